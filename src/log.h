@@ -1,0 +1,80 @@
+/*
+ * log.h - cheap, levelled logging with a module tag.
+ *
+ * The destination (stderr, and syslog when the daemon runs in the
+ * background) is chosen in log.c only. LB_LOG() checks the level before the
+ * arguments are evaluated, so a disabled debug line costs one comparison.
+ * LB_LOG_RL() is the rate-limited variant for lines triggered by network
+ * input: at most LOG_RL_BURST lines per call site per LOG_RL_PERIOD_S
+ * seconds; the number suppressed is reported with the next line that passes.
+ *
+ * Codecs (gwmp, lorawan, lwcrypto, airtime, event_json, ...) never log: they
+ * return an error code and the caller logs what and why.
+ */
+#ifndef LB_LOG_H
+#define LB_LOG_H
+
+#include <stdbool.h>
+#include <time.h>
+
+enum log_level {
+	LOG_LVL_ERROR = 0,
+	LOG_LVL_WARN = 1,
+	LOG_LVL_NOTICE = 2,
+	LOG_LVL_INFO = 3,
+	LOG_LVL_DEBUG = 4
+};
+
+#define LOG_RL_BURST 5
+#define LOG_RL_PERIOD_S 10
+
+/* Per call-site state of LB_LOG_RL(). */
+struct log_ratelimit {
+	time_t window_start;
+	unsigned passed;
+	unsigned suppressed;
+};
+
+extern enum log_level log_threshold;
+
+/* Choose destinations: stderr always, syslog (ident "lorabridge") if asked. */
+void log_open(enum log_level threshold, bool use_syslog);
+void log_close(void);
+
+/* Parse "error", "warn", "notice", "info", "debug"; -1 if unknown. */
+int log_level_parse(const char *name);
+const char *log_level_name(enum log_level level);
+
+/* Not for direct use: the macros below check the level first. */
+void log_write(enum log_level level, const char *module, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool log__ratelimit_pass(struct log_ratelimit *rl, unsigned *suppressed);
+
+#define LB_LOG(level, module, ...)                                    \
+	do {                                                          \
+		if ((level) <= log_threshold)                         \
+			log_write((level), (module), __VA_ARGS__);    \
+	} while (0)
+
+#define LB_LOG_RL(level, module, fmt, ...)                                      \
+	do {                                                                    \
+		static struct log_ratelimit rl_state_;                          \
+		unsigned rl_supp_;                                              \
+		if ((level) <= log_threshold &&                                 \
+		    log__ratelimit_pass(&rl_state_, &rl_supp_)) {               \
+			if (rl_supp_)                                           \
+				log_write((level), (module),                    \
+					  fmt " (%u similar suppressed)",       \
+					  __VA_ARGS__, rl_supp_);               \
+			else                                                    \
+				log_write((level), (module), fmt, __VA_ARGS__); \
+		}                                                               \
+	} while (0)
+
+#define log_error(mod, ...) LB_LOG(LOG_LVL_ERROR, mod, __VA_ARGS__)
+#define log_warn(mod, ...) LB_LOG(LOG_LVL_WARN, mod, __VA_ARGS__)
+#define log_notice(mod, ...) LB_LOG(LOG_LVL_NOTICE, mod, __VA_ARGS__)
+#define log_info(mod, ...) LB_LOG(LOG_LVL_INFO, mod, __VA_ARGS__)
+#define log_debug(mod, ...) LB_LOG(LOG_LVL_DEBUG, mod, __VA_ARGS__)
+
+#endif

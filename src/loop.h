@@ -1,0 +1,48 @@
+/*
+ * loop.h - the one event loop: epoll over every descriptor of the daemon.
+ *
+ * The loop only schedules. Descriptors (UDP socket, libmosquitto's socket,
+ * signalfd, curl's sockets) are registered with a callback; timers are not
+ * objects here: each module exposes `x_tick(now_ms)` returning its next
+ * deadline, and the caller passes the earliest one to loop_run_once().
+ */
+#ifndef LB_LOOP_H
+#define LB_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define LOOP_MAX_FDS 64
+
+typedef void (*loop_io_cb)(void *arg, int fd, uint32_t events);
+
+struct loop_slot {
+	int fd;
+	loop_io_cb cb;
+	void *arg;
+};
+
+struct loop {
+	int epfd;
+	struct loop_slot slots[LOOP_MAX_FDS];
+};
+
+/* Monotonic milliseconds (CLOCK_MONOTONIC). */
+int64_t loop_now_ms(void);
+/* Wall clock, microseconds since the Unix epoch. */
+int64_t loop_wall_us(void);
+
+int loop_init(struct loop *l);
+void loop_close(struct loop *l);
+
+/* events: EPOLLIN / EPOLLOUT. Errors: LB_ERR_FULL, LB_ERR_IO. */
+int loop_add(struct loop *l, int fd, uint32_t events, loop_io_cb cb, void *arg);
+int loop_modify(struct loop *l, int fd, uint32_t events);
+int loop_remove(struct loop *l, int fd);
+
+/* Wait until a descriptor is ready or `deadline_ms` (monotonic; < 0 means
+ * no deadline) passes, and run the callbacks. Returns the number of events
+ * handled or LB_ERR_IO. EINTR is not an error (returns 0). */
+int loop_run_once(struct loop *l, int64_t deadline_ms);
+
+#endif

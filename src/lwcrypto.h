@@ -1,0 +1,76 @@
+/*
+ * lwcrypto.h - LoRaWAN 1.0.x cryptography on OpenSSL libcrypto (pure).
+ *
+ * Reference: ../shared/reference/lorawan-1.0.md §6, §7, §8, §9, §10.
+ * Never hand-written crypto: AES-128 comes from EVP_aes_128_ecb(), CMAC from
+ * EVP_MAC "CMAC". Key state is prepared once per key (lwcrypto_key_init) and
+ * reused for every frame, so the hot path allocates nothing and costs well
+ * under a microsecond per frame.
+ *
+ * Ownership: struct lw_key is embedded by the caller (device table);
+ * lwcrypto_key_init() allocates the OpenSSL contexts inside it and
+ * lwcrypto_key_free() releases them (safe on a zeroed or freed key).
+ */
+#ifndef LB_LWCRYPTO_H
+#define LB_LWCRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LW_KEY_LEN 16
+#define LW_BLOCK_LEN 16
+
+struct evp_cipher_ctx_st;
+struct evp_mac_ctx_st;
+
+/* One AES-128 key with its prepared ECB-encrypt and CMAC contexts. */
+struct lw_key {
+	uint8_t raw[LW_KEY_LEN];
+	struct evp_cipher_ctx_st *ecb;   /* AES-128-ECB, encrypt direction */
+	struct evp_cipher_ctx_st *ecb_dec;  /* AES-128-ECB, decrypt (join-accept), lazily NULL */
+	struct evp_mac_ctx_st *cmac;     /* CMAC keyed with raw, re-initialised per use */
+	bool ready;
+};
+
+/* A 1.0.x session: NwkSKey (MIC, FPort 0) and AppSKey (FPort > 0). */
+struct lw_keys {
+	struct lw_key nwk_s_key;
+	struct lw_key app_s_key;
+};
+
+int lwcrypto_key_init(struct lw_key *k, const uint8_t raw[LW_KEY_LEN]);
+void lwcrypto_key_free(struct lw_key *k);
+int lwcrypto_keys_init(struct lw_keys *ks, const uint8_t nwk[LW_KEY_LEN],
+		       const uint8_t app[LW_KEY_LEN]);
+void lwcrypto_keys_free(struct lw_keys *ks);
+
+/* AES-128-CMAC(key, data) truncated to 4 bytes (§6 B0 is the caller's job
+ * here; see lwcrypto_data_mic). */
+int lwcrypto_cmac4(struct lw_key *k, const uint8_t *data, size_t len, uint8_t mic[4]);
+
+/* Data-frame MIC: CMAC(NwkSKey, B0 | msg)[0..3], §6. */
+int lwcrypto_data_mic(struct lw_key *nwk_s_key, int dir, uint32_t dev_addr, uint32_t fcnt,
+		      const uint8_t *msg, size_t msg_len, uint8_t mic[4]);
+
+/* FRMPayload en/decryption (the same operation), §7. in and out may alias. */
+int lwcrypto_payload_crypt(struct lw_key *k, int dir, uint32_t dev_addr, uint32_t fcnt,
+			   const uint8_t *in, size_t len, uint8_t *out);
+
+/* Join-request / join-accept MIC with AppKey over msg (§8, §9). */
+int lwcrypto_join_mic(struct lw_key *app_key, const uint8_t *msg, size_t len, uint8_t mic[4]);
+
+/* Join-accept encryption (network side: AES-ECB *decrypt*) and decryption
+ * (device side: AES-ECB encrypt) of the 16 or 32 bytes after MHDR (§9). */
+int lwcrypto_join_accept_encrypt(struct lw_key *app_key, const uint8_t *in, size_t len, uint8_t *out);
+int lwcrypto_join_accept_decrypt(struct lw_key *app_key, const uint8_t *in, size_t len, uint8_t *out);
+
+/* Session keys, §10: AppNonce/JoinNonce, NetID as 24-bit values, DevNonce. */
+int lwcrypto_derive_session_keys(struct lw_key *app_key, uint32_t app_nonce, uint32_t net_id,
+				 uint16_t dev_nonce, uint8_t nwk_s_key[LW_KEY_LEN],
+				 uint8_t app_s_key[LW_KEY_LEN]);
+
+/* Constant-time 4-byte MIC comparison. */
+bool lwcrypto_mic_equal(const uint8_t a[4], const uint8_t b[4]);
+
+#endif
