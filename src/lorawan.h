@@ -79,10 +79,14 @@ struct lw_frame {
 };
 
 /*
- * Split a PHYPayload. Errors: LB_ERR_TOO_SHORT (below the minimum for its
- * MType), LB_ERR_TOO_LARGE (> 255), LB_ERR_VERSION (Major != 0),
- * LB_ERR_MALFORMED (FOpts longer than the frame, FPort 0 with FOpts, join
- * request of the wrong length).
+ * Split a PHYPayload. Errors: LB_ERR_INVAL (NULL out, or NULL phy with
+ * len > 0), LB_ERR_TOO_SHORT (below the minimum for its MType: 5 for any,
+ * 12 for data, 23 for join-request, 17 for join-accept), LB_ERR_TOO_LARGE
+ * (> 255), LB_ERR_VERSION (Major != 0), LB_ERR_MALFORMED (FOpts longer than
+ * the frame, FPort 0 with FOpts, join-request longer than 23 bytes,
+ * join-accept not 17 or 33 bytes). *out is zeroed first; on error its
+ * content is unspecified. For a join-accept, out->mic is still ciphertext.
+ * The MHDR RFU bits 4..2 are ignored (LoRaMac-node and ChirpStack do too).
  */
 int lorawan_parse(const uint8_t *phy, size_t len, struct lw_frame *out);
 
@@ -93,8 +97,13 @@ const char *lorawan_mtype_name(enum lw_mtype t);  /* "UnconfirmedDataUp", ... */
 
 /*
  * Rebuild the 32-bit frame counter from the 16 bits on air (§4 of the
- * reference). `next` is the last accepted counter + 1, or 0 for a fresh
- * session in which nothing was accepted yet (then has_last is false).
+ * reference). `last` is the last accepted 32-bit counter; has_last is false
+ * for a fresh session in which nothing was accepted yet (`last` is then
+ * ignored and the expected next counter is 0). A repeat of the last counter
+ * (f16 == low 16 bits of last) returns `last` itself (1.0.4 NbTrans); any
+ * other value is taken as the first counter >= last + 1 with those 16 low
+ * bits, so 0xFFFF -> 0x0000 rolls over into bit 16. The result is only a
+ * candidate: accept it only after the MIC verifies with it.
  */
 uint32_t lorawan_fcnt_full(uint32_t last, bool has_last, uint16_t f16);
 
@@ -117,7 +126,9 @@ struct lw_keys;  /* from lwcrypto.h */
 /*
  * Build, encrypt (AppSKey for FPort>0, NwkSKey for FPort 0) and MIC a data
  * frame into out (cap >= 255 recommended). `keys` carries the session keys.
- * Errors: LB_ERR_TOO_LARGE, LB_ERR_INVAL, LB_ERR_CRYPTO.
+ * Errors: LB_ERR_TOO_LARGE (frame > 255 bytes or > cap), LB_ERR_INVAL (not a
+ * data MType, FOptsLen bits set in fctrl_flags, fopts_len > 15, payload
+ * without FPort, FPort 0 with FOpts, keys not initialised), LB_ERR_CRYPTO.
  */
 int lorawan_build_data(const struct lw_data_params *p, struct lw_keys *keys,
 		       uint8_t *out, size_t cap, size_t *out_len);

@@ -9,7 +9,13 @@
  *
  * Ownership: struct lw_key is embedded by the caller (device table);
  * lwcrypto_key_init() allocates the OpenSSL contexts inside it and
- * lwcrypto_key_free() releases them (safe on a zeroed or freed key).
+ * lwcrypto_key_free() releases them (safe on a zeroed or freed key) and
+ * wipes the raw key. lwcrypto_key_init() needs a zeroed, freed or ready key
+ * (never uninitialised memory); on a ready key it re-keys without leaking.
+ * Functions taking a key return LB_ERR_INVAL if it is not ready.
+ *
+ * A struct lw_key is not thread-safe (its contexts carry per-call state);
+ * lorabridge uses it from the one loop thread only.
  */
 #ifndef LB_LWCRYPTO_H
 #define LB_LWCRYPTO_H
@@ -49,11 +55,13 @@ void lwcrypto_keys_free(struct lw_keys *ks);
  * here; see lwcrypto_data_mic). */
 int lwcrypto_cmac4(struct lw_key *k, const uint8_t *data, size_t len, uint8_t mic[4]);
 
-/* Data-frame MIC: CMAC(NwkSKey, B0 | msg)[0..3], §6. */
+/* Data-frame MIC: CMAC(NwkSKey, B0 | msg)[0..3], §6. dir is LW_DIR_UP (0)
+ * or LW_DIR_DOWN (1); msg_len <= 255 (LB_ERR_TOO_LARGE beyond). */
 int lwcrypto_data_mic(struct lw_key *nwk_s_key, int dir, uint32_t dev_addr, uint32_t fcnt,
 		      const uint8_t *msg, size_t msg_len, uint8_t mic[4]);
 
-/* FRMPayload en/decryption (the same operation), §7. in and out may alias. */
+/* FRMPayload en/decryption (the same operation), §7. in and out may alias
+ * (exactly, or not at all). len <= 255 * 16 (LB_ERR_TOO_LARGE beyond). */
 int lwcrypto_payload_crypt(struct lw_key *k, int dir, uint32_t dev_addr, uint32_t fcnt,
 			   const uint8_t *in, size_t len, uint8_t *out);
 
@@ -61,11 +69,13 @@ int lwcrypto_payload_crypt(struct lw_key *k, int dir, uint32_t dev_addr, uint32_
 int lwcrypto_join_mic(struct lw_key *app_key, const uint8_t *msg, size_t len, uint8_t mic[4]);
 
 /* Join-accept encryption (network side: AES-ECB *decrypt*) and decryption
- * (device side: AES-ECB encrypt) of the 16 or 32 bytes after MHDR (§9). */
+ * (device side: AES-ECB encrypt) of the 16 or 32 bytes after MHDR (§9);
+ * any other len is LB_ERR_INVAL. in and out may alias. */
 int lwcrypto_join_accept_encrypt(struct lw_key *app_key, const uint8_t *in, size_t len, uint8_t *out);
 int lwcrypto_join_accept_decrypt(struct lw_key *app_key, const uint8_t *in, size_t len, uint8_t *out);
 
-/* Session keys, §10: AppNonce/JoinNonce, NetID as 24-bit values, DevNonce. */
+/* Session keys, §10: AppNonce/JoinNonce, NetID as 24-bit values, DevNonce.
+ * LB_ERR_RANGE if app_nonce or net_id does not fit in 24 bits. */
 int lwcrypto_derive_session_keys(struct lw_key *app_key, uint32_t app_nonce, uint32_t net_id,
 				 uint16_t dev_nonce, uint8_t nwk_s_key[LW_KEY_LEN],
 				 uint8_t app_s_key[LW_KEY_LEN]);
