@@ -1,0 +1,202 @@
+/*
+ * region.h - LoRaWAN regional parameters as const tables (pure module).
+ *
+ * Reference: ../shared/reference/regions-airtime.md §1 (EU868), §2 (US915),
+ * lorawan-1.0.md §12 (receive windows). AU915 follows brocaar/lorawan
+ * band/band_au915_928.go and LoRaWAN RP002 (not in the reference doc).
+ *
+ * One `struct region` per region, defined in region_tables.c; everything
+ * here is read-only data and lookups on it. No allocation, no I/O, no
+ * globals with state: the returned pointers are to static const tables and
+ * are valid for the life of the program (nothing to free).
+ *
+ * Payload limits: M = max MACPayload, N = max FRMPayload without FOpts
+ * (M - 8); max PHYPayload = M + 5. The tables hold the NOT repeater-
+ * compatible column (the larger values, which is what a device without a
+ * repeater may send; a bridge must accept them). See region_tables.c.
+ *
+ * Duty cycle: in parts per million (1 % = 10000 ppm). A sub-band without a
+ * duty-cycle limit has REGION_DC_UNLIMITED (100 %), so the off-time formula
+ * region_dc_off_us() gives 0 without special cases.
+ */
+#ifndef LB_REGION_H
+#define LB_REGION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define REGION_MAX_DR 16
+#define REGION_MAX_RX1_OFFSET 8
+#define REGION_DC_UNLIMITED 1000000u /* ppm: no duty-cycle limit */
+#define REGION_CFLIST_LEN 16
+#define REGION_CFLIST_MAX_FREQS 5    /* type 0: channels 3..7 */
+#define REGION_CHMASK_WORDS 5        /* type 1: ChMask0..4 (72 channels + RFU) */
+
+enum region_mod {
+	REGION_MOD_NONE = 0,  /* RFU / not defined in this region */
+	REGION_MOD_LORA,
+	REGION_MOD_FSK,
+	REGION_MOD_LRFHSS
+};
+
+struct region_dr {
+	enum region_mod mod;
+	uint8_t sf;           /* LoRa */
+	uint16_t bw_khz;      /* LoRa bandwidth; LR-FHSS occupied channel width */
+	uint8_t lrfhss_cr;    /* LR-FHSS coding rate numerator: 1 = 1/3, 2 = 2/3 */
+	uint32_t bitrate;     /* FSK: bit/s; others: indicative bit/s */
+	bool uplink;          /* usable for uplinks */
+	bool downlink;        /* usable for downlinks */
+	uint8_t max_m;        /* max MACPayload (not repeater-compatible) */
+	uint8_t max_n;        /* max FRMPayload without FOpts */
+};
+
+/* One contiguous frequency range with one regulatory rule. Bounds are
+ * inclusive, in Hz (exclusive bounds of the source are written as +-1 Hz). */
+struct region_subband {
+	uint32_t min_hz, max_hz;
+	uint32_t dc_ppm;            /* duty cycle, REGION_DC_UNLIMITED if none */
+	int8_t max_erp_dbm;         /* regulatory limit (ERP for EU868, conducted for US/AU) */
+	int8_t dl_power_dbm;        /* default downlink TX power for txpk "powe" */
+	char etsi;                  /* ETSI EN 300 220 band letter, '\0' if n/a */
+	int8_t lmn_band;            /* LoRaMac-node band index, -1 if n/a */
+};
+
+/* Evenly spaced channels: base + step * i, i < count. */
+struct region_grid {
+	uint32_t base_hz, step_hz;
+	uint8_t count;
+};
+
+enum region_rx1_freq {
+	REGION_RX1_SAME_FREQ = 0,   /* EU868: RX1 on the uplink frequency */
+	REGION_RX1_CHANNEL_MOD8     /* US915/AU915: downlink channel = uplink channel % 8 */
+};
+
+enum region_cflist {
+	REGION_CFLIST_NONE = 0,     /* no CFList in the join-accept */
+	REGION_CFLIST_FREQ,         /* type 0: up to 5 extra frequencies */
+	REGION_CFLIST_CHMASK        /* type 1: channel mask (RP 1.0.3+ / LoRaWAN 1.0.3+) */
+};
+
+struct region {
+	const char *name;                     /* "EU868" */
+	const char *rp_name;                  /* "EU863-870" */
+	uint32_t min_hz, max_hz;              /* band edges (inclusive) */
+	struct region_dr dr[REGION_MAX_DR];
+	uint8_t n_rx1_offsets;                /* RX1DROffset 0 .. n-1 are valid */
+	uint8_t rx1_dr[REGION_MAX_DR][REGION_MAX_RX1_OFFSET]; /* [uplink DR][offset] */
+	enum region_rx1_freq rx1_freq;
+	struct region_grid up125;             /* CHANNEL_MOD8 regions: channels 0..63 */
+	struct region_grid up500;             /*   channels 64..71 */
+	struct region_grid down;              /*   downlink channels 0..7 */
+	uint32_t rx2_freq_hz;
+	uint8_t rx2_dr;
+	uint32_t default_channels_hz[3];      /* join channels (EU868), 0 if grid-based */
+	enum region_cflist cflist;            /* what the join-accept carries by default */
+	enum region_cflist cflist_capable;    /* which CFList type the region defines */
+	uint16_t dwell_up125_ms;              /* max dwell on 125 kHz uplinks, 0 = none */
+	uint8_t default_max_eirp_dbm;         /* end-device MaxEIRP default */
+	const struct region_subband *subbands;
+	size_t n_subbands;
+};
+
+/* By name, case-insensitive: "EU868"/"EU863-870", "US915"/"US902-928",
+ * "AU915"/"AU915-928". NULL if unknown. */
+const struct region *region_find(const char *name);
+
+/* The DR entry, or NULL if dr is out of range or RFU in this region. */
+const struct region_dr *region_dr_info(const struct region *r, uint8_t dr);
+
+/*
+ * DR index of a LoRa modulation in one direction, or LB_ERR_NOT_FOUND.
+ * Direction matters: US915 SF8BW500 is DR4 uplink but DR12 downlink.
+ * LB_ERR_INVAL if r is NULL.
+ */
+int region_dr_lora(const struct region *r, uint8_t sf, uint16_t bw_khz, bool uplink);
+
+/* DR index of an FSK bitrate, or LB_ERR_NOT_FOUND (LB_ERR_INVAL if r is
+ * NULL). No direction argument: FSK DRs (EU868 DR7) are used both ways in
+ * every region that defines one. */
+int region_dr_fsk(const struct region *r, uint32_t bitrate);
+
+/* Max MACPayload (M) and FRMPayload (N) of a DR. Either pointer may be NULL.
+ * Errors: LB_ERR_INVAL (r NULL), LB_ERR_NOT_FOUND (DR not defined). */
+int region_max_payload(const struct region *r, uint8_t dr, uint8_t *m, uint8_t *n);
+
+/*
+ * RX1 parameters for an uplink (regions-airtime.md §1.3, §2.3).
+ * Errors: LB_ERR_INVAL (NULL), LB_ERR_RANGE (offset not allowed in this
+ * region, or uplink frequency outside the band), LB_ERR_NOT_FOUND (uplink
+ * DR not an uplink DR, or a US915/AU915 frequency that is not an uplink
+ * channel).
+ */
+int region_rx1(const struct region *r, uint32_t uplink_freq_hz, uint8_t uplink_dr,
+	       uint8_t rx1_dr_offset, uint32_t *freq_hz, uint8_t *dr);
+
+/* RX2 default frequency and DR. Errors: LB_ERR_INVAL (NULL). */
+int region_rx2(const struct region *r, uint32_t *freq_hz, uint8_t *dr);
+
+/*
+ * Uplink channel index of a frequency for grid regions (US915/AU915:
+ * 0..63 for 125 kHz, 64..71 for 500 kHz), LB_ERR_NOT_FOUND if it is not an
+ * uplink channel or the region has no fixed grid.
+ */
+int region_uplink_channel(const struct region *r, uint32_t freq_hz);
+
+/*
+ * Sub-band of a frequency: returns its index in r->subbands (>= 0) and sets
+ * *sb if sb is not NULL; LB_ERR_NOT_FOUND for a frequency in no sub-band
+ * (EU868: the gaps 868.6-868.7 and 869.2-869.4 MHz, or outside the band);
+ * LB_ERR_INVAL if r is NULL.
+ */
+int region_subband(const struct region *r, uint32_t freq_hz, const struct region_subband **sb);
+
+/* Default downlink TX power (dBm, txpk "powe") on a frequency.
+ * Errors as region_subband(). */
+int region_tx_power(const struct region *r, uint32_t freq_hz, int *dbm);
+
+/*
+ * Off-time after a transmission of toa_us in a sub-band with duty cycle
+ * dc_ppm: Toff = ToA / DC - ToA (regions-airtime.md §1.5), rounded up.
+ * 0 for REGION_DC_UNLIMITED; UINT64_MAX for dc_ppm 0 (never allowed).
+ */
+uint64_t region_dc_off_us(uint32_t dc_ppm, uint64_t toa_us);
+
+/* Max dwell time in ms of one transmission, 0 = no limit (US915: 400 ms on
+ * the 125 kHz uplink channels, none on 500 kHz or downlinks). */
+uint32_t region_max_dwell_ms(const struct region *r, uint16_t bw_khz, bool uplink);
+
+/*
+ * Join-accept CFList type 0 (frequency list, TS001 §6.2.5 / RP §2.2.4):
+ *
+ *   | Freq Ch3 | Freq Ch4 | Freq Ch5 | Freq Ch6 | Freq Ch7 | CFListType |
+ *   |    3     |    3     |    3     |    3     |    3     |   1 (= 0)  |
+ *
+ * each frequency 24-bit little-endian in units of 100 Hz, 0 = unused.
+ * `n` is 0..5; frequencies must be multiples of 100 Hz inside the band.
+ * Errors: LB_ERR_INVAL (NULL, region without type 0, n > 5),
+ * LB_ERR_RANGE (a frequency outside the band or not a 100 Hz multiple).
+ */
+int region_cflist_freq(const struct region *r, const uint32_t *freq_hz, size_t n,
+		       uint8_t out[REGION_CFLIST_LEN]);
+
+/*
+ * Join-accept CFList type 1 (channel mask, RP 1.0.3revA §2.5.4):
+ *
+ *   | ChMask0 | ChMask1 | ChMask2 | ChMask3 | ChMask4 | RFU | CFListType |
+ *   |    2    |    2    |    2    |    2    |    2    |  5  |   1 (= 1)  |
+ *
+ * ChMask0 bit 0 = channel 0 ... ChMask4 bits 0..7 = channels 64..71, each
+ * 16-bit little-endian. Only for US915/AU915 devices of LoRaWAN >= 1.0.3;
+ * 1.0.2 devices get no CFList. Errors: LB_ERR_INVAL (NULL, region without
+ * type 1), LB_ERR_RANGE (ChMask4 bits 8..15, which are RFU, set).
+ */
+int region_cflist_chmask(const struct region *r, const uint16_t mask[REGION_CHMASK_WORDS],
+			 uint8_t out[REGION_CFLIST_LEN]);
+
+/* The table of every supported region (for --print-config, tests). */
+const struct region *const *region_all(size_t *n);
+
+#endif
