@@ -1,10 +1,21 @@
 /*
  * config.h - lorabridge configuration (libconfig file), driven by one schema
- * table in config.c that is the single source for parsing, validation,
- * --check-config, --print-config and the documentation of every setting.
+ * table (config_schema.c) that is the single source for parsing,
+ * validation, defaults, --check-config, --print-config and the reference
+ * documentation of every setting. The loader is config.c (settings) and
+ * config_device.c (the `devices` list).
  *
- * Ownership: config_load() fills a struct lb_config whose strings and arrays
- * are heap-allocated; config_free() releases them and zeroes the struct.
+ * Ownership: config_defaults()/config_load() fill a struct lb_config whose
+ * strings and arrays are heap-allocated; config_free() releases them and
+ * zeroes the struct. A struct config_report owns its problems;
+ * config_report_free() releases them. Nothing is kept in globals.
+ *
+ * File conventions: relative paths of mqtt.ca_file/cert_file/key_file are
+ * resolved against the directory of the configuration file (the stored
+ * value is the resolved path); `@include "x.conf"` is also relative to it.
+ * Problems are collected, never just the first: syntax errors (then
+ * nothing else can be checked), wrong types, out-of-range values, malformed
+ * hex, duplicate devices are errors; unknown settings are warnings.
  */
 #ifndef LB_CONFIG_H
 #define LB_CONFIG_H
@@ -29,10 +40,13 @@ struct lb_device_conf {
 	char *name;
 	char *application;             /* default "default" */
 	uint64_t dev_eui;
-	enum lb_activation activation;  /* ABP when dev_addr + keys are given */
+	enum lb_activation activation;  /* ABP when dev_addr + keys are given,
+					 * OTAA when only join_eui + app_key */
 	uint32_t dev_addr;
 	uint8_t nwk_s_key[16];
 	uint8_t app_s_key[16];
+	uint64_t join_eui;              /* OTAA (activation LB_ACT_OTAA) */
+	uint8_t app_key[16];            /* OTAA root key */
 	bool has_fcnt_up;
 	uint32_t fcnt_up;               /* next uplink counter to accept from */
 	struct lb_tag tags[CONFIG_MAX_TAGS];
@@ -52,7 +66,7 @@ struct lb_config {
 	int udp_keepalive_s;            /* expected PULL_DATA period (10) */
 	int udp_offline_after;          /* missed keepalive periods before offline (3) */
 	int udp_rate_limit_count;       /* datagrams per window per gateway, 0 = off (10) */
-	int udp_rate_limit_window_ms;   /* (10) */
+	int udp_rate_limit_window_ms;   /* (10), 0 = off */
 	bool udp_forward_crc_error;     /* publish rxpk with stat != 1 as gateway events (false) */
 
 	/* mqtt */
@@ -63,13 +77,13 @@ struct lb_config {
 	char *mqtt_ca_file, *mqtt_cert_file, *mqtt_key_file;  /* NULL = no TLS */
 	int mqtt_qos;                   /* 1 */
 	int mqtt_keepalive_s;           /* 60 */
-	char *mqtt_topic_prefix;        /* "" */
+	char *mqtt_topic_prefix;        /* "" (prepended to every topic, e.g. "eu868/") */
 	char *mqtt_topic_device_event;  /* "application/{application}/device/{dev_eui}/event/{event}" */
 	char *mqtt_topic_gateway_event; /* "gateway/{gateway_id}/event/{event}" */
-	char *mqtt_topic_gateway_state; /* "gateway/{gateway_id}/state/conn" */
+	char *mqtt_topic_gateway_state; /* "gateway/{gateway_id}/state/{state}" ({state} = "conn") */
 	char *mqtt_topic_bridge;        /* "lorabridge/{client_id}/{event}" */
 	int mqtt_queue_limit;           /* 10000 messages */
-	int mqtt_stats_interval_s;      /* 60 */
+	int mqtt_stats_interval_s;      /* 60, 0 = no periodic stats */
 
 	/* top level */
 	char *region;                   /* "EU868" */
@@ -95,24 +109,39 @@ struct config_report {
 	size_t n_errors;
 };
 
-/* Fill cfg with every default (no file). */
-void config_defaults(struct lb_config *cfg);
+/* Fill cfg with every default (no file); cfg->path stays NULL. Returns
+ * LB_OK or LB_ERR_NOMEM (cfg is then freed and zeroed). */
+int config_defaults(struct lb_config *cfg);
 
 /*
- * Load and validate FILE. Every problem is appended to `report` (may be
- * NULL). Returns LB_OK, LB_ERR_IO (unreadable), LB_ERR_CONFIG (syntax or
- * validation errors; cfg is then freed and zeroed).
+ * Load and validate FILE into cfg (any previous content is overwritten, not
+ * freed). Every problem is appended to `report` (may be NULL); warnings do
+ * not fail the load. Returns LB_OK, LB_ERR_IO (unreadable), LB_ERR_CONFIG
+ * (syntax or validation errors; cfg is then freed and zeroed) or
+ * LB_ERR_NOMEM.
  */
 int config_load(const char *path, struct lb_config *cfg, struct config_report *report);
 
-/* Print problems as "FILE:LINE: error: message" / "warning: ...". */
+/* Print problems as "FILE:LINE: error: message" / "warning: ...", one a
+ * line, in the order found ("FILE: error: ..." when there is no line). */
 void config_report_print(const struct config_report *r, FILE *out);
 void config_report_free(struct config_report *r);
 
 /* Print the effective configuration, every setting with its value, in
- * libconfig syntax that config_load() reads back. Keys are redacted unless
- * show_secrets. */
+ * libconfig syntax that config_load() reads back (settings that are not set
+ * are printed as comments). Secrets (mqtt.password, device keys) are
+ * printed as "<redacted>" unless show_secrets; such output is for display
+ * only and only the show_secrets form round-trips. */
 void config_print(const struct lb_config *cfg, FILE *out, bool show_secrets);
+
+enum config_ref_format {
+	CONFIG_REF_MARKDOWN = 0,        /* README: | Setting | Type | Default | Description | */
+	CONFIG_REF_MAN = 1              /* man page: troff .TP paragraphs */
+};
+
+/* Print the reference of every setting and of the device entry fields,
+ * generated from the schema tables (type, default, allowed range). */
+void config_schema_print_reference(FILE *out, enum config_ref_format format);
 
 void config_free(struct lb_config *cfg);
 

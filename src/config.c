@@ -1,0 +1,657 @@
+/*
+ * config.c - loading the configuration file: libconfig parses the syntax,
+ * then one walk over the parsed tree, in file order, checks each setting
+ * against its row of the schema (config_schema.c), warns about unknown
+ * settings, parses the `devices` list, and finally checks the rules that
+ * span several settings (TLS files, duplicates). Every problem is
+ * collected with its file and line; none stops the walk.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <libconfig.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config_schema.h"
+#include "hex.h"
+#include "lb_err.h"
+
+/* --- the problem report -------------------------------------------------- */
+
+static void report_add(struct config__load *c, const char *file, int line, bool is_error,
+		       const char *fmt, va_list ap)
+{
+	struct config_report *r = c->report;
+	struct config_problem *items = realloc(r->items, (r->n + 1) * sizeof(*items));
+	if (!items) {
+		c->nomem = true;
+		return;
+	}
+	r->items = items;
+	struct config_problem *p = &items[r->n];
+	p->file = strdup(file);
+	p->line = line;
+	p->is_error = is_error;
+	if (vasprintf(&p->message, fmt, ap) < 0)
+		p->message = NULL;
+	if (!p->file || !p->message) {
+		free(p->file);
+		free(p->message);
+		c->nomem = true;
+		return;
+	}
+	r->n++;
+	if (is_error) {
+		r->n_errors++;
+		c->n_errors++;
+	}
+}
+
+__attribute__((format(printf, 5, 6)))
+static void report_at(struct config__load *c, const char *file, int line, bool is_error,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report_add(c, file, line, is_error, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The file to name in a message. libconfig names an @include'd file as
+ * written in the directive, relative to c->dir; *full (to free) then holds
+ * the joined path.
+ */
+static const char *source_name(const struct config__load *c, const char *file, char **full)
+{
+	*full = NULL;
+	if (!file)
+		return c->path;
+	if (!strcmp(file, c->path) || file[0] == '/' || !c->dir)
+		return file;
+	if (asprintf(full, "%s/%s", c->dir, file) < 0) {
+		*full = NULL;
+		return file;
+	}
+	return *full;
+}
+
+void config__problem(struct config__load *c, const config_setting_t *s, bool is_error,
+		     const char *fmt, ...)
+{
+	char *full;
+	const char *file = source_name(c, s ? config_setting_source_file(s) : NULL, &full);
+	va_list ap;
+
+	va_start(ap, fmt);
+	report_add(c, file, s ? (int)config_setting_source_line(s) : 0, is_error, fmt, ap);
+	va_end(ap);
+	free(full);
+}
+
+void config_report_print(const struct config_report *r, FILE *out)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct config_problem *p = &r->items[i];
+		const char *kind = p->is_error ? "error" : "warning";
+		if (p->line > 0)
+			fprintf(out, "%s:%d: %s: %s\n", p->file, p->line, kind, p->message);
+		else
+			fprintf(out, "%s: %s: %s\n", p->file, kind, p->message);
+	}
+}
+
+void config_report_free(struct config_report *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->items[i].file);
+		free(r->items[i].message);
+	}
+	free(r->items);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Order of problems: the main file first, then by file name, then line. */
+static int problem_cmp(const char *main_file, const struct config_problem *a,
+		       const struct config_problem *b)
+{
+	int am = strcmp(a->file, main_file) != 0, bm = strcmp(b->file, main_file) != 0;
+	int d = am != bm ? am - bm : strcmp(a->file, b->file);
+	return d ? d : (a->line > b->line) - (a->line < b->line);
+}
+
+/* Stable insertion sort of this load's problems: the walk finds most in
+ * file order, the cross-setting and duplicate checks come last. */
+static void sort_problems(struct config_report *r, size_t first, const char *main_file)
+{
+	for (size_t i = first + 1; i < r->n; i++) {
+		struct config_problem p = r->items[i];
+		size_t j = i;
+		while (j > first && problem_cmp(main_file, &r->items[j - 1], &p) > 0) {
+			r->items[j] = r->items[j - 1];
+			j--;
+		}
+		r->items[j] = p;
+	}
+}
+
+/* --- defaults and release, driven by the schema ------------------------ */
+
+static void *field_at(void *base, size_t offset)
+{
+	return (char *)base + offset;
+}
+
+int config_defaults(struct lb_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < config__n_schema; i++) {
+		const struct cs_entry *e = &config__schema[i];
+		void *f = field_at(cfg, e->offset);
+		switch (e->type) {
+		case CS_STRING:
+			if (e->def_str && !(*(char **)f = strdup(e->def_str))) {
+				config_free(cfg);
+				return LB_ERR_NOMEM;
+			}
+			break;
+		case CS_INT:
+			*(int *)f = (int)e->def_int;
+			break;
+		case CS_U16:
+			*(uint16_t *)f = (uint16_t)e->def_int;
+			break;
+		case CS_BOOL:
+			*(bool *)f = e->def_int != 0;
+			break;
+		case CS_EUI_LIST:
+			break;
+		}
+	}
+	return LB_OK;
+}
+
+static void device_free(struct lb_device_conf *d)
+{
+	free(d->name);
+	free(d->application);
+	for (size_t i = 0; i < d->n_tags; i++) {
+		free(d->tags[i].key);
+		free(d->tags[i].value);
+	}
+}
+
+void config_free(struct lb_config *cfg)
+{
+	for (size_t i = 0; i < config__n_schema; i++) {
+		const struct cs_entry *e = &config__schema[i];
+		if (e->type == CS_STRING || e->type == CS_EUI_LIST)
+			free(*(void **)field_at(cfg, e->offset));
+	}
+	for (size_t i = 0; i < cfg->n_devices; i++)
+		device_free(&cfg->devices[i]);
+	free(cfg->devices);
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* --- typed values ------------------------------------------------------- */
+
+const char *config__type_desc(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	}
+	return "nothing";
+}
+
+static bool is_int(const config_setting_t *s)
+{
+	return config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64;
+}
+
+/*
+ * libconfig 1.5 stores a decimal literal beyond 32 bits as a wrapped int
+ * (4294968296 reads as 1000) and 0xFFFFFFFF as -1. To never accept a value
+ * other than the one written, the literal is read again from the source
+ * line when it is the only assignment of that name on the line.
+ */
+static bool reread_literal(const struct config__load *c, const config_setting_t *s, long long *out)
+{
+	const char *file = config_setting_source_file(s);
+	unsigned line = config_setting_source_line(s);
+	const char *name = config_setting_name(s);
+
+	if (!name || !file || strcmp(file, c->path) || line == 0 || line > c->n_lines)
+		return false;
+	const char *p = c->text + c->line_start[line - 1];
+	const char *end = strchr(p, '\n');
+	size_t nlen = strlen(name);
+	const char *value = NULL;
+	int found = 0;
+
+	end = end ? end : p + strlen(p);
+	for (const char *q = p; (q = memmem(q, (size_t)(end - q), name, nlen)); q += nlen) {
+		if (q > p && (isalnum((unsigned char)q[-1]) || q[-1] == '_' || q[-1] == '-'))
+			continue;
+		const char *v = q + nlen;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v != '=' && *v != ':')
+			continue;
+		value = v + 1;
+		found++;
+	}
+	if (found != 1)
+		return false;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	/* libconfig reads "010" as ten: decimal unless 0x; strtoll saturates */
+	bool neg = *value == '-';
+	const char *digits = value + (*value == '-' || *value == '+');
+	bool hex = digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X');
+	long long lit = strtoll(hex ? digits : value, NULL, hex ? 16 : 10);
+	lit = hex && neg ? -lit : lit;
+	/* only trust the re-read when it explains the stored value */
+	if (lit != config_setting_get_int(s) && lit >= INT_MIN && lit <= INT_MAX)
+		return false;
+	*out = lit;
+	return true;
+}
+
+long long config__int_value(const struct config__load *c, const config_setting_t *s)
+{
+	long long lit;
+
+	if (config_setting_type(s) == CONFIG_TYPE_INT64)
+		return config_setting_get_int64(s);
+	if (reread_literal(c, s, &lit))
+		return lit;
+	return config_setting_get_int(s);
+}
+
+bool config__parse_hex(struct config__load *c, const config_setting_t *s, const char *label, uint8_t *out,
+		      size_t n)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		error_at(c, s, "%s: expected a string of %zu hex digits, got %s", label, 2 * n,
+			 config__type_desc(s));
+		return false;
+	}
+	const char *v = config_setting_get_string(s);
+	int rc = hex_decode(v, out, n);
+	if (rc == LB_ERR_SIZE_MISMATCH) {
+		error_at(c, s, "%s: expected %zu hex digits, got %zu characters", label, 2 * n, strlen(v));
+	} else if (rc != LB_OK) {
+		size_t i = 0;
+		while (hex_digit_value(v[i]) >= 0)
+			i++;
+		error_at(c, s, "%s: character %zu ('%c') is not a hex digit", label, i + 1,
+			 isprint((unsigned char)v[i]) ? v[i] : '?');
+	}
+	return rc == LB_OK;
+}
+
+uint64_t config__be_value(const uint8_t *b, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/* --- settings of the schema ------------------------------------------- */
+
+/* Resolve a file setting against the config file's directory and check
+ * that it can be read now (better at --check-config than at connect). */
+static char *resolve_file(struct config__load *c, const config_setting_t *s, const char *path,
+			  const char *v)
+{
+	char *full;
+	struct stat st;
+
+	if (!*v) {
+		error_at(c, s, "%s: must not be empty", path);
+		return NULL;
+	}
+	if (v[0] == '/')
+		full = strdup(v);
+	else if (asprintf(&full, "%s/%s", c->dir, v) < 0)
+		full = NULL;
+	if (!full) {
+		c->nomem = true;
+		return NULL;
+	}
+	if (access(full, R_OK) != 0 || stat(full, &st) != 0) {
+		error_at(c, s, "%s: cannot read '%s': %s", path, full, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		error_at(c, s, "%s: '%s' is not a regular file", path, full);
+	} else {
+		return full;
+	}
+	free(full);
+	return NULL;
+}
+
+static bool in_choices(const char *const *choices, const char *v)
+{
+	for (size_t i = 0; choices[i]; i++)
+		if (!strcmp(choices[i], v))
+			return true;
+	return false;
+}
+
+static void report_choices(struct config__load *c, const config_setting_t *s, const struct cs_entry *e,
+			   const char *v)
+{
+	char list[160];
+	size_t n = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; e->choices[i] && n < sizeof(list); i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", e->choices[i]);
+	error_at(c, s, "%s: '%s' is not one of %s", e->path, v, list);
+}
+
+static void parse_string_entry(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
+{
+	char why[160];
+	char *copy;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		error_at(c, s, "%s: expected a string, got %s", e->path, config__type_desc(s));
+		return;
+	}
+	const char *v = config_setting_get_string(s);
+	if (e->choices && !in_choices(e->choices, v)) {
+		report_choices(c, s, e, v);
+		return;
+	}
+	if (e->check && !e->check(v, why, sizeof(why))) {
+		error_at(c, s, "%s: %s", e->path, why);
+		return;
+	}
+	if (e->flags & CS_F_FILE) {
+		copy = resolve_file(c, s, e->path, v);
+	} else if (!(copy = strdup(v))) {
+		c->nomem = true;
+	}
+	if (!copy)
+		return;
+	char **field = field_at(c->cfg, e->offset);
+	free(*field);
+	*field = copy;
+}
+
+static void parse_int_entry(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
+{
+	if (!is_int(s)) {
+		error_at(c, s, "%s: expected an integer, got %s", e->path, config__type_desc(s));
+		return;
+	}
+	long long v = config__int_value(c, s);
+	if (v < e->min || v > e->max) {
+		error_at(c, s, "%s: %lld is out of range %lld..%lld", e->path, v, e->min, e->max);
+		return;
+	}
+	if (e->type == CS_U16)
+		*(uint16_t *)field_at(c->cfg, e->offset) = (uint16_t)v;
+	else
+		*(int *)field_at(c->cfg, e->offset) = (int)v;
+}
+
+static void parse_eui_list(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
+{
+	int type = config_setting_type(s);
+
+	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) {
+		error_at(c, s, "%s: expected an array of strings [ \"...\", ... ], got %s", e->path,
+			 config__type_desc(s));
+		return;
+	}
+	size_t len = (size_t)config_setting_length(s), n = 0;
+	uint64_t *list = len ? calloc(len, sizeof(*list)) : NULL;
+	if (len && !list) {
+		c->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		const config_setting_t *el = config_setting_get_elem(s, (unsigned)i);
+		char label[64];
+		uint8_t b[8];
+		snprintf(label, sizeof(label), "%s[%zu]", e->path, i);
+		if (!config__parse_hex(c, el, label, b, sizeof(b)))
+			continue;
+		uint64_t eui = config__be_value(b, sizeof(b));
+		size_t j = 0;
+		while (j < n && list[j] != eui)
+			j++;
+		if (j < n)
+			warn_at(c, el, "%s: gateway %s is listed twice", label, config_setting_get_string(el));
+		else
+			list[n++] = eui;
+	}
+	uint64_t **field = field_at(c->cfg, e->offset);
+	free(*field);
+	*field = n ? list : NULL;
+	*(size_t *)field_at(c->cfg, e->count_offset) = n;
+	if (!n)
+		free(list);
+}
+
+static void parse_entry(struct config__load *c, size_t idx, const config_setting_t *s)
+{
+	const struct cs_entry *e = &config__schema[idx];
+
+	c->where[idx] = s;
+	switch (e->type) {
+	case CS_STRING:
+		parse_string_entry(c, e, s);
+		break;
+	case CS_INT:
+	case CS_U16:
+		parse_int_entry(c, e, s);
+		break;
+	case CS_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			error_at(c, s, "%s: expected a boolean (true or false), got %s", e->path,
+				 config__type_desc(s));
+		else
+			*(bool *)field_at(c->cfg, e->offset) = config_setting_get_bool(s) != 0;
+		break;
+	case CS_EUI_LIST:
+		parse_eui_list(c, e, s);
+		break;
+	}
+}
+
+/* Rules spanning several settings; reported at the setting that is there. */
+static void check_cross(struct config__load *c)
+{
+	const config_setting_t *ca = c->where[config__schema_find("mqtt.ca_file")];
+	const config_setting_t *cert = c->where[config__schema_find("mqtt.cert_file")];
+	const config_setting_t *key = c->where[config__schema_find("mqtt.key_file")];
+	const config_setting_t *user = c->where[config__schema_find("mqtt.username")];
+	const config_setting_t *pass = c->where[config__schema_find("mqtt.password")];
+
+	if (cert && !key)
+		error_at(c, cert, "mqtt.cert_file: mutual TLS needs mqtt.key_file as well");
+	if (key && !cert)
+		error_at(c, key, "mqtt.key_file: mutual TLS needs mqtt.cert_file as well");
+	if ((cert || key) && !ca)
+		error_at(c, cert ? cert : key, "%s: mutual TLS needs mqtt.ca_file as well",
+			 cert ? "mqtt.cert_file" : "mqtt.key_file");
+	if (pass && !user)
+		error_at(c, pass, "mqtt.password: needs mqtt.username as well");
+}
+
+/* --- the walk over the file -------------------------------------------- */
+
+static void walk_group(struct config__load *c, const config_setting_t *g, const char *prefix)
+{
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(m);
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", name);
+		int idx = config__schema_find(path);
+		if (idx >= 0) {
+			parse_entry(c, (size_t)idx, m);
+		} else if (config__schema_is_group(path)) {
+			if (config_setting_is_group(m))
+				walk_group(c, m, path);
+			else
+				error_at(c, m, "%s: expected a group { ... }, got %s", path,
+					 config__type_desc(m));
+		} else if (!*prefix && !strcmp(name, "devices")) {
+			config__parse_devices(c, m);
+		} else {
+			warn_at(c, m, "unknown setting '%s' (ignored)", path);
+		}
+	}
+}
+
+/* Read the main file into c->text and index its lines. */
+static int read_text(struct config__load *c)
+{
+	FILE *f = fopen(c->path, "r");
+	size_t cap = 0;
+
+	if (!f) {
+		error_at(c, NULL, "cannot open: %s", strerror(errno));
+		return LB_ERR_IO;
+	}
+	ssize_t len = getdelim(&c->text, &cap, '\0', f);
+	bool failed = ferror(f);
+	fclose(f);
+	if (failed) {
+		error_at(c, NULL, "cannot read: %s", strerror(errno));
+		return LB_ERR_IO;
+	}
+	if (len < 0 && !c->text && !(c->text = strdup("")))
+		return LB_ERR_NOMEM;
+	if (len < 0)
+		c->text[0] = '\0';
+	c->n_lines = 1;
+	for (const char *p = c->text; (p = strchr(p, '\n')); p++)
+		c->n_lines++;
+	if (!(c->line_start = calloc(c->n_lines, sizeof(*c->line_start))))
+		return LB_ERR_NOMEM;
+	size_t n = 1;
+	for (const char *p = c->text; (p = strchr(p, '\n')); p++)
+		c->line_start[n++] = (size_t)(p + 1 - c->text);
+	return LB_OK;
+}
+
+/* Absolute directory of the config file, for relative paths and @include. */
+static int set_dir(struct config__load *c)
+{
+	char *abs = realpath(c->path, NULL);
+
+	if (!abs)
+		abs = strdup(c->path);
+	if (!abs)
+		return LB_ERR_NOMEM;
+	c->dir = strdup(dirname(abs));
+	free(abs);
+	return c->dir ? LB_OK : LB_ERR_NOMEM;
+}
+
+/*
+ * libconfig 1.5 prepends its include_dir even to an absolute @include path,
+ * so instead the file is read from within its own directory: relative
+ * @include paths resolve against the config file, absolute ones stay as
+ * written. The working directory is restored before returning.
+ */
+static int read_in_dir(config_t *lc, const struct config__load *c)
+{
+	char *abs = realpath(c->path, NULL);
+	int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool moved = abs && here >= 0 && chdir(c->dir) == 0;
+	int ok = config_read_file(lc, abs ? abs : c->path);
+
+	if (moved && fchdir(here) != 0)
+		ok = CONFIG_FALSE;
+	if (here >= 0)
+		close(here);
+	free(abs);
+	return ok;
+}
+
+static int parse_file(struct config__load *c)
+{
+	config_t lc;
+	int rc = LB_OK;
+
+	config_init(&lc);
+	if (read_in_dir(&lc, c) != CONFIG_TRUE) {
+		char *full;
+		const char *file = source_name(c, config_error_file(&lc), &full);
+		report_at(c, file, config_error_line(&lc), true, "%s", config_error_text(&lc));
+		free(full);
+		rc = config_error_type(&lc) == CONFIG_ERR_FILE_IO ? LB_ERR_IO : LB_ERR_CONFIG;
+	} else {
+		walk_group(c, config_root_setting(&lc), "");
+		check_cross(c);
+	}
+	config_destroy(&lc);
+	return rc;
+}
+
+int config_load(const char *path, struct lb_config *cfg, struct config_report *report)
+{
+	struct config_report local = {0};
+	struct config__load c = {.path = path, .report = report ? report : &local, .cfg = cfg};
+	int rc;
+
+	c.first_problem = c.report->n;
+	rc = config_defaults(cfg);
+	if (rc == LB_OK && !(cfg->path = strdup(path)))
+		rc = LB_ERR_NOMEM;
+	if (rc == LB_OK && !(c.where = calloc(config__n_schema, sizeof(*c.where))))
+		rc = LB_ERR_NOMEM;
+	if (rc == LB_OK)
+		rc = read_text(&c);
+	if (rc == LB_OK)
+		rc = set_dir(&c);
+	if (rc == LB_OK)
+		rc = parse_file(&c);
+	sort_problems(c.report, c.first_problem, path);
+	if (c.nomem)
+		rc = LB_ERR_NOMEM;
+	else if (rc == LB_OK && c.n_errors)
+		rc = LB_ERR_CONFIG;
+	if (rc != LB_OK)
+		config_free(cfg);
+	free(c.where);
+	free(c.text);
+	free(c.line_start);
+	free(c.dir);
+	config_report_free(&local);
+	return rc;
+}

@@ -1,0 +1,618 @@
+/*
+ * config_schema.c - the configuration schema (one row per setting) and the
+ * two outputs generated from it: config_print() (the effective
+ * configuration, re-loadable) and config_schema_print_reference() (the
+ * documented reference for the README and the man page). The parser that
+ * walks a file against the same table is in config.c.
+ */
+#include "config_schema.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "hex.h"
+
+/* --- custom checks ------------------------------------------------------ */
+
+static bool why_set(char *why, size_t cap, const char *text)
+{
+	snprintf(why, cap, "%s", text);
+	return false;
+}
+
+static bool check_bind(const char *v, char *why, size_t cap)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1)
+		return true;
+	return why_set(why, cap, "not a numeric IPv4 or IPv6 address");
+}
+
+static bool check_nonempty(const char *v, char *why, size_t cap)
+{
+	return *v ? true : why_set(why, cap, "must not be empty");
+}
+
+/* Values substituted into one topic level must not add levels or
+ * wildcards (MQTT 3.1.1 section 4.7.1). */
+static bool check_topic_level(const char *v, char *why, size_t cap)
+{
+	if (!*v)
+		return why_set(why, cap, "must not be empty");
+	if (strpbrk(v, "+#/"))
+		return why_set(why, cap, "must not contain '+', '#' or '/' (used in MQTT topics)");
+	return true;
+}
+
+static bool check_topic_prefix(const char *v, char *why, size_t cap)
+{
+	if (strpbrk(v, "+#"))
+		return why_set(why, cap, "must not contain the MQTT wildcards '+' or '#'");
+	return true;
+}
+
+static bool check_absolute(const char *v, char *why, size_t cap)
+{
+	return v[0] == '/' ? true : why_set(why, cap, "must be an absolute path");
+}
+
+/*
+ * A topic template: non-empty, no MQTT wildcards (a PUBLISH topic must not
+ * contain them, MQTT 3.1.1 section 3.3.2.1), every {placeholder} from the
+ * allowed list. Expansion itself is done by the topic module.
+ */
+static bool check_template(const char *v, const char *const *allowed, char *why, size_t cap)
+{
+	if (!*v)
+		return why_set(why, cap, "must not be empty");
+	if (strpbrk(v, "+#"))
+		return why_set(why, cap, "must not contain the MQTT wildcards '+' or '#'");
+	for (const char *p = v; *p; p++) {
+		if (*p == '}')
+			return why_set(why, cap, "'}' without a matching '{'");
+		if (*p != '{')
+			continue;
+		const char *end = p + 1 + strcspn(p + 1, "{}");
+		if (*end != '}')
+			return why_set(why, cap, "'{' without a matching '}'");
+		size_t len = (size_t)(end - p + 1);
+		size_t i = 0;
+		while (allowed[i] && !(strlen(allowed[i]) == len && !strncmp(allowed[i], p, len)))
+			i++;
+		if (!allowed[i]) {
+			int n = snprintf(why, cap, "unknown placeholder '%.*s' (allowed:", (int)len, p);
+			for (i = 0; allowed[i] && n > 0 && (size_t)n < cap; i++)
+				n += snprintf(why + n, cap - (size_t)n, "%s %s", i ? "," : "", allowed[i]);
+			if (n > 0 && (size_t)n < cap)
+				snprintf(why + n, cap - (size_t)n, ")");
+			return false;
+		}
+		p = end;
+	}
+	return true;
+}
+
+static const char *const ph_device[] = {"{application}", "{dev_eui}", "{event}", NULL};
+static const char *const ph_gw_event[] = {"{gateway_id}", "{event}", NULL};
+static const char *const ph_gw_state[] = {"{gateway_id}", "{state}", NULL};
+static const char *const ph_bridge[] = {"{client_id}", "{event}", NULL};
+
+static bool check_topic_device(const char *v, char *why, size_t cap)
+{
+	return check_template(v, ph_device, why, cap);
+}
+
+static bool check_topic_gw_event(const char *v, char *why, size_t cap)
+{
+	return check_template(v, ph_gw_event, why, cap);
+}
+
+static bool check_topic_gw_state(const char *v, char *why, size_t cap)
+{
+	return check_template(v, ph_gw_state, why, cap);
+}
+
+static bool check_topic_bridge(const char *v, char *why, size_t cap)
+{
+	return check_template(v, ph_bridge, why, cap);
+}
+
+/* --- the schema --------------------------------------------------------- */
+
+static const char *const regions[] = {"EU868", "US915", "AS923", "AU915", NULL};
+static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
+
+/*
+ * Offset of field f of struct lb_config, with a compile-time check that the
+ * field has type T (comparing pointers of distinct types is a diagnostic,
+ * an error under -Werror; the sizeof operand is never evaluated).
+ */
+#define CFG_OFF(f, T) \
+	(offsetof(struct lb_config, f) + 0 * sizeof(&((struct lb_config *)0)->f == (T *)0))
+
+#define S_STR(p, f, def, chk, fl, h) \
+	{.path = p, .type = CS_STRING, .offset = CFG_OFF(f, char *), .def_str = def, \
+	 .check = chk, .flags = fl, .help = h}
+#define S_ENUM(p, f, def, list, h) \
+	{.path = p, .type = CS_STRING, .offset = CFG_OFF(f, char *), .def_str = def, \
+	 .choices = list, .help = h}
+#define S_INT(p, f, def, lo, hi, h) \
+	{.path = p, .type = CS_INT, .offset = CFG_OFF(f, int), .def_int = def, \
+	 .min = lo, .max = hi, .help = h}
+#define S_U16(p, f, def, lo, hi, h) \
+	{.path = p, .type = CS_U16, .offset = CFG_OFF(f, uint16_t), .def_int = def, \
+	 .min = lo, .max = hi, .help = h}
+#define S_BOOL(p, f, def, h) \
+	{.path = p, .type = CS_BOOL, .offset = CFG_OFF(f, bool), .def_int = def, .help = h}
+
+/* Entries of one group must be contiguous: config_print() opens each group once. */
+const struct cs_entry config__schema[] = {
+	S_STR("udp.bind", udp_bind, "127.0.0.1", check_bind, 0,
+	      "Local address of the GWMP (Semtech UDP) socket; \"0.0.0.0\" or \"::\" for all."),
+	S_U16("udp.port", udp_port, 1700, 1, 65535, "UDP port the packet forwarders send to."),
+	S_INT("udp.rcvbuf", udp_rcvbuf, 0, 0, 1 << 30,
+	      "Socket receive buffer in bytes (SO_RCVBUF); 0 keeps the system default."),
+	{.path = "udp.allow", .type = CS_EUI_LIST, .offset = CFG_OFF(udp_allow, uint64_t *),
+	 .count_offset = CFG_OFF(n_udp_allow, size_t),
+	 .help = "Gateway EUIs (16 hex digits) allowed to connect; absent or empty accepts every gateway."},
+	S_INT("udp.keepalive_s", udp_keepalive_s, 10, 1, 3600,
+	      "Expected PULL_DATA keepalive period of the gateways, in seconds."),
+	S_INT("udp.offline_after", udp_offline_after, 3, 1, 1000,
+	      "Missed keepalive periods after which a gateway is reported offline."),
+	S_INT("udp.rate_limit_count", udp_rate_limit_count, 10, 0, 1000000,
+	      "Datagrams accepted per gateway per window; 0 disables rate limiting."),
+	S_INT("udp.rate_limit_window_ms", udp_rate_limit_window_ms, 10, 0, 60000,
+	      "Rate-limit window in milliseconds; 0 disables rate limiting."),
+	S_BOOL("udp.forward_crc_error", udp_forward_crc_error, false,
+	       "Publish frames received with a bad CRC (rxpk stat != 1) as gateway events."),
+
+	S_STR("mqtt.host", mqtt_host, "127.0.0.1", check_nonempty, 0, "MQTT broker host name or address."),
+	S_U16("mqtt.port", mqtt_port, 1883, 1, 65535, "MQTT broker port (usually 8883 with TLS)."),
+	S_STR("mqtt.client_id", mqtt_client_id, "lorabridge", check_topic_level, 0,
+	      "MQTT client identifier, also {client_id} in the bridge topic."),
+	S_STR("mqtt.username", mqtt_username, NULL, NULL, CS_F_OPTIONAL, "MQTT user name."),
+	S_STR("mqtt.password", mqtt_password, NULL, NULL, CS_F_OPTIONAL | CS_F_SECRET,
+	      "MQTT password (needs mqtt.username)."),
+	S_STR("mqtt.ca_file", mqtt_ca_file, NULL, NULL, CS_F_OPTIONAL | CS_F_FILE,
+	      "CA certificate (PEM) to verify the broker; setting it enables TLS."),
+	S_STR("mqtt.cert_file", mqtt_cert_file, NULL, NULL, CS_F_OPTIONAL | CS_F_FILE,
+	      "Client certificate (PEM) for mutual TLS; needs mqtt.key_file and mqtt.ca_file."),
+	S_STR("mqtt.key_file", mqtt_key_file, NULL, NULL, CS_F_OPTIONAL | CS_F_FILE,
+	      "Client private key (PEM) for mutual TLS; needs mqtt.cert_file."),
+	S_INT("mqtt.qos", mqtt_qos, 1, 0, 2, "QoS of every published message."),
+	S_INT("mqtt.keepalive_s", mqtt_keepalive_s, 60, 5, 65535, "MQTT keepalive in seconds."),
+	S_STR("mqtt.topic_prefix", mqtt_topic_prefix, "", check_topic_prefix, 0,
+	      "Prepended to every topic, e.g. \"eu868/\"."),
+	S_STR("mqtt.topics.device_event", mqtt_topic_device_event,
+	      "application/{application}/device/{dev_eui}/event/{event}", check_topic_device, 0,
+	      "Topic of device events (up, status, log)."),
+	S_STR("mqtt.topics.gateway_event", mqtt_topic_gateway_event,
+	      "gateway/{gateway_id}/event/{event}", check_topic_gw_event, 0,
+	      "Topic of gateway events (stats, raw frames)."),
+	S_STR("mqtt.topics.gateway_state", mqtt_topic_gateway_state,
+	      "gateway/{gateway_id}/state/{state}", check_topic_gw_state, 0,
+	      "Topic of the retained gateway state; {state} is \"conn\"."),
+	S_STR("mqtt.topics.bridge", mqtt_topic_bridge, "lorabridge/{client_id}/{event}",
+	      check_topic_bridge, 0, "Topic of the bridge's own events (state, stats)."),
+	S_INT("mqtt.queue_limit", mqtt_queue_limit, 10000, 1, 10000000,
+	      "Messages kept while the broker is unreachable; the oldest are dropped beyond."),
+	S_INT("mqtt.stats_interval_s", mqtt_stats_interval_s, 60, 0, 86400,
+	      "Period of the bridge statistics event in seconds; 0 disables it."),
+
+	S_ENUM("region", region, "EU868", regions, "LoRaWAN regional parameters (airtime, channels)."),
+	S_INT("dedup_window_ms", dedup_window_ms, 200, 0, 10000,
+	      "Time to collect copies of an uplink from several gateways before publishing."),
+	S_STR("state_dir", state_dir, "/var/lib/lorabridge", check_absolute, 0,
+	      "Directory of the persistent state (frame counters)."),
+	S_ENUM("log_level", log_level, "info", log_levels, "Least severe level that is logged."),
+};
+
+const size_t config__n_schema = sizeof(config__schema) / sizeof(config__schema[0]);
+
+int config__schema_find(const char *path)
+{
+	for (size_t i = 0; i < config__n_schema; i++)
+		if (!strcmp(config__schema[i].path, path))
+			return (int)i;
+	return -1;
+}
+
+bool config__schema_is_group(const char *path)
+{
+	size_t n = strlen(path);
+
+	for (size_t i = 0; i < config__n_schema; i++)
+		if (!strncmp(config__schema[i].path, path, n) && config__schema[i].path[n] == '.')
+			return true;
+	return false;
+}
+
+#define DEV_OFF(f, T) \
+	(offsetof(struct lb_device_conf, f) + 0 * sizeof(&((struct lb_device_conf *)0)->f == (T *)0))
+/* Same for an array field: its elements have type T. */
+#define DEV_ARR(f, T) \
+	(offsetof(struct lb_device_conf, f) + 0 * sizeof(((struct lb_device_conf *)0)->f == (T *)0))
+
+const struct csd_field config__device_fields[] = {
+	{"name", CSD_STRING, DEV_OFF(name, char *), 0, NULL, check_nonempty, CSD_F_REQUIRED,
+	 "Device name, unique (deviceName in events)."},
+	{"application", CSD_STRING, DEV_OFF(application, char *), 0, "default", check_topic_level, 0,
+	 "Application name, {application} in the device topic."},
+	{"dev_eui", CSD_EUI, DEV_OFF(dev_eui, uint64_t), 0, NULL, NULL, CSD_F_REQUIRED,
+	 "DevEUI, 16 hex digits, unique."},
+	{"dev_addr", CSD_ADDR, DEV_OFF(dev_addr, uint32_t), 0, NULL, NULL, CSD_F_ABP,
+	 "ABP device address, 8 hex digits (may be shared by several devices)."},
+	{"nwk_s_key", CSD_KEY, DEV_ARR(nwk_s_key, uint8_t), 0, NULL, NULL, CSD_F_ABP | CSD_F_SECRET,
+	 "ABP network session key, 32 hex digits."},
+	{"app_s_key", CSD_KEY, DEV_ARR(app_s_key, uint8_t), 0, NULL, NULL, CSD_F_ABP | CSD_F_SECRET,
+	 "ABP application session key, 32 hex digits."},
+	{"join_eui", CSD_EUI, DEV_OFF(join_eui, uint64_t), 0, NULL, NULL, CSD_F_OTAA,
+	 "OTAA JoinEUI (AppEUI), 16 hex digits."},
+	{"app_key", CSD_KEY, DEV_ARR(app_key, uint8_t), 0, NULL, NULL, CSD_F_OTAA | CSD_F_SECRET,
+	 "OTAA root key AppKey, 32 hex digits."},
+	{"fcnt_up", CSD_U32, DEV_OFF(fcnt_up, uint32_t), DEV_OFF(has_fcnt_up, bool), NULL, NULL, 0,
+	 "Optional: first uplink frame counter to accept (0..4294967295)."},
+	{"tags", CSD_TAGS, DEV_ARR(tags, struct lb_tag), 0, NULL, NULL, 0,
+	 "Optional group of string tags copied into events, e.g. { room = \"B12\"; }."},
+};
+
+const size_t config__n_device_fields = sizeof(config__device_fields) / sizeof(config__device_fields[0]);
+
+int config__device_field_find(const char *name)
+{
+	for (size_t i = 0; i < config__n_device_fields; i++)
+		if (!strcmp(config__device_fields[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* --- config_print(): the effective configuration ------------------------ */
+
+void config__print_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\x%02x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+static void indent(FILE *out, int depth)
+{
+	for (int i = 0; i < depth; i++)
+		fputc('\t', out);
+}
+
+/* Length of the group part of a path ("mqtt.topics" of "mqtt.topics.x"). */
+static size_t group_len(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	return dot ? (size_t)(dot - path) : 0;
+}
+
+static int path_depth(const char *path, size_t len)
+{
+	int d = len ? 1 : 0;
+	for (size_t i = 0; i < len; i++)
+		d += path[i] == '.';
+	return d;
+}
+
+/*
+ * Close and open groups so that the current group becomes the group of
+ * `path`. cur/cur_len is the currently open group path.
+ */
+static void switch_group(FILE *out, const char **cur, size_t *cur_len, const char *path)
+{
+	size_t want = group_len(path);
+	size_t common = 0;
+
+	/* longest common prefix ending at a component boundary */
+	for (size_t i = 0; i <= *cur_len && i <= want; i++) {
+		bool end_a = i == *cur_len || (*cur)[i] == '.';
+		bool end_b = i == want || path[i] == '.';
+		if (end_a && end_b)
+			common = i;
+		if (i == *cur_len || i == want || (*cur)[i] != path[i])
+			break;
+	}
+	for (int d = path_depth(*cur, *cur_len); d > path_depth(path, common); d--) {
+		indent(out, d - 1);
+		fputs("};\n", out);
+	}
+	for (size_t i = common ? common + 1 : 0; i < want;) {
+		size_t j = i;
+		while (j < want && path[j] != '.')
+			j++;
+		indent(out, path_depth(path, i ? i - 1 : 0));
+		fprintf(out, "%.*s = {\n", (int)(j - i), path + i);
+		i = j + 1;
+	}
+	*cur = path;
+	*cur_len = want;
+}
+
+static void print_entry(FILE *out, const struct cs_entry *e, const struct lb_config *cfg,
+			bool show_secrets, int depth)
+{
+	const char *name = e->path + (group_len(e->path) ? group_len(e->path) + 1 : 0);
+	const char *base = (const char *)cfg + e->offset;
+
+	indent(out, depth);
+	switch (e->type) {
+	case CS_STRING: {
+		const char *v = *(char *const *)base;
+		if (!v) {
+			fprintf(out, "# %s is not set\n", name);
+			return;
+		}
+		fprintf(out, "%s = ", name);
+		config__print_string(out, (e->flags & CS_F_SECRET) && !show_secrets ? "<redacted>" : v);
+		break;
+	}
+	case CS_INT:
+		fprintf(out, "%s = %d", name, *(const int *)base);
+		break;
+	case CS_U16:
+		fprintf(out, "%s = %u", name, (unsigned)*(const uint16_t *)base);
+		break;
+	case CS_BOOL:
+		fprintf(out, "%s = %s", name, *(const bool *)base ? "true" : "false");
+		break;
+	case CS_EUI_LIST: {
+		const uint64_t *list = *(uint64_t *const *)base;
+		size_t n = *(const size_t *)((const char *)cfg + e->count_offset);
+		char s[17];
+		fprintf(out, "%s = [", name);
+		for (size_t i = 0; i < n; i++) {
+			hex_format_eui(list[i], s);
+			fprintf(out, "%s\"%s\"", i ? ", " : " ", s);
+		}
+		fputs(n ? " ]" : "]", out);
+		break;
+	}
+	}
+	fputs(";\n", out);
+}
+
+static void print_hex_field(FILE *out, const char *name, const char *hex, bool redact)
+{
+	fprintf(out, "\t\t%s = \"%s\";\n", name, redact ? "<redacted>" : hex);
+}
+
+static bool key_is_set(const uint8_t *k)
+{
+	static const uint8_t zero[16];
+	return memcmp(k, zero, 16) != 0;
+}
+
+/* Should field f of d be printed? Keys of the other activation only if set. */
+static bool device_field_shown(const struct csd_field *f, const struct lb_device_conf *d)
+{
+	const char *base = (const char *)d + f->offset;
+
+	if (f->flags & CSD_F_ABP)
+		return d->activation == LB_ACT_ABP;
+	if (!(f->flags & CSD_F_OTAA))
+		return true;
+	if (d->activation == LB_ACT_OTAA)
+		return true;
+	return f->type == CSD_KEY ? key_is_set((const uint8_t *)base) : *(const uint64_t *)base != 0;
+}
+
+static void print_device_field(FILE *out, const struct csd_field *f, const struct lb_device_conf *d,
+			       bool show_secrets)
+{
+	const char *base = (const char *)d + f->offset;
+	bool redact = (f->flags & CSD_F_SECRET) && !show_secrets;
+	char hex[33];
+
+	switch (f->type) {
+	case CSD_STRING:
+		fprintf(out, "\t\t%s = ", f->name);
+		config__print_string(out, *(char *const *)base ? *(char *const *)base : "");
+		fputs(";\n", out);
+		break;
+	case CSD_EUI:
+		hex_format_eui(*(const uint64_t *)base, hex);
+		print_hex_field(out, f->name, hex, redact);
+		break;
+	case CSD_ADDR:
+		hex_format_u32(*(const uint32_t *)base, hex);
+		print_hex_field(out, f->name, hex, redact);
+		break;
+	case CSD_KEY:
+		hex_encode((const uint8_t *)base, 16, hex, sizeof(hex));
+		print_hex_field(out, f->name, hex, redact);
+		break;
+	case CSD_U32:
+		if (*(const bool *)((const char *)d + f->has_offset))
+			fprintf(out, "\t\t%s = %" PRIu32 "L;\n", f->name, *(const uint32_t *)base);
+		break;
+	case CSD_TAGS:
+		if (!d->n_tags)
+			break;
+		fprintf(out, "\t\t%s = {\n", f->name);
+		for (size_t i = 0; i < d->n_tags; i++) {
+			fprintf(out, "\t\t\t%s = ", d->tags[i].key);
+			config__print_string(out, d->tags[i].value);
+			fputs(";\n", out);
+		}
+		fputs("\t\t};\n", out);
+		break;
+	}
+}
+
+void config_print(const struct lb_config *cfg, FILE *out, bool show_secrets)
+{
+	const char *cur = "";
+	size_t cur_len = 0;
+
+	fprintf(out, "# lorabridge effective configuration%s%s, every default included\n",
+		cfg->path ? " loaded from " : "", cfg->path ? cfg->path : "");
+	for (size_t i = 0; i < config__n_schema; i++) {
+		const struct cs_entry *e = &config__schema[i];
+		switch_group(out, &cur, &cur_len, e->path);
+		print_entry(out, e, cfg, show_secrets, path_depth(e->path, group_len(e->path)));
+	}
+	switch_group(out, &cur, &cur_len, "devices");
+
+	fputs("devices = (", out);
+	for (size_t i = 0; i < cfg->n_devices; i++) {
+		fputs(i ? ",\n\t{\n" : "\n\t{\n", out);
+		for (size_t j = 0; j < config__n_device_fields; j++) {
+			const struct csd_field *f = &config__device_fields[j];
+			if (device_field_shown(f, &cfg->devices[i]))
+				print_device_field(out, f, &cfg->devices[i], show_secrets);
+		}
+		fputs("\t}", out);
+	}
+	fputs(cfg->n_devices ? "\n);\n" : ");\n", out);
+}
+
+/* --- config_schema_print_reference() ------------------------------------ */
+
+static const char *type_name(const struct cs_entry *e)
+{
+	switch (e->type) {
+	case CS_STRING:
+		return e->flags & CS_F_FILE ? "path" : "string";
+	case CS_INT:
+	case CS_U16:
+		return "integer";
+	case CS_BOOL:
+		return "boolean";
+	case CS_EUI_LIST:
+		return "array of strings";
+	}
+	return "?";
+}
+
+static const char *const device_type_names[] = {
+	[CSD_STRING] = "string", [CSD_EUI] = "hex string (16)", [CSD_ADDR] = "hex string (8)",
+	[CSD_KEY] = "hex string (32)", [CSD_U32] = "integer", [CSD_TAGS] = "group of strings",
+};
+
+/* Default as written in the file, "" if there is none. */
+static void format_default(const struct cs_entry *e, char *buf, size_t cap)
+{
+	switch (e->type) {
+	case CS_STRING:
+		if (e->def_str)
+			snprintf(buf, cap, "\"%s\"", e->def_str);
+		else
+			buf[0] = '\0';
+		return;
+	case CS_INT:
+	case CS_U16:
+		snprintf(buf, cap, "%lld", e->def_int);
+		return;
+	case CS_BOOL:
+		snprintf(buf, cap, "%s", e->def_int ? "true" : "false");
+		return;
+	case CS_EUI_LIST:
+		snprintf(buf, cap, "[]");
+		return;
+	}
+}
+
+/* Help text completed with the validation rules of the table. */
+static void format_description(const struct cs_entry *e, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "%s", e->help);
+
+	if ((e->type == CS_INT || e->type == CS_U16) && n > 0 && (size_t)n < cap)
+		n += snprintf(buf + n, cap - (size_t)n, " Range %lld..%lld.", e->min, e->max);
+	if (e->choices && n > 0 && (size_t)n < cap) {
+		n += snprintf(buf + n, cap - (size_t)n, " One of:");
+		for (size_t i = 0; e->choices[i] && n > 0 && (size_t)n < cap; i++)
+			n += snprintf(buf + n, cap - (size_t)n, "%s %s", i ? "," : "", e->choices[i]);
+		if (n > 0 && (size_t)n < cap)
+			snprintf(buf + n, cap - (size_t)n, ".");
+	}
+}
+
+/* troff: a backslash must be written \e, a leading '.' or '\'' needs \&. */
+static void man_text(FILE *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", out);
+		else if (*s == '-')
+			fputs("\\-", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+static void ref_row(FILE *out, enum config_ref_format format, const char *setting, const char *type,
+		    const char *def, const char *desc)
+{
+	if (format == CONFIG_REF_MARKDOWN) {
+		if (*def)
+			fprintf(out, "| `%s` | %s | `%s` | %s |\n", setting, type, def, desc);
+		else
+			fprintf(out, "| `%s` | %s | (none) | %s |\n", setting, type, desc);
+		return;
+	}
+	fputs(".TP\n.B ", out);
+	man_text(out, setting);
+	fprintf(out, "\n(%s", type);
+	if (*def) {
+		fputs(", default ", out);
+		man_text(out, def);
+	}
+	fputs(")\n", out);
+	man_text(out, desc);
+	fputc('\n', out);
+}
+
+static void ref_header(FILE *out, enum config_ref_format format, const char *title)
+{
+	if (format == CONFIG_REF_MARKDOWN)
+		fprintf(out, "\n### %s\n\n| Setting | Type | Default | Description |\n"
+			     "|---|---|---|---|\n", title);
+	else
+		fprintf(out, ".SS %s\n", title);
+}
+
+void config_schema_print_reference(FILE *out, enum config_ref_format format)
+{
+	char def[128], desc[512];
+
+	ref_header(out, format, "Settings");
+	for (size_t i = 0; i < config__n_schema; i++) {
+		const struct cs_entry *e = &config__schema[i];
+		format_default(e, def, sizeof(def));
+		format_description(e, desc, sizeof(desc));
+		ref_row(out, format, e->path, type_name(e), def, desc);
+	}
+	ref_header(out, format, "Device entries (devices = ( { ... }, ... ))");
+	for (size_t i = 0; i < config__n_device_fields; i++) {
+		const struct csd_field *f = &config__device_fields[i];
+		char setting[64];
+		snprintf(setting, sizeof(setting), "devices[].%s", f->name);
+		if (f->def_str)
+			snprintf(def, sizeof(def), "\"%s\"", f->def_str);
+		else
+			def[0] = '\0';
+		snprintf(desc, sizeof(desc), "%s%s", f->flags & CSD_F_REQUIRED ? "Required. " : "",
+			 f->help);
+		ref_row(out, format, setting, device_type_names[f->type], def, desc);
+	}
+	if (format == CONFIG_REF_MARKDOWN)
+		fputs("\nA device is ABP when dev_addr, nwk_s_key and app_s_key are all given, "
+		      "OTAA when join_eui and app_key are given instead.\n", out);
+	else
+		fputs(".PP\nA device is ABP when dev_addr, nwk_s_key and app_s_key are all given, "
+		      "OTAA when join_eui and app_key are given instead.\n", out);
+}

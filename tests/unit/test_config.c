@@ -1,0 +1,682 @@
+/*
+ * test_config.c - unit tests of the configuration module (config.c,
+ * config_device.c, config_schema.c) against the fixture files in
+ * TEST_DATA_DIR/config: defaults, a full valid file, one file per class of
+ * error with the exact "FILE:LINE: error: ..." lines expected, the
+ * print -> reload round trip, the reference output and etc/lorabridge.conf.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "config_schema.h"
+#include "lb_err.h"
+
+#ifndef TEST_DATA_DIR
+#define TEST_DATA_DIR "tests/unit/data"
+#endif
+
+static const char *data_dir(void)
+{
+	const char *env = getenv("TEST_DATA_DIR");
+	return env && *env ? env : TEST_DATA_DIR;
+}
+
+/* etc/lorabridge.conf: TEST_ETC_DIR if defined, else found from the data dir. */
+static const char *etc_conf(void)
+{
+	static char path[4096];
+#ifdef TEST_ETC_DIR
+	snprintf(path, sizeof(path), "%s/lorabridge.conf", TEST_ETC_DIR);
+#else
+	snprintf(path, sizeof(path), "%s/../../../etc/lorabridge.conf", data_dir());
+#endif
+	return path;
+}
+
+/* Path of a fixture; static buffer, valid until the next call. */
+static const char *fixture(const char *name)
+{
+	static char path[4096];
+	snprintf(path, sizeof(path), "%s/config/%s", data_dir(), name);
+	return path;
+}
+
+static char *report_text(const struct config_report *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	config_report_print(r, f);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * Load fixture `name`, expect return code `rc` and exactly the problem
+ * lines given (each "LINE: error: msg", the file prefix is added), in order.
+ */
+static void expect_problems(const char *name, int rc, const char *const *lines)
+{
+	struct lb_config cfg;
+	struct config_report r = {0};
+	char *want = NULL;
+	size_t want_len = 0;
+	FILE *w = open_memstream(&want, &want_len);
+	const char *path = fixture(name);
+
+	for (size_t i = 0; lines[i]; i++)
+		fprintf(w, "%s:%s\n", path, lines[i]);
+	fclose(w);
+	ck_assert_int_eq(config_load(path, &cfg, &r), rc);
+	char *got = report_text(&r);
+	ck_assert_str_eq(got, want);
+	if (rc != LB_OK) {
+		ck_assert_ptr_null(cfg.path);
+		ck_assert_ptr_null(cfg.devices);
+		ck_assert_ptr_null(cfg.mqtt_host);
+	} else {
+		config_free(&cfg);
+	}
+	free(got);
+	free(want);
+	config_report_free(&r);
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static void assert_device_equal(const struct lb_device_conf *a, const struct lb_device_conf *b)
+{
+	ck_assert(str_eq(a->name, b->name));
+	ck_assert(str_eq(a->application, b->application));
+	ck_assert_uint_eq(a->dev_eui, b->dev_eui);
+	ck_assert_int_eq(a->activation, b->activation);
+	ck_assert_uint_eq(a->dev_addr, b->dev_addr);
+	ck_assert_mem_eq(a->nwk_s_key, b->nwk_s_key, 16);
+	ck_assert_mem_eq(a->app_s_key, b->app_s_key, 16);
+	ck_assert_uint_eq(a->join_eui, b->join_eui);
+	ck_assert_mem_eq(a->app_key, b->app_key, 16);
+	ck_assert_int_eq(a->has_fcnt_up, b->has_fcnt_up);
+	ck_assert_uint_eq(a->fcnt_up, b->fcnt_up);
+	ck_assert_uint_eq(a->n_tags, b->n_tags);
+	for (size_t i = 0; i < a->n_tags; i++) {
+		ck_assert_str_eq(a->tags[i].key, b->tags[i].key);
+		ck_assert_str_eq(a->tags[i].value, b->tags[i].value);
+	}
+}
+
+/* Every setting equal (not the path nor the source lines). */
+static void assert_config_equal(const struct lb_config *a, const struct lb_config *b)
+{
+	for (size_t i = 0; i < config__n_schema; i++) {
+		const struct cs_entry *e = &config__schema[i];
+		const char *fa = (const char *)a + e->offset, *fb = (const char *)b + e->offset;
+		switch (e->type) {
+		case CS_STRING:
+			ck_assert_msg(str_eq(*(char *const *)fa, *(char *const *)fb), "%s differs", e->path);
+			break;
+		case CS_INT:
+			ck_assert_msg(*(const int *)fa == *(const int *)fb, "%s differs", e->path);
+			break;
+		case CS_U16:
+			ck_assert_msg(*(const uint16_t *)fa == *(const uint16_t *)fb, "%s differs", e->path);
+			break;
+		case CS_BOOL:
+			ck_assert_msg(*(const bool *)fa == *(const bool *)fb, "%s differs", e->path);
+			break;
+		case CS_EUI_LIST:
+			break;
+		}
+	}
+	ck_assert_uint_eq(a->n_udp_allow, b->n_udp_allow);
+	for (size_t i = 0; i < a->n_udp_allow; i++)
+		ck_assert_uint_eq(a->udp_allow[i], b->udp_allow[i]);
+	ck_assert_uint_eq(a->n_devices, b->n_devices);
+	for (size_t i = 0; i < a->n_devices; i++)
+		assert_device_equal(&a->devices[i], &b->devices[i]);
+}
+
+/* Print cfg, load the text back, compare. */
+static void assert_round_trip(const struct lb_config *cfg)
+{
+	char tmpl[] = "/tmp/test_config_XXXXXX";
+	int fd = mkstemp(tmpl);
+	ck_assert_int_ge(fd, 0);
+	FILE *f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	config_print(cfg, f, true);
+	fclose(f);
+
+	struct lb_config back;
+	struct config_report r = {0};
+	int rc = config_load(tmpl, &back, &r);
+	char *problems = report_text(&r);
+	ck_assert_msg(rc == LB_OK && r.n == 0, "reload failed: %s", problems);
+	assert_config_equal(cfg, &back);
+	free(problems);
+	config_report_free(&r);
+	config_free(&back);
+	unlink(tmpl);
+}
+
+START_TEST(test_defaults)
+{
+	struct lb_config c;
+	ck_assert_int_eq(config_defaults(&c), LB_OK);
+	ck_assert_ptr_null(c.path);
+	ck_assert_str_eq(c.udp_bind, "127.0.0.1");
+	ck_assert_uint_eq(c.udp_port, 1700);
+	ck_assert_int_eq(c.udp_rcvbuf, 0);
+	ck_assert_ptr_null(c.udp_allow);
+	ck_assert_uint_eq(c.n_udp_allow, 0);
+	ck_assert_int_eq(c.udp_keepalive_s, 10);
+	ck_assert_int_eq(c.udp_offline_after, 3);
+	ck_assert_int_eq(c.udp_rate_limit_count, 10);
+	ck_assert_int_eq(c.udp_rate_limit_window_ms, 10);
+	ck_assert(!c.udp_forward_crc_error);
+	ck_assert_str_eq(c.mqtt_host, "127.0.0.1");
+	ck_assert_uint_eq(c.mqtt_port, 1883);
+	ck_assert_str_eq(c.mqtt_client_id, "lorabridge");
+	ck_assert_ptr_null(c.mqtt_username);
+	ck_assert_ptr_null(c.mqtt_password);
+	ck_assert_ptr_null(c.mqtt_ca_file);
+	ck_assert_ptr_null(c.mqtt_cert_file);
+	ck_assert_ptr_null(c.mqtt_key_file);
+	ck_assert_int_eq(c.mqtt_qos, 1);
+	ck_assert_int_eq(c.mqtt_keepalive_s, 60);
+	ck_assert_str_eq(c.mqtt_topic_prefix, "");
+	ck_assert_str_eq(c.mqtt_topic_device_event,
+			 "application/{application}/device/{dev_eui}/event/{event}");
+	ck_assert_str_eq(c.mqtt_topic_gateway_event, "gateway/{gateway_id}/event/{event}");
+	ck_assert_str_eq(c.mqtt_topic_gateway_state, "gateway/{gateway_id}/state/{state}");
+	ck_assert_str_eq(c.mqtt_topic_bridge, "lorabridge/{client_id}/{event}");
+	ck_assert_int_eq(c.mqtt_queue_limit, 10000);
+	ck_assert_int_eq(c.mqtt_stats_interval_s, 60);
+	ck_assert_str_eq(c.region, "EU868");
+	ck_assert_int_eq(c.dedup_window_ms, 200);
+	ck_assert_str_eq(c.state_dir, "/var/lib/lorabridge");
+	ck_assert_str_eq(c.log_level, "info");
+	ck_assert_ptr_null(c.devices);
+	ck_assert_uint_eq(c.n_devices, 0);
+	config_free(&c);
+	ck_assert_ptr_null(c.mqtt_host);
+}
+END_TEST
+
+START_TEST(test_minimal_is_defaults)
+{
+	struct lb_config c, d;
+	struct config_report r = {0};
+	ck_assert_int_eq(config_load(fixture("minimal.conf"), &c, &r), LB_OK);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert_str_eq(c.path, fixture("minimal.conf"));
+	ck_assert_int_eq(config_defaults(&d), LB_OK);
+	assert_config_equal(&c, &d);
+	assert_round_trip(&c);
+	config_free(&c);
+	config_free(&d);
+}
+END_TEST
+
+static void assert_key(const uint8_t *k, const char *hex)
+{
+	char s[33];
+	for (int i = 0; i < 16; i++)
+		snprintf(s + 2 * i, 3, "%02x", k[i]);
+	ck_assert_str_eq(s, hex);
+}
+
+START_TEST(test_full)
+{
+	struct lb_config c;
+	struct config_report r = {0};
+	char want[4096];
+
+	ck_assert_int_eq(config_load(fixture("full.conf"), &c, &r), LB_OK);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert_str_eq(c.udp_bind, "0.0.0.0");
+	ck_assert_uint_eq(c.udp_port, 1701);
+	ck_assert_int_eq(c.udp_rcvbuf, 262144);
+	ck_assert_uint_eq(c.n_udp_allow, 2);
+	ck_assert_uint_eq(c.udp_allow[0], 0x0016c001ff10a235ULL);
+	ck_assert_uint_eq(c.udp_allow[1], 0xb827ebfffe6a1c4dULL);
+	ck_assert_int_eq(c.udp_keepalive_s, 30);
+	ck_assert_int_eq(c.udp_offline_after, 5);
+	ck_assert_int_eq(c.udp_rate_limit_count, 0);
+	ck_assert_int_eq(c.udp_rate_limit_window_ms, 100);
+	ck_assert(c.udp_forward_crc_error);
+	ck_assert_str_eq(c.mqtt_host, "broker.example.net");
+	ck_assert_uint_eq(c.mqtt_port, 8883);
+	ck_assert_str_eq(c.mqtt_client_id, "bridge-7");
+	ck_assert_str_eq(c.mqtt_username, "lb");
+	ck_assert_str_eq(c.mqtt_password, "s3cr\"et\\");
+	/* relative TLS files resolved against the config file's directory */
+	ck_assert_ptr_nonnull(c.mqtt_ca_file);
+	ck_assert_int_eq(c.mqtt_ca_file[0], '/');
+	ck_assert_int_eq(access(c.mqtt_ca_file, R_OK), 0);
+	size_t n = strlen(c.mqtt_ca_file);
+	ck_assert_str_eq(c.mqtt_ca_file + n - strlen("/config/ca.pem"), "/config/ca.pem");
+	snprintf(want, sizeof(want), "%.*sclient.crt", (int)(n - strlen("ca.pem")), c.mqtt_ca_file);
+	ck_assert_str_eq(c.mqtt_cert_file, want);
+	snprintf(want, sizeof(want), "%.*sclient.key", (int)(n - strlen("ca.pem")), c.mqtt_ca_file);
+	ck_assert_str_eq(c.mqtt_key_file, want);
+	ck_assert_int_eq(c.mqtt_qos, 2);
+	ck_assert_int_eq(c.mqtt_keepalive_s, 30);
+	ck_assert_str_eq(c.mqtt_topic_prefix, "eu868/");
+	ck_assert_str_eq(c.mqtt_topic_device_event, "app/{application}/dev/{dev_eui}/{event}");
+	ck_assert_str_eq(c.mqtt_topic_gateway_event, "gw/{gateway_id}/{event}");
+	ck_assert_str_eq(c.mqtt_topic_gateway_state, "gw/{gateway_id}/state/{state}");
+	ck_assert_str_eq(c.mqtt_topic_bridge, "bridge/{client_id}/{event}");
+	ck_assert_int_eq(c.mqtt_queue_limit, 500);
+	ck_assert_int_eq(c.mqtt_stats_interval_s, 0);
+	ck_assert_str_eq(c.region, "US915");
+	ck_assert_int_eq(c.dedup_window_ms, 0);
+	ck_assert_str_eq(c.state_dir, "/tmp/lorabridge-state");
+	ck_assert_str_eq(c.log_level, "debug");
+
+	ck_assert_uint_eq(c.n_devices, 2);
+	const struct lb_device_conf *a = &c.devices[0], *o = &c.devices[1];
+	ck_assert_str_eq(a->name, "abp-1");
+	ck_assert_str_eq(a->application, "greenhouse");
+	ck_assert_uint_eq(a->dev_eui, 0x70b3d57ed0001234ULL);
+	ck_assert_int_eq(a->activation, LB_ACT_ABP);
+	ck_assert_uint_eq(a->dev_addr, 0x26011bdaU);
+	assert_key(a->nwk_s_key, "2b7e151628aed2a6abf7158809cf4f3c");
+	assert_key(a->app_s_key, "3c4fcf098815f7aba6d2ae2816157e2b");
+	/* 3000000000 does not fit an int: libconfig 1.5 would wrap it */
+	ck_assert(a->has_fcnt_up);
+	ck_assert_uint_eq(a->fcnt_up, 3000000000U);
+	ck_assert_uint_eq(a->n_tags, 2);
+	ck_assert_str_eq(a->tags[0].key, "room");
+	ck_assert_str_eq(a->tags[0].value, "B12");
+	ck_assert_str_eq(a->tags[1].key, "floor");
+	ck_assert_str_eq(a->tags[1].value, "2");
+	ck_assert_int_eq(a->line, 39);
+
+	ck_assert_str_eq(o->name, "otaa-1");
+	ck_assert_str_eq(o->application, "default");
+	ck_assert_int_eq(o->activation, LB_ACT_OTAA);
+	ck_assert_uint_eq(o->dev_eui, 0x0004a30b001c0530ULL);
+	ck_assert_uint_eq(o->join_eui, 0x70b3d57ed00001a6ULL);
+	assert_key(o->app_key, "000102030405060708090a0b0c0d0e0f");
+	ck_assert(!o->has_fcnt_up);
+	ck_assert_uint_eq(o->n_tags, 0);
+	ck_assert_int_eq(o->line, 52);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_full_round_trip)
+{
+	struct lb_config c;
+	ck_assert_int_eq(config_load(fixture("full.conf"), &c, NULL), LB_OK);
+	assert_round_trip(&c);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_print_redacts_secrets)
+{
+	struct lb_config c;
+	char *buf = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(config_load(fixture("full.conf"), &c, NULL), LB_OK);
+	FILE *f = open_memstream(&buf, &len);
+	config_print(&c, f, false);
+	fclose(f);
+	ck_assert_ptr_null(strstr(buf, "s3cr"));
+	ck_assert_ptr_null(strstr(buf, "2b7e151628aed2a6abf7158809cf4f3c"));
+	ck_assert_ptr_null(strstr(buf, "000102030405060708090a0b0c0d0e0f"));
+	ck_assert_ptr_nonnull(strstr(buf, "\tpassword = \"<redacted>\";\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\t\tapp_key = \"<redacted>\";\n"));
+	/* identifiers are not secret */
+	ck_assert_ptr_nonnull(strstr(buf, "\t\tdev_addr = \"26011bda\";\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\tusername = \"lb\";\n"));
+	free(buf);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_print_defaults_text)
+{
+	struct lb_config c;
+	char *buf = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(config_defaults(&c), LB_OK);
+	FILE *f = open_memstream(&buf, &len);
+	config_print(&c, f, false);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "udp = {\n\tbind = \"127.0.0.1\";\n\tport = 1700;\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\tallow = [];\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\t# username is not set\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\ttopics = {\n\t\tdevice_event = "));
+	ck_assert_ptr_nonnull(strstr(buf, "\t};\n\tqueue_limit = 10000;\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "};\nregion = \"EU868\";\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\ndevices = ();\n"));
+	free(buf);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_syntax_error)
+{
+	static const char *const want[] = {"3: error: syntax error", NULL};
+	expect_problems("syntax.conf", LB_ERR_CONFIG, want);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	static const char *const want[] = {" error: cannot open: No such file or directory", NULL};
+	expect_problems("does-not-exist.conf", LB_ERR_IO, want);
+}
+END_TEST
+
+START_TEST(test_wrong_types)
+{
+	static const char *const want[] = {
+		"2: error: udp.port: expected an integer, got a string",
+		"3: error: udp.forward_crc_error: expected a boolean (true or false), got an integer",
+		"4: error: udp.allow: expected an array of strings [ \"...\", ... ], got a string",
+		"5: error: udp.rcvbuf: expected an integer, got a float",
+		"8: error: mqtt.host: expected a string, got an integer",
+		"9: error: mqtt.qos: expected an integer, got a boolean",
+		"10: error: mqtt.topics: expected a group { ... }, got a string",
+		"12: error: region: expected a string, got an array",
+		NULL};
+	expect_problems("types.conf", LB_ERR_CONFIG, want);
+}
+END_TEST
+
+START_TEST(test_unknown_keys_warn)
+{
+	static const char *const want[] = {
+		"2: warning: unknown setting 'udp.prot' (ignored)",
+		"6: warning: unknown setting 'mqtt.topics.uplink' (ignored)",
+		"9: warning: unknown setting 'colour' (ignored)",
+		"17: warning: device 'd1': unknown setting 'devaddr' (ignored)",
+		NULL};
+	expect_problems("unknown.conf", LB_OK, want);
+
+	struct lb_config c;
+	struct config_report r = {0};
+	ck_assert_int_eq(config_load(fixture("unknown.conf"), &c, &r), LB_OK);
+	ck_assert_uint_eq(r.n, 4);
+	ck_assert_uint_eq(r.n_errors, 0);
+	ck_assert(!r.items[0].is_error);
+	ck_assert_uint_eq(c.udp_port, 1700);
+	ck_assert_uint_eq(c.n_devices, 1);
+	ck_assert_uint_eq(c.devices[0].dev_addr, 1);
+	config_free(&c);
+	config_report_free(&r);
+}
+END_TEST
+
+START_TEST(test_bad_hex)
+{
+	static const char *const want[] = {
+		"2: error: udp.allow[0]: expected 16 hex digits, got 15 characters",
+		"2: error: udp.allow[1]: character 16 ('z') is not a hex digit",
+		"7: error: device 'd1': dev_eui: expected 16 hex digits, got 15 characters",
+		"8: error: device 'd1': dev_addr: expected 8 hex digits, got 9 characters",
+		"9: error: device 'd1': nwk_s_key: character 32 ('g') is not a hex digit",
+		"10: error: device 'd1': app_s_key: expected a string of 32 hex digits, got an integer",
+		NULL};
+	expect_problems("hex.conf", LB_ERR_CONFIG, want);
+}
+END_TEST
+
+START_TEST(test_duplicates)
+{
+	static const char *const want[] = {
+		"8: error: device 'b': duplicate dev_eui 0000000000000001 (already used by device 'a' at line 2)",
+		"14: error: device 'a': duplicate name (first defined at line 2)",
+		NULL};
+	expect_problems("duplicates.conf", LB_ERR_CONFIG, want);
+}
+END_TEST
+
+START_TEST(test_ranges)
+{
+	static const char *const want[] = {
+		"2: error: udp.port: 70000 is out of range 1..65535",
+		"3: error: udp.rcvbuf: -1 is out of range 0..1073741824",
+		"4: error: udp.keepalive_s: 0 is out of range 1..3600",
+		"7: error: mqtt.port: 0 is out of range 1..65535",
+		"8: error: mqtt.qos: 3 is out of range 0..2",
+		"9: error: mqtt.queue_limit: -5 is out of range 1..10000000",
+		"11: error: dedup_window_ms: 10001 is out of range 0..10000",
+		NULL};
+	expect_problems("ranges.conf", LB_ERR_CONFIG, want);
+}
+END_TEST
+
+/* Literals beyond 32 bits are checked as written, not as libconfig 1.5
+ * wraps them (4294968296 would read as 1000, 0x10000 fits an int anyway). */
+START_TEST(test_wide_literals)
+{
+	static const char *const want[] = {
+		"2: error: udp.rcvbuf: 4294968296 is out of range 0..1073741824",
+		"3: error: udp.port: 65536 is out of range 1..65535",
+		NULL};
+	expect_problems("wrapped.conf", LB_ERR_CONFIG, want);
+}
+END_TEST
+
+START_TEST(test_shared_devaddr_is_legal)
+{
+	struct lb_config c;
+	struct config_report r = {0};
+	ck_assert_int_eq(config_load(fixture("shared_devaddr.conf"), &c, &r), LB_OK);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert_uint_eq(c.n_devices, 2);
+	ck_assert_uint_eq(c.devices[0].dev_addr, 0x26011bdaU);
+	ck_assert_uint_eq(c.devices[1].dev_addr, 0x26011bdaU);
+	ck_assert_int_eq(c.devices[0].activation, LB_ACT_ABP);
+	ck_assert_int_eq(c.devices[1].activation, LB_ACT_ABP);
+	assert_round_trip(&c);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_tls_rules)
+{
+	char line[4200];
+	const char *want[4] = {
+		"2: error: mqtt.cert_file: mutual TLS needs mqtt.key_file as well",
+		"3: error: mqtt.password: needs mqtt.username as well", line, NULL};
+	char *dir = realpath(fixture(""), NULL);
+	ck_assert_ptr_nonnull(dir);
+	snprintf(line, sizeof(line),
+		 "4: error: mqtt.ca_file: cannot read '%s/missing-ca.pem': No such file or directory",
+		 dir);
+	expect_problems("tls_bad.conf", LB_ERR_CONFIG, want);
+	free(dir);
+
+	static const char *const want2[] = {
+		"3: error: mqtt.key_file: mutual TLS needs mqtt.cert_file as well", NULL};
+	expect_problems("tls_key_only.conf", LB_ERR_CONFIG, want2);
+}
+END_TEST
+
+START_TEST(test_topic_templates)
+{
+	static const char *const want[] = {
+		"2: error: mqtt.topic_prefix: must not contain the MQTT wildcards '+' or '#'",
+		"4: error: mqtt.topics.device_event: must not contain the MQTT wildcards '+' or '#'",
+		"5: error: mqtt.topics.gateway_event: unknown placeholder '{dev_eui}' (allowed: {gateway_id}, {event})",
+		"6: error: mqtt.topics.gateway_state: must not be empty",
+		"7: error: mqtt.topics.bridge: '{' without a matching '}'",
+		NULL};
+	expect_problems("topics_bad.conf", LB_ERR_CONFIG, want);
+}
+END_TEST
+
+START_TEST(test_bad_values)
+{
+	static const char *const want[] = {
+		"2: error: udp.bind: not a numeric IPv4 or IPv6 address",
+		"5: error: mqtt.client_id: must not contain '+', '#' or '/' (used in MQTT topics)",
+		"7: error: region: 'EU433' is not one of EU868, US915, AS923, AU915",
+		"8: error: state_dir: must be an absolute path",
+		"9: error: log_level: 'verbose' is not one of error, warn, notice, info, debug",
+		NULL};
+	expect_problems("values_bad.conf", LB_ERR_CONFIG, want);
+}
+END_TEST
+
+START_TEST(test_bad_devices)
+{
+	static const char *const want[] = {
+		"2: error: device 'abp-incomplete': ABP needs dev_addr, nwk_s_key and app_s_key (missing app_s_key)",
+		"8: error: devices[1]: missing name",
+		"13: error: device 'no-eui': missing dev_eui",
+		"13: error: device 'no-eui': OTAA needs join_eui and app_key (missing join_eui)",
+		"17: error: device 'no-keys': no keys: ABP needs dev_addr, nwk_s_key and app_s_key, OTAA needs join_eui and app_key",
+		"20: error: device 'no-keys': fcnt_up: -1 is out of range 0..4294967295",
+		"21: error: device 'no-keys': tags.a: expected a string, got an integer",
+		"24: error: devices[4]: expected a group { ... }, got a string",
+		NULL};
+	expect_problems("devices_bad.conf", LB_ERR_CONFIG, want);
+}
+END_TEST
+
+START_TEST(test_report_accumulates)
+{
+	struct lb_config c;
+	struct config_report r = {0};
+	ck_assert_int_eq(config_load(fixture("ranges.conf"), &c, &r), LB_ERR_CONFIG);
+	ck_assert_int_eq(config_load(fixture("unknown.conf"), &c, &r), LB_OK);
+	ck_assert_uint_eq(r.n, 7 + 4);
+	ck_assert_uint_eq(r.n_errors, 7);
+	ck_assert_str_eq(r.items[0].file, fixture("ranges.conf"));
+	ck_assert_int_eq(r.items[0].line, 2);
+	ck_assert_str_eq(r.items[0].message, "udp.port: 70000 is out of range 1..65535");
+	ck_assert_str_eq(r.items[7].file, fixture("unknown.conf"));
+	config_free(&c);
+	config_report_free(&r);
+	ck_assert_ptr_null(r.items);
+	ck_assert_uint_eq(r.n, 0);
+}
+END_TEST
+
+START_TEST(test_etc_default_file)
+{
+	struct lb_config c, d;
+	struct config_report r = {0};
+	const char *path = etc_conf();
+	int rc = config_load(path, &c, &r);
+	char *problems = report_text(&r);
+
+	ck_assert_msg(rc == LB_OK && r.n == 0, "%s: rc %d: %s", path, rc, problems);
+	/* the documented file states exactly the built-in defaults */
+	ck_assert_int_eq(config_defaults(&d), LB_OK);
+	assert_config_equal(&c, &d);
+	free(problems);
+	config_report_free(&r);
+	config_free(&c);
+	config_free(&d);
+}
+END_TEST
+
+START_TEST(test_reference)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	config_schema_print_reference(f, CONFIG_REF_MARKDOWN);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "| Setting | Type | Default | Description |\n"));
+	ck_assert_ptr_nonnull(strstr(buf,
+		"| `mqtt.qos` | integer | `1` | QoS of every published message. Range 0..2. |\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "| `mqtt.username` | string | (none) | MQTT user name. |\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "One of: EU868, US915, AS923, AU915."));
+	ck_assert_ptr_nonnull(strstr(buf, "| `devices[].dev_eui` | hex string (16) | (none) | Required."));
+	for (size_t i = 0; i < config__n_schema; i++) {
+		char row[128];
+		snprintf(row, sizeof(row), "| `%s` |", config__schema[i].path);
+		ck_assert_msg(strstr(buf, row), "%s missing from the reference", config__schema[i].path);
+	}
+	free(buf);
+
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	config_schema_print_reference(f, CONFIG_REF_MAN);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, ".TP\n.B mqtt.qos\n(integer, default 1)\nQoS of every"));
+	ck_assert_ptr_nonnull(strstr(buf, ".B udp.rate_limit_window_ms\n"));
+	ck_assert_ptr_null(strstr(buf, "| `"));
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_schema_paths_unique_and_grouped)
+{
+	/* config_print() opens each group once: a group's entries are contiguous */
+	for (size_t i = 0; i < config__n_schema; i++) {
+		ck_assert_int_eq(config__schema_find(config__schema[i].path), (int)i);
+		const char *dot = strrchr(config__schema[i].path, '.');
+		size_t g = dot ? (size_t)(dot - config__schema[i].path) : 0;
+		for (size_t j = i + 2; g && j < config__n_schema; j++) {
+			bool same = !strncmp(config__schema[j].path, config__schema[i].path, g) &&
+				    config__schema[j].path[g] == '.';
+			bool prev_same = !strncmp(config__schema[j - 1].path, config__schema[i].path, g) &&
+					 config__schema[j - 1].path[g] == '.';
+			ck_assert_msg(!same || prev_same, "%s is not next to its group", config__schema[j].path);
+		}
+	}
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *ok = tcase_create("valid");
+	tcase_add_test(ok, test_defaults);
+	tcase_add_test(ok, test_minimal_is_defaults);
+	tcase_add_test(ok, test_full);
+	tcase_add_test(ok, test_full_round_trip);
+	tcase_add_test(ok, test_print_redacts_secrets);
+	tcase_add_test(ok, test_print_defaults_text);
+	tcase_add_test(ok, test_shared_devaddr_is_legal);
+	tcase_add_test(ok, test_etc_default_file);
+	tcase_add_test(ok, test_reference);
+	tcase_add_test(ok, test_schema_paths_unique_and_grouped);
+	suite_add_tcase(s, ok);
+
+	TCase *bad = tcase_create("problems");
+	tcase_add_test(bad, test_syntax_error);
+	tcase_add_test(bad, test_missing_file);
+	tcase_add_test(bad, test_wrong_types);
+	tcase_add_test(bad, test_unknown_keys_warn);
+	tcase_add_test(bad, test_bad_hex);
+	tcase_add_test(bad, test_duplicates);
+	tcase_add_test(bad, test_ranges);
+	tcase_add_test(bad, test_wide_literals);
+	tcase_add_test(bad, test_tls_rules);
+	tcase_add_test(bad, test_topic_templates);
+	tcase_add_test(bad, test_bad_values);
+	tcase_add_test(bad, test_bad_devices);
+	tcase_add_test(bad, test_report_accumulates);
+	suite_add_tcase(s, bad);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
