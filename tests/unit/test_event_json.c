@@ -1,0 +1,637 @@
+/*
+ * test_event_json.c - JSON events against exact expected text.
+ *
+ * Frame: lorawan-1.0.md §13 V2 (confirmed up, DevAddr 01020304, FCnt 0,
+ * FOpts DevStatusAns battery 115 margin 7, FPort 10, plaintext 01020304).
+ * Reception metadata: semtech-udp.md §8.1 (gateway aa555a0000000101,
+ * tmst 3512348611, time 2024-05-14T09:12:47.318406Z, tmms 1399713185318,
+ * chan 0, rfch 1, 868.1 MHz, SF7BW125 4/5, lsnr 9.5, rssi -57).
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "event_json.h"
+#include "lb_err.h"
+
+#define OUT_CAP 4096
+
+/* V2 PHYPayload; FOpts are bytes 8..10. */
+static const uint8_t v2_phy[] = {0x80, 0x04, 0x03, 0x02, 0x01, 0x03, 0x00, 0x00, 0x06, 0x73,
+				 0x07, 0x0a, 0xe2, 0x64, 0xd4, 0xf7, 0xe1, 0x17, 0xd2, 0xc0};
+#define V2_OFF_FOPTS 8
+#define V2_LEN_FOPTS 3
+static const uint8_t v2_plain[] = {0x01, 0x02, 0x03, 0x04};
+
+/* §8.1 join-request PHYPayload (what the gateway event carries). */
+static const uint8_t join_phy[] = {0x00, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
+				   0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x03,
+				   0x03, 0x09, 0xb9, 0x7b, 0x32};
+
+#define T_8_1_US INT64_C(1715677967318406)  /* 2024-05-14T09:12:47.318406Z */
+
+static const char dedup_txt[] = "00112233-4455-6677-8899-aabbccddeeff";
+static const uint8_t dedup_bin[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+				      0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+
+static struct lb_tag tags[] = {{(char *)"site", (char *)"roof"}, {(char *)"floor", (char *)"3"}};
+
+static const struct ev_device dev = {
+	.application = "weather", .name = "station-1", .dev_eui = 0x0102030405060708ull,
+	.tags = tags, .n_tags = 2,
+};
+
+#define DEVICE_INFO_JSON                                                                  \
+	"{\"applicationName\":\"weather\",\"deviceName\":\"station-1\","                  \
+	"\"devEui\":\"0102030405060708\",\"tags\":{\"site\":\"roof\",\"floor\":\"3\"}}"
+
+/* The §8.1 reception carrying `phy`. */
+static struct lb_rx rx_8_1(const uint8_t *phy, size_t len)
+{
+	struct lb_rx rx;
+
+	memset(&rx, 0, sizeof(rx));
+	rx.gateway_eui = 0xaa555a0000000101ull;
+	rx.uplink_id = 1;
+	rx.received_us = INT64_C(1715677967325000);
+	rx.version = 2;
+	rx.rxpk.tmst = 3512348611u;
+	rx.rxpk.has_time = true;
+	rx.rxpk.time_us = T_8_1_US;
+	rx.rxpk.has_tmms = true;
+	rx.rxpk.tmms = UINT64_C(1399713185318);
+	rx.rxpk.freq_hz = 868100000;
+	rx.rxpk.chan = 0;
+	rx.rxpk.rfch = 1;
+	rx.rxpk.stat = 1;
+	rx.rxpk.modu = GWMP_MOD_LORA;
+	rx.rxpk.sf = 7;
+	rx.rxpk.bw_khz = 125;
+	rx.rxpk.cr = 1;
+	rx.rxpk.has_rssi = true;
+	rx.rxpk.rssi = -57;
+	rx.rxpk.has_lsnr = true;
+	rx.rxpk.lsnr = 9.5f;
+	rx.rxpk.size = (uint16_t)len;
+	memcpy(rx.rxpk.data, phy, len);
+	return rx;
+}
+
+/* A second gateway without GPS: no gwTime / timeSinceGpsEpoch. */
+static struct lb_rx rx_second(void)
+{
+	struct lb_rx rx = rx_8_1(v2_phy, sizeof(v2_phy));
+
+	rx.gateway_eui = 2;
+	rx.uplink_id = 2;
+	rx.received_us = INT64_C(1715677967330000);
+	rx.rxpk.tmst = 0x01020304;
+	rx.rxpk.has_time = false;
+	rx.rxpk.has_tmms = false;
+	rx.rxpk.chan = 3;
+	rx.rxpk.rfch = 0;
+	rx.rxpk.rssi = -110;
+	rx.rxpk.lsnr = -7.2f;
+	return rx;
+}
+
+#define RX_8_1_JSON                                                                        \
+	"{\"gatewayId\":\"aa555a0000000101\",\"uplinkId\":1,"                              \
+	"\"gwTime\":\"2024-05-14T09:12:47.318406Z\",\"nsTime\":\"2024-05-14T09:12:47.325Z\"," \
+	"\"timeSinceGpsEpoch\":\"1399713185.318s\",\"rssi\":-57,\"snr\":9.5,\"channel\":0,"  \
+	"\"rfChain\":1,\"context\":\"0Vovww==\",\"crcStatus\":\"CRC_OK\"}"
+
+#define RX_SECOND_JSON                                                                     \
+	"{\"gatewayId\":\"0000000000000002\",\"uplinkId\":2,"                              \
+	"\"nsTime\":\"2024-05-14T09:12:47.330Z\",\"rssi\":-110,\"snr\":-7.2,\"channel\":3,"  \
+	"\"rfChain\":0,\"context\":\"AQIDBA==\",\"crcStatus\":\"CRC_OK\"}"
+
+#define TX_8_1_JSON                                                                        \
+	"{\"frequency\":868100000,\"modulation\":{\"lora\":{\"bandwidth\":125000,"          \
+	"\"spreadingFactor\":7,\"codeRate\":\"CR_4_5\"}}}"
+
+static struct ev_uplink v2_uplink(const struct lb_rx *rx, size_t n_rx)
+{
+	struct ev_uplink ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.dev = &dev;
+	memcpy(ev.dedup_id, dedup_bin, sizeof(dedup_bin));
+	ev.time_us = T_8_1_US;
+	ev.dev_addr = 0x01020304;
+	ev.adr = false;  /* FCtrl 0x03 */
+	ev.dr = 5;
+	ev.fcnt = 0;
+	ev.has_fport = true;
+	ev.fport = 10;
+	ev.confirmed = true;  /* MHDR 0x80 */
+	ev.data = v2_plain;
+	ev.data_len = sizeof(v2_plain);
+	ev.mac = v2_phy + V2_OFF_FOPTS;
+	ev.mac_len = V2_LEN_FOPTS;
+	ev.rx = rx;
+	ev.n_rx = n_rx;
+	return ev;
+}
+
+static const char v2_up_json[] =
+	"{\"deduplicationId\":\"00112233-4455-6677-8899-aabbccddeeff\","
+	"\"time\":\"2024-05-14T09:12:47.318406Z\","
+	"\"deviceInfo\":" DEVICE_INFO_JSON ","
+	"\"devAddr\":\"01020304\",\"adr\":false,\"dr\":5,\"fCnt\":0,\"fPort\":10,"
+	"\"confirmed\":true,\"data\":\"AQIDBA==\","
+	"\"macCommands\":[{\"cid\":\"DevStatusAns\",\"battery\":115,\"margin\":7}],"
+	"\"rxInfo\":[" RX_8_1_JSON "," RX_SECOND_JSON "],"
+	"\"txInfo\":" TX_8_1_JSON "}";
+
+START_TEST(test_up_v2_exact)
+{
+	struct lb_rx rx[2] = {rx_8_1(v2_phy, sizeof(v2_phy)), rx_second()};
+	struct ev_uplink ev = v2_uplink(rx, 2);
+	char out[OUT_CAP];
+	size_t len = 0;
+
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out, v2_up_json);
+	ck_assert_uint_eq(len, strlen(v2_up_json));
+	ck_assert_str_eq(dedup_txt, "00112233-4455-6677-8899-aabbccddeeff");
+}
+END_TEST
+
+/* Parse the text back and look at every field through json-c. */
+START_TEST(test_up_v2_parse_back)
+{
+	struct lb_rx rx[1] = {rx_8_1(v2_phy, sizeof(v2_phy))};
+	struct ev_uplink ev = v2_uplink(rx, 1);
+	char out[OUT_CAP];
+	size_t len;
+	struct json_object *o, *v, *di, *ri, *mc;
+
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
+	o = json_tokener_parse(out);
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_object_get_ex(o, "deduplicationId", &v));
+	ck_assert_str_eq(json_object_get_string(v), dedup_txt);
+	ck_assert(json_object_object_get_ex(o, "fCnt", &v));
+	ck_assert_int_eq(json_object_get_int64(v), 0);
+	ck_assert(json_object_object_get_ex(o, "deviceInfo", &di));
+	ck_assert(json_object_object_get_ex(di, "tags", &v));
+	ck_assert_int_eq(json_object_object_length(v), 2);
+	ck_assert(json_object_object_get_ex(o, "rxInfo", &ri));
+	ck_assert_int_eq(json_object_array_length(ri), 1);
+	v = json_object_array_get_idx(ri, 0);
+	ck_assert(json_object_object_get_ex(v, "snr", &v));
+	ck_assert(json_object_get_double(v) == 9.5);
+	ck_assert(json_object_object_get_ex(o, "macCommands", &mc));
+	ck_assert_int_eq(json_object_array_length(mc), 1);
+	ck_assert(!json_object_object_get_ex(o, "airtimeMs", NULL));
+	ck_assert(!json_object_object_get_ex(o, "fairAccess", NULL));
+	json_object_put(o);
+}
+END_TEST
+
+START_TEST(test_up_absent_fields)
+{
+	struct lb_rx rx = rx_8_1(v2_phy, sizeof(v2_phy));
+	struct ev_device bare = {.application = "default", .name = "d", .dev_eui = 0xfedcba9876543210ull};
+	struct ev_uplink ev = v2_uplink(&rx, 1);
+	char out[OUT_CAP];
+	size_t len;
+
+	rx.rxpk.has_time = false;
+	rx.rxpk.has_tmms = false;
+	rx.rxpk.has_rssi = false;
+	rx.rxpk.has_lsnr = false;
+	rx.received_us = 0;
+	ev.dev = &bare;
+	ev.dr = -1;
+	ev.has_fport = false;
+	ev.data = NULL;
+	ev.data_len = 0;
+	ev.mac = NULL;
+	ev.mac_len = 0;
+	ev.confirmed = false;
+	ev.adr = true;
+	ev.fcnt = 0xfffffffeu;
+	ev.dev_addr = 0xfe00abcd;
+	ev.time_us = T_8_1_US - 318406;  /* whole second: no fraction */
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out,
+		"{\"deduplicationId\":\"00112233-4455-6677-8899-aabbccddeeff\","
+		"\"time\":\"2024-05-14T09:12:47Z\","
+		"\"deviceInfo\":{\"applicationName\":\"default\",\"deviceName\":\"d\","
+		"\"devEui\":\"fedcba9876543210\",\"tags\":{}},"
+		"\"devAddr\":\"fe00abcd\",\"adr\":true,\"fCnt\":4294967294,\"confirmed\":false,"
+		"\"rxInfo\":[{\"gatewayId\":\"aa555a0000000101\",\"uplinkId\":1,\"channel\":0,"
+		"\"rfChain\":1,\"context\":\"0Vovww==\",\"crcStatus\":\"CRC_OK\"}],"
+		"\"txInfo\":" TX_8_1_JSON "}");
+}
+END_TEST
+
+/* FPort present with an empty FRMPayload: fPort shown, no data. */
+START_TEST(test_up_empty_payload_and_slash)
+{
+	static const uint8_t ff[] = {0xff, 0xff, 0xff, 0xfb};
+	struct lb_rx rx = rx_8_1(v2_phy, sizeof(v2_phy));
+	struct ev_uplink ev = v2_uplink(&rx, 1);
+	char out[OUT_CAP];
+	size_t len;
+	struct json_object *o, *v;
+
+	ev.data = v2_plain;
+	ev.data_len = 0;
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
+	ck_assert_ptr_null(strstr(out, "\"data\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"fPort\":10,"));
+
+	ev.data = ff;  /* base64 "////+w==": '/' must not be escaped */
+	ev.data_len = sizeof(ff);
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
+	ck_assert_ptr_nonnull(strstr(out, "\"data\":\"////+w==\","));
+	o = json_tokener_parse(out);
+	ck_assert(json_object_object_get_ex(o, "data", &v));
+	ck_assert_str_eq(json_object_get_string(v), "////+w==");
+	json_object_put(o);
+}
+END_TEST
+
+START_TEST(test_up_airtime_fair_access)
+{
+	struct lb_rx rx = rx_8_1(v2_phy, sizeof(v2_phy));
+	struct ev_uplink ev = v2_uplink(&rx, 1);
+	struct ev_fair_access fa = {.uplink_airtime_ms = 1234.5, .uplink_budget_ms = 36000,
+				    .downlinks = 2, .downlink_budget = 10, .exceeded = false};
+	char out[OUT_CAP];
+	size_t len;
+	const char *tail;
+
+	ev.has_airtime = true;
+	ev.airtime_ms = 61.696;
+	ev.fair_access = &fa;
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
+	tail = strstr(out, "\"airtimeMs\"");
+	ck_assert_ptr_nonnull(tail);
+	ck_assert_str_eq(tail, "\"airtimeMs\":61.696,\"fairAccess\":{\"uplinkAirtimeMs\":1234.500,"
+			       "\"uplinkBudgetMs\":36000.000,\"downlinks\":2,\"downlinkBudget\":10,"
+			       "\"exceeded\":false}}");
+	fa.exceeded = true;
+	ev.airtime_ms = 0.0;
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
+	ck_assert_ptr_nonnull(strstr(out, "\"airtimeMs\":0.000,"));
+	ck_assert_ptr_nonnull(strstr(out, "\"exceeded\":true}}"));
+}
+END_TEST
+
+START_TEST(test_up_mac_unknown_cid)
+{
+	static const uint8_t mac[] = {0x02, 0x0b, 0x01};
+	struct lb_rx rx = rx_8_1(v2_phy, sizeof(v2_phy));
+	struct ev_uplink ev = v2_uplink(&rx, 1);
+	char out[OUT_CAP];
+	size_t len;
+
+	ev.mac = mac;
+	ev.mac_len = sizeof(mac);
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
+	ck_assert_ptr_nonnull(strstr(out, "\"macCommands\":[{\"cid\":\"LinkCheckReq\"},"
+					  "{\"error\":\"UNKNOWN_TYPE\",\"unparsed\":\"0b01\"}],"));
+}
+END_TEST
+
+START_TEST(test_up_too_large)
+{
+	struct lb_rx rx[2] = {rx_8_1(v2_phy, sizeof(v2_phy)), rx_second()};
+	struct ev_uplink ev = v2_uplink(rx, 2);
+	char out[OUT_CAP];
+	size_t n = strlen(v2_up_json), len = 99;
+
+	memset(out, 'x', sizeof(out));
+	ck_assert_int_eq(event_json_uplink(&ev, out, n, &len), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(out[0], '\0');
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(event_json_uplink(&ev, out, 0, &len), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(event_json_uplink(&ev, out, n + 1, &len), LB_OK);
+	ck_assert_uint_eq(len, n);
+	ck_assert_str_eq(out, v2_up_json);
+}
+END_TEST
+
+START_TEST(test_up_invalid)
+{
+	struct lb_rx rx = rx_8_1(v2_phy, sizeof(v2_phy));
+	struct ev_uplink ev = v2_uplink(&rx, 1);
+	struct lb_tag bad_tags[] = {{NULL, (char *)"v"}};
+	struct ev_device bad = dev;
+	char out[OUT_CAP];
+	size_t len;
+
+	ev.n_rx = 0;
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_ERR_INVAL);
+	ev.n_rx = 1;
+	ev.dev = NULL;
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_ERR_INVAL);
+	bad.tags = bad_tags;
+	bad.n_tags = 1;
+	ev.dev = &bad;
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_ERR_INVAL);
+	ev.dev = &dev;
+	ev.data = NULL;
+	ev.data_len = 3;
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_ERR_INVAL);
+	ck_assert_int_eq(event_json_uplink(NULL, out, sizeof(out), &len), LB_ERR_INVAL);
+}
+END_TEST
+
+START_TEST(test_log_exact)
+{
+	static const char *const keys[] = {"fCnt", "gatewayId"};
+	static const char *const vals[] = {"12", "aa555a0000000101"};
+	struct ev_log ev = {.dev = &dev, .time_us = T_8_1_US, .level = "ERROR", .code = "UPLINK_MIC",
+			    .description = "MIC of uplink with DevAddr 01020304 does not verify",
+			    .context_keys = keys, .context_values = vals, .n_context = 2};
+	char out[OUT_CAP];
+	size_t len;
+
+	ck_assert_int_eq(event_json_log(&ev, out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out, "{\"time\":\"2024-05-14T09:12:47.318406Z\","
+			      "\"deviceInfo\":" DEVICE_INFO_JSON ","
+			      "\"level\":\"ERROR\",\"code\":\"UPLINK_MIC\","
+			      "\"description\":\"MIC of uplink with DevAddr 01020304 does not verify\","
+			      "\"context\":{\"fCnt\":\"12\",\"gatewayId\":\"aa555a0000000101\"}}");
+	ck_assert_uint_eq(len, strlen(out));
+}
+END_TEST
+
+START_TEST(test_log_minimal_and_escapes)
+{
+	struct ev_log ev = {.time_us = 0, .level = "WARNING",
+			    .code = "UPLINK_F_CNT_RETRANSMISSION",
+			    .description = "a/b \"q\"\n\\"};
+	char out[OUT_CAP];
+	size_t len;
+
+	ck_assert_int_eq(event_json_log(&ev, out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out, "{\"time\":\"1970-01-01T00:00:00Z\",\"level\":\"WARNING\","
+			      "\"code\":\"UPLINK_F_CNT_RETRANSMISSION\","
+			      "\"description\":\"a/b \\\"q\\\"\\n\\\\\"}");
+	ev.level = NULL;
+	ck_assert_int_eq(event_json_log(&ev, out, sizeof(out), &len), LB_ERR_INVAL);
+	ev.level = "INFO";
+	ev.n_context = 1;  /* no key array */
+	ck_assert_int_eq(event_json_log(&ev, out, sizeof(out), &len), LB_ERR_INVAL);
+	ev.n_context = 0;
+	ck_assert_int_eq(event_json_log(&ev, out, 10, &len), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(out[0], '\0');
+}
+END_TEST
+
+START_TEST(test_gateway_up_exact)
+{
+	struct lb_rx rx = rx_8_1(join_phy, sizeof(join_phy));
+	char out[OUT_CAP];
+	size_t len;
+
+	ck_assert_int_eq(event_json_gateway_up(&rx, out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out, "{\"phyPayload\":\"AAEBAQEBAQEBAgICAgICAgIDAwm5ezI=\","
+			      "\"txInfo\":" TX_8_1_JSON ",\"rxInfo\":" RX_8_1_JSON "}");
+	ck_assert_int_eq(event_json_gateway_up(&rx, out, len, &len), LB_ERR_TOO_LARGE);
+	rx.rxpk.size = 0;
+	ck_assert_int_eq(event_json_gateway_up(&rx, out, sizeof(out), &len), LB_OK);
+	ck_assert_ptr_nonnull(strstr(out, "{\"phyPayload\":\"\",\"txInfo\":"));
+	rx.rxpk.size = GWMP_MAX_PHY + 1;
+	ck_assert_int_eq(event_json_gateway_up(&rx, out, sizeof(out), &len), LB_ERR_INVAL);
+}
+END_TEST
+
+/* Modulations, code rates and CRC states other than the §8.1 ones. */
+START_TEST(test_tx_rx_variants)
+{
+	struct lb_rx rx = rx_8_1(join_phy, sizeof(join_phy));
+	char out[OUT_CAP];
+	size_t len;
+
+	rx.rxpk.modu = GWMP_MOD_FSK;
+	rx.rxpk.bitrate = 50000;
+	rx.rxpk.freq_hz = 868800000;
+	rx.rxpk.has_lsnr = false;
+	rx.rxpk.stat = -1;
+	rx.rxpk.tmms = 1399713185000ull;
+	ck_assert_int_eq(event_json_gateway_up(&rx, out, sizeof(out), &len), LB_OK);
+	ck_assert_ptr_nonnull(strstr(out, "\"txInfo\":{\"frequency\":868800000,"
+					  "\"modulation\":{\"fsk\":{\"datarate\":50000}}}"));
+	ck_assert_ptr_nonnull(strstr(out, "\"timeSinceGpsEpoch\":\"1399713185s\",\"rssi\":-57,"
+					  "\"channel\":0,"));
+	ck_assert_ptr_nonnull(strstr(out, "\"crcStatus\":\"BAD_CRC\"}"));
+
+	rx.rxpk.modu = GWMP_MOD_LORA;
+	rx.rxpk.sf = 12;
+	rx.rxpk.bw_khz = 500;
+	rx.rxpk.cr = 4;
+	rx.rxpk.stat = 0;
+	ck_assert_int_eq(event_json_gateway_up(&rx, out, sizeof(out), &len), LB_OK);
+	ck_assert_ptr_nonnull(strstr(out, "{\"lora\":{\"bandwidth\":500000,\"spreadingFactor\":12,"
+					  "\"codeRate\":\"CR_4_8\"}}"));
+	ck_assert_ptr_nonnull(strstr(out, "\"crcStatus\":\"NO_CRC\"}"));
+	rx.rxpk.cr = 0;
+	ck_assert_int_eq(event_json_gateway_up(&rx, out, sizeof(out), &len), LB_OK);
+	ck_assert_ptr_nonnull(strstr(out, "\"codeRate\":\"CR_UNDEFINED\""));
+
+	rx.rxpk.modu = GWMP_MOD_LRFHSS;
+	ck_assert_int_eq(event_json_gateway_up(&rx, out, sizeof(out), &len), LB_OK);
+	ck_assert_ptr_nonnull(strstr(out, "\"modulation\":{\"lrFhss\":{}}"));
+}
+END_TEST
+
+/* SNR is a float32 in ChirpStack: shortest text that reads back equal. */
+START_TEST(test_snr_text)
+{
+	static const struct { float snr; const char *txt; } v[] = {
+		{9.5f, "\"snr\":9.5,"}, {-7.2f, "\"snr\":-7.2,"}, {0.0f, "\"snr\":0,"},
+		{-20.0f, "\"snr\":-20,"}, {13.8f, "\"snr\":13.8,"}, {-0.1f, "\"snr\":-0.1,"},
+	};
+	struct lb_rx rx = rx_8_1(join_phy, sizeof(join_phy));
+	char out[OUT_CAP];
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		rx.rxpk.lsnr = v[i].snr;
+		ck_assert_int_eq(event_json_gateway_up(&rx, out, sizeof(out), &len), LB_OK);
+		ck_assert_msg(strstr(out, v[i].txt), "%s not in %s", v[i].txt, out);
+	}
+}
+END_TEST
+
+static struct gwmp_stat stat_8_1(void)
+{
+	struct gwmp_stat st;
+
+	memset(&st, 0, sizeof(st));
+	st.has_time = true;
+	strcpy(st.time, "2024-05-14 09:12:47 GMT");
+	st.has_location = true;
+	st.lati = 46.24;
+	st.lon = 3.2523;
+	st.alti = 145;
+	st.rxnb = 2;
+	st.rxok = 2;
+	st.rxfw = 2;
+	st.ackr = 100.0;
+	st.dwnb = 0;
+	st.txnb = 0;
+	return st;
+}
+
+START_TEST(test_gateway_stats_exact)
+{
+	struct gwmp_stat st = stat_8_1();
+	char out[OUT_CAP];
+	size_t len;
+
+	ck_assert_int_eq(event_json_gateway_stats(0xaa555a0000000101ull, &st, out, sizeof(out), &len),
+			 LB_OK);
+	ck_assert_str_eq(out, "{\"gatewayId\":\"aa555a0000000101\",\"time\":\"2024-05-14T09:12:47Z\","
+			      "\"location\":{\"latitude\":46.24,\"longitude\":3.2523,\"altitude\":145,"
+			      "\"source\":\"GPS\"},"
+			      "\"rxPacketsReceived\":2,\"rxPacketsReceivedOk\":2,"
+			      "\"txPacketsReceived\":0,\"txPacketsEmitted\":0,"
+			      "\"metadata\":{\"ackRate\":\"100.0\",\"rxForwarded\":\"2\"}}");
+
+	st.has_location = false;
+	st.has_time = false;
+	st.has_temp = true;
+	st.temp = 41.25;
+	st.rxnb = 4000000000u;
+	st.dwnb = 7;
+	st.txnb = 6;
+	st.ackr = 87.5;
+	ck_assert_int_eq(event_json_gateway_stats(1, &st, out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out, "{\"gatewayId\":\"0000000000000001\","
+			      "\"rxPacketsReceived\":4000000000,\"rxPacketsReceivedOk\":2,"
+			      "\"txPacketsReceived\":7,\"txPacketsEmitted\":6,"
+			      "\"metadata\":{\"ackRate\":\"87.5\",\"rxForwarded\":\"2\","
+			      "\"temperature\":\"41.2\"}}");
+	ck_assert_int_eq(event_json_gateway_stats(1, &st, out, 20, &len), LB_ERR_TOO_LARGE);
+}
+END_TEST
+
+START_TEST(test_gateway_stats_time_forms)
+{
+	static const struct { const char *in; const char *want; } v[] = {
+		{"2024-05-14 09:12:47 GMT", "\"time\":\"2024-05-14T09:12:47Z\""},
+		{"2024-05-14 09:12:47 UTC", "\"time\":\"2024-05-14T09:12:47Z\""},
+		{"2024-05-14T09:12:47Z", "\"time\":\"2024-05-14T09:12:47Z\""},
+		{"2024-05-14 09:12:47", "\"time\":\"2024-05-14T09:12:47Z\""},
+		{"2024-13-14 09:12:47 GMT", NULL},
+		{"2024-05-14 09:12:47 +0200", NULL},
+		{"yesterday", NULL},
+		{"", NULL},
+	};
+	struct gwmp_stat st = stat_8_1();
+	char out[OUT_CAP];
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		strcpy(st.time, v[i].in);
+		ck_assert_int_eq(event_json_gateway_stats(1, &st, out, sizeof(out), &len), LB_OK);
+		if (v[i].want)
+			ck_assert_msg(strstr(out, v[i].want), "%s -> %s", v[i].in, out);
+		else
+			ck_assert_msg(!strstr(out, "\"time\""), "%s -> %s", v[i].in, out);
+	}
+}
+END_TEST
+
+START_TEST(test_gateway_conn)
+{
+	char out[OUT_CAP];
+	size_t len;
+
+	ck_assert_int_eq(event_json_gateway_conn(0xaa555a0000000101ull, true, out, sizeof(out), &len),
+			 LB_OK);
+	ck_assert_str_eq(out, "{\"gatewayId\":\"aa555a0000000101\",\"state\":\"ONLINE\"}");
+	ck_assert_uint_eq(len, 49);
+	ck_assert_int_eq(event_json_gateway_conn(0xaa555a0000000101ull, false, out, sizeof(out), &len),
+			 LB_OK);
+	ck_assert_str_eq(out, "{\"gatewayId\":\"aa555a0000000101\",\"state\":\"OFFLINE\"}");
+	ck_assert_int_eq(event_json_gateway_conn(1, false, out, 50, &len), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(event_json_gateway_conn(1, false, out, 51, &len), LB_OK);
+	ck_assert_uint_eq(len, 50);
+}
+END_TEST
+
+START_TEST(test_format_time)
+{
+	static const struct { int64_t us; const char *txt; } v[] = {
+		{0, "1970-01-01T00:00:00Z"},
+		{1500000, "1970-01-01T00:00:01.500Z"},
+		{1000001, "1970-01-01T00:00:01.000001Z"},
+		{-1, "1969-12-31T23:59:59.999999Z"},
+		{T_8_1_US, "2024-05-14T09:12:47.318406Z"},
+		{INT64_C(253402300799999999), "9999-12-31T23:59:59.999999Z"},
+	};
+	char t[EVENT_JSON_TIME_LEN];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		ck_assert_int_eq(event_json_format_time(v[i].us, t), LB_OK);
+		ck_assert_str_eq(t, v[i].txt);
+	}
+	ck_assert_int_eq(event_json_format_time(INT64_C(253402300800000000), t), LB_ERR_RANGE);
+	ck_assert_int_eq(event_json_format_time(INT64_MAX, t), LB_ERR_RANGE);
+	ck_assert_int_eq(event_json_format_time(INT64_MIN, t), LB_ERR_RANGE);
+}
+END_TEST
+
+/* A time that cannot be printed fails the event instead of printing junk. */
+START_TEST(test_bad_time_fails_event)
+{
+	struct lb_rx rx = rx_8_1(v2_phy, sizeof(v2_phy));
+	struct ev_uplink ev = v2_uplink(&rx, 1);
+	char out[OUT_CAP];
+	size_t len;
+
+	ev.time_us = INT64_MAX;
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_ERR_RANGE);
+	ck_assert_int_eq(out[0], '\0');
+}
+END_TEST
+
+static Suite *event_json_suite(void)
+{
+	Suite *s = suite_create("event_json");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_up_v2_exact);
+	tcase_add_test(tc, test_up_v2_parse_back);
+	tcase_add_test(tc, test_up_absent_fields);
+	tcase_add_test(tc, test_up_empty_payload_and_slash);
+	tcase_add_test(tc, test_up_airtime_fair_access);
+	tcase_add_test(tc, test_up_mac_unknown_cid);
+	tcase_add_test(tc, test_up_too_large);
+	tcase_add_test(tc, test_up_invalid);
+	tcase_add_test(tc, test_log_exact);
+	tcase_add_test(tc, test_log_minimal_and_escapes);
+	tcase_add_test(tc, test_gateway_up_exact);
+	tcase_add_test(tc, test_tx_rx_variants);
+	tcase_add_test(tc, test_snr_text);
+	tcase_add_test(tc, test_gateway_stats_exact);
+	tcase_add_test(tc, test_gateway_stats_time_forms);
+	tcase_add_test(tc, test_gateway_conn);
+	tcase_add_test(tc, test_format_time);
+	tcase_add_test(tc, test_bad_time_fails_event);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(event_json_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
