@@ -1,0 +1,671 @@
+/* test_devices.c - device registry and uplink session logic. Frames come
+ * from the published vectors of lorawan-1.0.md §13 and lorawan_build_data. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "devices.h"
+#include "lb_err.h"
+#include "lorawan.h"
+#include "lwcrypto.h"
+
+/* V1 session (lora-packet tests): DevAddr 49BE7DF1. */
+static const uint8_t V1_NWK[16] = {0x44, 0x02, 0x42, 0x41, 0xed, 0x4c, 0xe9, 0xa6,
+				   0x8c, 0x6a, 0x8b, 0xc0, 0x55, 0x23, 0x3f, 0xd3};
+static const uint8_t V1_APP[16] = {0xec, 0x92, 0x58, 0x02, 0xae, 0x43, 0x0c, 0xa7,
+				   0x7f, 0xd3, 0xdd, 0x73, 0xcb, 0x2c, 0xc5, 0x88};
+#define V1_ADDR UINT32_C(0x49be7df1)
+static const uint8_t V1_FRAME[] = {0x40, 0xf1, 0x7d, 0xbe, 0x49, 0x00, 0x02, 0x00, 0x01,
+				   0x95, 0x43, 0x78, 0x76, 0x2b, 0x11, 0xff, 0x0d};
+/* Same session, FCnt 4, 44-byte payload. */
+static const char V1_LONG_HEX[] =
+	"40f17dbe490004000155332de41a11adc072553544429ce7787707d1c316e027e7e5e334263376affb8aa1"
+	"7ad30075293f28dea8a20af3c5e7";
+
+/* V2 session (ChirpStack): confirmed up, FOpts 067307, FPort 10. */
+static const uint8_t V2_NWK[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+static const uint8_t V2_APP[16] = {16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
+static const uint8_t V2_FRAME[] = {0x80, 0x04, 0x03, 0x02, 0x01, 0x03, 0x00, 0x00, 0x06, 0x73,
+				   0x07, 0x0a, 0xe2, 0x64, 0xd4, 0xf7, 0xe1, 0x17, 0xd2, 0xc0};
+
+static const uint8_t KEY_X[16] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+				  0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf};
+static const uint8_t KEY_Y[16] = {0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
+				  0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf};
+
+/* A frame and the buffer its parse points into. */
+struct frame {
+	uint8_t buf[LW_MAX_PHY];
+	size_t len;
+	struct lw_frame f;
+};
+
+static int hexval(char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+static void parse_into(struct frame *fr, const uint8_t *phy, size_t len)
+{
+	memcpy(fr->buf, phy, len);
+	fr->len = len;
+	ck_assert_int_eq(lorawan_parse(fr->buf, fr->len, &fr->f), LB_OK);
+}
+
+static void parse_hex(struct frame *fr, const char *hex)
+{
+	uint8_t b[LW_MAX_PHY];
+	size_t n = strlen(hex) / 2;
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
+	parse_into(fr, b, n);
+}
+
+/* Build an unconfirmed uplink with the given session and parse it. */
+static void build(struct frame *fr, const uint8_t nwk[16], const uint8_t app[16], uint32_t addr,
+		  uint32_t fcnt, uint8_t fport, const char *payload)
+{
+	struct lw_keys k;
+	uint8_t phy[LW_MAX_PHY];
+	size_t len;
+	struct lw_data_params p = {
+		.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = addr, .fcnt = fcnt,
+		.has_fport = true, .fport = fport,
+		.payload = (const uint8_t *)payload, .payload_len = strlen(payload),
+	};
+
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(lwcrypto_keys_init(&k, nwk, app), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, sizeof(phy), &len), LB_OK);
+	lwcrypto_keys_free(&k);
+	parse_into(fr, phy, len);
+}
+
+static struct lb_device_conf abp(const char *name, uint64_t eui, uint32_t addr,
+				 const uint8_t nwk[16], const uint8_t app[16])
+{
+	struct lb_device_conf c;
+
+	memset(&c, 0, sizeof(c));
+	c.name = (char *)name;
+	c.application = (char *)"default";
+	c.dev_eui = eui;
+	c.activation = LB_ACT_ABP;
+	c.dev_addr = addr;
+	memcpy(c.nwk_s_key, nwk, 16);
+	memcpy(c.app_s_key, app, 16);
+	return c;
+}
+
+static struct lb_device_conf with_fcnt(struct lb_device_conf c, uint32_t fcnt_up)
+{
+	c.has_fcnt_up = true;
+	c.fcnt_up = fcnt_up;
+	return c;
+}
+
+START_TEST(test_vector_v1)
+{
+	struct lb_device_conf c = abp("v1", 0x0102030405060708, V1_ADDR, V1_NWK, V1_APP);
+	struct devices d;
+	struct frame fr;
+	struct lb_uplink_match m;
+	uint8_t plain[LW_MAX_PHY];
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	parse_into(&fr, V1_FRAME, sizeof(V1_FRAME));
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+	ck_assert_ptr_eq(m.dev, devices_find_eui(&d, 0x0102030405060708));
+	ck_assert_uint_eq(m.fcnt, 2);
+	ck_assert_uint_eq(m.n_candidates, 1);
+	ck_assert(!m.fcnt_reset);
+	ck_assert_int_eq(devices_decrypt(m.dev, &fr.f, m.fcnt, plain), LB_OK);
+	ck_assert_mem_eq(plain, "test", 4);
+	/* Verification alone changes no session state. */
+	ck_assert(!m.dev->has_last_fcnt);
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+	devices_accept_uplink(m.dev, m.fcnt);
+	ck_assert(m.dev->has_last_fcnt);
+	ck_assert_uint_eq(m.dev->last_fcnt_up, 2);
+	ck_assert_uint_eq(m.dev->uplinks, 1);
+	/* The multi-block frame of the same session, FCnt 4. */
+	parse_hex(&fr, V1_LONG_HEX);
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+	ck_assert_uint_eq(m.fcnt, 4);
+	ck_assert_int_eq(devices_decrypt(m.dev, &fr.f, m.fcnt, plain), LB_OK);
+	ck_assert_mem_eq(plain, "The quick brown fox jumps over the lazy dog.", 44);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_vector_v2_confirmed_fopts)
+{
+	struct lb_device_conf c = abp("v2", 0x1111, 0x01020304, V2_NWK, V2_APP);
+	struct devices d;
+	struct frame fr;
+	struct lb_uplink_match m;
+	uint8_t plain[LW_MAX_PHY];
+	static const uint8_t want[] = {1, 2, 3, 4};
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	parse_into(&fr, V2_FRAME, sizeof(V2_FRAME));
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+	ck_assert_uint_eq(m.fcnt, 0);
+	ck_assert_int_eq(devices_decrypt(m.dev, &fr.f, m.fcnt, plain), LB_OK);
+	ck_assert_mem_eq(plain, want, 4);
+	devices_accept_uplink(m.dev, 0);
+	ck_assert(m.dev->has_last_fcnt);
+	ck_assert_uint_eq(m.dev->last_fcnt_up, 0);
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_DUPLICATE);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_fport0_uses_nwkskey)
+{
+	struct lb_device_conf c = abp("d", 1, 0x26011234, KEY_X, KEY_Y);
+	struct devices d;
+	struct frame fr;
+	struct lb_uplink_match m;
+	uint8_t plain[LW_MAX_PHY];
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	build(&fr, KEY_X, KEY_Y, 0x26011234, 9, 0, "\x06\x73\x07");
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+	ck_assert_int_eq(devices_decrypt(m.dev, &fr.f, m.fcnt, plain), LB_OK);
+	ck_assert_mem_eq(plain, "\x06\x73\x07", 3);
+	build(&fr, KEY_X, KEY_Y, 0x26011234, 10, 7, "hello");
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+	ck_assert_int_eq(devices_decrypt(m.dev, &fr.f, m.fcnt, plain), LB_OK);
+	ck_assert_mem_eq(plain, "hello", 5);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_shared_devaddr)
+{
+	struct lb_device_conf c[2] = {
+		abp("first", 0xA1, 0x26000001, KEY_X, KEY_Y),
+		abp("second", 0xA2, 0x26000001, KEY_Y, KEY_X),
+	};
+	struct devices d;
+	struct frame fr;
+	struct lb_uplink_match m;
+	struct lb_device *cand[4];
+
+	ck_assert_int_eq(devices_init(&d, c, 2), LB_OK);
+	ck_assert_uint_eq(devices_find_addr(&d, 0x26000001, cand, 4), 2);
+	ck_assert_str_eq(cand[0]->name, "first");
+	ck_assert_str_eq(cand[1]->name, "second");
+	ck_assert_uint_eq(devices_find_addr(&d, 0x26000001, cand, 1), 1);
+
+	build(&fr, KEY_Y, KEY_X, 0x26000001, 5, 1, "b");
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+	ck_assert_str_eq(m.dev->name, "second");
+	ck_assert_uint_eq(m.n_candidates, 2);
+	ck_assert_uint_eq(m.fcnt, 5);
+	build(&fr, KEY_X, KEY_Y, 0x26000001, 5, 1, "a");
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+	ck_assert_str_eq(m.dev->name, "first");
+	/* A frame from a third session with the same DevAddr. */
+	build(&fr, V2_NWK, V2_APP, 0x26000001, 5, 1, "c");
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_MIC);
+	ck_assert_ptr_null(m.dev);
+	ck_assert_uint_eq(m.n_candidates, 2);
+	ck_assert_uint_eq(cand[0]->mic_failures, 1);
+	ck_assert_uint_eq(devices_find_eui(&d, 0xA2)->mic_failures, 1);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_unknown_devaddr)
+{
+	struct lb_device_conf c = abp("d", 1, 0x26011234, KEY_X, KEY_Y);
+	struct devices d;
+	struct frame fr;
+	struct lb_uplink_match m;
+	struct lb_device *cand[2];
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	build(&fr, KEY_X, KEY_Y, 0x26011235, 1, 1, "x");
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_NOT_FOUND);
+	ck_assert_uint_eq(m.n_candidates, 0);
+	ck_assert_ptr_null(m.dev);
+	ck_assert_uint_eq(devices_find_addr(&d, 0x26011235, cand, 2), 0);
+	ck_assert_ptr_null(devices_find_eui(&d, 2));
+	devices_free(&d);
+
+	/* An empty registry. */
+	ck_assert_int_eq(devices_init(&d, NULL, 0), LB_OK);
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_NOT_FOUND);
+	ck_assert_uint_eq(devices_count(&d), 0);
+	devices_free(&d);
+}
+END_TEST
+
+/* Verify, expect `want` and (if found) the counter; accept on LB_OK. */
+static void check_up(struct devices *d, uint32_t fcnt_on_air_full, int want, uint32_t want_fcnt,
+		     bool want_reset)
+{
+	struct frame fr;
+	struct lb_uplink_match m;
+
+	build(&fr, KEY_X, KEY_Y, 0x26011234, fcnt_on_air_full, 1, "p");
+	ck_assert_int_eq(devices_verify_uplink(d, &fr.f, &m), want);
+	ck_assert_ptr_nonnull(m.dev);
+	ck_assert_uint_eq(m.fcnt, want_fcnt);
+	ck_assert_int_eq(m.fcnt_reset, want_reset);
+	if (want == LB_OK)
+		devices_accept_uplink(m.dev, m.fcnt);
+}
+
+START_TEST(test_rollover)
+{
+	struct lb_device_conf c = with_fcnt(abp("d", 1, 0x26011234, KEY_X, KEY_Y), 65535);
+	struct devices d;
+	struct lb_device *dev;
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	dev = devices_find_eui(&d, 1);
+	ck_assert(dev->has_last_fcnt);
+	ck_assert_uint_eq(dev->last_fcnt_up, 65534);
+	check_up(&d, 65535, LB_OK, 65535, false);
+	/* 16-bit value 0 after 65535: counter 65536. */
+	check_up(&d, 65536, LB_OK, 65536, false);
+	ck_assert_uint_eq(dev->last_fcnt_up, 65536);
+	check_up(&d, 65537, LB_OK, 65537, false);
+	/* A gap within the block, then one across the next boundary
+	 * (last 0x1fff0, on air 0x0003: counter 0x20003). */
+	check_up(&d, 0x1fff0, LB_OK, 0x1fff0, false);
+	check_up(&d, 0x20003, LB_OK, 0x20003, false);
+	/* The largest gap the 16 bits can express: 65535. */
+	check_up(&d, 0x20003 + 0xffff, LB_OK, 0x30002, false);
+	ck_assert_uint_eq(dev->uplinks, 6);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_fresh_session_and_gap)
+{
+	struct lb_device_conf c = abp("d", 1, 0x26011234, KEY_X, KEY_Y);
+	struct devices d;
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	ck_assert(!devices_find_eui(&d, 1)->has_last_fcnt);
+	check_up(&d, 7, LB_OK, 7, false);
+	check_up(&d, 1000, LB_OK, 1000, false);
+	devices_free(&d);
+
+	/* fcnt_up 0 configured = fresh session. */
+	c = with_fcnt(c, 0);
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	ck_assert(!devices_find_eui(&d, 1)->has_last_fcnt);
+	check_up(&d, 0, LB_OK, 0, false);
+	check_up(&d, 0, LB_ERR_DUPLICATE, 0, false);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_retransmission)
+{
+	struct lb_device_conf c = with_fcnt(abp("d", 1, 0x26011234, KEY_X, KEY_Y), 100);
+	struct devices d;
+	struct lb_device *dev;
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	dev = devices_find_eui(&d, 1);
+	check_up(&d, 100, LB_OK, 100, false);
+	check_up(&d, 100, LB_ERR_DUPLICATE, 100, false);
+	check_up(&d, 100, LB_ERR_DUPLICATE, 100, false);
+	ck_assert_uint_eq(dev->retransmissions, 2);
+	ck_assert_uint_eq(dev->last_fcnt_up, 100);
+	ck_assert_uint_eq(dev->uplinks, 1);
+	check_up(&d, 101, LB_OK, 101, false);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_replay)
+{
+	/* last accepted 0x12345 */
+	struct lb_device_conf c = with_fcnt(abp("d", 1, 0x26011234, KEY_X, KEY_Y), 0x12346);
+	struct devices d;
+	struct lb_device *dev;
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	dev = devices_find_eui(&d, 1);
+	/* Same 65536-block, lower counter. */
+	check_up(&d, 0x12300, LB_ERR_REPLAY, 0x12300, false);
+	/* Block before: 0x1fff0 would be above last, so 0x0fff0 is tried. It
+	 * equals the plain 16-bit value, so it also reads as a reset. */
+	check_up(&d, 0x0fff0, LB_ERR_REPLAY, 0xfff0, true);
+	ck_assert_uint_eq(dev->replays, 2);
+	ck_assert_uint_eq(dev->last_fcnt_up, 0x12345);
+	devices_free(&d);
+
+	/* last 0x20005; 0x1fff0 sits in the block before (0x2fff0 > last). */
+	c = with_fcnt(c, 0x20006);
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	check_up(&d, 0x1fff0, LB_ERR_REPLAY, 0x1fff0, false);
+	check_up(&d, 0x20004, LB_ERR_REPLAY, 0x20004, false);
+	devices_free(&d);
+
+	/* Two blocks back is not tried (only the current block, the one
+	 * before, and the plain 16-bit value): last 0x30005, frame 0x10010. */
+	c = with_fcnt(c, 0x30006);
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	{
+		struct frame fr;
+		struct lb_uplink_match m;
+		build(&fr, KEY_X, KEY_Y, 0x26011234, 0x10010, 1, "p");
+		ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_MIC);
+		ck_assert_uint_eq(m.n_candidates, 1);
+		ck_assert_uint_eq(devices_find_eui(&d, 1)->mic_failures, 1);
+	}
+	check_up(&d, 0x20010, LB_ERR_REPLAY, 0x20010, false);
+	check_up(&d, 0x00010, LB_ERR_REPLAY, 0x10, true);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_fcnt_reset)
+{
+	/* last 0x20005: an ABP device that restarted sends 0, 1, 2 ... */
+	struct lb_device_conf c = with_fcnt(abp("d", 1, 0x26011234, KEY_X, KEY_Y), 0x20006);
+	struct devices d;
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	check_up(&d, 0, LB_ERR_REPLAY, 0, true);
+	check_up(&d, 3, LB_ERR_REPLAY, 3, true);
+	ck_assert_uint_eq(devices_find_eui(&d, 1)->last_fcnt_up, 0x20005);
+	devices_free(&d);
+
+	/* While the counter is below 65536, an old counter looks like a reset. */
+	c = with_fcnt(c, 101);
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	check_up(&d, 5, LB_ERR_REPLAY, 5, true);
+	check_up(&d, 99, LB_ERR_REPLAY, 99, true);
+	check_up(&d, 100, LB_ERR_DUPLICATE, 100, false);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_counter_wrap_32)
+{
+	struct lb_device_conf c = abp("d", 1, 0x26011234, KEY_X, KEY_Y);
+	struct devices d;
+	struct lb_device *dev;
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	dev = devices_find_eui(&d, 1);
+	dev->has_last_fcnt = true;
+	dev->last_fcnt_up = UINT32_MAX;
+	check_up(&d, UINT32_MAX, LB_ERR_DUPLICATE, UINT32_MAX, false);
+	/* 16 bits 0 would be 2^32: not a forward counter; it verifies as 0. */
+	check_up(&d, 0, LB_ERR_REPLAY, 0, true);
+	devices_accept_uplink(dev, 0);   /* ignored: not above last */
+	ck_assert_uint_eq(dev->last_fcnt_up, UINT32_MAX);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_accept_never_goes_back)
+{
+	struct lb_device_conf c = abp("d", 1, 0x26011234, KEY_X, KEY_Y);
+	struct devices d;
+	struct lb_device *dev;
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	dev = devices_find_eui(&d, 1);
+	devices_accept_uplink(dev, 10);
+	devices_accept_uplink(dev, 5);
+	devices_accept_uplink(dev, 10);
+	ck_assert_uint_eq(dev->last_fcnt_up, 10);
+	ck_assert_uint_eq(dev->uplinks, 1);
+	devices_set_seen(dev, 12345);
+	ck_assert_int_eq(dev->last_seen_ms, 12345);
+	devices_accept_uplink(NULL, 1);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_deep_copy_and_otaa)
+{
+	struct lb_device_conf c[2];
+	struct devices d;
+	struct lb_device *dev, *cand[2];
+
+	c[0] = abp(NULL, 0x10, 0x26000010, KEY_X, KEY_Y);
+	c[0].name = strdup("sensor-1");
+	c[0].application = strdup("farm");
+	c[0].tags[0].key = strdup("room");
+	c[0].tags[0].value = strdup("barn");
+	c[0].n_tags = 1;
+	memset(&c[1], 0, sizeof(c[1]));
+	c[1].name = strdup("otaa-dev");
+	c[1].dev_eui = 0x20;
+	c[1].activation = LB_ACT_OTAA;
+	c[1].join_eui = 0x70b3d57ed0000001;
+	memcpy(c[1].app_key, KEY_Y, 16);
+	ck_assert_int_eq(devices_init(&d, c, 2), LB_OK);
+	free(c[0].name);
+	free(c[0].application);
+	free(c[0].tags[0].key);
+	free(c[0].tags[0].value);
+	free(c[1].name);
+	memset(c, 0xee, sizeof(c));   /* the registry must not look back */
+
+	dev = devices_find_eui(&d, 0x10);
+	ck_assert_str_eq(dev->name, "sensor-1");
+	ck_assert_str_eq(dev->application, "farm");
+	ck_assert_uint_eq(dev->n_tags, 1);
+	ck_assert_str_eq(dev->tags[0].key, "room");
+	ck_assert_str_eq(dev->tags[0].value, "barn");
+	ck_assert(dev->has_session);
+	ck_assert_mem_eq(dev->keys.nwk_s_key.raw, KEY_X, 16);
+	dev = devices_find_eui(&d, 0x20);
+	ck_assert_str_eq(dev->name, "otaa-dev");
+	ck_assert_str_eq(dev->application, "default");   /* NULL -> default */
+	ck_assert(!dev->has_session);
+	ck_assert_uint_eq(dev->join_eui, 0x70b3d57ed0000001);
+	ck_assert_mem_eq(dev->app_key, KEY_Y, 16);
+	ck_assert_uint_eq(devices_find_addr(&d, 0, cand, 2), 0);
+	ck_assert_int_eq(devices_decrypt(dev, NULL, 0, NULL), LB_ERR_STATE);
+	ck_assert_uint_eq(devices_count(&d), 2);
+	devices_free(&d);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_duplicate_eui_and_args)
+{
+	struct lb_device_conf c[2] = {
+		abp("a", 0x77, 0x26000001, KEY_X, KEY_Y),
+		abp("b", 0x77, 0x26000002, KEY_Y, KEY_X),
+	};
+	struct devices d;
+	struct frame fr;
+	struct lb_uplink_match m;
+
+	ck_assert_int_eq(devices_init(&d, c, 2), LB_ERR_CONFIG);
+	ck_assert_ptr_null(d.dev);
+	ck_assert_int_eq(devices_init(&d, NULL, 1), LB_ERR_INVAL);
+
+	ck_assert_int_eq(devices_init(&d, c, 1), LB_OK);
+	/* Not a data uplink: a join-request (V4). */
+	static const uint8_t jr[] = {0x00, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2,
+				     0x03, 0x03, 0x09, 0xb9, 0x7b, 0x32};
+	parse_into(&fr, jr, sizeof(jr));
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_INVAL);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_reload_keeps_state)
+{
+	struct lb_device_conf c1[3] = {
+		abp("a", 0xA, 0x26000001, KEY_X, KEY_Y),
+		abp("b", 0xB, 0x26000002, KEY_X, KEY_Y),
+		abp("moved", 0xD, 0x26000004, KEY_X, KEY_Y),
+	};
+	struct lb_device_conf c2[4];
+	struct devices d;
+	struct lb_device *dev;
+	struct frame fr;
+	struct lb_uplink_match m;
+
+	ck_assert_int_eq(devices_init(&d, c1, 3), LB_OK);
+	devices_accept_uplink(devices_find_eui(&d, 0xA), 50);
+	devices_find_eui(&d, 0xA)->mic_failures = 3;
+	devices_accept_uplink(devices_find_eui(&d, 0xB), 20);
+	devices_accept_uplink(devices_find_eui(&d, 0xD), 30);
+
+	c2[0] = abp("a-renamed", 0xA, 0x26000001, KEY_X, KEY_Y);  /* same session */
+	c2[1] = abp("b", 0xB, 0x26000002, KEY_Y, KEY_Y);          /* new NwkSKey */
+	c2[2] = abp("c", 0xC, 0x26000003, KEY_X, KEY_Y);          /* new device */
+	c2[3] = abp("moved", 0xD, 0x26000005, KEY_X, KEY_Y);     /* new DevAddr */
+	ck_assert_int_eq(devices_reload(&d, c2, 4), LB_OK);
+	ck_assert_uint_eq(devices_count(&d), 4);
+
+	dev = devices_find_eui(&d, 0xA);
+	ck_assert_str_eq(dev->name, "a-renamed");
+	ck_assert(dev->has_last_fcnt);
+	ck_assert_uint_eq(dev->last_fcnt_up, 50);
+	ck_assert_uint_eq(dev->uplinks, 1);
+	ck_assert_uint_eq(dev->mic_failures, 3);
+	ck_assert(!devices_find_eui(&d, 0xB)->has_last_fcnt);
+	ck_assert_uint_eq(devices_find_eui(&d, 0xB)->uplinks, 0);
+	ck_assert(!devices_find_eui(&d, 0xC)->has_last_fcnt);
+	ck_assert(!devices_find_eui(&d, 0xD)->has_last_fcnt);
+	ck_assert_uint_eq(devices_find_eui(&d, 0xD)->dev_addr, 0x26000005);
+
+	/* The kept session refuses its old counters and accepts new ones. */
+	build(&fr, KEY_X, KEY_Y, 0x26000001, 50, 1, "r");
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_DUPLICATE);
+	build(&fr, KEY_X, KEY_Y, 0x26000001, 51, 1, "r");
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+	ck_assert_ptr_eq(m.dev, devices_find_eui(&d, 0xA));
+	/* The old DevAddr of "moved" is gone, the new one is indexed. */
+	build(&fr, KEY_X, KEY_Y, 0x26000004, 31, 1, "r");
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_NOT_FOUND);
+	build(&fr, KEY_X, KEY_Y, 0x26000005, 1, 1, "r");
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_reload_otaa)
+{
+	struct lb_device_conf c;
+	struct devices d;
+
+	memset(&c, 0, sizeof(c));
+	c.name = (char *)"o";
+	c.dev_eui = 0x20;
+	c.activation = LB_ACT_OTAA;
+	c.join_eui = 1;
+	memcpy(c.app_key, KEY_X, 16);
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	devices_set_seen(devices_find_eui(&d, 0x20), 77);
+	ck_assert_int_eq(devices_reload(&d, &c, 1), LB_OK);
+	ck_assert_int_eq(devices_find_eui(&d, 0x20)->last_seen_ms, 77);
+	memcpy(c.app_key, KEY_Y, 16);   /* new AppKey: fresh state */
+	ck_assert_int_eq(devices_reload(&d, &c, 1), LB_OK);
+	ck_assert_int_eq(devices_find_eui(&d, 0x20)->last_seen_ms, 0);
+	devices_free(&d);
+}
+END_TEST
+
+START_TEST(test_reload_fcnt_floor_and_failure)
+{
+	struct lb_device_conf c = abp("a", 0xA, 0x26000001, KEY_X, KEY_Y);
+	struct lb_device_conf bad[2] = {c, c};   /* duplicate DevEUI */
+	struct devices d;
+	struct lb_device *dev;
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	devices_accept_uplink(devices_find_eui(&d, 0xA), 50);
+	/* A configured floor below the kept counter does not lower it. */
+	c = with_fcnt(c, 10);
+	ck_assert_int_eq(devices_reload(&d, &c, 1), LB_OK);
+	ck_assert_uint_eq(devices_find_eui(&d, 0xA)->last_fcnt_up, 50);
+	/* One above raises it: next accepted 200. */
+	c = with_fcnt(c, 200);
+	ck_assert_int_eq(devices_reload(&d, &c, 1), LB_OK);
+	ck_assert_uint_eq(devices_find_eui(&d, 0xA)->last_fcnt_up, 199);
+
+	/* A failing reload leaves the registry as it was. */
+	dev = devices_find_eui(&d, 0xA);
+	ck_assert_int_eq(devices_reload(&d, bad, 2), LB_ERR_CONFIG);
+	ck_assert_ptr_eq(devices_find_eui(&d, 0xA), dev);
+	ck_assert_uint_eq(dev->last_fcnt_up, 199);
+	ck_assert_uint_eq(devices_count(&d), 1);
+	devices_free(&d);
+}
+END_TEST
+
+/* Many devices, including groups sharing DevAddrs: the indexes find all. */
+START_TEST(test_many_devices)
+{
+	enum { N = 600 };
+	struct lb_device_conf *c = calloc(N, sizeof(*c));
+	struct devices d;
+	struct lb_device *cand[8];
+
+	for (size_t i = 0; i < N; i++)
+		c[i] = abp("x", 0x1000 + i, 0x26000000 + (uint32_t)(i / 3), KEY_X, KEY_Y);
+	ck_assert_int_eq(devices_init(&d, c, N), LB_OK);
+	for (size_t i = 0; i < N; i++) {
+		struct lb_device *dev = devices_find_eui(&d, 0x1000 + i);
+		ck_assert_ptr_nonnull(dev);
+		ck_assert_uint_eq(dev->dev_eui, 0x1000 + i);
+	}
+	for (uint32_t a = 0; a < N / 3; a++) {
+		ck_assert_uint_eq(devices_find_addr(&d, 0x26000000 + a, cand, 8), 3);
+		ck_assert_uint_eq(cand[0]->dev_eui, 0x1000 + 3 * a);
+		ck_assert_uint_eq(cand[2]->dev_eui, 0x1000 + 3 * a + 2);
+	}
+	devices_free(&d);
+	free(c);
+}
+END_TEST
+
+static Suite *devices_suite(void)
+{
+	Suite *s = suite_create("devices");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_vector_v1);
+	tcase_add_test(tc, test_vector_v2_confirmed_fopts);
+	tcase_add_test(tc, test_fport0_uses_nwkskey);
+	tcase_add_test(tc, test_shared_devaddr);
+	tcase_add_test(tc, test_unknown_devaddr);
+	tcase_add_test(tc, test_rollover);
+	tcase_add_test(tc, test_fresh_session_and_gap);
+	tcase_add_test(tc, test_retransmission);
+	tcase_add_test(tc, test_replay);
+	tcase_add_test(tc, test_fcnt_reset);
+	tcase_add_test(tc, test_counter_wrap_32);
+	tcase_add_test(tc, test_accept_never_goes_back);
+	tcase_add_test(tc, test_deep_copy_and_otaa);
+	tcase_add_test(tc, test_duplicate_eui_and_args);
+	tcase_add_test(tc, test_reload_keeps_state);
+	tcase_add_test(tc, test_reload_otaa);
+	tcase_add_test(tc, test_reload_fcnt_floor_and_failure);
+	tcase_add_test(tc, test_many_devices);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(devices_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
