@@ -593,7 +593,10 @@ static int read_in_dir(config_t *lc, const struct config__load *c)
 	char *abs = realpath(c->path, NULL);
 	int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	bool moved = abs && here >= 0 && chdir(c->dir) == 0;
-	int ok = config_read_file(lc, abs ? abs : c->path);
+	/* Keep the path as the user wrote it when it is absolute: messages
+	 * then name the file the way the user knows it. */
+	const char *path = (c->path[0] == '/' || !abs) ? c->path : abs;
+	int ok = config_read_file(lc, path);
 
 	if (moved && fchdir(here) != 0)
 		ok = CONFIG_FALSE;
