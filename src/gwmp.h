@@ -74,7 +74,7 @@ struct gwmp_rxpk {
 	uint32_t freq_hz;
 	int chan;
 	int rfch;
-	int stat;                    /* CRC status: 1 OK, -1 bad, 0 none */
+	int stat;                    /* CRC status: 1 OK, -1 bad, 0 none or absent */
 	enum gwmp_modulation modu;
 	uint8_t sf;                  /* LoRa: 7..12 (5..12 accepted) */
 	uint16_t bw_khz;             /* LoRa: 125, 250, 500 */
@@ -153,16 +153,22 @@ struct gwmp_txack {
  */
 int gwmp_parse_header(const uint8_t *buf, size_t len, struct gwmp_header *out);
 
-/* Write the 4-byte PUSH_ACK or PULL_ACK answering `req`; returns 4. */
+/* Write the 4-byte PUSH_ACK or PULL_ACK answering `req` (same version and
+ * token); returns 4, or 0 for a TX_ACK, which is not acknowledged (§3). */
 size_t gwmp_build_ack(const struct gwmp_header *req, uint8_t out[GWMP_LEN_HDR]);
 
 /* Parse the JSON of a PUSH_DATA (hdr->json). Errors: LB_ERR_JSON for
  * invalid JSON / wrong types at the top level. Per-rxpk errors go to
- * out->rxpk_err: LB_ERR_JSON, LB_ERR_BASE64, LB_ERR_SIZE_MISMATCH,
- * LB_ERR_TOO_LARGE, LB_ERR_MALFORMED (bad datr/freq/...). */
+ * out->rxpk_err: LB_ERR_JSON (wrong type, or missing freq/datr/size/data),
+ * LB_ERR_BASE64, LB_ERR_SIZE_MISMATCH, LB_ERR_TOO_LARGE (size or data
+ * > 255), LB_ERR_MALFORMED (bad datr/codr/modu/time, value out of range).
+ * Other rxpk fields are optional (absent: 0 / has_* false); JSON null counts
+ * as absent. `stat` is read leniently: a field of the wrong type is absent. */
 int gwmp_parse_push(const uint8_t *json, size_t len, struct gwmp_push *out);
 
-/* Parse the optional JSON of a TX_ACK (json may be NULL / len 0 = success). */
+/* Parse the optional JSON of a TX_ACK (json may be NULL / len 0 = success).
+ * "NONE" is stored as "" (success); longer strings are truncated to fit.
+ * Errors: LB_ERR_JSON (invalid JSON, no `txpk_ack` object, wrong types). */
 int gwmp_parse_txack(const uint8_t *json, size_t len, struct gwmp_txack *out);
 
 /* Build a PULL_RESP datagram. Errors: LB_ERR_TOO_LARGE if it would exceed
@@ -181,7 +187,9 @@ int gwmp_build_up(uint8_t version, const uint8_t token[GWMP_LEN_TOKEN], enum gwm
 int gwmp_format_push(const struct gwmp_rxpk *rxpk, size_t n, const struct gwmp_stat *stat,
 		     char *out, size_t cap);
 
-/* Parse a PULL_RESP's JSON into a txpk (simulator, tests). */
+/* Parse a PULL_RESP's JSON into a txpk (simulator, tests). Required fields as
+ * in §5 (LB_ERR_JSON if missing); unlike Semtech's forwarder, a `size` that
+ * does not match `data` is an error (LB_ERR_SIZE_MISMATCH). */
 int gwmp_parse_pull_resp(const uint8_t *json, size_t len, struct gwmp_txpk *out);
 
 /* "SF7BW125" <-> sf/bw; returns LB_OK or LB_ERR_MALFORMED. */

@@ -1,0 +1,13 @@
+#!/bin/sh
+# Replays each fuzz target's seed corpus, plus seeded random mutations of
+# every seed, under the sanitizers the test build uses. The libFuzzer builds
+# (clang -fsanitize=fuzzer) explore further: see tests/fuzz/README.md.
+set -eu
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir/build}"
+status=0
+for t in gwmp lorawan; do
+	bin="$top_builddir/tests/fuzz/fuzz_${t}_run"
+	"$bin" -n 2000 -s 1 "$top_srcdir/tests/fuzz/corpus/$t" || status=1
+done
+exit $status

@@ -1,0 +1,1134 @@
+/*
+ * test_gwmp.c - GWMP (Semtech UDP) codec against the example datagrams of
+ * shared/reference/semtech-udp.md §8, byte for byte, plus the malformed
+ * inputs a gateway (or an attacker) can send.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gwmp.h"
+#include "lb_err.h"
+
+#define EUI 0xAA555A0000000101ULL
+#define MAX_DGRAM 8192
+
+/* §8.1 */
+static const uint8_t push_hdr[GWMP_LEN_HDR_EUI] = {0x02, 0x5e, 0x1c, 0x00, 0xaa, 0x55,
+						   0x5a, 0x00, 0x00, 0x00, 0x01, 0x01};
+static const char push_json[] =
+	"{\"rxpk\":[{\"tmst\":3512348611,\"time\":\"2024-05-14T09:12:47.318406Z\","
+	"\"tmms\":1399713185318,\"chan\":0,\"rfch\":1,\"freq\":868.100000,\"stat\":1,"
+	"\"modu\":\"LORA\",\"datr\":\"SF7BW125\",\"codr\":\"4/5\",\"lsnr\":9.5,\"rssi\":-57,"
+	"\"size\":23,\"data\":\"AAEBAQEBAQEBAgICAgICAgIDAwm5ezI=\"}],"
+	"\"stat\":{\"time\":\"2024-05-14 09:12:47 GMT\",\"lati\":46.24000,\"long\":3.25230,"
+	"\"alti\":145,\"rxnb\":2,\"rxok\":2,\"rxfw\":2,\"ackr\":100.0,\"dwnb\":0,\"txnb\":0}}";
+static const uint8_t join_request[23] = {0x00, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
+					 0x01, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02,
+					 0x02, 0x03, 0x03, 0x09, 0xb9, 0x7b, 0x32};
+
+/* §8.2 */
+static const uint8_t pull_data[GWMP_LEN_HDR_EUI] = {0x02, 0xa7, 0x03, 0x02, 0xaa, 0x55,
+						    0x5a, 0x00, 0x00, 0x00, 0x01, 0x01};
+
+/* §8.3 */
+static const char pull_resp_json[] =
+	"{\"txpk\":{\"imme\":false,\"tmst\":3517348611,\"freq\":868.1,\"rfch\":0,\"powe\":14,"
+	"\"modu\":\"LORA\",\"datr\":\"SF7BW125\",\"codr\":\"4/5\",\"ipol\":true,\"size\":17,"
+	"\"ncrc\":true,\"data\":\"ICPPM1SJquMYPAvguqje5fM=\"}}";
+static const uint8_t join_accept[17] = {0x20, 0x23, 0xcf, 0x33, 0x54, 0x89, 0xaa, 0xe3, 0x18,
+					0x3c, 0x0b, 0xe0, 0xba, 0xa8, 0xde, 0xe5, 0xf3};
+static const uint8_t tx_ack_ok[GWMP_LEN_HDR_EUI] = {0x02, 0x31, 0x9d, 0x05, 0xaa, 0x55,
+						    0x5a, 0x00, 0x00, 0x00, 0x01, 0x01};
+static const uint8_t too_late_json[] = {
+	0x7b, 0x22, 0x74, 0x78, 0x70, 0x6b, 0x5f, 0x61, 0x63, 0x6b, 0x22, 0x3a, 0x7b, 0x22, 0x65,
+	0x72, 0x72, 0x6f, 0x72, 0x22, 0x3a, 0x22, 0x54, 0x4f, 0x4f, 0x5f, 0x4c, 0x41, 0x54, 0x45,
+	0x22, 0x7d, 0x7d};
+
+/* Header + body + `extra` trailing bytes, as a datagram. */
+static size_t dgram(uint8_t *out, const uint8_t hdr[GWMP_LEN_HDR_EUI], const char *json,
+		    const char *extra, size_t extra_len)
+{
+	size_t n = strlen(json);
+
+	memcpy(out, hdr, GWMP_LEN_HDR_EUI);
+	memcpy(out + GWMP_LEN_HDR_EUI, json, n);
+	memcpy(out + GWMP_LEN_HDR_EUI + n, extra, extra_len);
+	return GWMP_LEN_HDR_EUI + n + extra_len;
+}
+
+static int parse_push_str(const char *json, struct gwmp_push *p)
+{
+	return gwmp_parse_push((const uint8_t *)json, strlen(json), p);
+}
+
+/* One rxpk object wrapped as a PUSH_DATA body; returns its rxpk_err. */
+static int parse_one(const char *rxpk_obj, struct gwmp_push *p)
+{
+	char buf[MAX_DGRAM];
+
+	snprintf(buf, sizeof(buf), "{\"rxpk\":[%s]}", rxpk_obj);
+	ck_assert_int_eq(parse_push_str(buf, p), LB_OK);
+	ck_assert_uint_eq(p->n_rxpk, 1);
+	return p->rxpk_err[0];
+}
+
+#define RXPK_MIN "\"freq\":868.1,\"datr\":\"SF7BW125\",\"size\":1,\"data\":\"AA==\""
+
+/* ---------------------------------------------------------------- §8.1 */
+
+START_TEST(t_push_data_header_and_ack)
+{
+	uint8_t buf[MAX_DGRAM], ack[GWMP_LEN_HDR];
+	static const uint8_t expect_ack[] = {0x02, 0x5e, 0x1c, 0x01};
+	struct gwmp_header h;
+	size_t n = dgram(buf, push_hdr, push_json, "", 0);
+
+	ck_assert_uint_eq(strlen(push_json), 394);
+	ck_assert_int_eq(gwmp_parse_header(buf, n, &h), LB_OK);
+	ck_assert_uint_eq(h.version, 2);
+	ck_assert_int_eq(h.type, GWMP_PUSH_DATA);
+	ck_assert_uint_eq(h.token[0], 0x5e);
+	ck_assert_uint_eq(h.token[1], 0x1c);
+	ck_assert_uint_eq(h.gateway_eui, EUI);
+	ck_assert_ptr_eq(h.json, buf + 12);
+	ck_assert_uint_eq(h.json_len, 394);
+	ck_assert_uint_eq(gwmp_build_ack(&h, ack), 4);
+	ck_assert_mem_eq(ack, expect_ack, 4);
+}
+END_TEST
+
+START_TEST(t_push_data_fields)
+{
+	struct gwmp_push p;
+	const struct gwmp_rxpk *r = &p.rxpk[0];
+
+	ck_assert_int_eq(parse_push_str(push_json, &p), LB_OK);
+	ck_assert_uint_eq(p.n_rxpk, 1);
+	ck_assert_uint_eq(p.n_rxpk_excess, 0);
+	ck_assert_int_eq(p.rxpk_err[0], LB_OK);
+	ck_assert_uint_eq(r->tmst, 3512348611u);
+	ck_assert(r->has_time);
+	ck_assert_int_eq(r->time_us, 1715677967318406LL);
+	ck_assert(r->has_tmms);
+	ck_assert_uint_eq(r->tmms, 1399713185318ULL);
+	ck_assert_int_eq(r->chan, 0);
+	ck_assert_int_eq(r->rfch, 1);
+	ck_assert_uint_eq(r->freq_hz, 868100000u);
+	ck_assert_int_eq(r->stat, 1);
+	ck_assert_int_eq(r->modu, GWMP_MOD_LORA);
+	ck_assert_uint_eq(r->sf, 7);
+	ck_assert_uint_eq(r->bw_khz, 125);
+	ck_assert_uint_eq(r->cr, 1);
+	ck_assert(r->has_lsnr);
+	ck_assert_float_eq(r->lsnr, 9.5f);
+	ck_assert(r->has_rssi);
+	ck_assert_int_eq(r->rssi, -57);
+	ck_assert_uint_eq(r->size, 23);
+	ck_assert_mem_eq(r->data, join_request, 23);
+
+	ck_assert(p.has_stat);
+	ck_assert(p.stat.has_time);
+	ck_assert_str_eq(p.stat.time, "2024-05-14 09:12:47 GMT");
+	ck_assert(p.stat.has_location);
+	ck_assert_double_eq_tol(p.stat.lati, 46.24, 1e-9);
+	ck_assert_double_eq_tol(p.stat.lon, 3.2523, 1e-9);
+	ck_assert_int_eq(p.stat.alti, 145);
+	ck_assert_uint_eq(p.stat.rxnb, 2);
+	ck_assert_uint_eq(p.stat.rxok, 2);
+	ck_assert_uint_eq(p.stat.rxfw, 2);
+	ck_assert_double_eq(p.stat.ackr, 100.0);
+	ck_assert_uint_eq(p.stat.dwnb, 0);
+	ck_assert_uint_eq(p.stat.txnb, 0);
+	ck_assert(!p.stat.has_temp);
+}
+END_TEST
+
+/* The simulator's writer reproduces lora_pkt_fwd v4.0.1 output exactly. */
+START_TEST(t_push_data_format_roundtrip)
+{
+	struct gwmp_push p;
+	char json[MAX_DGRAM];
+	uint8_t buf[MAX_DGRAM], expect[MAX_DGRAM];
+	size_t n, expect_n = dgram(expect, push_hdr, push_json, "", 0);
+	int len;
+
+	ck_assert_int_eq(parse_push_str(push_json, &p), LB_OK);
+	len = gwmp_format_push(p.rxpk, 1, &p.stat, json, sizeof(json));
+	ck_assert_int_eq(len, 394);
+	ck_assert_str_eq(json, push_json);
+	ck_assert_int_eq(gwmp_build_up(2, push_hdr + 1, GWMP_PUSH_DATA, EUI, json, buf,
+				       sizeof(buf), &n), LB_OK);
+	ck_assert_uint_eq(n, expect_n);
+	ck_assert_mem_eq(buf, expect, n);
+	ck_assert_int_eq(gwmp_format_push(p.rxpk, 1, &p.stat, json, 394), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(gwmp_format_push(p.rxpk, 1, &p.stat, json, 395), 394);
+	ck_assert_int_eq(gwmp_format_push(NULL, 0, NULL, json, sizeof(json)), LB_ERR_INVAL);
+}
+END_TEST
+
+START_TEST(t_push_data_v1)
+{
+	uint8_t buf[MAX_DGRAM], hdr[GWMP_LEN_HDR_EUI], ack[GWMP_LEN_HDR];
+	static const uint8_t expect_ack[] = {0x01, 0x5e, 0x1c, 0x01};
+	struct gwmp_header h;
+	struct gwmp_push p;
+	size_t n;
+
+	memcpy(hdr, push_hdr, sizeof(hdr));
+	hdr[0] = 1;
+	n = dgram(buf, hdr, push_json, "", 0);
+	ck_assert_int_eq(gwmp_parse_header(buf, n, &h), LB_OK);
+	ck_assert_uint_eq(h.version, 1);
+	ck_assert_uint_eq(gwmp_build_ack(&h, ack), 4);
+	ck_assert_mem_eq(ack, expect_ack, 4);
+	ck_assert_int_eq(gwmp_parse_push(h.json, h.json_len, &p), LB_OK);
+	ck_assert_int_eq(p.rxpk_err[0], LB_OK);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- §8.2 */
+
+START_TEST(t_pull_data_ack)
+{
+	static const uint8_t expect_ack[] = {0x02, 0xa7, 0x03, 0x04};
+	uint8_t ack[GWMP_LEN_HDR], buf[64];
+	struct gwmp_header h;
+	size_t n;
+
+	ck_assert_int_eq(gwmp_parse_header(pull_data, sizeof(pull_data), &h), LB_OK);
+	ck_assert_int_eq(h.type, GWMP_PULL_DATA);
+	ck_assert_uint_eq(h.gateway_eui, EUI);
+	ck_assert_ptr_null(h.json);
+	ck_assert_uint_eq(h.json_len, 0);
+	ck_assert_uint_eq(gwmp_build_ack(&h, ack), 4);
+	ck_assert_mem_eq(ack, expect_ack, 4);
+	ck_assert_int_eq(gwmp_build_up(2, pull_data + 1, GWMP_PULL_DATA, EUI, NULL, buf,
+				       sizeof(buf), &n), LB_OK);
+	ck_assert_uint_eq(n, 12);
+	ck_assert_mem_eq(buf, pull_data, 12);
+	ck_assert_int_eq(gwmp_build_up(2, pull_data + 1, GWMP_PULL_DATA, EUI, NULL, buf, 11, &n),
+			 LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(gwmp_build_up(3, pull_data + 1, GWMP_PULL_DATA, EUI, NULL, buf,
+				       sizeof(buf), &n), LB_ERR_INVAL);
+	ck_assert_int_eq(gwmp_build_up(2, pull_data + 1, GWMP_PULL_RESP, EUI, NULL, buf,
+				       sizeof(buf), &n), LB_ERR_INVAL);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- §8.3 */
+
+static void join_accept_txpk(struct gwmp_txpk *tx)
+{
+	memset(tx, 0, sizeof(*tx));
+	tx->has_tmst = true;
+	tx->tmst = 3517348611u;
+	tx->freq_hz = 868100000;
+	tx->powe = 14;
+	tx->modu = GWMP_MOD_LORA;
+	tx->sf = 7;
+	tx->bw_khz = 125;
+	tx->cr = 1;
+	tx->ipol = true;
+	tx->ncrc = true;
+	tx->size = sizeof(join_accept);
+	memcpy(tx->data, join_accept, sizeof(join_accept));
+}
+
+START_TEST(t_pull_resp_build)
+{
+	static const uint8_t token[2] = {0x31, 0x9d};
+	uint8_t buf[GWMP_MAX_PULL_RESP + 100];
+	struct gwmp_txpk tx;
+	size_t n;
+
+	ck_assert_uint_eq(strlen(pull_resp_json), 186);
+	join_accept_txpk(&tx);
+	ck_assert_int_eq(gwmp_build_pull_resp(2, token, &tx, buf, sizeof(buf), &n), LB_OK);
+	ck_assert_uint_eq(n, 4 + 186);
+	ck_assert_uint_eq(buf[0], 0x02);
+	ck_assert_uint_eq(buf[1], 0x31);
+	ck_assert_uint_eq(buf[2], 0x9d);
+	ck_assert_uint_eq(buf[3], 0x03);
+	ck_assert_mem_eq(buf + 4, pull_resp_json, 186);
+	/* exactly fitting, and one byte short */
+	ck_assert_int_eq(gwmp_build_pull_resp(2, token, &tx, buf, 190, &n), LB_OK);
+	ck_assert_int_eq(gwmp_build_pull_resp(2, token, &tx, buf, 189, &n), LB_ERR_TOO_LARGE);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(t_pull_resp_parse_roundtrip)
+{
+	struct gwmp_txpk tx, expect;
+
+	join_accept_txpk(&expect);
+	ck_assert_int_eq(gwmp_parse_pull_resp((const uint8_t *)pull_resp_json,
+					      strlen(pull_resp_json), &tx), LB_OK);
+	ck_assert(!tx.imme);
+	ck_assert(tx.has_tmst);
+	ck_assert_uint_eq(tx.tmst, expect.tmst);
+	ck_assert(!tx.has_tmms);
+	ck_assert_uint_eq(tx.freq_hz, expect.freq_hz);
+	ck_assert_int_eq(tx.rfch, 0);
+	ck_assert_int_eq(tx.powe, 14);
+	ck_assert_int_eq(tx.modu, GWMP_MOD_LORA);
+	ck_assert_uint_eq(tx.sf, 7);
+	ck_assert_uint_eq(tx.bw_khz, 125);
+	ck_assert_uint_eq(tx.cr, 1);
+	ck_assert(tx.ipol);
+	ck_assert(tx.ncrc);
+	ck_assert_int_eq(tx.prea, 0);
+	ck_assert_uint_eq(tx.size, 17);
+	ck_assert_mem_eq(tx.data, join_accept, 17);
+}
+END_TEST
+
+/* FSK downlink, class C (imme) with GPS time and preamble: build then parse. */
+START_TEST(t_pull_resp_fsk_roundtrip)
+{
+	static const uint8_t token[2] = {0, 0};
+	uint8_t buf[GWMP_MAX_PULL_RESP];
+	struct gwmp_txpk tx = {0}, back;
+	size_t n;
+
+	tx.imme = true;
+	tx.has_tmms = true;
+	tx.tmms = 1399713185318ULL;
+	tx.freq_hz = 868800000;
+	tx.rfch = 1;
+	tx.powe = 27;
+	tx.modu = GWMP_MOD_FSK;
+	tx.bitrate = 50000;
+	tx.fdev = 25000;
+	tx.prea = 5;
+	tx.size = 3;
+	memcpy(tx.data, "\xff\x00\x7f", 3);
+	ck_assert_int_eq(gwmp_build_pull_resp(1, token, &tx, buf, sizeof(buf), &n), LB_OK);
+	buf[n] = '\0';
+	ck_assert_str_eq((char *)buf + 4,
+			 "{\"txpk\":{\"imme\":true,\"tmms\":1399713185318,\"freq\":868.8,\"rfch\":1,"
+			 "\"powe\":27,\"modu\":\"FSK\",\"datr\":50000,\"fdev\":25000,\"prea\":5,"
+			 "\"size\":3,\"ncrc\":false,\"data\":\"/wB/\"}}");
+	ck_assert_int_eq(gwmp_parse_pull_resp(buf + 4, n - 4, &back), LB_OK);
+	ck_assert(back.imme && back.has_tmms && !back.has_tmst);
+	ck_assert_uint_eq(back.tmms, tx.tmms);
+	ck_assert_uint_eq(back.freq_hz, tx.freq_hz);
+	ck_assert_int_eq(back.modu, GWMP_MOD_FSK);
+	ck_assert_uint_eq(back.bitrate, 50000);
+	ck_assert_uint_eq(back.fdev, 25000);
+	ck_assert_int_eq(back.prea, 5);
+	ck_assert_uint_eq(back.size, 3);
+	ck_assert_mem_eq(back.data, tx.data, 3);
+}
+END_TEST
+
+START_TEST(t_pull_resp_build_invalid)
+{
+	static const uint8_t token[2] = {1, 2};
+	uint8_t buf[GWMP_MAX_PULL_RESP];
+	struct gwmp_txpk tx;
+	size_t n;
+
+	join_accept_txpk(&tx);
+	ck_assert_int_eq(gwmp_build_pull_resp(0, token, &tx, buf, sizeof(buf), &n), LB_ERR_INVAL);
+	ck_assert_int_eq(gwmp_build_pull_resp(3, token, &tx, buf, sizeof(buf), &n), LB_ERR_INVAL);
+	tx.has_tmst = false; /* no imme, tmst, tmms: unschedulable */
+	ck_assert_int_eq(gwmp_build_pull_resp(2, token, &tx, buf, sizeof(buf), &n), LB_ERR_INVAL);
+	join_accept_txpk(&tx);
+	tx.sf = 13;
+	ck_assert_int_eq(gwmp_build_pull_resp(2, token, &tx, buf, sizeof(buf), &n), LB_ERR_INVAL);
+	join_accept_txpk(&tx);
+	tx.cr = 0;
+	ck_assert_int_eq(gwmp_build_pull_resp(2, token, &tx, buf, sizeof(buf), &n), LB_ERR_INVAL);
+	join_accept_txpk(&tx);
+	tx.size = 256;
+	ck_assert_int_eq(gwmp_build_pull_resp(2, token, &tx, buf, sizeof(buf), &n), LB_ERR_INVAL);
+	join_accept_txpk(&tx);
+	tx.modu = GWMP_MOD_FSK; /* no bitrate/fdev */
+	ck_assert_int_eq(gwmp_build_pull_resp(2, token, &tx, buf, sizeof(buf), &n), LB_ERR_INVAL);
+	join_accept_txpk(&tx);
+	tx.modu = GWMP_MOD_LRFHSS;
+	ck_assert_int_eq(gwmp_build_pull_resp(2, token, &tx, buf, sizeof(buf), &n), LB_ERR_INVAL);
+}
+END_TEST
+
+/* A maximal payload still fits the forwarder's 1000-byte buffer (§5). */
+START_TEST(t_pull_resp_max_payload)
+{
+	static const uint8_t token[2] = {1, 2};
+	uint8_t buf[2 * GWMP_MAX_PULL_RESP];
+	struct gwmp_txpk tx, back;
+	size_t n;
+
+	join_accept_txpk(&tx);
+	tx.size = GWMP_MAX_PHY;
+	for (int i = 0; i < GWMP_MAX_PHY; i++)
+		tx.data[i] = (uint8_t)(i * 7);
+	ck_assert_int_eq(gwmp_build_pull_resp(2, token, &tx, buf, sizeof(buf), &n), LB_OK);
+	ck_assert_uint_le(n, GWMP_MAX_PULL_RESP);
+	ck_assert_int_eq(gwmp_parse_pull_resp(buf + 4, n - 4, &back), LB_OK);
+	ck_assert_mem_eq(back.data, tx.data, GWMP_MAX_PHY);
+	ck_assert_int_eq(gwmp_build_pull_resp(2, token, &tx, buf, n - 1, &n), LB_ERR_TOO_LARGE);
+}
+END_TEST
+
+START_TEST(t_pull_resp_parse_errors)
+{
+	static const struct {
+		const char *json;
+		int err;
+	} cases[] = {
+		{"{}", LB_ERR_JSON},
+		{"{\"txpk\":[]}", LB_ERR_JSON},
+		{"{\"txpk\":{\"imme\":false,\"freq\":868.1,\"rfch\":0,\"modu\":\"LORA\","
+		 "\"datr\":\"SF7BW125\",\"codr\":\"4/5\",\"size\":1,\"data\":\"AA\"}}",
+		 LB_ERR_JSON}, /* neither imme:true nor tmst/tmms */
+		{"{\"txpk\":{\"imme\":true,\"rfch\":0,\"modu\":\"LORA\",\"datr\":\"SF7BW125\","
+		 "\"codr\":\"4/5\",\"size\":1,\"data\":\"AA\"}}",
+		 LB_ERR_JSON}, /* no freq */
+		{"{\"txpk\":{\"imme\":true,\"freq\":868.1,\"rfch\":0,\"modu\":\"LORA\","
+		 "\"datr\":\"SF7BW125\",\"size\":1,\"data\":\"AA\"}}",
+		 LB_ERR_JSON}, /* LoRa without codr */
+		{"{\"txpk\":{\"imme\":true,\"freq\":868.1,\"rfch\":0,\"modu\":\"LORA\","
+		 "\"datr\":\"SF7BW125\",\"codr\":\"OFF\",\"size\":1,\"data\":\"AA\"}}",
+		 LB_ERR_MALFORMED},
+		{"{\"txpk\":{\"imme\":true,\"freq\":868.1,\"rfch\":0,\"modu\":\"FSK\","
+		 "\"datr\":50000,\"size\":1,\"data\":\"AA\"}}",
+		 LB_ERR_JSON}, /* FSK without fdev */
+		{"{\"txpk\":{\"imme\":\"yes\",\"freq\":868.1,\"rfch\":0,\"modu\":\"LORA\","
+		 "\"datr\":\"SF7BW125\",\"codr\":\"4/5\",\"size\":1,\"data\":\"AA\"}}",
+		 LB_ERR_JSON},
+		{"{\"txpk\":{\"imme\":true,\"freq\":868.1,\"rfch\":0,\"modu\":\"LORA\","
+		 "\"datr\":\"SF7BW125\",\"codr\":\"4/5\",\"size\":1,\"data\":\"A!\"}}",
+		 LB_ERR_BASE64},
+		{"{\"txpk\":{\"imme\":true,\"freq\":868.1,\"rfch\":0,\"modu\":\"LORA\","
+		 "\"datr\":\"SF7BW125\",\"codr\":\"4/5\",\"size\":2,\"data\":\"AA\"}}",
+		 LB_ERR_SIZE_MISMATCH},
+		/* padding is optional in txpk data (§5) */
+		{"{\"txpk\":{\"imme\":true,\"freq\":868.1,\"rfch\":0,\"modu\":\"LORA\","
+		 "\"datr\":\"SF7BW125\",\"codr\":\"4/5\",\"size\":1,\"data\":\"AA\"}}",
+		 LB_OK},
+	};
+	struct gwmp_txpk tx;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int err = gwmp_parse_pull_resp((const uint8_t *)cases[i].json,
+					       strlen(cases[i].json), &tx);
+
+		ck_assert_msg(err == cases[i].err, "case %zu: got %s, want %s", i,
+			      lb_errname(err), lb_errname(cases[i].err));
+	}
+}
+END_TEST
+
+/* ---------------------------------------------------------------- TX_ACK */
+
+START_TEST(t_tx_ack_success_no_json)
+{
+	struct gwmp_header h;
+	struct gwmp_txack a;
+	uint8_t ack[GWMP_LEN_HDR], buf[64];
+	size_t n;
+
+	ck_assert_int_eq(gwmp_parse_header(tx_ack_ok, sizeof(tx_ack_ok), &h), LB_OK);
+	ck_assert_int_eq(h.type, GWMP_TX_ACK);
+	ck_assert_uint_eq(h.token[0], 0x31);
+	ck_assert_uint_eq(h.token[1], 0x9d);
+	ck_assert_uint_eq(h.gateway_eui, EUI);
+	ck_assert_ptr_null(h.json);
+	ck_assert_uint_eq(gwmp_build_ack(&h, ack), 0); /* TX_ACK is not acked */
+	ck_assert_int_eq(gwmp_parse_txack(h.json, h.json_len, &a), LB_OK);
+	ck_assert_str_eq(a.error, "");
+	ck_assert_str_eq(a.warn, "");
+	ck_assert(!a.has_value);
+	ck_assert_int_eq(gwmp_build_up(2, tx_ack_ok + 1, GWMP_TX_ACK, EUI, NULL, buf, sizeof(buf),
+				       &n), LB_OK);
+	ck_assert_uint_eq(n, 12);
+	ck_assert_mem_eq(buf, tx_ack_ok, 12);
+}
+END_TEST
+
+START_TEST(t_tx_ack_too_late)
+{
+	uint8_t buf[MAX_DGRAM], built[MAX_DGRAM];
+	struct gwmp_header h;
+	struct gwmp_txack a;
+	size_t n = sizeof(tx_ack_ok) + sizeof(too_late_json), bn;
+
+	memcpy(buf, tx_ack_ok, sizeof(tx_ack_ok));
+	memcpy(buf + sizeof(tx_ack_ok), too_late_json, sizeof(too_late_json));
+	ck_assert_int_eq(gwmp_build_up(2, tx_ack_ok + 1, GWMP_TX_ACK, EUI,
+				       "{\"txpk_ack\":{\"error\":\"TOO_LATE\"}}", built,
+				       sizeof(built), &bn), LB_OK);
+	ck_assert_uint_eq(bn, n);
+	ck_assert_mem_eq(built, buf, n);
+	ck_assert_int_eq(gwmp_parse_header(buf, n, &h), LB_OK);
+	ck_assert_uint_eq(h.json_len, sizeof(too_late_json));
+	ck_assert_int_eq(gwmp_parse_txack(h.json, h.json_len, &a), LB_OK);
+	ck_assert_str_eq(a.error, "TOO_LATE");
+	ck_assert_str_eq(a.warn, "");
+}
+END_TEST
+
+static void txack_str(const char *json, int want_err, struct gwmp_txack *a)
+{
+	ck_assert_int_eq(gwmp_parse_txack((const uint8_t *)json, strlen(json), a), want_err);
+}
+
+START_TEST(t_tx_ack_variants)
+{
+	struct gwmp_txack a;
+
+	txack_str("{\"txpk_ack\":{\"error\":\"NONE\"}}", LB_OK, &a);
+	ck_assert_str_eq(a.error, "");
+	txack_str("{\"txpk_ack\":{\"error\":\"\"}}", LB_OK, &a);
+	ck_assert_str_eq(a.error, "");
+	txack_str("{\"txpk_ack\":{}}", LB_OK, &a);
+	ck_assert_str_eq(a.error, "");
+	txack_str("  \r\n", LB_OK, &a);
+	ck_assert_str_eq(a.error, "");
+	/* sx1302_hal: TX_POWER is a warning, value = dBm used */
+	txack_str("{\"txpk_ack\":{\"warn\":\"TX_POWER\",\"value\":20}}", LB_OK, &a);
+	ck_assert_str_eq(a.error, "");
+	ck_assert_str_eq(a.warn, "TX_POWER");
+	ck_assert(a.has_value);
+	ck_assert_int_eq(a.value, 20);
+	txack_str("{\"txpk_ack\":{\"warn\":\"TX_POWER\",\"value\":\"14\"}}", LB_OK, &a);
+	ck_assert(a.has_value);
+	ck_assert_int_eq(a.value, 14);
+	txack_str("{\"txpk_ack\":{\"warn\":\"TX_FREQ\",\"value\":\"n/a\"}}", LB_OK, &a);
+	ck_assert(!a.has_value);
+	txack_str("{\"txpk_ack\":{\"error\":\"COLLISION_PACKET_AND_A_VERY_LONG_SUFFIX\"}}",
+		  LB_OK, &a);
+	ck_assert_str_eq(a.error, "COLLISION_PACKET_AND_A_VERY_LON"); /* bounded copy */
+	txack_str("{\"txpk_ack\":{\"error\":7}}", LB_ERR_JSON, &a);
+	ck_assert_str_eq(a.error, "");
+	txack_str("{\"txpk_ack\":\"TOO_LATE\"}", LB_ERR_JSON, &a);
+	txack_str("{\"other\":{}}", LB_ERR_JSON, &a);
+	txack_str("{\"txpk_ack\":{\"error\":\"TOO_LATE\"}", LB_ERR_JSON, &a);
+	txack_str("{\"txpk_ack\":{\"value\":true}}", LB_ERR_JSON, &a);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- header errors */
+
+START_TEST(t_header_short)
+{
+	uint8_t buf[GWMP_LEN_HDR_EUI];
+	struct gwmp_header h;
+
+	memcpy(buf, pull_data, sizeof(buf));
+	ck_assert_int_eq(gwmp_parse_header(NULL, 0, &h), LB_ERR_TOO_SHORT);
+	for (size_t n = 0; n < GWMP_LEN_HDR; n++)
+		ck_assert_int_eq(gwmp_parse_header(buf, n, &h), LB_ERR_TOO_SHORT);
+	for (size_t n = GWMP_LEN_HDR; n < GWMP_LEN_HDR_EUI; n++)
+		ck_assert_int_eq(gwmp_parse_header(buf, n, &h), LB_ERR_TOO_SHORT);
+	buf[GWMP_OFF_IDENT] = GWMP_TX_ACK;
+	ck_assert_int_eq(gwmp_parse_header(buf, 11, &h), LB_ERR_TOO_SHORT);
+	buf[GWMP_OFF_IDENT] = GWMP_PUSH_DATA;
+	ck_assert_int_eq(gwmp_parse_header(buf, 11, &h), LB_ERR_TOO_SHORT);
+}
+END_TEST
+
+START_TEST(t_header_version)
+{
+	static const uint8_t bad[] = {0x00, 0x03, 0x04, 0xff};
+	uint8_t buf[GWMP_LEN_HDR_EUI];
+	struct gwmp_header h;
+
+	memcpy(buf, pull_data, sizeof(buf));
+	for (size_t i = 0; i < sizeof(bad); i++) {
+		buf[0] = bad[i];
+		ck_assert_int_eq(gwmp_parse_header(buf, sizeof(buf), &h), LB_ERR_VERSION);
+	}
+}
+END_TEST
+
+START_TEST(t_header_unknown_type)
+{
+	/* server->gateway types, and identifiers the protocol does not define */
+	static const uint8_t bad[] = {GWMP_PUSH_ACK, GWMP_PULL_RESP, GWMP_PULL_ACK, 0x06, 0x7f,
+				      0xff};
+	uint8_t buf[GWMP_LEN_HDR_EUI];
+	struct gwmp_header h;
+
+	memcpy(buf, pull_data, sizeof(buf));
+	for (size_t i = 0; i < sizeof(bad); i++) {
+		buf[GWMP_OFF_IDENT] = bad[i];
+		ck_assert_int_eq(gwmp_parse_header(buf, sizeof(buf), &h), LB_ERR_UNKNOWN_TYPE);
+		ck_assert_int_eq(gwmp_parse_header(buf, GWMP_LEN_HDR, &h), LB_ERR_UNKNOWN_TYPE);
+	}
+}
+END_TEST
+
+START_TEST(t_header_too_large)
+{
+	uint8_t *buf = calloc(1, GWMP_MAX_DATAGRAM + 1);
+	struct gwmp_header h;
+
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, push_hdr, sizeof(push_hdr));
+	buf[12] = '{';
+	memset(buf + 13, ' ', GWMP_MAX_DATAGRAM - 14);
+	buf[GWMP_MAX_DATAGRAM - 1] = '}';
+	ck_assert_int_eq(gwmp_parse_header(buf, GWMP_MAX_DATAGRAM, &h), LB_OK);
+	ck_assert_uint_eq(h.json_len, GWMP_MAX_DATAGRAM - 12);
+	ck_assert_int_eq(gwmp_parse_header(buf, GWMP_MAX_DATAGRAM + 1, &h), LB_ERR_TOO_LARGE);
+	free(buf);
+}
+END_TEST
+
+START_TEST(t_header_push_body)
+{
+	uint8_t buf[MAX_DGRAM];
+	struct gwmp_header h;
+	size_t n;
+
+	n = dgram(buf, push_hdr, "", "", 0); /* PUSH_DATA must carry JSON */
+	ck_assert_int_eq(gwmp_parse_header(buf, n, &h), LB_ERR_JSON);
+	n = dgram(buf, push_hdr, "[{\"rxpk\":[]}]", "", 0);
+	ck_assert_int_eq(gwmp_parse_header(buf, n, &h), LB_ERR_JSON);
+	n = dgram(buf, push_hdr, "{\"stat\":{}} x", "", 0);
+	ck_assert_int_eq(gwmp_parse_header(buf, n, &h), LB_ERR_JSON);
+	n = dgram(buf, push_hdr, "}", "", 0);
+	ck_assert_int_eq(gwmp_parse_header(buf, n, &h), LB_ERR_JSON);
+	memcpy(buf, tx_ack_ok, 12);
+	memcpy(buf + 12, "TOO_LATE", 8);
+	ck_assert_int_eq(gwmp_parse_header(buf, 20, &h), LB_ERR_JSON);
+}
+END_TEST
+
+/* Trailing NUL / whitespace from other forwarders is tolerated (§2). */
+START_TEST(t_header_trailing_nul_whitespace)
+{
+	static const char tails[][6] = {"\0", "\n", "\r\n", " \t\0\0", "\0\0\0\0\0"};
+	static const size_t tail_len[] = {1, 1, 2, 4, 5};
+	uint8_t buf[MAX_DGRAM];
+	struct gwmp_header h;
+	struct gwmp_push p;
+	struct gwmp_txack a;
+
+	for (size_t i = 0; i < sizeof(tail_len) / sizeof(tail_len[0]); i++) {
+		size_t n = dgram(buf, push_hdr, push_json, tails[i], tail_len[i]);
+
+		ck_assert_int_eq(gwmp_parse_header(buf, n, &h), LB_OK);
+		ck_assert_uint_eq(h.json_len, 394);
+		ck_assert_int_eq(gwmp_parse_push(h.json, h.json_len, &p), LB_OK);
+		/* and when given the untrimmed body directly */
+		ck_assert_int_eq(gwmp_parse_push(buf + 12, n - 12, &p), LB_OK);
+		ck_assert_int_eq(p.rxpk_err[0], LB_OK);
+	}
+	memcpy(buf, tx_ack_ok, 12);
+	memcpy(buf + 12, "\0\n", 2); /* TX_ACK success with padding only */
+	ck_assert_int_eq(gwmp_parse_header(buf, 14, &h), LB_OK);
+	ck_assert_ptr_null(h.json);
+	ck_assert_int_eq(gwmp_parse_txack(buf + 12, 2, &a), LB_OK);
+	ck_assert_str_eq(a.error, "");
+}
+END_TEST
+
+/* ---------------------------------------------------------------- body errors */
+
+START_TEST(t_push_bad_json)
+{
+	static const char *const bad[] = {
+		"{\"rxpk\":[}",
+		"{\"rxpk\":[{\"freq\":868.1,}]}",   /* trailing comma: strict parser */
+		"{} x",
+		"{}{}",
+		"[{\"rxpk\":[]}]",
+		"\"rxpk\"",
+		"{\"rxpk\":{}}",                   /* rxpk must be an array */
+		"{\"stat\":[]}",                   /* stat must be an object */
+		"{\"rxpk\":[],\"stat\":\"x\"}",
+		"{\"stat\":{\"time\":\"\xff\xfe\"}}", /* not UTF-8 */
+		"",
+		"   ",
+	};
+	struct gwmp_push p;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(parse_push_str(bad[i], &p) == LB_ERR_JSON, "case %zu", i);
+	ck_assert_int_eq(gwmp_parse_push(NULL, 0, &p), LB_ERR_JSON);
+	/* an embedded NUL does not end the document early */
+	ck_assert_int_eq(gwmp_parse_push((const uint8_t *)"{}\0{}", 5, &p), LB_ERR_JSON);
+}
+END_TEST
+
+/* One bad rxpk does not spoil its neighbours; each error has its reason. */
+START_TEST(t_push_rxpk_errors)
+{
+	static const struct {
+		const char *obj;
+		int err;
+	} cases[] = {
+		{"{" RXPK_MIN "}", LB_OK},
+		{"{\"freq\":868.1,\"datr\":\"SF7BW125\",\"size\":1,\"data\":\"A*==\"}", LB_ERR_BASE64},
+		{"{\"freq\":868.1,\"datr\":\"SF7BW125\",\"size\":1,\"data\":\"AAA=\"}",
+		 LB_ERR_SIZE_MISMATCH},
+		{"{\"freq\":868.1,\"datr\":\"SF7BW125\",\"size\":256,\"data\":\"\"}", LB_ERR_TOO_LARGE},
+		{"{\"freq\":868.1,\"datr\":\"SF7BW125\",\"size\":1}", LB_ERR_JSON},
+		{"{\"freq\":868.1,\"datr\":\"SF7BW125\",\"data\":\"AA==\"}", LB_ERR_JSON},
+		{"{\"freq\":868.1,\"datr\":\"SF7BW125\",\"size\":\"1\",\"data\":\"AA==\"}",
+		 LB_ERR_JSON},
+		{"{\"freq\":868.1,\"datr\":\"SF7BW125\",\"size\":1,\"data\":42}", LB_ERR_JSON},
+		{"{\"freq\":868.1,\"datr\":\"SF7BW125\",\"size\":-1,\"data\":\"\"}", LB_ERR_MALFORMED},
+		{"{\"tmst\":\"abc\"," RXPK_MIN "}", LB_ERR_JSON},
+		{"{\"tmst\":1.5," RXPK_MIN "}", LB_ERR_JSON},
+		{"{\"tmst\":4294967296," RXPK_MIN "}", LB_ERR_MALFORMED},
+		{"{\"freq\":868.1,\"datr\":\"SF13BW125\",\"size\":1,\"data\":\"AA==\"}",
+		 LB_ERR_MALFORMED},
+		{"{\"freq\":868.1,\"datr\":\"SF7BW126\",\"size\":1,\"data\":\"AA==\"}",
+		 LB_ERR_MALFORMED},
+		{"{\"freq\":868.1,\"modu\":\"LORA\",\"datr\":50000,\"size\":1,\"data\":\"AA==\"}",
+		 LB_ERR_JSON},
+		{"{\"freq\":868.1,\"size\":1,\"data\":\"AA==\"}", LB_ERR_JSON}, /* no datr */
+		{"{\"freq\":-1,\"datr\":\"SF7BW125\",\"size\":1,\"data\":\"AA==\"}", LB_ERR_MALFORMED},
+		{"{\"freq\":0,\"datr\":\"SF7BW125\",\"size\":1,\"data\":\"AA==\"}", LB_ERR_MALFORMED},
+		{"{\"freq\":5000,\"datr\":\"SF7BW125\",\"size\":1,\"data\":\"AA==\"}",
+		 LB_ERR_MALFORMED},
+		{"{\"freq\":\"868.1\",\"datr\":\"SF7BW125\",\"size\":1,\"data\":\"AA==\"}",
+		 LB_ERR_JSON},
+		{"{\"datr\":\"SF7BW125\",\"size\":1,\"data\":\"AA==\"}", LB_ERR_JSON}, /* no freq */
+		{"{\"codr\":\"4/9\"," RXPK_MIN "}", LB_ERR_MALFORMED},
+		{"{\"codr\":5," RXPK_MIN "}", LB_ERR_JSON},
+		{"{\"modu\":\"GFSK\"," RXPK_MIN "}", LB_ERR_MALFORMED},
+		{"{\"stat\":2," RXPK_MIN "}", LB_ERR_MALFORMED},
+		{"{\"rssi\":\"-57\"," RXPK_MIN "}", LB_ERR_JSON},
+		{"{\"lsnr\":true," RXPK_MIN "}", LB_ERR_JSON},
+		{"{\"time\":5," RXPK_MIN "}", LB_ERR_JSON},
+		{"{\"time\":\"yesterday\"," RXPK_MIN "}", LB_ERR_MALFORMED},
+		{"{\"tmms\":-5," RXPK_MIN "}", LB_ERR_MALFORMED},
+		{"{\"rsig\":{}," RXPK_MIN "}", LB_ERR_JSON},
+		{"{\"rsig\":[1]," RXPK_MIN "}", LB_ERR_JSON},
+		{"7", LB_ERR_JSON},
+		{"[]", LB_ERR_JSON},
+		{"{" RXPK_MIN "}", LB_OK},
+	};
+	size_t n = sizeof(cases) / sizeof(cases[0]);
+	char json[MAX_DGRAM];
+	struct gwmp_push p;
+
+	/* All of them in as few datagrams as GWMP_MAX_RXPK allows, neighbours mixed. */
+	for (size_t first = 0; first < n; first += GWMP_MAX_RXPK) {
+		size_t count = n - first < GWMP_MAX_RXPK ? n - first : GWMP_MAX_RXPK;
+		size_t off = (size_t)snprintf(json, sizeof(json), "{\"rxpk\":[");
+
+		for (size_t i = 0; i < count; i++)
+			off += (size_t)snprintf(json + off, sizeof(json) - off, "%s%s",
+						i ? "," : "", cases[first + i].obj);
+		snprintf(json + off, sizeof(json) - off, "]}");
+		ck_assert_int_eq(parse_push_str(json, &p), LB_OK);
+		ck_assert_uint_eq(p.n_rxpk, count);
+		for (size_t i = 0; i < count; i++)
+			ck_assert_msg(p.rxpk_err[i] == cases[first + i].err,
+				      "rxpk %zu: got %s, want %s", first + i,
+				      lb_errname(p.rxpk_err[i]), lb_errname(cases[first + i].err));
+	}
+	ck_assert_uint_eq(p.rxpk[p.n_rxpk - 1].size, 1);
+	ck_assert_uint_eq(p.rxpk[p.n_rxpk - 1].data[0], 0);
+	ck_assert_uint_eq(p.rxpk[p.n_rxpk - 1].freq_hz, 868100000);
+}
+END_TEST
+
+static void b64_of_n(size_t n, char *out)
+{
+	static const char quad[] = "AAAA"; /* 3 zero bytes */
+	size_t q = (n + 2) / 3;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < q; i++)
+		strcat(out, quad);
+	if (n % 3 == 1)
+		strcpy(out + 4 * q - 2, "==");
+	else if (n % 3 == 2)
+		strcpy(out + 4 * q - 1, "=");
+}
+
+START_TEST(t_push_payload_limits)
+{
+	char data[400], obj[600];
+	struct gwmp_push p;
+
+	b64_of_n(255, data);
+	snprintf(obj, sizeof(obj), "{\"freq\":868.1,\"datr\":\"SF12BW125\",\"size\":255,\"data\":\"%s\"}",
+		 data);
+	ck_assert_int_eq(parse_one(obj, &p), LB_OK);
+	ck_assert_uint_eq(p.rxpk[0].size, 255);
+	b64_of_n(256, data);
+	snprintf(obj, sizeof(obj), "{\"freq\":868.1,\"datr\":\"SF12BW125\",\"size\":256,\"data\":\"%s\"}",
+		 data);
+	ck_assert_int_eq(parse_one(obj, &p), LB_ERR_TOO_LARGE);
+	/* size claims 255 but data decodes to 256 bytes */
+	snprintf(obj, sizeof(obj), "{\"freq\":868.1,\"datr\":\"SF12BW125\",\"size\":255,\"data\":\"%s\"}",
+		 data);
+	ck_assert_int_eq(parse_one(obj, &p), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(parse_one("{\"freq\":868.1,\"datr\":\"SF7BW125\",\"size\":0,\"data\":\"\"}",
+				   &p), LB_OK);
+	ck_assert_uint_eq(p.rxpk[0].size, 0);
+}
+END_TEST
+
+START_TEST(t_push_minimal_and_null)
+{
+	struct gwmp_push p;
+	const struct gwmp_rxpk *r = &p.rxpk[0];
+
+	ck_assert_int_eq(parse_one("{" RXPK_MIN "}", &p), LB_OK);
+	ck_assert(!r->has_time && !r->has_tmms && !r->has_rssi && !r->has_lsnr);
+	ck_assert_uint_eq(r->tmst, 0);
+	ck_assert_int_eq(r->stat, 0);
+	ck_assert_int_eq(r->modu, GWMP_MOD_LORA); /* inferred from a string datr */
+	ck_assert_uint_eq(r->cr, 0);
+	/* JSON null is treated as absent */
+	ck_assert_int_eq(parse_one("{\"time\":null,\"rssi\":null,\"tmst\":null," RXPK_MIN "}", &p),
+			 LB_OK);
+	ck_assert(!r->has_time && !r->has_rssi);
+	ck_assert(!p.has_stat);
+}
+END_TEST
+
+START_TEST(t_push_codr_and_modu)
+{
+	static const struct {
+		const char *codr;
+		uint8_t cr;
+	} codes[] = {{"4/5", 1}, {"4/6", 2}, {"4/7", 3}, {"4/8", 4}, {"OFF", 0}};
+	char obj[256];
+	struct gwmp_push p;
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		snprintf(obj, sizeof(obj), "{\"modu\":\"LORA\",\"codr\":\"%s\"," RXPK_MIN "}",
+			 codes[i].codr);
+		ck_assert_int_eq(parse_one(obj, &p), LB_OK);
+		ck_assert_uint_eq(p.rxpk[0].cr, codes[i].cr);
+	}
+	ck_assert_int_eq(parse_one("{\"freq\":868.1,\"modu\":\"LORA\",\"datr\":\"SF12BW500\","
+				   "\"size\":1,\"data\":\"AA==\"}", &p), LB_OK);
+	ck_assert_uint_eq(p.rxpk[0].sf, 12);
+	ck_assert_uint_eq(p.rxpk[0].bw_khz, 500);
+	/* LR-FHSS: datr kept opaque */
+	ck_assert_int_eq(parse_one("{\"freq\":868.1,\"modu\":\"LR-FHSS\",\"datr\":\"M0CW137\","
+				   "\"codr\":\"2/3\",\"size\":1,\"data\":\"AA==\"}", &p), LB_OK);
+	ck_assert_int_eq(p.rxpk[0].modu, GWMP_MOD_LRFHSS);
+	ck_assert_uint_eq(p.rxpk[0].sf, 0);
+}
+END_TEST
+
+/* FSK: datr is a number in bit/s (§4.1). */
+START_TEST(t_push_fsk)
+{
+	static const char fsk[] =
+		"{\"rxpk\":[{\"tmst\":1000,\"chan\":9,\"rfch\":1,\"freq\":868.800000,\"stat\":1,"
+		"\"modu\":\"FSK\",\"datr\":50000,\"rssi\":-80,\"size\":3,\"data\":\"/wB/\"}]}";
+	struct gwmp_push p;
+	char out[MAX_DGRAM];
+	const struct gwmp_rxpk *r = &p.rxpk[0];
+
+	ck_assert_int_eq(parse_push_str(fsk, &p), LB_OK);
+	ck_assert_int_eq(p.rxpk_err[0], LB_OK);
+	ck_assert_int_eq(r->modu, GWMP_MOD_FSK);
+	ck_assert_uint_eq(r->bitrate, 50000);
+	ck_assert_uint_eq(r->sf, 0);
+	ck_assert_uint_eq(r->freq_hz, 868800000);
+	ck_assert_int_eq(r->chan, 9);
+	ck_assert(!r->has_lsnr);
+	ck_assert_mem_eq(r->data, "\xff\x00\x7f", 3);
+	ck_assert_int_eq(gwmp_format_push(p.rxpk, 1, NULL, out, sizeof(out)), (int)strlen(fsk));
+	ck_assert_str_eq(out, fsk);
+	/* modu absent: a numeric datr means FSK */
+	ck_assert_int_eq(parse_one("{\"freq\":868.8,\"datr\":50000,\"size\":0,\"data\":\"\"}", &p),
+			 LB_OK);
+	ck_assert_int_eq(r->modu, GWMP_MOD_FSK);
+	ck_assert_uint_eq(r->bitrate, 50000);
+	ck_assert_int_eq(parse_one("{\"freq\":868.8,\"modu\":\"FSK\",\"datr\":\"50000\","
+				   "\"size\":0,\"data\":\"\"}", &p), LB_ERR_JSON);
+	ck_assert_int_eq(parse_one("{\"freq\":868.8,\"modu\":\"FSK\",\"datr\":0,"
+				   "\"size\":0,\"data\":\"\"}", &p), LB_ERR_MALFORMED);
+}
+END_TEST
+
+/* Kerlink JSON v2: chan/rssi/lsnr from the first rsig entry when absent. */
+START_TEST(t_push_rsig)
+{
+	struct gwmp_push p;
+	const struct gwmp_rxpk *r = &p.rxpk[0];
+
+	ck_assert_int_eq(parse_one("{\"jver\":2,\"brd\":0," RXPK_MIN ",\"rsig\":["
+				   "{\"ant\":0,\"chan\":3,\"rssic\":-90,\"rssis\":-95,\"rssisd\":0,"
+				   "\"lsnr\":7.5,\"etime\":\"AAAA\"},"
+				   "{\"ant\":1,\"chan\":4,\"rssic\":-99,\"lsnr\":-2.0}]}", &p), LB_OK);
+	ck_assert_int_eq(r->chan, 3);
+	ck_assert(r->has_rssi);
+	ck_assert_int_eq(r->rssi, -95);
+	ck_assert(r->has_lsnr);
+	ck_assert_float_eq(r->lsnr, 7.5f);
+	/* only rssic */
+	ck_assert_int_eq(parse_one("{" RXPK_MIN ",\"rsig\":[{\"chan\":1,\"rssic\":-101}]}", &p),
+			 LB_OK);
+	ck_assert_int_eq(r->chan, 1);
+	ck_assert_int_eq(r->rssi, -101);
+	ck_assert(!r->has_lsnr);
+	/* top-level values win */
+	ck_assert_int_eq(parse_one("{\"chan\":6,\"rssi\":-40,\"lsnr\":11.0," RXPK_MIN
+				   ",\"rsig\":[{\"chan\":1,\"rssis\":-101,\"lsnr\":1.0}]}", &p),
+			 LB_OK);
+	ck_assert_int_eq(r->chan, 6);
+	ck_assert_int_eq(r->rssi, -40);
+	ck_assert_float_eq(r->lsnr, 11.0f);
+	/* empty rsig is harmless; bad types inside are not */
+	ck_assert_int_eq(parse_one("{" RXPK_MIN ",\"rsig\":[]}", &p), LB_OK);
+	ck_assert(!r->has_rssi);
+	ck_assert_int_eq(parse_one("{" RXPK_MIN ",\"rsig\":[{\"rssis\":\"x\"}]}", &p),
+			 LB_ERR_JSON);
+	ck_assert_int_eq(parse_one("{" RXPK_MIN ",\"rsig\":[{\"lsnr\":1e9}]}", &p),
+			 LB_ERR_MALFORMED);
+}
+END_TEST
+
+START_TEST(t_push_too_many_rxpk)
+{
+	char json[MAX_DGRAM * 2];
+	size_t off, n = GWMP_MAX_RXPK + 8;
+	struct gwmp_push p;
+
+	off = (size_t)snprintf(json, sizeof(json), "{\"rxpk\":[");
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(json + off, sizeof(json) - off,
+					"%s{\"tmst\":%zu," RXPK_MIN "}", i ? "," : "", i);
+	snprintf(json + off, sizeof(json) - off, "]}");
+	ck_assert_int_eq(parse_push_str(json, &p), LB_OK);
+	ck_assert_uint_eq(p.n_rxpk, GWMP_MAX_RXPK);
+	ck_assert_uint_eq(p.n_rxpk_excess, 8);
+	for (size_t i = 0; i < GWMP_MAX_RXPK; i++) {
+		ck_assert_int_eq(p.rxpk_err[i], LB_OK);
+		ck_assert_uint_eq(p.rxpk[i].tmst, i);
+	}
+}
+END_TEST
+
+START_TEST(t_push_stat_only)
+{
+	static const char sx1302[] =
+		"{\"stat\":{\"time\":\"2024-05-14 09:12:47 UTC\",\"rxnb\":5,\"rxok\":4,\"rxfw\":4,"
+		"\"ackr\":50.0,\"dwnb\":1,\"txnb\":1,\"temp\":41.5}}";
+	struct gwmp_push p;
+	char out[512];
+
+	ck_assert_int_eq(parse_push_str(sx1302, &p), LB_OK);
+	ck_assert_uint_eq(p.n_rxpk, 0);
+	ck_assert(p.has_stat);
+	ck_assert(!p.stat.has_location);
+	ck_assert_uint_eq(p.stat.rxnb, 5);
+	ck_assert_uint_eq(p.stat.rxok, 4);
+	ck_assert_double_eq(p.stat.ackr, 50.0);
+	ck_assert(p.stat.has_temp);
+	ck_assert_double_eq(p.stat.temp, 41.5);
+	ck_assert_int_eq(gwmp_format_push(NULL, 0, &p.stat, out, sizeof(out)),
+			 (int)strlen(sx1302));
+	ck_assert_str_eq(out, sx1302);
+	/* stat is read leniently: wrong types count as absent */
+	ck_assert_int_eq(parse_push_str("{\"stat\":{\"time\":1,\"lati\":\"x\",\"long\":2,"
+					"\"rxnb\":-1,\"ackr\":\"100\"}}", &p), LB_OK);
+	ck_assert(p.has_stat && !p.stat.has_time && !p.stat.has_location);
+	ck_assert_uint_eq(p.stat.rxnb, 0);
+	ck_assert_int_eq(parse_push_str("{}", &p), LB_OK);
+	ck_assert(!p.has_stat);
+	ck_assert_uint_eq(p.n_rxpk, 0);
+}
+END_TEST
+
+/* rxpk `time`: RFC 3339 variants seen from forwarders. */
+START_TEST(t_push_time_formats)
+{
+	static const struct {
+		const char *time;
+		int err;
+		long long us;
+	} cases[] = {
+		{"2024-05-14T09:12:47.318406Z", LB_OK, 1715677967318406LL},
+		{"2024-05-14T09:12:47Z", LB_OK, 1715677967000000LL},
+		{"2024-05-14T09:12:47.3Z", LB_OK, 1715677967300000LL},
+		{"2024-05-14T09:12:47.318406789Z", LB_OK, 1715677967318406LL},
+		{"2024-05-14T11:12:47.318406+02:00", LB_OK, 1715677967318406LL},
+		{"2024-05-14T08:12:47.318406-01:00", LB_OK, 1715677967318406LL},
+		{"2024-02-29T00:00:00Z", LB_OK, 1709164800000000LL},
+		{"1970-01-01T00:00:00Z", LB_OK, 0},
+		{"2024-05-14T09:12:47.318406", LB_ERR_MALFORMED, 0},
+		{"2024-05-14T09:12:47.Z", LB_ERR_MALFORMED, 0},
+		{"2023-02-29T00:00:00Z", LB_ERR_MALFORMED, 0},
+		{"2024-13-01T00:00:00Z", LB_ERR_MALFORMED, 0},
+		{"2024-05-14T24:00:00Z", LB_ERR_MALFORMED, 0},
+		{"2024-05-14T09:12:60Z", LB_ERR_MALFORMED, 0},
+		{"1969-12-31T23:59:59Z", LB_ERR_MALFORMED, 0},
+		{"2024-05-14T09:12:47Zjunk", LB_ERR_MALFORMED, 0},
+		{"2024-5-14T09:12:47Z", LB_ERR_MALFORMED, 0},
+		{"", LB_ERR_MALFORMED, 0},
+	};
+	char obj[256];
+	struct gwmp_push p;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(obj, sizeof(obj), "{\"time\":\"%s\"," RXPK_MIN "}", cases[i].time);
+		ck_assert_msg(parse_one(obj, &p) == cases[i].err, "case %zu", i);
+		if (cases[i].err == LB_OK)
+			ck_assert_int_eq(p.rxpk[0].time_us, cases[i].us);
+	}
+}
+END_TEST
+
+/* Numbers: integral doubles accepted for integers, rssi rounded. */
+START_TEST(t_push_numbers)
+{
+	struct gwmp_push p;
+	const struct gwmp_rxpk *r = &p.rxpk[0];
+
+	ck_assert_int_eq(parse_one("{\"tmst\":4294967295,\"chan\":2.0,\"rssi\":-57.6,"
+				   "\"lsnr\":-7.25,\"freq\":923.3,\"datr\":\"SF10BW125\","
+				   "\"size\":1.0,\"data\":\"AA==\"}", &p), LB_OK);
+	ck_assert_uint_eq(r->tmst, 4294967295u);
+	ck_assert_int_eq(r->chan, 2);
+	ck_assert_int_eq(r->rssi, -58);
+	ck_assert_float_eq(r->lsnr, -7.25f);
+	ck_assert_uint_eq(r->freq_hz, 923300000);
+	ck_assert_int_eq(parse_one("{\"freq\":868,\"datr\":\"SF7BW125\",\"size\":0,\"data\":\"\"}",
+				   &p), LB_OK);
+	ck_assert_uint_eq(r->freq_hz, 868000000);
+	ck_assert_int_eq(parse_one("{\"tmst\":1e400," RXPK_MIN "}", &p), LB_ERR_JSON);
+	ck_assert_int_eq(parse_one("{\"tmst\":99999999999999999999999," RXPK_MIN "}", &p),
+			 LB_ERR_MALFORMED);
+	ck_assert_int_eq(parse_one("{\"tmst\":-1," RXPK_MIN "}", &p), LB_ERR_MALFORMED);
+}
+END_TEST
+
+START_TEST(t_parse_datr)
+{
+	static const struct {
+		const char *s;
+		int err;
+		uint8_t sf;
+		uint16_t bw;
+	} cases[] = {
+		{"SF7BW125", LB_OK, 7, 125},   {"SF12BW125", LB_OK, 12, 125},
+		{"SF9BW500", LB_OK, 9, 500},   {"SF5BW250", LB_OK, 5, 250},
+		{"SF4BW125", LB_ERR_MALFORMED, 0, 0},  {"SF13BW125", LB_ERR_MALFORMED, 0, 0},
+		{"SF7BW62", LB_ERR_MALFORMED, 0, 0},   {"SF7BW125 ", LB_ERR_MALFORMED, 0, 0},
+		{"sf7bw125", LB_ERR_MALFORMED, 0, 0},  {"SFBW125", LB_ERR_MALFORMED, 0, 0},
+		{"SF7BW", LB_ERR_MALFORMED, 0, 0},     {"SF7", LB_ERR_MALFORMED, 0, 0},
+		{"", LB_ERR_MALFORMED, 0, 0},          {"SF0007BW125", LB_ERR_MALFORMED, 0, 0},
+		{"SF7BW1250", LB_ERR_MALFORMED, 0, 0}, {"M0CW137", LB_ERR_MALFORMED, 0, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t sf = 0;
+		uint16_t bw = 0;
+
+		ck_assert_msg(gwmp_parse_datr(cases[i].s, &sf, &bw) == cases[i].err, "%s",
+			      cases[i].s);
+		ck_assert_uint_eq(sf, cases[i].sf);
+		ck_assert_uint_eq(bw, cases[i].bw);
+	}
+	ck_assert_int_eq(gwmp_parse_datr(NULL, NULL, NULL), LB_ERR_MALFORMED);
+}
+END_TEST
+
+START_TEST(t_eui_str)
+{
+	char s[17];
+
+	gwmp_eui_str(EUI, s);
+	ck_assert_str_eq(s, "aa555a0000000101");
+	gwmp_eui_str(0, s);
+	ck_assert_str_eq(s, "0000000000000000");
+	gwmp_eui_str(UINT64_MAX, s);
+	ck_assert_str_eq(s, "ffffffffffffffff");
+}
+END_TEST
+
+/* The writer refuses what it could not print faithfully. */
+START_TEST(t_format_push_invalid)
+{
+	struct gwmp_rxpk r = {0};
+	char out[1024];
+
+	r.modu = GWMP_MOD_LORA;
+	r.sf = 7;
+	r.bw_khz = 125;
+	r.freq_hz = 868100000;
+	ck_assert_int_gt(gwmp_format_push(&r, 1, NULL, out, sizeof(out)), 0);
+	r.cr = 5;
+	ck_assert_int_eq(gwmp_format_push(&r, 1, NULL, out, sizeof(out)), LB_ERR_INVAL);
+	r.cr = 1;
+	r.size = 256;
+	ck_assert_int_eq(gwmp_format_push(&r, 1, NULL, out, sizeof(out)), LB_ERR_INVAL);
+	r.size = 0;
+	r.has_time = true;
+	r.time_us = -1;
+	ck_assert_int_eq(gwmp_format_push(&r, 1, NULL, out, sizeof(out)), LB_ERR_INVAL);
+	r.has_time = false;
+	r.modu = GWMP_MOD_LRFHSS;
+	ck_assert_int_eq(gwmp_format_push(&r, 1, NULL, out, sizeof(out)), LB_ERR_INVAL);
+}
+END_TEST
+
+static Suite *gwmp_suite(void)
+{
+	Suite *s = suite_create("gwmp");
+	TCase *ex = tcase_create("examples");
+	TCase *hdr = tcase_create("header");
+	TCase *body = tcase_create("body");
+
+	tcase_add_test(ex, t_push_data_header_and_ack);
+	tcase_add_test(ex, t_push_data_fields);
+	tcase_add_test(ex, t_push_data_format_roundtrip);
+	tcase_add_test(ex, t_push_data_v1);
+	tcase_add_test(ex, t_pull_data_ack);
+	tcase_add_test(ex, t_pull_resp_build);
+	tcase_add_test(ex, t_pull_resp_parse_roundtrip);
+	tcase_add_test(ex, t_pull_resp_fsk_roundtrip);
+	tcase_add_test(ex, t_pull_resp_build_invalid);
+	tcase_add_test(ex, t_pull_resp_max_payload);
+	tcase_add_test(ex, t_pull_resp_parse_errors);
+	tcase_add_test(ex, t_tx_ack_success_no_json);
+	tcase_add_test(ex, t_tx_ack_too_late);
+	tcase_add_test(ex, t_tx_ack_variants);
+	suite_add_tcase(s, ex);
+
+	tcase_add_test(hdr, t_header_short);
+	tcase_add_test(hdr, t_header_version);
+	tcase_add_test(hdr, t_header_unknown_type);
+	tcase_add_test(hdr, t_header_too_large);
+	tcase_add_test(hdr, t_header_push_body);
+	tcase_add_test(hdr, t_header_trailing_nul_whitespace);
+	tcase_add_test(hdr, t_parse_datr);
+	tcase_add_test(hdr, t_eui_str);
+	suite_add_tcase(s, hdr);
+
+	tcase_add_test(body, t_push_bad_json);
+	tcase_add_test(body, t_push_rxpk_errors);
+	tcase_add_test(body, t_push_payload_limits);
+	tcase_add_test(body, t_push_minimal_and_null);
+	tcase_add_test(body, t_push_codr_and_modu);
+	tcase_add_test(body, t_push_fsk);
+	tcase_add_test(body, t_push_rsig);
+	tcase_add_test(body, t_push_too_many_rxpk);
+	tcase_add_test(body, t_push_stat_only);
+	tcase_add_test(body, t_push_time_formats);
+	tcase_add_test(body, t_push_numbers);
+	tcase_add_test(body, t_format_push_invalid);
+	suite_add_tcase(s, body);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(gwmp_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
