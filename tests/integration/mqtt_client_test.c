@@ -1,0 +1,290 @@
+/*
+ * mqtt_client_test.c - drives src/mqtt.c with a small epoll loop of its own
+ * against a real mosquitto broker; orchestrated by test_mqtt_client.sh.
+ *
+ * Modes (first argument):
+ *   freeport  print a free TCP port on 127.0.0.1 and exit
+ *   publish   publish --count numbered messages ("0", "1", ...) to --topic
+ *             at --rate per second, wait until all are acknowledged, then
+ *             disconnect cleanly. Exit 0 when everything was acknowledged,
+ *             3 on --timeout.
+ *   overflow  publish --count messages at once, before any connection
+ *             exists, print "QUEUED queued=Q dropped=D", then as publish.
+ *   idle      stay connected until SIGTERM; with --status-topic publish a
+ *             retained "online" on every CONNACK and "offline" before the
+ *             clean DISCONNECT at SIGTERM.
+ *
+ * Lines on stdout: "CONNECTED n", "LOST inflight=I first=F last=L queued=Q"
+ * (the in-flight window at the moment the connection dropped, read from
+ * the module's private fields: this is a white-box test), "QUEUED ...",
+ * "STATS published=P acked=A queued=Q dropped=D reconnects=R wakeups=W".
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lb_err.h"
+#include "log.h"
+#include "mqtt.h"
+
+struct app {
+	struct mqtt m;
+	const char *topic, *status_topic;
+	int count, rate, qos, timeout_s;
+	int next_seq;
+	unsigned long connects, wakeups;
+	bool was_connected;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_connect(void *arg)
+{
+	struct app *a = arg;
+
+	printf("CONNECTED %lu\n", ++a->connects);
+	if (a->status_topic)
+		mqtt_publish(&a->m, a->status_topic, "online", 6, 1, true);
+}
+
+static void publish_seq(struct app *a)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%d", a->next_seq++);
+
+	if (mqtt_publish(&a->m, a->topic, buf, (size_t)len, a->qos, false) != LB_OK) {
+		fprintf(stderr, "mqtt_publish failed\n");
+		exit(2);
+	}
+}
+
+static void print_stats(struct app *a)
+{
+	struct mqtt_stats st;
+
+	mqtt_get_stats(&a->m, &st);
+	printf("STATS published=%llu acked=%llu queued=%llu dropped=%llu reconnects=%llu wakeups=%lu\n",
+	       (unsigned long long)st.published, (unsigned long long)st.acked,
+	       (unsigned long long)st.queued, (unsigned long long)st.dropped_overflow,
+	       (unsigned long long)st.reconnects, a->wakeups);
+}
+
+static void report_loss(struct app *a)
+{
+	const struct mqtt *m = &a->m;
+	const struct mqttq_msg *f = m->n_inflight ? m->inflight[0].msg : NULL;
+	const struct mqttq_msg *l = m->n_inflight ? m->inflight[m->n_inflight - 1].msg : NULL;
+
+	printf("LOST inflight=%zu first=%.*s last=%.*s queued=%zu\n", m->n_inflight,
+	       f ? (int)f->len : 1, f ? (const char *)f->payload : "-", l ? (int)l->len : 1,
+	       l ? (const char *)l->payload : "-", mqttq_len(&m->queue));
+}
+
+/*
+ * One loop iteration, the way the daemon's loop integrates the module:
+ * tick, follow the socket, wait, dispatch. `app_deadline` < 0: none.
+ */
+static void iterate(struct app *a, int ep, int *reg_fd, uint32_t *reg_ev, int64_t app_deadline)
+{
+	int64_t deadline = mqtt_tick(&a->m, now_ms());
+	if (app_deadline >= 0 && app_deadline < deadline)
+		deadline = app_deadline;
+
+	int fd = mqtt_fd(&a->m);
+	uint32_t want = EPOLLIN | (mqtt_want_write(&a->m) ? EPOLLOUT : 0);
+	if (fd != *reg_fd) {
+		/* The old socket is closed already: the kernel dropped it. */
+		*reg_fd = fd;
+		*reg_ev = 0;
+		if (fd >= 0) {
+			struct epoll_event ev = {.events = want, .data.fd = fd};
+			if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+				perror("epoll_ctl ADD");
+				exit(2);
+			}
+			*reg_ev = want;
+		}
+	} else if (fd >= 0 && want != *reg_ev) {
+		struct epoll_event ev = {.events = want, .data.fd = fd};
+		epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+		*reg_ev = want;
+	}
+
+	int64_t wait = deadline - now_ms();
+	if (wait < 0)
+		wait = 0;
+	struct epoll_event ev;
+	int n = epoll_wait(ep, &ev, 1, (int)wait);
+	a->wakeups++;
+	if (n == 1) {
+		uint32_t e = ev.events;
+		mqtt_handle_io(&a->m, e & (EPOLLIN | EPOLLERR | EPOLLHUP),
+			       e & (EPOLLOUT | EPOLLERR | EPOLLHUP));
+	}
+	bool c = mqtt_connected(&a->m);
+	if (a->was_connected && !c && !stop_requested)
+		report_loss(a);
+	a->was_connected = c;
+}
+
+/* Clean shutdown as the daemon does it: offline, drain <= 5 s, DISCONNECT. */
+static void shutdown_cleanly(struct app *a, int ep, int *reg_fd, uint32_t *reg_ev)
+{
+	if (a->status_topic)
+		mqtt_publish(&a->m, a->status_topic, "offline", 7, 1, true);
+	int64_t until = now_ms() + 5000;
+	while (mqtt_pending(&a->m) > 0 && now_ms() < until)
+		iterate(a, ep, reg_fd, reg_ev, until);
+	mqtt_disconnect(&a->m);
+	until = now_ms() + 1000;
+	while (mqtt_fd(&a->m) >= 0 && now_ms() < until)
+		iterate(a, ep, reg_fd, reg_ev, until);
+}
+
+static int run(struct app *a, bool overflow)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int reg_fd = -1;
+	uint32_t reg_ev = 0;
+	int64_t start = now_ms();
+	int64_t end = a->timeout_s > 0 ? start + (int64_t)a->timeout_s * 1000 : -1;
+	int rc = 0;
+
+	if (overflow) {
+		while (a->next_seq < a->count)
+			publish_seq(a);
+		struct mqtt_stats st;
+		mqtt_get_stats(&a->m, &st);
+		printf("QUEUED queued=%llu dropped=%llu\n", (unsigned long long)st.queued,
+		       (unsigned long long)st.dropped_overflow);
+	}
+	for (;;) {
+		int64_t now = now_ms();
+		if (stop_requested)
+			break;
+		if (end >= 0 && now >= end) {
+			rc = 3;
+			break;
+		}
+		int64_t next_pub = -1;
+		if (a->count > 0 && a->next_seq < a->count) {
+			if (now >= start + (int64_t)a->next_seq * 1000 / a->rate)
+				publish_seq(a);
+			next_pub = start + (int64_t)a->next_seq * 1000 / a->rate;
+		} else if (a->count > 0 && mqtt_pending(&a->m) == 0) {
+			break;
+		}
+		iterate(a, ep, &reg_fd, &reg_ev, next_pub >= 0 ? next_pub : end);
+	}
+	if (rc == 0)
+		shutdown_cleanly(a, ep, &reg_fd, &reg_ev);
+	print_stats(a);
+	close(ep);
+	return rc;
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    getsockname(s, (struct sockaddr *)&sa, &len) != 0)
+		return 2;
+	printf("%d\n", ntohs(sa.sin_port));
+	close(s);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"port", 1, NULL, 'p'},     {"id", 1, NULL, 'i'},     {"user", 1, NULL, 'u'},
+		{"pass", 1, NULL, 'P'},     {"topic", 1, NULL, 't'},  {"count", 1, NULL, 'n'},
+		{"rate", 1, NULL, 'r'},     {"qos", 1, NULL, 'q'},    {"queue-limit", 1, NULL, 'L'},
+		{"timeout", 1, NULL, 'T'},  {"will-topic", 1, NULL, 'w'},
+		{"will-payload", 1, NULL, 'W'}, {"status-topic", 1, NULL, 's'},
+		{"ca", 1, NULL, 'C'},       {"cert", 1, NULL, 'E'},   {"key", 1, NULL, 'K'},
+		{"debug", 0, NULL, 'd'},    {NULL, 0, NULL, 0}};
+	struct mqtt_opts o = {.host = "127.0.0.1", .port = 1883, .client_id = "lbtest",
+			      .keepalive_s = 10, .qos = 1, .queue_limit = 10000, .will_qos = 1};
+	struct app a = {.topic = "test/seq", .rate = 100, .qos = 1, .timeout_s = 50};
+	int opt;
+
+	if (argc < 2)
+		return 2;
+	const char *mode = argv[1];
+	if (strcmp(mode, "freeport") == 0)
+		return free_port();
+	log_open(LOG_LVL_INFO, false);
+	while ((opt = getopt_long(argc - 1, argv + 1, "", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'p': o.port = atoi(optarg); break;
+		case 'i': o.client_id = optarg; break;
+		case 'u': o.username = optarg; break;
+		case 'P': o.password = optarg; break;
+		case 't': a.topic = optarg; break;
+		case 'n': a.count = atoi(optarg); break;
+		case 'r': a.rate = atoi(optarg); break;
+		case 'q': a.qos = atoi(optarg); break;
+		case 'L': o.queue_limit = (size_t)atol(optarg); break;
+		case 'T': a.timeout_s = atoi(optarg); break;
+		case 'w': o.will_topic = optarg; break;
+		case 'W': o.will_payload = optarg; o.will_retain = true; break;
+		case 's': a.status_topic = optarg; break;
+		case 'C': o.ca_file = optarg; break;
+		case 'E': o.cert_file = optarg; break;
+		case 'K': o.key_file = optarg; break;
+		case 'd': log_open(LOG_LVL_DEBUG, false); break;
+		default: return 2;
+		}
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	o.on_connect = on_connect;
+	o.arg = &a;
+	if (mqtt_init(&a.m, &o) != LB_OK)
+		return 2;
+	int rc;
+	if (strcmp(mode, "publish") == 0 || strcmp(mode, "overflow") == 0) {
+		if (a.count <= 0 || a.rate <= 0)
+			return 2;
+		rc = run(&a, mode[0] == 'o');
+	} else if (strcmp(mode, "idle") == 0) {
+		a.count = 0;
+		a.timeout_s = 0;
+		rc = run(&a, false);
+	} else {
+		rc = 2;
+	}
+	mqtt_destroy(&a.m);
+	return rc;
+}
