@@ -1,0 +1,321 @@
+/* sim_opts.c - command line of lorabridge-sim, see sim_opts.h. */
+#include "sim_opts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hex.h"
+#include "lb_err.h"
+#include "sim_devices.h"
+
+#define MAX_RATE 1e6
+#define MAX_SECONDS 1e7
+#define MAX_ACK_TIMEOUT_MS 60000
+#define MAX_FPORT 223
+
+enum opt_id {
+	OPT_SERVER = 256, OPT_GATEWAYS, OPT_GATEWAY_EUI, OPT_DEVICES, OPT_RATE, OPT_COUNT,
+	OPT_DURATION, OPT_SEED, OPT_KEYS, OPT_WRITE_KEYS, OPT_EMIT_DEVICES, OPT_APPLICATION,
+	OPT_EXPECT, OPT_FCNT_START, OPT_FCNT_ROLLOVER, OPT_PAYLOAD_SIZE, OPT_FPORT, OPT_SF,
+	OPT_CONFIRMED, OPT_KEEPALIVE, OPT_STAT_INTERVAL, OPT_ACK_TIMEOUT, OPT_PROTOCOL,
+	OPT_ALL_GATEWAYS, OPT_PRINT, OPT_QUIET, OPT_STRICT_ACKS, OPT_SHARED_DEVADDR,
+	OPT_REPLAY, OPT_BAD_MIC, OPT_MALFORMED, OPT_HELP
+};
+
+static const struct option long_opts[] = {
+	{"server", required_argument, NULL, OPT_SERVER},
+	{"gateways", required_argument, NULL, OPT_GATEWAYS},
+	{"gateway-eui", required_argument, NULL, OPT_GATEWAY_EUI},
+	{"devices", required_argument, NULL, OPT_DEVICES},
+	{"rate", required_argument, NULL, OPT_RATE},
+	{"count", required_argument, NULL, OPT_COUNT},
+	{"duration", required_argument, NULL, OPT_DURATION},
+	{"seed", required_argument, NULL, OPT_SEED},
+	{"keys", required_argument, NULL, OPT_KEYS},
+	{"write-keys", required_argument, NULL, OPT_WRITE_KEYS},
+	{"emit-devices", required_argument, NULL, OPT_EMIT_DEVICES},
+	{"application", required_argument, NULL, OPT_APPLICATION},
+	{"expect", required_argument, NULL, OPT_EXPECT},
+	{"fcnt-start", required_argument, NULL, OPT_FCNT_START},
+	{"fcnt-rollover", no_argument, NULL, OPT_FCNT_ROLLOVER},
+	{"payload-size", required_argument, NULL, OPT_PAYLOAD_SIZE},
+	{"fport", required_argument, NULL, OPT_FPORT},
+	{"sf", required_argument, NULL, OPT_SF},
+	{"confirmed", no_argument, NULL, OPT_CONFIRMED},
+	{"keepalive", required_argument, NULL, OPT_KEEPALIVE},
+	{"stat-interval", required_argument, NULL, OPT_STAT_INTERVAL},
+	{"ack-timeout", required_argument, NULL, OPT_ACK_TIMEOUT},
+	{"protocol", required_argument, NULL, OPT_PROTOCOL},
+	{"all-gateways", no_argument, NULL, OPT_ALL_GATEWAYS},
+	{"print", no_argument, NULL, OPT_PRINT},
+	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"strict-acks", no_argument, NULL, OPT_STRICT_ACKS},
+	{"shared-devaddr", no_argument, NULL, OPT_SHARED_DEVADDR},
+	{"replay", required_argument, NULL, OPT_REPLAY},
+	{"bad-mic", required_argument, NULL, OPT_BAD_MIC},
+	{"malformed", required_argument, NULL, OPT_MALFORMED},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+void sim_opts_usage(FILE *out)
+{
+	fputs("Usage: lorabridge-sim [OPTION]...\n"
+	      "Behave like one or more Semtech UDP packet forwarders sending encrypted\n"
+	      "uplinks of simulated ABP devices to a LoRaWAN bridge.\n"
+	      "\n"
+	      "Traffic:\n"
+	      "  --server HOST:PORT     bridge address (127.0.0.1:1700)\n"
+	      "  --gateways N           simulated gateways (1)\n"
+	      "  --gateway-eui EUI      EUI of the first gateway (AA555A0000000001), others +1\n"
+	      "  --devices N            simulated devices (3)\n"
+	      "  --rate R               uplinks per second over all devices, fractional ok (1)\n"
+	      "  --count N              send N uplinks, then exit (0: until SIGINT)\n"
+	      "  --duration S           stop after S seconds (0: no limit)\n"
+	      "  --all-gateways         every uplink is heard by every gateway (else round-robin)\n"
+	      "  --protocol 1|2         GWMP version (2)\n"
+	      "  --keepalive S          PULL_DATA period, 0 = none (10)\n"
+	      "  --stat-interval S      stat report period, 0 = none (30)\n"
+	      "  --ack-timeout MS       PUSH_ACK/PULL_ACK timeout (500)\n"
+	      "\n"
+	      "Devices and frames:\n"
+	      "  --seed N               derive device EUIs/addresses/keys from N (1)\n"
+	      "  --keys FILE            load devices from a key file instead\n"
+	      "  --write-keys FILE      write the key file and exit\n"
+	      "  --emit-devices FILE    write a lorabridge `devices = (...)` list and exit\n"
+	      "  --application NAME     application of the emitted devices (sim)\n"
+	      "  --fcnt-start N         first frame counter (0)\n"
+	      "  --fcnt-rollover        start counters at 65530 to cross 65535\n"
+	      "  --payload-size N       pad/truncate the \"d<i> n<fcnt>\" payload to N bytes\n"
+	      "  --fport N              FPort 1..223 (1)\n"
+	      "  --sf N                 spreading factor 7..12, 0 = per device (7)\n"
+	      "  --confirmed            send ConfirmedDataUp\n"
+	      "  --shared-devaddr       devices 0 and 1 share a DevAddr (different keys)\n"
+	      "\n"
+	      "Checks and output:\n"
+	      "  --expect FILE          append \"<dev_eui> <fcnt> <payload hex>\" per uplink\n"
+	      "  --print                print every uplink and downlink to stdout\n"
+	      "  --strict-acks          exit 3 if any ACK was missing\n"
+	      "  --quiet                no informational messages\n"
+	      "\n"
+	      "Fault injection (extra datagrams, not counted in sent_uplinks):\n"
+	      "  --replay N             every N uplinks re-send an older frame (its FCnt and\n"
+	      "                         payload, ADR bit flipped so it is no exact copy)\n"
+	      "  --bad-mic N            every N uplinks send a frame with a wrong MIC\n"
+	      "  --malformed N          every N datagrams send a malformed one\n"
+	      "                         (short, version, ident, json, base64, size in turn)\n"
+	      "\n"
+	      "Exit status: 0 ok, 1 socket or setup error, 2 usage, 3 missing ACKs with\n"
+	      "--strict-acks. A summary line goes to stderr at exit.\n",
+	      out);
+}
+
+static void defaults(struct sim_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	strcpy(o->host, SIM_DEFAULT_HOST);
+	strcpy(o->port, SIM_DEFAULT_PORT);
+	o->gateways = 1;
+	o->gateway_eui = SIM_DEFAULT_GATEWAY_EUI;
+	o->devices = 3;
+	o->rate = 1.0;
+	o->seed = 1;
+	o->application = "sim";
+	o->payload_size = -1;
+	o->fport = 1;
+	o->sf = 7;
+	o->keepalive_s = 10.0;
+	o->stat_interval_s = 30.0;
+	o->ack_timeout_ms = 500;
+	o->protocol = 2;
+}
+
+int sim_opts_split_server(const char *s, char host[SIM_HOST_LEN], char port[SIM_PORT_LEN])
+{
+	const char *h = s, *p = NULL;
+	size_t hlen;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || (close[1] != '\0' && close[1] != ':'))
+			return LB_ERR_INVAL;
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		p = close[1] == ':' ? close + 2 : NULL;
+	} else {
+		const char *colon = strrchr(s, ':');
+		hlen = colon ? (size_t)(colon - s) : strlen(s);
+		p = colon ? colon + 1 : NULL;
+		if (colon && strchr(s, ':') != colon)
+			return LB_ERR_INVAL;  /* bare IPv6 needs brackets */
+	}
+	if (hlen == 0 || hlen >= SIM_HOST_LEN)
+		return LB_ERR_INVAL;
+	if (p && (*p == '\0' || strlen(p) >= SIM_PORT_LEN || strspn(p, "0123456789") != strlen(p)))
+		return LB_ERR_INVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	strcpy(port, p ? p : SIM_DEFAULT_PORT);
+	return LB_OK;
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	if (*s == '\0' || *s == '-')
+		return LB_ERR_INVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || *end != '\0' || v > max)
+		return LB_ERR_INVAL;
+	*out = v;
+	return LB_OK;
+}
+
+static int parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end != '\0' || !isfinite(v) || v < min || v > max)
+		return LB_ERR_INVAL;
+	*out = v;
+	return LB_OK;
+}
+
+/* Parse an unsigned value of at most max into *out (any unsigned type). */
+#define GET_U(max, out)                                            \
+	do {                                                       \
+		uint64_t v_;                                       \
+		if (parse_u64(optarg, (max), &v_) != LB_OK)        \
+			return LB_ERR_INVAL;                       \
+		*(out) = v_;                                       \
+	} while (0)
+
+static int set_flag(bool *flag)
+{
+	*flag = true;
+	return LB_OK;
+}
+
+static int set_path(const char **dst, const char *arg)
+{
+	*dst = arg;
+	return *arg ? LB_OK : LB_ERR_INVAL;
+}
+
+/* Options taking numbers; 0 is refused where it makes no sense. */
+static int apply_number(struct sim_opts *o, int id, const char *optarg)
+{
+	switch (id) {
+	case OPT_GATEWAYS:
+		GET_U(SIM_MAX_GATEWAYS, &o->gateways);
+		return o->gateways ? LB_OK : LB_ERR_INVAL;
+	case OPT_DEVICES:
+		GET_U(SIM_MAX_DEVICES, &o->devices);
+		o->devices_given = true;
+		return o->devices ? LB_OK : LB_ERR_INVAL;
+	case OPT_RATE:
+		return parse_double(optarg, 1e-6, MAX_RATE, &o->rate);
+	case OPT_COUNT:
+		GET_U(UINT64_MAX, &o->count);
+		return LB_OK;
+	case OPT_DURATION:
+		return parse_double(optarg, 0, MAX_SECONDS, &o->duration_s);
+	case OPT_SEED:
+		GET_U(UINT64_MAX, &o->seed);
+		return LB_OK;
+	case OPT_FCNT_START:
+		GET_U(UINT32_MAX, &o->fcnt_start);
+		return LB_OK;
+	case OPT_PAYLOAD_SIZE:
+		GET_U(SIM_MAX_PAYLOAD, &o->payload_size);
+		return LB_OK;
+	case OPT_FPORT:
+		GET_U(MAX_FPORT, &o->fport);
+		return o->fport ? LB_OK : LB_ERR_INVAL;
+	case OPT_SF:
+		GET_U(12, &o->sf);
+		return o->sf == 0 || o->sf >= 7 ? LB_OK : LB_ERR_INVAL;
+	case OPT_KEEPALIVE:
+		return parse_double(optarg, 0, MAX_SECONDS, &o->keepalive_s);
+	case OPT_STAT_INTERVAL:
+		return parse_double(optarg, 0, MAX_SECONDS, &o->stat_interval_s);
+	case OPT_ACK_TIMEOUT:
+		GET_U(MAX_ACK_TIMEOUT_MS, &o->ack_timeout_ms);
+		return o->ack_timeout_ms ? LB_OK : LB_ERR_INVAL;
+	case OPT_PROTOCOL:
+		GET_U(2, &o->protocol);
+		return o->protocol ? LB_OK : LB_ERR_INVAL;
+	case OPT_REPLAY:
+		GET_U(UINT32_MAX, &o->replay_every);
+		return LB_OK;
+	case OPT_BAD_MIC:
+		GET_U(UINT32_MAX, &o->bad_mic_every);
+		return LB_OK;
+	case OPT_MALFORMED:
+		GET_U(UINT32_MAX, &o->malformed_every);
+		return LB_OK;
+	default:
+		return LB_ERR_INVAL;
+	}
+}
+
+static int apply(struct sim_opts *o, int id, const char *optarg)
+{
+	switch (id) {
+	case OPT_SERVER:
+		return sim_opts_split_server(optarg, o->host, o->port);
+	case OPT_GATEWAY_EUI:
+		return hex_parse_u64_eui(optarg, &o->gateway_eui) == LB_OK ? LB_OK : LB_ERR_INVAL;
+	case OPT_KEYS: return set_path(&o->keys_path, optarg);
+	case OPT_WRITE_KEYS: return set_path(&o->write_keys_path, optarg);
+	case OPT_EMIT_DEVICES: return set_path(&o->emit_devices_path, optarg);
+	case OPT_APPLICATION: return set_path(&o->application, optarg);
+	case OPT_EXPECT: return set_path(&o->expect_path, optarg);
+	case OPT_FCNT_ROLLOVER: return set_flag(&o->fcnt_rollover);
+	case OPT_CONFIRMED: return set_flag(&o->confirmed);
+	case OPT_ALL_GATEWAYS: return set_flag(&o->all_gateways);
+	case OPT_PRINT: return set_flag(&o->print);
+	case OPT_QUIET: return set_flag(&o->quiet);
+	case OPT_STRICT_ACKS: return set_flag(&o->strict_acks);
+	case OPT_SHARED_DEVADDR: return set_flag(&o->shared_devaddr);
+	default: return apply_number(o, id, optarg);
+	}
+}
+
+int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
+{
+	int id;
+
+	defaults(o);
+	optind = 1;
+	while ((id = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if (id == OPT_HELP) {
+			sim_opts_usage(stdout);
+			return 1;
+		}
+		if (id == '?')
+			return LB_ERR_INVAL;  /* getopt printed why */
+		if (apply(o, id, optarg) != LB_OK) {
+			/* long_opts[] lists the options in enum order. */
+			fprintf(stderr, "lorabridge-sim: invalid value for --%s: '%s'\n",
+				long_opts[id - OPT_SERVER].name, optarg ? optarg : "");
+			return LB_ERR_INVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "lorabridge-sim: unexpected argument '%s'\n", argv[optind]);
+		return LB_ERR_INVAL;
+	}
+	if (o->shared_devaddr && !o->keys_path && o->devices < 2) {
+		fprintf(stderr, "lorabridge-sim: --shared-devaddr needs at least 2 devices\n");
+		return LB_ERR_INVAL;
+	}
+	return LB_OK;
+}

@@ -1,0 +1,69 @@
+/*
+ * sim_opts.h - command line of lorabridge-sim (getopt_long).
+ *
+ * sim_opts_parse() only validates and fills the struct; it opens no file
+ * and prints nothing but the reason for a rejection (to stderr).
+ * Ownership: string fields point into argv.
+ */
+#ifndef LB_SIM_OPTS_H
+#define LB_SIM_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SIM_DEFAULT_HOST "127.0.0.1"
+#define SIM_DEFAULT_PORT "1700"
+#define SIM_DEFAULT_GATEWAY_EUI 0xaa555a0000000001ULL
+#define SIM_MAX_GATEWAYS 1024
+#define SIM_HOST_LEN 256
+#define SIM_PORT_LEN 8
+
+struct sim_opts {
+	char host[SIM_HOST_LEN];
+	char port[SIM_PORT_LEN];
+	unsigned gateways;              /* 1 */
+	uint64_t gateway_eui;           /* of the first gateway; the others follow */
+	size_t devices;                 /* 3 */
+	bool devices_given;
+	double rate;                    /* uplinks/s over all devices (1) */
+	uint64_t count;                 /* uplinks, then exit; 0 = no limit */
+	double duration_s;              /* 0 = no limit */
+	uint64_t seed;                  /* 1 */
+	const char *keys_path;
+	const char *write_keys_path;
+	const char *emit_devices_path;
+	const char *application;        /* "sim" */
+	const char *expect_path;
+	uint32_t fcnt_start;            /* 0 */
+	bool fcnt_rollover;             /* start at SIM_FCNT_ROLLOVER_START */
+	int payload_size;               /* -1 = natural */
+	uint8_t fport;                  /* 1 */
+	uint8_t sf;                     /* 7; 0 = per device */
+	bool confirmed;
+	double keepalive_s;             /* 10; 0 = no PULL_DATA */
+	double stat_interval_s;         /* 30; 0 = no stat */
+	int ack_timeout_ms;             /* 500 */
+	uint8_t protocol;               /* 2 */
+	bool all_gateways;
+	bool print;
+	bool quiet;
+	bool strict_acks;
+	bool shared_devaddr;
+	unsigned replay_every;          /* 0 = off */
+	unsigned bad_mic_every;
+	unsigned malformed_every;
+};
+
+/* Parse argv. Returns LB_OK, 1 if --help was asked (usage printed to
+ * stdout), or LB_ERR_INVAL (reason printed to stderr). */
+int sim_opts_parse(struct sim_opts *o, int argc, char **argv);
+
+void sim_opts_usage(FILE *out);
+
+/* Split "HOST:PORT", "[V6]:PORT" or "HOST" (default port). Returns LB_OK or
+ * LB_ERR_INVAL. */
+int sim_opts_split_server(const char *s, char host[SIM_HOST_LEN], char port[SIM_PORT_LEN]);
+
+#endif

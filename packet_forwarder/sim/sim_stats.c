@@ -1,0 +1,19 @@
+/* sim_stats.c - the summary line, see sim_stats.h. */
+#include "sim_stats.h"
+
+#include <inttypes.h>
+
+void sim_stats_print(const struct sim_stats *s, FILE *out)
+{
+	fprintf(out,
+		"sim: sent_uplinks=%" PRIu64 " push_data=%" PRIu64 " push_ack=%" PRIu64
+		" pull_data=%" PRIu64 " pull_ack=%" PRIu64 " missing_acks=%" PRIu64
+		" bad_tokens=%" PRIu64 " injected_replays=%" PRIu64 " injected_bad_mic=%" PRIu64
+		" injected_malformed=%" PRIu64 " late_acks=%" PRIu64 " bad_acks=%" PRIu64
+		" malformed_acks=%" PRIu64 " pull_resp=%" PRIu64 " pull_resp_bad=%" PRIu64
+		" stat_sent=%" PRIu64 " send_errors=%" PRIu64 "\n",
+		s->sent_uplinks, s->push_data, s->push_ack, s->pull_data, s->pull_ack,
+		s->missing_acks, s->bad_tokens, s->injected_replays, s->injected_bad_mic,
+		s->injected_malformed, s->late_acks, s->bad_acks, s->malformed_acks, s->pull_resp,
+		s->pull_resp_bad, s->stat_sent, s->send_errors);
+}

@@ -1,0 +1,38 @@
+/*
+ * sim_stats.h - run totals of lorabridge-sim, printed as one summary line.
+ *
+ * The first fields of the line are a stable interface for the integration
+ * tests and benchmarks (they match `name=value` pairs); new counters are
+ * only ever appended.
+ */
+#ifndef LB_SIM_STATS_H
+#define LB_SIM_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct sim_stats {
+	uint64_t sent_uplinks;      /* fresh frames (one per device uplink, whatever the gateways) */
+	uint64_t push_data;         /* PUSH_DATA datagrams sent (rxpk and stat) */
+	uint64_t push_ack;          /* PUSH_ACK matching an outstanding token */
+	uint64_t pull_data;
+	uint64_t pull_ack;
+	uint64_t missing_acks;      /* PUSH_DATA/PULL_DATA not acked within the timeout */
+	uint64_t bad_tokens;        /* ACK whose token was never sent (or long forgotten) */
+	uint64_t injected_replays;
+	uint64_t injected_bad_mic;
+	uint64_t injected_malformed;
+	/* appended fields */
+	uint64_t late_acks;         /* ACK for a datagram already counted missing */
+	uint64_t bad_acks;          /* wrong version, wrong identifier for the socket, short */
+	uint64_t malformed_acks;    /* ACKs to injected malformed datagrams */
+	uint64_t pull_resp;         /* PULL_RESP received */
+	uint64_t pull_resp_bad;     /* PULL_RESP whose JSON did not parse */
+	uint64_t stat_sent;         /* PUSH_DATA carrying a stat object */
+	uint64_t send_errors;       /* non-fatal send failures (EAGAIN, ECONNREFUSED) */
+};
+
+/* "sim: sent_uplinks=... push_data=... ..." and a newline. */
+void sim_stats_print(const struct sim_stats *s, FILE *out);
+
+#endif

@@ -1,0 +1,242 @@
+/* sim_traffic.c - uplink schedule and fault injection, see sim_traffic.h. */
+#include "sim_traffic.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "hex.h"
+#include "lb_err.h"
+#include "sim_radio.h"
+
+#define US_PER_S 1000000.0
+#define HEX_PHY_LEN (2 * LW_MAX_PHY + 1)
+
+static int64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void earliest(int64_t *next, int64_t t)
+{
+	if (t >= 0 && (*next < 0 || t < *next))
+		*next = t;
+}
+
+void sim_traffic_init(struct sim_traffic *t, const struct sim_opts *o, struct sim_devices *devs,
+		      struct sim_gateway *gws, unsigned n_gws, struct sim_stats *st, FILE *expect,
+		      FILE *print, int64_t now_us)
+{
+	memset(t, 0, sizeof(*t));
+	t->o = o;
+	t->devs = devs;
+	t->gws = gws;
+	t->n_gws = n_gws;
+	t->st = st;
+	t->expect = expect;
+	t->print = print;
+	t->up_conf.fport = o->fport;
+	t->up_conf.confirmed = o->confirmed;
+	t->up_conf.payload_size = o->payload_size;
+	t->start_us = now_us;
+	t->end_us = o->duration_s > 0 ? now_us + (int64_t)(o->duration_s * US_PER_S) : -1;
+	t->next_malformed_at = o->malformed_every;
+}
+
+void sim_traffic_finish(struct sim_traffic *t)
+{
+	t->finished = true;
+}
+
+/* Push one frame through gateway g; *sent becomes true if it left the host
+ * (it is never reset here, so one flag covers several gateways). */
+static int push_via(struct sim_traffic *t, unsigned g, size_t dev_idx, uint32_t fcnt,
+		    const uint8_t *phy, size_t len, int64_t now_us, int64_t wall,
+		    struct gwmp_rxpk *rxpk, bool *sent)
+{
+	struct sim_gateway *gw = &t->gws[g];
+	struct sim_reception r = {
+		.gw_idx = g, .dev_idx = dev_idx, .fcnt = fcnt, .sf = t->o->sf,
+		.tmst = sim_gateway_tmst(gw, now_us), .wall_us = wall, .phy = phy, .phy_len = len,
+	};
+	bool ok;
+
+	int rc = sim_radio_rxpk(&r, rxpk);
+	if (rc != LB_OK)
+		return rc;
+	rc = sim_gateway_push_rxpk(gw, rxpk, 1, now_us, &ok);
+	*sent = *sent || ok;
+	return rc;
+}
+
+/* A frame outside the schedule (replay, bad MIC): one gateway. */
+static int push_extra(struct sim_traffic *t, unsigned g, size_t dev_idx, uint32_t fcnt,
+		      const uint8_t *phy, size_t len, int64_t now_us, bool *sent)
+{
+	struct gwmp_rxpk rxpk;
+
+	*sent = false;
+	return push_via(t, g, dev_idx, fcnt, phy, len, now_us, wall_us(), &rxpk, sent);
+}
+
+static void record(struct sim_traffic *t, const struct sim_uplink *up, unsigned g,
+		   const struct gwmp_rxpk *rxpk)
+{
+	const struct sim_device *d = &t->devs->dev[up->dev_idx];
+	char eui[17], addr[9], payload[2 * SIM_MAX_PAYLOAD + 1], phy[HEX_PHY_LEN];
+
+	hex_format_eui(d->dev_eui, eui);
+	hex_encode(up->payload, up->payload_len, payload, sizeof(payload));
+	if (t->expect)
+		fprintf(t->expect, "%s %" PRIu32 " %s\n", eui, up->fcnt, payload);
+	if (!t->print)
+		return;
+	char gweui[17];
+	hex_format_eui(t->gws[g].c.eui, gweui);
+	hex_format_u32(d->dev_addr, addr);
+	hex_encode(up->phy, up->phy_len, phy, sizeof(phy));
+	fprintf(t->print,
+		"up gw=%s%s dev_eui=%s dev_addr=%s fcnt=%" PRIu32 " fport=%u freq=%.1f "
+		"datr=SF%uBW125 rssi=%d lsnr=%.1f payload=%s phy=%s\n",
+		gweui, t->o->all_gateways && t->n_gws > 1 ? "+" : "", eui, addr, up->fcnt,
+		up->fport, rxpk->freq_hz / 1e6, rxpk->sf, rxpk->rssi, rxpk->lsnr, payload, phy);
+}
+
+/* Replay two counters back on the device that just sent, if it has. */
+static int inject_replay(struct sim_traffic *t, size_t dev_idx, unsigned g, int64_t now_us)
+{
+	const struct sim_device *d = &t->devs->dev[dev_idx];
+	struct sim_uplink old;
+	bool sent;
+
+	if (d->sent < 2)
+		return LB_OK;  /* stays due */
+	int rc = sim_devices_build_replay(t->devs, dev_idx, d->fcnt - 2, &t->up_conf, &old);
+	if (rc != LB_OK)
+		return rc;
+	rc = push_extra(t, g, dev_idx, old.fcnt, old.phy, old.phy_len, now_us, &sent);
+	if (rc != LB_OK)
+		return rc;
+	t->replay_due = false;
+	if (sent)
+		t->st->injected_replays++;
+	return LB_OK;
+}
+
+/* A frame at the device's next counter with a spoiled MIC; the counter is
+ * not consumed, so the next genuine uplink still uses it. */
+static int inject_bad_mic(struct sim_traffic *t, size_t dev_idx, unsigned g, int64_t now_us)
+{
+	struct sim_uplink bad;
+	bool sent;
+
+	int rc = sim_devices_build_uplink(t->devs, dev_idx, &t->up_conf, &bad);
+	if (rc != LB_OK)
+		return rc;
+	sim_uplink_corrupt_mic(&bad);
+	rc = push_extra(t, g, dev_idx, bad.fcnt, bad.phy, bad.phy_len, now_us, &sent);
+	if (rc == LB_OK && sent)
+		t->st->injected_bad_mic++;
+	return rc;
+}
+
+static int inject_faults(struct sim_traffic *t, size_t dev_idx, unsigned g, int64_t now_us)
+{
+	int rc;
+
+	if (t->o->bad_mic_every && t->k % t->o->bad_mic_every == 0 &&
+	    (rc = inject_bad_mic(t, dev_idx, g, now_us)) != LB_OK)
+		return rc;
+	if (t->o->replay_every && t->k % t->o->replay_every == 0)
+		t->replay_due = true;
+	if (t->replay_due)
+		return inject_replay(t, dev_idx, g, now_us);
+	return LB_OK;
+}
+
+static int send_uplink(struct sim_traffic *t, int64_t now_us)
+{
+	size_t dev_idx = (size_t)(t->k % t->devs->n);
+	unsigned g0 = (unsigned)(t->k % t->n_gws);
+	struct sim_device *d = &t->devs->dev[dev_idx];
+	struct sim_uplink up;
+	struct gwmp_rxpk rxpk0, rxpk;
+	int64_t wall = wall_us();
+	bool sent = false;
+
+	int rc = sim_devices_build_uplink(t->devs, dev_idx, &t->up_conf, &up);
+	if (rc != LB_OK)
+		return rc;
+	unsigned n = t->o->all_gateways ? t->n_gws : 1;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned g = (g0 + i) % t->n_gws;
+		rc = push_via(t, g, dev_idx, up.fcnt, up.phy, up.phy_len, now_us, wall,
+			      i == 0 ? &rxpk0 : &rxpk, &sent);
+		if (rc != LB_OK)
+			return rc;
+	}
+	/* The device transmitted either way; the bridge can only get it if sent. */
+	d->fcnt++;
+	d->sent++;
+	t->k++;
+	if (sent) {
+		t->st->sent_uplinks++;
+		record(t, &up, g0, &rxpk0);
+	}
+	return inject_faults(t, dev_idx, g0, now_us);
+}
+
+static int inject_malformed(struct sim_traffic *t)
+{
+	int guard = SIM_TRAFFIC_BUDGET;
+
+	while (t->o->malformed_every && guard-- > 0 &&
+	       t->st->push_data + t->st->pull_data >= t->next_malformed_at) {
+		unsigned g = (unsigned)(t->st->injected_malformed % t->n_gws);
+		enum sim_malformed_kind k = (enum sim_malformed_kind)(t->malformed_kind++ %
+								      SIM_MALFORMED__COUNT);
+		int rc = sim_gateway_send_malformed(&t->gws[g], k);
+		if (rc != LB_OK)
+			return rc;
+		t->next_malformed_at += t->o->malformed_every;
+	}
+	return LB_OK;
+}
+
+int sim_traffic_tick(struct sim_traffic *t, int64_t now_us, int64_t *next_us)
+{
+	const double us_per_uplink = US_PER_S / t->o->rate;
+	int budget = SIM_TRAFFIC_BUDGET;
+	int rc;
+
+	if (t->finished)
+		return LB_OK;
+	if (t->end_us >= 0 && now_us >= t->end_us) {
+		t->finished = true;
+		return LB_OK;
+	}
+	while (t->o->count == 0 || t->k < t->o->count) {
+		int64_t due = t->start_us + (int64_t)((double)t->k * us_per_uplink);
+		if (due > now_us) {
+			earliest(next_us, due);
+			break;
+		}
+		if (budget-- == 0) {
+			earliest(next_us, now_us);  /* more due: come back after reading */
+			break;
+		}
+		if ((rc = send_uplink(t, now_us)) != LB_OK)
+			return rc;
+	}
+	if ((rc = inject_malformed(t)) != LB_OK)
+		return rc;
+	if (t->o->count && t->k >= t->o->count) {
+		t->finished = true;
+		return LB_OK;
+	}
+	earliest(next_us, t->end_us);
+	return LB_OK;
+}

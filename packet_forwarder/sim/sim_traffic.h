@@ -1,0 +1,66 @@
+/*
+ * sim_traffic.h - what the simulated devices send and when: the uplink
+ * schedule (--rate, --count, --duration), the choice of device and
+ * gateway(s), the --expect / --print records and the injected faults
+ * (--replay, --bad-mic, --malformed).
+ *
+ * Uplink k (0-based) is due at start + k / rate, an absolute schedule that
+ * does not drift; it comes from device k mod D and is heard by gateway
+ * k mod G, or by every gateway with --all-gateways (one rxpk each, with that
+ * gateway's own tmst/RSSI/SNR). A late wake-up catches up, at most
+ * SIM_TRAFFIC_BUDGET uplinks per tick so ACKs keep being read.
+ *
+ * A replay is the frame the device of the current uplink sent two counters
+ * ago (strictly below the last one the bridge accepted), rebuilt by
+ * sim_devices_build_replay(); a device that has sent fewer than two frames
+ * defers the replay to the next uplink. A bad-MIC frame carries the device's
+ * next, unused counter, which the genuine frame then still gets.
+ *
+ * Ownership: the caller owns every pointer given to sim_traffic_init and
+ * keeps them alive while the traffic runs.
+ */
+#ifndef LB_SIM_TRAFFIC_H
+#define LB_SIM_TRAFFIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim_devices.h"
+#include "sim_gateway.h"
+#include "sim_opts.h"
+#include "sim_stats.h"
+
+#define SIM_TRAFFIC_BUDGET 256
+
+struct sim_traffic {
+	const struct sim_opts *o;
+	struct sim_devices *devs;
+	struct sim_gateway *gws;
+	unsigned n_gws;
+	struct sim_stats *st;
+	FILE *expect;                /* may be NULL */
+	FILE *print;                 /* may be NULL */
+	struct sim_uplink_conf up_conf;
+	int64_t start_us;
+	int64_t end_us;              /* -1: no --duration */
+	uint64_t k;                  /* uplinks scheduled so far */
+	bool finished;
+	bool replay_due;             /* --replay: waiting for a device with 2 frames */
+	uint64_t next_malformed_at;  /* datagram count at which to inject */
+	unsigned malformed_kind;
+};
+
+/* Start the schedule at now_us. */
+void sim_traffic_init(struct sim_traffic *t, const struct sim_opts *o, struct sim_devices *devs,
+		      struct sim_gateway *gws, unsigned n_gws, struct sim_stats *st, FILE *expect,
+		      FILE *print, int64_t now_us);
+
+/* Send what is due. *next_us gets the next deadline (unchanged when
+ * finished). Errors: LB_ERR_IO (fatal socket error), codec errors. */
+int sim_traffic_tick(struct sim_traffic *t, int64_t now_us, int64_t *next_us);
+
+/* Stop scheduling (signal). */
+void sim_traffic_finish(struct sim_traffic *t);
+
+#endif
