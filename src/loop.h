@@ -27,8 +27,9 @@ struct loop {
 	struct loop_slot slots[LOOP_MAX_FDS];
 };
 
-/* Monotonic milliseconds (CLOCK_MONOTONIC). */
+/* Monotonic milliseconds / microseconds (CLOCK_MONOTONIC). */
 int64_t loop_now_ms(void);
+int64_t loop_now_us(void);
 /* Wall clock, microseconds since the Unix epoch. */
 int64_t loop_wall_us(void);
 
@@ -39,6 +40,10 @@ void loop_close(struct loop *l);
 int loop_add(struct loop *l, int fd, uint32_t events, loop_io_cb cb, void *arg);
 int loop_modify(struct loop *l, int fd, uint32_t events);
 int loop_remove(struct loop *l, int fd);
+/* Drop the registration of an fd its owner has already closed (the kernel
+ * removed it from epoll then; its number may already belong to someone
+ * else, so no epoll_ctl is made). Matches fd and arg. */
+int loop_forget(struct loop *l, int fd, void *arg);
 
 /* Wait until a descriptor is ready or `deadline_ms` (monotonic; < 0 means
  * no deadline) passes, and run the callbacks. Returns the number of events

@@ -1,0 +1,77 @@
+/*
+ * bridge.h - the daemon's context: every module's state in one struct that
+ * is passed explicitly (no hidden globals), and the lifecycle around the one
+ * epoll loop.
+ *
+ *   gateway --UDP--> udp --> dispatch --> gateways (admit, rate limit, ACK)
+ *                              |  \--> publish gateway/{id}/event/up|stats
+ *                              v
+ *                            dedup --(window closes)--> uplink --> devices
+ *                                                         (MIC, FCnt, decrypt)
+ *                                                         --> event_json --> publish --> mqtt
+ *
+ * Ownership: bridge_init() takes ownership of *cfg (moved in, the source is
+ * zeroed); bridge_free() releases everything.
+ */
+#ifndef LB_BRIDGE_H
+#define LB_BRIDGE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "dedup.h"
+#include "devices.h"
+#include "gateway.h"
+#include "loop.h"
+#include "mqtt.h"
+#include "publish.h"
+#include "region.h"
+#include "stats.h"
+#include "udp.h"
+
+/* Datagrams read per wake-up of the UDP socket: the fairness budget. */
+#define BRIDGE_UDP_BUDGET 64
+#define BRIDGE_EVENT_MAX 16384
+/* Frames de-duplicated at once; beyond, the oldest is published early. */
+#define BRIDGE_DEDUP_OPEN 1024
+#define BRIDGE_SHUTDOWN_FLUSH_MS 5000
+
+struct bridge {
+	struct lb_config cfg;
+	const struct region *region;
+	struct loop loop;
+	struct udp udp;
+	struct gateways gateways;
+	struct devices devices;
+	struct dedup dedup;
+	struct mqtt mqtt;
+	struct publisher pub;
+	struct stats stats;
+	int signal_fd;
+	int mqtt_fd;                 /* fd registered with the loop, -1 none */
+	bool mqtt_fd_wants_write;
+	bool stop;
+	bool reload;
+	uint32_t next_uplink_id;
+	uint8_t id_seed[16];         /* random, for deduplicationId UUIDs */
+	uint64_t id_counter;
+	int64_t next_stats_ms;
+	char event[BRIDGE_EVENT_MAX]; /* JSON scratch buffer, one event at a time */
+};
+
+/* Build every module from cfg (moved in). Errors are logged; LB_OK or code. */
+int bridge_init(struct bridge *b, struct lb_config *cfg);
+/* Run until SIGTERM/SIGINT; then publish offline and flush (<= 5 s). */
+int bridge_run(struct bridge *b);
+void bridge_free(struct bridge *b);
+
+/* Re-read the device list from the config file (SIGHUP). Gateways, MQTT and
+ * sessions of unchanged devices are kept. */
+int bridge_reload(struct bridge *b);
+
+/* Next deduplicationId (UUID v4 layout from seed + counter). */
+void bridge_next_id(struct bridge *b, uint8_t out[16]);
+
+#endif

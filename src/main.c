@@ -1,0 +1,151 @@
+/*
+ * main.c - command line of the lorabridge daemon.
+ *
+ *   lorabridge [-c FILE] [-f] [-v] [--check-config] [--print-config]
+ *   lorabridge airtime --sf 7 --bw 125 --size 13 [...]
+ *   lorabridge --version
+ *
+ * Exit codes: 0 success, 1 configuration invalid, 2 usage error,
+ * 3 start-up failure (socket, broker set-up).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "airtime_cli.h"
+#include "bridge.h"
+#include "config.h"
+#include "lb_err.h"
+#include "lbconfig.h"
+#include "log.h"
+
+#define EXIT_CONFIG 1
+#define EXIT_USAGE 2
+#define EXIT_STARTUP 3
+
+struct cli {
+	const char *config_path;
+	bool foreground;
+	bool verbose;
+	bool check_config;
+	bool print_config;
+	bool show_secrets;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: lorabridge [-c FILE] [-f] [-v] [--check-config] [--print-config [--show-secrets]]\n"
+		"       lorabridge airtime --sf SF --bw KHZ --size BYTES [--cr 4/5] [--preamble 8]\n"
+		"                          [--no-crc] [--implicit-header] [--fsk]\n"
+		"       lorabridge --version\n"
+		"\n"
+		"  -c, --config FILE    configuration file (default %s)\n"
+		"  -f, --foreground     stay in the foreground, log to stderr only\n"
+		"  -v, --verbose        debug logging\n"
+		"      --check-config   validate the configuration, print every problem, exit\n"
+		"      --print-config   print the effective configuration with all defaults, exit\n"
+		"      --version        print the version, exit\n",
+		CONFIG_DEFAULT_PATH);
+}
+
+static int parse_args(int argc, char **argv, struct cli *c)
+{
+	enum { OPT_CHECK = 256, OPT_PRINT, OPT_VERSION, OPT_SECRETS };
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"check-config", no_argument, NULL, OPT_CHECK},
+		{"print-config", no_argument, NULL, OPT_PRINT},
+		{"show-secrets", no_argument, NULL, OPT_SECRETS},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	c->config_path = CONFIG_DEFAULT_PATH;
+	while ((ch = getopt_long(argc, argv, "c:fvh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': c->config_path = optarg; break;
+		case 'f': c->foreground = true; break;
+		case 'v': c->verbose = true; break;
+		case 'h': usage(stdout); exit(0);
+		case OPT_CHECK: c->check_config = true; break;
+		case OPT_PRINT: c->print_config = true; break;
+		case OPT_SECRETS: c->show_secrets = true; break;
+		case OPT_VERSION: printf("lorabridge %s\n", PACKAGE_VERSION); exit(0);
+		default: usage(stderr); return LB_ERR_INVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "lorabridge: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return LB_ERR_INVAL;
+	}
+	return LB_OK;
+}
+
+static int load_config(const struct cli *c, struct lb_config *cfg)
+{
+	struct config_report rep = {0};
+	int rc = config_load(c->config_path, cfg, &rep);
+
+	config_report_print(&rep, stderr);
+	config_report_free(&rep);
+	return rc;
+}
+
+static int run_daemon(const struct cli *c, struct lb_config *cfg)
+{
+	static struct bridge b; /* large scratch buffers: not on the stack */
+	int level = cfg->log_level ? log_level_parse(cfg->log_level) : LOG_LVL_INFO;
+
+	if (c->verbose || level < 0)
+		level = c->verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	if (!c->foreground && daemon(0, 0) != 0) {
+		perror("lorabridge: daemon");
+		return EXIT_STARTUP;
+	}
+	log_open((enum log_level)level, !c->foreground);
+	int rc = bridge_init(&b, cfg);
+	if (rc == LB_OK)
+		rc = bridge_run(&b);
+	else
+		log_error("main", "start-up failed: %s", lb_strerror(rc));
+	bridge_free(&b);
+	log_close();
+	if (rc == LB_ERR_CONFIG)
+		return EXIT_CONFIG;
+	return rc == LB_OK ? 0 : EXIT_STARTUP;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = {0};
+	struct lb_config cfg;
+
+	if (argc > 1 && strcmp(argv[1], "airtime") == 0)
+		return airtime_cli_main(argc - 1, argv + 1);
+	if (parse_args(argc, argv, &c) != LB_OK)
+		return EXIT_USAGE;
+	int rc = load_config(&c, &cfg);
+	if (c.check_config) {
+		if (rc == LB_OK)
+			config_free(&cfg);
+		return rc == LB_OK ? 0 : EXIT_CONFIG;
+	}
+	if (rc != LB_OK) {
+		fprintf(stderr, "lorabridge: cannot use %s: %s\n", c.config_path, lb_strerror(rc));
+		return EXIT_CONFIG;
+	}
+	if (c.print_config) {
+		config_print(&cfg, stdout, c.show_secrets);
+		config_free(&cfg);
+		return 0;
+	}
+	return run_daemon(&c, &cfg);
+}

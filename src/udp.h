@@ -1,0 +1,57 @@
+/*
+ * udp.h - the gateway-facing UDP socket (I/O edge).
+ *
+ * One non-blocking socket bound to the configured address (IPv4 or IPv6;
+ * "::" is dual-stack). udp_drain() reads datagrams in batches with
+ * recvmmsg(2) into buffers preallocated at open, up to a budget per call so
+ * that one flooding gateway cannot starve the other descriptors of the loop:
+ * epoll is level-triggered, so what is left is read on the next wake-up.
+ *
+ * Ownership: struct udp owns its socket and buffers; udp_close() frees them.
+ * The buffer handed to the callback is valid only during the callback.
+ */
+#ifndef LB_UDP_H
+#define LB_UDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define UDP_BATCH 16
+
+struct udp_peer {
+	struct sockaddr_storage addr;
+	socklen_t len;
+};
+
+/* `truncated` is set when the datagram was larger than the buffer
+ * (GWMP_MAX_DATAGRAM): the caller counts it as TOO_LARGE. */
+typedef void (*udp_datagram_cb)(void *arg, const uint8_t *buf, size_t len, bool truncated,
+				const struct udp_peer *from);
+
+struct udp {
+	int fd;
+	uint16_t port;               /* bound port (useful when 0 was asked) */
+	uint8_t *bufs;               /* UDP_BATCH x (GWMP_MAX_DATAGRAM + 1) */
+	uint32_t kernel_drops;       /* SO_RXQ_OVFL: dropped before we read */
+	uint64_t recv_errors;
+	uint64_t send_errors;
+};
+
+/* Errors: LB_ERR_INVAL (bad address), LB_ERR_IO (socket/bind failed, logged). */
+int udp_open(struct udp *u, const char *bind_addr, uint16_t port, int rcvbuf);
+void udp_close(struct udp *u);
+
+/* Read up to `budget` datagrams. Returns how many were read (0 when none
+ * was waiting) or LB_ERR_IO. */
+int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg);
+
+/* Send one datagram. A full socket buffer or an unreachable peer is
+ * counted and logged (rate-limited), never blocks. */
+int udp_send(struct udp *u, const void *buf, size_t len, const struct udp_peer *to);
+
+/* "1.2.3.4:1700" / "[::1]:1700" for logs. */
+void udp_peer_str(const struct udp_peer *p, char *out, size_t cap);
+
+#endif
