@@ -1,0 +1,61 @@
+#!/bin/sh
+# The demo: install what is needed, build, then run end to end on this
+# machine: a private mosquitto on a free loopback port, lorabridge, and the
+# gateway simulator (2 gateways, 5 ABP devices, one uplink every 2 s).
+# Decoded uplinks are printed live until Ctrl-C. Nothing is installed into
+# the system beyond Debian packages; everything runs from build/.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/deps.sh"
+"$top/scripts/build.sh"
+. "$top/scripts/common.sh"
+
+B="$top/build"
+T=$(mktemp -d "${TMPDIR:-/tmp}/lorabridge-demo.XXXXXX")
+PIDS=""
+cleanup() {
+	trap - EXIT INT TERM
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	echo; echo "demo stopped; logs were in $T (removed)"; rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+MQTT_PORT=$(free_port)
+UDP_PORT=$(free_port)
+write_broker_conf "$T/mosquitto.conf" "$MQTT_PORT"
+mosquitto -c "$T/mosquitto.conf" > "$T/mosquitto.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_port_tcp "$MQTT_PORT" || { cat "$T/mosquitto.log"; exit 1; }
+
+"$B/lorabridge-sim" --devices 5 --seed 42 --application demo --emit-devices "$T/devices.conf" --quiet
+cat > "$T/lorabridge.conf" <<CONF
+udp = { bind = "127.0.0.1"; port = $UDP_PORT; };
+mqtt = { host = "127.0.0.1"; port = $MQTT_PORT; client_id = "demo"; };
+state_dir = "$T/state";
+@include "$T/devices.conf"
+CONF
+"$B/lorabridge" -f -c "$T/lorabridge.conf" 2> "$T/lorabridge.log" &
+PIDS="$PIDS $!"
+wait_for "$T/lorabridge.log" "running:" 10 || { cat "$T/lorabridge.log"; exit 1; }
+
+echo "lorabridge demo: broker 127.0.0.1:$MQTT_PORT, bridge UDP 127.0.0.1:$UDP_PORT"
+echo "watch it yourself too:  mosquitto_sub -p $MQTT_PORT -t 'application/#' -t 'gateway/+/state/#' -v"
+echo "Ctrl-C to stop."
+echo
+
+mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t 'application/+/device/+/event/+' \
+	-F '{"topic":"%t","event":%p}' | jq --unbuffered -r '
+	if (.topic | endswith("/event/up")) then
+		.event as $e | "\($e.time)  \($e.deviceInfo.deviceName)  devEui=\($e.deviceInfo.devEui)  fCnt=\($e.fCnt)  fPort=\($e.fPort)  data=\"\($e.data // "" | @base64d)\"  gateways=\($e.rxInfo | length)  rssi=\([$e.rxInfo[].rssi] | max)"
+	else
+		"\(.event.time)  \(.event.deviceInfo.deviceName)  \(.topic | split("/") | last): \(.event.code) \(.event.description)"
+	end' &
+PIDS="$PIDS $!"
+sleep 0.5
+
+"$B/lorabridge-sim" --server "127.0.0.1:$UDP_PORT" --gateways 2 --all-gateways --devices 5 --seed 42 \
+	--rate 0.5 --quiet 2> "$T/sim.log" &
+SIM_PID=$!
+PIDS="$PIDS $SIM_PID"
+wait "$SIM_PID" || true
