@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential autoconf automake pkg-config \
 libmosquitto-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev \
-check mosquitto mosquitto-clients jq iproute2 procps clang"
+check mosquitto mosquitto-clients jq iproute2 procps"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The test command: install dependencies, build with -Werror under ASan and
 # UBSan, run every test (unit, fuzz-corpus replay, integration with a real
-# mosquitto), then make distcheck. Used by .ci/run.
+# mosquitto), then make distcheck. Used by .ci/run. The last line printed is
+# "N passed, M failed" over every test run.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh"
@@ -10,16 +11,31 @@ autoreconf -fi
 export BUILD_DIR=build-test RECONFIGURE=1
 "$top/scripts/build.sh" --enable-werror --enable-sanitizers
 cd build-test
+
+# Show the output of whatever failed, then the harness summary.
+report() {
+	for trs in $(find . -name '*.trs' | sort); do
+		if grep -qE '^:test-result: (FAIL|ERROR)' "$trs"; then
+			echo "===== ${trs%.trs}.log"; tail -n 80 "${trs%.trs}.log"
+		fi
+	done
+	[ -f test-suite.log ] && grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' test-suite.log || true
+}
+
 status=0
 make -j"$(nproc)" check || status=$?
-for f in $(find . -name '*.log' -path '*tests*' | sort); do
-	case "$f" in *test-suite.log) continue ;; esac
-	if grep -qE '^(FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null; then
-		echo "===== $f"; tail -n 60 "$f"
+report
+pass=$(grep -hE '^:test-result: PASS' $(find . -name '*.trs') 2>/dev/null | wc -l)
+failed=$(grep -hE '^:test-result: (FAIL|ERROR|XPASS)' $(find . -name '*.trs') 2>/dev/null | wc -l)
+skipped=$(grep -hE '^:test-result: SKIP' $(find . -name '*.trs') 2>/dev/null | wc -l)
+
+if [ "$status" -eq 0 ]; then
+	echo "== make distcheck"
+	if make -j"$(nproc)" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror > distcheck.log 2>&1; then
+		pass=$((pass + 1)); echo "distcheck: ok"
+	else
+		failed=$((failed + 1)); status=1; tail -n 60 distcheck.log
 	fi
-done
-if [ -f test-suite.log ]; then
-	grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' test-suite.log || true
 fi
-[ "$status" -eq 0 ] || exit "$status"
-make -j"$(nproc)" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror
+echo "$pass passed, $failed failed, $skipped skipped"
+exit "$status"

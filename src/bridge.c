@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "sdnotify.h"
 #include "event_json.h"
 #include "lb_err.h"
 #include "log.h"
@@ -128,6 +129,11 @@ static int devices_setup(struct bridge *b)
 		log_error("bridge", "device table: %s", lb_strerror(rc));
 	else
 		log_notice("bridge", "%zu device(s) configured", b->cfg.n_devices);
+	for (size_t i = 0; i < b->cfg.n_devices; i++)
+		if (b->cfg.devices[i].activation == LB_ACT_OTAA)
+			log_warn("bridge", "device %s is OTAA: over-the-air joins are not supported "
+				 "in this version, its uplinks will not be decoded",
+				 b->cfg.devices[i].name);
 	return rc;
 }
 
@@ -235,6 +241,32 @@ static int64_t earliest(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+/* systemd: a one-line STATUS every few seconds and the watchdog ping, both
+ * from the loop so a stuck loop stops the pings. */
+static int64_t service_tick(struct bridge *b, int64_t now)
+{
+	if (b->watchdog_ms > 0 && now >= b->next_watchdog_ms) {
+		sdnotify_watchdog();
+		b->next_watchdog_ms = now + b->watchdog_ms / 2;
+	}
+	if (now >= b->next_status_ms) {
+		size_t online = gateways_count_online(&b->gateways);
+		if (online == 0)
+			sdnotify_status("waiting for gateways on UDP %s:%u; MQTT %s",
+					b->cfg.udp_bind, b->udp.port,
+					mqtt_connected(&b->mqtt) ? "connected" : "not connected");
+		else
+			sdnotify_status("%zu gateway(s) online, %llu uplink(s) published; MQTT %s",
+					online, (unsigned long long)b->stats.uplinks_published,
+					mqtt_connected(&b->mqtt) ? "connected" : "not connected");
+		b->next_status_ms = now + BRIDGE_STATUS_MS;
+	}
+	int64_t next = b->next_status_ms;
+	if (b->watchdog_ms > 0 && b->next_watchdog_ms < next)
+		next = b->next_watchdog_ms;
+	return next;
+}
+
 /* Every module's timers: run what is due, return the next deadline. */
 static int64_t run_timers(struct bridge *b)
 {
@@ -243,11 +275,13 @@ static int64_t run_timers(struct bridge *b)
 
 	next = earliest(next, gateways_tick(&b->gateways, now, on_gateway_offline, b));
 	next = earliest(next, mqtt_tick(&b->mqtt, now));
-	if (now >= b->next_stats_ms) {
+	if (b->cfg.mqtt_stats_interval_s > 0 && now >= b->next_stats_ms) {
 		publish_stats(b, now);
 		b->next_stats_ms = now + (int64_t)b->cfg.mqtt_stats_interval_s * 1000;
 	}
-	return earliest(next, b->next_stats_ms);
+	if (b->cfg.mqtt_stats_interval_s > 0)
+		next = earliest(next, b->next_stats_ms);
+	return earliest(next, service_tick(b, now));
 }
 
 int bridge_reload(struct bridge *b)
@@ -308,6 +342,10 @@ int bridge_run(struct bridge *b)
 	log_notice("bridge", "running: UDP %s:%u, MQTT %s:%u, region %s, dedup window %d ms",
 		   b->cfg.udp_bind, b->udp.port, b->cfg.mqtt_host, b->cfg.mqtt_port, b->cfg.region,
 		   b->cfg.dedup_window_ms);
+	b->watchdog_ms = sdnotify_watchdog_interval_ms();
+	sdnotify_ready();
+	log_notice("bridge", "waiting for packet forwarders on UDP %s:%u", b->cfg.udp_bind,
+		   b->udp.port);
 	while (!b->stop) {
 		int64_t next = run_timers(b);
 		mqtt_sync_fd(b);
@@ -315,9 +353,12 @@ int bridge_run(struct bridge *b)
 			return LB_ERR_IO;
 		if (b->reload) {
 			b->reload = false;
+			sdnotify_reloading();
 			bridge_reload(b);
+			sdnotify_ready();
 		}
 	}
+	sdnotify_stopping();
 	shutdown_flush(b);
 	return LB_OK;
 }

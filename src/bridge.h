@@ -37,6 +37,7 @@
 /* Frames de-duplicated at once; beyond, the oldest is published early. */
 #define BRIDGE_DEDUP_OPEN 1024
 #define BRIDGE_SHUTDOWN_FLUSH_MS 5000
+#define BRIDGE_STATUS_MS 5000
 
 struct bridge {
 	struct lb_config cfg;
@@ -58,6 +59,9 @@ struct bridge {
 	uint8_t id_seed[16];         /* random, for deduplicationId UUIDs */
 	uint64_t id_counter;
 	int64_t next_stats_ms;
+	int64_t next_status_ms;      /* systemd STATUS= line */
+	int64_t watchdog_ms;         /* WatchdogSec in ms, 0 = none */
+	int64_t next_watchdog_ms;
 	char event[BRIDGE_EVENT_MAX]; /* JSON scratch buffer, one event at a time */
 };
 

@@ -187,7 +187,7 @@ const struct cs_entry config__schema[] = {
 	      "Prepended to every topic, e.g. \"eu868/\"."),
 	S_STR("mqtt.topics.device_event", mqtt_topic_device_event,
 	      "application/{application}/device/{dev_eui}/event/{event}", check_topic_device, 0,
-	      "Topic of device events (up, status, log)."),
+	      "Topic of device events (up, log)."),
 	S_STR("mqtt.topics.gateway_event", mqtt_topic_gateway_event,
 	      "gateway/{gateway_id}/event/{event}", check_topic_gw_event, 0,
 	      "Topic of gateway events (stats, raw frames)."),
@@ -205,7 +205,7 @@ const struct cs_entry config__schema[] = {
 	S_INT("dedup_window_ms", dedup_window_ms, 200, 0, 10000,
 	      "Time to collect copies of an uplink from several gateways before publishing."),
 	S_STR("state_dir", state_dir, "/var/lib/lorabridge", check_absolute, 0,
-	      "Directory of the persistent state (frame counters)."),
+	      "Directory for durable state (device sessions); not used before OTAA support lands."),
 	S_ENUM("log_level", log_level, "info", log_levels, "Least severe level that is logged."),
 };
 

@@ -47,13 +47,30 @@ static void usage(FILE *out)
 		"  -v, --verbose        debug logging\n"
 		"      --check-config   validate the configuration, print every problem, exit\n"
 		"      --print-config   print the effective configuration with all defaults, exit\n"
+		"      --print-config-reference markdown|man\n"
+		"                       print the documented list of every setting, exit\n"
 		"      --version        print the version, exit\n",
 		CONFIG_DEFAULT_PATH);
 }
 
+/* Every setting with type, default and help, from the config schema table:
+ * the README table and lorabridge.conf(5) are made from it. */
+static int print_reference(const char *format)
+{
+	if (strcmp(format, "markdown") == 0)
+		config_schema_print_reference(stdout, CONFIG_REF_MARKDOWN);
+	else if (strcmp(format, "man") == 0)
+		config_schema_print_reference(stdout, CONFIG_REF_MAN);
+	else {
+		fprintf(stderr, "lorabridge: --print-config-reference takes markdown or man\n");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct cli *c)
 {
-	enum { OPT_CHECK = 256, OPT_PRINT, OPT_VERSION, OPT_SECRETS };
+	enum { OPT_CHECK = 256, OPT_PRINT, OPT_VERSION, OPT_SECRETS, OPT_REFERENCE };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"foreground", no_argument, NULL, 'f'},
@@ -63,6 +80,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		{"print-config", no_argument, NULL, OPT_PRINT},
 		{"show-secrets", no_argument, NULL, OPT_SECRETS},
 		{"version", no_argument, NULL, OPT_VERSION},
+		{"print-config-reference", required_argument, NULL, OPT_REFERENCE},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -78,6 +96,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		case OPT_PRINT: c->print_config = true; break;
 		case OPT_SECRETS: c->show_secrets = true; break;
 		case OPT_VERSION: printf("lorabridge %s\n", PACKAGE_VERSION); exit(0);
+		case OPT_REFERENCE: exit(print_reference(optarg));
 		default: usage(stderr); return LB_ERR_INVAL;
 		}
 	}

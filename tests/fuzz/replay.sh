@@ -1,7 +1,7 @@
 #!/bin/sh
 # Replays each fuzz target's seed corpus, plus seeded random mutations of
 # every seed, under the sanitizers the test build uses. The libFuzzer builds
-# (clang -fsanitize=fuzzer) explore further: see tests/fuzz/README.md.
+# (clang -fsanitize=fuzzer) explore further: see README.md, "Tests".
 set -eu
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
