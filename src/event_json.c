@@ -234,8 +234,12 @@ int event_json_rx_info(const struct lb_rx *rx, struct json_object **out)
 		return LB_ERR_NOMEM;
 	event_json__add(o, "gatewayId", event_json__eui(rx->gateway_eui), &err);
 	event_json__add(o, "uplinkId", json_object_new_int64(rx->uplink_id), &err);
-	if (pk->has_time)
+	/* `time` is the field of ChirpStack's v4 JSON integration before it was
+	 * renamed `gwTime`; both are given so either kind of consumer works. */
+	if (pk->has_time) {
+		event_json__add_time(o, "time", pk->time_us, &err);
 		event_json__add_time(o, "gwTime", pk->time_us, &err);
+	}
 	if (rx->received_us > 0)
 		event_json__add_time(o, "nsTime", rx->received_us, &err);
 	if (pk->has_tmms)

@@ -100,7 +100,7 @@ static struct lb_rx rx_second(void)
 
 #define RX_8_1_JSON                                                                        \
 	"{\"gatewayId\":\"aa555a0000000101\",\"uplinkId\":1,"                              \
-	"\"gwTime\":\"2024-05-14T09:12:47.318406Z\",\"nsTime\":\"2024-05-14T09:12:47.325Z\"," \
+	"\"time\":\"2024-05-14T09:12:47.318406Z\",\"gwTime\":\"2024-05-14T09:12:47.318406Z\",\"nsTime\":\"2024-05-14T09:12:47.325Z\"," \
 	"\"timeSinceGpsEpoch\":\"1399713185.318s\",\"rssi\":-57,\"snr\":9.5,\"channel\":0,"  \
 	"\"rfChain\":1,\"context\":\"0Vovww==\",\"crcStatus\":\"CRC_OK\"}"
 
