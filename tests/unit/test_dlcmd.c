@@ -1,0 +1,312 @@
+/* test_dlcmd.c - MQTT downlink command parsing (dlcmd.h) and the per-DR
+ * size check (regions-airtime.md §1.2, §2.2). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlcmd.h"
+#include "lb_err.h"
+#include "region.h"
+
+#define TOPIC_EUI 0x0102030405060708ULL
+
+static int parse(const char *json, struct dlcmd *c, const char **reason)
+{
+	*reason = "unset";
+	return dlcmd_parse(json, strlen(json), TOPIC_EUI, c, reason);
+}
+
+/* Assert that json is refused with exactly (err, reason). */
+static void expect_refused(const char *json, int err, const char *reason)
+{
+	struct dlcmd c;
+	const char *why;
+	int rc = parse(json, &c, &why);
+
+	ck_assert_msg(rc == err, "%s: rc %d (%s), want %d", json, rc, lb_errname(rc), err);
+	ck_assert_msg(why != NULL && strcmp(why, reason) == 0, "%s: reason %s, want %s", json,
+		      why ? why : "(null)", reason);
+}
+
+START_TEST(test_full_command)
+{
+	struct dlcmd c;
+	const char *why;
+	static const uint8_t want[] = { 0x01, 0x02, 0x03 };
+
+	ck_assert_int_eq(parse("{\"devEui\":\"0102030405060708\",\"confirmed\":true,"
+			       "\"fPort\":10,\"data\":\"AQID\",\"id\":\"req-42\"}",
+			       &c, &why),
+			 LB_OK);
+	ck_assert_ptr_null(why);
+	ck_assert_uint_eq(c.dev_eui, TOPIC_EUI);
+	ck_assert(c.confirmed);
+	ck_assert_uint_eq(c.fport, 10);
+	ck_assert_uint_eq(c.len, 3);
+	ck_assert_mem_eq(c.data, want, 3);
+	ck_assert(c.has_id);
+	ck_assert_str_eq(c.id, "req-42");
+}
+END_TEST
+
+START_TEST(test_minimal_and_defaults)
+{
+	struct dlcmd c;
+	const char *why;
+
+	/* Only fPort: unconfirmed, empty FRMPayload, id assigned by the caller. */
+	ck_assert_int_eq(parse("{\"fPort\":1}", &c, &why), LB_OK);
+	ck_assert(!c.confirmed);
+	ck_assert_uint_eq(c.fport, 1);
+	ck_assert_uint_eq(c.len, 0);
+	ck_assert(!c.has_id);
+	ck_assert_str_eq(c.id, "");
+	ck_assert_uint_eq(c.dev_eui, TOPIC_EUI);
+
+	/* JSON null is absent; "" id and "" data are absent/empty. */
+	ck_assert_int_eq(parse("{\"fPort\":223,\"devEui\":null,\"confirmed\":null,\"data\":null,"
+			       "\"id\":null}", &c, &why), LB_OK);
+	ck_assert_uint_eq(c.fport, 223);
+	ck_assert_int_eq(parse("{\"fPort\":2,\"data\":\"\",\"id\":\"\"}", &c, &why), LB_OK);
+	ck_assert_uint_eq(c.len, 0);
+	ck_assert(!c.has_id);
+
+	/* Upper-case devEui, whitespace around the object, unknown keys. */
+	ck_assert_int_eq(parse("\r\n {\"devEui\":\"0102030405060708\",\"fPort\":3,"
+			       "\"extra\":[1,2]} \n", &c, &why), LB_OK);
+	ck_assert_int_eq(dlcmd_parse("{\"devEui\":\"ABCDEF0102030405\",\"fPort\":3}", 40,
+				     0xabcdef0102030405ULL, &c, &why), LB_OK);
+	/* Not NUL-terminated: only len bytes are read. */
+	ck_assert_int_eq(dlcmd_parse("{\"fPort\":7}garbage", 11, TOPIC_EUI, &c, &why), LB_OK);
+	ck_assert_uint_eq(c.fport, 7);
+}
+END_TEST
+
+START_TEST(test_invalid_json)
+{
+	static const char *const bad[] = {
+		"", "   ", "{", "}", "[1]", "null", "42", "\"x\"", "{} x", "{\"fPort\":1}{}",
+		"{\"fPort\":1,}", "{fPort:1}",
+	};
+
+	/* json-c accepts 'single-quoted' strings even in strict mode; that
+	 * leniency is harmless here and not tested. */
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_refused(bad[i], LB_ERR_JSON, "INVALID_JSON");
+	/* Invalid UTF-8 inside a string. */
+	expect_refused("{\"fPort\":1,\"id\":\"\xff\xfe\"}", LB_ERR_JSON, "INVALID_JSON");
+}
+END_TEST
+
+START_TEST(test_dev_eui)
+{
+	expect_refused("{\"devEui\":\"0102030405060709\",\"fPort\":1}", LB_ERR_DENIED,
+		       "DEV_EUI_MISMATCH");
+	expect_refused("{\"devEui\":\"0807060504030201\",\"fPort\":1}", LB_ERR_DENIED,
+		       "DEV_EUI_MISMATCH");
+	/* Not an EUI at all is a field error, not a mismatch. */
+	expect_refused("{\"devEui\":\"01020304050607\",\"fPort\":1}", LB_ERR_MALFORMED,
+		       "INVALID_FIELD");
+	expect_refused("{\"devEui\":\"01020304050607xx\",\"fPort\":1}", LB_ERR_MALFORMED,
+		       "INVALID_FIELD");
+	expect_refused("{\"devEui\":72623859790382856,\"fPort\":1}", LB_ERR_MALFORMED,
+		       "INVALID_FIELD");
+}
+END_TEST
+
+START_TEST(test_fport)
+{
+	static const char *const bad[] = {
+		"{\"fPort\":0}", "{\"fPort\":224}", "{\"fPort\":255}", "{\"fPort\":256}",
+		"{\"fPort\":-1}", "{\"fPort\":4294967306}", "{\"fPort\":99999999999999999999}",
+		"{\"data\":\"AQID\"}",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_refused(bad[i], LB_ERR_RANGE, "INVALID_FPORT");
+}
+END_TEST
+
+START_TEST(test_wrong_types)
+{
+	static const char *const bad[] = {
+		"{\"fPort\":\"10\"}",
+		"{\"fPort\":10.0}",
+		"{\"fPort\":true}",
+		"{\"fPort\":1,\"confirmed\":\"true\"}",
+		"{\"fPort\":1,\"confirmed\":1}",
+		"{\"fPort\":1,\"data\":123}",
+		"{\"fPort\":1,\"data\":[1,2]}",
+		"{\"fPort\":1,\"id\":5}",
+		"{\"fPort\":1,\"id\":\"a\\u0000b\"}",
+		"{\"fPort\":1,\"object\":{\"temp\":21}}",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_refused(bad[i], LB_ERR_MALFORMED, "INVALID_FIELD");
+}
+END_TEST
+
+START_TEST(test_id_length)
+{
+	char json[160];
+	char id[DLCMD_MAX_ID + 2];
+	struct dlcmd c;
+	const char *why;
+
+	memset(id, 'a', DLCMD_MAX_ID);
+	id[DLCMD_MAX_ID] = '\0';
+	snprintf(json, sizeof(json), "{\"fPort\":1,\"id\":\"%s\"}", id);
+	ck_assert_int_eq(parse(json, &c, &why), LB_OK);
+	ck_assert_str_eq(c.id, id);
+	id[DLCMD_MAX_ID] = 'a';
+	id[DLCMD_MAX_ID + 1] = '\0';
+	snprintf(json, sizeof(json), "{\"fPort\":1,\"id\":\"%s\"}", id);
+	expect_refused(json, LB_ERR_MALFORMED, "INVALID_FIELD");
+}
+END_TEST
+
+START_TEST(test_invalid_data)
+{
+	static const char *const bad[] = {
+		"{\"fPort\":1,\"data\":\"AQI=A\"}",   /* text after padding */
+		"{\"fPort\":1,\"data\":\"AQ I=\"}",   /* whitespace */
+		"{\"fPort\":1,\"data\":\"@@@@\"}",
+		"{\"fPort\":1,\"data\":\"A\"}",       /* length 1 mod 4 */
+		"{\"fPort\":1,\"data\":\"AQID-_\"}",  /* URL alphabet */
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_refused(bad[i], LB_ERR_BASE64, "INVALID_DATA");
+}
+END_TEST
+
+/* base64 of n bytes 0, 1, 2, ... into json as a command. */
+static void command_with(size_t n, char *json, size_t cap)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t pos = (size_t)snprintf(json, cap, "{\"fPort\":1,\"data\":\"");
+
+	/* n is a multiple of 3 in the callers: 4 chars per 3 zero bytes. */
+	for (size_t i = 0; i < n / 3; i++)
+		pos += (size_t)snprintf(json + pos, cap - pos, "%c%c%c%c", b64[0], b64[0], b64[0],
+					b64[0]);
+	snprintf(json + pos, cap - pos, "\"}");
+}
+
+START_TEST(test_payload_too_large)
+{
+	char json[600];
+	char big[DLCMD_MAX_JSON + 16];
+	struct dlcmd c;
+	const char *why;
+
+	command_with(240, json, sizeof(json));
+	ck_assert_int_eq(parse(json, &c, &why), LB_OK);
+	ck_assert_uint_eq(c.len, 240);
+	/* 242 bytes exactly ("AAA=" carries 2). */
+	snprintf(json + strlen(json) - 2, 8, "AAA=\"}");
+	ck_assert_int_eq(parse(json, &c, &why), LB_OK);
+	ck_assert_uint_eq(c.len, DLCMD_MAX_DATA);
+	command_with(243, json, sizeof(json));
+	expect_refused(json, LB_ERR_TOO_LARGE, "PAYLOAD_TOO_LARGE");
+
+	/* The whole command bounded too: a huge (valid) JSON is refused. */
+	memset(big, ' ', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "{\"fPort\":1}", 11);
+	expect_refused(big, LB_ERR_TOO_LARGE, "PAYLOAD_TOO_LARGE");
+}
+END_TEST
+
+START_TEST(test_null_args)
+{
+	struct dlcmd c;
+	const char *why = "unset";
+
+	ck_assert_int_eq(dlcmd_parse(NULL, 0, TOPIC_EUI, &c, &why), LB_ERR_INVAL);
+	ck_assert_str_eq(why, "INVALID_JSON");
+	ck_assert_int_eq(dlcmd_parse("{\"fPort\":1}", 11, TOPIC_EUI, NULL, &why), LB_ERR_INVAL);
+	ck_assert_int_eq(dlcmd_parse("{\"fPort\":1}", 11, TOPIC_EUI, &c, NULL), LB_ERR_INVAL);
+}
+END_TEST
+
+START_TEST(test_check_size_eu868)
+{
+	const struct region *eu = region_find("EU868");
+
+	ck_assert_ptr_nonnull(eu);
+	/* DR0: M 59, N 51; FOpts come off N. */
+	ck_assert_int_eq(dlcmd_check_size(eu, 0, 0, 51), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(eu, 0, 0, 52), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(dlcmd_check_size(eu, 0, 3, 48), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(eu, 0, 3, 49), LB_ERR_TOO_LARGE);
+	/* DR3: N 115; DR5: N 242. */
+	ck_assert_int_eq(dlcmd_check_size(eu, 3, 0, 115), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(eu, 3, 0, 116), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(dlcmd_check_size(eu, 5, 0, 242), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(eu, 5, 0, 243), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(dlcmd_check_size(eu, 5, 15, 227), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(eu, 5, 15, 228), LB_ERR_TOO_LARGE);
+	/* LR-FHSS DR8 is uplink-only; DR15 undefined. */
+	ck_assert_int_eq(dlcmd_check_size(eu, 8, 0, 1), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(dlcmd_check_size(eu, 15, 0, 1), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(dlcmd_check_size(eu, -1, 0, 1), LB_ERR_INVAL);
+	ck_assert_int_eq(dlcmd_check_size(eu, 300, 0, 1), LB_ERR_INVAL);
+	ck_assert_int_eq(dlcmd_check_size(eu, 0, 16, 0), LB_ERR_INVAL);
+	ck_assert_int_eq(dlcmd_check_size(NULL, 0, 0, 0), LB_ERR_INVAL);
+}
+END_TEST
+
+START_TEST(test_check_size_us915)
+{
+	const struct region *us = region_find("US915");
+
+	ck_assert_ptr_nonnull(us);
+	/* DR8: M 61, N 53; DR9: N 129; DR13: N 242. */
+	ck_assert_int_eq(dlcmd_check_size(us, 8, 0, 53), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(us, 8, 0, 54), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(dlcmd_check_size(us, 9, 0, 129), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(us, 9, 0, 130), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(dlcmd_check_size(us, 13, 0, 242), LB_OK);
+	/* Uplink-only DRs cannot carry a downlink at all. */
+	ck_assert_int_eq(dlcmd_check_size(us, 0, 0, 1), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(dlcmd_check_size(us, 4, 0, 1), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(dlcmd_check_size(us, 7, 0, 1), LB_ERR_NOT_FOUND);
+}
+END_TEST
+
+static Suite *dlcmd_suite(void)
+{
+	Suite *s = suite_create("dlcmd");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_full_command);
+	tcase_add_test(tc, test_minimal_and_defaults);
+	tcase_add_test(tc, test_invalid_json);
+	tcase_add_test(tc, test_dev_eui);
+	tcase_add_test(tc, test_fport);
+	tcase_add_test(tc, test_wrong_types);
+	tcase_add_test(tc, test_id_length);
+	tcase_add_test(tc, test_invalid_data);
+	tcase_add_test(tc, test_payload_too_large);
+	tcase_add_test(tc, test_null_args);
+	tcase_add_test(tc, test_check_size_eu868);
+	tcase_add_test(tc, test_check_size_us915);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(dlcmd_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
