@@ -23,7 +23,7 @@
 
 /* Indexed by bit position of enum topic_var. */
 static const char *const var_names[] = {
-	"application", "dev_eui", "gateway_id", "event", "state", "client_id",
+	"application", "dev_eui", "gateway_id", "event", "state", "client_id", "command",
 };
 #define N_VARS (sizeof(var_names) / sizeof(var_names[0]))
 
@@ -278,6 +278,7 @@ static const char *var_value(const struct topic_vars *v, enum topic_var which)
 	case TOPIC_VAR_EVENT: return v->event;
 	case TOPIC_VAR_STATE: return v->state;
 	case TOPIC_VAR_CLIENT_ID: return v->client_id;
+	case TOPIC_VAR_COMMAND: return v->command;
 	default: return NULL;
 	}
 }
@@ -334,4 +335,89 @@ int topic_expand(const struct topic_tpl *t, const struct topic_vars *v, char *ou
 	}
 	out[pos] = '\0';
 	return LB_OK;
+}
+
+/* ------------------------------------------------------ filter and match */
+
+/* A placeholder fills a whole level when the text around it is '/' or the
+ * start/end of the topic. */
+static bool seg_is_level(const struct topic_tpl *t, size_t i)
+{
+	if (i > 0) {
+		const struct topic_seg *p = &t->seg[i - 1];
+		if (p->var != TOPIC_VAR_NONE || t->text[p->off + p->len - 1] != '/')
+			return false;
+	}
+	if (i + 1 < t->n_seg) {
+		const struct topic_seg *n = &t->seg[i + 1];
+		if (n->var != TOPIC_VAR_NONE || t->text[n->off] != '/')
+			return false;
+	}
+	return true;
+}
+
+int topic_filter(const struct topic_tpl *t, const struct topic_vars *v, char *out, size_t cap)
+{
+	size_t pos = 0;
+
+	if (!out || cap == 0)
+		return LB_ERR_INVAL;
+	out[0] = '\0';
+	if (!t || !v || t->n_seg == 0)
+		return LB_ERR_INVAL;
+	for (size_t i = 0; i < t->n_seg; i++) {
+		const struct topic_seg *sg = &t->seg[i];
+		int rc;
+		if (sg->var != TOPIC_VAR_NONE && !var_value(v, (enum topic_var)sg->var)) {
+			rc = seg_is_level(t, i) ? put(out, cap, &pos, "+", 1) : LB_ERR_CONFIG;
+		} else {
+			rc = expand_seg(t, sg, v, out, cap, &pos);
+		}
+		if (rc) {
+			out[0] = '\0';
+			return rc;
+		}
+	}
+	out[pos] = '\0';
+	return LB_OK;
+}
+
+static char *match_slot(struct topic_match *m, enum topic_var var)
+{
+	switch (var) {
+	case TOPIC_VAR_APPLICATION: return m->application;
+	case TOPIC_VAR_DEV_EUI: return m->dev_eui;
+	case TOPIC_VAR_COMMAND: return m->command;
+	default: return NULL;
+	}
+}
+
+int topic_match(const struct topic_tpl *t, const char *topic, struct topic_match *m)
+{
+	const char *p = topic;
+
+	if (!t || !topic || !m || t->n_seg == 0)
+		return LB_ERR_INVAL;
+	memset(m, 0, sizeof(*m));
+	for (size_t i = 0; i < t->n_seg; i++) {
+		const struct topic_seg *sg = &t->seg[i];
+		if (sg->var == TOPIC_VAR_NONE) {
+			if (strncmp(p, t->text + sg->off, sg->len) != 0)
+				return LB_ERR_NOT_FOUND;
+			p += sg->len;
+			continue;
+		}
+		size_t len = strcspn(p, "/");
+		if (len == 0)
+			return LB_ERR_NOT_FOUND;
+		char *slot = match_slot(m, (enum topic_var)sg->var);
+		if (slot) {
+			if (len >= TOPIC_MATCH_VALUE_MAX)
+				return LB_ERR_TOO_LARGE;
+			memcpy(slot, p, len);
+			slot[len] = '\0';
+		}
+		p += len;
+	}
+	return *p == '\0' ? LB_OK : LB_ERR_NOT_FOUND;
 }

@@ -52,7 +52,8 @@ enum topic_var {
 	TOPIC_VAR_EVENT = 1u << 3,
 	TOPIC_VAR_STATE = 1u << 4,
 	TOPIC_VAR_CLIENT_ID = 1u << 5,
-	TOPIC_VAR__ALL = (1u << 6) - 1
+	TOPIC_VAR_COMMAND = 1u << 6,
+	TOPIC_VAR__ALL = (1u << 7) - 1
 };
 
 /* Allowed sets of the four configurable templates (config.h mqtt_topic_*). */
@@ -60,6 +61,7 @@ enum topic_var {
 #define TOPIC_ALLOW_GATEWAY_EVENT (TOPIC_VAR_GATEWAY_ID | TOPIC_VAR_EVENT)
 #define TOPIC_ALLOW_GATEWAY_STATE (TOPIC_VAR_GATEWAY_ID | TOPIC_VAR_STATE)
 #define TOPIC_ALLOW_BRIDGE (TOPIC_VAR_CLIENT_ID | TOPIC_VAR_EVENT)
+#define TOPIC_ALLOW_DEVICE_COMMAND (TOPIC_VAR_APPLICATION | TOPIC_VAR_DEV_EUI | TOPIC_VAR_COMMAND)
 
 /* Defaults (ChirpStack v4 conventions, {state} = "conn"; the bridge topic
  * is ours). Keep in line with config_schema.c. */
@@ -67,6 +69,7 @@ enum topic_var {
 #define TOPIC_DEFAULT_GATEWAY_EVENT "gateway/{gateway_id}/event/{event}"
 #define TOPIC_DEFAULT_GATEWAY_STATE "gateway/{gateway_id}/state/{state}"
 #define TOPIC_DEFAULT_BRIDGE "lorabridge/{client_id}/{event}"
+#define TOPIC_DEFAULT_DEVICE_COMMAND "application/{application}/device/{dev_eui}/command/{command}"
 
 struct topic_seg {
 	uint8_t var;                 /* one enum topic_var bit; TOPIC_VAR_NONE = literal */
@@ -92,6 +95,15 @@ struct topic_vars {
 	const char *event;
 	const char *state;
 	const char *client_id;
+	const char *command;
+};
+
+/* Values taken out of a received topic by topic_match(). */
+#define TOPIC_MATCH_VALUE_MAX 128
+struct topic_match {
+	char application[TOPIC_MATCH_VALUE_MAX];
+	char dev_eui[TOPIC_MATCH_VALUE_MAX];
+	char command[TOPIC_MATCH_VALUE_MAX];
 };
 
 /*
@@ -112,6 +124,22 @@ int topic_compile(struct topic_tpl *out, const char *prefix, const char *tpl,
  * out holds "" (if cap > 0).
  */
 int topic_expand(const struct topic_tpl *t, const struct topic_vars *v, char *out, size_t cap);
+
+/*
+ * Subscription filter: like topic_expand(), but a placeholder whose value is
+ * NULL becomes the '+' wildcard. Such a placeholder must fill a whole level
+ * ("a/{dev_eui}/b", not "a/dev-{dev_eui}"): LB_ERR_CONFIG otherwise.
+ */
+int topic_filter(const struct topic_tpl *t, const struct topic_vars *v, char *out, size_t cap);
+
+/*
+ * Match a received topic against the template and copy the placeholder
+ * values into m (application, dev_eui, command; others are checked to be
+ * present and ignored). A placeholder takes one whole level. Errors:
+ * LB_ERR_NOT_FOUND (the topic does not have the template's shape),
+ * LB_ERR_TOO_LARGE (a value longer than TOPIC_MATCH_VALUE_MAX - 1).
+ */
+int topic_match(const struct topic_tpl *t, const char *topic, struct topic_match *m);
 
 /* Reset a template to the empty (unusable) state; safe on a zeroed one. */
 void topic_free(struct topic_tpl *t);

@@ -252,6 +252,51 @@ START_TEST(test_var_names)
 }
 END_TEST
 
+
+/* The command topic: subscribed with wildcards, matched back to values. */
+START_TEST(test_filter_and_match)
+{
+	struct topic_tpl t;
+	char err[128], out[256];
+	struct topic_match m;
+
+	ck_assert_int_eq(topic_compile(&t, "eu868/", TOPIC_DEFAULT_DEVICE_COMMAND,
+				       TOPIC_ALLOW_DEVICE_COMMAND, err, sizeof(err)), LB_OK);
+	struct topic_vars v = {.command = "down"};
+	ck_assert_int_eq(topic_filter(&t, &v, out, sizeof(out)), LB_OK);
+	ck_assert_str_eq(out, "eu868/application/+/device/+/command/down");
+
+	ck_assert_int_eq(topic_match(&t, "eu868/application/app1/device/0102030405060708/command/down", &m),
+			 LB_OK);
+	ck_assert_str_eq(m.application, "app1");
+	ck_assert_str_eq(m.dev_eui, "0102030405060708");
+	ck_assert_str_eq(m.command, "down");
+	ck_assert_int_eq(topic_match(&t, "eu868/application/app1/device/0102030405060708/command", &m),
+			 LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(topic_match(&t, "eu868/application//device/01/command/down", &m),
+			 LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(topic_match(&t, "eu868/application/a/device/01/command/down/x", &m),
+			 LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(topic_match(&t, "us915/application/a/device/01/command/down", &m),
+			 LB_ERR_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(test_filter_needs_whole_levels)
+{
+	struct topic_tpl t;
+	char err[128], out[256];
+
+	ck_assert_int_eq(topic_compile(&t, NULL, "app/dev-{dev_eui}/{command}",
+				       TOPIC_ALLOW_DEVICE_COMMAND, err, sizeof(err)), LB_OK);
+	struct topic_vars v = {.command = "down"};
+	ck_assert_int_eq(topic_filter(&t, &v, out, sizeof(out)), LB_ERR_CONFIG);
+	v.dev_eui = "0102030405060708";
+	ck_assert_int_eq(topic_filter(&t, &v, out, sizeof(out)), LB_OK);
+	ck_assert_str_eq(out, "app/dev-0102030405060708/down");
+}
+END_TEST
+
 static Suite *topic_suite(void)
 {
 	Suite *s = suite_create("topic");
@@ -269,6 +314,8 @@ static Suite *topic_suite(void)
 	tcase_add_test(tc, test_expand_refuses_structure);
 	tcase_add_test(tc, test_expand_capacity);
 	tcase_add_test(tc, test_var_names);
+	tcase_add_test(tc, test_filter_and_match);
+	tcase_add_test(tc, test_filter_needs_whole_levels);
 	suite_add_tcase(s, tc);
 	return s;
 }
