@@ -1,7 +1,8 @@
 #!/bin/sh
 # The test command: install dependencies, build with -Werror under ASan and
 # UBSan, run every test (unit, fuzz-corpus replay, integration with a real
-# mosquitto), then make distcheck. Used by .ci/run. The last line printed is
+# mosquitto), make distcheck, then the Debian package test (build, lintian,
+# install, purge; as root). Used by .ci/run. The last line printed is
 # "N passed, M failed" over every test run.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +37,18 @@ if [ "$status" -eq 0 ]; then
 	else
 		failed=$((failed + 1)); status=1; tail -n 60 distcheck.log
 	fi
+fi
+if [ "$status" -eq 0 ]; then
+	# Builds the .deb, runs lintian, installs, checks and purges it: root
+	# on Debian only (exit 77 = skipped, and it says why).
+	echo "== package test"
+	prc=0
+	"$top/tests/package/test_package.sh" || prc=$?
+	case "$prc" in
+	0) pass=$((pass + 1)) ;;
+	77) skipped=$((skipped + 1)) ;;
+	*) failed=$((failed + 1)); status=1 ;;
+	esac
 fi
 echo "$pass passed, $failed failed, $skipped skipped"
 exit "$status"

@@ -7,18 +7,37 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 enum log_level log_threshold = LOG_LVL_INFO;
 static bool log_to_syslog;
+static bool log_to_journal;
 
 static const char *const level_names[] = {"error", "warn", "notice", "info", "debug"};
 static const int level_syslog[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
 
+/* Under systemd, stderr is the journal when $JOURNAL_STREAM names its
+ * device:inode (systemd.exec(5)). Lines then carry a "<N>" priority prefix
+ * (sd-daemon(3)) and no timestamp: the journal adds its own. */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_open(enum log_level threshold, bool use_syslog)
 {
 	log_threshold = threshold;
-	log_to_syslog = use_syslog;
+	log_to_journal = stderr_is_journal();
+	log_to_syslog = use_syslog && !log_to_journal;
 	if (use_syslog)
 		openlog("lorabridge", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -53,6 +72,12 @@ void log_write(enum log_level level, const char *module, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+
+	if (log_to_journal) {
+		fprintf(stderr, "<%d>%-6s [%s] %s\n", level_syslog[level], log_level_name(level),
+			module, msg);
+		return;
+	}
 
 	struct timeval tv;
 	struct tm tm;

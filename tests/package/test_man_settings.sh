@@ -1,0 +1,99 @@
+#!/bin/sh
+# The man pages agree with the programs:
+#  1. lorabridge.conf(5) documents exactly the settings that
+#     `lorabridge --print-config` prints (top-level settings and the fields
+#     of a device entry), and the shipped etc/lorabridge.conf mentions each;
+#  2. lorabridge(8) and lorabridge-sim(1) describe every long option that
+#     the programs' --help lists.
+# Needs the built lorabridge, lorabridge-sim and man/lorabridge.conf.5.
+set -eu
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir/build}"
+LORABRIDGE=${LORABRIDGE:-$top_builddir/lorabridge}
+SIM=${SIM:-$top_builddir/lorabridge-sim}
+MAN5=${MAN5:-$top_builddir/man/lorabridge.conf.5}
+MAN8=$top_srcdir/man/lorabridge.8
+MAN1=$top_srcdir/man/lorabridge-sim.1
+CONF=$top_srcdir/etc/lorabridge.conf
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/lorabridge-man.XXXXXX")
+trap 'rm -rf "$T"' EXIT INT TERM
+failed=0
+# result PROBLEMS TEXT: PASS when PROBLEMS is empty, else FAIL with them.
+result() {
+	if [ -z "$1" ]; then echo "PASS: $2"; else echo "FAIL: $2:$1"; failed=1; fi
+}
+
+for f in "$LORABRIDGE" "$SIM" "$MAN5" "$MAN8" "$MAN1" "$CONF"; do
+	[ -e "$f" ] || { echo "FAIL: $f is missing (build first)"; exit 1; }
+done
+
+# One ABP device with every optional field and one OTAA device: together
+# they make --print-config show every device field.
+cat > "$T/all.conf" <<'CFG'
+devices = (
+	{ name = "abp"; application = "a"; dev_eui = "0000000000000001"; dev_addr = "26011bda";
+	  nwk_s_key = "2b7e151628aed2a6abf7158809cf4f3c";
+	  app_s_key = "3c4fcf098815f7aba6d2ae2816157e2b";
+	  fcnt_up = 5; tags = { room = "B12"; }; },
+	{ name = "otaa"; dev_eui = "0000000000000002"; join_eui = "0000000000000003";
+	  app_key = "2b7e151628aed2a6abf7158809cf4f3c"; }
+);
+CFG
+"$LORABRIDGE" -c "$T/all.conf" --print-config --show-secrets > "$T/print.txt"
+
+# Setting paths from the libconfig text: groups nest with "x = {" / "};",
+# unset optional strings appear as "# x is not set", device fields become
+# "devices[].x" (a device's tags group counts as one field).
+awk '
+function path(leaf,   p, i) { p = ""; for (i = 1; i <= n; i++) p = p stack[i] "."; return p leaf }
+/^[ \t]*#/ {
+	if ($0 ~ /is not set$/) { sub(/^[ \t]*# /, ""); sub(/ is not set$/, ""); print path($0) }
+	next
+}
+/^devices = \(/ { indev = 1; next }
+indev {
+	if ($0 ~ /^\t\t[a-z_]+ = /) { x = $1; print "devices[]." x }
+	next
+}
+/= \{$/ { stack[++n] = $1; next }
+/^[ \t]*\};$/ { n--; next }
+/^[ \t]*[a-z_]+ = / { print path($1) }
+' "$T/print.txt" | sort -u > "$T/printed"
+
+# Setting names of the man page: ".B name" after ".TP" under SETTINGS.
+awk '
+/^\.SH / { in_settings = ($0 ~ /^\.SH SETTINGS/); next }
+in_settings && prev == ".TP" && /^\.B / { sub(/^\.B /, ""); gsub(/\\-/, "-"); print }
+{ prev = $0 }
+' "$MAN5" | sort -u > "$T/documented"
+
+problems=""
+[ "$(wc -l < "$T/printed")" -gt 30 ] || problems=" too few settings parsed from --print-config"
+if ! diff -u "$T/printed" "$T/documented" > "$T/diff"; then
+	problems="$problems (- only printed, + only documented)
+$(cat "$T/diff")"
+fi
+result "$problems" "lorabridge.conf(5) lists the $(wc -l < "$T/printed") settings of --print-config"
+
+missing=""
+for s in $(grep -v '^devices' "$T/printed"); do
+	leaf=${s##*.}
+	grep -Eq "^[[:space:]#]*$leaf = " "$CONF" || missing="$missing $s"
+done
+result "$missing" "etc/lorabridge.conf mentions every setting"
+
+# Long options of --help must appear in the page as \-\-name.
+options_missing() { # options_missing HELP_TEXT PAGE
+	for o in $(grep -oE -- '--[a-z][a-z-]*' "$1" | sort -u); do
+		esc=$(printf '%s' "$o" | sed 's/-/\\\\-/g')
+		grep -q -- "$esc" "$2" || printf ' %s' "$o"
+	done
+}
+"$LORABRIDGE" --help > "$T/help8"
+"$LORABRIDGE" airtime --help >> "$T/help8"
+result "$(options_missing "$T/help8" "$MAN8")" "lorabridge(8) describes every option of --help"
+"$SIM" --help > "$T/help1"
+result "$(options_missing "$T/help1" "$MAN1")" "lorabridge-sim(1) describes every option of --help"
+
+exit $failed
