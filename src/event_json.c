@@ -390,19 +390,25 @@ int event_json__finish(struct json_object *o, int err, char *out, size_t cap, si
 
 /* --- device events ------------------------------------------------------------ */
 
-static struct json_object *uuid(const uint8_t id[LEN_DEDUP_ID])
+void event_json_uuid_str(const uint8_t id[16], char out[EVENT_JSON_UUID_LEN])
 {
 	static const char hexd[] = "0123456789abcdef";
-	char s[LEN_UUID_TEXT + 1];
 	size_t k = 0;
 
 	for (size_t i = 0; i < LEN_DEDUP_ID; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
-			s[k++] = '-';
-		s[k++] = hexd[id[i] >> 4];
-		s[k++] = hexd[id[i] & 0x0f];
+			out[k++] = '-';
+		out[k++] = hexd[id[i] >> 4];
+		out[k++] = hexd[id[i] & 0x0f];
 	}
-	s[k] = '\0';
+	out[k] = '\0';
+}
+
+struct json_object *event_json__uuid(const uint8_t id[16])
+{
+	char s[EVENT_JSON_UUID_LEN];
+
+	event_json_uuid_str(id, s);
 	return json_object_new_string(s);
 }
 
@@ -484,7 +490,7 @@ int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t 
 	o = json_object_new_object();
 	if (!o)
 		return LB_ERR_NOMEM;
-	event_json__add(o, "deduplicationId", uuid(ev->dedup_id), &err);
+	event_json__add(o, "deduplicationId", event_json__uuid(ev->dedup_id), &err);
 	event_json__add_time(o, "time", ev->time_us, &err);
 	rc = event_json_device_info(ev->dev, &sub);
 	event_json__add_built(o, "deviceInfo", rc, sub, &err);

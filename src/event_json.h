@@ -53,6 +53,9 @@
 
 struct json_object;
 
+/* "00112233-4455-6677-8899-aabbccddeeff" + NUL. */
+#define EVENT_JSON_UUID_LEN 37
+
 /* "2024-05-14T09:12:47.318406Z" + NUL, and room for years up to 9999. */
 #define EVENT_JSON_TIME_LEN 32
 
@@ -112,7 +115,51 @@ struct ev_log {
 	size_t n_context;
 };
 
+/* OTAA join accepted (`join` event). */
+struct ev_join {
+	const struct ev_device *dev;
+	uint8_t dedup_id[16];
+	int64_t time_us;
+	uint32_t dev_addr;
+};
+
+/* A confirmed downlink acknowledged, or not, by the device's next uplink. */
+struct ev_ack {
+	const struct ev_device *dev;
+	int64_t time_us;
+	const char *queue_item_id;
+	bool acknowledged;
+	uint32_t fcnt_down;
+};
+
+/* One transmission attempt of a downlink: window "RX1"/"RX2" and the
+ * gateway's answer ("OK", a TX_ACK error such as "TOO_LATE", "TIMEOUT"). */
+struct ev_txack_attempt {
+	const char *window;
+	const char *status;
+	uint32_t frequency;
+	int dr;
+};
+
+/* The outcome of a downlink (`txack` event). queue_item_id NULL = a frame
+ * the bridge made itself (ACK or MAC answer). */
+struct ev_txack {
+	const struct ev_device *dev;
+	int64_t time_us;
+	const uint8_t *downlink_id;       /* 16 bytes, printed as a UUID */
+	const char *queue_item_id;
+	uint32_t fcnt_down;
+	uint64_t gateway_eui;
+	bool sent;
+	const struct ev_txack_attempt *attempts;
+	size_t n_attempts;
+};
+
 /* Device events. */
+int event_json_join(const struct ev_join *ev, char *out, size_t cap, size_t *len);
+int event_json_ack(const struct ev_ack *ev, char *out, size_t cap, size_t *len);
+int event_json_txack(const struct ev_txack *ev, char *out, size_t cap, size_t *len);
+void event_json_uuid_str(const uint8_t id[16], char out[EVENT_JSON_UUID_LEN]);
 int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t *len);
 int event_json_log(const struct ev_log *ev, char *out, size_t cap, size_t *len);
 

@@ -36,6 +36,7 @@ struct json_object *event_json__number(double v, bool is_float); /* shortest rou
 struct json_object *event_json__fixed(double v, int decimals);
 struct json_object *event_json__eui(uint64_t eui);              /* 16 lowercase hex */
 struct json_object *event_json__base64(const uint8_t *p, size_t n); /* n <= 255 */
+struct json_object *event_json__uuid(const uint8_t id[16]);
 
 /* Serialise o into out if err == LB_OK, free o, return the outcome. */
 int event_json__finish(struct json_object *o, int err, char *out, size_t cap, size_t *len);

@@ -1,0 +1,543 @@
+/*
+ * test_fairaccess.c - per-device fair-access budgets with a fake clock:
+ * the window sliding, 80 %/100 % crossings once and re-armed, enforce vs
+ * warn for uplinks and downlinks, persistence, and the README's worked
+ * example (13-byte PHYPayload at SF7BW125 = 46.336 ms, regions-airtime.md
+ * §5 row 12; TTN: 30 s / 46.336 ms = 647 uplinks a day, §6).
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fairaccess.h"
+#include "lb_err.h"
+
+#define SEC_MS INT64_C(1000)
+#define MIN_MS (60 * SEC_MS)
+#define HOUR_MS (60 * MIN_MS)
+#define DAY_MS (24 * HOUR_MS)
+#define BUCKET_MS (24 * MIN_MS)          /* 24 h / FA_BUCKETS */
+#define T0 INT64_C(1715644800000)        /* 2024-05-14T00:00:00Z */
+#define SF7_13B_US 46336u                /* regions-airtime.md §5 row 12 */
+
+static const struct fa_policy WARN = FA_POLICY_INIT;
+static const struct fa_policy ENFORCE = {30000, 10, 24, FA_ENFORCE};
+
+static struct fa_device fresh(const struct fa_policy *p)
+{
+	struct fa_device d;
+	ck_assert_int_eq(fa_device_init(&d, p), LB_OK);
+	return d;
+}
+
+static struct fa_verdict up(struct fa_device *d, const struct fa_policy *p, int64_t t,
+			    uint64_t us)
+{
+	struct fa_verdict v = {false, 0xdead};
+	ck_assert_int_eq(fa_uplink(d, p, t, us, &v), LB_OK);
+	return v;
+}
+
+static struct fa_status status(struct fa_device *d, const struct fa_policy *p, int64_t t)
+{
+	struct fa_status st;
+	ck_assert_int_eq(fa_status(d, p, t, &st), LB_OK);
+	return st;
+}
+
+START_TEST(test_policy_check)
+{
+	struct fa_policy p = FA_POLICY_INIT;
+	struct fa_device d;
+
+	ck_assert_int_eq(fa_policy_check(&p), LB_OK);
+	ck_assert_uint_eq(p.uplink_airtime_ms, 30000);
+	ck_assert_uint_eq(p.downlinks, 10);
+	ck_assert_uint_eq(p.window_hours, 24);
+	ck_assert_int_eq(p.action, FA_WARN);
+	ck_assert_int_eq(fa_policy_check(NULL), LB_ERR_INVAL);
+	p.uplink_airtime_ms = 0;
+	ck_assert_int_eq(fa_policy_check(&p), LB_ERR_INVAL);
+	p = WARN;
+	p.downlinks = 0;
+	ck_assert_int_eq(fa_policy_check(&p), LB_ERR_INVAL);
+	p = WARN;
+	p.window_hours = 0;
+	ck_assert_int_eq(fa_policy_check(&p), LB_ERR_INVAL);
+	p.window_hours = FA_MAX_WINDOW_HOURS + 1;
+	ck_assert_int_eq(fa_device_init(&d, &p), LB_ERR_INVAL);
+	p.window_hours = FA_MAX_WINDOW_HOURS;
+	ck_assert_int_eq(fa_device_init(&d, &p), LB_OK);
+	p = WARN;
+	p.action = (enum fa_action)7;
+	ck_assert_int_eq(fa_policy_check(&p), LB_ERR_INVAL);
+}
+END_TEST
+
+START_TEST(test_invalid_args)
+{
+	struct fa_device d = fresh(&WARN);
+	struct fa_verdict v;
+	struct fa_status st;
+	struct fa_policy bad = WARN;
+
+	bad.window_hours = 0;
+	ck_assert_int_eq(fa_uplink(NULL, &WARN, T0, 1, &v), LB_ERR_INVAL);
+	ck_assert_int_eq(fa_uplink(&d, &WARN, T0, 1, NULL), LB_ERR_INVAL);
+	ck_assert_int_eq(fa_uplink(&d, &bad, T0, 1, &v), LB_ERR_INVAL);
+	ck_assert_int_eq(fa_downlink(&d, NULL, T0, &v), LB_ERR_INVAL);
+	ck_assert_int_eq(fa_downlink_allowed(&d, &bad, T0), LB_ERR_INVAL);
+	ck_assert_int_eq(fa_status(&d, &WARN, T0, NULL), LB_ERR_INVAL);
+	ck_assert_int_eq(fa_next_change(&d, &bad, T0), -1);
+	/* Nothing was counted by the failed calls. */
+	st = status(&d, &WARN, T0);
+	ck_assert_uint_eq(st.uplink_airtime_us, 0);
+	ck_assert_uint_eq(st.downlinks, 0);
+}
+END_TEST
+
+/* 30 s at t0: exceeded until the bucket of t0 leaves the 24 h window. */
+START_TEST(test_window_slides)
+{
+	struct fa_device d = fresh(&WARN);
+	struct fa_status st;
+
+	up(&d, &WARN, T0, 30000000);
+	st = status(&d, &WARN, T0);
+	ck_assert_uint_eq(st.uplink_airtime_us, 30000000);
+	ck_assert(st.exceeded);
+	st = status(&d, &WARN, T0 + 23 * HOUR_MS + 59 * MIN_MS);
+	ck_assert(st.exceeded);
+	st = status(&d, &WARN, T0 + DAY_MS + BUCKET_MS - 1);
+	ck_assert(st.exceeded);
+	st = status(&d, &WARN, T0 + DAY_MS + BUCKET_MS);
+	ck_assert(!st.exceeded);
+	ck_assert_uint_eq(st.uplink_airtime_us, 0);
+	/* 1 µs short of the budget is not exceeded. */
+	up(&d, &WARN, T0 + 2 * DAY_MS, 29999999);
+	ck_assert(!status(&d, &WARN, T0 + 2 * DAY_MS).exceeded);
+	up(&d, &WARN, T0 + 2 * DAY_MS, 1);
+	ck_assert(status(&d, &WARN, T0 + 2 * DAY_MS).exceeded);
+}
+END_TEST
+
+/* One frame a minute for three days: 80 % at #518, 100 % at #648, once each. */
+START_TEST(test_crossings_once)
+{
+	struct fa_device d = fresh(&WARN);
+	int at80 = 0, at100 = 0, events = 0;
+
+	for (int i = 1; i <= 3 * 1440; i++) {
+		struct fa_verdict v = up(&d, &WARN, T0 + (i - 1) * MIN_MS, SF7_13B_US);
+
+		ck_assert(v.publish);
+		ck_assert_uint_eq(v.crossed & ~(unsigned)(FA_CROSS_UPLINK_80 | FA_CROSS_UPLINK_100), 0);
+		if (v.crossed)
+			events++;
+		if (v.crossed & FA_CROSS_UPLINK_80)
+			at80 = i;
+		if (v.crossed & FA_CROSS_UPLINK_100)
+			at100 = i;
+	}
+	ck_assert_int_eq(events, 2);
+	ck_assert_int_eq(at80, 518);
+	ck_assert_int_eq(at100, 648);
+}
+END_TEST
+
+START_TEST(test_crossings_rearm)
+{
+	struct fa_device d = fresh(&WARN);
+	struct fa_verdict v;
+
+	/* 5 s, then 20 s (83 %: 80), then 6 s (103 %: 100). */
+	ck_assert_uint_eq(up(&d, &WARN, T0, 5000000).crossed, 0);
+	v = up(&d, &WARN, T0 + HOUR_MS, 20000000);
+	ck_assert_uint_eq(v.crossed, FA_CROSS_UPLINK_80);
+	v = up(&d, &WARN, T0 + 2 * HOUR_MS, 6000000);
+	ck_assert_uint_eq(v.crossed, FA_CROSS_UPLINK_100);
+	ck_assert_uint_eq(up(&d, &WARN, T0 + 3 * HOUR_MS, 1000).crossed, 0);
+	/* The 5 s leave: 26.001 s = 86.7 %: 100 % re-armed, 80 % not. */
+	v = up(&d, &WARN, T0 + DAY_MS + BUCKET_MS, 3999000);
+	ck_assert_uint_eq(v.crossed, FA_CROSS_UPLINK_100);
+	/* Everything leaves: both re-armed; one big frame reports both. */
+	v = up(&d, &WARN, T0 + 3 * DAY_MS, 31000000);
+	ck_assert_uint_eq(v.crossed, FA_CROSS_UPLINK_80 | FA_CROSS_UPLINK_100);
+	ck_assert_uint_eq(up(&d, &WARN, T0 + 3 * DAY_MS, 1).crossed, 0);
+}
+END_TEST
+
+START_TEST(test_enforce_uplinks)
+{
+	struct fa_device e = fresh(&ENFORCE), w = fresh(&WARN);
+
+	for (int i = 1; i <= 700; i++) {
+		int64_t t = T0 + (i - 1) * MIN_MS;
+		struct fa_verdict ve = up(&e, &ENFORCE, t, SF7_13B_US);
+		struct fa_verdict vw = up(&w, &WARN, t, SF7_13B_US);
+
+		/* The frame that crosses 100 % is still published. */
+		ck_assert_msg(ve.publish == (i <= 648), "enforce, uplink %d", i);
+		ck_assert(vw.publish);
+		ck_assert_uint_eq(ve.crossed, vw.crossed);
+	}
+	/* Withheld uplinks are counted all the same. */
+	ck_assert_uint_eq(status(&e, &ENFORCE, T0 + 700 * MIN_MS).uplink_airtime_us,
+			  700 * (uint64_t)SF7_13B_US);
+	ck_assert(status(&w, &WARN, T0 + 700 * MIN_MS).exceeded);
+	/* Published again once the window has freed the budget. */
+	ck_assert(up(&e, &ENFORCE, T0 + 700 * MIN_MS + DAY_MS + BUCKET_MS, SF7_13B_US).publish);
+}
+END_TEST
+
+START_TEST(test_downlinks)
+{
+	struct fa_device e = fresh(&ENFORCE), w = fresh(&WARN);
+	struct fa_verdict v;
+	struct fa_status st;
+	int64_t t = T0 + 5 * HOUR_MS;
+
+	for (unsigned i = 1; i <= 10; i++) {
+		ck_assert_int_eq(fa_downlink_allowed(&e, &ENFORCE, t), LB_OK);
+		ck_assert_int_eq(fa_downlink(&e, &ENFORCE, t, &v), LB_OK);
+		ck_assert(v.publish);
+		ck_assert_uint_eq(v.crossed, i == 8 ? FA_CROSS_DOWNLINK_80
+					    : i == 10 ? FA_CROSS_DOWNLINK_100 : 0);
+		ck_assert_int_eq(fa_downlink(&w, &WARN, t, NULL), LB_OK);
+		t += 10 * MIN_MS;
+	}
+	st = status(&e, &ENFORCE, t);
+	ck_assert_uint_eq(st.downlinks, 10);
+	ck_assert_uint_eq(st.downlink_budget, 10);
+	ck_assert(st.exceeded);
+	ck_assert_uint_eq(st.uplink_airtime_us, 0);
+	/* Enforce refuses the 11th, and a refusal is not counted. */
+	for (int k = 0; k < 3; k++)
+		ck_assert_int_eq(fa_downlink_allowed(&e, &ENFORCE, t), LB_ERR_RATE_LIMIT);
+	ck_assert_uint_eq(status(&e, &ENFORCE, t).downlinks, 10);
+	/* Warn lets it through and counts it. */
+	ck_assert_int_eq(fa_downlink_allowed(&w, &WARN, t), LB_OK);
+	ck_assert_int_eq(fa_downlink(&w, &WARN, t, &v), LB_OK);
+	ck_assert_uint_eq(v.crossed, 0);
+	ck_assert_uint_eq(status(&w, &WARN, t).downlinks, 11);
+	/* Bucket [4 h 48, 5 h 12) holds the first two: they leave at 29 h 12. */
+	ck_assert_int_eq(fa_downlink_allowed(&e, &ENFORCE, T0 + 29 * HOUR_MS + 11 * MIN_MS),
+			 LB_ERR_RATE_LIMIT);
+	t = T0 + 29 * HOUR_MS + 12 * MIN_MS;
+	ck_assert_int_eq(fa_downlink_allowed(&e, &ENFORCE, t), LB_OK);
+	ck_assert_int_eq(fa_downlink(&e, &ENFORCE, t, &v), LB_OK);
+	ck_assert_uint_eq(v.crossed, 0);            /* 9: still above 80 %, not re-armed */
+	/* [5 h 12, 5 h 36) leaves at 29 h 36: 7 left, both thresholds re-armed. */
+	t = T0 + 29 * HOUR_MS + 36 * MIN_MS;
+	ck_assert_uint_eq(status(&e, &ENFORCE, t).downlinks, 7);
+	ck_assert(!status(&e, &ENFORCE, t).exceeded);
+	for (unsigned i = 8; i <= 10; i++) {
+		ck_assert_int_eq(fa_downlink_allowed(&e, &ENFORCE, t), LB_OK);
+		ck_assert_int_eq(fa_downlink(&e, &ENFORCE, t, &v), LB_OK);
+		ck_assert_uint_eq(v.crossed, i == 8 ? FA_CROSS_DOWNLINK_80
+					    : i == 10 ? FA_CROSS_DOWNLINK_100 : 0);
+	}
+	st = status(&e, &ENFORCE, t);
+	ck_assert_uint_eq(st.downlinks, 10);
+	ck_assert(st.exceeded);
+	ck_assert_int_eq(fa_downlink_allowed(&e, &ENFORCE, t), LB_ERR_RATE_LIMIT);
+}
+END_TEST
+
+START_TEST(test_status_changes)
+{
+	struct fa_device d = fresh(&WARN);
+	struct fa_status a, b;
+
+	a = status(&d, &WARN, T0);
+	ck_assert_int_eq(fa_next_change(&d, &WARN, T0), -1);
+	b = status(&d, &WARN, T0 + HOUR_MS);
+	ck_assert(!fa_status_changed(&a, &b));
+	ck_assert(fa_status_changed(&a, NULL));
+	ck_assert(!fa_status_changed(NULL, NULL));
+	up(&d, &WARN, T0 + HOUR_MS, SF7_13B_US);
+	b = status(&d, &WARN, T0 + HOUR_MS);
+	ck_assert(fa_status_changed(&a, &b));
+	ck_assert_uint_eq(b.uplink_airtime_us, SF7_13B_US);
+	ck_assert_uint_eq(b.uplink_budget_ms, 30000);
+	/* The 1 h frame is in bucket [48 min, 72 min): it leaves at 24 h 72 min. */
+	ck_assert_int_eq(fa_next_change(&d, &WARN, T0 + HOUR_MS), T0 + DAY_MS + 72 * MIN_MS);
+	a = status(&d, &WARN, T0 + DAY_MS + 72 * MIN_MS);
+	ck_assert(fa_status_changed(&a, &b));
+	ck_assert_uint_eq(a.uplink_airtime_us, 0);
+	/* A budget change alone changes the published status. */
+	b = a;
+	b.downlink_budget = 11;
+	ck_assert(fa_status_changed(&a, &b));
+	b = a;
+	b.exceeded = true;
+	ck_assert(fa_status_changed(&a, &b));
+}
+END_TEST
+
+START_TEST(test_zeroed_device)
+{
+	struct fa_device d;
+	uint8_t blob[FA_ENCODED_MAX];
+	size_t len;
+
+	memset(&d, 0, sizeof(d));
+	ck_assert_int_eq(fa_encode(&d, blob, sizeof(blob), &len), LB_ERR_INVAL);
+	ck_assert(up(&d, &WARN, T0, SF7_13B_US).publish);
+	ck_assert_uint_eq(status(&d, &WARN, T0).uplink_airtime_us, SF7_13B_US);
+	ck_assert_uint_eq(d.uplink_us.n, FA_BUCKETS);
+	ck_assert_uint_eq(d.uplink_us.bucket_ms, BUCKET_MS);
+	ck_assert_int_eq(fa_encode(&d, blob, sizeof(blob), &len), LB_OK);
+}
+END_TEST
+
+/* A changed window re-buckets what the device already used. */
+START_TEST(test_window_change)
+{
+	struct fa_policy half = WARN;
+	struct fa_device d = fresh(&WARN);
+
+	half.window_hours = 12;
+	up(&d, &WARN, T0, 10000000);
+	up(&d, &WARN, T0 + 10 * HOUR_MS, 15000000);
+	ck_assert_uint_eq(status(&d, &WARN, T0 + 11 * HOUR_MS).uplink_airtime_us, 25000000);
+	/* 12 h window at 11 h: both still in; the bucket is now 12 min. */
+	ck_assert_uint_eq(status(&d, &half, T0 + 11 * HOUR_MS).uplink_airtime_us, 25000000);
+	ck_assert_uint_eq(d.uplink_us.bucket_ms, 12 * MIN_MS);
+	/* The T0 frame (its old bucket ended at 24 min) leaves at 12 h 24 min. */
+	ck_assert_uint_eq(status(&d, &half, T0 + 12 * HOUR_MS + 23 * MIN_MS).uplink_airtime_us,
+			  25000000);
+	ck_assert_uint_eq(status(&d, &half, T0 + 12 * HOUR_MS + 24 * MIN_MS).uplink_airtime_us,
+			  15000000);
+}
+END_TEST
+
+START_TEST(test_round_trip)
+{
+	struct fa_device d = fresh(&ENFORCE), back;
+	uint8_t a[FA_ENCODED_MAX], b[FA_ENCODED_MAX];
+	size_t la, lb;
+	int64_t t = T0;
+	struct fa_status s1, s2;
+	struct fa_verdict v;
+
+	for (int i = 0; i < 600; i++, t += 2 * MIN_MS)
+		up(&d, &ENFORCE, t, SF7_13B_US);                    /* past 80 % */
+	for (int i = 0; i < 9; i++)
+		ck_assert_int_eq(fa_downlink(&d, &ENFORCE, t, NULL), LB_OK);
+	ck_assert_int_eq(fa_encode(&d, a, sizeof(a), &la), LB_OK);
+	ck_assert_int_eq(fa_decode(&back, a, la), LB_OK);
+	ck_assert_int_eq(fa_encode(&back, b, sizeof(b), &lb), LB_OK);
+	ck_assert_uint_eq(la, lb);
+	ck_assert_mem_eq(a, b, la);
+	s1 = status(&d, &ENFORCE, t);
+	s2 = status(&back, &ENFORCE, t);
+	ck_assert(!fa_status_changed(&s1, &s2));
+	ck_assert_uint_eq(s2.uplink_airtime_us, 600 * (uint64_t)SF7_13B_US);
+	ck_assert_uint_eq(s2.downlinks, 9);
+	/* After the "restart" the 80 % crossings are not reported again... */
+	v = up(&back, &ENFORCE, t, SF7_13B_US);
+	ck_assert_uint_eq(v.crossed, 0);
+	ck_assert_int_eq(fa_downlink(&back, &ENFORCE, t, &v), LB_OK);
+	ck_assert_uint_eq(v.crossed, FA_CROSS_DOWNLINK_100);
+	/* ...and the budget survives: the 10 downlinks are still there. */
+	ck_assert_int_eq(fa_downlink_allowed(&back, &ENFORCE, t), LB_ERR_RATE_LIMIT);
+	/* cap too small: the needed length is reported. */
+	ck_assert_int_eq(fa_encode(&d, a, la - 1, &lb), LB_ERR_TOO_LARGE);
+	ck_assert_uint_eq(lb, la);
+}
+END_TEST
+
+START_TEST(test_sizes)
+{
+	struct fa_device d = fresh(&WARN);
+	uint8_t blob[FA_ENCODED_MAX];
+	size_t len;
+
+	ck_assert_uint_eq(sizeof(struct fa_device), FA_DEVICE_SIZE);
+	ck_assert_uint_le(sizeof(struct fa_device), 600);
+	ck_assert_uint_eq(FA_ENCODED_MAX, 641);
+	ck_assert_int_eq(fa_encode(&d, blob, sizeof(blob), &len), LB_OK);
+	ck_assert_uint_eq(len, 153);                          /* idle device */
+	/* A frame every 5 min for a day and a downlink a day: every uplink
+	 * bucket holds ~4-5 frames (~230 ms: a 3-byte varint). */
+	for (int i = 0; i < 288; i++)
+		up(&d, &WARN, T0 + i * 5 * MIN_MS, SF7_13B_US);
+	ck_assert_int_eq(fa_downlink(&d, &WARN, T0 + DAY_MS, NULL), LB_OK);
+	ck_assert_int_eq(fa_encode(&d, blob, sizeof(blob), &len), LB_OK);
+	/* Uplink ledger: 60 buckets of 3 bytes and the empty one before T0. */
+	ck_assert_uint_eq(len, 3 + (14 + 60 * 3 + 1) + (14 + 61));
+	ck_assert_uint_le(len, 300);
+	/* Worst case: every bucket of both ledgers saturated. */
+	for (int i = 0; i <= FA_BUCKETS; i++) {
+		up(&d, &WARN, T0 + 2 * DAY_MS + i * BUCKET_MS, UINT64_MAX);
+		for (int k = 0; k < 2; k++)
+			ck_assert_int_eq(ledger_add(&d.downlinks, T0 + 2 * DAY_MS + i * BUCKET_MS,
+						    UINT32_MAX), LB_OK);
+	}
+	ck_assert_int_eq(fa_encode(&d, blob, sizeof(blob), &len), LB_OK);
+	ck_assert_uint_eq(len, FA_ENCODED_MAX);
+}
+END_TEST
+
+static int decode(const uint8_t *in, size_t len)
+{
+	struct fa_device d;
+	int err;
+
+	memset(&d, 0x5a, sizeof(d));
+	err = fa_decode(&d, in, len);
+	if (err != LB_OK) {
+		ck_assert_uint_eq(d.uplink_us.bucket_ms, 0);
+		ck_assert_uint_eq(d.uplink_level, 0);
+	}
+	return err;
+}
+
+START_TEST(test_decode_rejects)
+{
+	struct fa_device d = fresh(&WARN);
+	uint8_t blob[FA_ENCODED_MAX + 1], bad[FA_ENCODED_MAX + 1];
+	size_t len;
+
+	up(&d, &WARN, T0, 25000000);
+	ck_assert_int_eq(fa_downlink(&d, &WARN, T0, NULL), LB_OK);
+	ck_assert_int_eq(fa_encode(&d, blob, sizeof(blob), &len), LB_OK);
+	ck_assert_uint_eq(blob[1], 1);                        /* 80 % reported */
+	ck_assert_int_eq(decode(blob, len), LB_OK);
+	for (size_t k = 0; k < len; k++)
+		ck_assert_int_eq(decode(blob, k), LB_ERR_MALFORMED);
+	blob[len] = 0;
+	ck_assert_int_eq(decode(blob, len + 1), LB_ERR_MALFORMED);   /* trailing byte */
+	memcpy(bad, blob, len);
+	bad[0] = 9;
+	ck_assert_int_eq(decode(bad, len), LB_ERR_VERSION);
+	memcpy(bad, blob, len);
+	bad[1] = 3;
+	ck_assert_int_eq(decode(bad, len), LB_ERR_MALFORMED);
+	memcpy(bad, blob, len);
+	bad[2] = 0xff;
+	ck_assert_int_eq(decode(bad, len), LB_ERR_MALFORMED);
+	memcpy(bad, blob, len);
+	bad[3] = 0;                                           /* ledger version */
+	ck_assert_int_eq(decode(bad, len), LB_ERR_VERSION);
+	ck_assert_int_eq(fa_decode(NULL, blob, len), LB_ERR_INVAL);
+	ck_assert_int_eq(fa_decode(&d, NULL, 0), LB_ERR_MALFORMED);
+}
+END_TEST
+
+/* Flipped bytes and random blobs never crash; what decodes re-encodes identically. */
+START_TEST(test_decode_random)
+{
+	struct fa_device d = fresh(&WARN);
+	uint8_t blob[FA_ENCODED_MAX], in[FA_ENCODED_MAX + 4], out[FA_ENCODED_MAX];
+	size_t len;
+	unsigned seed = 4242;
+
+	for (int i = 0; i < 300; i++)
+		up(&d, &WARN, T0 + i * 3 * MIN_MS, SF7_13B_US * (unsigned)(i % 7));
+	ck_assert_int_eq(fa_encode(&d, blob, sizeof(blob), &len), LB_OK);
+	for (int iter = 0; iter < 100000; iter++) {
+		size_t n = len, olen;
+		struct fa_device x;
+
+		memcpy(in, blob, len);
+		if (iter % 3 == 0) {
+			n = (size_t)(rand_r(&seed) % (int)sizeof(in));
+			for (size_t i = 0; i < n; i++)
+				in[i] = (uint8_t)rand_r(&seed);
+		} else {
+			for (int k = rand_r(&seed) % 3; k >= 0; k--)
+				in[rand_r(&seed) % (int)len] ^= (uint8_t)(1u << (rand_r(&seed) % 8));
+		}
+		if (fa_decode(&x, in, n) != LB_OK)
+			continue;
+		ck_assert_int_eq(fa_encode(&x, out, sizeof(out), &olen), LB_OK);
+		ck_assert_uint_eq(olen, n);
+		ck_assert_mem_eq(out, in, n);
+		(void)status(&x, &WARN, T0 + DAY_MS);
+	}
+}
+END_TEST
+
+/*
+ * The README's worked example: 13-byte frames at SF7BW125 every N minutes
+ * from T0. Budget after 24 h (just before the frame at 24 h 00) and the
+ * uplink numbers that cross 80 % and 100 % (0 = never, over three days).
+ */
+struct worked {
+	int every_s;
+	unsigned per_day;
+	uint64_t day_us;
+	int at80, at100;
+};
+
+static const struct worked WORKED[] = {
+	{60, 1440, 66723840, 518, 648},
+	{120, 720, 33361920, 518, 648},
+	{180, 480, 22241280, 0, 0},
+	{300, 288, 13344768, 0, 0},
+	{600, 144, 6672384, 0, 0},
+	{900, 96, 4448256, 0, 0},
+	{136, 635, 29423360, 518, 0},     /* the closest safe spacing: 2 min 16 s */
+	{134, 645, 29886720, 518, 648},   /* fine over exactly 24 h, not over 24 h 24 min */
+};
+
+START_TEST(test_worked_example)
+{
+	const struct worked *w = &WORKED[_i];
+	struct fa_device d = fresh(&WARN);
+	int n = 0, at80 = 0, at100 = 0;
+
+	for (int64_t t = T0; t < T0 + 3 * DAY_MS; t += w->every_s * SEC_MS) {
+		struct fa_verdict v;
+
+		if (n == (int)w->per_day)
+			ck_assert_uint_eq(status(&d, &WARN, t - 1).uplink_airtime_us, w->day_us);
+		v = up(&d, &WARN, t, SF7_13B_US);
+		n++;
+		if ((v.crossed & FA_CROSS_UPLINK_80) && !at80)
+			at80 = n;
+		if ((v.crossed & FA_CROSS_UPLINK_100) && !at100)
+			at100 = n;
+	}
+	ck_assert_uint_eq(w->day_us, w->per_day * (uint64_t)SF7_13B_US);
+	ck_assert_int_eq(at80, w->at80);
+	ck_assert_int_eq(at100, w->at100);
+}
+END_TEST
+
+static Suite *fairaccess_suite(void)
+{
+	Suite *s = suite_create("fairaccess");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_policy_check);
+	tcase_add_test(tc, test_invalid_args);
+	tcase_add_test(tc, test_window_slides);
+	tcase_add_test(tc, test_crossings_once);
+	tcase_add_test(tc, test_crossings_rearm);
+	tcase_add_test(tc, test_enforce_uplinks);
+	tcase_add_test(tc, test_downlinks);
+	tcase_add_test(tc, test_status_changes);
+	tcase_add_test(tc, test_zeroed_device);
+	tcase_add_test(tc, test_window_change);
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_sizes);
+	tcase_add_test(tc, test_decode_rejects);
+	tcase_add_test(tc, test_decode_random);
+	tcase_add_loop_test(tc, test_worked_example, 0, (int)(sizeof(WORKED) / sizeof(WORKED[0])));
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(fairaccess_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,398 @@
+/*
+ * test_ledger.c - rolling-window ledger with a fake clock: retention
+ * bounds, lazy expiry, clock steps, saturation, re-bucketing, the blob
+ * format byte for byte and its rejection of malformed input.
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_err.h"
+#include "ledger.h"
+
+#define MIN_MS INT64_C(60000)
+#define HOUR_MS (60 * MIN_MS)
+#define DAY_MS (24 * HOUR_MS)
+#define B24 (24 * MIN_MS)                       /* 60 buckets of 24 min = 24 h */
+/* 2024-05-14T00:00:00Z: a bucket start for 24-min, 30-min and 1-h buckets. */
+#define T0 INT64_C(1715644800000)
+
+static struct ledger day(void)
+{
+	struct ledger l;
+	ck_assert_int_eq(ledger_init(&l, 60, (uint32_t)B24), LB_OK);
+	return l;
+}
+
+START_TEST(test_init_ranges)
+{
+	struct ledger l;
+
+	ck_assert_int_eq(ledger_init(&l, 0, 1000), LB_ERR_INVAL);
+	ck_assert_uint_eq(l.bucket_ms, 0);
+	ck_assert_int_eq(ledger_init(&l, LEDGER_MAX_BUCKETS + 1, 1000), LB_ERR_INVAL);
+	ck_assert_int_eq(ledger_init(&l, 10, 0), LB_ERR_INVAL);
+	ck_assert_int_eq(ledger_init(NULL, 10, 1000), LB_ERR_INVAL);
+	ck_assert_int_eq(ledger_add(&l, T0, 1), LB_ERR_INVAL);   /* not initialised */
+	ck_assert_uint_eq(ledger_sum(&l, T0), 0);
+	ck_assert_int_eq(ledger_next_expiry(&l, T0), -1);
+	ck_assert_int_eq(ledger_init(&l, LEDGER_MAX_BUCKETS, 1000), LB_OK);
+	ck_assert_uint_eq(ledger_window_ms(&l), 60000);
+	ck_assert_uint_eq(sizeof(struct ledger), LEDGER_STRUCT_SIZE);
+	ck_assert_uint_eq(LEDGER_ENCODED_MAX, 319);
+}
+END_TEST
+
+/* An amount is counted for at least the window and less than window + bucket. */
+START_TEST(test_retention_bounds)
+{
+	struct ledger a = day(), b = day();
+
+	/* Added at the first ms of a bucket: kept for window + bucket - 1 ms. */
+	ck_assert_int_eq(ledger_add(&a, T0, 100), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&a, T0 + DAY_MS - 1), 100);
+	ck_assert_uint_eq(ledger_sum(&a, T0 + DAY_MS), 100);
+	ck_assert_uint_eq(ledger_sum(&a, T0 + DAY_MS + B24 - 1), 100);
+	ck_assert_uint_eq(ledger_sum(&a, T0 + DAY_MS + B24), 0);
+	/* Added at the last ms of a bucket: kept for exactly the window + 1 ms. */
+	ck_assert_int_eq(ledger_add(&b, T0 + B24 - 1, 7), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&b, T0 + B24 - 1 + DAY_MS), 7);
+	ck_assert_uint_eq(ledger_sum(&b, T0 + B24 + DAY_MS), 0);
+}
+END_TEST
+
+START_TEST(test_sliding_sum)
+{
+	struct ledger l = day();
+
+	/* 10 every hour for 30 hours: the add 24 h ago is still in (its bucket
+	 * is exactly 60 old), the one 25 h ago is not (62 or 63 old). */
+	for (int h = 0; h < 30; h++) {
+		ck_assert_int_eq(ledger_add(&l, T0 + h * HOUR_MS, 10), LB_OK);
+		ck_assert_uint_eq(ledger_sum(&l, T0 + h * HOUR_MS), 10 * (uint64_t)(h < 24 ? h + 1 : 25));
+	}
+	/* At T0+29h: adds at 5h..29h; 5h is in bucket (5*60)/24 = 12 (12.5),
+	 * current bucket 72 (72.5): age 60 -> still counted; 4h is age 62. */
+	ck_assert_uint_eq(ledger_sum(&l, T0 + 29 * HOUR_MS), 250);
+	/* Reading later without adding expires lazily, without mutation. */
+	ck_assert_uint_eq(ledger_sum(&l, T0 + 29 * HOUR_MS + DAY_MS + B24), 0);
+	ck_assert_uint_eq(ledger_sum(&l, T0 + 29 * HOUR_MS), 250);
+}
+END_TEST
+
+START_TEST(test_clock_steps)
+{
+	struct ledger l = day();
+
+	ck_assert_int_eq(ledger_add(&l, T0 + 10 * HOUR_MS, 5), LB_OK);
+	/* Clock stepped back 3 h: counted in the current bucket, nothing lost. */
+	ck_assert_int_eq(ledger_add(&l, T0 + 7 * HOUR_MS, 6), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&l, T0 + 7 * HOUR_MS), 11);
+	ck_assert_uint_eq(ledger_sum(&l, 0), 11);
+	ck_assert_uint_eq(ledger_sum(&l, -5), 11);
+	ck_assert_int_eq(ledger_add(&l, -1000, 1), LB_OK);        /* negative: taken as 0 */
+	ck_assert_uint_eq(ledger_sum(&l, T0 + 10 * HOUR_MS), 12);
+	/* Both expire with the current bucket's timeline. */
+	ck_assert_uint_eq(ledger_sum(&l, T0 + 10 * HOUR_MS + DAY_MS + B24), 0);
+	/* A step forward by years clears everything (one memset, not years of buckets). */
+	ck_assert_int_eq(ledger_add(&l, T0 + 3650 * DAY_MS, 2), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&l, T0 + 3650 * DAY_MS), 2);
+	/* Times near INT64_MAX are clamped, never overflow. */
+	ck_assert_int_eq(ledger_add(&l, INT64_MAX, 3), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&l, INT64_MAX), 3);
+	ck_assert_int_gt(ledger_next_expiry(&l, INT64_MAX), 0);
+}
+END_TEST
+
+START_TEST(test_partial_expiry)
+{
+	struct ledger l;
+
+	ck_assert_int_eq(ledger_init(&l, 4, 1000), LB_OK);
+	for (int s = 0; s < 5; s++)
+		ck_assert_int_eq(ledger_add(&l, 100000 + s * 1000, (uint32_t)(1u << s)), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&l, 104999), 31);
+	ck_assert_uint_eq(ledger_sum(&l, 105000), 30);
+	ck_assert_uint_eq(ledger_sum(&l, 106000), 28);
+	ck_assert_uint_eq(ledger_sum(&l, 108000), 16);
+	ck_assert_uint_eq(ledger_sum(&l, 109000), 0);
+	/* Advancing two buckets by add clears exactly the two oldest. */
+	ck_assert_int_eq(ledger_add(&l, 106500, 0), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&l, 106500), 28);
+	ck_assert_int_eq(ledger_add(&l, 106600, 100), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&l, 106600), 128);
+	ck_assert_uint_eq(ledger_sum(&l, 110999), 100);
+	ck_assert_uint_eq(ledger_sum(&l, 111000), 0);
+}
+END_TEST
+
+START_TEST(test_next_expiry)
+{
+	struct ledger l;
+
+	ck_assert_int_eq(ledger_init(&l, 4, 1000), LB_OK);
+	ck_assert_int_eq(ledger_next_expiry(&l, 5000), -1);
+	ck_assert_int_eq(ledger_add(&l, 10500, 1), LB_OK);
+	ck_assert_int_eq(ledger_add(&l, 12200, 1), LB_OK);
+	/* Bucket 10 leaves when bucket 15 begins; bucket 12 when 17 begins. */
+	ck_assert_int_eq(ledger_next_expiry(&l, 12200), 15000);
+	ck_assert_int_eq(ledger_next_expiry(&l, 14999), 15000);
+	ck_assert_int_eq(ledger_next_expiry(&l, 15000), 17000);
+	ck_assert_int_eq(ledger_next_expiry(&l, 17000), -1);
+}
+END_TEST
+
+START_TEST(test_saturation)
+{
+	struct ledger l;
+
+	ck_assert_int_eq(ledger_init(&l, 2, 1000), LB_OK);
+	ck_assert_int_eq(ledger_add(&l, 0, UINT32_MAX - 1), LB_OK);
+	ck_assert_int_eq(ledger_add(&l, 1, 5), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&l, 1), UINT32_MAX);
+	ck_assert_int_eq(ledger_add(&l, 1000, UINT32_MAX), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&l, 1000), 2 * (uint64_t)UINT32_MAX);
+}
+END_TEST
+
+START_TEST(test_resample)
+{
+	struct ledger l = day();
+	int64_t now = T0 + 30 * HOUR_MS;
+
+	for (int h = 0; h <= 30; h++)
+		ck_assert_int_eq(ledger_add(&l, T0 + h * HOUR_MS, 10), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&l, now), 250);
+	/* Same geometry: untouched. */
+	ck_assert_int_eq(ledger_resample(&l, 60, (uint32_t)B24, now), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&l, now), 250);
+	/* 24 h in 48 half-hour buckets: the same 25 adds are in the window. */
+	ck_assert_int_eq(ledger_resample(&l, 48, 30 * 60000u, now), LB_OK);
+	ck_assert_uint_eq(l.n, 48);
+	ck_assert_uint_eq(ledger_sum(&l, now), 250);
+	/* Down to a 6 h window: the adds at 24h .. 30h = 7 (the 23h one sat in
+	 * the half-hour bucket 46, 14 before the current one). */
+	ck_assert_int_eq(ledger_resample(&l, 12, 30 * 60000u, now), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&l, now), 70);
+	/* Nothing is counted for less time than before: the 30h add leaves at
+	 * 36h + a bucket at the earliest. */
+	ck_assert_uint_eq(ledger_sum(&l, T0 + 36 * HOUR_MS), 10);
+	ck_assert_uint_eq(ledger_sum(&l, T0 + 36 * HOUR_MS + 30 * MIN_MS), 0);
+	/* Bad geometry leaves the ledger alone. */
+	ck_assert_int_eq(ledger_resample(&l, 0, 1000, now), LB_ERR_INVAL);
+	ck_assert_int_eq(ledger_resample(&l, 61, 1000, now), LB_ERR_INVAL);
+	ck_assert_uint_eq(ledger_sum(&l, now), 70);
+}
+END_TEST
+
+/* Clock stepped back past a stored ledger: resampling keeps it all. */
+START_TEST(test_resample_clock_back)
+{
+	struct ledger l = day();
+
+	ck_assert_int_eq(ledger_add(&l, T0 + 5 * HOUR_MS, 9), LB_OK);
+	ck_assert_int_eq(ledger_add(&l, T0 + 6 * HOUR_MS, 1), LB_OK);
+	ck_assert_int_eq(ledger_resample(&l, 24, 3600000u, T0), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&l, T0), 10);
+	ck_assert_uint_eq(ledger_sum(&l, T0 + DAY_MS), 10);
+	ck_assert_uint_eq(ledger_sum(&l, T0 + DAY_MS + HOUR_MS), 0);
+}
+END_TEST
+
+/* The blob, byte for byte (layout in ledger.h). */
+START_TEST(test_encode_vector)
+{
+	static const uint8_t want[] = {
+		0x01,                                           /* version */
+		0x02,                                           /* n */
+		0xe8, 0x03, 0x00, 0x00,                         /* bucket_ms 1000 */
+		0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* epoch 7 */
+		0xac, 0x02,                                     /* current: 300 */
+		0x00,                                           /* age 1: 0 */
+		0xff, 0xff, 0xff, 0xff, 0x0f,                   /* age 2: UINT32_MAX */
+	};
+	struct ledger l, back;
+	uint8_t out[64];
+	size_t len = 0, used = 0;
+
+	ck_assert_int_eq(ledger_init(&l, 2, 1000), LB_OK);
+	ck_assert_int_eq(ledger_add(&l, 5000, UINT32_MAX), LB_OK);
+	ck_assert_int_eq(ledger_add(&l, 7999, 300), LB_OK);
+	ck_assert_int_eq(ledger_encode(&l, out, sizeof(out), &len), LB_OK);
+	ck_assert_uint_eq(len, sizeof(want));
+	ck_assert_mem_eq(out, want, sizeof(want));
+	/* Too small: the needed size is still reported, nothing overflows. */
+	ck_assert_int_eq(ledger_encode(&l, out, sizeof(want) - 1, &len), LB_ERR_TOO_LARGE);
+	ck_assert_uint_eq(len, sizeof(want));
+	ck_assert_int_eq(ledger_encode(&l, NULL, 0, &len), LB_ERR_TOO_LARGE);
+	/* Trailing bytes are left to the caller. */
+	out[sizeof(want)] = 0x55;
+	ck_assert_int_eq(ledger_decode(&back, out, sizeof(want) + 1, &used), LB_OK);
+	ck_assert_uint_eq(used, sizeof(want));
+	ck_assert_uint_eq(ledger_sum(&back, 7000), 300 + (uint64_t)UINT32_MAX);
+	ck_assert_uint_eq(ledger_sum(&back, 8000), 300);
+}
+END_TEST
+
+START_TEST(test_round_trip)
+{
+	struct ledger l = day(), back;
+	uint8_t a[LEDGER_ENCODED_MAX], b[LEDGER_ENCODED_MAX];
+	size_t la, lb, used;
+
+	/* Rotate the ring so head is not 0; 1-, 4- and 5-byte varints. */
+	for (int k = 0; k < 150; k++)
+		ck_assert_int_eq(ledger_add(&l, T0 + k * 11 * MIN_MS, (uint32_t)k * 46336u * 97u), LB_OK);
+	ck_assert_uint_ne(l.head, 0);
+	ck_assert_int_eq(ledger_encode(&l, a, sizeof(a), &la), LB_OK);
+	ck_assert_int_eq(ledger_decode(&back, a, la, &used), LB_OK);
+	ck_assert_uint_eq(used, la);
+	ck_assert_int_eq(ledger_encode(&back, b, sizeof(b), &lb), LB_OK);
+	ck_assert_uint_eq(la, lb);
+	ck_assert_mem_eq(a, b, la);
+	for (int64_t t = T0; t < T0 + 3 * DAY_MS; t += 7 * MIN_MS) {
+		ck_assert_uint_eq(ledger_sum(&back, t), ledger_sum(&l, t));
+		ck_assert_int_eq(ledger_next_expiry(&back, t), ledger_next_expiry(&l, t));
+	}
+	/* Adding to both keeps them equal (head position does not matter). */
+	ck_assert_int_eq(ledger_add(&l, T0 + 40 * HOUR_MS, 5), LB_OK);
+	ck_assert_int_eq(ledger_add(&back, T0 + 40 * HOUR_MS, 5), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&back, T0 + 40 * HOUR_MS), ledger_sum(&l, T0 + 40 * HOUR_MS));
+	/* Largest blob fits LEDGER_ENCODED_MAX. */
+	ck_assert_int_eq(ledger_init(&l, LEDGER_MAX_BUCKETS, 1), LB_OK);
+	for (int k = 0; k <= LEDGER_MAX_BUCKETS; k++)
+		ck_assert_int_eq(ledger_add(&l, k, UINT32_MAX), LB_OK);
+	ck_assert_int_eq(ledger_encode(&l, a, sizeof(a), &la), LB_OK);
+	ck_assert_uint_eq(la, LEDGER_ENCODED_MAX);
+}
+END_TEST
+
+static int decode(const uint8_t *in, size_t len)
+{
+	struct ledger l;
+	size_t used = 0;
+	int err;
+
+	memset(&l, 0xa5, sizeof(l));
+	err = ledger_decode(&l, in, len, &used);
+	if (err != LB_OK) {
+		ck_assert_uint_eq(l.bucket_ms, 0);   /* zeroed on error */
+		ck_assert_uint_eq(l.n, 0);
+	}
+	return err;
+}
+
+START_TEST(test_decode_rejects)
+{
+	uint8_t blob[32] = {0x01, 0x02, 0xe8, 0x03, 0, 0, 0x07, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x02,
+			    0x03};
+	const size_t len = 17;
+	uint8_t bad[32] = {0};
+
+	ck_assert_int_eq(decode(blob, len), LB_OK);
+	for (size_t k = 0; k < len; k++)
+		ck_assert_int_eq(decode(blob, k), LB_ERR_MALFORMED);
+	ck_assert_int_eq(ledger_decode(NULL, blob, len, NULL), LB_ERR_INVAL);
+
+	memcpy(bad, blob, len);
+	bad[0] = 2;
+	ck_assert_int_eq(decode(bad, len), LB_ERR_VERSION);
+	memcpy(bad, blob, len);
+	bad[1] = 0;                                  /* n = 0 */
+	ck_assert_int_eq(decode(bad, len), LB_ERR_MALFORMED);
+	bad[1] = LEDGER_MAX_BUCKETS + 1;
+	ck_assert_int_eq(decode(bad, sizeof(bad)), LB_ERR_MALFORMED);
+	memcpy(bad, blob, len);
+	memset(bad + 2, 0, 4);                       /* bucket_ms = 0 */
+	ck_assert_int_eq(decode(bad, len), LB_ERR_MALFORMED);
+	memcpy(bad, blob, len);
+	bad[13] = 0x80;                              /* negative epoch */
+	ck_assert_int_eq(decode(bad, len), LB_ERR_MALFORMED);
+	memcpy(bad, blob, len);
+	bad[13] = 0x7f;                              /* epoch * bucket_ms overflows */
+	ck_assert_int_eq(decode(bad, len), LB_ERR_MALFORMED);
+	memcpy(bad, blob, len);
+	bad[15] = 0x80;                              /* non-canonical 0x80 0x00 */
+	bad[16] = 0x00;
+	bad[17] = 0x03;
+	ck_assert_int_eq(decode(bad, len + 1), LB_ERR_MALFORMED);
+	memcpy(bad, blob, 14);                       /* varint of 5 bytes > UINT32_MAX */
+	memcpy(bad + 14, (const uint8_t[]){0xff, 0xff, 0xff, 0xff, 0x10, 0, 0}, 7);
+	ck_assert_int_eq(decode(bad, 21), LB_ERR_MALFORMED);
+	memcpy(bad + 14, (const uint8_t[]){0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 0}, 8);
+	ck_assert_int_eq(decode(bad, 22), LB_ERR_MALFORMED);  /* 6-byte varint */
+	memcpy(bad + 14, (const uint8_t[]){0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0}, 7);
+	ck_assert_int_eq(decode(bad, 21), LB_OK);             /* UINT32_MAX is fine */
+}
+END_TEST
+
+/* Random blobs never crash; whatever decodes re-encodes to the same bytes. */
+START_TEST(test_decode_random)
+{
+	uint8_t in[LEDGER_ENCODED_MAX + 8], out[LEDGER_ENCODED_MAX];
+	unsigned seed = 12345;
+	int accepted = 0;
+
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t len = (size_t)(rand_r(&seed) % (int)sizeof(in));
+		struct ledger l;
+		size_t used, olen;
+
+		for (size_t i = 0; i < len; i++)
+			in[i] = (uint8_t)rand_r(&seed);
+		/* Half the time, a plausible header so the body gets exercised. */
+		if (len >= LEDGER_HEADER_LEN && (iter & 1)) {
+			in[0] = 1;
+			in[1] = (uint8_t)(in[1] % 8 + 1);
+			in[5] = 0;                     /* bucket_ms < 2^24 */
+			memset(in + 10, 0, 4);         /* epoch < 2^32 */
+			for (size_t i = LEDGER_HEADER_LEN; i < len; i++)
+				in[i] &= (rand_r(&seed) & 1) ? 0x7f : 0xff;
+		}
+		if (ledger_decode(&l, in, len, &used) != LB_OK)
+			continue;
+		accepted++;
+		ck_assert_uint_le(used, len);
+		ck_assert_int_eq(ledger_encode(&l, out, sizeof(out), &olen), LB_OK);
+		ck_assert_uint_eq(olen, used);
+		ck_assert_mem_eq(out, in, used);
+		(void)ledger_sum(&l, T0);
+		(void)ledger_next_expiry(&l, T0);
+		ck_assert_int_eq(ledger_add(&l, T0, 1), LB_OK);
+	}
+	ck_assert_int_gt(accepted, 1000);
+}
+END_TEST
+
+static Suite *ledger_suite(void)
+{
+	Suite *s = suite_create("ledger");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_init_ranges);
+	tcase_add_test(tc, test_retention_bounds);
+	tcase_add_test(tc, test_sliding_sum);
+	tcase_add_test(tc, test_clock_steps);
+	tcase_add_test(tc, test_partial_expiry);
+	tcase_add_test(tc, test_next_expiry);
+	tcase_add_test(tc, test_saturation);
+	tcase_add_test(tc, test_resample);
+	tcase_add_test(tc, test_resample_clock_back);
+	tcase_add_test(tc, test_encode_vector);
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_decode_rejects);
+	tcase_add_test(tc, test_decode_random);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(ledger_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,1333 @@
+/* test_store.c - durable state in SQLite: schema, every API, group commit
+ * (staged rows invisible to other connections until committed), a kill -9
+ * between batches, a failing disk (a VFS shim returning SQLITE_FULL),
+ * corrupt and too-new database files, purge, the NFCntDown reservation. All
+ * databases live in one mkdtemp() directory under /tmp, removed by an
+ * unchecked fixture (run in the parent, even when a test fails). */
+#include <check.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lb_err.h"
+#include "log.h"
+#include "store.h"
+
+#define EUI_A UINT64_C(0x70b3d57ed0000001)
+#define EUI_B UINT64_C(0x70b3d57ed0000002)
+#define EUI_MAX UINT64_C(0xffffffffffffffff)   /* a negative INTEGER in SQL */
+#define GW_1 UINT64_C(0xaa555a0000000001)
+
+static char base_dir[] = "/tmp/test_store.XXXXXX";
+
+static void base_setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(base_dir));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static void base_teardown(void)
+{
+	nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A fresh directory for one test (below the base, not yet created when
+ * `sub` is given: store_open must create it). */
+static void new_dir(char *out, size_t cap, const char *sub)
+{
+	char tmpl[256];
+
+	snprintf(tmpl, sizeof(tmpl), "%s/t.XXXXXX", base_dir);
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	ck_assert_int_lt(snprintf(out, cap, "%s%s%s", tmpl, sub ? "/" : "", sub ? sub : ""),
+			 (int)cap);
+}
+
+static void db_path(char *out, size_t cap, const char *dir)
+{
+	ck_assert_int_lt(snprintf(out, cap, "%s/%s", dir, STORE_DB_NAME), (int)cap);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A second, independent connection (read only) answering one integer. */
+static int64_t raw_int(const char *dir, const char *sql)
+{
+	char path[512];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -999;
+
+	db_path(path, sizeof(path), dir);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, "unix"), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void raw_text(const char *dir, const char *sql, char *out, size_t cap)
+{
+	char path[512];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	db_path(path, sizeof(path), dir);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, "unix"), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void raw_exec(const char *dir, const char *sql)
+{
+	char path[512];
+	sqlite3 *db = NULL;
+
+	db_path(path, sizeof(path), dir);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+					 "unix"), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static struct store_session mk_session(uint64_t eui, uint32_t fcnt_up)
+{
+	struct store_session r;
+
+	memset(&r, 0, sizeof(r));
+	r.dev_eui = eui;
+	r.activation = LB_ACT_OTAA;
+	r.dev_addr = 0x26011000u | (uint32_t)(eui & 0xff);
+	for (int i = 0; i < STORE_KEY_LEN; i++) {
+		r.nwk_s_key[i] = (uint8_t)(0x10 + i);
+		r.app_s_key[i] = (uint8_t)(0xa0 + i + (eui & 0x0f));
+	}
+	r.has_fcnt_up_last = true;
+	r.fcnt_up_last = fcnt_up;
+	r.nfcnt_down = 64;
+	r.rx1_dr_offset = 1;
+	r.rx2_dr = 0;
+	r.rx2_freq = 869525000;
+	r.rx_delay = 1;
+	r.has_join_nonce_last = true;
+	r.join_nonce_last = 0x123456;
+	r.has_dev_nonce_last = true;
+	r.dev_nonce_last = 0xbeef;
+	r.joined_at = 1700000000;
+	return r;
+}
+
+static void expect_session(const struct store_session *got, const struct store_session *want)
+{
+	ck_assert_uint_eq(got->dev_eui, want->dev_eui);
+	ck_assert_int_eq(got->activation, want->activation);
+	ck_assert_uint_eq(got->dev_addr, want->dev_addr);
+	ck_assert_mem_eq(got->nwk_s_key, want->nwk_s_key, STORE_KEY_LEN);
+	ck_assert_mem_eq(got->app_s_key, want->app_s_key, STORE_KEY_LEN);
+	ck_assert(got->has_fcnt_up_last == want->has_fcnt_up_last);
+	if (want->has_fcnt_up_last)
+		ck_assert_uint_eq(got->fcnt_up_last, want->fcnt_up_last);
+	ck_assert_uint_eq(got->nfcnt_down, want->nfcnt_down);
+	ck_assert_uint_eq(got->rx1_dr_offset, want->rx1_dr_offset);
+	ck_assert_uint_eq(got->rx2_dr, want->rx2_dr);
+	ck_assert_uint_eq(got->rx2_freq, want->rx2_freq);
+	ck_assert_uint_eq(got->rx_delay, want->rx_delay);
+	ck_assert(got->has_join_nonce_last == want->has_join_nonce_last);
+	if (want->has_join_nonce_last)
+		ck_assert_uint_eq(got->join_nonce_last, want->join_nonce_last);
+	ck_assert(got->has_dev_nonce_last == want->has_dev_nonce_last);
+	if (want->has_dev_nonce_last)
+		ck_assert_uint_eq(got->dev_nonce_last, want->dev_nonce_last);
+	ck_assert_int_eq(got->joined_at, want->joined_at);
+}
+
+static struct store_downlink mk_downlink(const char *id, uint64_t eui, uint8_t fport,
+					 const char *payload)
+{
+	struct store_downlink d;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.id, sizeof(d.id), "%s", id);
+	d.dev_eui = eui;
+	d.fport = fport;
+	d.confirmed = fport % 2 == 1;
+	d.len = strlen(payload);
+	memcpy(d.data, payload, d.len);
+	return d;
+}
+
+/* ---- schema, reopen -------------------------------------------------- */
+
+START_TEST(test_schema_created)
+{
+	char dir[512], path[600];
+	struct store s;
+	struct stat st;
+	char mode[16];
+
+	new_dir(dir, sizeof(dir), "state/nested");
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0750);
+	db_path(path, sizeof(path), dir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);    /* it holds session keys */
+	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+				      " AND name IN ('session', 'dev_nonce', 'downlink',"
+				      " 'ledger', 'meta')"), 5);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+				      " AND name = 'downlink_dev_seq'"), 1);
+	raw_text(dir, "PRAGMA journal_mode", mode, sizeof(mode));
+	ck_assert_str_eq(mode, "wal");
+	ck_assert(!store_dirty(&s));
+	ck_assert_int_eq(store_due_ms(&s), -1);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_OK);      /* closed struct: no-op */
+	/* Reopening an existing schema migrates nothing. */
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	store_close(&s);
+}
+END_TEST
+
+START_TEST(test_open_args)
+{
+	struct store s;
+	char dir[512];
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, NULL, 200), LB_ERR_INVAL);
+	ck_assert_int_eq(store_open(&s, "", 200), LB_ERR_INVAL);
+	ck_assert_int_eq(store_open(&s, dir, -1), LB_ERR_INVAL);
+	ck_assert_int_eq(store_open(&s, dir, STORE_MAX_COMMIT_MS + 1), LB_ERR_INVAL);
+	ck_assert_ptr_null(s.db);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	/* Not a directory. */
+	ck_assert_int_eq(store_open(&s, "/dev/null/x", 200), LB_ERR_IO);
+	ck_assert_int_eq(store_commit(&s), LB_ERR_STATE);
+	ck_assert_int_eq(store_put_session(&s, &(struct store_session){.rx_delay = 1}),
+			 LB_ERR_STATE);
+}
+END_TEST
+
+START_TEST(test_reopen_keeps_data)
+{
+	char dir[512], hex[32];
+	struct store s;
+	struct store_session a = mk_session(EUI_A, 41), b = mk_session(EUI_MAX, 0), got;
+	int64_t t0 = time(NULL);
+
+	b.activation = LB_ACT_ABP;
+	b.has_fcnt_up_last = false;     /* NULLs survive as NULLs */
+	b.has_join_nonce_last = false;
+	b.has_dev_nonce_last = false;
+	b.joined_at = 0;
+	b.nfcnt_down = UINT32_MAX;
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	ck_assert_int_eq(store_put_session(&s, &b), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
+	expect_session(&got, &a);
+	ck_assert_int_ge(got.updated_at, t0);
+	ck_assert_int_le(got.updated_at, time(NULL));
+	ck_assert_int_eq(store_get_session(&s, EUI_MAX, &got), LB_OK);
+	expect_session(&got, &b);
+	store_close(&s);
+	/* Readable with the sqlite3 CLI as documented in store.h. */
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session WHERE fcnt_up_last IS NULL"), 1);
+	raw_text(dir, "SELECT printf('%016X', dev_eui) FROM session WHERE fcnt_up_last = 41",
+		 hex, sizeof(hex));
+	ck_assert_str_eq(hex, "70B3D57ED0000001");
+	raw_text(dir, "SELECT printf('%016X', dev_eui) FROM session WHERE activation = 0",
+		 hex, sizeof(hex));
+	ck_assert_str_eq(hex, "FFFFFFFFFFFFFFFF");
+}
+END_TEST
+
+START_TEST(test_close_commits_staged)
+{
+	char dir[512];
+	struct store s;
+	struct store_session a = mk_session(EUI_A, 7), got;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 60000), LB_OK);
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	ck_assert_int_eq(store_meta_put(&s, "dev_addr_next", 5), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
+	ck_assert_uint_eq(got.fcnt_up_last, 7);
+	store_close(&s);
+}
+END_TEST
+
+START_TEST(test_second_process_locked_out)
+{
+	char dir[512];
+	struct store s1, s2;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s1, dir, 200), LB_OK);
+	ck_assert_int_eq(store_open(&s2, dir, 200), LB_ERR_STATE);
+	ck_assert_ptr_null(s2.db);
+	store_close(&s1);
+	ck_assert_int_eq(store_open(&s2, dir, 200), LB_OK);
+	store_close(&s2);
+}
+END_TEST
+
+/* ---- every API -------------------------------------------------------- */
+
+struct collected {
+	uint64_t eui[8];
+	uint32_t fcnt[8];
+	char id[8][STORE_DL_ID_SIZE];
+	uint32_t seq[8];
+	size_t n;
+	int stop_after;   /* return 77 from the callback after this many rows */
+};
+
+static int collect_session(void *arg, const struct store_session *r)
+{
+	struct collected *c = arg;
+
+	ck_assert_uint_lt(c->n, 8);
+	c->eui[c->n] = r->dev_eui;
+	c->fcnt[c->n++] = r->fcnt_up_last;
+	return c->stop_after && c->n == (size_t)c->stop_after ? 77 : 0;
+}
+
+static int collect_downlink(void *arg, const struct store_downlink *d)
+{
+	struct collected *c = arg;
+
+	ck_assert_uint_lt(c->n, 8);
+	snprintf(c->id[c->n], STORE_DL_ID_SIZE, "%s", d->id);
+	c->seq[c->n++] = d->seq;
+	return c->stop_after && c->n == (size_t)c->stop_after ? 77 : 0;
+}
+
+START_TEST(test_session_api)
+{
+	char dir[512];
+	struct store s;
+	struct store_session a = mk_session(EUI_A, 1), b = mk_session(EUI_B, 2), got, bad;
+	struct collected c = {0};
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	/* This handle reads its own staged rows. */
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
+	expect_session(&got, &a);
+	a.fcnt_up_last = 99;
+	a.nfcnt_down = 128;
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	ck_assert_int_eq(store_put_session(&s, &b), LB_OK);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
+	expect_session(&got, &a);
+
+	ck_assert_int_eq(store_load_sessions(&s, collect_session, &c), LB_OK);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_uint_eq(c.eui[0], EUI_A);
+	ck_assert_uint_eq(c.fcnt[0], 99);
+	ck_assert_uint_eq(c.eui[1], EUI_B);
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 1;
+	ck_assert_int_eq(store_load_sessions(&s, collect_session, &c), 77);
+	ck_assert_uint_eq(c.n, 1);
+
+	/* Ranges. */
+	bad = a;
+	bad.rx_delay = 16;
+	ck_assert_int_eq(store_put_session(&s, &bad), LB_ERR_RANGE);
+	bad = a;
+	bad.rx1_dr_offset = 8;
+	ck_assert_int_eq(store_put_session(&s, &bad), LB_ERR_RANGE);
+	bad = a;
+	bad.join_nonce_last = 0x1000000;
+	ck_assert_int_eq(store_put_session(&s, &bad), LB_ERR_RANGE);
+	bad = a;
+	bad.activation = (enum lb_activation)2;
+	ck_assert_int_eq(store_put_session(&s, &bad), LB_ERR_RANGE);
+	ck_assert_int_eq(store_put_session(&s, NULL), LB_ERR_INVAL);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, NULL), LB_ERR_INVAL);
+	ck_assert_int_eq(store_load_sessions(&s, NULL, NULL), LB_ERR_INVAL);
+	ck_assert_uint_eq(s.n_ops, 3);   /* refused writes are not staged */
+	store_close(&s);
+}
+END_TEST
+
+START_TEST(test_dev_nonces)
+{
+	char dir[512];
+	struct store s;
+	bool used = true;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_dev_nonce_used(&s, EUI_A, 0x1234, &used), LB_OK);
+	ck_assert(!used);
+	ck_assert_int_eq(store_add_dev_nonce(&s, EUI_A, 0x1234), LB_OK);
+	ck_assert_int_eq(store_add_dev_nonce(&s, EUI_A, 0), LB_OK);
+	ck_assert_int_eq(store_add_dev_nonce(&s, EUI_A, 0xffff), LB_OK);
+	ck_assert_int_eq(store_dev_nonce_used(&s, EUI_A, 0x1234, &used), LB_OK);
+	ck_assert(used);
+	ck_assert_int_eq(store_add_dev_nonce(&s, EUI_A, 0x1234), LB_ERR_DUPLICATE);
+	ck_assert_int_eq(store_dev_nonce_used(&s, EUI_B, 0x1234, &used), LB_OK);
+	ck_assert(!used);                            /* per device */
+	ck_assert_int_eq(store_add_dev_nonce(&s, EUI_B, 0x1234), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);   /* the duplicate did not break the batch */
+	ck_assert_uint_eq(s.stats.rows_written, 4);
+	ck_assert_uint_eq(s.stats.failures, 0);
+	ck_assert_int_eq(store_dev_nonce_used(&s, EUI_A, 0xffff, &used), LB_OK);
+	ck_assert(used);
+	ck_assert_int_eq(store_dev_nonce_used(&s, EUI_A, 1, NULL), LB_ERR_INVAL);
+	store_close(&s);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM dev_nonce"), 4);
+}
+END_TEST
+
+START_TEST(test_downlink_queue)
+{
+	char dir[512];
+	struct store s;
+	struct store_downlink d, got;
+	struct collected c = {0};
+	uint32_t seq = 0;
+	size_t n = 99;
+	int64_t t0 = time(NULL);
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_downlink_count(&s, EUI_A, &n), LB_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_downlink_first(&s, EUI_A, &got), LB_ERR_NOT_FOUND);
+
+	d = mk_downlink("a1", EUI_A, 10, "hello");
+	ck_assert_int_eq(store_downlink_push(&s, &d, &seq), LB_OK);
+	ck_assert_uint_eq(seq, 1);
+	d = mk_downlink("b1", EUI_B, 11, "other device");
+	ck_assert_int_eq(store_downlink_push(&s, &d, &seq), LB_OK);
+	ck_assert_uint_eq(seq, 1);                   /* seq is per device */
+	d = mk_downlink("a2", EUI_A, 11, "");         /* empty payload */
+	ck_assert_int_eq(store_downlink_push(&s, &d, &seq), LB_OK);
+	ck_assert_uint_eq(seq, 2);
+	d = mk_downlink("a3", EUI_A, 223, "third");
+	d.len = STORE_DL_MAX_DATA;
+	memset(d.data, 0x5a, d.len);
+	ck_assert_int_eq(store_downlink_push(&s, &d, NULL), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+
+	ck_assert_int_eq(store_downlink_count(&s, EUI_A, &n), LB_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(store_downlink_list(&s, EUI_A, collect_downlink, &c), LB_OK);
+	ck_assert_uint_eq(c.n, 3);
+	ck_assert_str_eq(c.id[0], "a1");
+	ck_assert_str_eq(c.id[1], "a2");
+	ck_assert_str_eq(c.id[2], "a3");
+	ck_assert_uint_eq(c.seq[2], 3);
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 2;
+	ck_assert_int_eq(store_downlink_list(&s, EUI_A, collect_downlink, &c), 77);
+	ck_assert_uint_eq(c.n, 2);
+
+	ck_assert_int_eq(store_downlink_first(&s, EUI_A, &got), LB_OK);
+	ck_assert_str_eq(got.id, "a1");
+	ck_assert_uint_eq(got.dev_eui, EUI_A);
+	ck_assert_uint_eq(got.fport, 10);
+	ck_assert(!got.confirmed);
+	ck_assert_uint_eq(got.len, 5);
+	ck_assert_mem_eq(got.data, "hello", 5);
+	ck_assert_int_eq(got.state, STORE_DL_QUEUED);
+	ck_assert(!got.has_fcnt_down);
+	ck_assert_int_ge(got.created_at, t0);
+	ck_assert_int_eq(store_downlink_get(&s, "a3", &got), LB_OK);
+	ck_assert_uint_eq(got.len, STORE_DL_MAX_DATA);
+	ck_assert_uint_eq(got.data[STORE_DL_MAX_DATA - 1], 0x5a);
+	ck_assert(got.confirmed);
+	ck_assert_int_eq(store_downlink_get(&s, "a2", &got), LB_OK);
+	ck_assert_uint_eq(got.len, 0);
+
+	/* A confirmed downlink sent with NFCntDown 17, awaiting its ACK. */
+	ck_assert_int_eq(store_downlink_update(&s, "a3", STORE_DL_SENT, true, 17), LB_OK);
+	ck_assert_int_eq(store_downlink_get(&s, "a3", &got), LB_OK);
+	ck_assert_int_eq(got.state, STORE_DL_SENT);
+	ck_assert(got.has_fcnt_down);
+	ck_assert_uint_eq(got.fcnt_down, 17);
+	ck_assert_int_eq(store_downlink_update(&s, "a3", STORE_DL_QUEUED, false, 0), LB_OK);
+	ck_assert_int_eq(store_downlink_get(&s, "a3", &got), LB_OK);
+	ck_assert(!got.has_fcnt_down);
+
+	ck_assert_int_eq(store_downlink_delete(&s, "a1"), LB_OK);
+	ck_assert_int_eq(store_downlink_first(&s, EUI_A, &got), LB_OK);
+	ck_assert_str_eq(got.id, "a2");
+	d = mk_downlink("a4", EUI_A, 12, "four");
+	ck_assert_int_eq(store_downlink_push(&s, &d, &seq), LB_OK);
+	ck_assert_uint_eq(seq, 4);                   /* after the highest, not a gap */
+
+	/* Refusals. */
+	d = mk_downlink("a2", EUI_A, 12, "dup");
+	ck_assert_int_eq(store_downlink_push(&s, &d, &seq), LB_ERR_DUPLICATE);
+	d = mk_downlink("", EUI_A, 12, "x");
+	ck_assert_int_eq(store_downlink_push(&s, &d, &seq), LB_ERR_INVAL);
+	d = mk_downlink("big", EUI_A, 12, "x");
+	d.len = STORE_DL_MAX_DATA + 1;
+	ck_assert_int_eq(store_downlink_push(&s, &d, &seq), LB_ERR_TOO_LARGE);
+	d = mk_downlink("x", EUI_A, 12, "x");
+	memset(d.id, 'i', sizeof(d.id));              /* unterminated */
+	ck_assert_int_eq(store_downlink_push(&s, &d, &seq), LB_ERR_INVAL);
+	ck_assert_int_eq(store_downlink_update(&s, "nope", STORE_DL_SENT, true, 1),
+			 LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_downlink_delete(&s, "nope"), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_downlink_get(&s, "nope", &got), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_downlink_get(&s, NULL, &got), LB_ERR_INVAL);
+
+	/* Flush one device (a new join); the other keeps its queue. */
+	ck_assert_int_eq(store_downlink_flush(&s, EUI_A), LB_OK);
+	ck_assert_int_eq(store_downlink_count(&s, EUI_A, &n), LB_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_downlink_count(&s, EUI_B, &n), LB_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_uint_eq(s.stats.failures, 0);
+	store_close(&s);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM downlink"), 1);
+}
+END_TEST
+
+START_TEST(test_ledgers)
+{
+	char dir[512];
+	struct store s;
+	uint8_t blob[300], out[300];
+	size_t len = 0;
+
+	for (size_t i = 0; i < sizeof(blob); i++)
+		blob[i] = (uint8_t)(i * 7);
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_ledger_get(&s, EUI_A, STORE_LEDGER_FAIR_ACCESS, out, sizeof(out),
+					  &len), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_ledger_put(&s, EUI_A, STORE_LEDGER_FAIR_ACCESS, blob, 300), LB_OK);
+	ck_assert_int_eq(store_ledger_put(&s, GW_1, STORE_LEDGER_DUTY_CYCLE, blob + 1, 10), LB_OK);
+	ck_assert_int_eq(store_ledger_get(&s, EUI_A, STORE_LEDGER_FAIR_ACCESS, out, sizeof(out),
+					  &len), LB_OK);
+	ck_assert_uint_eq(len, 300);
+	ck_assert_mem_eq(out, blob, 300);
+	/* Too small a buffer: the size is told, nothing copied. */
+	memset(out, 0, sizeof(out));
+	ck_assert_int_eq(store_ledger_get(&s, EUI_A, STORE_LEDGER_FAIR_ACCESS, out, 299, &len),
+			 LB_ERR_TOO_LARGE);
+	ck_assert_uint_eq(len, 300);
+	ck_assert_uint_eq(out[1], 0);
+	/* Overwrite, and an empty ledger. */
+	ck_assert_int_eq(store_ledger_put(&s, EUI_A, STORE_LEDGER_FAIR_ACCESS, blob + 5, 3), LB_OK);
+	ck_assert_int_eq(store_ledger_get(&s, EUI_A, STORE_LEDGER_FAIR_ACCESS, out, sizeof(out),
+					  &len), LB_OK);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_mem_eq(out, blob + 5, 3);
+	ck_assert_int_eq(store_ledger_put(&s, EUI_B, STORE_LEDGER_FAIR_ACCESS, NULL, 0), LB_OK);
+	ck_assert_int_eq(store_ledger_get(&s, EUI_B, STORE_LEDGER_FAIR_ACCESS, NULL, 0, &len),
+			 LB_OK);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(store_ledger_get(&s, GW_1, STORE_LEDGER_DUTY_CYCLE, out, sizeof(out),
+					  &len), LB_OK);
+	ck_assert_uint_eq(len, 10);
+	ck_assert_mem_eq(out, blob + 1, 10);
+	ck_assert_int_eq(store_ledger_put(&s, EUI_A, STORE_LEDGER_FAIR_ACCESS, NULL, 3),
+			 LB_ERR_INVAL);
+	ck_assert_int_eq(store_ledger_put(&s, EUI_A, STORE_LEDGER_FAIR_ACCESS, blob,
+					  STORE_LEDGER_MAX + 1), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	store_close(&s);
+	ck_assert_int_eq(raw_int(dir, "SELECT length(blob) FROM ledger WHERE kind = 256"), 10);
+}
+END_TEST
+
+START_TEST(test_meta)
+{
+	char dir[512], longkey[STORE_META_KEY_SIZE + 1];
+	struct store s;
+	int64_t v = 0;
+
+	memset(longkey, 'k', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_meta_get(&s, "dev_addr_next", &v), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_meta_put(&s, "dev_addr_next", 0x26000001), LB_OK);
+	ck_assert_int_eq(store_meta_get(&s, "dev_addr_next", &v), LB_OK);
+	ck_assert_int_eq(v, 0x26000001);
+	ck_assert_int_eq(store_meta_put(&s, "dev_addr_next", INT64_MIN), LB_OK);
+	ck_assert_int_eq(store_meta_get(&s, "dev_addr_next", &v), LB_OK);
+	ck_assert_int_eq(v, INT64_MIN);
+	ck_assert_int_eq(store_meta_put(&s, longkey, 1), LB_ERR_INVAL);
+	ck_assert_int_eq(store_meta_put(&s, "", 1), LB_ERR_INVAL);
+	ck_assert_int_eq(store_meta_get(&s, NULL, &v), LB_ERR_INVAL);
+	store_close(&s);
+	ck_assert_int_eq(raw_int(dir, "SELECT value FROM meta WHERE key = 'dev_addr_next'"),
+			 INT64_MIN);
+}
+END_TEST
+
+/* ---- group commit ----------------------------------------------------- */
+
+START_TEST(test_batch_invisible_until_commit)
+{
+	char dir[512];
+	struct store s;
+	struct store_session a = mk_session(EUI_A, 1);
+	struct store_downlink d = mk_downlink("q1", EUI_A, 3, "x");
+	int64_t before, after, due;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 50), LB_OK);
+	ck_assert_uint_eq(store_batch(&s), 1);
+	ck_assert(store_committed(&s, 0));
+	ck_assert(!store_committed(&s, 1));
+
+	before = now_ms();
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	after = now_ms();
+	ck_assert_int_eq(store_downlink_push(&s, &d, NULL), LB_OK);
+	ck_assert_int_eq(store_add_dev_nonce(&s, EUI_A, 9), LB_OK);
+	ck_assert(store_dirty(&s));
+	due = store_due_ms(&s);
+	ck_assert_int_ge(due, before + 50);   /* first staged write + commit_ms */
+	ck_assert_int_le(due, after + 50);
+
+	/* Another connection sees nothing of the open batch. */
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 0);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM downlink"), 0);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM dev_nonce"), 0);
+
+	/* Not yet due: the tick leaves it staged. */
+	ck_assert_int_eq(store_tick(&s, due - 1), due);
+	ck_assert(store_dirty(&s));
+	ck_assert_uint_eq(s.stats.commits, 0);
+	ck_assert_int_eq(store_tick(&s, due), -1);
+	ck_assert(!store_dirty(&s));
+	ck_assert_uint_eq(s.stats.commits, 1);
+	ck_assert_uint_eq(s.stats.rows_written, 3);
+	ck_assert_int_gt(s.stats.last_commit_us, 0);
+	ck_assert_uint_eq(store_batch(&s), 2);
+	ck_assert(store_committed(&s, 1));
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM downlink"), 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM dev_nonce"), 1);
+
+	/* Nothing staged: commit is a no-op, the batch number stays. */
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_uint_eq(s.stats.commits, 1);
+	ck_assert_uint_eq(store_batch(&s), 2);
+	/* A refused write alone leaves nothing to commit. */
+	ck_assert_int_eq(store_add_dev_nonce(&s, EUI_A, 9), LB_ERR_DUPLICATE);
+	ck_assert(!store_dirty(&s));
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_uint_eq(store_batch(&s), 2);
+	store_close(&s);
+}
+END_TEST
+
+/* Batch 1 committed, batch 2 staged, then SIGKILL: after a restart batch 1
+ * is all there and batch 2 is absent; the downlink counters resume above
+ * every one used before the crash. */
+#define CRASH_DL_USED 40u
+
+static void crash_child(const char *dir)
+{
+	struct store s;
+	struct store_session a = mk_session(EUI_A, 10), b = mk_session(EUI_B, 5);
+	struct store_downlink d1 = mk_downlink("d1", EUI_A, 1, "one");
+	struct store_downlink d2 = mk_downlink("d2", EUI_A, 2, "two");
+	struct store_fcnt_down r;
+
+	if (store_open(&s, dir, 200) != LB_OK)
+		_exit(2);
+	store_fcnt_down_load(&r, 0);
+	for (uint32_t i = 0; i < CRASH_DL_USED; i++) {
+		unsigned f = store_fcnt_down_reserve(&r, store_batch(&s));
+		if (f & STORE_FCNT_STAGE) {
+			a.nfcnt_down = r.ceiling;
+			if (store_put_session(&s, &a) != LB_OK)
+				_exit(3);
+		}
+		if ((f & STORE_FCNT_COMMIT) && store_commit(&s) != LB_OK)
+			_exit(4);
+		store_fcnt_down_used(&r);       /* "sent" with r.next */
+	}
+	if (store_downlink_push(&s, &d1, NULL) != LB_OK || store_add_dev_nonce(&s, EUI_A, 1) ||
+	    store_commit(&s) != LB_OK)
+		_exit(5);
+	/* Batch 2: a newer FCntUp, another device, another downlink. */
+	a.fcnt_up_last = 11;
+	if (store_put_session(&s, &a) != LB_OK || store_put_session(&s, &b) != LB_OK ||
+	    store_downlink_push(&s, &d2, NULL) != LB_OK || store_add_dev_nonce(&s, EUI_A, 2))
+		_exit(6);
+	raise(SIGKILL);
+	_exit(7);
+}
+
+START_TEST(test_crash_between_batches)
+{
+	char dir[512];
+	struct store s;
+	struct store_session got;
+	struct store_fcnt_down r;
+	bool used;
+	size_t n;
+	int status = 0;
+	pid_t pid;
+
+	new_dir(dir, sizeof(dir), NULL);
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		crash_child(dir);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		      "child status %d (exit %d)", status, WEXITSTATUS(status));
+
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
+	ck_assert_uint_eq(got.fcnt_up_last, 10);      /* batch 2's 11 is gone */
+	ck_assert_int_eq(store_get_session(&s, EUI_B, &got), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_downlink_count(&s, EUI_A, &n), LB_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(store_downlink_get(&s, "d1", &(struct store_downlink){0}), LB_OK);
+	ck_assert_int_eq(store_dev_nonce_used(&s, EUI_A, 1, &used), LB_OK);
+	ck_assert(used);
+	ck_assert_int_eq(store_dev_nonce_used(&s, EUI_A, 2, &used), LB_OK);
+	ck_assert(!used);
+	/* Counters 0..39 were used; the second reservation (at 33, to 97) was
+	 * in batch 1, so the committed ceiling is 97 and the daemon resumes
+	 * there - never below 40. */
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
+	ck_assert_uint_eq(got.nfcnt_down, 33 + STORE_FCNT_DOWN_BLOCK);
+	store_fcnt_down_load(&r, got.nfcnt_down);
+	ck_assert_uint_ge(r.next, CRASH_DL_USED);
+	ck_assert_uint_eq(store_fcnt_down_reserve(&r, store_batch(&s)),
+			  STORE_FCNT_STAGE | STORE_FCNT_COMMIT);
+	store_close(&s);
+}
+END_TEST
+
+START_TEST(test_fcnt_down_reservation)
+{
+	struct store_fcnt_down r;
+	uint64_t batch = 5;
+
+	ck_assert_uint_eq(store_reserve_ahead(10, 64), 74);
+	ck_assert_uint_eq(store_reserve_ahead(UINT32_MAX - 10, 64), UINT32_MAX);
+	ck_assert(store_reserve_due(10, 10));
+	ck_assert(store_reserve_due(11, 10));
+	ck_assert(store_reserve_due(10, 41));        /* 31 left */
+	ck_assert(!store_reserve_due(10, 42));       /* 32 left */
+
+	/* Restart with a persisted ceiling of 100: raise and commit first. */
+	store_fcnt_down_load(&r, 100);
+	ck_assert_uint_eq(store_fcnt_down_reserve(&r, batch), STORE_FCNT_STAGE | STORE_FCNT_COMMIT);
+	ck_assert_uint_eq(r.ceiling, 164);
+	batch++;                                      /* the daemon committed */
+	store_fcnt_down_used(&r);
+	/* 101..132: covered by the committed ceiling, nothing to do. */
+	for (uint32_t n = 101; n <= 132; n++) {
+		ck_assert_uint_eq(r.next, n);
+		ck_assert_uint_eq(store_fcnt_down_reserve(&r, batch), 0);
+		ck_assert_uint_eq(r.durable, 164);
+		store_fcnt_down_used(&r);
+	}
+	/* 133: 31 left: raise, riding along with the regular batch. */
+	ck_assert_uint_eq(store_fcnt_down_reserve(&r, batch), STORE_FCNT_STAGE);
+	ck_assert_uint_eq(r.ceiling, 197);
+	ck_assert_uint_eq(r.durable, 164);
+	store_fcnt_down_used(&r);
+	/* Not committed yet; at 164 the frame would have to wait for it. */
+	r.next = 164;
+	ck_assert_uint_eq(store_fcnt_down_reserve(&r, batch), STORE_FCNT_COMMIT);
+	/* Once its batch is committed, the new ceiling counts. */
+	ck_assert_uint_eq(store_fcnt_down_reserve(&r, batch + 1), 0);
+	ck_assert_uint_eq(r.durable, 197);
+
+	/* A raised ceiling whose put_session failed is forgotten. */
+	store_fcnt_down_load(&r, 10);
+	ck_assert_uint_eq(store_fcnt_down_reserve(&r, 7), STORE_FCNT_STAGE | STORE_FCNT_COMMIT);
+	store_fcnt_down_unstage(&r);
+	ck_assert_uint_eq(store_fcnt_down_reserve(&r, 8), STORE_FCNT_STAGE | STORE_FCNT_COMMIT);
+	ck_assert_uint_eq(r.durable, 10);
+	ck_assert_uint_eq(r.batch, 8);
+
+	/* The end of the counter space: UINT32_MAX itself is never used. */
+	store_fcnt_down_load(&r, UINT32_MAX - 1);
+	ck_assert_uint_eq(store_fcnt_down_reserve(&r, 1), STORE_FCNT_STAGE | STORE_FCNT_COMMIT);
+	ck_assert_uint_eq(r.ceiling, UINT32_MAX);
+	store_fcnt_down_used(&r);
+	ck_assert_uint_eq(store_fcnt_down_reserve(&r, 2), STORE_FCNT_EXHAUSTED);
+}
+END_TEST
+
+/* ---- a failing disk ---------------------------------------------------- */
+
+/*
+ * A VFS shim registered as the default: it forwards everything to the real
+ * "unix" VFS, but while `fault_full` is set every write to a WAL file fails
+ * with SQLITE_FULL - a full SD card at commit time.
+ */
+struct fault_file {
+	sqlite3_file base;
+	sqlite3_file *real;       /* the real VFS's file, right after this struct */
+	bool is_wal;
+	char pad[7];
+};
+
+static sqlite3_vfs *real_vfs;
+static sqlite3_vfs fault_vfs;
+static sqlite3_io_methods fault_io;
+static bool fault_full;
+
+#define REAL(f) (((struct fault_file *)(f))->real)
+#define FWD(f, m, ...) REAL(f)->pMethods->m(REAL(f), __VA_ARGS__)
+
+static int f_close(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xClose(REAL(f));
+}
+static int f_read(sqlite3_file *f, void *b, int n, sqlite3_int64 off)
+{
+	return FWD(f, xRead, b, n, off);
+}
+static int f_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 off)
+{
+	if (fault_full && ((struct fault_file *)f)->is_wal)
+		return SQLITE_FULL;
+	return FWD(f, xWrite, b, n, off);
+}
+static int f_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+	return FWD(f, xTruncate, size);
+}
+static int f_sync(sqlite3_file *f, int flags)
+{
+	return FWD(f, xSync, flags);
+}
+static int f_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+	return FWD(f, xFileSize, size);
+}
+static int f_lock(sqlite3_file *f, int l)
+{
+	return FWD(f, xLock, l);
+}
+static int f_unlock(sqlite3_file *f, int l)
+{
+	return FWD(f, xUnlock, l);
+}
+static int f_reserved(sqlite3_file *f, int *out)
+{
+	return FWD(f, xCheckReservedLock, out);
+}
+static int f_fcntl(sqlite3_file *f, int op, void *arg)
+{
+	return FWD(f, xFileControl, op, arg);
+}
+static int f_sector(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
+static int f_devchar(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
+static int f_shmmap(sqlite3_file *f, int pg, int sz, int extend, void volatile **pp)
+{
+	return FWD(f, xShmMap, pg, sz, extend, pp);
+}
+static int f_shmlock(sqlite3_file *f, int off, int n, int flags)
+{
+	return FWD(f, xShmLock, off, n, flags);
+}
+static void f_shmbarrier(sqlite3_file *f)
+{
+	REAL(f)->pMethods->xShmBarrier(REAL(f));
+}
+static int f_shmunmap(sqlite3_file *f, int del)
+{
+	return FWD(f, xShmUnmap, del);
+}
+static int f_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp)
+{
+	return FWD(f, xFetch, off, n, pp);
+}
+static int f_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
+{
+	return FWD(f, xUnfetch, off, p);
+}
+
+static int f_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags, int *out)
+{
+	struct fault_file *ff = (struct fault_file *)file;
+	int rc;
+
+	(void)vfs;
+	ff->real = (sqlite3_file *)(ff + 1);
+	ff->is_wal = (flags & SQLITE_OPEN_WAL) != 0;
+	rc = real_vfs->xOpen(real_vfs, name, ff->real, flags, out);
+	ff->base.pMethods = ff->real->pMethods ? &fault_io : NULL;
+	return rc;
+}
+
+static void fault_install(void)
+{
+	real_vfs = sqlite3_vfs_find("unix");
+	ck_assert_ptr_nonnull(real_vfs);
+	fault_vfs = *real_vfs;
+	fault_vfs.zName = "fault";
+	fault_vfs.szOsFile = (int)sizeof(struct fault_file) + real_vfs->szOsFile;
+	fault_vfs.xOpen = f_open;
+	fault_io = (sqlite3_io_methods){
+		.iVersion = 3, .xClose = f_close, .xRead = f_read, .xWrite = f_write,
+		.xTruncate = f_truncate, .xSync = f_sync, .xFileSize = f_size,
+		.xLock = f_lock, .xUnlock = f_unlock, .xCheckReservedLock = f_reserved,
+		.xFileControl = f_fcntl, .xSectorSize = f_sector,
+		.xDeviceCharacteristics = f_devchar, .xShmMap = f_shmmap,
+		.xShmLock = f_shmlock, .xShmBarrier = f_shmbarrier, .xShmUnmap = f_shmunmap,
+		.xFetch = f_fetch, .xUnfetch = f_unfetch};
+	ck_assert_int_eq(sqlite3_vfs_register(&fault_vfs, 1), SQLITE_OK);
+}
+
+/* For CK_FORK=no runs (valgrind): the next test gets the plain VFS. */
+static void fault_remove(void)
+{
+	fault_full = false;
+	sqlite3_vfs_unregister(&fault_vfs);
+}
+
+START_TEST(test_failed_commit_is_retried)
+{
+	char dir[512];
+	struct store s;
+	struct store_session a = mk_session(EUI_A, 1), b = mk_session(EUI_B, 2), got;
+	struct store_downlink d = mk_downlink("f1", EUI_B, 4, "data");
+	int64_t t0;
+
+	fault_install();
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+
+	fault_full = true;
+	ck_assert_int_eq(store_put_session(&s, &b), LB_OK);
+	ck_assert_int_eq(store_downlink_push(&s, &d, NULL), LB_OK);
+	a.fcnt_up_last = 50;
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	t0 = now_ms();
+	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
+	ck_assert_uint_eq(s.stats.failures, 1);
+	ck_assert_uint_eq(s.stats.commits, 1);
+	ck_assert(store_dirty(&s));                   /* nothing was lost */
+	ck_assert_uint_eq(store_batch(&s), 2);        /* same batch, still open */
+	ck_assert_int_ge(store_due_ms(&s), t0 + STORE_RETRY_MS);
+	/* The batch was re-staged: this handle still reads it... */
+	ck_assert_int_eq(store_get_session(&s, EUI_B, &got), LB_OK);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
+	ck_assert_uint_eq(got.fcnt_up_last, 50);
+	/* ...nobody else does. */
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT fcnt_up_last FROM session"), 1);
+	/* A second failure, with more staged meanwhile. */
+	ck_assert_int_eq(store_add_dev_nonce(&s, EUI_B, 77), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
+	ck_assert_uint_eq(s.stats.failures, 2);
+
+	fault_full = false;                           /* space freed */
+	ck_assert_int_eq(store_tick(&s, store_due_ms(&s)), -1);
+	ck_assert(!store_dirty(&s));
+	ck_assert_uint_eq(s.stats.commits, 2);
+	ck_assert_uint_eq(s.stats.rows_written, 1 + 4);
+	ck_assert_uint_ge(s.stats.replays, 2);
+	ck_assert(store_committed(&s, 2));
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 2);
+	ck_assert_int_eq(raw_int(dir, "SELECT fcnt_up_last FROM session WHERE dev_eui = "
+				      "0x70b3d57ed0000001"), 50);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM downlink"), 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM dev_nonce WHERE dev_nonce = 77"), 1);
+	store_close(&s);
+	fault_remove();
+}
+END_TEST
+
+START_TEST(test_close_with_failing_disk)
+{
+	char dir[512];
+	struct store s;
+	struct store_session a = mk_session(EUI_A, 1);
+
+	fault_install();
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	fault_full = true;
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_ERR_IO);  /* reported, not a crash */
+	ck_assert_ptr_null(s.db);
+	fault_full = false;
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &(struct store_session){0}),
+			 LB_ERR_NOT_FOUND);
+	store_close(&s);
+	fault_remove();
+}
+END_TEST
+
+/* A COMMIT that failed after its frames reached the WAL (an fsync error)
+ * leaves the batch committed although store_commit() reported failure: the
+ * replay finds its rows already there and must not wedge. Simulated
+ * white-box: the batch is committed behind the store's back. */
+START_TEST(test_replay_after_half_failed_commit)
+{
+	char dir[512];
+	struct store s;
+	struct store_downlink d = mk_downlink("h1", EUI_A, 2, "x"), got;
+	struct store_session a = mk_session(EUI_A, 3);
+	size_t n;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_downlink_push(&s, &d, NULL), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(store_add_dev_nonce(&s, EUI_A, 5), LB_OK);
+	d = mk_downlink("h2", EUI_A, 2, "y");
+	ck_assert_int_eq(store_downlink_push(&s, &d, NULL), LB_OK);
+	ck_assert_int_eq(store_downlink_delete(&s, "h1"), LB_OK);
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	ck_assert_int_eq(sqlite3_exec(s.db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	s.in_txn = false;
+	s.broken = true;
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_uint_eq(s.stats.replays, 1);
+	ck_assert_int_eq(store_downlink_count(&s, EUI_A, &n), LB_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(store_downlink_first(&s, EUI_A, &got), LB_OK);
+	ck_assert_str_eq(got.id, "h2");
+	ck_assert_uint_eq(got.seq, 2);
+	ck_assert_int_eq(store_add_dev_nonce(&s, EUI_A, 6), LB_OK);   /* not wedged */
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	store_close(&s);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM dev_nonce"), 2);
+}
+END_TEST
+
+/* A write refused while staging (the file may not grow: SQLITE_FULL at
+ * step time) is reported and not recorded; the rest of the batch stays. */
+START_TEST(test_staging_failure_keeps_batch)
+{
+	char dir[512];
+	struct store s;
+	struct store_session r;
+	int64_t pages = 0;
+	char sql[64];
+	int rc = LB_OK;
+	uint64_t ok = 0;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	pages = raw_int(dir, "PRAGMA page_count");
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", (long long)pages);
+	ck_assert_int_eq(sqlite3_exec(s.db, sql, NULL, NULL, NULL), SQLITE_OK);
+	for (ok = 0; ok < 1000; ok++) {
+		r = mk_session(EUI_A + ok, 1);
+		rc = store_put_session(&s, &r);
+		if (rc != LB_OK)
+			break;
+	}
+	ck_assert_int_eq(rc, LB_ERR_IO);
+	ck_assert_uint_gt(ok, 0);
+	ck_assert_uint_eq(s.stats.failures, 1);
+	ck_assert_uint_eq(s.n_ops, ok);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &r), LB_OK);
+	ck_assert_int_eq(store_get_session(&s, EUI_A + ok, &r), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(sqlite3_exec(s.db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL),
+			 SQLITE_OK);
+	r = mk_session(EUI_A + ok, 1);                /* the caller tries again */
+	ck_assert_int_eq(store_put_session(&s, &r), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), (int64_t)ok + 1);
+	store_close(&s);
+}
+END_TEST
+
+/* ---- damaged and foreign files ----------------------------------------- */
+
+/* Run store_open with stderr captured into buf. */
+static int open_capturing(struct store *s, const char *dir, char *buf, size_t cap)
+{
+	char path[600];
+	int saved, fd, rc;
+	ssize_t n;
+
+	ck_assert_int_lt(snprintf(path, sizeof(path), "%s.stderr", dir), (int)sizeof(path));
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	dup2(fd, 2);
+	rc = store_open(s, dir, 200);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, buf, cap - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return rc;
+}
+
+static void write_file(const char *path, const void *data, size_t len, off_t off)
+{
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, data, len, off), (ssize_t)len);
+	close(fd);
+}
+
+START_TEST(test_not_a_database)
+{
+	char dir[512], path[600], log[4096];
+	char junk[8192];
+	struct store s;
+
+	memset(junk, 'J', sizeof(junk));
+	new_dir(dir, sizeof(dir), NULL);
+	db_path(path, sizeof(path), dir);
+	write_file(path, junk, sizeof(junk), 0);
+	ck_assert_int_eq(open_capturing(&s, dir, log, sizeof(log)), LB_ERR_IO);
+	ck_assert_ptr_null(s.db);
+	ck_assert_ptr_nonnull(strstr(log, "not a database"));
+	ck_assert_ptr_nonnull(strstr(log, "move it away"));
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	/* The lock was released: a second try fails the same way, not LOCKED. */
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_ERR_IO);
+}
+END_TEST
+
+START_TEST(test_corrupt_pages)
+{
+	char dir[512], path[600], log[4096];
+	uint8_t junk[4096];
+	struct store s;
+	struct stat st;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	for (uint64_t i = 0; i < 200; i++) {
+		struct store_session r = mk_session(EUI_A + i, (uint32_t)i);
+		ck_assert_int_eq(store_put_session(&s, &r), LB_OK);
+	}
+	ck_assert_int_eq(store_close(&s), LB_OK);   /* checkpoints the WAL */
+	db_path(path, sizeof(path), dir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_gt(st.st_size, 4 * 4096);
+	/* Scribble over the second page (a b-tree page). */
+	memset(junk, 0xa5, sizeof(junk));
+	write_file(path, junk, sizeof(junk), 4096);
+	ck_assert_int_eq(open_capturing(&s, dir, log, sizeof(log)), LB_ERR_IO);
+	ck_assert_ptr_null(s.db);
+	ck_assert_ptr_nonnull(strstr(log, "lorabridge.db is corrupt"));
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+	char dir[512], log[4096];
+	struct store s;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	store_close(&s);
+	raw_exec(dir, "PRAGMA user_version = 99");
+	ck_assert_int_eq(open_capturing(&s, dir, log, sizeof(log)), LB_ERR_VERSION);
+	ck_assert_ptr_null(s.db);
+	ck_assert_ptr_nonnull(strstr(log, "schema version 99"));
+	ck_assert_ptr_nonnull(strstr(log, "newer than this lorabridge"));
+	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), 99);   /* left untouched */
+}
+END_TEST
+
+/* ---- purge ------------------------------------------------------------- */
+
+static void stage_device(struct store *s, uint64_t eui, const char *dl_id)
+{
+	struct store_session r = mk_session(eui, 3);
+	struct store_downlink d = mk_downlink(dl_id, eui, 5, "p");
+
+	ck_assert_int_eq(store_put_session(s, &r), LB_OK);
+	ck_assert_int_eq(store_add_dev_nonce(s, eui, 42), LB_OK);
+	ck_assert_int_eq(store_downlink_push(s, &d, NULL), LB_OK);
+	ck_assert_int_eq(store_ledger_put(s, eui, STORE_LEDGER_FAIR_ACCESS, "L", 1), LB_OK);
+}
+
+START_TEST(test_purge)
+{
+	char dir[512];
+	struct store s;
+	bool used;
+	size_t n, len;
+	uint8_t buf[8];
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 60000), LB_OK);
+	stage_device(&s, EUI_A, "pa");
+	stage_device(&s, EUI_B, "pb");
+	/* A gateway whose EUI happens to equal A's: its ledger is not A's. */
+	ck_assert_int_eq(store_ledger_put(&s, EUI_A, STORE_LEDGER_DUTY_CYCLE, "G", 1), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(store_meta_put(&s, "staged_before", 1), LB_OK);
+
+	ck_assert_int_eq(store_purge(&s, EUI_A), LB_OK);
+	ck_assert(!store_dirty(&s));                   /* committed at once, with the meta */
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM dev_nonce"), 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM downlink"), 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM ledger"), 2);
+	ck_assert_int_eq(raw_int(dir, "SELECT value FROM meta WHERE key = 'staged_before'"), 1);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &(struct store_session){0}),
+			 LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_dev_nonce_used(&s, EUI_A, 42, &used), LB_OK);
+	ck_assert(!used);
+	ck_assert_int_eq(store_downlink_count(&s, EUI_A, &n), LB_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_ledger_get(&s, EUI_A, STORE_LEDGER_FAIR_ACCESS, buf, sizeof(buf),
+					  &len), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_ledger_get(&s, EUI_A, STORE_LEDGER_DUTY_CYCLE, buf, sizeof(buf),
+					  &len), LB_OK);
+	/* B untouched. */
+	ck_assert_int_eq(store_get_session(&s, EUI_B, &(struct store_session){0}), LB_OK);
+	ck_assert_int_eq(store_dev_nonce_used(&s, EUI_B, 42, &used), LB_OK);
+	ck_assert(used);
+	/* Nothing left to purge. */
+	ck_assert_int_eq(store_purge(&s, EUI_A), LB_ERR_NOT_FOUND);
+	/* A device with only a staged (uncommitted) session is purged too. */
+	struct store_session c = mk_session(EUI_A + 100, 1);
+	ck_assert_int_eq(store_put_session(&s, &c), LB_OK);
+	ck_assert_int_eq(store_purge(&s, EUI_A + 100), LB_OK);
+	store_close(&s);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 1);
+}
+END_TEST
+
+/* ---- cost of a batch ---------------------------------------------------- */
+
+/* Measured on the development machine (ext4 on a virtual disk, /tmp):
+ * see the printed line; synchronous=FULL costs one WAL fsync per batch
+ * regardless of its size, which is the point of group commit. */
+START_TEST(test_batch_of_100_timing)
+{
+	char dir[512];
+	struct store s;
+	int64_t one_us;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	for (uint64_t i = 0; i < 100; i++) {
+		struct store_session r = mk_session(EUI_A + i, 0);
+		ck_assert_int_eq(store_put_session(&s, &r), LB_OK);
+	}
+	ck_assert_int_eq(store_commit(&s), LB_OK);      /* first: inserts */
+	for (uint32_t round = 1; round <= 3; round++) {
+		for (uint64_t i = 0; i < 100; i++) {
+			struct store_session r = mk_session(EUI_A + i, round);
+			ck_assert_int_eq(store_put_session(&s, &r), LB_OK);
+		}
+		ck_assert_int_eq(store_commit(&s), LB_OK);
+	}
+	ck_assert_uint_eq(s.stats.rows_written, 400);
+	int64_t hundred_us = s.stats.last_commit_us;
+	struct store_session r = mk_session(EUI_A, 9);
+	ck_assert_int_eq(store_put_session(&s, &r), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	one_us = s.stats.last_commit_us;
+	printf("store: commit of 100 session updates: %lld us (1 update: %lld us, max %lld us)\n",
+	       (long long)hundred_us, (long long)one_us, (long long)s.stats.max_commit_us);
+	ck_assert_int_gt(hundred_us, 0);
+	store_close(&s);
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_schema_created);
+	tcase_add_test(tc, test_open_args);
+	tcase_add_test(tc, test_reopen_keeps_data);
+	tcase_add_test(tc, test_close_commits_staged);
+	tcase_add_test(tc, test_second_process_locked_out);
+	tcase_add_test(tc, test_session_api);
+	tcase_add_test(tc, test_dev_nonces);
+	tcase_add_test(tc, test_downlink_queue);
+	tcase_add_test(tc, test_ledgers);
+	tcase_add_test(tc, test_meta);
+	tcase_add_test(tc, test_batch_invisible_until_commit);
+	tcase_add_test(tc, test_crash_between_batches);
+	tcase_add_test(tc, test_fcnt_down_reservation);
+	tcase_add_test(tc, test_failed_commit_is_retried);
+	tcase_add_test(tc, test_close_with_failing_disk);
+	tcase_add_test(tc, test_staging_failure_keeps_batch);
+	tcase_add_test(tc, test_replay_after_half_failed_commit);
+	tcase_add_test(tc, test_not_a_database);
+	tcase_add_test(tc, test_corrupt_pages);
+	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_purge);
+	tcase_add_test(tc, test_batch_of_100_timing);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	log_threshold = LOG_LVL_WARN;   /* errors under test still show */
+	SRunner *sr = srunner_create(store_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
