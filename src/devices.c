@@ -194,15 +194,18 @@ void devices_free(struct devices *d)
 
 /* --------------------------------------------------------------- reload */
 
-static bool same_session(const struct lb_device *a, const struct lb_device *b)
+/* Same device as far as sessions go: ABP with the same DevAddr and keys, or
+ * OTAA with the same root keys (its joined session then carries over). */
+static bool same_identity(const struct lb_device *fresh, const struct lb_device *old)
 {
-	if (a->activation != b->activation || a->has_session != b->has_session)
+	if (fresh->activation != old->activation)
 		return false;
-	if (!a->has_session)
-		return a->join_eui == b->join_eui && memcmp(a->app_key, b->app_key, LW_KEY_LEN) == 0;
-	return a->dev_addr == b->dev_addr &&
-	       memcmp(a->keys.nwk_s_key.raw, b->keys.nwk_s_key.raw, LW_KEY_LEN) == 0 &&
-	       memcmp(a->keys.app_s_key.raw, b->keys.app_s_key.raw, LW_KEY_LEN) == 0;
+	if (fresh->activation == LB_ACT_OTAA)
+		return fresh->join_eui == old->join_eui &&
+		       memcmp(fresh->app_key, old->app_key, LW_KEY_LEN) == 0;
+	return fresh->dev_addr == old->dev_addr &&
+	       memcmp(fresh->keys.nwk_s_key.raw, old->keys.nwk_s_key.raw, LW_KEY_LEN) == 0 &&
+	       memcmp(fresh->keys.app_s_key.raw, old->keys.app_s_key.raw, LW_KEY_LEN) == 0;
 }
 
 /* Carry session and counters over; the configured floor still applies. */
@@ -222,6 +225,18 @@ static void keep_state(struct lb_device *fresh, const struct lb_device *old)
 	fresh->replays = old->replays;
 	fresh->retransmissions = old->retransmissions;
 	fresh->last_seen_ms = old->last_seen_ms;
+	fresh->rt = old->rt;
+}
+
+/* An OTAA device's joined session, re-keyed into the fresh table. */
+static int keep_joined(struct devices *d, struct lb_device *fresh, const struct lb_device *old)
+{
+	if (fresh->activation != LB_ACT_OTAA || !old->has_session)
+		return LB_OK;
+	bool has_last = fresh->has_last_fcnt;
+	uint32_t last = fresh->last_fcnt_up;
+	return devices_set_session(d, fresh, old->dev_addr, old->keys.nwk_s_key.raw,
+				   old->keys.app_s_key.raw, has_last, last);
 }
 
 int devices_reload(struct devices *d, const struct lb_device_conf *conf, size_t n)
@@ -233,8 +248,13 @@ int devices_reload(struct devices *d, const struct lb_device_conf *conf, size_t 
 		return rc;
 	for (size_t i = 0; i < fresh.n; i++) {
 		struct lb_device *old = devices_find_eui(d, fresh.dev[i].dev_eui);
-		if (old && same_session(&fresh.dev[i], old))
-			keep_state(&fresh.dev[i], old);
+		if (!old || !same_identity(&fresh.dev[i], old))
+			continue;
+		keep_state(&fresh.dev[i], old);
+		if ((rc = keep_joined(&fresh, &fresh.dev[i], old)) != LB_OK) {
+			devices_free(&fresh);
+			return rc;
+		}
 	}
 	devices_free(d);
 	*d = fresh;
@@ -400,6 +420,42 @@ void devices_accept_uplink(struct lb_device *dev, uint32_t fcnt)
 	dev->has_last_fcnt = true;
 	dev->last_fcnt_up = fcnt;
 	dev->uplinks++;
+}
+
+static void reindex_addr(struct devices *d)
+{
+	for (size_t i = 0; i <= d->mask; i++)
+		d->addr_slots[i] = DEV_NIL;
+	for (uint32_t i = 0; i < d->n; i++)
+		d->dev[i].addr_next = DEV_NIL;
+	for (uint32_t i = 0; i < d->n; i++)
+		if (d->dev[i].has_session)
+			index_addr(d, i);
+}
+
+int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_addr,
+			const uint8_t nwk_s_key[LW_KEY_LEN], const uint8_t app_s_key[LW_KEY_LEN],
+			bool has_last, uint32_t last_fcnt_up)
+{
+	uint8_t nwk[LW_KEY_LEN], app[LW_KEY_LEN];
+
+	/* The raw keys may live in dev->keys itself: copy before freeing. */
+	memcpy(nwk, nwk_s_key, LW_KEY_LEN);
+	memcpy(app, app_s_key, LW_KEY_LEN);
+	if (dev->has_session)
+		lwcrypto_keys_free(&dev->keys);
+	dev->has_session = false;
+	int rc = lwcrypto_keys_init(&dev->keys, nwk, app);
+	if (rc == LB_OK) {
+		dev->has_session = true;
+		dev->dev_addr = dev_addr;
+		dev->has_last_fcnt = has_last;
+		dev->last_fcnt_up = has_last ? last_fcnt_up : 0;
+	} else {
+		lwcrypto_keys_free(&dev->keys);
+	}
+	reindex_addr(d);
+	return rc;
 }
 
 void devices_set_seen(struct lb_device *dev, int64_t now_ms)

@@ -37,6 +37,7 @@
 #include "config.h"
 #include "lorawan.h"
 #include "lwcrypto.h"
+#include "store.h"
 
 struct lb_device {
 	char *name;
@@ -61,6 +62,26 @@ struct lb_device {
 	uint64_t replays;                /* LB_ERR_REPLAY attributed to this device */
 	uint64_t retransmissions;        /* LB_ERR_DUPLICATE attributed to this device */
 	int64_t last_seen_ms;            /* devices_set_seen(); 0 = never */
+
+	/* Downlink and join state, owned by the daemon (bridge, otaa, txsched);
+	 * kept as a whole across a reload when the device's identity is
+	 * unchanged. */
+	struct lb_device_rt {
+		struct store_fcnt_down fcnt_down; /* NFCntDown and its reservation */
+		uint8_t rx1_dr_offset;
+		uint8_t rx_delay_s;          /* RX1 delay; 0 = 1 s */
+		int last_dr;                 /* data rate of the last uplink, -1 unknown */
+		bool ack_due;                /* a confirmed uplink awaits our ACK */
+		bool confirmed_pending;      /* a confirmed downlink awaits the device's ACK */
+		char confirmed_id[64];
+		uint32_t confirmed_fcnt;
+		bool has_join_nonce;
+		uint32_t join_nonce;         /* last JoinNonce issued */
+		bool has_dev_nonce;
+		uint16_t dev_nonce;          /* last DevNonce accepted */
+		int64_t joined_at;           /* Unix s, 0 = ABP or never */
+		uint64_t batch;              /* store batch of the last staged change */
+	} rt;
 
 	uint32_t addr_next;              /* internal: next device with the same DevAddr */
 };
@@ -130,6 +151,16 @@ int devices_verify_uplink(struct devices *d, const struct lw_frame *f, struct lb
 /* Commit an uplink verified LB_OK: last_fcnt_up = fcnt, uplinks++. A
  * counter not above the last accepted one is ignored. */
 void devices_accept_uplink(struct lb_device *dev, uint32_t fcnt);
+
+/*
+ * Give dev a (new) session: an OTAA join, or a session restored from the
+ * durable store. Keys are prepared, the DevAddr index is rebuilt (joins are
+ * rare: O(devices)), the uplink counter restarts unless has_last is set.
+ * Errors: LB_ERR_CRYPTO (the old session, if any, is then gone too).
+ */
+int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_addr,
+			const uint8_t nwk_s_key[LW_KEY_LEN], const uint8_t app_s_key[LW_KEY_LEN],
+			bool has_last, uint32_t last_fcnt_up);
 
 /* Record when the device was last heard (any clock the caller chooses). */
 void devices_set_seen(struct lb_device *dev, int64_t now_ms);

@@ -632,6 +632,60 @@ START_TEST(test_many_devices)
 }
 END_TEST
 
+
+/* An OTAA join gives the device a session: frames with the new DevAddr
+ * verify, and a SIGHUP reload with unchanged root keys keeps it. */
+START_TEST(test_join_session_and_reload)
+{
+	struct lb_device_conf c[2];
+	struct devices d;
+	struct lb_uplink_match m;
+	struct frame fr;
+
+	c[0] = abp("abp", 0x10, 0x26000010, KEY_X, KEY_Y);
+	memset(&c[1], 0, sizeof(c[1]));
+	c[1].name = (char *)"otaa";
+	c[1].application = (char *)"default";
+	c[1].dev_eui = 0x20;
+	c[1].activation = LB_ACT_OTAA;
+	c[1].join_eui = 0x70b3d57ed0000001;
+	memcpy(c[1].app_key, KEY_Y, 16);
+	ck_assert_int_eq(devices_init(&d, c, 2), LB_OK);
+
+	struct lb_device *dev = devices_find_eui(&d, 0x20);
+	build(&fr, V2_NWK, V2_APP, 0x26000099, 0, 1, "hi");
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(devices_set_session(&d, dev, 0x26000099, V2_NWK, V2_APP, false, 0), LB_OK);
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+	ck_assert_ptr_eq(m.dev, dev);
+	devices_accept_uplink(dev, 0);
+	dev->rt.join_nonce = 7;
+
+	/* A new join replaces the session: the old keys no longer verify. */
+	ck_assert_int_eq(devices_set_session(&d, dev, 0x26000098, KEY_X, KEY_X, false, 0), LB_OK);
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_NOT_FOUND);
+	build(&fr, KEY_X, KEY_X, 0x26000098, 0, 1, "hi");
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+	devices_accept_uplink(dev, 0);
+
+	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
+	dev = devices_find_eui(&d, 0x20);
+	ck_assert(dev->has_session);
+	ck_assert_uint_eq(dev->dev_addr, 0x26000098);
+	ck_assert_uint_eq(dev->rt.join_nonce, 7);
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_DUPLICATE);
+	build(&fr, KEY_X, KEY_X, 0x26000098, 1, 1, "hi");
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+
+	/* New root keys in the file: the joined session is dropped. */
+	memcpy(c[1].app_key, KEY_X, 16);
+	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
+	ck_assert(!devices_find_eui(&d, 0x20)->has_session);
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_NOT_FOUND);
+	devices_free(&d);
+}
+END_TEST
+
 static Suite *devices_suite(void)
 {
 	Suite *s = suite_create("devices");
@@ -655,6 +709,7 @@ static Suite *devices_suite(void)
 	tcase_add_test(tc, test_reload_otaa);
 	tcase_add_test(tc, test_reload_fcnt_floor_and_failure);
 	tcase_add_test(tc, test_many_devices);
+	tcase_add_test(tc, test_join_session_and_reload);
 	suite_add_tcase(s, tc);
 	return s;
 }
