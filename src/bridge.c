@@ -9,7 +9,10 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "dispatch.h"
+#include "otaa.h"
+#include "session.h"
 #include "sdnotify.h"
 #include "event_json.h"
 #include "lb_err.h"
@@ -22,6 +25,14 @@
 static void on_mqtt_connect(void *arg)
 {
 	struct bridge *b = arg;
+	char filter[PUBLISH_TOPIC_MAX];
+
+	/* mqtt re-subscribes on every CONNACK what was subscribed once. */
+	if (!b->subscribed && publish_command_filter(&b->pub, filter, sizeof(filter)) == LB_OK &&
+	    mqtt_subscribe(&b->mqtt, filter, b->cfg.mqtt_qos) == LB_OK) {
+		b->subscribed = true;
+		log_info("bridge", "taking downlink commands on %s", filter);
+	}
 	/* Retained so a dashboard that subscribes later sees the state; the
 	 * Last Will replaces it with "offline" if we vanish. */
 	publish_bridge(&b->pub, "state", STATE_ONLINE, strlen(STATE_ONLINE), true);
@@ -44,7 +55,8 @@ static int mqtt_setup(struct bridge *b)
 		.key_file = c->mqtt_key_file, .keepalive_s = c->mqtt_keepalive_s,
 		.qos = c->mqtt_qos, .queue_limit = (size_t)c->mqtt_queue_limit,
 		.will_topic = will_topic, .will_payload = STATE_OFFLINE, .will_retain = true,
-		.will_qos = c->mqtt_qos, .on_connect = on_mqtt_connect, .arg = b,
+		.will_qos = c->mqtt_qos, .on_connect = on_mqtt_connect,
+		.on_message = command_on_message, .arg = b,
 	};
 	return mqtt_init(&b->mqtt, &o);
 }
@@ -129,11 +141,6 @@ static int devices_setup(struct bridge *b)
 		log_error("bridge", "device table: %s", lb_strerror(rc));
 	else
 		log_notice("bridge", "%zu device(s) configured", b->cfg.n_devices);
-	for (size_t i = 0; i < b->cfg.n_devices; i++)
-		if (b->cfg.devices[i].activation == LB_ACT_OTAA)
-			log_warn("bridge", "device %s is OTAA: over-the-air joins are not supported "
-				 "in this version, its uplinks will not be decoded",
-				 b->cfg.devices[i].name);
 	return rc;
 }
 
@@ -147,6 +154,21 @@ static int gateways_setup(struct bridge *b)
 		.allow = c->udp_allow, .n_allow = c->n_udp_allow, .max_gateways = 1024,
 	};
 	return gateways_init(&b->gateways, &o);
+}
+
+/* The durable state: sessions, downlink queue, join counters. */
+static int state_setup(struct bridge *b)
+{
+	int rc = store_open(&b->store, b->cfg.state_dir, b->cfg.state_commit_ms);
+	if (rc != LB_OK) {
+		log_error("bridge", "state directory %s unusable: %s", b->cfg.state_dir,
+			  lb_strerror(rc));
+		return rc;
+	}
+	b->store_open = true;
+	if ((rc = session_restore(b)) != LB_OK)
+		return rc;
+	return otaa_init(b);
 }
 
 static int modules_setup(struct bridge *b)
@@ -166,6 +188,9 @@ static int modules_setup(struct bridge *b)
 		return rc;
 	if ((rc = dedup_init(&b->dedup, b->cfg.dedup_window_ms, BRIDGE_DEDUP_OPEN)) != LB_OK)
 		return rc;
+	if ((rc = state_setup(b)) != LB_OK)
+		return rc;
+	txsched_init(&b->tx, (uint32_t)b->cfg.downlink_tx_ack_timeout_ms);
 	return mqtt_setup(b);
 }
 
@@ -224,6 +249,11 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 	x.gateways_online = gateways_count_online(&b->gateways);
 	x.devices = b->cfg.n_devices;
 	x.udp_kernel_drops = b->udp.kernel_drops;
+	x.downlinks_sent = b->tx.stats.sent;
+	x.downlinks_failed = b->tx.stats.failed;
+	x.downlinks_rx2 = b->tx.stats.retried_rx2;
+	x.store_commits = b->store.stats.commits;
+	x.store_failures = b->store.stats.failures;
 	x.mqtt_queue_depth = ms.queued;
 	x.mqtt_published = ms.published;
 	x.mqtt_dropped = ms.dropped_overflow;
@@ -239,6 +269,12 @@ static int64_t earliest(int64_t a, int64_t b)
 	if (b < 0)
 		return a;
 	return a < b ? a : b;
+}
+
+static bool batch_committed(void *arg, uint64_t batch)
+{
+	struct bridge *b = arg;
+	return store_committed(&b->store, batch);
 }
 
 /* systemd: a one-line STATUS every few seconds and the watchdog ping, both
@@ -274,6 +310,9 @@ static int64_t run_timers(struct bridge *b)
 	int64_t next = dedup_tick(&b->dedup, now, uplink_process, b);
 
 	next = earliest(next, gateways_tick(&b->gateways, now, on_gateway_offline, b));
+	next = earliest(next, txsched_tick(b, now));
+	next = earliest(next, store_tick(&b->store, now));
+	publish_release(&b->pub, batch_committed, b);
 	next = earliest(next, mqtt_tick(&b->mqtt, now));
 	if (b->cfg.mqtt_stats_interval_s > 0 && now >= b->next_stats_ms) {
 		publish_stats(b, now);
@@ -325,6 +364,9 @@ static void shutdown_flush(struct bridge *b)
 
 	log_notice("bridge", "shutting down: flushing %zu queued message(s)", mqtt_pending(&b->mqtt));
 	dedup_tick(&b->dedup, INT64_MAX / 2, uplink_process, b);
+	if (store_commit(&b->store) != LB_OK)
+		log_error("bridge", "state not committed at shutdown: held events dropped");
+	publish_release(&b->pub, batch_committed, b);
 	publish_bridge(&b->pub, "state", STATE_OFFLINE, strlen(STATE_OFFLINE), true);
 	while (mqtt_connected(&b->mqtt) && mqtt_pending(&b->mqtt) > 0 && loop_now_ms() < until) {
 		int64_t next = earliest(mqtt_tick(&b->mqtt, loop_now_ms()), until);
@@ -375,6 +417,9 @@ void bridge_free(struct bridge *b)
 	dedup_free(&b->dedup);
 	devices_free(&b->devices);
 	gateways_free(&b->gateways);
+	if (b->store_open)
+		store_close(&b->store);
+	b->store_open = false;
 	publish_free(&b->pub);
 	config_free(&b->cfg);
 }

@@ -5,10 +5,13 @@
  *
  *   gateway --UDP--> udp --> dispatch --> gateways (admit, rate limit, ACK)
  *                              |  \--> publish gateway/{id}/event/up|stats
- *                              v
+ *                              v        TX_ACK --> txsched
  *                            dedup --(window closes)--> uplink --> devices
  *                                                         (MIC, FCnt, decrypt)
- *                                                         --> event_json --> publish --> mqtt
+ *                              join-request --> otaa      --> event_json --> publish --> mqtt
+ *                                                 \           (held until the store commits)
+ *                                                  v
+ *   MQTT command/down --> command --> store queue --> txsched --> PULL_RESP --> gateway
  *
  * Ownership: bridge_init() takes ownership of *cfg (moved in, the source is
  * zeroed); bridge_free() releases everything.
@@ -24,11 +27,14 @@
 #include "dedup.h"
 #include "devices.h"
 #include "gateway.h"
+#include "join.h"
 #include "loop.h"
 #include "mqtt.h"
 #include "publish.h"
 #include "region.h"
 #include "stats.h"
+#include "store.h"
+#include "txsched.h"
 #include "udp.h"
 
 /* Datagrams read per wake-up of the UDP socket: the fairness budget. */
@@ -50,11 +56,18 @@ struct bridge {
 	struct mqtt mqtt;
 	struct publisher pub;
 	struct stats stats;
+	struct store store;
+	struct txsched tx;
+	struct join_netid netid;
+	uint32_t join_nonce_next;    /* JoinNonce counter (persisted in meta) */
+	uint32_t nwk_addr_next;      /* DevAddr allocator (persisted in meta) */
 	int signal_fd;
 	int mqtt_fd;                 /* fd registered with the loop, -1 none */
 	bool mqtt_fd_wants_write;
 	bool stop;
 	bool reload;
+	bool store_open;
+	bool subscribed;             /* the command topic */
 	uint32_t next_uplink_id;
 	uint8_t id_seed[16];         /* random, for deduplicationId UUIDs */
 	uint64_t id_counter;

@@ -2,8 +2,9 @@
  * config.c - loading the configuration file: libconfig parses the syntax,
  * then one walk over the parsed tree, in file order, checks each setting
  * against its row of the schema (config_schema.c), warns about unknown
- * settings, parses the `devices` list, and finally checks the rules that
- * span several settings (TLS files, duplicates). Every problem is
+ * settings, parses the `devices` list, and finally resolves what the
+ * devices inherit and checks the rules that span several settings (TLS
+ * files, duplicates, downlink parameters of the region). Every problem is
  * collected with its file and line; none stops the walk.
  */
 #include "config.h"
@@ -11,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <unistd.h>
 #include <libconfig.h>
 #include <libgen.h>
@@ -24,6 +26,7 @@
 #include "config_schema.h"
 #include "hex.h"
 #include "lb_err.h"
+#include "region.h"
 
 /* --- the problem report -------------------------------------------------- */
 
@@ -166,10 +169,14 @@ int config_defaults(struct lb_config *cfg)
 			}
 			break;
 		case CS_INT:
+		case CS_CHOICE:
 			*(int *)f = (int)e->def_int;
 			break;
 		case CS_U16:
 			*(uint16_t *)f = (uint16_t)e->def_int;
+			break;
+		case CS_HEX:
+			*(uint32_t *)f = (uint32_t)e->def_int;
 			break;
 		case CS_BOOL:
 			*(bool *)f = e->def_int != 0;
@@ -366,7 +373,7 @@ static bool in_choices(const char *const *choices, const char *v)
 }
 
 static void report_choices(struct config__load *c, const config_setting_t *s, const struct cs_entry *e,
-			   const char *v)
+			   const char *prefix, const char *v)
 {
 	char list[160];
 	size_t n = 0;
@@ -374,7 +381,7 @@ static void report_choices(struct config__load *c, const config_setting_t *s, co
 	list[0] = '\0';
 	for (size_t i = 0; e->choices[i] && n < sizeof(list); i++)
 		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", e->choices[i]);
-	error_at(c, s, "%s: '%s' is not one of %s", e->path, v, list);
+	error_at(c, s, "%s%s: '%s' is not one of %s", prefix, e->path, v, list);
 }
 
 static void parse_string_entry(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
@@ -388,7 +395,7 @@ static void parse_string_entry(struct config__load *c, const struct cs_entry *e,
 	}
 	const char *v = config_setting_get_string(s);
 	if (e->choices && !in_choices(e->choices, v)) {
-		report_choices(c, s, e, v);
+		report_choices(c, s, e, "", v);
 		return;
 	}
 	if (e->check && !e->check(v, why, sizeof(why))) {
@@ -407,21 +414,70 @@ static void parse_string_entry(struct config__load *c, const struct cs_entry *e,
 	*field = copy;
 }
 
-static void parse_int_entry(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
+static bool parse_choice(struct config__load *c, const struct cs_entry *e, const config_setting_t *s,
+			 const char *prefix, long long *out)
 {
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		error_at(c, s, "%s%s: expected a string, got %s", prefix, e->path, config__type_desc(s));
+		return false;
+	}
+	const char *v = config_setting_get_string(s);
+	for (long long i = 0; e->choices[i]; i++) {
+		if (!strcmp(e->choices[i], v)) {
+			*out = i;
+			return true;
+		}
+	}
+	report_choices(c, s, e, prefix, v);
+	return false;
+}
+
+bool config__parse_number(struct config__load *c, const struct cs_entry *e, const config_setting_t *s,
+			  const char *prefix, long long *out)
+{
+	if (e->type == CS_CHOICE)
+		return parse_choice(c, e, s, prefix, out);
 	if (!is_int(s)) {
-		error_at(c, s, "%s: expected an integer, got %s", e->path, config__type_desc(s));
-		return;
+		error_at(c, s, "%s%s: expected an integer, got %s", prefix, e->path, config__type_desc(s));
+		return false;
 	}
 	long long v = config__int_value(c, s);
 	if (v < e->min || v > e->max) {
-		error_at(c, s, "%s: %lld is out of range %lld..%lld", e->path, v, e->min, e->max);
-		return;
+		error_at(c, s, "%s%s: %lld is out of range %lld..%lld", prefix, e->path, v, e->min,
+			 e->max);
+		return false;
 	}
+	*out = v;
+	return true;
+}
+
+static void parse_number_entry(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
+{
+	long long v;
+
+	if (!config__parse_number(c, e, s, "", &v))
+		return;
 	if (e->type == CS_U16)
 		*(uint16_t *)field_at(c->cfg, e->offset) = (uint16_t)v;
 	else
 		*(int *)field_at(c->cfg, e->offset) = (int)v;
+	if (e->flags & CS_F_OPTIONAL)
+		*(bool *)field_at(c->cfg, e->has_offset) = true;
+}
+
+static void parse_hex_entry(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
+{
+	uint8_t b[4];
+	char why[160];
+
+	if (!config__parse_hex(c, s, e->path, b, e->hex_bytes))
+		return;
+	uint32_t v = (uint32_t)config__be_value(b, e->hex_bytes);
+	if (e->icheck && !e->icheck(v, why, sizeof(why))) {
+		error_at(c, s, "%s: %s", e->path, why);
+		return;
+	}
+	*(uint32_t *)field_at(c->cfg, e->offset) = v;
 }
 
 static void parse_eui_list(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
@@ -474,7 +530,11 @@ static void parse_entry(struct config__load *c, size_t idx, const config_setting
 		break;
 	case CS_INT:
 	case CS_U16:
-		parse_int_entry(c, e, s);
+	case CS_CHOICE:
+		parse_number_entry(c, e, s);
+		break;
+	case CS_HEX:
+		parse_hex_entry(c, e, s);
 		break;
 	case CS_BOOL:
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
@@ -489,14 +549,46 @@ static void parse_entry(struct config__load *c, size_t idx, const config_setting
 	}
 }
 
+static const config_setting_t *where(const struct config__load *c, const char *path)
+{
+	return c->where[config__schema_find(path)];
+}
+
+/* The downlink parameters must exist in the region (regions-airtime.md
+ * sections 1.3 and 2.3). Skipped when the region setting itself is wrong. */
+static void check_region(struct config__load *c)
+{
+	const struct lb_config *cfg = c->cfg;
+	const config_setting_t *reg = where(c, "region");
+	const struct region *r = region_find(cfg->region);
+
+	if (!r || (reg && !(config_setting_get_string(reg) &&
+			   !strcmp(config_setting_get_string(reg), cfg->region))))
+		return;
+	if (cfg->downlink_rx1_dr_offset >= r->n_rx1_offsets)
+		error_at(c, where(c, "downlink.rx1_dr_offset"),
+			 "downlink.rx1_dr_offset: %d is not allowed in %s (0..%u)",
+			 cfg->downlink_rx1_dr_offset, r->name, r->n_rx1_offsets - 1u);
+	const struct region_dr *dr = region_dr_info(r, (uint8_t)cfg->downlink_rx2_dr);
+	if (cfg->has_downlink_rx2_dr && (!dr || !dr->downlink))
+		error_at(c, where(c, "downlink.rx2_dr"),
+			 "downlink.rx2_dr: DR%d is not a downlink data rate of %s",
+			 cfg->downlink_rx2_dr, r->name);
+	uint32_t hz = (uint32_t)cfg->downlink_rx2_frequency;
+	if (cfg->has_downlink_rx2_frequency && (hz < r->min_hz || hz > r->max_hz))
+		error_at(c, where(c, "downlink.rx2_frequency"),
+			 "downlink.rx2_frequency: %" PRIu32 " Hz is outside the %s band "
+			 "(%" PRIu32 "..%" PRIu32 ")", hz, r->name, r->min_hz, r->max_hz);
+}
+
 /* Rules spanning several settings; reported at the setting that is there. */
 static void check_cross(struct config__load *c)
 {
-	const config_setting_t *ca = c->where[config__schema_find("mqtt.ca_file")];
-	const config_setting_t *cert = c->where[config__schema_find("mqtt.cert_file")];
-	const config_setting_t *key = c->where[config__schema_find("mqtt.key_file")];
-	const config_setting_t *user = c->where[config__schema_find("mqtt.username")];
-	const config_setting_t *pass = c->where[config__schema_find("mqtt.password")];
+	const config_setting_t *ca = where(c, "mqtt.ca_file");
+	const config_setting_t *cert = where(c, "mqtt.cert_file");
+	const config_setting_t *key = where(c, "mqtt.key_file");
+	const config_setting_t *user = where(c, "mqtt.username");
+	const config_setting_t *pass = where(c, "mqtt.password");
 
 	if (cert && !key)
 		error_at(c, cert, "mqtt.cert_file: mutual TLS needs mqtt.key_file as well");
@@ -507,6 +599,7 @@ static void check_cross(struct config__load *c)
 			 cert ? "mqtt.cert_file" : "mqtt.key_file");
 	if (pass && !user)
 		error_at(c, pass, "mqtt.password: needs mqtt.username as well");
+	check_region(c);
 }
 
 /* --- the walk over the file -------------------------------------------- */
@@ -620,6 +713,7 @@ static int parse_file(struct config__load *c)
 		rc = config_error_type(&lc) == CONFIG_ERR_FILE_IO ? LB_ERR_IO : LB_ERR_CONFIG;
 	} else {
 		walk_group(c, config_root_setting(&lc), "");
+		config__devices_inherit(c);
 		check_cross(c);
 	}
 	config_destroy(&lc);

@@ -16,6 +16,11 @@
  * Problems are collected, never just the first: syntax errors (then
  * nothing else can be checked), wrong types, out-of-range values, malformed
  * hex, duplicate devices are errors; unknown settings are warnings.
+ * Settings that depend on others are checked once the whole file is read:
+ * downlink.rx1_dr_offset, rx2_dr and rx2_frequency against the region,
+ * net_id's RFU bits against its type. A device's `fair_access` group
+ * overrides single keys of the global one; config_load() resolves the
+ * inheritance, so lb_device_conf.fair_access is always the policy to apply.
  */
 #ifndef LB_CONFIG_H
 #define LB_CONFIG_H
@@ -29,6 +34,27 @@
 #define CONFIG_MAX_TAGS 16
 
 enum lb_activation { LB_ACT_ABP = 0, LB_ACT_OTAA = 1 };
+
+/* fair_access.action; same values as enum fa_action (fairaccess.h). */
+enum lb_fa_action { LB_FA_WARN = 0, LB_FA_ENFORCE = 1 };
+
+/*
+ * A fair-access policy (issue 4): the global `fair_access` group, and each
+ * device's effective policy (its own keys, the global values for the rest).
+ * Every member is an int, in this order: bit i of lb_device_conf.fa_set is
+ * the i-th member (LB_FA_SET_*).
+ */
+struct lb_fair_access {
+	int uplink_airtime_ms;          /* 30000 per window */
+	int downlinks;                  /* 10 per window, acknowledgements included */
+	int window_hours;               /* 24, 1..168 */
+	int action;                     /* enum lb_fa_action, LB_FA_WARN */
+};
+
+#define LB_FA_SET_UPLINK_AIRTIME_MS 0x1u
+#define LB_FA_SET_DOWNLINKS 0x2u
+#define LB_FA_SET_WINDOW_HOURS 0x4u
+#define LB_FA_SET_ACTION 0x8u
 
 struct lb_tag {
 	char *key;
@@ -47,10 +73,15 @@ struct lb_device_conf {
 	uint8_t app_s_key[16];
 	uint64_t join_eui;              /* OTAA (activation LB_ACT_OTAA) */
 	uint8_t app_key[16];            /* OTAA root key */
+	int lorawan_version;            /* enum join_version (join.h): 0 = "1.0.0" ..
+					 * 4 = "1.0.4"; default 3 ("1.0.3") */
 	bool has_fcnt_up;
 	uint32_t fcnt_up;               /* next uplink counter to accept from */
 	struct lb_tag tags[CONFIG_MAX_TAGS];
 	size_t n_tags;
+	struct lb_fair_access fair_access;  /* effective: own keys, else global */
+	unsigned fa_set;                /* LB_FA_SET_* keys set in the device's own
+					 * fair_access group (not inherited) */
 	int line;                       /* source line, for messages */
 };
 
@@ -82,13 +113,35 @@ struct lb_config {
 	char *mqtt_topic_gateway_event; /* "gateway/{gateway_id}/event/{event}" */
 	char *mqtt_topic_gateway_state; /* "gateway/{gateway_id}/state/{state}" ({state} = "conn") */
 	char *mqtt_topic_bridge;        /* "lorabridge/{client_id}/{event}" */
+	/* "application/{application}/device/{dev_eui}/state/{state}",
+	 * {state} = "airtime" (retained) */
+	char *mqtt_topic_device_state;
+	/* "application/{application}/device/{dev_eui}/command/{command}",
+	 * subscribed with {command} = "down"; always contains {dev_eui} */
+	char *mqtt_topic_device_command;
 	int mqtt_queue_limit;           /* 10000 messages */
 	int mqtt_stats_interval_s;      /* 60, 0 = no periodic stats */
 
 	/* top level */
 	char *region;                   /* "EU868" */
+	uint32_t net_id;                /* 24-bit NetID, 0x000000; RFU bits clear */
 	int dedup_window_ms;            /* 200 */
+
+	/* downlink (class A) */
+	int downlink_delay_ms;          /* 100: wait after an uplink before choosing */
+	int downlink_queue_limit;       /* 16 queued downlinks per device */
+	int downlink_rx1_dr_offset;     /* 0 (join-accept DLSettings; ABP assumed) */
+	int downlink_rx_delay_s;        /* 1 (join-accept RxDelay; ABP: always 1) */
+	bool has_downlink_rx2_frequency;
+	int downlink_rx2_frequency;     /* Hz; only if has_: else region default */
+	bool has_downlink_rx2_dr;
+	int downlink_rx2_dr;            /* only if has_: else region default */
+	int downlink_tx_ack_timeout_ms; /* 3000 */
+
+	struct lb_fair_access fair_access;  /* global policy (defaults: TTN's) */
+
 	char *state_dir;                /* "/var/lib/lorabridge" */
+	int state_commit_ms;            /* 200: group-commit interval of the state */
 	char *log_level;                /* "info" */
 
 	struct lb_device_conf *devices;

@@ -4,14 +4,43 @@
  * activation (ABP: dev_addr + nwk_s_key + app_s_key; OTAA: join_eui +
  * app_key), then uniqueness of names and DevEUIs across entries. A DevAddr
  * shared by several ABP devices is legal: the MIC tells them apart
- * (LoRaWAN 1.0 section 6.1.1).
+ * (LoRaWAN 1.0 section 6.1.1). Also here: the device part of
+ * config_print() and of the reference, from the device table of
+ * config_schema.c.
+ *
+ * A device's `fair_access` group (CSD_OVERRIDE) is checked with the rows of
+ * the global `fair_access.*` settings, so both accept exactly the same
+ * values; keys it leaves out are copied from the global settings once the
+ * whole file is read (config__devices_inherit), since the global group may
+ * come after the devices.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config_schema.h"
 #include "hex.h"
 #include "lb_err.h"
+
+/* True if schema entry e is a key of the global group of override field f. */
+static bool in_group(const struct cs_entry *e, const struct csd_field *f)
+{
+	size_t n = strlen(f->name);
+	return !strncmp(e->path, f->name, n) && e->path[n] == '.';
+}
+
+/* Byte offset of e's value inside the override struct, and its LB_*_SET bit. */
+static size_t override_rel(const struct cs_entry *e, const struct csd_field *f)
+{
+	return e->offset - f->cfg_offset;
+}
+
+static unsigned override_bit(const struct cs_entry *e, const struct csd_field *f)
+{
+	return 1u << (override_rel(e, f) / sizeof(int));
+}
+
+/* --- parsing -------------------------------------------------------------- */
 
 static void *dev_field(struct lb_device_conf *d, size_t offset)
 {
@@ -95,6 +124,82 @@ static bool parse_u32_field(struct config__load *c, const struct csd_field *f,
 	return true;
 }
 
+static bool parse_choice_field(struct config__load *c, const struct csd_field *f,
+			       const config_setting_t *s, const char *label, struct lb_device_conf *d)
+{
+	char list[96];
+	size_t n = 0;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		error_at(c, s, "%s: %s: expected a string, got %s", label, f->name, config__type_desc(s));
+		return false;
+	}
+	const char *v = config_setting_get_string(s);
+	list[0] = '\0';
+	for (size_t i = 0; f->choices[i]; i++) {
+		if (!strcmp(f->choices[i], v)) {
+			*(int *)dev_field(d, f->offset) = (int)i;
+			return true;
+		}
+		if (n < sizeof(list))
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
+					      f->choices[i]);
+	}
+	error_at(c, s, "%s: %s: '%s' is not one of %s", label, f->name, v, list);
+	return false;
+}
+
+/* A group of keys of the global group f->name, each checked by its row. */
+static void parse_override(struct config__load *c, const struct csd_field *f,
+			   const config_setting_t *g, const char *label, struct lb_device_conf *d)
+{
+	char prefix[112], path[128];
+
+	if (!config_setting_is_group(g)) {
+		error_at(c, g, "%s: %s: expected a group { ... }, got %s", label, f->name,
+			 config__type_desc(g));
+		return;
+	}
+	snprintf(prefix, sizeof(prefix), "%s: ", label);
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+		snprintf(path, sizeof(path), "%s.%s", f->name, config_setting_name(m));
+		int idx = config__schema_find(path);
+		if (idx < 0) {
+			warn_at(c, m, "%s: unknown setting '%s' (ignored)", label, path);
+			continue;
+		}
+		const struct cs_entry *e = &config__schema[idx];
+		long long v;
+		if (!config__parse_number(c, e, m, prefix, &v))
+			continue;
+		*(int *)dev_field(d, f->offset + override_rel(e, f)) = (int)v;
+		*(unsigned *)dev_field(d, f->has_offset) |= override_bit(e, f);
+	}
+}
+
+void config__devices_inherit(struct config__load *c)
+{
+	const struct lb_config *cfg = c->cfg;
+
+	for (size_t i = 0; i < config__n_device_fields; i++) {
+		const struct csd_field *f = &config__device_fields[i];
+		if (f->type != CSD_OVERRIDE)
+			continue;
+		for (size_t j = 0; j < config__n_schema; j++) {
+			const struct cs_entry *e = &config__schema[j];
+			if (!in_group(e, f))
+				continue;
+			int v = *(const int *)((const char *)cfg + e->offset);
+			for (size_t k = 0; k < cfg->n_devices; k++) {
+				struct lb_device_conf *d = &cfg->devices[k];
+				if (!(*(unsigned *)dev_field(d, f->has_offset) & override_bit(e, f)))
+					*(int *)dev_field(d, f->offset + override_rel(e, f)) = v;
+			}
+		}
+	}
+}
+
 /* Parse one field; true if its value is valid and stored. */
 static bool parse_field(struct config__load *c, const struct csd_field *f, const config_setting_t *s,
 			const char *label, struct lb_device_conf *d)
@@ -122,6 +227,11 @@ static bool parse_field(struct config__load *c, const struct csd_field *f, const
 		return parse_u32_field(c, f, s, label, d);
 	case CSD_TAGS:
 		parse_tags(c, s, label, d);
+		return true;
+	case CSD_CHOICE:
+		return parse_choice_field(c, f, s, label, d);
+	case CSD_OVERRIDE:
+		parse_override(c, f, s, label, d);
 		return true;
 	}
 	return false;
@@ -179,6 +289,14 @@ static void check_device(struct config__load *c, const config_setting_t *g, cons
 	}
 }
 
+static int choice_index(const char *const *choices, const char *v)
+{
+	int i = 0;
+	while (choices[i] && strcmp(choices[i], v))
+		i++;
+	return i;
+}
+
 static void parse_device(struct config__load *c, const config_setting_t *g, size_t idx,
 			 struct lb_device_conf *d, unsigned *seen, unsigned *valid)
 {
@@ -206,6 +324,8 @@ static void parse_device(struct config__load *c, const config_setting_t *g, size
 		char **field = dev_field(d, f->offset);
 		if (f->type == CSD_STRING && f->def_str && !*field && !(*field = strdup(f->def_str)))
 			c->nomem = true;
+		if (f->type == CSD_CHOICE && !(*seen & 1u << i))
+			*(int *)dev_field(d, f->offset) = choice_index(f->choices, f->def_str);
 	}
 	check_device(c, g, label, *seen, d);
 }
@@ -320,4 +440,174 @@ out:
 	free(where);
 	free(seen);
 	free(valid);
+}
+
+/* --- config_print(): the devices ------------------------------------------ */
+
+static void print_hex_field(FILE *out, const char *name, const char *hex, bool redact)
+{
+	fprintf(out, "\t\t%s = \"%s\";\n", name, redact ? "<redacted>" : hex);
+}
+
+static bool key_is_set(const uint8_t *k)
+{
+	static const uint8_t zero[16];
+	return memcmp(k, zero, 16) != 0;
+}
+
+/* Should field f of d be printed? Keys of the other activation only if set. */
+static bool device_field_shown(const struct csd_field *f, const struct lb_device_conf *d)
+{
+	const char *base = (const char *)d + f->offset;
+
+	if (f->flags & CSD_F_ABP)
+		return d->activation == LB_ACT_ABP;
+	if (!(f->flags & CSD_F_OTAA))
+		return true;
+	if (d->activation == LB_ACT_OTAA)
+		return true;
+	return f->type == CSD_KEY ? key_is_set((const uint8_t *)base) : *(const uint64_t *)base != 0;
+}
+
+/* Only the keys the device sets itself: the rest keeps following the
+ * global group when the printed file is loaded again. */
+static void print_override(FILE *out, const struct csd_field *f, const struct lb_device_conf *d)
+{
+	unsigned set = *(const unsigned *)((const char *)d + f->has_offset);
+
+	if (!set)
+		return;
+	fprintf(out, "\t\t%s = {\n", f->name);
+	for (size_t i = 0; i < config__n_schema; i++) {
+		const struct cs_entry *e = &config__schema[i];
+		if (!in_group(e, f) || !(set & override_bit(e, f)))
+			continue;
+		fprintf(out, "\t\t\t%s = ", e->path + strlen(f->name) + 1);
+		config__print_int_value(out, e, *(const int *)((const char *)d + f->offset +
+							       override_rel(e, f)));
+		fputs(";\n", out);
+	}
+	fputs("\t\t};\n", out);
+}
+
+static void print_device_field(FILE *out, const struct csd_field *f, const struct lb_device_conf *d,
+			       bool show_secrets)
+{
+	const char *base = (const char *)d + f->offset;
+	bool redact = (f->flags & CSD_F_SECRET) && !show_secrets;
+	char hex[33];
+
+	switch (f->type) {
+	case CSD_STRING:
+		fprintf(out, "\t\t%s = ", f->name);
+		config__print_string(out, *(char *const *)base ? *(char *const *)base : "");
+		fputs(";\n", out);
+		break;
+	case CSD_EUI:
+		hex_format_eui(*(const uint64_t *)base, hex);
+		print_hex_field(out, f->name, hex, redact);
+		break;
+	case CSD_ADDR:
+		hex_format_u32(*(const uint32_t *)base, hex);
+		print_hex_field(out, f->name, hex, redact);
+		break;
+	case CSD_KEY:
+		hex_encode((const uint8_t *)base, 16, hex, sizeof(hex));
+		print_hex_field(out, f->name, hex, redact);
+		break;
+	case CSD_U32:
+		if (*(const bool *)((const char *)d + f->has_offset))
+			fprintf(out, "\t\t%s = %" PRIu32 "L;\n", f->name, *(const uint32_t *)base);
+		break;
+	case CSD_CHOICE:
+		fprintf(out, "\t\t%s = ", f->name);
+		config__print_string(out, f->choices[*(const int *)base]);
+		fputs(";\n", out);
+		break;
+	case CSD_OVERRIDE:
+		print_override(out, f, d);
+		break;
+	case CSD_TAGS:
+		if (!d->n_tags)
+			break;
+		fprintf(out, "\t\t%s = {\n", f->name);
+		for (size_t i = 0; i < d->n_tags; i++) {
+			fprintf(out, "\t\t\t%s = ", d->tags[i].key);
+			config__print_string(out, d->tags[i].value);
+			fputs(";\n", out);
+		}
+		fputs("\t\t};\n", out);
+		break;
+	}
+}
+
+void config__print_devices(const struct lb_config *cfg, FILE *out, bool show_secrets)
+{
+	fputs("devices = (", out);
+	for (size_t i = 0; i < cfg->n_devices; i++) {
+		fputs(i ? ",\n\t{\n" : "\n\t{\n", out);
+		for (size_t j = 0; j < config__n_device_fields; j++) {
+			const struct csd_field *f = &config__device_fields[j];
+			if (device_field_shown(f, &cfg->devices[i]))
+				print_device_field(out, f, &cfg->devices[i], show_secrets);
+		}
+		fputs("\t}", out);
+	}
+	fputs(cfg->n_devices ? "\n);\n" : ");\n", out);
+}
+
+/* --- the reference --------------------------------------------------------- */
+
+static const char *const device_type_names[] = {
+	[CSD_STRING] = "string", [CSD_EUI] = "hex string (16)", [CSD_ADDR] = "hex string (8)",
+	[CSD_KEY] = "hex string (32)", [CSD_U32] = "integer", [CSD_TAGS] = "group of strings",
+	[CSD_CHOICE] = "string", [CSD_OVERRIDE] = "group",
+};
+
+/* " One of: a, b." or " Keys: a, b." completing the help of field f. */
+static void append_values(const struct csd_field *f, char *buf, size_t cap)
+{
+	size_t n = strlen(buf);
+	bool first = true;
+
+	if (f->type == CSD_CHOICE) {
+		n += (size_t)snprintf(buf + n, cap - n, " One of:");
+		for (size_t i = 0; f->choices[i] && n < cap; i++)
+			n += (size_t)snprintf(buf + n, cap - n, "%s %s", i ? "," : "", f->choices[i]);
+	} else if (f->type == CSD_OVERRIDE) {
+		n += (size_t)snprintf(buf + n, cap - n, " Keys:");
+		for (size_t i = 0; i < config__n_schema && n < cap; i++) {
+			if (!in_group(&config__schema[i], f))
+				continue;
+			n += (size_t)snprintf(buf + n, cap - n, "%s %s", first ? "" : ",",
+					      config__schema[i].path + strlen(f->name) + 1);
+			first = false;
+		}
+	} else {
+		return;
+	}
+	if (n < cap)
+		snprintf(buf + n, cap - n, ".");
+}
+
+void config__device_reference(FILE *out, enum config_ref_format format)
+{
+	char def[64], desc[512];
+
+	for (size_t i = 0; i < config__n_device_fields; i++) {
+		const struct csd_field *f = &config__device_fields[i];
+		char setting[64];
+		snprintf(setting, sizeof(setting), "devices[].%s", f->name);
+		if (f->def_str)
+			snprintf(def, sizeof(def), "\"%s\"", f->def_str);
+		else
+			def[0] = '\0';
+		snprintf(desc, sizeof(desc), "%s%s", f->flags & CSD_F_REQUIRED ? "Required. " : "",
+			 f->help);
+		append_values(f, desc, sizeof(desc));
+		config__ref_row(out, format, setting, device_type_names[f->type], def, desc);
+	}
+	fputs(format == CONFIG_REF_MARKDOWN ? "\n" : ".PP\n", out);
+	fputs("A device is ABP when dev_addr, nwk_s_key and app_s_key are all given, "
+	      "OTAA when join_eui and app_key are given instead.\n", out);
 }

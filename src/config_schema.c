@@ -3,7 +3,8 @@
  * two outputs generated from it: config_print() (the effective
  * configuration, re-loadable) and config_schema_print_reference() (the
  * documented reference for the README and the man page). The parser that
- * walks a file against the same table is in config.c.
+ * walks a file against the same table is in config.c; the device entries
+ * are parsed and printed by config_device.c.
  */
 #include "config_schema.h"
 
@@ -12,6 +13,8 @@
 #include <string.h>
 
 #include "hex.h"
+#include "join.h"
+#include "lb_err.h"
 
 /* --- custom checks ------------------------------------------------------ */
 
@@ -95,6 +98,8 @@ static bool check_template(const char *v, const char *const *allowed, char *why,
 }
 
 static const char *const ph_device[] = {"{application}", "{dev_eui}", "{event}", NULL};
+static const char *const ph_dev_state[] = {"{application}", "{dev_eui}", "{state}", NULL};
+static const char *const ph_command[] = {"{application}", "{dev_eui}", "{command}", NULL};
 static const char *const ph_gw_event[] = {"{gateway_id}", "{event}", NULL};
 static const char *const ph_gw_state[] = {"{gateway_id}", "{state}", NULL};
 static const char *const ph_bridge[] = {"{client_id}", "{event}", NULL};
@@ -102,6 +107,40 @@ static const char *const ph_bridge[] = {"{client_id}", "{event}", NULL};
 static bool check_topic_device(const char *v, char *why, size_t cap)
 {
 	return check_template(v, ph_device, why, cap);
+}
+
+static bool check_topic_dev_state(const char *v, char *why, size_t cap)
+{
+	return check_template(v, ph_dev_state, why, cap);
+}
+
+/* The body's devEui is optional (ChirpStack), so the topic names the device. */
+static bool check_topic_command(const char *v, char *why, size_t cap)
+{
+	if (!check_template(v, ph_command, why, cap))
+		return false;
+	if (!strstr(v, "{dev_eui}"))
+		return why_set(why, cap,
+			       "must contain {dev_eui} (it tells which device a command is for)");
+	return true;
+}
+
+/*
+ * TS002-1.1.0 section 13: the ID bits of a type 0..2 NetID above its 6, 6
+ * or 9-bit NwkID are RFU and must be zero. Devices cannot tell, but another
+ * network server would read such a NetID differently.
+ */
+static bool check_net_id(long long v, char *why, size_t cap)
+{
+	struct join_netid nid;
+
+	if (join_netid_parse((uint32_t)v, &nid) != LB_OK)
+		return why_set(why, cap, "not a 24-bit NetID");
+	if (!nid.rfu_set)
+		return true;
+	snprintf(why, cap, "%06llx has RFU bits set: a type %u NetID has a %u-bit NwkID, "
+		 "bits 20..%u must be 0", v, nid.type, nid.nwk_id_bits, nid.nwk_id_bits);
+	return false;
 }
 
 static bool check_topic_gw_event(const char *v, char *why, size_t cap)
@@ -121,8 +160,11 @@ static bool check_topic_bridge(const char *v, char *why, size_t cap)
 
 /* --- the schema --------------------------------------------------------- */
 
-static const char *const regions[] = {"EU868", "US915", "AS923", "AU915", NULL};
+static const char *const regions[] = {"EU868", "US915", "AU915", NULL};
 static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
+/* Indexes are enum lb_fa_action. */
+static const char *const fa_actions[] = {"warn", "enforce", NULL};
+_Static_assert(LB_FA_WARN == 0 && LB_FA_ENFORCE == 1, "fa_actions[] order");
 
 /*
  * Offset of field f of struct lb_config, with a compile-time check that the
@@ -146,6 +188,13 @@ static const char *const log_levels[] = {"error", "warn", "notice", "info", "deb
 	 .min = lo, .max = hi, .help = h}
 #define S_BOOL(p, f, def, h) \
 	{.path = p, .type = CS_BOOL, .offset = CFG_OFF(f, bool), .def_int = def, .help = h}
+/* An integer that may be absent (no default); has_f says if it is set. */
+#define S_OPT_INT(p, f, has_f, lo, hi, h) \
+	{.path = p, .type = CS_INT, .offset = CFG_OFF(f, int), .has_offset = CFG_OFF(has_f, bool), \
+	 .min = lo, .max = hi, .flags = CS_F_OPTIONAL, .help = h}
+#define S_CHOICE(p, f, def, list, h) \
+	{.path = p, .type = CS_CHOICE, .offset = CFG_OFF(f, int), .def_int = def, \
+	 .choices = list, .help = h}
 
 /* Entries of one group must be contiguous: config_print() opens each group once. */
 const struct cs_entry config__schema[] = {
@@ -187,7 +236,13 @@ const struct cs_entry config__schema[] = {
 	      "Prepended to every topic, e.g. \"eu868/\"."),
 	S_STR("mqtt.topics.device_event", mqtt_topic_device_event,
 	      "application/{application}/device/{dev_eui}/event/{event}", check_topic_device, 0,
-	      "Topic of device events (up, log)."),
+	      "Topic of device events (up, join, ack, txack, log)."),
+	S_STR("mqtt.topics.device_state", mqtt_topic_device_state,
+	      "application/{application}/device/{dev_eui}/state/{state}", check_topic_dev_state, 0,
+	      "Topic of retained device state; {state} is \"airtime\" (fair-access budget)."),
+	S_STR("mqtt.topics.device_command", mqtt_topic_device_command,
+	      "application/{application}/device/{dev_eui}/command/{command}", check_topic_command, 0,
+	      "Topic the bridge subscribes to for commands, with {command} = \"down\" (downlinks)."),
 	S_STR("mqtt.topics.gateway_event", mqtt_topic_gateway_event,
 	      "gateway/{gateway_id}/event/{event}", check_topic_gw_event, 0,
 	      "Topic of gateway events (stats, raw frames)."),
@@ -201,11 +256,52 @@ const struct cs_entry config__schema[] = {
 	S_INT("mqtt.stats_interval_s", mqtt_stats_interval_s, 60, 0, 86400,
 	      "Period of the bridge statistics event in seconds; 0 disables it."),
 
-	S_ENUM("region", region, "EU868", regions, "LoRaWAN regional parameters (airtime, channels)."),
+	S_ENUM("region", region, "EU868", regions,
+	       "LoRaWAN regional parameters (data rates, channels, receive windows, duty cycle)."),
+	{.path = "net_id", .type = CS_HEX, .offset = CFG_OFF(net_id, uint32_t), .hex_bytes = 3,
+	 .icheck = check_net_id,
+	 .help = "NetID, 6 hex digits (000000 and 000001 are for private networks); OTAA DevAddrs "
+		 "are allocated in its address space. Its RFU bits must be 0."},
 	S_INT("dedup_window_ms", dedup_window_ms, 200, 0, 10000,
 	      "Time to collect copies of an uplink from several gateways before publishing."),
+
+	S_INT("downlink.delay_ms", downlink_delay_ms, 100, 0, 900,
+	      "Wait after an uplink before choosing what to send, so an application can answer "
+	      "in RX1."),
+	S_INT("downlink.queue_limit", downlink_queue_limit, 16, 1, 256,
+	      "Downlinks queued per device; a command beyond is refused."),
+	S_INT("downlink.rx1_dr_offset", downlink_rx1_dr_offset, 0, 0, 5,
+	      "RX1 data-rate offset, sent to OTAA devices in the join-accept and assumed for ABP "
+	      "devices; must be valid in the region."),
+	S_INT("downlink.rx_delay_s", downlink_rx_delay_s, 1, 1, 15,
+	      "RX1 delay in seconds sent to OTAA devices in the join-accept (ABP devices: 1 s); RX2 "
+	      "opens one second later."),
+	S_OPT_INT("downlink.rx2_frequency", downlink_rx2_frequency, has_downlink_rx2_frequency,
+		  137000000, 1020000000,
+		  "RX2 frequency in Hz, inside the region's band; absent = the region's default. The "
+		  "join-accept does not carry it: devices must be set up to match."),
+	S_OPT_INT("downlink.rx2_dr", downlink_rx2_dr, has_downlink_rx2_dr, 0, 15,
+		  "RX2 data rate (a downlink DR of the region), sent to OTAA devices in the "
+		  "join-accept and assumed for ABP devices; absent = the region's default."),
+	S_INT("downlink.tx_ack_timeout_ms", downlink_tx_ack_timeout_ms, 3000, 100, 60000,
+	      "Time to wait for a gateway's TX_ACK before counting the downlink as lost."),
+
+	S_INT("fair_access.uplink_airtime_ms", fair_access.uplink_airtime_ms, 30000, 1, 604800000,
+	      "Uplink airtime budget of each device per window, in ms (TTN: 30 s per 24 h)."),
+	S_INT("fair_access.downlinks", fair_access.downlinks, 10, 1, 1000000,
+	      "Downlinks per device per window, acknowledgements included."),
+	S_INT("fair_access.window_hours", fair_access.window_hours, 24, 1, 168,
+	      "Length of the rolling fair-access window in hours."),
+	S_CHOICE("fair_access.action", fair_access.action, LB_FA_WARN, fa_actions,
+		 "Beyond a budget: warn (everything flows, events say exceeded) or enforce "
+		 "(uplinks not published, downlinks refused)."),
+
 	S_STR("state_dir", state_dir, "/var/lib/lorabridge", check_absolute, 0,
-	      "Directory for durable state (device sessions); not used before OTAA support lands."),
+	      "Directory of the durable state (SQLite: sessions, downlink queue, fair-access "
+	      "ledgers); created if missing."),
+	S_INT("state.commit_ms", state_commit_ms, 200, 10, 10000,
+	      "Group-commit interval of the state in ms: changes are written in one transaction "
+	      "per interval."),
 	S_ENUM("log_level", log_level, "info", log_levels, "Least severe level that is logged."),
 };
 
@@ -235,30 +331,49 @@ bool config__schema_is_group(const char *path)
 #define DEV_ARR(f, T) \
 	(offsetof(struct lb_device_conf, f) + 0 * sizeof(((struct lb_device_conf *)0)->f == (T *)0))
 
+/* Indexes are enum join_version (join.h). */
+static const char *const lw_versions[] = {"1.0.0", "1.0.1", "1.0.2", "1.0.3", "1.0.4", NULL};
+_Static_assert(JOIN_V1_0_0 == 0 && JOIN_V1_0_3 == 3 && JOIN_V1_0_4 == 4, "lw_versions[] order");
+
 const struct csd_field config__device_fields[] = {
-	{"name", CSD_STRING, DEV_OFF(name, char *), 0, NULL, check_nonempty, CSD_F_REQUIRED,
-	 "Device name, unique (deviceName in events)."},
-	{"application", CSD_STRING, DEV_OFF(application, char *), 0, "default", check_topic_level, 0,
-	 "Application name, {application} in the device topic."},
-	{"dev_eui", CSD_EUI, DEV_OFF(dev_eui, uint64_t), 0, NULL, NULL, CSD_F_REQUIRED,
-	 "DevEUI, 16 hex digits, unique."},
-	{"dev_addr", CSD_ADDR, DEV_OFF(dev_addr, uint32_t), 0, NULL, NULL, CSD_F_ABP,
-	 "ABP device address, 8 hex digits (may be shared by several devices)."},
-	{"nwk_s_key", CSD_KEY, DEV_ARR(nwk_s_key, uint8_t), 0, NULL, NULL, CSD_F_ABP | CSD_F_SECRET,
-	 "ABP network session key, 32 hex digits."},
-	{"app_s_key", CSD_KEY, DEV_ARR(app_s_key, uint8_t), 0, NULL, NULL, CSD_F_ABP | CSD_F_SECRET,
-	 "ABP application session key, 32 hex digits."},
-	{"join_eui", CSD_EUI, DEV_OFF(join_eui, uint64_t), 0, NULL, NULL, CSD_F_OTAA,
-	 "OTAA JoinEUI (AppEUI), 16 hex digits."},
-	{"app_key", CSD_KEY, DEV_ARR(app_key, uint8_t), 0, NULL, NULL, CSD_F_OTAA | CSD_F_SECRET,
-	 "OTAA root key AppKey, 32 hex digits."},
-	{"fcnt_up", CSD_U32, DEV_OFF(fcnt_up, uint32_t), DEV_OFF(has_fcnt_up, bool), NULL, NULL, 0,
-	 "Optional: first uplink frame counter to accept (0..4294967295)."},
-	{"tags", CSD_TAGS, DEV_ARR(tags, struct lb_tag), 0, NULL, NULL, 0,
-	 "Optional group of string tags copied into events, e.g. { room = \"B12\"; }."},
+	{.name = "name", .type = CSD_STRING, .offset = DEV_OFF(name, char *),
+	 .check = check_nonempty, .flags = CSD_F_REQUIRED,
+	 .help = "Device name, unique (deviceName in events)."},
+	{.name = "application", .type = CSD_STRING, .offset = DEV_OFF(application, char *),
+	 .def_str = "default", .check = check_topic_level,
+	 .help = "Application name, {application} in the device topics."},
+	{.name = "dev_eui", .type = CSD_EUI, .offset = DEV_OFF(dev_eui, uint64_t),
+	 .flags = CSD_F_REQUIRED, .help = "DevEUI, 16 hex digits, unique."},
+	{.name = "lorawan_version", .type = CSD_CHOICE, .offset = DEV_OFF(lorawan_version, int),
+	 .def_str = "1.0.3", .choices = lw_versions,
+	 .help = "LoRaWAN version of the device; a 1.0.4 device's join DevNonce must be greater "
+		 "than its last one, older versions only need an unused one."},
+	{.name = "dev_addr", .type = CSD_ADDR, .offset = DEV_OFF(dev_addr, uint32_t),
+	 .flags = CSD_F_ABP,
+	 .help = "ABP device address, 8 hex digits (may be shared by several devices)."},
+	{.name = "nwk_s_key", .type = CSD_KEY, .offset = DEV_ARR(nwk_s_key, uint8_t),
+	 .flags = CSD_F_ABP | CSD_F_SECRET, .help = "ABP network session key, 32 hex digits."},
+	{.name = "app_s_key", .type = CSD_KEY, .offset = DEV_ARR(app_s_key, uint8_t),
+	 .flags = CSD_F_ABP | CSD_F_SECRET, .help = "ABP application session key, 32 hex digits."},
+	{.name = "join_eui", .type = CSD_EUI, .offset = DEV_OFF(join_eui, uint64_t),
+	 .flags = CSD_F_OTAA, .help = "OTAA JoinEUI (AppEUI), 16 hex digits."},
+	{.name = "app_key", .type = CSD_KEY, .offset = DEV_ARR(app_key, uint8_t),
+	 .flags = CSD_F_OTAA | CSD_F_SECRET, .help = "OTAA root key AppKey, 32 hex digits."},
+	{.name = "fcnt_up", .type = CSD_U32, .offset = DEV_OFF(fcnt_up, uint32_t),
+	 .has_offset = DEV_OFF(has_fcnt_up, bool),
+	 .help = "Optional: first uplink frame counter to accept (0..4294967295)."},
+	{.name = "fair_access", .type = CSD_OVERRIDE,
+	 .offset = DEV_OFF(fair_access, struct lb_fair_access), .has_offset = DEV_OFF(fa_set, unsigned),
+	 .cfg_offset = CFG_OFF(fair_access, struct lb_fair_access),
+	 .help = "Optional: this device's own fair-access policy, e.g. { downlinks = 20; }; keys "
+		 "not given keep the global fair_access values."},
+	{.name = "tags", .type = CSD_TAGS, .offset = DEV_ARR(tags, struct lb_tag),
+	 .help = "Optional group of string tags copied into events, e.g. { room = \"B12\"; }."},
 };
 
 const size_t config__n_device_fields = sizeof(config__device_fields) / sizeof(config__device_fields[0]);
+_Static_assert(sizeof(config__device_fields) / sizeof(config__device_fields[0]) <= 32,
+	       "device fields are tracked in an unsigned bit mask");
 
 int config__device_field_find(const char *name)
 {
@@ -339,6 +454,14 @@ static void switch_group(FILE *out, const char **cur, size_t *cur_len, const cha
 	*cur_len = want;
 }
 
+void config__print_int_value(FILE *out, const struct cs_entry *e, int v)
+{
+	if (e->type == CS_CHOICE)
+		config__print_string(out, e->choices[v]);
+	else
+		fprintf(out, "%d", v);
+}
+
 static void print_entry(FILE *out, const struct cs_entry *e, const struct lb_config *cfg,
 			bool show_secrets, int depth)
 {
@@ -358,6 +481,10 @@ static void print_entry(FILE *out, const struct cs_entry *e, const struct lb_con
 		break;
 	}
 	case CS_INT:
+		if ((e->flags & CS_F_OPTIONAL) && !*(const bool *)((const char *)cfg + e->has_offset)) {
+			fprintf(out, "# %s is not set\n", name);
+			return;
+		}
 		fprintf(out, "%s = %d", name, *(const int *)base);
 		break;
 	case CS_U16:
@@ -365,6 +492,14 @@ static void print_entry(FILE *out, const struct cs_entry *e, const struct lb_con
 		break;
 	case CS_BOOL:
 		fprintf(out, "%s = %s", name, *(const bool *)base ? "true" : "false");
+		break;
+	case CS_HEX:
+		fprintf(out, "%s = \"%0*" PRIx32 "\"", name, (int)(2 * e->hex_bytes),
+			*(const uint32_t *)base);
+		break;
+	case CS_CHOICE:
+		fprintf(out, "%s = ", name);
+		config__print_int_value(out, e, *(const int *)base);
 		break;
 	case CS_EUI_LIST: {
 		const uint64_t *list = *(uint64_t *const *)base;
@@ -382,74 +517,6 @@ static void print_entry(FILE *out, const struct cs_entry *e, const struct lb_con
 	fputs(";\n", out);
 }
 
-static void print_hex_field(FILE *out, const char *name, const char *hex, bool redact)
-{
-	fprintf(out, "\t\t%s = \"%s\";\n", name, redact ? "<redacted>" : hex);
-}
-
-static bool key_is_set(const uint8_t *k)
-{
-	static const uint8_t zero[16];
-	return memcmp(k, zero, 16) != 0;
-}
-
-/* Should field f of d be printed? Keys of the other activation only if set. */
-static bool device_field_shown(const struct csd_field *f, const struct lb_device_conf *d)
-{
-	const char *base = (const char *)d + f->offset;
-
-	if (f->flags & CSD_F_ABP)
-		return d->activation == LB_ACT_ABP;
-	if (!(f->flags & CSD_F_OTAA))
-		return true;
-	if (d->activation == LB_ACT_OTAA)
-		return true;
-	return f->type == CSD_KEY ? key_is_set((const uint8_t *)base) : *(const uint64_t *)base != 0;
-}
-
-static void print_device_field(FILE *out, const struct csd_field *f, const struct lb_device_conf *d,
-			       bool show_secrets)
-{
-	const char *base = (const char *)d + f->offset;
-	bool redact = (f->flags & CSD_F_SECRET) && !show_secrets;
-	char hex[33];
-
-	switch (f->type) {
-	case CSD_STRING:
-		fprintf(out, "\t\t%s = ", f->name);
-		config__print_string(out, *(char *const *)base ? *(char *const *)base : "");
-		fputs(";\n", out);
-		break;
-	case CSD_EUI:
-		hex_format_eui(*(const uint64_t *)base, hex);
-		print_hex_field(out, f->name, hex, redact);
-		break;
-	case CSD_ADDR:
-		hex_format_u32(*(const uint32_t *)base, hex);
-		print_hex_field(out, f->name, hex, redact);
-		break;
-	case CSD_KEY:
-		hex_encode((const uint8_t *)base, 16, hex, sizeof(hex));
-		print_hex_field(out, f->name, hex, redact);
-		break;
-	case CSD_U32:
-		if (*(const bool *)((const char *)d + f->has_offset))
-			fprintf(out, "\t\t%s = %" PRIu32 "L;\n", f->name, *(const uint32_t *)base);
-		break;
-	case CSD_TAGS:
-		if (!d->n_tags)
-			break;
-		fprintf(out, "\t\t%s = {\n", f->name);
-		for (size_t i = 0; i < d->n_tags; i++) {
-			fprintf(out, "\t\t\t%s = ", d->tags[i].key);
-			config__print_string(out, d->tags[i].value);
-			fputs(";\n", out);
-		}
-		fputs("\t\t};\n", out);
-		break;
-	}
-}
-
 void config_print(const struct lb_config *cfg, FILE *out, bool show_secrets)
 {
 	const char *cur = "";
@@ -463,18 +530,7 @@ void config_print(const struct lb_config *cfg, FILE *out, bool show_secrets)
 		print_entry(out, e, cfg, show_secrets, path_depth(e->path, group_len(e->path)));
 	}
 	switch_group(out, &cur, &cur_len, "devices");
-
-	fputs("devices = (", out);
-	for (size_t i = 0; i < cfg->n_devices; i++) {
-		fputs(i ? ",\n\t{\n" : "\n\t{\n", out);
-		for (size_t j = 0; j < config__n_device_fields; j++) {
-			const struct csd_field *f = &config__device_fields[j];
-			if (device_field_shown(f, &cfg->devices[i]))
-				print_device_field(out, f, &cfg->devices[i], show_secrets);
-		}
-		fputs("\t}", out);
-	}
-	fputs(cfg->n_devices ? "\n);\n" : ");\n", out);
+	config__print_devices(cfg, out, show_secrets);
 }
 
 /* --- config_schema_print_reference() ------------------------------------ */
@@ -491,14 +547,13 @@ static const char *type_name(const struct cs_entry *e)
 		return "boolean";
 	case CS_EUI_LIST:
 		return "array of strings";
+	case CS_HEX:
+		return e->hex_bytes == 3 ? "hex string (6)" : "hex string";
+	case CS_CHOICE:
+		return "string";
 	}
 	return "?";
 }
-
-static const char *const device_type_names[] = {
-	[CSD_STRING] = "string", [CSD_EUI] = "hex string (16)", [CSD_ADDR] = "hex string (8)",
-	[CSD_KEY] = "hex string (32)", [CSD_U32] = "integer", [CSD_TAGS] = "group of strings",
-};
 
 /* Default as written in the file, "" if there is none. */
 static void format_default(const struct cs_entry *e, char *buf, size_t cap)
@@ -512,13 +567,22 @@ static void format_default(const struct cs_entry *e, char *buf, size_t cap)
 		return;
 	case CS_INT:
 	case CS_U16:
-		snprintf(buf, cap, "%lld", e->def_int);
+		if (e->flags & CS_F_OPTIONAL)
+			buf[0] = '\0';
+		else
+			snprintf(buf, cap, "%lld", e->def_int);
 		return;
 	case CS_BOOL:
 		snprintf(buf, cap, "%s", e->def_int ? "true" : "false");
 		return;
 	case CS_EUI_LIST:
 		snprintf(buf, cap, "[]");
+		return;
+	case CS_HEX:
+		snprintf(buf, cap, "\"%0*llx\"", (int)(2 * e->hex_bytes), e->def_int);
+		return;
+	case CS_CHOICE:
+		snprintf(buf, cap, "\"%s\"", e->choices[e->def_int]);
 		return;
 	}
 }
@@ -554,8 +618,8 @@ static void man_text(FILE *out, const char *s)
 	}
 }
 
-static void ref_row(FILE *out, enum config_ref_format format, const char *setting, const char *type,
-		    const char *def, const char *desc)
+void config__ref_row(FILE *out, enum config_ref_format format, const char *setting,
+		     const char *type, const char *def, const char *desc)
 {
 	if (format == CONFIG_REF_MARKDOWN) {
 		if (*def)
@@ -594,25 +658,8 @@ void config_schema_print_reference(FILE *out, enum config_ref_format format)
 		const struct cs_entry *e = &config__schema[i];
 		format_default(e, def, sizeof(def));
 		format_description(e, desc, sizeof(desc));
-		ref_row(out, format, e->path, type_name(e), def, desc);
+		config__ref_row(out, format, e->path, type_name(e), def, desc);
 	}
 	ref_header(out, format, "Device entries (devices = ( { ... }, ... ))");
-	for (size_t i = 0; i < config__n_device_fields; i++) {
-		const struct csd_field *f = &config__device_fields[i];
-		char setting[64];
-		snprintf(setting, sizeof(setting), "devices[].%s", f->name);
-		if (f->def_str)
-			snprintf(def, sizeof(def), "\"%s\"", f->def_str);
-		else
-			def[0] = '\0';
-		snprintf(desc, sizeof(desc), "%s%s", f->flags & CSD_F_REQUIRED ? "Required. " : "",
-			 f->help);
-		ref_row(out, format, setting, device_type_names[f->type], def, desc);
-	}
-	if (format == CONFIG_REF_MARKDOWN)
-		fputs("\nA device is ABP when dev_addr, nwk_s_key and app_s_key are all given, "
-		      "OTAA when join_eui and app_key are given instead.\n", out);
-	else
-		fputs(".PP\nA device is ABP when dev_addr, nwk_s_key and app_s_key are all given, "
-		      "OTAA when join_eui and app_key are given instead.\n", out);
+	config__device_reference(out, format);
 }

@@ -22,13 +22,16 @@
 
 enum cs_type {
 	CS_STRING,      /* char *; NULL only with CS_F_OPTIONAL */
-	CS_INT,         /* int, checked against [min, max] */
+	CS_INT,         /* int, checked against [min, max]; with CS_F_OPTIONAL
+			 * the bool at has_offset says whether it is set */
 	CS_U16,         /* uint16_t, checked against [min, max] */
 	CS_BOOL,        /* bool */
-	CS_EUI_LIST     /* uint64_t * + size_t count: array/list of 16-hex strings */
+	CS_EUI_LIST,    /* uint64_t * + size_t count: array/list of 16-hex strings */
+	CS_HEX,         /* uint32_t written as a string of 2 * hex_bytes hex digits */
+	CS_CHOICE       /* int: index of the string value in choices */
 };
 
-#define CS_F_OPTIONAL 0x01u     /* string may be absent: NULL, no default */
+#define CS_F_OPTIONAL 0x01u     /* may be absent: string NULL / int not set, no default */
 #define CS_F_SECRET 0x02u       /* redacted by config_print() */
 #define CS_F_FILE 0x04u         /* readable file, relative to the config file's dir */
 
@@ -36,16 +39,23 @@ enum cs_type {
  * (without the setting name) in why. */
 typedef bool (*cs_check_fn)(const char *value, char *why, size_t cap);
 
+/* The same for a number (CS_HEX), after the format and range checks. */
+typedef bool (*cs_icheck_fn)(long long value, char *why, size_t cap);
+
 struct cs_entry {
 	const char *path;               /* "mqtt.port" */
 	enum cs_type type;
 	size_t offset;                  /* of the field in struct lb_config */
 	size_t count_offset;            /* CS_EUI_LIST: the size_t count field */
+	size_t has_offset;              /* optional CS_INT: the bool "set" field */
 	const char *def_str;            /* CS_STRING default (NULL: unset) */
-	long long def_int;              /* CS_INT, CS_U16, CS_BOOL default */
+	long long def_int;              /* CS_INT, CS_U16, CS_BOOL, CS_HEX default;
+					 * CS_CHOICE: index of the default */
 	long long min, max;             /* CS_INT, CS_U16 inclusive range */
-	const char *const *choices;     /* CS_STRING: NULL-terminated allowed values */
+	unsigned hex_bytes;             /* CS_HEX: 1..4 */
+	const char *const *choices;     /* CS_STRING, CS_CHOICE: NULL-terminated allowed values */
 	cs_check_fn check;              /* CS_STRING: extra validation */
+	cs_icheck_fn icheck;            /* CS_HEX: extra validation */
 	unsigned flags;                 /* CS_F_* */
 	const char *help;
 };
@@ -66,7 +76,12 @@ enum csd_type {
 	CSD_ADDR,       /* uint32_t from 8 hex characters */
 	CSD_KEY,        /* uint8_t[16] from 32 hex characters */
 	CSD_U32,        /* uint32_t from a non-negative integer; sets has_offset */
-	CSD_TAGS        /* group of string values -> tags[] / n_tags */
+	CSD_TAGS,       /* group of string values -> tags[] / n_tags */
+	CSD_CHOICE,     /* int: index of the string value in choices */
+	CSD_OVERRIDE    /* group overriding keys of the global schema group `name`:
+			 * values at offset (a struct laid out like the global one at
+			 * cfg_offset, int members only), the unsigned bit mask of
+			 * the keys set at has_offset */
 };
 
 #define CSD_F_REQUIRED 0x01u
@@ -78,8 +93,11 @@ struct csd_field {
 	const char *name;
 	enum csd_type type;
 	size_t offset;                  /* in struct lb_device_conf */
-	size_t has_offset;              /* CSD_U32: the bool "present" field */
-	const char *def_str;            /* CSD_STRING default */
+	size_t has_offset;              /* CSD_U32: the bool "present" field;
+					 * CSD_OVERRIDE: the unsigned mask */
+	size_t cfg_offset;              /* CSD_OVERRIDE: the global struct in lb_config */
+	const char *def_str;            /* CSD_STRING, CSD_CHOICE default */
+	const char *const *choices;     /* CSD_CHOICE: NULL-terminated allowed values */
 	cs_check_fn check;              /* CSD_STRING: extra validation */
 	unsigned flags;                 /* CSD_F_* */
 	const char *help;
@@ -93,6 +111,20 @@ int config__device_field_find(const char *name);
 
 /* Print s as a libconfig string literal with quotes and escapes. */
 void config__print_string(FILE *out, const char *s);
+
+/* Print the value of an int member of schema entry e (CS_INT: the number,
+ * CS_CHOICE: the quoted choice). */
+void config__print_int_value(FILE *out, const struct cs_entry *e, int v);
+
+/* The `devices = ( ... );` part of config_print() (config_device.c). */
+void config__print_devices(const struct lb_config *cfg, FILE *out, bool show_secrets);
+
+/* One row of the reference (config_schema.c); def "" = no default. */
+void config__ref_row(FILE *out, enum config_ref_format format, const char *setting,
+		     const char *type, const char *def, const char *desc);
+
+/* The device entry rows of the reference (config_device.c). */
+void config__device_reference(FILE *out, enum config_ref_format format);
 
 /* --- loader state (config.c) ------------------------------------------- */
 
@@ -131,7 +163,20 @@ bool config__parse_hex(struct config__load *c, const config_setting_t *s, const 
 /* Big-endian value of n <= 8 bytes. */
 uint64_t config__be_value(const uint8_t *b, size_t n);
 
+/*
+ * Check setting s against entry e (CS_INT, CS_U16 or CS_CHOICE) and return
+ * its value in *out (CS_CHOICE: the index of the choice). On a problem it
+ * is reported as "PREFIXPATH: ..." (prefix "" or "device 'x': ") and false
+ * is returned.
+ */
+bool config__parse_number(struct config__load *c, const struct cs_entry *e, const config_setting_t *s,
+			  const char *prefix, long long *out);
+
 /* Parse the `devices` list setting into c->cfg (config_device.c). */
 void config__parse_devices(struct config__load *c, const config_setting_t *list);
+
+/* After the whole file is read: fill the CSD_OVERRIDE values each device
+ * did not set from the global settings (config_device.c). */
+void config__devices_inherit(struct config__load *c);
 
 #endif

@@ -75,6 +75,8 @@ static int device_from_conf(struct lb_device *dev, const struct lb_device_conf *
 	memset(dev, 0, sizeof(*dev));
 	dev->dev_eui = c->dev_eui;
 	dev->activation = c->activation;
+	dev->lorawan_version = (uint8_t)c->lorawan_version;
+	dev->rt.last_dr = -1;
 	dev->addr_next = DEV_NIL;
 	dev->name = dup_or_empty(c->name);
 	dev->application = strdup(c->application ? c->application : "default");

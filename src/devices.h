@@ -49,6 +49,7 @@ struct lb_device {
 	struct lw_keys keys;             /* prepared contexts; raw keys in keys.*.raw */
 	uint64_t join_eui;               /* OTAA: copied for a join handler */
 	uint8_t app_key[LW_KEY_LEN];     /* OTAA root key (raw; no contexts prepared) */
+	uint8_t lorawan_version;         /* minor of 1.0.x: 0..4 (join rules) */
 	struct lb_tag tags[CONFIG_MAX_TAGS];
 	size_t n_tags;
 
@@ -73,7 +74,7 @@ struct lb_device {
 		int last_dr;                 /* data rate of the last uplink, -1 unknown */
 		bool ack_due;                /* a confirmed uplink awaits our ACK */
 		bool confirmed_pending;      /* a confirmed downlink awaits the device's ACK */
-		char confirmed_id[64];
+		char confirmed_id[65];       /* queue item id (DLCMD_MAX_ID + 1) */
 		uint32_t confirmed_fcnt;
 		bool has_join_nonce;
 		uint32_t join_nonce;         /* last JoinNonce issued */

@@ -147,9 +147,7 @@ static void handle_tx_ack(struct bridge *b, struct gateway *gw, const struct gwm
 		drop_datagram(b, rc, from, h->gateway_eui);
 		return;
 	}
-	if (ack.error[0])
-		log_info("dispatch", "gateway %016llx TX_ACK error %s",
-			 (unsigned long long)h->gateway_eui, ack.error);
+	txsched_tx_ack(b, h->gateway_eui, h->token, &ack);
 }
 
 void dispatch_datagram(void *arg, const uint8_t *buf, size_t len, bool truncated,

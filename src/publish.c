@@ -1,6 +1,7 @@
 /* publish.c - topic expansion and hand-over to MQTT. See publish.h. */
 #include "publish.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "hex.h"
@@ -33,7 +34,9 @@ int publish_init(struct publisher *p, const struct lb_config *cfg, struct mqtt *
 	    compile_one(&p->gateway_state, pre, cfg->mqtt_topic_gateway_state,
 			TOPIC_VAR_GATEWAY_ID | TOPIC_VAR_STATE, "mqtt.topics.gateway_state") != LB_OK ||
 	    compile_one(&p->bridge, pre, cfg->mqtt_topic_bridge,
-			TOPIC_VAR_CLIENT_ID | TOPIC_VAR_EVENT, "mqtt.topics.bridge") != LB_OK) {
+			TOPIC_VAR_CLIENT_ID | TOPIC_VAR_EVENT, "mqtt.topics.bridge") != LB_OK ||
+	    compile_one(&p->device_command, pre, cfg->mqtt_topic_device_command,
+			TOPIC_ALLOW_DEVICE_COMMAND, "mqtt.topics.device_command") != LB_OK) {
 		publish_free(p);
 		return LB_ERR_CONFIG;
 	}
@@ -42,6 +45,16 @@ int publish_init(struct publisher *p, const struct lb_config *cfg, struct mqtt *
 
 void publish_free(struct publisher *p)
 {
+	while (p->held_head) {
+		struct publish_held *h = p->held_head;
+		p->held_head = h->next;
+		free(h->topic);
+		free(h->payload);
+		free(h);
+	}
+	p->held_tail = NULL;
+	p->n_held = 0;
+	topic_free(&p->device_command);
 	topic_free(&p->device_event);
 	topic_free(&p->gateway_event);
 	topic_free(&p->gateway_state);
@@ -97,4 +110,64 @@ int publish_bridge(struct publisher *p, const char *event, const char *payload, 
 {
 	struct topic_vars v = {.client_id = p->client_id, .event = event};
 	return send_expanded(p, &p->bridge, &v, payload, len, retain);
+}
+
+int publish_device_event_held(struct publisher *p, uint64_t batch, const char *application,
+			      uint64_t dev_eui, const char *event, const char *json, size_t len)
+{
+	char eui[17];
+	hex_format_eui(dev_eui, eui);
+	struct topic_vars v = {.application = application, .dev_eui = eui, .event = event};
+	int rc = topic_expand(&p->device_event, &v, p->topic, sizeof(p->topic));
+	if (rc != LB_OK)
+		return rc;
+	struct publish_held *h = calloc(1, sizeof(*h));
+	if (h) {
+		h->topic = strdup(p->topic);
+		h->payload = malloc(len ? len : 1);
+	}
+	if (!h || !h->topic || !h->payload) {
+		if (h) {
+			free(h->topic);
+			free(h->payload);
+		}
+		free(h);
+		return LB_ERR_NOMEM;
+	}
+	memcpy(h->payload, json, len);
+	h->len = len;
+	h->batch = batch;
+	if (p->held_tail)
+		p->held_tail->next = h;
+	else
+		p->held_head = h;
+	p->held_tail = h;
+	p->n_held++;
+	return LB_OK;
+}
+
+size_t publish_release(struct publisher *p, bool (*is_committed)(void *arg, uint64_t batch),
+		       void *arg)
+{
+	size_t n = 0;
+
+	while (p->held_head && is_committed(arg, p->held_head->batch)) {
+		struct publish_held *h = p->held_head;
+		p->held_head = h->next;
+		if (!p->held_head)
+			p->held_tail = NULL;
+		p->n_held--;
+		mqtt_publish(p->mqtt, h->topic, h->payload, h->len, p->qos, false);
+		free(h->topic);
+		free(h->payload);
+		free(h);
+		n++;
+	}
+	return n;
+}
+
+int publish_command_filter(struct publisher *p, char *out, size_t cap)
+{
+	struct topic_vars v = {.command = "down"};
+	return topic_filter(&p->device_command, &v, out, cap);
 }

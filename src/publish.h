@@ -23,6 +23,16 @@
 
 #define PUBLISH_TOPIC_MAX 512
 
+/* An event held back until the state it reports is durable (group commit:
+ * store.h). */
+struct publish_held {
+	struct publish_held *next;
+	uint64_t batch;
+	char *topic;
+	char *payload;
+	size_t len;
+};
+
 struct publisher {
 	struct mqtt *mqtt;
 	int qos;
@@ -31,7 +41,10 @@ struct publisher {
 	struct topic_tpl gateway_event;
 	struct topic_tpl gateway_state;
 	struct topic_tpl bridge;
+	struct topic_tpl device_command;
 	char topic[PUBLISH_TOPIC_MAX];
+	struct publish_held *held_head, *held_tail;
+	size_t n_held;
 };
 
 /* Compile the templates of cfg. Errors: LB_ERR_CONFIG (logged with reason). */
@@ -45,6 +58,19 @@ int publish_gateway_event(struct publisher *p, uint64_t gateway_eui, const char 
 int publish_gateway_state(struct publisher *p, uint64_t gateway_eui, const char *json, size_t len);
 int publish_bridge(struct publisher *p, const char *event, const char *payload, size_t len,
 		   bool retain);
+
+/* As publish_device_event(), but held until store batch `batch` is
+ * committed: publish_release() hands it to MQTT then, in order. */
+int publish_device_event_held(struct publisher *p, uint64_t batch, const char *application,
+			      uint64_t dev_eui, const char *event, const char *json, size_t len);
+
+/* Publish every held event whose batch is_committed() says is durable,
+ * stopping at the first that is not (order is kept). Returns how many. */
+size_t publish_release(struct publisher *p, bool (*is_committed)(void *arg, uint64_t batch),
+		       void *arg);
+
+/* The subscription filter of the command topic ({command} = "down"). */
+int publish_command_filter(struct publisher *p, char *out, size_t cap);
 
 /* The expanded bridge topic for `event` (for the Last Will). */
 int publish_bridge_topic(struct publisher *p, const char *event, char *out, size_t cap);

@@ -8,6 +8,7 @@ static const char *const frame_drop_names[DROP__COUNT] = {
 	[DROP_CRC] = "crcError",
 	[DROP_PHY_MALFORMED] = "phyMalformed",
 	[DROP_UNKNOWN_DEVADDR] = "unknownDevAddr",
+	[DROP_UNKNOWN_DEVEUI] = "unknownDevEui",
 	[DROP_MIC] = "micFailure",
 	[DROP_REPLAY] = "replay",
 	[DROP_RETRANSMISSION] = "retransmission",
@@ -15,6 +16,7 @@ static const char *const frame_drop_names[DROP__COUNT] = {
 	[DROP_UNHANDLED_MTYPE] = "unhandledMType",
 	[DROP_DECRYPT] = "decryptError",
 	[DROP_ENCODE] = "encodeError",
+	[DROP_STATE] = "stateError",
 };
 
 static const char *const dgram_names[6] = {"pushData", "pushAck", "pullData",
@@ -82,6 +84,18 @@ int stats_json(const struct stats *s, const struct stats_extra *x, char *out, si
 	add_u64(o, "uplinksPublished", s->uplinks_published);
 	add_u64(o, "dedupHits", s->dedup_hits);
 	add_u64(o, "logEvents", s->log_events);
+	add_u64(o, "joins", s->joins);
+	json_object *dl = json_object_new_object();
+	add_u64(dl, "commands", s->commands);
+	add_u64(dl, "commandsRefused", s->commands_refused);
+	add_u64(dl, "sent", x->downlinks_sent);
+	add_u64(dl, "sentRx2", x->downlinks_rx2);
+	add_u64(dl, "failed", x->downlinks_failed);
+	json_object_object_add(o, "downlinks", dl);
+	json_object *st = json_object_new_object();
+	add_u64(st, "commits", x->store_commits);
+	add_u64(st, "failures", x->store_failures);
+	json_object_object_add(o, "store", st);
 	json_object_object_add(o, "drops", drops_json(s, x));
 	add_u64(m, "queueDepth", x->mqtt_queue_depth);
 	add_u64(m, "published", x->mqtt_published);

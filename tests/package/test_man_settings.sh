@@ -35,7 +35,7 @@ devices = (
 	{ name = "abp"; application = "a"; dev_eui = "0000000000000001"; dev_addr = "26011bda";
 	  nwk_s_key = "2b7e151628aed2a6abf7158809cf4f3c";
 	  app_s_key = "3c4fcf098815f7aba6d2ae2816157e2b";
-	  fcnt_up = 5; tags = { room = "B12"; }; },
+	  fcnt_up = 5; tags = { room = "B12"; }; fair_access = { downlinks = 20; }; },
 	{ name = "otaa"; dev_eui = "0000000000000002"; join_eui = "0000000000000003";
 	  app_key = "2b7e151628aed2a6abf7158809cf4f3c"; }
 );
@@ -53,12 +53,12 @@ function path(leaf,   p, i) { p = ""; for (i = 1; i <= n; i++) p = p stack[i] ".
 }
 /^devices = \(/ { indev = 1; next }
 indev {
-	if ($0 ~ /^\t\t[a-z_]+ = /) { x = $1; print "devices[]." x }
+	if ($0 ~ /^\t\t[a-z0-9_]+ = /) { x = $1; print "devices[]." x }
 	next
 }
 /= \{$/ { stack[++n] = $1; next }
 /^[ \t]*\};$/ { n--; next }
-/^[ \t]*[a-z_]+ = / { print path($1) }
+/^[ \t]*[a-z0-9_]+ = / { print path($1) }
 ' "$T/print.txt" | sort -u > "$T/printed"
 
 # Setting names of the man page: ".B name" after ".TP" under SETTINGS.

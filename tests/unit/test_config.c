@@ -3,9 +3,12 @@
  * config_device.c, config_schema.c) against the fixture files in
  * TEST_DATA_DIR/config: defaults, a full valid file, one file per class of
  * error with the exact "FILE:LINE: error: ..." lines expected, the
- * print -> reload round trip, the reference output and etc/lorabridge.conf.
+ * print -> reload round trip, the reference output and etc/lorabridge.conf;
+ * the downlink, fair-access and state settings of issues 3 and 4, per-device
+ * fair-access inheritance and the NetID RFU rule.
  */
 #include <check.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 
 #include "config.h"
 #include "config_schema.h"
+#include "join.h"
 #include "lb_err.h"
 
 #ifndef TEST_DATA_DIR
@@ -57,17 +61,16 @@ static char *report_text(const struct config_report *r)
 }
 
 /*
- * Load fixture `name`, expect return code `rc` and exactly the problem
+ * Load the file at `path`, expect return code `rc` and exactly the problem
  * lines given (each "LINE: error: msg", the file prefix is added), in order.
  */
-static void expect_problems(const char *name, int rc, const char *const *lines)
+static void expect_problems_at(const char *path, int rc, const char *const *lines)
 {
 	struct lb_config cfg;
 	struct config_report r = {0};
 	char *want = NULL;
 	size_t want_len = 0;
 	FILE *w = open_memstream(&want, &want_len);
-	const char *path = fixture(name);
 
 	for (size_t i = 0; lines[i]; i++)
 		fprintf(w, "%s:%s\n", path, lines[i]);
@@ -85,6 +88,32 @@ static void expect_problems(const char *name, int rc, const char *const *lines)
 	free(got);
 	free(want);
 	config_report_free(&r);
+}
+
+static void expect_problems(const char *name, int rc, const char *const *lines)
+{
+	expect_problems_at(fixture(name), rc, lines);
+}
+
+/* Write text to a temporary file (name in tmpl, to unlink). */
+static void write_temp(char *tmpl, const char *text)
+{
+	int fd = mkstemp(tmpl);
+	ck_assert_int_ge(fd, 0);
+	FILE *f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* expect_problems() for a configuration given as text. */
+static void expect_text(const char *text, int rc, const char *const *lines)
+{
+	char tmpl[] = "/tmp/test_config_XXXXXX";
+
+	write_temp(tmpl, text);
+	expect_problems_at(tmpl, rc, lines);
+	unlink(tmpl);
 }
 
 static bool str_eq(const char *a, const char *b)
@@ -105,6 +134,12 @@ static void assert_device_equal(const struct lb_device_conf *a, const struct lb_
 	ck_assert_mem_eq(a->app_key, b->app_key, 16);
 	ck_assert_int_eq(a->has_fcnt_up, b->has_fcnt_up);
 	ck_assert_uint_eq(a->fcnt_up, b->fcnt_up);
+	ck_assert_int_eq(a->lorawan_version, b->lorawan_version);
+	ck_assert_int_eq(a->fair_access.uplink_airtime_ms, b->fair_access.uplink_airtime_ms);
+	ck_assert_int_eq(a->fair_access.downlinks, b->fair_access.downlinks);
+	ck_assert_int_eq(a->fair_access.window_hours, b->fair_access.window_hours);
+	ck_assert_int_eq(a->fair_access.action, b->fair_access.action);
+	ck_assert_uint_eq(a->fa_set, b->fa_set);
 	ck_assert_uint_eq(a->n_tags, b->n_tags);
 	for (size_t i = 0; i < a->n_tags; i++) {
 		ck_assert_str_eq(a->tags[i].key, b->tags[i].key);
@@ -123,7 +158,19 @@ static void assert_config_equal(const struct lb_config *a, const struct lb_confi
 			ck_assert_msg(str_eq(*(char *const *)fa, *(char *const *)fb), "%s differs", e->path);
 			break;
 		case CS_INT:
+			if (e->flags & CS_F_OPTIONAL) {
+				bool ha = *(const bool *)((const char *)a + e->has_offset);
+				bool hb = *(const bool *)((const char *)b + e->has_offset);
+				ck_assert_msg(ha == hb, "%s: set differs", e->path);
+				if (!ha)
+					break;
+			}
+			/* fall through */
+		case CS_CHOICE:
 			ck_assert_msg(*(const int *)fa == *(const int *)fb, "%s differs", e->path);
+			break;
+		case CS_HEX:
+			ck_assert_msg(*(const uint32_t *)fa == *(const uint32_t *)fb, "%s differs", e->path);
 			break;
 		case CS_U16:
 			ck_assert_msg(*(const uint16_t *)fa == *(const uint16_t *)fb, "%s differs", e->path);
@@ -147,12 +194,14 @@ static void assert_config_equal(const struct lb_config *a, const struct lb_confi
 static void assert_round_trip(const struct lb_config *cfg)
 {
 	char tmpl[] = "/tmp/test_config_XXXXXX";
-	int fd = mkstemp(tmpl);
-	ck_assert_int_ge(fd, 0);
-	FILE *f = fdopen(fd, "w");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 	ck_assert_ptr_nonnull(f);
 	config_print(cfg, f, true);
 	fclose(f);
+	write_temp(tmpl, text);
+	free(text);
 
 	struct lb_config back;
 	struct config_report r = {0};
@@ -197,11 +246,28 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.mqtt_topic_gateway_event, "gateway/{gateway_id}/event/{event}");
 	ck_assert_str_eq(c.mqtt_topic_gateway_state, "gateway/{gateway_id}/state/{state}");
 	ck_assert_str_eq(c.mqtt_topic_bridge, "lorabridge/{client_id}/{event}");
+	ck_assert_str_eq(c.mqtt_topic_device_state,
+			 "application/{application}/device/{dev_eui}/state/{state}");
+	ck_assert_str_eq(c.mqtt_topic_device_command,
+			 "application/{application}/device/{dev_eui}/command/{command}");
 	ck_assert_int_eq(c.mqtt_queue_limit, 10000);
 	ck_assert_int_eq(c.mqtt_stats_interval_s, 60);
 	ck_assert_str_eq(c.region, "EU868");
+	ck_assert_uint_eq(c.net_id, 0);
 	ck_assert_int_eq(c.dedup_window_ms, 200);
+	ck_assert_int_eq(c.downlink_delay_ms, 100);
+	ck_assert_int_eq(c.downlink_queue_limit, 16);
+	ck_assert_int_eq(c.downlink_rx1_dr_offset, 0);
+	ck_assert_int_eq(c.downlink_rx_delay_s, 1);
+	ck_assert(!c.has_downlink_rx2_frequency);
+	ck_assert(!c.has_downlink_rx2_dr);
+	ck_assert_int_eq(c.downlink_tx_ack_timeout_ms, 3000);
+	ck_assert_int_eq(c.fair_access.uplink_airtime_ms, 30000);
+	ck_assert_int_eq(c.fair_access.downlinks, 10);
+	ck_assert_int_eq(c.fair_access.window_hours, 24);
+	ck_assert_int_eq(c.fair_access.action, LB_FA_WARN);
 	ck_assert_str_eq(c.state_dir, "/var/lib/lorabridge");
+	ck_assert_int_eq(c.state_commit_ms, 200);
 	ck_assert_str_eq(c.log_level, "info");
 	ck_assert_ptr_null(c.devices);
 	ck_assert_uint_eq(c.n_devices, 0);
@@ -274,11 +340,28 @@ START_TEST(test_full)
 	ck_assert_str_eq(c.mqtt_topic_gateway_event, "gw/{gateway_id}/{event}");
 	ck_assert_str_eq(c.mqtt_topic_gateway_state, "gw/{gateway_id}/state/{state}");
 	ck_assert_str_eq(c.mqtt_topic_bridge, "bridge/{client_id}/{event}");
+	ck_assert_str_eq(c.mqtt_topic_device_state, "app/{application}/dev/{dev_eui}/state/{state}");
+	ck_assert_str_eq(c.mqtt_topic_device_command, "app/{application}/dev/{dev_eui}/cmd/{command}");
 	ck_assert_int_eq(c.mqtt_queue_limit, 500);
 	ck_assert_int_eq(c.mqtt_stats_interval_s, 0);
 	ck_assert_str_eq(c.region, "US915");
+	ck_assert_uint_eq(c.net_id, 0x60001a);
 	ck_assert_int_eq(c.dedup_window_ms, 0);
+	ck_assert_int_eq(c.downlink_delay_ms, 250);
+	ck_assert_int_eq(c.downlink_queue_limit, 4);
+	ck_assert_int_eq(c.downlink_rx1_dr_offset, 3);
+	ck_assert_int_eq(c.downlink_rx_delay_s, 5);
+	ck_assert(c.has_downlink_rx2_frequency);
+	ck_assert_int_eq(c.downlink_rx2_frequency, 923300000);
+	ck_assert(c.has_downlink_rx2_dr);
+	ck_assert_int_eq(c.downlink_rx2_dr, 8);
+	ck_assert_int_eq(c.downlink_tx_ack_timeout_ms, 500);
+	ck_assert_int_eq(c.fair_access.uplink_airtime_ms, 60000);
+	ck_assert_int_eq(c.fair_access.downlinks, 20);
+	ck_assert_int_eq(c.fair_access.window_hours, 12);
+	ck_assert_int_eq(c.fair_access.action, LB_FA_ENFORCE);
 	ck_assert_str_eq(c.state_dir, "/tmp/lorabridge-state");
+	ck_assert_int_eq(c.state_commit_ms, 1000);
 	ck_assert_str_eq(c.log_level, "debug");
 
 	ck_assert_uint_eq(c.n_devices, 2);
@@ -298,7 +381,14 @@ START_TEST(test_full)
 	ck_assert_str_eq(a->tags[0].value, "B12");
 	ck_assert_str_eq(a->tags[1].key, "floor");
 	ck_assert_str_eq(a->tags[1].value, "2");
-	ck_assert_int_eq(a->line, 39);
+	ck_assert_int_eq(a->lorawan_version, JOIN_V1_0_2);
+	/* own downlinks, the other three inherited from the global group */
+	ck_assert_uint_eq(a->fa_set, LB_FA_SET_DOWNLINKS);
+	ck_assert_int_eq(a->fair_access.downlinks, 50);
+	ck_assert_int_eq(a->fair_access.uplink_airtime_ms, 60000);
+	ck_assert_int_eq(a->fair_access.window_hours, 12);
+	ck_assert_int_eq(a->fair_access.action, LB_FA_ENFORCE);
+	ck_assert_int_eq(a->line, 60);
 
 	ck_assert_str_eq(o->name, "otaa-1");
 	ck_assert_str_eq(o->application, "default");
@@ -308,7 +398,10 @@ START_TEST(test_full)
 	assert_key(o->app_key, "000102030405060708090a0b0c0d0e0f");
 	ck_assert(!o->has_fcnt_up);
 	ck_assert_uint_eq(o->n_tags, 0);
-	ck_assert_int_eq(o->line, 52);
+	ck_assert_int_eq(o->lorawan_version, JOIN_V1_0_4);
+	ck_assert_uint_eq(o->fa_set, 0);
+	ck_assert_int_eq(o->fair_access.downlinks, 20);
+	ck_assert_int_eq(o->line, 77);
 	config_free(&c);
 }
 END_TEST
@@ -360,7 +453,14 @@ START_TEST(test_print_defaults_text)
 	ck_assert_ptr_nonnull(strstr(buf, "\t# username is not set\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\ttopics = {\n\t\tdevice_event = "));
 	ck_assert_ptr_nonnull(strstr(buf, "\t};\n\tqueue_limit = 10000;\n"));
-	ck_assert_ptr_nonnull(strstr(buf, "};\nregion = \"EU868\";\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "};\nregion = \"EU868\";\nnet_id = \"000000\";\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\trx_delay_s = 1;\n\t# rx2_frequency is not set\n"
+					  "\t# rx2_dr is not set\n\ttx_ack_timeout_ms = 3000;\n};\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "fair_access = {\n\tuplink_airtime_ms = 30000;\n"
+					  "\tdownlinks = 10;\n\twindow_hours = 24;\n"
+					  "\taction = \"warn\";\n};\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "state_dir = \"/var/lib/lorabridge\";\nstate = {\n"
+					  "\tcommit_ms = 200;\n};\nlog_level"));
 	ck_assert_ptr_nonnull(strstr(buf, "\ndevices = ();\n"));
 	free(buf);
 	config_free(&c);
@@ -516,8 +616,18 @@ START_TEST(test_topic_templates)
 		"5: error: mqtt.topics.gateway_event: unknown placeholder '{dev_eui}' (allowed: {gateway_id}, {event})",
 		"6: error: mqtt.topics.gateway_state: must not be empty",
 		"7: error: mqtt.topics.bridge: '{' without a matching '}'",
+		"8: error: mqtt.topics.device_command: unknown placeholder '{event}' (allowed: {application}, {dev_eui}, {command})",
+		"9: error: mqtt.topics.device_state: unknown placeholder '{event}' (allowed: {application}, {dev_eui}, {state})",
 		NULL};
 	expect_problems("topics_bad.conf", LB_ERR_CONFIG, want);
+
+	static const char *const want2[] = {
+		"1: error: mqtt.topics.device_command: must contain {dev_eui} (it tells which device a command is for)",
+		NULL};
+	expect_text("mqtt = { topics = { device_command = \"app/{application}/{command}\"; }; };\n",
+		    LB_ERR_CONFIG, want2);
+	static const char *const none[] = {NULL};
+	expect_text("mqtt = { topics = { device_command = \"down/{dev_eui}\"; }; };\n", LB_OK, none);
 }
 END_TEST
 
@@ -526,7 +636,7 @@ START_TEST(test_bad_values)
 	static const char *const want[] = {
 		"2: error: udp.bind: not a numeric IPv4 or IPv6 address",
 		"5: error: mqtt.client_id: must not contain '+', '#' or '/' (used in MQTT topics)",
-		"7: error: region: 'EU433' is not one of EU868, US915, AS923, AU915",
+		"7: error: region: 'EU433' is not one of EU868, US915, AU915",
 		"8: error: state_dir: must be an absolute path",
 		"9: error: log_level: 'verbose' is not one of error, warn, notice, info, debug",
 		NULL};
@@ -581,6 +691,25 @@ START_TEST(test_etc_default_file)
 	/* the documented file states exactly the built-in defaults */
 	ck_assert_int_eq(config_defaults(&d), LB_OK);
 	assert_config_equal(&c, &d);
+	/* ... and shows every setting, optional ones as a comment */
+	char *text = NULL;
+	size_t cap = 0;
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_gt(getdelim(&text, &cap, '\0', f), 0);
+	fclose(f);
+	for (size_t i = 0; i < config__n_schema; i++) {
+		const char *dot = strrchr(config__schema[i].path, '.');
+		char needle[96];
+		snprintf(needle, sizeof(needle), "%s = ", dot ? dot + 1 : config__schema[i].path);
+		const char *hit = text;
+		/* a whole name: "rx2_dr = " must not count as "dr = " */
+		while ((hit = strstr(hit, needle)) && hit > text &&
+		       (isalnum((unsigned char)hit[-1]) || hit[-1] == '_'))
+			hit++;
+		ck_assert_msg(hit, "%s: %s is not documented", path, config__schema[i].path);
+	}
+	free(text);
 	free(problems);
 	config_report_free(&r);
 	config_free(&c);
@@ -600,8 +729,17 @@ START_TEST(test_reference)
 	ck_assert_ptr_nonnull(strstr(buf,
 		"| `mqtt.qos` | integer | `1` | QoS of every published message. Range 0..2. |\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "| `mqtt.username` | string | (none) | MQTT user name. |\n"));
-	ck_assert_ptr_nonnull(strstr(buf, "One of: EU868, US915, AS923, AU915."));
+	ck_assert_ptr_nonnull(strstr(buf, "One of: EU868, US915, AU915."));
 	ck_assert_ptr_nonnull(strstr(buf, "| `devices[].dev_eui` | hex string (16) | (none) | Required."));
+	ck_assert_ptr_nonnull(strstr(buf, "| `net_id` | hex string (6) | `\"000000\"` | NetID,"));
+	ck_assert_ptr_nonnull(strstr(buf, "| `downlink.rx2_dr` | integer | (none) | RX2 data rate"));
+	ck_assert_ptr_nonnull(strstr(buf, "absent = the region's default. Range 0..15. |\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "| `fair_access.action` | string | `\"warn\"` | Beyond a budget"));
+	ck_assert_ptr_nonnull(strstr(buf, "One of: warn, enforce. |\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "| `devices[].lorawan_version` | string | `\"1.0.3\"` | "));
+	ck_assert_ptr_nonnull(strstr(buf, "One of: 1.0.0, 1.0.1, 1.0.2, 1.0.3, 1.0.4. |\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "| `devices[].fair_access` | group | (none) | Optional: "));
+	ck_assert_ptr_nonnull(strstr(buf, "Keys: uplink_airtime_ms, downlinks, window_hours, action. |\n"));
 	for (size_t i = 0; i < config__n_schema; i++) {
 		char row[128];
 		snprintf(row, sizeof(row), "| `%s` |", config__schema[i].path);
@@ -638,6 +776,210 @@ START_TEST(test_schema_paths_unique_and_grouped)
 }
 END_TEST
 
+START_TEST(test_downlink_fa_state_ranges)
+{
+	static const char *const want[] = {
+		"2: error: downlink.delay_ms: 901 is out of range 0..900",
+		"3: error: downlink.queue_limit: 0 is out of range 1..256",
+		"4: error: downlink.rx1_dr_offset: 6 is out of range 0..5",
+		"5: error: downlink.rx_delay_s: 16 is out of range 1..15",
+		"6: error: downlink.rx2_frequency: 100 is out of range 137000000..1020000000",
+		"7: error: downlink.rx2_dr: 16 is out of range 0..15",
+		"8: error: downlink.tx_ack_timeout_ms: 99 is out of range 100..60000",
+		"11: error: fair_access.uplink_airtime_ms: 0 is out of range 1..604800000",
+		"12: error: fair_access.downlinks: 1000001 is out of range 1..1000000",
+		"13: error: fair_access.window_hours: 169 is out of range 1..168",
+		"14: error: fair_access.action: 'block' is not one of warn, enforce",
+		"17: error: state.commit_ms: 9 is out of range 10..10000",
+		NULL};
+	expect_problems("downlink_ranges.conf", LB_ERR_CONFIG, want);
+}
+END_TEST
+
+START_TEST(test_new_wrong_types)
+{
+	static const char *const want[] = {
+		"1: error: state: expected a group { ... }, got an integer",
+		"2: error: fair_access.action: expected a string, got an integer",
+		"3: error: downlink.rx2_dr: expected an integer, got a string",
+		NULL};
+	expect_text("state = 5;\nfair_access = { action = 1; };\ndownlink = { rx2_dr = \"3\"; };\n",
+		    LB_ERR_CONFIG, want);
+}
+END_TEST
+
+/* The largest values of each range are accepted (and the region agrees). */
+START_TEST(test_range_bounds_accepted)
+{
+	static const char *const none[] = {NULL};
+	expect_text("downlink = { delay_ms = 900; queue_limit = 256; rx1_dr_offset = 5; rx_delay_s = 15;\n"
+		    "rx2_frequency = 869525000; rx2_dr = 7; tx_ack_timeout_ms = 60000; };\n"
+		    "fair_access = { uplink_airtime_ms = 604800000; downlinks = 1000000;\n"
+		    "window_hours = 168; action = \"enforce\"; };\nstate = { commit_ms = 10000; };\n",
+		    LB_OK, none);
+	expect_text("downlink = { delay_ms = 0; queue_limit = 1; rx_delay_s = 1; rx2_dr = 0;\n"
+		    "tx_ack_timeout_ms = 100; };\nfair_access = { uplink_airtime_ms = 1; downlinks = 1;\n"
+		    "window_hours = 1; };\nstate = { commit_ms = 10; };\n",
+		    LB_OK, none);
+}
+END_TEST
+
+START_TEST(test_region_rules)
+{
+	static const char *const want[] = {
+		"3: error: downlink.rx1_dr_offset: 4 is not allowed in US915 (0..3)",
+		"4: error: downlink.rx2_dr: DR3 is not a downlink data rate of US915",
+		"5: error: downlink.rx2_frequency: 869525000 Hz is outside the US915 band (902000000..928000000)",
+		NULL};
+	expect_problems("region_bad.conf", LB_ERR_CONFIG, want);
+
+	/* the same values are fine in EU868 */
+	static const char *const none[] = {NULL};
+	expect_text("downlink = { rx1_dr_offset = 4; rx2_dr = 3; rx2_frequency = 869525000; };\n",
+		    LB_OK, none);
+	/* EU868 DR8 (LR-FHSS) is uplink only */
+	static const char *const lrfhss[] = {
+		"1: error: downlink.rx2_dr: DR8 is not a downlink data rate of EU868", NULL};
+	expect_text("downlink = { rx2_dr = 8; };\n", LB_ERR_CONFIG, lrfhss);
+	/* a wrong region is reported once, not against every downlink value */
+	static const char *const wrong_region[] = {
+		"1: error: region: 'EU433' is not one of EU868, US915, AU915", NULL};
+	expect_text("region = \"EU433\";\ndownlink = { rx2_frequency = 433175000; };\n", LB_ERR_CONFIG,
+		    wrong_region);
+}
+END_TEST
+
+static void expect_net_id(const char *value, uint32_t want)
+{
+	char text[64];
+	struct lb_config c;
+	struct config_report r = {0};
+	char tmpl[] = "/tmp/test_config_XXXXXX";
+
+	snprintf(text, sizeof(text), "net_id = \"%s\";\n", value);
+	write_temp(tmpl, text);
+	ck_assert_int_eq(config_load(tmpl, &c, &r), LB_OK);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert_uint_eq(c.net_id, want);
+	assert_round_trip(&c);
+	config_free(&c);
+	unlink(tmpl);
+}
+
+START_TEST(test_net_id)
+{
+	expect_net_id("000013", 0x000013);     /* TTN: type 0, NwkID 0x13 */
+	expect_net_id("00003F", 0x00003f);     /* type 0: 6-bit NwkID */
+	expect_net_id("20003f", 0x20003f);     /* type 1: 6-bit NwkID */
+	expect_net_id("4001ff", 0x4001ff);     /* type 2: 9-bit NwkID */
+	expect_net_id("7fffff", 0x7fffff);     /* type 3: no RFU bits */
+	expect_net_id("e00000", 0xe00000);     /* type 7 */
+
+	static const char *const t0[] = {
+		"1: error: net_id: 000040 has RFU bits set: a type 0 NetID has a 6-bit NwkID, bits 20..6 must be 0",
+		NULL};
+	expect_text("net_id = \"000040\";\n", LB_ERR_CONFIG, t0);
+	static const char *const t1[] = {
+		"1: error: net_id: 300000 has RFU bits set: a type 1 NetID has a 6-bit NwkID, bits 20..6 must be 0",
+		NULL};
+	expect_text("net_id = \"300000\";\n", LB_ERR_CONFIG, t1);
+	static const char *const t2[] = {
+		"1: error: net_id: 400200 has RFU bits set: a type 2 NetID has a 9-bit NwkID, bits 20..9 must be 0",
+		NULL};
+	expect_text("net_id = \"400200\";\n", LB_ERR_CONFIG, t2);
+	static const char *const len[] = {"1: error: net_id: expected 6 hex digits, got 4 characters", NULL};
+	expect_text("net_id = \"0013\";\n", LB_ERR_CONFIG, len);
+	static const char *const digit[] = {"1: error: net_id: character 6 ('g') is not a hex digit", NULL};
+	expect_text("net_id = \"00001g\";\n", LB_ERR_CONFIG, digit);
+	static const char *const type[] = {
+		"1: error: net_id: expected a string of 6 hex digits, got an integer", NULL};
+	expect_text("net_id = 19;\n", LB_ERR_CONFIG, type);
+}
+END_TEST
+
+static void assert_fa(const struct lb_fair_access *fa, int airtime, int downlinks, int hours, int action)
+{
+	ck_assert_int_eq(fa->uplink_airtime_ms, airtime);
+	ck_assert_int_eq(fa->downlinks, downlinks);
+	ck_assert_int_eq(fa->window_hours, hours);
+	ck_assert_int_eq(fa->action, action);
+}
+
+START_TEST(test_fair_access_inheritance)
+{
+	struct lb_config c;
+	struct config_report r = {0};
+	char *buf = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(config_load(fixture("fair_access.conf"), &c, &r), LB_OK);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert_uint_eq(c.n_devices, 4);
+	assert_fa(&c.fair_access, 30000, 5, 24, LB_FA_ENFORCE);
+	assert_fa(&c.devices[0].fair_access, 30000, 5, 24, LB_FA_ENFORCE);
+	ck_assert_uint_eq(c.devices[0].fa_set, 0);
+	ck_assert_int_eq(c.devices[0].lorawan_version, JOIN_V1_0_3);
+	assert_fa(&c.devices[1].fair_access, 60000, 5, 24, LB_FA_WARN);
+	ck_assert_uint_eq(c.devices[1].fa_set, LB_FA_SET_UPLINK_AIRTIME_MS | LB_FA_SET_ACTION);
+	ck_assert_int_eq(c.devices[1].lorawan_version, JOIN_V1_0_4);
+	assert_fa(&c.devices[2].fair_access, 1000, 1, 1, LB_FA_ENFORCE);
+	ck_assert_uint_eq(c.devices[2].fa_set, LB_FA_SET_UPLINK_AIRTIME_MS | LB_FA_SET_DOWNLINKS |
+						   LB_FA_SET_WINDOW_HOURS | LB_FA_SET_ACTION);
+	assert_fa(&c.devices[3].fair_access, 30000, 5, 24, LB_FA_ENFORCE);
+	ck_assert_uint_eq(c.devices[3].fa_set, 0);
+
+	/* only the device's own keys are printed: the rest keeps inheriting */
+	FILE *f = open_memstream(&buf, &len);
+	config_print(&c, f, false);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "\t\tdev_eui = \"0000000000000002\";\n"
+					  "\t\tlorawan_version = \"1.0.4\";\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\t\tfair_access = {\n\t\t\tuplink_airtime_ms = 60000;\n"
+					  "\t\t\taction = \"warn\";\n\t\t};\n\t}"));
+	const char *inh = strstr(buf, "\t\tname = \"inherits\";\n");
+	const char *next = strstr(buf, "\t\tname = \"own-airtime\";\n");
+	ck_assert_ptr_nonnull(inh);
+	ck_assert_ptr_nonnull(next);
+	/* the inheriting device has no fair_access group of its own */
+	ck_assert(strstr(inh, "fair_access") > next);
+	free(buf);
+	assert_round_trip(&c);
+	config_free(&c);
+	config_report_free(&r);
+}
+END_TEST
+
+START_TEST(test_bad_device_fair_access)
+{
+	static const char *const want[] = {
+		"7: error: device 'd1': lorawan_version: '1.1' is not one of 1.0.0, 1.0.1, 1.0.2, 1.0.3, 1.0.4",
+		"9: error: device 'd1': fair_access.downlinks: 0 is out of range 1..1000000",
+		"10: error: device 'd1': fair_access.action: 'block' is not one of warn, enforce",
+		"11: warning: device 'd1': unknown setting 'fair_access.colour' (ignored)",
+		"12: error: device 'd1': fair_access.window_hours: expected an integer, got a string",
+		"20: error: device 'd2': lorawan_version: expected a string, got an integer",
+		"21: error: device 'd2': fair_access: expected a group { ... }, got an integer",
+		NULL};
+	expect_problems("devices_fa_bad.conf", LB_ERR_CONFIG, want);
+}
+END_TEST
+
+/* lorawan_version is stored as enum join_version: the same names, in order. */
+START_TEST(test_lorawan_version_matches_join)
+{
+	int fi = config__device_field_find("lorawan_version");
+	ck_assert_int_ge(fi, 0);
+	const struct csd_field *f = &config__device_fields[fi];
+	size_t n = 0;
+	for (; f->choices[n]; n++) {
+		enum join_version v;
+		ck_assert_int_eq(join_version_parse(f->choices[n], &v), LB_OK);
+		ck_assert_int_eq((int)v, (int)n);
+	}
+	ck_assert_uint_eq(n, JOIN_V1_0_4 + 1);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -652,6 +994,10 @@ static Suite *config_suite(void)
 	tcase_add_test(ok, test_etc_default_file);
 	tcase_add_test(ok, test_reference);
 	tcase_add_test(ok, test_schema_paths_unique_and_grouped);
+	tcase_add_test(ok, test_range_bounds_accepted);
+	tcase_add_test(ok, test_net_id);
+	tcase_add_test(ok, test_fair_access_inheritance);
+	tcase_add_test(ok, test_lorawan_version_matches_join);
 	suite_add_tcase(s, ok);
 
 	TCase *bad = tcase_create("problems");
@@ -668,6 +1014,10 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_bad_values);
 	tcase_add_test(bad, test_bad_devices);
 	tcase_add_test(bad, test_report_accumulates);
+	tcase_add_test(bad, test_downlink_fa_state_ranges);
+	tcase_add_test(bad, test_new_wrong_types);
+	tcase_add_test(bad, test_region_rules);
+	tcase_add_test(bad, test_bad_device_fair_access);
 	suite_add_tcase(s, bad);
 	return s;
 }

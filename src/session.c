@@ -1,0 +1,133 @@
+/* session.c - restore and stage device sessions. See session.h. */
+#include "session.h"
+
+#include <string.h>
+
+#include "bridge.h"
+#include "lb_err.h"
+#include "log.h"
+
+struct restore_ctx {
+	struct bridge *b;
+	size_t restored;
+	size_t orphans;
+	size_t stale;
+	int err;
+};
+
+static bool same_abp_session(const struct lb_device *dev, const struct store_session *row)
+{
+	return row->activation == LB_ACT_ABP && row->dev_addr == dev->dev_addr &&
+	       memcmp(row->nwk_s_key, dev->keys.nwk_s_key.raw, STORE_KEY_LEN) == 0 &&
+	       memcmp(row->app_s_key, dev->keys.app_s_key.raw, STORE_KEY_LEN) == 0;
+}
+
+static void restore_rt(struct lb_device *dev, const struct store_session *row)
+{
+	store_fcnt_down_load(&dev->rt.fcnt_down, row->nfcnt_down);
+	dev->rt.rx1_dr_offset = row->rx1_dr_offset;
+	dev->rt.rx_delay_s = row->rx_delay;
+	dev->rt.has_join_nonce = row->has_join_nonce_last;
+	dev->rt.join_nonce = row->join_nonce_last;
+	dev->rt.has_dev_nonce = row->has_dev_nonce_last;
+	dev->rt.dev_nonce = row->dev_nonce_last;
+	dev->rt.joined_at = row->joined_at;
+}
+
+/* ABP: the counter only moves forward, whichever of the configured floor
+ * and the stored value is higher wins. */
+static void restore_abp(struct lb_device *dev, const struct store_session *row)
+{
+	if (row->has_fcnt_up_last && (!dev->has_last_fcnt || row->fcnt_up_last > dev->last_fcnt_up)) {
+		dev->has_last_fcnt = true;
+		dev->last_fcnt_up = row->fcnt_up_last;
+	}
+	restore_rt(dev, row);
+}
+
+static int restore_one(void *arg, const struct store_session *row)
+{
+	struct restore_ctx *c = arg;
+	struct lb_device *dev = devices_find_eui(&c->b->devices, row->dev_eui);
+
+	if (!dev) {
+		c->orphans++;
+		return 0;
+	}
+	if (dev->activation == LB_ACT_ABP) {
+		if (!same_abp_session(dev, row)) {
+			c->stale++;
+			return 0;
+		}
+		restore_abp(dev, row);
+		c->restored++;
+		return 0;
+	}
+	if (row->activation != LB_ACT_OTAA || row->joined_at == 0) {
+		c->stale++;
+		return 0;
+	}
+	int rc = devices_set_session(&c->b->devices, dev, row->dev_addr, row->nwk_s_key,
+				     row->app_s_key, row->has_fcnt_up_last, row->fcnt_up_last);
+	if (rc != LB_OK) {
+		c->err = rc;
+		return 0;
+	}
+	restore_rt(dev, row);
+	c->restored++;
+	return 0;
+}
+
+int session_restore(struct bridge *b)
+{
+	struct restore_ctx c = {.b = b};
+	int rc = store_load_sessions(&b->store, restore_one, &c);
+
+	if (rc != LB_OK) {
+		log_error("session", "cannot load stored sessions: %s", lb_strerror(rc));
+		return rc;
+	}
+	if (c.err != LB_OK)
+		log_error("session", "a stored session could not be restored: %s",
+			  lb_strerror(c.err));
+	log_notice("session", "%zu stored session(s) restored", c.restored);
+	if (c.stale)
+		log_notice("session", "%zu stored session(s) ignored: keys changed in the "
+			   "configuration", c.stale);
+	if (c.orphans)
+		log_notice("session", "%zu stored session(s) of devices no longer configured are "
+			   "kept; remove them with `lorabridge --purge DEVEUI`", c.orphans);
+	return LB_OK;
+}
+
+int session_stage(struct bridge *b, struct lb_device *dev)
+{
+	struct store_session row;
+
+	memset(&row, 0, sizeof(row));
+	row.dev_eui = dev->dev_eui;
+	row.activation = dev->activation;
+	row.dev_addr = dev->dev_addr;
+	if (dev->has_session) {
+		memcpy(row.nwk_s_key, dev->keys.nwk_s_key.raw, STORE_KEY_LEN);
+		memcpy(row.app_s_key, dev->keys.app_s_key.raw, STORE_KEY_LEN);
+	}
+	row.has_fcnt_up_last = dev->has_last_fcnt;
+	row.fcnt_up_last = dev->last_fcnt_up;
+	row.nfcnt_down = dev->rt.fcnt_down.ceiling;
+	row.rx1_dr_offset = dev->rt.rx1_dr_offset;
+	row.rx_delay = dev->rt.rx_delay_s;
+	row.has_join_nonce_last = dev->rt.has_join_nonce;
+	row.join_nonce_last = dev->rt.join_nonce;
+	row.has_dev_nonce_last = dev->rt.has_dev_nonce;
+	row.dev_nonce_last = dev->rt.dev_nonce;
+	row.joined_at = dev->rt.joined_at;
+	int rc = store_put_session(&b->store, &row);
+	if (rc != LB_OK) {
+		LB_LOG_RL(LOG_LVL_ERROR, "session", "device %s: session not staged: %s", dev->name,
+			  lb_strerror(rc));
+		return rc;
+	}
+	dev->rt.batch = store_batch(&b->store);
+	return LB_OK;
+}
