@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "command.h"
 #include "dispatch.h"
 #include "otaa.h"
@@ -311,6 +312,7 @@ static int64_t run_timers(struct bridge *b)
 
 	next = earliest(next, gateways_tick(&b->gateways, now, on_gateway_offline, b));
 	next = earliest(next, txsched_tick(b, now));
+	next = earliest(next, budget_tick(b, now));
 	next = earliest(next, store_tick(&b->store, now));
 	publish_release(&b->pub, batch_committed, b);
 	next = earliest(next, mqtt_tick(&b->mqtt, now));

@@ -44,6 +44,8 @@
 #define BRIDGE_DEDUP_OPEN 1024
 #define BRIDGE_SHUTDOWN_FLUSH_MS 5000
 #define BRIDGE_STATUS_MS 5000
+/* How often retained state/airtime is refreshed as budget windows slide. */
+#define BRIDGE_BUDGET_SCAN_MS 60000
 
 struct bridge {
 	struct lb_config cfg;
@@ -73,6 +75,7 @@ struct bridge {
 	uint64_t id_counter;
 	int64_t next_stats_ms;
 	int64_t next_status_ms;      /* systemd STATUS= line */
+	int64_t next_budget_ms;      /* budget_tick() */
 	int64_t watchdog_ms;         /* WatchdogSec in ms, 0 = none */
 	int64_t next_watchdog_ms;
 	char event[BRIDGE_EVENT_MAX]; /* JSON scratch buffer, one event at a time */

@@ -77,6 +77,13 @@ static int device_from_conf(struct lb_device *dev, const struct lb_device_conf *
 	dev->activation = c->activation;
 	dev->lorawan_version = (uint8_t)c->lorawan_version;
 	dev->rt.last_dr = -1;
+	dev->fa_policy.uplink_airtime_ms = (uint32_t)c->fair_access.uplink_airtime_ms;
+	dev->fa_policy.downlinks = (uint32_t)c->fair_access.downlinks;
+	dev->fa_policy.window_hours = (uint32_t)c->fair_access.window_hours;
+	dev->fa_policy.action = c->fair_access.action == LB_FA_ENFORCE ? FA_ENFORCE : FA_WARN;
+	if (fa_policy_check(&dev->fa_policy) != LB_OK)
+		dev->fa_policy = (struct fa_policy)FA_POLICY_INIT;
+	fa_device_init(&dev->rt.fa, &dev->fa_policy);
 	dev->addr_next = DEV_NIL;
 	dev->name = dup_or_empty(c->name);
 	dev->application = strdup(c->application ? c->application : "default");

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "fairaccess.h"
 #include "lorawan.h"
 #include "lwcrypto.h"
 #include "store.h"
@@ -50,6 +51,7 @@ struct lb_device {
 	uint64_t join_eui;               /* OTAA: copied for a join handler */
 	uint8_t app_key[LW_KEY_LEN];     /* OTAA root key (raw; no contexts prepared) */
 	uint8_t lorawan_version;         /* minor of 1.0.x: 0..4 (join rules) */
+	struct fa_policy fa_policy;      /* effective fair-access policy */
 	struct lb_tag tags[CONFIG_MAX_TAGS];
 	size_t n_tags;
 
@@ -82,6 +84,9 @@ struct lb_device {
 		uint16_t dev_nonce;          /* last DevNonce accepted */
 		int64_t joined_at;           /* Unix s, 0 = ABP or never */
 		uint64_t batch;              /* store batch of the last staged change */
+		struct fa_device fa;         /* fair-access ledgers (fairaccess.h) */
+		struct fa_status fa_published; /* last retained state/airtime */
+		bool fa_has_published;
 	} rt;
 
 	uint32_t addr_next;              /* internal: next device with the same DevAddr */

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "budget.h"
 #include "event_json.h"
 #include "gwmp.h"
 #include "hex.h"
@@ -49,10 +50,14 @@ static void publish_rx(struct bridge *b, const struct lb_rx *rx)
 		b->stats.gateway_events++;
 }
 
-static void publish_stat(struct bridge *b, uint64_t eui, const struct gwmp_stat *st)
+static void publish_stat(struct bridge *b, struct gateway *gw, const struct gwmp_stat *st)
 {
+	struct ev_duty_cycle dc[DC_MAX_SUBBANDS];
+	char names[DC_MAX_SUBBANDS][24];
 	size_t len;
-	int rc = event_json_gateway_stats(eui, st, b->event, sizeof(b->event), &len);
+	uint64_t eui = gw->eui;
+	size_t n = budget_gateway_report(b, gw, dc, names, DC_MAX_SUBBANDS);
+	int rc = event_json_gateway_stats_dc(eui, st, dc, n, b->event, sizeof(b->event), &len);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "dispatch", "gateway stats event not built: %s",
 			  lb_strerror(rc));
@@ -124,7 +129,7 @@ static void handle_push_data(struct bridge *b, struct gateway *gw, const struct 
 	if (push.has_stat) {
 		gw->stats_received++;
 		gw->last_stat = push.stat;
-		publish_stat(b, h->gateway_eui, &push.stat);
+		publish_stat(b, gw, &push.stat);
 	}
 }
 

@@ -564,3 +564,15 @@ int event_json_log(const struct ev_log *ev, char *out, size_t cap, size_t *len)
 		event_json__add(o, "context", log_context(ev, &err), &err);
 	return event_json__finish(o, err, out, cap, len);
 }
+
+int event_json_fair_access(const struct ev_fair_access *fa, char *out, size_t cap, size_t *len)
+{
+	int err = LB_OK;
+
+	if (!fa || !out || !len || !isfinite(fa->uplink_airtime_ms) || !isfinite(fa->uplink_budget_ms))
+		return LB_ERR_INVAL;
+	struct json_object *o = fair_access(fa, &err);
+	if (!o)
+		return LB_ERR_NOMEM;
+	return event_json__finish(o, err, out, cap, len);
+}

@@ -160,6 +160,8 @@ int event_json_join(const struct ev_join *ev, char *out, size_t cap, size_t *len
 int event_json_ack(const struct ev_ack *ev, char *out, size_t cap, size_t *len);
 int event_json_txack(const struct ev_txack *ev, char *out, size_t cap, size_t *len);
 void event_json_uuid_str(const uint8_t id[16], char out[EVENT_JSON_UUID_LEN]);
+/* The retained state/airtime message: the fairAccess object on its own. */
+int event_json_fair_access(const struct ev_fair_access *fa, char *out, size_t cap, size_t *len);
 int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t *len);
 int event_json_log(const struct ev_log *ev, char *out, size_t cap, size_t *len);
 
@@ -170,6 +172,17 @@ int event_json_gateway_up(const struct lb_rx *rx, char *out, size_t cap, size_t 
  * gateway's own "2014-01-12 08:59:28 GMT" converted to RFC 3339 (omitted if
  * absent or unreadable); location only when the gateway sent one; metadata
  * {"rxForwarded": rxfw, "ackRate": "%.1f", "temperature": "%.1f" if sent}. */
+/* One sub-band's transmit duty cycle over the last hour (issue 4). */
+struct ev_duty_cycle {
+	const char *name;                /* "869.400-869.650" (MHz) */
+	double used_pct;
+	double limit_pct;                /* 100 = unlimited */
+};
+
+/* As event_json_gateway_stats, with a `dutyCycle` array when n_dc > 0. */
+int event_json_gateway_stats_dc(uint64_t gateway_eui, const struct gwmp_stat *st,
+				const struct ev_duty_cycle *dc, size_t n_dc, char *out, size_t cap,
+				size_t *len);
 int event_json_gateway_stats(uint64_t gateway_eui, const struct gwmp_stat *st,
 			     char *out, size_t cap, size_t *len);
 

@@ -105,6 +105,36 @@ static struct json_object *metadata(const struct gwmp_stat *st, int *err)
 int event_json_gateway_stats(uint64_t gateway_eui, const struct gwmp_stat *st,
 			     char *out, size_t cap, size_t *len)
 {
+	return event_json_gateway_stats_dc(gateway_eui, st, NULL, 0, out, cap, len);
+}
+
+/* dutyCycle: [{"subBand":"869.400-869.650","usedPercent":0.12,"limitPercent":10}] */
+static struct json_object *duty_cycle(const struct ev_duty_cycle *dc, size_t n, int *err)
+{
+	struct json_object *a = json_object_new_array();
+	if (!a)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+		if (!o) {
+			*err = LB_ERR_NOMEM;
+			break;
+		}
+		event_json__add(o, "subBand", event_json__string(dc[i].name), err);
+		event_json__add(o, "usedPercent", event_json__fixed(dc[i].used_pct, 3), err);
+		event_json__add(o, "limitPercent", event_json__number(dc[i].limit_pct, true), err);
+		if (json_object_array_add(a, o) != 0) {
+			json_object_put(o);
+			*err = LB_ERR_NOMEM;
+		}
+	}
+	return a;
+}
+
+int event_json_gateway_stats_dc(uint64_t gateway_eui, const struct gwmp_stat *st,
+				const struct ev_duty_cycle *dc, size_t n_dc, char *out, size_t cap,
+				size_t *len)
+{
 	char t[EVENT_JSON_TIME_LEN];
 	struct json_object *o;
 	int err = LB_OK;
@@ -124,6 +154,8 @@ int event_json_gateway_stats(uint64_t gateway_eui, const struct gwmp_stat *st,
 	event_json__add(o, "txPacketsReceived", json_object_new_int64(st->dwnb), &err);
 	event_json__add(o, "txPacketsEmitted", json_object_new_int64(st->txnb), &err);
 	event_json__add(o, "metadata", metadata(st, &err), &err);
+	if (n_dc > 0)
+		event_json__add(o, "dutyCycle", duty_cycle(dc, n_dc, &err), &err);
 	return event_json__finish(o, err, out, cap, len);
 }
 

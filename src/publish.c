@@ -36,7 +36,9 @@ int publish_init(struct publisher *p, const struct lb_config *cfg, struct mqtt *
 	    compile_one(&p->bridge, pre, cfg->mqtt_topic_bridge,
 			TOPIC_VAR_CLIENT_ID | TOPIC_VAR_EVENT, "mqtt.topics.bridge") != LB_OK ||
 	    compile_one(&p->device_command, pre, cfg->mqtt_topic_device_command,
-			TOPIC_ALLOW_DEVICE_COMMAND, "mqtt.topics.device_command") != LB_OK) {
+			TOPIC_ALLOW_DEVICE_COMMAND, "mqtt.topics.device_command") != LB_OK ||
+	    compile_one(&p->device_state, pre, cfg->mqtt_topic_device_state,
+			TOPIC_ALLOW_DEVICE_STATE, "mqtt.topics.device_state") != LB_OK) {
 		publish_free(p);
 		return LB_ERR_CONFIG;
 	}
@@ -55,6 +57,7 @@ void publish_free(struct publisher *p)
 	p->held_tail = NULL;
 	p->n_held = 0;
 	topic_free(&p->device_command);
+	topic_free(&p->device_state);
 	topic_free(&p->device_event);
 	topic_free(&p->gateway_event);
 	topic_free(&p->gateway_state);
@@ -170,4 +173,13 @@ int publish_command_filter(struct publisher *p, char *out, size_t cap)
 {
 	struct topic_vars v = {.command = "down"};
 	return topic_filter(&p->device_command, &v, out, cap);
+}
+
+int publish_device_state(struct publisher *p, const char *application, uint64_t dev_eui,
+			 const char *state, const char *json, size_t len)
+{
+	char eui[17];
+	hex_format_eui(dev_eui, eui);
+	struct topic_vars v = {.application = application, .dev_eui = eui, .state = state};
+	return send_expanded(p, &p->device_state, &v, json, len, true);
 }

@@ -42,6 +42,7 @@ struct publisher {
 	struct topic_tpl gateway_state;
 	struct topic_tpl bridge;
 	struct topic_tpl device_command;
+	struct topic_tpl device_state;
 	char topic[PUBLISH_TOPIC_MAX];
 	struct publish_held *held_head, *held_tail;
 	size_t n_held;
@@ -68,6 +69,10 @@ int publish_device_event_held(struct publisher *p, uint64_t batch, const char *a
  * stopping at the first that is not (order is kept). Returns how many. */
 size_t publish_release(struct publisher *p, bool (*is_committed)(void *arg, uint64_t batch),
 		       void *arg);
+
+/* Retained device state, e.g. state/airtime (issue 4). */
+int publish_device_state(struct publisher *p, const char *application, uint64_t dev_eui,
+			 const char *state, const char *json, size_t len);
 
 /* The subscription filter of the command topic ({command} = "down"). */
 int publish_command_filter(struct publisher *p, char *out, size_t cap);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bridge.h"
+#include "budget.h"
 #include "lb_err.h"
 #include "log.h"
 
@@ -90,6 +91,8 @@ int session_restore(struct bridge *b)
 	if (c.err != LB_OK)
 		log_error("session", "a stored session could not be restored: %s",
 			  lb_strerror(c.err));
+	for (size_t i = 0; i < b->devices.n; i++)
+		budget_restore_device(b, &b->devices.dev[i]);
 	log_notice("session", "%zu stored session(s) restored", c.restored);
 	if (c.stale)
 		log_notice("session", "%zu stored session(s) ignored: keys changed in the "

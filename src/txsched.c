@@ -6,6 +6,7 @@
 #include <sys/random.h>
 
 #include "bridge.h"
+#include "budget.h"
 #include "devevent.h"
 #include "hex.h"
 #include "lb_err.h"
@@ -203,6 +204,7 @@ static void finish_sent(struct bridge *b, struct downlink_pending_entry *e)
 	b->tx.stats.sent++;
 	if (!dev)
 		return;
+	budget_downlink_sent(b, dev, e->gateway_eui, &e->plan.attempt[e->attempt]);
 	if (e->ref == JOIN_REF) {
 		log_info("txsched", "device %s: join-accept sent in %s", dev->name,
 			 window_name(e->plan.attempt[e->attempt].window));
@@ -284,6 +286,14 @@ static int reserve_fcnt(struct bridge *b, struct lb_device *dev, uint32_t *fcnt)
 	return LB_OK;
 }
 
+/* Windows before `first` were refused by the duty cycle: say so in txack. */
+static void skip_windows(struct downlink_pending_entry *e, int first)
+{
+	for (int i = 0; i < first; i++)
+		snprintf(e->status[i], DOWNLINK_STATUS_LEN, "DUTY_CYCLE");
+	e->attempt = (uint8_t)first;
+}
+
 struct decision {
 	bool has_item;
 	struct store_downlink item;
@@ -326,7 +336,15 @@ static int transmit(struct bridge *b, struct lb_device *dev, struct txsched_slot
 	size_t len;
 
 	memset(&e, 0, sizeof(e));
-	int rc = reserve_fcnt(b, dev, &e.fcnt_down);
+	int rc = budget_downlink_allowed(b, dev);
+	if (rc != LB_OK) {
+		if (d->has_item)
+			refuse_item(b, dev, &d->item, "FAIR_ACCESS",
+				    "the device's downlink budget is used up");
+		dev->rt.ack_due = false;
+		return rc;
+	}
+	rc = reserve_fcnt(b, dev, &e.fcnt_down);
 	if (rc != LB_OK)
 		return rc;
 	fr.dev_addr = dev->dev_addr;
@@ -357,6 +375,16 @@ static int transmit(struct bridge *b, struct lb_device *dev, struct txsched_slot
 				    "no receive window can carry it at the device's data rate");
 		return rc != LB_OK ? rc : LB_ERR_TOO_LARGE;
 	}
+	/* The regional duty cycle of the gateway: RX1 if its sub-band has
+	 * room, else RX2, else not at all (the item stays queued). */
+	int first = budget_choose_window(b, e.plan.gateway_eui, &e.plan);
+	if (first < 0) {
+		devevent_log(b, dev, "WARNING", "DUTY_CYCLE",
+			     "downlink not sent: the gateway's duty cycle leaves no room in RX1 or "
+			     "RX2", e.plan.gateway_eui);
+		return LB_ERR_FULL;
+	}
+	skip_windows(&e, first);
 	store_fcnt_down_used(&dev->rt.fcnt_down);
 	dev->rt.ack_due = false;
 	e.gateway_eui = e.plan.gateway_eui;
@@ -413,6 +441,14 @@ int txsched_join_accept(struct bridge *b, struct lb_device *dev, const uint8_t *
 	int rc = downlink_plan(&in, &e.plan);
 	if (rc != LB_OK || e.plan.n_attempts == 0)
 		return rc != LB_OK ? rc : LB_ERR_TOO_LARGE;
+	int first = budget_choose_window(b, e.plan.gateway_eui, &e.plan);
+	if (first < 0) {
+		devevent_log(b, dev, "WARNING", "DUTY_CYCLE",
+			     "join-accept not sent: the gateway's duty cycle leaves no room",
+			     e.plan.gateway_eui);
+		return LB_ERR_FULL;
+	}
+	skip_windows(&e, first);
 	e.gateway_eui = e.plan.gateway_eui;
 	e.dev_eui = dev->dev_eui;
 	e.ref = JOIN_REF;

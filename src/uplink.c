@@ -9,6 +9,7 @@
 #include "lb_err.h"
 #include "log.h"
 #include "lorawan.h"
+#include "budget.h"
 #include "otaa.h"
 #include "session.h"
 #include "txsched.h"
@@ -147,6 +148,11 @@ static void publish_up(struct bridge *b, const struct lw_frame *f, const struct 
 	mac_source(f, plain, &ev.mac, &ev.mac_len);
 	ev.rx = g->rx;
 	ev.n_rx = g->n_rx;
+	struct ev_fair_access fa;
+	ev.has_airtime = true;
+	if (!budget_uplink(b, m->dev, &g->rx[0], &ev.airtime_ms, &fa))
+		return;
+	ev.fair_access = &fa;
 
 	int rc = event_json_uplink(&ev, b->event, sizeof(b->event), &len);
 	if (rc != LB_OK) {
