@@ -3,6 +3,7 @@
  *
  *   lorabridge [-c FILE] [-f] [-v] [--check-config] [--print-config]
  *   lorabridge airtime --sf 7 --bw 125 --size 13 [...]
+ *   lorabridge --purge DEVEUI [-c FILE]
  *   lorabridge --version
  *
  * Exit codes: 0 success, 1 configuration invalid, 2 usage error,
@@ -17,9 +18,11 @@
 #include "airtime_cli.h"
 #include "bridge.h"
 #include "config.h"
+#include "hex.h"
 #include "lb_err.h"
 #include "lbconfig.h"
 #include "log.h"
+#include "store.h"
 
 #define EXIT_CONFIG 1
 #define EXIT_USAGE 2
@@ -32,6 +35,7 @@ struct cli {
 	bool check_config;
 	bool print_config;
 	bool show_secrets;
+	const char *purge;              /* DevEUI whose stored state to delete */
 };
 
 static void usage(FILE *out)
@@ -40,6 +44,7 @@ static void usage(FILE *out)
 		"usage: lorabridge [-c FILE] [-f] [-v] [--check-config] [--print-config [--show-secrets]]\n"
 		"       lorabridge airtime --sf SF --bw KHZ --size BYTES [--cr 4/5] [--preamble 8]\n"
 		"                          [--no-crc] [--implicit-header] [--fsk]\n"
+		"       lorabridge --purge DEVEUI [-c FILE]\n"
 		"       lorabridge --version\n"
 		"\n"
 		"  -c, --config FILE    configuration file (default %s)\n"
@@ -47,6 +52,8 @@ static void usage(FILE *out)
 		"  -v, --verbose        debug logging\n"
 		"      --check-config   validate the configuration, print every problem, exit\n"
 		"      --print-config   print the effective configuration with all defaults, exit\n"
+		"      --purge DEVEUI   delete a device's stored state (session, nonces, queue,\n"
+		"                       ledgers) from state_dir; the daemon must be stopped\n"
 		"      --print-config-reference markdown|man\n"
 		"                       print the documented list of every setting, exit\n"
 		"      --version        print the version, exit\n",
@@ -70,7 +77,7 @@ static int print_reference(const char *format)
 
 static int parse_args(int argc, char **argv, struct cli *c)
 {
-	enum { OPT_CHECK = 256, OPT_PRINT, OPT_VERSION, OPT_SECRETS, OPT_REFERENCE };
+	enum { OPT_CHECK = 256, OPT_PRINT, OPT_VERSION, OPT_SECRETS, OPT_REFERENCE, OPT_PURGE };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"foreground", no_argument, NULL, 'f'},
@@ -81,6 +88,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		{"show-secrets", no_argument, NULL, OPT_SECRETS},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{"print-config-reference", required_argument, NULL, OPT_REFERENCE},
+		{"purge", required_argument, NULL, OPT_PURGE},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -97,6 +105,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		case OPT_SECRETS: c->show_secrets = true; break;
 		case OPT_VERSION: printf("lorabridge %s\n", PACKAGE_VERSION); exit(0);
 		case OPT_REFERENCE: exit(print_reference(optarg));
+		case OPT_PURGE: c->purge = optarg; break;
 		default: usage(stderr); return LB_ERR_INVAL;
 		}
 	}
@@ -106,6 +115,40 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		return LB_ERR_INVAL;
 	}
 	return LB_OK;
+}
+
+/* State of a device removed from the configuration stays until purged
+ * (its DevNonces must not become reusable by accident). */
+static int purge_device(const struct lb_config *cfg, const char *eui_text)
+{
+	struct store st;
+	uint64_t eui;
+
+	if (hex_parse_u64_eui(eui_text, &eui) != LB_OK) {
+		fprintf(stderr, "lorabridge: --purge: '%s' is not a DevEUI (16 hex digits)\n", eui_text);
+		return EXIT_USAGE;
+	}
+	int rc = store_open(&st, cfg->state_dir, 0);
+	if (rc == LB_ERR_STATE) {
+		fprintf(stderr, "lorabridge: %s is in use: stop the daemon first\n", cfg->state_dir);
+		return EXIT_STARTUP;
+	}
+	if (rc != LB_OK) {
+		fprintf(stderr, "lorabridge: cannot open %s: %s\n", cfg->state_dir, lb_strerror(rc));
+		return EXIT_STARTUP;
+	}
+	rc = store_purge(&st, eui);
+	store_close(&st);
+	if (rc == LB_ERR_NOT_FOUND) {
+		fprintf(stderr, "lorabridge: nothing stored for %016llx\n", (unsigned long long)eui);
+		return EXIT_CONFIG;
+	}
+	if (rc != LB_OK) {
+		fprintf(stderr, "lorabridge: purge failed: %s\n", lb_strerror(rc));
+		return EXIT_STARTUP;
+	}
+	printf("purged the stored state of %016llx\n", (unsigned long long)eui);
+	return 0;
 }
 
 static int load_config(const struct cli *c, struct lb_config *cfg)
@@ -160,6 +203,11 @@ int main(int argc, char **argv)
 	if (rc != LB_OK) {
 		fprintf(stderr, "lorabridge: cannot use %s: %s\n", c.config_path, lb_strerror(rc));
 		return EXIT_CONFIG;
+	}
+	if (c.purge) {
+		rc = purge_device(&cfg, c.purge);
+		config_free(&cfg);
+		return rc;
 	}
 	if (c.print_config) {
 		config_print(&cfg, stdout, c.show_secrets);
