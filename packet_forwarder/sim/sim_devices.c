@@ -17,6 +17,8 @@
 #define SEED_EUI_MASK 0xffffffULL   /* 3 bytes of seed in the DevEUI */
 #define SEED_ADDR_MASK 0x1fU        /* 5 bits of seed in the DevAddr */
 #define SEED_ADDR_SHIFT 20
+#define SEED_JOIN_EUI_SHIFT 32
+#define HEX_EUI_LEN 16
 #define PAYLOAD_PAD '.'
 #define FCTRL_ADR 0x80              /* lorawan-1.0.md §3, FCtrl bit 7 */
 
@@ -51,6 +53,8 @@ static void derive_one(struct sim_device *d, size_t idx, uint64_t seed)
 		      (uint32_t)idx;
 	fill_key(&state, d->nwk_s_key);
 	fill_key(&state, d->app_s_key);
+	fill_key(&state, d->app_key);   /* after the ABP keys, which stay as they were */
+	d->join_eui = SIM_JOIN_EUI_PREFIX | (seed & SEED_EUI_MASK) << SEED_JOIN_EUI_SHIFT;
 }
 
 int sim_devices_derive(struct sim_devices *ds, size_t n, uint64_t seed)
@@ -65,6 +69,14 @@ int sim_devices_derive(struct sim_devices *ds, size_t n, uint64_t seed)
 		derive_one(&ds->dev[i], i, seed);
 	ds->n = n;
 	return LB_OK;
+}
+
+void sim_devices_make_otaa(struct sim_devices *ds)
+{
+	for (size_t i = 0; i < ds->n; i++) {
+		ds->dev[i].otaa = true;
+		ds->dev[i].dev_addr = 0;
+	}
 }
 
 /* Split s in place on blanks into at most max fields; '#' ends the line. */
@@ -84,6 +96,25 @@ static size_t split_fields(char *s, char **fields, size_t max)
 	return n;
 }
 
+static int parse_abp_fields(char **f, struct sim_device *d)
+{
+	if (hex_parse_u64_eui(f[0], &d->dev_eui) != LB_OK || hex_parse_u32(f[1], &d->dev_addr) != LB_OK ||
+	    hex_decode(f[2], d->nwk_s_key, LW_KEY_LEN) != LB_OK ||
+	    hex_decode(f[3], d->app_s_key, LW_KEY_LEN) != LB_OK)
+		return LB_ERR_MALFORMED;
+	return LB_OK;
+}
+
+static int parse_otaa_fields(char **f, struct sim_device *d)
+{
+	if (hex_parse_u64_eui(f[0], &d->dev_eui) != LB_OK ||
+	    hex_parse_u64_eui(f[1], &d->join_eui) != LB_OK ||
+	    hex_decode(f[2], d->app_key, LW_KEY_LEN) != LB_OK)
+		return LB_ERR_MALFORMED;
+	d->otaa = true;
+	return LB_OK;
+}
+
 int sim_devices_parse_line(const char *line, size_t index, struct sim_device *out, bool *empty)
 {
 	char buf[KEYFILE_MAX_LINE];
@@ -99,18 +130,18 @@ int sim_devices_parse_line(const char *line, size_t index, struct sim_device *ou
 		*empty = true;
 		return LB_OK;
 	}
-	if (n < KEYFILE_MIN_FIELDS || n > KEYFILE_MAX_FIELDS)
-		return LB_ERR_MALFORMED;
-
 	memset(&d, 0, sizeof(d));
-	if (hex_parse_u64_eui(f[0], &d.dev_eui) != LB_OK || hex_parse_u32(f[1], &d.dev_addr) != LB_OK ||
-	    hex_decode(f[2], d.nwk_s_key, LW_KEY_LEN) != LB_OK ||
-	    hex_decode(f[3], d.app_s_key, LW_KEY_LEN) != LB_OK)
+	bool otaa = n >= 2 && strlen(f[1]) == HEX_EUI_LEN;
+	size_t n_keys = otaa ? KEYFILE_MIN_FIELDS - 1 : KEYFILE_MIN_FIELDS;
+	if (n < n_keys || n > n_keys + 1)
 		return LB_ERR_MALFORMED;
-	if (n == KEYFILE_MAX_FIELDS) {
-		if (strlen(f[4]) >= sizeof(d.name))
+	int rc = otaa ? parse_otaa_fields(f, &d) : parse_abp_fields(f, &d);
+	if (rc != LB_OK)
+		return rc;
+	if (n > n_keys) {
+		if (strlen(f[n_keys]) >= sizeof(d.name))
 			return LB_ERR_TOO_LARGE;
-		strcpy(d.name, f[4]);
+		strcpy(d.name, f[n_keys]);
 	} else {
 		snprintf(d.name, sizeof(d.name), "sim-%zu", index);
 	}
@@ -180,8 +211,10 @@ void sim_devices_truncate(struct sim_devices *ds, size_t n)
 {
 	if (n >= ds->n)
 		return;
-	for (size_t i = n; i < ds->n; i++)
+	for (size_t i = n; i < ds->n; i++) {
 		lwcrypto_keys_free(&ds->dev[i].keys);
+		lwcrypto_key_free(&ds->dev[i].app_key_k);
+	}
 	ds->n = n;
 }
 
@@ -200,11 +233,19 @@ static void key_hex(const uint8_t key[LW_KEY_LEN], char out[2 * LW_KEY_LEN + 1])
 
 int sim_devices_write_keys(const struct sim_devices *ds, FILE *f)
 {
-	fprintf(f, "# lorabridge-sim keys: dev_eui dev_addr nwk_s_key app_s_key name\n");
+	fprintf(f, "# lorabridge-sim keys: dev_eui dev_addr nwk_s_key app_s_key name (ABP)\n"
+		   "#                      dev_eui join_eui app_key name (OTAA)\n");
 	for (size_t i = 0; i < ds->n; i++) {
 		const struct sim_device *d = &ds->dev[i];
 		char eui[17], addr[9], nwk[33], app[33];
 		hex_format_eui(d->dev_eui, eui);
+		if (d->otaa) {
+			char join_eui[17];
+			hex_format_eui(d->join_eui, join_eui);
+			key_hex(d->app_key, app);
+			fprintf(f, "%s %s %s %s\n", eui, join_eui, app, d->name);
+			continue;
+		}
 		hex_format_u32(d->dev_addr, addr);
 		key_hex(d->nwk_s_key, nwk);
 		key_hex(d->app_s_key, app);
@@ -213,15 +254,45 @@ int sim_devices_write_keys(const struct sim_devices *ds, FILE *f)
 	return ferror(f) ? LB_ERR_IO : LB_OK;
 }
 
+/* One OTAA entry of the devices list (the trailing "," is the caller's). */
+static void write_conf_otaa(const struct sim_device *d, const char *application,
+			    const char *version, FILE *f)
+{
+	char eui[17], join_eui[17], key[33];
+
+	hex_format_eui(d->dev_eui, eui);
+	hex_format_eui(d->join_eui, join_eui);
+	key_hex(d->app_key, key);
+	fprintf(f,
+		"  { name = \"%s\"; application = \"%s\"; dev_eui = \"%s\"; join_eui = \"%s\";\n"
+		"    app_key = \"%s\"; lorawan_version = \"%s\"; }",
+		d->name, application, eui, join_eui, key, version);
+}
+
 int sim_devices_write_conf(const struct sim_devices *ds, const char *application, FILE *f)
 {
-	fprintf(f, "# lorabridge devices written by lorabridge-sim (%zu ABP devices).\n"
+	return sim_devices_write_conf_version(ds, application, "1.0.3", f);
+}
+
+int sim_devices_write_conf_version(const struct sim_devices *ds, const char *application,
+				   const char *version, FILE *f)
+{
+	size_t n_otaa = 0;
+
+	for (size_t i = 0; i < ds->n; i++)
+		n_otaa += ds->dev[i].otaa;
+	fprintf(f, "# lorabridge devices written by lorabridge-sim (%zu ABP, %zu OTAA devices).\n"
 		   "# Use it from lorabridge.conf with:  @include \"<this file>\"\n"
 		   "devices = (\n",
-		ds->n);
+		ds->n - n_otaa, n_otaa);
 	for (size_t i = 0; i < ds->n; i++) {
 		const struct sim_device *d = &ds->dev[i];
 		char eui[17], addr[9], nwk[33], app[33];
+		if (d->otaa) {
+			write_conf_otaa(d, application, version, f);
+			fprintf(f, "%s\n", i + 1 < ds->n ? "," : "");
+			continue;
+		}
 		hex_format_eui(d->dev_eui, eui);
 		hex_format_u32(d->dev_addr, addr);
 		key_hex(d->nwk_s_key, nwk);
@@ -237,21 +308,35 @@ int sim_devices_write_conf(const struct sim_devices *ds, const char *application
 
 int sim_devices_prepare(struct sim_devices *ds, uint32_t fcnt_start)
 {
+	const struct sim_rx_params rx = {.rx1_delay_s = 1, .rx1_dr_offset = 0, .rx2_dr = 0};
+
+	return sim_devices_prepare_rx(ds, fcnt_start, &rx, 0);
+}
+
+int sim_devices_prepare_rx(struct sim_devices *ds, uint32_t fcnt_start,
+			   const struct sim_rx_params *rx, uint16_t dev_nonce_start)
+{
 	for (size_t i = 0; i < ds->n; i++) {
 		struct sim_device *d = &ds->dev[i];
-		int rc = lwcrypto_keys_init(&d->keys, d->nwk_s_key, d->app_s_key);
+		int rc = d->otaa ? lwcrypto_key_init(&d->app_key_k, d->app_key)
+				 : lwcrypto_keys_init(&d->keys, d->nwk_s_key, d->app_s_key);
 		if (rc != LB_OK)
 			return rc;
-		d->fcnt = fcnt_start;
+		d->fcnt = d->otaa ? 0 : fcnt_start;
 		d->sent = 0;
+		d->rx = *rx;
+		d->state = d->otaa ? SIM_DEV_UNJOINED : SIM_DEV_ACTIVE;
+		d->dev_nonce_next = dev_nonce_start;
 	}
 	return LB_OK;
 }
 
 void sim_devices_free(struct sim_devices *ds)
 {
-	for (size_t i = 0; i < ds->n; i++)
+	for (size_t i = 0; i < ds->n; i++) {
 		lwcrypto_keys_free(&ds->dev[i].keys);
+		lwcrypto_key_free(&ds->dev[i].app_key_k);
+	}
 	free(ds->dev);
 	memset(ds, 0, sizeof(*ds));
 }
@@ -278,7 +363,7 @@ static int build_frame(struct sim_devices *ds, size_t idx, uint32_t fcnt, uint8_
 	struct lw_data_params p = {
 		.mtype = c->confirmed ? LW_MTYPE_CONFIRMED_UP : LW_MTYPE_UNCONFIRMED_UP,
 		.dev_addr = d->dev_addr,
-		.fctrl_flags = fctrl,
+		.fctrl_flags = (uint8_t)(fctrl | c->fctrl),
 		.fcnt = fcnt,
 		.has_fport = true,
 		.fport = c->fport,

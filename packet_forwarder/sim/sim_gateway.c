@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,8 @@
  * GWMP_MAX_PULL_RESP bytes (the Semtech forwarder's buffer, §5). */
 #define RECV_BUF 2048
 #define STAT_BUF 512
+#define TXACK_JSON_LEN 64
+#define GWMP_VERSION_TXACK 2       /* TX_ACK exists from protocol version 2 (§3) */
 
 /* Fake but fixed location, a few hundred metres apart per gateway. */
 #define LOC_LATI 46.24000
@@ -297,28 +300,55 @@ static void on_ack(struct sim_gateway *gw, struct sim_acks *acks, uint16_t t, ui
 	}
 }
 
-static void on_pull_resp(struct sim_gateway *gw, const uint8_t *buf, size_t len)
+/* §6: TX_ACK on the downstream socket, the PULL_RESP's token; no JSON for
+ * success (what lora_pkt_fwd sends when all went well). */
+static int send_txack(struct sim_gateway *gw, const uint8_t tok[GWMP_LEN_TOKEN], const char *error)
+{
+	char json[TXACK_JSON_LEN];
+	uint8_t buf[GWMP_LEN_HDR_EUI + TXACK_JSON_LEN];
+	size_t len;
+
+	if (error)
+		snprintf(json, sizeof(json), "{\"txpk_ack\":{\"error\":\"%s\"}}", error);
+	int rc = gwmp_build_up(gw->c.version, tok, GWMP_TX_ACK, gw->c.eui, error ? json : NULL, buf,
+			       sizeof(buf), &len);
+	if (rc != LB_OK)
+		return rc;
+	rc = send_datagram(gw, gw->fd_down, buf, len);
+	if (rc <= 0)
+		return rc;
+	gw->st->txack_sent++;
+	return LB_OK;
+}
+
+static int on_pull_resp(struct sim_gateway *gw, const uint8_t *buf, size_t len, int64_t now_us)
 {
 	struct gwmp_txpk tx;
 	const uint8_t *json = buf + GWMP_OFF_JSON_DOWN;
+	const uint8_t *tok = buf + GWMP_OFF_TOKEN;
+	const char *error = NULL;
 
 	if (gwmp_parse_pull_resp(json, len - GWMP_OFF_JSON_DOWN, &tx) != LB_OK) {
 		gw->st->pull_resp_bad++;
-		return;
+		return LB_OK;
 	}
 	gw->st->pull_resp++;
 	gw->win.dwnb++;
 	if (gw->on_downlink)
-		gw->on_downlink(gw->downlink_arg, gw, buf + GWMP_OFF_TOKEN, &tx);
+		error = gw->on_downlink(gw->downlink_arg, gw, tok, &tx, now_us);
+	if (!error)
+		gw->win.txnb++;
+	return gw->c.version >= GWMP_VERSION_TXACK ? send_txack(gw, tok, error) : LB_OK;
 }
 
 /* One datagram from the server (§3): ACKs must come back on the socket of
  * the request, with our version. */
-static void handle_datagram(struct sim_gateway *gw, int fd, const uint8_t *buf, size_t len)
+static int handle_datagram(struct sim_gateway *gw, int fd, const uint8_t *buf, size_t len,
+			   int64_t now_us)
 {
 	if (len < GWMP_LEN_HDR || buf[GWMP_OFF_VERSION] != gw->c.version) {
 		gw->st->bad_acks++;
-		return;
+		return LB_OK;
 	}
 	uint16_t t = sim_acks_token(buf + GWMP_OFF_TOKEN);
 	uint8_t ident = buf[GWMP_OFF_IDENT];
@@ -328,16 +358,16 @@ static void handle_datagram(struct sim_gateway *gw, int fd, const uint8_t *buf, 
 	else if (fd == gw->fd_down && ident == GWMP_PULL_ACK)
 		on_ack(gw, &gw->pull_acks, t, &gw->st->pull_ack);
 	else if (fd == gw->fd_down && ident == GWMP_PULL_RESP)
-		on_pull_resp(gw, buf, len);
+		return on_pull_resp(gw, buf, len, now_us);
 	else
 		gw->st->bad_acks++;
+	return LB_OK;
 }
 
 int sim_gateway_read(struct sim_gateway *gw, int fd, int64_t now_us)
 {
 	uint8_t buf[RECV_BUF];
 
-	(void)now_us;
 	for (int i = 0; i < SIM_GW_READ_BUDGET; i++) {
 		/* MSG_TRUNC: n is the real size, so an oversized datagram is seen. */
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
@@ -357,7 +387,9 @@ int sim_gateway_read(struct sim_gateway *gw, int fd, int64_t now_us)
 				gw->st->bad_acks++;
 			continue;
 		}
-		handle_datagram(gw, fd, buf, (size_t)n);
+		int rc = handle_datagram(gw, fd, buf, (size_t)n, now_us);
+		if (rc != LB_OK)
+			return rc;
 	}
 	return LB_OK;
 }

@@ -11,10 +11,12 @@
  * came from, with the same version and token, within the ACK timeout, and
  * reports `stat` objects (rxnb/rxfw/ackr/dwnb) over each interval.
  *
- * Downlinks: each PULL_RESP is parsed and handed to the `on_downlink` hook
- * (may be NULL). A downlink checker or a TX_ACK reply belongs there: the
- * hook gets the gateway and the PULL_RESP token, and the TX_ACK would go out
- * on fd_down with gwmp_build_up(version, token, GWMP_TX_ACK, eui, json...).
+ * Downlinks: each PULL_RESP that parses is handed to the `on_downlink` hook
+ * (may be NULL: every downlink is "sent"), which says whether the radio sent
+ * it. Protocol 2 then answers with a TX_ACK on the downstream socket, same
+ * token (§3, §6): success is the bare 12-byte header, a refusal carries
+ * {"txpk_ack":{"error":"CODE"}}. Protocol 1 has no TX_ACK. A PULL_RESP whose
+ * JSON does not parse gets no TX_ACK (lora_pkt_fwd drops it the same way).
  *
  * No timers of its own: sim_gateway_tick() does what is due and reports the
  * next deadline; the caller's poll loop calls sim_gateway_read() when a
@@ -46,8 +48,9 @@
 
 struct sim_gateway;
 
-typedef void (*sim_downlink_fn)(void *arg, struct sim_gateway *gw, const uint8_t token[2],
-				const struct gwmp_txpk *tx);
+/* Returns NULL if the radio sent tx, else the TX_ACK error code to answer. */
+typedef const char *(*sim_downlink_fn)(void *arg, struct sim_gateway *gw, const uint8_t token[2],
+				       const struct gwmp_txpk *tx, int64_t now_us);
 
 struct sim_gateway_conf {
 	unsigned idx;
@@ -63,7 +66,7 @@ struct sim_gateway_conf {
 struct sim_gw_window {
 	uint32_t rxnb;              /* packets "received" (= forwarded here, CRC always OK) */
 	uint32_t dwnb;              /* PULL_RESP received */
-	uint32_t txnb;              /* packets emitted (none yet) */
+	uint32_t txnb;              /* downlinks emitted (TX_ACK without error) */
 	uint32_t up_sent;           /* PUSH_DATA sent, for ackr */
 	uint32_t up_acked;
 };

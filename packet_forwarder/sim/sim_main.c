@@ -1,11 +1,15 @@
 /*
  * sim_main.c - lorabridge-sim: one or more simulated Semtech packet
- * forwarders sending encrypted uplinks of simulated ABP devices.
+ * forwarders sending encrypted uplinks of simulated ABP or OTAA devices and
+ * checking the downlinks they get back.
  *
  * Read in this order: sim_opts (command line), sim_devices (who sends
  * what), sim_radio (rxpk metadata), sim_gateway (sockets, ACK checks,
- * keepalive and stat), sim_acks (token bookkeeping), sim_traffic (schedule
- * and fault injection), sim_fault (malformed datagrams), sim_stats.
+ * keepalive, stat, TX_ACK), sim_acks (token bookkeeping), sim_traffic
+ * (schedule, joins and fault injection), sim_otaa (the device side of a
+ * join), sim_downlink (receive windows, opening a downlink), sim_dlcheck
+ * (what each PULL_RESP does to a device), sim_fault (malformed datagrams),
+ * sim_stats.
  *
  * This file only sets things up and schedules: one epoll loop over every
  * gateway socket and a signalfd; each module's tick() reports its next
@@ -18,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +31,7 @@
 #include "lb_err.h"
 #include "log.h"
 #include "sim_devices.h"
+#include "sim_dlcheck.h"
 #include "sim_gateway.h"
 #include "sim_opts.h"
 #include "sim_stats.h"
@@ -35,6 +41,7 @@
 #define EXIT_SETUP 1
 #define EXIT_USAGE 2
 #define EXIT_MISSING_ACKS 3
+#define EXIT_BAD_DOWNLINKS 4
 #define MAX_EVENTS 64
 #define EV_SIGNAL UINT64_MAX
 #define US_PER_S 1000000.0
@@ -46,10 +53,15 @@ struct sim {
 	unsigned n_gws;
 	struct sim_stats st;
 	struct sim_traffic traffic;
+	struct sim_dlcheck dl;
+	bool dl_ready;
 	FILE *expect;
+	FILE *expect_down;
 	int epfd;
 	int sigfd;
 	int signals;                 /* SIGINT/SIGTERM received */
+	bool lingering;
+	int64_t linger_deadline_us;
 	bool draining;
 	int64_t drain_deadline_us;
 };
@@ -82,6 +94,8 @@ static int load_devices(struct sim *s)
 	} else if ((rc = sim_devices_derive(&s->devs, o->devices, o->seed)) != LB_OK) {
 		log_error(MOD, "cannot create %zu devices: %s", o->devices, lb_strerror(rc));
 		return rc;
+	} else if (o->otaa) {
+		sim_devices_make_otaa(&s->devs);
 	}
 	if (o->shared_devaddr && (rc = sim_devices_share_devaddr(&s->devs)) != LB_OK) {
 		log_error(MOD, "--shared-devaddr needs at least 2 devices");
@@ -99,7 +113,7 @@ static int write_keys(const struct sim *s, FILE *f)
 
 static int write_conf(const struct sim *s, FILE *f)
 {
-	return sim_devices_write_conf(&s->devs, s->o.application, f);
+	return sim_devices_write_conf_version(&s->devs, s->o.application, s->o.lorawan_version, f);
 }
 
 static int write_file(const struct sim *s, const char *path, writer_fn fn)
@@ -133,20 +147,6 @@ static int resolve(const struct sim_opts *o, struct sockaddr_storage *ss, sockle
 	*len = res->ai_addrlen;
 	freeaddrinfo(res);
 	return LB_OK;
-}
-
-static void print_downlink(void *arg, struct sim_gateway *gw, const uint8_t token[2],
-			   const struct gwmp_txpk *tx)
-{
-	char eui[17], data[2 * GWMP_MAX_PHY + 1];
-
-	(void)arg;
-	hex_format_eui(gw->c.eui, eui);
-	hex_encode(tx->data, tx->size, data, sizeof(data));
-	printf("down gw=%s token=%02x%02x imme=%d tmst=%" PRIu32 " freq=%.1f datr=SF%uBW%u powe=%d "
-	       "size=%u data=%s\n",
-	       eui, token[0], token[1], tx->imme, tx->tmst, tx->freq_hz / 1e6, tx->sf, tx->bw_khz,
-	       tx->powe, tx->size, data);
 }
 
 static int epoll_add(struct sim *s, int fd, uint64_t tag)
@@ -185,8 +185,8 @@ static int open_gateways(struct sim *s, int64_t now)
 		if (rc != LB_OK)
 			return rc;
 		s->n_gws = i + 1;
-		if (s->o.print)
-			s->gws[i].on_downlink = print_downlink;
+		s->gws[i].on_downlink = sim_dlcheck_on_downlink;
+		s->gws[i].downlink_arg = &s->dl;
 		if ((rc = epoll_add(s, s->gws[i].fd_up, 2 * (uint64_t)i)) != LB_OK ||
 		    (rc = epoll_add(s, s->gws[i].fd_down, 2 * (uint64_t)i + 1)) != LB_OK)
 			return rc;
@@ -210,16 +210,48 @@ static int open_signals(struct sim *s)
 	return epoll_add(s, s->sigfd, EV_SIGNAL);
 }
 
-static int open_expect(struct sim *s)
+/* Line-buffered append, so a test can read the file while the sim runs. */
+static int open_append(const char *path, FILE **f)
 {
-	if (!s->o.expect_path)
+	if (!path)
 		return LB_OK;
-	s->expect = fopen(s->o.expect_path, "a");
-	if (!s->expect) {
-		log_error(MOD, "%s: %s", s->o.expect_path, strerror(errno));
+	*f = fopen(path, "a");
+	if (!*f) {
+		log_error(MOD, "%s: %s", path, strerror(errno));
 		return LB_ERR_IO;
 	}
-	setvbuf(s->expect, NULL, _IOLBF, 0);
+	setvbuf(*f, NULL, _IOLBF, 0);
+	return LB_OK;
+}
+
+static int open_expect(struct sim *s)
+{
+	int rc = open_append(s->o.expect_path, &s->expect);
+
+	return rc == LB_OK ? open_append(s->o.expect_down_path, &s->expect_down) : rc;
+}
+
+/* 1.0.3 DevNonces are random for real: a second run against a bridge that
+ * remembers used nonces must not repeat the first run's. */
+static uint64_t nonce_seed(void)
+{
+	uint64_t v;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
+		return v;
+	return (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+}
+
+static int open_dlcheck(struct sim *s)
+{
+	int rc = sim_dlcheck_init(&s->dl, &s->o, &s->devs, s->gws, s->n_gws, &s->st,
+				  s->expect_down, s->o.print ? stdout : NULL, nonce_seed());
+
+	if (rc != LB_OK) {
+		log_error(MOD, "downlink check: %s", lb_strerror(rc));
+		return rc;
+	}
+	s->dl_ready = true;
 	return LB_OK;
 }
 
@@ -257,7 +289,14 @@ static size_t outstanding(const struct sim *s)
 	return n;
 }
 
-/* Once the traffic is over, stop keepalives and wait for the last ACKs. */
+/* Once the traffic is over, listen --linger more ms for downlinks. */
+static void start_lingering(struct sim *s, int64_t now)
+{
+	s->lingering = true;
+	s->linger_deadline_us = now + (int64_t)s->o.linger_ms * 1000;
+}
+
+/* Then stop keepalives and wait for the last ACKs. */
 static void start_draining(struct sim *s, int64_t now)
 {
 	s->draining = true;
@@ -283,8 +322,15 @@ static int tick_all(struct sim *s, int64_t now, int64_t *next)
 
 	if (rc != LB_OK)
 		return rc;
-	if (s->traffic.finished && !s->draining)
-		start_draining(s, now);
+	sim_dlcheck_tick(&s->dl, now, next);
+	if (s->traffic.finished && !s->lingering)
+		start_lingering(s, now);
+	if (s->lingering && !s->draining) {
+		if (now >= s->linger_deadline_us || s->signals > 0)
+			start_draining(s, now);
+		else if (*next < 0 || *next > s->linger_deadline_us)
+			*next = s->linger_deadline_us;
+	}
 	return tick_gateways(s, now, next);
 }
 
@@ -320,7 +366,9 @@ static int setup(struct sim *s)
 	int rc;
 	uint32_t fcnt0 = s->o.fcnt_rollover ? SIM_FCNT_ROLLOVER_START : s->o.fcnt_start;
 
-	if ((rc = sim_devices_prepare(&s->devs, fcnt0)) != LB_OK) {
+	const struct sim_rx_params rx = {.rx1_delay_s = 1, .rx1_dr_offset = 0, .rx2_dr = s->o.rx2_dr};
+
+	if ((rc = sim_devices_prepare_rx(&s->devs, fcnt0, &rx, s->o.dev_nonce_start)) != LB_OK) {
 		log_error(MOD, "device keys: %s", lb_strerror(rc));
 		return rc;
 	}
@@ -330,7 +378,7 @@ static int setup(struct sim *s)
 		return LB_ERR_IO;
 	}
 	if ((rc = open_signals(s)) != LB_OK || (rc = open_expect(s)) != LB_OK ||
-	    (rc = open_gateways(s, now)) != LB_OK)
+	    (rc = open_gateways(s, now)) != LB_OK || (rc = open_dlcheck(s)) != LB_OK)
 		return rc;
 	/* Like the forwarder, announce the downlink route before any uplink. */
 	int64_t unused = -1;
@@ -338,10 +386,11 @@ static int setup(struct sim *s)
 		return rc;
 	if (s->o.print)
 		setvbuf(stdout, NULL, _IOLBF, 0);  /* a test may read it live */
-	sim_traffic_init(&s->traffic, &s->o, &s->devs, s->gws, s->n_gws, &s->st, s->expect,
+	sim_traffic_init(&s->traffic, &s->o, &s->devs, s->gws, s->n_gws, &s->st, &s->dl, s->expect,
 			 s->o.print ? stdout : NULL, now);
-	log_info(MOD, "%u gateway(s), %zu device(s), %g uplink/s -> %s:%s (protocol %u)",
-		 s->n_gws, s->devs.n, s->o.rate, s->o.host, s->o.port, s->o.protocol);
+	log_info(MOD, "%u gateway(s), %zu device(s)%s, %g uplink/s -> %s:%s (protocol %u)",
+		 s->n_gws, s->devs.n, s->o.otaa ? " (OTAA)" : "", s->o.rate, s->o.host, s->o.port,
+		 s->o.protocol);
 	return LB_OK;
 }
 
@@ -350,8 +399,12 @@ static void teardown(struct sim *s)
 	for (unsigned i = 0; i < s->n_gws; i++)
 		sim_gateway_close(&s->gws[i]);
 	free(s->gws);
+	if (s->dl_ready)
+		sim_dlcheck_free(&s->dl);
 	if (s->expect)
 		fclose(s->expect);
+	if (s->expect_down)
+		fclose(s->expect_down);
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 	if (s->epfd >= 0)
@@ -393,9 +446,13 @@ int main(int argc, char **argv)
 	rc = setup(&s);
 	if (rc == LB_OK)
 		rc = run(&s);
+	if (s.dl_ready)
+		sim_dlcheck_finish(&s.dl);
 	sim_stats_print(&s.st, stderr);
 	teardown(&s);
 	if (rc != LB_OK)
 		return EXIT_SETUP;
-	return s.o.strict_acks && s.st.missing_acks ? EXIT_MISSING_ACKS : 0;
+	if (s.o.strict_acks && s.st.missing_acks)
+		return EXIT_MISSING_ACKS;
+	return s.o.strict_downlinks && s.st.downlinks_bad ? EXIT_BAD_DOWNLINKS : 0;
 }

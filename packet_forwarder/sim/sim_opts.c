@@ -15,6 +15,9 @@
 #define MAX_SECONDS 1e7
 #define MAX_ACK_TIMEOUT_MS 60000
 #define MAX_FPORT 223
+#define MAX_JOIN_TIMEOUT_MS 600000
+#define MAX_LINGER_MS 600000
+#define MAX_RX2_DR 5                /* EU868 DR0..DR5 (LoRa BW125) */
 
 enum opt_id {
 	OPT_SERVER = 256, OPT_GATEWAYS, OPT_GATEWAY_EUI, OPT_DEVICES, OPT_RATE, OPT_COUNT,
@@ -22,7 +25,9 @@ enum opt_id {
 	OPT_EXPECT, OPT_FCNT_START, OPT_FCNT_ROLLOVER, OPT_PAYLOAD_SIZE, OPT_FPORT, OPT_SF,
 	OPT_CONFIRMED, OPT_KEEPALIVE, OPT_STAT_INTERVAL, OPT_ACK_TIMEOUT, OPT_PROTOCOL,
 	OPT_ALL_GATEWAYS, OPT_PRINT, OPT_QUIET, OPT_STRICT_ACKS, OPT_SHARED_DEVADDR,
-	OPT_REPLAY, OPT_BAD_MIC, OPT_MALFORMED, OPT_HELP
+	OPT_REPLAY, OPT_BAD_MIC, OPT_MALFORMED, OPT_OTAA, OPT_LORAWAN_VERSION,
+	OPT_DEV_NONCE_START, OPT_JOIN_TIMEOUT, OPT_RX2_DR, OPT_EXPECT_DOWN, OPT_STRICT_DOWNLINKS,
+	OPT_LINGER, OPT_TXACK_ERROR, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -57,6 +62,15 @@ static const struct option long_opts[] = {
 	{"replay", required_argument, NULL, OPT_REPLAY},
 	{"bad-mic", required_argument, NULL, OPT_BAD_MIC},
 	{"malformed", required_argument, NULL, OPT_MALFORMED},
+	{"otaa", no_argument, NULL, OPT_OTAA},
+	{"lorawan-version", required_argument, NULL, OPT_LORAWAN_VERSION},
+	{"dev-nonce-start", required_argument, NULL, OPT_DEV_NONCE_START},
+	{"join-timeout", required_argument, NULL, OPT_JOIN_TIMEOUT},
+	{"rx2-dr", required_argument, NULL, OPT_RX2_DR},
+	{"expect-down", required_argument, NULL, OPT_EXPECT_DOWN},
+	{"strict-downlinks", no_argument, NULL, OPT_STRICT_DOWNLINKS},
+	{"linger", required_argument, NULL, OPT_LINGER},
+	{"txack-error", required_argument, NULL, OPT_TXACK_ERROR},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -65,7 +79,8 @@ void sim_opts_usage(FILE *out)
 {
 	fputs("Usage: lorabridge-sim [OPTION]...\n"
 	      "Behave like one or more Semtech UDP packet forwarders sending encrypted\n"
-	      "uplinks of simulated ABP devices to a LoRaWAN bridge.\n"
+	      "uplinks of simulated ABP or OTAA devices to a LoRaWAN bridge, and check\n"
+	      "every downlink (PULL_RESP) as the device would receive it.\n"
 	      "\n"
 	      "Traffic:\n"
 	      "  --server HOST:PORT     bridge address (127.0.0.1:1700)\n"
@@ -73,7 +88,7 @@ void sim_opts_usage(FILE *out)
 	      "  --gateway-eui EUI      EUI of the first gateway (AA555A0000000001), others +1\n"
 	      "  --devices N            simulated devices (3)\n"
 	      "  --rate R               uplinks per second over all devices, fractional ok (1)\n"
-	      "  --count N              send N uplinks, then exit (0: until SIGINT)\n"
+	      "  --count N              send N data uplinks, then exit (0: until SIGINT)\n"
 	      "  --duration S           stop after S seconds (0: no limit)\n"
 	      "  --all-gateways         every uplink is heard by every gateway (else round-robin)\n"
 	      "  --protocol 1|2         GWMP version (2)\n"
@@ -95,6 +110,22 @@ void sim_opts_usage(FILE *out)
 	      "  --confirmed            send ConfirmedDataUp\n"
 	      "  --shared-devaddr       devices 0 and 1 share a DevAddr (different keys)\n"
 	      "\n"
+	      "OTAA (devices join first, then send data):\n"
+	      "  --otaa                 derived devices are OTAA (JoinEUI, AppKey from --seed)\n"
+	      "  --lorawan-version V    1.0.0 .. 1.0.4 (1.0.3); 1.0.4 DevNonces count up\n"
+	      "  --dev-nonce-start N    first DevNonce of 1.0.4 devices (0)\n"
+	      "  --join-timeout MS      retry a join without accept after MS ms (2000)\n"
+	      "  --rx2-dr N             RX2 data rate before a join-accept / for ABP (0)\n"
+	      "\n"
+	      "Downlinks (every PULL_RESP is verified as the device would receive it):\n"
+	      "  --expect-down FILE     append \"<dev_eui> <fcnt_down> <fport> <payload hex>\n"
+	      "                         <ack 0|1> <rx1|rx2>\" per verified data downlink\n"
+	      "  --txack-error CODE:N   answer every N-th PULL_RESP with TX_ACK error CODE\n"
+	      "                         (TOO_LATE, TOO_EARLY, COLLISION_PACKET, ...); the\n"
+	      "                         device never sees it. Repeatable (4), protocol 2 only\n"
+	      "  --linger MS            keep listening MS ms after the last uplink (0)\n"
+	      "  --strict-downlinks     exit 4 if any downlink was bad\n"
+	      "\n"
 	      "Checks and output:\n"
 	      "  --expect FILE          append \"<dev_eui> <fcnt> <payload hex>\" per uplink\n"
 	      "  --print                print every uplink and downlink to stdout\n"
@@ -109,7 +140,8 @@ void sim_opts_usage(FILE *out)
 	      "                         (short, version, ident, json, base64, size in turn)\n"
 	      "\n"
 	      "Exit status: 0 ok, 1 socket or setup error, 2 usage, 3 missing ACKs with\n"
-	      "--strict-acks. A summary line goes to stderr at exit.\n",
+	      "--strict-acks, 4 bad downlinks with --strict-downlinks. A summary line goes\n"
+	      "to stderr at exit.\n",
 	      out);
 }
 
@@ -131,6 +163,8 @@ static void defaults(struct sim_opts *o)
 	o->stat_interval_s = 30.0;
 	o->ack_timeout_ms = 500;
 	o->protocol = 2;
+	o->lorawan_version = "1.0.3";
+	o->join_timeout_ms = SIM_DEFAULT_JOIN_TIMEOUT_MS;
 }
 
 int sim_opts_split_server(const char *s, char host[SIM_HOST_LEN], char port[SIM_PORT_LEN])
@@ -261,9 +295,65 @@ static int apply_number(struct sim_opts *o, int id, const char *optarg)
 	case OPT_MALFORMED:
 		GET_U(UINT32_MAX, &o->malformed_every);
 		return LB_OK;
+	case OPT_DEV_NONCE_START:
+		GET_U(UINT16_MAX, &o->dev_nonce_start);
+		return LB_OK;
+	case OPT_JOIN_TIMEOUT:
+		GET_U(MAX_JOIN_TIMEOUT_MS, &o->join_timeout_ms);
+		return o->join_timeout_ms ? LB_OK : LB_ERR_INVAL;
+	case OPT_RX2_DR:
+		GET_U(MAX_RX2_DR, &o->rx2_dr);
+		return LB_OK;
+	case OPT_LINGER:
+		GET_U(MAX_LINGER_MS, &o->linger_ms);
+		return LB_OK;
 	default:
 		return LB_ERR_INVAL;
 	}
+}
+
+/* TX_ACK error codes of semtech-udp.md §6 (sx1302_hal PROTOCOL.md). */
+static const char *const txack_codes[] = {
+	"TOO_LATE", "TOO_EARLY", "COLLISION_PACKET", "COLLISION_BEACON", "TX_FREQ",
+	"TX_POWER", "GPS_UNLOCKED", NULL,
+};
+
+static bool txack_code_known(const char *code, size_t len)
+{
+	for (size_t i = 0; txack_codes[i]; i++)
+		if (strlen(txack_codes[i]) == len && strncmp(txack_codes[i], code, len) == 0)
+			return true;
+	return false;
+}
+
+/* "CODE:N", N >= 1. */
+static int add_txack_rule(struct sim_opts *o, const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	uint64_t every;
+
+	if (!colon || o->n_txack_rules == SIM_MAX_TXACK_RULES ||
+	    !txack_code_known(arg, (size_t)(colon - arg)) ||
+	    parse_u64(colon + 1, UINT32_MAX, &every) != LB_OK || every == 0)
+		return LB_ERR_INVAL;
+	struct sim_txack_rule *r = &o->txack_rules[o->n_txack_rules++];
+	memcpy(r->code, arg, (size_t)(colon - arg));
+	r->code[colon - arg] = '\0';
+	r->every = (unsigned)every;
+	return LB_OK;
+}
+
+static int set_version(struct sim_opts *o, const char *arg)
+{
+	static const char *const versions[] = {"1.0.0", "1.0.1", "1.0.2", "1.0.3", "1.0.4", NULL};
+
+	for (size_t i = 0; versions[i]; i++) {
+		if (strcmp(arg, versions[i]) == 0) {
+			o->lorawan_version = versions[i];
+			return LB_OK;
+		}
+	}
+	return LB_ERR_INVAL;
 }
 
 static int apply(struct sim_opts *o, int id, const char *optarg)
@@ -285,6 +375,11 @@ static int apply(struct sim_opts *o, int id, const char *optarg)
 	case OPT_QUIET: return set_flag(&o->quiet);
 	case OPT_STRICT_ACKS: return set_flag(&o->strict_acks);
 	case OPT_SHARED_DEVADDR: return set_flag(&o->shared_devaddr);
+	case OPT_OTAA: return set_flag(&o->otaa);
+	case OPT_LORAWAN_VERSION: return set_version(o, optarg);
+	case OPT_EXPECT_DOWN: return set_path(&o->expect_down_path, optarg);
+	case OPT_STRICT_DOWNLINKS: return set_flag(&o->strict_downlinks);
+	case OPT_TXACK_ERROR: return add_txack_rule(o, optarg);
 	default: return apply_number(o, id, optarg);
 	}
 }
@@ -311,6 +406,14 @@ int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "lorabridge-sim: unexpected argument '%s'\n", argv[optind]);
+		return LB_ERR_INVAL;
+	}
+	if (o->n_txack_rules && o->protocol == 1) {
+		fprintf(stderr, "lorabridge-sim: --txack-error needs protocol 2 (v1 has no TX_ACK)\n");
+		return LB_ERR_INVAL;
+	}
+	if (o->otaa && o->shared_devaddr) {
+		fprintf(stderr, "lorabridge-sim: --shared-devaddr is for ABP devices\n");
 		return LB_ERR_INVAL;
 	}
 	if (o->shared_devaddr && !o->keys_path && o->devices < 2) {

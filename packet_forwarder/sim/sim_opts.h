@@ -19,6 +19,15 @@
 #define SIM_MAX_GATEWAYS 1024
 #define SIM_HOST_LEN 256
 #define SIM_PORT_LEN 8
+#define SIM_MAX_TXACK_RULES 4
+#define SIM_TXACK_CODE_LEN 24
+#define SIM_DEFAULT_JOIN_TIMEOUT_MS 2000
+
+/* --txack-error CODE:N: answer every N-th PULL_RESP with TX_ACK error CODE. */
+struct sim_txack_rule {
+	char code[SIM_TXACK_CODE_LEN];  /* TOO_LATE, TOO_EARLY, COLLISION_PACKET, ... */
+	unsigned every;                 /* >= 1 */
+};
 
 struct sim_opts {
 	char host[SIM_HOST_LEN];
@@ -28,7 +37,7 @@ struct sim_opts {
 	size_t devices;                 /* 3 */
 	bool devices_given;
 	double rate;                    /* uplinks/s over all devices (1) */
-	uint64_t count;                 /* uplinks, then exit; 0 = no limit */
+	uint64_t count;                 /* data uplinks (not joins), then exit; 0 = no limit */
 	double duration_s;              /* 0 = no limit */
 	uint64_t seed;                  /* 1 */
 	const char *keys_path;
@@ -54,6 +63,17 @@ struct sim_opts {
 	unsigned replay_every;          /* 0 = off */
 	unsigned bad_mic_every;
 	unsigned malformed_every;
+	/* OTAA and downlinks */
+	bool otaa;                      /* derived devices join over the air */
+	const char *lorawan_version;    /* "1.0.3"; 1.0.4: DevNonce is a counter */
+	uint16_t dev_nonce_start;       /* first DevNonce of 1.0.4 devices (0) */
+	int join_timeout_ms;            /* wall clock before a join is retried (2000) */
+	uint8_t rx2_dr;                 /* RX2 DR before a join-accept / of ABP devices (0) */
+	const char *expect_down_path;
+	bool strict_downlinks;
+	int linger_ms;                  /* keep listening after the last uplink (0) */
+	struct sim_txack_rule txack_rules[SIM_MAX_TXACK_RULES];
+	size_t n_txack_rules;
 };
 
 /* Parse argv. Returns LB_OK, 1 if --help was asked (usage printed to

@@ -30,6 +30,20 @@ struct sim_stats {
 	uint64_t pull_resp_bad;     /* PULL_RESP whose JSON did not parse */
 	uint64_t stat_sent;         /* PUSH_DATA carrying a stat object */
 	uint64_t send_errors;       /* non-fatal send failures (EAGAIN, ECONNREFUSED) */
+	/* OTAA and downlinks (sim_dlcheck.h) */
+	uint64_t joins_sent;        /* join-requests sent, retries included */
+	uint64_t joins_ok;          /* join-accepts taken */
+	uint64_t join_retries;      /* join-requests after a device's first */
+	uint64_t downlinks_ok;      /* PULL_RESP verified (join-accepts included) */
+	uint64_t downlinks_bad;     /* PULL_RESP the device would not take (reason printed) */
+	uint64_t downlinks_rx1;     /* of downlinks_ok, in RX1 */
+	uint64_t downlinks_rx2;     /* of downlinks_ok, in RX2 */
+	uint64_t acks_sent;         /* uplinks with ACK set after a confirmed downlink */
+	uint64_t acks_received;     /* downlinks with ACK answering a confirmed uplink */
+	uint64_t txack_sent;        /* TX_ACK datagrams (protocol 2) */
+	uint64_t txack_errors_injected; /* of them, --txack-error refusals */
+	uint64_t downlinks_late;    /* refused TOO_LATE: tmst past on arrival */
+	uint64_t acks_missing;      /* confirmed uplinks whose answer had no ACK / never came */
 };
 
 /* "sim: sent_uplinks=... push_data=... ..." and a newline. */

@@ -7,10 +7,12 @@
 
 #include "hex.h"
 #include "lb_err.h"
+#include "sim_otaa.h"
 #include "sim_radio.h"
 
 #define US_PER_S 1000000.0
 #define HEX_PHY_LEN (2 * LW_MAX_PHY + 1)
+#define FCTRL_ACK 0x20              /* lorawan-1.0.md §3, FCtrl bit 5 */
 
 static int64_t wall_us(void)
 {
@@ -27,11 +29,12 @@ static void earliest(int64_t *next, int64_t t)
 }
 
 void sim_traffic_init(struct sim_traffic *t, const struct sim_opts *o, struct sim_devices *devs,
-		      struct sim_gateway *gws, unsigned n_gws, struct sim_stats *st, FILE *expect,
-		      FILE *print, int64_t now_us)
+		      struct sim_gateway *gws, unsigned n_gws, struct sim_stats *st,
+		      struct sim_dlcheck *dl, FILE *expect, FILE *print, int64_t now_us)
 {
 	memset(t, 0, sizeof(*t));
 	t->o = o;
+	t->dl = dl;
 	t->devs = devs;
 	t->gws = gws;
 	t->n_gws = n_gws;
@@ -147,46 +150,136 @@ static int inject_faults(struct sim_traffic *t, size_t dev_idx, unsigned g, int6
 {
 	int rc;
 
-	if (t->o->bad_mic_every && t->k % t->o->bad_mic_every == 0 &&
+	if (t->o->bad_mic_every && t->n_data % t->o->bad_mic_every == 0 &&
 	    (rc = inject_bad_mic(t, dev_idx, g, now_us)) != LB_OK)
 		return rc;
-	if (t->o->replay_every && t->k % t->o->replay_every == 0)
+	if (t->o->replay_every && t->n_data % t->o->replay_every == 0)
 		t->replay_due = true;
 	if (t->replay_due)
 		return inject_replay(t, dev_idx, g, now_us);
 	return LB_OK;
 }
 
-static int send_uplink(struct sim_traffic *t, int64_t now_us)
+/* Put one frame on air: every gateway that hears slot k gets an rxpk. */
+static int transmit(struct sim_traffic *t, const struct sim_uplink *up, unsigned g0, int64_t now_us,
+		    struct gwmp_rxpk *rxpk0, bool *sent)
 {
-	size_t dev_idx = (size_t)(t->k % t->devs->n);
-	unsigned g0 = (unsigned)(t->k % t->n_gws);
-	struct sim_device *d = &t->devs->dev[dev_idx];
-	struct sim_uplink up;
-	struct gwmp_rxpk rxpk0, rxpk;
+	struct gwmp_rxpk rxpk;
 	int64_t wall = wall_us();
-	bool sent = false;
-
-	int rc = sim_devices_build_uplink(t->devs, dev_idx, &t->up_conf, &up);
-	if (rc != LB_OK)
-		return rc;
 	unsigned n = t->o->all_gateways ? t->n_gws : 1;
+
+	*sent = false;
 	for (unsigned i = 0; i < n; i++) {
 		unsigned g = (g0 + i) % t->n_gws;
-		rc = push_via(t, g, dev_idx, up.fcnt, up.phy, up.phy_len, now_us, wall,
-			      i == 0 ? &rxpk0 : &rxpk, &sent);
+		int rc = push_via(t, g, up->dev_idx, up->fcnt, up->phy, up->phy_len, now_us, wall,
+				  i == 0 ? rxpk0 : &rxpk, sent);
 		if (rc != LB_OK)
 			return rc;
 	}
+	return LB_OK;
+}
+
+/* What the downlink check needs to know about this transmission. */
+static void report_tx(struct sim_traffic *t, size_t dev_idx, unsigned g0, bool join,
+		      bool confirmed, uint16_t dev_nonce, const struct gwmp_rxpk *rxpk0,
+		      int64_t now_us)
+{
+	struct sim_last_tx tx = {
+		.valid = true,
+		.join = join,
+		.confirmed = confirmed,
+		.dev_nonce = dev_nonce,
+		.mono_us = now_us,
+		.gw0 = g0,
+		.all_gws = t->o->all_gateways,
+		.freq_hz = rxpk0->freq_hz,
+		.sf = rxpk0->sf,
+	};
+	sim_dlcheck_on_tx(t->dl, dev_idx, &tx);
+}
+
+static void print_join(struct sim_traffic *t, const struct sim_device *d, const struct sim_uplink *up,
+		       unsigned g, const struct gwmp_rxpk *rxpk)
+{
+	char eui[17], join_eui[17], gweui[17], phy[HEX_PHY_LEN];
+
+	hex_format_eui(d->dev_eui, eui);
+	hex_format_eui(d->join_eui, join_eui);
+	hex_format_eui(t->gws[g].c.eui, gweui);
+	hex_encode(up->phy, up->phy_len, phy, sizeof(phy));
+	fprintf(t->print,
+		"join-request gw=%s%s dev_eui=%s join_eui=%s dev_nonce=%" PRIu32 " attempt=%" PRIu32
+		" tmst=%" PRIu32 " freq=%.1f datr=SF%uBW125 phy=%s\n",
+		gweui, t->o->all_gateways && t->n_gws > 1 ? "+" : "", eui, join_eui, up->fcnt,
+		d->n_joins, rxpk->tmst, rxpk->freq_hz / 1e6, rxpk->sf, phy);
+}
+
+static int send_join(struct sim_traffic *t, size_t dev_idx, unsigned g0, int64_t now_us)
+{
+	struct sim_device *d = &t->devs->dev[dev_idx];
+	struct sim_uplink up;
+	struct gwmp_rxpk rxpk0;
+	bool sent;
+
+	uint16_t nonce = sim_otaa_next_nonce(d, t->dl->version, &t->dl->rng);
+	int rc = sim_otaa_build_join(d, dev_idx, nonce, &up);
+	if (rc == LB_OK)
+		rc = transmit(t, &up, g0, now_us, &rxpk0, &sent);
+	if (rc != LB_OK)
+		return rc;
+	d->state = SIM_DEV_JOINING;
+	d->join_timed_out = false;
+	report_tx(t, dev_idx, g0, true, false, nonce, &rxpk0, now_us);
+	if (sent) {
+		t->st->joins_sent++;
+		t->st->join_retries += d->n_joins > 1;
+		if (t->print)
+			print_join(t, d, &up, g0, &rxpk0);
+	}
+	return LB_OK;
+}
+
+static int send_data(struct sim_traffic *t, size_t dev_idx, unsigned g0, int64_t now_us)
+{
+	struct sim_device *d = &t->devs->dev[dev_idx];
+	struct sim_uplink_conf conf = t->up_conf;
+	struct sim_uplink up;
+	struct gwmp_rxpk rxpk0;
+	bool sent;
+
+	conf.fctrl = d->ack_due ? FCTRL_ACK : 0;
+	int rc = sim_devices_build_uplink(t->devs, dev_idx, &conf, &up);
+	if (rc == LB_OK)
+		rc = transmit(t, &up, g0, now_us, &rxpk0, &sent);
+	if (rc != LB_OK)
+		return rc;
 	/* The device transmitted either way; the bridge can only get it if sent. */
 	d->fcnt++;
 	d->sent++;
-	t->k++;
+	t->n_data++;
+	report_tx(t, dev_idx, g0, false, conf.confirmed, 0, &rxpk0, now_us);
 	if (sent) {
 		t->st->sent_uplinks++;
+		t->st->acks_sent += d->ack_due;
 		record(t, &up, g0, &rxpk0);
 	}
+	d->ack_due = false;
 	return inject_faults(t, dev_idx, g0, now_us);
+}
+
+/* Slot k: data, a join-request, or silence while a join is pending. */
+static int send_slot(struct sim_traffic *t, int64_t now_us)
+{
+	size_t dev_idx = (size_t)(t->k % t->devs->n);
+	unsigned g0 = (unsigned)(t->k % t->n_gws);
+	const struct sim_device *d = &t->devs->dev[dev_idx];
+
+	t->k++;
+	if (d->state == SIM_DEV_ACTIVE)
+		return send_data(t, dev_idx, g0, now_us);
+	if (d->state == SIM_DEV_JOINING && !d->join_timed_out)
+		return LB_OK;
+	return send_join(t, dev_idx, g0, now_us);
 }
 
 static int inject_malformed(struct sim_traffic *t)
@@ -218,7 +311,7 @@ int sim_traffic_tick(struct sim_traffic *t, int64_t now_us, int64_t *next_us)
 		t->finished = true;
 		return LB_OK;
 	}
-	while (t->o->count == 0 || t->k < t->o->count) {
+	while (t->o->count == 0 || t->n_data < t->o->count) {
 		int64_t due = t->start_us + (int64_t)((double)t->k * us_per_uplink);
 		if (due > now_us) {
 			earliest(next_us, due);
@@ -228,12 +321,12 @@ int sim_traffic_tick(struct sim_traffic *t, int64_t now_us, int64_t *next_us)
 			earliest(next_us, now_us);  /* more due: come back after reading */
 			break;
 		}
-		if ((rc = send_uplink(t, now_us)) != LB_OK)
+		if ((rc = send_slot(t, now_us)) != LB_OK)
 			return rc;
 	}
 	if ((rc = inject_malformed(t)) != LB_OK)
 		return rc;
-	if (t->o->count && t->k >= t->o->count) {
+	if (t->o->count && t->n_data >= t->o->count) {
 		t->finished = true;
 		return LB_OK;
 	}

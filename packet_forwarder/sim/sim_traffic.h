@@ -4,11 +4,18 @@
  * gateway(s), the --expect / --print records and the injected faults
  * (--replay, --bad-mic, --malformed).
  *
- * Uplink k (0-based) is due at start + k / rate, an absolute schedule that
- * does not drift; it comes from device k mod D and is heard by gateway
+ * Slot k (0-based) is due at start + k / rate, an absolute schedule that
+ * does not drift; it belongs to device k mod D and is heard by gateway
  * k mod G, or by every gateway with --all-gateways (one rxpk each, with that
  * gateway's own tmst/RSSI/SNR). A late wake-up catches up, at most
- * SIM_TRAFFIC_BUDGET uplinks per tick so ACKs keep being read.
+ * SIM_TRAFFIC_BUDGET slots per tick so ACKs keep being read.
+ *
+ * What the device does with its slot: an ABP or joined device sends a data
+ * uplink (counted by --count, with ACK set if a confirmed downlink came
+ * since its last one); an OTAA device without a session sends a
+ * join-request, or stays silent while it waits for the accept (until
+ * --join-timeout, after which it retries with a new DevNonce). Every
+ * transmission is reported to the downlink check (sim_dlcheck_on_tx).
  *
  * A replay is the frame the device of the current uplink sent two counters
  * ago (strictly below the last one the bridge accepted), rebuilt by
@@ -27,6 +34,7 @@
 #include <stdio.h>
 
 #include "sim_devices.h"
+#include "sim_dlcheck.h"
 #include "sim_gateway.h"
 #include "sim_opts.h"
 #include "sim_stats.h"
@@ -39,12 +47,14 @@ struct sim_traffic {
 	struct sim_gateway *gws;
 	unsigned n_gws;
 	struct sim_stats *st;
+	struct sim_dlcheck *dl;
 	FILE *expect;                /* may be NULL */
 	FILE *print;                 /* may be NULL */
 	struct sim_uplink_conf up_conf;
 	int64_t start_us;
 	int64_t end_us;              /* -1: no --duration */
-	uint64_t k;                  /* uplinks scheduled so far */
+	uint64_t k;                  /* slots scheduled so far */
+	uint64_t n_data;             /* data uplinks (what --count counts) */
 	bool finished;
 	bool replay_due;             /* --replay: waiting for a device with 2 frames */
 	uint64_t next_malformed_at;  /* datagram count at which to inject */
@@ -53,8 +63,8 @@ struct sim_traffic {
 
 /* Start the schedule at now_us. */
 void sim_traffic_init(struct sim_traffic *t, const struct sim_opts *o, struct sim_devices *devs,
-		      struct sim_gateway *gws, unsigned n_gws, struct sim_stats *st, FILE *expect,
-		      FILE *print, int64_t now_us);
+		      struct sim_gateway *gws, unsigned n_gws, struct sim_stats *st,
+		      struct sim_dlcheck *dl, FILE *expect, FILE *print, int64_t now_us);
 
 /* Send what is due. *next_us gets the next deadline (unchanged when
  * finished). Errors: LB_ERR_IO (fatal socket error), codec errors. */

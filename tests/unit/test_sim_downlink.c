@@ -377,6 +377,7 @@ struct hook_fixture {
 	struct sim_gateway gws[2];
 	struct sim_dlcheck c;
 	FILE *expect;
+	FILE *print;
 };
 
 static void hook_setup(struct hook_fixture *h)
@@ -394,9 +395,11 @@ static void hook_setup(struct hook_fixture *h)
 		h->gws[i].fd_up = h->gws[i].fd_down = -1;
 	}
 	h->expect = tmpfile();
+	h->print = tmpfile();
 	ck_assert_ptr_nonnull(h->expect);
-	ck_assert_int_eq(sim_dlcheck_init(&h->c, &h->o, &h->ds, h->gws, 2, &h->st, h->expect, NULL,
-					  1), LB_OK);
+	ck_assert_ptr_nonnull(h->print);
+	ck_assert_int_eq(sim_dlcheck_init(&h->c, &h->o, &h->ds, h->gws, 2, &h->st, h->expect,
+					  h->print, 1), LB_OK);
 }
 
 static void hook_teardown(struct hook_fixture *h)
@@ -404,6 +407,20 @@ static void hook_teardown(struct hook_fixture *h)
 	sim_dlcheck_free(&h->c);
 	sim_devices_free(&h->ds);
 	fclose(h->expect);
+	fclose(h->print);
+}
+
+/* The next "downlink bad" line of --print contains `want`. */
+static void assert_bad_reason(struct hook_fixture *h, long *pos, const char *want)
+{
+	char line[512];
+
+	fseek(h->print, *pos, SEEK_SET);
+	while (fgets(line, sizeof(line), h->print))
+		if (strncmp(line, "downlink bad", 12) == 0)
+			break;
+	*pos = ftell(h->print);
+	ck_assert_msg(strstr(line, want) != NULL, "'%s' not in '%s'", want, line);
 }
 
 /* Device 0 (ABP) sent a data uplink at monotonic 1 s, heard by gateway 0. */
@@ -440,23 +457,28 @@ START_TEST(test_hook_data_downlinks)
 {
 	struct hook_fixture h;
 	char line[128];
+	long pos = 0;
 
 	hook_setup(&h);
 	uplink(&h, false);
-	ck_assert_ptr_null(downlink(&h, 1, 0, 0, LW_MTYPE_UNCONFIRMED_DOWN));  /* gw 1 did not hear */
+	ck_assert_ptr_null(downlink(&h, 1, 0, 0, LW_MTYPE_UNCONFIRMED_DOWN));
 	ck_assert_uint_eq(h.st.downlinks_bad, 1);
+	assert_bad_reason(&h, &pos, "gateway 1 did not hear its latest uplink");
 	ck_assert_ptr_null(downlink(&h, 0, 0, 0, LW_MTYPE_UNCONFIRMED_DOWN));
 	ck_assert_uint_eq(h.st.downlinks_ok, 1);
 	ck_assert_uint_eq(h.st.downlinks_rx1, 1);
-	ck_assert_ptr_null(downlink(&h, 0, 1, 0, LW_MTYPE_UNCONFIRMED_DOWN));  /* 2nd for 1 uplink */
+	ck_assert_ptr_null(downlink(&h, 0, 1, 0, LW_MTYPE_UNCONFIRMED_DOWN));
 	ck_assert_uint_eq(h.st.downlinks_bad, 2);
+	assert_bad_reason(&h, &pos, "second downlink (rx1) for one uplink");
 	ck_assert_str_eq(downlink(&h, 0, 1, 0, LW_MTYPE_UNCONFIRMED_DOWN), "TOO_LATE"); /* 4th */
 	ck_assert_uint_eq(h.st.txack_errors_injected, 1);
 	uplink(&h, true);
-	ck_assert_ptr_null(downlink(&h, 0, 0, 0x20, LW_MTYPE_CONFIRMED_DOWN));  /* FCnt repeat */
+	ck_assert_ptr_null(downlink(&h, 0, 0, 0x20, LW_MTYPE_CONFIRMED_DOWN));
 	ck_assert_uint_eq(h.st.downlinks_bad, 3);
-	ck_assert_ptr_null(downlink(&h, 0, 7, 0, LW_MTYPE_CONFIRMED_DOWN));     /* no ACK */
+	assert_bad_reason(&h, &pos, "FCntDown 0 repeated (last 0)");
+	ck_assert_ptr_null(downlink(&h, 0, 7, 0, LW_MTYPE_CONFIRMED_DOWN));
 	ck_assert_uint_eq(h.st.downlinks_bad, 4);
+	assert_bad_reason(&h, &pos, "without the ACK bit");
 	ck_assert_ptr_null(downlink(&h, 0, 7, 0x20, LW_MTYPE_CONFIRMED_DOWN));
 	ck_assert_uint_eq(h.st.downlinks_ok, 2);
 	ck_assert_uint_eq(h.st.acks_received, 1);

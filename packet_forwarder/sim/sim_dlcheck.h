@@ -1,0 +1,106 @@
+/*
+ * sim_dlcheck.h - what the simulated devices receive: every PULL_RESP is
+ * checked as the device it is meant for would receive it, join-accepts
+ * complete the joins, and the answer for the TX_ACK is decided here.
+ *
+ * For each PULL_RESP (in this order):
+ *   1. --txack-error CODE:N: every N-th PULL_RESP of the run is refused with
+ *      CODE and never reaches a device (the radio did not send it).
+ *   2. A tmst already past on the receiving gateway's counter (less than
+ *      SIM_DLCHECK_TX_MARGIN_US ahead) is refused with TOO_LATE, as the
+ *      forwarder's JIT queue does; counted in downlinks_late.
+ *   3. The frame is matched to a device: a join-accept to a device whose
+ *      latest transmission is a join-request not yet answered (by timing,
+ *      then by which AppKey opens it), a data downlink by DevAddr and MIC.
+ *   4. The checks of sim_downlink.h (window, radio, MIC, FCntDown) and of
+ *      sim_otaa.h (join-accept content), plus: the gateway heard that
+ *      transmission, at most one downlink per uplink, ACK bit exactly when
+ *      the uplink was confirmed, DevAddr of a join not used by another
+ *      device. A good downlink advances the device (session, FCntDown, ACK
+ *      for its next uplink); a bad one is counted with its reason (stdout
+ *      with --print, else stderr) and changes nothing.
+ *
+ * Joins not answered within --join-timeout (wall clock) are retried by the
+ * traffic at the device's next slot with a new DevNonce; an accept arriving
+ * later still counts if the device has not sent anything since.
+ *
+ * Ownership: the caller owns the devices, gateways, stats and files given
+ * to sim_dlcheck_init() and keeps them alive; sim_dlcheck_free() releases
+ * the index and queues allocated here.
+ */
+#ifndef LB_SIM_DLCHECK_H
+#define LB_SIM_DLCHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "join.h"
+#include "region.h"
+#include "sim_devices.h"
+#include "sim_gateway.h"
+#include "sim_opts.h"
+#include "sim_stats.h"
+
+/* Semtech jitqueue.c: a class-A packet needs TX_JIT_DELAY (30 ms) of lead. */
+#define SIM_DLCHECK_TX_MARGIN_US 30000
+
+/* A join-request waiting for its accept, in send order (same timeout for all). */
+struct sim_join_wait {
+	uint32_t dev_idx;
+	uint32_t n_joins;           /* the device's n_joins when sent: stale if changed */
+	int64_t deadline_us;
+};
+
+struct sim_dlcheck {
+	const struct sim_opts *o;
+	const struct region *region;        /* EU868 */
+	enum join_version version;
+	struct sim_devices *devs;
+	struct sim_gateway *gws;
+	unsigned n_gws;
+	struct sim_stats *st;
+	FILE *expect_down;                  /* may be NULL */
+	FILE *print;                        /* may be NULL */
+	uint64_t rng;                       /* 1.0.0-1.0.3 DevNonce stream */
+	int64_t join_timeout_us;
+	uint64_t pull_resp_seen;            /* for --txack-error */
+	/* DevAddr -> device: open addressing, value dev_idx + 1, 0 = free */
+	uint32_t *addr_slot;
+	uint32_t *addr_key;
+	size_t addr_cap;
+	size_t addr_used;
+	/* devices whose latest transmission is an unanswered join-request */
+	uint32_t *pending;
+	uint32_t *pending_pos;              /* per device, UINT32_MAX = not pending */
+	size_t n_pending;
+	/* join timeouts, FIFO */
+	struct sim_join_wait *waits;
+	size_t wait_cap, wait_head, n_waits;
+};
+
+/* Set up for the devices (ABP ones indexed by DevAddr now). rng_seed seeds
+ * the DevNonce stream. Errors: LB_ERR_NOMEM, LB_ERR_VERSION (--lorawan-version). */
+int sim_dlcheck_init(struct sim_dlcheck *c, const struct sim_opts *o, struct sim_devices *devs,
+		     struct sim_gateway *gws, unsigned n_gws, struct sim_stats *st,
+		     FILE *expect_down, FILE *print, uint64_t rng_seed);
+void sim_dlcheck_free(struct sim_dlcheck *c);
+
+/* The gateways' on_downlink hook (arg is the struct sim_dlcheck): returns
+ * NULL if the radio sent the PULL_RESP, else the TX_ACK error code. */
+const char *sim_dlcheck_on_downlink(void *arg, struct sim_gateway *gw, const uint8_t token[2],
+				    const struct gwmp_txpk *tx, int64_t now_us);
+
+/* Device idx transmitted tx (traffic): settles the previous transmission
+ * (a confirmed uplink that got no ACK counts in acks_missing) and, for a
+ * join-request, starts waiting for the accept. */
+void sim_dlcheck_on_tx(struct sim_dlcheck *c, size_t idx, const struct sim_last_tx *tx);
+
+/* Expire join timeouts; *next_us gets the next one (unchanged if none). */
+void sim_dlcheck_tick(struct sim_dlcheck *c, int64_t now_us, int64_t *next_us);
+
+/* End of run: confirmed uplinks still without ACK count as missing. */
+void sim_dlcheck_finish(struct sim_dlcheck *c);
+
+#endif
