@@ -146,6 +146,14 @@ struct config__load {
 void config__problem(struct config__load *c, const config_setting_t *s, bool is_error,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* config_report.c: problems with an explicit file and line (syntax errors
+ * come from libconfig that way), the file name as the user knows it
+ * (*full, if set, is freed by the caller), and file order. */
+void config__report_at(struct config__load *c, const char *file, int line, bool is_error,
+		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+const char *config__source_name(const struct config__load *c, const char *file, char **full);
+void config__sort_problems(struct config_report *r, size_t first, const char *main_file);
+
 #define error_at(c, s, ...) config__problem((c), (s), true, __VA_ARGS__)
 #define warn_at(c, s, ...) config__problem((c), (s), false, __VA_ARGS__)
 
