@@ -10,36 +10,7 @@
 #include "lb_err.h"
 #include "lorawan.h"
 #include "lwcrypto.h"
-
-static size_t unhex(const char *s, uint8_t *buf, size_t cap)
-{
-	size_t n = 0;
-	int hi = -1;
-
-	for (; *s; s++) {
-		int v;
-
-		if (*s == ' ')
-			continue;
-		if (*s >= '0' && *s <= '9')
-			v = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			v = *s - 'a' + 10;
-		else if (*s >= 'A' && *s <= 'F')
-			v = *s - 'A' + 10;
-		else
-			ck_abort_msg("bad hex char '%c'", *s);
-		if (hi < 0) {
-			hi = v;
-			continue;
-		}
-		ck_assert_uint_lt(n, cap);
-		buf[n++] = (uint8_t)(hi << 4 | v);
-		hi = -1;
-	}
-	ck_assert_int_eq(hi, -1);
-	return n;
-}
+#include "testutil.h"
 
 /* Parse a hex frame kept in a static buffer (the frame points into it). */
 static uint8_t g_phy[300];

@@ -9,45 +9,7 @@
 #include "lb_err.h"
 #include "lorawan.h"
 #include "lwcrypto.h"
-
-/* Decode a hex string (spaces allowed) into buf; returns the byte count. */
-static size_t unhex(const char *s, uint8_t *buf, size_t cap)
-{
-	size_t n = 0;
-	int hi = -1;
-
-	for (; *s; s++) {
-		int v;
-
-		if (*s == ' ')
-			continue;
-		if (*s >= '0' && *s <= '9')
-			v = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			v = *s - 'a' + 10;
-		else if (*s >= 'A' && *s <= 'F')
-			v = *s - 'A' + 10;
-		else
-			ck_abort_msg("bad hex char '%c'", *s);
-		if (hi < 0) {
-			hi = v;
-			continue;
-		}
-		ck_assert_uint_lt(n, cap);
-		buf[n++] = (uint8_t)(hi << 4 | v);
-		hi = -1;
-	}
-	ck_assert_int_eq(hi, -1);
-	return n;
-}
-
-#define ck_assert_hex(got, len, hex)                                   \
-	do {                                                           \
-		uint8_t exp_[256];                                     \
-		size_t n_ = unhex((hex), exp_, sizeof(exp_));          \
-		ck_assert_uint_eq((len), n_);                          \
-		ck_assert_mem_eq((got), exp_, n_);                     \
-	} while (0)
+#include "testutil.h"
 
 static void key_from_hex(struct lw_key *k, const char *hex)
 {
