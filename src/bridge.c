@@ -225,8 +225,10 @@ void bridge_next_id(struct bridge *b, uint8_t out[16])
 {
 	uint64_t c = ++b->id_counter;
 	memcpy(out, b->id_seed, 16);
-	for (int i = 0; i < 8; i++)
-		out[8 + i] ^= (uint8_t)(c >> (8 * i));
+	/* The counter goes in from the last byte, clear of the version and
+	 * variant bits (bytes 6 and 8) that would otherwise mask it. */
+	for (int i = 0; i < 7; i++)
+		out[15 - i] ^= (uint8_t)(c >> (8 * i));
 	out[6] = (uint8_t)((out[6] & 0x0f) | 0x40); /* RFC 4122 version 4 */
 	out[8] = (uint8_t)((out[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 }

@@ -128,12 +128,8 @@ bool budget_uplink(struct bridge *b, struct lb_device *dev, const struct lb_rx *
 
 int budget_downlink_allowed(struct bridge *b, struct lb_device *dev)
 {
-	if (fa_downlink_allowed(&dev->rt.fa, &dev->fa_policy, wall_ms()) == LB_OK)
-		return LB_OK;
-	devevent_log(b, dev, "ERROR", "FAIR_ACCESS",
-		     "downlink refused: the device's downlink budget is used up "
-		     "(fair_access.action = enforce)", 0);
-	return LB_ERR_RATE_LIMIT;
+	(void)b;
+	return fa_downlink_allowed(&dev->rt.fa, &dev->fa_policy, wall_ms());
 }
 
 static void gateway_restore(struct bridge *b, struct gateway *gw)

@@ -41,8 +41,8 @@ void budget_restore_device(struct bridge *b, struct lb_device *dev);
 bool budget_uplink(struct bridge *b, struct lb_device *dev, const struct lb_rx *rx,
 		   double *airtime_ms, struct ev_fair_access *fa);
 
-/* May dev receive one more downlink? LB_OK or LB_ERR_RATE_LIMIT (logged
- * as a FAIR_ACCESS `log` event). */
+/* May dev receive one more downlink? LB_OK or LB_ERR_RATE_LIMIT (the
+ * caller reports it, knowing what was refused). */
 int budget_downlink_allowed(struct bridge *b, struct lb_device *dev);
 
 /* A downlink was transmitted: count it for the device and the gateway. */

@@ -340,7 +340,12 @@ static int transmit(struct bridge *b, struct lb_device *dev, struct txsched_slot
 	if (rc != LB_OK) {
 		if (d->has_item)
 			refuse_item(b, dev, &d->item, "FAIR_ACCESS",
-				    "the device's downlink budget is used up");
+				    "the device's downlink budget is used up "
+				    "(fair_access.action = enforce)");
+		else
+			devevent_log(b, dev, "ERROR", "FAIR_ACCESS",
+				     "acknowledgement / MAC answer not sent: the device's downlink "
+				     "budget is used up (fair_access.action = enforce)", 0);
 		dev->rt.ack_due = false;
 		return rc;
 	}
