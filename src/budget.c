@@ -94,6 +94,21 @@ static void report_crossings(struct bridge *b, struct lb_device *dev, unsigned c
 	}
 }
 
+/* Regions with a dwell-time limit (US915: 400 ms on 125 kHz uplink
+ * channels, RP002 §2.5) - a longer frame breaks the rules: say so. */
+static void check_dwell(struct bridge *b, struct lb_device *dev, const struct gwmp_rxpk *pk,
+			uint64_t us, uint64_t gateway_eui)
+{
+	uint32_t dwell = region_max_dwell_ms(b->region, pk->bw_khz, true);
+	char desc[160];
+
+	if (pk->modu != GWMP_MOD_LORA || dwell == 0 || us <= (uint64_t)dwell * 1000)
+		return;
+	snprintf(desc, sizeof(desc), "uplink of %.3f ms exceeds the region's %u ms dwell time",
+		 (double)us / 1000.0, dwell);
+	devevent_log(b, dev, "WARNING", "DWELL_TIME", desc, gateway_eui);
+}
+
 bool budget_uplink(struct bridge *b, struct lb_device *dev, const struct lb_rx *rx,
 		   double *airtime_ms, struct ev_fair_access *fa)
 {
@@ -107,6 +122,7 @@ bool budget_uplink(struct bridge *b, struct lb_device *dev, const struct lb_rx *
 			     pk->bitrate, pk->size, true, &us) != LB_OK)
 		log_debug("budget", "device %s: no airtime for this modulation", dev->name);
 	*airtime_ms = (double)us / 1000.0;
+	check_dwell(b, dev, pk, us, rx->gateway_eui);
 	int64_t now = wall_ms();
 	if (fa_uplink(&dev->rt.fa, &dev->fa_policy, now, us, &v) != LB_OK)
 		v.publish = true;

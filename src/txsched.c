@@ -66,8 +66,8 @@ static size_t keep_best_rx(const struct lb_rx *rx, size_t n, struct lb_rx *out)
 }
 
 /* LinkCheckReq and DeviceTimeReq are answered by the network (§11). */
-static size_t mac_answers(const uint8_t *mac, size_t len, const struct lb_rx *rx, size_t n_rx,
-			  uint8_t out[TXSCHED_MAC_MAX])
+static size_t mac_answers(const char *name, const uint8_t *mac, size_t len,
+			  const struct lb_rx *rx, size_t n_rx, uint8_t out[TXSCHED_MAC_MAX])
 {
 	struct maccmd cmds[MACCMD_MAX_FOPTS_CMDS];
 	size_t n = 0, k = 0;
@@ -76,6 +76,9 @@ static size_t mac_answers(const uint8_t *mac, size_t len, const struct lb_rx *rx
 		return 0;
 	maccmd_parse(mac, len, LW_DIR_UP, cmds, MACCMD_MAX_FOPTS_CMDS, &n); /* partial is fine */
 	for (size_t i = 0; i < n; i++) {
+		if (cmds[i].cid != MACCMD_LINK_CHECK && cmds[i].cid != MACCMD_DEVICE_TIME)
+			log_info("txsched", "device %s: MAC command %s published in macCommands, "
+				 "not answered by the bridge", name, maccmd_name(cmds[i].cid, LW_DIR_UP));
 		if (cmds[i].cid == MACCMD_LINK_CHECK && k + DOWNLINK_LINK_CHECK_ANS_LEN <= TXSCHED_MAC_MAX &&
 		    downlink_link_check_ans(rx, n_rx, out + k) == LB_OK)
 			k += DOWNLINK_LINK_CHECK_ANS_LEN;
@@ -128,7 +131,7 @@ void txsched_after_uplink(struct bridge *b, struct lb_device *dev, const struct 
 	s->dev_eui = dev->dev_eui;
 	s->due_ms = loop_now_ms() + b->cfg.downlink_delay_ms;
 	s->n_rx = keep_best_rx(rx, n_rx, s->rx);
-	s->mac_len = mac_answers(mac, mac_len, rx, n_rx, s->mac);
+	s->mac_len = mac_answers(dev->name, mac, mac_len, rx, n_rx, s->mac);
 }
 
 /* ---------------------------------------------------------- sending */
