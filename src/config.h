@@ -137,6 +137,7 @@ struct lb_config {
 	bool has_downlink_rx2_dr;
 	int downlink_rx2_dr;            /* only if has_: else region default */
 	int downlink_tx_ack_timeout_ms; /* 3000 */
+	char *downlink_join_cflist;     /* "auto", "none" or "867.1,867.3,..." (MHz) */
 
 	struct lb_fair_access fair_access;  /* global policy (defaults: TTN's) */
 
@@ -197,5 +198,10 @@ enum config_ref_format {
 void config_schema_print_reference(FILE *out, enum config_ref_format format);
 
 void config_free(struct lb_config *cfg);
+
+/* downlink.join_cflist: the frequencies of an explicit list (0 for "auto"
+ * and "none"; the caller tells those apart), or -1 if malformed. */
+#define CONFIG_CFLIST_MAX 5
+int config_cflist_parse(const char *v, uint32_t *freq_hz, int max);
 
 #endif

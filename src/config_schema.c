@@ -10,6 +10,8 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hex.h"
@@ -130,6 +132,18 @@ static bool check_topic_command(const char *v, char *why, size_t cap)
  * or 9-bit NwkID are RFU and must be zero. Devices cannot tell, but another
  * network server would read such a NetID differently.
  */
+static bool check_cflist(const char *v, char *why, size_t cap)
+{
+	uint32_t f[CONFIG_CFLIST_MAX];
+	int n = config_cflist_parse(v, f, CONFIG_CFLIST_MAX);
+
+	if (n >= 0)
+		return true;
+	snprintf(why, cap, "'%s' is not \"auto\", \"none\" or up to %d frequencies in MHz "
+		 "(100..1000) separated by commas", v, CONFIG_CFLIST_MAX);
+	return false;
+}
+
 static bool check_net_id(long long v, char *why, size_t cap)
 {
 	struct join_netid nid;
@@ -265,6 +279,11 @@ const struct cs_entry config__schema[] = {
 	S_INT("dedup_window_ms", dedup_window_ms, 200, 0, 10000,
 	      "Time to collect copies of an uplink from several gateways before publishing."),
 
+	S_STR("downlink.join_cflist", downlink_join_cflist, "auto", check_cflist, 0,
+	      "Extra uplink channels given to OTAA devices in the join-accept CFList: \"auto\" "
+	      "(EU868: 867.1, 867.3, 867.5, 867.7, 867.9 MHz, the channel plan of Semtech's "
+	      "reference configuration; other regions: none), \"none\", or up to 5 frequencies in "
+	      "MHz separated by commas (EU868)."),
 	S_INT("downlink.delay_ms", downlink_delay_ms, 100, 0, 900,
 	      "Wait after an uplink before choosing what to send, so an application can answer "
 	      "in RX1."),
@@ -383,3 +402,28 @@ int config__device_field_find(const char *name)
 	return -1;
 }
 
+
+int config_cflist_parse(const char *v, uint32_t *freq_hz, int max)
+{
+	int n = 0;
+
+	if (strcmp(v, "auto") == 0 || strcmp(v, "none") == 0)
+		return 0;
+	for (const char *p = v; *p;) {
+		char *end;
+		double mhz = strtod(p, &end);
+		if (end == p || mhz < 100.0 || mhz > 1000.0 || n >= max)
+			return -1;
+		freq_hz[n++] = (uint32_t)(mhz * 1e6 + 0.5);
+		p = end;
+		while (*p == ' ')
+			p++;
+		if (*p == ',')
+			p++;
+		else if (*p)
+			return -1;
+		while (*p == ' ')
+			p++;
+	}
+	return n;
+}

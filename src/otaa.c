@@ -86,6 +86,32 @@ static void reject(struct bridge *b, const struct lb_device *dev, int rc,
 	devevent_log(b, dev, level, "OTAA", desc, g->rx[0].gateway_eui);
 }
 
+/* The join-accept CFList (RP002 §2.5.4 for EU868: type 0, up to five extra
+ * channels). "auto" gives EU868 devices the 867.1..867.9 MHz channels of
+ * Semtech's reference gateway configuration. A region without a type-0
+ * CFList gets none. */
+static void join_cflist(const struct bridge *b, struct join_accept_params *a)
+{
+	static const uint32_t eu868_auto[] = {867100000, 867300000, 867500000, 867700000,
+					      867900000};
+	const char *v = b->cfg.downlink_join_cflist;
+	uint32_t f[CONFIG_CFLIST_MAX];
+	int n;
+
+	if (!v || strcmp(v, "none") == 0)
+		return;
+	if (strcmp(v, "auto") == 0) {
+		if (strcmp(b->region->name, "EU868") != 0)
+			return;
+		memcpy(f, eu868_auto, sizeof(eu868_auto));
+		n = CONFIG_CFLIST_MAX;
+	} else {
+		n = config_cflist_parse(v, f, CONFIG_CFLIST_MAX);
+	}
+	if (n > 0 && region_cflist_freq(b->region, f, (size_t)n, a->cflist) == LB_OK)
+		a->has_cflist = true;
+}
+
 static int build_policy(struct bridge *b, struct lb_device *dev, const struct lw_frame *f,
 			struct join_policy *pol)
 {
@@ -110,6 +136,7 @@ static int build_policy(struct bridge *b, struct lb_device *dev, const struct lw
 		rx2_dr = 0;
 	pol->accept.rx2_dr = b->cfg.has_downlink_rx2_dr ? (uint8_t)b->cfg.downlink_rx2_dr : rx2_dr;
 	pol->accept.rx_delay = (uint8_t)b->cfg.downlink_rx_delay_s;
+	join_cflist(b, &pol->accept);
 	return alloc_dev_addr(b, &pol->accept.dev_addr);
 }
 

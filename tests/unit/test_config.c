@@ -980,11 +980,32 @@ START_TEST(test_lorawan_version_matches_join)
 }
 END_TEST
 
+
+/* downlink.join_cflist: "auto", "none" or a list of MHz values. */
+START_TEST(test_cflist_parse)
+{
+	uint32_t f[CONFIG_CFLIST_MAX];
+
+	ck_assert_int_eq(config_cflist_parse("auto", f, CONFIG_CFLIST_MAX), 0);
+	ck_assert_int_eq(config_cflist_parse("none", f, CONFIG_CFLIST_MAX), 0);
+	ck_assert_int_eq(config_cflist_parse("867.1, 867.3,867.5", f, CONFIG_CFLIST_MAX), 3);
+	ck_assert_uint_eq(f[0], 867100000);
+	ck_assert_uint_eq(f[1], 867300000);
+	ck_assert_uint_eq(f[2], 867500000);
+	ck_assert_int_eq(config_cflist_parse("867.1,867.3,867.5,867.7,867.9,868.1", f,
+					     CONFIG_CFLIST_MAX), -1);
+	ck_assert_int_eq(config_cflist_parse("867.1;867.3", f, CONFIG_CFLIST_MAX), -1);
+	ck_assert_int_eq(config_cflist_parse("99", f, CONFIG_CFLIST_MAX), -1);
+	ck_assert_int_eq(config_cflist_parse("x", f, CONFIG_CFLIST_MAX), -1);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
 	TCase *ok = tcase_create("valid");
 	tcase_add_test(ok, test_defaults);
+	tcase_add_test(ok, test_cflist_parse);
 	tcase_add_test(ok, test_minimal_is_defaults);
 	tcase_add_test(ok, test_full);
 	tcase_add_test(ok, test_full_round_trip);
