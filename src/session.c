@@ -1,6 +1,7 @@
 /* session.c - restore and stage device sessions. See session.h. */
 #include "session.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "bridge.h"
@@ -79,6 +80,24 @@ static int restore_one(void *arg, const struct store_session *row)
 	return 0;
 }
 
+static int find_sent(void *arg, const struct store_downlink *row)
+{
+	struct lb_device *dev = arg;
+	if (row->state != STORE_DL_SENT || dev->rt.confirmed_pending)
+		return 0;
+	dev->rt.confirmed_pending = true;
+	snprintf(dev->rt.confirmed_id, sizeof(dev->rt.confirmed_id), "%s", row->id);
+	dev->rt.confirmed_fcnt = row->has_fcnt_down ? row->fcnt_down : 0;
+	return 0;
+}
+
+/* A confirmed downlink sent before the restart still waits for the ACK of
+ * the device's next uplink. */
+static void restore_confirmed(struct bridge *b, struct lb_device *dev)
+{
+	store_downlink_list(&b->store, dev->dev_eui, find_sent, dev);
+}
+
 int session_restore(struct bridge *b)
 {
 	struct restore_ctx c = {.b = b};
@@ -91,8 +110,10 @@ int session_restore(struct bridge *b)
 	if (c.err != LB_OK)
 		log_error("session", "a stored session could not be restored: %s",
 			  lb_strerror(c.err));
-	for (size_t i = 0; i < b->devices.n; i++)
+	for (size_t i = 0; i < b->devices.n; i++) {
 		budget_restore_device(b, &b->devices.dev[i]);
+		restore_confirmed(b, &b->devices.dev[i]);
+	}
 	log_notice("session", "%zu stored session(s) restored", c.restored);
 	if (c.stale)
 		log_notice("session", "%zu stored session(s) ignored: keys changed in the "

@@ -213,17 +213,22 @@ static void finish_sent(struct bridge *b, struct downlink_pending_entry *e)
 			 window_name(e->plan.attempt[e->attempt].window));
 		return;
 	}
-	publish_txack(b, dev, e, true);
-	if (e->ref != QUEUE_REF)
-		return;
-	if (e->confirmed) {
-		store_downlink_update(&b->store, e->id, STORE_DL_SENT, true, e->fcnt_down);
-		dev->rt.confirmed_pending = true;
-		snprintf(dev->rt.confirmed_id, sizeof(dev->rt.confirmed_id), "%s", e->id);
-		dev->rt.confirmed_fcnt = e->fcnt_down;
-	} else {
-		store_downlink_delete(&b->store, e->id);
+	if (e->ref == QUEUE_REF) {
+		if (e->confirmed) {
+			store_downlink_update(&b->store, e->id, STORE_DL_SENT, true, e->fcnt_down);
+			dev->rt.confirmed_pending = true;
+			snprintf(dev->rt.confirmed_id, sizeof(dev->rt.confirmed_id), "%s", e->id);
+			dev->rt.confirmed_fcnt = e->fcnt_down;
+		} else {
+			store_downlink_delete(&b->store, e->id);
+		}
+		/* Durable before anyone is told: after a crash the item is not sent
+		 * again (downlinks are rare, so one commit each is cheap). */
+		if (store_commit(&b->store) != LB_OK)
+			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: sent downlink %s not yet "
+				  "recorded durably (retried with the next batch)", dev->name, e->id);
 	}
+	publish_txack(b, dev, e, true);
 }
 
 static void finish_failed(struct bridge *b, struct downlink_pending_entry *e, const char *why)
@@ -431,7 +436,8 @@ static void decide(struct bridge *b, struct txsched_slot *s)
 	if (!d.has_item && !dev->rt.ack_due && s->mac_len == 0)
 		return;
 	int rc = transmit(b, dev, s, &d);
-	if (rc != LB_OK)
+	/* Budget and duty-cycle refusals were reported as `log` events. */
+	if (rc != LB_OK && rc != LB_ERR_FULL && rc != LB_ERR_RATE_LIMIT)
 		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: downlink not sent: %s", dev->name,
 			  lb_strerror(rc));
 }
