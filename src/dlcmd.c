@@ -10,6 +10,7 @@
 
 #include "b64.h"
 #include "hex.h"
+#include "jsonobj.h"
 #include "lb_err.h"
 #include "lorawan.h"
 #include "region.h"
@@ -25,46 +26,10 @@ static int fail(int err, const char *code, const char **reason)
 	return err;
 }
 
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\0';
-}
-
-static void trim(const char **s, size_t *len)
-{
-	while (*len > 0 && is_space(**s)) {
-		(*s)++;
-		(*len)--;
-	}
-	while (*len > 0 && is_space((*s)[*len - 1]))
-		(*len)--;
-}
-
 /* The whole text must be one JSON object, nothing after it. */
 static int parse_root(const char *json, size_t len, json_object **out)
 {
-	json_tokener *tok;
-	json_object *root;
-	bool complete;
-
-	*out = NULL;
-	trim(&json, &len);
-	if (len == 0)
-		return LB_ERR_JSON;
-	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-	if (tok == NULL)
-		return LB_ERR_NOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	root = json_tokener_parse_ex(tok, json, (int)len);
-	complete = json_tokener_get_error(tok) == json_tokener_success &&
-		   json_tokener_get_parse_end(tok) == len;
-	json_tokener_free(tok);
-	if (root == NULL || !complete || !json_object_is_type(root, json_type_object)) {
-		json_object_put(root);
-		return LB_ERR_JSON;
-	}
-	*out = root;
-	return LB_OK;
+	return jsonobj_parse(json, len, JSON_MAX_DEPTH, out);
 }
 
 /* A member that is present and not null, or NULL. */

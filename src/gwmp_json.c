@@ -21,6 +21,7 @@
 
 #include "b64.h"
 #include "gwmp_int.h"
+#include "jsonobj.h"
 #include "lb_err.h"
 
 #define JSON_MAX_DEPTH 16
@@ -32,32 +33,10 @@
 
 static int parse_root(const uint8_t *json, size_t len, json_object **out)
 {
-	json_tokener *tok;
-	json_object *root;
-	bool complete;
-
 	*out = NULL;
-	if (json == NULL)
-		return LB_ERR_JSON;
-	gwmp__trim(&json, &len);
-	if (len == 0)
-		return LB_ERR_JSON;
 	if (len > GWMP_MAX_DATAGRAM)
 		return LB_ERR_TOO_LARGE;
-	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-	if (tok == NULL)
-		return LB_ERR_NOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	root = json_tokener_parse_ex(tok, (const char *)json, (int)len);
-	complete = json_tokener_get_error(tok) == json_tokener_success &&
-		   json_tokener_get_parse_end(tok) == len;
-	json_tokener_free(tok);
-	if (root == NULL || !complete || !json_object_is_type(root, json_type_object)) {
-		json_object_put(root);
-		return LB_ERR_JSON;
-	}
-	*out = root;
-	return LB_OK;
+	return jsonobj_parse((const char *)json, len, JSON_MAX_DEPTH, out);
 }
 
 static bool is_number(json_object *v)
