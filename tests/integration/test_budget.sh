@@ -6,7 +6,7 @@
 #  2. 1 s uplink budget: 80 % and 100 % are each logged once; with enforce
 #     the frames beyond are not published but counted (drops.frames.fairAccess,
 #     state/airtime keeps growing); with warn everything flows, exceeded true;
-#  3. a downlink budget of 3: the 4th and 5th queued downlinks are refused
+#  3. the default downlink budget of 10 a day: the 11th and 12th queued downlinks are refused
 #     (FAIR_ACCESS) and never reach the device;
 #  4. duty cycle: SF12 downlinks of 64 bytes (2.793 s each) fill RX1's
 #     868.0-868.6 MHz sub-band (1 %, 36 s/h) after 12, then go to RX2 on
@@ -26,11 +26,11 @@ GW4=aa555a00000000d4         # the duty-cycle phase has its own gateway (and led
 "$SIM" --devices 14 --seed $SEED --write-keys "$T/keys.txt" --quiet
 "$SIM" --devices 14 --seed $SEED --emit-devices "$T/emitted.conf" --quiet
 # Devices 0-5: TTN defaults. 6: 1 s uplink budget, enforced. 7: the same,
-# warn. 8: 3 downlinks, enforced. 9-13: budgets out of the way.
+# warn. 8: 10 downlinks (the default), enforced. 9-13: budgets out of the way.
 BIG='fair_access = { uplink_airtime_ms = 604800000; downlinks = 1000000; };'
 sed -e 's/name = "sim-6";/& fair_access = { uplink_airtime_ms = 1000; action = "enforce"; };/' \
 	-e 's/name = "sim-7";/& fair_access = { uplink_airtime_ms = 1000; };/' \
-	-e 's/name = "sim-8";/& fair_access = { downlinks = 3; action = "enforce"; };/' \
+	-e 's/name = "sim-8";/& fair_access = { downlinks = 10; action = "enforce"; };/' \
 	-e "s/name = \"sim-\\(9\\|1[0-3]\\)\";/& $BIG/" "$T/emitted.conf" > "$T/devices.conf"
 [ "$(grep -c fair_access "$T/devices.conf")" -eq 8 ] || fail "per-device overrides not inserted"
 write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 100;" \
@@ -179,18 +179,20 @@ st=$(retained "application/sim/device/$E6/state/airtime" 1 | cut -d' ' -f2-)
 note "80 % at uplink $K80, 100 % at $K100; enforce withheld $((N - K100)), warn published all $N"
 
 # ---------------------------------------------------------------- 3
-note "a downlink budget of 3: downlinks 4 and 5 refused"
+note "the default downlink budget of 10 a day: downlinks 11 and 12 refused"
 E8=$(eui 8)
-for d in dl1 dl2 dl3 dl4 dl5; do queue "$E8" 1 "$(printf %s "$d" | base64)"; done
-wait_stats .downlinks.commands 5 || fail "5 downlink commands not taken: $(last_stats all)"
-sim --keys "$(keys_of 8)" --sf 7 --rate 4 --count 6 --linger 1500 --strict-downlinks \
+for d in $(seq 1 12); do queue "$E8" 1 "$(printf 'dl%02d' "$d" | base64)"; done
+wait_stats .downlinks.commands 12 || fail "12 downlink commands not taken: $(last_stats all)"
+sim --keys "$(keys_of 8)" --sf 7 --rate 4 --count 13 --linger 1500 --strict-downlinks \
 	--expect-down "$T/down3.txt"
 sleep 0.3
 cut -d' ' -f4 "$T/down3.txt" | tr '\n' ' ' > "$T/down3.got"
-[ "$(cat "$T/down3.got")" = "646c31 646c32 646c33 " ] ||
-	fail "the device received: $(cat "$T/down3.got"), want dl1 dl2 dl3 only"
-[ "$(events "$E8" txack | jq -r 'select(.sent) | .fCntDown' | wc -l)" -eq 3 ] ||
-	fail "want 3 txack events with sent: $(events "$E8" txack)"
+want=""
+for d in $(seq 1 10); do want="$want$(printf 'dl%02d' "$d" | od -An -tx1 | tr -d ' \n') "; done
+[ "$(cat "$T/down3.got")" = "$want" ] ||
+	fail "the device received: $(cat "$T/down3.got"), want dl01..dl10 only"
+[ "$(events "$E8" txack | jq -r 'select(.sent) | .fCntDown' | wc -l)" -eq 10 ] ||
+	fail "want 10 txack events with sent: $(events "$E8" txack)"
 [ "$(events "$E8" txack | jq -r 'select(.sent | not)' | wc -l)" -eq 0 ] ||
 	fail "a txack with sent false"
 [ "$(nlog "$E8" FAIR_ACCESS "dropped: the device's downlink budget is used up")" -eq 2 ] ||
@@ -200,9 +202,9 @@ cut -d' ' -f4 "$T/down3.txt" | tr '\n' ' ' > "$T/down3.got"
 	[ "$(nlog "$E8" FAIR_ACCESS "downlink budget used up (")" -eq 1 ] ||
 	fail "want one 80 % and one 100 % downlink crossing: $(events "$E8" log)"
 st=$(retained "application/sim/device/$E8/state/airtime" 1 | cut -d' ' -f2-)
-[ "$(echo "$st" | jq -c '[.downlinks, .downlinkBudget, .exceeded]')" = '[3,3,true]' ] ||
+[ "$(echo "$st" | jq -c '[.downlinks, .downlinkBudget, .exceeded]')" = '[10,10,true]' ] ||
 	fail "state/airtime after the downlinks: $st"
-note "3 downlinks sent, 2 refused with FAIR_ACCESS, state shows 3/3"
+note "10 downlinks sent, 2 refused with FAIR_ACCESS, state shows 10/10"
 
 # ---------------------------------------------------------------- 4
 # SF12 uplinks on 868.1/868.3/868.5 MHz; RX1 = same channel, DR0 (SF12),
@@ -220,7 +222,7 @@ DATA=$(head -c 51 /dev/zero | tr '\0' 'x' | base64 | tr -d '\n')
 # Explicit ids: the ids the bridge generates repeat every 64 (bridge_next_id
 # overwrites the counter's low bits with the UUID variant): DUPLICATE_ID.
 for i in 9 10 11 12 13; do queue "$(eui $i)" $PER "$DATA" "dc$i"; done
-wait_stats .downlinks.commands $((5 + TOTAL)) ||
+wait_stats .downlinks.commands $((12 + TOTAL)) ||
 	fail "downlink commands not taken: $(last_stats all)"
 sim --keys "$(keys_of 9 10 11 12 13)" --gateway-eui "$GW4" --sf 12 --rate 20 --count $TOTAL \
 	--stat-interval 1 --linger 2500 --strict-downlinks --expect-down "$T/down4.txt"
