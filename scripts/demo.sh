@@ -29,11 +29,14 @@ PIDS="$PIDS $!"
 wait_port_tcp "$MQTT_PORT" || { cat "$T/mosquitto.log"; exit 1; }
 
 "$B/lorabridge-sim" --devices 5 --seed 42 --application demo --emit-devices "$T/devices.conf" --quiet
+"$B/lorabridge-sim" --otaa --devices 2 --seed 43 --application demo --emit-devices "$T/otaa.conf" --quiet
+# Two device lists in one: libconfig cannot @include into a list.
+{ sed '$d' "$T/devices.conf" | sed '$s/}$/},/'; grep '^  ' "$T/otaa.conf" | sed 's/name = "sim-/name = "otaa-/'; echo ');'; } > "$T/all.conf"
 cat > "$T/lorabridge.conf" <<CONF
 udp = { bind = "127.0.0.1"; port = $UDP_PORT; };
 mqtt = { host = "127.0.0.1"; port = $MQTT_PORT; client_id = "demo"; };
 state_dir = "$T/state";
-@include "$T/devices.conf"
+@include "$T/all.conf"
 CONF
 "$B/lorabridge" -f -c "$T/lorabridge.conf" 2> "$T/lorabridge.log" &
 PIDS="$PIDS $!"
@@ -46,7 +49,9 @@ echo
 
 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t 'application/+/device/+/event/+' \
 	-F '{"topic":"%t","event":%p}' | jq --unbuffered -r '
-	if (.topic | endswith("/event/up")) then
+	if (.topic | endswith("/event/join")) then
+		"\(.event.time)  \(.event.deviceInfo.deviceName)  joined (OTAA): devAddr=\(.event.devAddr)"
+	elif (.topic | endswith("/event/up")) then
 		.event as $e | "\($e.time)  \($e.deviceInfo.deviceName)  devEui=\($e.deviceInfo.devEui)  fCnt=\($e.fCnt)  fPort=\($e.fPort)  data=\"\($e.data // "" | @base64d)\"  gateways=\($e.rxInfo | length)  rssi=\([$e.rxInfo[].rssi] | max)"
 	else
 		"\(.event.time)  \(.event.deviceInfo.deviceName)  \(.topic | split("/") | last): \(.event.code) \(.event.description)"
@@ -58,4 +63,7 @@ sleep 0.5
 	--rate 0.5 --quiet 2> "$T/sim.log" &
 SIM_PID=$!
 PIDS="$PIDS $SIM_PID"
+"$B/lorabridge-sim" --server "127.0.0.1:$UDP_PORT" --gateway-eui AA555A0000000010 --otaa \
+	--devices 2 --seed 43 --rate 0.2 --quiet 2> "$T/sim-otaa.log" &
+PIDS="$PIDS $!"
 wait "$SIM_PID" || true
