@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
@@ -315,7 +316,7 @@ static int64_t run_timers(struct bridge *b)
 	next = earliest(next, gateways_tick(&b->gateways, now, on_gateway_offline, b));
 	next = earliest(next, txsched_tick(b, now));
 	next = earliest(next, budget_tick(b, now));
-	next = earliest(next, store_tick(&b->store, now));
+	next = earliest(next, session_tick(b, now));
 	publish_release(&b->pub, batch_committed, b);
 	next = earliest(next, mqtt_tick(&b->mqtt, now));
 	if (b->cfg.mqtt_stats_interval_s > 0 && now >= b->next_stats_ms) {
@@ -341,12 +342,24 @@ int bridge_reload(struct bridge *b)
 			  lb_strerror(rc));
 		return rc;
 	}
+	/* The dirty list indexes the old table: make its changes durable. */
+	if (session_commit(b) != LB_OK)
+		log_warn("bridge", "state not committed before the reload; retried later");
 	rc = devices_reload(&b->devices, fresh.devices, fresh.n_devices);
 	if (rc != LB_OK) {
 		log_error("bridge", "device table reload failed (%s): keeping the current one",
 			  lb_strerror(rc));
 		config_free(&fresh);
 		return rc;
+	}
+	/* Re-list what is still unstaged (a failed flush) under the new table. */
+	session_reset_dirty(b);
+	for (size_t i = 0; i < b->devices.n; i++) {
+		struct lb_device *dev = &b->devices.dev[i];
+		if (dev->rt.dirty) {
+			dev->rt.dirty = false;
+			session_touch(b, dev);
+		}
 	}
 	/* Only the device list is taken over; other settings need a restart. */
 	struct lb_device_conf *tmp = b->cfg.devices;
@@ -368,8 +381,9 @@ static void shutdown_flush(struct bridge *b)
 
 	log_notice("bridge", "shutting down: flushing %zu queued message(s)", mqtt_pending(&b->mqtt));
 	dedup_tick(&b->dedup, INT64_MAX / 2, uplink_process, b);
-	if (store_commit(&b->store) != LB_OK)
-		log_error("bridge", "state not committed at shutdown: held events dropped");
+	if (session_commit(b) != LB_OK)
+		log_error("bridge", "state not committed at shutdown: %zu held event(s) dropped",
+			  b->pub.n_held);
 	publish_release(&b->pub, batch_committed, b);
 	publish_bridge(&b->pub, "state", STATE_OFFLINE, strlen(STATE_OFFLINE), true);
 	while (mqtt_connected(&b->mqtt) && mqtt_pending(&b->mqtt) > 0 && loop_now_ms() < until) {
@@ -423,6 +437,8 @@ void bridge_free(struct bridge *b)
 	gateways_free(&b->gateways);
 	if (b->store_open)
 		store_close(&b->store);
+	free(b->dirty);
+	b->dirty = NULL;
 	b->store_open = false;
 	publish_free(&b->pub);
 	config_free(&b->cfg);

@@ -63,6 +63,9 @@ struct bridge {
 	struct join_netid netid;
 	uint32_t join_nonce_next;    /* JoinNonce counter (persisted in meta) */
 	uint32_t nwk_addr_next;      /* DevAddr allocator (persisted in meta) */
+	uint32_t *dirty;             /* devices to stage before the next commit */
+	size_t n_dirty, dirty_cap;
+	int64_t dirty_since_ms;
 	int signal_fd;
 	int mqtt_fd;                 /* fd registered with the loop, -1 none */
 	bool mqtt_fd_wants_write;

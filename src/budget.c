@@ -9,6 +9,7 @@
 #include "devevent.h"
 #include "lb_err.h"
 #include "log.h"
+#include "session.h"
 
 #define STATE_AIRTIME "airtime"
 
@@ -42,15 +43,6 @@ static void publish_state(struct bridge *b, struct lb_device *dev, const struct 
 		return;
 	dev->rt.fa_published = *st;
 	dev->rt.fa_has_published = true;
-}
-
-static void stage_ledger(struct bridge *b, struct lb_device *dev)
-{
-	uint8_t blob[FA_ENCODED_MAX];
-	size_t len;
-
-	if (fa_encode(&dev->rt.fa, blob, sizeof(blob), &len) == LB_OK)
-		store_ledger_put(&b->store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob, len);
 }
 
 void budget_restore_device(struct bridge *b, struct lb_device *dev)
@@ -127,7 +119,7 @@ bool budget_uplink(struct bridge *b, struct lb_device *dev, const struct lb_rx *
 	if (fa_uplink(&dev->rt.fa, &dev->fa_policy, now, us, &v) != LB_OK)
 		v.publish = true;
 	report_crossings(b, dev, v.crossed);
-	stage_ledger(b, dev);
+	session_touch(b, dev);
 	if (fa_status(&dev->rt.fa, &dev->fa_policy, now, &st) == LB_OK) {
 		to_event(&st, fa);
 		publish_state(b, dev, &st);
@@ -179,7 +171,7 @@ void budget_downlink_sent(struct bridge *b, struct lb_device *dev, uint64_t gate
 
 	if (fa_downlink(&dev->rt.fa, &dev->fa_policy, now, &v) == LB_OK) {
 		report_crossings(b, dev, v.crossed);
-		stage_ledger(b, dev);
+		session_touch(b, dev);
 		if (fa_status(&dev->rt.fa, &dev->fa_policy, now, &st) == LB_OK)
 			publish_state(b, dev, &st);
 	}

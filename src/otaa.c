@@ -163,7 +163,7 @@ static int commit_session(struct bridge *b, struct lb_device *dev, const struct 
 	    (rc = store_meta_put(&b->store, META_NWK_ADDR, b->nwk_addr_next)) != LB_OK ||
 	    (rc = session_stage(b, dev)) != LB_OK)
 		return rc;
-	return store_commit(&b->store);
+	return session_commit(b);
 }
 
 static void publish_join(struct bridge *b, const struct lb_device *dev, const struct dedup_group *g)

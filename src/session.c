@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bridge.h"
@@ -154,4 +155,82 @@ int session_stage(struct bridge *b, struct lb_device *dev)
 	}
 	dev->rt.batch = store_batch(&b->store);
 	return LB_OK;
+}
+
+void session_touch(struct bridge *b, struct lb_device *dev)
+{
+	dev->rt.batch = store_batch(&b->store);
+	if (dev->rt.dirty)
+		return;
+	size_t idx = (size_t)(dev - b->devices.dev);
+	if (b->n_dirty == b->dirty_cap) {
+		size_t cap = b->dirty_cap ? 2 * b->dirty_cap : 64;
+		uint32_t *d = realloc(b->dirty, cap * sizeof(*d));
+		if (!d) {
+			/* No room to remember it: stage it now instead. */
+			session_stage(b, dev);
+			return;
+		}
+		b->dirty = d;
+		b->dirty_cap = cap;
+	}
+	if (b->n_dirty == 0)
+		b->dirty_since_ms = loop_now_ms();
+	b->dirty[b->n_dirty++] = (uint32_t)idx;
+	dev->rt.dirty = true;
+}
+
+/* The device's fair-access ledger rides with its session row. */
+static int stage_ledger(struct bridge *b, struct lb_device *dev)
+{
+	uint8_t blob[FA_ENCODED_MAX];
+	size_t len;
+
+	if (fa_encode(&dev->rt.fa, blob, sizeof(blob), &len) != LB_OK)
+		return LB_OK;
+	return store_ledger_put(&b->store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob, len);
+}
+
+int session_flush(struct bridge *b)
+{
+	while (b->n_dirty > 0) {
+		struct lb_device *dev = &b->devices.dev[b->dirty[b->n_dirty - 1]];
+		int rc = session_stage(b, dev);
+		if (rc == LB_OK)
+			rc = stage_ledger(b, dev);
+		if (rc != LB_OK)
+			return rc; /* stays dirty: the batch must not commit without it */
+		dev->rt.dirty = false;
+		b->n_dirty--;
+	}
+	return LB_OK;
+}
+
+int session_commit(struct bridge *b)
+{
+	int rc = session_flush(b);
+	if (rc != LB_OK)
+		return rc;
+	return store_commit(&b->store);
+}
+
+int64_t session_tick(struct bridge *b, int64_t now_ms)
+{
+	int64_t due = -1;
+
+	if (b->n_dirty > 0)
+		due = b->dirty_since_ms + b->cfg.state_commit_ms;
+	int64_t sdue = store_due_ms(&b->store);
+	if (sdue >= 0 && (due < 0 || sdue < due))
+		due = sdue;
+	if (due < 0 || now_ms < due)
+		return due;
+	if (session_flush(b) != LB_OK)
+		return now_ms + STORE_RETRY_MS;
+	return store_tick(&b->store, now_ms);
+}
+
+void session_reset_dirty(struct bridge *b)
+{
+	b->n_dirty = 0;
 }

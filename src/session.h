@@ -13,6 +13,7 @@
 #define LB_SESSION_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct bridge;
 struct lb_device;
@@ -22,7 +23,25 @@ struct lb_device;
 int session_restore(struct bridge *b);
 
 /* Stage dev's session (counters, keys, join state) in the current store
- * batch; dev->rt.batch tells which batch holds it. */
+ * batch now; dev->rt.batch tells which batch holds it. */
 int session_stage(struct bridge *b, struct lb_device *dev);
+
+/*
+ * The hot path does no SQL: an accepted uplink only marks its device dirty
+ * (session_touch) and tags its event with the batch it belongs to. The
+ * device's session row and fair-access ledger are staged once per batch,
+ * just before the batch commits (session_flush), however many frames it
+ * sent meanwhile. Every commit of the daemon goes through session_commit()
+ * or session_tick(), so a batch never commits without its dirty devices,
+ * and an event is never released before the counter it reports is durable.
+ */
+void session_touch(struct bridge *b, struct lb_device *dev);
+int session_flush(struct bridge *b);
+int session_commit(struct bridge *b);
+/* Commit when the batch is due (state.commit_ms after its first change);
+ * returns the next deadline or -1. */
+int64_t session_tick(struct bridge *b, int64_t now_ms);
+/* Forget the dirty list (the device table is being replaced: flush first). */
+void session_reset_dirty(struct bridge *b);
 
 #endif

@@ -16,7 +16,6 @@ static const char *const frame_drop_names[DROP__COUNT] = {
 	[DROP_UNHANDLED_MTYPE] = "unhandledMType",
 	[DROP_DECRYPT] = "decryptError",
 	[DROP_ENCODE] = "encodeError",
-	[DROP_STATE] = "stateError",
 	[DROP_FAIR_ACCESS] = "fairAccess",
 };
 

@@ -27,7 +27,6 @@ enum stats_frame_drop {
 	DROP_UNHANDLED_MTYPE,    /* downlink types, RFU, proprietary */
 	DROP_DECRYPT,            /* crypto library failure */
 	DROP_ENCODE,             /* event JSON or topic could not be built */
-	DROP_STATE,              /* the frame counter could not be staged in the store */
 	DROP_FAIR_ACCESS,        /* enforce: the device's airtime budget is used up */
 	DROP__COUNT
 };

@@ -224,7 +224,7 @@ static void finish_sent(struct bridge *b, struct downlink_pending_entry *e)
 		}
 		/* Durable before anyone is told: after a crash the item is not sent
 		 * again (downlinks are rare, so one commit each is cheap). */
-		if (store_commit(&b->store) != LB_OK)
+		if (session_commit(b) != LB_OK)
 			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: sent downlink %s not yet "
 				  "recorded durably (retried with the next batch)", dev->name, e->id);
 	}
@@ -288,7 +288,7 @@ static int reserve_fcnt(struct bridge *b, struct lb_device *dev, uint32_t *fcnt)
 		store_fcnt_down_unstage(&dev->rt.fcnt_down);
 		return LB_ERR_IO;
 	}
-	if ((f & STORE_FCNT_COMMIT) && store_commit(&b->store) != LB_OK)
+	if ((f & STORE_FCNT_COMMIT) && session_commit(b) != LB_OK)
 		return LB_ERR_IO;
 	*fcnt = dev->rt.fcnt_down.next;
 	return LB_OK;

@@ -211,10 +211,7 @@ static void process_data_up(struct bridge *b, const struct lw_frame *f, const st
 	devices_accept_uplink(m.dev, m.fcnt);
 	devices_set_seen(m.dev, loop_now_ms());
 	m.dev->rt.last_dr = uplink_dr(b, &g->rx[0].rxpk);
-	if (session_stage(b, m.dev) != LB_OK) {
-		b->stats.frame_drops[DROP_STATE]++;
-		return;
-	}
+	session_touch(b, m.dev);
 	publish_up(b, f, &m, plain, g);
 	const uint8_t *mac;
 	size_t mac_len;
