@@ -30,10 +30,18 @@ static void on_mqtt_connect(void *arg)
 	char filter[PUBLISH_TOPIC_MAX];
 
 	/* mqtt re-subscribes on every CONNACK what was subscribed once. */
-	if (!b->subscribed && publish_command_filter(&b->pub, filter, sizeof(filter)) == LB_OK &&
-	    mqtt_subscribe(&b->mqtt, filter, b->cfg.mqtt_qos) == LB_OK) {
-		b->subscribed = true;
-		log_info("bridge", "taking downlink commands on %s", filter);
+	if (!b->subscribed) {
+		int rc = publish_command_filter(&b->pub, filter, sizeof(filter));
+		if (rc == LB_OK)
+			rc = mqtt_subscribe(&b->mqtt, filter, b->cfg.mqtt_qos);
+		if (rc == LB_OK) {
+			b->subscribed = true;
+			log_info("bridge", "taking downlink commands on %s", filter);
+		} else {
+			log_error("bridge", "cannot subscribe to the command topic (%s): downlink "
+				  "commands are not taken; retried at the next connection",
+				  lb_strerror(rc));
+		}
 	}
 	/* Retained so a dashboard that subscribes later sees the state; the
 	 * Last Will replaces it with "offline" if we vanish. */
@@ -317,7 +325,7 @@ static int64_t run_timers(struct bridge *b)
 	next = earliest(next, txsched_tick(b, now));
 	next = earliest(next, budget_tick(b, now));
 	next = earliest(next, session_tick(b, now));
-	publish_release(&b->pub, batch_committed, b);
+	b->stats.uplinks_published += publish_release(&b->pub, batch_committed, b);
 	next = earliest(next, mqtt_tick(&b->mqtt, now));
 	if (b->cfg.mqtt_stats_interval_s > 0 && now >= b->next_stats_ms) {
 		publish_stats(b, now);
@@ -335,7 +343,9 @@ int bridge_reload(struct bridge *b)
 
 	log_notice("bridge", "SIGHUP: reloading devices from %s", b->cfg.path);
 	int rc = config_load(b->cfg.path, &fresh, &rep);
-	config_report_print(&rep, stderr);
+	for (size_t i = 0; i < rep.n; i++)
+		LB_LOG(rep.items[i].is_error ? LOG_LVL_ERROR : LOG_LVL_WARN, "config", "%s:%d: %s",
+		       rep.items[i].file, rep.items[i].line, rep.items[i].message);
 	config_report_free(&rep);
 	if (rc != LB_OK) {
 		log_error("bridge", "reload failed (%s): keeping the current device list",
@@ -352,10 +362,13 @@ int bridge_reload(struct bridge *b)
 		config_free(&fresh);
 		return rc;
 	}
-	/* Re-list what is still unstaged (a failed flush) under the new table. */
+	/* Re-list what is still unstaged (a failed flush) under the new table;
+	 * a device new to the table gets its stored state back. */
 	session_reset_dirty(b);
 	for (size_t i = 0; i < b->devices.n; i++) {
 		struct lb_device *dev = &b->devices.dev[i];
+		if (!dev->state_kept)
+			session_restore_device(b, dev);
 		if (dev->rt.dirty) {
 			dev->rt.dirty = false;
 			session_touch(b, dev);
@@ -384,7 +397,10 @@ static void shutdown_flush(struct bridge *b)
 	if (session_commit(b) != LB_OK)
 		log_error("bridge", "state not committed at shutdown: %zu held event(s) dropped",
 			  b->pub.n_held);
-	publish_release(&b->pub, batch_committed, b);
+	b->stats.uplinks_published += publish_release(&b->pub, batch_committed, b);
+	if (b->pub.n_held)
+		log_error("bridge", "%zu held up event(s) dropped at shutdown (state not durable)",
+			  b->pub.n_held);
 	publish_bridge(&b->pub, "state", STATE_OFFLINE, strlen(STATE_OFFLINE), true);
 	while (mqtt_connected(&b->mqtt) && mqtt_pending(&b->mqtt) > 0 && loop_now_ms() < until) {
 		int64_t next = earliest(mqtt_tick(&b->mqtt, loop_now_ms()), until);
@@ -402,6 +418,8 @@ int bridge_run(struct bridge *b)
 	log_notice("bridge", "running: UDP %s:%u, MQTT %s:%u, region %s, dedup window %d ms",
 		   b->cfg.udp_bind, b->udp.port, b->cfg.mqtt_host, b->cfg.mqtt_port, b->cfg.region,
 		   b->cfg.dedup_window_ms);
+	int status = LB_OK;
+
 	b->watchdog_ms = sdnotify_watchdog_interval_ms();
 	sdnotify_ready();
 	log_notice("bridge", "waiting for packet forwarders on UDP %s:%u", b->cfg.udp_bind,
@@ -409,8 +427,11 @@ int bridge_run(struct bridge *b)
 	while (!b->stop) {
 		int64_t next = run_timers(b);
 		mqtt_sync_fd(b);
-		if (loop_run_once(&b->loop, next) < 0)
-			return LB_ERR_IO;
+		if (loop_run_once(&b->loop, next) < 0) {
+			log_error("bridge", "event loop failed: shutting down");
+			status = LB_ERR_IO;
+			break;
+		}
 		if (b->reload) {
 			b->reload = false;
 			sdnotify_reloading();
@@ -420,7 +441,7 @@ int bridge_run(struct bridge *b)
 	}
 	sdnotify_stopping();
 	shutdown_flush(b);
-	return LB_OK;
+	return status;
 }
 
 void bridge_free(struct bridge *b)

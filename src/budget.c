@@ -207,6 +207,18 @@ int budget_choose_window(struct bridge *b, uint64_t gateway_eui, const struct do
 	return rc == LB_ERR_NOT_FOUND ? 0 : rc;
 }
 
+bool budget_window_ok(struct bridge *b, uint64_t gateway_eui, const struct downlink_attempt *a)
+{
+	struct gateway *gw = gateway_dc(b, gateway_eui);
+	uint64_t us = 0;
+
+	if (!gw)
+		return true;
+	airtime_frame_us((enum airtime_modulation)a->txpk.modu, a->txpk.sf, a->txpk.bw_khz,
+			 a->txpk.cr, a->txpk.bitrate, a->txpk.size, false, &us);
+	return dc_check(&gw->dc, b->region, a->txpk.freq_hz, us, wall_ms()) != LB_ERR_FULL;
+}
+
 struct report_ctx {
 	struct ev_duty_cycle *out;
 	char (*names)[24];

@@ -53,6 +53,9 @@ void budget_downlink_sent(struct bridge *b, struct lb_device *dev, uint64_t gate
  * LB_ERR_FULL (all refused by the duty cycle). */
 int budget_choose_window(struct bridge *b, uint64_t gateway_eui, const struct downlink_plan *plan);
 
+/* Does the gateway's sub-band of attempt a still have room (RX2 retry)? */
+bool budget_window_ok(struct bridge *b, uint64_t gateway_eui, const struct downlink_attempt *a);
+
 /* The gateway's sub-band use for its `stats` event (n filled, <= max). */
 size_t budget_gateway_report(struct bridge *b, struct gateway *gw, struct ev_duty_cycle *out,
 			     char names[][24], size_t max);

@@ -235,6 +235,7 @@ static void keep_state(struct lb_device *fresh, const struct lb_device *old)
 	fresh->retransmissions = old->retransmissions;
 	fresh->last_seen_ms = old->last_seen_ms;
 	fresh->rt = old->rt;
+	fresh->state_kept = true;
 }
 
 /* An OTAA device's joined session, re-keyed into the fresh table. */

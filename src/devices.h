@@ -73,6 +73,8 @@ struct lb_device {
 		struct store_fcnt_down fcnt_down; /* NFCntDown and its reservation */
 		uint8_t rx1_dr_offset;
 		uint8_t rx_delay_s;          /* RX1 delay; 0 = 1 s */
+		uint8_t rx2_dr;              /* OTAA: RX2 as the join-accept set it */
+		uint32_t rx2_freq;           /* Hz, 0 = not set (ABP: configuration) */
 		int last_dr;                 /* data rate of the last uplink, -1 unknown */
 		bool ack_due;                /* a confirmed uplink awaits our ACK */
 		bool confirmed_pending;      /* a confirmed downlink awaits the device's ACK */
@@ -90,6 +92,7 @@ struct lb_device {
 		bool fa_has_published;
 	} rt;
 
+	bool state_kept;                 /* devices_reload(): carried over from the old table */
 	uint32_t addr_next;              /* internal: next device with the same DevAddr */
 };
 

@@ -7,7 +7,8 @@
  *   lorabridge --version
  *
  * Exit codes: 0 success, 1 configuration invalid, 2 usage error,
- * 3 start-up failure (socket, broker set-up).
+ * 3 start-up failure (socket, broker set-up, state directory), 4 --purge found
+ * nothing stored for the device.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #define EXIT_CONFIG 1
 #define EXIT_USAGE 2
 #define EXIT_STARTUP 3
+#define EXIT_NOTHING 4   /* --purge: nothing stored for that device */
 
 struct cli {
 	const char *config_path;
@@ -141,7 +143,7 @@ static int purge_device(const struct lb_config *cfg, const char *eui_text)
 	store_close(&st);
 	if (rc == LB_ERR_NOT_FOUND) {
 		fprintf(stderr, "lorabridge: nothing stored for %016llx\n", (unsigned long long)eui);
-		return EXIT_CONFIG;
+		return EXIT_NOTHING;
 	}
 	if (rc != LB_OK) {
 		fprintf(stderr, "lorabridge: purge failed: %s\n", lb_strerror(rc));
@@ -168,6 +170,12 @@ static int run_daemon(const struct cli *c, struct lb_config *cfg)
 
 	if (c->verbose || level < 0)
 		level = c->verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	/* daemon() moves to "/": keep the file findable for SIGHUP reloads. */
+	char *abs = realpath(cfg->path ? cfg->path : c->config_path, NULL);
+	if (abs) {
+		free(cfg->path);
+		cfg->path = abs;
+	}
 	if (!c->foreground && daemon(0, 0) != 0) {
 		perror("lorabridge: daemon");
 		return EXIT_STARTUP;

@@ -26,11 +26,21 @@ int otaa_init(struct bridge *b)
 	}
 	b->join_nonce_next = 0;
 	b->nwk_addr_next = 0;
-	if (store_meta_get(&b->store, META_JOIN_NONCE, &v) == LB_OK)
+	/* Only "never stored" starts from 0: a JoinNonce must never repeat. */
+	rc = store_meta_get(&b->store, META_JOIN_NONCE, &v);
+	if (rc == LB_OK)
 		b->join_nonce_next = (uint32_t)v;
-	if (store_meta_get(&b->store, META_NWK_ADDR, &v) == LB_OK)
+	else if (rc != LB_ERR_NOT_FOUND)
+		goto fail;
+	rc = store_meta_get(&b->store, META_NWK_ADDR, &v);
+	if (rc == LB_OK)
 		b->nwk_addr_next = (uint32_t)v;
+	else if (rc != LB_ERR_NOT_FOUND)
+		goto fail;
 	return LB_OK;
+fail:
+	log_error("otaa", "join counters cannot be read from the state: %s", lb_strerror(rc));
+	return rc;
 }
 
 /* Next free DevAddr in the NetID's range: no live session uses it. */
@@ -140,30 +150,75 @@ static int build_policy(struct bridge *b, struct lb_device *dev, const struct lw
 	return alloc_dev_addr(b, &pol->accept.dev_addr);
 }
 
-/* Apply the new session and make it durable before anything is sent. */
-static int commit_session(struct bridge *b, struct lb_device *dev, const struct join_outcome *out)
+/* The new session as a store row, before the device in memory changes. */
+static void joined_row(struct bridge *b, const struct lb_device *dev, const struct join_outcome *out,
+		       const struct join_policy *pol, struct store_session *row)
 {
-	int rc = devices_set_session(&b->devices, dev, out->dev_addr, out->nwk_s_key, out->app_s_key,
-				     false, 0);
+	uint32_t rx2_freq;
+	uint8_t rx2_dr;
+
+	memset(row, 0, sizeof(*row));
+	row->dev_eui = dev->dev_eui;
+	row->activation = LB_ACT_OTAA;
+	row->dev_addr = out->dev_addr;
+	memcpy(row->nwk_s_key, out->nwk_s_key, STORE_KEY_LEN);
+	memcpy(row->app_s_key, out->app_s_key, STORE_KEY_LEN);
+	row->nfcnt_down = 0;
+	row->rx1_dr_offset = pol->accept.rx1_dr_offset;
+	row->rx2_dr = pol->accept.rx2_dr;
+	if (region_rx2(b->region, &rx2_freq, &rx2_dr) != LB_OK)
+		rx2_freq = 0;
+	row->rx2_freq = b->cfg.has_downlink_rx2_frequency ? (uint32_t)b->cfg.downlink_rx2_frequency
+							   : rx2_freq;
+	row->rx_delay = pol->accept.rx_delay;
+	row->has_join_nonce_last = true;
+	row->join_nonce_last = out->join_nonce;
+	row->has_dev_nonce_last = true;
+	row->dev_nonce_last = out->dev_nonce;
+	row->joined_at = loop_wall_us() / 1000000;
+}
+
+/*
+ * Make the join durable first (§6.2: the DevNonce is used, the JoinNonce
+ * issued, the session exists), then switch the device over. If the commit
+ * fails, the device keeps its current session and no join-accept is sent.
+ * A (re)join empties the device's downlink queue, as ChirpStack does: those
+ * frames were meant for the previous session.
+ */
+static int commit_session(struct bridge *b, struct lb_device *dev, const struct join_outcome *out,
+			  const struct join_policy *pol)
+{
+	struct store_session row;
+	int rc;
+
+	joined_row(b, dev, out, pol, &row);
+	uint32_t nonce_next = (out->join_nonce + 1) & JOIN_MAX_NONCE;
+	if ((rc = store_add_dev_nonce(&b->store, dev->dev_eui, out->dev_nonce)) != LB_OK ||
+	    (rc = store_meta_put(&b->store, META_JOIN_NONCE, nonce_next)) != LB_OK ||
+	    (rc = store_meta_put(&b->store, META_NWK_ADDR, b->nwk_addr_next)) != LB_OK ||
+	    (rc = store_put_session(&b->store, &row)) != LB_OK ||
+	    (rc = store_downlink_flush(&b->store, dev->dev_eui)) != LB_OK ||
+	    (rc = session_commit(b)) != LB_OK)
+		return rc;
+	b->join_nonce_next = nonce_next;
+	rc = devices_set_session(&b->devices, dev, out->dev_addr, out->nwk_s_key, out->app_s_key,
+				 false, 0);
 	if (rc != LB_OK)
 		return rc;
 	store_fcnt_down_load(&dev->rt.fcnt_down, 0);
-	dev->rt.rx1_dr_offset = (uint8_t)b->cfg.downlink_rx1_dr_offset;
-	dev->rt.rx_delay_s = (uint8_t)b->cfg.downlink_rx_delay_s;
+	dev->rt.rx1_dr_offset = row.rx1_dr_offset;
+	dev->rt.rx_delay_s = row.rx_delay;
+	dev->rt.rx2_dr = row.rx2_dr;
+	dev->rt.rx2_freq = row.rx2_freq;
 	dev->rt.has_join_nonce = true;
 	dev->rt.join_nonce = out->join_nonce;
 	dev->rt.has_dev_nonce = true;
 	dev->rt.dev_nonce = out->dev_nonce;
-	dev->rt.joined_at = loop_wall_us() / 1000000;
+	dev->rt.joined_at = row.joined_at;
 	dev->rt.ack_due = false;
 	dev->rt.confirmed_pending = false;
-	b->join_nonce_next = (out->join_nonce + 1) & JOIN_MAX_NONCE;
-	if ((rc = store_add_dev_nonce(&b->store, dev->dev_eui, out->dev_nonce)) != LB_OK ||
-	    (rc = store_meta_put(&b->store, META_JOIN_NONCE, b->join_nonce_next)) != LB_OK ||
-	    (rc = store_meta_put(&b->store, META_NWK_ADDR, b->nwk_addr_next)) != LB_OK ||
-	    (rc = session_stage(b, dev)) != LB_OK)
-		return rc;
-	return session_commit(b);
+	dev->rt.confirmed_id[0] = '\0';
+	return LB_OK;
 }
 
 static void publish_join(struct bridge *b, const struct lb_device *dev, const struct dedup_group *g)
@@ -207,7 +262,7 @@ void otaa_join(struct bridge *b, const struct lw_frame *f, const struct dedup_gr
 		reject(b, dev, rc, f, g);
 		return;
 	}
-	rc = commit_session(b, dev, &out);
+	rc = commit_session(b, dev, &out, &pol);
 	if (rc != LB_OK) {
 		log_error("otaa", "device %s: join not made durable (%s): no join-accept sent",
 			  dev->name, lb_strerror(rc));

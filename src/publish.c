@@ -160,11 +160,15 @@ size_t publish_release(struct publisher *p, bool (*is_committed)(void *arg, uint
 		if (!p->held_head)
 			p->held_tail = NULL;
 		p->n_held--;
-		mqtt_publish(p->mqtt, h->topic, h->payload, h->len, p->qos, false);
+		int rc = mqtt_publish(p->mqtt, h->topic, h->payload, h->len, p->qos, false);
+		if (rc != LB_OK)
+			LB_LOG_RL(LOG_LVL_ERROR, "publish", "held event on %s not published: %s",
+				  h->topic, lb_strerror(rc));
+		else
+			n++;
 		free(h->topic);
 		free(h->payload);
 		free(h);
-		n++;
 	}
 	return n;
 }

@@ -66,7 +66,8 @@ int publish_device_event_held(struct publisher *p, uint64_t batch, const char *a
 			      uint64_t dev_eui, const char *event, const char *json, size_t len);
 
 /* Publish every held event whose batch is_committed() says is durable,
- * stopping at the first that is not (order is kept). Returns how many. */
+ * stopping at the first that is not (order is kept). Returns how many
+ * were handed to MQTT (a refusal is logged). */
 size_t publish_release(struct publisher *p, bool (*is_committed)(void *arg, uint64_t batch),
 		       void *arg);
 

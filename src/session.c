@@ -30,6 +30,8 @@ static void restore_rt(struct lb_device *dev, const struct store_session *row)
 	store_fcnt_down_load(&dev->rt.fcnt_down, row->nfcnt_down);
 	dev->rt.rx1_dr_offset = row->rx1_dr_offset;
 	dev->rt.rx_delay_s = row->rx_delay;
+	dev->rt.rx2_dr = row->rx2_dr;
+	dev->rt.rx2_freq = row->rx2_freq;
 	dev->rt.has_join_nonce = row->has_join_nonce_last;
 	dev->rt.join_nonce = row->join_nonce_last;
 	dev->rt.has_dev_nonce = row->has_dev_nonce_last;
@@ -48,6 +50,27 @@ static void restore_abp(struct lb_device *dev, const struct store_session *row)
 	restore_rt(dev, row);
 }
 
+enum restore_outcome { RESTORED, STALE, FAILED };
+
+/* Apply one stored row to its configured device. */
+static enum restore_outcome apply_row(struct bridge *b, struct lb_device *dev,
+				      const struct store_session *row)
+{
+	if (dev->activation == LB_ACT_ABP) {
+		if (!same_abp_session(dev, row))
+			return STALE;
+		restore_abp(dev, row);
+		return RESTORED;
+	}
+	if (row->activation != LB_ACT_OTAA || row->joined_at == 0)
+		return STALE;
+	if (devices_set_session(&b->devices, dev, row->dev_addr, row->nwk_s_key, row->app_s_key,
+				row->has_fcnt_up_last, row->fcnt_up_last) != LB_OK)
+		return FAILED;
+	restore_rt(dev, row);
+	return RESTORED;
+}
+
 static int restore_one(void *arg, const struct store_session *row)
 {
 	struct restore_ctx *c = arg;
@@ -57,27 +80,11 @@ static int restore_one(void *arg, const struct store_session *row)
 		c->orphans++;
 		return 0;
 	}
-	if (dev->activation == LB_ACT_ABP) {
-		if (!same_abp_session(dev, row)) {
-			c->stale++;
-			return 0;
-		}
-		restore_abp(dev, row);
-		c->restored++;
-		return 0;
+	switch (apply_row(c->b, dev, row)) {
+	case RESTORED: c->restored++; break;
+	case STALE: c->stale++; break;
+	case FAILED: c->err = LB_ERR_CRYPTO; break;
 	}
-	if (row->activation != LB_ACT_OTAA || row->joined_at == 0) {
-		c->stale++;
-		return 0;
-	}
-	int rc = devices_set_session(&c->b->devices, dev, row->dev_addr, row->nwk_s_key,
-				     row->app_s_key, row->has_fcnt_up_last, row->fcnt_up_last);
-	if (rc != LB_OK) {
-		c->err = rc;
-		return 0;
-	}
-	restore_rt(dev, row);
-	c->restored++;
 	return 0;
 }
 
@@ -91,12 +98,31 @@ static int find_sent(void *arg, const struct store_downlink *row)
 	dev->rt.confirmed_fcnt = row->has_fcnt_down ? row->fcnt_down : 0;
 	return 0;
 }
-
 /* A confirmed downlink sent before the restart still waits for the ACK of
  * the device's next uplink. */
 static void restore_confirmed(struct bridge *b, struct lb_device *dev)
 {
 	store_downlink_list(&b->store, dev->dev_eui, find_sent, dev);
+}
+
+
+int session_restore_device(struct bridge *b, struct lb_device *dev)
+{
+	struct store_session row;
+	int rc = store_get_session(&b->store, dev->dev_eui, &row);
+
+	if (rc == LB_ERR_NOT_FOUND)
+		return LB_OK;
+	if (rc != LB_OK) {
+		log_error("session", "device %s: stored session unreadable: %s", dev->name,
+			  lb_strerror(rc));
+		return rc;
+	}
+	if (apply_row(b, dev, &row) == RESTORED)
+		log_info("session", "device %s: stored session restored", dev->name);
+	budget_restore_device(b, dev);
+	restore_confirmed(b, dev);
+	return LB_OK;
 }
 
 int session_restore(struct bridge *b)
@@ -142,6 +168,8 @@ int session_stage(struct bridge *b, struct lb_device *dev)
 	row.nfcnt_down = dev->rt.fcnt_down.ceiling;
 	row.rx1_dr_offset = dev->rt.rx1_dr_offset;
 	row.rx_delay = dev->rt.rx_delay_s;
+	row.rx2_dr = dev->rt.rx2_dr;
+	row.rx2_freq = dev->rt.rx2_freq;
 	row.has_join_nonce_last = dev->rt.has_join_nonce;
 	row.join_nonce_last = dev->rt.join_nonce;
 	row.has_dev_nonce_last = dev->rt.has_dev_nonce;
@@ -225,9 +253,11 @@ int64_t session_tick(struct bridge *b, int64_t now_ms)
 		due = sdue;
 	if (due < 0 || now_ms < due)
 		return due;
-	if (session_flush(b) != LB_OK)
+	/* Flushing opens or extends the store's batch: commit it now, not one
+	 * more commit interval later. */
+	if (session_commit(b) != LB_OK)
 		return now_ms + STORE_RETRY_MS;
-	return store_tick(&b->store, now_ms);
+	return store_due_ms(&b->store);
 }
 
 void session_reset_dirty(struct bridge *b)

@@ -22,6 +22,10 @@ struct lb_device;
  * error (logged). */
 int session_restore(struct bridge *b);
 
+/* The same for one device that joins the registry on a reload (it may have
+ * been configured before: its counters and nonces must not start afresh). */
+int session_restore_device(struct bridge *b, struct lb_device *dev);
+
 /* Stage dev's session (counters, keys, join state) in the current store
  * batch now; dev->rt.batch tells which batch holds it. */
 int session_stage(struct bridge *b, struct lb_device *dev);

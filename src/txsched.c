@@ -106,7 +106,10 @@ static void settle_confirmed(struct bridge *b, struct lb_device *dev, bool acked
 			    .fcnt_down = dev->rt.confirmed_fcnt};
 	if (event_json_ack(&ev, b->event, sizeof(b->event), &len) == LB_OK)
 		devevent_publish(b, dev, "ack");
-	store_downlink_delete(&b->store, dev->rt.confirmed_id);
+	int rc = store_downlink_delete(&b->store, dev->rt.confirmed_id);
+	if (rc != LB_OK && rc != LB_ERR_NOT_FOUND)
+		log_error("txsched", "device %s: settled item %s not removed from the store: %s",
+			  dev->name, dev->rt.confirmed_id, lb_strerror(rc));
 	dev->rt.confirmed_pending = false;
 	dev->rt.confirmed_id[0] = '\0';
 }
@@ -117,8 +120,8 @@ void txsched_after_uplink(struct bridge *b, struct lb_device *dev, const struct 
 	struct txsched *t = &b->tx;
 
 	settle_confirmed(b, dev, f->u.data.ack);
-	if (f->mtype == LW_MTYPE_CONFIRMED_UP)
-		dev->rt.ack_due = true;
+	/* Only the uplink just received may be acknowledged (§4.3.1.2). */
+	dev->rt.ack_due = f->mtype == LW_MTYPE_CONFIRMED_UP;
 	struct txsched_slot *s = slot_for(t, dev->dev_eui);
 	if (!s) {
 		t->stats.dropped_slots++;
@@ -214,13 +217,16 @@ static void finish_sent(struct bridge *b, struct downlink_pending_entry *e)
 		return;
 	}
 	if (e->ref == QUEUE_REF) {
+		int rc = e->confirmed ? store_downlink_update(&b->store, e->id, STORE_DL_SENT, true,
+							      e->fcnt_down)
+				      : store_downlink_delete(&b->store, e->id);
+		if (rc != LB_OK)
+			log_error("txsched", "device %s: queue item %s sent but not marked in the "
+				  "store (%s): it may be sent again", dev->name, e->id, lb_strerror(rc));
 		if (e->confirmed) {
-			store_downlink_update(&b->store, e->id, STORE_DL_SENT, true, e->fcnt_down);
 			dev->rt.confirmed_pending = true;
 			snprintf(dev->rt.confirmed_id, sizeof(dev->rt.confirmed_id), "%s", e->id);
 			dev->rt.confirmed_fcnt = e->fcnt_down;
-		} else {
-			store_downlink_delete(&b->store, e->id);
 		}
 		/* Durable before anyone is told: after a crash the item is not sent
 		 * again (downlinks are rare, so one commit each is cheap). */
@@ -314,7 +320,10 @@ static void refuse_item(struct bridge *b, struct lb_device *dev, const struct st
 	char desc[192];
 	snprintf(desc, sizeof(desc), "queue item %s dropped: %s", it->id, why);
 	devevent_log(b, dev, "ERROR", code, desc, 0);
-	store_downlink_delete(&b->store, it->id);
+	int rc = store_downlink_delete(&b->store, it->id);
+	if (rc != LB_OK)
+		log_error("txsched", "device %s: refused item %s not removed from the store: %s",
+			  dev->name, it->id, lb_strerror(rc));
 }
 
 /* RX2 from the configuration, each of frequency and DR falling back to the
@@ -381,6 +390,16 @@ static int transmit(struct bridge *b, struct lb_device *dev, struct txsched_slot
 		.rx1_dr_offset = (uint8_t)b->cfg.downlink_rx1_dr_offset,
 		.rx_delay_s = dev->rt.rx_delay_s, .phy = phy, .phy_len = len};
 	rx2_settings(b, &in);
+	/* An OTAA device keeps what its join-accept told it, whatever the
+	 * configuration says today. */
+	if (dev->activation == LB_ACT_OTAA && dev->rt.joined_at) {
+		in.rx1_dr_offset = dev->rt.rx1_dr_offset;
+		if (dev->rt.rx2_freq) {
+			in.rx2_override = true;
+			in.rx2_freq_hz = dev->rt.rx2_freq;
+			in.rx2_dr = dev->rt.rx2_dr;
+		}
+	}
 	rc = downlink_plan(&in, &e.plan);
 	if (rc != LB_OK || e.plan.n_attempts == 0) {
 		if (d->has_item)
@@ -489,6 +508,11 @@ void txsched_tx_ack(struct bridge *b, uint64_t gateway_eui, const uint8_t token[
 		finish_sent(b, &e);
 		break;
 	case DOWNLINK_TXACK_RETRY:
+		if (!budget_window_ok(b, e.gateway_eui, &e.plan.attempt[e.attempt])) {
+			snprintf(e.status[e.attempt], DOWNLINK_STATUS_LEN, "DUTY_CYCLE");
+			finish_failed(b, &e, "RX2's sub-band has no duty cycle left");
+			break;
+		}
 		b->tx.stats.retried_rx2++;
 		log_info("txsched", "gateway %016llx refused %s (%s): trying %s",
 			 (unsigned long long)gateway_eui,

@@ -167,9 +167,10 @@ static void publish_up(struct bridge *b, const struct lw_frame *f, const struct 
 				       m->dev->dev_eui, "up", b->event, len);
 	if (rc != LB_OK) {
 		b->stats.frame_drops[DROP_ENCODE]++;
+		LB_LOG_RL(LOG_LVL_ERROR, "uplink", "device %s: up event not queued: %s",
+			  m->dev->name, lb_strerror(rc));
 		return;
 	}
-	b->stats.uplinks_published++;
 	log_debug("uplink", "device %s FCnt %u FPort %u: %zu bytes from %zu gateway(s)", m->dev->name,
 		  m->fcnt, d->fport, d->frm_len, g->n_rx);
 }
