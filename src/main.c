@@ -10,6 +10,8 @@
  * 3 start-up failure (socket, broker set-up, state directory), 4 --purge found
  * nothing stored for the device.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,34 +165,90 @@ static int load_config(const struct cli *c, struct lb_config *cfg)
 	return rc;
 }
 
+/*
+ * Detach like daemon(3), but the parent stays until the child has started
+ * (or failed to): its exit status is the child's start-up outcome, so
+ * `lorabridge -c FILE` in a shell or an init script reports a port in use
+ * or a locked state directory instead of exiting 0. Returns the write end
+ * of the pipe the child reports on, or -1 on error.
+ */
+static int daemonize(void)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		uint8_t code = EXIT_STARTUP;
+		close(p[1]);
+		if (read(p[0], &code, 1) != 1)
+			code = EXIT_STARTUP;
+		_exit(code);
+	}
+	close(p[0]);
+	if (setsid() < 0 || chdir("/") != 0)
+		return -1;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	return p[1];
+}
+
+static void report_started(int *fd, uint8_t code)
+{
+	if (*fd < 0)
+		return;
+	if (write(*fd, &code, 1) != 1)
+		log_warn("main", "could not report the start-up status: %s", strerror(errno));
+	close(*fd);
+	*fd = -1;
+}
+
+static int exit_code(int rc)
+{
+	if (rc == LB_ERR_CONFIG)
+		return EXIT_CONFIG;
+	return rc == LB_OK ? 0 : EXIT_STARTUP;
+}
+
 static int run_daemon(const struct cli *c, struct lb_config *cfg)
 {
 	static struct bridge b; /* large scratch buffers: not on the stack */
 	int level = cfg->log_level ? log_level_parse(cfg->log_level) : LOG_LVL_INFO;
+	int started_fd = -1;
 
 	if (c->verbose || level < 0)
 		level = c->verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
-	/* daemon() moves to "/": keep the file findable for SIGHUP reloads. */
+	/* Detaching moves to "/": keep the file findable for SIGHUP reloads. */
 	char *abs = realpath(cfg->path ? cfg->path : c->config_path, NULL);
 	if (abs) {
 		free(cfg->path);
 		cfg->path = abs;
 	}
-	if (!c->foreground && daemon(0, 0) != 0) {
-		perror("lorabridge: daemon");
+	if (!c->foreground && (started_fd = daemonize()) < 0) {
+		perror("lorabridge: cannot detach");
 		return EXIT_STARTUP;
 	}
 	log_open((enum log_level)level, !c->foreground);
 	int rc = bridge_init(&b, cfg);
-	if (rc == LB_OK)
+	if (rc == LB_OK) {
+		report_started(&started_fd, 0);
 		rc = bridge_run(&b);
-	else
+	} else {
 		log_error("main", "start-up failed: %s", lb_strerror(rc));
+		report_started(&started_fd, (uint8_t)exit_code(rc));
+	}
 	bridge_free(&b);
 	log_close();
-	if (rc == LB_ERR_CONFIG)
-		return EXIT_CONFIG;
-	return rc == LB_OK ? 0 : EXIT_STARTUP;
+	return exit_code(rc);
 }
 
 int main(int argc, char **argv)
