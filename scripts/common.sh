@@ -1,11 +1,16 @@
 # Shell helpers shared by the demo and the integration tests (sourced).
 
-# A loopback port nobody listens on (TCP or UDP), from a random range.
+# A loopback port no socket uses (TCP or UDP, any state), picked at random
+# below the kernel's ephemeral range so that no outgoing connection can take
+# it between this check and the bind.
 free_port() {
+	_lo=20000
+	_hi=$(awk '{print $1 - 1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32767)
+	[ "$_hi" -gt "$_lo" ] || _hi=32767
 	_i=0
 	while [ $_i -lt 50 ]; do
-		_p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
-		if ! ss -Htauln 2>/dev/null | awk '{print $5}' | grep -qE "[:.]$_p\$"; then
+		_p=$(( _lo + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % (_hi - _lo) ))
+		if ! ss -Htuan 2>/dev/null | awk '{print $5}' | grep -qE "[:.]$_p\$"; then
 			echo "$_p"; return 0
 		fi
 		_i=$((_i + 1))
