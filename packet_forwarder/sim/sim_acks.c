@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_err.h"
+#include "base/lb_err.h"
 
 #define TOKEN_SPACE 65536
 

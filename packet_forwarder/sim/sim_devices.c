@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hex.h"
-#include "lb_err.h"
+#include "base/hex.h"
+#include "base/lb_err.h"
 
 #define KEYFILE_MAX_LINE 512
 #define KEYFILE_MIN_FIELDS 4

@@ -38,8 +38,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "lorawan.h"
-#include "lwcrypto.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
 
 #define SIM_DEV_EUI_PREFIX 0x5a00000000000000ULL
 #define SIM_DEV_ADDR_PREFIX 0x26000000U

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hex.h"
-#include "lb_err.h"
-#include "log.h"
+#include "base/hex.h"
+#include "base/lb_err.h"
+#include "base/log.h"
 #include "sim_downlink.h"
 #include "sim_otaa.h"
 

@@ -36,8 +36,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "join.h"
-#include "region.h"
+#include "mac/join.h"
+#include "lorawan/region.h"
 #include "sim_devices.h"
 #include "sim_gateway.h"
 #include "sim_opts.h"

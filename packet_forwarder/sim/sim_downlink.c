@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "join.h"
-#include "lb_err.h"
+#include "mac/join.h"
+#include "base/lb_err.h"
 
 #define BW_125 125
 #define CR_4_5 1                    /* gwmp_txpk.cr: 1..4 for 4/5..4/8 */

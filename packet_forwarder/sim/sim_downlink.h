@@ -29,10 +29,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gwmp.h"
-#include "lorawan.h"
-#include "lwcrypto.h"
-#include "region.h"
+#include "gwmp/gwmp.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
+#include "lorawan/region.h"
 #include "sim_devices.h"
 
 #define SIM_DL_WHY_LEN 160

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "gwmp.h"
+#include "gwmp/gwmp.h"
 
 #define LEN_SHORT 3
 

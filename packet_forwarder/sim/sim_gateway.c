@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lb_err.h"
-#include "log.h"
+#include "base/lb_err.h"
+#include "base/log.h"
 
 #define MOD "sim"
 #define PUSH_BUF 8192              /* 8 rxpk of 255 bytes fit with room to spare */

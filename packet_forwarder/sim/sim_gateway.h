@@ -34,7 +34,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "gwmp.h"
+#include "gwmp/gwmp.h"
 #include "sim_acks.h"
 #include "sim_fault.h"
 #include "sim_stats.h"

@@ -27,9 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hex.h"
-#include "lb_err.h"
-#include "log.h"
+#include "base/hex.h"
+#include "base/lb_err.h"
+#include "base/log.h"
 #include "sim_devices.h"
 #include "sim_dlcheck.h"
 #include "sim_gateway.h"

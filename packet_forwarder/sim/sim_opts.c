@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hex.h"
-#include "lb_err.h"
+#include "base/hex.h"
+#include "base/lb_err.h"
 #include "sim_devices.h"
 
 #define MAX_RATE 1e6

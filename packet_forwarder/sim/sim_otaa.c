@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lb_err.h"
+#include "base/lb_err.h"
 
 #define NONCE_REDRAWS 16
 #define CFLIST_FREQS 5              /* EU868 CFList type 0: channels 3..7 */

@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "join.h"
-#include "region.h"
+#include "mac/join.h"
+#include "lorawan/region.h"
 #include "sim_devices.h"
 
 /* Next DevNonce of d (§8 "DevNonce rules"): 1.0.4 counts up from

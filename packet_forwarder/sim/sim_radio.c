@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "lb_err.h"
+#include "base/lb_err.h"
 
 #define EU868_CH0_HZ 868100000U
 #define EU868_CH_STEP_HZ 200000U

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gwmp.h"
+#include "gwmp/gwmp.h"
 
 #define SIM_RADIO_N_CHANNELS 3
 #define SIM_RADIO_RFCH 1

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "hex.h"
-#include "lb_err.h"
+#include "base/hex.h"
+#include "base/lb_err.h"
 #include "sim_otaa.h"
 #include "sim_radio.h"
 

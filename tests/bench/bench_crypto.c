@@ -19,9 +19,9 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "lb_err.h"
-#include "lorawan.h"
-#include "lwcrypto.h"
+#include "base/lb_err.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
 
 #define DEFAULT_ITERS 1000000L
 

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gwmp.h"
-#include "lb_err.h"
+#include "gwmp/gwmp.h"
+#include "base/lb_err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_err.h"
-#include "lorawan.h"
-#include "lwcrypto.h"
+#include "base/lb_err.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
 
 /* V2 session keys of lorawan-1.0.md §13; V4/V5 AppKey. */
 static const uint8_t nwk_raw[LW_KEY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};

@@ -32,9 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lb_err.h"
-#include "log.h"
-#include "mqtt.h"
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "io/mqtt.h"
 
 struct app {
 	struct mqtt m;

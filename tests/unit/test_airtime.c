@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "airtime.h"
-#include "airtime_cli.h"
-#include "lb_err.h"
+#include "lorawan/airtime.h"
+#include "daemon/airtime_cli.h"
+#include "base/lb_err.h"
 
 static struct airtime_lora lora(uint8_t sf, uint32_t bw_hz, uint16_t len, bool crc)
 {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
-#include "lb_err.h"
+#include "base/b64.h"
+#include "base/lb_err.h"
 
 static const struct {
 	const char *raw;

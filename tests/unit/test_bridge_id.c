@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bridge.h"
+#include "daemon/bridge.h"
 
 static struct bridge b; /* large: not on the stack */
 

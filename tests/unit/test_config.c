@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "config_schema.h"
-#include "join.h"
-#include "lb_err.h"
+#include "config/config.h"
+#include "config/config_schema.h"
+#include "mac/join.h"
+#include "base/lb_err.h"
 
 #ifndef TEST_DATA_DIR
 #define TEST_DATA_DIR "tests/unit/data"

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dedup.h"
-#include "lb_err.h"
+#include "tables/dedup.h"
+#include "base/lb_err.h"
 
 #define GW1 UINT64_C(0xaa555a0000000001)
 #define GW2 UINT64_C(0xaa555a0000000002)

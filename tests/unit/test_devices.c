@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "devices.h"
-#include "lb_err.h"
-#include "lorawan.h"
-#include "lwcrypto.h"
+#include "config/config.h"
+#include "tables/devices.h"
+#include "base/lb_err.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
 
 /* V1 session (lora-packet tests): DevAddr 49BE7DF1. */
 static const uint8_t V1_NWK[16] = {0x44, 0x02, 0x42, 0x41, 0xed, 0x4c, 0xe9, 0xa6,

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dlcmd.h"
-#include "lb_err.h"
-#include "region.h"
+#include "events/dlcmd.h"
+#include "base/lb_err.h"
+#include "lorawan/region.h"
 
 #define TOPIC_EUI 0x0102030405060708ULL
 

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "downlink.h"
-#include "gwmp.h"
-#include "lb_err.h"
-#include "lorawan.h"
-#include "lwcrypto.h"
-#include "region.h"
+#include "mac/downlink.h"
+#include "gwmp/gwmp.h"
+#include "base/lb_err.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
+#include "lorawan/region.h"
 
 static const uint8_t key01[16] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
 /* V2 session keys. */

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dutycycle.h"
-#include "lb_err.h"
-#include "ledger.h"
-#include "region.h"
+#include "tables/dutycycle.h"
+#include "base/lb_err.h"
+#include "tables/ledger.h"
+#include "lorawan/region.h"
 
 #define SEC_MS INT64_C(1000)
 #define MIN_MS (60 * SEC_MS)

@@ -14,8 +14,8 @@
 
 #include <json-c/json.h>
 
-#include "event_json.h"
-#include "lb_err.h"
+#include "events/event_json.h"
+#include "base/lb_err.h"
 
 #define OUT_CAP 4096
 

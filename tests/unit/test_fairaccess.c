@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fairaccess.h"
-#include "lb_err.h"
+#include "tables/fairaccess.h"
+#include "base/lb_err.h"
 
 #define SEC_MS INT64_C(1000)
 #define MIN_MS (60 * SEC_MS)

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway.h"
-#include "lb_err.h"
+#include "tables/gateway.h"
+#include "base/lb_err.h"
 
 #define EUI_A UINT64_C(0xaa555a0000000101)
 #define EUI_B UINT64_C(0xaa555a0000000102)

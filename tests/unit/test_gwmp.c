@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gwmp.h"
-#include "lb_err.h"
+#include "gwmp/gwmp.h"
+#include "base/lb_err.h"
 
 #define EUI 0xAA555A0000000101ULL
 #define MAX_DGRAM 8192

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hex.h"
-#include "lb_err.h"
+#include "base/hex.h"
+#include "base/lb_err.h"
 
 START_TEST(test_digit_value)
 {

@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "join.h"
-#include "lb_err.h"
-#include "lorawan.h"
-#include "lwcrypto.h"
+#include "mac/join.h"
+#include "base/lb_err.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
 #include "testutil.h"
-#include "region.h"
+#include "lorawan/region.h"
 
 static void key_from_hex(struct lw_key *k, const char *hex)
 {

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_err.h"
-#include "ledger.h"
+#include "base/lb_err.h"
+#include "tables/ledger.h"
 
 #define MIN_MS INT64_C(60000)
 #define HOUR_MS (60 * MIN_MS)

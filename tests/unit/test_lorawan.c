@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_err.h"
-#include "lorawan.h"
-#include "lwcrypto.h"
+#include "base/lb_err.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
 #include "testutil.h"
 
 /* Parse a hex frame kept in a static buffer (the frame points into it). */

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_err.h"
-#include "lorawan.h"
-#include "lwcrypto.h"
+#include "base/lb_err.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
 #include "testutil.h"
 
 static void key_from_hex(struct lw_key *k, const char *hex)

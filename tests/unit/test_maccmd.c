@@ -5,8 +5,8 @@
 
 #include <json-c/json.h>
 
-#include "lb_err.h"
-#include "maccmd.h"
+#include "base/lb_err.h"
+#include "lorawan/maccmd.h"
 
 #define JFLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_err.h"
-#include "mqttq.h"
+#include "base/lb_err.h"
+#include "io/mqttq.h"
 
 /* Message whose topic and payload both carry the number n. */
 static struct mqttq_msg *numbered(int n)

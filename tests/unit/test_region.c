@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_err.h"
-#include "region.h"
+#include "base/lb_err.h"
+#include "lorawan/region.h"
 
 static const struct region *eu(void)
 {

@@ -13,8 +13,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "lb_err.h"
-#include "sdnotify.h"
+#include "base/lb_err.h"
+#include "io/sdnotify.h"
 
 /* The fake systemd end: a bound datagram socket and its address. */
 struct receiver {

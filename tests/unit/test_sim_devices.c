@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hex.h"
-#include "lb_err.h"
-#include "lorawan.h"
-#include "lwcrypto.h"
+#include "base/hex.h"
+#include "base/lb_err.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
 #include "../../packet_forwarder/sim/sim_devices.h"
 
 /* V1 (anthonykirby/lora-packet mic_test.ts): DevAddr 49BE7DF1, FCnt 3,

@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hex.h"
-#include "join.h"
-#include "lb_err.h"
-#include "lorawan.h"
-#include "lwcrypto.h"
-#include "region.h"
+#include "base/hex.h"
+#include "mac/join.h"
+#include "base/lb_err.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
+#include "lorawan/region.h"
 #include "../../packet_forwarder/sim/sim_devices.h"
 #include "../../packet_forwarder/sim/sim_dlcheck.h"
 #include "../../packet_forwarder/sim/sim_downlink.h"

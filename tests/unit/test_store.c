@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lb_err.h"
-#include "log.h"
-#include "store.h"
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "store/store.h"
 
 #define EUI_A UINT64_C(0x70b3d57ed0000001)
 #define EUI_B UINT64_C(0x70b3d57ed0000002)

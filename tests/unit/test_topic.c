@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_err.h"
-#include "topic.h"
+#include "base/lb_err.h"
+#include "tables/topic.h"
 
 static const struct topic_vars VARS = {
 	.application = "default",

@@ -1,0 +1,634 @@
+/*
+ * config.c - loading the configuration file: libconfig parses the syntax,
+ * then one walk over the parsed tree, in file order, checks each setting
+ * against its row of the schema (config_schema.c), warns about unknown
+ * settings, parses the `devices` list, and finally resolves what the
+ * devices inherit and checks the rules that span several settings (TLS
+ * files, duplicates, downlink parameters of the region). Every problem is
+ * collected with its file and line; none stops the walk.
+ */
+#include "config/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <unistd.h>
+#include <libconfig.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/config_schema.h"
+#include "base/hex.h"
+#include "base/lb_err.h"
+#include "lorawan/region.h"
+
+/* --- defaults and release, driven by the schema ------------------------ */
+
+static void *field_at(void *base, size_t offset)
+{
+	return (char *)base + offset;
+}
+
+int config_defaults(struct lb_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < config__n_schema; i++) {
+		const struct cs_entry *e = &config__schema[i];
+		void *f = field_at(cfg, e->offset);
+		switch (e->type) {
+		case CS_STRING:
+			if (e->def_str && !(*(char **)f = strdup(e->def_str))) {
+				config_free(cfg);
+				return LB_ERR_NOMEM;
+			}
+			break;
+		case CS_INT:
+		case CS_CHOICE:
+			*(int *)f = (int)e->def_int;
+			break;
+		case CS_U16:
+			*(uint16_t *)f = (uint16_t)e->def_int;
+			break;
+		case CS_HEX:
+			*(uint32_t *)f = (uint32_t)e->def_int;
+			break;
+		case CS_BOOL:
+			*(bool *)f = e->def_int != 0;
+			break;
+		case CS_EUI_LIST:
+			break;
+		}
+	}
+	return LB_OK;
+}
+
+static void device_free(struct lb_device_conf *d)
+{
+	free(d->name);
+	free(d->application);
+	for (size_t i = 0; i < d->n_tags; i++) {
+		free(d->tags[i].key);
+		free(d->tags[i].value);
+	}
+}
+
+void config_free(struct lb_config *cfg)
+{
+	for (size_t i = 0; i < config__n_schema; i++) {
+		const struct cs_entry *e = &config__schema[i];
+		if (e->type == CS_STRING || e->type == CS_EUI_LIST)
+			free(*(void **)field_at(cfg, e->offset));
+	}
+	for (size_t i = 0; i < cfg->n_devices; i++)
+		device_free(&cfg->devices[i]);
+	free(cfg->devices);
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* --- typed values ------------------------------------------------------- */
+
+const char *config__type_desc(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	}
+	return "nothing";
+}
+
+static bool is_int(const config_setting_t *s)
+{
+	return config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64;
+}
+
+/*
+ * libconfig 1.5 stores a decimal literal beyond 32 bits as a wrapped int
+ * (4294968296 reads as 1000) and 0xFFFFFFFF as -1. To never accept a value
+ * other than the one written, the literal is read again from the source
+ * line when it is the only assignment of that name on the line.
+ */
+static bool reread_literal(const struct config__load *c, const config_setting_t *s, long long *out)
+{
+	const char *file = config_setting_source_file(s);
+	unsigned line = config_setting_source_line(s);
+	const char *name = config_setting_name(s);
+
+	if (!name || !file || strcmp(file, c->path) || line == 0 || line > c->n_lines)
+		return false;
+	const char *p = c->text + c->line_start[line - 1];
+	const char *end = strchr(p, '\n');
+	size_t nlen = strlen(name);
+	const char *value = NULL;
+	int found = 0;
+
+	end = end ? end : p + strlen(p);
+	for (const char *q = p; (q = memmem(q, (size_t)(end - q), name, nlen)); q += nlen) {
+		if (q > p && (isalnum((unsigned char)q[-1]) || q[-1] == '_' || q[-1] == '-'))
+			continue;
+		const char *v = q + nlen;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v != '=' && *v != ':')
+			continue;
+		value = v + 1;
+		found++;
+	}
+	if (found != 1)
+		return false;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	/* libconfig reads "010" as ten: decimal unless 0x; strtoll saturates */
+	bool neg = *value == '-';
+	const char *digits = value + (*value == '-' || *value == '+');
+	bool hex = digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X');
+	long long lit = strtoll(hex ? digits : value, NULL, hex ? 16 : 10);
+	lit = hex && neg ? -lit : lit;
+	/* only trust the re-read when it explains the stored value */
+	if (lit != config_setting_get_int(s) && lit >= INT_MIN && lit <= INT_MAX)
+		return false;
+	*out = lit;
+	return true;
+}
+
+long long config__int_value(const struct config__load *c, const config_setting_t *s)
+{
+	long long lit;
+
+	if (config_setting_type(s) == CONFIG_TYPE_INT64)
+		return config_setting_get_int64(s);
+	if (reread_literal(c, s, &lit))
+		return lit;
+	return config_setting_get_int(s);
+}
+
+bool config__parse_hex(struct config__load *c, const config_setting_t *s, const char *label, uint8_t *out,
+		      size_t n)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		error_at(c, s, "%s: expected a string of %zu hex digits, got %s", label, 2 * n,
+			 config__type_desc(s));
+		return false;
+	}
+	const char *v = config_setting_get_string(s);
+	int rc = hex_decode(v, out, n);
+	if (rc == LB_ERR_SIZE_MISMATCH) {
+		error_at(c, s, "%s: expected %zu hex digits, got %zu characters", label, 2 * n, strlen(v));
+	} else if (rc != LB_OK) {
+		size_t i = 0;
+		while (hex_digit_value(v[i]) >= 0)
+			i++;
+		error_at(c, s, "%s: character %zu ('%c') is not a hex digit", label, i + 1,
+			 isprint((unsigned char)v[i]) ? v[i] : '?');
+	}
+	return rc == LB_OK;
+}
+
+uint64_t config__be_value(const uint8_t *b, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/* --- settings of the schema ------------------------------------------- */
+
+/* Resolve a file setting against the config file's directory and check
+ * that it can be read now (better at --check-config than at connect). */
+static char *resolve_file(struct config__load *c, const config_setting_t *s, const char *path,
+			  const char *v)
+{
+	char *full;
+	struct stat st;
+
+	if (!*v) {
+		error_at(c, s, "%s: must not be empty", path);
+		return NULL;
+	}
+	if (v[0] == '/')
+		full = strdup(v);
+	else if (asprintf(&full, "%s/%s", c->dir, v) < 0)
+		full = NULL;
+	if (!full) {
+		c->nomem = true;
+		return NULL;
+	}
+	if (access(full, R_OK) != 0 || stat(full, &st) != 0) {
+		error_at(c, s, "%s: cannot read '%s': %s", path, full, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		error_at(c, s, "%s: '%s' is not a regular file", path, full);
+	} else {
+		return full;
+	}
+	free(full);
+	return NULL;
+}
+
+static bool in_choices(const char *const *choices, const char *v)
+{
+	for (size_t i = 0; choices[i]; i++)
+		if (!strcmp(choices[i], v))
+			return true;
+	return false;
+}
+
+static void report_choices(struct config__load *c, const config_setting_t *s, const struct cs_entry *e,
+			   const char *prefix, const char *v)
+{
+	char list[160];
+	size_t n = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; e->choices[i] && n < sizeof(list); i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", e->choices[i]);
+	error_at(c, s, "%s%s: '%s' is not one of %s", prefix, e->path, v, list);
+}
+
+static void parse_string_entry(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
+{
+	char why[160];
+	char *copy;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		error_at(c, s, "%s: expected a string, got %s", e->path, config__type_desc(s));
+		return;
+	}
+	const char *v = config_setting_get_string(s);
+	if (e->choices && !in_choices(e->choices, v)) {
+		report_choices(c, s, e, "", v);
+		return;
+	}
+	if (e->check && !e->check(v, why, sizeof(why))) {
+		error_at(c, s, "%s: %s", e->path, why);
+		return;
+	}
+	if (e->flags & CS_F_FILE) {
+		copy = resolve_file(c, s, e->path, v);
+	} else if (!(copy = strdup(v))) {
+		c->nomem = true;
+	}
+	if (!copy)
+		return;
+	char **field = field_at(c->cfg, e->offset);
+	free(*field);
+	*field = copy;
+}
+
+static bool parse_choice(struct config__load *c, const struct cs_entry *e, const config_setting_t *s,
+			 const char *prefix, long long *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		error_at(c, s, "%s%s: expected a string, got %s", prefix, e->path, config__type_desc(s));
+		return false;
+	}
+	const char *v = config_setting_get_string(s);
+	for (long long i = 0; e->choices[i]; i++) {
+		if (!strcmp(e->choices[i], v)) {
+			*out = i;
+			return true;
+		}
+	}
+	report_choices(c, s, e, prefix, v);
+	return false;
+}
+
+bool config__parse_number(struct config__load *c, const struct cs_entry *e, const config_setting_t *s,
+			  const char *prefix, long long *out)
+{
+	if (e->type == CS_CHOICE)
+		return parse_choice(c, e, s, prefix, out);
+	if (!is_int(s)) {
+		error_at(c, s, "%s%s: expected an integer, got %s", prefix, e->path, config__type_desc(s));
+		return false;
+	}
+	long long v = config__int_value(c, s);
+	if (v < e->min || v > e->max) {
+		error_at(c, s, "%s%s: %lld is out of range %lld..%lld", prefix, e->path, v, e->min,
+			 e->max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static void parse_number_entry(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
+{
+	long long v;
+
+	if (!config__parse_number(c, e, s, "", &v))
+		return;
+	if (e->type == CS_U16)
+		*(uint16_t *)field_at(c->cfg, e->offset) = (uint16_t)v;
+	else
+		*(int *)field_at(c->cfg, e->offset) = (int)v;
+	if (e->flags & CS_F_OPTIONAL)
+		*(bool *)field_at(c->cfg, e->has_offset) = true;
+}
+
+static void parse_hex_entry(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
+{
+	uint8_t b[4];
+	char why[160];
+
+	if (!config__parse_hex(c, s, e->path, b, e->hex_bytes))
+		return;
+	uint32_t v = (uint32_t)config__be_value(b, e->hex_bytes);
+	if (e->icheck && !e->icheck(v, why, sizeof(why))) {
+		error_at(c, s, "%s: %s", e->path, why);
+		return;
+	}
+	*(uint32_t *)field_at(c->cfg, e->offset) = v;
+}
+
+static void parse_eui_list(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
+{
+	int type = config_setting_type(s);
+
+	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) {
+		error_at(c, s, "%s: expected an array of strings [ \"...\", ... ], got %s", e->path,
+			 config__type_desc(s));
+		return;
+	}
+	size_t len = (size_t)config_setting_length(s), n = 0;
+	uint64_t *list = len ? calloc(len, sizeof(*list)) : NULL;
+	if (len && !list) {
+		c->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		const config_setting_t *el = config_setting_get_elem(s, (unsigned)i);
+		char label[64];
+		uint8_t b[8];
+		snprintf(label, sizeof(label), "%s[%zu]", e->path, i);
+		if (!config__parse_hex(c, el, label, b, sizeof(b)))
+			continue;
+		uint64_t eui = config__be_value(b, sizeof(b));
+		size_t j = 0;
+		while (j < n && list[j] != eui)
+			j++;
+		if (j < n)
+			warn_at(c, el, "%s: gateway %s is listed twice", label, config_setting_get_string(el));
+		else
+			list[n++] = eui;
+	}
+	uint64_t **field = field_at(c->cfg, e->offset);
+	free(*field);
+	*field = n ? list : NULL;
+	*(size_t *)field_at(c->cfg, e->count_offset) = n;
+	if (!n)
+		free(list);
+}
+
+static void parse_entry(struct config__load *c, size_t idx, const config_setting_t *s)
+{
+	const struct cs_entry *e = &config__schema[idx];
+
+	c->where[idx] = s;
+	switch (e->type) {
+	case CS_STRING:
+		parse_string_entry(c, e, s);
+		break;
+	case CS_INT:
+	case CS_U16:
+	case CS_CHOICE:
+		parse_number_entry(c, e, s);
+		break;
+	case CS_HEX:
+		parse_hex_entry(c, e, s);
+		break;
+	case CS_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			error_at(c, s, "%s: expected a boolean (true or false), got %s", e->path,
+				 config__type_desc(s));
+		else
+			*(bool *)field_at(c->cfg, e->offset) = config_setting_get_bool(s) != 0;
+		break;
+	case CS_EUI_LIST:
+		parse_eui_list(c, e, s);
+		break;
+	}
+}
+
+static const config_setting_t *where(const struct config__load *c, const char *path)
+{
+	return c->where[config__schema_find(path)];
+}
+
+/* The downlink parameters must exist in the region (regions-airtime.md
+ * sections 1.3 and 2.3). Skipped when the region setting itself is wrong. */
+static void check_region(struct config__load *c)
+{
+	const struct lb_config *cfg = c->cfg;
+	const config_setting_t *reg = where(c, "region");
+	const struct region *r = region_find(cfg->region);
+
+	if (!r || (reg && !(config_setting_get_string(reg) &&
+			   !strcmp(config_setting_get_string(reg), cfg->region))))
+		return;
+	if (cfg->downlink_rx1_dr_offset >= r->n_rx1_offsets)
+		error_at(c, where(c, "downlink.rx1_dr_offset"),
+			 "downlink.rx1_dr_offset: %d is not allowed in %s (0..%u)",
+			 cfg->downlink_rx1_dr_offset, r->name, r->n_rx1_offsets - 1u);
+	const struct region_dr *dr = region_dr_info(r, (uint8_t)cfg->downlink_rx2_dr);
+	if (cfg->has_downlink_rx2_dr && (!dr || !dr->downlink))
+		error_at(c, where(c, "downlink.rx2_dr"),
+			 "downlink.rx2_dr: DR%d is not a downlink data rate of %s",
+			 cfg->downlink_rx2_dr, r->name);
+	uint32_t hz = (uint32_t)cfg->downlink_rx2_frequency;
+	if (cfg->has_downlink_rx2_frequency && (hz < r->min_hz || hz > r->max_hz))
+		error_at(c, where(c, "downlink.rx2_frequency"),
+			 "downlink.rx2_frequency: %" PRIu32 " Hz is outside the %s band "
+			 "(%" PRIu32 "..%" PRIu32 ")", hz, r->name, r->min_hz, r->max_hz);
+}
+
+/* Rules spanning several settings; reported at the setting that is there. */
+static void check_cross(struct config__load *c)
+{
+	const config_setting_t *ca = where(c, "mqtt.ca_file");
+	const config_setting_t *cert = where(c, "mqtt.cert_file");
+	const config_setting_t *key = where(c, "mqtt.key_file");
+	const config_setting_t *user = where(c, "mqtt.username");
+	const config_setting_t *pass = where(c, "mqtt.password");
+
+	if (cert && !key)
+		error_at(c, cert, "mqtt.cert_file: mutual TLS needs mqtt.key_file as well");
+	if (key && !cert)
+		error_at(c, key, "mqtt.key_file: mutual TLS needs mqtt.cert_file as well");
+	if ((cert || key) && !ca)
+		error_at(c, cert ? cert : key, "%s: mutual TLS needs mqtt.ca_file as well",
+			 cert ? "mqtt.cert_file" : "mqtt.key_file");
+	if (pass && !user)
+		error_at(c, pass, "mqtt.password: needs mqtt.username as well");
+	check_region(c);
+}
+
+/* --- the walk over the file -------------------------------------------- */
+
+static void walk_group(struct config__load *c, const config_setting_t *g, const char *prefix)
+{
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(m);
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", name);
+		int idx = config__schema_find(path);
+		if (idx >= 0) {
+			parse_entry(c, (size_t)idx, m);
+		} else if (config__schema_is_group(path)) {
+			if (config_setting_is_group(m))
+				walk_group(c, m, path);
+			else
+				error_at(c, m, "%s: expected a group { ... }, got %s", path,
+					 config__type_desc(m));
+		} else if (!*prefix && !strcmp(name, "devices")) {
+			config__parse_devices(c, m);
+		} else {
+			warn_at(c, m, "unknown setting '%s' (ignored)", path);
+		}
+	}
+}
+
+/* Read the main file into c->text and index its lines. */
+static int read_text(struct config__load *c)
+{
+	FILE *f = fopen(c->path, "r");
+	size_t cap = 0;
+
+	if (!f) {
+		error_at(c, NULL, "cannot open: %s", strerror(errno));
+		return LB_ERR_IO;
+	}
+	ssize_t len = getdelim(&c->text, &cap, '\0', f);
+	bool failed = ferror(f);
+	fclose(f);
+	if (failed) {
+		error_at(c, NULL, "cannot read: %s", strerror(errno));
+		return LB_ERR_IO;
+	}
+	if (len < 0 && !c->text && !(c->text = strdup("")))
+		return LB_ERR_NOMEM;
+	if (len < 0)
+		c->text[0] = '\0';
+	c->n_lines = 1;
+	for (const char *p = c->text; (p = strchr(p, '\n')); p++)
+		c->n_lines++;
+	if (!(c->line_start = calloc(c->n_lines, sizeof(*c->line_start))))
+		return LB_ERR_NOMEM;
+	size_t n = 1;
+	for (const char *p = c->text; (p = strchr(p, '\n')); p++)
+		c->line_start[n++] = (size_t)(p + 1 - c->text);
+	return LB_OK;
+}
+
+/* Absolute directory of the config file, for relative paths and @include. */
+static int set_dir(struct config__load *c)
+{
+	char *abs = realpath(c->path, NULL);
+
+	if (!abs)
+		abs = strdup(c->path);
+	if (!abs)
+		return LB_ERR_NOMEM;
+	c->dir = strdup(dirname(abs));
+	free(abs);
+	return c->dir ? LB_OK : LB_ERR_NOMEM;
+}
+
+/*
+ * libconfig 1.5 prepends its include_dir even to an absolute @include path,
+ * so instead the file is read from within its own directory: relative
+ * @include paths resolve against the config file, absolute ones stay as
+ * written. The working directory is restored before returning.
+ */
+static int read_in_dir(config_t *lc, const struct config__load *c)
+{
+	char *abs = realpath(c->path, NULL);
+	int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool moved = abs && here >= 0 && chdir(c->dir) == 0;
+	/* Keep the path as the user wrote it when it is absolute: messages
+	 * then name the file the way the user knows it. */
+	const char *path = (c->path[0] == '/' || !abs) ? c->path : abs;
+	int ok = config_read_file(lc, path);
+
+	if (moved && fchdir(here) != 0)
+		ok = CONFIG_FALSE;
+	if (here >= 0)
+		close(here);
+	free(abs);
+	return ok;
+}
+
+static int parse_file(struct config__load *c)
+{
+	config_t lc;
+	int rc = LB_OK;
+
+	config_init(&lc);
+	if (read_in_dir(&lc, c) != CONFIG_TRUE) {
+		char *full;
+		const char *file = config__source_name(c, config_error_file(&lc), &full);
+		config__report_at(c, file, config_error_line(&lc), true, "%s", config_error_text(&lc));
+		free(full);
+		rc = config_error_type(&lc) == CONFIG_ERR_FILE_IO ? LB_ERR_IO : LB_ERR_CONFIG;
+	} else {
+		walk_group(c, config_root_setting(&lc), "");
+		config__devices_inherit(c);
+		check_cross(c);
+	}
+	config_destroy(&lc);
+	return rc;
+}
+
+int config_load(const char *path, struct lb_config *cfg, struct config_report *report)
+{
+	struct config_report local = {0};
+	struct config__load c = {.path = path, .report = report ? report : &local, .cfg = cfg};
+	int rc;
+
+	c.first_problem = c.report->n;
+	rc = config_defaults(cfg);
+	if (rc == LB_OK && !(cfg->path = strdup(path)))
+		rc = LB_ERR_NOMEM;
+	if (rc == LB_OK && !(c.where = calloc(config__n_schema, sizeof(*c.where))))
+		rc = LB_ERR_NOMEM;
+	if (rc == LB_OK)
+		rc = read_text(&c);
+	if (rc == LB_OK)
+		rc = set_dir(&c);
+	if (rc == LB_OK)
+		rc = parse_file(&c);
+	config__sort_problems(c.report, c.first_problem, path);
+	if (c.nomem)
+		rc = LB_ERR_NOMEM;
+	else if (rc == LB_OK && c.n_errors)
+		rc = LB_ERR_CONFIG;
+	if (rc != LB_OK)
+		config_free(cfg);
+	free(c.where);
+	free(c.text);
+	free(c.line_start);
+	free(c.dir);
+	config_report_free(&local);
+	return rc;
+}

@@ -1,0 +1,296 @@
+/*
+ * config_print.c - the schema table turned into text: config_print() (the
+ * effective configuration, re-loadable) and
+ * config_schema_print_reference() (the README table and lorabridge.conf(5)).
+ * Part of the config module (config_schema.h is its internal header).
+ */
+#include "config/config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_schema.h"
+#include "base/hex.h"
+
+/* --- config_print(): the effective configuration ------------------------ */
+
+void config__print_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\x%02x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+static void indent(FILE *out, int depth)
+{
+	for (int i = 0; i < depth; i++)
+		fputc('\t', out);
+}
+
+/* Length of the group part of a path ("mqtt.topics" of "mqtt.topics.x"). */
+static size_t group_len(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	return dot ? (size_t)(dot - path) : 0;
+}
+
+static int path_depth(const char *path, size_t len)
+{
+	int d = len ? 1 : 0;
+	for (size_t i = 0; i < len; i++)
+		d += path[i] == '.';
+	return d;
+}
+
+/*
+ * Close and open groups so that the current group becomes the group of
+ * `path`. cur/cur_len is the currently open group path.
+ */
+static void switch_group(FILE *out, const char **cur, size_t *cur_len, const char *path)
+{
+	size_t want = group_len(path);
+	size_t common = 0;
+
+	/* longest common prefix ending at a component boundary */
+	for (size_t i = 0; i <= *cur_len && i <= want; i++) {
+		bool end_a = i == *cur_len || (*cur)[i] == '.';
+		bool end_b = i == want || path[i] == '.';
+		if (end_a && end_b)
+			common = i;
+		if (i == *cur_len || i == want || (*cur)[i] != path[i])
+			break;
+	}
+	for (int d = path_depth(*cur, *cur_len); d > path_depth(path, common); d--) {
+		indent(out, d - 1);
+		fputs("};\n", out);
+	}
+	for (size_t i = common ? common + 1 : 0; i < want;) {
+		size_t j = i;
+		while (j < want && path[j] != '.')
+			j++;
+		indent(out, path_depth(path, i ? i - 1 : 0));
+		fprintf(out, "%.*s = {\n", (int)(j - i), path + i);
+		i = j + 1;
+	}
+	*cur = path;
+	*cur_len = want;
+}
+
+void config__print_int_value(FILE *out, const struct cs_entry *e, int v)
+{
+	if (e->type == CS_CHOICE)
+		config__print_string(out, e->choices[v]);
+	else
+		fprintf(out, "%d", v);
+}
+
+static void print_entry(FILE *out, const struct cs_entry *e, const struct lb_config *cfg,
+			bool show_secrets, int depth)
+{
+	const char *name = e->path + (group_len(e->path) ? group_len(e->path) + 1 : 0);
+	const char *base = (const char *)cfg + e->offset;
+
+	indent(out, depth);
+	switch (e->type) {
+	case CS_STRING: {
+		const char *v = *(char *const *)base;
+		if (!v) {
+			fprintf(out, "# %s is not set\n", name);
+			return;
+		}
+		fprintf(out, "%s = ", name);
+		config__print_string(out, (e->flags & CS_F_SECRET) && !show_secrets ? "<redacted>" : v);
+		break;
+	}
+	case CS_INT:
+		if ((e->flags & CS_F_OPTIONAL) && !*(const bool *)((const char *)cfg + e->has_offset)) {
+			fprintf(out, "# %s is not set\n", name);
+			return;
+		}
+		fprintf(out, "%s = %d", name, *(const int *)base);
+		break;
+	case CS_U16:
+		fprintf(out, "%s = %u", name, (unsigned)*(const uint16_t *)base);
+		break;
+	case CS_BOOL:
+		fprintf(out, "%s = %s", name, *(const bool *)base ? "true" : "false");
+		break;
+	case CS_HEX:
+		fprintf(out, "%s = \"%0*" PRIx32 "\"", name, (int)(2 * e->hex_bytes),
+			*(const uint32_t *)base);
+		break;
+	case CS_CHOICE:
+		fprintf(out, "%s = ", name);
+		config__print_int_value(out, e, *(const int *)base);
+		break;
+	case CS_EUI_LIST: {
+		const uint64_t *list = *(uint64_t *const *)base;
+		size_t n = *(const size_t *)((const char *)cfg + e->count_offset);
+		char s[17];
+		fprintf(out, "%s = [", name);
+		for (size_t i = 0; i < n; i++) {
+			hex_format_eui(list[i], s);
+			fprintf(out, "%s\"%s\"", i ? ", " : " ", s);
+		}
+		fputs(n ? " ]" : "]", out);
+		break;
+	}
+	}
+	fputs(";\n", out);
+}
+
+void config_print(const struct lb_config *cfg, FILE *out, bool show_secrets)
+{
+	const char *cur = "";
+	size_t cur_len = 0;
+
+	fprintf(out, "# lorabridge effective configuration%s%s, every default included\n",
+		cfg->path ? " loaded from " : "", cfg->path ? cfg->path : "");
+	for (size_t i = 0; i < config__n_schema; i++) {
+		const struct cs_entry *e = &config__schema[i];
+		switch_group(out, &cur, &cur_len, e->path);
+		print_entry(out, e, cfg, show_secrets, path_depth(e->path, group_len(e->path)));
+	}
+	switch_group(out, &cur, &cur_len, "devices");
+	config__print_devices(cfg, out, show_secrets);
+}
+
+/* --- config_schema_print_reference() ------------------------------------ */
+
+static const char *type_name(const struct cs_entry *e)
+{
+	switch (e->type) {
+	case CS_STRING:
+		return e->flags & CS_F_FILE ? "path" : "string";
+	case CS_INT:
+	case CS_U16:
+		return "integer";
+	case CS_BOOL:
+		return "boolean";
+	case CS_EUI_LIST:
+		return "array of strings";
+	case CS_HEX:
+		return e->hex_bytes == 3 ? "hex string (6)" : "hex string";
+	case CS_CHOICE:
+		return "string";
+	}
+	return "?";
+}
+
+/* Default as written in the file, "" if there is none. */
+static void format_default(const struct cs_entry *e, char *buf, size_t cap)
+{
+	switch (e->type) {
+	case CS_STRING:
+		if (e->def_str)
+			snprintf(buf, cap, "\"%s\"", e->def_str);
+		else
+			buf[0] = '\0';
+		return;
+	case CS_INT:
+	case CS_U16:
+		if (e->flags & CS_F_OPTIONAL)
+			buf[0] = '\0';
+		else
+			snprintf(buf, cap, "%lld", e->def_int);
+		return;
+	case CS_BOOL:
+		snprintf(buf, cap, "%s", e->def_int ? "true" : "false");
+		return;
+	case CS_EUI_LIST:
+		snprintf(buf, cap, "[]");
+		return;
+	case CS_HEX:
+		snprintf(buf, cap, "\"%0*llx\"", (int)(2 * e->hex_bytes), e->def_int);
+		return;
+	case CS_CHOICE:
+		snprintf(buf, cap, "\"%s\"", e->choices[e->def_int]);
+		return;
+	}
+}
+
+/* Help text completed with the validation rules of the table. */
+static void format_description(const struct cs_entry *e, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "%s", e->help);
+
+	if ((e->type == CS_INT || e->type == CS_U16) && n > 0 && (size_t)n < cap)
+		n += snprintf(buf + n, cap - (size_t)n, " Range %lld..%lld.", e->min, e->max);
+	if (e->choices && n > 0 && (size_t)n < cap) {
+		n += snprintf(buf + n, cap - (size_t)n, " One of:");
+		for (size_t i = 0; e->choices[i] && n > 0 && (size_t)n < cap; i++)
+			n += snprintf(buf + n, cap - (size_t)n, "%s %s", i ? "," : "", e->choices[i]);
+		if (n > 0 && (size_t)n < cap)
+			snprintf(buf + n, cap - (size_t)n, ".");
+	}
+}
+
+/* troff: a backslash must be written \e, a leading '.' or '\'' needs \&. */
+static void man_text(FILE *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", out);
+		else if (*s == '-')
+			fputs("\\-", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+void config__ref_row(FILE *out, enum config_ref_format format, const char *setting,
+		     const char *type, const char *def, const char *desc)
+{
+	if (format == CONFIG_REF_MARKDOWN) {
+		if (*def)
+			fprintf(out, "| `%s` | %s | `%s` | %s |\n", setting, type, def, desc);
+		else
+			fprintf(out, "| `%s` | %s | (none) | %s |\n", setting, type, desc);
+		return;
+	}
+	fputs(".TP\n.B ", out);
+	man_text(out, setting);
+	fprintf(out, "\n(%s", type);
+	if (*def) {
+		fputs(", default ", out);
+		man_text(out, def);
+	}
+	fputs(")\n", out);
+	man_text(out, desc);
+	fputc('\n', out);
+}
+
+static void ref_header(FILE *out, enum config_ref_format format, const char *title)
+{
+	if (format == CONFIG_REF_MARKDOWN)
+		fprintf(out, "\n### %s\n\n| Setting | Type | Default | Description |\n"
+			     "|---|---|---|---|\n", title);
+	else
+		fprintf(out, ".SS %s\n", title);
+}
+
+void config_schema_print_reference(FILE *out, enum config_ref_format format)
+{
+	char def[128], desc[512];
+
+	ref_header(out, format, "Settings");
+	for (size_t i = 0; i < config__n_schema; i++) {
+		const struct cs_entry *e = &config__schema[i];
+		format_default(e, def, sizeof(def));
+		format_description(e, desc, sizeof(desc));
+		config__ref_row(out, format, e->path, type_name(e), def, desc);
+	}
+	ref_header(out, format, "Device entries (devices = ( { ... }, ... ))");
+	config__device_reference(out, format);
+}

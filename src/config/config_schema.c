@@ -1,0 +1,429 @@
+/*
+ * config_schema.c - the configuration schema (one row per setting) and the
+ * two outputs generated from it: config_print() (the effective
+ * configuration, re-loadable) and config_schema_print_reference() (the
+ * documented reference for the README and the man page). The parser that
+ * walks a file against the same table is in config.c; the device entries
+ * are parsed and printed by config_device.c.
+ */
+#include "config/config_schema.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/hex.h"
+#include "mac/join.h"
+#include "base/lb_err.h"
+
+/* --- custom checks ------------------------------------------------------ */
+
+static bool why_set(char *why, size_t cap, const char *text)
+{
+	snprintf(why, cap, "%s", text);
+	return false;
+}
+
+static bool check_bind(const char *v, char *why, size_t cap)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1)
+		return true;
+	return why_set(why, cap, "not a numeric IPv4 or IPv6 address");
+}
+
+static bool check_nonempty(const char *v, char *why, size_t cap)
+{
+	return *v ? true : why_set(why, cap, "must not be empty");
+}
+
+/* Values substituted into one topic level must not add levels or
+ * wildcards (MQTT 3.1.1 section 4.7.1). */
+static bool check_topic_level(const char *v, char *why, size_t cap)
+{
+	if (!*v)
+		return why_set(why, cap, "must not be empty");
+	if (strpbrk(v, "+#/"))
+		return why_set(why, cap, "must not contain '+', '#' or '/' (used in MQTT topics)");
+	return true;
+}
+
+static bool check_topic_prefix(const char *v, char *why, size_t cap)
+{
+	if (strpbrk(v, "+#"))
+		return why_set(why, cap, "must not contain the MQTT wildcards '+' or '#'");
+	return true;
+}
+
+static bool check_absolute(const char *v, char *why, size_t cap)
+{
+	return v[0] == '/' ? true : why_set(why, cap, "must be an absolute path");
+}
+
+/*
+ * A topic template: non-empty, no MQTT wildcards (a PUBLISH topic must not
+ * contain them, MQTT 3.1.1 section 3.3.2.1), every {placeholder} from the
+ * allowed list. Expansion itself is done by the topic module.
+ */
+static bool check_template(const char *v, const char *const *allowed, char *why, size_t cap)
+{
+	if (!*v)
+		return why_set(why, cap, "must not be empty");
+	if (strpbrk(v, "+#"))
+		return why_set(why, cap, "must not contain the MQTT wildcards '+' or '#'");
+	for (const char *p = v; *p; p++) {
+		if (*p == '}')
+			return why_set(why, cap, "'}' without a matching '{'");
+		if (*p != '{')
+			continue;
+		const char *end = p + 1 + strcspn(p + 1, "{}");
+		if (*end != '}')
+			return why_set(why, cap, "'{' without a matching '}'");
+		size_t len = (size_t)(end - p + 1);
+		size_t i = 0;
+		while (allowed[i] && !(strlen(allowed[i]) == len && !strncmp(allowed[i], p, len)))
+			i++;
+		if (!allowed[i]) {
+			int n = snprintf(why, cap, "unknown placeholder '%.*s' (allowed:", (int)len, p);
+			for (i = 0; allowed[i] && n > 0 && (size_t)n < cap; i++)
+				n += snprintf(why + n, cap - (size_t)n, "%s %s", i ? "," : "", allowed[i]);
+			if (n > 0 && (size_t)n < cap)
+				snprintf(why + n, cap - (size_t)n, ")");
+			return false;
+		}
+		p = end;
+	}
+	return true;
+}
+
+static const char *const ph_device[] = {"{application}", "{dev_eui}", "{event}", NULL};
+static const char *const ph_dev_state[] = {"{application}", "{dev_eui}", "{state}", NULL};
+static const char *const ph_command[] = {"{application}", "{dev_eui}", "{command}", NULL};
+static const char *const ph_gw_event[] = {"{gateway_id}", "{event}", NULL};
+static const char *const ph_gw_state[] = {"{gateway_id}", "{state}", NULL};
+static const char *const ph_bridge[] = {"{client_id}", "{event}", NULL};
+
+static bool check_topic_device(const char *v, char *why, size_t cap)
+{
+	return check_template(v, ph_device, why, cap);
+}
+
+static bool check_topic_dev_state(const char *v, char *why, size_t cap)
+{
+	return check_template(v, ph_dev_state, why, cap);
+}
+
+/* The body's devEui is optional (ChirpStack), so the topic names the device. */
+static bool check_topic_command(const char *v, char *why, size_t cap)
+{
+	if (!check_template(v, ph_command, why, cap))
+		return false;
+	if (!strstr(v, "{dev_eui}"))
+		return why_set(why, cap,
+			       "must contain {dev_eui} (it tells which device a command is for)");
+	return true;
+}
+
+/*
+ * TS002-1.1.0 section 13: the ID bits of a type 0..2 NetID above its 6, 6
+ * or 9-bit NwkID are RFU and must be zero. Devices cannot tell, but another
+ * network server would read such a NetID differently.
+ */
+static bool check_cflist(const char *v, char *why, size_t cap)
+{
+	uint32_t f[CONFIG_CFLIST_MAX];
+	int n = config_cflist_parse(v, f, CONFIG_CFLIST_MAX);
+
+	if (n >= 0)
+		return true;
+	snprintf(why, cap, "'%s' is not \"auto\", \"none\" or up to %d frequencies in MHz "
+		 "(100..1000) separated by commas", v, CONFIG_CFLIST_MAX);
+	return false;
+}
+
+static bool check_net_id(long long v, char *why, size_t cap)
+{
+	struct join_netid nid;
+
+	if (join_netid_parse((uint32_t)v, &nid) != LB_OK)
+		return why_set(why, cap, "not a 24-bit NetID");
+	if (!nid.rfu_set)
+		return true;
+	snprintf(why, cap, "%06llx has RFU bits set: a type %u NetID has a %u-bit NwkID, "
+		 "bits 20..%u must be 0", v, nid.type, nid.nwk_id_bits, nid.nwk_id_bits);
+	return false;
+}
+
+static bool check_topic_gw_event(const char *v, char *why, size_t cap)
+{
+	return check_template(v, ph_gw_event, why, cap);
+}
+
+static bool check_topic_gw_state(const char *v, char *why, size_t cap)
+{
+	return check_template(v, ph_gw_state, why, cap);
+}
+
+static bool check_topic_bridge(const char *v, char *why, size_t cap)
+{
+	return check_template(v, ph_bridge, why, cap);
+}
+
+/* --- the schema --------------------------------------------------------- */
+
+static const char *const regions[] = {"EU868", "US915", "AU915", NULL};
+static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
+/* Indexes are enum lb_fa_action. */
+static const char *const fa_actions[] = {"warn", "enforce", NULL};
+_Static_assert(LB_FA_WARN == 0 && LB_FA_ENFORCE == 1, "fa_actions[] order");
+
+/*
+ * Offset of field f of struct lb_config, with a compile-time check that the
+ * field has type T (comparing pointers of distinct types is a diagnostic,
+ * an error under -Werror; the sizeof operand is never evaluated).
+ */
+#define CFG_OFF(f, T) \
+	(offsetof(struct lb_config, f) + 0 * sizeof(&((struct lb_config *)0)->f == (T *)0))
+
+#define S_STR(p, f, def, chk, fl, h) \
+	{.path = p, .type = CS_STRING, .offset = CFG_OFF(f, char *), .def_str = def, \
+	 .check = chk, .flags = fl, .help = h}
+#define S_ENUM(p, f, def, list, h) \
+	{.path = p, .type = CS_STRING, .offset = CFG_OFF(f, char *), .def_str = def, \
+	 .choices = list, .help = h}
+#define S_INT(p, f, def, lo, hi, h) \
+	{.path = p, .type = CS_INT, .offset = CFG_OFF(f, int), .def_int = def, \
+	 .min = lo, .max = hi, .help = h}
+#define S_U16(p, f, def, lo, hi, h) \
+	{.path = p, .type = CS_U16, .offset = CFG_OFF(f, uint16_t), .def_int = def, \
+	 .min = lo, .max = hi, .help = h}
+#define S_BOOL(p, f, def, h) \
+	{.path = p, .type = CS_BOOL, .offset = CFG_OFF(f, bool), .def_int = def, .help = h}
+/* An integer that may be absent (no default); has_f says if it is set. */
+#define S_OPT_INT(p, f, has_f, lo, hi, h) \
+	{.path = p, .type = CS_INT, .offset = CFG_OFF(f, int), .has_offset = CFG_OFF(has_f, bool), \
+	 .min = lo, .max = hi, .flags = CS_F_OPTIONAL, .help = h}
+#define S_CHOICE(p, f, def, list, h) \
+	{.path = p, .type = CS_CHOICE, .offset = CFG_OFF(f, int), .def_int = def, \
+	 .choices = list, .help = h}
+
+/* Entries of one group must be contiguous: config_print() opens each group once. */
+const struct cs_entry config__schema[] = {
+	S_STR("udp.bind", udp_bind, "127.0.0.1", check_bind, 0,
+	      "Local address of the GWMP (Semtech UDP) socket; \"0.0.0.0\" or \"::\" for all."),
+	S_U16("udp.port", udp_port, 1700, 1, 65535, "UDP port the packet forwarders send to."),
+	S_INT("udp.rcvbuf", udp_rcvbuf, 0, 0, 1 << 30,
+	      "Socket receive buffer in bytes (SO_RCVBUF); 0 keeps the system default."),
+	{.path = "udp.allow", .type = CS_EUI_LIST, .offset = CFG_OFF(udp_allow, uint64_t *),
+	 .count_offset = CFG_OFF(n_udp_allow, size_t),
+	 .help = "Gateway EUIs (16 hex digits) allowed to connect; absent or empty accepts every gateway."},
+	S_INT("udp.keepalive_s", udp_keepalive_s, 10, 1, 3600,
+	      "Expected PULL_DATA keepalive period of the gateways, in seconds."),
+	S_INT("udp.offline_after", udp_offline_after, 3, 1, 1000,
+	      "Missed keepalive periods after which a gateway is reported offline."),
+	S_INT("udp.rate_limit_count", udp_rate_limit_count, 10, 0, 1000000,
+	      "Datagrams accepted per gateway per window; 0 disables rate limiting."),
+	S_INT("udp.rate_limit_window_ms", udp_rate_limit_window_ms, 10, 0, 60000,
+	      "Rate-limit window in milliseconds; 0 disables rate limiting."),
+	S_BOOL("udp.forward_crc_error", udp_forward_crc_error, false,
+	       "Publish frames received with a bad CRC (rxpk stat != 1) as gateway events."),
+
+	S_STR("mqtt.host", mqtt_host, "127.0.0.1", check_nonempty, 0, "MQTT broker host name or address."),
+	S_U16("mqtt.port", mqtt_port, 1883, 1, 65535, "MQTT broker port (usually 8883 with TLS)."),
+	S_STR("mqtt.client_id", mqtt_client_id, "lorabridge", check_topic_level, 0,
+	      "MQTT client identifier, also {client_id} in the bridge topic."),
+	S_STR("mqtt.username", mqtt_username, NULL, NULL, CS_F_OPTIONAL, "MQTT user name."),
+	S_STR("mqtt.password", mqtt_password, NULL, NULL, CS_F_OPTIONAL | CS_F_SECRET,
+	      "MQTT password (needs mqtt.username)."),
+	S_STR("mqtt.ca_file", mqtt_ca_file, NULL, NULL, CS_F_OPTIONAL | CS_F_FILE,
+	      "CA certificate (PEM) to verify the broker; setting it enables TLS."),
+	S_STR("mqtt.cert_file", mqtt_cert_file, NULL, NULL, CS_F_OPTIONAL | CS_F_FILE,
+	      "Client certificate (PEM) for mutual TLS; needs mqtt.key_file and mqtt.ca_file."),
+	S_STR("mqtt.key_file", mqtt_key_file, NULL, NULL, CS_F_OPTIONAL | CS_F_FILE,
+	      "Client private key (PEM) for mutual TLS; needs mqtt.cert_file."),
+	S_INT("mqtt.qos", mqtt_qos, 1, 0, 2, "QoS of every published message."),
+	S_INT("mqtt.keepalive_s", mqtt_keepalive_s, 60, 5, 65535, "MQTT keepalive in seconds."),
+	S_STR("mqtt.topic_prefix", mqtt_topic_prefix, "", check_topic_prefix, 0,
+	      "Prepended to every topic, e.g. \"eu868/\"."),
+	S_STR("mqtt.topics.device_event", mqtt_topic_device_event,
+	      "application/{application}/device/{dev_eui}/event/{event}", check_topic_device, 0,
+	      "Topic of device events (up, join, ack, txack, log)."),
+	S_STR("mqtt.topics.device_state", mqtt_topic_device_state,
+	      "application/{application}/device/{dev_eui}/state/{state}", check_topic_dev_state, 0,
+	      "Topic of retained device state; {state} is \"airtime\" (fair-access budget)."),
+	S_STR("mqtt.topics.device_command", mqtt_topic_device_command,
+	      "application/{application}/device/{dev_eui}/command/{command}", check_topic_command, 0,
+	      "Topic the bridge subscribes to for commands, with {command} = \"down\" (downlinks)."),
+	S_STR("mqtt.topics.gateway_event", mqtt_topic_gateway_event,
+	      "gateway/{gateway_id}/event/{event}", check_topic_gw_event, 0,
+	      "Topic of gateway events (stats, raw frames)."),
+	S_STR("mqtt.topics.gateway_state", mqtt_topic_gateway_state,
+	      "gateway/{gateway_id}/state/{state}", check_topic_gw_state, 0,
+	      "Topic of the retained gateway state; {state} is \"conn\"."),
+	S_STR("mqtt.topics.bridge", mqtt_topic_bridge, "lorabridge/{client_id}/{event}",
+	      check_topic_bridge, 0, "Topic of the bridge's own events (state, stats)."),
+	S_INT("mqtt.queue_limit", mqtt_queue_limit, 10000, 1, 10000000,
+	      "Messages kept while the broker is unreachable; the oldest are dropped beyond."),
+	S_INT("mqtt.stats_interval_s", mqtt_stats_interval_s, 60, 0, 86400,
+	      "Period of the bridge statistics event in seconds; 0 disables it."),
+
+	S_ENUM("region", region, "EU868", regions,
+	       "LoRaWAN regional parameters (data rates, channels, receive windows, duty cycle)."),
+	{.path = "net_id", .type = CS_HEX, .offset = CFG_OFF(net_id, uint32_t), .hex_bytes = 3,
+	 .icheck = check_net_id,
+	 .help = "NetID, 6 hex digits (000000 and 000001 are for private networks); OTAA DevAddrs "
+		 "are allocated in its address space. Its RFU bits must be 0."},
+	S_INT("dedup_window_ms", dedup_window_ms, 200, 0, 10000,
+	      "Time to collect copies of an uplink from several gateways before publishing."),
+
+	S_STR("downlink.join_cflist", downlink_join_cflist, "auto", check_cflist, 0,
+	      "Extra uplink channels given to OTAA devices in the join-accept CFList: \"auto\" "
+	      "(EU868: 867.1, 867.3, 867.5, 867.7, 867.9 MHz, the channel plan of Semtech's "
+	      "reference configuration; other regions: none), \"none\", or up to 5 frequencies in "
+	      "MHz separated by commas (EU868)."),
+	S_INT("downlink.delay_ms", downlink_delay_ms, 100, 0, 900,
+	      "Wait after an uplink before choosing what to send, so an application can answer "
+	      "in RX1."),
+	S_INT("downlink.queue_limit", downlink_queue_limit, 16, 1, 256,
+	      "Downlinks queued per device; a command beyond is refused."),
+	S_INT("downlink.rx1_dr_offset", downlink_rx1_dr_offset, 0, 0, 5,
+	      "RX1 data-rate offset, sent to OTAA devices in the join-accept and assumed for ABP "
+	      "devices; must be valid in the region."),
+	S_INT("downlink.rx_delay_s", downlink_rx_delay_s, 1, 1, 15,
+	      "RX1 delay in seconds sent to OTAA devices in the join-accept (ABP devices: 1 s); RX2 "
+	      "opens one second later."),
+	S_OPT_INT("downlink.rx2_frequency", downlink_rx2_frequency, has_downlink_rx2_frequency,
+		  137000000, 1020000000,
+		  "RX2 frequency in Hz, inside the region's band; absent = the region's default. The "
+		  "join-accept does not carry it: devices must be set up to match."),
+	S_OPT_INT("downlink.rx2_dr", downlink_rx2_dr, has_downlink_rx2_dr, 0, 15,
+		  "RX2 data rate (a downlink DR of the region), sent to OTAA devices in the "
+		  "join-accept and assumed for ABP devices; absent = the region's default."),
+	S_INT("downlink.tx_ack_timeout_ms", downlink_tx_ack_timeout_ms, 3000, 100, 60000,
+	      "Time to wait for a gateway's TX_ACK before counting the downlink as lost."),
+
+	S_INT("fair_access.uplink_airtime_ms", fair_access.uplink_airtime_ms, 30000, 1, 604800000,
+	      "Uplink airtime budget of each device per window, in ms (TTN: 30 s per 24 h)."),
+	S_INT("fair_access.downlinks", fair_access.downlinks, 10, 1, 1000000,
+	      "Downlinks per device per window, acknowledgements included."),
+	S_INT("fair_access.window_hours", fair_access.window_hours, 24, 1, 168,
+	      "Length of the rolling fair-access window in hours."),
+	S_CHOICE("fair_access.action", fair_access.action, LB_FA_WARN, fa_actions,
+		 "Beyond a budget: warn (everything flows, events say exceeded) or enforce "
+		 "(uplinks not published, downlinks refused)."),
+
+	S_STR("state_dir", state_dir, "/var/lib/lorabridge", check_absolute, 0,
+	      "Directory of the durable state (SQLite: sessions, downlink queue, fair-access "
+	      "ledgers); created if missing."),
+	S_INT("state.commit_ms", state_commit_ms, 200, 10, 10000,
+	      "Group-commit interval of the state in ms: changes are written in one transaction "
+	      "per interval."),
+	S_ENUM("log_level", log_level, "info", log_levels, "Least severe level that is logged."),
+};
+
+const size_t config__n_schema = sizeof(config__schema) / sizeof(config__schema[0]);
+
+int config__schema_find(const char *path)
+{
+	for (size_t i = 0; i < config__n_schema; i++)
+		if (!strcmp(config__schema[i].path, path))
+			return (int)i;
+	return -1;
+}
+
+bool config__schema_is_group(const char *path)
+{
+	size_t n = strlen(path);
+
+	for (size_t i = 0; i < config__n_schema; i++)
+		if (!strncmp(config__schema[i].path, path, n) && config__schema[i].path[n] == '.')
+			return true;
+	return false;
+}
+
+#define DEV_OFF(f, T) \
+	(offsetof(struct lb_device_conf, f) + 0 * sizeof(&((struct lb_device_conf *)0)->f == (T *)0))
+/* Same for an array field: its elements have type T. */
+#define DEV_ARR(f, T) \
+	(offsetof(struct lb_device_conf, f) + 0 * sizeof(((struct lb_device_conf *)0)->f == (T *)0))
+
+/* Indexes are enum join_version (join.h). */
+static const char *const lw_versions[] = {"1.0.0", "1.0.1", "1.0.2", "1.0.3", "1.0.4", NULL};
+_Static_assert(JOIN_V1_0_0 == 0 && JOIN_V1_0_3 == 3 && JOIN_V1_0_4 == 4, "lw_versions[] order");
+
+const struct csd_field config__device_fields[] = {
+	{.name = "name", .type = CSD_STRING, .offset = DEV_OFF(name, char *),
+	 .check = check_nonempty, .flags = CSD_F_REQUIRED,
+	 .help = "Device name, unique (deviceName in events)."},
+	{.name = "application", .type = CSD_STRING, .offset = DEV_OFF(application, char *),
+	 .def_str = "default", .check = check_topic_level,
+	 .help = "Application name, {application} in the device topics."},
+	{.name = "dev_eui", .type = CSD_EUI, .offset = DEV_OFF(dev_eui, uint64_t),
+	 .flags = CSD_F_REQUIRED, .help = "DevEUI, 16 hex digits, unique."},
+	{.name = "lorawan_version", .type = CSD_CHOICE, .offset = DEV_OFF(lorawan_version, int),
+	 .def_str = "1.0.3", .choices = lw_versions,
+	 .help = "LoRaWAN version of the device; a 1.0.4 device's join DevNonce must be greater "
+		 "than its last one, older versions only need an unused one."},
+	{.name = "dev_addr", .type = CSD_ADDR, .offset = DEV_OFF(dev_addr, uint32_t),
+	 .flags = CSD_F_ABP,
+	 .help = "ABP device address, 8 hex digits (may be shared by several devices)."},
+	{.name = "nwk_s_key", .type = CSD_KEY, .offset = DEV_ARR(nwk_s_key, uint8_t),
+	 .flags = CSD_F_ABP | CSD_F_SECRET, .help = "ABP network session key, 32 hex digits."},
+	{.name = "app_s_key", .type = CSD_KEY, .offset = DEV_ARR(app_s_key, uint8_t),
+	 .flags = CSD_F_ABP | CSD_F_SECRET, .help = "ABP application session key, 32 hex digits."},
+	{.name = "join_eui", .type = CSD_EUI, .offset = DEV_OFF(join_eui, uint64_t),
+	 .flags = CSD_F_OTAA, .help = "OTAA JoinEUI (AppEUI), 16 hex digits."},
+	{.name = "app_key", .type = CSD_KEY, .offset = DEV_ARR(app_key, uint8_t),
+	 .flags = CSD_F_OTAA | CSD_F_SECRET, .help = "OTAA root key AppKey, 32 hex digits."},
+	{.name = "fcnt_up", .type = CSD_U32, .offset = DEV_OFF(fcnt_up, uint32_t),
+	 .has_offset = DEV_OFF(has_fcnt_up, bool),
+	 .help = "Optional: first uplink frame counter to accept (0..4294967295)."},
+	{.name = "fair_access", .type = CSD_OVERRIDE,
+	 .offset = DEV_OFF(fair_access, struct lb_fair_access), .has_offset = DEV_OFF(fa_set, unsigned),
+	 .cfg_offset = CFG_OFF(fair_access, struct lb_fair_access),
+	 .help = "Optional: this device's own fair-access policy, e.g. { downlinks = 20; }; keys "
+		 "not given keep the global fair_access values."},
+	{.name = "tags", .type = CSD_TAGS, .offset = DEV_ARR(tags, struct lb_tag),
+	 .help = "Optional group of string tags copied into events, e.g. { room = \"B12\"; }."},
+};
+
+const size_t config__n_device_fields = sizeof(config__device_fields) / sizeof(config__device_fields[0]);
+_Static_assert(sizeof(config__device_fields) / sizeof(config__device_fields[0]) <= 32,
+	       "device fields are tracked in an unsigned bit mask");
+
+int config__device_field_find(const char *name)
+{
+	for (size_t i = 0; i < config__n_device_fields; i++)
+		if (!strcmp(config__device_fields[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+
+int config_cflist_parse(const char *v, uint32_t *freq_hz, int max)
+{
+	int n = 0;
+
+	if (strcmp(v, "auto") == 0 || strcmp(v, "none") == 0)
+		return 0;
+	for (const char *p = v; *p;) {
+		char *end;
+		double mhz = strtod(p, &end);
+		if (end == p || mhz < 100.0 || mhz > 1000.0 || n >= max)
+			return -1;
+		freq_hz[n++] = (uint32_t)(mhz * 1e6 + 0.5);
+		p = end;
+		while (*p == ' ')
+			p++;
+		if (*p == ',')
+			p++;
+		else if (*p)
+			return -1;
+		while (*p == ' ')
+			p++;
+	}
+	return n;
+}

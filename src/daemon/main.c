@@ -1,0 +1,284 @@
+/*
+ * main.c - command line of the lorabridge daemon.
+ *
+ *   lorabridge [-c FILE] [-f] [-v] [--check-config] [--print-config]
+ *   lorabridge airtime --sf 7 --bw 125 --size 13 [...]
+ *   lorabridge --purge DEVEUI [-c FILE]
+ *   lorabridge --version
+ *
+ * Exit codes: 0 success, 1 configuration invalid, 2 usage error,
+ * 3 start-up failure (socket, broker set-up, state directory), 4 --purge found
+ * nothing stored for the device.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/airtime_cli.h"
+#include "daemon/bridge.h"
+#include "config/config.h"
+#include "base/hex.h"
+#include "base/lb_err.h"
+#include "lbconfig.h"
+#include "base/log.h"
+#include "store/store.h"
+
+#define EXIT_CONFIG 1
+#define EXIT_USAGE 2
+#define EXIT_STARTUP 3
+#define EXIT_NOTHING 4   /* --purge: nothing stored for that device */
+
+struct cli {
+	const char *config_path;
+	bool foreground;
+	bool verbose;
+	bool check_config;
+	bool print_config;
+	bool show_secrets;
+	const char *purge;              /* DevEUI whose stored state to delete */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: lorabridge [-c FILE] [-f] [-v] [--check-config] [--print-config [--show-secrets]]\n"
+		"       lorabridge airtime --sf SF --bw KHZ --size BYTES [--cr 4/5] [--preamble 8]\n"
+		"                          [--no-crc] [--implicit-header] [--fsk]\n"
+		"       lorabridge --purge DEVEUI [-c FILE]\n"
+		"       lorabridge --version\n"
+		"\n"
+		"  -c, --config FILE    configuration file (default %s)\n"
+		"  -f, --foreground     stay in the foreground, log to stderr only\n"
+		"  -v, --verbose        debug logging\n"
+		"      --check-config   validate the configuration, print every problem, exit\n"
+		"      --print-config   print the effective configuration with all defaults, exit\n"
+		"      --purge DEVEUI   delete a device's stored state (session, nonces, queue,\n"
+		"                       ledgers) from state_dir; the daemon must be stopped\n"
+		"      --print-config-reference markdown|man\n"
+		"                       print the documented list of every setting, exit\n"
+		"      --version        print the version, exit\n",
+		CONFIG_DEFAULT_PATH);
+}
+
+/* Every setting with type, default and help, from the config schema table:
+ * the README table and lorabridge.conf(5) are made from it. */
+static int print_reference(const char *format)
+{
+	if (strcmp(format, "markdown") == 0)
+		config_schema_print_reference(stdout, CONFIG_REF_MARKDOWN);
+	else if (strcmp(format, "man") == 0)
+		config_schema_print_reference(stdout, CONFIG_REF_MAN);
+	else {
+		fprintf(stderr, "lorabridge: --print-config-reference takes markdown or man\n");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct cli *c)
+{
+	enum { OPT_CHECK = 256, OPT_PRINT, OPT_VERSION, OPT_SECRETS, OPT_REFERENCE, OPT_PURGE };
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"check-config", no_argument, NULL, OPT_CHECK},
+		{"print-config", no_argument, NULL, OPT_PRINT},
+		{"show-secrets", no_argument, NULL, OPT_SECRETS},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{"print-config-reference", required_argument, NULL, OPT_REFERENCE},
+		{"purge", required_argument, NULL, OPT_PURGE},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	c->config_path = CONFIG_DEFAULT_PATH;
+	while ((ch = getopt_long(argc, argv, "c:fvh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': c->config_path = optarg; break;
+		case 'f': c->foreground = true; break;
+		case 'v': c->verbose = true; break;
+		case 'h': usage(stdout); exit(0);
+		case OPT_CHECK: c->check_config = true; break;
+		case OPT_PRINT: c->print_config = true; break;
+		case OPT_SECRETS: c->show_secrets = true; break;
+		case OPT_VERSION: printf("lorabridge %s\n", PACKAGE_VERSION); exit(0);
+		case OPT_REFERENCE: exit(print_reference(optarg));
+		case OPT_PURGE: c->purge = optarg; break;
+		default: usage(stderr); return LB_ERR_INVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "lorabridge: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return LB_ERR_INVAL;
+	}
+	return LB_OK;
+}
+
+/* State of a device removed from the configuration stays until purged
+ * (its DevNonces must not become reusable by accident). */
+static int purge_device(const struct lb_config *cfg, const char *eui_text)
+{
+	struct store st;
+	uint64_t eui;
+
+	if (hex_parse_u64_eui(eui_text, &eui) != LB_OK) {
+		fprintf(stderr, "lorabridge: --purge: '%s' is not a DevEUI (16 hex digits)\n", eui_text);
+		return EXIT_USAGE;
+	}
+	int rc = store_open(&st, cfg->state_dir, 0);
+	if (rc == LB_ERR_STATE) {
+		fprintf(stderr, "lorabridge: %s is in use: stop the daemon first\n", cfg->state_dir);
+		return EXIT_STARTUP;
+	}
+	if (rc != LB_OK) {
+		fprintf(stderr, "lorabridge: cannot open %s: %s\n", cfg->state_dir, lb_strerror(rc));
+		return EXIT_STARTUP;
+	}
+	rc = store_purge(&st, eui);
+	store_close(&st);
+	if (rc == LB_ERR_NOT_FOUND) {
+		fprintf(stderr, "lorabridge: nothing stored for %016llx\n", (unsigned long long)eui);
+		return EXIT_NOTHING;
+	}
+	if (rc != LB_OK) {
+		fprintf(stderr, "lorabridge: purge failed: %s\n", lb_strerror(rc));
+		return EXIT_STARTUP;
+	}
+	printf("purged the stored state of %016llx\n", (unsigned long long)eui);
+	return 0;
+}
+
+static int load_config(const struct cli *c, struct lb_config *cfg)
+{
+	struct config_report rep = {0};
+	int rc = config_load(c->config_path, cfg, &rep);
+
+	config_report_print(&rep, stderr);
+	config_report_free(&rep);
+	return rc;
+}
+
+/*
+ * Detach like daemon(3), but the parent stays until the child has started
+ * (or failed to): its exit status is the child's start-up outcome, so
+ * `lorabridge -c FILE` in a shell or an init script reports a port in use
+ * or a locked state directory instead of exiting 0. Returns the write end
+ * of the pipe the child reports on, or -1 on error.
+ */
+static int daemonize(void)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		uint8_t code = EXIT_STARTUP;
+		close(p[1]);
+		if (read(p[0], &code, 1) != 1)
+			code = EXIT_STARTUP;
+		_exit(code);
+	}
+	close(p[0]);
+	if (setsid() < 0 || chdir("/") != 0)
+		return -1;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	return p[1];
+}
+
+static void report_started(int *fd, uint8_t code)
+{
+	if (*fd < 0)
+		return;
+	if (write(*fd, &code, 1) != 1)
+		log_warn("main", "could not report the start-up status: %s", strerror(errno));
+	close(*fd);
+	*fd = -1;
+}
+
+static int exit_code(int rc)
+{
+	if (rc == LB_ERR_CONFIG)
+		return EXIT_CONFIG;
+	return rc == LB_OK ? 0 : EXIT_STARTUP;
+}
+
+static int run_daemon(const struct cli *c, struct lb_config *cfg)
+{
+	static struct bridge b; /* large scratch buffers: not on the stack */
+	int level = cfg->log_level ? log_level_parse(cfg->log_level) : LOG_LVL_INFO;
+	int started_fd = -1;
+
+	if (c->verbose || level < 0)
+		level = c->verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	/* Detaching moves to "/": keep the file findable for SIGHUP reloads. */
+	char *abs = realpath(cfg->path ? cfg->path : c->config_path, NULL);
+	if (abs) {
+		free(cfg->path);
+		cfg->path = abs;
+	}
+	if (!c->foreground && (started_fd = daemonize()) < 0) {
+		perror("lorabridge: cannot detach");
+		return EXIT_STARTUP;
+	}
+	log_open((enum log_level)level, !c->foreground);
+	int rc = bridge_init(&b, cfg);
+	if (rc == LB_OK) {
+		report_started(&started_fd, 0);
+		rc = bridge_run(&b);
+	} else {
+		log_error("main", "start-up failed: %s", lb_strerror(rc));
+		report_started(&started_fd, (uint8_t)exit_code(rc));
+	}
+	bridge_free(&b);
+	log_close();
+	return exit_code(rc);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = {0};
+	struct lb_config cfg;
+
+	if (argc > 1 && strcmp(argv[1], "airtime") == 0)
+		return airtime_cli_main(argc - 1, argv + 1);
+	if (parse_args(argc, argv, &c) != LB_OK)
+		return EXIT_USAGE;
+	int rc = load_config(&c, &cfg);
+	if (c.check_config) {
+		if (rc == LB_OK)
+			config_free(&cfg);
+		return rc == LB_OK ? 0 : EXIT_CONFIG;
+	}
+	if (rc != LB_OK) {
+		fprintf(stderr, "lorabridge: cannot use %s: %s\n", c.config_path, lb_strerror(rc));
+		return EXIT_CONFIG;
+	}
+	if (c.purge) {
+		rc = purge_device(&cfg, c.purge);
+		config_free(&cfg);
+		return rc;
+	}
+	if (c.print_config) {
+		config_print(&cfg, stdout, c.show_secrets);
+		config_free(&cfg);
+		return 0;
+	}
+	return run_daemon(&c, &cfg);
+}

@@ -1,0 +1,280 @@
+/* otaa.c - join-request to session and join-accept. See otaa.h. */
+#include "daemon/otaa.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/bridge.h"
+#include "daemon/devevent.h"
+#include "mac/join.h"
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "daemon/session.h"
+#include "daemon/txsched.h"
+
+#define META_JOIN_NONCE "join_nonce_next"
+#define META_NWK_ADDR "nwk_addr_next"
+
+int otaa_init(struct bridge *b)
+{
+	int64_t v;
+	int rc = join_netid_parse(b->cfg.net_id, &b->netid);
+
+	if (rc != LB_OK) {
+		log_error("otaa", "net_id %06x: %s", b->cfg.net_id, lb_strerror(rc));
+		return rc;
+	}
+	b->join_nonce_next = 0;
+	b->nwk_addr_next = 0;
+	/* Only "never stored" starts from 0: a JoinNonce must never repeat. */
+	rc = store_meta_get(&b->store, META_JOIN_NONCE, &v);
+	if (rc == LB_OK)
+		b->join_nonce_next = (uint32_t)v;
+	else if (rc != LB_ERR_NOT_FOUND)
+		goto fail;
+	rc = store_meta_get(&b->store, META_NWK_ADDR, &v);
+	if (rc == LB_OK)
+		b->nwk_addr_next = (uint32_t)v;
+	else if (rc != LB_ERR_NOT_FOUND)
+		goto fail;
+	return LB_OK;
+fail:
+	log_error("otaa", "join counters cannot be read from the state: %s", lb_strerror(rc));
+	return rc;
+}
+
+/* Next free DevAddr in the NetID's range: no live session uses it. */
+static int alloc_dev_addr(struct bridge *b, uint32_t *dev_addr)
+{
+	struct lb_device *cand[1];
+	uint64_t span = (uint64_t)b->netid.max_nwk_addr + 1;
+
+	for (uint64_t tries = 0; tries < span; tries++) {
+		uint32_t nwk = (uint32_t)((b->nwk_addr_next + tries) % span);
+		uint32_t addr;
+		if (join_devaddr(&b->netid, nwk, &addr) != LB_OK)
+			continue;
+		if (devices_find_addr(&b->devices, addr, cand, 1) == 0) {
+			*dev_addr = addr;
+			b->nwk_addr_next = (uint32_t)((nwk + 1) % span);
+			return LB_OK;
+		}
+	}
+	return LB_ERR_FULL;
+}
+
+static void reject(struct bridge *b, const struct lb_device *dev, int rc,
+		   const struct lw_frame *f, const struct dedup_group *g)
+{
+	char desc[160];
+	const char *level = "ERROR";
+
+	switch (rc) {
+	case LB_ERR_MIC:
+		b->stats.frame_drops[DROP_MIC]++;
+		snprintf(desc, sizeof(desc), "join-request MIC does not verify with the AppKey");
+		break;
+	case LB_ERR_REPLAY:
+		b->stats.frame_drops[DROP_REPLAY]++;
+		level = "WARNING";
+		snprintf(desc, sizeof(desc), "join-request DevNonce %u %s: refused as a replay",
+			 f->u.join_req.dev_nonce,
+			 dev->lorawan_version >= 4 ? "is not greater than the last one"
+						   : "was already used");
+		break;
+	case LB_ERR_DENIED:
+		b->stats.frame_drops[DROP_MIC]++;
+		snprintf(desc, sizeof(desc), "join-request JoinEUI %016llx is not the configured one",
+			 (unsigned long long)f->u.join_req.join_eui);
+		break;
+	default:
+		b->stats.frame_drops[DROP_DECRYPT]++;
+		snprintf(desc, sizeof(desc), "join not processed: %s", lb_strerror(rc));
+		break;
+	}
+	LB_LOG_RL(LOG_LVL_WARN, "otaa", "device %s: %s", dev->name, desc);
+	devevent_log(b, dev, level, "OTAA", desc, g->rx[0].gateway_eui);
+}
+
+/* The join-accept CFList (RP002 §2.5.4 for EU868: type 0, up to five extra
+ * channels). "auto" gives EU868 devices the 867.1..867.9 MHz channels of
+ * Semtech's reference gateway configuration. A region without a type-0
+ * CFList gets none. */
+static void join_cflist(const struct bridge *b, struct join_accept_params *a)
+{
+	static const uint32_t eu868_auto[] = {867100000, 867300000, 867500000, 867700000,
+					      867900000};
+	const char *v = b->cfg.downlink_join_cflist;
+	uint32_t f[CONFIG_CFLIST_MAX];
+	int n;
+
+	if (!v || strcmp(v, "none") == 0)
+		return;
+	if (strcmp(v, "auto") == 0) {
+		if (strcmp(b->region->name, "EU868") != 0)
+			return;
+		memcpy(f, eu868_auto, sizeof(eu868_auto));
+		n = CONFIG_CFLIST_MAX;
+	} else {
+		n = config_cflist_parse(v, f, CONFIG_CFLIST_MAX);
+	}
+	if (n > 0 && region_cflist_freq(b->region, f, (size_t)n, a->cflist) == LB_OK)
+		a->has_cflist = true;
+}
+
+static int build_policy(struct bridge *b, struct lb_device *dev, const struct lw_frame *f,
+			struct join_policy *pol)
+{
+	bool seen = false;
+	int rc = store_dev_nonce_used(&b->store, dev->dev_eui, f->u.join_req.dev_nonce, &seen);
+
+	if (rc != LB_OK)
+		return rc;
+	memset(pol, 0, sizeof(*pol));
+	pol->dev_eui = dev->dev_eui;
+	pol->join_eui = dev->join_eui;
+	pol->version = (enum join_version)dev->lorawan_version;
+	pol->dev_nonce_seen = seen;
+	pol->has_last_dev_nonce = dev->rt.has_dev_nonce;
+	pol->last_dev_nonce = dev->rt.dev_nonce;
+	pol->accept.join_nonce = b->join_nonce_next & JOIN_MAX_NONCE;
+	pol->accept.net_id = b->cfg.net_id;
+	pol->accept.rx1_dr_offset = (uint8_t)b->cfg.downlink_rx1_dr_offset;
+	uint32_t rx2_freq;
+	uint8_t rx2_dr;
+	if (region_rx2(b->region, &rx2_freq, &rx2_dr) != LB_OK)
+		rx2_dr = 0;
+	pol->accept.rx2_dr = b->cfg.has_downlink_rx2_dr ? (uint8_t)b->cfg.downlink_rx2_dr : rx2_dr;
+	pol->accept.rx_delay = (uint8_t)b->cfg.downlink_rx_delay_s;
+	join_cflist(b, &pol->accept);
+	return alloc_dev_addr(b, &pol->accept.dev_addr);
+}
+
+/* The new session as a store row, before the device in memory changes. */
+static void joined_row(struct bridge *b, const struct lb_device *dev, const struct join_outcome *out,
+		       const struct join_policy *pol, struct store_session *row)
+{
+	uint32_t rx2_freq;
+	uint8_t rx2_dr;
+
+	memset(row, 0, sizeof(*row));
+	row->dev_eui = dev->dev_eui;
+	row->activation = LB_ACT_OTAA;
+	row->dev_addr = out->dev_addr;
+	memcpy(row->nwk_s_key, out->nwk_s_key, STORE_KEY_LEN);
+	memcpy(row->app_s_key, out->app_s_key, STORE_KEY_LEN);
+	row->nfcnt_down = 0;
+	row->rx1_dr_offset = pol->accept.rx1_dr_offset;
+	row->rx2_dr = pol->accept.rx2_dr;
+	if (region_rx2(b->region, &rx2_freq, &rx2_dr) != LB_OK)
+		rx2_freq = 0;
+	row->rx2_freq = b->cfg.has_downlink_rx2_frequency ? (uint32_t)b->cfg.downlink_rx2_frequency
+							   : rx2_freq;
+	row->rx_delay = pol->accept.rx_delay;
+	row->has_join_nonce_last = true;
+	row->join_nonce_last = out->join_nonce;
+	row->has_dev_nonce_last = true;
+	row->dev_nonce_last = out->dev_nonce;
+	row->joined_at = loop_wall_us() / 1000000;
+}
+
+/*
+ * Make the join durable first (§6.2: the DevNonce is used, the JoinNonce
+ * issued, the session exists), then switch the device over. If the commit
+ * fails, the device keeps its current session and no join-accept is sent.
+ * A (re)join empties the device's downlink queue, as ChirpStack does: those
+ * frames were meant for the previous session.
+ */
+static int commit_session(struct bridge *b, struct lb_device *dev, const struct join_outcome *out,
+			  const struct join_policy *pol)
+{
+	struct store_session row;
+	int rc;
+
+	joined_row(b, dev, out, pol, &row);
+	uint32_t nonce_next = (out->join_nonce + 1) & JOIN_MAX_NONCE;
+	if ((rc = store_add_dev_nonce(&b->store, dev->dev_eui, out->dev_nonce)) != LB_OK ||
+	    (rc = store_meta_put(&b->store, META_JOIN_NONCE, nonce_next)) != LB_OK ||
+	    (rc = store_meta_put(&b->store, META_NWK_ADDR, b->nwk_addr_next)) != LB_OK ||
+	    (rc = store_put_session(&b->store, &row)) != LB_OK ||
+	    (rc = store_downlink_flush(&b->store, dev->dev_eui)) != LB_OK ||
+	    (rc = session_commit(b)) != LB_OK)
+		return rc;
+	b->join_nonce_next = nonce_next;
+	rc = devices_set_session(&b->devices, dev, out->dev_addr, out->nwk_s_key, out->app_s_key,
+				 false, 0);
+	if (rc != LB_OK)
+		return rc;
+	store_fcnt_down_load(&dev->rt.fcnt_down, 0);
+	dev->rt.rx1_dr_offset = row.rx1_dr_offset;
+	dev->rt.rx_delay_s = row.rx_delay;
+	dev->rt.rx2_dr = row.rx2_dr;
+	dev->rt.rx2_freq = row.rx2_freq;
+	dev->rt.has_join_nonce = true;
+	dev->rt.join_nonce = out->join_nonce;
+	dev->rt.has_dev_nonce = true;
+	dev->rt.dev_nonce = out->dev_nonce;
+	dev->rt.joined_at = row.joined_at;
+	dev->rt.ack_due = false;
+	dev->rt.confirmed_pending = false;
+	dev->rt.confirmed_id[0] = '\0';
+	return LB_OK;
+}
+
+static void publish_join(struct bridge *b, const struct lb_device *dev, const struct dedup_group *g)
+{
+	struct ev_device d;
+	size_t len;
+	struct ev_join ev = {.dev = &d, .time_us = g->rx[0].rxpk.has_time ? g->rx[0].rxpk.time_us
+									   : g->rx[0].received_us,
+			     .dev_addr = dev->dev_addr};
+
+	devevent_fill(&d, dev);
+	bridge_next_id(b, ev.dedup_id);
+	if (event_json_join(&ev, b->event, sizeof(b->event), &len) == LB_OK)
+		devevent_publish(b, dev, "join");
+}
+
+void otaa_join(struct bridge *b, const struct lw_frame *f, const struct dedup_group *g)
+{
+	struct lb_device *dev = devices_find_eui(&b->devices, f->u.join_req.dev_eui);
+	struct join_policy pol;
+	struct join_outcome out;
+	struct lw_key app_key;
+
+	if (!dev || dev->activation != LB_ACT_OTAA) {
+		b->stats.frame_drops[DROP_UNKNOWN_DEVEUI]++;
+		log_debug("otaa", "join-request from unconfigured DevEUI %016llx",
+			  (unsigned long long)f->u.join_req.dev_eui);
+		return;
+	}
+	int rc = build_policy(b, dev, f, &pol);
+	if (rc != LB_OK) {
+		reject(b, dev, rc, f, g);
+		return;
+	}
+	memset(&app_key, 0, sizeof(app_key));
+	rc = lwcrypto_key_init(&app_key, dev->app_key);
+	if (rc == LB_OK)
+		rc = join_process(f, &app_key, &pol, &out);
+	lwcrypto_key_free(&app_key);
+	if (rc != LB_OK) {
+		reject(b, dev, rc, f, g);
+		return;
+	}
+	rc = commit_session(b, dev, &out, &pol);
+	if (rc != LB_OK) {
+		log_error("otaa", "device %s: join not made durable (%s): no join-accept sent",
+			  dev->name, lb_strerror(rc));
+		devevent_log(b, dev, "ERROR", "OTAA", "join state could not be stored", 0);
+		return;
+	}
+	log_info("otaa", "device %s joined: DevAddr %08x, DevNonce %u", dev->name, out.dev_addr,
+		 out.dev_nonce);
+	b->stats.joins++;
+	publish_join(b, dev, g);
+	rc = txsched_join_accept(b, dev, out.phy, out.phy_len, g->rx, g->n_rx);
+	if (rc != LB_OK)
+		devevent_log(b, dev, "ERROR", "OTAA", "join-accept could not be scheduled",
+			     g->rx[0].gateway_eui);
+}

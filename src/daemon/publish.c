@@ -1,0 +1,189 @@
+/* publish.c - topic expansion and hand-over to MQTT. See publish.h. */
+#include "daemon/publish.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hex.h"
+#include "base/lb_err.h"
+#include "base/log.h"
+
+static int compile_one(struct topic_tpl *t, const char *prefix, const char *tpl, unsigned vars,
+		       const char *what)
+{
+	char err[160];
+	int rc = topic_compile(t, prefix, tpl, vars, err, sizeof(err));
+	if (rc != LB_OK)
+		log_error("publish", "topic template %s '%s': %s", what, tpl, err);
+	return rc;
+}
+
+int publish_init(struct publisher *p, const struct lb_config *cfg, struct mqtt *mqtt)
+{
+	const char *pre = cfg->mqtt_topic_prefix ? cfg->mqtt_topic_prefix : "";
+
+	memset(p, 0, sizeof(*p));
+	p->mqtt = mqtt;
+	p->qos = cfg->mqtt_qos;
+	p->client_id = cfg->mqtt_client_id;
+	if (compile_one(&p->device_event, pre, cfg->mqtt_topic_device_event,
+			TOPIC_VAR_APPLICATION | TOPIC_VAR_DEV_EUI | TOPIC_VAR_EVENT,
+			"mqtt.topics.device_event") != LB_OK ||
+	    compile_one(&p->gateway_event, pre, cfg->mqtt_topic_gateway_event,
+			TOPIC_VAR_GATEWAY_ID | TOPIC_VAR_EVENT, "mqtt.topics.gateway_event") != LB_OK ||
+	    compile_one(&p->gateway_state, pre, cfg->mqtt_topic_gateway_state,
+			TOPIC_VAR_GATEWAY_ID | TOPIC_VAR_STATE, "mqtt.topics.gateway_state") != LB_OK ||
+	    compile_one(&p->bridge, pre, cfg->mqtt_topic_bridge,
+			TOPIC_VAR_CLIENT_ID | TOPIC_VAR_EVENT, "mqtt.topics.bridge") != LB_OK ||
+	    compile_one(&p->device_command, pre, cfg->mqtt_topic_device_command,
+			TOPIC_ALLOW_DEVICE_COMMAND, "mqtt.topics.device_command") != LB_OK ||
+	    compile_one(&p->device_state, pre, cfg->mqtt_topic_device_state,
+			TOPIC_ALLOW_DEVICE_STATE, "mqtt.topics.device_state") != LB_OK) {
+		publish_free(p);
+		return LB_ERR_CONFIG;
+	}
+	return LB_OK;
+}
+
+void publish_free(struct publisher *p)
+{
+	while (p->held_head) {
+		struct publish_held *h = p->held_head;
+		p->held_head = h->next;
+		free(h->topic);
+		free(h->payload);
+		free(h);
+	}
+	p->held_tail = NULL;
+	p->n_held = 0;
+	topic_free(&p->device_command);
+	topic_free(&p->device_state);
+	topic_free(&p->device_event);
+	topic_free(&p->gateway_event);
+	topic_free(&p->gateway_state);
+	topic_free(&p->bridge);
+}
+
+static int send_expanded(struct publisher *p, const struct topic_tpl *t, const struct topic_vars *v,
+			 const char *json, size_t len, bool retain)
+{
+	int rc = topic_expand(t, v, p->topic, sizeof(p->topic));
+	if (rc != LB_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, "publish", "cannot build topic (%s): event not published",
+			  lb_strerror(rc));
+		return rc;
+	}
+	return mqtt_publish(p->mqtt, p->topic, json, len, p->qos, retain);
+}
+
+int publish_device_event(struct publisher *p, const char *application, uint64_t dev_eui,
+			 const char *event, const char *json, size_t len)
+{
+	char eui[17];
+	hex_format_eui(dev_eui, eui);
+	struct topic_vars v = {.application = application, .dev_eui = eui, .event = event};
+	return send_expanded(p, &p->device_event, &v, json, len, false);
+}
+
+int publish_gateway_event(struct publisher *p, uint64_t gateway_eui, const char *event,
+			  const char *json, size_t len)
+{
+	char eui[17];
+	hex_format_eui(gateway_eui, eui);
+	struct topic_vars v = {.gateway_id = eui, .event = event};
+	return send_expanded(p, &p->gateway_event, &v, json, len, false);
+}
+
+int publish_gateway_state(struct publisher *p, uint64_t gateway_eui, const char *json, size_t len)
+{
+	char eui[17];
+	hex_format_eui(gateway_eui, eui);
+	struct topic_vars v = {.gateway_id = eui, .state = "conn"};
+	return send_expanded(p, &p->gateway_state, &v, json, len, true);
+}
+
+int publish_bridge_topic(struct publisher *p, const char *event, char *out, size_t cap)
+{
+	struct topic_vars v = {.client_id = p->client_id, .event = event};
+	return topic_expand(&p->bridge, &v, out, cap);
+}
+
+int publish_bridge(struct publisher *p, const char *event, const char *payload, size_t len,
+		   bool retain)
+{
+	struct topic_vars v = {.client_id = p->client_id, .event = event};
+	return send_expanded(p, &p->bridge, &v, payload, len, retain);
+}
+
+int publish_device_event_held(struct publisher *p, uint64_t batch, const char *application,
+			      uint64_t dev_eui, const char *event, const char *json, size_t len)
+{
+	char eui[17];
+	hex_format_eui(dev_eui, eui);
+	struct topic_vars v = {.application = application, .dev_eui = eui, .event = event};
+	int rc = topic_expand(&p->device_event, &v, p->topic, sizeof(p->topic));
+	if (rc != LB_OK)
+		return rc;
+	struct publish_held *h = calloc(1, sizeof(*h));
+	if (h) {
+		h->topic = strdup(p->topic);
+		h->payload = malloc(len ? len : 1);
+	}
+	if (!h || !h->topic || !h->payload) {
+		if (h) {
+			free(h->topic);
+			free(h->payload);
+		}
+		free(h);
+		return LB_ERR_NOMEM;
+	}
+	memcpy(h->payload, json, len);
+	h->len = len;
+	h->batch = batch;
+	if (p->held_tail)
+		p->held_tail->next = h;
+	else
+		p->held_head = h;
+	p->held_tail = h;
+	p->n_held++;
+	return LB_OK;
+}
+
+size_t publish_release(struct publisher *p, bool (*is_committed)(void *arg, uint64_t batch),
+		       void *arg)
+{
+	size_t n = 0;
+
+	while (p->held_head && is_committed(arg, p->held_head->batch)) {
+		struct publish_held *h = p->held_head;
+		p->held_head = h->next;
+		if (!p->held_head)
+			p->held_tail = NULL;
+		p->n_held--;
+		int rc = mqtt_publish(p->mqtt, h->topic, h->payload, h->len, p->qos, false);
+		if (rc != LB_OK)
+			LB_LOG_RL(LOG_LVL_ERROR, "publish", "held event on %s not published: %s",
+				  h->topic, lb_strerror(rc));
+		else
+			n++;
+		free(h->topic);
+		free(h->payload);
+		free(h);
+	}
+	return n;
+}
+
+int publish_command_filter(struct publisher *p, char *out, size_t cap)
+{
+	struct topic_vars v = {.command = "down"};
+	return topic_filter(&p->device_command, &v, out, cap);
+}
+
+int publish_device_state(struct publisher *p, const char *application, uint64_t dev_eui,
+			 const char *state, const char *json, size_t len)
+{
+	char eui[17];
+	hex_format_eui(dev_eui, eui);
+	struct topic_vars v = {.application = application, .dev_eui = eui, .state = state};
+	return send_expanded(p, &p->device_state, &v, json, len, true);
+}

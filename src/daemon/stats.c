@@ -1,0 +1,118 @@
+/* stats.c - bridge counters as JSON. See stats.h. */
+#include "daemon/stats.h"
+
+#include <json-c/json.h>
+#include <string.h>
+
+static const char *const frame_drop_names[DROP__COUNT] = {
+	[DROP_CRC] = "crcError",
+	[DROP_PHY_MALFORMED] = "phyMalformed",
+	[DROP_UNKNOWN_DEVADDR] = "unknownDevAddr",
+	[DROP_UNKNOWN_DEVEUI] = "unknownDevEui",
+	[DROP_MIC] = "micFailure",
+	[DROP_REPLAY] = "replay",
+	[DROP_RETRANSMISSION] = "retransmission",
+	[DROP_LATE_DUPLICATE] = "lateDuplicate",
+	[DROP_UNHANDLED_MTYPE] = "unhandledMType",
+	[DROP_DECRYPT] = "decryptError",
+	[DROP_ENCODE] = "encodeError",
+	[DROP_FAIR_ACCESS] = "fairAccess",
+};
+
+static const char *const dgram_names[6] = {"pushData", "pushAck", "pullData",
+					   "pullResp", "pullAck", "txAck"};
+
+const char *stats_frame_drop_name(enum stats_frame_drop d)
+{
+	return (unsigned)d < DROP__COUNT ? frame_drop_names[d] : "unknown";
+}
+
+void stats_count_dgram_drop(struct stats *s, int err)
+{
+	if (err < 0 && err > -LB_ERR__COUNT)
+		s->dgram_drops[-err]++;
+	else
+		s->dgram_drops[-LB_ERR_MALFORMED]++;
+}
+
+static void add_u64(json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+static json_object *datagrams_json(const struct stats *s)
+{
+	json_object *o = json_object_new_object();
+	/* Only the identifiers a gateway sends; the rest are ours. */
+	add_u64(o, dgram_names[0], s->datagrams[0]);
+	add_u64(o, dgram_names[2], s->datagrams[2]);
+	add_u64(o, dgram_names[5], s->datagrams[5]);
+	return o;
+}
+
+static json_object *drops_json(const struct stats *s, const struct stats_extra *x)
+{
+	json_object *d = json_object_new_object();
+	json_object *dg = json_object_new_object();
+	json_object *fr = json_object_new_object();
+
+	for (int i = 1; i < LB_ERR__COUNT; i++)
+		if (s->dgram_drops[i])
+			add_u64(dg, lb_errname(-i), s->dgram_drops[i]);
+	for (int i = 0; i < DROP__COUNT; i++)
+		add_u64(fr, frame_drop_names[i], s->frame_drops[i]);
+	json_object_object_add(d, "datagrams", dg);
+	json_object_object_add(d, "frames", fr);
+	add_u64(d, "udpKernel", x->udp_kernel_drops);
+	add_u64(d, "mqttQueueOverflow", x->mqtt_dropped);
+	return d;
+}
+
+int stats_json(const struct stats *s, const struct stats_extra *x, char *out, size_t cap,
+	       size_t *len)
+{
+	json_object *o = json_object_new_object();
+	json_object *m = json_object_new_object();
+
+	add_u64(o, "uptimeS", (uint64_t)((x->now_ms - s->started_ms) / 1000));
+	add_u64(o, "gatewaysKnown", x->gateways_known);
+	add_u64(o, "gatewaysOnline", x->gateways_online);
+	add_u64(o, "devices", x->devices);
+	json_object_object_add(o, "datagrams", datagrams_json(s));
+	add_u64(o, "framesReceived", s->frames_received);
+	add_u64(o, "uplinksUnique", s->uplinks_unique);
+	add_u64(o, "uplinksPublished", s->uplinks_published);
+	add_u64(o, "dedupHits", s->dedup_hits);
+	add_u64(o, "logEvents", s->log_events);
+	add_u64(o, "joins", s->joins);
+	json_object *dl = json_object_new_object();
+	add_u64(dl, "commands", s->commands);
+	add_u64(dl, "commandsRefused", s->commands_refused);
+	add_u64(dl, "sent", x->downlinks_sent);
+	add_u64(dl, "sentRx2", x->downlinks_rx2);
+	add_u64(dl, "failed", x->downlinks_failed);
+	json_object_object_add(o, "downlinks", dl);
+	json_object *st = json_object_new_object();
+	add_u64(st, "commits", x->store_commits);
+	add_u64(st, "failures", x->store_failures);
+	json_object_object_add(o, "store", st);
+	json_object_object_add(o, "drops", drops_json(s, x));
+	add_u64(m, "queueDepth", x->mqtt_queue_depth);
+	add_u64(m, "published", x->mqtt_published);
+	add_u64(m, "reconnects", x->mqtt_reconnects);
+	json_object_object_add(o, "mqtt", m);
+
+	size_t n;
+	const char *txt = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);
+	int rc = LB_OK;
+	if (!txt)
+		rc = LB_ERR_NOMEM;
+	else if (n + 1 > cap)
+		rc = LB_ERR_TOO_LARGE;
+	else {
+		memcpy(out, txt, n + 1);
+		*len = n;
+	}
+	json_object_put(o);
+	return rc;
+}

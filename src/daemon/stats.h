@@ -1,0 +1,75 @@
+/*
+ * stats.h - the bridge's own counters and their JSON form, published every
+ * mqtt.stats_interval_s on lorabridge/{client_id}/stats (like a broker's
+ * $SYS tree).
+ *
+ * "Nothing is lost silently": every datagram that is not processed is counted
+ * in dgram_drops[] by its lb_err reason, and every frame that does not become
+ * an `up` event is counted in frame_drops[] by enum stats_frame_drop.
+ */
+#ifndef LB_STATS_H
+#define LB_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/lb_err.h"
+
+enum stats_frame_drop {
+	DROP_CRC = 0,            /* rxpk stat != 1 (radio CRC bad or absent) */
+	DROP_PHY_MALFORMED,      /* lorawan_parse failed */
+	DROP_UNKNOWN_DEVADDR,    /* no configured device has that DevAddr */
+	DROP_UNKNOWN_DEVEUI,     /* join-request from a DevEUI not configured for OTAA */
+	DROP_MIC,                /* known DevAddr, no candidate's MIC verifies */
+	DROP_REPLAY,             /* FCnt not above the last accepted (or reset) */
+	DROP_RETRANSMISSION,     /* same FCnt as the last accepted */
+	DROP_LATE_DUPLICATE,     /* copy arrived after the de-duplication window */
+	DROP_UNHANDLED_MTYPE,    /* downlink types, RFU, proprietary */
+	DROP_DECRYPT,            /* crypto library failure */
+	DROP_ENCODE,             /* event JSON or topic could not be built */
+	DROP_FAIR_ACCESS,        /* enforce: the device's airtime budget is used up */
+	DROP__COUNT
+};
+
+struct stats {
+	int64_t started_ms;
+	uint64_t datagrams[6];               /* by GWMP identifier 0..5 */
+	uint64_t dgram_drops[LB_ERR__COUNT]; /* by -lb_err */
+	uint64_t frames_received;            /* rxpk accepted from gateways (before dedup) */
+	uint64_t uplinks_unique;             /* de-duplicated frames processed */
+	uint64_t uplinks_published;          /* `up` events handed to MQTT */
+	uint64_t dedup_hits;                 /* copies merged into an open group */
+	uint64_t frame_drops[DROP__COUNT];
+	uint64_t gateway_events;             /* gateway up/stats events published */
+	uint64_t log_events;                 /* device `log` events published */
+	uint64_t joins;                      /* OTAA joins accepted */
+	uint64_t commands;                   /* downlink commands queued from MQTT */
+	uint64_t commands_refused;
+};
+
+/* Snapshot of values owned by other modules, filled by the caller. */
+struct stats_extra {
+	int64_t now_ms;
+	size_t gateways_known;
+	size_t gateways_online;
+	size_t devices;
+	uint64_t udp_kernel_drops;
+	size_t mqtt_queue_depth;
+	uint64_t mqtt_published;
+	uint64_t mqtt_dropped;
+	uint64_t mqtt_reconnects;
+	uint64_t downlinks_sent;
+	uint64_t downlinks_failed;
+	uint64_t downlinks_rx2;
+	uint64_t store_commits;
+	uint64_t store_failures;
+};
+
+const char *stats_frame_drop_name(enum stats_frame_drop d);
+void stats_count_dgram_drop(struct stats *s, int err);
+
+/* Serialise into out (JSON object). LB_OK or LB_ERR_TOO_LARGE. */
+int stats_json(const struct stats *s, const struct stats_extra *x, char *out, size_t cap,
+	       size_t *len);
+
+#endif

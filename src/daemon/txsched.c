@@ -1,0 +1,558 @@
+/* txsched.c - class-A downlink scheduling. See txsched.h. */
+#include "daemon/txsched.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "daemon/bridge.h"
+#include "daemon/budget.h"
+#include "daemon/devevent.h"
+#include "base/hex.h"
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/maccmd.h"
+#include "daemon/session.h"
+
+#define JOIN_REF UINT64_MAX          /* pending entry of a join-accept */
+#define QUEUE_REF 1                  /* pending entry of a queued item */
+#define BRIDGE_REF 0                 /* ACK-only / MAC-answer frame */
+
+void txsched_init(struct txsched *t, uint32_t tx_ack_timeout_ms)
+{
+	memset(t, 0, sizeof(*t));
+	downlink_pending_init(&t->pending, tx_ack_timeout_ms);
+	if (getrandom(&t->token_seq, sizeof(t->token_seq), 0) != (ssize_t)sizeof(t->token_seq))
+		t->token_seq = (uint32_t)loop_now_us();
+}
+
+/* ------------------------------------------------------------- slots */
+
+static struct txsched_slot *slot_for(struct txsched *t, uint64_t dev_eui)
+{
+	struct txsched_slot *free_slot = NULL;
+
+	for (size_t i = 0; i < TXSCHED_SLOTS; i++) {
+		if (t->slot[i].used && t->slot[i].dev_eui == dev_eui)
+			return &t->slot[i];
+		if (!t->slot[i].used && !free_slot)
+			free_slot = &t->slot[i];
+	}
+	return free_slot;
+}
+
+/* Keep the receptions with the best margins (downlink_plan picks among them). */
+static size_t keep_best_rx(const struct lb_rx *rx, size_t n, struct lb_rx *out)
+{
+	size_t k = 0;
+	bool taken[DEDUP_MAX_RX] = {false};
+
+	while (k < TXSCHED_RX && k < n) {
+		size_t best = SIZE_MAX;
+		for (size_t i = 0; i < n && i < DEDUP_MAX_RX; i++) {
+			if (taken[i])
+				continue;
+			if (best == SIZE_MAX || downlink_rx_margin_db(&rx[i].rxpk) >
+						     downlink_rx_margin_db(&rx[best].rxpk))
+				best = i;
+		}
+		if (best == SIZE_MAX)
+			break;
+		taken[best] = true;
+		out[k++] = rx[best];
+	}
+	return k;
+}
+
+/* LinkCheckReq and DeviceTimeReq are answered by the network (§11). */
+static size_t mac_answers(const char *name, const uint8_t *mac, size_t len,
+			  const struct lb_rx *rx, size_t n_rx, uint8_t out[TXSCHED_MAC_MAX])
+{
+	struct maccmd cmds[MACCMD_MAX_FOPTS_CMDS];
+	size_t n = 0, k = 0;
+
+	if (!mac || !len)
+		return 0;
+	maccmd_parse(mac, len, LW_DIR_UP, cmds, MACCMD_MAX_FOPTS_CMDS, &n); /* partial is fine */
+	for (size_t i = 0; i < n; i++) {
+		if (cmds[i].cid != MACCMD_LINK_CHECK && cmds[i].cid != MACCMD_DEVICE_TIME)
+			log_info("txsched", "device %s: MAC command %s published in macCommands, "
+				 "not answered by the bridge", name, maccmd_name(cmds[i].cid, LW_DIR_UP));
+		if (cmds[i].cid == MACCMD_LINK_CHECK && k + DOWNLINK_LINK_CHECK_ANS_LEN <= TXSCHED_MAC_MAX &&
+		    downlink_link_check_ans(rx, n_rx, out + k) == LB_OK)
+			k += DOWNLINK_LINK_CHECK_ANS_LEN;
+		else if (cmds[i].cid == MACCMD_DEVICE_TIME &&
+			 k + DOWNLINK_DEVICE_TIME_ANS_LEN <= TXSCHED_MAC_MAX) {
+			int64_t gps = downlink_gps_time_us(&rx[0].rxpk, rx[0].received_us);
+			if (downlink_device_time_ans(gps, out + k) == LB_OK)
+				k += DOWNLINK_DEVICE_TIME_ANS_LEN;
+		}
+	}
+	return k;
+}
+
+/* The device's next uplink settles a confirmed downlink (§4.3.1.2: ACK). */
+static void settle_confirmed(struct bridge *b, struct lb_device *dev, bool acked)
+{
+	struct ev_device d;
+	size_t len;
+
+	if (!dev->rt.confirmed_pending)
+		return;
+	devevent_fill(&d, dev);
+	struct ev_ack ev = {.dev = &d, .time_us = loop_wall_us(),
+			    .queue_item_id = dev->rt.confirmed_id, .acknowledged = acked,
+			    .fcnt_down = dev->rt.confirmed_fcnt};
+	if (event_json_ack(&ev, b->event, sizeof(b->event), &len) == LB_OK)
+		devevent_publish(b, dev, "ack");
+	int rc = store_downlink_delete(&b->store, dev->rt.confirmed_id);
+	if (rc != LB_OK && rc != LB_ERR_NOT_FOUND)
+		log_error("txsched", "device %s: settled item %s not removed from the store: %s",
+			  dev->name, dev->rt.confirmed_id, lb_strerror(rc));
+	dev->rt.confirmed_pending = false;
+	dev->rt.confirmed_id[0] = '\0';
+}
+
+void txsched_after_uplink(struct bridge *b, struct lb_device *dev, const struct lw_frame *f,
+			  const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx)
+{
+	struct txsched *t = &b->tx;
+
+	settle_confirmed(b, dev, f->u.data.ack);
+	/* Only the uplink just received may be acknowledged (§4.3.1.2). */
+	dev->rt.ack_due = f->mtype == LW_MTYPE_CONFIRMED_UP;
+	struct txsched_slot *s = slot_for(t, dev->dev_eui);
+	if (!s) {
+		t->stats.dropped_slots++;
+		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: no free decision slot (%d in use)",
+			  dev->name, TXSCHED_SLOTS);
+		return;
+	}
+	memset(s, 0, sizeof(*s));
+	s->used = true;
+	s->dev_eui = dev->dev_eui;
+	s->due_ms = loop_now_ms() + b->cfg.downlink_delay_ms;
+	s->n_rx = keep_best_rx(rx, n_rx, s->rx);
+	s->mac_len = mac_answers(dev->name, mac, mac_len, rx, n_rx, s->mac);
+}
+
+/* ---------------------------------------------------------- sending */
+
+static void next_token(struct txsched *t, uint8_t token[GWMP_LEN_TOKEN])
+{
+	do {
+		t->token_seq = t->token_seq * 1103515245u + 12345u;
+		token[0] = (uint8_t)(t->token_seq >> 16);
+		token[1] = (uint8_t)(t->token_seq >> 24);
+	} while (downlink_pending_has(&t->pending, token));
+}
+
+/* One PULL_RESP to the gateway's downlink route (semtech-udp.md §1). */
+static int send_attempt(struct bridge *b, struct downlink_pending_entry *e,
+			uint8_t token[GWMP_LEN_TOKEN])
+{
+	struct gateway *gw = gateways_find(&b->gateways, e->gateway_eui);
+	uint8_t dgram[GWMP_MAX_PULL_RESP + 1];
+	size_t len;
+
+	if (!gw || !gw->has_downlink_addr) {
+		b->tx.stats.no_route++;
+		return LB_ERR_NOT_FOUND;
+	}
+	next_token(&b->tx, token);
+	int rc = gwmp_build_pull_resp(gw->version ? gw->version : 2, token,
+				      &e->plan.attempt[e->attempt].txpk, dgram, sizeof(dgram), &len);
+	if (rc != LB_OK)
+		return rc;
+	struct udp_peer to;
+	memcpy(&to.addr, &gw->down_addr, sizeof(to.addr));
+	to.len = gw->down_addr_len;
+	return udp_send(&b->udp, dgram, len, &to);
+}
+
+static const char *window_name(enum downlink_window w)
+{
+	return w == DOWNLINK_RX1 ? "RX1" : "RX2";
+}
+
+static void publish_txack(struct bridge *b, const struct lb_device *dev,
+			  const struct downlink_pending_entry *e, bool sent)
+{
+	struct ev_txack_attempt at[DOWNLINK_MAX_ATTEMPTS];
+	struct ev_device d;
+	uint8_t id[16];
+	size_t len, n = 0;
+
+	for (size_t i = 0; i < e->plan.n_attempts && i <= e->attempt; i++) {
+		at[n].window = window_name(e->plan.attempt[i].window);
+		at[n].status = e->status[i][0] ? e->status[i] : "OK";
+		at[n].frequency = e->plan.attempt[i].txpk.freq_hz;
+		at[n].dr = e->plan.attempt[i].dr;
+		n++;
+	}
+	devevent_fill(&d, dev);
+	bridge_next_id(b, id);
+	struct ev_txack ev = {.dev = &d, .time_us = loop_wall_us(), .downlink_id = id,
+			      .queue_item_id = e->ref == QUEUE_REF ? e->id : NULL,
+			      .fcnt_down = e->fcnt_down, .gateway_eui = e->gateway_eui, .sent = sent,
+			      .attempts = at, .n_attempts = n};
+	if (event_json_txack(&ev, b->event, sizeof(b->event), &len) == LB_OK)
+		devevent_publish(b, dev, "txack");
+}
+
+/* The gateway programmed the frame: the queue item is done (unconfirmed)
+ * or waits for the device's ACK (confirmed). */
+static void finish_sent(struct bridge *b, struct downlink_pending_entry *e)
+{
+	struct lb_device *dev = devices_find_eui(&b->devices, e->dev_eui);
+
+	b->tx.stats.sent++;
+	if (!dev)
+		return;
+	budget_downlink_sent(b, dev, e->gateway_eui, &e->plan.attempt[e->attempt]);
+	if (e->ref == JOIN_REF) {
+		log_info("txsched", "device %s: join-accept sent in %s", dev->name,
+			 window_name(e->plan.attempt[e->attempt].window));
+		return;
+	}
+	if (e->ref == QUEUE_REF) {
+		int rc = e->confirmed ? store_downlink_update(&b->store, e->id, STORE_DL_SENT, true,
+							      e->fcnt_down)
+				      : store_downlink_delete(&b->store, e->id);
+		if (rc != LB_OK)
+			log_error("txsched", "device %s: queue item %s sent but not marked in the "
+				  "store (%s): it may be sent again", dev->name, e->id, lb_strerror(rc));
+		if (e->confirmed) {
+			dev->rt.confirmed_pending = true;
+			snprintf(dev->rt.confirmed_id, sizeof(dev->rt.confirmed_id), "%s", e->id);
+			dev->rt.confirmed_fcnt = e->fcnt_down;
+		}
+		/* Durable before anyone is told: after a crash the item is not sent
+		 * again (downlinks are rare, so one commit each is cheap). */
+		if (session_commit(b) != LB_OK)
+			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: sent downlink %s not yet "
+				  "recorded durably (retried with the next batch)", dev->name, e->id);
+	}
+	publish_txack(b, dev, e, true);
+}
+
+static void finish_failed(struct bridge *b, struct downlink_pending_entry *e, const char *why)
+{
+	struct lb_device *dev = devices_find_eui(&b->devices, e->dev_eui);
+
+	b->tx.stats.failed++;
+	if (!dev)
+		return;
+	if (e->ref == JOIN_REF) {
+		devevent_log(b, dev, "ERROR", "OTAA", "join-accept not transmitted by the gateway",
+			     e->gateway_eui);
+		return;
+	}
+	publish_txack(b, dev, e, false);
+	char desc[128];
+	snprintf(desc, sizeof(desc), "downlink FCnt %u not transmitted (%s); a queued item stays "
+		 "queued for the next uplink", e->fcnt_down, why);
+	devevent_log(b, dev, "WARNING", "DOWNLINK_GATEWAY", desc, e->gateway_eui);
+}
+
+/* Send e's current attempt; a v1 gateway sends no TX_ACK (§3 v1/v2). */
+static void launch(struct bridge *b, struct downlink_pending_entry *e)
+{
+	uint8_t token[GWMP_LEN_TOKEN];
+	struct gateway *gw = gateways_find(&b->gateways, e->gateway_eui);
+
+	int rc = send_attempt(b, e, token);
+	if (rc != LB_OK) {
+		snprintf(e->status[e->attempt], DOWNLINK_STATUS_LEN, "%s",
+			 rc == LB_ERR_NOT_FOUND ? "NO_ROUTE" : "SEND_ERROR");
+		finish_failed(b, e, e->status[e->attempt]);
+		return;
+	}
+	if (gw && gw->version == 1) {
+		finish_sent(b, e);
+		return;
+	}
+	if (downlink_pending_add(&b->tx.pending, token, e, loop_now_ms()) != LB_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, "txsched", "TX_ACK table full: downlink FCnt %u counted as sent",
+			  e->fcnt_down);
+		finish_sent(b, e);
+	}
+}
+
+/* Reserve the next FCntDown durably (store.h COUNTER RULES). */
+static int reserve_fcnt(struct bridge *b, struct lb_device *dev, uint32_t *fcnt)
+{
+	unsigned f = store_fcnt_down_reserve(&dev->rt.fcnt_down, store_batch(&b->store));
+
+	if (f & STORE_FCNT_EXHAUSTED) {
+		devevent_log(b, dev, "ERROR", "F_CNT_DOWN", "downlink counter exhausted: rejoin needed",
+			     0);
+		return LB_ERR_RANGE;
+	}
+	if ((f & STORE_FCNT_STAGE) && session_stage(b, dev) != LB_OK) {
+		store_fcnt_down_unstage(&dev->rt.fcnt_down);
+		return LB_ERR_IO;
+	}
+	if ((f & STORE_FCNT_COMMIT) && session_commit(b) != LB_OK)
+		return LB_ERR_IO;
+	*fcnt = dev->rt.fcnt_down.next;
+	return LB_OK;
+}
+
+/* Windows before `first` were refused by the duty cycle: say so in txack. */
+static void skip_windows(struct downlink_pending_entry *e, int first)
+{
+	for (int i = 0; i < first; i++)
+		snprintf(e->status[i], DOWNLINK_STATUS_LEN, "DUTY_CYCLE");
+	e->attempt = (uint8_t)first;
+}
+
+struct decision {
+	bool has_item;
+	struct store_downlink item;
+	size_t queued;
+};
+
+static void refuse_item(struct bridge *b, struct lb_device *dev, const struct store_downlink *it,
+			const char *code, const char *why)
+{
+	char desc[192];
+	snprintf(desc, sizeof(desc), "queue item %s dropped: %s", it->id, why);
+	devevent_log(b, dev, "ERROR", code, desc, 0);
+	int rc = store_downlink_delete(&b->store, it->id);
+	if (rc != LB_OK)
+		log_error("txsched", "device %s: refused item %s not removed from the store: %s",
+			  dev->name, it->id, lb_strerror(rc));
+}
+
+/* RX2 from the configuration, each of frequency and DR falling back to the
+ * region's default on its own (the join-accept announced the same DR). */
+static void rx2_settings(const struct bridge *b, struct downlink_plan_in *in)
+{
+	uint32_t freq;
+	uint8_t dr;
+
+	if (!b->cfg.has_downlink_rx2_frequency && !b->cfg.has_downlink_rx2_dr)
+		return;
+	if (region_rx2(b->region, &freq, &dr) != LB_OK)
+		return;
+	in->rx2_override = true;
+	in->rx2_freq_hz = b->cfg.has_downlink_rx2_frequency ? (uint32_t)b->cfg.downlink_rx2_frequency
+							    : freq;
+	in->rx2_dr = b->cfg.has_downlink_rx2_dr ? (uint8_t)b->cfg.downlink_rx2_dr : dr;
+}
+
+/* Build, plan and launch the frame for dev from slot s. */
+static int transmit(struct bridge *b, struct lb_device *dev, struct txsched_slot *s,
+		    struct decision *d)
+{
+	struct downlink_pending_entry e;
+	struct downlink_frame fr = {0};
+	uint8_t phy[LW_MAX_PHY];
+	size_t len;
+
+	memset(&e, 0, sizeof(e));
+	int rc = budget_downlink_allowed(b, dev);
+	if (rc != LB_OK) {
+		if (d->has_item)
+			refuse_item(b, dev, &d->item, "FAIR_ACCESS",
+				    "the device's downlink budget is used up "
+				    "(fair_access.action = enforce)");
+		else
+			devevent_log(b, dev, "ERROR", "FAIR_ACCESS",
+				     "acknowledgement / MAC answer not sent: the device's downlink "
+				     "budget is used up (fair_access.action = enforce)", 0);
+		dev->rt.ack_due = false;
+		return rc;
+	}
+	rc = reserve_fcnt(b, dev, &e.fcnt_down);
+	if (rc != LB_OK)
+		return rc;
+	fr.dev_addr = dev->dev_addr;
+	fr.fcnt_down = e.fcnt_down;
+	fr.ack = dev->rt.ack_due;
+	fr.fopts = s->mac;
+	fr.fopts_len = (uint8_t)s->mac_len;
+	if (d->has_item) {
+		fr.confirmed = d->item.confirmed;
+		fr.has_fport = true;
+		fr.fport = d->item.fport;
+		fr.payload = d->item.data;
+		fr.payload_len = d->item.len;
+		fr.fpending = d->queued > 1;
+	}
+	rc = downlink_build(&fr, &dev->keys, phy, sizeof(phy), &len);
+	if (rc != LB_OK)
+		return rc;
+	struct downlink_plan_in in = {
+		.region = b->region, .rx = s->rx, .n_rx = s->n_rx,
+		.rx1_dr_offset = (uint8_t)b->cfg.downlink_rx1_dr_offset,
+		.rx_delay_s = dev->rt.rx_delay_s, .phy = phy, .phy_len = len};
+	rx2_settings(b, &in);
+	/* An OTAA device keeps what its join-accept told it, whatever the
+	 * configuration says today. */
+	if (dev->activation == LB_ACT_OTAA && dev->rt.joined_at) {
+		in.rx1_dr_offset = dev->rt.rx1_dr_offset;
+		if (dev->rt.rx2_freq) {
+			in.rx2_override = true;
+			in.rx2_freq_hz = dev->rt.rx2_freq;
+			in.rx2_dr = dev->rt.rx2_dr;
+		}
+	}
+	rc = downlink_plan(&in, &e.plan);
+	if (rc != LB_OK || e.plan.n_attempts == 0) {
+		if (d->has_item)
+			refuse_item(b, dev, &d->item, "DOWNLINK_PAYLOAD_SIZE",
+				    "no receive window can carry it at the device's data rate");
+		return rc != LB_OK ? rc : LB_ERR_TOO_LARGE;
+	}
+	/* The regional duty cycle of the gateway: RX1 if its sub-band has
+	 * room, else RX2, else not at all (the item stays queued). */
+	int first = budget_choose_window(b, e.plan.gateway_eui, &e.plan);
+	if (first < 0) {
+		devevent_log(b, dev, "WARNING", "DUTY_CYCLE",
+			     "downlink not sent: the gateway's duty cycle leaves no room in RX1 or "
+			     "RX2", e.plan.gateway_eui);
+		return LB_ERR_FULL;
+	}
+	skip_windows(&e, first);
+	store_fcnt_down_used(&dev->rt.fcnt_down);
+	dev->rt.ack_due = false;
+	e.gateway_eui = e.plan.gateway_eui;
+	e.dev_eui = dev->dev_eui;
+	e.confirmed = fr.confirmed;
+	e.ref = d->has_item ? QUEUE_REF : BRIDGE_REF;
+	if (d->has_item)
+		snprintf(e.id, sizeof(e.id), "%s", d->item.id);
+	b->tx.stats.scheduled++;
+	launch(b, &e);
+	return LB_OK;
+}
+
+static int first_item(void *arg, const struct store_downlink *row)
+{
+	struct decision *d = arg;
+	if (row->state == STORE_DL_QUEUED && !d->has_item) {
+		d->item = *row;
+		d->has_item = true;
+	}
+	d->queued += row->state == STORE_DL_QUEUED;
+	return 0;
+}
+
+static void decide(struct bridge *b, struct txsched_slot *s)
+{
+	struct lb_device *dev = devices_find_eui(&b->devices, s->dev_eui);
+	struct decision d = {0};
+
+	if (!dev || !dev->has_session || s->n_rx == 0)
+		return;
+	/* One confirmed downlink at a time: the next waits for its ACK. */
+	if (!dev->rt.confirmed_pending &&
+	    store_downlink_list(&b->store, dev->dev_eui, first_item, &d) != LB_OK)
+		d.has_item = false;
+	if (!d.has_item && !dev->rt.ack_due && s->mac_len == 0)
+		return;
+	int rc = transmit(b, dev, s, &d);
+	/* Budget and duty-cycle refusals were reported as `log` events. */
+	if (rc != LB_OK && rc != LB_ERR_FULL && rc != LB_ERR_RATE_LIMIT)
+		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: downlink not sent: %s", dev->name,
+			  lb_strerror(rc));
+}
+
+int txsched_join_accept(struct bridge *b, struct lb_device *dev, const uint8_t *phy, size_t len,
+			const struct lb_rx *rx, size_t n_rx)
+{
+	struct downlink_pending_entry e;
+	struct lb_rx best[TXSCHED_RX];
+
+	memset(&e, 0, sizeof(e));
+	size_t n = keep_best_rx(rx, n_rx, best);
+	struct downlink_plan_in in = {.region = b->region, .rx = best, .n_rx = n,
+				      .join_accept = true, .phy = phy, .phy_len = len};
+	int rc = downlink_plan(&in, &e.plan);
+	if (rc != LB_OK || e.plan.n_attempts == 0)
+		return rc != LB_OK ? rc : LB_ERR_TOO_LARGE;
+	int first = budget_choose_window(b, e.plan.gateway_eui, &e.plan);
+	if (first < 0) {
+		devevent_log(b, dev, "WARNING", "DUTY_CYCLE",
+			     "join-accept not sent: the gateway's duty cycle leaves no room",
+			     e.plan.gateway_eui);
+		return LB_ERR_FULL;
+	}
+	skip_windows(&e, first);
+	e.gateway_eui = e.plan.gateway_eui;
+	e.dev_eui = dev->dev_eui;
+	e.ref = JOIN_REF;
+	snprintf(e.id, sizeof(e.id), "join");
+	b->tx.stats.scheduled++;
+	launch(b, &e);
+	return LB_OK;
+}
+
+/* ------------------------------------------------------- TX_ACK */
+
+void txsched_tx_ack(struct bridge *b, uint64_t gateway_eui, const uint8_t token[GWMP_LEN_TOKEN],
+		    const struct gwmp_txack *ack)
+{
+	struct downlink_pending_entry e;
+
+	if (downlink_pending_take(&b->tx.pending, gateway_eui, token, &e) != LB_OK) {
+		log_debug("txsched", "TX_ACK %02x%02x from %016llx matches no downlink", token[0],
+			  token[1], (unsigned long long)gateway_eui);
+		return;
+	}
+	switch (downlink_txack_apply(&e, ack)) {
+	case DOWNLINK_TXACK_SENT:
+		finish_sent(b, &e);
+		break;
+	case DOWNLINK_TXACK_RETRY:
+		if (!budget_window_ok(b, e.gateway_eui, &e.plan.attempt[e.attempt])) {
+			snprintf(e.status[e.attempt], DOWNLINK_STATUS_LEN, "DUTY_CYCLE");
+			finish_failed(b, &e, "RX2's sub-band has no duty cycle left");
+			break;
+		}
+		b->tx.stats.retried_rx2++;
+		log_info("txsched", "gateway %016llx refused %s (%s): trying %s",
+			 (unsigned long long)gateway_eui,
+			 window_name(e.plan.attempt[e.attempt - 1].window), ack->error,
+			 window_name(e.plan.attempt[e.attempt].window));
+		launch(b, &e);
+		break;
+	case DOWNLINK_TXACK_FAILED:
+		finish_failed(b, &e, ack->error);
+		break;
+	}
+}
+
+static void on_expired(const uint8_t token[GWMP_LEN_TOKEN], struct downlink_pending_entry *e,
+		       void *arg)
+{
+	(void)token;
+	snprintf(e->status[e->attempt], DOWNLINK_STATUS_LEN, "TIMEOUT");
+	finish_failed(arg, e, "no TX_ACK from the gateway");
+}
+
+int64_t txsched_tick(struct bridge *b, int64_t now_ms)
+{
+	struct txsched *t = &b->tx;
+	int64_t next = -1, pd;
+
+	for (size_t i = 0; i < TXSCHED_SLOTS; i++) {
+		struct txsched_slot *s = &t->slot[i];
+		if (!s->used)
+			continue;
+		if (s->due_ms <= now_ms) {
+			s->used = false;
+			decide(b, s);
+			continue;
+		}
+		if (next < 0 || s->due_ms < next)
+			next = s->due_ms;
+	}
+	downlink_pending_expire(&t->pending, now_ms, on_expired, b);
+	if (downlink_pending_next_deadline(&t->pending, &pd) == LB_OK && (next < 0 || pd < next))
+		next = pd;
+	return next;
+}

@@ -1,0 +1,209 @@
+/*
+ * event_json.h - the JSON events lorabridge publishes (pure: structs in,
+ * JSON text out; no I/O, no clock, no logging, no globals).
+ *
+ * Field names and value formats are those of ChirpStack v4 (protobuf JSON
+ * mapping of chirpstack api integration.proto / gw.proto), so dashboards
+ * written for ChirpStack work unchanged:
+ *   - EUIs and DevAddr are lowercase hex, MSB first ("0102030405060708");
+ *   - times are RFC 3339 UTC with 0, 3 or 6 fraction digits, as
+ *     protobuf Timestamps print ("2024-05-14T09:12:47.318406Z");
+ *     durations as "1399713185.318s";
+ *   - frequencies and bandwidths in Hz; enums as their names ("CRC_OK",
+ *     "CR_4_5"); bytes as padded base64;
+ *   - rxInfo `context` = base64 of the 4-byte big-endian concentrator `tmst`,
+ *     as the ChirpStack gateway bridge sets it (Semtech UDP backend).
+ *
+ * Device events (topic application/{app}/device/{devEui}/event/{up|log}):
+ *   up   {deduplicationId, time, deviceInfo, devAddr, adr, dr?, fCnt, fPort?,
+ *         confirmed, data?, macCommands?, rxInfo[], txInfo, airtimeMs?,
+ *         fairAccess?}
+ *   log  {time, deviceInfo, level, code, description, context?}
+ * Gateway events, as the ChirpStack gateway bridge publishes them:
+ *   gateway/{id}/event/up      {phyPayload, txInfo, rxInfo}
+ *   gateway/{id}/event/stats   {gatewayId, time?, location?, rxPacketsReceived,
+ *                               rxPacketsReceivedOk, txPacketsReceived,
+ *                               txPacketsEmitted, metadata}
+ *   gateway/{id}/state/conn    {gatewayId, state: "ONLINE" | "OFFLINE"}
+ *
+ * rxInfo (one per reception): gatewayId, uplinkId, gwTime? (the gateway's
+ * `time`), nsTime (bridge arrival time), timeSinceGpsEpoch? (`tmms`),
+ * rssi?, snr? (LoRa), channel, rfChain, context, crcStatus.
+ * txInfo: frequency, modulation {lora {bandwidth, spreadingFactor, codeRate}
+ * | fsk {datarate} | lrFhss {}}.
+ *
+ * Output: every event_json_* function writes NUL-terminated JSON into the
+ * caller's buffer `out` (cap bytes) and the length without the NUL into
+ * *len. Errors: LB_ERR_TOO_LARGE (cap too small; out[0] = '\0' when cap > 0),
+ * LB_ERR_NOMEM (json-c allocation failed), LB_ERR_INVAL (NULL or inconsistent
+ * input, e.g. an up event with no reception), LB_ERR_RANGE (a time outside
+ * years 0..9999). Nothing is retained: the input structs only need to live
+ * for the duration of the call.
+ */
+#ifndef LB_EVENT_JSON_H
+#define LB_EVENT_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "gwmp/gwmp.h"
+#include "gwmp/rx.h"
+
+struct json_object;
+
+/* "00112233-4455-6677-8899-aabbccddeeff" + NUL. */
+#define EVENT_JSON_UUID_LEN 37
+
+/* "2024-05-14T09:12:47.318406Z" + NUL, and room for years up to 9999. */
+#define EVENT_JSON_TIME_LEN 32
+
+/* deviceInfo: who sent the frame. */
+struct ev_device {
+	const char *application;        /* applicationName */
+	const char *name;               /* deviceName */
+	uint64_t dev_eui;               /* devEui */
+	const struct lb_tag *tags;      /* tags {key: value}; may be NULL if n_tags == 0 */
+	size_t n_tags;
+};
+
+/* Fair-access accounting of the device (added by a later issue). */
+struct ev_fair_access {
+	double uplink_airtime_ms;       /* uplinkAirtimeMs, printed with 3 decimals */
+	double uplink_budget_ms;        /* uplinkBudgetMs */
+	uint32_t downlinks;             /* downlinks */
+	uint32_t downlink_budget;       /* downlinkBudget */
+	bool exceeded;                  /* exceeded */
+};
+
+/* One accepted (verified, decrypted, de-duplicated) uplink. */
+struct ev_uplink {
+	const struct ev_device *dev;
+	uint8_t dedup_id[16];           /* deduplicationId, printed as a UUID */
+	int64_t time_us;                /* time: Unix µs */
+	uint32_t dev_addr;
+	bool adr;
+	int dr;                         /* region data rate; < 0 = unknown, omitted */
+	uint32_t fcnt;                  /* full 32-bit FCntUp */
+	bool has_fport;
+	uint8_t fport;
+	bool confirmed;
+	const uint8_t *data;            /* decrypted FRMPayload; omitted if data_len == 0 */
+	size_t data_len;
+	const uint8_t *mac;             /* MAC commands (FOpts or decrypted FPort-0 payload), */
+	size_t mac_len;                 /* uplink direction; macCommands omitted if 0 */
+	const struct lb_rx *rx;         /* receptions, n_rx >= 1; rx[0] also gives txInfo */
+	size_t n_rx;
+	bool has_airtime;
+	double airtime_ms;              /* airtimeMs, 3 decimals */
+	const struct ev_fair_access *fair_access;  /* NULL = omitted */
+};
+
+/* A `log` event. level: "INFO", "WARNING" or "ERROR"; code: a ChirpStack
+ * LogCode name ("UPLINK_MIC", "UPLINK_F_CNT_RESET", "UPLINK_CODEC", ...).
+ * context: n_context pairs context_keys[i] -> context_values[i] (strings),
+ * the object is omitted when n_context == 0. dev may be NULL (no deviceInfo). */
+struct ev_log {
+	const struct ev_device *dev;
+	int64_t time_us;
+	const char *level;
+	const char *code;
+	const char *description;
+	const char *const *context_keys;
+	const char *const *context_values;
+	size_t n_context;
+};
+
+/* OTAA join accepted (`join` event). */
+struct ev_join {
+	const struct ev_device *dev;
+	uint8_t dedup_id[16];
+	int64_t time_us;
+	uint32_t dev_addr;
+};
+
+/* A confirmed downlink acknowledged, or not, by the device's next uplink. */
+struct ev_ack {
+	const struct ev_device *dev;
+	int64_t time_us;
+	const char *queue_item_id;
+	bool acknowledged;
+	uint32_t fcnt_down;
+};
+
+/* One transmission attempt of a downlink: window "RX1"/"RX2" and the
+ * gateway's answer ("OK", a TX_ACK error such as "TOO_LATE", "TIMEOUT"). */
+struct ev_txack_attempt {
+	const char *window;
+	const char *status;
+	uint32_t frequency;
+	int dr;
+};
+
+/* The outcome of a downlink (`txack` event). queue_item_id NULL = a frame
+ * the bridge made itself (ACK or MAC answer). */
+struct ev_txack {
+	const struct ev_device *dev;
+	int64_t time_us;
+	const uint8_t *downlink_id;       /* 16 bytes, printed as a UUID */
+	const char *queue_item_id;
+	uint32_t fcnt_down;
+	uint64_t gateway_eui;
+	bool sent;
+	const struct ev_txack_attempt *attempts;
+	size_t n_attempts;
+};
+
+/* Device events. */
+int event_json_join(const struct ev_join *ev, char *out, size_t cap, size_t *len);
+int event_json_ack(const struct ev_ack *ev, char *out, size_t cap, size_t *len);
+int event_json_txack(const struct ev_txack *ev, char *out, size_t cap, size_t *len);
+void event_json_uuid_str(const uint8_t id[16], char out[EVENT_JSON_UUID_LEN]);
+/* The retained state/airtime message: the fairAccess object on its own. */
+int event_json_fair_access(const struct ev_fair_access *fa, char *out, size_t cap, size_t *len);
+int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t *len);
+int event_json_log(const struct ev_log *ev, char *out, size_t cap, size_t *len);
+
+/* gateway/{id}/event/up: one reception, published before de-duplication. */
+int event_json_gateway_up(const struct lb_rx *rx, char *out, size_t cap, size_t *len);
+
+/* gateway/{id}/event/stats from a PUSH_DATA `stat` object. `time` is the
+ * gateway's own "2014-01-12 08:59:28 GMT" converted to RFC 3339 (omitted if
+ * absent or unreadable); location only when the gateway sent one; metadata
+ * {"rxForwarded": rxfw, "ackRate": "%.1f", "temperature": "%.1f" if sent}. */
+/* One sub-band's transmit duty cycle over the last hour (issue 4). */
+struct ev_duty_cycle {
+	const char *name;                /* "869.400-869.650" (MHz) */
+	double used_pct;
+	double limit_pct;                /* 100 = unlimited */
+};
+
+/* As event_json_gateway_stats, with a `dutyCycle` array when n_dc > 0. */
+int event_json_gateway_stats_dc(uint64_t gateway_eui, const struct gwmp_stat *st,
+				const struct ev_duty_cycle *dc, size_t n_dc, char *out, size_t cap,
+				size_t *len);
+int event_json_gateway_stats(uint64_t gateway_eui, const struct gwmp_stat *st,
+			     char *out, size_t cap, size_t *len);
+
+/* gateway/{id}/state/conn. */
+int event_json_gateway_conn(uint64_t gateway_eui, bool online, char *out, size_t cap,
+			    size_t *len);
+
+/* --- building blocks (for other events; the caller owns *out) ---------- */
+
+/* Format Unix µs as an RFC 3339 UTC timestamp (0, 3 or 6 fraction digits).
+ * Returns LB_OK or LB_ERR_RANGE (year outside 0..9999). */
+int event_json_format_time(int64_t unix_us, char out[EVENT_JSON_TIME_LEN]);
+
+/* rxInfo / txInfo objects of one reception. Errors: LB_ERR_NOMEM, LB_ERR_RANGE. */
+int event_json_rx_info(const struct lb_rx *rx, struct json_object **out);
+int event_json_tx_info(const struct gwmp_rxpk *pk, struct json_object **out);
+
+/* deviceInfo object. Errors: LB_ERR_NOMEM, LB_ERR_INVAL (a NULL tag key). */
+int event_json_device_info(const struct ev_device *dev, struct json_object **out);
+
+/* Serialise o (not consumed) into out as described above. */
+int event_json_write(struct json_object *o, char *out, size_t cap, size_t *len);
+
+#endif

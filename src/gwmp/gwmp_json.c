@@ -1,0 +1,577 @@
+/*
+ * gwmp_json.c - reading the JSON bodies of the Semtech UDP protocol (json-c):
+ * PUSH_DATA rxpk/stat (semtech-udp.md §4), TX_ACK txpk_ack (§6) and PULL_RESP
+ * txpk (§5, simulator and tests). Writing is in gwmp_json_write.c.
+ *
+ * Error convention for one object: a field of the wrong JSON type or a
+ * missing required field is LB_ERR_JSON; a value of the right type that
+ * cannot be used (unknown datr, frequency out of range, ...) is
+ * LB_ERR_MALFORMED; `data` problems are LB_ERR_BASE64, LB_ERR_TOO_LARGE and
+ * LB_ERR_SIZE_MISMATCH. The `stat` object is informational and read leniently:
+ * a field of the wrong type is treated as absent.
+ */
+#include "gwmp/gwmp.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "base/b64.h"
+#include "gwmp/gwmp_int.h"
+#include "base/jsonobj.h"
+#include "base/lb_err.h"
+
+#define JSON_MAX_DEPTH 16
+/* Largest integer a double holds exactly; integral doubles beyond are refused. */
+#define DOUBLE_INT_MAX 9007199254740992.0
+#define FREQ_MAX_MHZ 4294.967295 /* what fits in uint32 Hz */
+#define RSSI_ABS_MAX 1000.0
+#define LSNR_ABS_MAX 100.0
+
+static int parse_root(const uint8_t *json, size_t len, json_object **out)
+{
+	*out = NULL;
+	if (len > GWMP_MAX_DATAGRAM)
+		return LB_ERR_TOO_LARGE;
+	return jsonobj_parse((const char *)json, len, JSON_MAX_DEPTH, out);
+}
+
+static bool is_number(json_object *v)
+{
+	return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
+}
+
+/* Field lookup shared by the getters below: with found == NULL the field is
+ * required (absent -> LB_ERR_JSON), otherwise *found tells whether it is
+ * there. JSON null counts as absent. Returns 1 when present, else the value
+ * the getter returns. */
+static int lookup(json_object *o, const char *key, bool *found, json_object **v)
+{
+	bool present = json_object_object_get_ex(o, key, v) && *v != NULL;
+
+	if (found != NULL)
+		*found = present;
+	if (present)
+		return 1;
+	return found != NULL ? LB_OK : LB_ERR_JSON;
+}
+
+/* A finite number; LB_ERR_JSON for any other type. */
+static int get_num(json_object *o, const char *key, bool *found, double *out)
+{
+	json_object *v;
+	int r = lookup(o, key, found, &v);
+
+	if (r != 1)
+		return r;
+	if (!is_number(v))
+		return LB_ERR_JSON;
+	*out = json_object_get_double(v);
+	return isfinite(*out) ? LB_OK : LB_ERR_JSON;
+}
+
+/* An integer in [min, max]. An integral double (e.g. 5.0) is accepted;
+ * 5.5 is the wrong type (LB_ERR_JSON); out of range is LB_ERR_MALFORMED. */
+static int get_int(json_object *o, const char *key, int64_t min, int64_t max, bool *found,
+		   int64_t *out)
+{
+	json_object *v;
+	int64_t i;
+	int r = lookup(o, key, found, &v);
+
+	if (r != 1)
+		return r;
+	if (json_object_is_type(v, json_type_int)) {
+		i = json_object_get_int64(v);
+	} else if (json_object_is_type(v, json_type_double)) {
+		double d = json_object_get_double(v);
+
+		if (!(d > -DOUBLE_INT_MAX && d < DOUBLE_INT_MAX) || (double)(int64_t)d != d)
+			return LB_ERR_JSON;
+		i = (int64_t)d;
+	} else {
+		return LB_ERR_JSON;
+	}
+	if (i < min || i > max)
+		return LB_ERR_MALFORMED;
+	*out = i;
+	return LB_OK;
+}
+
+static int get_str(json_object *o, const char *key, bool *found, const char **out)
+{
+	json_object *v;
+	int r = lookup(o, key, found, &v);
+
+	if (r != 1)
+		return r;
+	if (!json_object_is_type(v, json_type_string))
+		return LB_ERR_JSON;
+	*out = json_object_get_string(v);
+	return LB_OK;
+}
+
+static int get_bool(json_object *o, const char *key, bool *out)
+{
+	json_object *v;
+	bool found;
+
+	if (lookup(o, key, &found, &v) != 1)
+		return LB_OK;
+	if (!json_object_is_type(v, json_type_boolean))
+		return LB_ERR_JSON;
+	*out = json_object_get_boolean(v);
+	return LB_OK;
+}
+
+/* `freq` in MHz with Hz precision (§4.1, §5); rounded, not truncated. */
+static int read_freq(json_object *o, uint32_t *hz)
+{
+	double mhz;
+	int err = get_num(o, "freq", NULL, &mhz);
+
+	if (err != LB_OK)
+		return err;
+	if (!(mhz > 0.0 && mhz <= FREQ_MAX_MHZ))
+		return LB_ERR_MALFORMED;
+	*hz = (uint32_t)(mhz * 1e6 + 0.5);
+	return LB_OK;
+}
+
+/* `codr` "4/5".."4/8" -> 1..4; "2/3" and "1/2" are the aliases Semtech's
+ * txpk parser accepts (§5); "OFF" -> 0 only where allowed (rxpk, §4.1). */
+static int parse_codr(const char *s, bool allow_off, uint8_t *cr)
+{
+	static const struct {
+		const char *text;
+		uint8_t cr;
+	} codes[] = {{"4/5", 1}, {"4/6", 2}, {"2/3", 2}, {"4/7", 3}, {"4/8", 4}, {"1/2", 4}};
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		if (strcmp(s, codes[i].text) == 0) {
+			*cr = codes[i].cr;
+			return LB_OK;
+		}
+	}
+	if (allow_off && strcmp(s, "OFF") == 0) {
+		*cr = 0;
+		return LB_OK;
+	}
+	return LB_ERR_MALFORMED;
+}
+
+static int parse_modu(const char *s, enum gwmp_modulation *m)
+{
+	if (strcmp(s, "LORA") == 0)
+		*m = GWMP_MOD_LORA;
+	else if (strcmp(s, "FSK") == 0)
+		*m = GWMP_MOD_FSK;
+	else if (strcmp(s, "LR-FHSS") == 0)
+		*m = GWMP_MOD_LRFHSS;
+	else
+		return LB_ERR_MALFORMED;
+	return LB_OK;
+}
+
+/* `modu` + `datr`: LoRa datr is a string, FSK datr a number in bit/s. When
+ * `modu` is absent the type of `datr` decides. LR-FHSS datr ("M0CW137") is
+ * kept opaque: sf/bw stay 0. */
+static int read_datr(json_object *o, enum gwmp_modulation *modu, uint8_t *sf, uint16_t *bw,
+		     uint32_t *bitrate)
+{
+	json_object *d;
+	const char *s;
+	bool found;
+	int64_t bps;
+	int err = get_str(o, "modu", &found, &s);
+
+	if (err != LB_OK)
+		return err;
+	if (!json_object_object_get_ex(o, "datr", &d))
+		return LB_ERR_JSON;
+	if (found)
+		err = parse_modu(s, modu);
+	else
+		*modu = json_object_is_type(d, json_type_string) ? GWMP_MOD_LORA : GWMP_MOD_FSK;
+	if (err != LB_OK)
+		return err;
+	if (*modu == GWMP_MOD_FSK) {
+		err = get_int(o, "datr", 1, UINT32_MAX, NULL, &bps);
+		if (err == LB_OK)
+			*bitrate = (uint32_t)bps;
+		return err;
+	}
+	if (!json_object_is_type(d, json_type_string))
+		return LB_ERR_JSON;
+	if (*modu == GWMP_MOD_LRFHSS)
+		return LB_OK;
+	return gwmp_parse_datr(json_object_get_string(d), sf, bw);
+}
+
+/* `size` + `data`: the PHYPayload, ≤ 255 bytes, size must match (§9.5). */
+static int read_payload(json_object *o, uint8_t *data, uint16_t *size)
+{
+	json_object *v;
+	int64_t n;
+	size_t got;
+	int err = get_int(o, "size", 0, INT32_MAX, NULL, &n);
+
+	if (err != LB_OK)
+		return err;
+	if (n > GWMP_MAX_PHY)
+		return LB_ERR_TOO_LARGE;
+	if (!json_object_object_get_ex(o, "data", &v) || !json_object_is_type(v, json_type_string))
+		return LB_ERR_JSON;
+	err = b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v), data,
+			 GWMP_MAX_PHY, &got);
+	if (err != LB_OK)
+		return err;
+	if (got != (size_t)n)
+		return LB_ERR_SIZE_MISMATCH;
+	*size = (uint16_t)n;
+	return LB_OK;
+}
+
+/* tmst, time, tmms (§4.1); all optional. */
+static int rxpk_timing(json_object *o, struct gwmp_rxpk *rx)
+{
+	const char *s;
+	bool found;
+	int64_t tmst = 0, tmms = 0;
+	int err = get_int(o, "tmst", 0, UINT32_MAX, &found, &tmst);
+
+	if (err == LB_OK)
+		err = get_str(o, "time", &rx->has_time, &s);
+	if (err == LB_OK && rx->has_time)
+		err = gwmp__time_parse(s, &rx->time_us);
+	if (err == LB_OK)
+		err = get_int(o, "tmms", 0, INT64_MAX, &rx->has_tmms, &tmms);
+	rx->tmst = (uint32_t)tmst;
+	rx->tmms = (uint64_t)tmms;
+	return err;
+}
+
+static int rxpk_radio(json_object *o, struct gwmp_rxpk *rx)
+{
+	bool found;
+	int64_t rfch = 0, stat = 0; /* absent stat: "no CRC information" */
+	int err = read_freq(o, &rx->freq_hz);
+
+	if (err == LB_OK)
+		err = get_int(o, "rfch", 0, UINT8_MAX, &found, &rfch);
+	if (err == LB_OK)
+		err = get_int(o, "stat", -1, 1, &found, &stat);
+	rx->rfch = (int)rfch;
+	rx->stat = (int)stat;
+	return err;
+}
+
+static int rxpk_coding(json_object *o, struct gwmp_rxpk *rx)
+{
+	const char *s;
+	bool found;
+	int err = read_datr(o, &rx->modu, &rx->sf, &rx->bw_khz, &rx->bitrate);
+
+	if (err != LB_OK || rx->modu != GWMP_MOD_LORA)
+		return err;
+	err = get_str(o, "codr", &found, &s);
+	if (err == LB_OK && found)
+		err = parse_codr(s, true, &rx->cr);
+	return err;
+}
+
+static int round_int(double d)
+{
+	return d < 0 ? (int)(d - 0.5) : (int)(d + 0.5);
+}
+
+/* Signal fields of one object (top level or an rsig entry). Only fills
+ * what the rxpk does not have yet, so the top level takes precedence. */
+static int signal_fields(json_object *o, const char *rssi_key, struct gwmp_rxpk *rx,
+			 bool *has_chan)
+{
+	bool found;
+	int64_t chan;
+	double d;
+	int err = get_int(o, "chan", 0, UINT8_MAX, &found, &chan);
+
+	if (err != LB_OK)
+		return err;
+	if (found && !*has_chan) {
+		rx->chan = (int)chan;
+		*has_chan = true;
+	}
+	if ((err = get_num(o, rssi_key, &found, &d)) != LB_OK)
+		return err;
+	if (found && !rx->has_rssi) {
+		if (d < -RSSI_ABS_MAX || d > RSSI_ABS_MAX)
+			return LB_ERR_MALFORMED;
+		rx->rssi = round_int(d);
+		rx->has_rssi = true;
+	}
+	if ((err = get_num(o, "lsnr", &found, &d)) != LB_OK)
+		return err;
+	if (found && !rx->has_lsnr) {
+		if (d < -LSNR_ABS_MAX || d > LSNR_ABS_MAX)
+			return LB_ERR_MALFORMED;
+		rx->lsnr = (float)d;
+		rx->has_lsnr = true;
+	}
+	return LB_OK;
+}
+
+/* chan/rssi/lsnr, falling back on the first `rsig` entry (Kerlink JSON v2,
+ * §4.1 extensions): its rssis (signal RSSI), else rssic (channel RSSI). */
+static int rxpk_signal(json_object *o, struct gwmp_rxpk *rx)
+{
+	json_object *rsig, *first;
+	bool has_chan = false;
+	int err = signal_fields(o, "rssi", rx, &has_chan);
+
+	if (err != LB_OK || !json_object_object_get_ex(o, "rsig", &rsig))
+		return err;
+	if (!json_object_is_type(rsig, json_type_array))
+		return LB_ERR_JSON;
+	if (json_object_array_length(rsig) == 0)
+		return LB_OK;
+	first = json_object_array_get_idx(rsig, 0);
+	if (!json_object_is_type(first, json_type_object))
+		return LB_ERR_JSON;
+	err = signal_fields(first, "rssis", rx, &has_chan);
+	if (err == LB_OK)
+		err = signal_fields(first, "rssic", rx, &has_chan);
+	return err;
+}
+
+static int rxpk_parse(json_object *o, struct gwmp_rxpk *rx)
+{
+	int err;
+
+	memset(rx, 0, sizeof(*rx));
+	if (!json_object_is_type(o, json_type_object))
+		return LB_ERR_JSON;
+	if ((err = rxpk_timing(o, rx)) != LB_OK || (err = rxpk_radio(o, rx)) != LB_OK ||
+	    (err = rxpk_coding(o, rx)) != LB_OK || (err = rxpk_signal(o, rx)) != LB_OK)
+		return err;
+	return read_payload(o, rx->data, &rx->size);
+}
+
+/* Lenient readers for `stat`: a field of the wrong type counts as absent. */
+static bool stat_num(json_object *o, const char *key, double *out)
+{
+	bool found;
+
+	return get_num(o, key, &found, out) == LB_OK && found;
+}
+
+static uint32_t stat_count(json_object *o, const char *key)
+{
+	bool found;
+	int64_t v;
+
+	if (get_int(o, key, 0, UINT32_MAX, &found, &v) != LB_OK || !found)
+		return 0;
+	return (uint32_t)v;
+}
+
+static void stat_parse(json_object *o, struct gwmp_stat *st)
+{
+	const char *s;
+	bool found;
+	double alti = 0;
+
+	if (get_str(o, "time", &found, &s) == LB_OK && found && strlen(s) < sizeof(st->time)) {
+		memcpy(st->time, s, strlen(s) + 1);
+		st->has_time = true;
+	}
+	st->has_location = stat_num(o, "lati", &st->lati) && stat_num(o, "long", &st->lon);
+	if (stat_num(o, "alti", &alti) && alti > INT_MIN && alti < INT_MAX)
+		st->alti = (int)alti;
+	st->rxnb = stat_count(o, "rxnb");
+	st->rxok = stat_count(o, "rxok");
+	st->rxfw = stat_count(o, "rxfw");
+	st->dwnb = stat_count(o, "dwnb");
+	st->txnb = stat_count(o, "txnb");
+	stat_num(o, "ackr", &st->ackr);
+	st->has_temp = stat_num(o, "temp", &st->temp);
+}
+
+int gwmp_parse_push(const uint8_t *json, size_t len, struct gwmp_push *out)
+{
+	json_object *root, *rxpk = NULL, *stat = NULL;
+	size_t n;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = parse_root(json, len, &root)) != LB_OK)
+		return err;
+	if ((json_object_object_get_ex(root, "rxpk", &rxpk) &&
+	     !json_object_is_type(rxpk, json_type_array)) ||
+	    (json_object_object_get_ex(root, "stat", &stat) &&
+	     !json_object_is_type(stat, json_type_object))) {
+		json_object_put(root);
+		return LB_ERR_JSON;
+	}
+	n = rxpk != NULL ? json_object_array_length(rxpk) : 0;
+	out->n_rxpk = n < GWMP_MAX_RXPK ? n : GWMP_MAX_RXPK;
+	out->n_rxpk_excess = n - out->n_rxpk;
+	for (size_t i = 0; i < out->n_rxpk; i++)
+		out->rxpk_err[i] = rxpk_parse(json_object_array_get_idx(rxpk, i), &out->rxpk[i]);
+	if (stat != NULL) {
+		out->has_stat = true;
+		stat_parse(stat, &out->stat);
+	}
+	json_object_put(root);
+	return LB_OK;
+}
+
+static void copy_bounded(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* §6: error/warn strings, value as number or numeric string. */
+static int txack_fields(json_object *ack, struct gwmp_txack *out)
+{
+	json_object *v;
+	const char *s;
+	bool found;
+	int64_t num;
+	int err = get_str(ack, "error", &found, &s);
+
+	if (err != LB_OK)
+		return err;
+	if (found && strcmp(s, "NONE") != 0)
+		copy_bounded(out->error, sizeof(out->error), s);
+	if ((err = get_str(ack, "warn", &found, &s)) != LB_OK)
+		return err;
+	if (found)
+		copy_bounded(out->warn, sizeof(out->warn), s);
+	if (!json_object_object_get_ex(ack, "value", &v))
+		return LB_OK;
+	if (json_object_is_type(v, json_type_string)) {
+		char *end;
+		long l = strtol(json_object_get_string(v), &end, 10);
+
+		out->has_value = end != json_object_get_string(v) && *end == '\0' &&
+				 l >= INT_MIN && l <= INT_MAX;
+		out->value = out->has_value ? (int)l : 0;
+		return LB_OK;
+	}
+	err = get_int(ack, "value", INT_MIN, INT_MAX, &found, &num);
+	out->has_value = err == LB_OK && found;
+	out->value = out->has_value ? (int)num : 0;
+	return err;
+}
+
+int gwmp_parse_txack(const uint8_t *json, size_t len, struct gwmp_txack *out)
+{
+	json_object *root, *ack;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (json != NULL)
+		gwmp__trim(&json, &len);
+	if (json == NULL || len == 0)
+		return LB_OK; /* v4.0.1 success: no JSON at all */
+	if ((err = parse_root(json, len, &root)) != LB_OK)
+		return err;
+	if (!json_object_object_get_ex(root, "txpk_ack", &ack) ||
+	    !json_object_is_type(ack, json_type_object))
+		err = LB_ERR_JSON;
+	else
+		err = txack_fields(ack, out);
+	json_object_put(root);
+	if (err != LB_OK)
+		memset(out, 0, sizeof(*out));
+	return err;
+}
+
+/* imme/tmst/tmms: one of imme:true, tmst, tmms is required (§5). */
+static int txpk_timing(json_object *o, struct gwmp_txpk *tx)
+{
+	int64_t tmst = 0, tmms = 0;
+	int err = get_bool(o, "imme", &tx->imme);
+
+	if (err == LB_OK)
+		err = get_int(o, "tmst", 0, UINT32_MAX, &tx->has_tmst, &tmst);
+	if (err == LB_OK)
+		err = get_int(o, "tmms", 0, INT64_MAX, &tx->has_tmms, &tmms);
+	tx->tmst = (uint32_t)tmst;
+	tx->tmms = (uint64_t)tmms;
+	if (err == LB_OK && !tx->imme && !tx->has_tmst && !tx->has_tmms)
+		err = LB_ERR_JSON;
+	return err;
+}
+
+static int txpk_radio(json_object *o, struct gwmp_txpk *tx)
+{
+	const char *s;
+	bool found;
+	int64_t rfch = 0, powe = 0, fdev = 0; /* absent powe: 0 dBm requested (§5) */
+	int err = read_freq(o, &tx->freq_hz);
+
+	if (err == LB_OK)
+		err = get_int(o, "rfch", 0, UINT8_MAX, NULL, &rfch);
+	if (err == LB_OK)
+		err = get_int(o, "powe", -128, 127, &found, &powe);
+	tx->rfch = (int)rfch;
+	tx->powe = (int)powe;
+	if (err == LB_OK)
+		err = get_str(o, "modu", NULL, &s); /* required in a txpk */
+	if (err != LB_OK || (err = read_datr(o, &tx->modu, &tx->sf, &tx->bw_khz,
+					     &tx->bitrate)) != LB_OK)
+		return err;
+	if (tx->modu == GWMP_MOD_LRFHSS)
+		return LB_ERR_MALFORMED; /* not a txpk modulation in §5 */
+	if (tx->modu == GWMP_MOD_FSK) {
+		err = get_int(o, "fdev", 1, UINT32_MAX, NULL, &fdev);
+		tx->fdev = (uint32_t)fdev;
+		return err;
+	}
+	if ((err = get_str(o, "codr", NULL, &s)) != LB_OK)
+		return err;
+	return parse_codr(s, false, &tx->cr);
+}
+
+static int txpk_parse(json_object *o, struct gwmp_txpk *tx)
+{
+	bool found;
+	int64_t prea = 0; /* 0: forwarder default */
+	int err;
+
+	if ((err = txpk_timing(o, tx)) != LB_OK || (err = txpk_radio(o, tx)) != LB_OK ||
+	    (err = get_bool(o, "ipol", &tx->ipol)) != LB_OK ||
+	    (err = get_bool(o, "ncrc", &tx->ncrc)) != LB_OK ||
+	    (err = get_int(o, "prea", 0, UINT16_MAX, &found, &prea)) != LB_OK)
+		return err;
+	tx->prea = (int)prea;
+	return read_payload(o, tx->data, &tx->size);
+}
+
+int gwmp_parse_pull_resp(const uint8_t *json, size_t len, struct gwmp_txpk *out)
+{
+	json_object *root, *txpk;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = parse_root(json, len, &root)) != LB_OK)
+		return err;
+	if (!json_object_object_get_ex(root, "txpk", &txpk) ||
+	    !json_object_is_type(txpk, json_type_object))
+		err = LB_ERR_JSON;
+	else
+		err = txpk_parse(txpk, out);
+	json_object_put(root);
+	if (err != LB_OK)
+		memset(out, 0, sizeof(*out));
+	return err;
+}

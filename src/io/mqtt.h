@@ -1,0 +1,203 @@
+/*
+ * mqtt.h - the MQTT client of lorabridge: libmosquitto driven by the one
+ * epoll loop (no libmosquitto thread, no blocking call except the name
+ * resolution inside a connection attempt).
+ *
+ * Integration with the main loop (loop.h), after every loop iteration:
+ *   1. fd = mqtt_fd(m). When it differs from the registered one, forget the
+ *      old registration and register the new fd (if >= 0). The old socket
+ *      has already been CLOSED by libmosquitto, so the kernel has already
+ *      dropped it from the epoll set: do not EPOLL_CTL_DEL the old number
+ *      (another module may have reused it). mqtt_fd() returns -1 for at
+ *      least one iteration between two sockets: a new socket is only ever
+ *      opened by mqtt_tick() at a reconnect deadline, never in the call that
+ *      saw the old one close.
+ *   2. Interest: EPOLLIN always, EPOLLOUT iff mqtt_want_write(m).
+ *   3. On readiness: mqtt_handle_io(m, readable, writable) with
+ *      readable = EPOLLIN|EPOLLERR|EPOLLHUP, writable = EPOLLOUT|EPOLLERR|
+ *      EPOLLHUP (errors must reach libmosquitto so it closes the socket).
+ *   4. Every iteration: deadline = mqtt_tick(m, loop_now_ms()).
+ *
+ * Delivery (nothing is lost silently):
+ *   - mqtt_publish() appends to a bounded FIFO (opts.queue_limit messages;
+ *     on overflow the OLDEST is dropped and counted in dropped_overflow).
+ *   - While connected, messages move from the FIFO into libmosquitto while
+ *     fewer than MQTT_INFLIGHT_WINDOW are un-acknowledged (QoS 1/2: until
+ *     PUBACK/PUBCOMP; QoS 0: until written to the socket). A copy of each
+ *     in-flight message is kept until then, so at most queue_limit +
+ *     MQTT_INFLIGHT_WINDOW messages are held in total.
+ *   - On a connection loss, QoS 1/2 messages in flight stay in libmosquitto,
+ *     which re-sends them (DUP set, same message id) right after the next
+ *     CONNACK, before anything newer (verified with libmosquitto 2.0.11 and
+ *     mosquitto 2.0.11; see tests/integration/test_mqtt_client.sh). QoS 0
+ *     messages not yet written are put back at the head of the FIFO.
+ *     Duplicates are possible for the few in flight; loss is not.
+ *   - On every CONNACK the remembered subscriptions are renewed (clean
+ *     session) and then opts.on_connect() is called: publish the retained
+ *     "online" state there. Messages queued while offline follow in order.
+ *
+ * Reconnection: exponential back-off 1 s, 2 s, 4 s ... 60 s, reset by a
+ * successful CONNACK. Connection failures are logged rate-limited.
+ *
+ * Clean shutdown: publish "offline" (a clean DISCONNECT suppresses the
+ * Will), keep looping (handle_io/tick) while mqtt_pending(m) > 0 for at most
+ * ~5 s, then mqtt_disconnect(m) and loop until mqtt_fd(m) < 0 (the
+ * DISCONNECT is normally written at once), then mqtt_destroy(m).
+ *
+ * Callbacks (on_connect, on_message) are called from inside mqtt_handle_io
+ * and mqtt_tick. They may call mqtt_publish and mqtt_subscribe, not
+ * mqtt_destroy.
+ *
+ * Ownership: mqtt_init() copies everything it needs from opts (the strings
+ * may be freed afterwards); mqtt_publish() copies topic and payload;
+ * mqtt_destroy() frees everything, including messages still queued (they
+ * are counted in the log line it writes).
+ */
+#ifndef LB_MQTT_H
+#define LB_MQTT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/mqttq.h"
+
+/* Un-acknowledged messages allowed inside libmosquitto at once. */
+#define MQTT_INFLIGHT_WINDOW 100
+#define MQTT_BACKOFF_MIN_MS 1000
+#define MQTT_BACKOFF_MAX_MS 60000
+
+struct mqtt_opts {
+	const char *host;           /* required */
+	int port;                   /* 1..65535 */
+	const char *client_id;      /* required */
+	const char *username;       /* NULL = none */
+	const char *password;       /* NULL = none (needs username) */
+	const char *ca_file;        /* non-NULL enables TLS */
+	const char *cert_file;      /* client certificate, NULL = none */
+	const char *key_file;       /* with cert_file */
+	int keepalive_s;            /* >= 5 */
+	int qos;                    /* default QoS (0..2) for callers' publishes */
+	size_t queue_limit;         /* >= 1 messages */
+	const char *will_topic;     /* NULL = no Last Will */
+	const char *will_payload;   /* NUL-terminated */
+	bool will_retain;
+	int will_qos;
+	/* Every successful CONNACK, after the subscriptions were renewed. */
+	void (*on_connect)(void *arg);
+	/* A message arrived on a subscription; pointers valid during the call. */
+	void (*on_message)(void *arg, const char *topic, const void *payload, size_t len);
+	void *arg;
+};
+
+struct mqtt_stats {
+	uint64_t published;         /* messages handed to libmosquitto */
+	uint64_t acked;             /* PUBACK/PUBCOMP received, or QoS 0 written */
+	uint64_t queued;            /* now: FIFO + in flight (= mqtt_pending) */
+	uint64_t inflight;          /* now: inside libmosquitto, not yet acknowledged */
+	uint64_t dropped_overflow;  /* oldest messages dropped from a full FIFO */
+	uint64_t dropped_error;     /* rejected by libmosquitto (logged) */
+	uint64_t reconnects;        /* successful connections after the first */
+	bool connected;
+};
+
+/* Private to mqtt.c: one copy of each message inside libmosquitto. */
+struct mqtt__inflight {
+	int mid;
+	struct mqttq_msg *msg;
+};
+
+struct mqtt__sub {
+	char *filter;
+	int qos;
+};
+
+enum mqtt__state {
+	MQTT_ST_IDLE,        /* no socket; (re)connect when next_attempt_ms passes */
+	MQTT_ST_CONNECTING,  /* socket open, waiting for CONNACK */
+	MQTT_ST_CONNECTED,   /* CONNACK received */
+	MQTT_ST_CLOSED       /* mqtt_disconnect() called: never reconnect */
+};
+
+/* Fields are private to mqtt.c; use the functions below. */
+struct mqtt {
+	struct mosquitto *mosq;
+	char *host;
+	int port;
+	int keepalive_s;
+	void (*on_connect)(void *arg);
+	void (*on_message)(void *arg, const char *topic, const void *payload, size_t len);
+	void *arg;
+
+	enum mqtt__state state;
+	bool ever_connected;         /* a CONNACK was ever received */
+	bool host_set;               /* mosquitto_connect_async() stored host/port */
+	bool in_lib;                 /* inside a libmosquitto call (callbacks) */
+	int64_t next_attempt_ms;
+	int64_t attempt_started_ms;
+	int64_t backoff_ms;
+	int last_connack;            /* refusal code of the last CONNACK, 0 = none */
+
+	struct mqttq queue;
+	struct mqtt__inflight inflight[MQTT_INFLIGHT_WINDOW];
+	size_t n_inflight;
+	struct mqtt__sub *subs;
+	size_t n_subs;
+	struct mqtt_stats stats;
+};
+
+/*
+ * Create the client and configure identity, credentials, TLS and the Last
+ * Will. Does not connect: the first mqtt_tick() does. Errors: LB_ERR_INVAL
+ * (bad options), LB_ERR_NOMEM, LB_ERR_MQTT (libmosquitto refused a
+ * setting, e.g. unreadable TLS files); on error nothing needs freeing.
+ */
+int mqtt_init(struct mqtt *m, const struct mqtt_opts *o);
+/* Close the socket (without DISCONNECT if still open) and free all. */
+void mqtt_destroy(struct mqtt *m);
+
+/* libmosquitto's socket; -1 when there is none and between attempts. */
+int mqtt_fd(const struct mqtt *m);
+/* Whether EPOLLOUT interest is needed. */
+bool mqtt_want_write(const struct mqtt *m);
+/* The socket is ready; see the integration notes above. */
+void mqtt_handle_io(struct mqtt *m, bool readable, bool writable);
+/*
+ * Keep-alive, connection (re)attempts, moving queued messages into
+ * libmosquitto. now_ms is CLOCK_MONOTONIC milliseconds (loop_now_ms()).
+ * Returns the next deadline (monotonic ms) at which it must be called again.
+ */
+int64_t mqtt_tick(struct mqtt *m, int64_t now_ms);
+
+/*
+ * Queue a message (copied) for publishing; sent at once when connected and
+ * the in-flight window has room. Errors: LB_ERR_INVAL (topic not a valid
+ * publish topic, payload too large, qos outside 0..2), LB_ERR_NOMEM,
+ * LB_ERR_STATE (after mqtt_disconnect). A full queue is not an error: the
+ * oldest message is dropped and counted.
+ */
+int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len,
+		 int qos, bool retain);
+/*
+ * Remember a subscription (renewed on every CONNACK) and subscribe now if
+ * connected. Subscribing again to the same filter updates its QoS.
+ * Errors: LB_ERR_INVAL, LB_ERR_NOMEM.
+ */
+int mqtt_subscribe(struct mqtt *m, const char *filter, int qos);
+
+bool mqtt_connected(const struct mqtt *m);
+/* Messages not yet acknowledged: FIFO + in flight. */
+size_t mqtt_pending(const struct mqtt *m);
+/*
+ * Clean shutdown: send DISCONNECT (the broker then discards the Will) and
+ * stop reconnecting. Messages still pending are not sent. Errors:
+ * LB_ERR_STATE (not connected: nothing sent, but reconnection stops too).
+ */
+int mqtt_disconnect(struct mqtt *m);
+
+void mqtt_get_stats(const struct mqtt *m, struct mqtt_stats *out);
+
+/* MOSQ_ERR_* to lb_err (LB_ERR_MQTT for anything without a closer code). */
+int mqtt_err_from_mosq(int mosq_rc);
+
+#endif

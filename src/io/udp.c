@@ -1,0 +1,209 @@
+/* udp.c - non-blocking UDP socket with batched receive. See udp.h. */
+#include "io/udp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gwmp/gwmp.h"
+#include "base/lb_err.h"
+#include "base/log.h"
+
+#define BUF_LEN (GWMP_MAX_DATAGRAM + 1)
+
+static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	char portstr[8];
+
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	int rc = getaddrinfo(host, portstr, &hints, &res);
+	if (rc != 0 || !res) {
+		log_error("udp", "bind address '%s' is not a numeric IPv4/IPv6 address: %s", host,
+			  gai_strerror(rc));
+		return LB_ERR_INVAL;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return LB_OK;
+}
+
+static void read_bound_port(struct udp *u)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(u->fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET)
+		u->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	else if (ss.ss_family == AF_INET6)
+		u->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+static int socket_setup(struct udp *u, const struct sockaddr_storage *ss, socklen_t len, int rcvbuf)
+{
+	int one = 1, zero = 0;
+
+	u->fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (u->fd < 0) {
+		log_error("udp", "socket: %s", strerror(errno));
+		return LB_ERR_IO;
+	}
+	setsockopt(u->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* "::" means every address, IPv4 included. */
+	if (ss->ss_family == AF_INET6)
+		setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (rcvbuf > 0 && setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0)
+		log_warn("udp", "SO_RCVBUF %d: %s (keeping the system default)", rcvbuf,
+			 strerror(errno));
+	/* Ask the kernel to report datagrams it dropped for want of buffer
+	 * space, so that loss before we read is counted, not silent. */
+	if (setsockopt(u->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) != 0)
+		log_warn("udp", "SO_RXQ_OVFL: %s (kernel drops will not be counted)",
+			 strerror(errno));
+	if (bind(u->fd, (const struct sockaddr *)ss, len) != 0) {
+		log_error("udp", "bind: %s", strerror(errno));
+		return LB_ERR_IO;
+	}
+	return LB_OK;
+}
+
+int udp_open(struct udp *u, const char *bind_addr, uint16_t port, int rcvbuf)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	memset(u, 0, sizeof(*u));
+	u->fd = -1;
+	int rc = resolve(bind_addr, port, &ss, &len);
+	if (rc != LB_OK)
+		return rc;
+	u->bufs = malloc((size_t)UDP_BATCH * BUF_LEN);
+	if (!u->bufs)
+		return LB_ERR_NOMEM;
+	rc = socket_setup(u, &ss, len, rcvbuf);
+	if (rc != LB_OK) {
+		log_error("udp", "cannot listen on %s port %u", bind_addr, port);
+		udp_close(u);
+		return rc;
+	}
+	read_bound_port(u);
+	log_notice("udp", "listening on %s port %u", bind_addr, u->port);
+	return LB_OK;
+}
+
+void udp_close(struct udp *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+	free(u->bufs);
+	u->bufs = NULL;
+}
+
+/* SO_RXQ_OVFL: a cumulative count of datagrams the kernel dropped. */
+static void note_kernel_drops(struct udp *u, struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL)
+			continue;
+		uint32_t dropped;
+		memcpy(&dropped, CMSG_DATA(c), sizeof(dropped));
+		if (dropped != u->kernel_drops)
+			LB_LOG_RL(LOG_LVL_WARN, "udp",
+				  "kernel dropped %u datagram(s) so far: receive buffer full "
+				  "(raise udp.rcvbuf)", dropped);
+		u->kernel_drops = dropped;
+	}
+}
+
+int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg)
+{
+	struct mmsghdr msgs[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct udp_peer peers[UDP_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} ctrl[UDP_BATCH];
+	size_t total = 0;
+
+	while (total < budget) {
+		unsigned want = budget - total < UDP_BATCH ? (unsigned)(budget - total) : UDP_BATCH;
+		memset(msgs, 0, sizeof(msgs[0]) * want);
+		for (unsigned i = 0; i < want; i++) {
+			iov[i].iov_base = u->bufs + (size_t)i * BUF_LEN;
+			iov[i].iov_len = BUF_LEN;
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_name = &peers[i].addr;
+			msgs[i].msg_hdr.msg_namelen = sizeof(peers[i].addr);
+			msgs[i].msg_hdr.msg_control = ctrl[i].buf;
+			msgs[i].msg_hdr.msg_controllen = sizeof(ctrl[i].buf);
+		}
+		int n = recvmmsg(u->fd, msgs, want, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				break;
+			u->recv_errors++;
+			LB_LOG_RL(LOG_LVL_WARN, "udp", "recvmmsg: %s", strerror(errno));
+			return total ? (int)total : LB_ERR_IO;
+		}
+		for (int i = 0; i < n; i++) {
+			size_t len = msgs[i].msg_len;
+			/* A datagram that filled the whole buffer was bigger than the
+			 * largest we accept: MSG_TRUNC cut it. */
+			bool trunc = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len > GWMP_MAX_DATAGRAM;
+			peers[i].len = msgs[i].msg_hdr.msg_namelen;
+			note_kernel_drops(u, &msgs[i].msg_hdr);
+			cb(arg, u->bufs + (size_t)i * BUF_LEN, trunc ? GWMP_MAX_DATAGRAM : len, trunc,
+			   &peers[i]);
+		}
+		total += (size_t)n;
+		if ((unsigned)n < want)
+			break;
+	}
+	return (int)total;
+}
+
+int udp_send(struct udp *u, const void *buf, size_t len, const struct udp_peer *to)
+{
+	ssize_t n = sendto(u->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&to->addr, to->len);
+	if (n == (ssize_t)len)
+		return LB_OK;
+	u->send_errors++;
+	char peer[64];
+	udp_peer_str(to, peer, sizeof(peer));
+	LB_LOG_RL(LOG_LVL_WARN, "udp", "sendto %s (%zu bytes): %s", peer, len,
+		  n < 0 ? strerror(errno) : "short write");
+	return LB_ERR_IO;
+}
+
+void udp_peer_str(const struct udp_peer *p, char *out, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (p->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)&p->addr;
+		inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
+		port = ntohs(s->sin_port);
+		snprintf(out, cap, "%s:%u", host, port);
+		return;
+	}
+	if (p->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&p->addr;
+		inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
+		port = ntohs(s->sin6_port);
+	}
+	snprintf(out, cap, "[%s]:%u", host, port);
+}

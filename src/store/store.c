@@ -1,0 +1,404 @@
+/*
+ * store.c - the connection, the schema and its migrations, and group
+ * commit with a redo log. The row operations are in store_ops.c. See
+ * store.h for the contract.
+ */
+#include "store/store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/lb_err.h"
+#include "base/log.h"
+
+#define TAG STORE_LOG_TAG
+
+/* The statements of store_ops.c, indexed by enum store_stmt. */
+extern const char *const store__sql[STMT__COUNT];
+
+/*
+ * Schema v1. Typed columns, one row per thing, so the file can be read
+ * with the sqlite3 CLI. EUIs are the 64-bit value as a signed INTEGER.
+ * No foreign keys: a downlink may be queued and DevNonces recorded before
+ * a device has a session; store_purge() deletes by DevEUI everywhere.
+ */
+static const char SCHEMA_V1[] =
+	"CREATE TABLE session ("
+	" dev_eui INTEGER PRIMARY KEY,"
+	" activation INTEGER NOT NULL CHECK (activation IN (0, 1)),"
+	" dev_addr INTEGER NOT NULL,"
+	" nwk_s_key BLOB NOT NULL CHECK (length(nwk_s_key) = 16),"
+	" app_s_key BLOB NOT NULL CHECK (length(app_s_key) = 16),"
+	" fcnt_up_last INTEGER,"                /* NULL: none accepted yet */
+	" nfcnt_down INTEGER NOT NULL,"         /* reserved ceiling */
+	" rx1_dr_offset INTEGER NOT NULL,"
+	" rx2_dr INTEGER NOT NULL,"
+	" rx2_freq INTEGER NOT NULL,"
+	" rx_delay INTEGER NOT NULL,"
+	" join_nonce_last INTEGER,"
+	" dev_nonce_last INTEGER,"
+	" joined_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL);"
+	"CREATE TABLE dev_nonce ("
+	" dev_eui INTEGER NOT NULL,"
+	" dev_nonce INTEGER NOT NULL,"
+	" PRIMARY KEY (dev_eui, dev_nonce)) WITHOUT ROWID;"
+	"CREATE TABLE downlink ("
+	" id TEXT PRIMARY KEY,"
+	" dev_eui INTEGER NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" fport INTEGER NOT NULL,"
+	" confirmed INTEGER NOT NULL,"
+	" data BLOB NOT NULL,"
+	" state INTEGER NOT NULL CHECK (state IN (0, 1)),"
+	" fcnt_down INTEGER,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE INDEX downlink_dev_seq ON downlink (dev_eui, seq);"
+	"CREATE TABLE ledger ("
+	" owner INTEGER NOT NULL,"
+	" kind INTEGER NOT NULL,"
+	" blob BLOB NOT NULL,"
+	" PRIMARY KEY (owner, kind)) WITHOUT ROWID;"
+	"CREATE TABLE meta ("
+	" key TEXT PRIMARY KEY,"
+	" value INTEGER NOT NULL) WITHOUT ROWID;";
+
+/* migrations[i] takes the schema from version i to i + 1. */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {SCHEMA_V1};
+
+int64_t store__mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int store__translate(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return LB_OK;
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+			return LB_ERR_DUPLICATE;
+		return LB_ERR_INVAL;
+	case SQLITE_NOMEM:
+		return LB_ERR_NOMEM;
+	case SQLITE_TOOBIG:
+		return LB_ERR_TOO_LARGE;
+	case SQLITE_RANGE:
+	case SQLITE_MISUSE:
+		return LB_ERR_INVAL;
+	default:        /* IOERR, FULL, CORRUPT, NOTADB, BUSY, CANTOPEN, ... */
+		return LB_ERR_IO;
+	}
+}
+
+int store__fail(struct store *s, int rc, const char *what)
+{
+	int err = store__translate(rc);
+	const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+
+	if (err == LB_OK)   /* an unexpected ROW/DONE: the statement misbehaved */
+		err = LB_ERR_IO;
+	if (err == LB_ERR_DUPLICATE || err == LB_ERR_INVAL)
+		log_debug(TAG, "%s: %s", what, msg);
+	else
+		LB_LOG_RL(LOG_LVL_ERROR, TAG, "%s: %s (sqlite %d)", what, msg, rc);
+	return err;
+}
+
+sqlite3_stmt *store__stmt(struct store *s, enum store_stmt id)
+{
+	sqlite3_stmt *st = s->stmt[id];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+int store__copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n;
+
+	if (!src || !src[0])
+		return LB_ERR_INVAL;
+	n = strnlen(src, size);
+	if (n >= size)
+		return LB_ERR_INVAL;
+	memcpy(dst, src, n + 1);
+	return LB_OK;
+}
+
+/* ---- opening --------------------------------------------------------- */
+
+/* mkdir -p with mode for the components created. */
+static int mkdir_p(const char *dir, mode_t mode)
+{
+	char path[PATH_MAX];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(path))
+		return LB_ERR_INVAL;
+	memcpy(path, dir, n + 1);
+	for (char *p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(path, mode) != 0 && errno != EEXIST) {
+			log_error(TAG, "cannot create state directory %s: %s", path, strerror(errno));
+			return LB_ERR_IO;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return LB_OK;
+}
+
+/* One process per state directory: the daemon holds the state in memory
+ * and would overwrite what another writer changed. */
+static int lock_dir(struct store *s, const char *dir)
+{
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, STORE_LOCK_NAME) >= sizeof(path))
+		return LB_ERR_INVAL;
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0) {
+		log_error(TAG, "cannot open %s: %s", path, strerror(errno));
+		return LB_ERR_IO;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		log_error(TAG, "%s: %s", path,
+			  e == EWOULDBLOCK ? "state directory in use by another lorabridge process"
+					   : strerror(e));
+		return e == EWOULDBLOCK ? LB_ERR_STATE : LB_ERR_IO;
+	}
+	return LB_OK;
+}
+
+/* Create the database file ourselves so it is not world-readable (it holds
+ * session keys); SQLite gives -wal and -shm the same mode. */
+static int create_private(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		log_error(TAG, "cannot open %s: %s", path, strerror(errno));
+		return LB_ERR_IO;
+	}
+	close(fd);
+	return LB_OK;
+}
+
+/* Run a statement that returns at most one row and read column 0 as text
+ * (into out) or integer (into *iv). */
+static int pragma(struct store *s, const char *sql, char *out, size_t cap, int64_t *iv)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (out)
+			snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (iv)
+			*iv = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK) {
+		int err = store__translate(rc);
+		log_error(TAG, "%s: %s", sql, sqlite3_errmsg(s->db));
+		sqlite3_finalize(st);
+		return err == LB_OK ? LB_ERR_IO : err;
+	}
+	sqlite3_finalize(st);
+	return LB_OK;
+}
+
+static int configure(struct store *s, const char *path)
+{
+	char mode[32] = "";
+	char check[256] = "";
+	int rc;
+
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	/* The first statement reads the header: a foreign or truncated file
+	 * fails here with "file is not a database". */
+	rc = pragma(s, "PRAGMA journal_mode = WAL", mode, sizeof(mode), NULL);
+	if (rc != LB_OK) {
+		log_error(TAG, "%s is unusable; move it away to start with empty state", path);
+		return rc;
+	}
+	if (strcmp(mode, "wal") != 0)
+		log_warn(TAG, "%s: journal mode is %s, not wal", path, mode);
+	/* FULL: each commit syncs the WAL, so a committed batch survives
+	 * power loss. journal_size_limit keeps the WAL file small after a
+	 * checkpoint (SD cards). */
+	if ((rc = pragma(s, "PRAGMA synchronous = FULL", NULL, 0, NULL)) != LB_OK ||
+	    (rc = pragma(s, "PRAGMA foreign_keys = ON", NULL, 0, NULL)) != LB_OK ||
+	    (rc = pragma(s, "PRAGMA journal_size_limit = 4194304", NULL, 0, NULL)) != LB_OK)
+		return rc;
+	rc = pragma(s, "PRAGMA quick_check", check, sizeof(check), NULL);
+	if (rc == LB_OK && strcmp(check, "ok") != 0) {
+		log_error(TAG, "%s is corrupt (%s); move it away to start with empty state",
+			  path, check);
+		rc = LB_ERR_IO;
+	}
+	return rc;
+}
+
+static int migrate(struct store *s, const char *path)
+{
+	int64_t version = 0;
+	char sql[64];
+	char *msg = NULL;
+	int rc = pragma(s, "PRAGMA user_version", NULL, 0, &version);
+
+	if (rc != LB_OK)
+		return rc;
+	if (version > STORE_SCHEMA_VERSION || version < 0) {
+		log_error(TAG, "%s has schema version %lld, newer than this lorabridge "
+			  "understands (%d): refusing to open it; use a newer lorabridge",
+			  path, (long long)version, STORE_SCHEMA_VERSION);
+		return LB_ERR_VERSION;
+	}
+	for (int64_t v = version; v < STORE_SCHEMA_VERSION; v++) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld", (long long)(v + 1));
+		rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg);
+		if (rc != SQLITE_OK) {
+			log_error(TAG, "%s: migration to schema %lld failed: %s", path,
+				  (long long)(v + 1), msg ? msg : sqlite3_errstr(rc));
+			sqlite3_free(msg);
+			if (!sqlite3_get_autocommit(s->db))
+				sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return store__translate(rc) == LB_OK ? LB_ERR_IO : store__translate(rc);
+		}
+		log_info(TAG, "%s: schema version %lld", path, (long long)(v + 1));
+	}
+	return LB_OK;
+}
+
+static int prepare_all(struct store *s)
+{
+	s->stmt = calloc(STMT__COUNT, sizeof(*s->stmt));
+	if (!s->stmt)
+		return LB_ERR_NOMEM;
+	for (int i = 0; i < STMT__COUNT; i++) {
+		int rc = sqlite3_prepare_v3(s->db, store__sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					    &s->stmt[i], NULL);
+		if (rc != SQLITE_OK) {
+			log_error(TAG, "prepare \"%s\": %s", store__sql[i], sqlite3_errmsg(s->db));
+			return store__translate(rc) == LB_OK ? LB_ERR_IO : store__translate(rc);
+		}
+	}
+	return LB_OK;
+}
+
+/* Release everything without committing. */
+static void release(struct store *s)
+{
+	if (s->stmt) {
+		for (int i = 0; i < STMT__COUNT; i++)
+			sqlite3_finalize(s->stmt[i]);
+		free(s->stmt);
+	}
+	if (s->db && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+		log_error(TAG, "close: %s", sqlite3_errmsg(s->db));
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	free(s->log);
+	memset(s, 0, sizeof(*s));
+	s->lock_fd = -1;
+	s->due_ms = -1;
+}
+
+static int open_steps(struct store *s, const char *dir, const char *path)
+{
+	int rc;
+
+	if ((rc = mkdir_p(dir, 0750)) != LB_OK || (rc = lock_dir(s, dir)) != LB_OK ||
+	    (rc = create_private(path)) != LB_OK)
+		return rc;
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		log_error(TAG, "cannot open %s: %s", path,
+			  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		return store__translate(rc) == LB_OK ? LB_ERR_IO : store__translate(rc);
+	}
+	if ((rc = configure(s, path)) != LB_OK || (rc = migrate(s, path)) != LB_OK ||
+	    (rc = prepare_all(s)) != LB_OK)
+		return rc;
+	s->log = malloc(STORE_LOG_INITIAL);
+	if (!s->log)
+		return LB_ERR_NOMEM;
+	s->log_cap = STORE_LOG_INITIAL;
+	return LB_OK;
+}
+
+int store_open(struct store *s, const char *dir, int commit_ms)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if (!s)
+		return LB_ERR_INVAL;
+	memset(s, 0, sizeof(*s));
+	s->lock_fd = -1;
+	s->due_ms = -1;
+	if (!dir || !dir[0] || commit_ms < 0 || commit_ms > STORE_MAX_COMMIT_MS)
+		return LB_ERR_INVAL;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME) >= sizeof(path))
+		return LB_ERR_INVAL;
+	rc = open_steps(s, dir, path);
+	if (rc != LB_OK) {
+		release(s);
+		return rc;
+	}
+	s->commit_ms = commit_ms;
+	s->batch = 1;
+	log_info(TAG, "opened %s (commit every %d ms)", path, commit_ms);
+	return LB_OK;
+}
+
+int store_close(struct store *s)
+{
+	int rc = LB_OK;
+
+	if (!s || !s->db)   /* zeroed, failed to open or closed */
+		return LB_OK;
+	if (s->n_ops > 0) {
+		rc = store_commit(s);
+		if (rc != LB_OK)
+			log_error(TAG, "close: %zu staged writes lost: %s", s->n_ops,
+				  lb_strerror(rc));
+	}
+	release(s);
+	return rc;
+}

@@ -1,0 +1,260 @@
+/*
+ * store_batch.c - group commit: the batch transaction, its redo log, and
+ * the replay that re-stages a batch after a failed commit. See store.h
+ * ("GROUP COMMIT", "FAILURES NEVER LOSE A BATCH SILENTLY").
+ */
+#include "store/store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/lb_err.h"
+#include "base/log.h"
+
+#define TAG STORE_LOG_TAG
+
+/* Redo log record: u32 op, u32 len, payload padded to 8 bytes (so it can
+ * be read in place as its struct: the buffer comes from malloc). */
+static size_t record_size(size_t len)
+{
+	return 8 + ((len + 7u) & ~(size_t)7);
+}
+
+static int step_txn(struct store *s, enum store_stmt id, const char *what)
+{
+	int rc = sqlite3_step(store__stmt(s, id));
+
+	sqlite3_reset(s->stmt[id]);
+	if (rc != SQLITE_DONE)
+		return store__fail(s, rc, what);
+	return LB_OK;
+}
+
+/* End a transaction SQLite may already have rolled back by itself (it does
+ * for some I/O errors). */
+static void rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		step_txn(s, STMT_ROLLBACK, "rollback");
+	s->in_txn = false;
+}
+
+/*
+ * Reopen the batch and apply the redo log again after a rollback. A write
+ * that finds its row already there (DUPLICATE) or already gone (NOT_FOUND)
+ * took effect before: a COMMIT can fail after its frames reached the WAL
+ * (fsync error), and nobody else writes (the directory is locked). Such a
+ * write is skipped, so a half-failed commit never wedges the store.
+ */
+static int replay(struct store *s)
+{
+	int rc = step_txn(s, STMT_BEGIN, "begin (replay)");
+	size_t off = 0;
+
+	if (rc != LB_OK)
+		return rc;
+	s->in_txn = true;
+	while (off < s->log_len) {
+		uint32_t op, len;
+
+		memcpy(&op, s->log + off, sizeof(op));
+		memcpy(&len, s->log + off + sizeof(op), sizeof(len));
+		rc = store__apply(s, (enum store_op)op, s->log + off + 8, len);
+		if (rc == LB_ERR_DUPLICATE || rc == LB_ERR_NOT_FOUND) {
+			log_debug(TAG, "replay: staged write %u was already applied", op);
+		} else if (rc != LB_OK) {
+			log_error(TAG, "replay of staged write %u failed: %s", op, lb_strerror(rc));
+			rollback(s);
+			return rc;
+		}
+		off += record_size(len);
+	}
+	s->broken = false;
+	s->stats.replays++;
+	return LB_OK;
+}
+
+static int ensure_batch(struct store *s)
+{
+	int rc;
+
+	if (s->in_txn)
+		return LB_OK;
+	if (s->broken)
+		return replay(s);
+	rc = step_txn(s, STMT_BEGIN, "begin");
+	if (rc == LB_OK)
+		s->in_txn = true;
+	return rc;
+}
+
+/* Make room first, so a write is never applied without being recorded. */
+static int log_reserve(struct store *s, size_t len)
+{
+	size_t need = s->log_len + record_size(len);
+	size_t cap = s->log_cap;
+	uint8_t *p;
+
+	if (need > STORE_LOG_MAX) {
+		LB_LOG_RL(LOG_LVL_ERROR, TAG, "staged batch would exceed %d bytes (%zu writes); "
+			  "are commits failing?", STORE_LOG_MAX, s->n_ops);
+		return LB_ERR_FULL;
+	}
+	if (need <= cap)
+		return LB_OK;
+	while (cap < need)
+		cap *= 2;
+	p = realloc(s->log, cap);
+	if (!p)
+		return LB_ERR_NOMEM;
+	s->log = p;
+	s->log_cap = cap;
+	return LB_OK;
+}
+
+/* Returns the payload address inside the log (8-aligned). */
+static uint8_t *log_append(struct store *s, enum store_op op, const void *head, size_t head_len,
+			   const void *tail, size_t tail_len)
+{
+	size_t len = head_len + tail_len;
+	uint32_t op32 = (uint32_t)op, len32 = (uint32_t)len;
+	uint8_t *rec = s->log + s->log_len;
+	size_t size = record_size(len);
+
+	memcpy(rec, &op32, 4);
+	memcpy(rec + 4, &len32, 4);
+	memcpy(rec + 8, head, head_len);
+	if (tail_len)
+		memcpy(rec + 8 + head_len, tail, tail_len);
+	memset(rec + 8 + len, 0, size - 8 - len);
+	s->log_len += size;
+	return rec + 8;
+}
+
+int store__begin(struct store *s)
+{
+	int rc;
+
+	if (!s || !s->db)
+		return LB_ERR_STATE;
+	rc = ensure_batch(s);
+	if (rc != LB_OK)
+		s->stats.failures++;
+	return rc;
+}
+
+int store__stage2(struct store *s, enum store_op op, const void *head, size_t head_len,
+		  const void *tail, size_t tail_len)
+{
+	size_t mark;
+	uint8_t *payload;
+	int rc = store__begin(s);
+
+	if (rc == LB_OK)
+		rc = log_reserve(s, head_len + tail_len);
+	if (rc != LB_OK)
+		return rc;
+	mark = s->log_len;
+	payload = log_append(s, op, head, head_len, tail, tail_len);
+	rc = store__apply(s, op, payload, head_len + tail_len);
+	if (rc != LB_OK) {
+		s->log_len = mark;
+		if (rc != LB_ERR_DUPLICATE && rc != LB_ERR_NOT_FOUND)
+			s->stats.failures++;
+		if (sqlite3_get_autocommit(s->db)) {
+			/* SQLite rolled the whole batch back (it may on FULL,
+			 * IOERR, NOMEM): re-stage it so reads stay coherent. */
+			s->in_txn = false;
+			s->broken = s->n_ops > 0;
+			if (s->broken)
+				replay(s);
+		}
+		return rc;
+	}
+	if (s->n_ops++ == 0)
+		s->due_ms = store__mono_us() / 1000 + s->commit_ms;
+	return LB_OK;
+}
+
+int store__stage(struct store *s, enum store_op op, const void *payload, size_t len)
+{
+	return store__stage2(s, op, payload, len, NULL, 0);
+}
+
+static void batch_done(struct store *s, int64_t t0)
+{
+	int64_t us = store__mono_us() - t0;
+
+	s->stats.commits++;
+	s->stats.rows_written += s->n_ops;
+	s->stats.last_commit_us = us;
+	if (us > s->stats.max_commit_us)
+		s->stats.max_commit_us = us;
+	s->batch++;
+	s->n_ops = 0;
+	s->log_len = 0;
+	s->due_ms = -1;
+	s->broken = false;
+}
+
+int store_commit(struct store *s)
+{
+	int64_t t0;
+	int rc;
+
+	if (!s || !s->db)
+		return LB_ERR_STATE;
+	if (s->n_ops == 0) {   /* an empty transaction left by a failed write */
+		if (s->in_txn && step_txn(s, STMT_COMMIT, "commit (empty)") != LB_OK)
+			rollback(s);
+		s->in_txn = false;
+		return LB_OK;
+	}
+	t0 = store__mono_us();
+	rc = ensure_batch(s);
+	if (rc == LB_OK)
+		rc = step_txn(s, STMT_COMMIT, "commit");
+	if (rc == LB_OK) {
+		s->in_txn = false;
+		batch_done(s, t0);
+		return LB_OK;
+	}
+	/* Disk full, I/O error: roll back, keep the redo log, re-stage it so
+	 * reads stay coherent, retry later. */
+	s->stats.failures++;
+	rollback(s);
+	s->broken = true;
+	s->due_ms = store__mono_us() / 1000 + STORE_RETRY_MS;
+	LB_LOG_RL(LOG_LVL_ERROR, TAG, "commit of batch %llu (%zu writes) failed: %s; "
+		  "kept in memory, retrying", (unsigned long long)s->batch, s->n_ops,
+		  lb_strerror(rc));
+	replay(s);
+	return rc == LB_ERR_NOMEM ? rc : LB_ERR_IO;
+}
+
+bool store_dirty(const struct store *s)
+{
+	return s && s->n_ops > 0;
+}
+
+int64_t store_due_ms(const struct store *s)
+{
+	return s && s->n_ops > 0 ? s->due_ms : -1;
+}
+
+int64_t store_tick(struct store *s, int64_t now_ms)
+{
+	if (store_dirty(s) && now_ms >= s->due_ms)
+		store_commit(s);
+	return store_due_ms(s);
+}
+
+uint64_t store_batch(const struct store *s)
+{
+	return s->batch;
+}
+
+bool store_committed(const struct store *s, uint64_t batch)
+{
+	return batch < s->batch;
+}

@@ -1,0 +1,492 @@
+/*
+ * devices.c - device registry, hash indexes and uplink session checks.
+ * See devices.h for the rules; frame counters: lorawan-1.0.md §4, MIC §6,
+ * FRMPayload keys §5/§7.
+ *
+ * Indexes: two open-addressing tables of device indices (DEV_NIL = empty
+ * slot) with linear probing, sized to a power of two >= 2n so probes stay
+ * short. They are built once per (re)load and never modified, so no
+ * deletion is needed. The DevAddr table holds the first device of each
+ * address; the others are chained through lb_device.addr_next.
+ */
+#include "tables/devices.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/lb_err.h"
+
+#define DEV_NIL UINT32_MAX
+#define FIB64 UINT64_C(0x9E3779B97F4A7C15)   /* 2^64 / golden ratio (Knuth 6.4) */
+#define FCNT_BLOCK UINT32_C(0x10000)         /* counters per 16-bit on-air value */
+#define FCNT_HIGH_MASK UINT32_C(0xffff0000)
+#define DEVICES_MAX (UINT32_MAX / 4)
+
+static size_t slot_of(uint64_t key, size_t mask)
+{
+	return (size_t)((key * FIB64) >> 32) & mask;
+}
+
+/* ------------------------------------------------------------- building */
+
+static char *dup_or_empty(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+static void device_release(struct lb_device *dev)
+{
+	free(dev->name);
+	free(dev->application);
+	for (size_t i = 0; i < dev->n_tags; i++) {
+		free(dev->tags[i].key);
+		free(dev->tags[i].value);
+	}
+	if (dev->has_session)
+		lwcrypto_keys_free(&dev->keys);
+	memset(dev, 0, sizeof(*dev));
+}
+
+static int copy_tags(struct lb_device *dev, const struct lb_device_conf *c)
+{
+	size_t n = c->n_tags < CONFIG_MAX_TAGS ? c->n_tags : CONFIG_MAX_TAGS;
+
+	for (size_t i = 0; i < n; i++) {
+		dev->tags[i].key = dup_or_empty(c->tags[i].key);
+		dev->tags[i].value = dup_or_empty(c->tags[i].value);
+		dev->n_tags = i + 1;
+		if (!dev->tags[i].key || !dev->tags[i].value)
+			return LB_ERR_NOMEM;
+	}
+	return LB_OK;
+}
+
+static void session_from_conf(struct lb_device *dev, const struct lb_device_conf *c)
+{
+	dev->has_last_fcnt = c->has_fcnt_up && c->fcnt_up > 0;
+	dev->last_fcnt_up = dev->has_last_fcnt ? c->fcnt_up - 1 : 0;
+}
+
+/* Deep copy of one configured device; on error dev is released. */
+static int device_from_conf(struct lb_device *dev, const struct lb_device_conf *c)
+{
+	int rc;
+
+	memset(dev, 0, sizeof(*dev));
+	dev->dev_eui = c->dev_eui;
+	dev->activation = c->activation;
+	dev->lorawan_version = (uint8_t)c->lorawan_version;
+	dev->rt.last_dr = -1;
+	dev->fa_policy.uplink_airtime_ms = (uint32_t)c->fair_access.uplink_airtime_ms;
+	dev->fa_policy.downlinks = (uint32_t)c->fair_access.downlinks;
+	dev->fa_policy.window_hours = (uint32_t)c->fair_access.window_hours;
+	dev->fa_policy.action = c->fair_access.action == LB_FA_ENFORCE ? FA_ENFORCE : FA_WARN;
+	if (fa_policy_check(&dev->fa_policy) != LB_OK)
+		dev->fa_policy = (struct fa_policy)FA_POLICY_INIT;
+	fa_device_init(&dev->rt.fa, &dev->fa_policy);
+	dev->addr_next = DEV_NIL;
+	dev->name = dup_or_empty(c->name);
+	dev->application = strdup(c->application ? c->application : "default");
+	if (!dev->name || !dev->application) {
+		device_release(dev);
+		return LB_ERR_NOMEM;
+	}
+	if ((rc = copy_tags(dev, c)) != LB_OK) {
+		device_release(dev);
+		return rc;
+	}
+	if (c->activation == LB_ACT_ABP) {
+		rc = lwcrypto_keys_init(&dev->keys, c->nwk_s_key, c->app_s_key);
+		if (rc != LB_OK) {
+			lwcrypto_keys_free(&dev->keys);
+			device_release(dev);
+			return rc;
+		}
+		dev->has_session = true;
+		dev->dev_addr = c->dev_addr;
+	} else {
+		dev->join_eui = c->join_eui;
+		memcpy(dev->app_key, c->app_key, LW_KEY_LEN);
+	}
+	session_from_conf(dev, c);
+	return LB_OK;
+}
+
+static int index_eui(struct devices *d, uint32_t i)
+{
+	size_t s = slot_of(d->dev[i].dev_eui, d->mask);
+
+	while (d->eui_slots[s] != DEV_NIL) {
+		if (d->dev[d->eui_slots[s]].dev_eui == d->dev[i].dev_eui)
+			return LB_ERR_CONFIG;
+		s = (s + 1) & d->mask;
+	}
+	d->eui_slots[s] = i;
+	return LB_OK;
+}
+
+/* Appends to the end of the chain so candidates keep configuration order. */
+static void index_addr(struct devices *d, uint32_t i)
+{
+	uint32_t addr = d->dev[i].dev_addr;
+	size_t s = slot_of(addr, d->mask);
+	uint32_t j;
+
+	while (d->addr_slots[s] != DEV_NIL && d->dev[d->addr_slots[s]].dev_addr != addr)
+		s = (s + 1) & d->mask;
+	if (d->addr_slots[s] == DEV_NIL) {
+		d->addr_slots[s] = i;
+		return;
+	}
+	for (j = d->addr_slots[s]; d->dev[j].addr_next != DEV_NIL; j = d->dev[j].addr_next)
+		;
+	d->dev[j].addr_next = i;
+}
+
+static int alloc_tables(struct devices *d, size_t n)
+{
+	size_t slots = 2;
+
+	while (slots < 2 * n)
+		slots <<= 1;
+	d->mask = slots - 1;
+	d->dev = calloc(n ? n : 1, sizeof(*d->dev));
+	d->eui_slots = malloc(slots * sizeof(*d->eui_slots));
+	d->addr_slots = malloc(slots * sizeof(*d->addr_slots));
+	if (!d->dev || !d->eui_slots || !d->addr_slots)
+		return LB_ERR_NOMEM;
+	for (size_t i = 0; i < slots; i++)
+		d->eui_slots[i] = d->addr_slots[i] = DEV_NIL;
+	return LB_OK;
+}
+
+int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n)
+{
+	int rc;
+
+	if (!d || (n && !conf))
+		return LB_ERR_INVAL;
+	memset(d, 0, sizeof(*d));
+	if (n > DEVICES_MAX)
+		return LB_ERR_RANGE;
+	if ((rc = alloc_tables(d, n)) != LB_OK) {
+		devices_free(d);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = device_from_conf(&d->dev[i], &conf[i])) != LB_OK) {
+			devices_free(d);
+			return rc;
+		}
+		d->n = i + 1;
+		if ((rc = index_eui(d, (uint32_t)i)) != LB_OK) {
+			devices_free(d);
+			return rc;
+		}
+		if (d->dev[i].has_session)
+			index_addr(d, (uint32_t)i);
+	}
+	return LB_OK;
+}
+
+void devices_free(struct devices *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		device_release(&d->dev[i]);
+	free(d->dev);
+	free(d->eui_slots);
+	free(d->addr_slots);
+	memset(d, 0, sizeof(*d));
+}
+
+/* --------------------------------------------------------------- reload */
+
+/* Same device as far as sessions go: ABP with the same DevAddr and keys, or
+ * OTAA with the same root keys (its joined session then carries over). */
+static bool same_identity(const struct lb_device *fresh, const struct lb_device *old)
+{
+	if (fresh->activation != old->activation)
+		return false;
+	if (fresh->activation == LB_ACT_OTAA)
+		return fresh->join_eui == old->join_eui &&
+		       memcmp(fresh->app_key, old->app_key, LW_KEY_LEN) == 0;
+	return fresh->dev_addr == old->dev_addr &&
+	       memcmp(fresh->keys.nwk_s_key.raw, old->keys.nwk_s_key.raw, LW_KEY_LEN) == 0 &&
+	       memcmp(fresh->keys.app_s_key.raw, old->keys.app_s_key.raw, LW_KEY_LEN) == 0;
+}
+
+/* Carry session and counters over; the configured floor still applies. */
+static void keep_state(struct lb_device *fresh, const struct lb_device *old)
+{
+	bool floor = fresh->has_last_fcnt;
+	uint32_t floor_last = fresh->last_fcnt_up;
+
+	fresh->has_last_fcnt = old->has_last_fcnt;
+	fresh->last_fcnt_up = old->last_fcnt_up;
+	if (floor && (!fresh->has_last_fcnt || fresh->last_fcnt_up < floor_last)) {
+		fresh->has_last_fcnt = true;
+		fresh->last_fcnt_up = floor_last;
+	}
+	fresh->uplinks = old->uplinks;
+	fresh->mic_failures = old->mic_failures;
+	fresh->replays = old->replays;
+	fresh->retransmissions = old->retransmissions;
+	fresh->last_seen_ms = old->last_seen_ms;
+	fresh->rt = old->rt;
+	fresh->state_kept = true;
+}
+
+/* An OTAA device's joined session, re-keyed into the fresh table. */
+static int keep_joined(struct devices *d, struct lb_device *fresh, const struct lb_device *old)
+{
+	if (fresh->activation != LB_ACT_OTAA || !old->has_session)
+		return LB_OK;
+	bool has_last = fresh->has_last_fcnt;
+	uint32_t last = fresh->last_fcnt_up;
+	return devices_set_session(d, fresh, old->dev_addr, old->keys.nwk_s_key.raw,
+				   old->keys.app_s_key.raw, has_last, last);
+}
+
+int devices_reload(struct devices *d, const struct lb_device_conf *conf, size_t n)
+{
+	struct devices fresh;
+	int rc = devices_init(&fresh, conf, n);
+
+	if (rc != LB_OK)
+		return rc;
+	for (size_t i = 0; i < fresh.n; i++) {
+		struct lb_device *old = devices_find_eui(d, fresh.dev[i].dev_eui);
+		if (!old || !same_identity(&fresh.dev[i], old))
+			continue;
+		keep_state(&fresh.dev[i], old);
+		if ((rc = keep_joined(&fresh, &fresh.dev[i], old)) != LB_OK) {
+			devices_free(&fresh);
+			return rc;
+		}
+	}
+	devices_free(d);
+	*d = fresh;
+	return LB_OK;
+}
+
+/* --------------------------------------------------------------- lookup */
+
+size_t devices_count(const struct devices *d)
+{
+	return d->n;
+}
+
+struct lb_device *devices_find_eui(struct devices *d, uint64_t dev_eui)
+{
+	if (!d->eui_slots)
+		return NULL;
+	for (size_t s = slot_of(dev_eui, d->mask); d->eui_slots[s] != DEV_NIL; s = (s + 1) & d->mask) {
+		if (d->dev[d->eui_slots[s]].dev_eui == dev_eui)
+			return &d->dev[d->eui_slots[s]];
+	}
+	return NULL;
+}
+
+static uint32_t addr_head(const struct devices *d, uint32_t dev_addr)
+{
+	if (!d->addr_slots)
+		return DEV_NIL;
+	for (size_t s = slot_of(dev_addr, d->mask); d->addr_slots[s] != DEV_NIL;
+	     s = (s + 1) & d->mask) {
+		if (d->dev[d->addr_slots[s]].dev_addr == dev_addr)
+			return d->addr_slots[s];
+	}
+	return DEV_NIL;
+}
+
+size_t devices_find_addr(struct devices *d, uint32_t dev_addr, struct lb_device **out, size_t max)
+{
+	size_t n = 0;
+
+	for (uint32_t i = addr_head(d, dev_addr); i != DEV_NIL && n < max; i = d->dev[i].addr_next)
+		out[n++] = &d->dev[i];
+	return n;
+}
+
+/* ------------------------------------------------------- verification */
+
+/* 1 if the frame's MIC verifies with fcnt, 0 if not, < 0 on crypto error. */
+static int mic_ok(struct lb_device *dev, const struct lw_frame *f, uint32_t fcnt)
+{
+	uint8_t mic[LW_LEN_MIC];
+	int rc = lwcrypto_data_mic(&dev->keys.nwk_s_key, LW_DIR_UP, dev->dev_addr, fcnt, f->phy,
+				   f->msg_len, mic);
+
+	if (rc != LB_OK)
+		return rc;
+	return lwcrypto_mic_equal(mic, f->mic) ? 1 : 0;
+}
+
+/* The counter the frame must carry if it is new or a repeat (§4). False if
+ * the 32-bit counter would wrap. */
+static bool forward_fcnt(const struct lb_device *dev, uint16_t f16, uint32_t *fcnt)
+{
+	*fcnt = lorawan_fcnt_full(dev->last_fcnt_up, dev->has_last_fcnt, f16);
+	return !dev->has_last_fcnt || *fcnt >= dev->last_fcnt_up;
+}
+
+/* Counters below the last accepted one that could carry f16: the value in
+ * the current 65536-block (or the block before), then the plain 16-bit
+ * value (a device that restarted from 0). Returns how many are in c. */
+static size_t replay_fcnts(const struct lb_device *dev, uint16_t f16, uint32_t c[2])
+{
+	uint32_t last = dev->last_fcnt_up;
+	uint32_t block = (last & FCNT_HIGH_MASK) | f16;
+	size_t n = 0;
+
+	if (!dev->has_last_fcnt)
+		return 0;
+	if (block < last)
+		c[n++] = block;
+	else if (block > last && last >= FCNT_BLOCK)
+		c[n++] = block - FCNT_BLOCK;
+	if (f16 < last && (n == 0 || c[0] != f16))
+		c[n++] = f16;
+	return n;
+}
+
+/* 1: verified with a new counter; 0: no match; LB_ERR_DUPLICATE: verified
+ * with the last accepted counter; other negative: crypto error. */
+static int try_forward(struct lb_device *dev, const struct lw_frame *f, struct lb_uplink_match *out)
+{
+	uint32_t fcnt;
+	int ok;
+
+	if (!forward_fcnt(dev, f->u.data.fcnt16, &fcnt))
+		return 0;
+	if ((ok = mic_ok(dev, f, fcnt)) <= 0)
+		return ok;
+	out->dev = dev;
+	out->fcnt = fcnt;
+	if (dev->has_last_fcnt && fcnt == dev->last_fcnt_up) {
+		dev->retransmissions++;
+		return LB_ERR_DUPLICATE;
+	}
+	return 1;
+}
+
+/* LB_ERR_REPLAY: verified with an old counter; 0: no match; < 0 crypto. */
+static int try_replay(struct lb_device *dev, const struct lw_frame *f, struct lb_uplink_match *out)
+{
+	uint32_t c[2];
+	size_t n = replay_fcnts(dev, f->u.data.fcnt16, c);
+
+	for (size_t i = 0; i < n; i++) {
+		int ok = mic_ok(dev, f, c[i]);
+		if (ok < 0)
+			return ok;
+		if (ok) {
+			out->dev = dev;
+			out->fcnt = c[i];
+			out->fcnt_reset = c[i] == f->u.data.fcnt16;
+			dev->replays++;
+			return LB_ERR_REPLAY;
+		}
+	}
+	return 0;
+}
+
+int devices_verify_uplink(struct devices *d, const struct lw_frame *f, struct lb_uplink_match *out)
+{
+	uint32_t head, i;
+	int rc;
+
+	if (!d || !f || !out)
+		return LB_ERR_INVAL;
+	memset(out, 0, sizeof(*out));
+	if (!lorawan_is_data_up(f->mtype) || f->msg_len + LW_LEN_MIC != f->phy_len)
+		return LB_ERR_INVAL;
+	head = addr_head(d, f->u.data.dev_addr);
+	for (i = head; i != DEV_NIL; i = d->dev[i].addr_next)
+		out->n_candidates++;
+	if (out->n_candidates == 0)
+		return LB_ERR_NOT_FOUND;
+	/* Cheapest and by far the most common outcome first: a new counter. */
+	for (i = head; i != DEV_NIL; i = d->dev[i].addr_next) {
+		rc = try_forward(&d->dev[i], f, out);
+		if (rc != 0)
+			return rc > 0 ? LB_OK : rc;
+	}
+	for (i = head; i != DEV_NIL; i = d->dev[i].addr_next) {
+		if ((rc = try_replay(&d->dev[i], f, out)) != 0)
+			return rc;
+	}
+	for (i = head; i != DEV_NIL; i = d->dev[i].addr_next)
+		d->dev[i].mic_failures++;
+	return LB_ERR_MIC;
+}
+
+void devices_accept_uplink(struct lb_device *dev, uint32_t fcnt)
+{
+	if (!dev || (dev->has_last_fcnt && fcnt <= dev->last_fcnt_up))
+		return;
+	dev->has_last_fcnt = true;
+	dev->last_fcnt_up = fcnt;
+	dev->uplinks++;
+}
+
+static void reindex_addr(struct devices *d)
+{
+	for (size_t i = 0; i <= d->mask; i++)
+		d->addr_slots[i] = DEV_NIL;
+	for (uint32_t i = 0; i < d->n; i++)
+		d->dev[i].addr_next = DEV_NIL;
+	for (uint32_t i = 0; i < d->n; i++)
+		if (d->dev[i].has_session)
+			index_addr(d, i);
+}
+
+int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_addr,
+			const uint8_t nwk_s_key[LW_KEY_LEN], const uint8_t app_s_key[LW_KEY_LEN],
+			bool has_last, uint32_t last_fcnt_up)
+{
+	uint8_t nwk[LW_KEY_LEN], app[LW_KEY_LEN];
+
+	/* The raw keys may live in dev->keys itself: copy before freeing. */
+	memcpy(nwk, nwk_s_key, LW_KEY_LEN);
+	memcpy(app, app_s_key, LW_KEY_LEN);
+	if (dev->has_session)
+		lwcrypto_keys_free(&dev->keys);
+	dev->has_session = false;
+	int rc = lwcrypto_keys_init(&dev->keys, nwk, app);
+	if (rc == LB_OK) {
+		dev->has_session = true;
+		dev->dev_addr = dev_addr;
+		dev->has_last_fcnt = has_last;
+		dev->last_fcnt_up = has_last ? last_fcnt_up : 0;
+	} else {
+		lwcrypto_keys_free(&dev->keys);
+	}
+	reindex_addr(d);
+	return rc;
+}
+
+void devices_set_seen(struct lb_device *dev, int64_t now_ms)
+{
+	if (dev)
+		dev->last_seen_ms = now_ms;
+}
+
+int devices_decrypt(struct lb_device *dev, const struct lw_frame *f, uint32_t fcnt, uint8_t *out)
+{
+	const struct lw_data *data;
+	struct lw_key *k;
+
+	if (!dev || !dev->has_session)
+		return LB_ERR_STATE;
+	if (!f)
+		return LB_ERR_INVAL;
+	data = &f->u.data;
+	if (!data->has_fport || data->frm_len == 0)
+		return LB_OK;
+	k = data->fport == 0 ? &dev->keys.nwk_s_key : &dev->keys.app_s_key;
+	return lwcrypto_payload_crypt(k, LW_DIR_UP, dev->dev_addr, fcnt, data->frm_payload,
+				      data->frm_len, out);
+}

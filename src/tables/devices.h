@@ -1,0 +1,184 @@
+/*
+ * devices.h - the device registry and LoRaWAN 1.0.x uplink session logic
+ * (pure: no sockets, no clock, no logging; time is a parameter).
+ *
+ * Built from the configured devices (config.h struct lb_device_conf), deep
+ * copied so the configuration can be freed. Each ABP device carries its
+ * session keys prepared once (lwcrypto_keys_init) and reused for every
+ * frame, and its uplink session state: the last accepted 32-bit FCntUp.
+ * A configured fcnt_up is the next counter to accept (has_last_fcnt =
+ * true, last_fcnt_up = fcnt_up - 1, when fcnt_up > 0).
+ *
+ * Lookups go through hash indexes built once per (re)load: DevEUI -> one
+ * device; DevAddr -> every ABP device with that address (several may
+ * legally share one; the MIC tells them apart). OTAA entries (no session
+ * keys in the configuration) are found by DevEUI only; their JoinEUI and
+ * AppKey are copied but no join is processed here.
+ *
+ * Uplink verification (lorawan-1.0.md §4, §6): for each candidate with the
+ * frame's DevAddr, the 32-bit FCnt is rebuilt from the 16 bits on air
+ * (lorawan_fcnt_full) and the MIC is checked with that counter; the
+ * candidate whose MIC verifies wins. Verification does not change session
+ * state (only the statistics counters below move);
+ * devices_accept_uplink() commits the counter once the caller has decided
+ * to keep the frame.
+ *
+ * Ownership: devices_init()/devices_reload() allocate; devices_free()
+ * releases everything (safe on a zeroed or freed struct). struct lb_device
+ * pointers are valid until the next devices_reload() or devices_free().
+ */
+#ifndef LB_DEVICES_H
+#define LB_DEVICES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "tables/fairaccess.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
+#include "store/store.h"
+
+struct lb_device {
+	char *name;
+	char *application;
+	uint64_t dev_eui;
+	enum lb_activation activation;
+	bool has_session;                /* ABP: dev_addr and keys valid */
+	uint32_t dev_addr;
+	struct lw_keys keys;             /* prepared contexts; raw keys in keys.*.raw */
+	uint64_t join_eui;               /* OTAA: copied for a join handler */
+	uint8_t app_key[LW_KEY_LEN];     /* OTAA root key (raw; no contexts prepared) */
+	uint8_t lorawan_version;         /* minor of 1.0.x: 0..4 (join rules) */
+	struct fa_policy fa_policy;      /* effective fair-access policy */
+	struct lb_tag tags[CONFIG_MAX_TAGS];
+	size_t n_tags;
+
+	/* Uplink session state. */
+	bool has_last_fcnt;
+	uint32_t last_fcnt_up;           /* last accepted 32-bit FCntUp */
+
+	/* Statistics. */
+	uint64_t uplinks;                /* accepted (devices_accept_uplink) */
+	uint64_t mic_failures;           /* frames with this DevAddr whose MIC verified for no candidate */
+	uint64_t replays;                /* LB_ERR_REPLAY attributed to this device */
+	uint64_t retransmissions;        /* LB_ERR_DUPLICATE attributed to this device */
+	int64_t last_seen_ms;            /* devices_set_seen(); 0 = never */
+
+	/* Downlink and join state, owned by the daemon (bridge, otaa, txsched);
+	 * kept as a whole across a reload when the device's identity is
+	 * unchanged. */
+	struct lb_device_rt {
+		struct store_fcnt_down fcnt_down; /* NFCntDown and its reservation */
+		uint8_t rx1_dr_offset;
+		uint8_t rx_delay_s;          /* RX1 delay; 0 = 1 s */
+		uint8_t rx2_dr;              /* OTAA: RX2 as the join-accept set it */
+		uint32_t rx2_freq;           /* Hz, 0 = not set (ABP: configuration) */
+		int last_dr;                 /* data rate of the last uplink, -1 unknown */
+		bool ack_due;                /* a confirmed uplink awaits our ACK */
+		bool confirmed_pending;      /* a confirmed downlink awaits the device's ACK */
+		char confirmed_id[65];       /* queue item id (DLCMD_MAX_ID + 1) */
+		uint32_t confirmed_fcnt;
+		bool has_join_nonce;
+		uint32_t join_nonce;         /* last JoinNonce issued */
+		bool has_dev_nonce;
+		uint16_t dev_nonce;          /* last DevNonce accepted */
+		int64_t joined_at;           /* Unix s, 0 = ABP or never */
+		uint64_t batch;              /* store batch of the last staged change */
+		bool dirty;                  /* to stage before the batch commits */
+		struct fa_device fa;         /* fair-access ledgers (fairaccess.h) */
+		struct fa_status fa_published; /* last retained state/airtime */
+		bool fa_has_published;
+	} rt;
+
+	bool state_kept;                 /* devices_reload(): carried over from the old table */
+	uint32_t addr_next;              /* internal: next device with the same DevAddr */
+};
+
+struct devices {
+	struct lb_device *dev;
+	size_t n;
+	uint32_t *eui_slots;             /* open addressing, linear probing */
+	uint32_t *addr_slots;            /* head of each DevAddr's candidate chain */
+	size_t mask;                     /* slots - 1 (a power of two >= 2n) */
+};
+
+/* Outcome of devices_verify_uplink(). */
+struct lb_uplink_match {
+	struct lb_device *dev;           /* set for LB_OK, LB_ERR_DUPLICATE, LB_ERR_REPLAY */
+	uint32_t fcnt;                   /* the 32-bit counter the MIC verified with */
+	size_t n_candidates;             /* devices with the frame's DevAddr */
+	bool fcnt_reset;                 /* REPLAY only: verified with the plain 16-bit value */
+};
+
+/* Build the registry from n configured devices (conf may be NULL if n is
+ * 0). Errors: LB_ERR_CONFIG (two devices with the same DevEUI),
+ * LB_ERR_NOMEM, LB_ERR_CRYPTO (key setup). On error *d is zeroed. */
+int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n);
+void devices_free(struct devices *d);
+
+/*
+ * SIGHUP: rebuild from a new configuration. A device whose DevEUI,
+ * activation, DevAddr and both session keys (OTAA: JoinEUI and AppKey)
+ * are unchanged keeps its
+ * session state and counters (a configured fcnt_up may still raise the
+ * next accepted counter, never lower it); any other device starts fresh
+ * from its configuration. On error the old registry stays intact.
+ */
+int devices_reload(struct devices *d, const struct lb_device_conf *conf, size_t n);
+
+size_t devices_count(const struct devices *d);
+struct lb_device *devices_find_eui(struct devices *d, uint64_t dev_eui);
+
+/* Store up to max devices with this DevAddr in out; returns how many were
+ * stored. */
+size_t devices_find_addr(struct devices *d, uint32_t dev_addr, struct lb_device **out, size_t max);
+
+/*
+ * Identify and check a parsed data uplink (lorawan_parse, MType 2 or 4):
+ *   LB_OK             out->dev, out->fcnt: the MIC verifies with a counter
+ *                     above the last accepted one (or the session is fresh);
+ *   LB_ERR_NOT_FOUND  no device with that DevAddr;
+ *   LB_ERR_MIC        no candidate's MIC verifies (out->n_candidates);
+ *   LB_ERR_DUPLICATE  the MIC verifies with the last accepted counter: a
+ *                     retransmission (NbTrans repeat), out->dev set;
+ *   LB_ERR_REPLAY     the MIC verifies only with a counter below the last
+ *                     accepted one, out->dev / out->fcnt set. Tried: the
+ *                     value in the current 65536-block, (last & 0xffff0000)
+ *                     | f16, or the block before if that is above last; and
+ *                     the plain 16-bit value as a 32-bit counter. out->
+ *                     fcnt_reset is true when the plain value verified: the
+ *                     device restarted counting from 0 (an ABP device that
+ *                     does not persist FCntUp). While the last counter is
+ *                     below 65536 a replayed old frame looks the same.
+ *   LB_ERR_INVAL      not a data uplink; LB_ERR_CRYPTO from lwcrypto.
+ * A session at FCnt 0xFFFFFFFF cannot advance (the 32-bit counter would
+ * wrap): such frames verify as DUPLICATE or REPLAY or not at all.
+ */
+int devices_verify_uplink(struct devices *d, const struct lw_frame *f, struct lb_uplink_match *out);
+
+/* Commit an uplink verified LB_OK: last_fcnt_up = fcnt, uplinks++. A
+ * counter not above the last accepted one is ignored. */
+void devices_accept_uplink(struct lb_device *dev, uint32_t fcnt);
+
+/*
+ * Give dev a (new) session: an OTAA join, or a session restored from the
+ * durable store. Keys are prepared, the DevAddr index is rebuilt (joins are
+ * rare: O(devices)), the uplink counter restarts unless has_last is set.
+ * Errors: LB_ERR_CRYPTO (the old session, if any, is then gone too).
+ */
+int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_addr,
+			const uint8_t nwk_s_key[LW_KEY_LEN], const uint8_t app_s_key[LW_KEY_LEN],
+			bool has_last, uint32_t last_fcnt_up);
+
+/* Record when the device was last heard (any clock the caller chooses). */
+void devices_set_seen(struct lb_device *dev, int64_t now_ms);
+
+/* Decrypt the FRMPayload of f (f->u.data.frm_len bytes into out; nothing
+ * when there is no payload) with the FCnt it verified with: NwkSKey for
+ * FPort 0, AppSKey otherwise (§5, §7). Errors: LB_ERR_STATE (no session
+ * keys), LB_ERR_CRYPTO. */
+int devices_decrypt(struct lb_device *dev, const struct lw_frame *f, uint32_t fcnt, uint8_t *out);
+
+#endif

@@ -1,0 +1,258 @@
+/* fairaccess.c - per-device fair-access budgets; see fairaccess.h. */
+#include "tables/fairaccess.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "base/lb_err.h"
+
+static_assert(sizeof(struct fa_device) == FA_DEVICE_SIZE, "fairaccess.h states the size");
+
+/* Blob header (fairaccess.h draws it). */
+#define OFF_VERSION 0
+#define OFF_UPLINK_LEVEL 1
+#define OFF_DOWNLINK_LEVEL 2
+
+#define MS_PER_HOUR 3600000u
+
+enum fa_level {
+	LEVEL_NONE = 0,
+	LEVEL_80 = 1,
+	LEVEL_100 = 2
+};
+
+int fa_policy_check(const struct fa_policy *p)
+{
+	if (!p || p->uplink_airtime_ms == 0 || p->downlinks == 0)
+		return LB_ERR_INVAL;
+	if (p->window_hours == 0 || p->window_hours > FA_MAX_WINDOW_HOURS)
+		return LB_ERR_INVAL;
+	if (p->action != FA_WARN && p->action != FA_ENFORCE)
+		return LB_ERR_INVAL;
+	return LB_OK;
+}
+
+static uint32_t bucket_ms(const struct fa_policy *p)
+{
+	return p->window_hours * (MS_PER_HOUR / FA_BUCKETS);
+}
+
+int fa_device_init(struct fa_device *dev, const struct fa_policy *p)
+{
+	if (!dev || fa_policy_check(p) != LB_OK)
+		return LB_ERR_INVAL;
+	memset(dev, 0, sizeof(*dev));
+	ledger_init(&dev->uplink_us, FA_BUCKETS, bucket_ms(p));
+	ledger_init(&dev->downlinks, FA_BUCKETS, bucket_ms(p));
+	return LB_OK;
+}
+
+static uint64_t uplink_budget_us(const struct fa_policy *p)
+{
+	return (uint64_t)p->uplink_airtime_ms * 1000;
+}
+
+static enum fa_level level_of(uint64_t used, uint64_t budget)
+{
+	if (used >= budget)
+		return LEVEL_100;
+	return used * 5 >= budget * 4 ? LEVEL_80 : LEVEL_NONE;
+}
+
+static enum fa_level uplink_level(const struct fa_device *dev, const struct fa_policy *p,
+				  int64_t now_ms)
+{
+	return level_of(ledger_sum(&dev->uplink_us, now_ms), uplink_budget_us(p));
+}
+
+static enum fa_level downlink_level(const struct fa_device *dev, const struct fa_policy *p,
+				    int64_t now_ms)
+{
+	return level_of(ledger_sum(&dev->downlinks, now_ms), p->downlinks);
+}
+
+/* Bring a ledger to the policy's shape: fresh if never used, else re-bucketed. */
+static void shape(struct ledger *l, const struct fa_policy *p, int64_t now_ms)
+{
+	if (l->bucket_ms == 0 || ledger_resample(l, FA_BUCKETS, bucket_ms(p), now_ms) != LB_OK)
+		ledger_init(l, FA_BUCKETS, bucket_ms(p));
+}
+
+/*
+ * Common entry: validate, adopt the policy's window, and re-arm the
+ * thresholds that usage has fallen back below as the window slid.
+ */
+static int refresh(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms)
+{
+	enum fa_level up, down;
+
+	if (!dev || fa_policy_check(p) != LB_OK)
+		return LB_ERR_INVAL;
+	shape(&dev->uplink_us, p, now_ms);
+	shape(&dev->downlinks, p, now_ms);
+	up = uplink_level(dev, p, now_ms);
+	down = downlink_level(dev, p, now_ms);
+	if (up < dev->uplink_level)
+		dev->uplink_level = (uint8_t)up;
+	if (down < dev->downlink_level)
+		dev->downlink_level = (uint8_t)down;
+	return LB_OK;
+}
+
+/* Bits for the thresholds between the reported level and `now`, recorded. */
+static unsigned rise(uint8_t *reported, enum fa_level now, unsigned bit80, unsigned bit100)
+{
+	unsigned bits = 0;
+
+	if (now <= *reported)
+		return 0;
+	if (*reported < LEVEL_80)
+		bits |= bit80;
+	if (now == LEVEL_100)
+		bits |= bit100;
+	*reported = (uint8_t)now;
+	return bits;
+}
+
+int fa_uplink(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
+	      uint64_t airtime_us, struct fa_verdict *v)
+{
+	bool was_exceeded;
+
+	if (!v || refresh(dev, p, now_ms) != LB_OK)
+		return LB_ERR_INVAL;
+	was_exceeded = uplink_level(dev, p, now_ms) == LEVEL_100;
+	ledger_add(&dev->uplink_us, now_ms, airtime_us > UINT32_MAX ? UINT32_MAX : (uint32_t)airtime_us);
+	v->publish = !(p->action == FA_ENFORCE && was_exceeded);
+	v->crossed = rise(&dev->uplink_level, uplink_level(dev, p, now_ms), FA_CROSS_UPLINK_80,
+			  FA_CROSS_UPLINK_100);
+	return LB_OK;
+}
+
+int fa_downlink_allowed(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms)
+{
+	if (refresh(dev, p, now_ms) != LB_OK)
+		return LB_ERR_INVAL;
+	if (p->action == FA_ENFORCE && downlink_level(dev, p, now_ms) == LEVEL_100)
+		return LB_ERR_RATE_LIMIT;
+	return LB_OK;
+}
+
+int fa_downlink(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
+		struct fa_verdict *v)
+{
+	unsigned bits;
+
+	if (refresh(dev, p, now_ms) != LB_OK)
+		return LB_ERR_INVAL;
+	ledger_add(&dev->downlinks, now_ms, 1);
+	bits = rise(&dev->downlink_level, downlink_level(dev, p, now_ms), FA_CROSS_DOWNLINK_80,
+		    FA_CROSS_DOWNLINK_100);
+	if (v) {
+		v->publish = true;
+		v->crossed = bits;
+	}
+	return LB_OK;
+}
+
+int fa_status(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
+	      struct fa_status *st)
+{
+	uint64_t dl;
+
+	if (!st || refresh(dev, p, now_ms) != LB_OK)
+		return LB_ERR_INVAL;
+	dl = ledger_sum(&dev->downlinks, now_ms);
+	st->uplink_airtime_us = ledger_sum(&dev->uplink_us, now_ms);
+	st->uplink_budget_ms = p->uplink_airtime_ms;
+	st->downlinks = dl > UINT32_MAX ? UINT32_MAX : (uint32_t)dl;
+	st->downlink_budget = p->downlinks;
+	st->exceeded = uplink_level(dev, p, now_ms) == LEVEL_100 ||
+		       downlink_level(dev, p, now_ms) == LEVEL_100;
+	return LB_OK;
+}
+
+bool fa_status_changed(const struct fa_status *a, const struct fa_status *b)
+{
+	if (!a || !b)
+		return a != b;
+	return a->uplink_airtime_us != b->uplink_airtime_us ||
+	       a->uplink_budget_ms != b->uplink_budget_ms || a->downlinks != b->downlinks ||
+	       a->downlink_budget != b->downlink_budget || a->exceeded != b->exceeded;
+}
+
+int64_t fa_next_change(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms)
+{
+	int64_t up, down;
+
+	if (refresh(dev, p, now_ms) != LB_OK)
+		return -1;
+	up = ledger_next_expiry(&dev->uplink_us, now_ms);
+	down = ledger_next_expiry(&dev->downlinks, now_ms);
+	if (up < 0 || (down >= 0 && down < up))
+		return down;
+	return up;
+}
+
+int fa_encode(const struct fa_device *dev, uint8_t *out, size_t cap, size_t *len)
+{
+	size_t up_len = 0, down_len = 0;
+	int err;
+
+	if (!dev || !len || (!out && cap > 0))
+		return LB_ERR_INVAL;
+	/* Sizes first, so *len is right even when cap is too small. */
+	err = ledger_encode(&dev->uplink_us, NULL, 0, &up_len);
+	if (err == LB_OK || err == LB_ERR_TOO_LARGE)
+		err = ledger_encode(&dev->downlinks, NULL, 0, &down_len);
+	if (err != LB_OK && err != LB_ERR_TOO_LARGE)
+		return err;
+	*len = FA_HEADER_LEN + up_len + down_len;
+	if (cap < *len)
+		return LB_ERR_TOO_LARGE;
+	out[OFF_VERSION] = FA_BLOB_VERSION;
+	out[OFF_UPLINK_LEVEL] = dev->uplink_level;
+	out[OFF_DOWNLINK_LEVEL] = dev->downlink_level;
+	err = ledger_encode(&dev->uplink_us, out + FA_HEADER_LEN, up_len, &up_len);
+	if (err == LB_OK)
+		err = ledger_encode(&dev->downlinks, out + FA_HEADER_LEN + up_len, down_len,
+				    &down_len);
+	return err;
+}
+
+static int decode_body(struct fa_device *dev, const uint8_t *in, size_t len)
+{
+	size_t up_len, down_len;
+	int err;
+
+	if (len < FA_HEADER_LEN)
+		return LB_ERR_MALFORMED;
+	if (in[OFF_VERSION] != FA_BLOB_VERSION)
+		return LB_ERR_VERSION;
+	if (in[OFF_UPLINK_LEVEL] > LEVEL_100 || in[OFF_DOWNLINK_LEVEL] > LEVEL_100)
+		return LB_ERR_MALFORMED;
+	dev->uplink_level = in[OFF_UPLINK_LEVEL];
+	dev->downlink_level = in[OFF_DOWNLINK_LEVEL];
+	err = ledger_decode(&dev->uplink_us, in + FA_HEADER_LEN, len - FA_HEADER_LEN, &up_len);
+	if (err != LB_OK)
+		return err;
+	in += FA_HEADER_LEN + up_len;
+	len -= FA_HEADER_LEN + up_len;
+	err = ledger_decode(&dev->downlinks, in, len, &down_len);
+	if (err != LB_OK)
+		return err;
+	return down_len == len ? LB_OK : LB_ERR_MALFORMED;
+}
+
+int fa_decode(struct fa_device *dev, const uint8_t *in, size_t len)
+{
+	int err;
+
+	if (!dev || (!in && len > 0))
+		return LB_ERR_INVAL;
+	memset(dev, 0, sizeof(*dev));
+	err = decode_body(dev, in, len);
+	if (err != LB_OK)
+		memset(dev, 0, sizeof(*dev));
+	return err;
+}

@@ -1,0 +1,301 @@
+/* ledger.c - rolling-window sums in fixed buckets; see ledger.h. */
+#include "tables/ledger.h"
+
+#include <assert.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "base/lb_err.h"
+
+static_assert(sizeof(struct ledger) == LEDGER_STRUCT_SIZE, "ledger.h states the size");
+static_assert(LEDGER_MAX_BUCKETS <= 255, "n is stored in one byte");
+
+/* Latest time a ledger works with (~73 million years): keeps every
+ * (epoch + n + 1) * bucket_ms product far from int64 overflow. */
+#define TIME_MAX_MS (INT64_MAX / 4)
+
+/* Blob header (ledger.h draws it). */
+#define OFF_VERSION 0
+#define OFF_N 1
+#define OFF_BUCKET_MS 2
+#define OFF_EPOCH 6
+#define LEN_BUCKET_MS 4
+#define LEN_EPOCH 8
+
+static int64_t clamp_time(int64_t t)
+{
+	if (t < 0)
+		return 0;
+	return t > TIME_MAX_MS ? TIME_MAX_MS : t;
+}
+
+static bool geometry_ok(unsigned n, uint32_t bucket_ms)
+{
+	return n >= 1 && n <= LEDGER_MAX_BUCKETS && bucket_ms >= 1;
+}
+
+static bool ready(const struct ledger *l)
+{
+	return l && geometry_ok(l->n, l->bucket_ms) && l->head <= l->n;
+}
+
+static int64_t epoch_of(const struct ledger *l, int64_t t)
+{
+	return clamp_time(t) / (int64_t)l->bucket_ms;
+}
+
+/* The current bucket as seen at time t: never earlier than l->epoch. */
+static int64_t effective_epoch(const struct ledger *l, int64_t t)
+{
+	int64_t e = epoch_of(l, t);
+	return e > l->epoch ? e : l->epoch;
+}
+
+/* Ring index of the bucket `age` buckets before slot[head]. */
+static unsigned slot_at(const struct ledger *l, unsigned age)
+{
+	unsigned slots = (unsigned)l->n + 1;
+	return (l->head + slots - age % slots) % slots;
+}
+
+static uint32_t sat_add(uint32_t a, uint32_t b)
+{
+	return a > UINT32_MAX - b ? UINT32_MAX : a + b;
+}
+
+/* Move the current bucket forward to epoch e, zeroing the buckets passed. */
+static void advance(struct ledger *l, int64_t e)
+{
+	unsigned slots = (unsigned)l->n + 1;
+
+	if (e <= l->epoch)
+		return;
+	if (e - l->epoch >= (int64_t)slots) {
+		memset(l->slot, 0, sizeof(l->slot));
+		l->head = 0;
+	} else {
+		for (int64_t k = l->epoch; k < e; k++) {
+			l->head = (uint8_t)((l->head + 1u) % slots);
+			l->slot[l->head] = 0;
+		}
+	}
+	l->epoch = e;
+}
+
+int ledger_init(struct ledger *l, unsigned n, uint32_t bucket_ms)
+{
+	if (!l)
+		return LB_ERR_INVAL;
+	memset(l, 0, sizeof(*l));
+	if (!geometry_ok(n, bucket_ms))
+		return LB_ERR_INVAL;
+	l->n = (uint8_t)n;
+	l->bucket_ms = bucket_ms;
+	return LB_OK;
+}
+
+uint64_t ledger_window_ms(const struct ledger *l)
+{
+	return ready(l) ? (uint64_t)l->n * l->bucket_ms : 0;
+}
+
+int ledger_add(struct ledger *l, int64_t now_ms, uint32_t amount)
+{
+	if (!ready(l))
+		return LB_ERR_INVAL;
+	advance(l, epoch_of(l, now_ms));
+	l->slot[l->head] = sat_add(l->slot[l->head], amount);
+	return LB_OK;
+}
+
+uint64_t ledger_sum(const struct ledger *l, int64_t now_ms)
+{
+	uint64_t sum = 0;
+	int64_t shift;
+
+	if (!ready(l))
+		return 0;
+	shift = effective_epoch(l, now_ms) - l->epoch;
+	if (shift > l->n)
+		return 0;
+	for (unsigned age = 0; (int64_t)age + shift <= l->n; age++)
+		sum += l->slot[slot_at(l, age)];
+	return sum;
+}
+
+int64_t ledger_next_expiry(const struct ledger *l, int64_t now_ms)
+{
+	int64_t shift;
+
+	if (!ready(l))
+		return -1;
+	shift = effective_epoch(l, now_ms) - l->epoch;
+	if (shift > l->n)
+		return -1;
+	/* The oldest live non-empty bucket leaves first. */
+	for (int age = l->n - (int)shift; age >= 0; age--) {
+		if (l->slot[slot_at(l, (unsigned)age)] == 0)
+			continue;
+		return (l->epoch - age + l->n + 1) * (int64_t)l->bucket_ms;
+	}
+	return -1;
+}
+
+/* Add to the bucket of epoch e (<= l->epoch) if it is still in the ring. */
+static void add_at_epoch(struct ledger *l, int64_t e, uint32_t amount)
+{
+	int64_t age = l->epoch - e;
+	unsigned i;
+
+	if (age > l->n)
+		return;
+	if (age < 0)
+		age = 0;
+	i = slot_at(l, (unsigned)age);
+	l->slot[i] = sat_add(l->slot[i], amount);
+}
+
+int ledger_resample(struct ledger *l, unsigned n, uint32_t bucket_ms, int64_t now_ms)
+{
+	struct ledger old, fresh;
+	int64_t now = clamp_time(now_ms);
+
+	if (!ready(l) || !geometry_ok(n, bucket_ms))
+		return LB_ERR_INVAL;
+	if (l->n == n && l->bucket_ms == bucket_ms)
+		return LB_OK;
+	old = *l;
+	advance(&old, epoch_of(&old, now));
+	ledger_init(&fresh, n, bucket_ms);
+	fresh.epoch = epoch_of(&fresh, now);
+	for (unsigned age = 0; age <= old.n; age++) {
+		uint32_t v = old.slot[slot_at(&old, age)];
+		int64_t end;
+
+		if (v == 0)
+			continue;
+		end = (old.epoch - (int64_t)age + 1) * (int64_t)old.bucket_ms - 1;
+		add_at_epoch(&fresh, epoch_of(&fresh, end < now ? end : now), v);
+	}
+	*l = fresh;
+	return LB_OK;
+}
+
+/* ---- blob ---------------------------------------------------------------- */
+
+static void put_le(uint8_t *p, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* LEB128: 7 bits per byte, least significant first, bit 7 = more. */
+static size_t varint_len(uint32_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static size_t varint_put(uint8_t *p, uint32_t v)
+{
+	size_t n = 0;
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/* Bytes consumed, or 0 if truncated, longer than a uint32 or not canonical. */
+static size_t varint_get(const uint8_t *p, size_t avail, uint32_t *v)
+{
+	uint64_t acc = 0;
+
+	for (size_t i = 0; i < avail && i < LEDGER_VARINT_MAX; i++) {
+		acc |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (p[i] & 0x80)
+			continue;
+		if (acc > UINT32_MAX || (i > 0 && p[i] == 0))
+			return 0;
+		*v = (uint32_t)acc;
+		return i + 1;
+	}
+	return 0;
+}
+
+int ledger_encode(const struct ledger *l, uint8_t *out, size_t cap, size_t *len)
+{
+	size_t need = LEDGER_HEADER_LEN, pos;
+
+	if (!ready(l) || !len || (!out && cap > 0))
+		return LB_ERR_INVAL;
+	for (unsigned age = 0; age <= l->n; age++)
+		need += varint_len(l->slot[slot_at(l, age)]);
+	*len = need;
+	if (cap < need)
+		return LB_ERR_TOO_LARGE;
+	out[OFF_VERSION] = LEDGER_BLOB_VERSION;
+	out[OFF_N] = l->n;
+	put_le(out + OFF_BUCKET_MS, l->bucket_ms, LEN_BUCKET_MS);
+	put_le(out + OFF_EPOCH, (uint64_t)l->epoch, LEN_EPOCH);
+	pos = LEDGER_HEADER_LEN;
+	for (unsigned age = 0; age <= l->n; age++)
+		pos += varint_put(out + pos, l->slot[slot_at(l, age)]);
+	return LB_OK;
+}
+
+static int decode_header(struct ledger *l, const uint8_t *in, size_t len)
+{
+	int64_t epoch;
+
+	if (len < LEDGER_HEADER_LEN)
+		return LB_ERR_MALFORMED;
+	if (in[OFF_VERSION] != LEDGER_BLOB_VERSION)
+		return LB_ERR_VERSION;
+	if (ledger_init(l, in[OFF_N], (uint32_t)get_le(in + OFF_BUCKET_MS, LEN_BUCKET_MS)) != LB_OK)
+		return LB_ERR_MALFORMED;
+	epoch = (int64_t)get_le(in + OFF_EPOCH, LEN_EPOCH);
+	if (epoch < 0 || epoch > TIME_MAX_MS / (int64_t)l->bucket_ms)
+		return LB_ERR_MALFORMED;
+	l->epoch = epoch;
+	return LB_OK;
+}
+
+int ledger_decode(struct ledger *l, const uint8_t *in, size_t len, size_t *used)
+{
+	size_t pos = LEDGER_HEADER_LEN;
+	int err;
+
+	if (!l || (!in && len > 0))
+		return LB_ERR_INVAL;
+	err = decode_header(l, in, len);
+	if (err != LB_OK) {
+		memset(l, 0, sizeof(*l));
+		return err;
+	}
+	/* Stored current bucket first; head stays 0 so age a is slot n+1-a. */
+	for (unsigned age = 0; age <= l->n; age++) {
+		size_t k = varint_get(in + pos, len - pos, &l->slot[slot_at(l, age)]);
+		if (k == 0) {
+			memset(l, 0, sizeof(*l));
+			return LB_ERR_MALFORMED;
+		}
+		pos += k;
+	}
+	if (used)
+		*used = pos;
+	return LB_OK;
+}
