@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/tag.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/lorabridge/lorabridge.conf"
 #define CONFIG_MAX_TAGS 16
 
@@ -55,11 +57,6 @@ struct lb_fair_access {
 #define LB_FA_SET_DOWNLINKS 0x2u
 #define LB_FA_SET_WINDOW_HOURS 0x4u
 #define LB_FA_SET_ACTION 0x8u
-
-struct lb_tag {
-	char *key;
-	char *value;
-};
 
 /* One entry of the `devices` list. Hex keys decoded to bytes. */
 struct lb_device_conf {

@@ -205,7 +205,7 @@ static int commit_session(struct bridge *b, struct lb_device *dev, const struct 
 				 false, 0);
 	if (rc != LB_OK)
 		return rc;
-	store_fcnt_down_load(&dev->rt.fcnt_down, 0);
+	fcntdown_load(&dev->rt.fcnt_down, 0);
 	dev->rt.rx1_dr_offset = row.rx1_dr_offset;
 	dev->rt.rx_delay_s = row.rx_delay;
 	dev->rt.rx2_dr = row.rx2_dr;

@@ -27,7 +27,7 @@ static bool same_abp_session(const struct lb_device *dev, const struct store_ses
 
 static void restore_rt(struct lb_device *dev, const struct store_session *row)
 {
-	store_fcnt_down_load(&dev->rt.fcnt_down, row->nfcnt_down);
+	fcntdown_load(&dev->rt.fcnt_down, row->nfcnt_down);
 	dev->rt.rx1_dr_offset = row->rx1_dr_offset;
 	dev->rt.rx_delay_s = row->rx_delay;
 	dev->rt.rx2_dr = row->rx2_dr;

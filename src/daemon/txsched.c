@@ -283,18 +283,18 @@ static void launch(struct bridge *b, struct downlink_pending_entry *e)
 /* Reserve the next FCntDown durably (store.h COUNTER RULES). */
 static int reserve_fcnt(struct bridge *b, struct lb_device *dev, uint32_t *fcnt)
 {
-	unsigned f = store_fcnt_down_reserve(&dev->rt.fcnt_down, store_batch(&b->store));
+	unsigned f = fcntdown_reserve(&dev->rt.fcnt_down, store_batch(&b->store));
 
-	if (f & STORE_FCNT_EXHAUSTED) {
+	if (f & FCNTDOWN_EXHAUSTED) {
 		devevent_log(b, dev, "ERROR", "F_CNT_DOWN", "downlink counter exhausted: rejoin needed",
 			     0);
 		return LB_ERR_RANGE;
 	}
-	if ((f & STORE_FCNT_STAGE) && session_stage(b, dev) != LB_OK) {
-		store_fcnt_down_unstage(&dev->rt.fcnt_down);
+	if ((f & FCNTDOWN_STAGE) && session_stage(b, dev) != LB_OK) {
+		fcntdown_unstage(&dev->rt.fcnt_down);
 		return LB_ERR_IO;
 	}
-	if ((f & STORE_FCNT_COMMIT) && session_commit(b) != LB_OK)
+	if ((f & FCNTDOWN_COMMIT) && session_commit(b) != LB_OK)
 		return LB_ERR_IO;
 	*fcnt = dev->rt.fcnt_down.next;
 	return LB_OK;
@@ -417,7 +417,7 @@ static int transmit(struct bridge *b, struct lb_device *dev, struct txsched_slot
 		return LB_ERR_FULL;
 	}
 	skip_windows(&e, first);
-	store_fcnt_down_used(&dev->rt.fcnt_down);
+	fcntdown_used(&dev->rt.fcnt_down);
 	dev->rt.ack_due = false;
 	e.gateway_eui = e.plan.gateway_eui;
 	e.dev_eui = dev->dev_eui;

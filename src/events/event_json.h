@@ -47,7 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"
+#include "base/tag.h"
 #include "gwmp/gwmp.h"
 #include "gwmp/rx.h"
 

@@ -50,9 +50,9 @@
  *    session.nfcnt_down holds a ceiling; every counter below it may have
  *    been used, none at or above it. After a restart the daemon resumes at
  *    the persisted ceiling, so no downlink counter is ever reused even if
- *    the last batch was lost. struct store_fcnt_down below implements it:
- *    the ceiling is raised STORE_FCNT_DOWN_BLOCK (64) past the counter in
- *    use, already when fewer than STORE_FCNT_DOWN_LOW (32) are left, so the
+ *    the last batch was lost. tables/fcntdown.h implements it:
+ *    the ceiling is raised FCNTDOWN_BLOCK (64) past the counter in
+ *    use, already when fewer than FCNTDOWN_LOW (32) are left, so the
  *    new ceiling normally rides along with a regular batch; a frame is sent
  *    only with a counter below a *committed* ceiling (otherwise commit
  *    first: after a restart and every 64th frame at worst).
@@ -111,8 +111,6 @@
 #define STORE_META_KEY_SIZE 64           /* key string incl. NUL */
 #define STORE_LEDGER_MAX (1024 * 1024)   /* bytes per ledger blob */
 
-#define STORE_FCNT_DOWN_BLOCK 64u        /* reservation size */
-#define STORE_FCNT_DOWN_LOW 32u          /* raise when fewer are left */
 
 /* One row of `session`. has_* false = SQL NULL. */
 struct store_session {
@@ -262,45 +260,5 @@ int store_meta_put(struct store *s, const char *key, int64_t value);
  * nothing was stored for it (the staged batch is still committed). */
 int store_purge(struct store *s, uint64_t dev_eui);
 
-/*
- * Downlink counter reservation (pure). Per session in the daemon:
- *   store_fcnt_down_load(&r, row.nfcnt_down)       at start-up / join (0)
- *   f = store_fcnt_down_reserve(&r, store_batch(s)) before each downlink
- *   f & STORE_FCNT_EXHAUSTED -> no counter left: the device must rejoin
- *   f & STORE_FCNT_STAGE     -> row.nfcnt_down = r.ceiling; put_session
- *   f & STORE_FCNT_COMMIT    -> send only after store_commit() == LB_OK
- *   send with r.next, then store_fcnt_down_used(&r)
- * If that put_session fails, call store_fcnt_down_unstage(&r) (the raised
- * ceiling was not staged) and do not send. Every put_session of the device
- * (also for an uplink) writes nfcnt_down = r.ceiling, never r.next. A new
- * join starts at 0: store_fcnt_down_load(&r, 0), then reserve.
- */
-struct store_fcnt_down {
-	uint32_t next;                  /* next NFCntDown to use */
-	uint32_t ceiling;               /* last staged reservation */
-	uint32_t durable;               /* reservation known committed */
-	uint64_t batch;                 /* batch holding ceiling; 0 = committed */
-};
-
-#define STORE_FCNT_STAGE 1u
-#define STORE_FCNT_COMMIT 2u
-#define STORE_FCNT_EXHAUSTED 4u
-
-/* next + block, saturated at UINT32_MAX. */
-static inline uint32_t store_reserve_ahead(uint32_t next, uint32_t block)
-{
-	return next > UINT32_MAX - block ? UINT32_MAX : next + block;
-}
-
-/* True when fewer than STORE_FCNT_DOWN_LOW counters are left below ceiling. */
-static inline bool store_reserve_due(uint32_t next, uint32_t ceiling)
-{
-	return next >= ceiling || ceiling - next < STORE_FCNT_DOWN_LOW;
-}
-
-void store_fcnt_down_load(struct store_fcnt_down *r, uint32_t persisted);
-unsigned store_fcnt_down_reserve(struct store_fcnt_down *r, uint64_t current_batch);
-void store_fcnt_down_used(struct store_fcnt_down *r);
-void store_fcnt_down_unstage(struct store_fcnt_down *r);
 
 #endif

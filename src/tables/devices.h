@@ -38,7 +38,7 @@
 #include "tables/fairaccess.h"
 #include "lorawan/lorawan.h"
 #include "lorawan/lwcrypto.h"
-#include "store/store.h"
+#include "tables/fcntdown.h"
 
 struct lb_device {
 	char *name;
@@ -70,7 +70,7 @@ struct lb_device {
 	 * kept as a whole across a reload when the device's identity is
 	 * unchanged. */
 	struct lb_device_rt {
-		struct store_fcnt_down fcnt_down; /* NFCntDown and its reservation */
+		struct fcntdown fcnt_down; /* NFCntDown and its reservation */
 		uint8_t rx1_dr_offset;
 		uint8_t rx_delay_s;          /* RX1 delay; 0 = 1 s */
 		uint8_t rx2_dr;              /* OTAA: RX2 as the join-accept set it */

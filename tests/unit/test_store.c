@@ -20,6 +20,7 @@
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "store/store.h"
+#include "tables/fcntdown.h"
 
 #define EUI_A UINT64_C(0x70b3d57ed0000001)
 #define EUI_B UINT64_C(0x70b3d57ed0000002)
@@ -673,21 +674,21 @@ static void crash_child(const char *dir)
 	struct store_session a = mk_session(EUI_A, 10), b = mk_session(EUI_B, 5);
 	struct store_downlink d1 = mk_downlink("d1", EUI_A, 1, "one");
 	struct store_downlink d2 = mk_downlink("d2", EUI_A, 2, "two");
-	struct store_fcnt_down r;
+	struct fcntdown r;
 
 	if (store_open(&s, dir, 200) != LB_OK)
 		_exit(2);
-	store_fcnt_down_load(&r, 0);
+	fcntdown_load(&r, 0);
 	for (uint32_t i = 0; i < CRASH_DL_USED; i++) {
-		unsigned f = store_fcnt_down_reserve(&r, store_batch(&s));
-		if (f & STORE_FCNT_STAGE) {
+		unsigned f = fcntdown_reserve(&r, store_batch(&s));
+		if (f & FCNTDOWN_STAGE) {
 			a.nfcnt_down = r.ceiling;
 			if (store_put_session(&s, &a) != LB_OK)
 				_exit(3);
 		}
-		if ((f & STORE_FCNT_COMMIT) && store_commit(&s) != LB_OK)
+		if ((f & FCNTDOWN_COMMIT) && store_commit(&s) != LB_OK)
 			_exit(4);
-		store_fcnt_down_used(&r);       /* "sent" with r.next */
+		fcntdown_used(&r);       /* "sent" with r.next */
 	}
 	if (store_downlink_push(&s, &d1, NULL) != LB_OK || store_add_dev_nonce(&s, EUI_A, 1) ||
 	    store_commit(&s) != LB_OK)
@@ -706,7 +707,7 @@ START_TEST(test_crash_between_batches)
 	char dir[512];
 	struct store s;
 	struct store_session got;
-	struct store_fcnt_down r;
+	struct fcntdown r;
 	bool used;
 	size_t n;
 	int status = 0;
@@ -737,68 +738,15 @@ START_TEST(test_crash_between_batches)
 	 * in batch 1, so the committed ceiling is 97 and the daemon resumes
 	 * there - never below 40. */
 	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
-	ck_assert_uint_eq(got.nfcnt_down, 33 + STORE_FCNT_DOWN_BLOCK);
-	store_fcnt_down_load(&r, got.nfcnt_down);
+	ck_assert_uint_eq(got.nfcnt_down, 33 + FCNTDOWN_BLOCK);
+	fcntdown_load(&r, got.nfcnt_down);
 	ck_assert_uint_ge(r.next, CRASH_DL_USED);
-	ck_assert_uint_eq(store_fcnt_down_reserve(&r, store_batch(&s)),
-			  STORE_FCNT_STAGE | STORE_FCNT_COMMIT);
+	ck_assert_uint_eq(fcntdown_reserve(&r, store_batch(&s)),
+			  FCNTDOWN_STAGE | FCNTDOWN_COMMIT);
 	store_close(&s);
 }
 END_TEST
 
-START_TEST(test_fcnt_down_reservation)
-{
-	struct store_fcnt_down r;
-	uint64_t batch = 5;
-
-	ck_assert_uint_eq(store_reserve_ahead(10, 64), 74);
-	ck_assert_uint_eq(store_reserve_ahead(UINT32_MAX - 10, 64), UINT32_MAX);
-	ck_assert(store_reserve_due(10, 10));
-	ck_assert(store_reserve_due(11, 10));
-	ck_assert(store_reserve_due(10, 41));        /* 31 left */
-	ck_assert(!store_reserve_due(10, 42));       /* 32 left */
-
-	/* Restart with a persisted ceiling of 100: raise and commit first. */
-	store_fcnt_down_load(&r, 100);
-	ck_assert_uint_eq(store_fcnt_down_reserve(&r, batch), STORE_FCNT_STAGE | STORE_FCNT_COMMIT);
-	ck_assert_uint_eq(r.ceiling, 164);
-	batch++;                                      /* the daemon committed */
-	store_fcnt_down_used(&r);
-	/* 101..132: covered by the committed ceiling, nothing to do. */
-	for (uint32_t n = 101; n <= 132; n++) {
-		ck_assert_uint_eq(r.next, n);
-		ck_assert_uint_eq(store_fcnt_down_reserve(&r, batch), 0);
-		ck_assert_uint_eq(r.durable, 164);
-		store_fcnt_down_used(&r);
-	}
-	/* 133: 31 left: raise, riding along with the regular batch. */
-	ck_assert_uint_eq(store_fcnt_down_reserve(&r, batch), STORE_FCNT_STAGE);
-	ck_assert_uint_eq(r.ceiling, 197);
-	ck_assert_uint_eq(r.durable, 164);
-	store_fcnt_down_used(&r);
-	/* Not committed yet; at 164 the frame would have to wait for it. */
-	r.next = 164;
-	ck_assert_uint_eq(store_fcnt_down_reserve(&r, batch), STORE_FCNT_COMMIT);
-	/* Once its batch is committed, the new ceiling counts. */
-	ck_assert_uint_eq(store_fcnt_down_reserve(&r, batch + 1), 0);
-	ck_assert_uint_eq(r.durable, 197);
-
-	/* A raised ceiling whose put_session failed is forgotten. */
-	store_fcnt_down_load(&r, 10);
-	ck_assert_uint_eq(store_fcnt_down_reserve(&r, 7), STORE_FCNT_STAGE | STORE_FCNT_COMMIT);
-	store_fcnt_down_unstage(&r);
-	ck_assert_uint_eq(store_fcnt_down_reserve(&r, 8), STORE_FCNT_STAGE | STORE_FCNT_COMMIT);
-	ck_assert_uint_eq(r.durable, 10);
-	ck_assert_uint_eq(r.batch, 8);
-
-	/* The end of the counter space: UINT32_MAX itself is never used. */
-	store_fcnt_down_load(&r, UINT32_MAX - 1);
-	ck_assert_uint_eq(store_fcnt_down_reserve(&r, 1), STORE_FCNT_STAGE | STORE_FCNT_COMMIT);
-	ck_assert_uint_eq(r.ceiling, UINT32_MAX);
-	store_fcnt_down_used(&r);
-	ck_assert_uint_eq(store_fcnt_down_reserve(&r, 2), STORE_FCNT_EXHAUSTED);
-}
-END_TEST
 
 /* ---- a failing disk ---------------------------------------------------- */
 
@@ -1306,7 +1254,6 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_meta);
 	tcase_add_test(tc, test_batch_invisible_until_commit);
 	tcase_add_test(tc, test_crash_between_batches);
-	tcase_add_test(tc, test_fcnt_down_reservation);
 	tcase_add_test(tc, test_failed_commit_is_retried);
 	tcase_add_test(tc, test_close_with_failing_disk);
 	tcase_add_test(tc, test_staging_failure_keeps_batch);
