@@ -2,27 +2,35 @@
 #include "daemon/bridge.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "daemon/budget.h"
-#include "daemon/command.h"
-#include "daemon/dispatch.h"
-#include "daemon/otaa.h"
-#include "daemon/session.h"
-#include "io/sdnotify.h"
-#include "events/event_json.h"
 #include "base/lb_err.h"
 #include "base/log.h"
-#include "daemon/uplink.h"
+#include "io/sdnotify.h"
 
 #define STATE_ONLINE "online"
 #define STATE_OFFLINE "offline"
+#define STATS_JSON_MAX 8192
+
+/* ------------------------------------------------------- the edges */
+
+static int udp_out(void *arg, const void *buf, size_t len, const struct udp_peer *to)
+{
+	struct bridge *b = arg;
+	return udp_send(&b->udp, buf, len, to);
+}
+
+static int mqtt_out(void *arg, const char *topic, const void *payload, size_t len, int qos,
+		    bool retain)
+{
+	struct bridge *b = arg;
+	return mqtt_publish(&b->mqtt, topic, payload, len, qos, retain);
+}
 
 static void on_mqtt_connect(void *arg)
 {
@@ -45,7 +53,16 @@ static void on_mqtt_connect(void *arg)
 	}
 	/* Retained so a dashboard that subscribes later sees the state; the
 	 * Last Will replaces it with "offline" if we vanish. */
-	publish_bridge(&b->pub, "state", STATE_ONLINE, strlen(STATE_ONLINE), true);
+	int rc = publish_bridge(&b->pub, "state", STATE_ONLINE, strlen(STATE_ONLINE), true);
+	if (rc != LB_OK)
+		log_warn("bridge", "bridge state online not published: %s", lb_strerror(rc));
+}
+
+/* Messages arrive only on the command topic we subscribe to. */
+static void on_mqtt_message(void *arg, const char *topic, const void *payload, size_t len)
+{
+	struct bridge *b = arg;
+	command_on_message(&b->commands, topic, payload, len);
 }
 
 static int mqtt_setup(struct bridge *b)
@@ -66,7 +83,7 @@ static int mqtt_setup(struct bridge *b)
 		.qos = c->mqtt_qos, .queue_limit = (size_t)c->mqtt_queue_limit,
 		.will_topic = will_topic, .will_payload = STATE_OFFLINE, .will_retain = true,
 		.will_qos = c->mqtt_qos, .on_connect = on_mqtt_connect,
-		.on_message = command_on_message, .arg = b,
+		.on_message = on_mqtt_message, .arg = b,
 	};
 	return mqtt_init(&b->mqtt, &o);
 }
@@ -109,9 +126,9 @@ static void on_udp(void *arg, int fd, uint32_t events)
 	struct bridge *b = arg;
 	(void)fd;
 	(void)events;
-	udp_drain(&b->udp, BRIDGE_UDP_BUDGET, dispatch_datagram, b);
+	udp_drain(&b->udp, BRIDGE_UDP_BUDGET, dispatch_datagram, &b->dispatch);
 	/* With a zero window, frames are published within this wake-up. */
-	dedup_tick(&b->dedup, loop_now_ms(), uplink_process, b);
+	dedup_tick(&b->dedup, loop_now_ms(), uplink_process, &b->uplink);
 }
 
 static void on_mqtt_io(void *arg, int fd, uint32_t events)
@@ -132,27 +149,25 @@ static void mqtt_sync_fd(struct bridge *b)
 		if (b->mqtt_fd >= 0)
 			loop_forget(&b->loop, b->mqtt_fd, b);
 		b->mqtt_fd = -1;
-		if (fd >= 0 && loop_add(&b->loop, fd, EPOLLIN | (ww ? EPOLLOUT : 0), on_mqtt_io, b) == LB_OK) {
+		int rc = fd >= 0 ? loop_add(&b->loop, fd, EPOLLIN | (ww ? EPOLLOUT : 0), on_mqtt_io, b)
+				 : LB_OK;
+		if (rc != LB_OK)
+			log_error("bridge", "MQTT socket not watched (%s): retried", lb_strerror(rc));
+		else if (fd >= 0) {
 			b->mqtt_fd = fd;
 			b->mqtt_fd_wants_write = ww;
 		}
 		return;
 	}
 	if (fd >= 0 && ww != b->mqtt_fd_wants_write) {
-		loop_modify(&b->loop, fd, EPOLLIN | (ww ? EPOLLOUT : 0));
-		b->mqtt_fd_wants_write = ww;
+		if (loop_modify(&b->loop, fd, EPOLLIN | (ww ? EPOLLOUT : 0)) == LB_OK)
+			b->mqtt_fd_wants_write = ww;
+		else
+			log_error("bridge", "MQTT socket events not changed: retried");
 	}
 }
 
-static int devices_setup(struct bridge *b)
-{
-	int rc = devices_init(&b->devices, b->cfg.devices, b->cfg.n_devices);
-	if (rc != LB_OK)
-		log_error("bridge", "device table: %s", lb_strerror(rc));
-	else
-		log_notice("bridge", "%zu device(s) configured", b->cfg.n_devices);
-	return rc;
-}
+/* ------------------------------------------------------- the wiring */
 
 static int gateways_setup(struct bridge *b)
 {
@@ -163,10 +178,28 @@ static int gateways_setup(struct bridge *b)
 		.rate_limit_window_ms = c->udp_rate_limit_window_ms,
 		.allow = c->udp_allow, .n_allow = c->n_udp_allow, .max_gateways = 1024,
 	};
-	return gateways_init(&b->gateways, &o);
+	int rc = gateways_init(&b->gateways, &o);
+	if (rc != LB_OK)
+		log_error("bridge", "gateway table: %s", lb_strerror(rc));
+	return rc;
 }
 
-/* The durable state: sessions, downlink queue, join counters. */
+static int tables_setup(struct bridge *b)
+{
+	int rc = devices_init(&b->devices, b->cfg.devices, b->cfg.n_devices);
+	if (rc != LB_OK) {
+		log_error("bridge", "device table: %s", lb_strerror(rc));
+		return rc;
+	}
+	log_notice("bridge", "%zu device(s) configured", b->cfg.n_devices);
+	if ((rc = gateways_setup(b)) != LB_OK)
+		return rc;
+	rc = dedup_init(&b->dedup, b->cfg.dedup_window_ms, BRIDGE_DEDUP_OPEN);
+	if (rc != LB_OK)
+		log_error("bridge", "de-duplication table: %s", lb_strerror(rc));
+	return rc;
+}
+
 static int state_setup(struct bridge *b)
 {
 	int rc = store_open(&b->store, b->cfg.state_dir, b->cfg.state_commit_ms);
@@ -176,9 +209,106 @@ static int state_setup(struct bridge *b)
 		return rc;
 	}
 	b->store_open = true;
-	if ((rc = session_restore(b)) != LB_OK)
+	durable_init(&b->durable, &b->store);
+	return LB_OK;
+}
+
+static int budget_setup(struct bridge *b)
+{
+	struct budget_ctx ctx = {
+		.region = b->region, .devices = &b->devices, .store = &b->store,
+		.durable = &b->durable, .pub = &b->pub, .ev = &b->ev, .stats = &b->stats,
+		.commit_ms = b->cfg.state_commit_ms,
+	};
+	return budget_init(&b->budget, &ctx);
+}
+
+static void txsched_setup(struct bridge *b)
+{
+	const struct lb_config *c = &b->cfg;
+	struct txsched_ctx ctx = {
+		.devices = &b->devices, .region = b->region, .gateways = &b->gateways,
+		.store = &b->store, .durable = &b->durable, .sessions = &b->sessions,
+		.budget = &b->budget, .ev = &b->ev, .ids = &b->ids,
+		.out = {.send = udp_out, .arg = b},
+	};
+	struct txsched_opts o = {
+		.delay_ms = c->downlink_delay_ms,
+		.tx_ack_timeout_ms = (uint32_t)c->downlink_tx_ack_timeout_ms,
+		.rx1_dr_offset = (uint8_t)c->downlink_rx1_dr_offset,
+		.has_rx2_freq = c->has_downlink_rx2_frequency,
+		.rx2_freq = (uint32_t)c->downlink_rx2_frequency,
+		.has_rx2_dr = c->has_downlink_rx2_dr, .rx2_dr = (uint8_t)c->downlink_rx2_dr,
+	};
+	txsched_init(&b->tx, &ctx, &o);
+}
+
+static int otaa_setup(struct bridge *b)
+{
+	const struct lb_config *c = &b->cfg;
+	struct otaa_ctx ctx = {
+		.devices = &b->devices, .region = b->region, .store = &b->store,
+		.durable = &b->durable, .tx = &b->tx, .ev = &b->ev, .ids = &b->ids,
+		.stats = &b->stats,
+	};
+	struct otaa_opts o = {
+		.net_id = c->net_id, .join_cflist = c->downlink_join_cflist,
+		.rx1_dr_offset = (uint8_t)c->downlink_rx1_dr_offset,
+		.rx_delay_s = (uint8_t)c->downlink_rx_delay_s,
+		.has_rx2_dr = c->has_downlink_rx2_dr, .rx2_dr = (uint8_t)c->downlink_rx2_dr,
+		.has_rx2_freq = c->has_downlink_rx2_frequency,
+		.rx2_freq = (uint32_t)c->downlink_rx2_frequency,
+	};
+	return otaa_init(&b->otaa, &ctx, &o);
+}
+
+/* The handlers' contexts: each gets the few tables it reads and changes. */
+static void handlers_setup(struct bridge *b)
+{
+	b->uplink = (struct uplink){
+		.devices = &b->devices, .region = b->region, .stats = &b->stats, .ids = &b->ids,
+		.sessions = &b->sessions, .budget = &b->budget, .otaa = &b->otaa, .tx = &b->tx,
+		.pub = &b->pub, .ev = &b->ev,
+	};
+	b->commands = (struct commands){
+		.devices = &b->devices, .region = b->region, .store = &b->store, .pub = &b->pub,
+		.ids = &b->ids, .ev = &b->ev, .stats = &b->stats,
+		.queue_limit = b->cfg.downlink_queue_limit,
+	};
+	b->dispatch.gateways = &b->gateways;
+	b->dispatch.dedup = &b->dedup;
+	b->dispatch.emit = uplink_process;
+	b->dispatch.emit_arg = &b->uplink;
+	b->dispatch.stats = &b->stats;
+	b->dispatch.pub = &b->pub;
+	b->dispatch.budget = &b->budget;
+	b->dispatch.tx = &b->tx;
+	b->dispatch.out = (struct udpout){.send = udp_out, .arg = b};
+	b->dispatch.forward_crc_error = b->cfg.udp_forward_crc_error;
+	b->dispatch.offline_after = b->cfg.udp_offline_after;
+}
+
+/* A device's stored state: session, fair-access ledger, a confirmed
+ * downlink awaiting its ACK. Each part logs its own failure. */
+static int restore_device(struct bridge *b, struct lb_device *dev)
+{
+	int rc = budget_restore_device(&b->budget, dev);
+	int rc2 = txsched_restore_device(&b->tx, dev);
+	return rc != LB_OK ? rc : rc2;
+}
+
+static int restore_all(struct bridge *b)
+{
+	int rc = sessions_restore(&b->sessions);
+	if (rc != LB_OK)
 		return rc;
-	return otaa_init(b);
+	size_t failed = 0;
+	for (size_t i = 0; i < b->devices.n; i++)
+		failed += restore_device(b, &b->devices.dev[i]) != LB_OK;
+	if (failed)
+		log_error("bridge", "%zu device(s): budgets or queue state not read from the "
+			  "state directory (see above); they start afresh", failed);
+	return LB_OK;
 }
 
 static int modules_setup(struct bridge *b)
@@ -190,17 +320,23 @@ static int modules_setup(struct bridge *b)
 		log_error("bridge", "unknown region '%s'", b->cfg.region);
 		return LB_ERR_CONFIG;
 	}
-	if ((rc = publish_init(&b->pub, &b->cfg, &b->mqtt)) != LB_OK)
+	(void)idgen_init(&b->ids); /* a failure is logged; ids stay unique in this run */
+	struct publish_sink sink = {.publish = mqtt_out, .arg = b};
+	if ((rc = publish_init(&b->pub, &b->cfg, &sink)) != LB_OK)
 		return rc;
-	if ((rc = devices_setup(b)) != LB_OK)
+	b->ev = (struct devevents){.pub = &b->pub, .stats = &b->stats};
+	if ((rc = tables_setup(b)) != LB_OK || (rc = state_setup(b)) != LB_OK)
 		return rc;
-	if ((rc = gateways_setup(b)) != LB_OK)
+	rc = sessions_init(&b->sessions, &b->devices, &b->store, &b->durable,
+			   b->cfg.state_commit_ms);
+	if (rc != LB_OK || (rc = budget_setup(b)) != LB_OK)
 		return rc;
-	if ((rc = dedup_init(&b->dedup, b->cfg.dedup_window_ms, BRIDGE_DEDUP_OPEN)) != LB_OK)
+	txsched_setup(b);
+	if ((rc = otaa_setup(b)) != LB_OK)
 		return rc;
-	if ((rc = state_setup(b)) != LB_OK)
+	handlers_setup(b);
+	if ((rc = restore_all(b)) != LB_OK)
 		return rc;
-	txsched_init(&b->tx, (uint32_t)b->cfg.downlink_tx_ack_timeout_ms);
 	return mqtt_setup(b);
 }
 
@@ -215,8 +351,6 @@ int bridge_init(struct bridge *b, struct lb_config *cfg)
 	b->mqtt_fd = -1;
 	b->udp.fd = -1;
 	b->stats.started_ms = loop_now_ms();
-	if (getrandom(b->id_seed, sizeof(b->id_seed), 0) != (ssize_t)sizeof(b->id_seed))
-		log_warn("bridge", "getrandom failed; deduplication ids are less unique");
 	if ((rc = loop_init(&b->loop)) != LB_OK || (rc = signals_setup(b)) != LB_OK ||
 	    (rc = modules_setup(b)) != LB_OK)
 		return rc;
@@ -224,36 +358,21 @@ int bridge_init(struct bridge *b, struct lb_config *cfg)
 	if (rc != LB_OK)
 		return rc;
 	if ((rc = loop_add(&b->loop, b->udp.fd, EPOLLIN, on_udp, b)) != LB_OK ||
-	    (rc = loop_add(&b->loop, b->signal_fd, EPOLLIN, on_signal, b)) != LB_OK)
+	    (rc = loop_add(&b->loop, b->signal_fd, EPOLLIN, on_signal, b)) != LB_OK) {
+		log_error("bridge", "event loop set-up failed: %s", lb_strerror(rc));
 		return rc;
+	}
 	b->next_stats_ms = loop_now_ms() + (int64_t)b->cfg.mqtt_stats_interval_s * 1000;
 	return LB_OK;
 }
 
-void bridge_next_id(struct bridge *b, uint8_t out[16])
-{
-	uint64_t c = ++b->id_counter;
-	memcpy(out, b->id_seed, 16);
-	/* The counter goes in from the last byte, clear of the version and
-	 * variant bits (bytes 6 and 8) that would otherwise mask it. */
-	for (int i = 0; i < 7; i++)
-		out[15 - i] ^= (uint8_t)(c >> (8 * i));
-	out[6] = (uint8_t)((out[6] & 0x0f) | 0x40); /* RFC 4122 version 4 */
-	out[8] = (uint8_t)((out[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-}
-
-static void on_gateway_offline(void *arg, struct gateway *gw)
-{
-	struct bridge *b = arg;
-	log_notice("gateway", "gateway %016llx offline (no datagram for %d keepalive periods)",
-		   (unsigned long long)gw->eui, b->cfg.udp_offline_after);
-	dispatch_publish_gateway_state(b, gw->eui, false);
-}
+/* ------------------------------------------------------- the loop */
 
 static void publish_stats(struct bridge *b, int64_t now_ms)
 {
 	struct mqtt_stats ms;
 	struct stats_extra x = {.now_ms = now_ms};
+	char json[STATS_JSON_MAX];
 	size_t len;
 
 	mqtt_get_stats(&b->mqtt, &ms);
@@ -270,8 +389,11 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 	x.mqtt_published = ms.published;
 	x.mqtt_dropped = ms.dropped_overflow;
 	x.mqtt_reconnects = ms.reconnects;
-	if (stats_json(&b->stats, &x, b->event, sizeof(b->event), &len) == LB_OK)
-		publish_bridge(&b->pub, "stats", b->event, len, false);
+	int rc = stats_json(&b->stats, &x, json, sizeof(json), &len);
+	if (rc == LB_OK)
+		rc = publish_bridge(&b->pub, "stats", json, len, false);
+	if (rc != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, "bridge", "stats event not published: %s", lb_strerror(rc));
 }
 
 static int64_t earliest(int64_t a, int64_t b)
@@ -285,8 +407,7 @@ static int64_t earliest(int64_t a, int64_t b)
 
 static bool batch_committed(void *arg, uint64_t batch)
 {
-	struct bridge *b = arg;
-	return store_committed(&b->store, batch);
+	return durable_committed(arg, batch);
 }
 
 /* systemd: a one-line STATUS every few seconds and the watchdog ping, both
@@ -299,14 +420,13 @@ static int64_t service_tick(struct bridge *b, int64_t now)
 	}
 	if (now >= b->next_status_ms) {
 		size_t online = gateways_count_online(&b->gateways);
+		const char *mq = mqtt_connected(&b->mqtt) ? "connected" : "not connected";
 		if (online == 0)
 			sdnotify_status("waiting for gateways on UDP %s:%u; MQTT %s",
-					b->cfg.udp_bind, b->udp.port,
-					mqtt_connected(&b->mqtt) ? "connected" : "not connected");
+					b->cfg.udp_bind, b->udp.port, mq);
 		else
 			sdnotify_status("%zu gateway(s) online, %llu uplink(s) published; MQTT %s",
-					online, (unsigned long long)b->stats.uplinks_published,
-					mqtt_connected(&b->mqtt) ? "connected" : "not connected");
+					online, (unsigned long long)b->stats.uplinks_published, mq);
 		b->next_status_ms = now + BRIDGE_STATUS_MS;
 	}
 	int64_t next = b->next_status_ms;
@@ -319,13 +439,13 @@ static int64_t service_tick(struct bridge *b, int64_t now)
 static int64_t run_timers(struct bridge *b)
 {
 	int64_t now = loop_now_ms();
-	int64_t next = dedup_tick(&b->dedup, now, uplink_process, b);
+	int64_t next = dedup_tick(&b->dedup, now, uplink_process, &b->uplink);
 
-	next = earliest(next, gateways_tick(&b->gateways, now, on_gateway_offline, b));
-	next = earliest(next, txsched_tick(b, now));
-	next = earliest(next, budget_tick(b, now));
-	next = earliest(next, session_tick(b, now));
-	b->stats.uplinks_published += publish_release(&b->pub, batch_committed, b);
+	next = earliest(next, gateways_tick(&b->gateways, now, dispatch_on_offline, &b->dispatch));
+	next = earliest(next, txsched_tick(&b->tx, now));
+	next = earliest(next, budget_tick(&b->budget, now));
+	next = earliest(next, durable_tick(&b->durable, now));
+	b->stats.uplinks_published += publish_release(&b->pub, batch_committed, &b->durable);
 	next = earliest(next, mqtt_tick(&b->mqtt, now));
 	if (b->cfg.mqtt_stats_interval_s > 0 && now >= b->next_stats_ms) {
 		publish_stats(b, now);
@@ -336,25 +456,35 @@ static int64_t run_timers(struct bridge *b)
 	return earliest(next, service_tick(b, now));
 }
 
-int bridge_reload(struct bridge *b)
+static int load_fresh(const char *path, struct lb_config *fresh)
 {
-	struct lb_config fresh;
 	struct config_report rep = {0};
 
-	log_notice("bridge", "SIGHUP: reloading devices from %s", b->cfg.path);
-	int rc = config_load(b->cfg.path, &fresh, &rep);
+	int rc = config_load(path, fresh, &rep);
 	for (size_t i = 0; i < rep.n; i++)
 		LB_LOG(rep.items[i].is_error ? LOG_LVL_ERROR : LOG_LVL_WARN, "config", "%s:%d: %s",
 		       rep.items[i].file, rep.items[i].line, rep.items[i].message);
 	config_report_free(&rep);
-	if (rc != LB_OK) {
+	if (rc != LB_OK)
 		log_error("bridge", "reload failed (%s): keeping the current device list",
 			  lb_strerror(rc));
+	return rc;
+}
+
+int bridge_reload(struct bridge *b)
+{
+	struct lb_config fresh;
+
+	log_notice("bridge", "SIGHUP: reloading devices from %s", b->cfg.path);
+	int rc = load_fresh(b->cfg.path, &fresh);
+	if (rc != LB_OK)
 		return rc;
-	}
-	/* The dirty list indexes the old table: make its changes durable. */
-	if (session_commit(b) != LB_OK)
-		log_warn("bridge", "state not committed before the reload; retried later");
+	/* The lists of changed devices index the old table: make them durable
+	 * first. If that fails, every device is staged again afterwards. */
+	bool restage = durable_commit(&b->durable) != LB_OK;
+	if (restage)
+		log_warn("bridge", "state not committed before the reload: every device is "
+			 "staged again with the next batch");
 	rc = devices_reload(&b->devices, fresh.devices, fresh.n_devices);
 	if (rc != LB_OK) {
 		log_error("bridge", "device table reload failed (%s): keeping the current one",
@@ -362,16 +492,18 @@ int bridge_reload(struct bridge *b)
 		config_free(&fresh);
 		return rc;
 	}
-	/* Re-list what is still unstaged (a failed flush) under the new table;
-	 * a device new to the table gets its stored state back. */
-	session_reset_dirty(b);
+	sessions_forget(&b->sessions);
+	budget_forget(&b->budget);
 	for (size_t i = 0; i < b->devices.n; i++) {
 		struct lb_device *dev = &b->devices.dev[i];
-		if (!dev->state_kept)
-			session_restore_device(b, dev);
-		if (dev->rt.dirty) {
-			dev->rt.dirty = false;
-			session_touch(b, dev);
+		/* A device new to the table gets its stored state back. */
+		if (!dev->state_kept && (sessions_restore_device(&b->sessions, dev) != LB_OK ||
+					 restore_device(b, dev) != LB_OK))
+			log_error("bridge", "device %s: stored state not fully read (see above): "
+				  "what was not read starts afresh", dev->name);
+		if (restage) {
+			sessions_touch(&b->sessions, dev);
+			budget_touch(&b->budget, dev);
 		}
 	}
 	/* Only the device list is taken over; other settings need a restart. */
@@ -393,24 +525,27 @@ static void shutdown_flush(struct bridge *b)
 	int64_t until = loop_now_ms() + BRIDGE_SHUTDOWN_FLUSH_MS;
 
 	log_notice("bridge", "shutting down: flushing %zu queued message(s)", mqtt_pending(&b->mqtt));
-	dedup_tick(&b->dedup, INT64_MAX / 2, uplink_process, b);
-	if (session_commit(b) != LB_OK)
+	dedup_tick(&b->dedup, INT64_MAX / 2, uplink_process, &b->uplink);
+	if (durable_commit(&b->durable) != LB_OK)
 		log_error("bridge", "state not committed at shutdown: %zu held event(s) dropped",
 			  b->pub.n_held);
-	b->stats.uplinks_published += publish_release(&b->pub, batch_committed, b);
+	b->stats.uplinks_published += publish_release(&b->pub, batch_committed, &b->durable);
 	if (b->pub.n_held)
 		log_error("bridge", "%zu held up event(s) dropped at shutdown (state not durable)",
 			  b->pub.n_held);
-	publish_bridge(&b->pub, "state", STATE_OFFLINE, strlen(STATE_OFFLINE), true);
+	if (publish_bridge(&b->pub, "state", STATE_OFFLINE, strlen(STATE_OFFLINE), true) != LB_OK)
+		log_warn("bridge", "bridge state offline not published (the Last Will says it)");
 	while (mqtt_connected(&b->mqtt) && mqtt_pending(&b->mqtt) > 0 && loop_now_ms() < until) {
 		int64_t next = earliest(mqtt_tick(&b->mqtt, loop_now_ms()), until);
 		mqtt_sync_fd(b);
-		loop_run_once(&b->loop, earliest(next, loop_now_ms() + 50));
+		if (loop_run_once(&b->loop, earliest(next, loop_now_ms() + 50)) < 0)
+			break;
 	}
 	size_t left = mqtt_pending(&b->mqtt);
 	if (left)
 		log_warn("bridge", "%zu message(s) not delivered at shutdown", left);
-	mqtt_disconnect(&b->mqtt);
+	if (mqtt_disconnect(&b->mqtt) != LB_OK)
+		log_warn("bridge", "MQTT disconnect not clean: the broker publishes the Last Will");
 }
 
 int bridge_run(struct bridge *b)
@@ -435,7 +570,7 @@ int bridge_run(struct bridge *b)
 		if (b->reload) {
 			b->reload = false;
 			sdnotify_reloading();
-			bridge_reload(b);
+			(void)bridge_reload(b); /* a failure keeps the old list and is logged */
 			sdnotify_ready();
 		}
 	}
@@ -454,12 +589,12 @@ void bridge_free(struct bridge *b)
 		close(b->signal_fd);
 	loop_close(&b->loop);
 	dedup_free(&b->dedup);
+	sessions_free(&b->sessions);
+	budget_free(&b->budget);
 	devices_free(&b->devices);
 	gateways_free(&b->gateways);
-	if (b->store_open)
-		store_close(&b->store);
-	free(b->dirty);
-	b->dirty = NULL;
+	if (b->store_open && store_close(&b->store) != LB_OK)
+		log_error("bridge", "state not committed at close (see above)");
 	b->store_open = false;
 	publish_free(&b->pub);
 	config_free(&b->cfg);

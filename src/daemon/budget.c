@@ -2,14 +2,13 @@
 #include "daemon/budget.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "lorawan/airtime.h"
-#include "daemon/bridge.h"
-#include "daemon/devevent.h"
 #include "base/lb_err.h"
 #include "base/log.h"
-#include "daemon/session.h"
+#include "io/loop.h"
+#include "lorawan/airtime.h"
 
 #define STATE_AIRTIME "airtime"
 
@@ -28,40 +27,183 @@ static void to_event(const struct fa_status *st, struct ev_fair_access *fa)
 }
 
 /* The retained state/airtime message, only when its content changed. */
-static void publish_state(struct bridge *b, struct lb_device *dev, const struct fa_status *st)
+static void publish_state(struct budget *bg, struct lb_device *dev, const struct fa_status *st)
 {
 	struct ev_fair_access fa;
+	char json[512];
 	size_t len;
 
 	if (dev->rt.fa_has_published && !fa_status_changed(&dev->rt.fa_published, st))
 		return;
 	to_event(st, &fa);
-	if (event_json_fair_access(&fa, b->event, sizeof(b->event), &len) != LB_OK)
+	int rc = event_json_fair_access(&fa, json, sizeof(json), &len);
+	if (rc == LB_OK)
+		rc = publish_device_state(bg->pub, dev->application, dev->dev_eui, STATE_AIRTIME,
+					  json, len);
+	if (rc != LB_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: state/airtime not published: %s",
+			  dev->name, lb_strerror(rc));
 		return;
-	if (publish_device_state(&b->pub, dev->application, dev->dev_eui, STATE_AIRTIME, b->event,
-				 len) != LB_OK)
-		return;
+	}
 	dev->rt.fa_published = *st;
 	dev->rt.fa_has_published = true;
 }
 
-void budget_restore_device(struct bridge *b, struct lb_device *dev)
+/* ---------------------------------------------------- persistence */
+
+/* Both ledgers are saved by this one function: encoded by their table,
+ * staged under their owner's EUI and kind. */
+static int save_ledger(struct budget *bg, uint64_t owner, enum store_ledger_kind kind,
+		       const uint8_t *blob, size_t len, const char *what)
+{
+	int rc = store_ledger_put(bg->store, owner, kind, blob, len);
+	if (rc != LB_OK)
+		LB_LOG_RL(LOG_LVL_ERROR, "budget", "%s %016llx: ledger not staged: %s", what,
+			  (unsigned long long)owner, lb_strerror(rc));
+	return rc;
+}
+
+static int stage_device(struct budget *bg, const struct lb_device *dev)
+{
+	uint8_t blob[FA_ENCODED_MAX];
+	size_t len;
+
+	int rc = fa_encode(&dev->rt.fa, blob, sizeof(blob), &len);
+	if (rc != LB_OK) {
+		LB_LOG_RL(LOG_LVL_ERROR, "budget", "device %s: fair-access ledger not encoded: %s",
+			  dev->name, lb_strerror(rc));
+		return rc;
+	}
+	return save_ledger(bg, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob, len, "device");
+}
+
+static int stage_gateway(struct budget *bg, struct budget_gateway *g)
+{
+	uint8_t blob[DC_ENCODED_MAX];
+	size_t len;
+
+	int rc = dc_encode(&g->dc, blob, sizeof(blob), &len);
+	if (rc != LB_OK) {
+		LB_LOG_RL(LOG_LVL_ERROR, "budget", "gateway %016llx: duty-cycle ledger not "
+			  "encoded: %s", (unsigned long long)g->eui, lb_strerror(rc));
+		return rc;
+	}
+	rc = save_ledger(bg, g->eui, STORE_LEDGER_DUTY_CYCLE, blob, len, "gateway");
+	if (rc == LB_OK) {
+		g->dirty = false;
+		bg->n_gw_dirty--;
+	}
+	return rc;
+}
+
+/* The durable part: every changed ledger into the open batch. */
+static int stage_all(void *arg)
+{
+	struct budget *bg = arg;
+
+	while (dirtyset_count(&bg->dirty) > 0) {
+		uint32_t i = dirtyset_last(&bg->dirty);
+		if (i < bg->devices->n) {
+			int rc = stage_device(bg, &bg->devices->dev[i]);
+			if (rc != LB_OK)
+				return rc; /* stays listed: the batch waits for it */
+		}
+		dirtyset_pop(&bg->dirty);
+	}
+	for (size_t i = 0; i < bg->n_gw && bg->n_gw_dirty > 0; i++) {
+		if (!bg->gw[i].dirty)
+			continue;
+		int rc = stage_gateway(bg, &bg->gw[i]);
+		if (rc != LB_OK)
+			return rc;
+	}
+	return LB_OK;
+}
+
+static int64_t due_ms(void *arg)
+{
+	struct budget *bg = arg;
+	int64_t due = -1;
+
+	if (dirtyset_count(&bg->dirty))
+		due = bg->dirty.since_ms + bg->commit_ms;
+	if (bg->n_gw_dirty) {
+		int64_t g = bg->gw_dirty_since_ms + bg->commit_ms;
+		due = due < 0 || g < due ? g : due;
+	}
+	return due;
+}
+
+void budget_touch(struct budget *bg, struct lb_device *dev)
+{
+	uint32_t idx = (uint32_t)(dev - bg->devices->dev);
+
+	if (dirtyset_add(&bg->dirty, idx, loop_now_ms()) != LB_OK)
+		(void)stage_device(bg, dev); /* no room to list it: now (a failure is logged) */
+}
+
+static void gateway_touch(struct budget *bg, struct budget_gateway *g)
+{
+	if (g->dirty)
+		return;
+	if (bg->n_gw_dirty++ == 0)
+		bg->gw_dirty_since_ms = loop_now_ms();
+	g->dirty = true;
+}
+
+int budget_init(struct budget *bg, const struct budget_ctx *ctx)
+{
+	memset(bg, 0, sizeof(*bg));
+	bg->region = ctx->region;
+	bg->devices = ctx->devices;
+	bg->store = ctx->store;
+	bg->durable = ctx->durable;
+	bg->pub = ctx->pub;
+	bg->ev = ctx->ev;
+	bg->stats = ctx->stats;
+	bg->commit_ms = ctx->commit_ms;
+	return durable_add(bg->durable, stage_all, due_ms, bg);
+}
+
+void budget_free(struct budget *bg)
+{
+	dirtyset_free(&bg->dirty);
+	free(bg->gw);
+	bg->gw = NULL;
+	bg->n_gw = bg->cap_gw = 0;
+}
+
+void budget_forget(struct budget *bg)
+{
+	dirtyset_clear(&bg->dirty);
+}
+
+int budget_restore_device(struct budget *bg, struct lb_device *dev)
 {
 	uint8_t blob[FA_ENCODED_MAX];
 	size_t len = 0;
 
-	if (store_ledger_get(&b->store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob, sizeof(blob),
-			     &len) != LB_OK)
-		return;
-	if (fa_decode(&dev->rt.fa, blob, len) != LB_OK) {
-		log_warn("budget", "device %s: stored fair-access ledger unreadable, starting afresh",
-			 dev->name);
-		fa_device_init(&dev->rt.fa, &dev->fa_policy);
+	int rc = store_ledger_get(bg->store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob,
+				  sizeof(blob), &len);
+	if (rc == LB_ERR_NOT_FOUND)
+		return LB_OK;
+	if (rc == LB_OK && fa_decode(&dev->rt.fa, blob, len) == LB_OK)
+		return LB_OK;
+	if (rc != LB_OK && rc != LB_ERR_TOO_LARGE) {
+		log_error("budget", "device %s: stored fair-access ledger not read: %s", dev->name,
+			  lb_strerror(rc));
+		return rc;
 	}
+	log_warn("budget", "device %s: stored fair-access ledger unreadable, starting afresh",
+		 dev->name);
+	fa_device_init(&dev->rt.fa, &dev->fa_policy);
+	return LB_OK;
 }
 
+/* ------------------------------------------------------- uplinks */
+
 /* `log` events at 80 % and 100 % of either budget, once per crossing. */
-static void report_crossings(struct bridge *b, struct lb_device *dev, unsigned crossed)
+static void report_crossings(struct budget *bg, struct lb_device *dev, unsigned crossed)
 {
 	static const struct {
 		unsigned bit;
@@ -82,26 +224,26 @@ static void report_crossings(struct bridge *b, struct lb_device *dev, unsigned c
 			 c[i].text, dev->fa_policy.uplink_airtime_ms, dev->fa_policy.downlinks,
 			 dev->fa_policy.window_hours,
 			 dev->fa_policy.action == FA_ENFORCE ? "enforced" : "warn only");
-		devevent_log(b, dev, c[i].level, "FAIR_ACCESS", desc, 0);
+		devevent_log(bg->ev, dev, c[i].level, "FAIR_ACCESS", desc, 0);
 	}
 }
 
 /* Regions with a dwell-time limit (US915: 400 ms on 125 kHz uplink
- * channels, RP002 §2.5) - a longer frame breaks the rules: say so. */
-static void check_dwell(struct bridge *b, struct lb_device *dev, const struct gwmp_rxpk *pk,
+ * channels, RP002-1.0.4 §2.5): a longer frame breaks the rules, say so. */
+static void check_dwell(struct budget *bg, struct lb_device *dev, const struct gwmp_rxpk *pk,
 			uint64_t us, uint64_t gateway_eui)
 {
-	uint32_t dwell = region_max_dwell_ms(b->region, pk->bw_khz, true);
+	uint32_t dwell = region_max_dwell_ms(bg->region, pk->bw_khz, true);
 	char desc[160];
 
 	if (pk->modu != GWMP_MOD_LORA || dwell == 0 || us <= (uint64_t)dwell * 1000)
 		return;
 	snprintf(desc, sizeof(desc), "uplink of %.3f ms exceeds the region's %u ms dwell time",
 		 (double)us / 1000.0, dwell);
-	devevent_log(b, dev, "WARNING", "DWELL_TIME", desc, gateway_eui);
+	devevent_log(bg->ev, dev, "WARNING", "DWELL_TIME", desc, gateway_eui);
 }
 
-bool budget_uplink(struct bridge *b, struct lb_device *dev, const struct lb_rx *rx,
+bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx *rx,
 		   double *airtime_ms, struct ev_fair_access *fa)
 {
 	const struct gwmp_rxpk *pk = &rx->rxpk;
@@ -114,19 +256,22 @@ bool budget_uplink(struct bridge *b, struct lb_device *dev, const struct lb_rx *
 			     pk->bitrate, pk->size, true, &us) != LB_OK)
 		log_debug("budget", "device %s: no airtime for this modulation", dev->name);
 	*airtime_ms = (double)us / 1000.0;
-	check_dwell(b, dev, pk, us, rx->gateway_eui);
+	check_dwell(bg, dev, pk, us, rx->gateway_eui);
 	int64_t now = wall_ms();
-	if (fa_uplink(&dev->rt.fa, &dev->fa_policy, now, us, &v) != LB_OK)
+	if (fa_uplink(&dev->rt.fa, &dev->fa_policy, now, us, &v) != LB_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: uplink not counted in its fair-access "
+			  "ledger (invalid policy)", dev->name);
 		v.publish = true;
-	report_crossings(b, dev, v.crossed);
-	session_touch(b, dev);
+	}
+	report_crossings(bg, dev, v.crossed);
+	budget_touch(bg, dev);
 	if (fa_status(&dev->rt.fa, &dev->fa_policy, now, &st) == LB_OK) {
 		to_event(&st, fa);
-		publish_state(b, dev, &st);
+		publish_state(bg, dev, &st);
 	}
 	if (!v.publish) {
-		b->stats.frame_drops[DROP_FAIR_ACCESS]++;
-		devevent_log(b, dev, "INFO", "FAIR_ACCESS",
+		bg->stats->frame_drops[DROP_FAIR_ACCESS]++;
+		devevent_log(bg->ev, dev, "INFO", "FAIR_ACCESS",
 			     "uplink decoded and counted but not published: the device's airtime "
 			     "budget is used up (fair_access.action = enforce)",
 			     rx->gateway_eui);
@@ -134,94 +279,151 @@ bool budget_uplink(struct bridge *b, struct lb_device *dev, const struct lb_rx *
 	return v.publish;
 }
 
-int budget_downlink_allowed(struct bridge *b, struct lb_device *dev)
+int budget_downlink_allowed(struct budget *bg, struct lb_device *dev)
 {
-	(void)b;
+	(void)bg;
 	return fa_downlink_allowed(&dev->rt.fa, &dev->fa_policy, wall_ms());
 }
 
-static void gateway_restore(struct bridge *b, struct gateway *gw)
+/* ------------------------------------------------------ gateways */
+
+static void gateway_load(struct budget *bg, struct budget_gateway *g)
 {
 	uint8_t blob[DC_ENCODED_MAX];
 	size_t len = 0;
 
-	gw->dc_loaded = true;
-	if (store_ledger_get(&b->store, gw->eui, STORE_LEDGER_DUTY_CYCLE, blob, sizeof(blob),
-			     &len) != LB_OK)
+	dc_init(&g->dc);
+	int rc = store_ledger_get(bg->store, g->eui, STORE_LEDGER_DUTY_CYCLE, blob, sizeof(blob),
+				  &len);
+	if (rc == LB_ERR_NOT_FOUND)
 		return;
-	if (dc_decode(&gw->dc, b->region, blob, len) != LB_OK)
-		dc_init(&gw->dc);
+	if (rc == LB_OK && dc_decode(&g->dc, bg->region, blob, len) == LB_OK)
+		return;
+	log_warn("budget", "gateway %016llx: stored duty-cycle ledger %s (%s), starting afresh",
+		 (unsigned long long)g->eui, rc == LB_OK ? "unreadable" : "not read",
+		 lb_strerror(rc == LB_OK ? LB_ERR_MALFORMED : rc));
+	dc_init(&g->dc);
 }
 
-static struct gateway *gateway_dc(struct bridge *b, uint64_t eui)
+/* The slot to (re)use when the table is full: the least recently used
+ * gateway, saved first if it has unsaved changes. */
+static struct budget_gateway *evict(struct budget *bg)
 {
-	struct gateway *gw = gateways_find(&b->gateways, eui);
-	if (gw && !gw->dc_loaded)
-		gateway_restore(b, gw);
-	return gw;
+	struct budget_gateway *lru = &bg->gw[0];
+
+	for (size_t i = 1; i < bg->n_gw; i++)
+		if (bg->gw[i].last_used_ms < lru->last_used_ms)
+			lru = &bg->gw[i];
+	if (lru->dirty && stage_gateway(bg, lru) != LB_OK)
+		return NULL;
+	return lru;
 }
 
-void budget_downlink_sent(struct bridge *b, struct lb_device *dev, uint64_t gateway_eui,
+static struct budget_gateway *new_slot(struct budget *bg)
+{
+	if (bg->n_gw < bg->cap_gw)
+		return &bg->gw[bg->n_gw++];
+	if (bg->cap_gw < BUDGET_MAX_GATEWAYS) {
+		size_t cap = bg->cap_gw ? 2 * bg->cap_gw : 8;
+		struct budget_gateway *gw = realloc(bg->gw, cap * sizeof(*gw));
+		if (gw) {
+			bg->gw = gw;
+			bg->cap_gw = cap;
+			return &bg->gw[bg->n_gw++];
+		}
+	}
+	return bg->n_gw ? evict(bg) : NULL;
+}
+
+/* The gateway's ledger, loaded from the store the first time. NULL when
+ * no slot can be had (logged): the duty cycle is then not enforced for it. */
+static struct budget_gateway *gateway(struct budget *bg, uint64_t eui)
+{
+	for (size_t i = 0; i < bg->n_gw; i++) {
+		if (bg->gw[i].eui == eui) {
+			bg->gw[i].last_used_ms = loop_now_ms();
+			return &bg->gw[i];
+		}
+	}
+	struct budget_gateway *g = new_slot(bg);
+	if (!g) {
+		LB_LOG_RL(LOG_LVL_ERROR, "budget", "gateway %016llx: no room for its duty-cycle "
+			  "ledger: not enforced", (unsigned long long)eui);
+		return NULL;
+	}
+	memset(g, 0, sizeof(*g));
+	g->eui = eui;
+	g->last_used_ms = loop_now_ms();
+	gateway_load(bg, g);
+	return g;
+}
+
+static uint64_t tx_airtime_us(const struct gwmp_txpk *t)
+{
+	uint64_t us = 0;
+	if (airtime_frame_us((enum airtime_modulation)t->modu, t->sf, t->bw_khz, t->cr, t->bitrate,
+			     t->size, false, &us) != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, "budget", "no airtime formula for downlink modulation %d: "
+			  "counted as 0 in the duty cycle", (int)t->modu);
+	return us;
+}
+
+void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gateway_eui,
 			  const struct downlink_attempt *a)
 {
 	struct fa_verdict v = {0};
 	struct fa_status st;
-	uint64_t us = 0;
 	int64_t now = wall_ms();
 
 	if (fa_downlink(&dev->rt.fa, &dev->fa_policy, now, &v) == LB_OK) {
-		report_crossings(b, dev, v.crossed);
-		session_touch(b, dev);
+		report_crossings(bg, dev, v.crossed);
+		budget_touch(bg, dev);
 		if (fa_status(&dev->rt.fa, &dev->fa_policy, now, &st) == LB_OK)
-			publish_state(b, dev, &st);
+			publish_state(bg, dev, &st);
 	}
-	struct gateway *gw = gateway_dc(b, gateway_eui);
-	if (!gw || airtime_frame_us((enum airtime_modulation)a->txpk.modu, a->txpk.sf,
-				    a->txpk.bw_khz, a->txpk.cr, a->txpk.bitrate, a->txpk.size, false,
-				    &us) != LB_OK)
+	struct budget_gateway *g = gateway(bg, gateway_eui);
+	if (!g)
 		return;
-	if (dc_record(&gw->dc, b->region, a->txpk.freq_hz, us, now) != LB_OK)
+	int rc = dc_record(&g->dc, bg->region, a->txpk.freq_hz, tx_airtime_us(&a->txpk), now);
+	if (rc != LB_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, "budget", "gateway %016llx: transmission at %u Hz not in its "
+			  "duty-cycle ledger: %s", (unsigned long long)gateway_eui, a->txpk.freq_hz,
+			  lb_strerror(rc));
 		return;
-	uint8_t blob[DC_ENCODED_MAX];
-	size_t len;
-	if (dc_encode(&gw->dc, blob, sizeof(blob), &len) == LB_OK)
-		store_ledger_put(&b->store, gw->eui, STORE_LEDGER_DUTY_CYCLE, blob, len);
+	}
+	gateway_touch(bg, g);
 }
 
-int budget_choose_window(struct bridge *b, uint64_t gateway_eui, const struct downlink_plan *plan)
+int budget_choose_window(struct budget *bg, uint64_t gateway_eui,
+			 const struct downlink_plan *plan)
 {
 	struct dc_attempt at[DOWNLINK_MAX_ATTEMPTS];
-	struct gateway *gw = gateway_dc(b, gateway_eui);
+	struct budget_gateway *g = gateway(bg, gateway_eui);
 
-	if (!gw)
+	if (!g)
 		return 0;
 	for (size_t i = 0; i < plan->n_attempts; i++) {
-		const struct gwmp_txpk *t = &plan->attempt[i].txpk;
-		at[i].freq_hz = t->freq_hz;
-		at[i].airtime_us = 0;
-		airtime_frame_us((enum airtime_modulation)t->modu, t->sf, t->bw_khz, t->cr,
-				 t->bitrate, t->size, false, &at[i].airtime_us);
+		at[i].freq_hz = plan->attempt[i].txpk.freq_hz;
+		at[i].airtime_us = tx_airtime_us(&plan->attempt[i].txpk);
 	}
-	int rc = dc_choose(&gw->dc, b->region, at, plan->n_attempts, wall_ms());
+	int rc = dc_choose(&g->dc, bg->region, at, plan->n_attempts, wall_ms());
 	/* A frequency outside every sub-band (no limit known): first window. */
 	return rc == LB_ERR_NOT_FOUND ? 0 : rc;
 }
 
-bool budget_window_ok(struct bridge *b, uint64_t gateway_eui, const struct downlink_attempt *a)
+bool budget_window_ok(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a)
 {
-	struct gateway *gw = gateway_dc(b, gateway_eui);
-	uint64_t us = 0;
+	struct budget_gateway *g = gateway(bg, gateway_eui);
 
-	if (!gw)
+	if (!g)
 		return true;
-	airtime_frame_us((enum airtime_modulation)a->txpk.modu, a->txpk.sf, a->txpk.bw_khz,
-			 a->txpk.cr, a->txpk.bitrate, a->txpk.size, false, &us);
-	return dc_check(&gw->dc, b->region, a->txpk.freq_hz, us, wall_ms()) != LB_ERR_FULL;
+	return dc_check(&g->dc, bg->region, a->txpk.freq_hz, tx_airtime_us(&a->txpk), wall_ms()) !=
+	       LB_ERR_FULL;
 }
 
 struct report_ctx {
 	struct ev_duty_cycle *out;
-	char (*names)[24];
+	char (*names)[DC_NAME_LEN];
 	size_t n, max;
 };
 
@@ -230,37 +432,41 @@ static void report_one(void *arg, const struct dc_usage *u)
 	struct report_ctx *c = arg;
 	if (c->n >= c->max)
 		return;
-	snprintf(c->names[c->n], 24, "%s", u->name);
+	snprintf(c->names[c->n], DC_NAME_LEN, "%s", u->name);
 	c->out[c->n].name = c->names[c->n];
 	c->out[c->n].used_pct = u->used_pct;
 	c->out[c->n].limit_pct = u->limit_pct;
 	c->n++;
 }
 
-size_t budget_gateway_report(struct bridge *b, struct gateway *gw, struct ev_duty_cycle *out,
-			     char names[][24], size_t max)
+size_t budget_gateway_report(struct budget *bg, uint64_t gateway_eui, struct ev_duty_cycle *out,
+			     char names[][DC_NAME_LEN], size_t max)
 {
 	struct report_ctx c = {.out = out, .names = names, .max = max};
+	struct budget_gateway *g = gateway(bg, gateway_eui);
 
-	if (!gw->dc_loaded)
-		gateway_restore(b, gw);
-	dc_report(&gw->dc, b->region, wall_ms(), report_one, &c);
+	if (!g)
+		return 0;
+	int rc = dc_report(&g->dc, bg->region, wall_ms(), report_one, &c);
+	if (rc != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, "budget", "gateway %016llx: duty cycle not reported: %s",
+			  (unsigned long long)gateway_eui, lb_strerror(rc));
 	return c.n;
 }
 
-int64_t budget_tick(struct bridge *b, int64_t now_ms)
+int64_t budget_tick(struct budget *bg, int64_t now_ms)
 {
 	struct fa_status st;
 
-	if (now_ms < b->next_budget_ms)
-		return b->next_budget_ms;
-	b->next_budget_ms = now_ms + BRIDGE_BUDGET_SCAN_MS;
+	if (now_ms < bg->next_scan_ms)
+		return bg->next_scan_ms;
+	bg->next_scan_ms = now_ms + BUDGET_SCAN_MS;
 	int64_t now = wall_ms();
-	for (size_t i = 0; i < b->devices.n; i++) {
-		struct lb_device *dev = &b->devices.dev[i];
+	for (size_t i = 0; i < bg->devices->n; i++) {
+		struct lb_device *dev = &bg->devices->dev[i];
 		if (dev->rt.fa_has_published &&
 		    fa_status(&dev->rt.fa, &dev->fa_policy, now, &st) == LB_OK)
-			publish_state(b, dev, &st);
+			publish_state(bg, dev, &st);
 	}
-	return b->next_budget_ms;
+	return bg->next_scan_ms;
 }

@@ -1,12 +1,13 @@
 /*
- * budget.h - airtime accounting in the daemon (issue 4): every frame's time
- * on air, each device's fair-access budget (30 s of uplink airtime and 10
- * downlinks per 24 h by default, TTN's Fair Use Policy), and each gateway's
- * regional duty cycle per sub-band (EU868: ETSI EN 300 220 limits).
+ * budget.h - airtime accounting in the daemon: every frame's time on air,
+ * each device's fair-access budget (30 s of uplink airtime and 10
+ * downlinks per 24 h by default, The Things Network's Fair Use Policy), and
+ * each gateway's regional duty cycle per sub-band (EU868: ETSI EN 300
+ * 220-2 limits, RP002-1.0.4 §2.4).
  *
- * The arithmetic lives in the pure modules airtime.h, fairaccess.h and
- * dutycycle.h; this file connects them to events, the store and the
- * downlink scheduler:
+ * The arithmetic lives in the pure tables airtime.h, fairaccess.h and
+ * dutycycle.h; this module connects them to events, downlinks and the
+ * store, and is the one owner of both ledgers' persistence:
  *  - `up` events carry airtimeMs and a fairAccess object; a retained
  *    application/{application}/device/{dev_eui}/state/airtime message
  *    shows the same, republished when it changes;
@@ -15,9 +16,17 @@
  *    and counted but not published, downlinks beyond it are refused
  *    (code FAIR_ACCESS);
  *  - a downlink goes in the first receive window whose sub-band has room
- *    on that gateway (RX1, else RX2); none: refused with code DUTY_CYCLE.
- * Ledgers are persisted with the device and gateway state, so a restart
- * resets nobody's budget.
+ *    on that gateway (RX1, else RX2); none: refused with code DUTY_CYCLE;
+ *  - a device's fair-access ledger and a gateway's duty-cycle ledger are
+ *    saved the same way: marked when they change and staged with the next
+ *    group commit (a part of durable.h), so a restart resets nobody's
+ *    budget and the hot path writes no SQL.
+ *
+ * Context (borrowed): the region, the registry, the store, the group
+ * commit, the publisher (retained state), device events and the drop
+ * counters. The module owns the duty-cycle ledgers of the gateways that
+ * transmitted (at most BUDGET_MAX_GATEWAYS, least recently used evicted
+ * after it is saved); budget_free() releases them.
  */
 #ifndef LB_BUDGET_H
 #define LB_BUDGET_H
@@ -25,42 +34,101 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "mac/downlink.h"
+#include "daemon/devevent.h"
+#include "daemon/durable.h"
+#include "daemon/publish.h"
+#include "daemon/stats.h"
 #include "events/event_json.h"
+#include "lorawan/region.h"
+#include "mac/downlink.h"
 #include "gwmp/rx.h"
+#include "store/store.h"
+#include "tables/devices.h"
+#include "tables/dirtyset.h"
+#include "tables/dutycycle.h"
 
-struct bridge;
-struct gateway;
-struct lb_device;
+#define BUDGET_MAX_GATEWAYS 1024
+/* How often retained state/airtime is refreshed as budget windows slide. */
+#define BUDGET_SCAN_MS 60000
 
-/* Restore a device's fair-access ledgers from the store (start-up). */
-void budget_restore_device(struct bridge *b, struct lb_device *dev);
+/* One gateway's duty-cycle ledger, loaded from the store on first use. */
+struct budget_gateway {
+	uint64_t eui;
+	struct dc_gateway dc;
+	int64_t last_used_ms;
+	bool dirty;                      /* changed since it was last staged */
+};
+
+struct budget {
+	const struct region *region;
+	struct devices *devices;
+	struct store *store;
+	struct durable *durable;
+	struct publisher *pub;
+	const struct devevents *ev;
+	struct stats *stats;
+	int commit_ms;
+	struct dirtyset dirty;           /* devices whose fair-access ledger changed */
+	struct budget_gateway *gw;       /* n_gw in use, cap allocated */
+	size_t n_gw, cap_gw;
+	size_t n_gw_dirty;
+	int64_t gw_dirty_since_ms;
+	int64_t next_scan_ms;
+};
+
+struct budget_ctx {
+	const struct region *region;
+	struct devices *devices;
+	struct store *store;
+	struct durable *durable;
+	struct publisher *pub;
+	const struct devevents *ev;
+	struct stats *stats;
+	int commit_ms;
+};
+
+/* Set up and register with the group commit. LB_OK or its error. */
+int budget_init(struct budget *bg, const struct budget_ctx *ctx);
+void budget_free(struct budget *bg);
+
+/* Restore a device's fair-access ledger from the store (start-up, reload).
+ * LB_OK (also when nothing is stored, or the blob is unreadable: logged,
+ * started afresh) or the store's read error (logged). */
+int budget_restore_device(struct budget *bg, struct lb_device *dev);
 
 /* Account an accepted uplink; fills the event's airtime and fairAccess and
  * returns whether the `up` event may be published. */
-bool budget_uplink(struct bridge *b, struct lb_device *dev, const struct lb_rx *rx,
+bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx *rx,
 		   double *airtime_ms, struct ev_fair_access *fa);
 
 /* May dev receive one more downlink? LB_OK or LB_ERR_RATE_LIMIT (the
  * caller reports it, knowing what was refused). */
-int budget_downlink_allowed(struct bridge *b, struct lb_device *dev);
+int budget_downlink_allowed(struct budget *bg, struct lb_device *dev);
 
 /* A downlink was transmitted: count it for the device and the gateway. */
-void budget_downlink_sent(struct bridge *b, struct lb_device *dev, uint64_t gateway_eui,
+void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gateway_eui,
 			  const struct downlink_attempt *a);
 
-/* First attempt of plan whose sub-band has room on the gateway, or
- * LB_ERR_FULL (all refused by the duty cycle). */
-int budget_choose_window(struct bridge *b, uint64_t gateway_eui, const struct downlink_plan *plan);
+/* Index of the first attempt of plan whose sub-band has room on the
+ * gateway, or LB_ERR_FULL (all refused by the duty cycle). */
+int budget_choose_window(struct budget *bg, uint64_t gateway_eui,
+			 const struct downlink_plan *plan);
 
 /* Does the gateway's sub-band of attempt a still have room (RX2 retry)? */
-bool budget_window_ok(struct bridge *b, uint64_t gateway_eui, const struct downlink_attempt *a);
+bool budget_window_ok(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a);
 
-/* The gateway's sub-band use for its `stats` event (n filled, <= max). */
-size_t budget_gateway_report(struct bridge *b, struct gateway *gw, struct ev_duty_cycle *out,
-			     char names[][24], size_t max);
+/* The gateway's sub-band use for its `stats` event: n filled (<= max);
+ * names[i] holds out[i].name. */
+size_t budget_gateway_report(struct budget *bg, uint64_t gateway_eui, struct ev_duty_cycle *out,
+			     char names[][DC_NAME_LEN], size_t max);
 
-/* Republish retained state/airtime whose value changed as windows slid. */
-int64_t budget_tick(struct bridge *b, int64_t now_ms);
+/* Republish retained state/airtime whose value changed as windows slid;
+ * returns the next deadline. */
+int64_t budget_tick(struct budget *bg, int64_t now_ms);
+
+/* The registry is about to be replaced (reload): forget device indexes.
+ * budget_touch() marks a device's ledger for the next commit. */
+void budget_forget(struct budget *bg);
+void budget_touch(struct budget *bg, struct lb_device *dev);
 
 #endif

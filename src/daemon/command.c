@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/bridge.h"
+#include "io/loop.h"
 #include "daemon/devevent.h"
 #include "events/dlcmd.h"
 #include "base/hex.h"
@@ -13,43 +13,39 @@
 
 /* A refusal is visible to the application on the device's log topic, even
  * for a device the bridge does not know (no deviceInfo then). */
-static void refuse(struct bridge *b, const struct lb_device *dev, const char *application,
+static void refuse(struct commands *c, const struct lb_device *dev, const char *application,
 		   uint64_t dev_eui, const char *code, const char *why)
 {
 	char desc[200];
-	size_t len;
 
-	b->stats.commands_refused++;
+	c->stats->commands_refused++;
 	snprintf(desc, sizeof(desc), "downlink command refused: %s", why);
 	LB_LOG_RL(LOG_LVL_WARN, "command", "%016llx: %s (%s)", (unsigned long long)dev_eui, desc,
 		  code);
 	if (dev) {
-		devevent_log(b, dev, "ERROR", code, desc, 0);
+		devevent_log(c->ev, dev, "ERROR", code, desc, 0);
 		return;
 	}
-	struct ev_log ev = {.time_us = loop_wall_us(), .level = "ERROR", .code = code,
-			    .description = desc};
-	if (event_json_log(&ev, b->event, sizeof(b->event), &len) == LB_OK)
-		publish_device_event(&b->pub, application, dev_eui, "log", b->event, len);
+	devevent_log_unknown(c->ev, application, dev_eui, "ERROR", code, desc);
 }
 
-static int check_limits(struct bridge *b, const struct lb_device *dev, const struct dlcmd *cmd,
+static int check_limits(struct commands *c, const struct lb_device *dev, const struct dlcmd *cmd,
 			const char **code, const char **why)
 {
 	size_t queued = 0;
 
 	if (dev->rt.last_dr >= 0 &&
-	    dlcmd_check_size(b->region, dev->rt.last_dr, 0, cmd->len) == LB_ERR_TOO_LARGE) {
+	    dlcmd_check_size(c->region, dev->rt.last_dr, 0, cmd->len) == LB_ERR_TOO_LARGE) {
 		*code = "PAYLOAD_TOO_LARGE";
 		*why = "payload larger than the region allows at the device's data rate";
 		return LB_ERR_TOO_LARGE;
 	}
-	if (store_downlink_count(&b->store, dev->dev_eui, &queued) != LB_OK) {
+	if (store_downlink_count(c->store, dev->dev_eui, &queued) != LB_OK) {
 		*code = "STORE_ERROR";
 		*why = "the queue could not be read";
 		return LB_ERR_IO;
 	}
-	if (queued >= (size_t)b->cfg.downlink_queue_limit) {
+	if (queued >= (size_t)c->queue_limit) {
 		*code = "QUEUE_FULL";
 		*why = "the device's downlink queue is full (downlink.queue_limit)";
 		return LB_ERR_FULL;
@@ -62,7 +58,7 @@ static int check_limits(struct bridge *b, const struct lb_device *dev, const str
 	return LB_OK;
 }
 
-static void enqueue(struct bridge *b, struct lb_device *dev, struct dlcmd *cmd)
+static void enqueue(struct commands *c, struct lb_device *dev, struct dlcmd *cmd)
 {
 	struct store_downlink dl;
 	const char *code = NULL, *why = NULL;
@@ -70,11 +66,11 @@ static void enqueue(struct bridge *b, struct lb_device *dev, struct dlcmd *cmd)
 
 	if (!cmd->has_id) {
 		uint8_t id[16];
-		bridge_next_id(b, id);
+		idgen_next(c->ids, id);
 		event_json_uuid_str(id, cmd->id);
 	}
-	if (check_limits(b, dev, cmd, &code, &why) != LB_OK) {
-		refuse(b, dev, dev->application, dev->dev_eui, code, why);
+	if (check_limits(c, dev, cmd, &code, &why) != LB_OK) {
+		refuse(c, dev, dev->application, dev->dev_eui, code, why);
 		return;
 	}
 	memset(&dl, 0, sizeof(dl));
@@ -84,18 +80,18 @@ static void enqueue(struct bridge *b, struct lb_device *dev, struct dlcmd *cmd)
 	dl.confirmed = cmd->confirmed;
 	dl.len = cmd->len;
 	memcpy(dl.data, cmd->data, cmd->len);
-	int rc = store_downlink_push(&b->store, &dl, &seq);
+	int rc = store_downlink_push(c->store, &dl, &seq);
 	if (rc == LB_ERR_DUPLICATE) {
-		refuse(b, dev, dev->application, dev->dev_eui, "DUPLICATE_ID",
+		refuse(c, dev, dev->application, dev->dev_eui, "DUPLICATE_ID",
 		       "a queued downlink already has this id");
 		return;
 	}
 	if (rc != LB_OK) {
-		refuse(b, dev, dev->application, dev->dev_eui, "STORE_ERROR",
+		refuse(c, dev, dev->application, dev->dev_eui, "STORE_ERROR",
 		       "the downlink could not be queued");
 		return;
 	}
-	b->stats.commands++;
+	c->stats->commands++;
 	log_debug("command", "device %s: downlink %s queued (FPort %u, %zu bytes%s)", dev->name,
 		  dl.id, dl.fport, dl.len, dl.confirmed ? ", confirmed" : "");
 }
@@ -118,29 +114,29 @@ static const char *reason_text(const char *code)
 
 void command_on_message(void *arg, const char *topic, const void *payload, size_t len)
 {
-	struct bridge *b = arg;
+	struct commands *c = arg;
 	struct topic_match m;
 	struct dlcmd cmd;
 	uint64_t dev_eui;
 	const char *reason = NULL;
 
-	if (topic_match(&b->pub.device_command, topic, &m) != LB_OK || strcmp(m.command, "down") != 0)
+	if (publish_match_command(c->pub, topic, &m) != LB_OK || strcmp(m.command, "down") != 0)
 		return;
 	if (hex_parse_u64_eui(m.dev_eui, &dev_eui) != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "command", "command topic %s: '%s' is not a DevEUI", topic,
 			  m.dev_eui);
 		return;
 	}
-	struct lb_device *dev = devices_find_eui(&b->devices, dev_eui);
+	struct lb_device *dev = devices_find_eui(c->devices, dev_eui);
 	if (!dev || strcmp(dev->application, m.application) != 0) {
-		refuse(b, NULL, m.application, dev_eui, "UNKNOWN_DEVICE",
+		refuse(c, NULL, m.application, dev_eui, "UNKNOWN_DEVICE",
 		       "no such device in this application");
 		return;
 	}
 	if (dlcmd_parse(payload, len, dev_eui, &cmd, &reason) != LB_OK) {
 		reason = reason ? reason : "INVALID_JSON";
-		refuse(b, dev, dev->application, dev_eui, reason, reason_text(reason));
+		refuse(c, dev, dev->application, dev_eui, reason, reason_text(reason));
 		return;
 	}
-	enqueue(b, dev, &cmd);
+	enqueue(c, dev, &cmd);
 }

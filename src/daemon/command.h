@@ -15,7 +15,28 @@
 
 #include <stddef.h>
 
-/* The MQTT on_message callback; arg is the struct bridge. */
+#include "daemon/devevent.h"
+#include "daemon/ids.h"
+#include "daemon/publish.h"
+#include "daemon/stats.h"
+#include "lorawan/region.h"
+#include "store/store.h"
+#include "tables/devices.h"
+
+/* Context (borrowed): what a command reads (registry, region, the command
+ * topic template) and changes (the store's queue, counters, events). */
+struct commands {
+	struct devices *devices;
+	const struct region *region;
+	struct store *store;
+	struct publisher *pub;
+	struct idgen *ids;
+	const struct devevents *ev;
+	struct stats *stats;
+	int queue_limit;                 /* downlink.queue_limit */
+};
+
+/* The MQTT on_message callback; arg is a struct commands. */
 void command_on_message(void *arg, const char *topic, const void *payload, size_t len);
 
 #endif

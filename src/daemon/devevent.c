@@ -1,12 +1,10 @@
 /* devevent.c - deviceInfo and `log` events. See devevent.h. */
 #include "daemon/devevent.h"
 
-#include <string.h>
-
-#include "daemon/bridge.h"
 #include "base/hex.h"
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "io/loop.h"
 
 void devevent_fill(struct ev_device *out, const struct lb_device *dev)
 {
@@ -17,36 +15,60 @@ void devevent_fill(struct ev_device *out, const struct lb_device *dev)
 	out->n_tags = dev->n_tags;
 }
 
-int devevent_publish(struct bridge *b, const struct lb_device *dev, const char *event)
+int devevent_publish(const struct devevents *e, const struct lb_device *dev, const char *event,
+		     const char *json, size_t len)
 {
-	size_t len = strlen(b->event);
-	int rc = publish_device_event(&b->pub, dev->application, dev->dev_eui, event, b->event, len);
+	int rc = publish_device_event(e->pub, dev->application, dev->dev_eui, event, json, len);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not published: %s", dev->name,
 			  event, lb_strerror(rc));
 	return rc;
 }
 
-void devevent_log(struct bridge *b, const struct lb_device *dev, const char *level,
-		  const char *code, const char *description, uint64_t gateway_eui)
+static void publish_log(const struct devevents *e, const char *application, uint64_t dev_eui,
+			const struct ev_log *ev)
+{
+	char json[DEVEVENT_LOG_MAX];
+	size_t len;
+
+	int rc = event_json_log(ev, json, sizeof(json), &len);
+	if (rc == LB_OK)
+		rc = publish_device_event(e->pub, application, dev_eui, "log", json, len);
+	if (rc != LB_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, "event", "%016llx: %s log event not published: %s",
+			  (unsigned long long)dev_eui, ev->code, lb_strerror(rc));
+		return;
+	}
+	e->stats->log_events++;
+}
+
+void devevent_log_at(const struct devevents *e, const struct lb_device *dev, int64_t time_us,
+		     const char *level, const char *code, const char *description,
+		     uint64_t gateway_eui)
 {
 	struct ev_device d;
 	char gw[17];
-	size_t len;
 
 	devevent_fill(&d, dev);
 	hex_format_eui(gateway_eui, gw);
-	struct ev_log ev = {.dev = &d, .time_us = loop_wall_us(), .level = level, .code = code,
+	struct ev_log ev = {.dev = &d, .time_us = time_us, .level = level, .code = code,
 			    .description = description,
 			    .context_keys = (const char *[]){"gatewayId"},
 			    .context_values = (const char *[]){gw},
 			    .n_context = gateway_eui ? 1 : 0};
-	int rc = event_json_log(&ev, b->event, sizeof(b->event), &len);
-	if (rc != LB_OK) {
-		LB_LOG_RL(LOG_LVL_WARN, "event", "log event not built: %s", lb_strerror(rc));
-		return;
-	}
-	if (publish_device_event(&b->pub, dev->application, dev->dev_eui, "log", b->event, len) ==
-	    LB_OK)
-		b->stats.log_events++;
+	publish_log(e, dev->application, dev->dev_eui, &ev);
+}
+
+void devevent_log(const struct devevents *e, const struct lb_device *dev, const char *level,
+		  const char *code, const char *description, uint64_t gateway_eui)
+{
+	devevent_log_at(e, dev, loop_wall_us(), level, code, description, gateway_eui);
+}
+
+void devevent_log_unknown(const struct devevents *e, const char *application, uint64_t dev_eui,
+			  const char *level, const char *code, const char *description)
+{
+	struct ev_log ev = {.time_us = loop_wall_us(), .level = level, .code = code,
+			    .description = description};
+	publish_log(e, application, dev_eui, &ev);
 }

@@ -1,29 +1,51 @@
 /*
- * devevent.h - device events the daemon publishes from several places
- * (uplink, join, downlink, command handling): deviceInfo filled from the
- * registry, and the `log` event a user must be able to see.
+ * devevent.h - device events published from several handlers (uplink,
+ * join, downlink, commands, budgets): deviceInfo filled from the registry,
+ * and the `log` event a user must be able to see.
+ *
+ * Context: the publisher and the counter of `log` events, both borrowed.
+ * Builders write into buffers their callers own; nothing is shared.
  */
 #ifndef LB_DEVEVENT_H
 #define LB_DEVEVENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/publish.h"
+#include "daemon/stats.h"
 #include "events/event_json.h"
+#include "tables/devices.h"
 
-struct bridge;
-struct lb_device;
+/* A `log` event's JSON fits in this (description and context included). */
+#define DEVEVENT_LOG_MAX 4096
+
+struct devevents {
+	struct publisher *pub;
+	struct stats *stats;             /* log_events */
+};
 
 void devevent_fill(struct ev_device *out, const struct lb_device *dev);
 
-/* Publish a `log` event (level "INFO"/"WARNING"/"ERROR", a ChirpStack-style
- * code) on the device's topic; gateway_eui 0 = no gatewayId in context.
- * Failures are counted and logged, never returned: a log event is best
- * effort. */
-void devevent_log(struct bridge *b, const struct lb_device *dev, const char *level,
-		  const char *code, const char *description, uint64_t gateway_eui);
+/* Publish json (len bytes, built by the caller) on the device's `event`
+ * topic. LB_OK or the error (logged, rate-limited). */
+int devevent_publish(const struct devevents *e, const struct lb_device *dev, const char *event,
+		     const char *json, size_t len);
 
-/* Publish the JSON in the bridge's scratch buffer (b->event, built just
- * before) on the device's `event` topic; LB_OK or the error (logged). */
-int devevent_publish(struct bridge *b, const struct lb_device *dev, const char *event);
+/*
+ * Publish a `log` event (level "INFO"/"WARNING"/"ERROR", a ChirpStack
+ * LogCode such as "UPLINK_MIC") on the device's topic, timed now or at
+ * time_us; gateway_eui 0 = no gatewayId in its context. dev NULL: a device
+ * the bridge does not know, on the topic of application/dev_eui, without
+ * deviceInfo. Failures are logged and not returned: a log event is the
+ * report of a problem, there is no one further to report to.
+ */
+void devevent_log(const struct devevents *e, const struct lb_device *dev, const char *level,
+		  const char *code, const char *description, uint64_t gateway_eui);
+void devevent_log_at(const struct devevents *e, const struct lb_device *dev, int64_t time_us,
+		     const char *level, const char *code, const char *description,
+		     uint64_t gateway_eui);
+void devevent_log_unknown(const struct devevents *e, const char *application, uint64_t dev_eui,
+			  const char *level, const char *code, const char *description);
 
 #endif

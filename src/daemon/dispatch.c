@@ -3,20 +3,19 @@
 
 #include <string.h>
 
-#include "daemon/budget.h"
 #include "events/event_json.h"
 #include "gwmp/gwmp.h"
 #include "base/hex.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "gwmp/rx.h"
-#include "daemon/uplink.h"
+#include "io/loop.h"
 
-static void drop_datagram(struct bridge *b, int err, const struct udp_peer *from, uint64_t eui)
+static void drop_datagram(struct dispatch *d, int err, const struct udp_peer *from, uint64_t eui)
 {
 	char peer[64], id[17] = "-";
 
-	stats_count_dgram_drop(&b->stats, err);
+	stats_count_dgram_drop(d->stats, err);
 	udp_peer_str(from, peer, sizeof(peer));
 	if (eui)
 		hex_format_eui(eui, id);
@@ -24,124 +23,131 @@ static void drop_datagram(struct bridge *b, int err, const struct udp_peer *from
 		  lb_strerror(err));
 }
 
-static void send_ack(struct bridge *b, const struct gwmp_header *h, const struct udp_peer *to)
+static void send_ack(struct dispatch *d, const struct gwmp_header *h, const struct udp_peer *to)
 {
 	uint8_t ack[GWMP_LEN_HDR];
 	size_t n = gwmp_build_ack(h, ack);
-	udp_send(&b->udp, ack, n, to);
+	int rc = udpout_send(&d->out, ack, n, to);
+	if (rc != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, "gwmp", "ACK to gateway %016llx not sent: %s",
+			  (unsigned long long)h->gateway_eui, lb_strerror(rc));
 }
 
-void dispatch_publish_gateway_state(struct bridge *b, uint64_t eui, bool online)
+void dispatch_on_offline(void *arg, struct gateway *gw)
 {
-	size_t len;
-	if (event_json_gateway_conn(eui, online, b->event, sizeof(b->event), &len) == LB_OK)
-		publish_gateway_state(&b->pub, eui, b->event, len);
+	struct dispatch *d = arg;
+	log_notice("gateway", "gateway %016llx offline (no datagram for %d keepalive periods)",
+		   (unsigned long long)gw->eui, d->offline_after);
+	publish_gateway_conn(d->pub, gw->eui, false);
 }
 
-static void publish_rx(struct bridge *b, const struct lb_rx *rx)
+static void publish_rx(struct dispatch *d, const struct lb_rx *rx)
 {
 	size_t len;
-	int rc = event_json_gateway_up(rx, b->event, sizeof(b->event), &len);
+	char json[DISPATCH_EVENT_MAX];
+	int rc = event_json_gateway_up(rx, json, sizeof(json), &len);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "dispatch", "gateway up event not built: %s", lb_strerror(rc));
 		return;
 	}
-	if (publish_gateway_event(&b->pub, rx->gateway_eui, "up", b->event, len) == LB_OK)
-		b->stats.gateway_events++;
+	if (publish_gateway_event(d->pub, rx->gateway_eui, "up", json, len) == LB_OK)
+		d->stats->gateway_events++;
 }
 
-static void publish_stat(struct bridge *b, struct gateway *gw, const struct gwmp_stat *st)
+static void publish_stat(struct dispatch *d, struct gateway *gw, const struct gwmp_stat *st)
 {
 	struct ev_duty_cycle dc[DC_MAX_SUBBANDS];
-	char names[DC_MAX_SUBBANDS][24];
+	char names[DC_MAX_SUBBANDS][DC_NAME_LEN];
+	char json[DISPATCH_EVENT_MAX];
 	size_t len;
 	uint64_t eui = gw->eui;
-	size_t n = budget_gateway_report(b, gw, dc, names, DC_MAX_SUBBANDS);
-	int rc = event_json_gateway_stats_dc(eui, st, dc, n, b->event, sizeof(b->event), &len);
+	size_t n = budget_gateway_report(d->budget, eui, dc, names, DC_MAX_SUBBANDS);
+	int rc = event_json_gateway_stats_dc(eui, st, dc, n, json, sizeof(json), &len);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "dispatch", "gateway stats event not built: %s",
 			  lb_strerror(rc));
 		return;
 	}
-	if (publish_gateway_event(&b->pub, eui, "stats", b->event, len) == LB_OK)
-		b->stats.gateway_events++;
+	if (publish_gateway_event(d->pub, eui, "stats", json, len) == LB_OK)
+		d->stats->gateway_events++;
 }
 
 /* One rxpk: visible as a gateway event whatever it holds, then offered to
- * de-duplication if its radio CRC is good (semtech-udp.md §4.1 `stat`). */
-static void handle_rxpk(struct bridge *b, struct gateway *gw, const struct gwmp_header *h,
+ * de-duplication if its radio CRC is good (the rxpk `stat`
+ * field, Semtech PROTOCOL.TXT §4). */
+static void handle_rxpk(struct dispatch *d, struct gateway *gw, const struct gwmp_header *h,
 			const struct gwmp_rxpk *pk, int64_t now_ms)
 {
-	struct lb_rx rx = {.gateway_eui = h->gateway_eui, .uplink_id = b->next_uplink_id++,
+	struct lb_rx rx = {.gateway_eui = h->gateway_eui, .uplink_id = d->next_uplink_id++,
 			   .received_us = loop_wall_us(), .version = h->version};
 
 	rx.rxpk = *pk;
 	gw->rxpk_total++;
 	if (pk->stat != 1) {
 		gw->rxpk_bad++;
-		b->stats.frame_drops[DROP_CRC]++;
-		if (b->cfg.udp_forward_crc_error)
-			publish_rx(b, &rx);
+		d->stats->frame_drops[DROP_CRC]++;
+		if (d->forward_crc_error)
+			publish_rx(d, &rx);
 		return;
 	}
 	gw->rxpk_ok++;
-	b->stats.frames_received++;
-	publish_rx(b, &rx);
-	switch (dedup_add(&b->dedup, &rx, now_ms, uplink_process, b)) {
+	d->stats->frames_received++;
+	publish_rx(d, &rx);
+	switch (dedup_add(d->dedup, &rx, now_ms, d->emit, d->emit_arg)) {
 	case DEDUP_NEW:
 		break;
 	case DEDUP_MERGED:
-		b->stats.dedup_hits++;
+		d->stats->dedup_hits++;
 		break;
 	case DEDUP_LATE:
-		b->stats.frame_drops[DROP_LATE_DUPLICATE]++;
+		d->stats->frame_drops[DROP_LATE_DUPLICATE]++;
 		log_debug("dedup", "late copy from gateway %016llx dropped",
 			  (unsigned long long)h->gateway_eui);
 		break;
 	}
 }
 
-static void handle_push_data(struct bridge *b, struct gateway *gw, const struct gwmp_header *h,
+static void handle_push_data(struct dispatch *d, struct gateway *gw, const struct gwmp_header *h,
 			     const struct udp_peer *from, int64_t now_ms)
 {
-	static struct gwmp_push push; /* 10 KiB: kept off the stack, one thread */
+	struct gwmp_push *push = &d->push;
 
 	gw->push_data++;
 	gateway_set_push_addr(gw, &from->addr, from->len);
 	/* Only a well-formed PUSH_DATA is acknowledged: a gateway sending bad
 	 * JSON then sees it in its own `ackr` statistic. One bad rxpk inside
 	 * valid JSON does not make the datagram malformed. */
-	int rc = gwmp_parse_push(h->json, h->json_len, &push);
+	int rc = gwmp_parse_push(h->json, h->json_len, push);
 	if (rc != LB_OK) {
-		drop_datagram(b, rc, from, h->gateway_eui);
+		drop_datagram(d, rc, from, h->gateway_eui);
 		return;
 	}
-	send_ack(b, h, from);
-	for (size_t i = 0; i < push.n_rxpk; i++) {
-		if (push.rxpk_err[i] != LB_OK) {
-			drop_datagram(b, push.rxpk_err[i], from, h->gateway_eui);
+	send_ack(d, h, from);
+	for (size_t i = 0; i < push->n_rxpk; i++) {
+		if (push->rxpk_err[i] != LB_OK) {
+			drop_datagram(d, push->rxpk_err[i], from, h->gateway_eui);
 			continue;
 		}
-		handle_rxpk(b, gw, h, &push.rxpk[i], now_ms);
+		handle_rxpk(d, gw, h, &push->rxpk[i], now_ms);
 	}
-	for (size_t i = 0; i < push.n_rxpk_excess; i++)
-		stats_count_dgram_drop(&b->stats, LB_ERR_TOO_LARGE);
-	if (push.has_stat) {
+	for (size_t i = 0; i < push->n_rxpk_excess; i++)
+		stats_count_dgram_drop(d->stats, LB_ERR_TOO_LARGE);
+	if (push->has_stat) {
 		gw->stats_received++;
-		gw->last_stat = push.stat;
-		publish_stat(b, gw, &push.stat);
+		gw->last_stat = push->stat;
+		publish_stat(d, gw, &push->stat);
 	}
 }
 
-static void handle_pull_data(struct bridge *b, struct gateway *gw, const struct gwmp_header *h,
+static void handle_pull_data(struct dispatch *d, struct gateway *gw, const struct gwmp_header *h,
 			     const struct udp_peer *from)
 {
-	send_ack(b, h, from);
+	send_ack(d, h, from);
 	gw->pull_data++;
 	gateway_set_downlink_addr(gw, &from->addr, from->len, h->version);
 }
 
-static void handle_tx_ack(struct bridge *b, struct gateway *gw, const struct gwmp_header *h,
+static void handle_tx_ack(struct dispatch *d, struct gateway *gw, const struct gwmp_header *h,
 			  const struct udp_peer *from)
 {
 	struct gwmp_txack ack;
@@ -149,55 +155,55 @@ static void handle_tx_ack(struct bridge *b, struct gateway *gw, const struct gwm
 	gw->tx_ack++;
 	int rc = gwmp_parse_txack(h->json, h->json_len, &ack);
 	if (rc != LB_OK) {
-		drop_datagram(b, rc, from, h->gateway_eui);
+		drop_datagram(d, rc, from, h->gateway_eui);
 		return;
 	}
-	txsched_tx_ack(b, h->gateway_eui, h->token, &ack);
+	txsched_tx_ack(d->tx, h->gateway_eui, h->token, &ack);
 }
 
 void dispatch_datagram(void *arg, const uint8_t *buf, size_t len, bool truncated,
 		       const struct udp_peer *from)
 {
-	struct bridge *b = arg;
+	struct dispatch *d = arg;
 	struct gwmp_header h;
 	struct gateway *gw;
 	bool came_online = false;
 	int64_t now_ms = loop_now_ms();
 
 	if (truncated) {
-		drop_datagram(b, LB_ERR_TOO_LARGE, from, 0);
+		drop_datagram(d, LB_ERR_TOO_LARGE, from, 0);
 		return;
 	}
 	int rc = gwmp_parse_header(buf, len, &h);
 	if (rc != LB_OK) {
-		drop_datagram(b, rc, from, 0);
+		drop_datagram(d, rc, from, 0);
 		return;
 	}
-	rc = gateways_admit(&b->gateways, h.gateway_eui, loop_now_us(), &gw, &came_online);
+	rc = gateways_admit(d->gateways, h.gateway_eui, loop_now_us(), &gw, &came_online);
 	if (rc != LB_OK) {
-		drop_datagram(b, rc, from, h.gateway_eui);
+		drop_datagram(d, rc, from, h.gateway_eui);
 		return;
 	}
-	b->stats.datagrams[h.type]++;
+	d->stats->datagrams[h.type]++;
 	if (came_online) {
 		char peer[64];
 		udp_peer_str(from, peer, sizeof(peer));
 		log_notice("gateway", "gateway %016llx online from %s (protocol v%u)",
 			   (unsigned long long)h.gateway_eui, peer, h.version);
-		dispatch_publish_gateway_state(b, h.gateway_eui, true);
+		publish_gateway_conn(d->pub, h.gateway_eui, true);
 	}
 	switch (h.type) {
 	case GWMP_PUSH_DATA:
-		handle_push_data(b, gw, &h, from, now_ms);
+		handle_push_data(d, gw, &h, from, now_ms);
 		break;
 	case GWMP_PULL_DATA:
-		handle_pull_data(b, gw, &h, from);
+		handle_pull_data(d, gw, &h, from);
 		break;
 	case GWMP_TX_ACK:
-		handle_tx_ack(b, gw, &h, from);
+		handle_tx_ack(d, gw, &h, from);
 		break;
 	default: /* gwmp_parse_header admits only the three above */
-		drop_datagram(b, LB_ERR_UNKNOWN_TYPE, from, h.gateway_eui);
+		drop_datagram(d, LB_ERR_UNKNOWN_TYPE, from, h.gateway_eui);
 		break;
 	}
 }

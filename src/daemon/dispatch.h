@@ -1,11 +1,21 @@
 /*
  * dispatch.h - one handler per GWMP message family (PUSH_DATA, PULL_DATA,
  * TX_ACK), chosen by one switch; errors become counters and rate-limited log
- * lines in one place. Semtech UDP rules followed (semtech-udp.md §1, §9):
- * answer with the gateway's version and token to the datagram's source;
- * PUSH_DATA is acknowledged once its JSON parses (a well-formed datagram),
- * before its frames are processed; PULL_DATA's source address is the
- * gateway's downlink route.
+ * lines in one place. Semtech packet forwarder rules followed (Semtech
+ * PROTOCOL.TXT §3, §5): answer with the gateway's version and token to the
+ * datagram's source; PUSH_DATA is acknowledged once its JSON parses (a
+ * well-formed datagram), before its frames are processed; PULL_DATA's
+ * source address is the gateway's downlink route.
+ *
+ * The gateway side of the daemon lives here: the gateway table's
+ * admissions, the gateway events (`up`, `stats`) and the retained gateway
+ * state (ONLINE when a gateway is first heard or comes back, OFFLINE from
+ * dispatch_on_offline()).
+ *
+ * Context (borrowed): the gateway table, de-duplication and where its
+ * groups go (emit: uplink.h), counters, the publisher, budgets (the duty
+ * cycle in `stats`), the scheduler (TX_ACK) and the UDP sender. The
+ * dispatcher owns its parse buffer for PUSH_DATA.
  */
 #ifndef LB_DISPATCH_H
 #define LB_DISPATCH_H
@@ -14,14 +24,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/bridge.h"
+#include "daemon/budget.h"
+#include "daemon/publish.h"
+#include "daemon/stats.h"
+#include "daemon/txsched.h"
+#include "daemon/udpout.h"
+#include "gwmp/gwmp.h"
 #include "io/udp.h"
+#include "tables/dedup.h"
+#include "tables/gateway.h"
 
-/* The udp_drain callback: arg is the struct bridge. */
+/* A gateway `up` or `stats` event's JSON. */
+#define DISPATCH_EVENT_MAX 8192
+
+struct dispatch {
+	struct gateways *gateways;
+	struct dedup *dedup;
+	dedup_emit_fn emit;              /* a group whose window closed */
+	void *emit_arg;
+	struct stats *stats;
+	struct publisher *pub;
+	struct budget *budget;
+	struct txsched *tx;
+	struct udpout out;
+	bool forward_crc_error;          /* udp.forward_crc_error */
+	int offline_after;               /* udp.offline_after, for the log line */
+	uint32_t next_uplink_id;
+	struct gwmp_push push;           /* parse buffer (10 KiB) */
+};
+
+/* The udp_drain callback: arg is a struct dispatch. */
 void dispatch_datagram(void *arg, const uint8_t *buf, size_t len, bool truncated,
 		       const struct udp_peer *from);
 
-/* Publish the retained gateway/{id}/state/conn message. */
-void dispatch_publish_gateway_state(struct bridge *b, uint64_t eui, bool online);
+/* The gateways_tick callback: log the gateway offline and publish its
+ * retained state OFFLINE. arg is a struct dispatch. */
+void dispatch_on_offline(void *arg, struct gateway *gw);
 
 #endif

@@ -221,7 +221,7 @@ static int exit_code(int rc)
 
 static int run_daemon(const struct cli *c, struct lb_config *cfg)
 {
-	static struct bridge b; /* large scratch buffers: not on the stack */
+	static struct bridge b; /* large tables: not on the stack */
 	int level = cfg->log_level ? log_level_parse(cfg->log_level) : LOG_LVL_INFO;
 	int started_fd = -1;
 

@@ -4,37 +4,46 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/bridge.h"
-#include "daemon/devevent.h"
+#include "config/config.h"
 #include "mac/join.h"
 #include "base/lb_err.h"
 #include "base/log.h"
-#include "daemon/session.h"
-#include "daemon/txsched.h"
+#include "io/loop.h"
 
 #define META_JOIN_NONCE "join_nonce_next"
 #define META_NWK_ADDR "nwk_addr_next"
 
-int otaa_init(struct bridge *b)
+int otaa_init(struct otaa *o, const struct otaa_ctx *ctx, const struct otaa_opts *opts)
 {
 	int64_t v;
-	int rc = join_netid_parse(b->cfg.net_id, &b->netid);
+
+	memset(o, 0, sizeof(*o));
+	o->devices = ctx->devices;
+	o->region = ctx->region;
+	o->store = ctx->store;
+	o->durable = ctx->durable;
+	o->tx = ctx->tx;
+	o->ev = ctx->ev;
+	o->ids = ctx->ids;
+	o->stats = ctx->stats;
+	o->opts = *opts;
+	int rc = join_netid_parse(o->opts.net_id, &o->netid);
 
 	if (rc != LB_OK) {
-		log_error("otaa", "net_id %06x: %s", b->cfg.net_id, lb_strerror(rc));
+		log_error("otaa", "net_id %06x: %s", o->opts.net_id, lb_strerror(rc));
 		return rc;
 	}
-	b->join_nonce_next = 0;
-	b->nwk_addr_next = 0;
+	o->join_nonce_next = 0;
+	o->nwk_addr_next = 0;
 	/* Only "never stored" starts from 0: a JoinNonce must never repeat. */
-	rc = store_meta_get(&b->store, META_JOIN_NONCE, &v);
+	rc = store_meta_get(o->store, META_JOIN_NONCE, &v);
 	if (rc == LB_OK)
-		b->join_nonce_next = (uint32_t)v;
+		o->join_nonce_next = (uint32_t)v;
 	else if (rc != LB_ERR_NOT_FOUND)
 		goto fail;
-	rc = store_meta_get(&b->store, META_NWK_ADDR, &v);
+	rc = store_meta_get(o->store, META_NWK_ADDR, &v);
 	if (rc == LB_OK)
-		b->nwk_addr_next = (uint32_t)v;
+		o->nwk_addr_next = (uint32_t)v;
 	else if (rc != LB_ERR_NOT_FOUND)
 		goto fail;
 	return LB_OK;
@@ -44,26 +53,26 @@ fail:
 }
 
 /* Next free DevAddr in the NetID's range: no live session uses it. */
-static int alloc_dev_addr(struct bridge *b, uint32_t *dev_addr)
+static int alloc_dev_addr(struct otaa *o, uint32_t *dev_addr)
 {
 	struct lb_device *cand[1];
-	uint64_t span = (uint64_t)b->netid.max_nwk_addr + 1;
+	uint64_t span = (uint64_t)o->netid.max_nwk_addr + 1;
 
 	for (uint64_t tries = 0; tries < span; tries++) {
-		uint32_t nwk = (uint32_t)((b->nwk_addr_next + tries) % span);
+		uint32_t nwk = (uint32_t)((o->nwk_addr_next + tries) % span);
 		uint32_t addr;
-		if (join_devaddr(&b->netid, nwk, &addr) != LB_OK)
+		if (join_devaddr(&o->netid, nwk, &addr) != LB_OK)
 			continue;
-		if (devices_find_addr(&b->devices, addr, cand, 1) == 0) {
+		if (devices_find_addr(o->devices, addr, cand, 1) == 0) {
 			*dev_addr = addr;
-			b->nwk_addr_next = (uint32_t)((nwk + 1) % span);
+			o->nwk_addr_next = (uint32_t)((nwk + 1) % span);
 			return LB_OK;
 		}
 	}
 	return LB_ERR_FULL;
 }
 
-static void reject(struct bridge *b, const struct lb_device *dev, int rc,
+static void reject(struct otaa *o, const struct lb_device *dev, int rc,
 		   const struct lw_frame *f, const struct dedup_group *g)
 {
 	char desc[160];
@@ -71,11 +80,11 @@ static void reject(struct bridge *b, const struct lb_device *dev, int rc,
 
 	switch (rc) {
 	case LB_ERR_MIC:
-		b->stats.frame_drops[DROP_MIC]++;
+		o->stats->frame_drops[DROP_MIC]++;
 		snprintf(desc, sizeof(desc), "join-request MIC does not verify with the AppKey");
 		break;
 	case LB_ERR_REPLAY:
-		b->stats.frame_drops[DROP_REPLAY]++;
+		o->stats->frame_drops[DROP_REPLAY]++;
 		level = "WARNING";
 		snprintf(desc, sizeof(desc), "join-request DevNonce %u %s: refused as a replay",
 			 f->u.join_req.dev_nonce,
@@ -83,50 +92,50 @@ static void reject(struct bridge *b, const struct lb_device *dev, int rc,
 						   : "was already used");
 		break;
 	case LB_ERR_DENIED:
-		b->stats.frame_drops[DROP_MIC]++;
+		o->stats->frame_drops[DROP_MIC]++;
 		snprintf(desc, sizeof(desc), "join-request JoinEUI %016llx is not the configured one",
 			 (unsigned long long)f->u.join_req.join_eui);
 		break;
 	default:
-		b->stats.frame_drops[DROP_DECRYPT]++;
+		o->stats->frame_drops[DROP_DECRYPT]++;
 		snprintf(desc, sizeof(desc), "join not processed: %s", lb_strerror(rc));
 		break;
 	}
 	LB_LOG_RL(LOG_LVL_WARN, "otaa", "device %s: %s", dev->name, desc);
-	devevent_log(b, dev, level, "OTAA", desc, g->rx[0].gateway_eui);
+	devevent_log(o->ev, dev, level, "OTAA", desc, g->rx[0].gateway_eui);
 }
 
-/* The join-accept CFList (RP002 §2.5.4 for EU868: type 0, up to five extra
- * channels). "auto" gives EU868 devices the 867.1..867.9 MHz channels of
+/* The join-accept CFList (RP002-1.0.4 §2.4.4 for EU868: type 0, up to five
+ * extra channels). "auto" gives EU868 devices the 867.1..867.9 MHz channels of
  * Semtech's reference gateway configuration. A region without a type-0
  * CFList gets none. */
-static void join_cflist(const struct bridge *b, struct join_accept_params *a)
+static void join_cflist(const struct otaa *o, struct join_accept_params *a)
 {
 	static const uint32_t eu868_auto[] = {867100000, 867300000, 867500000, 867700000,
 					      867900000};
-	const char *v = b->cfg.downlink_join_cflist;
+	const char *v = o->opts.join_cflist;
 	uint32_t f[CONFIG_CFLIST_MAX];
 	int n;
 
 	if (!v || strcmp(v, "none") == 0)
 		return;
 	if (strcmp(v, "auto") == 0) {
-		if (strcmp(b->region->name, "EU868") != 0)
+		if (strcmp(o->region->name, "EU868") != 0)
 			return;
 		memcpy(f, eu868_auto, sizeof(eu868_auto));
 		n = CONFIG_CFLIST_MAX;
 	} else {
 		n = config_cflist_parse(v, f, CONFIG_CFLIST_MAX);
 	}
-	if (n > 0 && region_cflist_freq(b->region, f, (size_t)n, a->cflist) == LB_OK)
+	if (n > 0 && region_cflist_freq(o->region, f, (size_t)n, a->cflist) == LB_OK)
 		a->has_cflist = true;
 }
 
-static int build_policy(struct bridge *b, struct lb_device *dev, const struct lw_frame *f,
+static int build_policy(struct otaa *o, struct lb_device *dev, const struct lw_frame *f,
 			struct join_policy *pol)
 {
 	bool seen = false;
-	int rc = store_dev_nonce_used(&b->store, dev->dev_eui, f->u.join_req.dev_nonce, &seen);
+	int rc = store_dev_nonce_used(o->store, dev->dev_eui, f->u.join_req.dev_nonce, &seen);
 
 	if (rc != LB_OK)
 		return rc;
@@ -137,21 +146,21 @@ static int build_policy(struct bridge *b, struct lb_device *dev, const struct lw
 	pol->dev_nonce_seen = seen;
 	pol->has_last_dev_nonce = dev->rt.has_dev_nonce;
 	pol->last_dev_nonce = dev->rt.dev_nonce;
-	pol->accept.join_nonce = b->join_nonce_next & JOIN_MAX_NONCE;
-	pol->accept.net_id = b->cfg.net_id;
-	pol->accept.rx1_dr_offset = (uint8_t)b->cfg.downlink_rx1_dr_offset;
+	pol->accept.join_nonce = o->join_nonce_next & JOIN_MAX_NONCE;
+	pol->accept.net_id = o->opts.net_id;
+	pol->accept.rx1_dr_offset = (uint8_t)o->opts.rx1_dr_offset;
 	uint32_t rx2_freq;
 	uint8_t rx2_dr;
-	if (region_rx2(b->region, &rx2_freq, &rx2_dr) != LB_OK)
+	if (region_rx2(o->region, &rx2_freq, &rx2_dr) != LB_OK)
 		rx2_dr = 0;
-	pol->accept.rx2_dr = b->cfg.has_downlink_rx2_dr ? (uint8_t)b->cfg.downlink_rx2_dr : rx2_dr;
-	pol->accept.rx_delay = (uint8_t)b->cfg.downlink_rx_delay_s;
-	join_cflist(b, &pol->accept);
-	return alloc_dev_addr(b, &pol->accept.dev_addr);
+	pol->accept.rx2_dr = o->opts.has_rx2_dr ? (uint8_t)o->opts.rx2_dr : rx2_dr;
+	pol->accept.rx_delay = (uint8_t)o->opts.rx_delay_s;
+	join_cflist(o, &pol->accept);
+	return alloc_dev_addr(o, &pol->accept.dev_addr);
 }
 
 /* The new session as a store row, before the device in memory changes. */
-static void joined_row(struct bridge *b, const struct lb_device *dev, const struct join_outcome *out,
+static void joined_row(struct otaa *o, const struct lb_device *dev, const struct join_outcome *out,
 		       const struct join_policy *pol, struct store_session *row)
 {
 	uint32_t rx2_freq;
@@ -166,9 +175,9 @@ static void joined_row(struct bridge *b, const struct lb_device *dev, const stru
 	row->nfcnt_down = 0;
 	row->rx1_dr_offset = pol->accept.rx1_dr_offset;
 	row->rx2_dr = pol->accept.rx2_dr;
-	if (region_rx2(b->region, &rx2_freq, &rx2_dr) != LB_OK)
+	if (region_rx2(o->region, &rx2_freq, &rx2_dr) != LB_OK)
 		rx2_freq = 0;
-	row->rx2_freq = b->cfg.has_downlink_rx2_frequency ? (uint32_t)b->cfg.downlink_rx2_frequency
+	row->rx2_freq = o->opts.has_rx2_freq ? (uint32_t)o->opts.rx2_freq
 							   : rx2_freq;
 	row->rx_delay = pol->accept.rx_delay;
 	row->has_join_nonce_last = true;
@@ -185,23 +194,23 @@ static void joined_row(struct bridge *b, const struct lb_device *dev, const stru
  * A (re)join empties the device's downlink queue, as ChirpStack does: those
  * frames were meant for the previous session.
  */
-static int commit_session(struct bridge *b, struct lb_device *dev, const struct join_outcome *out,
+static int commit_session(struct otaa *o, struct lb_device *dev, const struct join_outcome *out,
 			  const struct join_policy *pol)
 {
 	struct store_session row;
 	int rc;
 
-	joined_row(b, dev, out, pol, &row);
+	joined_row(o, dev, out, pol, &row);
 	uint32_t nonce_next = (out->join_nonce + 1) & JOIN_MAX_NONCE;
-	if ((rc = store_add_dev_nonce(&b->store, dev->dev_eui, out->dev_nonce)) != LB_OK ||
-	    (rc = store_meta_put(&b->store, META_JOIN_NONCE, nonce_next)) != LB_OK ||
-	    (rc = store_meta_put(&b->store, META_NWK_ADDR, b->nwk_addr_next)) != LB_OK ||
-	    (rc = store_put_session(&b->store, &row)) != LB_OK ||
-	    (rc = store_downlink_flush(&b->store, dev->dev_eui)) != LB_OK ||
-	    (rc = session_commit(b)) != LB_OK)
+	if ((rc = store_add_dev_nonce(o->store, dev->dev_eui, out->dev_nonce)) != LB_OK ||
+	    (rc = store_meta_put(o->store, META_JOIN_NONCE, nonce_next)) != LB_OK ||
+	    (rc = store_meta_put(o->store, META_NWK_ADDR, o->nwk_addr_next)) != LB_OK ||
+	    (rc = store_put_session(o->store, &row)) != LB_OK ||
+	    (rc = store_downlink_flush(o->store, dev->dev_eui)) != LB_OK ||
+	    (rc = durable_commit(o->durable)) != LB_OK)
 		return rc;
-	b->join_nonce_next = nonce_next;
-	rc = devices_set_session(&b->devices, dev, out->dev_addr, out->nwk_s_key, out->app_s_key,
+	o->join_nonce_next = nonce_next;
+	rc = devices_set_session(o->devices, dev, out->dev_addr, out->nwk_s_key, out->app_s_key,
 				 false, 0);
 	if (rc != LB_OK)
 		return rc;
@@ -221,7 +230,7 @@ static int commit_session(struct bridge *b, struct lb_device *dev, const struct 
 	return LB_OK;
 }
 
-static void publish_join(struct bridge *b, const struct lb_device *dev, const struct dedup_group *g)
+static void publish_join(struct otaa *o, const struct lb_device *dev, const struct dedup_group *g)
 {
 	struct ev_device d;
 	size_t len;
@@ -230,27 +239,32 @@ static void publish_join(struct bridge *b, const struct lb_device *dev, const st
 			     .dev_addr = dev->dev_addr};
 
 	devevent_fill(&d, dev);
-	bridge_next_id(b, ev.dedup_id);
-	if (event_json_join(&ev, b->event, sizeof(b->event), &len) == LB_OK)
-		devevent_publish(b, dev, "join");
+	idgen_next(o->ids, ev.dedup_id);
+	char json[OTAA_EVENT_MAX];
+	int rc = event_json_join(&ev, json, sizeof(json), &len);
+	if (rc == LB_OK)
+		devevent_publish(o->ev, dev, "join", json, len);
+	else
+		LB_LOG_RL(LOG_LVL_WARN, "otaa", "device %s: join event not built: %s", dev->name,
+			  lb_strerror(rc));
 }
 
-void otaa_join(struct bridge *b, const struct lw_frame *f, const struct dedup_group *g)
+void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_group *g)
 {
-	struct lb_device *dev = devices_find_eui(&b->devices, f->u.join_req.dev_eui);
+	struct lb_device *dev = devices_find_eui(o->devices, f->u.join_req.dev_eui);
 	struct join_policy pol;
 	struct join_outcome out;
 	struct lw_key app_key;
 
 	if (!dev || dev->activation != LB_ACT_OTAA) {
-		b->stats.frame_drops[DROP_UNKNOWN_DEVEUI]++;
+		o->stats->frame_drops[DROP_UNKNOWN_DEVEUI]++;
 		log_debug("otaa", "join-request from unconfigured DevEUI %016llx",
 			  (unsigned long long)f->u.join_req.dev_eui);
 		return;
 	}
-	int rc = build_policy(b, dev, f, &pol);
+	int rc = build_policy(o, dev, f, &pol);
 	if (rc != LB_OK) {
-		reject(b, dev, rc, f, g);
+		reject(o, dev, rc, f, g);
 		return;
 	}
 	memset(&app_key, 0, sizeof(app_key));
@@ -259,22 +273,22 @@ void otaa_join(struct bridge *b, const struct lw_frame *f, const struct dedup_gr
 		rc = join_process(f, &app_key, &pol, &out);
 	lwcrypto_key_free(&app_key);
 	if (rc != LB_OK) {
-		reject(b, dev, rc, f, g);
+		reject(o, dev, rc, f, g);
 		return;
 	}
-	rc = commit_session(b, dev, &out, &pol);
+	rc = commit_session(o, dev, &out, &pol);
 	if (rc != LB_OK) {
 		log_error("otaa", "device %s: join not made durable (%s): no join-accept sent",
 			  dev->name, lb_strerror(rc));
-		devevent_log(b, dev, "ERROR", "OTAA", "join state could not be stored", 0);
+		devevent_log(o->ev, dev, "ERROR", "OTAA", "join state could not be stored", 0);
 		return;
 	}
 	log_info("otaa", "device %s joined: DevAddr %08x, DevNonce %u", dev->name, out.dev_addr,
 		 out.dev_nonce);
-	b->stats.joins++;
-	publish_join(b, dev, g);
-	rc = txsched_join_accept(b, dev, out.phy, out.phy_len, g->rx, g->n_rx);
+	o->stats->joins++;
+	publish_join(o, dev, g);
+	rc = txsched_join_accept(o->tx, dev, out.phy, out.phy_len, g->rx, g->n_rx);
 	if (rc != LB_OK)
-		devevent_log(b, dev, "ERROR", "OTAA", "join-accept could not be scheduled",
+		devevent_log(o->ev, dev, "ERROR", "OTAA", "join-accept could not be scheduled",
 			     g->rx[0].gateway_eui);
 }

@@ -7,6 +7,7 @@
 #include "base/hex.h"
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "events/event_json.h"
 
 static int compile_one(struct topic_tpl *t, const char *prefix, const char *tpl, unsigned vars,
 		       const char *what)
@@ -18,12 +19,12 @@ static int compile_one(struct topic_tpl *t, const char *prefix, const char *tpl,
 	return rc;
 }
 
-int publish_init(struct publisher *p, const struct lb_config *cfg, struct mqtt *mqtt)
+int publish_init(struct publisher *p, const struct lb_config *cfg, const struct publish_sink *sink)
 {
 	const char *pre = cfg->mqtt_topic_prefix ? cfg->mqtt_topic_prefix : "";
 
 	memset(p, 0, sizeof(*p));
-	p->mqtt = mqtt;
+	p->sink = *sink;
 	p->qos = cfg->mqtt_qos;
 	p->client_id = cfg->mqtt_client_id;
 	if (compile_one(&p->device_event, pre, cfg->mqtt_topic_device_event,
@@ -73,7 +74,7 @@ static int send_expanded(struct publisher *p, const struct topic_tpl *t, const s
 			  lb_strerror(rc));
 		return rc;
 	}
-	return mqtt_publish(p->mqtt, p->topic, json, len, p->qos, retain);
+	return p->sink.publish(p->sink.arg, p->topic, json, len, p->qos, retain);
 }
 
 int publish_device_event(struct publisher *p, const char *application, uint64_t dev_eui,
@@ -160,7 +161,7 @@ size_t publish_release(struct publisher *p, bool (*is_committed)(void *arg, uint
 		if (!p->held_head)
 			p->held_tail = NULL;
 		p->n_held--;
-		int rc = mqtt_publish(p->mqtt, h->topic, h->payload, h->len, p->qos, false);
+		int rc = p->sink.publish(p->sink.arg, h->topic, h->payload, h->len, p->qos, false);
 		if (rc != LB_OK)
 			LB_LOG_RL(LOG_LVL_ERROR, "publish", "held event on %s not published: %s",
 				  h->topic, lb_strerror(rc));
@@ -186,4 +187,24 @@ int publish_device_state(struct publisher *p, const char *application, uint64_t 
 	hex_format_eui(dev_eui, eui);
 	struct topic_vars v = {.application = application, .dev_eui = eui, .state = state};
 	return send_expanded(p, &p->device_state, &v, json, len, true);
+}
+
+int publish_gateway_conn(struct publisher *p, uint64_t gateway_eui, bool online)
+{
+	char json[128];
+	size_t len;
+
+	int rc = event_json_gateway_conn(gateway_eui, online, json, sizeof(json), &len);
+	if (rc == LB_OK)
+		rc = publish_gateway_state(p, gateway_eui, json, len);
+	if (rc != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, "publish", "gateway %016llx: state %s not published: %s",
+			  (unsigned long long)gateway_eui, online ? "ONLINE" : "OFFLINE",
+			  lb_strerror(rc));
+	return rc;
+}
+
+int publish_match_command(const struct publisher *p, const char *topic, struct topic_match *m)
+{
+	return topic_match(&p->device_command, topic, m) == LB_OK ? LB_OK : LB_ERR_NOT_FOUND;
 }

@@ -1,7 +1,8 @@
 /*
  * publish.h - where events go: topic templates expanded and handed to the
- * MQTT module. Owns the compiled templates and one topic buffer; no
- * allocation per event.
+ * MQTT client through a sink (bridge.c connects io/mqtt.h; a unit test, a
+ * recorder). Owns the compiled templates, one topic buffer and the events
+ * held until their state is durable; no allocation per event otherwise.
  *
  * Topic tree (defaults follow ChirpStack v4 so dashboards work unchanged;
  * an optional global prefix such as "eu868/" goes in front of every topic):
@@ -18,7 +19,6 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "io/mqtt.h"
 #include "tables/topic.h"
 
 #define PUBLISH_TOPIC_MAX 512
@@ -33,8 +33,15 @@ struct publish_held {
 	size_t len;
 };
 
+/* Where a message goes: LB_OK, or an lb_err code (the sink logs why). */
+struct publish_sink {
+	int (*publish)(void *arg, const char *topic, const void *payload, size_t len, int qos,
+		       bool retain);
+	void *arg;
+};
+
 struct publisher {
-	struct mqtt *mqtt;
+	struct publish_sink sink;
 	int qos;
 	const char *client_id;           /* borrowed from the config */
 	struct topic_tpl device_event;
@@ -49,7 +56,7 @@ struct publisher {
 };
 
 /* Compile the templates of cfg. Errors: LB_ERR_CONFIG (logged with reason). */
-int publish_init(struct publisher *p, const struct lb_config *cfg, struct mqtt *mqtt);
+int publish_init(struct publisher *p, const struct lb_config *cfg, const struct publish_sink *sink);
 void publish_free(struct publisher *p);
 
 int publish_device_event(struct publisher *p, const char *application, uint64_t dev_eui,
@@ -57,6 +64,8 @@ int publish_device_event(struct publisher *p, const char *application, uint64_t 
 int publish_gateway_event(struct publisher *p, uint64_t gateway_eui, const char *event,
 			  const char *json, size_t len);
 int publish_gateway_state(struct publisher *p, uint64_t gateway_eui, const char *json, size_t len);
+/* The retained gateway/{id}/state/conn message, ONLINE or OFFLINE. */
+int publish_gateway_conn(struct publisher *p, uint64_t gateway_eui, bool online);
 int publish_bridge(struct publisher *p, const char *event, const char *payload, size_t len,
 		   bool retain);
 
@@ -71,12 +80,16 @@ int publish_device_event_held(struct publisher *p, uint64_t batch, const char *a
 size_t publish_release(struct publisher *p, bool (*is_committed)(void *arg, uint64_t batch),
 		       void *arg);
 
-/* Retained device state, e.g. state/airtime (issue 4). */
+/* Retained device state, e.g. state/airtime. */
 int publish_device_state(struct publisher *p, const char *application, uint64_t dev_eui,
 			 const char *state, const char *json, size_t len);
 
 /* The subscription filter of the command topic ({command} = "down"). */
 int publish_command_filter(struct publisher *p, char *out, size_t cap);
+
+/* Match a received topic against the command template: LB_OK and its
+ * values in *m, or LB_ERR_NOT_FOUND. */
+int publish_match_command(const struct publisher *p, const char *topic, struct topic_match *m);
 
 /* The expanded bridge topic for `event` (for the Last Will). */
 int publish_bridge_topic(struct publisher *p, const char *event, char *out, size_t cap);

@@ -1,21 +1,18 @@
 /* session.c - restore and stage device sessions. See session.h. */
 #include "daemon/session.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "daemon/bridge.h"
-#include "daemon/budget.h"
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "io/loop.h"
 
 struct restore_ctx {
-	struct bridge *b;
+	struct sessions *s;
 	size_t restored;
 	size_t orphans;
 	size_t stale;
-	int err;
+	size_t failed;
 };
 
 static bool same_abp_session(const struct lb_device *dev, const struct store_session *row)
@@ -53,7 +50,7 @@ static void restore_abp(struct lb_device *dev, const struct store_session *row)
 enum restore_outcome { RESTORED, STALE, FAILED };
 
 /* Apply one stored row to its configured device. */
-static enum restore_outcome apply_row(struct bridge *b, struct lb_device *dev,
+static enum restore_outcome apply_row(struct sessions *s, struct lb_device *dev,
 				      const struct store_session *row)
 {
 	if (dev->activation == LB_ACT_ABP) {
@@ -64,9 +61,13 @@ static enum restore_outcome apply_row(struct bridge *b, struct lb_device *dev,
 	}
 	if (row->activation != LB_ACT_OTAA || row->joined_at == 0)
 		return STALE;
-	if (devices_set_session(&b->devices, dev, row->dev_addr, row->nwk_s_key, row->app_s_key,
-				row->has_fcnt_up_last, row->fcnt_up_last) != LB_OK)
+	int rc = devices_set_session(s->devices, dev, row->dev_addr, row->nwk_s_key,
+				     row->app_s_key, row->has_fcnt_up_last, row->fcnt_up_last);
+	if (rc != LB_OK) {
+		log_error("session", "device %s: stored session not restored (%s): the device "
+			  "must join again", dev->name, lb_strerror(rc));
 		return FAILED;
+	}
 	restore_rt(dev, row);
 	return RESTORED;
 }
@@ -74,42 +75,63 @@ static enum restore_outcome apply_row(struct bridge *b, struct lb_device *dev,
 static int restore_one(void *arg, const struct store_session *row)
 {
 	struct restore_ctx *c = arg;
-	struct lb_device *dev = devices_find_eui(&c->b->devices, row->dev_eui);
+	struct lb_device *dev = devices_find_eui(c->s->devices, row->dev_eui);
 
 	if (!dev) {
 		c->orphans++;
 		return 0;
 	}
-	switch (apply_row(c->b, dev, row)) {
+	switch (apply_row(c->s, dev, row)) {
 	case RESTORED: c->restored++; break;
 	case STALE: c->stale++; break;
-	case FAILED: c->err = LB_ERR_CRYPTO; break;
+	case FAILED: c->failed++; break;
 	}
 	return 0;
 }
 
-static int find_sent(void *arg, const struct store_downlink *row)
+static int64_t due_ms(void *arg)
 {
-	struct lb_device *dev = arg;
-	if (row->state != STORE_DL_SENT || dev->rt.confirmed_pending)
-		return 0;
-	dev->rt.confirmed_pending = true;
-	snprintf(dev->rt.confirmed_id, sizeof(dev->rt.confirmed_id), "%s", row->id);
-	dev->rt.confirmed_fcnt = row->has_fcnt_down ? row->fcnt_down : 0;
-	return 0;
-}
-/* A confirmed downlink sent before the restart still waits for the ACK of
- * the device's next uplink. */
-static void restore_confirmed(struct bridge *b, struct lb_device *dev)
-{
-	store_downlink_list(&b->store, dev->dev_eui, find_sent, dev);
+	struct sessions *s = arg;
+	return dirtyset_count(&s->dirty) ? s->dirty.since_ms + s->commit_ms : -1;
 }
 
+/* The durable part: every marked device's row into the open batch. */
+static int stage_all(void *arg)
+{
+	struct sessions *s = arg;
 
-int session_restore_device(struct bridge *b, struct lb_device *dev)
+	while (dirtyset_count(&s->dirty) > 0) {
+		uint32_t i = dirtyset_last(&s->dirty);
+		if (i < s->devices->n) {
+			int rc = sessions_stage(s, &s->devices->dev[i]);
+			if (rc != LB_OK)
+				return rc; /* stays listed: the batch must not commit without it */
+		}
+		dirtyset_pop(&s->dirty);
+	}
+	return LB_OK;
+}
+
+int sessions_init(struct sessions *s, struct devices *devices, struct store *store,
+		  struct durable *durable, int commit_ms)
+{
+	memset(s, 0, sizeof(*s));
+	s->devices = devices;
+	s->store = store;
+	s->durable = durable;
+	s->commit_ms = commit_ms;
+	return durable_add(durable, stage_all, due_ms, s);
+}
+
+void sessions_free(struct sessions *s)
+{
+	dirtyset_free(&s->dirty);
+}
+
+int sessions_restore_device(struct sessions *s, struct lb_device *dev)
 {
 	struct store_session row;
-	int rc = store_get_session(&b->store, dev->dev_eui, &row);
+	int rc = store_get_session(s->store, dev->dev_eui, &row);
 
 	if (rc == LB_ERR_NOT_FOUND)
 		return LB_OK;
@@ -118,30 +140,24 @@ int session_restore_device(struct bridge *b, struct lb_device *dev)
 			  lb_strerror(rc));
 		return rc;
 	}
-	if (apply_row(b, dev, &row) == RESTORED)
+	if (apply_row(s, dev, &row) == RESTORED)
 		log_info("session", "device %s: stored session restored", dev->name);
-	budget_restore_device(b, dev);
-	restore_confirmed(b, dev);
 	return LB_OK;
 }
 
-int session_restore(struct bridge *b)
+int sessions_restore(struct sessions *s)
 {
-	struct restore_ctx c = {.b = b};
-	int rc = store_load_sessions(&b->store, restore_one, &c);
+	struct restore_ctx c = {.s = s};
+	int rc = store_load_sessions(s->store, restore_one, &c);
 
 	if (rc != LB_OK) {
 		log_error("session", "cannot load stored sessions: %s", lb_strerror(rc));
 		return rc;
 	}
-	if (c.err != LB_OK)
-		log_error("session", "a stored session could not be restored: %s",
-			  lb_strerror(c.err));
-	for (size_t i = 0; i < b->devices.n; i++) {
-		budget_restore_device(b, &b->devices.dev[i]);
-		restore_confirmed(b, &b->devices.dev[i]);
-	}
 	log_notice("session", "%zu stored session(s) restored", c.restored);
+	if (c.failed)
+		log_error("session", "%zu stored session(s) could not be restored: those devices "
+			  "must join again", c.failed);
 	if (c.stale)
 		log_notice("session", "%zu stored session(s) ignored: keys changed in the "
 			   "configuration", c.stale);
@@ -151,7 +167,7 @@ int session_restore(struct bridge *b)
 	return LB_OK;
 }
 
-int session_stage(struct bridge *b, struct lb_device *dev)
+int sessions_stage(struct sessions *s, struct lb_device *dev)
 {
 	struct store_session row;
 
@@ -175,92 +191,26 @@ int session_stage(struct bridge *b, struct lb_device *dev)
 	row.has_dev_nonce_last = dev->rt.has_dev_nonce;
 	row.dev_nonce_last = dev->rt.dev_nonce;
 	row.joined_at = dev->rt.joined_at;
-	int rc = store_put_session(&b->store, &row);
-	if (rc != LB_OK) {
+	int rc = store_put_session(s->store, &row);
+	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_ERROR, "session", "device %s: session not staged: %s", dev->name,
 			  lb_strerror(rc));
-		return rc;
+	return rc;
+}
+
+uint64_t sessions_touch(struct sessions *s, struct lb_device *dev)
+{
+	uint32_t idx = (uint32_t)(dev - s->devices->dev);
+
+	if (dirtyset_add(&s->dirty, idx, loop_now_ms()) != LB_OK) {
+		/* No room to remember it: stage it now instead. A failure was
+		 * logged; the row is staged again with the device's next change. */
+		(void)sessions_stage(s, dev);
 	}
-	dev->rt.batch = store_batch(&b->store);
-	return LB_OK;
+	return durable_batch(s->durable);
 }
 
-void session_touch(struct bridge *b, struct lb_device *dev)
+void sessions_forget(struct sessions *s)
 {
-	dev->rt.batch = store_batch(&b->store);
-	if (dev->rt.dirty)
-		return;
-	size_t idx = (size_t)(dev - b->devices.dev);
-	if (b->n_dirty == b->dirty_cap) {
-		size_t cap = b->dirty_cap ? 2 * b->dirty_cap : 64;
-		uint32_t *d = realloc(b->dirty, cap * sizeof(*d));
-		if (!d) {
-			/* No room to remember it: stage it now instead. */
-			session_stage(b, dev);
-			return;
-		}
-		b->dirty = d;
-		b->dirty_cap = cap;
-	}
-	if (b->n_dirty == 0)
-		b->dirty_since_ms = loop_now_ms();
-	b->dirty[b->n_dirty++] = (uint32_t)idx;
-	dev->rt.dirty = true;
-}
-
-/* The device's fair-access ledger rides with its session row. */
-static int stage_ledger(struct bridge *b, struct lb_device *dev)
-{
-	uint8_t blob[FA_ENCODED_MAX];
-	size_t len;
-
-	if (fa_encode(&dev->rt.fa, blob, sizeof(blob), &len) != LB_OK)
-		return LB_OK;
-	return store_ledger_put(&b->store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob, len);
-}
-
-int session_flush(struct bridge *b)
-{
-	while (b->n_dirty > 0) {
-		struct lb_device *dev = &b->devices.dev[b->dirty[b->n_dirty - 1]];
-		int rc = session_stage(b, dev);
-		if (rc == LB_OK)
-			rc = stage_ledger(b, dev);
-		if (rc != LB_OK)
-			return rc; /* stays dirty: the batch must not commit without it */
-		dev->rt.dirty = false;
-		b->n_dirty--;
-	}
-	return LB_OK;
-}
-
-int session_commit(struct bridge *b)
-{
-	int rc = session_flush(b);
-	if (rc != LB_OK)
-		return rc;
-	return store_commit(&b->store);
-}
-
-int64_t session_tick(struct bridge *b, int64_t now_ms)
-{
-	int64_t due = -1;
-
-	if (b->n_dirty > 0)
-		due = b->dirty_since_ms + b->cfg.state_commit_ms;
-	int64_t sdue = store_due_ms(&b->store);
-	if (sdue >= 0 && (due < 0 || sdue < due))
-		due = sdue;
-	if (due < 0 || now_ms < due)
-		return due;
-	/* Flushing opens or extends the store's batch: commit it now, not one
-	 * more commit interval later. */
-	if (session_commit(b) != LB_OK)
-		return now_ms + STORE_RETRY_MS;
-	return store_due_ms(&b->store);
-}
-
-void session_reset_dirty(struct bridge *b)
-{
-	b->n_dirty = 0;
+	dirtyset_clear(&s->dirty);
 }

@@ -1,13 +1,21 @@
 /*
- * session.h - device sessions between the registry (devices.h, in memory,
- * the truth while running) and the durable store (store.h, the truth
- * across restarts).
+ * session.h - device sessions between the registry (tables/devices.h, in
+ * memory, the truth while running) and the durable store (store/store.h,
+ * the truth across restarts).
  *
  * At start-up every stored session of a configured device is restored:
  * an ABP device keeps its last accepted FCntUp and its downlink counter
  * reservation when its DevAddr and keys are unchanged; an OTAA device gets
  * its joined session back. Rows of devices no longer in the configuration
  * are kept (until `lorabridge --purge DEVEUI`) and counted.
+ *
+ * The hot path does no SQL: an accepted uplink only marks its device
+ * (sessions_touch) and learns which store batch will hold the change. The
+ * session rows of marked devices are staged once per batch, just before it
+ * commits (a part of durable.h), however many frames each device sent.
+ *
+ * Context: the registry, the store and the group commit, all borrowed.
+ * sessions_free() releases the list of marked devices.
  */
 #ifndef LB_SESSION_H
 #define LB_SESSION_H
@@ -15,37 +23,46 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct bridge;
-struct lb_device;
+#include "daemon/durable.h"
+#include "store/store.h"
+#include "tables/devices.h"
+#include "tables/dirtyset.h"
 
-/* Load the stored sessions into the registry. Returns LB_OK or the store's
- * error (logged). */
-int session_restore(struct bridge *b);
+struct sessions {
+	struct devices *devices;
+	struct store *store;
+	struct durable *durable;
+	int commit_ms;                   /* state.commit_ms */
+	struct dirtyset dirty;           /* device indexes to stage */
+};
+
+/* Set up and register with the group commit. LB_OK or durable_add()'s
+ * error. */
+int sessions_init(struct sessions *s, struct devices *devices, struct store *store,
+		  struct durable *durable, int commit_ms);
+void sessions_free(struct sessions *s);
+
+/* Load the stored sessions into the registry. LB_OK, or the store's error
+ * (logged): then nothing may run, counters would start afresh. A row that
+ * cannot be applied (key set-up failed) is logged and counted, not fatal. */
+int sessions_restore(struct sessions *s);
 
 /* The same for one device that joins the registry on a reload (it may have
- * been configured before: its counters and nonces must not start afresh). */
-int session_restore_device(struct bridge *b, struct lb_device *dev);
+ * been configured before: its counters and nonces must not start afresh).
+ * LB_OK (also when nothing is stored) or the store's error (logged). */
+int sessions_restore_device(struct sessions *s, struct lb_device *dev);
 
-/* Stage dev's session (counters, keys, join state) in the current store
- * batch now; dev->rt.batch tells which batch holds it. */
-int session_stage(struct bridge *b, struct lb_device *dev);
+/* dev's session changed: stage it with the next commit. Returns the batch
+ * that will hold it (durable_batch()). If the device cannot be listed (no
+ * memory), its row is staged at once instead. */
+uint64_t sessions_touch(struct sessions *s, struct lb_device *dev);
 
-/*
- * The hot path does no SQL: an accepted uplink only marks its device dirty
- * (session_touch) and tags its event with the batch it belongs to. The
- * device's session row and fair-access ledger are staged once per batch,
- * just before the batch commits (session_flush), however many frames it
- * sent meanwhile. Every commit of the daemon goes through session_commit()
- * or session_tick(), so a batch never commits without its dirty devices,
- * and an event is never released before the counter it reports is durable.
- */
-void session_touch(struct bridge *b, struct lb_device *dev);
-int session_flush(struct bridge *b);
-int session_commit(struct bridge *b);
-/* Commit when the batch is due (state.commit_ms after its first change);
- * returns the next deadline or -1. */
-int64_t session_tick(struct bridge *b, int64_t now_ms);
-/* Forget the dirty list (the device table is being replaced: flush first). */
-void session_reset_dirty(struct bridge *b);
+/* Stage dev's row now (a counter reservation that must not wait). LB_OK or
+ * the store's error (logged). */
+int sessions_stage(struct sessions *s, struct lb_device *dev);
+
+/* The registry is about to be replaced (reload): forget the indexes. The
+ * caller commits first and re-touches every device if that failed. */
+void sessions_forget(struct sessions *s);
 
 #endif

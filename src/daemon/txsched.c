@@ -5,26 +5,56 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "daemon/bridge.h"
-#include "daemon/budget.h"
-#include "daemon/devevent.h"
 #include "base/hex.h"
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "io/loop.h"
 #include "lorawan/lorawan.h"
 #include "lorawan/maccmd.h"
-#include "daemon/session.h"
 
 #define JOIN_REF UINT64_MAX          /* pending entry of a join-accept */
 #define QUEUE_REF 1                  /* pending entry of a queued item */
 #define BRIDGE_REF 0                 /* ACK-only / MAC-answer frame */
 
-void txsched_init(struct txsched *t, uint32_t tx_ack_timeout_ms)
+void txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct txsched_opts *o)
 {
 	memset(t, 0, sizeof(*t));
-	downlink_pending_init(&t->pending, tx_ack_timeout_ms);
+	t->devices = ctx->devices;
+	t->region = ctx->region;
+	t->gateways = ctx->gateways;
+	t->store = ctx->store;
+	t->durable = ctx->durable;
+	t->sessions = ctx->sessions;
+	t->budget = ctx->budget;
+	t->ev = ctx->ev;
+	t->ids = ctx->ids;
+	t->out = ctx->out;
+	t->opts = *o;
+	downlink_pending_init(&t->pending, o->tx_ack_timeout_ms);
+	/* Tokens only need to differ between PULL_RESPs in flight; a random
+	 * start keeps them from repeating across restarts. */
 	if (getrandom(&t->token_seq, sizeof(t->token_seq), 0) != (ssize_t)sizeof(t->token_seq))
 		t->token_seq = (uint32_t)loop_now_us();
+}
+
+static int find_sent(void *arg, const struct store_downlink *row)
+{
+	struct lb_device *dev = arg;
+	if (row->state != STORE_DL_SENT || dev->rt.confirmed_pending)
+		return 0;
+	dev->rt.confirmed_pending = true;
+	snprintf(dev->rt.confirmed_id, sizeof(dev->rt.confirmed_id), "%s", row->id);
+	dev->rt.confirmed_fcnt = row->has_fcnt_down ? row->fcnt_down : 0;
+	return 0;
+}
+
+int txsched_restore_device(struct txsched *t, struct lb_device *dev)
+{
+	int rc = store_downlink_list(t->store, dev->dev_eui, find_sent, dev);
+	if (rc != LB_OK)
+		log_error("txsched", "device %s: downlink queue not read: %s", dev->name,
+			  lb_strerror(rc));
+	return rc;
 }
 
 /* ------------------------------------------------------------- slots */
@@ -65,7 +95,7 @@ static size_t keep_best_rx(const struct lb_rx *rx, size_t n, struct lb_rx *out)
 	return k;
 }
 
-/* LinkCheckReq and DeviceTimeReq are answered by the network (§11). */
+/* LinkCheckReq and DeviceTimeReq are answered by the network (TS001-1.0.4 §5.1, §5.9). */
 static size_t mac_answers(const char *name, const uint8_t *mac, size_t len,
 			  const struct lb_rx *rx, size_t n_rx, uint8_t out[TXSCHED_MAC_MAX])
 {
@@ -92,8 +122,9 @@ static size_t mac_answers(const char *name, const uint8_t *mac, size_t len,
 	return k;
 }
 
-/* The device's next uplink settles a confirmed downlink (§4.3.1.2: ACK). */
-static void settle_confirmed(struct bridge *b, struct lb_device *dev, bool acked)
+/* The device's next uplink settles a confirmed downlink (TS001-1.0.4 §4.3.1.2,
+ * the ACK bit). */
+static void settle_confirmed(struct txsched *t, struct lb_device *dev, bool acked)
 {
 	struct ev_device d;
 	size_t len;
@@ -104,9 +135,14 @@ static void settle_confirmed(struct bridge *b, struct lb_device *dev, bool acked
 	struct ev_ack ev = {.dev = &d, .time_us = loop_wall_us(),
 			    .queue_item_id = dev->rt.confirmed_id, .acknowledged = acked,
 			    .fcnt_down = dev->rt.confirmed_fcnt};
-	if (event_json_ack(&ev, b->event, sizeof(b->event), &len) == LB_OK)
-		devevent_publish(b, dev, "ack");
-	int rc = store_downlink_delete(&b->store, dev->rt.confirmed_id);
+	char json[TXSCHED_EVENT_MAX];
+	int rc = event_json_ack(&ev, json, sizeof(json), &len);
+	if (rc == LB_OK)
+		devevent_publish(t->ev, dev, "ack", json, len);
+	else
+		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: ack event not built: %s", dev->name,
+			  lb_strerror(rc));
+	rc = store_downlink_delete(t->store, dev->rt.confirmed_id);
 	if (rc != LB_OK && rc != LB_ERR_NOT_FOUND)
 		log_error("txsched", "device %s: settled item %s not removed from the store: %s",
 			  dev->name, dev->rt.confirmed_id, lb_strerror(rc));
@@ -114,13 +150,11 @@ static void settle_confirmed(struct bridge *b, struct lb_device *dev, bool acked
 	dev->rt.confirmed_id[0] = '\0';
 }
 
-void txsched_after_uplink(struct bridge *b, struct lb_device *dev, const struct lw_frame *f,
+void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct lw_frame *f,
 			  const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx)
 {
-	struct txsched *t = &b->tx;
-
-	settle_confirmed(b, dev, f->u.data.ack);
-	/* Only the uplink just received may be acknowledged (§4.3.1.2). */
+	settle_confirmed(t, dev, f->u.data.ack);
+	/* Only the uplink just received may be acknowledged (TS001-1.0.4 §4.3.1.2). */
 	dev->rt.ack_due = f->mtype == LW_MTYPE_CONFIRMED_UP;
 	struct txsched_slot *s = slot_for(t, dev->dev_eui);
 	if (!s) {
@@ -132,7 +166,7 @@ void txsched_after_uplink(struct bridge *b, struct lb_device *dev, const struct 
 	memset(s, 0, sizeof(*s));
 	s->used = true;
 	s->dev_eui = dev->dev_eui;
-	s->due_ms = loop_now_ms() + b->cfg.downlink_delay_ms;
+	s->due_ms = loop_now_ms() + t->opts.delay_ms;
 	s->n_rx = keep_best_rx(rx, n_rx, s->rx);
 	s->mac_len = mac_answers(dev->name, mac, mac_len, rx, n_rx, s->mac);
 }
@@ -148,19 +182,20 @@ static void next_token(struct txsched *t, uint8_t token[GWMP_LEN_TOKEN])
 	} while (downlink_pending_has(&t->pending, token));
 }
 
-/* One PULL_RESP to the gateway's downlink route (semtech-udp.md §1). */
-static int send_attempt(struct bridge *b, struct downlink_pending_entry *e,
+/* One PULL_RESP to the gateway's downlink route: the source address of its latest
+ * PULL_DATA (Semtech PROTOCOL.TXT §5.2). */
+static int send_attempt(struct txsched *t, struct downlink_pending_entry *e,
 			uint8_t token[GWMP_LEN_TOKEN])
 {
-	struct gateway *gw = gateways_find(&b->gateways, e->gateway_eui);
+	struct gateway *gw = gateways_find(t->gateways, e->gateway_eui);
 	uint8_t dgram[GWMP_MAX_PULL_RESP + 1];
 	size_t len;
 
 	if (!gw || !gw->has_downlink_addr) {
-		b->tx.stats.no_route++;
+		t->stats.no_route++;
 		return LB_ERR_NOT_FOUND;
 	}
-	next_token(&b->tx, token);
+	next_token(t, token);
 	int rc = gwmp_build_pull_resp(gw->version ? gw->version : 2, token,
 				      &e->plan.attempt[e->attempt].txpk, dgram, sizeof(dgram), &len);
 	if (rc != LB_OK)
@@ -168,7 +203,7 @@ static int send_attempt(struct bridge *b, struct downlink_pending_entry *e,
 	struct udp_peer to;
 	memcpy(&to.addr, &gw->down_addr, sizeof(to.addr));
 	to.len = gw->down_addr_len;
-	return udp_send(&b->udp, dgram, len, &to);
+	return udpout_send(&t->out, dgram, len, &to);
 }
 
 static const char *window_name(enum downlink_window w)
@@ -176,7 +211,7 @@ static const char *window_name(enum downlink_window w)
 	return w == DOWNLINK_RX1 ? "RX1" : "RX2";
 }
 
-static void publish_txack(struct bridge *b, const struct lb_device *dev,
+static void publish_txack(struct txsched *t, const struct lb_device *dev,
 			  const struct downlink_pending_entry *e, bool sent)
 {
 	struct ev_txack_attempt at[DOWNLINK_MAX_ATTEMPTS];
@@ -192,34 +227,39 @@ static void publish_txack(struct bridge *b, const struct lb_device *dev,
 		n++;
 	}
 	devevent_fill(&d, dev);
-	bridge_next_id(b, id);
+	idgen_next(t->ids, id);
 	struct ev_txack ev = {.dev = &d, .time_us = loop_wall_us(), .downlink_id = id,
 			      .queue_item_id = e->ref == QUEUE_REF ? e->id : NULL,
 			      .fcnt_down = e->fcnt_down, .gateway_eui = e->gateway_eui, .sent = sent,
 			      .attempts = at, .n_attempts = n};
-	if (event_json_txack(&ev, b->event, sizeof(b->event), &len) == LB_OK)
-		devevent_publish(b, dev, "txack");
+	char json[TXSCHED_EVENT_MAX];
+	int rc = event_json_txack(&ev, json, sizeof(json), &len);
+	if (rc == LB_OK)
+		devevent_publish(t->ev, dev, "txack", json, len);
+	else
+		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: txack event not built: %s", dev->name,
+			  lb_strerror(rc));
 }
 
 /* The gateway programmed the frame: the queue item is done (unconfirmed)
  * or waits for the device's ACK (confirmed). */
-static void finish_sent(struct bridge *b, struct downlink_pending_entry *e)
+static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 {
-	struct lb_device *dev = devices_find_eui(&b->devices, e->dev_eui);
+	struct lb_device *dev = devices_find_eui(t->devices, e->dev_eui);
 
-	b->tx.stats.sent++;
+	t->stats.sent++;
 	if (!dev)
 		return;
-	budget_downlink_sent(b, dev, e->gateway_eui, &e->plan.attempt[e->attempt]);
+	budget_downlink_sent(t->budget, dev, e->gateway_eui, &e->plan.attempt[e->attempt]);
 	if (e->ref == JOIN_REF) {
 		log_info("txsched", "device %s: join-accept sent in %s", dev->name,
 			 window_name(e->plan.attempt[e->attempt].window));
 		return;
 	}
 	if (e->ref == QUEUE_REF) {
-		int rc = e->confirmed ? store_downlink_update(&b->store, e->id, STORE_DL_SENT, true,
+		int rc = e->confirmed ? store_downlink_update(t->store, e->id, STORE_DL_SENT, true,
 							      e->fcnt_down)
-				      : store_downlink_delete(&b->store, e->id);
+				      : store_downlink_delete(t->store, e->id);
 		if (rc != LB_OK)
 			log_error("txsched", "device %s: queue item %s sent but not marked in the "
 				  "store (%s): it may be sent again", dev->name, e->id, lb_strerror(rc));
@@ -230,71 +270,72 @@ static void finish_sent(struct bridge *b, struct downlink_pending_entry *e)
 		}
 		/* Durable before anyone is told: after a crash the item is not sent
 		 * again (downlinks are rare, so one commit each is cheap). */
-		if (session_commit(b) != LB_OK)
+		if (durable_commit(t->durable) != LB_OK)
 			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: sent downlink %s not yet "
 				  "recorded durably (retried with the next batch)", dev->name, e->id);
 	}
-	publish_txack(b, dev, e, true);
+	publish_txack(t, dev, e, true);
 }
 
-static void finish_failed(struct bridge *b, struct downlink_pending_entry *e, const char *why)
+static void finish_failed(struct txsched *t, struct downlink_pending_entry *e, const char *why)
 {
-	struct lb_device *dev = devices_find_eui(&b->devices, e->dev_eui);
+	struct lb_device *dev = devices_find_eui(t->devices, e->dev_eui);
 
-	b->tx.stats.failed++;
+	t->stats.failed++;
 	if (!dev)
 		return;
 	if (e->ref == JOIN_REF) {
-		devevent_log(b, dev, "ERROR", "OTAA", "join-accept not transmitted by the gateway",
+		devevent_log(t->ev, dev, "ERROR", "OTAA", "join-accept not transmitted by the gateway",
 			     e->gateway_eui);
 		return;
 	}
-	publish_txack(b, dev, e, false);
+	publish_txack(t, dev, e, false);
 	char desc[128];
 	snprintf(desc, sizeof(desc), "downlink FCnt %u not transmitted (%s); a queued item stays "
 		 "queued for the next uplink", e->fcnt_down, why);
-	devevent_log(b, dev, "WARNING", "DOWNLINK_GATEWAY", desc, e->gateway_eui);
+	devevent_log(t->ev, dev, "WARNING", "DOWNLINK_GATEWAY", desc, e->gateway_eui);
 }
 
-/* Send e's current attempt; a v1 gateway sends no TX_ACK (§3 v1/v2). */
-static void launch(struct bridge *b, struct downlink_pending_entry *e)
+/* Send e's current attempt; a v1 gateway sends no TX_ACK (TX_ACK is new in
+ * protocol version 2, Semtech PROTOCOL.TXT §5.5). */
+static void launch(struct txsched *t, struct downlink_pending_entry *e)
 {
 	uint8_t token[GWMP_LEN_TOKEN];
-	struct gateway *gw = gateways_find(&b->gateways, e->gateway_eui);
+	struct gateway *gw = gateways_find(t->gateways, e->gateway_eui);
 
-	int rc = send_attempt(b, e, token);
+	int rc = send_attempt(t, e, token);
 	if (rc != LB_OK) {
 		snprintf(e->status[e->attempt], DOWNLINK_STATUS_LEN, "%s",
 			 rc == LB_ERR_NOT_FOUND ? "NO_ROUTE" : "SEND_ERROR");
-		finish_failed(b, e, e->status[e->attempt]);
+		finish_failed(t, e, e->status[e->attempt]);
 		return;
 	}
 	if (gw && gw->version == 1) {
-		finish_sent(b, e);
+		finish_sent(t, e);
 		return;
 	}
-	if (downlink_pending_add(&b->tx.pending, token, e, loop_now_ms()) != LB_OK) {
+	if (downlink_pending_add(&t->pending, token, e, loop_now_ms()) != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "txsched", "TX_ACK table full: downlink FCnt %u counted as sent",
 			  e->fcnt_down);
-		finish_sent(b, e);
+		finish_sent(t, e);
 	}
 }
 
 /* Reserve the next FCntDown durably (store.h COUNTER RULES). */
-static int reserve_fcnt(struct bridge *b, struct lb_device *dev, uint32_t *fcnt)
+static int reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt)
 {
-	unsigned f = fcntdown_reserve(&dev->rt.fcnt_down, store_batch(&b->store));
+	unsigned f = fcntdown_reserve(&dev->rt.fcnt_down, durable_batch(t->durable));
 
 	if (f & FCNTDOWN_EXHAUSTED) {
-		devevent_log(b, dev, "ERROR", "F_CNT_DOWN", "downlink counter exhausted: rejoin needed",
+		devevent_log(t->ev, dev, "ERROR", "F_CNT_DOWN", "downlink counter exhausted: rejoin needed",
 			     0);
 		return LB_ERR_RANGE;
 	}
-	if ((f & FCNTDOWN_STAGE) && session_stage(b, dev) != LB_OK) {
+	if ((f & FCNTDOWN_STAGE) && sessions_stage(t->sessions, dev) != LB_OK) {
 		fcntdown_unstage(&dev->rt.fcnt_down);
 		return LB_ERR_IO;
 	}
-	if ((f & FCNTDOWN_COMMIT) && session_commit(b) != LB_OK)
+	if ((f & FCNTDOWN_COMMIT) && durable_commit(t->durable) != LB_OK)
 		return LB_ERR_IO;
 	*fcnt = dev->rt.fcnt_down.next;
 	return LB_OK;
@@ -314,13 +355,13 @@ struct decision {
 	size_t queued;
 };
 
-static void refuse_item(struct bridge *b, struct lb_device *dev, const struct store_downlink *it,
+static void refuse_item(struct txsched *t, struct lb_device *dev, const struct store_downlink *it,
 			const char *code, const char *why)
 {
 	char desc[192];
 	snprintf(desc, sizeof(desc), "queue item %s dropped: %s", it->id, why);
-	devevent_log(b, dev, "ERROR", code, desc, 0);
-	int rc = store_downlink_delete(&b->store, it->id);
+	devevent_log(t->ev, dev, "ERROR", code, desc, 0);
+	int rc = store_downlink_delete(t->store, it->id);
 	if (rc != LB_OK)
 		log_error("txsched", "device %s: refused item %s not removed from the store: %s",
 			  dev->name, it->id, lb_strerror(rc));
@@ -328,23 +369,22 @@ static void refuse_item(struct bridge *b, struct lb_device *dev, const struct st
 
 /* RX2 from the configuration, each of frequency and DR falling back to the
  * region's default on its own (the join-accept announced the same DR). */
-static void rx2_settings(const struct bridge *b, struct downlink_plan_in *in)
+static void rx2_settings(const struct txsched *t, struct downlink_plan_in *in)
 {
 	uint32_t freq;
 	uint8_t dr;
 
-	if (!b->cfg.has_downlink_rx2_frequency && !b->cfg.has_downlink_rx2_dr)
+	if (!t->opts.has_rx2_freq && !t->opts.has_rx2_dr)
 		return;
-	if (region_rx2(b->region, &freq, &dr) != LB_OK)
+	if (region_rx2(t->region, &freq, &dr) != LB_OK)
 		return;
 	in->rx2_override = true;
-	in->rx2_freq_hz = b->cfg.has_downlink_rx2_frequency ? (uint32_t)b->cfg.downlink_rx2_frequency
-							    : freq;
-	in->rx2_dr = b->cfg.has_downlink_rx2_dr ? (uint8_t)b->cfg.downlink_rx2_dr : dr;
+	in->rx2_freq_hz = t->opts.has_rx2_freq ? t->opts.rx2_freq : freq;
+	in->rx2_dr = t->opts.has_rx2_dr ? t->opts.rx2_dr : dr;
 }
 
 /* Build, plan and launch the frame for dev from slot s. */
-static int transmit(struct bridge *b, struct lb_device *dev, struct txsched_slot *s,
+static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slot *s,
 		    struct decision *d)
 {
 	struct downlink_pending_entry e;
@@ -353,20 +393,20 @@ static int transmit(struct bridge *b, struct lb_device *dev, struct txsched_slot
 	size_t len;
 
 	memset(&e, 0, sizeof(e));
-	int rc = budget_downlink_allowed(b, dev);
+	int rc = budget_downlink_allowed(t->budget, dev);
 	if (rc != LB_OK) {
 		if (d->has_item)
-			refuse_item(b, dev, &d->item, "FAIR_ACCESS",
+			refuse_item(t, dev, &d->item, "FAIR_ACCESS",
 				    "the device's downlink budget is used up "
 				    "(fair_access.action = enforce)");
 		else
-			devevent_log(b, dev, "ERROR", "FAIR_ACCESS",
+			devevent_log(t->ev, dev, "ERROR", "FAIR_ACCESS",
 				     "acknowledgement / MAC answer not sent: the device's downlink "
 				     "budget is used up (fair_access.action = enforce)", 0);
 		dev->rt.ack_due = false;
 		return rc;
 	}
-	rc = reserve_fcnt(b, dev, &e.fcnt_down);
+	rc = reserve_fcnt(t, dev, &e.fcnt_down);
 	if (rc != LB_OK)
 		return rc;
 	fr.dev_addr = dev->dev_addr;
@@ -386,10 +426,10 @@ static int transmit(struct bridge *b, struct lb_device *dev, struct txsched_slot
 	if (rc != LB_OK)
 		return rc;
 	struct downlink_plan_in in = {
-		.region = b->region, .rx = s->rx, .n_rx = s->n_rx,
-		.rx1_dr_offset = (uint8_t)b->cfg.downlink_rx1_dr_offset,
+		.region = t->region, .rx = s->rx, .n_rx = s->n_rx,
+		.rx1_dr_offset = t->opts.rx1_dr_offset,
 		.rx_delay_s = dev->rt.rx_delay_s, .phy = phy, .phy_len = len};
-	rx2_settings(b, &in);
+	rx2_settings(t, &in);
 	/* An OTAA device keeps what its join-accept told it, whatever the
 	 * configuration says today. */
 	if (dev->activation == LB_ACT_OTAA && dev->rt.joined_at) {
@@ -403,15 +443,15 @@ static int transmit(struct bridge *b, struct lb_device *dev, struct txsched_slot
 	rc = downlink_plan(&in, &e.plan);
 	if (rc != LB_OK || e.plan.n_attempts == 0) {
 		if (d->has_item)
-			refuse_item(b, dev, &d->item, "DOWNLINK_PAYLOAD_SIZE",
+			refuse_item(t, dev, &d->item, "DOWNLINK_PAYLOAD_SIZE",
 				    "no receive window can carry it at the device's data rate");
 		return rc != LB_OK ? rc : LB_ERR_TOO_LARGE;
 	}
 	/* The regional duty cycle of the gateway: RX1 if its sub-band has
 	 * room, else RX2, else not at all (the item stays queued). */
-	int first = budget_choose_window(b, e.plan.gateway_eui, &e.plan);
+	int first = budget_choose_window(t->budget, e.plan.gateway_eui, &e.plan);
 	if (first < 0) {
-		devevent_log(b, dev, "WARNING", "DUTY_CYCLE",
+		devevent_log(t->ev, dev, "WARNING", "DUTY_CYCLE",
 			     "downlink not sent: the gateway's duty cycle leaves no room in RX1 or "
 			     "RX2", e.plan.gateway_eui);
 		return LB_ERR_FULL;
@@ -425,8 +465,8 @@ static int transmit(struct bridge *b, struct lb_device *dev, struct txsched_slot
 	e.ref = d->has_item ? QUEUE_REF : BRIDGE_REF;
 	if (d->has_item)
 		snprintf(e.id, sizeof(e.id), "%s", d->item.id);
-	b->tx.stats.scheduled++;
-	launch(b, &e);
+	t->stats.scheduled++;
+	launch(t, &e);
 	return LB_OK;
 }
 
@@ -441,27 +481,27 @@ static int first_item(void *arg, const struct store_downlink *row)
 	return 0;
 }
 
-static void decide(struct bridge *b, struct txsched_slot *s)
+static void decide(struct txsched *t, struct txsched_slot *s)
 {
-	struct lb_device *dev = devices_find_eui(&b->devices, s->dev_eui);
+	struct lb_device *dev = devices_find_eui(t->devices, s->dev_eui);
 	struct decision d = {0};
 
 	if (!dev || !dev->has_session || s->n_rx == 0)
 		return;
 	/* One confirmed downlink at a time: the next waits for its ACK. */
 	if (!dev->rt.confirmed_pending &&
-	    store_downlink_list(&b->store, dev->dev_eui, first_item, &d) != LB_OK)
+	    store_downlink_list(t->store, dev->dev_eui, first_item, &d) != LB_OK)
 		d.has_item = false;
 	if (!d.has_item && !dev->rt.ack_due && s->mac_len == 0)
 		return;
-	int rc = transmit(b, dev, s, &d);
+	int rc = transmit(t, dev, s, &d);
 	/* Budget and duty-cycle refusals were reported as `log` events. */
 	if (rc != LB_OK && rc != LB_ERR_FULL && rc != LB_ERR_RATE_LIMIT)
 		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: downlink not sent: %s", dev->name,
 			  lb_strerror(rc));
 }
 
-int txsched_join_accept(struct bridge *b, struct lb_device *dev, const uint8_t *phy, size_t len,
+int txsched_join_accept(struct txsched *t, struct lb_device *dev, const uint8_t *phy, size_t len,
 			const struct lb_rx *rx, size_t n_rx)
 {
 	struct downlink_pending_entry e;
@@ -469,14 +509,14 @@ int txsched_join_accept(struct bridge *b, struct lb_device *dev, const uint8_t *
 
 	memset(&e, 0, sizeof(e));
 	size_t n = keep_best_rx(rx, n_rx, best);
-	struct downlink_plan_in in = {.region = b->region, .rx = best, .n_rx = n,
+	struct downlink_plan_in in = {.region = t->region, .rx = best, .n_rx = n,
 				      .join_accept = true, .phy = phy, .phy_len = len};
 	int rc = downlink_plan(&in, &e.plan);
 	if (rc != LB_OK || e.plan.n_attempts == 0)
 		return rc != LB_OK ? rc : LB_ERR_TOO_LARGE;
-	int first = budget_choose_window(b, e.plan.gateway_eui, &e.plan);
+	int first = budget_choose_window(t->budget, e.plan.gateway_eui, &e.plan);
 	if (first < 0) {
-		devevent_log(b, dev, "WARNING", "DUTY_CYCLE",
+		devevent_log(t->ev, dev, "WARNING", "DUTY_CYCLE",
 			     "join-accept not sent: the gateway's duty cycle leaves no room",
 			     e.plan.gateway_eui);
 		return LB_ERR_FULL;
@@ -486,42 +526,42 @@ int txsched_join_accept(struct bridge *b, struct lb_device *dev, const uint8_t *
 	e.dev_eui = dev->dev_eui;
 	e.ref = JOIN_REF;
 	snprintf(e.id, sizeof(e.id), "join");
-	b->tx.stats.scheduled++;
-	launch(b, &e);
+	t->stats.scheduled++;
+	launch(t, &e);
 	return LB_OK;
 }
 
 /* ------------------------------------------------------- TX_ACK */
 
-void txsched_tx_ack(struct bridge *b, uint64_t gateway_eui, const uint8_t token[GWMP_LEN_TOKEN],
+void txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[GWMP_LEN_TOKEN],
 		    const struct gwmp_txack *ack)
 {
 	struct downlink_pending_entry e;
 
-	if (downlink_pending_take(&b->tx.pending, gateway_eui, token, &e) != LB_OK) {
+	if (downlink_pending_take(&t->pending, gateway_eui, token, &e) != LB_OK) {
 		log_debug("txsched", "TX_ACK %02x%02x from %016llx matches no downlink", token[0],
 			  token[1], (unsigned long long)gateway_eui);
 		return;
 	}
 	switch (downlink_txack_apply(&e, ack)) {
 	case DOWNLINK_TXACK_SENT:
-		finish_sent(b, &e);
+		finish_sent(t, &e);
 		break;
 	case DOWNLINK_TXACK_RETRY:
-		if (!budget_window_ok(b, e.gateway_eui, &e.plan.attempt[e.attempt])) {
+		if (!budget_window_ok(t->budget, e.gateway_eui, &e.plan.attempt[e.attempt])) {
 			snprintf(e.status[e.attempt], DOWNLINK_STATUS_LEN, "DUTY_CYCLE");
-			finish_failed(b, &e, "RX2's sub-band has no duty cycle left");
+			finish_failed(t, &e, "RX2's sub-band has no duty cycle left");
 			break;
 		}
-		b->tx.stats.retried_rx2++;
+		t->stats.retried_rx2++;
 		log_info("txsched", "gateway %016llx refused %s (%s): trying %s",
 			 (unsigned long long)gateway_eui,
 			 window_name(e.plan.attempt[e.attempt - 1].window), ack->error,
 			 window_name(e.plan.attempt[e.attempt].window));
-		launch(b, &e);
+		launch(t, &e);
 		break;
 	case DOWNLINK_TXACK_FAILED:
-		finish_failed(b, &e, ack->error);
+		finish_failed(t, &e, ack->error);
 		break;
 	}
 }
@@ -534,10 +574,9 @@ static void on_expired(const uint8_t token[GWMP_LEN_TOKEN], struct downlink_pend
 	finish_failed(arg, e, "no TX_ACK from the gateway");
 }
 
-int64_t txsched_tick(struct bridge *b, int64_t now_ms)
+int64_t txsched_tick(struct txsched *t, int64_t now_ms)
 {
-	struct txsched *t = &b->tx;
-	int64_t next = -1, pd;
+		int64_t next = -1, pd;
 
 	for (size_t i = 0; i < TXSCHED_SLOTS; i++) {
 		struct txsched_slot *s = &t->slot[i];
@@ -545,13 +584,13 @@ int64_t txsched_tick(struct bridge *b, int64_t now_ms)
 			continue;
 		if (s->due_ms <= now_ms) {
 			s->used = false;
-			decide(b, s);
+			decide(t, s);
 			continue;
 		}
 		if (next < 0 || s->due_ms < next)
 			next = s->due_ms;
 	}
-	downlink_pending_expire(&t->pending, now_ms, on_expired, b);
+	downlink_pending_expire(&t->pending, now_ms, on_expired, t);
 	if (downlink_pending_next_deadline(&t->pending, &pd) == LB_OK && (next < 0 || pd < next))
 		next = pd;
 	return next;

@@ -3,7 +3,7 @@
  * when, through which gateway, and what the gateway answered.
  *
  * After an accepted uplink the device's receive windows open 1 s (RX1) and
- * 2 s (RX2) after the end of the frame (lorawan-1.0.md §12; rxpk.tmst marks
+ * 2 s (RX2) after the end of the frame (TS001-1.0.4 §3.3; rxpk.tmst marks
  * that end). The bridge waits downlink.delay_ms (default 100 ms) so an
  * application can still queue an answer for RX1, then decides once:
  *
@@ -13,16 +13,23 @@
  *
  * The frame goes to the gateway with the best link margin among those that
  * heard the uplink, as a PULL_RESP for RX1 (tmst + delay); a TX_ACK error
- * (TOO_LATE, COLLISION_PACKET, TX_FREQ, ...) moves it to RX2 (semtech-udp.md
- * §6). A GWMP v1 gateway sends no TX_ACK: its PULL_RESP counts as sent.
+ * (TOO_LATE, COLLISION_PACKET, TX_FREQ, ...) moves it to RX2 (Semtech
+ * PROTOCOL.TXT, TX_ACK). A GWMP v1 gateway sends no TX_ACK: its PULL_RESP counts as sent.
  * Each downlink ends in a `txack` event listing its attempts; a confirmed
  * downlink then waits for the device's next uplink: ACK bit set = `ack`
  * event acknowledged true, not set = false, and the item leaves the queue.
  *
  * Join-accepts use the same path with JOIN_ACCEPT_DELAY1/2 (5 s / 6 s).
  *
- * Downlink counters are reserved ahead in the store (store.h, COUNTER
- * RULES) so no FCntDown is ever used twice, even across kill -9.
+ * Downlink counters are reserved ahead in the store (tables/fcntdown.h,
+ * store/store.h COUNTER RULES) so no FCntDown is ever used twice, even
+ * across kill -9.
+ *
+ * Context (borrowed): the registry, the region, the gateway table (downlink
+ * routes), the store (queue), the group commit and sessions (counter
+ * reservations), budgets (fair access, duty cycle), device events, ids and
+ * the UDP sender. The scheduler owns its decision slots and the PULL_RESPs
+ * awaiting their TX_ACK.
  */
 #ifndef LB_TXSCHED_H
 #define LB_TXSCHED_H
@@ -31,17 +38,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mac/downlink.h"
+#include "daemon/budget.h"
+#include "daemon/devevent.h"
+#include "daemon/durable.h"
+#include "daemon/ids.h"
+#include "daemon/session.h"
+#include "daemon/udpout.h"
 #include "gwmp/gwmp.h"
 #include "gwmp/rx.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/region.h"
+#include "mac/downlink.h"
+#include "store/store.h"
+#include "tables/dedup.h"
+#include "tables/devices.h"
+#include "tables/gateway.h"
 
 #define TXSCHED_SLOTS 256            /* devices with a decision pending */
 #define TXSCHED_RX 4                 /* receptions kept to choose the gateway */
 #define TXSCHED_MAC_MAX 15           /* FOpts */
-
-struct bridge;
-struct lb_device;
-struct lw_frame;
+#define TXSCHED_EVENT_MAX 4096       /* a txack or ack event's JSON */
 
 /* A decision waiting for its moment (uplink + delay_ms). */
 struct txsched_slot {
@@ -63,31 +79,72 @@ struct txsched_stats {
 	uint64_t dropped_slots;          /* decisions dropped: table full */
 };
 
+/* The downlink settings of the configuration. */
+struct txsched_opts {
+	int delay_ms;                    /* downlink.delay_ms */
+	uint32_t tx_ack_timeout_ms;
+	uint8_t rx1_dr_offset;           /* assumed for ABP devices */
+	bool has_rx2_freq, has_rx2_dr;   /* else the region's defaults */
+	uint32_t rx2_freq;
+	uint8_t rx2_dr;
+};
+
+struct txsched_ctx {
+	struct devices *devices;
+	const struct region *region;
+	struct gateways *gateways;
+	struct store *store;
+	struct durable *durable;
+	struct sessions *sessions;
+	struct budget *budget;
+	const struct devevents *ev;
+	struct idgen *ids;
+	struct udpout out;
+};
+
 struct txsched {
+	struct devices *devices;
+	const struct region *region;
+	struct gateways *gateways;
+	struct store *store;
+	struct durable *durable;
+	struct sessions *sessions;
+	struct budget *budget;
+	const struct devevents *ev;
+	struct idgen *ids;
+	struct udpout out;
+	struct txsched_opts opts;
 	struct txsched_slot slot[TXSCHED_SLOTS];
 	struct downlink_pending pending; /* PULL_RESPs awaiting their TX_ACK */
 	uint32_t token_seq;
 	struct txsched_stats stats;
 };
 
-void txsched_init(struct txsched *t, uint32_t tx_ack_timeout_ms);
+void txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct txsched_opts *o);
+
+/* A confirmed downlink sent before a restart still waits for the ACK of
+ * the device's next uplink: find it in the store. LB_OK or the store's
+ * error (logged). */
+int txsched_restore_device(struct txsched *t, struct lb_device *dev);
 
 /* After an accepted data uplink of dev: settle a confirmed downlink that
  * waited for this uplink's ACK bit, note what must be answered, and plan a
- * decision at now + downlink.delay_ms. */
-void txsched_after_uplink(struct bridge *b, struct lb_device *dev, const struct lw_frame *f,
+ * decision at now + delay_ms. */
+void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct lw_frame *f,
 			  const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx);
 
-/* Send a join-accept (already built and encrypted) in RX1, RX2 as fallback. */
-int txsched_join_accept(struct bridge *b, struct lb_device *dev, const uint8_t *phy, size_t len,
+/* Send a join-accept (already built and encrypted) in RX1, RX2 as fallback.
+ * LB_OK, LB_ERR_FULL (duty cycle; reported as a `log` event) or the
+ * planner's error. */
+int txsched_join_accept(struct txsched *t, struct lb_device *dev, const uint8_t *phy, size_t len,
 			const struct lb_rx *rx, size_t n_rx);
 
 /* A TX_ACK from a gateway (dispatch). */
-void txsched_tx_ack(struct bridge *b, uint64_t gateway_eui, const uint8_t token[GWMP_LEN_TOKEN],
+void txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[GWMP_LEN_TOKEN],
 		    const struct gwmp_txack *ack);
 
 /* Run decisions that are due and expire unanswered PULL_RESPs; returns the
  * next deadline (monotonic ms) or -1. */
-int64_t txsched_tick(struct bridge *b, int64_t now_ms);
+int64_t txsched_tick(struct txsched *t, int64_t now_ms);
 
 #endif

@@ -9,92 +9,65 @@
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "lorawan/lorawan.h"
-#include "daemon/budget.h"
-#include "daemon/otaa.h"
-#include "daemon/session.h"
-#include "daemon/txsched.h"
+#include "io/loop.h"
 
 #define MAX_CANDIDATES 16
 
-static void fill_device(struct ev_device *d, const struct lb_device *dev)
-{
-	d->application = dev->application;
-	d->name = dev->name;
-	d->dev_eui = dev->dev_eui;
-	d->tags = dev->tags;
-	d->n_tags = dev->n_tags;
-}
-
-/* A `log` event on the device's topic: what a user must be able to see. */
-static void publish_log(struct bridge *b, const struct lb_device *dev, const char *level,
+/* A `log` event on the device's topic, timed at the frame's arrival. */
+static void publish_log(struct uplink *u, const struct lb_device *dev, const char *level,
 			const char *code, const char *description, const struct dedup_group *g)
 {
-	struct ev_device d;
-	char gw[17];
-	size_t len;
-
-	fill_device(&d, dev);
-	hex_format_eui(g->rx[0].gateway_eui, gw);
-	struct ev_log ev = {.dev = &d, .time_us = g->rx[0].received_us, .level = level,
-			    .code = code, .description = description,
-			    .context_keys = (const char *[]){"gatewayId"},
-			    .context_values = (const char *[]){gw}, .n_context = 1};
-	int rc = event_json_log(&ev, b->event, sizeof(b->event), &len);
-	if (rc != LB_OK) {
-		LB_LOG_RL(LOG_LVL_WARN, "uplink", "log event not built: %s", lb_strerror(rc));
-		return;
-	}
-	if (publish_device_event(&b->pub, dev->application, dev->dev_eui, "log", b->event, len) ==
-	    LB_OK)
-		b->stats.log_events++;
+	devevent_log_at(u->ev, dev, g->rx[0].received_us, level, code, description,
+			g->rx[0].gateway_eui);
 }
 
-static void report_mic_failure(struct bridge *b, const struct lw_frame *f,
+static void report_mic_failure(struct uplink *u, const struct lw_frame *f,
 			       const struct dedup_group *g)
 {
 	struct lb_device *cand[MAX_CANDIDATES];
-	size_t n = devices_find_addr(&b->devices, f->u.data.dev_addr, cand, MAX_CANDIDATES);
+	size_t n = devices_find_addr(u->devices, f->u.data.dev_addr, cand, MAX_CANDIDATES);
 	char desc[128];
 
-	b->stats.frame_drops[DROP_MIC]++;
+	u->stats->frame_drops[DROP_MIC]++;
 	snprintf(desc, sizeof(desc), "MIC of uplink with DevAddr %08x FCnt16 %u does not verify",
 		 f->u.data.dev_addr, f->u.data.fcnt16);
 	LB_LOG_RL(LOG_LVL_WARN, "uplink", "%s (%zu candidate device(s))", desc, n);
 	for (size_t i = 0; i < n; i++)
-		publish_log(b, cand[i], "ERROR", "UPLINK_MIC", desc, g);
+		publish_log(u, cand[i], "ERROR", "UPLINK_MIC", desc, g);
 }
 
-static void report_counter_problem(struct bridge *b, int rc, const struct lb_uplink_match *m,
+static void report_counter_problem(struct uplink *u, int rc, const struct lb_uplink_match *m,
 				   const struct lw_frame *f, const struct dedup_group *g)
 {
 	char desc[160];
 	const struct lb_device *dev = m->dev;
 
 	if (rc == LB_ERR_DUPLICATE) {
-		b->stats.frame_drops[DROP_RETRANSMISSION]++;
+		u->stats->frame_drops[DROP_RETRANSMISSION]++;
 		snprintf(desc, sizeof(desc), "uplink FCnt %u repeated: retransmission not published",
 			 m->fcnt);
 		log_info("uplink", "device %s: %s", dev->name, desc);
-		publish_log(b, dev, "WARNING", "UPLINK_F_CNT_RETRANSMISSION", desc, g);
+		publish_log(u, dev, "WARNING", "UPLINK_F_CNT_RETRANSMISSION", desc, g);
 		return;
 	}
-	b->stats.frame_drops[DROP_REPLAY]++;
+	u->stats->frame_drops[DROP_REPLAY]++;
 	if (m->fcnt_reset) {
 		snprintf(desc, sizeof(desc),
 			 "uplink FCnt %u is below the last accepted %u: frame counter reset "
 			 "(device rebooted?) or replay; frame dropped",
 			 f->u.data.fcnt16, dev->last_fcnt_up);
-		publish_log(b, dev, "WARNING", "UPLINK_F_CNT_RESET", desc, g);
+		publish_log(u, dev, "WARNING", "UPLINK_F_CNT_RESET", desc, g);
 	} else {
 		snprintf(desc, sizeof(desc),
 			 "uplink FCnt %u is not above the last accepted %u: replay dropped",
 			 m->fcnt, dev->last_fcnt_up);
-		publish_log(b, dev, "ERROR", "UPLINK_F_CNT_REPLAY", desc, g);
+		publish_log(u, dev, "ERROR", "UPLINK_F_CNT_REPLAY", desc, g);
 	}
 	LB_LOG_RL(LOG_LVL_WARN, "uplink", "device %s: %s", dev->name, desc);
 }
 
-/* MAC commands travel in FOpts or, encrypted, as the FPort-0 payload (§5). */
+/* MAC commands travel in FOpts or, encrypted, as the FPort-0 payload (TS001-1.0.4 §4.3.1.6,
+ * §4.3.2). */
 static void mac_source(const struct lw_frame *f, const uint8_t *plain, const uint8_t **mac,
 		       size_t *mac_len)
 {
@@ -107,36 +80,36 @@ static void mac_source(const struct lw_frame *f, const uint8_t *plain, const uin
 	}
 }
 
-static int uplink_dr(const struct bridge *b, const struct gwmp_rxpk *pk)
+static int uplink_dr(const struct uplink *u, const struct gwmp_rxpk *pk)
 {
 	int dr;
-	if (!b->region)
+	if (!u->region)
 		return -1;
 	if (pk->modu == GWMP_MOD_LORA)
-		dr = region_dr_lora(b->region, pk->sf, pk->bw_khz, true);
+		dr = region_dr_lora(u->region, pk->sf, pk->bw_khz, true);
 	else if (pk->modu == GWMP_MOD_FSK)
-		dr = region_dr_fsk(b->region, pk->bitrate);
+		dr = region_dr_fsk(u->region, pk->bitrate);
 	else
 		return -1;
 	return dr < 0 ? -1 : dr;
 }
 
-static void publish_up(struct bridge *b, const struct lw_frame *f, const struct lb_uplink_match *m,
-		       const uint8_t *plain, const struct dedup_group *g)
+static void publish_up(struct uplink *u, const struct lw_frame *f, const struct lb_uplink_match *m,
+		       const uint8_t *plain, const struct dedup_group *g, uint64_t batch)
 {
 	const struct lw_data *d = &f->u.data;
 	struct ev_device dev;
 	struct ev_uplink ev;
 	size_t len;
 
-	fill_device(&dev, m->dev);
+	devevent_fill(&dev, m->dev);
 	memset(&ev, 0, sizeof(ev));
 	ev.dev = &dev;
-	bridge_next_id(b, ev.dedup_id);
+	idgen_next(u->ids, ev.dedup_id);
 	ev.time_us = g->rx[0].rxpk.has_time ? g->rx[0].rxpk.time_us : g->rx[0].received_us;
 	ev.dev_addr = d->dev_addr;
 	ev.adr = d->adr;
-	ev.dr = uplink_dr(b, &g->rx[0].rxpk);
+	ev.dr = uplink_dr(u, &g->rx[0].rxpk);
 	ev.fcnt = m->fcnt;
 	ev.has_fport = d->has_fport;
 	ev.fport = d->fport;
@@ -150,23 +123,24 @@ static void publish_up(struct bridge *b, const struct lw_frame *f, const struct 
 	ev.n_rx = g->n_rx;
 	struct ev_fair_access fa;
 	ev.has_airtime = true;
-	if (!budget_uplink(b, m->dev, &g->rx[0], &ev.airtime_ms, &fa))
+	if (!budget_uplink(u->budget, m->dev, &g->rx[0], &ev.airtime_ms, &fa))
 		return;
 	ev.fair_access = &fa;
 
-	int rc = event_json_uplink(&ev, b->event, sizeof(b->event), &len);
+	char json[UPLINK_EVENT_MAX];
+	int rc = event_json_uplink(&ev, json, sizeof(json), &len);
 	if (rc != LB_OK) {
-		b->stats.frame_drops[DROP_ENCODE]++;
+		u->stats->frame_drops[DROP_ENCODE]++;
 		LB_LOG_RL(LOG_LVL_ERROR, "uplink", "device %s: up event not built: %s", m->dev->name,
 			  lb_strerror(rc));
 		return;
 	}
 	/* Published once the batch holding this frame's counter is durable:
 	 * after a crash no accepted FCnt is accepted again (store.h). */
-	rc = publish_device_event_held(&b->pub, m->dev->rt.batch, m->dev->application,
-				       m->dev->dev_eui, "up", b->event, len);
+	rc = publish_device_event_held(u->pub, batch, m->dev->application, m->dev->dev_eui, "up",
+				       json, len);
 	if (rc != LB_OK) {
-		b->stats.frame_drops[DROP_ENCODE]++;
+		u->stats->frame_drops[DROP_ENCODE]++;
 		LB_LOG_RL(LOG_LVL_ERROR, "uplink", "device %s: up event not queued: %s",
 			  m->dev->name, lb_strerror(rc));
 		return;
@@ -175,34 +149,34 @@ static void publish_up(struct bridge *b, const struct lw_frame *f, const struct 
 		  m->fcnt, d->fport, d->frm_len, g->n_rx);
 }
 
-static void process_data_up(struct bridge *b, const struct lw_frame *f, const struct dedup_group *g)
+static void process_data_up(struct uplink *u, const struct lw_frame *f, const struct dedup_group *g)
 {
 	struct lb_uplink_match m;
 	uint8_t plain[LW_MAX_PHY];
 
-	int rc = devices_verify_uplink(&b->devices, f, &m);
+	int rc = devices_verify_uplink(u->devices, f, &m);
 	switch (rc) {
 	case LB_OK:
 		break;
 	case LB_ERR_NOT_FOUND:
-		b->stats.frame_drops[DROP_UNKNOWN_DEVADDR]++;
+		u->stats->frame_drops[DROP_UNKNOWN_DEVADDR]++;
 		log_debug("uplink", "no device with DevAddr %08x", f->u.data.dev_addr);
 		return;
 	case LB_ERR_MIC:
-		report_mic_failure(b, f, g);
+		report_mic_failure(u, f, g);
 		return;
 	case LB_ERR_DUPLICATE:
 	case LB_ERR_REPLAY:
-		report_counter_problem(b, rc, &m, f, g);
+		report_counter_problem(u, rc, &m, f, g);
 		return;
 	default:
-		b->stats.frame_drops[DROP_DECRYPT]++;
+		u->stats->frame_drops[DROP_DECRYPT]++;
 		LB_LOG_RL(LOG_LVL_ERROR, "uplink", "verification failed: %s", lb_strerror(rc));
 		return;
 	}
 	rc = devices_decrypt(m.dev, f, m.fcnt, plain);
 	if (rc != LB_OK) {
-		b->stats.frame_drops[DROP_DECRYPT]++;
+		u->stats->frame_drops[DROP_DECRYPT]++;
 		LB_LOG_RL(LOG_LVL_ERROR, "uplink", "device %s: decryption failed: %s", m.dev->name,
 			  lb_strerror(rc));
 		return;
@@ -211,36 +185,36 @@ static void process_data_up(struct bridge *b, const struct lw_frame *f, const st
 	 * does next: a replay of it must be refused even if publishing fails. */
 	devices_accept_uplink(m.dev, m.fcnt);
 	devices_set_seen(m.dev, loop_now_ms());
-	m.dev->rt.last_dr = uplink_dr(b, &g->rx[0].rxpk);
-	session_touch(b, m.dev);
-	publish_up(b, f, &m, plain, g);
+	m.dev->rt.last_dr = uplink_dr(u, &g->rx[0].rxpk);
+	uint64_t batch = sessions_touch(u->sessions, m.dev);
+	publish_up(u, f, &m, plain, g, batch);
 	const uint8_t *mac;
 	size_t mac_len;
 	mac_source(f, plain, &mac, &mac_len);
-	txsched_after_uplink(b, m.dev, f, mac, mac_len, g->rx, g->n_rx);
+	txsched_after_uplink(u->tx, m.dev, f, mac, mac_len, g->rx, g->n_rx);
 }
 
 void uplink_process(void *arg, struct dedup_group *g)
 {
-	struct bridge *b = arg;
+	struct uplink *u = arg;
 	struct lw_frame f;
 
-	b->stats.uplinks_unique++;
+	u->stats->uplinks_unique++;
 	int rc = lorawan_parse(g->phy, g->phy_len, &f);
 	if (rc != LB_OK) {
-		b->stats.frame_drops[DROP_PHY_MALFORMED]++;
+		u->stats->frame_drops[DROP_PHY_MALFORMED]++;
 		LB_LOG_RL(LOG_LVL_INFO, "uplink", "undecodable PHYPayload (%zu bytes) from gateway %016llx: %s",
 			  g->phy_len, (unsigned long long)g->rx[0].gateway_eui, lb_strerror(rc));
 		return;
 	}
 	if (f.mtype == LW_MTYPE_JOIN_REQUEST) {
-		otaa_join(b, &f, g);
+		otaa_join(u->otaa, &f, g);
 		return;
 	}
 	if (!lorawan_is_data_up(f.mtype)) {
-		b->stats.frame_drops[DROP_UNHANDLED_MTYPE]++;
+		u->stats->frame_drops[DROP_UNHANDLED_MTYPE]++;
 		log_debug("uplink", "%s frame not handled", lorawan_mtype_name(f.mtype));
 		return;
 	}
-	process_data_up(b, &f, g);
+	process_data_up(u, &f, g);
 }

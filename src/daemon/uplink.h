@@ -1,16 +1,47 @@
 /*
  * uplink.h - from a de-duplicated frame to a published `up` (or `log`)
  * event: parse the PHYPayload, find the device whose MIC verifies, check the
- * frame counter, decrypt, and publish. Every frame that is not published is
- * counted in stats.frame_drops with its reason (stats.h).
+ * frame counter, decrypt, account its airtime, and publish once the new
+ * counter is durable. Join-requests go to otaa.h, the answer to an uplink
+ * to txsched.h. Every frame that is not published is counted in
+ * stats.frame_drops with its reason (stats.h).
+ *
+ * Context (borrowed): everything the handler reads or changes, and nothing
+ * else: the registry, the region, counters, ids, sessions, budgets, the
+ * join handler, the scheduler, the publisher and device events.
  */
 #ifndef LB_UPLINK_H
 #define LB_UPLINK_H
 
-#include "daemon/bridge.h"
+#include "daemon/budget.h"
+#include "daemon/devevent.h"
+#include "daemon/ids.h"
+#include "daemon/otaa.h"
+#include "daemon/publish.h"
+#include "daemon/session.h"
+#include "daemon/stats.h"
+#include "daemon/txsched.h"
+#include "lorawan/region.h"
 #include "tables/dedup.h"
+#include "tables/devices.h"
 
-/* The dedup emit callback: arg is the struct bridge. */
+/* An `up` event's JSON: sixteen receptions and a full payload fit. */
+#define UPLINK_EVENT_MAX 16384
+
+struct uplink {
+	struct devices *devices;
+	const struct region *region;
+	struct stats *stats;
+	struct idgen *ids;
+	struct sessions *sessions;
+	struct budget *budget;
+	struct otaa *otaa;
+	struct txsched *tx;
+	struct publisher *pub;
+	const struct devevents *ev;
+};
+
+/* The dedup emit callback: arg is a struct uplink. */
 void uplink_process(void *arg, struct dedup_group *g);
 
 #endif

@@ -85,8 +85,6 @@ struct lb_device {
 		bool has_dev_nonce;
 		uint16_t dev_nonce;          /* last DevNonce accepted */
 		int64_t joined_at;           /* Unix s, 0 = ABP or never */
-		uint64_t batch;              /* store batch of the last staged change */
-		bool dirty;                  /* to stage before the batch commits */
 		struct fa_device fa;         /* fair-access ledgers (fairaccess.h) */
 		struct fa_status fa_published; /* last retained state/airtime */
 		bool fa_has_published;

@@ -41,7 +41,6 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "tables/dutycycle.h"
 #include "gwmp/gwmp.h"
 
 #define GATEWAY_RL_MAX 64            /* largest rate_limit_count */
@@ -71,9 +70,6 @@ struct gateway {
 	uint64_t stats_received;
 	bool has_stat;
 	struct gwmp_stat last_stat;
-	/* Transmit duty cycle per sub-band (dutycycle.h), owned by the daemon. */
-	struct dc_gateway dc;
-	bool dc_loaded;                  /* restored from the store once */
 
 	/* internal */
 	int64_t rl_times_us[GATEWAY_RL_MAX]; /* ring of admitted arrival times */

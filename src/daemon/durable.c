@@ -1,0 +1,82 @@
+/* durable.c - the group commit of every part of the state. See durable.h. */
+#include "daemon/durable.h"
+
+#include <string.h>
+
+#include "base/lb_err.h"
+#include "base/log.h"
+
+void durable_init(struct durable *d, struct store *store)
+{
+	memset(d, 0, sizeof(*d));
+	d->store = store;
+}
+
+int durable_add(struct durable *d, durable_stage_fn stage, durable_due_fn due, void *arg)
+{
+	if (d->n_parts == DURABLE_MAX_PARTS) {
+		log_error("durable", "more than %d parts of the state", DURABLE_MAX_PARTS);
+		return LB_ERR_FULL;
+	}
+	d->part[d->n_parts].stage = stage;
+	d->part[d->n_parts].due = due;
+	d->part[d->n_parts].arg = arg;
+	d->n_parts++;
+	return LB_OK;
+}
+
+int durable_commit(struct durable *d)
+{
+	for (size_t i = 0; i < d->n_parts; i++) {
+		int rc = d->part[i].stage(d->part[i].arg);
+		if (rc != LB_OK) {
+			d->failures++;
+			return rc;
+		}
+	}
+	int rc = store_commit(d->store);
+	if (rc != LB_OK)
+		d->failures++;
+	return rc;
+}
+
+static int64_t earliest(int64_t a, int64_t b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+int64_t durable_tick(struct durable *d, int64_t now_ms)
+{
+	int64_t due = store_due_ms(d->store);
+
+	for (size_t i = 0; i < d->n_parts; i++)
+		due = earliest(due, d->part[i].due(d->part[i].arg));
+	if (due < 0)
+		return due;
+	if (d->retry_at_ms > due)
+		due = d->retry_at_ms;
+	if (now_ms < due)
+		return due;
+	/* Staging opens or extends the store's batch: commit it now, not one
+	 * more commit interval later. */
+	if (durable_commit(d) != LB_OK) {
+		d->retry_at_ms = now_ms + STORE_RETRY_MS;
+		return d->retry_at_ms;
+	}
+	d->retry_at_ms = 0;
+	return store_due_ms(d->store);
+}
+
+uint64_t durable_batch(const struct durable *d)
+{
+	return store_batch(d->store);
+}
+
+bool durable_committed(const struct durable *d, uint64_t batch)
+{
+	return store_committed(d->store, batch);
+}

@@ -1,0 +1,68 @@
+/*
+ * durable.h - when in-memory state reaches the disk: the group commit that
+ * every change of the durable state goes through.
+ *
+ * Several modules keep state in memory and persist it write-behind in the
+ * store (store/store.h): sessions (session.h), the fair-access and
+ * duty-cycle ledgers (budget.h). Each registers a *part*: a stage function
+ * that writes everything it has changed into the store's open batch, and a
+ * due function that says by when its changes must be committed. A commit
+ * stages every part first, then commits the batch; if a part fails to
+ * stage, nothing is committed (that part's changes stay listed and the
+ * batch is retried), so a batch never becomes durable without all of its
+ * state, and an event derived from it is released only after that
+ * (publish.h, held events).
+ *
+ * Batches are the store's (store_batch()/store_committed()); this module
+ * adds only the parts. It owns no memory; parts are borrowed.
+ */
+#ifndef LB_DURABLE_H
+#define LB_DURABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define DURABLE_MAX_PARTS 4
+
+/* Stage every change of the part into the store's batch: LB_OK, or the
+ * first error (the part logs it and keeps what is not staged). */
+typedef int (*durable_stage_fn)(void *arg);
+/* By when (monotonic ms) the part's changes must commit, -1 if none. */
+typedef int64_t (*durable_due_fn)(void *arg);
+
+struct durable {
+	struct store *store;
+	struct {
+		durable_stage_fn stage;
+		durable_due_fn due;
+		void *arg;
+	} part[DURABLE_MAX_PARTS];
+	size_t n_parts;
+	uint64_t failures;               /* commits that did not happen */
+	int64_t retry_at_ms;             /* after a failure: not before; 0 = none */
+};
+
+void durable_init(struct durable *d, struct store *store);
+
+/* Register a part. LB_OK or LB_ERR_FULL (more than DURABLE_MAX_PARTS). */
+int durable_add(struct durable *d, durable_stage_fn stage, durable_due_fn due, void *arg);
+
+/* Stage every part, then commit the batch. LB_OK or the first error
+ * (logged by whoever failed); retried by durable_tick(). */
+int durable_commit(struct durable *d);
+
+/* Commit when a part's or the store's deadline has passed; returns the next
+ * deadline (monotonic ms) or -1. After a failure it retries every
+ * STORE_RETRY_MS. */
+int64_t durable_tick(struct durable *d, int64_t now_ms);
+
+/* The batch that holds changes staged from now on, and whether a batch is
+ * committed: an event reporting state changed now is tagged with
+ * durable_batch() and released when durable_committed() says so. */
+uint64_t durable_batch(const struct durable *d);
+bool durable_committed(const struct durable *d, uint64_t batch);
+
+#endif
