@@ -229,7 +229,8 @@ static void report_crossings(struct budget *bg, struct lb_device *dev, unsigned 
 }
 
 /* Regions with a dwell-time limit (US915: 400 ms on 125 kHz uplink
- * channels, RP002-1.0.4 §2.5): a longer frame breaks the rules, say so. */
+ * channels, RP002-1.0.4 "US902-928"): a longer frame breaks the rules,
+ * say so. */
 static void check_dwell(struct budget *bg, struct lb_device *dev, const struct gwmp_rxpk *pk,
 			uint64_t us, uint64_t gateway_eui)
 {

@@ -3,7 +3,7 @@
  * each device's fair-access budget (30 s of uplink airtime and 10
  * downlinks per 24 h by default, The Things Network's Fair Use Policy), and
  * each gateway's regional duty cycle per sub-band (EU868: ETSI EN 300
- * 220-2 limits, RP002-1.0.4 §2.4).
+ * 220-2 limits, RP002-1.0.4 "EU863-870").
  *
  * The arithmetic lives in the pure tables airtime.h, fairaccess.h and
  * dutycycle.h; this module connects them to events, downlinks and the

@@ -105,7 +105,7 @@ static void reject(struct otaa *o, const struct lb_device *dev, int rc,
 	devevent_log(o->ev, dev, level, "OTAA", desc, g->rx[0].gateway_eui);
 }
 
-/* The join-accept CFList (RP002-1.0.4 §2.4.4 for EU868: type 0, up to five
+/* The join-accept CFList (RP002-1.0.4 §2.3.1 for EU868: type 0, up to five
  * extra channels). "auto" gives EU868 devices the 867.1..867.9 MHz channels of
  * Semtech's reference gateway configuration. A region without a type-0
  * CFList gets none. */
@@ -188,8 +188,8 @@ static void joined_row(struct otaa *o, const struct lb_device *dev, const struct
 }
 
 /*
- * Make the join durable first (§6.2: the DevNonce is used, the JoinNonce
- * issued, the session exists), then switch the device over. If the commit
+ * Make the join durable first (TS001-1.0.4 §6.2: the DevNonce is used, the
+ * JoinNonce issued, the session exists), then switch the device over. If the commit
  * fails, the device keeps its current session and no join-accept is sent.
  * A (re)join empties the device's downlink queue, as ChirpStack does: those
  * frames were meant for the previous session.

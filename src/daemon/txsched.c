@@ -95,7 +95,8 @@ static size_t keep_best_rx(const struct lb_rx *rx, size_t n, struct lb_rx *out)
 	return k;
 }
 
-/* LinkCheckReq and DeviceTimeReq are answered by the network (TS001-1.0.4 §5.1, §5.9). */
+/* LinkCheckReq and DeviceTimeReq are answered by the network
+ * (TS001-1.0.4 §5.1, §5.9). */
 static size_t mac_answers(const char *name, const uint8_t *mac, size_t len,
 			  const struct lb_rx *rx, size_t n_rx, uint8_t out[TXSCHED_MAC_MAX])
 {

@@ -14,7 +14,8 @@
  * The frame goes to the gateway with the best link margin among those that
  * heard the uplink, as a PULL_RESP for RX1 (tmst + delay); a TX_ACK error
  * (TOO_LATE, COLLISION_PACKET, TX_FREQ, ...) moves it to RX2 (Semtech
- * PROTOCOL.TXT, TX_ACK). A GWMP v1 gateway sends no TX_ACK: its PULL_RESP counts as sent.
+ * PROTOCOL.TXT §5.5, §6). A GWMP v1 gateway sends no TX_ACK: its PULL_RESP
+ * counts as sent.
  * Each downlink ends in a `txack` event listing its attempts; a confirmed
  * downlink then waits for the device's next uplink: ACK bit set = `ack`
  * event acknowledged true, not set = false, and the item leaves the queue.

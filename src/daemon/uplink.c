@@ -66,8 +66,8 @@ static void report_counter_problem(struct uplink *u, int rc, const struct lb_upl
 	LB_LOG_RL(LOG_LVL_WARN, "uplink", "device %s: %s", dev->name, desc);
 }
 
-/* MAC commands travel in FOpts or, encrypted, as the FPort-0 payload (TS001-1.0.4 §4.3.1.6,
- * §4.3.2). */
+/* MAC commands travel in FOpts or, encrypted, as the FPort-0 payload
+ * (TS001-1.0.4 §4.3.1.6, §4.3.2). */
 static void mac_source(const struct lw_frame *f, const uint8_t *plain, const uint8_t **mac,
 		       size_t *mac_len)
 {

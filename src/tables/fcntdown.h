@@ -1,7 +1,7 @@
 /*
  * fcntdown.h - the downlink frame counter reserved ahead (pure: no I/O).
  *
- * NFCntDown must never repeat for a session (TS001-1.0.4 4.3.1.5): a
+ * NFCntDown must never repeat for a session (TS001-1.0.4 §4.3.1.5): a
  * repeated counter lets a device reject the frame, or an attacker replay
  * one. Like a router's sequence numbers, a ceiling is persisted ahead of
  * the counter in use: every counter below the ceiling may have been used,
