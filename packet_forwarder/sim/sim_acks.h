@@ -2,7 +2,7 @@
  * sim_acks.h - tokens waiting for their PUSH_ACK / PULL_ACK (pure, no I/O).
  *
  * Every PUSH_DATA and PULL_DATA carries a random 2-byte token that the
- * server must echo (semtech-udp.md §2, §3). One sim_acks per socket keeps the
+ * server must echo (Semtech PROTOCOL.TXT §3, §5). One sim_acks per socket keeps the
  * outstanding tokens in send order in a ring; since every entry has the same
  * timeout, expiry only ever looks at the head. A short memory of expired
  * tokens tells a late ACK from a wrong one.

@@ -20,7 +20,7 @@
 #define SEED_JOIN_EUI_SHIFT 32
 #define HEX_EUI_LEN 16
 #define PAYLOAD_PAD '.'
-#define FCTRL_ADR 0x80              /* lorawan-1.0.md §3, FCtrl bit 7 */
+#define FCTRL_ADR 0x80              /* TS001-1.0.4 §4.3.1, FCtrl bit 7 */
 
 /* splitmix64 (Steele, Lea, Flood 2014): a tiny, well-mixed deterministic
  * stream. Not cryptographic, on purpose: keys must be reproducible. */

@@ -58,7 +58,7 @@ enum sim_dev_state {
 };
 
 /* The device's latest transmission: what a class-A downlink answers
- * (lorawan-1.0.md §12). The tmst each gateway stamped on it is
+ * (TS001-1.0.4 §3.3). The tmst each gateway stamped on it is
  * sim_gateway_tmst(gateway, mono_us). */
 struct sim_last_tx {
 	bool valid;

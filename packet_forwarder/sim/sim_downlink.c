@@ -35,7 +35,7 @@ int64_t sim_dl_tmst_diff(uint32_t a, uint32_t b)
 	return (int64_t)(int32_t)(a - b);
 }
 
-/* Which window tx->tmst hits, lorawan-1.0.md §12. */
+/* Which window tx->tmst hits, TS001-1.0.4 §3.3. */
 static int check_timing(const struct sim_dl_uplink *up, const struct sim_rx_params *rx,
 			const struct gwmp_txpk *tx, enum sim_dl_window *win, char *why, size_t cap)
 {
@@ -141,7 +141,8 @@ static int verify_mic(const struct sim_dl_session *s, const struct lw_frame *f, 
 	return lwcrypto_mic_equal(mic, f->mic) ? LB_OK : LB_ERR_MIC;
 }
 
-/* §4: the counter as the device rebuilds it, and a repeat told from a bad MIC. */
+/* TS001-1.0.4 §4.3.1.5: the counter as the device rebuilds it, and a repeat
+ * told from a bad MIC. */
 static int verify_fcnt(const struct sim_dl_session *s, const struct lw_frame *f, uint32_t *fcnt)
 {
 	uint16_t f16 = f->u.data.fcnt16;

@@ -2,9 +2,9 @@
  * sim_downlink.h - a class-A downlink as the simulated device receives it
  * (pure: no I/O, no clock, no logging, no globals).
  *
- * Reference: ../shared/reference/lorawan-1.0.md §4 (FCnt), §6 (MIC), §7
- * (FRMPayload), §12 (receive windows); regions-airtime.md §1.3 (EU868 RX1/RX2);
- * semtech-udp.md §5 (txpk).
+ * Reference: LoRaWAN L2 1.0.4 specification (TS001-1.0.4) §4.3.1.5 (FCnt),
+ * §4.4 (MIC), §4.3.3 (FRMPayload), §3.3 (receive windows); RP002-1.0.4
+ * "EU863-870 Receive Windows" (EU868 RX1/RX2); Semtech PROTOCOL.TXT §6 (txpk).
  *
  * A device opens two windows after each uplink, timed from the end of the
  * uplink, which is what rxpk.tmst marks; so on the gateway that heard it:

@@ -30,7 +30,7 @@ const char *sim_malformed_name(enum sim_malformed_kind k)
 	return (unsigned)k < SIM_MALFORMED__COUNT ? names[k] : "?";
 }
 
-/* 12-byte gateway header (semtech-udp.md §2), written by hand so any
+/* 12-byte gateway header (Semtech PROTOCOL.TXT §3.2), written by hand so any
  * version and identifier byte can be forged. */
 static void put_header(uint8_t *out, uint8_t version, const uint8_t token[2], uint8_t ident,
 		       uint64_t eui)

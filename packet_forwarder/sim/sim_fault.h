@@ -14,7 +14,7 @@
  *   SIZE      ver tok tok 0x00 EUI {"rxpk":[{... "size":30, 12 bytes}]}   SIZE_MISMATCH
  *
  * The last three are well-framed PUSH_DATA, so a bridge that acks before
- * parsing (semtech-udp.md §9.3) will answer them: the caller keeps their
+ * parsing (Semtech PROTOCOL.TXT §3.1) will answer them: the caller keeps their
  * tokens to recognise those ACKs.
  */
 #ifndef LB_SIM_FAULT_H

@@ -17,11 +17,11 @@
 #define MOD "sim"
 #define PUSH_BUF 8192              /* 8 rxpk of 255 bytes fit with room to spare */
 /* Server -> gateway datagrams are 4-byte ACKs or PULL_RESP of at most
- * GWMP_MAX_PULL_RESP bytes (the Semtech forwarder's buffer, §5). */
+ * GWMP_MAX_PULL_RESP bytes (the Semtech forwarder's buffer, lora_pkt_fwd.c). */
 #define RECV_BUF 2048
 #define STAT_BUF 512
 #define TXACK_JSON_LEN 64
-#define GWMP_VERSION_TXACK 2       /* TX_ACK exists from protocol version 2 (§3) */
+#define GWMP_VERSION_TXACK 2       /* TX_ACK exists from protocol 2 (PROTOCOL.TXT §5.5) */
 
 /* Fake but fixed location, a few hundred metres apart per gateway. */
 #define LOC_LATI 46.24000
@@ -211,7 +211,7 @@ static int send_pull(struct sim_gateway *gw, int64_t now_us)
 	return LB_OK;
 }
 
-/* §4.2: counters of the interval just ended, then reset. */
+/* stat (PROTOCOL.TXT §4): counters of the interval just ended, then reset. */
 static void fill_stat(struct sim_gateway *gw, struct gwmp_stat *s)
 {
 	time_t now = time(NULL);
@@ -300,7 +300,7 @@ static void on_ack(struct sim_gateway *gw, struct sim_acks *acks, uint16_t t, ui
 	}
 }
 
-/* §6: TX_ACK on the downstream socket, the PULL_RESP's token; no JSON for
+/* PROTOCOL.TXT §5.5: TX_ACK on the downstream socket, the PULL_RESP's token; no JSON for
  * success (what lora_pkt_fwd sends when all went well). */
 static int send_txack(struct sim_gateway *gw, const uint8_t tok[GWMP_LEN_TOKEN], const char *error)
 {
@@ -341,8 +341,8 @@ static int on_pull_resp(struct sim_gateway *gw, const uint8_t *buf, size_t len, 
 	return gw->c.version >= GWMP_VERSION_TXACK ? send_txack(gw, tok, error) : LB_OK;
 }
 
-/* One datagram from the server (§3): ACKs must come back on the socket of
- * the request, with our version. */
+/* One datagram from the server (PROTOCOL.TXT §3, §5): ACKs must come back on
+ * the socket of the request, with our version. */
 static int handle_datagram(struct sim_gateway *gw, int fd, const uint8_t *buf, size_t len,
 			   int64_t now_us)
 {

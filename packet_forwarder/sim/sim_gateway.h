@@ -1,5 +1,5 @@
 /*
- * sim_gateway.h - one simulated packet forwarder (semtech-udp.md §1-§4).
+ * sim_gateway.h - one simulated packet forwarder (Semtech PROTOCOL.TXT §3-§6).
  *
  * Like the Semtech forwarder, a gateway has two non-blocking UDP sockets
  * connected to the server, with different source ports:
@@ -14,7 +14,7 @@
  * Downlinks: each PULL_RESP that parses is handed to the `on_downlink` hook
  * (may be NULL: every downlink is "sent"), which says whether the radio sent
  * it. Protocol 2 then answers with a TX_ACK on the downstream socket, same
- * token (§3, §6): success is the bare 12-byte header, a refusal carries
+ * token (PROTOCOL.TXT §5.5, §6): success is the bare 12-byte header, a refusal carries
  * {"txpk_ack":{"error":"CODE"}}. Protocol 1 has no TX_ACK. A PULL_RESP whose
  * JSON does not parse gets no TX_ACK (lora_pkt_fwd drops it the same way).
  *
@@ -62,7 +62,7 @@ struct sim_gateway_conf {
 	uint64_t seed;              /* token sequence and concentrator clock origin */
 };
 
-/* Counters of the current stat interval (§4.2). */
+/* Counters of the current stat interval (PROTOCOL.TXT §4). */
 struct sim_gw_window {
 	uint32_t rxnb;              /* packets "received" (= forwarded here, CRC always OK) */
 	uint32_t dwnb;              /* PULL_RESP received */

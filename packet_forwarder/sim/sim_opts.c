@@ -312,7 +312,7 @@ static int apply_number(struct sim_opts *o, int id, const char *optarg)
 	}
 }
 
-/* TX_ACK error codes of semtech-udp.md §6 (sx1302_hal PROTOCOL.md). */
+/* TX_ACK error codes of Semtech PROTOCOL.TXT §6 (and sx1302_hal PROTOCOL.md). */
 static const char *const txack_codes[] = {
 	"TOO_LATE", "TOO_EARLY", "COLLISION_PACKET", "COLLISION_BEACON", "TX_FREQ",
 	"TX_POWER", "GPS_UNLOCKED", NULL,

@@ -78,7 +78,7 @@ static int why_range(char *why, size_t cap, const char *fmt, ...)
 	return LB_ERR_RANGE;
 }
 
-/* EU868 CFList type 0 (regions-airtime.md §1, region.h region_cflist_freq). */
+/* EU868 CFList type 0 (RP002-1.0.4 §2.3.1, region.h region_cflist_freq). */
 static int check_cflist(const struct region *r, const struct join_accept_params *a, char *why,
 			size_t cap)
 {

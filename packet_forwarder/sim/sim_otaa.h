@@ -2,8 +2,9 @@
  * sim_otaa.h - the device side of over-the-air activation in lorabridge-sim
  * (pure: no I/O, no clock, no logging).
  *
- * Reference: ../shared/reference/lorawan-1.0.md §8 (join-request, DevNonce
- * rules), §9 (join-accept), §10 (session keys); regions-airtime.md §1.3.
+ * Reference: LoRaWAN L2 1.0.4 specification (TS001-1.0.4) §6.2.5 (join-request,
+ * DevNonce rules; LoRaWAN 1.0.3 §6.2.4 before 1.0.4), §6.2.6 (join-accept,
+ * session keys); RP002-1.0.4 "EU863-870 Receive Windows".
  *
  * A simulated OTAA device goes UNJOINED -> JOINING (join-request sent) ->
  * ACTIVE (join-accept taken). The frames themselves come from join.h; this
@@ -23,7 +24,7 @@
 #include "lorawan/region.h"
 #include "sim_devices.h"
 
-/* Next DevNonce of d (§8 "DevNonce rules"): 1.0.4 counts up from
+/* Next DevNonce of d (TS001-1.0.4 §6.2.5): 1.0.4 counts up from
  * d->dev_nonce_next; older versions draw from the splitmix64 stream *rng a
  * value not among the device's last SIM_NONCE_MEMORY nonces. The nonce is
  * remembered as used. */
@@ -36,9 +37,10 @@ int sim_otaa_build_join(struct sim_device *d, size_t idx, uint16_t dev_nonce,
 			struct sim_uplink *up);
 
 /*
- * Check an authenticated join-accept the way the issue asks of the bridge:
+ * Check an authenticated join-accept as the bridge must build it:
  * a valid NetID with the DevAddr in its space, a JoinNonce the device has
- * not had before (1.0.4: greater than the last, TS001-1.0.4 §6.2.3), an
+ * not had before (1.0.4: greater than the last, TS001-1.0.4 §6.2.6 and
+ * LoRaWAN TR001), an
  * RX1DROffset, RX2 DR and CFList valid in region r (EU868 CFList type 0:
  * frequencies 0 or inside the band). Returns LB_OK, or LB_ERR_RANGE with a
  * reason in why (cap bytes).
@@ -48,7 +50,7 @@ int sim_otaa_check_accept(const struct region *r, const struct sim_device *d, en
 
 /*
  * Take the join-accept answering the join-request with dev_nonce: derive
- * NwkSKey/AppSKey (§10), set DevAddr, FCntUp 0, no FCntDown yet, the RX
+ * NwkSKey/AppSKey (TS001-1.0.4 §6.2.6), set DevAddr, FCntUp 0, no FCntDown yet, the RX
  * settings of the accept, state ACTIVE. Errors: LB_ERR_CRYPTO, LB_ERR_NOMEM,
  * LB_ERR_RANGE (from lwcrypto_derive_session_keys); d unchanged then.
  */

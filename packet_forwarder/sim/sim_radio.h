@@ -2,7 +2,7 @@
  * sim_radio.h - plausible radio metadata for a simulated reception (pure).
  *
  * Channels: the three EU868 default channels 868.1 / 868.3 / 868.5 MHz
- * (regions-airtime.md), which the Semtech EU sample config puts on IF
+ * (RP002-1.0.4 EU863-870 default channels), which the Semtech EU sample config puts on IF
  * channels 0..2 of RF chain 1. The channel of an uplink follows the device
  * and its counter so consecutive frames hop. RSSI and SNR drift with the
  * gateway (farther gateways hear the device weaker) and a small

@@ -12,7 +12,7 @@
 
 #define US_PER_S 1000000.0
 #define HEX_PHY_LEN (2 * LW_MAX_PHY + 1)
-#define FCTRL_ACK 0x20              /* lorawan-1.0.md §3, FCtrl bit 5 */
+#define FCTRL_ACK 0x20              /* TS001-1.0.4 §4.3.1, FCtrl bit 5 */
 
 static int64_t wall_us(void)
 {

@@ -3,12 +3,12 @@
  * EVP_EncodeBlock / EVP_DecodeBlock.
  *
  * Used for the rxpk/txpk `data` field of the Semtech UDP protocol
- * (semtech-udp.md §4.1, §5). Pure functions, no allocation: the caller owns
+ * (Semtech PROTOCOL.TXT §4, §6). Pure functions, no allocation: the caller owns
  * both buffers.
  *
  * Decoding is strict: only [A-Za-z0-9+/] and at most two trailing '='; no
  * whitespace, no '=' inside the text, no length that is 1 mod 4. Missing
- * padding is accepted (txpk `data` padding is optional, §5).
+ * padding is accepted (txpk `data` padding is optional, PROTOCOL.TXT §6).
  */
 #ifndef LB_B64_H
 #define LB_B64_H

@@ -41,7 +41,7 @@ enum lb_activation { LB_ACT_ABP = 0, LB_ACT_OTAA = 1 };
 enum lb_fa_action { LB_FA_WARN = 0, LB_FA_ENFORCE = 1 };
 
 /*
- * A fair-access policy (issue 4): the global `fair_access` group, and each
+ * A fair-access policy: the global `fair_access` group, and each
  * device's effective policy (its own keys, the global values for the rest).
  * Every member is an int, in this order: bit i of lb_device_conf.fa_set is
  * the i-th member (LB_FA_SET_*).

@@ -4,7 +4,7 @@
  * validation, defaults, config_print() and the reference documentation,
  * and the loader state shared by config.c and config_device.c.
  *
- * One row per setting (STYLE.md rule 10): its path in the file, its type,
+ * One row per setting: its path in the file, its type,
  * its default, its validation (range, choice list, custom check) and its
  * help text, plus where the value lives in struct lb_config. Device list
  * entries have their own small table of the same shape.

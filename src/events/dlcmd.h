@@ -7,7 +7,7 @@
  *
  *   {"devEui": "0102030405060708",   optional, must equal the topic's DevEUI
  *    "confirmed": false,             optional, default false
- *    "fPort": 10,                    required, 1..223 (lorawan-1.0.md §5)
+ *    "fPort": 10,                    required, 1..223 (TS001-1.0.4 §4.3.2)
  *    "data": "AQID",                 optional base64 FRMPayload, default empty
  *    "id": "..."}                    optional string <= 64 chars; when absent
  *                                    or "" the caller assigns a UUID
@@ -77,7 +77,7 @@ int dlcmd_parse(const char *json, size_t len, uint64_t topic_dev_eui, struct dlc
  * Does an FRMPayload of `len` bytes fit a downlink at data rate `dr` next to
  * `fopts_len` bytes of FOpts? The limit is N = M - 8 - FOptsLen
  * (MACPayload M = FHDR(7 + FOptsLen) + FPort(1) + FRMPayload;
- * regions-airtime.md §1.2, §2.2). Returns LB_OK, LB_ERR_TOO_LARGE (reason
+ * RP002-1.0.4 "Maximum payload size" per region). Returns LB_OK, LB_ERR_TOO_LARGE (reason
  * "PAYLOAD_TOO_LARGE"), LB_ERR_INVAL (NULL region, dr < 0, fopts_len > 15)
  * or LB_ERR_NOT_FOUND (dr not defined in the region).
  */

@@ -37,7 +37,7 @@
 /*
  * rxInfo.context (ChirpStack gateway bridge, Semtech UDP backend): the
  * rxpk `tmst` as 4 bytes big endian, so a class-A downlink can be timed
- * from it (semtech-udp.md §5: txpk.tmst = rxpk.tmst + delay).
+ * from it (txpk.tmst = rxpk.tmst + delay; Semtech PROTOCOL.TXT §4, §6).
  *
  *   0        1        2        3
  * +--------+--------+--------+--------+

@@ -3,7 +3,7 @@
  * (Semtech UDP backend) publishes them: `event/up` (UplinkFrame),
  * `event/stats` (GatewayStats) and `state/conn` (ConnState). See
  * event_json.h. Inputs are the parsed PUSH_DATA objects of gwmp.h
- * (semtech-udp.md §4.1 rxpk, §4.2 stat).
+ * (Semtech PROTOCOL.TXT §4: rxpk, stat).
  */
 #include "events/event_json.h"
 #include "events/event_json_int.h"
@@ -53,7 +53,8 @@ static bool zone_ok(const char *z)
 }
 
 /*
- * stat.time (§4.2) is strftime("%F %T %Z"): "2014-01-12 08:59:28 GMT".
+ * stat.time (PROTOCOL.TXT §4, ISO 8601 'expanded') is strftime("%F %T %Z"):
+ * "2014-01-12 08:59:28 GMT".
  * Rewritten as RFC 3339 "2014-01-12T08:59:28Z"; LB_ERR_MALFORMED if it does
  * not read as such a time.
  */

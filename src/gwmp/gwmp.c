@@ -2,7 +2,7 @@
  * gwmp.c - binary framing of the Semtech UDP protocol (GWMP v1/v2).
  *
  * Header layouts are drawn in gwmp.h; the protocol is summarised in
- * shared/reference/semtech-udp.md §2-§3; also the LoRa `datr` text and the
+ * Semtech PROTOCOL.TXT §3 and §5; also the LoRa `datr` text and the
  * rxpk `time` text, which both JSON readers and writers need. The JSON bodies
  * are in gwmp_json.c (reading) and gwmp_json_write.c (writing). Pure code:
  * no I/O, no clock, no logging.
@@ -40,7 +40,7 @@ void gwmp__trim(const uint8_t **p, size_t *len)
 	*len = n;
 }
 
-/* §2: the JSON body starts with '{' and ends with '}'. */
+/* PROTOCOL.TXT §3.2, §5.4: the JSON body starts with '{' and ends with '}'. */
 static bool looks_like_object(const uint8_t *s, size_t n)
 {
 	return n >= 2 && s[0] == '{' && s[n - 1] == '}';
@@ -61,7 +61,8 @@ static void write_be64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)(v >> (56 - 8 * i));
 }
 
-/* Only the gateway->server types carry an EUI and are accepted here (§3). */
+/* Only the gateway->server types carry an EUI and are accepted here
+ * (PROTOCOL.TXT §3.2, §5.2, §5.5). */
 static bool is_upstream_type(uint8_t ident)
 {
 	return ident == GWMP_PUSH_DATA || ident == GWMP_PULL_DATA || ident == GWMP_TX_ACK;
@@ -77,7 +78,7 @@ static int parse_body(const uint8_t *buf, size_t len, struct gwmp_header *out)
 		return LB_OK;
 	gwmp__trim(&json, &json_len);
 	if (json_len == 0) {
-		/* A TX_ACK without JSON is the v4.0.1 success form (§6). */
+		/* A TX_ACK without JSON is success (PROTOCOL.TXT §5.5). */
 		return out->type == GWMP_TX_ACK ? LB_OK : LB_ERR_JSON;
 	}
 	if (!looks_like_object(json, json_len))
@@ -117,7 +118,7 @@ size_t gwmp_build_ack(const struct gwmp_header *req, uint8_t out[GWMP_LEN_HDR])
 	else if (req->type == GWMP_PULL_DATA)
 		ident = GWMP_PULL_ACK;
 	else
-		return 0; /* TX_ACK is not acknowledged (§3) */
+		return 0; /* TX_ACK is not acknowledged (PROTOCOL.TXT §5.1) */
 	out[GWMP_OFF_VERSION] = req->version;
 	memcpy(out + GWMP_OFF_TOKEN, req->token, GWMP_LEN_TOKEN);
 	out[GWMP_OFF_IDENT] = ident;
@@ -190,7 +191,7 @@ static bool parse_small_uint(const char **p, unsigned *out)
 	return true;
 }
 
-/* LoRa data rate "SF{5..12}BW{125,250,500}" (§4.1 datr); nothing else. */
+/* LoRa data rate "SF{5..12}BW{125,250,500}" (PROTOCOL.TXT §4 datr); nothing else. */
 int gwmp_parse_datr(const char *s, uint8_t *sf, uint16_t *bw_khz)
 {
 	unsigned v_sf, v_bw;

@@ -1,8 +1,10 @@
 /*
  * gwmp.h - Semtech UDP packet-forwarder protocol (GWMP v1/v2), pure codec.
  *
- * Reference: ../shared/reference/semtech-udp.md (PROTOCOL.TXT rev 1.4,
- * sx1302_hal PROTOCOL.md rev 1.6). No I/O, no clock, no logging, no globals:
+ * Reference: Semtech PROTOCOL.TXT (Lora-net/packet_forwarder, rev 1.4: §3
+ * upstream, §4 rxpk/stat, §5 downstream and TX_ACK, §6 txpk/txpk_ack),
+ * sx1302_hal packet_forwarder/PROTOCOL.md rev 1.6, and lora_pkt_fwd.c v4.0.1
+ * where the forwarder goes beyond the text. No I/O, no clock, no logging, no globals:
  * functions take bytes and return structs (or the reverse) and an lb_err code.
  *
  *   0        1        2        3        4 ............ 11   12 ....
@@ -37,7 +39,7 @@
  * bytes (8 packets); other forwarders batch more, so allow a full UDP payload
  * up to 64 KiB - headers, and count anything above as TOO_LARGE. */
 #define GWMP_MAX_DATAGRAM 65507
-/* A PULL_RESP must fit the forwarder's 1000-byte receive buffer (§5). */
+/* A PULL_RESP must fit the forwarder's 1000-byte receive buffer (lora_pkt_fwd.c). */
 #define GWMP_MAX_PULL_RESP 999
 /* rxpk objects processed per PUSH_DATA (more are counted as TOO_LARGE). */
 #define GWMP_MAX_RXPK 32
@@ -64,7 +66,7 @@ struct gwmp_header {
 
 enum gwmp_modulation { GWMP_MOD_LORA = 0, GWMP_MOD_FSK = 1, GWMP_MOD_LRFHSS = 2 };
 
-/* One received packet (rxpk), §4.1. Optional fields have has_* flags. */
+/* One received packet (rxpk), PROTOCOL.TXT §4. Optional fields have has_* flags. */
 struct gwmp_rxpk {
 	uint32_t tmst;               /* concentrator µs counter at end of RX */
 	bool has_time;
@@ -88,7 +90,7 @@ struct gwmp_rxpk {
 	uint8_t data[GWMP_MAX_PHY];  /* decoded PHYPayload, `size` bytes */
 };
 
-/* Gateway status report (stat), §4.2. Numeric fields are absent-safe. */
+/* Gateway status report (stat), PROTOCOL.TXT §4. Numeric fields are absent-safe. */
 struct gwmp_stat {
 	bool has_time;
 	char time[40];               /* as sent: "2014-01-12 08:59:28 GMT" */
@@ -112,7 +114,7 @@ struct gwmp_push {
 	struct gwmp_stat stat;
 };
 
-/* One downlink to transmit (txpk), §5. */
+/* One downlink to transmit (txpk), PROTOCOL.TXT §6. */
 struct gwmp_txpk {
 	bool imme;
 	bool has_tmst;
@@ -135,7 +137,8 @@ struct gwmp_txpk {
 	uint8_t data[GWMP_MAX_PHY];
 };
 
-/* TX_ACK outcome, §6. `error` is "" for success (absent JSON, "", "NONE"). */
+/* TX_ACK outcome, PROTOCOL.TXT §5.5, §6. `error` is "" for success (absent
+ * JSON, "", "NONE"). */
 struct gwmp_txack {
 	char error[32];
 	char warn[32];
@@ -154,7 +157,7 @@ struct gwmp_txack {
 int gwmp_parse_header(const uint8_t *buf, size_t len, struct gwmp_header *out);
 
 /* Write the 4-byte PUSH_ACK or PULL_ACK answering `req` (same version and
- * token); returns 4, or 0 for a TX_ACK, which is not acknowledged (§3). */
+ * token); returns 4, or 0 for a TX_ACK, which is not acknowledged (PROTOCOL.TXT §5.1). */
 size_t gwmp_build_ack(const struct gwmp_header *req, uint8_t out[GWMP_LEN_HDR]);
 
 /* Parse the JSON of a PUSH_DATA (hdr->json). Errors: LB_ERR_JSON for
@@ -188,8 +191,9 @@ int gwmp_format_push(const struct gwmp_rxpk *rxpk, size_t n, const struct gwmp_s
 		     char *out, size_t cap);
 
 /* Parse a PULL_RESP's JSON into a txpk (simulator, tests). Required fields as
- * in §5 (LB_ERR_JSON if missing); unlike Semtech's forwarder, a `size` that
- * does not match `data` is an error (LB_ERR_SIZE_MISMATCH). */
+ * in lora_pkt_fwd.c v4.0.1 (LB_ERR_JSON if missing); unlike Semtech's
+ * forwarder, a `size` that does not match `data` is an error
+ * (LB_ERR_SIZE_MISMATCH). */
 int gwmp_parse_pull_resp(const uint8_t *json, size_t len, struct gwmp_txpk *out);
 
 /* "SF7BW125" <-> sf/bw; returns LB_OK or LB_ERR_MALFORMED. */

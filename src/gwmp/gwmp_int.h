@@ -11,10 +11,10 @@
 #include "gwmp/gwmp.h"
 
 /* Narrow [*p, *p + *len) by dropping leading and trailing NUL/whitespace,
- * which some forwarders append to the JSON body (§2). */
+ * which some forwarders append to the JSON body. */
 void gwmp__trim(const uint8_t **p, size_t *len);
 
-/* rxpk `time` (§4.1): RFC 3339 "2013-03-31T16:21:17.528002Z", any number of
+/* rxpk `time` (PROTOCOL.TXT §4): RFC 3339 "2013-03-31T16:21:17.528002Z", any number of
  * fraction digits (kept to µs), 'Z' or a ±hh:mm offset, years 1970..9999.
  * Returns LB_OK or LB_ERR_MALFORMED. */
 int gwmp__time_parse(const char *s, int64_t *us);

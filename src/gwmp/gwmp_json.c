@@ -1,7 +1,7 @@
 /*
  * gwmp_json.c - reading the JSON bodies of the Semtech UDP protocol (json-c):
- * PUSH_DATA rxpk/stat (semtech-udp.md §4), TX_ACK txpk_ack (§6) and PULL_RESP
- * txpk (§5, simulator and tests). Writing is in gwmp_json_write.c.
+ * PUSH_DATA rxpk/stat (Semtech PROTOCOL.TXT §4), TX_ACK txpk_ack (§6) and
+ * PULL_RESP txpk (§6, simulator and tests). Writing is in gwmp_json_write.c.
  *
  * Error convention for one object: a field of the wrong JSON type or a
  * missing required field is LB_ERR_JSON; a value of the right type that
@@ -127,7 +127,7 @@ static int get_bool(json_object *o, const char *key, bool *out)
 	return LB_OK;
 }
 
-/* `freq` in MHz with Hz precision (§4.1, §5); rounded, not truncated. */
+/* `freq` in MHz with Hz precision (PROTOCOL.TXT §4, §6); rounded, not truncated. */
 static int read_freq(json_object *o, uint32_t *hz)
 {
 	double mhz;
@@ -142,7 +142,7 @@ static int read_freq(json_object *o, uint32_t *hz)
 }
 
 /* `codr` "4/5".."4/8" -> 1..4; "2/3" and "1/2" are the aliases Semtech's
- * txpk parser accepts (§5); "OFF" -> 0 only where allowed (rxpk, §4.1). */
+ * txpk parser accepts (lora_pkt_fwd.c); "OFF" -> 0 only where allowed (rxpk). */
 static int parse_codr(const char *s, bool allow_off, uint8_t *cr)
 {
 	static const struct {
@@ -211,7 +211,7 @@ static int read_datr(json_object *o, enum gwmp_modulation *modu, uint8_t *sf, ui
 	return gwmp_parse_datr(json_object_get_string(d), sf, bw);
 }
 
-/* `size` + `data`: the PHYPayload, ≤ 255 bytes, size must match (§9.5). */
+/* `size` + `data`: the PHYPayload, ≤ 255 bytes, size must match (PROTOCOL.TXT §4). */
 static int read_payload(json_object *o, uint8_t *data, uint16_t *size)
 {
 	json_object *v;
@@ -235,7 +235,7 @@ static int read_payload(json_object *o, uint8_t *data, uint16_t *size)
 	return LB_OK;
 }
 
-/* tmst, time, tmms (§4.1); all optional. */
+/* tmst, time, tmms (PROTOCOL.TXT §4); all optional. */
 static int rxpk_timing(json_object *o, struct gwmp_rxpk *rx)
 {
 	const char *s;
@@ -324,7 +324,8 @@ static int signal_fields(json_object *o, const char *rssi_key, struct gwmp_rxpk 
 }
 
 /* chan/rssi/lsnr, falling back on the first `rsig` entry (Kerlink JSON v2,
- * §4.1 extensions): its rssis (signal RSSI), else rssic (channel RSSI). */
+ * as chirpstack-gateway-bridge and lorawan-stack read it): its rssis (signal
+ * RSSI), else rssic (channel RSSI). */
 static int rxpk_signal(json_object *o, struct gwmp_rxpk *rx)
 {
 	json_object *rsig, *first;
@@ -438,7 +439,8 @@ static void copy_bounded(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-/* §6: error/warn strings, value as number or numeric string. */
+/* PROTOCOL.TXT §6, sx1302_hal PROTOCOL.md: error/warn strings, value as
+ * number or numeric string. */
 static int txack_fields(json_object *ack, struct gwmp_txack *out)
 {
 	json_object *v;
@@ -495,7 +497,8 @@ int gwmp_parse_txack(const uint8_t *json, size_t len, struct gwmp_txack *out)
 	return err;
 }
 
-/* imme/tmst/tmms: one of imme:true, tmst, tmms is required (§5). */
+/* imme/tmst/tmms: one of imme:true, tmst, tmms is required (lora_pkt_fwd.c
+ * v4.0.1 thread_down). */
 static int txpk_timing(json_object *o, struct gwmp_txpk *tx)
 {
 	int64_t tmst = 0, tmms = 0;
@@ -516,7 +519,7 @@ static int txpk_radio(json_object *o, struct gwmp_txpk *tx)
 {
 	const char *s;
 	bool found;
-	int64_t rfch = 0, powe = 0, fdev = 0; /* absent powe: 0 dBm requested (§5) */
+	int64_t rfch = 0, powe = 0, fdev = 0; /* absent powe: 0 dBm requested (lora_pkt_fwd.c) */
 	int err = read_freq(o, &tx->freq_hz);
 
 	if (err == LB_OK)
@@ -531,7 +534,7 @@ static int txpk_radio(json_object *o, struct gwmp_txpk *tx)
 					     &tx->bitrate)) != LB_OK)
 		return err;
 	if (tx->modu == GWMP_MOD_LRFHSS)
-		return LB_ERR_MALFORMED; /* not a txpk modulation in §5 */
+		return LB_ERR_MALFORMED; /* not a txpk modulation in PROTOCOL.TXT §6 */
 	if (tx->modu == GWMP_MOD_FSK) {
 		err = get_int(o, "fdev", 1, UINT32_MAX, NULL, &fdev);
 		tx->fdev = (uint32_t)fdev;

@@ -2,9 +2,9 @@
  * gwmp_json_write.c - JSON bodies the bridge (or its simulator) sends.
  *
  * PUSH_DATA rxpk/stat in the shape Semtech lora_pkt_fwd v4.0.1 emits them
- * (semtech-udp.md §4.1 field order, freq "%.6f", lsnr "%.1f", stat lati/long
- * "%.5f", ackr "%.1f"), and the PULL_RESP txpk (§5) in the order of the §8.3
- * example. json-c builds and serialises the objects; only the text of
+ * (field order of lora_pkt_fwd.c, freq "%.6f", lsnr "%.1f", stat lati/long
+ * "%.5f", ackr "%.1f"), and the PULL_RESP txpk (Semtech PROTOCOL.TXT §6) in
+ * ChirpStack's field order. json-c builds and serialises the objects; only the text of
  * fixed-precision numbers is formatted here (json_object_new_double_s), since
  * json-c prints doubles with "%.17g".
  */
@@ -50,7 +50,7 @@ static json_object *new_fixed(double v, int decimals)
 }
 
 /* Hz as MHz with 6 decimals, from integers so no rounding can creep in.
- * `trim` drops trailing zeros ("868.1", as in §8.3) instead of "%.6f". */
+ * `trim` drops trailing zeros ("868.1", as ChirpStack writes it) instead of "%.6f". */
 static json_object *new_freq(uint32_t hz, bool trim)
 {
 	char txt[NUM_TEXT_LEN];
@@ -133,7 +133,7 @@ static int rxpk_check(const struct gwmp_rxpk *rx)
 	return LB_OK;
 }
 
-/* Field order of lora_pkt_fwd v4.0.1 (§4.1). */
+/* Field order of lora_pkt_fwd v4.0.1 (rxpk, PROTOCOL.TXT §4). */
 static int rxpk_fill(json_object *o, const struct gwmp_rxpk *rx)
 {
 	char time_txt[GWMP_TIME_LEN + 1];
@@ -187,7 +187,7 @@ static int rxpk_array(const struct gwmp_rxpk *rxpk, size_t n, json_object *arr)
 	return LB_OK;
 }
 
-/* Field order of lora_pkt_fwd v4.0.1 (§4.2), plus sx1302_hal's `temp`. */
+/* Field order of lora_pkt_fwd v4.0.1 (stat, PROTOCOL.TXT §4), plus sx1302_hal's `temp`. */
 static int stat_fill(json_object *o, const struct gwmp_stat *st)
 {
 	int err = LB_OK;
@@ -255,7 +255,7 @@ static int txpk_check(const struct gwmp_txpk *tx)
 	return LB_ERR_INVAL;
 }
 
-/* Field order of the §8.3 example (ChirpStack's). */
+/* ChirpStack's field order (as in test_gwmp.c's example PULL_RESP). */
 static void txpk_fill(json_object *o, const struct gwmp_txpk *tx, int *err)
 {
 	put(o, "imme", json_object_new_boolean(tx->imme), err);

@@ -1,5 +1,5 @@
 /*
- * airtime.c - exact LoRa / FSK time on air (regions-airtime.md §3, §4).
+ * airtime.c - exact LoRa / FSK time on air (Semtech AN1200.13; SX127x FSK).
  * See airtime.h for the formulas; this file only does integer arithmetic.
  */
 #include "lorawan/airtime.h"

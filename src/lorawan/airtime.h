@@ -1,8 +1,11 @@
 /*
  * airtime.h - time on air of LoRa and (G)FSK frames, pure and exact.
  *
- * Reference: ../shared/reference/regions-airtime.md §3 (LoRa, Semtech
- * formula), §4 (FSK), §5 (published and computed vectors).
+ * Reference: Semtech AN1200.13 "SX1272/3/6/7/8 LoRa Modem Designer's Guide"
+ * (LoRa time on air; also SX1272/73 datasheet §4.1.1.7); FSK: the SX127x
+ * datasheets' FSK packet format, as libloragw lgw_time_on_air() counts it;
+ * test vectors from lorawan-stack pkg/toa/toa_test.go and brocaar/lorawan
+ * airtime/airtime_test.go.
  *
  * LoRa (SX127x/SX130x, SF7..SF12):
  *
@@ -95,7 +98,7 @@ int airtime_fsk_us(const struct airtime_fsk *p, uint64_t *us);
  * Time on air of a LoRaWAN frame as the daemon sees it in rxpk/txpk:
  * LoRaWAN framing (8-symbol preamble / 5+3-byte FSK preamble+sync, explicit
  * header, LDRO auto). LoRa: CRC on for uplinks, off for downlinks
- * (regions-airtime.md §3 table). FSK: CRC on in both directions (LoRaMac-node
+ * (TS001-1.0.4 §3.1, §3.2). FSK: CRC on in both directions (LoRaMac-node
  * receives FSK downlinks with crcOn = true; lorawan-stack always counts it). `bw_khz` and `sf` are used for LoRa,
  * `bitrate` for FSK. `cr` 0 (rxpk "codr" absent / "OFF") is taken as 4/5,
  * the only LoRaWAN coding rate. `size` is the PHYPayload length.

@@ -1,8 +1,9 @@
 /*
  * lorawan.c - LoRaWAN 1.0.x PHYPayload codec (pure: no I/O, no logging).
  *
- * Reference: ../shared/reference/lorawan-1.0.md §2 (MHDR), §3 (FHDR),
- * §4 (frame counter), §5 (FPort), §8 (join-request), §9 (join-accept).
+ * Reference: LoRaWAN L2 1.0.4 specification (TS001-1.0.4) §4.1-§4.2 (PHYPayload,
+ * MHDR), §4.3.1 (FHDR), §4.3.1.5 (frame counter), §4.3.2 (FPort), §6.2.5
+ * (join-request), §6.2.6 (join-accept).
  */
 #include "lorawan/lorawan.h"
 
@@ -12,7 +13,7 @@
 #include "lorawan/lwcrypto.h"
 
 /*
- * PHYPayload (§2); the MIC is always the last 4 bytes:
+ * PHYPayload (TS001-1.0.4 §4.1); the MIC is always the last 4 bytes:
  *
  *   0        1 .. len-5              len-4 .. len-1
  * +--------+-----------------------+----------------+
@@ -27,7 +28,7 @@
 #define LEN_MIN_ANY (LW_LEN_MHDR + LW_LEN_MIC)   /* RFU / proprietary */
 
 /*
- * Data frame (§3):
+ * Data frame (TS001-1.0.4 §4.3):
  *
  *   0      1..4        5       6..7      8 .. 8+n-1    8+n      8+n+1 .. len-5   len-4..
  * +------+-----------+-------+---------+-------------+--------+----------------+-----+
@@ -50,7 +51,7 @@
 #define LEN_FPORT 1
 
 /*
- * Join-request (§8), 23 bytes:
+ * Join-request (TS001-1.0.4 §6.2.5), 23 bytes:
  *
  *   0      1..8          9..16        17..18        19..22
  * +------+-------------+------------+-------------+-----+
@@ -62,7 +63,7 @@
 #define OFF_JR_DEV_NONCE 17
 
 /*
- * Join-accept (§9), kept encrypted here: MHDR(1) | 16 or 32 bytes of
+ * Join-accept (TS001-1.0.4 §6.2.6), kept encrypted here: MHDR(1) | 16 or 32 bytes of
  * AES-ECB ciphertext whose plaintext ends with the MIC.
  */
 #define LEN_JOIN_ACCEPT 17
@@ -148,7 +149,7 @@ static int parse_data(const uint8_t *phy, size_t msg_len, struct lw_frame *f)
 		return LB_OK;  /* no FPort, no FRMPayload */
 	d->has_fport = true;
 	d->fport = phy[pos];
-	/* §5: MAC commands never in FOpts and FRMPayload at once. */
+	/* TS001-1.0.4 §4.3.1.6: MAC commands never in FOpts and FRMPayload at once. */
 	if (d->fport == 0 && d->fopts_len != 0)
 		return LB_ERR_MALFORMED;
 	pos += LEN_FPORT;
@@ -201,7 +202,7 @@ int lorawan_parse(const uint8_t *phy, size_t len, struct lw_frame *out)
 	out->phy = phy;
 	out->phy_len = len;
 	out->msg_len = len - LW_LEN_MIC;
-	/* For a join-accept these 4 bytes are still ciphertext (§9). */
+	/* For a join-accept these 4 bytes are still ciphertext (TS001-1.0.4 §6.2.6). */
 	memcpy(out->mic, phy + out->msg_len, LW_LEN_MIC);
 
 	switch (out->mtype) {
@@ -221,7 +222,7 @@ int lorawan_parse(const uint8_t *phy, size_t len, struct lw_frame *out)
 	return LB_ERR_UNKNOWN_TYPE;
 }
 
-/* --- frame counter (§4) ------------------------------------------------- */
+/* --- frame counter (TS001-1.0.4 §4.3.1.5) -------------------------------- */
 
 uint32_t lorawan_fcnt_full(uint32_t last, bool has_last, uint16_t f16)
 {
@@ -248,7 +249,7 @@ static int check_build_params(const struct lw_data_params *p)
 	if (p->payload_len && (!p->payload || !p->has_fport))
 		return LB_ERR_INVAL;
 	if (p->has_fport && p->fport == 0 && p->fopts_len)
-		return LB_ERR_INVAL;  /* §5 */
+		return LB_ERR_INVAL;  /* TS001-1.0.4 §4.3.1.6 */
 	return LB_OK;
 }
 
@@ -282,7 +283,7 @@ int lorawan_build_data(const struct lw_data_params *p, struct lw_keys *keys,
 	pos = OFF_FOPTS + p->fopts_len;
 	if (p->has_fport) {
 		out[pos++] = p->fport;
-		/* §5: FPort 0 carries MAC commands under NwkSKey. */
+		/* TS001-1.0.4 §4.3.3: FPort 0 carries MAC commands under NwkSKey. */
 		enc_key = p->fport == 0 ? &keys->nwk_s_key : &keys->app_s_key;
 		rc = lwcrypto_payload_crypt(enc_key, dir, p->dev_addr, p->fcnt, p->payload,
 					    p->payload_len, out + pos);

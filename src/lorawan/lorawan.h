@@ -1,7 +1,7 @@
 /*
  * lorawan.h - LoRaWAN 1.0.x PHYPayload codec (pure: no I/O, no logging).
  *
- * Reference: ../shared/reference/lorawan-1.0.md (TS001-1.0.4 §4).
+ * Reference: LoRaWAN L2 1.0.4 specification (TS001-1.0.4) §4, §6.2.
  *
  *  PHYPayload:  MHDR(1) | MACPayload(7..M) | MIC(4)
  *  MACPayload:  FHDR | [FPort(1) | [FRMPayload]]
@@ -96,8 +96,8 @@ bool lorawan_is_data_down(enum lw_mtype t);
 const char *lorawan_mtype_name(enum lw_mtype t);  /* "UnconfirmedDataUp", ... */
 
 /*
- * Rebuild the 32-bit frame counter from the 16 bits on air (§4 of the
- * reference). `last` is the last accepted 32-bit counter; has_last is false
+ * Rebuild the 32-bit frame counter from the 16 bits on air (TS001-1.0.4
+ * §4.3.1.5). `last` is the last accepted 32-bit counter; has_last is false
  * for a fresh session in which nothing was accepted yet (`last` is then
  * ignored and the expected next counter is 0). A repeat of the last counter
  * (f16 == low 16 bits of last) returns `last` itself (1.0.4 NbTrans); any

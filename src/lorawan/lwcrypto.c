@@ -1,8 +1,8 @@
 /*
  * lwcrypto.c - LoRaWAN 1.0.x cryptography on OpenSSL 3 libcrypto.
  *
- * Reference: ../shared/reference/lorawan-1.0.md §6 (MIC), §7 (FRMPayload),
- * §8/§9 (join MICs, join-accept), §10 (session keys).
+ * Reference: LoRaWAN L2 1.0.4 specification (TS001-1.0.4) §4.4 (MIC),
+ * §4.3.3 (FRMPayload), §6.2.5/§6.2.6 (join MICs, join-accept, session keys).
  *
  * Every key carries contexts prepared once in lwcrypto_key_init():
  *   - an AES-128-ECB encrypt context (padding off), fed whole blocks with
@@ -13,7 +13,7 @@
  *     state but keeps the expanded key and subkeys (measured faster than
  *     EVP_MAC_CTX_dup() of a keyed template, and it allocates nothing);
  *   - an AES-128-ECB decrypt context, created on first use: only the network
- *     side of a join-accept needs it (§9).
+ *     side of a join-accept needs it (TS001-1.0.4 §6.2.6).
  */
 #include "lorawan/lwcrypto.h"
 
@@ -28,7 +28,8 @@
 #include "base/lb_err.h"
 
 /*
- * B0 (§6) and Ai (§7) share one layout; only byte 0 and byte 15 differ.
+ * B0 (TS001-1.0.4 §4.4) and Ai (§4.3.3) share one layout; only byte 0 and
+ * byte 15 differ.
  *
  *   0      1..4         5     6..9          10..13        14     15
  * +------+------------+-----+-------------+-------------+------+---------+
@@ -49,7 +50,7 @@
 #define CRYPT_MAX_BLOCKS 255
 
 /*
- * Session-key derivation block (§10), on-air (LE) byte order:
+ * Session-key derivation block (TS001-1.0.4 §6.2.6), on-air (LE) byte order:
  *
  *   0      1..3        4..6      7..8        9..15
  * +------+-----------+---------+-----------+-----------+
@@ -235,7 +236,7 @@ int lwcrypto_cmac4(struct lw_key *k, const uint8_t *data, size_t len, uint8_t mi
 	return cmac2(k, data, len, NULL, 0, mic);
 }
 
-/* --- data frames (§6, §7) ----------------------------------------------- */
+/* --- data frames (TS001-1.0.4 §4.3.3, §4.4) ------------------------------ */
 
 int lwcrypto_data_mic(struct lw_key *nwk_s_key, int dir, uint32_t dev_addr, uint32_t fcnt,
 		      const uint8_t *msg, size_t msg_len, uint8_t mic[4])
@@ -275,7 +276,7 @@ int lwcrypto_payload_crypt(struct lw_key *k, int dir, uint32_t dev_addr, uint32_
 			   const uint8_t *in, size_t len, uint8_t *out)
 {
 	const size_t chunk = (size_t)CRYPT_CHUNK_BLOCKS * LW_BLOCK_LEN;
-	unsigned i = 1;  /* §7: the block counter starts at 1 */
+	unsigned i = 1;  /* TS001-1.0.4 §4.3.3: the block counter starts at 1 */
 	size_t done = 0;
 
 	if (!key_usable(k) || ((!in || !out) && len))
@@ -294,7 +295,7 @@ int lwcrypto_payload_crypt(struct lw_key *k, int dir, uint32_t dev_addr, uint32_
 	return LB_OK;
 }
 
-/* --- join procedure (§8, §9, §10) --------------------------------------- */
+/* --- join procedure (TS001-1.0.4 §6.2.5, §6.2.6) ------------------------- */
 
 int lwcrypto_join_mic(struct lw_key *app_key, const uint8_t *msg, size_t len, uint8_t mic[4])
 {
@@ -311,7 +312,7 @@ int lwcrypto_join_accept_encrypt(struct lw_key *app_key, const uint8_t *in, size
 {
 	if (!key_usable(app_key) || !in || !out || !ja_len_ok(len))
 		return LB_ERR_INVAL;
-	/* §9: the network side "encrypts" with the AES decrypt direction. */
+	/* TS001-1.0.4 §6.2.6: the network side "encrypts" with the AES decrypt direction. */
 	if (!app_key->ecb_dec) {
 		app_key->ecb_dec = ecb_new(app_key->raw, false);
 		if (!app_key->ecb_dec)

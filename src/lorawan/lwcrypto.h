@@ -1,7 +1,8 @@
 /*
  * lwcrypto.h - LoRaWAN 1.0.x cryptography on OpenSSL libcrypto (pure).
  *
- * Reference: ../shared/reference/lorawan-1.0.md §6, §7, §8, §9, §10.
+ * Reference: LoRaWAN L2 1.0.4 specification (TS001-1.0.4) §4.3.3, §4.4,
+ * §6.2.5, §6.2.6.
  * Never hand-written crypto: AES-128 comes from EVP_aes_128_ecb(), CMAC from
  * EVP_MAC "CMAC". Key state is prepared once per key (lwcrypto_key_init) and
  * reused for every frame, so the hot path allocates nothing and costs well
@@ -51,30 +52,32 @@ int lwcrypto_keys_init(struct lw_keys *ks, const uint8_t nwk[LW_KEY_LEN],
 		       const uint8_t app[LW_KEY_LEN]);
 void lwcrypto_keys_free(struct lw_keys *ks);
 
-/* AES-128-CMAC(key, data) truncated to 4 bytes (§6 B0 is the caller's job
+/* AES-128-CMAC(key, data) truncated to 4 bytes (the B0 block of
+ * TS001-1.0.4 §4.4 is the caller's job
  * here; see lwcrypto_data_mic). */
 int lwcrypto_cmac4(struct lw_key *k, const uint8_t *data, size_t len, uint8_t mic[4]);
 
-/* Data-frame MIC: CMAC(NwkSKey, B0 | msg)[0..3], §6. dir is LW_DIR_UP (0)
+/* Data-frame MIC: CMAC(NwkSKey, B0 | msg)[0..3], TS001-1.0.4 §4.4. dir is LW_DIR_UP (0)
  * or LW_DIR_DOWN (1); msg_len <= 255 (LB_ERR_TOO_LARGE beyond). */
 int lwcrypto_data_mic(struct lw_key *nwk_s_key, int dir, uint32_t dev_addr, uint32_t fcnt,
 		      const uint8_t *msg, size_t msg_len, uint8_t mic[4]);
 
-/* FRMPayload en/decryption (the same operation), §7. in and out may alias
+/* FRMPayload en/decryption (the same operation), TS001-1.0.4 §4.3.3. in and out may alias
  * (exactly, or not at all). len <= 255 * 16 (LB_ERR_TOO_LARGE beyond). */
 int lwcrypto_payload_crypt(struct lw_key *k, int dir, uint32_t dev_addr, uint32_t fcnt,
 			   const uint8_t *in, size_t len, uint8_t *out);
 
-/* Join-request / join-accept MIC with AppKey over msg (§8, §9). */
+/* Join-request / join-accept MIC with AppKey over msg (TS001-1.0.4 §6.2.5,
+ * §6.2.6). */
 int lwcrypto_join_mic(struct lw_key *app_key, const uint8_t *msg, size_t len, uint8_t mic[4]);
 
 /* Join-accept encryption (network side: AES-ECB *decrypt*) and decryption
- * (device side: AES-ECB encrypt) of the 16 or 32 bytes after MHDR (§9);
+ * (device side: AES-ECB encrypt) of the 16 or 32 bytes after MHDR (TS001-1.0.4 §6.2.6);
  * any other len is LB_ERR_INVAL. in and out may alias. */
 int lwcrypto_join_accept_encrypt(struct lw_key *app_key, const uint8_t *in, size_t len, uint8_t *out);
 int lwcrypto_join_accept_decrypt(struct lw_key *app_key, const uint8_t *in, size_t len, uint8_t *out);
 
-/* Session keys, §10: AppNonce/JoinNonce, NetID as 24-bit values, DevNonce.
+/* Session keys, TS001-1.0.4 §6.2.6: AppNonce/JoinNonce, NetID as 24-bit values, DevNonce.
  * LB_ERR_RANGE if app_nonce or net_id does not fit in 24 bits. */
 int lwcrypto_derive_session_keys(struct lw_key *app_key, uint32_t app_nonce, uint32_t net_id,
 				 uint16_t dev_nonce, uint8_t nwk_s_key[LW_KEY_LEN],

@@ -1,5 +1,5 @@
 /*
- * maccmd.c - LoRaWAN 1.0.x MAC commands (lorawan-1.0.md §11). See maccmd.h.
+ * maccmd.c - LoRaWAN 1.0.x MAC commands (TS001-1.0.4 §5). See maccmd.h.
  *
  * Every command is described once, in the table `cmds` below: CID,
  * direction, payload length, name, and the list of its fields. Parsing,
@@ -158,7 +158,7 @@ struct cmd_def {
 #define NOF NULL, 0
 #define FS(a) a, sizeof(a) / sizeof((a)[0])
 
-/* §11: lengths exclude the CID. */
+/* Payload lengths, without the CID (TS001-1.0.4 §5, §12). */
 static const struct cmd_def cmds[] = {
 	{MACCMD_LINK_CHECK, UP, 0, "LinkCheckReq", NOF},
 	{MACCMD_LINK_CHECK, DN, 2, "LinkCheckAns", FS(f_link_check_ans)},

@@ -1,14 +1,15 @@
 /*
  * maccmd.h - LoRaWAN 1.0.x MAC commands: parse, build, JSON (pure codec).
  *
- * Reference: ../shared/reference/lorawan-1.0.md §11 (1.0.3 / 1.0.4 command
- * set, payload lengths as in brocaar/lorawan mac_commands.go).
+ * Reference: LoRaWAN L2 1.0.4 specification (TS001-1.0.4) §5 (MAC commands,
+ * Table 14) and §12 (class B commands); the 1.0.3 / 1.0.4 command set, payload
+ * lengths as in brocaar/lorawan mac_commands.go.
  *
  * A command is CID(1) | payload(0..5); the payload length follows from the
  * CID *and* the direction (LinkADRAns is 1 byte up, LinkADRReq 4 bytes
  * down). Commands travel in FOpts (0..15 bytes) or, with FPort 0, as the
  * decrypted FRMPayload. An unknown CID (RFU, proprietary 0x80..0xFF) has no
- * known length, so parsing stops there (§11): the rest is reported, not
+ * known length, so parsing stops there (TS001-1.0.4 §5): the rest is reported, not
  * guessed at.
  *
  * No I/O, no clock, no logging, no globals. maccmd_parse() and

@@ -12,7 +12,7 @@
 #define PPM 1000000u
 #define UP500_FIRST_CHANNEL 64
 #define RX1_DOWNLINK_CHANNELS 8   /* US915/AU915: RX1 channel = uplink channel % 8 */
-#define CFLIST_FREQ_UNIT_HZ 100u  /* TS001 §6.2.5: 24-bit frequency in 100 Hz */
+#define CFLIST_FREQ_UNIT_HZ 100u  /* RP002-1.0.4 §2.3.1: 24-bit frequency in 100 Hz */
 #define CFLIST_LEN_FREQ 3
 #define CFLIST_LEN_CHMASK 2
 #define OFF_CFLIST_TYPE (REGION_CFLIST_LEN - 1)

@@ -1,9 +1,10 @@
 /*
  * region.h - LoRaWAN regional parameters as const tables (pure module).
  *
- * Reference: ../shared/reference/regions-airtime.md §1 (EU868), §2 (US915),
- * lorawan-1.0.md §12 (receive windows). AU915 follows brocaar/lorawan
- * band/band_au915_928.go and LoRaWAN RP002 (not in the reference doc).
+ * Reference: LoRaWAN Regional Parameters RP002-1.0.4 §2 (the EU863-870 and
+ * US902-928 chapters; §2.3 default settings and CFList types), LoRaWAN L2
+ * 1.0.4 (TS001-1.0.4) §3.3 (receive windows). AU915 follows brocaar/lorawan
+ * band/band_au915_928.go and the RP002 AU915-928 chapter.
  *
  * One `struct region` per region, defined in region_tables.c; everything
  * here is read-only data and lookups on it. No allocation, no I/O, no
@@ -126,7 +127,8 @@ int region_dr_fsk(const struct region *r, uint32_t bitrate);
 int region_max_payload(const struct region *r, uint8_t dr, uint8_t *m, uint8_t *n);
 
 /*
- * RX1 parameters for an uplink (regions-airtime.md §1.3, §2.3).
+ * RX1 parameters for an uplink (RP002-1.0.4 "EU863-870 Receive Windows",
+ * "US902-928 Receive Windows").
  * Errors: LB_ERR_INVAL (NULL), LB_ERR_RANGE (offset not allowed in this
  * region, or uplink frequency outside the band), LB_ERR_NOT_FOUND (uplink
  * DR not an uplink DR, or a US915/AU915 frequency that is not an uplink
@@ -159,7 +161,8 @@ int region_tx_power(const struct region *r, uint32_t freq_hz, int *dbm);
 
 /*
  * Off-time after a transmission of toa_us in a sub-band with duty cycle
- * dc_ppm: Toff = ToA / DC - ToA (regions-airtime.md §1.5), rounded up.
+ * dc_ppm: Toff = ToA / DC - ToA (the off-time that keeps the
+ * frame within the sub-band's duty cycle), rounded up.
  * 0 for REGION_DC_UNLIMITED; UINT64_MAX for dc_ppm 0 (never allowed).
  */
 uint64_t region_dc_off_us(uint32_t dc_ppm, uint64_t toa_us);
@@ -169,7 +172,8 @@ uint64_t region_dc_off_us(uint32_t dc_ppm, uint64_t toa_us);
 uint32_t region_max_dwell_ms(const struct region *r, uint16_t bw_khz, bool uplink);
 
 /*
- * Join-accept CFList type 0 (frequency list, TS001 §6.2.5 / RP §2.2.4):
+ * Join-accept CFList type 0 (frequency list, TS001-1.0.4 §6.2.6, RP002-1.0.4
+ * §2.3.1):
  *
  *   | Freq Ch3 | Freq Ch4 | Freq Ch5 | Freq Ch6 | Freq Ch7 | CFListType |
  *   |    3     |    3     |    3     |    3     |    3     |   1 (= 0)  |
@@ -183,7 +187,7 @@ int region_cflist_freq(const struct region *r, const uint32_t *freq_hz, size_t n
 		       uint8_t out[REGION_CFLIST_LEN]);
 
 /*
- * Join-accept CFList type 1 (channel mask, RP 1.0.3revA §2.5.4):
+ * Join-accept CFList type 1 (channel mask, RP002-1.0.4 §2.3.2):
  *
  *   | ChMask0 | ChMask1 | ChMask2 | ChMask3 | ChMask4 | RFU | CFListType |
  *   |    2    |    2    |    2    |    2    |    2    |  5  |   1 (= 1)  |

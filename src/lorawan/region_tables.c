@@ -1,16 +1,18 @@
 /*
  * region_tables.c - the const regional parameter tables behind region.h.
  *
- * Sources (see ../shared/reference/regions-airtime.md for the citations):
- *  EU868  §1: DR table and M/N (not repeater-compatible column, = chirpstack
+ * Sources (LoRaWAN Regional Parameters RP002-1.0.4, EU863-870 and US902-928
+ * chapters, checked against the implementations named):
+ *  EU868  DR table and M/N (not repeater-compatible column, = chirpstack
  *         eu868.rs / LoRaMac-node MaxPayloadOfDatarateEU868), RX1 table
- *         §1.3 (+ LR-FHSS rows DR8..11 from chirpstack eu868.rs), RX2
- *         869.525 MHz DR0, sub-bands §1.5 with the LoRaMac-node
- *         VerifyRfFreq boundaries.
- *  US915  §2: DR table, M/N not repeater-compatible column (uplink from
- *         lorawan-stack, downlink from chirpstack us915.rs), RX1 table §2.3
+ *         ("EU863-870 Receive Windows"; + LR-FHSS rows DR8..11 from
+ *         chirpstack eu868.rs), RX2 869.525 MHz DR0, sub-bands of ETSI EN
+ *         300 220-2 V3.2.1 with the LoRaMac-node VerifyRfFreq boundaries.
+ *  US915  DR table, M/N not repeater-compatible column (uplink from
+ *         lorawan-stack, downlink from chirpstack us915.rs), RX1 table
+ *         ("US902-928 Receive Windows")
  *         (+ LR-FHSS rows DR5/6 from chirpstack us915.rs), RX2 923.3 MHz DR8.
- *  AU915  brocaar/lorawan band/band_au915_928.go (not in the reference doc):
+ *  AU915  brocaar/lorawan band/band_au915_928.go:
  *         DR0..6 uplink (SF12..SF7 BW125, SF8 BW500), DR8..13 as US915,
  *         RX1 offsets 0..5, RX2 923.3 MHz DR8, no dwell limit by default.
  *

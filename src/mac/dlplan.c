@@ -2,9 +2,9 @@
  * dlplan.c - class-A receive windows: which gateway sends the downlink, when,
  * on which frequency and at which data rate (see downlink.h).
  *
- * lorawan-1.0.md §12: both windows are timed from the end of the uplink,
- * which is what rxpk.tmst marks, so txpk.tmst = rxpk.tmst + delay (mod 2^32,
- * semtech-udp.md §5):
+ * TS001-1.0.4 §3.3: both windows are timed from the end of the uplink, which
+ * is what rxpk.tmst marks ("RX finished", Semtech PROTOCOL.TXT §4), so
+ * txpk.tmst = rxpk.tmst + delay (mod 2^32, PROTOCOL.TXT §6):
  *
  *   uplink end (tmst)     RX1                      RX2
  *        |--- RECEIVE_DELAY1 (1..15 s) ---|--- 1 s ---|
@@ -107,8 +107,8 @@ static void fill_modulation(const struct region_dr *d, struct gwmp_txpk *tx)
 		tx->sf = d->sf;
 		tx->bw_khz = d->bw_khz;
 		tx->cr = TXPK_CR_4_5;
-		tx->ipol = true;     /* §12: downlinks use inverted IQ */
-		tx->ncrc = true;     /* §2: no PHY payload CRC on downlinks */
+		tx->ipol = true;     /* downlinks to devices use inverted IQ */
+		tx->ncrc = true;     /* TS001-1.0.4 §3.2: no PHY payload CRC on downlinks */
 		return;
 	}
 	/* GFSK: deviation bitrate / 2 as TTS sends; the payload CRC stays on. */
@@ -177,7 +177,7 @@ static int plan_rx2(const struct downlink_plan_in *in, const struct gwmp_rxpk *p
 	uint8_t dr = in->rx2_dr;
 	int rc;
 
-	/* A joining device only knows the region's defaults (§12). */
+	/* A joining device only knows the region's defaults (RP002-1.0.4). */
 	if (in->join_accept || !in->rx2_override) {
 		rc = region_rx2(in->region, &freq, &dr);
 		if (rc != LB_OK)

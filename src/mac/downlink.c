@@ -14,7 +14,7 @@
 
 /* ---- frame ------------------------------------------------------------------
  *
- * Downlink FCtrl (lorawan-1.0.md §3):
+ * Downlink FCtrl (TS001-1.0.4 §4.3.1, Table 7):
  *
  *   | bit 7 | bit 6 | bit 5 | bit 4    | bits 3..0 |
  *   | ADR   | RFU   | ACK   | FPending | FOptsLen  |
@@ -23,7 +23,8 @@
 #define FCTRL_ACK 0x20
 #define FCTRL_FPENDING 0x10
 
-/* §5: 1..223 application, 224 MAC-layer test protocol, 225..255 RFU. */
+/* TS001-1.0.4 §4.3.2: 1..223 application, 224 MAC-layer test protocol,
+ * 225..255 RFU. */
 #define FPORT_MAX 224
 
 int downlink_build(const struct downlink_frame *p, struct lw_keys *keys, uint8_t *out,
@@ -47,7 +48,8 @@ int downlink_build(const struct downlink_frame *p, struct lw_keys *keys, uint8_t
 	d.fport = p->fport;
 	d.payload = p->payload;
 	d.payload_len = p->payload_len;
-	/* lorawan_build_data() takes Dir = 1 from the downlink MType (§6, §7). */
+	/* lorawan_build_data() takes Dir = 1 from the downlink MType (TS001-1.0.4
+	 * §4.3.3, §4.4). */
 	return lorawan_build_data(&d, keys, out, cap, len);
 }
 
@@ -130,7 +132,8 @@ int downlink_device_time_ans(int64_t gps_time_us, uint8_t out[DOWNLINK_DEVICE_TI
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.cid = MACCMD_DEVICE_TIME;
 	cmd.dir = LW_DIR_DOWN;
-	/* The 32-bit field wraps like the GPS second counter it carries (§11). */
+	/* The 32-bit field wraps like the GPS second counter it carries
+	 * (TS001-1.0.4 §5.9). */
 	cmd.u.device_time_ans.seconds = (uint32_t)((uint64_t)gps_time_us / US_PER_S);
 	cmd.u.device_time_ans.fraction =
 		(uint8_t)((uint64_t)gps_time_us % US_PER_S * FRACTION_STEPS / US_PER_S);
@@ -257,7 +260,7 @@ int downlink_pending_next_deadline(const struct downlink_pending *t, int64_t *de
 	return found ? LB_OK : LB_ERR_NOT_FOUND;
 }
 
-/* ---- TX_ACK classification (semtech-udp.md §6) ----------------------------- */
+/* ---- TX_ACK classification (Semtech PROTOCOL.TXT §5.5, §6) ----------------- */
 
 static const char *const retryable[] = {
 	"TOO_LATE", "TOO_EARLY", "COLLISION_PACKET", "COLLISION_BEACON",

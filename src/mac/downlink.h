@@ -3,10 +3,11 @@
  * receive windows, answer the network's MAC commands, keep track of the
  * PULL_RESPs that wait for a TX_ACK.
  *
- * References: ../shared/reference/lorawan-1.0.md §3 (FHDR), §5 (FPort),
- * §6-§7 (MIC, encryption), §11 (MAC commands), §12 (receive windows);
- * regions-airtime.md §1.3, §2.3 (RX1/RX2 per region); semtech-udp.md §5
- * (txpk), §6 (TX_ACK).
+ * References: LoRaWAN L2 1.0.4 specification (TS001-1.0.4) §4.3.1 (FHDR),
+ * §4.3.2 (FPort), §4.3.3-§4.4 (encryption, MIC), §5 (MAC commands), §3.3
+ * (receive windows); RP002-1.0.4 "EU863-870 Receive Windows" and "US902-928
+ * Receive Windows" (RX1/RX2 per region); Semtech PROTOCOL.TXT §6 (txpk),
+ * §5.5 and §6 (TX_ACK).
  *
  * No I/O, no clock (times are parameters), no logging, no globals.
  * downlink.c: frame, MAC answers, TX_ACK table; dlplan.c: window planning.
@@ -42,7 +43,7 @@ struct region;
 
 /* ---- frame ---------------------------------------------------------------- */
 
-/* One data downlink (lorawan-1.0.md §3). FCtrl downlink bits: ADR 0x80,
+/* One data downlink (TS001-1.0.4 §4.3.1). FCtrl downlink bits: ADR 0x80,
  * ACK 0x20, FPending 0x10; FOptsLen is fopts_len. */
 struct downlink_frame {
 	bool confirmed;              /* ConfirmedDataDown (MHDR 0xA0), else 0x60 */
@@ -72,8 +73,8 @@ int downlink_build(const struct downlink_frame *p, struct lw_keys *keys, uint8_t
 /* ---- receive windows (dlplan.c) ------------------------------------------- */
 
 #define DOWNLINK_MAX_ATTEMPTS 2
-#define DOWNLINK_RECEIVE_DELAY1_S 1      /* §12 RECEIVE_DELAY1 default */
-#define DOWNLINK_JOIN_ACCEPT_DELAY1_S 5  /* §12; DELAY2 is one second more */
+#define DOWNLINK_RECEIVE_DELAY1_S 1      /* RECEIVE_DELAY1 default, RP002-1.0.4 §2.3 */
+#define DOWNLINK_JOIN_ACCEPT_DELAY1_S 5  /* RP002-1.0.4 §2.3; DELAY2 is one second more */
 #define DOWNLINK_MAX_RX_DELAY_S 15       /* RxDelay / RXTimingSetupReq Del */
 #define DOWNLINK_MARGIN_UNKNOWN (-1000.0) /* no lsnr, or not LoRa */
 
@@ -98,7 +99,7 @@ struct downlink_plan_in {
 	bool rx2_override;           /* use rx2_freq_hz/rx2_dr, else region_rx2() */
 	uint32_t rx2_freq_hz;
 	uint8_t rx2_dr;
-	bool join_accept;            /* 5/6 s, RX1DROffset 0, region default RX2 (§12) */
+	bool join_accept;            /* 5/6 s, RX1DROffset 0, region default RX2 */
 	const uint8_t *phy;          /* optional: PHYPayload copied into each txpk */
 	size_t phy_len;              /* its length (also without phy, for the DR check) */
 };
@@ -160,7 +161,7 @@ int downlink_attempt_set_payload(struct downlink_attempt *a, const uint8_t *phy,
  * LB_ERR_TOO_LARGE if none, LB_ERR_INVAL for NULL. */
 int downlink_plan_set_payload(struct downlink_plan *p, const uint8_t *phy, size_t len);
 
-/* ---- MAC answers (lorawan-1.0.md §11) ------------------------------------- */
+/* ---- MAC answers (TS001-1.0.4 §5) ----------------------------------------- */
 
 #define DOWNLINK_LINK_CHECK_ANS_LEN 3    /* CID 0x02 | Margin | GwCnt */
 #define DOWNLINK_DEVICE_TIME_ANS_LEN 6   /* CID 0x0D | seconds (4 LE) | fraction */
@@ -202,7 +203,7 @@ int downlink_device_time_ans(int64_t gps_time_us, uint8_t out[DOWNLINK_DEVICE_TI
  */
 int64_t downlink_gps_time_us(const struct gwmp_rxpk *pk, int64_t fallback_unix_us);
 
-/* ---- TX_ACK bookkeeping (semtech-udp.md §6) ------------------------------- */
+/* ---- TX_ACK bookkeeping (Semtech PROTOCOL.TXT §5.5) ------------------------ */
 
 #define DOWNLINK_PENDING_MAX 128
 #define DOWNLINK_TXACK_TIMEOUT_MS 3000   /* no TX_ACK by then: datagram lost */

@@ -1,7 +1,8 @@
 /*
  * join.c - LoRaWAN 1.0.x OTAA, pure part: NetID/DevAddr, DevNonce rule,
  * join-request/join-accept codecs and the network side of a join.
- * See join.h; spec sections from ../shared/reference/lorawan-1.0.md.
+ * See join.h; spec sections are those of the LoRaWAN L2 1.0.4 specification
+ * (TS001-1.0.4).
  */
 #include "mac/join.h"
 
@@ -11,7 +12,7 @@
 #include "lorawan/region.h"
 
 /*
- * Join-request (§8), 23 bytes, clear:
+ * Join-request (TS001-1.0.4 §6.2.5), 23 bytes, clear:
  *
  *   0      1..8          9..16        17..18        19..22
  * +------+-------------+------------+-------------+-----+
@@ -31,7 +32,7 @@ _Static_assert(JOIN_LEN_REQUEST == LW_LEN_JOIN_REQUEST, "join-request length");
 _Static_assert(JOIN_LEN_CFLIST == REGION_CFLIST_LEN, "CFList length");
 
 /*
- * Join-accept (§9), plaintext before encryption:
+ * Join-accept (TS001-1.0.4 §6.2.6), plaintext before encryption:
  *
  *   0      1..3        4..6     7..10       11          12        13..28     +4
  * +------+-----------+--------+-----------+-----------+---------+----------+-----+
@@ -200,10 +201,11 @@ int join_check_dev_nonce(enum join_version v, uint16_t nonce, bool has_last, uin
 {
 	if ((unsigned)v >= N_VERSIONS)
 		return LB_ERR_INVAL;
-	/* Every version: a DevNonce is never reused (§8). */
+	/* Every version: a DevNonce is never reused (LoRaWAN 1.0.3 §6.2.4,
+	 * TS001-1.0.4 §6.2.5). */
 	if (seen_before)
 		return LB_ERR_REPLAY;
-	/* 1.0.4 §6.2.5: a counter; a join-request that does not increment it
+	/* TS001-1.0.4 §6.2.5: a counter; a join-request that does not increment it
 	 * is ignored. */
 	if (v == JOIN_V1_0_4 && has_last && nonce <= last)
 		return LB_ERR_REPLAY;

@@ -2,8 +2,9 @@
  * join.h - LoRaWAN 1.0.x over-the-air activation, the pure part (no I/O, no
  * clock, no logging, no globals).
  *
- * Reference: ../shared/reference/lorawan-1.0.md §8 (join-request, DevNonce
- * rules), §9 (join-accept), §10 (session keys), §12 (JOIN_ACCEPT_DELAY1/2);
+ * Reference: LoRaWAN L2 1.0.4 specification (TS001-1.0.4) §6.2.5 (join-request,
+ * DevNonce rules; LoRaWAN 1.0.3 §6.2.4 for the older rules), §6.2.6
+ * (join-accept, session keys); RP002-1.0.4 §2.3 (JOIN_ACCEPT_DELAY1/2);
  * LoRaWAN Backend Interfaces (TS002-1.1.0 §13) for NetID and DevAddr.
  *
  * What lives here:
@@ -23,7 +24,7 @@
  * the new session before the join-accept is sent (at JOIN_ACCEPT_DELAY1 =
  * 5 s in RX1, or JOIN_ACCEPT_DELAY2 = 6 s in RX2). For 1.0.3+ devices the old
  * session should stay usable until the first uplink verifying with the new
- * one (§8 "DevNonce rules").
+ * one (LoRaWAN 1.0.3 §6.2.4).
  *
  * Ownership: every struct is plain data owned by the caller; nothing here
  * allocates. struct lw_key arguments are prepared by lwcrypto_key_init()
@@ -51,7 +52,7 @@
 #define JOIN_MAX_RX1_DR_OFFSET 7     /* DLSettings bits 6..4 */
 #define JOIN_MAX_RX2_DR 15           /* DLSettings bits 3..0 */
 #define JOIN_MAX_RX_DELAY 15         /* RxDelay bits 3..0 */
-#define JOIN_ACCEPT_DELAY1_S 5       /* §12 */
+#define JOIN_ACCEPT_DELAY1_S 5       /* RP002-1.0.4 §2.3 */
 #define JOIN_ACCEPT_DELAY2_S 6
 
 /* --- NetID and DevAddr (TS002 §13) -------------------------------------- */
@@ -105,7 +106,7 @@ bool join_devaddr_in_netid(const struct join_netid *nid, uint32_t dev_addr);
  * LB_ERR_RANGE (dev_addr not in the NetID's space). */
 int join_devaddr_nwk_addr(const struct join_netid *nid, uint32_t dev_addr, uint32_t *nwk_addr);
 
-/* --- LoRaWAN version and DevNonce (§8) ---------------------------------- */
+/* --- LoRaWAN version and DevNonce (TS001-1.0.4 §6.2.5) ------------------ */
 
 enum join_version {
 	JOIN_V1_0_0 = 0,
@@ -123,10 +124,10 @@ int join_version_parse(const char *s, enum join_version *out);
 const char *join_version_name(enum join_version v);
 
 /*
- * DevNonce acceptance (§8 "DevNonce rules"). seen_before: the device's
- * durable store already holds this nonce. has_last/last: the DevNonce of the
- * device's last accepted join-request (has_last false for a device that
- * never joined).
+ * DevNonce acceptance (LoRaWAN 1.0.3 §6.2.4, TS001-1.0.4 §6.2.5).
+ * seen_before: the device's durable store already holds this nonce.
+ * has_last/last: the DevNonce of the device's last accepted join-request
+ * (has_last false for a device that never joined).
  *   1.0.0 .. 1.0.3: nonces are random; refuse one seen before.
  *   1.0.4 (TS001-1.0.4 §6.2.5): nonces count up from 0; refuse one not
  *   greater than the last, and one seen before.
@@ -135,7 +136,7 @@ const char *join_version_name(enum join_version v);
 int join_check_dev_nonce(enum join_version v, uint16_t nonce, bool has_last, uint16_t last,
 			 bool seen_before);
 
-/* --- Join-accept (§9) --------------------------------------------------- */
+/* --- Join-accept (TS001-1.0.4 §6.2.6) ----------------------------------- */
 
 /* The content of a join-accept (plaintext fields, host order). */
 struct join_accept_params {
@@ -149,12 +150,14 @@ struct join_accept_params {
 	uint8_t cflist[JOIN_LEN_CFLIST];   /* region_cflist_freq/_chmask output */
 };
 
-/* RX1 delay in seconds of a RxDelay value: 0 -> 1, else the value (§9). */
+/* RX1 delay in seconds of a RxDelay value: 0 -> 1, else the value
+ * (TS001-1.0.4 §6.2.6 and §5.7). */
 unsigned join_rx1_delay_s(uint8_t rx_delay);
 
 /*
  * Build the encrypted join-accept PHYPayload into out (MHDR 0x20, MIC with
- * app_key, AES-ECB-decrypt of everything after MHDR, §9); *len is 17 or 33.
+ * app_key, AES-ECB-decrypt of everything after MHDR, TS001-1.0.4 §6.2.6);
+ * *len is 17 or 33.
  * Errors: LB_ERR_INVAL (NULL, key not ready), LB_ERR_RANGE (a field beyond
  * its bits), LB_ERR_CRYPTO. out is wiped on error.
  */
@@ -172,7 +175,7 @@ int join_accept_build(const struct join_accept_params *p, struct lw_key *app_key
 int join_accept_open(const uint8_t *phy, size_t len, struct lw_key *app_key,
 		     struct join_accept_params *out);
 
-/* --- Join-request (§8) -------------------------------------------------- */
+/* --- Join-request (TS001-1.0.4 §6.2.5) ----------------------------------- */
 
 /* Build a join-request with its MIC (device side: simulator, tests).
  * Errors: LB_ERR_INVAL (NULL, key not ready), LB_ERR_CRYPTO. */
@@ -208,8 +211,8 @@ struct join_outcome {
  * policy's (LB_ERR_NOT_FOUND), JoinEUI is the policy's (LB_ERR_DENIED), the
  * MIC verifies with app_key (LB_ERR_MIC), the DevNonce passes
  * join_check_dev_nonce() (LB_ERR_REPLAY). Then builds the join-accept from
- * pol->accept and derives NwkSKey/AppSKey (§10). The DevAddr is not checked
- * against the NetID (allocation is the caller's). Also LB_ERR_RANGE and
+ * pol->accept and derives NwkSKey/AppSKey (TS001-1.0.4 §6.2.6). The DevAddr
+ * is not checked against the NetID (allocation is the caller's). Also LB_ERR_RANGE and
  * LB_ERR_CRYPTO from join_accept_build(). *out is wiped on error.
  */
 int join_process(const struct lw_frame *req, struct lw_key *app_key,

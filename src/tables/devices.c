@@ -1,7 +1,7 @@
 /*
  * devices.c - device registry, hash indexes and uplink session checks.
- * See devices.h for the rules; frame counters: lorawan-1.0.md §4, MIC §6,
- * FRMPayload keys §5/§7.
+ * See devices.h for the rules; frame counters: TS001-1.0.4 §4.3.1.5, MIC
+ * §4.4, FRMPayload keys §4.3.3.
  *
  * Indexes: two open-addressing tables of device indices (DEV_NIL = empty
  * slot) with linear probing, sized to a power of two >= 2n so probes stay
@@ -324,7 +324,8 @@ static int mic_ok(struct lb_device *dev, const struct lw_frame *f, uint32_t fcnt
 	return lwcrypto_mic_equal(mic, f->mic) ? 1 : 0;
 }
 
-/* The counter the frame must carry if it is new or a repeat (§4). False if
+/* The counter the frame must carry if it is new or a repeat
+ * (TS001-1.0.4 §4.3.1.5). False if
  * the 32-bit counter would wrap. */
 static bool forward_fcnt(const struct lb_device *dev, uint16_t f16, uint32_t *fcnt)
 {

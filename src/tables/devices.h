@@ -15,7 +15,7 @@
  * keys in the configuration) are found by DevEUI only; their JoinEUI and
  * AppKey are copied but no join is processed here.
  *
- * Uplink verification (lorawan-1.0.md §4, §6): for each candidate with the
+ * Uplink verification (TS001-1.0.4 §4.3.1.5, §4.4): for each candidate with the
  * frame's DevAddr, the 32-bit FCnt is rebuilt from the 16 bits on air
  * (lorawan_fcnt_full) and the MIC is checked with that counter; the
  * candidate whose MIC verifies wins. Verification does not change session
@@ -175,7 +175,7 @@ void devices_set_seen(struct lb_device *dev, int64_t now_ms);
 
 /* Decrypt the FRMPayload of f (f->u.data.frm_len bytes into out; nothing
  * when there is no payload) with the FCnt it verified with: NwkSKey for
- * FPort 0, AppSKey otherwise (§5, §7). Errors: LB_ERR_STATE (no session
+ * FPort 0, AppSKey otherwise (TS001-1.0.4 §4.3.3). Errors: LB_ERR_STATE (no session
  * keys), LB_ERR_CRYPTO. */
 int devices_decrypt(struct lb_device *dev, const struct lw_frame *f, uint32_t fcnt, uint8_t *out);
 

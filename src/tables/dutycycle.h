@@ -2,7 +2,7 @@
  * dutycycle.h - a gateway's transmit duty cycle per regional sub-band
  * (pure: no I/O, no clock, no logging; time is a parameter).
  *
- * ETSI EN 300 220-2 §4.3.3 (regions-airtime.md §1.5) limits a transmitter
+ * ETSI EN 300 220-2 V3.2.1 §4.3.3 (duty cycle) limits a transmitter
  * to a share of every hour in each sub-band: EU868 868.0-868.6 MHz 1 %
  * (36 s/h), 868.7-869.2 MHz 0.1 % (3.6 s/h), 869.4-869.65 MHz 10 % (360 s
  * per hour, the RX2 frequency 869.525 MHz), ... A sub-band's limit in µs

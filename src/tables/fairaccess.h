@@ -2,7 +2,7 @@
  * fairaccess.h - per-device fair-access budgets (pure: no I/O, no clock,
  * no logging; time is a parameter).
  *
- * The Things Network's Fair Access Policy (regions-airtime.md §6): per
+ * The Things Network's Fair Use Policy (TTN documentation, "Duty Cycle"): per
  * device, at most 30 s of uplink airtime and 10 downlinks (acknowledgements
  * and MAC-only frames included) in any 24 h. The limits, the window and
  * what happens beyond them come from a struct fa_policy; the caller passes

@@ -11,7 +11,8 @@
  *
  * Liveness: a gateway is online from its first datagram and goes offline
  * after offline_after x keepalive_s seconds without any admitted datagram
- * (PULL_DATA is sent every keepalive_interval, semtech-udp.md §3/§7).
+ * (PULL_DATA is sent every keepalive_interval: Semtech PROTOCOL.TXT §5.1,
+ * lora_pkt_fwd's global_conf.json).
  * gateways_admit() reports the offline -> online transition through
  * *came_online (once, so the caller publishes state ONLINE once);
  * gateways_tick() reports online -> offline through a callback (once).

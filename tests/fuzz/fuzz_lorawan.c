@@ -9,7 +9,10 @@
  *   - rebuilding a parsed data frame from its decrypted fields reproduces
  *     the input byte for byte, except the MIC, which then verifies.
  *
- * Seeds: tests/fuzz/corpus/lorawan/ (the §13 vectors of lorawan-1.0.md).
+ * Seeds: tests/fuzz/corpus/lorawan/ (published LoRaWAN test vectors of
+ * anthonykirby/lora-packet __tests__, chirpstack/chirpstack
+ * lrwn/src/phy_payload.rs and TheThingsNetwork/lorawan-stack pkg/crypto, plus
+ * edge cases).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +21,8 @@
 #include "lorawan/lorawan.h"
 #include "lorawan/lwcrypto.h"
 
-/* V2 session keys of lorawan-1.0.md §13; V4/V5 AppKey. */
+/* Session keys of the chirpstack lrwn/src/phy_payload.rs confirmed-uplink
+ * vector; its join vectors' AppKey. */
 static const uint8_t nwk_raw[LW_KEY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 static const uint8_t app_raw[LW_KEY_LEN] = {16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Airtime, fair access and the gateway duty cycle (issue 4), end to end:
+# Airtime, fair access and the gateway duty cycle, end to end:
 #  1. every `up` carries airtimeMs = the LoRa time on air of its own frame
 #     (counted once although two gateways heard it) and fairAccess; the
 #     retained state/airtime message equals the last up's fairAccess;

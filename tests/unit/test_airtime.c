@@ -1,8 +1,9 @@
 /*
- * test_airtime.c - airtime.c and airtime_cli.c against the vectors of
- * regions-airtime.md §5 (lorawan-stack toa_test.go table, brocaar/lorawan
- * airtime_test.go, the computed BW125 table) and an independent
- * floating-point implementation of the Semtech formula.
+ * test_airtime.c - airtime.c and airtime_cli.c against published vectors
+ * (TheThingsNetwork/lorawan-stack pkg/toa/toa_test.go, brocaar/lorawan
+ * airtime/airtime_test.go), a BW125 table computed independently with the
+ * formula of Semtech AN1200.13, and an independent floating-point
+ * implementation of that formula.
  */
 #include <check.h>
 #include <math.h>
@@ -44,7 +45,7 @@ static uint32_t symbols(const struct airtime_lora *p)
 	return n;
 }
 
-/* ---- §5 published table (lorawan-stack pkg/toa/toa_test.go) ------------- */
+/* ---- published table (lorawan-stack pkg/toa/toa_test.go) ---------------- */
 
 struct vec {
 	uint8_t sf;
@@ -96,7 +97,8 @@ START_TEST(test_tts_fsk_200)
 	uint64_t us = 0;
 	ck_assert_int_eq(airtime_fsk_us(&f, &us), LB_OK);
 	ck_assert_uint_eq(us, 33760);
-	/* 160 µs per byte + 1.76 ms (§4) */
+	/* 160 µs per byte + 1.76 ms: 8 x (5 preamble + 3 sync + 1 length +
+	 * 2 CRC bytes) at 50 kbit/s */
 	f.payload_len = 0;
 	ck_assert_int_eq(airtime_fsk_us(&f, &us), LB_OK);
 	ck_assert_uint_eq(us, 1760);
@@ -158,7 +160,7 @@ START_TEST(test_brocaar)
 }
 END_TEST
 
-/* ---- computed BW125 table (§5) ----------------------------------------- */
+/* ---- BW125 table computed with the AN1200.13 formula (not published) --- */
 
 struct row {
 	uint16_t len;
@@ -188,7 +190,7 @@ END_TEST
 START_TEST(test_extra_lines)
 {
 	struct airtime_lora p = lora(7, 125000, 10, true);
-	ck_assert_uint_eq(toa(&p), 41216);           /* §3 worked example */
+	ck_assert_uint_eq(toa(&p), 41216);           /* AN1200.13 formula, worked by hand */
 	p = lora(12, 250000, 10, true);              /* DE=1 by the LoRaMac-node rule */
 	ck_assert(airtime_ldro_auto(12, 250000));
 	ck_assert_uint_eq(toa(&p), 495616);
@@ -287,7 +289,7 @@ END_TEST
 
 /* ---- exhaustive comparison with a straightforward float version --------- */
 
-/* The formula of §3 exactly as printed, in double precision. */
+/* The formula of Semtech AN1200.13 exactly as printed, in double precision. */
 static double ref_toa_s(int sf, double bw, int cr, int pl, int crc, int ih, int de, int npre)
 {
 	double tsym = pow(2.0, sf) / bw;

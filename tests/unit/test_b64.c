@@ -1,5 +1,6 @@
 /*
- * test_b64.c - base64 against RFC 4648 §10 vectors, the §8 GWMP payloads,
+ * test_b64.c - base64 against RFC 4648 §10 vectors, the payloads of the
+ * example GWMP datagrams of test_gwmp.c,
  * and the strictness rules of b64.h.
  */
 #include <check.h>
@@ -51,7 +52,7 @@ START_TEST(t_decode_rfc4648)
 }
 END_TEST
 
-/* Padding is optional (txpk data, semtech-udp.md §5). */
+/* Padding is optional (txpk data, Semtech PROTOCOL.TXT §6). */
 START_TEST(t_decode_unpadded)
 {
 	static const char *const unpadded[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE",
@@ -67,7 +68,8 @@ START_TEST(t_decode_unpadded)
 }
 END_TEST
 
-/* The §8.1 join-request and §8.3 join-accept payloads. */
+/* The join-request and join-accept payloads of test_gwmp.c's PUSH_DATA and
+ * PULL_RESP (chirpstack/chirpstack lrwn/src/phy_payload.rs vectors). */
 START_TEST(t_gwmp_payloads)
 {
 	static const uint8_t jr[23] = {0x00, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,

@@ -4,7 +4,7 @@
  * TEST_DATA_DIR/config: defaults, a full valid file, one file per class of
  * error with the exact "FILE:LINE: error: ..." lines expected, the
  * print -> reload round trip, the reference output and etc/lorabridge.conf;
- * the downlink, fair-access and state settings of issues 3 and 4, per-device
+ * the downlink, fair-access and state settings, per-device
  * fair-access inheritance and the NetID RFU rule.
  */
 #include <check.h>

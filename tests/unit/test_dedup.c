@@ -10,7 +10,8 @@
 #define GW2 UINT64_C(0xaa555a0000000002)
 #define GW3 UINT64_C(0xaa555a0000000003)
 
-/* V1 of lorawan-1.0.md §13: 40F17DBE4900020001954378762B11FF0D */
+/* anthonykirby/lora-packet __tests__/decrypt_test.ts:
+ * 40F17DBE4900020001954378762B11FF0D */
 static const uint8_t PHY_A[] = {0x40, 0xf1, 0x7d, 0xbe, 0x49, 0x00, 0x02, 0x00, 0x01,
 				0x95, 0x43, 0x78, 0x76, 0x2b, 0x11, 0xff, 0x0d};
 /* mic_test.ts frame: 40F17DBE49000300012A3518AF */

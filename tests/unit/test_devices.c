@@ -1,5 +1,7 @@
 /* test_devices.c - device registry and uplink session logic. Frames come
- * from the published vectors of lorawan-1.0.md §13 and lorawan_build_data. */
+ * from published vectors (V1: anthonykirby/lora-packet __tests__; V2:
+ * chirpstack/chirpstack lrwn/src/phy_payload.rs confirmed uplink; V4: its
+ * join-request) and from lorawan_build_data. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* test_dlcmd.c - MQTT downlink command parsing (dlcmd.h) and the per-DR
- * size check (regions-airtime.md §1.2, §2.2). */
+ * size check (RP002-1.0.4 "Maximum payload size" of EU863-870 and US902-928). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,9 @@
-/* test_downlink.c - downlink frames (lorawan-1.0.md §3-§7, V3 vector),
- * receive-window planning (§12, regions-airtime.md §1.3, §2.3), MAC answers
- * (§11) and the TX_ACK table (semtech-udp.md §6).
+/* test_downlink.c - downlink frames (TS001-1.0.4 §4.3-§4.4; V3 vector of
+ * TheThingsNetwork/lorawan-stack pkg/crypto/data_messages_test.go, V2 session
+ * keys of chirpstack/chirpstack lrwn/src/phy_payload.rs), receive-window
+ * planning (TS001-1.0.4 §3.3; RP002-1.0.4 "EU863-870 Receive Windows",
+ * "US902-928 Receive Windows"), MAC answers (TS001-1.0.4 §5) and the TX_ACK
+ * table (Semtech PROTOCOL.TXT §6).
  *
  * Expected frames other than the published V3 primitives were computed
  * independently with the OpenSSL command line (AES-128-ECB keystream and
@@ -320,7 +323,8 @@ END_TEST
 
 START_TEST(test_plan_eu868_join_semtech_example)
 {
-	/* semtech-udp.md §8.1 uplink -> §8.3 PULL_RESP, byte for byte. */
+	/* The example join-request PUSH_DATA of test_gwmp.c -> its PULL_RESP,
+	 * byte for byte. */
 	static const uint8_t ja[] = { 0x20, 0x23, 0xcf, 0x33, 0x54, 0x89, 0xaa, 0xe3, 0x18,
 				      0x3c, 0x0b, 0xe0, 0xba, 0xa8, 0xde, 0xe5, 0xf3 };
 	static const char want[] =
@@ -710,7 +714,7 @@ END_TEST
 
 START_TEST(test_device_time_ans)
 {
-	/* semtech-udp.md §8.1: tmms 1399713185318 -> 1399713185 s = 0x536DEDA1,
+	/* The example PUSH_DATA of test_gwmp.c: tmms 1399713185318 -> 1399713185 s = 0x536DEDA1,
 	 * 0.318 s * 256 = 81.4 -> 81 = 0x51. */
 	static const uint8_t want[] = { 0x0d, 0xa1, 0xed, 0x6d, 0x53, 0x51 };
 	struct gwmp_rxpk pk;
@@ -744,7 +748,7 @@ END_TEST
 
 START_TEST(test_gps_time)
 {
-	/* §8.1: time 2024-05-14T09:12:47.318406Z = Unix 1715677967.318406 s;
+	/* Same example: time 2024-05-14T09:12:47.318406Z = Unix 1715677967.318406 s;
 	 * GPS = Unix - 315964800 + 18 = 1399713185.318406 s. */
 	const int64_t unix_us = 1715677967318406LL;
 	const int64_t gps_us = 1399713185318406LL;

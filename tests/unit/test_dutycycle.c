@@ -1,7 +1,7 @@
 /*
  * test_dutycycle.c - gateway duty cycle per sub-band with a fake clock:
- * EU868 limits from ETSI EN 300 220 (regions-airtime.md §1.5: 868.0-868.6
- * MHz 1 % = 36 s/h, 869.4-869.65 MHz 10 % = 360 s/h), US915 unlimited,
+ * EU868 limits from ETSI EN 300 220-2 V3.2.1 (868.0-868.6 MHz 1 % = 36 s/h,
+ * 869.4-869.65 MHz 10 % = 360 s/h), US915 unlimited,
  * RX1-then-RX2 choice and the `dutyCycle` report.
  */
 #include <check.h>
@@ -19,7 +19,7 @@
 #define T0 INT64_C(1715644800000)        /* 2024-05-14T00:00:00Z */
 #define S_US UINT64_C(1000000)
 /* A join-accept with CFList (33-byte PHYPayload, no CRC) at SF12BW125,
- * the usual RX2 downlink: regions-airtime.md §5. */
+ * the usual RX2 downlink (Semtech AN1200.13 formula, as in test_airtime.c). */
 #define JA_SF12_US UINT64_C(1810432)
 
 #define F_868_1 868100000u

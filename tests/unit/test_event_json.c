@@ -1,9 +1,11 @@
 /*
  * test_event_json.c - JSON events against exact expected text.
  *
- * Frame: lorawan-1.0.md §13 V2 (confirmed up, DevAddr 01020304, FCnt 0,
- * FOpts DevStatusAns battery 115 margin 7, FPort 10, plaintext 01020304).
- * Reception metadata: semtech-udp.md §8.1 (gateway aa555a0000000101,
+ * Frame: V2, chirpstack/chirpstack lrwn/src/phy_payload.rs "LoRaWAN 1.0.x
+ * confirmed uplink" (DevAddr 01020304, FCnt 0, FOpts DevStatusAns battery
+ * 115 margin 7, FPort 10, plaintext 01020304).
+ * Reception metadata: the example PUSH_DATA of test_gwmp.c (gateway
+ * aa555a0000000101,
  * tmst 3512348611, time 2024-05-14T09:12:47.318406Z, tmms 1399713185318,
  * chan 0, rfch 1, 868.1 MHz, SF7BW125 4/5, lsnr 9.5, rssi -57).
  */
@@ -26,7 +28,8 @@ static const uint8_t v2_phy[] = {0x80, 0x04, 0x03, 0x02, 0x01, 0x03, 0x00, 0x00,
 #define V2_LEN_FOPTS 3
 static const uint8_t v2_plain[] = {0x01, 0x02, 0x03, 0x04};
 
-/* §8.1 join-request PHYPayload (what the gateway event carries). */
+/* The example PUSH_DATA's join-request PHYPayload (what the gateway event
+ * carries). */
 static const uint8_t join_phy[] = {0x00, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
 				   0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x03,
 				   0x03, 0x09, 0xb9, 0x7b, 0x32};
@@ -48,7 +51,7 @@ static const struct ev_device dev = {
 	"{\"applicationName\":\"weather\",\"deviceName\":\"station-1\","                  \
 	"\"devEui\":\"0102030405060708\",\"tags\":{\"site\":\"roof\",\"floor\":\"3\"}}"
 
-/* The §8.1 reception carrying `phy`. */
+/* The example PUSH_DATA's reception carrying `phy`. */
 static struct lb_rx rx_8_1(const uint8_t *phy, size_t len)
 {
 	struct lb_rx rx;
@@ -406,7 +409,7 @@ START_TEST(test_gateway_up_exact)
 }
 END_TEST
 
-/* Modulations, code rates and CRC states other than the §8.1 ones. */
+/* Modulations, code rates and CRC states other than the example's. */
 START_TEST(test_tx_rx_variants)
 {
 	struct lb_rx rx = rx_8_1(join_phy, sizeof(join_phy));

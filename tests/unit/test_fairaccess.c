@@ -2,8 +2,9 @@
  * test_fairaccess.c - per-device fair-access budgets with a fake clock:
  * the window sliding, 80 %/100 % crossings once and re-armed, enforce vs
  * warn for uplinks and downlinks, persistence, and the README's worked
- * example (13-byte PHYPayload at SF7BW125 = 46.336 ms, regions-airtime.md
- * §5 row 12; TTN: 30 s / 46.336 ms = 647 uplinks a day, §6).
+ * example (13-byte PHYPayload at SF7BW125 = 46.336 ms, lorawan-stack
+ * pkg/toa/toa_test.go; TTN Fair Use Policy: 30 s / 46.336 ms = 647 uplinks a
+ * day, the TTN forum topic "Fair Use Policy explained").
  */
 #include <check.h>
 #include <stdint.h>
@@ -19,7 +20,7 @@
 #define DAY_MS (24 * HOUR_MS)
 #define BUCKET_MS (24 * MIN_MS)          /* 24 h / FA_BUCKETS */
 #define T0 INT64_C(1715644800000)        /* 2024-05-14T00:00:00Z */
-#define SF7_13B_US 46336u                /* regions-airtime.md §5 row 12 */
+#define SF7_13B_US 46336u                /* lorawan-stack pkg/toa/toa_test.go */
 
 static const struct fa_policy WARN = FA_POLICY_INIT;
 static const struct fa_policy ENFORCE = {30000, 10, 24, FA_ENFORCE};

@@ -1,7 +1,15 @@
 /*
- * test_gwmp.c - GWMP (Semtech UDP) codec against the example datagrams of
- * shared/reference/semtech-udp.md §8, byte for byte, plus the malformed
- * inputs a gateway (or an attacker) can send.
+ * test_gwmp.c - GWMP (Semtech UDP) codec against example datagrams, byte for
+ * byte, plus the malformed inputs a gateway (or an attacker) can send.
+ *
+ * The examples follow Semtech's PROTOCOL.TXT (Lora-net/packet_forwarder;
+ * §3 PUSH_DATA/PUSH_ACK, §4 rxpk/stat, §5 PULL_DATA/PULL_ACK/PULL_RESP/TX_ACK,
+ * §6 txpk/txpk_ack), protocol version 2, gateway aa555a0000000101; they carry
+ * the ChirpStack join-request and join-accept test vectors
+ * (chirpstack/chirpstack lrwn/src/phy_payload.rs, AppKey 0102..0f10):
+ *   1. PUSH_DATA (join-request + stat) and its PUSH_ACK;
+ *   2. PULL_DATA and its PULL_ACK;
+ *   3. PULL_RESP (the join-accept in RX1, tmst + 5 s) and its TX_ACK.
  */
 #include <check.h>
 #include <stdio.h>
@@ -14,7 +22,7 @@
 #define EUI 0xAA555A0000000101ULL
 #define MAX_DGRAM 8192
 
-/* §8.1 */
+/* Example 1 */
 static const uint8_t push_hdr[GWMP_LEN_HDR_EUI] = {0x02, 0x5e, 0x1c, 0x00, 0xaa, 0x55,
 						   0x5a, 0x00, 0x00, 0x00, 0x01, 0x01};
 static const char push_json[] =
@@ -28,11 +36,11 @@ static const uint8_t join_request[23] = {0x00, 0x01, 0x01, 0x01, 0x01, 0x01, 0x0
 					 0x01, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02,
 					 0x02, 0x03, 0x03, 0x09, 0xb9, 0x7b, 0x32};
 
-/* §8.2 */
+/* Example 2 */
 static const uint8_t pull_data[GWMP_LEN_HDR_EUI] = {0x02, 0xa7, 0x03, 0x02, 0xaa, 0x55,
 						    0x5a, 0x00, 0x00, 0x00, 0x01, 0x01};
 
-/* §8.3 */
+/* Example 3 */
 static const char pull_resp_json[] =
 	"{\"txpk\":{\"imme\":false,\"tmst\":3517348611,\"freq\":868.1,\"rfch\":0,\"powe\":14,"
 	"\"modu\":\"LORA\",\"datr\":\"SF7BW125\",\"codr\":\"4/5\",\"ipol\":true,\"size\":17,"
@@ -76,7 +84,7 @@ static int parse_one(const char *rxpk_obj, struct gwmp_push *p)
 
 #define RXPK_MIN "\"freq\":868.1,\"datr\":\"SF7BW125\",\"size\":1,\"data\":\"AA==\""
 
-/* ---------------------------------------------------------------- §8.1 */
+/* ----------------------------------------------------------- Example 1 */
 
 START_TEST(t_push_data_header_and_ack)
 {
@@ -188,7 +196,7 @@ START_TEST(t_push_data_v1)
 }
 END_TEST
 
-/* ---------------------------------------------------------------- §8.2 */
+/* ----------------------------------------------------------- Example 2 */
 
 START_TEST(t_pull_data_ack)
 {
@@ -217,7 +225,7 @@ START_TEST(t_pull_data_ack)
 }
 END_TEST
 
-/* ---------------------------------------------------------------- §8.3 */
+/* ----------------------------------------------------------- Example 3 */
 
 static void join_accept_txpk(struct gwmp_txpk *tx)
 {
@@ -354,7 +362,7 @@ START_TEST(t_pull_resp_build_invalid)
 }
 END_TEST
 
-/* A maximal payload still fits the forwarder's 1000-byte buffer (§5). */
+/* A maximal payload still fits the forwarder's 1000-byte buffer (lora_pkt_fwd.c). */
 START_TEST(t_pull_resp_max_payload)
 {
 	static const uint8_t token[2] = {1, 2};
@@ -406,7 +414,7 @@ START_TEST(t_pull_resp_parse_errors)
 		{"{\"txpk\":{\"imme\":true,\"freq\":868.1,\"rfch\":0,\"modu\":\"LORA\","
 		 "\"datr\":\"SF7BW125\",\"codr\":\"4/5\",\"size\":2,\"data\":\"AA\"}}",
 		 LB_ERR_SIZE_MISMATCH},
-		/* padding is optional in txpk data (§5) */
+		/* padding is optional in txpk data (PROTOCOL.TXT §6) */
 		{"{\"txpk\":{\"imme\":true,\"freq\":868.1,\"rfch\":0,\"modu\":\"LORA\","
 		 "\"datr\":\"SF7BW125\",\"codr\":\"4/5\",\"size\":1,\"data\":\"AA\"}}",
 		 LB_OK},
@@ -600,7 +608,7 @@ START_TEST(t_header_push_body)
 }
 END_TEST
 
-/* Trailing NUL / whitespace from other forwarders is tolerated (§2). */
+/* Trailing NUL / whitespace from other forwarders is tolerated. */
 START_TEST(t_header_trailing_nul_whitespace)
 {
 	static const char tails[][6] = {"\0", "\n", "\r\n", " \t\0\0", "\0\0\0\0\0"};
@@ -817,7 +825,7 @@ START_TEST(t_push_codr_and_modu)
 }
 END_TEST
 
-/* FSK: datr is a number in bit/s (§4.1). */
+/* FSK: datr is a number in bit/s (PROTOCOL.TXT §4). */
 START_TEST(t_push_fsk)
 {
 	static const char fsk[] =

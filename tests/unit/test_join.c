@@ -1,7 +1,11 @@
 /*
  * test_join.c - OTAA join logic against published vectors:
- *   ../shared/reference/lorawan-1.0.md §13 V4 (join-request MIC), V5
- *   (join-accept MIC/encryption), V6 (session keys);
+ *   V4 (join-request MIC: chirpstack/chirpstack lrwn/src/phy_payload.rs,
+ *   TheThingsNetwork/lorawan-stack pkg/crypto/join_messages_test.go), V5
+ *   (join-accept MIC/encryption: the same two files), V6 (session keys:
+ *   lorawan-stack pkg/crypto/key_derivation_test.go, chirpstack
+ *   lrwn/src/keys.rs, and one pair computed with OpenSSL, not published,
+ *   that completes the V4 + V5 join);
  *   a real TTN EU868 join (request, 33-byte join-accept with CFList, session
  *   keys), published by Arjan van Bentem in the runkit notebook
  *   "deciphering-a-lorawan-otaa-join-accept" and anthonykirby/lora-packet
@@ -371,8 +375,8 @@ END_TEST
 
 /* --- V6 and the whole join (join_process) ------------------------------- */
 
-/* V4 request + V5 parameters: the accept is V5's, the keys the "derived
- * here" V6 pair completing that join. */
+/* V4 request + V5 parameters: the accept is V5's, the keys the V6 pair
+ * computed with OpenSSL that completes that join. */
 START_TEST(process_v4_v5_v6)
 {
 	struct lw_key k;

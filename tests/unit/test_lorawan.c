@@ -1,7 +1,9 @@
 /*
- * test_lorawan.c - PHYPayload codec: parsing of the §13 vectors of
- * ../shared/reference/lorawan-1.0.md, edge cases of every MType, frame
- * counter reconstruction (§4) and build -> parse -> verify -> decrypt.
+ * test_lorawan.c - PHYPayload codec: parsing of published LoRaWAN vectors
+ * (anthonykirby/lora-packet __tests__, chirpstack/chirpstack
+ * lrwn/src/phy_payload.rs, TheThingsNetwork/lorawan-stack pkg/crypto tests),
+ * edge cases of every MType, frame counter reconstruction (TS001-1.0.4
+ * §4.3.1.5) and build -> parse -> verify -> decrypt.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -274,7 +276,7 @@ START_TEST(parse_fport)
 	ck_assert(f.u.data.has_fport);
 	ck_assert_uint_eq(f.u.data.fport, 0);
 	ck_assert_uint_eq(f.u.data.frm_len, 2);
-	/* 0 with FOpts: §5 violation. */
+	/* 0 with FOpts: TS001-1.0.4 §4.3.1.6 violation. */
 	ck_assert_int_eq(parse_hex("40 04030201 01 0000 02 00 0203 aabbccdd", &f), LB_ERR_MALFORMED);
 	ck_assert_int_eq(parse_hex("60 04030201 01 0000 02 00 aabbccdd", &f), LB_ERR_MALFORMED);
 	ck_assert_int_eq(parse_hex("40 04030201 00 0000 01 aabbccdd", &f), LB_OK);
@@ -326,7 +328,7 @@ START_TEST(mtype_helpers)
 }
 END_TEST
 
-/* --- frame counter (§4) ------------------------------------------------- */
+/* --- frame counter (TS001-1.0.4 §4.3.1.5) -------------------------------- */
 
 START_TEST(fcnt_reconstruction)
 {

@@ -1,4 +1,6 @@
-/* test_maccmd.c - MAC command codec (lorawan-1.0.md §11). */
+/* test_maccmd.c - MAC command codec (TS001-1.0.4 §5). V2: the FOpts of
+ * chirpstack/chirpstack lrwn/src/phy_payload.rs "LoRaWAN 1.0.x confirmed
+ * uplink". */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>

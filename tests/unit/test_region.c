@@ -1,7 +1,7 @@
 /*
- * test_region.c - region tables against regions-airtime.md §1 (EU868) and
- * §2 (US915): RX1 tables cell by cell, RX2 defaults, DR lookups in both
- * directions, payload limits, EU868 sub-band boundaries (LoRaMac-node
+ * test_region.c - region tables against LoRaWAN Regional Parameters
+ * RP002-1.0.4 (EU863-870, US902-928): RX1 tables cell by cell, RX2 defaults,
+ * DR lookups in both directions, payload limits, EU868 sub-band boundaries (LoRaMac-node
  * VerifyRfFreq), US915 RX1 channel mapping, CFList encoding.
  */
 #include <check.h>
@@ -46,7 +46,7 @@ END_TEST
 
 /* ---- RX1 ------------------------------------------------------------------ */
 
-/* §1.3, copied from the reference table. */
+/* RP002-1.0.4 "EU863-870 Receive Windows", RX1 data rate table. */
 static const uint8_t eu868_rx1[8][6] = {
 	{ 0, 0, 0, 0, 0, 0 },
 	{ 1, 0, 0, 0, 0, 0 },
@@ -98,7 +98,7 @@ START_TEST(test_eu868_rx1_misc)
 }
 END_TEST
 
-/* §2.3, copied from the reference table. */
+/* RP002-1.0.4 "US902-928 Receive Windows", RX1 data rate table. */
 static const uint8_t us915_rx1[5][4] = {
 	{ 10, 9, 8, 8 },
 	{ 11, 10, 9, 8 },
@@ -134,7 +134,9 @@ struct freq_case {
 	uint32_t rx1_hz;
 };
 
-/* §2.3 examples, chirpstack us915.rs tests, and TTN FSB 2 (§2.1). */
+/* RX1 channel = uplink channel mod 8 (RP002-1.0.4 "US902-928 Receive
+ * Windows"), chirpstack us915.rs tests, and TTN FSB 2
+ * (TheThingsNetwork/lorawan-frequency-plans US_902_928_FSB_2.yml). */
 static const struct freq_case us915_freqs[] = {
 	{ 902300000, 0, 923300000 },
 	{ 903000000, 64, 923300000 },
@@ -274,7 +276,7 @@ END_TEST
 
 START_TEST(test_max_payload)
 {
-	/* §1.2 not repeater-compatible column */
+	/* RP002-1.0.4 EU863-870 maximum payload size, not repeater-compatible */
 	static const uint8_t eu_m[8] = { 59, 59, 59, 123, 250, 250, 250, 250 };
 	static const uint8_t eu_n[8] = { 51, 51, 51, 115, 242, 242, 242, 242 };
 	uint8_t m, n;
@@ -289,7 +291,8 @@ START_TEST(test_max_payload)
 	ck_assert_uint_eq(n, 115);
 	ck_assert_int_eq(region_max_payload(eu(), 12, &m, &n), LB_ERR_NOT_FOUND);
 
-	/* §2.2 not repeater-compatible column, DR0..4 and DR8..13 */
+	/* RP002-1.0.4 US902-928 maximum payload size, not repeater-compatible,
+	 * DR0..4 and DR8..13 */
 	static const struct { uint8_t dr, m, n; } usv[] = {
 		{ 0, 19, 11 }, { 1, 61, 53 }, { 2, 133, 125 }, { 3, 250, 242 }, { 4, 250, 242 },
 		{ 8, 61, 53 }, { 9, 137, 129 }, { 10, 250, 242 }, { 11, 250, 242 },
@@ -308,7 +311,7 @@ START_TEST(test_max_payload)
 }
 END_TEST
 
-/* ---- sub-bands (§1.5, LoRaMac-node VerifyRfFreq boundaries) ----------------- */
+/* ---- sub-bands (ETSI EN 300 220-2, LoRaMac-node VerifyRfFreq boundaries) ---- */
 
 struct sb_case {
 	uint32_t hz;
@@ -391,7 +394,8 @@ END_TEST
 
 START_TEST(test_dc_off)
 {
-	/* 1 %: closed for 99 x ToA (§6 forum example: 99 x 46.336 ms) */
+	/* 1 %: closed for 99 x ToA (TTN forum "Fair Use Policy explained":
+	 * 99 x 46.336 ms) */
 	ck_assert_uint_eq(region_dc_off_us(10000, 46336), 99 * 46336);
 	ck_assert_uint_eq(region_dc_off_us(1000, 46336), 999 * 46336);
 	ck_assert_uint_eq(region_dc_off_us(100000, 46336), 9 * 46336);

@@ -2,8 +2,8 @@
  * test_sim_devices.c - unit tests of the simulator's devices
  * (packet_forwarder/sim/sim_devices.c): seed derivation, key file, the
  * lorabridge devices export (read back with libconfig), payload text and
- * uplink frames checked against the published LoRaWAN vector V1 of
- * shared/reference/lorawan-1.0.md §13.
+ * uplink frames checked against the published LoRaWAN vector V1
+ * (anthonykirby/lora-packet __tests__/mic_test.ts).
  */
 #include <check.h>
 #include <libconfig.h>

@@ -2,9 +2,11 @@
  * test_sim_downlink.c - unit tests of the simulator's device side of OTAA
  * and downlinks (packet_forwarder/sim/sim_otaa.c, sim_downlink.c,
  * sim_dlcheck.c): join-request and key derivation against the published
- * vectors V4, V5, V6 of shared/reference/lorawan-1.0.md §13, the join-accept
- * rules, receive windows (EU868, regions-airtime.md §1.3), opening data
- * downlinks built with lorawan_build_data() and the V3 encryption vector,
+ * vectors V4, V5 (chirpstack/chirpstack lrwn/src/phy_payload.rs) and V6
+ * (lrwn/src/keys.rs, plus a key pair computed with OpenSSL), the join-accept
+ * rules, receive windows (EU868, RP002-1.0.4 "EU863-870 Receive Windows"),
+ * opening data downlinks built with lorawan_build_data() and the V3
+ * encryption vector (lorawan-stack pkg/crypto/data_messages_test.go),
  * and the PULL_RESP hook on gateways without sockets.
  */
 #include <check.h>
@@ -26,8 +28,8 @@
 #include "../../packet_forwarder/sim/sim_otaa.h"
 #include "../../packet_forwarder/sim/sim_stats.h"
 
-/* V4/V5/V6 (chirpstack lrwn phy_payload.rs, keys.rs; the V6 "derived here"
- * keys complete the V4 + V5 join). */
+/* V4/V5/V6 (chirpstack lrwn phy_payload.rs, keys.rs; the V6 keys
+ * computed with OpenSSL complete the V4 + V5 join). */
 static const char APP_KEY[] = "0102030405060708090a0b0c0d0e0f10";
 static const char V4_JOIN_REQUEST[] = "00010101010101010102020202020202020303" "09b97b32";
 static const char V5_ACCEPT[] = "2023cf335489aae3183c0be0baa8dee5f3";
