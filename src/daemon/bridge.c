@@ -410,23 +410,34 @@ static bool batch_committed(void *arg, uint64_t batch)
 	return durable_committed(arg, batch);
 }
 
+/* systemd notifications are best effort (no NOTIFY_SOCKET: nothing to
+ * do); a failure to send one is said, rate-limited. */
+static void notified(int rc, const char *what)
+{
+	if (rc != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, "bridge", "systemd notification %s not sent: %s", what,
+			  lb_strerror(rc));
+}
+
 /* systemd: a one-line STATUS every few seconds and the watchdog ping, both
  * from the loop so a stuck loop stops the pings. */
 static int64_t service_tick(struct bridge *b, int64_t now)
 {
 	if (b->watchdog_ms > 0 && now >= b->next_watchdog_ms) {
-		sdnotify_watchdog();
+		notified(sdnotify_watchdog(), "WATCHDOG");
 		b->next_watchdog_ms = now + b->watchdog_ms / 2;
 	}
 	if (now >= b->next_status_ms) {
 		size_t online = gateways_count_online(&b->gateways);
 		const char *mq = mqtt_connected(&b->mqtt) ? "connected" : "not connected";
+		int rc;
 		if (online == 0)
-			sdnotify_status("waiting for gateways on UDP %s:%u; MQTT %s",
-					b->cfg.udp_bind, b->udp.port, mq);
+			rc = sdnotify_status("waiting for gateways on UDP %s:%u; MQTT %s",
+					     b->cfg.udp_bind, b->udp.port, mq);
 		else
-			sdnotify_status("%zu gateway(s) online, %llu uplink(s) published; MQTT %s",
-					online, (unsigned long long)b->stats.uplinks_published, mq);
+			rc = sdnotify_status("%zu gateway(s) online, %llu uplink(s) published; MQTT %s",
+					     online, (unsigned long long)b->stats.uplinks_published, mq);
+		notified(rc, "STATUS");
 		b->next_status_ms = now + BRIDGE_STATUS_MS;
 	}
 	int64_t next = b->next_status_ms;
@@ -556,7 +567,7 @@ int bridge_run(struct bridge *b)
 	int status = LB_OK;
 
 	b->watchdog_ms = sdnotify_watchdog_interval_ms();
-	sdnotify_ready();
+	notified(sdnotify_ready(), "READY");
 	log_notice("bridge", "waiting for packet forwarders on UDP %s:%u", b->cfg.udp_bind,
 		   b->udp.port);
 	while (!b->stop) {
@@ -569,20 +580,20 @@ int bridge_run(struct bridge *b)
 		}
 		if (b->reload) {
 			b->reload = false;
-			sdnotify_reloading();
+			notified(sdnotify_reloading(), "RELOADING");
 			(void)bridge_reload(b); /* a failure keeps the old list and is logged */
-			sdnotify_ready();
+			notified(sdnotify_ready(), "READY");
 		}
 	}
-	sdnotify_stopping();
+	notified(sdnotify_stopping(), "STOPPING");
 	shutdown_flush(b);
 	return status;
 }
 
 void bridge_free(struct bridge *b)
 {
-	if (b->mqtt_fd >= 0)
-		loop_remove(&b->loop, b->mqtt_fd);
+	if (b->mqtt_fd >= 0 && loop_remove(&b->loop, b->mqtt_fd) != LB_OK)
+		log_warn("bridge", "MQTT socket not removed from the loop (closing anyway)");
 	mqtt_destroy(&b->mqtt);
 	udp_close(&b->udp);
 	if (b->signal_fd >= 0)

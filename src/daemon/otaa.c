@@ -148,13 +148,13 @@ static int build_policy(struct otaa *o, struct lb_device *dev, const struct lw_f
 	pol->last_dev_nonce = dev->rt.dev_nonce;
 	pol->accept.join_nonce = o->join_nonce_next & JOIN_MAX_NONCE;
 	pol->accept.net_id = o->opts.net_id;
-	pol->accept.rx1_dr_offset = (uint8_t)o->opts.rx1_dr_offset;
+	pol->accept.rx1_dr_offset = o->opts.rx1_dr_offset;
 	uint32_t rx2_freq;
 	uint8_t rx2_dr;
 	if (region_rx2(o->region, &rx2_freq, &rx2_dr) != LB_OK)
 		rx2_dr = 0;
-	pol->accept.rx2_dr = o->opts.has_rx2_dr ? (uint8_t)o->opts.rx2_dr : rx2_dr;
-	pol->accept.rx_delay = (uint8_t)o->opts.rx_delay_s;
+	pol->accept.rx2_dr = o->opts.has_rx2_dr ? o->opts.rx2_dr : rx2_dr;
+	pol->accept.rx_delay = o->opts.rx_delay_s;
 	join_cflist(o, &pol->accept);
 	return alloc_dev_addr(o, &pol->accept.dev_addr);
 }
@@ -177,8 +177,7 @@ static void joined_row(struct otaa *o, const struct lb_device *dev, const struct
 	row->rx2_dr = pol->accept.rx2_dr;
 	if (region_rx2(o->region, &rx2_freq, &rx2_dr) != LB_OK)
 		rx2_freq = 0;
-	row->rx2_freq = o->opts.has_rx2_freq ? (uint32_t)o->opts.rx2_freq
-							   : rx2_freq;
+	row->rx2_freq = o->opts.has_rx2_freq ? o->opts.rx2_freq : rx2_freq;
 	row->rx_delay = pol->accept.rx_delay;
 	row->has_join_nonce_last = true;
 	row->join_nonce_last = out->join_nonce;

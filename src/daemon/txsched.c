@@ -490,9 +490,15 @@ static void decide(struct txsched *t, struct txsched_slot *s)
 	if (!dev || !dev->has_session || s->n_rx == 0)
 		return;
 	/* One confirmed downlink at a time: the next waits for its ACK. */
-	if (!dev->rt.confirmed_pending &&
-	    store_downlink_list(t->store, dev->dev_eui, first_item, &d) != LB_OK)
-		d.has_item = false;
+	if (!dev->rt.confirmed_pending) {
+		int qrc = store_downlink_list(t->store, dev->dev_eui, first_item, &d);
+		if (qrc != LB_OK) {
+			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: downlink queue not read (%s): "
+				  "only an ACK or MAC answer can go in this window", dev->name,
+				  lb_strerror(qrc));
+			d.has_item = false;
+		}
+	}
 	if (!d.has_item && !dev->rt.ack_due && s->mac_len == 0)
 		return;
 	int rc = transmit(t, dev, s, &d);
