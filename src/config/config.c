@@ -9,22 +9,23 @@
  */
 #include "config/config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <unistd.h>
 #include <libconfig.h>
 #include <libgen.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/config_device.h"
+#include "config/config_load_state.h"
+#include "config/config_problem.h"
 #include "config/config_schema.h"
-#include "base/hex.h"
+#include "config/config_value.h"
 #include "base/lb_err.h"
 #include "lorawan/region.h"
 
@@ -92,125 +93,6 @@ void config_free(struct lb_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-/* --- typed values ------------------------------------------------------- */
-
-const char *config__type_desc(const config_setting_t *s)
-{
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		return "an integer";
-	case CONFIG_TYPE_FLOAT:
-		return "a float";
-	case CONFIG_TYPE_STRING:
-		return "a string";
-	case CONFIG_TYPE_BOOL:
-		return "a boolean";
-	case CONFIG_TYPE_GROUP:
-		return "a group";
-	case CONFIG_TYPE_ARRAY:
-		return "an array";
-	case CONFIG_TYPE_LIST:
-		return "a list";
-	}
-	return "nothing";
-}
-
-static bool is_int(const config_setting_t *s)
-{
-	return config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64;
-}
-
-/*
- * libconfig 1.5 stores a decimal literal beyond 32 bits as a wrapped int
- * (4294968296 reads as 1000) and 0xFFFFFFFF as -1. To never accept a value
- * other than the one written, the literal is read again from the source
- * line when it is the only assignment of that name on the line.
- */
-static bool reread_literal(const struct config__load *c, const config_setting_t *s, long long *out)
-{
-	const char *file = config_setting_source_file(s);
-	unsigned line = config_setting_source_line(s);
-	const char *name = config_setting_name(s);
-
-	if (!name || !file || strcmp(file, c->path) || line == 0 || line > c->n_lines)
-		return false;
-	const char *p = c->text + c->line_start[line - 1];
-	const char *end = strchr(p, '\n');
-	size_t nlen = strlen(name);
-	const char *value = NULL;
-	int found = 0;
-
-	end = end ? end : p + strlen(p);
-	for (const char *q = p; (q = memmem(q, (size_t)(end - q), name, nlen)); q += nlen) {
-		if (q > p && (isalnum((unsigned char)q[-1]) || q[-1] == '_' || q[-1] == '-'))
-			continue;
-		const char *v = q + nlen;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		if (*v != '=' && *v != ':')
-			continue;
-		value = v + 1;
-		found++;
-	}
-	if (found != 1)
-		return false;
-	while (*value == ' ' || *value == '\t')
-		value++;
-	/* libconfig reads "010" as ten: decimal unless 0x; strtoll saturates */
-	bool neg = *value == '-';
-	const char *digits = value + (*value == '-' || *value == '+');
-	bool hex = digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X');
-	long long lit = strtoll(hex ? digits : value, NULL, hex ? 16 : 10);
-	lit = hex && neg ? -lit : lit;
-	/* only trust the re-read when it explains the stored value */
-	if (lit != config_setting_get_int(s) && lit >= INT_MIN && lit <= INT_MAX)
-		return false;
-	*out = lit;
-	return true;
-}
-
-long long config__int_value(const struct config__load *c, const config_setting_t *s)
-{
-	long long lit;
-
-	if (config_setting_type(s) == CONFIG_TYPE_INT64)
-		return config_setting_get_int64(s);
-	if (reread_literal(c, s, &lit))
-		return lit;
-	return config_setting_get_int(s);
-}
-
-bool config__parse_hex(struct config__load *c, const config_setting_t *s, const char *label, uint8_t *out,
-		      size_t n)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		error_at(c, s, "%s: expected a string of %zu hex digits, got %s", label, 2 * n,
-			 config__type_desc(s));
-		return false;
-	}
-	const char *v = config_setting_get_string(s);
-	int rc = hex_decode(v, out, n);
-	if (rc == LB_ERR_SIZE_MISMATCH) {
-		error_at(c, s, "%s: expected %zu hex digits, got %zu characters", label, 2 * n, strlen(v));
-	} else if (rc != LB_OK) {
-		size_t i = 0;
-		while (hex_digit_value(v[i]) >= 0)
-			i++;
-		error_at(c, s, "%s: character %zu ('%c') is not a hex digit", label, i + 1,
-			 isprint((unsigned char)v[i]) ? v[i] : '?');
-	}
-	return rc == LB_OK;
-}
-
-uint64_t config__be_value(const uint8_t *b, size_t n)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < n; i++)
-		v = v << 8 | b[i];
-	return v;
-}
-
 /* --- settings of the schema ------------------------------------------- */
 
 /* Resolve a file setting against the config file's directory and check
@@ -252,18 +134,6 @@ static bool in_choices(const char *const *choices, const char *v)
 	return false;
 }
 
-static void report_choices(struct config__load *c, const config_setting_t *s, const struct cs_entry *e,
-			   const char *prefix, const char *v)
-{
-	char list[160];
-	size_t n = 0;
-
-	list[0] = '\0';
-	for (size_t i = 0; e->choices[i] && n < sizeof(list); i++)
-		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", e->choices[i]);
-	error_at(c, s, "%s%s: '%s' is not one of %s", prefix, e->path, v, list);
-}
-
 static void parse_string_entry(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
 {
 	char why[160];
@@ -275,7 +145,7 @@ static void parse_string_entry(struct config__load *c, const struct cs_entry *e,
 	}
 	const char *v = config_setting_get_string(s);
 	if (e->choices && !in_choices(e->choices, v)) {
-		report_choices(c, s, e, "", v);
+		config__report_choices(c, s, e, "", v);
 		return;
 	}
 	if (e->check && !e->check(v, why, sizeof(why))) {
@@ -292,43 +162,6 @@ static void parse_string_entry(struct config__load *c, const struct cs_entry *e,
 	char **field = field_at(c->cfg, e->offset);
 	free(*field);
 	*field = copy;
-}
-
-static bool parse_choice(struct config__load *c, const struct cs_entry *e, const config_setting_t *s,
-			 const char *prefix, long long *out)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		error_at(c, s, "%s%s: expected a string, got %s", prefix, e->path, config__type_desc(s));
-		return false;
-	}
-	const char *v = config_setting_get_string(s);
-	for (long long i = 0; e->choices[i]; i++) {
-		if (!strcmp(e->choices[i], v)) {
-			*out = i;
-			return true;
-		}
-	}
-	report_choices(c, s, e, prefix, v);
-	return false;
-}
-
-bool config__parse_number(struct config__load *c, const struct cs_entry *e, const config_setting_t *s,
-			  const char *prefix, long long *out)
-{
-	if (e->type == CS_CHOICE)
-		return parse_choice(c, e, s, prefix, out);
-	if (!is_int(s)) {
-		error_at(c, s, "%s%s: expected an integer, got %s", prefix, e->path, config__type_desc(s));
-		return false;
-	}
-	long long v = config__int_value(c, s);
-	if (v < e->min || v > e->max) {
-		error_at(c, s, "%s%s: %lld is out of range %lld..%lld", prefix, e->path, v, e->min,
-			 e->max);
-		return false;
-	}
-	*out = v;
-	return true;
 }
 
 static void parse_number_entry(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)

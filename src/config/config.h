@@ -21,144 +21,19 @@
  * net_id's RFU bits against its type. A device's `fair_access` group
  * overrides single keys of the global one; config_load() resolves the
  * inheritance, so lb_device_conf.fair_access is always the policy to apply.
+ *
+ * Headers: this one declares what config.c defines (defaults, load, free)
+ * and includes the rest of the API: config_types.h (the struct),
+ * config_report.h (the problem list), config_print.h (--print-config and
+ * the reference) and config_cflist.h (downlink.join_cflist).
  */
 #ifndef LB_CONFIG_H
 #define LB_CONFIG_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-
-#include "base/tag.h"
-
-#define CONFIG_DEFAULT_PATH "/etc/lorabridge/lorabridge.conf"
-#define CONFIG_MAX_TAGS 16
-
-enum lb_activation { LB_ACT_ABP = 0, LB_ACT_OTAA = 1 };
-
-/* fair_access.action; same values as enum fa_action (fairaccess.h). */
-enum lb_fa_action { LB_FA_WARN = 0, LB_FA_ENFORCE = 1 };
-
-/*
- * A fair-access policy: the global `fair_access` group, and each
- * device's effective policy (its own keys, the global values for the rest).
- * Every member is an int, in this order: bit i of lb_device_conf.fa_set is
- * the i-th member (LB_FA_SET_*).
- */
-struct lb_fair_access {
-	int uplink_airtime_ms;          /* 30000 per window */
-	int downlinks;                  /* 10 per window, acknowledgements included */
-	int window_hours;               /* 24, 1..168 */
-	int action;                     /* enum lb_fa_action, LB_FA_WARN */
-};
-
-#define LB_FA_SET_UPLINK_AIRTIME_MS 0x1u
-#define LB_FA_SET_DOWNLINKS 0x2u
-#define LB_FA_SET_WINDOW_HOURS 0x4u
-#define LB_FA_SET_ACTION 0x8u
-
-/* One entry of the `devices` list. Hex keys decoded to bytes. */
-struct lb_device_conf {
-	char *name;
-	char *application;             /* default "default" */
-	uint64_t dev_eui;
-	enum lb_activation activation;  /* ABP when dev_addr + keys are given,
-					 * OTAA when only join_eui + app_key */
-	uint32_t dev_addr;
-	uint8_t nwk_s_key[16];
-	uint8_t app_s_key[16];
-	uint64_t join_eui;              /* OTAA (activation LB_ACT_OTAA) */
-	uint8_t app_key[16];            /* OTAA root key */
-	int lorawan_version;            /* enum join_version (join.h): 0 = "1.0.0" ..
-					 * 4 = "1.0.4"; default 3 ("1.0.3") */
-	bool has_fcnt_up;
-	uint32_t fcnt_up;               /* next uplink counter to accept from */
-	struct lb_tag tags[CONFIG_MAX_TAGS];
-	size_t n_tags;
-	struct lb_fair_access fair_access;  /* effective: own keys, else global */
-	unsigned fa_set;                /* LB_FA_SET_* keys set in the device's own
-					 * fair_access group (not inherited) */
-	int line;                       /* source line, for messages */
-};
-
-struct lb_config {
-	char *path;
-
-	/* udp */
-	char *udp_bind;                 /* "127.0.0.1" */
-	uint16_t udp_port;              /* 1700 */
-	int udp_rcvbuf;                 /* bytes, 0 = system default */
-	uint64_t *udp_allow;            /* gateway EUI allow-list, NULL = all */
-	size_t n_udp_allow;
-	int udp_keepalive_s;            /* expected PULL_DATA period (10) */
-	int udp_offline_after;          /* missed keepalive periods before offline (3) */
-	int udp_rate_limit_count;       /* datagrams per window per gateway, 0 = off (10) */
-	int udp_rate_limit_window_ms;   /* (10), 0 = off */
-	bool udp_forward_crc_error;     /* publish rxpk with stat != 1 as gateway events (false) */
-
-	/* mqtt */
-	char *mqtt_host;                /* "127.0.0.1" */
-	uint16_t mqtt_port;             /* 1883 */
-	char *mqtt_client_id;           /* "lorabridge" */
-	char *mqtt_username, *mqtt_password;  /* NULL = none */
-	char *mqtt_ca_file, *mqtt_cert_file, *mqtt_key_file;  /* NULL = no TLS */
-	int mqtt_qos;                   /* 1 */
-	int mqtt_keepalive_s;           /* 60 */
-	char *mqtt_topic_prefix;        /* "" (prepended to every topic, e.g. "eu868/") */
-	char *mqtt_topic_device_event;  /* "application/{application}/device/{dev_eui}/event/{event}" */
-	char *mqtt_topic_gateway_event; /* "gateway/{gateway_id}/event/{event}" */
-	char *mqtt_topic_gateway_state; /* "gateway/{gateway_id}/state/{state}" ({state} = "conn") */
-	char *mqtt_topic_bridge;        /* "lorabridge/{client_id}/{event}" */
-	/* "application/{application}/device/{dev_eui}/state/{state}",
-	 * {state} = "airtime" (retained) */
-	char *mqtt_topic_device_state;
-	/* "application/{application}/device/{dev_eui}/command/{command}",
-	 * subscribed with {command} = "down"; always contains {dev_eui} */
-	char *mqtt_topic_device_command;
-	int mqtt_queue_limit;           /* 10000 messages */
-	int mqtt_stats_interval_s;      /* 60, 0 = no periodic stats */
-
-	/* top level */
-	char *region;                   /* "EU868" */
-	uint32_t net_id;                /* 24-bit NetID, 0x000000; RFU bits clear */
-	int dedup_window_ms;            /* 200 */
-
-	/* downlink (class A) */
-	int downlink_delay_ms;          /* 100: wait after an uplink before choosing */
-	int downlink_queue_limit;       /* 16 queued downlinks per device */
-	int downlink_rx1_dr_offset;     /* 0 (join-accept DLSettings; ABP assumed) */
-	int downlink_rx_delay_s;        /* 1 (join-accept RxDelay; ABP: always 1) */
-	bool has_downlink_rx2_frequency;
-	int downlink_rx2_frequency;     /* Hz; only if has_: else region default */
-	bool has_downlink_rx2_dr;
-	int downlink_rx2_dr;            /* only if has_: else region default */
-	int downlink_tx_ack_timeout_ms; /* 3000 */
-	char *downlink_join_cflist;     /* "auto", "none" or "867.1,867.3,..." (MHz) */
-
-	struct lb_fair_access fair_access;  /* global policy (defaults: TTN's) */
-
-	char *state_dir;                /* "/var/lib/lorabridge" */
-	int state_commit_ms;            /* 200: group-commit interval of the state */
-	char *log_level;                /* "info" */
-
-	struct lb_device_conf *devices;
-	size_t n_devices;
-};
-
-/* A problem found while loading: "FILE:LINE: message". */
-struct config_problem {
-	char *file;
-	int line;
-	bool is_error;                  /* false = warning (unknown key) */
-	char *message;
-};
-
-struct config_report {
-	struct config_problem *items;
-	size_t n;
-	size_t n_errors;
-};
+#include "config/config_types.h"
+#include "config/config_report.h"     /* the rest of the configuration's API */
+#include "config/config_print.h"
+#include "config/config_cflist.h"
 
 /* Fill cfg with every default (no file); cfg->path stays NULL. Returns
  * LB_OK or LB_ERR_NOMEM (cfg is then freed and zeroed). */
@@ -173,32 +48,6 @@ int config_defaults(struct lb_config *cfg);
  */
 int config_load(const char *path, struct lb_config *cfg, struct config_report *report);
 
-/* Print problems as "FILE:LINE: error: message" / "warning: ...", one a
- * line, in the order found ("FILE: error: ..." when there is no line). */
-void config_report_print(const struct config_report *r, FILE *out);
-void config_report_free(struct config_report *r);
-
-/* Print the effective configuration, every setting with its value, in
- * libconfig syntax that config_load() reads back (settings that are not set
- * are printed as comments). Secrets (mqtt.password, device keys) are
- * printed as "<redacted>" unless show_secrets; such output is for display
- * only and only the show_secrets form round-trips. */
-void config_print(const struct lb_config *cfg, FILE *out, bool show_secrets);
-
-enum config_ref_format {
-	CONFIG_REF_MARKDOWN = 0,        /* README: | Setting | Type | Default | Description | */
-	CONFIG_REF_MAN = 1              /* man page: troff .TP paragraphs */
-};
-
-/* Print the reference of every setting and of the device entry fields,
- * generated from the schema tables (type, default, allowed range). */
-void config_schema_print_reference(FILE *out, enum config_ref_format format);
-
 void config_free(struct lb_config *cfg);
-
-/* downlink.join_cflist: the frequencies of an explicit list (0 for "auto"
- * and "none"; the caller tells those apart), or -1 if malformed. */
-#define CONFIG_CFLIST_MAX 5
-int config_cflist_parse(const char *v, uint32_t *freq_hz, int max);
 
 #endif

@@ -14,11 +14,16 @@
  * whole file is read (config__devices_inherit), since the global group may
  * come after the devices.
  */
+#include "config/config_device.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config_format.h"
+#include "config/config_problem.h"
 #include "config/config_schema.h"
+#include "config/config_value.h"
 #include "base/hex.h"
 #include "base/lb_err.h"
 

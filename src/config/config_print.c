@@ -2,33 +2,21 @@
  * config_print.c - the schema table turned into text: config_print() (the
  * effective configuration, re-loadable) and
  * config_schema_print_reference() (the README table and lorabridge.conf(5)).
- * Part of the config module (config_schema.h is its internal header).
+ * The text pieces it shares with the device part are in config_format.c.
  */
-#include "config/config.h"
+#include "config/config_print.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config_device.h"
+#include "config/config_format.h"
 #include "config/config_schema.h"
 #include "base/hex.h"
 
 /* --- config_print(): the effective configuration ------------------------ */
-
-void config__print_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(out, "\\x%02x", *p);
-		else
-			fputc(*p, out);
-	}
-	fputc('"', out);
-}
 
 static void indent(FILE *out, int depth)
 {
@@ -83,14 +71,6 @@ static void switch_group(FILE *out, const char **cur, size_t *cur_len, const cha
 	}
 	*cur = path;
 	*cur_len = want;
-}
-
-void config__print_int_value(FILE *out, const struct cs_entry *e, int v)
-{
-	if (e->type == CS_CHOICE)
-		config__print_string(out, e->choices[v]);
-	else
-		fprintf(out, "%d", v);
 }
 
 static void print_entry(FILE *out, const struct cs_entry *e, const struct lb_config *cfg,
@@ -232,43 +212,6 @@ static void format_description(const struct cs_entry *e, char *buf, size_t cap)
 		if (n > 0 && (size_t)n < cap)
 			snprintf(buf + n, cap - (size_t)n, ".");
 	}
-}
-
-/* troff: a backslash must be written \e, a leading '.' or '\'' needs \&. */
-static void man_text(FILE *out, const char *s)
-{
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", out);
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\e", out);
-		else if (*s == '-')
-			fputs("\\-", out);
-		else
-			fputc(*s, out);
-	}
-}
-
-void config__ref_row(FILE *out, enum config_ref_format format, const char *setting,
-		     const char *type, const char *def, const char *desc)
-{
-	if (format == CONFIG_REF_MARKDOWN) {
-		if (*def)
-			fprintf(out, "| `%s` | %s | `%s` | %s |\n", setting, type, def, desc);
-		else
-			fprintf(out, "| `%s` | %s | (none) | %s |\n", setting, type, desc);
-		return;
-	}
-	fputs(".TP\n.B ", out);
-	man_text(out, setting);
-	fprintf(out, "\n(%s", type);
-	if (*def) {
-		fputs(", default ", out);
-		man_text(out, def);
-	}
-	fputs(")\n", out);
-	man_text(out, desc);
-	fputc('\n', out);
 }
 
 static void ref_header(FILE *out, enum config_ref_format format, const char *title)

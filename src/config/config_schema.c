@@ -1,19 +1,20 @@
 /*
  * config_schema.c - the configuration schema (one row per setting) and the
- * two outputs generated from it: config_print() (the effective
- * configuration, re-loadable) and config_schema_print_reference() (the
- * documented reference for the README and the man page). The parser that
- * walks a file against the same table is in config.c; the device entries
- * are parsed and printed by config_device.c.
+ * table of the device entry fields. The two outputs generated from them,
+ * config_print() (the effective configuration, re-loadable) and
+ * config_schema_print_reference() (the documented reference for the README
+ * and the man page), are in config_print.c. The parser that walks a file
+ * against the same table is in config.c; the device entries are parsed and
+ * printed by config_device.c.
  */
 #include "config/config_schema.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
-#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "config/config_cflist.h"
 #include "base/hex.h"
 #include "mac/join.h"
 #include "base/lb_err.h"
@@ -400,30 +401,4 @@ int config__device_field_find(const char *name)
 		if (!strcmp(config__device_fields[i].name, name))
 			return (int)i;
 	return -1;
-}
-
-
-int config_cflist_parse(const char *v, uint32_t *freq_hz, int max)
-{
-	int n = 0;
-
-	if (strcmp(v, "auto") == 0 || strcmp(v, "none") == 0)
-		return 0;
-	for (const char *p = v; *p;) {
-		char *end;
-		double mhz = strtod(p, &end);
-		if (end == p || mhz < 100.0 || mhz > 1000.0 || n >= max)
-			return -1;
-		freq_hz[n++] = (uint32_t)(mhz * 1e6 + 0.5);
-		p = end;
-		while (*p == ' ')
-			p++;
-		if (*p == ',')
-			p++;
-		else if (*p)
-			return -1;
-		while (*p == ' ')
-			p++;
-	}
-	return n;
 }

@@ -1,8 +1,7 @@
 /*
- * config_schema.h - internal to the config module (config.c,
- * config_device.c, config_schema.c): the schema tables that drive parsing,
- * validation, defaults, config_print() and the reference documentation,
- * and the loader state shared by config.c and config_device.c.
+ * config_schema.h - internal to the config module: the schema tables that
+ * drive parsing (config.c, config_value.c, config_device.c), validation,
+ * defaults, config_print() and the reference documentation (config_print.c).
  *
  * One row per setting: its path in the file, its type,
  * its default, its validation (range, choice list, custom check) and its
@@ -14,11 +13,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 
-#include <libconfig.h>
-
-#include "config/config.h"
+#include "config/config_types.h"
 
 enum cs_type {
 	CS_STRING,      /* char *; NULL only with CS_F_OPTIONAL */
@@ -108,83 +104,5 @@ extern const size_t config__n_device_fields;
 
 /* Index of the device field with this name, or -1. */
 int config__device_field_find(const char *name);
-
-/* Print s as a libconfig string literal with quotes and escapes. */
-void config__print_string(FILE *out, const char *s);
-
-/* Print the value of an int member of schema entry e (CS_INT: the number,
- * CS_CHOICE: the quoted choice). */
-void config__print_int_value(FILE *out, const struct cs_entry *e, int v);
-
-/* The `devices = ( ... );` part of config_print() (config_device.c). */
-void config__print_devices(const struct lb_config *cfg, FILE *out, bool show_secrets);
-
-/* One row of the reference (config_schema.c); def "" = no default. */
-void config__ref_row(FILE *out, enum config_ref_format format, const char *setting,
-		     const char *type, const char *def, const char *desc);
-
-/* The device entry rows of the reference (config_device.c). */
-void config__device_reference(FILE *out, enum config_ref_format format);
-
-/* --- loader state (config.c) ------------------------------------------- */
-
-struct config__load {
-	const char *path;               /* as given to config_load() */
-	char *dir;                      /* absolute directory of path */
-	char *text;                     /* the main file, see config__int_value() */
-	size_t *line_start;             /* offsets of each line in text */
-	size_t n_lines;
-	struct config_report *report;
-	size_t first_problem;           /* report->n when this load started */
-	size_t n_errors;                /* errors found by this load */
-	bool nomem;
-	struct lb_config *cfg;
-	const config_setting_t **where; /* per schema entry: its setting, if present */
-};
-
-/* Record a problem located at setting s (NULL: the file as a whole). */
-void config__problem(struct config__load *c, const config_setting_t *s, bool is_error,
-		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/* config_report.c: problems with an explicit file and line (syntax errors
- * come from libconfig that way), the file name as the user knows it
- * (*full, if set, is freed by the caller), and file order. */
-void config__report_at(struct config__load *c, const char *file, int line, bool is_error,
-		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-const char *config__source_name(const struct config__load *c, const char *file, char **full);
-void config__sort_problems(struct config_report *r, size_t first, const char *main_file);
-
-#define error_at(c, s, ...) config__problem((c), (s), true, __VA_ARGS__)
-#define warn_at(c, s, ...) config__problem((c), (s), false, __VA_ARGS__)
-
-/* "an integer", "a string", ... for messages. */
-const char *config__type_desc(const config_setting_t *s);
-
-/* Integer value of an INT or INT64 setting as written in the file. */
-long long config__int_value(const struct config__load *c, const config_setting_t *s);
-
-/* Decode a hex string setting into exactly n bytes; false (and reported
- * as "LABEL: ...") if it is not a string of 2n hex digits. */
-bool config__parse_hex(struct config__load *c, const config_setting_t *s, const char *label,
-		       uint8_t *out, size_t n);
-
-/* Big-endian value of n <= 8 bytes. */
-uint64_t config__be_value(const uint8_t *b, size_t n);
-
-/*
- * Check setting s against entry e (CS_INT, CS_U16 or CS_CHOICE) and return
- * its value in *out (CS_CHOICE: the index of the choice). On a problem it
- * is reported as "PREFIXPATH: ..." (prefix "" or "device 'x': ") and false
- * is returned.
- */
-bool config__parse_number(struct config__load *c, const struct cs_entry *e, const config_setting_t *s,
-			  const char *prefix, long long *out);
-
-/* Parse the `devices` list setting into c->cfg (config_device.c). */
-void config__parse_devices(struct config__load *c, const config_setting_t *list);
-
-/* After the whole file is read: fill the CSD_OVERRIDE values each device
- * did not set from the global settings (config_device.c). */
-void config__devices_inherit(struct config__load *c);
 
 #endif

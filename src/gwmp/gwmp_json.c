@@ -10,7 +10,7 @@
  * LB_ERR_SIZE_MISMATCH. The `stat` object is informational and read leniently:
  * a field of the wrong type is treated as absent.
  */
-#include "gwmp/gwmp.h"
+#include "gwmp/gwmp_json.h"
 
 #include <limits.h>
 #include <math.h>
@@ -20,7 +20,7 @@
 #include <json-c/json.h>
 
 #include "base/b64.h"
-#include "gwmp/gwmp_int.h"
+#include "gwmp/gwmp_text.h"
 #include "base/jsonobj.h"
 #include "base/lb_err.h"
 

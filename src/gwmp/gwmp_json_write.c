@@ -8,7 +8,7 @@
  * fixed-precision numbers is formatted here (json_object_new_double_s), since
  * json-c prints doubles with "%.17g".
  */
-#include "gwmp/gwmp.h"
+#include "gwmp/gwmp_json_write.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 #include <json-c/json.h>
 
 #include "base/b64.h"
-#include "gwmp/gwmp_int.h"
+#include "gwmp/gwmp_text.h"
 #include "base/lb_err.h"
 
 /* PLAIN: no spaces, as lora_pkt_fwd; NOSLASHESCAPE: base64 '/' stays '/'. */

@@ -1,9 +1,10 @@
 /*
- * store.c - the connection, the schema and its migrations, and group
- * commit with a redo log. The row operations are in store_ops.c. See
- * store.h for the contract.
+ * store.c - the connection, the schema and its migrations. Group commit
+ * with a redo log is in store_batch.c, the statements in store_db.c, the
+ * row operations in store_ops.c and store_dl.c. See store.h for the
+ * contract.
  */
-#include "store/store_int.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,16 +14,13 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "store/store_db.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 
 #define TAG STORE_LOG_TAG
-
-/* The statements of store_ops.c, indexed by enum store_stmt. */
-extern const char *const store__sql[STMT__COUNT];
 
 /*
  * Schema v1. Typed columns, one row per thing, so the file can be read
@@ -73,73 +71,6 @@ static const char SCHEMA_V1[] =
 
 /* migrations[i] takes the schema from version i to i + 1. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {SCHEMA_V1};
-
-int64_t store__mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int store__translate(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_ROW:
-	case SQLITE_DONE:
-		return LB_OK;
-	case SQLITE_CONSTRAINT:
-		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
-			return LB_ERR_DUPLICATE;
-		return LB_ERR_INVAL;
-	case SQLITE_NOMEM:
-		return LB_ERR_NOMEM;
-	case SQLITE_TOOBIG:
-		return LB_ERR_TOO_LARGE;
-	case SQLITE_RANGE:
-	case SQLITE_MISUSE:
-		return LB_ERR_INVAL;
-	default:        /* IOERR, FULL, CORRUPT, NOTADB, BUSY, CANTOPEN, ... */
-		return LB_ERR_IO;
-	}
-}
-
-int store__fail(struct store *s, int rc, const char *what)
-{
-	int err = store__translate(rc);
-	const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
-
-	if (err == LB_OK)   /* an unexpected ROW/DONE: the statement misbehaved */
-		err = LB_ERR_IO;
-	if (err == LB_ERR_DUPLICATE || err == LB_ERR_INVAL)
-		log_debug(TAG, "%s: %s", what, msg);
-	else
-		LB_LOG_RL(LOG_LVL_ERROR, TAG, "%s: %s (sqlite %d)", what, msg, rc);
-	return err;
-}
-
-sqlite3_stmt *store__stmt(struct store *s, enum store_stmt id)
-{
-	sqlite3_stmt *st = s->stmt[id];
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
-}
-
-int store__copy_str(char *dst, size_t size, const char *src)
-{
-	size_t n;
-
-	if (!src || !src[0])
-		return LB_ERR_INVAL;
-	n = strnlen(src, size);
-	if (n >= size)
-		return LB_ERR_INVAL;
-	memcpy(dst, src, n + 1);
-	return LB_OK;
-}
 
 /* ---- opening --------------------------------------------------------- */
 

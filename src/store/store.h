@@ -85,113 +85,19 @@
  * Ownership: store_open() allocates the connection, statements and redo
  * log; store_close() commits what is staged and releases everything (safe
  * on a zeroed or closed struct). Structs passed in are copied.
+ *
+ * Headers: this one declares store_open() and store_close() and includes
+ * the rest of the API: store_batch.h (batches), store_ops.h (sessions,
+ * DevNonces, ledgers, meta, purge), store_dl.h (the downlink queue) and
+ * store_types.h (limits, rows, the handle).
  */
 #ifndef LB_STORE_H
 #define LB_STORE_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "config/config.h"     /* enum lb_activation */
-
-#define STORE_DB_NAME "lorabridge.db"
-#define STORE_LOCK_NAME "lorabridge.lock"
-#define STORE_SCHEMA_VERSION 1           /* PRAGMA user_version */
-#define STORE_DEFAULT_COMMIT_MS 200
-#define STORE_MAX_COMMIT_MS 60000
-#define STORE_RETRY_MS 1000              /* store_tick() after a failed commit */
-#define STORE_BUSY_TIMEOUT_MS 100        /* a CLI user holding a lock */
-#define STORE_LOG_INITIAL (64 * 1024)
-#define STORE_LOG_MAX (16 * 1024 * 1024) /* staged bytes; beyond: LB_ERR_FULL */
-
-#define STORE_KEY_LEN 16
-#define STORE_DL_ID_SIZE 64              /* id string incl. NUL */
-#define STORE_DL_MAX_DATA 255            /* = LW_MAX_PHY: any FRMPayload fits */
-#define STORE_META_KEY_SIZE 64           /* key string incl. NUL */
-#define STORE_LEDGER_MAX (1024 * 1024)   /* bytes per ledger blob */
-
-
-/* One row of `session`. has_* false = SQL NULL. */
-struct store_session {
-	uint64_t dev_eui;
-	enum lb_activation activation;
-	uint32_t dev_addr;
-	uint8_t nwk_s_key[STORE_KEY_LEN];
-	uint8_t app_s_key[STORE_KEY_LEN];
-	bool has_fcnt_up_last;
-	uint32_t fcnt_up_last;          /* last accepted 32-bit FCntUp */
-	uint32_t nfcnt_down;            /* reserved ceiling (see COUNTER RULES) */
-	uint8_t rx1_dr_offset;          /* 0..7 */
-	uint8_t rx2_dr;                 /* 0..15 */
-	uint32_t rx2_freq;              /* Hz */
-	uint8_t rx_delay;               /* s, 0..15 (0 means 1) */
-	bool has_join_nonce_last;
-	uint32_t join_nonce_last;       /* 24-bit JoinNonce/AppNonce last issued */
-	bool has_dev_nonce_last;
-	uint16_t dev_nonce_last;        /* of the join that made this session */
-	int64_t joined_at;              /* Unix s, 0 for ABP */
-	int64_t updated_at;             /* Unix s; set by store_put_session */
-};
-
-enum store_dl_state {
-	STORE_DL_QUEUED = 0,
-	STORE_DL_SENT = 1               /* confirmed: sent, awaiting the ACK */
-};
-
-/* One row of `downlink`. */
-struct store_downlink {
-	char id[STORE_DL_ID_SIZE];      /* unique, non-empty */
-	uint64_t dev_eui;
-	uint32_t seq;                   /* queue order; assigned by push */
-	uint8_t fport;
-	bool confirmed;
-	enum store_dl_state state;
-	bool has_fcnt_down;
-	uint32_t fcnt_down;             /* the NFCntDown it was sent with */
-	int64_t created_at;             /* Unix s; set by push */
-	size_t len;
-	uint8_t data[STORE_DL_MAX_DATA]; /* FRMPayload, plaintext */
-};
-
-/* Ledger kinds below STORE_LEDGER_GATEWAY_BASE are owned by a device
- * (owner = DevEUI) and purged with it; the others by a gateway. */
-enum store_ledger_kind {
-	STORE_LEDGER_FAIR_ACCESS = 1,            /* per device */
-	STORE_LEDGER_GATEWAY_BASE = 0x100,
-	STORE_LEDGER_DUTY_CYCLE = 0x100          /* per gateway */
-};
-
-struct store_stats {
-	uint64_t commits;               /* batches committed */
-	uint64_t rows_written;          /* staged writes committed */
-	uint64_t failures;              /* failed commits and staging writes */
-	uint64_t replays;               /* batches re-staged after a failure */
-	int64_t last_commit_us;         /* duration of the last commit */
-	int64_t max_commit_us;
-};
-
-struct sqlite3;
-struct sqlite3_stmt;
-
-/* Fields are internal except stats (read-only). */
-struct store {
-	struct sqlite3 *db;
-	struct sqlite3_stmt **stmt;     /* prepared once at open */
-	int lock_fd;
-	int commit_ms;
-	bool in_txn;                    /* BEGIN IMMEDIATE issued */
-	bool broken;                    /* batch rolled back: replay the log */
-	uint64_t batch;                 /* number of the batch being staged */
-	int64_t due_ms;                 /* -1 when nothing is staged */
-	uint8_t *log;                   /* redo log of the staged batch */
-	size_t log_len, log_cap;
-	size_t n_ops;
-	struct store_stats stats;
-};
-
-typedef int (*store_session_cb)(void *arg, const struct store_session *row);
-typedef int (*store_downlink_cb)(void *arg, const struct store_downlink *row);
+#include "store/store_types.h"
+#include "store/store_batch.h"     /* the rest of the store's API */
+#include "store/store_ops.h"
+#include "store/store_dl.h"
 
 /* Open (creating dir with mode 0750 and the database with 0600 if
  * missing), check integrity, migrate the schema, prepare statements.
@@ -204,61 +110,5 @@ int store_open(struct store *s, const char *dir, int commit_ms);
 /* Commit what is staged, close. Returns that commit's result (the batch is
  * lost on error, and logged). */
 int store_close(struct store *s);
-
-/* Batches. */
-int store_commit(struct store *s);
-bool store_dirty(const struct store *s);
-int64_t store_due_ms(const struct store *s);
-/* Commit when due; returns the next deadline (store_due_ms()). */
-int64_t store_tick(struct store *s, int64_t now_ms);
-uint64_t store_batch(const struct store *s);
-bool store_committed(const struct store *s, uint64_t batch);
-
-/* Sessions. get: LB_ERR_NOT_FOUND. put (staged): LB_ERR_RANGE for a field
- * outside its documented range. */
-int store_load_sessions(struct store *s, store_session_cb cb, void *arg);
-int store_get_session(struct store *s, uint64_t dev_eui, struct store_session *out);
-int store_put_session(struct store *s, const struct store_session *row);
-
-/* DevNonces. add (staged): LB_ERR_DUPLICATE if already used. */
-int store_dev_nonce_used(struct store *s, uint64_t dev_eui, uint16_t nonce, bool *used);
-int store_add_dev_nonce(struct store *s, uint64_t dev_eui, uint16_t nonce);
-
-/*
- * Downlink queue, per device in seq order. push (staged) assigns seq =
- * max + 1 of the device (written to *seq if not NULL), created_at, and
- * takes state/fcnt from dl: LB_ERR_DUPLICATE (id exists), LB_ERR_INVAL
- * (empty or unterminated id), LB_ERR_TOO_LARGE (len). update and delete
- * (staged): LB_ERR_NOT_FOUND. first: the head of the queue. flush (staged)
- * deletes every downlink of the device (e.g. on a new join).
- */
-int store_downlink_push(struct store *s, const struct store_downlink *dl, uint32_t *seq);
-int store_downlink_list(struct store *s, uint64_t dev_eui, store_downlink_cb cb, void *arg);
-int store_downlink_first(struct store *s, uint64_t dev_eui, struct store_downlink *out);
-int store_downlink_get(struct store *s, const char *id, struct store_downlink *out);
-int store_downlink_update(struct store *s, const char *id, enum store_dl_state state,
-			  bool has_fcnt_down, uint32_t fcnt_down);
-int store_downlink_delete(struct store *s, const char *id);
-int store_downlink_flush(struct store *s, uint64_t dev_eui);
-int store_downlink_count(struct store *s, uint64_t dev_eui, size_t *n);
-
-/* Opaque ledgers. put (staged) copies len bytes. get copies up to cap
- * bytes into blob and sets *len to the stored size: LB_ERR_TOO_LARGE when
- * cap is smaller (nothing copied), LB_ERR_NOT_FOUND. put: LB_ERR_TOO_LARGE
- * beyond STORE_LEDGER_MAX. */
-int store_ledger_put(struct store *s, uint64_t owner, enum store_ledger_kind kind,
-		     const void *blob, size_t len);
-int store_ledger_get(struct store *s, uint64_t owner, enum store_ledger_kind kind, void *blob,
-		     size_t cap, size_t *len);
-
-/* Named integers. Key: 1..STORE_META_KEY_SIZE-1 characters. */
-int store_meta_get(struct store *s, const char *key, int64_t *value);
-int store_meta_put(struct store *s, const char *key, int64_t value);
-
-/* Delete the device's session, DevNonces, downlinks and device ledgers,
- * and commit at once (with anything staged before). LB_ERR_NOT_FOUND when
- * nothing was stored for it (the staged batch is still committed). */
-int store_purge(struct store *s, uint64_t dev_eui);
-
 
 #endif

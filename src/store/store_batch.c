@@ -3,15 +3,26 @@
  * the replay that re-stages a batch after a failed commit. See store.h
  * ("GROUP COMMIT", "FAILURES NEVER LOSE A BATCH SILENTLY").
  */
-#include "store/store_int.h"
+#include "store/store_batch.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "store/store_db.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 
 #define TAG STORE_LOG_TAG
+
+/* CLOCK_MONOTONIC in microseconds. */
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* Redo log record: u32 op, u32 len, payload padded to 8 bytes (so it can
  * be read in place as its struct: the buffer comes from malloc). */
@@ -172,7 +183,7 @@ int store__stage2(struct store *s, enum store_op op, const void *head, size_t he
 		return rc;
 	}
 	if (s->n_ops++ == 0)
-		s->due_ms = store__mono_us() / 1000 + s->commit_ms;
+		s->due_ms = mono_us() / 1000 + s->commit_ms;
 	return LB_OK;
 }
 
@@ -183,7 +194,7 @@ int store__stage(struct store *s, enum store_op op, const void *payload, size_t 
 
 static void batch_done(struct store *s, int64_t t0)
 {
-	int64_t us = store__mono_us() - t0;
+	int64_t us = mono_us() - t0;
 
 	s->stats.commits++;
 	s->stats.rows_written += s->n_ops;
@@ -210,7 +221,7 @@ int store_commit(struct store *s)
 		s->in_txn = false;
 		return LB_OK;
 	}
-	t0 = store__mono_us();
+	t0 = mono_us();
 	rc = ensure_batch(s);
 	if (rc == LB_OK)
 		rc = step_txn(s, STMT_COMMIT, "commit");
@@ -224,7 +235,7 @@ int store_commit(struct store *s)
 	s->stats.failures++;
 	rollback(s);
 	s->broken = true;
-	s->due_ms = store__mono_us() / 1000 + STORE_RETRY_MS;
+	s->due_ms = mono_us() / 1000 + STORE_RETRY_MS;
 	LB_LOG_RL(LOG_LVL_ERROR, TAG, "commit of batch %llu (%zu writes) failed: %s; "
 		  "kept in memory, retrying", (unsigned long long)s->batch, s->n_ops,
 		  lb_strerror(rc));

@@ -1,14 +1,17 @@
 /*
  * store_dl.c - the per-device downlink queue of the store (table
  * `downlink`, ordered by seq). The writes themselves are applied by
- * store__apply() (store_ops.c) so a failed batch can be replayed. See
+ * store__apply() (store_write.c) so a failed batch can be replayed. See
  * store.h.
  */
-#include "store/store_int.h"
+#include "store/store_dl.h"
 
 #include <string.h>
 #include <time.h>
 
+#include "store/store_batch.h"
+#include "store/store_db.h"
+#include "store/store_write.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "gwmp/gwmp.h"
+#include "gwmp/gwmp_text.h"
 #include "base/lb_err.h"
 
 #define EUI 0xAA555A0000000101ULL

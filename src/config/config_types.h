@@ -1,0 +1,141 @@
+/*
+ * config_types.h - the configuration as data: struct lb_config with its
+ * device entries and fair-access policies, and the limits and enums they
+ * use. No functions; config.h describes how the struct is filled (and
+ * freed) and what the values mean.
+ *
+ * Ownership: the strings and arrays of a filled struct lb_config are
+ * heap-allocated and released by config_free().
+ */
+#ifndef LB_CONFIG_TYPES_H
+#define LB_CONFIG_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/tag.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/lorabridge/lorabridge.conf"
+#define CONFIG_MAX_TAGS 16
+
+enum lb_activation { LB_ACT_ABP = 0, LB_ACT_OTAA = 1 };
+
+/* fair_access.action; same values as enum fa_action (fairaccess.h). */
+enum lb_fa_action { LB_FA_WARN = 0, LB_FA_ENFORCE = 1 };
+
+/*
+ * A fair-access policy: the global `fair_access` group, and each
+ * device's effective policy (its own keys, the global values for the rest).
+ * Every member is an int, in this order: bit i of lb_device_conf.fa_set is
+ * the i-th member (LB_FA_SET_*).
+ */
+struct lb_fair_access {
+	int uplink_airtime_ms;          /* 30000 per window */
+	int downlinks;                  /* 10 per window, acknowledgements included */
+	int window_hours;               /* 24, 1..168 */
+	int action;                     /* enum lb_fa_action, LB_FA_WARN */
+};
+
+#define LB_FA_SET_UPLINK_AIRTIME_MS 0x1u
+#define LB_FA_SET_DOWNLINKS 0x2u
+#define LB_FA_SET_WINDOW_HOURS 0x4u
+#define LB_FA_SET_ACTION 0x8u
+
+/* One entry of the `devices` list. Hex keys decoded to bytes. */
+struct lb_device_conf {
+	char *name;
+	char *application;             /* default "default" */
+	uint64_t dev_eui;
+	enum lb_activation activation;  /* ABP when dev_addr + keys are given,
+					 * OTAA when only join_eui + app_key */
+	uint32_t dev_addr;
+	uint8_t nwk_s_key[16];
+	uint8_t app_s_key[16];
+	uint64_t join_eui;              /* OTAA (activation LB_ACT_OTAA) */
+	uint8_t app_key[16];            /* OTAA root key */
+	int lorawan_version;            /* enum join_version (join.h): 0 = "1.0.0" ..
+					 * 4 = "1.0.4"; default 3 ("1.0.3") */
+	bool has_fcnt_up;
+	uint32_t fcnt_up;               /* next uplink counter to accept from */
+	struct lb_tag tags[CONFIG_MAX_TAGS];
+	size_t n_tags;
+	struct lb_fair_access fair_access;  /* effective: own keys, else global */
+	unsigned fa_set;                /* LB_FA_SET_* keys set in the device's own
+					 * fair_access group (not inherited) */
+	int line;                       /* source line, for messages */
+};
+
+struct lb_config {
+	char *path;
+
+	/* udp */
+	char *udp_bind;                 /* "127.0.0.1" */
+	uint16_t udp_port;              /* 1700 */
+	int udp_rcvbuf;                 /* bytes, 0 = system default */
+	uint64_t *udp_allow;            /* gateway EUI allow-list, NULL = all */
+	size_t n_udp_allow;
+	int udp_keepalive_s;            /* expected PULL_DATA period (10) */
+	int udp_offline_after;          /* missed keepalive periods before offline (3) */
+	int udp_rate_limit_count;       /* datagrams per window per gateway, 0 = off (10) */
+	int udp_rate_limit_window_ms;   /* (10), 0 = off */
+	bool udp_forward_crc_error;     /* publish rxpk with stat != 1 as gateway events (false) */
+
+	/* mqtt */
+	char *mqtt_host;                /* "127.0.0.1" */
+	uint16_t mqtt_port;             /* 1883 */
+	char *mqtt_client_id;           /* "lorabridge" */
+	char *mqtt_username, *mqtt_password;  /* NULL = none */
+	char *mqtt_ca_file, *mqtt_cert_file, *mqtt_key_file;  /* NULL = no TLS */
+	int mqtt_qos;                   /* 1 */
+	int mqtt_keepalive_s;           /* 60 */
+	char *mqtt_topic_prefix;        /* "" (prepended to every topic, e.g. "eu868/") */
+	/* "application/{application}/device/{dev_eui}/event/{event}" */
+	char *mqtt_topic_device_event;
+	char *mqtt_topic_gateway_event; /* "gateway/{gateway_id}/event/{event}" */
+	/* "gateway/{gateway_id}/state/{state}" ({state} = "conn") */
+	char *mqtt_topic_gateway_state;
+	char *mqtt_topic_bridge;        /* "lorabridge/{client_id}/{event}" */
+	/* "application/{application}/device/{dev_eui}/state/{state}",
+	 * {state} = "airtime" (retained) */
+	char *mqtt_topic_device_state;
+	/* "application/{application}/device/{dev_eui}/command/{command}",
+	 * subscribed with {command} = "down"; always contains {dev_eui} */
+	char *mqtt_topic_device_command;
+	int mqtt_queue_limit;           /* 10000 messages */
+	int mqtt_stats_interval_s;      /* 60, 0 = no periodic stats */
+
+	/* top level */
+	char *region;                   /* "EU868" */
+	uint32_t net_id;                /* 24-bit NetID, 0x000000; RFU bits clear */
+	int dedup_window_ms;            /* 200 */
+
+	/* downlink (class A) */
+	int downlink_delay_ms;          /* 100: wait after an uplink before choosing */
+	int downlink_queue_limit;       /* 16 queued downlinks per device */
+	int downlink_rx1_dr_offset;     /* 0 (join-accept DLSettings; ABP assumed) */
+	int downlink_rx_delay_s;        /* 1 (join-accept RxDelay; ABP: always 1) */
+	bool has_downlink_rx2_frequency;
+	int downlink_rx2_frequency;     /* Hz; only if has_: else region default */
+	bool has_downlink_rx2_dr;
+	int downlink_rx2_dr;            /* only if has_: else region default */
+	int downlink_tx_ack_timeout_ms; /* 3000 */
+	char *downlink_join_cflist;     /* "auto", "none" or "867.1,867.3,..." (MHz) */
+
+	struct lb_fair_access fair_access;  /* global policy (defaults: TTN's) */
+
+	char *state_dir;                /* "/var/lib/lorabridge" */
+	int state_commit_ms;            /* 200: group-commit interval of the state */
+	char *log_level;                /* "info" */
+
+	struct lb_device_conf *devices;
+	size_t n_devices;
+};
+
+/* The two forms of the settings reference (config_schema_print_reference()). */
+enum config_ref_format {
+	CONFIG_REF_MARKDOWN = 0,        /* README: | Setting | Type | Default | Description | */
+	CONFIG_REF_MAN = 1              /* man page: troff .TP paragraphs */
+};
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * config_value.h - typed values of the parsed file, shared by the settings
+ * (config.c) and the device entries (config_device.c): type names for
+ * messages, integers as written in the file, hex strings, and numbers and
+ * choices checked against a row of the schema.
+ *
+ * Errors: a value that does not fit is reported as a problem of the load
+ * (config_problem.h) and the call returns false. Ownership: values go into
+ * the caller's variables; nothing is allocated.
+ */
+#ifndef LB_CONFIG_VALUE_H
+#define LB_CONFIG_VALUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libconfig.h>
+
+#include "config/config_load_state.h"
+#include "config/config_schema.h"
+
+/* "an integer", "a string", ... for messages. */
+const char *config__type_desc(const config_setting_t *s);
+
+/* Integer value of an INT or INT64 setting as written in the file. */
+long long config__int_value(const struct config__load *c, const config_setting_t *s);
+
+/* Decode a hex string setting into exactly n bytes; false (and reported
+ * as "LABEL: ...") if it is not a string of 2n hex digits. */
+bool config__parse_hex(struct config__load *c, const config_setting_t *s, const char *label,
+		       uint8_t *out, size_t n);
+
+/* Big-endian value of n <= 8 bytes. */
+uint64_t config__be_value(const uint8_t *b, size_t n);
+
+/*
+ * Check setting s against entry e (CS_INT, CS_U16 or CS_CHOICE) and return
+ * its value in *out (CS_CHOICE: the index of the choice). On a problem it
+ * is reported as "PREFIXPATH: ..." (prefix "" or "device 'x': ") and false
+ * is returned.
+ */
+bool config__parse_number(struct config__load *c, const struct cs_entry *e,
+			  const config_setting_t *s, const char *prefix, long long *out);
+
+/* Report that v, the value of setting s, is not one of e's choices:
+ * "PREFIXPATH: 'v' is not one of a, b, c". */
+void config__report_choices(struct config__load *c, const config_setting_t *s,
+			    const struct cs_entry *e, const char *prefix, const char *v);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * store_batch.h - group commit: the batch transaction, its redo log and the
+ * replay that re-stages a batch after a failed commit (the rules are
+ * "GROUP COMMIT" and "FAILURES NEVER LOSE A BATCH SILENTLY" in store.h).
+ * The store__ calls are internal to store/: the row operations stage their
+ * writes (store_write.h) through them.
+ *
+ * Errors: LB_ERR_STATE (the store is not open), LB_ERR_IO (a failed commit,
+ * kept for a retry), LB_ERR_FULL (the redo log would exceed STORE_LOG_MAX),
+ * LB_ERR_NOMEM, and the error of a staged write itself. Ownership: the redo
+ * log belongs to the struct store; staged payloads are copied into it.
+ */
+#ifndef LB_STORE_BATCH_H
+#define LB_STORE_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store_types.h"
+#include "store/store_write.h"
+
+/* Batches. */
+int store_commit(struct store *s);
+bool store_dirty(const struct store *s);
+int64_t store_due_ms(const struct store *s);
+/* Commit when due; returns the next deadline (store_due_ms()). */
+int64_t store_tick(struct store *s, int64_t now_ms);
+uint64_t store_batch(const struct store *s);
+bool store_committed(const struct store *s, uint64_t batch);
+
+/* Open the batch (replaying the redo log after a failure) so that reads
+ * which prepare a write see every staged row. */
+int store__begin(struct store *s);
+
+/* Stage a write: open the batch if needed, record it in the redo log and
+ * apply it from there (the record is dropped again if that fails). The
+ * payload is head followed by tail (tail may be NULL with tail_len 0). */
+int store__stage2(struct store *s, enum store_op op, const void *head, size_t head_len,
+		  const void *tail, size_t tail_len);
+int store__stage(struct store *s, enum store_op op, const void *payload, size_t len);
+
+#endif

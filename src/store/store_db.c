@@ -1,0 +1,96 @@
+/*
+ * store_db.c - the SQL of the statements the store prepares at open, and
+ * the helpers every store module runs them with: a statement ready for
+ * binding, binding an unsigned value, translating SQLite result codes (and
+ * logging what failed). See store_db.h.
+ */
+#include "store/store_db.h"
+
+#include "base/lb_err.h"
+#include "base/log.h"
+
+#define TAG STORE_LOG_TAG
+
+const char *const store__sql[STMT__COUNT] = {
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_SESSION_PUT] = "INSERT OR REPLACE INTO session (" SESSION_COLS
+			     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[STMT_SESSION_GET] = "SELECT " SESSION_COLS " FROM session WHERE dev_eui = ?",
+	[STMT_SESSION_ALL] = "SELECT " SESSION_COLS " FROM session ORDER BY dev_eui",
+	[STMT_NONCE_USED] = "SELECT 1 FROM dev_nonce WHERE dev_eui = ? AND dev_nonce = ?",
+	[STMT_NONCE_ADD] = "INSERT INTO dev_nonce (dev_eui, dev_nonce) VALUES (?, ?)",
+	[STMT_DL_MAXSEQ] = "SELECT COALESCE(MAX(seq), 0) FROM downlink WHERE dev_eui = ?",
+	[STMT_DL_INSERT] = "INSERT INTO downlink (" DL_COLS ") VALUES (?,?,?,?,?,?,?,?,?)",
+	[STMT_DL_LIST] = "SELECT " DL_COLS " FROM downlink WHERE dev_eui = ? ORDER BY seq",
+	[STMT_DL_GET] = "SELECT " DL_COLS " FROM downlink WHERE id = ?",
+	[STMT_DL_UPDATE] = "UPDATE downlink SET state = ?, fcnt_down = ? WHERE id = ?",
+	[STMT_DL_DELETE] = "DELETE FROM downlink WHERE id = ?",
+	[STMT_DL_FLUSH] = "DELETE FROM downlink WHERE dev_eui = ?",
+	[STMT_DL_COUNT] = "SELECT COUNT(*) FROM downlink WHERE dev_eui = ?",
+	[STMT_LEDGER_PUT] = "INSERT OR REPLACE INTO ledger (owner, kind, blob) VALUES (?, ?, ?)",
+	[STMT_LEDGER_GET] = "SELECT blob FROM ledger WHERE owner = ? AND kind = ?",
+	[STMT_META_PUT] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+	[STMT_META_GET] = "SELECT value FROM meta WHERE key = ?",
+	[STMT_PURGE_SESSION] = "DELETE FROM session WHERE dev_eui = ?",
+	[STMT_PURGE_NONCE] = "DELETE FROM dev_nonce WHERE dev_eui = ?",
+	[STMT_PURGE_DL] = "DELETE FROM downlink WHERE dev_eui = ?",
+	[STMT_PURGE_LEDGER] = "DELETE FROM ledger WHERE owner = ? AND kind < 256",
+};
+
+_Static_assert(STORE_LEDGER_GATEWAY_BASE == 256, "STMT_PURGE_LEDGER hard-codes the base");
+
+int store__translate(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return LB_OK;
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+			return LB_ERR_DUPLICATE;
+		return LB_ERR_INVAL;
+	case SQLITE_NOMEM:
+		return LB_ERR_NOMEM;
+	case SQLITE_TOOBIG:
+		return LB_ERR_TOO_LARGE;
+	case SQLITE_RANGE:
+	case SQLITE_MISUSE:
+		return LB_ERR_INVAL;
+	default:        /* IOERR, FULL, CORRUPT, NOTADB, BUSY, CANTOPEN, ... */
+		return LB_ERR_IO;
+	}
+}
+
+int store__fail(struct store *s, int rc, const char *what)
+{
+	int err = store__translate(rc);
+	const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+
+	if (err == LB_OK)   /* an unexpected ROW/DONE: the statement misbehaved */
+		err = LB_ERR_IO;
+	if (err == LB_ERR_DUPLICATE || err == LB_ERR_INVAL)
+		log_debug(TAG, "%s: %s", what, msg);
+	else
+		LB_LOG_RL(LOG_LVL_ERROR, TAG, "%s: %s (sqlite %d)", what, msg, rc);
+	return err;
+}
+
+sqlite3_stmt *store__stmt(struct store *s, enum store_stmt id)
+{
+	sqlite3_stmt *st = s->stmt[id];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+/* Bind failures (out of memory) are not checked one by one: an unbound
+ * parameter is NULL, which a NOT NULL column refuses at step time, so the
+ * error surfaces from sqlite3_step(). Parameters are 1-based. */
+void store__bind_u64(sqlite3_stmt *st, int col, uint64_t v)
+{
+	sqlite3_bind_int64(st, col + 1, (sqlite3_int64)v);
+}

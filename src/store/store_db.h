@@ -1,0 +1,83 @@
+/*
+ * store_db.h - the SQLite side that every store module shares (internal to
+ * store/): the SQL of each statement prepared at open with the column
+ * positions of its rows, getting a statement ready for binding, and the one
+ * place where SQLite result codes become lb_err codes.
+ *
+ * Errors: store__fail() and store__translate() map SQLite codes to the
+ * lb_err codes listed at the top of store.h. Ownership: the prepared
+ * statements belong to the struct store (store_open() prepares them,
+ * store_close() finalises them).
+ */
+#ifndef LB_STORE_DB_H
+#define LB_STORE_DB_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "store/store_types.h"
+
+#define STORE_LOG_TAG "store"
+
+/* Every statement the store runs after open, prepared once (store.c). */
+enum store_stmt {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_SESSION_PUT,
+	STMT_SESSION_GET,
+	STMT_SESSION_ALL,
+	STMT_NONCE_USED,
+	STMT_NONCE_ADD,
+	STMT_DL_MAXSEQ,
+	STMT_DL_INSERT,
+	STMT_DL_LIST,
+	STMT_DL_GET,
+	STMT_DL_UPDATE,
+	STMT_DL_DELETE,
+	STMT_DL_FLUSH,
+	STMT_DL_COUNT,
+	STMT_LEDGER_PUT,
+	STMT_LEDGER_GET,
+	STMT_META_PUT,
+	STMT_META_GET,
+	STMT_PURGE_SESSION,
+	STMT_PURGE_NONCE,
+	STMT_PURGE_DL,
+	STMT_PURGE_LEDGER,
+	STMT__COUNT
+};
+
+#define SESSION_COLS                                                                 \
+	"dev_eui, activation, dev_addr, nwk_s_key, app_s_key, fcnt_up_last, nfcnt_down," \
+	" rx1_dr_offset, rx2_dr, rx2_freq, rx_delay, join_nonce_last, dev_nonce_last,"  \
+	" joined_at, updated_at"
+/* Column (0-based) / parameter (1-based) positions of SESSION_COLS. */
+enum { SC_DEV_EUI, SC_ACTIVATION, SC_DEV_ADDR, SC_NWK_S_KEY, SC_APP_S_KEY, SC_FCNT_UP_LAST,
+       SC_NFCNT_DOWN, SC_RX1_DR_OFFSET, SC_RX2_DR, SC_RX2_FREQ, SC_RX_DELAY,
+       SC_JOIN_NONCE_LAST, SC_DEV_NONCE_LAST, SC_JOINED_AT, SC_UPDATED_AT };
+
+/* Columns of `downlink` as selected and inserted, (0-based) positions. */
+#define DL_COLS "id, dev_eui, seq, fport, confirmed, data, state, fcnt_down, created_at"
+enum { DC_ID, DC_DEV_EUI, DC_SEQ, DC_FPORT, DC_CONFIRMED, DC_DATA, DC_STATE, DC_FCNT_DOWN,
+       DC_CREATED_AT };
+
+/* The SQL of every statement, indexed by enum store_stmt. */
+extern const char *const store__sql[STMT__COUNT];
+
+/* The statement, reset and unbound, ready for binding. */
+sqlite3_stmt *store__stmt(struct store *s, enum store_stmt id);
+
+/* Translate an SQLite result code that is a failure here (never LB_OK,
+ * even for an unexpected SQLITE_ROW/DONE); log what failed (I/O class
+ * errors at error level, rate-limited; constraint errors at debug). */
+int store__fail(struct store *s, int rc, const char *what);
+int store__translate(int rc);
+
+/* Bind failures (out of memory) are not checked one by one: an unbound
+ * parameter is NULL, which a NOT NULL column refuses at step time, so the
+ * error surfaces from sqlite3_step(). Parameters are 1-based. */
+void store__bind_u64(sqlite3_stmt *st, int col, uint64_t v);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * store_ops.h - the rows of the store other than the downlink queue:
+ * sessions, DevNonces, ledgers and named integers, and purging a device.
+ * Writes are staged into the open batch (store_batch.h); reads see staged
+ * rows.
+ *
+ * Errors: the lb_err codes at the top of store.h, as listed with each call.
+ * Ownership: rows passed in are copied; a row handed to a callback is valid
+ * only during the call.
+ */
+#ifndef LB_STORE_OPS_H
+#define LB_STORE_OPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store_types.h"
+
+typedef int (*store_session_cb)(void *arg, const struct store_session *row);
+
+/* Sessions. get: LB_ERR_NOT_FOUND. put (staged): LB_ERR_RANGE for a field
+ * outside its documented range. */
+int store_load_sessions(struct store *s, store_session_cb cb, void *arg);
+int store_get_session(struct store *s, uint64_t dev_eui, struct store_session *out);
+int store_put_session(struct store *s, const struct store_session *row);
+
+/* DevNonces. add (staged): LB_ERR_DUPLICATE if already used. */
+int store_dev_nonce_used(struct store *s, uint64_t dev_eui, uint16_t nonce, bool *used);
+int store_add_dev_nonce(struct store *s, uint64_t dev_eui, uint16_t nonce);
+
+/* Opaque ledgers. put (staged) copies len bytes. get copies up to cap
+ * bytes into blob and sets *len to the stored size: LB_ERR_TOO_LARGE when
+ * cap is smaller (nothing copied), LB_ERR_NOT_FOUND. put: LB_ERR_TOO_LARGE
+ * beyond STORE_LEDGER_MAX. */
+int store_ledger_put(struct store *s, uint64_t owner, enum store_ledger_kind kind,
+		     const void *blob, size_t len);
+int store_ledger_get(struct store *s, uint64_t owner, enum store_ledger_kind kind, void *blob,
+		     size_t cap, size_t *len);
+
+/* Named integers. Key: 1..STORE_META_KEY_SIZE-1 characters. */
+int store_meta_get(struct store *s, const char *key, int64_t *value);
+int store_meta_put(struct store *s, const char *key, int64_t value);
+
+/* Delete the device's session, DevNonces, downlinks and device ledgers,
+ * and commit at once (with anything staged before). LB_ERR_NOT_FOUND when
+ * nothing was stored for it (the staged batch is still committed). */
+int store_purge(struct store *s, uint64_t dev_eui);
+
+#endif

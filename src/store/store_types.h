@@ -1,0 +1,109 @@
+/*
+ * store_types.h - the data of the durable store: its limits, the rows it
+ * keeps (sessions, downlinks, ledger kinds), its statistics and the handle.
+ * No functions; the contract of the store is at the top of store.h.
+ */
+#ifndef LB_STORE_TYPES_H
+#define LB_STORE_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"     /* enum lb_activation */
+
+#define STORE_DB_NAME "lorabridge.db"
+#define STORE_LOCK_NAME "lorabridge.lock"
+#define STORE_SCHEMA_VERSION 1           /* PRAGMA user_version */
+#define STORE_DEFAULT_COMMIT_MS 200
+#define STORE_MAX_COMMIT_MS 60000
+#define STORE_RETRY_MS 1000              /* store_tick() after a failed commit */
+#define STORE_BUSY_TIMEOUT_MS 100        /* a CLI user holding a lock */
+#define STORE_LOG_INITIAL (64 * 1024)
+#define STORE_LOG_MAX (16 * 1024 * 1024) /* staged bytes; beyond: LB_ERR_FULL */
+
+#define STORE_KEY_LEN 16
+#define STORE_DL_ID_SIZE 64              /* id string incl. NUL */
+#define STORE_DL_MAX_DATA 255            /* = LW_MAX_PHY: any FRMPayload fits */
+#define STORE_META_KEY_SIZE 64           /* key string incl. NUL */
+#define STORE_LEDGER_MAX (1024 * 1024)   /* bytes per ledger blob */
+
+/* One row of `session`. has_* false = SQL NULL. */
+struct store_session {
+	uint64_t dev_eui;
+	enum lb_activation activation;
+	uint32_t dev_addr;
+	uint8_t nwk_s_key[STORE_KEY_LEN];
+	uint8_t app_s_key[STORE_KEY_LEN];
+	bool has_fcnt_up_last;
+	uint32_t fcnt_up_last;          /* last accepted 32-bit FCntUp */
+	uint32_t nfcnt_down;            /* reserved ceiling (see COUNTER RULES) */
+	uint8_t rx1_dr_offset;          /* 0..7 */
+	uint8_t rx2_dr;                 /* 0..15 */
+	uint32_t rx2_freq;              /* Hz */
+	uint8_t rx_delay;               /* s, 0..15 (0 means 1) */
+	bool has_join_nonce_last;
+	uint32_t join_nonce_last;       /* 24-bit JoinNonce/AppNonce last issued */
+	bool has_dev_nonce_last;
+	uint16_t dev_nonce_last;        /* of the join that made this session */
+	int64_t joined_at;              /* Unix s, 0 for ABP */
+	int64_t updated_at;             /* Unix s; set by store_put_session */
+};
+
+enum store_dl_state {
+	STORE_DL_QUEUED = 0,
+	STORE_DL_SENT = 1               /* confirmed: sent, awaiting the ACK */
+};
+
+/* One row of `downlink`. */
+struct store_downlink {
+	char id[STORE_DL_ID_SIZE];      /* unique, non-empty */
+	uint64_t dev_eui;
+	uint32_t seq;                   /* queue order; assigned by push */
+	uint8_t fport;
+	bool confirmed;
+	enum store_dl_state state;
+	bool has_fcnt_down;
+	uint32_t fcnt_down;             /* the NFCntDown it was sent with */
+	int64_t created_at;             /* Unix s; set by push */
+	size_t len;
+	uint8_t data[STORE_DL_MAX_DATA]; /* FRMPayload, plaintext */
+};
+
+/* Ledger kinds below STORE_LEDGER_GATEWAY_BASE are owned by a device
+ * (owner = DevEUI) and purged with it; the others by a gateway. */
+enum store_ledger_kind {
+	STORE_LEDGER_FAIR_ACCESS = 1,            /* per device */
+	STORE_LEDGER_GATEWAY_BASE = 0x100,
+	STORE_LEDGER_DUTY_CYCLE = 0x100          /* per gateway */
+};
+
+struct store_stats {
+	uint64_t commits;               /* batches committed */
+	uint64_t rows_written;          /* staged writes committed */
+	uint64_t failures;              /* failed commits and staging writes */
+	uint64_t replays;               /* batches re-staged after a failure */
+	int64_t last_commit_us;         /* duration of the last commit */
+	int64_t max_commit_us;
+};
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+/* Fields are internal except stats (read-only). */
+struct store {
+	struct sqlite3 *db;
+	struct sqlite3_stmt **stmt;     /* prepared once at open */
+	int lock_fd;
+	int commit_ms;
+	bool in_txn;                    /* BEGIN IMMEDIATE issued */
+	bool broken;                    /* batch rolled back: replay the log */
+	uint64_t batch;                 /* number of the batch being staged */
+	int64_t due_ms;                 /* -1 when nothing is staged */
+	uint8_t *log;                   /* redo log of the staged batch */
+	size_t log_len, log_cap;
+	size_t n_ops;
+	struct store_stats stats;
+};
+
+#endif

@@ -1,0 +1,201 @@
+/*
+ * store_write.c - the writes of the store, one function per kind of staged
+ * record: applied when the write is staged and again when the redo log of
+ * a failed batch is replayed (store__apply). The calls that stage them are
+ * in store_ops.c and store_dl.c. See store.h.
+ */
+#include "store/store_write.h"
+
+#include <string.h>
+
+#include "store/store_db.h"
+#include "base/lb_err.h"
+
+/* Bound like store__bind_u64() (store_db.h): failures surface at step time. */
+static void bind_opt(sqlite3_stmt *st, int col, bool has, int64_t v)
+{
+	if (has)
+		sqlite3_bind_int64(st, col + 1, v);
+	else
+		sqlite3_bind_null(st, col + 1);
+}
+
+static void bind_blob(sqlite3_stmt *st, int col, const void *p, size_t len)
+{
+	if (len == 0)
+		sqlite3_bind_zeroblob(st, col + 1, 0);
+	else
+		sqlite3_bind_blob(st, col + 1, p, (int)len, SQLITE_STATIC);
+}
+
+/* Step a write statement to completion; reset it. */
+static int run(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? LB_OK : store__fail(s, rc, what);
+}
+
+/* ---- writes (applied when staged and when replayed) ------------------ */
+
+static int exec_put_session(struct store *s, const struct store_session *r)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_SESSION_PUT);
+
+	store__bind_u64(st, SC_DEV_EUI, r->dev_eui);
+	store__bind_u64(st, SC_ACTIVATION, (uint64_t)r->activation);
+	store__bind_u64(st, SC_DEV_ADDR, r->dev_addr);
+	bind_blob(st, SC_NWK_S_KEY, r->nwk_s_key, STORE_KEY_LEN);
+	bind_blob(st, SC_APP_S_KEY, r->app_s_key, STORE_KEY_LEN);
+	bind_opt(st, SC_FCNT_UP_LAST, r->has_fcnt_up_last, r->fcnt_up_last);
+	store__bind_u64(st, SC_NFCNT_DOWN, r->nfcnt_down);
+	store__bind_u64(st, SC_RX1_DR_OFFSET, r->rx1_dr_offset);
+	store__bind_u64(st, SC_RX2_DR, r->rx2_dr);
+	store__bind_u64(st, SC_RX2_FREQ, r->rx2_freq);
+	store__bind_u64(st, SC_RX_DELAY, r->rx_delay);
+	bind_opt(st, SC_JOIN_NONCE_LAST, r->has_join_nonce_last, r->join_nonce_last);
+	bind_opt(st, SC_DEV_NONCE_LAST, r->has_dev_nonce_last, r->dev_nonce_last);
+	sqlite3_bind_int64(st, SC_JOINED_AT + 1, r->joined_at);
+	sqlite3_bind_int64(st, SC_UPDATED_AT + 1, r->updated_at);
+	return run(s, st, "put session");
+}
+
+static int exec_add_nonce(struct store *s, const struct store__nonce *n)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_NONCE_ADD);
+
+	store__bind_u64(st, 0, n->dev_eui);
+	store__bind_u64(st, 1, n->nonce);
+	return run(s, st, "add DevNonce");
+}
+
+static int exec_dl_push(struct store *s, const struct store_downlink *d)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_DL_INSERT);
+
+	sqlite3_bind_text(st, DC_ID + 1, d->id, -1, SQLITE_STATIC);
+	store__bind_u64(st, DC_DEV_EUI, d->dev_eui);
+	store__bind_u64(st, DC_SEQ, d->seq);
+	store__bind_u64(st, DC_FPORT, d->fport);
+	store__bind_u64(st, DC_CONFIRMED, d->confirmed);
+	bind_blob(st, DC_DATA, d->data, d->len);
+	store__bind_u64(st, DC_STATE, (uint64_t)d->state);
+	bind_opt(st, DC_FCNT_DOWN, d->has_fcnt_down, d->fcnt_down);
+	sqlite3_bind_int64(st, DC_CREATED_AT + 1, d->created_at);
+	return run(s, st, "push downlink");
+}
+
+/* UPDATE/DELETE by key: no row changed is LB_ERR_NOT_FOUND. */
+static int run_keyed(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = run(s, st, what);
+
+	if (rc == LB_OK && sqlite3_changes(s->db) == 0)
+		return LB_ERR_NOT_FOUND;
+	return rc;
+}
+
+static int exec_dl_update(struct store *s, const struct store__dl_update *u)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_DL_UPDATE);
+
+	sqlite3_bind_int64(st, 1, u->state);
+	sqlite3_bind_int64(st, 2, u->fcnt_down);
+	if (!u->has_fcnt_down)
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_text(st, 3, u->id, -1, SQLITE_STATIC);
+	return run_keyed(s, st, "update downlink");
+}
+
+static int exec_dl_delete(struct store *s, const struct store__dl_id *d)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_DL_DELETE);
+
+	sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
+	return run_keyed(s, st, "delete downlink");
+}
+
+static int exec_by_eui(struct store *s, enum store_stmt id, uint64_t dev_eui, const char *what)
+{
+	sqlite3_stmt *st = store__stmt(s, id);
+
+	store__bind_u64(st, 0, dev_eui);
+	return run(s, st, what);
+}
+
+static int exec_ledger_put(struct store *s, const struct store__ledger *l)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_LEDGER_PUT);
+
+	store__bind_u64(st, 0, l->owner);
+	store__bind_u64(st, 1, l->kind);
+	bind_blob(st, 2, l + 1, l->len);
+	return run(s, st, "put ledger");
+}
+
+static int exec_meta_put(struct store *s, const struct store__meta *m)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_META_PUT);
+
+	sqlite3_bind_text(st, 1, m->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, m->value);
+	return run(s, st, "put meta");
+}
+
+static int exec_purge(struct store *s, uint64_t dev_eui)
+{
+	static const enum store_stmt del[] = {STMT_PURGE_SESSION, STMT_PURGE_NONCE,
+					      STMT_PURGE_DL, STMT_PURGE_LEDGER};
+	int rc = LB_OK;
+
+	for (size_t i = 0; i < sizeof(del) / sizeof(del[0]) && rc == LB_OK; i++)
+		rc = exec_by_eui(s, del[i], dev_eui, "purge");
+	return rc;
+}
+
+int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
+{
+	uint64_t eui;
+
+	switch (op) {
+	case OP_PUT_SESSION:
+		return len == sizeof(struct store_session) ? exec_put_session(s, p) : LB_ERR_INVAL;
+	case OP_ADD_NONCE:
+		return len == sizeof(struct store__nonce) ? exec_add_nonce(s, p) : LB_ERR_INVAL;
+	case OP_DL_PUSH:
+		return len == sizeof(struct store_downlink) ? exec_dl_push(s, p) : LB_ERR_INVAL;
+	case OP_DL_UPDATE:
+		return len == sizeof(struct store__dl_update) ? exec_dl_update(s, p) : LB_ERR_INVAL;
+	case OP_DL_DELETE:
+		return len == sizeof(struct store__dl_id) ? exec_dl_delete(s, p) : LB_ERR_INVAL;
+	case OP_LEDGER_PUT:
+		if (len < sizeof(struct store__ledger) ||
+		    len - sizeof(struct store__ledger) != ((const struct store__ledger *)p)->len)
+			return LB_ERR_INVAL;
+		return exec_ledger_put(s, p);
+	case OP_META_PUT:
+		return len == sizeof(struct store__meta) ? exec_meta_put(s, p) : LB_ERR_INVAL;
+	case OP_DL_FLUSH:
+	case OP_PURGE:
+		if (len != sizeof(eui))
+			return LB_ERR_INVAL;
+		memcpy(&eui, p, sizeof(eui));
+		return op == OP_PURGE ? exec_purge(s, eui)
+				      : exec_by_eui(s, STMT_DL_FLUSH, eui, "flush downlinks");
+	}
+	return LB_ERR_INVAL;
+}
+
+int store__copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n;
+
+	if (!src || !src[0])
+		return LB_ERR_INVAL;
+	n = strnlen(src, size);
+	if (n >= size)
+		return LB_ERR_INVAL;
+	memcpy(dst, src, n + 1);
+	return LB_OK;
+}

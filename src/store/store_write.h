@@ -1,0 +1,68 @@
+/*
+ * store_write.h - the writes the store stages (internal to store/): the
+ * record of each kind of write as it is kept in the redo log, and
+ * store__apply(), which runs a record against the database both when it is
+ * staged and when a failed batch is replayed (store_batch.c).
+ *
+ * Errors: LB_OK or an lb_err code: LB_ERR_INVAL (a record of the wrong
+ * size, an unknown kind), LB_ERR_NOT_FOUND (an update or delete that finds
+ * no row) and the codes of store__fail() (store_db.h). Ownership: a record
+ * is plain bytes read in place; nothing is kept.
+ */
+#ifndef LB_STORE_WRITE_H
+#define LB_STORE_WRITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store_types.h"
+
+/* Staged write kinds, recorded in the redo log and replayed in order. */
+enum store_op {
+	OP_PUT_SESSION = 1,   /* struct store_session */
+	OP_ADD_NONCE,         /* struct store__nonce */
+	OP_DL_PUSH,           /* struct store_downlink, seq assigned */
+	OP_DL_UPDATE,         /* struct store__dl_update */
+	OP_DL_DELETE,         /* struct store__dl_id */
+	OP_DL_FLUSH,          /* uint64_t dev_eui */
+	OP_LEDGER_PUT,        /* struct store__ledger + len bytes */
+	OP_META_PUT,          /* struct store__meta */
+	OP_PURGE              /* uint64_t dev_eui */
+};
+
+struct store__nonce {
+	uint64_t dev_eui;
+	uint16_t nonce;
+};
+
+struct store__dl_id {
+	char id[STORE_DL_ID_SIZE];
+};
+
+struct store__dl_update {
+	char id[STORE_DL_ID_SIZE];
+	enum store_dl_state state;
+	bool has_fcnt_down;
+	uint32_t fcnt_down;
+};
+
+struct store__ledger {
+	uint64_t owner;
+	uint32_t kind;
+	uint32_t len;         /* bytes following this header */
+};
+
+struct store__meta {
+	char key[STORE_META_KEY_SIZE];
+	int64_t value;
+};
+
+/* Run one write op (store_write.c); LB_OK or an lb_err code. */
+int store__apply(struct store *s, enum store_op op, const void *payload, size_t len);
+
+/* Copy a NUL-terminated string of at most size-1 characters; LB_ERR_INVAL
+ * if empty, NULL or too long. */
+int store__copy_str(char *dst, size_t size, const char *src);
+
+#endif
