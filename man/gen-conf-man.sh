@@ -3,7 +3,7 @@
 #   man/gen-conf-man.sh LORABRIDGE TEMPLATE VERSION > lorabridge.conf.5
 # The template line "@SETTINGS@" becomes the output of
 # `LORABRIDGE --print-config-reference man` (generated from the schema
-# table in src/config_schema.c, like --print-config), and "@VERSION@"
+# table in src/config/config_schema.c, like --print-config), and "@VERSION@"
 # becomes VERSION, so the page cannot list other settings than the code.
 set -eu
 [ $# -eq 3 ] || { echo "usage: $0 LORABRIDGE TEMPLATE VERSION" >&2; exit 2; }

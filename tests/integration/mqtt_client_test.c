@@ -1,5 +1,5 @@
 /*
- * mqtt_client_test.c - drives src/mqtt.c with a small epoll loop of its own
+ * mqtt_client_test.c - drives src/io/mqtt.c with a small epoll loop of its own
  * against a real mosquitto broker; orchestrated by test_mqtt_client.sh.
  *
  * Modes (first argument):
