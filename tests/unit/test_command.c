@@ -1,0 +1,437 @@
+/*
+ * test_command.c - downlink commands from MQTT with the I/O edges faked:
+ * command_on_message() is called as the MQTT client's on_message callback
+ * would; its refusals land in a recording publish_sink, and its queue is a
+ * real SQLite store in a mkdtemp() directory under /tmp (removed by an
+ * unchecked fixture, run in the parent even when a test fails). The
+ * context is wired as bridge.c's handlers_setup() wires it.
+ */
+#include <check.h>
+#include <ftw.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/b64.h"
+#include "base/hex.h"
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "daemon/command.h"
+#include "daemon/devevent.h"
+#include "daemon/ids.h"
+#include "daemon/publish.h"
+#include "daemon/stats.h"
+#include "store/store.h"
+#include "tables/devices.h"
+
+#define DEV_EUI UINT64_C(0x70b3d57ed0000001)
+#define DEV_HEX "70b3d57ed0000001"
+#define FARM_EUI UINT64_C(0x70b3d57ed0000002)
+#define FARM_HEX "70b3d57ed0000002"
+#define UNKNOWN_HEX "70b3d57ed00000ff"
+
+#define CMD_TOPIC "application/default/device/" DEV_HEX "/command/down"
+#define LOG_TOPIC "application/default/device/" DEV_HEX "/event/log"
+
+static const uint8_t KEY_X[16] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+				  0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf};
+static const uint8_t KEY_Y[16] = {0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
+				  0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf};
+
+/* ------------------------------------------------------------ the fake */
+
+#define REC_MAX 64
+
+struct rec_msg {
+	char topic[PUBLISH_TOPIC_MAX];
+	char *payload;                   /* NUL-terminated copy */
+	bool retain;
+};
+
+struct rec_sink {
+	struct rec_msg m[REC_MAX];
+	size_t n;
+};
+
+static int rec_publish(void *arg, const char *topic, const void *payload, size_t len, int qos,
+		       bool retain)
+{
+	struct rec_sink *r = arg;
+	(void)qos;
+
+	ck_assert_uint_lt(r->n, REC_MAX);
+	struct rec_msg *m = &r->m[r->n++];
+	ck_assert_uint_lt(strlen(topic), sizeof(m->topic));
+	strcpy(m->topic, topic);
+	m->payload = malloc(len + 1);
+	ck_assert_ptr_nonnull(m->payload);
+	memcpy(m->payload, payload, len);
+	m->payload[len] = '\0';
+	m->retain = retain;
+	return LB_OK;
+}
+
+/* ------------------------------------------------------------ the world */
+
+struct world {
+	char dir[256];
+	struct lb_config cfg;
+	const struct region *region;
+	struct stats stats;
+	struct idgen ids;
+	struct publisher pub;
+	struct devevents ev;
+	struct devices devices;
+	struct store store;
+	struct commands c;
+	struct rec_sink sink;
+};
+
+static struct world w;
+
+static char base_dir[] = "/tmp/test_command.XXXXXX";
+
+static void base_setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(base_dir));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static void base_teardown(void)
+{
+	nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct lb_device_conf abp(const char *name, const char *application, uint64_t eui,
+				 uint32_t addr)
+{
+	struct lb_device_conf c;
+
+	memset(&c, 0, sizeof(c));
+	c.name = (char *)name;
+	c.application = (char *)application;
+	c.dev_eui = eui;
+	c.activation = LB_ACT_ABP;
+	c.dev_addr = addr;
+	memcpy(c.nwk_s_key, KEY_X, 16);
+	memcpy(c.app_s_key, KEY_Y, 16);
+	c.lorawan_version = 3;
+	c.fair_access = w.cfg.fair_access;
+	return c;
+}
+
+static void setup(void)
+{
+	memset(&w, 0, sizeof(w));
+	snprintf(w.dir, sizeof(w.dir), "%s/t.XXXXXX", base_dir);
+	ck_assert_ptr_nonnull(mkdtemp(w.dir));
+	ck_assert_int_eq(config_defaults(&w.cfg), LB_OK);
+	w.region = region_find(w.cfg.region);
+	ck_assert_ptr_nonnull(w.region);
+	(void)idgen_init(&w.ids);
+	struct publish_sink sink = {.publish = rec_publish, .arg = &w.sink};
+	ck_assert_int_eq(publish_init(&w.pub, &w.cfg, &sink), LB_OK);
+	w.ev = (struct devevents){.pub = &w.pub, .stats = &w.stats};
+	struct lb_device_conf conf[2] = {
+		abp("sensor", "default", DEV_EUI, 0x26011234),
+		abp("tractor", "farm", FARM_EUI, 0x26015678),
+	};
+	ck_assert_int_eq(devices_init(&w.devices, conf, 2), LB_OK);
+	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
+	w.c = (struct commands){
+		.devices = &w.devices, .region = w.region, .store = &w.store, .pub = &w.pub,
+		.ids = &w.ids, .ev = &w.ev, .stats = &w.stats,
+		.queue_limit = w.cfg.downlink_queue_limit,
+	};
+}
+
+static void teardown(void)
+{
+	devices_free(&w.devices);
+	store_close(&w.store);
+	publish_free(&w.pub);
+	config_free(&w.cfg);
+	for (size_t i = 0; i < w.sink.n; i++)
+		free(w.sink.m[i].payload);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static void command(const char *topic, const char *json)
+{
+	command_on_message(&w.c, topic, json, strlen(json));
+}
+
+static size_t queued(uint64_t eui)
+{
+	size_t n = 99;
+	ck_assert_int_eq(store_downlink_count(&w.store, eui, &n), LB_OK);
+	return n;
+}
+
+static const char *str_of(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
+		      json_object_to_json_string(o));
+	return json_object_get_string(v);
+}
+
+/* Exactly one message so far, a `log` event on topic with this code;
+ * returns it parsed (the caller puts it). */
+static json_object *only_log(const char *topic, const char *code)
+{
+	ck_assert_uint_eq(w.sink.n, 1);
+	ck_assert_str_eq(w.sink.m[0].topic, topic);
+	ck_assert(!w.sink.m[0].retain);
+	json_object *o = json_tokener_parse(w.sink.m[0].payload);
+	ck_assert_msg(o != NULL, "not JSON: %s", w.sink.m[0].payload);
+	ck_assert_str_eq(str_of(o, "code"), code);
+	ck_assert_str_eq(str_of(o, "level"), "ERROR");
+	ck_assert_uint_eq(w.stats.log_events, 1);
+	ck_assert_uint_eq(w.stats.commands_refused, 1);
+	return o;
+}
+
+/* Refused on the test device's log topic, with its deviceInfo; nothing queued. */
+static void assert_refused(const char *code)
+{
+	json_object *o = only_log(LOG_TOPIC, code);
+	json_object *info = NULL;
+	ck_assert(json_object_object_get_ex(o, "deviceInfo", &info));
+	ck_assert_str_eq(str_of(info, "devEui"), DEV_HEX);
+	ck_assert_str_eq(str_of(info, "deviceName"), "sensor");
+	json_object_put(o);
+	ck_assert_uint_eq(queued(DEV_EUI), 0);
+	ck_assert_uint_eq(w.stats.commands, 0);
+}
+
+/* ------------------------------------------------------------ tests */
+
+START_TEST(test_valid_command_queued)
+{
+	struct store_downlink dl;
+
+	command(CMD_TOPIC, "{\"devEui\":\"" DEV_HEX "\",\"confirmed\":true,\"fPort\":10,"
+			   "\"data\":\"AQID\"}");
+	ck_assert_uint_eq(queued(DEV_EUI), 1);
+	ck_assert_uint_eq(w.stats.commands, 1);
+	ck_assert_uint_eq(w.stats.commands_refused, 0);
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert_int_eq(store_downlink_first(&w.store, DEV_EUI, &dl), LB_OK);
+	ck_assert_uint_eq(dl.fport, 10);
+	ck_assert(dl.confirmed);
+	ck_assert_int_eq(dl.state, STORE_DL_QUEUED);
+	ck_assert_uint_eq(dl.len, 3);
+	ck_assert_mem_eq(dl.data, "\x01\x02\x03", 3);
+	/* No id given: the bridge assigns a UUID. */
+	ck_assert_uint_eq(strlen(dl.id), 36);
+	ck_assert_int_eq(dl.id[8], '-');
+	ck_assert_int_eq(dl.id[14], '4');
+	/* Other devices' queues are untouched. */
+	ck_assert_uint_eq(queued(FARM_EUI), 0);
+}
+END_TEST
+
+START_TEST(test_ids_kept_and_unique)
+{
+	struct store_downlink dl;
+
+	command(CMD_TOPIC, "{\"fPort\":1,\"data\":\"AA==\",\"id\":\"job-1\"}");
+	ck_assert_uint_eq(queued(DEV_EUI), 1);
+	ck_assert_int_eq(store_downlink_get(&w.store, "job-1", &dl), LB_OK);
+	ck_assert_uint_eq(dl.dev_eui, DEV_EUI);
+	ck_assert(!dl.confirmed);
+	ck_assert_uint_eq(w.sink.n, 0);
+	command(CMD_TOPIC, "{\"fPort\":2,\"data\":\"AQ==\",\"id\":\"job-1\"}");
+	json_object *o = only_log(LOG_TOPIC, "DUPLICATE_ID");
+	json_object_put(o);
+	ck_assert_uint_eq(queued(DEV_EUI), 1);
+	ck_assert_uint_eq(w.stats.commands, 1);
+	/* The first one is unchanged. */
+	ck_assert_int_eq(store_downlink_get(&w.store, "job-1", &dl), LB_OK);
+	ck_assert_uint_eq(dl.fport, 1);
+}
+END_TEST
+
+START_TEST(test_invalid_json)
+{
+	command(CMD_TOPIC, "{\"fPort\":10,");
+	assert_refused("INVALID_JSON");
+}
+END_TEST
+
+START_TEST(test_not_an_object)
+{
+	command(CMD_TOPIC, "[1,2,3]");
+	assert_refused("INVALID_JSON");
+}
+END_TEST
+
+START_TEST(test_invalid_fport)
+{
+	command(CMD_TOPIC, "{\"fPort\":0,\"data\":\"AQID\"}");
+	assert_refused("INVALID_FPORT");
+}
+END_TEST
+
+START_TEST(test_invalid_data)
+{
+	command(CMD_TOPIC, "{\"fPort\":10,\"data\":\"not base64!\"}");
+	assert_refused("INVALID_DATA");
+}
+END_TEST
+
+START_TEST(test_dev_eui_mismatch)
+{
+	command(CMD_TOPIC, "{\"devEui\":\"" FARM_HEX "\",\"fPort\":10,\"data\":\"AQID\"}");
+	assert_refused("DEV_EUI_MISMATCH");
+	ck_assert_uint_eq(queued(FARM_EUI), 0);
+}
+END_TEST
+
+START_TEST(test_unknown_device)
+{
+	command("application/default/device/" UNKNOWN_HEX "/command/down",
+		"{\"fPort\":10,\"data\":\"AQID\"}");
+	/* Said on the unknown device's own topic, without deviceInfo. */
+	json_object *o = only_log("application/default/device/" UNKNOWN_HEX "/event/log",
+				  "UNKNOWN_DEVICE");
+	json_object *info = NULL;
+	ck_assert(!json_object_object_get_ex(o, "deviceInfo", &info));
+	json_object_put(o);
+	ck_assert_uint_eq(queued(UINT64_C(0x70b3d57ed00000ff)), 0);
+	ck_assert_uint_eq(w.stats.commands, 0);
+}
+END_TEST
+
+START_TEST(test_device_of_another_application)
+{
+	/* FARM_EUI exists, but in application "farm", not "default". */
+	command("application/default/device/" FARM_HEX "/command/down",
+		"{\"fPort\":10,\"data\":\"AQID\"}");
+	json_object *o = only_log("application/default/device/" FARM_HEX "/event/log",
+				  "UNKNOWN_DEVICE");
+	json_object_put(o);
+	ck_assert_uint_eq(queued(FARM_EUI), 0);
+	/* Its own application's topic works. */
+	command("application/farm/device/" FARM_HEX "/command/down",
+		"{\"fPort\":10,\"data\":\"AQID\"}");
+	ck_assert_uint_eq(queued(FARM_EUI), 1);
+	ck_assert_uint_eq(w.sink.n, 1);
+}
+END_TEST
+
+START_TEST(test_queue_full)
+{
+	int limit = w.cfg.downlink_queue_limit;
+
+	ck_assert_int_gt(limit, 0);
+	for (int i = 0; i < limit; i++)
+		command(CMD_TOPIC, "{\"fPort\":10,\"data\":\"AQID\"}");
+	ck_assert_uint_eq(queued(DEV_EUI), (size_t)limit);
+	ck_assert_uint_eq(w.stats.commands, (uint64_t)limit);
+	ck_assert_uint_eq(w.sink.n, 0);
+	command(CMD_TOPIC, "{\"fPort\":10,\"data\":\"AQID\"}");
+	json_object *o = only_log(LOG_TOPIC, "QUEUE_FULL");
+	json_object_put(o);
+	ck_assert_uint_eq(queued(DEV_EUI), (size_t)limit);
+	ck_assert_uint_eq(w.stats.commands, (uint64_t)limit);
+}
+END_TEST
+
+START_TEST(test_payload_too_large_at_device_dr)
+{
+	uint8_t data[60];
+	char b64[B64_ENCODED_LEN(sizeof(data)) + 1], json[256];
+
+	memset(data, 0x5a, sizeof(data));
+	ck_assert_uint_gt(b64_encode(data, sizeof(data), b64, sizeof(b64)), 0);
+	snprintf(json, sizeof(json), "{\"fPort\":10,\"data\":\"%s\"}", b64);
+	/* Fine while the device's data rate is unknown ... */
+	command(CMD_TOPIC, json);
+	ck_assert_uint_eq(queued(DEV_EUI), 1);
+	ck_assert_uint_eq(w.sink.n, 0);
+	/* ... too large once it was last heard at DR0 (EU868: 51 bytes). */
+	w.devices.dev[0].rt.last_dr = 0;
+	command(CMD_TOPIC, json);
+	json_object *o = only_log(LOG_TOPIC, "PAYLOAD_TOO_LARGE");
+	json_object_put(o);
+	ck_assert_uint_eq(queued(DEV_EUI), 1);
+}
+END_TEST
+
+START_TEST(test_other_topics_ignored)
+{
+	/* Not the command topic, another command, a DevEUI that is not one:
+	 * nothing queued, nothing said, nothing counted. */
+	command("application/default/device/" DEV_HEX "/event/up", "{\"fPort\":10}");
+	command("application/default/device/" DEV_HEX "/command/flush", "{\"fPort\":10}");
+	command("application/default/device/not-an-eui/command/down", "{\"fPort\":10}");
+	command("something/else", "{\"fPort\":10}");
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert_uint_eq(queued(DEV_EUI), 0);
+	ck_assert_uint_eq(w.stats.commands, 0);
+	ck_assert_uint_eq(w.stats.commands_refused, 0);
+}
+END_TEST
+
+START_TEST(test_queued_command_survives_commit)
+{
+	size_t n = 0;
+
+	command(CMD_TOPIC, "{\"fPort\":10,\"data\":\"AQID\",\"id\":\"keep-me\"}");
+	/* Queued in the store's open batch: durable with its next commit. */
+	ck_assert(store_dirty(&w.store));
+	ck_assert_int_eq(store_commit(&w.store), LB_OK);
+	ck_assert_int_eq(store_close(&w.store), LB_OK);
+	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
+	ck_assert_int_eq(store_downlink_count(&w.store, DEV_EUI, &n), LB_OK);
+	ck_assert_uint_eq(n, 1);
+}
+END_TEST
+
+static Suite *command_suite(void)
+{
+	Suite *s = suite_create("command");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_valid_command_queued);
+	tcase_add_test(tc, test_ids_kept_and_unique);
+	tcase_add_test(tc, test_invalid_json);
+	tcase_add_test(tc, test_not_an_object);
+	tcase_add_test(tc, test_invalid_fport);
+	tcase_add_test(tc, test_invalid_data);
+	tcase_add_test(tc, test_dev_eui_mismatch);
+	tcase_add_test(tc, test_unknown_device);
+	tcase_add_test(tc, test_device_of_another_application);
+	tcase_add_test(tc, test_queue_full);
+	tcase_add_test(tc, test_payload_too_large_at_device_dr);
+	tcase_add_test(tc, test_other_topics_ignored);
+	tcase_add_test(tc, test_queued_command_survives_commit);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	log_threshold = LOG_LVL_ERROR;
+	SRunner *sr = srunner_create(command_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

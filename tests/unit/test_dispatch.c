@@ -1,0 +1,640 @@
+/*
+ * test_dispatch.c - the GWMP dispatcher with its I/O edges faked: datagrams
+ * go into dispatch_datagram() as udp_drain() hands them over; what it sends
+ * lands in a recording udpout, what it publishes in a recording
+ * publish_sink, and the de-duplicated groups in a counting emit callback
+ * (in place of uplink_process). Gateway table, de-duplication, budgets and
+ * scheduler are the real ones, wired as bridge.c wires them; the store is a
+ * real SQLite database in a mkdtemp() directory under /tmp (removed by an
+ * unchecked fixture, run in the parent even when a test fails).
+ *
+ * Datagrams follow the examples of semtech-udp.md §8 (as test_gwmp.c).
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <ftw.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "daemon/budget.h"
+#include "daemon/devevent.h"
+#include "daemon/dispatch.h"
+#include "daemon/durable.h"
+#include "daemon/ids.h"
+#include "daemon/publish.h"
+#include "daemon/session.h"
+#include "daemon/stats.h"
+#include "daemon/txsched.h"
+#include "daemon/udpout.h"
+#include "gwmp/gwmp.h"
+#include "io/loop.h"
+#include "store/store.h"
+#include "tables/dedup.h"
+#include "tables/devices.h"
+#include "tables/gateway.h"
+
+#define GW_1 UINT64_C(0xaa555a0000000101)
+#define GW_2 UINT64_C(0xaa555a0000000202)
+#define GW_1_HEX "aa555a0000000101"
+#define MAX_DGRAM 8192
+
+/* The join-request of semtech-udp.md §8.1 and its base64. */
+static const uint8_t PHY[23] = {0x00, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
+				0x01, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02,
+				0x02, 0x03, 0x03, 0x09, 0xb9, 0x7b, 0x32};
+#define PHY_B64 "AAEBAQEBAQEBAgICAgICAgIDAwm5ezI="
+
+/* One rxpk object with radio CRC status `stat`. */
+#define RXPK(stat)                                                                      \
+	"{\"tmst\":3512348611,\"chan\":0,\"rfch\":1,\"freq\":868.100000,\"stat\":" stat \
+	",\"modu\":\"LORA\",\"datr\":\"SF7BW125\",\"codr\":\"4/5\",\"lsnr\":9.5,"     \
+	"\"rssi\":-57,\"size\":23,\"data\":\"" PHY_B64 "\"}"
+#define STAT                                                                            \
+	"{\"time\":\"2024-05-14 09:12:47 GMT\",\"lati\":46.24000,\"long\":3.25230,"   \
+	"\"alti\":145,\"rxnb\":2,\"rxok\":2,\"rxfw\":2,\"ackr\":100.0,\"dwnb\":0,\"txnb\":0}"
+
+/* ------------------------------------------------------------ the fakes */
+
+#define REC_MAX 64
+
+struct rec_msg {
+	char topic[PUBLISH_TOPIC_MAX];
+	char *payload;                   /* NUL-terminated copy */
+	size_t len;
+	bool retain;
+};
+
+struct rec_sink {
+	struct rec_msg m[REC_MAX];
+	size_t n;
+};
+
+static int rec_publish(void *arg, const char *topic, const void *payload, size_t len, int qos,
+		       bool retain)
+{
+	struct rec_sink *r = arg;
+	(void)qos;
+
+	ck_assert_uint_lt(r->n, REC_MAX);
+	struct rec_msg *m = &r->m[r->n++];
+	ck_assert_uint_lt(strlen(topic), sizeof(m->topic));
+	strcpy(m->topic, topic);
+	m->payload = malloc(len + 1);
+	ck_assert_ptr_nonnull(m->payload);
+	memcpy(m->payload, payload, len);
+	m->payload[len] = '\0';
+	m->len = len;
+	m->retain = retain;
+	return LB_OK;
+}
+
+struct rec_dgram {
+	uint8_t buf[GWMP_MAX_PULL_RESP + 1];
+	size_t len;
+	struct udp_peer to;
+};
+
+struct rec_udp {
+	struct rec_dgram d[16];
+	size_t n;
+};
+
+static int rec_send(void *arg, const void *buf, size_t len, const struct udp_peer *to)
+{
+	struct rec_udp *r = arg;
+
+	ck_assert_uint_lt(r->n, sizeof(r->d) / sizeof(r->d[0]));
+	ck_assert_uint_le(len, sizeof(r->d[0].buf));
+	memcpy(r->d[r->n].buf, buf, len);
+	r->d[r->n].len = len;
+	r->d[r->n].to = *to;
+	r->n++;
+	return LB_OK;
+}
+
+/* The groups de-duplication hands on (instead of uplink_process). */
+struct rec_emit {
+	size_t groups;
+	size_t n_rx;                     /* of the last group */
+	uint64_t gw[DEDUP_MAX_RX];
+	uint8_t phy[GWMP_MAX_PHY];
+	size_t phy_len;
+};
+
+static void rec_emit(void *arg, struct dedup_group *g)
+{
+	struct rec_emit *e = arg;
+
+	e->groups++;
+	e->n_rx = g->n_rx;
+	for (size_t i = 0; i < g->n_rx; i++)
+		e->gw[i] = g->rx[i].gateway_eui;
+	memcpy(e->phy, g->phy, g->phy_len);
+	e->phy_len = g->phy_len;
+}
+
+/* ------------------------------------------------------------ the world */
+
+struct world {
+	char dir[256];
+	struct lb_config cfg;
+	const struct region *region;
+	struct stats stats;
+	struct idgen ids;
+	struct publisher pub;
+	struct devevents ev;
+	struct devices devices;
+	struct gateways gateways;
+	struct dedup dedup;
+	struct store store;
+	struct durable durable;
+	struct sessions sessions;
+	struct budget budget;
+	struct txsched tx;
+	struct dispatch d;
+	struct rec_sink sink;
+	struct rec_udp udp;
+	struct rec_emit emitted;
+	struct udp_peer from;            /* the gateway's address */
+};
+
+static struct world w;
+
+static char base_dir[] = "/tmp/test_dispatch.XXXXXX";
+
+static void base_setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(base_dir));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static void base_teardown(void)
+{
+	nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct udp_peer peer(uint16_t port)
+{
+	struct udp_peer p;
+	struct sockaddr_in sin;
+
+	memset(&p, 0, sizeof(p));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(0xc0000201); /* 192.0.2.1 */
+	memcpy(&p.addr, &sin, sizeof(sin));
+	p.len = sizeof(sin);
+	return p;
+}
+
+static void setup(void)
+{
+	memset(&w, 0, sizeof(w));
+	snprintf(w.dir, sizeof(w.dir), "%s/t.XXXXXX", base_dir);
+	ck_assert_ptr_nonnull(mkdtemp(w.dir));
+	ck_assert_int_eq(config_defaults(&w.cfg), LB_OK);
+	w.region = region_find(w.cfg.region);
+	ck_assert_ptr_nonnull(w.region);
+	(void)idgen_init(&w.ids);
+	struct publish_sink sink = {.publish = rec_publish, .arg = &w.sink};
+	ck_assert_int_eq(publish_init(&w.pub, &w.cfg, &sink), LB_OK);
+	w.ev = (struct devevents){.pub = &w.pub, .stats = &w.stats};
+	ck_assert_int_eq(devices_init(&w.devices, NULL, 0), LB_OK);
+	/* As gateways_setup(), without a rate limit: the tests send bursts. */
+	struct gateways_opts go = {
+		.keepalive_s = w.cfg.udp_keepalive_s, .offline_after = w.cfg.udp_offline_after,
+		.max_gateways = 16,
+	};
+	ck_assert_int_eq(gateways_init(&w.gateways, &go), LB_OK);
+	ck_assert_int_eq(dedup_init(&w.dedup, w.cfg.dedup_window_ms, 64), LB_OK);
+	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
+	durable_init(&w.durable, &w.store);
+	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
+				       w.cfg.state_commit_ms), LB_OK);
+	struct budget_ctx bc = {
+		.region = w.region, .devices = &w.devices, .store = &w.store,
+		.durable = &w.durable, .pub = &w.pub, .ev = &w.ev, .stats = &w.stats,
+		.commit_ms = w.cfg.state_commit_ms,
+	};
+	ck_assert_int_eq(budget_init(&w.budget, &bc), LB_OK);
+	struct txsched_ctx tc = {
+		.devices = &w.devices, .region = w.region, .gateways = &w.gateways,
+		.store = &w.store, .durable = &w.durable, .sessions = &w.sessions,
+		.budget = &w.budget, .ev = &w.ev, .ids = &w.ids,
+		.out = {.send = rec_send, .arg = &w.udp},
+	};
+	struct txsched_opts to = {
+		.delay_ms = w.cfg.downlink_delay_ms,
+		.tx_ack_timeout_ms = (uint32_t)w.cfg.downlink_tx_ack_timeout_ms,
+	};
+	txsched_init(&w.tx, &tc, &to);
+	/* As handlers_setup(). */
+	w.d.gateways = &w.gateways;
+	w.d.dedup = &w.dedup;
+	w.d.emit = rec_emit;
+	w.d.emit_arg = &w.emitted;
+	w.d.stats = &w.stats;
+	w.d.pub = &w.pub;
+	w.d.budget = &w.budget;
+	w.d.tx = &w.tx;
+	w.d.out = (struct udpout){.send = rec_send, .arg = &w.udp};
+	w.d.forward_crc_error = w.cfg.udp_forward_crc_error;
+	w.d.offline_after = w.cfg.udp_offline_after;
+	w.from = peer(40001);
+}
+
+static void teardown(void)
+{
+	dedup_free(&w.dedup);
+	sessions_free(&w.sessions);
+	budget_free(&w.budget);
+	devices_free(&w.devices);
+	gateways_free(&w.gateways);
+	store_close(&w.store);
+	publish_free(&w.pub);
+	config_free(&w.cfg);
+	for (size_t i = 0; i < w.sink.n; i++)
+		free(w.sink.m[i].payload);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+/* Hand a gateway->server datagram to the dispatcher. */
+static void deliver(enum gwmp_type type, uint64_t gw, uint8_t tok0, uint8_t tok1,
+		    const char *json, const struct udp_peer *from)
+{
+	uint8_t buf[MAX_DGRAM];
+	const uint8_t token[2] = {tok0, tok1};
+	size_t len;
+
+	ck_assert_int_eq(gwmp_build_up(2, token, type, gw, json, buf, sizeof(buf), &len), LB_OK);
+	dispatch_datagram(&w.d, buf, len, false, from);
+}
+
+static void close_windows(void)
+{
+	dedup_tick(&w.dedup, loop_now_ms() + 10000, rec_emit, &w.emitted);
+}
+
+static size_t count_topic(const char *topic)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < w.sink.n; i++)
+		n += strcmp(w.sink.m[i].topic, topic) == 0;
+	return n;
+}
+
+static const struct rec_msg *last_msg(const char *topic)
+{
+	for (size_t i = w.sink.n; i-- > 0;)
+		if (strcmp(w.sink.m[i].topic, topic) == 0)
+			return &w.sink.m[i];
+	ck_abort_msg("nothing published on %s", topic);
+	return NULL;
+}
+
+static json_object *parse(const struct rec_msg *m)
+{
+	json_object *o = json_tokener_parse(m->payload);
+	ck_assert_msg(o != NULL, "not JSON on %s: %s", m->topic, m->payload);
+	return o;
+}
+
+static const char *str_of(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
+		      json_object_to_json_string(o));
+	return json_object_get_string(v);
+}
+
+/* The retained gateway state is `state` (and retained). */
+static void assert_conn(const char *state)
+{
+	const struct rec_msg *m = last_msg("gateway/" GW_1_HEX "/state/conn");
+	ck_assert(m->retain);
+	json_object *o = parse(m);
+	ck_assert_str_eq(str_of(o, "gatewayId"), GW_1_HEX);
+	ck_assert_str_eq(str_of(o, "state"), state);
+	json_object_put(o);
+}
+
+/* The one datagram sent is the 4-byte ACK `ident` with token t0 t1, to `to`. */
+static void assert_ack(size_t idx, uint8_t ident, uint8_t t0, uint8_t t1,
+		       const struct udp_peer *to)
+{
+	const uint8_t want[4] = {2, t0, t1, ident};
+
+	ck_assert_uint_gt(w.udp.n, idx);
+	ck_assert_uint_eq(w.udp.d[idx].len, 4);
+	ck_assert_mem_eq(w.udp.d[idx].buf, want, 4);
+	ck_assert_uint_eq(w.udp.d[idx].to.len, to->len);
+	ck_assert_mem_eq(&w.udp.d[idx].to.addr, &to->addr, to->len);
+}
+
+static uint64_t drops_total(void)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < LB_ERR__COUNT; i++)
+		n += w.stats.dgram_drops[i];
+	return n;
+}
+
+/* ------------------------------------------------------------ tests */
+
+START_TEST(test_push_data_one_rxpk)
+{
+	deliver(GWMP_PUSH_DATA, GW_1, 0x5e, 0x1c, "{\"rxpk\":[" RXPK("1") "]}", &w.from);
+
+	/* PUSH_ACK, same version and token, to the source. */
+	ck_assert_uint_eq(w.udp.n, 1);
+	assert_ack(0, GWMP_PUSH_ACK, 0x5e, 0x1c, &w.from);
+	ck_assert_uint_eq(w.stats.datagrams[GWMP_PUSH_DATA], 1);
+	ck_assert_uint_eq(w.stats.frames_received, 1);
+	ck_assert_uint_eq(drops_total(), 0);
+
+	/* First heard: ONLINE, retained; the reception as a gateway `up` event. */
+	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/state/conn"), 1);
+	assert_conn("ONLINE");
+	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/up"), 1);
+	const struct rec_msg *m = last_msg("gateway/" GW_1_HEX "/event/up");
+	ck_assert(!m->retain);
+	json_object *o = parse(m);
+	ck_assert_str_eq(str_of(o, "phyPayload"), PHY_B64);
+	json_object *rxi = NULL;
+	ck_assert(json_object_object_get_ex(o, "rxInfo", &rxi));
+	ck_assert_str_eq(str_of(rxi, "gatewayId"), GW_1_HEX);
+	json_object_put(o);
+	ck_assert_uint_eq(w.stats.gateway_events, 1);
+	ck_assert_uint_eq(w.sink.n, 2);
+
+	/* The frame waits for its de-duplication window. */
+	ck_assert_uint_eq(w.emitted.groups, 0);
+	close_windows();
+	ck_assert_uint_eq(w.emitted.groups, 1);
+	ck_assert_uint_eq(w.emitted.n_rx, 1);
+	ck_assert_uint_eq(w.emitted.gw[0], GW_1);
+	ck_assert_uint_eq(w.emitted.phy_len, sizeof(PHY));
+	ck_assert_mem_eq(w.emitted.phy, PHY, sizeof(PHY));
+
+	/* The gateway table knows where it pushes from, no downlink route yet. */
+	struct gateway *gw = gateways_find(&w.gateways, GW_1);
+	ck_assert_ptr_nonnull(gw);
+	ck_assert_uint_eq(gw->push_data, 1);
+	ck_assert_uint_eq(gw->rxpk_ok, 1);
+	ck_assert_uint_eq(gw->push_addr_len, w.from.len);
+	ck_assert_mem_eq(&gw->push_addr, &w.from.addr, w.from.len);
+	ck_assert(!gw->has_downlink_addr);
+}
+END_TEST
+
+START_TEST(test_two_gateways_one_group)
+{
+	struct udp_peer from2 = peer(40002);
+
+	deliver(GWMP_PUSH_DATA, GW_1, 1, 1, "{\"rxpk\":[" RXPK("1") "]}", &w.from);
+	deliver(GWMP_PUSH_DATA, GW_2, 2, 2, "{\"rxpk\":[" RXPK("1") "]}", &from2);
+	ck_assert_uint_eq(w.udp.n, 2);
+	assert_ack(0, GWMP_PUSH_ACK, 1, 1, &w.from);
+	assert_ack(1, GWMP_PUSH_ACK, 2, 2, &from2);
+	ck_assert_uint_eq(w.stats.dedup_hits, 1);
+	/* Just past the window, well within the retention of emitted frames
+	 * (2 s from the first copy: dedup.h). */
+	dedup_tick(&w.dedup, loop_now_ms() + w.cfg.dedup_window_ms, rec_emit, &w.emitted);
+	ck_assert_uint_eq(w.emitted.groups, 1);
+	ck_assert_uint_eq(w.emitted.n_rx, 2);
+	ck_assert_uint_eq(w.emitted.gw[0], GW_1);
+	ck_assert_uint_eq(w.emitted.gw[1], GW_2);
+	/* A late copy is dropped and counted, not emitted again. */
+	deliver(GWMP_PUSH_DATA, GW_2, 3, 3, "{\"rxpk\":[" RXPK("1") "]}", &from2);
+	ck_assert_uint_eq(dedup_open_count(&w.dedup), 0);
+	close_windows();
+	ck_assert_uint_eq(w.emitted.groups, 1);
+	ck_assert_uint_eq(w.stats.frame_drops[DROP_LATE_DUPLICATE], 1);
+}
+END_TEST
+
+START_TEST(test_online_published_once)
+{
+	deliver(GWMP_PUSH_DATA, GW_1, 1, 1, "{\"rxpk\":[" RXPK("1") "]}", &w.from);
+	deliver(GWMP_PULL_DATA, GW_1, 2, 2, NULL, &w.from);
+	deliver(GWMP_PUSH_DATA, GW_1, 3, 3, "{\"stat\":" STAT "}", &w.from);
+	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/state/conn"), 1);
+	ck_assert_uint_eq(w.udp.n, 3);
+}
+END_TEST
+
+START_TEST(test_pull_data)
+{
+	struct udp_peer down = peer(40100);
+
+	deliver(GWMP_PULL_DATA, GW_1, 0xa7, 0x03, NULL, &down);
+	ck_assert_uint_eq(w.udp.n, 1);
+	assert_ack(0, GWMP_PULL_ACK, 0xa7, 0x03, &down);
+	ck_assert_uint_eq(w.stats.datagrams[GWMP_PULL_DATA], 1);
+	assert_conn("ONLINE");
+	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/up"), 0);
+	/* Its source is the gateway's downlink route. */
+	struct gateway *gw = gateways_find(&w.gateways, GW_1);
+	ck_assert_ptr_nonnull(gw);
+	ck_assert(gw->has_downlink_addr);
+	ck_assert_uint_eq(gw->version, 2);
+	ck_assert_uint_eq(gw->down_addr_len, down.len);
+	ck_assert_mem_eq(&gw->down_addr, &down.addr, down.len);
+	ck_assert_uint_eq(drops_total(), 0);
+}
+END_TEST
+
+START_TEST(test_push_data_stat)
+{
+	deliver(GWMP_PUSH_DATA, GW_1, 4, 4, "{\"stat\":" STAT "}", &w.from);
+	ck_assert_uint_eq(w.udp.n, 1);
+	assert_ack(0, GWMP_PUSH_ACK, 4, 4, &w.from);
+	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/stats"), 1);
+	json_object *o = parse(last_msg("gateway/" GW_1_HEX "/event/stats"));
+	ck_assert_str_eq(str_of(o, "gatewayId"), GW_1_HEX);
+	json_object *v = NULL;
+	ck_assert(json_object_object_get_ex(o, "rxPacketsReceived", &v));
+	ck_assert_int_eq(json_object_get_int(v), 2);
+	json_object_put(o);
+	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->stats_received, 1);
+	close_windows();
+	ck_assert_uint_eq(w.emitted.groups, 0);
+}
+END_TEST
+
+START_TEST(test_too_short)
+{
+	const uint8_t three[3] = {0x02, 0x5e, 0x1c};
+
+	dispatch_datagram(&w.d, three, sizeof(three), false, &w.from);
+	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_TOO_SHORT], 1);
+	ck_assert_uint_eq(drops_total(), 1);
+	ck_assert_uint_eq(w.udp.n, 0);
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert_uint_eq(gateways_count(&w.gateways), 0);
+}
+END_TEST
+
+START_TEST(test_push_data_bad_json)
+{
+	deliver(GWMP_PUSH_DATA, GW_1, 5, 5, "{\"rxpk\":[{\"freq\":868.1,}]}", &w.from);
+	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_JSON], 1);
+	ck_assert_uint_eq(drops_total(), 1);
+	ck_assert_uint_eq(w.udp.n, 0);   /* no PUSH_ACK: the gateway sees it in `ackr` */
+	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/up"), 0);
+	ck_assert_uint_eq(w.stats.frames_received, 0);
+	close_windows();
+	ck_assert_uint_eq(w.emitted.groups, 0);
+}
+END_TEST
+
+START_TEST(test_truncated_and_unknown_type)
+{
+	uint8_t buf[MAX_DGRAM];
+	const uint8_t token[2] = {6, 6};
+	size_t len;
+
+	ck_assert_int_eq(gwmp_build_up(2, token, GWMP_PUSH_DATA, GW_1, "{\"rxpk\":[" RXPK("1") "]}",
+				       buf, sizeof(buf), &len), LB_OK);
+	dispatch_datagram(&w.d, buf, len, true, &w.from);
+	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_TOO_LARGE], 1);
+	/* A server->gateway identifier (PULL_RESP) from a gateway. */
+	buf[GWMP_OFF_IDENT] = GWMP_PULL_RESP;
+	dispatch_datagram(&w.d, buf, len, false, &w.from);
+	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_UNKNOWN_TYPE], 1);
+	/* An unknown protocol version. */
+	buf[GWMP_OFF_IDENT] = GWMP_PUSH_DATA;
+	buf[GWMP_OFF_VERSION] = 9;
+	dispatch_datagram(&w.d, buf, len, false, &w.from);
+	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_VERSION], 1);
+	ck_assert_uint_eq(drops_total(), 3);
+	ck_assert_uint_eq(w.udp.n, 0);
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert_uint_eq(gateways_count(&w.gateways), 0);
+}
+END_TEST
+
+START_TEST(test_crc_error_not_forwarded)
+{
+	deliver(GWMP_PUSH_DATA, GW_1, 7, 7, "{\"rxpk\":[" RXPK("-1") "]}", &w.from);
+	ck_assert_uint_eq(w.udp.n, 1);   /* the datagram itself is well-formed */
+	assert_ack(0, GWMP_PUSH_ACK, 7, 7, &w.from);
+	ck_assert_uint_eq(w.stats.frame_drops[DROP_CRC], 1);
+	ck_assert_uint_eq(w.stats.frames_received, 0);
+	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/up"), 0);
+	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->rxpk_bad, 1);
+	close_windows();
+	ck_assert_uint_eq(w.emitted.groups, 0);
+}
+END_TEST
+
+START_TEST(test_bad_rxpk_spares_neighbour)
+{
+	/* The second rxpk has no data: dropped alone, the first goes on. */
+	deliver(GWMP_PUSH_DATA, GW_1, 8, 8,
+		"{\"rxpk\":[" RXPK("1") ",{\"freq\":868.1,\"datr\":\"SF7BW125\",\"size\":1}]}",
+		&w.from);
+	ck_assert_uint_eq(w.udp.n, 1);
+	assert_ack(0, GWMP_PUSH_ACK, 8, 8, &w.from);
+	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_JSON], 1);
+	ck_assert_uint_eq(w.stats.frames_received, 1);
+	close_windows();
+	ck_assert_uint_eq(w.emitted.groups, 1);
+}
+END_TEST
+
+START_TEST(test_tx_ack_not_acknowledged)
+{
+	deliver(GWMP_TX_ACK, GW_1, 9, 9, "{\"txpk_ack\":{\"error\":\"NONE\"}}", &w.from);
+	ck_assert_uint_eq(w.stats.datagrams[GWMP_TX_ACK], 1);
+	ck_assert_uint_eq(w.udp.n, 0);   /* TX_ACK is not acknowledged (§3) */
+	ck_assert_uint_eq(drops_total(), 0);
+	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->tx_ack, 1);
+	/* Unparseable: counted. */
+	deliver(GWMP_TX_ACK, GW_1, 9, 10, "{\"txpk_ack\":[]}", &w.from);
+	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_JSON], 1);
+	ck_assert_uint_eq(w.udp.n, 0);
+}
+END_TEST
+
+START_TEST(test_offline_then_back)
+{
+	deliver(GWMP_PULL_DATA, GW_1, 1, 2, NULL, &w.from);
+	assert_conn("ONLINE");
+	/* Silence for longer than offline_after keepalive periods. */
+	int64_t later = loop_now_ms() +
+			(int64_t)w.cfg.udp_keepalive_s * w.cfg.udp_offline_after * 1000 + 1000;
+	gateways_tick(&w.gateways, later, dispatch_on_offline, &w.d);
+	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/state/conn"), 2);
+	assert_conn("OFFLINE");
+	ck_assert_uint_eq(gateways_count_online(&w.gateways), 0);
+	/* Once only. */
+	gateways_tick(&w.gateways, later + 60000, dispatch_on_offline, &w.d);
+	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/state/conn"), 2);
+	/* Heard again: ONLINE again. */
+	deliver(GWMP_PULL_DATA, GW_1, 3, 4, NULL, &w.from);
+	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/state/conn"), 3);
+	assert_conn("ONLINE");
+}
+END_TEST
+
+START_TEST(test_on_offline_direct)
+{
+	deliver(GWMP_PULL_DATA, GW_1, 1, 2, NULL, &w.from);
+	size_t before = w.sink.n;
+	dispatch_on_offline(&w.d, gateways_find(&w.gateways, GW_1));
+	ck_assert_uint_eq(w.sink.n, before + 1);
+	assert_conn("OFFLINE");
+}
+END_TEST
+
+static Suite *dispatch_suite(void)
+{
+	Suite *s = suite_create("dispatch");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_push_data_one_rxpk);
+	tcase_add_test(tc, test_two_gateways_one_group);
+	tcase_add_test(tc, test_online_published_once);
+	tcase_add_test(tc, test_pull_data);
+	tcase_add_test(tc, test_push_data_stat);
+	tcase_add_test(tc, test_too_short);
+	tcase_add_test(tc, test_push_data_bad_json);
+	tcase_add_test(tc, test_truncated_and_unknown_type);
+	tcase_add_test(tc, test_crc_error_not_forwarded);
+	tcase_add_test(tc, test_bad_rxpk_spares_neighbour);
+	tcase_add_test(tc, test_tx_ack_not_acknowledged);
+	tcase_add_test(tc, test_offline_then_back);
+	tcase_add_test(tc, test_on_offline_direct);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	log_threshold = LOG_LVL_ERROR;
+	SRunner *sr = srunner_create(dispatch_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
