@@ -410,6 +410,14 @@ static bool batch_committed(void *arg, uint64_t batch)
 	return durable_committed(arg, batch);
 }
 
+/* `up` events whose state is durable go to MQTT; one the sink refuses is
+ * counted as a dropped frame (publishError). */
+static void release_held(struct bridge *b)
+{
+	b->stats.uplinks_published += publish_release(&b->pub, batch_committed, &b->durable);
+	b->stats.frame_drops[DROP_PUBLISH] = b->pub.held_refused;
+}
+
 /* systemd notifications are best effort (no NOTIFY_SOCKET: nothing to
  * do); a failure to send one is said, rate-limited. */
 static void notified(int rc, const char *what)
@@ -456,7 +464,7 @@ static int64_t run_timers(struct bridge *b)
 	next = earliest(next, txsched_tick(&b->tx, now));
 	next = earliest(next, budget_tick(&b->budget, now));
 	next = earliest(next, durable_tick(&b->durable, now));
-	b->stats.uplinks_published += publish_release(&b->pub, batch_committed, &b->durable);
+	release_held(b);
 	next = earliest(next, mqtt_tick(&b->mqtt, now));
 	if (b->cfg.mqtt_stats_interval_s > 0 && now >= b->next_stats_ms) {
 		publish_stats(b, now);
@@ -540,7 +548,7 @@ static void shutdown_flush(struct bridge *b)
 	if (durable_commit(&b->durable) != LB_OK)
 		log_error("bridge", "state not committed at shutdown: %zu held event(s) dropped",
 			  b->pub.n_held);
-	b->stats.uplinks_published += publish_release(&b->pub, batch_committed, &b->durable);
+	release_held(b);
 	if (b->pub.n_held)
 		log_error("bridge", "%zu held up event(s) dropped at shutdown (state not durable)",
 			  b->pub.n_held);

@@ -162,11 +162,13 @@ size_t publish_release(struct publisher *p, bool (*is_committed)(void *arg, uint
 			p->held_tail = NULL;
 		p->n_held--;
 		int rc = p->sink.publish(p->sink.arg, h->topic, h->payload, h->len, p->qos, false);
-		if (rc != LB_OK)
+		if (rc != LB_OK) {
+			p->held_refused++;
 			LB_LOG_RL(LOG_LVL_ERROR, "publish", "held event on %s not published: %s",
 				  h->topic, lb_strerror(rc));
-		else
+		} else {
 			n++;
+		}
 		free(h->topic);
 		free(h->payload);
 		free(h);

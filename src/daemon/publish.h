@@ -53,6 +53,7 @@ struct publisher {
 	char topic[PUBLISH_TOPIC_MAX];
 	struct publish_held *held_head, *held_tail;
 	size_t n_held;
+	uint64_t held_refused;            /* held events the sink refused at release */
 };
 
 /* Compile the templates of cfg. Errors: LB_ERR_CONFIG (logged with reason). */
@@ -76,7 +77,7 @@ int publish_device_event_held(struct publisher *p, uint64_t batch, const char *a
 
 /* Publish every held event whose batch is_committed() says is durable,
  * stopping at the first that is not (order is kept). Returns how many
- * were handed to MQTT (a refusal is logged). */
+ * were handed to MQTT; a refusal is logged and counted in held_refused. */
 size_t publish_release(struct publisher *p, bool (*is_committed)(void *arg, uint64_t batch),
 		       void *arg);
 

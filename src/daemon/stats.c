@@ -17,6 +17,7 @@ static const char *const frame_drop_names[DROP__COUNT] = {
 	[DROP_DECRYPT] = "decryptError",
 	[DROP_ENCODE] = "encodeError",
 	[DROP_FAIR_ACCESS] = "fairAccess",
+	[DROP_PUBLISH] = "publishError",
 };
 
 static const char *const dgram_names[6] = {"pushData", "pushAck", "pullData",

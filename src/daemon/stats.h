@@ -28,6 +28,7 @@ enum stats_frame_drop {
 	DROP_DECRYPT,            /* crypto library failure */
 	DROP_ENCODE,             /* event JSON or topic could not be built */
 	DROP_FAIR_ACCESS,        /* enforce: the device's airtime budget is used up */
+	DROP_PUBLISH,            /* an `up` held for its commit that MQTT refused */
 	DROP__COUNT
 };
 

@@ -291,9 +291,13 @@ static void finish_failed(struct txsched *t, struct downlink_pending_entry *e, c
 		return;
 	}
 	publish_txack(t, dev, e, false);
-	char desc[128];
-	snprintf(desc, sizeof(desc), "downlink FCnt %u not transmitted (%s); a queued item stays "
-		 "queued for the next uplink", e->fcnt_down, why);
+	char desc[256];
+	if (e->ref == QUEUE_REF)
+		snprintf(desc, sizeof(desc), "downlink FCnt %u not transmitted (%s); queue item %s "
+			 "stays queued for the next uplink", e->fcnt_down, why, e->id);
+	else
+		snprintf(desc, sizeof(desc), "downlink FCnt %u (acknowledgement or MAC answers) not "
+			 "transmitted (%s)", e->fcnt_down, why);
 	devevent_log(t->ev, dev, "WARNING", "DOWNLINK_GATEWAY", desc, e->gateway_eui);
 }
 

@@ -75,6 +75,7 @@ struct rec_msg {
 struct rec_sink {
 	struct rec_msg m[REC_MAX];
 	size_t n;
+	int refuse;                      /* != LB_OK: refuse every message with it */
 };
 
 static int rec_publish(void *arg, const char *topic, const void *payload, size_t len, int qos,
@@ -82,6 +83,8 @@ static int rec_publish(void *arg, const char *topic, const void *payload, size_t
 {
 	struct rec_sink *r = arg;
 
+	if (r->refuse != LB_OK)
+		return r->refuse;
 	ck_assert_uint_lt(r->n, REC_MAX);
 	struct rec_msg *m = &r->m[r->n++];
 	ck_assert_uint_lt(strlen(topic), sizeof(m->topic));
@@ -746,6 +749,24 @@ START_TEST(test_failing_part_holds_up)
 }
 END_TEST
 
+/* The client refuses a released `up`: it is counted, never lost silently. */
+START_TEST(test_refused_up_is_counted)
+{
+	uint8_t phy[LW_MAX_PHY];
+	char up[PUBLISH_TOPIC_MAX];
+
+	device_topic(up, sizeof(up), DEV_EUI, "up");
+	hear_one(phy, build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 1, 10, "one"));
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	w.sink.refuse = LB_ERR_NOMEM;
+	ck_assert_uint_eq(release(), 0);
+	ck_assert_uint_eq(w.pub.held_refused, 1);
+	ck_assert_uint_eq(w.pub.n_held, 0);
+	w.sink.refuse = LB_OK;
+	ck_assert_uint_eq(count_topic(up), 0);
+}
+END_TEST
+
 START_TEST(test_held_events_keep_order)
 {
 	uint8_t phy[LW_MAX_PHY];
@@ -796,6 +817,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_confirmed_uplink_acked);
 	tcase_add_test(tc, test_confirmed_uplink_without_route);
 	tcase_add_test(tc, test_failing_part_holds_up);
+	tcase_add_test(tc, test_refused_up_is_counted);
 	tcase_add_test(tc, test_held_events_keep_order);
 	suite_add_tcase(s, tc);
 	return s;
