@@ -11,6 +11,7 @@
 
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "io/loop.h"
 #include "io/sdnotify.h"
 
 #define STATE_ONLINE "online"
@@ -396,15 +397,6 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 		LB_LOG_RL(LOG_LVL_WARN, "bridge", "stats event not published: %s", lb_strerror(rc));
 }
 
-static int64_t earliest(int64_t a, int64_t b)
-{
-	if (a < 0)
-		return b;
-	if (b < 0)
-		return a;
-	return a < b ? a : b;
-}
-
 static bool batch_committed(void *arg, uint64_t batch)
 {
 	return durable_committed(arg, batch);
@@ -460,19 +452,19 @@ static int64_t run_timers(struct bridge *b)
 	int64_t now = loop_now_ms();
 	int64_t next = dedup_tick(&b->dedup, now, uplink_process, &b->uplink);
 
-	next = earliest(next, gateways_tick(&b->gateways, now, dispatch_on_offline, &b->dispatch));
-	next = earliest(next, txsched_tick(&b->tx, now));
-	next = earliest(next, budget_tick(&b->budget, now));
-	next = earliest(next, durable_tick(&b->durable, now));
+	next = loop_earliest(next, gateways_tick(&b->gateways, now, dispatch_on_offline, &b->dispatch));
+	next = loop_earliest(next, txsched_tick(&b->tx, now));
+	next = loop_earliest(next, budget_tick(&b->budget, now));
+	next = loop_earliest(next, durable_tick(&b->durable, now));
 	release_held(b);
-	next = earliest(next, mqtt_tick(&b->mqtt, now));
+	next = loop_earliest(next, mqtt_tick(&b->mqtt, now));
 	if (b->cfg.mqtt_stats_interval_s > 0 && now >= b->next_stats_ms) {
 		publish_stats(b, now);
 		b->next_stats_ms = now + (int64_t)b->cfg.mqtt_stats_interval_s * 1000;
 	}
 	if (b->cfg.mqtt_stats_interval_s > 0)
-		next = earliest(next, b->next_stats_ms);
-	return earliest(next, service_tick(b, now));
+		next = loop_earliest(next, b->next_stats_ms);
+	return loop_earliest(next, service_tick(b, now));
 }
 
 static int load_fresh(const char *path, struct lb_config *fresh)
@@ -555,9 +547,9 @@ static void shutdown_flush(struct bridge *b)
 	if (publish_bridge(&b->pub, "state", STATE_OFFLINE, strlen(STATE_OFFLINE), true) != LB_OK)
 		log_warn("bridge", "bridge state offline not published (the Last Will says it)");
 	while (mqtt_connected(&b->mqtt) && mqtt_pending(&b->mqtt) > 0 && loop_now_ms() < until) {
-		int64_t next = earliest(mqtt_tick(&b->mqtt, loop_now_ms()), until);
+		int64_t next = loop_earliest(mqtt_tick(&b->mqtt, loop_now_ms()), until);
 		mqtt_sync_fd(b);
-		if (loop_run_once(&b->loop, earliest(next, loop_now_ms() + 50)) < 0)
+		if (loop_run_once(&b->loop, loop_earliest(next, loop_now_ms() + 50)) < 0)
 			break;
 	}
 	size_t left = mqtt_pending(&b->mqtt);

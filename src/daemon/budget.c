@@ -38,7 +38,7 @@ static void publish_state(struct budget *bg, struct lb_device *dev, const struct
 	to_event(st, &fa);
 	int rc = event_json_fair_access(&fa, json, sizeof(json), &len);
 	if (rc == LB_OK)
-		rc = publish_device_state(bg->pub, dev->application, dev->dev_eui, STATE_AIRTIME,
+		rc = publish_device_state(bg->c.pub, dev->application, dev->dev_eui, STATE_AIRTIME,
 					  json, len);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: state/airtime not published: %s",
@@ -56,7 +56,7 @@ static void publish_state(struct budget *bg, struct lb_device *dev, const struct
 static int save_ledger(struct budget *bg, uint64_t owner, enum store_ledger_kind kind,
 		       const uint8_t *blob, size_t len, const char *what)
 {
-	int rc = store_ledger_put(bg->store, owner, kind, blob, len);
+	int rc = store_ledger_put(bg->c.store, owner, kind, blob, len);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_ERROR, "budget", "%s %016llx: ledger not staged: %s", what,
 			  (unsigned long long)owner, lb_strerror(rc));
@@ -103,8 +103,8 @@ static int stage_all(void *arg)
 
 	while (dirtyset_count(&bg->dirty) > 0) {
 		uint32_t i = dirtyset_last(&bg->dirty);
-		if (i < bg->devices->n) {
-			int rc = stage_device(bg, &bg->devices->dev[i]);
+		if (i < bg->c.devices->n) {
+			int rc = stage_device(bg, &bg->c.devices->dev[i]);
 			if (rc != LB_OK)
 				return rc; /* stays listed: the batch waits for it */
 		}
@@ -126,9 +126,9 @@ static int64_t due_ms(void *arg)
 	int64_t due = -1;
 
 	if (dirtyset_count(&bg->dirty))
-		due = bg->dirty.since_ms + bg->commit_ms;
+		due = bg->dirty.since_ms + bg->c.commit_ms;
 	if (bg->n_gw_dirty) {
-		int64_t g = bg->gw_dirty_since_ms + bg->commit_ms;
+		int64_t g = bg->gw_dirty_since_ms + bg->c.commit_ms;
 		due = due < 0 || g < due ? g : due;
 	}
 	return due;
@@ -136,7 +136,7 @@ static int64_t due_ms(void *arg)
 
 void budget_touch(struct budget *bg, struct lb_device *dev)
 {
-	uint32_t idx = (uint32_t)(dev - bg->devices->dev);
+	uint32_t idx = (uint32_t)(dev - bg->c.devices->dev);
 
 	if (dirtyset_add(&bg->dirty, idx, loop_now_ms()) != LB_OK)
 		(void)stage_device(bg, dev); /* no room to list it: now (a failure is logged) */
@@ -154,15 +154,8 @@ static void gateway_touch(struct budget *bg, struct budget_gateway *g)
 int budget_init(struct budget *bg, const struct budget_ctx *ctx)
 {
 	memset(bg, 0, sizeof(*bg));
-	bg->region = ctx->region;
-	bg->devices = ctx->devices;
-	bg->store = ctx->store;
-	bg->durable = ctx->durable;
-	bg->pub = ctx->pub;
-	bg->ev = ctx->ev;
-	bg->stats = ctx->stats;
-	bg->commit_ms = ctx->commit_ms;
-	return durable_add(bg->durable, stage_all, due_ms, bg);
+	bg->c = *ctx;
+	return durable_add(bg->c.durable, stage_all, due_ms, bg);
 }
 
 void budget_free(struct budget *bg)
@@ -183,7 +176,7 @@ int budget_restore_device(struct budget *bg, struct lb_device *dev)
 	uint8_t blob[FA_ENCODED_MAX];
 	size_t len = 0;
 
-	int rc = store_ledger_get(bg->store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob,
+	int rc = store_ledger_get(bg->c.store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob,
 				  sizeof(blob), &len);
 	if (rc == LB_ERR_NOT_FOUND)
 		return LB_OK;
@@ -224,7 +217,7 @@ static void report_crossings(struct budget *bg, struct lb_device *dev, unsigned 
 			 c[i].text, dev->fa_policy.uplink_airtime_ms, dev->fa_policy.downlinks,
 			 dev->fa_policy.window_hours,
 			 dev->fa_policy.action == FA_ENFORCE ? "enforced" : "warn only");
-		devevent_log(bg->ev, dev, c[i].level, "FAIR_ACCESS", desc, 0);
+		devevent_log(bg->c.ev, dev, c[i].level, "FAIR_ACCESS", desc, 0);
 	}
 }
 
@@ -234,14 +227,14 @@ static void report_crossings(struct budget *bg, struct lb_device *dev, unsigned 
 static void check_dwell(struct budget *bg, struct lb_device *dev, const struct gwmp_rxpk *pk,
 			uint64_t us, uint64_t gateway_eui)
 {
-	uint32_t dwell = region_max_dwell_ms(bg->region, pk->bw_khz, true);
+	uint32_t dwell = region_max_dwell_ms(bg->c.region, pk->bw_khz, true);
 	char desc[160];
 
 	if (pk->modu != GWMP_MOD_LORA || dwell == 0 || us <= (uint64_t)dwell * 1000)
 		return;
 	snprintf(desc, sizeof(desc), "uplink of %.3f ms exceeds the region's %u ms dwell time",
 		 (double)us / 1000.0, dwell);
-	devevent_log(bg->ev, dev, "WARNING", "DWELL_TIME", desc, gateway_eui);
+	devevent_log(bg->c.ev, dev, "WARNING", "DWELL_TIME", desc, gateway_eui);
 }
 
 bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx *rx,
@@ -271,8 +264,8 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 		publish_state(bg, dev, &st);
 	}
 	if (!v.publish) {
-		bg->stats->frame_drops[DROP_FAIR_ACCESS]++;
-		devevent_log(bg->ev, dev, "INFO", "FAIR_ACCESS",
+		bg->c.stats->frame_drops[DROP_FAIR_ACCESS]++;
+		devevent_log(bg->c.ev, dev, "INFO", "FAIR_ACCESS",
 			     "uplink decoded and counted but not published: the device's airtime "
 			     "budget is used up (fair_access.action = enforce)",
 			     rx->gateway_eui);
@@ -294,11 +287,11 @@ static void gateway_load(struct budget *bg, struct budget_gateway *g)
 	size_t len = 0;
 
 	dc_init(&g->dc);
-	int rc = store_ledger_get(bg->store, g->eui, STORE_LEDGER_DUTY_CYCLE, blob, sizeof(blob),
+	int rc = store_ledger_get(bg->c.store, g->eui, STORE_LEDGER_DUTY_CYCLE, blob, sizeof(blob),
 				  &len);
 	if (rc == LB_ERR_NOT_FOUND)
 		return;
-	if (rc == LB_OK && dc_decode(&g->dc, bg->region, blob, len) == LB_OK)
+	if (rc == LB_OK && dc_decode(&g->dc, bg->c.region, blob, len) == LB_OK)
 		return;
 	log_warn("budget", "gateway %016llx: stored duty-cycle ledger %s (%s), starting afresh",
 		 (unsigned long long)g->eui, rc == LB_OK ? "unreadable" : "not read",
@@ -385,7 +378,7 @@ void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gat
 	struct budget_gateway *g = gateway(bg, gateway_eui);
 	if (!g)
 		return;
-	int rc = dc_record(&g->dc, bg->region, a->txpk.freq_hz, tx_airtime_us(&a->txpk), now);
+	int rc = dc_record(&g->dc, bg->c.region, a->txpk.freq_hz, tx_airtime_us(&a->txpk), now);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "budget", "gateway %016llx: transmission at %u Hz not in its "
 			  "duty-cycle ledger: %s", (unsigned long long)gateway_eui, a->txpk.freq_hz,
@@ -407,7 +400,7 @@ int budget_choose_window(struct budget *bg, uint64_t gateway_eui,
 		at[i].freq_hz = plan->attempt[i].txpk.freq_hz;
 		at[i].airtime_us = tx_airtime_us(&plan->attempt[i].txpk);
 	}
-	int rc = dc_choose(&g->dc, bg->region, at, plan->n_attempts, wall_ms());
+	int rc = dc_choose(&g->dc, bg->c.region, at, plan->n_attempts, wall_ms());
 	/* A frequency outside every sub-band (no limit known): first window. */
 	return rc == LB_ERR_NOT_FOUND ? 0 : rc;
 }
@@ -418,7 +411,7 @@ bool budget_window_ok(struct budget *bg, uint64_t gateway_eui, const struct down
 
 	if (!g)
 		return true;
-	return dc_check(&g->dc, bg->region, a->txpk.freq_hz, tx_airtime_us(&a->txpk), wall_ms()) !=
+	return dc_check(&g->dc, bg->c.region, a->txpk.freq_hz, tx_airtime_us(&a->txpk), wall_ms()) !=
 	       LB_ERR_FULL;
 }
 
@@ -448,7 +441,7 @@ size_t budget_gateway_report(struct budget *bg, uint64_t gateway_eui, struct ev_
 
 	if (!g)
 		return 0;
-	int rc = dc_report(&g->dc, bg->region, wall_ms(), report_one, &c);
+	int rc = dc_report(&g->dc, bg->c.region, wall_ms(), report_one, &c);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "budget", "gateway %016llx: duty cycle not reported: %s",
 			  (unsigned long long)gateway_eui, lb_strerror(rc));
@@ -463,8 +456,8 @@ int64_t budget_tick(struct budget *bg, int64_t now_ms)
 		return bg->next_scan_ms;
 	bg->next_scan_ms = now_ms + BUDGET_SCAN_MS;
 	int64_t now = wall_ms();
-	for (size_t i = 0; i < bg->devices->n; i++) {
-		struct lb_device *dev = &bg->devices->dev[i];
+	for (size_t i = 0; i < bg->c.devices->n; i++) {
+		struct lb_device *dev = &bg->c.devices->dev[i];
 		if (dev->rt.fa_has_published &&
 		    fa_status(&dev->rt.fa, &dev->fa_policy, now, &st) == LB_OK)
 			publish_state(bg, dev, &st);

@@ -59,23 +59,6 @@ struct budget_gateway {
 	bool dirty;                      /* changed since it was last staged */
 };
 
-struct budget {
-	const struct region *region;
-	struct devices *devices;
-	struct store *store;
-	struct durable *durable;
-	struct publisher *pub;
-	const struct devevents *ev;
-	struct stats *stats;
-	int commit_ms;
-	struct dirtyset dirty;           /* devices whose fair-access ledger changed */
-	struct budget_gateway *gw;       /* n_gw in use, cap allocated */
-	size_t n_gw, cap_gw;
-	size_t n_gw_dirty;
-	int64_t gw_dirty_since_ms;
-	int64_t next_scan_ms;
-};
-
 struct budget_ctx {
 	const struct region *region;
 	struct devices *devices;
@@ -85,6 +68,16 @@ struct budget_ctx {
 	const struct devevents *ev;
 	struct stats *stats;
 	int commit_ms;
+};
+
+struct budget {
+	struct budget_ctx c;     /* borrowed, as given to budget_init() */
+	struct dirtyset dirty;           /* devices whose fair-access ledger changed */
+	struct budget_gateway *gw;       /* n_gw in use, cap allocated */
+	size_t n_gw, cap_gw;
+	size_t n_gw_dirty;
+	int64_t gw_dirty_since_ms;
+	int64_t next_scan_ms;
 };
 
 /* Set up and register with the group commit. LB_OK or its error. */

@@ -5,6 +5,7 @@
 
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "io/loop.h"
 
 void durable_init(struct durable *d, struct store *store)
 {
@@ -40,21 +41,12 @@ int durable_commit(struct durable *d)
 	return rc;
 }
 
-static int64_t earliest(int64_t a, int64_t b)
-{
-	if (a < 0)
-		return b;
-	if (b < 0)
-		return a;
-	return a < b ? a : b;
-}
-
 int64_t durable_tick(struct durable *d, int64_t now_ms)
 {
 	int64_t due = store_due_ms(d->store);
 
 	for (size_t i = 0; i < d->n_parts; i++)
-		due = earliest(due, d->part[i].due(d->part[i].arg));
+		due = loop_earliest(due, d->part[i].due(d->part[i].arg));
 	if (due < 0)
 		return due;
 	if (d->retry_at_ms > due)

@@ -18,14 +18,7 @@ int otaa_init(struct otaa *o, const struct otaa_ctx *ctx, const struct otaa_opts
 	int64_t v;
 
 	memset(o, 0, sizeof(*o));
-	o->devices = ctx->devices;
-	o->region = ctx->region;
-	o->store = ctx->store;
-	o->durable = ctx->durable;
-	o->tx = ctx->tx;
-	o->ev = ctx->ev;
-	o->ids = ctx->ids;
-	o->stats = ctx->stats;
+	o->c = *ctx;
 	o->opts = *opts;
 	int rc = join_netid_parse(o->opts.net_id, &o->netid);
 
@@ -36,12 +29,12 @@ int otaa_init(struct otaa *o, const struct otaa_ctx *ctx, const struct otaa_opts
 	o->join_nonce_next = 0;
 	o->nwk_addr_next = 0;
 	/* Only "never stored" starts from 0: a JoinNonce must never repeat. */
-	rc = store_meta_get(o->store, META_JOIN_NONCE, &v);
+	rc = store_meta_get(o->c.store, META_JOIN_NONCE, &v);
 	if (rc == LB_OK)
 		o->join_nonce_next = (uint32_t)v;
 	else if (rc != LB_ERR_NOT_FOUND)
 		goto fail;
-	rc = store_meta_get(o->store, META_NWK_ADDR, &v);
+	rc = store_meta_get(o->c.store, META_NWK_ADDR, &v);
 	if (rc == LB_OK)
 		o->nwk_addr_next = (uint32_t)v;
 	else if (rc != LB_ERR_NOT_FOUND)
@@ -63,7 +56,7 @@ static int alloc_dev_addr(struct otaa *o, uint32_t *dev_addr)
 		uint32_t addr;
 		if (join_devaddr(&o->netid, nwk, &addr) != LB_OK)
 			continue;
-		if (devices_find_addr(o->devices, addr, cand, 1) == 0) {
+		if (devices_find_addr(o->c.devices, addr, cand, 1) == 0) {
 			*dev_addr = addr;
 			o->nwk_addr_next = (uint32_t)((nwk + 1) % span);
 			return LB_OK;
@@ -80,11 +73,11 @@ static void reject(struct otaa *o, const struct lb_device *dev, int rc,
 
 	switch (rc) {
 	case LB_ERR_MIC:
-		o->stats->frame_drops[DROP_MIC]++;
+		o->c.stats->frame_drops[DROP_MIC]++;
 		snprintf(desc, sizeof(desc), "join-request MIC does not verify with the AppKey");
 		break;
 	case LB_ERR_REPLAY:
-		o->stats->frame_drops[DROP_REPLAY]++;
+		o->c.stats->frame_drops[DROP_REPLAY]++;
 		level = "WARNING";
 		snprintf(desc, sizeof(desc), "join-request DevNonce %u %s: refused as a replay",
 			 f->u.join_req.dev_nonce,
@@ -92,17 +85,17 @@ static void reject(struct otaa *o, const struct lb_device *dev, int rc,
 						   : "was already used");
 		break;
 	case LB_ERR_DENIED:
-		o->stats->frame_drops[DROP_MIC]++;
+		o->c.stats->frame_drops[DROP_MIC]++;
 		snprintf(desc, sizeof(desc), "join-request JoinEUI %016llx is not the configured one",
 			 (unsigned long long)f->u.join_req.join_eui);
 		break;
 	default:
-		o->stats->frame_drops[DROP_DECRYPT]++;
+		o->c.stats->frame_drops[DROP_DECRYPT]++;
 		snprintf(desc, sizeof(desc), "join not processed: %s", lb_strerror(rc));
 		break;
 	}
 	LB_LOG_RL(LOG_LVL_WARN, "otaa", "device %s: %s", dev->name, desc);
-	devevent_log(o->ev, dev, level, "OTAA", desc, g->rx[0].gateway_eui);
+	devevent_log(o->c.ev, dev, level, "OTAA", desc, g->rx[0].gateway_eui);
 }
 
 /* The join-accept CFList (RP002-1.0.4 §2.3.1 for EU868: type 0, up to five
@@ -120,14 +113,14 @@ static void join_cflist(const struct otaa *o, struct join_accept_params *a)
 	if (!v || strcmp(v, "none") == 0)
 		return;
 	if (strcmp(v, "auto") == 0) {
-		if (strcmp(o->region->name, "EU868") != 0)
+		if (strcmp(o->c.region->name, "EU868") != 0)
 			return;
 		memcpy(f, eu868_auto, sizeof(eu868_auto));
 		n = CONFIG_CFLIST_MAX;
 	} else {
 		n = config_cflist_parse(v, f, CONFIG_CFLIST_MAX);
 	}
-	if (n > 0 && region_cflist_freq(o->region, f, (size_t)n, a->cflist) == LB_OK)
+	if (n > 0 && region_cflist_freq(o->c.region, f, (size_t)n, a->cflist) == LB_OK)
 		a->has_cflist = true;
 }
 
@@ -135,7 +128,7 @@ static int build_policy(struct otaa *o, struct lb_device *dev, const struct lw_f
 			struct join_policy *pol)
 {
 	bool seen = false;
-	int rc = store_dev_nonce_used(o->store, dev->dev_eui, f->u.join_req.dev_nonce, &seen);
+	int rc = store_dev_nonce_used(o->c.store, dev->dev_eui, f->u.join_req.dev_nonce, &seen);
 
 	if (rc != LB_OK)
 		return rc;
@@ -151,7 +144,7 @@ static int build_policy(struct otaa *o, struct lb_device *dev, const struct lw_f
 	pol->accept.rx1_dr_offset = o->opts.rx1_dr_offset;
 	uint32_t rx2_freq;
 	uint8_t rx2_dr;
-	if (region_rx2(o->region, &rx2_freq, &rx2_dr) != LB_OK)
+	if (region_rx2(o->c.region, &rx2_freq, &rx2_dr) != LB_OK)
 		rx2_dr = 0;
 	pol->accept.rx2_dr = o->opts.has_rx2_dr ? o->opts.rx2_dr : rx2_dr;
 	pol->accept.rx_delay = o->opts.rx_delay_s;
@@ -175,7 +168,7 @@ static void joined_row(struct otaa *o, const struct lb_device *dev, const struct
 	row->nfcnt_down = 0;
 	row->rx1_dr_offset = pol->accept.rx1_dr_offset;
 	row->rx2_dr = pol->accept.rx2_dr;
-	if (region_rx2(o->region, &rx2_freq, &rx2_dr) != LB_OK)
+	if (region_rx2(o->c.region, &rx2_freq, &rx2_dr) != LB_OK)
 		rx2_freq = 0;
 	row->rx2_freq = o->opts.has_rx2_freq ? o->opts.rx2_freq : rx2_freq;
 	row->rx_delay = pol->accept.rx_delay;
@@ -201,15 +194,15 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 
 	joined_row(o, dev, out, pol, &row);
 	uint32_t nonce_next = (out->join_nonce + 1) & JOIN_MAX_NONCE;
-	if ((rc = store_add_dev_nonce(o->store, dev->dev_eui, out->dev_nonce)) != LB_OK ||
-	    (rc = store_meta_put(o->store, META_JOIN_NONCE, nonce_next)) != LB_OK ||
-	    (rc = store_meta_put(o->store, META_NWK_ADDR, o->nwk_addr_next)) != LB_OK ||
-	    (rc = store_put_session(o->store, &row)) != LB_OK ||
-	    (rc = store_downlink_flush(o->store, dev->dev_eui)) != LB_OK ||
-	    (rc = durable_commit(o->durable)) != LB_OK)
+	if ((rc = store_add_dev_nonce(o->c.store, dev->dev_eui, out->dev_nonce)) != LB_OK ||
+	    (rc = store_meta_put(o->c.store, META_JOIN_NONCE, nonce_next)) != LB_OK ||
+	    (rc = store_meta_put(o->c.store, META_NWK_ADDR, o->nwk_addr_next)) != LB_OK ||
+	    (rc = store_put_session(o->c.store, &row)) != LB_OK ||
+	    (rc = store_downlink_flush(o->c.store, dev->dev_eui)) != LB_OK ||
+	    (rc = durable_commit(o->c.durable)) != LB_OK)
 		return rc;
 	o->join_nonce_next = nonce_next;
-	rc = devices_set_session(o->devices, dev, out->dev_addr, out->nwk_s_key, out->app_s_key,
+	rc = devices_set_session(o->c.devices, dev, out->dev_addr, out->nwk_s_key, out->app_s_key,
 				 false, 0);
 	if (rc != LB_OK)
 		return rc;
@@ -238,11 +231,11 @@ static void publish_join(struct otaa *o, const struct lb_device *dev, const stru
 			     .dev_addr = dev->dev_addr};
 
 	devevent_fill(&d, dev);
-	idgen_next(o->ids, ev.dedup_id);
+	idgen_next(o->c.ids, ev.dedup_id);
 	char json[OTAA_EVENT_MAX];
 	int rc = event_json_join(&ev, json, sizeof(json), &len);
 	if (rc == LB_OK)
-		devevent_publish(o->ev, dev, "join", json, len);
+		devevent_publish(o->c.ev, dev, "join", json, len);
 	else
 		LB_LOG_RL(LOG_LVL_WARN, "otaa", "device %s: join event not built: %s", dev->name,
 			  lb_strerror(rc));
@@ -250,13 +243,13 @@ static void publish_join(struct otaa *o, const struct lb_device *dev, const stru
 
 void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_group *g)
 {
-	struct lb_device *dev = devices_find_eui(o->devices, f->u.join_req.dev_eui);
+	struct lb_device *dev = devices_find_eui(o->c.devices, f->u.join_req.dev_eui);
 	struct join_policy pol;
 	struct join_outcome out;
 	struct lw_key app_key;
 
 	if (!dev || dev->activation != LB_ACT_OTAA) {
-		o->stats->frame_drops[DROP_UNKNOWN_DEVEUI]++;
+		o->c.stats->frame_drops[DROP_UNKNOWN_DEVEUI]++;
 		log_debug("otaa", "join-request from unconfigured DevEUI %016llx",
 			  (unsigned long long)f->u.join_req.dev_eui);
 		return;
@@ -279,15 +272,15 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 	if (rc != LB_OK) {
 		log_error("otaa", "device %s: join not made durable (%s): no join-accept sent",
 			  dev->name, lb_strerror(rc));
-		devevent_log(o->ev, dev, "ERROR", "OTAA", "join state could not be stored", 0);
+		devevent_log(o->c.ev, dev, "ERROR", "OTAA", "join state could not be stored", 0);
 		return;
 	}
 	log_info("otaa", "device %s joined: DevAddr %08x, DevNonce %u", dev->name, out.dev_addr,
 		 out.dev_nonce);
-	o->stats->joins++;
+	o->c.stats->joins++;
 	publish_join(o, dev, g);
-	rc = txsched_join_accept(o->tx, dev, out.phy, out.phy_len, g->rx, g->n_rx);
+	rc = txsched_join_accept(o->c.tx, dev, out.phy, out.phy_len, g->rx, g->n_rx);
 	if (rc != LB_OK)
-		devevent_log(o->ev, dev, "ERROR", "OTAA", "join-accept could not be scheduled",
+		devevent_log(o->c.ev, dev, "ERROR", "OTAA", "join-accept could not be scheduled",
 			     g->rx[0].gateway_eui);
 }

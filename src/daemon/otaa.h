@@ -63,14 +63,7 @@ struct otaa_ctx {
 };
 
 struct otaa {
-	struct devices *devices;
-	const struct region *region;
-	struct store *store;
-	struct durable *durable;
-	struct txsched *tx;
-	const struct devevents *ev;
-	struct idgen *ids;
-	struct stats *stats;
+	struct otaa_ctx c;       /* borrowed, as given to otaa_init() */
 	struct otaa_opts opts;
 	struct join_netid netid;
 	uint32_t join_nonce_next;        /* JoinNonce counter (persisted in meta) */

@@ -19,16 +19,7 @@
 void txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct txsched_opts *o)
 {
 	memset(t, 0, sizeof(*t));
-	t->devices = ctx->devices;
-	t->region = ctx->region;
-	t->gateways = ctx->gateways;
-	t->store = ctx->store;
-	t->durable = ctx->durable;
-	t->sessions = ctx->sessions;
-	t->budget = ctx->budget;
-	t->ev = ctx->ev;
-	t->ids = ctx->ids;
-	t->out = ctx->out;
+	t->c = *ctx;
 	t->opts = *o;
 	downlink_pending_init(&t->pending, o->tx_ack_timeout_ms);
 	/* Tokens only need to differ between PULL_RESPs in flight; a random
@@ -50,7 +41,7 @@ static int find_sent(void *arg, const struct store_downlink *row)
 
 int txsched_restore_device(struct txsched *t, struct lb_device *dev)
 {
-	int rc = store_downlink_list(t->store, dev->dev_eui, find_sent, dev);
+	int rc = store_downlink_list(t->c.store, dev->dev_eui, find_sent, dev);
 	if (rc != LB_OK)
 		log_error("txsched", "device %s: downlink queue not read: %s", dev->name,
 			  lb_strerror(rc));
@@ -139,11 +130,11 @@ static void settle_confirmed(struct txsched *t, struct lb_device *dev, bool acke
 	char json[TXSCHED_EVENT_MAX];
 	int rc = event_json_ack(&ev, json, sizeof(json), &len);
 	if (rc == LB_OK)
-		devevent_publish(t->ev, dev, "ack", json, len);
+		devevent_publish(t->c.ev, dev, "ack", json, len);
 	else
 		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: ack event not built: %s", dev->name,
 			  lb_strerror(rc));
-	rc = store_downlink_delete(t->store, dev->rt.confirmed_id);
+	rc = store_downlink_delete(t->c.store, dev->rt.confirmed_id);
 	if (rc != LB_OK && rc != LB_ERR_NOT_FOUND)
 		log_error("txsched", "device %s: settled item %s not removed from the store: %s",
 			  dev->name, dev->rt.confirmed_id, lb_strerror(rc));
@@ -188,7 +179,7 @@ static void next_token(struct txsched *t, uint8_t token[GWMP_LEN_TOKEN])
 static int send_attempt(struct txsched *t, struct downlink_pending_entry *e,
 			uint8_t token[GWMP_LEN_TOKEN])
 {
-	struct gateway *gw = gateways_find(t->gateways, e->gateway_eui);
+	struct gateway *gw = gateways_find(t->c.gateways, e->gateway_eui);
 	uint8_t dgram[GWMP_MAX_PULL_RESP + 1];
 	size_t len;
 
@@ -204,7 +195,7 @@ static int send_attempt(struct txsched *t, struct downlink_pending_entry *e,
 	struct udp_peer to;
 	memcpy(&to.addr, &gw->down_addr, sizeof(to.addr));
 	to.len = gw->down_addr_len;
-	return udpout_send(&t->out, dgram, len, &to);
+	return udpout_send(&t->c.out, dgram, len, &to);
 }
 
 static const char *window_name(enum downlink_window w)
@@ -228,7 +219,7 @@ static void publish_txack(struct txsched *t, const struct lb_device *dev,
 		n++;
 	}
 	devevent_fill(&d, dev);
-	idgen_next(t->ids, id);
+	idgen_next(t->c.ids, id);
 	struct ev_txack ev = {.dev = &d, .time_us = loop_wall_us(), .downlink_id = id,
 			      .queue_item_id = e->ref == QUEUE_REF ? e->id : NULL,
 			      .fcnt_down = e->fcnt_down, .gateway_eui = e->gateway_eui, .sent = sent,
@@ -236,7 +227,7 @@ static void publish_txack(struct txsched *t, const struct lb_device *dev,
 	char json[TXSCHED_EVENT_MAX];
 	int rc = event_json_txack(&ev, json, sizeof(json), &len);
 	if (rc == LB_OK)
-		devevent_publish(t->ev, dev, "txack", json, len);
+		devevent_publish(t->c.ev, dev, "txack", json, len);
 	else
 		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: txack event not built: %s", dev->name,
 			  lb_strerror(rc));
@@ -246,21 +237,21 @@ static void publish_txack(struct txsched *t, const struct lb_device *dev,
  * or waits for the device's ACK (confirmed). */
 static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 {
-	struct lb_device *dev = devices_find_eui(t->devices, e->dev_eui);
+	struct lb_device *dev = devices_find_eui(t->c.devices, e->dev_eui);
 
 	t->stats.sent++;
 	if (!dev)
 		return;
-	budget_downlink_sent(t->budget, dev, e->gateway_eui, &e->plan.attempt[e->attempt]);
+	budget_downlink_sent(t->c.budget, dev, e->gateway_eui, &e->plan.attempt[e->attempt]);
 	if (e->ref == JOIN_REF) {
 		log_info("txsched", "device %s: join-accept sent in %s", dev->name,
 			 window_name(e->plan.attempt[e->attempt].window));
 		return;
 	}
 	if (e->ref == QUEUE_REF) {
-		int rc = e->confirmed ? store_downlink_update(t->store, e->id, STORE_DL_SENT, true,
+		int rc = e->confirmed ? store_downlink_update(t->c.store, e->id, STORE_DL_SENT, true,
 							      e->fcnt_down)
-				      : store_downlink_delete(t->store, e->id);
+				      : store_downlink_delete(t->c.store, e->id);
 		if (rc != LB_OK)
 			log_error("txsched", "device %s: queue item %s sent but not marked in the "
 				  "store (%s): it may be sent again", dev->name, e->id, lb_strerror(rc));
@@ -271,7 +262,7 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 		}
 		/* Durable before anyone is told: after a crash the item is not sent
 		 * again (downlinks are rare, so one commit each is cheap). */
-		if (durable_commit(t->durable) != LB_OK)
+		if (durable_commit(t->c.durable) != LB_OK)
 			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: sent downlink %s not yet "
 				  "recorded durably (retried with the next batch)", dev->name, e->id);
 	}
@@ -280,13 +271,13 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 
 static void finish_failed(struct txsched *t, struct downlink_pending_entry *e, const char *why)
 {
-	struct lb_device *dev = devices_find_eui(t->devices, e->dev_eui);
+	struct lb_device *dev = devices_find_eui(t->c.devices, e->dev_eui);
 
 	t->stats.failed++;
 	if (!dev)
 		return;
 	if (e->ref == JOIN_REF) {
-		devevent_log(t->ev, dev, "ERROR", "OTAA", "join-accept not transmitted by the gateway",
+		devevent_log(t->c.ev, dev, "ERROR", "OTAA", "join-accept not transmitted by the gateway",
 			     e->gateway_eui);
 		return;
 	}
@@ -298,7 +289,7 @@ static void finish_failed(struct txsched *t, struct downlink_pending_entry *e, c
 	else
 		snprintf(desc, sizeof(desc), "downlink FCnt %u (acknowledgement or MAC answers) not "
 			 "transmitted (%s)", e->fcnt_down, why);
-	devevent_log(t->ev, dev, "WARNING", "DOWNLINK_GATEWAY", desc, e->gateway_eui);
+	devevent_log(t->c.ev, dev, "WARNING", "DOWNLINK_GATEWAY", desc, e->gateway_eui);
 }
 
 /* Send e's current attempt; a v1 gateway sends no TX_ACK (TX_ACK is new in
@@ -306,7 +297,7 @@ static void finish_failed(struct txsched *t, struct downlink_pending_entry *e, c
 static void launch(struct txsched *t, struct downlink_pending_entry *e)
 {
 	uint8_t token[GWMP_LEN_TOKEN];
-	struct gateway *gw = gateways_find(t->gateways, e->gateway_eui);
+	struct gateway *gw = gateways_find(t->c.gateways, e->gateway_eui);
 
 	int rc = send_attempt(t, e, token);
 	if (rc != LB_OK) {
@@ -329,18 +320,18 @@ static void launch(struct txsched *t, struct downlink_pending_entry *e)
 /* Reserve the next FCntDown durably (store.h COUNTER RULES). */
 static int reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt)
 {
-	unsigned f = fcntdown_reserve(&dev->rt.fcnt_down, durable_batch(t->durable));
+	unsigned f = fcntdown_reserve(&dev->rt.fcnt_down, durable_batch(t->c.durable));
 
 	if (f & FCNTDOWN_EXHAUSTED) {
-		devevent_log(t->ev, dev, "ERROR", "F_CNT_DOWN", "downlink counter exhausted: rejoin needed",
+		devevent_log(t->c.ev, dev, "ERROR", "F_CNT_DOWN", "downlink counter exhausted: rejoin needed",
 			     0);
 		return LB_ERR_RANGE;
 	}
-	if ((f & FCNTDOWN_STAGE) && sessions_stage(t->sessions, dev) != LB_OK) {
+	if ((f & FCNTDOWN_STAGE) && sessions_stage(t->c.sessions, dev) != LB_OK) {
 		fcntdown_unstage(&dev->rt.fcnt_down);
 		return LB_ERR_IO;
 	}
-	if ((f & FCNTDOWN_COMMIT) && durable_commit(t->durable) != LB_OK)
+	if ((f & FCNTDOWN_COMMIT) && durable_commit(t->c.durable) != LB_OK)
 		return LB_ERR_IO;
 	*fcnt = dev->rt.fcnt_down.next;
 	return LB_OK;
@@ -365,8 +356,8 @@ static void refuse_item(struct txsched *t, struct lb_device *dev, const struct s
 {
 	char desc[192];
 	snprintf(desc, sizeof(desc), "queue item %s dropped: %s", it->id, why);
-	devevent_log(t->ev, dev, "ERROR", code, desc, 0);
-	int rc = store_downlink_delete(t->store, it->id);
+	devevent_log(t->c.ev, dev, "ERROR", code, desc, 0);
+	int rc = store_downlink_delete(t->c.store, it->id);
 	if (rc != LB_OK)
 		log_error("txsched", "device %s: refused item %s not removed from the store: %s",
 			  dev->name, it->id, lb_strerror(rc));
@@ -381,7 +372,7 @@ static void rx2_settings(const struct txsched *t, struct downlink_plan_in *in)
 
 	if (!t->opts.has_rx2_freq && !t->opts.has_rx2_dr)
 		return;
-	if (region_rx2(t->region, &freq, &dr) != LB_OK)
+	if (region_rx2(t->c.region, &freq, &dr) != LB_OK)
 		return;
 	in->rx2_override = true;
 	in->rx2_freq_hz = t->opts.has_rx2_freq ? t->opts.rx2_freq : freq;
@@ -398,14 +389,14 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 	size_t len;
 
 	memset(&e, 0, sizeof(e));
-	int rc = budget_downlink_allowed(t->budget, dev);
+	int rc = budget_downlink_allowed(t->c.budget, dev);
 	if (rc != LB_OK) {
 		if (d->has_item)
 			refuse_item(t, dev, &d->item, "FAIR_ACCESS",
 				    "the device's downlink budget is used up "
 				    "(fair_access.action = enforce)");
 		else
-			devevent_log(t->ev, dev, "ERROR", "FAIR_ACCESS",
+			devevent_log(t->c.ev, dev, "ERROR", "FAIR_ACCESS",
 				     "acknowledgement / MAC answer not sent: the device's downlink "
 				     "budget is used up (fair_access.action = enforce)", 0);
 		dev->rt.ack_due = false;
@@ -431,7 +422,7 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 	if (rc != LB_OK)
 		return rc;
 	struct downlink_plan_in in = {
-		.region = t->region, .rx = s->rx, .n_rx = s->n_rx,
+		.region = t->c.region, .rx = s->rx, .n_rx = s->n_rx,
 		.rx1_dr_offset = t->opts.rx1_dr_offset,
 		.rx_delay_s = dev->rt.rx_delay_s, .phy = phy, .phy_len = len};
 	rx2_settings(t, &in);
@@ -454,9 +445,9 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 	}
 	/* The regional duty cycle of the gateway: RX1 if its sub-band has
 	 * room, else RX2, else not at all (the item stays queued). */
-	int first = budget_choose_window(t->budget, e.plan.gateway_eui, &e.plan);
+	int first = budget_choose_window(t->c.budget, e.plan.gateway_eui, &e.plan);
 	if (first < 0) {
-		devevent_log(t->ev, dev, "WARNING", "DUTY_CYCLE",
+		devevent_log(t->c.ev, dev, "WARNING", "DUTY_CYCLE",
 			     "downlink not sent: the gateway's duty cycle leaves no room in RX1 or "
 			     "RX2", e.plan.gateway_eui);
 		return LB_ERR_FULL;
@@ -488,14 +479,14 @@ static int first_item(void *arg, const struct store_downlink *row)
 
 static void decide(struct txsched *t, struct txsched_slot *s)
 {
-	struct lb_device *dev = devices_find_eui(t->devices, s->dev_eui);
+	struct lb_device *dev = devices_find_eui(t->c.devices, s->dev_eui);
 	struct decision d = {0};
 
 	if (!dev || !dev->has_session || s->n_rx == 0)
 		return;
 	/* One confirmed downlink at a time: the next waits for its ACK. */
 	if (!dev->rt.confirmed_pending) {
-		int qrc = store_downlink_list(t->store, dev->dev_eui, first_item, &d);
+		int qrc = store_downlink_list(t->c.store, dev->dev_eui, first_item, &d);
 		if (qrc != LB_OK) {
 			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: downlink queue not read (%s): "
 				  "only an ACK or MAC answer can go in this window", dev->name,
@@ -520,14 +511,14 @@ int txsched_join_accept(struct txsched *t, struct lb_device *dev, const uint8_t 
 
 	memset(&e, 0, sizeof(e));
 	size_t n = keep_best_rx(rx, n_rx, best);
-	struct downlink_plan_in in = {.region = t->region, .rx = best, .n_rx = n,
+	struct downlink_plan_in in = {.region = t->c.region, .rx = best, .n_rx = n,
 				      .join_accept = true, .phy = phy, .phy_len = len};
 	int rc = downlink_plan(&in, &e.plan);
 	if (rc != LB_OK || e.plan.n_attempts == 0)
 		return rc != LB_OK ? rc : LB_ERR_TOO_LARGE;
-	int first = budget_choose_window(t->budget, e.plan.gateway_eui, &e.plan);
+	int first = budget_choose_window(t->c.budget, e.plan.gateway_eui, &e.plan);
 	if (first < 0) {
-		devevent_log(t->ev, dev, "WARNING", "DUTY_CYCLE",
+		devevent_log(t->c.ev, dev, "WARNING", "DUTY_CYCLE",
 			     "join-accept not sent: the gateway's duty cycle leaves no room",
 			     e.plan.gateway_eui);
 		return LB_ERR_FULL;
@@ -559,7 +550,7 @@ void txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token
 		finish_sent(t, &e);
 		break;
 	case DOWNLINK_TXACK_RETRY:
-		if (!budget_window_ok(t->budget, e.gateway_eui, &e.plan.attempt[e.attempt])) {
+		if (!budget_window_ok(t->c.budget, e.gateway_eui, &e.plan.attempt[e.attempt])) {
 			snprintf(e.status[e.attempt], DOWNLINK_STATUS_LEN, "DUTY_CYCLE");
 			finish_failed(t, &e, "RX2's sub-band has no duty cycle left");
 			break;

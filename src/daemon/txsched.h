@@ -104,16 +104,7 @@ struct txsched_ctx {
 };
 
 struct txsched {
-	struct devices *devices;
-	const struct region *region;
-	struct gateways *gateways;
-	struct store *store;
-	struct durable *durable;
-	struct sessions *sessions;
-	struct budget *budget;
-	const struct devevents *ev;
-	struct idgen *ids;
-	struct udpout out;
+	struct txsched_ctx c;    /* borrowed, as given to txsched_init() */
 	struct txsched_opts opts;
 	struct txsched_slot slot[TXSCHED_SLOTS];
 	struct downlink_pending pending; /* PULL_RESPs awaiting their TX_ACK */

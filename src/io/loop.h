@@ -27,6 +27,17 @@ struct loop {
 	struct loop_slot slots[LOOP_MAX_FDS];
 };
 
+/* The earlier of two deadlines, where -1 means none (every x_tick()
+ * returns its next deadline that way). */
+static inline int64_t loop_earliest(int64_t a, int64_t b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
 /* Monotonic milliseconds / microseconds (CLOCK_MONOTONIC). */
 int64_t loop_now_ms(void);
 int64_t loop_now_us(void);

@@ -26,6 +26,7 @@
 #include "daemon/stats.h"
 #include "store/store.h"
 #include "tables/devices.h"
+#include "fakes.h"
 
 #define DEV_EUI UINT64_C(0x70b3d57ed0000001)
 #define DEV_HEX "70b3d57ed0000001"
@@ -40,39 +41,6 @@ static const uint8_t KEY_X[16] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7
 				  0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf};
 static const uint8_t KEY_Y[16] = {0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
 				  0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf};
-
-/* ------------------------------------------------------------ the fake */
-
-#define REC_MAX 64
-
-struct rec_msg {
-	char topic[PUBLISH_TOPIC_MAX];
-	char *payload;                   /* NUL-terminated copy */
-	bool retain;
-};
-
-struct rec_sink {
-	struct rec_msg m[REC_MAX];
-	size_t n;
-};
-
-static int rec_publish(void *arg, const char *topic, const void *payload, size_t len, int qos,
-		       bool retain)
-{
-	struct rec_sink *r = arg;
-	(void)qos;
-
-	ck_assert_uint_lt(r->n, REC_MAX);
-	struct rec_msg *m = &r->m[r->n++];
-	ck_assert_uint_lt(strlen(topic), sizeof(m->topic));
-	strcpy(m->topic, topic);
-	m->payload = malloc(len + 1);
-	ck_assert_ptr_nonnull(m->payload);
-	memcpy(m->payload, payload, len);
-	m->payload[len] = '\0';
-	m->retain = retain;
-	return LB_OK;
-}
 
 /* ------------------------------------------------------------ the world */
 
@@ -96,18 +64,12 @@ static char base_dir[] = "/tmp/test_command.XXXXXX";
 
 static void base_setup(void)
 {
-	ck_assert_ptr_nonnull(mkdtemp(base_dir));
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
+	fakes_tmp_make(base_dir);
 }
 
 static void base_teardown(void)
 {
-	nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fakes_tmp_remove(base_dir);
 }
 
 static struct lb_device_conf abp(const char *name, const char *application, uint64_t eui,
@@ -159,8 +121,7 @@ static void teardown(void)
 	store_close(&w.store);
 	publish_free(&w.pub);
 	config_free(&w.cfg);
-	for (size_t i = 0; i < w.sink.n; i++)
-		free(w.sink.m[i].payload);
+	rec_sink_free(&w.sink);
 }
 
 /* ------------------------------------------------------------ helpers */

@@ -39,6 +39,7 @@
 #include "tables/dedup.h"
 #include "tables/devices.h"
 #include "tables/gateway.h"
+#include "fakes.h"
 
 #define GW_1 UINT64_C(0xaa555a0000000101)
 #define GW_2 UINT64_C(0xaa555a0000000202)
@@ -61,63 +62,6 @@ static const uint8_t PHY[23] = {0x00, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
 	"\"alti\":145,\"rxnb\":2,\"rxok\":2,\"rxfw\":2,\"ackr\":100.0,\"dwnb\":0,\"txnb\":0}"
 
 /* ------------------------------------------------------------ the fakes */
-
-#define REC_MAX 64
-
-struct rec_msg {
-	char topic[PUBLISH_TOPIC_MAX];
-	char *payload;                   /* NUL-terminated copy */
-	size_t len;
-	bool retain;
-};
-
-struct rec_sink {
-	struct rec_msg m[REC_MAX];
-	size_t n;
-};
-
-static int rec_publish(void *arg, const char *topic, const void *payload, size_t len, int qos,
-		       bool retain)
-{
-	struct rec_sink *r = arg;
-	(void)qos;
-
-	ck_assert_uint_lt(r->n, REC_MAX);
-	struct rec_msg *m = &r->m[r->n++];
-	ck_assert_uint_lt(strlen(topic), sizeof(m->topic));
-	strcpy(m->topic, topic);
-	m->payload = malloc(len + 1);
-	ck_assert_ptr_nonnull(m->payload);
-	memcpy(m->payload, payload, len);
-	m->payload[len] = '\0';
-	m->len = len;
-	m->retain = retain;
-	return LB_OK;
-}
-
-struct rec_dgram {
-	uint8_t buf[GWMP_MAX_PULL_RESP + 1];
-	size_t len;
-	struct udp_peer to;
-};
-
-struct rec_udp {
-	struct rec_dgram d[16];
-	size_t n;
-};
-
-static int rec_send(void *arg, const void *buf, size_t len, const struct udp_peer *to)
-{
-	struct rec_udp *r = arg;
-
-	ck_assert_uint_lt(r->n, sizeof(r->d) / sizeof(r->d[0]));
-	ck_assert_uint_le(len, sizeof(r->d[0].buf));
-	memcpy(r->d[r->n].buf, buf, len);
-	r->d[r->n].len = len;
-	r->d[r->n].to = *to;
-	r->n++;
-	return LB_OK;
-}
 
 /* The groups de-duplication hands on (instead of uplink_process). */
 struct rec_emit {
@@ -171,18 +115,12 @@ static char base_dir[] = "/tmp/test_dispatch.XXXXXX";
 
 static void base_setup(void)
 {
-	ck_assert_ptr_nonnull(mkdtemp(base_dir));
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
+	fakes_tmp_make(base_dir);
 }
 
 static void base_teardown(void)
 {
-	nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fakes_tmp_remove(base_dir);
 }
 
 static struct udp_peer peer(uint16_t port)
@@ -266,8 +204,7 @@ static void teardown(void)
 	store_close(&w.store);
 	publish_free(&w.pub);
 	config_free(&w.cfg);
-	for (size_t i = 0; i < w.sink.n; i++)
-		free(w.sink.m[i].payload);
+	rec_sink_free(&w.sink);
 }
 
 /* ------------------------------------------------------------ helpers */

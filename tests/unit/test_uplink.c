@@ -46,6 +46,7 @@
 #include "tables/dedup.h"
 #include "tables/devices.h"
 #include "tables/gateway.h"
+#include "fakes.h"
 
 #define DEV_EUI UINT64_C(0x70b3d57ed0000001)
 #define DEV_ADDR UINT32_C(0x26011234)
@@ -60,69 +61,6 @@ static const uint8_t APP[16] = {0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
 				0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf};
 
 /* ------------------------------------------------------------ the fakes */
-
-#define REC_MAX 128
-
-/* Every message handed to "MQTT". */
-struct rec_msg {
-	char topic[PUBLISH_TOPIC_MAX];
-	char *payload;                   /* NUL-terminated copy */
-	size_t len;
-	int qos;
-	bool retain;
-};
-
-struct rec_sink {
-	struct rec_msg m[REC_MAX];
-	size_t n;
-	int refuse;                      /* != LB_OK: refuse every message with it */
-};
-
-static int rec_publish(void *arg, const char *topic, const void *payload, size_t len, int qos,
-		       bool retain)
-{
-	struct rec_sink *r = arg;
-
-	if (r->refuse != LB_OK)
-		return r->refuse;
-	ck_assert_uint_lt(r->n, REC_MAX);
-	struct rec_msg *m = &r->m[r->n++];
-	ck_assert_uint_lt(strlen(topic), sizeof(m->topic));
-	strcpy(m->topic, topic);
-	m->payload = malloc(len + 1);
-	ck_assert_ptr_nonnull(m->payload);
-	memcpy(m->payload, payload, len);
-	m->payload[len] = '\0';
-	m->len = len;
-	m->qos = qos;
-	m->retain = retain;
-	return LB_OK;
-}
-
-/* Every datagram handed to "UDP". */
-struct rec_dgram {
-	uint8_t buf[GWMP_MAX_PULL_RESP + 1];
-	size_t len;
-	struct udp_peer to;
-};
-
-struct rec_udp {
-	struct rec_dgram d[16];
-	size_t n;
-};
-
-static int rec_send(void *arg, const void *buf, size_t len, const struct udp_peer *to)
-{
-	struct rec_udp *r = arg;
-
-	ck_assert_uint_lt(r->n, sizeof(r->d) / sizeof(r->d[0]));
-	ck_assert_uint_le(len, sizeof(r->d[0].buf));
-	memcpy(r->d[r->n].buf, buf, len);
-	r->d[r->n].len = len;
-	r->d[r->n].to = *to;
-	r->n++;
-	return LB_OK;
-}
 
 /* A part of the durable state whose staging fails while told to. */
 struct fake_part {
@@ -176,18 +114,12 @@ static char base_dir[] = "/tmp/test_uplink.XXXXXX";
 
 static void base_setup(void)
 {
-	ck_assert_ptr_nonnull(mkdtemp(base_dir));
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
+	fakes_tmp_make(base_dir);
 }
 
 static void base_teardown(void)
 {
-	nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fakes_tmp_remove(base_dir);
 }
 
 static void setup(void)
@@ -273,8 +205,7 @@ static void teardown(void)
 		store_close(&w.store);
 	publish_free(&w.pub);
 	config_free(&w.cfg);
-	for (size_t i = 0; i < w.sink.n; i++)
-		free(w.sink.m[i].payload);
+	rec_sink_free(&w.sink);
 }
 
 /* ------------------------------------------------------------ helpers */
