@@ -16,8 +16,13 @@ void devevent_fill(struct ev_device *out, const struct lb_device *dev)
 }
 
 int devevent_publish(const struct devevents *e, const struct lb_device *dev, const char *event,
-		     const char *json, size_t len)
+		     int built, const char *json, size_t len)
 {
+	if (built != LB_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not built: %s", dev->name,
+			  event, lb_strerror(built));
+		return built;
+	}
 	int rc = publish_device_event(e->pub, dev->application, dev->dev_eui, event, json, len);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not published: %s", dev->name,

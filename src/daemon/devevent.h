@@ -27,10 +27,11 @@ struct devevents {
 
 void devevent_fill(struct ev_device *out, const struct lb_device *dev);
 
-/* Publish json (len bytes, built by the caller) on the device's `event`
- * topic. LB_OK or the error (logged, rate-limited). */
+/* Publish json (len bytes, built by the caller; built is the builder's
+ * result) on the device's `event` topic. LB_OK, or the builder's or the
+ * publisher's error (logged, rate-limited). */
 int devevent_publish(const struct devevents *e, const struct lb_device *dev, const char *event,
-		     const char *json, size_t len);
+		     int built, const char *json, size_t len);
 
 /*
  * Publish a `log` event (level "INFO"/"WARNING"/"ERROR", a ChirpStack

@@ -234,11 +234,7 @@ static void publish_join(struct otaa *o, const struct lb_device *dev, const stru
 	idgen_next(o->c.ids, ev.dedup_id);
 	char json[OTAA_EVENT_MAX];
 	int rc = event_json_join(&ev, json, sizeof(json), &len);
-	if (rc == LB_OK)
-		devevent_publish(o->c.ev, dev, "join", json, len);
-	else
-		LB_LOG_RL(LOG_LVL_WARN, "otaa", "device %s: join event not built: %s", dev->name,
-			  lb_strerror(rc));
+	(void)devevent_publish(o->c.ev, dev, "join", rc, json, len); /* a failure is logged */
 }
 
 void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_group *g)

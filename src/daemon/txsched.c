@@ -129,11 +129,7 @@ static void settle_confirmed(struct txsched *t, struct lb_device *dev, bool acke
 			    .fcnt_down = dev->rt.confirmed_fcnt};
 	char json[TXSCHED_EVENT_MAX];
 	int rc = event_json_ack(&ev, json, sizeof(json), &len);
-	if (rc == LB_OK)
-		devevent_publish(t->c.ev, dev, "ack", json, len);
-	else
-		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: ack event not built: %s", dev->name,
-			  lb_strerror(rc));
+	(void)devevent_publish(t->c.ev, dev, "ack", rc, json, len); /* logged */
 	rc = store_downlink_delete(t->c.store, dev->rt.confirmed_id);
 	if (rc != LB_OK && rc != LB_ERR_NOT_FOUND)
 		log_error("txsched", "device %s: settled item %s not removed from the store: %s",
@@ -226,11 +222,7 @@ static void publish_txack(struct txsched *t, const struct lb_device *dev,
 			      .attempts = at, .n_attempts = n};
 	char json[TXSCHED_EVENT_MAX];
 	int rc = event_json_txack(&ev, json, sizeof(json), &len);
-	if (rc == LB_OK)
-		devevent_publish(t->c.ev, dev, "txack", json, len);
-	else
-		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: txack event not built: %s", dev->name,
-			  lb_strerror(rc));
+	(void)devevent_publish(t->c.ev, dev, "txack", rc, json, len); /* a failure is logged */
 }
 
 /* The gateway programmed the frame: the queue item is done (unconfirmed)
