@@ -26,16 +26,24 @@ int durable_add(struct durable *d, durable_stage_fn stage, durable_due_fn due, v
 	return LB_OK;
 }
 
-int durable_commit(struct durable *d)
+int durable_stage(struct durable *d)
 {
 	for (size_t i = 0; i < d->n_parts; i++) {
 		int rc = d->part[i].stage(d->part[i].arg);
-		if (rc != LB_OK) {
-			d->failures++;
+		if (rc != LB_OK)
 			return rc;
-		}
 	}
-	int rc = store_commit(d->store);
+	return LB_OK;
+}
+
+int durable_commit(struct durable *d)
+{
+	int rc = durable_stage(d);
+	if (rc != LB_OK) {
+		d->failures++;
+		return rc;
+	}
+	rc = store_commit(d->store);
 	if (rc != LB_OK)
 		d->failures++;
 	return rc;

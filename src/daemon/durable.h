@@ -50,6 +50,12 @@ void durable_init(struct durable *d, struct store *store);
 /* Register a part. LB_OK or LB_ERR_FULL (more than DURABLE_MAX_PARTS). */
 int durable_add(struct durable *d, durable_stage_fn stage, durable_due_fn due, void *arg);
 
+/* Stage every part into the open batch without committing: what a caller
+ * writes next lands after it in the same batch (a join's new session must
+ * not be overwritten by an older staged change of the same device). LB_OK
+ * or the first error (logged by the part). */
+int durable_stage(struct durable *d);
+
 /* Stage every part, then commit the batch. LB_OK or the first error
  * (logged by whoever failed); retried by durable_tick(). */
 int durable_commit(struct durable *d);

@@ -194,7 +194,10 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 
 	joined_row(o, dev, out, pol, &row);
 	uint32_t nonce_next = (out->join_nonce + 1) & JOIN_MAX_NONCE;
-	if ((rc = store_add_dev_nonce(o->c.store, dev->dev_eui, out->dev_nonce)) != LB_OK ||
+	/* Changes of the old session still waiting for the commit go first, so
+	 * they cannot overwrite the new session row in the same batch. */
+	if ((rc = durable_stage(o->c.durable)) != LB_OK ||
+	    (rc = store_add_dev_nonce(o->c.store, dev->dev_eui, out->dev_nonce)) != LB_OK ||
 	    (rc = store_meta_put(o->c.store, META_JOIN_NONCE, nonce_next)) != LB_OK ||
 	    (rc = store_meta_put(o->c.store, META_NWK_ADDR, o->nwk_addr_next)) != LB_OK ||
 	    (rc = store_put_session(o->c.store, &row)) != LB_OK ||

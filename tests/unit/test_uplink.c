@@ -47,6 +47,7 @@
 #include "tables/devices.h"
 #include "tables/gateway.h"
 #include "fakes.h"
+#include "mac/join.h"
 
 #define DEV_EUI UINT64_C(0x70b3d57ed0000001)
 #define DEV_ADDR UINT32_C(0x26011234)
@@ -680,6 +681,69 @@ START_TEST(test_failing_part_holds_up)
 }
 END_TEST
 
+/* An OTAA device that just sent an uplink (its old session row waits for
+ * the commit) joins again: the new session is what the store keeps. */
+#define OTAA_EUI UINT64_C(0x70b3d57ed0000009)
+#define JOIN_EUI UINT64_C(0x70b3d57ed0000000)
+
+static void join_with_nonce(struct lw_key *app_key, uint16_t nonce)
+{
+	uint8_t req[JOIN_LEN_REQUEST];
+
+	ck_assert_int_eq(join_request_build(JOIN_EUI, OTAA_EUI, nonce, app_key, req), LB_OK);
+	hear_one(req, sizeof(req));
+}
+
+START_TEST(test_rejoin_keeps_new_session)
+{
+	struct lb_device_conf conf[2];
+	struct lw_key app_key;
+	struct store_session row;
+	uint8_t phy[LW_MAX_PHY];
+	size_t len;
+
+	/* The registry of this test: the ABP device and one OTAA device. */
+	memset(conf, 0, sizeof(conf));
+	conf[0] = (struct lb_device_conf){.name = (char *)"sensor", .application = (char *)"default",
+					  .dev_eui = DEV_EUI, .activation = LB_ACT_ABP,
+					  .dev_addr = DEV_ADDR, .lorawan_version = 3,
+					  .fair_access = w.cfg.fair_access};
+	memcpy(conf[0].nwk_s_key, NWK, 16);
+	memcpy(conf[0].app_s_key, APP, 16);
+	conf[1] = (struct lb_device_conf){.name = (char *)"door", .application = (char *)"default",
+					  .dev_eui = OTAA_EUI, .activation = LB_ACT_OTAA,
+					  .join_eui = JOIN_EUI, .lorawan_version = 3,
+					  .fair_access = w.cfg.fair_access};
+	memcpy(conf[1].app_key, NWK, 16);
+	ck_assert_int_eq(devices_reload(&w.devices, conf, 2), LB_OK);
+	struct lb_device *dev = devices_find_eui(&w.devices, OTAA_EUI);
+	ck_assert_ptr_nonnull(dev);
+	memset(&app_key, 0, sizeof(app_key));
+	ck_assert_int_eq(lwcrypto_key_init(&app_key, NWK), LB_OK);
+
+	join_with_nonce(&app_key, 1);
+	ck_assert(dev->has_session);
+	uint32_t first_addr = dev->dev_addr;
+	/* An uplink of the first session: the device is listed for the commit. */
+	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = first_addr,
+				   .fcnt = 1, .has_fport = true, .fport = 2,
+				   .payload = (const uint8_t *)"x", .payload_len = 1};
+	ck_assert_int_eq(lorawan_build_data(&p, &dev->keys, phy, LW_MAX_PHY, &len), LB_OK);
+	hear_one(phy, len);
+	ck_assert_uint_eq(dev->last_fcnt_up, 1);
+
+	join_with_nonce(&app_key, 2);
+	ck_assert_uint_ne(dev->dev_addr, first_addr);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(store_get_session(&w.store, OTAA_EUI, &row), LB_OK);
+	ck_assert_uint_eq(row.dev_addr, dev->dev_addr);
+	ck_assert_int_eq(memcmp(row.nwk_s_key, dev->keys.nwk_s_key.raw, 16), 0);
+	ck_assert(!row.has_fcnt_up_last);
+	ck_assert_uint_eq(row.dev_nonce_last, 2);
+	lwcrypto_key_free(&app_key);
+}
+END_TEST
+
 /* The client refuses a released `up`: it is counted, never lost silently. */
 START_TEST(test_refused_up_is_counted)
 {
@@ -749,6 +813,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_confirmed_uplink_without_route);
 	tcase_add_test(tc, test_failing_part_holds_up);
 	tcase_add_test(tc, test_refused_up_is_counted);
+	tcase_add_test(tc, test_rejoin_keeps_new_session);
 	tcase_add_test(tc, test_held_events_keep_order);
 	suite_add_tcase(s, tc);
 	return s;
