@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,6 +100,20 @@ static int marker_fail(const char *what, int fd, int dir_fd)
 	return LB_ERR_IO;
 }
 
+/* Run as root (`sudo lorabridge --purge`), give the marker the database's
+ * owner, as SQLite does for its -wal and -shm, so the daemon's user can
+ * still replace it. */
+static void own_like_db(struct store *s, int fd)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || fstatat(s->dir_fd, STORE_DB_NAME, &st, 0) != 0 || st.st_uid == 0)
+		return;
+	if (fchown(fd, st.st_uid, st.st_gid) != 0)
+		log_warn(TAG, "state marker not given the owner of %s: %s", STORE_DB_NAME,
+			 strerror(errno));
+}
+
 /* Replace the marker atomically: a crash leaves the old one or the new one,
  * and once this returns LB_OK the new one survives a power cut. */
 static int marker_write(struct store *s, int64_t gen)
@@ -110,6 +125,7 @@ static int marker_write(struct store *s, int64_t gen)
 
 	if (fd < 0)
 		return marker_fail("create " STORE_GEN_TMP_NAME, -1, s->dir_fd);
+	own_like_db(s, fd);
 	for (int off = 0; off < len;) {
 		ssize_t n = write(fd, buf + off, (size_t)(len - off));
 		if (n < 0 && errno == EINTR)

@@ -1562,6 +1562,30 @@ START_TEST(test_gen_purge)
 }
 END_TEST
 
+/* Run as root on the daemon's directory (`sudo lorabridge --purge`), the
+ * marker keeps the database's owner, so the daemon can still replace it.
+ * Only testable as root. */
+START_TEST(test_gen_marker_owner)
+{
+	char dir[512], path[600];
+	struct store s;
+	struct stat st;
+
+	if (geteuid() != 0)
+		return;
+	new_dir(dir, sizeof(dir), NULL);
+	commit_session(dir, 1);
+	db_path(path, sizeof(path), dir);
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	ck_assert_int_eq(store_open(&s, dir, 0), LB_OK);
+	store_close(&s);
+	dir_file(path, sizeof(path), dir, STORE_GEN_NAME);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 65534);
+	ck_assert_uint_eq(st.st_gid, 65534);
+}
+END_TEST
+
 /* ---- cost of a batch ---------------------------------------------------- */
 
 /* Measured on the development machine (ext4 on a virtual disk, /tmp):
@@ -1634,6 +1658,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_gen_wal_deleted_after_checkpoint);
 	tcase_add_test(tc, test_gen_upgrade_without_marker);
 	tcase_add_test(tc, test_gen_purge);
+	tcase_add_test(tc, test_gen_marker_owner);
 	tcase_add_test(tc, test_batch_of_100_timing);
 	suite_add_tcase(s, tc);
 	return s;
