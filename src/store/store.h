@@ -84,7 +84,8 @@
  *
  * Ownership: store_open() allocates the connection, statements and redo
  * log; store_close() commits what is staged and releases everything (safe
- * on a zeroed or closed struct). Structs passed in are copied.
+ * on a zeroed or closed struct). Structs passed in are copied. An open
+ * struct store must not move (SQLite's WAL hook points at it).
  *
  * STATE LOSS: a database that lost committed state (truncated, deleted,
  * its -wal deleted after a crash, restored from an older copy) is refused

@@ -178,8 +178,10 @@ static int db_commit_generation(struct store *s, int64_t gen)
 	struct store__meta m;
 	int rc;
 
-	if (s->in_txn || s->n_ops > 0)
-		return LB_ERR_STATE;   /* a batch is open: it commits first */
+	if (s->in_txn || s->n_ops > 0) {   /* a batch is open: it commits first */
+		log_error(TAG, "state generation %" PRId64 " not committed: a batch is open", gen);
+		return LB_ERR_STATE;
+	}
 	memset(&m, 0, sizeof(m));
 	snprintf(m.key, sizeof(m.key), "%s", STORE_GEN_META_KEY);
 	m.value = gen;
@@ -253,10 +255,13 @@ void store__gen_committed(struct store *s)
 		due = checkpoint(s);
 	if (!due && mono_ms() - s->gen.advanced_ms < STORE_GEN_PERIOD_MS)
 		return;
-	if (advance(s, s->gen.committed) != LB_OK)
-		LB_LOG_RL(LOG_LVL_ERROR, TAG, "state generation %" PRId64 " not advanced (see "
-			  "above): a loss of what was committed since may go unnoticed; retried",
-			  s->gen.committed);
+	if (advance(s, s->gen.committed) == LB_OK)
+		return;
+	/* Retry with a commit STORE_RETRY_MS from now, and after any checkpoint. */
+	s->gen.advanced_ms -= STORE_GEN_PERIOD_MS - STORE_RETRY_MS;
+	s->gen.advance_frame = 0;
+	LB_LOG_RL(LOG_LVL_ERROR, TAG, "state generation %" PRId64 " not advanced (see above): a "
+		  "loss of what was committed since may go unnoticed; retried", s->gen.committed);
 }
 
 void store__gen_close(struct store *s)
