@@ -465,9 +465,10 @@ static void check_clones(struct config__load *c, const config_setting_t **where,
 		hex_format_u32(keys[i].d->dev_addr, addr);
 		device_label(keys[first].d, keys[first].idx, la, sizeof(la));
 		device_label(keys[i].d, keys[i].idx, lb, sizeof(lb));
-		error_at(c, where[keys[i].idx], "%s: same dev_addr %s and nwk_s_key as %s at line %d: "
-			 "it would accept that device's frames again as its own (replay); give each "
-			 "ABP device its own session keys", lb, addr, la, keys[first].d->line);
+		error_at(c, where[keys[i].idx],
+			 "%s: same dev_addr %s and nwk_s_key as %s at line %d: it would accept "
+			 "that device's frames again as its own (replay); give each ABP device its "
+			 "own session keys", lb, addr, la, keys[first].d->line);
 	}
 	free(keys);
 }

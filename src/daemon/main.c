@@ -146,10 +146,11 @@ static int purge_device(const struct lb_config *cfg, const char *eui_text, bool 
 		fprintf(stderr, "lorabridge: --purge: '%s' is not a DevEUI (16 hex digits)\n", eui_text);
 		return EXIT_USAGE;
 	}
-	int rc = store_open_flags(&st, cfg->state_dir, 0, accept_loss ? STORE_ACCEPT_STATE_LOSS : 0);
+	unsigned flags = accept_loss ? STORE_ACCEPT_STATE_LOSS : 0;
+	int rc = store_open_flags(&st, cfg->state_dir, 0, flags);
 	if (rc == LB_ERR_STATE_LOST) {
-		fprintf(stderr, "lorabridge: %s has lost committed state (see above); purging would "
-			"hide it: see --accept-state-loss\n", cfg->state_dir);
+		fprintf(stderr, "lorabridge: %s has lost committed state (see above); purging "
+			"would hide it: see --accept-state-loss\n", cfg->state_dir);
 		return EXIT_STATE_LOST;
 	}
 	if (rc == LB_ERR_STATE) {

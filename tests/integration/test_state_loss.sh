@@ -30,11 +30,18 @@ read -r DEV0 ADDR0 NWK0 APP0 _ < <(grep -v '^#' "$T/k.txt" | head -n 1)
 CLONE=5a0000ee00000000
 
 # The same list with a fourth entry: sim-0's session under another DevEUI.
+# entry NAME DEVEUI DEVADDR NWKSKEY APPSKEY: one device, on one line.
+entry() {
+	printf '  { name = "%s"; application = "sim"; dev_eui = "%s";' "$1" "$2"
+	printf ' dev_addr = "%s"; nwk_s_key = "%s"; app_s_key = "%s"; }' "$3" "$4" "$5"
+}
 {
 	echo "devices = ("
-	grep -v '^#' "$T/k.txt" | awk '{ printf "  { name = \"%s\"; application = \"sim\"; dev_eui = \"%s\"; dev_addr = \"%s\"; nwk_s_key = \"%s\"; app_s_key = \"%s\"; },\n", $5, $1, $2, $3, $4 }'
-	echo "  { name = \"clone\"; application = \"sim\"; dev_eui = \"$CLONE\"; dev_addr = \"$ADDR0\"; nwk_s_key = \"$NWK0\"; app_s_key = \"$APP0\"; }"
-	echo ");"
+	grep -v '^#' "$T/k.txt" | while read -r eui addr nwk app name; do
+		echo "$(entry "$name" "$eui" "$addr" "$nwk" "$app"),"
+	done
+	entry clone "$CLONE" "$ADDR0" "$NWK0" "$APP0"
+	printf '\n);\n'
 } > "$T/devices-clone.conf"
 CLONE_MSG="error: device 'clone': same dev_addr $ADDR0 and nwk_s_key as device 'sim-0' at line 2"
 
@@ -120,14 +127,16 @@ refused() {
 }
 accepted() {
 	bridge --accept-state-loss
-	grep -q "started with --accept-state-loss on lost state" "$LOG" || fail "no warning: $(cat "$LOG")"
+	grep -q "started with --accept-state-loss on lost state" "$LOG" \
+		|| fail "no warning: $(cat "$LOG")"
 }
 
 note "(1) a cloned device entry"
 sed "s|$T/devices.conf|$T/devices-clone.conf|" "$T/lb.conf" > "$T/lb-clone.conf"
 rc=0; "$LORABRIDGE" --check-config -c "$T/lb-clone.conf" > "$T/check.out" 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "--check-config exit $rc, want 1: $(cat "$T/check.out")"
-grep -qF "$T/devices-clone.conf:5: $CLONE_MSG" "$T/check.out" || fail "message: $(cat "$T/check.out")"
+grep -qF "$T/devices-clone.conf:5: $CLONE_MSG" "$T/check.out" \
+	|| fail "message: $(cat "$T/check.out")"
 rc=0; timeout 20 "$LORABRIDGE" -f -c "$T/lb-clone.conf" > "$T/clone-start.log" 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "start with a clone: exit $rc, want 1"
 grep -qF "$CLONE_MSG" "$T/clone-start.log" || fail "start: $(cat "$T/clone-start.log")"
@@ -137,7 +146,8 @@ traffic 0 30                                         # counters 0..9 of each dev
 cp "$T/devices-clone.conf" "$T/devices.conf"
 kill -HUP "$BRIDGE_PID"
 wait_for "$LOG" "reload failed .*keeping the current device list" 10 || fail "reload: $(cat "$LOG")"
-grep -qF "devices.conf:5: device 'clone': same dev_addr $ADDR0" "$LOG" || fail "reload: $(cat "$LOG")"
+grep -qF "devices.conf:5: device 'clone': same dev_addr $ADDR0" "$LOG" \
+	|| fail "reload: $(cat "$LOG")"
 kill -0 "$BRIDGE_PID" || fail "bridge died on the reload"
 refused_frame 5
 [ "$(n_up "$CLONE" 5)" -eq 0 ] || fail "the clone accepted sim-0's frame"
@@ -145,8 +155,9 @@ cp "$T/devices-good.conf" "$T/devices.conf"
 note "(1) refused by --check-config, at start and on SIGHUP; the old list kept"
 
 note "(2) a gateway stat with absurd values"
+big=123456789012345678901234567890123456789012345678   # 48 digits
 stat='{"stat":{"time":"2024-05-14 09:12:47 GMT","lati":1e300,"long":3.25,"alti":145,"rxnb":-1,'
-stat=$stat'"rxok":5,"rxfw":5,"ackr":100,"dwnb":0,"txnb":0,"temp":123456789012345678901234567890123456789012345678}}'
+stat=$stat'"rxok":5,"rxfw":5,"ackr":100,"dwnb":0,"txnb":0,"temp":'$big'}}'
 printf '\x02\x12\x34\x00\xaa\x55\x5a\x00\x00\x00\x0e\x01%s' "$stat" > "/dev/udp/127.0.0.1/$UDP_PORT"
 wait_for "$T/all.out" "^gateway/aa555a0000000e01/event/stats " 10 || fail "no stats event"
 ev=$(grep "^gateway/aa555a0000000e01/event/stats " "$T/all.out" | cut -d' ' -f2-)
