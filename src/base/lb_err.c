@@ -32,6 +32,7 @@ static const struct err_text err_texts[LB_ERR__COUNT] = {
 	{"DENIED", "not allowed"},
 	{"DUPLICATE", "duplicate"},
 	{"STATE", "invalid state"},
+	{"STATE_LOST", "stored state lost"},
 };
 
 static const struct err_text *err_lookup(int err)

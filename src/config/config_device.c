@@ -2,11 +2,13 @@
  * config_device.c - the `devices` list of the configuration file, checked
  * against the device table of config_schema.c: each entry's fields, its
  * activation (ABP: dev_addr + nwk_s_key + app_s_key; OTAA: join_eui +
- * app_key), then uniqueness of names and DevEUIs across entries. A DevAddr
- * shared by several ABP devices is legal: the MIC tells them apart
- * (LoRaWAN 1.0 section 6.1.1). Also here: the device part of
- * config_print() and of the reference, from the device table of
- * config_schema.c.
+ * app_key), then uniqueness of names and DevEUIs across entries, and of
+ * ABP sessions (DevAddr with NwkSKey: a clone would replay the other's
+ * frames). A DevAddr shared by several ABP devices with their own keys is
+ * legal: the MIC tells them apart (LoRaWAN 1.0 section 6.1.1). OTAA
+ * session keys are derived per join, unique by construction. Also here:
+ * the device part of config_print() and of the reference, from the device
+ * table of config_schema.c.
  *
  * A device's `fair_access` group (CSD_OVERRIDE) is checked with the rows of
  * the global `fair_access.*` settings, so both accept exactly the same
@@ -409,6 +411,68 @@ static void check_duplicates(struct config__load *c, const config_setting_t **wh
 	free(keys);
 }
 
+/* Sort key of the clone check: DevAddr, then NwkSKey, then file position. */
+struct clone_key {
+	const struct lb_device_conf *d;
+	size_t idx;
+};
+
+static int cmp_session(const struct lb_device_conf *x, const struct lb_device_conf *y)
+{
+	if (x->dev_addr != y->dev_addr)
+		return x->dev_addr < y->dev_addr ? -1 : 1;
+	return memcmp(x->nwk_s_key, y->nwk_s_key, sizeof(x->nwk_s_key));
+}
+
+static int cmp_clone(const void *a, const void *b)
+{
+	const struct clone_key *x = a, *y = b;
+	int d = cmp_session(x->d, y->d);
+	return d ? d : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/*
+ * Two ABP entries with the same DevAddr and NwkSKey verify the same frames
+ * (the MIC covers DevAddr and FCnt under NwkSKey, TS001-1.0.4 section
+ * 4.4): the second would accept again, as its own, every frame the first
+ * had accepted - a replay through the configuration, never a feature. Each
+ * later entry is an error at its own line naming the first. A shared
+ * DevAddr with other keys stays legal (the MIC tells them apart).
+ */
+static void check_clones(struct config__load *c, const config_setting_t **where,
+			 const unsigned *valid)
+{
+	const struct lb_config *cfg = c->cfg;
+	unsigned need = 1u << config__device_field_find("dev_addr") |
+			1u << config__device_field_find("nwk_s_key");
+	struct clone_key *keys = calloc(cfg->n_devices, sizeof(*keys));
+	size_t n = 0;
+
+	if (!keys) {
+		c->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < cfg->n_devices; i++)
+		if (cfg->devices[i].activation == LB_ACT_ABP && (valid[i] & need) == need)
+			keys[n++] = (struct clone_key){&cfg->devices[i], i};
+	qsort(keys, n, sizeof(*keys), cmp_clone);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		if (cmp_session(keys[i].d, keys[first].d) != 0) {
+			first = i;
+			continue;
+		}
+		char addr[9], la[96], lb[96];
+		hex_format_u32(keys[i].d->dev_addr, addr);
+		device_label(keys[first].d, keys[first].idx, la, sizeof(la));
+		device_label(keys[i].d, keys[i].idx, lb, sizeof(lb));
+		error_at(c, where[keys[i].idx],
+			 "%s: same dev_addr %s and nwk_s_key as %s at line %d: it would accept "
+			 "that device's frames again as its own (replay); give each ABP device its "
+			 "own session keys", lb, addr, la, keys[first].d->line);
+	}
+	free(keys);
+}
+
 void config__parse_devices(struct config__load *c, const config_setting_t *list)
 {
 	int type = config_setting_type(list);
@@ -441,6 +505,7 @@ void config__parse_devices(struct config__load *c, const config_setting_t *list)
 	}
 	check_duplicates(c, where, valid, true);
 	check_duplicates(c, where, valid, false);
+	check_clones(c, where, valid);
 out:
 	free(where);
 	free(seen);

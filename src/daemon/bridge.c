@@ -201,15 +201,40 @@ static int tables_setup(struct bridge *b)
 	return rc;
 }
 
-static int state_setup(struct bridge *b)
+/* The store found less than it had committed: say what that means. */
+static void state_lost(const struct bridge *b, bool accepted)
 {
-	int rc = store_open(&b->store, b->cfg.state_dir, b->cfg.state_commit_ms);
+	if (!accepted) {
+		log_error("bridge", "refusing to start: the state in %s is older than what was "
+			  "committed (see above), so frames already accepted would be accepted "
+			  "again. Put the lost files back if you can; otherwise start once with "
+			  "--accept-state-loss (README \"State directory\")", b->cfg.state_dir);
+		return;
+	}
+	log_warn("bridge", "started with --accept-state-loss on lost state: an ABP device "
+		 "accepts old frames again until its counter passes the lost value (set its "
+		 "fcnt_up above that to prevent it); an OTAA device whose session was lost "
+		 "must join again, and its DevNonces used before are not known");
+}
+
+static int state_setup(struct bridge *b, const struct bridge_opts *o)
+{
+	unsigned flags = o->accept_state_loss ? STORE_ACCEPT_STATE_LOSS : 0;
+	int rc = store_open_flags(&b->store, b->cfg.state_dir, b->cfg.state_commit_ms, flags);
+	if (rc == LB_ERR_STATE_LOST) {
+		state_lost(b, false);
+		return rc;
+	}
 	if (rc != LB_OK) {
 		log_error("bridge", "state directory %s unusable: %s", b->cfg.state_dir,
 			  lb_strerror(rc));
 		return rc;
 	}
 	b->store_open = true;
+	if (store_generation(&b->store)->outcome == STORE_GEN_LOSS_ACCEPTED)
+		state_lost(b, true);
+	else if (o->accept_state_loss)
+		log_notice("bridge", "--accept-state-loss: nothing was lost, no effect");
 	durable_init(&b->durable, &b->store);
 	return LB_OK;
 }
@@ -312,7 +337,7 @@ static int restore_all(struct bridge *b)
 	return LB_OK;
 }
 
-static int modules_setup(struct bridge *b)
+static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 {
 	int rc;
 
@@ -326,7 +351,7 @@ static int modules_setup(struct bridge *b)
 	if ((rc = publish_init(&b->pub, &b->cfg, &sink)) != LB_OK)
 		return rc;
 	b->ev = (struct devevents){.pub = &b->pub, .stats = &b->stats};
-	if ((rc = tables_setup(b)) != LB_OK || (rc = state_setup(b)) != LB_OK)
+	if ((rc = tables_setup(b)) != LB_OK || (rc = state_setup(b, o)) != LB_OK)
 		return rc;
 	rc = sessions_init(&b->sessions, &b->devices, &b->store, &b->durable,
 			   b->cfg.state_commit_ms);
@@ -341,7 +366,7 @@ static int modules_setup(struct bridge *b)
 	return mqtt_setup(b);
 }
 
-int bridge_init(struct bridge *b, struct lb_config *cfg)
+int bridge_init(struct bridge *b, struct lb_config *cfg, const struct bridge_opts *o)
 {
 	int rc;
 
@@ -353,7 +378,7 @@ int bridge_init(struct bridge *b, struct lb_config *cfg)
 	b->udp.fd = -1;
 	b->stats.started_ms = loop_now_ms();
 	if ((rc = loop_init(&b->loop)) != LB_OK || (rc = signals_setup(b)) != LB_OK ||
-	    (rc = modules_setup(b)) != LB_OK)
+	    (rc = modules_setup(b, o)) != LB_OK)
 		return rc;
 	rc = udp_open(&b->udp, b->cfg.udp_bind, b->cfg.udp_port, b->cfg.udp_rcvbuf);
 	if (rc != LB_OK)

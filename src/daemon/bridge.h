@@ -92,8 +92,15 @@ struct bridge {
 	int64_t next_watchdog_ms;
 };
 
-/* Build every module from cfg (moved in). Errors are logged; LB_OK or code. */
-int bridge_init(struct bridge *b, struct lb_config *cfg);
+/* What the command line adds to the configuration. */
+struct bridge_opts {
+	bool accept_state_loss;      /* --accept-state-loss (store_gen.h) */
+};
+
+/* Build every module from cfg (moved in). Errors are logged; LB_OK or code:
+ * LB_ERR_STATE_LOST when the state directory lost committed state and
+ * o->accept_state_loss is not set. */
+int bridge_init(struct bridge *b, struct lb_config *cfg, const struct bridge_opts *o);
 /* Run until SIGTERM/SIGINT; then publish offline and flush (<= 5 s). */
 int bridge_run(struct bridge *b);
 void bridge_free(struct bridge *b);

@@ -72,6 +72,19 @@ static void publish_stat(struct dispatch *d, struct gateway *gw, const struct gw
 		d->stats->gateway_events++;
 }
 
+/* Stat values outside their physical range are left out of the stats
+ * event (gwmp_json.h): counted, and said rate-limited. */
+static void stat_drops(struct dispatch *d, uint64_t eui, unsigned dropped)
+{
+	char keys[96];
+
+	if (!dropped)
+		return;
+	d->stats->stat_fields_dropped += gwmp_stat_dropped_keys(dropped, keys, sizeof(keys));
+	LB_LOG_RL(LOG_LVL_WARN, "gwmp", "gateway %016llx: stat values out of range left out: %s",
+		  (unsigned long long)eui, keys);
+}
+
 /* One rxpk: visible as a gateway event whatever it holds, then offered to
  * de-duplication if its radio CRC is good (the rxpk `stat`
  * field, Semtech PROTOCOL.TXT §4). */
@@ -133,6 +146,7 @@ static void handle_push_data(struct dispatch *d, struct gateway *gw, const struc
 	for (size_t i = 0; i < push->n_rxpk_excess; i++)
 		stats_count_dgram_drop(d->stats, LB_ERR_TOO_LARGE);
 	if (push->has_stat) {
+		stat_drops(d, h->gateway_eui, push->stat.dropped);
 		gw->stats_received++;
 		gw->last_stat = push->stat;
 		publish_stat(d, gw, &push->stat);

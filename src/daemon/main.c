@@ -1,14 +1,15 @@
 /*
  * main.c - command line of the lorabridge daemon.
  *
- *   lorabridge [-c FILE] [-f] [-v] [--check-config] [--print-config]
+ *   lorabridge [-c FILE] [-f] [-v] [--accept-state-loss] [--check-config] [--print-config]
  *   lorabridge airtime --sf 7 --bw 125 --size 13 [...]
- *   lorabridge --purge DEVEUI [-c FILE]
+ *   lorabridge --purge DEVEUI [-c FILE] [--accept-state-loss]
  *   lorabridge --version
  *
  * Exit codes: 0 success, 1 configuration invalid, 2 usage error,
  * 3 start-up failure (socket, broker set-up, state directory), 4 --purge found
- * nothing stored for the device.
+ * nothing stored for the device, 5 the state directory lost committed state
+ * (store_gen.h) and --accept-state-loss was not given.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 #define EXIT_USAGE 2
 #define EXIT_STARTUP 3
 #define EXIT_NOTHING 4   /* --purge: nothing stored for that device */
+#define EXIT_STATE_LOST 5 /* the database is older than its generation marker */
 
 struct cli {
 	const char *config_path;
@@ -39,16 +41,18 @@ struct cli {
 	bool check_config;
 	bool print_config;
 	bool show_secrets;
+	bool accept_state_loss;         /* open a state directory that lost state */
 	const char *purge;              /* DevEUI whose stored state to delete */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: lorabridge [-c FILE] [-f] [-v] [--check-config] [--print-config [--show-secrets]]\n"
+		"usage: lorabridge [-c FILE] [-f] [-v] [--accept-state-loss] [--check-config]\n"
+		"                  [--print-config [--show-secrets]]\n"
 		"       lorabridge airtime --sf SF --bw KHZ --size BYTES [--cr 4/5] [--preamble 8]\n"
 		"                          [--no-crc] [--implicit-header] [--fsk]\n"
-		"       lorabridge --purge DEVEUI [-c FILE]\n"
+		"       lorabridge --purge DEVEUI [-c FILE] [--accept-state-loss]\n"
 		"       lorabridge --version\n"
 		"\n"
 		"  -c, --config FILE    configuration file (default %s)\n"
@@ -58,9 +62,16 @@ static void usage(FILE *out)
 		"      --print-config   print the effective configuration with all defaults, exit\n"
 		"      --purge DEVEUI   delete a device's stored state (session, nonces, queue,\n"
 		"                       ledgers) from state_dir; the daemon must be stopped\n"
+		"      --accept-state-loss\n"
+		"                       use a state directory whose database lost committed\n"
+		"                       state (exit status 5 without it): old frames may be\n"
+		"                       accepted again; see README \"State directory\"\n"
 		"      --print-config-reference markdown|man\n"
 		"                       print the documented list of every setting, exit\n"
-		"      --version        print the version, exit\n",
+		"      --version        print the version, exit\n"
+		"\n"
+		"exit status: 0 ok, 1 configuration invalid, 2 usage error, 3 start-up or runtime\n"
+		"failure, 4 --purge found nothing, 5 state lost (see --accept-state-loss)\n",
 		CONFIG_DEFAULT_PATH);
 }
 
@@ -81,7 +92,8 @@ static int print_reference(const char *format)
 
 static int parse_args(int argc, char **argv, struct cli *c)
 {
-	enum { OPT_CHECK = 256, OPT_PRINT, OPT_VERSION, OPT_SECRETS, OPT_REFERENCE, OPT_PURGE };
+	enum { OPT_CHECK = 256, OPT_PRINT, OPT_VERSION, OPT_SECRETS, OPT_REFERENCE, OPT_PURGE,
+	       OPT_ACCEPT_LOSS };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"foreground", no_argument, NULL, 'f'},
@@ -93,6 +105,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		{"version", no_argument, NULL, OPT_VERSION},
 		{"print-config-reference", required_argument, NULL, OPT_REFERENCE},
 		{"purge", required_argument, NULL, OPT_PURGE},
+		{"accept-state-loss", no_argument, NULL, OPT_ACCEPT_LOSS},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -110,6 +123,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		case OPT_VERSION: printf("lorabridge %s\n", PACKAGE_VERSION); exit(0);
 		case OPT_REFERENCE: exit(print_reference(optarg));
 		case OPT_PURGE: c->purge = optarg; break;
+		case OPT_ACCEPT_LOSS: c->accept_state_loss = true; break;
 		default: usage(stderr); return LB_ERR_INVAL;
 		}
 	}
@@ -123,7 +137,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 
 /* State of a device removed from the configuration stays until purged
  * (its DevNonces must not become reusable by accident). */
-static int purge_device(const struct lb_config *cfg, const char *eui_text)
+static int purge_device(const struct lb_config *cfg, const char *eui_text, bool accept_loss)
 {
 	struct store st;
 	uint64_t eui;
@@ -132,7 +146,13 @@ static int purge_device(const struct lb_config *cfg, const char *eui_text)
 		fprintf(stderr, "lorabridge: --purge: '%s' is not a DevEUI (16 hex digits)\n", eui_text);
 		return EXIT_USAGE;
 	}
-	int rc = store_open(&st, cfg->state_dir, 0);
+	unsigned flags = accept_loss ? STORE_ACCEPT_STATE_LOSS : 0;
+	int rc = store_open_flags(&st, cfg->state_dir, 0, flags);
+	if (rc == LB_ERR_STATE_LOST) {
+		fprintf(stderr, "lorabridge: %s has lost committed state (see above); purging "
+			"would hide it: see --accept-state-loss\n", cfg->state_dir);
+		return EXIT_STATE_LOST;
+	}
 	if (rc == LB_ERR_STATE) {
 		fprintf(stderr, "lorabridge: %s is in use: stop the daemon first\n", cfg->state_dir);
 		return EXIT_STARTUP;
@@ -216,6 +236,8 @@ static int exit_code(int rc)
 {
 	if (rc == LB_ERR_CONFIG)
 		return EXIT_CONFIG;
+	if (rc == LB_ERR_STATE_LOST)
+		return EXIT_STATE_LOST;
 	return rc == LB_OK ? 0 : EXIT_STARTUP;
 }
 
@@ -238,7 +260,8 @@ static int run_daemon(const struct cli *c, struct lb_config *cfg)
 		return EXIT_STARTUP;
 	}
 	log_open((enum log_level)level, !c->foreground);
-	int rc = bridge_init(&b, cfg);
+	struct bridge_opts o = {.accept_state_loss = c->accept_state_loss};
+	int rc = bridge_init(&b, cfg, &o);
 	if (rc == LB_OK) {
 		report_started(&started_fd, 0);
 		rc = bridge_run(&b);
@@ -271,7 +294,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	if (c.purge) {
-		rc = purge_device(&cfg, c.purge);
+		rc = purge_device(&cfg, c.purge, c.accept_state_loss);
 		config_free(&cfg);
 		return rc;
 	}

@@ -64,6 +64,7 @@ static json_object *drops_json(const struct stats *s, const struct stats_extra *
 		add_u64(fr, frame_drop_names[i], s->frame_drops[i]);
 	json_object_object_add(d, "datagrams", dg);
 	json_object_object_add(d, "frames", fr);
+	add_u64(d, "statFields", s->stat_fields_dropped);
 	add_u64(d, "udpKernel", x->udp_kernel_drops);
 	add_u64(d, "mqttQueueOverflow", x->mqtt_dropped);
 	return d;

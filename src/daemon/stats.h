@@ -4,8 +4,9 @@
  * $SYS tree).
  *
  * "Nothing is lost silently": every datagram that is not processed is counted
- * in dgram_drops[] by its lb_err reason, and every frame that does not become
- * an `up` event is counted in frame_drops[] by enum stats_frame_drop.
+ * in dgram_drops[] by its lb_err reason, every frame that does not become
+ * an `up` event is counted in frame_drops[] by enum stats_frame_drop, and
+ * every gateway `stat` value left out of a stats event (drops.statFields).
  */
 #ifndef LB_STATS_H
 #define LB_STATS_H
@@ -41,6 +42,7 @@ struct stats {
 	uint64_t uplinks_published;          /* `up` events handed to MQTT */
 	uint64_t dedup_hits;                 /* copies merged into an open group */
 	uint64_t frame_drops[DROP__COUNT];
+	uint64_t stat_fields_dropped;        /* gateway stat values out of range, left out */
 	uint64_t gateway_events;             /* gateway up/stats events published */
 	uint64_t log_events;                 /* device `log` events published */
 	uint64_t joins;                      /* OTAA joins accepted */

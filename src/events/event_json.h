@@ -171,7 +171,9 @@ int event_json_gateway_up(const struct lb_rx *rx, char *out, size_t cap, size_t 
 /* gateway/{id}/event/stats from a PUSH_DATA `stat` object. `time` is the
  * gateway's own "2014-01-12 08:59:28 GMT" converted to RFC 3339 (omitted if
  * absent or unreadable); location only when the gateway sent one; metadata
- * {"rxForwarded": rxfw, "ackRate": "%.1f", "temperature": "%.1f" if sent}. */
+ * {"rxForwarded": rxfw, "ackRate": "%.1f", "temperature": "%.1f" if sent}.
+ * A field in st->dropped (sent outside its range, gwmp_json.h) is left out:
+ * its counter, altitude, ackRate or rxForwarded key is absent. */
 /* One sub-band's transmit duty cycle over the last hour. */
 struct ev_duty_cycle {
 	const char *name;                /* "869.400-869.650" (MHz) */

@@ -72,6 +72,12 @@ static int stat_time(const char *s, char out[EVENT_JSON_TIME_LEN])
 	return LB_OK;
 }
 
+/* A stat field the gateway sent outside its range (gwmp_json.h): left out. */
+static bool dropped(const struct gwmp_stat *st, enum gwmp_stat_field f)
+{
+	return (st->dropped & GWMP_STAT_BIT(f)) != 0;
+}
+
 /* common.proto Location; the gateway reported it from its GPS. */
 static struct json_object *location(const struct gwmp_stat *st, int *err)
 {
@@ -79,7 +85,8 @@ static struct json_object *location(const struct gwmp_stat *st, int *err)
 
 	event_json__add(o, "latitude", event_json__number(st->lati, false), err);
 	event_json__add(o, "longitude", event_json__number(st->lon, false), err);
-	event_json__add(o, "altitude", event_json__number(st->alti, false), err);
+	if (!dropped(st, GWMP_STAT_ALTI))
+		event_json__add(o, "altitude", event_json__number(st->alti, false), err);
 	event_json__add(o, "source", json_object_new_string("GPS"), err);
 	return o;
 }
@@ -90,12 +97,14 @@ static struct json_object *metadata(const struct gwmp_stat *st, int *err)
 	struct json_object *m = json_object_new_object();
 	char buf[48];
 
-	if (isfinite(st->ackr)) {
+	if (isfinite(st->ackr) && !dropped(st, GWMP_STAT_ACKR)) {
 		snprintf(buf, sizeof(buf), "%.1f", st->ackr);
 		event_json__add(m, "ackRate", json_object_new_string(buf), err);
 	}
-	snprintf(buf, sizeof(buf), "%" PRIu32, st->rxfw);
-	event_json__add(m, "rxForwarded", json_object_new_string(buf), err);
+	if (!dropped(st, GWMP_STAT_RXFW)) {
+		snprintf(buf, sizeof(buf), "%" PRIu32, st->rxfw);
+		event_json__add(m, "rxForwarded", json_object_new_string(buf), err);
+	}
 	if (st->has_temp && isfinite(st->temp)) {
 		snprintf(buf, sizeof(buf), "%.1f", st->temp);
 		event_json__add(m, "temperature", json_object_new_string(buf), err);
@@ -132,6 +141,13 @@ static struct json_object *duty_cycle(const struct ev_duty_cycle *dc, size_t n, 
 	return a;
 }
 
+static void counter(struct json_object *o, const struct gwmp_stat *st, enum gwmp_stat_field f,
+		    const char *key, uint32_t v, int *err)
+{
+	if (!dropped(st, f))
+		event_json__add(o, key, json_object_new_int64(v), err);
+}
+
 int event_json_gateway_stats_dc(uint64_t gateway_eui, const struct gwmp_stat *st,
 				const struct ev_duty_cycle *dc, size_t n_dc, char *out, size_t cap,
 				size_t *len)
@@ -150,10 +166,10 @@ int event_json_gateway_stats_dc(uint64_t gateway_eui, const struct gwmp_stat *st
 		event_json__add(o, "time", json_object_new_string(t), &err);
 	if (st->has_location && isfinite(st->lati) && isfinite(st->lon))
 		event_json__add(o, "location", location(st, &err), &err);
-	event_json__add(o, "rxPacketsReceived", json_object_new_int64(st->rxnb), &err);
-	event_json__add(o, "rxPacketsReceivedOk", json_object_new_int64(st->rxok), &err);
-	event_json__add(o, "txPacketsReceived", json_object_new_int64(st->dwnb), &err);
-	event_json__add(o, "txPacketsEmitted", json_object_new_int64(st->txnb), &err);
+	counter(o, st, GWMP_STAT_RXNB, "rxPacketsReceived", st->rxnb, &err);
+	counter(o, st, GWMP_STAT_RXOK, "rxPacketsReceivedOk", st->rxok, &err);
+	counter(o, st, GWMP_STAT_DWNB, "txPacketsReceived", st->dwnb, &err);
+	counter(o, st, GWMP_STAT_TXNB, "txPacketsEmitted", st->txnb, &err);
 	event_json__add(o, "metadata", metadata(st, &err), &err);
 	if (n_dc > 0)
 		event_json__add(o, "dutyCycle", duty_cycle(dc, n_dc, &err), &err);

@@ -8,12 +8,14 @@
  * cannot be used (unknown datr, frequency out of range, ...) is
  * LB_ERR_MALFORMED; `data` problems are LB_ERR_BASE64, LB_ERR_TOO_LARGE and
  * LB_ERR_SIZE_MISMATCH. The `stat` object is informational and read leniently:
- * a field of the wrong type is treated as absent.
+ * a field of the wrong type or outside its range is left out and flagged
+ * (gwmp_stat.dropped).
  */
 #include "gwmp/gwmp_json.h"
 
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -360,44 +362,95 @@ static int rxpk_parse(json_object *o, struct gwmp_rxpk *rx)
 	return read_payload(o, rx->data, &rx->size);
 }
 
-/* Lenient readers for `stat`: a field of the wrong type counts as absent. */
-static bool stat_num(json_object *o, const char *key, double *out)
-{
-	bool found;
+/* What a `stat` number must be (gwmp_json.h), indexed by enum gwmp_stat_field. */
+static const struct stat_rule {
+	const char *key;
+	double min, max;
+	bool whole;                  /* a counter: whole, read with get_int */
+} stat_rules[GWMP_STAT__COUNT] = {
+	[GWMP_STAT_LATI] = {"lati", -GWMP_STAT_LATI_MAX, GWMP_STAT_LATI_MAX, false},
+	[GWMP_STAT_LONG] = {"long", -GWMP_STAT_LONG_MAX, GWMP_STAT_LONG_MAX, false},
+	[GWMP_STAT_ALTI] = {"alti", GWMP_STAT_ALTI_MIN, GWMP_STAT_ALTI_MAX, false},
+	[GWMP_STAT_RXNB] = {"rxnb", 0, UINT32_MAX, true},
+	[GWMP_STAT_RXOK] = {"rxok", 0, UINT32_MAX, true},
+	[GWMP_STAT_RXFW] = {"rxfw", 0, UINT32_MAX, true},
+	[GWMP_STAT_ACKR] = {"ackr", 0, GWMP_STAT_ACKR_MAX, false},
+	[GWMP_STAT_DWNB] = {"dwnb", 0, UINT32_MAX, true},
+	[GWMP_STAT_TXNB] = {"txnb", 0, UINT32_MAX, true},
+	[GWMP_STAT_TEMP] = {"temp", GWMP_STAT_TEMP_MIN, GWMP_STAT_TEMP_MAX, false},
+};
 
-	return get_num(o, key, &found, out) == LB_OK && found;
+/* One `stat` number: true when usable (*out set); false when absent, or
+ * when present but unusable (its bit then set in st->dropped). */
+static bool stat_field(json_object *o, enum gwmp_stat_field f, struct gwmp_stat *st,
+		       double *out)
+{
+	const struct stat_rule *r = &stat_rules[f];
+	bool found;
+	int err;
+
+	if (r->whole) {
+		int64_t i = 0;
+		err = get_int(o, r->key, (int64_t)r->min, (int64_t)r->max, &found, &i);
+		*out = (double)i;
+	} else {
+		err = get_num(o, r->key, &found, out);  /* non-finite: LB_ERR_JSON */
+		if (err == LB_OK && found && !(*out >= r->min && *out <= r->max))
+			err = LB_ERR_RANGE;
+	}
+	if (err == LB_OK && found)
+		return true;
+	*out = 0;
+	if (err != LB_OK)
+		st->dropped |= GWMP_STAT_BIT(f);
+	return false;
 }
 
-static uint32_t stat_count(json_object *o, const char *key)
+unsigned gwmp_stat_dropped_keys(unsigned dropped, char *out, size_t cap)
 {
-	bool found;
-	int64_t v;
+	unsigned n = 0;
+	size_t len = 0;
 
-	if (get_int(o, key, 0, UINT32_MAX, &found, &v) != LB_OK || !found)
-		return 0;
-	return (uint32_t)v;
+	if (cap)
+		out[0] = '\0';
+	for (int f = 0; f < GWMP_STAT__COUNT; f++) {
+		if (!(dropped & GWMP_STAT_BIT(f)))
+			continue;
+		if (cap && len < cap)
+			len += (size_t)snprintf(out + len, cap - len, "%s%s", n ? "," : "",
+						stat_rules[f].key);
+		n++;
+	}
+	return n;
 }
 
 static void stat_parse(json_object *o, struct gwmp_stat *st)
 {
+	double v[GWMP_STAT__COUNT];
+	bool ok[GWMP_STAT__COUNT];
 	const char *s;
 	bool found;
-	double alti = 0;
 
 	if (get_str(o, "time", &found, &s) == LB_OK && found && strlen(s) < sizeof(st->time)) {
 		memcpy(st->time, s, strlen(s) + 1);
 		st->has_time = true;
 	}
-	st->has_location = stat_num(o, "lati", &st->lati) && stat_num(o, "long", &st->lon);
-	if (stat_num(o, "alti", &alti) && alti > INT_MIN && alti < INT_MAX)
-		st->alti = (int)alti;
-	st->rxnb = stat_count(o, "rxnb");
-	st->rxok = stat_count(o, "rxok");
-	st->rxfw = stat_count(o, "rxfw");
-	st->dwnb = stat_count(o, "dwnb");
-	st->txnb = stat_count(o, "txnb");
-	stat_num(o, "ackr", &st->ackr);
-	st->has_temp = stat_num(o, "temp", &st->temp);
+	for (int f = 0; f < GWMP_STAT__COUNT; f++)
+		ok[f] = stat_field(o, (enum gwmp_stat_field)f, st, &v[f]);
+	st->has_location = ok[GWMP_STAT_LATI] && ok[GWMP_STAT_LONG];
+	if (st->has_location) {
+		st->lati = v[GWMP_STAT_LATI];
+		st->lon = v[GWMP_STAT_LONG];
+	}
+	st->alti = (int)v[GWMP_STAT_ALTI];
+	st->rxnb = (uint32_t)v[GWMP_STAT_RXNB];
+	st->rxok = (uint32_t)v[GWMP_STAT_RXOK];
+	st->rxfw = (uint32_t)v[GWMP_STAT_RXFW];
+	st->dwnb = (uint32_t)v[GWMP_STAT_DWNB];
+	st->txnb = (uint32_t)v[GWMP_STAT_TXNB];
+	st->ackr = v[GWMP_STAT_ACKR];
+	st->has_temp = ok[GWMP_STAT_TEMP];
+	st->temp = v[GWMP_STAT_TEMP];
 }
 
 int gwmp_parse_push(const uint8_t *json, size_t len, struct gwmp_push *out)

@@ -23,8 +23,24 @@
  * LB_ERR_BASE64, LB_ERR_SIZE_MISMATCH, LB_ERR_TOO_LARGE (size or data
  * > 255), LB_ERR_MALFORMED (bad datr/codr/modu/time, value out of range).
  * Other rxpk fields are optional (absent: 0 / has_* false); JSON null counts
- * as absent. `stat` is read leniently: a field of the wrong type is absent. */
+ * as absent. `stat` is read leniently: a numeric field that is not a finite
+ * number of its type within its physical range (below) is left out (0) and
+ * its bit set in stat.dropped, without spoiling the rest. */
 int gwmp_parse_push(const uint8_t *json, size_t len, struct gwmp_push *out);
+
+/* The ranges of the `stat` fields (inclusive). Counters are whole numbers
+ * in uint32 (the GatewayStats counters); the others any finite number. */
+#define GWMP_STAT_LATI_MAX 90.0          /* degrees, and -90 */
+#define GWMP_STAT_LONG_MAX 180.0         /* degrees, and -180 */
+#define GWMP_STAT_ALTI_MIN -1000.0       /* m: below the lowest dry land */
+#define GWMP_STAT_ALTI_MAX 100000.0      /* m: the edge of space */
+#define GWMP_STAT_ACKR_MAX 100.0         /* percent, and 0 */
+#define GWMP_STAT_TEMP_MIN -100.0        /* degrees Celsius */
+#define GWMP_STAT_TEMP_MAX 200.0
+
+/* The JSON keys of the fields in a gwmp_stat.dropped mask, comma-separated
+ * ("lati,temp"; truncated to fit cap > 0). Returns how many there are. */
+unsigned gwmp_stat_dropped_keys(unsigned dropped, char *out, size_t cap);
 
 /* Parse the optional JSON of a TX_ACK (json may be NULL / len 0 = success).
  * "NONE" is stored as "" (success); longer strings are truncated to fit.

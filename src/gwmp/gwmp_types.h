@@ -52,7 +52,16 @@ struct gwmp_rxpk {
 	uint8_t data[GWMP_MAX_PHY];  /* decoded PHYPayload, `size` bytes */
 };
 
-/* Gateway status report (stat), PROTOCOL.TXT §4. Numeric fields are absent-safe. */
+/* The numeric fields of a `stat`, for gwmp_stat.dropped (GWMP_STAT_BIT). */
+enum gwmp_stat_field {
+	GWMP_STAT_LATI, GWMP_STAT_LONG, GWMP_STAT_ALTI, GWMP_STAT_RXNB, GWMP_STAT_RXOK,
+	GWMP_STAT_RXFW, GWMP_STAT_ACKR, GWMP_STAT_DWNB, GWMP_STAT_TXNB, GWMP_STAT_TEMP,
+	GWMP_STAT__COUNT
+};
+#define GWMP_STAT_BIT(f) (1u << (f))
+
+/* Gateway status report (stat), PROTOCOL.TXT §4. Numeric fields are
+ * absent-safe (0 when absent or dropped). */
 struct gwmp_stat {
 	bool has_time;
 	char time[40];               /* as sent: "2014-01-12 08:59:28 GMT" */
@@ -63,6 +72,8 @@ struct gwmp_stat {
 	double ackr;
 	bool has_temp;
 	double temp;
+	unsigned dropped;            /* GWMP_STAT_BITs of fields sent but unusable:
+				      * wrong type, not finite, out of range */
 };
 
 /* The JSON of a PUSH_DATA. A bad rxpk object does not spoil its neighbours:

@@ -264,10 +264,24 @@ static void release(struct store *s)
 		log_error(TAG, "close: %s", sqlite3_errmsg(s->db));
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
+	if (s->dir_fd >= 0)
+		close(s->dir_fd);
 	free(s->log);
 	memset(s, 0, sizeof(*s));
 	s->lock_fd = -1;
+	s->dir_fd = -1;
 	s->due_ms = -1;
+}
+
+/* The directory itself, for the marker's renames and their fsync. */
+static int open_dir(struct store *s, const char *dir)
+{
+	s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dir_fd < 0) {
+		log_error(TAG, "cannot open state directory %s: %s", dir, strerror(errno));
+		return LB_ERR_IO;
+	}
+	return LB_OK;
 }
 
 static int open_steps(struct store *s, const char *dir, const char *path)
@@ -275,7 +289,7 @@ static int open_steps(struct store *s, const char *dir, const char *path)
 	int rc;
 
 	if ((rc = mkdir_p(dir, 0750)) != LB_OK || (rc = lock_dir(s, dir)) != LB_OK ||
-	    (rc = create_private(path)) != LB_OK)
+	    (rc = open_dir(s, dir)) != LB_OK || (rc = create_private(path)) != LB_OK)
 		return rc;
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -295,6 +309,11 @@ static int open_steps(struct store *s, const char *dir, const char *path)
 
 int store_open(struct store *s, const char *dir, int commit_ms)
 {
+	return store_open_flags(s, dir, commit_ms, 0);
+}
+
+int store_open_flags(struct store *s, const char *dir, int commit_ms, unsigned flags)
+{
 	char path[PATH_MAX];
 	int rc;
 
@@ -302,12 +321,16 @@ int store_open(struct store *s, const char *dir, int commit_ms)
 		return LB_ERR_INVAL;
 	memset(s, 0, sizeof(*s));
 	s->lock_fd = -1;
+	s->dir_fd = -1;
 	s->due_ms = -1;
-	if (!dir || !dir[0] || commit_ms < 0 || commit_ms > STORE_MAX_COMMIT_MS)
+	if (!dir || !dir[0] || commit_ms < 0 || commit_ms > STORE_MAX_COMMIT_MS ||
+	    (flags & ~STORE_ACCEPT_STATE_LOSS))
 		return LB_ERR_INVAL;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME) >= sizeof(path))
 		return LB_ERR_INVAL;
 	rc = open_steps(s, dir, path);
+	if (rc == LB_OK)
+		rc = store__gen_open(s, path, flags);
 	if (rc != LB_OK) {
 		release(s);
 		return rc;
@@ -330,6 +353,8 @@ int store_close(struct store *s)
 			log_error(TAG, "close: %zu staged writes lost: %s", s->n_ops,
 				  lb_strerror(rc));
 	}
+	if (rc == LB_OK)
+		store__gen_close(s);
 	release(s);
 	return rc;
 }

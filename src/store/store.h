@@ -84,12 +84,19 @@
  *
  * Ownership: store_open() allocates the connection, statements and redo
  * log; store_close() commits what is staged and releases everything (safe
- * on a zeroed or closed struct). Structs passed in are copied.
+ * on a zeroed or closed struct). Structs passed in are copied. An open
+ * struct store must not move (SQLite's WAL hook points at it).
+ *
+ * STATE LOSS: a database that lost committed state (truncated, deleted,
+ * its -wal deleted after a crash, restored from an older copy) is refused
+ * at open, from a generation counter kept both in the database and in a
+ * marker file beside it; store_gen.h has the rules and their limits.
  *
  * Headers: this one declares store_open() and store_close() and includes
  * the rest of the API: store_batch.h (batches), store_ops.h (sessions,
- * DevNonces, ledgers, meta, purge), store_dl.h (the downlink queue) and
- * store_types.h (limits, rows, the handle).
+ * DevNonces, ledgers, meta, purge), store_dl.h (the downlink queue),
+ * store_gen.h (the state generation) and store_types.h (limits, rows, the
+ * handle).
  */
 #ifndef LB_STORE_H
 #define LB_STORE_H
@@ -98,14 +105,20 @@
 #include "store/store_batch.h"     /* the rest of the store's API */
 #include "store/store_ops.h"
 #include "store/store_dl.h"
+#include "store/store_gen.h"
 
 /* Open (creating dir with mode 0750 and the database with 0600 if
- * missing), check integrity, migrate the schema, prepare statements.
- * commit_ms: 0..STORE_MAX_COMMIT_MS (0 = due at once). On error *s is
- * left closed: LB_ERR_IO (with the reason logged: corrupt, not a
- * database, permission...), LB_ERR_VERSION (schema newer than
- * STORE_SCHEMA_VERSION), LB_ERR_STATE (locked), LB_ERR_INVAL. */
+ * missing), check integrity, migrate the schema, prepare statements,
+ * check the database against the generation marker and advance it
+ * (store_gen.h). commit_ms: 0..STORE_MAX_COMMIT_MS (0 = due at once). On
+ * error *s is left closed: LB_ERR_IO (with the reason logged: corrupt, not
+ * a database, permission, marker not written...), LB_ERR_VERSION (schema
+ * newer than STORE_SCHEMA_VERSION), LB_ERR_STATE (locked),
+ * LB_ERR_STATE_LOST (the database is older than its marker), LB_ERR_INVAL. */
 int store_open(struct store *s, const char *dir, int commit_ms);
+/* The same with flags: STORE_ACCEPT_STATE_LOSS opens a database older than
+ * its marker all the same (store_generation() then says so). */
+int store_open_flags(struct store *s, const char *dir, int commit_ms, unsigned flags);
 
 /* Commit what is staged, close. Returns that commit's result (the batch is
  * lost on error, and logged). */

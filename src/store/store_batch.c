@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "store/store_db.h"
+#include "store/store_gen.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 
@@ -228,6 +229,7 @@ int store_commit(struct store *s)
 	if (rc == LB_OK) {
 		s->in_txn = false;
 		batch_done(s, t0);
+		store__gen_committed(s);
 		return LB_OK;
 	}
 	/* Disk full, I/O error: roll back, keep the redo log, re-stage it so

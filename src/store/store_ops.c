@@ -225,7 +225,8 @@ int store_meta_put(struct store *s, const char *key, int64_t value)
 	struct store__meta m;
 
 	memset(&m, 0, sizeof(m));
-	if (!s || store__copy_str(m.key, sizeof(m.key), key) != LB_OK)
+	if (!s || store__copy_str(m.key, sizeof(m.key), key) != LB_OK ||
+	    strcmp(m.key, STORE_GEN_META_KEY) == 0)   /* the store's own (store_gen.h) */
 		return LB_ERR_INVAL;
 	m.value = value;
 	return store__stage(s, OP_META_PUT, &m, sizeof(m));

@@ -38,7 +38,8 @@ int store_ledger_put(struct store *s, uint64_t owner, enum store_ledger_kind kin
 int store_ledger_get(struct store *s, uint64_t owner, enum store_ledger_kind kind, void *blob,
 		     size_t cap, size_t *len);
 
-/* Named integers. Key: 1..STORE_META_KEY_SIZE-1 characters. */
+/* Named integers. Key: 1..STORE_META_KEY_SIZE-1 characters, not
+ * STORE_GEN_META_KEY (the store's own: LB_ERR_INVAL). */
 int store_meta_get(struct store *s, const char *key, int64_t *value);
 int store_meta_put(struct store *s, const char *key, int64_t value);
 

@@ -14,6 +14,11 @@
 
 #define STORE_DB_NAME "lorabridge.db"
 #define STORE_LOCK_NAME "lorabridge.lock"
+#define STORE_GEN_NAME "lorabridge.gen"          /* the generation marker (store_gen.h) */
+#define STORE_GEN_TMP_NAME "lorabridge.gen.tmp"  /* written, synced, renamed over it */
+#define STORE_GEN_META_KEY "state_generation"    /* its copy in the meta table */
+#define STORE_GEN_PERIOD_MS (10 * 60 * 1000)     /* advanced at least this often */
+#define STORE_CHECKPOINT_FRAMES 1000             /* WAL frames before a checkpoint */
 #define STORE_SCHEMA_VERSION 1           /* PRAGMA user_version */
 #define STORE_DEFAULT_COMMIT_MS 200
 #define STORE_MAX_COMMIT_MS 60000
@@ -87,14 +92,38 @@ struct store_stats {
 	int64_t max_commit_us;
 };
 
+/* How store_open() found the database against the generation marker. */
+enum store_gen_outcome {
+	STORE_GEN_CONTINUED = 0,        /* at least as new as the marker */
+	STORE_GEN_STARTED,              /* no marker: first start, or adopted as it is */
+	STORE_GEN_LOSS_ACCEPTED         /* older than the marker, opened all the same */
+};
+
+/* The state generation (store_gen.h). Generations are > 0; 0 is "none". */
+struct store_gen {
+	enum store_gen_outcome outcome;
+	bool active;                    /* checked at open: advanced with commits */
+	bool had_marker;                /* a marker file was there at open */
+	bool marker_bad;                /* ...but it did not read as one */
+	int64_t marker_at_open;         /* its generation */
+	int64_t db_at_open;             /* the database's generation at open */
+	int64_t committed;              /* last generation committed to the database */
+	int64_t marked;                 /* last generation written to the marker */
+	int64_t advanced_ms;            /* monotonic ms of the last advance */
+	int64_t advance_frame;          /* WAL frames up to that advance's commit */
+};
+
 struct sqlite3;
 struct sqlite3_stmt;
 
-/* Fields are internal except stats (read-only). */
+/* Fields are internal except stats and gen (read-only). */
 struct store {
 	struct sqlite3 *db;
 	struct sqlite3_stmt **stmt;     /* prepared once at open */
 	int lock_fd;
+	int dir_fd;                     /* the state directory (the marker's renames) */
+	int64_t wal_frames;             /* frames in the WAL after the last commit */
+	struct store_gen gen;
 	int commit_ms;
 	bool in_txn;                    /* BEGIN IMMEDIATE issued */
 	bool broken;                    /* batch rolled back: replay the log */

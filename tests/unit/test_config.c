@@ -588,6 +588,69 @@ START_TEST(test_shared_devaddr_is_legal)
 }
 END_TEST
 
+/* ABP entry "name" for the clone tests: DevAddr 26011bda, NwkSKey nwk. */
+#define CLONE_DEV(name, eui, nwk, app)                                             \
+	"  { name = \"" name "\"; dev_eui = \"" eui "\"; dev_addr = \"26011bda\";\n" \
+	"    nwk_s_key = \"" nwk "\";\n"                                                \
+	"    app_s_key = \"" app "\"; }"
+#define NWK_1 "2b7e151628aed2a6abf7158809cf4f3c"
+#define NWK_2 "000102030405060708090a0b0c0d0e0f"
+#define APP_1 "3c4fcf098815f7aba6d2ae2816157e2b"
+#define APP_2 "0f0e0d0c0b0a09080706050403020100"
+
+/* Same DevAddr and NwkSKey under another DevEUI: the clone would accept the
+ * first device's frames again. The error is at the later entry, naming the
+ * first, whichever comes first in the file; AppSKey does not matter. */
+START_TEST(test_cloned_session)
+{
+	static const char *const want_ab[] = {
+		"5: error: device 'clone': same dev_addr 26011bda and nwk_s_key as device 'orig' "
+		"at line 2: it would accept that device's frames again as its own (replay); "
+		"give each ABP device its own session keys",
+		NULL};
+	static const char *const want_ba[] = {
+		"5: error: device 'orig': same dev_addr 26011bda and nwk_s_key as device 'clone' "
+		"at line 2: it would accept that device's frames again as its own (replay); "
+		"give each ABP device its own session keys",
+		NULL};
+	static const char *const want_three[] = {
+		"8: error: device 'copy': same dev_addr 26011bda and nwk_s_key as device 'orig' "
+		"at line 2: it would accept that device's frames again as its own (replay); "
+		"give each ABP device its own session keys",
+		NULL};
+
+	expect_text("devices = (\n"
+		    CLONE_DEV("orig", "0000000000000001", NWK_1, APP_1) ",\n"
+		    CLONE_DEV("clone", "0000000000000002", NWK_1, APP_2) "\n);\n",
+		    LB_ERR_CONFIG, want_ab);
+	expect_text("devices = (\n"
+		    CLONE_DEV("clone", "0000000000000002", NWK_1, APP_1) ",\n"
+		    CLONE_DEV("orig", "0000000000000001", NWK_1, APP_1) "\n);\n",
+		    LB_ERR_CONFIG, want_ba);
+	/* Among three, the one with other keys is fine. */
+	expect_text("devices = (\n"
+		    CLONE_DEV("orig", "0000000000000001", NWK_1, APP_1) ",\n"
+		    CLONE_DEV("other", "0000000000000002", NWK_2, APP_1) ",\n"
+		    CLONE_DEV("copy", "0000000000000003", NWK_1, APP_2) "\n);\n",
+		    LB_ERR_CONFIG, want_three);
+}
+END_TEST
+
+/* A shared DevAddr with different NwkSKeys is legal, even with the same
+ * AppSKey; so is the same NwkSKey under different DevAddrs. */
+START_TEST(test_shared_devaddr_other_keys)
+{
+	static const char *const none[] = {NULL};
+
+	expect_text("devices = (\n"
+		    CLONE_DEV("a", "0000000000000001", NWK_1, APP_1) ",\n"
+		    CLONE_DEV("b", "0000000000000002", NWK_2, APP_1) ",\n"
+		    "  { name = \"c\"; dev_eui = \"0000000000000003\"; dev_addr = \"26011bdb\";"
+		    " nwk_s_key = \"" NWK_1 "\"; app_s_key = \"" APP_1 "\"; }\n);\n",
+		    LB_OK, none);
+}
+END_TEST
+
 START_TEST(test_tls_rules)
 {
 	char line[4200];
@@ -1028,6 +1091,8 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_unknown_keys_warn);
 	tcase_add_test(bad, test_bad_hex);
 	tcase_add_test(bad, test_duplicates);
+	tcase_add_test(bad, test_cloned_session);
+	tcase_add_test(bad, test_shared_devaddr_other_keys);
 	tcase_add_test(bad, test_ranges);
 	tcase_add_test(bad, test_wide_literals);
 	tcase_add_test(bad, test_tls_rules);

@@ -520,6 +520,34 @@ START_TEST(test_gateway_stats_exact)
 }
 END_TEST
 
+/* Fields the gateway sent outside their range (gwmp_stat.dropped) are left
+ * out of the event, the rest stays. */
+START_TEST(test_gateway_stats_dropped_fields)
+{
+	struct gwmp_stat st = stat_8_1();
+	char out[OUT_CAP];
+	size_t len;
+
+	st.dropped = GWMP_STAT_BIT(GWMP_STAT_ALTI) | GWMP_STAT_BIT(GWMP_STAT_RXNB) |
+		     GWMP_STAT_BIT(GWMP_STAT_RXFW) | GWMP_STAT_BIT(GWMP_STAT_ACKR) |
+		     GWMP_STAT_BIT(GWMP_STAT_TXNB) | GWMP_STAT_BIT(GWMP_STAT_TEMP);
+	ck_assert_int_eq(event_json_gateway_stats(0xaa555a0000000101ull, &st, out, sizeof(out),
+						  &len), LB_OK);
+	ck_assert_str_eq(out, "{\"gatewayId\":\"aa555a0000000101\","
+			      "\"time\":\"2024-05-14T09:12:47Z\","
+			      "\"location\":{\"latitude\":46.24,\"longitude\":3.2523,"
+			      "\"source\":\"GPS\"},"
+			      "\"rxPacketsReceivedOk\":2,\"txPacketsReceived\":0,"
+			      "\"metadata\":{}}");
+	st.dropped = GWMP_STAT_BIT(GWMP_STAT_RXOK) | GWMP_STAT_BIT(GWMP_STAT_DWNB);
+	ck_assert_int_eq(event_json_gateway_stats(1, &st, out, sizeof(out), &len), LB_OK);
+	ck_assert_ptr_null(strstr(out, "rxPacketsReceivedOk"));
+	ck_assert_ptr_null(strstr(out, "txPacketsReceived\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"altitude\":145"));
+	ck_assert_ptr_nonnull(strstr(out, "\"txPacketsEmitted\":0"));
+}
+END_TEST
+
 START_TEST(test_gateway_stats_time_forms)
 {
 	static const struct { const char *in; const char *want; } v[] = {
@@ -620,6 +648,7 @@ static Suite *event_json_suite(void)
 	tcase_add_test(tc, test_tx_rx_variants);
 	tcase_add_test(tc, test_snr_text);
 	tcase_add_test(tc, test_gateway_stats_exact);
+	tcase_add_test(tc, test_gateway_stats_dropped_fields);
 	tcase_add_test(tc, test_gateway_stats_time_forms);
 	tcase_add_test(tc, test_gateway_conn);
 	tcase_add_test(tc, test_format_time);

@@ -938,14 +938,84 @@ START_TEST(t_push_stat_only)
 	ck_assert_int_eq(gwmp_format_push(NULL, 0, &p.stat, out, sizeof(out)),
 			 (int)strlen(sx1302));
 	ck_assert_str_eq(out, sx1302);
-	/* stat is read leniently: wrong types count as absent */
+	ck_assert_uint_eq(p.stat.dropped, 0);
+	/* stat is read leniently: wrong types are left out (numbers flagged) */
 	ck_assert_int_eq(parse_push_str("{\"stat\":{\"time\":1,\"lati\":\"x\",\"long\":2,"
 					"\"rxnb\":-1,\"ackr\":\"100\"}}", &p), LB_OK);
 	ck_assert(p.has_stat && !p.stat.has_time && !p.stat.has_location);
 	ck_assert_uint_eq(p.stat.rxnb, 0);
+	ck_assert_uint_eq(p.stat.dropped, GWMP_STAT_BIT(GWMP_STAT_LATI) |
+			  GWMP_STAT_BIT(GWMP_STAT_RXNB) | GWMP_STAT_BIT(GWMP_STAT_ACKR));
 	ck_assert_int_eq(parse_push_str("{}", &p), LB_OK);
 	ck_assert(!p.has_stat);
 	ck_assert_uint_eq(p.n_rxpk, 0);
+}
+END_TEST
+
+#define SB(f) GWMP_STAT_BIT(GWMP_STAT_##f)
+
+/* stat values outside their physical range, or not finite numbers of
+ * their type, are left out and flagged; the rest of the stat is kept.
+ * Bounds are inclusive. */
+START_TEST(t_push_stat_ranges)
+{
+	struct gwmp_push p;
+	char keys[96];
+
+	ck_assert_int_eq(parse_push_str(
+		"{\"stat\":{\"time\":\"2024-05-14 09:12:47 GMT\",\"lati\":1e300,\"long\":3.25,"
+		"\"alti\":145,\"rxnb\":-1,\"rxok\":2,\"rxfw\":2.5,\"ackr\":100.5,"
+		"\"dwnb\":4294967296,\"txnb\":\"7\","
+		"\"temp\":123456789012345678901234567890123456789012345678}}", &p), LB_OK);
+	ck_assert(p.has_stat && p.stat.has_time);
+	ck_assert(!p.stat.has_location);
+	ck_assert_int_eq(p.stat.alti, 145);
+	ck_assert_uint_eq(p.stat.rxok, 2);
+	ck_assert_uint_eq(p.stat.rxnb, 0);
+	ck_assert_uint_eq(p.stat.dwnb, 0);
+	ck_assert_double_eq(p.stat.ackr, 0);
+	ck_assert(!p.stat.has_temp);
+	ck_assert_uint_eq(p.stat.dropped, SB(LATI) | SB(RXNB) | SB(RXFW) | SB(ACKR) | SB(DWNB) |
+			  SB(TXNB) | SB(TEMP));
+	ck_assert_uint_eq(gwmp_stat_dropped_keys(p.stat.dropped, keys, sizeof(keys)), 7);
+	ck_assert_str_eq(keys, "lati,rxnb,rxfw,ackr,dwnb,txnb,temp");
+	ck_assert_uint_eq(gwmp_stat_dropped_keys(p.stat.dropped, keys, 8), 7);
+	ck_assert_str_eq(keys, "lati,rx");
+	ck_assert_uint_eq(gwmp_stat_dropped_keys(0, keys, sizeof(keys)), 0);
+	ck_assert_str_eq(keys, "");
+
+	/* The bounds themselves. */
+	ck_assert_int_eq(parse_push_str(
+		"{\"stat\":{\"lati\":-90,\"long\":180,\"alti\":-1000,\"rxnb\":0,"
+		"\"rxok\":4294967295,\"rxfw\":7.0,\"ackr\":0,\"temp\":-100}}", &p), LB_OK);
+	ck_assert_uint_eq(p.stat.dropped, 0);
+	ck_assert(p.stat.has_location && p.stat.has_temp);
+	ck_assert_double_eq(p.stat.lati, -90);
+	ck_assert_double_eq(p.stat.lon, 180);
+	ck_assert_int_eq(p.stat.alti, -1000);
+	ck_assert_uint_eq(p.stat.rxok, 4294967295u);
+	ck_assert_uint_eq(p.stat.rxfw, 7);
+	ck_assert_double_eq(p.stat.temp, -100);
+	ck_assert_int_eq(parse_push_str(
+		"{\"stat\":{\"lati\":90,\"long\":-180,\"alti\":100000,\"ackr\":100,"
+		"\"temp\":200}}", &p), LB_OK);
+	ck_assert_uint_eq(p.stat.dropped, 0);
+	ck_assert_int_eq(p.stat.alti, 100000);
+	ck_assert_double_eq(p.stat.ackr, 100);
+	/* Just outside them; a value too large for a double is not finite. */
+	ck_assert_int_eq(parse_push_str(
+		"{\"stat\":{\"lati\":90.0001,\"long\":-180.5,\"alti\":100001,\"ackr\":-0.1,"
+		"\"temp\":200.1}}", &p), LB_OK);
+	ck_assert_uint_eq(p.stat.dropped, SB(LATI) | SB(LONG) | SB(ALTI) | SB(ACKR) | SB(TEMP));
+	ck_assert_int_eq(parse_push_str("{\"stat\":{\"alti\":-1000.5,\"temp\":1e400,"
+					"\"long\":-1e400}}", &p), LB_OK);
+	ck_assert_uint_eq(p.stat.dropped, SB(ALTI) | SB(TEMP) | SB(LONG));
+	ck_assert_int_eq(p.stat.alti, 0);
+	/* null is absent, not dropped. */
+	ck_assert_int_eq(parse_push_str("{\"stat\":{\"lati\":null,\"temp\":null,\"rxnb\":null}}",
+					&p), LB_OK);
+	ck_assert_uint_eq(p.stat.dropped, 0);
+	ck_assert(!p.stat.has_temp);
 }
 END_TEST
 
@@ -1124,6 +1194,7 @@ static Suite *gwmp_suite(void)
 	tcase_add_test(body, t_push_rsig);
 	tcase_add_test(body, t_push_too_many_rxpk);
 	tcase_add_test(body, t_push_stat_only);
+	tcase_add_test(body, t_push_stat_ranges);
 	tcase_add_test(body, t_push_time_formats);
 	tcase_add_test(body, t_push_numbers);
 	tcase_add_test(body, t_format_push_invalid);

@@ -5,6 +5,7 @@
  * databases live in one mkdtemp() directory under /tmp, removed by an
  * unchecked fixture (run in the parent, even when a test fails). */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
@@ -1197,6 +1198,394 @@ START_TEST(test_purge)
 }
 END_TEST
 
+/* ---- state generation (store_gen.h) ------------------------------------ */
+
+static void dir_file(char *out, size_t cap, const char *dir, const char *name)
+{
+	ck_assert_int_lt(snprintf(out, cap, "%s/%s", dir, name), (int)cap);
+}
+
+/* The marker's generation; 0 if it is missing, -1 if it does not parse. */
+static int64_t marker_gen(const char *dir)
+{
+	char path[600], buf[128];
+	long long v = -1;
+	FILE *f;
+	size_t n;
+
+	dir_file(path, sizeof(path), dir, STORE_GEN_NAME);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (sscanf(buf, "lorabridge-state-generation %lld", &v) != 1)
+		return -1;
+	return v;
+}
+
+static int64_t db_gen(const char *dir)
+{
+	return raw_int(dir, "SELECT value FROM meta WHERE key = 'state_generation'");
+}
+
+static void put_file(const char *dir, const char *name, const char *text)
+{
+	char path[600];
+	FILE *f;
+
+	dir_file(path, sizeof(path), dir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void remove_file(const char *dir, const char *name)
+{
+	char path[600];
+
+	dir_file(path, sizeof(path), dir, name);
+	ck_assert_msg(unlink(path) == 0 || errno == ENOENT, "unlink %s", path);
+}
+
+static bool file_exists(const char *dir, const char *name)
+{
+	char path[600];
+	struct stat st;
+
+	dir_file(path, sizeof(path), dir, name);
+	return stat(path, &st) == 0;
+}
+
+static void copy_file(const char *dir, const char *from, const char *to)
+{
+	char a[600], b[600], buf[4096];
+	FILE *in, *out;
+	size_t n;
+
+	dir_file(a, sizeof(a), dir, from);
+	dir_file(b, sizeof(b), dir, to);
+	in = fopen(a, "rb");
+	out = fopen(b, "wb");
+	ck_assert_ptr_nonnull(in);
+	ck_assert_ptr_nonnull(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+}
+
+/* A store holding A's session at fcnt, closed cleanly. */
+static void commit_session(const char *dir, uint32_t fcnt)
+{
+	struct store s;
+	struct store_session a = mk_session(EUI_A, fcnt);
+
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+
+/* The state is refused, and refused again: the refusal changes nothing. */
+static void expect_lost(const char *dir, int64_t marker)
+{
+	struct store s;
+
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_ERR_STATE_LOST);
+	ck_assert_ptr_null(s.db);
+	ck_assert_int_eq(marker_gen(dir), marker);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_ERR_STATE_LOST);
+	ck_assert_int_eq(marker_gen(dir), marker);
+}
+
+/* Accepting the loss opens what is left and continues above the marker;
+ * the next open is normal again. */
+static void accept_loss(const char *dir, int64_t marker, bool session_left)
+{
+	struct store s;
+	const struct store_gen *g;
+
+	ck_assert_int_eq(store_open_flags(&s, dir, 200, STORE_ACCEPT_STATE_LOSS), LB_OK);
+	g = store_generation(&s);
+	ck_assert_int_eq(g->outcome, STORE_GEN_LOSS_ACCEPTED);
+	ck_assert_int_lt(g->db_at_open, marker);
+	ck_assert_int_eq(g->committed, marker + 1);
+	ck_assert_int_eq(marker_gen(dir), marker + 1);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &(struct store_session){0}),
+			 session_left ? LB_OK : LB_ERR_NOT_FOUND);
+	store_close(&s);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_generation(&s)->outcome, STORE_GEN_CONTINUED);
+	store_close(&s);
+}
+
+START_TEST(test_gen_fresh_and_restart)
+{
+	char dir[512], bad[80];
+	struct store s;
+	const struct store_gen *g;
+
+	new_dir(dir, sizeof(dir), "state");
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	g = store_generation(&s);
+	ck_assert_int_eq(g->outcome, STORE_GEN_STARTED);
+	ck_assert(!g->had_marker);
+	ck_assert_int_eq(g->db_at_open, 0);
+	ck_assert_int_eq(g->committed, 1);
+	ck_assert_int_eq(marker_gen(dir), 1);
+	ck_assert(!file_exists(dir, STORE_GEN_TMP_NAME));
+	/* The generation is the store's own: batches do not see it. */
+	ck_assert_uint_eq(store_batch(&s), 1);
+	ck_assert_uint_eq(s.stats.commits, 0);
+	ck_assert(!store_dirty(&s));
+	ck_assert_int_eq(store_meta_put(&s, STORE_GEN_META_KEY, 99), LB_ERR_INVAL);
+	store_close(&s);
+	/* Advanced at close too: database first, then the marker. */
+	ck_assert_int_eq(db_gen(dir), 2);
+	ck_assert_int_eq(marker_gen(dir), 2);
+
+	/* A normal restart, also with the database one step ahead of the
+	 * marker (a crash between the two writes of an advance). */
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_generation(&s)->outcome, STORE_GEN_CONTINUED);
+	ck_assert_int_eq(store_generation(&s)->marker_at_open, 2);
+	ck_assert_int_eq(store_generation(&s)->db_at_open, 2);
+	store_close(&s);
+	put_file(dir, STORE_GEN_NAME, "lorabridge-state-generation 3\n");
+	ck_assert_int_eq(db_gen(dir), 4);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_generation(&s)->outcome, STORE_GEN_CONTINUED);
+	ck_assert_int_eq(marker_gen(dir), 5);
+	store_close(&s);
+
+	/* A marker that does not read as one cannot vouch for the database. */
+	snprintf(bad, sizeof(bad), "lorabridge-state-generation 6\ngarbage");
+	put_file(dir, STORE_GEN_NAME, bad);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_ERR_STATE_LOST);
+	put_file(dir, STORE_GEN_NAME, "");
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_ERR_STATE_LOST);
+	ck_assert_int_eq(store_open_flags(&s, dir, 200, STORE_ACCEPT_STATE_LOSS), LB_OK);
+	ck_assert(store_generation(&s)->marker_bad);
+	ck_assert_int_eq(store_generation(&s)->committed, 7);
+	ck_assert_int_eq(marker_gen(dir), 7);
+	store_close(&s);
+	ck_assert_int_eq(store_open_flags(&s, dir, 200, 2), LB_ERR_INVAL);
+}
+END_TEST
+
+START_TEST(test_gen_truncated_or_deleted_db)
+{
+	char dir[512], path[600];
+	int64_t m;
+
+	new_dir(dir, sizeof(dir), NULL);
+	commit_session(dir, 10);
+	m = marker_gen(dir);
+	ck_assert_int_eq(m, 2);
+	db_path(path, sizeof(path), dir);
+	ck_assert_int_eq(truncate(path, 0), 0);
+	expect_lost(dir, m);
+	accept_loss(dir, m, false);
+
+	new_dir(dir, sizeof(dir), NULL);
+	commit_session(dir, 10);
+	m = marker_gen(dir);
+	remove_file(dir, STORE_DB_NAME);
+	remove_file(dir, STORE_DB_NAME "-wal");
+	remove_file(dir, STORE_DB_NAME "-shm");
+	expect_lost(dir, m);
+	accept_loss(dir, m, false);
+}
+END_TEST
+
+/* A copy of the database, put back later: everything committed since is
+ * lost, and so is every advance since the copy. */
+START_TEST(test_gen_rolled_back_db)
+{
+	char dir[512];
+	int64_t m;
+
+	new_dir(dir, sizeof(dir), NULL);
+	commit_session(dir, 10);
+	copy_file(dir, STORE_DB_NAME, "backup.db");
+	commit_session(dir, 20);
+	m = marker_gen(dir);
+	copy_file(dir, "backup.db", STORE_DB_NAME);
+	expect_lost(dir, m);
+	ck_assert_int_eq(raw_int(dir, "SELECT fcnt_up_last FROM session"), 10);
+	accept_loss(dir, m, true);
+}
+END_TEST
+
+/* A child commits batches (and, with `big`, enough to make the store
+ * checkpoint the WAL), stages one more and is killed. Exit codes other
+ * than the SIGKILL name the step that failed. */
+#define BIG_LEDGER (STORE_LEDGER_MAX)
+
+static void gen_child(const char *dir, bool big)
+{
+	static uint8_t blob[BIG_LEDGER];
+	struct store s;
+	struct store_session a = mk_session(EUI_A, 10);
+
+	if (store_open(&s, dir, 200) != LB_OK)
+		_exit(2);
+	for (int i = 0; big && i < 5; i++) {
+		memset(blob, i, sizeof(blob));
+		if (store_ledger_put(&s, GW_1 + (uint64_t)i, STORE_LEDGER_DUTY_CYCLE, blob,
+				     sizeof(blob)) != LB_OK || store_commit(&s) != LB_OK)
+			_exit(3);
+	}
+	/* The checkpoint moved the open's advance into the database file, so
+	 * the store advanced again. */
+	if (big && store_generation(&s)->committed < 2)
+		_exit(4);
+	if (store_put_session(&s, &a) != LB_OK || store_commit(&s) != LB_OK)
+		_exit(5);
+	a.fcnt_up_last = 11;
+	if (store_put_session(&s, &a) != LB_OK)
+		_exit(6);
+	raise(SIGKILL);
+	_exit(7);
+}
+
+static void run_killed_child(const char *dir, bool big)
+{
+	int status = 0;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		gen_child(dir, big);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		      "child status %d (exit %d)", status, WEXITSTATUS(status));
+	ck_assert(file_exists(dir, STORE_DB_NAME "-wal"));
+}
+
+static void check_kill9(bool big)
+{
+	char dir[512];
+	struct store s;
+	struct store_session got;
+	int64_t m;
+
+	/* kill -9 alone is not a loss: the committed batch is there. */
+	new_dir(dir, sizeof(dir), NULL);
+	run_killed_child(dir, big);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_generation(&s)->outcome, STORE_GEN_CONTINUED);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
+	ck_assert_uint_eq(got.fcnt_up_last, 10);
+	store_close(&s);
+
+	/* kill -9, then the -wal deleted: its committed batches are lost. */
+	new_dir(dir, sizeof(dir), NULL);
+	run_killed_child(dir, big);
+	m = marker_gen(dir);
+	ck_assert_int_ge(m, big ? 2 : 1);
+	remove_file(dir, STORE_DB_NAME "-wal");
+	expect_lost(dir, m);
+	accept_loss(dir, m, false);
+}
+
+START_TEST(test_gen_wal_deleted_after_kill)
+{
+	check_kill9(false);
+}
+END_TEST
+
+START_TEST(test_gen_wal_deleted_after_checkpoint)
+{
+	check_kill9(true);
+}
+END_TEST
+
+/* A database from a lorabridge without the marker is adopted, as is one
+ * whose marker alone was deleted. */
+START_TEST(test_gen_upgrade_without_marker)
+{
+	char dir[512];
+	struct store s;
+	const struct store_gen *g;
+
+	new_dir(dir, sizeof(dir), NULL);
+	commit_session(dir, 10);
+	remove_file(dir, STORE_GEN_NAME);
+	raw_exec(dir, "DELETE FROM meta WHERE key = 'state_generation'");
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	g = store_generation(&s);
+	ck_assert_int_eq(g->outcome, STORE_GEN_STARTED);
+	ck_assert_int_eq(g->db_at_open, 0);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &(struct store_session){0}), LB_OK);
+	ck_assert_int_eq(marker_gen(dir), 1);
+	store_close(&s);
+
+	remove_file(dir, STORE_GEN_NAME);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_generation(&s)->outcome, STORE_GEN_STARTED);
+	ck_assert_int_eq(store_generation(&s)->db_at_open, 2);
+	ck_assert_int_eq(marker_gen(dir), 3);
+	store_close(&s);
+}
+END_TEST
+
+/* `lorabridge --purge` opens, purges and closes: the marker follows, and
+ * the next start is normal; on a lost database it is refused like the
+ * daemon (purging must not make the loss look normal). */
+START_TEST(test_gen_purge)
+{
+	char dir[512], path[600];
+	struct store s;
+	int64_t m;
+
+	new_dir(dir, sizeof(dir), NULL);
+	commit_session(dir, 10);
+	ck_assert_int_eq(store_open(&s, dir, 0), LB_OK);
+	ck_assert_int_eq(store_purge(&s, EUI_A), LB_OK);
+	store_close(&s);
+	ck_assert_int_eq(marker_gen(dir), db_gen(dir));
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_generation(&s)->outcome, STORE_GEN_CONTINUED);
+	store_close(&s);
+
+	commit_session(dir, 20);
+	m = marker_gen(dir);
+	db_path(path, sizeof(path), dir);
+	ck_assert_int_eq(truncate(path, 0), 0);
+	ck_assert_int_eq(store_open(&s, dir, 0), LB_ERR_STATE_LOST);
+	ck_assert_int_eq(marker_gen(dir), m);
+}
+END_TEST
+
+/* Run as root on the daemon's directory (`sudo lorabridge --purge`), the
+ * marker keeps the database's owner, so the daemon can still replace it.
+ * Only testable as root. */
+START_TEST(test_gen_marker_owner)
+{
+	char dir[512], path[600];
+	struct store s;
+	struct stat st;
+
+	if (geteuid() != 0)
+		return;
+	new_dir(dir, sizeof(dir), NULL);
+	commit_session(dir, 1);
+	db_path(path, sizeof(path), dir);
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	ck_assert_int_eq(store_open(&s, dir, 0), LB_OK);
+	store_close(&s);
+	dir_file(path, sizeof(path), dir, STORE_GEN_NAME);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 65534);
+	ck_assert_uint_eq(st.st_gid, 65534);
+}
+END_TEST
+
 /* ---- cost of a batch ---------------------------------------------------- */
 
 /* Measured on the development machine (ext4 on a virtual disk, /tmp):
@@ -1262,6 +1651,14 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_corrupt_pages);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_purge);
+	tcase_add_test(tc, test_gen_fresh_and_restart);
+	tcase_add_test(tc, test_gen_truncated_or_deleted_db);
+	tcase_add_test(tc, test_gen_rolled_back_db);
+	tcase_add_test(tc, test_gen_wal_deleted_after_kill);
+	tcase_add_test(tc, test_gen_wal_deleted_after_checkpoint);
+	tcase_add_test(tc, test_gen_upgrade_without_marker);
+	tcase_add_test(tc, test_gen_purge);
+	tcase_add_test(tc, test_gen_marker_owner);
 	tcase_add_test(tc, test_batch_of_100_timing);
 	suite_add_tcase(s, tc);
 	return s;

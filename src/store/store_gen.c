@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_gen.c - the state generation: the marker file, the advance (the
+ * database first, then the marker), the check at open and the WAL
+ * checkpoints that keep a deleted -wal detectable. See store_gen.h.
+ */
+#include "store/store_gen.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store_db.h"
+#include "store/store_write.h"
+#include "base/lb_err.h"
+#include "base/log.h"
+
+#define TAG STORE_LOG_TAG
+#define MARKER_MAGIC "lorabridge-state-generation "
+#define MARKER_MAX 128
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const struct store_gen *store_generation(const struct store *s)
+{
+	return &s->gen;
+}
+
+/* ---- the marker file -------------------------------------------------- */
+
+/* "lorabridge-state-generation N\n", N > 0, nothing else. */
+static int parse_marker(const char *buf, int64_t *gen)
+{
+	size_t n = strlen(MARKER_MAGIC);
+	char *end;
+	long long v;
+
+	if (strncmp(buf, MARKER_MAGIC, n) != 0 || buf[n] < '1' || buf[n] > '9')
+		return LB_ERR_MALFORMED;
+	errno = 0;
+	v = strtoll(buf + n, &end, 10);
+	if (errno != 0 || strcmp(end, "\n") != 0)
+		return LB_ERR_MALFORMED;
+	*gen = v;
+	return LB_OK;
+}
+
+/* *present false (LB_OK) when there is no marker; *bad when it is there but
+ * does not read as one. */
+static int marker_read(struct store *s, bool *present, bool *bad, int64_t *gen)
+{
+	char buf[MARKER_MAX];
+	int fd = openat(s->dir_fd, STORE_GEN_NAME, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	*present = *bad = false;
+	*gen = 0;
+	if (fd < 0 && errno == ENOENT)
+		return LB_OK;
+	if (fd < 0) {
+		log_error(TAG, "cannot open the state marker %s: %s", STORE_GEN_NAME,
+			  strerror(errno));
+		return LB_ERR_IO;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		log_error(TAG, "cannot read the state marker %s: %s", STORE_GEN_NAME,
+			  strerror(errno));
+		close(fd);
+		return LB_ERR_IO;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*present = true;
+	*bad = parse_marker(buf, gen) != LB_OK;
+	return LB_OK;
+}
+
+static int marker_fail(const char *what, int fd, int dir_fd)
+{
+	int e = errno;
+
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dir_fd, STORE_GEN_TMP_NAME, 0);
+	LB_LOG_RL(LOG_LVL_ERROR, TAG, "state marker %s not written: %s: %s", STORE_GEN_NAME, what,
+		  strerror(e));
+	return LB_ERR_IO;
+}
+
+/* Run as root (`sudo lorabridge --purge`), give the marker the database's
+ * owner, as SQLite does for its -wal and -shm, so the daemon's user can
+ * still replace it. */
+static void own_like_db(struct store *s, int fd)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || fstatat(s->dir_fd, STORE_DB_NAME, &st, 0) != 0 || st.st_uid == 0)
+		return;
+	if (fchown(fd, st.st_uid, st.st_gid) != 0)
+		log_warn(TAG, "state marker not given the owner of %s: %s", STORE_DB_NAME,
+			 strerror(errno));
+}
+
+/* Replace the marker atomically: a crash leaves the old one or the new one,
+ * and once this returns LB_OK the new one survives a power cut. */
+static int marker_write(struct store *s, int64_t gen)
+{
+	char buf[MARKER_MAX];
+	int len = snprintf(buf, sizeof(buf), MARKER_MAGIC "%" PRId64 "\n", gen);
+	int fd = openat(s->dir_fd, STORE_GEN_TMP_NAME,
+			O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return marker_fail("create " STORE_GEN_TMP_NAME, -1, s->dir_fd);
+	own_like_db(s, fd);
+	for (int off = 0; off < len;) {
+		ssize_t n = write(fd, buf + off, (size_t)(len - off));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return marker_fail("write", fd, s->dir_fd);
+		off += (int)n;
+	}
+	if (fsync(fd) != 0)
+		return marker_fail("fsync", fd, s->dir_fd);
+	if (close(fd) != 0)
+		return marker_fail("close", -1, s->dir_fd);
+	if (renameat(s->dir_fd, STORE_GEN_TMP_NAME, s->dir_fd, STORE_GEN_NAME) != 0)
+		return marker_fail("rename", -1, s->dir_fd);
+	if (fsync(s->dir_fd) != 0)
+		return marker_fail("fsync of the directory", -1, -1);
+	s->gen.marked = gen;
+	return LB_OK;
+}
+
+/* ---- the database's copy ---------------------------------------------- */
+
+static int step(struct store *s, enum store_stmt id, const char *what)
+{
+	int rc = sqlite3_step(store__stmt(s, id));
+
+	sqlite3_reset(s->stmt[id]);
+	return rc == SQLITE_DONE ? LB_OK : store__fail(s, rc, what);
+}
+
+/* 0 when the database has none (new, or from a version without it). */
+static int db_generation(struct store *s, int64_t *gen)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_META_GET);
+	int rc;
+
+	sqlite3_bind_text(st, 1, STORE_GEN_META_KEY, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*gen = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return LB_OK;
+	return store__fail(s, rc, "read the state generation");
+}
+
+/* A transaction of its own, outside the batches (no batch number, no
+ * statistics): the batch machinery never sees it. */
+static int db_commit_generation(struct store *s, int64_t gen)
+{
+	struct store__meta m;
+	int rc;
+
+	if (s->in_txn || s->n_ops > 0) {   /* a batch is open: it commits first */
+		log_error(TAG, "state generation %" PRId64 " not committed: a batch is open", gen);
+		return LB_ERR_STATE;
+	}
+	memset(&m, 0, sizeof(m));
+	snprintf(m.key, sizeof(m.key), "%s", STORE_GEN_META_KEY);
+	m.value = gen;
+	rc = step(s, STMT_BEGIN, "begin (state generation)");
+	if (rc != LB_OK)
+		return rc;
+	rc = store__apply(s, OP_META_PUT, &m, sizeof(m));
+	if (rc == LB_OK)
+		rc = step(s, STMT_COMMIT, "commit (state generation)");
+	if (rc != LB_OK && !sqlite3_get_autocommit(s->db))
+		step(s, STMT_ROLLBACK, "rollback (state generation)");
+	if (rc == LB_OK) {
+		s->gen.committed = gen;
+		s->gen.advance_frame = s->wal_frames;   /* set by the hook at COMMIT */
+	}
+	return rc;
+}
+
+/* Generation from + 1: the database first, then the marker (store_gen.h,
+ * ADVANCING). */
+static int advance(struct store *s, int64_t from)
+{
+	int rc = db_commit_generation(s, from + 1);
+
+	if (rc == LB_OK)
+		rc = marker_write(s, from + 1);
+	s->gen.advanced_ms = mono_ms();
+	return rc;
+}
+
+/* ---- checkpoints ------------------------------------------------------ */
+
+/* Replaces SQLite's automatic checkpoint: remember how long the WAL is. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *s = arg;
+
+	(void)db;
+	(void)name;
+	s->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+/* Copy the WAL into the database file as far as readers allow. Returns
+ * whether the last advance is now in the database file: a deleted -wal
+ * would then go unnoticed until the next advance. */
+static bool checkpoint(struct store *s)
+{
+	int n_log = 0, n_done = 0;
+	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log,
+					   &n_done);
+
+	if (rc != SQLITE_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, TAG, "WAL checkpoint failed: %s (retried after the next "
+			  "commit)", sqlite3_errmsg(s->db));
+		return false;
+	}
+	if (n_done < n_log)
+		log_debug(TAG, "WAL checkpoint: %d of %d frames (a reader holds the rest)", n_done,
+			  n_log);
+	return n_done >= s->gen.advance_frame;
+}
+
+void store__gen_committed(struct store *s)
+{
+	bool due = false;
+
+	if (!s->gen.active)
+		return;
+	if (s->wal_frames >= STORE_CHECKPOINT_FRAMES)
+		due = checkpoint(s);
+	if (!due && mono_ms() - s->gen.advanced_ms < STORE_GEN_PERIOD_MS)
+		return;
+	if (advance(s, s->gen.committed) == LB_OK)
+		return;
+	/* Retry with a commit STORE_RETRY_MS from now, and after any checkpoint. */
+	s->gen.advanced_ms -= STORE_GEN_PERIOD_MS - STORE_RETRY_MS;
+	s->gen.advance_frame = 0;
+	LB_LOG_RL(LOG_LVL_ERROR, TAG, "state generation %" PRId64 " not advanced (see above): a "
+		  "loss of what was committed since may go unnoticed; retried", s->gen.committed);
+}
+
+void store__gen_close(struct store *s)
+{
+	if (!s->gen.active || s->in_txn || s->n_ops > 0)
+		return;
+	if (advance(s, s->gen.committed) != LB_OK)
+		log_warn(TAG, "state generation not advanced at close (see above)");
+}
+
+/* ---- the check at open ------------------------------------------------ */
+
+static void log_adopted(const struct store *s, const char *path)
+{
+	if (s->gen.db_at_open == 0)
+		log_info(TAG, "%s: no state marker yet: starting generation 1 (first start, or a "
+			 "database from a lorabridge without one)", path);
+	else
+		log_warn(TAG, "state marker %s next to %s is missing although the database is at "
+			 "generation %" PRId64 ": adopting the database as it is (was the marker "
+			 "deleted?)", STORE_GEN_NAME, path, s->gen.db_at_open);
+}
+
+static void log_loss(const struct store *s, const char *path, bool accepted)
+{
+	enum log_level lvl = accepted ? LOG_LVL_WARN : LOG_LVL_ERROR;
+
+	if (s->gen.marker_bad)
+		LB_LOG(lvl, TAG, "state marker %s next to %s does not read as one: cannot tell "
+		       "whether the database lost committed state", STORE_GEN_NAME, path);
+	else
+		LB_LOG(lvl, TAG, "%s has lost committed state: it is at generation %" PRId64 " but "
+		       "the state marker %s says %" PRId64 " (database truncated, deleted or "
+		       "restored from an older copy, or its -wal deleted after a crash)", path,
+		       s->gen.db_at_open, STORE_GEN_NAME, s->gen.marker_at_open);
+	if (accepted)
+		LB_LOG(lvl, TAG, "state loss accepted: continuing with what %s holds", path);
+}
+
+int store__gen_open(struct store *s, const char *path, unsigned flags)
+{
+	bool present, bad;
+	int64_t marker, db;
+	int rc;
+
+	sqlite3_wal_hook(s->db, wal_hook, s);
+	if ((rc = marker_read(s, &present, &bad, &marker)) != LB_OK ||
+	    (rc = db_generation(s, &db)) != LB_OK)
+		return rc;
+	s->gen = (struct store_gen){.had_marker = present, .marker_bad = bad,
+				    .marker_at_open = marker, .db_at_open = db,
+				    .committed = db, .marked = marker};
+	if (!present) {
+		s->gen.outcome = STORE_GEN_STARTED;
+		log_adopted(s, path);
+	} else if (bad || db < marker) {
+		bool accept = (flags & STORE_ACCEPT_STATE_LOSS) != 0;
+		log_loss(s, path, accept);
+		if (!accept)
+			return LB_ERR_STATE_LOST;
+		s->gen.outcome = STORE_GEN_LOSS_ACCEPTED;
+	} else {
+		s->gen.outcome = STORE_GEN_CONTINUED;
+	}
+	rc = advance(s, db > marker ? db : marker);
+	if (rc != LB_OK)
+		return rc;
+	s->gen.active = true;
+	log_info(TAG, "%s: state generation %" PRId64, path, s->gen.committed);
+	return LB_OK;
+}
