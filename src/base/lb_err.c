@@ -32,6 +32,7 @@ static const struct err_text err_texts[LB_ERR__COUNT] = {
 	{"DENIED", "not allowed"},
 	{"DUPLICATE", "duplicate"},
 	{"STATE", "invalid state"},
+	{"ADDRESS_MISMATCH", "source address does not match"},
 };
 
 static const struct err_text *err_lookup(int err)
