@@ -174,8 +174,11 @@ static int gateways_setup(struct bridge *b)
 	const struct lb_config *c = &b->cfg;
 	struct gateways_opts o = {
 		.keepalive_s = c->udp_keepalive_s, .offline_after = c->udp_offline_after,
+		.rebind_after_s = c->udp_rebind_after_s,
 		.rate_limit_count = c->udp_rate_limit_count,
 		.rate_limit_window_ms = c->udp_rate_limit_window_ms,
+		.address_rate_limit_count = c->udp_address_rate_limit_count,
+		.max_per_address = (size_t)c->udp_max_gateways_per_address,
 		.allow = c->udp_allow, .n_allow = c->n_udp_allow, .max_gateways = 1024,
 	};
 	int rc = gateways_init(&b->gateways, &o);
@@ -286,6 +289,7 @@ static void handlers_setup(struct bridge *b)
 	b->dispatch.out = (struct udpout){.send = udp_out, .arg = b};
 	b->dispatch.forward_crc_error = b->cfg.udp_forward_crc_error;
 	b->dispatch.offline_after = b->cfg.udp_offline_after;
+	b->dispatch.rebind_after_s = b->cfg.udp_rebind_after_s;
 }
 
 /* A device's stored state: session, fair-access ledger, a confirmed

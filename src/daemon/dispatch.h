@@ -49,6 +49,7 @@ struct dispatch {
 	struct udpout out;
 	bool forward_crc_error;          /* udp.forward_crc_error */
 	int offline_after;               /* udp.offline_after, for the log line */
+	int rebind_after_s;              /* udp.rebind_after_s, for the log line */
 	uint32_t next_uplink_id;
 	struct gwmp_push push;           /* parse buffer (10 KiB) */
 };
