@@ -271,7 +271,7 @@ static void handlers_setup(struct bridge *b)
 	b->uplink = (struct uplink){
 		.devices = &b->devices, .region = b->region, .stats = &b->stats, .ids = &b->ids,
 		.sessions = &b->sessions, .budget = &b->budget, .otaa = &b->otaa, .tx = &b->tx,
-		.pub = &b->pub, .ev = &b->ev,
+		.pub = &b->pub, .ev = &b->ev, .gateways = &b->gateways,
 	};
 	b->commands = (struct commands){
 		.devices = &b->devices, .region = b->region, .store = &b->store, .pub = &b->pub,
