@@ -38,6 +38,23 @@ int netaddr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct netad
 	return LB_ERR_INVAL;
 }
 
+static int port_of(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+}
+
+bool netaddr_same_endpoint(const struct sockaddr *a, socklen_t alen, const struct sockaddr *b,
+			   socklen_t blen)
+{
+	struct netaddr x, y;
+
+	if (netaddr_from_sockaddr(a, alen, &x) != LB_OK || netaddr_from_sockaddr(b, blen, &y) != LB_OK)
+		return false;
+	return netaddr_equal(&x, &y) && port_of(a) == port_of(b);
+}
+
 int netaddr_parse(const char *s, struct netaddr *out)
 {
 	uint8_t buf[16];

@@ -52,6 +52,12 @@ uint32_t netaddr_hash(const struct netaddr *a);
  * enough; shorter buffers get a truncated string). */
 void netaddr_format(const struct netaddr *a, char *out, size_t cap);
 
+/* True if a and b are the same address (an IPv4 one and its IPv4-mapped
+ * IPv6 form are the same) and the same port. False for anything that is not
+ * AF_INET or AF_INET6. */
+bool netaddr_same_endpoint(const struct sockaddr *a, socklen_t alen, const struct sockaddr *b,
+			   socklen_t blen);
+
 /*
  * Parse "ADDRESS" (a single host: /32 or /128) or "ADDRESS/PREFIX" with a
  * decimal prefix of 0..32 (IPv4) or 0..128 (IPv6). Errors: LB_ERR_INVAL

@@ -189,7 +189,9 @@ static void handle_tx_ack(struct dispatch *d, struct gateway *gw, const struct g
 		drop_datagram(d, rc, from, h->gateway_eui);
 		return;
 	}
-	txsched_tx_ack(d->tx, h->gateway_eui, h->token, &ack);
+	rc = txsched_tx_ack(d->tx, h->gateway_eui, h->token, from, &ack);
+	if (rc != LB_OK)
+		stats_count_dgram_drop(d->stats, rc);
 }
 
 void dispatch_datagram(void *arg, const uint8_t *buf, size_t len, bool truncated,
