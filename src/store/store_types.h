@@ -14,7 +14,7 @@
 
 #define STORE_DB_NAME "lorabridge.db"
 #define STORE_LOCK_NAME "lorabridge.lock"
-#define STORE_SCHEMA_VERSION 1           /* PRAGMA user_version */
+#define STORE_SCHEMA_VERSION 2           /* PRAGMA user_version */
 #define STORE_DEFAULT_COMMIT_MS 200
 #define STORE_MAX_COMMIT_MS 60000
 #define STORE_RETRY_MS 1000              /* store_tick() after a failed commit */
