@@ -41,8 +41,9 @@ void dispatch_on_offline(void *arg, struct gateway *gw)
 {
 	struct dispatch *d = arg;
 	LB_LOG_RL(LOG_LVL_NOTICE, "gateway", "gateway %016llx offline (no datagram for %d keepalive "
-		  "periods)", (unsigned long long)gw->eui, d->offline_after);
-	publish_gateway_conn(d->pub, gw->eui, false);
+		  "periods%s)", (unsigned long long)gw->eui, d->offline_after,
+		  gw->restored ? ", not heard since the restart" : "");
+	gwconn_offline(d->conn, gw->eui);
 }
 
 /* What an admission changed besides the gateway: an evicted gateway's
@@ -56,7 +57,7 @@ static void on_admission(struct dispatch *d, const struct gwmp_header *h,
 		LB_LOG_RL(LOG_LVL_NOTICE, "gateway", "gateway table full: gateway %016llx forgotten "
 			  "to make room for %016llx", (unsigned long long)adm->evicted_eui,
 			  (unsigned long long)h->gateway_eui);
-		publish_gateway_conn_clear(d->pub, adm->evicted_eui);
+		gwconn_forgotten(d->conn, adm->evicted_eui);
 	}
 	udp_peer_str(from, peer, sizeof(peer));
 	if (adm->rebound) {
@@ -68,7 +69,7 @@ static void on_admission(struct dispatch *d, const struct gwmp_header *h,
 	if (adm->came_online) {
 		LB_LOG_RL(LOG_LVL_NOTICE, "gateway", "gateway %016llx online from %s (protocol v%u)",
 			  (unsigned long long)h->gateway_eui, peer, h->version);
-		publish_gateway_conn(d->pub, h->gateway_eui, true);
+		gwconn_online(d->conn, h->gateway_eui);
 	}
 }
 
