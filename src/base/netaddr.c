@@ -50,7 +50,8 @@ bool netaddr_same_endpoint(const struct sockaddr *a, socklen_t alen, const struc
 {
 	struct netaddr x, y;
 
-	if (netaddr_from_sockaddr(a, alen, &x) != LB_OK || netaddr_from_sockaddr(b, blen, &y) != LB_OK)
+	if (netaddr_from_sockaddr(a, alen, &x) != LB_OK ||
+	    netaddr_from_sockaddr(b, blen, &y) != LB_OK)
 		return false;
 	return netaddr_equal(&x, &y) && port_of(a) == port_of(b);
 }

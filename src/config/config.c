@@ -276,7 +276,8 @@ static bool check_allow_dup(struct config__load *c, const config_setting_t *el,
 	return true;
 }
 
-static void parse_gw_allow(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
+static void parse_gw_allow(struct config__load *c, const struct cs_entry *e,
+			   const config_setting_t *s)
 {
 	int type = config_setting_type(s);
 

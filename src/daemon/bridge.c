@@ -577,8 +577,8 @@ static void shutdown_flush(struct bridge *b)
 	if (gws && !left && mqtt_connected(&b->mqtt)) {
 		gwconn_stopped(&b->gwconn);
 		if (durable_commit(&b->durable) != LB_OK)
-			log_warn("bridge", "gateway states not committed: the next start reports the "
-				 "gateways OFFLINE again");
+			log_warn("bridge", "gateway states not committed: the next start "
+				 "reports the gateways OFFLINE again");
 	}
 	if (mqtt_disconnect(&b->mqtt) != LB_OK)
 		log_warn("bridge", "MQTT disconnect not clean: the broker publishes the Last Will");

@@ -40,8 +40,8 @@ static void send_ack(struct dispatch *d, const struct gwmp_header *h, const stru
 void dispatch_on_offline(void *arg, struct gateway *gw)
 {
 	struct dispatch *d = arg;
-	LB_LOG_RL(LOG_LVL_NOTICE, "gateway", "gateway %016llx offline (no datagram for %d keepalive "
-		  "periods%s)", (unsigned long long)gw->eui, d->offline_after,
+	LB_LOG_RL(LOG_LVL_NOTICE, "gateway", "gateway %016llx offline (no datagram for %d "
+		  "keepalive periods%s)", (unsigned long long)gw->eui, d->offline_after,
 		  gw->restored ? ", not heard since the restart" : "");
 	gwconn_offline(d->conn, gw->eui);
 }
@@ -52,23 +52,25 @@ static void on_admission(struct dispatch *d, const struct gwmp_header *h,
 			 const struct udp_peer *from, const struct gateway_admission *adm)
 {
 	char peer[64], old[NETADDR_STRLEN];
+	unsigned long long eui = h->gateway_eui;
 
 	if (adm->evicted) {
-		LB_LOG_RL(LOG_LVL_NOTICE, "gateway", "gateway table full: gateway %016llx forgotten "
-			  "to make room for %016llx", (unsigned long long)adm->evicted_eui,
-			  (unsigned long long)h->gateway_eui);
+		LB_LOG_RL(LOG_LVL_NOTICE, "gateway", "gateway table full: gateway %016llx "
+			  "forgotten to make room for %016llx",
+			  (unsigned long long)adm->evicted_eui, eui);
 		gwconn_forgotten(d->conn, adm->evicted_eui);
 	}
+	if (!adm->rebound && !adm->came_online)
+		return;
 	udp_peer_str(from, peer, sizeof(peer));
 	if (adm->rebound) {
 		netaddr_format(&adm->old_addr, old, sizeof(old));
 		LB_LOG_RL(LOG_LVL_NOTICE, "gateway", "gateway %016llx moved from %s to %s (the old "
-			  "address was silent for %d s)", (unsigned long long)h->gateway_eui, old,
-			  peer, d->rebind_after_s);
+			  "address was silent for %d s)", eui, old, peer, d->rebind_after_s);
 	}
 	if (adm->came_online) {
-		LB_LOG_RL(LOG_LVL_NOTICE, "gateway", "gateway %016llx online from %s (protocol v%u)",
-			  (unsigned long long)h->gateway_eui, peer, h->version);
+		LB_LOG_RL(LOG_LVL_NOTICE, "gateway", "gateway %016llx online from %s "
+			  "(protocol v%u)", eui, peer, h->version);
 		gwconn_online(d->conn, h->gateway_eui);
 	}
 }

@@ -29,9 +29,9 @@ static int stage_all(void *arg)
 		const struct gwconn_change *ch = &c->pending[c->n_pending - 1];
 		int rc = store_gateway_online_set(c->store, ch->eui, ch->online);
 		if (rc != LB_OK) {
-			LB_LOG_RL(LOG_LVL_ERROR, "gwconn", "gateway %016llx: state not staged (%s): "
-				  "retried with the next batch", (unsigned long long)ch->eui,
-				  lb_strerror(rc));
+			LB_LOG_RL(LOG_LVL_ERROR, "gwconn", "gateway %016llx: state not staged "
+				  "(%s): retried with the next batch",
+				  (unsigned long long)ch->eui, lb_strerror(rc));
 			return rc;
 		}
 		c->n_pending--;
@@ -80,9 +80,9 @@ static void note(struct gwconn *c, uint64_t eui, bool online)
 
 	if (!ch && c->n_pending == GWCONN_PENDING_MAX && durable_commit(c->durable) != LB_OK) {
 		c->not_remembered++;
-		LB_LOG_RL(LOG_LVL_ERROR, "gwconn", "gateway %016llx: state %s not remembered across "
-			  "restarts (the state directory does not commit)", (unsigned long long)eui,
-			  online ? "ONLINE" : "OFFLINE");
+		LB_LOG_RL(LOG_LVL_ERROR, "gwconn", "gateway %016llx: state %s not remembered "
+			  "across restarts (the state directory does not commit)",
+			  (unsigned long long)eui, online ? "ONLINE" : "OFFLINE");
 		return;
 	}
 	if (!ch) {
@@ -148,8 +148,8 @@ int gwconn_restore(struct gwconn *c, int64_t now_ms)
 		log_notice("gwconn", "%zu gateway(s) were online before the restart: reported "
 			   "OFFLINE unless heard again in time", w.restored);
 	if (w.refused)
-		log_warn("gwconn", "%zu gateway(s) online before the restart did not fit the gateway "
-			 "table: reported OFFLINE", w.refused);
+		log_warn("gwconn", "%zu gateway(s) online before the restart did not fit the "
+			 "gateway table: reported OFFLINE", w.refused);
 	return LB_OK;
 }
 

@@ -553,8 +553,8 @@ int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[
 	if (rc == LB_ERR_ADDRESS_MISMATCH) {
 		char peer[64];
 		udp_peer_str(from, peer, sizeof(peer));
-		LB_LOG_RL(LOG_LVL_WARN, "txsched", "TX_ACK %02x%02x of gateway %016llx from %s, not "
-			  "from where its PULL_RESP went: ignored", token[0], token[1],
+		LB_LOG_RL(LOG_LVL_WARN, "txsched", "TX_ACK %02x%02x of gateway %016llx from %s, "
+			  "not from where its PULL_RESP went: ignored", token[0], token[1],
 			  (unsigned long long)gateway_eui, peer);
 		return rc;
 	}

@@ -44,7 +44,7 @@ sim() {
 	"$SIM" --server "127.0.0.1:$UDP_PORT" --devices 4 --seed 62 --keepalive 1 --quiet "$@"
 }
 
-note "1. 5,000 EUIs at 1,000 datagrams/s from 127.0.0.5 for 12 s, while a real gateway sends 100 uplinks"
+note "1. 5,000 EUIs at 1,000 datagrams/s from 127.0.0.5 for 12 s; a real gateway sends 100 uplinks"
 "$ATTACK" --server "127.0.0.1:$UDP_PORT" --bind 127.0.0.5 --eui 7700000000000000 --euis 5000 \
 	--rate 1000 --duration 12 > "$T/flood.out" 2>&1 & A=$!
 PIDS="$PIDS $A"

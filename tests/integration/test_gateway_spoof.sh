@@ -41,10 +41,11 @@ wait_count() {
 note "5 downlinks queued for each of 4 devices"
 for i in 0 1 2 3; do
 	for k in 1 2 3 4 5; do
-		echo "{\"fPort\":$k,\"data\":\"$(printf 'dl%d-%d' "$i" "$k" | base64)\",\"id\":\"c$i-$k\"}"
+		data=$(printf 'dl%d-%d' "$i" "$k" | base64)
+		echo "{\"fPort\":$k,\"data\":\"$data\",\"id\":\"c$i-$k\"}"
 	done > "$T/cmd-$i.txt"
-	mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -l \
-		-t "application/sim/device/$(eui "$i")/command/down" < "$T/cmd-$i.txt" || fail "mosquitto_pub"
+	mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -l < "$T/cmd-$i.txt" \
+		-t "application/sim/device/$(eui "$i")/command/down" || fail "mosquitto_pub"
 done
 
 note "the real gateway (127.0.0.1) sends 200 uplinks over 10 s"
@@ -73,15 +74,18 @@ tail -n 1 "$T/sim.err"
 [ "$(field pull_resp "$T/flood.out")" -eq 0 ] || fail "a PULL_RESP reached the flooder"
 [ "$(field pull_ack "$T/hijack.out")" -eq 0 ] || fail "the attacker's PULL_DATA was acknowledged"
 [ "$(field sent_uplinks "$T/sim.err")" -eq 200 ] || fail "sim sent_uplinks != 200"
-[ "$(field downlinks_ok "$T/sim.err")" -eq 20 ] || fail "the devices verified $(field downlinks_ok "$T/sim.err") of 20 downlinks"
+ok=$(field downlinks_ok "$T/sim.err")
+[ "$ok" -eq 20 ] || fail "the devices verified $ok of 20 downlinks"
 [ "$(field downlinks_bad "$T/sim.err")" -eq 0 ] || fail "bad downlinks"
 note "attackers got no PULL_RESP; the devices received all 20 downlinks"
 
-wait_count "/event/up " 200 20 || fail "$(grep -c '/event/up ' "$T/all.out") of 200 uplinks published"
-wait_count "/event/txack " 20 10 || fail "$(grep -c '/event/txack ' "$T/all.out") txack events, want 20"
+wait_count "/event/up " 200 20 \
+	|| fail "$(grep -c '/event/up ' "$T/all.out") of 200 uplinks published"
+wait_count "/event/txack " 20 10 \
+	|| fail "$(grep -c '/event/txack ' "$T/all.out") txack events, want 20"
 grep '/event/txack ' "$T/all.out" | cut -d' ' -f2- > "$T/txack.json"
 sent=$(jq -c 'select(.sent == true)' "$T/txack.json" | wc -l)
-[ "$sent" -eq 20 ] || fail "$sent downlinks reported sent, want 20: $(jq -c . "$T/txack.json" | head -3)"
+[ "$sent" -eq 20 ] || fail "$sent downlinks reported sent, want 20: $(head -3 "$T/txack.json")"
 jq -r 'select(.sent == true) | .queueItemId' "$T/txack.json" | sort > "$T/sent-ids.txt"
 for i in 0 1 2 3; do for k in 1 2 3 4 5; do echo "c$i-$k"; done; done | sort > "$T/want-ids.txt"
 diff "$T/want-ids.txt" "$T/sent-ids.txt" > /dev/null || fail "sent ids differ from the queued ones"
@@ -90,8 +94,9 @@ note "200/200 uplinks published; 20 downlinks sent:true, each verified by its de
 wait_count "^lorabridge/[^ ]+/stats .*ADDRESS_MISMATCH" 1 5 || fail "no ADDRESS_MISMATCH counted"
 stats=$(last_stats all)
 echo "$stats" | jq -c '.drops.datagrams'
-echo "$stats" | jq -e '.drops.datagrams.ADDRESS_MISMATCH > 1000 and .drops.datagrams.RATE_LIMIT > 10000
-	and .gatewaysKnown == 1' > /dev/null || fail "drop counters: $stats"
+echo "$stats" | jq -e '.drops.datagrams.ADDRESS_MISMATCH > 1000
+	and .drops.datagrams.RATE_LIMIT > 10000 and .gatewaysKnown == 1' > /dev/null \
+	|| fail "drop counters: $stats"
 lines=$(wc -l < "$T/bridge.log")
 [ "$lines" -lt 60 ] || fail "bridge log has $lines lines: spoofed datagrams flood the log"
 grep -q "dropped datagram from 127.0.0.[234]:[0-9]* (gateway $GW): source address does not match" \

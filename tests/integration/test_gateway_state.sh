@@ -14,7 +14,8 @@ MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
 # Each gateway hears its own two devices (seeds 63 and 64).
 for seed in 63 64; do
-	"$SIM" --devices 2 --seed $seed --write-keys "$T/k$seed.txt" --quiet || fail "sim --write-keys"
+	"$SIM" --devices 2 --seed $seed --write-keys "$T/k$seed.txt" --quiet \
+		|| fail "sim --write-keys"
 done
 { cat "$T/k63.txt"; sed 's/ sim-\([0-9]*\)$/ other-\1/' "$T/k64.txt"; } > "$T/all.keys"
 "$SIM" --keys "$T/all.keys" --emit-devices "$T/devices.conf" --quiet || fail "sim --emit-devices"
@@ -70,6 +71,7 @@ note "2. $G2 stops, the bridge is killed (-9) and restarted"
 kill "$P2"
 kill -9 "$BRIDGE_PID"; wait "$BRIDGE_PID" 2> /dev/null || true
 [ "$(state $G2)" = ONLINE ] || fail "$G2 not ONLINE after the crash: $(state $G2)"
+mv "$T/bridge.log" "$T/bridge-1.log"   # start_bridge waits for a line of the new log
 start_bridge "$T/lb.conf"
 grep -q "2 gateway(s) were online before the restart" "$T/bridge.log" \
 	|| fail "the bridge did not remember the gateways: $(grep gwconn "$T/bridge.log")"

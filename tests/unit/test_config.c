@@ -560,8 +560,8 @@ START_TEST(test_allow_pinned_bad)
 		"is longer than the address (IPv4: 0..32, IPv6: 0..128)",
 		"6: error: udp.allow[3]: 'aa555a0000000001@gateway.lan': after '@': expected a "
 		"numeric IPv4 or IPv6 address, optionally /PREFIX",
-		"7: error: udp.allow[4]: 'aa555a0000000001@': after '@': expected a numeric IPv4 or "
-		"IPv6 address, optionally /PREFIX",
+		"7: error: udp.allow[4]: 'aa555a0000000001@': after '@': expected a numeric IPv4 "
+		"or IPv6 address, optionally /PREFIX",
 		"8: error: udp.allow[5]: 'zz555a0000000001@::1': expected 16 hex digits before '@'",
 		"10: warning: udp.allow[7]: 'aa555a0000000001@10.0.0.0/8' is listed twice",
 		"11: warning: udp.allow[8]: gateway aa555a0000000001 is listed with and without an "

@@ -179,8 +179,8 @@ START_TEST(test_rate_limit_steady_and_off)
 	/* A flood of one datagram per 100 µs: exactly 10 per 10 ms pass. */
 	ck_assert_int_eq(gateways_init(&t, &o), LB_OK);
 	for (int i = 0; i < 1000; i++) {   /* 100 ms */
-		if (gateways_admit(&t, EUI_A, HOME, 50000 * MS + i * 100, &g, NULL) == LB_ERR_RATE_LIMIT)
-			refused++;
+		int rc = gateways_admit(&t, EUI_A, HOME, 50000 * MS + i * 100, &g, NULL);
+		refused += rc == LB_ERR_RATE_LIMIT;
 	}
 	ck_assert_uint_eq(g->datagrams, 100);
 	ck_assert_int_eq(refused, 900);
@@ -463,8 +463,8 @@ START_TEST(test_allow_pinned)
 {
 	struct gateways t;
 	struct gateways_opts o = opts();
-	struct lb_gw_allow allow[3] = {{.eui = EUI_A, .pinned = true}, {.eui = EUI_A, .pinned = true},
-				       {.eui = EUI_B}};
+	struct lb_gw_allow allow[3] = {
+		{.eui = EUI_A, .pinned = true}, {.eui = EUI_A, .pinned = true}, {.eui = EUI_B}};
 
 	ck_assert_int_eq(netprefix_parse("192.168.1.0/24", &allow[0].net), LB_OK);
 	ck_assert_int_eq(netprefix_parse("2001:db8::/32", &allow[1].net), LB_OK);
