@@ -33,6 +33,7 @@ static const struct err_text err_texts[LB_ERR__COUNT] = {
 	{"DUPLICATE", "duplicate"},
 	{"STATE", "invalid state"},
 	{"STATE_LOST", "stored state lost"},
+	{"ADDRESS_MISMATCH", "source address does not match"},
 };
 
 static const struct err_text *err_lookup(int err)

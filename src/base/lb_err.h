@@ -37,7 +37,8 @@ enum lb_err {
 	LB_ERR_DUPLICATE = -22,     /* already seen (de-duplication, retransmission) */
 	LB_ERR_STATE = -23,         /* operation not valid in the current state */
 	LB_ERR_STATE_LOST = -24,    /* durable state older than what was committed */
-	LB_ERR__COUNT = 25          /* number of codes including LB_OK */
+	LB_ERR_ADDRESS_MISMATCH = -25, /* sender's address is not the one bound to its identity */
+	LB_ERR__COUNT = 26          /* number of codes including LB_OK */
 };
 
 /* Short human description, never NULL ("unknown error" for foreign values). */

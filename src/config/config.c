@@ -26,7 +26,9 @@
 #include "config/config_problem.h"
 #include "config/config_schema.h"
 #include "config/config_value.h"
+#include "base/hex.h"
 #include "base/lb_err.h"
+#include "base/netaddr.h"
 #include "lorawan/region.h"
 
 /* --- defaults and release, driven by the schema ------------------------ */
@@ -62,7 +64,7 @@ int config_defaults(struct lb_config *cfg)
 		case CS_BOOL:
 			*(bool *)f = e->def_int != 0;
 			break;
-		case CS_EUI_LIST:
+		case CS_GW_ALLOW:
 			break;
 		}
 	}
@@ -83,7 +85,7 @@ void config_free(struct lb_config *cfg)
 {
 	for (size_t i = 0; i < config__n_schema; i++) {
 		const struct cs_entry *e = &config__schema[i];
-		if (e->type == CS_STRING || e->type == CS_EUI_LIST)
+		if (e->type == CS_STRING || e->type == CS_GW_ALLOW)
 			free(*(void **)field_at(cfg, e->offset));
 	}
 	for (size_t i = 0; i < cfg->n_devices; i++)
@@ -193,7 +195,89 @@ static void parse_hex_entry(struct config__load *c, const struct cs_entry *e, co
 	*(uint32_t *)field_at(c->cfg, e->offset) = v;
 }
 
-static void parse_eui_list(struct config__load *c, const struct cs_entry *e, const config_setting_t *s)
+/* Why the network part of "EUI@NETWORK" does not parse (netprefix_parse()). */
+static const char *prefix_problem(int rc)
+{
+	switch (rc) {
+	case LB_ERR_RANGE:
+		return "the prefix is longer than the address (IPv4: 0..32, IPv6: 0..128)";
+	case LB_ERR_STATE:
+		return "the address has bits set beyond the prefix (give the network address)";
+	default:
+		return "expected a numeric IPv4 or IPv6 address, optionally /PREFIX";
+	}
+}
+
+/* "EUI@ADDRESS[/PREFIX]": the EUI is checked like any other, the rest by
+ * netprefix_parse(). */
+static bool parse_pinned(struct config__load *c, const config_setting_t *el, const char *label,
+			 const char *v, const char *at, struct lb_gw_allow *out)
+{
+	char eui[HEX_EUI_LEN + 1];
+	size_t n = (size_t)(at - v);
+
+	if (n == HEX_EUI_LEN) {
+		memcpy(eui, v, n);
+		eui[n] = '\0';
+	}
+	if (n != HEX_EUI_LEN || hex_parse_u64_eui(eui, &out->eui) != LB_OK) {
+		error_at(c, el, "%s: '%s': expected 16 hex digits before '@'", label, v);
+		return false;
+	}
+	int rc = netprefix_parse(at + 1, &out->net);
+	if (rc != LB_OK) {
+		error_at(c, el, "%s: '%s': after '@': %s", label, v, prefix_problem(rc));
+		return false;
+	}
+	out->pinned = true;
+	return true;
+}
+
+static bool parse_allow_entry(struct config__load *c, const config_setting_t *el,
+			      const char *label, struct lb_gw_allow *out)
+{
+	uint8_t b[8];
+
+	memset(out, 0, sizeof(*out));
+	const char *v = config_setting_type(el) == CONFIG_TYPE_STRING ?
+				config_setting_get_string(el) : NULL;
+	const char *at = v ? strchr(v, '@') : NULL;
+	if (at)
+		return parse_pinned(c, el, label, v, at, out);
+	if (!config__parse_hex(c, el, label, b, sizeof(b)))
+		return false;
+	out->eui = config__be_value(b, sizeof(b));
+	return true;
+}
+
+static bool same_allow(const struct lb_gw_allow *a, const struct lb_gw_allow *b)
+{
+	return a->eui == b->eui && a->pinned == b->pinned &&
+	       (!a->pinned || (a->net.bits == b->net.bits &&
+			       netaddr_equal(&a->net.addr, &b->net.addr)));
+}
+
+/* An entry listed twice, or an EUI both pinned and not (the plain entry
+ * admits it from anywhere, which makes the pin useless): warnings. */
+static bool check_allow_dup(struct config__load *c, const config_setting_t *el,
+			    const char *label, const struct lb_gw_allow *list, size_t n,
+			    const struct lb_gw_allow *e)
+{
+	for (size_t j = 0; j < n; j++) {
+		if (same_allow(&list[j], e)) {
+			warn_at(c, el, "%s: '%s' is listed twice", label,
+				config_setting_get_string(el));
+			return false;
+		}
+		if (list[j].eui == e->eui && list[j].pinned != e->pinned)
+			warn_at(c, el, "%s: gateway %016" PRIx64 " is listed with and without an "
+				"address: it is admitted from any address", label, e->eui);
+	}
+	return true;
+}
+
+static void parse_gw_allow(struct config__load *c, const struct cs_entry *e,
+			   const config_setting_t *s)
 {
 	int type = config_setting_type(s);
 
@@ -203,7 +287,7 @@ static void parse_eui_list(struct config__load *c, const struct cs_entry *e, con
 		return;
 	}
 	size_t len = (size_t)config_setting_length(s), n = 0;
-	uint64_t *list = len ? calloc(len, sizeof(*list)) : NULL;
+	struct lb_gw_allow *list = len ? calloc(len, sizeof(*list)) : NULL;
 	if (len && !list) {
 		c->nomem = true;
 		return;
@@ -211,20 +295,12 @@ static void parse_eui_list(struct config__load *c, const struct cs_entry *e, con
 	for (size_t i = 0; i < len; i++) {
 		const config_setting_t *el = config_setting_get_elem(s, (unsigned)i);
 		char label[64];
-		uint8_t b[8];
 		snprintf(label, sizeof(label), "%s[%zu]", e->path, i);
-		if (!config__parse_hex(c, el, label, b, sizeof(b)))
-			continue;
-		uint64_t eui = config__be_value(b, sizeof(b));
-		size_t j = 0;
-		while (j < n && list[j] != eui)
-			j++;
-		if (j < n)
-			warn_at(c, el, "%s: gateway %s is listed twice", label, config_setting_get_string(el));
-		else
-			list[n++] = eui;
+		if (parse_allow_entry(c, el, label, &list[n]) &&
+		    check_allow_dup(c, el, label, list, n, &list[n]))
+			n++;
 	}
-	uint64_t **field = field_at(c->cfg, e->offset);
+	struct lb_gw_allow **field = field_at(c->cfg, e->offset);
 	free(*field);
 	*field = n ? list : NULL;
 	*(size_t *)field_at(c->cfg, e->count_offset) = n;
@@ -256,8 +332,8 @@ static void parse_entry(struct config__load *c, size_t idx, const config_setting
 		else
 			*(bool *)field_at(c->cfg, e->offset) = config_setting_get_bool(s) != 0;
 		break;
-	case CS_EUI_LIST:
-		parse_eui_list(c, e, s);
+	case CS_GW_ALLOW:
+		parse_gw_allow(c, e, s);
 		break;
 	}
 }

@@ -15,6 +15,7 @@
 #include "config/config_format.h"
 #include "config/config_schema.h"
 #include "base/hex.h"
+#include "base/netaddr.h"
 
 /* --- config_print(): the effective configuration ------------------------ */
 
@@ -112,14 +113,17 @@ static void print_entry(FILE *out, const struct cs_entry *e, const struct lb_con
 		fprintf(out, "%s = ", name);
 		config__print_int_value(out, e, *(const int *)base);
 		break;
-	case CS_EUI_LIST: {
-		const uint64_t *list = *(uint64_t *const *)base;
+	case CS_GW_ALLOW: {
+		const struct lb_gw_allow *list = *(struct lb_gw_allow *const *)base;
 		size_t n = *(const size_t *)((const char *)cfg + e->count_offset);
-		char s[17];
+		char s[17], net[NETADDR_STRLEN];
 		fprintf(out, "%s = [", name);
 		for (size_t i = 0; i < n; i++) {
-			hex_format_eui(list[i], s);
-			fprintf(out, "%s\"%s\"", i ? ", " : " ", s);
+			hex_format_eui(list[i].eui, s);
+			if (list[i].pinned)
+				netprefix_format(&list[i].net, net, sizeof(net));
+			fprintf(out, "%s\"%s%s%s\"", i ? ", " : " ", s, list[i].pinned ? "@" : "",
+				list[i].pinned ? net : "");
 		}
 		fputs(n ? " ]" : "]", out);
 		break;
@@ -156,7 +160,7 @@ static const char *type_name(const struct cs_entry *e)
 		return "integer";
 	case CS_BOOL:
 		return "boolean";
-	case CS_EUI_LIST:
+	case CS_GW_ALLOW:
 		return "array of strings";
 	case CS_HEX:
 		return e->hex_bytes == 3 ? "hex string (6)" : "hex string";
@@ -186,7 +190,7 @@ static void format_default(const struct cs_entry *e, char *buf, size_t cap)
 	case CS_BOOL:
 		snprintf(buf, cap, "%s", e->def_int ? "true" : "false");
 		return;
-	case CS_EUI_LIST:
+	case CS_GW_ALLOW:
 		snprintf(buf, cap, "[]");
 		return;
 	case CS_HEX:

@@ -218,17 +218,31 @@ const struct cs_entry config__schema[] = {
 	S_U16("udp.port", udp_port, 1700, 1, 65535, "UDP port the packet forwarders send to."),
 	S_INT("udp.rcvbuf", udp_rcvbuf, 0, 0, 1 << 30,
 	      "Socket receive buffer in bytes (SO_RCVBUF); 0 keeps the system default."),
-	{.path = "udp.allow", .type = CS_EUI_LIST, .offset = CFG_OFF(udp_allow, uint64_t *),
+	{.path = "udp.allow", .type = CS_GW_ALLOW,
+	 .offset = CFG_OFF(udp_allow, struct lb_gw_allow *),
 	 .count_offset = CFG_OFF(n_udp_allow, size_t),
-	 .help = "Gateway EUIs (16 hex digits) allowed to connect; absent or empty accepts every gateway."},
+	 .help = "Gateways allowed to connect: \"EUI\" (16 hex digits) from any address, or "
+		 "\"EUI@ADDRESS\" / \"EUI@NETWORK/PREFIX\" (IPv4 or IPv6) only from there, e.g. "
+		 "\"aa555a0000000001@192.168.1.0/24\"; absent or empty accepts every gateway."},
 	S_INT("udp.keepalive_s", udp_keepalive_s, 10, 1, 3600,
 	      "Expected PULL_DATA keepalive period of the gateways, in seconds."),
 	S_INT("udp.offline_after", udp_offline_after, 3, 1, 1000,
 	      "Missed keepalive periods after which a gateway is reported offline."),
+	S_INT("udp.rebind_after_s", udp_rebind_after_s, 30, 1, 86400,
+	      "A gateway EUI is bound to the IP address it first spoke from; datagrams claiming it "
+	      "from another address are dropped (ADDRESS_MISMATCH) until the bound address has "
+	      "been silent this many seconds."),
 	S_INT("udp.rate_limit_count", udp_rate_limit_count, 10, 0, 1000000,
 	      "Datagrams accepted per gateway per window; 0 disables rate limiting."),
 	S_INT("udp.rate_limit_window_ms", udp_rate_limit_window_ms, 10, 0, 60000,
 	      "Rate-limit window in milliseconds; 0 disables rate limiting."),
+	S_INT("udp.address_rate_limit_count", udp_address_rate_limit_count, 10, 0, 1000000,
+	      "Datagrams accepted per source IP address per window for gateways not bound to it "
+	      "(new EUIs, EUIs bound elsewhere); a gateway speaking from its own address counts "
+	      "only against its own limit. 0 disables it."),
+	S_INT("udp.max_gateways_per_address", udp_max_gateways_per_address, 16, 0, 1048576,
+	      "Gateways one source IP address may speak for (raise it for many gateways behind "
+	      "one NAT); 0 = no limit."),
 	S_BOOL("udp.forward_crc_error", udp_forward_crc_error, false,
 	       "Publish frames received with a bad CRC (rxpk stat != 1) as gateway events."),
 

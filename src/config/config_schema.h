@@ -22,7 +22,8 @@ enum cs_type {
 			 * the bool at has_offset says whether it is set */
 	CS_U16,         /* uint16_t, checked against [min, max] */
 	CS_BOOL,        /* bool */
-	CS_EUI_LIST,    /* uint64_t * + size_t count: array/list of 16-hex strings */
+	CS_GW_ALLOW,    /* struct lb_gw_allow * + size_t count: array/list of
+			 * "EUI" or "EUI@ADDRESS[/PREFIX]" strings */
 	CS_HEX,         /* uint32_t written as a string of 2 * hex_bytes hex digits */
 	CS_CHOICE       /* int: index of the string value in choices */
 };
@@ -42,7 +43,7 @@ struct cs_entry {
 	const char *path;               /* "mqtt.port" */
 	enum cs_type type;
 	size_t offset;                  /* of the field in struct lb_config */
-	size_t count_offset;            /* CS_EUI_LIST: the size_t count field */
+	size_t count_offset;            /* CS_GW_ALLOW: the size_t count field */
 	size_t has_offset;              /* optional CS_INT: the bool "set" field */
 	const char *def_str;            /* CS_STRING default (NULL: unset) */
 	long long def_int;              /* CS_INT, CS_U16, CS_BOOL, CS_HEX default;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/netaddr.h"
 #include "base/tag.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/lorabridge/lorabridge.conf"
@@ -66,6 +67,17 @@ struct lb_device_conf {
 	int line;                       /* source line, for messages */
 };
 
+/*
+ * One udp.allow entry: "EUI" admits the gateway from any address,
+ * "EUI@ADDRESS" or "EUI@NETWORK/PREFIX" only from that host or network.
+ * Several entries may name one EUI (any of them admits it).
+ */
+struct lb_gw_allow {
+	uint64_t eui;
+	bool pinned;                    /* net is valid */
+	struct netprefix net;
+};
+
 struct lb_config {
 	char *path;
 
@@ -73,12 +85,17 @@ struct lb_config {
 	char *udp_bind;                 /* "127.0.0.1" */
 	uint16_t udp_port;              /* 1700 */
 	int udp_rcvbuf;                 /* bytes, 0 = system default */
-	uint64_t *udp_allow;            /* gateway EUI allow-list, NULL = all */
+	struct lb_gw_allow *udp_allow;  /* gateway allow-list, NULL = all */
 	size_t n_udp_allow;
 	int udp_keepalive_s;            /* expected PULL_DATA period (10) */
 	int udp_offline_after;          /* missed keepalive periods before offline (3) */
+	int udp_rebind_after_s;         /* silence of a gateway's bound address before
+					 * another address may take its EUI (30) */
 	int udp_rate_limit_count;       /* datagrams per window per gateway, 0 = off (10) */
 	int udp_rate_limit_window_ms;   /* (10), 0 = off */
+	int udp_address_rate_limit_count; /* per window per source address, for EUIs not
+					 * bound to it (10), 0 = off */
+	int udp_max_gateways_per_address; /* EUIs one address may speak for (16), 0 = any */
 	bool udp_forward_crc_error;     /* publish rxpk with stat != 1 as gateway events (false) */
 
 	/* mqtt */

@@ -57,6 +57,8 @@ static void on_mqtt_connect(void *arg)
 	int rc = publish_bridge(&b->pub, "state", STATE_ONLINE, strlen(STATE_ONLINE), true);
 	if (rc != LB_OK)
 		log_warn("bridge", "bridge state online not published: %s", lb_strerror(rc));
+	/* A broker restarted without persistence forgot the gateways' too. */
+	gwconn_republish(&b->gwconn);
 }
 
 /* Messages arrive only on the command topic we subscribe to. */
@@ -175,8 +177,11 @@ static int gateways_setup(struct bridge *b)
 	const struct lb_config *c = &b->cfg;
 	struct gateways_opts o = {
 		.keepalive_s = c->udp_keepalive_s, .offline_after = c->udp_offline_after,
+		.rebind_after_s = c->udp_rebind_after_s,
 		.rate_limit_count = c->udp_rate_limit_count,
 		.rate_limit_window_ms = c->udp_rate_limit_window_ms,
+		.address_rate_limit_count = c->udp_address_rate_limit_count,
+		.max_per_address = (size_t)c->udp_max_gateways_per_address,
 		.allow = c->udp_allow, .n_allow = c->n_udp_allow, .max_gateways = 1024,
 	};
 	int rc = gateways_init(&b->gateways, &o);
@@ -294,7 +299,7 @@ static void handlers_setup(struct bridge *b)
 	b->uplink = (struct uplink){
 		.devices = &b->devices, .region = b->region, .stats = &b->stats, .ids = &b->ids,
 		.sessions = &b->sessions, .budget = &b->budget, .otaa = &b->otaa, .tx = &b->tx,
-		.pub = &b->pub, .ev = &b->ev,
+		.pub = &b->pub, .ev = &b->ev, .gateways = &b->gateways,
 	};
 	b->commands = (struct commands){
 		.devices = &b->devices, .region = b->region, .store = &b->store, .pub = &b->pub,
@@ -307,11 +312,13 @@ static void handlers_setup(struct bridge *b)
 	b->dispatch.emit_arg = &b->uplink;
 	b->dispatch.stats = &b->stats;
 	b->dispatch.pub = &b->pub;
+	b->dispatch.conn = &b->gwconn;
 	b->dispatch.budget = &b->budget;
 	b->dispatch.tx = &b->tx;
 	b->dispatch.out = (struct udpout){.send = udp_out, .arg = b};
 	b->dispatch.forward_crc_error = b->cfg.udp_forward_crc_error;
 	b->dispatch.offline_after = b->cfg.udp_offline_after;
+	b->dispatch.rebind_after_s = b->cfg.udp_rebind_after_s;
 }
 
 /* A device's stored state: session, fair-access ledger, a confirmed
@@ -360,10 +367,17 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	txsched_setup(b);
 	if ((rc = otaa_setup(b)) != LB_OK)
 		return rc;
-	handlers_setup(b);
-	if ((rc = restore_all(b)) != LB_OK)
+	struct gwconn_ctx gc = {.gateways = &b->gateways, .pub = &b->pub, .store = &b->store,
+				.durable = &b->durable, .commit_ms = b->cfg.state_commit_ms};
+	if ((rc = gwconn_init(&b->gwconn, &gc)) != LB_OK)
 		return rc;
-	return mqtt_setup(b);
+	handlers_setup(b);
+	if ((rc = restore_all(b)) != LB_OK || (rc = mqtt_setup(b)) != LB_OK)
+		return rc;
+	/* After the MQTT set-up: a gateway that does not fit is said OFFLINE. A
+	 * failure is logged and leaves the retained states as they are. */
+	(void)gwconn_restore(&b->gwconn, loop_now_ms());
+	return LB_OK;
 }
 
 int bridge_init(struct bridge *b, struct lb_config *cfg, const struct bridge_opts *o)
@@ -569,6 +583,9 @@ static void shutdown_flush(struct bridge *b)
 	if (b->pub.n_held)
 		log_error("bridge", "%zu held up event(s) dropped at shutdown (state not durable)",
 			  b->pub.n_held);
+	size_t gws = gwconn_stop(&b->gwconn);
+	if (gws)
+		log_notice("bridge", "%zu gateway(s) reported OFFLINE", gws);
 	if (publish_bridge(&b->pub, "state", STATE_OFFLINE, strlen(STATE_OFFLINE), true) != LB_OK)
 		log_warn("bridge", "bridge state offline not published (the Last Will says it)");
 	while (mqtt_connected(&b->mqtt) && mqtt_pending(&b->mqtt) > 0 && loop_now_ms() < until) {
@@ -580,6 +597,14 @@ static void shutdown_flush(struct bridge *b)
 	size_t left = mqtt_pending(&b->mqtt);
 	if (left)
 		log_warn("bridge", "%zu message(s) not delivered at shutdown", left);
+	/* The gateways' OFFLINE reached the broker: nothing to correct at the
+	 * next start. Otherwise the next start says it. */
+	if (gws && !left && mqtt_connected(&b->mqtt)) {
+		gwconn_stopped(&b->gwconn);
+		if (durable_commit(&b->durable) != LB_OK)
+			log_warn("bridge", "gateway states not committed: the next start "
+				 "reports the gateways OFFLINE again");
+	}
 	if (mqtt_disconnect(&b->mqtt) != LB_OK)
 		log_warn("bridge", "MQTT disconnect not clean: the broker publishes the Last Will");
 }
@@ -628,6 +653,7 @@ void bridge_free(struct bridge *b)
 	sessions_free(&b->sessions);
 	budget_free(&b->budget);
 	devices_free(&b->devices);
+	gwconn_free(&b->gwconn);
 	gateways_free(&b->gateways);
 	if (b->store_open && store_close(&b->store) != LB_OK)
 		log_error("bridge", "state not committed at close (see above)");

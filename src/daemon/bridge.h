@@ -34,6 +34,7 @@
 #include "daemon/devevent.h"
 #include "daemon/dispatch.h"
 #include "daemon/durable.h"
+#include "daemon/gwconn.h"
 #include "daemon/ids.h"
 #include "daemon/otaa.h"
 #include "daemon/publish.h"
@@ -79,6 +80,7 @@ struct bridge {
 	struct uplink uplink;
 	struct commands commands;
 	struct dispatch dispatch;
+	struct gwconn gwconn;
 	int signal_fd;
 	int mqtt_fd;                 /* fd registered with the loop, -1 none */
 	bool mqtt_fd_wants_write;

@@ -8,6 +8,7 @@
 #include "base/hex.h"
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "base/netaddr.h"
 #include "gwmp/rx.h"
 #include "io/loop.h"
 
@@ -33,12 +34,45 @@ static void send_ack(struct dispatch *d, const struct gwmp_header *h, const stru
 			  (unsigned long long)h->gateway_eui, lb_strerror(rc));
 }
 
+/* Gateway state lines are caused by the network (anyone can claim an EUI):
+ * rate-limited like every such line, so a flood of made-up EUIs cannot
+ * flood the log. */
 void dispatch_on_offline(void *arg, struct gateway *gw)
 {
 	struct dispatch *d = arg;
-	log_notice("gateway", "gateway %016llx offline (no datagram for %d keepalive periods)",
-		   (unsigned long long)gw->eui, d->offline_after);
-	publish_gateway_conn(d->pub, gw->eui, false);
+	LB_LOG_RL(LOG_LVL_NOTICE, "gateway", "gateway %016llx offline (no datagram for %d "
+		  "keepalive periods%s)", (unsigned long long)gw->eui, d->offline_after,
+		  gw->restored ? ", not heard since the restart" : "");
+	gwconn_offline(d->conn, gw->eui);
+}
+
+/* What an admission changed besides the gateway: an evicted gateway's
+ * retained state is cleared, a move and a (re)appearance are said. */
+static void on_admission(struct dispatch *d, const struct gwmp_header *h,
+			 const struct udp_peer *from, const struct gateway_admission *adm)
+{
+	char peer[64], old[NETADDR_STRLEN];
+	unsigned long long eui = h->gateway_eui;
+
+	if (adm->evicted) {
+		LB_LOG_RL(LOG_LVL_NOTICE, "gateway", "gateway table full: gateway %016llx "
+			  "forgotten to make room for %016llx",
+			  (unsigned long long)adm->evicted_eui, eui);
+		gwconn_forgotten(d->conn, adm->evicted_eui);
+	}
+	if (!adm->rebound && !adm->came_online)
+		return;
+	udp_peer_str(from, peer, sizeof(peer));
+	if (adm->rebound) {
+		netaddr_format(&adm->old_addr, old, sizeof(old));
+		LB_LOG_RL(LOG_LVL_NOTICE, "gateway", "gateway %016llx moved from %s to %s (the old "
+			  "address was silent for %d s)", eui, old, peer, d->rebind_after_s);
+	}
+	if (adm->came_online) {
+		LB_LOG_RL(LOG_LVL_NOTICE, "gateway", "gateway %016llx online from %s "
+			  "(protocol v%u)", eui, peer, h->version);
+		gwconn_online(d->conn, h->gateway_eui);
+	}
 }
 
 static void publish_rx(struct dispatch *d, const struct lb_rx *rx)
@@ -172,7 +206,9 @@ static void handle_tx_ack(struct dispatch *d, struct gateway *gw, const struct g
 		drop_datagram(d, rc, from, h->gateway_eui);
 		return;
 	}
-	txsched_tx_ack(d->tx, h->gateway_eui, h->token, &ack);
+	rc = txsched_tx_ack(d->tx, h->gateway_eui, h->token, from, &ack);
+	if (rc != LB_OK)
+		stats_count_dgram_drop(d->stats, rc);
 }
 
 void dispatch_datagram(void *arg, const uint8_t *buf, size_t len, bool truncated,
@@ -181,7 +217,8 @@ void dispatch_datagram(void *arg, const uint8_t *buf, size_t len, bool truncated
 	struct dispatch *d = arg;
 	struct gwmp_header h;
 	struct gateway *gw;
-	bool came_online = false;
+	struct gateway_admission adm = {0};
+	struct netaddr src;
 	int64_t now_ms = loop_now_ms();
 
 	if (truncated) {
@@ -193,19 +230,15 @@ void dispatch_datagram(void *arg, const uint8_t *buf, size_t len, bool truncated
 		drop_datagram(d, rc, from, 0);
 		return;
 	}
-	rc = gateways_admit(d->gateways, h.gateway_eui, loop_now_us(), &gw, &came_online);
+	rc = netaddr_from_sockaddr((const struct sockaddr *)&from->addr, from->len, &src);
+	if (rc == LB_OK)
+		rc = gateways_admit(d->gateways, h.gateway_eui, &src, loop_now_us(), &gw, &adm);
+	on_admission(d, &h, from, &adm);   /* an eviction counts even if refused */
 	if (rc != LB_OK) {
 		drop_datagram(d, rc, from, h.gateway_eui);
 		return;
 	}
 	d->stats->datagrams[h.type]++;
-	if (came_online) {
-		char peer[64];
-		udp_peer_str(from, peer, sizeof(peer));
-		log_notice("gateway", "gateway %016llx online from %s (protocol v%u)",
-			   (unsigned long long)h.gateway_eui, peer, h.version);
-		publish_gateway_conn(d->pub, h.gateway_eui, true);
-	}
 	switch (h.type) {
 	case GWMP_PUSH_DATA:
 		handle_push_data(d, gw, &h, from, now_ms);

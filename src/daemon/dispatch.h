@@ -8,14 +8,16 @@
  * source address is the gateway's downlink route.
  *
  * The gateway side of the daemon lives here: the gateway table's
- * admissions, the gateway events (`up`, `stats`) and the retained gateway
- * state (ONLINE when a gateway is first heard or comes back, OFFLINE from
- * dispatch_on_offline()).
+ * admissions (address binding, limits, eviction: gateway.h), the gateway
+ * events (`up`, `stats`) and the changes of the retained gateway state
+ * (gwconn.h: ONLINE when a gateway is first heard or comes back, OFFLINE
+ * from dispatch_on_offline(), cleared when evicted). Every line these log
+ * is caused by the network, so rate-limited.
  *
  * Context (borrowed): the gateway table, de-duplication and where its
- * groups go (emit: uplink.h), counters, the publisher, budgets (the duty
- * cycle in `stats`), the scheduler (TX_ACK) and the UDP sender. The
- * dispatcher owns its parse buffer for PUSH_DATA.
+ * groups go (emit: uplink.h), counters, the publisher, the gateway state,
+ * budgets (the duty cycle in `stats`), the scheduler (TX_ACK) and the UDP
+ * sender. The dispatcher owns its parse buffer for PUSH_DATA.
  */
 #ifndef LB_DISPATCH_H
 #define LB_DISPATCH_H
@@ -25,6 +27,7 @@
 #include <stdint.h>
 
 #include "daemon/budget.h"
+#include "daemon/gwconn.h"
 #include "daemon/publish.h"
 #include "daemon/stats.h"
 #include "daemon/txsched.h"
@@ -44,11 +47,13 @@ struct dispatch {
 	void *emit_arg;
 	struct stats *stats;
 	struct publisher *pub;
+	struct gwconn *conn;
 	struct budget *budget;
 	struct txsched *tx;
 	struct udpout out;
 	bool forward_crc_error;          /* udp.forward_crc_error */
 	int offline_after;               /* udp.offline_after, for the log line */
+	int rebind_after_s;              /* udp.rebind_after_s, for the log line */
 	uint32_t next_uplink_id;
 	struct gwmp_push push;           /* parse buffer (10 KiB) */
 };
@@ -58,7 +63,7 @@ void dispatch_datagram(void *arg, const uint8_t *buf, size_t len, bool truncated
 		       const struct udp_peer *from);
 
 /* The gateways_tick callback: log the gateway offline and publish its
- * retained state OFFLINE. arg is a struct dispatch. */
+ * retained state OFFLINE (gwconn). arg is a struct dispatch. */
 void dispatch_on_offline(void *arg, struct gateway *gw);
 
 #endif

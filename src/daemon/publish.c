@@ -206,6 +206,15 @@ int publish_gateway_conn(struct publisher *p, uint64_t gateway_eui, bool online)
 	return rc;
 }
 
+int publish_gateway_conn_clear(struct publisher *p, uint64_t gateway_eui)
+{
+	int rc = publish_gateway_state(p, gateway_eui, "", 0);
+	if (rc != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, "publish", "gateway %016llx: state not cleared: %s",
+			  (unsigned long long)gateway_eui, lb_strerror(rc));
+	return rc;
+}
+
 int publish_match_command(const struct publisher *p, const char *topic, struct topic_match *m)
 {
 	return topic_match(&p->device_command, topic, m) == LB_OK ? LB_OK : LB_ERR_NOT_FOUND;

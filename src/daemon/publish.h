@@ -67,6 +67,9 @@ int publish_gateway_event(struct publisher *p, uint64_t gateway_eui, const char 
 int publish_gateway_state(struct publisher *p, uint64_t gateway_eui, const char *json, size_t len);
 /* The retained gateway/{id}/state/conn message, ONLINE or OFFLINE. */
 int publish_gateway_conn(struct publisher *p, uint64_t gateway_eui, bool online);
+/* Clear it (an empty retained message: MQTT 3.1.1 §3.3.1.3): the gateway
+ * is forgotten. */
+int publish_gateway_conn_clear(struct publisher *p, uint64_t gateway_eui);
 int publish_bridge(struct publisher *p, const char *event, const char *payload, size_t len,
 		   bool retain);
 

@@ -191,6 +191,9 @@ static int send_attempt(struct txsched *t, struct downlink_pending_entry *e,
 	struct udp_peer to;
 	memcpy(&to.addr, &gw->down_addr, sizeof(to.addr));
 	to.len = gw->down_addr_len;
+	/* Only the address the PULL_RESP goes to may answer it. */
+	e->dest = to.addr;
+	e->dest_len = to.len;
 	return udpout_send(&t->c.out, dgram, len, &to);
 }
 
@@ -527,15 +530,25 @@ int txsched_join_accept(struct txsched *t, struct lb_device *dev, const uint8_t 
 
 /* ------------------------------------------------------- TX_ACK */
 
-void txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[GWMP_LEN_TOKEN],
-		    const struct gwmp_txack *ack)
+int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[GWMP_LEN_TOKEN],
+		   const struct udp_peer *from, const struct gwmp_txack *ack)
 {
 	struct downlink_pending_entry e;
 
-	if (downlink_pending_take(&t->pending, gateway_eui, token, &e) != LB_OK) {
+	int rc = downlink_pending_take(&t->pending, gateway_eui, token,
+				       (const struct sockaddr *)&from->addr, from->len, &e);
+	if (rc == LB_ERR_ADDRESS_MISMATCH) {
+		char peer[64];
+		udp_peer_str(from, peer, sizeof(peer));
+		LB_LOG_RL(LOG_LVL_WARN, "txsched", "TX_ACK %02x%02x of gateway %016llx from %s, "
+			  "not from where its PULL_RESP went: ignored", token[0], token[1],
+			  (unsigned long long)gateway_eui, peer);
+		return rc;
+	}
+	if (rc != LB_OK) {
 		log_debug("txsched", "TX_ACK %02x%02x from %016llx matches no downlink", token[0],
 			  token[1], (unsigned long long)gateway_eui);
-		return;
+		return LB_OK;   /* late or duplicate: nothing to do */
 	}
 	switch (downlink_txack_apply(&e, ack)) {
 	case DOWNLINK_TXACK_SENT:
@@ -558,6 +571,7 @@ void txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token
 		finish_failed(t, &e, ack->error);
 		break;
 	}
+	return LB_OK;
 }
 
 static void on_expired(const uint8_t token[GWMP_LEN_TOKEN], struct downlink_pending_entry *e,

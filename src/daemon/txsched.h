@@ -12,7 +12,8 @@
  *   LinkCheckReq / DeviceTimeReq in the uplink        answers in FOpts
  *
  * The frame goes to the gateway with the best link margin among those that
- * heard the uplink, as a PULL_RESP for RX1 (tmst + delay); a TX_ACK error
+ * heard the uplink, as a PULL_RESP for RX1 (tmst + delay); its TX_ACK is
+ * taken only from the address and port the PULL_RESP went to; a TX_ACK error
  * (TOO_LATE, COLLISION_PACKET, TX_FREQ, ...) moves it to RX2 (Semtech
  * PROTOCOL.TXT §5.5, §6). A GWMP v1 gateway sends no TX_ACK: its PULL_RESP
  * counts as sent.
@@ -131,9 +132,13 @@ void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct
 int txsched_join_accept(struct txsched *t, struct lb_device *dev, const uint8_t *phy, size_t len,
 			const struct lb_rx *rx, size_t n_rx);
 
-/* A TX_ACK from a gateway (dispatch). */
-void txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[GWMP_LEN_TOKEN],
-		    const struct gwmp_txack *ack);
+/* A TX_ACK from a gateway (dispatch), received from `from`. LB_OK (also
+ * for a TX_ACK that matches nothing: late, or a duplicate), or
+ * LB_ERR_ADDRESS_MISMATCH: its token is pending for that gateway but the
+ * PULL_RESP went to another address or port (ignored and logged; the caller
+ * counts the drop). */
+int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[GWMP_LEN_TOKEN],
+		   const struct udp_peer *from, const struct gwmp_txack *ack);
 
 /* Run decisions that are due and expire unanswered PULL_RESPs; returns the
  * next deadline (monotonic ms) or -1. */

@@ -185,6 +185,8 @@ static void process_data_up(struct uplink *u, const struct lw_frame *f, const st
 	 * does next: a replay of it must be refused even if publishing fails. */
 	devices_accept_uplink(m.dev, m.fcnt);
 	devices_set_seen(m.dev, loop_now_ms());
+	for (size_t i = 0; i < g->n_rx; i++)
+		gateways_mark_valid(u->gateways, g->rx[i].gateway_eui, loop_now_ms());
 	m.dev->rt.last_dr = uplink_dr(u, &g->rx[0].rxpk);
 	uint64_t batch = sessions_touch(u->sessions, m.dev);
 	publish_up(u, f, &m, plain, g, batch);

@@ -6,9 +6,16 @@
  * to txsched.h. Every frame that is not published is counted in
  * stats.frame_drops with its reason (stats.h).
  *
+ * A data uplink accepted (MIC verified with a configured device's keys, its
+ * counter new) is the bridge's definition of a *valid uplink*: every gateway
+ * that heard it is marked so in the gateway table, which then never evicts
+ * it while it is online (gateway.h). Anything weaker (a CRC-good frame, a
+ * frame de-duplication accepted) can be made up by whoever sends datagrams.
+ *
  * Context (borrowed): everything the handler reads or changes, and nothing
  * else: the registry, the region, counters, ids, sessions, budgets, the
- * join handler, the scheduler, the publisher and device events.
+ * join handler, the scheduler, the publisher, device events and the gateway
+ * table (valid uplinks).
  */
 #ifndef LB_UPLINK_H
 #define LB_UPLINK_H
@@ -24,6 +31,7 @@
 #include "lorawan/region.h"
 #include "tables/dedup.h"
 #include "tables/devices.h"
+#include "tables/gateway.h"
 
 /* An `up` event's JSON: sixteen receptions and a full payload fit. */
 #define UPLINK_EVENT_MAX 16384
@@ -39,6 +47,7 @@ struct uplink {
 	struct txsched *tx;
 	struct publisher *pub;
 	const struct devevents *ev;
+	struct gateways *gateways;
 };
 
 /* The dedup emit callback: arg is a struct uplink. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/lb_err.h"
+#include "base/netaddr.h"
 #include "lorawan/lorawan.h"
 #include "lorawan/lwcrypto.h"
 #include "lorawan/maccmd.h"
@@ -203,7 +204,8 @@ bool downlink_pending_has(const struct downlink_pending *t, const uint8_t token[
 }
 
 int downlink_pending_take(struct downlink_pending *t, uint64_t gateway_eui,
-			  const uint8_t token[GWMP_LEN_TOKEN], struct downlink_pending_entry *out)
+			  const uint8_t token[GWMP_LEN_TOKEN], const struct sockaddr *from,
+			  socklen_t from_len, struct downlink_pending_entry *out)
 {
 	struct downlink_pending_slot *s;
 	int i;
@@ -214,6 +216,10 @@ int downlink_pending_take(struct downlink_pending *t, uint64_t gateway_eui,
 	if (i < 0 || t->slot[i].e.gateway_eui != gateway_eui)
 		return LB_ERR_NOT_FOUND;
 	s = &t->slot[i];
+	if (s->e.dest_len != 0 &&
+	    !netaddr_same_endpoint((const struct sockaddr *)&s->e.dest, s->e.dest_len, from,
+				   from_len))
+		return LB_ERR_ADDRESS_MISMATCH;
 	if (out != NULL)
 		*out = s->e;
 	s->used = false;

@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "events/dlcmd.h"
 #include "gwmp/gwmp.h"
@@ -212,6 +213,8 @@ int64_t downlink_gps_time_us(const struct gwmp_rxpk *pk, int64_t fallback_unix_u
 /* What the bridge remembers about a PULL_RESP in flight. */
 struct downlink_pending_entry {
 	uint64_t gateway_eui;        /* gateway the PULL_RESP went to */
+	struct sockaddr_storage dest; /* and its address: the TX_ACK must come from there */
+	socklen_t dest_len;          /* 0 = not recorded (no address check) */
 	uint64_t dev_eui;
 	uint32_t fcnt_down;
 	uint64_t ref;                /* caller's handle (queue item) */
@@ -256,11 +259,17 @@ bool downlink_pending_has(const struct downlink_pending *t, const uint8_t token[
 /*
  * Remove and return the entry of a TX_ACK's token. The TX_ACK must come from
  * the gateway the PULL_RESP went to: a token from another gateway is
- * LB_ERR_NOT_FOUND and leaves the entry in place. out may be NULL.
- * Errors: LB_ERR_INVAL (NULL t/token), LB_ERR_NOT_FOUND.
+ * LB_ERR_NOT_FOUND, and (when the entry has a dest) one from another
+ * address or port than the PULL_RESP's destination is
+ * LB_ERR_ADDRESS_MISMATCH; both leave the entry in place (the real answer
+ * may still come). A gateway answers on the socket it receives PULL_RESP on
+ * (Semtech PROTOCOL.TXT §5.5, lora_pkt_fwd's downstream socket). out may
+ * be NULL. Errors: LB_ERR_INVAL (NULL t/token), LB_ERR_NOT_FOUND,
+ * LB_ERR_ADDRESS_MISMATCH.
  */
 int downlink_pending_take(struct downlink_pending *t, uint64_t gateway_eui,
-			  const uint8_t token[GWMP_LEN_TOKEN], struct downlink_pending_entry *out);
+			  const uint8_t token[GWMP_LEN_TOKEN], const struct sockaddr *from,
+			  socklen_t from_len, struct downlink_pending_entry *out);
 
 /* Remove every entry whose deadline is <= now_ms, calling cb (if not NULL)
  * for each after its removal (cb may add entries). Returns the count. */

@@ -69,8 +69,18 @@ static const char SCHEMA_V1[] =
 	" key TEXT PRIMARY KEY,"
 	" value INTEGER NOT NULL) WITHOUT ROWID;";
 
+/*
+ * Schema v2: the gateways whose retained state was last published ONLINE,
+ * so that after a restart those not heard again can be reported OFFLINE
+ * (daemon/gwconn.h). since: Unix s of that ONLINE.
+ */
+static const char SCHEMA_V2[] =
+	"CREATE TABLE gateway_online ("
+	" gateway_eui INTEGER PRIMARY KEY,"
+	" since INTEGER NOT NULL) WITHOUT ROWID;";
+
 /* migrations[i] takes the schema from version i to i + 1. */
-static const char *const migrations[STORE_SCHEMA_VERSION] = {SCHEMA_V1};
+static const char *const migrations[STORE_SCHEMA_VERSION] = {SCHEMA_V1, SCHEMA_V2};
 
 /* ---- opening --------------------------------------------------------- */
 

@@ -37,6 +37,10 @@ const char *const store__sql[STMT__COUNT] = {
 	[STMT_PURGE_NONCE] = "DELETE FROM dev_nonce WHERE dev_eui = ?",
 	[STMT_PURGE_DL] = "DELETE FROM downlink WHERE dev_eui = ?",
 	[STMT_PURGE_LEDGER] = "DELETE FROM ledger WHERE owner = ? AND kind < 256",
+	[STMT_GW_ONLINE_PUT] = "INSERT OR REPLACE INTO gateway_online (gateway_eui, since) "
+			       "VALUES (?, ?)",
+	[STMT_GW_ONLINE_DELETE] = "DELETE FROM gateway_online WHERE gateway_eui = ?",
+	[STMT_GW_ONLINE_ALL] = "SELECT gateway_eui FROM gateway_online ORDER BY gateway_eui",
 };
 
 _Static_assert(STORE_LEDGER_GATEWAY_BASE == 256, "STMT_PURGE_LEDGER hard-codes the base");

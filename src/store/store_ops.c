@@ -232,6 +232,37 @@ int store_meta_put(struct store *s, const char *key, int64_t value)
 	return store__stage(s, OP_META_PUT, &m, sizeof(m));
 }
 
+/* ---- gateways reported online ----------------------------------------- */
+
+int store_gateway_online_set(struct store *s, uint64_t gateway_eui, bool online)
+{
+	struct store__gw_online g;
+
+	if (!s)
+		return LB_ERR_INVAL;
+	memset(&g, 0, sizeof(g));
+	g.gateway_eui = gateway_eui;
+	g.online = online;
+	g.since = wall_s();
+	return store__stage(s, OP_GW_ONLINE, &g, sizeof(g));
+}
+
+int store_gateway_online_list(struct store *s, store_gateway_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE, ret = LB_OK;
+
+	if (!s || !s->db || !cb)
+		return LB_ERR_INVAL;
+	st = store__stmt(s, STMT_GW_ONLINE_ALL);
+	while (ret == LB_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		ret = cb(arg, (uint64_t)sqlite3_column_int64(st, 0));
+	if (ret == LB_OK && rc != SQLITE_DONE)
+		ret = store__fail(s, rc, "list gateway states");
+	sqlite3_reset(st);
+	return ret;
+}
+
 /* ---- purge ------------------------------------------------------------ */
 
 int store_purge(struct store *s, uint64_t dev_eui)

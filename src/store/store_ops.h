@@ -1,6 +1,7 @@
 /*
  * store_ops.h - the rows of the store other than the downlink queue:
- * sessions, DevNonces, ledgers and named integers, and purging a device.
+ * sessions, DevNonces, ledgers, named integers and the gateways reported
+ * online, and purging a device.
  * Writes are staged into the open batch (store_batch.h); reads see staged
  * rows.
  *
@@ -42,6 +43,14 @@ int store_ledger_get(struct store *s, uint64_t owner, enum store_ledger_kind kin
  * STORE_GEN_META_KEY (the store's own: LB_ERR_INVAL). */
 int store_meta_get(struct store *s, const char *key, int64_t *value);
 int store_meta_put(struct store *s, const char *key, int64_t value);
+
+/* Gateways whose retained state was last published ONLINE (table
+ * gateway_online). set (staged) adds the EUI (online) or removes it; list
+ * calls cb for each stored EUI (in the order of the signed INTEGER column),
+ * a non-zero return stopping the walk and being returned. */
+typedef int (*store_gateway_cb)(void *arg, uint64_t gateway_eui);
+int store_gateway_online_set(struct store *s, uint64_t gateway_eui, bool online);
+int store_gateway_online_list(struct store *s, store_gateway_cb cb, void *arg);
 
 /* Delete the device's session, DevNonces, downlinks and device ledgers,
  * and commit at once (with anything staged before). LB_ERR_NOT_FOUND when

@@ -154,6 +154,16 @@ static int exec_purge(struct store *s, uint64_t dev_eui)
 	return rc;
 }
 
+static int exec_gw_online(struct store *s, const struct store__gw_online *g)
+{
+	sqlite3_stmt *st = store__stmt(s, g->online ? STMT_GW_ONLINE_PUT : STMT_GW_ONLINE_DELETE);
+
+	store__bind_u64(st, 0, g->gateway_eui);
+	if (g->online)
+		sqlite3_bind_int64(st, 2, g->since);
+	return run(s, st, g->online ? "put gateway state" : "delete gateway state");
+}
+
 int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
 {
 	uint64_t eui;
@@ -176,6 +186,8 @@ int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
 		return exec_ledger_put(s, p);
 	case OP_META_PUT:
 		return len == sizeof(struct store__meta) ? exec_meta_put(s, p) : LB_ERR_INVAL;
+	case OP_GW_ONLINE:
+		return len == sizeof(struct store__gw_online) ? exec_gw_online(s, p) : LB_ERR_INVAL;
 	case OP_DL_FLUSH:
 	case OP_PURGE:
 		if (len != sizeof(eui))

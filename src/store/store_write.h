@@ -28,7 +28,8 @@ enum store_op {
 	OP_DL_FLUSH,          /* uint64_t dev_eui */
 	OP_LEDGER_PUT,        /* struct store__ledger + len bytes */
 	OP_META_PUT,          /* struct store__meta */
-	OP_PURGE              /* uint64_t dev_eui */
+	OP_PURGE,             /* uint64_t dev_eui */
+	OP_GW_ONLINE          /* struct store__gw_online */
 };
 
 struct store__nonce {
@@ -56,6 +57,12 @@ struct store__ledger {
 struct store__meta {
 	char key[STORE_META_KEY_SIZE];
 	int64_t value;
+};
+
+struct store__gw_online {
+	uint64_t gateway_eui;
+	bool online;          /* false: remove the row */
+	int64_t since;        /* Unix s */
 };
 
 /* Run one write op (store_write.c); LB_OK or an lb_err code. */

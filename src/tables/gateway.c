@@ -1,6 +1,6 @@
 /*
- * gateway.c - bounded gateway table: hash by EUI, liveness, rate limit,
- * allow-list. See gateway.h for the rules.
+ * gateway.c - bounded gateway table: hash by EUI, address binding,
+ * allow-list, rate limits, eviction, liveness. See gateway.h for the rules.
  *
  * Layout: a fixed array of `max` slots allocated once; free slots form a
  * list through `hnext`, used slots are chained per hash bucket through the
@@ -22,23 +22,48 @@ static uint32_t hash_eui(const struct gateways *t, uint64_t eui)
 	return (uint32_t)((eui * FIB64) >> (64 - t->bucket_bits));
 }
 
-static int cmp_u64(const void *a, const void *b)
+static int cmp_allow(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint64_t x = ((const struct lb_gw_allow *)a)->eui, y = ((const struct lb_gw_allow *)b)->eui;
 	return (x > y) - (x < y);
 }
 
-static bool allowed(const struct gateways *t, uint64_t eui)
+/* First entry of the sorted allow-list with this EUI, or n_allow. */
+static size_t allow_first(const struct gateways *t, uint64_t eui)
 {
+	size_t lo = 0, hi = t->n_allow;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->allow[mid].eui < eui)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* LB_OK, LB_ERR_DENIED (not listed) or LB_ERR_ADDRESS_MISMATCH (listed only
+ * with networks that do not hold a). */
+static int check_allow(const struct gateways *t, uint64_t eui, const struct netaddr *a)
+{
+	bool listed = false;
+
 	if (!t->allow)
-		return true;
-	return bsearch(&eui, t->allow, t->n_allow, sizeof(eui), cmp_u64) != NULL;
+		return LB_OK;
+	for (size_t i = allow_first(t, eui); i < t->n_allow && t->allow[i].eui == eui; i++) {
+		listed = true;
+		if (!t->allow[i].pinned || netprefix_contains(&t->allow[i].net, a))
+			return LB_OK;
+	}
+	return listed ? LB_ERR_ADDRESS_MISMATCH : LB_ERR_DENIED;
 }
 
 static int check_opts(const struct gateways_opts *o)
 {
 	if (o->keepalive_s < 0 || o->offline_after < 0 || o->rate_limit_count < 0 ||
-	    o->rate_limit_window_ms < 0)
+	    o->rate_limit_window_ms < 0 || o->rebind_after_s < 0 ||
+	    o->address_rate_limit_count < 0)
 		return LB_ERR_RANGE;
 	if (o->offline_after > 0 && o->keepalive_s == 0)
 		return LB_ERR_RANGE;
@@ -54,12 +79,12 @@ static int copy_allow(struct gateways *t, const struct gateways_opts *o)
 	if (!o->allow)
 		return LB_OK;
 	/* An empty list still means "allow-list configured": nobody passes. */
-	t->allow = malloc((o->n_allow ? o->n_allow : 1) * sizeof(uint64_t));
+	t->allow = malloc((o->n_allow ? o->n_allow : 1) * sizeof(*t->allow));
 	if (!t->allow)
 		return LB_ERR_NOMEM;
 	if (o->n_allow)
-		memcpy(t->allow, o->allow, o->n_allow * sizeof(uint64_t));
-	qsort(t->allow, o->n_allow, sizeof(uint64_t), cmp_u64);
+		memcpy(t->allow, o->allow, o->n_allow * sizeof(*t->allow));
+	qsort(t->allow, o->n_allow, sizeof(*t->allow), cmp_allow);
 	t->n_allow = o->n_allow;
 	return LB_OK;
 }
@@ -104,8 +129,12 @@ int gateways_init(struct gateways *t, const struct gateways_opts *o)
 		t->rl_count = o->rate_limit_count;
 		t->rl_window_us = (int64_t)o->rate_limit_window_ms * 1000;
 	}
+	t->rebind_after_ms = (int64_t)o->rebind_after_s * 1000;
+	t->max_per_address = o->max_per_address;
 	t->next_deadline_ms = -1;
 	if ((rc = copy_allow(t, o)) != LB_OK ||
+	    (rc = addrlimit_init(&t->addrs, 0, o->address_rate_limit_count,
+				 o->rate_limit_window_ms)) != LB_OK ||
 	    (rc = alloc_slots(t, o->max_gateways ? o->max_gateways : GATEWAY_DEFAULT_MAX)) != LB_OK) {
 		gateways_free(t);
 		return rc;
@@ -120,6 +149,7 @@ void gateways_free(struct gateways *t)
 	free(t->gw);
 	free(t->buckets);
 	free(t->allow);
+	addrlimit_free(&t->addrs);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -143,33 +173,54 @@ static void unlink_slot(struct gateways *t, uint32_t slot)
 	*p = t->gw[slot].hnext;
 }
 
-/* The gateway offline for the longest time, or GATEWAYS_NIL. */
+/* Eviction tiers: 0 never delivered a valid uplink, 1 delivered but
+ * offline, 2 delivered and online (never evicted). */
+static int eviction_tier(const struct gateway *g)
+{
+	if (!g->delivered)
+		return 0;
+	return g->online ? 2 : 1;
+}
+
+/* The least recently heard gateway of the lowest tier below 2, or
+ * GATEWAYS_NIL. */
 static uint32_t eviction_victim(const struct gateways *t)
 {
 	uint32_t best = GATEWAYS_NIL;
+	int best_tier = 2;
 
-	if (t->n_online == t->count)
-		return GATEWAYS_NIL;
 	for (uint32_t i = 0; i < t->max; i++) {
 		const struct gateway *g = &t->gw[i];
-		if (!g->in_use || g->online)
+		int tier = g->in_use ? eviction_tier(g) : 2;
+		if (tier > best_tier || tier == 2)
 			continue;
-		if (best == GATEWAYS_NIL || g->offline_since_ms < t->gw[best].offline_since_ms)
+		if (tier < best_tier || g->last_heard_ms < t->gw[best].last_heard_ms) {
 			best = i;
+			best_tier = tier;
+		}
 	}
 	return best;
 }
 
 static void release_slot(struct gateways *t, uint32_t slot)
 {
+	struct gateway *g = &t->gw[slot];
+
 	unlink_slot(t, slot);
-	t->gw[slot].in_use = false;
-	t->gw[slot].hnext = t->free_head;
+	if (g->online)
+		t->n_online--;
+	if (g->restored)
+		t->n_restored--;
+	g->in_use = false;
+	g->hnext = t->free_head;
 	t->free_head = slot;
 	t->count--;
 }
 
-static struct gateway *create(struct gateways *t, uint64_t eui, int64_t now_ms)
+/* A new gateway in a free slot, evicting one if the table is full (said in
+ * res). NULL if nothing can be evicted. */
+static struct gateway *create(struct gateways *t, uint64_t eui, int64_t now_ms,
+			      struct gateway_admission *res)
 {
 	uint32_t slot, b;
 	struct gateway *g;
@@ -178,6 +229,8 @@ static struct gateway *create(struct gateways *t, uint64_t eui, int64_t now_ms)
 		uint32_t victim = eviction_victim(t);
 		if (victim == GATEWAYS_NIL)
 			return NULL;
+		res->evicted = true;
+		res->evicted_eui = t->gw[victim].eui;
 		release_slot(t, victim);
 		t->evicted++;
 	}
@@ -188,6 +241,8 @@ static struct gateway *create(struct gateways *t, uint64_t eui, int64_t now_ms)
 	g->eui = eui;
 	g->in_use = true;
 	g->first_seen_ms = now_ms;
+	g->last_seen_ms = now_ms;
+	g->last_heard_ms = now_ms;
 	g->offline_since_ms = now_ms;
 	b = hash_eui(t, eui);
 	g->hnext = t->buckets[b];
@@ -226,39 +281,150 @@ static void mark_online(struct gateways *t, struct gateway *g, int64_t now_ms)
 		t->next_deadline_ms = deadline;
 }
 
-int gateways_admit(struct gateways *t, uint64_t eui, int64_t now_us, struct gateway **out,
-		   bool *came_online)
+/* True if a already speaks for max_per_address gateways. */
+static bool address_full(const struct gateways *t, const struct netaddr *a)
+{
+	size_t n = 0;
+
+	if (t->max_per_address == 0)
+		return false;
+	for (size_t i = 0; i < t->max && n < t->max_per_address; i++) {
+		const struct gateway *g = &t->gw[i];
+		n += g->in_use && g->bound && netaddr_equal(&g->addr, a);
+	}
+	return n >= t->max_per_address;
+}
+
+/* The EUI moves to a new address: what was learnt at the old one (routes,
+ * rate, the valid uplinks that protect it from eviction) stays behind. */
+static void rebind(struct gateways *t, struct gateway *g, struct gateway_admission *res)
+{
+	res->rebound = true;
+	res->old_addr = g->addr;
+	g->has_downlink_addr = false;
+	g->down_addr_len = 0;
+	g->push_addr_len = 0;
+	g->rl_next = g->rl_filled = 0;
+	g->delivered = false;
+	g->last_valid_ms = 0;
+	t->rebound++;
+}
+
+static int mismatch(struct gateways *t, struct gateway *g)
+{
+	t->address_mismatch++;
+	if (g)
+		g->dropped_address++;
+	return LB_ERR_ADDRESS_MISMATCH;
+}
+
+/*
+ * A datagram that does not come from its EUI's bound address: a new EUI, a
+ * restored one, or one bound elsewhere. The source address's limit comes
+ * first, then the allow-list, the binding and the room for one more
+ * gateway. On LB_OK *gp is the gateway, bound to a.
+ */
+static int admit_other(struct gateways *t, uint64_t eui, const struct netaddr *a, int64_t now_us,
+		       struct gateway **gp, struct gateway_admission *res)
 {
 	int64_t now_ms = now_us / 1000;
-	struct gateway *g;
+	struct gateway *g = *gp;
 
-	if (came_online)
-		*came_online = false;
-	if (out)
-		*out = NULL;
-	if (!allowed(t, eui)) {
-		t->denied++;
-		return LB_ERR_DENIED;
+	if (!addrlimit_admit(&t->addrs, a, now_us)) {
+		t->address_limited++;
+		return LB_ERR_RATE_LIMIT;
 	}
-	g = gateways_find(t, eui);
-	if (!g && !(g = create(t, eui, now_ms))) {
+	int rc = check_allow(t, eui, a);
+	if (rc == LB_ERR_DENIED)
+		t->denied++;
+	if (rc == LB_ERR_ADDRESS_MISMATCH)
+		mismatch(t, g);
+	if (rc != LB_OK)
+		return rc;
+	if (g && g->bound && now_ms - g->last_heard_ms < t->rebind_after_ms)
+		return mismatch(t, g);
+	if (address_full(t, a) || (!g && !(g = create(t, eui, now_ms, res)))) {
 		t->refused_full++;
 		return LB_ERR_FULL;
 	}
+	if (g->bound)
+		rebind(t, g, res);
+	g->bound = true;
+	g->addr = *a;
+	*gp = g;
+	return LB_OK;
+}
+
+/* Admitted: fresh liveness; offline -> online (or first heard after a
+ * restart) is reported once. */
+static void refresh(struct gateways *t, struct gateway *g, int64_t now_ms,
+		    struct gateway_admission *res)
+{
+	g->datagrams++;
+	g->last_seen_ms = now_ms;
+	if (g->restored) {
+		g->restored = false;
+		t->n_restored--;
+		res->came_online = true;
+	} else if (!g->online) {
+		mark_online(t, g, now_ms);
+		res->came_online = true;
+	}
+}
+
+int gateways_admit(struct gateways *t, uint64_t eui, const struct netaddr *from, int64_t now_us,
+		   struct gateway **out, struct gateway_admission *res)
+{
+	struct gateway_admission local;
+	int64_t now_ms = now_us / 1000;
+
+	res = res ? res : &local;
+	memset(res, 0, sizeof(*res));
+	if (out)
+		*out = NULL;
+	if (!from)
+		return LB_ERR_INVAL;
+	struct gateway *g = gateways_find(t, eui);
+	if (!g || !g->bound || !netaddr_equal(&g->addr, from)) {
+		int rc = admit_other(t, eui, from, now_us, &g, res);
+		if (rc != LB_OK)
+			return rc;
+	}
 	if (out)
 		*out = g;
+	g->last_heard_ms = now_ms;
 	if (rate_limited(t, g, now_us)) {
 		g->dropped_rate_limit++;
 		return LB_ERR_RATE_LIMIT;
 	}
 	rate_record(t, g, now_us);
-	g->datagrams++;
-	g->last_seen_ms = now_ms;
-	if (!g->online) {
-		mark_online(t, g, now_ms);
-		if (came_online)
-			*came_online = true;
-	}
+	refresh(t, g, now_ms, res);
+	return LB_OK;
+}
+
+void gateways_mark_valid(struct gateways *t, uint64_t eui, int64_t now_ms)
+{
+	struct gateway *g = gateways_find(t, eui);
+
+	if (!g)
+		return;
+	g->delivered = true;
+	g->last_valid_ms = now_ms;
+}
+
+int gateways_restore(struct gateways *t, uint64_t eui, int64_t now_ms)
+{
+	struct gateway_admission res = {0};
+	struct gateway *g;
+
+	if (gateways_find(t, eui))
+		return LB_OK;
+	/* Not at the cost of a gateway heard in this run. */
+	if (t->free_head == GATEWAYS_NIL || !(g = create(t, eui, now_ms, &res)))
+		return LB_ERR_FULL;
+	g->restored = true;
+	t->n_restored++;
+	mark_online(t, g, now_ms);
 	return LB_OK;
 }
 
@@ -312,6 +478,10 @@ int64_t gateways_tick(struct gateways *t, int64_t now_ms,
 			t->n_online--;
 			if (on_offline)
 				on_offline(arg, g);
+			if (g->restored) {
+				g->restored = false;
+				t->n_restored--;
+			}
 		} else if (next < 0 || deadline < next) {
 			next = deadline;
 		}
@@ -334,5 +504,5 @@ size_t gateways_count(const struct gateways *t)
 
 size_t gateways_count_online(const struct gateways *t)
 {
-	return t->n_online;
+	return t->n_online - t->n_restored;
 }

@@ -18,6 +18,7 @@
 #include "config/config_schema.h"
 #include "mac/join.h"
 #include "base/lb_err.h"
+#include "base/netaddr.h"
 
 #ifndef TEST_DATA_DIR
 #define TEST_DATA_DIR "tests/unit/data"
@@ -178,13 +179,17 @@ static void assert_config_equal(const struct lb_config *a, const struct lb_confi
 		case CS_BOOL:
 			ck_assert_msg(*(const bool *)fa == *(const bool *)fb, "%s differs", e->path);
 			break;
-		case CS_EUI_LIST:
+		case CS_GW_ALLOW:
 			break;
 		}
 	}
 	ck_assert_uint_eq(a->n_udp_allow, b->n_udp_allow);
-	for (size_t i = 0; i < a->n_udp_allow; i++)
-		ck_assert_uint_eq(a->udp_allow[i], b->udp_allow[i]);
+	for (size_t i = 0; i < a->n_udp_allow; i++) {
+		ck_assert_uint_eq(a->udp_allow[i].eui, b->udp_allow[i].eui);
+		ck_assert_int_eq(a->udp_allow[i].pinned, b->udp_allow[i].pinned);
+		ck_assert_uint_eq(a->udp_allow[i].net.bits, b->udp_allow[i].net.bits);
+		ck_assert(netaddr_equal(&a->udp_allow[i].net.addr, &b->udp_allow[i].net.addr));
+	}
 	ck_assert_uint_eq(a->n_devices, b->n_devices);
 	for (size_t i = 0; i < a->n_devices; i++)
 		assert_device_equal(&a->devices[i], &b->devices[i]);
@@ -310,13 +315,21 @@ START_TEST(test_full)
 	ck_assert_str_eq(c.udp_bind, "0.0.0.0");
 	ck_assert_uint_eq(c.udp_port, 1701);
 	ck_assert_int_eq(c.udp_rcvbuf, 262144);
-	ck_assert_uint_eq(c.n_udp_allow, 2);
-	ck_assert_uint_eq(c.udp_allow[0], 0x0016c001ff10a235ULL);
-	ck_assert_uint_eq(c.udp_allow[1], 0xb827ebfffe6a1c4dULL);
+	ck_assert_uint_eq(c.n_udp_allow, 3);
+	ck_assert_uint_eq(c.udp_allow[0].eui, 0x0016c001ff10a235ULL);
+	ck_assert(!c.udp_allow[0].pinned);
+	ck_assert_uint_eq(c.udp_allow[1].eui, 0xb827ebfffe6a1c4dULL);
+	ck_assert(c.udp_allow[1].pinned);
+	ck_assert_uint_eq(c.udp_allow[1].net.bits, 96 + 24);
+	ck_assert_uint_eq(c.udp_allow[2].eui, 0xb827ebfffe6a1c4dULL);
+	ck_assert_uint_eq(c.udp_allow[2].net.bits, 32);
 	ck_assert_int_eq(c.udp_keepalive_s, 30);
 	ck_assert_int_eq(c.udp_offline_after, 5);
+	ck_assert_int_eq(c.udp_rebind_after_s, 45);
 	ck_assert_int_eq(c.udp_rate_limit_count, 0);
 	ck_assert_int_eq(c.udp_rate_limit_window_ms, 100);
+	ck_assert_int_eq(c.udp_address_rate_limit_count, 20);
+	ck_assert_int_eq(c.udp_max_gateways_per_address, 0);
 	ck_assert(c.udp_forward_crc_error);
 	ck_assert_str_eq(c.mqtt_host, "broker.example.net");
 	ck_assert_uint_eq(c.mqtt_port, 8883);
@@ -532,6 +545,73 @@ START_TEST(test_bad_hex)
 		"10: error: device 'd1': app_s_key: expected a string of 32 hex digits, got an integer",
 		NULL};
 	expect_problems("hex.conf", LB_ERR_CONFIG, want);
+}
+END_TEST
+
+/* udp.allow pins: every malformed entry reported at its own line. */
+START_TEST(test_allow_pinned_bad)
+{
+	static const char *const want[] = {
+		"3: error: udp.allow[0]: 'aa555a000000001@10.0.0.0/8': expected 16 hex digits "
+		"before '@'",
+		"4: error: udp.allow[1]: 'aa555a0000000001@192.168.1.7/24': after '@': the address "
+		"has bits set beyond the prefix (give the network address)",
+		"5: error: udp.allow[2]: 'aa555a0000000001@192.168.1.0/33': after '@': the prefix "
+		"is longer than the address (IPv4: 0..32, IPv6: 0..128)",
+		"6: error: udp.allow[3]: 'aa555a0000000001@gateway.lan': after '@': expected a "
+		"numeric IPv4 or IPv6 address, optionally /PREFIX",
+		"7: error: udp.allow[4]: 'aa555a0000000001@': after '@': expected a numeric IPv4 "
+		"or IPv6 address, optionally /PREFIX",
+		"8: error: udp.allow[5]: 'zz555a0000000001@::1': expected 16 hex digits before '@'",
+		"10: warning: udp.allow[7]: 'aa555a0000000001@10.0.0.0/8' is listed twice",
+		"11: warning: udp.allow[8]: gateway aa555a0000000001 is listed with and without an "
+		"address: it is admitted from any address",
+		NULL};
+	expect_text("udp = {\n"
+		    "\tallow = [\n"
+		    "\t\t\"aa555a000000001@10.0.0.0/8\",\n"
+		    "\t\t\"aa555a0000000001@192.168.1.7/24\",\n"
+		    "\t\t\"aa555a0000000001@192.168.1.0/33\",\n"
+		    "\t\t\"aa555a0000000001@gateway.lan\",\n"
+		    "\t\t\"aa555a0000000001@\",\n"
+		    "\t\t\"zz555a0000000001@::1\",\n"
+		    "\t\t\"aa555a0000000001@10.0.0.0/8\",\n"
+		    "\t\t\"aa555a0000000001@10.0.0.0/8\",\n"
+		    "\t\t\"aa555a0000000001\" ];\n"
+		    "};\n",
+		    LB_ERR_CONFIG, want);
+}
+END_TEST
+
+/* A valid pinned list loads; the printed form reads back the same. */
+START_TEST(test_allow_pinned_ok)
+{
+	char tmpl[] = "/tmp/test_config_XXXXXX";
+	struct lb_config c;
+	struct netaddr a;
+
+	write_temp(tmpl, "udp = { allow = [ \"AA555A0000000001@192.168.1.0/24\",\n"
+			 "  \"aa555a0000000002@fd00::/8\", \"aa555a0000000003@10.0.0.7\" ]; };\n");
+	ck_assert_int_eq(config_load(tmpl, &c, NULL), LB_OK);
+	unlink(tmpl);
+	ck_assert_uint_eq(c.n_udp_allow, 3);
+	ck_assert_uint_eq(c.udp_allow[0].eui, 0xaa555a0000000001ULL);
+	ck_assert_int_eq(netaddr_parse("192.168.1.99", &a), LB_OK);
+	ck_assert(netprefix_contains(&c.udp_allow[0].net, &a));
+	ck_assert_int_eq(netaddr_parse("fd12::1", &a), LB_OK);
+	ck_assert(netprefix_contains(&c.udp_allow[1].net, &a));
+	ck_assert_uint_eq(c.udp_allow[2].net.bits, 128);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	config_print(&c, f, false);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "\tallow = [ \"aa555a0000000001@192.168.1.0/24\", "
+					  "\"aa555a0000000002@fd00::/8\", "
+					  "\"aa555a0000000003@10.0.0.7\" ];\n"));
+	free(buf);
+	assert_round_trip(&c);
+	config_free(&c);
 }
 END_TEST
 
@@ -1090,6 +1170,8 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_wrong_types);
 	tcase_add_test(bad, test_unknown_keys_warn);
 	tcase_add_test(bad, test_bad_hex);
+	tcase_add_test(bad, test_allow_pinned_bad);
+	tcase_add_test(bad, test_allow_pinned_ok);
 	tcase_add_test(bad, test_duplicates);
 	tcase_add_test(bad, test_cloned_session);
 	tcase_add_test(bad, test_shared_devaddr_other_keys);

@@ -8,7 +8,9 @@
  * Expected frames other than the published V3 primitives were computed
  * independently with the OpenSSL command line (AES-128-ECB keystream and
  * `openssl mac -cipher AES-128-CBC CMAC` over B0 | msg), not with this code. */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -867,16 +869,53 @@ START_TEST(test_pending_take)
 	ck_assert_int_eq(downlink_pending_add(&t, tok, &e, 0), LB_OK);
 	ck_assert_int_eq(downlink_pending_add(&t, tok, &e, 0), LB_ERR_DUPLICATE);
 	/* Same token from another gateway: not ours, left in place. */
-	ck_assert_int_eq(downlink_pending_take(&t, 0xBB, tok, &got), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(downlink_pending_take(&t, 0xBB, tok, NULL, 0, &got), LB_ERR_NOT_FOUND);
 	ck_assert(downlink_pending_has(&t, tok));
-	ck_assert_int_eq(downlink_pending_take(&t, 0xAA, tok, &got), LB_OK);
+	ck_assert_int_eq(downlink_pending_take(&t, 0xAA, tok, NULL, 0, &got), LB_OK);
 	ck_assert_uint_eq(got.fcnt_down, 77);
 	ck_assert_uint_eq(got.gateway_eui, 0xAA);
 	ck_assert_str_eq(got.id, "req-1");
 	ck_assert_uint_eq(t.n, 0);
-	ck_assert_int_eq(downlink_pending_take(&t, 0xAA, tok, &got), LB_ERR_NOT_FOUND);
-	ck_assert_int_eq(downlink_pending_take(NULL, 0xAA, tok, &got), LB_ERR_INVAL);
+	ck_assert_int_eq(downlink_pending_take(&t, 0xAA, tok, NULL, 0, &got), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(downlink_pending_take(NULL, 0xAA, tok, NULL, 0, &got), LB_ERR_INVAL);
 	ck_assert_int_eq(downlink_pending_add(&t, tok, NULL, 0), LB_ERR_INVAL);
+}
+END_TEST
+
+/* A TX_ACK is the answer only if it comes from where the PULL_RESP went:
+ * same address and port (an IPv4 source seen as IPv4-mapped IPv6 too). */
+START_TEST(test_pending_take_source)
+{
+	static struct downlink_pending t;
+	static const uint8_t tok[2] = {0x56, 0x78};
+	struct downlink_pending_entry e = entry(0xAA, 5, 2), got;
+	struct sockaddr_in dest = {.sin_family = AF_INET, .sin_port = htons(40002)};
+	struct sockaddr_in other = dest;
+	struct sockaddr_in6 mapped = {.sin6_family = AF_INET6, .sin6_port = htons(40002)};
+
+	inet_pton(AF_INET, "127.0.0.1", &dest.sin_addr);
+	memcpy(&e.dest, &dest, sizeof(dest));
+	e.dest_len = sizeof(dest);
+	downlink_pending_init(&t, 0);
+	ck_assert_int_eq(downlink_pending_add(&t, tok, &e, 0), LB_OK);
+	/* Another address, same port: refused, still pending. */
+	inet_pton(AF_INET, "127.0.0.2", &other.sin_addr);
+	ck_assert_int_eq(downlink_pending_take(&t, 0xAA, tok, (struct sockaddr *)&other,
+					       sizeof(other), &got), LB_ERR_ADDRESS_MISMATCH);
+	/* Same address, another port: refused as well. */
+	other.sin_addr = dest.sin_addr;
+	other.sin_port = htons(40001);
+	ck_assert_int_eq(downlink_pending_take(&t, 0xAA, tok, (struct sockaddr *)&other,
+					       sizeof(other), &got), LB_ERR_ADDRESS_MISMATCH);
+	ck_assert_int_eq(downlink_pending_take(&t, 0xAA, tok, NULL, 0, &got),
+			 LB_ERR_ADDRESS_MISMATCH);
+	ck_assert(downlink_pending_has(&t, tok));
+	/* The destination itself, as a dual-stack socket sees it. */
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &mapped.sin6_addr);
+	ck_assert_int_eq(downlink_pending_take(&t, 0xAA, tok, (struct sockaddr *)&mapped,
+					       sizeof(mapped), &got), LB_OK);
+	ck_assert_uint_eq(got.fcnt_down, 5);
+	ck_assert_uint_eq(t.n, 0);
 }
 END_TEST
 
@@ -1004,6 +1043,7 @@ static Suite *downlink_suite(void)
 	tcase_add_test(mac, test_gps_time);
 	tcase_add_test(txack, test_pending_timeouts);
 	tcase_add_test(txack, test_pending_take);
+	tcase_add_test(txack, test_pending_take_source);
 	tcase_add_test(txack, test_pending_full);
 	tcase_add_test(txack, test_txack_classification);
 	tcase_add_test(txack, test_txack_apply);

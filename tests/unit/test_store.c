@@ -1119,6 +1119,85 @@ START_TEST(test_corrupt_pages)
 }
 END_TEST
 
+/* A version-1 database (before gateway_online) is migrated in place, its
+ * rows kept. */
+START_TEST(test_migrate_from_v1)
+{
+	char dir[512];
+	struct store s;
+	struct store_session row;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_meta_put(&s, "dev_addr_next", 7), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	store_close(&s);
+	raw_exec(dir, "DROP TABLE gateway_online");
+	raw_exec(dir, "PRAGMA user_version = 1");
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+				      " AND name = 'gateway_online'"), 1);
+	int64_t v = 0;
+	ck_assert_int_eq(store_meta_get(&s, "dev_addr_next", &v), LB_OK);
+	ck_assert_int_eq(v, 7);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &row), LB_ERR_NOT_FOUND);
+	store_close(&s);
+}
+END_TEST
+
+static int collect_gw(void *arg, uint64_t eui)
+{
+	uint64_t *got = arg;
+	got[++got[0]] = eui;
+	return got[0] == 9 ? 1 : 0;   /* a non-zero return stops */
+}
+
+/* The gateways reported online: staged with the batch, listed in the
+ * order of their INTEGER column, removed; durable across a reopen. */
+START_TEST(test_gateway_online)
+{
+	char dir[512];
+	struct store s;
+	uint64_t got[16] = {0};
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_gateway_online_set(&s, GW_1 + 1, true), LB_OK);
+	ck_assert_int_eq(store_gateway_online_set(&s, GW_1, true), LB_OK);
+	ck_assert_int_eq(store_gateway_online_set(&s, EUI_MAX, true), LB_OK);
+	ck_assert_int_eq(store_gateway_online_set(&s, GW_1, true), LB_OK);   /* again: one row */
+	ck_assert(store_dirty(&s));
+	/* Staged: this connection sees them, another one does not yet. */
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM gateway_online"), 0);
+	ck_assert_int_eq(store_gateway_online_list(&s, collect_gw, got), LB_OK);
+	ck_assert_uint_eq(got[0], 3);
+	/* In INTEGER order: aa55... is negative, below -1 (EUI_MAX). */
+	ck_assert_uint_eq(got[1], GW_1);
+	ck_assert_uint_eq(got[2], GW_1 + 1);
+	ck_assert_uint_eq(got[3], EUI_MAX);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM gateway_online"), 3);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM gateway_online WHERE since > 0"), 3);
+	ck_assert_int_eq(store_gateway_online_set(&s, GW_1 + 1, false), LB_OK);
+	ck_assert_int_eq(store_gateway_online_set(&s, GW_1 + 7, false), LB_OK);  /* absent: fine */
+	store_close(&s);                      /* commits what is staged */
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(store_gateway_online_list(&s, collect_gw, got), LB_OK);
+	ck_assert_uint_eq(got[0], 2);
+	ck_assert_uint_eq(got[1], GW_1);
+	ck_assert_uint_eq(got[2], EUI_MAX);
+	/* A callback's non-zero return stops the walk and is returned. */
+	got[0] = 8;
+	ck_assert_int_eq(store_gateway_online_list(&s, collect_gw, got), 1);
+	ck_assert_uint_eq(got[0], 9);
+	ck_assert_int_eq(store_gateway_online_list(&s, NULL, got), LB_ERR_INVAL);
+	ck_assert_int_eq(store_gateway_online_set(NULL, GW_1, true), LB_ERR_INVAL);
+	store_close(&s);
+}
+END_TEST
+
 START_TEST(test_newer_schema_refused)
 {
 	char dir[512], log[4096];
@@ -1650,6 +1729,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_not_a_database);
 	tcase_add_test(tc, test_corrupt_pages);
 	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_migrate_from_v1);
+	tcase_add_test(tc, test_gateway_online);
 	tcase_add_test(tc, test_purge);
 	tcase_add_test(tc, test_gen_fresh_and_restart);
 	tcase_add_test(tc, test_gen_truncated_or_deleted_db);

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* gwconn.c - the retained gateway state and its memory across restarts.
+ * See gwconn.h. */
+#include "daemon/gwconn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "io/loop.h"
+
+/* ---------------------------------------------- the durable part */
+
+static int64_t due_ms(void *arg)
+{
+	struct gwconn *c = arg;
+	return c->n_pending ? c->pending_since_ms + c->commit_ms : -1;
+}
+
+/* Every pending change into the open batch, the last first; one that fails
+ * stays listed (with those before it), so the batch does not commit
+ * without it. */
+static int stage_all(void *arg)
+{
+	struct gwconn *c = arg;
+
+	while (c->n_pending > 0) {
+		const struct gwconn_change *ch = &c->pending[c->n_pending - 1];
+		int rc = store_gateway_online_set(c->store, ch->eui, ch->online);
+		if (rc != LB_OK) {
+			LB_LOG_RL(LOG_LVL_ERROR, "gwconn", "gateway %016llx: state not staged "
+				  "(%s): retried with the next batch",
+				  (unsigned long long)ch->eui, lb_strerror(rc));
+			return rc;
+		}
+		c->n_pending--;
+	}
+	return LB_OK;
+}
+
+int gwconn_init(struct gwconn *c, const struct gwconn_ctx *ctx)
+{
+	memset(c, 0, sizeof(*c));
+	c->gateways = ctx->gateways;
+	c->pub = ctx->pub;
+	c->store = ctx->store;
+	c->durable = ctx->durable;
+	c->commit_ms = ctx->commit_ms;
+	c->pending = calloc(GWCONN_PENDING_MAX, sizeof(*c->pending));
+	if (!c->pending) {
+		log_error("gwconn", "no memory for the gateway state list");
+		return LB_ERR_NOMEM;
+	}
+	return durable_add(c->durable, stage_all, due_ms, c);
+}
+
+void gwconn_free(struct gwconn *c)
+{
+	free(c->pending);
+	c->pending = NULL;
+	c->n_pending = 0;
+}
+
+/* ---------------------------------------------- pending changes */
+
+static struct gwconn_change *find_pending(struct gwconn *c, uint64_t eui)
+{
+	for (size_t i = 0; i < c->n_pending; i++)
+		if (c->pending[i].eui == eui)
+			return &c->pending[i];
+	return NULL;
+}
+
+/* Note that eui's retained state is now ONLINE (remember it) or not
+ * (forget it), for the next batch. */
+static void note(struct gwconn *c, uint64_t eui, bool online)
+{
+	struct gwconn_change *ch = find_pending(c, eui);
+
+	if (!ch && c->n_pending == GWCONN_PENDING_MAX && durable_commit(c->durable) != LB_OK) {
+		c->not_remembered++;
+		LB_LOG_RL(LOG_LVL_ERROR, "gwconn", "gateway %016llx: state %s not remembered "
+			  "across restarts (the state directory does not commit)",
+			  (unsigned long long)eui, online ? "ONLINE" : "OFFLINE");
+		return;
+	}
+	if (!ch) {
+		if (c->n_pending == 0)
+			c->pending_since_ms = loop_now_ms();
+		ch = &c->pending[c->n_pending++];
+		ch->eui = eui;
+	}
+	ch->online = online;
+}
+
+/* ---------------------------------------------- state changes */
+
+void gwconn_online(struct gwconn *c, uint64_t eui)
+{
+	publish_gateway_conn(c->pub, eui, true);
+	note(c, eui, true);
+}
+
+void gwconn_offline(struct gwconn *c, uint64_t eui)
+{
+	publish_gateway_conn(c->pub, eui, false);
+	note(c, eui, false);
+}
+
+void gwconn_forgotten(struct gwconn *c, uint64_t eui)
+{
+	publish_gateway_conn_clear(c->pub, eui);
+	note(c, eui, false);
+}
+
+struct restore_walk {
+	struct gwconn *c;
+	int64_t now_ms;
+	size_t restored, refused;
+};
+
+static int restore_one(void *arg, uint64_t eui)
+{
+	struct restore_walk *w = arg;
+
+	if (gateways_restore(w->c->gateways, eui, w->now_ms) == LB_OK) {
+		w->restored++;
+		return 0;
+	}
+	/* No room: nobody will time it out, so say OFFLINE now. */
+	w->refused++;
+	gwconn_offline(w->c, eui);
+	return 0;
+}
+
+int gwconn_restore(struct gwconn *c, int64_t now_ms)
+{
+	struct restore_walk w = {.c = c, .now_ms = now_ms};
+
+	int rc = store_gateway_online_list(c->store, restore_one, &w);
+	if (rc != LB_OK) {
+		log_error("gwconn", "gateways online before the restart not read (%s): their "
+			  "retained state stays as it was", lb_strerror(rc));
+		return rc;
+	}
+	if (w.restored)
+		log_notice("gwconn", "%zu gateway(s) were online before the restart: reported "
+			   "OFFLINE unless heard again in time", w.restored);
+	if (w.refused)
+		log_warn("gwconn", "%zu gateway(s) online before the restart did not fit the "
+			 "gateway table: reported OFFLINE", w.refused);
+	return LB_OK;
+}
+
+static void republish_one(void *arg, struct gateway *g)
+{
+	struct gwconn *c = arg;
+
+	if (!g->restored)
+		publish_gateway_conn(c->pub, g->eui, g->online);
+}
+
+void gwconn_republish(struct gwconn *c)
+{
+	gateways_foreach(c->gateways, republish_one, c);
+}
+
+struct stop_walk {
+	struct gwconn *c;
+	size_t n;
+	bool forget;
+};
+
+static void stop_one(void *arg, struct gateway *g)
+{
+	struct stop_walk *w = arg;
+
+	if (!g->online)
+		return;
+	if (w->forget) {
+		note(w->c, g->eui, false);
+	} else {
+		publish_gateway_conn(w->c->pub, g->eui, false);
+		w->n++;
+	}
+}
+
+size_t gwconn_stop(struct gwconn *c)
+{
+	struct stop_walk w = {.c = c};
+
+	gateways_foreach(c->gateways, stop_one, &w);
+	return w.n;
+}
+
+void gwconn_stopped(struct gwconn *c)
+{
+	struct stop_walk w = {.c = c, .forget = true};
+
+	gateways_foreach(c->gateways, stop_one, &w);
+}
