@@ -4,7 +4,7 @@
 # gateway (rate-limited) while a well-behaved gateway's uplinks all arrive.
 # bash: uses /dev/udp for the raw datagrams.
 . "$(dirname "$0")/lib.sh"
-require "$MOSQUITTO" mosquitto_sub jq ss
+require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
@@ -43,7 +43,11 @@ garbage & G=$!
 flood & F=$!
 wait $G $F
 wait "$SIM_PID" || fail "sim: $(cat "$T/sim.err")"
-sleep 1.5
+# Everything sent is in the bridge's socket buffer: wait until it has been
+# read (the lower bounds checked below) and handled.
+wait_drained all '.drops.datagrams.RATE_LIMIT > 0 and .drops.datagrams.TOO_SHORT >= 500
+	and .drops.datagrams.VERSION >= 500 and .drops.datagrams.UNKNOWN_TYPE >= 500
+	and .drops.datagrams.JSON >= 450 and .drops.datagrams.SIZE_MISMATCH >= 450' || true
 kill -0 "$BRIDGE_PID" || fail "bridge died: $(tail "$T/bridge.log")"
 
 got=$(grep -c '/event/up ' "$T/all.out" || true)
