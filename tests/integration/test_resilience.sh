@@ -9,7 +9,8 @@ require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
 "$SIM" --devices 4 --seed 5 --emit-devices "$T/devices.conf" --quiet
-UDP_EXTRA="rcvbuf = 4194304;" write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;"
+# the default rate limit (10 datagrams per 10 ms), which the flood must hit
+UDP_EXTRA="rcvbuf = 4194304; rate_limit_count = 10; rate_limit_window_ms = 10;" write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;"
 subscribe all 'application/+/device/+/event/up' 'lorabridge/+/stats'
 start_bridge "$T/lb.conf"
 
