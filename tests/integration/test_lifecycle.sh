@@ -17,11 +17,16 @@ start_bridge "$T/lb.conf"
 sim() { "$SIM" --server "127.0.0.1:$UDP_PORT" --seed 21 --rate 50 --keepalive 1 --quiet "$@" 2>> "$T/sim.err"; }
 OUT=all
 ups() { grep -c '/event/up ' "$T/$OUT.out" || true; }
+# what the simulator and the bridge saw, for the failure messages
+seen() {
+	echo "(last sim: $(tail -n 1 "$T/sim.err" | grep -oE '(push_data|push_ack|missing_acks)=[0-9]+' | tr '\n' ' ')" \
+		"bridge: $(last_stats "$OUT" | jq -c '{framesReceived, uplinksUnique, uplinksPublished, drops}'))"
+}
 
 note "3 devices send, only 2 are configured"
 sim --devices 3 --count 30 || fail "sim"
 wait_drained all || fail "no stats event after the uplinks"
-[ "$(ups)" -eq 20 ] || fail "published $(ups), want 20 (the unknown device's 10 dropped)"
+[ "$(ups)" -eq 20 ] || fail "published $(ups), want 20 (the unknown device's 10 dropped) $(seen)"
 
 note "SIGHUP with a third device"
 cp "$T/devs3.conf" "$T/devices.conf"
@@ -29,13 +34,13 @@ kill -HUP "$BRIDGE_PID"
 wait_for "$T/bridge.log" "reloaded: 3 device" "$WAIT_S" || fail "no reload: $(tail -3 "$T/bridge.log")"
 sim --devices 3 --count 30 --fcnt-start 100 || fail "sim"
 wait_drained all || fail "no stats event after the uplinks"
-[ "$(ups)" -eq 50 ] || fail "published $(ups), want 50 after the reload"
+[ "$(ups)" -eq 50 ] || fail "published $(ups), want 50 after the reload $(seen)"
 
 note "sessions survived the reload: old counters are replays"
 sleep 2.5  # past de-duplication's memory of identical frames (2 s)
 sim --devices 2 --count 2 --fcnt-start 5 || fail "sim"
 wait_drained all || fail "no stats event after the replays"
-[ "$(ups)" -eq 50 ] || fail "old frames were published after the reload"
+[ "$(ups)" -eq 50 ] || fail "old frames were published after the reload: $(ups), want 50 $(seen)"
 grep -qE '"code":"UPLINK_F_CNT_(REPLAY|RESET)"' "$T/all.out" || fail "no replay log event"
 
 note "a device removed and added again keeps its stored counters"
@@ -49,10 +54,10 @@ before=$(ups)
 sleep 2.1  # past de-duplication's memory of identical frames
 sim --devices 3 --count 30 --fcnt-start 100 || fail "sim"
 wait_drained all || fail "no stats event after the old frames"
-[ "$(ups)" -eq "$before" ] || fail "frames with old counters were published after the re-add"
+[ "$(ups)" -eq "$before" ] || fail "frames with old counters were published after the re-add: $(ups), want $before $(seen)"
 sim --devices 3 --count 3 --fcnt-start 150 || fail "sim"
 wait_drained all || fail "no stats event after the new frames"
-[ "$(ups)" -eq $((before + 3)) ] || fail "new frames not published after the re-add"
+[ "$(ups)" -eq $((before + 3)) ] || fail "new frames not published after the re-add: $(ups), want $((before + 3)) $(seen)"
 
 note "a broken file on SIGHUP keeps the current list"
 echo 'devices = ( { name = "x"; dev_eui = "zz"; } );' > "$T/devices.conf"
@@ -60,7 +65,7 @@ kill -HUP "$BRIDGE_PID"
 wait_for "$T/bridge.log" "reload failed" "$WAIT_S" || fail "bad reload not reported"
 sim --devices 3 --count 3 --fcnt-start 200 || fail "sim"
 wait_drained all || fail "no stats event after the uplinks"
-[ "$(ups)" -eq 56 ] || fail "published $(ups), want 56: the old list must stay"
+[ "$(ups)" -eq 56 ] || fail "published $(ups), want 56: the old list must stay $(seen)"
 
 note "gateway OFFLINE after 2 missed keepalives of 1 s"
 # (the simulator is gone: its keepalives stopped)
@@ -74,7 +79,7 @@ subscribe phase2 'application/#' 'lorabridge/+/stats'
 start_bridge "$T/lb.conf"
 sim --seed 22 --devices 4 --shared-devaddr --fcnt-rollover --count 48 --expect "$T/expect.txt" || fail "sim"
 wait_drained phase2 || fail "no stats event after the uplinks"
-[ "$(ups)" -eq 48 ] || fail "published $(ups), want 48"
+[ "$(ups)" -eq 48 ] || fail "published $(ups), want 48 $(seen)"
 grep '/event/up ' "$T/phase2.out" | cut -d' ' -f2- | jq -r '"\(.deviceInfo.devEui) \(.fCnt)"' | sort > "$T/got.txt"
 cut -d' ' -f1,2 "$T/expect.txt" | sort > "$T/want.txt"
 diff "$T/want.txt" "$T/got.txt" >/dev/null || fail "devEui/fCnt differ: $(diff "$T/want.txt" "$T/got.txt" | head -5)"
