@@ -18,10 +18,10 @@ free_port() {
 	return 1
 }
 
-# wait_port_tcp PORT: until something listens on it (5 s at most).
+# wait_port_tcp PORT [TIMEOUT_S]: until something listens on it (30 s at most).
 wait_port_tcp() {
-	_i=0
-	while [ $_i -lt 100 ]; do
+	_n=$(( ${2:-30} * 20 )); _i=0
+	while [ $_i -lt $_n ]; do
 		ss -Htln 2>/dev/null | awk '{print $4}' | grep -qE "[:.]$1\$" && return 0
 		sleep 0.05; _i=$((_i + 1))
 	done

@@ -57,19 +57,14 @@ nlog() {
 airtime() { "$LORABRIDGE" airtime --bw 125 "$@" || fail "lorabridge airtime $*"; }
 ms() { awk -v v="$1" 'BEGIN { printf "%.3f", v }'; }
 mul() { awk -v n="$1" -v a="$2" 'BEGIN { printf "%.3f", n * a }'; }
-# wait_stats JQ VALUE: until the bridge's stats event says so (5 s).
-wait_stats() {
-	_i=0
-	while [ $_i -lt 50 ]; do
-		[ "$(last_stats all | jq -r "$1")" = "$2" ] && return 0
-		sleep 0.1; _i=$((_i + 1))
-	done
-	return 1
-}
-# retained TOPIC N: the N retained messages under TOPIC, as "topic payload".
+# wait_stats JQ VALUE: until the bridge's last stats event says so.
+_last_stats_is() { [ "$(last_stats all | jq -r "$1")" = "$2" ]; }
+wait_stats() { wait_until "$WAIT_S" _last_stats_is "$1" "$2"; }
+# retained TOPIC N: the N retained messages under TOPIC, as "topic payload"
+# (mosquitto_sub returns as soon as it has them).
 retained() {
-	mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -v --retained-only -C "$2" -W 3 -t "$1" 2>/dev/null ||
-		true
+	mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -v --retained-only -C "$2" -W "$WAIT_S" -t "$1" \
+		2>/dev/null || true
 }
 # queue EUI N DATA_B64 [ID_PREFIX]: N downlinks of DATA for EUI, through
 # MQTT; with ID_PREFIX each gets the id PREFIX-<n>, else the bridge makes one.
@@ -85,7 +80,7 @@ queue() {
 # ---------------------------------------------------------------- 1
 note "airtimeMs of every frame, counted once from two gateways; retained state/airtime"
 sim --keys "$(keys_of 0 1 2 3 4 5)" --gateways 2 --all-gateways --sf 0 --rate 50 --count 72
-sleep 0.5
+wait_drained all || fail "no stats event after the uplinks"
 # gateway copies: context(tmst) SF BW PHY-size, from the base64 phyPayload
 grep '^gateway/[^ ]*/event/up ' "$T/all.out" | cut -d' ' -f2- | jq -r '
 	(.phyPayload | length) as $l
@@ -141,7 +136,7 @@ K100=$(( (1000000 + A_US - 1) / A_US ))            # first uplink with used >= b
 N=20
 [ "$K100" -lt "$N" ] && [ "$K80" -lt "$K100" ] || fail "bad test arithmetic: $K80 $K100"
 sim --keys "$(keys_of 6 7)" --sf 7 --payload-size 20 --rate 50 --count $((2 * N))
-sleep 0.5
+wait_drained all || fail "no stats event after the uplinks"
 E6=$(eui 6); E7=$(eui 7)
 T80="80 % of the uplink airtime budget used"
 T100="uplink airtime budget used up"
@@ -185,7 +180,7 @@ for d in $(seq 1 12); do queue "$E8" 1 "$(printf 'dl%02d' "$d" | base64)"; done
 wait_stats .downlinks.commands 12 || fail "12 downlink commands not taken: $(last_stats all)"
 sim --keys "$(keys_of 8)" --sf 7 --rate 4 --count 13 --linger 1500 --strict-downlinks \
 	--expect-down "$T/down3.txt"
-sleep 0.3
+wait_drained all || fail "no stats event after the downlinks"
 cut -d' ' -f4 "$T/down3.txt" | tr '\n' ' ' > "$T/down3.got"
 want=""
 for d in $(seq 1 10); do want="$want$(printf 'dl%02d' "$d" | od -An -tx1 | tr -d ' \n') "; done
@@ -226,7 +221,7 @@ wait_stats .downlinks.commands $((12 + TOTAL)) ||
 	fail "downlink commands not taken: $(last_stats all)"
 sim --keys "$(keys_of 9 10 11 12 13)" --gateway-eui "$GW4" --sf 12 --rate 20 --count $TOTAL \
 	--stat-interval 1 --linger 2500 --strict-downlinks --expect-down "$T/down4.txt"
-sleep 0.3
+wait_drained all || fail "no stats event after the downlinks"
 rx1=$(grep -c ' rx1$' "$T/down4.txt" || true); rx2=$(grep -c ' rx2$' "$T/down4.txt" || true)
 [ "$rx1" -eq "$N1" ] && [ "$rx2" -eq "$N2" ] ||
 	fail "devices received $rx1 in RX1 and $rx2 in RX2, want $N1 and $N2"
@@ -263,7 +258,7 @@ note "restart: ledgers persisted"
 kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status"
 start_bridge "$T/lb.conf"
 sim --keys "$(keys_of 6 7)" --sf 7 --payload-size 20 --rate 10 --count 2 --fcnt-start $N
-sleep 0.5
+wait_drained all || fail "no stats event after the uplinks"
 [ "$(ups "$E6" | wc -l)" -eq "$K100" ] || fail "enforced device published after the restart"
 [ "$(nlog "$E6" FAIR_ACCESS "$TDROP")" -eq $((N - K100 + 1)) ] ||
 	fail "enforced device: no 'not published' log after the restart"
@@ -276,7 +271,7 @@ DC9=$(nlog "$(eui 9)" DUTY_CYCLE "no room in RX1 or RX2")
 before=$(grep -c "^gateway/$GW4/event/stats " "$T/all.out")
 sim --keys "$(keys_of 9)" --gateway-eui "$GW4" --sf 12 --rate 2 --count 1 --fcnt-start $PER \
 	--stat-interval 1 --linger 1500 --expect-down "$T/down5.txt"
-sleep 0.3
+wait_drained all || fail "no stats event after the uplink"
 [ ! -s "$T/down5.txt" ] || fail "a downlink was sent after the restart: $(cat "$T/down5.txt")"
 [ "$(nlog "$(eui 9)" DUTY_CYCLE "no room in RX1 or RX2")" -eq $((DC9 + 1)) ] ||
 	fail "no DUTY_CYCLE refusal after the restart: $(events "$(eui 9)" log | tail -n 2)"

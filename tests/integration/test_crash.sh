@@ -49,8 +49,8 @@ note "simulator: 20 devices, one uplink per device every 2 s, a replay every 5 u
 	--expect "$T/up.txt" --expect-down "$T/down.txt" 2> "$T/simA.err" &
 SIM_PID=$!
 PIDS="$PIDS $SIM_PID"
-i=0
-while [ "$(events join | wc -l)" -lt 10 ] && [ $i -lt 400 ]; do sleep 0.02; i=$((i + 1)); done
+_joined() { [ "$(events join | wc -l)" -ge 10 ]; }
+wait_until "$WAIT_S" _joined || true
 [ "$(events join | wc -l)" -eq 10 ] || fail "$(events join | wc -l) of 10 OTAA devices joined"
 note "kill -9 as soon as the 10th OTAA device has joined"
 crash
@@ -71,17 +71,14 @@ events join | jq -r .deviceInfo.devEui | sort -u > "$T/otaa.txt"
 otaa_up() {
 	events up "$m_restart1" | jq -r .deviceInfo.devEui | grep -xFf "$T/otaa.txt" | sort -u | wc -l
 }
-i=0
-while [ "$(otaa_up)" -lt 10 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+_otaa_all_up() { [ "$(otaa_up)" -ge 10 ]; }
+wait_until "$WAIT_S" _otaa_all_up || true
 [ "$(otaa_up)" -eq 10 ] || fail "only $(otaa_up) of 10 joined devices published after the first crash"
 
 note "kill -9 right after an uplink of $ABP0 is published"
 m=$(lines)
-i=0
-until events up "$m" | grep -q "\"devEui\":\"$ABP0\""; do
-	[ $i -lt 60 ] || fail "no uplink of $ABP0"
-	sleep 0.05; i=$((i + 1))
-done
+_abp0_up() { events up "$m" | grep -q "\"devEui\":\"$ABP0\""; }
+wait_until "$WAIT_S" _abp0_up || fail "no uplink of $ABP0 within $WAIT_S s"
 last=$(events up "$m" | grep "\"devEui\":\"$ABP0\"" | tail -n 1 | jq .fCnt)
 delivered_before=$(wc -l < "$T/down.txt")
 crash
@@ -99,7 +96,8 @@ grep -q "^$ABP0 $last " "$T/replay.txt" || fail "replay sim did not send FCnt $l
 rc=0; wait "$SIM_PID" || rc=$?
 cat "$T/simA.err"
 [ "$rc" -eq 0 ] || fail "simulator exit status $rc (4: bad downlinks)"
-sleep 0.5
+# every frame and TX_ACK of both simulators handled, their events published
+wait_drained all || fail "no stats event after the traffic"
 
 # (a) nothing published twice, replays refused after the restart too.
 events up | jq -r '"\(.deviceInfo.devEui) \(.fCnt)"' | sort | uniq -d > "$T/dups.txt"

@@ -37,15 +37,9 @@ pub() { mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 "$@" || fail "mosquitto_
 # ASCII payloads: @base64d then hex is byte-exact.
 HEX='def hex: explode | map("0123456789abcdef"[(. / 16 | floor):(. / 16 | floor) + 1]
 	+ "0123456789abcdef"[(. % 16):(. % 16) + 1]) | join("");'
-# wait_stats JQ_CONDITION TIMEOUT_S
-wait_stats() {
-	_i=0
-	while [ $_i -lt $(($2 * 10)) ]; do
-		last_stats all | jq -e "$1" > /dev/null 2>&1 && return 0
-		sleep 0.1; _i=$((_i + 1))
-	done
-	return 1
-}
+# wait_stats JQ_CONDITION: until the last stats event satisfies it.
+_last_stats_is() { last_stats all | jq -e "$1" > /dev/null 2>&1; }
+wait_stats() { wait_until "$WAIT_S" _last_stats_is "$1"; }
 
 note "$((N_DEV * N_CMD)) downlink commands queued through MQTT, with invalid ones among them"
 i=0
@@ -78,7 +72,7 @@ while [ $i -lt $N_DEV ]; do
 done
 pub -t "$(topic 255)" -m "{\"devEui\":\"$(eui 255)\",\"fPort\":1,\"data\":\"AQI=\"}"
 pub -t "application/other/device/$(eui 0)/command/down" -m "{\"fPort\":1,\"data\":\"AQI=\"}"
-wait_stats ".downlinks.commands == $((N_DEV * N_CMD)) and .downlinks.commandsRefused == 9" 20 \
+wait_stats ".downlinks.commands == $((N_DEV * N_CMD)) and .downlinks.commandsRefused == 9" \
 	|| fail "commands not all taken: $(last_stats all)"
 
 events log > "$T/log1.json"
@@ -111,7 +105,8 @@ ok=$(field downlinks_ok "$T/sim1.err"); rx1=$(field downlinks_rx1 "$T/sim1.err")
 [ $((rx1 + rx2)) -eq 1000 ] || fail "rx1 + rx2 != 1000"
 [ "$rx2" -gt 0 ] || fail "no downlink moved to RX2"
 [ "$(field txack_errors_injected "$T/sim1.err")" -gt 0 ] || fail "no TX_ACK error injected"
-sleep 0.5
+# the last TX_ACKs handled and their txack events published
+wait_drained all || fail "no stats event after the downlinks"
 
 # What each device received, in order, is exactly what was published to it.
 [ "$(wc -l < "$T/want.txt")" -eq 1000 ] || fail "want.txt has $(wc -l < "$T/want.txt") lines"
@@ -154,7 +149,7 @@ n_failed=$(jq -c 'select(.sent == false and ([.attempts[].status] | all(. == "TO
 events log "$m" | jq -r .code | grep -v '^DOWNLINK_GATEWAY$' > "$T/log-run1.txt" || true
 [ ! -s "$T/log-run1.txt" ] || fail "log events during the run: $(sort "$T/log-run1.txt" | uniq -c)"
 [ "$(events log "$m" | wc -l)" -eq "$n_failed" ] || fail "DOWNLINK_GATEWAY events != failed downlinks"
-wait_stats ".downlinks.sent == 1000 and .downlinks.sentRx2 == $rx2 and .downlinks.failed == $n_failed" 5 \
+wait_stats ".downlinks.sent == 1000 and .downlinks.sentRx2 == $rx2 and .downlinks.failed == $n_failed" \
 	|| fail "stats: $(last_stats all)"
 note "txack events: $n_rx1 RX1 OK, $n_rx2 RX1 TOO_LATE -> RX2 OK"
 
@@ -164,10 +159,10 @@ for i in 0 1 2 3 4; do
 	pub -t "$(topic $i)" -m "{\"devEui\":\"$(eui $i)\",\"confirmed\":true,\"fPort\":2,\"data\":\"$(printf 'conf-%d' $i | base64)\",\"id\":\"conf-$i\"}"
 done
 pub -t "$(topic 0)" -m "{\"devEui\":\"$(eui 0)\",\"fPort\":2,\"data\":\"AQI=\",\"id\":\"conf-0\"}"
-wait_stats ".downlinks.commands == 1005" 5 || fail "confirmed commands not queued"
+wait_stats ".downlinks.commands == 1005" || fail "confirmed commands not queued"
 sim --sf 12 --rate 20 --count 40 --fcnt-start 1000 --linger 1500 --expect-down "$T/down2.txt" \
 	2> "$T/sim2.err" || fail "sim exit $?: $(tail -5 "$T/sim2.err")"
-sleep 0.3
+wait_drained all || fail "no stats event after the confirmed downlinks"
 [ "$(field downlinks_bad "$T/sim2.err")" -eq 0 ] || fail "bad downlinks"
 [ "$(field acks_sent "$T/sim2.err")" -eq 5 ] || fail "sim acks_sent != 5"
 [ "$(wc -l < "$T/down2.txt")" -eq 5 ] || fail "$(wc -l < "$T/down2.txt") downlinks, want the 5 confirmed ones"
@@ -189,7 +184,7 @@ pub -t "$(topic 7)" -m "{\"devEui\":\"$(eui 7)\",\"fPort\":3,\"data\":\"$(printf
 # exits before device 9's next uplink, and a new one (knowing nothing of it)
 # sends that uplink without ACK.
 pub -t "$(topic 9)" -m "{\"devEui\":\"$(eui 9)\",\"confirmed\":true,\"fPort\":4,\"data\":\"AQI=\",\"id\":\"noack-9\"}"
-wait_stats ".downlinks.commands == 1007" 5 || fail "commands not queued: $(last_stats all)"
+wait_stats ".downlinks.commands == 1007" || fail "commands not queued: $(last_stats all)"
 events log "$m" | grep -qE "\"devEui\":\"$(eui 6)\".*\"code\":\"PAYLOAD_TOO_LARGE\"" \
 	|| fail "52 bytes at DR0 not refused"
 sim --sf 12 --rate 20 --count 20 --fcnt-start 2000 --linger 1500 --expect-down "$T/down3.txt" \
@@ -208,7 +203,7 @@ cat "$T/sim4.err"
 [ "$(field acks_received "$T/sim4.err")" -eq 20 ] || fail "acks_received != 20"
 [ "$(field acks_missing "$T/sim4.err")" -eq 0 ] || fail "confirmed uplinks not acknowledged"
 [ "$(awk '$5 == 1' "$T/down4.txt" | wc -l)" -eq 20 ] || fail "not every answer has the ACK bit"
-sleep 0.3
+wait_drained all || fail "no stats event after the confirmed uplinks"
 events ack "$m" > "$T/ack4.json"
 jq -e -s --arg e "$(eui 9)" 'length == 1 and .[0].deviceInfo.devEui == $e and .[0].queueItemId == "noack-9"
 	and .[0].acknowledged == false' "$T/ack4.json" > /dev/null || fail "ack events: $(cat "$T/ack4.json")"

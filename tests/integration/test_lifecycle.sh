@@ -3,7 +3,7 @@
 # list, gateways go OFFLINE after missed keepalives, frame counters roll
 # over past 65535, and two devices sharing a DevAddr are told apart by MIC.
 . "$(dirname "$0")/lib.sh"
-require "$MOSQUITTO" mosquitto_sub jq ss
+require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
@@ -17,64 +17,69 @@ start_bridge "$T/lb.conf"
 sim() { "$SIM" --server "127.0.0.1:$UDP_PORT" --seed 21 --rate 50 --keepalive 1 --quiet "$@" 2>> "$T/sim.err"; }
 OUT=all
 ups() { grep -c '/event/up ' "$T/$OUT.out" || true; }
+# what the simulator and the bridge saw, for the failure messages
+seen() {
+	echo "(last sim: $(tail -n 1 "$T/sim.err" | grep -oE '(push_data|push_ack|missing_acks)=[0-9]+' | tr '\n' ' ')" \
+		"bridge: $(last_stats "$OUT" | jq -c '{framesReceived, uplinksUnique, uplinksPublished, drops}'))"
+}
 
 note "3 devices send, only 2 are configured"
 sim --devices 3 --count 30 || fail "sim"
-sleep 0.5
-[ "$(ups)" -eq 20 ] || fail "published $(ups), want 20 (the unknown device's 10 dropped)"
+wait_drained all || fail "no stats event after the uplinks"
+[ "$(ups)" -eq 20 ] || fail "published $(ups), want 20 (the unknown device's 10 dropped) $(seen)"
 
 note "SIGHUP with a third device"
 cp "$T/devs3.conf" "$T/devices.conf"
 kill -HUP "$BRIDGE_PID"
-wait_for "$T/bridge.log" "reloaded: 3 device" 5 || fail "no reload: $(tail -3 "$T/bridge.log")"
+wait_for "$T/bridge.log" "reloaded: 3 device" "$WAIT_S" || fail "no reload: $(tail -3 "$T/bridge.log")"
 sim --devices 3 --count 30 --fcnt-start 100 || fail "sim"
-sleep 0.5
-[ "$(ups)" -eq 50 ] || fail "published $(ups), want 50 after the reload"
+wait_drained all || fail "no stats event after the uplinks"
+[ "$(ups)" -eq 50 ] || fail "published $(ups), want 50 after the reload $(seen)"
 
 note "sessions survived the reload: old counters are replays"
 sleep 2.5  # past de-duplication's memory of identical frames (2 s)
 sim --devices 2 --count 2 --fcnt-start 5 || fail "sim"
-sleep 0.5
-[ "$(ups)" -eq 50 ] || fail "old frames were published after the reload"
+wait_drained all || fail "no stats event after the replays"
+[ "$(ups)" -eq 50 ] || fail "old frames were published after the reload: $(ups), want 50 $(seen)"
 grep -qE '"code":"UPLINK_F_CNT_(REPLAY|RESET)"' "$T/all.out" || fail "no replay log event"
 
 note "a device removed and added again keeps its stored counters"
 cp "$T/devs2.conf" "$T/devices.conf"
 kill -HUP "$BRIDGE_PID"
-wait_for "$T/bridge.log" "reloaded: 2 device" 5 || fail "no reload to 2 devices"
+wait_for "$T/bridge.log" "reloaded: 2 device" "$WAIT_S" || fail "no reload to 2 devices"
 cp "$T/devs3.conf" "$T/devices.conf"
 kill -HUP "$BRIDGE_PID"
-wait_for "$T/bridge.log" "stored session restored" 5 || fail "re-added device not restored"
+wait_for "$T/bridge.log" "stored session restored" "$WAIT_S" || fail "re-added device not restored"
 before=$(ups)
 sleep 2.1  # past de-duplication's memory of identical frames
 sim --devices 3 --count 30 --fcnt-start 100 || fail "sim"
-sleep 0.5
-[ "$(ups)" -eq "$before" ] || fail "frames with old counters were published after the re-add"
+wait_drained all || fail "no stats event after the old frames"
+[ "$(ups)" -eq "$before" ] || fail "frames with old counters were published after the re-add: $(ups), want $before $(seen)"
 sim --devices 3 --count 3 --fcnt-start 150 || fail "sim"
-sleep 0.5
-[ "$(ups)" -eq $((before + 3)) ] || fail "new frames not published after the re-add"
+wait_drained all || fail "no stats event after the new frames"
+[ "$(ups)" -eq $((before + 3)) ] || fail "new frames not published after the re-add: $(ups), want $((before + 3)) $(seen)"
 
 note "a broken file on SIGHUP keeps the current list"
 echo 'devices = ( { name = "x"; dev_eui = "zz"; } );' > "$T/devices.conf"
 kill -HUP "$BRIDGE_PID"
-wait_for "$T/bridge.log" "reload failed" 5 || fail "bad reload not reported"
+wait_for "$T/bridge.log" "reload failed" "$WAIT_S" || fail "bad reload not reported"
 sim --devices 3 --count 3 --fcnt-start 200 || fail "sim"
-sleep 0.5
-[ "$(ups)" -eq 56 ] || fail "published $(ups), want 56: the old list must stay"
+wait_drained all || fail "no stats event after the uplinks"
+[ "$(ups)" -eq 56 ] || fail "published $(ups), want 56: the old list must stay $(seen)"
 
 note "gateway OFFLINE after 2 missed keepalives of 1 s"
-sleep 3
-grep -qE '^gateway/aa555a0000000001/state/conn .*"OFFLINE"' "$T/all.out" || fail "no OFFLINE state"
+# (the simulator is gone: its keepalives stopped)
+wait_count "$T/all.out" '^gateway/aa555a0000000001/state/conn .*"OFFLINE"' 1 || fail "no OFFLINE state"
 kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status"
 
 note "FCnt rollover past 65535 and a shared DevAddr"
 "$SIM" --devices 4 --seed 22 --shared-devaddr --emit-devices "$T/devices.conf" --quiet
 OUT=phase2
-subscribe phase2 'application/#'
+subscribe phase2 'application/#' 'lorabridge/+/stats'
 start_bridge "$T/lb.conf"
 sim --seed 22 --devices 4 --shared-devaddr --fcnt-rollover --count 48 --expect "$T/expect.txt" || fail "sim"
-sleep 0.5
-[ "$(ups)" -eq 48 ] || fail "published $(ups), want 48"
+wait_drained phase2 || fail "no stats event after the uplinks"
+[ "$(ups)" -eq 48 ] || fail "published $(ups), want 48 $(seen)"
 grep '/event/up ' "$T/phase2.out" | cut -d' ' -f2- | jq -r '"\(.deviceInfo.devEui) \(.fCnt)"' | sort > "$T/got.txt"
 cut -d' ' -f1,2 "$T/expect.txt" | sort > "$T/want.txt"
 diff "$T/want.txt" "$T/got.txt" >/dev/null || fail "devEui/fCnt differ: $(diff "$T/want.txt" "$T/got.txt" | head -5)"

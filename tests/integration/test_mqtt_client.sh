@@ -90,7 +90,7 @@ start_broker() {
 	"$MOSQUITTO" -c "$WORK/$1.conf" >>"$WORK/$1.out" 2>&1 &
 	BROKER_PID=$!
 	PIDS+=("$BROKER_PID")
-	for _ in $(seq 50); do
+	for _ in $(seq $((WAIT_S * 10))); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
 		sleep 0.1
 	done
@@ -99,6 +99,10 @@ start_broker() {
 	exit 1
 }
 stop_broker() { kill -TERM "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null; }
+
+# How long a wait for a condition may take: generous, so that a loaded
+# machine only makes the test slower.
+WAIT_S=${WAIT_S:-30}
 
 # wait_for FILE REGEX SECONDS [MIN_COUNT]
 wait_for() {
@@ -167,7 +171,7 @@ start_broker restart
 wait "$CLIENT"
 rc=$?
 check "restart: publisher got every PUBACK (exit $rc)" '[ $rc -eq 0 ]'
-wait_for "$WORK/restart.txt" '^1999$' 10
+wait_for "$WORK/restart.txt" '^1999$' "$WAIT_S"
 kill "$SUB_PID" 2>/dev/null
 check "restart: subscriber saw 0..1999, in order" 'check_seq 2000 "$WORK/restart.txt"'
 check "restart: published=2000 acked=2000 dropped=0" \
@@ -185,20 +189,31 @@ start_sub inflight1 test/seq
 	>"$WORK/inflight-client.out" 2>"$WORK/inflight-client.err" &
 CLIENT=$!
 PIDS+=("$CLIENT")
-sleep 1
+# Publishing under way (messages acknowledged), then the broker frozen until
+# the client has its whole in-flight window (100) out un-acknowledged.
+wait_for "$WORK/inflight-client.err" "received PUBACK" "$WAIT_S"
+unacked() {
+	echo $(($(grep -c 'sending PUBLISH (d0, q1' "$WORK/inflight-client.err") -
+		$(grep -c 'received PUBACK' "$WORK/inflight-client.err")))
+}
 {
 	kill -STOP "$BROKER_PID"
-	sleep 1
+	for _ in $(seq $((WAIT_S * 10))); do
+		[ "$(unacked)" -ge 100 ] && break
+		sleep 0.1
+	done
 	kill -KILL "$BROKER_PID"
 	kill -CONT "$BROKER_PID"
 	wait "$BROKER_PID"
 	kill "$SUB_PID"
 } 2>/dev/null
-# Restart only after one refused attempt: the next is 2 s later, time
-# enough for the new subscriber to be in place first.
-wait_for "$WORK/inflight-client.err" "connect to .* failed" 10
+# Restart only after one refused attempt; the client is held (SIGSTOP)
+# until the new subscriber is in place.
+wait_for "$WORK/inflight-client.err" "connect to .* failed" "$WAIT_S"
+kill -STOP "$CLIENT"
 start_broker plain
 start_sub inflight2 test/seq
+kill -CONT "$CLIENT"
 wait "$CLIENT"
 rc=$?
 check "inflight: publisher got every PUBACK (exit $rc)" '[ $rc -eq 0 ]'
@@ -211,7 +226,7 @@ check "inflight: libmosquitto re-sent the $INFL with DUP after CONNACK ($RESENT)
 FIRST=$(echo "$LOST" | sed -n 's/.*first=\([0-9]*\).*/\1/p')
 check "inflight: new subscriber starts at the first in-flight message ($FIRST)" \
 	'[ "$(grep -m1 -E "^[0-9]+$" "$WORK/inflight2.txt")" = "$FIRST" ]'
-wait_for "$WORK/inflight2.txt" '^999$' 5
+wait_for "$WORK/inflight2.txt" '^999$' "$WAIT_S"
 kill "$SUB_PID" 2>/dev/null
 check "inflight: both subscribers together saw 0..999, in order" \
 	'check_seq 1000 "$WORK/inflight1.txt" "$WORK/inflight2.txt"'
@@ -223,17 +238,20 @@ echo "== overflow: 50 messages into a queue of 10 with no broker"
 	>"$WORK/ovf-client.out" 2>"$WORK/ovf-client.err" &
 CLIENT=$!
 PIDS+=("$CLIENT")
-wait_for "$WORK/ovf-client.out" "^QUEUED" 5
+wait_for "$WORK/ovf-client.out" "^QUEUED" "$WAIT_S"
 check "overflow: queued=10 dropped=40 while offline" \
 	'grep -q "^QUEUED queued=10 dropped=40$" "$WORK/ovf-client.out"'
-# Two refused attempts (t=0, t=1 s): the next one comes 2 s later.
-wait_for "$WORK/ovf-client.err" "connect to .* failed" 5 2
+# Two refused attempts (t=0, t=1 s); the client is held (SIGSTOP) until
+# the subscriber is in place.
+wait_for "$WORK/ovf-client.err" "connect to .* failed" "$WAIT_S" 2
+kill -STOP "$CLIENT"
 start_broker plain
 start_sub ovf test/seq
+kill -CONT "$CLIENT"
 wait "$CLIENT"
 rc=$?
 check "overflow: the 10 newest delivered (exit $rc)" '[ $rc -eq 0 ]'
-wait_for "$WORK/ovf.txt" '^49$' 5
+wait_for "$WORK/ovf.txt" '^49$' "$WAIT_S"
 kill "$SUB_PID" 2>/dev/null
 check "overflow: subscriber saw exactly 40..49 in order" \
 	'[ "$(grep -E "^[0-9]+$" "$WORK/ovf.txt" | tr "\n" " ")" = "40 41 42 43 44 45 46 47 48 49 " ]'
@@ -251,21 +269,23 @@ start_sub will test/status -v
 	--will-topic test/status --will-payload lost >"$WORK/will-client.out" 2>"$WORK/will-client.err" &
 CLIENT=$!
 PIDS+=("$CLIENT")
-wait_for "$WORK/will.txt" "^test/status online$" 5
+wait_for "$WORK/will.txt" "^test/status online$" "$WAIT_S"
 kill -9 "$CLIENT"
 wait "$CLIENT" 2>/dev/null
-check "will: subscriber got the Will after kill -9" 'wait_for "$WORK/will.txt" "^test/status lost$" 5'
+check "will: subscriber got the Will after kill -9" 'wait_for "$WORK/will.txt" "^test/status lost$" "$WAIT_S"'
 "$BIN" idle --port "$PORT" --id lbtest-will2 --status-topic test/status \
 	--will-topic test/status --will-payload lost >"$WORK/will2-client.out" 2>"$WORK/will2-client.err" &
 CLIENT=$!
 PIDS+=("$CLIENT")
-wait_for "$WORK/will.txt" "^test/status online$" 5 2
+wait_for "$WORK/will.txt" "^test/status online$" "$WAIT_S" 2
 kill -TERM "$CLIENT"
 wait "$CLIENT"
 rc=$?
 check "will: clean shutdown exits 0 (exit $rc)" '[ $rc -eq 0 ]'
-check "will: \"offline\" published before the DISCONNECT" 'wait_for "$WORK/will.txt" "^test/status offline$" 5'
-sleep 1
+check "will: \"offline\" published before the DISCONNECT" 'wait_for "$WORK/will.txt" "^test/status offline$" "$WAIT_S"'
+# The client is gone: a Will would come before a message published now.
+mosquitto_pub -p "$PORT" -t test/status -q 1 -m after-disconnect
+wait_for "$WORK/will.txt" "^test/status after-disconnect$" "$WAIT_S"
 kill "$SUB_PID" 2>/dev/null
 check "will: no Will after the clean DISCONNECT" '[ "$(grep -c "^test/status lost$" "$WORK/will.txt")" = 1 ]'
 stop_broker
@@ -281,7 +301,7 @@ start_sub auth test/seq "${CRED[@]}"
 	--timeout 10 >"$WORK/auth-client.out" 2>"$WORK/auth-client.err"
 rc=$?
 check "auth: right password delivers (exit $rc)" '[ $rc -eq 0 ]'
-wait_for "$WORK/auth.txt" '^19$' 5
+wait_for "$WORK/auth.txt" '^19$' "$WAIT_S"
 kill "$SUB_PID" 2>/dev/null
 check "auth: subscriber saw 0..19 in order" 'check_seq 20 "$WORK/auth.txt"'
 "$BIN" publish --port "$PORT" --id lbtest-auth2 --user lbuser --pass wrong --count 1 --rate 100 \

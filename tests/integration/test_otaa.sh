@@ -6,7 +6,7 @@
 # rules: a used DevNonce is refused (`log` code OTAA), a 1.0.3 device may
 # use a lower unused one, a 1.0.4 device only a greater one.
 . "$(dirname "$0")/lib.sh"
-require "$MOSQUITTO" mosquitto_sub jq ss
+require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
@@ -51,7 +51,7 @@ cat "$T/sim1.err"
 [ "$(field joins_sent "$T/sim1.err")" -eq 100 ] || fail "joins_sent != 100: a join was retried"
 [ "$(field downlinks_bad "$T/sim1.err")" -eq 0 ] || fail "bad downlinks"
 [ "$(field sent_uplinks "$T/sim1.err")" -eq 300 ] || fail "sent_uplinks != 300"
-sleep 1
+wait_drained all || fail "no stats event after the joins and uplinks"
 
 events join > "$T/joins.json"
 [ "$(wc -l < "$T/joins.json")" -eq 100 ] || fail "$(wc -l < "$T/joins.json") join events, want 100"
@@ -87,13 +87,15 @@ note "DevNonce rules"
 # 1: both groups join with DevNonce 100.
 v() { sim --keys "$T/kv$1.txt" --lorawan-version 1.0.4 --rate 20 --count 4 --duration 10 --join-timeout 300 \
 	--linger 300 --dev-nonce-start "$2" 2> "$T/sim-$1-$2.err" || fail "sim exit $?: $(cat "$T/sim-$1-$2.err")"; }
-m=$(lines); v 103 100; v 104 100; sleep 0.3
+m=$(lines); v 103 100; v 104 100
+wait_drained all || fail "no stats event after the joins"
 [ "$(events join "$m" | wc -l)" -eq 4 ] || fail "first joins: $(events join "$m" | wc -l) join events, want 4"
 # 2: DevNonce 100 again: refused for both versions, 101 accepted. (A
 # byte-identical join-request within 2 s would be absorbed by the
 # de-duplication as a late duplicate: wait that out first.)
 sleep 2.2
-m=$(lines); v 103 100; v 104 100; sleep 0.3
+m=$(lines); v 103 100; v 104 100
+wait_drained all || fail "no stats event after the joins"
 events log "$m" > "$T/log2.json"
 [ "$(jq -r 'select(.code == "OTAA" and (.description | test("DevNonce 100 "))) | .deviceInfo.devEui' \
 	"$T/log2.json" | sort -u | wc -l)" -eq 4 ] || fail "replayed DevNonce 100 not refused: $(cat "$T/log2.json")"
@@ -104,7 +106,8 @@ done
 # 3: DevNonce 99, unused: a 1.0.3 device may, a 1.0.4 device must go
 # above 101 (99, 100, 101 refused, 102 accepted).
 sleep 2.2
-m=$(lines); v 103 99; v 104 99; sleep 0.3
+m=$(lines); v 103 99; v 104 99
+wait_drained all || fail "no stats event after the joins"
 events log "$m" > "$T/log3.json"
 events join "$m" > "$T/join3.json"
 v103=$(sed -n 's/^5a000020\([0-9a-f]*\) .*/5a000020\1/p' "$T/kv103.txt")
@@ -122,10 +125,6 @@ done
 [ "$(field downlinks_bad "$T/sim-104-99.err")" -eq 0 ] || fail "bad downlinks"
 note "used DevNonce refused; 1.0.3 lower unused accepted; 1.0.4 lower refused"
 
-i=0
-until last_stats all | jq -e '.joins == 112' > /dev/null 2>&1; do
-	[ $i -lt 30 ] || fail "stats joins: $(last_stats all)"
-	sleep 0.1; i=$((i + 1))
-done
+wait_stats_cond all '.joins == 112' || fail "stats joins: $(last_stats all)"
 kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status $?"
 echo "PASS"

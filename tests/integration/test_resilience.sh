@@ -4,12 +4,13 @@
 # gateway (rate-limited) while a well-behaved gateway's uplinks all arrive.
 # bash: uses /dev/udp for the raw datagrams.
 . "$(dirname "$0")/lib.sh"
-require "$MOSQUITTO" mosquitto_sub jq ss
+require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
 "$SIM" --devices 4 --seed 5 --emit-devices "$T/devices.conf" --quiet
-UDP_EXTRA="rcvbuf = 4194304;" write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;"
+# the default rate limit (10 datagrams per 10 ms), which the flood must hit
+UDP_EXTRA="rcvbuf = 4194304; rate_limit_count = 10; rate_limit_window_ms = 10;" write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;"
 subscribe all 'application/+/device/+/event/up' 'lorabridge/+/stats'
 start_bridge "$T/lb.conf"
 
@@ -43,7 +44,11 @@ garbage & G=$!
 flood & F=$!
 wait $G $F
 wait "$SIM_PID" || fail "sim: $(cat "$T/sim.err")"
-sleep 1.5
+# Everything sent is in the bridge's socket buffer: wait until it has been
+# read (the lower bounds checked below) and handled.
+wait_drained all '.drops.datagrams.RATE_LIMIT > 0 and .drops.datagrams.TOO_SHORT >= 500
+	and .drops.datagrams.VERSION >= 500 and .drops.datagrams.UNKNOWN_TYPE >= 500
+	and .drops.datagrams.JSON >= 450 and .drops.datagrams.SIZE_MISMATCH >= 450' || true
 kill -0 "$BRIDGE_PID" || fail "bridge died: $(tail "$T/bridge.log")"
 
 got=$(grep -c '/event/up ' "$T/all.out" || true)

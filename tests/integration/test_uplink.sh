@@ -4,7 +4,7 @@
 # gateways, replays and bad MICs refused and counted, malformed datagrams
 # counted without disturbing valid traffic, gateway and bridge topics.
 . "$(dirname "$0")/lib.sh"
-require "$MOSQUITTO" mosquitto_sub jq ss
+require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
@@ -20,7 +20,8 @@ note "200 uplinks from 8 devices heard by 2 gateways, with replays, bad MICs, ma
 	--count 200 --rate 100 --replay 20 --bad-mic 25 --malformed 7 \
 	--expect "$T/expect.txt" --quiet 2> "$T/sim.err" || fail "sim failed: $(cat "$T/sim.err")"
 cat "$T/sim.err"
-sleep 2.5  # dedup window + one stats interval
+# every frame through the dedup window, its up published, and a stats event after it
+wait_drained all || fail "no stats event after the uplinks"
 
 up() { grep -E '^application/sim/device/[0-9a-f]{16}/event/up ' "$T/all.out" | cut -d' ' -f2-; }
 expected=$(wc -l < "$T/expect.txt")
@@ -68,6 +69,5 @@ logs=$(grep -cE '^application/sim/device/[0-9a-f]{16}/event/log .*"code":"UPLINK
 note "faults counted: replay=$injected_replay mic=$injected_mic malformed=$injected_bad"
 
 kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status $?"
-sleep 0.3
-grep -qE '^lorabridge/it-[0-9]+/state offline' "$T/all.out" || fail "no offline state at shutdown"
+wait_count "$T/all.out" '^lorabridge/it-[0-9]+/state offline' 1 || fail "no offline state at shutdown"
 echo "PASS"
