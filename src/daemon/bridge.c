@@ -294,7 +294,7 @@ static int otaa_setup(struct bridge *b)
 }
 
 /* The handlers' contexts: each gets the few tables it reads and changes. */
-static void handlers_setup(struct bridge *b)
+static int handlers_setup(struct bridge *b)
 {
 	b->uplink = (struct uplink){
 		.devices = &b->devices, .region = b->region, .stats = &b->stats, .ids = &b->ids,
@@ -319,6 +319,8 @@ static void handlers_setup(struct bridge *b)
 	b->dispatch.forward_crc_error = b->cfg.udp_forward_crc_error;
 	b->dispatch.offline_after = b->cfg.udp_offline_after;
 	b->dispatch.rebind_after_s = b->cfg.udp_rebind_after_s;
+	int rc = uplink_check(&b->uplink);
+	return rc == LB_OK ? dispatch_check(&b->dispatch) : rc;
 }
 
 /* A device's stored state: session, fair-access ledger, a confirmed
@@ -371,8 +373,8 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 				.durable = &b->durable, .commit_ms = b->cfg.state_commit_ms};
 	if ((rc = gwconn_init(&b->gwconn, &gc)) != LB_OK)
 		return rc;
-	handlers_setup(b);
-	if ((rc = restore_all(b)) != LB_OK || (rc = mqtt_setup(b)) != LB_OK)
+	if ((rc = handlers_setup(b)) != LB_OK || (rc = restore_all(b)) != LB_OK ||
+	    (rc = mqtt_setup(b)) != LB_OK)
 		return rc;
 	/* After the MQTT set-up: a gateway that does not fit is said OFFLINE. A
 	 * failure is logged and leaves the retained states as they are. */

@@ -254,3 +254,25 @@ void dispatch_datagram(void *arg, const uint8_t *buf, size_t len, bool truncated
 		break;
 	}
 }
+
+int dispatch_check(const struct dispatch *d)
+{
+	const struct {
+		const void *p;
+		const char *name;
+	} m[] = {
+		{d->gateways, "gateways"}, {d->dedup, "dedup"}, {d->stats, "stats"},
+		{d->pub, "pub"}, {d->conn, "conn"}, {d->budget, "budget"}, {d->tx, "tx"},
+	};
+	if (!d->emit || !d->out.send) {
+		log_error("dispatch", "context member %s not set", d->emit ? "out.send" : "emit");
+		return LB_ERR_INVAL;
+	}
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		if (!m[i].p) {
+			log_error("dispatch", "context member %s not set", m[i].name);
+			return LB_ERR_INVAL;
+		}
+	}
+	return LB_OK;
+}

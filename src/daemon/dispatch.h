@@ -58,6 +58,10 @@ struct dispatch {
 	struct gwmp_push push;           /* parse buffer (10 KiB) */
 };
 
+/* Every context member set? LB_OK, or LB_ERR_INVAL naming the missing one
+ * in the log. */
+int dispatch_check(const struct dispatch *d);
+
 /* The udp_drain callback: arg is a struct dispatch. */
 void dispatch_datagram(void *arg, const uint8_t *buf, size_t len, bool truncated,
 		       const struct udp_peer *from);

@@ -220,3 +220,23 @@ void uplink_process(void *arg, struct dedup_group *g)
 	}
 	process_data_up(u, &f, g);
 }
+
+int uplink_check(const struct uplink *u)
+{
+	const struct {
+		const void *p;
+		const char *name;
+	} m[] = {
+		{u->devices, "devices"}, {u->region, "region"}, {u->stats, "stats"},
+		{u->ids, "ids"}, {u->sessions, "sessions"}, {u->budget, "budget"},
+		{u->otaa, "otaa"}, {u->tx, "tx"}, {u->pub, "pub"}, {u->ev, "ev"},
+		{u->gateways, "gateways"},
+	};
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		if (!m[i].p) {
+			log_error("uplink", "context member %s not set", m[i].name);
+			return LB_ERR_INVAL;
+		}
+	}
+	return LB_OK;
+}

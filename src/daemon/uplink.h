@@ -50,6 +50,10 @@ struct uplink {
 	struct gateways *gateways;
 };
 
+/* Every member set? LB_OK, or LB_ERR_INVAL naming the missing one in the
+ * log: the wiring is checked once, not found out by a crash. */
+int uplink_check(const struct uplink *u);
+
 /* The dedup emit callback: arg is a struct uplink. */
 void uplink_process(void *arg, struct dedup_group *g);
 

@@ -40,6 +40,7 @@
 #include "tables/devices.h"
 #include "tables/gateway.h"
 #include "fakes.h"
+#include "daemon/gwconn.h"
 
 #define GW_1 UINT64_C(0xaa555a0000000101)
 #define GW_2 UINT64_C(0xaa555a0000000202)
@@ -102,6 +103,7 @@ struct world {
 	struct sessions sessions;
 	struct budget budget;
 	struct txsched tx;
+	struct gwconn conn;
 	struct dispatch d;
 	struct rec_sink sink;
 	struct rec_udp udp;
@@ -179,6 +181,11 @@ static void setup(void)
 		.tx_ack_timeout_ms = (uint32_t)w.cfg.downlink_tx_ack_timeout_ms,
 	};
 	txsched_init(&w.tx, &tc, &to);
+	struct gwconn_ctx gc = {
+		.gateways = &w.gateways, .pub = &w.pub, .store = &w.store, .durable = &w.durable,
+		.commit_ms = w.cfg.state_commit_ms,
+	};
+	ck_assert_int_eq(gwconn_init(&w.conn, &gc), LB_OK);
 	/* As handlers_setup(). */
 	w.d.gateways = &w.gateways;
 	w.d.dedup = &w.dedup;
@@ -186,16 +193,19 @@ static void setup(void)
 	w.d.emit_arg = &w.emitted;
 	w.d.stats = &w.stats;
 	w.d.pub = &w.pub;
+	w.d.conn = &w.conn;
 	w.d.budget = &w.budget;
 	w.d.tx = &w.tx;
 	w.d.out = (struct udpout){.send = rec_send, .arg = &w.udp};
 	w.d.forward_crc_error = w.cfg.udp_forward_crc_error;
 	w.d.offline_after = w.cfg.udp_offline_after;
+	ck_assert_int_eq(dispatch_check(&w.d), LB_OK);
 	w.from = peer(40001);
 }
 
 static void teardown(void)
 {
+	gwconn_free(&w.conn);
 	dedup_free(&w.dedup);
 	sessions_free(&w.sessions);
 	budget_free(&w.budget);

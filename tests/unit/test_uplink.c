@@ -47,6 +47,7 @@
 #include "tables/devices.h"
 #include "tables/gateway.h"
 #include "fakes.h"
+#include "base/netaddr.h"
 #include "mac/join.h"
 
 #define DEV_EUI UINT64_C(0x70b3d57ed0000001)
@@ -190,8 +191,9 @@ static void setup(void)
 	w.up = (struct uplink){
 		.devices = &w.devices, .region = w.region, .stats = &w.stats, .ids = &w.ids,
 		.sessions = &w.sessions, .budget = &w.budget, .otaa = &w.otaa, .tx = &w.tx,
-		.pub = &w.pub, .ev = &w.ev,
+		.pub = &w.pub, .ev = &w.ev, .gateways = &w.gateways,
 	};
+	ck_assert_int_eq(uplink_check(&w.up), LB_OK);
 	w.clk = loop_now_ms();
 }
 
@@ -551,16 +553,19 @@ END_TEST
 static struct sockaddr_in route_of(uint64_t gw_eui, uint16_t port)
 {
 	struct gateway *gw = NULL;
-	bool came_online = false;
+	struct gateway_admission adm;
+	struct netaddr src;
 	struct sockaddr_in sin;
 
-	ck_assert_int_eq(gateways_admit(&w.gateways, gw_eui, loop_now_us(), &gw, &came_online),
-			 LB_OK);
-	ck_assert(came_online);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(netaddr_from_sockaddr((const struct sockaddr *)&sin, sizeof(sin), &src),
+			 LB_OK);
+	ck_assert_int_eq(gateways_admit(&w.gateways, gw_eui, &src, loop_now_us(), &gw, &adm),
+			 LB_OK);
+	ck_assert(adm.came_online);
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, &sin, sizeof(sin));
@@ -615,7 +620,13 @@ START_TEST(test_confirmed_uplink_acked)
 	/* The gateway's TX_ACK ends it with a txack event. */
 	struct gwmp_txack ok;
 	memset(&ok, 0, sizeof(ok));
-	txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &ok);
+	/* From anywhere but where the PULL_RESP went, it is refused. */
+	struct udp_peer elsewhere = d->to;
+	((struct sockaddr_in *)&elsewhere.addr)->sin_port ^= 1;
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &elsewhere, &ok),
+			 LB_ERR_ADDRESS_MISMATCH);
+	ck_assert_uint_eq(w.tx.stats.sent, 0);
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &ok), LB_OK);
 	ck_assert_uint_eq(w.tx.stats.sent, 1);
 	device_topic(topic, sizeof(topic), DEV_EUI, "txack");
 	ck_assert_uint_eq(count_topic(topic), 1);
