@@ -12,6 +12,17 @@
 #include "gwmp/rx.h"
 #include "io/loop.h"
 
+/* When the datagram arrived (the kernel's time, io/udp.h), else now. */
+static int64_t arrival_wall(const struct udp_peer *from)
+{
+	return from->arrival_wall_us ? from->arrival_wall_us : loop_wall_us();
+}
+
+static int64_t arrival_mono(const struct udp_peer *from)
+{
+	return from->arrival_mono_us ? from->arrival_mono_us : loop_now_us();
+}
+
 static void drop_datagram(struct dispatch *d, int err, const struct udp_peer *from, uint64_t eui)
 {
 	char peer[64], id[17] = "-";
@@ -123,10 +134,10 @@ static void stat_drops(struct dispatch *d, uint64_t eui, unsigned dropped)
  * de-duplication if its radio CRC is good (the rxpk `stat`
  * field, Semtech PROTOCOL.TXT §4). */
 static void handle_rxpk(struct dispatch *d, struct gateway *gw, const struct gwmp_header *h,
-			const struct gwmp_rxpk *pk, int64_t now_ms)
+			const struct gwmp_rxpk *pk, const struct udp_peer *from, int64_t now_ms)
 {
 	struct lb_rx rx = {.gateway_eui = h->gateway_eui, .uplink_id = d->next_uplink_id++,
-			   .received_us = loop_wall_us(), .version = h->version};
+			   .received_us = arrival_wall(from), .version = h->version};
 
 	rx.rxpk = *pk;
 	gw->rxpk_total++;
@@ -175,7 +186,7 @@ static void handle_push_data(struct dispatch *d, struct gateway *gw, const struc
 			drop_datagram(d, push->rxpk_err[i], from, h->gateway_eui);
 			continue;
 		}
-		handle_rxpk(d, gw, h, &push->rxpk[i], now_ms);
+		handle_rxpk(d, gw, h, &push->rxpk[i], from, now_ms);
 	}
 	for (size_t i = 0; i < push->n_rxpk_excess; i++)
 		stats_count_dgram_drop(d->stats, LB_ERR_TOO_LARGE);
@@ -219,7 +230,7 @@ void dispatch_datagram(void *arg, const uint8_t *buf, size_t len, bool truncated
 	struct gateway *gw;
 	struct gateway_admission adm = {0};
 	struct netaddr src;
-	int64_t now_ms = loop_now_ms();
+	int64_t now_ms = arrival_mono(from) / 1000;
 
 	if (truncated) {
 		drop_datagram(d, LB_ERR_TOO_LARGE, from, 0);
@@ -232,7 +243,8 @@ void dispatch_datagram(void *arg, const uint8_t *buf, size_t len, bool truncated
 	}
 	rc = netaddr_from_sockaddr((const struct sockaddr *)&from->addr, from->len, &src);
 	if (rc == LB_OK)
-		rc = gateways_admit(d->gateways, h.gateway_eui, &src, loop_now_us(), &gw, &adm);
+		rc = gateways_admit(d->gateways, h.gateway_eui, &src, arrival_mono(from), &gw,
+				    &adm);
 	on_admission(d, &h, from, &adm);   /* an eviction counts even if refused */
 	if (rc != LB_OK) {
 		drop_datagram(d, rc, from, h.gateway_eui);

@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gwmp/gwmp.h"
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "io/loop.h"
 
 #define BUF_LEN (GWMP_MAX_DATAGRAM + 1)
 
@@ -70,6 +72,11 @@ static int socket_setup(struct udp *u, const struct sockaddr_storage *ss, sockle
 	if (setsockopt(u->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) != 0)
 		log_warn("udp", "SO_RXQ_OVFL: %s (kernel drops will not be counted)",
 			 strerror(errno));
+	/* Arrival times, for rate limits measured when datagrams arrived, not
+	 * when we read them. */
+	if (setsockopt(u->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) != 0)
+		log_warn("udp", "SO_TIMESTAMPNS: %s (datagrams are timed when read)",
+			 strerror(errno));
 	if (bind(u->fd, (const struct sockaddr *)ss, len) != 0) {
 		log_error("udp", "bind: %s", strerror(errno));
 		return LB_ERR_IO;
@@ -110,10 +117,34 @@ void udp_close(struct udp *u)
 	u->bufs = NULL;
 }
 
-/* SO_RXQ_OVFL: a cumulative count of datagrams the kernel dropped. */
-static void note_kernel_drops(struct udp *u, struct msghdr *mh)
+/* SCM_TIMESTAMPNS: the kernel's receive time on the wall clock, placed on
+ * the monotonic clock too (never later than now). */
+static void note_arrival(struct udp_peer *p, const struct cmsghdr *c, int64_t wall_now,
+			 int64_t mono_now)
 {
+	struct timespec ts;
+
+	memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+	int64_t wall = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	int64_t age = wall_now - wall;
+	if (wall <= 0 || age < 0)
+		age = 0;
+	p->arrival_wall_us = wall_now - age;
+	p->arrival_mono_us = mono_now - age;
+}
+
+/* Per datagram: SO_RXQ_OVFL, a cumulative count of datagrams the kernel
+ * dropped, and the arrival time. */
+static void note_control(struct udp *u, struct msghdr *mh, struct udp_peer *p, int64_t wall_now,
+			 int64_t mono_now)
+{
+	p->arrival_wall_us = 0;
+	p->arrival_mono_us = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			note_arrival(p, c, wall_now, mono_now);
+			continue;
+		}
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL)
 			continue;
 		uint32_t dropped;
@@ -132,7 +163,7 @@ int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg)
 	struct iovec iov[UDP_BATCH];
 	struct udp_peer peers[UDP_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(uint32_t))];
+		char buf[CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec))];
 		struct cmsghdr align;
 	} ctrl[UDP_BATCH];
 	size_t total = 0;
@@ -158,13 +189,14 @@ int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg)
 			LB_LOG_RL(LOG_LVL_WARN, "udp", "recvmmsg: %s", strerror(errno));
 			return total ? (int)total : LB_ERR_IO;
 		}
+		int64_t wall_now = loop_wall_us(), mono_now = loop_now_us();
 		for (int i = 0; i < n; i++) {
 			size_t len = msgs[i].msg_len;
 			/* A datagram that filled the whole buffer was bigger than the
 			 * largest we accept: MSG_TRUNC cut it. */
 			bool trunc = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len > GWMP_MAX_DATAGRAM;
 			peers[i].len = msgs[i].msg_hdr.msg_namelen;
-			note_kernel_drops(u, &msgs[i].msg_hdr);
+			note_control(u, &msgs[i].msg_hdr, &peers[i], wall_now, mono_now);
 			cb(arg, u->bufs + (size_t)i * BUF_LEN, trunc ? GWMP_MAX_DATAGRAM : len, trunc,
 			   &peers[i]);
 		}

@@ -23,6 +23,13 @@
 struct udp_peer {
 	struct sockaddr_storage addr;
 	socklen_t len;
+	/* When the kernel received the datagram (SO_TIMESTAMPNS), 0 = unknown:
+	 * on the wall clock and, converted, on the monotonic clock of
+	 * loop_now_us(). Rate limits and nsTime use the arrival, so a bridge
+	 * that was busy for a moment does not see a gateway's queued datagrams
+	 * as a burst. */
+	int64_t arrival_wall_us;
+	int64_t arrival_mono_us;
 };
 
 /* `truncated` is set when the datagram was larger than the buffer

@@ -75,7 +75,7 @@ struct rec_dgram {
 };
 
 struct rec_udp {
-	struct rec_dgram d[16];
+	struct rec_dgram d[64];
 	size_t n;
 };
 

@@ -405,6 +405,35 @@ START_TEST(test_pull_data)
 }
 END_TEST
 
+/* A gateway's datagrams that arrived spread out but are read at once (the
+ * bridge was busy) are rate-limited by when they arrived: none is refused.
+ * Crowded into the same arrival time, the eleventh is. */
+START_TEST(test_rate_limit_by_arrival)
+{
+	struct gateways_opts go = {
+		.keepalive_s = w.cfg.udp_keepalive_s, .offline_after = w.cfg.udp_offline_after,
+		.rate_limit_count = 10, .rate_limit_window_ms = 10, .max_gateways = 16,
+	};
+	struct udp_peer down = peer(40100);
+	int64_t t0 = loop_now_us() - 1000000;
+
+	gateways_free(&w.gateways);
+	ck_assert_int_eq(gateways_init(&w.gateways, &go), LB_OK);
+	for (int i = 0; i < 20; i++) {
+		down.arrival_mono_us = t0 + i * 2000;       /* one every 2 ms */
+		down.arrival_wall_us = loop_wall_us();
+		deliver(GWMP_PULL_DATA, GW_1, (uint8_t)i, 0, NULL, &down);
+	}
+	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_RATE_LIMIT], 0);
+	ck_assert_uint_eq(w.udp.n, 20);
+	for (int i = 0; i < 11; i++) {
+		down.arrival_mono_us = t0 + 100000;         /* all at once */
+		deliver(GWMP_PULL_DATA, GW_1, (uint8_t)i, 1, NULL, &down);
+	}
+	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_RATE_LIMIT], 1);
+}
+END_TEST
+
 START_TEST(test_push_data_stat)
 {
 	deliver(GWMP_PUSH_DATA, GW_1, 4, 4, "{\"stat\":" STAT "}", &w.from);
@@ -561,6 +590,7 @@ static Suite *dispatch_suite(void)
 	tcase_add_test(tc, test_two_gateways_one_group);
 	tcase_add_test(tc, test_online_published_once);
 	tcase_add_test(tc, test_pull_data);
+	tcase_add_test(tc, test_rate_limit_by_arrival);
 	tcase_add_test(tc, test_push_data_stat);
 	tcase_add_test(tc, test_too_short);
 	tcase_add_test(tc, test_push_data_bad_json);
