@@ -37,6 +37,14 @@ const char *const store__sql[STMT__COUNT] = {
 	[STMT_PURGE_NONCE] = "DELETE FROM dev_nonce WHERE dev_eui = ?",
 	[STMT_PURGE_DL] = "DELETE FROM downlink WHERE dev_eui = ?",
 	[STMT_PURGE_LEDGER] = "DELETE FROM ledger WHERE owner = ? AND kind < 256",
+	[STMT_OUTBOX_INSERT] = "INSERT INTO outbox (" OUTBOX_COLS ") VALUES (?,?,?,?,?,?)",
+	[STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE seq BETWEEN ? AND ?",
+	[STMT_OUTBOX_PAGE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE seq > ? AND seq <= ?"
+			     " ORDER BY seq LIMIT ?",
+	/* Bytes as store_outbox_row_bytes() counts them, less the overhead. */
+	[STMT_OUTBOX_USAGE] = "SELECT count(*), COALESCE(sum(length(CAST(topic AS BLOB))"
+			      " + length(payload)), 0), COALESCE(min(seq), 0),"
+			      " COALESCE(max(seq), 0) FROM outbox",
 };
 
 _Static_assert(STORE_LEDGER_GATEWAY_BASE == 256, "STMT_PURGE_LEDGER hard-codes the base");
