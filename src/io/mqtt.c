@@ -596,6 +596,11 @@ size_t mqtt_tracked_room(const struct mqtt *m)
 	return MQTT_TRACKED_WINDOW - m->n_tracked;
 }
 
+size_t mqtt_tracked_pending(const struct mqtt *m)
+{
+	return m->n_tracked;
+}
+
 int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload, size_t len,
 			 int qos, uint64_t token)
 {

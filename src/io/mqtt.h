@@ -222,6 +222,8 @@ int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 /* How many tracked messages mqtt_publish_tracked() takes now: 0 unless
  * connected (and outside a callback). */
 size_t mqtt_tracked_room(const struct mqtt *m);
+/* Tracked messages in flight (counted in mqtt_pending() too). */
+size_t mqtt_tracked_pending(const struct mqtt *m);
 
 /*
  * Remember a subscription (renewed on every CONNACK) and subscribe now if
