@@ -32,6 +32,39 @@ static int mqtt_out(void *arg, const char *topic, const void *payload, size_t le
 	return mqtt_publish(&b->mqtt, topic, payload, len, qos, retain);
 }
 
+/* Events held for the group commit go through the outbox. */
+static int hold_out(void *arg, uint64_t batch, uint64_t dev_eui, const char *topic,
+		    const void *payload, size_t len, int qos)
+{
+	struct bridge *b = arg;
+	return outbox_add(&b->outbox, batch, dev_eui, topic, payload, len, qos);
+}
+
+static size_t outbox_room(void *arg)
+{
+	struct bridge *b = arg;
+	return mqtt_tracked_room(&b->mqtt);
+}
+
+static int outbox_send(void *arg, const char *topic, const void *payload, size_t len, int qos,
+		       uint64_t token)
+{
+	struct bridge *b = arg;
+	return mqtt_publish_tracked(&b->mqtt, topic, payload, len, qos, token);
+}
+
+static void on_mqtt_acked(void *arg, uint64_t token)
+{
+	struct bridge *b = arg;
+	outbox_acked(&b->outbox, token);
+}
+
+static void on_mqtt_returned(void *arg, uint64_t token)
+{
+	struct bridge *b = arg;
+	outbox_returned(&b->outbox, token);
+}
+
 static void on_mqtt_connect(void *arg)
 {
 	struct bridge *b = arg;
@@ -83,7 +116,8 @@ static int mqtt_setup(struct bridge *b)
 		.qos = c->mqtt_qos, .queue_limit = (size_t)c->mqtt_queue_limit,
 		.will_topic = will_topic, .will_payload = STATE_OFFLINE, .will_retain = true,
 		.will_qos = c->mqtt_qos, .on_connect = on_mqtt_connect,
-		.on_message = on_mqtt_message, .arg = b,
+		.on_message = on_mqtt_message, .on_acked = on_mqtt_acked,
+		.on_returned = on_mqtt_returned, .arg = b,
 	};
 	return mqtt_init(&b->mqtt, &o);
 }
@@ -213,6 +247,25 @@ static int state_setup(struct bridge *b)
 	return LB_OK;
 }
 
+static int outbox_setup(struct bridge *b)
+{
+	struct outbox_ctx ctx = {
+		.store = &b->store, .durable = &b->durable, .stats = &b->stats,
+		.sink = {.room = outbox_room, .send = outbox_send, .arg = b},
+	};
+	struct outbox_opts o = {
+		.cache_limit = (size_t)b->cfg.mqtt_queue_limit,
+		.limit_bytes = (uint64_t)b->cfg.mqtt_outbox_limit_mb * 1024 * 1024,
+		.commit_ms = b->cfg.state_commit_ms,
+	};
+	int rc = outbox_init(&b->outbox, &ctx, &o);
+	if (rc == LB_OK)
+		b->outbox_ready = true;
+	else
+		log_error("bridge", "outbox: %s", lb_strerror(rc));
+	return rc;
+}
+
 static int budget_setup(struct bridge *b)
 {
 	struct budget_ctx ctx = {
@@ -321,7 +374,7 @@ static int modules_setup(struct bridge *b)
 		return LB_ERR_CONFIG;
 	}
 	(void)idgen_init(&b->ids); /* a failure is logged; ids stay unique in this run */
-	struct publish_sink sink = {.publish = mqtt_out, .arg = b};
+	struct publish_sink sink = {.publish = mqtt_out, .hold = hold_out, .arg = b};
 	if ((rc = publish_init(&b->pub, &b->cfg, &sink)) != LB_OK)
 		return rc;
 	b->ev = (struct devevents){.pub = &b->pub, .stats = &b->stats};
@@ -329,7 +382,7 @@ static int modules_setup(struct bridge *b)
 		return rc;
 	rc = sessions_init(&b->sessions, &b->devices, &b->store, &b->durable,
 			   b->cfg.state_commit_ms);
-	if (rc != LB_OK || (rc = budget_setup(b)) != LB_OK)
+	if (rc != LB_OK || (rc = budget_setup(b)) != LB_OK || (rc = outbox_setup(b)) != LB_OK)
 		return rc;
 	txsched_setup(b);
 	if ((rc = otaa_setup(b)) != LB_OK)
@@ -388,6 +441,9 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 	x.mqtt_queue_depth = ms.queued;
 	x.mqtt_published = ms.published;
 	x.mqtt_dropped = ms.dropped_overflow;
+	x.outbox_depth = outbox_pending(&b->outbox);
+	x.outbox_bytes = outbox_bytes(&b->outbox);
+	x.outbox_dropped = b->outbox.stats.dropped_overflow;
 	x.mqtt_reconnects = ms.reconnects;
 	int rc = stats_json(&b->stats, &x, json, sizeof(json), &len);
 	if (rc == LB_OK)
@@ -403,11 +459,6 @@ static int64_t earliest(int64_t a, int64_t b)
 	if (b < 0)
 		return a;
 	return a < b ? a : b;
-}
-
-static bool batch_committed(void *arg, uint64_t batch)
-{
-	return durable_committed(arg, batch);
 }
 
 /* systemd notifications are best effort (no NOTIFY_SOCKET: nothing to
@@ -456,7 +507,7 @@ static int64_t run_timers(struct bridge *b)
 	next = earliest(next, txsched_tick(&b->tx, now));
 	next = earliest(next, budget_tick(&b->budget, now));
 	next = earliest(next, durable_tick(&b->durable, now));
-	b->stats.uplinks_published += publish_release(&b->pub, batch_committed, &b->durable);
+	next = earliest(next, outbox_tick(&b->outbox, now));
 	next = earliest(next, mqtt_tick(&b->mqtt, now));
 	if (b->cfg.mqtt_stats_interval_s > 0 && now >= b->next_stats_ms) {
 		publish_stats(b, now);
@@ -529,34 +580,48 @@ int bridge_reload(struct bridge *b)
 	return LB_OK;
 }
 
-/* SIGTERM/SIGINT: say offline (a clean DISCONNECT suppresses the Will),
- * then give queued events up to 5 s to reach the broker. */
+/* Anything left to deliver: the FIFO, in flight, the outbox. */
+static bool undelivered(struct bridge *b)
+{
+	return mqtt_pending(&b->mqtt) > 0 || outbox_pending(&b->outbox) > 0;
+}
+
+/* SIGTERM/SIGINT: commit what is staged (the outbox rows with it), say
+ * offline (a clean DISCONNECT suppresses the Will), give queued events and
+ * the outbox up to 5 s to reach the broker, then commit the deletions of
+ * what the broker acknowledged: what is left is published at the next
+ * start, nothing twice. */
 static void shutdown_flush(struct bridge *b)
 {
 	int64_t until = loop_now_ms() + BRIDGE_SHUTDOWN_FLUSH_MS;
 
-	log_notice("bridge", "shutting down: flushing %zu queued message(s)", mqtt_pending(&b->mqtt));
 	dedup_tick(&b->dedup, INT64_MAX / 2, uplink_process, &b->uplink);
 	if (durable_commit(&b->durable) != LB_OK)
-		log_error("bridge", "state not committed at shutdown: %zu held event(s) dropped",
-			  b->pub.n_held);
-	b->stats.uplinks_published += publish_release(&b->pub, batch_committed, &b->durable);
-	if (b->pub.n_held)
-		log_error("bridge", "%zu held up event(s) dropped at shutdown (state not durable)",
-			  b->pub.n_held);
+		log_error("bridge", "state not committed at shutdown: uplinks accepted since the "
+			  "last commit are not published (their counters are not durable either)");
+	log_notice("bridge", "shutting down: flushing %zu queued message(s) and %llu outbox "
+		   "event(s)", mqtt_pending(&b->mqtt),
+		   (unsigned long long)outbox_pending(&b->outbox));
 	if (publish_bridge(&b->pub, "state", STATE_OFFLINE, strlen(STATE_OFFLINE), true) != LB_OK)
 		log_warn("bridge", "bridge state offline not published (the Last Will says it)");
-	while (mqtt_connected(&b->mqtt) && mqtt_pending(&b->mqtt) > 0 && loop_now_ms() < until) {
-		int64_t next = earliest(mqtt_tick(&b->mqtt, loop_now_ms()), until);
+	while (mqtt_connected(&b->mqtt) && undelivered(b) && loop_now_ms() < until) {
+		int64_t next = earliest(outbox_tick(&b->outbox, loop_now_ms()), until);
+		next = earliest(next, mqtt_tick(&b->mqtt, loop_now_ms()));
 		mqtt_sync_fd(b);
 		if (loop_run_once(&b->loop, earliest(next, loop_now_ms() + 50)) < 0)
 			break;
 	}
-	size_t left = mqtt_pending(&b->mqtt);
+	size_t left = mqtt_pending(&b->mqtt) - mqtt_tracked_pending(&b->mqtt);
 	if (left)
 		log_warn("bridge", "%zu message(s) not delivered at shutdown", left);
 	if (mqtt_disconnect(&b->mqtt) != LB_OK)
 		log_warn("bridge", "MQTT disconnect not clean: the broker publishes the Last Will");
+	if (durable_commit(&b->durable) != LB_OK)
+		log_error("bridge", "deletions of acknowledged outbox events not committed: those "
+			  "are published again at the next start");
+	if (outbox_pending(&b->outbox) > 0)
+		log_notice("bridge", "%llu event(s) kept in the outbox for the next start",
+			   (unsigned long long)outbox_pending(&b->outbox));
 }
 
 int bridge_run(struct bridge *b)
@@ -602,6 +667,8 @@ void bridge_free(struct bridge *b)
 	dedup_free(&b->dedup);
 	sessions_free(&b->sessions);
 	budget_free(&b->budget);
+	if (b->outbox_ready)
+		outbox_free(&b->outbox);
 	devices_free(&b->devices);
 	gateways_free(&b->gateways);
 	if (b->store_open && store_close(&b->store) != LB_OK)
