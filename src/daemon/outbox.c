@@ -316,8 +316,10 @@ int outbox_add(struct outbox *o, uint64_t batch, uint64_t dev_eui, const char *t
  * newer waits on disk only and there is room, else they stay on disk. */
 static void release(struct outbox *o)
 {
-	while (o->held_head && o->held_head != o->unstaged &&
-	       durable_committed(o->ctx.durable, o->held_head->batch)) {
+	size_t n = 0;
+
+	for (; o->held_head && o->held_head != o->unstaged &&
+	       durable_committed(o->ctx.durable, o->held_head->batch); n++) {
 		struct outbox_msg *m = o->held_head;
 		bool spilled = o->loaded_hi < o->released_hi;
 		o->held_head = m->next;
@@ -330,6 +332,9 @@ static void release(struct outbox *o)
 		else
 			free(m);
 	}
+	if (n > 0)
+		log_debug(TAG, "events up to #%" PRIu64 " committed; %" PRIu64 " waiting for the "
+			  "broker, %zu in memory", o->released_hi, o->rows, o->count);
 }
 
 static int page_cb(void *arg, const struct store_outbox_row *row)
