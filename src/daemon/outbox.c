@@ -371,6 +371,8 @@ static bool page_in(struct outbox *o, int64_t now_ms)
 	}
 	if (n < page)   /* nothing else on disk up to released_hi */
 		o->loaded_hi = o->released_hi;
+	log_debug(TAG, "%zu event(s) read back from the store, up to #%" PRIu64 "; %zu in memory",
+		  n, o->loaded_hi, o->count);
 	return o->loaded_hi < o->released_hi;
 }
 

@@ -6,6 +6,9 @@
 #     back: all 2,000 delivered, in order, none twice;
 #  B. the same with kill -9 once every event is committed: all delivered,
 #     in order, at most the duplicates QoS 1 allows (the window in flight);
+#     In A and B the in-memory cache (mqtt.queue_limit) holds 300 events:
+#     the rest wait on disk and are read back in order; memory never holds
+#     more than 300.
 #  C. mqtt.outbox_limit_mb = 1, 1,500 larger uplinks while the broker is
 #     down: what fits is delivered, the rest is counted exactly in
 #     drops.outboxOverflow (delivered + dropped = sent) and logged
@@ -45,8 +48,8 @@ done
 "$SIM" --devices 8 --seed 61 --emit-devices "$T/devices.conf" --quiet
 # No rate limit: the simulator's bursts are not what is tested here.
 UDP_EXTRA="rate_limit_count = 0;"
-write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;" \
-	'log_level = "debug";'
+MQTT_EXTRA="queue_limit = 300;" write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" \
+	"$T/devices.conf" "dedup_window_ms = 0;" 'log_level = "debug";'
 MQTT_EXTRA="outbox_limit_mb = 1;" write_config "$T/small.conf" "$UDP_PORT" "$MQTT_PORT" \
 	"$T/devices.conf" "dedup_window_ms = 0;"
 
@@ -129,6 +132,13 @@ note "2,000 outbox events delivered $(since "$t0") s after the broker came back"
 dups=$(check_all "$T/expA.txt" "$T/expB.txt")
 [ "$dups" -le 100 ] || fail "$dups uplinks delivered twice: more than the QoS 1 window"
 note "B: all 4,000 delivered in order per device, $dups twice"
+# The cache: pages read back from disk, never more than 300 in memory.
+paged=$(cat "$T"/bridge*.log | sed -n 's/.* \([0-9]*\) event(s) read back .*/\1/p' |
+	awk '{ n += $1 } END { print n + 0 }')
+most=$(cat "$T"/bridge*.log | sed -n 's/.*; \([0-9]*\) in memory$/\1/p' | sort -n | tail -n 1)
+[ "$paged" -ge 3400 ] || fail "only $paged events read back from the store"
+[ "$most" -le 300 ] || fail "$most events in memory, more than mqtt.queue_limit (300)"
+note "A, B: $paged events read back from the store in pages, at most $most in memory"
 
 note "C. outbox_limit_mb = 1, broker down, 1,500 uplinks of 200 bytes"
 kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status $?"
