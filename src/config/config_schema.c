@@ -323,7 +323,7 @@ const struct cs_entry config__schema[] = {
 
 	S_STR("state_dir", state_dir, "/var/lib/lorabridge", check_absolute, 0,
 	      "Directory of the durable state (SQLite: sessions, downlink queue, fair-access "
-	      "ledgers); created if missing."),
+	      "ledgers, the outbox of uplink events); created if missing."),
 	S_INT("state.commit_ms", state_commit_ms, 200, 10, 10000,
 	      "Group-commit interval of the state in ms: changes are written in one transaction "
 	      "per interval."),
