@@ -597,8 +597,9 @@ static void shutdown_flush(struct bridge *b)
 
 	dedup_tick(&b->dedup, INT64_MAX / 2, uplink_process, &b->uplink);
 	if (durable_commit(&b->durable) != LB_OK)
-		log_error("bridge", "state not committed at shutdown: uplinks accepted since the "
-			  "last commit are not published (their counters are not durable either)");
+		log_error("bridge", "state not committed at shutdown: retried once more at close; "
+			  "if that fails too, the uplinks accepted since the last commit are lost "
+			  "with their counters (a retransmission is accepted)");
 	log_notice("bridge", "shutting down: flushing %zu queued message(s) and %llu outbox "
 		   "event(s)", mqtt_pending(&b->mqtt),
 		   (unsigned long long)outbox_pending(&b->outbox));
