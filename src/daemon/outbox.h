@@ -26,10 +26,11 @@
  *
  * What survives what: at start-up the rows of the last run are published
  * first, in order (they have lower seqs than anything new), so each
- * device's events keep their order across restarts. After SIGTERM nothing
- * is sent twice (deletions are committed on the way out); after a crash the
- * events in flight and those acknowledged less than commit_ms before are
- * sent again: duplicates, as QoS 1 allows, never a loss. With QoS 0 there
+ * device's events keep their order across restarts. After SIGTERM only
+ * events still unacknowledged when the bridge gave up waiting are sent
+ * again (deletions are committed on the way out); after a crash the events
+ * in flight and those acknowledged less than commit_ms before are sent
+ * again: duplicates, as QoS 1 allows, never a loss. With QoS 0 there
  * is no acknowledgement: an event leaves the outbox once written to the
  * socket (mqtt.h), so a connection cut right after may lose it, as QoS 0
  * does anyway.
