@@ -273,7 +273,7 @@ static int refuse_overflow(struct outbox *o, uint64_t dev_eui, uint64_t bytes)
 {
 	o->stats.dropped_overflow++;
 	LB_LOG_RL(LOG_LVL_WARN, TAG, "outbox full (%" PRIu64 " events, %" PRIu64 " of %" PRIu64
-		  " bytes; mqtt.outbox_limit_mb): an event of %016" PRIx64 " (%" PRIu64
+		  " bytes; mqtt.outbox_limit_mb): an event of device %016" PRIx64 " (%" PRIu64
 		  " bytes) dropped, %" PRIu64 " so far", o->rows, o->bytes, o->opts.limit_bytes,
 		  dev_eui, bytes, o->stats.dropped_overflow);
 	return LB_ERR_FULL;
@@ -313,7 +313,7 @@ int outbox_add(struct outbox *o, uint64_t batch, uint64_t dev_eui, const char *t
 /* ---- from held to the cache, from the store to the cache ------------------- */
 
 /* Events whose row is committed move on: into the cache while nothing
- * newer waits on disk only and there is room, else they stay on disk. */
+ * older waits on disk only and there is room, else they stay on disk. */
 static void release(struct outbox *o)
 {
 	size_t n = 0;
