@@ -116,6 +116,8 @@ static void reap(struct outbox *o)
 /* List row seq for deletion, extending the last range when it follows on. */
 static void delete_later(struct outbox *o, uint64_t seq)
 {
+	if (o->del_rows++ == 0)
+		o->del_since_ms = loop_now_ms();
 	if (o->n_del > 0 && o->del[o->n_del - 1].last + 1 == seq) {
 		o->del[o->n_del - 1].last = seq;
 		return;
@@ -132,8 +134,6 @@ static void delete_later(struct outbox *o, uint64_t seq)
 		o->cap_del = cap;
 	}
 	o->del[o->n_del++] = (struct outbox_range){.first = seq, .last = seq};
-	if (o->del_since_ms < 0)
-		o->del_since_ms = loop_now_ms();
 }
 
 /* The event will not be published (acknowledged, or refused for good):
@@ -185,6 +185,9 @@ static int stage_deletes(struct outbox *o)
 	if (i > 0 && i < o->n_del)
 		memmove(o->del, o->del + i, (o->n_del - i) * sizeof(*o->del));
 	o->n_del -= i;
+	o->del_rows = 0;
+	for (size_t j = 0; j < o->n_del; j++)
+		o->del_rows += o->del[j].last - o->del[j].first + 1;
 	if (o->n_del == 0)
 		o->del_since_ms = -1;
 	return rc;
@@ -198,15 +201,22 @@ static int stage_all(void *arg)
 	return rc != LB_OK ? rc : stage_deletes(o);
 }
 
+/* New rows are due with the state they belong to. Deletions ride along
+ * with the commits the state makes anyway; on their own they are due after
+ * OUTBOX_DELETE_DELAY_MS, or at once when OUTBOX_DELETE_ROWS wait (a backlog
+ * draining), which bounds what a crash can make us send twice. */
 static int64_t due_ms(void *arg)
 {
 	struct outbox *o = arg;
-	int64_t due = -1;
+	int64_t due = -1, del = -1;
 
 	if (o->unstaged_since_ms >= 0)
 		due = o->unstaged_since_ms + o->opts.commit_ms;
-	if (o->del_since_ms >= 0 && (due < 0 || o->del_since_ms + o->opts.commit_ms < due))
-		due = o->del_since_ms + o->opts.commit_ms;
+	if (o->del_since_ms >= 0)
+		del = o->del_rows >= OUTBOX_DELETE_ROWS ? o->del_since_ms
+							 : o->del_since_ms + OUTBOX_DELETE_DELAY_MS;
+	if (del >= 0 && (due < 0 || del < due))
+		due = del;
 	return due;
 }
 

@@ -19,18 +19,20 @@
  *   4. outbox_tick() hands cached events to the sink in seq order while it
  *      has room (tracked publishes: io/mqtt.h).
  *   5. outbox_acked() frees it and lists its row for deletion. Deletions are
- *      staged with the group commit, due commit_ms after the first one: the
- *      disk is written once per commit interval, never once per message.
- *      outbox_returned() (the sink will not send it after all) makes it the
- *      next to be sent again.
+ *      staged with the group commits the state makes anyway (a new uplink's
+ *      FCnt); on their own they are due OUTBOX_DELETE_DELAY_MS after the
+ *      first, or at once when OUTBOX_DELETE_ROWS wait (a backlog draining):
+ *      the disk is never written once per message. outbox_returned() (the
+ *      sink will not send it after all) makes it the next to be sent again.
  *
  * What survives what: at start-up the rows of the last run are published
  * first, in order (they have lower seqs than anything new), so each
  * device's events keep their order across restarts. After SIGTERM only
  * events still unacknowledged when the bridge gave up waiting are sent
  * again (deletions are committed on the way out); after a crash the events
- * in flight and those acknowledged less than commit_ms before are sent
- * again: duplicates, as QoS 1 allows, never a loss. With QoS 0 there
+ * in flight and those acknowledged since the last commit (at most
+ * OUTBOX_DELETE_ROWS, at most OUTBOX_DELETE_DELAY_MS' worth) are sent again:
+ * duplicates, as QoS 1 allows, never a loss. With QoS 0 there
  * is no acknowledgement: an event leaves the outbox once written to the
  * socket (mqtt.h), so a connection cut right after may lose it, as QoS 0
  * does anyway.
@@ -57,6 +59,10 @@
 
 /* Rows read back from the store per tick when the cache has room. */
 #define OUTBOX_PAGE_ROWS 256
+/* Acknowledged rows whose deletion alone makes a commit due at once, and
+ * the delay after which it does anyway. */
+#define OUTBOX_DELETE_ROWS 1000
+#define OUTBOX_DELETE_DELAY_MS 30000
 
 /* Where cached events go (bridge.c: the MQTT client's tracked publishes). */
 struct outbox_sink {
@@ -109,6 +115,7 @@ struct outbox {
 	/* acknowledged rows to delete, as ranges in arrival order */
 	struct outbox_range *del;
 	size_t n_del, cap_del;
+	uint64_t del_rows;               /* rows in those ranges */
 	int64_t del_since_ms;            /* -1: none */
 	int64_t retry_at_ms;             /* a failed read: not before */
 	uint64_t rows, bytes;            /* not yet acknowledged, wherever they are */

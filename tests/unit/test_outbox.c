@@ -19,6 +19,7 @@
 #include "daemon/durable.h"
 #include "daemon/outbox.h"
 #include "daemon/stats.h"
+#include "io/loop.h"
 #include "store/store.h"
 
 #define EUI_A UINT64_C(0x70b3d57ed0000001)
@@ -184,24 +185,48 @@ START_TEST(test_sent_after_commit_in_order)
 }
 END_TEST
 
-/* Deletions alone make the group commit due, commit_ms after the first. */
+/* Deletions ride along with the next commit of the state; alone they are
+ * due OUTBOX_DELETE_DELAY_MS after the first, or at once when
+ * OUTBOX_DELETE_ROWS wait. */
 START_TEST(test_deletions_are_due)
 {
 	struct fix f;
 
-	setup(&f, 100, 1 << 20);
+	setup(&f, 2000, 1 << 22);
 	f.rec.room = 100;
 	ck_assert_int_eq(add(&f, EUI_A, 1), LB_OK);
 	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
 	outbox_tick(&f.o, 0);
-	int64_t none = durable_tick(&f.durable, 0);
-	ck_assert_int_eq(none, -1);
+	ck_assert_int_eq(durable_tick(&f.durable, loop_now_ms()), -1);
+	int64_t t0 = loop_now_ms();
 	outbox_acked(&f.o, f.rec.sent[0]);
-	int64_t due = durable_tick(&f.durable, 0);
-	ck_assert_int_gt(due, 0);
+	int64_t due = durable_tick(&f.durable, loop_now_ms());
+	ck_assert_int_ge(due, t0 + OUTBOX_DELETE_DELAY_MS);
 	ck_assert_uint_eq(rows_on_disk(&f), 1);
-	durable_tick(&f.durable, due);
-	ck_assert_uint_eq(rows_on_disk(&f), 0);
+	/* A new event's commit takes the deletion along. */
+	ck_assert_int_eq(add(&f, EUI_A, 2), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	ck_assert_uint_eq(rows_on_disk(&f), 1);
+	ck_assert_int_eq(durable_tick(&f.durable, loop_now_ms()), -1);
+
+	/* A backlog draining: OUTBOX_DELETE_ROWS acknowledged rows are due now. */
+	for (int i = 3; i < 3 + OUTBOX_DELETE_ROWS; i++)
+		ck_assert_int_eq(add(&f, EUI_B, i), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	for (int round = 0; f.o.stats.acked < 1 + OUTBOX_DELETE_ROWS && round < 100; round++) {
+		f.rec.n = 0;
+		f.rec.room = 50;
+		outbox_tick(&f.o, round);
+		durable_tick(&f.durable, loop_now_ms());      /* not due yet */
+		ck_assert_uint_eq(rows_on_disk(&f), 1 + OUTBOX_DELETE_ROWS);
+		for (size_t i = 0; i < f.rec.n; i++)
+			outbox_acked(&f.o, f.rec.sent[i]);
+	}
+	/* Events 2 .. 1001 acknowledged since the last commit, 1002 not. */
+	ck_assert_uint_eq(f.o.stats.acked, 1 + OUTBOX_DELETE_ROWS);
+	ck_assert_uint_eq(rows_on_disk(&f), 1 + OUTBOX_DELETE_ROWS);
+	durable_tick(&f.durable, loop_now_ms());
+	ck_assert_uint_eq(rows_on_disk(&f), 1);
 	teardown(&f);
 }
 END_TEST
