@@ -97,6 +97,7 @@ struct outbox_stats {
 };
 
 struct outbox_msg;
+struct outbox_range;
 
 /* Fields are private to outbox.c; read stats, outbox_pending(), outbox_bytes(). */
 struct outbox {
