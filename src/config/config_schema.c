@@ -281,7 +281,12 @@ const struct cs_entry config__schema[] = {
 	S_STR("mqtt.topics.bridge", mqtt_topic_bridge, "lorabridge/{client_id}/{event}",
 	      check_topic_bridge, 0, "Topic of the bridge's own events (state, stats)."),
 	S_INT("mqtt.queue_limit", mqtt_queue_limit, 10000, 1, 10000000,
-	      "Messages kept while the broker is unreachable; the oldest are dropped beyond."),
+	      "Messages kept in memory while the broker is unreachable; the oldest are dropped "
+	      "beyond. Uplink events are not: they wait in the outbox, of which this many are "
+	      "kept in memory."),
+	S_INT("mqtt.outbox_limit_mb", mqtt_outbox_limit_mb, 64, 1, 65536,
+	      "Size of the outbox in MiB: uplink events waiting in the state directory for the "
+	      "broker's acknowledgement; beyond it new uplink events are dropped and counted."),
 	S_INT("mqtt.stats_interval_s", mqtt_stats_interval_s, 60, 0, 86400,
 	      "Period of the bridge statistics event in seconds; 0 disables it."),
 
@@ -332,7 +337,7 @@ const struct cs_entry config__schema[] = {
 
 	S_STR("state_dir", state_dir, "/var/lib/lorabridge", check_absolute, 0,
 	      "Directory of the durable state (SQLite: sessions, downlink queue, fair-access "
-	      "ledgers); created if missing."),
+	      "ledgers, the outbox of uplink events); created if missing."),
 	S_INT("state.commit_ms", state_commit_ms, 200, 10, 10000,
 	      "Group-commit interval of the state in ms: changes are written in one transaction "
 	      "per interval."),

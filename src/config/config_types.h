@@ -120,6 +120,7 @@ struct lb_config {
 	 * subscribed with {command} = "down"; always contains {dev_eui} */
 	char *mqtt_topic_device_command;
 	int mqtt_queue_limit;           /* 10000 messages */
+	int mqtt_outbox_limit_mb;       /* 64 MiB of uplink events in the outbox */
 	int mqtt_stats_interval_s;      /* 60, 0 = no periodic stats */
 
 	/* top level */

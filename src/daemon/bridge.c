@@ -33,6 +33,39 @@ static int mqtt_out(void *arg, const char *topic, const void *payload, size_t le
 	return mqtt_publish(&b->mqtt, topic, payload, len, qos, retain);
 }
 
+/* Events held for the group commit go through the outbox. */
+static int hold_out(void *arg, uint64_t batch, uint64_t dev_eui, const char *topic,
+		    const void *payload, size_t len, int qos)
+{
+	struct bridge *b = arg;
+	return outbox_add(&b->outbox, batch, dev_eui, topic, payload, len, qos);
+}
+
+static size_t outbox_room(void *arg)
+{
+	struct bridge *b = arg;
+	return mqtt_tracked_room(&b->mqtt);
+}
+
+static int outbox_send(void *arg, const char *topic, const void *payload, size_t len, int qos,
+		       uint64_t token)
+{
+	struct bridge *b = arg;
+	return mqtt_publish_tracked(&b->mqtt, topic, payload, len, qos, token);
+}
+
+static void on_mqtt_acked(void *arg, uint64_t token)
+{
+	struct bridge *b = arg;
+	outbox_acked(&b->outbox, token);
+}
+
+static void on_mqtt_returned(void *arg, uint64_t token)
+{
+	struct bridge *b = arg;
+	outbox_returned(&b->outbox, token);
+}
+
 static void on_mqtt_connect(void *arg)
 {
 	struct bridge *b = arg;
@@ -86,7 +119,8 @@ static int mqtt_setup(struct bridge *b)
 		.qos = c->mqtt_qos, .queue_limit = (size_t)c->mqtt_queue_limit,
 		.will_topic = will_topic, .will_payload = STATE_OFFLINE, .will_retain = true,
 		.will_qos = c->mqtt_qos, .on_connect = on_mqtt_connect,
-		.on_message = on_mqtt_message, .arg = b,
+		.on_message = on_mqtt_message, .on_acked = on_mqtt_acked,
+		.on_returned = on_mqtt_returned, .arg = b,
 	};
 	return mqtt_init(&b->mqtt, &o);
 }
@@ -244,6 +278,25 @@ static int state_setup(struct bridge *b, const struct bridge_opts *o)
 	return LB_OK;
 }
 
+static int outbox_setup(struct bridge *b)
+{
+	struct outbox_ctx ctx = {
+		.store = &b->store, .durable = &b->durable, .stats = &b->stats,
+		.sink = {.room = outbox_room, .send = outbox_send, .arg = b},
+	};
+	struct outbox_opts o = {
+		.cache_limit = (size_t)b->cfg.mqtt_queue_limit,
+		.limit_bytes = (uint64_t)b->cfg.mqtt_outbox_limit_mb * 1024 * 1024,
+		.commit_ms = b->cfg.state_commit_ms,
+	};
+	int rc = outbox_init(&b->outbox, &ctx, &o);
+	if (rc == LB_OK)
+		b->outbox_ready = true;
+	else
+		log_error("bridge", "outbox: %s", lb_strerror(rc));
+	return rc;
+}
+
 static int budget_setup(struct bridge *b)
 {
 	struct budget_ctx ctx = {
@@ -356,7 +409,7 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 		return LB_ERR_CONFIG;
 	}
 	(void)idgen_init(&b->ids); /* a failure is logged; ids stay unique in this run */
-	struct publish_sink sink = {.publish = mqtt_out, .arg = b};
+	struct publish_sink sink = {.publish = mqtt_out, .hold = hold_out, .arg = b};
 	if ((rc = publish_init(&b->pub, &b->cfg, &sink)) != LB_OK)
 		return rc;
 	b->ev = (struct devevents){.pub = &b->pub, .stats = &b->stats};
@@ -364,7 +417,7 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 		return rc;
 	rc = sessions_init(&b->sessions, &b->devices, &b->store, &b->durable,
 			   b->cfg.state_commit_ms);
-	if (rc != LB_OK || (rc = budget_setup(b)) != LB_OK)
+	if (rc != LB_OK || (rc = budget_setup(b)) != LB_OK || (rc = outbox_setup(b)) != LB_OK)
 		return rc;
 	txsched_setup(b);
 	if ((rc = otaa_setup(b)) != LB_OK)
@@ -430,25 +483,15 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 	x.mqtt_queue_depth = ms.queued;
 	x.mqtt_published = ms.published;
 	x.mqtt_dropped = ms.dropped_overflow;
+	x.outbox_depth = outbox_pending(&b->outbox);
+	x.outbox_bytes = outbox_bytes(&b->outbox);
+	x.outbox_dropped = b->outbox.stats.dropped_overflow;
 	x.mqtt_reconnects = ms.reconnects;
 	int rc = stats_json(&b->stats, &x, json, sizeof(json), &len);
 	if (rc == LB_OK)
 		rc = publish_bridge(&b->pub, "stats", json, len, false);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "bridge", "stats event not published: %s", lb_strerror(rc));
-}
-
-static bool batch_committed(void *arg, uint64_t batch)
-{
-	return durable_committed(arg, batch);
-}
-
-/* `up` events whose state is durable go to MQTT; one the sink refuses is
- * counted as a dropped frame (publishError). */
-static void release_held(struct bridge *b)
-{
-	b->stats.uplinks_published += publish_release(&b->pub, batch_committed, &b->durable);
-	b->stats.frame_drops[DROP_PUBLISH] = b->pub.held_refused;
 }
 
 /* systemd notifications are best effort (no NOTIFY_SOCKET: nothing to
@@ -497,7 +540,7 @@ static int64_t run_timers(struct bridge *b)
 	next = loop_earliest(next, txsched_tick(&b->tx, now));
 	next = loop_earliest(next, budget_tick(&b->budget, now));
 	next = loop_earliest(next, durable_tick(&b->durable, now));
-	release_held(b);
+	next = loop_earliest(next, outbox_tick(&b->outbox, now));
 	next = loop_earliest(next, mqtt_tick(&b->mqtt, now));
 	if (b->cfg.mqtt_stats_interval_s > 0 && now >= b->next_stats_ms) {
 		publish_stats(b, now);
@@ -570,33 +613,42 @@ int bridge_reload(struct bridge *b)
 	return LB_OK;
 }
 
-/* SIGTERM/SIGINT: say offline (a clean DISCONNECT suppresses the Will),
- * then give queued events up to 5 s to reach the broker. */
+/* Anything left to deliver: the FIFO, in flight, the outbox. */
+static bool undelivered(struct bridge *b)
+{
+	return mqtt_pending(&b->mqtt) > 0 || outbox_pending(&b->outbox) > 0;
+}
+
+/* SIGTERM/SIGINT: commit what is staged (the outbox rows with it), say
+ * offline (a clean DISCONNECT suppresses the Will), give queued events and
+ * the outbox up to 5 s to reach the broker, then commit the deletions of
+ * what the broker acknowledged: what is left is published at the next
+ * start, nothing twice. */
 static void shutdown_flush(struct bridge *b)
 {
 	int64_t until = loop_now_ms() + BRIDGE_SHUTDOWN_FLUSH_MS;
 
-	log_notice("bridge", "shutting down: flushing %zu queued message(s)", mqtt_pending(&b->mqtt));
 	dedup_tick(&b->dedup, INT64_MAX / 2, uplink_process, &b->uplink);
 	if (durable_commit(&b->durable) != LB_OK)
-		log_error("bridge", "state not committed at shutdown: %zu held event(s) dropped",
-			  b->pub.n_held);
-	release_held(b);
-	if (b->pub.n_held)
-		log_error("bridge", "%zu held up event(s) dropped at shutdown (state not durable)",
-			  b->pub.n_held);
+		log_error("bridge", "state not committed at shutdown: retried once more at close; "
+			  "if that fails too, the uplinks accepted since the last commit are lost "
+			  "with their counters (a retransmission is accepted)");
+	log_notice("bridge", "shutting down: flushing %zu queued message(s) and %llu outbox "
+		   "event(s)", mqtt_pending(&b->mqtt),
+		   (unsigned long long)outbox_pending(&b->outbox));
 	size_t gws = gwconn_stop(&b->gwconn);
 	if (gws)
 		log_notice("bridge", "%zu gateway(s) reported OFFLINE", gws);
 	if (publish_bridge(&b->pub, "state", STATE_OFFLINE, strlen(STATE_OFFLINE), true) != LB_OK)
 		log_warn("bridge", "bridge state offline not published (the Last Will says it)");
-	while (mqtt_connected(&b->mqtt) && mqtt_pending(&b->mqtt) > 0 && loop_now_ms() < until) {
-		int64_t next = loop_earliest(mqtt_tick(&b->mqtt, loop_now_ms()), until);
+	while (mqtt_connected(&b->mqtt) && undelivered(b) && loop_now_ms() < until) {
+		int64_t next = loop_earliest(outbox_tick(&b->outbox, loop_now_ms()), until);
+		next = loop_earliest(next, mqtt_tick(&b->mqtt, loop_now_ms()));
 		mqtt_sync_fd(b);
 		if (loop_run_once(&b->loop, loop_earliest(next, loop_now_ms() + 50)) < 0)
 			break;
 	}
-	size_t left = mqtt_pending(&b->mqtt);
+	size_t left = mqtt_pending(&b->mqtt) - mqtt_tracked_pending(&b->mqtt);
 	if (left)
 		log_warn("bridge", "%zu message(s) not delivered at shutdown", left);
 	/* The gateways' OFFLINE reached the broker: nothing to correct at the
@@ -609,6 +661,12 @@ static void shutdown_flush(struct bridge *b)
 	}
 	if (mqtt_disconnect(&b->mqtt) != LB_OK)
 		log_warn("bridge", "MQTT disconnect not clean: the broker publishes the Last Will");
+	if (durable_commit(&b->durable) != LB_OK)
+		log_error("bridge", "deletions of acknowledged outbox events not committed: those "
+			  "are published again at the next start");
+	if (outbox_pending(&b->outbox) > 0)
+		log_notice("bridge", "%llu event(s) kept in the outbox for the next start",
+			   (unsigned long long)outbox_pending(&b->outbox));
 }
 
 int bridge_run(struct bridge *b)
@@ -654,6 +712,8 @@ void bridge_free(struct bridge *b)
 	dedup_free(&b->dedup);
 	sessions_free(&b->sessions);
 	budget_free(&b->budget);
+	if (b->outbox_ready)
+		outbox_free(&b->outbox);
 	devices_free(&b->devices);
 	gwconn_free(&b->gwconn);
 	gateways_free(&b->gateways);

@@ -9,7 +9,8 @@
  *                            dedup --(window closes)--> uplink --> devices
  *                                                         (MIC, FCnt, decrypt)
  *                              join-request --> otaa      --> event_json --> publish --> mqtt
- *                                                 \           (held until durable commits)
+ *                                                 \        up: outbox (committed with the FCnt,
+ *                                                  \          deleted when the broker acks)
  *                                                  v
  *   MQTT command/down --> command --> store queue --> txsched --> PULL_RESP --> gateway
  *
@@ -37,6 +38,7 @@
 #include "daemon/gwconn.h"
 #include "daemon/ids.h"
 #include "daemon/otaa.h"
+#include "daemon/outbox.h"
 #include "daemon/publish.h"
 #include "daemon/session.h"
 #include "daemon/stats.h"
@@ -72,6 +74,7 @@ struct bridge {
 	struct idgen ids;
 	struct publisher pub;
 	struct durable durable;
+	struct outbox outbox;
 	struct devevents ev;
 	struct sessions sessions;
 	struct budget budget;
@@ -87,6 +90,7 @@ struct bridge {
 	bool stop;
 	bool reload;
 	bool store_open;
+	bool outbox_ready;
 	bool subscribed;             /* the command topic */
 	int64_t next_stats_ms;
 	int64_t next_status_ms;      /* systemd STATUS= line */

@@ -4,14 +4,15 @@
  *
  * Several modules keep state in memory and persist it write-behind in the
  * store (store/store.h): sessions (session.h), the fair-access and
- * duty-cycle ledgers (budget.h). Each registers a *part*: a stage function
+ * duty-cycle ledgers (budget.h), the outbox of events and the deletions of
+ * acknowledged ones (outbox.h). Each registers a *part*: a stage function
  * that writes everything it has changed into the store's open batch, and a
  * due function that says by when its changes must be committed. A commit
  * stages every part first, then commits the batch; if a part fails to
  * stage, nothing is committed (that part's changes stay listed and the
  * batch is retried), so a batch never becomes durable without all of its
  * state, and an event derived from it is released only after that
- * (publish.h, held events).
+ * (outbox.h).
  *
  * Batches are the store's (store_batch()/store_committed()); this module
  * adds only the parts. It owns no memory; parts are borrowed.
@@ -25,7 +26,7 @@
 
 #include "store/store.h"
 
-#define DURABLE_MAX_PARTS 4
+#define DURABLE_MAX_PARTS 8
 
 /* Stage every change of the part into the store's batch: LB_OK, or the
  * first error (the part logs it and keeps what is not staged). */

@@ -1,7 +1,6 @@
 /* publish.c - topic expansion and hand-over to MQTT. See publish.h. */
 #include "daemon/publish.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "base/hex.h"
@@ -48,15 +47,6 @@ int publish_init(struct publisher *p, const struct lb_config *cfg, const struct 
 
 void publish_free(struct publisher *p)
 {
-	while (p->held_head) {
-		struct publish_held *h = p->held_head;
-		p->held_head = h->next;
-		free(h->topic);
-		free(h->payload);
-		free(h);
-	}
-	p->held_tail = NULL;
-	p->n_held = 0;
 	topic_free(&p->device_command);
 	topic_free(&p->device_state);
 	topic_free(&p->device_event);
@@ -125,55 +115,7 @@ int publish_device_event_held(struct publisher *p, uint64_t batch, const char *a
 	int rc = topic_expand(&p->device_event, &v, p->topic, sizeof(p->topic));
 	if (rc != LB_OK)
 		return rc;
-	struct publish_held *h = calloc(1, sizeof(*h));
-	if (h) {
-		h->topic = strdup(p->topic);
-		h->payload = malloc(len ? len : 1);
-	}
-	if (!h || !h->topic || !h->payload) {
-		if (h) {
-			free(h->topic);
-			free(h->payload);
-		}
-		free(h);
-		return LB_ERR_NOMEM;
-	}
-	memcpy(h->payload, json, len);
-	h->len = len;
-	h->batch = batch;
-	if (p->held_tail)
-		p->held_tail->next = h;
-	else
-		p->held_head = h;
-	p->held_tail = h;
-	p->n_held++;
-	return LB_OK;
-}
-
-size_t publish_release(struct publisher *p, bool (*is_committed)(void *arg, uint64_t batch),
-		       void *arg)
-{
-	size_t n = 0;
-
-	while (p->held_head && is_committed(arg, p->held_head->batch)) {
-		struct publish_held *h = p->held_head;
-		p->held_head = h->next;
-		if (!p->held_head)
-			p->held_tail = NULL;
-		p->n_held--;
-		int rc = p->sink.publish(p->sink.arg, h->topic, h->payload, h->len, p->qos, false);
-		if (rc != LB_OK) {
-			p->held_refused++;
-			LB_LOG_RL(LOG_LVL_ERROR, "publish", "held event on %s not published: %s",
-				  h->topic, lb_strerror(rc));
-		} else {
-			n++;
-		}
-		free(h->topic);
-		free(h->payload);
-		free(h);
-	}
-	return n;
+	return p->sink.hold(p->sink.arg, batch, dev_eui, p->topic, json, len, p->qos);
 }
 
 int publish_command_filter(struct publisher *p, char *out, size_t cap)

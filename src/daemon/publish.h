@@ -1,8 +1,10 @@
 /*
- * publish.h - where events go: topic templates expanded and handed to the
- * MQTT client through a sink (bridge.c connects io/mqtt.h; a unit test, a
- * recorder). Owns the compiled templates, one topic buffer and the events
- * held until their state is durable; no allocation per event otherwise.
+ * publish.h - where events go: topic templates expanded and handed through
+ * a sink either to the MQTT client at once (best effort: bridge.c connects
+ * io/mqtt.h) or, for an event whose state must be durable first, to the
+ * outbox (outbox.h), which publishes it once that state is committed and
+ * never loses it afterwards; a unit test would connect recorders. Owns the
+ * compiled templates and one topic buffer; no allocation per event.
  *
  * Topic tree (defaults follow ChirpStack v4 so dashboards work unchanged;
  * an optional global prefix such as "eu868/" goes in front of every topic):
@@ -23,20 +25,15 @@
 
 #define PUBLISH_TOPIC_MAX 512
 
-/* An event held back until the state it reports is durable (group commit:
- * store.h). */
-struct publish_held {
-	struct publish_held *next;
-	uint64_t batch;
-	char *topic;
-	char *payload;
-	size_t len;
-};
-
-/* Where a message goes: LB_OK, or an lb_err code (the sink logs why). */
+/* Where a message goes: LB_OK, or an lb_err code (the sink logs why).
+ * publish: now, best effort. hold: once store batch `batch` is committed,
+ * durably (outbox_add(): LB_ERR_FULL when the outbox is full, counted and
+ * logged there). */
 struct publish_sink {
 	int (*publish)(void *arg, const char *topic, const void *payload, size_t len, int qos,
 		       bool retain);
+	int (*hold)(void *arg, uint64_t batch, uint64_t dev_eui, const char *topic,
+		    const void *payload, size_t len, int qos);
 	void *arg;
 };
 
@@ -51,9 +48,6 @@ struct publisher {
 	struct topic_tpl device_command;
 	struct topic_tpl device_state;
 	char topic[PUBLISH_TOPIC_MAX];
-	struct publish_held *held_head, *held_tail;
-	size_t n_held;
-	uint64_t held_refused;            /* held events the sink refused at release */
 };
 
 /* Compile the templates of cfg. Errors: LB_ERR_CONFIG (logged with reason). */
@@ -73,16 +67,11 @@ int publish_gateway_conn_clear(struct publisher *p, uint64_t gateway_eui);
 int publish_bridge(struct publisher *p, const char *event, const char *payload, size_t len,
 		   bool retain);
 
-/* As publish_device_event(), but held until store batch `batch` is
- * committed: publish_release() hands it to MQTT then, in order. */
+/* As publish_device_event(), but through the sink's hold: published once
+ * store batch `batch` is committed, in order, and never lost after that.
+ * Errors: the topic's (not built), the hold's (LB_ERR_FULL: outbox full). */
 int publish_device_event_held(struct publisher *p, uint64_t batch, const char *application,
 			      uint64_t dev_eui, const char *event, const char *json, size_t len);
-
-/* Publish every held event whose batch is_committed() says is durable,
- * stopping at the first that is not (order is kept). Returns how many
- * were handed to MQTT; a refusal is logged and counted in held_refused. */
-size_t publish_release(struct publisher *p, bool (*is_committed)(void *arg, uint64_t batch),
-		       void *arg);
 
 /* Retained device state, e.g. state/airtime. */
 int publish_device_state(struct publisher *p, const char *application, uint64_t dev_eui,

@@ -67,6 +67,7 @@ static json_object *drops_json(const struct stats *s, const struct stats_extra *
 	add_u64(d, "statFields", s->stat_fields_dropped);
 	add_u64(d, "udpKernel", x->udp_kernel_drops);
 	add_u64(d, "mqttQueueOverflow", x->mqtt_dropped);
+	add_u64(d, "outboxOverflow", x->outbox_dropped);
 	return d;
 }
 
@@ -102,6 +103,8 @@ int stats_json(const struct stats *s, const struct stats_extra *x, char *out, si
 	add_u64(m, "queueDepth", x->mqtt_queue_depth);
 	add_u64(m, "published", x->mqtt_published);
 	add_u64(m, "reconnects", x->mqtt_reconnects);
+	add_u64(m, "outboxDepth", x->outbox_depth);
+	add_u64(m, "outboxBytes", x->outbox_bytes);
 	json_object_object_add(o, "mqtt", m);
 
 	size_t n;

@@ -4,9 +4,11 @@
  * $SYS tree).
  *
  * "Nothing is lost silently": every datagram that is not processed is counted
- * in dgram_drops[] by its lb_err reason, every frame that does not become
- * an `up` event is counted in frame_drops[] by enum stats_frame_drop, and
- * every gateway `stat` value left out of a stats event (drops.statFields).
+ * in dgram_drops[] by its lb_err reason, every frame that does not become an
+ * `up` event is counted in frame_drops[] by enum stats_frame_drop, every
+ * gateway `stat` value left out of a stats event (drops.statFields), and
+ * every `up` event the full outbox refuses in outbox_dropped
+ * (drops.outboxOverflow).
  */
 #ifndef LB_STATS_H
 #define LB_STATS_H
@@ -29,7 +31,7 @@ enum stats_frame_drop {
 	DROP_DECRYPT,            /* crypto library failure */
 	DROP_ENCODE,             /* event JSON or topic could not be built */
 	DROP_FAIR_ACCESS,        /* enforce: the device's airtime budget is used up */
-	DROP_PUBLISH,            /* an `up` held for its commit that MQTT refused */
+	DROP_PUBLISH,            /* an `up` the MQTT client refused for good (outbox) */
 	DROP__COUNT
 };
 
@@ -60,6 +62,9 @@ struct stats_extra {
 	size_t mqtt_queue_depth;
 	uint64_t mqtt_published;
 	uint64_t mqtt_dropped;
+	uint64_t outbox_depth;               /* events waiting for the broker's ack */
+	uint64_t outbox_bytes;
+	uint64_t outbox_dropped;             /* beyond mqtt.outbox_limit_mb */
 	uint64_t mqtt_reconnects;
 	uint64_t downlinks_sent;
 	uint64_t downlinks_failed;

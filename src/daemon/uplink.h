@@ -4,7 +4,8 @@
  * frame counter, decrypt, account its airtime, and publish once the new
  * counter is durable. Join-requests go to otaa.h, the answer to an uplink
  * to txsched.h. Every frame that is not published is counted in
- * stats.frame_drops with its reason (stats.h).
+ * stats.frame_drops with its reason (stats.h), or, when the outbox is full,
+ * in the outbox's dropped_overflow (outbox.h).
  *
  * A data uplink accepted (MIC verified with a configured device's keys, its
  * counter new) is the bridge's definition of a *valid uplink*: every gateway

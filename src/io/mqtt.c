@@ -87,6 +87,8 @@ static const char *mosq_reason(int rc, int saved_errno)
 
 static void inflight_remove_at(struct mqtt *m, size_t i)
 {
+	if (m->inflight[i].token)
+		m->n_tracked--;
 	mqttq_msg_free(&m->inflight[i].msg);
 	memmove(&m->inflight[i], &m->inflight[i + 1],
 		(m->n_inflight - i - 1) * sizeof(m->inflight[0]));
@@ -103,17 +105,25 @@ static long inflight_find_msg(const struct mqtt *m, const struct mqttq_msg *msg)
 
 /*
  * A connection ended: give QoS 0 messages that were never written back to
- * the head of the queue, in their order. QoS 1/2 messages stay: libmosquitto
- * keeps them and re-sends them after the next CONNACK.
+ * the head of the queue, in their order, and tracked ones to their owner
+ * (on_returned). QoS 1/2 messages stay: libmosquitto keeps them and
+ * re-sends them after the next CONNACK.
  */
 static void inflight_requeue_qos0(struct mqtt *m)
 {
 	for (size_t i = m->n_inflight; i-- > 0;) {
 		if (m->inflight[i].msg->qos != 0)
 			continue;
+		uint64_t token = m->inflight[i].token;
 		struct mqttq_msg *msg = m->inflight[i].msg;
 		m->inflight[i].msg = NULL;
 		inflight_remove_at(m, i);
+		if (token) {
+			mqttq_msg_free(&msg);
+			if (m->on_returned)
+				m->on_returned(m->arg, token);
+			continue;
+		}
 		mqttq_push_front(&m->queue, msg);
 	}
 }
@@ -232,8 +242,11 @@ static void cb_publish(struct mosquitto *mosq, void *obj, int mid)
 	(void)mosq;
 	for (size_t i = 0; i < m->n_inflight; i++) {
 		if (m->inflight[i].mid == mid) {
+			uint64_t token = m->inflight[i].token;
 			inflight_remove_at(m, i);
 			m->stats.acked++;
+			if (token && m->on_acked)
+				m->on_acked(m->arg, token);
 			return;
 		}
 	}
@@ -261,48 +274,81 @@ static void cb_log(struct mosquitto *mosq, void *obj, int level, const char *str
 
 /* ---- moving the queue into libmosquitto -------------------------------- */
 
+/* What became of a message handed to libmosquitto. */
+enum handover {
+	HO_SENT,        /* in flight */
+	HO_STALLED,     /* in flight or taken by a callback, but stop pumping */
+	HO_RETRY,       /* back with the caller: a transient failure */
+	HO_REJECTED     /* back with the caller: libmosquitto refuses it */
+};
+
+static bool transient(int rc)
+{
+	return rc == MOSQ_ERR_NOMEM || rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST ||
+	       rc == MOSQ_ERR_ERRNO;
+}
+
 /*
- * Hand one message to libmosquitto. The in-flight slot is filled before the
- * call and libmosquitto writes the message id into it before sending,
- * because a QoS 0 message may be written - and cb_publish() called - before
- * mosquitto_publish() returns. Returns false when pumping must stop.
+ * Hand one message to libmosquitto (token 0: from the FIFO). The in-flight
+ * slot is filled before the call and libmosquitto writes the message id
+ * into it before sending, because a QoS 0 message may be written - and
+ * cb_publish() called - before mosquitto_publish() returns. *mrc gets
+ * libmosquitto's result.
  */
-static bool hand_over(struct mqtt *m, struct mqttq_msg *msg)
+static enum handover try_publish(struct mqtt *m, struct mqttq_msg *msg, uint64_t token,
+				 int *mrc)
 {
 	size_t idx = m->n_inflight;
 
-	m->inflight[idx].mid = -1;
-	m->inflight[idx].msg = msg;
+	m->inflight[idx] = (struct mqtt__inflight){.mid = -1, .msg = msg, .token = token};
 	m->n_inflight++;
+	m->n_tracked += token != 0;
 	m->stats.published++;
 	int rc = mosquitto_publish(m->mosq, &m->inflight[idx].mid, msg->topic, (int)msg->len,
 				   msg->payload, msg->qos, msg->retain);
 	int saved_errno = errno;
+	*mrc = rc;
 	if (rc == MOSQ_ERR_SUCCESS)
-		return true;
+		return HO_SENT;
 
 	long i = inflight_find_msg(m, msg);
 	if (i < 0)
-		return false; /* a callback during the call already took it */
+		return HO_STALLED; /* a callback during the call already took it */
 	bool kept = m->inflight[i].mid > 0;
 	if (kept && (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO)) {
 		/* Stored (QoS>0) or queued (QoS 0) inside libmosquitto; the
 		 * socket error surfaces through cb_disconnect, which gives back
 		 * what libmosquitto will not re-send. */
 		log_debug(MOD, "publish %s: %s", msg->topic, mosq_reason(rc, saved_errno));
-		return false;
+		return HO_STALLED;
 	}
 	m->inflight[i].msg = NULL;
 	inflight_remove_at(m, (size_t)i);
 	m->stats.published--;
-	if (rc == MOSQ_ERR_NOMEM || rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST ||
-	    rc == MOSQ_ERR_ERRNO) {
-		mqttq_push_front(&m->queue, msg);
-		return false;
-	}
+	if (transient(rc))
+		return HO_RETRY;
 	log_error(MOD, "publish %s (%zu bytes) rejected: %s; message dropped", msg->topic,
 		  msg->len, mosquitto_strerror(rc));
 	m->stats.dropped_error++;
+	return HO_REJECTED;
+}
+
+/* One message of the FIFO; returns false when pumping must stop. */
+static bool hand_over(struct mqtt *m, struct mqttq_msg *msg)
+{
+	int rc;
+
+	switch (try_publish(m, msg, 0, &rc)) {
+	case HO_SENT:
+		return true;
+	case HO_STALLED:
+		return false;
+	case HO_RETRY:
+		mqttq_push_front(&m->queue, msg);
+		return false;
+	case HO_REJECTED:
+		break;
+	}
 	mqttq_msg_free(&msg);
 	return true;
 }
@@ -310,7 +356,7 @@ static bool hand_over(struct mqtt *m, struct mqttq_msg *msg)
 static void pump(struct mqtt *m)
 {
 	while (m->state == MQTT_ST_CONNECTED && !m->in_lib &&
-	       m->n_inflight < MQTT_INFLIGHT_WINDOW && mqttq_len(&m->queue) > 0) {
+	       m->n_inflight - m->n_tracked < MQTT_INFLIGHT_WINDOW && mqttq_len(&m->queue) > 0) {
 		if (!hand_over(m, mqttq_pop(&m->queue)))
 			return;
 	}
@@ -351,7 +397,8 @@ static int configure(struct mqtt *m, const struct mqtt_opts *o)
 		what = "last will";
 	}
 	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_max_inflight_messages_set(m->mosq, MQTT_INFLIGHT_WINDOW);
+		rc = mosquitto_max_inflight_messages_set(m->mosq, MQTT_INFLIGHT_WINDOW +
+								  MQTT_TRACKED_WINDOW);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		log_error(MOD, "cannot set %s: %s", what, mosquitto_strerror(rc));
 		return rc == MOSQ_ERR_NOMEM ? LB_ERR_NOMEM : LB_ERR_MQTT;
@@ -377,6 +424,8 @@ int mqtt_init(struct mqtt *m, const struct mqtt_opts *o)
 	m->keepalive_s = o->keepalive_s;
 	m->on_connect = o->on_connect;
 	m->on_message = o->on_message;
+	m->on_acked = o->on_acked;
+	m->on_returned = o->on_returned;
 	m->arg = o->arg;
 	m->backoff_ms = MQTT_BACKOFF_MIN_MS;
 	m->state = MQTT_ST_IDLE;
@@ -404,10 +453,13 @@ int mqtt_init(struct mqtt *m, const struct mqtt_opts *o)
 
 void mqtt_destroy(struct mqtt *m)
 {
-	size_t lost = mqttq_len(&m->queue) + m->n_inflight;
+	size_t lost = mqttq_len(&m->queue) + m->n_inflight - m->n_tracked;
 
 	if (lost > 0)
 		log_warn(MOD, "discarding %zu unsent/unacknowledged messages at shutdown", lost);
+	if (m->n_tracked > 0)
+		log_info(MOD, "%zu tracked message(s) unacknowledged at shutdown: left to their "
+			 "owner", m->n_tracked);
 	if (m->mosq) {
 		mosquitto_destroy(m->mosq);
 		mosquitto_lib_cleanup();
@@ -507,8 +559,8 @@ int64_t mqtt_tick(struct mqtt *m, int64_t now)
 	return now + MQTT_MISC_PERIOD_MS;
 }
 
-int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,
-		 bool retain)
+static int check_publish(const struct mqtt *m, const char *topic, const void *payload, size_t len,
+			 int qos)
 {
 	if (m->state == MQTT_ST_CLOSED || !m->mosq)
 		return LB_ERR_STATE;
@@ -517,6 +569,16 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 		return LB_ERR_INVAL;
 	if (qos < 0 || qos > 2 || len > MQTT_MAX_PAYLOAD || (len > 0 && !payload))
 		return LB_ERR_INVAL;
+	return LB_OK;
+}
+
+int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,
+		 bool retain)
+{
+	int rc = check_publish(m, topic, payload, len, qos);
+
+	if (rc != LB_OK)
+		return rc;
 	struct mqttq_msg *msg = mqttq_msg_new(topic, payload, len, qos, retain);
 	if (!msg)
 		return LB_ERR_NOMEM;
@@ -525,6 +587,47 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 			  m->queue.limit, (unsigned long long)m->queue.dropped);
 	pump(m);
 	return LB_OK;
+}
+
+size_t mqtt_tracked_room(const struct mqtt *m)
+{
+	if (m->state != MQTT_ST_CONNECTED || m->in_lib || !m->mosq)
+		return 0;
+	return MQTT_TRACKED_WINDOW - m->n_tracked;
+}
+
+size_t mqtt_tracked_pending(const struct mqtt *m)
+{
+	return m->n_tracked;
+}
+
+int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload, size_t len,
+			 int qos, uint64_t token)
+{
+	int rc = check_publish(m, topic, payload, len, qos);
+
+	if (rc != LB_OK)
+		return rc;
+	if (token == 0)
+		return LB_ERR_INVAL;
+	if (mqtt_tracked_room(m) == 0)
+		return m->state == MQTT_ST_CONNECTED ? LB_ERR_FULL : LB_ERR_STATE;
+	struct mqttq_msg *msg = mqttq_msg_new(topic, payload, len, qos, false);
+	if (!msg)
+		return LB_ERR_NOMEM;
+	switch (try_publish(m, msg, token, &rc)) {
+	case HO_SENT:
+	case HO_STALLED:
+		return LB_OK;
+	case HO_RETRY:
+		rc = mqtt_err_from_mosq(rc);
+		break;
+	case HO_REJECTED:
+		rc = LB_ERR_INVAL;
+		break;
+	}
+	mqttq_msg_free(&msg);
+	return rc;
 }
 
 int mqtt_subscribe(struct mqtt *m, const char *filter, int qos)

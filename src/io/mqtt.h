@@ -25,7 +25,8 @@
  *     fewer than MQTT_INFLIGHT_WINDOW are un-acknowledged (QoS 1/2: until
  *     PUBACK/PUBCOMP; QoS 0: until written to the socket). A copy of each
  *     in-flight message is kept until then, so at most queue_limit +
- *     MQTT_INFLIGHT_WINDOW messages are held in total.
+ *     MQTT_INFLIGHT_WINDOW messages are held in total (and up to
+ *     MQTT_TRACKED_WINDOW tracked ones, below).
  *   - On a connection loss, QoS 1/2 messages in flight stay in libmosquitto,
  *     which re-sends them (DUP set, same message id) right after the next
  *     CONNACK, before anything newer (verified with libmosquitto 2.0.11 and
@@ -36,6 +37,25 @@
  *     session) and then opts.on_connect() is called: publish the retained
  *     "online" state there. Messages queued while offline follow in order.
  *
+ * Tracked publishes (for a caller that keeps its messages durably until the
+ * broker has them, e.g. an outbox):
+ *   - mqtt_publish_tracked() bypasses the FIFO: it is accepted only while
+ *     connected and while fewer than MQTT_TRACKED_WINDOW tracked messages
+ *     are un-acknowledged (mqtt_tracked_room()), so a tracked message is
+ *     never dropped by the FIFO's overflow policy. It has a window of its
+ *     own, so neither kind of message starves the other.
+ *   - Its token comes back exactly once through opts.on_acked(arg, token)
+ *     when the broker acknowledged it (QoS 1: PUBACK, QoS 2: PUBCOMP; QoS 0
+ *     has no acknowledgement: when it was written to the socket), or through
+ *     opts.on_returned(arg, token) when this client will not send it (a
+ *     QoS 0 message not yet written at a connection loss): the caller sends
+ *     it again. QoS 1/2 messages in flight at a connection loss are re-sent
+ *     by libmosquitto as above and acknowledged later. Both callbacks may
+ *     run inside mqtt_publish_tracked() itself (a QoS 0 message is written
+ *     at once) and inside mqtt_handle_io() and mqtt_tick().
+ *   - Neither callback comes for messages still in flight at
+ *     mqtt_destroy(): the caller keeps them and sends them in its next run.
+ *
  * Reconnection: exponential back-off 1 s, 2 s, 4 s ... 60 s, reset by a
  * successful CONNACK. Connection failures are logged rate-limited.
  *
@@ -44,9 +64,10 @@
  * ~5 s, then mqtt_disconnect(m) and loop until mqtt_fd(m) < 0 (the
  * DISCONNECT is normally written at once), then mqtt_destroy(m).
  *
- * Callbacks (on_connect, on_message) are called from inside mqtt_handle_io
- * and mqtt_tick. They may call mqtt_publish and mqtt_subscribe, not
- * mqtt_destroy.
+ * Callbacks (on_connect, on_message, on_acked, on_returned) are called from
+ * inside mqtt_handle_io and mqtt_tick (the last two also from inside
+ * mqtt_publish_tracked). They may call mqtt_publish and mqtt_subscribe, not
+ * mqtt_destroy; mqtt_tracked_room() is 0 during a callback.
  *
  * Ownership: mqtt_init() copies everything it needs from opts (the strings
  * may be freed afterwards); mqtt_publish() copies topic and payload;
@@ -62,8 +83,10 @@
 
 #include "io/mqttq.h"
 
-/* Un-acknowledged messages allowed inside libmosquitto at once. */
+/* Un-acknowledged messages allowed inside libmosquitto at once: from the
+ * FIFO, and tracked ones. */
 #define MQTT_INFLIGHT_WINDOW 100
+#define MQTT_TRACKED_WINDOW 100
 #define MQTT_BACKOFF_MIN_MS 1000
 #define MQTT_BACKOFF_MAX_MS 60000
 
@@ -87,6 +110,9 @@ struct mqtt_opts {
 	void (*on_connect)(void *arg);
 	/* A message arrived on a subscription; pointers valid during the call. */
 	void (*on_message)(void *arg, const char *topic, const void *payload, size_t len);
+	/* Tracked publishes (see above); NULL when none are made. */
+	void (*on_acked)(void *arg, uint64_t token);
+	void (*on_returned)(void *arg, uint64_t token);
 	void *arg;
 };
 
@@ -105,6 +131,7 @@ struct mqtt_stats {
 struct mqtt__inflight {
 	int mid;
 	struct mqttq_msg *msg;
+	uint64_t token;              /* tracked: the caller's, else 0 */
 };
 
 struct mqtt__sub {
@@ -127,6 +154,8 @@ struct mqtt {
 	int keepalive_s;
 	void (*on_connect)(void *arg);
 	void (*on_message)(void *arg, const char *topic, const void *payload, size_t len);
+	void (*on_acked)(void *arg, uint64_t token);
+	void (*on_returned)(void *arg, uint64_t token);
 	void *arg;
 
 	enum mqtt__state state;
@@ -139,8 +168,9 @@ struct mqtt {
 	int last_connack;            /* refusal code of the last CONNACK, 0 = none */
 
 	struct mqttq queue;
-	struct mqtt__inflight inflight[MQTT_INFLIGHT_WINDOW];
-	size_t n_inflight;
+	struct mqtt__inflight inflight[MQTT_INFLIGHT_WINDOW + MQTT_TRACKED_WINDOW];
+	size_t n_inflight;           /* both kinds */
+	size_t n_tracked;            /* of which tracked */
 	struct mqtt__sub *subs;
 	size_t n_subs;
 	struct mqtt_stats stats;
@@ -178,6 +208,23 @@ int64_t mqtt_tick(struct mqtt *m, int64_t now_ms);
  */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len,
 		 int qos, bool retain);
+/*
+ * Publish a tracked message (copied; see "Tracked publishes" above) with the
+ * caller's token (not 0). LB_OK: in flight, its token comes back through
+ * on_acked or on_returned. Errors (the token never comes back): LB_ERR_INVAL
+ * (as mqtt_publish, token 0, or refused by libmosquitto: logged, counted in
+ * dropped_error; sending it again cannot succeed), LB_ERR_STATE (not
+ * connected), LB_ERR_FULL (no room: mqtt_tracked_room() is 0), LB_ERR_NOMEM,
+ * LB_ERR_MQTT / LB_ERR_IO (the connection failed meanwhile: try later).
+ */
+int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload, size_t len,
+			 int qos, uint64_t token);
+/* How many tracked messages mqtt_publish_tracked() takes now: 0 unless
+ * connected (and outside a callback). */
+size_t mqtt_tracked_room(const struct mqtt *m);
+/* Tracked messages in flight (counted in mqtt_pending() too). */
+size_t mqtt_tracked_pending(const struct mqtt *m);
+
 /*
  * Remember a subscription (renewed on every CONNACK) and subscribe now if
  * connected. Subscribing again to the same filter updates its QoS.

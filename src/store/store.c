@@ -79,8 +79,24 @@ static const char SCHEMA_V2[] =
 	" gateway_eui INTEGER PRIMARY KEY,"
 	" since INTEGER NOT NULL) WITHOUT ROWID;";
 
+/*
+ * Schema v3: the outbox, events whose state is committed and that wait for
+ * the broker's acknowledgement (store_outbox.h). seq is the order in which
+ * they are published, over every device; a row is deleted once the broker
+ * acknowledged it.
+ */
+static const char SCHEMA_V3[] =
+	"CREATE TABLE outbox ("
+	" seq INTEGER PRIMARY KEY,"             /* publication order, >= 1 */
+	" dev_eui INTEGER NOT NULL,"
+	" qos INTEGER NOT NULL CHECK (qos IN (0, 1, 2)),"
+	" topic TEXT NOT NULL,"
+	" payload BLOB NOT NULL,"
+	" created_at INTEGER NOT NULL);";
+
 /* migrations[i] takes the schema from version i to i + 1. */
-static const char *const migrations[STORE_SCHEMA_VERSION] = {SCHEMA_V1, SCHEMA_V2};
+static const char *const migrations[STORE_SCHEMA_VERSION] = {SCHEMA_V1, SCHEMA_V2,
+								SCHEMA_V3};
 
 /* ---- opening --------------------------------------------------------- */
 

@@ -4,8 +4,9 @@
  * What lives here (keyed by DevEUI; device definitions stay in the config
  * file): LoRaWAN sessions, the DevNonces each device used, the downlink
  * queue including confirmed downlinks awaiting their ACK, opaque ledgers
- * (per-device fair access, per-gateway duty cycle) and a few named
- * integers (meta, e.g. the DevAddr allocator). The database is
+ * (per-device fair access, per-gateway duty cycle), a few named
+ * integers (meta, e.g. the DevAddr allocator) and the outbox (events
+ * committed with their state, until the MQTT broker acknowledged them). The database is
  * `<dir>/lorabridge.db`, readable with the sqlite3 CLI (EUIs are INTEGER,
  * signed 64-bit: `SELECT printf('%016X', dev_eui), ... FROM session`).
  *
@@ -20,7 +21,8 @@
  *   LB_ERR_NOMEM, LB_ERR_INVAL, LB_ERR_RANGE, LB_ERR_TOO_LARGE (arguments)
  *
  * GROUP COMMIT. Writes (store_put_session, store_add_dev_nonce, the
- * downlink calls, store_ledger_put, store_meta_put) are *staged*: the first
+ * downlink calls, store_ledger_put, store_meta_put, the outbox calls) are
+ * *staged*: the first
  * one opens a transaction (BEGIN IMMEDIATE) and the batch stays open until
  * store_commit(), which costs one fsync of the WAL (synchronous=FULL: a
  * committed batch survives power loss). Reads on this handle see staged
@@ -58,9 +60,11 @@
  *    first: after a restart and every 64th frame at worst).
  *  - FCntUp cannot be reserved (the device chooses it): fcnt_up_last is
  *    staged when an uplink is accepted, and the uplink's event is published
- *    only after the batch holding it is committed. A crash loses at most
- *    unpublished frames (the device's retransmission is then accepted
- *    once), never accepts one twice.
+ *    only after the batch holding it is committed; the event itself is
+ *    staged in the outbox of that same batch (store_outbox.h). A crash
+ *    loses at most unpublished frames whose batch was not committed (the
+ *    device's retransmission is then accepted once), never accepts one
+ *    twice, and never loses the event of a committed one.
  *  - A join: stage the DevNonce, the new session (keys, DevAddr, JoinNonce)
  *    and commit before the join-accept is sent, so no DevNonce or JoinNonce
  *    is accepted/issued twice and no joined session is lost.
@@ -70,7 +74,8 @@
  * store_tick()'s now_ms are on that clock. Wall-clock columns (updated_at,
  * created_at) are Unix seconds, set by the store.
  *
- * Callbacks (store_load_sessions, store_downlink_list) receive a row valid
+ * Callbacks (store_load_sessions, store_downlink_list, store_outbox_page)
+ * receive a row valid
  * only during the call; they must not call any store function. A non-zero
  * return stops the iteration and is returned. An I/O error in the middle of
  * an iteration returns LB_ERR_IO after some rows were delivered.
@@ -95,8 +100,8 @@
  * Headers: this one declares store_open() and store_close() and includes
  * the rest of the API: store_batch.h (batches), store_ops.h (sessions,
  * DevNonces, ledgers, meta, purge), store_dl.h (the downlink queue),
- * store_gen.h (the state generation) and store_types.h (limits, rows, the
- * handle).
+ * store_gen.h (the state generation), store_outbox.h (the outbox) and
+ * store_types.h (limits, rows, the handle).
  */
 #ifndef LB_STORE_H
 #define LB_STORE_H
@@ -106,6 +111,7 @@
 #include "store/store_ops.h"
 #include "store/store_dl.h"
 #include "store/store_gen.h"
+#include "store/store_outbox.h"
 
 /* Open (creating dir with mode 0750 and the database with 0600 if
  * missing), check integrity, migrate the schema, prepare statements,

@@ -41,6 +41,14 @@ const char *const store__sql[STMT__COUNT] = {
 			       "VALUES (?, ?)",
 	[STMT_GW_ONLINE_DELETE] = "DELETE FROM gateway_online WHERE gateway_eui = ?",
 	[STMT_GW_ONLINE_ALL] = "SELECT gateway_eui FROM gateway_online ORDER BY gateway_eui",
+	[STMT_OUTBOX_INSERT] = "INSERT INTO outbox (" OUTBOX_COLS ") VALUES (?,?,?,?,?,?)",
+	[STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE seq BETWEEN ? AND ?",
+	[STMT_OUTBOX_PAGE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE seq > ? AND seq <= ?"
+			     " ORDER BY seq LIMIT ?",
+	/* Bytes as store_outbox_row_bytes() counts them, less the overhead. */
+	[STMT_OUTBOX_USAGE] = "SELECT count(*), COALESCE(sum(length(CAST(topic AS BLOB))"
+			      " + length(payload)), 0), COALESCE(min(seq), 0),"
+			      " COALESCE(max(seq), 0) FROM outbox",
 };
 
 _Static_assert(STORE_LEDGER_GATEWAY_BASE == 256, "STMT_PURGE_LEDGER hard-codes the base");

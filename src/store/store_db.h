@@ -49,6 +49,10 @@ enum store_stmt {
 	STMT_GW_ONLINE_PUT,
 	STMT_GW_ONLINE_DELETE,
 	STMT_GW_ONLINE_ALL,
+	STMT_OUTBOX_INSERT,
+	STMT_OUTBOX_DELETE,
+	STMT_OUTBOX_PAGE,
+	STMT_OUTBOX_USAGE,
 	STMT__COUNT
 };
 
@@ -65,6 +69,10 @@ enum { SC_DEV_EUI, SC_ACTIVATION, SC_DEV_ADDR, SC_NWK_S_KEY, SC_APP_S_KEY, SC_FC
 #define DL_COLS "id, dev_eui, seq, fport, confirmed, data, state, fcnt_down, created_at"
 enum { DC_ID, DC_DEV_EUI, DC_SEQ, DC_FPORT, DC_CONFIRMED, DC_DATA, DC_STATE, DC_FCNT_DOWN,
        DC_CREATED_AT };
+
+/* Columns of `outbox` as selected and inserted, (0-based) positions. */
+#define OUTBOX_COLS "seq, dev_eui, qos, topic, payload, created_at"
+enum { OC_SEQ, OC_DEV_EUI, OC_QOS, OC_TOPIC, OC_PAYLOAD, OC_CREATED_AT };
 
 /* The SQL of every statement, indexed by enum store_stmt. */
 extern const char *const store__sql[STMT__COUNT];

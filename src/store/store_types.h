@@ -19,7 +19,7 @@
 #define STORE_GEN_META_KEY "state_generation"    /* its copy in the meta table */
 #define STORE_GEN_PERIOD_MS (10 * 60 * 1000)     /* advanced at least this often */
 #define STORE_CHECKPOINT_FRAMES 1000             /* WAL frames before a checkpoint */
-#define STORE_SCHEMA_VERSION 2           /* PRAGMA user_version */
+#define STORE_SCHEMA_VERSION 3           /* PRAGMA user_version */
 #define STORE_DEFAULT_COMMIT_MS 200
 #define STORE_MAX_COMMIT_MS 60000
 #define STORE_RETRY_MS 1000              /* store_tick() after a failed commit */
@@ -32,6 +32,9 @@
 #define STORE_DL_MAX_DATA 255            /* = LW_MAX_PHY: any FRMPayload fits */
 #define STORE_META_KEY_SIZE 64           /* key string incl. NUL */
 #define STORE_LEDGER_MAX (1024 * 1024)   /* bytes per ledger blob */
+#define STORE_OUTBOX_TOPIC_MAX 512       /* topic bytes incl. NUL */
+#define STORE_OUTBOX_PAYLOAD_MAX (256 * 1024)
+#define STORE_OUTBOX_ROW_OVERHEAD 32     /* bytes counted per row beyond topic + payload */
 
 /* One row of `session`. has_* false = SQL NULL. */
 struct store_session {

@@ -164,6 +164,39 @@ static int exec_gw_online(struct store *s, const struct store__gw_online *g)
 	return run(s, st, g->online ? "put gateway state" : "delete gateway state");
 }
 
+static int exec_outbox_add(struct store *s, const struct store__outbox *o)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_OUTBOX_INSERT);
+	const char *topic = (const char *)(o + 1);
+
+	store__bind_u64(st, OC_SEQ, o->seq);
+	store__bind_u64(st, OC_DEV_EUI, o->dev_eui);
+	store__bind_u64(st, OC_QOS, o->qos);
+	sqlite3_bind_text(st, OC_TOPIC + 1, topic, (int)o->topic_len, SQLITE_STATIC);
+	bind_blob(st, OC_PAYLOAD, topic + o->topic_len, o->len);
+	sqlite3_bind_int64(st, OC_CREATED_AT + 1, o->created_at);
+	return run(s, st, "add to outbox");
+}
+
+/* Deleting rows already gone is no error: a range may span gaps. */
+static int exec_outbox_delete(struct store *s, const struct store__outbox_range *r)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_OUTBOX_DELETE);
+
+	store__bind_u64(st, 0, r->first);
+	store__bind_u64(st, 1, r->last);
+	return run(s, st, "delete from outbox");
+}
+
+static int apply_outbox_add(struct store *s, const void *p, size_t len)
+{
+	const struct store__outbox *o = p;
+
+	if (len < sizeof(*o) || len - sizeof(*o) != (size_t)o->topic_len + o->len)
+		return LB_ERR_INVAL;
+	return exec_outbox_add(s, o);
+}
+
 int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
 {
 	uint64_t eui;
@@ -188,6 +221,11 @@ int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
 		return len == sizeof(struct store__meta) ? exec_meta_put(s, p) : LB_ERR_INVAL;
 	case OP_GW_ONLINE:
 		return len == sizeof(struct store__gw_online) ? exec_gw_online(s, p) : LB_ERR_INVAL;
+	case OP_OUTBOX_ADD:
+		return apply_outbox_add(s, p, len);
+	case OP_OUTBOX_DELETE:
+		return len == sizeof(struct store__outbox_range) ? exec_outbox_delete(s, p)
+								  : LB_ERR_INVAL;
 	case OP_DL_FLUSH:
 	case OP_PURGE:
 		if (len != sizeof(eui))

@@ -29,7 +29,9 @@ enum store_op {
 	OP_LEDGER_PUT,        /* struct store__ledger + len bytes */
 	OP_META_PUT,          /* struct store__meta */
 	OP_PURGE,             /* uint64_t dev_eui */
-	OP_GW_ONLINE          /* struct store__gw_online */
+	OP_GW_ONLINE,         /* struct store__gw_online */
+	OP_OUTBOX_ADD,        /* struct store__outbox + topic_len + len bytes */
+	OP_OUTBOX_DELETE      /* struct store__outbox_range */
 };
 
 struct store__nonce {
@@ -63,6 +65,24 @@ struct store__gw_online {
 	uint64_t gateway_eui;
 	bool online;          /* false: remove the row */
 	int64_t since;        /* Unix s */
+};
+
+/* An outbox row; the topic (topic_len bytes, no NUL) and the payload (len
+ * bytes) follow it. */
+struct store__outbox {
+	uint64_t seq;
+	uint64_t dev_eui;
+	int64_t created_at;
+	uint32_t topic_len;
+	uint32_t len;
+	uint32_t qos;
+	uint32_t pad;
+};
+
+/* Outbox rows first..last (inclusive) to delete. */
+struct store__outbox_range {
+	uint64_t first;
+	uint64_t last;
 };
 
 /* Run one write op (store_write.c); LB_OK or an lb_err code. */

@@ -13,6 +13,10 @@
  *   idle      stay connected until SIGTERM; with --status-topic publish a
  *             retained "online" on every CONNACK and "offline" before the
  *             clean DISCONNECT at SIGTERM.
+ *   tracked   as publish, with tracked publishes (token = number + 1) sent
+ *             in order whenever mqtt_tracked_room() allows, a returned one
+ *             sent again before anything newer; wait until every token was
+ *             acknowledged, print "TRACKED acked=A returned=R twice=T".
  *
  * Lines on stdout: "CONNECTED n", "LOST inflight=I first=F last=L queued=Q"
  * (the in-flight window at the moment the connection dropped, read from
@@ -43,6 +47,10 @@ struct app {
 	int next_seq;
 	unsigned long connects, wakeups;
 	bool was_connected;
+	/* tracked mode: per message 0 waiting, 1 in flight, 2 acknowledged */
+	unsigned char *state;
+	int lowest;                  /* lowest not acknowledged */
+	int acked, returned, twice;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -78,6 +86,54 @@ static void publish_seq(struct app *a)
 	if (mqtt_publish(&a->m, a->topic, buf, (size_t)len, a->qos, false) != LB_OK) {
 		fprintf(stderr, "mqtt_publish failed\n");
 		exit(2);
+	}
+}
+
+static void on_acked(void *arg, uint64_t token)
+{
+	struct app *a = arg;
+	int i = (int)token - 1;
+
+	if (a->state[i] == 2)
+		a->twice++;
+	else
+		a->acked++;
+	a->state[i] = 2;
+	while (a->lowest < a->count && a->state[a->lowest] == 2)
+		a->lowest++;
+}
+
+static void on_returned(void *arg, uint64_t token)
+{
+	struct app *a = arg;
+	int i = (int)token - 1;
+
+	a->returned++;
+	if (a->state[i] == 1)
+		a->state[i] = 0;
+}
+
+/* Send what is due (rate) and waiting, in order, while there is room. */
+static void feed_tracked(struct app *a, int due)
+{
+	char buf[16];
+
+	for (int i = a->lowest; i < due && mqtt_tracked_room(&a->m) > 0; i++) {
+		if (a->state[i] != 0)
+			continue;
+		int len = snprintf(buf, sizeof(buf), "%d", i);
+		a->state[i] = 1;
+		int rc = mqtt_publish_tracked(&a->m, a->topic, buf, (size_t)len, a->qos,
+					      (uint64_t)i + 1);
+		if (rc == LB_ERR_INVAL) {
+			fprintf(stderr, "mqtt_publish_tracked refused %d\n", i);
+			exit(2);
+		}
+		if (rc != LB_OK) {
+			if (a->state[i] == 1)
+				a->state[i] = 0;
+			return;
+		}
 	}
 }
 
@@ -190,7 +246,13 @@ static int run(struct app *a, bool overflow)
 			break;
 		}
 		int64_t next_pub = -1;
-		if (a->count > 0 && a->next_seq < a->count) {
+		if (a->state) {
+			int due = (int)((now - start) * a->rate / 1000) + 1;
+			feed_tracked(a, due < a->count ? due : a->count);
+			if (a->acked == a->count && mqtt_pending(&a->m) == 0)
+				break;
+			next_pub = due < a->count ? start + (int64_t)due * 1000 / a->rate : end;
+		} else if (a->count > 0 && a->next_seq < a->count) {
 			if (now >= start + (int64_t)a->next_seq * 1000 / a->rate)
 				publish_seq(a);
 			next_pub = start + (int64_t)a->next_seq * 1000 / a->rate;
@@ -201,6 +263,8 @@ static int run(struct app *a, bool overflow)
 	}
 	if (rc == 0)
 		shutdown_cleanly(a, ep, &reg_fd, &reg_ev);
+	if (a->state)
+		printf("TRACKED acked=%d returned=%d twice=%d\n", a->acked, a->returned, a->twice);
 	print_stats(a);
 	close(ep);
 	return rc;
@@ -270,6 +334,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 
 	o.on_connect = on_connect;
+	o.on_acked = on_acked;
+	o.on_returned = on_returned;
 	o.arg = &a;
 	if (mqtt_init(&a.m, &o) != LB_OK)
 		return 2;
@@ -278,6 +344,11 @@ int main(int argc, char **argv)
 		if (a.count <= 0 || a.rate <= 0)
 			return 2;
 		rc = run(&a, mode[0] == 'o');
+	} else if (strcmp(mode, "tracked") == 0) {
+		if (a.count <= 0 || a.rate <= 0 || !(a.state = calloc((size_t)a.count, 1)))
+			return 2;
+		rc = run(&a, false);
+		free(a.state);
 	} else if (strcmp(mode, "idle") == 0) {
 		a.count = 0;
 		a.timeout_s = 0;

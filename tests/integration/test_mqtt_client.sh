@@ -10,6 +10,11 @@
 #   inflight  broker frozen (SIGSTOP) so the in-flight window fills, then
 #             SIGKILLed and replaced by a fresh broker: libmosquitto must
 #             re-send the window (DUP set) after the CONNACK; nothing lost.
+#   tracked   1000 tracked QoS 1 messages (tokens acknowledged through
+#             on_acked) while the broker is frozen and replaced as above:
+#             every token acknowledged exactly once, none returned, nothing
+#             lost, in order; 300 tracked QoS 0 messages acknowledged once
+#             written.
 #   overflow  50 messages into a queue of 10 while no broker runs: the
 #             oldest 40 are dropped and counted, 40..49 arrive in order;
 #             reconnect back-off 1 s, 2 s.
@@ -230,6 +235,47 @@ wait_for "$WORK/inflight2.txt" '^999$' "$WAIT_S"
 kill "$SUB_PID" 2>/dev/null
 check "inflight: both subscribers together saw 0..999, in order" \
 	'check_seq 1000 "$WORK/inflight1.txt" "$WORK/inflight2.txt"'
+stop_broker
+
+# ---- tracked -------------------------------------------------------------
+echo "== tracked: 1000 tracked messages, broker frozen then killed"
+start_broker plain
+start_sub tracked1 test/seq
+"$BIN" tracked --port "$PORT" --id lbtest-tracked --count 1000 --rate 200 --timeout 30 \
+	>"$WORK/tracked-client.out" 2>"$WORK/tracked-client.err" &
+CLIENT=$!
+PIDS+=("$CLIENT")
+wait_for "$WORK/tracked1.txt" '^100$' 5
+{
+	kill -STOP "$BROKER_PID"
+	sleep 1
+	kill -KILL "$BROKER_PID"
+	kill -CONT "$BROKER_PID"
+	wait "$BROKER_PID"
+	kill "$SUB_PID"
+} 2>/dev/null
+wait_for "$WORK/tracked-client.err" "connect to .* failed" 10
+start_broker plain
+start_sub tracked2 test/seq
+wait "$CLIENT"
+rc=$?
+check "tracked: every token acknowledged (exit $rc)" '[ $rc -eq 0 ]'
+grep -E "LOST|TRACKED" "$WORK/tracked-client.out" | sed 's/^/  /'
+check "tracked: acked=1000 once each, none returned (QoS 1)" \
+	'grep -q "^TRACKED acked=1000 returned=0 twice=0$" "$WORK/tracked-client.out"'
+wait_for "$WORK/tracked2.txt" '^999$' 5
+kill "$SUB_PID" 2>/dev/null
+check "tracked: both subscribers together saw 0..999, in order" \
+	'check_seq 1000 "$WORK/tracked1.txt" "$WORK/tracked2.txt"'
+start_sub tracked0 test/seq
+"$BIN" tracked --port "$PORT" --id lbtest-tracked0 --qos 0 --count 300 --rate 1000 --timeout 10 \
+	>"$WORK/tracked0-client.out" 2>"$WORK/tracked0-client.err"
+rc=$?
+check "tracked: QoS 0 acknowledged when written (exit $rc)" '[ $rc -eq 0 ] &&
+	grep -q "^TRACKED acked=300 returned=0 twice=0$" "$WORK/tracked0-client.out"'
+wait_for "$WORK/tracked0.txt" '^299$' 5
+kill "$SUB_PID" 2>/dev/null
+check "tracked: QoS 0 subscriber saw 0..299 in order" 'check_seq 300 "$WORK/tracked0.txt"'
 stop_broker
 
 # ---- overflow ------------------------------------------------------------

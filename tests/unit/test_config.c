@@ -256,6 +256,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.mqtt_topic_device_command,
 			 "application/{application}/device/{dev_eui}/command/{command}");
 	ck_assert_int_eq(c.mqtt_queue_limit, 10000);
+	ck_assert_int_eq(c.mqtt_outbox_limit_mb, 64);
 	ck_assert_int_eq(c.mqtt_stats_interval_s, 60);
 	ck_assert_str_eq(c.region, "EU868");
 	ck_assert_uint_eq(c.net_id, 0);

@@ -1,7 +1,8 @@
 /* test_store.c - durable state in SQLite: schema, every API, group commit
  * (staged rows invisible to other connections until committed), a kill -9
- * between batches, a failing disk (a VFS shim returning SQLITE_FULL),
- * corrupt and too-new database files, purge, the NFCntDown reservation. All
+ * between batches, a failing disk (a VFS shim returning SQLITE_FULL; the
+ * outbox records are replayed after it too), corrupt and too-new database
+ * files, purge, the NFCntDown reservation. All
  * databases live in one mkdtemp() directory under /tmp, removed by an
  * unchecked fixture (run in the parent, even when a test fails). */
 #include <check.h>
@@ -940,6 +941,44 @@ START_TEST(test_failed_commit_is_retried)
 }
 END_TEST
 
+/* Outbox rows (a record with a topic and a payload after its head) and a
+ * range deletion are replayed byte for byte after a failed commit. */
+START_TEST(test_outbox_replayed_after_failed_commit)
+{
+	char dir[512], text[64];
+	struct store s;
+	struct store_outbox_row r = {.seq = 1, .dev_eui = EUI_A, .qos = 1,
+				     .topic = "application/a/device/70b3d57ed0000001/event/up",
+				     .payload = "{\"fCnt\":1}", .len = 10};
+
+	fault_install();
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_OK);
+	r.seq = 2;
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+
+	fault_full = true;
+	r.seq = 3;
+	r.payload = "{\"fCnt\":3}";
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_OK);
+	ck_assert_int_eq(store_outbox_delete(&s, 1, 2), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 2);
+	fault_full = false;
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_uint_ge(s.stats.replays, 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT seq FROM outbox"), 3);
+	raw_text(dir, "SELECT topic || ' ' || CAST(payload AS TEXT) FROM outbox", text,
+		 sizeof(text));
+	ck_assert_str_eq(text, "application/a/device/70b3d57ed0000001/event/up {\"fCnt\":3}");
+	store_close(&s);
+	fault_remove();
+}
+END_TEST
+
 START_TEST(test_close_with_failing_disk)
 {
 	char dir[512];
@@ -1132,10 +1171,12 @@ START_TEST(test_migrate_from_v1)
 	ck_assert_int_eq(store_meta_put(&s, "dev_addr_next", 7), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	store_close(&s);
+	/* Back to what version 1 wrote: no tables of later versions. */
 	raw_exec(dir, "DROP TABLE gateway_online");
+	raw_exec(dir, "DROP TABLE outbox");
 	raw_exec(dir, "PRAGMA user_version = 1");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 				      " AND name = 'gateway_online'"), 1);
 	int64_t v = 0;
@@ -1723,6 +1764,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_batch_invisible_until_commit);
 	tcase_add_test(tc, test_crash_between_batches);
 	tcase_add_test(tc, test_failed_commit_is_retried);
+	tcase_add_test(tc, test_outbox_replayed_after_failed_commit);
 	tcase_add_test(tc, test_close_with_failing_disk);
 	tcase_add_test(tc, test_staging_failure_keeps_batch);
 	tcase_add_test(tc, test_replay_after_half_failed_commit);

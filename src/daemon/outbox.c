@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * outbox.c - durable events from the group commit to the broker's
+ * acknowledgement: held list, staging (a part of the group commit), the
+ * cache ring paged in from the store, the feed into the sink, and the
+ * acknowledgements turned into staged deletions. See outbox.h.
+ */
+#include "daemon/outbox.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "io/loop.h"
+
+#define TAG "outbox"
+
+enum msg_state { MSG_WAITING, MSG_INFLIGHT, MSG_ACKED };
+
+/* One event; its payload and topic follow in the same allocation. */
+struct outbox_msg {
+	struct outbox_msg *next;         /* held list */
+	uint64_t seq;
+	uint64_t dev_eui;
+	uint64_t batch;                  /* held: the batch that commits its row */
+	uint64_t bytes;                  /* store_outbox_row_bytes() */
+	const char *topic;
+	const void *payload;
+	size_t len;
+	int qos;
+	enum msg_state state;
+};
+
+struct outbox_range {
+	uint64_t first, last;
+};
+
+static struct outbox_msg *msg_new(uint64_t seq, uint64_t dev_eui, const char *topic,
+				  const void *payload, size_t len, int qos)
+{
+	size_t tlen = strlen(topic) + 1;
+	struct outbox_msg *m = malloc(sizeof(*m) + len + tlen);
+
+	if (!m)
+		return NULL;
+	memset(m, 0, sizeof(*m));
+	char *tail = (char *)(m + 1);
+	if (len)
+		memcpy(tail, payload, len);
+	memcpy(tail + len, topic, tlen);
+	m->payload = tail;
+	m->topic = tail + len;
+	m->len = len;
+	m->seq = seq;
+	m->dev_eui = dev_eui;
+	m->qos = qos;
+	m->bytes = store_outbox_row_bytes(tlen - 1, len);
+	m->state = MSG_WAITING;
+	return m;
+}
+
+/* ---- the cache ring ---------------------------------------------------- */
+
+static struct outbox_msg *at(const struct outbox *o, size_t i)
+{
+	return o->ring[(o->head + i) % o->opts.cache_limit];
+}
+
+static size_t cache_room(const struct outbox *o)
+{
+	return o->opts.cache_limit - o->count;
+}
+
+static void cache_push(struct outbox *o, struct outbox_msg *m)
+{
+	o->ring[(o->head + o->count) % o->opts.cache_limit] = m;
+	o->count++;
+	o->loaded_hi = m->seq;
+}
+
+/* Index of the cached event seq (the ring is in seq order), or -1. */
+static long cache_find(const struct outbox *o, uint64_t seq)
+{
+	size_t lo = 0, hi = o->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t s = at(o, mid)->seq;
+		if (s == seq)
+			return (long)mid;
+		if (s < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Free acknowledged events at the head (not while feeding: indexes hold). */
+static void reap(struct outbox *o)
+{
+	while (!o->feeding && o->count > 0 && at(o, 0)->state == MSG_ACKED) {
+		free(o->ring[o->head]);
+		o->ring[o->head] = NULL;
+		o->head = (o->head + 1) % o->opts.cache_limit;
+		o->count--;
+		if (o->next > 0)
+			o->next--;
+	}
+}
+
+/* ---- deletions ----------------------------------------------------------- */
+
+/* List row seq for deletion, extending the last range when it follows on. */
+static void delete_later(struct outbox *o, uint64_t seq)
+{
+	if (o->del_rows++ == 0)
+		o->del_since_ms = loop_now_ms();
+	if (o->n_del > 0 && o->del[o->n_del - 1].last + 1 == seq) {
+		o->del[o->n_del - 1].last = seq;
+		return;
+	}
+	if (o->n_del == o->cap_del) {
+		size_t cap = o->cap_del ? o->cap_del * 2 : 16;
+		struct outbox_range *d = realloc(o->del, cap * sizeof(*d));
+		if (!d) {
+			LB_LOG_RL(LOG_LVL_ERROR, TAG, "no memory to list row %" PRIu64 " for "
+				  "deletion: it is sent again after a restart", seq);
+			return;
+		}
+		o->del = d;
+		o->cap_del = cap;
+	}
+	o->del[o->n_del++] = (struct outbox_range){.first = seq, .last = seq};
+}
+
+/* The event will not be published (acknowledged, or refused for good):
+ * its row goes, it no longer counts against the limit. */
+static void settle(struct outbox *o, struct outbox_msg *m)
+{
+	m->state = MSG_ACKED;
+	delete_later(o, m->seq);
+	o->rows--;
+	o->bytes -= m->bytes;
+}
+
+/* ---- the group commit part ------------------------------------------------ */
+
+static int stage_rows(struct outbox *o)
+{
+	for (struct outbox_msg *m = o->unstaged; m; m = m->next) {
+		struct store_outbox_row row = {.seq = m->seq, .dev_eui = m->dev_eui, .qos = m->qos,
+					       .topic = m->topic, .payload = m->payload,
+					       .len = m->len};
+		int rc = store_outbox_add(o->ctx.store, &row);
+		if (rc != LB_OK) {
+			LB_LOG_RL(LOG_LVL_ERROR, TAG, "event %" PRIu64 " not staged (%s): the "
+				  "batch waits for it", m->seq, lb_strerror(rc));
+			o->unstaged = m;
+			return rc;
+		}
+		/* Released once the batch holding the row commits, whichever. */
+		m->batch = durable_batch(o->ctx.durable);
+	}
+	o->unstaged = NULL;
+	o->unstaged_since_ms = -1;
+	return LB_OK;
+}
+
+static int stage_deletes(struct outbox *o)
+{
+	size_t i;
+	int rc = LB_OK;
+
+	for (i = 0; i < o->n_del; i++) {
+		rc = store_outbox_delete(o->ctx.store, o->del[i].first, o->del[i].last);
+		if (rc != LB_OK) {
+			LB_LOG_RL(LOG_LVL_ERROR, TAG, "deletion of acknowledged rows not staged "
+				  "(%s): retried", lb_strerror(rc));
+			break;
+		}
+	}
+	if (i > 0 && i < o->n_del)
+		memmove(o->del, o->del + i, (o->n_del - i) * sizeof(*o->del));
+	o->n_del -= i;
+	o->del_rows = 0;
+	for (size_t j = 0; j < o->n_del; j++)
+		o->del_rows += o->del[j].last - o->del[j].first + 1;
+	if (o->n_del == 0)
+		o->del_since_ms = -1;
+	return rc;
+}
+
+static int stage_all(void *arg)
+{
+	struct outbox *o = arg;
+	int rc = stage_rows(o);
+
+	return rc != LB_OK ? rc : stage_deletes(o);
+}
+
+/* New rows are due with the state they belong to. Deletions ride along
+ * with the commits the state makes anyway; on their own they are due after
+ * OUTBOX_DELETE_DELAY_MS, or at once when OUTBOX_DELETE_ROWS wait (a backlog
+ * draining), which bounds what a crash can make us send twice. */
+static int64_t due_ms(void *arg)
+{
+	struct outbox *o = arg;
+	int64_t due = -1, del = -1;
+
+	if (o->unstaged_since_ms >= 0)
+		due = o->unstaged_since_ms + o->opts.commit_ms;
+	if (o->del_since_ms >= 0)
+		del = o->del_rows >= OUTBOX_DELETE_ROWS ? o->del_since_ms
+							 : o->del_since_ms + OUTBOX_DELETE_DELAY_MS;
+	if (del >= 0 && (due < 0 || del < due))
+		due = del;
+	return due;
+}
+
+/* ---- set-up ---------------------------------------------------------------- */
+
+static int read_usage(struct outbox *o)
+{
+	struct store_outbox_usage u;
+	int rc = store_outbox_usage(o->ctx.store, &u);
+
+	if (rc != LB_OK) {
+		log_error(TAG, "the outbox in the state directory cannot be read: %s",
+			  lb_strerror(rc));
+		return rc;
+	}
+	o->rows = u.rows;
+	o->bytes = u.bytes;
+	o->released_hi = u.last_seq;
+	o->next_seq = u.last_seq + 1;
+	if (u.rows > 0)
+		log_notice(TAG, "%" PRIu64 " event(s) (%" PRIu64 " KiB) left by the last run: "
+			   "published first, in order", u.rows, (u.bytes + 1023) / 1024);
+	return LB_OK;
+}
+
+int outbox_init(struct outbox *o, const struct outbox_ctx *ctx, const struct outbox_opts *opts)
+{
+	memset(o, 0, sizeof(*o));
+	if (opts->cache_limit == 0)
+		return LB_ERR_INVAL;
+	o->ctx = *ctx;
+	o->opts = *opts;
+	o->unstaged_since_ms = -1;
+	o->del_since_ms = -1;
+	int rc = read_usage(o);
+	if (rc != LB_OK)
+		return rc;
+	o->ring = calloc(opts->cache_limit, sizeof(*o->ring));
+	if (!o->ring)
+		return LB_ERR_NOMEM;
+	rc = durable_add(ctx->durable, stage_all, due_ms, o);
+	if (rc != LB_OK)
+		outbox_free(o);
+	return rc;
+}
+
+void outbox_free(struct outbox *o)
+{
+	while (o->held_head) {
+		struct outbox_msg *m = o->held_head;
+		o->held_head = m->next;
+		free(m);
+	}
+	for (size_t i = 0; o->ring && i < o->count; i++)
+		free(at(o, i));
+	free(o->ring);
+	free(o->del);
+	memset(o, 0, sizeof(*o));
+}
+
+/* ---- adding ---------------------------------------------------------------- */
+
+static int refuse_overflow(struct outbox *o, uint64_t dev_eui, uint64_t bytes)
+{
+	o->stats.dropped_overflow++;
+	LB_LOG_RL(LOG_LVL_WARN, TAG, "outbox full (%" PRIu64 " events, %" PRIu64 " of %" PRIu64
+		  " bytes; mqtt.outbox_limit_mb): an event of device %016" PRIx64 " (%" PRIu64
+		  " bytes) dropped, %" PRIu64 " so far", o->rows, o->bytes, o->opts.limit_bytes,
+		  dev_eui, bytes, o->stats.dropped_overflow);
+	return LB_ERR_FULL;
+}
+
+int outbox_add(struct outbox *o, uint64_t batch, uint64_t dev_eui, const char *topic,
+	       const void *payload, size_t len, int qos)
+{
+	if (!topic || !topic[0] || (len && !payload) || qos < 0 || qos > 2)
+		return LB_ERR_INVAL;
+	size_t tlen = strlen(topic);
+	if (tlen >= STORE_OUTBOX_TOPIC_MAX || len > STORE_OUTBOX_PAYLOAD_MAX)
+		return LB_ERR_TOO_LARGE;
+	uint64_t bytes = store_outbox_row_bytes(tlen, len);
+	if (o->bytes + bytes > o->opts.limit_bytes)
+		return refuse_overflow(o, dev_eui, bytes);
+	struct outbox_msg *m = msg_new(o->next_seq, dev_eui, topic, payload, len, qos);
+	if (!m)
+		return LB_ERR_NOMEM;
+	o->next_seq++;
+	m->batch = batch;
+	if (o->held_tail)
+		o->held_tail->next = m;
+	else
+		o->held_head = m;
+	o->held_tail = m;
+	if (!o->unstaged) {
+		o->unstaged = m;
+		o->unstaged_since_ms = loop_now_ms();
+	}
+	o->rows++;
+	o->bytes += bytes;
+	o->stats.added++;
+	return LB_OK;
+}
+
+/* ---- from held to the cache, from the store to the cache ------------------- */
+
+/* Events whose row is committed move on: into the cache while nothing
+ * older waits on disk only and there is room, else they stay on disk. */
+static void release(struct outbox *o)
+{
+	size_t n = 0;
+
+	for (; o->held_head && o->held_head != o->unstaged &&
+	       durable_committed(o->ctx.durable, o->held_head->batch); n++) {
+		struct outbox_msg *m = o->held_head;
+		bool spilled = o->loaded_hi < o->released_hi;
+		o->held_head = m->next;
+		if (!o->held_head)
+			o->held_tail = NULL;
+		m->next = NULL;
+		o->released_hi = m->seq;
+		if (!spilled && cache_room(o) > 0)
+			cache_push(o, m);
+		else
+			free(m);
+	}
+	if (n > 0)
+		log_debug(TAG, "events up to #%" PRIu64 " committed; %" PRIu64 " waiting for the "
+			  "broker, %zu in memory", o->released_hi, o->rows, o->count);
+}
+
+static int page_cb(void *arg, const struct store_outbox_row *row)
+{
+	struct outbox *o = arg;
+	struct outbox_msg *m = msg_new(row->seq, row->dev_eui, row->topic, row->payload,
+				       row->len, row->qos);
+
+	if (!m)
+		return LB_ERR_NOMEM;
+	cache_push(o, m);
+	o->stats.paged_in++;
+	return LB_OK;
+}
+
+/* Read rows on disk only back into the cache, a page at a time, once the
+ * cache has room for a page (or for half of itself, if smaller). Returns
+ * whether a page was read and more rows wait: read on at the next tick. */
+static bool page_in(struct outbox *o, int64_t now_ms)
+{
+	size_t page = o->opts.cache_limit < 2 * OUTBOX_PAGE_ROWS ? (o->opts.cache_limit + 1) / 2
+								   : OUTBOX_PAGE_ROWS;
+	size_t n = 0;
+
+	if (o->loaded_hi >= o->released_hi || cache_room(o) < page || now_ms < o->retry_at_ms)
+		return false;
+	int rc = store_outbox_page(o->ctx.store, o->loaded_hi, o->released_hi, page, page_cb, o,
+				   &n);
+	if (rc != LB_OK) {
+		LB_LOG_RL(LOG_LVL_ERROR, TAG, "outbox rows after %" PRIu64 " not read (%s): "
+			  "retried", o->loaded_hi, lb_strerror(rc));
+		o->retry_at_ms = now_ms + STORE_RETRY_MS;
+		return false;
+	}
+	if (n < page)   /* nothing else on disk up to released_hi */
+		o->loaded_hi = o->released_hi;
+	log_debug(TAG, "%zu event(s) read back from the store, up to #%" PRIu64 "; %zu in memory",
+		  n, o->loaded_hi, o->count);
+	return o->loaded_hi < o->released_hi;
+}
+
+/* ---- to the sink ------------------------------------------------------------ */
+
+/* An event the sink refuses for good is counted and its row deleted. */
+static void refused(struct outbox *o, struct outbox_msg *m)
+{
+	o->ctx.stats->frame_drops[DROP_PUBLISH]++;
+	LB_LOG_RL(LOG_LVL_ERROR, TAG, "event %" PRIu64 " on %s (%zu bytes) refused by the MQTT "
+		  "client: dropped", m->seq, m->topic, m->len);
+	settle(o, m);
+}
+
+/* Send waiting events in seq order while the sink has room. */
+static void feed(struct outbox *o)
+{
+	o->feeding = true;
+	while (o->next < o->count && o->ctx.sink.room(o->ctx.sink.arg) > 0) {
+		size_t i = o->next++;
+		struct outbox_msg *m = at(o, i);
+		if (m->state != MSG_WAITING)
+			continue;
+		m->state = MSG_INFLIGHT;
+		int rc = o->ctx.sink.send(o->ctx.sink.arg, m->topic, m->payload, m->len, m->qos,
+					  m->seq);
+		if (rc == LB_OK)
+			continue;
+		if (rc == LB_ERR_INVAL) {
+			refused(o, m);
+			continue;
+		}
+		if (m->state == MSG_INFLIGHT)   /* not reported meanwhile */
+			m->state = MSG_WAITING;
+		if (o->next > i)
+			o->next = i;
+		break;
+	}
+	o->feeding = false;
+	reap(o);
+}
+
+int64_t outbox_tick(struct outbox *o, int64_t now_ms)
+{
+	release(o);
+	bool more = page_in(o, now_ms);
+	feed(o);
+	if (more)
+		return now_ms;
+	return o->loaded_hi < o->released_hi && o->retry_at_ms > now_ms ? o->retry_at_ms : -1;
+}
+
+/* ---- reports ------------------------------------------------------------------ */
+
+void outbox_acked(struct outbox *o, uint64_t token)
+{
+	long i = cache_find(o, token);
+
+	if (i < 0 || at(o, (size_t)i)->state == MSG_ACKED) {
+		log_debug(TAG, "acknowledgement of unknown event %" PRIu64, token);
+		return;
+	}
+	settle(o, at(o, (size_t)i));
+	o->stats.acked++;
+	o->ctx.stats->uplinks_published++;
+	reap(o);
+}
+
+void outbox_returned(struct outbox *o, uint64_t token)
+{
+	long i = cache_find(o, token);
+
+	if (i < 0 || at(o, (size_t)i)->state != MSG_INFLIGHT) {
+		log_debug(TAG, "return of unknown event %" PRIu64, token);
+		return;
+	}
+	at(o, (size_t)i)->state = MSG_WAITING;
+	if (o->next > (size_t)i)
+		o->next = (size_t)i;
+}
+
+uint64_t outbox_pending(const struct outbox *o)
+{
+	return o->rows;
+}
+
+uint64_t outbox_bytes(const struct outbox *o)
+{
+	return o->bytes;
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * outbox.h - the events that must not be lost (every device `up` event, and
+ * any event held for the group commit): kept durably from the commit of the
+ * state they report until the broker acknowledged them.
+ *
+ * Life of an event:
+ *   1. outbox_add() (publish.h's hold sink): numbered (seq, one order over
+ *      every device), kept in memory with the batch its state is staged in.
+ *      Beyond the size limit (mqtt.outbox_limit_mb) it is dropped instead:
+ *      counted in stats.dropped_overflow and logged, rate-limited.
+ *   2. The group commit (a part of durable.h) stages its row in the store's
+ *      outbox (store/store_outbox.h): row and FCnt become durable together.
+ *   3. Once that batch is committed, outbox_tick() moves the event into the
+ *      cache, the in-memory queue of at most cache_limit (mqtt.queue_limit)
+ *      events in seq order. When the cache is full, the event stays on disk
+ *      only and is read back in seq order, OUTBOX_PAGE_ROWS per tick, as the
+ *      cache drains: memory stays bounded however long the broker is away.
+ *   4. outbox_tick() hands cached events to the sink in seq order while it
+ *      has room (tracked publishes: io/mqtt.h).
+ *   5. outbox_acked() frees it and lists its row for deletion. Deletions are
+ *      staged with the group commits the state makes anyway (a new uplink's
+ *      FCnt); on their own they are due OUTBOX_DELETE_DELAY_MS after the
+ *      first, or at once when OUTBOX_DELETE_ROWS wait (a backlog draining):
+ *      the disk is never written once per message. outbox_returned() (the
+ *      sink will not send it after all) makes it the next to be sent again.
+ *
+ * What survives what: at start-up the rows of the last run are published
+ * first, in order (they have lower seqs than anything new), so each
+ * device's events keep their order across restarts. After SIGTERM only
+ * events still unacknowledged when the bridge gave up waiting are sent
+ * again (deletions are committed on the way out); after a crash the events
+ * in flight and those acknowledged since the last commit (at most
+ * OUTBOX_DELETE_ROWS, at most OUTBOX_DELETE_DELAY_MS' worth) are sent again:
+ * duplicates, as QoS 1 allows, never a loss. With QoS 0 there
+ * is no acknowledgement: an event leaves the outbox once written to the
+ * socket (mqtt.h), so a connection cut right after may lose it, as QoS 0
+ * does anyway.
+ *
+ * Context: the store and the group commit (borrowed), the counters
+ * (uplinks_published on acknowledgement, frame_drops[DROP_PUBLISH] for an
+ * event the sink refuses for good) and the sink. Ownership: the outbox owns
+ * the events it holds (copies), the cache and the list of deletions;
+ * outbox_free() releases them (rows on disk stay for the next run).
+ *
+ * Errors: lb_err codes as listed; failures of the store are logged
+ * (rate-limited) and retried, never lose a committed event.
+ */
+#ifndef LB_OUTBOX_H
+#define LB_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/durable.h"
+#include "daemon/stats.h"
+#include "store/store.h"
+
+/* Rows read back from the store per tick when the cache has room. */
+#define OUTBOX_PAGE_ROWS 256
+/* Acknowledged rows whose deletion alone makes a commit due at once, and
+ * the delay after which it does anyway. */
+#define OUTBOX_DELETE_ROWS 1000
+#define OUTBOX_DELETE_DELAY_MS 30000
+
+/* Where cached events go (bridge.c: the MQTT client's tracked publishes). */
+struct outbox_sink {
+	/* How many events send() takes now; 0 when not connected. */
+	size_t (*room)(void *arg);
+	/* Send one event; its token comes back through outbox_acked() or
+	 * outbox_returned(), possibly from inside this call. LB_OK; LB_ERR_INVAL
+	 * when it can never be sent; another code: not sent, try later. */
+	int (*send)(void *arg, const char *topic, const void *payload, size_t len, int qos,
+		    uint64_t token);
+	void *arg;
+};
+
+struct outbox_ctx {
+	struct store *store;
+	struct durable *durable;
+	struct stats *stats;
+	struct outbox_sink sink;
+};
+
+struct outbox_opts {
+	size_t cache_limit;              /* events in memory once committed, >= 1 */
+	uint64_t limit_bytes;            /* store_outbox_row_bytes() summed */
+	int commit_ms;                   /* state.commit_ms */
+};
+
+struct outbox_stats {
+	uint64_t added;
+	uint64_t acked;
+	uint64_t dropped_overflow;       /* beyond limit_bytes: never published */
+	uint64_t paged_in;               /* rows read back from the store */
+};
+
+struct outbox_msg;
+struct outbox_range;
+
+/* Fields are private to outbox.c; read stats, outbox_pending(), outbox_bytes(). */
+struct outbox {
+	struct outbox_ctx ctx;
+	struct outbox_opts opts;
+	/* waiting for their batch, in seq order; from `unstaged` on not staged */
+	struct outbox_msg *held_head, *held_tail, *unstaged;
+	int64_t unstaged_since_ms;       /* -1: none */
+	/* the cache: a ring of committed events in seq order */
+	struct outbox_msg **ring;
+	size_t head, count;
+	size_t next;                     /* from head: first that may still wait */
+	bool feeding;                    /* inside the sink: acks only mark */
+	/* seqs: rows in (loaded_hi, released_hi] are on disk only */
+	uint64_t next_seq, released_hi, loaded_hi;
+	/* acknowledged rows to delete, as ranges in arrival order */
+	struct outbox_range *del;
+	size_t n_del, cap_del;
+	uint64_t del_rows;               /* rows in those ranges */
+	int64_t del_since_ms;            /* -1: none */
+	int64_t retry_at_ms;             /* a failed read: not before */
+	uint64_t rows, bytes;            /* not yet acknowledged, wherever they are */
+	struct outbox_stats stats;
+};
+
+/* Read what the last run left, register with the group commit. Errors:
+ * LB_ERR_INVAL (cache_limit 0), LB_ERR_NOMEM, the store's (logged),
+ * durable_add()'s. On error nothing needs freeing. */
+int outbox_init(struct outbox *o, const struct outbox_ctx *ctx, const struct outbox_opts *opts);
+void outbox_free(struct outbox *o);
+
+/* Hold an event (copied) until batch `batch` is committed, then publish it.
+ * Errors: LB_ERR_FULL (beyond the limit: counted and logged here),
+ * LB_ERR_TOO_LARGE (topic or payload beyond the store's limits),
+ * LB_ERR_INVAL, LB_ERR_NOMEM. */
+int outbox_add(struct outbox *o, uint64_t batch, uint64_t dev_eui, const char *topic,
+	       const void *payload, size_t len, int qos);
+
+/* Release committed events, read rows back, send what the sink takes.
+ * Returns the next deadline (monotonic ms; now when more rows wait to be
+ * read) or -1. */
+int64_t outbox_tick(struct outbox *o, int64_t now_ms);
+
+/* The sink's reports (token = the event's seq). Unknown tokens are
+ * ignored (logged at debug). */
+void outbox_acked(struct outbox *o, uint64_t token);
+void outbox_returned(struct outbox *o, uint64_t token);
+
+/* Events not yet acknowledged (held, cached, on disk), and their bytes. */
+uint64_t outbox_pending(const struct outbox *o);
+uint64_t outbox_bytes(const struct outbox *o);
+
+#endif

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: MIT */
+/* test_outbox.c - the daemon's outbox against a real store (temp dir) and
+ * the group commit, with a recording sink in place of MQTT: nothing is sent
+ * before its batch commits; order over devices; acknowledgements out of
+ * order become staged deletions committed with the next batch; a returned
+ * event goes again before anything newer; a small cache pages rows back from
+ * the store without holding more; the size limit refuses and counts; the
+ * rows of a run come first in the next; an event the sink refuses for good
+ * is counted and deleted. */
+#include <check.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "daemon/durable.h"
+#include "daemon/outbox.h"
+#include "daemon/stats.h"
+#include "io/loop.h"
+#include "store/store.h"
+
+#define EUI_A UINT64_C(0x70b3d57ed0000001)
+#define EUI_B UINT64_C(0x70b3d57ed0000002)
+#define MAX_SENT 256
+
+static char base_dir[] = "/tmp/test_outbox.XXXXXX";
+
+static void base_setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(base_dir));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static void base_teardown(void)
+{
+	nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The recording sink: what was sent, in order; room set by the test. */
+struct rec {
+	size_t room;
+	uint64_t sent[MAX_SENT];
+	char payload[MAX_SENT][32];
+	size_t n;
+	int refuse;                /* an error to return instead of sending, 0: none */
+	struct outbox *o;
+	bool ack_at_once;          /* QoS 0: acknowledged inside send */
+};
+
+static size_t rec_room(void *arg)
+{
+	struct rec *r = arg;
+	return r->room;
+}
+
+static int rec_send(void *arg, const char *topic, const void *payload, size_t len, int qos,
+		    uint64_t token)
+{
+	struct rec *r = arg;
+
+	ck_assert_ptr_nonnull(strstr(topic, "/event/up"));
+	ck_assert_int_eq(qos, 1);
+	if (r->refuse)
+		return r->refuse;
+	ck_assert_uint_lt(r->n, MAX_SENT);
+	ck_assert_uint_lt(len, sizeof(r->payload[0]));
+	memcpy(r->payload[r->n], payload, len);
+	r->payload[r->n][len] = '\0';
+	r->sent[r->n++] = token;
+	r->room--;
+	if (r->ack_at_once)
+		outbox_acked(r->o, token);
+	return LB_OK;
+}
+
+struct fix {
+	char dir[512];
+	struct store store;
+	struct durable durable;
+	struct stats stats;
+	struct outbox o;
+	struct rec rec;
+};
+
+static void open_outbox(struct fix *f, size_t cache, uint64_t limit)
+{
+	struct outbox_ctx ctx = {.store = &f->store, .durable = &f->durable, .stats = &f->stats,
+				 .sink = {.room = rec_room, .send = rec_send, .arg = &f->rec}};
+	struct outbox_opts opts = {.cache_limit = cache, .limit_bytes = limit, .commit_ms = 50};
+
+	durable_init(&f->durable, &f->store);
+	ck_assert_int_eq(outbox_init(&f->o, &ctx, &opts), LB_OK);
+	f->rec.o = &f->o;
+}
+
+static void setup(struct fix *f, size_t cache, uint64_t limit)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "%s/t.XXXXXX", base_dir);
+	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	ck_assert_int_eq(store_open(&f->store, f->dir, 50), LB_OK);
+	open_outbox(f, cache, limit);
+}
+
+static void teardown(struct fix *f)
+{
+	outbox_free(&f->o);
+	ck_assert_int_eq(store_close(&f->store), LB_OK);
+}
+
+/* An `up` event of eui whose payload names n. */
+static int add(struct fix *f, uint64_t eui, int n)
+{
+	char topic[96], payload[32];
+	int len = snprintf(payload, sizeof(payload), "{\"n\":%d}", n);
+
+	snprintf(topic, sizeof(topic), "application/a/device/%016llx/event/up",
+		 (unsigned long long)eui);
+	return outbox_add(&f->o, durable_batch(&f->durable), eui, topic, payload, (size_t)len, 1);
+}
+
+static uint64_t rows_on_disk(struct fix *f)
+{
+	struct store_outbox_usage u;
+
+	ck_assert_int_eq(store_outbox_usage(&f->store, &u), LB_OK);
+	return u.rows;
+}
+
+static void expect_sent(const struct rec *r, size_t from, const int *n, size_t count)
+{
+	char want[32];
+
+	ck_assert_uint_eq(r->n, from + count);
+	for (size_t i = 0; i < count; i++) {
+		snprintf(want, sizeof(want), "{\"n\":%d}", n[i]);
+		ck_assert_str_eq(r->payload[from + i], want);
+	}
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+START_TEST(test_sent_after_commit_in_order)
+{
+	struct fix f;
+
+	setup(&f, 100, 1 << 20);
+	f.rec.room = 100;
+	for (int i = 1; i <= 5; i++)
+		ck_assert_int_eq(add(&f, i % 2 ? EUI_A : EUI_B, i), LB_OK);
+	ck_assert_int_eq(outbox_tick(&f.o, 0), -1);
+	ck_assert_uint_eq(f.rec.n, 0);                /* the batch is not committed */
+	ck_assert_uint_eq(outbox_pending(&f.o), 5);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	ck_assert_uint_eq(rows_on_disk(&f), 5);       /* in the batch of their state */
+	outbox_tick(&f.o, 0);
+	expect_sent(&f.rec, 0, (const int[]){1, 2, 3, 4, 5}, 5);
+
+	/* Acknowledged out of order: deleted with the next commit, not before. */
+	outbox_acked(&f.o, f.rec.sent[2]);
+	outbox_acked(&f.o, f.rec.sent[0]);
+	outbox_acked(&f.o, f.rec.sent[0]);            /* twice: ignored */
+	ck_assert_uint_eq(outbox_pending(&f.o), 3);
+	ck_assert_uint_eq(f.stats.uplinks_published, 2);
+	ck_assert_uint_eq(rows_on_disk(&f), 5);
+	ck_assert(!store_dirty(&f.store));
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	ck_assert_uint_eq(rows_on_disk(&f), 3);
+	for (size_t i = 0; i < 5; i++)
+		outbox_acked(&f.o, f.rec.sent[i]);
+	ck_assert_uint_eq(outbox_pending(&f.o), 0);
+	ck_assert_uint_eq(outbox_bytes(&f.o), 0);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	ck_assert_uint_eq(rows_on_disk(&f), 0);
+	ck_assert_uint_eq(f.o.stats.acked, 5);
+	teardown(&f);
+}
+END_TEST
+
+/* Deletions ride along with the next commit of the state; alone they are
+ * due OUTBOX_DELETE_DELAY_MS after the first, or at once when
+ * OUTBOX_DELETE_ROWS wait. */
+START_TEST(test_deletions_are_due)
+{
+	struct fix f;
+
+	setup(&f, 2000, 1 << 22);
+	f.rec.room = 100;
+	ck_assert_int_eq(add(&f, EUI_A, 1), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	outbox_tick(&f.o, 0);
+	ck_assert_int_eq(durable_tick(&f.durable, loop_now_ms()), -1);
+	int64_t t0 = loop_now_ms();
+	outbox_acked(&f.o, f.rec.sent[0]);
+	int64_t due = durable_tick(&f.durable, loop_now_ms());
+	ck_assert_int_ge(due, t0 + OUTBOX_DELETE_DELAY_MS);
+	ck_assert_uint_eq(rows_on_disk(&f), 1);
+	/* A new event's commit takes the deletion along. */
+	ck_assert_int_eq(add(&f, EUI_A, 2), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	ck_assert_uint_eq(rows_on_disk(&f), 1);
+	ck_assert_int_eq(durable_tick(&f.durable, loop_now_ms()), -1);
+
+	/* A backlog draining: OUTBOX_DELETE_ROWS acknowledged rows are due now. */
+	for (int i = 3; i < 3 + OUTBOX_DELETE_ROWS; i++)
+		ck_assert_int_eq(add(&f, EUI_B, i), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	for (int round = 0; f.o.stats.acked < 1 + OUTBOX_DELETE_ROWS && round < 100; round++) {
+		f.rec.n = 0;
+		f.rec.room = 50;
+		outbox_tick(&f.o, round);
+		durable_tick(&f.durable, loop_now_ms());      /* not due yet */
+		ck_assert_uint_eq(rows_on_disk(&f), 1 + OUTBOX_DELETE_ROWS);
+		for (size_t i = 0; i < f.rec.n; i++)
+			outbox_acked(&f.o, f.rec.sent[i]);
+	}
+	/* Events 2 .. 1001 acknowledged since the last commit, 1002 not. */
+	ck_assert_uint_eq(f.o.stats.acked, 1 + OUTBOX_DELETE_ROWS);
+	ck_assert_uint_eq(rows_on_disk(&f), 1 + OUTBOX_DELETE_ROWS);
+	durable_tick(&f.durable, loop_now_ms());
+	ck_assert_uint_eq(rows_on_disk(&f), 1);
+	teardown(&f);
+}
+END_TEST
+
+START_TEST(test_returned_goes_first)
+{
+	struct fix f;
+
+	setup(&f, 100, 1 << 20);
+	f.rec.room = 3;
+	for (int i = 1; i <= 5; i++)
+		ck_assert_int_eq(add(&f, EUI_A, i), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	outbox_tick(&f.o, 0);
+	expect_sent(&f.rec, 0, (const int[]){1, 2, 3}, 3);
+	outbox_acked(&f.o, f.rec.sent[0]);
+	outbox_returned(&f.o, f.rec.sent[2]);         /* a QoS 0 cut: 2 and 3 unwritten */
+	outbox_returned(&f.o, f.rec.sent[1]);
+	outbox_returned(&f.o, f.rec.sent[0]);         /* acknowledged already: ignored */
+	f.rec.room = 10;
+	outbox_tick(&f.o, 0);
+	expect_sent(&f.rec, 3, (const int[]){2, 3, 4, 5}, 4);
+	teardown(&f);
+}
+END_TEST
+
+/* A cache of 4: the rest waits on disk and is read back in order, and
+ * memory never holds more than 4. */
+START_TEST(test_small_cache_pages_in)
+{
+	struct fix f;
+	int want[40];
+
+	setup(&f, 4, 1 << 20);
+	for (int i = 0; i < 40; i++) {
+		ck_assert_int_eq(add(&f, i % 3 ? EUI_A : EUI_B, i), LB_OK);
+		want[i] = i;
+		if (i % 7 == 6)
+			ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	}
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	outbox_tick(&f.o, 0);
+	ck_assert_uint_le(f.o.count, 4);
+	ck_assert_uint_eq(f.rec.n, 0);                /* not connected */
+	for (int round = 0; f.rec.n < 40 && round < 200; round++) {
+		f.rec.room = 3;
+		size_t before = f.rec.n;
+		outbox_tick(&f.o, round);
+		ck_assert_uint_le(f.o.count, 4);
+		for (size_t i = before; i < f.rec.n; i++)
+			outbox_acked(&f.o, f.rec.sent[i]);
+	}
+	expect_sent(&f.rec, 0, want, 40);
+	ck_assert_uint_ge(f.o.stats.paged_in, 30);
+	ck_assert_uint_eq(outbox_pending(&f.o), 0);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	ck_assert_uint_eq(rows_on_disk(&f), 0);
+	teardown(&f);
+}
+END_TEST
+
+START_TEST(test_limit_refuses_and_counts)
+{
+	struct fix f;
+	char topic[96];
+	int n = 0;
+
+	snprintf(topic, sizeof(topic), "application/a/device/%016llx/event/up",
+		 (unsigned long long)EUI_A);
+	uint64_t one = store_outbox_row_bytes(strlen(topic), strlen("{\"n\":0}"));
+	setup(&f, 100, 3 * one);
+	f.rec.room = 0;
+	while (add(&f, EUI_A, n) == LB_OK)
+		n++;
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(add(&f, EUI_A, 9), LB_ERR_FULL);
+	ck_assert_uint_eq(f.o.stats.dropped_overflow, 2);
+	ck_assert_uint_eq(outbox_bytes(&f.o), 3 * one);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	f.rec.room = 1;
+	outbox_tick(&f.o, 0);
+	outbox_acked(&f.o, f.rec.sent[0]);            /* room for one again */
+	ck_assert_int_eq(add(&f, EUI_A, 3), LB_OK);
+	ck_assert_int_eq(add(&f, EUI_A, 4), LB_ERR_FULL);
+	ck_assert_uint_eq(f.o.stats.dropped_overflow, 3);
+	/* Beyond the store's own limits: refused, not counted as overflow. */
+	static char big[STORE_OUTBOX_PAYLOAD_MAX + 1];
+	ck_assert_int_eq(outbox_add(&f.o, 1, EUI_A, topic, big, sizeof(big), 1),
+			 LB_ERR_TOO_LARGE);
+	teardown(&f);
+}
+END_TEST
+
+/* The rows a run leaves are sent first by the next, before new events. */
+START_TEST(test_next_run_sends_old_rows_first)
+{
+	struct fix f;
+
+	setup(&f, 2, 1 << 20);
+	f.rec.room = 1;
+	for (int i = 1; i <= 5; i++)
+		ck_assert_int_eq(add(&f, i % 2 ? EUI_A : EUI_B, i), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	outbox_tick(&f.o, 0);
+	outbox_acked(&f.o, f.rec.sent[0]);            /* 1 delivered */
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	f.rec.room = 1;
+	outbox_tick(&f.o, 0);                         /* 2 in flight at the "stop" */
+	expect_sent(&f.rec, 0, (const int[]){1, 2}, 2);
+	outbox_free(&f.o);
+
+	memset(&f.rec, 0, sizeof(f.rec));
+	open_outbox(&f, 2, 1 << 20);
+	ck_assert_uint_eq(outbox_pending(&f.o), 4);
+	ck_assert_int_eq(add(&f, EUI_A, 6), LB_OK);
+	ck_assert_int_eq(add(&f, EUI_B, 7), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	for (int round = 0; f.rec.n < 6 && round < 50; round++) {
+		f.rec.room = 1;
+		size_t before = f.rec.n;
+		outbox_tick(&f.o, round);
+		for (size_t i = before; i < f.rec.n; i++)
+			outbox_acked(&f.o, f.rec.sent[i]);
+	}
+	expect_sent(&f.rec, 0, (const int[]){2, 3, 4, 5, 6, 7}, 6);
+	teardown(&f);
+}
+END_TEST
+
+/* QoS 0: acknowledged inside the send; the feed keeps going. */
+START_TEST(test_acked_inside_send)
+{
+	struct fix f;
+
+	setup(&f, 8, 1 << 20);
+	f.rec.room = 100;
+	f.rec.ack_at_once = true;
+	for (int i = 1; i <= 20; i++)
+		ck_assert_int_eq(add(&f, EUI_A, i), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	for (int round = 0; f.rec.n < 20 && round < 20; round++)
+		outbox_tick(&f.o, round);
+	ck_assert_uint_eq(f.rec.n, 20);
+	ck_assert_uint_eq(outbox_pending(&f.o), 0);
+	ck_assert_uint_eq(f.o.count, 0);
+	teardown(&f);
+}
+END_TEST
+
+START_TEST(test_refused_for_good)
+{
+	struct fix f;
+
+	setup(&f, 8, 1 << 20);
+	f.rec.room = 100;
+	ck_assert_int_eq(add(&f, EUI_A, 1), LB_OK);
+	ck_assert_int_eq(add(&f, EUI_A, 2), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	f.rec.refuse = LB_ERR_STATE;                  /* try later */
+	outbox_tick(&f.o, 0);
+	ck_assert_uint_eq(outbox_pending(&f.o), 2);
+	f.rec.refuse = LB_ERR_INVAL;                  /* never */
+	outbox_tick(&f.o, 1);
+	ck_assert_uint_eq(outbox_pending(&f.o), 0);
+	ck_assert_uint_eq(f.stats.frame_drops[DROP_PUBLISH], 2);
+	ck_assert_uint_eq(f.stats.uplinks_published, 0);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	ck_assert_uint_eq(rows_on_disk(&f), 0);
+	teardown(&f);
+}
+END_TEST
+
+static Suite *outbox_suite(void)
+{
+	Suite *s = suite_create("outbox");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_sent_after_commit_in_order);
+	tcase_add_test(tc, test_deletions_are_due);
+	tcase_add_test(tc, test_returned_goes_first);
+	tcase_add_test(tc, test_small_cache_pages_in);
+	tcase_add_test(tc, test_limit_refuses_and_counts);
+	tcase_add_test(tc, test_next_run_sends_old_rows_first);
+	tcase_add_test(tc, test_acked_inside_send);
+	tcase_add_test(tc, test_refused_for_good);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	log_threshold = LOG_LVL_WARN;
+	SRunner *sr = srunner_create(outbox_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

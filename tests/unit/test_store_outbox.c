@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/* test_store_outbox.c - the outbox rows of the store: add, page and delete
+ * in seq order, pages bounded above (staged rows excluded), the size
+ * accounting a limit is checked against, staged rows invisible to other
+ * connections until the commit, a kill -9 between batches, the migration
+ * from schema version 1, argument checks. All databases live in one
+ * mkdtemp() directory under /tmp, removed by an unchecked fixture. */
+#include <check.h>
+#include <ftw.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "store/store.h"
+
+#define EUI_A UINT64_C(0x70b3d57ed0000001)
+#define EUI_B UINT64_C(0x70b3d57ed0000002)
+#define PAGE_MAX 64
+
+static char base_dir[] = "/tmp/test_store_outbox.XXXXXX";
+
+static void base_setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(base_dir));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static void base_teardown(void)
+{
+	nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void new_dir(char *out, size_t cap)
+{
+	ck_assert_int_lt(snprintf(out, cap, "%s/t.XXXXXX", base_dir), (int)cap);
+	ck_assert_ptr_nonnull(mkdtemp(out));
+}
+
+/* A second, independent connection answering one integer. */
+static int64_t raw_int(const char *dir, const char *sql)
+{
+	char path[600];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -999;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void raw_exec(const char *dir, const char *sql)
+{
+	char path[600];
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Row seq of device eui: topic ".../<eui>/event/up", payload "{"n":<seq>}". */
+static char topic_buf[128], payload_buf[64];
+
+static struct store_outbox_row mk_row(uint64_t seq, uint64_t eui)
+{
+	struct store_outbox_row r = {.seq = seq, .dev_eui = eui, .qos = 1};
+
+	snprintf(topic_buf, sizeof(topic_buf), "application/a/device/%016llx/event/up",
+		 (unsigned long long)eui);
+	r.len = (size_t)snprintf(payload_buf, sizeof(payload_buf), "{\"n\":%llu}",
+				 (unsigned long long)seq);
+	r.topic = topic_buf;
+	r.payload = payload_buf;
+	return r;
+}
+
+static void add(struct store *s, uint64_t seq, uint64_t eui)
+{
+	struct store_outbox_row r = mk_row(seq, eui);
+
+	ck_assert_int_eq(store_outbox_add(s, &r), LB_OK);
+}
+
+static uint64_t row_bytes(uint64_t seq, uint64_t eui)
+{
+	struct store_outbox_row r = mk_row(seq, eui);
+
+	return store_outbox_row_bytes(strlen(r.topic), r.len);
+}
+
+/* What a page delivered: seqs, and every row checked against mk_row(). */
+struct page {
+	uint64_t seq[PAGE_MAX];
+	size_t n;
+	int stop_after;           /* > 0: return LB_ERR_STATE after this many */
+};
+
+static int collect(void *arg, const struct store_outbox_row *row)
+{
+	struct page *p = arg;
+	uint64_t eui = row->dev_eui;
+	struct store_outbox_row want = mk_row(row->seq, eui);
+
+	ck_assert_uint_lt(p->n, PAGE_MAX);
+	ck_assert_str_eq(row->topic, want.topic);
+	ck_assert_uint_eq(row->len, want.len);
+	ck_assert_mem_eq(row->payload, want.payload, want.len);
+	ck_assert_int_eq(row->qos, 1);
+	ck_assert_int_gt(row->created_at, 1600000000);
+	p->seq[p->n++] = row->seq;
+	if (p->stop_after > 0 && (int)p->n == p->stop_after)
+		return LB_ERR_STATE;
+	return LB_OK;
+}
+
+static struct page page(struct store *s, uint64_t after, uint64_t upto, size_t limit)
+{
+	struct page p = {.n = 0};
+	size_t n = 99;
+
+	ck_assert_int_eq(store_outbox_page(s, after, upto, limit, collect, &p, &n), LB_OK);
+	ck_assert_uint_eq(n, p.n);
+	return p;
+}
+
+static void expect_seqs(const struct page *p, const uint64_t *want, size_t n)
+{
+	ck_assert_uint_eq(p->n, n);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_uint_eq(p->seq[i], want[i]);
+}
+
+/* ---- add, page, delete -------------------------------------------------- */
+
+START_TEST(test_add_page_delete_in_order)
+{
+	char dir[512];
+	struct store s;
+
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	/* Two devices interleaved, added out of seq order within the batch. */
+	for (uint64_t i = 10; i >= 1; i--)
+		add(&s, i, i % 2 ? EUI_A : EUI_B);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+
+	struct page p = page(&s, 0, UINT64_MAX, PAGE_MAX);
+	expect_seqs(&p, (const uint64_t[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 10);
+	/* A page of 3 after 4; then bounded above. */
+	p = page(&s, 4, UINT64_MAX, 3);
+	expect_seqs(&p, (const uint64_t[]){5, 6, 7}, 3);
+	p = page(&s, 7, 8, PAGE_MAX);
+	expect_seqs(&p, (const uint64_t[]){8}, 1);
+	p = page(&s, 10, UINT64_MAX, PAGE_MAX);
+	ck_assert_uint_eq(p.n, 0);
+	p = page(&s, 0, UINT64_MAX, 0);
+	ck_assert_uint_eq(p.n, 0);
+
+	/* Deletions: a range, one row, a range over gaps and missing rows. */
+	ck_assert_int_eq(store_outbox_delete(&s, 1, 3), LB_OK);
+	ck_assert_int_eq(store_outbox_delete(&s, 6, 6), LB_OK);
+	ck_assert_int_eq(store_outbox_delete(&s, 5, 7), LB_OK);
+	ck_assert_int_eq(store_outbox_delete(&s, 100, 200), LB_OK);
+	p = page(&s, 0, UINT64_MAX, PAGE_MAX);       /* staged deletions are seen */
+	expect_seqs(&p, (const uint64_t[]){4, 8, 9, 10}, 4);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 4);
+
+	/* The callback stops the page with its error. */
+	struct page stop = {.stop_after = 2};
+	size_t n = 0;
+	ck_assert_int_eq(store_outbox_page(&s, 0, UINT64_MAX, PAGE_MAX, collect, &stop, &n),
+			 LB_ERR_STATE);
+	ck_assert_uint_eq(stop.n, 2);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+
+	/* Reopened: the same rows, the same order. */
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	p = page(&s, 0, UINT64_MAX, PAGE_MAX);
+	expect_seqs(&p, (const uint64_t[]){4, 8, 9, 10}, 4);
+	store_close(&s);
+}
+END_TEST
+
+/* Rows staged in the open batch are read on this handle (so a page must be
+ * bounded by the last committed seq) and invisible to others. */
+START_TEST(test_staged_rows)
+{
+	char dir[512];
+	struct store s;
+
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	add(&s, 1, EUI_A);
+	add(&s, 2, EUI_A);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	add(&s, 3, EUI_A);
+	ck_assert(store_dirty(&s));
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 2);
+	struct page p = page(&s, 0, UINT64_MAX, PAGE_MAX);
+	expect_seqs(&p, (const uint64_t[]){1, 2, 3}, 3);
+	p = page(&s, 0, 2, PAGE_MAX);
+	expect_seqs(&p, (const uint64_t[]){1, 2}, 2);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 3);
+	ck_assert_int_eq(raw_int(dir, "SELECT max(seq) FROM outbox"), 3);
+	store_close(&s);
+}
+END_TEST
+
+/* ---- limit accounting --------------------------------------------------- */
+
+START_TEST(test_usage_accounting)
+{
+	char dir[512];
+	struct store s;
+	struct store_outbox_usage u;
+	uint64_t want = 0;
+
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_outbox_usage(&s, &u), LB_OK);
+	ck_assert_uint_eq(u.rows, 0);
+	ck_assert_uint_eq(u.bytes, 0);
+	ck_assert_uint_eq(u.first_seq, 0);
+	ck_assert_uint_eq(u.last_seq, 0);
+
+	for (uint64_t i = 1; i <= 20; i++) {
+		add(&s, i, EUI_A + (i % 3));
+		want += row_bytes(i, EUI_A + (i % 3));
+	}
+	/* Counted as staged, and the same figure after the commit. */
+	ck_assert_int_eq(store_outbox_usage(&s, &u), LB_OK);
+	ck_assert_uint_eq(u.rows, 20);
+	ck_assert_uint_eq(u.bytes, want);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(store_outbox_usage(&s, &u), LB_OK);
+	ck_assert_uint_eq(u.bytes, want);
+	ck_assert_uint_eq(u.first_seq, 1);
+	ck_assert_uint_eq(u.last_seq, 20);
+
+	/* The formula: topic + payload + the per-row overhead. */
+	ck_assert_uint_eq(store_outbox_row_bytes(10, 100), 110 + STORE_OUTBOX_ROW_OVERHEAD);
+	/* A non-ASCII topic counts its bytes, not its characters. */
+	struct store_outbox_row r = {.seq = 21, .dev_eui = EUI_B, .qos = 0, .payload = "",
+				     .topic = "application/caf\xc3\xa9/up"};
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_OK);
+	want += store_outbox_row_bytes(strlen(r.topic), 0);
+
+	for (uint64_t i = 1; i <= 5; i++)
+		want -= row_bytes(i, EUI_A + (i % 3));
+	ck_assert_int_eq(store_outbox_delete(&s, 1, 5), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(store_outbox_usage(&s, &u), LB_OK);
+	ck_assert_uint_eq(u.rows, 16);
+	ck_assert_uint_eq(u.bytes, want);
+	ck_assert_uint_eq(u.first_seq, 6);
+	ck_assert_uint_eq(u.last_seq, 21);
+	store_close(&s);
+
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_outbox_usage(&s, &u), LB_OK);
+	ck_assert_uint_eq(u.bytes, want);
+	store_close(&s);
+}
+END_TEST
+
+/* ---- a crash between batches -------------------------------------------- */
+
+/* Batch 1 adds 1..10; batch 2 adds 11..20 and deletes 1..5, then SIGKILL. */
+static void crash_child(const char *dir)
+{
+	struct store s;
+
+	if (store_open(&s, dir, 200) != LB_OK)
+		_exit(2);
+	for (uint64_t i = 1; i <= 10; i++) {
+		struct store_outbox_row r = mk_row(i, EUI_A);
+		if (store_outbox_add(&s, &r) != LB_OK)
+			_exit(3);
+	}
+	if (store_commit(&s) != LB_OK)
+		_exit(4);
+	for (uint64_t i = 11; i <= 20; i++) {
+		struct store_outbox_row r = mk_row(i, EUI_B);
+		if (store_outbox_add(&s, &r) != LB_OK)
+			_exit(5);
+	}
+	if (store_outbox_delete(&s, 1, 5) != LB_OK)
+		_exit(6);
+	raise(SIGKILL);
+	_exit(7);
+}
+
+START_TEST(test_crash_between_batches)
+{
+	char dir[512];
+	struct store s;
+	struct store_outbox_usage u;
+	int status = 0;
+	pid_t pid;
+
+	new_dir(dir, sizeof(dir));
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		crash_child(dir);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		      "child status %d (exit %d)", status, WEXITSTATUS(status));
+
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_outbox_usage(&s, &u), LB_OK);
+	ck_assert_uint_eq(u.rows, 10);                 /* batch 1 whole, batch 2 absent */
+	ck_assert_uint_eq(u.first_seq, 1);
+	ck_assert_uint_eq(u.last_seq, 10);
+	struct page p = page(&s, 0, UINT64_MAX, PAGE_MAX);
+	expect_seqs(&p, (const uint64_t[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 10);
+	/* The next run numbers on from the last committed row. */
+	add(&s, u.last_seq + 1, EUI_B);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	store_close(&s);
+}
+END_TEST
+
+/* ---- schema ------------------------------------------------------------- */
+
+START_TEST(test_migration_from_v1)
+{
+	char dir[512];
+	struct store s;
+	struct store_session row, got;
+
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	memset(&row, 0, sizeof(row));
+	row.dev_eui = EUI_A;
+	row.dev_addr = 0x26011f2a;
+	row.nfcnt_down = 64;
+	row.has_fcnt_up_last = true;
+	row.fcnt_up_last = 77;
+	ck_assert_int_eq(store_put_session(&s, &row), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	/* Back to what version 1 wrote: no tables of later versions. */
+	raw_exec(dir, "DROP TABLE outbox; DROP TABLE gateway_online; PRAGMA user_version = 1;");
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"),
+			 0);
+
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_ge(STORE_SCHEMA_VERSION, 2);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
+	ck_assert_uint_eq(got.fcnt_up_last, 77);
+	add(&s, 1, EUI_A);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 1);
+	store_close(&s);
+}
+END_TEST
+
+/* ---- arguments ---------------------------------------------------------- */
+
+START_TEST(test_arguments)
+{
+	char dir[512], long_topic[STORE_OUTBOX_TOPIC_MAX + 8];
+	struct store s;
+	struct store_outbox_row r;
+
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	r = mk_row(0, EUI_A);
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_ERR_INVAL);
+	r = mk_row((uint64_t)INT64_MAX + 1, EUI_A);
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_ERR_INVAL);
+	r = mk_row(1, EUI_A);
+	r.qos = 3;
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_ERR_INVAL);
+	r = mk_row(1, EUI_A);
+	r.topic = "";
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_ERR_INVAL);
+	r = mk_row(1, EUI_A);
+	r.payload = NULL;
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_ERR_INVAL);
+	memset(long_topic, 't', sizeof(long_topic) - 1);
+	long_topic[sizeof(long_topic) - 1] = '\0';
+	r = mk_row(1, EUI_A);
+	r.topic = long_topic;
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_ERR_TOO_LARGE);
+	r = mk_row(1, EUI_A);
+	r.len = STORE_OUTBOX_PAYLOAD_MAX + 1;
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_ERR_TOO_LARGE);
+	ck_assert(!store_dirty(&s));                  /* nothing was staged */
+
+	add(&s, 1, EUI_A);
+	r = mk_row(1, EUI_B);
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_ERR_DUPLICATE);
+	ck_assert_int_eq(store_outbox_delete(&s, 0, 1), LB_ERR_INVAL);
+	ck_assert_int_eq(store_outbox_delete(&s, 3, 2), LB_ERR_INVAL);
+	ck_assert_int_eq(store_outbox_page(&s, 0, 1, 1, NULL, NULL, NULL), LB_ERR_INVAL);
+	ck_assert_int_eq(store_outbox_usage(&s, NULL), LB_ERR_INVAL);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 1);
+	store_close(&s);
+}
+END_TEST
+
+static Suite *outbox_suite(void)
+{
+	Suite *s = suite_create("store_outbox");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_add_page_delete_in_order);
+	tcase_add_test(tc, test_staged_rows);
+	tcase_add_test(tc, test_usage_accounting);
+	tcase_add_test(tc, test_crash_between_batches);
+	tcase_add_test(tc, test_migration_from_v1);
+	tcase_add_test(tc, test_arguments);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	log_threshold = LOG_LVL_WARN;   /* errors under test still show */
+	SRunner *sr = srunner_create(outbox_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
