@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Build lorabridge.conf(5) from its template and the configuration schema:
 #   man/gen-conf-man.sh LORABRIDGE TEMPLATE VERSION > lorabridge.conf.5
 # The template line "@SETTINGS@" becomes the output of

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Configure and build lorabridge out of tree in build/ (or $BUILD_DIR).
 # Extra arguments go to ./configure (e.g. --enable-sanitizers --enable-werror).
 set -eu

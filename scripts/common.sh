@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shell helpers shared by the demo and the integration tests (sourced).
 
 # A loopback port no socket uses (TCP or UDP, any state), picked at random

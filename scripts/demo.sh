@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The demo: install what is needed, build, then run end to end on this
 # machine: a private mosquitto on a free loopback port, lorabridge, and the
 # gateway simulator (2 gateways, 5 ABP devices, one uplink every 2 s).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install every Debian package lorabridge needs to build, test and run the
 # demo. Idempotent; uses sudo when not run as root.
 set -eu

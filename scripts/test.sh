@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The test command: install dependencies, build with -Werror under ASan and
 # UBSan, run every test (unit, fuzz-corpus replay, integration with a real
 # mosquitto), make distcheck, then the Debian package test (build, lintian,

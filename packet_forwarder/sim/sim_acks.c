@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sim_acks.c - outstanding ACK tokens, see sim_acks.h. */
 #include "sim_acks.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_acks.h - tokens waiting for their PUSH_ACK / PULL_ACK (pure, no I/O).
  *

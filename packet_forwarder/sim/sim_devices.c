@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_devices.c - simulated ABP devices: derivation from a seed, key file,
  * lorabridge `devices` export, uplink construction. See sim_devices.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_devices.h - the simulated end-devices of lorabridge-sim (ABP, or OTAA
  * with --otaa): their identities and keys, the key file, the lorabridge

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sim_dlcheck.c - downlinks as the simulated devices receive them, see sim_dlcheck.h. */
 #include "sim_dlcheck.h"
 

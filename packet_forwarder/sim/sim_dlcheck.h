@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_dlcheck.h - what the simulated devices receive: every PULL_RESP is
  * checked as the device it is meant for would receive it, join-accepts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sim_downlink.c - class-A downlink checks of a simulated device, see sim_downlink.h. */
 #include "sim_downlink.h"
 

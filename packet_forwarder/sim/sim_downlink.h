@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_downlink.h - a class-A downlink as the simulated device receives it
  * (pure: no I/O, no clock, no logging, no globals).

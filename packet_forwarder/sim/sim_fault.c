@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sim_fault.c - malformed datagrams, see sim_fault.h for the table. */
 #include "sim_fault.h"
 

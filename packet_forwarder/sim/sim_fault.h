@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_fault.h - malformed GWMP datagrams for fault injection (pure).
  *

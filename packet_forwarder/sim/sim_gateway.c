@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_gateway.c - one simulated packet forwarder: sockets, keepalive, stat,
  * PUSH_DATA and the checks of what the server answers. See sim_gateway.h.

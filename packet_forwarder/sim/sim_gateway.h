@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_gateway.h - one simulated packet forwarder (Semtech PROTOCOL.TXT §3-§6).
  *

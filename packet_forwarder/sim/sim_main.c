@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_main.c - lorabridge-sim: one or more simulated Semtech packet
  * forwarders sending encrypted uplinks of simulated ABP or OTAA devices and

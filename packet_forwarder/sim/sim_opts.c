@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sim_opts.c - command line of lorabridge-sim, see sim_opts.h. */
 #include "sim_opts.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_opts.h - command line of lorabridge-sim (getopt_long).
  *

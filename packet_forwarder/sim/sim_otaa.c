@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sim_otaa.c - the device side of OTAA, see sim_otaa.h. */
 #include "sim_otaa.h"
 

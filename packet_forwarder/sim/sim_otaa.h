@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_otaa.h - the device side of over-the-air activation in lorabridge-sim
  * (pure: no I/O, no clock, no logging).

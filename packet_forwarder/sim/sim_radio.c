@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sim_radio.c - rxpk metadata of a simulated reception, see sim_radio.h. */
 #include "sim_radio.h"
 

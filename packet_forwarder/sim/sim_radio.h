@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_radio.h - plausible radio metadata for a simulated reception (pure).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sim_stats.c - the summary line, see sim_stats.h. */
 #include "sim_stats.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_stats.h - run totals of lorabridge-sim, printed as one summary line.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sim_traffic.c - uplink schedule and fault injection, see sim_traffic.h. */
 #include "sim_traffic.h"
 

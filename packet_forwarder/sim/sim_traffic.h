@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_traffic.h - what the simulated devices send and when: the uplink
  * schedule (--rate, --count, --duration), the choice of device and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * b64.c - strict base64 over OpenSSL EVP_EncodeBlock / EVP_DecodeBlock.
  *

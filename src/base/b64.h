@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * b64.h - base64 (RFC 4648 §4, standard alphabet) on top of OpenSSL's
  * EVP_EncodeBlock / EVP_DecodeBlock.

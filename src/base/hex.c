@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hex.c - hexadecimal helpers. See hex.h. */
 #include "base/hex.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hex.h - hexadecimal text <-> bytes and EUIs, as used in the configuration
  * file, the JSON events (devEui, gatewayId, devAddr) and MQTT topics.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jsonobj.c - strict JSON object parsing on json-c. See jsonobj.h. */
 #include "base/jsonobj.h"
 

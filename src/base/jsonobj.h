@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jsonobj.h - the strict JSON reading that every JSON input of the bridge
  * shares (GWMP datagrams, MQTT downlink commands): the text must be exactly

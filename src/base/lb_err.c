@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lb_err.c - descriptions of the error codes declared in lb_err.h. */
 #include "base/lb_err.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lb_err.h - the one error enum of lorabridge.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.c - the one place that decides where log lines go. See log.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "base/log.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tag.h - a key/value string pair: a device's user tags, from the
  * configuration (config/) through the registry (tables/devices.h) into

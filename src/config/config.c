@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config.c - loading the configuration file: libconfig parses the syntax,
  * then one walk over the parsed tree, in file order, checks each setting

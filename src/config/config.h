@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config.h - lorabridge configuration (libconfig file), driven by one schema
  * table (config_schema.c) that is the single source for parsing,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_cflist.c - parsing the downlink.join_cflist setting: "auto",
  * "none" or a comma-separated list of frequencies in MHz.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_cflist.h - the value of downlink.join_cflist: "auto", "none" or
  * up to CONFIG_CFLIST_MAX frequencies in MHz separated by commas. Checked by

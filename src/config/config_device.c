@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_device.c - the `devices` list of the configuration file, checked
  * against the device table of config_schema.c: each entry's fields, its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_device.h - the `devices` list of the configuration: parsing it
  * into struct lb_config (each entry checked against the device table of

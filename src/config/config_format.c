@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_format.c - the text forms that config_print() and the reference
  * are written with: libconfig string literals, int values (numbers or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_format.h - text pieces shared by config_print() (config_print.c)
  * and its device part (config_device.c): a libconfig string literal, the

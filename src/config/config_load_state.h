@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_load_state.h - the state of one config_load() run, shared by the
  * modules that parse the file (config.c, config_device.c, config_value.c)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_print.c - the schema table turned into text: config_print() (the
  * effective configuration, re-loadable) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_print.h - the schema tables turned into text: the effective
  * configuration (config_print(), re-loadable) and the reference of every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_problem.c - the problems config_load() finds: each recorded with
  * its file and line into the caller's report (config_report.c prints it),

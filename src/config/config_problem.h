@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_problem.h - recording the problems of one load into its report
  * (config_report.h): each with the file and line of the setting (or an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_report.c - the list of problems config_load() finds, printed as
  * "FILE:LINE: error: message" for --check-config, and released. The

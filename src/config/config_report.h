@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_report.h - the problems config_load() found, as a list the
  * caller owns: each with its file and line, in file order, printed as

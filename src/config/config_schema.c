@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_schema.c - the configuration schema (one row per setting) and the
  * table of the device entry fields. The two outputs generated from them,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_schema.h - internal to the config module: the schema tables that
  * drive parsing (config.c, config_value.c, config_device.c), validation,

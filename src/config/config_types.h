@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_types.h - the configuration as data: struct lb_config with its
  * device entries and fair-access policies, and the limits and enums they

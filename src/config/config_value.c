@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_value.c - reading typed values out of libconfig settings the way
  * the file wrote them (libconfig 1.5 wraps large integers), decoding hex

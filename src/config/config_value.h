@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_value.h - typed values of the parsed file, shared by the settings
  * (config.c) and the device entries (config_device.c): type names for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * airtime_cli.c - `lorabridge airtime`: command-line front end of airtime.h.
  * Hand-rolled option parsing (no getopt) so the function keeps no global

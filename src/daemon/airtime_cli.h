@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * airtime_cli.h - the `lorabridge airtime` subcommand.
  *

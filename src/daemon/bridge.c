@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bridge.c - wiring and lifecycle of the daemon. See bridge.h. */
 #include "daemon/bridge.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bridge.h - the daemon: every module's state in one struct that only this
  * file and main.c see, the wiring that gives each handler its narrow

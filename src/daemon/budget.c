@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* budget.c - airtime, fair access and duty cycle in the daemon. See budget.h. */
 #include "daemon/budget.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * budget.h - airtime accounting in the daemon: every frame's time on air,
  * each device's fair-access budget (30 s of uplink airtime and 10

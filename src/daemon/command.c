@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* command.c - queue downlinks received on the command topic. See command.h. */
 #include "daemon/command.h"
 

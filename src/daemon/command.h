@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * command.h - downlink commands from MQTT (ChirpStack's command topic):
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* devevent.c - deviceInfo and `log` events. See devevent.h. */
 #include "daemon/devevent.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * devevent.h - device events published from several handlers (uplink,
  * join, downlink, commands, budgets): deviceInfo filled from the registry,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dispatch.c - GWMP datagram handlers. See dispatch.h. */
 #include "daemon/dispatch.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dispatch.h - one handler per GWMP message family (PUSH_DATA, PULL_DATA,
  * TX_ACK), chosen by one switch; errors become counters and rate-limited log

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* durable.c - the group commit of every part of the state. See durable.h. */
 #include "daemon/durable.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * durable.h - when in-memory state reaches the disk: the group commit that
  * every change of the durable state goes through.

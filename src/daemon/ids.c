@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ids.c - UUIDs for events and queue items. See ids.h. */
 #include "daemon/ids.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ids.h - the identifiers the bridge generates: deduplicationId,
  * downlinkId and queue item ids, as RFC 4122 version-4 UUIDs that never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* otaa.c - join-request to session and join-accept. See otaa.h. */
 #include "daemon/otaa.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * otaa.h - over-the-air activation in the daemon (TS001-1.0.4 §6.2):
  * a join-request from a configured OTAA device becomes a new session and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* publish.c - topic expansion and hand-over to MQTT. See publish.h. */
 #include "daemon/publish.h"
 

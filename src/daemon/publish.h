@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * publish.h - where events go: topic templates expanded and handed through
  * a sink either to the MQTT client at once (best effort: bridge.c connects

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* session.c - restore and stage device sessions. See session.h. */
 #include "daemon/session.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * session.h - device sessions between the registry (tables/devices.h, in
  * memory, the truth while running) and the durable store (store/store.h,

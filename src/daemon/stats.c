@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stats.c - bridge counters as JSON. See stats.h. */
 #include "daemon/stats.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stats.h - the bridge's own counters and their JSON form, published every
  * mqtt.stats_interval_s on lorabridge/{client_id}/stats (like a broker's

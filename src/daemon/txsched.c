@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* txsched.c - class-A downlink scheduling. See txsched.h. */
 #include "daemon/txsched.h"
 

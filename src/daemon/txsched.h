@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * txsched.h - class-A downlink scheduling: what to send after an uplink,
  * when, through which gateway, and what the gateway answered.

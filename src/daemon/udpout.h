@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * udpout.h - how the daemon's handlers send a datagram (PUSH_ACK,
  * PULL_ACK, PULL_RESP) without knowing the socket: bridge.c points it at

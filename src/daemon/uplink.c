@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uplink.c - verify, decrypt and publish one de-duplicated uplink. See uplink.h. */
 #include "daemon/uplink.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * uplink.h - from a de-duplicated frame to a published `up` (or `log`)
  * event: parse the PHYPayload, find the device whose MIC verifies, check the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dlcmd.c - parse the MQTT downlink command (see dlcmd.h for the format and
  * the reason codes).

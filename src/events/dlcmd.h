@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dlcmd.h - the downlink command an application publishes on
  * application/{application}/device/{dev_eui}/command/down (pure codec).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * event_json.c - device events (`up`, `log`) and the pieces every event
  * shares: times, rxInfo, txInfo, deviceInfo, output. See event_json.h;

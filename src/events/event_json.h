@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * event_json.h - the JSON events lorabridge publishes (pure: structs in,
  * JSON text out; no I/O, no clock, no logging, no globals).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * event_json_dl.c - device events of the downlink side: `join`, `ack` and
  * `txack`, in ChirpStack v4's integration JSON shape (camelCase). Pure, like

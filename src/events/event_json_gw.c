@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * event_json_gw.c - gateway events, shaped as the ChirpStack gateway bridge
  * (Semtech UDP backend) publishes them: `event/up` (UplinkFrame),

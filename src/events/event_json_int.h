@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * event_json_int.h - helpers shared by event_json.c (device events, common
  * pieces) and event_json_gw.c (gateway events). Not part of the public API;

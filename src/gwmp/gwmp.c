@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gwmp.c - binary framing of the Semtech UDP protocol (GWMP v1/v2).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gwmp.h - Semtech UDP packet-forwarder protocol (GWMP v1/v2), pure codec.
  *

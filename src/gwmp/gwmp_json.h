@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gwmp_json.h - reading the JSON bodies of the Semtech UDP protocol
  * (json-c): PUSH_DATA rxpk/stat (Semtech PROTOCOL.TXT §4), TX_ACK txpk_ack

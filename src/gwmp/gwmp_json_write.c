@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gwmp_json_write.c - JSON bodies the bridge (or its simulator) sends.
  *

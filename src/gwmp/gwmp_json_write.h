@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gwmp_json_write.h - writing the JSON bodies of the Semtech UDP protocol:
  * PUSH_DATA rxpk/stat as Semtech lora_pkt_fwd v4.0.1 prints them

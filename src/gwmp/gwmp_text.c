@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gwmp_text.c - the text forms shared by the GWMP framing and JSON code:
  * the padding some forwarders put around a JSON body,

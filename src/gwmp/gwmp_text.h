@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gwmp_text.h - text forms of the Semtech UDP protocol that the framing
  * (gwmp.c) and both JSON directions (gwmp_json.c, gwmp_json_write.c) share:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gwmp_types.h - the data of the Semtech UDP protocol (GWMP v1/v2) as plain
  * C structs: the limits the codec enforces and the decoded forms of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rx.h - one reception of a LoRa frame by one gateway: the unit that moves
  * from the UDP side (gwmp) through de-duplication (dedup) into events

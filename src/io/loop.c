@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loop.c - the epoll event loop. See loop.h. */
 #include "io/loop.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * loop.h - the one event loop: epoll over every descriptor of the daemon.
  *

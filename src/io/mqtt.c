@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mqtt.c - libmosquitto driven by the epoll loop. See mqtt.h for the
  * integration contract and the delivery guarantees.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mqtt.h - the MQTT client of lorabridge: libmosquitto driven by the one
  * epoll loop (no libmosquitto thread, no blocking call except the name

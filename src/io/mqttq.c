@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mqttq.c - bounded FIFO of outgoing MQTT messages. See mqttq.h. */
 #include "io/mqttq.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mqttq.h - the bounded FIFO of outgoing MQTT messages (pure: no I/O, no
  * clock, no logging).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sdnotify.c - systemd notifications without libsystemd. See sdnotify.h. */
 #include "io/sdnotify.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sdnotify.h - the systemd service notification protocol, spoken directly
  * (no libsystemd): one datagram of "KEY=VALUE\n" lines sent to the

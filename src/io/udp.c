@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udp.c - non-blocking UDP socket with batched receive. See udp.h. */
 #include "io/udp.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * udp.h - the gateway-facing UDP socket (I/O edge).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * airtime.c - exact LoRa / FSK time on air (Semtech AN1200.13; SX127x FSK).
  * See airtime.h for the formulas; this file only does integer arithmetic.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * airtime.h - time on air of LoRa and (G)FSK frames, pure and exact.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lorawan.h - LoRaWAN 1.0.x PHYPayload codec (pure: no I/O, no logging).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lwcrypto.c - LoRaWAN 1.0.x cryptography on OpenSSL 3 libcrypto.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lwcrypto.h - LoRaWAN 1.0.x cryptography on OpenSSL libcrypto (pure).
  *

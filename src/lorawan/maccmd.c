@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * maccmd.c - LoRaWAN 1.0.x MAC commands (TS001-1.0.4 §5). See maccmd.h.
  *

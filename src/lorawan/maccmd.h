@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * maccmd.h - LoRaWAN 1.0.x MAC commands: parse, build, JSON (pure codec).
  *

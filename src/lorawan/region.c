@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * region.c - lookups on the regional parameter tables (region_tables.c).
  * Pure: no allocation, no I/O, no mutable state.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * region.h - LoRaWAN regional parameters as const tables (pure module).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * region_tables.c - the const regional parameter tables behind region.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dlplan.c - class-A receive windows: which gateway sends the downlink, when,
  * on which frequency and at which data rate (see downlink.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * downlink.c - data-downlink frames, the network's MAC answers and the
  * TX_ACK table (see downlink.h; window planning is in dlplan.c).

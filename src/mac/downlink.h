@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * downlink.h - class-A downlinks, the pure part: build the frame, plan the
  * receive windows, answer the network's MAC commands, keep track of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * join.c - LoRaWAN 1.0.x OTAA, pure part: NetID/DevAddr, DevNonce rule,
  * join-request/join-accept codecs and the network side of a join.

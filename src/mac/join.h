@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * join.h - LoRaWAN 1.0.x over-the-air activation, the pure part (no I/O, no
  * clock, no logging, no globals).

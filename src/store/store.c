@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store.c - the connection, the schema and its migrations. Group commit
  * with a redo log is in store_batch.c, the statements in store_db.c, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store.h - durable device state in SQLite (WAL), written in batches.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store_batch.h - group commit: the batch transaction, its redo log and the
  * replay that re-stages a batch after a failed commit (the rules are

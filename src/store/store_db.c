@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store_db.c - the SQL of the statements the store prepares at open, and
  * the helpers every store module runs them with: a statement ready for

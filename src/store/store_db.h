@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store_db.h - the SQLite side that every store module shares (internal to
  * store/): the SQL of each statement prepared at open with the column

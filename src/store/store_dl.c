@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store_dl.c - the per-device downlink queue of the store (table
  * `downlink`, ordered by seq). The writes themselves are applied by

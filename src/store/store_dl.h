@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store_dl.h - the per-device downlink queue of the store (table
  * `downlink`, ordered by seq), confirmed downlinks awaiting their ACK

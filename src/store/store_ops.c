@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store_ops.c - the row operations of the store: sessions, DevNonces,
  * ledgers, meta, purge (the downlink queue is in store_dl.c). Every write

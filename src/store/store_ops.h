@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store_ops.h - the rows of the store other than the downlink queue:
  * sessions, DevNonces, ledgers, named integers and the gateways reported

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store_types.h - the data of the durable store: its limits, the rows it
  * keeps (sessions, downlinks, ledger kinds), its statistics and the handle.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store_write.c - the writes of the store, one function per kind of staged
  * record: applied when the write is staged and again when the redo log of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store_write.h - the writes the store stages (internal to store/): the
  * record of each kind of write as it is kept in the redo log, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dedup.c - uplink de-duplication by PHYPayload. See dedup.h for the rules.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dedup.h - uplink de-duplication (pure: no sockets, no clock, no logging;
  * time is a parameter).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * devices.c - device registry, hash indexes and uplink session checks.
  * See devices.h for the rules; frame counters: TS001-1.0.4 §4.3.1.5, MIC

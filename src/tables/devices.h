@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * devices.h - the device registry and LoRaWAN 1.0.x uplink session logic
  * (pure: no sockets, no clock, no logging; time is a parameter).

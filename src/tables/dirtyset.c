@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dirtyset.c - indexes changed since the last commit. See dirtyset.h. */
 #include "tables/dirtyset.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dirtyset.h - the set of table entries (by index) changed since the last
  * group commit of the state (pure: no I/O; time is a parameter).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dutycycle.c - per-gateway, per-sub-band transmit duty cycle; see dutycycle.h. */
 #include "tables/dutycycle.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dutycycle.h - a gateway's transmit duty cycle per regional sub-band
  * (pure: no I/O, no clock, no logging; time is a parameter).

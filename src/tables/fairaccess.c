@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fairaccess.c - per-device fair-access budgets; see fairaccess.h. */
 #include "tables/fairaccess.h"
 

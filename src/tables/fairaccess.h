@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fairaccess.h - per-device fair-access budgets (pure: no I/O, no clock,
  * no logging; time is a parameter).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcntdown.c - NFCntDown reserved ahead. See fcntdown.h. */
 #include "tables/fcntdown.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fcntdown.h - the downlink frame counter reserved ahead (pure: no I/O).
  *

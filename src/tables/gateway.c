@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gateway.c - bounded gateway table: hash by EUI, address binding,
  * allow-list, rate limits, eviction, liveness. See gateway.h for the rules.

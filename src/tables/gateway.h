@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gateway.h - the table of gateways speaking GWMP to us (pure: no sockets,
  * no clock, no logging; time is a parameter).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ledger.c - rolling-window sums in fixed buckets; see ledger.h. */
 #include "tables/ledger.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ledger.h - a rolling-window sum in fixed-size time buckets (pure: no
  * allocation, no I/O, no clock; time is a parameter).

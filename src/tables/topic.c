@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * topic.c - MQTT topic templates: compile once, expand with a copy loop.
  *

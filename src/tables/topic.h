@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * topic.h - MQTT topic templates (pure: no I/O, no logging, no allocation).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_crypto.c - cost of the per-frame LoRaWAN crypto with cached key state.
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # End-to-end throughput: simulator -> lorabridge -> mosquitto -> subscriber.
 # Prints figures (uplinks/s, bridge CPU per uplink, peak RSS); never fails on
 # a number. Usage: bench_e2e.sh [UPLINKS] [RATE] [DEVICES]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_gwmp.c - libFuzzer target for the GWMP codec (gwmp.h).
  *

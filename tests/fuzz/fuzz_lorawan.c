@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_lorawan.c - libFuzzer target for the LoRaWAN PHYPayload codec.
  *

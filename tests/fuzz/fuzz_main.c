@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_main.c - run a libFuzzer target without libFuzzer.
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Replays each fuzz target's seed corpus, plus seeded random mutations of
 # every seed, under the sanitizers the test build uses. The libFuzzer builds
 # (clang -fsanitize=fuzzer) explore further: see README.md, "Tests".

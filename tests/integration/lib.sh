@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared helpers for the integration tests (sourced, not run).
 # Every test runs in its own temp dir, starts a private mosquitto on a free
 # loopback port and never touches a system broker. Everything started here is

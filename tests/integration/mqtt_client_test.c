@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mqtt_client_test.c - drives src/io/mqtt.c with a small epoll loop of its own
  * against a real mosquitto broker; orchestrated by test_mqtt_client.sh.

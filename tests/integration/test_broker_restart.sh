@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The broker goes away for 10 s while uplinks flow: every uplink still
 # arrives once the broker is back (at most twice for the few publishes in
 # flight at the cut, as QoS 1 allows), in order per device.

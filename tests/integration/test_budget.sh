@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Airtime, fair access and the gateway duty cycle, end to end:
 #  1. every `up` carries airtimeMs = the LoRa time on air of its own frame
 #     (counted once although two gateways heard it) and fairAccess; the

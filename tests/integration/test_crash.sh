@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # kill -9 of the bridge in the middle of traffic (10 ABP and 10 OTAA
 # devices, downlinks queued), restart on the same state_dir and ports while
 # the same simulator keeps running. Afterwards:

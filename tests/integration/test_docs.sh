@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The README's configuration reference is the schema table's own output
 # (lorabridge --print-config-reference markdown): every line of it must
 # appear in README.md, so documentation and code cannot drift apart.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Class-A downlinks from MQTT: 1,000 commands (20 ABP devices x 50, queue
 # limit raised to 50) are each delivered once, in order, in RX1 or RX2, and
 # verified by the simulated devices (MIC, FCntDown strictly increasing,

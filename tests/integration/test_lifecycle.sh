@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Device-list reload (SIGHUP) keeps sessions, a bad reload keeps the old
 # list, gateways go OFFLINE after missed keepalives, frame counters roll
 # over past 65535, and two devices sharing a DevAddr are told apart by MIC.

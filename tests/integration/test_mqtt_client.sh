@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # test_mqtt_client.sh - src/mqtt.c against a private mosquitto on a free
 # loopback port (the system broker is never touched).
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # OTAA end to end: 100 devices join through two gateways, each gets exactly
 # one `join` event with its own DevAddr inside the NetID's range and its
 # join-accept verified by the simulated device (window, MIC, keys); the data

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Bad input from the network is counted and dropped, never crashes and never
 # blocks other gateways: a burst of malformed datagrams and a flooding
 # gateway (rate-limited) while a well-behaved gateway's uplinks all arrive.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # End to end: simulated gateways -> lorabridge -> real mosquitto -> subscriber.
 # Checks every decrypted payload arrives exactly once, de-duplication across
 # gateways, replays and bad MICs refused and counted, malformed datagrams

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The man pages agree with the programs:
 #  1. lorabridge.conf(5) documents exactly the settings that
 #     `lorabridge --print-config` prints (top-level settings and the fields

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The Debian package, end to end, on a throwaway Debian machine (CI, as root):
 # build lorabridge and lorabridge-tools from a clean copy of the source tree
 # with dpkg-buildpackage, run lintian (no error, no warning), install both

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_airtime.c - airtime.c and airtime_cli.c against published vectors
  * (TheThingsNetwork/lorawan-stack pkg/toa/toa_test.go, brocaar/lorawan

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_b64.c - base64 against RFC 4648 §10 vectors, the payloads of the
  * example GWMP datagrams of test_gwmp.c,

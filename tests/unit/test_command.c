@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_command.c - downlink commands from MQTT with the I/O edges faked:
  * command_on_message() is called as the MQTT client's on_message callback

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_config.c - unit tests of the configuration module (config.c,
  * config_device.c, config_schema.c) against the fixture files in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_dedup.c - uplink de-duplication with a fake clock. */
 #include <check.h>
 #include <stdlib.h>

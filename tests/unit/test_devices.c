@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_devices.c - device registry and uplink session logic. Frames come
  * from published vectors (V1: anthonykirby/lora-packet __tests__; V2:
  * chirpstack/chirpstack lrwn/src/phy_payload.rs confirmed uplink; V4: its

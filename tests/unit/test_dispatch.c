@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_dispatch.c - the GWMP dispatcher with its I/O edges faked: datagrams
  * go into dispatch_datagram() as udp_drain() hands them over; what it sends

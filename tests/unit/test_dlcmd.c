@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_dlcmd.c - MQTT downlink command parsing (dlcmd.h) and the per-DR
  * size check (RP002-1.0.4 "Maximum payload size" of EU863-870 and US902-928). */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_downlink.c - downlink frames (TS001-1.0.4 §4.3-§4.4; V3 vector of
  * TheThingsNetwork/lorawan-stack pkg/crypto/data_messages_test.go, V2 session
  * keys of chirpstack/chirpstack lrwn/src/phy_payload.rs), receive-window

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_dutycycle.c - gateway duty cycle per sub-band with a fake clock:
  * EU868 limits from ETSI EN 300 220-2 V3.2.1 (868.0-868.6 MHz 1 % = 36 s/h,

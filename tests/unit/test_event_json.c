@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_event_json.c - JSON events against exact expected text.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fairaccess.c - per-device fair-access budgets with a fake clock:
  * the window sliding, 80 %/100 % crossings once and re-armed, enforce vs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fcntdown.c - NFCntDown reserved ahead: when a ceiling is raised,
  * when a frame must wait for a commit, and the end of the counter space.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_gateway.c - gateway table: admission, address binding, allow-list with
  * networks, rate limits (per gateway, per source address), liveness, eviction,
  * restored gateways. Pure: every time is explicit. */

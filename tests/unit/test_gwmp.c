@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_gwmp.c - GWMP (Semtech UDP) codec against example datagrams, byte for
  * byte, plus the malformed inputs a gateway (or an attacker) can send.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_hex.c - unit tests of hex.c (decode/encode, EUI and DevAddr text). */
 #include <check.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_ids.c - the ids the bridge generates (deduplicationId,
  * downlinkId, queue item ids) are RFC 4122 version-4 UUIDs that never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_join.c - OTAA join logic against published vectors:
  *   V4 (join-request MIC: chirpstack/chirpstack lrwn/src/phy_payload.rs,

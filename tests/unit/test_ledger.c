@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_ledger.c - rolling-window ledger with a fake clock: retention
  * bounds, lazy expiry, clock steps, saturation, re-bucketing, the blob

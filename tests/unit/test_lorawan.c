@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_lorawan.c - PHYPayload codec: parsing of published LoRaWAN vectors
  * (anthonykirby/lora-packet __tests__, chirpstack/chirpstack

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_lwcrypto.c - lwcrypto against published LoRaWAN vectors and RFC 4493.
  *

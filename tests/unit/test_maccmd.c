@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_maccmd.c - MAC command codec (TS001-1.0.4 §5). V2: the FOpts of
  * chirpstack/chirpstack lrwn/src/phy_payload.rs "LoRaWAN 1.0.x confirmed
  * uplink". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_mqttq.c - the bounded MQTT publish queue: FIFO order, overflow drops
  * the oldest and counts it, put-back at the head, ownership. Memory
  * ownership is checked by ASan/LSan (every message must be freed exactly

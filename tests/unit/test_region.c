@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_region.c - region tables against LoRaWAN Regional Parameters
  * RP002-1.0.4 (EU863-870, US902-928): RX1 tables cell by cell, RX2 defaults,

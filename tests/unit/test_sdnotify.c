@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_sdnotify.c - the sd_notify protocol against a real AF_UNIX datagram
  * socket standing in for systemd's notify socket: exact datagrams, the

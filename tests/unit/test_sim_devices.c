@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_sim_devices.c - unit tests of the simulator's devices
  * (packet_forwarder/sim/sim_devices.c): seed derivation, key file, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_sim_downlink.c - unit tests of the simulator's device side of OTAA
  * and downlinks (packet_forwarder/sim/sim_otaa.c, sim_downlink.c,

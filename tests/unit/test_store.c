@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_store.c - durable state in SQLite: schema, every API, group commit
  * (staged rows invisible to other connections until committed), a kill -9
  * between batches, a failing disk (a VFS shim returning SQLITE_FULL; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_topic.c - MQTT topic templates: compile rules and expansion. */
 #include <check.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_uplink.c - the daemon's uplink path with its I/O edges faked:
  * dedup -> uplink_process -> sessions -> durable commit -> publisher. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * testutil.h - helpers shared by the Check suites that work with published
  * test vectors written as hex strings (header-only: each suite is its own
