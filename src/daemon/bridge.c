@@ -164,7 +164,9 @@ static void on_udp(void *arg, int fd, uint32_t events)
 	struct bridge *b = arg;
 	(void)fd;
 	(void)events;
-	udp_drain(&b->udp, BRIDGE_UDP_BUDGET, dispatch_datagram, &b->dispatch);
+	/* A receive error was logged (rate-limited) and counted by udp; the
+	 * loop comes back when the socket is readable again. */
+	(void)udp_drain(&b->udp, BRIDGE_UDP_BUDGET, dispatch_datagram, &b->dispatch);
 	/* With a zero window, frames are published within this wake-up. */
 	dedup_tick(&b->dedup, loop_now_ms(), uplink_process, &b->uplink);
 }
@@ -333,7 +335,8 @@ static int otaa_setup(struct bridge *b)
 	const struct lb_config *c = &b->cfg;
 	struct otaa_ctx ctx = {
 		.devices = &b->devices, .region = b->region, .store = &b->store,
-		.durable = &b->durable, .tx = &b->tx, .ev = &b->ev, .ids = &b->ids,
+		.durable = &b->durable, .sessions = &b->sessions, .tx = &b->tx, .ev = &b->ev,
+		.ids = &b->ids,
 		.stats = &b->stats,
 	};
 	struct otaa_opts o = {
@@ -593,10 +596,13 @@ int bridge_reload(struct bridge *b)
 	for (size_t i = 0; i < b->devices.n; i++) {
 		struct lb_device *dev = &b->devices.dev[i];
 		/* A device new to the table gets its stored state back. */
-		if (!dev->state_kept && (sessions_restore_device(&b->sessions, dev) != LB_OK ||
-					 restore_device(b, dev) != LB_OK))
-			log_error("bridge", "device %s: stored state not fully read (see above): "
-				  "what was not read starts afresh", dev->name);
+		if (!dev->state_kept) {
+			int rs = sessions_restore_device(&b->sessions, dev);
+			int rd = restore_device(b, dev);
+			if (rs != LB_OK || rd != LB_OK)
+				log_error("bridge", "device %s: stored state not fully read (see "
+					  "above): what was not read starts afresh", dev->name);
+		}
 		if (restage) {
 			sessions_touch(&b->sessions, dev);
 			budget_touch(&b->budget, dev);

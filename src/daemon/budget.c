@@ -106,8 +106,15 @@ static int stage_all(void *arg)
 		uint32_t i = dirtyset_last(&bg->dirty);
 		if (i < bg->c.devices->n) {
 			int rc = stage_device(bg, &bg->c.devices->dev[i]);
+			/* The disk or memory failed: it stays listed and the batch
+			 * waits for it. Anything else would fail again every time
+			 * and hold every commit back: said and dropped. */
+			if (rc == LB_ERR_IO || rc == LB_ERR_NOMEM || rc == LB_ERR_FULL)
+				return rc;
 			if (rc != LB_OK)
-				return rc; /* stays listed: the batch waits for it */
+				log_error("budget", "device %s: ledger not stageable "
+					  "(%s): left out of the state",
+					  bg->c.devices->dev[i].name, lb_strerror(rc));
 		}
 		dirtyset_pop(&bg->dirty);
 	}
@@ -330,6 +337,15 @@ static struct budget_gateway *new_slot(struct budget *bg)
 	return bg->n_gw ? evict(bg) : NULL;
 }
 
+/* The gateway's ledger if it is in memory, else NULL. */
+static struct budget_gateway *loaded(struct budget *bg, uint64_t eui)
+{
+	for (size_t i = 0; i < bg->n_gw; i++)
+		if (bg->gw[i].eui == eui)
+			return &bg->gw[i];
+	return NULL;
+}
+
 /* The gateway's ledger, loaded from the store the first time. NULL when
  * no slot can be had (logged): the duty cycle is then not enforced for it. */
 static struct budget_gateway *gateway(struct budget *bg, uint64_t eui)
@@ -434,11 +450,11 @@ static void report_one(void *arg, const struct dc_usage *u)
 	c->n++;
 }
 
-size_t budget_gateway_report(struct budget *bg, uint64_t gateway_eui, struct ev_duty_cycle *out,
-			     char names[][DC_NAME_LEN], size_t max)
+size_t budget_gateway_report(struct budget *bg, uint64_t gateway_eui, bool may_load,
+			     struct ev_duty_cycle *out, char names[][DC_NAME_LEN], size_t max)
 {
 	struct report_ctx c = {.out = out, .names = names, .max = max};
-	struct budget_gateway *g = gateway(bg, gateway_eui);
+	struct budget_gateway *g = may_load ? gateway(bg, gateway_eui) : loaded(bg, gateway_eui);
 
 	if (!g)
 		return 0;

@@ -112,8 +112,12 @@ int budget_choose_window(struct budget *bg, uint64_t gateway_eui,
 bool budget_window_ok(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a);
 
 /* The gateway's sub-band use for its `stats` event: n filled (<= max);
- * names[i] holds out[i].name. */
-size_t budget_gateway_report(struct budget *bg, uint64_t gateway_eui, struct ev_duty_cycle *out,
+ * names[i] holds out[i].name. Only a gateway that may be trusted (it
+ * delivered a valid uplink) has its ledger loaded from the store for this;
+ * for others only a ledger already in memory is reported, so made-up EUIs
+ * cost no SQL and no slot. */
+size_t budget_gateway_report(struct budget *bg, uint64_t gateway_eui, bool may_load,
+			     struct ev_duty_cycle *out,
 			     char names[][DC_NAME_LEN], size_t max);
 
 /* Republish retained state/airtime whose value changed as windows slid;

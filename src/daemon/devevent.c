@@ -31,6 +31,23 @@ int devevent_publish(const struct devevents *e, const struct lb_device *dev, con
 	return rc;
 }
 
+int devevent_publish_held(const struct devevents *e, const struct lb_device *dev,
+			  const char *event, int built, const char *json, size_t len,
+			  uint64_t batch)
+{
+	if (built != LB_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not built: %s", dev->name,
+			  event, lb_strerror(built));
+		return built;
+	}
+	int rc = publish_device_event_held(e->pub, batch, dev->application, dev->dev_eui, event,
+					   json, len);
+	if (rc != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not held: %s", dev->name,
+			  event, lb_strerror(rc));
+	return rc;
+}
+
 static void publish_log(const struct devevents *e, const char *application, uint64_t dev_eui,
 			const struct ev_log *ev)
 {

@@ -34,6 +34,13 @@ void devevent_fill(struct ev_device *out, const struct lb_device *dev);
 int devevent_publish(const struct devevents *e, const struct lb_device *dev, const char *event,
 		     int built, const char *json, size_t len);
 
+/* The same, but held until store batch `batch` is committed (and then kept
+ * in the outbox until the broker has it): for an event that reports a
+ * change of the durable state (a queue item settled or sent). */
+int devevent_publish_held(const struct devevents *e, const struct lb_device *dev,
+			  const char *event, int built, const char *json, size_t len,
+			  uint64_t batch);
+
 /*
  * Publish a `log` event (level "INFO"/"WARNING"/"ERROR", a ChirpStack
  * LogCode such as "UPLINK_MIC") on the device's topic, timed now or at

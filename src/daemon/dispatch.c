@@ -107,7 +107,7 @@ static void publish_stat(struct dispatch *d, struct gateway *gw, const struct gw
 	char json[DISPATCH_EVENT_MAX];
 	size_t len;
 	uint64_t eui = gw->eui;
-	size_t n = budget_gateway_report(d->budget, eui, dc, names, DC_MAX_SUBBANDS);
+	size_t n = budget_gateway_report(d->budget, eui, gw->delivered, dc, names, DC_MAX_SUBBANDS);
 	int rc = event_json_gateway_stats_dc(eui, st, dc, n, json, sizeof(json), &len);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "dispatch", "gateway stats event not built: %s",

@@ -203,8 +203,16 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 	    (rc = store_meta_put(o->c.store, META_NWK_ADDR, o->nwk_addr_next)) != LB_OK ||
 	    (rc = store_put_session(o->c.store, &row)) != LB_OK ||
 	    (rc = store_downlink_flush(o->c.store, dev->dev_eui)) != LB_OK ||
-	    (rc = durable_commit(o->c.durable)) != LB_OK)
+	    (rc = durable_commit(o->c.durable)) != LB_OK) {
+		/* The join rows may still be committed by a later retry of this
+		 * batch: the device's current session goes in after them, so the
+		 * store keeps what the device really has. */
+		if (sessions_stage(o->c.sessions, dev) != LB_OK)
+			log_error("otaa", "device %s: current session not staged again after a "
+				  "failed join: a restart may bring back a session the device "
+				  "never got (it then joins again)", dev->name);
 		return rc;
+	}
 	o->join_nonce_next = nonce_next;
 	rc = devices_set_session(o->c.devices, dev, out->dev_addr, out->nwk_s_key, out->app_s_key,
 				 false, 0);
@@ -254,13 +262,14 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 			  (unsigned long long)f->u.join_req.dev_eui);
 		return;
 	}
-	int rc = build_policy(o, dev, f, &pol);
-	if (rc != LB_OK) {
-		reject(o, dev, rc, f, g);
-		return;
-	}
+	/* Authenticity first: a forged request for a known DevEUI costs a MIC,
+	 * no SQL and no DevAddr. */
 	memset(&app_key, 0, sizeof(app_key));
-	rc = lwcrypto_key_init(&app_key, dev->app_key);
+	int rc = lwcrypto_key_init(&app_key, dev->app_key);
+	if (rc == LB_OK)
+		rc = join_request_verify(f, &app_key, dev->join_eui);
+	if (rc == LB_OK)
+		rc = build_policy(o, dev, f, &pol);
 	if (rc == LB_OK)
 		rc = join_process(f, &app_key, &pol, &out);
 	lwcrypto_key_free(&app_key);

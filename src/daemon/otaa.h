@@ -30,6 +30,7 @@
 #include "daemon/devevent.h"
 #include "daemon/durable.h"
 #include "daemon/ids.h"
+#include "daemon/session.h"
 #include "daemon/stats.h"
 #include "daemon/txsched.h"
 #include "lorawan/lorawan.h"
@@ -57,6 +58,7 @@ struct otaa_ctx {
 	const struct region *region;
 	struct store *store;
 	struct durable *durable;
+	struct sessions *sessions;
 	struct txsched *tx;
 	const struct devevents *ev;
 	struct idgen *ids;

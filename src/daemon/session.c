@@ -105,8 +105,15 @@ static int stage_all(void *arg)
 		uint32_t i = dirtyset_last(&s->dirty);
 		if (i < s->devices->n) {
 			int rc = sessions_stage(s, &s->devices->dev[i]);
+			/* The disk or memory failed: it stays listed and the batch
+			 * waits for it. Anything else would fail again every time
+			 * and hold every commit back: said and dropped. */
+			if (rc == LB_ERR_IO || rc == LB_ERR_NOMEM || rc == LB_ERR_FULL)
+				return rc;
 			if (rc != LB_OK)
-				return rc; /* stays listed: the batch must not commit without it */
+				log_error("session", "device %s: session not stageable "
+					  "(%s): left out of the state",
+					  s->devices->dev[i].name, lb_strerror(rc));
 		}
 		dirtyset_pop(&s->dirty);
 	}

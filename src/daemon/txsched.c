@@ -129,12 +129,15 @@ static void settle_confirmed(struct txsched *t, struct lb_device *dev, bool acke
 			    .queue_item_id = dev->rt.confirmed_id, .acknowledged = acked,
 			    .fcnt_down = dev->rt.confirmed_fcnt};
 	char json[TXSCHED_EVENT_MAX];
-	int rc = event_json_ack(&ev, json, sizeof(json), &len);
-	(void)devevent_publish(t->c.ev, dev, "ack", rc, json, len); /* logged */
-	rc = store_downlink_delete(t->c.store, dev->rt.confirmed_id);
+	int rc = store_downlink_delete(t->c.store, dev->rt.confirmed_id);
 	if (rc != LB_OK && rc != LB_ERR_NOT_FOUND)
 		log_error("txsched", "device %s: settled item %s not removed from the store: %s",
 			  dev->name, dev->rt.confirmed_id, lb_strerror(rc));
+	/* Told once the item's removal is durable: after a crash before that,
+	 * the restart would settle it again. */
+	uint64_t batch = durable_batch(t->c.durable);
+	rc = event_json_ack(&ev, json, sizeof(json), &len);
+	(void)devevent_publish_held(t->c.ev, dev, "ack", rc, json, len, batch); /* logged */
 	dev->rt.confirmed_pending = false;
 	dev->rt.confirmed_id[0] = '\0';
 }
@@ -203,8 +206,11 @@ static const char *window_name(enum downlink_window w)
 	return w == DOWNLINK_RX1 ? "RX1" : "RX2";
 }
 
+/* held: the event waits for store batch `batch` (a sent queue item's new
+ * state); otherwise it goes at once. */
 static void publish_txack(struct txsched *t, const struct lb_device *dev,
-			  const struct downlink_pending_entry *e, bool sent)
+			  const struct downlink_pending_entry *e, bool sent, bool held,
+			  uint64_t batch)
 {
 	struct ev_txack_attempt at[DOWNLINK_MAX_ATTEMPTS];
 	struct ev_device d;
@@ -226,7 +232,10 @@ static void publish_txack(struct txsched *t, const struct lb_device *dev,
 			      .attempts = at, .n_attempts = n};
 	char json[TXSCHED_EVENT_MAX];
 	int rc = event_json_txack(&ev, json, sizeof(json), &len);
-	(void)devevent_publish(t->c.ev, dev, "txack", rc, json, len); /* a failure is logged */
+	if (held)
+		(void)devevent_publish_held(t->c.ev, dev, "txack", rc, json, len, batch);
+	else
+		(void)devevent_publish(t->c.ev, dev, "txack", rc, json, len); /* logged */
 }
 
 /* The gateway programmed the frame: the queue item is done (unconfirmed)
@@ -257,12 +266,16 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 			dev->rt.confirmed_fcnt = e->fcnt_down;
 		}
 		/* Durable before anyone is told: after a crash the item is not sent
-		 * again (downlinks are rare, so one commit each is cheap). */
+		 * again (downlinks are rare, so one commit each is cheap). The
+		 * txack waits for that batch, however many tries it takes. */
+		uint64_t batch = durable_batch(t->c.durable);
 		if (durable_commit(t->c.durable) != LB_OK)
 			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: sent downlink %s not yet "
 				  "recorded durably (retried with the next batch)", dev->name, e->id);
+		publish_txack(t, dev, e, true, true, batch);
+		return;
 	}
-	publish_txack(t, dev, e, true);
+	publish_txack(t, dev, e, true, false, 0);
 }
 
 static void finish_failed(struct txsched *t, struct downlink_pending_entry *e, const char *why)
@@ -277,7 +290,7 @@ static void finish_failed(struct txsched *t, struct downlink_pending_entry *e, c
 			     e->gateway_eui);
 		return;
 	}
-	publish_txack(t, dev, e, false);
+	publish_txack(t, dev, e, false, false, 0);
 	char desc[256];
 	if (e->ref == QUEUE_REF)
 		snprintf(desc, sizeof(desc), "downlink FCnt %u not transmitted (%s); queue item %s "

@@ -47,7 +47,7 @@ static void report_counter_problem(struct uplink *u, int rc, const struct lb_upl
 		u->stats->frame_drops[DROP_RETRANSMISSION]++;
 		snprintf(desc, sizeof(desc), "uplink FCnt %u repeated: retransmission not published",
 			 m->fcnt);
-		log_info("uplink", "device %s: %s", dev->name, desc);
+		LB_LOG_RL(LOG_LVL_INFO, "uplink", "device %s: %s", dev->name, desc);
 		publish_log(u, dev, "WARNING", "UPLINK_F_CNT_RETRANSMISSION", desc, g);
 		return;
 	}

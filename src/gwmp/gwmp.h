@@ -2,8 +2,8 @@
 /*
  * gwmp.h - Semtech UDP packet-forwarder protocol (GWMP v1/v2), pure codec.
  *
- * Reference: ../shared/reference/semtech-udp.md (PROTOCOL.TXT rev 1.4,
- * sx1302_hal PROTOCOL.md rev 1.6). No I/O, no clock, no logging, no globals:
+ * Reference: Semtech's packet forwarder PROTOCOL.TXT (rev 1.4, sections 3
+ * to 6) and sx1302_hal's PROTOCOL.md (rev 1.6). No I/O, no clock, no logging, no globals:
  * functions take bytes and return structs (or the reverse) and an lb_err code.
  *
  *   0        1        2        3        4 ............ 11   12 ....

@@ -22,8 +22,9 @@ void gwmp__trim(const uint8_t **p, size_t *len);
 /* "SF7BW125" <-> sf/bw; returns LB_OK or LB_ERR_MALFORMED. */
 int gwmp_parse_datr(const char *s, uint8_t *sf, uint16_t *bw_khz);
 
-/* rxpk `time` (§4.1): RFC 3339 "2013-03-31T16:21:17.528002Z", any number of
- * fraction digits (kept to µs), 'Z' or a ±hh:mm offset, years 1970..9999.
+/* rxpk `time` (Semtech PROTOCOL.TXT §4): RFC 3339
+ * "2013-03-31T16:21:17.528002Z", any number of fraction digits (kept to
+ * µs), 'Z' or a ±hh:mm offset, years 1970..9999.
  * Returns LB_OK or LB_ERR_MALFORMED. */
 int gwmp__time_parse(const char *s, int64_t *us);
 

@@ -61,10 +61,13 @@ static int socket_setup(struct udp *u, const struct sockaddr_storage *ss, sockle
 		log_error("udp", "socket: %s", strerror(errno));
 		return LB_ERR_IO;
 	}
-	setsockopt(u->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(u->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
+		log_warn("udp", "SO_REUSEADDR: %s", strerror(errno));
 	/* "::" means every address, IPv4 included. */
-	if (ss->ss_family == AF_INET6)
-		setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (ss->ss_family == AF_INET6 &&
+	    setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) != 0)
+		log_warn("udp", "IPV6_V6ONLY off: %s (\"::\" takes IPv6 gateways only)",
+			 strerror(errno));
 	if (rcvbuf > 0 && setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0)
 		log_warn("udp", "SO_RCVBUF %d: %s (keeping the system default)", rcvbuf,
 			 strerror(errno));
@@ -118,6 +121,8 @@ void udp_close(struct udp *u)
 	u->bufs = NULL;
 }
 
+#define UDP_MAX_ARRIVAL_AGE_US 5000000
+
 /* SCM_TIMESTAMPNS: the kernel's receive time on the wall clock, placed on
  * the monotonic clock too (never later than now). */
 static void note_arrival(struct udp_peer *p, const struct cmsghdr *c, int64_t wall_now,
@@ -128,7 +133,9 @@ static void note_arrival(struct udp_peer *p, const struct cmsghdr *c, int64_t wa
 	memcpy(&ts, CMSG_DATA(c), sizeof(ts));
 	int64_t wall = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	int64_t age = wall_now - wall;
-	if (wall <= 0 || age < 0)
+	/* A wall clock stepped between arrival and read (NTP) must not move
+	 * the datagram hours away: a real backlog is seconds old at most. */
+	if (wall <= 0 || age < 0 || age > UDP_MAX_ARRIVAL_AGE_US)
 		age = 0;
 	p->arrival_wall_us = wall_now - age;
 	p->arrival_mono_us = mono_now - age;

@@ -346,26 +346,34 @@ int join_request_build(uint64_t join_eui, uint64_t dev_eui, uint16_t dev_nonce,
 
 /* --- network side ------------------------------------------------------- */
 
+int join_request_verify(const struct lw_frame *req, struct lw_key *app_key, uint64_t join_eui)
+{
+	uint8_t mic[LW_LEN_MIC];
+
+	if (!req || !app_key || !app_key->ready || req->mtype != LW_MTYPE_JOIN_REQUEST ||
+	    !req->phy || req->phy_len != JOIN_LEN_REQUEST || req->msg_len != LEN_JR_MSG)
+		return LB_ERR_INVAL;
+	if (req->u.join_req.join_eui != join_eui)
+		return LB_ERR_DENIED;
+	int rc = lwcrypto_join_mic(app_key, req->phy, req->msg_len, mic);
+	if (rc != LB_OK)
+		return rc;
+	return lwcrypto_mic_equal(mic, req->mic) ? LB_OK : LB_ERR_MIC;
+}
+
 /* Identity and integrity of a join-request, before anything is built. */
 static int request_check(const struct lw_frame *req, struct lw_key *app_key,
 			 const struct join_policy *pol)
 {
 	const struct lw_join_request *jr = &req->u.join_req;
-	uint8_t mic[LW_LEN_MIC];
-	int rc;
 
-	if (req->mtype != LW_MTYPE_JOIN_REQUEST || !req->phy ||
-	    req->phy_len != JOIN_LEN_REQUEST || req->msg_len != LEN_JR_MSG)
+	if (req->mtype != LW_MTYPE_JOIN_REQUEST)
 		return LB_ERR_INVAL;
 	if (jr->dev_eui != pol->dev_eui)
 		return LB_ERR_NOT_FOUND;
-	if (jr->join_eui != pol->join_eui)
-		return LB_ERR_DENIED;
-	rc = lwcrypto_join_mic(app_key, req->phy, req->msg_len, mic);
+	int rc = join_request_verify(req, app_key, pol->join_eui);
 	if (rc != LB_OK)
 		return rc;
-	if (!lwcrypto_mic_equal(mic, req->mic))
-		return LB_ERR_MIC;
 	return join_check_dev_nonce(pol->version, jr->dev_nonce, pol->has_last_dev_nonce,
 				    pol->last_dev_nonce, pol->dev_nonce_seen);
 }

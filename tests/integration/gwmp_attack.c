@@ -13,7 +13,7 @@
  * `duration` seconds, from `addresses` local IPv4 addresses starting at
  * ADDR (127.0.0.2, 127.0.0.3, ...: Linux delivers all of 127.0.0.0/8
  * locally); EUI i always comes from address i mod N, so each claim looks
- * like one steady gateway.
+ * like one steady gateway. Sections: Semtech PROTOCOL.TXT.
  *   pull   PULL_DATA (§5.2): claims the downlink route of the EUI.
  *   txack  TX_ACK (§5.5) "no error" with token 0, 1, 2, ...: guesses the
  *          token of a PULL_RESP in flight to make the bridge report a

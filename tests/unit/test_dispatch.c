@@ -9,7 +9,7 @@
  * real SQLite database in a mkdtemp() directory under /tmp (removed by an
  * unchecked fixture, run in the parent even when a test fails).
  *
- * Datagrams follow the examples of semtech-udp.md §8 (as test_gwmp.c).
+ * Datagrams are built like test_gwmp.c's examples (Semtech PROTOCOL.TXT §3-§6).
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -48,7 +48,7 @@
 #define GW_1_HEX "aa555a0000000101"
 #define MAX_DGRAM 8192
 
-/* The join-request of semtech-udp.md §8.1 and its base64. */
+/* The join-request of test_gwmp.c's PUSH_DATA example and its base64. */
 static const uint8_t PHY[23] = {0x00, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
 				0x01, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02,
 				0x02, 0x03, 0x03, 0x09, 0xb9, 0x7b, 0x32};
@@ -538,7 +538,7 @@ START_TEST(test_tx_ack_not_acknowledged)
 {
 	deliver(GWMP_TX_ACK, GW_1, 9, 9, "{\"txpk_ack\":{\"error\":\"NONE\"}}", &w.from);
 	ck_assert_uint_eq(w.stats.datagrams[GWMP_TX_ACK], 1);
-	ck_assert_uint_eq(w.udp.n, 0);   /* TX_ACK is not acknowledged (§3) */
+	ck_assert_uint_eq(w.udp.n, 0);   /* TX_ACK is not acknowledged (PROTOCOL.TXT §5.1) */
 	ck_assert_uint_eq(drops_total(), 0);
 	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->tx_ack, 1);
 	/* Unparseable: counted. */

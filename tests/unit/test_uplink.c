@@ -218,7 +218,8 @@ static void setup(void)
 	txsched_init(&w.tx, &tc, &to);
 	struct otaa_ctx oc = {
 		.devices = &w.devices, .region = w.region, .store = &w.store,
-		.durable = &w.durable, .tx = &w.tx, .ev = &w.ev, .ids = &w.ids,
+		.durable = &w.durable, .sessions = &w.sessions, .tx = &w.tx, .ev = &w.ev,
+		.ids = &w.ids,
 		.stats = &w.stats,
 	};
 	struct otaa_opts oo = {
