@@ -100,8 +100,9 @@ static size_t mac_answers(const char *name, const uint8_t *mac, size_t len,
 	maccmd_parse(mac, len, LW_DIR_UP, cmds, MACCMD_MAX_FOPTS_CMDS, &n); /* partial is fine */
 	for (size_t i = 0; i < n; i++) {
 		if (cmds[i].cid != MACCMD_LINK_CHECK && cmds[i].cid != MACCMD_DEVICE_TIME)
-			log_info("txsched", "device %s: MAC command %s published in macCommands, "
-				 "not answered by the bridge", name, maccmd_name(cmds[i].cid, LW_DIR_UP));
+			LB_LOG_RL(LOG_LVL_INFO, "txsched", "device %s: MAC command %s published in "
+				  "macCommands, not answered by the bridge", name,
+				  maccmd_name(cmds[i].cid, LW_DIR_UP));
 		if (cmds[i].cid == MACCMD_LINK_CHECK && k + DOWNLINK_LINK_CHECK_ANS_LEN <= TXSCHED_MAC_MAX &&
 		    downlink_link_check_ans(rx, n_rx, out + k) == LB_OK)
 			k += DOWNLINK_LINK_CHECK_ANS_LEN;
@@ -575,10 +576,10 @@ int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[
 			break;
 		}
 		t->stats.retried_rx2++;
-		log_info("txsched", "gateway %016llx refused %s (%s): trying %s",
-			 (unsigned long long)gateway_eui,
-			 window_name(e.plan.attempt[e.attempt - 1].window), ack->error,
-			 window_name(e.plan.attempt[e.attempt].window));
+		LB_LOG_RL(LOG_LVL_INFO, "txsched", "gateway %016llx refused %s (%s): trying %s",
+			  (unsigned long long)gateway_eui,
+			  window_name(e.plan.attempt[e.attempt - 1].window), ack->error,
+			  window_name(e.plan.attempt[e.attempt].window));
 		launch(t, &e);
 		break;
 	case DOWNLINK_TXACK_FAILED:
