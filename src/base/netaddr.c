@@ -83,6 +83,13 @@ bool netaddr_is_v4(const struct netaddr *a)
 	return memcmp(a->b, v4_mapped, sizeof(v4_mapped)) == 0;
 }
 
+void netaddr_group(const struct netaddr *a, struct netaddr *out)
+{
+	*out = *a;
+	if (!netaddr_is_v4(a))
+		memset(out->b + 8, 0, 8);
+}
+
 uint32_t netaddr_hash(const struct netaddr *a)
 {
 	uint32_t h = FNV32_OFFSET;

@@ -45,6 +45,16 @@ int netaddr_parse(const char *s, struct netaddr *out);
 bool netaddr_equal(const struct netaddr *a, const struct netaddr *b);
 bool netaddr_is_v4(const struct netaddr *a);
 
+/*
+ * The group a source address is limited as (addrlimit.h, the gateway
+ * table's per-address cap): an IPv4 address (IPv4-mapped) is its own
+ * group; an IPv6 address stands for its /64, the low 64 bits cleared. An
+ * IPv6 subnet is a /64 (RFC 4291 §2.5.4: 64-bit interface identifiers), so
+ * one host with SLAAC privacy addresses (RFC 8981) can send from any of
+ * 2^64 of them. Identity (binding) stays on the full address.
+ */
+void netaddr_group(const struct netaddr *a, struct netaddr *out);
+
 /* 32-bit hash of the address (FNV-1a), for hash tables. */
 uint32_t netaddr_hash(const struct netaddr *a);
 

@@ -238,12 +238,12 @@ const struct cs_entry config__schema[] = {
 	S_INT("udp.rate_limit_window_ms", udp_rate_limit_window_ms, 10, 0, 60000,
 	      "Rate-limit window in milliseconds; 0 disables rate limiting."),
 	S_INT("udp.address_rate_limit_count", udp_address_rate_limit_count, 10, 0, 1000000,
-	      "Datagrams accepted per source IP address per window for gateways not bound to it "
-	      "(new EUIs, EUIs bound elsewhere); a gateway speaking from its own address counts "
-	      "only against its own limit. 0 disables it."),
+	      "Datagrams accepted per source IP address (an IPv6 source: per /64) per window for "
+	      "gateways not bound to it (new EUIs, EUIs bound elsewhere); a gateway speaking from "
+	      "its own address counts only against its own limit. 0 disables it."),
 	S_INT("udp.max_gateways_per_address", udp_max_gateways_per_address, 16, 0, 1048576,
-	      "Gateways one source IP address may speak for (raise it for many gateways behind "
-	      "one NAT); 0 = no limit."),
+	      "Gateways one source IP address (an IPv6 source: its /64) may speak for (raise it "
+	      "for many gateways behind one NAT); 0 = no limit."),
 	S_BOOL("udp.forward_crc_error", udp_forward_crc_error, false,
 	       "Publish frames received with a bad CRC (rxpk stat != 1) as gateway events."),
 

@@ -58,8 +58,10 @@ int gwconn_init(struct gwconn *c, const struct gwconn_ctx *ctx)
 void gwconn_free(struct gwconn *c)
 {
 	free(c->pending);
+	free(c->stopped);
 	c->pending = NULL;
-	c->n_pending = 0;
+	c->stopped = NULL;
+	c->n_pending = c->n_stopped = c->stopped_cap = 0;
 }
 
 /* ---------------------------------------------- pending changes */
@@ -98,19 +100,35 @@ static void note(struct gwconn *c, uint64_t eui, bool online)
 
 void gwconn_online(struct gwconn *c, uint64_t eui)
 {
-	publish_gateway_conn(c->pub, eui, true);
+	/* Remembered even if not published: a restart then says OFFLINE at
+	 * worst, which is what the broker may already hold. */
+	if (publish_gateway_conn(c->pub, eui, true) != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, "gwconn", "gateway %016llx: ONLINE not queued; it is "
+			  "published again at the next connection to the broker",
+			  (unsigned long long)eui);
 	note(c, eui, true);
 }
 
 void gwconn_offline(struct gwconn *c, uint64_t eui)
 {
-	publish_gateway_conn(c->pub, eui, false);
+	/* Not queued: the retained ONLINE stays, so the set keeps it for the
+	 * next start (or connection) to correct. */
+	if (publish_gateway_conn(c->pub, eui, false) != LB_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, "gwconn", "gateway %016llx: OFFLINE not queued; kept "
+			  "for the next connection or start to correct", (unsigned long long)eui);
+		return;
+	}
 	note(c, eui, false);
 }
 
 void gwconn_forgotten(struct gwconn *c, uint64_t eui)
 {
-	publish_gateway_conn_clear(c->pub, eui);
+	if (publish_gateway_conn_clear(c->pub, eui) != LB_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, "gwconn", "gateway %016llx: retained state not cleared; "
+			  "if it was ONLINE, the next start reports it OFFLINE",
+			  (unsigned long long)eui);
+		return;
+	}
 	note(c, eui, false);
 }
 
@@ -153,50 +171,74 @@ int gwconn_restore(struct gwconn *c, int64_t now_ms)
 	return LB_OK;
 }
 
+struct republish_walk {
+	struct gwconn *c;
+	size_t failed;
+};
+
 static void republish_one(void *arg, struct gateway *g)
 {
-	struct gwconn *c = arg;
+	struct republish_walk *w = arg;
 
-	if (!g->restored)
-		publish_gateway_conn(c->pub, g->eui, g->online);
+	if (!g->restored && publish_gateway_conn(w->c->pub, g->eui, g->online) != LB_OK)
+		w->failed++;
 }
 
 void gwconn_republish(struct gwconn *c)
 {
-	gateways_foreach(c->gateways, republish_one, c);
+	struct republish_walk w = {.c = c};
+
+	gateways_foreach(c->gateways, republish_one, &w);
+	if (w.failed)
+		log_warn("gwconn", "%zu gateway state(s) not queued after connecting to the "
+			 "broker: corrected at their next change or the next connection", w.failed);
 }
+
+/* ---------------------------------------------- clean stop */
 
 struct stop_walk {
 	struct gwconn *c;
-	size_t n;
-	bool forget;
+	size_t queued, failed;
 };
 
+/* OFFLINE for an online gateway; listed in c->stopped only if queued. */
 static void stop_one(void *arg, struct gateway *g)
 {
 	struct stop_walk *w = arg;
 
 	if (!g->online)
 		return;
-	if (w->forget) {
-		note(w->c, g->eui, false);
-	} else {
-		publish_gateway_conn(w->c->pub, g->eui, false);
-		w->n++;
+	if (publish_gateway_conn(w->c->pub, g->eui, false) != LB_OK) {
+		w->failed++;
+		return;
 	}
+	w->queued++;
+	if (w->c->stopped && w->c->n_stopped < w->c->stopped_cap)
+		w->c->stopped[w->c->n_stopped++] = g->eui;
 }
 
 size_t gwconn_stop(struct gwconn *c)
 {
 	struct stop_walk w = {.c = c};
+	size_t n = gateways_count(c->gateways);
 
+	free(c->stopped);
+	c->n_stopped = 0;
+	c->stopped_cap = n;
+	c->stopped = n ? malloc(n * sizeof(*c->stopped)) : NULL;
+	if (n && !c->stopped)
+		log_error("gwconn", "no memory for the list of gateways stopped: the next start "
+			  "reports them OFFLINE again");
 	gateways_foreach(c->gateways, stop_one, &w);
-	return w.n;
+	if (w.failed)
+		log_warn("gwconn", "%zu gateway(s): OFFLINE not queued at shutdown; the next "
+			 "start reports them OFFLINE", w.failed);
+	return w.queued;
 }
 
 void gwconn_stopped(struct gwconn *c)
 {
-	struct stop_walk w = {.c = c, .forget = true};
-
-	gateways_foreach(c->gateways, stop_one, &w);
+	for (size_t i = 0; i < c->n_stopped; i++)
+		note(c, c->stopped[i], false);
+	c->n_stopped = 0;
 }

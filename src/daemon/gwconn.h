@@ -65,6 +65,8 @@ struct gwconn {
 	size_t n_pending;
 	int64_t pending_since_ms;        /* valid when n_pending > 0 */
 	uint64_t not_remembered;         /* changes lost to a full list */
+	uint64_t *stopped;               /* EUIs whose OFFLINE gwconn_stop() queued */
+	size_t n_stopped, stopped_cap;
 };
 
 /* Allocate the list and register with the group commit. Errors:
@@ -80,10 +82,13 @@ int gwconn_restore(struct gwconn *c, int64_t now_ms);
 /* A gateway was heard for the first time, or again: ONLINE. */
 void gwconn_online(struct gwconn *c, uint64_t eui);
 
-/* A gateway timed out (the gateways_tick callback's gateway): OFFLINE. */
+/* A gateway timed out (the gateways_tick callback's gateway): OFFLINE.
+ * If it cannot be queued (logged), the set keeps the gateway, so the next
+ * start corrects its retained ONLINE. */
 void gwconn_offline(struct gwconn *c, uint64_t eui);
 
-/* The table forgot a gateway (eviction): its retained state is cleared. */
+/* The table forgot a gateway (eviction): its retained state is cleared.
+ * If that cannot be queued (logged), the set keeps the gateway as it was. */
 void gwconn_forgotten(struct gwconn *c, uint64_t eui);
 
 /* Connected (again) to the broker: publish every known gateway's state,
@@ -92,12 +97,14 @@ void gwconn_forgotten(struct gwconn *c, uint64_t eui);
 void gwconn_republish(struct gwconn *c);
 
 /* Clean stop: OFFLINE for every gateway online (restored ones included).
- * Returns how many. */
+ * Returns how many were queued (those that were not are logged and stay in
+ * the set). Call it once, at the end. */
 size_t gwconn_stop(struct gwconn *c);
 
-/* Those OFFLINE messages reached the broker: the set is emptied (staged;
- * the caller commits). If they did not, the set stays, and the next start
- * corrects the states. */
+/* The OFFLINE messages queued by gwconn_stop() reached the broker: those
+ * gateways, and only those, leave the set (staged; the caller commits).
+ * Gateways whose OFFLINE was not queued stay, and the next start corrects
+ * their states; so do all of them if this is not called. */
 void gwconn_stopped(struct gwconn *c);
 
 #endif

@@ -137,10 +137,14 @@ static uint32_t insert(struct addrlimit *t, const struct netaddr *a, int64_t now
 	return i;
 }
 
-bool addrlimit_admit(struct addrlimit *t, const struct netaddr *a, int64_t now_us)
+bool addrlimit_admit(struct addrlimit *t, const struct netaddr *from, int64_t now_us)
 {
+	struct netaddr group;
+
 	if (!t->e)
 		return true;
+	netaddr_group(from, &group);
+	const struct netaddr *a = &group;
 	uint32_t i = find(t, a);
 	if (i == NIL) {
 		i = insert(t, a, now_us);

@@ -17,6 +17,9 @@
  * then moves TAT to max(TAT, t) + window / count. Refused datagrams do not
  * move it.
  *
+ * An address here is a source address's group (netaddr_group()): an IPv4
+ * address, or an IPv6 /64, whose 2^64 addresses one host may use in turn.
+ *
  * The table is bounded (max addresses): an address not seen is added,
  * evicting the least recently seen one. An evicted address that comes back
  * starts with a full bucket, so eviction only ever helps the address
@@ -68,9 +71,10 @@ struct addrlimit {
 int addrlimit_init(struct addrlimit *t, size_t max, int count, int window_ms);
 void addrlimit_free(struct addrlimit *t);
 
-/* One datagram from a at now_us: true if it passes (and is counted), false
- * if the address is over its limit (counted in `refused`). */
-bool addrlimit_admit(struct addrlimit *t, const struct netaddr *a, int64_t now_us);
+/* One datagram from `from` at now_us: true if it passes (and is counted
+ * against from's group), false if the group is over its limit (counted in
+ * `refused`). */
+bool addrlimit_admit(struct addrlimit *t, const struct netaddr *from, int64_t now_us);
 
 size_t addrlimit_count(const struct addrlimit *t);
 

@@ -5,7 +5,9 @@
  *
  * Layout: a fixed array of `max` slots allocated once; free slots form a
  * list through `hnext`, used slots are chained per hash bucket through the
- * same field. Nothing is allocated after gateways_init().
+ * same field. The tombstones of evicted gateways are as many slots, scanned
+ * (an eviction and a new EUI already scan the table). Nothing is allocated
+ * after gateways_init().
  */
 #include "tables/gateway.h"
 
@@ -104,8 +106,9 @@ static int alloc_slots(struct gateways *t, size_t max)
 		t->bucket_bits = 1;
 	}
 	t->gw = calloc(max, sizeof(*t->gw));
+	t->tombs = calloc(max, sizeof(*t->tombs));
 	t->buckets = malloc(nb * sizeof(*t->buckets));
-	if (!t->gw || !t->buckets)
+	if (!t->gw || !t->tombs || !t->buckets)
 		return LB_ERR_NOMEM;
 	for (size_t i = 0; i < nb; i++)
 		t->buckets[i] = GATEWAYS_NIL;
@@ -148,6 +151,7 @@ void gateways_free(struct gateways *t)
 	if (!t)
 		return;
 	free(t->gw);
+	free(t->tombs);
 	free(t->buckets);
 	free(t->allow);
 	addrlimit_free(&t->addrs);
@@ -218,8 +222,86 @@ static void release_slot(struct gateways *t, uint32_t slot)
 	t->count--;
 }
 
+/* ---------------------------------------------- tombstones */
+
+/* a lies in the group `group` (netaddr_group()). */
+static bool same_group(const struct netaddr *a, const struct netaddr *group)
+{
+	struct netaddr x;
+
+	netaddr_group(a, &x);
+	return netaddr_equal(&x, group);
+}
+
+
+/* A slot for a new tombstone of group `group` at now_ms: a free or expired
+ * one, unless the group already holds max_per_address live ones (then its
+ * oldest); if none is free, the oldest of all. */
+static struct gateway_tomb *tomb_slot(struct gateways *t, const struct netaddr *group,
+				      int64_t now_ms)
+{
+	struct gateway_tomb *free_slot = NULL, *oldest = NULL, *oldest_group = NULL;
+	size_t in_group = 0;
+
+	for (size_t i = 0; i < t->max; i++) {
+		struct gateway_tomb *x = &t->tombs[i];
+		if (x->until_ms <= now_ms) {
+			free_slot = free_slot ? free_slot : x;
+			continue;
+		}
+		if (!oldest || x->seq < oldest->seq)
+			oldest = x;
+		if (!same_group(&x->addr, group))
+			continue;
+		in_group++;
+		if (!oldest_group || x->seq < oldest_group->seq)
+			oldest_group = x;
+	}
+	if (t->max_per_address && in_group >= t->max_per_address)
+		return oldest_group;
+	return free_slot ? free_slot : oldest;
+}
+
+/* g is evicted at now_ms: its binding outlives it until its address has
+ * been silent for rebind_after (nothing to keep if that is past). */
+static void tomb_add(struct gateways *t, const struct gateway *g, int64_t now_ms)
+{
+	struct netaddr group;
+	int64_t until = g->last_heard_ms + t->rebind_after_ms;
+
+	if (!g->bound || t->rebind_after_ms == 0 || until <= now_ms)
+		return;
+	netaddr_group(&g->addr, &group);
+	struct gateway_tomb *x = tomb_slot(t, &group, now_ms);
+	if (x->until_ms > now_ms)
+		t->tombs_forgotten++;
+	*x = (struct gateway_tomb){.eui = g->eui, .addr = g->addr, .until_ms = until,
+				   .seq = ++t->tomb_seq};
+}
+
+/* The live tombstone of eui, or NULL. */
+static struct gateway_tomb *tomb_find(struct gateways *t, uint64_t eui, int64_t now_ms)
+{
+	for (size_t i = 0; i < t->max; i++) {
+		if (t->tombs[i].eui == eui && t->tombs[i].until_ms > now_ms)
+			return &t->tombs[i];
+	}
+	return NULL;
+}
+
+/* eui is in the table again: its tombstones (live or not) go. */
+static void tomb_clear(struct gateways *t, uint64_t eui)
+{
+	for (size_t i = 0; i < t->max; i++) {
+		if (t->tombs[i].eui == eui)
+			memset(&t->tombs[i], 0, sizeof(t->tombs[i]));
+	}
+}
+
+/* ---------------------------------------------- slots */
+
 /* A new gateway in a free slot, evicting one if the table is full (said in
- * res). NULL if nothing can be evicted. */
+ * res; its binding kept as a tombstone). NULL if nothing can be evicted. */
 static struct gateway *create(struct gateways *t, uint64_t eui, int64_t now_ms,
 			      struct gateway_admission *res)
 {
@@ -232,6 +314,7 @@ static struct gateway *create(struct gateways *t, uint64_t eui, int64_t now_ms,
 			return NULL;
 		res->evicted = true;
 		res->evicted_eui = t->gw[victim].eui;
+		tomb_add(t, &t->gw[victim], now_ms);
 		release_slot(t, victim);
 		t->evicted++;
 	}
@@ -282,16 +365,19 @@ static void mark_online(struct gateways *t, struct gateway *g, int64_t now_ms)
 		t->next_deadline_ms = deadline;
 }
 
-/* True if a already speaks for max_per_address gateways. */
+/* True if a's group (netaddr_group()) already speaks for max_per_address
+ * gateways. */
 static bool address_full(const struct gateways *t, const struct netaddr *a)
 {
+	struct netaddr group;
 	size_t n = 0;
 
 	if (t->max_per_address == 0)
 		return false;
+	netaddr_group(a, &group);
 	for (size_t i = 0; i < t->max && n < t->max_per_address; i++) {
 		const struct gateway *g = &t->gw[i];
-		n += g->in_use && g->bound && netaddr_equal(&g->addr, a);
+		n += g->in_use && g->bound && same_group(&g->addr, &group);
 	}
 	return n >= t->max_per_address;
 }
@@ -344,10 +430,15 @@ static int admit_other(struct gateways *t, uint64_t eui, const struct netaddr *a
 		return rc;
 	if (g && g->bound && now_ms - g->last_heard_ms < t->rebind_after_ms)
 		return mismatch(t, g);
+	const struct gateway_tomb *x = g ? NULL : tomb_find(t, eui, now_ms);
+	if (x && !netaddr_equal(&x->addr, a))
+		return mismatch(t, NULL);
 	if (address_full(t, a) || (!g && !(g = create(t, eui, now_ms, res)))) {
 		t->refused_full++;
 		return LB_ERR_FULL;
 	}
+	if (x)
+		tomb_clear(t, eui);
 	if (g->bound)
 		rebind(t, g, res);
 	g->bound = true;

@@ -35,8 +35,10 @@
  * EUI bound elsewhere) first passes its source address's limit
  * (address_rate_limit_count per rate_limit_window_ms, addrlimit.h), before
  * anything else is looked at. A flood from elsewhere therefore never costs
- * a bound gateway a frame. One source address may speak for at most
- * max_per_address gateways (bound to it); beyond, LB_ERR_FULL.
+ * a bound gateway a frame. One source address group (netaddr_group(): an
+ * IPv4 address, or an IPv6 /64) may speak for at most max_per_address
+ * gateways (bound to addresses in it); beyond, LB_ERR_FULL. Binding itself
+ * is to the full address.
  *
  * EVICTION. The table is bounded (max_gateways, e.g. 1024). When it is
  * full, a new gateway evicts the gateway least recently heard among those
@@ -45,6 +47,21 @@
  * did but are offline. A gateway that delivered a valid uplink and is
  * online is never evicted: if every gateway is such, LB_ERR_FULL. The
  * evicted EUI is reported in gateway_admission.evicted.
+ *
+ * TOMBSTONES. Eviction does not end a binding: the evicted EUI's bound
+ * address is kept as a tombstone until that address has been silent for
+ * rebind_after_s (last heard + rebind_after_s; none if that is past), so
+ * filling the table is no way to take an EUI. Until then a datagram
+ * claiming the EUI from another address is LB_ERR_ADDRESS_MISMATCH; one
+ * from the tombstone's address is admitted as a new gateway (the tombstone
+ * is cleared). There are max_gateways tombstones, and one address group
+ * (netaddr_group(): an IPv4 address, an IPv6 /64) holds at most
+ * max_per_address of them (if that is set). When there is no room the
+ * oldest is forgotten: its group's oldest if the group is at its share,
+ * else the oldest of all (counted in tombs_forgotten). Forgetting one only
+ * lets its EUI be bound as if its address had been silent long enough; an
+ * attacker needs about as many address groups as it takes to fill the
+ * table to push out a tombstone that is not its own.
  *
  * LIVENESS. A gateway is online from its first datagram and goes offline
  * after offline_after x keepalive_s seconds without any admitted datagram
@@ -123,6 +140,14 @@ struct gateway {
 	bool in_use;
 };
 
+/* The binding of an evicted gateway (see TOMBSTONES). */
+struct gateway_tomb {
+	uint64_t eui;
+	struct netaddr addr;             /* the address it was bound to */
+	int64_t until_ms;                /* live while now < until_ms; 0 = empty */
+	uint64_t seq;                    /* order of eviction (oldest = lowest) */
+};
+
 struct gateways_opts {
 	int keepalive_s;                 /* expected PULL_DATA period, > 0 */
 	int offline_after;               /* periods without a datagram; 0 = never offline */
@@ -131,7 +156,8 @@ struct gateways_opts {
 	int rate_limit_count;            /* per gateway; 0 = no rate limit; 1..GATEWAY_RL_MAX */
 	int rate_limit_window_ms;        /* 0 = no rate limits at all */
 	int address_rate_limit_count;    /* per source address (addrlimit.h); 0 = none */
-	size_t max_per_address;          /* gateways bound to one address; 0 = no limit */
+	size_t max_per_address;          /* gateways bound to one address group; 0 = no
+					  * limit */
 	const struct lb_gw_allow *allow; /* allow-list (copied), NULL = all */
 	size_t n_allow;
 	size_t max_gateways;             /* 0 = GATEWAY_DEFAULT_MAX */
@@ -146,6 +172,8 @@ struct gateways {
 	uint32_t *buckets;               /* hash index: slot index, GATEWAYS_NIL = empty */
 	unsigned bucket_bits;
 	uint32_t free_head;
+	struct gateway_tomb *tombs;      /* max slots, see TOMBSTONES */
+	uint64_t tomb_seq;
 	struct lb_gw_allow *allow;       /* sorted by EUI, NULL = all allowed */
 	size_t n_allow;
 	struct addrlimit addrs;          /* per source address limit */
@@ -161,6 +189,7 @@ struct gateways {
 	uint64_t address_limited;        /* refused by the per-address limit */
 	uint64_t refused_full;
 	uint64_t evicted;
+	uint64_t tombs_forgotten;        /* live tombstones overwritten for lack of room */
 	uint64_t rebound;                /* EUIs moved to a new address */
 };
 
@@ -185,9 +214,10 @@ void gateways_free(struct gateways *t);
  * dropped_rate_limit, *out set so the caller may attribute the drop; or
  * the source address's limit: *out NULL), LB_ERR_DENIED (not on the
  * allow-list), LB_ERR_ADDRESS_MISMATCH (bound to another address that is
- * not yet silent for rebind_after_s, or pinned to networks `from` is not
- * in), LB_ERR_FULL (table full of gateways that cannot be evicted, or
- * `from` already speaks for max_per_address gateways). On error the
+ * not yet silent for rebind_after_s, evicted from another address that is
+ * not (TOMBSTONES), or pinned to networks `from` is not in), LB_ERR_FULL
+ * (table full of gateways that cannot be evicted, or from's address group
+ * already speaks for max_per_address gateways). On error the
  * gateway's liveness is not refreshed. res (may be NULL) tells what else
  * happened; res->evicted may be set whatever the result.
  */

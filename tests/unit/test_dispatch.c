@@ -579,6 +579,50 @@ START_TEST(test_on_offline_direct)
 }
 END_TEST
 
+static int count_one(void *arg, uint64_t eui)
+{
+	(void)eui;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* Gateways remembered as ONLINE across restarts, once committed. */
+static size_t remembered(void)
+{
+	size_t n = 0;
+
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(store_gateway_online_list(&w.store, count_one, &n), LB_OK);
+	return n;
+}
+
+/* A clean stop forgets only the gateways whose OFFLINE was queued; an
+ * OFFLINE not queued at a timeout keeps the gateway remembered too. */
+START_TEST(test_stop_forgets_only_queued)
+{
+	deliver(GWMP_PULL_DATA, GW_1, 1, 2, NULL, &w.from);
+	deliver(GWMP_PULL_DATA, GW_2, 1, 2, NULL, &w.from);
+	ck_assert_uint_eq(remembered(), 2);
+	w.sink.refuse = LB_ERR_FULL;
+	ck_assert_uint_eq(gwconn_stop(&w.conn), 0);
+	gwconn_stopped(&w.conn);
+	ck_assert_uint_eq(remembered(), 2);
+	w.sink.refuse = LB_OK;
+	ck_assert_uint_eq(gwconn_stop(&w.conn), 2);
+	gwconn_stopped(&w.conn);
+	ck_assert_uint_eq(remembered(), 0);
+
+	w.sink.refuse = LB_ERR_FULL;
+	gwconn_online(&w.conn, GW_1);
+	gwconn_offline(&w.conn, GW_1);
+	gwconn_forgotten(&w.conn, GW_1);
+	ck_assert_uint_eq(remembered(), 1);
+	w.sink.refuse = LB_OK;
+	gwconn_offline(&w.conn, GW_1);
+	ck_assert_uint_eq(remembered(), 0);
+}
+END_TEST
+
 static Suite *dispatch_suite(void)
 {
 	Suite *s = suite_create("dispatch");
@@ -601,6 +645,7 @@ static Suite *dispatch_suite(void)
 	tcase_add_test(tc, test_tx_ack_not_acknowledged);
 	tcase_add_test(tc, test_offline_then_back);
 	tcase_add_test(tc, test_on_offline_direct);
+	tcase_add_test(tc, test_stop_forgets_only_queued);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -688,6 +688,132 @@ START_TEST(test_foreach_and_opts)
 }
 END_TEST
 
+/* An evicted gateway's binding outlives it (TOMBSTONES): its EUI is refused
+ * from another address until its own has been silent for rebind_after_s,
+ * and re-admitted from its own address at once. */
+START_TEST(test_tombstone)
+{
+	struct gateways t;
+	struct gateways_opts o = opts();
+	struct gateway_admission res;
+
+	o.max_gateways = 2;
+	ck_assert_int_eq(gateways_init(&t, &o), LB_OK);
+	admit_from(&t, EUI_A, at("10.0.0.1"), 0, true);
+	admit_from(&t, EUI_B, at("10.0.0.2"), 1 * S, true);
+	ck_assert_int_eq(gateways_admit(&t, EUI_C, at("10.0.0.3"), 2 * S, NULL, &res), LB_OK);
+	ck_assert(res.evicted);
+	ck_assert_uint_eq(res.evicted_eui, EUI_A);
+	/* The attacker who made room cannot take the evicted EUI. */
+	ck_assert_int_eq(gateways_admit(&t, EUI_A, at("10.0.0.3"), 3 * S, NULL, &res),
+			 LB_ERR_ADDRESS_MISMATCH);
+	ck_assert(!res.evicted);
+	ck_assert_int_eq(gateways_admit(&t, EUI_A, at("10.0.0.9"), 29999 * MS, NULL, NULL),
+			 LB_ERR_ADDRESS_MISMATCH);
+	ck_assert_uint_eq(t.address_mismatch, 2);
+	ck_assert_uint_eq(gateways_count(&t), 2);
+	ck_assert_ptr_null(gateways_find(&t, EUI_A));
+	/* Its own address: admitted as a new gateway (B, heard at 1 s, goes). */
+	ck_assert_int_eq(gateways_admit(&t, EUI_A, at("10.0.0.1"), 5 * S, NULL, &res), LB_OK);
+	ck_assert(res.came_online);
+	ck_assert_uint_eq(res.evicted_eui, EUI_B);
+	/* B's binding holds until 31 s (heard at 1 s), then B may move. */
+	ck_assert_int_eq(gateways_admit(&t, EUI_B, at("10.0.0.3"), 30 * S, NULL, NULL),
+			 LB_ERR_ADDRESS_MISMATCH);
+	ck_assert_int_eq(gateways_admit(&t, EUI_B, at("10.0.0.3"), 31 * S, NULL, &res), LB_OK);
+	ck_assert_uint_eq(res.evicted_eui, EUI_C);
+	/* C was silent for 29 s when evicted: its tombstone lasts 1 s more. */
+	ck_assert_int_eq(gateways_admit(&t, EUI_C, at("10.0.0.7"), 31 * S, NULL, NULL),
+			 LB_ERR_ADDRESS_MISMATCH);
+	ck_assert_int_eq(gateways_admit(&t, EUI_C, at("10.0.0.7"), 32 * S, NULL, NULL), LB_OK);
+	ck_assert_uint_eq(t.tombs_forgotten, 0);
+	gateways_free(&t);
+}
+END_TEST
+
+/* As many tombstones as gateways; one address group holds at most
+ * max_per_address of them; the oldest is forgotten. */
+START_TEST(test_tombstone_overflow)
+{
+	struct gateways t;
+	struct gateways_opts o = opts();
+
+	o.max_gateways = 2;
+	ck_assert_int_eq(gateways_init(&t, &o), LB_OK);
+	admit_from(&t, EUI_A, at("10.0.0.1"), 0, true);
+	admit_from(&t, EUI_B, at("10.0.0.2"), 1 * S, true);
+	admit_from(&t, 3, at("10.0.0.3"), 2 * S, true);       /* evicts A */
+	admit_from(&t, 4, at("10.0.0.4"), 3 * S, true);       /* evicts B */
+	admit_from(&t, 5, at("10.0.0.5"), 4 * S, true);       /* evicts 3: A forgotten */
+	ck_assert_uint_eq(t.tombs_forgotten, 1);
+	ck_assert_int_eq(gateways_admit(&t, EUI_B, at("10.0.0.9"), 5 * S, NULL, NULL),
+			 LB_ERR_ADDRESS_MISMATCH);
+	admit_from(&t, EUI_A, at("10.0.0.9"), 5 * S, true);   /* evicts 4: B forgotten */
+	ck_assert_uint_eq(t.tombs_forgotten, 2);
+	gateways_free(&t);
+
+	/* A group at its share loses its own oldest, not somebody else's. */
+	o.max_gateways = 4;
+	o.max_per_address = 1;
+	ck_assert_int_eq(gateways_init(&t, &o), LB_OK);
+	admit_from(&t, EUI_A, at("10.0.0.1"), 0, true);
+	admit_from(&t, EUI_B, at("10.0.0.2"), 1 * S, true);
+	admit_from(&t, 3, at("10.0.0.3"), 2 * S, true);
+	admit_from(&t, 4, at("10.0.0.4"), 3 * S, true);
+	admit_from(&t, 5, at("10.0.0.5"), 4 * S, true);       /* evicts A */
+	admit_from(&t, 6, at("10.0.0.1"), 5 * S, true);       /* evicts B */
+	for (uint64_t e = 3; e <= 5; e++)
+		gateways_mark_valid(&t, e, 5000);
+	admit_from(&t, 7, at("10.0.0.7"), 6 * S, true);       /* evicts 6: A forgotten */
+	ck_assert_uint_eq(t.tombs_forgotten, 1);
+	ck_assert_int_eq(gateways_admit(&t, 6, at("10.0.0.9"), 7 * S, NULL, NULL),
+			 LB_ERR_ADDRESS_MISMATCH);
+	ck_assert_int_eq(gateways_admit(&t, EUI_B, at("10.0.0.9"), 7 * S, NULL, NULL),
+			 LB_ERR_ADDRESS_MISMATCH);
+	admit_from(&t, EUI_A, at("10.0.0.9"), 7 * S, true);
+	gateways_free(&t);
+}
+END_TEST
+
+/* The per-address limit and cap count an IPv6 /64 as one address (one host
+ * may use all of it), IPv4 addresses one by one; binding stays on the full
+ * address. */
+START_TEST(test_ipv6_slash64)
+{
+	struct addrlimit l;
+	struct gateways t;
+	struct gateways_opts o = opts();
+
+	ck_assert_int_eq(addrlimit_init(&l, 0, 2, 10), LB_OK);
+	ck_assert(addrlimit_admit(&l, at("2001:db8:1:2::1"), 0));
+	ck_assert(addrlimit_admit(&l, at("2001:db8:1:2:aaaa::7"), 0));
+	ck_assert(!addrlimit_admit(&l, at("2001:db8:1:2:ffff:ffff:ffff:ffff"), 0));
+	ck_assert(addrlimit_admit(&l, at("2001:db8:1:3::1"), 0));
+	for (int i = 0; i < 2; i++)
+		ck_assert(addrlimit_admit(&l, at("10.0.0.1"), 0));
+	ck_assert(!addrlimit_admit(&l, at("10.0.0.1"), 0));
+	ck_assert(addrlimit_admit(&l, at("10.0.0.2"), 0));
+	ck_assert(addrlimit_admit(&l, at("10.0.1.2"), 0));
+	ck_assert_uint_eq(addrlimit_count(&l), 5);
+	addrlimit_free(&l);
+
+	o.max_per_address = 2;
+	o.max_gateways = 16;
+	ck_assert_int_eq(gateways_init(&t, &o), LB_OK);
+	admit_from(&t, 1, at("2001:db8::1"), 0, true);
+	admit_from(&t, 2, at("2001:db8::2"), 0, true);
+	ck_assert_int_eq(gateways_admit(&t, 3, at("2001:db8::3"), 0, NULL, NULL), LB_ERR_FULL);
+	admit_from(&t, 3, at("2001:db8:0:1::3"), 0, true);
+	ck_assert_int_eq(gateways_admit(&t, 1, at("2001:db8::2"), 1 * S, NULL, NULL),
+			 LB_ERR_ADDRESS_MISMATCH);
+	for (uint64_t e = 4; e <= 6; e++)
+		admit_from(&t, e, at(e == 4 ? "10.0.0.4" : e == 5 ? "10.0.0.5" : "10.0.0.6"), 0,
+			   true);
+	gateways_free(&t);
+}
+END_TEST
+
+
 static Suite *gateway_suite(void)
 {
 	Suite *s = suite_create("gateway");
@@ -705,6 +831,9 @@ static Suite *gateway_suite(void)
 	tcase_add_test(tc, test_flood_from_elsewhere_costs_nothing);
 	tcase_add_test(tc, test_allow_pinned);
 	tcase_add_test(tc, test_max_per_address);
+	tcase_add_test(tc, test_tombstone);
+	tcase_add_test(tc, test_tombstone_overflow);
+	tcase_add_test(tc, test_ipv6_slash64);
 	tcase_add_test(tc, test_addrlimit_table);
 	tcase_add_test(tc, test_restore);
 	tcase_add_test(tc, test_hash_many);
