@@ -3,7 +3,7 @@
 # The layering rule of src/, checked on every `make check`:
 #
 #   a folder includes only from itself and the folders before it in
-#   base lorawan gwmp events mac config tables store io daemon
+#   base lorawan gwmp codec events mac config tables store io daemon
 #
 # and no two modules include each other's headers, directly or in a loop
 # (a module is x.c with its x.h; *_int.h is private to its folder). A
@@ -12,7 +12,7 @@
 set -eu
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 cd "$top_srcdir/src"
-LAYERS="base lorawan gwmp events mac config tables store io daemon"
+LAYERS="base lorawan gwmp codec events mac config tables store io daemon"
 
 rank() {
 	_r=0

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cayennelpp.c - Cayenne LPP decoder (see cayennelpp.h for the contract).
+ *
+ * A payload is a sequence of records, nothing before, between or after them
+ * (myDevices "Cayenne Low Power Payload" documentation; the same framing in
+ * chirpstack/chirpstack chirpstack/src/codec/cayenne_lpp.rs):
+ *
+ *    0         1         2 ..................... 2+size-1
+ *   +---------+---------+---------------------------+
+ *   | channel | type id | value: size bytes, big    |   repeated until len
+ *   | (0-255) |         | endian, fields in order   |
+ *   +---------+---------+---------------------------+
+ *
+ * Each field of a value is an integer of 1, 2 or 3 bytes (signed ones two's
+ * complement); the JSON number is that integer divided by the field's
+ * divisor. The types, with ChirpStack's JSON keys (cayenne_lpp.rs, commit
+ * 0a294e41; ids and scales as in myDevices' table and IPSO Smart Objects):
+ *
+ *   id   key                size  field(s)                     raw / divisor
+ *   0    digitalInput        1    u8                           / 1
+ *   1    digitalOutput       1    u8                           / 1
+ *   2    analogInput         2    i16                          / 100
+ *   3    analogOutput        2    i16                          / 100
+ *   101  illuminanceSensor   2    u16 (lux)                    / 1
+ *   102  presenceSensor      1    u8                           / 1
+ *   103  temperatureSensor   2    i16 (0.1 degC)               / 10
+ *   104  humiditySensor      1    u8 (0.5 %RH)                 / 2
+ *   113  accelerometer       6    x, y, z: i16 (0.001 G)       / 1000
+ *   115  barometer           2    u16 (0.1 hPa)                / 10
+ *   134  gyrometer           6    x, y, z: i16 (0.01 deg/s)    / 100
+ *   136  gpsLocation         9    latitude, longitude: i24     / 10000
+ *                                 (0.0001 deg), altitude: i24  / 100
+ *                                 (0.01 m)
+ */
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "base/lb_err.h"
+#include "codec/cayennelpp.h"
+
+#define LPP_MAX_FIELDS 3
+
+/* One integer field: value = raw / divisor, printed as (raw * mul) with
+ * `decimals` decimal places, which is the same number written exactly. */
+struct lpp_field {
+	const char *name;       /* member name, NULL for a single-field type */
+	uint8_t bytes;
+	bool is_signed;
+	uint16_t divisor;
+	uint8_t mul;
+	uint8_t decimals;
+};
+
+struct lpp_type {
+	uint8_t id;
+	const char *key;
+	uint8_t nfields;
+	struct lpp_field f[LPP_MAX_FIELDS];
+};
+
+#define F_U8     {NULL, 1, false, 1, 1, 0}
+#define F_I16(d, dec) {NULL, 2, true, (d), 1, (dec)}
+#define XYZ(d, dec) {{"x", 2, true, (d), 1, (dec)}, {"y", 2, true, (d), 1, (dec)}, \
+		     {"z", 2, true, (d), 1, (dec)}}
+
+static const struct lpp_type lpp_types[] = {
+	{0, "digitalInput", 1, {F_U8}},
+	{1, "digitalOutput", 1, {F_U8}},
+	{2, "analogInput", 1, {F_I16(100, 2)}},
+	{3, "analogOutput", 1, {F_I16(100, 2)}},
+	{101, "illuminanceSensor", 1, {{NULL, 2, false, 1, 1, 0}}},
+	{102, "presenceSensor", 1, {F_U8}},
+	{103, "temperatureSensor", 1, {F_I16(10, 1)}},
+	{104, "humiditySensor", 1, {{NULL, 1, false, 2, 5, 1}}},
+	{113, "accelerometer", 3, XYZ(1000, 3)},
+	{115, "barometer", 1, {{NULL, 2, false, 10, 1, 1}}},
+	{134, "gyrometer", 3, XYZ(100, 2)},
+	{136, "gpsLocation", 3, {{"latitude", 3, true, 10000, 1, 4},
+				  {"longitude", 3, true, 10000, 1, 4},
+				  {"altitude", 3, true, 100, 1, 2}}},
+};
+
+static const struct lpp_type *type_find(uint8_t id)
+{
+	for (size_t i = 0; i < sizeof(lpp_types) / sizeof(lpp_types[0]); i++)
+		if (lpp_types[i].id == id)
+			return &lpp_types[i];
+	return NULL;
+}
+
+static size_t type_size(const struct lpp_type *t)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < t->nfields; i++)
+		n += t->f[i].bytes;
+	return n;
+}
+
+/* Big-endian integer of 1 to 3 bytes, sign-extended when is_signed. */
+static int32_t read_be(const uint8_t *p, unsigned bytes, bool is_signed)
+{
+	uint32_t u = 0;
+
+	for (unsigned i = 0; i < bytes; i++)
+		u = u << 8 | p[i];
+	if (is_signed && (u & (UINT32_C(1) << (8 * bytes - 1))))
+		return (int32_t)u - (int32_t)(UINT32_C(1) << (8 * bytes));
+	return (int32_t)u;
+}
+
+/* v / 10^decimals written exactly, trailing zeros dropped, at least one
+ * decimal: 272,1 -> "27.2"; 100,0 -> "100.0"; -879094,4 -> "-87.9094". */
+static void format_fixed(int32_t v, unsigned decimals, char *s, size_t cap)
+{
+	uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
+	uint32_t pow = 1;
+	int n;
+
+	for (unsigned i = 0; i < decimals; i++)
+		pow *= 10;
+	n = snprintf(s, cap, "%s%lu.", v < 0 ? "-" : "", (unsigned long)(u / pow));
+	if (u % pow == 0) {
+		snprintf(s + n, cap - (size_t)n, "0");
+		return;
+	}
+	n += snprintf(s + n, cap - (size_t)n, "%0*lu", (int)decimals,
+		      (unsigned long)(u % pow));
+	while (s[n - 1] == '0')
+		s[--n] = '\0';
+}
+
+static json_object *field_value(const struct lpp_field *f, const uint8_t *p)
+{
+	int32_t raw = read_be(p, f->bytes, f->is_signed);
+	char text[24];
+
+	format_fixed(raw * f->mul, f->decimals, text, sizeof(text));
+	return json_object_new_double_s((double)raw / (double)f->divisor, text);
+}
+
+/* Adds v as obj[key], consuming v either way. */
+static int add_member(json_object *obj, const char *key, json_object *v)
+{
+	if (!v)
+		return LB_ERR_NOMEM;
+	if (json_object_object_add(obj, key, v) != 0) {
+		json_object_put(v);
+		return LB_ERR_NOMEM;
+	}
+	return LB_OK;
+}
+
+static json_object *record_value(const struct lpp_type *t, const uint8_t *p)
+{
+	json_object *obj;
+
+	if (t->nfields == 1)
+		return field_value(&t->f[0], p);
+	obj = json_object_new_object();
+	for (unsigned i = 0; obj && i < t->nfields; i++) {
+		if (add_member(obj, t->f[i].name, field_value(&t->f[i], p)) != LB_OK) {
+			json_object_put(obj);
+			return NULL;
+		}
+		p += t->f[i].bytes;
+	}
+	return obj;
+}
+
+/* root[t->key], created empty on first use; NULL when out of memory. */
+static json_object *type_group(json_object *root, const struct lpp_type *t)
+{
+	json_object *g;
+
+	if (json_object_object_get_ex(root, t->key, &g))
+		return g;
+	g = json_object_new_object();
+	return add_member(root, t->key, g) == LB_OK ? g : NULL;
+}
+
+static int add_record(json_object *root, const struct lpp_type *t, uint8_t channel,
+		      const uint8_t *p)
+{
+	json_object *g = type_group(root, t);
+	char key[4];
+
+	if (!g)
+		return LB_ERR_NOMEM;
+	snprintf(key, sizeof(key), "%u", (unsigned)channel);
+	return add_member(g, key, record_value(t, p));
+}
+
+static int decode_records(const uint8_t *buf, size_t len, json_object *root)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		const struct lpp_type *t;
+		size_t size;
+		int rc;
+
+		if (len - pos < 2)
+			return LB_ERR_MALFORMED;
+		t = type_find(buf[pos + 1]);
+		if (!t)
+			return LB_ERR_MALFORMED;
+		size = type_size(t);
+		if (len - pos - 2 < size)
+			return LB_ERR_MALFORMED;
+		rc = add_record(root, t, buf[pos], buf + pos + 2);
+		if (rc != LB_OK)
+			return rc;
+		pos += 2 + size;
+	}
+	return LB_OK;
+}
+
+int cayennelpp_decode(const uint8_t *buf, size_t len, json_object **out)
+{
+	json_object *root;
+	int rc;
+
+	if (!out)
+		return LB_ERR_INVAL;
+	*out = NULL;
+	if (!buf && len > 0)
+		return LB_ERR_INVAL;
+	root = json_object_new_object();
+	if (!root)
+		return LB_ERR_NOMEM;
+	rc = decode_records(buf, len, root);
+	if (rc != LB_OK) {
+		json_object_put(root);
+		return rc;
+	}
+	*out = root;
+	return LB_OK;
+}
