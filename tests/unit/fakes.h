@@ -3,7 +3,8 @@
  * fakes.h - the I/O edges of the daemon's handlers as recorders, for the
  * unit tests that run the real handlers (test_uplink, test_dispatch,
  * test_command): a publish sink that keeps every message and a UDP sender
- * that keeps every datagram, plus a temporary directory for a real store.
+ * that keeps every datagram (a real store lives in testutil.h's temporary
+ * directories).
  * Header-only: each suite is its own program. Assertions fail the test.
  */
 #ifndef LB_FAKES_H
@@ -21,6 +22,7 @@
 #include "daemon/publish.h"
 #include "gwmp/gwmp.h"
 #include "io/udp.h"
+#include "testutil.h"
 
 #define REC_MAX 128
 
@@ -92,23 +94,5 @@ static inline int rec_send(void *arg, const void *buf, size_t len, const struct 
 	return LB_OK;
 }
 
-/* A temporary directory tree for the stores of one suite: made once in the
- * parent process, removed by the unchecked teardown even when a test fails. */
-static inline void fakes_tmp_make(char *tmpl)
-{
-	ck_assert_ptr_nonnull(mkdtemp(tmpl));
-}
-
-static inline int fakes_rm_entry(const char *path, const struct stat *st, int flag,
-				 struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
-static inline void fakes_tmp_remove(const char *dir)
-{
-	nftw(dir, fakes_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 #endif

@@ -65,12 +65,12 @@ static char base_dir[] = "/tmp/test_command.XXXXXX";
 
 static void base_setup(void)
 {
-	fakes_tmp_make(base_dir);
+	testutil_tmp_make(base_dir);
 }
 
 static void base_teardown(void)
 {
-	fakes_tmp_remove(base_dir);
+	testutil_tmp_remove(base_dir);
 }
 
 static struct lb_device_conf abp(const char *name, const char *application, uint64_t eui,

@@ -118,12 +118,12 @@ static char base_dir[] = "/tmp/test_dispatch.XXXXXX";
 
 static void base_setup(void)
 {
-	fakes_tmp_make(base_dir);
+	testutil_tmp_make(base_dir);
 }
 
 static void base_teardown(void)
 {
-	fakes_tmp_remove(base_dir);
+	testutil_tmp_remove(base_dir);
 }
 
 static struct udp_peer peer(uint16_t port)

@@ -21,6 +21,7 @@
 #include "daemon/stats.h"
 #include "io/loop.h"
 #include "store/store.h"
+#include "testutil.h"
 
 #define EUI_A UINT64_C(0x70b3d57ed0000001)
 #define EUI_B UINT64_C(0x70b3d57ed0000002)
@@ -30,18 +31,12 @@ static char base_dir[] = "/tmp/test_outbox.XXXXXX";
 
 static void base_setup(void)
 {
-	ck_assert_ptr_nonnull(mkdtemp(base_dir));
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
+	testutil_tmp_make(base_dir);
 }
 
 static void base_teardown(void)
 {
-	nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	testutil_tmp_remove(base_dir);
 }
 
 /* The recording sink: what was sent, in order; room set by the test. */

@@ -19,6 +19,7 @@
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "store/store.h"
+#include "testutil.h"
 
 #define EUI_A UINT64_C(0x70b3d57ed0000001)
 #define EUI_B UINT64_C(0x70b3d57ed0000002)
@@ -28,18 +29,12 @@ static char base_dir[] = "/tmp/test_store_outbox.XXXXXX";
 
 static void base_setup(void)
 {
-	ck_assert_ptr_nonnull(mkdtemp(base_dir));
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
+	testutil_tmp_make(base_dir);
 }
 
 static void base_teardown(void)
 {
-	nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	testutil_tmp_remove(base_dir);
 }
 
 static void new_dir(char *out, size_t cap)

@@ -120,12 +120,12 @@ static char base_dir[] = "/tmp/test_uplink.XXXXXX";
 
 static void base_setup(void)
 {
-	fakes_tmp_make(base_dir);
+	testutil_tmp_make(base_dir);
 }
 
 static void base_teardown(void)
 {
-	fakes_tmp_remove(base_dir);
+	testutil_tmp_remove(base_dir);
 }
 
 /* Events held for the commit go to the outbox, as in bridge.c. */

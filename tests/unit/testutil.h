@@ -8,6 +8,10 @@
 #define LB_TESTUTIL_H
 
 #include <check.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -51,5 +55,24 @@ static inline size_t unhex(const char *s, uint8_t *buf, size_t cap)
 		ck_assert_uint_eq((len), n_);                          \
 		ck_assert_mem_eq((got), exp_, n_);                     \
 	} while (0)
+
+/* A temporary directory tree for one suite's files: made once in the
+ * parent process, removed by the unchecked teardown even when a test fails. */
+static inline void testutil_tmp_make(char *tmpl)
+{
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+}
+
+static inline int testutil__rm_entry(const char *path, const struct stat *st, int flag,
+				     struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static inline void testutil_tmp_remove(const char *dir)
+{
+	nftw(dir, testutil__rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 #endif
