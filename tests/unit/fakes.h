@@ -11,12 +11,10 @@
 #define LB_FAKES_H
 
 #include <check.h>
-#include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/lb_err.h"
 #include "daemon/publish.h"
