@@ -46,7 +46,7 @@ static const uint8_t KEY_Y[16] = {0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7
 /* ------------------------------------------------------------ the world */
 
 struct world {
-	char dir[256];
+	char dir[FAKE_DIR_MAX];
 	struct lb_config cfg;
 	const struct region *region;
 	struct stats stats;
@@ -94,15 +94,10 @@ static struct lb_device_conf abp(const char *name, const char *application, uint
 static void setup(void)
 {
 	memset(&w, 0, sizeof(w));
-	snprintf(w.dir, sizeof(w.dir), "%s/t.XXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(w.dir));
-	ck_assert_int_eq(config_defaults(&w.cfg), LB_OK);
-	w.region = region_find(w.cfg.region);
-	ck_assert_ptr_nonnull(w.region);
-	(void)idgen_init(&w.ids);
 	struct publish_sink sink = {.publish = rec_publish, .arg = &w.sink};
-	ck_assert_int_eq(publish_init(&w.pub, &w.cfg, &sink), LB_OK);
-	w.ev = (struct devevents){.pub = &w.pub, .stats = &w.stats};
+	fakes_base_open(&(struct fake_base){.dir = w.dir, .cfg = &w.cfg, .region = &w.region,
+					    .ids = &w.ids, .pub = &w.pub, .ev = &w.ev,
+					    .stats = &w.stats}, base_dir, &sink);
 	struct lb_device_conf conf[2] = {
 		abp("sensor", "default", DEV_EUI, 0x26011234),
 		abp("tractor", "farm", FARM_EUI, 0x26015678),
@@ -389,11 +384,5 @@ static Suite *command_suite(void)
 int main(void)
 {
 	log_threshold = LOG_LVL_ERROR;
-	SRunner *sr = srunner_create(command_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testutil_run(command_suite());
 }

@@ -416,11 +416,5 @@ static Suite *outbox_suite(void)
 int main(void)
 {
 	log_threshold = LOG_LVL_WARN;
-	SRunner *sr = srunner_create(outbox_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testutil_run(outbox_suite());
 }

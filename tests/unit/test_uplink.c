@@ -88,7 +88,7 @@ static int64_t fake_due(void *arg)
 /* ------------------------------------------------------------ the world */
 
 struct world {
-	char dir[256];
+	char dir[FAKE_DIR_MAX];
 	struct lb_config cfg;
 	const struct region *region;
 	struct stats stats;
@@ -159,15 +159,10 @@ static void setup(void)
 	struct lb_device_conf conf;
 
 	memset(&w, 0, sizeof(w));
-	snprintf(w.dir, sizeof(w.dir), "%s/t.XXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(w.dir));
-	ck_assert_int_eq(config_defaults(&w.cfg), LB_OK);
-	w.region = region_find(w.cfg.region);
-	ck_assert_ptr_nonnull(w.region);
-	(void)idgen_init(&w.ids);
 	struct publish_sink sink = {.publish = rec_publish, .hold = hold_in_outbox, .arg = &w.sink};
-	ck_assert_int_eq(publish_init(&w.pub, &w.cfg, &sink), LB_OK);
-	w.ev = (struct devevents){.pub = &w.pub, .stats = &w.stats};
+	fakes_base_open(&(struct fake_base){.dir = w.dir, .cfg = &w.cfg, .region = &w.region,
+					    .ids = &w.ids, .pub = &w.pub, .ev = &w.ev,
+					    .stats = &w.stats}, base_dir, &sink);
 
 	memset(&conf, 0, sizeof(conf));
 	conf.name = (char *)"sensor";
@@ -879,11 +874,5 @@ static Suite *uplink_suite(void)
 int main(void)
 {
 	log_threshold = LOG_LVL_ERROR;
-	SRunner *sr = srunner_create(uplink_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testutil_run(uplink_suite());
 }

@@ -56,6 +56,17 @@ static inline size_t unhex(const char *s, uint8_t *buf, size_t cap)
 		ck_assert_mem_eq((got), exp_, n_);                     \
 	} while (0)
 
+/* Run a suite, return the process's exit status. */
+static inline int testutil_run(Suite *suite)
+{
+	SRunner *sr = srunner_create(suite);
+
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 /* A temporary directory tree for one suite's files: made once in the
  * parent process, removed by the unchecked teardown even when a test fails. */
 static inline void testutil_tmp_make(char *tmpl)
