@@ -8,12 +8,10 @@
  * context is wired as bridge.c's handlers_setup() wires it.
  */
 #include <check.h>
-#include <ftw.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/b64.h"
 #include "base/hex.h"

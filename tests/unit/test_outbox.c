@@ -8,11 +8,9 @@
  * rows of a run come first in the next; an event the sink refuses for good
  * is counted and deleted. */
 #include <check.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/lb_err.h"
 #include "base/log.h"

@@ -6,13 +6,11 @@
  * from schema version 1, argument checks. All databases live in one
  * mkdtemp() directory under /tmp, removed by an unchecked fixture. */
 #include <check.h>
-#include <ftw.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

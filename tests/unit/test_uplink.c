@@ -15,14 +15,12 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
-#include <ftw.h>
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/hex.h"
 #include "base/lb_err.h"
