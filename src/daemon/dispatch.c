@@ -231,7 +231,7 @@ void dispatch_datagram(void *arg, const uint8_t *buf, size_t len, bool truncated
 	struct gateway *gw;
 	struct gateway_admission adm = {0};
 	struct netaddr src;
-	int64_t now_ms = arrival_mono(from) / 1000;
+	int64_t now_us = arrival_mono(from), now_ms = now_us / 1000;
 
 	if (truncated) {
 		drop_datagram(d, LB_ERR_TOO_LARGE, from, 0);
@@ -244,8 +244,7 @@ void dispatch_datagram(void *arg, const uint8_t *buf, size_t len, bool truncated
 	}
 	rc = netaddr_from_sockaddr((const struct sockaddr *)&from->addr, from->len, &src);
 	if (rc == LB_OK)
-		rc = gateways_admit(d->gateways, h.gateway_eui, &src, arrival_mono(from), &gw,
-				    &adm);
+		rc = gateways_admit(d->gateways, h.gateway_eui, &src, now_us, &gw, &adm);
 	on_admission(d, &h, from, &adm);   /* an eviction counts even if refused */
 	if (rc != LB_OK) {
 		drop_datagram(d, rc, from, h.gateway_eui);
