@@ -76,6 +76,7 @@ static void device_free(struct lb_device_conf *d)
 {
 	free(d->name);
 	free(d->application);
+	free(d->application_id);
 	for (size_t i = 0; i < d->n_tags; i++) {
 		free(d->tags[i].key);
 		free(d->tags[i].value);

@@ -48,6 +48,7 @@ struct lb_fair_access {
 struct lb_device_conf {
 	char *name;
 	char *application;             /* default "default" */
+	char *application_id;          /* applications[].id (a UUID), NULL = unset */
 	uint64_t dev_eui;
 	enum lb_activation activation;  /* ABP when dev_addr + keys are given,
 					 * OTAA when only join_eui + app_key */

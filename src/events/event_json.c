@@ -505,6 +505,8 @@ int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t 
 	event_json__add(o, "confirmed", json_object_new_boolean(ev->confirmed), &err);
 	if (ev->data_len > 0)
 		event_json__add(o, "data", event_json__base64(ev->data, ev->data_len), &err);
+	if (ev->object)
+		event_json__add(o, "object", json_object_get(ev->object), &err);
 	if (ev->mac_len > 0)
 		add_mac_commands(o, ev->mac, ev->mac_len, &err);
 	add_rx_infos(o, ev->rx, ev->n_rx, &err);

@@ -17,7 +17,7 @@
  *
  * Device events (topic application/{app}/device/{devEui}/event/{up|log}):
  *   up   {deduplicationId, time, deviceInfo, devAddr, adr, dr?, fCnt, fPort?,
- *         confirmed, data?, macCommands?, rxInfo[], txInfo, airtimeMs?,
+ *         confirmed, data?, object?, macCommands?, rxInfo[], txInfo, airtimeMs?,
  *         fairAccess?}
  *   log  {time, deviceInfo, level, code, description, context?}
  * Gateway events, as the ChirpStack gateway bridge publishes them:
@@ -99,6 +99,8 @@ struct ev_uplink {
 	bool has_airtime;
 	double airtime_ms;              /* airtimeMs, 3 decimals */
 	const struct ev_fair_access *fair_access;  /* NULL = omitted */
+	struct json_object *object;     /* decoded payload (a codec's result),
+					 * borrowed; NULL = omitted */
 };
 
 /* A `log` event. level: "INFO", "WARNING" or "ERROR"; code: a ChirpStack

@@ -39,6 +39,7 @@ static void device_release(struct lb_device *dev)
 {
 	free(dev->name);
 	free(dev->application);
+	free(dev->application_id);
 	for (size_t i = 0; i < dev->n_tags; i++) {
 		free(dev->tags[i].key);
 		free(dev->tags[i].value);
@@ -88,7 +89,8 @@ static int device_from_conf(struct lb_device *dev, const struct lb_device_conf *
 	dev->addr_next = DEV_NIL;
 	dev->name = dup_or_empty(c->name);
 	dev->application = strdup(c->application ? c->application : "default");
-	if (!dev->name || !dev->application) {
+	dev->application_id = c->application_id ? strdup(c->application_id) : NULL;
+	if (!dev->name || !dev->application || (c->application_id && !dev->application_id)) {
 		device_release(dev);
 		return LB_ERR_NOMEM;
 	}

@@ -44,6 +44,7 @@
 struct lb_device {
 	char *name;
 	char *application;
+	char *application_id;            /* configured UUID, NULL = none */
 	uint64_t dev_eui;
 	enum lb_activation activation;
 	bool has_session;                /* ABP: dev_addr and keys valid */
