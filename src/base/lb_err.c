@@ -35,6 +35,8 @@ static const struct err_text err_texts[LB_ERR__COUNT] = {
 	{"STATE", "invalid state"},
 	{"STATE_LOST", "stored state lost"},
 	{"ADDRESS_MISMATCH", "source address does not match"},
+	{"TIMEOUT", "deadline passed"},
+	{"SCRIPT", "script failed"},
 };
 
 static const struct err_text *err_lookup(int err)
