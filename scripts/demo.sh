@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # The demo: install what is needed, build, then run end to end on this
 # machine: a private mosquitto on a free loopback port, lorabridge, and the
-# gateway simulator (2 gateways, 5 ABP devices, one uplink every 2 s).
-# Decoded uplinks are printed live until Ctrl-C. Nothing is installed into
+# gateway simulator (2 gateways, 5 ABP devices, one uplink every 2 s; 2
+# OTAA devices). The ABP devices' payloads are decoded by the built-in
+# CayenneLPP codec, the OTAA devices' by the JavaScript codec
+# etc/codecs/lpp-th.js; their decoded values are printed live until Ctrl-C. Nothing is installed into
 # the system beyond Debian packages; everything runs from build/.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,13 +32,15 @@ PIDS="$PIDS $!"
 wait_port_tcp "$MQTT_PORT" || { cat "$T/mosquitto.log"; exit 1; }
 
 "$B/lorabridge-sim" --devices 5 --seed 42 --application demo --emit-devices "$T/devices.conf" --quiet
-"$B/lorabridge-sim" --otaa --devices 2 --seed 43 --application demo --emit-devices "$T/otaa.conf" --quiet
+"$B/lorabridge-sim" --otaa --devices 2 --seed 43 --application demo-js --emit-devices "$T/otaa.conf" --quiet
 # Two device lists in one: libconfig cannot @include into a list.
 { sed '$d' "$T/devices.conf" | sed '$s/}$/},/'; grep '^  ' "$T/otaa.conf" | sed 's/name = "sim-/name = "otaa-/'; echo ');'; } > "$T/all.conf"
 cat > "$T/lorabridge.conf" <<CONF
 udp = { bind = "127.0.0.1"; port = $UDP_PORT; };
 mqtt = { host = "127.0.0.1"; port = $MQTT_PORT; client_id = "demo"; };
 state_dir = "$T/state";
+applications = ( { name = "demo"; codec = "cayennelpp"; },
+                 { name = "demo-js"; codec = "js"; codec_script = "$top/etc/codecs/lpp-th.js"; } );
 @include "$T/all.conf"
 CONF
 "$B/lorabridge" -f -c "$T/lorabridge.conf" 2> "$T/lorabridge.log" &
@@ -53,7 +57,7 @@ mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t 'application/+/device/+/event
 	if (.topic | endswith("/event/join")) then
 		"\(.event.time)  \(.event.deviceInfo.deviceName)  joined (OTAA): devAddr=\(.event.devAddr)"
 	elif (.topic | endswith("/event/up")) then
-		.event as $e | "\($e.time)  \($e.deviceInfo.deviceName)  devEui=\($e.deviceInfo.devEui)  fCnt=\($e.fCnt)  fPort=\($e.fPort)  data=\"\($e.data // "" | @base64d)\"  gateways=\($e.rxInfo | length)  rssi=\([$e.rxInfo[].rssi] | max)"
+		.event as $e | "\($e.time)  \($e.deviceInfo.deviceName)  devEui=\($e.deviceInfo.devEui)  fCnt=\($e.fCnt)  fPort=\($e.fPort)  object=\($e.object // {} | tojson)  gateways=\($e.rxInfo | length)  rssi=\([$e.rxInfo[].rssi] | max)"
 	else
 		"\(.event.time)  \(.event.deviceInfo.deviceName)  \(.topic | split("/") | last): \(.event.code) \(.event.description)"
 	end' &
@@ -61,10 +65,10 @@ PIDS="$PIDS $!"
 sleep 0.5
 
 "$B/lorabridge-sim" --server "127.0.0.1:$UDP_PORT" --gateways 2 --all-gateways --devices 5 --seed 42 \
-	--rate 0.5 --quiet 2> "$T/sim.log" &
+	--rate 0.5 --payload cayennelpp --quiet 2> "$T/sim.log" &
 SIM_PID=$!
 PIDS="$PIDS $SIM_PID"
 "$B/lorabridge-sim" --server "127.0.0.1:$UDP_PORT" --gateway-eui AA555A0000000010 --otaa \
-	--devices 2 --seed 43 --rate 0.2 --quiet 2> "$T/sim-otaa.log" &
+	--devices 2 --seed 43 --rate 0.2 --payload cayennelpp --quiet 2> "$T/sim-otaa.log" &
 PIDS="$PIDS $!"
 wait "$SIM_PID" || true

@@ -353,10 +353,18 @@ static int otaa_setup(struct bridge *b)
 /* The handlers' contexts: each gets the few tables it reads and changes. */
 static int handlers_setup(struct bridge *b)
 {
+	b->payloads = (struct payloads){
+		.ev = &b->ev, .stats = &b->stats,
+		.limits = {.timeout_ms = (unsigned)b->cfg.codec_timeout_ms,
+			   .heap_max = (size_t)b->cfg.codec_memory_kb * 1024u},
+	};
+	int rc = payload_sync(&b->payloads, &b->devices);
+	if (rc != LB_OK)
+		return rc;
 	b->uplink = (struct uplink){
 		.devices = &b->devices, .region = b->region, .stats = &b->stats, .ids = &b->ids,
 		.sessions = &b->sessions, .budget = &b->budget, .otaa = &b->otaa, .tx = &b->tx,
-		.pub = &b->pub, .ev = &b->ev, .gateways = &b->gateways,
+		.pub = &b->pub, .ev = &b->ev, .gateways = &b->gateways, .payloads = &b->payloads,
 	};
 	b->commands = (struct commands){
 		.devices = &b->devices, .region = b->region, .store = &b->store, .pub = &b->pub,
@@ -376,7 +384,7 @@ static int handlers_setup(struct bridge *b)
 	b->dispatch.forward_crc_error = b->cfg.udp_forward_crc_error;
 	b->dispatch.offline_after = b->cfg.udp_offline_after;
 	b->dispatch.rebind_after_s = b->cfg.udp_rebind_after_s;
-	int rc = uplink_check(&b->uplink);
+	rc = uplink_check(&b->uplink);
 	return rc == LB_OK ? dispatch_check(&b->dispatch) : rc;
 }
 
@@ -593,6 +601,9 @@ int bridge_reload(struct bridge *b)
 	}
 	sessions_forget(&b->sessions);
 	budget_forget(&b->budget);
+	/* Scripts changed on disk are compiled again (a failure keeps the old
+	 * table: the slots still point into it). */
+	(void)payload_sync(&b->payloads, &b->devices);
 	for (size_t i = 0; i < b->devices.n; i++) {
 		struct lb_device *dev = &b->devices.dev[i];
 		/* A device new to the table gets its stored state back. */
@@ -615,6 +626,12 @@ int bridge_reload(struct bridge *b)
 	b->cfg.n_devices = fresh.n_devices;
 	fresh.devices = tmp;
 	fresh.n_devices = ntmp;
+	struct lb_app_conf *apps = b->cfg.apps;
+	size_t napps = b->cfg.n_apps;
+	b->cfg.apps = fresh.apps;
+	b->cfg.n_apps = fresh.n_apps;
+	fresh.apps = apps;
+	fresh.n_apps = napps;
 	config_free(&fresh);
 	log_notice("bridge", "reloaded: %zu device(s)", b->cfg.n_devices);
 	return LB_OK;
@@ -721,6 +738,7 @@ void bridge_free(struct bridge *b)
 	budget_free(&b->budget);
 	if (b->outbox_ready)
 		outbox_free(&b->outbox);
+	payload_free(&b->payloads);
 	devices_free(&b->devices);
 	gwconn_free(&b->gwconn);
 	gateways_free(&b->gateways);

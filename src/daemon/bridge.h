@@ -40,6 +40,7 @@
 #include "daemon/ids.h"
 #include "daemon/otaa.h"
 #include "daemon/outbox.h"
+#include "daemon/payload.h"
 #include "daemon/publish.h"
 #include "daemon/session.h"
 #include "daemon/stats.h"
@@ -81,6 +82,7 @@ struct bridge {
 	struct budget budget;
 	struct txsched tx;
 	struct otaa otaa;
+	struct payloads payloads;
 	struct uplink uplink;
 	struct commands commands;
 	struct dispatch dispatch;

@@ -89,6 +89,11 @@ int stats_json(const struct stats *s, const struct stats_extra *x, char *out, si
 	add_u64(o, "dedupHits", s->dedup_hits);
 	add_u64(o, "logEvents", s->log_events);
 	add_u64(o, "joins", s->joins);
+	json_object *cd = json_object_new_object();
+	add_u64(cd, "decoded", s->codec_decoded);
+	add_u64(cd, "encoded", s->codec_encoded);
+	add_u64(cd, "failed", s->codec_failed);
+	json_object_object_add(o, "codecs", cd);
 	json_object *dl = json_object_new_object();
 	add_u64(dl, "commands", s->commands);
 	add_u64(dl, "commandsRefused", s->commands_refused);

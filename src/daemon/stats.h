@@ -48,6 +48,9 @@ struct stats {
 	uint64_t stat_fields_dropped;        /* gateway stat values out of range, left out */
 	uint64_t gateway_events;             /* gateway up/stats events published */
 	uint64_t log_events;                 /* device `log` events published */
+	uint64_t codec_decoded;              /* uplinks given an `object` by a codec */
+	uint64_t codec_encoded;              /* downlink objects encoded */
+	uint64_t codec_failed;               /* codec calls that failed or were skipped */
 	uint64_t joins;                      /* OTAA joins accepted */
 	uint64_t commands;                   /* downlink commands queued from MQTT */
 	uint64_t commands_refused;

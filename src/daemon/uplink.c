@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "events/event_json.h"
 #include "base/hex.h"
 #include "base/lb_err.h"
@@ -127,9 +129,15 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 	if (!budget_uplink(u->budget, m->dev, &g->rx[0], &ev.airtime_ms, &fa))
 		return;
 	ev.fair_access = &fa;
+	/* A codec failure is reported by payload_decode(); the `up` goes out
+	 * without `object` (nothing lost). */
+	if (m->dev->codec != LB_CODEC_NONE && d->has_fport && d->fport != 0)
+		(void)payload_decode(u->payloads, m->dev, d->fport, plain, d->frm_len, ev.time_us,
+				     &ev.object);
 
 	char json[UPLINK_EVENT_MAX];
 	int rc = event_json_uplink(&ev, json, sizeof(json), &len);
+	json_object_put(ev.object);
 	if (rc != LB_OK) {
 		u->stats->frame_drops[DROP_ENCODE]++;
 		LB_LOG_RL(LOG_LVL_ERROR, "uplink", "device %s: up event not built: %s", m->dev->name,
@@ -234,7 +242,7 @@ int uplink_check(const struct uplink *u)
 		{u->devices, "devices"}, {u->region, "region"}, {u->stats, "stats"},
 		{u->ids, "ids"}, {u->sessions, "sessions"}, {u->budget, "budget"},
 		{u->otaa, "otaa"}, {u->tx, "tx"}, {u->pub, "pub"}, {u->ev, "ev"},
-		{u->gateways, "gateways"},
+		{u->gateways, "gateways"}, {u->payloads, "payloads"},
 	};
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		if (!m[i].p) {

@@ -16,8 +16,8 @@
  *
  * Context (borrowed): everything the handler reads or changes, and nothing
  * else: the registry, the region, counters, ids, sessions, budgets, the
- * join handler, the scheduler, the publisher, device events and the gateway
- * table (valid uplinks).
+ * join handler, the scheduler, the publisher, device events, the gateway
+ * table (valid uplinks) and the payload codecs (`object`).
  */
 #ifndef LB_UPLINK_H
 #define LB_UPLINK_H
@@ -26,6 +26,7 @@
 #include "daemon/devevent.h"
 #include "daemon/ids.h"
 #include "daemon/otaa.h"
+#include "daemon/payload.h"
 #include "daemon/publish.h"
 #include "daemon/session.h"
 #include "daemon/stats.h"
@@ -50,6 +51,7 @@ struct uplink {
 	struct publisher *pub;
 	const struct devevents *ev;
 	struct gateways *gateways;
+	struct payloads *payloads;
 };
 
 /* Every member set? LB_OK, or LB_ERR_INVAL naming the missing one in the

@@ -47,6 +47,7 @@ struct lb_device {
 	char *application_id;            /* configured UUID, NULL = none */
 	uint8_t codec;                   /* enum lb_codec */
 	char *codec_script;              /* "js": absolute path, else NULL */
+	uint32_t codec_slot;             /* "js": its script in the daemon's table */
 	uint64_t dev_eui;
 	enum lb_activation activation;
 	bool has_session;                /* ABP: dev_addr and keys valid */

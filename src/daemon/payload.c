@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/* payload.c - payload codecs of the devices. See payload.h. */
+#include "daemon/payload.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
+
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "codec/cayennelpp.h"
+#include "io/loop.h"
+
+#define SUSPEND_FIRST_MS 10000
+#define SUSPEND_MAX_MS (10 * 60 * 1000)
+
+struct payload_script {
+	char *path;
+	struct jscodec *js;             /* NULL: the script did not load */
+	char why[PAYLOAD_WHY_MAX];      /* why it did not */
+	dev_t st_dev;                   /* the file's identity when loaded */
+	ino_t st_ino;
+	struct timespec st_mtim;
+	off_t st_size;
+	unsigned timeouts;              /* consecutive calls that timed out */
+	int64_t suspended_until_ms;
+};
+
+static void script_release(struct payload_script *s)
+{
+	jscodec_free(s->js);
+	free(s->path);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool same_file(const struct payload_script *s, const struct stat *st)
+{
+	return s->st_dev == st->st_dev && s->st_ino == st->st_ino && s->st_size == st->st_size &&
+	       s->st_mtim.tv_sec == st->st_mtim.tv_sec && s->st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* Compile path into s (s->path already set). A failure is kept in s->why. */
+static void script_load(struct payload_script *s, const struct jscodec_limits *lim)
+{
+	struct stat st;
+
+	if (stat(s->path, &st) != 0) {
+		snprintf(s->why, sizeof(s->why), "%s: %s", s->path, strerror(errno));
+	} else {
+		s->st_dev = st.st_dev;
+		s->st_ino = st.st_ino;
+		s->st_mtim = st.st_mtim;
+		s->st_size = st.st_size;
+		int rc = jscodec_load(s->path, lim, &s->js, s->why, sizeof(s->why));
+		if (rc == LB_OK) {
+			s->why[0] = '\0';
+			log_info("payload", "codec script %s loaded", s->path);
+			return;
+		}
+		s->js = NULL;
+	}
+	log_error("payload", "codec script not loaded: %s; its devices' uplinks are published "
+			     "without object", s->why);
+}
+
+/* The old entry for path, still the same file: taken over (moved out). */
+static bool take_unchanged(struct payloads *p, const char *path, struct payload_script *out)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < p->n_scripts; i++) {
+		struct payload_script *o = &p->scripts[i];
+		if (!o->path || strcmp(o->path, path))
+			continue;
+		if (!o->js || stat(path, &st) != 0 || !same_file(o, &st))
+			return false;
+		*out = *o;
+		memset(o, 0, sizeof(*o));
+		return true;
+	}
+	return false;
+}
+
+static ssize_t find_path(const struct payload_script *v, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].path, path))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* The distinct scripts the devices name, in first-use order. */
+static int collect_paths(struct devices *devs, struct payload_script **out, size_t *n_out)
+{
+	struct payload_script *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < devs->n; i++) {
+		const struct lb_device *d = &devs->dev[i];
+		if (d->codec != LB_CODEC_JS || !d->codec_script || find_path(v, n, d->codec_script) >= 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 4;
+			struct payload_script *nv = realloc(v, ncap * sizeof(*v));
+			if (!nv)
+				goto nomem;
+			v = nv;
+			cap = ncap;
+		}
+		memset(&v[n], 0, sizeof(v[n]));
+		if (!(v[n].path = strdup(d->codec_script)))
+			goto nomem;
+		n++;
+	}
+	*out = v;
+	*n_out = n;
+	return LB_OK;
+nomem:
+	for (size_t i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
+	return LB_ERR_NOMEM;
+}
+
+int payload_sync(struct payloads *p, struct devices *devs)
+{
+	struct payload_script *v;
+	size_t n;
+
+	if (collect_paths(devs, &v, &n) != LB_OK) {
+		log_error("payload", "codec scripts not reloaded: out of memory");
+		return LB_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *path = v[i].path;
+		if (take_unchanged(p, path, &v[i])) {
+			free(path);
+			continue;
+		}
+		script_load(&v[i], &p->limits);
+	}
+	payload_free(p);
+	p->scripts = v;
+	p->n_scripts = n;
+	for (size_t i = 0; i < devs->n; i++) {
+		struct lb_device *d = &devs->dev[i];
+		ssize_t slot = d->codec == LB_CODEC_JS && d->codec_script
+				       ? find_path(v, n, d->codec_script) : -1;
+		d->codec_slot = slot < 0 ? 0 : (uint32_t)slot;
+	}
+	return LB_OK;
+}
+
+static void report(struct payloads *p, const struct lb_device *dev, int64_t time_us,
+		   const char *why)
+{
+	p->stats->codec_failed++;
+	LB_LOG_RL(LOG_LVL_WARN, "payload", "device %s: uplink not decoded: %s", dev->name, why);
+	devevent_log_at(p->ev, dev, time_us, "ERROR", "UPLINK_CODEC", why, 0);
+}
+
+/* A timed-out script sits out 10 s, 20 s, ... up to 10 min. */
+static void note_result(struct payload_script *s, int rc, int64_t now_ms)
+{
+	if (rc != LB_ERR_TIMEOUT) {
+		if (rc == LB_OK)
+			s->timeouts = 0;
+		return;
+	}
+	int64_t pause = SUSPEND_FIRST_MS;
+	for (unsigned i = 1; i < s->timeouts + 1 && pause < SUSPEND_MAX_MS; i++)
+		pause *= 2;
+	if (pause > SUSPEND_MAX_MS)
+		pause = SUSPEND_MAX_MS;
+	s->timeouts++;
+	s->suspended_until_ms = now_ms + pause;
+	log_warn("payload", "codec script %s timed out (%u in a row): suspended for %lld s",
+		 s->path, s->timeouts, (long long)(pause / 1000));
+}
+
+static struct payload_script *script_of(struct payloads *p, const struct lb_device *dev)
+{
+	if (dev->codec != LB_CODEC_JS || dev->codec_slot >= p->n_scripts)
+		return NULL;
+	struct payload_script *s = &p->scripts[dev->codec_slot];
+	return dev->codec_script && !strcmp(s->path, dev->codec_script) ? s : NULL;
+}
+
+/* The script's heap if a call may run now; else NULL and why. */
+static struct jscodec *usable(struct payload_script *s, int64_t now_ms, char *why, size_t cap)
+{
+	if (!s->js) {
+		snprintf(why, cap, "codec script did not load: %s", s->why);
+		return NULL;
+	}
+	if (now_ms < s->suspended_until_ms) {
+		snprintf(why, cap, "%s: suspended for %lld s more after %u timeout(s) of "
+				   "codec_timeout_ms", s->path,
+			 (long long)((s->suspended_until_ms - now_ms + 999) / 1000), s->timeouts);
+		return NULL;
+	}
+	return s->js;
+}
+
+static int decode_js(struct payloads *p, const struct lb_device *dev,
+		     const struct jscodec_uplink *up, struct json_object **object, char *why,
+		     size_t cap)
+{
+	struct payload_script *s = script_of(p, dev);
+	struct json_object *warnings = NULL;
+	int64_t now = loop_now_ms();
+
+	if (!s) {
+		snprintf(why, cap, "no codec script for the device");
+		return LB_ERR_NOT_FOUND;
+	}
+	struct jscodec *js = usable(s, now, why, cap);
+	if (!js)
+		return LB_ERR_STATE;
+	int rc = jscodec_decode(js, up, object, &warnings, why, cap);
+	note_result(s, rc, loop_now_ms());
+	if (warnings && rc == LB_OK)
+		LB_LOG_RL(LOG_LVL_INFO, "payload", "device %s: codec warnings: %s", dev->name,
+			  json_object_to_json_string_ext(warnings, JSON_C_TO_STRING_PLAIN));
+	json_object_put(warnings);
+	return rc;
+}
+
+int payload_decode(struct payloads *p, const struct lb_device *dev, uint8_t fport,
+		   const uint8_t *bytes, size_t len, int64_t time_us, struct json_object **object)
+{
+	char why[PAYLOAD_WHY_MAX];
+	int rc;
+
+	*object = NULL;
+	switch (dev->codec) {
+	case LB_CODEC_CAYENNELPP:
+		rc = cayennelpp_decode(bytes, len, object);
+		if (rc != LB_OK)
+			snprintf(why, sizeof(why), "CayenneLPP: %s (FPort %u, %zu bytes)",
+				 rc == LB_ERR_MALFORMED ? "unknown type or record cut short"
+							: lb_strerror(rc),
+				 (unsigned)fport, len);
+		break;
+	case LB_CODEC_JS: {
+		struct jscodec_uplink up = {.fport = fport, .bytes = bytes, .len = len,
+					    .recv_time_us = time_us,
+					    .vars = {.pairs = dev->tags, .n = dev->n_tags}};
+		rc = decode_js(p, dev, &up, object, why, sizeof(why));
+		break;
+	}
+	default:
+		return LB_ERR_NOT_FOUND;
+	}
+	if (rc != LB_OK) {
+		json_object_put(*object);
+		*object = NULL;
+		report(p, dev, time_us, why);
+		return rc;
+	}
+	p->stats->codec_decoded++;
+	return LB_OK;
+}
+
+int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_object *data,
+		   uint8_t *fport, uint8_t *out, size_t cap, size_t *len, char *why,
+		   size_t why_cap)
+{
+	struct payload_script *s = script_of(p, dev);
+	struct json_object *warnings = NULL;
+
+	if (!s) {
+		snprintf(why, why_cap, "device %s has no JavaScript codec (codec = \"js\") to "
+				       "encode an object", dev->name);
+		return LB_ERR_NOT_FOUND;
+	}
+	struct jscodec *js = usable(s, loop_now_ms(), why, why_cap);
+	if (!js)
+		return LB_ERR_STATE;
+	if (!jscodec_can_encode(js)) {
+		snprintf(why, why_cap, "%s defines no encoder (encodeDownlink, Encode or Encoder)",
+			 s->path);
+		return LB_ERR_NOT_FOUND;
+	}
+	struct jscodec_vars vars = {.pairs = dev->tags, .n = dev->n_tags};
+	int rc = jscodec_encode(js, data, &vars, fport, out, cap, len, &warnings, why, why_cap);
+	note_result(s, rc, loop_now_ms());
+	json_object_put(warnings);
+	if (rc == LB_OK)
+		p->stats->codec_encoded++;
+	else
+		p->stats->codec_failed++;
+	return rc;
+}
+
+size_t payload_check_scripts(const struct lb_config *cfg, FILE *err)
+{
+	struct jscodec_limits lim = {.timeout_ms = (unsigned)cfg->codec_timeout_ms,
+				     .heap_max = (size_t)cfg->codec_memory_kb * 1024u};
+	const char **seen = NULL;
+	size_t n_seen = 0, failed = 0;
+
+	for (size_t i = 0; i < cfg->n_devices; i++) {
+		const struct lb_device_conf *d = &cfg->devices[i];
+		if (d->codec != LB_CODEC_JS || !d->codec_script)
+			continue;
+		size_t k = 0;
+		while (k < n_seen && strcmp(seen[k], d->codec_script))
+			k++;
+		if (k < n_seen)
+			continue;
+		const char **ns = realloc(seen, (n_seen + 1) * sizeof(*seen));
+		if (!ns) {
+			fprintf(err, "lorabridge: codec scripts not checked: out of memory\n");
+			failed++;
+			break;
+		}
+		seen = ns;
+		seen[n_seen++] = d->codec_script;
+		struct jscodec *js = NULL;
+		char why[PAYLOAD_WHY_MAX];
+		if (jscodec_load(d->codec_script, &lim, &js, why, sizeof(why)) == LB_OK) {
+			jscodec_free(js);
+			continue;
+		}
+		fprintf(err, "lorabridge: codec script %s (device '%s'): does not load\n", why,
+			d->name);
+		failed++;
+	}
+	free(seen);
+	return failed;
+}
+
+void payload_free(struct payloads *p)
+{
+	for (size_t i = 0; i < p->n_scripts; i++)
+		script_release(&p->scripts[i]);
+	free(p->scripts);
+	p->scripts = NULL;
+	p->n_scripts = 0;
+}

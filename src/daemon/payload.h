@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * payload.h - the payload codecs of the configured devices: an uplink's
+ * bytes become the `object` of its `up` event, a downlink command's
+ * `object` becomes bytes. "cayennelpp" is built in (codec/cayennelpp.h),
+ * "js" runs the device's script (codec/jscodec.h); see README "Payload
+ * codecs".
+ *
+ * Scripts: one engine heap per distinct script file, shared by the devices
+ * that name it, loaded by payload_sync() at start and on every reload
+ * (SIGHUP): a file whose identity or modification time changed is compiled
+ * again, an unchanged one keeps its heap, one no device names any more is
+ * freed. A script that does not load stays in the table with the reason,
+ * so each uplink of its devices says why it has no `object`.
+ *
+ * Bounded work on the loop: one call runs at most codec_timeout_ms; a
+ * script whose call timed out is suspended (calls skipped, each skipped
+ * uplink reported) for a back-off that doubles with each further timeout,
+ * 10 s up to 10 min, and is given another chance after it; a call that
+ * succeeds clears the count. So an endless loop costs its deadline a few
+ * times, never the loop's throughput.
+ *
+ * Failures are never silent and never lose the uplink: the `up` is
+ * published without `object` and a `log` event (code UPLINK_CODEC, level
+ * ERROR, ChirpStack's LogCode) names the script, line and reason; encoding
+ * failures are returned with the reason for the caller's DOWNLINK_CODEC.
+ *
+ * Context (borrowed): device events (log events) and counters. Ownership:
+ * the script table and its heaps; devices carry a slot index into it
+ * (lb_device.codec_slot), set by payload_sync().
+ */
+#ifndef LB_PAYLOAD_H
+#define LB_PAYLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "codec/jscodec.h"
+#include "config/config.h"
+#include "daemon/devevent.h"
+#include "daemon/stats.h"
+#include "tables/devices.h"
+
+struct json_object;
+
+/* A reason for a log event: "script.js:12: TypeError: ..." */
+#define PAYLOAD_WHY_MAX 384
+
+struct payload_script;
+
+struct payloads {
+	const struct devevents *ev;
+	struct stats *stats;
+	struct jscodec_limits limits;
+	struct payload_script *scripts;  /* owned */
+	size_t n_scripts;
+};
+
+/* Load the scripts the devices name (see above) and set each device's
+ * slot. Scripts that fail are logged (and kept with their reason). LB_OK,
+ * or LB_ERR_NOMEM (the table unchanged). */
+int payload_sync(struct payloads *p, struct devices *devs);
+
+/* Decode one uplink of dev: *object a new reference (the caller puts it),
+ * or NULL when the device has no codec or decoding failed (then reported
+ * as above, at time_us of the uplink). LB_OK, LB_ERR_NOT_FOUND (no codec),
+ * or the codec's error. */
+int payload_decode(struct payloads *p, const struct lb_device *dev, uint8_t fport,
+		   const uint8_t *bytes, size_t len, int64_t time_us, struct json_object **object);
+
+/* Encode `data` for a downlink to dev into out (cap bytes): *len bytes,
+ * *fport the script's (else left as given). LB_ERR_NOT_FOUND when the device
+ * has no encoder; otherwise the codec's error with its reason in why. */
+int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_object *data,
+		   uint8_t *fport, uint8_t *out, size_t cap, size_t *len, char *why,
+		   size_t why_cap);
+
+/* --check-config: compile every script the configuration names, once
+ * each, printing "lorabridge: codec script FILE:LINE: reason" to err for
+ * each one that does not load. Returns how many failed. */
+size_t payload_check_scripts(const struct lb_config *cfg, FILE *err);
+
+void payload_free(struct payloads *p);
+
+#endif

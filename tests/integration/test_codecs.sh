@@ -1,0 +1,192 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Payload codecs end to end (real mosquitto): devices with the CayenneLPP
+# codec and with JavaScript codecs in the three signatures vendors write
+# (TS013 decodeUplink, ChirpStack v3 Decode, TTN v2 Decoder) publish the
+# right `object`; a codec with an endless loop on one device while 200
+# uplinks of other devices flow: all 200 published with their object, the
+# bad device's uplinks published without one and each reported by an
+# UPLINK_CODEC log event; a script that does not parse is reported with its
+# line; a script changed on disk is used after SIGHUP.
+. "$(dirname "$0")/lib.sh"
+require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq
+
+MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
+start_broker "$MQTT_PORT"
+mkdir -p "$T/codecs"
+
+# The codecs, written the way vendors write them (the sim's LPP payload:
+# 01 67 TTTT 02 68 HH 03 74 VVVV, see lorabridge-sim --help).
+cat > "$T/codecs/ts013.js" <<'EOF'
+// TS013 style: input object, {data, warnings}, a helper, sloppy globals.
+function readInt16BE(b, i) {
+  var v = (b[i] << 8) | b[i + 1];
+  return v > 0x7fff ? v - 0x10000 : v;
+}
+function decodeUplink(input) {
+  var bytes = input.bytes, warnings = [];
+  scratch = bytes.length;          // undeclared: a global in sloppy mode
+  if (input.fPort !== 1) warnings.push("unexpected port " + input.fPort);
+  return {
+    data: {
+      temperature: readInt16BE(bytes, 2) / 10,
+      humidity: bytes[6] / 2,
+      battery: readInt16BE(bytes, 9) / 100,
+      room: input.variables.room || "none"
+    },
+    warnings: warnings
+  };
+}
+EOF
+cat > "$T/codecs/v3.js" <<'EOF'
+// ChirpStack v3 style.
+function Decode(fPort, bytes, variables) {
+  var decoded = {};
+  decoded.temp = ((bytes[2] << 24 >> 16) | bytes[3]) / 10;
+  decoded.port = fPort;
+  return decoded;
+}
+EOF
+cat > "$T/codecs/ttn.js" <<'EOF'
+// The Things Network v2 style, with console output.
+function Decoder(bytes, port) {
+  console.log("decoding " + bytes.length + " bytes on port " + port);
+  switch (port) {
+  case 1:
+    return { humidity_pct: bytes[6] * 0.5, ok: true };
+  default:
+    return { ok: false };
+  }
+}
+EOF
+cat > "$T/codecs/loop.js" <<'EOF'
+function decodeUplink(input) {
+  var n = 0;
+  while (true) { n++; }
+  return { data: { n: n } };
+}
+EOF
+cat > "$T/codecs/broken.js" <<'EOF'
+function decodeUplink(input) {
+  return { data: { t: input.bytes[0] } ;
+}
+EOF
+
+# One device list from several simulated groups (seed = group), each its
+# own application; names made unique per group.
+: > "$T/entries"
+group() {
+	"$SIM" --devices "$3" --seed "$2" --application "$1" --emit-devices "$T/g-$1.conf" \
+		2> /dev/null || fail "sim --emit-devices $1"
+	grep -E '^  \{ name' -A1 "$T/g-$1.conf" | grep -v '^--$' |
+		sed "s/name = \"sim-/name = \"$1-/; s/ },\$/ }/" |
+		sed "s/app_s_key = \"\([0-9a-f]*\)\"; }/app_s_key = \"\1\"; tags = { room = \"$1\"; }; },/" \
+		>> "$T/entries"
+}
+group lpp 21 4
+group th 22 2
+group v3 23 1
+group ttn 24 1
+group loop 25 1
+group broken 26 1
+{ echo "devices = ("; sed '$ s/},$/}/' "$T/entries"; echo ");"; } > "$T/devices.conf"
+write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 50;" \
+	'applications = ( { name = "lpp"; codec = "cayennelpp"; },
+	  { name = "th"; codec = "js"; codec_script = "codecs/ts013.js"; },
+	  { name = "v3"; codec = "js"; codec_script = "codecs/v3.js"; },
+	  { name = "ttn"; codec = "js"; codec_script = "codecs/ttn.js"; },
+	  { name = "loop"; codec = "js"; codec_script = "codecs/loop.js"; },
+	  { name = "broken"; codec = "js"; codec_script = "codecs/broken.js"; } );'
+"$LORABRIDGE" --check-config -c "$T/lb.conf" || fail "config does not validate"
+
+subscribe all 'application/#' 'lorabridge/#'
+start_bridge "$T/lb.conf"
+grep -q 'codec script not loaded: .*broken.js:[0-9]' "$T/bridge.log" ||
+	fail "the broken script's line is not logged: $(grep payload "$T/bridge.log")"
+
+# send APP SEED DEVICES COUNT RATE GATEWAY_EUI [more sim options]
+send() {
+	_app=$1 _seed=$2 _n=$3 _count=$4 _rate=$5 _gw=$6; shift 6
+	"$SIM" --server "127.0.0.1:$UDP_PORT" --devices "$_n" --seed "$_seed" --count "$_count" \
+		--rate "$_rate" --gateway-eui "$_gw" --payload cayennelpp --expect "$T/expect-$_app" \
+		--quiet "$@"
+}
+up() { grep -E "^application/$1/device/[0-9a-f]{16}/event/up " "$T/all.out" | cut -d' ' -f2-; }
+logs() { grep -E "^application/$1/device/[0-9a-f]{16}/event/log " "$T/all.out" | cut -d' ' -f2-; }
+
+note "an endless-loop codec on one device while 200 uplinks of 4 CayenneLPP devices flow"
+send loop 25 1 6 3 AA555A00000000F1 2> "$T/sim-loop.err" &
+LOOP_SIM=$!
+PIDS="$PIDS $LOOP_SIM"
+send lpp 21 4 200 100 AA555A00000000F2 2> "$T/sim-lpp.err" || fail "sim lpp: $(cat "$T/sim-lpp.err")"
+wait "$LOOP_SIM" || fail "sim loop: $(cat "$T/sim-loop.err")"
+wait_drained all || fail "not drained"
+
+# Every LPP uplink: its object is the decoded reading of the payload sent.
+while read -r eui fcnt hex; do
+	t=$(printf '%d' "0x$(echo "$hex" | cut -c5-8)")
+	h=$(printf '%d' "0x$(echo "$hex" | cut -c13-14)")
+	v=$(printf '%d' "0x$(echo "$hex" | cut -c19-22)")
+	echo "$eui $fcnt $t $h $v"
+done < "$T/expect-lpp" | sort > "$T/want-lpp"
+[ "$(wc -l < "$T/want-lpp")" -eq 200 ] || fail "sim sent $(wc -l < "$T/want-lpp") LPP uplinks"
+up lpp | jq -r '"\(.deviceInfo.devEui) \(.fCnt) \(.object.temperatureSensor["1"] * 10 | round)'`
+	`' \(.object.humiditySensor["2"] * 2 | round) \(.object.voltageSensor["3"] * 100 | round)"' |
+	sort > "$T/got-lpp"
+diff "$T/want-lpp" "$T/got-lpp" > "$T/diff" || fail "LPP objects differ: $(head "$T/diff")"
+note "200 CayenneLPP uplinks published with the decoded object"
+
+n=$(up loop | jq -s 'length')
+[ "$n" -eq 6 ] || fail "endless-loop device: $n of 6 uplinks published"
+up loop | jq -e -s 'all(has("object") | not)' > /dev/null || fail "loop device got an object"
+logs loop | jq -e -s 'length == 6 and all(.code == "UPLINK_CODEC" and .level == "ERROR")' \
+	> /dev/null || fail "loop device: want 6 UPLINK_CODEC logs: $(logs loop | jq -c .)"
+logs loop | jq -r .description | grep -q 'suspended' ||
+	fail "later uplinks of the loop device not reported as suspended: $(logs loop | jq -r .description)"
+grep -q 'loop.js timed out' "$T/bridge.log" || fail "no timeout logged"
+note "endless loop: its 6 uplinks published without object, each reported; others unaffected"
+
+note "JavaScript codecs in the three signatures, and a script that does not parse"
+send th 22 2 6 20 AA555A00000000F3 2> "$T/sim.err" || fail "sim th: $(cat "$T/sim.err")"
+send v3 23 1 3 20 AA555A00000000F4 2> "$T/sim.err" || fail "sim v3: $(cat "$T/sim.err")"
+send ttn 24 1 3 20 AA555A00000000F5 2> "$T/sim.err" || fail "sim ttn: $(cat "$T/sim.err")"
+send broken 26 1 2 20 AA555A00000000F6 2> "$T/sim.err" || fail "sim broken: $(cat "$T/sim.err")"
+wait_drained all || fail "not drained"
+
+while read -r eui fcnt hex; do
+	t=$(printf '%d' "0x$(echo "$hex" | cut -c5-8)")
+	h=$(printf '%d' "0x$(echo "$hex" | cut -c13-14)")
+	v=$(printf '%d' "0x$(echo "$hex" | cut -c19-22)")
+	echo "$eui $fcnt $t $h $v th"
+done < "$T/expect-th" | sort > "$T/want-th"
+up th | jq -r '"\(.deviceInfo.devEui) \(.fCnt) \(.object.temperature * 10 | round) '`
+	`'\(.object.humidity * 2 | round) \(.object.battery * 100 | round) \(.object.room)"' |
+	sort > "$T/got-th"
+[ -s "$T/want-th" ] && diff "$T/want-th" "$T/got-th" > "$T/diff" ||
+	fail "TS013 objects differ: $(head "$T/diff")"
+up v3 | jq -e -s 'length == 3 and all(.object.port == 1 and (.object.temp | type) == "number")' \
+	> /dev/null || fail "v3 Decode objects: $(up v3 | jq -c .object)"
+up ttn | jq -e -s 'length == 3 and all(.object.ok == true and .object.humidity_pct >= 40)' \
+	> /dev/null || fail "TTN Decoder objects: $(up ttn | jq -c .object)"
+up broken | jq -e -s 'length == 2 and all(has("object") | not)' > /dev/null ||
+	fail "broken script: uplinks not published without object"
+logs broken | jq -e -s 'length == 2 and all(.code == "UPLINK_CODEC" and
+	(.description | test("broken.js:[0-9]+")))' > /dev/null ||
+	fail "broken script: want UPLINK_CODEC logs naming the line: $(logs broken | jq -c .)"
+note "TS013, v3 and TTN v2 objects right; the unparsable script reported with its line"
+
+note "a script changed on disk is used after SIGHUP"
+sed 's/room: input.variables.room || "none"/room: "v2"/' "$T/codecs/ts013.js" > "$T/new.js"
+mv "$T/new.js" "$T/codecs/ts013.js"
+kill -HUP "$BRIDGE_PID"
+wait_for "$T/bridge.log" "reloaded:" "$WAIT_S" || fail "no reload"
+send th 22 2 2 20 AA555A00000000F3 --fcnt-start 100 2> "$T/sim.err" || fail "sim: $(cat "$T/sim.err")"
+wait_drained all || fail "not drained"
+up th | jq -e -s '[.[] | select(.fCnt >= 100)] | length == 2 and all(.object.room == "v2")' \
+	> /dev/null || fail "changed script not used: $(up th | jq -c '[.fCnt, .object.room]')"
+
+stats=$(last_stats all)
+echo "$stats" | jq -e '.codecs.decoded >= 214 and .codecs.failed >= 8' > /dev/null ||
+	fail "codec counters: $(echo "$stats" | jq -c .codecs)"
+note "codec counters: $(echo "$stats" | jq -c .codecs)"
+echo "PASS"
