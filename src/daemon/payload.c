@@ -22,7 +22,7 @@
 struct payload_script {
 	char *path;
 	struct jscodec *js;             /* NULL: the script did not load */
-	char why[PAYLOAD_WHY_MAX];      /* why it did not */
+	char why[PAYLOAD_WHY_MAX - 96]; /* why it did not */
 	dev_t st_dev;                   /* the file's identity when loaded */
 	ino_t st_ino;
 	struct timespec st_mtim;

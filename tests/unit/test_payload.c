@@ -8,6 +8,7 @@
  * changed, object downlinks encoded.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
