@@ -149,6 +149,9 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 			  m->dev->name, lb_strerror(rc));
 		return;
 	}
+	/* Home Assistant entities and field topics follow the queued event;
+	 * failures are logged there and do not concern the event. */
+	(void)hass_seen(u->hass, m->dev, ev.object, loop_now_ms());
 	log_debug("uplink", "device %s FCnt %u FPort %u: %zu bytes from %zu gateway(s)", m->dev->name,
 		  m->fcnt, d->fport, d->frm_len, g->n_rx);
 }
@@ -234,7 +237,7 @@ int uplink_check(const struct uplink *u)
 		{u->devices, "devices"}, {u->region, "region"}, {u->stats, "stats"},
 		{u->ids, "ids"}, {u->sessions, "sessions"}, {u->budget, "budget"},
 		{u->otaa, "otaa"}, {u->tx, "tx"}, {u->pub, "pub"}, {u->ev, "ev"},
-		{u->gateways, "gateways"},
+		{u->gateways, "gateways"}, {u->hass, "hass"},
 	};
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		if (!m[i].p) {

@@ -16,14 +16,16 @@
  *
  * Context (borrowed): everything the handler reads or changes, and nothing
  * else: the registry, the region, counters, ids, sessions, budgets, the
- * join handler, the scheduler, the publisher, device events and the gateway
- * table (valid uplinks).
+ * join handler, the scheduler, the publisher, device events, the gateway
+ * table (valid uplinks) and Home Assistant (hass.h: told of each queued up
+ * event with its decoded object).
  */
 #ifndef LB_UPLINK_H
 #define LB_UPLINK_H
 
 #include "daemon/budget.h"
 #include "daemon/devevent.h"
+#include "daemon/hass.h"
 #include "daemon/ids.h"
 #include "daemon/otaa.h"
 #include "daemon/publish.h"
@@ -50,6 +52,7 @@ struct uplink {
 	struct publisher *pub;
 	const struct devevents *ev;
 	struct gateways *gateways;
+	struct hass *hass;
 };
 
 /* Every member set? LB_OK, or LB_ERR_INVAL naming the missing one in the

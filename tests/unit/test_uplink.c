@@ -103,6 +103,7 @@ struct world {
 	struct budget budget;
 	struct txsched tx;
 	struct otaa otaa;
+	struct hass hass;
 	struct uplink up;
 	struct outbox outbox;
 	bool outbox_ready;
@@ -221,10 +222,14 @@ static void setup(void)
 		.rx_delay_s = (uint8_t)w.cfg.downlink_rx_delay_s,
 	};
 	ck_assert_int_eq(otaa_init(&w.otaa, &oc, &oo), LB_OK);
+	/* As bridge.c with the default settings: discovery and field topics off. */
+	struct hass_opts ho = {.discovery = w.cfg.hass_discovery, .prefix = w.cfg.hass_prefix,
+			       .publish_fields = w.cfg.mqtt_publish_fields};
+	ck_assert_int_eq(hass_init(&w.hass, &w.pub, &ho), LB_OK);
 	w.up = (struct uplink){
 		.devices = &w.devices, .region = w.region, .stats = &w.stats, .ids = &w.ids,
 		.sessions = &w.sessions, .budget = &w.budget, .otaa = &w.otaa, .tx = &w.tx,
-		.pub = &w.pub, .ev = &w.ev, .gateways = &w.gateways,
+		.pub = &w.pub, .ev = &w.ev, .gateways = &w.gateways, .hass = &w.hass,
 	};
 	ck_assert_int_eq(uplink_check(&w.up), LB_OK);
 	w.clk = loop_now_ms();
@@ -235,6 +240,7 @@ static void teardown(void)
 	if (w.outbox_ready)
 		outbox_free(&w.outbox);
 	dedup_free(&w.dedup);
+	hass_free(&w.hass);
 	sessions_free(&w.sessions);
 	budget_free(&w.budget);
 	devices_free(&w.devices);
