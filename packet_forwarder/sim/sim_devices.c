@@ -355,6 +355,23 @@ size_t sim_payload_text(size_t dev_idx, uint32_t fcnt, int size, uint8_t *out, s
 	return want;
 }
 
+size_t sim_payload_lpp(size_t dev_idx, uint32_t fcnt, uint8_t *out, size_t cap)
+{
+	unsigned t = 200u + (unsigned)((7u * dev_idx + 3u * fcnt) % 100u);
+	unsigned h = 80u + (unsigned)((dev_idx + fcnt) % 40u);
+	unsigned v = 330u - (unsigned)(fcnt % 30u);
+	const uint8_t rec[SIM_LPP_LEN] = {
+		1, 103, (uint8_t)(t >> 8), (uint8_t)t,      /* temperature, 0.1 degC */
+		2, 104, (uint8_t)h,                         /* humidity, 0.5 %RH */
+		3, 116, (uint8_t)(v >> 8), (uint8_t)v,      /* voltage, 0.01 V */
+	};
+
+	if (cap < SIM_LPP_LEN)
+		return 0;
+	memcpy(out, rec, SIM_LPP_LEN);
+	return SIM_LPP_LEN;
+}
+
 static int build_frame(struct sim_devices *ds, size_t idx, uint32_t fcnt, uint8_t fctrl,
 		       const struct sim_uplink_conf *c, struct sim_uplink *up)
 {
@@ -373,8 +390,11 @@ static int build_frame(struct sim_devices *ds, size_t idx, uint32_t fcnt, uint8_
 	up->dev_idx = idx;
 	up->fcnt = fcnt;
 	up->fport = c->fport;
-	up->payload_len = sim_payload_text(idx, fcnt, c->payload_size, up->payload,
-					   sizeof(up->payload));
+	if (c->lpp)
+		up->payload_len = sim_payload_lpp(idx, fcnt, up->payload, sizeof(up->payload));
+	else
+		up->payload_len = sim_payload_text(idx, fcnt, c->payload_size, up->payload,
+						   sizeof(up->payload));
 	p.payload = up->payload;
 	p.payload_len = up->payload_len;
 	return lorawan_build_data(&p, &d->keys, up->phy, sizeof(up->phy), &up->phy_len);

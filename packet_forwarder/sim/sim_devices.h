@@ -133,6 +133,7 @@ struct sim_uplink_conf {
 	uint8_t fport;              /* 1..223 */
 	bool confirmed;
 	int payload_size;           /* -1 or 0..SIM_MAX_PAYLOAD */
+	bool lpp;                   /* sim_payload_lpp() instead of the text */
 	uint8_t fctrl;              /* extra FCtrl bits of this uplink (ACK 0x20) */
 };
 
@@ -189,6 +190,14 @@ void sim_devices_free(struct sim_devices *ds);
  * `size` bytes (size < 0: natural length). Returns the length written, at
  * most cap (the text is truncated to cap). */
 size_t sim_payload_text(size_t dev_idx, uint32_t fcnt, int size, uint8_t *out, size_t cap);
+
+/* A Cayenne LPP reading of device dev_idx at fcnt (SIM_LPP_LEN bytes in
+ * out, cap >= SIM_LPP_LEN): channel 1 temperature 20.0 + ((7 dev_idx + 3
+ * fcnt) mod 100) / 10 degC, channel 2 humidity 40 + ((dev_idx + fcnt) mod
+ * 40) / 2 %RH, channel 3 voltage 3.30 - (fcnt mod 30) / 100 V (type 116).
+ * Returns the length, 0 when cap is too small. */
+#define SIM_LPP_LEN 11
+size_t sim_payload_lpp(size_t dev_idx, uint32_t fcnt, uint8_t *out, size_t cap);
 
 /* Build the next uplink of device `idx` at its current FCntUp (which is not
  * advanced: the caller does that once the frame is sent).

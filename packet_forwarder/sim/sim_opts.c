@@ -28,7 +28,7 @@ enum opt_id {
 	OPT_ALL_GATEWAYS, OPT_PRINT, OPT_QUIET, OPT_STRICT_ACKS, OPT_SHARED_DEVADDR,
 	OPT_REPLAY, OPT_BAD_MIC, OPT_MALFORMED, OPT_OTAA, OPT_LORAWAN_VERSION,
 	OPT_DEV_NONCE_START, OPT_JOIN_TIMEOUT, OPT_RX2_DR, OPT_EXPECT_DOWN, OPT_STRICT_DOWNLINKS,
-	OPT_LINGER, OPT_TXACK_ERROR, OPT_HELP
+	OPT_LINGER, OPT_TXACK_ERROR, OPT_PAYLOAD, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -48,6 +48,7 @@ static const struct option long_opts[] = {
 	{"fcnt-start", required_argument, NULL, OPT_FCNT_START},
 	{"fcnt-rollover", no_argument, NULL, OPT_FCNT_ROLLOVER},
 	{"payload-size", required_argument, NULL, OPT_PAYLOAD_SIZE},
+	{"payload", required_argument, NULL, OPT_PAYLOAD},
 	{"fport", required_argument, NULL, OPT_FPORT},
 	{"sf", required_argument, NULL, OPT_SF},
 	{"confirmed", no_argument, NULL, OPT_CONFIRMED},
@@ -106,6 +107,8 @@ void sim_opts_usage(FILE *out)
 	      "  --fcnt-start N         first frame counter (0)\n"
 	      "  --fcnt-rollover        start counters at 65530 to cross 65535\n"
 	      "  --payload-size N       pad/truncate the \"d<i> n<fcnt>\" payload to N bytes\n"
+	      "  --payload KIND         text (\"d<i> n<fcnt>\") or cayennelpp: temperature\n"
+	      "                         (ch 1), humidity (ch 2), battery voltage (ch 3) (text)\n"
 	      "  --fport N              FPort 1..223 (1)\n"
 	      "  --sf N                 spreading factor 7..12, 0 = per device (7)\n"
 	      "  --confirmed            send ConfirmedDataUp\n"
@@ -270,6 +273,14 @@ static int apply_number(struct sim_opts *o, int id, const char *optarg)
 		return LB_OK;
 	case OPT_PAYLOAD_SIZE:
 		GET_U(SIM_MAX_PAYLOAD, &o->payload_size);
+		return LB_OK;
+	case OPT_PAYLOAD:
+		if (!strcmp(optarg, "text"))
+			o->payload_lpp = false;
+		else if (!strcmp(optarg, "cayennelpp"))
+			o->payload_lpp = true;
+		else
+			return LB_ERR_INVAL;
 		return LB_OK;
 	case OPT_FPORT:
 		GET_U(MAX_FPORT, &o->fport);

@@ -49,6 +49,7 @@ struct sim_opts {
 	uint32_t fcnt_start;            /* 0 */
 	bool fcnt_rollover;             /* start at SIM_FCNT_ROLLOVER_START */
 	int payload_size;               /* -1 = natural */
+	bool payload_lpp;               /* --payload cayennelpp */
 	uint8_t fport;                  /* 1 */
 	uint8_t sf;                     /* 7; 0 = per device */
 	bool confirmed;

@@ -45,6 +45,7 @@ void sim_traffic_init(struct sim_traffic *t, const struct sim_opts *o, struct si
 	t->up_conf.fport = o->fport;
 	t->up_conf.confirmed = o->confirmed;
 	t->up_conf.payload_size = o->payload_size;
+	t->up_conf.lpp = o->payload_lpp;
 	t->start_us = now_us;
 	t->end_us = o->duration_s > 0 ? now_us + (int64_t)(o->duration_s * US_PER_S) : -1;
 	t->next_malformed_at = o->malformed_every;

@@ -32,6 +32,26 @@
  *   136  gpsLocation         9    latitude, longitude: i24     / 10000
  *                                 (0.0001 deg), altitude: i24  / 100
  *                                 (0.01 m)
+ *
+ * The extended types of the LPP libraries in common use on devices (the
+ * Electronic Cats / The Things Network Arduino CayenneLPP library: ids,
+ * sizes and scales), which ChirpStack's decoder refuses; their keys follow
+ * ChirpStack's naming ("<quantity>Sensor"):
+ *
+ *   100  genericSensor       4    u32                          / 1
+ *   116  voltageSensor       2    u16 (0.01 V)                 / 100
+ *   117  currentSensor       2    u16 (0.001 A)                / 1000
+ *   118  frequencySensor     4    u32 (Hz)                     / 1
+ *   120  percentageSensor    1    u8 (%)                       / 1
+ *   121  altitudeSensor      2    i16 (m)                      / 1
+ *   125  concentrationSensor 2    u16 (ppm)                    / 1
+ *   128  powerSensor         2    u16 (W)                      / 1
+ *   130  distanceSensor      4    u32 (0.001 m)                / 1000
+ *   131  energySensor        4    u32 (0.001 kWh)              / 1000
+ *   132  directionSensor     2    u16 (deg)                    / 1
+ *   133  unixTime            4    u32 (s since 1970)           / 1
+ *   135  colour              3    r, g, b: u8                  / 1
+ *   142  switch              1    u8 (0 or 1)                  / 1
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -60,6 +80,7 @@ struct lpp_type {
 };
 
 #define F_U8     {NULL, 1, false, 1, 1, 0}
+#define F_U(bytes, d, dec) {NULL, (bytes), false, (d), 1, (dec)}
 #define F_I16(d, dec) {NULL, 2, true, (d), 1, (dec)}
 #define XYZ(d, dec) {{"x", 2, true, (d), 1, (dec)}, {"y", 2, true, (d), 1, (dec)}, \
 		     {"z", 2, true, (d), 1, (dec)}}
@@ -79,6 +100,22 @@ static const struct lpp_type lpp_types[] = {
 	{136, "gpsLocation", 3, {{"latitude", 3, true, 10000, 1, 4},
 				  {"longitude", 3, true, 10000, 1, 4},
 				  {"altitude", 3, true, 100, 1, 2}}},
+	/* The extended types (none of them in ChirpStack's decoder). */
+	{100, "genericSensor", 1, {F_U(4, 1, 0)}},
+	{116, "voltageSensor", 1, {F_U(2, 100, 2)}},
+	{117, "currentSensor", 1, {F_U(2, 1000, 3)}},
+	{118, "frequencySensor", 1, {F_U(4, 1, 0)}},
+	{120, "percentageSensor", 1, {F_U8}},
+	{121, "altitudeSensor", 1, {F_I16(1, 0)}},
+	{125, "concentrationSensor", 1, {F_U(2, 1, 0)}},
+	{128, "powerSensor", 1, {F_U(2, 1, 0)}},
+	{130, "distanceSensor", 1, {F_U(4, 1000, 3)}},
+	{131, "energySensor", 1, {F_U(4, 1000, 3)}},
+	{132, "directionSensor", 1, {F_U(2, 1, 0)}},
+	{133, "unixTime", 1, {F_U(4, 1, 0)}},
+	{135, "colour", 3, {{"r", 1, false, 1, 1, 0}, {"g", 1, false, 1, 1, 0},
+			    {"b", 1, false, 1, 1, 0}}},
+	{142, "switch", 1, {F_U8}},
 };
 
 static const struct lpp_type *type_find(uint8_t id)
@@ -98,43 +135,43 @@ static size_t type_size(const struct lpp_type *t)
 	return n;
 }
 
-/* Big-endian integer of 1 to 3 bytes, sign-extended when is_signed. */
-static int32_t read_be(const uint8_t *p, unsigned bytes, bool is_signed)
+/* Big-endian integer of 1 to 4 bytes, sign-extended when is_signed. */
+static int64_t read_be(const uint8_t *p, unsigned bytes, bool is_signed)
 {
-	uint32_t u = 0;
+	uint64_t u = 0;
 
 	for (unsigned i = 0; i < bytes; i++)
 		u = u << 8 | p[i];
-	if (is_signed && (u & (UINT32_C(1) << (8 * bytes - 1))))
-		return (int32_t)u - (int32_t)(UINT32_C(1) << (8 * bytes));
-	return (int32_t)u;
+	if (is_signed && (u & (UINT64_C(1) << (8 * bytes - 1))))
+		return (int64_t)u - (int64_t)(UINT64_C(1) << (8 * bytes));
+	return (int64_t)u;
 }
 
 /* v / 10^decimals written exactly, trailing zeros dropped, at least one
  * decimal: 272,1 -> "27.2"; 100,0 -> "100.0"; -879094,4 -> "-87.9094". */
-static void format_fixed(int32_t v, unsigned decimals, char *s, size_t cap)
+static void format_fixed(int64_t v, unsigned decimals, char *s, size_t cap)
 {
-	uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
-	uint32_t pow = 1;
+	uint64_t u = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
+	uint64_t pow = 1;
 	int n;
 
 	for (unsigned i = 0; i < decimals; i++)
 		pow *= 10;
-	n = snprintf(s, cap, "%s%lu.", v < 0 ? "-" : "", (unsigned long)(u / pow));
+	n = snprintf(s, cap, "%s%llu.", v < 0 ? "-" : "", (unsigned long long)(u / pow));
 	if (u % pow == 0) {
 		snprintf(s + n, cap - (size_t)n, "0");
 		return;
 	}
-	n += snprintf(s + n, cap - (size_t)n, "%0*lu", (int)decimals,
-		      (unsigned long)(u % pow));
+	n += snprintf(s + n, cap - (size_t)n, "%0*llu", (int)decimals,
+		      (unsigned long long)(u % pow));
 	while (s[n - 1] == '0')
 		s[--n] = '\0';
 }
 
 static json_object *field_value(const struct lpp_field *f, const uint8_t *p)
 {
-	int32_t raw = read_be(p, f->bytes, f->is_signed);
-	char text[24];
+	int64_t raw = read_be(p, f->bytes, f->is_signed);
+	char text[32];
 
 	format_fixed(raw * f->mul, f->decimals, text, sizeof(text));
 	return json_object_new_double_s((double)raw / (double)f->divisor, text);

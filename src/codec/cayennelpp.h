@@ -11,9 +11,10 @@
  * keeps its last value, as ChirpStack's map does. The record format and the
  * type table are in cayennelpp.c.
  *
- * Types: exactly ChirpStack's twelve (0-3, 101-104, 113, 115, 134, 136).
- * The extended IPSO types of other LPP libraries (100 generic, 116 voltage,
- * ...) are refused, as ChirpStack refuses them.
+ * Types: ChirpStack's twelve (0-3, 101-104, 113, 115, 134, 136) with its
+ * keys, and the fourteen extended types devices' LPP libraries send (100
+ * generic, 116 voltage, ... 142 switch), which ChirpStack refuses, with keys
+ * in ChirpStack's style ("voltageSensor"); the table is in cayennelpp.c.
  *
  * Numbers: every value is a double equal to ChirpStack's (raw integer divided
  * by the type's divisor) and is serialized as ChirpStack's JSON writer

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/config_app.h"
 #include "config/config_device.h"
 #include "config/config_load_state.h"
 #include "config/config_problem.h"
@@ -77,6 +78,7 @@ static void device_free(struct lb_device_conf *d)
 	free(d->name);
 	free(d->application);
 	free(d->application_id);
+	free(d->codec_script);
 	for (size_t i = 0; i < d->n_tags; i++) {
 		free(d->tags[i].key);
 		free(d->tags[i].value);
@@ -93,6 +95,7 @@ void config_free(struct lb_config *cfg)
 	for (size_t i = 0; i < cfg->n_devices; i++)
 		device_free(&cfg->devices[i]);
 	free(cfg->devices);
+	config__apps_free(cfg);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -101,35 +104,6 @@ void config_free(struct lb_config *cfg)
 
 /* Resolve a file setting against the config file's directory and check
  * that it can be read now (better at --check-config than at connect). */
-static char *resolve_file(struct config__load *c, const config_setting_t *s, const char *path,
-			  const char *v)
-{
-	char *full;
-	struct stat st;
-
-	if (!*v) {
-		error_at(c, s, "%s: must not be empty", path);
-		return NULL;
-	}
-	if (v[0] == '/')
-		full = strdup(v);
-	else if (asprintf(&full, "%s/%s", c->dir, v) < 0)
-		full = NULL;
-	if (!full) {
-		c->nomem = true;
-		return NULL;
-	}
-	if (access(full, R_OK) != 0 || stat(full, &st) != 0) {
-		error_at(c, s, "%s: cannot read '%s': %s", path, full, strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		error_at(c, s, "%s: '%s' is not a regular file", path, full);
-	} else {
-		return full;
-	}
-	free(full);
-	return NULL;
-}
-
 static bool in_choices(const char *const *choices, const char *v)
 {
 	for (size_t i = 0; choices[i]; i++)
@@ -157,7 +131,7 @@ static void parse_string_entry(struct config__load *c, const struct cs_entry *e,
 		return;
 	}
 	if (e->flags & CS_F_FILE) {
-		copy = resolve_file(c, s, e->path, v);
+		copy = config__resolve_file(c, s, e->path, v);
 	} else if (!(copy = strdup(v))) {
 		c->nomem = true;
 	}
@@ -415,6 +389,8 @@ static void walk_group(struct config__load *c, const config_setting_t *g, const 
 					 config__type_desc(m));
 		} else if (!*prefix && !strcmp(name, "devices")) {
 			config__parse_devices(c, m);
+		} else if (!*prefix && !strcmp(name, "applications")) {
+			config__parse_apps(c, m);
 		} else {
 			warn_at(c, m, "unknown setting '%s' (ignored)", path);
 		}
@@ -506,6 +482,7 @@ static int parse_file(struct config__load *c)
 	} else {
 		walk_group(c, config_root_setting(&lc), "");
 		config__devices_inherit(c);
+		config__apps_inherit(c);
 		check_cross(c);
 	}
 	config_destroy(&lc);

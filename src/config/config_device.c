@@ -157,6 +157,22 @@ static bool parse_choice_field(struct config__load *c, const struct csd_field *f
 	return false;
 }
 
+static bool parse_file_field(struct config__load *c, const struct csd_field *f,
+			     const config_setting_t *s, const char *flabel, struct lb_device_conf *d)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		error_at(c, s, "%s: expected a string, got %s", flabel, config__type_desc(s));
+		return false;
+	}
+	char *full = config__resolve_file(c, s, flabel, config_setting_get_string(s));
+	if (!full)
+		return false;
+	char **field = dev_field(d, f->offset);
+	free(*field);
+	*field = full;
+	return true;
+}
+
 /* A group of keys of the global group f->name, each checked by its row. */
 static void parse_override(struct config__load *c, const struct csd_field *f,
 			   const config_setting_t *g, const char *label, struct lb_device_conf *d)
@@ -241,6 +257,8 @@ static bool parse_field(struct config__load *c, const struct csd_field *f, const
 	case CSD_OVERRIDE:
 		parse_override(c, f, s, label, d);
 		return true;
+	case CSD_FILE:
+		return parse_file_field(c, f, s, flabel, d);
 	}
 	return false;
 }
@@ -335,6 +353,7 @@ static void parse_device(struct config__load *c, const config_setting_t *g, size
 		if (f->type == CSD_CHOICE && !(*seen & 1u << i))
 			*(int *)dev_field(d, f->offset) = choice_index(f->choices, f->def_str);
 	}
+	d->fields_set = *seen;
 	check_device(c, g, label, *seen, d);
 }
 
@@ -574,6 +593,13 @@ static void print_device_field(FILE *out, const struct csd_field *f, const struc
 		config__print_string(out, *(char *const *)base ? *(char *const *)base : "");
 		fputs(";\n", out);
 		break;
+	case CSD_FILE:
+		if (!*(char *const *)base)
+			break;
+		fprintf(out, "\t\t%s = ", f->name);
+		config__print_string(out, *(char *const *)base);
+		fputs(";\n", out);
+		break;
 	case CSD_EUI:
 		hex_format_eui(*(const uint64_t *)base, hex);
 		print_hex_field(out, f->name, hex, redact);
@@ -632,7 +658,7 @@ void config__print_devices(const struct lb_config *cfg, FILE *out, bool show_sec
 static const char *const device_type_names[] = {
 	[CSD_STRING] = "string", [CSD_EUI] = "hex string (16)", [CSD_ADDR] = "hex string (8)",
 	[CSD_KEY] = "hex string (32)", [CSD_U32] = "integer", [CSD_TAGS] = "group of strings",
-	[CSD_CHOICE] = "string", [CSD_OVERRIDE] = "group",
+	[CSD_CHOICE] = "string", [CSD_OVERRIDE] = "group", [CSD_FILE] = "file path",
 };
 
 /* " One of: a, b." or " Keys: a, b." completing the help of field f. */

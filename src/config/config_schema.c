@@ -341,6 +341,11 @@ const struct cs_entry config__schema[] = {
 		 "are allocated in its address space. Its RFU bits must be 0."},
 	S_INT("dedup_window_ms", dedup_window_ms, 200, 0, 10000,
 	      "Time to collect copies of an uplink from several gateways before publishing."),
+	S_INT("codec_timeout_ms", codec_timeout_ms, 100, 1, 5000,
+	      "Longest run of one JavaScript codec call; a call that runs longer is stopped and "
+	      "its uplink published without `object` (log event UPLINK_CODEC)."),
+	S_INT("codec_memory_kb", codec_memory_kb, 8192, 256, 262144,
+	      "Heap one JavaScript codec may use; a call that needs more fails like a timeout."),
 
 	S_STR("downlink.join_cflist", downlink_join_cflist, "auto", check_cflist, 0,
 	      "Extra uplink channels given to OTAA devices in the join-accept CFList: \"auto\" "
@@ -417,6 +422,10 @@ bool config__schema_is_group(const char *path)
 static const char *const lw_versions[] = {"1.0.0", "1.0.1", "1.0.2", "1.0.3", "1.0.4", NULL};
 _Static_assert(JOIN_V1_0_0 == 0 && JOIN_V1_0_3 == 3 && JOIN_V1_0_4 == 4, "lw_versions[] order");
 
+const char *const config__codec_names[] = {"none", "cayennelpp", "js", NULL};
+_Static_assert(LB_CODEC_NONE == 0 && LB_CODEC_CAYENNELPP == 1 && LB_CODEC_JS == 2,
+	       "config__codec_names[] order");
+
 const struct csd_field config__device_fields[] = {
 	{.name = "name", .type = CSD_STRING, .offset = DEV_OFF(name, char *),
 	 .check = check_nonempty, .flags = CSD_F_REQUIRED,
@@ -451,6 +460,13 @@ const struct csd_field config__device_fields[] = {
 		 "not given keep the global fair_access values."},
 	{.name = "tags", .type = CSD_TAGS, .offset = DEV_ARR(tags, struct lb_tag),
 	 .help = "Optional group of string tags copied into events, e.g. { room = \"B12\"; }."},
+	{.name = "codec", .type = CSD_CHOICE, .offset = DEV_OFF(codec, int), .def_str = "none",
+	 .choices = config__codec_names,
+	 .help = "Payload codec that decodes uplinks into the `object` of `up` events (and "
+		 "encodes `object` downlinks); absent = its application's codec."},
+	{.name = "codec_script", .type = CSD_FILE, .offset = DEV_OFF(codec_script, char *),
+	 .help = "JavaScript file of the \"js\" codec, relative to the configuration file's "
+		 "directory; absent = its application's."},
 };
 
 const size_t config__n_device_fields = sizeof(config__device_fields) / sizeof(config__device_fields[0]);

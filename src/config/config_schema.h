@@ -76,6 +76,8 @@ enum csd_type {
 	CSD_U32,        /* uint32_t from a non-negative integer; sets has_offset */
 	CSD_TAGS,       /* group of string values -> tags[] / n_tags */
 	CSD_CHOICE,     /* int: index of the string value in choices */
+	CSD_FILE,       /* char *: a readable file, relative to the config file's
+			 * directory, stored as an absolute path */
 	CSD_OVERRIDE    /* group overriding keys of the global schema group `name`:
 			 * values at offset (a struct laid out like the global one at
 			 * cfg_offset, int members only), the unsigned bit mask of
@@ -100,6 +102,9 @@ struct csd_field {
 	unsigned flags;                 /* CSD_F_* */
 	const char *help;
 };
+
+/* Names of enum lb_codec, NULL-terminated: devices[].codec, applications[].codec. */
+extern const char *const config__codec_names[];
 
 extern const struct csd_field config__device_fields[];
 extern const size_t config__n_device_fields;

@@ -44,6 +44,20 @@ struct lb_fair_access {
 #define LB_FA_SET_WINDOW_HOURS 0x4u
 #define LB_FA_SET_ACTION 0x8u
 
+/* devices[].codec, applications[].codec: what turns an uplink's bytes
+ * into the `object` of its `up` event. */
+enum lb_codec { LB_CODEC_NONE = 0, LB_CODEC_CAYENNELPP = 1, LB_CODEC_JS = 2 };
+
+/* One entry of the `applications` list: defaults its devices inherit. */
+struct lb_app_conf {
+	char *name;                     /* the devices' `application` */
+	char *id;                       /* applicationId (a UUID), NULL = unset */
+	int codec;                      /* enum lb_codec */
+	bool codec_set;                 /* codec given in the entry */
+	char *codec_script;             /* absolute path, NULL = unset */
+	int line;
+};
+
 /* One entry of the `devices` list. Hex keys decoded to bytes. */
 struct lb_device_conf {
 	char *name;
@@ -63,6 +77,9 @@ struct lb_device_conf {
 	uint32_t fcnt_up;               /* next uplink counter to accept from */
 	struct lb_tag tags[CONFIG_MAX_TAGS];
 	size_t n_tags;
+	int codec;                      /* enum lb_codec: own, else its application's */
+	char *codec_script;             /* absolute path: own, else its application's */
+	unsigned fields_set;            /* bit i: device field i written in the entry */
 	struct lb_fair_access fair_access;  /* effective: own keys, else global */
 	unsigned fa_set;                /* LB_FA_SET_* keys set in the device's own
 					 * fair_access group (not inherited) */
@@ -156,6 +173,12 @@ struct lb_config {
 	int state_commit_ms;            /* 200: group-commit interval of the state */
 	char *log_level;                /* "info" */
 
+	/* payload codecs */
+	int codec_timeout_ms;           /* 100: longest run of one codec call */
+	int codec_memory_kb;            /* 8192: heap of one JavaScript codec */
+
+	struct lb_app_conf *apps;       /* the `applications` list */
+	size_t n_apps;
 	struct lb_device_conf *devices;
 	size_t n_devices;
 };

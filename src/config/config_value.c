@@ -8,10 +8,13 @@
 #include "config/config_value.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/config_problem.h"
 #include "base/hex.h"
@@ -188,4 +191,33 @@ bool config__parse_number(struct config__load *c, const struct cs_entry *e,
 	}
 	*out = v;
 	return true;
+}
+
+char *config__resolve_file(struct config__load *c, const config_setting_t *s, const char *path,
+			   const char *v)
+{
+	char *full;
+	struct stat st;
+
+	if (!*v) {
+		error_at(c, s, "%s: must not be empty", path);
+		return NULL;
+	}
+	if (v[0] == '/')
+		full = strdup(v);
+	else if (asprintf(&full, "%s/%s", c->dir, v) < 0)
+		full = NULL;
+	if (!full) {
+		c->nomem = true;
+		return NULL;
+	}
+	if (access(full, R_OK) != 0 || stat(full, &st) != 0) {
+		error_at(c, s, "%s: cannot read '%s': %s", path, full, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		error_at(c, s, "%s: '%s' is not a regular file", path, full);
+	} else {
+		return full;
+	}
+	free(full);
+	return NULL;
 }

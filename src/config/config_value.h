@@ -49,4 +49,13 @@ bool config__parse_number(struct config__load *c, const struct cs_entry *e,
 void config__report_choices(struct config__load *c, const config_setting_t *s,
 			    const struct cs_entry *e, const char *prefix, const char *v);
 
+/*
+ * A file named by setting s (path = its name in messages): v as written,
+ * relative to the configuration file's directory unless absolute. The
+ * absolute path (the caller frees it), or NULL after reporting why it is
+ * not a readable regular file (or setting c->nomem).
+ */
+char *config__resolve_file(struct config__load *c, const config_setting_t *s, const char *path,
+			   const char *v);
+
 #endif

@@ -40,6 +40,7 @@ static void device_release(struct lb_device *dev)
 	free(dev->name);
 	free(dev->application);
 	free(dev->application_id);
+	free(dev->codec_script);
 	for (size_t i = 0; i < dev->n_tags; i++) {
 		free(dev->tags[i].key);
 		free(dev->tags[i].value);
@@ -90,7 +91,11 @@ static int device_from_conf(struct lb_device *dev, const struct lb_device_conf *
 	dev->name = dup_or_empty(c->name);
 	dev->application = strdup(c->application ? c->application : "default");
 	dev->application_id = c->application_id ? strdup(c->application_id) : NULL;
-	if (!dev->name || !dev->application || (c->application_id && !dev->application_id)) {
+	dev->codec = (uint8_t)c->codec;
+	dev->codec_script = c->codec == LB_CODEC_JS && c->codec_script ? strdup(c->codec_script)
+									  : NULL;
+	if (!dev->name || !dev->application || (c->application_id && !dev->application_id) ||
+	    (c->codec == LB_CODEC_JS && c->codec_script && !dev->codec_script)) {
 		device_release(dev);
 		return LB_ERR_NOMEM;
 	}

@@ -45,6 +45,8 @@ struct lb_device {
 	char *name;
 	char *application;
 	char *application_id;            /* configured UUID, NULL = none */
+	uint8_t codec;                   /* enum lb_codec */
+	char *codec_script;              /* "js": absolute path, else NULL */
 	uint64_t dev_eui;
 	enum lb_activation activation;
 	bool has_session;                /* ABP: dev_addr and keys valid */

@@ -269,8 +269,12 @@ END_TEST
 
 START_TEST(unknown_types_refused)
 {
-	static const uint8_t known[] = {0, 1, 2, 3, 101, 102, 103, 104, 113, 115, 134, 136};
-	static const uint8_t size[] = {1, 1, 2, 2, 2, 1, 2, 1, 6, 2, 6, 9};
+	static const uint8_t known[] = {0,   1,   2,   3,   101, 102, 103, 104, 113, 115, 134,
+					136, 100, 116, 117, 118, 120, 121, 125, 128, 130, 131,
+					132, 133, 135, 142};
+	static const uint8_t size[] = {1, 1, 2, 2, 2, 1, 2, 1, 6, 2, 6,
+				       9, 4, 2, 2, 4, 1, 2, 2, 2, 4, 4,
+				       2, 4, 3, 1};
 
 	for (unsigned id = 0; id < 256; id++) {
 		uint8_t rec[11] = {1, (uint8_t)id};
@@ -282,11 +286,33 @@ START_TEST(unknown_types_refused)
 		ck_assert(k ? o != NULL : o == NULL);
 		json_object_put(o);
 	}
-	/* The extended IPSO types ChirpStack does not decode: generic sensor
-	 * (100), voltage (116), unix time (133), after a valid record. */
-	check_refused("03 67 01 10 02 64 00 00 00 01");
-	check_refused("03 67 01 10 02 74 01 02");
-	check_refused("03 67 01 10 02 85 00 00 00 01");
+	/* Ids between the known ones, after a valid record. */
+	check_refused("03 67 01 10 02 77 00 00 00 01");
+	check_refused("03 67 01 10 02 8f 01");
+}
+END_TEST
+
+/* The extended types, worked by hand from the table in cayennelpp.c. */
+START_TEST(extended_types)
+{
+	check_decodes("02 64 00 00 00 01", "{\"genericSensor\":{\"2\":1.0}}");
+	check_decodes("02 64 ff ff ff ff", "{\"genericSensor\":{\"2\":4294967295.0}}");
+	check_decodes("03 74 01 02", "{\"voltageSensor\":{\"3\":2.58}}");
+	check_decodes("03 75 03 e8", "{\"currentSensor\":{\"3\":1.0}}");
+	check_decodes("03 76 00 00 03 e8", "{\"frequencySensor\":{\"3\":1000.0}}");
+	check_decodes("03 78 64", "{\"percentageSensor\":{\"3\":100.0}}");
+	check_decodes("03 79 ff 9c", "{\"altitudeSensor\":{\"3\":-100.0}}");
+	check_decodes("03 7d 01 90", "{\"concentrationSensor\":{\"3\":400.0}}");
+	check_decodes("03 80 00 64", "{\"powerSensor\":{\"3\":100.0}}");
+	check_decodes("03 82 00 00 04 d2", "{\"distanceSensor\":{\"3\":1.234}}");
+	check_decodes("03 83 00 01 e2 40", "{\"energySensor\":{\"3\":123.456}}");
+	check_decodes("03 84 01 68", "{\"directionSensor\":{\"3\":360.0}}");
+	check_decodes("03 85 65 5f 1f 00", "{\"unixTime\":{\"3\":1700732672.0}}");
+	check_decodes("03 87 ff 80 00", "{\"colour\":{\"3\":{\"r\":255.0,\"g\":128.0,\"b\":0.0}}}");
+	check_decodes("03 8e 01", "{\"switch\":{\"3\":1.0}}");
+	/* A device mixing both families in one payload. */
+	check_decodes("01 67 00 e1 02 74 01 4a",
+		      "{\"temperatureSensor\":{\"1\":22.5},\"voltageSensor\":{\"2\":3.3}}");
 }
 END_TEST
 
@@ -324,6 +350,7 @@ static Suite *cayennelpp_suite(void)
 
 	tcase_add_test(err, truncated_every_length);
 	tcase_add_test(err, unknown_types_refused);
+	tcase_add_test(err, extended_types);
 	tcase_add_test(err, bad_arguments);
 	suite_add_tcase(s, err);
 	return s;

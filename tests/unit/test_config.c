@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -20,6 +21,7 @@
 #include "mac/join.h"
 #include "base/lb_err.h"
 #include "base/netaddr.h"
+#include "testutil.h"
 
 #ifndef TEST_DATA_DIR
 #define TEST_DATA_DIR "tests/unit/data"
@@ -142,6 +144,9 @@ static void assert_device_equal(const struct lb_device_conf *a, const struct lb_
 	ck_assert_int_eq(a->fair_access.window_hours, b->fair_access.window_hours);
 	ck_assert_int_eq(a->fair_access.action, b->fair_access.action);
 	ck_assert_uint_eq(a->fa_set, b->fa_set);
+	ck_assert_int_eq(a->codec, b->codec);
+	ck_assert(str_eq(a->codec_script, b->codec_script));
+	ck_assert(str_eq(a->application_id, b->application_id));
 	ck_assert_uint_eq(a->n_tags, b->n_tags);
 	for (size_t i = 0; i < a->n_tags; i++) {
 		ck_assert_str_eq(a->tags[i].key, b->tags[i].key);
@@ -190,6 +195,14 @@ static void assert_config_equal(const struct lb_config *a, const struct lb_confi
 		ck_assert_int_eq(a->udp_allow[i].pinned, b->udp_allow[i].pinned);
 		ck_assert_uint_eq(a->udp_allow[i].net.bits, b->udp_allow[i].net.bits);
 		ck_assert(netaddr_equal(&a->udp_allow[i].net.addr, &b->udp_allow[i].net.addr));
+	}
+	ck_assert_uint_eq(a->n_apps, b->n_apps);
+	for (size_t i = 0; i < a->n_apps; i++) {
+		ck_assert(str_eq(a->apps[i].name, b->apps[i].name));
+		ck_assert(str_eq(a->apps[i].id, b->apps[i].id));
+		ck_assert_int_eq(a->apps[i].codec_set, b->apps[i].codec_set);
+		ck_assert_int_eq(a->apps[i].codec, b->apps[i].codec);
+		ck_assert(str_eq(a->apps[i].codec_script, b->apps[i].codec_script));
 	}
 	ck_assert_uint_eq(a->n_devices, b->n_devices);
 	for (size_t i = 0; i < a->n_devices; i++)
@@ -1121,7 +1134,8 @@ START_TEST(test_fair_access_inheritance)
 	ck_assert_ptr_nonnull(strstr(buf, "\t\tdev_eui = \"0000000000000002\";\n"
 					  "\t\tlorawan_version = \"1.0.4\";\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\t\tfair_access = {\n\t\t\tuplink_airtime_ms = 60000;\n"
-					  "\t\t\taction = \"warn\";\n\t\t};\n\t}"));
+					  "\t\t\taction = \"warn\";\n\t\t};\n"
+					  "\t\tcodec = \"none\";\n\t}"));
 	const char *inh = strstr(buf, "\t\tname = \"inherits\";\n");
 	const char *next = strstr(buf, "\t\tname = \"own-airtime\";\n");
 	ck_assert_ptr_nonnull(inh);
@@ -1186,6 +1200,118 @@ START_TEST(test_cflist_parse)
 }
 END_TEST
 
+/* An ABP device entry line for the application tests; extra = more fields. */
+#define APP_DEV(n, app, extra) \
+	"{ name = \"" n "\"; application = \"" app "\"; dev_eui = \"000000000000000" n "\"; " \
+	"dev_addr = \"0102030" n "\"; nwk_s_key = \"0000000000000000000000000000000" n "\"; " \
+	"app_s_key = \"00000000000000000000000000000001\"; " extra " }"
+
+/* Write text as lorabridge.conf in a new directory with codecs/th.js next
+ * to it; the directory's name in dir (to remove). */
+static void write_app_dir(char *dir, const char *text, char *conf, size_t cap)
+{
+	char path[512];
+	testutil_tmp_make(dir);
+	snprintf(path, sizeof(path), "%s/codecs", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/codecs/th.js", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("function decodeUplink(input) { return {data: {t: input.bytes[0]}}; }\n", f);
+	fclose(f);
+	snprintf(conf, cap, "%s/lorabridge.conf", dir);
+	f = fopen(conf, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Devices take their application's id, codec and script unless they set
+ * their own; relative script paths resolve from the file's directory. */
+START_TEST(test_applications)
+{
+	static const char text[] =
+		"applications = ( { name = \"building\"; id = \"6F1C1B4E-2f0a-4b8e-9d8b-0c2a7b1e5f10\";\n"
+		"  codec = \"js\"; codec_script = \"codecs/th.js\"; },\n"
+		"  { name = \"farm\"; codec = \"cayennelpp\"; } );\n"
+		"devices = (\n" APP_DEV("1", "building", "") ",\n"
+		APP_DEV("2", "farm", "") ",\n"
+		APP_DEV("3", "farm", "codec = \"none\";") ",\n"
+		APP_DEV("4", "other", "codec = \"js\"; codec_script = \"codecs/th.js\";") ",\n"
+		APP_DEV("5", "other", "") ");\n";
+	char dir[] = "/tmp/test_config_apps_XXXXXX", conf[600], script[600];
+	struct lb_config cfg;
+	struct config_report r = {0};
+
+	write_app_dir(dir, text, conf, sizeof(conf));
+	int rc = config_load(conf, &cfg, &r);
+	char *problems = report_text(&r);
+	ck_assert_msg(rc == LB_OK && r.n == 0, "%s", problems);
+	free(problems);
+	char *real = realpath(dir, NULL);
+	ck_assert_ptr_nonnull(real);
+	snprintf(script, sizeof(script), "%s/codecs/th.js", real);
+	free(real);
+	ck_assert_uint_eq(cfg.n_apps, 2);
+	ck_assert_str_eq(cfg.apps[0].id, "6f1c1b4e-2f0a-4b8e-9d8b-0c2a7b1e5f10");
+	ck_assert_int_eq(cfg.devices[0].codec, LB_CODEC_JS);
+	ck_assert_str_eq(cfg.devices[0].codec_script, script);
+	ck_assert_str_eq(cfg.devices[0].application_id, "6f1c1b4e-2f0a-4b8e-9d8b-0c2a7b1e5f10");
+	ck_assert_int_eq(cfg.devices[1].codec, LB_CODEC_CAYENNELPP);
+	ck_assert_ptr_null(cfg.devices[1].codec_script);
+	ck_assert_ptr_null(cfg.devices[1].application_id);
+	ck_assert_int_eq(cfg.devices[2].codec, LB_CODEC_NONE);
+	ck_assert_int_eq(cfg.devices[3].codec, LB_CODEC_JS);
+	ck_assert_str_eq(cfg.devices[3].codec_script, script);
+	ck_assert_int_eq(cfg.devices[4].codec, LB_CODEC_NONE);
+	ck_assert_int_eq(cfg.codec_timeout_ms, 100);
+	ck_assert_int_eq(cfg.codec_memory_kb, 8192);
+	assert_round_trip(&cfg);
+	config_free(&cfg);
+	config_report_free(&r);
+	testutil_tmp_remove(dir);
+}
+END_TEST
+
+START_TEST(test_application_problems)
+{
+	static const char text[] =
+		"applications = ( { name = \"a\"; id = \"not-a-uuid\"; codec = \"lua\"; },\n"
+		"  { name = \"a\"; codec_script = \"codecs/missing.js\"; },\n"
+		"  { id = \"6f1c1b4e-2f0a-4b8e-9d8b-0c2a7b1e5f10\"; colour = \"red\"; } );\n"
+		"devices = (\n" APP_DEV("1", "x", "codec = \"js\";") ",\n"
+		APP_DEV("2", "x", "codec_script = \"codecs/th.js\";") ");\n";
+	char dir[] = "/tmp/test_config_apps_XXXXXX", conf[600], want[1][1400];
+	const char *lines[5];
+	struct lb_config cfg;
+	struct config_report r = {0};
+
+	write_app_dir(dir, text, conf, sizeof(conf));
+	char *real = realpath(dir, NULL);
+	ck_assert_ptr_nonnull(real);
+	snprintf(want[0], sizeof(want[0]), "%s:2: error: application 'a': codec_script: cannot "
+		 "read '%s/codecs/missing.js': No such file or directory", conf, real);
+	free(real);
+	ck_assert_int_eq(config_load(conf, &cfg, &r), LB_ERR_CONFIG);
+	char *got = report_text(&r);
+	lines[0] = "1: error: application 'a': id: 'not-a-uuid' is not a UUID";
+	lines[1] = "1: error: application 'a': codec: 'lua' is not one of none, cayennelpp, js";
+	lines[2] = "2: error: application 'a': duplicate name (first defined at line 1)";
+	lines[3] = "3: error: applications[2]: missing name";
+	lines[4] = "3: warning: applications[2]: unknown setting 'colour' (ignored)";
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_msg(strstr(got, lines[i]), "missing \"%s\" in:\n%s", lines[i], got);
+	ck_assert_msg(strstr(got, want[0]), "missing \"%s\" in:\n%s", want[0], got);
+	ck_assert_msg(strstr(got, ":5: error: device '1': codec \"js\" needs codec_script"),
+		      "%s", got);
+	ck_assert_msg(strstr(got, ":6: warning: device '2': codec_script is only used with codec "
+				  "\"js\" (ignored)"), "%s", got);
+	free(got);
+	config_report_free(&r);
+	testutil_tmp_remove(dir);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1205,6 +1331,7 @@ static Suite *config_suite(void)
 	tcase_add_test(ok, test_net_id);
 	tcase_add_test(ok, test_fair_access_inheritance);
 	tcase_add_test(ok, test_lorawan_version_matches_join);
+	tcase_add_test(ok, test_applications);
 	suite_add_tcase(s, ok);
 
 	TCase *bad = tcase_create("problems");
@@ -1230,6 +1357,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_new_wrong_types);
 	tcase_add_test(bad, test_region_rules);
 	tcase_add_test(bad, test_bad_device_fair_access);
+	tcase_add_test(bad, test_application_problems);
 	suite_add_tcase(s, bad);
 	return s;
 }
