@@ -189,12 +189,15 @@ int hass_flatten(struct json_object *object, hass_leaf_fn fn, void *arg, size_t 
 #define BINARY(dc) {.component = "binary_sensor", .device_class = (dc), \
 		    .payload_on = "true", .payload_off = "false"}
 #define BINARY_NUM(dc) {.component = "binary_sensor", .device_class = (dc), \
-			.payload_on = "true", .payload_off = "false", .from_number = true}
+			.payload_on = "true", .payload_off = "false", \
+			.render = HASS_RENDER_NONZERO}
+#define UNIXTIME {.component = "sensor", .device_class = "timestamp", \
+		  .render = HASS_RENDER_UNIXTIME}
 
 /*
- * CayenneLPP, the types codec/cayennelpp.c decodes (ChirpStack's twelve):
- * the value sits at {type}/{channel} (member NULL) or
- * {type}/{channel}/{member}. Units are the LPP specification's.
+ * CayenneLPP, every type codec/cayennelpp.c decodes (ChirpStack's twelve,
+ * then the extended ones): the value sits at {type}/{channel} (member
+ * NULL) or {type}/{channel}/{member}, in the unit of the type's scale.
  */
 struct lpp_row {
 	const char *type;
@@ -221,6 +224,22 @@ static const struct lpp_row lpp_rows[] = {
 	{"gpsLocation", "latitude", SENSOR(NULL, "°", NULL)},
 	{"gpsLocation", "longitude", SENSOR(NULL, "°", NULL)},
 	{"gpsLocation", "altitude", SENSOR("distance", "m", MEAS)},
+	{"genericSensor", NULL, SENSOR(NULL, NULL, MEAS)},
+	{"voltageSensor", NULL, SENSOR("voltage", "V", MEAS)},
+	{"currentSensor", NULL, SENSOR("current", "A", MEAS)},
+	{"frequencySensor", NULL, SENSOR("frequency", "Hz", MEAS)},
+	{"percentageSensor", NULL, SENSOR(NULL, "%", MEAS)},
+	{"altitudeSensor", NULL, SENSOR("distance", "m", MEAS)},
+	{"concentrationSensor", NULL, SENSOR(NULL, "ppm", MEAS)},
+	{"powerSensor", NULL, SENSOR("power", "W", MEAS)},
+	{"distanceSensor", NULL, SENSOR("distance", "m", MEAS)},
+	{"energySensor", NULL, SENSOR("energy", "kWh", "total_increasing")},
+	{"directionSensor", NULL, SENSOR(NULL, "°", NULL)},
+	{"unixTime", NULL, UNIXTIME},
+	{"colour", "r", SENSOR(NULL, NULL, NULL)},
+	{"colour", "g", SENSOR(NULL, NULL, NULL)},
+	{"colour", "b", SENSOR(NULL, NULL, NULL)},
+	{"switch", NULL, BINARY_NUM(NULL)},
 };
 
 /*
@@ -403,12 +422,14 @@ int hass_value_template(const struct hass_leaf *leaf, const struct hass_class *c
 	if (!leaf || !cls || !out || cap == 0 || leaf->depth == 0)
 		return LB_ERR_INVAL;
 	out[0] = '\0';
-	if (cls->from_number) {
+	if (cls->render != HASS_RENDER_VALUE) {
+		/* Undefined (the field absent) is no number: '' */
+		bool nonzero = cls->render == HASS_RENDER_NONZERO;
 		sb_puts(&s, "{{ '' if ");
 		put_path(&s, leaf);
-		sb_puts(&s, " is not number else (");
+		sb_puts(&s, nonzero ? " is not number else (" : " is not number else ");
 		put_path(&s, leaf);
-		sb_puts(&s, " != 0) | lower }}");
+		sb_puts(&s, nonzero ? " != 0) | lower }}" : " | timestamp_utc }}");
 		return sb_done(&s);
 	}
 	sb_puts(&s, "{{ ");

@@ -34,8 +34,11 @@
  *                                             literal) or an array index
  *   number, string: {{ En | default('') }}
  *   boolean:        {{ En | default('') | lower }}   ("true" / "false")
- *   a number shown as a binary_sensor (CayenneLPP presence):
+ *   a number shown as a binary_sensor (CayenneLPP presence, switch):
  *                   {{ '' if En is not number else (En != 0) | lower }}
+ *   seconds since 1970 shown as a timestamp (CayenneLPP unixTime):
+ *                   {{ '' if En is not number else En | timestamp_utc }}
+ *                   (timestamp_utc: Home Assistant's filter, ISO 8601 UTC)
  * An up event without the field (another FPort, no `object`) renders ''
  * which Home Assistant ignores for numeric sensors and binary sensors,
  * instead of failing on an undefined value. In the key strings '"', '\',
@@ -87,6 +90,10 @@ typedef int (*hass_leaf_fn)(void *arg, const struct hass_leaf *leaf);
  */
 int hass_flatten(struct json_object *object, hass_leaf_fn fn, void *arg, size_t *skipped);
 
+/* The value as is (booleans as "true"/"false"), a number as on/off (!= 0),
+ * or a Unix time in seconds as an ISO 8601 timestamp. */
+enum hass_render { HASS_RENDER_VALUE = 0, HASS_RENDER_NONZERO, HASS_RENDER_UNIXTIME };
+
 /* What a field is to Home Assistant. Strings are static. */
 struct hass_class {
 	const char *component;           /* "sensor" or "binary_sensor" */
@@ -95,7 +102,7 @@ struct hass_class {
 	const char *state_class;         /* "measurement", "total_increasing", NULL */
 	const char *payload_on;          /* binary_sensor: rendered values */
 	const char *payload_off;
-	bool from_number;                /* a binary_sensor fed by a number (!= 0 is on) */
+	enum hass_render render;         /* how the template turns the value into a state */
 };
 
 /*

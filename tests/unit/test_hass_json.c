@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -157,6 +158,14 @@ static void render(struct json_object *v, bool lower, char *out, size_t cap)
 		snprintf(out, cap, "%s", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 }
 
+/* Home Assistant's timestamp_utc: datetime.isoformat() of a UTC time. */
+static void iso_utc(time_t t, char *out, size_t cap)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, cap, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+}
+
 /* The text Home Assistant gets from tpl applied to the up event `up`. */
 static void eval_template(const char *tpl, struct json_object *up, char *out, size_t cap)
 {
@@ -166,15 +175,21 @@ static void eval_template(const char *tpl, struct json_object *up, char *out, si
 	out[0] = '\0';
 	if (eat(&p, "'' if ")) {
 		struct json_object *v = path_expr(&p, up, &found, &ok);
-		ok = ok && eat(&p, " is not number else (");
-		bool found2;
+		ok = ok && eat(&p, " is not number else ");
+		const char *ts = " | timestamp_utc }}";
+		size_t tl = strlen(tpl), sl = strlen(ts);
+		bool nonzero = !(tl > sl && strcmp(tpl + tl - sl, ts) == 0), found2;
+		ok = ok && (!nonzero || eat(&p, "("));
 		(void)path_expr(&p, up, &found2, &ok);
-		ok = ok && eat(&p, " != 0) | lower }}") && *p == '\0' && found2 == found;
+		ok = ok && eat(&p, nonzero ? " != 0) | lower }}" : " | timestamp_utc }}") &&
+		     *p == '\0' && found2 == found;
 		ck_assert_msg(ok, "not of the documented form: %s", tpl);
 		bool number = found && (json_object_is_type(v, json_type_double) ||
 					json_object_is_type(v, json_type_int));
-		if (number)
+		if (number && nonzero)
 			snprintf(out, cap, "%s", json_object_get_double(v) != 0 ? "true" : "false");
+		else if (number)
+			iso_utc((time_t)json_object_get_double(v), out, cap);
 		return;
 	}
 	struct json_object *v = path_expr(&p, up, &found, &ok);
@@ -323,7 +338,7 @@ START_TEST(test_classify_cayennelpp)
 	want_class(&s, "analogInput_2", "sensor", NULL, NULL, "measurement");
 	want_class(&s, "illuminanceSensor_3", "sensor", "illuminance", "lx", "measurement");
 	want_class(&s, "presenceSensor_4", "binary_sensor", "occupancy", NULL, NULL);
-	ck_assert(s.cls[find(&s, "presenceSensor_4")].from_number);
+	ck_assert_int_eq(s.cls[find(&s, "presenceSensor_4")].render, HASS_RENDER_NONZERO);
 	want_class(&s, "temperatureSensor_5", "sensor", "temperature", "°C", "measurement");
 	want_class(&s, "humiditySensor_6", "sensor", "humidity", "%", "measurement");
 	want_class(&s, "accelerometer_7_x", "sensor", NULL, "g", "measurement");
@@ -336,6 +351,51 @@ START_TEST(test_classify_cayennelpp)
 	/* not a CayenneLPP type: by name, then plain */
 	want_class(&s, "fooSensor_1", "sensor", NULL, NULL, "measurement");
 	want_class(&s, "temperatureSensor2_1", "sensor", NULL, NULL, "measurement");
+}
+END_TEST
+
+/* The extended types, named as codec/cayennelpp.c names them. */
+START_TEST(test_classify_cayennelpp_extended)
+{
+	/* 03 74 014a: voltage 3.30 V; 04 75 01f4: current 0.5 A; 05 76 ...:
+	 * frequency 868 Hz; 06 78 32: 50 %; 07 79 0064: altitude 100 m;
+	 * 08 7d 0190: 400 ppm; 09 80 0064: 100 W; 0a 82 000003e8: 1 m;
+	 * 0b 83 00002710: 10 kWh; 0c 84 005a: 90 deg; 0d 85 6553f100: Unix time;
+	 * 0e 87 ff8000: colour; 0f 8e 01: switch on; 10 64 00000007: generic. */
+	uint8_t buf[96];
+	size_t n = unhex("0374014a 047501f4 057600000364 067832 07790064 087d0190 09800064"
+			 " 0a82000003e8 0b8300002710 0c84005a 0d856553f100 0e87ff8000 0f8e01"
+			 " 106400000007", buf, sizeof(buf));
+	struct json_object *o;
+	struct seen s;
+
+	ck_assert_int_eq(cayennelpp_decode(buf, n, &o), LB_OK);
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(hass_flatten(o, collect, &s, NULL), LB_OK);
+	json_object_put(o);
+	ck_assert_uint_eq(s.n, 16);
+	want_class(&s, "voltageSensor_3", "sensor", "voltage", "V", "measurement");
+	ck_assert_str_eq(s.text[find(&s, "voltageSensor_3")], "3.3");
+	want_class(&s, "currentSensor_4", "sensor", "current", "A", "measurement");
+	want_class(&s, "frequencySensor_5", "sensor", "frequency", "Hz", "measurement");
+	want_class(&s, "percentageSensor_6", "sensor", NULL, "%", "measurement");
+	want_class(&s, "altitudeSensor_7", "sensor", "distance", "m", "measurement");
+	want_class(&s, "concentrationSensor_8", "sensor", NULL, "ppm", "measurement");
+	want_class(&s, "powerSensor_9", "sensor", "power", "W", "measurement");
+	want_class(&s, "distanceSensor_10", "sensor", "distance", "m", "measurement");
+	want_class(&s, "energySensor_11", "sensor", "energy", "kWh", "total_increasing");
+	want_class(&s, "directionSensor_12", "sensor", NULL, "°", NULL);
+	want_class(&s, "unixTime_13", "sensor", "timestamp", NULL, NULL);
+	ck_assert_int_eq(s.cls[find(&s, "unixTime_13")].render, HASS_RENDER_UNIXTIME);
+	want_class(&s, "colour_14_r", "sensor", NULL, NULL, NULL);
+	want_class(&s, "colour_14_b", "sensor", NULL, NULL, NULL);
+	want_class(&s, "switch_15", "binary_sensor", NULL, NULL, NULL);
+	ck_assert_int_eq(s.cls[find(&s, "switch_15")].render, HASS_RENDER_NONZERO);
+	want_class(&s, "genericSensor_16", "sensor", NULL, NULL, "measurement");
+	ck_assert_str_eq(s.tpl[find(&s, "unixTime_13")],
+			 "{{ '' if ((value_json.object | default({}))[\"unixTime\"]"
+			 " | default({}))[\"13\"] is not number else ((value_json.object"
+			 " | default({}))[\"unixTime\"] | default({}))[\"13\"] | timestamp_utc }}");
 }
 END_TEST
 
@@ -370,7 +430,7 @@ START_TEST(test_classify_by_name)
 	/* array elements take the name of their key */
 	want_class(&s, "counts_1", "sensor", NULL, NULL, "measurement");
 	want_class(&s, "door_open", "binary_sensor", "door", NULL, NULL);
-	ck_assert(!s.cls[find(&s, "door_open")].from_number);
+	ck_assert_int_eq(s.cls[find(&s, "door_open")].render, HASS_RENDER_VALUE);
 	ck_assert_str_eq(s.cls[find(&s, "door_open")].payload_on, "true");
 	ck_assert_str_eq(s.cls[find(&s, "door_open")].payload_off, "false");
 	/* a boolean name given a number is a plain number */
@@ -418,7 +478,8 @@ START_TEST(test_template_reads_up_event)
 	static const char *objects[] = {
 		"{\"temperatureSensor\": {\"1\": 21.5, \"2\": -4.0},"
 		" \"accelerometer\": {\"3\": {\"x\": 0.1, \"y\": -0.25, \"z\": 1.0}},"
-		" \"presenceSensor\": {\"4\": 1.0, \"5\": 0.0}}",
+		" \"presenceSensor\": {\"4\": 1.0, \"5\": 0.0},"
+		" \"unixTime\": {\"6\": 1700000000.0}, \"switch\": {\"7\": 1.0}}",
 		"{\"temperature\": 21.5, \"battery\": 3.1, \"door_open\": true, \"closed\": false,"
 		" \"label\": \"kitchen\", \"nested\": {\"deep\": {\"list\": [1, [2, 3], {\"q\": 4}]}},"
 		" \"odd key\\\"}}\": 5, \"é\": 6, \"items\": 7, \"keys\": {\"values\": 8}}",
@@ -437,9 +498,13 @@ START_TEST(test_template_reads_up_event)
 						     " \"nested\": [], \"accelerometer\": {}}}");
 		for (size_t i = 0; i < s.n; i++) {
 			eval_template(s.tpl[i], up, got, sizeof(got));
-			if (s.cls[i].from_number)
+			if (s.cls[i].render == HASS_RENDER_NONZERO) {
 				ck_assert_str_eq(got, strcmp(s.text[i], "0.0") ? "true" : "false");
-			else
+			} else if (s.cls[i].render == HASS_RENDER_UNIXTIME) {
+				char want[40];
+				iso_utc((time_t)atof(s.text[i]), want, sizeof(want));
+				ck_assert_str_eq(got, want);
+			} else
 				ck_assert_msg(strcmp(got, s.text[i]) == 0, "%s: %s gives '%s', want '%s'",
 					      s.name[i], s.tpl[i], got, s.text[i]);
 			eval_template(s.tpl[i], bare, got, sizeof(got));
@@ -634,6 +699,7 @@ static Suite *hass_json_suite(void)
 	tcase_add_test(tc, test_flatten_limits);
 	tcase_add_test(tc, test_flatten_errors_and_stop);
 	tcase_add_test(tc, test_classify_cayennelpp);
+	tcase_add_test(tc, test_classify_cayennelpp_extended);
 	tcase_add_test(tc, test_classify_by_name);
 	tcase_add_test(tc, test_template_text);
 	tcase_add_test(tc, test_template_reads_up_event);
