@@ -5,8 +5,9 @@
  * (mqtt.publish_fields). The JSON and the field rules are events/hass_json.h;
  * this module remembers what was announced and decides when to publish.
  *
- * The uplink path calls hass_seen() for each up event it has queued, with
- * the event's decoded `object` (NULL when there is none):
+ * The uplink path calls hass_seen() for each up event it publishes (after
+ * the fair-access check that may withhold it), with the event's decoded
+ * `object` (NULL when there is none):
  *   - discovery: the device's link diagnostics (RSSI, SNR, last seen) are
  *     announced with its first up event, each field of `object` the first
  *     time it appears: a retained config on

@@ -127,6 +127,9 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 	if (!budget_uplink(u->budget, m->dev, &g->rx[0], &ev.airtime_ms, &fa))
 		return;
 	ev.fair_access = &fa;
+	/* Home Assistant entities and field topics for this event (its object
+	 * once decoded); failures are logged there and do not concern the event. */
+	(void)hass_seen(u->hass, m->dev, ev.object, loop_now_ms());
 
 	char json[UPLINK_EVENT_MAX];
 	int rc = event_json_uplink(&ev, json, sizeof(json), &len);
@@ -149,9 +152,6 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 			  m->dev->name, lb_strerror(rc));
 		return;
 	}
-	/* Home Assistant entities and field topics follow the queued event;
-	 * failures are logged there and do not concern the event. */
-	(void)hass_seen(u->hass, m->dev, ev.object, loop_now_ms());
 	log_debug("uplink", "device %s FCnt %u FPort %u: %zu bytes from %zu gateway(s)", m->dev->name,
 		  m->fcnt, d->fport, d->frm_len, g->n_rx);
 }

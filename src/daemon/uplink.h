@@ -17,8 +17,8 @@
  * Context (borrowed): everything the handler reads or changes, and nothing
  * else: the registry, the region, counters, ids, sessions, budgets, the
  * join handler, the scheduler, the publisher, device events, the gateway
- * table (valid uplinks) and Home Assistant (hass.h: told of each queued up
- * event with its decoded object).
+ * table (valid uplinks) and Home Assistant (hass.h: told of each up event
+ * with its decoded object).
  */
 #ifndef LB_UPLINK_H
 #define LB_UPLINK_H

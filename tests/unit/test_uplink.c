@@ -851,6 +851,29 @@ START_TEST(test_held_events_keep_order)
 }
 END_TEST
 
+/* With discovery on, a published up event brings the device's entities:
+ * its link diagnostics, read from that same up topic. */
+START_TEST(test_home_assistant_entities)
+{
+	uint8_t phy[LW_MAX_PHY];
+	char up[PUBLISH_TOPIC_MAX];
+	struct hass_opts ho = {.discovery = true, .prefix = "homeassistant"};
+
+	hass_free(&w.hass);
+	ck_assert_int_eq(hass_init(&w.hass, &w.pub, &ho), LB_OK);
+	device_topic(up, sizeof(up), DEV_EUI, "up");
+	first_uplink(phy);
+	json_object *c = last_on("homeassistant/sensor/70b3d57ed0000001/link-rssi/config");
+	ck_assert_str_eq(str_of(c, "state_topic"), up);
+	ck_assert_str_eq(str_of(member(c, "device"), "name"), "sensor");
+	json_object_put(c);
+	ck_assert_uint_eq(count_topic("homeassistant/sensor/70b3d57ed0000001/last-seen/config"), 1);
+	/* a retransmission is no up event: nothing more */
+	hear_one(phy, build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 1, 10, "hello"));
+	ck_assert_uint_eq(count_topic("homeassistant/sensor/70b3d57ed0000001/last-seen/config"), 1);
+}
+END_TEST
+
 static Suite *uplink_suite(void)
 {
 	Suite *s = suite_create("uplink");
@@ -871,6 +894,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_refused_up_is_counted);
 	tcase_add_test(tc, test_rejoin_keeps_new_session);
 	tcase_add_test(tc, test_held_events_keep_order);
+	tcase_add_test(tc, test_home_assistant_entities);
 	suite_add_tcase(s, tc);
 	return s;
 }
