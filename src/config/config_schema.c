@@ -107,6 +107,7 @@ static const char *const ph_command[] = {"{application}", "{dev_eui}", "{command
 static const char *const ph_gw_event[] = {"{gateway_id}", "{event}", NULL};
 static const char *const ph_gw_state[] = {"{gateway_id}", "{state}", NULL};
 static const char *const ph_bridge[] = {"{client_id}", "{event}", NULL};
+static const char *const ph_field[] = {"{application}", "{dev_eui}", "{field}", NULL};
 
 static bool check_topic_device(const char *v, char *why, size_t cap)
 {
@@ -126,6 +127,31 @@ static bool check_topic_command(const char *v, char *why, size_t cap)
 	if (!strstr(v, "{dev_eui}"))
 		return why_set(why, cap,
 			       "must contain {dev_eui} (it tells which device a command is for)");
+	return true;
+}
+
+/* Each field of each device needs a topic of its own. */
+static bool check_topic_field(const char *v, char *why, size_t cap)
+{
+	if (!check_template(v, ph_field, why, cap))
+		return false;
+	if (!strstr(v, "{dev_eui}") || !strstr(v, "{field}"))
+		return why_set(why, cap, "must contain {dev_eui} and {field} (each field of each "
+			       "device is a topic of its own)");
+	return true;
+}
+
+/* Home Assistant subscribes to {prefix}/{component}/.../config: the prefix
+ * is one or more whole topic levels, without wildcards (MQTT 3.1.1 section
+ * 4.7.1). */
+static bool check_hass_prefix(const char *v, char *why, size_t cap)
+{
+	if (!*v)
+		return why_set(why, cap, "must not be empty");
+	if (strpbrk(v, "+#"))
+		return why_set(why, cap, "must not contain the MQTT wildcards '+' or '#'");
+	if (v[0] == '/' || v[strlen(v) - 1] == '/' || strstr(v, "//"))
+		return why_set(why, cap, "must not start or end with '/' or contain an empty level");
 	return true;
 }
 
@@ -264,6 +290,10 @@ const struct cs_entry config__schema[] = {
 	S_INT("mqtt.keepalive_s", mqtt_keepalive_s, 60, 5, 65535, "MQTT keepalive in seconds."),
 	S_STR("mqtt.topic_prefix", mqtt_topic_prefix, "", check_topic_prefix, 0,
 	      "Prepended to every topic, e.g. \"eu868/\"."),
+	S_BOOL("mqtt.publish_fields", mqtt_publish_fields, false,
+	       "On each uplink with decoded values (object), also publish each field's value "
+	       "alone, retained, on mqtt.topics.device_field (for dashboards that show a topic's "
+	       "raw value)."),
 	S_STR("mqtt.topics.device_event", mqtt_topic_device_event,
 	      "application/{application}/device/{dev_eui}/event/{event}", check_topic_device, 0,
 	      "Topic of device events (up, join, ack, txack, log)."),
@@ -281,6 +311,10 @@ const struct cs_entry config__schema[] = {
 	      "Topic of the retained gateway state; {state} is \"conn\"."),
 	S_STR("mqtt.topics.bridge", mqtt_topic_bridge, "lorabridge/{client_id}/{event}",
 	      check_topic_bridge, 0, "Topic of the bridge's own events (state, stats)."),
+	S_STR("mqtt.topics.device_field", mqtt_topic_device_field,
+	      "application/{application}/device/{dev_eui}/object/{field}", check_topic_field, 0,
+	      "Topic of one decoded field of a device when mqtt.publish_fields is on; {field} is "
+	      "the flattened field name, e.g. \"temperatureSensor_1\"."),
 	S_INT("mqtt.queue_limit", mqtt_queue_limit, 10000, 1, 10000000,
 	      "Messages kept in memory while the broker is unreachable; the oldest are dropped "
 	      "beyond. Uplink events are not: they wait in the outbox, of which this many are "
@@ -290,6 +324,14 @@ const struct cs_entry config__schema[] = {
 	      "broker's acknowledgement; beyond it new uplink events are dropped and counted."),
 	S_INT("mqtt.stats_interval_s", mqtt_stats_interval_s, 60, 0, 86400,
 	      "Period of the bridge statistics event in seconds; 0 disables it."),
+
+	S_BOOL("home_assistant.discovery", hass_discovery, false,
+	       "Announce each device's decoded fields, RSSI, SNR and last-seen time to Home "
+	       "Assistant by MQTT discovery (retained configs whose state topic is the device's "
+	       "up event)."),
+	S_STR("home_assistant.prefix", hass_prefix, "homeassistant", check_hass_prefix, 0,
+	      "Home Assistant's discovery prefix: configs go to {prefix}/sensor/..., and "
+	      "{prefix}/status \"online\" makes the bridge announce them again."),
 
 	S_ENUM("region", region, "EU868", regions,
 	       "LoRaWAN regional parameters (data rates, channels, receive windows, duty cycle)."),

@@ -138,9 +138,17 @@ struct lb_config {
 	/* "application/{application}/device/{dev_eui}/command/{command}",
 	 * subscribed with {command} = "down"; always contains {dev_eui} */
 	char *mqtt_topic_device_command;
+	/* "application/{application}/device/{dev_eui}/object/{field}": one
+	 * retained message per decoded field when mqtt_publish_fields */
+	char *mqtt_topic_device_field;
+	bool mqtt_publish_fields;       /* false */
 	int mqtt_queue_limit;           /* 10000 messages */
 	int mqtt_outbox_limit_mb;       /* 64 MiB of uplink events in the outbox */
 	int mqtt_stats_interval_s;      /* 60, 0 = no periodic stats */
+
+	/* home_assistant: MQTT discovery of the devices' decoded fields */
+	bool hass_discovery;            /* false */
+	char *hass_prefix;              /* "homeassistant" (Home Assistant's discovery_prefix) */
 
 	/* top level */
 	char *region;                   /* "EU868" */

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "io/loop.h"
 #include "io/sdnotify.h"
+#include "lbconfig.h"
 
 #define STATE_ONLINE "online"
 #define STATE_OFFLINE "offline"
@@ -86,6 +87,19 @@ static void on_mqtt_connect(void *arg)
 				  lb_strerror(rc));
 		}
 	}
+	if (b->cfg.hass_discovery && !b->hass_subscribed) {
+		int rc = hass_status_topic(&b->hass, filter, sizeof(filter));
+		if (rc == LB_OK)
+			rc = mqtt_subscribe(&b->mqtt, filter, b->cfg.mqtt_qos);
+		if (rc == LB_OK) {
+			b->hass_subscribed = true;
+			log_info("bridge", "Home Assistant discovery on; its status on %s", filter);
+		} else {
+			log_error("bridge", "cannot subscribe to Home Assistant's status topic (%s): "
+				  "configs are not announced again when it restarts; retried at the "
+				  "next connection", lb_strerror(rc));
+		}
+	}
 	/* Retained so a dashboard that subscribes later sees the state; the
 	 * Last Will replaces it with "offline" if we vanish. */
 	int rc = publish_bridge(&b->pub, "state", STATE_ONLINE, strlen(STATE_ONLINE), true);
@@ -95,10 +109,13 @@ static void on_mqtt_connect(void *arg)
 	gwconn_republish(&b->gwconn);
 }
 
-/* Messages arrive only on the command topic we subscribe to. */
+/* Messages arrive only on the topics we subscribe to: Home Assistant's
+ * status and the command topic. */
 static void on_mqtt_message(void *arg, const char *topic, const void *payload, size_t len)
 {
 	struct bridge *b = arg;
+	if (hass_on_message(&b->hass, topic, payload, len))
+		return;
 	command_on_message(&b->commands, topic, payload, len);
 }
 
@@ -365,6 +382,7 @@ static int handlers_setup(struct bridge *b)
 		.devices = &b->devices, .region = b->region, .stats = &b->stats, .ids = &b->ids,
 		.sessions = &b->sessions, .budget = &b->budget, .otaa = &b->otaa, .tx = &b->tx,
 		.pub = &b->pub, .ev = &b->ev, .gateways = &b->gateways, .payloads = &b->payloads,
+		.hass = &b->hass,
 	};
 	b->commands = (struct commands){
 		.devices = &b->devices, .region = b->region, .store = &b->store, .pub = &b->pub,
@@ -425,6 +443,12 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	if ((rc = publish_init(&b->pub, &b->cfg, &sink)) != LB_OK)
 		return rc;
 	b->ev = (struct devevents){.pub = &b->pub, .stats = &b->stats};
+	struct hass_opts ho = {
+		.discovery = b->cfg.hass_discovery, .prefix = b->cfg.hass_prefix,
+		.publish_fields = b->cfg.mqtt_publish_fields, .sw_version = PACKAGE_VERSION,
+	};
+	if ((rc = hass_init(&b->hass, &b->pub, &ho)) != LB_OK)
+		return rc;
 	if ((rc = tables_setup(b)) != LB_OK || (rc = state_setup(b, o)) != LB_OK)
 		return rc;
 	rc = sessions_init(&b->sessions, &b->devices, &b->store, &b->durable,
@@ -604,6 +628,8 @@ int bridge_reload(struct bridge *b)
 	/* Scripts changed on disk are compiled again (a failure keeps the old
 	 * table: the slots still point into it). */
 	(void)payload_sync(&b->payloads, &b->devices);
+	/* Entities of devices that left are cleared; failures are logged. */
+	(void)hass_sync(&b->hass, &b->devices);
 	for (size_t i = 0; i < b->devices.n; i++) {
 		struct lb_device *dev = &b->devices.dev[i];
 		/* A device new to the table gets its stored state back. */
@@ -742,6 +768,7 @@ void bridge_free(struct bridge *b)
 	devices_free(&b->devices);
 	gwconn_free(&b->gwconn);
 	gateways_free(&b->gateways);
+	hass_free(&b->hass);
 	if (b->store_open && store_close(&b->store) != LB_OK)
 		log_error("bridge", "state not committed at close (see above)");
 	b->store_open = false;

@@ -14,6 +14,8 @@
  *                                                  \          deleted when the broker acks)
  *                                                  v
  *   MQTT command/down --> command --> store queue --> txsched --> PULL_RESP --> gateway
+ *   uplink (up queued) --> hass --> discovery configs, field topics (publish)
+ *   MQTT {prefix}/status "online" --> hass (configs again); SIGHUP --> hass_sync
  *
  * No handler sees this struct: each gets a context of pointers to what it
  * reads and changes (dispatch.h, uplink.h, otaa.h, txsched.h, command.h,
@@ -37,6 +39,7 @@
 #include "daemon/dispatch.h"
 #include "daemon/durable.h"
 #include "daemon/gwconn.h"
+#include "daemon/hass.h"
 #include "daemon/ids.h"
 #include "daemon/otaa.h"
 #include "daemon/outbox.h"
@@ -87,6 +90,7 @@ struct bridge {
 	struct commands commands;
 	struct dispatch dispatch;
 	struct gwconn gwconn;
+	struct hass hass;
 	int signal_fd;
 	int mqtt_fd;                 /* fd registered with the loop, -1 none */
 	bool mqtt_fd_wants_write;
@@ -95,6 +99,7 @@ struct bridge {
 	bool store_open;
 	bool outbox_ready;
 	bool subscribed;             /* the command topic */
+	bool hass_subscribed;        /* Home Assistant's status topic */
 	int64_t next_stats_ms;
 	int64_t next_status_ms;      /* systemd STATUS= line */
 	int64_t watchdog_ms;         /* WatchdogSec in ms, 0 = none */

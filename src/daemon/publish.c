@@ -39,7 +39,9 @@ int publish_init(struct publisher *p, const struct lb_config *cfg, const struct 
 	    compile_one(&p->device_command, pre, cfg->mqtt_topic_device_command,
 			TOPIC_ALLOW_DEVICE_COMMAND, "mqtt.topics.device_command") != LB_OK ||
 	    compile_one(&p->device_state, pre, cfg->mqtt_topic_device_state,
-			TOPIC_ALLOW_DEVICE_STATE, "mqtt.topics.device_state") != LB_OK) {
+			TOPIC_ALLOW_DEVICE_STATE, "mqtt.topics.device_state") != LB_OK ||
+	    compile_one(&p->device_field, pre, cfg->mqtt_topic_device_field,
+			TOPIC_ALLOW_DEVICE_FIELD, "mqtt.topics.device_field") != LB_OK) {
 		publish_free(p);
 		return LB_ERR_CONFIG;
 	}
@@ -50,6 +52,7 @@ void publish_free(struct publisher *p)
 {
 	topic_free(&p->device_command);
 	topic_free(&p->device_state);
+	topic_free(&p->device_field);
 	topic_free(&p->device_event);
 	topic_free(&p->gateway_event);
 	topic_free(&p->gateway_state);
@@ -161,4 +164,28 @@ int publish_gateway_conn_clear(struct publisher *p, uint64_t gateway_eui)
 int publish_match_command(const struct publisher *p, const char *topic, struct topic_match *m)
 {
 	return topic_match(&p->device_command, topic, m) == LB_OK ? LB_OK : LB_ERR_NOT_FOUND;
+}
+
+int publish_device_field(struct publisher *p, const char *application, uint64_t dev_eui,
+			 const char *field, const char *payload, size_t len)
+{
+	char eui[17];
+	hex_format_eui(dev_eui, eui);
+	struct topic_vars v = {.application = application, .dev_eui = eui, .field = field};
+	return send_expanded(p, &p->device_field, &v, payload, len, true);
+}
+
+int publish_device_event_topic(const struct publisher *p, const char *application,
+			       uint64_t dev_eui, const char *event, char *out, size_t cap)
+{
+	char eui[17];
+	hex_format_eui(dev_eui, eui);
+	struct topic_vars v = {.application = application, .dev_eui = eui, .event = event};
+	return topic_expand(&p->device_event, &v, out, cap);
+}
+
+int publish_raw(struct publisher *p, const char *topic, const char *payload, size_t len,
+		bool retain)
+{
+	return p->sink.publish(p->sink.arg, topic, payload, len, p->qos, retain);
 }

@@ -13,6 +13,10 @@
  *   gateway/{gateway_id}/event/{event}                         up, stats
  *   gateway/{gateway_id}/state/conn                            retained ONLINE/OFFLINE
  *   lorabridge/{client_id}/{event}                             state (retained), stats
+ *   application/{application}/device/{dev_eui}/object/{field}  retained field values
+ *                                                               (mqtt.publish_fields)
+ * and, outside the prefix, topics other programs define (Home Assistant's
+ * discovery topics: hass.h), published as given with publish_raw().
  */
 #ifndef LB_PUBLISH_H
 #define LB_PUBLISH_H
@@ -48,6 +52,7 @@ struct publisher {
 	struct topic_tpl bridge;
 	struct topic_tpl device_command;
 	struct topic_tpl device_state;
+	struct topic_tpl device_field;
 	char topic[PUBLISH_TOPIC_MAX];
 };
 
@@ -77,6 +82,22 @@ int publish_device_event_held(struct publisher *p, uint64_t batch, const char *a
 /* Retained device state, e.g. state/airtime. */
 int publish_device_state(struct publisher *p, const char *application, uint64_t dev_eui,
 			 const char *state, const char *json, size_t len);
+
+/* A decoded field's value on its own, retained (mqtt.topics.device_field);
+ * an empty payload clears it (MQTT 3.1.1 §3.3.1.3). Errors: the topic's
+ * (not built: logged, rate-limited), the sink's. */
+int publish_device_field(struct publisher *p, const char *application, uint64_t dev_eui,
+			 const char *field, const char *payload, size_t len);
+
+/* The expanded topic of a device event into out (for a consumer told where
+ * to listen, e.g. a Home Assistant state_topic). Errors: topic_expand()'s. */
+int publish_device_event_topic(const struct publisher *p, const char *application,
+			       uint64_t dev_eui, const char *event, char *out, size_t cap);
+
+/* Publish on a topic the caller built in full (no template, no prefix).
+ * Errors: the sink's. */
+int publish_raw(struct publisher *p, const char *topic, const char *payload, size_t len,
+		bool retain);
 
 /* The subscription filter of the command topic ({command} = "down"). */
 int publish_command_filter(struct publisher *p, char *out, size_t cap);

@@ -134,6 +134,9 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 	if (m->dev->codec != LB_CODEC_NONE && d->has_fport && d->fport != 0)
 		(void)payload_decode(u->payloads, m->dev, d->fport, plain, d->frm_len, ev.time_us,
 				     &ev.object);
+	/* Home Assistant entities and field topics for this event (its object
+	 * once decoded); failures are logged there and do not concern the event. */
+	(void)hass_seen(u->hass, m->dev, ev.object, loop_now_ms());
 
 	char json[UPLINK_EVENT_MAX];
 	int rc = event_json_uplink(&ev, json, sizeof(json), &len);
@@ -242,7 +245,7 @@ int uplink_check(const struct uplink *u)
 		{u->devices, "devices"}, {u->region, "region"}, {u->stats, "stats"},
 		{u->ids, "ids"}, {u->sessions, "sessions"}, {u->budget, "budget"},
 		{u->otaa, "otaa"}, {u->tx, "tx"}, {u->pub, "pub"}, {u->ev, "ev"},
-		{u->gateways, "gateways"}, {u->payloads, "payloads"},
+		{u->gateways, "gateways"}, {u->payloads, "payloads"}, {u->hass, "hass"},
 	};
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		if (!m[i].p) {

@@ -17,13 +17,15 @@
  * Context (borrowed): everything the handler reads or changes, and nothing
  * else: the registry, the region, counters, ids, sessions, budgets, the
  * join handler, the scheduler, the publisher, device events, the gateway
- * table (valid uplinks) and the payload codecs (`object`).
+ * table (valid uplinks), the payload codecs (`object`) and Home Assistant
+ * (hass.h: told of each up event with its decoded object).
  */
 #ifndef LB_UPLINK_H
 #define LB_UPLINK_H
 
 #include "daemon/budget.h"
 #include "daemon/devevent.h"
+#include "daemon/hass.h"
 #include "daemon/ids.h"
 #include "daemon/otaa.h"
 #include "daemon/payload.h"
@@ -52,6 +54,7 @@ struct uplink {
 	const struct devevents *ev;
 	struct gateways *gateways;
 	struct payloads *payloads;
+	struct hass *hass;
 };
 
 /* Every member set? LB_OK, or LB_ERR_INVAL naming the missing one in the

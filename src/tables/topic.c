@@ -25,6 +25,7 @@
 /* Indexed by bit position of enum topic_var. */
 static const char *const var_names[] = {
 	"application", "dev_eui", "gateway_id", "event", "state", "client_id", "command",
+	"field",
 };
 #define N_VARS (sizeof(var_names) / sizeof(var_names[0]))
 
@@ -280,6 +281,7 @@ static const char *var_value(const struct topic_vars *v, enum topic_var which)
 	case TOPIC_VAR_STATE: return v->state;
 	case TOPIC_VAR_CLIENT_ID: return v->client_id;
 	case TOPIC_VAR_COMMAND: return v->command;
+	case TOPIC_VAR_FIELD: return v->field;
 	default: return NULL;
 	}
 }

@@ -9,7 +9,7 @@
  *     -> "eu868/application/default/device/0102030405060708/event/up"
  *
  * Placeholders: {application} {dev_eui} {gateway_id} {event} {state}
- * {client_id}. Each template states which ones it may use (an OR of
+ * {client_id} {command} {field}. Each template states which ones it may use (an OR of
  * TOPIC_VAR_* bits); the defaults follow ChirpStack v4's topic layout.
  *
  * Rules checked by topic_compile() (MQTT 3.1.1 §4.7, MQTT 5 §4.7):
@@ -54,16 +54,18 @@ enum topic_var {
 	TOPIC_VAR_STATE = 1u << 4,
 	TOPIC_VAR_CLIENT_ID = 1u << 5,
 	TOPIC_VAR_COMMAND = 1u << 6,
-	TOPIC_VAR__ALL = (1u << 7) - 1
+	TOPIC_VAR_FIELD = 1u << 7,
+	TOPIC_VAR__ALL = (1u << 8) - 1
 };
 
-/* Allowed sets of the four configurable templates (config.h mqtt_topic_*). */
+/* Allowed sets of the configurable templates (config.h mqtt_topic_*). */
 #define TOPIC_ALLOW_DEVICE_EVENT (TOPIC_VAR_APPLICATION | TOPIC_VAR_DEV_EUI | TOPIC_VAR_EVENT)
 #define TOPIC_ALLOW_GATEWAY_EVENT (TOPIC_VAR_GATEWAY_ID | TOPIC_VAR_EVENT)
 #define TOPIC_ALLOW_GATEWAY_STATE (TOPIC_VAR_GATEWAY_ID | TOPIC_VAR_STATE)
 #define TOPIC_ALLOW_BRIDGE (TOPIC_VAR_CLIENT_ID | TOPIC_VAR_EVENT)
 #define TOPIC_ALLOW_DEVICE_STATE (TOPIC_VAR_APPLICATION | TOPIC_VAR_DEV_EUI | TOPIC_VAR_STATE)
 #define TOPIC_ALLOW_DEVICE_COMMAND (TOPIC_VAR_APPLICATION | TOPIC_VAR_DEV_EUI | TOPIC_VAR_COMMAND)
+#define TOPIC_ALLOW_DEVICE_FIELD (TOPIC_VAR_APPLICATION | TOPIC_VAR_DEV_EUI | TOPIC_VAR_FIELD)
 
 /* Defaults (ChirpStack v4 conventions, {state} = "conn"; the bridge topic
  * is ours). Keep in line with config_schema.c. */
@@ -72,6 +74,7 @@ enum topic_var {
 #define TOPIC_DEFAULT_GATEWAY_STATE "gateway/{gateway_id}/state/{state}"
 #define TOPIC_DEFAULT_BRIDGE "lorabridge/{client_id}/{event}"
 #define TOPIC_DEFAULT_DEVICE_COMMAND "application/{application}/device/{dev_eui}/command/{command}"
+#define TOPIC_DEFAULT_DEVICE_FIELD "application/{application}/device/{dev_eui}/object/{field}"
 
 struct topic_seg {
 	uint8_t var;                 /* one enum topic_var bit; TOPIC_VAR_NONE = literal */
@@ -98,6 +101,7 @@ struct topic_vars {
 	const char *state;
 	const char *client_id;
 	const char *command;
+	const char *field;           /* a decoded field's flattened name */
 };
 
 /* Values taken out of a received topic by topic_match(). */

@@ -29,14 +29,21 @@ for f in "$LORABRIDGE" "$SIM" "$MAN5" "$MAN8" "$MAN1" "$CONF"; do
 	[ -e "$f" ] || { echo "FAIL: $f is missing (build first)"; exit 1; }
 done
 
-# One ABP device with every optional field and one OTAA device: together
-# they make --print-config show every device field.
+# An application with every field, one ABP device with every optional field
+# and one OTAA device: together they make --print-config show every
+# application and device field.
+echo 'function decodeUplink(input) { return {data: {}}; }' > "$T/c.js"
 cat > "$T/all.conf" <<'CFG'
+applications = (
+	{ name = "a"; id = "3fa85f64-5717-4562-b3fc-2c963f66afa6"; codec = "js";
+	  codec_script = "c.js"; }
+);
 devices = (
 	{ name = "abp"; application = "a"; dev_eui = "0000000000000001"; dev_addr = "26011bda";
 	  nwk_s_key = "2b7e151628aed2a6abf7158809cf4f3c";
 	  app_s_key = "3c4fcf098815f7aba6d2ae2816157e2b";
-	  fcnt_up = 5; tags = { room = "B12"; }; fair_access = { downlinks = 20; }; },
+	  fcnt_up = 5; tags = { room = "B12"; }; fair_access = { downlinks = 20; };
+	  codec = "js"; codec_script = "c.js"; },
 	{ name = "otaa"; dev_eui = "0000000000000002"; join_eui = "0000000000000003";
 	  app_key = "2b7e151628aed2a6abf7158809cf4f3c"; }
 );
@@ -45,11 +52,18 @@ CFG
 
 # Setting paths from the libconfig text: groups nest with "x = {" / "};",
 # unset optional strings appear as "# x is not set", device fields become
-# "devices[].x" (a device's tags group counts as one field).
+# "devices[].x" (a device's tags group counts as one field), application
+# fields "applications[].x".
 awk '
 function path(leaf,   p, i) { p = ""; for (i = 1; i <= n; i++) p = p stack[i] "."; return p leaf }
 /^[ \t]*#/ {
 	if ($0 ~ /is not set$/) { sub(/^[ \t]*# /, ""); sub(/ is not set$/, ""); print path($0) }
+	next
+}
+/^applications = \(/ { inapp = 1; next }
+inapp {
+	if ($0 ~ /^\);/) { inapp = 0; next }
+	if ($0 ~ /^\t\t[a-z0-9_]+ = /) { x = $1; print "applications[]." x }
 	next
 }
 /^devices = \(/ { indev = 1; next }

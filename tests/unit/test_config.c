@@ -269,6 +269,11 @@ START_TEST(test_defaults)
 			 "application/{application}/device/{dev_eui}/state/{state}");
 	ck_assert_str_eq(c.mqtt_topic_device_command,
 			 "application/{application}/device/{dev_eui}/command/{command}");
+	ck_assert_str_eq(c.mqtt_topic_device_field,
+			 "application/{application}/device/{dev_eui}/object/{field}");
+	ck_assert(!c.mqtt_publish_fields);
+	ck_assert(!c.hass_discovery);
+	ck_assert_str_eq(c.hass_prefix, "homeassistant");
 	ck_assert_int_eq(c.mqtt_queue_limit, 10000);
 	ck_assert_int_eq(c.mqtt_outbox_limit_mb, 64);
 	ck_assert_int_eq(c.mqtt_stats_interval_s, 60);
@@ -786,6 +791,42 @@ START_TEST(test_topic_templates)
 		    LB_ERR_CONFIG, want2);
 	static const char *const none[] = {NULL};
 	expect_text("mqtt = { topics = { device_command = \"down/{dev_eui}\"; }; };\n", LB_OK, none);
+
+	static const char *const want3[] = {
+		"1: error: mqtt.topics.device_field: must contain {dev_eui} and {field} (each field "
+		"of each device is a topic of its own)",
+		NULL};
+	expect_text("mqtt = { topics = { device_field = \"a/{dev_eui}/value\"; }; };\n",
+		    LB_ERR_CONFIG, want3);
+	static const char *const want4[] = {
+		"1: error: mqtt.topics.device_field: unknown placeholder '{event}' (allowed: "
+		"{application}, {dev_eui}, {field})",
+		NULL};
+	expect_text("mqtt = { topics = { device_field = \"{event}/{dev_eui}/{field}\"; }; };\n",
+		    LB_ERR_CONFIG, want4);
+	expect_text("mqtt = { publish_fields = true; topics = { device_field = "
+		    "\"v/{dev_eui}/{field}\"; }; };\n", LB_OK, none);
+}
+END_TEST
+
+START_TEST(test_home_assistant)
+{
+	static const char *const none[] = {NULL};
+
+	expect_text("home_assistant = { discovery = true; prefix = \"ha/disc\"; };\n", LB_OK,
+		    none);
+	static const char *const want[] = {
+		"1: error: home_assistant.prefix: must not contain the MQTT wildcards '+' or '#'",
+		NULL};
+	expect_text("home_assistant = { prefix = \"ha/#\"; };\n", LB_ERR_CONFIG, want);
+	static const char *const want2[] = {
+		"1: error: home_assistant.prefix: must not start or end with '/' or contain an "
+		"empty level",
+		NULL};
+	expect_text("home_assistant = { prefix = \"homeassistant/\"; };\n", LB_ERR_CONFIG, want2);
+	static const char *const want3[] = {"1: error: home_assistant.prefix: must not be empty",
+					    NULL};
+	expect_text("home_assistant = { prefix = \"\"; };\n", LB_ERR_CONFIG, want3);
 }
 END_TEST
 
@@ -1308,6 +1349,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_wide_literals);
 	tcase_add_test(bad, test_tls_rules);
 	tcase_add_test(bad, test_topic_templates);
+	tcase_add_test(bad, test_home_assistant);
 	tcase_add_test(bad, test_bad_values);
 	tcase_add_test(bad, test_bad_devices);
 	tcase_add_test(bad, test_report_accumulates);

@@ -15,6 +15,7 @@ static const struct topic_vars VARS = {
 	.event = "up",
 	.state = "conn",
 	.client_id = "lorabridge",
+	.field = "temperatureSensor_1",
 };
 
 /* Compile + expand, asserting success; returns a static buffer. */
@@ -53,6 +54,9 @@ START_TEST(test_defaults_chirpstack)
 			 "gateway/aa555a0000000101/state/conn");
 	ck_assert_str_eq(expand_ok(NULL, TOPIC_DEFAULT_BRIDGE, TOPIC_ALLOW_BRIDGE, &VARS),
 			 "lorabridge/lorabridge/up");
+	ck_assert_str_eq(expand_ok("eu868/", TOPIC_DEFAULT_DEVICE_FIELD, TOPIC_ALLOW_DEVICE_FIELD,
+				   &VARS),
+			 "eu868/application/default/device/0102030405060708/object/temperatureSensor_1");
 }
 END_TEST
 
@@ -247,6 +251,7 @@ START_TEST(test_var_names)
 {
 	ck_assert_str_eq(topic_var_name(TOPIC_VAR_APPLICATION), "application");
 	ck_assert_str_eq(topic_var_name(TOPIC_VAR_CLIENT_ID), "client_id");
+	ck_assert_str_eq(topic_var_name(TOPIC_VAR_FIELD), "field");
 	ck_assert_str_eq(topic_var_name(TOPIC_VAR_NONE), "");
 	ck_assert_str_eq(topic_var_name(TOPIC_VAR_DEV_EUI | TOPIC_VAR_EVENT), "");
 	ck_assert_str_eq(topic_var_name(TOPIC_VAR__ALL + 1), "");

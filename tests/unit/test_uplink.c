@@ -47,6 +47,7 @@
 #include "tables/gateway.h"
 #include "fakes.h"
 #include "daemon/outbox.h"
+#include "daemon/payload.h"
 #include "base/netaddr.h"
 #include "mac/join.h"
 
@@ -103,6 +104,8 @@ struct world {
 	struct budget budget;
 	struct txsched tx;
 	struct otaa otaa;
+	struct hass hass;
+	struct payloads payloads;
 	struct uplink up;
 	struct outbox outbox;
 	bool outbox_ready;
@@ -221,10 +224,17 @@ static void setup(void)
 		.rx_delay_s = (uint8_t)w.cfg.downlink_rx_delay_s,
 	};
 	ck_assert_int_eq(otaa_init(&w.otaa, &oc, &oo), LB_OK);
+	/* As bridge.c with the default settings: discovery and field topics off. */
+	struct hass_opts ho = {.discovery = w.cfg.hass_discovery, .prefix = w.cfg.hass_prefix,
+			       .publish_fields = w.cfg.mqtt_publish_fields};
+	ck_assert_int_eq(hass_init(&w.hass, &w.pub, &ho), LB_OK);
+	w.payloads = (struct payloads){.ev = &w.ev, .stats = &w.stats};
+	ck_assert_int_eq(payload_sync(&w.payloads, &w.devices), LB_OK);
 	w.up = (struct uplink){
 		.devices = &w.devices, .region = w.region, .stats = &w.stats, .ids = &w.ids,
 		.sessions = &w.sessions, .budget = &w.budget, .otaa = &w.otaa, .tx = &w.tx,
-		.pub = &w.pub, .ev = &w.ev, .gateways = &w.gateways,
+		.pub = &w.pub, .ev = &w.ev, .gateways = &w.gateways, .payloads = &w.payloads,
+		.hass = &w.hass,
 	};
 	ck_assert_int_eq(uplink_check(&w.up), LB_OK);
 	w.clk = loop_now_ms();
@@ -235,6 +245,8 @@ static void teardown(void)
 	if (w.outbox_ready)
 		outbox_free(&w.outbox);
 	dedup_free(&w.dedup);
+	hass_free(&w.hass);
+	payload_free(&w.payloads);
 	sessions_free(&w.sessions);
 	budget_free(&w.budget);
 	devices_free(&w.devices);
@@ -845,6 +857,64 @@ START_TEST(test_held_events_keep_order)
 }
 END_TEST
 
+/* With discovery on, a published up event brings the device's entities:
+ * its link diagnostics, read from that same up topic. */
+START_TEST(test_home_assistant_entities)
+{
+	uint8_t phy[LW_MAX_PHY];
+	char up[PUBLISH_TOPIC_MAX];
+	struct hass_opts ho = {.discovery = true, .prefix = "homeassistant"};
+
+	hass_free(&w.hass);
+	ck_assert_int_eq(hass_init(&w.hass, &w.pub, &ho), LB_OK);
+	device_topic(up, sizeof(up), DEV_EUI, "up");
+	first_uplink(phy);
+	json_object *c = last_on("homeassistant/sensor/70b3d57ed0000001/link-rssi/config");
+	ck_assert_str_eq(str_of(c, "state_topic"), up);
+	ck_assert_str_eq(str_of(member(c, "device"), "name"), "sensor");
+	json_object_put(c);
+	ck_assert_uint_eq(count_topic("homeassistant/sensor/70b3d57ed0000001/last-seen/config"), 1);
+	/* a retransmission is no up event: nothing more */
+	hear_one(phy, build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 1, 10, "hello"));
+	ck_assert_uint_eq(count_topic("homeassistant/sensor/70b3d57ed0000001/last-seen/config"), 1);
+}
+END_TEST
+
+/* A device with a codec: its `up` carries the decoded object, and Home
+ * Assistant hears of its fields (the codec runs before hass_seen()); a
+ * payload the codec refuses goes out without object, with UPLINK_CODEC. */
+START_TEST(test_codec_object)
+{
+	uint8_t phy[LW_MAX_PHY];
+	char up[PUBLISH_TOPIC_MAX];
+	struct hass_opts ho = {.discovery = true, .prefix = "homeassistant"};
+
+	hass_free(&w.hass);
+	ck_assert_int_eq(hass_init(&w.hass, &w.pub, &ho), LB_OK);
+	w.devices.dev[0].codec = LB_CODEC_CAYENNELPP;
+	device_topic(up, sizeof(up), DEV_EUI, "up");
+	hear_one(phy, build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 1, 10, "\x03\x67\x01\x10"));
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_uint_eq(release(), 1);
+	json_object *e = last_on(up);
+	ck_assert_str_eq(json_object_to_json_string_ext(member(e, "object"), JSON_C_TO_STRING_PLAIN),
+			 "{\"temperatureSensor\":{\"3\":27.2}}");
+	json_object_put(e);
+	ck_assert_uint_eq(count_topic("homeassistant/sensor/70b3d57ed0000001/temperatureSensor_3/"
+				      "config"), 1);
+	ck_assert_uint_eq(w.stats.codec_decoded, 1);
+
+	hear_one(phy, build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 2, 10, "\x03\x99\x01"));
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_uint_eq(release(), 1);
+	e = last_on(up);
+	ck_assert(!json_object_object_get_ex(e, "object", NULL));
+	json_object_put(e);
+	assert_last_log("UPLINK_CODEC");
+	ck_assert_uint_eq(w.stats.codec_failed, 1);
+}
+END_TEST
+
 static Suite *uplink_suite(void)
 {
 	Suite *s = suite_create("uplink");
@@ -865,6 +935,8 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_refused_up_is_counted);
 	tcase_add_test(tc, test_rejoin_keeps_new_session);
 	tcase_add_test(tc, test_held_events_keep_order);
+	tcase_add_test(tc, test_home_assistant_entities);
+	tcase_add_test(tc, test_codec_object);
 	suite_add_tcase(s, tc);
 	return s;
 }

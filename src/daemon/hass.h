@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hass.h - Home Assistant for the devices' decoded values: MQTT discovery
+ * (home_assistant.discovery) and one retained topic per field
+ * (mqtt.publish_fields). The JSON and the field rules are events/hass_json.h;
+ * this module remembers what was announced and decides when to publish.
+ *
+ * The uplink path calls hass_seen() for each up event it publishes (after
+ * the fair-access check that may withhold it), with the event's decoded
+ * `object` (NULL when there is none):
+ *   - discovery: the device's link diagnostics (RSSI, SNR, last seen) are
+ *     announced with its first up event, each field of `object` the first
+ *     time it appears: a retained config on
+ *     {prefix}/{sensor|binary_sensor}/{dev_eui}/{field}/config whose state
+ *     topic is the device's up event topic and whose value_template reads
+ *     the field out of it. Nothing is published for an up event whose
+ *     fields are all announced: it costs a flatten and one lookup per
+ *     field, no allocation.
+ *   - expire_after: 3 times the device's uplink interval, measured between
+ *     its up events (a moving average, 1/4 weight to the newest interval),
+ *     bounded to HASS_EXPIRE_MIN_S..HASS_EXPIRE_MAX_S; none until two up
+ *     events were seen. When it moves by more than a quarter from the
+ *     announced value, the device's field configs are announced again.
+ *   - availability: the bridge's retained state topic ("online" /
+ *     "offline", its Last Will): the entities go unavailable with it.
+ *   - publish_fields: every field's value, retained, on
+ *     mqtt.topics.device_field, at every up event with an object.
+ * At most HASS_FIELDS_MAX fields per device are remembered; more are
+ * logged once per device and ignored.
+ *
+ * hass_on_message(): "online" on {prefix}/status (Home Assistant's birth
+ * message) announces every remembered config again. hass_sync(), after a
+ * SIGHUP reload: a device no longer configured, or moved to another
+ * application, has its configs and field topics cleared (an empty retained
+ * message, MQTT 3.1.1 §3.3.1.3) and is forgotten; a renamed one is
+ * announced again. What the bridge announced in an earlier run is not
+ * remembered: a device removed while the bridge was stopped keeps its
+ * retained configs.
+ *
+ * Context: the publisher (borrowed), the settings (copied; strings
+ * borrowed from the configuration, which outlives this module).
+ * Errors: every function returns LB_OK or an lb_err code and logs the
+ * failure (rate-limited); a config or field that could not be published is
+ * tried again at the device's next up event.
+ * Ownership: hass_init() allocates nothing; hass_free() releases what
+ * hass_seen() remembered.
+ */
+#ifndef LB_HASS_H
+#define LB_HASS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/publish.h"
+#include "events/hass_json.h"
+#include "tables/devices.h"
+
+#define HASS_FIELDS_MAX 64
+#define HASS_EXPIRE_MIN_S 60
+#define HASS_EXPIRE_MAX_S (3 * 86400)
+
+struct hass_opts {
+	bool discovery;                  /* home_assistant.discovery */
+	const char *prefix;              /* home_assistant.prefix */
+	bool publish_fields;             /* mqtt.publish_fields */
+	const char *sw_version;          /* origin.sw_version of the configs, NULL = none */
+};
+
+/* One remembered field of a device. */
+struct hass_field {
+	uint32_t hash;                   /* of name */
+	bool announced;                  /* its config reached the publisher */
+	char *name;
+	char *value_template;            /* NULL without discovery */
+	struct hass_class cls;
+};
+
+/* What the module remembers of one device (private to hass.c). */
+struct hass_dev {
+	uint64_t dev_eui;
+	char *application;               /* copies: its topics and device block */
+	char *name;
+	char *manufacturer;              /* tag "manufacturer", NULL = none */
+	char *model;                     /* tag "model", NULL = none */
+	struct hass_field *fields;
+	size_t n_fields, cap_fields;
+	bool full_logged;                /* HASS_FIELDS_MAX reached, said once */
+	bool diag_announced;
+	int64_t last_up_ms;              /* 0 = no up event yet */
+	double interval_ms;              /* moving average, 0 = unknown */
+	int expire_s;                    /* in the announced configs, 0 = none */
+};
+
+struct hass_stats {
+	uint64_t configs;                /* discovery configs published */
+	uint64_t cleared;                /* retained messages cleared */
+	uint64_t values;                 /* field values published */
+	uint64_t errors;                 /* publishes that failed */
+};
+
+struct hass {
+	struct publisher *pub;
+	struct hass_opts o;
+	char availability[PUBLISH_TOPIC_MAX];
+	struct hass_dev **dev;
+	size_t n, cap;
+	uint32_t *slots;                 /* DevEUI -> index + 1, open addressing */
+	size_t mask;
+	struct hass_stats stats;
+};
+
+/* Errors: LB_ERR_INVAL (NULL, discovery without prefix), the bridge
+ * state topic's (not built). */
+int hass_init(struct hass *h, struct publisher *pub, const struct hass_opts *o);
+void hass_free(struct hass *h);
+
+/* Whether hass_seen() does anything (discovery or publish_fields on). */
+bool hass_enabled(const struct hass *h);
+
+/*
+ * An up event of dev was queued; object is its decoded payload (borrowed,
+ * a JSON object, or NULL), now_ms the monotonic time (loop_now_ms()).
+ * Errors: LB_ERR_NOMEM (the device or a field not remembered), the
+ * publisher's; each is logged, and the rest of the event is still handled.
+ */
+int hass_seen(struct hass *h, const struct lb_device *dev, struct json_object *object,
+	      int64_t now_ms);
+
+/* The topic to subscribe to for Home Assistant's birth message:
+ * "{prefix}/status". Errors: LB_ERR_STATE (discovery off), LB_ERR_TOO_LARGE. */
+int hass_status_topic(const struct hass *h, char *out, size_t cap);
+
+/* A message from the broker: true when it was Home Assistant's status
+ * topic (consumed; "online" announces everything again), false otherwise. */
+bool hass_on_message(struct hass *h, const char *topic, const void *payload, size_t len);
+
+/* Publish every remembered config again. Returns LB_OK or the first error. */
+int hass_announce_all(struct hass *h);
+
+/* After devices_reload(): clear and forget the devices that left (or
+ * changed application), announce renamed ones again. */
+int hass_sync(struct hass *h, struct devices *devices);
+
+#endif

@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_hass.c - Home Assistant discovery and per-field topics, the daemon
+ * part (daemon/hass.h) on a recording publisher: what is announced when,
+ * announced again, cleared, and what the field topics carry.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "base/lb_err.h"
+#include "daemon/hass.h"
+#include "fakes.h"
+#include "tables/devices.h"
+
+#define EUI_A 0x0102030405060708ull
+#define EUI_B 0x1112131415161718ull
+#define UP_A "application/building/device/0102030405060708/event/up"
+#define CFG_A "homeassistant/sensor/0102030405060708/"
+
+struct world {
+	char dir[FAKE_DIR_MAX];
+	struct lb_config cfg;
+	const struct region *region;
+	struct idgen ids;
+	struct publisher pub;
+	struct devevents ev;
+	struct stats stats;
+	struct rec_sink sink;
+	struct devices devices;
+	struct hass hass;
+};
+
+static struct world w;
+static char base_dir[] = "/tmp/test_hass.XXXXXX";
+
+static void base_setup(void)
+{
+	testutil_tmp_make(base_dir);
+}
+
+static void base_teardown(void)
+{
+	testutil_tmp_remove(base_dir);
+}
+
+static void device_conf(struct lb_device_conf *c, const char *name, const char *app,
+			uint64_t eui, uint32_t addr)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = (char *)name;
+	c->application = (char *)app;
+	c->dev_eui = eui;
+	c->activation = LB_ACT_ABP;
+	c->dev_addr = addr;
+	memset(c->nwk_s_key, 0x11, 16);
+	memset(c->app_s_key, 0x22, 16);
+	c->lorawan_version = 3;
+	c->fair_access = w.cfg.fair_access;
+}
+
+/* Two devices: A (office-th) has a manufacturer tag, B (meter). */
+static void devices_make(struct devices *d)
+{
+	struct lb_device_conf conf[2];
+
+	device_conf(&conf[0], "office-th", "building", EUI_A, 0x26000001);
+	conf[0].tags[0] = (struct lb_tag){.key = (char *)"manufacturer", .value = (char *)"Acme"};
+	conf[0].n_tags = 1;
+	device_conf(&conf[1], "meter", "building", EUI_B, 0x26000002);
+	ck_assert_int_eq(devices_init(d, conf, 2), LB_OK);
+}
+
+static void open_world(bool discovery, bool fields)
+{
+	memset(&w, 0, sizeof(w));
+	struct publish_sink sink = {.publish = rec_publish, .arg = &w.sink};
+	fakes_base_open(&(struct fake_base){.dir = w.dir, .cfg = &w.cfg, .region = &w.region,
+					    .ids = &w.ids, .pub = &w.pub, .ev = &w.ev,
+					    .stats = &w.stats}, base_dir, &sink);
+	devices_make(&w.devices);
+	struct hass_opts o = {.discovery = discovery, .prefix = w.cfg.hass_prefix,
+			      .publish_fields = fields, .sw_version = "9.9"};
+	ck_assert_int_eq(hass_init(&w.hass, &w.pub, &o), LB_OK);
+}
+
+static void teardown(void)
+{
+	hass_free(&w.hass);
+	devices_free(&w.devices);
+	rec_sink_free(&w.sink);
+	publish_free(&w.pub);
+	config_free(&w.cfg);
+}
+
+static struct lb_device *dev_a(void)
+{
+	return devices_find_eui(&w.devices, EUI_A);
+}
+
+/* hass_seen() with a JSON text (NULL = no object). */
+static int seen(struct lb_device *dev, const char *json, int64_t now_ms)
+{
+	struct json_object *o = json ? json_tokener_parse(json) : NULL;
+	if (json)
+		ck_assert_ptr_nonnull(o);
+	int rc = hass_seen(&w.hass, dev, o, now_ms);
+	json_object_put(o);
+	return rc;
+}
+
+static size_t count_topic(const char *prefix)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < w.sink.n; i++)
+		n += strncmp(w.sink.m[i].topic, prefix, strlen(prefix)) == 0;
+	return n;
+}
+
+/* The last message on exactly this topic, or NULL. */
+static const struct rec_msg *last_on(const char *topic)
+{
+	for (size_t i = w.sink.n; i > 0; i--)
+		if (strcmp(w.sink.m[i - 1].topic, topic) == 0)
+			return &w.sink.m[i - 1];
+	return NULL;
+}
+
+static struct json_object *config_of(const char *topic)
+{
+	const struct rec_msg *m = last_on(topic);
+	ck_assert_msg(m != NULL, "nothing on %s", topic);
+	ck_assert(m->retain);
+	struct json_object *o = json_tokener_parse(m->payload);
+	ck_assert_ptr_nonnull(o);
+	return o;
+}
+
+static const char *str_at(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static void sink_reset(void)
+{
+	rec_sink_free(&w.sink);
+}
+
+#define LPP "{\"temperatureSensor\": {\"1\": 21.5}, \"humiditySensor\": {\"1\": 40.0}}"
+
+START_TEST(test_announce_once)
+{
+	open_world(true, false);
+	ck_assert_int_eq(seen(dev_a(), LPP, 1000), LB_OK);
+	/* three link diagnostics and two fields, all retained */
+	ck_assert_uint_eq(w.sink.n, 5);
+	for (size_t i = 0; i < w.sink.n; i++)
+		ck_assert(w.sink.m[i].retain);
+	ck_assert_ptr_nonnull(last_on(CFG_A "link-rssi/config"));
+	ck_assert_ptr_nonnull(last_on(CFG_A "link-snr/config"));
+	ck_assert_ptr_nonnull(last_on(CFG_A "last-seen/config"));
+
+	struct json_object *c = config_of(CFG_A "temperatureSensor_1/config");
+	ck_assert_str_eq(str_at(c, "state_topic"), UP_A);
+	ck_assert_str_eq(str_at(c, "availability_topic"), "lorabridge/lorabridge/state");
+	ck_assert_str_eq(str_at(c, "device_class"), "temperature");
+	ck_assert_str_eq(str_at(c, "unique_id"), "lorabridge_0102030405060708_temperatureSensor_1");
+	ck_assert_ptr_null(str_at(c, "expire_after"));    /* one up event: no interval yet */
+	struct json_object *d;
+	ck_assert(json_object_object_get_ex(c, "device", &d));
+	ck_assert_str_eq(str_at(d, "name"), "office-th");
+	ck_assert_str_eq(str_at(d, "manufacturer"), "Acme");
+	json_object_put(c);
+	c = config_of(CFG_A "last-seen/config");
+	ck_assert_str_eq(str_at(c, "entity_category"), "diagnostic");
+	json_object_put(c);
+
+	/* the second up event measures the interval (60 s: expire_after 180 s)
+	 * and announces the fields again with it */
+	sink_reset();
+	ck_assert_int_eq(seen(dev_a(), LPP, 61000), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 2);
+	c = config_of(CFG_A "humiditySensor_1/config");
+	ck_assert_str_eq(str_at(c, "expire_after"), "180");
+	json_object_put(c);
+
+	/* then nothing while the interval stays */
+	sink_reset();
+	ck_assert_int_eq(seen(dev_a(), LPP, 121000), LB_OK);
+	ck_assert_int_eq(seen(dev_a(), LPP, 185000), LB_OK);
+	ck_assert_int_eq(seen(dev_a(), NULL, 240000), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 0);
+
+	/* a field seen for the first time is announced alone */
+	ck_assert_int_eq(seen(dev_a(), "{\"temperatureSensor\": {\"2\": 19.0}}", 300000), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 1);
+	ck_assert_str_eq(w.sink.m[0].topic, CFG_A "temperatureSensor_2/config");
+	ck_assert_uint_eq(w.hass.stats.configs, 8);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_expire_after_follows_interval)
+{
+	open_world(true, false);
+	/* 10 s apart: 3 x 10 s is below the floor */
+	ck_assert_int_eq(seen(dev_a(), LPP, 1000), LB_OK);
+	ck_assert_int_eq(seen(dev_a(), LPP, 11000), LB_OK);
+	struct json_object *c = config_of(CFG_A "temperatureSensor_1/config");
+	ck_assert_int_eq(atoi(str_at(c, "expire_after")), HASS_EXPIRE_MIN_S);
+	json_object_put(c);
+
+	/* the device slows down to every 20 min: the average climbs, and each
+	 * move by more than a quarter is announced, then it settles */
+	int64_t t = 11000;
+	size_t announcements = 0;
+	sink_reset();
+	size_t before = 0;
+	for (int i = 0; i < 40; i++) {
+		t += 1200000;
+		ck_assert_int_eq(seen(dev_a(), LPP, t), LB_OK);
+		announcements += w.sink.n > before;
+		before = w.sink.n;
+	}
+	ck_assert_uint_gt(announcements, 1);
+	ck_assert_uint_lt(announcements, 15);
+	ck_assert_uint_eq(w.sink.n, 2 * announcements);
+	c = config_of(CFG_A "temperatureSensor_1/config");
+	int e = atoi(str_at(c, "expire_after"));
+	json_object_put(c);
+	/* announced within a quarter of 3 x 20 min */
+	ck_assert_int_ge(e * 5, 3600 * 4);
+	ck_assert_int_le(e * 3, 3600 * 4);
+
+	/* every other day: bounded */
+	for (int i = 0; i < 40; i++) {
+		t += 2 * 86400000LL;
+		ck_assert_int_eq(seen(dev_a(), LPP, t), LB_OK);
+	}
+	c = config_of(CFG_A "temperatureSensor_1/config");
+	e = atoi(str_at(c, "expire_after"));
+	json_object_put(c);
+	ck_assert_int_le(e, HASS_EXPIRE_MAX_S);
+	ck_assert_int_ge(e * 4, HASS_EXPIRE_MAX_S * 3);
+	/* a device heard twice, five days apart, gets the bound itself */
+	struct lb_device *b = devices_find_eui(&w.devices, EUI_B);
+	ck_assert_int_eq(seen(b, "{\"x\": 1}", 1000), LB_OK);
+	ck_assert_int_eq(seen(b, "{\"x\": 1}", 1000 + 5 * 86400000LL), LB_OK);
+	c = config_of("homeassistant/sensor/1112131415161718/x/config");
+	ck_assert_int_eq(atoi(str_at(c, "expire_after")), HASS_EXPIRE_MAX_S);
+	json_object_put(c);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_status_online_announces_again)
+{
+	char status[PUBLISH_TOPIC_MAX];
+
+	open_world(true, false);
+	ck_assert_int_eq(hass_status_topic(&w.hass, status, sizeof(status)), LB_OK);
+	ck_assert_str_eq(status, "homeassistant/status");
+	ck_assert_int_eq(seen(dev_a(), LPP, 1000), LB_OK);
+	ck_assert_int_eq(seen(devices_find_eui(&w.devices, EUI_B), "{\"energy\": 12.5}", 1000),
+			 LB_OK);
+	ck_assert_uint_eq(w.sink.n, 5 + 4);
+	sink_reset();
+
+	ck_assert(hass_on_message(&w.hass, status, "offline", 7));
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert(!hass_on_message(&w.hass, "application/x/device/y/command/down", "online", 6));
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert(hass_on_message(&w.hass, status, "online", 6));
+	ck_assert_uint_eq(w.sink.n, 9);
+	ck_assert_uint_eq(count_topic("homeassistant/sensor/1112131415161718/"), 4);
+	struct json_object *c = config_of("homeassistant/sensor/1112131415161718/energy/config");
+	ck_assert_str_eq(str_at(c, "state_class"), "total_increasing");
+	json_object_put(c);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_removal_clears)
+{
+	open_world(true, true);
+	ck_assert_int_eq(seen(dev_a(), LPP, 1000), LB_OK);
+	ck_assert_int_eq(seen(dev_a(), "{\"door_open\": true}", 2000), LB_OK);
+	ck_assert_int_eq(seen(devices_find_eui(&w.devices, EUI_B), "{\"energy\": 1}", 1000),
+			 LB_OK);
+	ck_assert_ptr_nonnull(last_on("homeassistant/binary_sensor/0102030405060708/door_open/config"));
+	sink_reset();
+
+	/* the reload drops A: its configs and field topics are cleared, B stays */
+	struct lb_device_conf only_b;
+	device_conf(&only_b, "meter", "building", EUI_B, 0x26000002);
+	ck_assert_int_eq(devices_reload(&w.devices, &only_b, 1), LB_OK);
+	ck_assert_int_eq(hass_sync(&w.hass, &w.devices), LB_OK);
+	/* 3 fields: config + field topic each; 3 diagnostics */
+	ck_assert_uint_eq(w.sink.n, 9);
+	for (size_t i = 0; i < w.sink.n; i++) {
+		ck_assert_uint_eq(w.sink.m[i].len, 0);
+		ck_assert(w.sink.m[i].retain);
+		ck_assert_ptr_nonnull(strstr(w.sink.m[i].topic, "0102030405060708"));
+	}
+	ck_assert_ptr_nonnull(last_on(CFG_A "temperatureSensor_1/config"));
+	ck_assert_ptr_nonnull(last_on("homeassistant/binary_sensor/0102030405060708/door_open/config"));
+	ck_assert_ptr_nonnull(last_on(CFG_A "link-rssi/config"));
+	ck_assert_ptr_nonnull(
+		last_on("application/building/device/0102030405060708/object/humiditySensor_1"));
+	ck_assert_uint_eq(w.hass.n, 1);
+	ck_assert_uint_eq(w.hass.stats.cleared, 9);
+
+	/* B still known: no announcement at its next up event */
+	sink_reset();
+	ck_assert_int_eq(seen(devices_find_eui(&w.devices, EUI_B), "{\"energy\": 2}", 61000),
+			 LB_OK);
+	ck_assert_ptr_null(last_on("homeassistant/sensor/1112131415161718/link-rssi/config"));
+	teardown();
+}
+END_TEST
+
+START_TEST(test_rename_and_application_change)
+{
+	open_world(true, false);
+	ck_assert_int_eq(seen(dev_a(), LPP, 1000), LB_OK);
+	sink_reset();
+
+	/* renamed: announced again under the new name */
+	struct lb_device_conf c[2];
+	device_conf(&c[0], "office-east", "building", EUI_A, 0x26000001);
+	device_conf(&c[1], "meter", "building", EUI_B, 0x26000002);
+	ck_assert_int_eq(devices_reload(&w.devices, c, 2), LB_OK);
+	ck_assert_int_eq(hass_sync(&w.hass, &w.devices), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 5);
+	struct json_object *cfg = config_of(CFG_A "temperatureSensor_1/config"), *d;
+	ck_assert(json_object_object_get_ex(cfg, "device", &d));
+	ck_assert_str_eq(str_at(d, "name"), "office-east");
+	ck_assert_str_eq(str_at(d, "manufacturer"), "lorabridge");   /* the tag is gone */
+	json_object_put(cfg);
+	sink_reset();
+
+	/* another application: its state topic changes, so it is cleared and
+	 * announced afresh at its next up event */
+	device_conf(&c[0], "office-east", "campus", EUI_A, 0x26000001);
+	ck_assert_int_eq(devices_reload(&w.devices, c, 2), LB_OK);
+	ck_assert_int_eq(hass_sync(&w.hass, &w.devices), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 5);
+	ck_assert_uint_eq(w.sink.m[0].len, 0);
+	sink_reset();
+	ck_assert_int_eq(seen(dev_a(), LPP, 2000), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 5);
+	cfg = config_of(CFG_A "temperatureSensor_1/config");
+	ck_assert_str_eq(str_at(cfg, "state_topic"),
+			 "application/campus/device/0102030405060708/event/up");
+	json_object_put(cfg);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_field_topics)
+{
+	open_world(false, true);
+	ck_assert_int_eq(seen(dev_a(), "{\"temperature\": 21.5, \"door_open\": true,"
+				       " \"label\": \"kitchen\", \"n\": null, \"v\": [1, 2]}", 1000),
+			 LB_OK);
+	ck_assert_uint_eq(w.sink.n, 5);
+	const struct rec_msg *m =
+		last_on("application/building/device/0102030405060708/object/temperature");
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(m->payload, "21.5");
+	ck_assert(m->retain);
+	ck_assert_str_eq(last_on("application/building/device/0102030405060708/object/door_open")
+			 ->payload, "true");
+	ck_assert_str_eq(last_on("application/building/device/0102030405060708/object/label")
+			 ->payload, "kitchen");
+	ck_assert_str_eq(last_on("application/building/device/0102030405060708/object/v_1")
+			 ->payload, "2");
+	/* no discovery: no config, and nothing without an object */
+	ck_assert_uint_eq(count_topic("homeassistant/"), 0);
+	sink_reset();
+	ck_assert_int_eq(seen(dev_a(), NULL, 2000), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 0);
+	/* every up event with an object publishes its values */
+	ck_assert_int_eq(seen(dev_a(), "{\"temperature\": 22}", 3000), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 1);
+	ck_assert_str_eq(w.sink.m[0].payload, "22");
+	ck_assert_uint_eq(w.hass.stats.values, 6);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_disabled_does_nothing)
+{
+	open_world(false, false);
+	ck_assert(!hass_enabled(&w.hass));
+	ck_assert_int_eq(seen(dev_a(), LPP, 1000), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert_uint_eq(w.hass.n, 0);
+	char status[64];
+	ck_assert_int_eq(hass_status_topic(&w.hass, status, sizeof(status)), LB_ERR_STATE);
+	ck_assert(!hass_on_message(&w.hass, "homeassistant/status", "online", 6));
+	teardown();
+}
+END_TEST
+
+START_TEST(test_field_limit)
+{
+	char json[4096];
+	int n = snprintf(json, sizeof(json), "{");
+
+	for (int i = 0; i < HASS_FIELDS_MAX + 6; i++)
+		n += snprintf(json + n, sizeof(json) - (size_t)n, "%s\"f%d\": %d", i ? ", " : "", i, i);
+	snprintf(json + n, sizeof(json) - (size_t)n, "}");
+	open_world(true, false);
+	ck_assert_int_eq(seen(dev_a(), json, 1000), LB_OK);
+	ck_assert_uint_eq(w.sink.n, HASS_N_DIAG + HASS_FIELDS_MAX);
+	ck_assert_ptr_nonnull(last_on(CFG_A "f63/config"));
+	ck_assert_ptr_null(last_on(CFG_A "f64/config"));
+	ck_assert(w.hass.dev[0]->full_logged);
+	sink_reset();
+	ck_assert_int_eq(seen(dev_a(), json, 1000), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_publish_failure_retried)
+{
+	open_world(true, true);
+	w.sink.refuse = LB_ERR_NOMEM;
+	ck_assert_int_eq(seen(dev_a(), LPP, 1000), LB_ERR_NOMEM);
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert_uint_eq(w.hass.stats.errors, 3 + 2 + 2);
+	/* the broker takes messages again: the next up event announces all */
+	w.sink.refuse = LB_OK;
+	ck_assert_int_eq(seen(dev_a(), LPP, 2000), LB_OK);
+	ck_assert_ptr_nonnull(last_on(CFG_A "link-rssi/config"));
+	ck_assert_ptr_nonnull(last_on(CFG_A "temperatureSensor_1/config"));
+	ck_assert_ptr_nonnull(
+		last_on("application/building/device/0102030405060708/object/temperatureSensor_1"));
+	teardown();
+}
+END_TEST
+
+START_TEST(test_not_an_object)
+{
+	open_world(true, false);
+	ck_assert_int_eq(seen(dev_a(), "[1, 2]", 1000), LB_ERR_INVAL);
+	/* the diagnostics still came */
+	ck_assert_uint_eq(w.sink.n, HASS_N_DIAG);
+	ck_assert_int_eq(hass_seen(&w.hass, NULL, NULL, 0), LB_ERR_INVAL);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_many_devices)
+{
+	enum { N = 200 };
+	struct lb_device_conf *c = calloc(N, sizeof(*c));
+	char (*names)[16] = calloc(N, sizeof(*names));
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_nonnull(names);
+	open_world(false, true);
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "d%d", i);
+		device_conf(&c[i], names[i], "building", 0x7000000000000000ull + (uint64_t)i,
+			    0x27000000u + (uint32_t)i);
+	}
+	ck_assert_int_eq(devices_reload(&w.devices, c, N), LB_OK);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++) {
+			struct lb_device *d = devices_find_eui(&w.devices, 0x7000000000000000ull + (uint64_t)i);
+			ck_assert_int_eq(seen(d, "{\"x\": 1}", 1000 + round), LB_OK);
+			ck_assert_uint_eq(w.sink.n, 1);
+			sink_reset();
+		}
+	}
+	ck_assert_uint_eq(w.hass.n, N);
+	/* half leave */
+	ck_assert_int_eq(devices_reload(&w.devices, c, N / 2), LB_OK);
+	ck_assert_int_eq(hass_sync(&w.hass, &w.devices), LB_OK);
+	ck_assert_uint_eq(w.sink.n, N / 2);
+	ck_assert_uint_eq(w.hass.n, N / 2);
+	sink_reset();
+	for (int i = 0; i < N / 2; i++) {
+		struct lb_device *d = devices_find_eui(&w.devices, 0x7000000000000000ull + (uint64_t)i);
+		ck_assert_int_eq(seen(d, "{\"x\": 2}", 5000), LB_OK);
+		sink_reset();
+	}
+	ck_assert_uint_eq(w.hass.n, N / 2);
+	teardown();
+	free(c);
+	free(names);
+}
+END_TEST
+
+static Suite *hass_suite(void)
+{
+	Suite *s = suite_create("hass");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_add_test(tc, test_announce_once);
+	tcase_add_test(tc, test_expire_after_follows_interval);
+	tcase_add_test(tc, test_status_online_announces_again);
+	tcase_add_test(tc, test_removal_clears);
+	tcase_add_test(tc, test_rename_and_application_change);
+	tcase_add_test(tc, test_field_topics);
+	tcase_add_test(tc, test_disabled_does_nothing);
+	tcase_add_test(tc, test_field_limit);
+	tcase_add_test(tc, test_publish_failure_retried);
+	tcase_add_test(tc, test_not_an_object);
+	tcase_add_test(tc, test_many_devices);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(hass_suite());
+}
