@@ -416,7 +416,8 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	struct publish_sink sink = {.publish = mqtt_out, .hold = hold_out, .arg = b};
 	if ((rc = publish_init(&b->pub, &b->cfg, &sink)) != LB_OK)
 		return rc;
-	b->ev = (struct devevents){.pub = &b->pub, .stats = &b->stats};
+	/* a failure is logged; events then carry empty tenant and profile ids */
+	(void)devevent_init(&b->ev, &b->pub, &b->stats, b->region->name);
 	if ((rc = tables_setup(b)) != LB_OK || (rc = state_setup(b, o)) != LB_OK)
 		return rc;
 	rc = sessions_init(&b->sessions, &b->devices, &b->store, &b->durable,

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "events/devinfo.h"
 #include "tables/fairaccess.h"
 #include "lorawan/lorawan.h"
 #include "lorawan/lwcrypto.h"
@@ -45,6 +46,8 @@ struct lb_device {
 	char *name;
 	char *application;
 	char *application_id;            /* configured UUID, NULL = none */
+	char app_uuid[DEVINFO_ID_SIZE];  /* events' applicationId: application_id, else
+					  * UUIDv5 of the name (events/devinfo.h) */
 	uint64_t dev_eui;
 	enum lb_activation activation;
 	bool has_session;                /* ABP: dev_addr and keys valid */
