@@ -9,6 +9,7 @@
 #include "daemon/devevent.h"
 #include "events/dlcmd.h"
 #include "base/hex.h"
+#include "base/uuid.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 
@@ -51,10 +52,12 @@ static int check_limits(struct commands *c, const struct lb_device *dev, const s
 		*why = "the device's downlink queue is full (downlink.queue_limit)";
 		return LB_ERR_FULL;
 	}
-	if (strlen(cmd->id) >= STORE_DL_ID_SIZE) {
-		*code = "INVALID_FIELD";
-		*why = "id longer than 63 characters";
-		return LB_ERR_RANGE;
+	/* Encoding `object` is the device codec's job; without one, an empty
+	 * frame must not go out in its place. */
+	if (cmd->object) {
+		*code = "DOWNLINK_CODEC";
+		*why = "object given, but no codec of the device encodes it: send data";
+		return LB_ERR_STATE;
 	}
 	return LB_OK;
 }
@@ -75,10 +78,14 @@ static void enqueue(struct commands *c, struct lb_device *dev, struct dlcmd *cmd
 		return;
 	}
 	memset(&dl, 0, sizeof(dl));
-	snprintf(dl.id, sizeof(dl.id), "%s", cmd->id);
+	/* cmd->id is a UUID (dlcmd.h), given or generated */
+	_Static_assert(UUID_STR_LEN < STORE_DL_ID_SIZE, "a UUID fits a queue item id");
+	snprintf(dl.id, sizeof(dl.id), "%.*s", UUID_STR_LEN, cmd->id);
 	dl.dev_eui = dev->dev_eui;
 	dl.fport = cmd->fport;
 	dl.confirmed = cmd->confirmed;
+	dl.has_expires_at = cmd->has_expires_at;
+	dl.expires_at_us = cmd->expires_at_us;
 	dl.len = cmd->len;
 	memcpy(dl.data, cmd->data, cmd->len);
 	int rc = store_downlink_push(c->store, &dl, &seq);
@@ -102,6 +109,7 @@ static const char *reason_text(const char *code)
 	static const struct { const char *code, *text; } texts[] = {
 		{"INVALID_JSON", "the payload is not a JSON object"},
 		{"INVALID_FIELD", "a field has the wrong type or value"},
+		{"INVALID_ID", "id is not a UUID"},
 		{"DEV_EUI_MISMATCH", "devEui in the body differs from the topic"},
 		{"INVALID_FPORT", "fPort must be 1..223"},
 		{"INVALID_DATA", "data is not valid base64"},
@@ -140,4 +148,5 @@ void command_on_message(void *arg, const char *topic, const void *payload, size_
 		return;
 	}
 	enqueue(c, dev, &cmd);
+	dlcmd_release(&cmd);
 }

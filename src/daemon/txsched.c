@@ -376,22 +376,34 @@ static void skip_windows(struct downlink_pending_entry *e, int first)
 	e->attempt = (uint8_t)first;
 }
 
+#define EXPIRED_MAX 8                /* expired items dropped per decision */
+
 struct decision {
 	bool has_item;
 	struct store_downlink item;
 	size_t queued;
+	int64_t now_us;                  /* wall clock, for expiresAt */
+	size_t n_expired;                /* items found expired (the first EXPIRED_MAX kept) */
+	char expired[EXPIRED_MAX][STORE_DL_ID_SIZE];
 };
+
+static void drop_item(struct txsched *t, struct lb_device *dev, const char *id, const char *code,
+		      const char *why)
+{
+	char desc[192];
+	snprintf(desc, sizeof(desc), "queue item %s dropped: %s", id, why);
+	const char *keys[] = {"queueItemId"};
+	devevent_log_ctx(t->c.ev, dev, "ERROR", code, desc, keys, &id, 1);
+	int rc = store_downlink_delete(t->c.store, id);
+	if (rc != LB_OK)
+		log_error("txsched", "device %s: dropped item %s not removed from the store: %s",
+			  dev->name, id, lb_strerror(rc));
+}
 
 static void refuse_item(struct txsched *t, struct lb_device *dev, const struct store_downlink *it,
 			const char *code, const char *why)
 {
-	char desc[192];
-	snprintf(desc, sizeof(desc), "queue item %s dropped: %s", it->id, why);
-	devevent_log(t->c.ev, dev, "ERROR", code, desc, 0);
-	int rc = store_downlink_delete(t->c.store, it->id);
-	if (rc != LB_OK)
-		log_error("txsched", "device %s: refused item %s not removed from the store: %s",
-			  dev->name, it->id, lb_strerror(rc));
+	drop_item(t, dev, it->id, code, why);
 }
 
 /* RX2 from the configuration, each of frequency and DR falling back to the
@@ -497,21 +509,40 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 	return LB_OK;
 }
 
+/* The oldest queued item that has not expired; expired ones are noted to
+ * be dropped (expiresAt of the downlink command: not sent after it). */
 static int first_item(void *arg, const struct store_downlink *row)
 {
 	struct decision *d = arg;
-	if (row->state == STORE_DL_QUEUED && !d->has_item) {
+
+	if (row->state != STORE_DL_QUEUED)
+		return 0;
+	if (row->has_expires_at && row->expires_at_us <= d->now_us) {
+		if (d->n_expired < EXPIRED_MAX)
+			snprintf(d->expired[d->n_expired], STORE_DL_ID_SIZE, "%s", row->id);
+		d->n_expired++;
+		return 0;
+	}
+	if (!d->has_item) {
 		d->item = *row;
 		d->has_item = true;
 	}
-	d->queued += row->state == STORE_DL_QUEUED;
+	d->queued++;
 	return 0;
+}
+
+static void drop_expired(struct txsched *t, struct lb_device *dev, const struct decision *d)
+{
+	for (size_t i = 0; i < d->n_expired && i < EXPIRED_MAX; i++)
+		drop_item(t, dev, d->expired[i], "EXPIRED",
+			  "its expiresAt passed before a receive window could carry it");
+	/* more than EXPIRED_MAX: the rest go at the next decision (skipped until then) */
 }
 
 static void decide(struct txsched *t, struct txsched_slot *s)
 {
 	struct lb_device *dev = devices_find_eui(t->c.devices, s->dev_eui);
-	struct decision d = {0};
+	struct decision d = {.now_us = loop_wall_us()};
 
 	if (!dev || !dev->has_session || s->n_rx == 0)
 		return;
@@ -523,7 +554,9 @@ static void decide(struct txsched *t, struct txsched_slot *s)
 				  "only an ACK or MAC answer can go in this window", dev->name,
 				  lb_strerror(qrc));
 			d.has_item = false;
+			d.n_expired = 0;
 		}
+		drop_expired(t, dev, &d);
 	}
 	if (!d.has_item && !dev->rt.ack_due && s->mac_len == 0)
 		return;

@@ -118,6 +118,10 @@ static void teardown(void)
 	rec_sink_free(&w.sink);
 }
 
+/* A queue item id as given (upper case) and as kept (lower case). */
+#define JOB_1_UPPER "6BA7B811-9DAD-11D1-80B4-00C04FD430C8"
+#define JOB_1 "6ba7b811-9dad-11d1-80b4-00c04fd430c8"
+
 /* ------------------------------------------------------------ helpers */
 
 static void command(const char *topic, const char *json)
@@ -200,20 +204,59 @@ START_TEST(test_ids_kept_and_unique)
 {
 	struct store_downlink dl;
 
-	command(CMD_TOPIC, "{\"fPort\":1,\"data\":\"AA==\",\"id\":\"job-1\"}");
+	command(CMD_TOPIC, "{\"fPort\":1,\"data\":\"AA==\",\"id\":\"" JOB_1_UPPER "\"}");
 	ck_assert_uint_eq(queued(DEV_EUI), 1);
-	ck_assert_int_eq(store_downlink_get(&w.store, "job-1", &dl), LB_OK);
+	ck_assert_int_eq(store_downlink_get(&w.store, JOB_1, &dl), LB_OK);
 	ck_assert_uint_eq(dl.dev_eui, DEV_EUI);
 	ck_assert(!dl.confirmed);
 	ck_assert_uint_eq(w.sink.n, 0);
-	command(CMD_TOPIC, "{\"fPort\":2,\"data\":\"AQ==\",\"id\":\"job-1\"}");
+	command(CMD_TOPIC, "{\"fPort\":2,\"data\":\"AQ==\",\"id\":\"" JOB_1 "\"}");
 	json_object *o = only_log(LOG_TOPIC, "DUPLICATE_ID");
 	json_object_put(o);
 	ck_assert_uint_eq(queued(DEV_EUI), 1);
 	ck_assert_uint_eq(w.stats.commands, 1);
 	/* The first one is unchanged. */
-	ck_assert_int_eq(store_downlink_get(&w.store, "job-1", &dl), LB_OK);
+	ck_assert_int_eq(store_downlink_get(&w.store, JOB_1, &dl), LB_OK);
 	ck_assert_uint_eq(dl.fport, 1);
+}
+END_TEST
+
+/* An id that is not a UUID is refused, saying why; nothing is queued. */
+START_TEST(test_id_not_uuid_refused)
+{
+	command(CMD_TOPIC, "{\"fPort\":1,\"data\":\"AA==\",\"id\":\"job-1\"}");
+	json_object *o = only_log(LOG_TOPIC, "INVALID_ID");
+	ck_assert_str_eq(str_of(o, "description"), "downlink command refused: id is not a UUID");
+	json_object_put(o);
+	ck_assert_uint_eq(queued(DEV_EUI), 0);
+}
+END_TEST
+
+/* fPort as a string, URL-safe data and expiresAt, as ChirpStack takes them. */
+START_TEST(test_fport_string_expires_at)
+{
+	struct store_downlink dl;
+
+	command(CMD_TOPIC, "{\"fPort\":\"12\",\"data\":\"-_8\","
+			   "\"expiresAt\":\"2024-05-14T11:12:47+02:00\"}");
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert_int_eq(store_downlink_first(&w.store, DEV_EUI, &dl), LB_OK);
+	ck_assert_uint_eq(dl.fport, 12);
+	ck_assert_uint_eq(dl.len, 2);
+	ck_assert_mem_eq(dl.data, "\xfb\xff", 2);
+	ck_assert(dl.has_expires_at);
+	ck_assert_int_eq(dl.expires_at_us, INT64_C(1715677967000000));
+}
+END_TEST
+
+/* `object` needs the device's codec: without one, refused (never an empty
+ * frame in its place). */
+START_TEST(test_object_without_codec_refused)
+{
+	command(CMD_TOPIC, "{\"fPort\":1,\"object\":{\"on\":true}}");
+	json_object *o = only_log(LOG_TOPIC, "DOWNLINK_CODEC");
+	json_object_put(o);
+	ck_assert_uint_eq(queued(DEV_EUI), 0);
 }
 END_TEST
 
@@ -343,7 +386,7 @@ START_TEST(test_queued_command_survives_commit)
 {
 	size_t n = 0;
 
-	command(CMD_TOPIC, "{\"fPort\":10,\"data\":\"AQID\",\"id\":\"keep-me\"}");
+	command(CMD_TOPIC, "{\"fPort\":10,\"data\":\"AQID\",\"id\":\"" JOB_1 "\"}");
 	/* Queued in the store's open batch: durable with its next commit. */
 	ck_assert(store_dirty(&w.store));
 	ck_assert_int_eq(store_commit(&w.store), LB_OK);
@@ -364,6 +407,9 @@ static Suite *command_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_valid_command_queued);
 	tcase_add_test(tc, test_ids_kept_and_unique);
+	tcase_add_test(tc, test_id_not_uuid_refused);
+	tcase_add_test(tc, test_fport_string_expires_at);
+	tcase_add_test(tc, test_object_without_codec_refused);
 	tcase_add_test(tc, test_invalid_json);
 	tcase_add_test(tc, test_not_an_object);
 	tcase_add_test(tc, test_invalid_fport);
