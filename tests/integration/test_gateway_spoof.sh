@@ -93,7 +93,7 @@ grep '/event/txack ' "$T/all.out" | cut -d' ' -f2- > "$T/txack.json"
 sent=$(jq -c . "$T/txack.json" | wc -l)
 [ "$sent" -eq 20 ] || fail "$sent downlinks reported sent, want 20: $(head -3 "$T/txack.json")"
 jq -r '.queueItemId' "$T/txack.json" | sort > "$T/sent-ids.txt"
-for i in 0 1 2 3; do for k in 1 2 3 4 5; do qid "c$i-$k"; echo; done; done | sort > "$T/want-ids.txt"
+for i in 0 1 2 3; do for k in 1 2 3 4 5; do qid "c$i-$k"; done; done | sort > "$T/want-ids.txt"
 diff "$T/want-ids.txt" "$T/sent-ids.txt" > /dev/null || fail "sent ids differ from the queued ones"
 note "200/200 uplinks published; 20 downlinks sent:true, each verified by its device"
 
