@@ -9,7 +9,7 @@
 #    rate limit;
 #  - 127.0.0.4 sprays TX_ACKs "no error" over every token.
 # The real gateway (127.0.0.1) loses no uplink and no downlink; every
-# "sent":true is a downlink the device verified; the attackers receive no
+# txack is a downlink the device verified; the attackers receive no
 # PULL_RESP; every spoofed datagram is counted (ADDRESS_MISMATCH,
 # RATE_LIMIT) and the log stays short.
 . "$(dirname "$0")/lib.sh"
