@@ -386,7 +386,7 @@ static int handlers_setup(struct bridge *b)
 	};
 	b->commands = (struct commands){
 		.devices = &b->devices, .region = b->region, .store = &b->store, .pub = &b->pub,
-		.ids = &b->ids, .ev = &b->ev, .stats = &b->stats,
+		.ids = &b->ids, .ev = &b->ev, .stats = &b->stats, .payloads = &b->payloads,
 		.queue_limit = b->cfg.downlink_queue_limit,
 	};
 	b->dispatch.gateways = &b->gateways;
@@ -442,7 +442,8 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	struct publish_sink sink = {.publish = mqtt_out, .hold = hold_out, .arg = b};
 	if ((rc = publish_init(&b->pub, &b->cfg, &sink)) != LB_OK)
 		return rc;
-	b->ev = (struct devevents){.pub = &b->pub, .stats = &b->stats};
+	/* a failure is logged; events then carry empty tenant and profile ids */
+	(void)devevent_init(&b->ev, &b->pub, &b->stats, b->region->name);
 	struct hass_opts ho = {
 		.discovery = b->cfg.hass_discovery, .prefix = b->cfg.hass_prefix,
 		.publish_fields = b->cfg.mqtt_publish_fields, .sw_version = PACKAGE_VERSION,

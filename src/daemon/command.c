@@ -9,6 +9,7 @@
 #include "daemon/devevent.h"
 #include "events/dlcmd.h"
 #include "base/hex.h"
+#include "base/uuid.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 
@@ -17,7 +18,7 @@
 static void refuse(struct commands *c, const struct lb_device *dev, const char *application,
 		   uint64_t dev_eui, const char *code, const char *why)
 {
-	char desc[200];
+	char desc[512];
 
 	c->stats->commands_refused++;
 	snprintf(desc, sizeof(desc), "downlink command refused: %s", why);
@@ -51,11 +52,42 @@ static int check_limits(struct commands *c, const struct lb_device *dev, const s
 		*why = "the device's downlink queue is full (downlink.queue_limit)";
 		return LB_ERR_FULL;
 	}
-	if (strlen(cmd->id) >= STORE_DL_ID_SIZE) {
-		*code = "INVALID_FIELD";
-		*why = "id longer than 63 characters";
+	return LB_OK;
+}
+
+/*
+ * A command with `object` and no `data` (ChirpStack's DownlinkCommand: the
+ * object is for the device's codec) is encoded by the device's script;
+ * its fPort, when it returns one, replaces the command's. Given data wins
+ * over an object. A failure refuses the command (DOWNLINK_CODEC, with the
+ * script's reason): an empty frame never goes out in its place.
+ */
+static int encode_object(struct commands *c, const struct lb_device *dev, struct dlcmd *cmd)
+{
+	char why[PAYLOAD_WHY_MAX];
+	size_t len = 0;
+	uint8_t fport = cmd->fport;
+
+	if (!cmd->object || cmd->len > 0) {
+		if (cmd->fport != 0)
+			return LB_OK;
+		refuse(c, dev, dev->application, dev->dev_eui, "INVALID_FPORT",
+		       "fPort must be 1..223 (it may be left out only for an object to encode)");
 		return LB_ERR_RANGE;
 	}
+	int rc = payload_encode(c->payloads, dev, cmd->object, &fport, cmd->data, sizeof(cmd->data),
+				&len, why, sizeof(why));
+	if (rc != LB_OK) {
+		refuse(c, dev, dev->application, dev->dev_eui, "DOWNLINK_CODEC", why);
+		return rc;
+	}
+	if (fport == 0) {
+		refuse(c, dev, dev->application, dev->dev_eui, "DOWNLINK_CODEC",
+		       "the command has no fPort and the codec returned none");
+		return LB_ERR_RANGE;
+	}
+	cmd->fport = fport;
+	cmd->len = len;
 	return LB_OK;
 }
 
@@ -70,15 +102,21 @@ static void enqueue(struct commands *c, struct lb_device *dev, struct dlcmd *cmd
 		idgen_next(c->ids, id);
 		event_json_uuid_str(id, cmd->id);
 	}
+	if (encode_object(c, dev, cmd) != LB_OK)
+		return;
 	if (check_limits(c, dev, cmd, &code, &why) != LB_OK) {
 		refuse(c, dev, dev->application, dev->dev_eui, code, why);
 		return;
 	}
 	memset(&dl, 0, sizeof(dl));
-	snprintf(dl.id, sizeof(dl.id), "%s", cmd->id);
+	/* cmd->id is a UUID (dlcmd.h), given or generated */
+	_Static_assert(UUID_STR_LEN < STORE_DL_ID_SIZE, "a UUID fits a queue item id");
+	snprintf(dl.id, sizeof(dl.id), "%.*s", UUID_STR_LEN, cmd->id);
 	dl.dev_eui = dev->dev_eui;
 	dl.fport = cmd->fport;
 	dl.confirmed = cmd->confirmed;
+	dl.has_expires_at = cmd->has_expires_at;
+	dl.expires_at_us = cmd->expires_at_us;
 	dl.len = cmd->len;
 	memcpy(dl.data, cmd->data, cmd->len);
 	int rc = store_downlink_push(c->store, &dl, &seq);
@@ -102,6 +140,7 @@ static const char *reason_text(const char *code)
 	static const struct { const char *code, *text; } texts[] = {
 		{"INVALID_JSON", "the payload is not a JSON object"},
 		{"INVALID_FIELD", "a field has the wrong type or value"},
+		{"INVALID_ID", "id is not a UUID"},
 		{"DEV_EUI_MISMATCH", "devEui in the body differs from the topic"},
 		{"INVALID_FPORT", "fPort must be 1..223"},
 		{"INVALID_DATA", "data is not valid base64"},
@@ -140,4 +179,5 @@ void command_on_message(void *arg, const char *topic, const void *payload, size_
 		return;
 	}
 	enqueue(c, dev, &cmd);
+	dlcmd_release(&cmd);
 }

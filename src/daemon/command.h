@@ -4,6 +4,8 @@
  *
  *   application/{application}/device/{dev_eui}/command/down
  *   {"devEui": "...", "confirmed": false, "fPort": 10, "data": "<base64>", "id": "..."}
+ *   or, for a device whose JavaScript codec encodes downlinks, "object": {...}
+ *   instead of "data" (payload.h; a failure is DOWNLINK_CODEC)
  *
  * A valid command is queued durably (store.h) for the device's next receive
  * window. An invalid one is refused with a `log` event on the device's
@@ -18,6 +20,7 @@
 
 #include "daemon/devevent.h"
 #include "daemon/ids.h"
+#include "daemon/payload.h"
 #include "daemon/publish.h"
 #include "daemon/stats.h"
 #include "lorawan/region.h"
@@ -34,6 +37,7 @@ struct commands {
 	struct idgen *ids;
 	const struct devevents *ev;
 	struct stats *stats;
+	struct payloads *payloads;       /* `object` commands: the device's encoder */
 	int queue_limit;                 /* downlink.queue_limit */
 };
 

@@ -2,16 +2,53 @@
 /* devevent.c - deviceInfo and `log` events. See devevent.h. */
 #include "daemon/devevent.h"
 
+#include <string.h>
+
 #include "base/hex.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "io/loop.h"
 
-void devevent_fill(struct ev_device *out, const struct lb_device *dev)
+static int names_init(struct devevent_names *n, const char *region)
 {
+	int rc = devinfo_tenant_id(n->tenant_id);
+
+	if (rc == LB_OK)
+		rc = devinfo_region_config_id(region, n->region_config_id);
+	for (unsigned v = 0; v < DEVEVENT_VERSIONS && rc == LB_OK; v++)
+		rc = devinfo_profile(region, v, n->profile_name[v], n->profile_id[v]);
+	return rc;
+}
+
+int devevent_init(struct devevents *e, struct publisher *pub, struct stats *stats,
+		  const char *region)
+{
+	memset(e, 0, sizeof(*e));
+	e->pub = pub;
+	e->stats = stats;
+	int rc = names_init(&e->names, region);
+	if (rc != LB_OK) {
+		log_error("event", "deviceInfo defaults not computed (%s): tenantId and "
+			  "deviceProfileId stay empty", lb_strerror(rc));
+		memset(&e->names, 0, sizeof(e->names));
+	}
+	return rc;
+}
+
+void devevent_fill(struct ev_device *out, const struct devevents *e, const struct lb_device *dev)
+{
+	unsigned v = dev->lorawan_version < DEVEVENT_VERSIONS ? dev->lorawan_version : 0;
+
+	memset(out, 0, sizeof(*out));
+	out->tenant_id = e->names.tenant_id;
+	out->tenant_name = DEVINFO_TENANT_NAME;
+	out->application_id = dev->app_uuid;
 	out->application = dev->application;
+	out->profile_id = e->names.profile_id[v];
+	out->profile_name = e->names.profile_name[v];
 	out->name = dev->name;
 	out->dev_eui = dev->dev_eui;
+	out->device_class = DEVINFO_CLASS;
 	out->tags = dev->tags;
 	out->n_tags = dev->n_tags;
 }
@@ -65,6 +102,19 @@ static void publish_log(const struct devevents *e, const char *application, uint
 	e->stats->log_events++;
 }
 
+void devevent_log_ctx(const struct devevents *e, const struct lb_device *dev, const char *level,
+		      const char *code, const char *description, const char *const *keys,
+		      const char *const *values, size_t n)
+{
+	struct ev_device d;
+
+	devevent_fill(&d, e, dev);
+	struct ev_log ev = {.dev = &d, .time_us = loop_wall_us(), .level = level, .code = code,
+			    .description = description, .context_keys = keys,
+			    .context_values = values, .n_context = n};
+	publish_log(e, dev->application, dev->dev_eui, &ev);
+}
+
 void devevent_log_at(const struct devevents *e, const struct lb_device *dev, int64_t time_us,
 		     const char *level, const char *code, const char *description,
 		     uint64_t gateway_eui)
@@ -72,7 +122,7 @@ void devevent_log_at(const struct devevents *e, const struct lb_device *dev, int
 	struct ev_device d;
 	char gw[17];
 
-	devevent_fill(&d, dev);
+	devevent_fill(&d, e, dev);
 	hex_format_eui(gateway_eui, gw);
 	struct ev_log ev = {.dev = &d, .time_us = time_us, .level = level, .code = code,
 			    .description = description,

@@ -15,18 +15,38 @@
 
 #include "daemon/publish.h"
 #include "daemon/stats.h"
+#include "events/devinfo.h"
 #include "events/event_json.h"
 #include "tables/devices.h"
 
 /* A `log` event's JSON fits in this (description and context included). */
 #define DEVEVENT_LOG_MAX 4096
 
+/* LoRaWAN 1.0.0 .. 1.0.4: one default device profile each. */
+#define DEVEVENT_VERSIONS 5
+
+/* The deviceInfo and regionConfigId values that are the same for many
+ * devices, computed once by devevent_init() (events/devinfo.h). */
+struct devevent_names {
+	char tenant_id[DEVINFO_ID_SIZE];
+	char profile_name[DEVEVENT_VERSIONS][DEVINFO_PROFILE_NAME_SIZE];
+	char profile_id[DEVEVENT_VERSIONS][DEVINFO_ID_SIZE];
+	char region_config_id[DEVINFO_REGION_ID_SIZE];
+};
+
 struct devevents {
 	struct publisher *pub;
 	struct stats *stats;             /* log_events */
+	struct devevent_names names;     /* all "" if devevent_init() was not called */
 };
 
-void devevent_fill(struct ev_device *out, const struct lb_device *dev);
+/* Borrow pub and stats, compute the names for region (its name, "EU868").
+ * LB_OK, or devinfo's error (logged; the names are then ""). */
+int devevent_init(struct devevents *e, struct publisher *pub, struct stats *stats,
+		  const char *region);
+
+/* deviceInfo of dev; out points into e and dev (no copy, nothing to free). */
+void devevent_fill(struct ev_device *out, const struct devevents *e, const struct lb_device *dev);
 
 /* Publish json (len bytes, built by the caller; built is the builder's
  * result) on the device's `event` topic. LB_OK, or the builder's or the
@@ -56,5 +76,11 @@ void devevent_log_at(const struct devevents *e, const struct lb_device *dev, int
 		     uint64_t gateway_eui);
 void devevent_log_unknown(const struct devevents *e, const char *application, uint64_t dev_eui,
 			  const char *level, const char *code, const char *description);
+
+/* As devevent_log_at, timed now, with a context of n pairs keys[i] ->
+ * values[i] (the `log` event's context map). */
+void devevent_log_ctx(const struct devevents *e, const struct lb_device *dev, const char *level,
+		      const char *code, const char *description, const char *const *keys,
+		      const char *const *values, size_t n);
 
 #endif

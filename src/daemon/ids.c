@@ -31,3 +31,11 @@ void idgen_next(struct idgen *g, uint8_t out[16])
 	out[6] = (uint8_t)((out[6] & 0x0f) | 0x40); /* RFC 4122 version 4 */
 	out[8] = (uint8_t)((out[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 }
+
+uint32_t idgen_next_u32(struct idgen *g)
+{
+	uint32_t seed;
+
+	memcpy(&seed, g->seed + 12, sizeof(seed));
+	return seed ^ (uint32_t)++g->counter;
+}

@@ -240,9 +240,10 @@ static void publish_join(struct otaa *o, const struct lb_device *dev, const stru
 	size_t len;
 	struct ev_join ev = {.dev = &d, .time_us = g->rx[0].rxpk.has_time ? g->rx[0].rxpk.time_us
 									   : g->rx[0].received_us,
-			     .dev_addr = dev->dev_addr};
+			     .dev_addr = dev->dev_addr,
+			     .region_config_id = o->c.ev->names.region_config_id};
 
-	devevent_fill(&d, dev);
+	devevent_fill(&d, o->c.ev, dev);
 	idgen_next(o->c.ids, ev.dedup_id);
 	char json[OTAA_EVENT_MAX];
 	int rc = event_json_join(&ev, json, sizeof(json), &len);

@@ -118,17 +118,19 @@ static size_t mac_answers(const char *name, const uint8_t *mac, size_t len,
 
 /* The device's next uplink settles a confirmed downlink (TS001-1.0.4 §4.3.1.2,
  * the ACK bit). */
-static void settle_confirmed(struct txsched *t, struct lb_device *dev, bool acked)
+static void settle_confirmed(struct txsched *t, struct lb_device *dev, bool acked,
+			     const uint8_t dedup_id[16])
 {
 	struct ev_device d;
 	size_t len;
 
 	if (!dev->rt.confirmed_pending)
 		return;
-	devevent_fill(&d, dev);
+	devevent_fill(&d, t->c.ev, dev);
 	struct ev_ack ev = {.dev = &d, .time_us = loop_wall_us(),
 			    .queue_item_id = dev->rt.confirmed_id, .acknowledged = acked,
 			    .fcnt_down = dev->rt.confirmed_fcnt};
+	memcpy(ev.dedup_id, dedup_id, sizeof(ev.dedup_id));
 	char json[TXSCHED_EVENT_MAX];
 	int rc = store_downlink_delete(t->c.store, dev->rt.confirmed_id);
 	if (rc != LB_OK && rc != LB_ERR_NOT_FOUND)
@@ -144,9 +146,10 @@ static void settle_confirmed(struct txsched *t, struct lb_device *dev, bool acke
 }
 
 void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct lw_frame *f,
-			  const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx)
+			  const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx,
+			  const uint8_t dedup_id[16])
 {
-	settle_confirmed(t, dev, f->u.data.ack);
+	settle_confirmed(t, dev, f->u.data.ack, dedup_id);
 	/* Only the uplink just received may be acknowledged (TS001-1.0.4 §4.3.1.2). */
 	dev->rt.ack_due = f->mtype == LW_MTYPE_CONFIRMED_UP;
 	struct txsched_slot *s = slot_for(t, dev->dev_eui);
@@ -207,15 +210,27 @@ static const char *window_name(enum downlink_window w)
 	return w == DOWNLINK_RX1 ? "RX1" : "RX2";
 }
 
-/* held: the event waits for store batch `batch` (a sent queue item's new
- * state); otherwise it goes at once. */
+/* txInfo of the attempt the gateway took: class A, so timing {delay} after
+ * the uplink whose tmst the txpk's was computed from (Semtech
+ * PROTOCOL.TXT §6: txpk.tmst = rxpk.tmst + delay). */
+static struct ev_tx_info tx_info_of(const struct downlink_attempt *a)
+{
+	struct ev_tx_info tx = {.txpk = &a->txpk};
+
+	if (a->txpk.has_tmst && !a->txpk.imme) {
+		tx.delay_us = a->delay_us;
+		tx.context_tmst = a->txpk.tmst - a->delay_us;
+	}
+	return tx;
+}
+
+/* The gateway accepted the frame: `txack`. held: the event waits for store
+ * batch `batch` (a sent queue item's new state); otherwise it goes at once. */
 static void publish_txack(struct txsched *t, const struct lb_device *dev,
-			  const struct downlink_pending_entry *e, bool sent, bool held,
-			  uint64_t batch)
+			  const struct downlink_pending_entry *e, bool held, uint64_t batch)
 {
 	struct ev_txack_attempt at[DOWNLINK_MAX_ATTEMPTS];
 	struct ev_device d;
-	uint8_t id[16];
 	size_t len, n = 0;
 
 	for (size_t i = 0; i < e->plan.n_attempts && i <= e->attempt; i++) {
@@ -225,11 +240,12 @@ static void publish_txack(struct txsched *t, const struct lb_device *dev,
 		at[n].dr = e->plan.attempt[i].dr;
 		n++;
 	}
-	devevent_fill(&d, dev);
-	idgen_next(t->c.ids, id);
-	struct ev_txack ev = {.dev = &d, .time_us = loop_wall_us(), .downlink_id = id,
+	devevent_fill(&d, t->c.ev, dev);
+	struct ev_txack ev = {.dev = &d, .time_us = loop_wall_us(),
+			      .downlink_id = idgen_next_u32(t->c.ids),
 			      .queue_item_id = e->ref == QUEUE_REF ? e->id : NULL,
-			      .fcnt_down = e->fcnt_down, .gateway_eui = e->gateway_eui, .sent = sent,
+			      .fcnt_down = e->fcnt_down, .gateway_eui = e->gateway_eui,
+			      .tx = tx_info_of(&e->plan.attempt[e->attempt]),
 			      .attempts = at, .n_attempts = n};
 	char json[TXSCHED_EVENT_MAX];
 	int rc = event_json_txack(&ev, json, sizeof(json), &len);
@@ -273,10 +289,10 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 		if (durable_commit(t->c.durable) != LB_OK)
 			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: sent downlink %s not yet "
 				  "recorded durably (retried with the next batch)", dev->name, e->id);
-		publish_txack(t, dev, e, true, true, batch);
+		publish_txack(t, dev, e, true, batch);
 		return;
 	}
-	publish_txack(t, dev, e, true, false, 0);
+	publish_txack(t, dev, e, false, 0);
 }
 
 static void finish_failed(struct txsched *t, struct downlink_pending_entry *e, const char *why)
@@ -291,15 +307,20 @@ static void finish_failed(struct txsched *t, struct downlink_pending_entry *e, c
 			     e->gateway_eui);
 		return;
 	}
-	publish_txack(t, dev, e, false, false, 0);
-	char desc[256];
+	/* As ChirpStack reports a TX_ACK error: a `log` event DOWNLINK_GATEWAY,
+	 * level ERROR, no txack. */
+	char desc[256], gw[HEX_EUI_LEN + 1];
 	if (e->ref == QUEUE_REF)
 		snprintf(desc, sizeof(desc), "downlink FCnt %u not transmitted (%s); queue item %s "
 			 "stays queued for the next uplink", e->fcnt_down, why, e->id);
 	else
 		snprintf(desc, sizeof(desc), "downlink FCnt %u (acknowledgement or MAC answers) not "
 			 "transmitted (%s)", e->fcnt_down, why);
-	devevent_log(t->c.ev, dev, "WARNING", "DOWNLINK_GATEWAY", desc, e->gateway_eui);
+	hex_format_eui(e->gateway_eui, gw);
+	const char *keys[] = {"gatewayId", "error", "queueItemId"};
+	const char *values[] = {gw, why, e->id};
+	devevent_log_ctx(t->c.ev, dev, "ERROR", "DOWNLINK_GATEWAY", desc, keys, values,
+			 e->ref == QUEUE_REF ? 3 : 2);
 }
 
 /* Send e's current attempt; a v1 gateway sends no TX_ACK (TX_ACK is new in
@@ -355,22 +376,34 @@ static void skip_windows(struct downlink_pending_entry *e, int first)
 	e->attempt = (uint8_t)first;
 }
 
+#define EXPIRED_MAX 8                /* expired items dropped per decision */
+
 struct decision {
 	bool has_item;
 	struct store_downlink item;
 	size_t queued;
+	int64_t now_us;                  /* wall clock, for expiresAt */
+	size_t n_expired;                /* items found expired (the first EXPIRED_MAX kept) */
+	char expired[EXPIRED_MAX][STORE_DL_ID_SIZE];
 };
+
+static void drop_item(struct txsched *t, struct lb_device *dev, const char *id, const char *code,
+		      const char *why)
+{
+	char desc[192];
+	snprintf(desc, sizeof(desc), "queue item %s dropped: %s", id, why);
+	const char *keys[] = {"queueItemId"};
+	devevent_log_ctx(t->c.ev, dev, "ERROR", code, desc, keys, &id, 1);
+	int rc = store_downlink_delete(t->c.store, id);
+	if (rc != LB_OK)
+		log_error("txsched", "device %s: dropped item %s not removed from the store: %s",
+			  dev->name, id, lb_strerror(rc));
+}
 
 static void refuse_item(struct txsched *t, struct lb_device *dev, const struct store_downlink *it,
 			const char *code, const char *why)
 {
-	char desc[192];
-	snprintf(desc, sizeof(desc), "queue item %s dropped: %s", it->id, why);
-	devevent_log(t->c.ev, dev, "ERROR", code, desc, 0);
-	int rc = store_downlink_delete(t->c.store, it->id);
-	if (rc != LB_OK)
-		log_error("txsched", "device %s: refused item %s not removed from the store: %s",
-			  dev->name, it->id, lb_strerror(rc));
+	drop_item(t, dev, it->id, code, why);
 }
 
 /* RX2 from the configuration, each of frequency and DR falling back to the
@@ -476,21 +509,40 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 	return LB_OK;
 }
 
+/* The oldest queued item that has not expired; expired ones are noted to
+ * be dropped (expiresAt of the downlink command: not sent after it). */
 static int first_item(void *arg, const struct store_downlink *row)
 {
 	struct decision *d = arg;
-	if (row->state == STORE_DL_QUEUED && !d->has_item) {
+
+	if (row->state != STORE_DL_QUEUED)
+		return 0;
+	if (row->has_expires_at && row->expires_at_us <= d->now_us) {
+		if (d->n_expired < EXPIRED_MAX)
+			snprintf(d->expired[d->n_expired], STORE_DL_ID_SIZE, "%s", row->id);
+		d->n_expired++;
+		return 0;
+	}
+	if (!d->has_item) {
 		d->item = *row;
 		d->has_item = true;
 	}
-	d->queued += row->state == STORE_DL_QUEUED;
+	d->queued++;
 	return 0;
+}
+
+static void drop_expired(struct txsched *t, struct lb_device *dev, const struct decision *d)
+{
+	for (size_t i = 0; i < d->n_expired && i < EXPIRED_MAX; i++)
+		drop_item(t, dev, d->expired[i], "EXPIRED",
+			  "its expiresAt passed before a receive window could carry it");
+	/* more than EXPIRED_MAX: the rest go at the next decision (skipped until then) */
 }
 
 static void decide(struct txsched *t, struct txsched_slot *s)
 {
 	struct lb_device *dev = devices_find_eui(t->c.devices, s->dev_eui);
-	struct decision d = {0};
+	struct decision d = {.now_us = loop_wall_us()};
 
 	if (!dev || !dev->has_session || s->n_rx == 0)
 		return;
@@ -502,7 +554,9 @@ static void decide(struct txsched *t, struct txsched_slot *s)
 				  "only an ACK or MAC answer can go in this window", dev->name,
 				  lb_strerror(qrc));
 			d.has_item = false;
+			d.n_expired = 0;
 		}
+		drop_expired(t, dev, &d);
 	}
 	if (!d.has_item && !dev->rt.ack_due && s->mac_len == 0)
 		return;

@@ -18,9 +18,13 @@
  * (TOO_LATE, COLLISION_PACKET, TX_FREQ, ...) moves it to RX2 (Semtech
  * PROTOCOL.TXT §5.5, §6). A GWMP v1 gateway sends no TX_ACK: its PULL_RESP
  * counts as sent.
- * Each downlink ends in a `txack` event listing its attempts; a confirmed
- * downlink then waits for the device's next uplink: ACK bit set = `ack`
- * event acknowledged true, not set = false, and the item leaves the queue.
+ * A downlink the gateway programmed ends in a `txack` event (its txInfo and
+ * the attempts); one every window refused ends in a `log` event
+ * DOWNLINK_GATEWAY (level ERROR, context gatewayId and the error), as in
+ * ChirpStack. A confirmed downlink then waits for the device's next
+ * uplink: ACK bit set = `ack` event acknowledged true, not set = false, and
+ * the item leaves the queue. A queue item whose expiresAt passed before it
+ * could be sent is dropped with a `log` event EXPIRED.
  *
  * Join-accepts use the same path with JOIN_ACCEPT_DELAY1/2 (5 s / 6 s).
  *
@@ -122,10 +126,12 @@ void txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct
 int txsched_restore_device(struct txsched *t, struct lb_device *dev);
 
 /* After an accepted data uplink of dev: settle a confirmed downlink that
- * waited for this uplink's ACK bit, note what must be answered, and plan a
+ * waited for this uplink's ACK bit (its `ack` event carries the uplink's
+ * deduplicationId, dedup_id), note what must be answered, and plan a
  * decision at now + delay_ms. */
 void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct lw_frame *f,
-			  const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx);
+			  const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx,
+			  const uint8_t dedup_id[16]);
 
 /* Send a join-accept (already built and encrypted) in RX1, RX2 as fallback.
  * LB_OK, LB_ERR_FULL (duty cycle; reported as a `log` event) or the

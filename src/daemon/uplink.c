@@ -98,17 +98,19 @@ static int uplink_dr(const struct uplink *u, const struct gwmp_rxpk *pk)
 }
 
 static void publish_up(struct uplink *u, const struct lw_frame *f, const struct lb_uplink_match *m,
-		       const uint8_t *plain, const struct dedup_group *g, uint64_t batch)
+		       const uint8_t *plain, const struct dedup_group *g, uint64_t batch,
+		       const uint8_t dedup_id[16])
 {
 	const struct lw_data *d = &f->u.data;
 	struct ev_device dev;
 	struct ev_uplink ev;
 	size_t len;
 
-	devevent_fill(&dev, m->dev);
+	devevent_fill(&dev, u->ev, m->dev);
 	memset(&ev, 0, sizeof(ev));
 	ev.dev = &dev;
-	idgen_next(u->ids, ev.dedup_id);
+	memcpy(ev.dedup_id, dedup_id, sizeof(ev.dedup_id));
+	ev.region_config_id = u->ev->names.region_config_id;
 	ev.time_us = g->rx[0].rxpk.has_time ? g->rx[0].rxpk.time_us : g->rx[0].received_us;
 	ev.dev_addr = d->dev_addr;
 	ev.adr = d->adr;
@@ -204,11 +206,13 @@ static void process_data_up(struct uplink *u, const struct lw_frame *f, const st
 		gateways_mark_valid(u->gateways, g->rx[i].gateway_eui, loop_now_ms());
 	m.dev->rt.last_dr = uplink_dr(u, &g->rx[0].rxpk);
 	uint64_t batch = sessions_touch(u->sessions, m.dev);
-	publish_up(u, f, &m, plain, g, batch);
+	uint8_t dedup_id[16];   /* the up event's, and the ack event's it settles */
+	idgen_next(u->ids, dedup_id);
+	publish_up(u, f, &m, plain, g, batch, dedup_id);
 	const uint8_t *mac;
 	size_t mac_len;
 	mac_source(f, plain, &mac, &mac_len);
-	txsched_after_uplink(u->tx, m.dev, f, mac, mac_len, g->rx, g->n_rx);
+	txsched_after_uplink(u->tx, m.dev, f, mac, mac_len, g->rx, g->n_rx, dedup_id);
 }
 
 void uplink_process(void *arg, struct dedup_group *g)

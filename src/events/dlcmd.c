@@ -5,7 +5,10 @@
  */
 #include "events/dlcmd.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -13,6 +16,7 @@
 #include "base/hex.h"
 #include "base/jsonobj.h"
 #include "base/lb_err.h"
+#include "base/uuid.h"
 #include "lorawan/lorawan.h"
 #include "lorawan/region.h"
 
@@ -20,6 +24,11 @@
 
 /* FHDR without FOpts (7) + FPort (1): N = M - 8 - FOptsLen. */
 #define LEN_FHDR_FPORT 8
+
+/* A decimal fPort string: "223" at most (and a few leading zeros). */
+#define MAX_FPORT_TEXT 8
+
+#define US_PER_S INT64_C(1000000)
 
 static int fail(int err, const char *code, const char **reason)
 {
@@ -70,21 +79,72 @@ static int read_confirmed(json_object *root, struct dlcmd *out, const char **rea
 	return LB_OK;
 }
 
+/* pbjson reads a uint32 from a JSON number or from a string holding one. */
+static int fport_text(const char *s, size_t n, int64_t *port)
+{
+	int64_t v = 0;
+
+	if (n == 0 || n > MAX_FPORT_TEXT)
+		return LB_ERR_MALFORMED;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return LB_ERR_MALFORMED;
+		v = v * 10 + (s[i] - '0');
+	}
+	*port = v;
+	return LB_OK;
+}
+
 static int read_fport(json_object *root, struct dlcmd *out, const char **reason)
 {
 	json_object *v = member(root, "fPort");
 	int64_t port;
 
-	if (v == NULL)
+	if (v == NULL) {
+		/* With an object the codec's encodeDownlink may give the fPort
+		 * (LoRaWAN TS013-1.0.0): 0 until then. */
+		json_object *o = member(root, "object");
+		if (o && json_object_is_type(o, json_type_object)) {
+			out->fport = 0;
+			return LB_OK;
+		}
 		return fail(LB_ERR_RANGE, "INVALID_FPORT", reason);
-	if (!json_object_is_type(v, json_type_int))
+	}
+	if (json_object_is_type(v, json_type_string)) {
+		if (fport_text(json_object_get_string(v), (size_t)json_object_get_string_len(v),
+			       &port) != LB_OK)
+			return fail(LB_ERR_MALFORMED, "INVALID_FIELD", reason);
+	} else if (json_object_is_type(v, json_type_int)) {
+		/* json-c saturates values beyond int64 at INT64_MIN/MAX: still out of range. */
+		port = json_object_get_int64(v);
+	} else {
 		return fail(LB_ERR_MALFORMED, "INVALID_FIELD", reason);
-	/* json-c saturates values beyond int64 at INT64_MIN/MAX: still out of range. */
-	port = json_object_get_int64(v);
+	}
 	if (port < DLCMD_FPORT_MIN || port > DLCMD_FPORT_MAX)
 		return fail(LB_ERR_RANGE, "INVALID_FPORT", reason);
 	out->fport = (uint8_t)port;
 	return LB_OK;
+}
+
+/*
+ * bytes as pbjson reads them: the standard alphabet (RFC 4648 §4) or the
+ * URL-safe one (§5), padding optional. URL-safe text is mapped to the
+ * standard alphabet first; a text mixing both is refused.
+ */
+static int decode_data(const char *s, size_t n, struct dlcmd *out)
+{
+	char std[B64_ENCODED_LEN(DLCMD_MAX_DATA) + 4];
+	bool url = strpbrk(s, "-_") != NULL, classic = strpbrk(s, "+/") != NULL;
+
+	if (!url)
+		return b64_decode(s, n, out->data, sizeof(out->data), &out->len);
+	if (classic)
+		return LB_ERR_BASE64;
+	if (n > sizeof(std))
+		return LB_ERR_TOO_LARGE;
+	for (size_t i = 0; i < n; i++)
+		std[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
+	return b64_decode(std, n, out->data, sizeof(out->data), &out->len);
 }
 
 static int read_data(json_object *root, struct dlcmd *out, const char **reason)
@@ -96,8 +156,11 @@ static int read_data(json_object *root, struct dlcmd *out, const char **reason)
 		return LB_OK;
 	if (!json_object_is_type(v, json_type_string))
 		return fail(LB_ERR_MALFORMED, "INVALID_FIELD", reason);
-	rc = b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v),
-			out->data, sizeof(out->data), &out->len);
+	const char *s = json_object_get_string(v);
+	size_t n = (size_t)json_object_get_string_len(v);
+	if (strlen(s) != n)
+		return fail(LB_ERR_BASE64, "INVALID_DATA", reason);
+	rc = decode_data(s, n, out);
 	if (rc == LB_ERR_TOO_LARGE)
 		return fail(rc, "PAYLOAD_TOO_LARGE", reason);
 	if (rc != LB_OK)
@@ -105,6 +168,8 @@ static int read_data(json_object *root, struct dlcmd *out, const char **reason)
 	return LB_OK;
 }
 
+/* ChirpStack's queue item ids are UUIDs: anything else is refused, so an
+ * id means the same in both. Kept in lower case, as ChirpStack prints it. */
 static int read_id(json_object *root, struct dlcmd *out, const char **reason)
 {
 	json_object *v = member(root, "id");
@@ -117,13 +182,40 @@ static int read_id(json_object *root, struct dlcmd *out, const char **reason)
 		return fail(LB_ERR_MALFORMED, "INVALID_FIELD", reason);
 	s = json_object_get_string(v);
 	n = (size_t)json_object_get_string_len(v);
-	/* An embedded NUL ("\u0000") would cut the id short in every later use. */
-	if (n > DLCMD_MAX_ID || strlen(s) != n)
-		return fail(LB_ERR_MALFORMED, "INVALID_FIELD", reason);
 	if (n == 0)
 		return LB_OK;
-	memcpy(out->id, s, n + 1);
+	if (strlen(s) != n || uuid_parse(s, n, NULL) != LB_OK)
+		return fail(LB_ERR_MALFORMED, "INVALID_ID", reason);
+	for (size_t i = 0; i <= n; i++)
+		out->id[i] = (char)tolower((unsigned char)s[i]);
 	out->has_id = true;
+	return LB_OK;
+}
+
+static int read_expires(json_object *root, struct dlcmd *out, const char **reason)
+{
+	json_object *v = member(root, "expiresAt");
+
+	if (v == NULL)
+		return LB_OK;
+	if (!json_object_is_type(v, json_type_string) ||
+	    dlcmd_parse_time(json_object_get_string(v), (size_t)json_object_get_string_len(v),
+			     &out->expires_at_us) != LB_OK)
+		return fail(LB_ERR_MALFORMED, "INVALID_FIELD", reason);
+	out->has_expires_at = true;
+	return LB_OK;
+}
+
+/* google.protobuf.Struct: a JSON object; kept for the device's codec. */
+static int read_object(json_object *root, struct dlcmd *out, const char **reason)
+{
+	json_object *v = member(root, "object");
+
+	if (v == NULL)
+		return LB_OK;
+	if (!json_object_is_type(v, json_type_object))
+		return fail(LB_ERR_MALFORMED, "INVALID_FIELD", reason);
+	out->object = json_object_get(v);
 	return LB_OK;
 }
 
@@ -132,8 +224,6 @@ static int read_fields(json_object *root, uint64_t topic_dev_eui, struct dlcmd *
 {
 	int rc;
 
-	if (member(root, "object") != NULL)
-		return fail(LB_ERR_MALFORMED, "INVALID_FIELD", reason);
 	rc = read_dev_eui(root, topic_dev_eui, reason);
 	if (rc == LB_OK)
 		rc = read_confirmed(root, out, reason);
@@ -143,6 +233,10 @@ static int read_fields(json_object *root, uint64_t topic_dev_eui, struct dlcmd *
 		rc = read_data(root, out, reason);
 	if (rc == LB_OK)
 		rc = read_id(root, out, reason);
+	if (rc == LB_OK)
+		rc = read_expires(root, out, reason);
+	if (rc == LB_OK)
+		rc = read_object(root, out, reason);
 	return rc;
 }
 
@@ -166,7 +260,86 @@ int dlcmd_parse(const char *json, size_t len, uint64_t topic_dev_eui, struct dlc
 	out->dev_eui = topic_dev_eui;
 	rc = read_fields(root, topic_dev_eui, out, reason);
 	json_object_put(root);
+	if (rc != LB_OK)
+		dlcmd_release(out);
 	return rc;
+}
+
+void dlcmd_release(struct dlcmd *c)
+{
+	if (!c)
+		return;
+	json_object_put(c->object);
+	c->object = NULL;
+}
+
+/* --- RFC 3339 §5.6 date-time ------------------------------------------------
+ *
+ *   2024-05-14T09:12:47.318406+02:00
+ *   0    5  8  11 14 17 19           fraction optional, then Z or +-hh:mm
+ */
+#define RFC3339_MIN_LEN 20          /* "2024-05-14T09:12:47Z" */
+#define MAX_FRACTION 9
+
+static int digits(const char *s, size_t n, int *v)
+{
+	*v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return LB_ERR_MALFORMED;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return LB_OK;
+}
+
+/* The offset after the seconds: "Z" or "+hh:mm" / "-hh:mm", in seconds. */
+static int offset_s(const char *s, size_t n, int *off)
+{
+	int h, m;
+
+	if (n == 1 && (s[0] == 'Z' || s[0] == 'z')) {
+		*off = 0;
+		return LB_OK;
+	}
+	if (n != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' || digits(s + 1, 2, &h) ||
+	    digits(s + 4, 2, &m) || h > 23 || m > 59)
+		return LB_ERR_MALFORMED;
+	*off = (s[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
+	return LB_OK;
+}
+
+int dlcmd_parse_time(const char *s, size_t len, int64_t *unix_us)
+{
+	int y, mo, d, h, mi, sec, off, frac_us = 0;
+	size_t i = 19;
+
+	if (!s || !unix_us || len < RFC3339_MIN_LEN || s[4] != '-' || s[7] != '-' ||
+	    (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
+		return LB_ERR_MALFORMED;
+	if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
+	    digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &sec))
+		return LB_ERR_MALFORMED;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return LB_ERR_MALFORMED;
+	if (s[i] == '.') {
+		size_t k = 0;
+		for (i++; i < len && isdigit((unsigned char)s[i]); i++, k++)
+			if (k < 6)
+				frac_us = frac_us * 10 + (s[i] - '0');
+		if (k == 0 || k > MAX_FRACTION)
+			return LB_ERR_MALFORMED;
+		for (; k < 6; k++)
+			frac_us *= 10;
+	}
+	if (offset_s(s + i, len - i, &off) != LB_OK)
+		return LB_ERR_MALFORMED;
+	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+			.tm_min = mi, .tm_sec = sec};
+	time_t t = timegm(&tm);
+	if (tm.tm_mday != d && sec != 60)   /* 2024-02-31 normalised: not a date */
+		return LB_ERR_MALFORMED;
+	*unix_us = ((int64_t)t - off) * US_PER_S + frac_us;
+	return LB_OK;
 }
 
 int dlcmd_check_size(const struct region *r, int dr, size_t fopts_len, size_t len)

@@ -3,27 +3,39 @@
  * dlcmd.h - the downlink command an application publishes on
  * application/{application}/device/{dev_eui}/command/down (pure codec).
  *
- * The JSON is the one ChirpStack v4 takes (chirpstack `integration/mqtt.rs`,
- * api `DeviceQueueItem`):
+ * The JSON is ChirpStack v4's DownlinkCommand (integration.proto, read by
+ * chirpstack `integration/mqtt.rs` with pbjson, so as leniently: numbers
+ * may come as strings, bytes as URL-safe base64, unknown keys are ignored),
+ * with the queue item's expiry of its api `DeviceQueueItem`:
  *
- *   {"devEui": "0102030405060708",   optional, must equal the topic's DevEUI
+ *   {"id": "...",                    optional UUID; absent or "": the caller
+ *                                    assigns one (ChirpStack: "if left blank,
+ *                                    a random UUID will be generated")
+ *    "devEui": "0102030405060708",   optional, must equal the topic's DevEUI
  *    "confirmed": false,             optional, default false
- *    "fPort": 10,                    required, 1..223 (TS001-1.0.4 §4.3.2)
- *    "data": "AQID",                 optional base64 FRMPayload, default empty
- *    "id": "..."}                    optional string <= 64 chars; when absent
- *                                    or "" the caller assigns a UUID
+ *    "fPort": 10,                    required, 1..223 (TS001-1.0.4 §4.3.2);
+ *                                    a number or a decimal string ("10");
+ *                                    with an object it may be absent (0:
+ *                                    the codec's encodeDownlink gives it)
+ *    "data": "AQID",                 optional base64 FRMPayload (standard or
+ *                                    URL-safe alphabet, padding optional),
+ *                                    default empty
+ *    "object": {...},                optional, for the device's codec to
+ *                                    encode (kept, see `object` below)
+ *    "expiresAt": "2024-05-14T09:12:47Z"}  optional RFC 3339 time: not sent
+ *                                    after it
  *
- * JSON null counts as absent; unknown keys are ignored, except "object"
- * (a payload for a codec), which lorabridge does not have: it is refused
- * rather than silently sending an empty frame.
+ * JSON null counts as absent; unknown keys are ignored.
  *
  * Errors come with a stable reason code for the `log` event:
  *
  *   reason              lb_err               cause
  *   INVALID_JSON        LB_ERR_JSON          not one JSON object
+ *   INVALID_ID          LB_ERR_MALFORMED     id not a UUID (8-4-4-4-12 hex)
  *   INVALID_FIELD       LB_ERR_MALFORMED     a field of the wrong type, a bad
- *                                            devEui string, an id too long,
- *                                            an "object" field
+ *                                            devEui string, an expiresAt not
+ *                                            an RFC 3339 time, an object
+ *                                            not a JSON object
  *   DEV_EUI_MISMATCH    LB_ERR_DENIED        body devEui differs from the topic
  *   INVALID_FPORT       LB_ERR_RANGE         fPort absent or outside 1..223
  *   INVALID_DATA        LB_ERR_BASE64        data is not strict base64
@@ -35,7 +47,8 @@
  * depends on the device's session, not on the command.
  *
  * No I/O, no clock, no logging, no globals. struct dlcmd is plain data with
- * fixed buffers: nothing to free.
+ * fixed buffers, except `object`: a json-c reference the caller releases
+ * with dlcmd_release() (nothing is held after an error).
  */
 #ifndef LB_DLCMD_H
 #define LB_DLCMD_H
@@ -46,33 +59,49 @@
 
 struct region;
 
-#define DLCMD_MAX_ID 64           /* characters of "id", without NUL */
+#define DLCMD_MAX_ID 64           /* room for "id" (a UUID: 36), without NUL */
 #define DLCMD_MAX_DATA 242        /* bytes of FRMPayload, any region, any DR */
 #define DLCMD_MAX_JSON 4096       /* bytes of the whole command */
 #define DLCMD_FPORT_MIN 1
 #define DLCMD_FPORT_MAX 223
+
+struct json_object;
 
 struct dlcmd {
 	uint64_t dev_eui;              /* the topic's DevEUI */
 	bool confirmed;
 	uint8_t fport;
 	bool has_id;                   /* false: the caller assigns one */
-	char id[DLCMD_MAX_ID + 1];     /* NUL-terminated, no embedded NUL */
+	char id[DLCMD_MAX_ID + 1];     /* a UUID in lower case, NUL-terminated */
 	size_t len;                    /* FRMPayload bytes, 0..242 */
 	uint8_t data[DLCMD_MAX_DATA];  /* plaintext FRMPayload */
+	bool has_expires_at;
+	int64_t expires_at_us;         /* expiresAt, Unix µs */
+	struct json_object *object;    /* "object" (a JSON object) or NULL: one
+					* reference, owned by the struct until
+					* dlcmd_release() */
 };
 
 /*
  * Parse json[0..len) (need not be NUL-terminated; surrounding whitespace is
  * allowed) received on the command topic of topic_dev_eui. Returns LB_OK
- * with *out filled, or an lb_err from the table above with *reason set to
- * its code (a static string). *out is zeroed first and unspecified on
- * error. LB_ERR_INVAL for NULL arguments (*reason "INVALID_JSON" unless
+ * with *out filled (release it with dlcmd_release()), or an lb_err from
+ * the table above with *reason set to its code (a static string). *out is
+ * zeroed first; on error it holds nothing to release and is otherwise
+ * unspecified. LB_ERR_INVAL for NULL arguments (*reason "INVALID_JSON" unless
  * reason itself is NULL); LB_ERR_NOMEM ("INVALID_JSON") if json-c cannot
  * allocate.
  */
 int dlcmd_parse(const char *json, size_t len, uint64_t topic_dev_eui, struct dlcmd *out,
 		const char **reason);
+
+/* Drop the reference to `object`, if any (safe on a zeroed struct). */
+void dlcmd_release(struct dlcmd *c);
+
+/* Parse an RFC 3339 date-time ("2024-05-14T09:12:47.5+02:00"; 'T'/'Z' of
+ * either case; up to 9 fraction digits, kept to the µs) into Unix µs.
+ * s[0..len) need not be NUL-terminated. LB_OK or LB_ERR_MALFORMED. */
+int dlcmd_parse_time(const char *s, size_t len, int64_t *unix_us);
 
 /*
  * Does an FRMPayload of `len` bytes fit a downlink at data rate `dr` next to

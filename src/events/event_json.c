@@ -28,6 +28,7 @@
 #include "base/b64.h"
 #include "base/hex.h"
 #include "base/lb_err.h"
+#include "base/uuid.h"
 #include "lorawan/maccmd.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -46,10 +47,6 @@
  * +--------+--------+--------+--------+
  */
 #define LEN_CONTEXT 4
-
-/* A deduplicationId is printed as a UUID: 8-4-4-4-12 hex digits. */
-#define LEN_DEDUP_ID 16
-#define LEN_UUID_TEXT 36
 
 /* --- shared helpers (event_json_int.h) ---------------------------------- */
 
@@ -166,13 +163,17 @@ int event_json_format_time(int64_t unix_us, char out[EVENT_JSON_TIME_LEN])
 		return LB_ERR_RANGE;
 	n = snprintf(out, EVENT_JSON_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d",
 		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	/* protobuf Timestamp JSON: 0, 3, 6 (or 9) fraction digits, Z */
+	/* As ChirpStack prints a google.protobuf.Timestamp (pbjson: chrono's
+	 * to_rfc3339(), SecondsFormat::AutoSi): 0, 3, 6 (or 9) fraction digits
+	 * and the offset "+00:00", never "Z" (which Python's
+	 * datetime.fromisoformat() only reads from 3.11 on). */
 	if (frac == 0)
-		snprintf(out + n, (size_t)(EVENT_JSON_TIME_LEN - n), "Z");
+		snprintf(out + n, (size_t)(EVENT_JSON_TIME_LEN - n), "+00:00");
 	else if (frac % 1000 == 0)
-		snprintf(out + n, (size_t)(EVENT_JSON_TIME_LEN - n), ".%03dZ", (int)(frac / 1000));
+		snprintf(out + n, (size_t)(EVENT_JSON_TIME_LEN - n), ".%03d+00:00",
+			 (int)(frac / 1000));
 	else
-		snprintf(out + n, (size_t)(EVENT_JSON_TIME_LEN - n), ".%06dZ", (int)frac);
+		snprintf(out + n, (size_t)(EVENT_JSON_TIME_LEN - n), ".%06d+00:00", (int)frac);
 	return LB_OK;
 }
 
@@ -335,9 +336,18 @@ int event_json_device_info(const struct ev_device *dev, struct json_object **out
 	o = json_object_new_object();
 	if (!o)
 		return LB_ERR_NOMEM;
+	/* integration.proto DeviceInfo, in its declaration order. */
+	event_json__add(o, "tenantId", event_json__string(dev->tenant_id), &err);
+	event_json__add(o, "tenantName", event_json__string(dev->tenant_name), &err);
+	event_json__add(o, "applicationId", event_json__string(dev->application_id), &err);
 	event_json__add(o, "applicationName", event_json__string(dev->application), &err);
+	event_json__add(o, "deviceProfileId", event_json__string(dev->profile_id), &err);
+	event_json__add(o, "deviceProfileName", event_json__string(dev->profile_name), &err);
 	event_json__add(o, "deviceName", event_json__string(dev->name), &err);
 	event_json__add(o, "devEui", event_json__eui(dev->dev_eui), &err);
+	event_json__add(o, "deviceClassEnabled",
+			json_object_new_string(dev->device_class ? dev->device_class : "CLASS_A"),
+			&err);
 	tags = json_object_new_object();
 	for (size_t i = 0; i < dev->n_tags && tags; i++)
 		event_json__add_copy(tags, dev->tags[i].key, event_json__string(dev->tags[i].value), &err);
@@ -393,16 +403,7 @@ int event_json__finish(struct json_object *o, int err, char *out, size_t cap, si
 
 void event_json_uuid_str(const uint8_t id[16], char out[EVENT_JSON_UUID_LEN])
 {
-	static const char hexd[] = "0123456789abcdef";
-	size_t k = 0;
-
-	for (size_t i = 0; i < LEN_DEDUP_ID; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[k++] = '-';
-		out[k++] = hexd[id[i] >> 4];
-		out[k++] = hexd[id[i] & 0x0f];
-	}
-	out[k] = '\0';
+	uuid_format(id, out);
 }
 
 struct json_object *event_json__uuid(const uint8_t id[16])
@@ -491,27 +492,29 @@ int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t 
 	o = json_object_new_object();
 	if (!o)
 		return LB_ERR_NOMEM;
+	/* integration.proto UplinkEvent in its declaration order, defaults
+	 * emitted (dr, fPort 0, data ""), as ChirpStack >= 4.1 renders it;
+	 * relayRxInfo and joinServerContext are never set, so never present.
+	 * lorabridge's own fields come last. */
 	event_json__add(o, "deduplicationId", event_json__uuid(ev->dedup_id), &err);
 	event_json__add_time(o, "time", ev->time_us, &err);
 	rc = event_json_device_info(ev->dev, &sub);
 	event_json__add_built(o, "deviceInfo", rc, sub, &err);
 	event_json__add(o, "devAddr", devaddr(ev->dev_addr), &err);
 	event_json__add(o, "adr", json_object_new_boolean(ev->adr), &err);
-	if (ev->dr >= 0)
-		event_json__add(o, "dr", json_object_new_int(ev->dr), &err);
+	event_json__add(o, "dr", json_object_new_int(ev->dr >= 0 ? ev->dr : 0), &err);
 	event_json__add(o, "fCnt", json_object_new_int64(ev->fcnt), &err);
-	if (ev->has_fport)
-		event_json__add(o, "fPort", json_object_new_int(ev->fport), &err);
+	event_json__add(o, "fPort", json_object_new_int(ev->has_fport ? ev->fport : 0), &err);
 	event_json__add(o, "confirmed", json_object_new_boolean(ev->confirmed), &err);
-	if (ev->data_len > 0)
-		event_json__add(o, "data", event_json__base64(ev->data, ev->data_len), &err);
+	event_json__add(o, "data", event_json__base64(ev->data, ev->data_len), &err);
 	if (ev->object)
 		event_json__add(o, "object", json_object_get(ev->object), &err);
-	if (ev->mac_len > 0)
-		add_mac_commands(o, ev->mac, ev->mac_len, &err);
 	add_rx_infos(o, ev->rx, ev->n_rx, &err);
 	rc = event_json_tx_info(&ev->rx[0].rxpk, &sub);
 	event_json__add_built(o, "txInfo", rc, sub, &err);
+	event_json__add(o, "regionConfigId", event_json__string(ev->region_config_id), &err);
+	if (ev->mac_len > 0)
+		add_mac_commands(o, ev->mac, ev->mac_len, &err);
 	if (ev->has_airtime)
 		event_json__add(o, "airtimeMs", event_json__fixed(ev->airtime_ms, 3), &err);
 	if (ev->fair_access)
@@ -563,8 +566,8 @@ int event_json_log(const struct ev_log *ev, char *out, size_t cap, size_t *len)
 	event_json__add(o, "level", json_object_new_string(ev->level), &err);
 	event_json__add(o, "code", json_object_new_string(ev->code), &err);
 	event_json__add(o, "description", event_json__string(ev->description), &err);
-	if (ev->n_context > 0)
-		event_json__add(o, "context", log_context(ev, &err), &err);
+	/* a map: ChirpStack >= 4.1 writes it even when empty */
+	event_json__add(o, "context", log_context(ev, &err), &err);
 	return event_json__finish(o, err, out, cap, len);
 }
 

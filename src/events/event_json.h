@@ -7,19 +7,31 @@
  * mapping of chirpstack api integration.proto / gw.proto), so dashboards
  * written for ChirpStack work unchanged:
  *   - EUIs and DevAddr are lowercase hex, MSB first ("0102030405060708");
- *   - times are RFC 3339 UTC with 0, 3 or 6 fraction digits, as
- *     protobuf Timestamps print ("2024-05-14T09:12:47.318406Z");
+ *   - times are RFC 3339 UTC with 0, 3 or 6 fraction digits and "+00:00",
+ *     as ChirpStack prints protobuf Timestamps
+ *     ("2024-05-14T09:12:47.318406+00:00");
  *     durations as "1399713185.318s";
  *   - frequencies and bandwidths in Hz; enums as their names ("CRC_OK",
  *     "CR_4_5"); bytes as padded base64;
  *   - rxInfo `context` = base64 of the 4-byte big-endian concentrator `tmst`,
  *     as the ChirpStack gateway bridge sets it (Semtech UDP backend).
  *
- * Device events (topic application/{app}/device/{devEui}/event/{up|log}):
- *   up   {deduplicationId, time, deviceInfo, devAddr, adr, dr?, fCnt, fPort?,
- *         confirmed, data?, object?, macCommands?, rxInfo[], txInfo, airtimeMs?,
- *         fairAccess?}
- *   log  {time, deviceInfo, level, code, description, context?}
+ * Device events (topic application/{app}/device/{devEui}/event/{event}),
+ * every field of integration.proto present with its default when unset
+ * (ChirpStack >= 4.1), message-typed ones (object, txInfo) only when set;
+ * lorabridge's own fields (marked +) last:
+ *   deviceInfo {tenantId, tenantName, applicationId, applicationName,
+ *         deviceProfileId, deviceProfileName, deviceName, devEui,
+ *         deviceClassEnabled, tags}
+ *   up   {deduplicationId, time, deviceInfo, devAddr, adr, dr, fCnt, fPort,
+ *         confirmed, data, object?, rxInfo[], txInfo, regionConfigId,
+ *         +macCommands?, +airtimeMs?, +fairAccess?}
+ *   join {deduplicationId, time, deviceInfo, devAddr, regionConfigId}
+ *   ack  {deduplicationId, time, deviceInfo, queueItemId, acknowledged,
+ *         fCntDown}
+ *   txack {downlinkId, time, deviceInfo, queueItemId, fCntDown, gatewayId,
+ *         txInfo, +attempts}
+ *   log  {time, deviceInfo?, level, code, description, context}
  * Gateway events, as the ChirpStack gateway bridge publishes them:
  *   gateway/{id}/event/up      {phyPayload, txInfo, rxInfo}
  *   gateway/{id}/event/stats   {gatewayId, time?, location?, rxPacketsReceived,
@@ -57,14 +69,22 @@ struct json_object;
 /* "00112233-4455-6677-8899-aabbccddeeff" + NUL. */
 #define EVENT_JSON_UUID_LEN 37
 
-/* "2024-05-14T09:12:47.318406Z" + NUL, and room for years up to 9999. */
-#define EVENT_JSON_TIME_LEN 32
+/* "2024-05-14T09:12:47.318406+00:00" + NUL, years up to 9999. */
+#define EVENT_JSON_TIME_LEN 40
 
-/* deviceInfo: who sent the frame. */
+/* deviceInfo: who sent the frame. A NULL string prints as "" (the
+ * default), device_class NULL as "CLASS_A". events/devinfo.h gives the
+ * values lorabridge uses where the configuration has none. */
 struct ev_device {
+	const char *tenant_id;          /* tenantId (UUID) */
+	const char *tenant_name;        /* tenantName */
+	const char *application_id;     /* applicationId (UUID) */
 	const char *application;        /* applicationName */
+	const char *profile_id;         /* deviceProfileId (UUID) */
+	const char *profile_name;       /* deviceProfileName */
 	const char *name;               /* deviceName */
 	uint64_t dev_eui;               /* devEui */
+	const char *device_class;       /* deviceClassEnabled */
 	const struct lb_tag *tags;      /* tags {key: value}; may be NULL if n_tags == 0 */
 	size_t n_tags;
 };
@@ -85,12 +105,12 @@ struct ev_uplink {
 	int64_t time_us;                /* time: Unix µs */
 	uint32_t dev_addr;
 	bool adr;
-	int dr;                         /* region data rate; < 0 = unknown, omitted */
+	int dr;                         /* region data rate; < 0 = unknown, printed 0 */
 	uint32_t fcnt;                  /* full 32-bit FCntUp */
-	bool has_fport;
+	bool has_fport;                 /* false: fPort printed 0 */
 	uint8_t fport;
 	bool confirmed;
-	const uint8_t *data;            /* decrypted FRMPayload; omitted if data_len == 0 */
+	const uint8_t *data;            /* decrypted FRMPayload; "" if data_len == 0 */
 	size_t data_len;
 	const uint8_t *mac;             /* MAC commands (FOpts or decrypted FPort-0 payload), */
 	size_t mac_len;                 /* uplink direction; macCommands omitted if 0 */
@@ -101,12 +121,13 @@ struct ev_uplink {
 	const struct ev_fair_access *fair_access;  /* NULL = omitted */
 	struct json_object *object;     /* decoded payload (a codec's result),
 					 * borrowed; NULL = omitted */
+	const char *region_config_id;   /* regionConfigId ("eu868"); NULL = "" */
 };
 
 /* A `log` event. level: "INFO", "WARNING" or "ERROR"; code: a ChirpStack
  * LogCode name ("UPLINK_MIC", "UPLINK_F_CNT_RESET", "UPLINK_CODEC", ...).
  * context: n_context pairs context_keys[i] -> context_values[i] (strings),
- * the object is omitted when n_context == 0. dev may be NULL (no deviceInfo). */
+ * {} when n_context == 0. dev may be NULL (no deviceInfo). */
 struct ev_log {
 	const struct ev_device *dev;
 	int64_t time_us;
@@ -124,11 +145,14 @@ struct ev_join {
 	uint8_t dedup_id[16];
 	int64_t time_us;
 	uint32_t dev_addr;
+	const char *region_config_id;   /* regionConfigId; NULL = "" */
 };
 
-/* A confirmed downlink acknowledged, or not, by the device's next uplink. */
+/* A confirmed downlink acknowledged, or not, by the device's next uplink;
+ * dedup_id is the deduplicationId of that uplink. */
 struct ev_ack {
 	const struct ev_device *dev;
+	uint8_t dedup_id[16];
 	int64_t time_us;
 	const char *queue_item_id;
 	bool acknowledged;
@@ -144,16 +168,27 @@ struct ev_txack_attempt {
 	int dr;
 };
 
-/* The outcome of a downlink (`txack` event). queue_item_id NULL = a frame
- * the bridge made itself (ACK or MAC answer). */
+/* What the gateway was asked to transmit (txInfo, gw.proto DownlinkTxInfo):
+ * the txpk sent; delay_us > 0 = timing {delay} after the uplink whose
+ * concentrator counter context_tmst is (class A), else timing
+ * {immediately}. */
+struct ev_tx_info {
+	const struct gwmp_txpk *txpk;
+	uint32_t delay_us;
+	uint32_t context_tmst;
+};
+
+/* A downlink the gateway accepted (`txack` event; a refusal is a `log`
+ * event DOWNLINK_GATEWAY instead, as in ChirpStack). queue_item_id NULL =
+ * a frame the bridge made itself (ACK or MAC answer): queueItemId "". */
 struct ev_txack {
 	const struct ev_device *dev;
 	int64_t time_us;
-	const uint8_t *downlink_id;       /* 16 bytes, printed as a UUID */
+	uint32_t downlink_id;             /* downlinkId (uint32, as in gw.proto) */
 	const char *queue_item_id;
 	uint32_t fcnt_down;
 	uint64_t gateway_eui;
-	bool sent;
+	struct ev_tx_info tx;             /* txpk NULL: invalid */
 	const struct ev_txack_attempt *attempts;
 	size_t n_attempts;
 };
@@ -197,7 +232,8 @@ int event_json_gateway_conn(uint64_t gateway_eui, bool online, char *out, size_t
 
 /* --- building blocks (for other events; the caller owns *out) ---------- */
 
-/* Format Unix µs as an RFC 3339 UTC timestamp (0, 3 or 6 fraction digits).
+/* Format Unix µs as an RFC 3339 UTC timestamp (0, 3 or 6 fraction digits,
+ * "+00:00").
  * Returns LB_OK or LB_ERR_RANGE (year outside 0..9999). */
 int event_json_format_time(int64_t unix_us, char out[EVENT_JSON_TIME_LEN]);
 

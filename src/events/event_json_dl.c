@@ -1,15 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * event_json_dl.c - device events of the downlink side: `join`, `ack` and
- * `txack`, in ChirpStack v4's integration JSON shape (camelCase). Pure, like
+ * `txack`, in ChirpStack v4's integration JSON shape (integration.proto
+ * JoinEvent, AckEvent, TxAckEvent; camelCase, defaults emitted). Pure, like
  * the rest of event_json (see event_json.h).
  */
 #include "events/event_json.h"
 
+#include <inttypes.h>
+#include <stdio.h>
+
 #include <json-c/json.h>
 
 #include "events/event_json_int.h"
+#include "base/b64.h"
 #include "base/lb_err.h"
+
+#define US_PER_S 1000000u
+
+/* txInfo.context: the uplink's 4-byte big-endian tmst (event_json.c). */
+#define LEN_CONTEXT 4
 
 static void add_device(struct json_object *o, const struct ev_device *dev, int *err)
 {
@@ -41,6 +51,7 @@ int event_json_join(const struct ev_join *ev, char *out, size_t cap, size_t *len
 	event_json__add_time(o, "time", ev->time_us, &err);
 	add_device(o, ev->dev, &err);
 	event_json__add(o, "devAddr", hex32(ev->dev_addr), &err);
+	event_json__add(o, "regionConfigId", event_json__string(ev->region_config_id), &err);
 	return event_json__finish(o, err, out, cap, len);
 }
 
@@ -53,6 +64,7 @@ int event_json_ack(const struct ev_ack *ev, char *out, size_t cap, size_t *len)
 	struct json_object *o = json_object_new_object();
 	if (!o)
 		return LB_ERR_NOMEM;
+	event_json__add(o, "deduplicationId", event_json__uuid(ev->dedup_id), &err);
 	event_json__add_time(o, "time", ev->time_us, &err);
 	add_device(o, ev->dev, &err);
 	event_json__add(o, "queueItemId", event_json__string(ev->queue_item_id), &err);
@@ -86,23 +98,104 @@ static struct json_object *attempts_json(const struct ev_txack *ev, int *err)
 	return a;
 }
 
+/* protobuf Duration JSON as pbjson prints it: "1s", "1.500s". */
+static struct json_object *duration(uint32_t us)
+{
+	char buf[32];
+
+	if (us % US_PER_S == 0)
+		snprintf(buf, sizeof(buf), "%" PRIu32 "s", us / US_PER_S);
+	else if (us % 1000 == 0)
+		snprintf(buf, sizeof(buf), "%" PRIu32 ".%03" PRIu32 "s", us / US_PER_S,
+			 us % US_PER_S / 1000);
+	else
+		snprintf(buf, sizeof(buf), "%" PRIu32 ".%06" PRIu32 "s", us / US_PER_S,
+			 us % US_PER_S);
+	return json_object_new_string(buf);
+}
+
+static const char *code_rate(uint8_t cr)
+{
+	static const char *const names[] = {"CR_UNDEFINED", "CR_4_5", "CR_4_6", "CR_4_7", "CR_4_8"};
+	return cr < sizeof(names) / sizeof(names[0]) ? names[cr] : "CR_UNDEFINED";
+}
+
+/* gw.proto Modulation of a txpk. gw messages are rendered without
+ * emit_fields: a false polarizationInversion is left out. */
+static struct json_object *tx_modulation(const struct gwmp_txpk *pk, int *err)
+{
+	struct json_object *m = json_object_new_object(), *p = json_object_new_object();
+
+	if (pk->modu == GWMP_MOD_FSK) {
+		if (pk->fdev)
+			event_json__add(p, "frequencyDeviation", json_object_new_int64(pk->fdev), err);
+		event_json__add(p, "datarate", json_object_new_int64(pk->bitrate), err);
+		event_json__add(m, "fsk", p, err);
+		return m;
+	}
+	event_json__add(p, "bandwidth", json_object_new_int64((int64_t)pk->bw_khz * 1000), err);
+	event_json__add(p, "spreadingFactor", json_object_new_int(pk->sf), err);
+	event_json__add(p, "codeRate", json_object_new_string(code_rate(pk->cr)), err);
+	if (pk->ipol)
+		event_json__add(p, "polarizationInversion", json_object_new_boolean(true), err);
+	event_json__add(m, "lora", p, err);
+	return m;
+}
+
+static struct json_object *tx_timing(const struct ev_tx_info *tx, int *err)
+{
+	struct json_object *t = json_object_new_object(), *p = json_object_new_object();
+
+	if (tx->delay_us == 0) {
+		event_json__add(t, "immediately", p, err);
+		return t;
+	}
+	event_json__add(p, "delay", duration(tx->delay_us), err);
+	event_json__add(t, "delay", p, err);
+	return t;
+}
+
+static struct json_object *tx_context(uint32_t tmst)
+{
+	uint8_t be[LEN_CONTEXT] = {(uint8_t)(tmst >> 24), (uint8_t)(tmst >> 16),
+				   (uint8_t)(tmst >> 8), (uint8_t)tmst};
+	return event_json__base64(be, sizeof(be));
+}
+
+/* gw.proto DownlinkTxInfo: frequency, power, modulation, timing, context
+ * (board and antenna 0: left out, as pbjson leaves defaults of gw
+ * messages out). */
+static struct json_object *tx_info(const struct ev_tx_info *tx, int *err)
+{
+	struct json_object *o = json_object_new_object();
+	const struct gwmp_txpk *pk = tx->txpk;
+
+	event_json__add(o, "frequency", json_object_new_int64(pk->freq_hz), err);
+	if (pk->powe != 0)
+		event_json__add(o, "power", json_object_new_int(pk->powe), err);
+	event_json__add(o, "modulation", tx_modulation(pk, err), err);
+	event_json__add(o, "timing", tx_timing(tx, err), err);
+	if (tx->delay_us > 0)
+		event_json__add(o, "context", tx_context(tx->context_tmst), err);
+	return o;
+}
+
 int event_json_txack(const struct ev_txack *ev, char *out, size_t cap, size_t *len)
 {
 	int err = LB_OK;
 
-	if (!ev || !ev->dev || !ev->downlink_id || !out || !len)
+	if (!ev || !ev->dev || !ev->tx.txpk || (ev->n_attempts && !ev->attempts) || !out || !len)
 		return LB_ERR_INVAL;
 	struct json_object *o = json_object_new_object();
 	if (!o)
 		return LB_ERR_NOMEM;
-	event_json__add(o, "downlinkId", event_json__uuid(ev->downlink_id), &err);
+	event_json__add(o, "downlinkId", json_object_new_int64(ev->downlink_id), &err);
 	event_json__add_time(o, "time", ev->time_us, &err);
 	add_device(o, ev->dev, &err);
-	if (ev->queue_item_id)
-		event_json__add(o, "queueItemId", event_json__string(ev->queue_item_id), &err);
+	event_json__add(o, "queueItemId", event_json__string(ev->queue_item_id), &err);
 	event_json__add(o, "fCntDown", json_object_new_int64(ev->fcnt_down), &err);
 	event_json__add(o, "gatewayId", event_json__eui(ev->gateway_eui), &err);
-	event_json__add(o, "sent", json_object_new_boolean(ev->sent), &err);
+	event_json__add(o, "txInfo", tx_info(&ev->tx, &err), &err);
 	event_json__add(o, "attempts", attempts_json(ev, &err), &err);
 	return event_json__finish(o, err, out, cap, len);
 }

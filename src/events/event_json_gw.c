@@ -56,7 +56,8 @@ static bool zone_ok(const char *z)
 /*
  * stat.time (PROTOCOL.TXT §4, ISO 8601 'expanded') is strftime("%F %T %Z"):
  * "2014-01-12 08:59:28 GMT".
- * Rewritten as RFC 3339 "2014-01-12T08:59:28Z"; LB_ERR_MALFORMED if it does
+ * Rewritten as RFC 3339 "2014-01-12T08:59:28+00:00", the form of every
+ * lorabridge event time (event_json.h); LB_ERR_MALFORMED if it does
  * not read as such a time.
  */
 static int stat_time(const char *s, char out[EVENT_JSON_TIME_LEN])
@@ -69,7 +70,8 @@ static int stat_time(const char *s, char out[EVENT_JSON_TIME_LEN])
 	if (y < 0 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
 	    mi < 0 || mi > 59 || sec < 0 || sec > 60)
 		return LB_ERR_MALFORMED;
-	snprintf(out, EVENT_JSON_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, sec);
+	snprintf(out, EVENT_JSON_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d+00:00", y, mo, d, h, mi,
+		 sec);
 	return LB_OK;
 }
 

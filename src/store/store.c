@@ -95,9 +95,16 @@ static const char SCHEMA_V3[] =
 	" payload BLOB NOT NULL,"
 	" created_at INTEGER NOT NULL);";
 
+/*
+ * Schema v4: a queue item's expiry (the downlink command's expiresAt), Unix
+ * µs; NULL = none. Items queued before have none.
+ */
+static const char SCHEMA_V4[] =
+	"ALTER TABLE downlink ADD COLUMN expires_at INTEGER;";
+
 /* migrations[i] takes the schema from version i to i + 1. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {SCHEMA_V1, SCHEMA_V2,
-								SCHEMA_V3};
+								SCHEMA_V3, SCHEMA_V4};
 
 /* ---- opening --------------------------------------------------------- */
 

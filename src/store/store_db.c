@@ -23,7 +23,7 @@ const char *const store__sql[STMT__COUNT] = {
 	[STMT_NONCE_USED] = "SELECT 1 FROM dev_nonce WHERE dev_eui = ? AND dev_nonce = ?",
 	[STMT_NONCE_ADD] = "INSERT INTO dev_nonce (dev_eui, dev_nonce) VALUES (?, ?)",
 	[STMT_DL_MAXSEQ] = "SELECT COALESCE(MAX(seq), 0) FROM downlink WHERE dev_eui = ?",
-	[STMT_DL_INSERT] = "INSERT INTO downlink (" DL_COLS ") VALUES (?,?,?,?,?,?,?,?,?)",
+	[STMT_DL_INSERT] = "INSERT INTO downlink (" DL_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)",
 	[STMT_DL_LIST] = "SELECT " DL_COLS " FROM downlink WHERE dev_eui = ? ORDER BY seq",
 	[STMT_DL_GET] = "SELECT " DL_COLS " FROM downlink WHERE id = ?",
 	[STMT_DL_UPDATE] = "UPDATE downlink SET state = ?, fcnt_down = ? WHERE id = ?",

@@ -67,9 +67,10 @@ enum { SC_DEV_EUI, SC_ACTIVATION, SC_DEV_ADDR, SC_NWK_S_KEY, SC_APP_S_KEY, SC_FC
        SC_JOIN_NONCE_LAST, SC_DEV_NONCE_LAST, SC_JOINED_AT, SC_UPDATED_AT };
 
 /* Columns of `downlink` as selected and inserted, (0-based) positions. */
-#define DL_COLS "id, dev_eui, seq, fport, confirmed, data, state, fcnt_down, created_at"
+#define DL_COLS \
+	"id, dev_eui, seq, fport, confirmed, data, state, fcnt_down, created_at, expires_at"
 enum { DC_ID, DC_DEV_EUI, DC_SEQ, DC_FPORT, DC_CONFIRMED, DC_DATA, DC_STATE, DC_FCNT_DOWN,
-       DC_CREATED_AT };
+       DC_CREATED_AT, DC_EXPIRES_AT };
 
 /* Columns of `outbox` as selected and inserted, (0-based) positions. */
 #define OUTBOX_COLS "seq, dev_eui, qos, topic, payload, created_at"

@@ -44,6 +44,8 @@ static int read_downlink(sqlite3_stmt *st, struct store_downlink *d)
 	d->has_fcnt_down = sqlite3_column_type(st, DC_FCNT_DOWN) != SQLITE_NULL;
 	d->fcnt_down = (uint32_t)sqlite3_column_int64(st, DC_FCNT_DOWN);
 	d->created_at = sqlite3_column_int64(st, DC_CREATED_AT);
+	d->has_expires_at = sqlite3_column_type(st, DC_EXPIRES_AT) != SQLITE_NULL;
+	d->expires_at_us = sqlite3_column_int64(st, DC_EXPIRES_AT);
 	return LB_OK;
 }
 

@@ -20,7 +20,7 @@
 #define STORE_GEN_META_KEY "state_generation"    /* its copy in the meta table */
 #define STORE_GEN_PERIOD_MS (10 * 60 * 1000)     /* advanced at least this often */
 #define STORE_CHECKPOINT_FRAMES 1000             /* WAL frames before a checkpoint */
-#define STORE_SCHEMA_VERSION 3           /* PRAGMA user_version */
+#define STORE_SCHEMA_VERSION 4           /* PRAGMA user_version */
 #define STORE_DEFAULT_COMMIT_MS 200
 #define STORE_MAX_COMMIT_MS 60000
 #define STORE_RETRY_MS 1000              /* store_tick() after a failed commit */
@@ -75,6 +75,8 @@ struct store_downlink {
 	bool has_fcnt_down;
 	uint32_t fcnt_down;             /* the NFCntDown it was sent with */
 	int64_t created_at;             /* Unix s; set by push */
+	bool has_expires_at;            /* not to be sent after expires_at_us */
+	int64_t expires_at_us;          /* Unix µs */
 	size_t len;
 	uint8_t data[STORE_DL_MAX_DATA]; /* FRMPayload, plaintext */
 };

@@ -84,6 +84,7 @@ static int exec_dl_push(struct store *s, const struct store_downlink *d)
 	store__bind_u64(st, DC_STATE, (uint64_t)d->state);
 	bind_opt(st, DC_FCNT_DOWN, d->has_fcnt_down, d->fcnt_down);
 	sqlite3_bind_int64(st, DC_CREATED_AT + 1, d->created_at);
+	bind_opt(st, DC_EXPIRES_AT, d->has_expires_at, d->expires_at_us);
 	return run(s, st, "push downlink");
 }
 

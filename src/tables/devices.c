@@ -12,10 +12,12 @@
  */
 #include "tables/devices.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/lb_err.h"
+#include "events/devinfo.h"
 
 #define DEV_NIL UINT32_MAX
 #define FIB64 UINT64_C(0x9E3779B97F4A7C15)   /* 2^64 / golden ratio (Knuth 6.4) */
@@ -64,6 +66,18 @@ static int copy_tags(struct lb_device *dev, const struct lb_device_conf *c)
 	return LB_OK;
 }
 
+/* The applicationId of the device's events, computed once here (a SHA-1)
+ * and not per event: the configured one, else the documented default
+ * (events/devinfo.h). */
+static int event_application_id(struct lb_device *dev)
+{
+	if (dev->application_id) {
+		snprintf(dev->app_uuid, sizeof(dev->app_uuid), "%s", dev->application_id);
+		return LB_OK;
+	}
+	return devinfo_application_id(dev->application, dev->app_uuid);
+}
+
 static void session_from_conf(struct lb_device *dev, const struct lb_device_conf *c)
 {
 	dev->has_last_fcnt = c->has_fcnt_up && c->fcnt_up > 0;
@@ -98,6 +112,10 @@ static int device_from_conf(struct lb_device *dev, const struct lb_device_conf *
 	    (c->codec == LB_CODEC_JS && c->codec_script && !dev->codec_script)) {
 		device_release(dev);
 		return LB_ERR_NOMEM;
+	}
+	if ((rc = event_application_id(dev)) != LB_OK) {
+		device_release(dev);
+		return rc;
 	}
 	if ((rc = copy_tags(dev, c)) != LB_OK) {
 		device_release(dev);

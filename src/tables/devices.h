@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "events/devinfo.h"
 #include "tables/fairaccess.h"
 #include "lorawan/lorawan.h"
 #include "lorawan/lwcrypto.h"
@@ -48,6 +49,8 @@ struct lb_device {
 	uint8_t codec;                   /* enum lb_codec */
 	char *codec_script;              /* "js": absolute path, else NULL */
 	uint32_t codec_slot;             /* "js": its script in the daemon's table */
+	char app_uuid[DEVINFO_ID_SIZE];  /* events' applicationId: application_id, else
+					  * UUIDv5 of the name (events/devinfo.h) */
 	uint64_t dev_eui;
 	enum lb_activation activation;
 	bool has_session;                /* ABP: dev_addr and keys valid */

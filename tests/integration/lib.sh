@@ -16,6 +16,12 @@ PIDS=""
 # machine (parallel tests, other builds) only makes the tests slower.
 : "${WAIT_S:=30}"
 
+# qid NAME: a queue item id for NAME, a UUID (downlink commands refuse
+# other ids) that is the same in every run.
+qid() {
+	printf '%s' "$1" | sha1sum | sed -E 's/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/\1-\2-\3-\4-\5/'
+}
+
 cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
 	sleep 0.2

@@ -63,7 +63,7 @@ note "5 downlinks queued for each of the 20 devices"
 grep -E '^5a0000' "$T/all.keys" | cut -d' ' -f1 > "$T/euis.txt"
 while read -r e; do
 	for k in 0 1 2 3 4; do
-		echo "{\"devEui\":\"$e\",\"fPort\":7,\"data\":\"$(printf 'q%s-%d' "${e#5a0000}" $k | base64)\",\"id\":\"q-$e-$k\"}"
+		echo "{\"devEui\":\"$e\",\"fPort\":7,\"data\":\"$(printf 'q%s-%d' "${e#5a0000}" $k | base64)\",\"id\":\"$(qid "q-$e-$k")\"}"
 	done > "$T/cmd-$e.txt"
 	mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "application/sim/device/$e/command/down" \
 		-l < "$T/cmd-$e.txt" || fail "mosquitto_pub"

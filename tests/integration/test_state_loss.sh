@@ -162,7 +162,7 @@ printf '\x02\x12\x34\x00\xaa\x55\x5a\x00\x00\x00\x0e\x01%s' "$stat" > "/dev/udp/
 wait_for "$T/all.out" "^gateway/aa555a0000000e01/event/stats " 10 || fail "no stats event"
 ev=$(grep "^gateway/aa555a0000000e01/event/stats " "$T/all.out" | cut -d' ' -f2-)
 echo "$ev" | jq -e '(has("location") | not) and (has("rxPacketsReceived") | not)
-	and .rxPacketsReceivedOk == 5 and .time == "2024-05-14T09:12:47Z"
+	and .rxPacketsReceivedOk == 5 and .time == "2024-05-14T09:12:47+00:00"
 	and (.metadata | has("temperature") | not) and .metadata.ackRate == "100.0"' > /dev/null \
 	|| fail "stats event: $ev"
 i=0

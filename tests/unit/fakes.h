@@ -122,7 +122,7 @@ static inline void fakes_base_open(const struct fake_base *b, const char *base_d
 	ck_assert_ptr_nonnull(*b->region);
 	(void)idgen_init(b->ids);
 	ck_assert_int_eq(publish_init(b->pub, b->cfg, sink), LB_OK);
-	*b->ev = (struct devevents){.pub = b->pub, .stats = b->stats};
+	ck_assert_int_eq(devevent_init(b->ev, b->pub, b->stats, (*b->region)->name), LB_OK);
 }
 
 #endif

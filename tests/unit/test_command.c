@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "daemon/command.h"
+#include "daemon/payload.h"
 #include "daemon/devevent.h"
 #include "daemon/ids.h"
 #include "daemon/publish.h"
@@ -54,6 +55,8 @@ struct world {
 	struct devices devices;
 	struct store store;
 	struct commands c;
+	struct payloads payloads;
+	char script[FAKE_DIR_MAX + 16];
 	struct rec_sink sink;
 };
 
@@ -100,23 +103,43 @@ static void setup(void)
 		abp("sensor", "default", DEV_EUI, 0x26011234),
 		abp("tractor", "farm", FARM_EUI, 0x26015678),
 	};
+	/* The tractor's codec encodes {"speed": n} as one byte on FPort 5,
+	 * {"raw": n} as one byte without an fPort. */
+	snprintf(w.script, sizeof(w.script), "%s/tractor.js", w.dir);
+	FILE *f = fopen(w.script, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("function encodeDownlink(input) {\n"
+	      "  if (input.data.raw !== undefined) return {bytes: [input.data.raw]};\n"
+	      "  if (input.data.speed > 255) return {errors: ['speed too high']};\n"
+	      "  return {bytes: [input.data.speed], fPort: 5};\n"
+	      "}\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	conf[1].codec = LB_CODEC_JS;
+	conf[1].codec_script = w.script;
 	ck_assert_int_eq(devices_init(&w.devices, conf, 2), LB_OK);
+	w.payloads = (struct payloads){.ev = &w.ev, .stats = &w.stats};
+	ck_assert_int_eq(payload_sync(&w.payloads, &w.devices), LB_OK);
 	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
 	w.c = (struct commands){
 		.devices = &w.devices, .region = w.region, .store = &w.store, .pub = &w.pub,
-		.ids = &w.ids, .ev = &w.ev, .stats = &w.stats,
+		.ids = &w.ids, .ev = &w.ev, .stats = &w.stats, .payloads = &w.payloads,
 		.queue_limit = w.cfg.downlink_queue_limit,
 	};
 }
 
 static void teardown(void)
 {
+	payload_free(&w.payloads);
 	devices_free(&w.devices);
 	store_close(&w.store);
 	publish_free(&w.pub);
 	config_free(&w.cfg);
 	rec_sink_free(&w.sink);
 }
+
+/* A queue item id as given (upper case) and as kept (lower case). */
+#define JOB_1_UPPER "6BA7B811-9DAD-11D1-80B4-00C04FD430C8"
+#define JOB_1 "6ba7b811-9dad-11d1-80b4-00c04fd430c8"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -200,20 +223,108 @@ START_TEST(test_ids_kept_and_unique)
 {
 	struct store_downlink dl;
 
-	command(CMD_TOPIC, "{\"fPort\":1,\"data\":\"AA==\",\"id\":\"job-1\"}");
+	command(CMD_TOPIC, "{\"fPort\":1,\"data\":\"AA==\",\"id\":\"" JOB_1_UPPER "\"}");
 	ck_assert_uint_eq(queued(DEV_EUI), 1);
-	ck_assert_int_eq(store_downlink_get(&w.store, "job-1", &dl), LB_OK);
+	ck_assert_int_eq(store_downlink_get(&w.store, JOB_1, &dl), LB_OK);
 	ck_assert_uint_eq(dl.dev_eui, DEV_EUI);
 	ck_assert(!dl.confirmed);
 	ck_assert_uint_eq(w.sink.n, 0);
-	command(CMD_TOPIC, "{\"fPort\":2,\"data\":\"AQ==\",\"id\":\"job-1\"}");
+	command(CMD_TOPIC, "{\"fPort\":2,\"data\":\"AQ==\",\"id\":\"" JOB_1 "\"}");
 	json_object *o = only_log(LOG_TOPIC, "DUPLICATE_ID");
 	json_object_put(o);
 	ck_assert_uint_eq(queued(DEV_EUI), 1);
 	ck_assert_uint_eq(w.stats.commands, 1);
 	/* The first one is unchanged. */
-	ck_assert_int_eq(store_downlink_get(&w.store, "job-1", &dl), LB_OK);
+	ck_assert_int_eq(store_downlink_get(&w.store, JOB_1, &dl), LB_OK);
 	ck_assert_uint_eq(dl.fport, 1);
+}
+END_TEST
+
+/* An id that is not a UUID is refused, saying why; nothing is queued. */
+START_TEST(test_id_not_uuid_refused)
+{
+	command(CMD_TOPIC, "{\"fPort\":1,\"data\":\"AA==\",\"id\":\"job-1\"}");
+	json_object *o = only_log(LOG_TOPIC, "INVALID_ID");
+	ck_assert_str_eq(str_of(o, "description"), "downlink command refused: id is not a UUID");
+	json_object_put(o);
+	ck_assert_uint_eq(queued(DEV_EUI), 0);
+}
+END_TEST
+
+/* fPort as a string, URL-safe data and expiresAt, as ChirpStack takes them. */
+START_TEST(test_fport_string_expires_at)
+{
+	struct store_downlink dl;
+
+	command(CMD_TOPIC, "{\"fPort\":\"12\",\"data\":\"-_8\","
+			   "\"expiresAt\":\"2024-05-14T11:12:47+02:00\"}");
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert_int_eq(store_downlink_first(&w.store, DEV_EUI, &dl), LB_OK);
+	ck_assert_uint_eq(dl.fport, 12);
+	ck_assert_uint_eq(dl.len, 2);
+	ck_assert_mem_eq(dl.data, "\xfb\xff", 2);
+	ck_assert(dl.has_expires_at);
+	ck_assert_int_eq(dl.expires_at_us, INT64_C(1715677967000000));
+}
+END_TEST
+
+/* `object` needs the device's codec: without one, refused (never an empty
+ * frame in its place). */
+START_TEST(test_object_without_codec_refused)
+{
+	command(CMD_TOPIC, "{\"fPort\":1,\"object\":{\"on\":true}}");
+	json_object *o = only_log(LOG_TOPIC, "DOWNLINK_CODEC");
+	json_object_put(o);
+	ck_assert_uint_eq(queued(DEV_EUI), 0);
+}
+END_TEST
+
+#define FARM_CMD "application/farm/device/" FARM_HEX "/command/down"
+#define FARM_LOG "application/farm/device/" FARM_HEX "/event/log"
+
+/* `object` encoded by the device's encodeDownlink: its bytes and fPort are
+ * queued; given data wins over an object. */
+START_TEST(test_object_encoded)
+{
+	struct store_downlink dl;
+
+	command(FARM_CMD, "{\"object\":{\"speed\":42},\"id\":\"" JOB_1 "\"}");
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert_int_eq(store_downlink_get(&w.store, JOB_1, &dl), LB_OK);
+	ck_assert_uint_eq(dl.fport, 5);
+	ck_assert_uint_eq(dl.len, 1);
+	ck_assert_uint_eq(dl.data[0], 42);
+	ck_assert_uint_eq(w.stats.codec_encoded, 1);
+	command(FARM_CMD, "{\"fPort\":9,\"data\":\"AQI=\",\"object\":{\"speed\":1}}");
+	ck_assert_uint_eq(queued(FARM_EUI), 2);
+	ck_assert_uint_eq(w.stats.codec_encoded, 1);
+	/* the command's fPort when the codec gives none */
+	command(FARM_CMD, "{\"fPort\":8,\"object\":{\"raw\":7}}");
+	ck_assert_uint_eq(queued(FARM_EUI), 3);
+}
+END_TEST
+
+START_TEST(test_object_encode_failures)
+{
+	command(FARM_CMD, "{\"object\":{\"speed\":300}}");
+	json_object *o = only_log(FARM_LOG, "DOWNLINK_CODEC");
+	ck_assert_ptr_nonnull(strstr(str_of(o, "description"), "speed too high"));
+	json_object_put(o);
+	rec_sink_free(&w.sink);
+	w.stats.log_events = 0;
+	w.stats.commands_refused = 0;
+	command(FARM_CMD, "{\"object\":{\"raw\":7}}");
+	o = only_log(FARM_LOG, "DOWNLINK_CODEC");
+	ck_assert_ptr_nonnull(strstr(str_of(o, "description"), "no fPort"));
+	json_object_put(o);
+	rec_sink_free(&w.sink);
+	w.stats.log_events = 0;
+	w.stats.commands_refused = 0;
+	/* data without fPort: an object was there, but data wins and needs one */
+	command(FARM_CMD, "{\"data\":\"AQI=\",\"object\":{\"raw\":7}}");
+	o = only_log(FARM_LOG, "INVALID_FPORT");
+	json_object_put(o);
+	ck_assert_uint_eq(queued(FARM_EUI), 0);
 }
 END_TEST
 
@@ -343,7 +454,7 @@ START_TEST(test_queued_command_survives_commit)
 {
 	size_t n = 0;
 
-	command(CMD_TOPIC, "{\"fPort\":10,\"data\":\"AQID\",\"id\":\"keep-me\"}");
+	command(CMD_TOPIC, "{\"fPort\":10,\"data\":\"AQID\",\"id\":\"" JOB_1 "\"}");
 	/* Queued in the store's open batch: durable with its next commit. */
 	ck_assert(store_dirty(&w.store));
 	ck_assert_int_eq(store_commit(&w.store), LB_OK);
@@ -364,6 +475,11 @@ static Suite *command_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_valid_command_queued);
 	tcase_add_test(tc, test_ids_kept_and_unique);
+	tcase_add_test(tc, test_id_not_uuid_refused);
+	tcase_add_test(tc, test_fport_string_expires_at);
+	tcase_add_test(tc, test_object_without_codec_refused);
+	tcase_add_test(tc, test_object_encoded);
+	tcase_add_test(tc, test_object_encode_failures);
 	tcase_add_test(tc, test_invalid_json);
 	tcase_add_test(tc, test_not_an_object);
 	tcase_add_test(tc, test_invalid_fport);

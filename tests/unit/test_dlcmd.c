@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "events/dlcmd.h"
 #include "base/lb_err.h"
 #include "lorawan/region.h"
@@ -37,7 +39,9 @@ START_TEST(test_full_command)
 	static const uint8_t want[] = { 0x01, 0x02, 0x03 };
 
 	ck_assert_int_eq(parse("{\"devEui\":\"0102030405060708\",\"confirmed\":true,"
-			       "\"fPort\":10,\"data\":\"AQID\",\"id\":\"req-42\"}",
+			       "\"fPort\":10,\"data\":\"AQID\","
+			       "\"id\":\"F47AC10B-58CC-4372-A567-0E02B2C3D479\","
+			       "\"expiresAt\":\"2024-05-14T09:12:47.318406Z\"}",
 			       &c, &why),
 			 LB_OK);
 	ck_assert_ptr_null(why);
@@ -47,7 +51,91 @@ START_TEST(test_full_command)
 	ck_assert_uint_eq(c.len, 3);
 	ck_assert_mem_eq(c.data, want, 3);
 	ck_assert(c.has_id);
-	ck_assert_str_eq(c.id, "req-42");
+	ck_assert_str_eq(c.id, "f47ac10b-58cc-4372-a567-0e02b2c3d479");   /* as ChirpStack prints it */
+	ck_assert(c.has_expires_at);
+	ck_assert_int_eq(c.expires_at_us, INT64_C(1715677967318406));
+	ck_assert_ptr_null(c.object);
+	dlcmd_release(&c);
+}
+END_TEST
+
+/* ChirpStack reads the command with pbjson: fPort may be a string, data
+ * URL-safe base64 with or without padding. */
+START_TEST(test_pbjson_leniency)
+{
+	struct dlcmd c;
+	const char *why;
+	static const uint8_t fbff[] = {0xfb, 0xff};
+
+	ck_assert_int_eq(parse("{\"fPort\":\"10\"}", &c, &why), LB_OK);
+	ck_assert_uint_eq(c.fport, 10);
+	ck_assert_int_eq(parse("{\"fPort\":\"223\"}", &c, &why), LB_OK);
+	ck_assert_uint_eq(c.fport, 223);
+	expect_refused("{\"fPort\":\"224\"}", LB_ERR_RANGE, "INVALID_FPORT");
+	expect_refused("{\"fPort\":\"0\"}", LB_ERR_RANGE, "INVALID_FPORT");
+	static const char *const data[] = {"+/8=", "+/8", "-_8=", "-_8"};
+	for (size_t i = 0; i < sizeof(data) / sizeof(data[0]); i++) {
+		char json[64];
+		snprintf(json, sizeof(json), "{\"fPort\":1,\"data\":\"%s\"}", data[i]);
+		ck_assert_msg(parse(json, &c, &why) == LB_OK, "%s: %s", data[i], why);
+		ck_assert_uint_eq(c.len, 2);
+		ck_assert_mem_eq(c.data, fbff, 2);
+	}
+}
+END_TEST
+
+/* `object` (google.protobuf.Struct) is kept for the device's codec: one
+ * reference, released by dlcmd_release(); nothing held after an error. */
+START_TEST(test_object_kept)
+{
+	struct dlcmd c;
+	const char *why;
+	struct json_object *v;
+
+	ck_assert_int_eq(parse("{\"fPort\":5,\"object\":{\"temp\":21,\"on\":true}}", &c, &why),
+			 LB_OK);
+	ck_assert_ptr_nonnull(c.object);
+	ck_assert(json_object_is_type(c.object, json_type_object));
+	ck_assert(json_object_object_get_ex(c.object, "temp", &v));
+	ck_assert_int_eq(json_object_get_int(v), 21);
+	ck_assert_uint_eq(c.len, 0);
+	dlcmd_release(&c);
+	ck_assert_ptr_null(c.object);
+	dlcmd_release(&c);   /* twice: harmless */
+	/* An error after the object was read releases it (ASan: no leak). */
+	expect_refused("{\"object\":{\"a\":1},\"fPort\":1,\"expiresAt\":\"soon\"}",
+		       LB_ERR_MALFORMED, "INVALID_FIELD");
+	ck_assert_int_eq(parse("{\"fPort\":5,\"object\":null}", &c, &why), LB_OK);
+	ck_assert_ptr_null(c.object);
+}
+END_TEST
+
+START_TEST(test_expires_at)
+{
+	static const struct { const char *in; int64_t us; } ok[] = {
+		{"2024-05-14T09:12:47Z", INT64_C(1715677967000000)},
+		{"2024-05-14t09:12:47.318406z", INT64_C(1715677967318406)},
+		{"2024-05-14T11:12:47.5+02:00", INT64_C(1715677967500000)},
+		{"2024-05-14T08:42:47.123456789-00:30", INT64_C(1715677967123456)},
+		{"1970-01-01T00:00:00+00:00", 0},
+	};
+	static const char *const bad[] = {
+		"2024-05-14 09:12:47Z", "2024-05-14T09:12:47", "2024-13-14T09:12:47Z",
+		"2024-02-31T09:12:47Z", "2024-05-14T09:12:47.Z", "2024-05-14T09:12:47.1234567891Z",
+		"2024-05-14T09:12:47+2:00", "2024-05-14T24:00:00Z", "x024-05-14T09:12:47Z", "",
+	};
+	int64_t us;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ck_assert_msg(dlcmd_parse_time(ok[i].in, strlen(ok[i].in), &us) == LB_OK, "%s",
+			      ok[i].in);
+		ck_assert_msg(us == ok[i].us, "%s: %lld", ok[i].in, (long long)us);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(dlcmd_parse_time(bad[i], strlen(bad[i]), &us) == LB_ERR_MALFORMED, "%s",
+			      bad[i]);
+	expect_refused("{\"fPort\":1,\"expiresAt\":1715677967}", LB_ERR_MALFORMED,
+		       "INVALID_FIELD");
 }
 END_TEST
 
@@ -133,7 +221,9 @@ END_TEST
 START_TEST(test_wrong_types)
 {
 	static const char *const bad[] = {
-		"{\"fPort\":\"10\"}",
+		"{\"fPort\":\"1x\"}",
+		"{\"fPort\":\"-1\"}",
+		"{\"fPort\":\"\"}",
 		"{\"fPort\":10.0}",
 		"{\"fPort\":true}",
 		"{\"fPort\":1,\"confirmed\":\"true\"}",
@@ -141,8 +231,9 @@ START_TEST(test_wrong_types)
 		"{\"fPort\":1,\"data\":123}",
 		"{\"fPort\":1,\"data\":[1,2]}",
 		"{\"fPort\":1,\"id\":5}",
-		"{\"fPort\":1,\"id\":\"a\\u0000b\"}",
-		"{\"fPort\":1,\"object\":{\"temp\":21}}",
+		"{\"fPort\":1,\"object\":[1]}",
+		"{\"fPort\":1,\"object\":\"x\"}",
+		"{\"fPort\":1,\"expiresAt\":\"tomorrow\"}",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -150,22 +241,26 @@ START_TEST(test_wrong_types)
 }
 END_TEST
 
-START_TEST(test_id_length)
+/* An id is a UUID (ChirpStack's queue item ids are): anything else is
+ * refused, whatever its length. */
+START_TEST(test_id_uuid)
 {
+	static const char *const bad[] = {
+		"req-42",
+		"f47ac10b58cc4372a5670e02b2c3d479",           /* no hyphens */
+		"f47ac10b-58cc-4372-a567-0e02b2c3d47",        /* one digit short */
+		"f47ac10b-58cc-4372-a567-0e02b2c3d4799",
+		"f47ac10b-58cc-4372-a567_0e02b2c3d479",
+		"g47ac10b-58cc-4372-a567-0e02b2c3d479",
+		"{f47ac10b-58cc-4372-a567-0e02b2c3d479}",
+		"f47ac10b-58cc-4372-a567-0e02b2c3\\u0000479",
+	};
 	char json[160];
-	char id[DLCMD_MAX_ID + 2];
-	struct dlcmd c;
-	const char *why;
 
-	memset(id, 'a', DLCMD_MAX_ID);
-	id[DLCMD_MAX_ID] = '\0';
-	snprintf(json, sizeof(json), "{\"fPort\":1,\"id\":\"%s\"}", id);
-	ck_assert_int_eq(parse(json, &c, &why), LB_OK);
-	ck_assert_str_eq(c.id, id);
-	id[DLCMD_MAX_ID] = 'a';
-	id[DLCMD_MAX_ID + 1] = '\0';
-	snprintf(json, sizeof(json), "{\"fPort\":1,\"id\":\"%s\"}", id);
-	expect_refused(json, LB_ERR_MALFORMED, "INVALID_FIELD");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(json, sizeof(json), "{\"fPort\":1,\"id\":\"%s\"}", bad[i]);
+		expect_refused(json, LB_ERR_MALFORMED, "INVALID_ID");
+	}
 }
 END_TEST
 
@@ -176,7 +271,8 @@ START_TEST(test_invalid_data)
 		"{\"fPort\":1,\"data\":\"AQ I=\"}",   /* whitespace */
 		"{\"fPort\":1,\"data\":\"@@@@\"}",
 		"{\"fPort\":1,\"data\":\"A\"}",       /* length 1 mod 4 */
-		"{\"fPort\":1,\"data\":\"AQID-_\"}",  /* URL alphabet */
+		"{\"fPort\":1,\"data\":\"AQ+-\"}",    /* both alphabets at once */
+		"{\"fPort\":1,\"data\":\"AQ\\u0000D\"}",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -291,7 +387,10 @@ static Suite *dlcmd_suite(void)
 	tcase_add_test(tc, test_dev_eui);
 	tcase_add_test(tc, test_fport);
 	tcase_add_test(tc, test_wrong_types);
-	tcase_add_test(tc, test_id_length);
+	tcase_add_test(tc, test_id_uuid);
+	tcase_add_test(tc, test_pbjson_leniency);
+	tcase_add_test(tc, test_object_kept);
+	tcase_add_test(tc, test_expires_at);
 	tcase_add_test(tc, test_invalid_data);
 	tcase_add_test(tc, test_payload_too_large);
 	tcase_add_test(tc, test_null_args);

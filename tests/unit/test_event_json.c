@@ -44,13 +44,21 @@ static const uint8_t dedup_bin[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 
 static struct lb_tag tags[] = {{(char *)"site", (char *)"roof"}, {(char *)"floor", (char *)"3"}};
 
 static const struct ev_device dev = {
-	.application = "weather", .name = "station-1", .dev_eui = 0x0102030405060708ull,
-	.tags = tags, .n_tags = 2,
+	.tenant_id = "5bfff35d-c946-5c21-bba0-5e9b0d52a2cb", .tenant_name = "lorabridge",
+	.application_id = "7d06a9b0-0f4c-5a39-9d8e-2f1ac9c1c4a1", .application = "weather",
+	.profile_id = "0e5d6c1c-3a57-5f2e-8b8d-4a2b6c8d9e01",
+	.profile_name = "EU868 LoRaWAN 1.0.3 class A", .name = "station-1",
+	.dev_eui = 0x0102030405060708ull, .device_class = "CLASS_A", .tags = tags, .n_tags = 2,
 };
 
 #define DEVICE_INFO_JSON                                                                  \
-	"{\"applicationName\":\"weather\",\"deviceName\":\"station-1\","                  \
-	"\"devEui\":\"0102030405060708\",\"tags\":{\"site\":\"roof\",\"floor\":\"3\"}}"
+	"{\"tenantId\":\"5bfff35d-c946-5c21-bba0-5e9b0d52a2cb\",\"tenantName\":\"lorabridge\"," \
+	"\"applicationId\":\"7d06a9b0-0f4c-5a39-9d8e-2f1ac9c1c4a1\","                     \
+	"\"applicationName\":\"weather\","                                               \
+	"\"deviceProfileId\":\"0e5d6c1c-3a57-5f2e-8b8d-4a2b6c8d9e01\","                   \
+	"\"deviceProfileName\":\"EU868 LoRaWAN 1.0.3 class A\",\"deviceName\":\"station-1\"," \
+	"\"devEui\":\"0102030405060708\",\"deviceClassEnabled\":\"CLASS_A\","            \
+	"\"tags\":{\"site\":\"roof\",\"floor\":\"3\"}}"
 
 /* The example PUSH_DATA's reception carrying `phy`. */
 static struct lb_rx rx_8_1(const uint8_t *phy, size_t len)
@@ -104,13 +112,15 @@ static struct lb_rx rx_second(void)
 
 #define RX_8_1_JSON                                                                        \
 	"{\"gatewayId\":\"aa555a0000000101\",\"uplinkId\":1,"                              \
-	"\"time\":\"2024-05-14T09:12:47.318406Z\",\"gwTime\":\"2024-05-14T09:12:47.318406Z\",\"nsTime\":\"2024-05-14T09:12:47.325Z\"," \
+	"\"time\":\"2024-05-14T09:12:47.318406+00:00\","                               \
+	"\"gwTime\":\"2024-05-14T09:12:47.318406+00:00\","                             \
+	"\"nsTime\":\"2024-05-14T09:12:47.325+00:00\","                                \
 	"\"timeSinceGpsEpoch\":\"1399713185.318s\",\"rssi\":-57,\"snr\":9.5,\"channel\":0,"  \
 	"\"rfChain\":1,\"context\":\"0Vovww==\",\"crcStatus\":\"CRC_OK\"}"
 
 #define RX_SECOND_JSON                                                                     \
 	"{\"gatewayId\":\"0000000000000002\",\"uplinkId\":2,"                              \
-	"\"nsTime\":\"2024-05-14T09:12:47.330Z\",\"rssi\":-110,\"snr\":-7.2,\"channel\":3,"  \
+	"\"nsTime\":\"2024-05-14T09:12:47.330+00:00\",\"rssi\":-110,\"snr\":-7.2,\"channel\":3,"  \
 	"\"rfChain\":0,\"context\":\"AQIDBA==\",\"crcStatus\":\"CRC_OK\"}"
 
 #define TX_8_1_JSON                                                                        \
@@ -138,18 +148,19 @@ static struct ev_uplink v2_uplink(const struct lb_rx *rx, size_t n_rx)
 	ev.mac_len = V2_LEN_FOPTS;
 	ev.rx = rx;
 	ev.n_rx = n_rx;
+	ev.region_config_id = "eu868";
 	return ev;
 }
 
 static const char v2_up_json[] =
 	"{\"deduplicationId\":\"00112233-4455-6677-8899-aabbccddeeff\","
-	"\"time\":\"2024-05-14T09:12:47.318406Z\","
+	"\"time\":\"2024-05-14T09:12:47.318406+00:00\","
 	"\"deviceInfo\":" DEVICE_INFO_JSON ","
 	"\"devAddr\":\"01020304\",\"adr\":false,\"dr\":5,\"fCnt\":0,\"fPort\":10,"
 	"\"confirmed\":true,\"data\":\"AQIDBA==\","
-	"\"macCommands\":[{\"cid\":\"DevStatusAns\",\"battery\":115,\"margin\":7}],"
 	"\"rxInfo\":[" RX_8_1_JSON "," RX_SECOND_JSON "],"
-	"\"txInfo\":" TX_8_1_JSON "}";
+	"\"txInfo\":" TX_8_1_JSON ",\"regionConfigId\":\"eu868\","
+	"\"macCommands\":[{\"cid\":\"DevStatusAns\",\"battery\":115,\"margin\":7}]}";
 
 START_TEST(test_up_v2_exact)
 {
@@ -222,20 +233,25 @@ START_TEST(test_up_absent_fields)
 	ev.fcnt = 0xfffffffeu;
 	ev.dev_addr = 0xfe00abcd;
 	ev.time_us = T_8_1_US - 318406;  /* whole second: no fraction */
+	ev.region_config_id = NULL;
 	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
 	ck_assert_str_eq(out,
 		"{\"deduplicationId\":\"00112233-4455-6677-8899-aabbccddeeff\","
-		"\"time\":\"2024-05-14T09:12:47Z\","
-		"\"deviceInfo\":{\"applicationName\":\"default\",\"deviceName\":\"d\","
-		"\"devEui\":\"fedcba9876543210\",\"tags\":{}},"
-		"\"devAddr\":\"fe00abcd\",\"adr\":true,\"fCnt\":4294967294,\"confirmed\":false,"
+		"\"time\":\"2024-05-14T09:12:47+00:00\","
+		"\"deviceInfo\":{\"tenantId\":\"\",\"tenantName\":\"\",\"applicationId\":\"\","
+		"\"applicationName\":\"default\",\"deviceProfileId\":\"\","
+		"\"deviceProfileName\":\"\",\"deviceName\":\"d\","
+		"\"devEui\":\"fedcba9876543210\",\"deviceClassEnabled\":\"CLASS_A\",\"tags\":{}},"
+		"\"devAddr\":\"fe00abcd\",\"adr\":true,\"dr\":0,\"fCnt\":4294967294,"
+		"\"fPort\":0,\"confirmed\":false,\"data\":\"\","
 		"\"rxInfo\":[{\"gatewayId\":\"aa555a0000000101\",\"uplinkId\":1,\"channel\":0,"
 		"\"rfChain\":1,\"context\":\"0Vovww==\",\"crcStatus\":\"CRC_OK\"}],"
-		"\"txInfo\":" TX_8_1_JSON "}");
+		"\"txInfo\":" TX_8_1_JSON ",\"regionConfigId\":\"\"}");
 }
 END_TEST
 
-/* FPort present with an empty FRMPayload: fPort shown, no data. */
+/* FPort present with an empty FRMPayload: fPort shown, data "" (the
+ * default ChirpStack >= 4.1 writes). */
 START_TEST(test_up_empty_payload_and_slash)
 {
 	static const uint8_t ff[] = {0xff, 0xff, 0xff, 0xfb};
@@ -248,7 +264,7 @@ START_TEST(test_up_empty_payload_and_slash)
 	ev.data = v2_plain;
 	ev.data_len = 0;
 	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
-	ck_assert_ptr_null(strstr(out, "\"data\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"data\":\"\","));
 	ck_assert_ptr_nonnull(strstr(out, "\"fPort\":10,"));
 
 	ev.data = ff;  /* base64 "////+w==": '/' must not be escaped */
@@ -301,7 +317,7 @@ START_TEST(test_up_mac_unknown_cid)
 	ev.mac_len = sizeof(mac);
 	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
 	ck_assert_ptr_nonnull(strstr(out, "\"macCommands\":[{\"cid\":\"LinkCheckReq\"},"
-					  "{\"error\":\"UNKNOWN_TYPE\",\"unparsed\":\"0b01\"}],"));
+					  "{\"error\":\"UNKNOWN_TYPE\",\"unparsed\":\"0b01\"}]}"));
 }
 END_TEST
 
@@ -360,7 +376,7 @@ START_TEST(test_log_exact)
 	size_t len;
 
 	ck_assert_int_eq(event_json_log(&ev, out, sizeof(out), &len), LB_OK);
-	ck_assert_str_eq(out, "{\"time\":\"2024-05-14T09:12:47.318406Z\","
+	ck_assert_str_eq(out, "{\"time\":\"2024-05-14T09:12:47.318406+00:00\","
 			      "\"deviceInfo\":" DEVICE_INFO_JSON ","
 			      "\"level\":\"ERROR\",\"code\":\"UPLINK_MIC\","
 			      "\"description\":\"MIC of uplink with DevAddr 01020304 does not verify\","
@@ -378,9 +394,9 @@ START_TEST(test_log_minimal_and_escapes)
 	size_t len;
 
 	ck_assert_int_eq(event_json_log(&ev, out, sizeof(out), &len), LB_OK);
-	ck_assert_str_eq(out, "{\"time\":\"1970-01-01T00:00:00Z\",\"level\":\"WARNING\","
+	ck_assert_str_eq(out, "{\"time\":\"1970-01-01T00:00:00+00:00\",\"level\":\"WARNING\","
 			      "\"code\":\"UPLINK_F_CNT_RETRANSMISSION\","
-			      "\"description\":\"a/b \\\"q\\\"\\n\\\\\"}");
+			      "\"description\":\"a/b \\\"q\\\"\\n\\\\\",\"context\":{}}");
 	ev.level = NULL;
 	ck_assert_int_eq(event_json_log(&ev, out, sizeof(out), &len), LB_ERR_INVAL);
 	ev.level = "INFO";
@@ -496,7 +512,7 @@ START_TEST(test_gateway_stats_exact)
 
 	ck_assert_int_eq(event_json_gateway_stats(0xaa555a0000000101ull, &st, out, sizeof(out), &len),
 			 LB_OK);
-	ck_assert_str_eq(out, "{\"gatewayId\":\"aa555a0000000101\",\"time\":\"2024-05-14T09:12:47Z\","
+	ck_assert_str_eq(out, "{\"gatewayId\":\"aa555a0000000101\",\"time\":\"2024-05-14T09:12:47+00:00\","
 			      "\"location\":{\"latitude\":46.24,\"longitude\":3.2523,\"altitude\":145,"
 			      "\"source\":\"GPS\"},"
 			      "\"rxPacketsReceived\":2,\"rxPacketsReceivedOk\":2,"
@@ -535,7 +551,7 @@ START_TEST(test_gateway_stats_dropped_fields)
 	ck_assert_int_eq(event_json_gateway_stats(0xaa555a0000000101ull, &st, out, sizeof(out),
 						  &len), LB_OK);
 	ck_assert_str_eq(out, "{\"gatewayId\":\"aa555a0000000101\","
-			      "\"time\":\"2024-05-14T09:12:47Z\","
+			      "\"time\":\"2024-05-14T09:12:47+00:00\","
 			      "\"location\":{\"latitude\":46.24,\"longitude\":3.2523,"
 			      "\"source\":\"GPS\"},"
 			      "\"rxPacketsReceivedOk\":2,\"txPacketsReceived\":0,"
@@ -552,10 +568,10 @@ END_TEST
 START_TEST(test_gateway_stats_time_forms)
 {
 	static const struct { const char *in; const char *want; } v[] = {
-		{"2024-05-14 09:12:47 GMT", "\"time\":\"2024-05-14T09:12:47Z\""},
-		{"2024-05-14 09:12:47 UTC", "\"time\":\"2024-05-14T09:12:47Z\""},
-		{"2024-05-14T09:12:47Z", "\"time\":\"2024-05-14T09:12:47Z\""},
-		{"2024-05-14 09:12:47", "\"time\":\"2024-05-14T09:12:47Z\""},
+		{"2024-05-14 09:12:47 GMT", "\"time\":\"2024-05-14T09:12:47+00:00\""},
+		{"2024-05-14 09:12:47 UTC", "\"time\":\"2024-05-14T09:12:47+00:00\""},
+		{"2024-05-14T09:12:47Z", "\"time\":\"2024-05-14T09:12:47+00:00\""},
+		{"2024-05-14 09:12:47", "\"time\":\"2024-05-14T09:12:47+00:00\""},
 		{"2024-13-14 09:12:47 GMT", NULL},
 		{"2024-05-14 09:12:47 +0200", NULL},
 		{"yesterday", NULL},
@@ -597,12 +613,12 @@ END_TEST
 START_TEST(test_format_time)
 {
 	static const struct { int64_t us; const char *txt; } v[] = {
-		{0, "1970-01-01T00:00:00Z"},
-		{1500000, "1970-01-01T00:00:01.500Z"},
-		{1000001, "1970-01-01T00:00:01.000001Z"},
-		{-1, "1969-12-31T23:59:59.999999Z"},
-		{T_8_1_US, "2024-05-14T09:12:47.318406Z"},
-		{INT64_C(253402300799999999), "9999-12-31T23:59:59.999999Z"},
+		{0, "1970-01-01T00:00:00+00:00"},
+		{1500000, "1970-01-01T00:00:01.500+00:00"},
+		{1000001, "1970-01-01T00:00:01.000001+00:00"},
+		{-1, "1969-12-31T23:59:59.999999+00:00"},
+		{T_8_1_US, "2024-05-14T09:12:47.318406+00:00"},
+		{INT64_C(253402300799999999), "9999-12-31T23:59:59.999999+00:00"},
 	};
 	char t[EVENT_JSON_TIME_LEN];
 

@@ -447,6 +447,8 @@ START_TEST(test_downlink_queue)
 	d = mk_downlink("a3", EUI_A, 223, "third");
 	d.len = STORE_DL_MAX_DATA;
 	memset(d.data, 0x5a, d.len);
+	d.has_expires_at = true;
+	d.expires_at_us = INT64_C(1715677967318406);
 	ck_assert_int_eq(store_downlink_push(&s, &d, NULL), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 
@@ -473,7 +475,10 @@ START_TEST(test_downlink_queue)
 	ck_assert_int_eq(got.state, STORE_DL_QUEUED);
 	ck_assert(!got.has_fcnt_down);
 	ck_assert_int_ge(got.created_at, t0);
+	ck_assert(!got.has_expires_at);
 	ck_assert_int_eq(store_downlink_get(&s, "a3", &got), LB_OK);
+	ck_assert(got.has_expires_at);
+	ck_assert_int_eq(got.expires_at_us, INT64_C(1715677967318406));
 	ck_assert_uint_eq(got.len, STORE_DL_MAX_DATA);
 	ck_assert_uint_eq(got.data[STORE_DL_MAX_DATA - 1], 0x5a);
 	ck_assert(got.confirmed);
@@ -1170,6 +1175,7 @@ START_TEST(test_migrate_from_v1)
 	/* Back to what version 1 wrote: no tables of later versions. */
 	raw_exec(dir, "DROP TABLE gateway_online");
 	raw_exec(dir, "DROP TABLE outbox");
+	raw_exec(dir, "ALTER TABLE downlink DROP COLUMN expires_at");
 	raw_exec(dir, "PRAGMA user_version = 1");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
@@ -1179,6 +1185,31 @@ START_TEST(test_migrate_from_v1)
 	ck_assert_int_eq(store_meta_get(&s, "dev_addr_next", &v), LB_OK);
 	ck_assert_int_eq(v, 7);
 	ck_assert_int_eq(store_get_session(&s, EUI_A, &row), LB_ERR_NOT_FOUND);
+	store_close(&s);
+}
+END_TEST
+
+/* Schema v3 -> v4: a queued item keeps its row and gets no expiry. */
+START_TEST(test_migrate_from_v3)
+{
+	char dir[512];
+	struct store s;
+	struct store_downlink d = mk_downlink("q1", EUI_A, 5, "kept"), got;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	store_close(&s);
+	raw_exec(dir, "ALTER TABLE downlink DROP COLUMN expires_at");
+	raw_exec(dir, "INSERT INTO downlink (id, dev_eui, seq, fport, confirmed, data, state,"
+		      " fcnt_down, created_at) VALUES ('q1', 1, 1, 5, 0, x'6b657074', 0, NULL, 1)");
+	raw_exec(dir, "PRAGMA user_version = 3");
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(store_downlink_get(&s, "q1", &got), LB_OK);
+	ck_assert_uint_eq(got.len, 4);
+	ck_assert_mem_eq(got.data, "kept", 4);
+	ck_assert(!got.has_expires_at);
+	ck_assert_int_eq(store_downlink_push(&s, &d, NULL), LB_ERR_DUPLICATE);
 	store_close(&s);
 }
 END_TEST
@@ -1767,6 +1798,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_not_a_database);
 	tcase_add_test(tc, test_corrupt_pages);
 	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_migrate_from_v3);
 	tcase_add_test(tc, test_migrate_from_v1);
 	tcase_add_test(tc, test_gateway_online);
 	tcase_add_test(tc, test_purge);

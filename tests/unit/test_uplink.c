@@ -683,10 +683,164 @@ START_TEST(test_confirmed_uplink_acked)
 	ck_assert_uint_eq(count_topic(topic), 1);
 	json_object *o = last_on(topic);
 	ck_assert_str_eq(str_of(o, "gatewayId"), "aa555a0000000001");
+	/* integration.proto TxAckEvent: downlinkId a uint32, queueItemId ""
+	 * for a frame of the bridge's own, txInfo of the window taken. */
+	ck_assert(json_object_is_type(member(o, "downlinkId"), json_type_int));
+	ck_assert_str_eq(str_of(o, "queueItemId"), "");
+	json_object *tx = member(o, "txInfo");
+	ck_assert_int_eq(json_object_get_int64(member(tx, "frequency")), 868100000);
+	ck_assert_str_eq(str_of(member(member(tx, "timing"), "delay"), "delay"), "1s");
+	ck_assert_str_eq(str_of(tx, "context"), "0Vovww==");   /* TMST, 4 bytes big endian */
+	ck_assert(json_object_get_boolean(
+		member(member(member(tx, "modulation"), "lora"), "polarizationInversion")));
+	ck_assert(!json_object_object_get_ex(o, "sent", NULL));
 	json_object_put(o);
 	/* Only one answer per uplink. */
 	txsched_tick(&w.tx, due + 60000);
 	ck_assert_uint_eq(w.udp.n, 1);
+}
+END_TEST
+
+static void push_item(const char *id, bool confirmed, bool has_expiry, int64_t expires_at_us)
+{
+	struct store_downlink dl;
+
+	memset(&dl, 0, sizeof(dl));
+	snprintf(dl.id, sizeof(dl.id), "%s", id);
+	dl.dev_eui = DEV_EUI;
+	dl.fport = 3;
+	dl.confirmed = confirmed;
+	dl.len = 2;
+	dl.data[0] = 0xbe;
+	dl.data[1] = 0xef;
+	dl.has_expires_at = has_expiry;
+	dl.expires_at_us = expires_at_us;
+	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
+}
+
+/* Run the decision after an uplink: the PULL_RESP it sent, or NULL. */
+static const struct rec_dgram *decide_now(void)
+{
+	size_t before = w.udp.n;
+	txsched_tick(&w.tx, loop_now_ms() + w.cfg.downlink_delay_ms + 1);
+	return w.udp.n > before ? &w.udp.d[w.udp.n - 1] : NULL;
+}
+
+#define ITEM_A "6ba7b811-9dad-11d1-80b4-00c04fd430c8"
+#define ITEM_B "6ba7b812-9dad-11d1-80b4-00c04fd430c8"
+
+/* A refused downlink (TX_ACK error in RX1, then in RX2) is no txack but a
+ * `log` event DOWNLINK_GATEWAY, level ERROR, naming the gateway and the
+ * error, as ChirpStack reports it. */
+START_TEST(test_refused_downlink_is_a_log)
+{
+	uint8_t phy[LW_MAX_PHY];
+	char topic[PUBLISH_TOPIC_MAX];
+	struct gwmp_txack err;
+
+	(void)route_of(GW_1, 1701);
+	push_item(ITEM_A, false, false, 0);
+	first_uplink(phy);
+	const struct rec_dgram *d = decide_now();
+	ck_assert_ptr_nonnull(d);
+	memset(&err, 0, sizeof(err));
+	snprintf(err.error, sizeof(err.error), "TOO_LATE");
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &err), LB_OK);
+	ck_assert_uint_eq(w.udp.n, 2);                   /* RX2 tried */
+	d = &w.udp.d[1];
+	snprintf(err.error, sizeof(err.error), "COLLISION_PACKET");
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &err), LB_OK);
+	ck_assert_uint_eq(w.tx.stats.failed, 1);
+	device_topic(topic, sizeof(topic), DEV_EUI, "txack");
+	ck_assert_uint_eq(count_topic(topic), 0);
+	device_topic(topic, sizeof(topic), DEV_EUI, "log");
+	json_object *o = last_on(topic);
+	ck_assert_str_eq(str_of(o, "code"), "DOWNLINK_GATEWAY");
+	ck_assert_str_eq(str_of(o, "level"), "ERROR");
+	json_object *ctx = member(o, "context");
+	ck_assert_str_eq(str_of(ctx, "gatewayId"), "aa555a0000000001");
+	ck_assert_str_eq(str_of(ctx, "error"), "COLLISION_PACKET");
+	ck_assert_str_eq(str_of(ctx, "queueItemId"), ITEM_A);
+	json_object_put(o);
+}
+END_TEST
+
+/* An item whose expiresAt passed is dropped with a `log` EXPIRED and never
+ * sent; the next one in the queue goes in its place. */
+START_TEST(test_expired_item_dropped)
+{
+	uint8_t phy[LW_MAX_PHY];
+	char topic[PUBLISH_TOPIC_MAX];
+	struct store_downlink dl;
+	struct gwmp_txpk txpk;
+	struct lw_frame f;
+
+	(void)route_of(GW_1, 1702);
+	push_item(ITEM_A, false, true, loop_wall_us() - 1000);
+	push_item(ITEM_B, false, true, loop_wall_us() + 3600 * INT64_C(1000000));
+	first_uplink(phy);
+	const struct rec_dgram *d = decide_now();
+	ck_assert_ptr_nonnull(d);
+	device_topic(topic, sizeof(topic), DEV_EUI, "log");
+	json_object *o = last_on(topic);
+	ck_assert_str_eq(str_of(o, "code"), "EXPIRED");
+	ck_assert_str_eq(str_of(member(o, "context"), "queueItemId"), ITEM_A);
+	json_object_put(o);
+	ck_assert_int_eq(store_downlink_get(&w.store, ITEM_A, &dl), LB_ERR_NOT_FOUND);
+	/* What went is B's payload, without FPending (nothing else is queued). */
+	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
+					      d->len - GWMP_OFF_JSON_DOWN, &txpk), LB_OK);
+	ck_assert_int_eq(lorawan_parse(txpk.data, txpk.size, &f), LB_OK);
+	ck_assert(f.u.data.has_fport);
+	ck_assert_uint_eq(f.u.data.fport, 3);
+	ck_assert(!f.u.data.fpending);
+	ck_assert_int_eq(store_downlink_get(&w.store, ITEM_B, &dl), LB_OK);
+}
+END_TEST
+
+/* The `ack` of a confirmed downlink carries the deduplicationId of the
+ * uplink whose ACK bit settled it (integration.proto AckEvent). */
+START_TEST(test_ack_carries_uplink_dedup_id)
+{
+	uint8_t phy[LW_MAX_PHY];
+	char topic[PUBLISH_TOPIC_MAX];
+	struct gwmp_txack ok;
+	struct lw_keys k;
+	size_t len;
+
+	(void)route_of(GW_1, 1703);
+	push_item(ITEM_A, true, false, 0);
+	first_uplink(phy);
+	const struct rec_dgram *d = decide_now();
+	ck_assert_ptr_nonnull(d);
+	memset(&ok, 0, sizeof(ok));
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &ok), LB_OK);
+	ck_assert(w.devices.dev[0].rt.confirmed_pending);
+	/* The device's next uplink has the ACK bit. */
+	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = DEV_ADDR,
+				   .fctrl_flags = 0x20, .fcnt = 2, .has_fport = true, .fport = 10,
+				   .payload = (const uint8_t *)"x", .payload_len = 1};
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
+	lwcrypto_keys_free(&k);
+	hear_one(phy, len);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	release();
+	device_topic(topic, sizeof(topic), DEV_EUI, "up");
+	json_object *up = last_on(topic);
+	device_topic(topic, sizeof(topic), DEV_EUI, "ack");
+	json_object *ack = last_on(topic);
+	ck_assert_str_eq(str_of(ack, "deduplicationId"), str_of(up, "deduplicationId"));
+	ck_assert(json_object_get_boolean(member(ack, "acknowledged")));
+	ck_assert_str_eq(str_of(ack, "queueItemId"), ITEM_A);
+	ck_assert_str_eq(str_of(up, "regionConfigId"), "eu868");
+	json_object *info = member(up, "deviceInfo");
+	ck_assert_str_eq(str_of(info, "tenantName"), "lorabridge");
+	ck_assert_str_eq(str_of(info, "deviceClassEnabled"), "CLASS_A");
+	ck_assert_uint_eq(strlen(str_of(info, "applicationId")), 36);
+	json_object_put(up);
+	json_object_put(ack);
 }
 END_TEST
 
@@ -931,6 +1085,9 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_undecodable_phy);
 	tcase_add_test(tc, test_confirmed_uplink_acked);
 	tcase_add_test(tc, test_confirmed_uplink_without_route);
+	tcase_add_test(tc, test_refused_downlink_is_a_log);
+	tcase_add_test(tc, test_expired_item_dropped);
+	tcase_add_test(tc, test_ack_carries_uplink_dedup_id);
 	tcase_add_test(tc, test_failing_part_holds_up);
 	tcase_add_test(tc, test_refused_up_is_counted);
 	tcase_add_test(tc, test_rejoin_keeps_new_session);

@@ -1,0 +1,117 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Events and commands as ChirpStack v4 writes and reads them:
+#  1. an `up` event has ChirpStack's deviceInfo (tenant, application and
+#     device-profile ids as UUIDs, deviceClassEnabled), regionConfigId, and
+#     times that Python's datetime.fromisoformat() reads (before 3.11 too:
+#     "+00:00", never "Z");
+#  2. a downlink command with an id that is not a UUID is refused with a
+#     `log` event saying why, and nothing is queued;
+#  3. fPort given as a string ("10") is accepted and the downlink delivered;
+#  4. a queue item whose expiresAt passed is dropped with a `log` EXPIRED at
+#     the device's next uplink, never sent;
+#  5. a clean stop (SIGINT) leaves every gateway the bridge reported ONLINE
+#     OFFLINE, retained, as read back after the bridge exited.
+. "$(dirname "$0")/lib.sh"
+require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss python3
+
+MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
+start_broker "$MQTT_PORT"
+N_DEV=4
+"$SIM" --devices $N_DEV --seed 71 --emit-devices "$T/devices.conf" --quiet || fail "sim --emit-devices"
+write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;"
+subscribe all 'application/#' 'lorabridge/#' 'gateway/+/state/conn'
+start_bridge "$T/lb.conf"
+
+sim() { "$SIM" --server "127.0.0.1:$UDP_PORT" --gateways 2 --devices $N_DEV --seed 71 --keepalive 1 \
+	--quiet --strict-downlinks "$@"; }
+events() {
+	tail -n "+${2:-1}" "$T/all.out" | grep -E "^application/[^/]+/device/[0-9a-f]{16}/event/$1 " \
+		| cut -d' ' -f2-
+}
+lines() { wc -l < "$T/all.out"; }
+eui() { printf '5a000047%08x' "$1"; }
+topic() { echo "application/sim/device/$(eui "$1")/command/down"; }
+pub() { mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 "$@" || fail "mosquitto_pub $*"; }
+_last_stats_is() { last_stats all | jq -e "$1" > /dev/null 2>&1; }
+wait_stats() { wait_until "$WAIT_S" _last_stats_is "$1"; }
+# log_with CODE FROM_LINE: log events of that code since the line.
+log_with() { events log "$2" | jq -c --arg c "$1" 'select(.code == $c)'; }
+_has_log() { [ -n "$(log_with "$1" "$2")" ]; }
+
+note "1. up events as ChirpStack writes them"
+sim --rate 20 --count 8 2> "$T/sim1.err" || fail "sim exit $?: $(tail -5 "$T/sim1.err")"
+wait_count "$T/all.out" '/event/up ' 8 || fail "$(grep -c '/event/up ' "$T/all.out") up events, want 8"
+events up | head -n 1 > "$T/up.json"
+uuid='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+jq -e --arg u "$uuid" '(.deviceInfo | (.tenantId | test($u)) and .tenantName == "lorabridge"
+	and (.applicationId | test($u)) and .applicationName == "sim"
+	and (.deviceProfileId | test($u)) and (.deviceProfileName | startswith("EU868 LoRaWAN 1.0."))
+	and .deviceClassEnabled == "CLASS_A" and (.tags | type) == "object")
+	and .regionConfigId == "eu868" and (.dr | type) == "number" and (.fPort | type) == "number"
+	and (.data | type) == "string" and (.fCnt | type) == "number"' "$T/up.json" > /dev/null \
+	|| fail "up event not shaped as ChirpStack's: $(cat "$T/up.json")"
+# The applicationId without a configured one: UUIDv5 of the name under the
+# documented namespace (README, MQTT events).
+want_app=$(python3 -c 'import uuid; print(uuid.uuid5(uuid.uuid5(uuid.NAMESPACE_URL,
+	"urn:lorabridge:application"), "sim"))')
+[ "$(jq -r .deviceInfo.applicationId "$T/up.json")" = "$want_app" ] \
+	|| fail "applicationId $(jq -r .deviceInfo.applicationId "$T/up.json"), want $want_app"
+# Every time of the event: what Python < 3.11 reads, as ChirpStack prints it.
+jq -r '.time, .rxInfo[].nsTime' "$T/up.json" > "$T/times.txt"
+python3 - "$T/times.txt" <<'EOF' || fail "times not in ChirpStack's form: $(cat "$T/times.txt")"
+import re, sys
+from datetime import datetime
+for t in open(sys.argv[1]).read().split():
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3}|\.\d{6})?\+00:00", t), t
+    assert datetime.fromisoformat(t).utcoffset().total_seconds() == 0, t
+EOF
+note "up: deviceInfo, regionConfigId and times as ChirpStack's"
+
+note "2. a downlink id that is not a UUID is refused"
+m=$(lines)
+pub -t "$(topic 0)" -m "{\"devEui\":\"$(eui 0)\",\"fPort\":2,\"data\":\"AQI=\",\"id\":\"job-1\"}"
+wait_until "$WAIT_S" _has_log INVALID_ID "$m" || fail "no INVALID_ID log: $(events log "$m")"
+log_with INVALID_ID "$m" | jq -e '.level == "ERROR" and (.description | test("not a UUID"))
+	and .deviceInfo.devEui == "'"$(eui 0)"'"' > /dev/null || fail "log: $(log_with INVALID_ID "$m")"
+wait_stats '.downlinks.commands == 0' || fail "a refused command was queued: $(last_stats all)"
+
+note "3. fPort as a string, 4. an expired item dropped"
+ID_OK=$(qid string-fport) ID_EXP=$(qid expired)
+pub -t "$(topic 1)" -m "{\"devEui\":\"$(eui 1)\",\"fPort\":\"10\",\"data\":\"-_8\",\"id\":\"$ID_OK\"}"
+past=$(date -u -d '-1 minute' +%Y-%m-%dT%H:%M:%S.5Z)
+pub -t "$(topic 2)" -m "{\"devEui\":\"$(eui 2)\",\"fPort\":3,\"data\":\"AQI=\",\"id\":\"$ID_EXP\",
+	\"expiresAt\":\"$past\"}"
+wait_stats '.downlinks.commands == 2' || fail "commands not queued: $(last_stats all)"
+m=$(lines)
+sim --rate 20 --count 8 --fcnt-start 100 --linger 1500 --expect-down "$T/down.txt" \
+	2> "$T/sim2.err" || fail "sim exit $?: $(tail -5 "$T/sim2.err")"
+[ "$(sed -n 's/.*downlinks_bad=\([0-9]*\).*/\1/p' "$T/sim2.err" | tail -n 1)" -eq 0 ] \
+	|| fail "bad downlinks: $(tail -3 "$T/sim2.err")"
+grep -qE "^$(eui 1) [0-9]+ 10 fbff " "$T/down.txt" \
+	|| fail "fPort \"10\" downlink not delivered: $(cat "$T/down.txt")"
+! grep -q "^$(eui 2) " "$T/down.txt" || fail "the expired item was sent: $(cat "$T/down.txt")"
+wait_until "$WAIT_S" _has_log EXPIRED "$m" || fail "no EXPIRED log: $(events log "$m")"
+log_with EXPIRED "$m" | jq -e --arg id "$ID_EXP" '.context.queueItemId == $id
+	and .deviceInfo.devEui == "'"$(eui 2)"'"' > /dev/null || fail "log: $(log_with EXPIRED "$m")"
+events txack "$m" | jq -e --arg id "$ID_OK" 'select(.queueItemId == $id)
+	| (.downlinkId | type) == "number" and .txInfo.frequency > 0' > /dev/null \
+	|| fail "txack of the fPort-string item: $(events txack "$m")"
+note "fPort \"10\" delivered with URL-safe data; the expired item dropped with EXPIRED"
+
+note "5. a clean stop (SIGINT) leaves every gateway OFFLINE"
+grep -E '^gateway/[0-9a-f]{16}/state/conn .*"ONLINE"' "$T/all.out" | cut -d/ -f2 | sort -u \
+	> "$T/online.txt"
+[ "$(wc -l < "$T/online.txt")" -eq 2 ] || fail "gateways reported ONLINE: $(cat "$T/online.txt")"
+kill -INT "$BRIDGE_PID"
+wait "$BRIDGE_PID" || fail "bridge exit status $?"
+# Read back after the bridge exited: the broker keeps what it acknowledged.
+mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t 'gateway/+/state/conn' --retained-only -v -W 2 \
+	2> /dev/null > "$T/retained.txt" || true
+while read -r gw; do
+	grep -qE "^gateway/$gw/state/conn .*\"state\":\"OFFLINE\"" "$T/retained.txt" \
+		|| fail "gateway $gw not OFFLINE after SIGINT: $(cat "$T/retained.txt")"
+done < "$T/online.txt"
+! grep -q ONLINE "$T/retained.txt" || fail "a retained ONLINE stayed: $(cat "$T/retained.txt")"
+note "every gateway reported ONLINE is OFFLINE (retained) after SIGINT"
+echo "PASS"
