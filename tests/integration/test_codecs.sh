@@ -7,7 +7,9 @@
 # uplinks of other devices flow: all 200 published with their object, the
 # bad device's uplinks published without one and each reported by an
 # UPLINK_CODEC log event; a script that does not parse is reported with its
-# line; a script changed on disk is used after SIGHUP.
+# line; a downlink command with `object` is encoded by the device's
+# encodeDownlink and delivered (a refused one is a DOWNLINK_CODEC log); a
+# script changed on disk is used after SIGHUP.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq
 
@@ -36,6 +38,12 @@ function decodeUplink(input) {
     },
     warnings: warnings
   };
+}
+function encodeDownlink(input) {
+  if (typeof input.data.interval_s !== "number")
+    return { errors: ["interval_s missing"] };
+  var s = input.data.interval_s;
+  return { bytes: [1, (s >> 8) & 0xff, s & 0xff], fPort: 10 };
 }
 EOF
 cat > "$T/codecs/v3.js" <<'EOF'
@@ -175,6 +183,21 @@ logs broken | jq -e -s 'length == 2 and all(.code == "UPLINK_CODEC" and
 	fail "broken script: want UPLINK_CODEC logs naming the line: $(logs broken | jq -c .)"
 note "TS013, v3 and TTN v2 objects right; the unparsable script reported with its line"
 
+note "object downlinks: encoded by encodeDownlink, delivered to the device"
+th0=$(head -n 1 "$T/expect-th" | cut -d' ' -f1)
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "application/th/device/$th0/command/down" \
+	-m '{"object": {"interval_s": 600}}' || fail "publish command"
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "application/th/device/$th0/command/down" \
+	-m '{"fPort": 3, "object": {"colour": "red"}}' || fail "publish command"
+wait_count "$T/all.out" "^application/th/device/$th0/event/log .*DOWNLINK_CODEC" 1 ||
+	fail "no DOWNLINK_CODEC log for an object the codec refuses"
+wait_stats_cond all '.downlinks.commands == 1' || fail "object command not queued"
+send th 22 2 4 20 AA555A00000000F3 --fcnt-start 50 --linger 1500 --expect-down "$T/down-th" \
+	2> "$T/sim.err" || fail "sim th: $(cat "$T/sim.err")"
+grep -q "^$th0 [0-9]* 10 010258 " "$T/down-th" ||
+	fail "encoded downlink not delivered: $(cat "$T/down-th" 2>/dev/null)"
+note "object {interval_s: 600} arrived as 01 02 58 on FPort 10; a refused object logged"
+
 note "a script changed on disk is used after SIGHUP"
 sed 's/room: input.variables.room || "none"/room: "v2"/' "$T/codecs/ts013.js" > "$T/new.js"
 mv "$T/new.js" "$T/codecs/ts013.js"
@@ -186,7 +209,7 @@ up th | jq -e -s '[.[] | select(.fCnt >= 100)] | length == 2 and all(.object.roo
 	> /dev/null || fail "changed script not used: $(up th | jq -c '[.fCnt, .object.room]')"
 
 stats=$(last_stats all)
-echo "$stats" | jq -e '.codecs.decoded >= 214 and .codecs.failed >= 8' > /dev/null ||
+echo "$stats" | jq -e '.codecs.decoded >= 218 and .codecs.encoded == 1 and .codecs.failed >= 9' > /dev/null ||
 	fail "codec counters: $(echo "$stats" | jq -c .codecs)"
 note "codec counters: $(echo "$stats" | jq -c .codecs)"
 echo "PASS"
