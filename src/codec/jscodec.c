@@ -1122,8 +1122,8 @@ int jscodec_load(const char *path, const struct jscodec_limits *lim, struct jsco
 		*out = NULL;
 	if (path == NULL || out == NULL)
 		return fail(LB_ERR_INVAL, why, why_cap, "jscodec_load: NULL argument");
-	char *src;
-	size_t len;
+	char *src = NULL;
+	size_t len = 0;
 	int err = read_file(path, &src, &len, why, why_cap);
 	if (err != LB_OK)
 		return err;
