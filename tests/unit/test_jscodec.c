@@ -422,6 +422,24 @@ START_TEST(input_shape)
 }
 END_TEST
 
+/* Text beyond ASCII reaches json-c as UTF-8: the engine's surrogate pairs
+ * (from the source's UTF-8 or from \u escapes) become 4-byte characters, a
+ * lone surrogate becomes U+FFFD. */
+START_TEST(text_is_utf8)
+{
+	struct jscodec *c = load(
+		"function Decoder(b) {\n"
+		"  return { unit: '\xc2\xb0" "C', face: '\xf0\x9f\x98\x80', esc: '\\ud83d\\ude00',\n"
+		"           lone: 'a\\ud83db', low: '\\ude00', last: '\\ud83d',\n"
+		"           byte: String.fromCharCode(b[0]) };\n"
+		"}\n");
+	decode_ok(c, 1, "e9", "{\"unit\":\"\xc2\xb0""C\",\"face\":\"\xf0\x9f\x98\x80\","
+		  "\"esc\":\"\xf0\x9f\x98\x80\",\"lone\":\"a\xef\xbf\xbd""b\","
+		  "\"low\":\"\xef\xbf\xbd\",\"last\":\"\xef\xbf\xbd\",\"byte\":\"\xc3\xa9\"}");
+	jscodec_free(c);
+}
+END_TEST
+
 /* --- limits ---------------------------------------------------------------- */
 
 static const struct jscodec_limits quick = {.timeout_ms = 200};
@@ -746,6 +764,7 @@ static Suite *jscodec_suite(void)
 	tcase_add_test(tc, console_log);
 	tcase_add_test(tc, prototypes_isolated);
 	tcase_add_test(tc, input_shape);
+	tcase_add_test(tc, text_is_utf8);
 	tcase_add_test(tc, timeout_then_works);
 	tcase_add_test(tc, timeout_at_load_and_free);
 	tcase_add_test(tc, heap_cap_then_works);
