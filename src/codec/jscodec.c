@@ -812,6 +812,53 @@ static duk_ret_t decode_safe(duk_context *ctx, void *udata)
 	return 1;
 }
 
+/* The engine keeps a character above U+FFFF as a surrogate pair, each
+ * half encoded on its own in three bytes (CESU-8), and its JSON.stringify
+ * writes them so: not UTF-8 (RFC 3629 section 3 excludes the surrogates).
+ * Rewrite each pair as the 4-byte UTF-8 of its character and a lone half as
+ * U+FFFD, in place (never longer). Returns the new length. */
+static size_t cesu_to_utf8(unsigned char *b, size_t n)
+{
+	size_t r = 0, w = 0;
+	while (r < n) {
+		if (b[r] != 0xED || r + 2 >= n || (b[r + 1] & 0xE0) != 0xA0) {
+			b[w++] = b[r++];
+			continue;
+		}
+		/* ED A0..AF xx: high half (D800..DBFF); ED B0..BF xx: low half. */
+		unsigned hi = ((b[r + 1] & 0x0Fu) << 6) | (b[r + 2] & 0x3Fu);
+		if ((b[r + 1] & 0xF0) == 0xA0 && r + 5 < n && b[r + 3] == 0xED &&
+		    (b[r + 4] & 0xF0) == 0xB0) {
+			unsigned lo = ((b[r + 4] & 0x0Fu) << 6) | (b[r + 5] & 0x3Fu);
+			unsigned long cp = 0x10000ul + ((unsigned long)hi << 10) + lo;
+			b[w++] = (unsigned char)(0xF0 | (cp >> 18));
+			b[w++] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+			b[w++] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+			b[w++] = (unsigned char)(0x80 | (cp & 0x3F));
+			r += 6;
+		} else {
+			b[w++] = 0xEF;
+			b[w++] = 0xBF;
+			b[w++] = 0xBD;
+			r += 3;
+		}
+	}
+	return w;
+}
+
+static int parse_result(const struct jscodec *c, const char *text, size_t n,
+			struct json_object **result, char *why, size_t why_cap)
+{
+	int err = jsonobj_parse(text, n, RESULT_DEPTH + 1, result);
+	if (err == LB_ERR_JSON)
+		return fail(err, why, why_cap,
+			    "%s: result is not valid JSON for json-c (nested deeper than %d?)",
+			    c->name, RESULT_DEPTH);
+	if (err != LB_OK)
+		return fail(err, why, why_cap, "%s: %s", c->name, lb_strerror(err));
+	return LB_OK;
+}
+
 /* The JSON text on top of the stack -> the object; checks result_max. */
 static int take_result(struct jscodec *c, struct json_object **result, char *why,
 		       size_t why_cap)
@@ -824,14 +871,16 @@ static int take_result(struct jscodec *c, struct json_object **result, char *why
 		return fail(LB_ERR_TOO_LARGE, why, why_cap,
 			    "%s: result of %zu bytes of JSON, more than the %zu allowed", c->name,
 			    (size_t)n, c->lim.result_max);
-	int err = jsonobj_parse(text, n, RESULT_DEPTH + 1, result);
-	if (err == LB_ERR_JSON)
-		return fail(err, why, why_cap,
-			    "%s: result is not valid JSON for json-c (nested deeper than %d, or "
-			    "not UTF-8)", c->name, RESULT_DEPTH);
-	if (err != LB_OK)
-		return fail(err, why, why_cap, "%s: %s", c->name, lb_strerror(err));
-	return LB_OK;
+	if (memchr(text, 0xED, n) == NULL) /* no surrogate: already UTF-8 */
+		return parse_result(c, text, n, result, why, why_cap);
+	unsigned char *copy = malloc(n > 0 ? n : 1);
+	if (copy == NULL)
+		return fail(LB_ERR_NOMEM, why, why_cap, "%s: out of memory", c->name);
+	memcpy(copy, text, n);
+	int err = parse_result(c, (const char *)copy, cesu_to_utf8(copy, n), result, why,
+			       why_cap);
+	free(copy);
+	return err;
 }
 
 /* Hands *out the member `key` of result (a new reference), NULL if null or
@@ -1122,8 +1171,8 @@ int jscodec_load(const char *path, const struct jscodec_limits *lim, struct jsco
 		*out = NULL;
 	if (path == NULL || out == NULL)
 		return fail(LB_ERR_INVAL, why, why_cap, "jscodec_load: NULL argument");
-	char *src;
-	size_t len;
+	char *src = NULL;
+	size_t len = 0;
 	int err = read_file(path, &src, &len, why, why_cap);
 	if (err != LB_OK)
 		return err;

@@ -43,8 +43,10 @@
  * "no value"), a Date becomes its ISO 8601 string; a function or a cycle
  * anywhere in it, a data that is not an object, or JSON nested deeper than
  * 64 levels fail with LB_ERR_JSON. Warnings are strings (non-strings are
- * converted), at most 32, each at most 256 characters. A TS013 `errors`
- * that is empty, null or absent is no error.
+ * converted), at most 32, each at most 256 characters. Text comes out as
+ * UTF-8: a character beyond U+FFFF as its 4-byte sequence, a lone
+ * surrogate as U+FFFD. A TS013 `errors` that is empty, null or absent is
+ * no error.
  *
  * Each codec owns one engine heap, isolated from every other codec. A call
  * never runs longer than limits.timeout_ms, never lets the heap grow past

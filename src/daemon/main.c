@@ -4,6 +4,7 @@
  *
  *   lorabridge [-c FILE] [-f] [-v] [--accept-state-loss] [--check-config] [--print-config]
  *   lorabridge airtime --sf 7 --bw 125 --size 13 [...]
+ *   lorabridge decode --codec cayennelpp|js [--script FILE] [--encode] --fport N HEX|JSON
  *   lorabridge --purge DEVEUI [-c FILE] [--accept-state-loss]
  *   lorabridge --version
  *
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "daemon/airtime_cli.h"
+#include "daemon/decode_cli.h"
 #include "daemon/bridge.h"
 #include "config/config.h"
 #include "base/hex.h"
@@ -53,6 +55,8 @@ static void usage(FILE *out)
 		"                  [--print-config [--show-secrets]]\n"
 		"       lorabridge airtime --sf SF --bw KHZ --size BYTES [--cr 4/5] [--preamble 8]\n"
 		"                          [--no-crc] [--implicit-header] [--fsk]\n"
+		"       lorabridge decode --codec cayennelpp|js [--script FILE] [--encode]\n"
+		"                         --fport N [--var KEY=VALUE]... HEX|JSON\n"
 		"       lorabridge --purge DEVEUI [-c FILE] [--accept-state-loss]\n"
 		"       lorabridge --version\n"
 		"\n"
@@ -70,6 +74,9 @@ static void usage(FILE *out)
 		"      --print-config-reference markdown|man\n"
 		"                       print the documented list of every setting, exit\n"
 		"      --version        print the version, exit\n"
+		"  airtime ...          print a frame's time on air (lorabridge airtime --help)\n"
+		"  decode ...           run a payload codec on a payload, or --encode data, and\n"
+		"                       print the result (lorabridge decode --help)\n"
 		"\n"
 		"exit status: 0 ok, 1 configuration invalid, 2 usage error, 3 start-up or runtime\n"
 		"failure, 4 --purge found nothing, 5 state lost (see --accept-state-loss)\n",
@@ -282,6 +289,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "airtime") == 0)
 		return airtime_cli_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "decode") == 0)
+		return decode_cli_main(argc - 1, argv + 1);
 	if (parse_args(argc, argv, &c) != LB_OK)
 		return EXIT_USAGE;
 	int rc = load_config(&c, &cfg);

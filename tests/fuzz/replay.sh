@@ -7,7 +7,7 @@ set -eu
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
 status=0
-for t in cayennelpp gwmp lorawan; do
+for t in cayennelpp gwmp jscodec lorawan; do
 	bin="$top_builddir/tests/fuzz/fuzz_${t}_run"
 	"$bin" -n 2000 -s 1 "$top_srcdir/tests/fuzz/corpus/$t" || status=1
 done

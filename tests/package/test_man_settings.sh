@@ -5,7 +5,7 @@
 #     `lorabridge --print-config` prints (top-level settings and the fields
 #     of a device entry), and the shipped etc/lorabridge.conf mentions each;
 #  2. lorabridge(8) and lorabridge-sim(1) describe every long option that
-#     the programs' --help lists.
+#     the programs' --help lists (the subcommands' too).
 # Needs the built lorabridge, lorabridge-sim and man/lorabridge.conf.5.
 set -eu
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -107,6 +107,7 @@ options_missing() { # options_missing HELP_TEXT PAGE
 }
 "$LORABRIDGE" --help > "$T/help8"
 "$LORABRIDGE" airtime --help >> "$T/help8"
+"$LORABRIDGE" decode --help >> "$T/help8"
 result "$(options_missing "$T/help8" "$MAN8")" "lorabridge(8) describes every option of --help"
 "$SIM" --help > "$T/help1"
 result "$(options_missing "$T/help1" "$MAN1")" "lorabridge-sim(1) describes every option of --help"
