@@ -24,6 +24,7 @@
 #include "daemon/airtime_cli.h"
 #include "daemon/decode_cli.h"
 #include "daemon/bridge.h"
+#include "daemon/payload.h"
 #include "config/config.h"
 #include "base/hex.h"
 #include "base/lb_err.h"
@@ -295,9 +296,13 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	int rc = load_config(&c, &cfg);
 	if (c.check_config) {
-		if (rc == LB_OK)
-			config_free(&cfg);
-		return rc == LB_OK ? 0 : EXIT_CONFIG;
+		if (rc != LB_OK)
+			return EXIT_CONFIG;
+		/* A script that does not compile would leave its devices without
+		 * `object`: a configuration error worth finding before a start. */
+		size_t bad = payload_check_scripts(&cfg, stderr);
+		config_free(&cfg);
+		return bad ? EXIT_CONFIG : 0;
 	}
 	if (rc != LB_OK) {
 		fprintf(stderr, "lorabridge: cannot use %s: %s\n", c.config_path, lb_strerror(rc));

@@ -105,7 +105,12 @@ write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_wind
 	  { name = "ttn"; codec = "js"; codec_script = "codecs/ttn.js"; },
 	  { name = "loop"; codec = "js"; codec_script = "codecs/loop.js"; },
 	  { name = "broken"; codec = "js"; codec_script = "codecs/broken.js"; } );'
-"$LORABRIDGE" --check-config -c "$T/lb.conf" || fail "config does not validate"
+# --check-config compiles every script: only the broken one is refused.
+if "$LORABRIDGE" --check-config -c "$T/lb.conf" 2> "$T/check.err"; then
+	fail "--check-config accepted a script that does not parse"
+fi
+[ "$(grep -c 'does not load' "$T/check.err")" -eq 1 ] && grep -q 'broken.js:2' "$T/check.err" ||
+	fail "--check-config: want only broken.js:2 refused: $(cat "$T/check.err")"
 
 subscribe all 'application/#' 'lorabridge/#'
 start_bridge "$T/lb.conf"
