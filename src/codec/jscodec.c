@@ -598,7 +598,8 @@ static int heap_ensure(struct jscodec *c, char *why, size_t why_cap)
 }
 
 /* The end of a call: drop nret values, or the whole heap after a limit was
- * hit; the rebuild's own error is left for the next call to report. */
+ * hit. The next call rebuilds it (heap_ensure) and reports the rebuild's
+ * error: a call that timed out costs its deadline, not also a rebuild. */
 static void call_end(struct jscodec *c, duk_idx_t nret)
 {
 	if (!c->poisoned) {
@@ -606,8 +607,6 @@ static void call_end(struct jscodec *c, duk_idx_t nret)
 		return;
 	}
 	heap_destroy(c);
-	char ignored[8];
-	(void)heap_build(c, ignored, sizeof(ignored));
 }
 
 /* Run fn protected under the deadline; it leaves nret values. */

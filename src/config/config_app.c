@@ -118,7 +118,7 @@ static void parse_script(struct config__load *c, const config_setting_t *s, cons
 	if (!string_value(c, s, label, &v))
 		return;
 	snprintf(flabel, sizeof(flabel), "%s: codec_script", label);
-	char *full = config__resolve_file(c, s, flabel, v);
+	char *full = config__resolve_script(c, s, flabel, v);
 	if (!full)
 		return;
 	free(a->codec_script);

@@ -104,13 +104,16 @@ write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_wind
 	  { name = "v3"; codec = "js"; codec_script = "codecs/v3.js"; },
 	  { name = "ttn"; codec = "js"; codec_script = "codecs/ttn.js"; },
 	  { name = "loop"; codec = "js"; codec_script = "codecs/loop.js"; },
-	  { name = "broken"; codec = "js"; codec_script = "codecs/broken.js"; } );'
-# --check-config compiles every script: only the broken one is refused.
+	  { name = "broken"; codec = "js"; codec_script = "codecs/broken.js"; },
+	  { name = "gone"; codec = "js"; codec_script = "codecs/gone.js"; } );'
+# --check-config compiles every script, used or not: the broken one and the
+# missing one are refused (the daemon starts anyway, see below).
 if "$LORABRIDGE" --check-config -c "$T/lb.conf" 2> "$T/check.err"; then
 	fail "--check-config accepted a script that does not parse"
 fi
-[ "$(grep -c 'does not load' "$T/check.err")" -eq 1 ] && grep -q 'broken.js:2' "$T/check.err" ||
-	fail "--check-config: want only broken.js:2 refused: $(cat "$T/check.err")"
+[ "$(grep -c 'does not load' "$T/check.err")" -eq 2 ] && grep -q 'broken.js:2' "$T/check.err" &&
+	grep -q "gone.js: .*application 'gone'" "$T/check.err" ||
+	fail "--check-config: want broken.js:2 and gone.js refused: $(cat "$T/check.err")"
 
 subscribe all 'application/#' 'lorabridge/#'
 start_bridge "$T/lb.conf"
