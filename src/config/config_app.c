@@ -283,6 +283,8 @@ void config__print_apps(const struct lb_config *cfg, FILE *out)
 		print_field(out, app_field_names[AF_NAME], a->name ? a->name : "");
 		if (a->id)
 			print_field(out, app_field_names[AF_ID], a->id);
+		else
+			fputs("\t\t# id is not set: applicationId is derived from the name\n", out);
 		if (a->codec_set)
 			print_field(out, app_field_names[AF_CODEC], config__codec_names[a->codec]);
 		if (a->codec_script)
