@@ -130,13 +130,10 @@ static int parse_args(int argc, char **argv, struct cli_opts *o)
 			strcpy(name, arg);
 			val = i + 1 < argc ? argv[++i] : NULL;
 		}
-		if (val == NULL)
-			return USAGE_ERROR("option '%s' needs a value", name);
-		int err = parse_valued(name, val, o);
-		if (err == LB_ERR_NOT_FOUND)
-			return USAGE_ERROR("unknown option '%s'", name);
-		if (err != LB_OK)
-			return USAGE_ERROR("invalid value for %s", name);
+		int err = val != NULL ? parse_valued(name, val, o) : LB_OK;
+		int rc = cli_option_result("airtime", usage_text, name, val, err);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }

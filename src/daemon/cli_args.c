@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base/lb_err.h"
+
 bool cli_parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
 	if (s == NULL || *s < '0' || *s > '9')
@@ -30,4 +32,16 @@ int cli_usage_error(const char *command, const char *usage, const char *fmt, ...
 	fputc('\n', stderr);
 	fputs(usage, stderr);
 	return CLI_EXIT_USAGE;
+}
+
+int cli_option_result(const char *command, const char *usage, const char *name, const char *val,
+		      int err)
+{
+	if (val == NULL)
+		return cli_usage_error(command, usage, "option '%s' needs a value", name);
+	if (err == LB_ERR_NOT_FOUND)
+		return cli_usage_error(command, usage, "unknown option '%s'", name);
+	if (err != LB_OK)
+		return cli_usage_error(command, usage, "invalid value for %s: '%s'", name, val);
+	return 0;
 }

@@ -23,4 +23,11 @@ bool cli_parse_ulong(const char *s, unsigned long min, unsigned long max, unsign
 int cli_usage_error(const char *command, const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The outcome of reading option `name` with value val (NULL: none given):
+ * err is the subcommand's parser's verdict (LB_OK; LB_ERR_NOT_FOUND: no such
+ * option; another code: the value is invalid). 0 when fine, else a usage
+ * error said as cli_usage_error() does. */
+int cli_option_result(const char *command, const char *usage, const char *name, const char *val,
+		      int err);
+
 #endif

@@ -117,14 +117,8 @@ static int parse_option(int argc, char **argv, int *i, struct cli_opts *o)
 		val = eq + 1;
 	else
 		val = *i + 1 < argc ? argv[++*i] : NULL;
-	if (val == NULL)
-		return USAGE_ERROR("option '%s' needs a value", name);
-	int err = parse_valued(name, val, o);
-	if (err == LB_ERR_NOT_FOUND)
-		return USAGE_ERROR("unknown option '%s'", name);
-	if (err != LB_OK)
-		return USAGE_ERROR("invalid value for %s: '%s'", name, val);
-	return 0;
+	int err = val != NULL ? parse_valued(name, val, o) : LB_OK;
+	return cli_option_result("decode", usage_text, name, val, err);
 }
 
 static int parse_args(int argc, char **argv, struct cli_opts *o)
