@@ -128,6 +128,16 @@ send() {
 		--quiet "$@"
 }
 up() { grep -E "^application/$1/device/[0-9a-f]{16}/event/up " "$T/all.out" | cut -d' ' -f2-; }
+# readings APP SUFFIX: "devEui fCnt temperature*10 humidity*2 voltage*100SUFFIX"
+# of every LPP payload the simulator sent for APP (its --expect file), sorted.
+readings() {
+	while read -r eui fcnt hex; do
+		t=$(printf '%d' "0x$(echo "$hex" | cut -c5-8)")
+		h=$(printf '%d' "0x$(echo "$hex" | cut -c13-14)")
+		v=$(printf '%d' "0x$(echo "$hex" | cut -c19-22)")
+		echo "$eui $fcnt $t $h $v$2"
+	done < "$T/expect-$1" | sort
+}
 logs() { grep -E "^application/$1/device/[0-9a-f]{16}/event/log " "$T/all.out" | cut -d' ' -f2-; }
 
 note "an endless-loop codec on one device while 200 uplinks of 4 CayenneLPP devices flow"
@@ -139,12 +149,7 @@ wait "$LOOP_SIM" || fail "sim loop: $(cat "$T/sim-loop.err")"
 wait_drained all || fail "not drained"
 
 # Every LPP uplink: its object is the decoded reading of the payload sent.
-while read -r eui fcnt hex; do
-	t=$(printf '%d' "0x$(echo "$hex" | cut -c5-8)")
-	h=$(printf '%d' "0x$(echo "$hex" | cut -c13-14)")
-	v=$(printf '%d' "0x$(echo "$hex" | cut -c19-22)")
-	echo "$eui $fcnt $t $h $v"
-done < "$T/expect-lpp" | sort > "$T/want-lpp"
+readings lpp "" > "$T/want-lpp"
 [ "$(wc -l < "$T/want-lpp")" -eq 200 ] || fail "sim sent $(wc -l < "$T/want-lpp") LPP uplinks"
 up lpp | jq -r '"\(.deviceInfo.devEui) \(.fCnt) \(.object.temperatureSensor["1"] * 10 | round)'`
 	`' \(.object.humiditySensor["2"] * 2 | round) \(.object.voltageSensor["3"] * 100 | round)"' |
@@ -169,12 +174,7 @@ send ttn 24 1 3 20 AA555A00000000F5 2> "$T/sim.err" || fail "sim ttn: $(cat "$T/
 send broken 26 1 2 20 AA555A00000000F6 2> "$T/sim.err" || fail "sim broken: $(cat "$T/sim.err")"
 wait_drained all || fail "not drained"
 
-while read -r eui fcnt hex; do
-	t=$(printf '%d' "0x$(echo "$hex" | cut -c5-8)")
-	h=$(printf '%d' "0x$(echo "$hex" | cut -c13-14)")
-	v=$(printf '%d' "0x$(echo "$hex" | cut -c19-22)")
-	echo "$eui $fcnt $t $h $v th"
-done < "$T/expect-th" | sort > "$T/want-th"
+readings th " th" > "$T/want-th"
 up th | jq -r '"\(.deviceInfo.devEui) \(.fCnt) \(.object.temperature * 10 | round) '`
 	`'\(.object.humidity * 2 | round) \(.object.battery * 100 | round) \(.object.room)"' |
 	sort > "$T/got-th"
