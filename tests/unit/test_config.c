@@ -1071,6 +1071,31 @@ START_TEST(test_region_rules)
 }
 END_TEST
 
+/* region_dwell_time (AS923): defaults UplinkDwellTime 1, DownlinkDwellTime 0
+ * (RP002-1.0.4 §2.3), both settable, round-trip through --print-config. */
+START_TEST(test_region_dwell_time)
+{
+	struct lb_config c;
+	struct config_report r = {0};
+	char tmpl[] = "/tmp/test_config_XXXXXX";
+
+	ck_assert_int_eq(config_defaults(&c), LB_OK);
+	ck_assert(c.region_uplink_dwell);
+	ck_assert(!c.region_downlink_dwell);
+	config_free(&c);
+	write_temp(tmpl, "region = \"AS923\";\n"
+			 "region_dwell_time = { uplink = false; downlink = true; };\n");
+	ck_assert_int_eq(config_load(tmpl, &c, &r), LB_OK);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert_str_eq(c.region, "AS923");
+	ck_assert(!c.region_uplink_dwell);
+	ck_assert(c.region_downlink_dwell);
+	assert_round_trip(&c);
+	config_free(&c);
+	unlink(tmpl);
+}
+END_TEST
+
 static void expect_net_id(const char *value, uint32_t want)
 {
 	char text[64];
@@ -1379,6 +1404,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_downlink_fa_state_ranges);
 	tcase_add_test(bad, test_new_wrong_types);
 	tcase_add_test(bad, test_region_rules);
+	tcase_add_test(bad, test_region_dwell_time);
 	tcase_add_test(bad, test_bad_device_fair_access);
 	tcase_add_test(bad, test_application_problems);
 	suite_add_tcase(s, bad);
