@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/hex.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "io/loop.h"
