@@ -512,6 +512,97 @@ START_TEST(test_confirmed_nack_retried)
 }
 END_TEST
 
+/* The RX2 sub-band of the only gateway is full: the item stays queued, said
+ * once, and is tried again (RP002-1.0.4 EU868: 869.4-869.65 MHz, 10 %). */
+START_TEST(test_duty_cycle_waits)
+{
+	const uint64_t gw = GW_1;
+	struct downlink_attempt a;
+	uint8_t phy[64] = {0};
+	struct lb_device *meter = devices_find_eui(&w.devices, DEV_A);
+
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, &gw, 1);
+	struct downlink_attempt small;
+
+	ck_assert_int_eq(downlink_plan_class_c(w.region, 869525000, 0, phy, sizeof(phy), &a),
+			 LB_OK);
+	ck_assert_int_eq(downlink_plan_class_c(w.region, 869525000, 0, phy, 1, &small), LB_OK);
+	for (size_t i = 0; i < 1000 && budget_window_ok(&w.budget, GW_1, &small); i++) {
+		budget_downlink_sent(&w.budget, meter, GW_1,
+				     budget_window_ok(&w.budget, GW_1, &a) ? &a : &small);
+		rec_sink_free(&w.sink);   /* the meter's budget events: not looked at */
+	}
+	ck_assert(!budget_window_ok(&w.budget, GW_1, &small));
+	queue(DEV_C, "later", false, "x");
+	classc_tick(&w.cc, later());
+	classc_tick(&w.cc, later() + CLASSC_DC_RETRY_MS);
+	ck_assert_uint_eq(w.udp.n, 0);
+	ck_assert_uint_eq(count_event(DEV_C, "log", "\"code\":\"DUTY_CYCLE\""), 1);
+	ck_assert_uint_eq(queued_items(DEV_C), 1);
+	ck_assert_int_ge(classc_tick(&w.cc, later()), 0);   /* it is looked at again */
+}
+END_TEST
+
+/* Beyond the fair-access budget with enforce: refused and dropped as class A. */
+START_TEST(test_fair_access_refused)
+{
+	const uint64_t gw = GW_1;
+	struct lb_device *dev = devices_find_eui(&w.devices, DEV_C);
+
+	dev->fa_policy.downlinks = 1;
+	dev->fa_policy.action = FA_ENFORCE;
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, &gw, 1);
+	queue(DEV_C, "one", false, "1");
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 1);
+	tx_ack_ok(0);
+	queue(DEV_C, "two", false, "2");
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 1);
+	ck_assert_uint_eq(count_event(DEV_C, "log", "queue item two dropped"), 1);
+	ck_assert_uint_eq(count_event(DEV_C, "log", "\"level\":\"ERROR\",\"code\":\"FAIR_ACCESS\""),
+			  2);                     /* the 100 % crossing, and the refusal */
+	ck_assert_uint_eq(queued_items(DEV_C), 0);
+}
+END_TEST
+
+/* After a restart a confirmed downlink still waiting (restored from the
+ * store) gets a timeout and is sent again. */
+START_TEST(test_restored_confirmed_times_out)
+{
+	const uint64_t gw = GW_1;
+	struct store_downlink dl;
+	struct lw_frame f;
+	struct gwmp_txpk tx;
+	struct lb_device *dev = devices_find_eui(&w.devices, DEV_C);
+
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, &gw, 1);
+	memset(&dl, 0, sizeof(dl));
+	snprintf(dl.id, sizeof(dl.id), "before-restart");
+	dl.dev_eui = DEV_C;
+	dl.fport = 5;
+	dl.confirmed = true;
+	dl.state = STORE_DL_SENT;
+	dl.has_fcnt_down = true;
+	dl.fcnt_down = 0;
+	dl.len = 1;
+	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
+	ck_assert_int_eq(txsched_restore_device(&w.tx, dev), LB_OK);
+	ck_assert(dev->rt.confirmed_pending);
+	classc_tick(&w.cc, loop_now_ms());
+	ck_assert_uint_eq(w.udp.n, 0);
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 1);
+	datagram(0, &tx, &f);
+	ck_assert_int_eq(f.mtype, LW_MTYPE_CONFIRMED_DOWN);
+	ck_assert(tx.imme);
+	ck_assert_uint_eq(w.cc.stats.retries, 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("classc");
@@ -526,6 +617,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_confirmed_retries);
 	tcase_add_test(tc, test_confirmed_acked);
 	tcase_add_test(tc, test_confirmed_nack_retried);
+	tcase_add_test(tc, test_duty_cycle_waits);
+	tcase_add_test(tc, test_fair_access_refused);
+	tcase_add_test(tc, test_restored_confirmed_times_out);
 	suite_add_tcase(s, tc);
 	return s;
 }
