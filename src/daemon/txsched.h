@@ -28,6 +28,12 @@
  *
  * Join-accepts use the same path with JOIN_ACCEPT_DELAY1/2 (5 s / 6 s).
  *
+ * Class C devices (classc.h) also get frames sent at once, through this
+ * module's counters, TX_ACK table and events (txsched_launch_item()); its
+ * hooks learn of each uplink and of each frame's end. While a frame of a
+ * device awaits its TX_ACK, a decision sends no queue item to it (one
+ * downlink at a time).
+ *
  * Downlink counters are reserved ahead in the store (tables/fcntdown.h,
  * store/store.h COUNTER RULES) so no FCntDown is ever used twice, even
  * across kill -9.
