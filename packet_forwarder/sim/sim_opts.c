@@ -30,7 +30,7 @@ enum opt_id {
 	OPT_REPLAY, OPT_BAD_MIC, OPT_MALFORMED, OPT_OTAA, OPT_LORAWAN_VERSION,
 	OPT_DEV_NONCE_START, OPT_JOIN_TIMEOUT, OPT_RX2_DR, OPT_EXPECT_DOWN, OPT_STRICT_DOWNLINKS,
 	OPT_LINGER, OPT_TXACK_ERROR, OPT_PAYLOAD, OPT_REGION, OPT_UPLINK_DWELL,
-	OPT_DOWNLINK_DWELL, OPT_HELP
+	OPT_DOWNLINK_DWELL, OPT_CLASS_C, OPT_NO_ACK, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -50,7 +50,6 @@ static const struct option long_opts[] = {
 	{"fcnt-start", required_argument, NULL, OPT_FCNT_START},
 	{"fcnt-rollover", no_argument, NULL, OPT_FCNT_ROLLOVER},
 	{"payload-size", required_argument, NULL, OPT_PAYLOAD_SIZE},
-	{"payload", required_argument, NULL, OPT_PAYLOAD},
 	{"fport", required_argument, NULL, OPT_FPORT},
 	{"sf", required_argument, NULL, OPT_SF},
 	{"confirmed", no_argument, NULL, OPT_CONFIRMED},
@@ -78,6 +77,9 @@ static const struct option long_opts[] = {
 	{"region", required_argument, NULL, OPT_REGION},
 	{"uplink-dwell", required_argument, NULL, OPT_UPLINK_DWELL},
 	{"downlink-dwell", required_argument, NULL, OPT_DOWNLINK_DWELL},
+	{"payload", required_argument, NULL, OPT_PAYLOAD},
+	{"class-c", no_argument, NULL, OPT_CLASS_C},
+	{"no-ack", no_argument, NULL, OPT_NO_ACK},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -135,7 +137,12 @@ void sim_opts_usage(FILE *out)
 	      "\n"
 	      "Downlinks (every PULL_RESP is verified as the device would receive it):\n"
 	      "  --expect-down FILE     append \"<dev_eui> <fcnt_down> <fport> <payload hex>\n"
-	      "                         <ack 0|1> <rx1|rx2>\" per verified data downlink\n"
+	      "                         <ack 0|1> <rx1|rx2|rxc>\" per verified data downlink;\n"
+	      "                         rxc lines end with the receive time (Unix us)\n"
+	      "  --class-c              devices are class C: they also take downlinks sent\n"
+	      "                         at once (imme) on RX2, at any time; emitted with\n"
+	      "                         class = \"C\"\n"
+	      "  --no-ack               never acknowledge confirmed downlinks\n"
 	      "  --txack-error CODE:N   answer every N-th PULL_RESP with TX_ACK error CODE\n"
 	      "                         (TOO_LATE, TOO_EARLY, COLLISION_PACKET, ...); the\n"
 	      "                         device never sees it. Repeatable (4), protocol 2 only\n"
@@ -415,6 +422,8 @@ static int apply(struct sim_opts *o, int id, const char *optarg)
 	case OPT_STRICT_DOWNLINKS: return set_flag(&o->strict_downlinks);
 	case OPT_TXACK_ERROR: return add_txack_rule(o, optarg);
 	case OPT_REGION: return set_path(&o->region_name, optarg);
+	case OPT_CLASS_C: return set_flag(&o->class_c);
+	case OPT_NO_ACK: return set_flag(&o->no_ack);
 	default: return apply_number(o, id, optarg);
 	}
 }

@@ -48,6 +48,10 @@ struct lb_fair_access {
  * into the `object` of its `up` event. */
 enum lb_codec { LB_CODEC_NONE = 0, LB_CODEC_CAYENNELPP = 1, LB_CODEC_JS = 2 };
 
+/* devices[].class, applications[].class: class A (listens only after its
+ * uplinks) or class C (listens continuously, TS001-1.0.4 §17). */
+enum lb_class { LB_CLASS_A = 0, LB_CLASS_C = 1 };
+
 /* One entry of the `applications` list: defaults its devices inherit. */
 struct lb_app_conf {
 	char *name;                     /* the devices' `application` */
@@ -55,6 +59,8 @@ struct lb_app_conf {
 	int codec;                      /* enum lb_codec */
 	bool codec_set;                 /* codec given in the entry */
 	char *codec_script;             /* absolute path, NULL = unset */
+	int dev_class;                  /* enum lb_class */
+	bool class_set;                 /* class given in the entry */
 	int line;
 };
 
@@ -79,6 +85,7 @@ struct lb_device_conf {
 	size_t n_tags;
 	int codec;                      /* enum lb_codec: own, else its application's */
 	char *codec_script;             /* absolute path: own, else its application's */
+	int dev_class;                  /* enum lb_class: own, else its application's */
 	unsigned fields_set;            /* bit i: device field i written in the entry */
 	struct lb_fair_access fair_access;  /* effective: own keys, else global */
 	unsigned fa_set;                /* LB_FA_SET_* keys set in the device's own
@@ -168,6 +175,8 @@ struct lb_config {
 	bool has_downlink_rx2_dr;
 	int downlink_rx2_dr;            /* only if has_: else region default */
 	int downlink_tx_ack_timeout_ms; /* 3000 */
+	int downlink_class_c_ack_timeout_s; /* 30: wait for a class C device's ACK */
+	int downlink_class_c_retries;   /* 2: class C confirmed downlinks sent again */
 	char *downlink_join_cflist;     /* "auto", "none" or "867.1,867.3,..." (MHz) */
 
 	struct lb_fair_access fair_access;  /* global policy (defaults: TTN's) */

@@ -347,6 +347,23 @@ static void txsched_setup(struct bridge *b)
 	txsched_init(&b->tx, &ctx, &o);
 }
 
+static int classc_setup(struct bridge *b)
+{
+	const struct lb_config *c = &b->cfg;
+	struct classc_ctx ctx = {
+		.devices = &b->devices, .region = b->region, .gateways = &b->gateways,
+		.store = &b->store, .budget = &b->budget, .ev = &b->ev, .tx = &b->tx,
+	};
+	struct classc_opts o = {
+		.ack_timeout_s = c->downlink_class_c_ack_timeout_s,
+		.retries = c->downlink_class_c_retries, .delay_ms = c->downlink_delay_ms,
+		.has_rx2_freq = c->has_downlink_rx2_frequency,
+		.rx2_freq = (uint32_t)c->downlink_rx2_frequency,
+		.has_rx2_dr = c->has_downlink_rx2_dr, .rx2_dr = (uint8_t)c->downlink_rx2_dr,
+	};
+	return classc_init(&b->classc, &ctx, &o);
+}
+
 static int otaa_setup(struct bridge *b)
 {
 	const struct lb_config *c = &b->cfg;
@@ -388,6 +405,7 @@ static int handlers_setup(struct bridge *b)
 		.devices = &b->devices, .region = b->region, .store = &b->store, .pub = &b->pub,
 		.ids = &b->ids, .ev = &b->ev, .stats = &b->stats, .payloads = &b->payloads,
 		.queue_limit = b->cfg.downlink_queue_limit,
+		.queued = classc_queued, .queued_arg = &b->classc,
 	};
 	b->dispatch.gateways = &b->gateways;
 	b->dispatch.dedup = &b->dedup;
@@ -485,7 +503,7 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	if (rc != LB_OK || (rc = budget_setup(b)) != LB_OK || (rc = outbox_setup(b)) != LB_OK)
 		return rc;
 	txsched_setup(b);
-	if ((rc = otaa_setup(b)) != LB_OK)
+	if ((rc = classc_setup(b)) != LB_OK || (rc = otaa_setup(b)) != LB_OK)
 		return rc;
 	struct gwconn_ctx gc = {.gateways = &b->gateways, .pub = &b->pub, .store = &b->store,
 				.durable = &b->durable, .commit_ms = b->cfg.state_commit_ms};
@@ -603,6 +621,7 @@ static int64_t run_timers(struct bridge *b)
 
 	next = loop_earliest(next, gateways_tick(&b->gateways, now, dispatch_on_offline, &b->dispatch));
 	next = loop_earliest(next, txsched_tick(&b->tx, now));
+	next = loop_earliest(next, classc_tick(&b->classc, now));
 	next = loop_earliest(next, budget_tick(&b->budget, now));
 	next = loop_earliest(next, durable_tick(&b->durable, now));
 	next = loop_earliest(next, outbox_tick(&b->outbox, now));
@@ -674,6 +693,7 @@ int bridge_reload(struct bridge *b)
 			budget_touch(&b->budget, dev);
 		}
 	}
+	(void)classc_sync(&b->classc); /* a failure keeps the old list and is logged */
 	/* Only the device list is taken over; other settings need a restart. */
 	struct lb_device_conf *tmp = b->cfg.devices;
 	size_t ntmp = b->cfg.n_devices;
@@ -791,6 +811,7 @@ void bridge_free(struct bridge *b)
 	dedup_free(&b->dedup);
 	sessions_free(&b->sessions);
 	budget_free(&b->budget);
+	classc_free(&b->classc);
 	if (b->outbox_ready)
 		outbox_free(&b->outbox);
 	payload_free(&b->payloads);

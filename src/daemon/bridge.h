@@ -34,6 +34,7 @@
 
 #include "config/config.h"
 #include "daemon/budget.h"
+#include "daemon/classc.h"
 #include "daemon/command.h"
 #include "daemon/devevent.h"
 #include "daemon/dispatch.h"
@@ -85,6 +86,7 @@ struct bridge {
 	struct sessions sessions;
 	struct budget budget;
 	struct txsched tx;
+	struct classc classc;
 	struct otaa otaa;
 	struct payloads payloads;
 	struct uplink uplink;

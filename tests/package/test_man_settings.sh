@@ -36,7 +36,7 @@ echo 'function decodeUplink(input) { return {data: {}}; }' > "$T/c.js"
 cat > "$T/all.conf" <<'CFG'
 applications = (
 	{ name = "a"; id = "3fa85f64-5717-4562-b3fc-2c963f66afa6"; codec = "js";
-	  codec_script = "c.js"; }
+	  codec_script = "c.js"; class = "C"; }
 );
 devices = (
 	{ name = "abp"; application = "a"; dev_eui = "0000000000000001"; dev_addr = "26011bda";

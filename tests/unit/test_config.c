@@ -146,6 +146,7 @@ static void assert_device_equal(const struct lb_device_conf *a, const struct lb_
 	ck_assert_uint_eq(a->fa_set, b->fa_set);
 	ck_assert_int_eq(a->codec, b->codec);
 	ck_assert(str_eq(a->codec_script, b->codec_script));
+	ck_assert_int_eq(a->dev_class, b->dev_class);
 	ck_assert(str_eq(a->application_id, b->application_id));
 	ck_assert_uint_eq(a->n_tags, b->n_tags);
 	for (size_t i = 0; i < a->n_tags; i++) {
@@ -203,6 +204,8 @@ static void assert_config_equal(const struct lb_config *a, const struct lb_confi
 		ck_assert_int_eq(a->apps[i].codec_set, b->apps[i].codec_set);
 		ck_assert_int_eq(a->apps[i].codec, b->apps[i].codec);
 		ck_assert(str_eq(a->apps[i].codec_script, b->apps[i].codec_script));
+		ck_assert_int_eq(a->apps[i].class_set, b->apps[i].class_set);
+		ck_assert_int_eq(a->apps[i].dev_class, b->apps[i].dev_class);
 	}
 	ck_assert_uint_eq(a->n_devices, b->n_devices);
 	for (size_t i = 0; i < a->n_devices; i++)
@@ -488,7 +491,8 @@ START_TEST(test_print_defaults_text)
 	ck_assert_ptr_nonnull(strstr(buf, "\t};\n\tqueue_limit = 10000;\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "};\nregion = \"EU868\";\nnet_id = \"000000\";\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\trx_delay_s = 1;\n\t# rx2_frequency is not set\n"
-					  "\t# rx2_dr is not set\n\ttx_ack_timeout_ms = 3000;\n};\n"));
+					  "\t# rx2_dr is not set\n\ttx_ack_timeout_ms = 3000;\n"
+					  "\tclass_c_ack_timeout_s = 30;\n\tclass_c_retries = 2;\n};\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "fair_access = {\n\tuplink_airtime_ms = 30000;\n"
 					  "\tdownlinks = 10;\n\twindow_hours = 24;\n"
 					  "\taction = \"warn\";\n};\n"));
@@ -1183,7 +1187,7 @@ START_TEST(test_fair_access_inheritance)
 					  "\t\tlorawan_version = \"1.0.4\";\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\t\tfair_access = {\n\t\t\tuplink_airtime_ms = 60000;\n"
 					  "\t\t\taction = \"warn\";\n\t\t};\n"
-					  "\t\tcodec = \"none\";\n\t}"));
+					  "\t\tcodec = \"none\";\n\t\tclass = \"A\";\n\t}"));
 	const char *inh = strstr(buf, "\t\tname = \"inherits\";\n");
 	const char *next = strstr(buf, "\t\tname = \"own-airtime\";\n");
 	ck_assert_ptr_nonnull(inh);
@@ -1281,12 +1285,12 @@ START_TEST(test_applications)
 	static const char text[] =
 		"applications = ( { name = \"building\"; id = \"6F1C1B4E-2f0a-4b8e-9d8b-0c2a7b1e5f10\";\n"
 		"  codec = \"js\"; codec_script = \"codecs/th.js\"; },\n"
-		"  { name = \"farm\"; codec = \"cayennelpp\"; } );\n"
+		"  { name = \"farm\"; codec = \"cayennelpp\"; class = \"C\"; } );\n"
 		"devices = (\n" APP_DEV("1", "building", "") ",\n"
 		APP_DEV("2", "farm", "") ",\n"
-		APP_DEV("3", "farm", "codec = \"none\";") ",\n"
-		APP_DEV("4", "other", "codec = \"js\"; codec_script = \"codecs/th.js\";") ",\n"
-		APP_DEV("5", "other", "") ");\n";
+		APP_DEV("3", "farm", "codec = \"none\"; class = \"A\";") ",\n"
+		APP_DEV("4", "other", "codec = \"js\"; codec_script = \"codecs/th.js\"; class = \"C\";")
+		",\n" APP_DEV("5", "other", "") ");\n";
 	char dir[] = "/tmp/test_config_apps_XXXXXX", conf[600], script[600];
 	struct lb_config cfg;
 	struct config_report r = {0};
@@ -1312,6 +1316,16 @@ START_TEST(test_applications)
 	ck_assert_int_eq(cfg.devices[3].codec, LB_CODEC_JS);
 	ck_assert_str_eq(cfg.devices[3].codec_script, script);
 	ck_assert_int_eq(cfg.devices[4].codec, LB_CODEC_NONE);
+	/* class: the application's ("farm": C) unless the device sets one */
+	ck_assert_int_eq(cfg.devices[0].dev_class, LB_CLASS_A);
+	ck_assert_int_eq(cfg.devices[1].dev_class, LB_CLASS_C);
+	ck_assert_int_eq(cfg.devices[2].dev_class, LB_CLASS_A);
+	ck_assert_int_eq(cfg.devices[3].dev_class, LB_CLASS_C);
+	ck_assert_int_eq(cfg.devices[4].dev_class, LB_CLASS_A);
+	ck_assert(cfg.apps[1].class_set && cfg.apps[1].dev_class == LB_CLASS_C);
+	ck_assert(!cfg.apps[0].class_set);
+	ck_assert_int_eq(cfg.downlink_class_c_ack_timeout_s, 30);
+	ck_assert_int_eq(cfg.downlink_class_c_retries, 2);
 	ck_assert_int_eq(cfg.codec_timeout_ms, 100);
 	ck_assert_int_eq(cfg.codec_memory_kb, 8192);
 	assert_round_trip(&cfg);
