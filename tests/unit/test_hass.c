@@ -152,6 +152,41 @@ static void sink_reset(void)
 
 #define LPP "{\"temperatureSensor\": {\"1\": 21.5}, \"humiditySensor\": {\"1\": 40.0}}"
 
+/* A with three fields (two, then door_open at t_door), B with one. */
+static void seen_a_and_b(int64_t t_door)
+{
+	ck_assert_int_eq(seen(dev_a(), LPP, 1000), LB_OK);
+	ck_assert_int_eq(seen(dev_a(), "{\"door_open\": true}", t_door), LB_OK);
+	ck_assert_int_eq(seen(devices_find_eui(&w.devices, EUI_B), "{\"energy\": 1}", 1000),
+			 LB_OK);
+}
+
+/* The configuration now holds only B. */
+static void reload_only_b(void)
+{
+	struct lb_device_conf only_b;
+
+	device_conf(&only_b, "meter", "building", EUI_B, 0x26000002);
+	ck_assert_int_eq(devices_reload(&w.devices, &only_b, 1), LB_OK);
+}
+
+/* The sink holds A's 3 configs, 3 field topics and 3 diagnostics, each
+ * cleared (an empty retained message), and nothing else. */
+static void assert_a_cleared(void)
+{
+	ck_assert_uint_eq(w.sink.n, 9);
+	for (size_t i = 0; i < w.sink.n; i++) {
+		ck_assert_uint_eq(w.sink.m[i].len, 0);
+		ck_assert(w.sink.m[i].retain);
+		ck_assert_ptr_nonnull(strstr(w.sink.m[i].topic, "0102030405060708"));
+	}
+	ck_assert_ptr_nonnull(last_on("homeassistant/binary_sensor/0102030405060708/door_open/config"));
+	ck_assert_ptr_nonnull(last_on(CFG_A "temperatureSensor_1/config"));
+	ck_assert_ptr_nonnull(last_on(CFG_A "link-rssi/config"));
+	ck_assert_ptr_nonnull(
+		last_on("application/building/device/0102030405060708/object/humiditySensor_1"));
+}
+
 START_TEST(test_announce_once)
 {
 	open_world(true, false);
@@ -287,30 +322,14 @@ END_TEST
 START_TEST(test_removal_clears)
 {
 	open_world(true, true);
-	ck_assert_int_eq(seen(dev_a(), LPP, 1000), LB_OK);
-	ck_assert_int_eq(seen(dev_a(), "{\"door_open\": true}", 2000), LB_OK);
-	ck_assert_int_eq(seen(devices_find_eui(&w.devices, EUI_B), "{\"energy\": 1}", 1000),
-			 LB_OK);
+	seen_a_and_b(2000);
 	ck_assert_ptr_nonnull(last_on("homeassistant/binary_sensor/0102030405060708/door_open/config"));
 	sink_reset();
 
 	/* the reload drops A: its configs and field topics are cleared, B stays */
-	struct lb_device_conf only_b;
-	device_conf(&only_b, "meter", "building", EUI_B, 0x26000002);
-	ck_assert_int_eq(devices_reload(&w.devices, &only_b, 1), LB_OK);
+	reload_only_b();
 	ck_assert_int_eq(hass_sync(&w.hass, &w.devices), LB_OK);
-	/* 3 fields: config + field topic each; 3 diagnostics */
-	ck_assert_uint_eq(w.sink.n, 9);
-	for (size_t i = 0; i < w.sink.n; i++) {
-		ck_assert_uint_eq(w.sink.m[i].len, 0);
-		ck_assert(w.sink.m[i].retain);
-		ck_assert_ptr_nonnull(strstr(w.sink.m[i].topic, "0102030405060708"));
-	}
-	ck_assert_ptr_nonnull(last_on(CFG_A "temperatureSensor_1/config"));
-	ck_assert_ptr_nonnull(last_on("homeassistant/binary_sensor/0102030405060708/door_open/config"));
-	ck_assert_ptr_nonnull(last_on(CFG_A "link-rssi/config"));
-	ck_assert_ptr_nonnull(
-		last_on("application/building/device/0102030405060708/object/humiditySensor_1"));
+	assert_a_cleared();
 	ck_assert_uint_eq(w.hass.n, 1);
 	ck_assert_uint_eq(w.hass.stats.cleared, 9);
 
@@ -533,11 +552,8 @@ static size_t replay(void)
 /* A new run whose configuration holds only B (the bridge restarted). */
 static void restart_with_b_only(bool discovery, bool fields)
 {
-	struct lb_device_conf only_b;
-
 	hass_free(&w.hass);
-	device_conf(&only_b, "meter", "building", EUI_B, 0x26000002);
-	ck_assert_int_eq(devices_reload(&w.devices, &only_b, 1), LB_OK);
+	reload_only_b();
 	struct hass_opts o = {.discovery = discovery, .prefix = w.cfg.hass_prefix,
 			      .publish_fields = fields, .sw_version = "9.9"};
 	ck_assert_int_eq(hass_init(&w.hass, &w.pub, &o), LB_OK);
@@ -575,27 +591,16 @@ END_TEST
 START_TEST(test_sweep_clears_earlier_run)
 {
 	open_world(true, true);
-	ck_assert_int_eq(seen(dev_a(), LPP, 1000), LB_OK);
-	ck_assert_int_eq(seen(dev_a(), "{\"door_open\": true}", 1000), LB_OK);
-	ck_assert_int_eq(seen(devices_find_eui(&w.devices, EUI_B), "{\"energy\": 1}", 1000),
-			 LB_OK);
-	/* each topic once (no interval measured yet); A: 3 diagnostics + 3 configs + 3 field topics; B: 3 + 1 + 1 */
+	seen_a_and_b(1000);
+	/* each topic once (no interval measured yet): A 3 diagnostics, 3
+	 * configs, 3 field topics; B 3 + 1 + 1 */
 	ck_assert_uint_eq(w.sink.n, 9 + 5);
 	earlier = w.sink;
 	memset(&w.sink, 0, sizeof(w.sink));
 
 	restart_with_b_only(true, true);
 	ck_assert_uint_eq(replay(), earlier.n);
-	ck_assert_uint_eq(w.sink.n, 9);
-	for (size_t i = 0; i < w.sink.n; i++) {
-		ck_assert_uint_eq(w.sink.m[i].len, 0);
-		ck_assert(w.sink.m[i].retain);
-		ck_assert_ptr_nonnull(strstr(w.sink.m[i].topic, "0102030405060708"));
-	}
-	ck_assert_ptr_nonnull(last_on("homeassistant/binary_sensor/0102030405060708/door_open/config"));
-	ck_assert_ptr_nonnull(last_on(CFG_A "last-seen/config"));
-	ck_assert_ptr_nonnull(
-		last_on("application/building/device/0102030405060708/object/temperatureSensor_1"));
+	assert_a_cleared();
 	ck_assert_uint_eq(w.hass.stats.swept, 9);
 	ck_assert_uint_eq(w.hass.n, 0);          /* nothing remembered by the sweep */
 
