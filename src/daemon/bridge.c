@@ -68,6 +68,31 @@ static void on_mqtt_returned(void *arg, uint64_t token)
 	outbox_returned(&b->outbox, token);
 }
 
+/* The Home Assistant sweep (hass.h): the broker sends the retained configs
+ * and field topics at each subscription, the renewed ones of a reconnection
+ * included, and again when a filter is subscribed anew (MQTT 3.1.1 §3.8.4),
+ * as after a SIGHUP reload. QoS 0: a lost one comes again next time. */
+static void hass_sweep_subscribe(struct bridge *b)
+{
+	char filter[PUBLISH_TOPIC_MAX];
+	bool all = true;
+
+	for (int i = 0; i < HASS_N_SWEEP; i++) {
+		int rc = hass_sweep_filter(&b->hass, (enum hass_sweep)i, filter, sizeof(filter));
+		if (rc == LB_ERR_STATE)
+			continue;
+		if (rc == LB_OK)
+			rc = mqtt_subscribe(&b->mqtt, filter, 0);
+		if (rc != LB_OK) {
+			all = false;
+			log_error("bridge", "cannot subscribe to Home Assistant sweep %d (%s): "
+				  "retained topics of removed devices are not cleared; retried at the "
+				  "next connection", i, lb_strerror(rc));
+		}
+	}
+	b->hass_swept = all;
+}
+
 static void on_mqtt_connect(void *arg)
 {
 	struct bridge *b = arg;
@@ -100,6 +125,8 @@ static void on_mqtt_connect(void *arg)
 				  "next connection", lb_strerror(rc));
 		}
 	}
+	if (!b->hass_swept)
+		hass_sweep_subscribe(b);
 	/* Retained so a dashboard that subscribes later sees the state; the
 	 * Last Will replaces it with "offline" if we vanish. */
 	int rc = publish_bridge(&b->pub, "state", STATE_ONLINE, strlen(STATE_ONLINE), true);
@@ -110,11 +137,11 @@ static void on_mqtt_connect(void *arg)
 }
 
 /* Messages arrive only on the topics we subscribe to: Home Assistant's
- * status and the command topic. */
+ * status, its sweep's retained topics, and the command topic. */
 static void on_mqtt_message(void *arg, const char *topic, const void *payload, size_t len)
 {
 	struct bridge *b = arg;
-	if (hass_on_message(&b->hass, topic, payload, len))
+	if (hass_on_message(&b->hass, &b->devices, topic, payload, len))
 		return;
 	command_on_message(&b->commands, topic, payload, len);
 }
@@ -678,6 +705,9 @@ int bridge_reload(struct bridge *b)
 	(void)payload_sync(&b->payloads, &b->devices);
 	/* Entities of devices that left are cleared; failures are logged. */
 	(void)hass_sync(&b->hass, &b->devices);
+	/* ... and those removed before their first uplink of this run: the
+	 * broker sends the retained topics again. */
+	hass_sweep_subscribe(b);
 	for (size_t i = 0; i < b->devices.n; i++) {
 		struct lb_device *dev = &b->devices.dev[i];
 		/* A device new to the table gets its stored state back. */

@@ -16,6 +16,7 @@
  *   MQTT command/down --> command --> store queue --> txsched --> PULL_RESP --> gateway
  *   uplink (up queued) --> hass --> discovery configs, field topics (publish)
  *   MQTT {prefix}/status "online" --> hass (configs again); SIGHUP --> hass_sync
+ *   MQTT retained configs / field topics --> hass sweep (removed devices cleared)
  *
  * No handler sees this struct: each gets a context of pointers to what it
  * reads and changes (dispatch.h, uplink.h, otaa.h, txsched.h, command.h,
@@ -103,6 +104,7 @@ struct bridge {
 	bool outbox_ready;
 	bool subscribed;             /* the command topic */
 	bool hass_subscribed;        /* Home Assistant's status topic */
+	bool hass_swept;             /* the sweep's filters subscribed (hass.h) */
 	int64_t next_stats_ms;
 	int64_t next_status_ms;      /* systemd STATUS= line */
 	int64_t watchdog_ms;         /* WatchdogSec in ms, 0 = none */

@@ -161,6 +161,17 @@ int publish_gateway_conn_clear(struct publisher *p, uint64_t gateway_eui)
 	return rc;
 }
 
+int publish_field_filter(const struct publisher *p, char *out, size_t cap)
+{
+	struct topic_vars v = {0};
+	return topic_filter(&p->device_field, &v, out, cap);
+}
+
+int publish_match_field(const struct publisher *p, const char *topic, struct topic_match *m)
+{
+	return topic_match(&p->device_field, topic, m) == LB_OK ? LB_OK : LB_ERR_NOT_FOUND;
+}
+
 int publish_match_command(const struct publisher *p, const char *topic, struct topic_match *m)
 {
 	return topic_match(&p->device_command, topic, m) == LB_OK ? LB_OK : LB_ERR_NOT_FOUND;

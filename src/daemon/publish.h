@@ -99,6 +99,15 @@ int publish_device_event_topic(const struct publisher *p, const char *applicatio
 int publish_raw(struct publisher *p, const char *topic, const char *payload, size_t len,
 		bool retain);
 
+/* The subscription filter of every field topic: mqtt.topics.device_field
+ * with '+' for each placeholder. Errors: topic_filter()'s (LB_ERR_CONFIG:
+ * a placeholder shares its level with other text). */
+int publish_field_filter(const struct publisher *p, char *out, size_t cap);
+
+/* Match a received topic against the field template: LB_OK and its
+ * application and dev_eui in *m, or LB_ERR_NOT_FOUND. */
+int publish_match_field(const struct publisher *p, const char *topic, struct topic_match *m);
+
 /* The subscription filter of the command topic ({command} = "down"). */
 int publish_command_filter(struct publisher *p, char *out, size_t cap);
 

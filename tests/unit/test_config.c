@@ -1267,15 +1267,10 @@ static void write_app_dir(char *dir, const char *text, char *conf, size_t cap)
 	snprintf(path, sizeof(path), "%s/codecs", dir);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	snprintf(path, sizeof(path), "%s/codecs/th.js", dir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("function decodeUplink(input) { return {data: {t: input.bytes[0]}}; }\n", f);
-	fclose(f);
+	testutil_write_file(path,
+			    "function decodeUplink(input) { return {data: {t: input.bytes[0]}}; }\n");
 	snprintf(conf, cap, "%s/lorabridge.conf", dir);
-	f = fopen(conf, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
+	testutil_write_file(conf, text);
 }
 
 /* Devices take their application's id, codec and script unless they set
