@@ -36,6 +36,7 @@ def control():
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
