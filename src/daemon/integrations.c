@@ -302,11 +302,14 @@ void integrations_event(struct integrations *it, const char *application, uint64
 	if (it->n == 0)
 		return;
 	/* Two points of one series at the same time would overwrite each
-	 * other in InfluxDB: times strictly increase. */
-	e.ts_ns = wall_us * 1000;
-	if (e.ts_ns <= it->last_ts_ns)
-		e.ts_ns = it->last_ts_ns + 1;
-	it->last_ts_ns = e.ts_ns;
+	 * other in InfluxDB: the times of events with points strictly
+	 * increase. */
+	if (!strcmp(event, "up") || !strcmp(event, "status")) {
+		e.ts_ns = wall_us * 1000;
+		if (e.ts_ns <= it->last_ts_ns)
+			e.ts_ns = it->last_ts_ns + 1;
+		it->last_ts_ns = e.ts_ns;
+	}
 	for (size_t i = 0; i < it->n; i++) {
 		struct integ *ig = &it->v[i];
 		struct item *x = ig->conf->kind == LB_INTEG_HTTP ? http_item(ig, &e)
@@ -401,6 +404,7 @@ static void on_done(void *arg, const struct http_result *res)
 		ig->sent += r->n;
 		ig->streak = 0;
 		ig->backoff_ms = 0;
+		ig->retry_at_ms = 0;
 	} else if (retry) {
 		ig->retried += r->n;
 		if (ig->streak++ == 0)
