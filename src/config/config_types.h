@@ -104,6 +104,39 @@ struct lb_gw_allow {
 	struct netprefix net;
 };
 
+/* integrations.http / integrations.influxdb entries (config_integ.h). */
+enum lb_integ_kind { LB_INTEG_HTTP = 0, LB_INTEG_INFLUXDB = 1 };
+/* integrations.http[].body */
+enum lb_integ_body { LB_INTEG_BODY_EVENT = 0, LB_INTEG_BODY_OBJECT = 1 };
+
+/* One integration: where events go over HTTP, and how hard to try. The
+ * strings are NULL when unset; headers are HTTP only, database ..
+ * batch_size InfluxDB only. */
+struct lb_integ_conf {
+	int kind;                       /* enum lb_integ_kind */
+	char *name;                     /* default "http1", "influxdb1", ... */
+	char *url;
+	unsigned events;                /* bit i: config_integ_event_names[i] (HTTP) */
+	int body;                       /* enum lb_integ_body */
+	struct lb_tag *headers;         /* "Name: value" pairs sent with each request */
+	size_t n_headers;
+	char *database;                 /* InfluxDB 1.x */
+	char *username;
+	char *password;
+	char *retention_policy;
+	char *org;                      /* InfluxDB 2.x */
+	char *bucket;
+	char *token;
+	char *ca_file;                  /* absolute path */
+	bool tls_verify;
+	int timeout_ms;
+	int queue_limit;
+	int retry_max_ms;
+	int parallel;                   /* HTTP: requests in flight */
+	int batch_size;                 /* InfluxDB: events per write */
+	int line;
+};
+
 struct lb_config {
 	char *path;
 
@@ -189,6 +222,8 @@ struct lb_config {
 	int codec_timeout_ms;           /* 100: longest run of one codec call */
 	int codec_memory_kb;            /* 8192: heap of one JavaScript codec */
 
+	struct lb_integ_conf *integs;   /* integrations.http, then integrations.influxdb */
+	size_t n_integs;
 	struct lb_app_conf *apps;       /* the `applications` list */
 	size_t n_apps;
 	struct lb_device_conf *devices;

@@ -251,6 +251,53 @@ static void mqtt_sync_fd(struct bridge *b)
 	}
 }
 
+/* The integrations see every device event; they only queue it here. */
+static void integ_tap(void *arg, const char *application, uint64_t dev_eui, const char *event,
+		      const char *json, size_t len)
+{
+	struct bridge *b = arg;
+	integrations_event(&b->integs, application, dev_eui, event, json, len, loop_wall_us());
+}
+
+static int integ_post(void *arg, const struct http_request *rq, http_done_fn done, void *done_arg)
+{
+	struct bridge *b = arg;
+	return http_post(&b->http, rq, done, done_arg);
+}
+
+/* An endpoint refused a device's event: the device's `log` event says so. */
+static void integ_report(void *arg, const char *application, uint64_t dev_eui,
+			 const char *description)
+{
+	struct bridge *b = arg;
+	struct lb_device *dev = devices_find_eui(&b->devices, dev_eui);
+	if (dev)
+		devevent_log(&b->ev, dev, "ERROR", "INTEGRATION", description, 0);
+	else
+		devevent_log_unknown(&b->ev, application, dev_eui, "ERROR", "INTEGRATION",
+				     description);
+}
+
+static int integrations_setup(struct bridge *b)
+{
+	if (b->cfg.n_integs == 0)
+		return LB_OK;
+	int rc = http_init(&b->http, &b->loop);
+	if (rc != LB_OK)
+		return rc;
+	b->http_ready = true;
+	struct integrations_ctx ctx = {
+		.transport = {.post = integ_post, .arg = b},
+		.report = integ_report, .report_arg = b,
+	};
+	if ((rc = integrations_init(&b->integs, &ctx, b->cfg.integs, b->cfg.n_integs)) != LB_OK) {
+		log_error("bridge", "integrations: %s", lb_strerror(rc));
+		return rc;
+	}
+	publish_set_tap(&b->pub, &(struct publish_tap){.device_event = integ_tap, .arg = b});
+	return LB_OK;
+}
+
 /* ------------------------------------------------------- the wiring */
 
 static int gateways_setup(struct bridge *b)
@@ -513,7 +560,8 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 		return rc;
 	(void)idgen_init(&b->ids); /* a failure is logged; ids stay unique in this run */
 	struct publish_sink sink = {.publish = mqtt_out, .hold = hold_out, .arg = b};
-	if ((rc = publish_init(&b->pub, &b->cfg, &sink)) != LB_OK)
+	if ((rc = publish_init(&b->pub, &b->cfg, &sink)) != LB_OK ||
+	    (rc = integrations_setup(b)) != LB_OK)
 		return rc;
 	/* a failure is logged; events then carry empty tenant and profile ids */
 	(void)devevent_init(&b->ev, &b->pub, &b->stats, b->region->name);
@@ -590,6 +638,9 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 	x.downlinks_rx2 = b->tx.stats.retried_rx2;
 	x.store_commits = b->store.stats.commits;
 	x.store_failures = b->store.stats.failures;
+	struct stats_integ integs[STATS_MAX_INTEGS];
+	x.integs = integs;
+	x.n_integs = integrations_stats(&b->integs, integs, STATS_MAX_INTEGS);
 	x.mqtt_queue_depth = ms.queued;
 	x.mqtt_published = ms.published;
 	x.mqtt_dropped = ms.dropped_overflow;
@@ -653,6 +704,10 @@ static int64_t run_timers(struct bridge *b)
 	next = loop_earliest(next, durable_tick(&b->durable, now));
 	next = loop_earliest(next, outbox_tick(&b->outbox, now));
 	next = loop_earliest(next, mqtt_tick(&b->mqtt, now));
+	if (b->http_ready) {
+		next = loop_earliest(next, integrations_tick(&b->integs, now));
+		next = loop_earliest(next, http_tick(&b->http, now));
+	}
 	if (b->cfg.mqtt_stats_interval_s > 0 && now >= b->next_stats_ms) {
 		publish_stats(b, now);
 		b->next_stats_ms = now + (int64_t)b->cfg.mqtt_stats_interval_s * 1000;
@@ -834,6 +889,11 @@ void bridge_free(struct bridge *b)
 	if (b->mqtt_fd >= 0 && loop_remove(&b->loop, b->mqtt_fd) != LB_OK)
 		log_warn("bridge", "MQTT socket not removed from the loop (closing anyway)");
 	mqtt_destroy(&b->mqtt);
+	/* Requests are cancelled first (no callbacks), then what they carried
+	 * is freed and counted as not delivered. */
+	if (b->http_ready)
+		http_free(&b->http);
+	integrations_free(&b->integs);
 	udp_close(&b->udp);
 	if (b->signal_fd >= 0)
 		close(b->signal_fd);

@@ -17,6 +17,8 @@
  *   uplink (up queued) --> hass --> discovery configs, field topics (publish)
  *   MQTT {prefix}/status "online" --> hass (configs again); SIGHUP --> hass_sync
  *   MQTT retained configs / field topics --> hass sweep (removed devices cleared)
+ *   every device event --> integrations (queues) --> http (curl on the loop) --> webhooks,
+ *                                                                              InfluxDB
  *
  * No handler sees this struct: each gets a context of pointers to what it
  * reads and changes (dispatch.h, uplink.h, otaa.h, txsched.h, command.h,
@@ -43,6 +45,7 @@
 #include "daemon/gwconn.h"
 #include "daemon/hass.h"
 #include "daemon/ids.h"
+#include "daemon/integrations.h"
 #include "daemon/otaa.h"
 #include "daemon/outbox.h"
 #include "daemon/payload.h"
@@ -51,6 +54,7 @@
 #include "daemon/stats.h"
 #include "daemon/txsched.h"
 #include "daemon/uplink.h"
+#include "io/http.h"
 #include "io/loop.h"
 #include "io/mqtt.h"
 #include "io/udp.h"
@@ -95,6 +99,9 @@ struct bridge {
 	struct dispatch dispatch;
 	struct gwconn gwconn;
 	struct hass hass;
+	struct http http;            /* the integrations' requests (when any) */
+	struct integrations integs;
+	bool http_ready;
 	int signal_fd;
 	int mqtt_fd;                 /* fd registered with the loop, -1 none */
 	bool mqtt_fd_wants_write;
