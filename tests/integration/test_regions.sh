@@ -69,7 +69,7 @@ region() {
 	# every queued downlink arrived, once (DevEUI, FPort, payload)
 	awk '{ print $1, $3, $4 }' "$T/down-$seed.txt" | sort > "$T/got-$seed.txt"
 	sort "$T/want-$seed.txt" | diff - "$T/got-$seed.txt" > "$T/diff-$seed.txt" \
-		|| fail "$name: delivered downlinks differ: $(cat "$T/diff-$seed.txt")"
+		|| fail "$name: delivered downlinks differ: $(cat "$T/diff-$seed.txt"); sim: $(tail -n 1 "$T/sim-$seed.err"); bridge: $(grep -E " (warn|error) " "$T/bridge.log" | tail -n 8)"
 	# every uplink on a default channel, every PULL_RESP on an RX1 or RX2
 	# frequency and data rate of the region (RP002 numbers, not the tables)
 	n_up=$(grep -cE '^(up|join-request) ' "$T/print-$seed.txt")
