@@ -126,34 +126,12 @@ static void set_defaults(struct lb_integ_conf *e, int kind)
 	}
 }
 
-static bool want_string(struct config__load *c, const config_setting_t *s, const char *label,
-			const char **out)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		error_at(c, s, "%s: %s: expected a string, got %s", label, config_setting_name(s),
-			 config__type_desc(s));
-		return false;
-	}
-	*out = config_setting_get_string(s);
-	return true;
-}
-
-static void take_string(struct config__load *c, char **field, char *copy)
-{
-	if (!copy) {
-		c->nomem = true;
-		return;
-	}
-	free(*field);
-	*field = copy;
-}
-
 static void parse_url(struct config__load *c, const config_setting_t *s, const char *label,
 		      struct lb_integ_conf *e)
 {
 	const char *v;
 
-	if (!want_string(c, s, label, &v))
+	if (!config__string_value(c, s, label, &v))
 		return;
 	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
 		error_at(c, s, "%s: url: '%s' is not an http:// or https:// URL", label, v);
@@ -163,7 +141,7 @@ static void parse_url(struct config__load *c, const config_setting_t *s, const c
 		error_at(c, s, "%s: url: must not contain white space", label);
 		return;
 	}
-	take_string(c, &e->url, strdup(v));
+	config__take_string(c, &e->url, strdup(v));
 }
 
 static void parse_events(struct config__load *c, const config_setting_t *s, const char *label,
@@ -211,7 +189,7 @@ static void parse_headers(struct config__load *c, const config_setting_t *s, con
 	for (size_t i = 0; i < n; i++) {
 		const config_setting_t *h = config_setting_get_elem(s, (unsigned)i);
 		const char *v;
-		if (!want_string(c, h, label, &v))
+		if (!config__string_value(c, h, label, &v))
 			continue;
 		/* RFC 9110 §5.5: no CR, LF or NUL in a field value. */
 		if (strpbrk(v, "\r\n")) {
@@ -257,7 +235,7 @@ static void parse_choice(struct config__load *c, const config_setting_t *s, cons
 {
 	const char *v;
 
-	if (!want_string(c, s, label, &v))
+	if (!config__string_value(c, s, label, &v))
 		return;
 	for (int i = 0; body_names[i]; i++) {
 		if (!strcmp(body_names[i], v)) {
@@ -277,19 +255,19 @@ static void parse_field(struct config__load *c, const config_setting_t *s, const
 	switch (f->type) {
 	case FI_STRING:
 	case FI_SECRET:
-		if (want_string(c, s, label, &v))
-			take_string(c, (char **)at(e, f), strdup(v));
+		if (config__string_value(c, s, label, &v))
+			config__take_string(c, (char **)at(e, f), strdup(v));
 		return;
 	case FI_URL:
 		parse_url(c, s, label, e);
 		return;
 	case FI_FILE:
-		if (!want_string(c, s, label, &v))
+		if (!config__string_value(c, s, label, &v))
 			return;
 		snprintf(flabel, sizeof(flabel), "%s: %s", label, f->name);
 		char *full = config__resolve_file(c, s, flabel, v);
 		if (full)
-			take_string(c, (char **)at(e, f), full);
+			config__take_string(c, (char **)at(e, f), full);
 		return;
 	case FI_INT:
 		parse_int(c, s, label, f, e);
@@ -362,7 +340,7 @@ static void parse_entry(struct config__load *c, const config_setting_t *g, int k
 	if (!e->name) {
 		char name[32];
 		snprintf(name, sizeof(name), "%s%zu", kind_names[kind], idx + 1);
-		take_string(c, &e->name, strdup(name));
+		config__take_string(c, &e->name, strdup(name));
 	}
 }
 
