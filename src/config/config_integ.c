@@ -8,6 +8,7 @@
 #include "config/config_format.h"
 #include "config/config_problem.h"
 #include "config/config_value.h"
+#include "base/url.h"
 
 const char *const config_integ_event_names[] = {"up", "join", "ack", "txack", "log", "status",
 						NULL};
@@ -51,10 +52,13 @@ static const struct integ_field fields[] = {
 	 "Name in the stats event and in messages: the n-th entry's default is influxdbn."},
 	{"url", FI_URL, K_HTTP, IOFF(url), 0, 0, 0, "string", "",
 	 "Required. http:// or https:// URL each event is POSTed to, with ?event={event} added "
-	 "(& if it has a query); it may hold {dev_eui}, {device_name} and {application}."},
+	 "(& if it has a query); it may hold {dev_eui}, {device_name} and {application}. "
+	 "Printed and logged with its user:password@ and query values redacted, its path as "
+	 "it is: an API key belongs in headers or the query."},
 	{"url", FI_URL, K_INFLUX, IOFF(url), 0, 0, 0, "string", "",
 	 "Required. The server's http:// or https:// base URL, e.g. \"http://127.0.0.1:8086\"; "
-	 "/write (1.x) or /api/v2/write (2.x) is added."},
+	 "/write (1.x) or /api/v2/write (2.x) is added. Printed and logged with its "
+	 "user:password@ and query values redacted."},
 	{"events", FI_EVENTS, K_HTTP, IOFF(events), 0, 0, 0, "array of strings", "all",
 	 "The device events sent, of up, join, ack, txack, log, status."},
 	{"body", FI_BODY, K_HTTP, IOFF(body), 0, 0, 0, "string", "\"event\"",
@@ -134,7 +138,9 @@ static void parse_url(struct config__load *c, const config_setting_t *s, const c
 	if (!config__string_value(c, s, label, &v))
 		return;
 	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
-		error_at(c, s, "%s: url: '%s' is not an http:// or https:// URL", label, v);
+		char shown[256];
+		error_at(c, s, "%s: url: '%s' is not an http:// or https:// URL", label,
+			 url_redact(v, shown, sizeof(shown)));
 		return;
 	}
 	if (strpbrk(v, " \t\r\n")) {
@@ -459,6 +465,7 @@ static void print_field(FILE *out, const struct integ_field *f, const struct lb_
 			bool show_secrets)
 {
 	const char *s = NULL;
+	char shown[URL_SHOWN_MAX];
 
 	switch (f->type) {
 	case FI_STRING:
@@ -471,7 +478,11 @@ static void print_field(FILE *out, const struct integ_field *f, const struct lb_
 			return;
 		}
 		fprintf(out, IND "%s = ", f->name);
-		config__print_string(out, f->type == FI_SECRET && !show_secrets ? "<redacted>" : s);
+		if (!show_secrets && f->type == FI_SECRET)
+			s = URL_REDACTED;
+		else if (!show_secrets && f->type == FI_URL)
+			s = url_redact(s, shown, sizeof(shown));
+		config__print_string(out, s);
 		fputs(";\n", out);
 		return;
 	case FI_INT:

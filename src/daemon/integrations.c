@@ -10,13 +10,13 @@
 
 #include "base/hex.h"
 #include "base/lb_err.h"
+#include "base/url.h"
 #include "base/log.h"
 #include "config/config_integ.h"
 #include "events/influx_line.h"
 #include "io/loop.h"
 
 #define BACKOFF_FIRST_MS 1000
-#define URL_MAX 2048
 
 /* One event waiting for its integration. */
 struct item {
@@ -648,9 +648,11 @@ int integrations_init(struct integrations *it, const struct integrations_ctx *ct
 			integrations_free(it);
 			return rc;
 		}
+		char shown[URL_SHOWN_MAX];
 		log_info("integrations", "%s: %s to %s", confs[i].name,
 			 confs[i].kind == LB_INTEG_HTTP ? "webhook" : "InfluxDB",
-			 it->v[i].write_url ? it->v[i].write_url : confs[i].url);
+			 url_redact(it->v[i].write_url ? it->v[i].write_url : confs[i].url, shown,
+				    sizeof(shown)));
 	}
 	return LB_OK;
 }

@@ -9,6 +9,7 @@
 
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "base/url.h"
 
 /* One request: its easy handle and what it owns. */
 struct http_xfer {
@@ -225,8 +226,11 @@ static bool set_options(struct http_xfer *x, const struct http_request *rq)
 	SET(CURLOPT_ERRORBUFFER, x->error);
 	SET(CURLOPT_PRIVATE, x);
 #undef SET
-	if (cc != CURLE_OK)
-		log_error("http", "request to %s not started: %s", rq->url, curl_easy_strerror(cc));
+	if (cc != CURLE_OK) {
+		char shown[URL_SHOWN_MAX];
+		log_error("http", "request to %s not started: %s",
+			  url_redact(rq->url, shown, sizeof(shown)), curl_easy_strerror(cc));
+	}
 	return cc == CURLE_OK;
 }
 
@@ -249,7 +253,9 @@ int http_post(struct http *h, const struct http_request *rq, http_done_fn done, 
 	}
 	CURLMcode mc = curl_multi_add_handle(h->multi, x->easy);
 	if (mc != CURLM_OK) {
-		log_error("http", "request to %s not started: %s", rq->url, curl_multi_strerror(mc));
+		char shown[URL_SHOWN_MAX];
+		log_error("http", "request to %s not started: %s",
+			  url_redact(rq->url, shown, sizeof(shown)), curl_multi_strerror(mc));
 		xfer_free(x);
 		return mc == CURLM_OUT_OF_MEMORY ? LB_ERR_NOMEM : LB_ERR_INVAL;
 	}

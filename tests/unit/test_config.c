@@ -1377,7 +1377,8 @@ END_TEST
 
 static const char integ_conf[] =
 	"integrations = {\n"
-	"  http = ( { url = \"https://example.net/hook/{dev_eui}\"; events = [\"up\", \"status\"];\n"
+	"  http = ( { url = \"https://hook:hk-s3cret@example.net/hook/{dev_eui}?token=q-s3cret\";\n"
+	"             events = [\"up\", \"status\"];\n"
 	"             headers = { Authorization = \"Bearer s3cret\"; X-Auth-Token = \"tok\"; };\n"
 	"             body = \"object\"; timeout_ms = 2000; parallel = 2; } );\n"
 	"  influxdb = ( { url = \"http://127.0.0.1:8086\"; database = \"lorawan\";\n"
@@ -1417,7 +1418,7 @@ static void assert_integs(const struct lb_config *c)
 	const struct lb_integ_conf *h = &c->integs[0], *i1 = &c->integs[1], *i2 = &c->integs[2];
 	ck_assert_int_eq(h->kind, LB_INTEG_HTTP);
 	ck_assert_str_eq(h->name, "http1");
-	ck_assert_str_eq(h->url, "https://example.net/hook/{dev_eui}");
+	ck_assert_str_eq(h->url, "https://hook:hk-s3cret@example.net/hook/{dev_eui}?token=q-s3cret");
 	ck_assert_uint_eq(h->events, config_integ_event_bit("up") | config_integ_event_bit("status"));
 	ck_assert_int_eq(h->body, LB_INTEG_BODY_OBJECT);
 	ck_assert_uint_eq(h->n_headers, 2);
@@ -1450,12 +1451,15 @@ START_TEST(test_integrations)
 	assert_integs(&back);
 	free(text);
 	config_free(&back);
-	/* without: passwords, tokens and header values are redacted */
+	/* without: passwords, tokens, header values and the URL's userinfo and
+	 * query values are redacted */
 	text = printed(&c, false);
 	ck_assert_ptr_null(strstr(text, "s3cret"));
 	ck_assert_ptr_null(strstr(text, "tok\""));
 	ck_assert_ptr_nonnull(strstr(text, "\t\t\t\tAuthorization = \"<redacted>\";\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\t\t\tusername = \"u\";\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\t\t\turl = \"https://<redacted>@example.net/hook/"
+				   "{dev_eui}?token=<redacted>\";\n"));
 	free(text);
 	ck_assert_uint_eq(config_integ_event_bit("join"), 2);
 	ck_assert_uint_eq(config_integ_event_bit("uplink"), 0);
