@@ -88,8 +88,8 @@ static const struct integ_field fields[] = {
 	{"timeout_ms", FI_INT, K_BOTH, IOFF(timeout_ms), 10000, 100, 600000, "integer", "10000",
 	 "Longest time one request may take; then it is retried. Range 100..600000."},
 	{"queue_limit", FI_INT, K_BOTH, IOFF(queue_limit), 10000, 1, 10000000, "integer", "10000",
-	 "Events kept while the server is slow or away; beyond, the oldest are dropped and "
-	 "counted. Range 1..10000000."},
+	 "Events kept (waiting or in flight) while the server is slow or away; beyond, the "
+	 "oldest not in flight is dropped and counted. Range 1..10000000."},
 	{"retry_max_ms", FI_INT, K_BOTH, IOFF(retry_max_ms), 60000, 100, 3600000, "integer",
 	 "60000", "Longest wait between retries (from 1 s, doubling). Range 100..3600000."},
 	{"parallel", FI_INT, K_HTTP, IOFF(parallel), 4, 1, 16, "integer", "4",

@@ -119,15 +119,18 @@ static void drop(struct integ *ig, struct item *x, const char *why)
 	item_free(x);
 }
 
-/* Beyond queue_limit (waiting + in flight) the oldest waiting one goes. */
+/* Beyond queue_limit (waiting + in flight) the oldest waiting one goes.
+ * Events in flight cannot be taken back: when every queued event is in
+ * flight (queue_limit <= parallel, or <= one InfluxDB batch), the oldest
+ * not in flight is the new one, and it is dropped (counted). */
 static void enqueue(struct integ *ig, struct item *x)
 {
 	if (ig->n + ig->inflight >= (size_t)ig->conf->queue_limit) {
 		if (ig->n == 0) {
-			drop(ig, x, "queue_limit reached, all in flight");
+			drop(ig, x, "queue_limit reached with every queued event in flight: the new one");
 			return;
 		}
-		drop(ig, ring_pop(ig), "queue_limit reached: the oldest");
+		drop(ig, ring_pop(ig), "queue_limit reached: the oldest waiting");
 	}
 	if (!ring_push_back(ig, x))
 		drop(ig, x, "out of memory");

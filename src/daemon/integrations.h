@@ -11,6 +11,8 @@
  * transport's callback, both from the loop. Per integration:
  *   - a bounded queue: at most queue_limit events waiting or in flight;
  *     beyond, the oldest waiting one is dropped and counted (`dropped`);
+ *     events in flight are not taken back, so with every queued event in
+ *     flight the new one is the one dropped;
  *   - 2xx: delivered (`sent`);
  *   - no answer (connection refused, reset, TLS failure), a timeout, 5xx
  *     or 429: the events go back to the head of the queue (`retried`) and

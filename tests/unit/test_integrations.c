@@ -248,6 +248,35 @@ START_TEST(test_queue_limit_drops_oldest)
 }
 END_TEST
 
+/* Events in flight are not taken back: with all of the queue in flight,
+ * the new event is the oldest not in flight, and it is the one dropped. */
+START_TEST(test_queue_limit_all_in_flight)
+{
+	struct integrations it;
+	struct lb_integ_conf c = http_conf("http://h/", 2, 2);
+	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
+				fake_report, &F}, &c, 1), LB_OK);
+	event(&it, 1, "up", UP("0000000000000001", 1));
+	event(&it, 1, "up", UP("0000000000000001", 2));
+	integrations_tick(&it, loop_now_ms());
+	ck_assert_int_eq(F.n, 2);                       /* both in flight */
+	event(&it, 1, "up", UP("0000000000000001", 3)); /* dropped: all in flight */
+	struct stats_integ s = stats_of(&it, 0);
+	ck_assert_uint_eq(s.dropped, 1);
+	ck_assert_uint_eq(s.queued, 2);
+	answer(0, LB_OK, 200);
+	event(&it, 1, "up", UP("0000000000000001", 4)); /* room again: queued */
+	ck_assert_uint_eq(stats_of(&it, 0).dropped, 1);
+	answer(1, LB_OK, 200);
+	integrations_tick(&it, loop_now_ms());
+	ck_assert_int_eq(F.n, 3);
+	ck_assert_ptr_nonnull(strstr(F.body[2], "\"fCnt\":4"));
+	answer(2, LB_OK, 200);
+	ck_assert_uint_eq(stats_of(&it, 0).sent, 3);
+	integrations_free(&it);
+}
+END_TEST
+
 START_TEST(test_influx_batches)
 {
 	struct integrations it;
@@ -320,6 +349,7 @@ static Suite *integrations_suite(void)
 	tcase_add_test(tc, test_retry_backoff_then_success);
 	tcase_add_test(tc, test_refused_reported_once_not_retried);
 	tcase_add_test(tc, test_queue_limit_drops_oldest);
+	tcase_add_test(tc, test_queue_limit_all_in_flight);
 	tcase_add_test(tc, test_influx_batches);
 	suite_add_tcase(s, tc);
 	return s;
