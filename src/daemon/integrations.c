@@ -248,8 +248,10 @@ static struct item *http_item(struct integ *ig, struct event_in *e)
 	    (!parsed(e) || !json_object_object_get_ex(parsed(e), "object", &obj)))
 		return NULL; /* nothing decoded: nothing to send */
 	struct item *x = item_new(e);
-	if (!x)
+	if (!x) {
+		drop(ig, NULL, "out of memory");
 		return NULL;
+	}
 	x->url = event_url(c, e->application, e->dev_eui, e->event, ig->url_vars ? parsed(e) : NULL);
 	if (obj) {
 		size_t len;

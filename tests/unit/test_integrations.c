@@ -32,6 +32,17 @@ struct fake {
 
 static struct fake F;
 
+/* strdup() failing for one string: the bridge's allocation failures. The
+ * test binary's definition replaces libc's for the code under test. */
+static const char *strdup_fails_for;
+
+char *strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = strdup_fails_for && !strcmp(s, strdup_fails_for) ? NULL : malloc(n);
+	return p ? memcpy(p, s, n) : NULL;
+}
+
 static int fake_post(void *arg, const struct http_request *rq, http_done_fn done, void *done_arg)
 {
 	struct fake *f = arg;
@@ -106,6 +117,7 @@ static struct stats_integ stats_of(const struct integrations *it, size_t i)
 static void setup(void)
 {
 	memset(&F, 0, sizeof(F));
+	strdup_fails_for = NULL;
 }
 
 START_TEST(test_webhook_post_and_url)
@@ -277,6 +289,27 @@ START_TEST(test_queue_limit_all_in_flight)
 }
 END_TEST
 
+/* An event that cannot be copied for lack of memory is counted as dropped,
+ * not lost silently. */
+START_TEST(test_out_of_memory_counted)
+{
+	struct integrations it;
+	struct lb_integ_conf c = http_conf("http://h/", 10, 1);
+	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
+				fake_report, &F}, &c, 1), LB_OK);
+	strdup_fails_for = "oom-app";
+	const char *json = UP("0000000000000001", 1);
+	integrations_event(&it, "oom-app", 1, "up", json, strlen(json), 1700000000000000LL);
+	strdup_fails_for = NULL;
+	struct stats_integ s = stats_of(&it, 0);
+	ck_assert_uint_eq(s.dropped, 1);
+	ck_assert_uint_eq(s.queued, 0);
+	event(&it, 1, "up", UP("0000000000000001", 2));
+	ck_assert_uint_eq(stats_of(&it, 0).queued, 1);
+	integrations_free(&it);
+}
+END_TEST
+
 START_TEST(test_influx_batches)
 {
 	struct integrations it;
@@ -350,6 +383,7 @@ static Suite *integrations_suite(void)
 	tcase_add_test(tc, test_refused_reported_once_not_retried);
 	tcase_add_test(tc, test_queue_limit_drops_oldest);
 	tcase_add_test(tc, test_queue_limit_all_in_flight);
+	tcase_add_test(tc, test_out_of_memory_counted);
 	tcase_add_test(tc, test_influx_batches);
 	suite_add_tcase(s, tc);
 	return s;
