@@ -391,41 +391,63 @@ static void report_refused(struct integ *ig, struct req *r, const char *why)
 	}
 }
 
+/* Worth trying again: no connection, a reset, a TLS failure (LB_ERR_IO),
+ * a timeout, no memory now. Anything else (LB_ERR_INVAL: an option libcurl
+ * refuses) would fail the same way every time. */
+static bool transient(int rc)
+{
+	return rc == LB_ERR_IO || rc == LB_ERR_TIMEOUT || rc == LB_ERR_NOMEM;
+}
+
+static void delivered(struct integ *ig, struct req *r)
+{
+	if (ig->streak)
+		log_notice("integrations", "%s: delivering again after %" PRIu64 " failed "
+			   "attempt(s)", ig->conf->name, ig->streak);
+	ig->sent += r->n;
+	ig->streak = 0;
+	ig->backoff_ms = 0;
+	ig->retry_at_ms = 0;
+}
+
+/* The events go back to the head of the queue, after a back-off. */
+static void retry_later(struct integ *ig, struct req *r, const char *why)
+{
+	ig->retried += r->n;
+	if (ig->streak++ == 0)
+		log_warn("integrations", "%s: %s: retrying with back-off (up to %d ms)",
+			 ig->conf->name, why, ig->conf->retry_max_ms);
+	else
+		LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: still failing: %s; %zu event(s) "
+			  "waiting", ig->conf->name, why, ig->n + ig->inflight + r->n);
+	requeue(ig, r);
+	backoff(ig);
+}
+
+/* Given up: counted, logged, reported per device. */
+static void give_up(struct integ *ig, struct req *r, const char *why)
+{
+	ig->failed += r->n;
+	LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: %s: %zu event(s) given up, not retried",
+		  ig->conf->name, why, r->n);
+	report_refused(ig, r, why);
+}
+
 static void on_done(void *arg, const struct http_result *res)
 {
 	struct req *r = arg;
 	struct integ *ig = r->ig;
 	char why[320];
-	bool ok = res->rc == LB_OK && res->status >= 200 && res->status < 300;
-	bool retry = res->rc != LB_OK || res->status == 429 || res->status >= 500;
 
 	ig->reqs--;
 	ig->inflight -= r->n;
 	describe(res, why, sizeof(why));
-	if (ok) {
-		if (ig->streak)
-			log_notice("integrations", "%s: delivering again after %" PRIu64 " failed "
-				   "attempt(s)", ig->conf->name, ig->streak);
-		ig->sent += r->n;
-		ig->streak = 0;
-		ig->backoff_ms = 0;
-		ig->retry_at_ms = 0;
-	} else if (retry) {
-		ig->retried += r->n;
-		if (ig->streak++ == 0)
-			log_warn("integrations", "%s: %s: retrying with back-off (up to %d ms)",
-				 ig->conf->name, why, ig->conf->retry_max_ms);
-		else
-			LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: still failing: %s; %zu event(s) "
-				  "waiting", ig->conf->name, why, ig->n + ig->inflight + r->n);
-		requeue(ig, r);
-		backoff(ig);
-	} else {
-		ig->failed += r->n;
-		LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: %s: %zu event(s) refused, not retried",
-			  ig->conf->name, why, r->n);
-		report_refused(ig, r, why);
-	}
+	if (res->rc == LB_OK && res->status >= 200 && res->status < 300)
+		delivered(ig, r);
+	else if (res->rc == LB_OK ? res->status == 429 || res->status >= 500 : transient(res->rc))
+		retry_later(ig, r, why);
+	else
+		give_up(ig, r, why);
 	for (size_t i = 0; i < r->n; i++)
 		item_free(r->items[i]);
 	req_free(r);
@@ -494,17 +516,21 @@ static bool start_one(struct integ *ig)
 	ig->reqs++;
 	ig->inflight += r->n;
 	int rc = it->c.transport.post(it->c.transport.arg, &rq, on_done, r);
-	if (rc != LB_OK) {
-		LB_LOG_RL(LOG_LVL_ERROR, "integrations", "%s: request not started (%s): retried",
-			  c->name, lb_strerror(rc));
-		ig->reqs--;
-		ig->inflight -= r->n;
-		requeue(ig, r);
-		req_free(r);
-		backoff(ig);
-		return false;
+	if (rc == LB_OK)
+		return true;
+	char why[96];
+	snprintf(why, sizeof(why), "request not started (%s)", lb_strerror(rc));
+	ig->reqs--;
+	ig->inflight -= r->n;
+	if (transient(rc)) {
+		retry_later(ig, r, why);
+	} else {
+		give_up(ig, r, why);
+		for (size_t i = 0; i < r->n; i++)
+			item_free(r->items[i]);
 	}
-	return true;
+	req_free(r);
+	return !transient(rc);
 }
 
 int64_t integrations_tick(struct integrations *it, int64_t now)

@@ -18,7 +18,9 @@
  *     or 429: the events go back to the head of the queue (`retried`) and
  *     nothing is sent for a back-off that starts at 1 s and doubles up to
  *     retry_max_ms; the first success ends it;
- *   - any other status (4xx, 3xx): the events are given up (`failed`),
+ *   - any other status (4xx, 3xx), or a local error that would recur
+ *     (LB_ERR_INVAL from the transport, at the start or at the end): the
+ *     events are given up (`failed`),
  *     logged and reported by a device `log` event (code INTEGRATION) for
  *     each device concerned, except for `log` events themselves (a failing
  *     endpoint must not feed itself).

@@ -25,6 +25,7 @@ struct fake {
 	http_done_fn done[MAX_REQ];
 	void *arg[MAX_REQ];
 	bool answered[MAX_REQ];
+	int post_rc;                    /* what post returns (LB_OK: recorded) */
 	int reports;
 	char report[256];
 	uint64_t report_eui;
@@ -46,6 +47,8 @@ char *strdup(const char *s)
 static int fake_post(void *arg, const struct http_request *rq, http_done_fn done, void *done_arg)
 {
 	struct fake *f = arg;
+	if (f->post_rc != LB_OK)
+		return f->post_rc;
 	ck_assert_int_lt(f->n, MAX_REQ);
 	snprintf(f->url[f->n], sizeof(f->url[0]), "%s", rq->url);
 	snprintf(f->body[f->n], sizeof(f->body[0]), "%.*s", (int)rq->body_len, rq->body);
@@ -310,6 +313,49 @@ START_TEST(test_out_of_memory_counted)
 }
 END_TEST
 
+/* A local error that would recur (LB_ERR_INVAL: an option libcurl refuses)
+ * is given up like a 4xx, whether the request did not start or ended so;
+ * a transient one (no memory now) is retried, counted. */
+START_TEST(test_permanent_local_error_not_retried)
+{
+	struct integrations it;
+	struct lb_integ_conf c = http_conf("http://h/", 10, 1);
+	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
+				fake_report, &F}, &c, 1), LB_OK);
+	event(&it, 1, "up", UP("0000000000000001", 1));
+	event(&it, 2, "up", UP("0000000000000002", 2));
+	event(&it, 3, "up", UP("0000000000000003", 3));
+	F.post_rc = LB_ERR_INVAL;
+	integrations_tick(&it, loop_now_ms());
+	struct stats_integ s = stats_of(&it, 0);
+	ck_assert_uint_eq(s.failed, 3);   /* none blocks the queue's head */
+	ck_assert_uint_eq(s.retried, 0);
+	ck_assert_uint_eq(s.queued, 0);
+	ck_assert_int_eq(F.reports, 3);
+	ck_assert_ptr_nonnull(strstr(F.report, "request not started (invalid argument)"));
+
+	event(&it, 4, "up", UP("0000000000000004", 4));
+	F.post_rc = LB_ERR_NOMEM;
+	int64_t now = loop_now_ms();
+	int64_t next = integrations_tick(&it, now);
+	s = stats_of(&it, 0);
+	ck_assert_uint_eq(s.retried, 1);
+	ck_assert_uint_eq(s.queued, 1);
+	ck_assert_int_ge(next, now + 1000 - 200);
+	F.post_rc = LB_OK;
+	integrations_tick(&it, next);
+	ck_assert_int_eq(F.n, 1);
+	answer(0, LB_ERR_INVAL, 0);       /* ended so: given up, not retried */
+	ck_assert_int_eq(integrations_tick(&it, loop_now_ms()), -1);
+	ck_assert_int_eq(F.n, 1);
+	s = stats_of(&it, 0);
+	ck_assert_uint_eq(s.failed, 4);
+	ck_assert_uint_eq(s.retried, 1);
+	ck_assert_int_eq(F.reports, 4);
+	integrations_free(&it);
+}
+END_TEST
+
 START_TEST(test_influx_batches)
 {
 	struct integrations it;
@@ -384,6 +430,7 @@ static Suite *integrations_suite(void)
 	tcase_add_test(tc, test_queue_limit_drops_oldest);
 	tcase_add_test(tc, test_queue_limit_all_in_flight);
 	tcase_add_test(tc, test_out_of_memory_counted);
+	tcase_add_test(tc, test_permanent_local_error_not_retried);
 	tcase_add_test(tc, test_influx_batches);
 	suite_add_tcase(s, tc);
 	return s;
