@@ -34,6 +34,7 @@ struct req {
 	struct item **items;
 	size_t n;
 	char *body;                    /* InfluxDB: the batch */
+	uint64_t round;                /* integ.round when it started */
 	struct req *prev, *next;
 };
 
@@ -51,6 +52,7 @@ struct integ {
 	bool url_vars;                 /* HTTP url has placeholders */
 	int64_t retry_at_ms;
 	int64_t backoff_ms;
+	uint64_t round;                /* back-offs set so far: a request's round */
 	uint64_t streak;               /* failed attempts in a row */
 	uint64_t sent, retried, failed, dropped;
 	struct req *req_list;
@@ -351,13 +353,20 @@ static void requeue(struct integ *ig, struct req *r)
 	}
 }
 
-static void backoff(struct integ *ig)
+/* Wait before sending again: 1 s, doubling per round of failures up to
+ * retry_max_ms. With parallel requests, the ones that fail together are
+ * one round: only a failure of a request started after the last back-off
+ * was set (r NULL: none was in flight) doubles it; the others leave it. */
+static void backoff(struct integ *ig, const struct req *r)
 {
 	int64_t max = ig->conf->retry_max_ms;
+	if (ig->backoff_ms && r && r->round != ig->round)
+		return;
 	ig->backoff_ms = ig->backoff_ms ? ig->backoff_ms * 2 : BACKOFF_FIRST_MS;
 	if (ig->backoff_ms > max)
 		ig->backoff_ms = max;
 	ig->retry_at_ms = loop_now_ms() + ig->backoff_ms;
+	ig->round++;
 }
 
 static void describe(const struct http_result *res, char *out, size_t cap)
@@ -421,7 +430,7 @@ static void retry_later(struct integ *ig, struct req *r, const char *why)
 		LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: still failing: %s; %zu event(s) "
 			  "waiting", ig->conf->name, why, ig->n + ig->inflight + r->n);
 	requeue(ig, r);
-	backoff(ig);
+	backoff(ig, r);
 }
 
 /* Given up: counted, logged, reported per device. */
@@ -497,7 +506,7 @@ static bool start_one(struct integ *ig)
 
 	if (!r) {
 		LB_LOG_RL(LOG_LVL_ERROR, "integrations", "%s: out of memory: retried", c->name);
-		backoff(ig);
+		backoff(ig, NULL);
 		return false;
 	}
 	bool http = c->kind == LB_INTEG_HTTP;
@@ -509,6 +518,7 @@ static bool start_one(struct integ *ig)
 		.username = http ? NULL : c->username, .password = c->password,
 		.ca_file = c->ca_file, .verify = c->tls_verify, .timeout_ms = c->timeout_ms,
 	};
+	r->round = ig->round;
 	r->next = ig->req_list;
 	if (ig->req_list)
 		ig->req_list->prev = r;

@@ -17,7 +17,8 @@
  *   - no answer (connection refused, reset, TLS failure), a timeout, 5xx
  *     or 429: the events go back to the head of the queue (`retried`) and
  *     nothing is sent for a back-off that starts at 1 s and doubles up to
- *     retry_max_ms; the first success ends it;
+ *     retry_max_ms, once per round (requests in flight together that fail
+ *     double it once); the first success ends it;
  *   - any other status (4xx, 3xx), or a local error that would recur
  *     (LB_ERR_INVAL from the transport, at the start or at the end): the
  *     events are given up (`failed`),

@@ -186,12 +186,14 @@ START_TEST(test_retry_backoff_then_success)
 	} fails[] = {{LB_ERR_IO, 0, 1000}, {LB_OK, 503, 2000}, {LB_OK, 429, 4000},
 		     {LB_ERR_TIMEOUT, 0, 4000}};
 	for (int i = 0; i < 4; i++) {
+		/* the back-off starts during answer(): between these two reads */
+		int64_t before = loop_now_ms();
 		answer(i, fails[i].rc, fails[i].status);
-		int64_t t = loop_now_ms();
-		int64_t next = integrations_tick(&it, t);
+		int64_t after = loop_now_ms();
+		int64_t next = integrations_tick(&it, after);
 		ck_assert_int_eq(F.n, i + 1);
-		ck_assert_int_ge(next - t, fails[i].wait_ms - 100);
-		ck_assert_int_le(next - t, fails[i].wait_ms);
+		ck_assert_int_ge(next, before + fails[i].wait_ms);
+		ck_assert_int_le(next, after + fails[i].wait_ms);
 		integrations_tick(&it, next);
 		ck_assert_int_eq(F.n, i + 2);
 		ck_assert_str_eq(F.body[i + 1], F.body[0]);
@@ -356,6 +358,37 @@ START_TEST(test_permanent_local_error_not_retried)
 }
 END_TEST
 
+/* Requests that fail together are one round: the back-off doubles once
+ * per round, not once per request (parallel = 4: 1 s, then 2 s). */
+START_TEST(test_backoff_once_per_round)
+{
+	struct integrations it;
+	struct lb_integ_conf c = http_conf("http://h/", 10, 4);
+	c.retry_max_ms = 60000;
+	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
+				fake_report, &F}, &c, 1), LB_OK);
+	for (int i = 0; i < 4; i++)
+		event(&it, 1, "up", UP("0000000000000001", 1));
+	integrations_tick(&it, loop_now_ms());
+	ck_assert_int_eq(F.n, 4);
+	static const int64_t wait_ms[] = {1000, 2000};
+	for (int round = 0; round < 2; round++) {
+		int64_t before = loop_now_ms();
+		for (int i = 0; i < 4; i++)
+			answer(round * 4 + i, i % 2 ? LB_ERR_TIMEOUT : LB_ERR_IO, 0);
+		int64_t after = loop_now_ms();
+		int64_t next = integrations_tick(&it, after);
+		ck_assert_int_eq(F.n, 4 * (round + 1));
+		ck_assert_int_ge(next, before + wait_ms[round]);
+		ck_assert_int_le(next, after + wait_ms[round]);
+		integrations_tick(&it, next);
+		ck_assert_int_eq(F.n, 4 * (round + 2));
+	}
+	ck_assert_uint_eq(stats_of(&it, 0).retried, 8);
+	integrations_free(&it);
+}
+END_TEST
+
 START_TEST(test_influx_batches)
 {
 	struct integrations it;
@@ -431,6 +464,7 @@ static Suite *integrations_suite(void)
 	tcase_add_test(tc, test_queue_limit_all_in_flight);
 	tcase_add_test(tc, test_out_of_memory_counted);
 	tcase_add_test(tc, test_permanent_local_error_not_retried);
+	tcase_add_test(tc, test_backoff_once_per_round);
 	tcase_add_test(tc, test_influx_batches);
 	suite_add_tcase(s, tc);
 	return s;
