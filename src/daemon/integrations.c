@@ -383,21 +383,37 @@ static void describe(const struct http_result *res, char *out, size_t cap)
 }
 
 /* A refusal (4xx): one `log` event per device concerned, none for log
- * events. */
+ * events, for at most REPORTED_MAX devices per request (an InfluxDB batch
+ * may hold 100000 events): the events of further devices are counted in
+ * one log line. Bounded work: n x REPORTED_MAX comparisons at most. */
+#define REPORTED_MAX 64
+
 static void report_refused(struct integ *ig, struct req *r, const char *why)
 {
 	struct integrations *it = ig->owner;
+	uint64_t reported[REPORTED_MAX];
+	size_t n_reported = 0, unreported = 0;
 	char desc[512];
 
 	snprintf(desc, sizeof(desc), "integration %s refused the event: %s", ig->conf->name, why);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct item *x = r->items[i];
 		bool seen = x->is_log;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = r->items[j]->dev_eui == x->dev_eui;
-		if (!seen && it->c.report)
+		for (size_t j = 0; j < n_reported && !seen; j++)
+			seen = reported[j] == x->dev_eui;
+		if (seen)
+			continue;
+		if (n_reported == REPORTED_MAX) {
+			unreported++;
+			continue;
+		}
+		reported[n_reported++] = x->dev_eui;
+		if (it->c.report)
 			it->c.report(it->c.report_arg, x->application, x->dev_eui, desc);
 	}
+	if (unreported)
+		LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: %zu refused event(s) of devices beyond "
+			  "the first %d have no log event", ig->conf->name, unreported, REPORTED_MAX);
 }
 
 /* Worth trying again: no connection, a reset, a TLS failure (LB_ERR_IO),

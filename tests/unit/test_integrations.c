@@ -389,6 +389,32 @@ START_TEST(test_backoff_once_per_round)
 }
 END_TEST
 
+/* A refused InfluxDB batch: one log event per device, for at most 64
+ * devices (a batch may hold 100000 events); the rest are only counted. */
+START_TEST(test_refused_batch_reports_bounded)
+{
+	struct integrations it;
+	struct lb_integ_conf c = {
+		.kind = LB_INTEG_INFLUXDB, .name = "influx", .url = "http://i:8086",
+		.database = "d", .tls_verify = true, .timeout_ms = 1000, .queue_limit = 1000,
+		.retry_max_ms = 1000, .batch_size = 1000,
+	};
+	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
+				fake_report, &F}, &c, 1), LB_OK);
+	/* devices 1..100, each twice */
+	for (int k = 0; k < 2; k++)
+		for (uint64_t eui = 1; eui <= 100; eui++)
+			event(&it, eui, "up", UP("0000000000000001", 1));
+	integrations_tick(&it, loop_now_ms());
+	ck_assert_int_eq(F.n, 1);
+	answer(0, LB_OK, 401);
+	ck_assert_int_eq(F.reports, 64);
+	ck_assert_uint_eq(F.report_eui, 64);
+	ck_assert_uint_eq(stats_of(&it, 0).failed, 200);
+	integrations_free(&it);
+}
+END_TEST
+
 START_TEST(test_influx_batches)
 {
 	struct integrations it;
@@ -465,6 +491,7 @@ static Suite *integrations_suite(void)
 	tcase_add_test(tc, test_out_of_memory_counted);
 	tcase_add_test(tc, test_permanent_local_error_not_retried);
 	tcase_add_test(tc, test_backoff_once_per_round);
+	tcase_add_test(tc, test_refused_batch_reports_bounded);
 	tcase_add_test(tc, test_influx_batches);
 	suite_add_tcase(s, tc);
 	return s;
