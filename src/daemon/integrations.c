@@ -458,6 +458,19 @@ static void give_up(struct integ *ig, struct req *r, const char *why)
 	report_refused(ig, r, why);
 }
 
+/* InfluxDB 1.x answers a batch of which some points were refused (a field
+ * type conflict, a malformed line) with 400 and {"error":"partial write:
+ * ... dropped=N"}, having written the others (/write API, "partial
+ * write"); 2.x may say the same with 422. Then the batch is sent: retrying
+ * would be refused again, giving up would count written points as lost. */
+static bool partial_write(const struct integ *ig, const struct http_result *res)
+{
+	static const char mark[] = "partial write";
+	return ig->conf->kind == LB_INTEG_INFLUXDB && res->rc == LB_OK &&
+	       (res->status == 400 || res->status == 422) && res->answer &&
+	       memmem(res->answer, res->answer_len, mark, sizeof(mark) - 1);
+}
+
 static void on_done(void *arg, const struct http_result *res)
 {
 	struct req *r = arg;
@@ -467,9 +480,13 @@ static void on_done(void *arg, const struct http_result *res)
 	ig->reqs--;
 	ig->inflight -= r->n;
 	describe(res, why, sizeof(why));
-	if (res->rc == LB_OK && res->status >= 200 && res->status < 300)
+	if (res->rc == LB_OK && res->status >= 200 && res->status < 300) {
 		delivered(ig, r);
-	else if (res->rc == LB_OK ? res->status == 429 || res->status >= 500 : transient(res->rc))
+	} else if (partial_write(ig, res)) {
+		LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: a batch of %zu event(s) was written in "
+			  "part, some points refused: %s", ig->conf->name, r->n, why);
+		delivered(ig, r);
+	} else if (res->rc == LB_OK ? res->status == 429 || res->status >= 500 : transient(res->rc))
 		retry_later(ig, r, why);
 	else
 		give_up(ig, r, why);

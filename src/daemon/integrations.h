@@ -19,6 +19,8 @@
  *     nothing is sent for a back-off that starts at 1 s and doubles up to
  *     retry_max_ms, once per round (requests in flight together that fail
  *     double it once); the first success ends it;
+ *   - InfluxDB's "partial write" (400, or 422 from 2.x: some points
+ *     refused, the others written): sent, logged once;
  *   - any other status (4xx, 3xx), or a local error that would recur
  *     (LB_ERR_INVAL from the transport, at the start or at the end): the
  *     events are given up (`failed`),

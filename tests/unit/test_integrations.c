@@ -73,14 +73,19 @@ static void fake_report(void *arg, const char *application, uint64_t dev_eui, co
 	snprintf(f->report, sizeof(f->report), "%s", desc);
 }
 
-/* Answer request i: rc and status. */
-static void answer(int i, int rc, long status)
+/* Answer request i: rc, status and the answer's body. */
+static void answer_with(int i, int rc, long status, const char *body)
 {
 	struct http_result r = {.rc = rc, .status = status, .error = rc ? "refused" : "",
-				.answer = "nope", .answer_len = 4};
+				.answer = body, .answer_len = strlen(body)};
 	ck_assert(!F.answered[i]);
 	F.answered[i] = true;
 	F.done[i](F.arg[i], &r);
+}
+
+static void answer(int i, int rc, long status)
+{
+	answer_with(i, rc, status, "nope");
 }
 
 static struct lb_integ_conf http_conf(const char *url, int limit, int parallel)
@@ -415,6 +420,44 @@ START_TEST(test_refused_batch_reports_bounded)
 }
 END_TEST
 
+/* InfluxDB 1.x answers a batch of which it refused some points (here a
+ * field type conflict) with 400 and "partial write": the rest is written,
+ * so the batch counts as sent, with no log event per device. A 400
+ * without it refuses the whole batch. */
+START_TEST(test_influx_partial_write)
+{
+	struct integrations it;
+	struct lb_integ_conf c = {
+		.kind = LB_INTEG_INFLUXDB, .name = "influx", .url = "http://i:8086",
+		.database = "d", .tls_verify = true, .timeout_ms = 1000, .queue_limit = 100,
+		.retry_max_ms = 1000, .batch_size = 10,
+	};
+	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
+				fake_report, &F}, &c, 1), LB_OK);
+	event(&it, 1, "up", UP("0000000000000001", 1));
+	event(&it, 2, "up", UP("0000000000000002", 2));
+	integrations_tick(&it, loop_now_ms());
+	answer_with(0, LB_OK, 400, "{\"error\":\"partial write: field type conflict: input field "
+		    "\\\"value\\\" on measurement \\\"device_frmpayload_data_t\\\" is type float, "
+		    "already exists as type string dropped=1\"}\n");
+	struct stats_integ s = stats_of(&it, 0);
+	ck_assert_uint_eq(s.sent, 2);
+	ck_assert_uint_eq(s.failed, 0);
+	ck_assert_uint_eq(s.retried, 0);
+	ck_assert_int_eq(F.reports, 0);
+	ck_assert_int_eq(integrations_tick(&it, loop_now_ms()), -1);
+
+	event(&it, 3, "up", UP("0000000000000003", 3));
+	integrations_tick(&it, loop_now_ms());
+	answer_with(1, LB_OK, 400, "{\"error\":\"unable to parse 'x': invalid field format\"}");
+	s = stats_of(&it, 0);
+	ck_assert_uint_eq(s.sent, 2);
+	ck_assert_uint_eq(s.failed, 1);
+	ck_assert_int_eq(F.reports, 1);
+	integrations_free(&it);
+}
+END_TEST
+
 START_TEST(test_influx_batches)
 {
 	struct integrations it;
@@ -492,6 +535,7 @@ static Suite *integrations_suite(void)
 	tcase_add_test(tc, test_permanent_local_error_not_retried);
 	tcase_add_test(tc, test_backoff_once_per_round);
 	tcase_add_test(tc, test_refused_batch_reports_bounded);
+	tcase_add_test(tc, test_influx_partial_write);
 	tcase_add_test(tc, test_influx_batches);
 	suite_add_tcase(s, tc);
 	return s;
