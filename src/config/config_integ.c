@@ -52,12 +52,14 @@ static const struct integ_field fields[] = {
 	 "Name in the stats event and in messages: the n-th entry's default is influxdbn."},
 	{"url", FI_URL, K_HTTP, IOFF(url), 0, 0, 0, "string", "",
 	 "Required. http:// or https:// URL each event is POSTed to, with ?event={event} added "
-	 "(& if it has a query); it may hold {dev_eui}, {device_name} and {application}. "
+	 "(& if it has a query); it may hold {dev_eui}, {device_name} and {application} "
+	 "(another {name} is an error). At most 2048 bytes. "
 	 "Printed and logged with its user:password@ and query values redacted, its path as "
 	 "it is: an API key belongs in headers or the query."},
 	{"url", FI_URL, K_INFLUX, IOFF(url), 0, 0, 0, "string", "",
 	 "Required. The server's http:// or https:// base URL, e.g. \"http://127.0.0.1:8086\"; "
-	 "/write (1.x) or /api/v2/write (2.x) is added. Printed and logged with its "
+	 "/write (1.x) or /api/v2/write (2.x) is added; no {placeholders}. Printed and logged "
+	 "with its "
 	 "user:password@ and query values redacted."},
 	{"events", FI_EVENTS, K_HTTP, IOFF(events), 0, 0, 0, "array of strings", "all",
 	 "The device events sent, of up, join, ack, txack, log, status."},
@@ -130,6 +132,29 @@ static void set_defaults(struct lb_integ_conf *e, int kind)
 	}
 }
 
+/* A webhook URL's {name}s are {dev_eui}, {device_name} and {application}
+ * (expanded per event); an InfluxDB URL has none. Reported like unknown
+ * placeholders of MQTT topic templates. */
+static bool placeholders_known(struct config__load *c, const config_setting_t *s,
+			       const char *label, int kind, const char *v)
+{
+	static const char *const known[] = {"{dev_eui}", "{device_name}", "{application}", NULL};
+
+	for (const char *p = strchr(v, '{'); p; p = strchr(p + 1, '{')) {
+		size_t len = strcspn(p, "}");
+		bool ok = false;
+		for (int i = 0; kind == LB_INTEG_HTTP && known[i] && !ok; i++)
+			ok = p[len] == '}' && strlen(known[i]) == len + 1 && !strncmp(p, known[i], len);
+		if (!ok) {
+			error_at(c, s, "%s: url: unknown placeholder '%.*s'%s", label, (int)len + 1, p,
+				 kind == LB_INTEG_HTTP ? " (known: {dev_eui}, {device_name}, "
+							 "{application})" : " (an InfluxDB url has none)");
+			return false;
+		}
+	}
+	return true;
+}
+
 static void parse_url(struct config__load *c, const config_setting_t *s, const char *label,
 		      struct lb_integ_conf *e)
 {
@@ -147,6 +172,12 @@ static void parse_url(struct config__load *c, const config_setting_t *s, const c
 		error_at(c, s, "%s: url: must not contain white space", label);
 		return;
 	}
+	if (strlen(v) > URL_MAX) {
+		error_at(c, s, "%s: url: longer than %d bytes", label, URL_MAX);
+		return;
+	}
+	if (!placeholders_known(c, s, label, e->kind, v))
+		return;
 	config__take_string(c, &e->url, strdup(v));
 }
 

@@ -1493,6 +1493,29 @@ START_TEST(test_integration_problems)
 		    "};\n", LB_ERR_CONFIG, want);
 }
 END_TEST
+/* URL placeholders are checked like those of MQTT topic templates. */
+START_TEST(test_integration_url_placeholders)
+{
+	static const char *const want[] = {
+		"2: error: integrations.http[0]: url: unknown placeholder '{devEui}' (known: "
+		"{dev_eui}, {device_name}, {application})",
+		"2: error: integrations.http[0]: missing url",
+		"4: error: integrations.http[2]: url: unknown placeholder '{dev_eui' (known: "
+		"{dev_eui}, {device_name}, {application})",
+		"4: error: integrations.http[2]: missing url",
+		"5: error: integrations.influxdb[0]: url: unknown placeholder '{db}' (an InfluxDB url "
+		"has none)",
+		"5: error: integrations.influxdb[0]: missing url",
+		NULL};
+	expect_text("integrations = {\n"
+		    "  http = ( { url = \"http://h/{devEui}\"; },\n"
+		    "           { url = \"http://h/{application}/{dev_eui}/{device_name}\"; },\n"
+		    "           { url = \"http://h/{dev_eui\"; } );\n"
+		    "  influxdb = ( { url = \"http://i/{db}\"; database = \"d\"; } );\n"
+		    "};\n", LB_ERR_CONFIG, want);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1501,6 +1524,7 @@ static Suite *config_suite(void)
 	tcase_add_test(ok, test_cflist_parse);
 	tcase_add_test(ok, test_minimal_is_defaults);
 	tcase_add_test(ok, test_full);
+	tcase_add_test(ok, test_integration_url_placeholders);
 	tcase_add_test(ok, test_full_round_trip);
 	tcase_add_test(ok, test_print_redacts_secrets);
 	tcase_add_test(ok, test_print_defaults_text);

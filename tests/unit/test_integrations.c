@@ -131,17 +131,19 @@ static void setup(void)
 START_TEST(test_webhook_post_and_url)
 {
 	struct integrations it;
-	struct lb_integ_conf c = http_conf("http://h/x/{dev_eui}/{device_name}", 10, 1);
+	struct lb_integ_conf c = http_conf("http://h/x/{dev_eui}/{device_name}/{application}", 10, 1);
 	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
 				fake_report, &F}, &c, 1), LB_OK);
 
-	event(&it, 0x0102030405060708ULL, "up", UP("0102030405060708", 1));
+	const char *up = UP("0102030405060708", 1);
+	integrations_event(&it, "my app/1", 0x0102030405060708ULL, "up", up, strlen(up),
+			   1700000000000000LL);
 	event(&it, 0x0102030405060708ULL, "join", "{}"); /* not taken */
 	ck_assert_int_eq(F.n, 0);                        /* only the tick sends */
 	ck_assert_uint_eq(integrations_pending(&it), 1);
 	ck_assert_int_eq(integrations_tick(&it, loop_now_ms()), -1);
 	ck_assert_int_eq(F.n, 1);
-	ck_assert_str_eq(F.url[0], "http://h/x/0102030405060708/dev%20x?event=up");
+	ck_assert_str_eq(F.url[0], "http://h/x/0102030405060708/dev%20x/my%20app%2F1?event=up");
 	ck_assert_str_eq(F.body[0], UP("0102030405060708", 1));
 	ck_assert_str_eq(F.hdrs[0], "Content-Type: application/json|X-Auth-Token: tok|");
 	answer(0, LB_OK, 204);
