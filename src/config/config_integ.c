@@ -336,6 +336,17 @@ static const struct integ_field *find_field(const char *name, int kind)
 	return NULL;
 }
 
+/* The longest the InfluxDB write URL built from e can be (integrations.c:
+ * each name percent-encoded, 3 bytes a character at most). */
+static size_t influx_url_len(const struct lb_integ_conf *e)
+{
+	const char *const names[] = {e->database, e->retention_policy, e->org, e->bucket};
+	size_t n = strlen(e->url) + strlen("/api/v2/write") + strlen("?precision=ns");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		n += names[i] ? strlen("&bucket=") + 3 * strlen(names[i]) : 0;
+	return n;
+}
+
 /* The rules between fields of one entry. */
 static void check_entry(struct config__load *c, const config_setting_t *g, const char *label,
 			struct lb_integ_conf *e)
@@ -354,6 +365,10 @@ static void check_entry(struct config__load *c, const config_setting_t *g, const
 			 "(1.x) use username and password", label);
 	if (e->password && !e->username)
 		error_at(c, g, "%s: password needs username as well", label);
+	if (e->url && influx_url_len(e) > URL_MAX)
+		error_at(c, g, "%s: the write URL (url, /api/v2/write or /write and the "
+			 "percent-encoded database, retention_policy, org, bucket) would be longer than "
+			 "%d bytes", label, URL_MAX);
 }
 
 static void parse_entry(struct config__load *c, const config_setting_t *g, int kind, size_t idx,
@@ -438,6 +453,10 @@ void config__parse_integs(struct config__load *c, const config_setting_t *group)
 	}
 	if (n == 0)
 		return;
+	if (n > LB_INTEGS_MAX) {
+		error_at(c, group, "integrations: %zu entries, at most %d", n, LB_INTEGS_MAX);
+		return;
+	}
 	if (!(c->cfg->integs = calloc(n, sizeof(*c->cfg->integs)))) {
 		c->nomem = true;
 		return;

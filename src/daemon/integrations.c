@@ -651,16 +651,21 @@ static bool add_token(struct integ *ig, const char *token)
 	return ok;
 }
 
-static void query_param(char *out, size_t cap, size_t *n, const char *key, const char *v)
+/* false if it does not fit (then out is cut). */
+static bool query_param(char *out, size_t cap, size_t *n, const char *key, const char *v)
 {
-	if (!v || *n + strlen(key) + 2 >= cap)
-		return;
+	if (!v)
+		return true;
+	if (*n + strlen(key) + 2 + 3 * strlen(v) >= cap)
+		return false;
 	*n += (size_t)snprintf(out + *n, cap - *n, "%c%s=", strchr(out, '?') ? '&' : '?', key);
 	url_escape(out, cap, n, v);
+	return true;
 }
 
 /* /write?db=..&precision=ns (1.x) or /api/v2/write?org=..&bucket=.. (2.x). */
-static char *influx_url(const struct lb_integ_conf *c)
+/* Errors: LB_ERR_TOO_LARGE (longer than URL_MAX), LB_ERR_NOMEM. */
+static int influx_url(const struct lb_integ_conf *c, char **url)
 {
 	char out[URL_MAX];
 	size_t base = strlen(c->url);
@@ -669,17 +674,16 @@ static char *influx_url(const struct lb_integ_conf *c)
 		base--;
 	size_t n = (size_t)snprintf(out, sizeof(out), "%.*s%s", (int)base, c->url,
 				    c->database ? "/write" : "/api/v2/write");
-	if (n >= sizeof(out) - 64)
-		return NULL;
-	if (c->database) {
-		query_param(out, sizeof(out), &n, "db", c->database);
-		query_param(out, sizeof(out), &n, "rp", c->retention_policy);
-	} else {
-		query_param(out, sizeof(out), &n, "org", c->org);
-		query_param(out, sizeof(out), &n, "bucket", c->bucket);
-	}
-	query_param(out, sizeof(out), &n, "precision", "ns");
-	return strdup(out);
+	if (n >= sizeof(out))
+		return LB_ERR_TOO_LARGE;
+	bool fits = c->database ? query_param(out, sizeof(out), &n, "db", c->database) &&
+				  query_param(out, sizeof(out), &n, "rp", c->retention_policy)
+				: query_param(out, sizeof(out), &n, "org", c->org) &&
+				  query_param(out, sizeof(out), &n, "bucket", c->bucket);
+	if (!fits || !query_param(out, sizeof(out), &n, "precision", "ns"))
+		return LB_ERR_TOO_LARGE;
+	*url = strdup(out);
+	return *url ? LB_OK : LB_ERR_NOMEM;
 }
 
 static int integ_init(struct integrations *it, struct integ *ig, const struct lb_integ_conf *c)
@@ -697,10 +701,30 @@ static int integ_init(struct integrations *it, struct integ *ig, const struct lb
 	} else {
 		ig->max_reqs = 1;
 		ok = add_header(ig, "Content-Type", "text/plain; charset=utf-8") &&
-		     (!c->token || add_token(ig, c->token)) &&
-		     (ig->write_url = influx_url(c)) != NULL;
+		     (!c->token || add_token(ig, c->token));
+		int rc = ok ? influx_url(c, &ig->write_url) : LB_ERR_NOMEM;
+		if (rc == LB_ERR_TOO_LARGE)
+			/* config_integ.c refuses such settings: only a caller that
+			 * skipped the configuration's checks gets here */
+			log_error("integrations", "%s: the InfluxDB write URL would be longer than %d "
+				  "bytes", c->name, URL_MAX);
+		if (rc != LB_OK)
+			return rc;
 	}
 	return ok ? LB_OK : LB_ERR_NOMEM;
+}
+
+/* What an operator should know at start: no TLS verification, and host
+ * names that only a blocking resolver would look up. */
+static void warn_setup(const struct integrations_ctx *ctx, const struct lb_integ_conf *c)
+{
+	if (!c->tls_verify)
+		log_warn("integrations", "%s: tls_verify = false: an https:// server's certificate "
+			 "and name are not checked (for tests only)", c->name);
+	if (ctx->resolver_blocks && !url_host_is_address(c->url))
+		log_warn("integrations", "%s: this libcurl has no asynchronous resolver: the URL's "
+			 "host name is looked up on the event loop, which waits meanwhile; use an IP "
+			 "address", c->name);
 }
 
 int integrations_init(struct integrations *it, const struct integrations_ctx *ctx,
@@ -723,6 +747,7 @@ int integrations_init(struct integrations *it, const struct integrations_ctx *ct
 			return rc;
 		}
 		char shown[URL_SHOWN_MAX];
+		warn_setup(ctx, &confs[i]);
 		log_info("integrations", "%s: %s to %s", confs[i].name,
 			 confs[i].kind == LB_INTEG_HTTP ? "webhook" : "InfluxDB",
 			 url_redact(it->v[i].write_url ? it->v[i].write_url : confs[i].url, shown,

@@ -62,6 +62,7 @@ typedef void (*integ_report_fn)(void *arg, const char *application, uint64_t dev
 
 struct integrations_ctx {
 	struct integ_transport transport;
+	bool resolver_blocks;          /* host names would block the loop: warn */
 	integ_report_fn report;
 	void *report_arg;
 };
@@ -77,7 +78,9 @@ struct integrations {
 	int64_t last_ts_ns;            /* InfluxDB timestamps, strictly increasing */
 };
 
-/* One per entry of confs (borrowed). Errors: LB_ERR_NOMEM. */
+/* One per entry of confs (borrowed); warns of tls_verify = false and of
+ * host names when resolver_blocks. Errors: LB_ERR_NOMEM, LB_ERR_TOO_LARGE
+ * (an InfluxDB write URL beyond URL_MAX, which config refuses; logged). */
 int integrations_init(struct integrations *it, const struct integrations_ctx *ctx,
 		      const struct lb_integ_conf *confs, size_t n);
 void integrations_free(struct integrations *it);

@@ -267,6 +267,12 @@ int http_post(struct http *h, const struct http_request *rq, http_done_fn done, 
 	return LB_OK;
 }
 
+bool http_async_dns(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	return v && (v->features & CURL_VERSION_ASYNCHDNS);
+}
+
 int http_init(struct http *h, struct loop *loop)
 {
 	memset(h, 0, sizeof(*h));

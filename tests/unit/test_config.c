@@ -1516,6 +1516,31 @@ START_TEST(test_integration_url_placeholders)
 }
 END_TEST
 
+/* At most LB_INTEGS_MAX entries (the stats event reports each); an
+ * InfluxDB write URL must fit in URL_MAX once built. */
+START_TEST(test_integration_limits)
+{
+	char text[8192], db[1400];
+	size_t n = (size_t)snprintf(text, sizeof(text), "integrations = {\n  http = (\n");
+	for (int i = 0; i <= LB_INTEGS_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s{ url = \"http://h/%d\"; }\n",
+				      i ? "," : "", i);
+	snprintf(text + n, sizeof(text) - n, ");\n};\n");
+	static const char *const many[] = {"1: error: integrations: 33 entries, at most 32", NULL};
+	expect_text(text, LB_ERR_CONFIG, many);
+
+	memset(db, 'd', sizeof(db) - 1);
+	db[sizeof(db) - 1] = '\0';
+	snprintf(text, sizeof(text), "integrations = {\n  influxdb = ( { url = \"http://i\"; "
+		 "database = \"%s\"; } );\n};\n", db);
+	static const char *const long_url[] = {
+		"2: error: integrations.influxdb[0]: the write URL (url, /api/v2/write or /write and "
+		"the percent-encoded database, retention_policy, org, bucket) would be longer than "
+		"2048 bytes", NULL};
+	expect_text(text, LB_ERR_CONFIG, long_url);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1525,6 +1550,7 @@ static Suite *config_suite(void)
 	tcase_add_test(ok, test_minimal_is_defaults);
 	tcase_add_test(ok, test_full);
 	tcase_add_test(ok, test_integration_url_placeholders);
+	tcase_add_test(ok, test_integration_limits);
 	tcase_add_test(ok, test_full_round_trip);
 	tcase_add_test(ok, test_print_redacts_secrets);
 	tcase_add_test(ok, test_print_defaults_text);

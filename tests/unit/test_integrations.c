@@ -5,14 +5,18 @@
  * queue limit, retries and back-off, refusals, batches and URLs.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/lb_err.h"
+#include "base/log.h"
 #include "config/config_integ.h"
 #include "daemon/integrations.h"
 #include "io/loop.h"
+#include "base/url.h"
 
 #define MAX_REQ 64
 
@@ -105,6 +109,13 @@ static struct integrations_ctx ctx(void)
 					 .report = fake_report, .report_arg = &F};
 }
 
+static const struct integrations_ctx *cx(void)
+{
+	static struct integrations_ctx c;
+	c = ctx();
+	return &c;
+}
+
 #define UP(eui, n) \
 	"{\"deviceInfo\":{\"applicationName\":\"app\",\"deviceName\":\"dev x\",\"devEui\":\"" eui \
 	"\",\"tags\":{}},\"dr\":5,\"fCnt\":" #n ",\"fPort\":2,\"txInfo\":{\"frequency\":868100000}," \
@@ -132,8 +143,7 @@ START_TEST(test_webhook_post_and_url)
 {
 	struct integrations it;
 	struct lb_integ_conf c = http_conf("http://h/x/{dev_eui}/{device_name}/{application}", 10, 1);
-	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
-				fake_report, &F}, &c, 1), LB_OK);
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 
 	const char *up = UP("0102030405060708", 1);
 	integrations_event(&it, "my app/1", 0x0102030405060708ULL, "up", up, strlen(up),
@@ -160,8 +170,7 @@ START_TEST(test_body_object)
 	struct integrations it;
 	struct lb_integ_conf c = http_conf("http://h/?a=1", 10, 1);
 	c.body = LB_INTEG_BODY_OBJECT;
-	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
-				fake_report, &F}, &c, 1), LB_OK);
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	event(&it, 1, "up", UP("0000000000000001", 7));
 	event(&it, 1, "up", "{\"deviceInfo\":{}}"); /* nothing decoded: not sent */
 	integrations_tick(&it, loop_now_ms());
@@ -177,8 +186,7 @@ START_TEST(test_retry_backoff_then_success)
 {
 	struct integrations it;
 	struct lb_integ_conf c = http_conf("http://h/", 10, 1);
-	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
-				fake_report, &F}, &c, 1), LB_OK);
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	event(&it, 1, "up", UP("0000000000000001", 1));
 	event(&it, 1, "up", UP("0000000000000001", 2));
 	integrations_tick(&it, loop_now_ms());
@@ -223,8 +231,7 @@ START_TEST(test_refused_reported_once_not_retried)
 {
 	struct integrations it;
 	struct lb_integ_conf c = http_conf("http://h/", 10, 4);
-	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
-				fake_report, &F}, &c, 1), LB_OK);
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	event(&it, 7, "up", UP("0000000000000007", 1));
 	event(&it, 7, "log", "{\"deviceInfo\":{},\"code\":\"X\"}");
 	integrations_tick(&it, loop_now_ms());
@@ -248,8 +255,7 @@ START_TEST(test_queue_limit_drops_oldest)
 {
 	struct integrations it;
 	struct lb_integ_conf c = http_conf("http://h/", 3, 1);
-	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
-				fake_report, &F}, &c, 1), LB_OK);
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	event(&it, 1, "up", UP("0000000000000001", 1));
 	integrations_tick(&it, loop_now_ms()); /* fCnt 1 in flight */
 	event(&it, 1, "up", UP("0000000000000001", 2));
@@ -278,8 +284,7 @@ START_TEST(test_queue_limit_all_in_flight)
 {
 	struct integrations it;
 	struct lb_integ_conf c = http_conf("http://h/", 2, 2);
-	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
-				fake_report, &F}, &c, 1), LB_OK);
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	event(&it, 1, "up", UP("0000000000000001", 1));
 	event(&it, 1, "up", UP("0000000000000001", 2));
 	integrations_tick(&it, loop_now_ms());
@@ -307,8 +312,7 @@ START_TEST(test_out_of_memory_counted)
 {
 	struct integrations it;
 	struct lb_integ_conf c = http_conf("http://h/", 10, 1);
-	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
-				fake_report, &F}, &c, 1), LB_OK);
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	strdup_fails_for = "oom-app";
 	const char *json = UP("0000000000000001", 1);
 	integrations_event(&it, "oom-app", 1, "up", json, strlen(json), 1700000000000000LL);
@@ -329,8 +333,7 @@ START_TEST(test_permanent_local_error_not_retried)
 {
 	struct integrations it;
 	struct lb_integ_conf c = http_conf("http://h/", 10, 1);
-	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
-				fake_report, &F}, &c, 1), LB_OK);
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	event(&it, 1, "up", UP("0000000000000001", 1));
 	event(&it, 2, "up", UP("0000000000000002", 2));
 	event(&it, 3, "up", UP("0000000000000003", 3));
@@ -372,8 +375,7 @@ START_TEST(test_backoff_once_per_round)
 	struct integrations it;
 	struct lb_integ_conf c = http_conf("http://h/", 10, 4);
 	c.retry_max_ms = 60000;
-	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
-				fake_report, &F}, &c, 1), LB_OK);
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	for (int i = 0; i < 4; i++)
 		event(&it, 1, "up", UP("0000000000000001", 1));
 	integrations_tick(&it, loop_now_ms());
@@ -406,8 +408,7 @@ START_TEST(test_refused_batch_reports_bounded)
 		.database = "d", .tls_verify = true, .timeout_ms = 1000, .queue_limit = 1000,
 		.retry_max_ms = 1000, .batch_size = 1000,
 	};
-	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
-				fake_report, &F}, &c, 1), LB_OK);
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	/* devices 1..100, each twice */
 	for (int k = 0; k < 2; k++)
 		for (uint64_t eui = 1; eui <= 100; eui++)
@@ -434,8 +435,7 @@ START_TEST(test_influx_partial_write)
 		.database = "d", .tls_verify = true, .timeout_ms = 1000, .queue_limit = 100,
 		.retry_max_ms = 1000, .batch_size = 10,
 	};
-	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
-				fake_report, &F}, &c, 1), LB_OK);
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	event(&it, 1, "up", UP("0000000000000001", 1));
 	event(&it, 2, "up", UP("0000000000000002", 2));
 	integrations_tick(&it, loop_now_ms());
@@ -469,8 +469,7 @@ START_TEST(test_influx_batches)
 		.tls_verify = true, .timeout_ms = 1000, .queue_limit = 100, .retry_max_ms = 1000,
 		.batch_size = 2,
 	};
-	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
-				fake_report, &F}, &c, 1), LB_OK);
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	event(&it, 1, "up", UP("0000000000000001", 1));
 	event(&it, 1, "join", "{}");
 	event(&it, 1, "up", UP("0000000000000001", 2));
@@ -509,8 +508,7 @@ START_TEST(test_influx_batches)
 	c2.bucket = "b";
 	c2.token = "T0K";
 	memset(&F, 0, sizeof(F));
-	ck_assert_int_eq(integrations_init(&it, &(struct integrations_ctx){ctx().transport,
-				fake_report, &F}, &c2, 1), LB_OK);
+	ck_assert_int_eq(integrations_init(&it, cx(), &c2, 1), LB_OK);
 	event(&it, 1, "up", UP("0000000000000001", 1));
 	integrations_tick(&it, loop_now_ms());
 	ck_assert_str_eq(F.url[0], "http://i:8086/api/v2/write?org=o&bucket=b&precision=ns");
@@ -519,6 +517,84 @@ START_TEST(test_influx_batches)
 	ck_assert_str_eq(F.user[0], ":");
 	/* freed with a request in flight: counted as not delivered, no leak */
 	integrations_free(&it);
+}
+END_TEST
+
+/* What the code under test logs (stderr) between the two calls. */
+static int saved_stderr = -1;
+static char captured_path[64];
+
+static void capture_start(void)
+{
+	snprintf(captured_path, sizeof(captured_path), "/tmp/test_integrations_XXXXXX");
+	int fd = mkstemp(captured_path);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	saved_stderr = dup(2);
+	ck_assert_int_ge(dup2(fd, 2), 0);
+	close(fd);
+}
+
+static char *capture_end(void)
+{
+	static char text[8192];
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	FILE *f = fopen(captured_path, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	unlink(captured_path);
+	return text;
+}
+
+/* At start: a warning for tls_verify = false, and for a host name when
+ * the resolver would block the loop (not for an IP address). */
+START_TEST(test_start_warnings)
+{
+	struct integrations it;
+	struct lb_integ_conf c[3] = {http_conf("https://hook.example/x", 10, 1),
+				     http_conf("http://192.0.2.1:8080/x", 10, 1),
+				     http_conf("http://[::1]/x", 10, 1)};
+	c[0].name = "named";
+	c[1].name = "insecure";
+	c[1].tls_verify = false;
+	c[2].name = "v6";
+	struct integrations_ctx cx = ctx();
+	cx.resolver_blocks = true;
+	log_threshold = LOG_LVL_INFO;
+	capture_start();
+	ck_assert_int_eq(integrations_init(&it, &cx, c, 3), LB_OK);
+	const char *text = capture_end();
+	ck_assert_ptr_nonnull(strstr(text, "named: this libcurl has no asynchronous resolver"));
+	ck_assert_ptr_null(strstr(text, "insecure: this libcurl"));
+	ck_assert_ptr_null(strstr(text, "v6: this libcurl"));
+	ck_assert_ptr_nonnull(strstr(text, "insecure: tls_verify = false"));
+	ck_assert_ptr_null(strstr(text, "named: tls_verify"));
+	integrations_free(&it);
+
+	cx.resolver_blocks = false;
+	capture_start();
+	ck_assert_int_eq(integrations_init(&it, &cx, c, 1), LB_OK);
+	ck_assert_ptr_null(strstr(capture_end(), "resolver"));
+	integrations_free(&it);
+}
+END_TEST
+
+/* A write URL beyond URL_MAX (config refuses it) is LB_ERR_TOO_LARGE. */
+START_TEST(test_influx_url_too_long)
+{
+	static char db[URL_MAX];
+	memset(db, 'd', sizeof(db) - 1);
+	struct lb_integ_conf c = {
+		.kind = LB_INTEG_INFLUXDB, .name = "influx", .url = "http://i:8086",
+		.database = db, .tls_verify = true, .timeout_ms = 1000, .queue_limit = 10,
+		.retry_max_ms = 1000, .batch_size = 10,
+	};
+	struct integrations it;
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_ERR_TOO_LARGE);
 }
 END_TEST
 
@@ -538,6 +614,8 @@ static Suite *integrations_suite(void)
 	tcase_add_test(tc, test_backoff_once_per_round);
 	tcase_add_test(tc, test_refused_batch_reports_bounded);
 	tcase_add_test(tc, test_influx_partial_write);
+	tcase_add_test(tc, test_start_warnings);
+	tcase_add_test(tc, test_influx_url_too_long);
 	tcase_add_test(tc, test_influx_batches);
 	suite_add_tcase(s, tc);
 	return s;
