@@ -460,6 +460,54 @@ START_TEST(test_influx_partial_write)
 }
 END_TEST
 
+/* InfluxDB away: the batch goes back to the head of the queue, whole and
+ * in order, and is written again after the back-off, events queued
+ * meanwhile after it; a 4xx then gives up the whole next batch. */
+START_TEST(test_influx_outage_and_refusal)
+{
+	struct integrations it;
+	struct lb_integ_conf c = {
+		.kind = LB_INTEG_INFLUXDB, .name = "influx", .url = "http://i:8086",
+		.database = "d", .tls_verify = true, .timeout_ms = 1000, .queue_limit = 100,
+		.retry_max_ms = 1000, .batch_size = 2,
+	};
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
+	event(&it, 1, "up", UP("0000000000000001", 1));
+	event(&it, 2, "up", UP("0000000000000002", 2));
+	event(&it, 3, "up", UP("0000000000000003", 3));
+	integrations_tick(&it, loop_now_ms());
+	ck_assert_int_eq(F.n, 1);
+	answer(0, LB_ERR_IO, 0);                        /* connection refused */
+	event(&it, 4, "up", UP("0000000000000004", 4)); /* queued meanwhile */
+	struct stats_integ s = stats_of(&it, 0);
+	ck_assert_uint_eq(s.retried, 2);
+	ck_assert_uint_eq(s.queued, 4);
+	int64_t next = integrations_tick(&it, loop_now_ms());
+	ck_assert_int_eq(F.n, 1);                       /* nothing during the back-off */
+	integrations_tick(&it, next);
+	ck_assert_int_eq(F.n, 2);
+	ck_assert_str_eq(F.body[1], F.body[0]);         /* the same batch, whole */
+	answer(1, LB_OK, 503);
+	integrations_tick(&it, integrations_tick(&it, loop_now_ms()));
+	ck_assert_int_eq(F.n, 3);
+	ck_assert_str_eq(F.body[2], F.body[0]);
+	answer(2, LB_OK, 204);
+	integrations_tick(&it, loop_now_ms());          /* back-off over: at once */
+	ck_assert_int_eq(F.n, 4);
+	ck_assert_ptr_nonnull(strstr(F.body[3], "f_cnt=3i"));
+	ck_assert_ptr_nonnull(strstr(F.body[3], "f_cnt=4i"));
+	answer(3, LB_OK, 404);                          /* e.g. no such database */
+	s = stats_of(&it, 0);
+	ck_assert_uint_eq(s.sent, 2);
+	ck_assert_uint_eq(s.retried, 4);
+	ck_assert_uint_eq(s.failed, 2);
+	ck_assert_uint_eq(s.queued, 0);
+	ck_assert_int_eq(F.reports, 2);                 /* devices 3 and 4 */
+	ck_assert_uint_eq(F.report_eui, 4);
+	integrations_free(&it);
+}
+END_TEST
+
 START_TEST(test_influx_batches)
 {
 	struct integrations it;
@@ -616,6 +664,7 @@ static Suite *integrations_suite(void)
 	tcase_add_test(tc, test_influx_partial_write);
 	tcase_add_test(tc, test_start_warnings);
 	tcase_add_test(tc, test_influx_url_too_long);
+	tcase_add_test(tc, test_influx_outage_and_refusal);
 	tcase_add_test(tc, test_influx_batches);
 	suite_add_tcase(s, tc);
 	return s;
