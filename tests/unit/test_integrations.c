@@ -17,6 +17,7 @@
 #include "daemon/integrations.h"
 #include "io/loop.h"
 #include "base/url.h"
+#include "testutil.h"
 
 #define MAX_REQ 64
 
@@ -103,6 +104,15 @@ static struct lb_integ_conf http_conf(const char *url, int limit, int parallel)
 	};
 }
 
+static struct lb_integ_conf influx_conf(int limit, int batch_size)
+{
+	return (struct lb_integ_conf){
+		.kind = LB_INTEG_INFLUXDB, .name = "influx", .url = "http://i:8086",
+		.database = "d", .tls_verify = true, .timeout_ms = 1000, .queue_limit = limit,
+		.retry_max_ms = 1000, .batch_size = batch_size,
+	};
+}
+
 static struct integrations_ctx ctx(void)
 {
 	return (struct integrations_ctx){.transport = {.post = fake_post, .arg = &F},
@@ -131,6 +141,17 @@ static struct stats_integ stats_of(const struct integrations *it, size_t i)
 	struct stats_integ s[4];
 	ck_assert_uint_gt(integrations_stats(it, s, 4), i);
 	return s[i];
+}
+
+/* The counters of integration 0, as a whole. */
+static void counts(const struct integrations *it, uint64_t sent, uint64_t retried,
+		   uint64_t failed, uint64_t queued)
+{
+	struct stats_integ st = stats_of(it, 0);
+	ck_assert_uint_eq(st.sent, sent);
+	ck_assert_uint_eq(st.retried, retried);
+	ck_assert_uint_eq(st.failed, failed);
+	ck_assert_uint_eq(st.queued, queued);
 }
 
 static void setup(void)
@@ -339,10 +360,7 @@ START_TEST(test_permanent_local_error_not_retried)
 	event(&it, 3, "up", UP("0000000000000003", 3));
 	F.post_rc = LB_ERR_INVAL;
 	integrations_tick(&it, loop_now_ms());
-	struct stats_integ s = stats_of(&it, 0);
-	ck_assert_uint_eq(s.failed, 3);   /* none blocks the queue's head */
-	ck_assert_uint_eq(s.retried, 0);
-	ck_assert_uint_eq(s.queued, 0);
+	counts(&it, 0, 0, 3, 0);           /* none blocks the queue's head */
 	ck_assert_int_eq(F.reports, 3);
 	ck_assert_ptr_nonnull(strstr(F.report, "request not started (invalid argument)"));
 
@@ -350,9 +368,7 @@ START_TEST(test_permanent_local_error_not_retried)
 	F.post_rc = LB_ERR_NOMEM;
 	int64_t now = loop_now_ms();
 	int64_t next = integrations_tick(&it, now);
-	s = stats_of(&it, 0);
-	ck_assert_uint_eq(s.retried, 1);
-	ck_assert_uint_eq(s.queued, 1);
+	counts(&it, 0, 1, 3, 1);
 	ck_assert_int_ge(next, now + 1000 - 200);
 	F.post_rc = LB_OK;
 	integrations_tick(&it, next);
@@ -360,9 +376,7 @@ START_TEST(test_permanent_local_error_not_retried)
 	answer(0, LB_ERR_INVAL, 0);       /* ended so: given up, not retried */
 	ck_assert_int_eq(integrations_tick(&it, loop_now_ms()), -1);
 	ck_assert_int_eq(F.n, 1);
-	s = stats_of(&it, 0);
-	ck_assert_uint_eq(s.failed, 4);
-	ck_assert_uint_eq(s.retried, 1);
+	counts(&it, 0, 1, 4, 0);
 	ck_assert_int_eq(F.reports, 4);
 	integrations_free(&it);
 }
@@ -403,11 +417,7 @@ END_TEST
 START_TEST(test_refused_batch_reports_bounded)
 {
 	struct integrations it;
-	struct lb_integ_conf c = {
-		.kind = LB_INTEG_INFLUXDB, .name = "influx", .url = "http://i:8086",
-		.database = "d", .tls_verify = true, .timeout_ms = 1000, .queue_limit = 1000,
-		.retry_max_ms = 1000, .batch_size = 1000,
-	};
+	struct lb_integ_conf c = influx_conf(1000, 1000);
 	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	/* devices 1..100, each twice */
 	for (int k = 0; k < 2; k++)
@@ -430,11 +440,7 @@ END_TEST
 START_TEST(test_influx_partial_write)
 {
 	struct integrations it;
-	struct lb_integ_conf c = {
-		.kind = LB_INTEG_INFLUXDB, .name = "influx", .url = "http://i:8086",
-		.database = "d", .tls_verify = true, .timeout_ms = 1000, .queue_limit = 100,
-		.retry_max_ms = 1000, .batch_size = 10,
-	};
+	struct lb_integ_conf c = influx_conf(100, 10);
 	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	event(&it, 1, "up", UP("0000000000000001", 1));
 	event(&it, 2, "up", UP("0000000000000002", 2));
@@ -442,19 +448,14 @@ START_TEST(test_influx_partial_write)
 	answer_with(0, LB_OK, 400, "{\"error\":\"partial write: field type conflict: input field "
 		    "\\\"value\\\" on measurement \\\"device_frmpayload_data_t\\\" is type float, "
 		    "already exists as type string dropped=1\"}\n");
-	struct stats_integ s = stats_of(&it, 0);
-	ck_assert_uint_eq(s.sent, 2);
-	ck_assert_uint_eq(s.failed, 0);
-	ck_assert_uint_eq(s.retried, 0);
+	counts(&it, 2, 0, 0, 0);
 	ck_assert_int_eq(F.reports, 0);
 	ck_assert_int_eq(integrations_tick(&it, loop_now_ms()), -1);
 
 	event(&it, 3, "up", UP("0000000000000003", 3));
 	integrations_tick(&it, loop_now_ms());
 	answer_with(1, LB_OK, 400, "{\"error\":\"unable to parse 'x': invalid field format\"}");
-	s = stats_of(&it, 0);
-	ck_assert_uint_eq(s.sent, 2);
-	ck_assert_uint_eq(s.failed, 1);
+	counts(&it, 2, 0, 1, 0);
 	ck_assert_int_eq(F.reports, 1);
 	integrations_free(&it);
 }
@@ -466,11 +467,7 @@ END_TEST
 START_TEST(test_influx_outage_and_refusal)
 {
 	struct integrations it;
-	struct lb_integ_conf c = {
-		.kind = LB_INTEG_INFLUXDB, .name = "influx", .url = "http://i:8086",
-		.database = "d", .tls_verify = true, .timeout_ms = 1000, .queue_limit = 100,
-		.retry_max_ms = 1000, .batch_size = 2,
-	};
+	struct lb_integ_conf c = influx_conf(100, 2);
 	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	event(&it, 1, "up", UP("0000000000000001", 1));
 	event(&it, 2, "up", UP("0000000000000002", 2));
@@ -479,9 +476,7 @@ START_TEST(test_influx_outage_and_refusal)
 	ck_assert_int_eq(F.n, 1);
 	answer(0, LB_ERR_IO, 0);                        /* connection refused */
 	event(&it, 4, "up", UP("0000000000000004", 4)); /* queued meanwhile */
-	struct stats_integ s = stats_of(&it, 0);
-	ck_assert_uint_eq(s.retried, 2);
-	ck_assert_uint_eq(s.queued, 4);
+	counts(&it, 0, 2, 0, 4);
 	int64_t next = integrations_tick(&it, loop_now_ms());
 	ck_assert_int_eq(F.n, 1);                       /* nothing during the back-off */
 	integrations_tick(&it, next);
@@ -497,11 +492,7 @@ START_TEST(test_influx_outage_and_refusal)
 	ck_assert_ptr_nonnull(strstr(F.body[3], "f_cnt=3i"));
 	ck_assert_ptr_nonnull(strstr(F.body[3], "f_cnt=4i"));
 	answer(3, LB_OK, 404);                          /* e.g. no such database */
-	s = stats_of(&it, 0);
-	ck_assert_uint_eq(s.sent, 2);
-	ck_assert_uint_eq(s.retried, 4);
-	ck_assert_uint_eq(s.failed, 2);
-	ck_assert_uint_eq(s.queued, 0);
+	counts(&it, 2, 4, 2, 0);
 	ck_assert_int_eq(F.reports, 2);                 /* devices 3 and 4 */
 	ck_assert_uint_eq(F.report_eui, 4);
 	integrations_free(&it);
@@ -636,11 +627,8 @@ START_TEST(test_influx_url_too_long)
 {
 	static char db[URL_MAX];
 	memset(db, 'd', sizeof(db) - 1);
-	struct lb_integ_conf c = {
-		.kind = LB_INTEG_INFLUXDB, .name = "influx", .url = "http://i:8086",
-		.database = db, .tls_verify = true, .timeout_ms = 1000, .queue_limit = 10,
-		.retry_max_ms = 1000, .batch_size = 10,
-	};
+	struct lb_integ_conf c = influx_conf(10, 10);
+	c.database = db;
 	struct integrations it;
 	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_ERR_TOO_LARGE);
 }
@@ -672,9 +660,5 @@ static Suite *integrations_suite(void)
 
 int main(void)
 {
-	SRunner *r = srunner_create(integrations_suite());
-	srunner_run_all(r, CK_NORMAL);
-	int failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(integrations_suite());
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/url.h"
+#include "testutil.h"
 
 static void redacts(const char *url, const char *want)
 {
@@ -64,9 +65,5 @@ static Suite *url_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(url_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(url_suite());
 }
