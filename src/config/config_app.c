@@ -32,42 +32,19 @@ static bool is_uuid(const char *v)
 	return true;
 }
 
-static bool string_value(struct config__load *c, const config_setting_t *s, const char *label,
-			 const char **out)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		error_at(c, s, "%s: %s: expected a string, got %s", label, config_setting_name(s),
-			 config__type_desc(s));
-		return false;
-	}
-	*out = config_setting_get_string(s);
-	return true;
-}
-
-static void set_string(struct config__load *c, char **field, const char *v)
-{
-	char *copy = strdup(v);
-	if (!copy) {
-		c->nomem = true;
-		return;
-	}
-	free(*field);
-	*field = copy;
-}
-
 static void parse_name(struct config__load *c, const config_setting_t *s, const char *label,
 		       struct lb_app_conf *a)
 {
 	const char *v;
 
-	if (!string_value(c, s, label, &v))
+	if (!config__string_value(c, s, label, &v))
 		return;
 	if (!*v || strpbrk(v, "+#/")) {
 		error_at(c, s, "%s: name: must be a non-empty MQTT topic level (no '+', '#' or '/')",
 			 label);
 		return;
 	}
-	set_string(c, &a->name, v);
+	config__take_string(c, &a->name, strdup(v));
 }
 
 static void parse_id(struct config__load *c, const config_setting_t *s, const char *label,
@@ -75,7 +52,7 @@ static void parse_id(struct config__load *c, const config_setting_t *s, const ch
 {
 	const char *v;
 
-	if (!string_value(c, s, label, &v))
+	if (!config__string_value(c, s, label, &v))
 		return;
 	if (!is_uuid(v)) {
 		error_at(c, s, "%s: id: '%s' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
@@ -98,7 +75,7 @@ static void parse_codec(struct config__load *c, const config_setting_t *s, const
 {
 	const char *v;
 
-	if (!string_value(c, s, label, &v))
+	if (!config__string_value(c, s, label, &v))
 		return;
 	for (int i = 0; config__codec_names[i]; i++) {
 		if (!strcmp(config__codec_names[i], v)) {
@@ -115,7 +92,7 @@ static void parse_class(struct config__load *c, const config_setting_t *s, const
 {
 	const char *v;
 
-	if (!string_value(c, s, label, &v))
+	if (!config__string_value(c, s, label, &v))
 		return;
 	for (int i = 0; config__class_names[i]; i++) {
 		if (!strcmp(config__class_names[i], v)) {
@@ -133,7 +110,7 @@ static void parse_script(struct config__load *c, const config_setting_t *s, cons
 	const char *v;
 	char flabel[128];
 
-	if (!string_value(c, s, label, &v))
+	if (!config__string_value(c, s, label, &v))
 		return;
 	snprintf(flabel, sizeof(flabel), "%s: codec_script", label);
 	char *full = config__resolve_script(c, s, flabel, v);
@@ -240,11 +217,11 @@ static void inherit_one(struct config__load *c, struct lb_device_conf *d,
 			const struct lb_app_conf *a)
 {
 	if (a->id && !d->application_id)
-		set_string(c, &d->application_id, a->id);
+		config__take_string(c, &d->application_id, strdup(a->id));
 	if (!device_set(d, "codec") && a->codec_set)
 		d->codec = a->codec;
 	if (!device_set(d, "codec_script") && a->codec_script && !d->codec_script)
-		set_string(c, &d->codec_script, a->codec_script);
+		config__take_string(c, &d->codec_script, strdup(a->codec_script));
 	if (!device_set(d, "class") && a->class_set)
 		d->dev_class = a->dev_class;
 }

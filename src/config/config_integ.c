@@ -8,6 +8,7 @@
 #include "config/config_format.h"
 #include "config/config_problem.h"
 #include "config/config_value.h"
+#include "base/url.h"
 
 const char *const config_integ_event_names[] = {"up", "join", "ack", "txack", "log", "status",
 						NULL};
@@ -51,10 +52,15 @@ static const struct integ_field fields[] = {
 	 "Name in the stats event and in messages: the n-th entry's default is influxdbn."},
 	{"url", FI_URL, K_HTTP, IOFF(url), 0, 0, 0, "string", "",
 	 "Required. http:// or https:// URL each event is POSTed to, with ?event={event} added "
-	 "(& if it has a query); it may hold {dev_eui}, {device_name} and {application}."},
+	 "(& if it has a query); it may hold {dev_eui}, {device_name} and {application} "
+	 "(another {name} is an error). At most 2048 bytes. "
+	 "Printed and logged with its user:password@ and query values redacted, its path as "
+	 "it is: an API key belongs in headers or the query."},
 	{"url", FI_URL, K_INFLUX, IOFF(url), 0, 0, 0, "string", "",
 	 "Required. The server's http:// or https:// base URL, e.g. \"http://127.0.0.1:8086\"; "
-	 "/write (1.x) or /api/v2/write (2.x) is added."},
+	 "/write (1.x) or /api/v2/write (2.x) is added; no {placeholders}. Printed and logged "
+	 "with its "
+	 "user:password@ and query values redacted."},
 	{"events", FI_EVENTS, K_HTTP, IOFF(events), 0, 0, 0, "array of strings", "all",
 	 "The device events sent, of up, join, ack, txack, log, status."},
 	{"body", FI_BODY, K_HTTP, IOFF(body), 0, 0, 0, "string", "\"event\"",
@@ -84,8 +90,8 @@ static const struct integ_field fields[] = {
 	{"timeout_ms", FI_INT, K_BOTH, IOFF(timeout_ms), 10000, 100, 600000, "integer", "10000",
 	 "Longest time one request may take; then it is retried. Range 100..600000."},
 	{"queue_limit", FI_INT, K_BOTH, IOFF(queue_limit), 10000, 1, 10000000, "integer", "10000",
-	 "Events kept while the server is slow or away; beyond, the oldest are dropped and "
-	 "counted. Range 1..10000000."},
+	 "Events kept (waiting or in flight) while the server is slow or away; beyond, the "
+	 "oldest not in flight is dropped and counted. Range 1..10000000."},
 	{"retry_max_ms", FI_INT, K_BOTH, IOFF(retry_max_ms), 60000, 100, 3600000, "integer",
 	 "60000", "Longest wait between retries (from 1 s, doubling). Range 100..3600000."},
 	{"parallel", FI_INT, K_HTTP, IOFF(parallel), 4, 1, 16, "integer", "4",
@@ -126,26 +132,27 @@ static void set_defaults(struct lb_integ_conf *e, int kind)
 	}
 }
 
-static bool want_string(struct config__load *c, const config_setting_t *s, const char *label,
-			const char **out)
+/* A webhook URL's {name}s are {dev_eui}, {device_name} and {application}
+ * (expanded per event); an InfluxDB URL has none. Reported like unknown
+ * placeholders of MQTT topic templates. */
+static bool placeholders_known(struct config__load *c, const config_setting_t *s,
+			       const char *label, int kind, const char *v)
 {
-	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		error_at(c, s, "%s: %s: expected a string, got %s", label, config_setting_name(s),
-			 config__type_desc(s));
-		return false;
-	}
-	*out = config_setting_get_string(s);
-	return true;
-}
+	static const char *const known[] = {"{dev_eui}", "{device_name}", "{application}", NULL};
 
-static void take_string(struct config__load *c, char **field, char *copy)
-{
-	if (!copy) {
-		c->nomem = true;
-		return;
+	for (const char *p = strchr(v, '{'); p; p = strchr(p + 1, '{')) {
+		size_t len = strcspn(p, "}");
+		bool ok = false;
+		for (int i = 0; kind == LB_INTEG_HTTP && known[i] && !ok; i++)
+			ok = p[len] == '}' && strlen(known[i]) == len + 1 && !strncmp(p, known[i], len);
+		if (!ok) {
+			error_at(c, s, "%s: url: unknown placeholder '%.*s'%s", label, (int)len + 1, p,
+				 kind == LB_INTEG_HTTP ? " (known: {dev_eui}, {device_name}, "
+							 "{application})" : " (an InfluxDB url has none)");
+			return false;
+		}
 	}
-	free(*field);
-	*field = copy;
+	return true;
 }
 
 static void parse_url(struct config__load *c, const config_setting_t *s, const char *label,
@@ -153,17 +160,25 @@ static void parse_url(struct config__load *c, const config_setting_t *s, const c
 {
 	const char *v;
 
-	if (!want_string(c, s, label, &v))
+	if (!config__string_value(c, s, label, &v))
 		return;
 	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
-		error_at(c, s, "%s: url: '%s' is not an http:// or https:// URL", label, v);
+		char shown[256];
+		error_at(c, s, "%s: url: '%s' is not an http:// or https:// URL", label,
+			 url_redact(v, shown, sizeof(shown)));
 		return;
 	}
 	if (strpbrk(v, " \t\r\n")) {
 		error_at(c, s, "%s: url: must not contain white space", label);
 		return;
 	}
-	take_string(c, &e->url, strdup(v));
+	if (strlen(v) > URL_MAX) {
+		error_at(c, s, "%s: url: longer than %d bytes", label, URL_MAX);
+		return;
+	}
+	if (!placeholders_known(c, s, label, e->kind, v))
+		return;
+	config__take_string(c, &e->url, strdup(v));
 }
 
 static void parse_events(struct config__load *c, const config_setting_t *s, const char *label,
@@ -211,7 +226,7 @@ static void parse_headers(struct config__load *c, const config_setting_t *s, con
 	for (size_t i = 0; i < n; i++) {
 		const config_setting_t *h = config_setting_get_elem(s, (unsigned)i);
 		const char *v;
-		if (!want_string(c, h, label, &v))
+		if (!config__string_value(c, h, label, &v))
 			continue;
 		/* RFC 9110 §5.5: no CR, LF or NUL in a field value. */
 		if (strpbrk(v, "\r\n")) {
@@ -257,7 +272,7 @@ static void parse_choice(struct config__load *c, const config_setting_t *s, cons
 {
 	const char *v;
 
-	if (!want_string(c, s, label, &v))
+	if (!config__string_value(c, s, label, &v))
 		return;
 	for (int i = 0; body_names[i]; i++) {
 		if (!strcmp(body_names[i], v)) {
@@ -277,19 +292,19 @@ static void parse_field(struct config__load *c, const config_setting_t *s, const
 	switch (f->type) {
 	case FI_STRING:
 	case FI_SECRET:
-		if (want_string(c, s, label, &v))
-			take_string(c, (char **)at(e, f), strdup(v));
+		if (config__string_value(c, s, label, &v))
+			config__take_string(c, (char **)at(e, f), strdup(v));
 		return;
 	case FI_URL:
 		parse_url(c, s, label, e);
 		return;
 	case FI_FILE:
-		if (!want_string(c, s, label, &v))
+		if (!config__string_value(c, s, label, &v))
 			return;
 		snprintf(flabel, sizeof(flabel), "%s: %s", label, f->name);
 		char *full = config__resolve_file(c, s, flabel, v);
 		if (full)
-			take_string(c, (char **)at(e, f), full);
+			config__take_string(c, (char **)at(e, f), full);
 		return;
 	case FI_INT:
 		parse_int(c, s, label, f, e);
@@ -321,6 +336,17 @@ static const struct integ_field *find_field(const char *name, int kind)
 	return NULL;
 }
 
+/* The longest the InfluxDB write URL built from e can be (integrations.c:
+ * each name percent-encoded, 3 bytes a character at most). */
+static size_t influx_url_len(const struct lb_integ_conf *e)
+{
+	const char *const names[] = {e->database, e->retention_policy, e->org, e->bucket};
+	size_t n = strlen(e->url) + strlen("/api/v2/write") + strlen("?precision=ns");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		n += names[i] ? strlen("&bucket=") + 3 * strlen(names[i]) : 0;
+	return n;
+}
+
 /* The rules between fields of one entry. */
 static void check_entry(struct config__load *c, const config_setting_t *g, const char *label,
 			struct lb_integ_conf *e)
@@ -339,6 +365,10 @@ static void check_entry(struct config__load *c, const config_setting_t *g, const
 			 "(1.x) use username and password", label);
 	if (e->password && !e->username)
 		error_at(c, g, "%s: password needs username as well", label);
+	if (e->url && influx_url_len(e) > URL_MAX)
+		error_at(c, g, "%s: the write URL (url, /api/v2/write or /write and the "
+			 "percent-encoded database, retention_policy, org, bucket) would be longer than "
+			 "%d bytes", label, URL_MAX);
 }
 
 static void parse_entry(struct config__load *c, const config_setting_t *g, int kind, size_t idx,
@@ -362,7 +392,7 @@ static void parse_entry(struct config__load *c, const config_setting_t *g, int k
 	if (!e->name) {
 		char name[32];
 		snprintf(name, sizeof(name), "%s%zu", kind_names[kind], idx + 1);
-		take_string(c, &e->name, strdup(name));
+		config__take_string(c, &e->name, strdup(name));
 	}
 }
 
@@ -423,6 +453,10 @@ void config__parse_integs(struct config__load *c, const config_setting_t *group)
 	}
 	if (n == 0)
 		return;
+	if (n > LB_INTEGS_MAX) {
+		error_at(c, group, "integrations: %zu entries, at most %d", n, LB_INTEGS_MAX);
+		return;
+	}
 	if (!(c->cfg->integs = calloc(n, sizeof(*c->cfg->integs)))) {
 		c->nomem = true;
 		return;
@@ -481,6 +515,7 @@ static void print_field(FILE *out, const struct integ_field *f, const struct lb_
 			bool show_secrets)
 {
 	const char *s = NULL;
+	char shown[URL_SHOWN_MAX];
 
 	switch (f->type) {
 	case FI_STRING:
@@ -493,7 +528,11 @@ static void print_field(FILE *out, const struct integ_field *f, const struct lb_
 			return;
 		}
 		fprintf(out, IND "%s = ", f->name);
-		config__print_string(out, f->type == FI_SECRET && !show_secrets ? "<redacted>" : s);
+		if (!show_secrets && f->type == FI_SECRET)
+			s = URL_REDACTED;
+		else if (!show_secrets && f->type == FI_URL)
+			s = url_redact(s, shown, sizeof(shown));
+		config__print_string(out, s);
 		fputs(";\n", out);
 		return;
 	case FI_INT:

@@ -109,6 +109,10 @@ enum lb_integ_kind { LB_INTEG_HTTP = 0, LB_INTEG_INFLUXDB = 1 };
 /* integrations.http[].body */
 enum lb_integ_body { LB_INTEG_BODY_EVENT = 0, LB_INTEG_BODY_OBJECT = 1 };
 
+/* Integration entries at most (http and influxdb together): the stats
+ * event reports each. */
+#define LB_INTEGS_MAX 32
+
 /* One integration: where events go over HTTP, and how hard to try. The
  * strings are NULL when unset; headers are HTTP only, database ..
  * batch_size InfluxDB only. */

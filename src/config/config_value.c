@@ -99,6 +99,28 @@ static bool reread_literal(const struct config__load *c, const config_setting_t 
 	return true;
 }
 
+bool config__string_value(struct config__load *c, const config_setting_t *s, const char *label,
+			  const char **out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		error_at(c, s, "%s: %s: expected a string, got %s", label, config_setting_name(s),
+			 config__type_desc(s));
+		return false;
+	}
+	*out = config_setting_get_string(s);
+	return true;
+}
+
+void config__take_string(struct config__load *c, char **field, char *copy)
+{
+	if (!copy) {
+		c->nomem = true;
+		return;
+	}
+	free(*field);
+	*field = copy;
+}
+
 long long config__int_value(const struct config__load *c, const config_setting_t *s)
 {
 	long long lit;

@@ -7,7 +7,8 @@
  *
  * Errors: a value that does not fit is reported as a problem of the load
  * (config_problem.h) and the call returns false. Ownership: values go into
- * the caller's variables; nothing is allocated.
+ * the caller's variables; nothing is allocated, except by
+ * config__resolve_file()/config__resolve_script() (the caller frees).
  */
 #ifndef LB_CONFIG_VALUE_H
 #define LB_CONFIG_VALUE_H
@@ -23,6 +24,15 @@
 
 /* "an integer", "a string", ... for messages. */
 const char *config__type_desc(const config_setting_t *s);
+
+/* The string of setting s in *out (owned by the parsed file); false (and
+ * reported as "LABEL: NAME: expected a string, got ...") if it is none. */
+bool config__string_value(struct config__load *c, const config_setting_t *s, const char *label,
+			  const char **out);
+
+/* Replace *field (freed) with copy, which the field then owns; a NULL
+ * copy (strdup() failed) sets c->nomem and leaves *field as it is. */
+void config__take_string(struct config__load *c, char **field, char *copy);
 
 /* Integer value of an INT or INT64 setting as written in the file. */
 long long config__int_value(const struct config__load *c, const config_setting_t *s);

@@ -288,6 +288,7 @@ static int integrations_setup(struct bridge *b)
 	b->http_ready = true;
 	struct integrations_ctx ctx = {
 		.transport = {.post = integ_post, .arg = b},
+		.resolver_blocks = !http_async_dns(),
 		.report = integ_report, .report_arg = b,
 	};
 	if ((rc = integrations_init(&b->integs, &ctx, b->cfg.integs, b->cfg.n_integs)) != LB_OK) {

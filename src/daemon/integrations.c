@@ -10,13 +10,13 @@
 
 #include "base/hex.h"
 #include "base/lb_err.h"
+#include "base/url.h"
 #include "base/log.h"
 #include "config/config_integ.h"
 #include "events/influx_line.h"
 #include "io/loop.h"
 
 #define BACKOFF_FIRST_MS 1000
-#define URL_MAX 2048
 
 /* One event waiting for its integration. */
 struct item {
@@ -34,6 +34,7 @@ struct req {
 	struct item **items;
 	size_t n;
 	char *body;                    /* InfluxDB: the batch */
+	uint64_t round;                /* integ.round when it started */
 	struct req *prev, *next;
 };
 
@@ -51,6 +52,7 @@ struct integ {
 	bool url_vars;                 /* HTTP url has placeholders */
 	int64_t retry_at_ms;
 	int64_t backoff_ms;
+	uint64_t round;                /* back-offs set so far: a request's round */
 	uint64_t streak;               /* failed attempts in a row */
 	uint64_t sent, retried, failed, dropped;
 	struct req *req_list;
@@ -119,15 +121,18 @@ static void drop(struct integ *ig, struct item *x, const char *why)
 	item_free(x);
 }
 
-/* Beyond queue_limit (waiting + in flight) the oldest waiting one goes. */
+/* Beyond queue_limit (waiting + in flight) the oldest waiting one goes.
+ * Events in flight cannot be taken back: when every queued event is in
+ * flight (queue_limit <= parallel, or <= one InfluxDB batch), the oldest
+ * not in flight is the new one, and it is dropped (counted). */
 static void enqueue(struct integ *ig, struct item *x)
 {
 	if (ig->n + ig->inflight >= (size_t)ig->conf->queue_limit) {
 		if (ig->n == 0) {
-			drop(ig, x, "queue_limit reached, all in flight");
+			drop(ig, x, "queue_limit reached with every queued event in flight: the new one");
 			return;
 		}
-		drop(ig, ring_pop(ig), "queue_limit reached: the oldest");
+		drop(ig, ring_pop(ig), "queue_limit reached: the oldest waiting");
 	}
 	if (!ring_push_back(ig, x))
 		drop(ig, x, "out of memory");
@@ -245,8 +250,10 @@ static struct item *http_item(struct integ *ig, struct event_in *e)
 	    (!parsed(e) || !json_object_object_get_ex(parsed(e), "object", &obj)))
 		return NULL; /* nothing decoded: nothing to send */
 	struct item *x = item_new(e);
-	if (!x)
+	if (!x) {
+		drop(ig, NULL, "out of memory");
 		return NULL;
+	}
 	x->url = event_url(c, e->application, e->dev_eui, e->event, ig->url_vars ? parsed(e) : NULL);
 	if (obj) {
 		size_t len;
@@ -346,13 +353,20 @@ static void requeue(struct integ *ig, struct req *r)
 	}
 }
 
-static void backoff(struct integ *ig)
+/* Wait before sending again: 1 s, doubling per round of failures up to
+ * retry_max_ms. With parallel requests, the ones that fail together are
+ * one round: only a failure of a request started after the last back-off
+ * was set (r NULL: none was in flight) doubles it; the others leave it. */
+static void backoff(struct integ *ig, const struct req *r)
 {
 	int64_t max = ig->conf->retry_max_ms;
+	if (ig->backoff_ms && r && r->round != ig->round)
+		return;
 	ig->backoff_ms = ig->backoff_ms ? ig->backoff_ms * 2 : BACKOFF_FIRST_MS;
 	if (ig->backoff_ms > max)
 		ig->backoff_ms = max;
 	ig->retry_at_ms = loop_now_ms() + ig->backoff_ms;
+	ig->round++;
 }
 
 static void describe(const struct http_result *res, char *out, size_t cap)
@@ -369,21 +383,92 @@ static void describe(const struct http_result *res, char *out, size_t cap)
 }
 
 /* A refusal (4xx): one `log` event per device concerned, none for log
- * events. */
+ * events, for at most REPORTED_MAX devices per request (an InfluxDB batch
+ * may hold 100000 events): the events of further devices are counted in
+ * one log line. Bounded work: n x REPORTED_MAX comparisons at most. */
+#define REPORTED_MAX 64
+
 static void report_refused(struct integ *ig, struct req *r, const char *why)
 {
 	struct integrations *it = ig->owner;
+	uint64_t reported[REPORTED_MAX];
+	size_t n_reported = 0, unreported = 0;
 	char desc[512];
 
 	snprintf(desc, sizeof(desc), "integration %s refused the event: %s", ig->conf->name, why);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct item *x = r->items[i];
 		bool seen = x->is_log;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = r->items[j]->dev_eui == x->dev_eui;
-		if (!seen && it->c.report)
+		for (size_t j = 0; j < n_reported && !seen; j++)
+			seen = reported[j] == x->dev_eui;
+		if (seen)
+			continue;
+		if (n_reported == REPORTED_MAX) {
+			unreported++;
+			continue;
+		}
+		reported[n_reported++] = x->dev_eui;
+		if (it->c.report)
 			it->c.report(it->c.report_arg, x->application, x->dev_eui, desc);
 	}
+	if (unreported)
+		LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: %zu refused event(s) of devices beyond "
+			  "the first %d have no log event", ig->conf->name, unreported, REPORTED_MAX);
+}
+
+/* Worth trying again: no connection, a reset, a TLS failure (LB_ERR_IO),
+ * a timeout, no memory now. Anything else (LB_ERR_INVAL: an option libcurl
+ * refuses) would fail the same way every time. */
+static bool transient(int rc)
+{
+	return rc == LB_ERR_IO || rc == LB_ERR_TIMEOUT || rc == LB_ERR_NOMEM;
+}
+
+static void delivered(struct integ *ig, struct req *r)
+{
+	if (ig->streak)
+		log_notice("integrations", "%s: delivering again after %" PRIu64 " failed "
+			   "attempt(s)", ig->conf->name, ig->streak);
+	ig->sent += r->n;
+	ig->streak = 0;
+	ig->backoff_ms = 0;
+	ig->retry_at_ms = 0;
+}
+
+/* The events go back to the head of the queue, after a back-off. */
+static void retry_later(struct integ *ig, struct req *r, const char *why)
+{
+	ig->retried += r->n;
+	if (ig->streak++ == 0)
+		log_warn("integrations", "%s: %s: retrying with back-off (up to %d ms)",
+			 ig->conf->name, why, ig->conf->retry_max_ms);
+	else
+		LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: still failing: %s; %zu event(s) "
+			  "waiting", ig->conf->name, why, ig->n + ig->inflight + r->n);
+	requeue(ig, r);
+	backoff(ig, r);
+}
+
+/* Given up: counted, logged, reported per device. */
+static void give_up(struct integ *ig, struct req *r, const char *why)
+{
+	ig->failed += r->n;
+	LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: %s: %zu event(s) given up, not retried",
+		  ig->conf->name, why, r->n);
+	report_refused(ig, r, why);
+}
+
+/* InfluxDB 1.x answers a batch of which some points were refused (a field
+ * type conflict, a malformed line) with 400 and {"error":"partial write:
+ * ... dropped=N"}, having written the others (/write API, "partial
+ * write"); 2.x may say the same with 422. Then the batch is sent: retrying
+ * would be refused again, giving up would count written points as lost. */
+static bool partial_write(const struct integ *ig, const struct http_result *res)
+{
+	static const char mark[] = "partial write";
+	return ig->conf->kind == LB_INTEG_INFLUXDB && res->rc == LB_OK &&
+	       (res->status == 400 || res->status == 422) && res->answer &&
+	       memmem(res->answer, res->answer_len, mark, sizeof(mark) - 1);
 }
 
 static void on_done(void *arg, const struct http_result *res)
@@ -391,36 +476,20 @@ static void on_done(void *arg, const struct http_result *res)
 	struct req *r = arg;
 	struct integ *ig = r->ig;
 	char why[320];
-	bool ok = res->rc == LB_OK && res->status >= 200 && res->status < 300;
-	bool retry = res->rc != LB_OK || res->status == 429 || res->status >= 500;
 
 	ig->reqs--;
 	ig->inflight -= r->n;
 	describe(res, why, sizeof(why));
-	if (ok) {
-		if (ig->streak)
-			log_notice("integrations", "%s: delivering again after %" PRIu64 " failed "
-				   "attempt(s)", ig->conf->name, ig->streak);
-		ig->sent += r->n;
-		ig->streak = 0;
-		ig->backoff_ms = 0;
-		ig->retry_at_ms = 0;
-	} else if (retry) {
-		ig->retried += r->n;
-		if (ig->streak++ == 0)
-			log_warn("integrations", "%s: %s: retrying with back-off (up to %d ms)",
-				 ig->conf->name, why, ig->conf->retry_max_ms);
-		else
-			LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: still failing: %s; %zu event(s) "
-				  "waiting", ig->conf->name, why, ig->n + ig->inflight + r->n);
-		requeue(ig, r);
-		backoff(ig);
-	} else {
-		ig->failed += r->n;
-		LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: %s: %zu event(s) refused, not retried",
-			  ig->conf->name, why, r->n);
-		report_refused(ig, r, why);
-	}
+	if (res->rc == LB_OK && res->status >= 200 && res->status < 300) {
+		delivered(ig, r);
+	} else if (partial_write(ig, res)) {
+		LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: a batch of %zu event(s) was written in "
+			  "part, some points refused: %s", ig->conf->name, r->n, why);
+		delivered(ig, r);
+	} else if (res->rc == LB_OK ? res->status == 429 || res->status >= 500 : transient(res->rc))
+		retry_later(ig, r, why);
+	else
+		give_up(ig, r, why);
 	for (size_t i = 0; i < r->n; i++)
 		item_free(r->items[i]);
 	req_free(r);
@@ -470,7 +539,7 @@ static bool start_one(struct integ *ig)
 
 	if (!r) {
 		LB_LOG_RL(LOG_LVL_ERROR, "integrations", "%s: out of memory: retried", c->name);
-		backoff(ig);
+		backoff(ig, NULL);
 		return false;
 	}
 	bool http = c->kind == LB_INTEG_HTTP;
@@ -482,6 +551,7 @@ static bool start_one(struct integ *ig)
 		.username = http ? NULL : c->username, .password = c->password,
 		.ca_file = c->ca_file, .verify = c->tls_verify, .timeout_ms = c->timeout_ms,
 	};
+	r->round = ig->round;
 	r->next = ig->req_list;
 	if (ig->req_list)
 		ig->req_list->prev = r;
@@ -489,17 +559,21 @@ static bool start_one(struct integ *ig)
 	ig->reqs++;
 	ig->inflight += r->n;
 	int rc = it->c.transport.post(it->c.transport.arg, &rq, on_done, r);
-	if (rc != LB_OK) {
-		LB_LOG_RL(LOG_LVL_ERROR, "integrations", "%s: request not started (%s): retried",
-			  c->name, lb_strerror(rc));
-		ig->reqs--;
-		ig->inflight -= r->n;
-		requeue(ig, r);
-		req_free(r);
-		backoff(ig);
-		return false;
+	if (rc == LB_OK)
+		return true;
+	char why[96];
+	snprintf(why, sizeof(why), "request not started (%s)", lb_strerror(rc));
+	ig->reqs--;
+	ig->inflight -= r->n;
+	if (transient(rc)) {
+		retry_later(ig, r, why);
+	} else {
+		give_up(ig, r, why);
+		for (size_t i = 0; i < r->n; i++)
+			item_free(r->items[i]);
 	}
-	return true;
+	req_free(r);
+	return !transient(rc);
 }
 
 int64_t integrations_tick(struct integrations *it, int64_t now)
@@ -577,16 +651,21 @@ static bool add_token(struct integ *ig, const char *token)
 	return ok;
 }
 
-static void query_param(char *out, size_t cap, size_t *n, const char *key, const char *v)
+/* false if it does not fit (then out is cut). */
+static bool query_param(char *out, size_t cap, size_t *n, const char *key, const char *v)
 {
-	if (!v || *n + strlen(key) + 2 >= cap)
-		return;
+	if (!v)
+		return true;
+	if (*n + strlen(key) + 2 + 3 * strlen(v) >= cap)
+		return false;
 	*n += (size_t)snprintf(out + *n, cap - *n, "%c%s=", strchr(out, '?') ? '&' : '?', key);
 	url_escape(out, cap, n, v);
+	return true;
 }
 
 /* /write?db=..&precision=ns (1.x) or /api/v2/write?org=..&bucket=.. (2.x). */
-static char *influx_url(const struct lb_integ_conf *c)
+/* Errors: LB_ERR_TOO_LARGE (longer than URL_MAX), LB_ERR_NOMEM. */
+static int influx_url(const struct lb_integ_conf *c, char **url)
 {
 	char out[URL_MAX];
 	size_t base = strlen(c->url);
@@ -595,17 +674,16 @@ static char *influx_url(const struct lb_integ_conf *c)
 		base--;
 	size_t n = (size_t)snprintf(out, sizeof(out), "%.*s%s", (int)base, c->url,
 				    c->database ? "/write" : "/api/v2/write");
-	if (n >= sizeof(out) - 64)
-		return NULL;
-	if (c->database) {
-		query_param(out, sizeof(out), &n, "db", c->database);
-		query_param(out, sizeof(out), &n, "rp", c->retention_policy);
-	} else {
-		query_param(out, sizeof(out), &n, "org", c->org);
-		query_param(out, sizeof(out), &n, "bucket", c->bucket);
-	}
-	query_param(out, sizeof(out), &n, "precision", "ns");
-	return strdup(out);
+	if (n >= sizeof(out))
+		return LB_ERR_TOO_LARGE;
+	bool fits = c->database ? query_param(out, sizeof(out), &n, "db", c->database) &&
+				  query_param(out, sizeof(out), &n, "rp", c->retention_policy)
+				: query_param(out, sizeof(out), &n, "org", c->org) &&
+				  query_param(out, sizeof(out), &n, "bucket", c->bucket);
+	if (!fits || !query_param(out, sizeof(out), &n, "precision", "ns"))
+		return LB_ERR_TOO_LARGE;
+	*url = strdup(out);
+	return *url ? LB_OK : LB_ERR_NOMEM;
 }
 
 static int integ_init(struct integrations *it, struct integ *ig, const struct lb_integ_conf *c)
@@ -623,10 +701,30 @@ static int integ_init(struct integrations *it, struct integ *ig, const struct lb
 	} else {
 		ig->max_reqs = 1;
 		ok = add_header(ig, "Content-Type", "text/plain; charset=utf-8") &&
-		     (!c->token || add_token(ig, c->token)) &&
-		     (ig->write_url = influx_url(c)) != NULL;
+		     (!c->token || add_token(ig, c->token));
+		int rc = ok ? influx_url(c, &ig->write_url) : LB_ERR_NOMEM;
+		if (rc == LB_ERR_TOO_LARGE)
+			/* config_integ.c refuses such settings: only a caller that
+			 * skipped the configuration's checks gets here */
+			log_error("integrations", "%s: the InfluxDB write URL would be longer than %d "
+				  "bytes", c->name, URL_MAX);
+		if (rc != LB_OK)
+			return rc;
 	}
 	return ok ? LB_OK : LB_ERR_NOMEM;
+}
+
+/* What an operator should know at start: no TLS verification, and host
+ * names that only a blocking resolver would look up. */
+static void warn_setup(const struct integrations_ctx *ctx, const struct lb_integ_conf *c)
+{
+	if (!c->tls_verify)
+		log_warn("integrations", "%s: tls_verify = false: an https:// server's certificate "
+			 "and name are not checked (for tests only)", c->name);
+	if (ctx->resolver_blocks && !url_host_is_address(c->url))
+		log_warn("integrations", "%s: this libcurl has no asynchronous resolver: the URL's "
+			 "host name is looked up on the event loop, which waits meanwhile; use an IP "
+			 "address", c->name);
 }
 
 int integrations_init(struct integrations *it, const struct integrations_ctx *ctx,
@@ -648,9 +746,12 @@ int integrations_init(struct integrations *it, const struct integrations_ctx *ct
 			integrations_free(it);
 			return rc;
 		}
+		char shown[URL_SHOWN_MAX];
+		warn_setup(ctx, &confs[i]);
 		log_info("integrations", "%s: %s to %s", confs[i].name,
 			 confs[i].kind == LB_INTEG_HTTP ? "webhook" : "InfluxDB",
-			 it->v[i].write_url ? it->v[i].write_url : confs[i].url);
+			 url_redact(it->v[i].write_url ? it->v[i].write_url : confs[i].url, shown,
+				    sizeof(shown)));
 	}
 	return LB_OK;
 }

@@ -11,12 +11,19 @@
  * transport's callback, both from the loop. Per integration:
  *   - a bounded queue: at most queue_limit events waiting or in flight;
  *     beyond, the oldest waiting one is dropped and counted (`dropped`);
+ *     events in flight are not taken back, so with every queued event in
+ *     flight the new one is the one dropped;
  *   - 2xx: delivered (`sent`);
  *   - no answer (connection refused, reset, TLS failure), a timeout, 5xx
  *     or 429: the events go back to the head of the queue (`retried`) and
  *     nothing is sent for a back-off that starts at 1 s and doubles up to
- *     retry_max_ms; the first success ends it;
- *   - any other status (4xx, 3xx): the events are given up (`failed`),
+ *     retry_max_ms, once per round (requests in flight together that fail
+ *     double it once); the first success ends it;
+ *   - InfluxDB's "partial write" (400, or 422 from 2.x: some points
+ *     refused, the others written): sent, logged once;
+ *   - any other status (4xx, 3xx), or a local error that would recur
+ *     (LB_ERR_INVAL from the transport, at the start or at the end): the
+ *     events are given up (`failed`),
  *     logged and reported by a device `log` event (code INTEGRATION) for
  *     each device concerned, except for `log` events themselves (a failing
  *     endpoint must not feed itself).
@@ -55,6 +62,7 @@ typedef void (*integ_report_fn)(void *arg, const char *application, uint64_t dev
 
 struct integrations_ctx {
 	struct integ_transport transport;
+	bool resolver_blocks;          /* host names would block the loop: warn */
 	integ_report_fn report;
 	void *report_arg;
 };
@@ -70,7 +78,9 @@ struct integrations {
 	int64_t last_ts_ns;            /* InfluxDB timestamps, strictly increasing */
 };
 
-/* One per entry of confs (borrowed). Errors: LB_ERR_NOMEM. */
+/* One per entry of confs (borrowed); warns of tls_verify = false and of
+ * host names when resolver_blocks. Errors: LB_ERR_NOMEM, LB_ERR_TOO_LARGE
+ * (an InfluxDB write URL beyond URL_MAX, which config refuses; logged). */
 int integrations_init(struct integrations *it, const struct integrations_ctx *ctx,
 		      const struct lb_integ_conf *confs, size_t n);
 void integrations_free(struct integrations *it);

@@ -44,7 +44,9 @@ struct publish_sink {
 
 /* Who else sees each device event (the HTTP integrations): called with
  * every device event as it is published or held, whatever MQTT does with
- * it. Must not publish from inside. */
+ * it. A held `up` is shown at once, before its batch commits (README
+ * "Integrations": after a crash an integration may have an uplink MQTT
+ * never got). Must not publish from inside. */
 struct publish_tap {
 	void (*device_event)(void *arg, const char *application, uint64_t dev_eui,
 			     const char *event, const char *json, size_t len);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "base/lb_err.h"
+#include "config/config_types.h"
 
 enum stats_frame_drop {
 	DROP_CRC = 0,            /* rxpk stat != 1 (radio CRC bad or absent) */
@@ -67,7 +68,8 @@ struct stats_integ {
 	uint64_t queued;                     /* waiting or in flight */
 };
 
-#define STATS_MAX_INTEGS 32
+/* Every integration the configuration may hold. */
+#define STATS_MAX_INTEGS LB_INTEGS_MAX
 
 /* Snapshot of values owned by other modules, filled by the caller. */
 struct stats_extra {

@@ -111,13 +111,32 @@ static void strs_free(struct strs *l)
 
 /* --- tags and fields ------------------------------------------------- */
 
+/* Set tag k to v. As in ChirpStack's map of tags, a later value of a key
+ * replaces an earlier one (the device's own tag "dev_eui" gives way to the
+ * bridge's); an empty value leaves the tag out (the line protocol has
+ * none), an earlier one included. */
 static void tag_push(struct strs *tags, const char *k, const char *v)
 {
 	struct sb s = {0};
-	if (!v || !*v)
-		return;
 	sb_escaped(&s, k, ", =");
 	sb_add(&s, "=", 1);
+	if (s.nomem) {
+		tags->nomem = true;
+		free(s.p);
+		return;
+	}
+	size_t klen = s.len;
+	for (size_t i = 0; i < tags->n; i++) {
+		if (!strncmp(tags->v[i], s.p, klen)) {
+			free(tags->v[i]);
+			tags->v[i] = tags->v[--tags->n];
+			break;
+		}
+	}
+	if (!v || !*v) {
+		free(s.p);
+		return;
+	}
 	sb_escaped(&s, v, ", =");
 	if (s.nomem)
 		tags->nomem = true;

@@ -9,6 +9,7 @@
 
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "base/url.h"
 
 /* One request: its easy handle and what it owns. */
 struct http_xfer {
@@ -203,8 +204,12 @@ static bool set_options(struct http_xfer *x, const struct http_request *rq)
 			cc = curl_easy_setopt(e, opt, val); \
 	} while (0)
 	SET(CURLOPT_URL, rq->url);
+	/* Only http and https (no file://, ...). CURLOPT_PROTOCOLS_STR came with
+	 * 7.85.0, which deprecated the bit mask; configure accepts 7.68. */
 #if LIBCURL_VERSION_NUM >= 0x075500
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	SET(CURLOPT_POST, 1L);
 	SET(CURLOPT_POSTFIELDS, rq->body);
@@ -225,8 +230,11 @@ static bool set_options(struct http_xfer *x, const struct http_request *rq)
 	SET(CURLOPT_ERRORBUFFER, x->error);
 	SET(CURLOPT_PRIVATE, x);
 #undef SET
-	if (cc != CURLE_OK)
-		log_error("http", "request to %s not started: %s", rq->url, curl_easy_strerror(cc));
+	if (cc != CURLE_OK) {
+		char shown[URL_SHOWN_MAX];
+		log_error("http", "request to %s not started: %s",
+			  url_redact(rq->url, shown, sizeof(shown)), curl_easy_strerror(cc));
+	}
 	return cc == CURLE_OK;
 }
 
@@ -249,7 +257,9 @@ int http_post(struct http *h, const struct http_request *rq, http_done_fn done, 
 	}
 	CURLMcode mc = curl_multi_add_handle(h->multi, x->easy);
 	if (mc != CURLM_OK) {
-		log_error("http", "request to %s not started: %s", rq->url, curl_multi_strerror(mc));
+		char shown[URL_SHOWN_MAX];
+		log_error("http", "request to %s not started: %s",
+			  url_redact(rq->url, shown, sizeof(shown)), curl_multi_strerror(mc));
 		xfer_free(x);
 		return mc == CURLM_OUT_OF_MEMORY ? LB_ERR_NOMEM : LB_ERR_INVAL;
 	}
@@ -259,6 +269,12 @@ int http_post(struct http *h, const struct http_request *rq, http_done_fn done, 
 	h->xfers = x;
 	h->active++;
 	return LB_OK;
+}
+
+bool http_async_dns(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	return v && (v->features & CURL_VERSION_ASYNCHDNS);
 }
 
 int http_init(struct http *h, struct loop *loop)

@@ -9,7 +9,8 @@
  * call: a request is started, and its callback runs from the loop when it
  * is answered, fails or times out. (Host names are resolved by libcurl's
  * own resolver, which in Debian's builds runs in a helper thread of
- * libcurl's; URLs with an IP address resolve nothing.)
+ * libcurl's; a libcurl without one blocks: see http_async_dns(). URLs with
+ * an IP address resolve nothing.)
  *
  * TLS: https:// servers are verified (certificate chain and host name)
  * unless verify is false; ca_file replaces the system's CA certificates.
@@ -80,6 +81,11 @@ void http_free(struct http *h);
  * callback, never from inside this call. Errors (done not called):
  * LB_ERR_NOMEM, LB_ERR_INVAL (an option libcurl refuses, logged). */
 int http_post(struct http *h, const struct http_request *rq, http_done_fn done, void *arg);
+
+/* Whether libcurl resolves host names without blocking (a threaded or
+ * c-ares resolver: CURL_VERSION_ASYNCHDNS). Without, a host name in a URL
+ * blocks the loop while it is looked up. */
+bool http_async_dns(void);
 
 /* Run curl's timers that are due; the next deadline (monotonic ms) or -1. */
 int64_t http_tick(struct http *h, int64_t now_ms);

@@ -1377,7 +1377,8 @@ END_TEST
 
 static const char integ_conf[] =
 	"integrations = {\n"
-	"  http = ( { url = \"https://example.net/hook/{dev_eui}\"; events = [\"up\", \"status\"];\n"
+	"  http = ( { url = \"https://hook:hk-s3cret@example.net/hook/{dev_eui}?token=q-s3cret\";\n"
+	"             events = [\"up\", \"status\"];\n"
 	"             headers = { Authorization = \"Bearer s3cret\"; X-Auth-Token = \"tok\"; };\n"
 	"             body = \"object\"; timeout_ms = 2000; parallel = 2; } );\n"
 	"  influxdb = ( { url = \"http://127.0.0.1:8086\"; database = \"lorawan\";\n"
@@ -1417,7 +1418,7 @@ static void assert_integs(const struct lb_config *c)
 	const struct lb_integ_conf *h = &c->integs[0], *i1 = &c->integs[1], *i2 = &c->integs[2];
 	ck_assert_int_eq(h->kind, LB_INTEG_HTTP);
 	ck_assert_str_eq(h->name, "http1");
-	ck_assert_str_eq(h->url, "https://example.net/hook/{dev_eui}");
+	ck_assert_str_eq(h->url, "https://hook:hk-s3cret@example.net/hook/{dev_eui}?token=q-s3cret");
 	ck_assert_uint_eq(h->events, config_integ_event_bit("up") | config_integ_event_bit("status"));
 	ck_assert_int_eq(h->body, LB_INTEG_BODY_OBJECT);
 	ck_assert_uint_eq(h->n_headers, 2);
@@ -1450,12 +1451,15 @@ START_TEST(test_integrations)
 	assert_integs(&back);
 	free(text);
 	config_free(&back);
-	/* without: passwords, tokens and header values are redacted */
+	/* without: passwords, tokens, header values and the URL's userinfo and
+	 * query values are redacted */
 	text = printed(&c, false);
 	ck_assert_ptr_null(strstr(text, "s3cret"));
 	ck_assert_ptr_null(strstr(text, "tok\""));
 	ck_assert_ptr_nonnull(strstr(text, "\t\t\t\tAuthorization = \"<redacted>\";\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\t\t\tusername = \"u\";\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\t\t\turl = \"https://<redacted>@example.net/hook/"
+				   "{dev_eui}?token=<redacted>\";\n"));
 	free(text);
 	ck_assert_uint_eq(config_integ_event_bit("join"), 2);
 	ck_assert_uint_eq(config_integ_event_bit("uplink"), 0);
@@ -1489,6 +1493,54 @@ START_TEST(test_integration_problems)
 		    "};\n", LB_ERR_CONFIG, want);
 }
 END_TEST
+/* URL placeholders are checked like those of MQTT topic templates. */
+START_TEST(test_integration_url_placeholders)
+{
+	static const char *const want[] = {
+		"2: error: integrations.http[0]: url: unknown placeholder '{devEui}' (known: "
+		"{dev_eui}, {device_name}, {application})",
+		"2: error: integrations.http[0]: missing url",
+		"4: error: integrations.http[2]: url: unknown placeholder '{dev_eui' (known: "
+		"{dev_eui}, {device_name}, {application})",
+		"4: error: integrations.http[2]: missing url",
+		"5: error: integrations.influxdb[0]: url: unknown placeholder '{db}' (an InfluxDB url "
+		"has none)",
+		"5: error: integrations.influxdb[0]: missing url",
+		NULL};
+	expect_text("integrations = {\n"
+		    "  http = ( { url = \"http://h/{devEui}\"; },\n"
+		    "           { url = \"http://h/{application}/{dev_eui}/{device_name}\"; },\n"
+		    "           { url = \"http://h/{dev_eui\"; } );\n"
+		    "  influxdb = ( { url = \"http://i/{db}\"; database = \"d\"; } );\n"
+		    "};\n", LB_ERR_CONFIG, want);
+}
+END_TEST
+
+/* At most LB_INTEGS_MAX entries (the stats event reports each); an
+ * InfluxDB write URL must fit in URL_MAX once built. */
+START_TEST(test_integration_limits)
+{
+	char text[8192], db[1400];
+	size_t n = (size_t)snprintf(text, sizeof(text), "integrations = {\n  http = (\n");
+	for (int i = 0; i <= LB_INTEGS_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s{ url = \"http://h/%d\"; }\n",
+				      i ? "," : "", i);
+	snprintf(text + n, sizeof(text) - n, ");\n};\n");
+	static const char *const many[] = {"1: error: integrations: 33 entries, at most 32", NULL};
+	expect_text(text, LB_ERR_CONFIG, many);
+
+	memset(db, 'd', sizeof(db) - 1);
+	db[sizeof(db) - 1] = '\0';
+	snprintf(text, sizeof(text), "integrations = {\n  influxdb = ( { url = \"http://i\"; "
+		 "database = \"%s\"; } );\n};\n", db);
+	static const char *const long_url[] = {
+		"2: error: integrations.influxdb[0]: the write URL (url, /api/v2/write or /write and "
+		"the percent-encoded database, retention_policy, org, bucket) would be longer than "
+		"2048 bytes", NULL};
+	expect_text(text, LB_ERR_CONFIG, long_url);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1497,6 +1549,8 @@ static Suite *config_suite(void)
 	tcase_add_test(ok, test_cflist_parse);
 	tcase_add_test(ok, test_minimal_is_defaults);
 	tcase_add_test(ok, test_full);
+	tcase_add_test(ok, test_integration_url_placeholders);
+	tcase_add_test(ok, test_integration_limits);
 	tcase_add_test(ok, test_full_round_trip);
 	tcase_add_test(ok, test_print_redacts_secrets);
 	tcase_add_test(ok, test_print_defaults_text);

@@ -155,6 +155,32 @@ START_TEST(test_geohash)
 }
 END_TEST
 
+/* A device tag named like one of the bridge's: as in ChirpStack (a map
+ * of tags, the device's first, then application_name, device_name and
+ * dev_eui; device_uplink's copy gets frequency and dr, the data points'
+ * f_port), the later value wins, so each key appears once: the device's
+ * dr stays on the data points, its f_port on device_uplink. */
+START_TEST(test_tag_keys_unique)
+{
+	expect("up",
+	       "{" DEVINFO("test-dev", "{\"dev_eui\":\"mine\",\"device_name\":\"x\",\"dr\":\"9\","
+			   "\"f_port\":\"1\",\"room\":\"B12\"}")
+	       ",\"dr\":2,\"fCnt\":10,\"fPort\":20,\"txInfo\":{\"frequency\":868100000},"
+	       "\"rxInfo\":[{\"rssi\":-60,\"snr\":1.0}],\"object\":{\"t\":1}}", -1,
+	       "device_frmpayload_data_t,application_name=test-app,dev_eui=0102030405060708,"
+	       "device_name=test-dev,dr=9,f_port=20,room=B12 value=1.000000\n"
+	       "device_uplink,application_name=test-app,dev_eui=0102030405060708,"
+	       "device_name=test-dev,dr=2,f_port=1,frequency=868100000,room=B12 f_cnt=10i,"
+	       "rssi=-60i,snr=1.000000,value=1i\n");
+	/* the bridge's empty value leaves the key out, the device's included */
+	expect("status",
+	       "{\"deviceInfo\":{\"applicationName\":\"a\",\"deviceName\":\"\","
+	       "\"devEui\":\"0102030405060708\",\"tags\":{\"device_name\":\"x\"}},"
+	       "\"margin\":1,\"externalPowerSource\":true}", 5,
+	       "device_status_margin,application_name=a,dev_eui=0102030405060708 value=1i 5\n");
+}
+END_TEST
+
 static Suite *influx_suite(void)
 {
 	Suite *s = suite_create("influx_line");
@@ -166,6 +192,7 @@ static Suite *influx_suite(void)
 	tcase_add_test(tc, test_arrays_escapes_timestamp);
 	tcase_add_test(tc, test_other_events_and_errors);
 	tcase_add_test(tc, test_geohash);
+	tcase_add_test(tc, test_tag_keys_unique);
 	suite_add_tcase(s, tc);
 	return s;
 }
