@@ -809,6 +809,16 @@ static bool undelivered(struct bridge *b)
  * the outbox up to 5 s to reach the broker, then commit the deletions of
  * what the broker acknowledged: what is left is published at the next
  * start, nothing twice. */
+/* Still something to hand over at shutdown: MQTT messages while the broker
+ * is there, integration events (webhooks, InfluxDB) while their servers
+ * answer; both within the same deadline. */
+static bool flushing(struct bridge *b)
+{
+	if (mqtt_connected(&b->mqtt) && undelivered(b))
+		return true;
+	return b->http_ready && integrations_pending(&b->integs) > 0;
+}
+
 static void shutdown_flush(struct bridge *b)
 {
 	int64_t until = loop_now_ms() + BRIDGE_SHUTDOWN_FLUSH_MS;
@@ -826,9 +836,14 @@ static void shutdown_flush(struct bridge *b)
 		log_notice("bridge", "%zu gateway(s) reported OFFLINE", gws);
 	if (publish_bridge(&b->pub, "state", STATE_OFFLINE, strlen(STATE_OFFLINE), true) != LB_OK)
 		log_warn("bridge", "bridge state offline not published (the Last Will says it)");
-	while (mqtt_connected(&b->mqtt) && undelivered(b) && loop_now_ms() < until) {
-		int64_t next = loop_earliest(outbox_tick(&b->outbox, loop_now_ms()), until);
-		next = loop_earliest(next, mqtt_tick(&b->mqtt, loop_now_ms()));
+	while (flushing(b) && loop_now_ms() < until) {
+		int64_t now = loop_now_ms();
+		int64_t next = loop_earliest(outbox_tick(&b->outbox, now), until);
+		next = loop_earliest(next, mqtt_tick(&b->mqtt, now));
+		if (b->http_ready) {
+			next = loop_earliest(next, integrations_tick(&b->integs, now));
+			next = loop_earliest(next, http_tick(&b->http, now));
+		}
 		mqtt_sync_fd(b);
 		if (loop_run_once(&b->loop, loop_earliest(next, loop_now_ms() + 50)) < 0)
 			break;
