@@ -373,6 +373,20 @@ const struct cs_entry config__schema[] = {
 	S_INT("downlink.tx_ack_timeout_ms", downlink_tx_ack_timeout_ms, 3000, 100, 60000,
 	      "Time to wait for a gateway's TX_ACK before counting the downlink as lost."),
 
+	S_INT("downlink.sub_band", downlink_sub_band, 2, 1, 8,
+	      "US915/AU915: the 8-channel sub-band the gateways listen on (2 = channels 8-15 and "
+	      "65, as common 8-channel gateways); the channel mask of LinkADRReq (RP002-1.0.4 "
+	      "\"US902-928 LinkAdrReq command\"). Other regions ignore it."),
+	S_INT("adr.installation_margin_db", adr_installation_margin_db, 10, 0, 30,
+	      "ADR: link margin in dB kept above the demodulation floor of the data rate "
+	      "(devices whose adr is true and whose uplinks set the ADR bit)."),
+	S_INT("adr.max_unanswered", adr_max_unanswered, 3, 1, 20,
+	      "ADR and the other MAC requests: tries of a request the device does not answer "
+	      "before the bridge stops asking for adr.backoff_h (logged once)."),
+	S_INT("adr.backoff_h", adr_backoff_h, 24, 1, 168,
+	      "Hours without a request to a device that left adr.max_unanswered of them "
+	      "unanswered."),
+
 	S_INT("fair_access.uplink_airtime_ms", fair_access.uplink_airtime_ms, 30000, 1, 604800000,
 	      "Uplink airtime budget of each device per window, in ms (TTN: 30 s per 24 h)."),
 	S_INT("fair_access.downlinks", fair_access.downlinks, 10, 1, 1000000,
@@ -467,6 +481,15 @@ const struct csd_field config__device_fields[] = {
 	{.name = "codec_script", .type = CSD_FILE, .offset = DEV_OFF(codec_script, char *),
 	 .help = "JavaScript file of the \"js\" codec, relative to the configuration file's "
 		 "directory; absent = its application's."},
+	{.name = "adr", .type = CSD_BOOL, .offset = DEV_OFF(adr, bool), .def_str = "true",
+	 .help = "Network-side ADR: when the device sets the ADR bit, LinkADRReq moves it to the "
+		 "fastest data rate and lowest TX power its link allows (see adr.*); false = "
+		 "leave its data rate alone."},
+	{.name = "status_interval_h", .type = CSD_INT, .offset = DEV_OFF(status_interval_h, int),
+	 .def_int = 24, .min = 0, .max = 8760,
+	 .help = "Hours between DevStatusReq (battery and margin, `status` events); a device "
+		 "whose status is unknown is asked at its first uplink; 0 = never; absent = its "
+		 "application's, else 24."},
 };
 
 const size_t config__n_device_fields = sizeof(config__device_fields) / sizeof(config__device_fields[0]);

@@ -55,6 +55,8 @@ struct lb_app_conf {
 	int codec;                      /* enum lb_codec */
 	bool codec_set;                 /* codec given in the entry */
 	char *codec_script;             /* absolute path, NULL = unset */
+	bool status_interval_set;
+	int status_interval_h;          /* its devices' DevStatusReq period */
 	int line;
 };
 
@@ -83,6 +85,9 @@ struct lb_device_conf {
 	struct lb_fair_access fair_access;  /* effective: own keys, else global */
 	unsigned fa_set;                /* LB_FA_SET_* keys set in the device's own
 					 * fair_access group (not inherited) */
+	bool adr;                       /* honour the device's ADR bit (true) */
+	int status_interval_h;          /* DevStatusReq period: own, else its
+					 * application's, else 24; 0 = never */
 	int line;                       /* source line, for messages */
 };
 
@@ -166,6 +171,13 @@ struct lb_config {
 	int downlink_rx2_dr;            /* only if has_: else region default */
 	int downlink_tx_ack_timeout_ms; /* 3000 */
 	char *downlink_join_cflist;     /* "auto", "none" or "867.1,867.3,..." (MHz) */
+
+	int downlink_sub_band;          /* US915/AU915: 8-channel sub-band 1..8 (2) */
+
+	/* adr: the network side of ADR (daemon/netmac.h) */
+	int adr_installation_margin_db; /* 10 */
+	int adr_max_unanswered;         /* 3 LinkADRReq without an answer, then back off */
+	int adr_backoff_h;              /* 24 */
 
 	struct lb_fair_access fair_access;  /* global policy (defaults: TTN's) */
 

@@ -84,6 +84,7 @@ struct bridge {
 	struct sessions sessions;
 	struct budget budget;
 	struct txsched tx;
+	struct netmac netmac;
 	struct otaa otaa;
 	struct payloads payloads;
 	struct uplink uplink;

@@ -11,6 +11,8 @@
  *   queued item (oldest first, durable in the store)   FPort + payload
  *   confirmed uplink                                  ACK bit
  *   LinkCheckReq / DeviceTimeReq in the uplink        answers in FOpts
+ *   the network's MAC requests (netmac.h)             FOpts, or FPort 0
+ *                                                     when nothing else goes
  *
  * The frame goes to the gateway with the best link margin among those that
  * heard the uplink, as a PULL_RESP for RX1 (tmst + delay); its TX_ACK is
@@ -49,6 +51,7 @@
 #include "daemon/devevent.h"
 #include "daemon/durable.h"
 #include "daemon/ids.h"
+#include "daemon/netmac.h"
 #include "daemon/session.h"
 #include "daemon/udpout.h"
 #include "gwmp/gwmp.h"
@@ -75,6 +78,7 @@ struct txsched_slot {
 	size_t n_rx;
 	uint8_t mac[TXSCHED_MAC_MAX];    /* MAC answers for FOpts */
 	size_t mac_len;
+	bool mac_wanted;                 /* netmac: the uplink needs a downlink */
 };
 
 struct txsched_stats {
@@ -107,6 +111,7 @@ struct txsched_ctx {
 	const struct devevents *ev;
 	struct idgen *ids;
 	struct udpout out;
+	struct netmac *netmac;           /* network MAC requests; NULL = none */
 };
 
 struct txsched {

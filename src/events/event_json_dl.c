@@ -73,6 +73,39 @@ int event_json_ack(const struct ev_ack *ev, char *out, size_t cap, size_t *len)
 	return event_json__finish(o, err, out, cap, len);
 }
 
+#define BATTERY_EXTERNAL 0            /* DevStatusAns Battery (TS001-1.0.4 §5.5) */
+#define BATTERY_UNKNOWN 255
+#define BATTERY_FULL 254.0f
+
+float event_json_battery_percent(uint8_t battery)
+{
+	if (battery == BATTERY_EXTERNAL || battery == BATTERY_UNKNOWN)
+		return 0.0f;
+	return (float)battery / BATTERY_FULL * 100.0f;
+}
+
+int event_json_status(const struct ev_status *ev, char *out, size_t cap, size_t *len)
+{
+	int err = LB_OK;
+
+	if (!ev || !ev->dev || !out || !len)
+		return LB_ERR_INVAL;
+	struct json_object *o = json_object_new_object();
+	if (!o)
+		return LB_ERR_NOMEM;
+	event_json__add(o, "deduplicationId", event_json__uuid(ev->dedup_id), &err);
+	event_json__add_time(o, "time", ev->time_us, &err);
+	add_device(o, ev->dev, &err);
+	event_json__add(o, "margin", json_object_new_int(ev->margin), &err);
+	event_json__add(o, "externalPowerSource",
+			json_object_new_boolean(ev->battery == BATTERY_EXTERNAL), &err);
+	event_json__add(o, "batteryLevelUnavailable",
+			json_object_new_boolean(ev->battery == BATTERY_UNKNOWN), &err);
+	event_json__add(o, "batteryLevel",
+			event_json__number(event_json_battery_percent(ev->battery), true), &err);
+	return event_json__finish(o, err, out, cap, len);
+}
+
 static struct json_object *attempts_json(const struct ev_txack *ev, int *err)
 {
 	struct json_object *a = json_object_new_array();
