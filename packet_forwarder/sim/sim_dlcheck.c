@@ -91,8 +91,8 @@ int sim_dlcheck_init(struct sim_dlcheck *c, const struct sim_opts *o, struct sim
 	c->print = print;
 	c->rng = rng_seed;
 	c->join_timeout_us = (int64_t)o->join_timeout_ms * 1000;
-	c->region = region_find("EU868");
-	if (!c->region)
+	c->region = &o->region;
+	if (o->region.n_default_channels == 0)
 		return LB_ERR_NOT_FOUND;
 	int rc = join_version_parse(o->lorawan_version, &c->version);
 	if (rc != LB_OK)
@@ -236,7 +236,7 @@ static void print_raw(struct dl_ctx *x, const uint8_t token[2])
 	hex_format_eui(x->gw->c.eui, eui);
 	hex_encode(tx->data, tx->size, data, sizeof(data));
 	fprintf(x->c->print,
-		"down gw=%s token=%02x%02x imme=%d tmst=%" PRIu32 " freq=%.1f datr=SF%uBW%u "
+		"down gw=%s token=%02x%02x imme=%d tmst=%" PRIu32 " freq=%.4f datr=SF%uBW%u "
 		"powe=%d ipol=%d size=%u data=%s\n",
 		eui, token[0], token[1], tx->imme, tx->tmst, tx->freq_hz / 1e6, tx->sf, tx->bw_khz,
 		tx->powe, tx->ipol, tx->size, data);

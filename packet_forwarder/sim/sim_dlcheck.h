@@ -56,7 +56,7 @@ struct sim_join_wait {
 
 struct sim_dlcheck {
 	const struct sim_opts *o;
-	const struct region *region;        /* EU868 */
+	const struct region *region;        /* the --region (o->region), dwell applied */
 	enum join_version version;
 	struct sim_devices *devs;
 	struct sim_gateway *gws;

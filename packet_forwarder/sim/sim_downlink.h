@@ -5,7 +5,9 @@
  *
  * Reference: LoRaWAN L2 1.0.4 specification (TS001-1.0.4) §4.3.1.5 (FCnt),
  * §4.4 (MIC), §4.3.3 (FRMPayload), §3.3 (receive windows); RP002-1.0.4
- * "EU863-870 Receive Windows" (EU868 RX1/RX2); Semtech PROTOCOL.TXT §6 (txpk).
+ * "Receive Windows" of the region (EU868 §2.4.7, AS923 §2.10.7 with the
+ * DownlinkDwellTime table, KR920 §2.11.7, IN865 §2.12.7); Semtech
+ * PROTOCOL.TXT §6 (txpk).
  *
  * A device opens two windows after each uplink, timed from the end of the
  * uplink, which is what rxpk.tmst marks; so on the gateway that heard it:
@@ -15,7 +17,10 @@
  *                      ^ rxpk.tmst     ^ + RECEIVE_DELAY1   ^ + RECEIVE_DELAY1 + 1 s
  *                                        (join: + 5 s)        (join: + 6 s)
  *   RX1: uplink frequency, DR = RX1 table[uplink DR][RX1DROffset] (0 for a join-accept)
- *   RX2: 869.525 MHz (EU868), DR = the device's RX2 DR (DR0 until a join-accept says)
+ *   RX2: the region's frequency (EU868 869.525, AS923-1 923.2, KR920 921.9, IN865
+ *        866.55 MHz), DR = the device's RX2 DR (the region's until a join-accept says)
+ *   Size: at most M + 5 of the DR in the region as configured (AS923: the
+ *        DownlinkDwellTime column, RP002-1.0.4 §2.10.6)
  *
  * Every comparison of tmst is modulo 2^32 (the concentrator counter wraps
  * every 71.6 min).

@@ -18,7 +18,8 @@
 #define MAX_FPORT 223
 #define MAX_JOIN_TIMEOUT_MS 600000
 #define MAX_LINGER_MS 600000
-#define MAX_RX2_DR 5                /* EU868 DR0..DR5 (LoRa BW125) */
+#define MAX_RX2_DR 5                /* DR0..DR5 (LoRa BW125) in every --region */
+#define SF_MAX_DWELL 10             /* AS923 UplinkDwellTime 1: DR2 (SF10) and up */
 
 enum opt_id {
 	OPT_SERVER = 256, OPT_GATEWAYS, OPT_GATEWAY_EUI, OPT_DEVICES, OPT_RATE, OPT_COUNT,
@@ -28,7 +29,8 @@ enum opt_id {
 	OPT_ALL_GATEWAYS, OPT_PRINT, OPT_QUIET, OPT_STRICT_ACKS, OPT_SHARED_DEVADDR,
 	OPT_REPLAY, OPT_BAD_MIC, OPT_MALFORMED, OPT_OTAA, OPT_LORAWAN_VERSION,
 	OPT_DEV_NONCE_START, OPT_JOIN_TIMEOUT, OPT_RX2_DR, OPT_EXPECT_DOWN, OPT_STRICT_DOWNLINKS,
-	OPT_LINGER, OPT_TXACK_ERROR, OPT_PAYLOAD, OPT_HELP
+	OPT_LINGER, OPT_TXACK_ERROR, OPT_PAYLOAD, OPT_REGION, OPT_UPLINK_DWELL,
+	OPT_DOWNLINK_DWELL, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -73,6 +75,9 @@ static const struct option long_opts[] = {
 	{"strict-downlinks", no_argument, NULL, OPT_STRICT_DOWNLINKS},
 	{"linger", required_argument, NULL, OPT_LINGER},
 	{"txack-error", required_argument, NULL, OPT_TXACK_ERROR},
+	{"region", required_argument, NULL, OPT_REGION},
+	{"uplink-dwell", required_argument, NULL, OPT_UPLINK_DWELL},
+	{"downlink-dwell", required_argument, NULL, OPT_DOWNLINK_DWELL},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -111,6 +116,12 @@ void sim_opts_usage(FILE *out)
 	      "                         (ch 1), humidity (ch 2), battery voltage (ch 3) (text)\n"
 	      "  --fport N              FPort 1..223 (1)\n"
 	      "  --sf N                 spreading factor 7..12, 0 = per device (7)\n"
+	      "  --region NAME          EU868, AS923-1..AS923-4 (AS923), KR920 or IN865: the\n"
+	      "                         devices send on the region's default channels and\n"
+	      "                         listen where it prescribes RX1 and RX2 (EU868)\n"
+	      "  --uplink-dwell 0|1     AS923 UplinkDwellTime: 1 keeps uplinks at SF7..SF10 (1)\n"
+	      "  --downlink-dwell 0|1   AS923 DownlinkDwellTime: the RX1 table and downlink\n"
+	      "                         size limits the devices assume (0)\n"
 	      "  --confirmed            send ConfirmedDataUp\n"
 	      "  --shared-devaddr       devices 0 and 1 share a DevAddr (different keys)\n"
 	      "\n"
@@ -119,7 +130,8 @@ void sim_opts_usage(FILE *out)
 	      "  --lorawan-version V    1.0.0 .. 1.0.4 (1.0.3); 1.0.4 DevNonces count up\n"
 	      "  --dev-nonce-start N    first DevNonce of 1.0.4 devices (0)\n"
 	      "  --join-timeout MS      retry a join without accept after MS ms (2000)\n"
-	      "  --rx2-dr N             RX2 data rate before a join-accept / for ABP (0)\n"
+	      "  --rx2-dr N             RX2 data rate before a join-accept / for ABP (the\n"
+	      "                         region's: EU868, KR920 DR0; AS923, IN865 DR2)\n"
 	      "\n"
 	      "Downlinks (every PULL_RESP is verified as the device would receive it):\n"
 	      "  --expect-down FILE     append \"<dev_eui> <fcnt_down> <fport> <payload hex>\n"
@@ -169,6 +181,9 @@ static void defaults(struct sim_opts *o)
 	o->protocol = 2;
 	o->lorawan_version = "1.0.3";
 	o->join_timeout_ms = SIM_DEFAULT_JOIN_TIMEOUT_MS;
+	o->region_name = "EU868";
+	o->uplink_dwell = -1;
+	o->downlink_dwell = -1;
 }
 
 int sim_opts_split_server(const char *s, char host[SIM_HOST_LEN], char port[SIM_PORT_LEN])
@@ -315,6 +330,13 @@ static int apply_number(struct sim_opts *o, int id, const char *optarg)
 		return o->join_timeout_ms ? LB_OK : LB_ERR_INVAL;
 	case OPT_RX2_DR:
 		GET_U(MAX_RX2_DR, &o->rx2_dr);
+		o->rx2_dr_given = true;
+		return LB_OK;
+	case OPT_UPLINK_DWELL:
+		GET_U(1, &o->uplink_dwell);
+		return LB_OK;
+	case OPT_DOWNLINK_DWELL:
+		GET_U(1, &o->downlink_dwell);
 		return LB_OK;
 	case OPT_LINGER:
 		GET_U(MAX_LINGER_MS, &o->linger_ms);
@@ -392,8 +414,45 @@ static int apply(struct sim_opts *o, int id, const char *optarg)
 	case OPT_EXPECT_DOWN: return set_path(&o->expect_down_path, optarg);
 	case OPT_STRICT_DOWNLINKS: return set_flag(&o->strict_downlinks);
 	case OPT_TXACK_ERROR: return add_txack_rule(o, optarg);
+	case OPT_REGION: return set_path(&o->region_name, optarg);
 	default: return apply_number(o, id, optarg);
 	}
+}
+
+/*
+ * --region with its dwell settings: the simulated devices only know default
+ * channels (RP002-1.0.4: EU868 §2.4.2, AS923 §2.10.2, KR920 §2.11.2, IN865
+ * §2.12.2), so the grid regions US915/AU915 are refused. AS923 devices start
+ * with UplinkDwellTime 1 and DownlinkDwellTime 0 unless told otherwise, as
+ * lorabridge's region_dwell_time does.
+ */
+static int resolve_region(struct sim_opts *o)
+{
+	const struct region *r = region_find(o->region_name);
+
+	if (!r || r->n_default_channels == 0) {
+		fprintf(stderr, "lorabridge-sim: --region %s: not one of EU868, AS923, AS923-1.."
+			"AS923-4, KR920, IN865\n", o->region_name);
+		return LB_ERR_INVAL;
+	}
+	if (!r->tx_param_setup && (o->uplink_dwell >= 0 || o->downlink_dwell >= 0)) {
+		fprintf(stderr, "lorabridge-sim: --uplink-dwell/--downlink-dwell are for AS923\n");
+		return LB_ERR_INVAL;
+	}
+	bool up = r->tx_param_setup && o->uplink_dwell != 0;
+	bool down = r->tx_param_setup && o->downlink_dwell == 1;
+	if (region_configure(r, up, down, &o->region) != LB_OK)
+		return LB_ERR_INVAL;
+	if (up && o->sf > SF_MAX_DWELL) {
+		fprintf(stderr, "lorabridge-sim: --sf %u breaks the 400 ms uplink dwell time of %s "
+			"(SF7..SF10, or --uplink-dwell 0)\n", o->sf, r->name);
+		return LB_ERR_INVAL;
+	}
+	if (!o->rx2_dr_given) {
+		uint32_t unused;
+		(void)region_rx2(&o->region, &unused, &o->rx2_dr);
+	}
+	return LB_OK;
 }
 
 int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
@@ -432,5 +491,5 @@ int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
 		fprintf(stderr, "lorabridge-sim: --shared-devaddr needs at least 2 devices\n");
 		return LB_ERR_INVAL;
 	}
-	return LB_OK;
+	return resolve_region(o);
 }

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lorawan/region.h"
+
 #define SIM_DEFAULT_HOST "127.0.0.1"
 #define SIM_DEFAULT_PORT "1700"
 #define SIM_DEFAULT_GATEWAY_EUI 0xaa555a0000000001ULL
@@ -52,6 +54,11 @@ struct sim_opts {
 	bool payload_lpp;               /* --payload cayennelpp */
 	uint8_t fport;                  /* 1 */
 	uint8_t sf;                     /* 7; 0 = per device */
+	/* --region: the devices' default channels, data rates and RX windows */
+	const char *region_name;        /* "EU868" */
+	int uplink_dwell;               /* AS923 --uplink-dwell 0|1, -1 = default (1) */
+	int downlink_dwell;             /* AS923 --downlink-dwell 0|1, -1 = default (0) */
+	struct region region;           /* region_name, dwell settings applied */
 	bool confirmed;
 	double keepalive_s;             /* 10; 0 = no PULL_DATA */
 	double stat_interval_s;         /* 30; 0 = no stat */
@@ -70,7 +77,8 @@ struct sim_opts {
 	const char *lorawan_version;    /* "1.0.3"; 1.0.4: DevNonce is a counter */
 	uint16_t dev_nonce_start;       /* first DevNonce of 1.0.4 devices (0) */
 	int join_timeout_ms;            /* wall clock before a join is retried (2000) */
-	uint8_t rx2_dr;                 /* RX2 DR before a join-accept / of ABP devices (0) */
+	uint8_t rx2_dr;                 /* RX2 DR before a join-accept / of ABP devices */
+	bool rx2_dr_given;              /* else the region's default RX2 DR */
 	const char *expect_down_path;
 	bool strict_downlinks;
 	int linger_ms;                  /* keep listening after the last uplink (0) */

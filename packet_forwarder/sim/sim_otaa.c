@@ -10,7 +10,7 @@
 #include "base/lb_err.h"
 
 #define NONCE_REDRAWS 16
-#define CFLIST_FREQS 5              /* EU868 CFList type 0: channels 3..7 */
+#define CFLIST_FREQS 5              /* CFList type 0: 5 channels after the defaults */
 #define CFLIST_FREQ_LEN 3
 #define CFLIST_OFF_TYPE 15
 #define CFLIST_TYPE_FREQ 0
@@ -79,7 +79,9 @@ static int why_range(char *why, size_t cap, const char *fmt, ...)
 	return LB_ERR_RANGE;
 }
 
-/* EU868 CFList type 0 (RP002-1.0.4 §2.3.1, region.h region_cflist_freq). */
+/* CFList type 0 (RP002-1.0.4 §2.3.1, region.h region_cflist_freq): channels
+ * 3..7 in EU868, KR920, IN865 (§2.4.4, §2.11.4, §2.12.4), 2..6 in AS923
+ * (§2.10.4), each inside the region's band. */
 static int check_cflist(const struct region *r, const struct join_accept_params *a, char *why,
 			size_t cap)
 {
@@ -95,7 +97,8 @@ static int check_cflist(const struct region *r, const struct join_accept_params 
 		uint32_t f = (uint32_t)(p[0] | p[1] << 8 | p[2] << 16) * CFLIST_FREQ_UNIT_HZ;
 		if (f != 0 && (f < r->min_hz || f > r->max_hz))
 			return why_range(why, cap, "CFList channel %zu at %" PRIu32
-					 " Hz is outside the band", i + 3, f);
+					 " Hz is outside the %s band", i + r->n_default_channels, f,
+					 r->name);
 	}
 	return LB_OK;
 }

@@ -42,7 +42,7 @@ int sim_otaa_build_join(struct sim_device *d, size_t idx, uint16_t dev_nonce,
  * a valid NetID with the DevAddr in its space, a JoinNonce the device has
  * not had before (1.0.4: greater than the last, TS001-1.0.4 §6.2.6 and
  * LoRaWAN TR001), an
- * RX1DROffset, RX2 DR and CFList valid in region r (EU868 CFList type 0:
+ * RX1DROffset, RX2 DR and CFList valid in region r (CFList type 0:
  * frequencies 0 or inside the band). Returns LB_OK, or LB_ERR_RANGE with a
  * reason in why (cap bytes).
  */

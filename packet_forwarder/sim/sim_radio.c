@@ -6,8 +6,6 @@
 
 #include "base/lb_err.h"
 
-#define EU868_CH0_HZ 868100000U
-#define EU868_CH_STEP_HZ 200000U
 #define BW_KHZ 125
 #define CR_4_5 1
 #define CRC_OK 1
@@ -24,9 +22,23 @@
 #define LSNR_MAX_DB 13.5f
 #define GW_DISTANCE_STEPS 6         /* gateway distances cycle after 6 */
 
-uint32_t sim_radio_freq_hz(unsigned ch)
+uint32_t sim_radio_freq_hz(const struct region *region, unsigned ch)
 {
-	return EU868_CH0_HZ + EU868_CH_STEP_HZ * (ch % SIM_RADIO_N_CHANNELS);
+	if (!region || region->n_default_channels == 0)
+		return 0;
+	return region->default_channels_hz[ch % region->n_default_channels];
+}
+
+/* The per-device SF of --sf 0: SF7..SF12, or SF7..SF10 under a dwell limit. */
+static uint8_t device_sf(const struct sim_reception *r)
+{
+	unsigned n = SIM_RADIO_SF_MAX - SIM_RADIO_SF_MIN + 1;
+
+	if (r->sf)
+		return r->sf;
+	if (r->region->dwell_up125_ms)
+		n = SIM_RADIO_SF_MAX_DWELL - SIM_RADIO_SF_MIN + 1;
+	return (uint8_t)(SIM_RADIO_SF_MIN + r->dev_idx % n);
 }
 
 /* A small deterministic hash (xorshift-multiply) of the reception. */
@@ -48,10 +60,12 @@ static int jitter(uint32_t h, int span)
 
 int sim_radio_rxpk(const struct sim_reception *r, struct gwmp_rxpk *out)
 {
-	uint8_t sf = r->sf ? r->sf : (uint8_t)(SIM_RADIO_SF_MIN + r->dev_idx % 6);
+	if (!r->region || r->region->n_default_channels == 0)
+		return LB_ERR_INVAL;
+	uint8_t sf = device_sf(r);
 	unsigned dist = r->gw_idx % GW_DISTANCE_STEPS;
 	uint32_t h = mix(r->gw_idx, r->dev_idx, r->fcnt);
-	unsigned ch = (unsigned)((r->dev_idx + r->fcnt) % SIM_RADIO_N_CHANNELS);
+	unsigned ch = (unsigned)((r->dev_idx + r->fcnt) % r->region->n_default_channels);
 
 	if (r->phy_len > GWMP_MAX_PHY || sf < SIM_RADIO_SF_MIN || sf > SIM_RADIO_SF_MAX)
 		return LB_ERR_INVAL;
@@ -59,7 +73,7 @@ int sim_radio_rxpk(const struct sim_reception *r, struct gwmp_rxpk *out)
 	out->tmst = r->tmst;
 	out->has_time = true;
 	out->time_us = r->wall_us;
-	out->freq_hz = sim_radio_freq_hz(ch);
+	out->freq_hz = sim_radio_freq_hz(r->region, ch);
 	out->chan = (int)ch;
 	out->rfch = SIM_RADIO_RFCH;
 	out->stat = CRC_OK;

@@ -2,10 +2,13 @@
 /*
  * sim_radio.h - plausible radio metadata for a simulated reception (pure).
  *
- * Channels: the three EU868 default channels 868.1 / 868.3 / 868.5 MHz
- * (RP002-1.0.4 EU863-870 default channels), which the Semtech EU sample config puts on IF
- * channels 0..2 of RF chain 1. The channel of an uplink follows the device
- * and its counter so consecutive frames hop. RSSI and SNR drift with the
+ * Channels: the default channels of the region (RP002-1.0.4: EU868 868.1 /
+ * 868.3 / 868.5 MHz, §2.4.2; AS923 923.2 / 923.4 MHz plus the group offset,
+ * §2.10.2; KR920 922.1 / 922.3 / 922.5 MHz, §2.11.2; IN865 865.0625 /
+ * 865.4025 / 865.985 MHz, §2.12.2), on IF channels 0.. of RF chain 1 as in
+ * the Semtech EU sample config. The channel of an uplink follows the device
+ * and its counter so consecutive frames hop. With an uplink dwell-time limit
+ * (AS923, RP002-1.0.4 §2.10.6) devices use SF7..SF10 only. RSSI and SNR drift with the
  * gateway (farther gateways hear the device weaker) and a small
  * deterministic jitter, so multi-gateway de-duplication has a clear best
  * gateway. Code rate 4/5, bandwidth 125 kHz, CRC OK.
@@ -18,27 +21,32 @@
 
 #include "gwmp/gwmp.h"
 
-#define SIM_RADIO_N_CHANNELS 3
+#include "lorawan/region.h"
+
 #define SIM_RADIO_RFCH 1
 #define SIM_RADIO_SF_MIN 7
 #define SIM_RADIO_SF_MAX 12
+#define SIM_RADIO_SF_MAX_DWELL 10   /* DR2: the slowest with a 400 ms payload */
 
 /* One reception: who sent what, heard by which gateway, when. */
 struct sim_reception {
+	const struct region *region; /* default channels (n_default_channels >= 1) */
 	unsigned gw_idx;
 	size_t dev_idx;
 	uint32_t fcnt;
-	uint8_t sf;                 /* 7..12, or 0: 7 + dev_idx % 6 */
+	uint8_t sf;                 /* 7..12, or 0: 7 + dev_idx % 6 (dwell: % 4) */
 	uint32_t tmst;              /* the gateway's concentrator counter (µs) */
 	int64_t wall_us;            /* Unix µs */
 	const uint8_t *phy;
 	size_t phy_len;             /* <= GWMP_MAX_PHY */
 };
 
-/* Fill *out for r. Returns LB_OK or LB_ERR_INVAL (phy too long, bad sf). */
+/* Fill *out for r. Returns LB_OK or LB_ERR_INVAL (phy too long, bad sf, no
+ * region or one without default channels). */
 int sim_radio_rxpk(const struct sim_reception *r, struct gwmp_rxpk *out);
 
-/* Centre frequency of EU868 default channel ch (0..2), Hz. */
-uint32_t sim_radio_freq_hz(unsigned ch);
+/* Centre frequency of default channel ch (modulo their number), Hz; 0 for a
+ * region without default channels. */
+uint32_t sim_radio_freq_hz(const struct region *region, unsigned ch);
 
 #endif

@@ -64,7 +64,8 @@ static int push_via(struct sim_traffic *t, unsigned g, size_t dev_idx, uint32_t 
 {
 	struct sim_gateway *gw = &t->gws[g];
 	struct sim_reception r = {
-		.gw_idx = g, .dev_idx = dev_idx, .fcnt = fcnt, .sf = t->o->sf,
+		.region = &t->o->region, .gw_idx = g, .dev_idx = dev_idx, .fcnt = fcnt,
+		.sf = t->o->sf,
 		.tmst = sim_gateway_tmst(gw, now_us), .wall_us = wall, .phy = phy, .phy_len = len,
 	};
 	bool ok;
@@ -104,7 +105,7 @@ static void record(struct sim_traffic *t, const struct sim_uplink *up, unsigned 
 	hex_format_u32(d->dev_addr, addr);
 	hex_encode(up->phy, up->phy_len, phy, sizeof(phy));
 	fprintf(t->print,
-		"up gw=%s%s dev_eui=%s dev_addr=%s fcnt=%" PRIu32 " fport=%u freq=%.1f "
+		"up gw=%s%s dev_eui=%s dev_addr=%s fcnt=%" PRIu32 " fport=%u freq=%.4f "
 		"datr=SF%uBW125 rssi=%d lsnr=%.1f payload=%s phy=%s\n",
 		gweui, t->o->all_gateways && t->n_gws > 1 ? "+" : "", eui, addr, up->fcnt,
 		up->fport, rxpk->freq_hz / 1e6, rxpk->sf, rxpk->rssi, rxpk->lsnr, payload, phy);
@@ -211,7 +212,7 @@ static void print_join(struct sim_traffic *t, const struct sim_device *d, const 
 	hex_encode(up->phy, up->phy_len, phy, sizeof(phy));
 	fprintf(t->print,
 		"join-request gw=%s%s dev_eui=%s join_eui=%s dev_nonce=%" PRIu32 " attempt=%" PRIu32
-		" tmst=%" PRIu32 " freq=%.1f datr=SF%uBW125 phy=%s\n",
+		" tmst=%" PRIu32 " freq=%.4f datr=SF%uBW125 phy=%s\n",
 		gweui, t->o->all_gateways && t->n_gws > 1 ? "+" : "", eui, join_eui, up->fcnt,
 		d->n_joins, rxpk->tmst, rxpk->freq_hz / 1e6, rxpk->sf, phy);
 }

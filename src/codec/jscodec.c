@@ -598,7 +598,8 @@ static int heap_ensure(struct jscodec *c, char *why, size_t why_cap)
 }
 
 /* The end of a call: drop nret values, or the whole heap after a limit was
- * hit; the rebuild's own error is left for the next call to report. */
+ * hit. The next call rebuilds it (heap_ensure) and reports the rebuild's
+ * error: a call that timed out costs its deadline, not also a rebuild. */
 static void call_end(struct jscodec *c, duk_idx_t nret)
 {
 	if (!c->poisoned) {
@@ -606,8 +607,6 @@ static void call_end(struct jscodec *c, duk_idx_t nret)
 		return;
 	}
 	heap_destroy(c);
-	char ignored[8];
-	(void)heap_build(c, ignored, sizeof(ignored));
 }
 
 /* Run fn protected under the deadline; it leaves nret values. */
@@ -897,6 +896,18 @@ static void take_member(struct json_object *result, const char *key, struct json
 	*out = json_object_get(v);
 }
 
+/* Run fn (one result value) and take its result as JSON; the call ends
+ * either way (call_end). *result is NULL unless LB_OK. */
+static int run_for_result(struct call *k, duk_safe_call_function fn, struct json_object **result)
+{
+	int err = call_run(k, fn, 1);
+	*result = NULL;
+	if (err == LB_OK)
+		err = take_result(k->c, result, k->why, k->why_cap);
+	call_end(k->c, 1);
+	return err;
+}
+
 int jscodec_decode(struct jscodec *c, const struct jscodec_uplink *up, struct json_object **data,
 		   struct json_object **warnings, char *why, size_t why_cap)
 {
@@ -915,11 +926,8 @@ int jscodec_decode(struct jscodec *c, const struct jscodec_uplink *up, struct js
 		return err;
 
 	struct call k = { .c = c, .why = why, .why_cap = why_cap, .up = up };
-	err = call_run(&k, decode_safe, 1);
-	struct json_object *result = NULL;
-	if (err == LB_OK)
-		err = take_result(c, &result, why, why_cap);
-	call_end(c, 1);
+	struct json_object *result;
+	err = run_for_result(&k, decode_safe, &result);
 	if (err != LB_OK)
 		return err;
 	if (!json_object_is_type(json_object_object_get(result, "data"), json_type_object)) {
@@ -1060,11 +1068,8 @@ int jscodec_encode(struct jscodec *c, struct json_object *data, const struct jsc
 		.c = c, .why = why, .why_cap = why_cap, .data_json = text, .data_len = n,
 		.vars = vars, .fport = *fport, .out = out, .out_cap = out_cap,
 	};
-	err = call_run(&k, encode_safe, 1);
-	struct json_object *result = NULL;
-	if (err == LB_OK)
-		err = take_result(c, &result, why, why_cap);
-	call_end(c, 1);
+	struct json_object *result;
+	err = run_for_result(&k, encode_safe, &result);
 	if (err != LB_OK)
 		return err;
 	take_member(result, "warnings", warnings);

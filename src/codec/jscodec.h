@@ -52,7 +52,8 @@
  * never runs longer than limits.timeout_ms, never lets the heap grow past
  * limits.heap_max and never returns JSON longer than limits.result_max;
  * past any of them the call fails, and after a timeout or the heap cap the
- * heap is rebuilt from the script (before the call returns), so one bad
+ * heap is dropped and rebuilt from the script when the next call starts (so a
+ * timed-out call costs its deadline only, not also a rebuild); one bad
  * uplink does not poison the next. A script that only throws keeps its
  * heap.
  *

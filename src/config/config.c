@@ -319,9 +319,9 @@ static const config_setting_t *where(const struct config__load *c, const char *p
 	return c->where[config__schema_find(path)];
 }
 
-/* The downlink parameters must exist in the region (RP002-1.0.4 "EU863-870
- * Receive Windows", "US902-928 Receive Windows"). Skipped when the region
- * setting itself is wrong. */
+/* The downlink parameters must exist in the region (RP002-1.0.4 "Receive
+ * Windows" of each region chapter). Skipped when the region setting itself
+ * is wrong. */
 static void check_region(struct config__load *c)
 {
 	const struct lb_config *cfg = c->cfg;

@@ -121,7 +121,7 @@ static void parse_script(struct config__load *c, const config_setting_t *s, cons
 	if (!string_value(c, s, label, &v))
 		return;
 	snprintf(flabel, sizeof(flabel), "%s: codec_script", label);
-	char *full = config__resolve_file(c, s, flabel, v);
+	char *full = config__resolve_script(c, s, flabel, v);
 	if (!full)
 		return;
 	free(a->codec_script);
@@ -308,6 +308,8 @@ void config__print_apps(const struct lb_config *cfg, FILE *out)
 		print_field(out, app_field_names[AF_NAME], a->name ? a->name : "");
 		if (a->id)
 			print_field(out, app_field_names[AF_ID], a->id);
+		else
+			fputs("\t\t# id is not set: applicationId is derived from the name\n", out);
 		if (a->codec_set)
 			print_field(out, app_field_names[AF_CODEC], config__codec_names[a->codec]);
 		if (a->codec_script)

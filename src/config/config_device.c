@@ -193,7 +193,7 @@ static bool parse_file_field(struct config__load *c, const struct csd_field *f,
 		error_at(c, s, "%s: expected a string, got %s", flabel, config__type_desc(s));
 		return false;
 	}
-	char *full = config__resolve_file(c, s, flabel, config_setting_get_string(s));
+	char *full = config__resolve_script(c, s, flabel, config_setting_get_string(s));
 	if (!full)
 		return false;
 	char **field = dev_field(d, f->offset);

@@ -202,7 +202,8 @@ static bool check_topic_bridge(const char *v, char *why, size_t cap)
 
 /* --- the schema --------------------------------------------------------- */
 
-static const char *const regions[] = {"EU868", "US915", "AU915", NULL};
+static const char *const regions[] = {"EU868", "US915", "AU915", "AS923", "AS923-1",
+				      "AS923-2", "AS923-3", "AS923-4", "KR920", "IN865", NULL};
 static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
 /* Indexes are enum lb_fa_action. */
 static const char *const fa_actions[] = {"warn", "enforce", NULL};
@@ -334,7 +335,9 @@ const struct cs_entry config__schema[] = {
 	      "{prefix}/status \"online\" makes the bridge announce them again."),
 
 	S_ENUM("region", region, "EU868", regions,
-	       "LoRaWAN regional parameters (data rates, channels, receive windows, duty cycle)."),
+	       "LoRaWAN regional parameters (data rates, channels, receive windows, duty cycle): "
+	       "RP002-1.0.4's EU868, US915, AU915, AS923-1 to AS923-4 (\"AS923\" is AS923-1), "
+	       "KR920 or IN865."),
 	{.path = "net_id", .type = CS_HEX, .offset = CFG_OFF(net_id, uint32_t), .hex_bytes = 3,
 	 .icheck = check_net_id,
 	 .help = "NetID, 6 hex digits (000000 and 000001 are for private networks); OTAA DevAddrs "
@@ -347,19 +350,33 @@ const struct cs_entry config__schema[] = {
 	S_INT("codec_memory_kb", codec_memory_kb, 8192, 256, 262144,
 	      "Heap one JavaScript codec may use; a call that needs more fails like a timeout."),
 
+	S_BOOL("region_dwell_time.uplink", region_uplink_dwell, true,
+	       "AS923 only (ignored elsewhere): the devices keep each uplink within 400 ms "
+	       "(UplinkDwellTime = 1: no DR0/DR1, smaller payloads at DR2-DR4); a longer uplink "
+	       "is reported as DWELL_TIME. RP002-1.0.4 §2.3 leaves it to the country's rules; on "
+	       "by default, the safe side. The bridge does not send TxParamSetupReq: set it to "
+	       "what the devices use."),
+	S_BOOL("region_dwell_time.downlink", region_downlink_dwell, false,
+	       "AS923 only (ignored elsewhere): keep each downlink within 400 ms "
+	       "(DownlinkDwellTime = 1): the smaller payload limits, no downlink at DR0/DR1, "
+	       "RX1 never below DR2. Off by default: RP002-1.0.4 §2.3 says devices start with "
+	       "DownlinkDwellTime = 0."),
+
 	S_STR("downlink.join_cflist", downlink_join_cflist, "auto", check_cflist, 0,
 	      "Extra uplink channels given to OTAA devices in the join-accept CFList: \"auto\" "
 	      "(EU868: 867.1, 867.3, 867.5, 867.7, 867.9 MHz, the channel plan of Semtech's "
-	      "reference configuration; other regions: none), \"none\", or up to 5 frequencies in "
-	      "MHz separated by commas (EU868)."),
+	      "reference configuration; other regions: none, devices keep the region's default "
+	      "channels), \"none\", or up to 5 frequencies in MHz separated by commas (EU868, "
+	      "KR920 and IN865: channels 3-7; AS923: channels 2-6)."),
 	S_INT("downlink.delay_ms", downlink_delay_ms, 100, 0, 900,
 	      "Wait after an uplink before choosing what to send, so an application can answer "
 	      "in RX1."),
 	S_INT("downlink.queue_limit", downlink_queue_limit, 16, 1, 256,
 	      "Downlinks queued per device; a command beyond is refused."),
-	S_INT("downlink.rx1_dr_offset", downlink_rx1_dr_offset, 0, 0, 5,
+	S_INT("downlink.rx1_dr_offset", downlink_rx1_dr_offset, 0, 0, 7,
 	      "RX1 data-rate offset, sent to OTAA devices in the join-accept and assumed for ABP "
-	      "devices; must be valid in the region."),
+	      "devices; must be valid in the region (0-5; AS923 and IN865 0-7, where 6 and 7 "
+	      "raise the RX1 data rate above the uplink's; US915 0-3)."),
 	S_INT("downlink.rx_delay_s", downlink_rx_delay_s, 1, 1, 15,
 	      "RX1 delay in seconds sent to OTAA devices in the join-accept (ABP devices: 1 s); RX2 "
 	      "opens one second later."),

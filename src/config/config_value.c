@@ -193,11 +193,12 @@ bool config__parse_number(struct config__load *c, const struct cs_entry *e,
 	return true;
 }
 
-char *config__resolve_file(struct config__load *c, const config_setting_t *s, const char *path,
+/* v as an absolute path (relative to the configuration file's directory);
+ * NULL after reporting an empty value, or with c->nomem set. */
+static char *absolute_path(struct config__load *c, const config_setting_t *s, const char *path,
 			   const char *v)
 {
 	char *full;
-	struct stat st;
 
 	if (!*v) {
 		error_at(c, s, "%s: must not be empty", path);
@@ -207,17 +208,46 @@ char *config__resolve_file(struct config__load *c, const config_setting_t *s, co
 		full = strdup(v);
 	else if (asprintf(&full, "%s/%s", c->dir, v) < 0)
 		full = NULL;
-	if (!full) {
+	if (!full)
 		c->nomem = true;
+	return full;
+}
+
+/* The absolute path of a file setting; strict: a file that cannot be read
+ * is an error (NULL), else a warning (the path is returned). */
+static char *resolve(struct config__load *c, const config_setting_t *s, const char *path,
+		     const char *v, bool strict)
+{
+	struct stat st;
+	char *full = absolute_path(c, s, path, v);
+	const char *problem = NULL;
+
+	if (!full)
 		return NULL;
-	}
-	if (access(full, R_OK) != 0 || stat(full, &st) != 0) {
-		error_at(c, s, "%s: cannot read '%s': %s", path, full, strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		error_at(c, s, "%s: '%s' is not a regular file", path, full);
-	} else {
+	if (access(full, R_OK) != 0 || stat(full, &st) != 0)
+		problem = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		problem = "not a regular file";
+	if (!problem)
+		return full;
+	if (!strict) {
+		warn_at(c, s, "%s: cannot read '%s' (%s): its devices' uplinks are published "
+			      "without object until it can (SIGHUP reloads it)", path, full, problem);
 		return full;
 	}
+	error_at(c, s, "%s: cannot read '%s': %s", path, full, problem);
 	free(full);
 	return NULL;
+}
+
+char *config__resolve_file(struct config__load *c, const config_setting_t *s, const char *path,
+			   const char *v)
+{
+	return resolve(c, s, path, v, true);
+}
+
+char *config__resolve_script(struct config__load *c, const config_setting_t *s, const char *path,
+			     const char *v)
+{
+	return resolve(c, s, path, v, false);
 }

@@ -58,4 +58,14 @@ void config__report_choices(struct config__load *c, const config_setting_t *s,
 char *config__resolve_file(struct config__load *c, const config_setting_t *s, const char *path,
 			   const char *v);
 
+/*
+ * The same for a codec script, which is the daemon's to load: a file that
+ * cannot be read now is a warning, not an error (the daemon runs, reports
+ * each uplink of its devices, and reads it again on SIGHUP; --check-config
+ * compiles the scripts and fails on it). NULL only when v is empty (an
+ * error) or memory runs out.
+ */
+char *config__resolve_script(struct config__load *c, const config_setting_t *s, const char *path,
+			     const char *v);
+
 #endif

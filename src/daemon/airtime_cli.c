@@ -6,18 +6,16 @@
  */
 #include "daemon/airtime_cli.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/cli_args.h"
 #include "lorawan/airtime.h"
 #include "base/lb_err.h"
 
-#define EXIT_USAGE 2
 
 struct cli_opts {
 	bool fsk;
@@ -37,45 +35,19 @@ static const char usage_text[] =
 	"length (MHDR + MACPayload + MIC). Defaults: --bw 125, --cr 4/5, --preamble 8\n"
 	"(LoRa) or 5 (FSK), --bitrate 50000, CRC on, explicit header, LDRO auto.\n";
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("lorabridge airtime: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fputs(usage_text, stderr);
-	return EXIT_USAGE;
-}
-
-/* Strict unsigned decimal in [min, max]. */
-static bool parse_ulong(const char *s, unsigned long min, unsigned long max,
-			unsigned long *out)
-{
-	if (s == NULL || *s < '0' || *s > '9')
-		return false;
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
+#define USAGE_ERROR(...) cli_usage_error("airtime", usage_text, __VA_ARGS__)
 
 /* "4/5".."4/8", or the index form "1".."4". */
 static bool parse_cr(const char *s, unsigned long *cr)
 {
 	if (s != NULL && strncmp(s, "4/", 2) == 0) {
 		unsigned long den;
-		if (!parse_ulong(s + 2, 5, 8, &den))
+		if (!cli_parse_ulong(s + 2, 5, 8, &den))
 			return false;
 		*cr = den - 4;
 		return true;
 	}
-	return parse_ulong(s, 1, 4, cr);
+	return cli_parse_ulong(s, 1, 4, cr);
 }
 
 static bool parse_ldro(const char *s, enum airtime_ldro *ldro)
@@ -113,18 +85,18 @@ static int parse_valued(const char *name, const char *val, struct cli_opts *o)
 {
 	bool ok;
 	if (strcmp(name, "--sf") == 0)
-		ok = o->have_sf = parse_ulong(val, 5, 12, &o->sf);
+		ok = o->have_sf = cli_parse_ulong(val, 5, 12, &o->sf);
 	else if (strcmp(name, "--bw") == 0)
-		ok = parse_ulong(val, 125, 500, &o->bw_khz) &&
+		ok = cli_parse_ulong(val, 125, 500, &o->bw_khz) &&
 		     (o->bw_khz == 125 || o->bw_khz == 250 || o->bw_khz == 500);
 	else if (strcmp(name, "--size") == 0)
-		ok = o->have_size = parse_ulong(val, 0, AIRTIME_MAX_PAYLOAD, &o->size);
+		ok = o->have_size = cli_parse_ulong(val, 0, AIRTIME_MAX_PAYLOAD, &o->size);
 	else if (strcmp(name, "--cr") == 0)
 		ok = parse_cr(val, &o->cr);
 	else if (strcmp(name, "--preamble") == 0)
-		ok = o->have_preamble = parse_ulong(val, 1, UINT16_MAX, &o->preamble);
+		ok = o->have_preamble = cli_parse_ulong(val, 1, UINT16_MAX, &o->preamble);
 	else if (strcmp(name, "--bitrate") == 0)
-		ok = parse_ulong(val, 1, 1000000, &o->bitrate);
+		ok = cli_parse_ulong(val, 1, 1000000, &o->bitrate);
 	else if (strcmp(name, "--ldro") == 0)
 		ok = parse_ldro(val, &o->ldro);
 	else
@@ -140,7 +112,7 @@ static int parse_args(int argc, char **argv, struct cli_opts *o)
 		if (parse_flag(arg, o))
 			continue;
 		if (strncmp(arg, "--", 2) != 0)
-			return usage_error("unexpected argument '%s'", arg);
+			return USAGE_ERROR("unexpected argument '%s'", arg);
 
 		char name[32];
 		const char *val;
@@ -148,23 +120,20 @@ static int parse_args(int argc, char **argv, struct cli_opts *o)
 		if (eq != NULL) {
 			size_t n = (size_t)(eq - arg);
 			if (n >= sizeof(name))
-				return usage_error("unknown option '%s'", arg);
+				return USAGE_ERROR("unknown option '%s'", arg);
 			memcpy(name, arg, n);
 			name[n] = '\0';
 			val = eq + 1;
 		} else {
 			if (strlen(arg) >= sizeof(name))
-				return usage_error("unknown option '%s'", arg);
+				return USAGE_ERROR("unknown option '%s'", arg);
 			strcpy(name, arg);
 			val = i + 1 < argc ? argv[++i] : NULL;
 		}
-		if (val == NULL)
-			return usage_error("option '%s' needs a value", name);
-		int err = parse_valued(name, val, o);
-		if (err == LB_ERR_NOT_FOUND)
-			return usage_error("unknown option '%s'", name);
-		if (err != LB_OK)
-			return usage_error("invalid value for %s", name);
+		int err = val != NULL ? parse_valued(name, val, o) : LB_OK;
+		int rc = cli_option_result("airtime", usage_text, name, val, err);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -172,9 +141,9 @@ static int parse_args(int argc, char **argv, struct cli_opts *o)
 static int check_required(const struct cli_opts *o)
 {
 	if (!o->have_size)
-		return usage_error("%s is required", "--size");
+		return USAGE_ERROR("%s is required", "--size");
 	if (!o->fsk && !o->have_sf)
-		return usage_error("%s is required for LoRa", "--sf");
+		return USAGE_ERROR("%s is required for LoRa", "--sf");
 	return 0;
 }
 
@@ -231,7 +200,7 @@ int airtime_cli_main(int argc, char **argv)
 	uint64_t us;
 	int err = compute(&o, &us);
 	if (err != LB_OK)
-		return usage_error("invalid parameters: %s", lb_strerror(err));
+		return USAGE_ERROR("invalid parameters: %s", lb_strerror(err));
 	printf("%" PRIu64 ".%03" PRIu64 "\n", us / 1000, us % 1000);
 	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -447,15 +447,43 @@ static int restore_all(struct bridge *b)
 	return LB_OK;
 }
 
+/* The region's tables with the configured AS923 dwell time (RP002-1.0.4
+ * §2.10.6, §2.10.7), and what the gateway must do that the bridge cannot:
+ * listen before talk. */
+static int region_setup(struct bridge *b)
+{
+	const struct region *base = region_find(b->cfg.region);
+
+	if (!base) {
+		log_error("bridge", "unknown region '%s'", b->cfg.region);
+		return LB_ERR_CONFIG;
+	}
+	bool up = base->tx_param_setup && b->cfg.region_uplink_dwell;
+	bool down = base->tx_param_setup && b->cfg.region_downlink_dwell;
+	int rc = region_configure(base, up, down, &b->region_buf);
+	if (rc != LB_OK) {
+		log_error("bridge", "region %s: %s", base->name, lb_strerror(rc));
+		return LB_ERR_CONFIG;
+	}
+	b->region = &b->region_buf;
+	if (base->tx_param_setup)
+		log_notice("bridge", "region %s: uplink dwell time %s, downlink dwell time %s",
+			   base->name, up ? "400 ms" : "none", down ? "400 ms" : "none");
+	if (base->lbt == REGION_LBT_REQUIRED)
+		log_notice("bridge", "region %s requires listen before talk: the gateways must "
+			   "do it (packet forwarder LBT configuration)", base->name);
+	else if (base->lbt == REGION_LBT_BY_COUNTRY)
+		log_notice("bridge", "region %s: where the country requires listen before talk "
+			   "(Japan), the gateways must do it", base->name);
+	return LB_OK;
+}
+
 static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 {
 	int rc;
 
-	b->region = region_find(b->cfg.region);
-	if (!b->region) {
-		log_error("bridge", "unknown region '%s'", b->cfg.region);
-		return LB_ERR_CONFIG;
-	}
+	if ((rc = region_setup(b)) != LB_OK)
+		return rc;
 	(void)idgen_init(&b->ids); /* a failure is logged; ids stay unique in this run */
 	struct publish_sink sink = {.publish = mqtt_out, .hold = hold_out, .arg = b};
 	if ((rc = publish_init(&b->pub, &b->cfg, &sink)) != LB_OK)

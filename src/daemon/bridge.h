@@ -67,7 +67,8 @@
 
 struct bridge {
 	struct lb_config cfg;
-	const struct region *region;
+	const struct region *region;    /* = &region_buf */
+	struct region region_buf;       /* the configured region (AS923 dwell time applied) */
 	struct loop loop;
 	struct udp udp;
 	struct mqtt mqtt;

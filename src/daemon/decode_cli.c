@@ -6,8 +6,6 @@
  */
 #include "daemon/decode_cli.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "daemon/cli_args.h"
 #include "codec/cayennelpp.h"
 #include "codec/jscodec.h"
 #include "base/hex.h"
@@ -23,7 +22,6 @@
 #include "base/tag.h"
 
 #define EXIT_CODEC 1
-#define EXIT_USAGE 2
 #define MAX_PAYLOAD 255         /* a FRMPayload fits in one byte's length */
 #define MAX_VARS 32
 #define JSON_DEPTH 32
@@ -53,38 +51,13 @@ static const char usage_text[] =
 	"--fport). A script's warnings and console lines go to stderr. Exit status:\n"
 	"0 ok, 1 the codec failed (reason on stderr), 2 usage error.\n";
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("lorabridge decode: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fputs(usage_text, stderr);
-	return EXIT_USAGE;
-}
+#define USAGE_ERROR(...) cli_usage_error("decode", usage_text, __VA_ARGS__)
 
 static int codec_error(int err, const char *why)
 {
 	fprintf(stderr, "lorabridge decode: %s: %s\n", lb_errname(err),
 		why[0] != '\0' ? why : lb_strerror(err));
 	return EXIT_CODEC;
-}
-
-/* Strict unsigned decimal in [min, max]. */
-static bool parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	if (s == NULL || *s < '0' || *s > '9')
-		return false;
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
 }
 
 static bool parse_var(const char *s, struct cli_opts *o)
@@ -117,9 +90,9 @@ static int parse_valued(const char *name, const char *val, struct cli_opts *o)
 	} else if (strcmp(name, "--script") == 0) {
 		o->script = val;
 	} else if (strcmp(name, "--fport") == 0) {
-		ok = o->have_fport = parse_ulong(val, 1, 223, &o->fport);
+		ok = o->have_fport = cli_parse_ulong(val, 1, 223, &o->fport);
 	} else if (strcmp(name, "--timeout-ms") == 0) {
-		ok = parse_ulong(val, 1, 600000, &o->timeout_ms);
+		ok = cli_parse_ulong(val, 1, 600000, &o->timeout_ms);
 	} else if (strcmp(name, "--var") == 0) {
 		ok = parse_var(val, o);
 	} else {
@@ -137,21 +110,15 @@ static int parse_option(int argc, char **argv, int *i, struct cli_opts *o)
 	const char *eq = strchr(arg, '=');
 	size_t n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
 	if (n >= sizeof(name))
-		return usage_error("unknown option '%s'", arg);
+		return USAGE_ERROR("unknown option '%s'", arg);
 	memcpy(name, arg, n);
 	name[n] = '\0';
 	if (eq != NULL)
 		val = eq + 1;
 	else
 		val = *i + 1 < argc ? argv[++*i] : NULL;
-	if (val == NULL)
-		return usage_error("option '%s' needs a value", name);
-	int err = parse_valued(name, val, o);
-	if (err == LB_ERR_NOT_FOUND)
-		return usage_error("unknown option '%s'", name);
-	if (err != LB_OK)
-		return usage_error("invalid value for %s: '%s'", name, val);
-	return 0;
+	int err = val != NULL ? parse_valued(name, val, o) : LB_OK;
+	return cli_option_result("decode", usage_text, name, val, err);
 }
 
 static int parse_args(int argc, char **argv, struct cli_opts *o)
@@ -169,7 +136,7 @@ static int parse_args(int argc, char **argv, struct cli_opts *o)
 		} else if (o->input == NULL) {
 			o->input = arg;
 		} else {
-			return usage_error("unexpected argument '%s'", arg);
+			return USAGE_ERROR("unexpected argument '%s'", arg);
 		}
 	}
 	return 0;
@@ -178,17 +145,17 @@ static int parse_args(int argc, char **argv, struct cli_opts *o)
 static int check_required(const struct cli_opts *o)
 {
 	if (o->codec == CODEC_NONE)
-		return usage_error("--codec is required");
+		return USAGE_ERROR("--codec is required");
 	if (o->input == NULL)
-		return usage_error("the %s to %s is required", o->encode ? "JSON" : "HEX payload",
+		return USAGE_ERROR("the %s to %s is required", o->encode ? "JSON" : "HEX payload",
 				   o->encode ? "encode" : "decode");
 	if (o->codec == CODEC_CAYENNELPP &&
 	    (o->encode || o->script != NULL || o->nvars > 0 || o->timeout_ms > 0))
-		return usage_error("--codec cayennelpp only decodes and takes no script");
+		return USAGE_ERROR("--codec cayennelpp only decodes and takes no script");
 	if (o->codec == CODEC_JS && o->script == NULL)
-		return usage_error("--codec js needs --script FILE");
+		return USAGE_ERROR("--codec js needs --script FILE");
 	if (o->codec == CODEC_JS && !o->have_fport)
-		return usage_error("--codec js needs --fport N (1..223)");
+		return USAGE_ERROR("--codec js needs --fport N (1..223)");
 	return 0;
 }
 
@@ -215,10 +182,10 @@ static int parse_hex(const char *s, uint8_t *buf, size_t *len)
 {
 	size_t n = strlen(s);
 	if (n % 2 != 0 || n / 2 > MAX_PAYLOAD)
-		return usage_error("HEX must be an even number of hex digits, at most %d bytes",
+		return USAGE_ERROR("HEX must be an even number of hex digits, at most %d bytes",
 				   MAX_PAYLOAD);
 	if (hex_decode(s, buf, n / 2) != LB_OK)
-		return usage_error("'%s' is not hex", s);
+		return USAGE_ERROR("'%s' is not hex", s);
 	*len = n / 2;
 	return 0;
 }
@@ -265,7 +232,7 @@ static int js_encode(struct jscodec *c, const struct cli_opts *o, char *why, siz
 {
 	struct json_object *data = NULL;
 	if (jsonobj_parse(o->input, strlen(o->input), JSON_DEPTH, &data) != LB_OK)
-		return usage_error("the data to encode must be one JSON object");
+		return USAGE_ERROR("the data to encode must be one JSON object");
 	struct jscodec_vars vars = {o->vars, o->nvars};
 	uint8_t out[MAX_PAYLOAD], fport = (uint8_t)o->fport;
 	size_t len = 0;

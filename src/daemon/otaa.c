@@ -99,10 +99,12 @@ static void reject(struct otaa *o, const struct lb_device *dev, int rc,
 	devevent_log(o->c.ev, dev, level, "OTAA", desc, g->rx[0].gateway_eui);
 }
 
-/* The join-accept CFList (RP002-1.0.4 §2.3.1 for EU868: type 0, up to five
- * extra channels). "auto" gives EU868 devices the 867.1..867.9 MHz channels of
- * Semtech's reference gateway configuration. A region without a type-0
- * CFList gets none. */
+/* The join-accept CFList (RP002-1.0.4 §2.3.1: type 0, up to five extra
+ * channels; EU868, KR920, IN865 channels 3..7, AS923 channels 2..6). "auto"
+ * gives EU868 devices the 867.1..867.9 MHz channels of Semtech's reference
+ * gateway configuration; AS923, KR920 and IN865 devices keep their default
+ * channels, as ChirpStack's shipped region configurations do. A region
+ * without a type-0 CFList gets none. */
 static void join_cflist(const struct otaa *o, struct join_accept_params *a)
 {
 	static const uint32_t eu868_auto[] = {867100000, 867300000, 867500000, 867700000,

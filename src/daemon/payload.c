@@ -298,41 +298,62 @@ int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_
 	return rc;
 }
 
+/* The paths already compiled by payload_check_scripts(). */
+struct checked {
+	const char **v;
+	size_t n;
+	bool nomem;
+};
+
+/* Compile path unless done already; 1 if it does not load, else 0. */
+static size_t check_script(struct checked *done, const char *path, const char *owner,
+			   const struct jscodec_limits *lim, FILE *err)
+{
+	for (size_t k = 0; k < done->n; k++)
+		if (!strcmp(done->v[k], path))
+			return 0;
+	const char **nv = realloc(done->v, (done->n + 1) * sizeof(*nv));
+	if (!nv) {
+		done->nomem = true;
+		return 1;
+	}
+	done->v = nv;
+	done->v[done->n++] = path;
+	struct jscodec *js = NULL;
+	char why[PAYLOAD_WHY_MAX];
+	if (jscodec_load(path, lim, &js, why, sizeof(why)) == LB_OK) {
+		jscodec_free(js);
+		return 0;
+	}
+	fprintf(err, "lorabridge: codec script %s (%s): does not load\n", why, owner);
+	return 1;
+}
+
 size_t payload_check_scripts(const struct lb_config *cfg, FILE *err)
 {
 	struct jscodec_limits lim = {.timeout_ms = (unsigned)cfg->codec_timeout_ms,
 				     .heap_max = (size_t)cfg->codec_memory_kb * 1024u};
-	const char **seen = NULL;
-	size_t n_seen = 0, failed = 0;
+	struct checked done = {0};
+	size_t failed = 0;
+	char owner[160];
 
-	for (size_t i = 0; i < cfg->n_devices; i++) {
+	for (size_t i = 0; i < cfg->n_apps && !done.nomem; i++) {
+		const struct lb_app_conf *a = &cfg->apps[i];
+		if (!a->codec_script)
+			continue;
+		snprintf(owner, sizeof(owner), "application '%s'", a->name ? a->name : "?");
+		failed += check_script(&done, a->codec_script, owner, &lim, err);
+	}
+	for (size_t i = 0; i < cfg->n_devices && !done.nomem; i++) {
 		const struct lb_device_conf *d = &cfg->devices[i];
 		if (d->codec != LB_CODEC_JS || !d->codec_script)
 			continue;
-		size_t k = 0;
-		while (k < n_seen && strcmp(seen[k], d->codec_script))
-			k++;
-		if (k < n_seen)
-			continue;
-		const char **ns = realloc(seen, (n_seen + 1) * sizeof(*seen));
-		if (!ns) {
-			fprintf(err, "lorabridge: codec scripts not checked: out of memory\n");
-			failed++;
-			break;
-		}
-		seen = ns;
-		seen[n_seen++] = d->codec_script;
-		struct jscodec *js = NULL;
-		char why[PAYLOAD_WHY_MAX];
-		if (jscodec_load(d->codec_script, &lim, &js, why, sizeof(why)) == LB_OK) {
-			jscodec_free(js);
-			continue;
-		}
-		fprintf(err, "lorabridge: codec script %s (device '%s'): does not load\n", why,
-			d->name);
-		failed++;
+		snprintf(owner, sizeof(owner), "device '%s'", d->name);
+		failed += check_script(&done, d->codec_script, owner, &lim, err);
 	}
-	free(seen);
+	if (done.nomem)
+		fprintf(err, "lorabridge: codec scripts not all checked: out of memory\n");
+	free(done.v);
 	return failed;
 }
 

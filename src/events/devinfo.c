@@ -64,6 +64,9 @@ int devinfo_region_config_id(const char *region, char out[DEVINFO_REGION_ID_SIZE
 	if (n >= DEVINFO_REGION_ID_SIZE)
 		return LB_ERR_TOO_LARGE;
 	for (size_t i = 0; i <= n; i++)
-		out[i] = (char)tolower((unsigned char)region[i]);
+		out[i] = region[i] == '-' ? '_' : (char)tolower((unsigned char)region[i]);
+	/* ChirpStack's AS923-1 region is "as923" (region_as923.toml). */
+	if (strcmp(out, "as923_1") == 0)
+		out[strlen("as923")] = '\0';
 	return LB_OK;
 }

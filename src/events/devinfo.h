@@ -54,8 +54,10 @@ int devinfo_tenant_id(char out[DEVINFO_ID_SIZE]);
 int devinfo_profile(const char *region, unsigned minor, char name[DEVINFO_PROFILE_NAME_SIZE],
 		    char id[DEVINFO_ID_SIZE]);
 
-/* ChirpStack's region config id of a region name: its lower case ("EU868"
- * -> "eu868"). LB_OK, LB_ERR_INVAL (NULL), LB_ERR_TOO_LARGE. */
+/* ChirpStack's region config id of a region name, the id of its shipped
+ * region_*.toml: lower case, '-' as '_', AS923-1 as "as923" ("EU868" ->
+ * "eu868", "AS923-2" -> "as923_2", "KR920" -> "kr920"). LB_OK, LB_ERR_INVAL
+ * (NULL), LB_ERR_TOO_LARGE. */
 int devinfo_region_config_id(const char *region, char out[DEVINFO_REGION_ID_SIZE]);
 
 #endif

@@ -44,6 +44,40 @@ const struct region *region_find(const char *name)
 	return NULL;
 }
 
+/* DownlinkDwellTime = 1: the dwell column becomes the downlink limit, and a
+ * DR without one (AS923 DR0, DR1: "N/A" in RP002-1.0.4 §2.10.6) cannot carry
+ * a downlink at all. */
+static void apply_downlink_dwell(struct region *r)
+{
+	for (size_t i = 0; i < REGION_MAX_DR; i++) {
+		struct region_dr *d = &r->dr[i];
+		if (d->mod == REGION_MOD_NONE)
+			continue;
+		d->max_m = d->max_m_dwell;
+		d->max_n = d->max_n_dwell;
+		if (d->max_m_dwell == 0)
+			d->downlink = false;
+	}
+	memcpy(r->rx1_dr, r->rx1_dr_dwell, sizeof(r->rx1_dr));
+}
+
+int region_configure(const struct region *base, bool uplink_dwell, bool downlink_dwell,
+		     struct region *out)
+{
+	if (base == NULL || out == NULL)
+		return LB_ERR_INVAL;
+	if ((uplink_dwell || downlink_dwell) && !base->tx_param_setup)
+		return LB_ERR_INVAL;
+	*out = *base;
+	out->uplink_dwell = uplink_dwell;
+	out->downlink_dwell = downlink_dwell;
+	if (uplink_dwell)
+		out->dwell_up125_ms = REGION_DWELL_LIMIT_MS;
+	if (downlink_dwell)
+		apply_downlink_dwell(out);
+	return LB_OK;
+}
+
 const struct region_dr *region_dr_info(const struct region *r, uint8_t dr)
 {
 	if (r == NULL || dr >= REGION_MAX_DR || r->dr[dr].mod == REGION_MOD_NONE)

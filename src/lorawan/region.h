@@ -2,10 +2,11 @@
 /*
  * region.h - LoRaWAN regional parameters as const tables (pure module).
  *
- * Reference: LoRaWAN Regional Parameters RP002-1.0.4 §2 (the EU863-870 and
- * US902-928 chapters; §2.3 default settings and CFList types), LoRaWAN L2
- * 1.0.4 (TS001-1.0.4) §3.3 (receive windows). AU915 follows brocaar/lorawan
- * band/band_au915_928.go and the RP002 AU915-928 chapter.
+ * Reference: LoRaWAN Regional Parameters RP002-1.0.4 §2 (§2.3 default
+ * settings and CFList types; the chapters §2.4 EU863-870, §2.5 US902-928,
+ * §2.8 AU915-928, §2.10 AS923, §2.11 KR920-923, §2.12 IN865-867), LoRaWAN L2
+ * 1.0.4 (TS001-1.0.4) §3.3 (receive windows), §5.8 (TxParamSetupReq).
+ * AU915 follows brocaar/lorawan band/band_au915_928.go and RP002 §2.8.
  *
  * One `struct region` per region, defined in region_tables.c; everything
  * here is read-only data and lookups on it. No allocation, no I/O, no
@@ -16,6 +17,13 @@
  * (M - 8); max PHYPayload = M + 5. The tables hold the NOT repeater-
  * compatible column (the larger values, which is what a device without a
  * repeater may send; a bridge must accept them). See region_tables.c.
+ *
+ * Dwell time (AS923 only, RP002-1.0.4 §2.10.3 and §2.10.6): UplinkDwellTime
+ * and DownlinkDwellTime (TS001-1.0.4 §5.8 TxParamSetupReq) switch the 400 ms
+ * limit on or off. With DownlinkDwellTime = 1 the downlink payload limits are
+ * the dwell column (M/N below) and the RX1 data rate never goes below DR2
+ * (RP002-1.0.4 §2.10.7). The tables hold both; region_configure() makes the
+ * copy the bridge works with, so every other lookup stays dwell-agnostic.
  *
  * Duty cycle: in parts per million (1 % = 10000 ppm). A sub-band without a
  * duty-cycle limit has REGION_DC_UNLIMITED (100 %), so the off-time formula
@@ -32,7 +40,9 @@
 #define REGION_MAX_RX1_OFFSET 8
 #define REGION_DC_UNLIMITED 1000000u /* ppm: no duty-cycle limit */
 #define REGION_CFLIST_LEN 16
-#define REGION_CFLIST_MAX_FREQS 5    /* type 0: channels 3..7 */
+#define REGION_CFLIST_MAX_FREQS 5    /* type 0: channels 3..7 (AS923: 2..6) */
+#define REGION_MAX_DEFAULT_CHANNELS 3
+#define REGION_DWELL_LIMIT_MS 400    /* RP002-1.0.4 §2.10.3: the AS923 dwell-time limit */
 #define REGION_CHMASK_WORDS 5        /* type 1: ChMask0..4 (72 channels + RFU) */
 
 enum region_mod {
@@ -50,8 +60,10 @@ struct region_dr {
 	uint32_t bitrate;     /* FSK: bit/s; others: indicative bit/s */
 	bool uplink;          /* usable for uplinks */
 	bool downlink;        /* usable for downlinks */
-	uint8_t max_m;        /* max MACPayload (not repeater-compatible) */
+	uint8_t max_m;        /* max MACPayload (not repeater-compatible; AS923: DwellTime 0) */
 	uint8_t max_n;        /* max FRMPayload without FOpts */
+	uint8_t max_m_dwell;  /* AS923, DwellTime 1 (400 ms): max MACPayload, 0 = DR not allowed */
+	uint8_t max_n_dwell;
 };
 
 /* One contiguous frequency range with one regulatory rule. Bounds are
@@ -76,6 +88,16 @@ enum region_rx1_freq {
 	REGION_RX1_CHANNEL_MOD8     /* US915/AU915: downlink channel = uplink channel % 8 */
 };
 
+/* Channel access the regional rules ask of a transmitter besides (or
+ * instead of) a duty cycle. lorabridge does not sense the channel itself:
+ * the gateway's concentrator must (README "Duty cycle and listen before
+ * talk"). */
+enum region_lbt {
+	REGION_LBT_NONE = 0,        /* EU868 (duty cycle), US915, AU915, IN865 */
+	REGION_LBT_REQUIRED,        /* KR920: Korean rules, every transmission */
+	REGION_LBT_BY_COUNTRY       /* AS923: required in some countries (Japan) */
+};
+
 enum region_cflist {
 	REGION_CFLIST_NONE = 0,     /* no CFList in the join-accept */
 	REGION_CFLIST_FREQ,         /* type 0: up to 5 extra frequencies */
@@ -95,18 +117,40 @@ struct region {
 	struct region_grid down;              /*   downlink channels 0..7 */
 	uint32_t rx2_freq_hz;
 	uint8_t rx2_dr;
-	uint32_t default_channels_hz[3];      /* join channels (EU868), 0 if grid-based */
+	uint8_t n_default_channels;           /* 3 (EU868, KR920, IN865), 2 (AS923), 0 grid */
+	uint32_t default_channels_hz[REGION_MAX_DEFAULT_CHANNELS]; /* join channels */
 	enum region_cflist cflist;            /* what the join-accept carries by default */
 	enum region_cflist cflist_capable;    /* which CFList type the region defines */
 	uint16_t dwell_up125_ms;              /* max dwell on 125 kHz uplinks, 0 = none */
 	uint8_t default_max_eirp_dbm;         /* end-device MaxEIRP default */
+	enum region_lbt lbt;
+	/* AS923: TxParamSetupReq exists (RP002-1.0.4 §2.10.3); rx1_dr_dwell is
+	 * the RX1 table for DownlinkDwellTime = 1, max_m_dwell the limits. */
+	bool tx_param_setup;
+	uint8_t rx1_dr_dwell[REGION_MAX_DR][REGION_MAX_RX1_OFFSET];
+	/* What region_configure() applied to this copy (false in the tables). */
+	bool uplink_dwell, downlink_dwell;
 	const struct region_subband *subbands;
 	size_t n_subbands;
 };
 
 /* By name, case-insensitive: "EU868"/"EU863-870", "US915"/"US902-928",
- * "AU915"/"AU915-928". NULL if unknown. */
+ * "AU915"/"AU915-928", "AS923-1"/"AS923", "AS923-2", "AS923-3", "AS923-4",
+ * "KR920"/"KR920-923", "IN865"/"IN865-867". NULL if unknown. */
 const struct region *region_find(const char *name);
+
+/*
+ * *out = *base with the AS923 dwell-time settings applied (RP002-1.0.4
+ * §2.10.6, §2.10.7; TS001-1.0.4 §5.8): uplink_dwell sets a 400 ms limit on
+ * 125 kHz uplinks (dwell_up125_ms); downlink_dwell makes the dwell column the
+ * payload limits (a DR with none is no downlink DR any more: DR0, DR1) and
+ * rx1_dr_dwell the RX1 table. Both false: a plain copy.
+ * The copy is the caller's (no pointers into it but the const subbands).
+ * Errors: LB_ERR_INVAL (NULL, or a dwell setting for a region without
+ * TxParamSetupReq).
+ */
+int region_configure(const struct region *base, bool uplink_dwell, bool downlink_dwell,
+		     struct region *out);
 
 /* The DR entry, or NULL if dr is out of range or RFU in this region. */
 const struct region_dr *region_dr_info(const struct region *r, uint8_t dr);
@@ -174,12 +218,14 @@ uint32_t region_max_dwell_ms(const struct region *r, uint16_t bw_khz, bool uplin
 
 /*
  * Join-accept CFList type 0 (frequency list, TS001-1.0.4 §6.2.6, RP002-1.0.4
- * §2.3.1):
+ * §2.3.1; §2.4.4 EU868, §2.10.4 AS923, §2.11.4 KR920, §2.12.4 IN865):
  *
  *   | Freq Ch3 | Freq Ch4 | Freq Ch5 | Freq Ch6 | Freq Ch7 | CFListType |
  *   |    3     |    3     |    3     |    3     |    3     |   1 (= 0)  |
  *
- * each frequency 24-bit little-endian in units of 100 Hz, 0 = unused.
+ * each frequency 24-bit little-endian in units of 100 Hz, 0 = unused. The
+ * first field is the channel after the defaults: Ch3 (EU868, KR920, IN865),
+ * Ch2 (AS923, two default channels); the encoding is the same.
  * `n` is 0..5; frequencies must be multiples of 100 Hz inside the band.
  * Errors: LB_ERR_INVAL (NULL, region without type 0, n > 5),
  * LB_ERR_RANGE (a frequency outside the band or not a 100 Hz multiple).

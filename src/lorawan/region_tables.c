@@ -16,6 +16,9 @@
  *  AU915  brocaar/lorawan band/band_au915_928.go:
  *         DR0..6 uplink (SF12..SF7 BW125, SF8 BW500), DR8..13 as US915,
  *         RX1 offsets 0..5, RX2 923.3 MHz DR8, no dwell limit by default.
+ *  AS923, KR920, IN865: RP002-1.0.4 §2.10, §2.11, §2.12, section by section
+ *         at each table below. Table numbers are those of RP002-1.0.5
+ *         (same tables, chapter 3 there) where given as "1.0.5 Table n".
  *
  * Default downlink TX power (txpk "powe", dBm, what the gateway's tx_lut is
  * indexed with): EU868 14 dBm (the 25 mW ERP limit) on 863-869.2 MHz and
@@ -104,6 +107,7 @@ static const struct region region_eu868 = {
 	.rx1_freq = REGION_RX1_SAME_FREQ,
 	.rx2_freq_hz = 869525000,
 	.rx2_dr = 0,
+	.n_default_channels = 3,
 	.default_channels_hz = { 868100000, 868300000, 868500000 },
 	.cflist = REGION_CFLIST_FREQ,
 	.cflist_capable = REGION_CFLIST_FREQ,
@@ -215,5 +219,236 @@ static const struct region region_au915 = {
 	.n_subbands = sizeof(au915_subbands) / sizeof(au915_subbands[0]),
 };
 
-const struct region *const region__table[] = { &region_eu868, &region_us915, &region_au915 };
+/* LoRa DR with the AS923 dwell column (RP002-1.0.4 §2.10.6): md_ = M with
+ * DwellTime = 1, 0 for "N/A" (N = 0 then too). */
+#define LORA_DW(sf_, bw_, bps_, m_, md_)                                               \
+	{ .mod = REGION_MOD_LORA, .sf = (sf_), .bw_khz = (bw_), .bitrate = (bps_),     \
+	  .uplink = true, .downlink = true, .max_m = (m_), .max_n = (m_) - 8,            \
+	  .max_m_dwell = (md_), .max_n_dwell = (md_) ? (md_) - 8 : 0 }
+#define FSK_DW(bps_, m_, md_)                                                          \
+	{ .mod = REGION_MOD_FSK, .bitrate = (bps_), .uplink = true, .downlink = true,  \
+	  .max_m = (m_), .max_n = (m_) - 8, .max_m_dwell = (md_), .max_n_dwell = (md_) - 8 }
+
+/* ---- AS923 (groups AS923-1 .. AS923-4) ------------------------------------ */
+
+/*
+ * RP002-1.0.4 §2.10.3 data rates (DR0..5 LoRa SF12..SF7 / 125 kHz, DR6 SF7 /
+ * 250 kHz, DR7 FSK 50 kbit/s, DR8..15 RFU) with §2.10.6 maximum payload size,
+ * not repeater-compatible (1.0.5 Table 73):
+ *
+ *   DR | DwellTime = 0 M/N | DwellTime = 1 M/N
+ *   0  |  59 / 51          |  N/A
+ *   1  |  59 / 51          |  N/A
+ *   2  | 123 / 115         |  19 / 11
+ *   3  | 123 / 115         |  61 / 53
+ *   4  | 250 / 242         | 133 / 125
+ *   5  | 250 / 242         | 250 / 242
+ *   6  | 250 / 242         | 250 / 242
+ *   7  | 250 / 242         | 250 / 242
+ */
+#define AS923_DRS                                                                      \
+	{                                                                              \
+		[0] = LORA_DW(12, 125, 250, 59, 0),                                    \
+		[1] = LORA_DW(11, 125, 440, 59, 0),                                    \
+		[2] = LORA_DW(10, 125, 980, 123, 19),                                  \
+		[3] = LORA_DW(9, 125, 1760, 123, 61),                                  \
+		[4] = LORA_DW(8, 125, 3125, 250, 133),                                 \
+		[5] = LORA_DW(7, 125, 5470, 250, 250),                                 \
+		[6] = LORA_DW(7, 250, 11000, 250, 250),                                \
+		[7] = FSK_DW(50000, 250, 250),                                         \
+	}
+
+/*
+ * RP002-1.0.4 §2.10.7 AS923 Receive Windows: RX1 on the uplink channel,
+ * RX1DROffset 0..7 (6 and 7 raise the DR: effective offsets 0,1,2,3,4,5,-1,-2),
+ * result within DR0..DR7 with DownlinkDwellTime = 0 (1.0.5 Table 74) and
+ * within DR2..DR7 with DownlinkDwellTime = 1 (1.0.5 Table 75).
+ */
+#define AS923_RX1_DWELL0                                                               \
+	{                                                                              \
+		[0] = { 0, 0, 0, 0, 0, 0, 1, 2 },                                      \
+		[1] = { 1, 0, 0, 0, 0, 0, 2, 3 },                                      \
+		[2] = { 2, 1, 0, 0, 0, 0, 3, 4 },                                      \
+		[3] = { 3, 2, 1, 0, 0, 0, 4, 5 },                                      \
+		[4] = { 4, 3, 2, 1, 0, 0, 5, 6 },                                      \
+		[5] = { 5, 4, 3, 2, 1, 0, 6, 7 },                                      \
+		[6] = { 6, 5, 4, 3, 2, 1, 7, 7 },                                      \
+		[7] = { 7, 6, 5, 4, 3, 2, 7, 7 },                                      \
+	}
+#define AS923_RX1_DWELL1                                                               \
+	{                                                                              \
+		[0] = { 2, 2, 2, 2, 2, 2, 2, 2 },                                      \
+		[1] = { 2, 2, 2, 2, 2, 2, 2, 3 },                                      \
+		[2] = { 2, 2, 2, 2, 2, 2, 3, 4 },                                      \
+		[3] = { 3, 2, 2, 2, 2, 2, 4, 5 },                                      \
+		[4] = { 4, 3, 2, 2, 2, 2, 5, 6 },                                      \
+		[5] = { 5, 4, 3, 2, 2, 2, 6, 7 },                                      \
+		[6] = { 6, 5, 4, 3, 2, 2, 7, 7 },                                      \
+		[7] = { 7, 6, 5, 4, 3, 2, 7, 7 },                                      \
+	}
+
+/*
+ * RP002-1.0.4 §2.10.2: every AS923-1 frequency (the two default channels
+ * 923.2 and 923.4 MHz, §2.10.2; RX2 923.2 MHz DR2, §2.10.7) is shifted by the
+ * group's AS923_FREQ_OFFSET: AS923-1 0, AS923-2 -1.8 MHz, AS923-3 -6.6 MHz,
+ * AS923-4 -5.9 MHz. The group's band (§2.10.2 group definitions): AS923-1
+ * 915-928 MHz, AS923-2 920-923 MHz, AS923-3 915-921 MHz, AS923-4 917-920 MHz.
+ *
+ * No duty cycle in RP002 (country rules; the gateway applies them), and LBT
+ * where the country asks for it (Japan: ARIB STD-T108). Downlink power 16 dBm
+ * = the §2.10.3 default MaxEIRP (ChirpStack's AS923 downlink power too);
+ * RP002 sets no gateway power.
+ */
+#define AS923_DL_POWER_DBM 16
+#define AS923_CH0_HZ 923200000
+#define AS923_CH1_HZ 923400000
+
+#define AS923_SUBBANDS(lo_, hi_)                                                       \
+	{                                                                              \
+		{ .min_hz = (lo_), .max_hz = (hi_), .dc_ppm = REGION_DC_UNLIMITED,     \
+		  .max_erp_dbm = AS923_DL_POWER_DBM, .dl_power_dbm = AS923_DL_POWER_DBM, \
+		  .etsi = '\0', .lmn_band = -1 },                                        \
+	}
+
+#define AS923_REGION(name_, alias_, off_, lo_, hi_, sb_)                               \
+	{                                                                              \
+		.name = (name_), .rp_name = (alias_), .min_hz = (lo_), .max_hz = (hi_),        \
+		.dr = AS923_DRS, .n_rx1_offsets = 8, .rx1_dr = AS923_RX1_DWELL0,       \
+		.rx1_dr_dwell = AS923_RX1_DWELL1, .rx1_freq = REGION_RX1_SAME_FREQ,    \
+		.rx2_freq_hz = AS923_CH0_HZ + (off_), .rx2_dr = 2,                     \
+		.n_default_channels = 2,                                               \
+		.default_channels_hz = { AS923_CH0_HZ + (off_), AS923_CH1_HZ + (off_) },     \
+		.cflist = REGION_CFLIST_FREQ, .cflist_capable = REGION_CFLIST_FREQ,    \
+		.dwell_up125_ms = 0, .default_max_eirp_dbm = 16,                       \
+		.lbt = REGION_LBT_BY_COUNTRY, .tx_param_setup = true,                  \
+		.subbands = (sb_), .n_subbands = 1,                                    \
+	}
+
+static const struct region_subband as923_1_subbands[] = AS923_SUBBANDS(915000000, 928000000);
+static const struct region_subband as923_2_subbands[] = AS923_SUBBANDS(920000000, 923000000);
+static const struct region_subband as923_3_subbands[] = AS923_SUBBANDS(915000000, 921000000);
+static const struct region_subband as923_4_subbands[] = AS923_SUBBANDS(917000000, 920000000);
+
+static const struct region region_as923_1 =
+	AS923_REGION("AS923-1", "AS923", 0, 915000000, 928000000, as923_1_subbands);
+static const struct region region_as923_2 =
+	AS923_REGION("AS923-2", "AS923-2", -1800000, 920000000, 923000000, as923_2_subbands);
+static const struct region region_as923_3 =
+	AS923_REGION("AS923-3", "AS923-3", -6600000, 915000000, 921000000, as923_3_subbands);
+static const struct region region_as923_4 =
+	AS923_REGION("AS923-4", "AS923-4", -5900000, 917000000, 920000000, as923_4_subbands);
+
+/* ---- KR920-923 ------------------------------------------------------------ */
+
+/*
+ * RP002-1.0.4 §2.11: channels 920.9..923.3 MHz on a 200 kHz raster (§2.11.2);
+ * no duty cycle but listen before talk on every transmission (Korean rules,
+ * done by the gateway). Downlink power 23 dBm: ChirpStack's KR920 downlink
+ * power (RP002 sets none for gateways; §2.11.3's 14 dBm MaxEIRP and the
+ * 10 dBm cap below 922 MHz are end-device limits).
+ */
+static const struct region_subband kr920_subbands[] = {
+	{ .min_hz = 920900000, .max_hz = 923300000, .dc_ppm = REGION_DC_UNLIMITED,
+	  .max_erp_dbm = 23, .dl_power_dbm = 23, .etsi = '\0', .lmn_band = -1 },
+};
+
+static const struct region region_kr920 = {
+	.name = "KR920",
+	.rp_name = "KR920-923",
+	.min_hz = 920900000,
+	.max_hz = 923300000,
+	/* §2.11.3 DR0..5 = SF12..SF7 / 125 kHz, DR6..15 RFU; §2.11.6 M (not
+	 * repeater-compatible): DR0..2 59, DR3 123, DR4..5 250. */
+	.dr = {
+		[0] = LORA(12, 125, 250, UP, DOWN, 59),
+		[1] = LORA(11, 125, 440, UP, DOWN, 59),
+		[2] = LORA(10, 125, 980, UP, DOWN, 59),
+		[3] = LORA(9, 125, 1760, UP, DOWN, 123),
+		[4] = LORA(8, 125, 3125, UP, DOWN, 250),
+		[5] = LORA(7, 125, 5470, UP, DOWN, 250),
+	},
+	/* §2.11.7: RX1 on the uplink channel, RX1DROffset 0..5 (6, 7 RFU). */
+	.n_rx1_offsets = 6,
+	.rx1_dr = {
+		[0] = { 0, 0, 0, 0, 0, 0 },
+		[1] = { 1, 0, 0, 0, 0, 0 },
+		[2] = { 2, 1, 0, 0, 0, 0 },
+		[3] = { 3, 2, 1, 0, 0, 0 },
+		[4] = { 4, 3, 2, 1, 0, 0 },
+		[5] = { 5, 4, 3, 2, 1, 0 },
+	},
+	.rx1_freq = REGION_RX1_SAME_FREQ,
+	.rx2_freq_hz = 921900000,  /* §2.11.7: RX2 921.9 MHz, DR0 */
+	.rx2_dr = 0,
+	.n_default_channels = 3,   /* §2.11.2 */
+	.default_channels_hz = { 922100000, 922300000, 922500000 },
+	.cflist = REGION_CFLIST_FREQ,  /* §2.11.4: type 0, channels 3..7 */
+	.cflist_capable = REGION_CFLIST_FREQ,
+	.dwell_up125_ms = 0,
+	.default_max_eirp_dbm = 14,    /* §2.11.3 */
+	.lbt = REGION_LBT_REQUIRED,
+	.subbands = kr920_subbands,
+	.n_subbands = sizeof(kr920_subbands) / sizeof(kr920_subbands[0]),
+};
+
+/* ---- IN865-867 ------------------------------------------------------------ */
+
+/*
+ * RP002-1.0.4 §2.12: 865..867 MHz, no duty cycle and no LBT. Downlink power
+ * 30 dBm = the §2.12.3 default MaxEIRP (ChirpStack's IN865 downlink power).
+ */
+static const struct region_subband in865_subbands[] = {
+	{ .min_hz = 865000000, .max_hz = 867000000, .dc_ppm = REGION_DC_UNLIMITED,
+	  .max_erp_dbm = 30, .dl_power_dbm = 30, .etsi = '\0', .lmn_band = -1 },
+};
+
+static const struct region region_in865 = {
+	.name = "IN865",
+	.rp_name = "IN865-867",
+	.min_hz = 865000000,
+	.max_hz = 867000000,
+	/* §2.12.3 DR0..5 = SF12..SF7 / 125 kHz, DR6 RFU, DR7 FSK 50 kbit/s;
+	 * §2.12.6 M (not repeater-compatible): DR0..2 59, DR3 123, DR4, 5, 7 250. */
+	.dr = {
+		[0] = LORA(12, 125, 250, UP, DOWN, 59),
+		[1] = LORA(11, 125, 440, UP, DOWN, 59),
+		[2] = LORA(10, 125, 980, UP, DOWN, 59),
+		[3] = LORA(9, 125, 1760, UP, DOWN, 123),
+		[4] = LORA(8, 125, 3125, UP, DOWN, 250),
+		[5] = LORA(7, 125, 5470, UP, DOWN, 250),
+		[7] = FSK(50000, 250),
+	},
+	/*
+	 * §2.12.7: RX1 on the uplink channel, RX1DROffset 0..7 (effective
+	 * 0,1,2,3,4,5,-1,-2); DR6 is RFU, so a result of DR6 is DR5 (DR4 +7,
+	 * DR5 +6, DR7 -1) and DR5 +7 reaches DR7.
+	 */
+	.n_rx1_offsets = 8,
+	.rx1_dr = {
+		[0] = { 0, 0, 0, 0, 0, 0, 1, 2 },
+		[1] = { 1, 0, 0, 0, 0, 0, 2, 3 },
+		[2] = { 2, 1, 0, 0, 0, 0, 3, 4 },
+		[3] = { 3, 2, 1, 0, 0, 0, 4, 5 },
+		[4] = { 4, 3, 2, 1, 0, 0, 5, 5 },
+		[5] = { 5, 4, 3, 2, 1, 0, 5, 7 },
+		[7] = { 7, 5, 5, 4, 3, 2, 7, 7 },
+	},
+	.rx1_freq = REGION_RX1_SAME_FREQ,
+	.rx2_freq_hz = 866550000,  /* §2.12.7: RX2 866.55 MHz, DR2 */
+	.rx2_dr = 2,
+	.n_default_channels = 3,   /* §2.12.2 */
+	.default_channels_hz = { 865062500, 865402500, 865985000 },
+	.cflist = REGION_CFLIST_FREQ,  /* §2.12.4: type 0, channels 3..7 */
+	.cflist_capable = REGION_CFLIST_FREQ,
+	.dwell_up125_ms = 0,
+	.default_max_eirp_dbm = 30,    /* §2.12.3 */
+	.lbt = REGION_LBT_NONE,
+	.subbands = in865_subbands,
+	.n_subbands = sizeof(in865_subbands) / sizeof(in865_subbands[0]),
+};
+
+const struct region *const region__table[] = {
+	&region_eu868, &region_us915, &region_au915, &region_as923_1, &region_as923_2,
+	&region_as923_3, &region_as923_4, &region_kr920, &region_in865,
+};
 const size_t region__count = sizeof(region__table) / sizeof(region__table[0]);

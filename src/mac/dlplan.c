@@ -11,8 +11,9 @@
  *        |--- RECEIVE_DELAY1 (1..15 s) ---|--- 1 s ---|
  *        |--- JOIN_ACCEPT_DELAY1 5 s -----|--- 1 s ---|   join-accept
  *
- * RX1: frequency and DR follow the uplink (region_rx1: EU868 same frequency,
- * US915 923.3 + 0.6 * (channel mod 8) MHz; DR from the RX1DROffset table).
+ * RX1: frequency and DR follow the uplink (region_rx1: EU868, AS923, KR920,
+ * IN865 same frequency, US915/AU915 923.3 + 0.6 * (channel mod 8) MHz; DR from
+ * the RX1DROffset table, for AS923 the one of the configured DownlinkDwellTime).
  * RX2: fixed frequency and DR (region default or the device's settings).
  */
 #include <limits.h>

@@ -104,13 +104,16 @@ write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_wind
 	  { name = "v3"; codec = "js"; codec_script = "codecs/v3.js"; },
 	  { name = "ttn"; codec = "js"; codec_script = "codecs/ttn.js"; },
 	  { name = "loop"; codec = "js"; codec_script = "codecs/loop.js"; },
-	  { name = "broken"; codec = "js"; codec_script = "codecs/broken.js"; } );'
-# --check-config compiles every script: only the broken one is refused.
+	  { name = "broken"; codec = "js"; codec_script = "codecs/broken.js"; },
+	  { name = "gone"; codec = "js"; codec_script = "codecs/gone.js"; } );'
+# --check-config compiles every script, used or not: the broken one and the
+# missing one are refused (the daemon starts anyway, see below).
 if "$LORABRIDGE" --check-config -c "$T/lb.conf" 2> "$T/check.err"; then
 	fail "--check-config accepted a script that does not parse"
 fi
-[ "$(grep -c 'does not load' "$T/check.err")" -eq 1 ] && grep -q 'broken.js:2' "$T/check.err" ||
-	fail "--check-config: want only broken.js:2 refused: $(cat "$T/check.err")"
+[ "$(grep -c 'does not load' "$T/check.err")" -eq 2 ] && grep -q 'broken.js:2' "$T/check.err" &&
+	grep -q "gone.js: .*application 'gone'" "$T/check.err" ||
+	fail "--check-config: want broken.js:2 and gone.js refused: $(cat "$T/check.err")"
 
 subscribe all 'application/#' 'lorabridge/#'
 start_bridge "$T/lb.conf"
@@ -125,6 +128,16 @@ send() {
 		--quiet "$@"
 }
 up() { grep -E "^application/$1/device/[0-9a-f]{16}/event/up " "$T/all.out" | cut -d' ' -f2-; }
+# readings APP SUFFIX: "devEui fCnt temperature*10 humidity*2 voltage*100SUFFIX"
+# of every LPP payload the simulator sent for APP (its --expect file), sorted.
+readings() {
+	while read -r eui fcnt hex; do
+		t=$(printf '%d' "0x$(echo "$hex" | cut -c5-8)")
+		h=$(printf '%d' "0x$(echo "$hex" | cut -c13-14)")
+		v=$(printf '%d' "0x$(echo "$hex" | cut -c19-22)")
+		echo "$eui $fcnt $t $h $v$2"
+	done < "$T/expect-$1" | sort
+}
 logs() { grep -E "^application/$1/device/[0-9a-f]{16}/event/log " "$T/all.out" | cut -d' ' -f2-; }
 
 note "an endless-loop codec on one device while 200 uplinks of 4 CayenneLPP devices flow"
@@ -136,12 +149,7 @@ wait "$LOOP_SIM" || fail "sim loop: $(cat "$T/sim-loop.err")"
 wait_drained all || fail "not drained"
 
 # Every LPP uplink: its object is the decoded reading of the payload sent.
-while read -r eui fcnt hex; do
-	t=$(printf '%d' "0x$(echo "$hex" | cut -c5-8)")
-	h=$(printf '%d' "0x$(echo "$hex" | cut -c13-14)")
-	v=$(printf '%d' "0x$(echo "$hex" | cut -c19-22)")
-	echo "$eui $fcnt $t $h $v"
-done < "$T/expect-lpp" | sort > "$T/want-lpp"
+readings lpp "" > "$T/want-lpp"
 [ "$(wc -l < "$T/want-lpp")" -eq 200 ] || fail "sim sent $(wc -l < "$T/want-lpp") LPP uplinks"
 up lpp | jq -r '"\(.deviceInfo.devEui) \(.fCnt) \(.object.temperatureSensor["1"] * 10 | round)'`
 	`' \(.object.humiditySensor["2"] * 2 | round) \(.object.voltageSensor["3"] * 100 | round)"' |
@@ -166,12 +174,7 @@ send ttn 24 1 3 20 AA555A00000000F5 2> "$T/sim.err" || fail "sim ttn: $(cat "$T/
 send broken 26 1 2 20 AA555A00000000F6 2> "$T/sim.err" || fail "sim broken: $(cat "$T/sim.err")"
 wait_drained all || fail "not drained"
 
-while read -r eui fcnt hex; do
-	t=$(printf '%d' "0x$(echo "$hex" | cut -c5-8)")
-	h=$(printf '%d' "0x$(echo "$hex" | cut -c13-14)")
-	v=$(printf '%d' "0x$(echo "$hex" | cut -c19-22)")
-	echo "$eui $fcnt $t $h $v th"
-done < "$T/expect-th" | sort > "$T/want-th"
+readings th " th" > "$T/want-th"
 up th | jq -r '"\(.deviceInfo.devEui) \(.fCnt) \(.object.temperature * 10 | round) '`
 	`'\(.object.humidity * 2 | round) \(.object.battery * 100 | round) \(.object.room)"' |
 	sort > "$T/got-th"

@@ -304,22 +304,26 @@ START_TEST(test_object_encoded)
 }
 END_TEST
 
+/* Start counting events afresh (only_log() expects exactly one). */
+static void forget_events(void)
+{
+	rec_sink_free(&w.sink);
+	w.stats.log_events = 0;
+	w.stats.commands_refused = 0;
+}
+
 START_TEST(test_object_encode_failures)
 {
 	command(FARM_CMD, "{\"object\":{\"speed\":300}}");
 	json_object *o = only_log(FARM_LOG, "DOWNLINK_CODEC");
 	ck_assert_ptr_nonnull(strstr(str_of(o, "description"), "speed too high"));
 	json_object_put(o);
-	rec_sink_free(&w.sink);
-	w.stats.log_events = 0;
-	w.stats.commands_refused = 0;
+	forget_events();
 	command(FARM_CMD, "{\"object\":{\"raw\":7}}");
 	o = only_log(FARM_LOG, "DOWNLINK_CODEC");
 	ck_assert_ptr_nonnull(strstr(str_of(o, "description"), "no fPort"));
 	json_object_put(o);
-	rec_sink_free(&w.sink);
-	w.stats.log_events = 0;
-	w.stats.commands_refused = 0;
+	forget_events();
 	/* data without fPort: an object was there, but data wins and needs one */
 	command(FARM_CMD, "{\"data\":\"AQI=\",\"object\":{\"raw\":7}}");
 	o = only_log(FARM_LOG, "INVALID_FPORT");

@@ -837,7 +837,8 @@ START_TEST(test_bad_values)
 	static const char *const want[] = {
 		"2: error: udp.bind: not a numeric IPv4 or IPv6 address",
 		"5: error: mqtt.client_id: must not contain '+', '#' or '/' (used in MQTT topics)",
-		"7: error: region: 'EU433' is not one of EU868, US915, AU915",
+		"7: error: region: 'EU433' is not one of EU868, US915, AU915, AS923, AS923-1, "
+		"AS923-2, AS923-3, AS923-4, KR920, IN865",
 		"8: error: state_dir: must be an absolute path",
 		"9: error: log_level: 'verbose' is not one of error, warn, notice, info, debug",
 		NULL};
@@ -930,7 +931,8 @@ START_TEST(test_reference)
 	ck_assert_ptr_nonnull(strstr(buf,
 		"| `mqtt.qos` | integer | `1` | QoS of every published message. Range 0..2. |\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "| `mqtt.username` | string | (none) | MQTT user name. |\n"));
-	ck_assert_ptr_nonnull(strstr(buf, "One of: EU868, US915, AU915."));
+	ck_assert_ptr_nonnull(strstr(buf, "One of: EU868, US915, AU915, AS923, AS923-1, AS923-2, "
+					  "AS923-3, AS923-4, KR920, IN865."));
 	ck_assert_ptr_nonnull(strstr(buf, "| `devices[].dev_eui` | hex string (16) | (none) | Required."));
 	ck_assert_ptr_nonnull(strstr(buf, "| `net_id` | hex string (6) | `\"000000\"` | NetID,"));
 	ck_assert_ptr_nonnull(strstr(buf, "| `downlink.rx2_dr` | integer | (none) | RX2 data rate"));
@@ -982,7 +984,7 @@ START_TEST(test_downlink_fa_state_ranges)
 	static const char *const want[] = {
 		"2: error: downlink.delay_ms: 901 is out of range 0..900",
 		"3: error: downlink.queue_limit: 0 is out of range 1..256",
-		"4: error: downlink.rx1_dr_offset: 6 is out of range 0..5",
+		"4: error: downlink.rx1_dr_offset: 8 is out of range 0..7",
 		"5: error: downlink.rx_delay_s: 16 is out of range 1..15",
 		"6: error: downlink.rx2_frequency: 100 is out of range 137000000..1020000000",
 		"7: error: downlink.rx2_dr: 16 is out of range 0..15",
@@ -1044,9 +1046,55 @@ START_TEST(test_region_rules)
 	expect_text("downlink = { rx2_dr = 8; };\n", LB_ERR_CONFIG, lrfhss);
 	/* a wrong region is reported once, not against every downlink value */
 	static const char *const wrong_region[] = {
-		"1: error: region: 'EU433' is not one of EU868, US915, AU915", NULL};
+		"1: error: region: 'EU433' is not one of EU868, US915, AU915, AS923, AS923-1, "
+		"AS923-2, AS923-3, AS923-4, KR920, IN865", NULL};
 	expect_text("region = \"EU433\";\ndownlink = { rx2_frequency = 433175000; };\n", LB_ERR_CONFIG,
 		    wrong_region);
+	/* RX1DROffset 6 and 7 exist in AS923 and IN865 only (RP002-1.0.4
+	 * §2.10.7, §2.12.7); KR920 stops at 5, its RX2 is DR0 at 921.9 MHz */
+	static const char *const eu_off6[] = {
+		"1: error: downlink.rx1_dr_offset: 6 is not allowed in EU868 (0..5)", NULL};
+	expect_text("downlink = { rx1_dr_offset = 6; };\n", LB_ERR_CONFIG, eu_off6);
+	expect_text("region = \"AS923-2\";\ndownlink = { rx1_dr_offset = 7; rx2_dr = 7; };\n",
+		    LB_OK, none);
+	expect_text("region = \"IN865\";\ndownlink = { rx1_dr_offset = 7; rx2_frequency = "
+		    "866550000; };\n", LB_OK, none);
+	static const char *const kr[] = {
+		"2: error: downlink.rx1_dr_offset: 6 is not allowed in KR920 (0..5)",
+		"2: error: downlink.rx2_dr: DR6 is not a downlink data rate of KR920",
+		"2: error: downlink.rx2_frequency: 866550000 Hz is outside the KR920 band "
+		"(920900000..923300000)", NULL};
+	expect_text("region = \"KR920\";\ndownlink = { rx1_dr_offset = 6; rx2_dr = 6; "
+		    "rx2_frequency = 866550000; };\n", LB_ERR_CONFIG, kr);
+	/* IN865 DR6 is RFU */
+	static const char *const in_dr6[] = {
+		"2: error: downlink.rx2_dr: DR6 is not a downlink data rate of IN865", NULL};
+	expect_text("region = \"IN865\";\ndownlink = { rx2_dr = 6; };\n", LB_ERR_CONFIG, in_dr6);
+}
+END_TEST
+
+/* region_dwell_time (AS923): defaults UplinkDwellTime 1, DownlinkDwellTime 0
+ * (RP002-1.0.4 §2.3), both settable, round-trip through --print-config. */
+START_TEST(test_region_dwell_time)
+{
+	struct lb_config c;
+	struct config_report r = {0};
+	char tmpl[] = "/tmp/test_config_XXXXXX";
+
+	ck_assert_int_eq(config_defaults(&c), LB_OK);
+	ck_assert(c.region_uplink_dwell);
+	ck_assert(!c.region_downlink_dwell);
+	config_free(&c);
+	write_temp(tmpl, "region = \"AS923\";\n"
+			 "region_dwell_time = { uplink = false; downlink = true; };\n");
+	ck_assert_int_eq(config_load(tmpl, &c, &r), LB_OK);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert_str_eq(c.region, "AS923");
+	ck_assert(!c.region_uplink_dwell);
+	ck_assert(c.region_downlink_dwell);
+	assert_round_trip(&c);
+	config_free(&c);
+	unlink(tmpl);
 }
 END_TEST
 
@@ -1291,8 +1339,10 @@ START_TEST(test_application_problems)
 	write_app_dir(dir, text, conf, sizeof(conf));
 	char *real = realpath(dir, NULL);
 	ck_assert_ptr_nonnull(real);
-	snprintf(want[0], sizeof(want[0]), "%s:2: error: application 'a': codec_script: cannot "
-		 "read '%s/codecs/missing.js': No such file or directory", conf, real);
+	/* a script that cannot be read is the daemon's to report (per uplink) */
+	snprintf(want[0], sizeof(want[0]), "%s:2: warning: application 'a': codec_script: cannot "
+		 "read '%s/codecs/missing.js' (No such file or directory): its devices' uplinks "
+		 "are published without object until it can (SIGHUP reloads it)", conf, real);
 	free(real);
 	ck_assert_int_eq(config_load(conf, &cfg, &r), LB_ERR_CONFIG);
 	char *got = report_text(&r);
@@ -1358,6 +1408,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_downlink_fa_state_ranges);
 	tcase_add_test(bad, test_new_wrong_types);
 	tcase_add_test(bad, test_region_rules);
+	tcase_add_test(bad, test_region_dwell_time);
 	tcase_add_test(bad, test_bad_device_fair_access);
 	tcase_add_test(bad, test_application_problems);
 	suite_add_tcase(s, bad);

@@ -270,6 +270,52 @@ static void check_lora_txpk(const struct gwmp_txpk *tx, uint32_t tmst, uint32_t 
 	ck_assert(tx->ncrc);
 }
 
+/* AS923-2 with DownlinkDwellTime 1 (RP002-1.0.4 §2.10.6, §2.10.7): RX1 on
+ * the uplink channel, never below DR2, the dwell payload limits (DR2: M 19,
+ * 24-byte PHYPayload); RX2 921.4 MHz DR2 at 16 dBm. KR920: RX2 921.9 MHz
+ * DR0, 23 dBm; IN865 RX1DROffset 6 raises DR4 to DR5. */
+START_TEST(test_plan_new_regions)
+{
+	struct lb_rx rx = lora_rx(0xaa555a0000000101ULL, 1000000, 921600000, 9, 125, 9.5f, -57);
+	struct downlink_plan_in in = plan_in("AS923-2", &rx, 1);
+	struct region dwell;
+	struct downlink_plan p;
+
+	ck_assert_int_eq(region_configure(in.region, true, true, &dwell), LB_OK);
+	in.region = &dwell;
+	in.rx1_dr_offset = 2;   /* DR3 - 2 = DR1, raised to DR2 */
+	ck_assert_int_eq(downlink_plan(&in, &p), LB_OK);
+	ck_assert_int_eq(p.uplink_dr, 3);
+	ck_assert_uint_eq(p.attempt[0].dr, 2);
+	ck_assert_uint_eq(p.attempt[0].max_phy, 24);
+	check_lora_txpk(&p.attempt[0].txpk, 2000000, 921600000, 10, 125, 16);
+	ck_assert_uint_eq(p.attempt[1].dr, 2);
+	check_lora_txpk(&p.attempt[1].txpk, 3000000, 921400000, 10, 125, 16);
+	/* 25 bytes break the 400 ms limit at DR2 in both windows */
+	in.phy_len = 25;
+	ck_assert_int_ne(downlink_plan(&in, &p), LB_OK);
+	/* without the dwell time: DR1 (M 59) in RX1 */
+	in.region = region_find("AS923-2");
+	ck_assert_int_eq(downlink_plan(&in, &p), LB_OK);
+	ck_assert_uint_eq(p.attempt[0].dr, 1);
+	ck_assert_uint_eq(p.attempt[0].max_phy, 64);
+
+	rx = lora_rx(0xaa555a0000000101ULL, 1000000, 922300000, 8, 125, 9.5f, -57);
+	in = plan_in("KR920", &rx, 1);
+	ck_assert_int_eq(downlink_plan(&in, &p), LB_OK);
+	check_lora_txpk(&p.attempt[0].txpk, 2000000, 922300000, 8, 125, 23);
+	check_lora_txpk(&p.attempt[1].txpk, 3000000, 921900000, 12, 125, 23);
+
+	rx = lora_rx(0xaa555a0000000101ULL, 1000000, 865402500, 8, 125, 9.5f, -57);
+	in = plan_in("IN865", &rx, 1);
+	in.rx1_dr_offset = 6;
+	ck_assert_int_eq(downlink_plan(&in, &p), LB_OK);
+	ck_assert_uint_eq(p.attempt[0].dr, 5);
+	check_lora_txpk(&p.attempt[0].txpk, 2000000, 865402500, 7, 125, 30);
+	check_lora_txpk(&p.attempt[1].txpk, 3000000, 866550000, 10, 125, 30);
+}
+END_TEST
+
 START_TEST(test_plan_eu868)
 {
 	struct lb_rx rx = lora_rx(0xaa555a0000000101ULL, 1000000, 868100000, 7, 125, 9.5f, -57);
@@ -1028,6 +1074,7 @@ static Suite *downlink_suite(void)
 	tcase_add_test(frame, test_fport0_uses_nwkskey);
 	tcase_add_test(frame, test_build_errors);
 	tcase_add_test(plan, test_plan_eu868);
+	tcase_add_test(plan, test_plan_new_regions);
 	tcase_add_test(plan, test_plan_eu868_join_semtech_example);
 	tcase_add_test(plan, test_plan_tmst_wraps);
 	tcase_add_test(plan, test_plan_us915);

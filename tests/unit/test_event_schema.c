@@ -248,9 +248,13 @@ static bool map_of_strings(json_object *v)
 	return true;
 }
 
-static void check_object(json_object *o, const struct field *table, const char *where);
+/* The checker returns what is wrong (why) instead of asserting, so that it
+ * can itself be tested on events ChirpStack would not write. */
+static bool object_ok(json_object *o, const struct field *table, const char *where, char *why,
+		      size_t cap);
 
-static void check_value(json_object *v, const struct field *f, const char *where)
+static bool value_ok(json_object *v, const struct field *f, const char *where, char *why,
+		     size_t cap)
 {
 	const char *s = json_object_get_string(v);
 	bool ok;
@@ -277,36 +281,60 @@ static void check_value(json_object *v, const struct field *f, const char *where
 	case K_ARRAY: ok = json_object_is_type(v, json_type_array); break;
 	default: ok = false; break;
 	}
-	ck_assert_msg(ok, "%s.%s: %s is not of its proto type", where, f->name,
-		      json_object_to_json_string(v));
-	if (ok && f->kind == K_OBJECT && f->sub)
-		check_object(v, f->sub, f->name);
+	if (!ok) {
+		snprintf(why, cap, "%s.%s: %s is not of its proto type", where, f->name,
+			 json_object_to_json_string(v));
+		return false;
+	}
+	if (f->kind == K_OBJECT && f->sub)
+		return object_ok(v, f->sub, f->name, why, cap);
+	return true;
 }
 
 /* Every key of o is in table (with its type), every REQUIRED one present. */
-static void check_object(json_object *o, const struct field *table, const char *where)
+static bool object_ok(json_object *o, const struct field *table, const char *where, char *why,
+		      size_t cap)
 {
 	json_object_object_foreach(o, key, val) {
 		const struct field *f = table;
 		while (f->name && strcmp(f->name, key) != 0)
 			f++;
-		ck_assert_msg(f->name != NULL, "%s: \"%s\" is not a field of the proto (nor a "
-			      "documented extra)", where, key);
-		check_value(val, f, where);
+		if (f->name == NULL) {
+			snprintf(why, cap, "%s: \"%s\" is not a field of the proto (nor a "
+				 "documented extra)", where, key);
+			return false;
+		}
+		if (!value_ok(val, f, where, why, cap))
+			return false;
 	}
-	for (const struct field *f = table; f->name; f++)
-		ck_assert_msg(f->presence != REQUIRED || json_object_object_get_ex(o, f->name, NULL),
-			      "%s: \"%s\" missing (ChirpStack writes it even at its default)",
-			      where, f->name);
+	for (const struct field *f = table; f->name; f++) {
+		if (f->presence == REQUIRED && !json_object_object_get_ex(o, f->name, NULL)) {
+			snprintf(why, cap, "%s: \"%s\" missing (ChirpStack writes it even at its "
+				 "default)", where, f->name);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool json_ok(const char *json, const struct field *table, const char *event, char *why,
+		    size_t cap)
+{
+	json_object *o = json_tokener_parse(json);
+
+	if (o == NULL) {
+		snprintf(why, cap, "%s: not JSON: %.200s", event, json);
+		return false;
+	}
+	bool ok = object_ok(o, table, event, why, cap);
+	json_object_put(o);
+	return ok;
 }
 
 static void check_json(const char *json, const struct field *table, const char *event)
 {
-	json_object *o = json_tokener_parse(json);
-
-	ck_assert_msg(o != NULL, "%s: not JSON: %s", event, json);
-	check_object(o, table, event);
-	json_object_put(o);
+	char why[512] = "";
+	ck_assert_msg(json_ok(json, table, event, why, sizeof(why)), "%s", why);
 }
 
 /* --- the events, at their defaults and filled ------------------------------ */
@@ -518,6 +546,53 @@ START_TEST(test_checker_catches)
 }
 END_TEST
 
+/* A log event as ChirpStack writes it passes; each way of breaking it is
+ * caught, with the field named. */
+START_TEST(test_checker_refuses_events)
+{
+	static const char dev[] =
+		"\"deviceInfo\":{\"tenantId\":\"6ba7b811-9dad-11d1-80b4-00c04fd430c8\","
+		"\"tenantName\":\"t\",\"applicationId\":\"6ba7b811-9dad-11d1-80b4-00c04fd430c8\","
+		"\"applicationName\":\"a\",\"deviceProfileId\":\"6ba7b811-9dad-11d1-80b4-00c04fd430c8\","
+		"\"deviceProfileName\":\"p\",\"deviceName\":\"d\",\"devEui\":\"0102030405060708\","
+		"\"deviceClassEnabled\":\"CLASS_A\",\"tags\":{}}";
+	char json[1024], why[512];
+#define LOG_EV(time, level, code, extra) \
+	snprintf(json, sizeof(json), "{\"time\":\"%s\",%s,\"level\":\"%s\",\"code\":\"%s\"," \
+		 "\"description\":\"x\",\"context\":{}%s}", time, dev, level, code, extra)
+
+	LOG_EV("2024-05-14T09:12:47+00:00", "ERROR", "UPLINK_MIC", "");
+	ck_assert_msg(json_ok(json, log_event, "log", why, sizeof(why)), "%s", why);
+	/* a wrong JSON type */
+	LOG_EV("2024-05-14T09:12:47+00:00", "ERROR", "UPLINK_MIC", ",\"context\":[]");
+	ck_assert(!json_ok(json, log_event, "log", why, sizeof(why)));
+	/* a key that is no field of the proto */
+	LOG_EV("2024-05-14T09:12:47+00:00", "ERROR", "UPLINK_MIC", ",\"severity\":1");
+	ck_assert(!json_ok(json, log_event, "log", why, sizeof(why)));
+	ck_assert_ptr_nonnull(strstr(why, "severity"));
+	/* an enum value outside the proto's */
+	LOG_EV("2024-05-14T09:12:47+00:00", "FATAL", "UPLINK_MIC", "");
+	ck_assert(!json_ok(json, log_event, "log", why, sizeof(why)));
+	ck_assert_ptr_nonnull(strstr(why, "level"));
+	/* a time as RFC 3339 with Z, which ChirpStack does not write */
+	LOG_EV("2024-05-14T09:12:47Z", "ERROR", "UPLINK_MIC", "");
+	ck_assert(!json_ok(json, log_event, "log", why, sizeof(why)));
+	/* a required field missing */
+	snprintf(json, sizeof(json), "{\"time\":\"2024-05-14T09:12:47+00:00\",%s,"
+		 "\"level\":\"ERROR\",\"code\":\"UPLINK_MIC\",\"description\":\"x\"}", dev);
+	ck_assert(!json_ok(json, log_event, "log", why, sizeof(why)));
+	ck_assert_ptr_nonnull(strstr(why, "context"));
+	/* and inside deviceInfo */
+	LOG_EV("2024-05-14T09:12:47+00:00", "ERROR", "UPLINK_MIC", "");
+	char *eui = strstr(json, "0102030405060708");
+	ck_assert_ptr_nonnull(eui);
+	eui[0] = 'X';
+	ck_assert(!json_ok(json, log_event, "log", why, sizeof(why)));
+	ck_assert_ptr_nonnull(strstr(why, "devEui"));
+#undef LOG_EV
+}
+END_TEST
+
 static Suite *schema_suite(void)
 {
 	Suite *s = suite_create("event_schema");
@@ -530,6 +605,7 @@ static Suite *schema_suite(void)
 	tcase_add_test(tc, test_status_schema);
 	tcase_add_test(tc, test_log_schema);
 	tcase_add_test(tc, test_checker_catches);
+	tcase_add_test(tc, test_checker_refuses_events);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,7 +3,9 @@
  * test_region.c - region tables against LoRaWAN Regional Parameters
  * RP002-1.0.4 (EU863-870, US902-928): RX1 tables cell by cell, RX2 defaults,
  * DR lookups in both directions, payload limits, EU868 sub-band boundaries (LoRaMac-node
- * VerifyRfFreq), US915 RX1 channel mapping, CFList encoding.
+ * VerifyRfFreq), US915 RX1 channel mapping, CFList encoding; and one table per
+ * region of RP002-1.0.4 §2.10 AS923 (four groups, both dwell-time settings),
+ * §2.11 KR920-923 and §2.12 IN865-867, checked cell by cell.
  */
 #include <check.h>
 #include <stdint.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "base/lb_err.h"
+#include "lorawan/airtime.h"
 #include "lorawan/region.h"
 
 static const struct region *eu(void)
@@ -34,12 +37,17 @@ START_TEST(test_find)
 	ck_assert_ptr_eq(region_find("EU863-870"), region_find("EU868"));
 	ck_assert_ptr_eq(region_find("us902-928"), region_find("US915"));
 	ck_assert_str_eq(region_find("AU915")->name, "AU915");
+	ck_assert_ptr_eq(region_find("AS923"), region_find("AS923-1"));
+	ck_assert_ptr_eq(region_find("as923-4"), region_find("AS923-4"));
+	ck_assert_ptr_eq(region_find("KR920-923"), region_find("KR920"));
+	ck_assert_ptr_eq(region_find("IN865-867"), region_find("IN865"));
+	ck_assert_ptr_null(region_find("AS923-5"));
 	ck_assert_ptr_null(region_find("EU433"));
 	ck_assert_ptr_null(region_find(""));
 	ck_assert_ptr_null(region_find(NULL));
 	size_t n = 0;
 	const struct region *const *all = region_all(&n);
-	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(n, 9);
 	for (size_t i = 0; i < n; i++)
 		ck_assert_ptr_eq(region_find(all[i]->name), all[i]);
 }
@@ -454,6 +462,404 @@ START_TEST(test_cflist_chmask)
 }
 END_TEST
 
+
+/* ---- AS923, KR920, IN865: one table per region ---------------------------- */
+
+#define X 0xFF  /* RFU cell / no such DR */
+
+struct dr_want {
+	enum region_mod mod;
+	uint8_t sf;
+	uint16_t bw_khz;
+	uint8_t m, n;           /* not repeater-compatible; AS923: DwellTime = 0 */
+	uint8_t m_dw, n_dw;     /* AS923 DwellTime = 1; 0 = N/A */
+};
+
+struct region_want {
+	const char *name, *alias;
+	uint32_t min_hz, max_hz;
+	uint8_t n_default;
+	uint32_t default_hz[3];
+	uint32_t rx2_hz;
+	uint8_t rx2_dr;
+	enum region_lbt lbt;
+	int dl_power_dbm;
+	uint8_t max_eirp_dbm;
+	bool tx_param_setup;
+	const struct dr_want *drs;      /* [16] */
+	uint8_t n_offsets;
+	const uint8_t (*rx1)[8];        /* [16][8], DownlinkDwellTime = 0 */
+	const uint8_t (*rx1_dwell)[8];  /* AS923 DownlinkDwellTime = 1, else NULL */
+};
+
+#define L125(sf_, m_, n_, md_, nd_) { REGION_MOD_LORA, sf_, 125, m_, n_, md_, nd_ }
+
+/* RP002-1.0.4 §2.10.3 data rates, §2.10.6 maximum payload size (not
+ * repeater-compatible; 1.0.5 Table 73). */
+static const struct dr_want as923_drs[16] = {
+	L125(12, 59, 51, 0, 0),
+	L125(11, 59, 51, 0, 0),
+	L125(10, 123, 115, 19, 11),
+	L125(9, 123, 115, 61, 53),
+	L125(8, 250, 242, 133, 125),
+	L125(7, 250, 242, 250, 242),
+	{ REGION_MOD_LORA, 7, 250, 250, 242, 250, 242 },
+	{ REGION_MOD_FSK, 0, 0, 250, 242, 250, 242 },
+};
+
+/* RP002-1.0.4 §2.11.3, §2.11.6. */
+static const struct dr_want kr920_drs[16] = {
+	L125(12, 59, 51, 0, 0),
+	L125(11, 59, 51, 0, 0),
+	L125(10, 59, 51, 0, 0),
+	L125(9, 123, 115, 0, 0),
+	L125(8, 250, 242, 0, 0),
+	L125(7, 250, 242, 0, 0),
+};
+
+/* RP002-1.0.4 §2.12.3 (DR6 RFU), §2.12.6. */
+static const struct dr_want in865_drs[16] = {
+	L125(12, 59, 51, 0, 0),
+	L125(11, 59, 51, 0, 0),
+	L125(10, 59, 51, 0, 0),
+	L125(9, 123, 115, 0, 0),
+	L125(8, 250, 242, 0, 0),
+	L125(7, 250, 242, 0, 0),
+	[7] = { REGION_MOD_FSK, 0, 0, 250, 242, 0, 0 },
+};
+
+/* RP002-1.0.4 §2.10.7, DownlinkDwellTime = 0 (1.0.5 Table 74). */
+static const uint8_t as923_rx1[16][8] = {
+	{ 0, 0, 0, 0, 0, 0, 1, 2 },
+	{ 1, 0, 0, 0, 0, 0, 2, 3 },
+	{ 2, 1, 0, 0, 0, 0, 3, 4 },
+	{ 3, 2, 1, 0, 0, 0, 4, 5 },
+	{ 4, 3, 2, 1, 0, 0, 5, 6 },
+	{ 5, 4, 3, 2, 1, 0, 6, 7 },
+	{ 6, 5, 4, 3, 2, 1, 7, 7 },
+	{ 7, 6, 5, 4, 3, 2, 7, 7 },
+};
+
+/* RP002-1.0.4 §2.10.7, DownlinkDwellTime = 1 (1.0.5 Table 75). */
+static const uint8_t as923_rx1_dwell[16][8] = {
+	{ 2, 2, 2, 2, 2, 2, 2, 2 },
+	{ 2, 2, 2, 2, 2, 2, 2, 3 },
+	{ 2, 2, 2, 2, 2, 2, 3, 4 },
+	{ 3, 2, 2, 2, 2, 2, 4, 5 },
+	{ 4, 3, 2, 2, 2, 2, 5, 6 },
+	{ 5, 4, 3, 2, 2, 2, 6, 7 },
+	{ 6, 5, 4, 3, 2, 2, 7, 7 },
+	{ 7, 6, 5, 4, 3, 2, 7, 7 },
+};
+
+/* RP002-1.0.4 §2.11.7: offsets 0..5. */
+static const uint8_t kr920_rx1[16][8] = {
+	{ 0, 0, 0, 0, 0, 0, X, X },
+	{ 1, 0, 0, 0, 0, 0, X, X },
+	{ 2, 1, 0, 0, 0, 0, X, X },
+	{ 3, 2, 1, 0, 0, 0, X, X },
+	{ 4, 3, 2, 1, 0, 0, X, X },
+	{ 5, 4, 3, 2, 1, 0, X, X },
+};
+
+/* RP002-1.0.4 §2.12.7: offsets 0..7, no DR6 (RFU). */
+static const uint8_t in865_rx1[16][8] = {
+	{ 0, 0, 0, 0, 0, 0, 1, 2 },
+	{ 1, 0, 0, 0, 0, 0, 2, 3 },
+	{ 2, 1, 0, 0, 0, 0, 3, 4 },
+	{ 3, 2, 1, 0, 0, 0, 4, 5 },
+	{ 4, 3, 2, 1, 0, 0, 5, 5 },
+	{ 5, 4, 3, 2, 1, 0, 5, 7 },
+	{ X, X, X, X, X, X, X, X },
+	{ 7, 5, 5, 4, 3, 2, 7, 7 },
+};
+
+#define AS923_WANT(name_, alias_, lo_, hi_, ch0_, ch1_)                                 \
+	{ name_, alias_, lo_, hi_, 2, { ch0_, ch1_, 0 }, ch0_, 2, REGION_LBT_BY_COUNTRY, 16, \
+	  16, true, as923_drs, 8, as923_rx1, as923_rx1_dwell }
+
+/* RP002-1.0.4 §2.10.2: AS923-1 923.2 / 923.4 MHz, RX2 923.2 MHz DR2, the
+ * groups shifted by -1.8, -6.6, -5.9 MHz. */
+static const struct region_want new_regions[] = {
+	AS923_WANT("AS923-1", "AS923", 915000000, 928000000, 923200000, 923400000),
+	AS923_WANT("AS923-2", "as923-2", 920000000, 923000000, 921400000, 921600000),
+	AS923_WANT("AS923-3", "As923-3", 915000000, 921000000, 916600000, 916800000),
+	AS923_WANT("AS923-4", "as923-4", 917000000, 920000000, 917300000, 917500000),
+	{ "KR920", "KR920-923", 920900000, 923300000, 3, { 922100000, 922300000, 922500000 },
+	  921900000, 0, REGION_LBT_REQUIRED, 23, 14, false, kr920_drs, 6, kr920_rx1, NULL },
+	{ "IN865", "IN865-867", 865000000, 867000000, 3, { 865062500, 865402500, 865985000 },
+	  866550000, 2, REGION_LBT_NONE, 30, 30, false, in865_drs, 8, in865_rx1, NULL },
+};
+#define N_NEW_REGIONS ((int)(sizeof(new_regions) / sizeof(new_regions[0])))
+
+static const struct region *want_region(const struct region_want *w)
+{
+	const struct region *r = region_find(w->name);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r->name, w->name);
+	ck_assert_ptr_eq(region_find(w->alias), r);
+	return r;
+}
+
+START_TEST(test_new_region_channels)
+{
+	const struct region_want *w = &new_regions[_i];
+	const struct region *r = want_region(w);
+	uint32_t f;
+	uint8_t dr;
+	int p;
+
+	ck_assert_uint_eq(r->min_hz, w->min_hz);
+	ck_assert_uint_eq(r->max_hz, w->max_hz);
+	ck_assert_uint_eq(r->n_default_channels, w->n_default);
+	for (int i = 0; i < REGION_MAX_DEFAULT_CHANNELS; i++)
+		ck_assert_uint_eq(r->default_channels_hz[i], w->default_hz[i]);
+	ck_assert_int_eq(region_rx2(r, &f, &dr), LB_OK);
+	ck_assert_uint_eq(f, w->rx2_hz);
+	ck_assert_uint_eq(dr, w->rx2_dr);
+	ck_assert_int_eq(r->lbt, w->lbt);
+	ck_assert_int_eq(r->tx_param_setup, w->tx_param_setup);
+	ck_assert_uint_eq(r->default_max_eirp_dbm, w->max_eirp_dbm);
+	ck_assert_int_eq(r->cflist_capable, REGION_CFLIST_FREQ);
+	ck_assert_int_eq(r->rx1_freq, REGION_RX1_SAME_FREQ);
+	ck_assert_uint_eq(region_max_dwell_ms(r, 125, true), 0);
+	/* the band edges are one sub-band without duty cycle */
+	const uint32_t edge[] = { w->min_hz, w->max_hz, w->rx2_hz };
+	for (size_t i = 0; i < 3; i++) {
+		const struct region_subband *sb = NULL;
+		ck_assert_int_eq(region_subband(r, edge[i], &sb), 0);
+		ck_assert_uint_eq(sb->dc_ppm, REGION_DC_UNLIMITED);
+		ck_assert_int_eq(region_tx_power(r, edge[i], &p), LB_OK);
+		ck_assert_int_eq(p, w->dl_power_dbm);
+	}
+	ck_assert_int_eq(region_subband(r, w->min_hz - 1, NULL), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(region_subband(r, w->max_hz + 1, NULL), LB_ERR_NOT_FOUND);
+	/* RX1 on every default channel: same frequency, every LoRa 125 kHz DR */
+	for (uint8_t c = 0; c < w->n_default; c++)
+		for (uint8_t d = 0; d <= 5; d++) {
+			ck_assert_int_eq(region_rx1(r, w->default_hz[c], d, 0, &f, &dr), LB_OK);
+			ck_assert_uint_eq(f, w->default_hz[c]);
+		}
+	ck_assert_int_eq(region_rx1(r, w->min_hz - 100000, 5, 0, &f, &dr), LB_ERR_RANGE);
+}
+END_TEST
+
+/* Every DR 0..15: modulation, both directions, M and N, lookup back. */
+START_TEST(test_new_region_drs)
+{
+	const struct region_want *w = &new_regions[_i];
+	const struct region *r = want_region(w);
+	struct region dl;
+	uint8_t m, n;
+
+	ck_assert_int_eq(region_configure(r, false, w->tx_param_setup, &dl), LB_OK);
+	for (uint8_t d = 0; d < REGION_MAX_DR; d++) {
+		const struct dr_want *e = &w->drs[d];
+		const struct region_dr *info = region_dr_info(r, d);
+		if (e->mod == REGION_MOD_NONE) {
+			ck_assert_msg(info == NULL, "%s DR%u should be RFU", w->name, d);
+			ck_assert_int_eq(region_max_payload(r, d, &m, &n), LB_ERR_NOT_FOUND);
+			continue;
+		}
+		ck_assert_msg(info != NULL, "%s DR%u missing", w->name, d);
+		ck_assert_int_eq(info->mod, e->mod);
+		ck_assert(info->uplink && info->downlink);
+		ck_assert_int_eq(region_max_payload(r, d, &m, &n), LB_OK);
+		ck_assert_msg(m == e->m && n == e->n, "%s DR%u M/N %u/%u", w->name, d, m, n);
+		if (e->mod == REGION_MOD_LORA) {
+			ck_assert_uint_eq(info->sf, e->sf);
+			ck_assert_uint_eq(info->bw_khz, e->bw_khz);
+			ck_assert_int_eq(region_dr_lora(r, e->sf, e->bw_khz, true), d);
+			ck_assert_int_eq(region_dr_lora(r, e->sf, e->bw_khz, false), d);
+		} else {
+			ck_assert_uint_eq(info->bitrate, 50000);
+			ck_assert_int_eq(region_dr_fsk(r, 50000), d);
+		}
+		if (!w->tx_param_setup)
+			continue;
+		/* DownlinkDwellTime = 1: the dwell column; "N/A" = no downlink */
+		int rc = region_max_payload(&dl, d, &m, &n);
+		const struct region_dr *di = region_dr_info(&dl, d);
+		if (e->m_dw == 0) {
+			ck_assert_int_eq(rc, LB_ERR_NOT_FOUND);
+			ck_assert(!di->downlink && di->uplink);
+			continue;
+		}
+		ck_assert_int_eq(rc, LB_OK);
+		ck_assert_msg(m == e->m_dw && n == e->n_dw, "%s dwell DR%u M/N %u/%u", w->name, d,
+			      m, n);
+		ck_assert(di->downlink);
+	}
+	ck_assert_int_eq(region_dr_lora(r, 12, 500, true), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(region_dr_lora(r, 8, 500, false), LB_ERR_NOT_FOUND);
+}
+END_TEST
+
+static void check_rx1_cells(const struct region_want *w, const struct region *r,
+			    const uint8_t (*tab)[8])
+{
+	uint32_t up = w->default_hz[1];
+
+	for (uint8_t d = 0; d < REGION_MAX_DR; d++)
+		for (uint8_t off = 0; off < 8; off++) {
+			uint32_t f = 0;
+			uint8_t dr = 0xEE;
+			int rc = region_rx1(r, up, d, off, &f, &dr);
+			if (off >= w->n_offsets) {
+				ck_assert_int_eq(rc, LB_ERR_RANGE);
+				continue;
+			}
+			if (w->drs[d].mod == REGION_MOD_NONE) {
+				ck_assert_int_eq(rc, LB_ERR_NOT_FOUND);
+				continue;
+			}
+			ck_assert_int_eq(rc, LB_OK);
+			ck_assert_uint_eq(f, up);
+			ck_assert_msg(dr == tab[d][off], "%s%s DR%u offset %u: DR%u, want DR%u",
+				      w->name, r->downlink_dwell ? " dwell" : "", d, off, dr,
+				      tab[d][off]);
+			/* the RX1 DR is a downlink DR of the region */
+			ck_assert_ptr_nonnull(region_dr_info(r, dr));
+			ck_assert(region_dr_info(r, dr)->downlink);
+		}
+}
+
+START_TEST(test_new_region_rx1)
+{
+	const struct region_want *w = &new_regions[_i];
+	const struct region *r = want_region(w);
+	struct region dl;
+
+	ck_assert_uint_eq(r->n_rx1_offsets, w->n_offsets);
+	check_rx1_cells(w, r, w->rx1);
+	if (!w->rx1_dwell) {
+		ck_assert_int_eq(region_configure(r, false, true, &dl), LB_ERR_INVAL);
+		ck_assert_int_eq(region_configure(r, true, false, &dl), LB_ERR_INVAL);
+		return;
+	}
+	ck_assert_int_eq(region_configure(r, false, true, &dl), LB_OK);
+	check_rx1_cells(w, &dl, w->rx1_dwell);
+	/* uplink dwell alone changes no downlink table */
+	ck_assert_int_eq(region_configure(r, true, false, &dl), LB_OK);
+	check_rx1_cells(w, &dl, w->rx1);
+}
+END_TEST
+
+/* RP002-1.0.4 §2.10.6: the dwell column is the largest PHYPayload (M + 5)
+ * within 400 ms at each DR (8-symbol preamble, explicit header, CRC on: the
+ * uplink); checked with the airtime module. */
+START_TEST(test_as923_dwell_airtime)
+{
+	const struct region *r = region_find("AS923-1");
+	struct region up;
+
+	ck_assert_int_eq(region_configure(r, true, false, &up), LB_OK);
+	ck_assert_uint_eq(region_max_dwell_ms(&up, 125, true), REGION_DWELL_LIMIT_MS);
+	ck_assert_uint_eq(region_max_dwell_ms(&up, 125, false), 0);
+	ck_assert(up.uplink_dwell && !up.downlink_dwell);
+	for (uint8_t d = 0; d <= 5; d++) {
+		const struct region_dr *info = region_dr_info(r, d);
+		uint64_t us = 0;
+		uint16_t phy = info->max_m_dwell ? (uint16_t)(info->max_m_dwell + 5) : 12;
+		ck_assert_int_eq(airtime_frame_us(AIRTIME_MOD_LORA, info->sf, 125, 1, 0, phy, true,
+						  &us), LB_OK);
+		if (info->max_m_dwell == 0) {
+			/* DR0, DR1: even the shortest frame (12 bytes) is too long */
+			ck_assert_uint_gt(us, 400000);
+			continue;
+		}
+		ck_assert_msg(us <= 400000, "DR%u %u bytes: %llu us", d, phy,
+			      (unsigned long long)us);
+		if (phy == 255)
+			continue;
+		ck_assert_int_eq(airtime_frame_us(AIRTIME_MOD_LORA, info->sf, 125, 1, 0, phy + 1,
+						  true, &us), LB_OK);
+		ck_assert_msg(us > 400000, "DR%u %u bytes: %llu us", d, phy + 1,
+			      (unsigned long long)us);
+	}
+	/* DR2: 24 bytes 370.688 ms, 25 bytes 411.648 ms */
+	uint64_t us = 0;
+	ck_assert_int_eq(airtime_frame_us(AIRTIME_MOD_LORA, 10, 125, 1, 0, 24, true, &us), LB_OK);
+	ck_assert_uint_eq(us, 370688);
+	ck_assert_int_eq(region_configure(region_find("EU868"), true, false, &up), LB_ERR_INVAL);
+	ck_assert_int_eq(region_configure(NULL, false, false, &up), LB_ERR_INVAL);
+	ck_assert_int_eq(region_configure(region_find("EU868"), false, false, &up), LB_OK);
+	ck_assert_str_eq(up.name, "EU868");
+	ck_assert_uint_eq(up.rx2_freq_hz, 869525000);
+}
+END_TEST
+
+/* Worked cases across groups (RP002-1.0.4 §2.10.2, §2.10.7, §2.11.7, §2.12.7). */
+START_TEST(test_new_region_cases)
+{
+	struct region dl;
+	uint32_t f;
+	uint8_t dr;
+
+	/* AS923-2, RX1DROffset 2, uplink DR5 on 921.6 MHz, DownlinkDwellTime 1 */
+	ck_assert_int_eq(region_configure(region_find("AS923-2"), false, true, &dl), LB_OK);
+	ck_assert_int_eq(region_rx1(&dl, 921600000, 5, 2, &f, &dr), LB_OK);
+	ck_assert_uint_eq(f, 921600000);
+	ck_assert_uint_eq(dr, 3);
+	/* AS923-1, offset 1, uplink DR2: DR2 with downlink dwell, DR1 without */
+	ck_assert_int_eq(region_configure(region_find("AS923"), false, true, &dl), LB_OK);
+	ck_assert_int_eq(region_rx1(&dl, 923200000, 2, 1, &f, &dr), LB_OK);
+	ck_assert_uint_eq(dr, 2);
+	ck_assert_int_eq(region_rx1(region_find("AS923"), 923200000, 2, 1, &f, &dr), LB_OK);
+	ck_assert_uint_eq(dr, 1);
+	/* AS923-3, offset 7 on DR5 and offset 6 on DR6 both give DR7 (FSK) */
+	ck_assert_int_eq(region_rx1(region_find("AS923-3"), 916600000, 5, 7, &f, &dr), LB_OK);
+	ck_assert_uint_eq(dr, 7);
+	ck_assert_int_eq(region_rx1(region_find("AS923-3"), 916600000, 6, 6, &f, &dr), LB_OK);
+	ck_assert_uint_eq(dr, 7);
+	/* KR920: DR4 offset 3 -> DR1; DR3 offset 5 -> DR0 */
+	ck_assert_int_eq(region_rx1(region_find("KR920"), 922300000, 4, 3, &f, &dr), LB_OK);
+	ck_assert_uint_eq(dr, 1);
+	ck_assert_int_eq(region_rx1(region_find("KR920"), 922300000, 3, 5, &f, &dr), LB_OK);
+	ck_assert_uint_eq(dr, 0);
+	/* IN865: DR3 +6 -> DR4, DR2 +7 -> DR4, never DR6 */
+	const struct region *in = region_find("IN865");
+	ck_assert_int_eq(region_rx1(in, 865062500, 3, 6, &f, &dr), LB_OK);
+	ck_assert_uint_eq(dr, 4);
+	ck_assert_int_eq(region_rx1(in, 865062500, 2, 7, &f, &dr), LB_OK);
+	ck_assert_uint_eq(dr, 4);
+	for (uint8_t d = 0; d < 8; d++)
+		for (uint8_t off = 0; off < 8; off++)
+			if (region_rx1(in, 865062500, d, off, &f, &dr) == LB_OK)
+				ck_assert_uint_ne(dr, 6);
+}
+END_TEST
+
+/* CFList type 0 in AS923 (channels 2..6), KR920 and IN865 (channels 3..7):
+ * 24-bit little-endian 100 Hz units, CFListType 0 (RP002-1.0.4 §2.10.4,
+ * §2.11.4, §2.12.4). */
+START_TEST(test_new_region_cflist)
+{
+	static const uint32_t as[5] = { 922000000, 922200000, 922400000, 922600000, 922800000 };
+	static const uint8_t as_want[16] = { 0xa0, 0xaf, 0x8c, 0x70, 0xb7, 0x8c, 0x40, 0xbf,
+					     0x8c, 0x10, 0xc7, 0x8c, 0xe0, 0xce, 0x8c, 0x00 };
+	/* 865.0625 MHz = 8650625 * 100 Hz = 0x83FF81 */
+	static const uint32_t in[1] = { 865062500 };
+	static const uint8_t in_want[16] = { 0x81, 0xff, 0x83, 0, 0, 0, 0, 0,
+					     0, 0, 0, 0, 0, 0, 0, 0x00 };
+	static const uint32_t kr[2] = { 922700000, 922900000 };
+	uint8_t out[REGION_CFLIST_LEN];
+
+	ck_assert_int_eq(region_cflist_freq(region_find("AS923-1"), as, 5, out), LB_OK);
+	ck_assert_mem_eq(out, as_want, sizeof(as_want));
+	ck_assert_int_eq(region_cflist_freq(region_find("IN865"), in, 1, out), LB_OK);
+	ck_assert_mem_eq(out, in_want, sizeof(in_want));
+	ck_assert_int_eq(region_cflist_freq(region_find("KR920"), kr, 2, out), LB_OK);
+	ck_assert_uint_eq(out[0] | out[1] << 8 | out[2] << 16, 9227000);
+	/* AS923-2's band ends at 923 MHz: AS923-1's channels are outside */
+	ck_assert_int_eq(region_cflist_freq(region_find("AS923-2"), as, 5, out), LB_OK);
+	static const uint32_t as1_ch1[1] = { 923400000 };
+	ck_assert_int_eq(region_cflist_freq(region_find("AS923-2"), as1_ch1, 1, out),
+			 LB_ERR_RANGE);
+	ck_assert_int_eq(region_cflist_freq(region_find("KR920"), in, 1, out), LB_ERR_RANGE);
+}
+END_TEST
+
 static Suite *region_suite(void)
 {
 	Suite *s = suite_create("region");
@@ -475,6 +881,12 @@ static Suite *region_suite(void)
 	tcase_add_test(tc, test_dc_off);
 	tcase_add_test(tc, test_cflist_freq);
 	tcase_add_test(tc, test_cflist_chmask);
+	tcase_add_loop_test(tc, test_new_region_channels, 0, N_NEW_REGIONS);
+	tcase_add_loop_test(tc, test_new_region_drs, 0, N_NEW_REGIONS);
+	tcase_add_loop_test(tc, test_new_region_rx1, 0, N_NEW_REGIONS);
+	tcase_add_test(tc, test_as923_dwell_airtime);
+	tcase_add_test(tc, test_new_region_cases);
+	tcase_add_test(tc, test_new_region_cflist);
 	suite_add_tcase(s, tc);
 	return s;
 }

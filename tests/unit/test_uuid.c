@@ -73,6 +73,16 @@ START_TEST(test_devinfo_defaults)
 	ck_assert_int_eq(devinfo_profile("EU868", 10, name, id), LB_ERR_INVAL);
 	ck_assert_int_eq(devinfo_region_config_id("EU868", region), LB_OK);
 	ck_assert_str_eq(region, "eu868");
+	/* The ids of ChirpStack's chirpstack/configuration/region_*.toml. */
+	static const char *const cs_ids[][2] = {
+		{"US915", "us915"}, {"AU915", "au915"}, {"AS923-1", "as923"},
+		{"AS923-2", "as923_2"}, {"AS923-3", "as923_3"}, {"AS923-4", "as923_4"},
+		{"KR920", "kr920"}, {"IN865", "in865"},
+	};
+	for (size_t i = 0; i < sizeof(cs_ids) / sizeof(cs_ids[0]); i++) {
+		ck_assert_int_eq(devinfo_region_config_id(cs_ids[i][0], region), LB_OK);
+		ck_assert_str_eq(region, cs_ids[i][1]);
+	}
 	ck_assert_int_eq(devinfo_region_config_id("A_REGION_NAME_TOO_LONG", region),
 			 LB_ERR_TOO_LARGE);
 	ck_assert_int_eq(devinfo_application_id(NULL, id), LB_ERR_INVAL);
