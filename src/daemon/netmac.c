@@ -234,6 +234,10 @@ static void unanswered(struct netmac *m, struct lb_device *dev, enum macstate_re
 	m->stats.backoffs++;
 	log_warn(TAG, "device %s: %d %s left unanswered: none sent for %d h", dev->name,
 		 m->o.max_unanswered, req_names[k], m->o.backoff_h);
+	char why[128];
+	snprintf(why, sizeof(why), "%d %s left unanswered: none sent for %d h",
+		 m->o.max_unanswered, req_names[k], m->o.backoff_h);
+	devevent_log(m->c.ev, dev, "WARNING", "MAC_UNANSWERED", why, 0);
 	touch(m, dev);
 }
 
