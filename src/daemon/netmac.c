@@ -392,7 +392,6 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 
 	ensure_session(m, dev);
 	dev->rt.mac.adr_bit = f->u.data.adr;
-	add_history(dev, rx, n_rx);
 	if (mac && mac_len)
 		(void)maccmd_parse(mac, mac_len, LW_DIR_UP, cmds, MAC_PARSE_MAX, &n); /* partial ok */
 	for (size_t i = 0; i < n; i++) {
@@ -441,6 +440,9 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 		if (dev->rt.mac.track[k].outstanding && !(seen & 1u << k))
 			unanswered(m, dev, (enum macstate_req)k);
 	}
+	/* After the answers: an uplink that carries LinkADRAns was sent with
+	 * what it accepted (the device applies it on reception, §5.3.1). */
+	add_history(dev, rx, n_rx);
 	return want;
 }
 
