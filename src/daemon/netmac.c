@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "config/config_cflist.h"
 #include "events/event_json.h"
+#include "daemon/publish.h"
 #include "io/loop.h"
 #include "lorawan/maccmd.h"
 #include "mac/adr.h"
@@ -18,6 +19,7 @@
 #define US_PER_S 1000000
 #define MAC_PARSE_MAX 64              /* commands read from one uplink */
 #define STATUS_EVENT_MAX 2048
+#define STATE_JSON_MAX 256
 #define NEW_CHANNEL_MIN_DR 0          /* EU868 DR0..DR5 on the extra channels */
 #define NEW_CHANNEL_MAX_DR 5
 #define DEFAULT_RX_DELAY_S 1          /* RECEIVE_DELAY1, RP002-1.0.4 §2.3 */
@@ -375,6 +377,37 @@ static void add_history(struct lb_device *dev, const struct lb_rx *rx, size_t n_
 		adr_history_add(&dev->rt.mac.hist, best, dev->rt.mac.tx_power);
 }
 
+/* The retained state/mac message, when what it says changed. */
+static void publish_state(struct netmac *m, struct lb_device *dev)
+{
+	struct macstate *s = &dev->rt.mac;
+	struct ev_mac_state st = {
+		.dr = dev->rt.last_dr, .tx_power = s->tx_power,
+		.nb_trans = s->nb_trans ? s->nb_trans : 1, .adr = s->adr_bit,
+		.network_adr = dev->adr,
+		.adr_backoff = backed_off(s, MACSTATE_LINK_ADR, wall_s()),
+	};
+	uint32_t key = (uint32_t)(st.dr + 1) | (uint32_t)st.tx_power << 8 |
+		       (uint32_t)st.nb_trans << 16 | (uint32_t)st.adr << 24 |
+		       (uint32_t)st.network_adr << 25 | (uint32_t)st.adr_backoff << 26;
+	char json[STATE_JSON_MAX];
+	size_t len;
+
+	if (s->has_published && s->published == key)
+		return;
+	int rc = event_json_mac_state(&st, json, sizeof(json), &len);
+	if (rc == LB_OK)
+		rc = publish_device_state(m->c.ev->pub, dev->application, dev->dev_eui, "mac", json,
+					  len);
+	if (rc != LB_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, TAG, "device %s: state/mac not published: %s", dev->name,
+			  lb_strerror(rc));
+		return;
+	}
+	s->has_published = true;
+	s->published = key;
+}
+
 bool netmac_handles(uint8_t cid)
 {
 	return cid == MACCMD_LINK_ADR || cid == MACCMD_DEV_STATUS || cid == MACCMD_RX_PARAM_SETUP ||
@@ -443,6 +476,7 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 	/* After the answers: an uplink that carries LinkADRAns was sent with
 	 * what it accepted (the device applies it on reception, §5.3.1). */
 	add_history(dev, rx, n_rx);
+	publish_state(m, dev);
 	return want;
 }
 

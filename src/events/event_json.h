@@ -219,6 +219,18 @@ int event_json_join(const struct ev_join *ev, char *out, size_t cap, size_t *len
 int event_json_ack(const struct ev_ack *ev, char *out, size_t cap, size_t *len);
 int event_json_txack(const struct ev_txack *ev, char *out, size_t cap, size_t *len);
 void event_json_uuid_str(const uint8_t id[16], char out[EVENT_JSON_UUID_LEN]);
+/* The retained state/mac message: the device's radio settings as the
+ * network knows them (names as ChirpStack's up event: dr, adr). */
+struct ev_mac_state {
+	int dr;                         /* dr: of the last uplink; < 0 unknown (null) */
+	uint8_t tx_power;               /* txPower: TXPower index the device confirmed */
+	uint8_t nb_trans;               /* nbTrans */
+	bool adr;                       /* adr: the ADR bit of the last uplink */
+	bool network_adr;               /* networkAdr: devices[].adr */
+	bool adr_backoff;               /* adrBackoff: LinkADRReq paused (adr.backoff_h) */
+};
+int event_json_mac_state(const struct ev_mac_state *st, char *out, size_t cap, size_t *len);
+
 /* The retained state/airtime message: the fairAccess object on its own. */
 int event_json_fair_access(const struct ev_fair_access *fa, char *out, size_t cap, size_t *len);
 int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t *len);

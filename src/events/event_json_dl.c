@@ -106,6 +106,24 @@ int event_json_status(const struct ev_status *ev, char *out, size_t cap, size_t 
 	return event_json__finish(o, err, out, cap, len);
 }
 
+int event_json_mac_state(const struct ev_mac_state *st, char *out, size_t cap, size_t *len)
+{
+	int err = LB_OK;
+
+	if (!st || !out || !len)
+		return LB_ERR_INVAL;
+	struct json_object *o = json_object_new_object();
+	if (!o)
+		return LB_ERR_NOMEM;
+	event_json__add(o, "dr", st->dr >= 0 ? json_object_new_int(st->dr) : NULL, &err);
+	event_json__add(o, "txPower", json_object_new_int(st->tx_power), &err);
+	event_json__add(o, "nbTrans", json_object_new_int(st->nb_trans), &err);
+	event_json__add(o, "adr", json_object_new_boolean(st->adr), &err);
+	event_json__add(o, "networkAdr", json_object_new_boolean(st->network_adr), &err);
+	event_json__add(o, "adrBackoff", json_object_new_boolean(st->adr_backoff), &err);
+	return event_json__finish(o, err, out, cap, len);
+}
+
 static struct json_object *attempts_json(const struct ev_txack *ev, int *err)
 {
 	struct json_object *a = json_object_new_array();

@@ -64,6 +64,8 @@ struct macstate {
 	int8_t margin;
 	uint32_t rx_done;
 	bool adr_bit;                /* the last uplink's ADR bit */
+	bool has_published;          /* state/mac published since the start */
+	uint32_t published;          /* what it said (daemon/netmac.c packs it) */
 	struct adr_history hist;     /* in memory only */
 };
 

@@ -14,7 +14,8 @@
 #    0 <= margin < 3 dB (one more step of 3 dB would break the margin), and
 #    stays there;
 #  - the devices' `status` events arrive: batteryLevel is the simulated
-#    battery (--battery 127) in percent as ChirpStack computes it (50).
+#    battery (--battery 127) in percent as ChirpStack computes it (50);
+#  - each device's retained state/mac shows the data rate of its last uplink.
 # The first downlinks go out at SF12: about 100 x 1.3 s of airtime, within
 # the gateway's hourly duty cycle (RX1 1 % = 36 s, then RX2 10 % = 360 s).
 . "$(dirname "$0")/lib.sh"
@@ -71,6 +72,14 @@ cat "$T/check.txt"
 [ "$(grep -c ': 0 devices' "$T/check.txt")" -le 1 ] || fail "the SNR spread did not spread the rates"
 grep -q '^DR5: [1-9]' "$T/check.txt" || fail "no device reached DR5"
 grep -q '^DR0: [1-9]' "$T/check.txt" || fail "no device stayed at DR0"
+
+# The retained state/mac of each device: the data rate of its last uplink.
+grep -E '/state/mac ' "$T/all.out" | sed -E 's|^.*/device/([0-9a-f]{16})/state/mac |\1 |' |
+	awk '{ last[$1] = $0 } END { for (d in last) print last[d] }' |
+	while read -r eui json; do echo "$eui $(echo "$json" | jq -r .dr)"; done | sort > "$T/state.txt"
+awk '{ last[$1] = $3 } END { for (d in last) print d, last[d] }' "$T/ups.tsv" | sort > "$T/last.txt"
+diff "$T/last.txt" "$T/state.txt" > /dev/null ||
+	fail "state/mac dr differs from the last up: $(diff "$T/last.txt" "$T/state.txt" | head -5)"
 
 # Device status: asked at the first uplink, answered with --battery 127.
 wait_count "$T/all.out" '/event/status ' $N || fail "status events missing"

@@ -340,6 +340,19 @@ START_TEST(link_adr_bit_clear_counts_as_unanswered)
 	ck_assert_uint_eq(dev()->rt.mac.dr, 5);
 	ck_assert(dev()->rt.mac.ch_mask_set);
 	ck_assert_uint_eq(dev()->rt.mac.ch_mask[0], 0x0007);  /* EU868: the 3 default channels */
+
+	/* The retained state/mac says what the device now uses. */
+	dev()->rt.last_dr = 5;
+	uplink(NULL, 0, 5.0f);
+	const struct rec_msg *st = NULL;
+	for (size_t i = 0; i < w.sink.n; i++)
+		if (strcmp(w.sink.m[i].topic,
+			   "application/default/device/70b3d57ed0000042/state/mac") == 0)
+			st = &w.sink.m[i];
+	ck_assert_ptr_nonnull(st);
+	ck_assert(st->retain);
+	ck_assert_str_eq(st->payload, "{\"dr\":5,\"txPower\":0,\"nbTrans\":1,\"adr\":true,"
+				      "\"networkAdr\":true,\"adrBackoff\":false}");
 }
 END_TEST
 
