@@ -5,8 +5,8 @@
 set -eu
 
 PACKAGES="build-essential autoconf automake pkg-config \
-libmosquitto-dev libconfig-dev libjson-c-dev libssl-dev libsqlite3-dev duktape-dev \
-check mosquitto mosquitto-clients jq iproute2 procps"
+libmosquitto-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev duktape-dev \
+check mosquitto mosquitto-clients jq iproute2 procps python3 influxdb openssl"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -266,8 +266,8 @@ static void write_conf_otaa(const struct sim_device *d, const char *application,
 	key_hex(d->app_key, key);
 	fprintf(f,
 		"  { name = \"%s\"; application = \"%s\"; dev_eui = \"%s\"; join_eui = \"%s\";\n"
-		"    app_key = \"%s\"; lorawan_version = \"%s\"; }",
-		d->name, application, eui, join_eui, key, version);
+		"    app_key = \"%s\"; lorawan_version = \"%s\";%s }",
+		d->name, application, eui, join_eui, key, version, d->class_c ? " class = \"C\";" : "");
 }
 
 int sim_devices_write_conf(const struct sim_devices *ds, const char *application, FILE *f)
@@ -300,8 +300,9 @@ int sim_devices_write_conf_version(const struct sim_devices *ds, const char *app
 		key_hex(d->app_s_key, app);
 		fprintf(f,
 			"  { name = \"%s\"; application = \"%s\"; dev_eui = \"%s\"; dev_addr = \"%s\";\n"
-			"    nwk_s_key = \"%s\"; app_s_key = \"%s\"; }%s\n",
-			d->name, application, eui, addr, nwk, app, i + 1 < ds->n ? "," : "");
+			"    nwk_s_key = \"%s\"; app_s_key = \"%s\";%s }%s\n",
+			d->name, application, eui, addr, nwk, app,
+			d->class_c ? " class = \"C\";" : "", i + 1 < ds->n ? "," : "");
 	}
 	fprintf(f, ");\n");
 	return ferror(f) ? LB_ERR_IO : LB_OK;

@@ -107,6 +107,7 @@ struct sim_device {
 	bool has_join_nonce;
 	uint32_t join_nonce;        /* of the last accepted join-accept */
 	/* downlinks */
+	bool class_c;               /* --class-c: listens all the time on RX2 (TS001-1.0.4 §17) */
 	struct sim_rx_params rx;
 	bool has_fcnt_down;
 	uint32_t fcnt_down;         /* last accepted FCntDown of the session */
@@ -173,7 +174,7 @@ int sim_devices_write_keys(const struct sim_devices *ds, FILE *f);
 
 /* Write a libconfig `devices = ( ... );` list that lorabridge.conf can
  * `@include`: ABP keys, or join_eui/app_key/lorawan_version for OTAA
- * devices (`version`, e.g. "1.0.3"; sim_devices_write_conf says "1.0.3").
+ * devices, `class = "C"` for class C ones (`version`, e.g. "1.0.3"; sim_devices_write_conf says "1.0.3").
  * Errors: LB_ERR_IO. */
 int sim_devices_write_conf(const struct sim_devices *ds, const char *application, FILE *f);
 int sim_devices_write_conf_version(const struct sim_devices *ds, const char *application,

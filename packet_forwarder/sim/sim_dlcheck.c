@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,8 +227,19 @@ static void count_ok(struct sim_dlcheck *c, enum sim_dl_window w)
 	c->st->downlinks_ok++;
 	if (w == SIM_DL_RX1)
 		c->st->downlinks_rx1++;
+	else if (w == SIM_DL_RXC)
+		c->st->downlinks_rxc++;
 	else
 		c->st->downlinks_rx2++;
+}
+
+/* Wall clock in µs: when a class C device got its downlink, for a test
+ * to compare with when the command was published. */
+static int64_t wall_us(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
 static void print_raw(struct dl_ctx *x, const uint8_t token[2])
@@ -422,6 +434,22 @@ static bool check_ack(struct dl_ctx *x, const struct sim_device *d, const struct
 	return true;
 }
 
+/* A class C downlink (sent at once on RX2): any time after the device's
+ * first uplink, any number; its ACK bit may only answer a confirmed uplink
+ * not acknowledged yet (TS001-1.0.4 §4.3.1.2). */
+static bool check_rxc(struct dl_ctx *x, const struct sim_device *d, const struct sim_dl_frame *f)
+{
+	if (sim_dl_check_rxc(x->c->region, &d->rx, x->tx, x->why, sizeof(x->why)) != LB_OK) {
+		bad(x, "%s: %s", d->name, x->why);
+		return false;
+	}
+	if (f->ack && (!d->last.confirmed || d->last.acked)) {
+		bad(x, "%s: class C downlink with ACK, but no confirmed uplink awaits one", d->name);
+		return false;
+	}
+	return true;
+}
+
 static void record_data(struct dl_ctx *x, const struct sim_device *d, const struct sim_dl_frame *f,
 			enum sim_dl_window win)
 {
@@ -432,9 +460,14 @@ static void record_data(struct dl_ctx *x, const struct sim_device *d, const stru
 		hex_encode(f->payload, f->payload_len, payload, sizeof(payload));
 	if (f->has_fport)
 		snprintf(fport, sizeof(fport), "%u", f->fport);
-	if (x->c->expect_down)
+	if (x->c->expect_down && win == SIM_DL_RXC)
+		fprintf(x->c->expect_down, "%s %" PRIu32 " %s %s %d %s %" PRId64 "\n", eui, f->fcnt,
+			fport, payload, f->ack, sim_dl_window_name(win), wall_us());
+	else if (x->c->expect_down)
 		fprintf(x->c->expect_down, "%s %" PRIu32 " %s %s %d %s\n", eui, f->fcnt, fport,
 			payload, f->ack, sim_dl_window_name(win));
+	if (x->c->expect_down)
+		fflush(x->c->expect_down);   /* read while the run goes on */
 	if (x->c->print) {
 		char gw[17];
 		hex_format_eui(x->gw->c.eui, gw);
@@ -510,16 +543,22 @@ static void on_data(struct dl_ctx *x, const struct lw_frame *lf)
 		bad(x, "%s: data downlink, but the device sent no data uplink yet", d->name);
 		return;
 	}
-	if (check_window(x, d, &win) != LB_OK || !check_ack(x, d, &f))
+	if (d->class_c && x->tx->imme) {
+		if (!check_rxc(x, d, &f))
+			return;
+		win = SIM_DL_RXC;
+	} else if (check_window(x, d, &win) != LB_OK || !check_ack(x, d, &f)) {
 		return;
+	} else {
+		d->last.answered = true;
+	}
 	d->has_fcnt_down = true;
 	d->fcnt_down = f.fcnt;
-	d->last.answered = true;
 	if (f.ack) {
 		d->last.acked = true;
 		c->st->acks_received++;
 	}
-	if (f.confirmed)
+	if (f.confirmed && !c->o->no_ack)
 		d->ack_due = true;
 	count_ok(c, win);
 	record_data(x, d, &f, win);

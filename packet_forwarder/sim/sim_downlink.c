@@ -28,7 +28,7 @@ static int why_err(int err, char *why, size_t cap, const char *fmt, ...)
 
 const char *sim_dl_window_name(enum sim_dl_window w)
 {
-	return w == SIM_DL_RX1 ? "rx1" : w == SIM_DL_RX2 ? "rx2" : "-";
+	return w == SIM_DL_RX1 ? "rx1" : w == SIM_DL_RX2 ? "rx2" : w == SIM_DL_RXC ? "rxc" : "-";
 }
 
 int64_t sim_dl_tmst_diff(uint32_t a, uint32_t b)
@@ -132,6 +132,19 @@ int sim_dl_check_radio(const struct region *r, const struct sim_dl_uplink *up,
 	if (rc != LB_OK)
 		return rc;
 	return check_modulation(r, tx, freq_hz, dr, *win, why, cap);
+}
+
+int sim_dl_check_rxc(const struct region *r, const struct sim_rx_params *rx,
+		     const struct gwmp_txpk *tx, char *why, size_t cap)
+{
+	uint32_t freq_hz;
+	uint8_t unused;
+
+	if (!tx->imme)
+		return why_err(LB_ERR_RANGE, why, cap, "class C downlink not sent immediately (imme)");
+	if (region_rx2(r, &freq_hz, &unused) != LB_OK)
+		return why_err(LB_ERR_MALFORMED, why, cap, "no RX2 in %s", r->name);
+	return check_modulation(r, tx, freq_hz, rx->rx2_dr, SIM_DL_RXC, why, cap);
 }
 
 static int verify_mic(const struct sim_dl_session *s, const struct lw_frame *f, uint32_t fcnt)

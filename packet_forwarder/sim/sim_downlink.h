@@ -44,7 +44,8 @@
 #define SIM_DL_WHY_LEN 160
 #define SIM_DL_US_PER_S 1000000U
 
-enum sim_dl_window { SIM_DL_NO_WINDOW = 0, SIM_DL_RX1 = 1, SIM_DL_RX2 = 2 };
+/* RXC: a class C device's continuous window (TS001-1.0.4 §17). */
+enum sim_dl_window { SIM_DL_NO_WINDOW = 0, SIM_DL_RX1 = 1, SIM_DL_RX2 = 2, SIM_DL_RXC = 3 };
 
 /* The uplink a downlink answers, as the gateway that got the PULL_RESP heard it. */
 struct sim_dl_uplink {
@@ -66,6 +67,16 @@ struct sim_dl_uplink {
 int sim_dl_check_radio(const struct region *r, const struct sim_dl_uplink *up,
 		       const struct sim_rx_params *rx, const struct gwmp_txpk *tx,
 		       enum sim_dl_window *win, char *why, size_t cap);
+
+/*
+ * A class C device listens on its RX2 frequency and data rate whenever it
+ * is not transmitting (TS001-1.0.4 §17), so a txpk sent at once (imme,
+ * Semtech PROTOCOL.TXT §6) reaches it: check imme, then the radio as for
+ * RX2 (LoRa, ipol, 4/5, RX2 frequency, rx->rx2_dr, size). LB_OK or
+ * LB_ERR_RANGE (not imme) / LB_ERR_MALFORMED with the reason in why.
+ */
+int sim_dl_check_rxc(const struct region *r, const struct sim_rx_params *rx,
+		     const struct gwmp_txpk *tx, char *why, size_t cap);
 
 /* The downlink side of a device's session. */
 struct sim_dl_session {
@@ -102,7 +113,7 @@ struct sim_dl_frame {
 int sim_dl_open_data(const struct sim_dl_session *s, const uint8_t *phy, size_t len,
 		     struct sim_dl_frame *out);
 
-/* "rx1", "rx2" or "-". */
+/* "rx1", "rx2", "rxc" or "-". */
 const char *sim_dl_window_name(enum sim_dl_window w);
 
 /* Signed distance a - b of two 32-bit counter values (wrap-around). */

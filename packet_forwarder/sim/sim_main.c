@@ -98,6 +98,8 @@ static int load_devices(struct sim *s)
 	} else if (o->otaa) {
 		sim_devices_make_otaa(&s->devs);
 	}
+	for (size_t i = 0; i < s->devs.n; i++)
+		s->devs.dev[i].class_c = o->class_c;
 	if (o->shared_devaddr && (rc = sim_devices_share_devaddr(&s->devs)) != LB_OK) {
 		log_error(MOD, "--shared-devaddr needs at least 2 devices");
 		return rc;

@@ -32,7 +32,8 @@ enum opt_id {
 	OPT_REPLAY, OPT_BAD_MIC, OPT_MALFORMED, OPT_OTAA, OPT_LORAWAN_VERSION,
 	OPT_DEV_NONCE_START, OPT_JOIN_TIMEOUT, OPT_RX2_DR, OPT_EXPECT_DOWN, OPT_STRICT_DOWNLINKS,
 	OPT_LINGER, OPT_TXACK_ERROR, OPT_PAYLOAD, OPT_REGION, OPT_UPLINK_DWELL,
-	OPT_DOWNLINK_DWELL, OPT_ADR, OPT_IGNORE_ADR, OPT_BATTERY, OPT_SNR_SPREAD, OPT_HELP
+	OPT_DOWNLINK_DWELL, OPT_ADR, OPT_IGNORE_ADR, OPT_BATTERY, OPT_SNR_SPREAD, OPT_CLASS_C,
+	OPT_NO_ACK, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -84,6 +85,8 @@ static const struct option long_opts[] = {
 	{"ignore-adr", no_argument, NULL, OPT_IGNORE_ADR},
 	{"battery", required_argument, NULL, OPT_BATTERY},
 	{"snr-spread", required_argument, NULL, OPT_SNR_SPREAD},
+	{"class-c", no_argument, NULL, OPT_CLASS_C},
+	{"no-ack", no_argument, NULL, OPT_NO_ACK},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -151,7 +154,12 @@ void sim_opts_usage(FILE *out)
 	      "\n"
 	      "Downlinks (every PULL_RESP is verified as the device would receive it):\n"
 	      "  --expect-down FILE     append \"<dev_eui> <fcnt_down> <fport> <payload hex>\n"
-	      "                         <ack 0|1> <rx1|rx2>\" per verified data downlink\n"
+	      "                         <ack 0|1> <rx1|rx2|rxc>\" per verified data downlink;\n"
+	      "                         rxc lines end with the receive time (Unix us)\n"
+	      "  --class-c              devices are class C: they also take downlinks sent\n"
+	      "                         at once (imme) on RX2, at any time; emitted with\n"
+	      "                         class = \"C\"\n"
+	      "  --no-ack               never acknowledge confirmed downlinks\n"
 	      "  --txack-error CODE:N   answer every N-th PULL_RESP with TX_ACK error CODE\n"
 	      "                         (TOO_LATE, TOO_EARLY, COLLISION_PACKET, ...); the\n"
 	      "                         device never sees it. Repeatable (4), protocol 2 only\n"
@@ -456,6 +464,8 @@ static int apply(struct sim_opts *o, int id, const char *optarg)
 	case OPT_ADR: return set_flag(&o->adr);
 	case OPT_IGNORE_ADR: return set_flag(&o->ignore_adr);
 	case OPT_SNR_SPREAD: return set_snr_spread(o, optarg);
+	case OPT_CLASS_C: return set_flag(&o->class_c);
+	case OPT_NO_ACK: return set_flag(&o->no_ack);
 	default: return apply_number(o, id, optarg);
 	}
 }

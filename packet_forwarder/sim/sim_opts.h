@@ -83,6 +83,8 @@ struct sim_opts {
 	const char *expect_down_path;
 	bool strict_downlinks;
 	int linger_ms;                  /* keep listening after the last uplink (0) */
+	bool class_c;                   /* devices listen all the time (class C) */
+	bool no_ack;                    /* confirmed downlinks are never acknowledged */
 	struct sim_txack_rule txack_rules[SIM_MAX_TXACK_RULES];
 	size_t n_txack_rules;
 	/* MAC commands (sim_mac.h) */

@@ -39,6 +39,7 @@ struct sim_stats {
 	uint64_t downlinks_bad;     /* PULL_RESP the device would not take (reason printed) */
 	uint64_t downlinks_rx1;     /* of downlinks_ok, in RX1 */
 	uint64_t downlinks_rx2;     /* of downlinks_ok, in RX2 */
+	uint64_t downlinks_rxc;     /* of downlinks_ok, class C (sent at once, on RX2) */
 	uint64_t acks_sent;         /* uplinks with ACK set after a confirmed downlink */
 	uint64_t acks_received;     /* downlinks with ACK answering a confirmed uplink */
 	uint64_t txack_sent;        /* TX_ACK datagrams (protocol 2) */

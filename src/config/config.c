@@ -24,6 +24,7 @@
 
 #include "config/config_app.h"
 #include "config/config_device.h"
+#include "config/config_integ.h"
 #include "config/config_load_state.h"
 #include "config/config_problem.h"
 #include "config/config_schema.h"
@@ -96,6 +97,7 @@ void config_free(struct lb_config *cfg)
 		device_free(&cfg->devices[i]);
 	free(cfg->devices);
 	config__apps_free(cfg);
+	config__integs_free(cfg);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -391,6 +393,8 @@ static void walk_group(struct config__load *c, const config_setting_t *g, const 
 			config__parse_devices(c, m);
 		} else if (!*prefix && !strcmp(name, "applications")) {
 			config__parse_apps(c, m);
+		} else if (!*prefix && !strcmp(name, "integrations")) {
+			config__parse_integs(c, m);
 		} else {
 			warn_at(c, m, "unknown setting '%s' (ignored)", path);
 		}

@@ -12,10 +12,12 @@
 #include "config/config_value.h"
 
 /* The fields of an entry, in the order of the reference. */
-enum app_field { AF_NAME, AF_ID, AF_CODEC, AF_CODEC_SCRIPT, AF_STATUS_INTERVAL, AF__COUNT };
+enum app_field {
+	AF_NAME, AF_ID, AF_CODEC, AF_CODEC_SCRIPT, AF_CLASS, AF_STATUS_INTERVAL, AF__COUNT
+};
 
 static const char *const app_field_names[AF__COUNT] = {"name", "id", "codec", "codec_script",
-							"status_interval_h"};
+						       "class", "status_interval_h"};
 
 #define STATUS_INTERVAL_MAX_H 8760          /* as devices[].status_interval_h */
 
@@ -112,6 +114,23 @@ static void parse_codec(struct config__load *c, const config_setting_t *s, const
 	error_at(c, s, "%s: codec: '%s' is not one of none, cayennelpp, js", label, v);
 }
 
+static void parse_class(struct config__load *c, const config_setting_t *s, const char *label,
+			struct lb_app_conf *a)
+{
+	const char *v;
+
+	if (!string_value(c, s, label, &v))
+		return;
+	for (int i = 0; config__class_names[i]; i++) {
+		if (!strcmp(config__class_names[i], v)) {
+			a->dev_class = i;
+			a->class_set = true;
+			return;
+		}
+	}
+	error_at(c, s, "%s: class: '%s' is not one of A, C", label, v);
+}
+
 static void parse_script(struct config__load *c, const config_setting_t *s, const char *label,
 			 struct lb_app_conf *a)
 {
@@ -168,6 +187,8 @@ static void parse_app(struct config__load *c, const config_setting_t *g, size_t 
 			parse_codec(c, m, label, a);
 		else if (!strcmp(key, "codec_script"))
 			parse_script(c, m, label, a);
+		else if (!strcmp(key, "class"))
+			parse_class(c, m, label, a);
 		else if (!strcmp(key, app_field_names[AF_STATUS_INTERVAL]))
 			parse_status_interval(c, m, label, a);
 		else
@@ -248,6 +269,8 @@ static void inherit_one(struct config__load *c, struct lb_device_conf *d,
 		d->codec = a->codec;
 	if (!device_set(d, "codec_script") && a->codec_script && !d->codec_script)
 		set_string(c, &d->codec_script, a->codec_script);
+	if (!device_set(d, "class") && a->class_set)
+		d->dev_class = a->dev_class;
 	if (!device_set(d, "status_interval_h") && a->status_interval_set)
 		d->status_interval_h = a->status_interval_h;
 }
@@ -314,6 +337,8 @@ void config__print_apps(const struct lb_config *cfg, FILE *out)
 			print_field(out, app_field_names[AF_CODEC], config__codec_names[a->codec]);
 		if (a->codec_script)
 			print_field(out, app_field_names[AF_CODEC_SCRIPT], a->codec_script);
+		if (a->class_set)
+			print_field(out, app_field_names[AF_CLASS], config__class_names[a->dev_class]);
 		if (a->status_interval_set)
 			fprintf(out, "\t\t%s = %d;\n", app_field_names[AF_STATUS_INTERVAL],
 				a->status_interval_h);
@@ -335,6 +360,8 @@ void config__app_reference(FILE *out, enum config_ref_format format)
 		[AF_CODEC_SCRIPT] = {"file path", "", "JavaScript file of the \"js\" codec for its "
 						      "devices that set none, relative to the "
 						      "configuration file's directory."},
+		[AF_CLASS] = {"string", "\"A\"", "LoRaWAN class of its devices that set none. "
+						 "One of: A, C."},
 		[AF_STATUS_INTERVAL] = {"integer", "", "DevStatusReq period in hours of its "
 						       "devices that set none (devices[]."
 						       "status_interval_h). Range 0..8760."},

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * config_app.h - the `applications` list of the configuration: defaults
- * the devices of one application inherit (its id, its payload codec) unless
+ * the devices of one application inherit (its id, its payload codec, its
+ * LoRaWAN class) unless
  * a device sets its own, e.g.
  *   applications = ( { name = "building"; codec = "js"; codec_script = "codecs/th.js"; } );
  * and the rules that span both lists (a "js" codec needs a script, own or
@@ -26,7 +27,7 @@
 void config__parse_apps(struct config__load *c, const config_setting_t *list);
 
 /* After the whole file is read: each device takes its application's id,
- * codec and codec_script where it set none; then the codec rules. */
+ * codec, codec_script and class where it set none; then the codec rules. */
 void config__apps_inherit(struct config__load *c);
 
 void config__apps_free(struct lb_config *cfg);

@@ -15,6 +15,7 @@
 #include "config/config_app.h"
 #include "config/config_device.h"
 #include "config/config_format.h"
+#include "config/config_integ.h"
 #include "config/config_schema.h"
 #include "base/hex.h"
 #include "base/netaddr.h"
@@ -146,7 +147,8 @@ void config_print(const struct lb_config *cfg, FILE *out, bool show_secrets)
 		switch_group(out, &cur, &cur_len, e->path);
 		print_entry(out, e, cfg, show_secrets, path_depth(e->path, group_len(e->path)));
 	}
-	switch_group(out, &cur, &cur_len, "applications");
+	switch_group(out, &cur, &cur_len, "integrations");
+	config__print_integs(cfg, out, show_secrets);
 	config__print_apps(cfg, out);
 	config__print_devices(cfg, out, show_secrets);
 }
@@ -241,6 +243,9 @@ void config_schema_print_reference(FILE *out, enum config_ref_format format)
 		format_description(e, desc, sizeof(desc));
 		config__ref_row(out, format, e->path, type_name(e), def, desc);
 	}
+	ref_header(out, format, "Integration entries (integrations = { http = ( { ... } ); "
+		   "influxdb = ( { ... } ); })");
+	config__integ_reference(out, format);
 	ref_header(out, format, "Application entries (applications = ( { ... }, ... ))");
 	config__app_reference(out, format);
 	ref_header(out, format, "Device entries (devices = ( { ... }, ... ))");

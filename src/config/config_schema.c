@@ -389,6 +389,12 @@ const struct cs_entry config__schema[] = {
 		  "join-accept and assumed for ABP devices; absent = the region's default."),
 	S_INT("downlink.tx_ack_timeout_ms", downlink_tx_ack_timeout_ms, 3000, 100, 60000,
 	      "Time to wait for a gateway's TX_ACK before counting the downlink as lost."),
+	S_INT("downlink.class_c_ack_timeout_s", downlink_class_c_ack_timeout_s, 30, 1, 86400,
+	      "Class C: time to wait for the uplink that acknowledges a confirmed downlink before "
+	      "it is sent again (or reported acknowledged:false)."),
+	S_INT("downlink.class_c_retries", downlink_class_c_retries, 2, 0, 10,
+	      "Class C: times an unacknowledged confirmed downlink is sent again, each with a new "
+	      "FCntDown."),
 
 	S_INT("downlink.sub_band", downlink_sub_band, 2, 1, 8,
 	      "US915/AU915: the 8-channel sub-band the gateways listen on (2 = channels 8-15 and "
@@ -457,6 +463,9 @@ const char *const config__codec_names[] = {"none", "cayennelpp", "js", NULL};
 _Static_assert(LB_CODEC_NONE == 0 && LB_CODEC_CAYENNELPP == 1 && LB_CODEC_JS == 2,
 	       "config__codec_names[] order");
 
+const char *const config__class_names[] = {"A", "C", NULL};
+_Static_assert(LB_CLASS_A == 0 && LB_CLASS_C == 1, "config__class_names[] order");
+
 const struct csd_field config__device_fields[] = {
 	{.name = "name", .type = CSD_STRING, .offset = DEV_OFF(name, char *),
 	 .check = check_nonempty, .flags = CSD_F_REQUIRED,
@@ -498,6 +507,11 @@ const struct csd_field config__device_fields[] = {
 	{.name = "codec_script", .type = CSD_FILE, .offset = DEV_OFF(codec_script, char *),
 	 .help = "JavaScript file of the \"js\" codec, relative to the configuration file's "
 		 "directory; absent = its application's."},
+	{.name = "class", .type = CSD_CHOICE, .offset = DEV_OFF(dev_class, int), .def_str = "A",
+	 .choices = config__class_names,
+	 .help = "LoRaWAN device class: \"A\" (downlinks only after its uplinks) or \"C\" "
+		 "(listens all the time: downlinks leave as soon as they are queued); absent = its "
+		 "application's."},
 	{.name = "adr", .type = CSD_BOOL, .offset = DEV_OFF(adr, bool), .def_str = "true",
 	 .help = "Network-side ADR: when the device sets the ADR bit, LinkADRReq moves it to the "
 		 "fastest data rate and lowest TX power its link allows (see adr.*); false = "

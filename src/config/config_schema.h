@@ -109,6 +109,7 @@ struct csd_field {
 
 /* Names of enum lb_codec, NULL-terminated: devices[].codec, applications[].codec. */
 extern const char *const config__codec_names[];
+extern const char *const config__class_names[];
 
 extern const struct csd_field config__device_fields[];
 extern const size_t config__n_device_fields;

@@ -48,6 +48,10 @@ struct lb_fair_access {
  * into the `object` of its `up` event. */
 enum lb_codec { LB_CODEC_NONE = 0, LB_CODEC_CAYENNELPP = 1, LB_CODEC_JS = 2 };
 
+/* devices[].class, applications[].class: class A (listens only after its
+ * uplinks) or class C (listens continuously, TS001-1.0.4 §17). */
+enum lb_class { LB_CLASS_A = 0, LB_CLASS_C = 1 };
+
 /* One entry of the `applications` list: defaults its devices inherit. */
 struct lb_app_conf {
 	char *name;                     /* the devices' `application` */
@@ -55,6 +59,8 @@ struct lb_app_conf {
 	int codec;                      /* enum lb_codec */
 	bool codec_set;                 /* codec given in the entry */
 	char *codec_script;             /* absolute path, NULL = unset */
+	int dev_class;                  /* enum lb_class */
+	bool class_set;                 /* class given in the entry */
 	bool status_interval_set;
 	int status_interval_h;          /* its devices' DevStatusReq period */
 	int line;
@@ -81,6 +87,7 @@ struct lb_device_conf {
 	size_t n_tags;
 	int codec;                      /* enum lb_codec: own, else its application's */
 	char *codec_script;             /* absolute path: own, else its application's */
+	int dev_class;                  /* enum lb_class: own, else its application's */
 	unsigned fields_set;            /* bit i: device field i written in the entry */
 	struct lb_fair_access fair_access;  /* effective: own keys, else global */
 	unsigned fa_set;                /* LB_FA_SET_* keys set in the device's own
@@ -100,6 +107,39 @@ struct lb_gw_allow {
 	uint64_t eui;
 	bool pinned;                    /* net is valid */
 	struct netprefix net;
+};
+
+/* integrations.http / integrations.influxdb entries (config_integ.h). */
+enum lb_integ_kind { LB_INTEG_HTTP = 0, LB_INTEG_INFLUXDB = 1 };
+/* integrations.http[].body */
+enum lb_integ_body { LB_INTEG_BODY_EVENT = 0, LB_INTEG_BODY_OBJECT = 1 };
+
+/* One integration: where events go over HTTP, and how hard to try. The
+ * strings are NULL when unset; headers are HTTP only, database ..
+ * batch_size InfluxDB only. */
+struct lb_integ_conf {
+	int kind;                       /* enum lb_integ_kind */
+	char *name;                     /* default "http1", "influxdb1", ... */
+	char *url;
+	unsigned events;                /* bit i: config_integ_event_names[i] (HTTP) */
+	int body;                       /* enum lb_integ_body */
+	struct lb_tag *headers;         /* "Name: value" pairs sent with each request */
+	size_t n_headers;
+	char *database;                 /* InfluxDB 1.x */
+	char *username;
+	char *password;
+	char *retention_policy;
+	char *org;                      /* InfluxDB 2.x */
+	char *bucket;
+	char *token;
+	char *ca_file;                  /* absolute path */
+	bool tls_verify;
+	int timeout_ms;
+	int queue_limit;
+	int retry_max_ms;
+	int parallel;                   /* HTTP: requests in flight */
+	int batch_size;                 /* InfluxDB: events per write */
+	int line;
 };
 
 struct lb_config {
@@ -173,6 +213,8 @@ struct lb_config {
 	bool has_downlink_rx2_dr;
 	int downlink_rx2_dr;            /* only if has_: else region default */
 	int downlink_tx_ack_timeout_ms; /* 3000 */
+	int downlink_class_c_ack_timeout_s; /* 30: wait for a class C device's ACK */
+	int downlink_class_c_retries;   /* 2: class C confirmed downlinks sent again */
 	char *downlink_join_cflist;     /* "auto", "none" or "867.1,867.3,..." (MHz) */
 
 	int downlink_sub_band;          /* US915/AU915: 8-channel sub-band 1..8 (2) */
@@ -192,6 +234,8 @@ struct lb_config {
 	int codec_timeout_ms;           /* 100: longest run of one codec call */
 	int codec_memory_kb;            /* 8192: heap of one JavaScript codec */
 
+	struct lb_integ_conf *integs;   /* integrations.http, then integrations.influxdb */
+	size_t n_integs;
 	struct lb_app_conf *apps;       /* the `applications` list */
 	size_t n_apps;
 	struct lb_device_conf *devices;

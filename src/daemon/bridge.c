@@ -68,6 +68,31 @@ static void on_mqtt_returned(void *arg, uint64_t token)
 	outbox_returned(&b->outbox, token);
 }
 
+/* The Home Assistant sweep (hass.h): the broker sends the retained configs
+ * and field topics at each subscription, the renewed ones of a reconnection
+ * included, and again when a filter is subscribed anew (MQTT 3.1.1 §3.8.4),
+ * as after a SIGHUP reload. QoS 0: a lost one comes again next time. */
+static void hass_sweep_subscribe(struct bridge *b)
+{
+	char filter[PUBLISH_TOPIC_MAX];
+	bool all = true;
+
+	for (int i = 0; i < HASS_N_SWEEP; i++) {
+		int rc = hass_sweep_filter(&b->hass, (enum hass_sweep)i, filter, sizeof(filter));
+		if (rc == LB_ERR_STATE)
+			continue;
+		if (rc == LB_OK)
+			rc = mqtt_subscribe(&b->mqtt, filter, 0);
+		if (rc != LB_OK) {
+			all = false;
+			log_error("bridge", "cannot subscribe to Home Assistant sweep %d (%s): "
+				  "retained topics of removed devices are not cleared; retried at the "
+				  "next connection", i, lb_strerror(rc));
+		}
+	}
+	b->hass_swept = all;
+}
+
 static void on_mqtt_connect(void *arg)
 {
 	struct bridge *b = arg;
@@ -100,6 +125,8 @@ static void on_mqtt_connect(void *arg)
 				  "next connection", lb_strerror(rc));
 		}
 	}
+	if (!b->hass_swept)
+		hass_sweep_subscribe(b);
 	/* Retained so a dashboard that subscribes later sees the state; the
 	 * Last Will replaces it with "offline" if we vanish. */
 	int rc = publish_bridge(&b->pub, "state", STATE_ONLINE, strlen(STATE_ONLINE), true);
@@ -110,11 +137,11 @@ static void on_mqtt_connect(void *arg)
 }
 
 /* Messages arrive only on the topics we subscribe to: Home Assistant's
- * status and the command topic. */
+ * status, its sweep's retained topics, and the command topic. */
 static void on_mqtt_message(void *arg, const char *topic, const void *payload, size_t len)
 {
 	struct bridge *b = arg;
-	if (hass_on_message(&b->hass, topic, payload, len))
+	if (hass_on_message(&b->hass, &b->devices, topic, payload, len))
 		return;
 	command_on_message(&b->commands, topic, payload, len);
 }
@@ -222,6 +249,53 @@ static void mqtt_sync_fd(struct bridge *b)
 		else
 			log_error("bridge", "MQTT socket events not changed: retried");
 	}
+}
+
+/* The integrations see every device event; they only queue it here. */
+static void integ_tap(void *arg, const char *application, uint64_t dev_eui, const char *event,
+		      const char *json, size_t len)
+{
+	struct bridge *b = arg;
+	integrations_event(&b->integs, application, dev_eui, event, json, len, loop_wall_us());
+}
+
+static int integ_post(void *arg, const struct http_request *rq, http_done_fn done, void *done_arg)
+{
+	struct bridge *b = arg;
+	return http_post(&b->http, rq, done, done_arg);
+}
+
+/* An endpoint refused a device's event: the device's `log` event says so. */
+static void integ_report(void *arg, const char *application, uint64_t dev_eui,
+			 const char *description)
+{
+	struct bridge *b = arg;
+	struct lb_device *dev = devices_find_eui(&b->devices, dev_eui);
+	if (dev)
+		devevent_log(&b->ev, dev, "ERROR", "INTEGRATION", description, 0);
+	else
+		devevent_log_unknown(&b->ev, application, dev_eui, "ERROR", "INTEGRATION",
+				     description);
+}
+
+static int integrations_setup(struct bridge *b)
+{
+	if (b->cfg.n_integs == 0)
+		return LB_OK;
+	int rc = http_init(&b->http, &b->loop);
+	if (rc != LB_OK)
+		return rc;
+	b->http_ready = true;
+	struct integrations_ctx ctx = {
+		.transport = {.post = integ_post, .arg = b},
+		.report = integ_report, .report_arg = b,
+	};
+	if ((rc = integrations_init(&b->integs, &ctx, b->cfg.integs, b->cfg.n_integs)) != LB_OK) {
+		log_error("bridge", "integrations: %s", lb_strerror(rc));
+		return rc;
+	}
+	publish_set_tap(&b->pub, &(struct publish_tap){.device_event = integ_tap, .arg = b});
+	return LB_OK;
 }
 
 /* ------------------------------------------------------- the wiring */
@@ -364,6 +438,24 @@ static int netmac_setup(struct bridge *b)
 	return netmac_init(&b->netmac, &ctx, &o, c->state_commit_ms);
 }
 
+static int classc_setup(struct bridge *b)
+{
+	const struct lb_config *c = &b->cfg;
+	struct classc_ctx ctx = {
+		.devices = &b->devices, .region = b->region, .gateways = &b->gateways,
+		.store = &b->store, .budget = &b->budget, .ev = &b->ev, .tx = &b->tx,
+		.netmac = &b->netmac,
+	};
+	struct classc_opts o = {
+		.ack_timeout_s = c->downlink_class_c_ack_timeout_s,
+		.retries = c->downlink_class_c_retries, .delay_ms = c->downlink_delay_ms,
+		.has_rx2_freq = c->has_downlink_rx2_frequency,
+		.rx2_freq = (uint32_t)c->downlink_rx2_frequency,
+		.has_rx2_dr = c->has_downlink_rx2_dr, .rx2_dr = (uint8_t)c->downlink_rx2_dr,
+	};
+	return classc_init(&b->classc, &ctx, &o);
+}
+
 static int otaa_setup(struct bridge *b)
 {
 	const struct lb_config *c = &b->cfg;
@@ -405,6 +497,7 @@ static int handlers_setup(struct bridge *b)
 		.devices = &b->devices, .region = b->region, .store = &b->store, .pub = &b->pub,
 		.ids = &b->ids, .ev = &b->ev, .stats = &b->stats, .payloads = &b->payloads,
 		.queue_limit = b->cfg.downlink_queue_limit,
+		.queued = classc_queued, .queued_arg = &b->classc,
 	};
 	b->dispatch.gateways = &b->gateways;
 	b->dispatch.dedup = &b->dedup;
@@ -486,7 +579,8 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 		return rc;
 	(void)idgen_init(&b->ids); /* a failure is logged; ids stay unique in this run */
 	struct publish_sink sink = {.publish = mqtt_out, .hold = hold_out, .arg = b};
-	if ((rc = publish_init(&b->pub, &b->cfg, &sink)) != LB_OK)
+	if ((rc = publish_init(&b->pub, &b->cfg, &sink)) != LB_OK ||
+	    (rc = integrations_setup(b)) != LB_OK)
 		return rc;
 	/* a failure is logged; events then carry empty tenant and profile ids */
 	(void)devevent_init(&b->ev, &b->pub, &b->stats, b->region->name);
@@ -505,7 +599,7 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	if ((rc = netmac_setup(b)) != LB_OK)
 		return rc;
 	txsched_setup(b);
-	if ((rc = otaa_setup(b)) != LB_OK)
+	if ((rc = classc_setup(b)) != LB_OK || (rc = otaa_setup(b)) != LB_OK)
 		return rc;
 	struct gwconn_ctx gc = {.gateways = &b->gateways, .pub = &b->pub, .store = &b->store,
 				.durable = &b->durable, .commit_ms = b->cfg.state_commit_ms};
@@ -565,6 +659,9 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 	x.downlinks_rx2 = b->tx.stats.retried_rx2;
 	x.store_commits = b->store.stats.commits;
 	x.store_failures = b->store.stats.failures;
+	struct stats_integ integs[STATS_MAX_INTEGS];
+	x.integs = integs;
+	x.n_integs = integrations_stats(&b->integs, integs, STATS_MAX_INTEGS);
 	x.mqtt_queue_depth = ms.queued;
 	x.mqtt_published = ms.published;
 	x.mqtt_dropped = ms.dropped_overflow;
@@ -623,10 +720,15 @@ static int64_t run_timers(struct bridge *b)
 
 	next = loop_earliest(next, gateways_tick(&b->gateways, now, dispatch_on_offline, &b->dispatch));
 	next = loop_earliest(next, txsched_tick(&b->tx, now));
+	next = loop_earliest(next, classc_tick(&b->classc, now));
 	next = loop_earliest(next, budget_tick(&b->budget, now));
 	next = loop_earliest(next, durable_tick(&b->durable, now));
 	next = loop_earliest(next, outbox_tick(&b->outbox, now));
 	next = loop_earliest(next, mqtt_tick(&b->mqtt, now));
+	if (b->http_ready) {
+		next = loop_earliest(next, integrations_tick(&b->integs, now));
+		next = loop_earliest(next, http_tick(&b->http, now));
+	}
 	if (b->cfg.mqtt_stats_interval_s > 0 && now >= b->next_stats_ms) {
 		publish_stats(b, now);
 		b->next_stats_ms = now + (int64_t)b->cfg.mqtt_stats_interval_s * 1000;
@@ -680,6 +782,9 @@ int bridge_reload(struct bridge *b)
 	(void)payload_sync(&b->payloads, &b->devices);
 	/* Entities of devices that left are cleared; failures are logged. */
 	(void)hass_sync(&b->hass, &b->devices);
+	/* ... and those removed before their first uplink of this run: the
+	 * broker sends the retained topics again. */
+	hass_sweep_subscribe(b);
 	for (size_t i = 0; i < b->devices.n; i++) {
 		struct lb_device *dev = &b->devices.dev[i];
 		/* A device new to the table gets its stored state back. */
@@ -696,6 +801,7 @@ int bridge_reload(struct bridge *b)
 			netmac_touch(&b->netmac, dev);
 		}
 	}
+	(void)classc_sync(&b->classc); /* a failure keeps the old list and is logged */
 	/* Only the device list is taken over; other settings need a restart. */
 	struct lb_device_conf *tmp = b->cfg.devices;
 	size_t ntmp = b->cfg.n_devices;
@@ -806,6 +912,11 @@ void bridge_free(struct bridge *b)
 	if (b->mqtt_fd >= 0 && loop_remove(&b->loop, b->mqtt_fd) != LB_OK)
 		log_warn("bridge", "MQTT socket not removed from the loop (closing anyway)");
 	mqtt_destroy(&b->mqtt);
+	/* Requests are cancelled first (no callbacks), then what they carried
+	 * is freed and counted as not delivered. */
+	if (b->http_ready)
+		http_free(&b->http);
+	integrations_free(&b->integs);
 	udp_close(&b->udp);
 	if (b->signal_fd >= 0)
 		close(b->signal_fd);
@@ -814,6 +925,7 @@ void bridge_free(struct bridge *b)
 	sessions_free(&b->sessions);
 	netmac_free(&b->netmac);
 	budget_free(&b->budget);
+	classc_free(&b->classc);
 	if (b->outbox_ready)
 		outbox_free(&b->outbox);
 	payload_free(&b->payloads);

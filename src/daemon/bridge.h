@@ -16,6 +16,9 @@
  *   MQTT command/down --> command --> store queue --> txsched --> PULL_RESP --> gateway
  *   uplink (up queued) --> hass --> discovery configs, field topics (publish)
  *   MQTT {prefix}/status "online" --> hass (configs again); SIGHUP --> hass_sync
+ *   MQTT retained configs / field topics --> hass sweep (removed devices cleared)
+ *   every device event --> integrations (queues) --> http (curl on the loop) --> webhooks,
+ *                                                                              InfluxDB
  *
  * No handler sees this struct: each gets a context of pointers to what it
  * reads and changes (dispatch.h, uplink.h, otaa.h, txsched.h, command.h,
@@ -34,6 +37,7 @@
 
 #include "config/config.h"
 #include "daemon/budget.h"
+#include "daemon/classc.h"
 #include "daemon/command.h"
 #include "daemon/devevent.h"
 #include "daemon/dispatch.h"
@@ -41,6 +45,7 @@
 #include "daemon/gwconn.h"
 #include "daemon/hass.h"
 #include "daemon/ids.h"
+#include "daemon/integrations.h"
 #include "daemon/otaa.h"
 #include "daemon/outbox.h"
 #include "daemon/payload.h"
@@ -49,6 +54,7 @@
 #include "daemon/stats.h"
 #include "daemon/txsched.h"
 #include "daemon/uplink.h"
+#include "io/http.h"
 #include "io/loop.h"
 #include "io/mqtt.h"
 #include "io/udp.h"
@@ -86,6 +92,7 @@ struct bridge {
 	struct budget budget;
 	struct txsched tx;
 	struct netmac netmac;
+	struct classc classc;
 	struct otaa otaa;
 	struct payloads payloads;
 	struct uplink uplink;
@@ -93,6 +100,9 @@ struct bridge {
 	struct dispatch dispatch;
 	struct gwconn gwconn;
 	struct hass hass;
+	struct http http;            /* the integrations' requests (when any) */
+	struct integrations integs;
+	bool http_ready;
 	int signal_fd;
 	int mqtt_fd;                 /* fd registered with the loop, -1 none */
 	bool mqtt_fd_wants_write;
@@ -102,6 +112,7 @@ struct bridge {
 	bool outbox_ready;
 	bool subscribed;             /* the command topic */
 	bool hass_subscribed;        /* Home Assistant's status topic */
+	bool hass_swept;             /* the sweep's filters subscribed (hass.h) */
 	int64_t next_stats_ms;
 	int64_t next_status_ms;      /* systemd STATUS= line */
 	int64_t watchdog_ms;         /* WatchdogSec in ms, 0 = none */

@@ -133,6 +133,8 @@ static void enqueue(struct commands *c, struct lb_device *dev, struct dlcmd *cmd
 	c->stats->commands++;
 	log_debug("command", "device %s: downlink %s queued (FPort %u, %zu bytes%s)", dev->name,
 		  dl.id, dl.fport, dl.len, dl.confirmed ? ", confirmed" : "");
+	if (c->queued)
+		c->queued(c->queued_arg, dev);
 }
 
 static const char *reason_text(const char *code)

@@ -39,6 +39,9 @@ struct commands {
 	struct stats *stats;
 	struct payloads *payloads;       /* `object` commands: the device's encoder */
 	int queue_limit;                 /* downlink.queue_limit */
+	/* Told after each item queued (class C devices send at once), may be NULL. */
+	void (*queued)(void *arg, struct lb_device *dev);
+	void *queued_arg;
 };
 
 /* The MQTT on_message callback; arg is a struct commands. */

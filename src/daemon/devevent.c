@@ -15,8 +15,10 @@ static int names_init(struct devevent_names *n, const char *region)
 
 	if (rc == LB_OK)
 		rc = devinfo_region_config_id(region, n->region_config_id);
-	for (unsigned v = 0; v < DEVEVENT_VERSIONS && rc == LB_OK; v++)
-		rc = devinfo_profile(region, v, n->profile_name[v], n->profile_id[v]);
+	for (unsigned k = 0; k < DEVEVENT_CLASSES; k++)
+		for (unsigned v = 0; v < DEVEVENT_VERSIONS && rc == LB_OK; v++)
+			rc = devinfo_profile_class(region, v, k == LB_CLASS_C ? 'C' : 'A',
+						   n->profile_name[k][v], n->profile_id[k][v]);
 	return rc;
 }
 
@@ -38,17 +40,18 @@ int devevent_init(struct devevents *e, struct publisher *pub, struct stats *stat
 void devevent_fill(struct ev_device *out, const struct devevents *e, const struct lb_device *dev)
 {
 	unsigned v = dev->lorawan_version < DEVEVENT_VERSIONS ? dev->lorawan_version : 0;
+	unsigned k = dev->dev_class == LB_CLASS_C ? LB_CLASS_C : LB_CLASS_A;
 
 	memset(out, 0, sizeof(*out));
 	out->tenant_id = e->names.tenant_id;
 	out->tenant_name = DEVINFO_TENANT_NAME;
 	out->application_id = dev->app_uuid;
 	out->application = dev->application;
-	out->profile_id = e->names.profile_id[v];
-	out->profile_name = e->names.profile_name[v];
+	out->profile_id = e->names.profile_id[k][v];
+	out->profile_name = e->names.profile_name[k][v];
 	out->name = dev->name;
 	out->dev_eui = dev->dev_eui;
-	out->device_class = DEVINFO_CLASS;
+	out->device_class = k == LB_CLASS_C ? DEVINFO_CLASS_C : DEVINFO_CLASS;
 	out->tags = dev->tags;
 	out->n_tags = dev->n_tags;
 }

@@ -22,15 +22,16 @@
 /* A `log` event's JSON fits in this (description and context included). */
 #define DEVEVENT_LOG_MAX 4096
 
-/* LoRaWAN 1.0.0 .. 1.0.4: one default device profile each. */
+/* LoRaWAN 1.0.0 .. 1.0.4, class A and C: one default device profile each. */
 #define DEVEVENT_VERSIONS 5
+#define DEVEVENT_CLASSES 2               /* enum lb_class */
 
 /* The deviceInfo and regionConfigId values that are the same for many
  * devices, computed once by devevent_init() (events/devinfo.h). */
 struct devevent_names {
 	char tenant_id[DEVINFO_ID_SIZE];
-	char profile_name[DEVEVENT_VERSIONS][DEVINFO_PROFILE_NAME_SIZE];
-	char profile_id[DEVEVENT_VERSIONS][DEVINFO_ID_SIZE];
+	char profile_name[DEVEVENT_CLASSES][DEVEVENT_VERSIONS][DEVINFO_PROFILE_NAME_SIZE];
+	char profile_id[DEVEVENT_CLASSES][DEVEVENT_VERSIONS][DEVINFO_ID_SIZE];
 	char region_config_id[DEVINFO_REGION_ID_SIZE];
 };
 

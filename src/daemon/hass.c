@@ -2,10 +2,12 @@
 /* hass.c - Home Assistant discovery and per-field topics. See hass.h. */
 #include "daemon/hass.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hex.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 
@@ -503,18 +505,108 @@ int hass_announce_all(struct hass *h)
 	return first;
 }
 
-bool hass_on_message(struct hass *h, const char *topic, const void *payload, size_t len)
+static bool on_status(struct hass *h, const char *topic, const void *payload, size_t len)
 {
 	char status[PUBLISH_TOPIC_MAX];
 
-	if (!h || !topic || hass_status_topic(h, status, sizeof(status)) != LB_OK ||
-	    strcmp(topic, status) != 0)
+	if (hass_status_topic(h, status, sizeof(status)) != LB_OK || strcmp(topic, status) != 0)
 		return false;
 	if (len == strlen(STATUS_ONLINE) && memcmp(payload, STATUS_ONLINE, len) == 0) {
 		log_info(TAG, "Home Assistant is online: announcing %zu device(s) again", h->n);
 		(void)hass_announce_all(h);   /* failures are logged, retried at the next uplink */
 	}
 	return true;
+}
+
+int hass_sweep_filter(const struct hass *h, enum hass_sweep which, char *out, size_t cap)
+{
+	if (!h || !out || cap == 0)
+		return LB_ERR_INVAL;
+	if (which == HASS_SWEEP_FIELDS)
+		return h->o.publish_fields ? publish_field_filter(h->pub, out, cap) : LB_ERR_STATE;
+	if ((unsigned)which >= HASS_N_SWEEP)
+		return LB_ERR_INVAL;
+	if (!h->o.discovery)
+		return LB_ERR_STATE;
+	const char *comp = which == HASS_SWEEP_SENSOR ? "sensor" : "binary_sensor";
+	int n = snprintf(out, cap, "%s/%s/+/+/config", h->o.prefix, comp);
+	return n >= 0 && (size_t)n < cap ? LB_OK : LB_ERR_TOO_LARGE;
+}
+
+/* A DevEUI as the bridge writes it in topics: 16 lowercase hex digits. */
+static bool eui_of(const char *text, uint64_t *eui)
+{
+	char again[17];
+
+	if (hex_parse_u64_eui(text, eui) != LB_OK)
+		return false;
+	hex_format_eui(*eui, again);
+	return strcmp(again, text) == 0;
+}
+
+/* An earlier run's retained message on topic: cleared (MQTT 3.1.1 §3.3.1.3). */
+static void sweep_clear(struct hass *h, uint64_t eui, const char *topic, const char *why)
+{
+	int rc = publish_raw(h->pub, topic, "", 0, true);
+	if (rc != LB_OK) {
+		h->stats.errors++;
+		LB_LOG_RL(LOG_LVL_WARN, TAG, "%s not cleared (device %016" PRIx64 " %s): %s; tried "
+			  "again at the next connection", topic, eui, why, lb_strerror(rc));
+		return;
+	}
+	h->stats.swept++;
+	LB_LOG_RL(LOG_LVL_INFO, TAG, "%s cleared: device %016" PRIx64 " %s", topic, eui, why);
+}
+
+/* A retained config: ours, of a device no longer configured, is cleared. */
+static bool sweep_config(struct hass *h, struct devices *devices, const char *topic,
+			 const void *payload, size_t len)
+{
+	char object_id[HASS_NAME_MAX];
+	uint64_t eui = 0;
+
+	if (!h->o.discovery || hass_json_parse_topic(h->o.prefix, topic, &eui, object_id) != LB_OK)
+		return false;
+	/* Empty: already cleared (our own clear coming back). */
+	if (len == 0 || devices_find_eui(devices, eui))
+		return true;
+	if (hass_json_is_ours(payload, len, eui, object_id, h->availability))
+		sweep_clear(h, eui, topic, "is not configured");
+	return true;
+}
+
+/* A retained field topic of a device not configured (or not under this
+ * application) is cleared. */
+static bool sweep_field(struct hass *h, struct devices *devices, const char *topic, size_t len)
+{
+	struct topic_match m;
+	uint64_t eui = 0;
+
+	if (!h->o.publish_fields || publish_match_command(h->pub, topic, &m) == LB_OK ||
+	    publish_match_field(h->pub, topic, &m) != LB_OK)
+		return false;
+	if (len == 0 || !eui_of(m.dev_eui, &eui))
+		return true;
+	const struct lb_device *dev = devices_find_eui(devices, eui);
+	bool by_app = (h->pub->device_field.used_vars & TOPIC_VAR_APPLICATION) != 0;
+	if (!dev)
+		sweep_clear(h, eui, topic, "is not configured");
+	else if (by_app && strcmp(dev->application, m.application) != 0)
+		sweep_clear(h, eui, topic, "is in another application");
+	return true;
+}
+
+bool hass_on_message(struct hass *h, struct devices *devices, const char *topic,
+		     const void *payload, size_t len)
+{
+	if (!h || !topic || (len > 0 && !payload))
+		return false;
+	if (on_status(h, topic, payload, len))
+		return true;
+	if (!devices)
+		return false;
+	return sweep_config(h, devices, topic, payload, len) ||
+	       sweep_field(h, devices, topic, len);
 }
 
 /* Take over a renamed device's name, manufacturer and model. */

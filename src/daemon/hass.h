@@ -9,8 +9,11 @@
  * the fair-access check that may withhold it), with the event's decoded
  * `object` (NULL when there is none):
  *   - discovery: the device's link diagnostics (RSSI, SNR, last seen) are
- *     announced with its first up event, each field of `object` the first
- *     time it appears: a retained config on
+ *     announced with its first up event, whether or not it carries an
+ *     `object`: a device without a codec (or whose codec failed) still
+ *     gets these three entities, as link quality is worth seeing on its
+ *     own. Each field of `object` is announced the first time it appears:
+ *     a retained config on
  *     {prefix}/{sensor|binary_sensor}/{dev_eui}/{field}/config whose state
  *     topic is the device's up event topic and whose value_template reads
  *     the field out of it. Nothing is published for an up event whose
@@ -33,9 +36,36 @@
  * SIGHUP reload: a device no longer configured, or moved to another
  * application, has its configs and field topics cleared (an empty retained
  * message, MQTT 3.1.1 §3.3.1.3) and is forgotten; a renamed one is
- * announced again. What the bridge announced in an earlier run is not
- * remembered: a device removed while the bridge was stopped keeps its
- * retained configs.
+ * announced again.
+ *
+ * The sweep, for what earlier runs announced (a device removed while the
+ * bridge was stopped, or removed by SIGHUP before its first uplink of this
+ * run): the bridge subscribes to the filters of hass_sweep_filter() -
+ * {prefix}/sensor/+/+/config and {prefix}/binary_sensor/+/+/config with
+ * discovery, the field template with '+' for every placeholder with
+ * publish_fields - and the broker sends the retained messages on them at
+ * every subscription (MQTT 3.1.1 §3.3.1.3, §3.8.4: at each (re)connection,
+ * and again when bridge.c subscribes anew after a SIGHUP reload).
+ * hass_on_message() clears (an empty retained message on the same topic):
+ *   - a config whose node_id is the DevEUI of a device not configured and
+ *     which is ours: origin name "lorabridge", unique_id
+ *     "lorabridge_<dev_eui>_<object_id>" and availability_topic this
+ *     bridge's state topic (hass_json_is_ours()). Other programs' configs,
+ *     and other bridges' (another MQTT client id), are left alone;
+ *   - a field topic of a DevEUI not configured, or of a configured device
+ *     under another {application}. Field topics carry bare values: nothing
+ *     in them says which bridge wrote them, so bridges sharing a broker
+ *     must not share mqtt.topics.device_field (mqtt.topic_prefix).
+ * Each retained message costs a topic parse and one hash lookup (the
+ * device table); a config of an unknown DevEUI also one JSON parse of at
+ * most HASS_CONFIG_MAX bytes; at most one publish. The MQTT client reads a
+ * bounded number of messages per wake-up, so a flood of them does not stall
+ * the loop. The subscriptions are kept (they are renewed at every
+ * connection): the broker then also sends the bridge its own configs and
+ * field values back, each dropped after the lookup (field values: one per
+ * field per uplink, the price of the sweep with publish_fields on). They
+ * are made with QoS 0: a retained message lost with the connection is sent
+ * again at the next one.
  *
  * Context: the publisher (borrowed), the settings (copied; strings
  * borrowed from the configuration, which outlives this module).
@@ -97,7 +127,11 @@ struct hass_stats {
 	uint64_t cleared;                /* retained messages cleared */
 	uint64_t values;                 /* field values published */
 	uint64_t errors;                 /* publishes that failed */
+	uint64_t swept;                  /* earlier runs' retained messages cleared */
 };
+
+/* The sweep's subscriptions (see above). */
+enum hass_sweep { HASS_SWEEP_SENSOR = 0, HASS_SWEEP_BINARY, HASS_SWEEP_FIELDS, HASS_N_SWEEP };
 
 struct hass {
 	struct publisher *pub;
@@ -131,9 +165,20 @@ int hass_seen(struct hass *h, const struct lb_device *dev, struct json_object *o
  * "{prefix}/status". Errors: LB_ERR_STATE (discovery off), LB_ERR_TOO_LARGE. */
 int hass_status_topic(const struct hass *h, char *out, size_t cap);
 
-/* A message from the broker: true when it was Home Assistant's status
- * topic (consumed; "online" announces everything again), false otherwise. */
-bool hass_on_message(struct hass *h, const char *topic, const void *payload, size_t len);
+/* The subscription filter of a sweep into out. Errors: LB_ERR_STATE (not
+ * in use: discovery, or publish_fields, off), LB_ERR_TOO_LARGE,
+ * publish_field_filter()'s. */
+int hass_sweep_filter(const struct hass *h, enum hass_sweep which, char *out, size_t cap);
+
+/*
+ * A message from the broker: true when it was on one of this module's
+ * subscriptions (consumed): Home Assistant's status topic ("online"
+ * announces everything again) or a sweep's (cleared when stale, see above;
+ * devices: the configured ones, borrowed). False otherwise, and for a
+ * topic that is also a command topic (commands come first).
+ */
+bool hass_on_message(struct hass *h, struct devices *devices, const char *topic,
+		     const void *payload, size_t len);
 
 /* Publish every remembered config again. Returns LB_OK or the first error. */
 int hass_announce_all(struct hass *h);

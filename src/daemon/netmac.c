@@ -682,3 +682,8 @@ void netmac_windows(const struct netmac *m, const struct lb_device *dev,
 	in->rx1_dr_offset = 0;
 	in->rx2_override = false;
 }
+
+bool netmac_rx2_changing(const struct lb_device *dev)
+{
+	return dev->activation == LB_ACT_ABP && dev->rt.mac.track[MACSTATE_RX_PARAM].outstanding;
+}

@@ -145,6 +145,12 @@ void netmac_sent(struct netmac *m, struct lb_device *dev, unsigned kinds);
 void netmac_windows(const struct netmac *m, const struct lb_device *dev,
 		    struct downlink_plan_in *in);
 
+/* ABP: an RXParamSetupReq went out and its answer has not come yet: the
+ * device may already listen on the new RX2 (it applies the request when it
+ * receives it, TS001-1.0.4 §5.4) while netmac_windows() still plans the
+ * old one. Class C (classc.h) sends nothing on RX2 until the answer. */
+bool netmac_rx2_changing(const struct lb_device *dev);
+
 /* Reload: forget the list of changed devices (indexes change); the caller
  * commits first and touches every device again if that failed. */
 void netmac_forget(struct netmac *m);

@@ -59,6 +59,18 @@ void publish_free(struct publisher *p)
 	topic_free(&p->bridge);
 }
 
+void publish_set_tap(struct publisher *p, const struct publish_tap *tap)
+{
+	p->tap = *tap;
+}
+
+static void tap_device(struct publisher *p, const char *application, uint64_t dev_eui,
+		       const char *event, const char *json, size_t len)
+{
+	if (p->tap.device_event)
+		p->tap.device_event(p->tap.arg, application, dev_eui, event, json, len);
+}
+
 static int send_expanded(struct publisher *p, const struct topic_tpl *t, const struct topic_vars *v,
 			 const char *json, size_t len, bool retain)
 {
@@ -77,6 +89,7 @@ int publish_device_event(struct publisher *p, const char *application, uint64_t 
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
 	struct topic_vars v = {.application = application, .dev_eui = eui, .event = event};
+	tap_device(p, application, dev_eui, event, json, len);
 	return send_expanded(p, &p->device_event, &v, json, len, false);
 }
 
@@ -116,6 +129,7 @@ int publish_device_event_held(struct publisher *p, uint64_t batch, const char *a
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
 	struct topic_vars v = {.application = application, .dev_eui = eui, .event = event};
+	tap_device(p, application, dev_eui, event, json, len);
 	int rc = topic_expand(&p->device_event, &v, p->topic, sizeof(p->topic));
 	if (rc != LB_OK)
 		return rc;
@@ -159,6 +173,17 @@ int publish_gateway_conn_clear(struct publisher *p, uint64_t gateway_eui)
 		LB_LOG_RL(LOG_LVL_WARN, "publish", "gateway %016llx: state not cleared: %s",
 			  (unsigned long long)gateway_eui, lb_strerror(rc));
 	return rc;
+}
+
+int publish_field_filter(const struct publisher *p, char *out, size_t cap)
+{
+	struct topic_vars v = {0};
+	return topic_filter(&p->device_field, &v, out, cap);
+}
+
+int publish_match_field(const struct publisher *p, const char *topic, struct topic_match *m)
+{
+	return topic_match(&p->device_field, topic, m) == LB_OK ? LB_OK : LB_ERR_NOT_FOUND;
 }
 
 int publish_match_command(const struct publisher *p, const char *topic, struct topic_match *m)

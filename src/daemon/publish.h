@@ -42,8 +42,18 @@ struct publish_sink {
 	void *arg;
 };
 
+/* Who else sees each device event (the HTTP integrations): called with
+ * every device event as it is published or held, whatever MQTT does with
+ * it. Must not publish from inside. */
+struct publish_tap {
+	void (*device_event)(void *arg, const char *application, uint64_t dev_eui,
+			     const char *event, const char *json, size_t len);
+	void *arg;
+};
+
 struct publisher {
 	struct publish_sink sink;
+	struct publish_tap tap;          /* .device_event NULL: none */
 	int qos;
 	const char *client_id;           /* borrowed from the config */
 	struct topic_tpl device_event;
@@ -59,6 +69,9 @@ struct publisher {
 /* Compile the templates of cfg. Errors: LB_ERR_CONFIG (logged with reason). */
 int publish_init(struct publisher *p, const struct lb_config *cfg, const struct publish_sink *sink);
 void publish_free(struct publisher *p);
+
+/* Show every device event to tap as well (after publish_init()). */
+void publish_set_tap(struct publisher *p, const struct publish_tap *tap);
 
 int publish_device_event(struct publisher *p, const char *application, uint64_t dev_eui,
 			 const char *event, const char *json, size_t len);
@@ -98,6 +111,15 @@ int publish_device_event_topic(const struct publisher *p, const char *applicatio
  * Errors: the sink's. */
 int publish_raw(struct publisher *p, const char *topic, const char *payload, size_t len,
 		bool retain);
+
+/* The subscription filter of every field topic: mqtt.topics.device_field
+ * with '+' for each placeholder. Errors: topic_filter()'s (LB_ERR_CONFIG:
+ * a placeholder shares its level with other text). */
+int publish_field_filter(const struct publisher *p, char *out, size_t cap);
+
+/* Match a received topic against the field template: LB_OK and its
+ * application and dev_eui in *m, or LB_ERR_NOT_FOUND. */
+int publish_match_field(const struct publisher *p, const char *topic, struct topic_match *m);
 
 /* The subscription filter of the command topic ({command} = "down"). */
 int publish_command_filter(struct publisher *p, char *out, size_t cap);

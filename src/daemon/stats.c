@@ -112,6 +112,19 @@ int stats_json(const struct stats *s, const struct stats_extra *x, char *out, si
 	add_u64(m, "outboxDepth", x->outbox_depth);
 	add_u64(m, "outboxBytes", x->outbox_bytes);
 	json_object_object_add(o, "mqtt", m);
+	json_object *ig = json_object_new_object();
+	for (size_t i = 0; i < x->n_integs; i++) {
+		const struct stats_integ *e = &x->integs[i];
+		json_object *one = json_object_new_object();
+		json_object_object_add(one, "type", json_object_new_string(e->type));
+		add_u64(one, "sent", e->sent);
+		add_u64(one, "retried", e->retried);
+		add_u64(one, "failed", e->failed);
+		add_u64(one, "dropped", e->dropped);
+		add_u64(one, "queueLength", e->queued);
+		json_object_object_add(ig, e->name, one);
+	}
+	json_object_object_add(o, "integrations", ig);
 
 	size_t n;
 	const char *txt = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);

@@ -56,6 +56,19 @@ struct stats {
 	uint64_t commands_refused;
 };
 
+/* One HTTP integration's counters (integrations.h), in events. */
+struct stats_integ {
+	const char *name;
+	const char *type;                    /* "http" or "influxdb" */
+	uint64_t sent;                       /* delivered (2xx) */
+	uint64_t retried;                    /* put back after a failed attempt */
+	uint64_t failed;                     /* refused by the server (4xx), given up */
+	uint64_t dropped;                    /* beyond queue_limit */
+	uint64_t queued;                     /* waiting or in flight */
+};
+
+#define STATS_MAX_INTEGS 32
+
 /* Snapshot of values owned by other modules, filled by the caller. */
 struct stats_extra {
 	int64_t now_ms;
@@ -75,6 +88,8 @@ struct stats_extra {
 	uint64_t downlinks_rx2;
 	uint64_t store_commits;
 	uint64_t store_failures;
+	const struct stats_integ *integs;    /* integrations (may be NULL) */
+	size_t n_integs;
 };
 
 const char *stats_frame_drop_name(enum stats_frame_drop d);

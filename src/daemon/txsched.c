@@ -119,14 +119,17 @@ static size_t mac_answers(const char *name, const uint8_t *mac, size_t len,
 
 /* The device's next uplink settles a confirmed downlink (TS001-1.0.4 §4.3.1.2,
  * the ACK bit). */
-static void settle_confirmed(struct txsched *t, struct lb_device *dev, bool acked,
-			     const uint8_t dedup_id[16])
+void txsched_settle_confirmed(struct txsched *t, struct lb_device *dev, bool acked,
+			      const uint8_t dedup_id[16])
 {
+	static const uint8_t nil_id[16];
 	struct ev_device d;
 	size_t len;
 
 	if (!dev->rt.confirmed_pending)
 		return;
+	if (!dedup_id)
+		dedup_id = nil_id;
 	devevent_fill(&d, t->c.ev, dev);
 	struct ev_ack ev = {.dev = &d, .time_us = loop_wall_us(),
 			    .queue_item_id = dev->rt.confirmed_id, .acknowledged = acked,
@@ -150,7 +153,8 @@ void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct
 			  const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx,
 			  const uint8_t dedup_id[16])
 {
-	settle_confirmed(t, dev, f->u.data.ack, dedup_id);
+	if (!t->hooks.uplink || !t->hooks.uplink(t->hooks.arg, dev, f, rx, n_rx))
+		txsched_settle_confirmed(t, dev, f->u.data.ack, dedup_id);
 	/* Only the uplink just received may be acknowledged (TS001-1.0.4 §4.3.1.2). */
 	dev->rt.ack_due = f->mtype == LW_MTYPE_CONFIRMED_UP;
 	bool wanted = t->c.netmac &&
@@ -211,7 +215,7 @@ static int send_attempt(struct txsched *t, struct downlink_pending_entry *e,
 
 static const char *window_name(enum downlink_window w)
 {
-	return w == DOWNLINK_RX1 ? "RX1" : "RX2";
+	return w == DOWNLINK_RX1 ? "RX1" : w == DOWNLINK_RXC ? "RXC" : "RX2";
 }
 
 /* txInfo of the attempt the gateway took: class A, so timing {delay} after
@@ -294,9 +298,11 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: sent downlink %s not yet "
 				  "recorded durably (retried with the next batch)", dev->name, e->id);
 		publish_txack(t, dev, e, true, batch);
-		return;
+	} else {
+		publish_txack(t, dev, e, false, 0);
 	}
-	publish_txack(t, dev, e, false, 0);
+	if (t->hooks.done)
+		t->hooks.done(t->hooks.arg, dev, e, true);
 }
 
 static void finish_failed(struct txsched *t, struct downlink_pending_entry *e, const char *why)
@@ -325,6 +331,8 @@ static void finish_failed(struct txsched *t, struct downlink_pending_entry *e, c
 	const char *values[] = {gw, why, e->id};
 	devevent_log_ctx(t->c.ev, dev, "ERROR", "DOWNLINK_GATEWAY", desc, keys, values,
 			 e->ref == QUEUE_REF ? 3 : 2);
+	if (t->hooks.done)
+		t->hooks.done(t->hooks.arg, dev, e, false);
 }
 
 /* Send e's current attempt; a v1 gateway sends no TX_ACK (TX_ACK is new in
@@ -353,7 +361,7 @@ static void launch(struct txsched *t, struct downlink_pending_entry *e)
 }
 
 /* Reserve the next FCntDown durably (store.h COUNTER RULES). */
-static int reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt)
+int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt)
 {
 	unsigned f = fcntdown_reserve(&dev->rt.fcnt_down, durable_batch(t->c.durable));
 
@@ -453,7 +461,7 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 		dev->rt.ack_due = false;
 		return rc;
 	}
-	rc = reserve_fcnt(t, dev, &e.fcnt_down);
+	rc = txsched_reserve_fcnt(t, dev, &e.fcnt_down);
 	if (rc != LB_OK)
 		return rc;
 	fr.dev_addr = dev->dev_addr;
@@ -574,6 +582,34 @@ static void drop_expired(struct txsched *t, struct lb_device *dev, const struct 
 	/* more than EXPIRED_MAX: the rest go at the next decision (skipped until then) */
 }
 
+static bool in_flight(const struct txsched *t, uint64_t dev_eui)
+{
+	for (size_t i = 0; i < DOWNLINK_PENDING_MAX; i++)
+		if (t->pending.slot[i].used && t->pending.slot[i].e.dev_eui == dev_eui)
+			return true;
+	return false;
+}
+
+bool txsched_busy(const struct txsched *t, uint64_t dev_eui)
+{
+	for (size_t i = 0; i < TXSCHED_SLOTS; i++)
+		if (t->slot[i].used && t->slot[i].dev_eui == dev_eui)
+			return true;
+	return in_flight(t, dev_eui);
+}
+
+void txsched_set_hooks(struct txsched *t, const struct txsched_hooks *h)
+{
+	t->hooks = *h;
+}
+
+void txsched_launch_item(struct txsched *t, struct downlink_pending_entry *e)
+{
+	e->ref = QUEUE_REF;
+	t->stats.scheduled++;
+	launch(t, e);
+}
+
 static void decide(struct txsched *t, struct txsched_slot *s)
 {
 	struct lb_device *dev = devices_find_eui(t->c.devices, s->dev_eui);
@@ -581,8 +617,9 @@ static void decide(struct txsched *t, struct txsched_slot *s)
 
 	if (!dev || !dev->has_session || s->n_rx == 0)
 		return;
-	/* One confirmed downlink at a time: the next waits for its ACK. */
-	if (!dev->rt.confirmed_pending) {
+	/* One confirmed downlink at a time: the next waits for its ACK. A
+	 * frame still awaiting its TX_ACK (class C) keeps the queue too. */
+	if (!dev->rt.confirmed_pending && !in_flight(t, dev->dev_eui)) {
 		int qrc = store_downlink_list(t->c.store, dev->dev_eui, first_item, &d);
 		if (qrc != LB_OK) {
 			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: downlink queue not read (%s): "

@@ -30,6 +30,12 @@
  *
  * Join-accepts use the same path with JOIN_ACCEPT_DELAY1/2 (5 s / 6 s).
  *
+ * Class C devices (classc.h) also get frames sent at once, through this
+ * module's counters, TX_ACK table and events (txsched_launch_item()); its
+ * hooks learn of each uplink and of each frame's end. While a frame of a
+ * device awaits its TX_ACK, a decision sends no queue item to it (one
+ * downlink at a time).
+ *
  * Downlink counters are reserved ahead in the store (tables/fcntdown.h,
  * store/store.h COUNTER RULES) so no FCntDown is ever used twice, even
  * across kill -9.
@@ -100,6 +106,21 @@ struct txsched_opts {
 	uint8_t rx2_dr;
 };
 
+/* What another scheduler (classc.h: class C) learns from this one. Both
+ * callbacks may be NULL; arg is passed back. */
+struct txsched_hooks {
+	void *arg;
+	/* An accepted data uplink of dev, before a confirmed downlink awaiting
+	 * its ACK is settled with it: true = the hook keeps it waiting (not
+	 * settled by this uplink), false = settle as usual. */
+	bool (*uplink)(void *arg, struct lb_device *dev, const struct lw_frame *f,
+		       const struct lb_rx *rx, size_t n_rx);
+	/* A data downlink of dev left: sent (the gateway programmed it) or
+	 * failed (every window refused, or no TX_ACK). */
+	void (*done)(void *arg, struct lb_device *dev, const struct downlink_pending_entry *e,
+		     bool sent);
+};
+
 struct txsched_ctx {
 	struct devices *devices;
 	const struct region *region;
@@ -121,6 +142,7 @@ struct txsched {
 	struct downlink_pending pending; /* PULL_RESPs awaiting their TX_ACK */
 	uint32_t token_seq;
 	struct txsched_stats stats;
+	struct txsched_hooks hooks;
 };
 
 void txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct txsched_opts *o);
@@ -151,6 +173,31 @@ int txsched_join_accept(struct txsched *t, struct lb_device *dev, const uint8_t 
  * counts the drop). */
 int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[GWMP_LEN_TOKEN],
 		   const struct udp_peer *from, const struct gwmp_txack *ack);
+
+/* ---- for the class C scheduler (classc.h), which shares this one's
+ * counters, TX_ACK table and events ---- */
+
+void txsched_set_hooks(struct txsched *t, const struct txsched_hooks *h);
+
+/* A class-A decision is pending for the device, or one of its PULL_RESPs
+ * awaits a TX_ACK: no other downlink may start now. */
+bool txsched_busy(const struct txsched *t, uint64_t dev_eui);
+
+/* Reserve the device's next FCntDown (durably, store.h COUNTER RULES);
+ * fcntdown_used() consumes it once the frame goes. LB_OK, LB_ERR_RANGE
+ * (exhausted: a `log` event F_CNT_DOWN), LB_ERR_IO. */
+int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt);
+
+/* Send e (a queue item's frame, plan and attempt filled in, e->id its
+ * queue item id) as this scheduler sends its own: TX_ACK, txack / log
+ * events, the item marked sent or deleted, the hooks' done(). */
+void txsched_launch_item(struct txsched *t, struct downlink_pending_entry *e);
+
+/* Settle the confirmed downlink dev waits for: `ack` event acknowledged or
+ * not, the item removed. dedup_id: the uplink's, or NULL (none: the nil
+ * UUID). Nothing if none waits. */
+void txsched_settle_confirmed(struct txsched *t, struct lb_device *dev, bool acked,
+			      const uint8_t dedup_id[16]);
 
 /* Run decisions that are due and expire unanswered PULL_RESPs; returns the
  * next deadline (monotonic ms) or -1. */

@@ -45,10 +45,16 @@ int devinfo_tenant_id(char out[DEVINFO_ID_SIZE])
 int devinfo_profile(const char *region, unsigned minor, char name[DEVINFO_PROFILE_NAME_SIZE],
 		    char id[DEVINFO_ID_SIZE])
 {
-	if (!region || !name || !id || minor > 9)
+	return devinfo_profile_class(region, minor, 'A', name, id);
+}
+
+int devinfo_profile_class(const char *region, unsigned minor, char dev_class,
+			  char name[DEVINFO_PROFILE_NAME_SIZE], char id[DEVINFO_ID_SIZE])
+{
+	if (!region || !name || !id || minor > 9 || (dev_class != 'A' && dev_class != 'C'))
 		return LB_ERR_INVAL;
-	int n = snprintf(name, DEVINFO_PROFILE_NAME_SIZE, "%s LoRaWAN 1.0.%u class A", region,
-			 minor);
+	int n = snprintf(name, DEVINFO_PROFILE_NAME_SIZE, "%s LoRaWAN 1.0.%u class %c", region,
+			 minor, dev_class);
 	if (n < 0 || n >= DEVINFO_PROFILE_NAME_SIZE)
 		return LB_ERR_TOO_LARGE;
 	return name_id(devinfo_ns_device_profile, name, id);

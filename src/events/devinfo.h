@@ -9,10 +9,11 @@
  *   tenantId            UUIDv5(NS_TENANT, "lorabridge")
  *   applicationId       the configured applications[].id, else
  *                       UUIDv5(NS_APPLICATION, application name)
- *   deviceProfileName   "<region> LoRaWAN 1.0.<minor> class A", e.g.
+ *   deviceProfileName   "<region> LoRaWAN 1.0.<minor> class <A|C>", e.g.
  *                       "EU868 LoRaWAN 1.0.3 class A"
  *   deviceProfileId     UUIDv5(NS_DEVICE_PROFILE, deviceProfileName)
- *   deviceClassEnabled  "CLASS_A" (lorabridge serves class A only)
+ *   deviceClassEnabled  "CLASS_A", or "CLASS_C" for a device configured
+ *                       class "C" (ChirpStack's DeviceClass enum)
  *
  * The namespaces are themselves version-5 UUIDs of RFC 4122's NameSpace_URL
  * (Appendix C), so anyone can recompute an id, e.g. in Python:
@@ -34,6 +35,7 @@
 
 #define DEVINFO_TENANT_NAME "lorabridge"
 #define DEVINFO_CLASS "CLASS_A"
+#define DEVINFO_CLASS_C "CLASS_C"
 #define DEVINFO_ID_SIZE (UUID_STR_LEN + 1)
 #define DEVINFO_PROFILE_NAME_SIZE 48
 #define DEVINFO_REGION_ID_SIZE 16
@@ -53,6 +55,10 @@ int devinfo_tenant_id(char out[DEVINFO_ID_SIZE]);
  * LoRaWAN 1.0.minor. LB_OK, LB_ERR_INVAL (NULL, minor > 9), LB_ERR_CRYPTO. */
 int devinfo_profile(const char *region, unsigned minor, char name[DEVINFO_PROFILE_NAME_SIZE],
 		    char id[DEVINFO_ID_SIZE]);
+/* The same for class dev_class 'A' or 'C' (devinfo_profile() is class A);
+ * another letter is LB_ERR_INVAL. */
+int devinfo_profile_class(const char *region, unsigned minor, char dev_class,
+			  char name[DEVINFO_PROFILE_NAME_SIZE], char id[DEVINFO_ID_SIZE]);
 
 /* ChirpStack's region config id of a region name, the id of its shipped
  * region_*.toml: lower case, '-' as '_', AS923-1 as "as923" ("EU868" ->

@@ -17,6 +17,7 @@
 
 #include <json-c/json.h>
 
+#include "base/hex.h"
 #include "base/lb_err.h"
 #include "events/event_json.h"
 
@@ -590,4 +591,105 @@ int hass_json_topic(const char *prefix, const char *component, uint64_t dev_eui,
 		return LB_ERR_TOO_LARGE;
 	}
 	return LB_OK;
+}
+
+/* --- configs read back ---------------------------------------------------- */
+
+static const char *const components[] = {"sensor", "binary_sensor"};
+
+/* The level at *p (up to '/' or the end) into out (cap bytes); *p moves past it. */
+static bool take_level(const char **p, char *out, size_t cap)
+{
+	size_t n = strcspn(*p, "/");
+
+	if (n == 0 || n >= cap)
+		return false;
+	memcpy(out, *p, n);
+	out[n] = '\0';
+	*p += n;
+	if (**p == '/')
+		(*p)++;
+	return true;
+}
+
+static bool object_id_ok(const char *s)
+{
+	for (; *s; s++)
+		if (!name_char_ok((unsigned char)*s) && *s != '-')
+			return false;
+	return true;
+}
+
+int hass_json_parse_topic(const char *prefix, const char *topic, uint64_t *dev_eui,
+			  char *object_id)
+{
+	char comp[16], node[17], eui_text[17], last[8];
+
+	if (!prefix || !topic || !dev_eui || !object_id)
+		return LB_ERR_INVAL;
+	size_t plen = strlen(prefix);
+	if (strncmp(topic, prefix, plen) != 0 || topic[plen] != '/')
+		return LB_ERR_NOT_FOUND;
+	const char *p = topic + plen + 1;
+	if (!take_level(&p, comp, sizeof(comp)) || !take_level(&p, node, sizeof(node)) ||
+	    !take_level(&p, object_id, HASS_NAME_MAX) || !take_level(&p, last, sizeof(last)) ||
+	    *p || p[-1] == '/' || strcmp(last, "config") != 0 || !object_id_ok(object_id))
+		return LB_ERR_NOT_FOUND;
+	bool known = false;
+	for (size_t i = 0; i < sizeof(components) / sizeof(components[0]); i++)
+		known = known || strcmp(comp, components[i]) == 0;
+	uint64_t eui = 0;
+	if (!known || hex_parse_u64_eui(node, &eui) != LB_OK)
+		return LB_ERR_NOT_FOUND;
+	hex_format_eui(eui, eui_text);
+	if (strcmp(eui_text, node) != 0)
+		return LB_ERR_NOT_FOUND;  /* upper case: not a node_id we write */
+	*dev_eui = eui;
+	return LB_OK;
+}
+
+/* The string member `key`, or its abbreviation `abbr`; NULL if neither. */
+static const char *member_str(struct json_object *o, const char *key, const char *abbr)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) && !json_object_object_get_ex(o, abbr, &v))
+		return NULL;
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static bool config_is_ours(struct json_object *o, const char *uid, const char *availability)
+{
+	struct json_object *origin = NULL;
+
+	if (!json_object_is_type(o, json_type_object) ||
+	    (!json_object_object_get_ex(o, "origin", &origin) &&
+	     !json_object_object_get_ex(o, "o", &origin)) ||
+	    !json_object_is_type(origin, json_type_object))
+		return false;
+	const char *name = member_str(origin, "name", "name");
+	const char *u = member_str(o, "unique_id", "uniq_id");
+	const char *a = member_str(o, "availability_topic", "avty_t");
+	return name && u && a && strcmp(name, "lorabridge") == 0 && strcmp(u, uid) == 0 &&
+	       strcmp(a, availability) == 0;
+}
+
+bool hass_json_is_ours(const void *payload, size_t len, uint64_t dev_eui, const char *object_id,
+		       const char *availability)
+{
+	char uid[HASS_NAME_MAX + 32];
+
+	if (!payload || len == 0 || len >= HASS_CONFIG_MAX || !object_id || !availability)
+		return false;
+	snprintf(uid, sizeof(uid), "lorabridge_%016" PRIx64 "_%s", dev_eui, object_id);
+	struct json_tokener *tok = json_tokener_new_ex(HASS_DEPTH_MAX);
+	if (!tok)
+		return false;
+	struct json_object *o = json_tokener_parse_ex(tok, payload, (int)len);
+	bool done = o && json_tokener_get_error(tok) == json_tokener_success &&
+		    json_tokener_get_parse_end(tok) == len;
+	bool ours = done && config_is_ours(o, uid, availability);
+	json_object_put(o);
+	json_tokener_free(tok);
+	return ours;
 }

@@ -173,4 +173,28 @@ int hass_json_config(const struct hass_entity *e, char *out, size_t cap, size_t 
 int hass_json_topic(const char *prefix, const char *component, uint64_t dev_eui,
 		    const char *object_id, char *out, size_t cap);
 
+/*
+ * The reverse of hass_json_topic(), for a retained config read back from
+ * the broker: *dev_eui and object_id (HASS_NAME_MAX bytes) out of
+ * {prefix}/{sensor|binary_sensor}/{dev_eui}/{object_id}/config. Errors:
+ * LB_ERR_INVAL (NULL), LB_ERR_NOT_FOUND (another prefix or shape, a node_id
+ * that is not 16 lowercase hex digits, an object_id longer than
+ * HASS_NAME_MAX - 1 or holding a character outside [A-Za-z0-9_-]).
+ */
+int hass_json_parse_topic(const char *prefix, const char *topic, uint64_t *dev_eui,
+			  char *object_id);
+
+/*
+ * Whether payload (len bytes, not NUL-terminated) is a config that
+ * hass_json_config() wrote for this DevEUI and object_id, published by the
+ * bridge whose state topic is `availability`: a JSON object with origin
+ * name "lorabridge", unique_id "lorabridge_<dev_eui>_<object_id>" and that
+ * availability_topic (each by its full key or Home Assistant's
+ * abbreviation: "o", "uniq_id", "avty_t"). Another program's configs, and
+ * another bridge's (another MQTT client id), are not ours. Anything not
+ * JSON, or longer than HASS_CONFIG_MAX - 1 bytes, is not ours.
+ */
+bool hass_json_is_ours(const void *payload, size_t len, uint64_t dev_eui, const char *object_id,
+		       const char *availability);
+
 #endif

@@ -251,6 +251,20 @@ int downlink_plan(const struct downlink_plan_in *in, struct downlink_plan *out)
 	return plan_result(out);
 }
 
+int downlink_plan_class_c(const struct region *r, uint32_t freq_hz, uint8_t dr,
+			  const uint8_t *phy, size_t len, struct downlink_attempt *out)
+{
+	if (r == NULL || out == NULL || (phy == NULL && len > 0) || len > GWMP_MAX_PHY)
+		return LB_ERR_INVAL;
+	int rc = fill_attempt(r, DOWNLINK_RXC, dr, freq_hz, 0, 0, len, out);
+	if (rc != LB_OK)
+		return rc;
+	out->txpk.imme = true;
+	out->txpk.has_tmst = false;
+	out->txpk.tmst = 0;
+	return downlink_attempt_set_payload(out, phy, len);
+}
+
 int downlink_attempt_set_payload(struct downlink_attempt *a, const uint8_t *phy, size_t len)
 {
 	if (a == NULL || (phy == NULL && len > 0))

@@ -80,7 +80,10 @@ int downlink_build(const struct downlink_frame *p, struct lw_keys *keys, uint8_t
 #define DOWNLINK_MAX_RX_DELAY_S 15       /* RxDelay / RXTimingSetupReq Del */
 #define DOWNLINK_MARGIN_UNKNOWN (-1000.0) /* no lsnr, or not LoRa */
 
-enum downlink_window { DOWNLINK_RX1 = 0, DOWNLINK_RX2 = 1 };
+/* RXC: a class C device's continuous window on the RX2 frequency and DR
+ * (TS001-1.0.4 §17), for downlinks sent at once rather than after an uplink. */
+enum downlink_window { DOWNLINK_RX1 = 0, DOWNLINK_RX2 = 1, DOWNLINK_RXC = 2 };
+#define DOWNLINK_WINDOWS 3
 
 /* One way of sending the downlink: a complete txpk (class A: imme false,
  * tmst set) for one receive window. */
@@ -114,8 +117,8 @@ struct downlink_plan {
 	int uplink_dr;               /* the uplink's DR, or a negative lb_err */
 	size_t n_attempts;           /* 0..2, in order: RX1 then RX2 */
 	struct downlink_attempt attempt[DOWNLINK_MAX_ATTEMPTS];
-	int window_err[DOWNLINK_MAX_ATTEMPTS]; /* [enum downlink_window]: LB_OK if
-						* planned, else why it was left out */
+	int window_err[DOWNLINK_WINDOWS]; /* [enum downlink_window]: LB_OK if
+					   * planned, else why it was left out */
 };
 
 /*
@@ -153,6 +156,19 @@ int downlink_best_rx(const struct lb_rx *rx, size_t n, size_t *index);
  * (NULL, n_rx 0, phy_len > 255), LB_ERR_RANGE (rx_delay_s > 15).
  */
 int downlink_plan(const struct downlink_plan_in *in, struct downlink_plan *out);
+
+/*
+ * The one attempt of a class C downlink (TS001-1.0.4 §17: the device listens
+ * on the RX2 frequency and data rate whenever it is not transmitting or in
+ * RX1): window DOWNLINK_RXC, txpk.imme true and no tmst (Semtech
+ * PROTOCOL.TXT §6: "send packet immediately"), freq_hz/dr as the device's
+ * RX2, modulation and power as downlink_plan(), phy copied in.
+ * Errors: LB_ERR_INVAL (NULL, len > 255), LB_ERR_NOT_FOUND (not a LoRa/FSK
+ * downlink DR), LB_ERR_TOO_LARGE (the DR cannot carry len bytes),
+ * region_tx_power()'s errors.
+ */
+int downlink_plan_class_c(const struct region *r, uint32_t freq_hz, uint8_t dr,
+			  const uint8_t *phy, size_t len, struct downlink_attempt *out);
 
 /* Copy a PHYPayload into one attempt's txpk (size, data).
  * Errors: LB_ERR_INVAL (NULL), LB_ERR_TOO_LARGE (len > a->max_phy). */

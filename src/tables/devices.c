@@ -108,6 +108,7 @@ static int device_from_conf(struct lb_device *dev, const struct lb_device_conf *
 	dev->application = strdup(c->application ? c->application : "default");
 	dev->application_id = c->application_id ? strdup(c->application_id) : NULL;
 	dev->codec = (uint8_t)c->codec;
+	dev->dev_class = (uint8_t)c->dev_class;
 	dev->codec_script = c->codec == LB_CODEC_JS && c->codec_script ? strdup(c->codec_script)
 									  : NULL;
 	if (!dev->name || !dev->application || (c->application_id && !dev->application_id) ||

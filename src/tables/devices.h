@@ -50,6 +50,7 @@ struct lb_device {
 	uint8_t codec;                   /* enum lb_codec */
 	char *codec_script;              /* "js": absolute path, else NULL */
 	uint32_t codec_slot;             /* "js": its script in the daemon's table */
+	uint8_t dev_class;               /* enum lb_class: A, or C (classc.h) */
 	char app_uuid[DEVINFO_ID_SIZE];  /* events' applicationId: application_id, else
 					  * UUIDv5 of the name (events/devinfo.h) */
 	uint64_t dev_eui;

@@ -49,8 +49,8 @@ region() {
 	start_bridge "$T/lb-$seed.conf"
 	# shellcheck disable=SC2086 # simopts is a word list
 	"$SIM" --server "127.0.0.1:$UDP_PORT" --keepalive 1 --quiet --strict-downlinks --otaa \
-		--region "$name" $simopts --devices $N_DEV --seed "$seed" --sf 0 --rate 6 --count 30 \
-		--duration 30 --join-timeout 3000 --linger 1500 --print --expect-down "$T/down-$seed.txt" \
+		--region "$name" $simopts --devices $N_DEV --seed "$seed" --sf 0 --rate 6 --count 60 \
+		--duration 45 --join-timeout 3000 --linger 1500 --print --expect-down "$T/down-$seed.txt" \
 		> "$T/print-$seed.txt" 2> "$T/sim-$seed.err" &
 	sim_pid=$!
 	PIDS="$PIDS $sim_pid"
@@ -70,11 +70,11 @@ region() {
 	# every queued downlink arrived, once (DevEUI, FPort, payload)
 	awk '{ print $1, $3, $4 }' "$T/down-$seed.txt" | sort > "$T/got-$seed.txt"
 	sort "$T/want-$seed.txt" | diff - "$T/got-$seed.txt" > "$T/diff-$seed.txt" \
-		|| fail "$name: delivered downlinks differ: $(cat "$T/diff-$seed.txt")"
+		|| fail "$name: delivered downlinks differ: $(cat "$T/diff-$seed.txt"); sim: $(tail -n 1 "$T/sim-$seed.err"); bridge: $(grep -E " (warn|error) " "$T/bridge.log" | tail -n 8)"
 	# every uplink on a default channel, every PULL_RESP on an RX1 or RX2
 	# frequency and data rate of the region (RP002 numbers, not the tables)
 	n_up=$(grep -cE '^(up|join-request) ' "$T/print-$seed.txt")
-	[ "$n_up" -ge $((N_DEV + 30)) ] || fail "$name: $n_up uplinks printed"
+	[ "$n_up" -ge $((N_DEV + 60)) ] || fail "$name: $n_up uplinks printed"
 	bad=$(awk -v ch="$rx1_mhz" '/^(up|join-request) / {
 		f = $0; sub(/.* freq=/, "", f); sub(/ .*/, "", f)
 		n = split(ch, c, " "); ok = 0; for (i = 1; i <= n; i++) if (f == c[i]) ok = 1

@@ -36,7 +36,7 @@ echo 'function decodeUplink(input) { return {data: {}}; }' > "$T/c.js"
 cat > "$T/all.conf" <<'CFG'
 applications = (
 	{ name = "a"; id = "3fa85f64-5717-4562-b3fc-2c963f66afa6"; codec = "js";
-	  codec_script = "c.js"; status_interval_h = 12; }
+	  codec_script = "c.js"; class = "C"; status_interval_h = 12; }
 );
 devices = (
 	{ name = "abp"; application = "a"; dev_eui = "0000000000000001"; dev_addr = "26011bda";
@@ -47,6 +47,10 @@ devices = (
 	{ name = "otaa"; dev_eui = "0000000000000002"; join_eui = "0000000000000003";
 	  app_key = "2b7e151628aed2a6abf7158809cf4f3c"; }
 );
+integrations = {
+	http = ( { url = "http://127.0.0.1/{dev_eui}"; headers = { X-Key = "k"; }; } );
+	influxdb = ( { url = "http://127.0.0.1:8086"; database = "d"; } );
+};
 CFG
 "$LORABRIDGE" -c "$T/all.conf" --print-config --show-secrets > "$T/print.txt"
 
@@ -56,6 +60,17 @@ CFG
 # fields "applications[].x".
 awk '
 function path(leaf,   p, i) { p = ""; for (i = 1; i <= n; i++) p = p stack[i] "."; return p leaf }
+# A list of groups inside a group ("\thttp = (" in integrations): its
+# entry fields become "integrations.http[].x"; a group in an entry
+# (headers) counts as one field.
+/^\t[a-z0-9_]+ = \($/ { inlist = path($1) "[]"; next }
+inlist {
+	if ($0 ~ /^\t\);$/) { inlist = ""; next }
+	if ($0 ~ /^\t\t\t(# )?[a-z0-9_]+ (= |is not set$)/) {
+		x = $1; if (x == "#") x = $2; print inlist "." x
+	}
+	next
+}
 /^[ \t]*#/ {
 	if ($0 ~ /is not set$/) { sub(/^[ \t]*# /, ""); sub(/ is not set$/, ""); print path($0) }
 	next

@@ -106,14 +106,12 @@ static void setup(void)
 	/* The tractor's codec encodes {"speed": n} as one byte on FPort 5,
 	 * {"raw": n} as one byte without an fPort. */
 	snprintf(w.script, sizeof(w.script), "%s/tractor.js", w.dir);
-	FILE *f = fopen(w.script, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("function encodeDownlink(input) {\n"
-	      "  if (input.data.raw !== undefined) return {bytes: [input.data.raw]};\n"
-	      "  if (input.data.speed > 255) return {errors: ['speed too high']};\n"
-	      "  return {bytes: [input.data.speed], fPort: 5};\n"
-	      "}\n", f);
-	ck_assert_int_eq(fclose(f), 0);
+	testutil_write_file(w.script,
+			    "function encodeDownlink(input) {\n"
+			    "  if (input.data.raw !== undefined) return {bytes: [input.data.raw]};\n"
+			    "  if (input.data.speed > 255) return {errors: ['speed too high']};\n"
+			    "  return {bytes: [input.data.speed], fPort: 5};\n"
+			    "}\n");
 	conf[1].codec = LB_CODEC_JS;
 	conf[1].codec_script = w.script;
 	ck_assert_int_eq(devices_init(&w.devices, conf, 2), LB_OK);

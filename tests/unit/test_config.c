@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "config/config_integ.h"
 #include "config/config_schema.h"
 #include "mac/join.h"
 #include "base/lb_err.h"
@@ -146,6 +147,7 @@ static void assert_device_equal(const struct lb_device_conf *a, const struct lb_
 	ck_assert_uint_eq(a->fa_set, b->fa_set);
 	ck_assert_int_eq(a->codec, b->codec);
 	ck_assert(str_eq(a->codec_script, b->codec_script));
+	ck_assert_int_eq(a->dev_class, b->dev_class);
 	ck_assert(str_eq(a->application_id, b->application_id));
 	ck_assert_uint_eq(a->n_tags, b->n_tags);
 	for (size_t i = 0; i < a->n_tags; i++) {
@@ -203,6 +205,8 @@ static void assert_config_equal(const struct lb_config *a, const struct lb_confi
 		ck_assert_int_eq(a->apps[i].codec_set, b->apps[i].codec_set);
 		ck_assert_int_eq(a->apps[i].codec, b->apps[i].codec);
 		ck_assert(str_eq(a->apps[i].codec_script, b->apps[i].codec_script));
+		ck_assert_int_eq(a->apps[i].class_set, b->apps[i].class_set);
+		ck_assert_int_eq(a->apps[i].dev_class, b->apps[i].dev_class);
 	}
 	ck_assert_uint_eq(a->n_devices, b->n_devices);
 	for (size_t i = 0; i < a->n_devices; i++)
@@ -489,6 +493,7 @@ START_TEST(test_print_defaults_text)
 	ck_assert_ptr_nonnull(strstr(buf, "};\nregion = \"EU868\";\nnet_id = \"000000\";\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\trx_delay_s = 1;\n\t# rx2_frequency is not set\n"
 					  "\t# rx2_dr is not set\n\ttx_ack_timeout_ms = 3000;\n"
+					  "\tclass_c_ack_timeout_s = 30;\n\tclass_c_retries = 2;\n"
 					  "\tsub_band = 2;\n};\nadr = {\n\tinstallation_margin_db = 10;\n"
 					  "\tmax_unanswered = 3;\n\tbackoff_h = 24;\n};\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "fair_access = {\n\tuplink_airtime_ms = 30000;\n"
@@ -1185,7 +1190,7 @@ START_TEST(test_fair_access_inheritance)
 					  "\t\tlorawan_version = \"1.0.4\";\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\t\tfair_access = {\n\t\t\tuplink_airtime_ms = 60000;\n"
 					  "\t\t\taction = \"warn\";\n\t\t};\n"
-					  "\t\tcodec = \"none\";\n\t}"));
+					  "\t\tcodec = \"none\";\n\t\tclass = \"A\";\n\t}"));
 	const char *inh = strstr(buf, "\t\tname = \"inherits\";\n");
 	const char *next = strstr(buf, "\t\tname = \"own-airtime\";\n");
 	ck_assert_ptr_nonnull(inh);
@@ -1265,15 +1270,10 @@ static void write_app_dir(char *dir, const char *text, char *conf, size_t cap)
 	snprintf(path, sizeof(path), "%s/codecs", dir);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	snprintf(path, sizeof(path), "%s/codecs/th.js", dir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("function decodeUplink(input) { return {data: {t: input.bytes[0]}}; }\n", f);
-	fclose(f);
+	testutil_write_file(path,
+			    "function decodeUplink(input) { return {data: {t: input.bytes[0]}}; }\n");
 	snprintf(conf, cap, "%s/lorabridge.conf", dir);
-	f = fopen(conf, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
+	testutil_write_file(conf, text);
 }
 
 /* Devices take their application's id, codec and script unless they set
@@ -1283,12 +1283,12 @@ START_TEST(test_applications)
 	static const char text[] =
 		"applications = ( { name = \"building\"; id = \"6F1C1B4E-2f0a-4b8e-9d8b-0c2a7b1e5f10\";\n"
 		"  codec = \"js\"; codec_script = \"codecs/th.js\"; },\n"
-		"  { name = \"farm\"; codec = \"cayennelpp\"; } );\n"
+		"  { name = \"farm\"; codec = \"cayennelpp\"; class = \"C\"; } );\n"
 		"devices = (\n" APP_DEV("1", "building", "") ",\n"
 		APP_DEV("2", "farm", "") ",\n"
-		APP_DEV("3", "farm", "codec = \"none\";") ",\n"
-		APP_DEV("4", "other", "codec = \"js\"; codec_script = \"codecs/th.js\";") ",\n"
-		APP_DEV("5", "other", "") ");\n";
+		APP_DEV("3", "farm", "codec = \"none\"; class = \"A\";") ",\n"
+		APP_DEV("4", "other", "codec = \"js\"; codec_script = \"codecs/th.js\"; class = \"C\";")
+		",\n" APP_DEV("5", "other", "") ");\n";
 	char dir[] = "/tmp/test_config_apps_XXXXXX", conf[600], script[600];
 	struct lb_config cfg;
 	struct config_report r = {0};
@@ -1314,6 +1314,16 @@ START_TEST(test_applications)
 	ck_assert_int_eq(cfg.devices[3].codec, LB_CODEC_JS);
 	ck_assert_str_eq(cfg.devices[3].codec_script, script);
 	ck_assert_int_eq(cfg.devices[4].codec, LB_CODEC_NONE);
+	/* class: the application's ("farm": C) unless the device sets one */
+	ck_assert_int_eq(cfg.devices[0].dev_class, LB_CLASS_A);
+	ck_assert_int_eq(cfg.devices[1].dev_class, LB_CLASS_C);
+	ck_assert_int_eq(cfg.devices[2].dev_class, LB_CLASS_A);
+	ck_assert_int_eq(cfg.devices[3].dev_class, LB_CLASS_C);
+	ck_assert_int_eq(cfg.devices[4].dev_class, LB_CLASS_A);
+	ck_assert(cfg.apps[1].class_set && cfg.apps[1].dev_class == LB_CLASS_C);
+	ck_assert(!cfg.apps[0].class_set);
+	ck_assert_int_eq(cfg.downlink_class_c_ack_timeout_s, 30);
+	ck_assert_int_eq(cfg.downlink_class_c_retries, 2);
 	ck_assert_int_eq(cfg.codec_timeout_ms, 100);
 	ck_assert_int_eq(cfg.codec_memory_kb, 8192);
 	assert_round_trip(&cfg);
@@ -1364,6 +1374,123 @@ START_TEST(test_application_problems)
 }
 END_TEST
 
+
+/* --- integrations ------------------------------------------------------ */
+
+static const char integ_conf[] =
+	"integrations = {\n"
+	"  http = ( { url = \"https://example.net/hook/{dev_eui}\"; events = [\"up\", \"status\"];\n"
+	"             headers = { Authorization = \"Bearer s3cret\"; X-Auth-Token = \"tok\"; };\n"
+	"             body = \"object\"; timeout_ms = 2000; parallel = 2; } );\n"
+	"  influxdb = ( { url = \"http://127.0.0.1:8086\"; database = \"lorawan\";\n"
+	"                 username = \"u\"; password = \"pw-s3cret\"; batch_size = 50; },\n"
+	"               { name = \"cloud\"; url = \"https://influx.example\"; org = \"o\";\n"
+	"                 bucket = \"b\"; token = \"tk-s3cret\"; tls_verify = false; } );\n"
+	"};\n";
+
+static void load_text(const char *text, struct lb_config *c)
+{
+	char tmpl[] = "/tmp/test_config_XXXXXX";
+	struct config_report r = {0};
+
+	write_temp(tmpl, text);
+	int rc = config_load(tmpl, c, &r);
+	char *problems = report_text(&r);
+	ck_assert_msg(rc == LB_OK && r.n == 0, "load failed: %s", problems);
+	free(problems);
+	config_report_free(&r);
+	unlink(tmpl);
+}
+
+static char *printed(const struct lb_config *c, bool secrets)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	config_print(c, f, secrets);
+	fclose(f);
+	return buf;
+}
+
+static void assert_integs(const struct lb_config *c)
+{
+	ck_assert_uint_eq(c->n_integs, 3);
+	const struct lb_integ_conf *h = &c->integs[0], *i1 = &c->integs[1], *i2 = &c->integs[2];
+	ck_assert_int_eq(h->kind, LB_INTEG_HTTP);
+	ck_assert_str_eq(h->name, "http1");
+	ck_assert_str_eq(h->url, "https://example.net/hook/{dev_eui}");
+	ck_assert_uint_eq(h->events, config_integ_event_bit("up") | config_integ_event_bit("status"));
+	ck_assert_int_eq(h->body, LB_INTEG_BODY_OBJECT);
+	ck_assert_uint_eq(h->n_headers, 2);
+	ck_assert_str_eq(h->headers[1].key, "X-Auth-Token");
+	ck_assert_str_eq(h->headers[1].value, "tok");
+	ck_assert_int_eq(h->timeout_ms, 2000);
+	ck_assert_int_eq(h->parallel, 2);
+	ck_assert_int_eq(h->queue_limit, 10000);
+	ck_assert(h->tls_verify);
+	ck_assert_int_eq(i1->kind, LB_INTEG_INFLUXDB);
+	ck_assert_str_eq(i1->name, "influxdb1");
+	ck_assert_str_eq(i1->database, "lorawan");
+	ck_assert_str_eq(i1->password, "pw-s3cret");
+	ck_assert_int_eq(i1->batch_size, 50);
+	ck_assert_str_eq(i2->name, "cloud");
+	ck_assert_str_eq(i2->bucket, "b");
+	ck_assert_str_eq(i2->token, "tk-s3cret");
+	ck_assert(!i2->tls_verify);
+}
+
+START_TEST(test_integrations)
+{
+	struct lb_config c, back;
+
+	load_text(integ_conf, &c);
+	assert_integs(&c);
+	/* --print-config --show-secrets loads back to the same entries */
+	char *text = printed(&c, true);
+	load_text(text, &back);
+	assert_integs(&back);
+	free(text);
+	config_free(&back);
+	/* without: passwords, tokens and header values are redacted */
+	text = printed(&c, false);
+	ck_assert_ptr_null(strstr(text, "s3cret"));
+	ck_assert_ptr_null(strstr(text, "tok\""));
+	ck_assert_ptr_nonnull(strstr(text, "\t\t\t\tAuthorization = \"<redacted>\";\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\t\t\tusername = \"u\";\n"));
+	free(text);
+	ck_assert_uint_eq(config_integ_event_bit("join"), 2);
+	ck_assert_uint_eq(config_integ_event_bit("uplink"), 0);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_integration_problems)
+{
+	static const char *const want[] = {
+		"2: warning: unknown setting 'integrations.mqtt' (ignored)",
+		"3: error: integrations.http[0]: url: 'ftp://x' is not an http:// or https:// URL",
+		"3: error: integrations.http[0]: events: 'uplink' is not one of up, join, ack, "
+		"txack, log, status",
+		"3: error: integrations.http[0]: missing url",
+		"4: error: integrations.http[1]: timeout_ms: 5 is out of range 100..600000",
+		"4: error: integrations.http[1]: body: 'json' is not one of event, object",
+		"5: error: integrations.influxdb[0]: needs either database (InfluxDB 1.x) or bucket "
+		"with org and token (2.x)",
+		"6: error: integrations.influxdb[1]: bucket (InfluxDB 2.x) needs org and token as well",
+		"7: warning: integrations.influxdb[2]: unknown setting 'events' (ignored)",
+		"7: error: integrations.influxdb[2]: password needs username as well",
+		NULL};
+	expect_text("integrations = {\n"
+		    "  mqtt = 1;\n"
+		    "  http = ( { url = \"ftp://x\"; events = [\"uplink\"]; },\n"
+		    "           { url = \"http://a\"; timeout_ms = 5; body = \"json\"; } );\n"
+		    "  influxdb = ( { url = \"http://i\"; },\n"
+		    "               { url = \"http://i\"; bucket = \"b\"; },\n"
+		    "               { url = \"http://i\"; database = \"d\"; password = \"p\"; events = [\"up\"]; } );\n"
+		    "};\n", LB_ERR_CONFIG, want);
+}
+END_TEST
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1411,6 +1538,8 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_region_dwell_time);
 	tcase_add_test(bad, test_bad_device_fair_access);
 	tcase_add_test(bad, test_application_problems);
+	tcase_add_test(bad, test_integration_problems);
+	tcase_add_test(ok, test_integrations);
 	suite_add_tcase(s, bad);
 	return s;
 }

@@ -509,6 +509,35 @@ START_TEST(test_plan_us915_join_and_bad_channel)
 }
 END_TEST
 
+/* Class C (TS001-1.0.4 §17): one attempt at once on RX2's frequency and DR. */
+START_TEST(test_plan_class_c)
+{
+	const struct region *eu = region_find("EU868");
+	struct downlink_attempt a;
+	uint8_t phy[64];
+
+	memset(phy, 0x5a, sizeof(phy));
+	ck_assert_int_eq(downlink_plan_class_c(eu, 869525000, 3, phy, 20, &a), LB_OK);
+	ck_assert_int_eq(a.window, DOWNLINK_RXC);
+	ck_assert(a.txpk.imme);
+	ck_assert(!a.txpk.has_tmst);
+	ck_assert_uint_eq(a.txpk.freq_hz, 869525000);
+	ck_assert_uint_eq(a.txpk.sf, 9);
+	ck_assert_uint_eq(a.txpk.bw_khz, 125);
+	ck_assert(a.txpk.ipol);
+	ck_assert(a.txpk.ncrc);
+	ck_assert_int_eq(a.txpk.powe, 27);      /* RP002-1.0.4 EU868: 869.4-869.65 MHz, 27 dBm */
+	ck_assert_uint_eq(a.txpk.size, 20);
+	ck_assert_mem_eq(a.txpk.data, phy, 20);
+	/* DR0 carries M = 59 (64-byte PHYPayload): 65 bytes are too many. */
+	ck_assert_int_eq(downlink_plan_class_c(eu, 869525000, 0, phy, 64, &a), LB_OK);
+	uint8_t big[65] = {0};
+	ck_assert_int_eq(downlink_plan_class_c(eu, 869525000, 0, big, 65, &a), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(downlink_plan_class_c(eu, 869525000, 15, phy, 20, &a), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(downlink_plan_class_c(NULL, 869525000, 0, phy, 20, &a), LB_ERR_INVAL);
+}
+END_TEST
+
 START_TEST(test_plan_best_gateway)
 {
 	/* Margins (SF7, floor -7.5): A 12.5, B 17, C 17, D unknown (no lsnr). B
@@ -1080,6 +1109,7 @@ static Suite *downlink_suite(void)
 	tcase_add_test(plan, test_plan_us915);
 	tcase_add_test(plan, test_plan_us915_join_and_bad_channel);
 	tcase_add_test(plan, test_plan_best_gateway);
+	tcase_add_test(plan, test_plan_class_c);
 	tcase_add_test(plan, test_plan_oversize);
 	tcase_add_test(plan, test_plan_set_payload_later);
 	tcase_add_test(plan, test_plan_fsk_and_lrfhss);

@@ -152,6 +152,41 @@ static void sink_reset(void)
 
 #define LPP "{\"temperatureSensor\": {\"1\": 21.5}, \"humiditySensor\": {\"1\": 40.0}}"
 
+/* A with three fields (two, then door_open at t_door), B with one. */
+static void seen_a_and_b(int64_t t_door)
+{
+	ck_assert_int_eq(seen(dev_a(), LPP, 1000), LB_OK);
+	ck_assert_int_eq(seen(dev_a(), "{\"door_open\": true}", t_door), LB_OK);
+	ck_assert_int_eq(seen(devices_find_eui(&w.devices, EUI_B), "{\"energy\": 1}", 1000),
+			 LB_OK);
+}
+
+/* The configuration now holds only B. */
+static void reload_only_b(void)
+{
+	struct lb_device_conf only_b;
+
+	device_conf(&only_b, "meter", "building", EUI_B, 0x26000002);
+	ck_assert_int_eq(devices_reload(&w.devices, &only_b, 1), LB_OK);
+}
+
+/* The sink holds A's 3 configs, 3 field topics and 3 diagnostics, each
+ * cleared (an empty retained message), and nothing else. */
+static void assert_a_cleared(void)
+{
+	ck_assert_uint_eq(w.sink.n, 9);
+	for (size_t i = 0; i < w.sink.n; i++) {
+		ck_assert_uint_eq(w.sink.m[i].len, 0);
+		ck_assert(w.sink.m[i].retain);
+		ck_assert_ptr_nonnull(strstr(w.sink.m[i].topic, "0102030405060708"));
+	}
+	ck_assert_ptr_nonnull(last_on("homeassistant/binary_sensor/0102030405060708/door_open/config"));
+	ck_assert_ptr_nonnull(last_on(CFG_A "temperatureSensor_1/config"));
+	ck_assert_ptr_nonnull(last_on(CFG_A "link-rssi/config"));
+	ck_assert_ptr_nonnull(
+		last_on("application/building/device/0102030405060708/object/humiditySensor_1"));
+}
+
 START_TEST(test_announce_once)
 {
 	open_world(true, false);
@@ -270,11 +305,11 @@ START_TEST(test_status_online_announces_again)
 	ck_assert_uint_eq(w.sink.n, 5 + 4);
 	sink_reset();
 
-	ck_assert(hass_on_message(&w.hass, status, "offline", 7));
+	ck_assert(hass_on_message(&w.hass, &w.devices, status, "offline", 7));
 	ck_assert_uint_eq(w.sink.n, 0);
-	ck_assert(!hass_on_message(&w.hass, "application/x/device/y/command/down", "online", 6));
+	ck_assert(!hass_on_message(&w.hass, &w.devices, "application/x/device/y/command/down", "online", 6));
 	ck_assert_uint_eq(w.sink.n, 0);
-	ck_assert(hass_on_message(&w.hass, status, "online", 6));
+	ck_assert(hass_on_message(&w.hass, &w.devices, status, "online", 6));
 	ck_assert_uint_eq(w.sink.n, 9);
 	ck_assert_uint_eq(count_topic("homeassistant/sensor/1112131415161718/"), 4);
 	struct json_object *c = config_of("homeassistant/sensor/1112131415161718/energy/config");
@@ -287,30 +322,14 @@ END_TEST
 START_TEST(test_removal_clears)
 {
 	open_world(true, true);
-	ck_assert_int_eq(seen(dev_a(), LPP, 1000), LB_OK);
-	ck_assert_int_eq(seen(dev_a(), "{\"door_open\": true}", 2000), LB_OK);
-	ck_assert_int_eq(seen(devices_find_eui(&w.devices, EUI_B), "{\"energy\": 1}", 1000),
-			 LB_OK);
+	seen_a_and_b(2000);
 	ck_assert_ptr_nonnull(last_on("homeassistant/binary_sensor/0102030405060708/door_open/config"));
 	sink_reset();
 
 	/* the reload drops A: its configs and field topics are cleared, B stays */
-	struct lb_device_conf only_b;
-	device_conf(&only_b, "meter", "building", EUI_B, 0x26000002);
-	ck_assert_int_eq(devices_reload(&w.devices, &only_b, 1), LB_OK);
+	reload_only_b();
 	ck_assert_int_eq(hass_sync(&w.hass, &w.devices), LB_OK);
-	/* 3 fields: config + field topic each; 3 diagnostics */
-	ck_assert_uint_eq(w.sink.n, 9);
-	for (size_t i = 0; i < w.sink.n; i++) {
-		ck_assert_uint_eq(w.sink.m[i].len, 0);
-		ck_assert(w.sink.m[i].retain);
-		ck_assert_ptr_nonnull(strstr(w.sink.m[i].topic, "0102030405060708"));
-	}
-	ck_assert_ptr_nonnull(last_on(CFG_A "temperatureSensor_1/config"));
-	ck_assert_ptr_nonnull(last_on("homeassistant/binary_sensor/0102030405060708/door_open/config"));
-	ck_assert_ptr_nonnull(last_on(CFG_A "link-rssi/config"));
-	ck_assert_ptr_nonnull(
-		last_on("application/building/device/0102030405060708/object/humiditySensor_1"));
+	assert_a_cleared();
 	ck_assert_uint_eq(w.hass.n, 1);
 	ck_assert_uint_eq(w.hass.stats.cleared, 9);
 
@@ -402,7 +421,7 @@ START_TEST(test_disabled_does_nothing)
 	ck_assert_uint_eq(w.hass.n, 0);
 	char status[64];
 	ck_assert_int_eq(hass_status_topic(&w.hass, status, sizeof(status)), LB_ERR_STATE);
-	ck_assert(!hass_on_message(&w.hass, "homeassistant/status", "online", 6));
+	ck_assert(!hass_on_message(&w.hass, &w.devices, "homeassistant/status", "online", 6));
 	teardown();
 }
 END_TEST
@@ -499,6 +518,194 @@ START_TEST(test_many_devices)
 }
 END_TEST
 
+/* Link diagnostics come with a device's first up event even without an
+ * object (no codec): link quality is worth seeing on its own. */
+START_TEST(test_diagnostics_without_object)
+{
+	open_world(true, true);
+	ck_assert_int_eq(seen(dev_a(), NULL, 1000), LB_OK);
+	ck_assert_uint_eq(w.sink.n, HASS_N_DIAG);
+	ck_assert_ptr_nonnull(last_on(CFG_A "link-rssi/config"));
+	ck_assert_ptr_nonnull(last_on(CFG_A "link-snr/config"));
+	ck_assert_ptr_nonnull(last_on(CFG_A "last-seen/config"));
+	/* and not again, nor a field topic, while no object comes */
+	sink_reset();
+	ck_assert_int_eq(seen(dev_a(), NULL, 61000), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 0);
+	teardown();
+}
+END_TEST
+
+/* What an earlier run left on the broker, replayed as the broker sends
+ * retained messages to a new subscription. */
+static struct rec_sink earlier;
+
+static size_t replay(void)
+{
+	size_t consumed = 0;
+	for (size_t i = 0; i < earlier.n; i++)
+		consumed += hass_on_message(&w.hass, &w.devices, earlier.m[i].topic,
+					    earlier.m[i].payload, earlier.m[i].len);
+	return consumed;
+}
+
+/* A new run whose configuration holds only B (the bridge restarted). */
+static void restart_with_b_only(bool discovery, bool fields)
+{
+	hass_free(&w.hass);
+	reload_only_b();
+	struct hass_opts o = {.discovery = discovery, .prefix = w.cfg.hass_prefix,
+			      .publish_fields = fields, .sw_version = "9.9"};
+	ck_assert_int_eq(hass_init(&w.hass, &w.pub, &o), LB_OK);
+	sink_reset();
+}
+
+START_TEST(test_sweep_filters)
+{
+	char f[PUBLISH_TOPIC_MAX];
+
+	open_world(true, true);
+	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_SENSOR, f, sizeof(f)), LB_OK);
+	ck_assert_str_eq(f, "homeassistant/sensor/+/+/config");
+	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_BINARY, f, sizeof(f)), LB_OK);
+	ck_assert_str_eq(f, "homeassistant/binary_sensor/+/+/config");
+	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_FIELDS, f, sizeof(f)), LB_OK);
+	ck_assert_str_eq(f, "application/+/device/+/object/+");
+	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_SENSOR, f, 20), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_N_SWEEP, f, sizeof(f)), LB_ERR_INVAL);
+	teardown();
+	/* each only when its feature is on */
+	open_world(false, true);
+	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_SENSOR, f, sizeof(f)), LB_ERR_STATE);
+	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_FIELDS, f, sizeof(f)), LB_OK);
+	teardown();
+	open_world(true, false);
+	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_BINARY, f, sizeof(f)), LB_OK);
+	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_FIELDS, f, sizeof(f)), LB_ERR_STATE);
+	teardown();
+}
+END_TEST
+
+/* A device removed while the bridge was stopped: its retained configs and
+ * field topics, read back at the next start, are cleared; B's stay. */
+START_TEST(test_sweep_clears_earlier_run)
+{
+	open_world(true, true);
+	seen_a_and_b(1000);
+	/* each topic once (no interval measured yet): A 3 diagnostics, 3
+	 * configs, 3 field topics; B 3 + 1 + 1 */
+	ck_assert_uint_eq(w.sink.n, 9 + 5);
+	earlier = w.sink;
+	memset(&w.sink, 0, sizeof(w.sink));
+
+	restart_with_b_only(true, true);
+	ck_assert_uint_eq(replay(), earlier.n);
+	assert_a_cleared();
+	ck_assert_uint_eq(w.hass.stats.swept, 9);
+	ck_assert_uint_eq(w.hass.n, 0);          /* nothing remembered by the sweep */
+
+	/* the clears come back (empty): nothing more; a second sweep neither */
+	struct rec_sink cleared = w.sink;
+	memset(&w.sink, 0, sizeof(w.sink));
+	for (size_t i = 0; i < cleared.n; i++)
+		ck_assert(hass_on_message(&w.hass, &w.devices, cleared.m[i].topic, "", 0));
+	ck_assert_uint_eq(w.sink.n, 0);
+	rec_sink_free(&cleared);
+	rec_sink_free(&earlier);
+	teardown();
+}
+END_TEST
+
+/* Only what this bridge wrote is cleared. */
+START_TEST(test_sweep_leaves_others)
+{
+	static const char zigbee[] =
+		"{\"name\":\"t\",\"uniq_id\":\"lorabridge_0102030405060708_t\","
+		"\"avty_t\":\"lorabridge/lorabridge/state\",\"o\":{\"name\":\"zigbee2mqtt\"}}";
+	static const char other_bridge[] =
+		"{\"unique_id\":\"lorabridge_0102030405060708_t\","
+		"\"availability_topic\":\"lorabridge/other/state\",\"origin\":{\"name\":\"lorabridge\"}}";
+	static const char abbreviated[] =
+		"{\"uniq_id\":\"lorabridge_0102030405060708_t\","
+		"\"avty_t\":\"lorabridge/lorabridge/state\",\"o\":{\"name\":\"lorabridge\"}}";
+	static const char of_b[] =
+		"{\"uniq_id\":\"lorabridge_1112131415161718_t\","
+		"\"avty_t\":\"lorabridge/lorabridge/state\",\"o\":{\"name\":\"lorabridge\"}}";
+
+	open_world(true, true);
+	restart_with_b_only(true, true);
+	ck_assert(hass_on_message(&w.hass, &w.devices, CFG_A "t/config", zigbee, strlen(zigbee)));
+	ck_assert(hass_on_message(&w.hass, &w.devices, CFG_A "t/config", other_bridge,
+				  strlen(other_bridge)));
+	ck_assert(hass_on_message(&w.hass, &w.devices, CFG_A "t/config", "not json", 8));
+	/* B is configured: even a config of ours stays */
+	ck_assert(hass_on_message(&w.hass, &w.devices, "homeassistant/sensor/1112131415161718/t/config",
+				  of_b, strlen(of_b)));
+	/* a B field topic under its application stays */
+	ck_assert(hass_on_message(&w.hass, &w.devices,
+				  "application/building/device/1112131415161718/object/x", "1", 1));
+	/* not a sweep's shape: not consumed */
+	ck_assert(!hass_on_message(&w.hass, &w.devices,
+				   "homeassistant/sensor/0102030405060708/t/state", "1", 1));
+	ck_assert(!hass_on_message(&w.hass, &w.devices,
+				   "application/building/device/0102030405060708/command/down",
+				   "{}", 2));
+	ck_assert_uint_eq(w.sink.n, 0);
+
+	/* abbreviated keys are ours; B's field topic under another application
+	 * (it moved) goes, like A's under any */
+	ck_assert(hass_on_message(&w.hass, &w.devices, CFG_A "t/config", abbreviated,
+				  strlen(abbreviated)));
+	ck_assert(hass_on_message(&w.hass, &w.devices,
+				  "application/old/device/1112131415161718/object/x", "1", 1));
+	ck_assert(hass_on_message(&w.hass, &w.devices,
+				  "application/x/device/0102030405060708/object/x", "1", 1));
+	ck_assert_uint_eq(w.sink.n, 3);
+	ck_assert_str_eq(w.sink.m[0].topic, CFG_A "t/config");
+	ck_assert_str_eq(w.sink.m[1].topic, "application/old/device/1112131415161718/object/x");
+	ck_assert_uint_eq(w.hass.stats.swept, 3);
+
+	/* a DevEUI not written as the bridge writes it is no device of ours */
+	sink_reset();
+	ck_assert(hass_on_message(&w.hass, &w.devices,
+				  "application/x/device/010203040506070A/object/x", "1", 1));
+	ck_assert(hass_on_message(&w.hass, &w.devices, "application/x/device/dev1/object/x", "1",
+				  1));
+	ck_assert_uint_eq(w.sink.n, 0);
+	/* a refused clear is counted, not remembered */
+	w.sink.refuse = LB_ERR_NOMEM;
+	ck_assert(hass_on_message(&w.hass, &w.devices, CFG_A "t/config", abbreviated,
+				  strlen(abbreviated)));
+	ck_assert_uint_eq(w.hass.stats.errors, 1);
+	ck_assert_uint_eq(w.hass.stats.swept, 3);
+	teardown();
+}
+END_TEST
+
+/* The sweeps follow the features: field topics are left alone without
+ * publish_fields, configs without discovery. */
+START_TEST(test_sweep_follows_features)
+{
+	static const char cfg[] =
+		"{\"uniq_id\":\"lorabridge_0102030405060708_t\","
+		"\"avty_t\":\"lorabridge/lorabridge/state\",\"o\":{\"name\":\"lorabridge\"}}";
+
+	open_world(true, false);
+	restart_with_b_only(true, false);
+	ck_assert(!hass_on_message(&w.hass, &w.devices,
+				   "application/x/device/0102030405060708/object/x", "1", 1));
+	ck_assert(hass_on_message(&w.hass, &w.devices, CFG_A "t/config", cfg, strlen(cfg)));
+	ck_assert_uint_eq(w.sink.n, 1);
+	restart_with_b_only(false, true);
+	ck_assert(!hass_on_message(&w.hass, &w.devices, CFG_A "t/config", cfg, strlen(cfg)));
+	ck_assert(hass_on_message(&w.hass, &w.devices,
+				  "application/x/device/0102030405060708/object/x", "1", 1));
+	ck_assert_uint_eq(w.sink.n, 1);
+	ck_assert(!hass_on_message(&w.hass, NULL, CFG_A "t/config", cfg, strlen(cfg)));
+	teardown();
+}
+END_TEST
+
 static Suite *hass_suite(void)
 {
 	Suite *s = suite_create("hass");
@@ -516,6 +723,11 @@ static Suite *hass_suite(void)
 	tcase_add_test(tc, test_publish_failure_retried);
 	tcase_add_test(tc, test_not_an_object);
 	tcase_add_test(tc, test_many_devices);
+	tcase_add_test(tc, test_diagnostics_without_object);
+	tcase_add_test(tc, test_sweep_filters);
+	tcase_add_test(tc, test_sweep_clears_earlier_run);
+	tcase_add_test(tc, test_sweep_leaves_others);
+	tcase_add_test(tc, test_sweep_follows_features);
 	suite_add_tcase(s, tc);
 	return s;
 }

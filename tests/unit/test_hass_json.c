@@ -689,6 +689,115 @@ START_TEST(test_topic)
 }
 END_TEST
 
+/* Topics read back from the broker: only the shape hass_json_topic() writes. */
+START_TEST(test_parse_topic)
+{
+	char topic[128], id[HASS_NAME_MAX];
+	uint64_t eui = 0;
+
+	ck_assert_int_eq(hass_json_topic("ha/disc", "binary_sensor", 0xa0, "door_open", topic,
+					 sizeof(topic)), LB_OK);
+	ck_assert_int_eq(hass_json_parse_topic("ha/disc", topic, &eui, id), LB_OK);
+	ck_assert_uint_eq(eui, 0xa0);
+	ck_assert_str_eq(id, "door_open");
+	ck_assert_int_eq(hass_json_parse_topic("homeassistant",
+					       "homeassistant/sensor/0102030405060708/link-rssi/config",
+					       &eui, id), LB_OK);
+	ck_assert_uint_eq(eui, 0x0102030405060708ull);
+	ck_assert_str_eq(id, "link-rssi");
+
+	static const char *const not_ours[] = {
+		"homeassistant/sensor/0102030405060708/x/config/",      /* trailing level */
+		"homeassistant/sensor/0102030405060708/x/state",
+		"homeassistant/sensor/0102030405060708/config",          /* no node_id */
+		"homeassistant/light/0102030405060708/x/config",         /* another component */
+		"homeassistant/sensor/0102030405060708AB/x/config",      /* node_id length */
+		"homeassistant/sensor/010203040506070g/x/config",
+		"homeassistant/sensor/010203040506070A/x/config",        /* upper case */
+		"homeassistant/sensor/0x0102030405060708/x/config",
+		"homeassistant/sensor/0102030405060708/a.b/config",      /* object_id chars */
+		"homeassistant/sensor/0102030405060708//config",
+		"homeassistant2/sensor/0102030405060708/x/config",       /* another prefix */
+		"other/sensor/0102030405060708/x/config",
+		"homeassistant",
+		"",
+	};
+	for (size_t i = 0; i < sizeof(not_ours) / sizeof(not_ours[0]); i++)
+		ck_assert_msg(hass_json_parse_topic("homeassistant", not_ours[i], &eui, id) ==
+			      LB_ERR_NOT_FOUND, "%s", not_ours[i]);
+	/* object_id at most HASS_NAME_MAX - 1 characters */
+	char longid[HASS_NAME_MAX + 1];
+	memset(longid, 'a', HASS_NAME_MAX);
+	longid[HASS_NAME_MAX] = '\0';
+	snprintf(topic, sizeof(topic), "h/sensor/0102030405060708/%s/config", longid);
+	ck_assert_int_eq(hass_json_parse_topic("h", topic, &eui, id), LB_ERR_NOT_FOUND);
+	longid[HASS_NAME_MAX - 1] = '\0';
+	snprintf(topic, sizeof(topic), "h/sensor/0102030405060708/%s/config", longid);
+	ck_assert_int_eq(hass_json_parse_topic("h", topic, &eui, id), LB_OK);
+	ck_assert_str_eq(id, longid);
+	ck_assert_int_eq(hass_json_parse_topic(NULL, topic, &eui, id), LB_ERR_INVAL);
+}
+END_TEST
+
+#define AVAIL "lorabridge/lb1/state"
+
+static bool ours(const char *json, uint64_t eui, const char *id)
+{
+	return hass_json_is_ours(json, strlen(json), eui, id, AVAIL);
+}
+
+/* A config is ours when hass_json_config() wrote it for this DevEUI, field
+ * and bridge; abbreviated keys count too. */
+START_TEST(test_is_ours)
+{
+	const struct hass_device_info dev = {.dev_eui = 0x0102030405060708ull, .name = "th"};
+	const struct hass_entity e = {
+		.object_id = "temperatureSensor_1", .name = "temperatureSensor_1",
+		.state_topic = "up", .value_template = "{{ x }}",
+		.cls = {.component = "sensor"}, .availability_topic = AVAIL, .dev = &dev,
+	};
+	char out[HASS_CONFIG_MAX];
+	size_t len;
+
+	ck_assert_int_eq(hass_json_config(&e, out, sizeof(out), &len), LB_OK);
+	ck_assert(hass_json_is_ours(out, len, dev.dev_eui, "temperatureSensor_1", AVAIL));
+	/* another field, another device, another bridge */
+	ck_assert(!hass_json_is_ours(out, len, dev.dev_eui, "humiditySensor_1", AVAIL));
+	ck_assert(!hass_json_is_ours(out, len, 0x0102030405060709ull, "temperatureSensor_1",
+				     AVAIL));
+	ck_assert(!hass_json_is_ours(out, len, dev.dev_eui, "temperatureSensor_1",
+				     "lorabridge/lb2/state"));
+	/* cut short, not NUL-terminated: not JSON */
+	ck_assert(!hass_json_is_ours(out, len - 1, dev.dev_eui, "temperatureSensor_1", AVAIL));
+	ck_assert(!hass_json_is_ours(out, 0, dev.dev_eui, "temperatureSensor_1", AVAIL));
+
+	ck_assert(ours("{\"uniq_id\":\"lorabridge_00000000000000a0_x\",\"avty_t\":\"" AVAIL "\","
+		       "\"o\":{\"name\":\"lorabridge\"}}", 0xa0, "x"));
+	/* another program with the same unique_id scheme, or no origin */
+	ck_assert(!ours("{\"uniq_id\":\"lorabridge_00000000000000a0_x\",\"avty_t\":\"" AVAIL "\","
+			"\"o\":{\"name\":\"zigbee2mqtt\"}}", 0xa0, "x"));
+	ck_assert(!ours("{\"uniq_id\":\"lorabridge_00000000000000a0_x\",\"avty_t\":\"" AVAIL "\"}",
+			0xa0, "x"));
+	ck_assert(!ours("{\"uniq_id\":\"lorabridge_00000000000000a0_x\",\"avty_t\":\"" AVAIL "\","
+			"\"o\":\"lorabridge\"}", 0xa0, "x"));
+	/* no availability, a number for a string, not an object */
+	ck_assert(!ours("{\"uniq_id\":\"lorabridge_00000000000000a0_x\","
+			"\"o\":{\"name\":\"lorabridge\"}}", 0xa0, "x"));
+	ck_assert(!ours("{\"uniq_id\":5,\"avty_t\":\"" AVAIL "\",\"o\":{\"name\":\"lorabridge\"}}",
+			0xa0, "x"));
+	ck_assert(!ours("[1,2]", 0xa0, "x"));
+	ck_assert(!ours("online", 0xa0, "x"));
+	ck_assert(!ours("{\"a\":1} trailing", 0xa0, "x"));
+	/* larger than any config the bridge writes */
+	static char big[HASS_CONFIG_MAX + 16];
+	int n = snprintf(big, sizeof(big), "%s", out);
+	memset(big + n - 1, ' ', sizeof(big) - (size_t)n);
+	big[sizeof(big) - 2] = '}';
+	big[sizeof(big) - 1] = '\0';
+	ck_assert(!ours(big, dev.dev_eui, "temperatureSensor_1"));
+}
+END_TEST
+
 static Suite *hass_json_suite(void)
 {
 	Suite *s = suite_create("hass_json");
@@ -709,6 +818,8 @@ static Suite *hass_json_suite(void)
 	tcase_add_test(tc, test_config_field);
 	tcase_add_test(tc, test_config_diag_binary_and_errors);
 	tcase_add_test(tc, test_topic);
+	tcase_add_test(tc, test_parse_topic);
+	tcase_add_test(tc, test_is_ours);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -705,10 +705,7 @@ START_TEST(files)
 	testutil_tmp_make(dir);
 	char path[256];
 	snprintf(path, sizeof(path), "%s/codec.js", dir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(v2_src, f);
-	fclose(f);
+	testutil_write_file(path, v2_src);
 
 	struct jscodec *c = NULL;
 	ck_assert_int_eq(jscodec_load(path, &roomy, &c, why, sizeof(why)), LB_OK);
@@ -722,10 +719,7 @@ START_TEST(files)
 	ck_assert_msg(strstr(why, "none.js: No such file or directory") != NULL, "why: %s", why);
 	ck_assert_int_eq(jscodec_load(dir, NULL, &c, why, sizeof(why)), LB_ERR_IO);
 
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("function Decoder(b) {\n  return {\n", f);
-	fclose(f);
+	testutil_write_file(path, "function Decoder(b) {\n  return {\n");
 	ck_assert_int_eq(jscodec_load(path, &roomy, &c, why, sizeof(why)), LB_ERR_SCRIPT);
 	ck_assert_msg(strncmp(why, path, strlen(path)) == 0 && why[strlen(path)] == ':',
 		      "why: %s", why);

@@ -36,14 +36,6 @@ struct world {
 	struct payloads p;
 };
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
 /* Three devices: 0 CayenneLPP, 1 and 2 the JavaScript codec in `script`. */
 static void world_open(struct world *w, const char *script, unsigned timeout_ms)
 {
@@ -54,7 +46,7 @@ static void world_open(struct world *w, const char *script, unsigned timeout_ms)
 					    .stats = &w->stats},
 			"/tmp", &sink);
 	snprintf(w->script, sizeof(w->script), "%s/codec.js", w->dir);
-	write_file(w->script, script);
+	testutil_write_file(w->script, script);
 	struct lb_tag room = {.key = "room", .value = "B12"};
 	struct lb_device_conf conf[3] = {
 		{.name = "lpp", .application = "a", .dev_eui = 1, .codec = LB_CODEC_CAYENNELPP},
@@ -161,7 +153,7 @@ START_TEST(js_kept_until_changed)
 	ck_assert_int_eq(decode(&w, 2, "00", got, sizeof(got)), LB_OK);
 	ck_assert_str_eq(got, "{\"n\":3,\"first\":0,\"room\":\"B12\"}");
 	/* changed on disk (another size and time): compiled again */
-	write_file(w.script, "var n = 100;\n"
+	testutil_write_file(w.script, "var n = 100;\n"
 			     "function decodeUplink(input) { n++; return {data: {n: n}}; }\n");
 	struct timespec t[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
 	ck_assert_int_eq(utimensat(AT_FDCWD, w.script, t, 0), 0);

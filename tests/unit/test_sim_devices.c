@@ -19,6 +19,7 @@
 #include "lorawan/lorawan.h"
 #include "lorawan/lwcrypto.h"
 #include "../../packet_forwarder/sim/sim_devices.h"
+#include "testutil.h"
 
 /* V1 (anthonykirby/lora-packet mic_test.ts): DevAddr 49BE7DF1, FCnt 3,
  * FPort 1, empty FRMPayload -> 40F17DBE49000300012A3518AF. */
@@ -161,18 +162,15 @@ START_TEST(test_keys_round_trip)
 	sim_devices_free(&a);
 	sim_devices_free(&b);
 
-	f = fopen(path, "w");
-	fputs("# header\n\n", f);
-	fputs(V1_LINE, f);
-	fputs("0102 nonsense\n", f);
-	fclose(f);
+	char text[512];
+	ck_assert_int_lt(snprintf(text, sizeof(text), "# header\n\n%s0102 nonsense\n", V1_LINE),
+			 (int)sizeof(text));
+	testutil_write_file(path, text);
 	ck_assert_int_eq(sim_devices_load(&b, path, &bad_line), LB_ERR_MALFORMED);
 	ck_assert_int_eq(bad_line, 4);
 	ck_assert_ptr_null(b.dev);
 
-	f = fopen(path, "w");
-	fputs("# nothing\n", f);
-	fclose(f);
+	testutil_write_file(path, "# nothing\n");
 	ck_assert_int_eq(sim_devices_load(&b, path, &bad_line), LB_ERR_NOT_FOUND);
 	unlink(path);
 	ck_assert_int_eq(sim_devices_load(&b, path, &bad_line), LB_ERR_IO);

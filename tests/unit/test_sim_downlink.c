@@ -249,6 +249,28 @@ START_TEST(test_windows)
 }
 END_TEST
 
+/* Class C: sent at once (imme) on the RX2 frequency and DR, at any time. */
+START_TEST(test_rxc)
+{
+	const struct region *r = region_find("EU868");
+	struct sim_rx_params rx = {.rx1_delay_s = 1, .rx2_dr = 3};
+	char why[SIM_DL_WHY_LEN];
+	struct gwmp_txpk tx = txpk(0, EU868_RX2_HZ, 9, 20);
+
+	tx.imme = true;
+	tx.has_tmst = false;
+	ck_assert_int_eq(sim_dl_check_rxc(r, &rx, &tx, why, sizeof(why)), LB_OK);
+	tx.sf = 12;                                         /* DR0, but the device is at DR3 */
+	ck_assert_int_eq(sim_dl_check_rxc(r, &rx, &tx, why, sizeof(why)), LB_ERR_MALFORMED);
+	tx = txpk(0, 868100000, 9, 20);                     /* not the RX2 frequency */
+	tx.imme = true;
+	ck_assert_int_eq(sim_dl_check_rxc(r, &rx, &tx, why, sizeof(why)), LB_ERR_MALFORMED);
+	tx = txpk(123456, EU868_RX2_HZ, 9, 20);             /* timed: not class C */
+	ck_assert_int_eq(sim_dl_check_rxc(r, &rx, &tx, why, sizeof(why)), LB_ERR_RANGE);
+	ck_assert_str_eq(sim_dl_window_name(SIM_DL_RXC), "rxc");
+}
+END_TEST
+
 START_TEST(test_windows_offset_delay_join)
 {
 	struct sim_dl_uplink up = {.tmst = 1000, .freq_hz = 868500000, .sf = 7};
@@ -523,6 +545,7 @@ static Suite *sim_downlink_suite(void)
 	tcase_add_test(tc, test_dev_nonces);
 	tcase_add_test(tc, test_check_accept_rules);
 	tcase_add_test(tc, test_windows);
+	tcase_add_test(tc, test_rxc);
 	tcase_add_test(tc, test_windows_offset_delay_join);
 	tcase_add_test(tc, test_open_data);
 	tcase_add_test(tc, test_open_data_v3_vector);

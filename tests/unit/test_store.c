@@ -1447,13 +1447,9 @@ static int64_t db_gen(const char *dir)
 static void put_file(const char *dir, const char *name, const char *text)
 {
 	char path[600];
-	FILE *f;
 
 	dir_file(path, sizeof(path), dir, name);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	ck_assert_int_eq(fclose(f), 0);
+	testutil_write_file(path, text);
 }
 
 static void remove_file(const char *dir, const char *name)

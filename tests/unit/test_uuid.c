@@ -71,6 +71,10 @@ START_TEST(test_devinfo_defaults)
 	ck_assert_str_eq(name, "EU868 LoRaWAN 1.0.3 class A");
 	ck_assert_str_eq(id, "a063198c-333f-56f4-b39c-4fe07b1bd3d8");
 	ck_assert_int_eq(devinfo_profile("EU868", 10, name, id), LB_ERR_INVAL);
+	ck_assert_int_eq(devinfo_profile_class("EU868", 3, 'C', name, id), LB_OK);
+	ck_assert_str_eq(name, "EU868 LoRaWAN 1.0.3 class C");
+	ck_assert_str_eq(id, "ebf4ffb0-2b23-55dd-8699-5e16fac52a30");
+	ck_assert_int_eq(devinfo_profile_class("EU868", 3, 'B', name, id), LB_ERR_INVAL);
 	ck_assert_int_eq(devinfo_region_config_id("EU868", region), LB_OK);
 	ck_assert_str_eq(region, "eu868");
 	/* The ids of ChirpStack's chirpstack/configuration/region_*.toml. */

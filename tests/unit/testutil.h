@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * testutil.h - helpers shared by the Check suites that work with published
- * test vectors written as hex strings (header-only: each suite is its own
- * program).
+ * testutil.h - helpers shared by the Check suites: published test vectors
+ * written as hex strings, running a suite, temporary directories and files
+ * (header-only: each suite is its own program).
  */
 #ifndef LB_TESTUTIL_H
 #define LB_TESTUTIL_H
@@ -84,6 +84,16 @@ static inline int testutil__rm_entry(const char *path, const struct stat *st, in
 static inline void testutil_tmp_remove(const char *dir)
 {
 	nftw(dir, testutil__rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Write text to path (created, or truncated); the test fails if it cannot. */
+static inline void testutil_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_msg(f != NULL, "cannot open %s for writing", path);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
 }
 
 #endif

@@ -1,0 +1,682 @@
+/* SPDX-License-Identifier: MIT */
+/* integrations.c - webhooks and InfluxDB over HTTP. See integrations.h. */
+#include "daemon/integrations.h"
+
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hex.h"
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "config/config_integ.h"
+#include "events/influx_line.h"
+#include "io/loop.h"
+
+#define BACKOFF_FIRST_MS 1000
+#define URL_MAX 2048
+
+/* One event waiting for its integration. */
+struct item {
+	char *url;                     /* HTTP: where it goes (expanded, ?event= added) */
+	char *body;                    /* HTTP: JSON; InfluxDB: its lines */
+	size_t len;
+	char *application;
+	uint64_t dev_eui;
+	bool is_log;
+};
+
+/* One request in flight and the events it carries. */
+struct req {
+	struct integ *ig;
+	struct item **items;
+	size_t n;
+	char *body;                    /* InfluxDB: the batch */
+	struct req *prev, *next;
+};
+
+struct integ {
+	struct integrations *owner;
+	const struct lb_integ_conf *conf;
+	struct item **ring;            /* waiting events, oldest at head */
+	size_t ring_cap, head, n;
+	size_t inflight;               /* events in requests in flight */
+	size_t reqs;                   /* requests in flight */
+	size_t max_reqs;
+	char **hdrs;                   /* "Name: value" lines */
+	size_t n_hdrs;
+	char *write_url;               /* InfluxDB */
+	bool url_vars;                 /* HTTP url has placeholders */
+	int64_t retry_at_ms;
+	int64_t backoff_ms;
+	uint64_t streak;               /* failed attempts in a row */
+	uint64_t sent, retried, failed, dropped;
+	struct req *req_list;
+};
+
+/* --- items and the ring ------------------------------------------------- */
+
+static void item_free(struct item *x)
+{
+	if (!x)
+		return;
+	free(x->url);
+	free(x->body);
+	free(x->application);
+	free(x);
+}
+
+static bool ring_grow(struct integ *ig)
+{
+	size_t cap = ig->ring_cap ? ig->ring_cap * 2 : 64;
+	struct item **r = malloc(cap * sizeof(*r));
+	if (!r)
+		return false;
+	for (size_t i = 0; i < ig->n; i++)
+		r[i] = ig->ring[(ig->head + i) % ig->ring_cap];
+	free(ig->ring);
+	ig->ring = r;
+	ig->ring_cap = cap;
+	ig->head = 0;
+	return true;
+}
+
+static bool ring_push_back(struct integ *ig, struct item *x)
+{
+	if (ig->n == ig->ring_cap && !ring_grow(ig))
+		return false;
+	ig->ring[(ig->head + ig->n++) % ig->ring_cap] = x;
+	return true;
+}
+
+static bool ring_push_front(struct integ *ig, struct item *x)
+{
+	if (ig->n == ig->ring_cap && !ring_grow(ig))
+		return false;
+	ig->head = (ig->head + ig->ring_cap - 1) % ig->ring_cap;
+	ig->ring[ig->head] = x;
+	ig->n++;
+	return true;
+}
+
+static struct item *ring_pop(struct integ *ig)
+{
+	if (ig->n == 0)
+		return NULL;
+	struct item *x = ig->ring[ig->head];
+	ig->head = (ig->head + 1) % ig->ring_cap;
+	ig->n--;
+	return x;
+}
+
+static void drop(struct integ *ig, struct item *x, const char *why)
+{
+	ig->dropped++;
+	LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: event dropped (%s); %" PRIu64 " dropped so far",
+		  ig->conf->name, why, ig->dropped);
+	item_free(x);
+}
+
+/* Beyond queue_limit (waiting + in flight) the oldest waiting one goes. */
+static void enqueue(struct integ *ig, struct item *x)
+{
+	if (ig->n + ig->inflight >= (size_t)ig->conf->queue_limit) {
+		if (ig->n == 0) {
+			drop(ig, x, "queue_limit reached, all in flight");
+			return;
+		}
+		drop(ig, ring_pop(ig), "queue_limit reached: the oldest");
+	}
+	if (!ring_push_back(ig, x))
+		drop(ig, x, "out of memory");
+}
+
+/* --- building what an event becomes ------------------------------------ */
+
+/* RFC 3986 §2.3: unreserved characters stay, the rest is %XX. */
+static void url_escape(char *out, size_t cap, size_t *n, const char *s)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	for (; *s && *n + 4 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~", c)) {
+			out[(*n)++] = (char)c;
+		} else {
+			out[(*n)++] = '%';
+			out[(*n)++] = hexd[c >> 4];
+			out[(*n)++] = hexd[c & 15];
+		}
+	}
+	out[*n] = '\0';
+}
+
+static const char *device_name(json_object *ev)
+{
+	json_object *di, *v;
+	if (ev && json_object_object_get_ex(ev, "deviceInfo", &di) &&
+	    json_object_object_get_ex(di, "deviceName", &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return "";
+}
+
+/* The HTTP url of one event: placeholders expanded, ?event= added
+ * (ChirpStack's HTTP integration convention). NULL: out of memory or too
+ * long (then logged by the caller). */
+static char *event_url(const struct lb_integ_conf *c, const char *application, uint64_t dev_eui,
+		       const char *event, json_object *ev)
+{
+	char out[URL_MAX], eui[17];
+	size_t n = 0;
+
+	hex_format_eui(dev_eui, eui);
+	for (const char *p = c->url; *p && n + 1 < sizeof(out);) {
+		const char *val = NULL;
+		size_t skip = 0;
+		if (!strncmp(p, "{dev_eui}", 9))
+			val = eui, skip = 9;
+		else if (!strncmp(p, "{device_name}", 13))
+			val = device_name(ev), skip = 13;
+		else if (!strncmp(p, "{application}", 13))
+			val = application, skip = 13;
+		if (val) {
+			url_escape(out, sizeof(out), &n, val);
+			p += skip;
+			continue;
+		}
+		out[n++] = *p++;
+		out[n] = '\0';
+	}
+	out[n] = '\0';
+	int w = snprintf(out + n, sizeof(out) - n, "%cevent=%s", strchr(out, '?') ? '&' : '?',
+			 event);
+	if (w < 0 || (size_t)w >= sizeof(out) - n)
+		return NULL;
+	return strdup(out);
+}
+
+/* What is kept of an event for one integration; NULL when it does not
+ * take it (or it cannot be built: counted as dropped and logged). */
+struct event_in {
+	const char *application;
+	uint64_t dev_eui;
+	const char *event;
+	const char *json;
+	size_t len;
+	json_object *parsed;           /* parsed once, on first need */
+	bool parse_failed;
+	int64_t ts_ns;
+};
+
+static json_object *parsed(struct event_in *e)
+{
+	if (!e->parsed && !e->parse_failed) {
+		e->parsed = json_tokener_parse(e->json);
+		e->parse_failed = !e->parsed;
+	}
+	return e->parsed;
+}
+
+static struct item *item_new(const struct event_in *e)
+{
+	struct item *x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	x->dev_eui = e->dev_eui;
+	x->is_log = !strcmp(e->event, "log");
+	x->application = strdup(e->application ? e->application : "");
+	if (!x->application) {
+		free(x);
+		return NULL;
+	}
+	return x;
+}
+
+static struct item *http_item(struct integ *ig, struct event_in *e)
+{
+	const struct lb_integ_conf *c = ig->conf;
+	json_object *obj = NULL;
+
+	if (!(c->events & config_integ_event_bit(e->event)))
+		return NULL;
+	if (c->body == LB_INTEG_BODY_OBJECT &&
+	    (!parsed(e) || !json_object_object_get_ex(parsed(e), "object", &obj)))
+		return NULL; /* nothing decoded: nothing to send */
+	struct item *x = item_new(e);
+	if (!x)
+		return NULL;
+	x->url = event_url(c, e->application, e->dev_eui, e->event, ig->url_vars ? parsed(e) : NULL);
+	if (obj) {
+		size_t len;
+		const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
+		x->body = s ? strndup(s, len) : NULL;
+		x->len = len;
+	} else {
+		x->body = strndup(e->json, e->len);
+		x->len = e->len;
+	}
+	if (!x->url || !x->body) {
+		item_free(x);
+		drop(ig, NULL, "out of memory or url longer than 2048 bytes");
+		return NULL;
+	}
+	return x;
+}
+
+static struct item *influx_item(struct integ *ig, struct event_in *e)
+{
+	char *lines = ig->owner->scratch;
+	size_t len = 0;
+
+	if (strcmp(e->event, "up") && strcmp(e->event, "status"))
+		return NULL;
+	int rc = parsed(e) ? influx_lines(e->event, parsed(e), e->ts_ns, lines, INTEGRATIONS_POINTS_MAX,
+					 &len)
+			   : LB_ERR_JSON;
+	if (rc != LB_OK) {
+		drop(ig, NULL, lb_strerror(rc));
+		return NULL;
+	}
+	if (len == 0)
+		return NULL;
+	struct item *x = item_new(e);
+	if (x && !(x->body = strndup(lines, len))) {
+		item_free(x);
+		x = NULL;
+	}
+	if (!x)
+		drop(ig, NULL, "out of memory");
+	else
+		x->len = len;
+	return x;
+}
+
+void integrations_event(struct integrations *it, const char *application, uint64_t dev_eui,
+			const char *event, const char *json, size_t len, int64_t wall_us)
+{
+	struct event_in e = {.application = application, .dev_eui = dev_eui, .event = event,
+			     .json = json, .len = len};
+
+	if (it->n == 0)
+		return;
+	/* Two points of one series at the same time would overwrite each
+	 * other in InfluxDB: the times of events with points strictly
+	 * increase. */
+	if (!strcmp(event, "up") || !strcmp(event, "status")) {
+		e.ts_ns = wall_us * 1000;
+		if (e.ts_ns <= it->last_ts_ns)
+			e.ts_ns = it->last_ts_ns + 1;
+		it->last_ts_ns = e.ts_ns;
+	}
+	for (size_t i = 0; i < it->n; i++) {
+		struct integ *ig = &it->v[i];
+		struct item *x = ig->conf->kind == LB_INTEG_HTTP ? http_item(ig, &e)
+								 : influx_item(ig, &e);
+		if (x)
+			enqueue(ig, x);
+	}
+	if (e.parsed)
+		json_object_put(e.parsed);
+}
+
+/* --- requests ------------------------------------------------------------ */
+
+static void req_free(struct req *r)
+{
+	struct integ *ig = r->ig;
+	if (r->prev)
+		r->prev->next = r->next;
+	else if (ig->req_list == r)
+		ig->req_list = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	free(r->items);
+	free(r->body);
+	free(r);
+}
+
+static void requeue(struct integ *ig, struct req *r)
+{
+	for (size_t i = r->n; i-- > 0;) {
+		if (!ring_push_front(ig, r->items[i]))
+			drop(ig, r->items[i], "out of memory");
+		r->items[i] = NULL;
+	}
+}
+
+static void backoff(struct integ *ig)
+{
+	int64_t max = ig->conf->retry_max_ms;
+	ig->backoff_ms = ig->backoff_ms ? ig->backoff_ms * 2 : BACKOFF_FIRST_MS;
+	if (ig->backoff_ms > max)
+		ig->backoff_ms = max;
+	ig->retry_at_ms = loop_now_ms() + ig->backoff_ms;
+}
+
+static void describe(const struct http_result *res, char *out, size_t cap)
+{
+	if (res->rc != LB_OK) {
+		snprintf(out, cap, "%s (%s)", lb_strerror(res->rc), res->error);
+		return;
+	}
+	int n = snprintf(out, cap, "HTTP %ld", res->status);
+	if (res->answer_len && n > 0 && (size_t)n < cap)
+		snprintf(out + n, cap - (size_t)n, ": %.*s", (int)(res->answer_len > 200
+								  ? 200 : res->answer_len),
+			 res->answer);
+}
+
+/* A refusal (4xx): one `log` event per device concerned, none for log
+ * events. */
+static void report_refused(struct integ *ig, struct req *r, const char *why)
+{
+	struct integrations *it = ig->owner;
+	char desc[512];
+
+	snprintf(desc, sizeof(desc), "integration %s refused the event: %s", ig->conf->name, why);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct item *x = r->items[i];
+		bool seen = x->is_log;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = r->items[j]->dev_eui == x->dev_eui;
+		if (!seen && it->c.report)
+			it->c.report(it->c.report_arg, x->application, x->dev_eui, desc);
+	}
+}
+
+static void on_done(void *arg, const struct http_result *res)
+{
+	struct req *r = arg;
+	struct integ *ig = r->ig;
+	char why[320];
+	bool ok = res->rc == LB_OK && res->status >= 200 && res->status < 300;
+	bool retry = res->rc != LB_OK || res->status == 429 || res->status >= 500;
+
+	ig->reqs--;
+	ig->inflight -= r->n;
+	describe(res, why, sizeof(why));
+	if (ok) {
+		if (ig->streak)
+			log_notice("integrations", "%s: delivering again after %" PRIu64 " failed "
+				   "attempt(s)", ig->conf->name, ig->streak);
+		ig->sent += r->n;
+		ig->streak = 0;
+		ig->backoff_ms = 0;
+		ig->retry_at_ms = 0;
+	} else if (retry) {
+		ig->retried += r->n;
+		if (ig->streak++ == 0)
+			log_warn("integrations", "%s: %s: retrying with back-off (up to %d ms)",
+				 ig->conf->name, why, ig->conf->retry_max_ms);
+		else
+			LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: still failing: %s; %zu event(s) "
+				  "waiting", ig->conf->name, why, ig->n + ig->inflight + r->n);
+		requeue(ig, r);
+		backoff(ig);
+	} else {
+		ig->failed += r->n;
+		LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: %s: %zu event(s) refused, not retried",
+			  ig->conf->name, why, r->n);
+		report_refused(ig, r, why);
+	}
+	for (size_t i = 0; i < r->n; i++)
+		item_free(r->items[i]);
+	req_free(r);
+}
+
+/* The next request's events and body. */
+static struct req *req_take(struct integ *ig)
+{
+	size_t max = ig->conf->kind == LB_INTEG_HTTP ? 1 : (size_t)ig->conf->batch_size;
+	size_t n = ig->n < max ? ig->n : max;
+	struct req *r = calloc(1, sizeof(*r));
+
+	if (!r || !(r->items = calloc(n, sizeof(*r->items)))) {
+		free(r);
+		return NULL;
+	}
+	r->ig = ig;
+	size_t bytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		r->items[i] = ig->ring[(ig->head + i) % ig->ring_cap];
+		bytes += r->items[i]->len;
+	}
+	if (ig->conf->kind == LB_INTEG_INFLUXDB) {
+		if (!(r->body = malloc(bytes + 1))) {
+			free(r->items);
+			free(r);
+			return NULL;
+		}
+		size_t off = 0;
+		for (size_t i = 0; i < n; i++) {
+			memcpy(r->body + off, r->items[i]->body, r->items[i]->len);
+			off += r->items[i]->len;
+		}
+		r->body[off] = '\0';
+	}
+	r->n = n;
+	for (size_t i = 0; i < n; i++)
+		(void)ring_pop(ig);
+	return r;
+}
+
+static bool start_one(struct integ *ig)
+{
+	struct integrations *it = ig->owner;
+	const struct lb_integ_conf *c = ig->conf;
+	struct req *r = req_take(ig);
+
+	if (!r) {
+		LB_LOG_RL(LOG_LVL_ERROR, "integrations", "%s: out of memory: retried", c->name);
+		backoff(ig);
+		return false;
+	}
+	bool http = c->kind == LB_INTEG_HTTP;
+	struct http_request rq = {
+		.url = http ? r->items[0]->url : ig->write_url,
+		.headers = (const char *const *)ig->hdrs, .n_headers = ig->n_hdrs,
+		.body = http ? r->items[0]->body : r->body,
+		.body_len = http ? r->items[0]->len : strlen(r->body),
+		.username = http ? NULL : c->username, .password = c->password,
+		.ca_file = c->ca_file, .verify = c->tls_verify, .timeout_ms = c->timeout_ms,
+	};
+	r->next = ig->req_list;
+	if (ig->req_list)
+		ig->req_list->prev = r;
+	ig->req_list = r;
+	ig->reqs++;
+	ig->inflight += r->n;
+	int rc = it->c.transport.post(it->c.transport.arg, &rq, on_done, r);
+	if (rc != LB_OK) {
+		LB_LOG_RL(LOG_LVL_ERROR, "integrations", "%s: request not started (%s): retried",
+			  c->name, lb_strerror(rc));
+		ig->reqs--;
+		ig->inflight -= r->n;
+		requeue(ig, r);
+		req_free(r);
+		backoff(ig);
+		return false;
+	}
+	return true;
+}
+
+int64_t integrations_tick(struct integrations *it, int64_t now)
+{
+	int64_t next = -1;
+
+	for (size_t i = 0; i < it->n; i++) {
+		struct integ *ig = &it->v[i];
+		if (ig->n == 0)
+			continue;
+		if (ig->retry_at_ms > now) {
+			next = loop_earliest(next, ig->retry_at_ms);
+			continue;
+		}
+		while (ig->n > 0 && ig->reqs < ig->max_reqs && start_one(ig))
+			;
+		if (ig->n > 0 && ig->retry_at_ms > now)
+			next = loop_earliest(next, ig->retry_at_ms);
+	}
+	return next;
+}
+
+size_t integrations_pending(const struct integrations *it)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < it->n; i++)
+		n += it->v[i].n + it->v[i].inflight;
+	return n;
+}
+
+size_t integrations_stats(const struct integrations *it, struct stats_integ *out, size_t max)
+{
+	size_t n = it->n < max ? it->n : max;
+	for (size_t i = 0; i < n; i++) {
+		const struct integ *ig = &it->v[i];
+		out[i] = (struct stats_integ){
+			.name = ig->conf->name,
+			.type = ig->conf->kind == LB_INTEG_HTTP ? "http" : "influxdb",
+			.sent = ig->sent, .retried = ig->retried, .failed = ig->failed,
+			.dropped = ig->dropped, .queued = ig->n + ig->inflight,
+		};
+	}
+	return n;
+}
+
+/* --- set-up -------------------------------------------------------------- */
+
+static bool add_header(struct integ *ig, const char *name, const char *value)
+{
+	size_t len = strlen(name) + strlen(value) + 3;
+	char *h = malloc(len);
+	char **v = realloc(ig->hdrs, (ig->n_hdrs + 1) * sizeof(*v));
+	if (!h || !v) {
+		free(h);
+		if (v)
+			ig->hdrs = v;
+		return false;
+	}
+	snprintf(h, len, "%s: %s", name, value);
+	ig->hdrs = v;
+	ig->hdrs[ig->n_hdrs++] = h;
+	return true;
+}
+
+/* InfluxDB 2.x API tokens: "Authorization: Token <token>". */
+static bool add_token(struct integ *ig, const char *token)
+{
+	size_t len = strlen(token) + 7;
+	char *v = malloc(len);
+	if (!v)
+		return false;
+	snprintf(v, len, "Token %s", token);
+	bool ok = add_header(ig, "Authorization", v);
+	free(v);
+	return ok;
+}
+
+static void query_param(char *out, size_t cap, size_t *n, const char *key, const char *v)
+{
+	if (!v || *n + strlen(key) + 2 >= cap)
+		return;
+	*n += (size_t)snprintf(out + *n, cap - *n, "%c%s=", strchr(out, '?') ? '&' : '?', key);
+	url_escape(out, cap, n, v);
+}
+
+/* /write?db=..&precision=ns (1.x) or /api/v2/write?org=..&bucket=.. (2.x). */
+static char *influx_url(const struct lb_integ_conf *c)
+{
+	char out[URL_MAX];
+	size_t base = strlen(c->url);
+
+	while (base > 0 && c->url[base - 1] == '/')
+		base--;
+	size_t n = (size_t)snprintf(out, sizeof(out), "%.*s%s", (int)base, c->url,
+				    c->database ? "/write" : "/api/v2/write");
+	if (n >= sizeof(out) - 64)
+		return NULL;
+	if (c->database) {
+		query_param(out, sizeof(out), &n, "db", c->database);
+		query_param(out, sizeof(out), &n, "rp", c->retention_policy);
+	} else {
+		query_param(out, sizeof(out), &n, "org", c->org);
+		query_param(out, sizeof(out), &n, "bucket", c->bucket);
+	}
+	query_param(out, sizeof(out), &n, "precision", "ns");
+	return strdup(out);
+}
+
+static int integ_init(struct integrations *it, struct integ *ig, const struct lb_integ_conf *c)
+{
+	bool ok = true;
+
+	ig->owner = it;
+	ig->conf = c;
+	if (c->kind == LB_INTEG_HTTP) {
+		ig->max_reqs = (size_t)c->parallel;
+		ig->url_vars = strchr(c->url, '{') != NULL;
+		ok = add_header(ig, "Content-Type", "application/json");
+		for (size_t i = 0; ok && i < c->n_headers; i++)
+			ok = add_header(ig, c->headers[i].key, c->headers[i].value);
+	} else {
+		ig->max_reqs = 1;
+		ok = add_header(ig, "Content-Type", "text/plain; charset=utf-8") &&
+		     (!c->token || add_token(ig, c->token)) &&
+		     (ig->write_url = influx_url(c)) != NULL;
+	}
+	return ok ? LB_OK : LB_ERR_NOMEM;
+}
+
+int integrations_init(struct integrations *it, const struct integrations_ctx *ctx,
+		      const struct lb_integ_conf *confs, size_t n)
+{
+	memset(it, 0, sizeof(*it));
+	it->c = *ctx;
+	if (n == 0)
+		return LB_OK;
+	if (!(it->v = calloc(n, sizeof(*it->v))) ||
+	    !(it->scratch = malloc(INTEGRATIONS_POINTS_MAX))) {
+		integrations_free(it);
+		return LB_ERR_NOMEM;
+	}
+	it->n = n;
+	for (size_t i = 0; i < n; i++) {
+		int rc = integ_init(it, &it->v[i], &confs[i]);
+		if (rc != LB_OK) {
+			integrations_free(it);
+			return rc;
+		}
+		log_info("integrations", "%s: %s to %s", confs[i].name,
+			 confs[i].kind == LB_INTEG_HTTP ? "webhook" : "InfluxDB",
+			 it->v[i].write_url ? it->v[i].write_url : confs[i].url);
+	}
+	return LB_OK;
+}
+
+void integrations_free(struct integrations *it)
+{
+	for (size_t i = 0; i < it->n; i++) {
+		struct integ *ig = &it->v[i];
+		size_t left = ig->n + ig->inflight;
+		if (left)
+			log_warn("integrations", "%s: %zu event(s) not delivered at shutdown",
+				 ig->conf ? ig->conf->name : "?", left);
+		while (ig->req_list) {
+			for (size_t j = 0; j < ig->req_list->n; j++)
+				item_free(ig->req_list->items[j]);
+			req_free(ig->req_list);
+		}
+		while (ig->n)
+			item_free(ring_pop(ig));
+		free(ig->ring);
+		for (size_t j = 0; j < ig->n_hdrs; j++)
+			free(ig->hdrs[j]);
+		free(ig->hdrs);
+		free(ig->write_url);
+	}
+	free(it->v);
+	free(it->scratch);
+	memset(it, 0, sizeof(*it));
+}

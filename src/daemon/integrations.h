@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * integrations.h - device events sent on over HTTP besides MQTT: webhooks
+ * (ChirpStack's HTTP integration convention: one POST of the event's JSON
+ * to {url}?event={event}) and InfluxDB (line protocol, events/influx_line.h,
+ * written in batches to /write of 1.x or /api/v2/write of 2.x).
+ *
+ * Nothing here may delay MQTT: integrations_event() only copies the event
+ * into the integration's queue (InfluxDB: its points, built at once);
+ * requests start from integrations_tick() and complete through the
+ * transport's callback, both from the loop. Per integration:
+ *   - a bounded queue: at most queue_limit events waiting or in flight;
+ *     beyond, the oldest waiting one is dropped and counted (`dropped`);
+ *   - 2xx: delivered (`sent`);
+ *   - no answer (connection refused, reset, TLS failure), a timeout, 5xx
+ *     or 429: the events go back to the head of the queue (`retried`) and
+ *     nothing is sent for a back-off that starts at 1 s and doubles up to
+ *     retry_max_ms; the first success ends it;
+ *   - any other status (4xx, 3xx): the events are given up (`failed`),
+ *     logged and reported by a device `log` event (code INTEGRATION) for
+ *     each device concerned, except for `log` events themselves (a failing
+ *     endpoint must not feed itself).
+ * Events of one integration are delivered in order unless `parallel` > 1
+ * lets retried ones overtake.
+ *
+ * Context: the transport (bridge.c: io/http.h on the loop; tests: a fake)
+ * and the report callback for `log` events. Ownership: the integrations own
+ * their queues and requests; the configuration entries are borrowed and
+ * must outlive them. integrations_free() frees what is left, after the
+ * transport has cancelled its requests without callbacks.
+ */
+#ifndef LB_INTEGRATIONS_H
+#define LB_INTEGRATIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config_types.h"
+#include "daemon/stats.h"
+#include "io/http.h"
+
+struct integ;
+
+/* How requests go out. post: as http_post() (done runs later, exactly
+ * once, unless the transport is freed first). */
+struct integ_transport {
+	int (*post)(void *arg, const struct http_request *rq, http_done_fn done, void *done_arg);
+	void *arg;
+};
+
+/* A `log` event for a device whose events an endpoint refused. */
+typedef void (*integ_report_fn)(void *arg, const char *application, uint64_t dev_eui,
+				const char *description);
+
+struct integrations_ctx {
+	struct integ_transport transport;
+	integ_report_fn report;
+	void *report_arg;
+};
+
+/* The InfluxDB points of one event fit in this; larger: dropped, counted. */
+#define INTEGRATIONS_POINTS_MAX 65536
+
+struct integrations {
+	struct integrations_ctx c;
+	struct integ *v;
+	size_t n;
+	char *scratch;                 /* INTEGRATIONS_POINTS_MAX: one event's points */
+	int64_t last_ts_ns;            /* InfluxDB timestamps, strictly increasing */
+};
+
+/* One per entry of confs (borrowed). Errors: LB_ERR_NOMEM. */
+int integrations_init(struct integrations *it, const struct integrations_ctx *ctx,
+		      const struct lb_integ_conf *confs, size_t n);
+void integrations_free(struct integrations *it);
+
+/* A device event as published on MQTT (json: len bytes): queued for each
+ * integration that takes it. wall_us: the event's time (InfluxDB points).
+ * Never fails: what cannot be queued is counted and logged. */
+void integrations_event(struct integrations *it, const char *application, uint64_t dev_eui,
+			const char *event, const char *json, size_t len, int64_t wall_us);
+
+/* Start the requests that may start now; the next deadline (a back-off's
+ * end) or -1. */
+int64_t integrations_tick(struct integrations *it, int64_t now_ms);
+
+/* Events waiting or in flight, over every integration. */
+size_t integrations_pending(const struct integrations *it);
+
+/* Counters of each integration into out (at most max); the number filled.
+ * The names point into the configuration. */
+size_t integrations_stats(const struct integrations *it, struct stats_integ *out, size_t max);
+
+#endif

@@ -1,0 +1,630 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_classc.c - class C downlinks (daemon/classc.h) with the real class-A
+ * scheduler, budgets, device events and store, the I/O edges faked by the
+ * recorders of fakes.h: what goes to which gateway, when, with which
+ * counter, and the `ack` events of confirmed downlinks. Time is moved by
+ * passing later instants to the ticks.
+ */
+#include <check.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "base/hex.h"
+#include "base/lb_err.h"
+#include "base/netaddr.h"
+#include "daemon/budget.h"
+#include "daemon/classc.h"
+#include "daemon/durable.h"
+#include "daemon/session.h"
+#include "daemon/txsched.h"
+#include "gwmp/gwmp.h"
+#include "io/loop.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
+#include "store/store.h"
+#include "tables/devices.h"
+#include "tables/gateway.h"
+#include "testutil.h"
+#include "fakes.h"
+
+#define DEV_C UINT64_C(0x70b3d57ed00000c1)
+#define DEV_A UINT64_C(0x70b3d57ed00000a1)
+#define ADDR_C UINT32_C(0x260110c1)
+#define ADDR_A UINT32_C(0x260110a1)
+#define GW_1 UINT64_C(0xaa555a0000000001)
+#define GW_2 UINT64_C(0xaa555a0000000002)
+#define LATER_MS 60000               /* past every hold and timeout */
+
+static const uint8_t NWK[16] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+				0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf};
+static const uint8_t APP[16] = {0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
+				0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf};
+
+struct world {
+	char dir[FAKE_DIR_MAX];
+	struct lb_config cfg;
+	const struct region *region;
+	struct stats stats;
+	struct idgen ids;
+	struct publisher pub;
+	struct devevents ev;
+	struct devices devices;
+	struct gateways gateways;
+	struct store store;
+	struct durable durable;
+	struct sessions sessions;
+	struct budget budget;
+	struct txsched tx;
+	struct classc cc;
+	struct rec_sink sink;
+	struct rec_udp udp;
+	uint32_t fcnt_up;
+};
+
+static struct world w;
+static char base_dir[] = "/tmp/test_classc.XXXXXX";
+
+static void base_setup(void)
+{
+	testutil_tmp_make(base_dir);
+}
+
+static void base_teardown(void)
+{
+	testutil_tmp_remove(base_dir);
+}
+
+/* Events held for the commit go out at once here: the commit is not tested. */
+static int hold_now(void *arg, uint64_t batch, uint64_t dev_eui, const char *topic,
+		    const void *payload, size_t len, int qos)
+{
+	(void)batch;
+	(void)dev_eui;
+	return rec_publish(arg, topic, payload, len, qos, false);
+}
+
+static void device_conf(struct lb_device_conf *c, const char *name, uint64_t eui, uint32_t addr,
+			int dev_class)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = (char *)name;
+	c->application = (char *)"default";
+	c->dev_eui = eui;
+	c->activation = LB_ACT_ABP;
+	c->dev_addr = addr;
+	memcpy(c->nwk_s_key, NWK, 16);
+	memcpy(c->app_s_key, APP, 16);
+	c->lorawan_version = 3;
+	c->fair_access = w.cfg.fair_access;
+	c->dev_class = dev_class;
+}
+
+static void setup(void)
+{
+	struct lb_device_conf conf[2];
+
+	memset(&w, 0, sizeof(w));
+	struct publish_sink sink = {.publish = rec_publish, .hold = hold_now, .arg = &w.sink};
+	fakes_base_open(&(struct fake_base){.dir = w.dir, .cfg = &w.cfg, .region = &w.region,
+					    .ids = &w.ids, .pub = &w.pub, .ev = &w.ev,
+					    .stats = &w.stats}, base_dir, &sink);
+	device_conf(&conf[0], "valve", DEV_C, ADDR_C, LB_CLASS_C);
+	device_conf(&conf[1], "meter", DEV_A, ADDR_A, LB_CLASS_A);
+	ck_assert_int_eq(devices_init(&w.devices, conf, 2), LB_OK);
+	struct gateways_opts go = {.keepalive_s = 10, .offline_after = 3, .max_gateways = 16};
+	ck_assert_int_eq(gateways_init(&w.gateways, &go), LB_OK);
+	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
+	durable_init(&w.durable, &w.store);
+	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
+				       w.cfg.state_commit_ms), LB_OK);
+	struct budget_ctx bc = {
+		.region = w.region, .devices = &w.devices, .store = &w.store,
+		.durable = &w.durable, .pub = &w.pub, .ev = &w.ev, .stats = &w.stats,
+		.commit_ms = w.cfg.state_commit_ms,
+	};
+	ck_assert_int_eq(budget_init(&w.budget, &bc), LB_OK);
+	struct txsched_ctx tc = {
+		.devices = &w.devices, .region = w.region, .gateways = &w.gateways,
+		.store = &w.store, .durable = &w.durable, .sessions = &w.sessions,
+		.budget = &w.budget, .ev = &w.ev, .ids = &w.ids,
+		.out = {.send = rec_send, .arg = &w.udp},
+	};
+	struct txsched_opts to = {.delay_ms = w.cfg.downlink_delay_ms,
+				  .tx_ack_timeout_ms = (uint32_t)w.cfg.downlink_tx_ack_timeout_ms};
+	txsched_init(&w.tx, &tc, &to);
+	struct classc_ctx cx = {
+		.devices = &w.devices, .region = w.region, .gateways = &w.gateways,
+		.store = &w.store, .budget = &w.budget, .ev = &w.ev, .tx = &w.tx,
+	};
+	struct classc_opts co = {.ack_timeout_s = 3, .retries = 2,
+				 .delay_ms = w.cfg.downlink_delay_ms};
+	ck_assert_int_eq(classc_init(&w.cc, &cx, &co), LB_OK);
+	w.fcnt_up = 1;
+}
+
+static void teardown(void)
+{
+	classc_free(&w.cc);
+	sessions_free(&w.sessions);
+	budget_free(&w.budget);
+	devices_free(&w.devices);
+	gateways_free(&w.gateways);
+	store_close(&w.store);
+	publish_free(&w.pub);
+	config_free(&w.cfg);
+	rec_sink_free(&w.sink);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+/* A gateway online with a downlink route, as dispatch leaves it after a PULL_DATA. */
+static void route_of(uint64_t gw_eui, uint16_t port)
+{
+	struct gateway *gw = NULL;
+	struct gateway_admission adm;
+	struct netaddr src;
+	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(netaddr_from_sockaddr((const struct sockaddr *)&sin, sizeof(sin), &src),
+			 LB_OK);
+	ck_assert_int_eq(gateways_admit(&w.gateways, gw_eui, &src, loop_now_us(), &gw, &adm),
+			 LB_OK);
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, &sin, sizeof(sin));
+	gateway_set_downlink_addr(gw, &ss, sizeof(sin), 2);
+}
+
+static struct lb_rx make_rx(uint64_t gw, float snr, int64_t received_us)
+{
+	struct lb_rx rx;
+
+	memset(&rx, 0, sizeof(rx));
+	rx.gateway_eui = gw;
+	rx.received_us = received_us;
+	rx.version = 2;
+	rx.rxpk.tmst = 1000000;
+	rx.rxpk.freq_hz = 868100000;
+	rx.rxpk.modu = GWMP_MOD_LORA;
+	rx.rxpk.sf = 7;
+	rx.rxpk.bw_khz = 125;
+	rx.rxpk.cr = 1;
+	rx.rxpk.has_rssi = true;
+	rx.rxpk.rssi = -70;
+	rx.rxpk.has_lsnr = true;
+	rx.rxpk.lsnr = snr;
+	rx.rxpk.size = 20;
+	return rx;
+}
+
+/* The class-A decision after an uplink (not so late that the TX_ACK of
+ * what it sends would time out in the same tick). */
+static void decide(void)
+{
+	txsched_tick(&w.tx, loop_now_ms() + w.cfg.downlink_delay_ms + 1);
+}
+
+/* An accepted uplink of dev heard by the gateways given (SNR 9, 8, ...),
+ * received at received_us, then its class-A decision. */
+static void uplink_at(uint64_t dev_eui, bool ack, const uint64_t *gws, size_t n,
+		      int64_t received_us)
+{
+	struct lb_rx rx[4];
+	struct lw_frame f;
+	uint8_t dedup[16] = {0};
+	struct lb_device *dev = devices_find_eui(&w.devices, dev_eui);
+
+	ck_assert_ptr_nonnull(dev);
+	for (size_t i = 0; i < n; i++)
+		rx[i] = make_rx(gws[i], 9.0f - (float)i, received_us);
+	memset(&f, 0, sizeof(f));
+	f.mtype = LW_MTYPE_UNCONFIRMED_UP;
+	f.u.data.ack = ack;
+	f.u.data.dev_addr = dev->dev_addr;
+	devices_accept_uplink(dev, w.fcnt_up++);
+	txsched_after_uplink(&w.tx, dev, &f, NULL, 0, rx, n, dedup);
+	decide();
+}
+
+static void uplink(uint64_t dev_eui, bool ack, const uint64_t *gws, size_t n)
+{
+	uplink_at(dev_eui, ack, gws, n, loop_wall_us());
+}
+
+static void queue(uint64_t dev_eui, const char *id, bool confirmed, const char *payload)
+{
+	struct store_downlink dl;
+
+	memset(&dl, 0, sizeof(dl));
+	snprintf(dl.id, sizeof(dl.id), "%s", id);
+	dl.dev_eui = dev_eui;
+	dl.fport = 5;
+	dl.confirmed = confirmed;
+	dl.len = strlen(payload);
+	memcpy(dl.data, payload, dl.len);
+	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
+	classc_queued(&w.cc, devices_find_eui(&w.devices, dev_eui));
+}
+
+/* The txpk and frame of datagram i. */
+static void datagram(size_t i, struct gwmp_txpk *tx, struct lw_frame *f)
+{
+	const struct rec_dgram *d = &w.udp.d[i];
+
+	ck_assert_uint_gt(w.udp.n, i);
+	ck_assert_uint_eq(d->buf[GWMP_OFF_IDENT], GWMP_PULL_RESP);
+	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
+					      d->len - GWMP_OFF_JSON_DOWN, tx), LB_OK);
+	ck_assert_int_eq(lorawan_parse(tx->data, tx->size, f), LB_OK);
+}
+
+static uint16_t port_of(size_t i)
+{
+	return ntohs(((const struct sockaddr_in *)&w.udp.d[i].to.addr)->sin_port);
+}
+
+/* The gateway programmed datagram i. */
+static void tx_ack_ok(size_t i)
+{
+	struct gwmp_txack ok;
+
+	memset(&ok, 0, sizeof(ok));
+	uint64_t gw = port_of(i) == 1701 ? GW_1 : GW_2;
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, gw, w.udp.d[i].buf + GWMP_OFF_TOKEN,
+					&w.udp.d[i].to, &ok), LB_OK);
+}
+
+static size_t count_event(uint64_t dev_eui, const char *event, const char *needle)
+{
+	char hex[17], topic[PUBLISH_TOPIC_MAX];
+	size_t n = 0;
+
+	hex_format_eui(dev_eui, hex);
+	snprintf(topic, sizeof(topic), "application/default/device/%s/event/%s", hex, event);
+	for (size_t i = 0; i < w.sink.n; i++)
+		n += !strcmp(w.sink.m[i].topic, topic) && (!needle || strstr(w.sink.m[i].payload,
+									      needle));
+	return n;
+}
+
+static size_t queued_items(uint64_t dev_eui)
+{
+	size_t n = 0;
+	ck_assert_int_eq(store_downlink_count(&w.store, dev_eui, &n), LB_OK);
+	return n;
+}
+
+static int64_t later(void)
+{
+	return loop_now_ms() + LATER_MS;
+}
+
+/* ------------------------------------------------------------ tests */
+
+/* Queued after the class-A windows: at once, imme, RX2 frequency and DR,
+ * through the gateway with the best margin; txack says RXC. */
+START_TEST(test_sent_at_once)
+{
+	struct gwmp_txpk tx;
+	struct lw_frame f;
+	const uint64_t gws[] = {GW_2, GW_1};   /* GW_2 heard it best (SNR 9) */
+
+	route_of(GW_1, 1701);
+	route_of(GW_2, 1702);
+	uplink(DEV_C, false, gws, 2);
+	ck_assert_uint_eq(w.udp.n, 0);         /* nothing to say in RX1/RX2 */
+	queue(DEV_C, "item-1", false, "open");
+	/* Not during the device's RX1 ... */
+	classc_tick(&w.cc, loop_now_ms());
+	ck_assert_uint_eq(w.udp.n, 0);
+	/* ... then at once. */
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 1);
+	datagram(0, &tx, &f);
+	ck_assert_uint_eq(port_of(0), 1702);
+	ck_assert(tx.imme);
+	ck_assert(!tx.has_tmst);
+	ck_assert_uint_eq(tx.freq_hz, 869525000);   /* RP002-1.0.4 EU868 RX2: 869.525 MHz, DR0 */
+	ck_assert_uint_eq(tx.sf, 12);
+	ck_assert(tx.ipol);
+	ck_assert_int_eq(f.mtype, LW_MTYPE_UNCONFIRMED_DOWN);
+	ck_assert_uint_eq(f.u.data.dev_addr, ADDR_C);
+	ck_assert(!f.u.data.ack);
+	ck_assert_uint_eq(f.u.data.fport, 5);
+	tx_ack_ok(0);
+	ck_assert_uint_eq(count_event(DEV_C, "txack", "\"window\":\"RXC\""), 1);
+	ck_assert_uint_eq(count_event(DEV_C, "txack", "\"deviceClassEnabled\":\"CLASS_C\""), 1);
+	ck_assert_uint_eq(count_event(DEV_C, "txack", "\"immediately\""), 1);
+	ck_assert_uint_eq(queued_items(DEV_C), 0);
+	ck_assert_uint_eq(w.cc.stats.sent, 1);
+	/* Nothing more to send. */
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 1);
+}
+END_TEST
+
+/* One at a time, in order; counters shared with class A, never repeated. */
+START_TEST(test_one_at_a_time)
+{
+	struct gwmp_txpk tx;
+	struct lw_frame f1, f2, f3;
+	const uint64_t gw = GW_1;
+
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, &gw, 1);
+	queue(DEV_C, "first", false, "a");
+	queue(DEV_C, "second", false, "b");
+	classc_tick(&w.cc, later());
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 1);          /* the second waits for the TX_ACK */
+	datagram(0, &tx, &f1);
+	ck_assert(f1.u.data.fpending);
+	tx_ack_ok(0);
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 2);
+	datagram(1, &tx, &f2);
+	ck_assert(!f2.u.data.fpending);
+	ck_assert_uint_gt(f2.u.data.fcnt16, f1.u.data.fcnt16);
+	tx_ack_ok(1);
+	/* A class-A answer (a confirmed uplink's ACK) takes the next counter. */
+	struct lb_device *dev = devices_find_eui(&w.devices, DEV_C);
+	struct lw_frame up;
+	struct lb_rx rx = make_rx(GW_1, 5.0f, loop_wall_us());
+	uint8_t dedup[16] = {0};
+	memset(&up, 0, sizeof(up));
+	up.mtype = LW_MTYPE_CONFIRMED_UP;
+	txsched_after_uplink(&w.tx, dev, &up, NULL, 0, &rx, 1, dedup);
+	/* While its decision is pending, class C does not start. */
+	queue(DEV_C, "third", false, "c");
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 2);
+	decide();
+	ck_assert_uint_eq(w.udp.n, 3);
+	datagram(2, &tx, &f3);
+	ck_assert(!tx.imme);                    /* RX1: the ACK and the third item */
+	ck_assert(f3.u.data.ack);
+	ck_assert_msg(f3.u.data.has_fport, "RX1 frame without the third item");
+	ck_assert_uint_gt(f3.u.data.fcnt16, f2.u.data.fcnt16);
+	tx_ack_ok(2);
+	ck_assert_uint_eq(queued_items(DEV_C), 0);
+}
+END_TEST
+
+/* No gateway that can send: it waits, says so once, and goes when one can. */
+START_TEST(test_waits_for_a_gateway)
+{
+	const uint64_t gw = GW_1;
+
+	uplink(DEV_C, false, &gw, 1);          /* GW_1 has no downlink route yet */
+	queue(DEV_C, "waiting", false, "x");
+	classc_tick(&w.cc, later());
+	queue(DEV_C, "waiting-2", false, "y");
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 0);
+	ck_assert_uint_eq(count_event(DEV_C, "log", "CLASS_C_NO_GATEWAY"), 1);
+	ck_assert_uint_eq(queued_items(DEV_C), 2);
+	route_of(GW_1, 1701);
+	classc_queued(&w.cc, devices_find_eui(&w.devices, DEV_C));
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 1);
+}
+END_TEST
+
+/* A class A device's queue is left to its uplinks. */
+START_TEST(test_class_a_untouched)
+{
+	const uint64_t gw = GW_1;
+
+	route_of(GW_1, 1701);
+	uplink(DEV_A, false, &gw, 1);
+	ck_assert_ptr_null(classc_find(&w.cc, DEV_A));
+	ck_assert_ptr_nonnull(classc_find(&w.cc, DEV_C));
+	queue(DEV_A, "for-a", false, "z");
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 0);
+	ck_assert_uint_eq(queued_items(DEV_A), 1);
+}
+END_TEST
+
+/* Confirmed, never acknowledged: 1 + retries sends with new counters, then
+ * `ack` false and the item leaves the queue. */
+START_TEST(test_confirmed_retries)
+{
+	struct gwmp_txpk tx;
+	struct lw_frame f;
+	const uint64_t gw = GW_1;
+	uint32_t last = 0;
+
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, &gw, 1);
+	queue(DEV_C, "conf", true, "close");
+	for (size_t i = 0; i < 3; i++) {
+		classc_tick(&w.cc, later());        /* sent, or sent again after the timeout */
+		ck_assert_uint_eq(w.udp.n, i + 1);
+		datagram(i, &tx, &f);
+		ck_assert_int_eq(f.mtype, LW_MTYPE_CONFIRMED_DOWN);
+		ck_assert(i == 0 || f.u.data.fcnt16 > last);
+		last = f.u.data.fcnt16;
+		tx_ack_ok(i);
+		ck_assert(devices_find_eui(&w.devices, DEV_C)->rt.confirmed_pending);
+		ck_assert_uint_eq(count_event(DEV_C, "ack", NULL), 0);
+	}
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 3);
+	ck_assert_uint_eq(count_event(DEV_C, "ack", "\"acknowledged\":false"), 1);
+	ck_assert_uint_eq(count_event(DEV_C, "ack", "00000000-0000-0000-0000-000000000000"), 1);
+	ck_assert_uint_eq(w.cc.stats.retries, 2);
+	ck_assert_uint_eq(queued_items(DEV_C), 0);
+}
+END_TEST
+
+/* The first uplink started after the downlink ended settles it: an earlier
+ * one cannot carry its ACK; ACK bit = acknowledged. */
+START_TEST(test_confirmed_acked)
+{
+	const uint64_t gw = GW_1;
+
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, &gw, 1);
+	queue(DEV_C, "conf", true, "close");
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 1);
+	tx_ack_ok(0);
+	/* started a second before: no answer, still waiting */
+	uplink_at(DEV_C, false, &gw, 1, loop_wall_us() - 1000000);
+	ck_assert(devices_find_eui(&w.devices, DEV_C)->rt.confirmed_pending);
+	ck_assert_uint_eq(count_event(DEV_C, "ack", NULL), 0);
+	/* after its end (SF12, 18 bytes: about 1.2 s), with ACK */
+	uplink_at(DEV_C, true, &gw, 1, loop_wall_us() + 3000000);
+	ck_assert_uint_eq(count_event(DEV_C, "ack", "\"acknowledged\":true"), 1);
+	ck_assert(!devices_find_eui(&w.devices, DEV_C)->rt.confirmed_pending);
+	ck_assert_uint_eq(queued_items(DEV_C), 0);
+	ck_assert_uint_eq(w.udp.n, 1);
+}
+END_TEST
+
+/* An uplink without the ACK bit: sent again at once (here in RX1 of that
+ * uplink, the class-A decision taking the item back). */
+START_TEST(test_confirmed_nack_retried)
+{
+	struct gwmp_txpk tx;
+	struct lw_frame f;
+	const uint64_t gw = GW_1;
+
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, &gw, 1);
+	queue(DEV_C, "conf", true, "close");
+	classc_tick(&w.cc, later());
+	tx_ack_ok(0);
+	uplink_at(DEV_C, false, &gw, 1, loop_wall_us() + 3000000);
+	ck_assert_uint_eq(count_event(DEV_C, "ack", NULL), 0);
+	ck_assert_uint_eq(w.udp.n, 2);
+	datagram(1, &tx, &f);
+	ck_assert(!tx.imme);
+	ck_assert_int_eq(f.mtype, LW_MTYPE_CONFIRMED_DOWN);
+	ck_assert_uint_eq(w.cc.stats.retries, 1);
+}
+END_TEST
+
+/* The RX2 sub-band of the only gateway is full: the item stays queued, said
+ * once, and is tried again (RP002-1.0.4 EU868: 869.4-869.65 MHz, 10 %). */
+START_TEST(test_duty_cycle_waits)
+{
+	const uint64_t gw = GW_1;
+	struct downlink_attempt a;
+	uint8_t phy[64] = {0};
+	struct lb_device *meter = devices_find_eui(&w.devices, DEV_A);
+
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, &gw, 1);
+	struct downlink_attempt small;
+
+	ck_assert_int_eq(downlink_plan_class_c(w.region, 869525000, 0, phy, sizeof(phy), &a),
+			 LB_OK);
+	ck_assert_int_eq(downlink_plan_class_c(w.region, 869525000, 0, phy, 1, &small), LB_OK);
+	for (size_t i = 0; i < 1000 && budget_window_ok(&w.budget, GW_1, &small); i++) {
+		budget_downlink_sent(&w.budget, meter, GW_1,
+				     budget_window_ok(&w.budget, GW_1, &a) ? &a : &small);
+		rec_sink_free(&w.sink);   /* the meter's budget events: not looked at */
+	}
+	ck_assert(!budget_window_ok(&w.budget, GW_1, &small));
+	queue(DEV_C, "later", false, "x");
+	classc_tick(&w.cc, later());
+	classc_tick(&w.cc, later() + CLASSC_DC_RETRY_MS);
+	ck_assert_uint_eq(w.udp.n, 0);
+	ck_assert_uint_eq(count_event(DEV_C, "log", "\"code\":\"DUTY_CYCLE\""), 1);
+	ck_assert_uint_eq(queued_items(DEV_C), 1);
+	ck_assert_int_ge(classc_tick(&w.cc, later()), 0);   /* it is looked at again */
+}
+END_TEST
+
+/* Beyond the fair-access budget with enforce: refused and dropped as class A. */
+START_TEST(test_fair_access_refused)
+{
+	const uint64_t gw = GW_1;
+	struct lb_device *dev = devices_find_eui(&w.devices, DEV_C);
+
+	dev->fa_policy.downlinks = 1;
+	dev->fa_policy.action = FA_ENFORCE;
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, &gw, 1);
+	queue(DEV_C, "one", false, "1");
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 1);
+	tx_ack_ok(0);
+	queue(DEV_C, "two", false, "2");
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 1);
+	ck_assert_uint_eq(count_event(DEV_C, "log", "queue item two dropped"), 1);
+	ck_assert_uint_eq(count_event(DEV_C, "log", "\"level\":\"ERROR\",\"code\":\"FAIR_ACCESS\""),
+			  2);                     /* the 100 % crossing, and the refusal */
+	ck_assert_uint_eq(queued_items(DEV_C), 0);
+}
+END_TEST
+
+/* After a restart a confirmed downlink still waiting (restored from the
+ * store) gets a timeout and is sent again. */
+START_TEST(test_restored_confirmed_times_out)
+{
+	const uint64_t gw = GW_1;
+	struct store_downlink dl;
+	struct lw_frame f;
+	struct gwmp_txpk tx;
+	struct lb_device *dev = devices_find_eui(&w.devices, DEV_C);
+
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, &gw, 1);
+	memset(&dl, 0, sizeof(dl));
+	snprintf(dl.id, sizeof(dl.id), "before-restart");
+	dl.dev_eui = DEV_C;
+	dl.fport = 5;
+	dl.confirmed = true;
+	dl.state = STORE_DL_SENT;
+	dl.has_fcnt_down = true;
+	dl.fcnt_down = 0;
+	dl.len = 1;
+	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
+	ck_assert_int_eq(txsched_restore_device(&w.tx, dev), LB_OK);
+	ck_assert(dev->rt.confirmed_pending);
+	classc_tick(&w.cc, loop_now_ms());
+	ck_assert_uint_eq(w.udp.n, 0);
+	classc_tick(&w.cc, later());
+	ck_assert_uint_eq(w.udp.n, 1);
+	datagram(0, &tx, &f);
+	ck_assert_int_eq(f.mtype, LW_MTYPE_CONFIRMED_DOWN);
+	ck_assert(tx.imme);
+	ck_assert_uint_eq(w.cc.stats.retries, 1);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("classc");
+	TCase *tc = tcase_create("classc");
+
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_sent_at_once);
+	tcase_add_test(tc, test_one_at_a_time);
+	tcase_add_test(tc, test_waits_for_a_gateway);
+	tcase_add_test(tc, test_class_a_untouched);
+	tcase_add_test(tc, test_confirmed_retries);
+	tcase_add_test(tc, test_confirmed_acked);
+	tcase_add_test(tc, test_confirmed_nack_retried);
+	tcase_add_test(tc, test_duty_cycle_waits);
+	tcase_add_test(tc, test_fair_access_refused);
+	tcase_add_test(tc, test_restored_confirmed_times_out);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(suite());
+}
