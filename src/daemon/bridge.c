@@ -425,7 +425,8 @@ static int netmac_setup(struct bridge *b)
 {
 	const struct lb_config *c = &b->cfg;
 	struct netmac_ctx ctx = {.devices = &b->devices, .region = b->region, .store = &b->store,
-				 .durable = &b->durable, .sessions = &b->sessions, .ev = &b->ev};
+				 .durable = &b->durable, .sessions = &b->sessions, .ev = &b->ev,
+				 .hass = &b->hass};
 	struct netmac_opts o = {
 		.margin_db = c->adr_installation_margin_db, .max_unanswered = c->adr_max_unanswered,
 		.backoff_h = c->adr_backoff_h, .sub_band = c->downlink_sub_band,

@@ -269,8 +269,11 @@ static void status_event(struct netmac *m, struct lb_device *dev,
 			       .time_us = rx->rxpk.has_time ? rx->rxpk.time_us : rx->received_us};
 	memcpy(ev.dedup_id, dedup_id, sizeof(ev.dedup_id));
 	int rc = event_json_status(&ev, json, sizeof(json), &len);
-	if (devevent_publish(m->c.ev, dev, "status", rc, json, len) == LB_OK)
-		m->stats.status_events++;
+	if (devevent_publish(m->c.ev, dev, "status", rc, json, len) != LB_OK)
+		return;
+	m->stats.status_events++;
+	if (m->c.hass)
+		(void)hass_status_seen(m->c.hass, dev);   /* failures logged, retried */
 }
 
 static void on_dev_status(struct netmac *m, struct lb_device *dev,

@@ -40,7 +40,8 @@
  *
  * Context (borrowed): the registry, the region, the store, the group
  * commit, the sessions (receive settings an ABP device confirmed), device
- * events. netmac_free() releases the list of changed devices.
+ * events, Home Assistant (told of each `status` event published).
+ * netmac_free() releases the list of changed devices.
  */
 #ifndef LB_NETMAC_H
 #define LB_NETMAC_H
@@ -51,6 +52,7 @@
 
 #include "daemon/devevent.h"
 #include "daemon/durable.h"
+#include "daemon/hass.h"
 #include "daemon/session.h"
 #include "gwmp/rx.h"
 #include "lorawan/lorawan.h"
@@ -85,6 +87,7 @@ struct netmac_ctx {
 	struct durable *durable;
 	struct sessions *sessions;
 	const struct devevents *ev;
+	struct hass *hass;               /* status entities (hass.h); NULL = none */
 };
 
 struct netmac_stats {

@@ -15,6 +15,9 @@
 #    stays there;
 #  - the devices' `status` events arrive: batteryLevel is the simulated
 #    battery (--battery 127) in percent as ChirpStack computes it (50);
+#    Home Assistant discovery announces each device's battery sensor on its
+#    status events, and its value_template (rendered by Jinja when python3
+#    has jinja2) reads 50 out of them;
 #  - each device's retained state/mac shows the data rate of its last uplink.
 # The first downlinks go out at SF12: about 100 x 1.3 s of airtime, within
 # the gateway's hourly duty cycle (RX1 1 % = 36 s, then RX2 10 % = 360 s).
@@ -24,11 +27,12 @@ require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss awk
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
 N=100 ROUNDS=6 SEED=81
-subscribe all 'application/#' 'lorabridge/+/stats'
+subscribe all 'application/#' 'lorabridge/+/stats' 'homeassistant/sensor/+/+/config'
 "$SIM" --devices $N --seed $SEED --emit-devices "$T/devices.conf" --quiet || fail "sim --emit-devices"
 # Budgets out of the way: 6 SF12 uplinks a device exceed TTN's 30 s a day.
 write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 100;" \
-	'fair_access = { uplink_airtime_ms = 604800000; downlinks = 1000; };' "$NO_MAC_DOWNLINK"
+	'fair_access = { uplink_airtime_ms = 604800000; downlinks = 1000; };' "$NO_MAC_DOWNLINK" \
+	'home_assistant = { discovery = true; };'
 start_bridge "$T/lb.conf"
 "$SIM" --server "127.0.0.1:$UDP_PORT" --devices $N --seed $SEED --sf 12 --adr \
 	--snr-spread -8:10 --battery 127 --rate 25 --count $((N * ROUNDS)) --keepalive 1 \
@@ -89,4 +93,22 @@ grep -E '/event/status ' "$T/all.out" | cut -d' ' -f2- |
 		    .batteryLevelUnavailable == false and (.margin | type) == "number" and
 		    (.deduplicationId | length) == 36)' > /dev/null ||
 	fail "status events: $(grep -E '/event/status ' "$T/all.out" | head -2)"
-note "ok: $N devices converged, status events with batteryLevel 50"
+# The battery sensor of each device, announced with its first status event.
+BAT_RE='^homeassistant/sensor/[0-9a-f]{16}/status-battery/config [{]'
+wait_count "$T/all.out" "$BAT_RE" $N || fail "battery sensors not announced"
+grep -E "$BAT_RE" "$T/all.out" | cut -d' ' -f2- > "$T/battery.json"
+jq -e -s --argjson n $N 'length == $n and all(.[]; .device_class == "battery" and
+	.unit_of_measurement == "%" and .state_class == "measurement" and
+	(.state_topic | test("^application/sim/device/[0-9a-f]{16}/event/status$")) and
+	(.unique_id | endswith("_status-battery")))' "$T/battery.json" > /dev/null ||
+	fail "battery sensor configs: $(head -1 "$T/battery.json")"
+grep -E '/event/status ' "$T/all.out" | head -n 1 | cut -d' ' -f2- > "$T/status1.json"
+jq -r -s '.[0].value_template' "$T/battery.json" > "$T/battery.tpl"
+if python3 -c 'import jinja2' 2> /dev/null; then
+	got=$(python3 -c 'import json, sys, jinja2.sandbox as s
+tpl = open(sys.argv[1]).read().strip()
+print(s.ImmutableSandboxedEnvironment().from_string(tpl).render(value_json=json.load(open(sys.argv[2]))))' \
+		"$T/battery.tpl" "$T/status1.json") || fail "battery template not rendered"
+	[ "$got" = 50 ] || fail "battery template renders '$got' from a status event, want 50"
+fi
+note "ok: $N devices converged, status events with batteryLevel 50 and battery sensors"
