@@ -367,26 +367,32 @@ const struct cs_entry config__schema[] = {
 	      "(EU868: 867.1, 867.3, 867.5, 867.7, 867.9 MHz, the channel plan of Semtech's "
 	      "reference configuration; other regions: none, devices keep the region's default "
 	      "channels), \"none\", or up to 5 frequencies in MHz separated by commas (EU868, "
-	      "KR920 and IN865: channels 3-7; AS923: channels 2-6)."),
+	      "KR920 and IN865: channels 3-7; AS923: channels 2-6). ABP devices get the same "
+	      "channels with NewChannelReq (netmac)."),
 	S_INT("downlink.delay_ms", downlink_delay_ms, 100, 0, 900,
 	      "Wait after an uplink before choosing what to send, so an application can answer "
 	      "in RX1."),
 	S_INT("downlink.queue_limit", downlink_queue_limit, 16, 1, 256,
 	      "Downlinks queued per device; a command beyond is refused."),
 	S_INT("downlink.rx1_dr_offset", downlink_rx1_dr_offset, 0, 0, 7,
-	      "RX1 data-rate offset, sent to OTAA devices in the join-accept and assumed for ABP "
-	      "devices; must be valid in the region (0-5; AS923 and IN865 0-7, where 6 and 7 "
-	      "raise the RX1 data rate above the uplink's; US915 0-3)."),
+	      "RX1 data-rate offset, sent to OTAA devices in the join-accept and pushed to ABP "
+	      "devices with RXParamSetupReq (netmac; 0 until they confirm); must be valid in the "
+	      "region (0-5; AS923 and IN865 0-7, where 6 and 7 raise the RX1 data rate above the "
+	      "uplink's; US915 0-3)."),
 	S_INT("downlink.rx_delay_s", downlink_rx_delay_s, 1, 1, 15,
-	      "RX1 delay in seconds sent to OTAA devices in the join-accept (ABP devices: 1 s); RX2 "
-	      "opens one second later."),
+	      "RX1 delay in seconds, sent to OTAA devices in the join-accept and pushed to ABP "
+	      "devices with RXTimingSetupReq (netmac; 1 s until they confirm); RX2 opens one "
+	      "second later."),
 	S_OPT_INT("downlink.rx2_frequency", downlink_rx2_frequency, has_downlink_rx2_frequency,
 		  137000000, 1020000000,
-		  "RX2 frequency in Hz, inside the region's band; absent = the region's default. The "
-		  "join-accept does not carry it: devices must be set up to match."),
+		  "RX2 frequency in Hz, inside the region's band; absent = the region's default. "
+		  "Pushed to ABP devices with RXParamSetupReq (netmac; the region's until they "
+		  "confirm); the join-accept does not carry it: OTAA devices must be set up to "
+		  "match."),
 	S_OPT_INT("downlink.rx2_dr", downlink_rx2_dr, has_downlink_rx2_dr, 0, 15,
 		  "RX2 data rate (a downlink DR of the region), sent to OTAA devices in the "
-		  "join-accept and assumed for ABP devices; absent = the region's default."),
+		  "join-accept and pushed to ABP devices with RXParamSetupReq (netmac; the region's "
+		  "until they confirm); absent = the region's default."),
 	S_INT("downlink.tx_ack_timeout_ms", downlink_tx_ack_timeout_ms, 3000, 100, 60000,
 	      "Time to wait for a gateway's TX_ACK before counting the downlink as lost."),
 	S_INT("downlink.class_c_ack_timeout_s", downlink_class_c_ack_timeout_s, 30, 1, 86400,

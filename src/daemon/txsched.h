@@ -100,7 +100,7 @@ struct txsched_stats {
 struct txsched_opts {
 	int delay_ms;                    /* downlink.delay_ms */
 	uint32_t tx_ack_timeout_ms;
-	uint8_t rx1_dr_offset;           /* assumed for ABP devices */
+	uint8_t rx1_dr_offset;           /* configured; netmac_windows() for ABP */
 	bool has_rx2_freq, has_rx2_dr;   /* else the region's defaults */
 	uint32_t rx2_freq;
 	uint8_t rx2_dr;
