@@ -386,6 +386,8 @@ static int build_frame(struct sim_devices *ds, size_t idx, uint32_t fcnt, uint8_
 		.fcnt = fcnt,
 		.has_fport = true,
 		.fport = c->fport,
+		.fopts = c->fopts_len ? c->fopts : NULL,
+		.fopts_len = c->fopts_len,
 	};
 
 	up->dev_idx = idx;

@@ -41,6 +41,7 @@
 
 #include "lorawan/lorawan.h"
 #include "lorawan/lwcrypto.h"
+#include "sim_mac.h"
 
 #define SIM_DEV_EUI_PREFIX 0x5a00000000000000ULL
 #define SIM_DEV_ADDR_PREFIX 0x26000000U
@@ -80,6 +81,7 @@ struct sim_rx_params {
 	uint8_t rx1_delay_s;        /* RECEIVE_DELAY1, 1..15 */
 	uint8_t rx1_dr_offset;
 	uint8_t rx2_dr;
+	uint32_t rx2_freq_hz;       /* 0: the region's (RXParamSetupReq sets it) */
 };
 
 struct sim_device {
@@ -110,6 +112,7 @@ struct sim_device {
 	bool has_fcnt_down;
 	uint32_t fcnt_down;         /* last accepted FCntDown of the session */
 	bool ack_due;               /* confirmed downlink received: ACK in the next uplink */
+	struct sim_mac_dev mac;     /* DR, TX power, channels, MAC answers (sim_mac.h) */
 	struct sim_last_tx last;
 };
 
@@ -135,7 +138,9 @@ struct sim_uplink_conf {
 	bool confirmed;
 	int payload_size;           /* -1 or 0..SIM_MAX_PAYLOAD */
 	bool lpp;                   /* sim_payload_lpp() instead of the text */
-	uint8_t fctrl;              /* extra FCtrl bits of this uplink (ACK 0x20) */
+	uint8_t fctrl;              /* extra FCtrl bits of this uplink (ACK 0x20, ADR 0x80) */
+	const uint8_t *fopts;       /* MAC answers (sim_mac.h), fopts_len <= 15 */
+	uint8_t fopts_len;
 };
 
 /* Fill ds with n devices derived from seed (keys not prepared yet). Every

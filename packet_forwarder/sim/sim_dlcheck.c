@@ -93,6 +93,8 @@ int sim_dlcheck_init(struct sim_dlcheck *c, const struct sim_opts *o, struct sim
 	c->rng = rng_seed;
 	c->join_timeout_us = (int64_t)o->join_timeout_ms * 1000;
 	c->region = &o->region;
+	c->mac = (struct sim_mac_conf){.region = &o->region, .adr = o->adr,
+				       .ignore_adr = o->ignore_adr, .battery = o->battery};
 	if (o->region.n_default_channels == 0)
 		return LB_ERR_NOT_FOUND;
 	int rc = join_version_parse(o->lorawan_version, &c->version);
@@ -363,6 +365,8 @@ static void on_join_accept(struct dl_ctx *x)
 		return;
 	}
 	d->last.answered = true;
+	/* A new session: default channels, DR of the join, full power (§6.2.6). */
+	(void)sim_mac_reset(&d->mac, c->region, sim_mac_sf(&d->mac, c->region));
 	pending_remove(c, (size_t)found);
 	addr_add(c, d->dev_addr, (size_t)found);
 	c->st->joins_ok++;
@@ -475,6 +479,40 @@ static void record_data(struct dl_ctx *x, const struct sim_device *d, const stru
 	}
 }
 
+/* The MAC commands of a good downlink (FOpts, or the FPort-0 payload). */
+static void on_mac(struct dl_ctx *x, struct sim_device *d, const struct sim_dl_frame *f)
+{
+	struct sim_dlcheck *c = x->c;
+	struct sim_mac_counters before = d->mac.n;
+	const uint8_t *cmds = f->fopts;
+	size_t len = f->fopts_len;
+
+	if (f->has_fport && f->fport == 0) {
+		cmds = f->payload;
+		len = f->payload_len;
+	}
+	if (sim_mac_on_downlink(&d->mac, &c->mac, &d->rx, cmds, len, x->tx->sf) != LB_OK)
+		bad(x, "%s: MAC commands do not parse", d->name);
+	const struct sim_mac_counters *now = &d->mac.n;
+	c->st->mac_link_adr_applied += now->link_adr_applied - before.link_adr_applied;
+	c->st->mac_link_adr_refused += now->link_adr_refused - before.link_adr_refused;
+	c->st->mac_link_adr_ignored += now->link_adr_ignored - before.link_adr_ignored;
+	c->st->mac_dev_status += now->dev_status - before.dev_status;
+	c->st->mac_rx_param += now->rx_param - before.rx_param;
+	c->st->mac_rx_timing += now->rx_timing - before.rx_timing;
+	c->st->mac_new_channel += now->new_channel - before.new_channel;
+	if (!c->print || len == 0)
+		return;
+	char eui[17];
+	hex_format_eui(d->dev_eui, eui);
+	fprintf(c->print,
+		"mac dev_eui=%s dr=%u tx_power=%u nb_trans=%u ch_mask=%04x rx1_delay=%u"
+		" rx1_dr_offset=%u rx2_dr=%u rx2_freq=%" PRIu32 " answers=%zu\n",
+		eui, d->mac.dr, d->mac.tx_power, d->mac.nb_trans, d->mac.ch_mask[0],
+		d->rx.rx1_delay_s, d->rx.rx1_dr_offset, d->rx.rx2_dr, d->rx.rx2_freq_hz,
+		d->mac.queue_len + d->mac.sticky_len);
+}
+
 static void on_data(struct dl_ctx *x, const struct lw_frame *lf)
 {
 	struct sim_dlcheck *c = x->c;
@@ -524,6 +562,7 @@ static void on_data(struct dl_ctx *x, const struct lw_frame *lf)
 		d->ack_due = true;
 	count_ok(c, win);
 	record_data(x, d, &f, win);
+	on_mac(x, d, &f);
 }
 
 /* --- the hook ----------------------------------------------------------------- */

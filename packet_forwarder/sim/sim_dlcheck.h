@@ -18,7 +18,9 @@
  *      transmission, at most one downlink per uplink, ACK bit exactly when
  *      the uplink was confirmed, DevAddr of a join not used by another
  *      device. A good downlink advances the device (session, FCntDown, ACK
- *      for its next uplink); a bad one is counted with its reason (stdout
+ *      for its next uplink) and its MAC commands (FOpts or FPort 0) are
+ *      applied and answered (sim_mac.h; a join-accept starts the device's
+ *      MAC state afresh); a bad one is counted with its reason (stdout
  *      with --print, else stderr) and changes nothing.
  *
  * Joins not answered within --join-timeout (wall clock) are retried by the
@@ -57,6 +59,7 @@ struct sim_join_wait {
 struct sim_dlcheck {
 	const struct sim_opts *o;
 	const struct region *region;        /* the --region (o->region), dwell applied */
+	struct sim_mac_conf mac;            /* what the devices do with MAC commands */
 	enum join_version version;
 	struct sim_devices *devs;
 	struct sim_gateway *gws;

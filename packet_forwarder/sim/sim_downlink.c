@@ -69,7 +69,10 @@ static int window_params(const struct region *r, const struct sim_dl_uplink *up,
 	if (w == SIM_DL_RX2) {
 		uint8_t unused;
 		*dr = rx->rx2_dr;
-		return region_rx2(r, freq_hz, &unused);
+		int rc = region_rx2(r, freq_hz, &unused);
+		if (rx->rx2_freq_hz)
+			*freq_hz = rx->rx2_freq_hz;   /* RXParamSetupReq (TS001-1.0.4 §5.4) */
+		return rc;
 	}
 	int up_dr = region_dr_lora(r, up->sf, BW_125, true);
 	if (up_dr < 0)

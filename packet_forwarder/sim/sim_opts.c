@@ -19,6 +19,8 @@
 #define MAX_JOIN_TIMEOUT_MS 600000
 #define MAX_LINGER_MS 600000
 #define MAX_RX2_DR 5                /* DR0..DR5 (LoRa BW125) in every --region */
+#define MIN_SNR_DB (-20.0)          /* what sim_radio.h reports */
+#define MAX_SNR_DB 13.5
 #define SF_MAX_DWELL 10             /* AS923 UplinkDwellTime 1: DR2 (SF10) and up */
 
 enum opt_id {
@@ -30,7 +32,8 @@ enum opt_id {
 	OPT_REPLAY, OPT_BAD_MIC, OPT_MALFORMED, OPT_OTAA, OPT_LORAWAN_VERSION,
 	OPT_DEV_NONCE_START, OPT_JOIN_TIMEOUT, OPT_RX2_DR, OPT_EXPECT_DOWN, OPT_STRICT_DOWNLINKS,
 	OPT_LINGER, OPT_TXACK_ERROR, OPT_PAYLOAD, OPT_REGION, OPT_UPLINK_DWELL,
-	OPT_DOWNLINK_DWELL, OPT_CLASS_C, OPT_NO_ACK, OPT_HELP
+	OPT_DOWNLINK_DWELL, OPT_ADR, OPT_IGNORE_ADR, OPT_BATTERY, OPT_SNR_SPREAD, OPT_CLASS_C,
+	OPT_NO_ACK, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -50,6 +53,7 @@ static const struct option long_opts[] = {
 	{"fcnt-start", required_argument, NULL, OPT_FCNT_START},
 	{"fcnt-rollover", no_argument, NULL, OPT_FCNT_ROLLOVER},
 	{"payload-size", required_argument, NULL, OPT_PAYLOAD_SIZE},
+	{"payload", required_argument, NULL, OPT_PAYLOAD},
 	{"fport", required_argument, NULL, OPT_FPORT},
 	{"sf", required_argument, NULL, OPT_SF},
 	{"confirmed", no_argument, NULL, OPT_CONFIRMED},
@@ -77,7 +81,10 @@ static const struct option long_opts[] = {
 	{"region", required_argument, NULL, OPT_REGION},
 	{"uplink-dwell", required_argument, NULL, OPT_UPLINK_DWELL},
 	{"downlink-dwell", required_argument, NULL, OPT_DOWNLINK_DWELL},
-	{"payload", required_argument, NULL, OPT_PAYLOAD},
+	{"adr", no_argument, NULL, OPT_ADR},
+	{"ignore-adr", no_argument, NULL, OPT_IGNORE_ADR},
+	{"battery", required_argument, NULL, OPT_BATTERY},
+	{"snr-spread", required_argument, NULL, OPT_SNR_SPREAD},
 	{"class-c", no_argument, NULL, OPT_CLASS_C},
 	{"no-ack", no_argument, NULL, OPT_NO_ACK},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -135,6 +142,16 @@ void sim_opts_usage(FILE *out)
 	      "  --rx2-dr N             RX2 data rate before a join-accept / for ABP (the\n"
 	      "                         region's: EU868, KR920 DR0; AS923, IN865 DR2)\n"
 	      "\n"
+	      "MAC commands (the devices apply and answer LinkADRReq, DevStatusReq,\n"
+	      "RXParamSetupReq, RXTimingSetupReq and NewChannelReq):\n"
+	      "  --adr                  set the ADR bit: the network may change DR and power\n"
+	      "  --ignore-adr           drop every LinkADRReq unanswered and unapplied\n"
+	      "  --battery N            DevStatusAns battery, 0 external power, 1..254 level,\n"
+	      "                         255 unknown (200)\n"
+	      "  --snr-spread MIN:MAX   device i of n has the SNR MIN + (MAX - MIN) i / (n - 1)\n"
+	      "                         dB at full power (each TX power step 2 dB less);\n"
+	      "                         default: the radio model's, about 9.5 dB\n"
+	      "\n"
 	      "Downlinks (every PULL_RESP is verified as the device would receive it):\n"
 	      "  --expect-down FILE     append \"<dev_eui> <fcnt_down> <fport> <payload hex>\n"
 	      "                         <ack 0|1> <rx1|rx2|rxc>\" per verified data downlink;\n"
@@ -191,6 +208,7 @@ static void defaults(struct sim_opts *o)
 	o->region_name = "EU868";
 	o->uplink_dwell = -1;
 	o->downlink_dwell = -1;
+	o->battery = SIM_MAC_DEFAULT_BATTERY;
 }
 
 int sim_opts_split_server(const char *s, char host[SIM_HOST_LEN], char port[SIM_PORT_LEN])
@@ -348,9 +366,30 @@ static int apply_number(struct sim_opts *o, int id, const char *optarg)
 	case OPT_LINGER:
 		GET_U(MAX_LINGER_MS, &o->linger_ms);
 		return LB_OK;
+	case OPT_BATTERY:
+		GET_U(UINT8_MAX, &o->battery);
+		return LB_OK;
 	default:
 		return LB_ERR_INVAL;
 	}
+}
+
+/* "MIN:MAX" in dB, MIN <= MAX, within the SNR an rxpk can report. */
+static int set_snr_spread(struct sim_opts *o, const char *arg)
+{
+	char min_s[32];
+	const char *colon = strchr(arg, ':');
+
+	if (!colon || (size_t)(colon - arg) >= sizeof(min_s))
+		return LB_ERR_INVAL;
+	memcpy(min_s, arg, (size_t)(colon - arg));
+	min_s[colon - arg] = '\0';
+	if (parse_double(min_s, MIN_SNR_DB, MAX_SNR_DB, &o->snr_min_db) != LB_OK ||
+	    parse_double(colon + 1, MIN_SNR_DB, MAX_SNR_DB, &o->snr_max_db) != LB_OK ||
+	    o->snr_min_db > o->snr_max_db)
+		return LB_ERR_INVAL;
+	o->snr_spread = true;
+	return LB_OK;
 }
 
 /* TX_ACK error codes of Semtech PROTOCOL.TXT §6 (and sx1302_hal PROTOCOL.md). */
@@ -422,6 +461,9 @@ static int apply(struct sim_opts *o, int id, const char *optarg)
 	case OPT_STRICT_DOWNLINKS: return set_flag(&o->strict_downlinks);
 	case OPT_TXACK_ERROR: return add_txack_rule(o, optarg);
 	case OPT_REGION: return set_path(&o->region_name, optarg);
+	case OPT_ADR: return set_flag(&o->adr);
+	case OPT_IGNORE_ADR: return set_flag(&o->ignore_adr);
+	case OPT_SNR_SPREAD: return set_snr_spread(o, optarg);
 	case OPT_CLASS_C: return set_flag(&o->class_c);
 	case OPT_NO_ACK: return set_flag(&o->no_ack);
 	default: return apply_number(o, id, optarg);

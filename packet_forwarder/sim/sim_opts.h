@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "lorawan/region.h"
+#include "sim_mac.h"
 
 #define SIM_DEFAULT_HOST "127.0.0.1"
 #define SIM_DEFAULT_PORT "1700"
@@ -86,6 +87,12 @@ struct sim_opts {
 	bool no_ack;                    /* confirmed downlinks are never acknowledged */
 	struct sim_txack_rule txack_rules[SIM_MAX_TXACK_RULES];
 	size_t n_txack_rules;
+	/* MAC commands (sim_mac.h) */
+	bool adr;                       /* --adr: ADR bit set */
+	bool ignore_adr;                /* --ignore-adr */
+	uint8_t battery;                /* --battery (SIM_MAC_DEFAULT_BATTERY) */
+	bool snr_spread;                /* --snr-spread MIN:MAX given */
+	double snr_min_db, snr_max_db;
 };
 
 /* Parse argv. Returns LB_OK, 1 if --help was asked (usage printed to

@@ -30,15 +30,20 @@ uint32_t sim_radio_freq_hz(const struct region *region, unsigned ch)
 }
 
 /* The per-device SF of --sf 0: SF7..SF12, or SF7..SF10 under a dwell limit. */
-static uint8_t device_sf(const struct sim_reception *r)
+uint8_t sim_radio_device_sf(const struct region *region, uint8_t sf, size_t dev_idx)
 {
 	unsigned n = SIM_RADIO_SF_MAX - SIM_RADIO_SF_MIN + 1;
 
-	if (r->sf)
-		return r->sf;
-	if (r->region->dwell_up125_ms)
+	if (sf)
+		return sf;
+	if (region->dwell_up125_ms)
 		n = SIM_RADIO_SF_MAX_DWELL - SIM_RADIO_SF_MIN + 1;
-	return (uint8_t)(SIM_RADIO_SF_MIN + r->dev_idx % n);
+	return (uint8_t)(SIM_RADIO_SF_MIN + dev_idx % n);
+}
+
+static uint8_t device_sf(const struct sim_reception *r)
+{
+	return sim_radio_device_sf(r->region, r->sf, r->dev_idx);
 }
 
 /* A small deterministic hash (xorshift-multiply) of the reception. */
@@ -73,7 +78,7 @@ int sim_radio_rxpk(const struct sim_reception *r, struct gwmp_rxpk *out)
 	out->tmst = r->tmst;
 	out->has_time = true;
 	out->time_us = r->wall_us;
-	out->freq_hz = sim_radio_freq_hz(r->region, ch);
+	out->freq_hz = r->freq_hz ? r->freq_hz : sim_radio_freq_hz(r->region, ch);
 	out->chan = (int)ch;
 	out->rfch = SIM_RADIO_RFCH;
 	out->stat = CRC_OK;
@@ -82,12 +87,16 @@ int sim_radio_rxpk(const struct sim_reception *r, struct gwmp_rxpk *out)
 	out->bw_khz = BW_KHZ;
 	out->cr = CR_4_5;
 
-	int rssi = RSSI_BEST_DBM - RSSI_STEP_DB * (int)dist + jitter(h, RSSI_JITTER_DB);
+	int rssi = RSSI_BEST_DBM - RSSI_STEP_DB * (int)dist + jitter(h, RSSI_JITTER_DB) -
+		   (int)r->power_less_db;
 	out->has_rssi = true;
 	out->rssi = rssi < RSSI_FLOOR_DBM ? RSSI_FLOOR_DBM : rssi;
 
-	float lsnr = LSNR_BEST_DB - LSNR_STEP_DB * (float)dist +
+	/* A device's own SNR is fixed (no jitter): what ADR sees is exact. */
+	float lsnr = r->has_snr ? r->snr_db - LSNR_STEP_DB * (float)dist :
+		     LSNR_BEST_DB - LSNR_STEP_DB * (float)dist +
 		     (float)jitter(h >> 8, LSNR_JITTER_TENTHS) / 10.0f;
+	lsnr -= r->power_less_db;
 	out->has_lsnr = true;
 	out->lsnr = lsnr < LSNR_MIN_DB ? LSNR_MIN_DB : lsnr > LSNR_MAX_DB ? LSNR_MAX_DB : lsnr;
 

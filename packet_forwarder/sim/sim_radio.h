@@ -16,6 +16,7 @@
 #ifndef LB_SIM_RADIO_H
 #define LB_SIM_RADIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,10 @@ struct sim_reception {
 	size_t dev_idx;
 	uint32_t fcnt;
 	uint8_t sf;                 /* 7..12, or 0: 7 + dev_idx % 6 (dwell: % 4) */
+	uint32_t freq_hz;           /* the device's channel (sim_mac.h), 0: a default one */
+	bool has_snr;               /* the device's own SNR (--snr-spread): no jitter */
+	float snr_db;               /*   at full power, as the nearest gateway hears it */
+	float power_less_db;        /* the device transmits this much below full power */
 	uint32_t tmst;              /* the gateway's concentrator counter (µs) */
 	int64_t wall_us;            /* Unix µs */
 	const uint8_t *phy;
@@ -44,6 +49,9 @@ struct sim_reception {
 /* Fill *out for r. Returns LB_OK or LB_ERR_INVAL (phy too long, bad sf, no
  * region or one without default channels). */
 int sim_radio_rxpk(const struct sim_reception *r, struct gwmp_rxpk *out);
+
+/* The SF a device starts with: sf, or for 0 the per-device one above. */
+uint8_t sim_radio_device_sf(const struct region *region, uint8_t sf, size_t dev_idx);
 
 /* Centre frequency of default channel ch (modulo their number), Hz; 0 for a
  * region without default channels. */

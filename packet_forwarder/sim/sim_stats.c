@@ -17,12 +17,17 @@ void sim_stats_print(const struct sim_stats *s, FILE *out)
 		" downlinks_bad=%" PRIu64 " downlinks_rx1=%" PRIu64 " downlinks_rx2=%" PRIu64
 		" acks_sent=%" PRIu64 " acks_received=%" PRIu64 " txack_sent=%" PRIu64
 		" txack_errors_injected=%" PRIu64 " downlinks_late=%" PRIu64
-		" acks_missing=%" PRIu64 " downlinks_rxc=%" PRIu64 "\n",
+		" acks_missing=%" PRIu64 " downlinks_rxc=%" PRIu64
+		" mac_link_adr_applied=%" PRIu64 " mac_link_adr_refused=%" PRIu64
+		" mac_link_adr_ignored=%" PRIu64 " mac_dev_status=%" PRIu64 " mac_rx_param=%" PRIu64
+		" mac_rx_timing=%" PRIu64 " mac_new_channel=%" PRIu64 "\n",
 		s->sent_uplinks, s->push_data, s->push_ack, s->pull_data, s->pull_ack,
 		s->missing_acks, s->bad_tokens, s->injected_replays, s->injected_bad_mic,
 		s->injected_malformed, s->late_acks, s->bad_acks, s->malformed_acks, s->pull_resp,
 		s->pull_resp_bad, s->stat_sent, s->send_errors, s->joins_sent, s->joins_ok,
 		s->join_retries, s->downlinks_ok, s->downlinks_bad, s->downlinks_rx1, s->downlinks_rx2,
 		s->acks_sent, s->acks_received, s->txack_sent, s->txack_errors_injected,
-		s->downlinks_late, s->acks_missing, s->downlinks_rxc);
+		s->downlinks_late, s->acks_missing, s->downlinks_rxc, s->mac_link_adr_applied,
+		s->mac_link_adr_refused, s->mac_link_adr_ignored, s->mac_dev_status, s->mac_rx_param,
+		s->mac_rx_timing, s->mac_new_channel);
 }

@@ -46,6 +46,14 @@ struct sim_stats {
 	uint64_t txack_errors_injected; /* of them, --txack-error refusals */
 	uint64_t downlinks_late;    /* refused TOO_LATE: tmst past on arrival */
 	uint64_t acks_missing;      /* confirmed uplinks whose answer had no ACK / never came */
+	/* MAC commands the devices received (sim_mac.h) */
+	uint64_t mac_link_adr_applied;  /* LinkADRReq blocks applied */
+	uint64_t mac_link_adr_refused;  /* answered with a status bit clear */
+	uint64_t mac_link_adr_ignored;  /* --ignore-adr */
+	uint64_t mac_dev_status;        /* DevStatusReq answered */
+	uint64_t mac_rx_param;          /* RXParamSetupReq received */
+	uint64_t mac_rx_timing;
+	uint64_t mac_new_channel;
 };
 
 /* "sim: sent_uplinks=... push_data=... ..." and a newline. */

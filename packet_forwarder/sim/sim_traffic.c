@@ -14,6 +14,7 @@
 #define US_PER_S 1000000.0
 #define HEX_PHY_LEN (2 * LW_MAX_PHY + 1)
 #define FCTRL_ACK 0x20              /* TS001-1.0.4 §4.3.1, FCtrl bit 5 */
+#define FCTRL_ADR 0x80              /* bit 7 */
 
 static int64_t wall_us(void)
 {
@@ -49,6 +50,12 @@ void sim_traffic_init(struct sim_traffic *t, const struct sim_opts *o, struct si
 	t->start_us = now_us;
 	t->end_us = o->duration_s > 0 ? now_us + (int64_t)(o->duration_s * US_PER_S) : -1;
 	t->next_malformed_at = o->malformed_every;
+	for (size_t i = 0; i < devs->n; i++) {
+		struct sim_mac_dev *m = &devs->dev[i].mac;
+		if (o->snr_spread)
+			sim_mac_set_snr(m, (float)o->snr_min_db, (float)o->snr_max_db, i, devs->n);
+		(void)sim_mac_reset(m, &o->region, sim_radio_device_sf(&o->region, o->sf, i));
+	}
 }
 
 void sim_traffic_finish(struct sim_traffic *t)
@@ -63,9 +70,13 @@ static int push_via(struct sim_traffic *t, unsigned g, size_t dev_idx, uint32_t 
 		    struct gwmp_rxpk *rxpk, bool *sent)
 {
 	struct sim_gateway *gw = &t->gws[g];
+	const struct sim_mac_dev *m = &t->devs->dev[dev_idx].mac;
 	struct sim_reception r = {
 		.region = &t->o->region, .gw_idx = g, .dev_idx = dev_idx, .fcnt = fcnt,
-		.sf = t->o->sf,
+		.sf = sim_mac_sf(m, &t->o->region),
+		.freq_hz = sim_mac_freq_hz(m, &t->o->region, dev_idx, fcnt),
+		.has_snr = m->has_snr, .snr_db = m->snr_db,
+		.power_less_db = sim_mac_power_less_db(m),
 		.tmst = sim_gateway_tmst(gw, now_us), .wall_us = wall, .phy = phy, .phy_len = len,
 	};
 	bool ok;
@@ -250,7 +261,11 @@ static int send_data(struct sim_traffic *t, size_t dev_idx, unsigned g0, int64_t
 	struct gwmp_rxpk rxpk0;
 	bool sent;
 
-	conf.fctrl = d->ack_due ? FCTRL_ACK : 0;
+	uint8_t fopts[SIM_MAC_ANS_MAX];
+
+	conf.fctrl = (uint8_t)((d->ack_due ? FCTRL_ACK : 0) | (t->o->adr ? FCTRL_ADR : 0));
+	conf.fopts = fopts;
+	conf.fopts_len = (uint8_t)sim_mac_fopts(&d->mac, fopts);
 	int rc = sim_devices_build_uplink(t->devs, dev_idx, &conf, &up);
 	if (rc == LB_OK)
 		rc = transmit(t, &up, g0, now_us, &rxpk0, &sent);
@@ -259,6 +274,7 @@ static int send_data(struct sim_traffic *t, size_t dev_idx, unsigned g0, int64_t
 	/* The device transmitted either way; the bridge can only get it if sent. */
 	d->fcnt++;
 	d->sent++;
+	sim_mac_uplink_sent(&d->mac);
 	t->n_data++;
 	report_tx(t, dev_idx, g0, false, conf.confirmed, 0, &rxpk0, now_us);
 	if (sent) {

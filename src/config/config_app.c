@@ -12,10 +12,14 @@
 #include "config/config_value.h"
 
 /* The fields of an entry, in the order of the reference. */
-enum app_field { AF_NAME, AF_ID, AF_CODEC, AF_CODEC_SCRIPT, AF_CLASS, AF__COUNT };
+enum app_field {
+	AF_NAME, AF_ID, AF_CODEC, AF_CODEC_SCRIPT, AF_CLASS, AF_STATUS_INTERVAL, AF__COUNT
+};
 
 static const char *const app_field_names[AF__COUNT] = {"name", "id", "codec", "codec_script",
-						       "class"};
+						       "class", "status_interval_h"};
+
+#define STATUS_INTERVAL_MAX_H 8760          /* as devices[].status_interval_h */
 
 /* applicationId is a UUID in ChirpStack's integration.proto (DeviceInfo):
  * 8-4-4-4-12 hex digits (RFC 4122 §3), any case. */
@@ -120,6 +124,24 @@ static void parse_script(struct config__load *c, const config_setting_t *s, cons
 	a->codec_script = full;
 }
 
+static void parse_status_interval(struct config__load *c, const config_setting_t *s,
+				  const char *label, struct lb_app_conf *a)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_INT) {
+		error_at(c, s, "%s: status_interval_h: expected an integer, got %s", label,
+			 config__type_desc(s));
+		return;
+	}
+	int v = config_setting_get_int(s);
+	if (v < 0 || v > STATUS_INTERVAL_MAX_H) {
+		error_at(c, s, "%s: status_interval_h: %d is out of range 0..%d", label, v,
+			 STATUS_INTERVAL_MAX_H);
+		return;
+	}
+	a->status_interval_h = v;
+	a->status_interval_set = true;
+}
+
 static void parse_app(struct config__load *c, const config_setting_t *g, size_t idx,
 		      struct lb_app_conf *a)
 {
@@ -144,6 +166,8 @@ static void parse_app(struct config__load *c, const config_setting_t *g, size_t 
 			parse_script(c, m, label, a);
 		else if (!strcmp(key, "class"))
 			parse_class(c, m, label, a);
+		else if (!strcmp(key, app_field_names[AF_STATUS_INTERVAL]))
+			parse_status_interval(c, m, label, a);
 		else
 			warn_at(c, m, "%s: unknown setting '%s' (ignored)", label, key);
 	}
@@ -224,6 +248,8 @@ static void inherit_one(struct config__load *c, struct lb_device_conf *d,
 		config__take_string(c, &d->codec_script, strdup(a->codec_script));
 	if (!device_set(d, "class") && a->class_set)
 		d->dev_class = a->dev_class;
+	if (!device_set(d, "status_interval_h") && a->status_interval_set)
+		d->status_interval_h = a->status_interval_h;
 }
 
 /* A "js" codec without a script cannot decode anything: an error, not a
@@ -290,6 +316,9 @@ void config__print_apps(const struct lb_config *cfg, FILE *out)
 			print_field(out, app_field_names[AF_CODEC_SCRIPT], a->codec_script);
 		if (a->class_set)
 			print_field(out, app_field_names[AF_CLASS], config__class_names[a->dev_class]);
+		if (a->status_interval_set)
+			fprintf(out, "\t\t%s = %d;\n", app_field_names[AF_STATUS_INTERVAL],
+				a->status_interval_h);
 		fputs("\t}", out);
 	}
 	fputs(cfg->n_apps ? "\n);\n" : ");\n", out);
@@ -310,6 +339,9 @@ void config__app_reference(FILE *out, enum config_ref_format format)
 						      "configuration file's directory."},
 		[AF_CLASS] = {"string", "\"A\"", "LoRaWAN class of its devices that set none. "
 						 "One of: A, C."},
+		[AF_STATUS_INTERVAL] = {"integer", "", "DevStatusReq period in hours of its "
+						       "devices that set none (devices[]."
+						       "status_interval_h). Range 0..8760."},
 	};
 	char setting[64];
 

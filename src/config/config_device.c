@@ -132,6 +132,35 @@ static bool parse_u32_field(struct config__load *c, const struct csd_field *f,
 	return true;
 }
 
+static bool parse_bool_field(struct config__load *c, const struct csd_field *f,
+			     const config_setting_t *s, const char *label, struct lb_device_conf *d)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		error_at(c, s, "%s: %s: expected true or false, got %s", label, f->name,
+			 config__type_desc(s));
+		return false;
+	}
+	*(bool *)dev_field(d, f->offset) = config_setting_get_bool(s);
+	return true;
+}
+
+static bool parse_int_field(struct config__load *c, const struct csd_field *f,
+			    const config_setting_t *s, const char *label, struct lb_device_conf *d)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
+		error_at(c, s, "%s: %s: expected an integer, got %s", label, f->name, config__type_desc(s));
+		return false;
+	}
+	long long v = config__int_value(c, s);
+	if (v < f->min || v > f->max) {
+		error_at(c, s, "%s: %s: %lld is out of range %lld..%lld", label, f->name, v, f->min,
+			 f->max);
+		return false;
+	}
+	*(int *)dev_field(d, f->offset) = (int)v;
+	return true;
+}
+
 static bool parse_choice_field(struct config__load *c, const struct csd_field *f,
 			       const config_setting_t *s, const char *label, struct lb_device_conf *d)
 {
@@ -259,6 +288,10 @@ static bool parse_field(struct config__load *c, const struct csd_field *f, const
 		return true;
 	case CSD_FILE:
 		return parse_file_field(c, f, s, flabel, d);
+	case CSD_BOOL:
+		return parse_bool_field(c, f, s, label, d);
+	case CSD_INT:
+		return parse_int_field(c, f, s, label, d);
 	}
 	return false;
 }
@@ -352,6 +385,10 @@ static void parse_device(struct config__load *c, const config_setting_t *g, size
 			c->nomem = true;
 		if (f->type == CSD_CHOICE && !(*seen & 1u << i))
 			*(int *)dev_field(d, f->offset) = choice_index(f->choices, f->def_str);
+		if (f->type == CSD_BOOL && !(*seen & 1u << i))
+			*(bool *)dev_field(d, f->offset) = !strcmp(f->def_str, "true");
+		if (f->type == CSD_INT && !(*seen & 1u << i))
+			*(int *)dev_field(d, f->offset) = (int)f->def_int;
 	}
 	d->fields_set = *seen;
 	check_device(c, g, label, *seen, d);
@@ -624,6 +661,17 @@ static void print_device_field(FILE *out, const struct csd_field *f, const struc
 	case CSD_OVERRIDE:
 		print_override(out, f, d);
 		break;
+	/* Only when the entry gives them: an absent one keeps following its
+	 * default (or its application) when the printed file is loaded again. */
+	case CSD_BOOL:
+		if (d->fields_set & 1u << (f - config__device_fields))
+			fprintf(out, "\t\t%s = %s;\n", f->name,
+				*(const bool *)base ? "true" : "false");
+		break;
+	case CSD_INT:
+		if (d->fields_set & 1u << (f - config__device_fields))
+			fprintf(out, "\t\t%s = %d;\n", f->name, *(const int *)base);
+		break;
 	case CSD_TAGS:
 		if (!d->n_tags)
 			break;
@@ -659,6 +707,7 @@ static const char *const device_type_names[] = {
 	[CSD_STRING] = "string", [CSD_EUI] = "hex string (16)", [CSD_ADDR] = "hex string (8)",
 	[CSD_KEY] = "hex string (32)", [CSD_U32] = "integer", [CSD_TAGS] = "group of strings",
 	[CSD_CHOICE] = "string", [CSD_OVERRIDE] = "group", [CSD_FILE] = "file path",
+	[CSD_BOOL] = "boolean", [CSD_INT] = "integer",
 };
 
 /* " One of: a, b." or " Keys: a, b." completing the help of field f. */
@@ -695,13 +744,20 @@ void config__device_reference(FILE *out, enum config_ref_format format)
 		const struct csd_field *f = &config__device_fields[i];
 		char setting[64];
 		snprintf(setting, sizeof(setting), "devices[].%s", f->name);
-		if (f->def_str)
+		if (f->type == CSD_BOOL)
+			snprintf(def, sizeof(def), "%s", f->def_str);
+		else if (f->type == CSD_INT)
+			snprintf(def, sizeof(def), "%lld", f->def_int);
+		else if (f->def_str)
 			snprintf(def, sizeof(def), "\"%s\"", f->def_str);
 		else
 			def[0] = '\0';
 		snprintf(desc, sizeof(desc), "%s%s", f->flags & CSD_F_REQUIRED ? "Required. " : "",
 			 f->help);
 		append_values(f, desc, sizeof(desc));
+		if (f->type == CSD_INT)
+			snprintf(desc + strlen(desc), sizeof(desc) - strlen(desc),
+				 " Range %lld..%lld.", f->min, f->max);
 		config__ref_row(out, format, setting, device_type_names[f->type], def, desc);
 	}
 	fputs(format == CONFIG_REF_MARKDOWN ? "\n" : ".PP\n", out);

@@ -367,26 +367,32 @@ const struct cs_entry config__schema[] = {
 	      "(EU868: 867.1, 867.3, 867.5, 867.7, 867.9 MHz, the channel plan of Semtech's "
 	      "reference configuration; other regions: none, devices keep the region's default "
 	      "channels), \"none\", or up to 5 frequencies in MHz separated by commas (EU868, "
-	      "KR920 and IN865: channels 3-7; AS923: channels 2-6)."),
+	      "KR920 and IN865: channels 3-7; AS923: channels 2-6). ABP devices get the same "
+	      "channels with NewChannelReq (netmac)."),
 	S_INT("downlink.delay_ms", downlink_delay_ms, 100, 0, 900,
 	      "Wait after an uplink before choosing what to send, so an application can answer "
 	      "in RX1."),
 	S_INT("downlink.queue_limit", downlink_queue_limit, 16, 1, 256,
 	      "Downlinks queued per device; a command beyond is refused."),
 	S_INT("downlink.rx1_dr_offset", downlink_rx1_dr_offset, 0, 0, 7,
-	      "RX1 data-rate offset, sent to OTAA devices in the join-accept and assumed for ABP "
-	      "devices; must be valid in the region (0-5; AS923 and IN865 0-7, where 6 and 7 "
-	      "raise the RX1 data rate above the uplink's; US915 0-3)."),
+	      "RX1 data-rate offset, sent to OTAA devices in the join-accept and pushed to ABP "
+	      "devices with RXParamSetupReq (netmac; 0 until they confirm); must be valid in the "
+	      "region (0-5; AS923 and IN865 0-7, where 6 and 7 raise the RX1 data rate above the "
+	      "uplink's; US915 0-3)."),
 	S_INT("downlink.rx_delay_s", downlink_rx_delay_s, 1, 1, 15,
-	      "RX1 delay in seconds sent to OTAA devices in the join-accept (ABP devices: 1 s); RX2 "
-	      "opens one second later."),
+	      "RX1 delay in seconds, sent to OTAA devices in the join-accept and pushed to ABP "
+	      "devices with RXTimingSetupReq (netmac; 1 s until they confirm); RX2 opens one "
+	      "second later."),
 	S_OPT_INT("downlink.rx2_frequency", downlink_rx2_frequency, has_downlink_rx2_frequency,
 		  137000000, 1020000000,
-		  "RX2 frequency in Hz, inside the region's band; absent = the region's default. The "
-		  "join-accept does not carry it: devices must be set up to match."),
+		  "RX2 frequency in Hz, inside the region's band; absent = the region's default. "
+		  "Pushed to ABP devices with RXParamSetupReq (netmac; the region's until they "
+		  "confirm); the join-accept does not carry it: OTAA devices must be set up to "
+		  "match."),
 	S_OPT_INT("downlink.rx2_dr", downlink_rx2_dr, has_downlink_rx2_dr, 0, 15,
 		  "RX2 data rate (a downlink DR of the region), sent to OTAA devices in the "
-		  "join-accept and assumed for ABP devices; absent = the region's default."),
+		  "join-accept and pushed to ABP devices with RXParamSetupReq (netmac; the region's "
+		  "until they confirm); absent = the region's default."),
 	S_INT("downlink.tx_ack_timeout_ms", downlink_tx_ack_timeout_ms, 3000, 100, 60000,
 	      "Time to wait for a gateway's TX_ACK before counting the downlink as lost."),
 	S_INT("downlink.class_c_ack_timeout_s", downlink_class_c_ack_timeout_s, 30, 1, 86400,
@@ -395,6 +401,20 @@ const struct cs_entry config__schema[] = {
 	S_INT("downlink.class_c_retries", downlink_class_c_retries, 2, 0, 10,
 	      "Class C: times an unacknowledged confirmed downlink is sent again, each with a new "
 	      "FCntDown."),
+
+	S_INT("downlink.sub_band", downlink_sub_band, 2, 1, 8,
+	      "US915/AU915: the 8-channel sub-band the gateways listen on (2 = channels 8-15 and "
+	      "65, as common 8-channel gateways); the channel mask of LinkADRReq (RP002-1.0.4 "
+	      "\"US902-928 LinkAdrReq command\"). Other regions ignore it."),
+	S_INT("adr.installation_margin_db", adr_installation_margin_db, 10, 0, 30,
+	      "ADR: link margin in dB kept above the demodulation floor of the data rate "
+	      "(devices whose adr is true and whose uplinks set the ADR bit)."),
+	S_INT("adr.max_unanswered", adr_max_unanswered, 3, 1, 20,
+	      "ADR and the other MAC requests: tries of a request the device does not answer "
+	      "before the bridge stops asking for adr.backoff_h (logged once)."),
+	S_INT("adr.backoff_h", adr_backoff_h, 24, 1, 168,
+	      "Hours without a request to a device that left adr.max_unanswered of them "
+	      "unanswered."),
 
 	S_INT("fair_access.uplink_airtime_ms", fair_access.uplink_airtime_ms, 30000, 1, 604800000,
 	      "Uplink airtime budget of each device per window, in ms (TTN: 30 s per 24 h)."),
@@ -498,6 +518,15 @@ const struct csd_field config__device_fields[] = {
 	 .help = "LoRaWAN device class: \"A\" (downlinks only after its uplinks) or \"C\" "
 		 "(listens all the time: downlinks leave as soon as they are queued); absent = its "
 		 "application's."},
+	{.name = "adr", .type = CSD_BOOL, .offset = DEV_OFF(adr, bool), .def_str = "true",
+	 .help = "Network-side ADR: when the device sets the ADR bit, LinkADRReq moves it to the "
+		 "fastest data rate and lowest TX power its link allows (see adr.*); false = "
+		 "leave its data rate alone."},
+	{.name = "status_interval_h", .type = CSD_INT, .offset = DEV_OFF(status_interval_h, int),
+	 .def_int = 24, .min = 0, .max = 8760,
+	 .help = "Hours between DevStatusReq (battery and margin, `status` events); a device "
+		 "whose status is unknown is asked at its first uplink; 0 = never; absent = its "
+		 "application's, else 24."},
 };
 
 const size_t config__n_device_fields = sizeof(config__device_fields) / sizeof(config__device_fields[0]);

@@ -78,6 +78,9 @@ enum csd_type {
 	CSD_CHOICE,     /* int: index of the string value in choices */
 	CSD_FILE,       /* char *: a readable file, relative to the config file's
 			 * directory, stored as an absolute path */
+	CSD_BOOL,       /* bool; def_str "true" / "false" when absent */
+	CSD_INT,        /* int in [min, max]; absent: def_int (an application may
+			 * give its own, config_app.c) */
 	CSD_OVERRIDE    /* group overriding keys of the global schema group `name`:
 			 * values at offset (a struct laid out like the global one at
 			 * cfg_offset, int members only), the unsigned bit mask of
@@ -99,6 +102,7 @@ struct csd_field {
 	const char *def_str;            /* CSD_STRING, CSD_CHOICE default */
 	const char *const *choices;     /* CSD_CHOICE: NULL-terminated allowed values */
 	cs_check_fn check;              /* CSD_STRING: extra validation */
+	long long def_int, min, max;    /* CSD_INT */
 	unsigned flags;                 /* CSD_F_* */
 	const char *help;
 };

@@ -61,6 +61,8 @@ struct lb_app_conf {
 	char *codec_script;             /* absolute path, NULL = unset */
 	int dev_class;                  /* enum lb_class */
 	bool class_set;                 /* class given in the entry */
+	bool status_interval_set;
+	int status_interval_h;          /* its devices' DevStatusReq period */
 	int line;
 };
 
@@ -90,6 +92,9 @@ struct lb_device_conf {
 	struct lb_fair_access fair_access;  /* effective: own keys, else global */
 	unsigned fa_set;                /* LB_FA_SET_* keys set in the device's own
 					 * fair_access group (not inherited) */
+	bool adr;                       /* honour the device's ADR bit (true) */
+	int status_interval_h;          /* DevStatusReq period: own, else its
+					 * application's, else 24; 0 = never */
 	int line;                       /* source line, for messages */
 };
 
@@ -215,6 +220,13 @@ struct lb_config {
 	int downlink_class_c_ack_timeout_s; /* 30: wait for a class C device's ACK */
 	int downlink_class_c_retries;   /* 2: class C confirmed downlinks sent again */
 	char *downlink_join_cflist;     /* "auto", "none" or "867.1,867.3,..." (MHz) */
+
+	int downlink_sub_band;          /* US915/AU915: 8-channel sub-band 1..8 (2) */
+
+	/* adr: the network side of ADR (daemon/netmac.h) */
+	int adr_installation_margin_db; /* 10 */
+	int adr_max_unanswered;         /* 3 LinkADRReq without an answer, then back off */
+	int adr_backoff_h;              /* 24 */
 
 	struct lb_fair_access fair_access;  /* global policy (defaults: TTN's) */
 

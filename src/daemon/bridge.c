@@ -409,7 +409,7 @@ static void txsched_setup(struct bridge *b)
 		.devices = &b->devices, .region = b->region, .gateways = &b->gateways,
 		.store = &b->store, .durable = &b->durable, .sessions = &b->sessions,
 		.budget = &b->budget, .ev = &b->ev, .ids = &b->ids,
-		.out = {.send = udp_out, .arg = b},
+		.out = {.send = udp_out, .arg = b}, .netmac = &b->netmac,
 	};
 	struct txsched_opts o = {
 		.delay_ms = c->downlink_delay_ms,
@@ -422,12 +422,31 @@ static void txsched_setup(struct bridge *b)
 	txsched_init(&b->tx, &ctx, &o);
 }
 
+static int netmac_setup(struct bridge *b)
+{
+	const struct lb_config *c = &b->cfg;
+	struct netmac_ctx ctx = {.devices = &b->devices, .region = b->region, .store = &b->store,
+				 .durable = &b->durable, .sessions = &b->sessions, .ev = &b->ev,
+				 .hass = &b->hass};
+	struct netmac_opts o = {
+		.margin_db = c->adr_installation_margin_db, .max_unanswered = c->adr_max_unanswered,
+		.backoff_h = c->adr_backoff_h, .sub_band = c->downlink_sub_band,
+		.rx1_dr_offset = (uint8_t)c->downlink_rx1_dr_offset,
+		.rx2_freq = c->has_downlink_rx2_frequency ? (uint32_t)c->downlink_rx2_frequency : 0,
+		.has_rx2_dr = c->has_downlink_rx2_dr, .rx2_dr = (uint8_t)c->downlink_rx2_dr,
+		.rx_delay_s = (uint8_t)c->downlink_rx_delay_s,
+	};
+	netmac_cflist_channels(b->region, c->downlink_join_cflist, &o);
+	return netmac_init(&b->netmac, &ctx, &o, c->state_commit_ms);
+}
+
 static int classc_setup(struct bridge *b)
 {
 	const struct lb_config *c = &b->cfg;
 	struct classc_ctx ctx = {
 		.devices = &b->devices, .region = b->region, .gateways = &b->gateways,
 		.store = &b->store, .budget = &b->budget, .ev = &b->ev, .tx = &b->tx,
+		.netmac = &b->netmac,
 	};
 	struct classc_opts o = {
 		.ack_timeout_s = c->downlink_class_c_ack_timeout_s,
@@ -505,7 +524,8 @@ static int restore_device(struct bridge *b, struct lb_device *dev)
 {
 	int rc = budget_restore_device(&b->budget, dev);
 	int rc2 = txsched_restore_device(&b->tx, dev);
-	return rc != LB_OK ? rc : rc2;
+	int rc3 = netmac_restore_device(&b->netmac, dev);
+	return rc != LB_OK ? rc : rc2 != LB_OK ? rc2 : rc3;
 }
 
 static int restore_all(struct bridge *b)
@@ -577,6 +597,8 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	rc = sessions_init(&b->sessions, &b->devices, &b->store, &b->durable,
 			   b->cfg.state_commit_ms);
 	if (rc != LB_OK || (rc = budget_setup(b)) != LB_OK || (rc = outbox_setup(b)) != LB_OK)
+		return rc;
+	if ((rc = netmac_setup(b)) != LB_OK)
 		return rc;
 	txsched_setup(b);
 	if ((rc = classc_setup(b)) != LB_OK || (rc = otaa_setup(b)) != LB_OK)
@@ -756,6 +778,7 @@ int bridge_reload(struct bridge *b)
 	}
 	sessions_forget(&b->sessions);
 	budget_forget(&b->budget);
+	netmac_forget(&b->netmac);
 	/* Scripts changed on disk are compiled again (a failure keeps the old
 	 * table: the slots still point into it). */
 	(void)payload_sync(&b->payloads, &b->devices);
@@ -777,6 +800,7 @@ int bridge_reload(struct bridge *b)
 		if (restage) {
 			sessions_touch(&b->sessions, dev);
 			budget_touch(&b->budget, dev);
+			netmac_touch(&b->netmac, dev);
 		}
 	}
 	(void)classc_sync(&b->classc); /* a failure keeps the old list and is logged */
@@ -916,6 +940,7 @@ void bridge_free(struct bridge *b)
 	loop_close(&b->loop);
 	dedup_free(&b->dedup);
 	sessions_free(&b->sessions);
+	netmac_free(&b->netmac);
 	budget_free(&b->budget);
 	classc_free(&b->classc);
 	if (b->outbox_ready)

@@ -91,6 +91,7 @@ struct bridge {
 	struct sessions sessions;
 	struct budget budget;
 	struct txsched tx;
+	struct netmac netmac;
 	struct classc classc;
 	struct otaa otaa;
 	struct payloads payloads;

@@ -147,7 +147,8 @@ static const struct gateway *best_gateway(const struct classc *cc, const struct 
 }
 
 /* The device's RX2 as class A uses it (txsched.c): the join-accept's for
- * a joined OTAA device, else the configuration's, else the region's. */
+ * a joined OTAA device, the one an ABP device confirmed (netmac.h), else
+ * the configuration's, else the region's. */
 static int rx2_of(const struct classc *cc, const struct lb_device *dev, uint32_t *freq,
 		  uint8_t *dr)
 {
@@ -162,6 +163,14 @@ static int rx2_of(const struct classc *cc, const struct lb_device *dev, uint32_t
 		*freq = dev->rt.rx2_freq;
 		*dr = dev->rt.rx2_dr;
 	}
+	if (!cc->c.netmac)
+		return LB_OK;
+	struct downlink_plan_in in = {.rx2_override = true, .rx2_freq_hz = *freq, .rx2_dr = *dr};
+	netmac_windows(cc->c.netmac, dev, &in);
+	if (!in.rx2_override)
+		return region_rx2(cc->c.region, freq, dr);
+	*freq = in.rx2_freq_hz;
+	*dr = in.rx2_dr;
 	return LB_OK;
 }
 
@@ -318,6 +327,8 @@ static bool may_start(struct classc *cc, struct classc_dev *cd, const struct lb_
 	*again = -1;
 	if (!dev->has_session || cd->in_flight || dev->rt.confirmed_pending)
 		return false;
+	if (cc->c.netmac && netmac_rx2_changing(dev))
+		return false;   /* the next uplink answers RXParamSetupReq (classc.h) */
 	if (now_ms < cd->hold_until_ms) {
 		*again = cd->hold_until_ms;
 		return false;

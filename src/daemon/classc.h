@@ -49,6 +49,15 @@
  * Expired items (expiresAt) met at the head of the queue are dropped with
  * `log` EXPIRED as class A drops them.
  *
+ * MAC requests of the network (netmac.h) never ride in a class C frame:
+ * they go in the class-A windows after the device's uplinks, whose answers
+ * the next uplink brings. An RXParamSetupReq in a frame sent at any time
+ * would move the device's RX2 while further class C frames still went to
+ * the old one. The RX2 of an ABP device is the one it confirmed
+ * (netmac_windows()); while its RXParamSetupReq awaits the answer
+ * (netmac_rx2_changing()) nothing is sent at once: the item waits for the
+ * next uplink, which carries the answer.
+ *
  * Context (borrowed): the registry, region, gateway table, store, budgets,
  * device events and the class-A scheduler (its hooks are set here). The
  * module owns one small state per class C device (classc_sync() after each
@@ -63,6 +72,7 @@
 
 #include "daemon/budget.h"
 #include "daemon/devevent.h"
+#include "daemon/netmac.h"
 #include "daemon/txsched.h"
 #include "lorawan/region.h"
 #include "store/store.h"
@@ -126,6 +136,7 @@ struct classc_ctx {
 	struct budget *budget;
 	const struct devevents *ev;
 	struct txsched *tx;
+	const struct netmac *netmac;     /* ABP receive settings; NULL = none */
 };
 
 struct classc_stats {

@@ -164,8 +164,11 @@ static int dev_add(struct hass *h, const struct lb_device *dev, struct hass_dev 
 
 /* ------------------------------------------------------- publishing */
 
-static int announce(struct hass *h, const struct hass_dev *d, const char *object_id,
-		    const char *name, const char *tpl, const struct hass_class *cls, bool diag)
+/* A config whose state topic is the device's `event` event; expire_after
+ * only for the decoded fields of up events. */
+static int announce(struct hass *h, const struct hass_dev *d, const char *event,
+		    const char *object_id, const char *name, const char *tpl,
+		    const struct hass_class *cls, bool diag)
 {
 	char state_topic[PUBLISH_TOPIC_MAX], topic[PUBLISH_TOPIC_MAX], json[HASS_CONFIG_MAX];
 	const struct hass_device_info di = {
@@ -174,7 +177,8 @@ static int announce(struct hass *h, const struct hass_dev *d, const char *object
 	};
 	size_t len = 0;
 
-	int rc = publish_device_event_topic(h->pub, d->application, d->dev_eui, "up", state_topic,
+	bool field = !diag && strcmp(event, "up") == 0;
+	int rc = publish_device_event_topic(h->pub, d->application, d->dev_eui, event, state_topic,
 					    sizeof(state_topic));
 	if (rc == LB_OK)
 		rc = hass_json_topic(h->o.prefix, cls->component, d->dev_eui, object_id, topic,
@@ -183,7 +187,7 @@ static int announce(struct hass *h, const struct hass_dev *d, const char *object
 		const struct hass_entity e = {
 			.object_id = object_id, .name = name, .state_topic = state_topic,
 			.value_template = tpl, .cls = *cls, .diagnostic = diag,
-			.expire_after_s = diag ? 0 : d->expire_s,
+			.expire_after_s = field ? d->expire_s : 0,
 			.availability_topic = h->availability, .dev = &di,
 			.sw_version = h->o.sw_version,
 		};
@@ -203,7 +207,7 @@ static int announce(struct hass *h, const struct hass_dev *d, const char *object
 
 static int announce_field(struct hass *h, const struct hass_dev *d, struct hass_field *f)
 {
-	int rc = announce(h, d, f->name, f->name, f->value_template, &f->cls, false);
+	int rc = announce(h, d, "up", f->name, f->name, f->value_template, &f->cls, false);
 	f->announced = rc == LB_OK;
 	return rc;
 }
@@ -214,9 +218,23 @@ static int announce_diag(struct hass *h, struct hass_dev *d)
 
 	for (int i = 0; i < HASS_N_DIAG; i++) {
 		const struct hass_diag_def *x = hass_diag((enum hass_diag)i);
-		keep(&first, announce(h, d, x->object_id, x->name, x->value_template, &x->cls, true));
+		keep(&first, announce(h, d, "up", x->object_id, x->name, x->value_template, &x->cls,
+				      true));
 	}
 	d->diag_announced = first == LB_OK;
+	return first;
+}
+
+static int announce_status(struct hass *h, struct hass_dev *d)
+{
+	int first = LB_OK;
+
+	for (int i = 0; i < HASS_N_STATUS; i++) {
+		const struct hass_status_def *x = hass_status_entity((enum hass_status_ent)i);
+		keep(&first, announce(h, d, "status", x->object_id, x->name, x->value_template,
+				      &x->cls, x->diagnostic));
+	}
+	d->status_announced = first == LB_OK;
 	return first;
 }
 
@@ -226,6 +244,18 @@ static int announce_fields(struct hass *h, struct hass_dev *d)
 
 	for (size_t i = 0; i < d->n_fields; i++)
 		keep(&first, announce_field(h, d, &d->fields[i]));
+	return first;
+}
+
+/* Everything known of the device, again (Home Assistant back online, a
+ * rename). */
+static int announce_dev(struct hass *h, struct hass_dev *d)
+{
+	int first = announce_diag(h, d);
+
+	keep(&first, announce_fields(h, d));
+	if (d->status_seen)
+		keep(&first, announce_status(h, d));
 	return first;
 }
 
@@ -276,6 +306,10 @@ static int clear_dev(struct hass *h, const struct hass_dev *d)
 	}
 	for (int i = 0; h->o.discovery && i < HASS_N_DIAG; i++) {
 		const struct hass_diag_def *x = hass_diag((enum hass_diag)i);
+		keep(&first, clear_config(h, d, x->cls.component, x->object_id));
+	}
+	for (int i = 0; h->o.discovery && d->status_seen && i < HASS_N_STATUS; i++) {
+		const struct hass_status_def *x = hass_status_entity((enum hass_status_ent)i);
 		keep(&first, clear_config(h, d, x->cls.component, x->object_id));
 	}
 	return first;
@@ -418,6 +452,19 @@ static int seen_object(struct hass *h, struct hass_dev *d, struct json_object *o
 	return s.rc;
 }
 
+/* The device's entry, added when new. */
+static int dev_get(struct hass *h, const struct lb_device *dev, struct hass_dev **out)
+{
+	*out = dev_find(h, dev->dev_eui);
+	if (*out)
+		return LB_OK;
+	int rc = dev_add(h, dev, out);
+	if (rc != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, TAG, "device %s: not remembered: %s", dev->name,
+			  lb_strerror(rc));
+	return rc;
+}
+
 int hass_seen(struct hass *h, const struct lb_device *dev, struct json_object *object,
 	      int64_t now_ms)
 {
@@ -427,25 +474,37 @@ int hass_seen(struct hass *h, const struct lb_device *dev, struct json_object *o
 		return LB_ERR_INVAL;
 	if (!hass_enabled(h) || (!h->o.discovery && !object))
 		return LB_OK;
-	struct hass_dev *d = dev_find(h, dev->dev_eui);
-	if (!d) {
-		int rc = dev_add(h, dev, &d);
-		if (rc != LB_OK) {
-			LB_LOG_RL(LOG_LVL_WARN, TAG, "device %s: not remembered: %s", dev->name,
-				  lb_strerror(rc));
-			return rc;
-		}
-	}
+	struct hass_dev *d = NULL;
+	int rc = dev_get(h, dev, &d);
+	if (rc != LB_OK)
+		return rc;
 	if (h->o.discovery) {
 		bool again = interval_update(d, now_ms);
 		if (!d->diag_announced)
 			keep(&first, announce_diag(h, d));
+		if (d->status_seen && !d->status_announced)
+			keep(&first, announce_status(h, d));
 		if (again)
 			keep(&first, announce_fields(h, d));
 	}
 	if (object)
 		keep(&first, seen_object(h, d, object));
 	return first;
+}
+
+int hass_status_seen(struct hass *h, const struct lb_device *dev)
+{
+	struct hass_dev *d = NULL;
+
+	if (!h || !dev)
+		return LB_ERR_INVAL;
+	if (!h->o.discovery)
+		return LB_OK;
+	int rc = dev_get(h, dev, &d);
+	if (rc != LB_OK)
+		return rc;
+	d->status_seen = true;
+	return d->status_announced ? LB_OK : announce_status(h, d);
 }
 
 /* ------------------------------------------------------- lifecycle */
@@ -498,10 +557,8 @@ int hass_announce_all(struct hass *h)
 
 	if (!h || !h->o.discovery)
 		return LB_OK;
-	for (size_t i = 0; i < h->n; i++) {
-		keep(&first, announce_diag(h, h->dev[i]));
-		keep(&first, announce_fields(h, h->dev[i]));
-	}
+	for (size_t i = 0; i < h->n; i++)
+		keep(&first, announce_dev(h, h->dev[i]));
 	return first;
 }
 
@@ -663,8 +720,7 @@ int hass_sync(struct hass *h, struct devices *devices)
 			log_error(TAG, "device %s: new name not taken: %s", d->name, lb_strerror(rc));
 			keep(&first, rc);
 		} else if (h->o.discovery) {
-			keep(&first, announce_diag(h, d));
-			keep(&first, announce_fields(h, d));
+			keep(&first, announce_dev(h, d));
 		}
 	}
 	h->n = kept;

@@ -28,6 +28,13 @@
  *     "offline", its Last Will): the entities go unavailable with it.
  *   - publish_fields: every field's value, retained, on
  *     mqtt.topics.device_field, at every up event with an object.
+ *   - device status (discovery): hass_status_seen() after the device's
+ *     first `status` event (DevStatusAns, daemon/netmac.h) announces its
+ *     battery sensor and a diagnostic link margin sensor
+ *     (events/hass_json.h hass_status_entity()) whose state topic is the
+ *     device's status event; no expire_after (status comes every
+ *     status_interval_h). They are announced again and cleared with the
+ *     device's other entities.
  * At most HASS_FIELDS_MAX fields per device are remembered; more are
  * logged once per device and ignored.
  *
@@ -117,6 +124,8 @@ struct hass_dev {
 	size_t n_fields, cap_fields;
 	bool full_logged;                /* HASS_FIELDS_MAX reached, said once */
 	bool diag_announced;
+	bool status_seen;                /* a status event was published */
+	bool status_announced;
 	int64_t last_up_ms;              /* 0 = no up event yet */
 	double interval_ms;              /* moving average, 0 = unknown */
 	int expire_s;                    /* in the announced configs, 0 = none */
@@ -160,6 +169,11 @@ bool hass_enabled(const struct hass *h);
  */
 int hass_seen(struct hass *h, const struct lb_device *dev, struct json_object *object,
 	      int64_t now_ms);
+
+/* A `status` event of dev was published: its status entities are
+ * announced the first time (discovery on; else nothing). Errors as
+ * hass_seen(). */
+int hass_status_seen(struct hass *h, const struct lb_device *dev);
 
 /* The topic to subscribe to for Home Assistant's birth message:
  * "{prefix}/status". Errors: LB_ERR_STATE (discovery off), LB_ERR_TOO_LARGE. */

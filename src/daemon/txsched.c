@@ -99,7 +99,8 @@ static size_t mac_answers(const char *name, const uint8_t *mac, size_t len,
 		return 0;
 	maccmd_parse(mac, len, LW_DIR_UP, cmds, MACCMD_MAX_FOPTS_CMDS, &n); /* partial is fine */
 	for (size_t i = 0; i < n; i++) {
-		if (cmds[i].cid != MACCMD_LINK_CHECK && cmds[i].cid != MACCMD_DEVICE_TIME)
+		if (cmds[i].cid != MACCMD_LINK_CHECK && cmds[i].cid != MACCMD_DEVICE_TIME &&
+		    !netmac_handles(cmds[i].cid))
 			LB_LOG_RL(LOG_LVL_INFO, "txsched", "device %s: MAC command %s published in "
 				  "macCommands, not answered by the bridge", name,
 				  maccmd_name(cmds[i].cid, LW_DIR_UP));
@@ -156,6 +157,8 @@ void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct
 		txsched_settle_confirmed(t, dev, f->u.data.ack, dedup_id);
 	/* Only the uplink just received may be acknowledged (TS001-1.0.4 §4.3.1.2). */
 	dev->rt.ack_due = f->mtype == LW_MTYPE_CONFIRMED_UP;
+	bool wanted = t->c.netmac &&
+		      netmac_uplink(t->c.netmac, dev, f, mac, mac_len, rx, n_rx, dedup_id);
 	struct txsched_slot *s = slot_for(t, dev->dev_eui);
 	if (!s) {
 		t->stats.dropped_slots++;
@@ -169,6 +172,7 @@ void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct
 	s->due_ms = loop_now_ms() + t->opts.delay_ms;
 	s->n_rx = keep_best_rx(rx, n_rx, s->rx);
 	s->mac_len = mac_answers(dev->name, mac, mac_len, rx, n_rx, s->mac);
+	s->mac_wanted = wanted;
 }
 
 /* ---------------------------------------------------------- sending */
@@ -385,6 +389,7 @@ static void skip_windows(struct downlink_pending_entry *e, int first)
 }
 
 #define EXPIRED_MAX 8                /* expired items dropped per decision */
+#define PORT0_MAC_MAX 40             /* MAC commands in an FPort-0 frame: fits DR0's N = 51 */
 
 struct decision {
 	bool has_item;
@@ -393,6 +398,9 @@ struct decision {
 	int64_t now_us;                  /* wall clock, for expiresAt */
 	size_t n_expired;                /* items found expired (the first EXPIRED_MAX kept) */
 	char expired[EXPIRED_MAX][STORE_DL_ID_SIZE];
+	uint8_t mac[PORT0_MAC_MAX];      /* the slot's answers, then netmac's requests */
+	size_t mac_len;
+	unsigned req_kinds;              /* netmac requests among them */
 };
 
 static void drop_item(struct txsched *t, struct lb_device *dev, const char *id, const char *code,
@@ -459,8 +467,18 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 	fr.dev_addr = dev->dev_addr;
 	fr.fcnt_down = e.fcnt_down;
 	fr.ack = dev->rt.ack_due;
-	fr.fopts = s->mac;
-	fr.fopts_len = (uint8_t)s->mac_len;
+	fr.fopts = d->mac;
+	fr.fopts_len = (uint8_t)d->mac_len;
+	if (!d->has_item && d->mac_len > TXSCHED_MAC_MAX) {
+		/* More than FOpts holds, nothing else to send: FPort 0
+		 * (TS001-1.0.4 §4.3.2), encrypted under NwkSKey. */
+		fr.fopts = NULL;
+		fr.fopts_len = 0;
+		fr.has_fport = true;
+		fr.fport = 0;
+		fr.payload = d->mac;
+		fr.payload_len = d->mac_len;
+	}
 	if (d->has_item) {
 		fr.confirmed = d->item.confirmed;
 		fr.has_fport = true;
@@ -487,6 +505,8 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 			in.rx2_dr = dev->rt.rx2_dr;
 		}
 	}
+	if (t->c.netmac)
+		netmac_windows(t->c.netmac, dev, &in);
 	rc = downlink_plan(&in, &e.plan);
 	if (rc != LB_OK || e.plan.n_attempts == 0) {
 		if (d->has_item)
@@ -513,8 +533,23 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 	if (d->has_item)
 		snprintf(e.id, sizeof(e.id), "%s", d->item.id);
 	t->stats.scheduled++;
+	if (t->c.netmac && d->req_kinds)
+		netmac_sent(t->c.netmac, dev, d->req_kinds);
 	launch(t, &e);
 	return LB_OK;
+}
+
+/* The slot's answers, then the network's requests that fit: in FOpts
+ * beside a queued item, else up to PORT0_MAC_MAX (FPort 0 beyond 15). */
+static void add_requests(struct txsched *t, struct lb_device *dev, const struct txsched_slot *s,
+			 struct decision *d)
+{
+	memcpy(d->mac, s->mac, s->mac_len);
+	d->mac_len = s->mac_len;
+	if (!t->c.netmac)
+		return;
+	size_t cap = (d->has_item ? TXSCHED_MAC_MAX : PORT0_MAC_MAX) - s->mac_len;
+	d->mac_len += netmac_requests(t->c.netmac, dev, d->mac + s->mac_len, cap, &d->req_kinds);
 }
 
 /* The oldest queued item that has not expired; expired ones are noted to
@@ -595,7 +630,8 @@ static void decide(struct txsched *t, struct txsched_slot *s)
 		}
 		drop_expired(t, dev, &d);
 	}
-	if (!d.has_item && !dev->rt.ack_due && s->mac_len == 0)
+	add_requests(t, dev, s, &d);
+	if (!d.has_item && !dev->rt.ack_due && d.mac_len == 0 && !s->mac_wanted)
 		return;
 	int rc = transmit(t, dev, s, &d);
 	/* Budget and duty-cycle refusals were reported as `log` events. */

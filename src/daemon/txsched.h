@@ -11,6 +11,8 @@
  *   queued item (oldest first, durable in the store)   FPort + payload
  *   confirmed uplink                                  ACK bit
  *   LinkCheckReq / DeviceTimeReq in the uplink        answers in FOpts
+ *   the network's MAC requests (netmac.h)             FOpts, or FPort 0
+ *                                                     when nothing else goes
  *
  * The frame goes to the gateway with the best link margin among those that
  * heard the uplink, as a PULL_RESP for RX1 (tmst + delay); its TX_ACK is
@@ -55,6 +57,7 @@
 #include "daemon/devevent.h"
 #include "daemon/durable.h"
 #include "daemon/ids.h"
+#include "daemon/netmac.h"
 #include "daemon/session.h"
 #include "daemon/udpout.h"
 #include "gwmp/gwmp.h"
@@ -81,6 +84,7 @@ struct txsched_slot {
 	size_t n_rx;
 	uint8_t mac[TXSCHED_MAC_MAX];    /* MAC answers for FOpts */
 	size_t mac_len;
+	bool mac_wanted;                 /* netmac: the uplink needs a downlink */
 };
 
 struct txsched_stats {
@@ -96,7 +100,7 @@ struct txsched_stats {
 struct txsched_opts {
 	int delay_ms;                    /* downlink.delay_ms */
 	uint32_t tx_ack_timeout_ms;
-	uint8_t rx1_dr_offset;           /* assumed for ABP devices */
+	uint8_t rx1_dr_offset;           /* configured; netmac_windows() for ABP */
 	bool has_rx2_freq, has_rx2_dr;   /* else the region's defaults */
 	uint32_t rx2_freq;
 	uint8_t rx2_dr;
@@ -128,6 +132,7 @@ struct txsched_ctx {
 	const struct devevents *ev;
 	struct idgen *ids;
 	struct udpout out;
+	struct netmac *netmac;           /* network MAC requests; NULL = none */
 };
 
 struct txsched {

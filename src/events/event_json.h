@@ -29,6 +29,8 @@
  *   join {deduplicationId, time, deviceInfo, devAddr, regionConfigId}
  *   ack  {deduplicationId, time, deviceInfo, queueItemId, acknowledged,
  *         fCntDown}
+ *   status {deduplicationId, time, deviceInfo, margin, externalPowerSource,
+ *         batteryLevelUnavailable, batteryLevel}
  *   txack {downlinkId, time, deviceInfo, queueItemId, fCntDown, gatewayId,
  *         txInfo, +attempts}
  *   log  {time, deviceInfo?, level, code, description, context}
@@ -193,11 +195,42 @@ struct ev_txack {
 	size_t n_attempts;
 };
 
+/* A DevStatusAns (TS001-1.0.4 §5.5), as ChirpStack v4 reports it
+ * (integration.proto StatusEvent; chirpstack/src/maccommand/dev_status.rs):
+ * battery 0 = externalPowerSource, 255 = batteryLevelUnavailable, 1..254 =
+ * batteryLevel battery / 254 * 100 (percent, a float; 0 otherwise);
+ * margin in dB; time is the uplink's reception time, dedup_id its
+ * deduplicationId. */
+struct ev_status {
+	const struct ev_device *dev;
+	uint8_t dedup_id[16];
+	int64_t time_us;
+	int8_t margin;
+	uint8_t battery;
+};
+
+/* The battery level in percent of a DevStatusAns battery value, as
+ * ChirpStack computes it in f32; 0 for 0 and 255. */
+float event_json_battery_percent(uint8_t battery);
+
 /* Device events. */
+int event_json_status(const struct ev_status *ev, char *out, size_t cap, size_t *len);
 int event_json_join(const struct ev_join *ev, char *out, size_t cap, size_t *len);
 int event_json_ack(const struct ev_ack *ev, char *out, size_t cap, size_t *len);
 int event_json_txack(const struct ev_txack *ev, char *out, size_t cap, size_t *len);
 void event_json_uuid_str(const uint8_t id[16], char out[EVENT_JSON_UUID_LEN]);
+/* The retained state/mac message: the device's radio settings as the
+ * network knows them (names as ChirpStack's up event: dr, adr). */
+struct ev_mac_state {
+	int dr;                         /* dr: of the last uplink; < 0 unknown (null) */
+	uint8_t tx_power;               /* txPower: TXPower index the device confirmed */
+	uint8_t nb_trans;               /* nbTrans */
+	bool adr;                       /* adr: the ADR bit of the last uplink */
+	bool network_adr;               /* networkAdr: devices[].adr */
+	bool adr_backoff;               /* adrBackoff: LinkADRReq paused (adr.backoff_h) */
+};
+int event_json_mac_state(const struct ev_mac_state *st, char *out, size_t cap, size_t *len);
+
 /* The retained state/airtime message: the fairAccess object on its own. */
 int event_json_fair_access(const struct ev_fair_access *fa, char *out, size_t cap, size_t *len);
 int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t *len);

@@ -38,18 +38,29 @@ static struct json_object *hex32(uint32_t v)
 	return json_object_new_string(s);
 }
 
+/* The object of a device event that starts with deduplicationId, time and
+ * deviceInfo (join, ack, status); NULL when out of memory. */
+static struct json_object *dedup_event(const uint8_t dedup_id[16], int64_t time_us,
+				       const struct ev_device *dev, int *err)
+{
+	struct json_object *o = json_object_new_object();
+	if (!o)
+		return NULL;
+	event_json__add(o, "deduplicationId", event_json__uuid(dedup_id), err);
+	event_json__add_time(o, "time", time_us, err);
+	add_device(o, dev, err);
+	return o;
+}
+
 int event_json_join(const struct ev_join *ev, char *out, size_t cap, size_t *len)
 {
 	int err = LB_OK;
 
 	if (!ev || !ev->dev || !out || !len)
 		return LB_ERR_INVAL;
-	struct json_object *o = json_object_new_object();
+	struct json_object *o = dedup_event(ev->dedup_id, ev->time_us, ev->dev, &err);
 	if (!o)
 		return LB_ERR_NOMEM;
-	event_json__add(o, "deduplicationId", event_json__uuid(ev->dedup_id), &err);
-	event_json__add_time(o, "time", ev->time_us, &err);
-	add_device(o, ev->dev, &err);
 	event_json__add(o, "devAddr", hex32(ev->dev_addr), &err);
 	event_json__add(o, "regionConfigId", event_json__string(ev->region_config_id), &err);
 	return event_json__finish(o, err, out, cap, len);
@@ -61,15 +72,60 @@ int event_json_ack(const struct ev_ack *ev, char *out, size_t cap, size_t *len)
 
 	if (!ev || !ev->dev || !out || !len)
 		return LB_ERR_INVAL;
-	struct json_object *o = json_object_new_object();
+	struct json_object *o = dedup_event(ev->dedup_id, ev->time_us, ev->dev, &err);
 	if (!o)
 		return LB_ERR_NOMEM;
-	event_json__add(o, "deduplicationId", event_json__uuid(ev->dedup_id), &err);
-	event_json__add_time(o, "time", ev->time_us, &err);
-	add_device(o, ev->dev, &err);
 	event_json__add(o, "queueItemId", event_json__string(ev->queue_item_id), &err);
 	event_json__add(o, "acknowledged", json_object_new_boolean(ev->acknowledged), &err);
 	event_json__add(o, "fCntDown", json_object_new_int64(ev->fcnt_down), &err);
+	return event_json__finish(o, err, out, cap, len);
+}
+
+#define BATTERY_EXTERNAL 0            /* DevStatusAns Battery (TS001-1.0.4 §5.5) */
+#define BATTERY_UNKNOWN 255
+#define BATTERY_FULL 254.0f
+
+float event_json_battery_percent(uint8_t battery)
+{
+	if (battery == BATTERY_EXTERNAL || battery == BATTERY_UNKNOWN)
+		return 0.0f;
+	return (float)battery / BATTERY_FULL * 100.0f;
+}
+
+int event_json_status(const struct ev_status *ev, char *out, size_t cap, size_t *len)
+{
+	int err = LB_OK;
+
+	if (!ev || !ev->dev || !out || !len)
+		return LB_ERR_INVAL;
+	struct json_object *o = dedup_event(ev->dedup_id, ev->time_us, ev->dev, &err);
+	if (!o)
+		return LB_ERR_NOMEM;
+	event_json__add(o, "margin", json_object_new_int(ev->margin), &err);
+	event_json__add(o, "externalPowerSource",
+			json_object_new_boolean(ev->battery == BATTERY_EXTERNAL), &err);
+	event_json__add(o, "batteryLevelUnavailable",
+			json_object_new_boolean(ev->battery == BATTERY_UNKNOWN), &err);
+	event_json__add(o, "batteryLevel",
+			event_json__number(event_json_battery_percent(ev->battery), true), &err);
+	return event_json__finish(o, err, out, cap, len);
+}
+
+int event_json_mac_state(const struct ev_mac_state *st, char *out, size_t cap, size_t *len)
+{
+	int err = LB_OK;
+
+	if (!st || !out || !len)
+		return LB_ERR_INVAL;
+	struct json_object *o = json_object_new_object();
+	if (!o)
+		return LB_ERR_NOMEM;
+	event_json__add(o, "dr", st->dr >= 0 ? json_object_new_int(st->dr) : NULL, &err);
+	event_json__add(o, "txPower", json_object_new_int(st->tx_power), &err);
+	event_json__add(o, "nbTrans", json_object_new_int(st->nb_trans), &err);
+	event_json__add(o, "adr", json_object_new_boolean(st->adr), &err);
+	event_json__add(o, "networkAdr", json_object_new_boolean(st->network_adr), &err);
+	event_json__add(o, "adrBackoff", json_object_new_boolean(st->adr_backoff), &err);
 	return event_json__finish(o, err, out, cap, len);
 }
 

@@ -488,6 +488,24 @@ const struct hass_diag_def *hass_diag(enum hass_diag which)
 	return (unsigned)which < HASS_N_DIAG ? &diags[which] : NULL;
 }
 
+/* --- device status --------------------------------------------------------- */
+
+static const struct hass_status_def status_ents[HASS_N_STATUS] = {
+	[HASS_STATUS_BATTERY] = {"status-battery", "Battery",
+				 "{{ '' if value_json.batteryLevelUnavailable or "
+				 "value_json.externalPowerSource else value_json.batteryLevel "
+				 "| default('') }}",
+				 SENSOR("battery", "%", MEAS), false},
+	[HASS_STATUS_MARGIN] = {"status-margin", "Link margin",
+				"{{ value_json.margin | default('') }}",
+				SENSOR("signal_strength", "dB", MEAS), true},
+};
+
+const struct hass_status_def *hass_status_entity(enum hass_status_ent which)
+{
+	return (unsigned)which < HASS_N_STATUS ? &status_ents[which] : NULL;
+}
+
 /* --- discovery config ------------------------------------------------------- */
 
 static void add(struct json_object *o, const char *key, struct json_object *v, int *err)

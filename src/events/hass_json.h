@@ -11,8 +11,9 @@
  * creates an entity; an empty retained message removes it. node_id and
  * object_id may only hold [a-zA-Z0-9_-]. Here node_id is the DevEUI (16
  * lowercase hex digits) and object_id the field's flattened name, or one of
- * the link diagnostics "link-rssi", "link-snr", "last-seen" (the hyphen
- * keeps them apart from field names, which never hold one).
+ * the link diagnostics "link-rssi", "link-snr", "last-seen" and the status
+ * entities "status-battery", "status-margin" (the hyphen keeps them apart
+ * from field names, which never hold one).
  *
  * Flattening: the members of `object` are walked depth first; a leaf is a
  * number, a boolean or a string (null is no value: skipped). Its name is
@@ -136,6 +137,27 @@ struct hass_diag_def {
 };
 
 const struct hass_diag_def *hass_diag(enum hass_diag which);
+
+/*
+ * The device status entities, from the device's `status` events (DevStatusAns,
+ * TS001-1.0.4 §5.5, as events/event_json.h writes it), their state topic:
+ *   "status-battery": batteryLevel, device_class battery, %, measurement;
+ *                     '' (no state) when batteryLevelUnavailable or
+ *                     externalPowerSource is true;
+ *   "status-margin":  margin (the SNR in dB of the DevStatusReq the device
+ *                     answered), a diagnostic.
+ */
+enum hass_status_ent { HASS_STATUS_BATTERY = 0, HASS_STATUS_MARGIN, HASS_N_STATUS };
+
+struct hass_status_def {
+	const char *object_id;           /* "status-battery" */
+	const char *name;                /* "Battery" */
+	const char *value_template;
+	struct hass_class cls;
+	bool diagnostic;                 /* entity_category "diagnostic" */
+};
+
+const struct hass_status_def *hass_status_entity(enum hass_status_ent which);
 
 /* The device block that groups a device's entities. */
 struct hass_device_info {

@@ -102,9 +102,31 @@ static const char SCHEMA_V3[] =
 static const char SCHEMA_V4[] =
 	"ALTER TABLE downlink ADD COLUMN expires_at INTEGER;";
 
+/*
+ * Schema v5: the network's MAC state of each device (store_mac.h): its ADR
+ * settings as last confirmed, the LinkADRReq tries left unanswered and the
+ * back-off, its last DevStatusAns, the receive settings it confirmed.
+ * ch_mask: 10 bytes, five 16-bit little-endian ChMask words.
+ */
+static const char SCHEMA_V5[] =
+	"CREATE TABLE mac_state ("
+	" dev_eui INTEGER PRIMARY KEY,"
+	" session_at INTEGER NOT NULL,"
+	" dr INTEGER NOT NULL,"
+	" tx_power INTEGER NOT NULL,"
+	" nb_trans INTEGER NOT NULL,"
+	" ch_mask BLOB NOT NULL CHECK (length(ch_mask) = 10),"
+	" unanswered INTEGER NOT NULL,"
+	" backoff_until INTEGER NOT NULL,"
+	" status_at INTEGER,"                   /* NULL: no DevStatusAns yet */
+	" battery INTEGER NOT NULL,"
+	" margin INTEGER NOT NULL,"
+	" rx_done INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL) WITHOUT ROWID;";
+
 /* migrations[i] takes the schema from version i to i + 1. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {SCHEMA_V1, SCHEMA_V2,
-								SCHEMA_V3, SCHEMA_V4};
+								SCHEMA_V3, SCHEMA_V4, SCHEMA_V5};
 
 /* ---- opening --------------------------------------------------------- */
 

@@ -101,7 +101,8 @@
  * Headers: this one declares store_open() and store_close() and includes
  * the rest of the API: store_batch.h (batches), store_ops.h (sessions,
  * DevNonces, ledgers, meta, purge), store_dl.h (the downlink queue),
- * store_gen.h (the state generation), store_outbox.h (the outbox) and
+ * store_mac.h (the network's MAC state of each device), store_gen.h (the
+ * state generation), store_outbox.h (the outbox) and
  * store_types.h (limits, rows, the handle).
  */
 #ifndef LB_STORE_H
@@ -111,6 +112,7 @@
 #include "store/store_batch.h"     /* the rest of the store's API */
 #include "store/store_ops.h"
 #include "store/store_dl.h"
+#include "store/store_mac.h"
 #include "store/store_gen.h"
 #include "store/store_outbox.h"
 

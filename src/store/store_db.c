@@ -50,6 +50,11 @@ const char *const store__sql[STMT__COUNT] = {
 	[STMT_OUTBOX_USAGE] = "SELECT count(*), COALESCE(sum(length(CAST(topic AS BLOB))"
 			      " + length(payload)), 0), COALESCE(min(seq), 0),"
 			      " COALESCE(max(seq), 0) FROM outbox",
+	[STMT_MAC_PUT] = "INSERT OR REPLACE INTO mac_state (" MAC_COLS
+			 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[STMT_MAC_GET] = "SELECT " MAC_COLS " FROM mac_state WHERE dev_eui = ?",
+	[STMT_MAC_ALL] = "SELECT " MAC_COLS " FROM mac_state ORDER BY dev_eui",
+	[STMT_PURGE_MAC] = "DELETE FROM mac_state WHERE dev_eui = ?",
 };
 
 _Static_assert(STORE_LEDGER_GATEWAY_BASE == 256, "STMT_PURGE_LEDGER hard-codes the base");

@@ -54,6 +54,10 @@ enum store_stmt {
 	STMT_OUTBOX_DELETE,
 	STMT_OUTBOX_PAGE,
 	STMT_OUTBOX_USAGE,
+	STMT_MAC_PUT,
+	STMT_MAC_GET,
+	STMT_MAC_ALL,
+	STMT_PURGE_MAC,
 	STMT__COUNT
 };
 
@@ -71,6 +75,13 @@ enum { SC_DEV_EUI, SC_ACTIVATION, SC_DEV_ADDR, SC_NWK_S_KEY, SC_APP_S_KEY, SC_FC
 	"id, dev_eui, seq, fport, confirmed, data, state, fcnt_down, created_at, expires_at"
 enum { DC_ID, DC_DEV_EUI, DC_SEQ, DC_FPORT, DC_CONFIRMED, DC_DATA, DC_STATE, DC_FCNT_DOWN,
        DC_CREATED_AT, DC_EXPIRES_AT };
+
+/* Columns of `mac_state`, (0-based) positions. */
+#define MAC_COLS                                                                        \
+	"dev_eui, session_at, dr, tx_power, nb_trans, ch_mask, unanswered, backoff_until," \
+	" status_at, battery, margin, rx_done, updated_at"
+enum { MC_DEV_EUI, MC_SESSION_AT, MC_DR, MC_TX_POWER, MC_NB_TRANS, MC_CH_MASK, MC_UNANSWERED,
+       MC_BACKOFF_UNTIL, MC_STATUS_AT, MC_BATTERY, MC_MARGIN, MC_RX_DONE, MC_UPDATED_AT };
 
 /* Columns of `outbox` as selected and inserted, (0-based) positions. */
 #define OUTBOX_COLS "seq, dev_eui, qos, topic, payload, created_at"

@@ -20,7 +20,7 @@
 #define STORE_GEN_META_KEY "state_generation"    /* its copy in the meta table */
 #define STORE_GEN_PERIOD_MS (10 * 60 * 1000)     /* advanced at least this often */
 #define STORE_CHECKPOINT_FRAMES 1000             /* WAL frames before a checkpoint */
-#define STORE_SCHEMA_VERSION 4           /* PRAGMA user_version */
+#define STORE_SCHEMA_VERSION 5           /* PRAGMA user_version */
 #define STORE_DEFAULT_COMMIT_MS 200
 #define STORE_MAX_COMMIT_MS 60000
 #define STORE_RETRY_MS 1000              /* store_tick() after a failed commit */
@@ -57,6 +57,28 @@ struct store_session {
 	uint16_t dev_nonce_last;        /* of the join that made this session */
 	int64_t joined_at;              /* Unix s, 0 for ABP */
 	int64_t updated_at;             /* Unix s; set by store_put_session */
+};
+
+#define STORE_MAC_CHMASK_WORDS 5         /* 16-bit ChMask words: 80 channels */
+
+/* One row of `mac_state` (schema v5): what the network asked a device to
+ * do by MAC command and what it answered (daemon/netmac.h). */
+struct store_mac {
+	uint64_t dev_eui;
+	int64_t session_at;             /* joined_at of the session it belongs to (0: ABP) */
+	uint8_t dr;                     /* uplink DR the device accepted last (LinkADRAns) */
+	uint8_t tx_power;               /* TXPower index, 0 = max EIRP */
+	uint8_t nb_trans;               /* 1..15 */
+	uint16_t ch_mask[STORE_MAC_CHMASK_WORDS]; /* enabled uplink channels, bit i of word w =
+					 * channel 16w + i */
+	uint8_t unanswered;             /* LinkADRReq sent without an answer */
+	int64_t backoff_until;          /* Unix s: no LinkADRReq before; 0 = none */
+	bool has_status;                /* a DevStatusAns was received */
+	int64_t status_at;              /* Unix s of it */
+	uint8_t battery;                /* 0 external, 1..254, 255 unknown */
+	int8_t margin;                  /* dB, -32..31 */
+	uint32_t rx_done;               /* receive settings the device confirmed (netmac.h) */
+	int64_t updated_at;             /* Unix s; set by store_mac_put */
 };
 
 enum store_dl_state {

@@ -148,12 +148,38 @@ static int exec_meta_put(struct store *s, const struct store__meta *m)
 static int exec_purge(struct store *s, uint64_t dev_eui)
 {
 	static const enum store_stmt del[] = {STMT_PURGE_SESSION, STMT_PURGE_NONCE,
-					      STMT_PURGE_DL, STMT_PURGE_LEDGER};
+					      STMT_PURGE_DL, STMT_PURGE_LEDGER,
+					      STMT_PURGE_MAC};
 	int rc = LB_OK;
 
 	for (size_t i = 0; i < sizeof(del) / sizeof(del[0]) && rc == LB_OK; i++)
 		rc = exec_by_eui(s, del[i], dev_eui, "purge");
 	return rc;
+}
+
+static int exec_mac_put(struct store *s, const struct store_mac *m)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_MAC_PUT);
+	uint8_t mask[2 * STORE_MAC_CHMASK_WORDS];
+
+	for (size_t i = 0; i < STORE_MAC_CHMASK_WORDS; i++) {
+		mask[2 * i] = (uint8_t)m->ch_mask[i];
+		mask[2 * i + 1] = (uint8_t)(m->ch_mask[i] >> 8);
+	}
+	store__bind_u64(st, MC_DEV_EUI, m->dev_eui);
+	sqlite3_bind_int64(st, MC_SESSION_AT + 1, m->session_at);
+	store__bind_u64(st, MC_DR, m->dr);
+	store__bind_u64(st, MC_TX_POWER, m->tx_power);
+	store__bind_u64(st, MC_NB_TRANS, m->nb_trans);
+	bind_blob(st, MC_CH_MASK, mask, sizeof(mask));
+	store__bind_u64(st, MC_UNANSWERED, m->unanswered);
+	sqlite3_bind_int64(st, MC_BACKOFF_UNTIL + 1, m->backoff_until);
+	bind_opt(st, MC_STATUS_AT, m->has_status, m->status_at);
+	store__bind_u64(st, MC_BATTERY, m->battery);
+	sqlite3_bind_int64(st, MC_MARGIN + 1, m->margin);
+	store__bind_u64(st, MC_RX_DONE, m->rx_done);
+	sqlite3_bind_int64(st, MC_UPDATED_AT + 1, m->updated_at);
+	return run(s, st, "put MAC state");
 }
 
 static int exec_gw_online(struct store *s, const struct store__gw_online *g)
@@ -228,6 +254,8 @@ int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
 	case OP_OUTBOX_DELETE:
 		return len == sizeof(struct store__outbox_range) ? exec_outbox_delete(s, p)
 								  : LB_ERR_INVAL;
+	case OP_MAC_PUT:
+		return len == sizeof(struct store_mac) ? exec_mac_put(s, p) : LB_ERR_INVAL;
 	case OP_DL_FLUSH:
 	case OP_PURGE:
 		if (len != sizeof(eui))

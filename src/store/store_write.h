@@ -32,7 +32,8 @@ enum store_op {
 	OP_PURGE,             /* uint64_t dev_eui */
 	OP_GW_ONLINE,         /* struct store__gw_online */
 	OP_OUTBOX_ADD,        /* struct store__outbox + topic_len + len bytes */
-	OP_OUTBOX_DELETE      /* struct store__outbox_range */
+	OP_OUTBOX_DELETE,     /* struct store__outbox_range */
+	OP_MAC_PUT            /* struct store_mac */
 };
 
 struct store__nonce {

@@ -94,6 +94,8 @@ static int device_from_conf(struct lb_device *dev, const struct lb_device_conf *
 	dev->activation = c->activation;
 	dev->lorawan_version = (uint8_t)c->lorawan_version;
 	dev->rt.last_dr = -1;
+	dev->adr = c->adr;
+	dev->status_interval_h = c->status_interval_h;
 	dev->fa_policy.uplink_airtime_ms = (uint32_t)c->fair_access.uplink_airtime_ms;
 	dev->fa_policy.downlinks = (uint32_t)c->fair_access.downlinks;
 	dev->fa_policy.window_hours = (uint32_t)c->fair_access.window_hours;

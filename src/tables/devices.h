@@ -40,6 +40,7 @@
 #include "tables/fairaccess.h"
 #include "lorawan/lorawan.h"
 #include "lorawan/lwcrypto.h"
+#include "mac/macstate.h"
 #include "tables/fcntdown.h"
 
 struct lb_device {
@@ -61,6 +62,8 @@ struct lb_device {
 	uint8_t app_key[LW_KEY_LEN];     /* OTAA root key (raw; no contexts prepared) */
 	uint8_t lorawan_version;         /* minor of 1.0.x: 0..4 (join rules) */
 	struct fa_policy fa_policy;      /* effective fair-access policy */
+	bool adr;                        /* network-side ADR when the device asks (devices[].adr) */
+	int status_interval_h;           /* DevStatusReq period, 0 = never */
 	struct lb_tag tags[CONFIG_MAX_TAGS];
 	size_t n_tags;
 
@@ -97,6 +100,7 @@ struct lb_device {
 		struct fa_device fa;         /* fair-access ledgers (fairaccess.h) */
 		struct fa_status fa_published; /* last retained state/airtime */
 		bool fa_has_published;
+		struct macstate mac;         /* network MAC requests (daemon/netmac.h) */
 	} rt;
 
 	bool state_kept;                 /* devices_reload(): carried over from the old table */

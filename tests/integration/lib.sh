@@ -81,6 +81,12 @@ sub_ready() {
 	done
 }
 
+# Extra top-level lines for a test that counts downlinks exactly: no
+# DevStatusReq and no NewChannelReq of the network's own to its devices
+# (application "sim", the simulator's default).
+NO_MAC_DOWNLINK='downlink = { join_cflist = "none"; };'
+NO_MAC_APPS='applications = ( { name = "sim"; status_interval_h = 0; } );'
+
 # write_config FILE UDP_PORT MQTT_PORT DEVICES_FILE [extra top-level lines...]
 # (UDP_EXTRA / MQTT_EXTRA: more settings inside the udp / mqtt groups)
 # The per-gateway rate limit is off unless UDP_EXTRA sets rate_limit_count:

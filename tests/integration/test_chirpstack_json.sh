@@ -19,7 +19,11 @@ MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
 N_DEV=4
 "$SIM" --devices $N_DEV --seed 71 --emit-devices "$T/devices.conf" --quiet || fail "sim --emit-devices"
-write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;"
+# Only the downlinks the test queues: no DevStatusReq, no NewChannelReq of
+# the network's own (left out of what this test counts).
+write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;" \
+	'downlink = { join_cflist = "none"; };' \
+	'applications = ( { name = "sim"; status_interval_h = 0; } );'
 subscribe all 'application/#' 'lorabridge/#' 'gateway/+/state/conn'
 start_bridge "$T/lb.conf"
 

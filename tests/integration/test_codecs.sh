@@ -98,14 +98,18 @@ group ttn 24 1
 group loop 25 1
 group broken 26 1
 { echo "devices = ("; sed '$ s/},$/}/' "$T/entries"; echo ");"; } > "$T/devices.conf"
+# No MAC requests of the network's own (status_interval_h = 0, NO_MAC_DOWNLINK): a
+# MAC-only downlink to a simulator that has exited would hold the queue until
+# its TX_ACK times out.
 write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 50;" \
-	'applications = ( { name = "lpp"; codec = "cayennelpp"; },
-	  { name = "th"; codec = "js"; codec_script = "codecs/ts013.js"; },
-	  { name = "v3"; codec = "js"; codec_script = "codecs/v3.js"; },
-	  { name = "ttn"; codec = "js"; codec_script = "codecs/ttn.js"; },
-	  { name = "loop"; codec = "js"; codec_script = "codecs/loop.js"; },
-	  { name = "broken"; codec = "js"; codec_script = "codecs/broken.js"; },
-	  { name = "gone"; codec = "js"; codec_script = "codecs/gone.js"; } );'
+	'applications = ( { name = "lpp"; codec = "cayennelpp"; status_interval_h = 0; },
+	  { name = "th"; codec = "js"; codec_script = "codecs/ts013.js"; status_interval_h = 0; },
+	  { name = "v3"; codec = "js"; codec_script = "codecs/v3.js"; status_interval_h = 0; },
+	  { name = "ttn"; codec = "js"; codec_script = "codecs/ttn.js"; status_interval_h = 0; },
+	  { name = "loop"; codec = "js"; codec_script = "codecs/loop.js"; status_interval_h = 0; },
+	  { name = "broken"; codec = "js"; codec_script = "codecs/broken.js"; status_interval_h = 0; },
+	  { name = "gone"; codec = "js"; codec_script = "codecs/gone.js"; status_interval_h = 0; } );' \
+	"$NO_MAC_DOWNLINK"
 # --check-config compiles every script, used or not: the broken one and the
 # missing one are refused (the daemon starts anyway, see below).
 if "$LORABRIDGE" --check-config -c "$T/lb.conf" 2> "$T/check.err"; then

@@ -21,7 +21,8 @@ start_broker "$MQTT_PORT"
 sed 's/ sim-\([0-9]*\)$/ abp-\1/' "$T/k51.txt" > "$T/all.keys"
 sed 's/ sim-\([0-9]*\)$/ otaa-\1/' "$T/k52.txt" | grep -v '^#' >> "$T/all.keys"
 "$SIM" --keys "$T/all.keys" --emit-devices "$T/devices.conf" --quiet || fail "sim --emit-devices"
-write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;"
+write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;" \
+	"$NO_MAC_DOWNLINK" "$NO_MAC_APPS"
 "$LORABRIDGE" --check-config -c "$T/lb.conf" || fail "generated config does not validate"
 subscribe all 'application/#' 'lorabridge/#'
 start_bridge "$T/lb.conf"

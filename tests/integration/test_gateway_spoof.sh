@@ -24,7 +24,7 @@ start_broker "$MQTT_PORT"
 # bridge would have (udp.rcvbuf), so a starved CPU does not turn into kernel
 # drops of the real gateway's frames (the kernel cannot tell them apart).
 UDP_EXTRA="keepalive_s = 1; rcvbuf = 4194304;" write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" \
-	"$T/devices.conf" "dedup_window_ms = 0;"
+	"$T/devices.conf" "dedup_window_ms = 0;" "$NO_MAC_DOWNLINK" "$NO_MAC_APPS"
 subscribe all 'application/#' 'lorabridge/#'
 start_bridge "$T/lb.conf"
 GW=aa555a0000000001

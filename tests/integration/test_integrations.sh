@@ -89,8 +89,11 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
 # --- the bridge -----------------------------------------------------------
 "$SIM" --devices 10 --seed 12 --emit-devices "$T/devices.conf" || fail "sim --emit-devices"
 echo '{"status": 200, "delay": 0}' > "$T/web.ctl"
+# No MAC requests of the network's own (status_interval_h = 0, NO_MAC_DOWNLINK):
+# the webhook's events are counted exactly.
 write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 50;" \
-	'applications = ( { name = "sim"; codec = "cayennelpp"; } );' \
+	'applications = ( { name = "sim"; codec = "cayennelpp"; status_interval_h = 0; } );' \
+	"$NO_MAC_DOWNLINK" \
 	"integrations = {
 	http = ( { name = \"web\"; url = \"http://127.0.0.1:$WEB_PORT/hook/{dev_eui}\";
 		   events = [\"up\", \"log\"]; retry_max_ms = 1000; timeout_ms = 8000; },

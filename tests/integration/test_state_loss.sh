@@ -24,7 +24,8 @@ start_broker "$MQTT_PORT"
 "$SIM" --devices 3 --seed 61 --write-keys "$T/k.txt" --quiet || fail "sim --write-keys"
 "$SIM" --keys "$T/k.txt" --emit-devices "$T/devices.conf" --quiet || fail "sim --emit-devices"
 cp "$T/devices.conf" "$T/devices-good.conf"
-write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;"
+write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;" \
+	"$NO_MAC_DOWNLINK" "$NO_MAC_APPS"
 DB=$T/state/lorabridge.db
 read -r DEV0 ADDR0 NWK0 APP0 _ < <(grep -v '^#' "$T/k.txt" | head -n 1)
 CLONE=5a0000ee00000000

@@ -493,7 +493,9 @@ START_TEST(test_print_defaults_text)
 	ck_assert_ptr_nonnull(strstr(buf, "};\nregion = \"EU868\";\nnet_id = \"000000\";\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\trx_delay_s = 1;\n\t# rx2_frequency is not set\n"
 					  "\t# rx2_dr is not set\n\ttx_ack_timeout_ms = 3000;\n"
-					  "\tclass_c_ack_timeout_s = 30;\n\tclass_c_retries = 2;\n};\n"));
+					  "\tclass_c_ack_timeout_s = 30;\n\tclass_c_retries = 2;\n"
+					  "\tsub_band = 2;\n};\nadr = {\n\tinstallation_margin_db = 10;\n"
+					  "\tmax_unanswered = 3;\n\tbackoff_h = 24;\n};\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "fair_access = {\n\tuplink_airtime_ms = 30000;\n"
 					  "\tdownlinks = 10;\n\twindow_hours = 24;\n"
 					  "\taction = \"warn\";\n};\n"));

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_event_schema.c - every field of the `up`, `join`, `ack`, `txack` and
- * `log` events against ChirpStack v4's integration.proto as ChirpStack
+ * test_event_schema.c - every field of the `up`, `join`, `ack`, `txack`,
+ * `status` and `log` events against ChirpStack v4's integration.proto as ChirpStack
  * renders it (pbjson with emit_fields, ChirpStack >= 4.1): the lowerCamelCase
  * name, the JSON type, and presence.
  *
  * The tables below are written from integration.proto (package
  * `integration`, messages DeviceInfo, UplinkEvent, JoinEvent, AckEvent,
- * TxAckEvent, LogEvent). pbjson maps proto3 types to JSON as:
+ * TxAckEvent, StatusEvent, LogEvent). pbjson maps proto3 types to JSON as:
  *   string, enum (by name), bytes (base64), google.protobuf.Timestamp
  *                                  -> JSON string
  *   bool                           -> JSON boolean
@@ -49,6 +49,7 @@ enum kind {
 	K_ENUM,         /* a name out of `names` */
 	K_BOOL,
 	K_NUMBER,       /* uint32 / int32: an integer */
+	K_FLOAT,        /* float: any JSON number */
 	K_MAP,          /* map<string, string>: an object of strings */
 	K_OBJECT,       /* a message (checked by its own table when it has one) */
 	K_ARRAY,
@@ -132,6 +133,18 @@ static const struct field ack_event[] = {
 	{"queueItemId", K_UUID, REQUIRED, NULL, NULL},         /* string = 4 */
 	{"acknowledged", K_BOOL, REQUIRED, NULL, NULL},        /* bool = 5 */
 	{"fCntDown", K_NUMBER, REQUIRED, NULL, NULL},          /* uint32 = 6 */
+	END,
+};
+
+/* message StatusEvent */
+static const struct field status_event[] = {
+	{"deduplicationId", K_UUID, REQUIRED, NULL, NULL},     /* string = 1 */
+	{"time", K_TIME, REQUIRED, NULL, NULL},                /* Timestamp = 2 */
+	{"deviceInfo", K_OBJECT, REQUIRED, NULL, device_info}, /* DeviceInfo = 3 */
+	{"margin", K_NUMBER, REQUIRED, NULL, NULL},            /* int32 = 5 */
+	{"externalPowerSource", K_BOOL, REQUIRED, NULL, NULL}, /* bool = 6 */
+	{"batteryLevelUnavailable", K_BOOL, REQUIRED, NULL, NULL}, /* bool = 7 */
+	{"batteryLevel", K_FLOAT, REQUIRED, NULL, NULL},       /* float = 8 */
 	END,
 };
 
@@ -259,6 +272,9 @@ static bool value_ok(json_object *v, const struct field *f, const char *where, c
 	case K_BOOL: ok = json_object_is_type(v, json_type_boolean); break;
 	case K_NUMBER: ok = json_object_is_type(v, json_type_int) ||
 			    (f->presence == EXTRA && json_object_is_type(v, json_type_double));
+		break;
+	case K_FLOAT: ok = json_object_is_type(v, json_type_int) ||
+			   json_object_is_type(v, json_type_double);
 		break;
 	case K_MAP: ok = json_object_is_type(v, json_type_object) && map_of_strings(v); break;
 	case K_OBJECT: ok = json_object_is_type(v, json_type_object); break;
@@ -423,6 +439,42 @@ START_TEST(test_ack_schema)
 }
 END_TEST
 
+/* DevStatusAns battery 0..255 as ChirpStack's dev_status.rs maps it:
+ * 0 external power, 255 unavailable, else battery / 254 * 100 in f32. */
+START_TEST(test_status_schema)
+{
+	static const struct {
+		uint8_t battery;
+		const char *level;
+		bool external, unavailable;
+	} t[] = {
+		{0, "0", true, false}, {1, "0.39370078", false, false}, {127, "50", false, false},
+		{200, "78.74016", false, false}, {254, "100", false, false}, {255, "0", false, true},
+	};
+	char out[OUT_CAP];
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct ev_status ev = {.dev = &full_dev, .time_us = T_US, .margin = -7,
+				       .battery = t[i].battery};
+		memcpy(ev.dedup_id, dedup_id, 16);
+		ck_assert_int_eq(event_json_status(&ev, out, sizeof(out), &len), LB_OK);
+		check_json(out, status_event, "status");
+		struct json_object *o = json_tokener_parse(out), *v;
+		ck_assert_ptr_nonnull(o);
+		ck_assert(json_object_object_get_ex(o, "batteryLevel", &v));
+		ck_assert_str_eq(json_object_to_json_string(v), t[i].level);
+		ck_assert(json_object_object_get_ex(o, "externalPowerSource", &v));
+		ck_assert(json_object_get_boolean(v) == t[i].external);
+		ck_assert(json_object_object_get_ex(o, "batteryLevelUnavailable", &v));
+		ck_assert(json_object_get_boolean(v) == t[i].unavailable);
+		ck_assert(json_object_object_get_ex(o, "margin", &v));
+		ck_assert_int_eq(json_object_get_int(v), -7);
+		json_object_put(o);
+	}
+}
+END_TEST
+
 START_TEST(test_txack_schema)
 {
 	struct gwmp_txpk pk = {.has_tmst = true, .tmst = 3513348611u, .freq_hz = 868100000,
@@ -550,6 +602,7 @@ static Suite *schema_suite(void)
 	tcase_add_test(tc, test_join_schema);
 	tcase_add_test(tc, test_ack_schema);
 	tcase_add_test(tc, test_txack_schema);
+	tcase_add_test(tc, test_status_schema);
 	tcase_add_test(tc, test_log_schema);
 	tcase_add_test(tc, test_checker_catches);
 	tcase_add_test(tc, test_checker_refuses_events);

@@ -319,6 +319,79 @@ START_TEST(test_status_online_announces_again)
 }
 END_TEST
 
+#define STATUS_A "application/building/device/0102030405060708/event/status"
+
+/* The battery and margin entities come with the device's first status
+ * event, read it (not the up event), have no expire_after, are announced
+ * again with the others and cleared with the device. */
+START_TEST(test_status_entities)
+{
+	char status[PUBLISH_TOPIC_MAX];
+
+	open_world(true, false);
+	ck_assert_int_eq(seen(dev_a(), LPP, 1000), LB_OK);
+	sink_reset();
+	ck_assert_int_eq(hass_status_seen(&w.hass, dev_a()), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 2);
+	struct json_object *c = config_of(CFG_A "status-battery/config");
+	ck_assert_str_eq(str_at(c, "state_topic"), STATUS_A);
+	ck_assert_str_eq(str_at(c, "device_class"), "battery");
+	ck_assert_str_eq(str_at(c, "unit_of_measurement"), "%");
+	ck_assert_str_eq(str_at(c, "state_class"), "measurement");
+	ck_assert_str_eq(str_at(c, "unique_id"), "lorabridge_0102030405060708_status-battery");
+	ck_assert_ptr_nonnull(strstr(str_at(c, "value_template"), "value_json.batteryLevel"));
+	ck_assert_ptr_nonnull(strstr(str_at(c, "value_template"), "batteryLevelUnavailable"));
+	ck_assert_ptr_null(str_at(c, "entity_category"));
+	ck_assert_ptr_null(str_at(c, "expire_after"));
+	json_object_put(c);
+	c = config_of(CFG_A "status-margin/config");
+	ck_assert_str_eq(str_at(c, "state_topic"), STATUS_A);
+	ck_assert_str_eq(str_at(c, "entity_category"), "diagnostic");
+	ck_assert_str_eq(str_at(c, "unit_of_measurement"), "dB");
+	ck_assert_ptr_nonnull(strstr(str_at(c, "value_template"), "value_json.margin"));
+	json_object_put(c);
+
+	/* once; a measured interval re-announces the fields only */
+	sink_reset();
+	ck_assert_int_eq(hass_status_seen(&w.hass, dev_a()), LB_OK);
+	ck_assert_int_eq(seen(dev_a(), LPP, 61000), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 2);
+	ck_assert_uint_eq(count_topic(CFG_A "status-"), 0);
+
+	/* Home Assistant online: every entity, status ones included */
+	sink_reset();
+	ck_assert_int_eq(hass_status_topic(&w.hass, status, sizeof(status)), LB_OK);
+	ck_assert(hass_on_message(&w.hass, &w.devices, status, "online", 6));
+	ck_assert_uint_eq(w.sink.n, 3 + 2 + 2);
+	c = config_of(CFG_A "status-battery/config");
+	ck_assert_ptr_null(str_at(c, "expire_after"));
+	json_object_put(c);
+
+	/* a device whose status comes before any up event gets only those */
+	sink_reset();
+	ck_assert_int_eq(hass_status_seen(&w.hass, devices_find_eui(&w.devices, EUI_B)), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 2);
+	ck_assert_uint_eq(count_topic("homeassistant/sensor/1112131415161718/status-"), 2);
+
+	/* removed: cleared with its diagnostics and fields */
+	sink_reset();
+	reload_only_b();
+	ck_assert_int_eq(hass_sync(&w.hass, &w.devices), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 3 + 2 + 2);
+	const struct rec_msg *m = last_on(CFG_A "status-battery/config");
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(m->len, 0);
+	ck_assert_ptr_nonnull(last_on(CFG_A "status-margin/config"));
+	teardown();
+
+	/* without discovery (fields only): nothing */
+	open_world(false, true);
+	ck_assert_int_eq(hass_status_seen(&w.hass, dev_a()), LB_OK);
+	ck_assert_uint_eq(w.sink.n, 0);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_removal_clears)
 {
 	open_world(true, true);
@@ -715,6 +788,7 @@ static Suite *hass_suite(void)
 	tcase_add_test(tc, test_announce_once);
 	tcase_add_test(tc, test_expire_after_follows_interval);
 	tcase_add_test(tc, test_status_online_announces_again);
+	tcase_add_test(tc, test_status_entities);
 	tcase_add_test(tc, test_removal_clears);
 	tcase_add_test(tc, test_rename_and_application_change);
 	tcase_add_test(tc, test_field_topics);

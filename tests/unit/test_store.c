@@ -1175,6 +1175,7 @@ START_TEST(test_migrate_from_v1)
 	/* Back to what version 1 wrote: no tables of later versions. */
 	raw_exec(dir, "DROP TABLE gateway_online");
 	raw_exec(dir, "DROP TABLE outbox");
+	raw_exec(dir, "DROP TABLE mac_state");
 	raw_exec(dir, "ALTER TABLE downlink DROP COLUMN expires_at");
 	raw_exec(dir, "PRAGMA user_version = 1");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
@@ -1199,6 +1200,7 @@ START_TEST(test_migrate_from_v3)
 	new_dir(dir, sizeof(dir), NULL);
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	store_close(&s);
+	raw_exec(dir, "DROP TABLE mac_state");
 	raw_exec(dir, "ALTER TABLE downlink DROP COLUMN expires_at");
 	raw_exec(dir, "INSERT INTO downlink (id, dev_eui, seq, fport, confirmed, data, state,"
 		      " fcnt_down, created_at) VALUES ('q1', 1, 1, 5, 0, x'6b657074', 0, NULL, 1)");
@@ -1210,6 +1212,71 @@ START_TEST(test_migrate_from_v3)
 	ck_assert_mem_eq(got.data, "kept", 4);
 	ck_assert(!got.has_expires_at);
 	ck_assert_int_eq(store_downlink_push(&s, &d, NULL), LB_ERR_DUPLICATE);
+	store_close(&s);
+}
+END_TEST
+
+static struct store_mac mk_mac(uint64_t eui)
+{
+	struct store_mac m = {.dev_eui = eui, .session_at = 1700000000, .dr = 5, .tx_power = 2,
+			      .nb_trans = 1, .ch_mask = {0x00ff, 0, 0, 0, 0x0002},
+			      .unanswered = 3, .backoff_until = 1700003600, .has_status = true,
+			      .status_at = 1700000100, .battery = 127, .margin = -5,
+			      .rx_done = 0x103};
+	return m;
+}
+
+static int count_mac(void *arg, const struct store_mac *row)
+{
+	(void)row;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Schema v4 -> v5 adds mac_state; a row is staged, read back as written
+ * (ch_mask words little-endian), survives a reopen, is purged with its
+ * device; out-of-range fields are refused. */
+START_TEST(test_mac_state)
+{
+	char dir[512];
+	struct store s;
+	struct store_mac m = mk_mac(EUI_A), got;
+	int n = 0;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	store_close(&s);
+	raw_exec(dir, "DROP TABLE mac_state");
+	raw_exec(dir, "PRAGMA user_version = 4");
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), 5);
+	ck_assert_int_eq(store_mac_get(&s, EUI_A, &got), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_mac_put(&s, &m), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	store_close(&s);
+	ck_assert_int_eq(raw_int(dir, "SELECT hex(ch_mask) = 'FF000000000000000200' FROM mac_state"),
+			 1);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_mac_get(&s, EUI_A, &got), LB_OK);
+	ck_assert_uint_eq(got.dr, 5);
+	ck_assert_uint_eq(got.tx_power, 2);
+	ck_assert_uint_eq(got.ch_mask[0], 0x00ff);
+	ck_assert_uint_eq(got.ch_mask[4], 0x0002);
+	ck_assert_uint_eq(got.unanswered, 3);
+	ck_assert_int_eq(got.backoff_until, 1700003600);
+	ck_assert(got.has_status);
+	ck_assert_uint_eq(got.battery, 127);
+	ck_assert_int_eq(got.margin, -5);
+	ck_assert_uint_eq(got.rx_done, 0x103);
+	ck_assert_int_eq(store_mac_load(&s, count_mac, &n), LB_OK);
+	ck_assert_int_eq(n, 1);
+	m.nb_trans = 0;
+	ck_assert_int_eq(store_mac_put(&s, &m), LB_ERR_RANGE);
+	m.nb_trans = 1;
+	m.margin = 32;
+	ck_assert_int_eq(store_mac_put(&s, &m), LB_ERR_RANGE);
+	ck_assert_int_eq(store_purge(&s, EUI_A), LB_OK);
+	ck_assert_int_eq(store_mac_get(&s, EUI_A, &got), LB_ERR_NOT_FOUND);
 	store_close(&s);
 }
 END_TEST
@@ -1795,6 +1862,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_corrupt_pages);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_migrate_from_v3);
+	tcase_add_test(tc, test_mac_state);
 	tcase_add_test(tc, test_migrate_from_v1);
 	tcase_add_test(tc, test_gateway_online);
 	tcase_add_test(tc, test_purge);

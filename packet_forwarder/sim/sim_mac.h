@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_mac.h - a simulated end-device's MAC layer: what it does with the MAC
+ * commands of the downlinks it receives and what it answers in its next
+ * uplinks (pure: no I/O, no clock, no logging, no globals).
+ *
+ * Reference: LoRaWAN L2 1.0.4 specification (TS001-1.0.4) §5 (MAC
+ * commands), §4.3.1.1 (ADR bit); RP002-1.0.4 "LinkAdrReq command" and "TX
+ * power table" of each region.
+ *
+ *   LinkADRReq (§5.3)     a block of contiguous LinkADRReq commands: the
+ *                         channel masks applied in order, DR, TXPower and
+ *                         NbTrans from the last (15 = keep, 1.0.4); all or
+ *                         nothing: a DR that is no uplink DR of the region,
+ *                         a TXPower beyond its table or a mask that enables
+ *                         no defined channel refuses the whole block. One
+ *                         LinkADRAns per LinkADRReq (1.0.4), each with the
+ *                         block's three status bits. --ignore-adr: neither
+ *                         applied nor answered.
+ *   DevStatusReq (§5.5)   DevStatusAns: the battery (--battery, 0..255) and
+ *                         the demodulation margin of the downlink that asked
+ *                         (the device's SNR less the SF's floor), 6-bit signed.
+ *   RXParamSetupReq (§5.4), RXTimingSetupReq (§5.7)
+ *                         applied when valid; the answer is repeated in
+ *                         every uplink until the device receives a downlink
+ *                         ("sticky").
+ *   NewChannelReq (§5.6)  channel 3..15 (not a default one): frequency in
+ *                         the band (or 0: channel off), MinDR <= MaxDR, MaxDR
+ *                         an uplink DR. Grid regions (US915, AU915) refuse it.
+ *   others                ignored.
+ *
+ * Answers wait in the device for its next uplink's FOpts (15 bytes, whole
+ * commands; sticky ones first); what does not fit waits for the following
+ * uplink.
+ *
+ * The link: a device has an SNR at TX power index 0 (--snr-spread gives
+ * each its own, else the radio model's); each TXPower index lowers what the
+ * gateway hears by ADR_TX_POWER_STEP_DB (2 dB).
+ *
+ * Ownership: plain data owned by the caller.
+ */
+#ifndef LB_SIM_MAC_H
+#define LB_SIM_MAC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lorawan/region.h"
+
+#define SIM_MAC_ANS_MAX 15             /* FOpts (TS001-1.0.4 §4.3.1.6) */
+#define SIM_MAC_QUEUE_MAX 48
+#define SIM_MAC_CHANNELS 16            /* EU868-like regions: channels 0..15 */
+#define SIM_MAC_MASK_WORDS REGION_CHMASK_WORDS
+#define SIM_MAC_DEFAULT_BATTERY 200    /* 78.7 % */
+#define SIM_MAC_KEEP 15                /* LinkADRReq DR / TXPower "keep" (1.0.4) */
+
+struct sim_rx_params;
+
+/* Settings of the run (lorabridge-sim options). */
+struct sim_mac_conf {
+	const struct region *region;
+	bool adr;                      /* --adr: the ADR bit in every uplink */
+	bool ignore_adr;               /* --ignore-adr: LinkADRReq is dropped */
+	uint8_t battery;               /* --battery */
+};
+
+struct sim_mac_counters {
+	uint32_t link_adr_applied, link_adr_refused, link_adr_ignored;
+	uint32_t dev_status, rx_param, rx_timing, new_channel;
+};
+
+struct sim_mac_dev {
+	uint8_t dr;                    /* uplink DR */
+	uint8_t tx_power;              /* TXPower index, 0 = max EIRP */
+	uint8_t nb_trans;              /* taken from LinkADRReq, 1 */
+	uint16_t ch_mask[SIM_MAC_MASK_WORDS];
+	uint32_t chan_hz[SIM_MAC_CHANNELS];   /* 0 = not defined (EU868-like) */
+	float snr_db;                  /* at TX power index 0 */
+	bool has_snr;                  /* else the radio model's */
+	uint8_t sticky[SIM_MAC_ANS_MAX];      /* RXParamSetupAns, RXTimingSetupAns */
+	size_t sticky_len;
+	uint8_t queue[SIM_MAC_QUEUE_MAX];     /* other answers, for the next uplinks */
+	size_t queue_len;
+	size_t queue_sent;             /* bytes of queue in the last FOpts built */
+	struct sim_mac_counters n;
+};
+
+/* A fresh session: DR of the uplink SF (sf 7..12 at BW125), TX power 0,
+ * NbTrans 1, the region's default channels on (grid regions: every
+ * channel), no answers waiting. Errors: LB_ERR_INVAL (NULL, no region),
+ * LB_ERR_NOT_FOUND (sf has no uplink DR). snr is kept. */
+int sim_mac_reset(struct sim_mac_dev *m, const struct region *r, uint8_t sf);
+
+/* --snr-spread MIN:MAX: device idx of n gets MIN + (MAX - MIN) idx / (n - 1). */
+void sim_mac_set_snr(struct sim_mac_dev *m, float min_db, float max_db, size_t idx, size_t n);
+
+/*
+ * The device received a downlink carrying MAC commands cmds (FOpts, or the
+ * FPort-0 payload; may be empty): sticky answers stop, the commands are
+ * applied and answered as above; rx is the device's receive settings
+ * (updated by RXParamSetupReq/RXTimingSetupReq); dl_sf the SF of the
+ * downlink (DevStatusAns margin). LB_OK, or LB_ERR_MALFORMED when the
+ * commands do not parse (what parsed before is applied).
+ */
+int sim_mac_on_downlink(struct sim_mac_dev *m, const struct sim_mac_conf *c,
+			struct sim_rx_params *rx, const uint8_t *cmds, size_t len, uint8_t dl_sf);
+
+/* The answers for the next uplink's FOpts (at most SIM_MAC_ANS_MAX bytes
+ * into out). sim_mac_uplink_sent() once it went on air. */
+size_t sim_mac_fopts(struct sim_mac_dev *m, uint8_t out[SIM_MAC_ANS_MAX]);
+void sim_mac_uplink_sent(struct sim_mac_dev *m);
+
+/* The SF of the device's DR (LoRa BW125), 0 if none. */
+uint8_t sim_mac_sf(const struct sim_mac_dev *m, const struct region *r);
+
+/* The uplink frequency of counter fcnt: the enabled channels in turn
+ * (by dev_idx + fcnt); 0 in grid regions (the radio model chooses). */
+uint32_t sim_mac_freq_hz(const struct sim_mac_dev *m, const struct region *r, size_t dev_idx,
+			 uint32_t fcnt);
+
+/* How far below full power the device transmits: 2 dB per TXPower index
+ * (RP002-1.0.4 TX power tables). */
+float sim_mac_power_less_db(const struct sim_mac_dev *m);
+
+#endif

@@ -1,0 +1,692 @@
+/* SPDX-License-Identifier: MIT */
+/* netmac.c - the network's MAC requests and their answers. See netmac.h. */
+#include "daemon/netmac.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "config/config_cflist.h"
+#include "events/event_json.h"
+#include "daemon/publish.h"
+#include "io/loop.h"
+#include "lorawan/maccmd.h"
+#include "mac/adr.h"
+
+#define TAG "netmac"
+#define S_PER_H 3600
+#define US_PER_S 1000000
+#define MAC_PARSE_MAX 64              /* commands read from one uplink */
+#define STATUS_EVENT_MAX 2048
+#define STATE_JSON_MAX 256
+#define NEW_CHANNEL_MIN_DR 0          /* EU868 DR0..DR5 on the extra channels */
+#define NEW_CHANNEL_MAX_DR 5
+#define DEFAULT_RX_DELAY_S 1          /* RECEIVE_DELAY1, RP002-1.0.4 §2.3 */
+
+static int64_t wall_s(void)
+{
+	return loop_wall_us() / US_PER_S;
+}
+
+static uint32_t dev_index(const struct netmac *m, const struct lb_device *dev)
+{
+	return (uint32_t)(dev - m->c.devices->dev);
+}
+
+/* ------------------------------------------------------- durability */
+
+static void row_of(const struct lb_device *dev, struct store_mac *r)
+{
+	const struct macstate *s = &dev->rt.mac;
+
+	memset(r, 0, sizeof(*r));
+	r->dev_eui = dev->dev_eui;
+	r->session_at = s->session_at;
+	r->dr = s->dr;
+	r->tx_power = s->tx_power;
+	r->nb_trans = s->nb_trans ? s->nb_trans : 1;
+	if (s->ch_mask_set)
+		memcpy(r->ch_mask, s->ch_mask, sizeof(r->ch_mask));
+	r->unanswered = s->track[MACSTATE_LINK_ADR].tries;
+	r->backoff_until = s->track[MACSTATE_LINK_ADR].backoff_until;
+	r->has_status = s->has_status;
+	r->status_at = s->status_at;
+	r->battery = s->battery;
+	r->margin = s->margin;
+	r->rx_done = s->rx_done;
+}
+
+static void apply_row(struct lb_device *dev, const struct store_mac *r)
+{
+	struct macstate *s = &dev->rt.mac;
+
+	memset(s, 0, sizeof(*s));
+	s->known = true;
+	s->session_at = r->session_at;
+	s->dr = r->dr;
+	s->tx_power = r->tx_power;
+	s->nb_trans = r->nb_trans;
+	memcpy(s->ch_mask, r->ch_mask, sizeof(s->ch_mask));
+	for (size_t i = 0; i < MACSTATE_CHMASK_WORDS; i++)
+		s->ch_mask_set |= r->ch_mask[i] != 0;
+	s->track[MACSTATE_LINK_ADR].tries = r->unanswered;
+	s->track[MACSTATE_LINK_ADR].backoff_until = r->backoff_until;
+	s->has_status = r->has_status;
+	s->status_at = r->status_at;
+	s->battery = r->battery;
+	s->margin = r->margin;
+	s->rx_done = r->rx_done;
+}
+
+static void touch(struct netmac *m, struct lb_device *dev)
+{
+	struct store_mac r;
+
+	if (dirtyset_add(&m->dirty, dev_index(m, dev), loop_now_ms()) == LB_OK)
+		return;
+	row_of(dev, &r);
+	(void)store_mac_put(m->c.store, &r);   /* no room to list it: staged now */
+}
+
+void netmac_forget(struct netmac *m)
+{
+	dirtyset_clear(&m->dirty);
+}
+
+void netmac_touch(struct netmac *m, struct lb_device *dev)
+{
+	touch(m, dev);
+}
+
+static int64_t due_ms(void *arg)
+{
+	struct netmac *m = arg;
+	return dirtyset_count(&m->dirty) ? m->dirty.since_ms + m->commit_ms : -1;
+}
+
+static int stage_all(void *arg)
+{
+	struct netmac *m = arg;
+	struct store_mac r;
+
+	while (dirtyset_count(&m->dirty) > 0) {
+		uint32_t i = dirtyset_last(&m->dirty);
+		if (i < m->c.devices->n) {
+			row_of(&m->c.devices->dev[i], &r);
+			int rc = store_mac_put(m->c.store, &r);
+			if (rc == LB_ERR_IO || rc == LB_ERR_NOMEM || rc == LB_ERR_FULL)
+				return rc;   /* stays listed: the batch waits for it */
+			if (rc != LB_OK)
+				log_error(TAG, "device %s: MAC state not stageable (%s)",
+					  m->c.devices->dev[i].name, lb_strerror(rc));
+		}
+		dirtyset_pop(&m->dirty);
+	}
+	return LB_OK;
+}
+
+int netmac_init(struct netmac *m, const struct netmac_ctx *c, const struct netmac_opts *o,
+		int commit_ms)
+{
+	memset(m, 0, sizeof(*m));
+	m->c = *c;
+	m->o = *o;
+	if (m->o.max_unanswered < 1)
+		m->o.max_unanswered = 1;
+	m->commit_ms = commit_ms;
+	return durable_add(c->durable, stage_all, due_ms, m);
+}
+
+void netmac_free(struct netmac *m)
+{
+	dirtyset_free(&m->dirty);
+}
+
+int netmac_restore_device(struct netmac *m, struct lb_device *dev)
+{
+	struct store_mac row;
+	int rc = store_mac_get(m->c.store, dev->dev_eui, &row);
+
+	if (rc == LB_ERR_NOT_FOUND)
+		return LB_OK;
+	if (rc != LB_OK) {
+		log_error(TAG, "device %s: MAC state unreadable: %s", dev->name, lb_strerror(rc));
+		return rc;
+	}
+	apply_row(dev, &row);
+	return LB_OK;
+}
+
+void netmac_cflist_channels(const struct region *r, const char *join_cflist,
+			    struct netmac_opts *o)
+{
+	/* The join-accept's "auto" list (daemon/otaa.c): Semtech's reference
+	 * EU868 gateway channels. */
+	static const uint32_t eu868_auto[] = {867100000, 867300000, 867500000, 867700000,
+					      867900000};
+	uint32_t f[CONFIG_CFLIST_MAX];
+	int n = 0;
+
+	o->n_channels = 0;
+	if (!r || !join_cflist || r->cflist_capable != REGION_CFLIST_FREQ ||
+	    strcmp(join_cflist, "none") == 0)
+		return;
+	if (strcmp(join_cflist, "auto") == 0) {
+		if (strcmp(r->name, "EU868") != 0)
+			return;
+		memcpy(f, eu868_auto, sizeof(eu868_auto));
+		n = CONFIG_CFLIST_MAX;
+	} else {
+		n = config_cflist_parse(join_cflist, f, CONFIG_CFLIST_MAX);
+	}
+	for (int i = 0; i < n && i < MACSTATE_MAX_NEW_CHANNELS; i++)
+		o->channels[o->n_channels++] = f[i];
+}
+
+/* ------------------------------------------------------- the session */
+
+/* A state that belongs to an older session (the device joined again, or
+ * nothing is known): the join reset the device's MAC settings
+ * (TS001-1.0.4 §6.2.6), so ADR and the receive settings start afresh; the
+ * last status stays. */
+static void ensure_session(struct netmac *m, struct lb_device *dev)
+{
+	struct macstate *s = &dev->rt.mac;
+
+	if (s->known && s->session_at == dev->rt.joined_at)
+		return;
+	bool had = s->has_status;
+	int64_t at = s->status_at;
+	uint8_t battery = s->battery;
+	int8_t margin = s->margin;
+	memset(s, 0, sizeof(*s));
+	s->known = true;
+	s->session_at = dev->rt.joined_at;
+	s->nb_trans = 1;
+	s->dr = dev->rt.last_dr > 0 ? (uint8_t)dev->rt.last_dr : 0;
+	s->has_status = had;
+	s->status_at = at;
+	s->battery = battery;
+	s->margin = margin;
+	touch(m, dev);
+}
+
+static bool backed_off(const struct macstate *s, enum macstate_req k, int64_t now)
+{
+	return s->track[k].backoff_until > now;
+}
+
+static const char *const req_names[MACSTATE__N] = {
+	[MACSTATE_LINK_ADR] = "LinkADRReq", [MACSTATE_DEV_STATUS] = "DevStatusReq",
+	[MACSTATE_RX_PARAM] = "RXParamSetupReq", [MACSTATE_RX_TIMING] = "RXTimingSetupReq",
+	[MACSTATE_NEW_CHANNEL] = "NewChannelReq",
+};
+
+/* A request sent and not (positively) answered: try again, or back off. */
+static void unanswered(struct netmac *m, struct lb_device *dev, enum macstate_req k)
+{
+	struct macstate_track *t = &dev->rt.mac.track[k];
+
+	t->outstanding = false;
+	if (t->tries < m->o.max_unanswered)
+		return;
+	t->tries = 0;
+	t->backoff_until = wall_s() + (int64_t)m->o.backoff_h * S_PER_H;
+	m->stats.backoffs++;
+	log_warn(TAG, "device %s: %d %s left unanswered: none sent for %d h", dev->name,
+		 m->o.max_unanswered, req_names[k], m->o.backoff_h);
+	char why[128];
+	snprintf(why, sizeof(why), "%d %s left unanswered: none sent for %d h",
+		 m->o.max_unanswered, req_names[k], m->o.backoff_h);
+	devevent_log(m->c.ev, dev, "WARNING", "MAC_UNANSWERED", why, 0);
+	touch(m, dev);
+}
+
+static void answered(struct netmac *m, struct lb_device *dev, enum macstate_req k)
+{
+	struct macstate_track *t = &dev->rt.mac.track[k];
+
+	t->tries = 0;
+	t->outstanding = false;
+	t->backoff_until = 0;
+	m->stats.answered[k]++;
+	touch(m, dev);
+}
+
+/* ------------------------------------------------------- answers */
+
+static void status_event(struct netmac *m, struct lb_device *dev,
+			 const struct maccmd_dev_status_ans *a, const struct lb_rx *rx,
+			 const uint8_t dedup_id[16])
+{
+	struct ev_device d;
+	char json[STATUS_EVENT_MAX];
+	size_t len;
+
+	devevent_fill(&d, m->c.ev, dev);
+	struct ev_status ev = {.dev = &d, .margin = a->margin, .battery = a->battery,
+			       .time_us = rx->rxpk.has_time ? rx->rxpk.time_us : rx->received_us};
+	memcpy(ev.dedup_id, dedup_id, sizeof(ev.dedup_id));
+	int rc = event_json_status(&ev, json, sizeof(json), &len);
+	if (devevent_publish(m->c.ev, dev, "status", rc, json, len) != LB_OK)
+		return;
+	m->stats.status_events++;
+	if (m->c.hass)
+		(void)hass_status_seen(m->c.hass, dev);   /* failures logged, retried */
+}
+
+static void on_dev_status(struct netmac *m, struct lb_device *dev,
+			  const struct maccmd_dev_status_ans *a, const struct lb_rx *rx,
+			  const uint8_t dedup_id[16])
+{
+	struct macstate *s = &dev->rt.mac;
+
+	s->has_status = true;
+	s->status_at = wall_s();
+	s->battery = a->battery;
+	s->margin = a->margin;
+	answered(m, dev, MACSTATE_DEV_STATUS);
+	status_event(m, dev, a, rx, dedup_id);
+}
+
+/* RXParamSetupAns, all three bits: the device now uses what was asked. */
+static void on_rx_param(struct netmac *m, struct lb_device *dev,
+			const struct maccmd_rx_param_setup_ans *a)
+{
+	struct macstate *s = &dev->rt.mac;
+	uint32_t freq;
+	uint8_t dr;
+
+	if (s->track[MACSTATE_RX_PARAM].tries == 0)
+		return;   /* repeated (sticky) or not asked: already handled */
+	if (!a->rx1_dr_offset_ack || !a->rx2_data_rate_ack || !a->channel_ack) {
+		m->stats.refused[MACSTATE_RX_PARAM]++;
+		unanswered(m, dev, MACSTATE_RX_PARAM);
+		return;
+	}
+	if (region_rx2(m->c.region, &freq, &dr) != LB_OK)
+		return;
+	dev->rt.rx1_dr_offset = m->o.rx1_dr_offset;
+	dev->rt.rx2_freq = m->o.rx2_freq ? m->o.rx2_freq : freq;
+	dev->rt.rx2_dr = m->o.has_rx2_dr ? m->o.rx2_dr : dr;
+	s->rx_done |= MACSTATE_RX_PARAM_DONE;
+	(void)sessions_touch(m->c.sessions, dev);
+	answered(m, dev, MACSTATE_RX_PARAM);
+}
+
+static void on_rx_timing(struct netmac *m, struct lb_device *dev)
+{
+	if (dev->rt.mac.track[MACSTATE_RX_TIMING].tries == 0)
+		return;
+	dev->rt.rx_delay_s = m->o.rx_delay_s;
+	dev->rt.mac.rx_done |= MACSTATE_RX_TIMING_DONE;
+	(void)sessions_touch(m->c.sessions, dev);
+	answered(m, dev, MACSTATE_RX_TIMING);
+}
+
+/* The k-th NewChannelAns answers the k-th NewChannelReq (TS001-1.0.4 §5.6). */
+static void on_new_channel(struct lb_device *dev, size_t k, const struct maccmd_new_channel_ans *a,
+			   bool *all_ok)
+{
+	struct macstate *s = &dev->rt.mac;
+
+	if (k >= s->n_ask_channels)
+		return;
+	if (a->channel_frequency_ok && a->data_rate_range_ok)
+		s->rx_done |= MACSTATE_CHANNEL_DONE(s->ask_channels[k]);
+	else
+		*all_ok = false;
+}
+
+/* LinkADRAns, one per LinkADRReq of the block (1.0.4) or one for the
+ * block (earlier devices): accepted only when every bit of every answer is
+ * set (TS001-1.0.4 §5.3.1). */
+static void on_link_adr(struct netmac *m, struct lb_device *dev, bool ok)
+{
+	struct macstate *s = &dev->rt.mac;
+
+	if (s->track[MACSTATE_LINK_ADR].tries == 0)
+		return;
+	if (!ok) {
+		m->stats.refused[MACSTATE_LINK_ADR]++;
+		LB_LOG_RL(LOG_LVL_INFO, TAG, "device %s: LinkADRReq DR%u power %u refused",
+			  dev->name, s->ask_dr, s->ask_tx_power);
+		unanswered(m, dev, MACSTATE_LINK_ADR);
+		return;
+	}
+	s->dr = s->ask_dr;
+	s->tx_power = s->ask_tx_power;
+	s->nb_trans = s->ask_nb_trans;
+	memcpy(s->ch_mask, s->ask_mask, sizeof(s->ch_mask));
+	s->ch_mask_set = true;
+	answered(m, dev, MACSTATE_LINK_ADR);
+}
+
+static void add_history(struct lb_device *dev, const struct lb_rx *rx, size_t n_rx)
+{
+	bool any = false;
+	float best = 0;
+
+	for (size_t i = 0; i < n_rx; i++) {
+		const struct gwmp_rxpk *pk = &rx[i].rxpk;
+		if (pk->modu != GWMP_MOD_LORA || !pk->has_lsnr)
+			continue;
+		if (!any || pk->lsnr > best)
+			best = (float)pk->lsnr;
+		any = true;
+	}
+	if (any)
+		adr_history_add(&dev->rt.mac.hist, best, dev->rt.mac.tx_power);
+}
+
+/* The retained state/mac message, when what it says changed. */
+static void publish_state(struct netmac *m, struct lb_device *dev)
+{
+	struct macstate *s = &dev->rt.mac;
+	struct ev_mac_state st = {
+		.dr = dev->rt.last_dr, .tx_power = s->tx_power,
+		.nb_trans = s->nb_trans ? s->nb_trans : 1, .adr = s->adr_bit,
+		.network_adr = dev->adr,
+		.adr_backoff = backed_off(s, MACSTATE_LINK_ADR, wall_s()),
+	};
+	uint32_t key = (uint32_t)(st.dr + 1) | (uint32_t)st.tx_power << 8 |
+		       (uint32_t)st.nb_trans << 16 | (uint32_t)st.adr << 24 |
+		       (uint32_t)st.network_adr << 25 | (uint32_t)st.adr_backoff << 26;
+	char json[STATE_JSON_MAX];
+	size_t len;
+
+	if (s->has_published && s->published == key)
+		return;
+	int rc = event_json_mac_state(&st, json, sizeof(json), &len);
+	if (rc == LB_OK)
+		rc = publish_device_state(m->c.ev->pub, dev->application, dev->dev_eui, "mac", json,
+					  len);
+	if (rc != LB_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, TAG, "device %s: state/mac not published: %s", dev->name,
+			  lb_strerror(rc));
+		return;
+	}
+	s->has_published = true;
+	s->published = key;
+}
+
+bool netmac_handles(uint8_t cid)
+{
+	return cid == MACCMD_LINK_ADR || cid == MACCMD_DEV_STATUS || cid == MACCMD_RX_PARAM_SETUP ||
+	       cid == MACCMD_RX_TIMING_SETUP || cid == MACCMD_NEW_CHANNEL;
+}
+
+bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_frame *f,
+		   const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx,
+		   const uint8_t dedup_id[16])
+{
+	struct maccmd cmds[MAC_PARSE_MAX];
+	size_t n = 0, n_channel = 0;
+	bool want = f->u.data.adr_ack_req, adr_seen = false, adr_ok = true, ch_ok = true;
+	unsigned seen = 0;
+
+	ensure_session(m, dev);
+	dev->rt.mac.adr_bit = f->u.data.adr;
+	if (mac && mac_len)
+		(void)maccmd_parse(mac, mac_len, LW_DIR_UP, cmds, MAC_PARSE_MAX, &n); /* partial ok */
+	for (size_t i = 0; i < n; i++) {
+		switch (cmds[i].cid) {
+		case MACCMD_LINK_ADR:
+			adr_seen = true;
+			adr_ok = adr_ok && cmds[i].u.link_adr_ans.power_ack &&
+				 cmds[i].u.link_adr_ans.data_rate_ack &&
+				 cmds[i].u.link_adr_ans.channel_mask_ack;
+			break;
+		case MACCMD_DEV_STATUS:
+			seen |= 1u << MACSTATE_DEV_STATUS;
+			on_dev_status(m, dev, &cmds[i].u.dev_status_ans, &rx[0], dedup_id);
+			break;
+		case MACCMD_RX_PARAM_SETUP:
+			want = true;   /* repeated until a downlink (TS001-1.0.4 §5.4) */
+			seen |= 1u << MACSTATE_RX_PARAM;
+			on_rx_param(m, dev, &cmds[i].u.rx_param_setup_ans);
+			break;
+		case MACCMD_RX_TIMING_SETUP:
+			want = true;   /* repeated until a downlink (TS001-1.0.4 §5.7) */
+			seen |= 1u << MACSTATE_RX_TIMING;
+			on_rx_timing(m, dev);
+			break;
+		case MACCMD_NEW_CHANNEL:
+			seen |= 1u << MACSTATE_NEW_CHANNEL;
+			on_new_channel(dev, n_channel++, &cmds[i].u.new_channel_ans, &ch_ok);
+			break;
+		default:
+			break;
+		}
+	}
+	if (adr_seen) {
+		seen |= 1u << MACSTATE_LINK_ADR;
+		on_link_adr(m, dev, adr_ok);
+	}
+	if (n_channel && dev->rt.mac.track[MACSTATE_NEW_CHANNEL].tries) {
+		if (ch_ok) {
+			answered(m, dev, MACSTATE_NEW_CHANNEL);
+		} else {
+			m->stats.refused[MACSTATE_NEW_CHANNEL]++;
+			unanswered(m, dev, MACSTATE_NEW_CHANNEL);
+		}
+	}
+	for (int k = 0; k < MACSTATE__N; k++) {
+		if (dev->rt.mac.track[k].outstanding && !(seen & 1u << k))
+			unanswered(m, dev, (enum macstate_req)k);
+	}
+	/* After the answers: an uplink that carries LinkADRAns was sent with
+	 * what it accepted (the device applies it on reception, §5.3.1). */
+	add_history(dev, rx, n_rx);
+	publish_state(m, dev);
+	return want;
+}
+
+/* ------------------------------------------------------- requests */
+
+/* Extra channels (3..7) the device has: from its join-accept's CFList
+ * (OTAA), or confirmed by NewChannelAns (ABP). Bit i = channel i. */
+static uint8_t extra_channels(const struct netmac *m, const struct lb_device *dev)
+{
+	uint8_t bits = 0;
+
+	for (size_t i = 0; i < m->o.n_channels; i++) {
+		unsigned ch = MACSTATE_FIRST_EXTRA_CHANNEL + (unsigned)i;
+		if (dev->activation == LB_ACT_OTAA ||
+		    (dev->rt.mac.rx_done & MACSTATE_CHANNEL_DONE(ch)))
+			bits |= (uint8_t)(1u << ch);
+	}
+	return bits;
+}
+
+static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, uint8_t *out,
+			  size_t cap)
+{
+	struct macstate *s = &dev->rt.mac;
+	uint16_t mask[MACSTATE_CHMASK_WORDS];
+	struct adr_out a;
+	size_t len = 0;
+
+	if (!dev->adr || !s->adr_bit || dev->rt.last_dr < 0 ||
+	    backed_off(s, MACSTATE_LINK_ADR, now))
+		return 0;
+	struct adr_in in = {.region = m->c.region, .hist = &s->hist,
+			    .dr = (uint8_t)dev->rt.last_dr, .tx_power = s->tx_power,
+			    .nb_trans = s->nb_trans, .margin_db = m->o.margin_db};
+	if (adr_decide(&in, &a) != LB_OK ||
+	    macstate_plan_mask(m->c.region, m->o.sub_band, extra_channels(m, dev), mask) != LB_OK)
+		return 0;
+	bool same_mask = s->ch_mask_set && memcmp(mask, s->ch_mask, sizeof(mask)) == 0;
+	if (a.dr == in.dr && a.tx_power == s->tx_power && a.nb_trans == s->nb_trans && same_mask)
+		return 0;
+	if (macstate_link_adr_req(m->c.region, a.dr, a.tx_power, a.nb_trans, mask, out, cap,
+				  &len) != LB_OK)
+		return 0;
+	s->ask_dr = a.dr;
+	s->ask_tx_power = a.tx_power;
+	s->ask_nb_trans = a.nb_trans;
+	memcpy(s->ask_mask, mask, sizeof(mask));
+	return len;
+}
+
+static bool status_due(const struct lb_device *dev, int64_t now)
+{
+	const struct macstate *s = &dev->rt.mac;
+
+	if (dev->status_interval_h <= 0 || backed_off(s, MACSTATE_DEV_STATUS, now))
+		return false;
+	return !s->has_status || now - s->status_at >= (int64_t)dev->status_interval_h * S_PER_H;
+}
+
+/* The RX2 and RX1DROffset the configuration wants and those the device
+ * uses (confirmed, else the region's defaults). */
+static bool rx_param_needed(const struct netmac *m, const struct lb_device *dev,
+			    struct maccmd_rx_param_setup_req *want)
+{
+	uint32_t freq, cur_freq;
+	uint8_t dr, cur_dr, cur_off = 0;
+
+	if (dev->activation != LB_ACT_ABP || region_rx2(m->c.region, &freq, &dr) != LB_OK)
+		return false;
+	want->rx1_dr_offset = m->o.rx1_dr_offset;
+	want->frequency = m->o.rx2_freq ? m->o.rx2_freq : freq;
+	want->rx2_data_rate = m->o.has_rx2_dr ? m->o.rx2_dr : dr;
+	cur_freq = freq;
+	cur_dr = dr;
+	if (dev->rt.mac.rx_done & MACSTATE_RX_PARAM_DONE) {
+		cur_off = dev->rt.rx1_dr_offset;
+		cur_freq = dev->rt.rx2_freq;
+		cur_dr = dev->rt.rx2_dr;
+	}
+	return want->rx1_dr_offset != cur_off || want->frequency != cur_freq ||
+	       want->rx2_data_rate != cur_dr;
+}
+
+static bool rx_timing_needed(const struct netmac *m, const struct lb_device *dev)
+{
+	uint8_t cur = DEFAULT_RX_DELAY_S;
+
+	if (dev->activation != LB_ACT_ABP)
+		return false;
+	if ((dev->rt.mac.rx_done & MACSTATE_RX_TIMING_DONE) && dev->rt.rx_delay_s)
+		cur = dev->rt.rx_delay_s;
+	return m->o.rx_delay_s && m->o.rx_delay_s != cur;
+}
+
+static size_t put_cmd(const struct maccmd *c, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	return maccmd_build(c, out, cap, &n) == LB_OK ? n : 0;
+}
+
+static size_t new_channels(struct netmac *m, struct lb_device *dev, uint8_t *out, size_t cap)
+{
+	struct macstate *s = &dev->rt.mac;
+	size_t len = 0;
+
+	s->n_ask_channels = 0;
+	if (dev->activation != LB_ACT_ABP)
+		return 0;
+	for (size_t i = 0; i < m->o.n_channels; i++) {
+		uint8_t ch = (uint8_t)(MACSTATE_FIRST_EXTRA_CHANNEL + i);
+		if (s->rx_done & MACSTATE_CHANNEL_DONE(ch))
+			continue;
+		struct maccmd c = {.cid = MACCMD_NEW_CHANNEL, .dir = LW_DIR_DOWN};
+		c.u.new_channel_req.ch_index = ch;
+		c.u.new_channel_req.frequency = m->o.channels[i];
+		c.u.new_channel_req.min_dr = NEW_CHANNEL_MIN_DR;
+		c.u.new_channel_req.max_dr = NEW_CHANNEL_MAX_DR;
+		size_t n = put_cmd(&c, out + len, cap - len);
+		if (n == 0)
+			break;
+		len += n;
+		s->ask_channels[s->n_ask_channels++] = ch;
+	}
+	return len;
+}
+
+size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, size_t cap,
+		       unsigned *kinds)
+{
+	struct maccmd_rx_param_setup_req rxp;
+	int64_t now = wall_s();
+	size_t len = 0, n;
+
+	*kinds = 0;
+	ensure_session(m, dev);
+	if ((n = adr_request(m, dev, now, out, cap)) > 0) {
+		len += n;
+		*kinds |= 1u << MACSTATE_LINK_ADR;
+	}
+	if (status_due(dev, now)) {
+		struct maccmd c = {.cid = MACCMD_DEV_STATUS, .dir = LW_DIR_DOWN};
+		if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
+			len += n;
+			*kinds |= 1u << MACSTATE_DEV_STATUS;
+		}
+	}
+	if (!backed_off(&dev->rt.mac, MACSTATE_RX_PARAM, now) && rx_param_needed(m, dev, &rxp)) {
+		struct maccmd c = {.cid = MACCMD_RX_PARAM_SETUP, .dir = LW_DIR_DOWN};
+		c.u.rx_param_setup_req = rxp;
+		if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
+			len += n;
+			*kinds |= 1u << MACSTATE_RX_PARAM;
+		}
+	}
+	if (!backed_off(&dev->rt.mac, MACSTATE_RX_TIMING, now) && rx_timing_needed(m, dev)) {
+		struct maccmd c = {.cid = MACCMD_RX_TIMING_SETUP, .dir = LW_DIR_DOWN};
+		c.u.rx_timing_setup_req.delay = m->o.rx_delay_s;
+		if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
+			len += n;
+			*kinds |= 1u << MACSTATE_RX_TIMING;
+		}
+	}
+	if (!backed_off(&dev->rt.mac, MACSTATE_NEW_CHANNEL, now) &&
+	    (n = new_channels(m, dev, out + len, cap - len)) > 0) {
+		len += n;
+		*kinds |= 1u << MACSTATE_NEW_CHANNEL;
+	}
+	return len;
+}
+
+void netmac_sent(struct netmac *m, struct lb_device *dev, unsigned kinds)
+{
+	for (int k = 0; k < MACSTATE__N; k++) {
+		if (!(kinds & 1u << k))
+			continue;
+		dev->rt.mac.track[k].tries++;
+		dev->rt.mac.track[k].outstanding = true;
+		m->stats.sent[k]++;
+		log_debug(TAG, "device %s: %s sent (try %u)", dev->name, req_names[k],
+			  dev->rt.mac.track[k].tries);
+	}
+	if (kinds)
+		touch(m, dev);
+}
+
+void netmac_windows(const struct netmac *m, const struct lb_device *dev,
+		    struct downlink_plan_in *in)
+{
+	struct maccmd_rx_param_setup_req want;
+
+	if (dev->activation != LB_ACT_ABP)
+		return;
+	/* Nothing to push: the configuration is what the device was set up with. */
+	if (!rx_param_needed(m, dev, &want) && !(dev->rt.mac.rx_done & MACSTATE_RX_PARAM_DONE))
+		return;
+	if (dev->rt.mac.rx_done & MACSTATE_RX_PARAM_DONE) {
+		in->rx1_dr_offset = dev->rt.rx1_dr_offset;
+		in->rx2_override = true;
+		in->rx2_freq_hz = dev->rt.rx2_freq;
+		in->rx2_dr = dev->rt.rx2_dr;
+		return;
+	}
+	in->rx1_dr_offset = 0;
+	in->rx2_override = false;
+}
+
+bool netmac_rx2_changing(const struct lb_device *dev)
+{
+	return dev->activation == LB_ACT_ABP && dev->rt.mac.track[MACSTATE_RX_PARAM].outstanding;
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/* adr.c - the network's ADR rule. See adr.h. */
+#include "mac/adr.h"
+
+#include <string.h>
+
+#include "base/lb_err.h"
+#include "lorawan/region.h"
+#include "mac/downlink.h"
+
+#define LORA_125_KHZ 125
+
+void adr_history_add(struct adr_history *h, float snr_db, uint8_t tx_power)
+{
+	if (h == NULL)
+		return;
+	if (h->next >= ADR_HISTORY)
+		h->next = 0;
+	h->f[h->next].snr_db = snr_db;
+	h->f[h->next].tx_power = tx_power;
+	h->next = (uint8_t)((h->next + 1) % ADR_HISTORY);
+	if (h->n < ADR_HISTORY)
+		h->n++;
+}
+
+void adr_history_clear(struct adr_history *h)
+{
+	if (h != NULL)
+		memset(h, 0, sizeof(*h));
+}
+
+static const struct region_dr *lora_up_dr(const struct region *r, uint8_t dr)
+{
+	const struct region_dr *d = region_dr_info(r, dr);
+
+	if (d == NULL || d->mod != REGION_MOD_LORA || !d->uplink)
+		return NULL;
+	return d;
+}
+
+int adr_required_snr_db(const struct region *r, uint8_t dr, double *db)
+{
+	if (r == NULL || db == NULL)
+		return LB_ERR_INVAL;
+	const struct region_dr *d = lora_up_dr(r, dr);
+	if (d == NULL)
+		return LB_ERR_NOT_FOUND;
+	return downlink_demod_floor_db(d->sf, db) == LB_OK ? LB_OK : LB_ERR_NOT_FOUND;
+}
+
+int adr_max_dr(const struct region *r)
+{
+	int best = LB_ERR_NOT_FOUND;
+
+	if (r == NULL)
+		return LB_ERR_INVAL;
+	for (int i = 0; i < REGION_MAX_DR; i++) {
+		const struct region_dr *d = lora_up_dr(r, (uint8_t)i);
+		if (d != NULL && d->bw_khz == LORA_125_KHZ)
+			best = i;
+	}
+	return best;
+}
+
+/* Last TXPower index of each region's TX power table (RP002-1.0.4:
+ * EU863-870 0..7, US902-928 0..14, AU915-928 0..14, AS923 0..7, KR920-923
+ * 0..7, IN865-867 0..10). */
+static const struct {
+	const char *name;
+	uint8_t max;
+} tx_power_max[] = {
+	{"EU868", 7}, {"US915", 14}, {"AU915", 14}, {"AS923", 7}, {"AS923-1", 7},
+	{"AS923-2", 7}, {"AS923-3", 7}, {"AS923-4", 7}, {"KR920", 7}, {"IN865", 10},
+};
+
+uint8_t adr_max_tx_power(const struct region *r)
+{
+	if (r == NULL || r->name == NULL)
+		return 7;
+	for (size_t i = 0; i < sizeof(tx_power_max) / sizeof(tx_power_max[0]); i++) {
+		if (strcmp(r->name, tx_power_max[i].name) == 0)
+			return tx_power_max[i].max;
+	}
+	return 7;
+}
+
+/* floor(x / 3) for the margin, without libm. */
+static int floor_steps(double margin_db)
+{
+	int q = (int)(margin_db / ADR_STEP_DB);   /* truncates towards 0 */
+
+	if ((double)q * ADR_STEP_DB > margin_db)
+		q--;
+	return q;
+}
+
+/* Best SNR of the history, as if every frame had been sent at tx_power: a
+ * frame sent k indexes louder than now counts 2k dB less. */
+static double snr_max(const struct adr_history *h, uint8_t tx_power)
+{
+	double best = -1000.0;
+
+	for (size_t i = 0; i < h->n && i < ADR_HISTORY; i++) {
+		double s = (double)h->f[i].snr_db -
+			   ADR_TX_POWER_STEP_DB * ((int)tx_power - (int)h->f[i].tx_power);
+		if (s > best)
+			best = s;
+	}
+	return best;
+}
+
+static void step_up(struct adr_out *o, int steps, uint8_t max_dr, uint8_t max_power)
+{
+	for (; steps > 0; steps--) {
+		if (o->dr < max_dr)
+			o->dr++;
+		else if (o->tx_power < max_power)
+			o->tx_power++;
+		else
+			return;
+	}
+}
+
+static void step_down(struct adr_out *o, int steps)
+{
+	for (; steps < 0; steps++) {
+		if (o->tx_power > 0)
+			o->tx_power--;
+		else if (o->dr > 0)
+			o->dr--;
+		else
+			return;
+	}
+}
+
+int adr_decide(const struct adr_in *in, struct adr_out *out)
+{
+	double req;
+
+	if (in == NULL || out == NULL || in->region == NULL || in->hist == NULL)
+		return LB_ERR_INVAL;
+	memset(out, 0, sizeof(*out));
+	out->dr = in->dr;
+	out->tx_power = in->tx_power;
+	out->nb_trans = in->nb_trans ? in->nb_trans : 1;
+	int rc = adr_required_snr_db(in->region, in->dr, &req);
+	if (rc != LB_OK)
+		return rc;
+	int max_dr = adr_max_dr(in->region);
+	if (max_dr < 0)
+		return max_dr;
+	if (in->hist->n == 0)
+		return LB_OK;
+	out->snr_max_db = snr_max(in->hist, in->tx_power);
+	out->margin_db = out->snr_max_db - req - in->margin_db;
+	out->steps = floor_steps(out->margin_db);
+	if (out->steps > 0 && in->dr <= max_dr) {
+		step_up(out, out->steps, (uint8_t)max_dr, adr_max_tx_power(in->region));
+	} else if (out->steps < 0 && in->hist->n >= ADR_HISTORY) {
+		step_down(out, out->steps);
+	}
+	/* An index the region does not have (a device told otherwise before)
+	 * is brought back into its table. */
+	if (out->tx_power > adr_max_tx_power(in->region))
+		out->tx_power = adr_max_tx_power(in->region);
+	return LB_OK;
+}

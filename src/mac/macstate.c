@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* macstate.c - channel plan and LinkADRReq blocks. See macstate.h. */
+#include "mac/macstate.h"
+
+#include <string.h>
+
+#include "base/lb_err.h"
+#include "lorawan/maccmd.h"
+
+#define CHMASK_CNTL_BLOCK0 0           /* ChMask = channels 0..15 */
+#define CHMASK_CNTL_ALL125_OFF 7       /* US902-928: 125 kHz off, ChMask = 64..71 */
+#define GRID_BLOCKS 4                  /* 16-channel blocks of the 64 125 kHz channels */
+#define SUB_BAND_MAX 8
+#define DEFAULT_CHANNELS_MASK 0x0007u  /* EU868 channels 0..2 (RP002-1.0.4 §2.3) */
+
+bool macstate_grid_region(const struct region *r)
+{
+	return r != NULL && r->rx1_freq == REGION_RX1_CHANNEL_MOD8;
+}
+
+int macstate_plan_mask(const struct region *r, int sub_band, uint8_t extra_channels,
+		       uint16_t mask[MACSTATE_CHMASK_WORDS])
+{
+	if (r == NULL || mask == NULL)
+		return LB_ERR_INVAL;
+	memset(mask, 0, sizeof(uint16_t) * MACSTATE_CHMASK_WORDS);
+	if (!macstate_grid_region(r)) {
+		mask[0] = (uint16_t)(DEFAULT_CHANNELS_MASK |
+				     (extra_channels & ~DEFAULT_CHANNELS_MASK & 0xffu));
+		return LB_OK;
+	}
+	if (sub_band < 1 || sub_band > SUB_BAND_MAX)
+		return LB_ERR_RANGE;
+	int i = sub_band - 1;
+	mask[i / 2] = (uint16_t)(0xffu << (8 * (i % 2)));
+	mask[GRID_BLOCKS] = (uint16_t)(1u << i);
+	return LB_OK;
+}
+
+static int put_req(uint8_t dr, uint8_t tx_power, uint8_t nb_trans, uint8_t cntl, uint16_t chmask,
+		   uint8_t *out, size_t cap, size_t *len)
+{
+	struct maccmd c;
+	size_t n = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.cid = MACCMD_LINK_ADR;
+	c.dir = LW_DIR_DOWN;
+	c.u.link_adr_req.data_rate = dr;
+	c.u.link_adr_req.tx_power = tx_power;
+	c.u.link_adr_req.ch_mask = chmask;
+	c.u.link_adr_req.ch_mask_cntl = cntl;
+	c.u.link_adr_req.nb_trans = nb_trans;
+	int rc = maccmd_build(&c, out + *len, cap - *len, &n);
+	if (rc == LB_OK)
+		*len += n;
+	return rc;
+}
+
+int macstate_link_adr_req(const struct region *r, uint8_t dr, uint8_t tx_power,
+			  uint8_t nb_trans, const uint16_t mask[MACSTATE_CHMASK_WORDS],
+			  uint8_t *out, size_t cap, size_t *len)
+{
+	int rc;
+
+	if (r == NULL || mask == NULL || out == NULL || len == NULL)
+		return LB_ERR_INVAL;
+	*len = 0;
+	if (!macstate_grid_region(r))
+		return put_req(dr, tx_power, nb_trans, CHMASK_CNTL_BLOCK0, mask[0], out, cap, len);
+	rc = put_req(dr, tx_power, nb_trans, CHMASK_CNTL_ALL125_OFF, mask[GRID_BLOCKS], out, cap,
+		     len);
+	for (uint8_t b = 0; b < GRID_BLOCKS && rc == LB_OK; b++) {
+		if (mask[b])
+			rc = put_req(dr, tx_power, nb_trans, b, mask[b], out, cap, len);
+	}
+	if (rc != LB_OK)
+		*len = 0;
+	return rc;
+}

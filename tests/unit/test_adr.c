@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_adr.c - the network's ADR rule (mac/adr.h), worked by hand from the
+ * rule of Semtech's "LoRaWAN - simple rate adaptation recommended
+ * algorithm"; the step table of ChirpStack's default algorithm
+ * (chirpstack/src/adr/default.rs, test_get_ideal_tx_power_index_and_dr)
+ * is replayed through margins that give the same number of steps.
+ * Required SNR by SF: the demodulation floors of LinkCheckAns (SF7 -7.5 ...
+ * SF12 -20 dB).
+ */
+#include <check.h>
+#include <stdlib.h>
+
+#include "base/lb_err.h"
+#include "lorawan/region.h"
+#include "mac/adr.h"
+#include "testutil.h"
+
+static struct adr_history hist;
+
+static void fill(float snr, uint8_t power, int n)
+{
+	adr_history_clear(&hist);
+	for (int i = 0; i < n; i++)
+		adr_history_add(&hist, snr, power);
+}
+
+static struct adr_out run(const char *region, uint8_t dr, uint8_t power, double margin)
+{
+	struct adr_in in = {.region = region_find(region), .hist = &hist, .dr = dr,
+			    .tx_power = power, .nb_trans = 1, .margin_db = margin};
+	struct adr_out out;
+	ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+	return out;
+}
+
+START_TEST(test_limits)
+{
+	const struct region *eu = region_find("EU868"), *us = region_find("US915"),
+			    *au = region_find("AU915");
+	double db;
+
+	ck_assert_int_eq(adr_max_dr(eu), 5);
+	ck_assert_int_eq(adr_max_dr(us), 3);   /* DR4 is SF8 BW500 */
+	ck_assert_int_eq(adr_max_dr(au), 5);
+	ck_assert_uint_eq(adr_max_tx_power(eu), 7);
+	ck_assert_uint_eq(adr_max_tx_power(us), 14);
+	ck_assert_int_eq(adr_required_snr_db(eu, 0, &db), LB_OK);
+	ck_assert(db == -20.0);
+	ck_assert_int_eq(adr_required_snr_db(eu, 5, &db), LB_OK);
+	ck_assert(db == -7.5);
+	ck_assert_int_eq(adr_required_snr_db(us, 3, &db), LB_OK);
+	ck_assert(db == -7.5);                  /* US915 DR3 is SF7 */
+	ck_assert_int_eq(adr_required_snr_db(eu, 7, &db), LB_ERR_NOT_FOUND); /* FSK */
+	ck_assert_int_eq(adr_required_snr_db(us, 8, &db), LB_ERR_NOT_FOUND); /* downlink only */
+}
+END_TEST
+
+/* EU868, margin 10: SF12 (-20 dB) heard at +5 dB has 15 dB to spare, 5
+ * steps: DR0 -> DR5, power untouched. */
+START_TEST(test_dr_first)
+{
+	fill(5.0f, 0, 1);
+	struct adr_out o = run("EU868", 0, 0, 10);
+	ck_assert_int_eq(o.steps, 5);
+	ck_assert_uint_eq(o.dr, 5);
+	ck_assert_uint_eq(o.tx_power, 0);
+	ck_assert_uint_eq(o.nb_trans, 1);
+}
+END_TEST
+
+/* +9 dB: 19 dB, 6 steps: DR5 and one TX power index. */
+START_TEST(test_then_power)
+{
+	fill(9.0f, 0, 1);
+	struct adr_out o = run("EU868", 0, 0, 10);
+	ck_assert_int_eq(o.steps, 6);
+	ck_assert_uint_eq(o.dr, 5);
+	ck_assert_uint_eq(o.tx_power, 1);
+	/* +40 dB: power stops at the region's last index (7). */
+	fill(40.0f, 0, 1);
+	o = run("EU868", 0, 0, 10);
+	ck_assert_uint_eq(o.dr, 5);
+	ck_assert_uint_eq(o.tx_power, 7);
+}
+END_TEST
+
+/* Never below the margin: 2.9 dB over is no step, 3 dB is one. */
+START_TEST(test_margin_kept)
+{
+	fill(-7.1f, 0, 1);
+	struct adr_out o = run("EU868", 0, 0, 10);
+	ck_assert_int_eq(o.steps, 0);
+	ck_assert_uint_eq(o.dr, 0);
+	fill(-7.0f, 0, 1);
+	o = run("EU868", 0, 0, 10);
+	ck_assert_int_eq(o.steps, 1);
+	ck_assert_uint_eq(o.dr, 1);
+	/* The best frame of the window counts. */
+	adr_history_clear(&hist);
+	adr_history_add(&hist, -15.0f, 0);
+	adr_history_add(&hist, -1.0f, 0);
+	adr_history_add(&hist, -12.0f, 0);
+	o = run("EU868", 0, 0, 10);
+	ck_assert_int_eq(o.steps, 3);           /* -1 + 20 - 10 = 9 */
+	ck_assert_uint_eq(o.dr, 3);
+}
+END_TEST
+
+/* ChirpStack's table (max DR 5, max power index 5 there; here EU868 with
+ * DR5 and power 7, the cases stay inside both). Margin 3n + 1 dB gives n
+ * steps at DR d: SNR = required(d) + 10 + 3n + 1. */
+START_TEST(test_chirpstack_table)
+{
+	static const struct {
+		int steps;
+		uint8_t power, dr, want_power, want_dr;
+	} t[] = {
+		{0, 1, 3, 1, 3}, {1, 1, 4, 1, 5}, {1, 1, 5, 2, 5}, {2, 1, 3, 1, 5},
+		{2, 1, 4, 2, 5}, {2, 1, 5, 3, 5}, {-1, 1, 5, 0, 5},
+	};
+	static const double req[] = {-20, -17.5, -15, -12.5, -10, -7.5};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		float snr = (float)(req[t[i].dr] + 10 + 3 * t[i].steps + 1);
+		fill(snr, t[i].power, ADR_HISTORY);
+		struct adr_out o = run("EU868", t[i].dr, t[i].power, 10);
+		ck_assert_int_eq(o.steps, t[i].steps);
+		ck_assert_uint_eq(o.dr, t[i].want_dr);
+		ck_assert_uint_eq(o.tx_power, t[i].want_power);
+	}
+}
+END_TEST
+
+/* The link degrades: DR5 at power 3, frames at -12 dB: -12 + 7.5 - 10 =
+ * -14.5, floor(-4.83) = -5 steps: power 3 -> 0 (3), then DR5 -> DR3 (2).
+ * ChirpStack would stop at power 0 (it never lowers the DR). */
+START_TEST(test_back_down)
+{
+	fill(-12.0f, 3, ADR_HISTORY);
+	struct adr_out o = run("EU868", 5, 3, 10);
+	ck_assert_int_eq(o.steps, -5);
+	ck_assert_uint_eq(o.tx_power, 0);
+	ck_assert_uint_eq(o.dr, 3);
+	/* Not before the window is full: one weak frame changes nothing. */
+	fill(-12.0f, 3, ADR_HISTORY - 1);
+	o = run("EU868", 5, 3, 10);
+	ck_assert_uint_eq(o.tx_power, 3);
+	ck_assert_uint_eq(o.dr, 5);
+	/* Floor, not truncation: -2 dB (0.5 + 7.5 - 10) is one step back. */
+	fill(0.5f, 1, ADR_HISTORY);
+	o = run("EU868", 5, 1, 10);
+	ck_assert_int_eq(o.steps, -1);
+	ck_assert_uint_eq(o.tx_power, 0);
+}
+END_TEST
+
+/* Frames sent louder than now count less: +10 dB at power 0, now power 2
+ * (4 dB quieter): 6 + 7.5 - 10 = 3.5, one step: power 3. */
+START_TEST(test_normalised)
+{
+	fill(10.0f, 0, 1);
+	struct adr_out o = run("EU868", 5, 2, 10);
+	ck_assert(o.snr_max_db == 6.0);
+	ck_assert_int_eq(o.steps, 1);
+	ck_assert_uint_eq(o.tx_power, 3);
+}
+END_TEST
+
+/* The ring keeps the last ADR_HISTORY frames: an old good frame leaves. */
+START_TEST(test_window)
+{
+	adr_history_clear(&hist);
+	adr_history_add(&hist, 20.0f, 0);
+	for (int i = 0; i < ADR_HISTORY; i++)
+		adr_history_add(&hist, -10.0f, 0);
+	ck_assert_uint_eq(hist.n, ADR_HISTORY);
+	struct adr_out o = run("EU868", 0, 0, 10);
+	ck_assert(o.snr_max_db == -10.0);
+	ck_assert_int_eq(o.steps, 0);
+}
+END_TEST
+
+/* US915: ADR stays on the 125 kHz DRs (DR0 SF10 .. DR3 SF7); margin 0
+ * here: 0 dB heard at SF10 (-15) is 5 steps, DR3 and power index 2. */
+START_TEST(test_us915)
+{
+	fill(0.0f, 0, 1);
+	struct adr_out o = run("US915", 0, 0, 0);
+	ck_assert_int_eq(o.steps, 5);
+	ck_assert_uint_eq(o.dr, 3);
+	ck_assert_uint_eq(o.tx_power, 2);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+	struct adr_out o;
+	struct adr_in in = {.region = region_find("EU868"), .hist = &hist, .dr = 7};
+
+	ck_assert_int_eq(adr_decide(NULL, &o), LB_ERR_INVAL);
+	ck_assert_int_eq(adr_decide(&in, &o), LB_ERR_NOT_FOUND);  /* FSK: no ADR */
+	adr_history_clear(&hist);
+	in.dr = 2;
+	ck_assert_int_eq(adr_decide(&in, &o), LB_OK);               /* nothing known yet */
+	ck_assert_uint_eq(o.dr, 2);
+	ck_assert_int_eq(o.steps, 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("adr");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_dr_first);
+	tcase_add_test(tc, test_then_power);
+	tcase_add_test(tc, test_margin_kept);
+	tcase_add_test(tc, test_chirpstack_table);
+	tcase_add_test(tc, test_back_down);
+	tcase_add_test(tc, test_normalised);
+	tcase_add_test(tc, test_window);
+	tcase_add_test(tc, test_us915);
+	tcase_add_test(tc, test_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(suite());
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_macstate.c - the region plan's channel mask and the LinkADRReq
+ * block (TS001-1.0.4 §5.3; RP002-1.0.4 "EU863-870 LinkAdrReq command",
+ * "US902-928 LinkAdrReq command"), byte by byte.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/lb_err.h"
+#include "lorawan/region.h"
+#include "mac/macstate.h"
+#include "testutil.h"
+
+/* EU868: channels 0..2 and the extra ones the device knows (3..7). */
+START_TEST(test_eu868)
+{
+	const struct region *r = region_find("EU868");
+	uint16_t m[MACSTATE_CHMASK_WORDS];
+	uint8_t out[16];
+	size_t len;
+
+	ck_assert_int_eq(macstate_plan_mask(r, 2, 0, m), LB_OK);
+	ck_assert_uint_eq(m[0], 0x0007);
+	ck_assert_int_eq(macstate_plan_mask(r, 2, 0xf8, m), LB_OK);
+	ck_assert_uint_eq(m[0], 0x00ff);
+	ck_assert_uint_eq(m[4], 0);
+	/* 03 | DR5 TXPower2 = 0x52 | ChMask 00ff LE | ChMaskCntl 0, NbTrans 1 = 0x01 */
+	ck_assert_int_eq(macstate_link_adr_req(r, 5, 2, 1, m, out, sizeof(out), &len), LB_OK);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_mem_eq(out, "\x03\x52\xff\x00\x01", 5);
+}
+END_TEST
+
+/* US915 sub-band 2: channels 8..15 and 65. ChMaskCntl 7 (125 kHz off,
+ * 64..71 = 0x0002), then ChMaskCntl 0 with 0xff00. */
+START_TEST(test_us915)
+{
+	const struct region *r = region_find("US915");
+	uint16_t m[MACSTATE_CHMASK_WORDS];
+	uint8_t out[16];
+	size_t len;
+
+	ck_assert_int_eq(macstate_plan_mask(r, 2, 0, m), LB_OK);
+	ck_assert_uint_eq(m[0], 0xff00);
+	ck_assert_uint_eq(m[1], 0);
+	ck_assert_uint_eq(m[4], 0x0002);
+	ck_assert_int_eq(macstate_link_adr_req(r, 3, 0, 1, m, out, sizeof(out), &len), LB_OK);
+	ck_assert_uint_eq(len, 10);
+	ck_assert_mem_eq(out, "\x03\x30\x02\x00\x71" "\x03\x30\x00\xff\x01", 10);
+	/* Sub-band 8: channels 56..63 (block 3, high byte) and 71. */
+	ck_assert_int_eq(macstate_plan_mask(r, 8, 0, m), LB_OK);
+	ck_assert_uint_eq(m[3], 0xff00);
+	ck_assert_uint_eq(m[4], 0x0080);
+	ck_assert_int_eq(macstate_plan_mask(r, 9, 0, m), LB_ERR_RANGE);
+	/* Not enough room: nothing written. */
+	ck_assert_int_eq(macstate_plan_mask(r, 1, 0, m), LB_OK);
+	ck_assert_int_ne(macstate_link_adr_req(r, 3, 0, 1, m, out, 7, &len), LB_OK);
+	ck_assert_uint_eq(len, 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("macstate");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_eu868);
+	tcase_add_test(tc, test_us915);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(suite());
+}

@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_netmac.c - the network's MAC requests per device (daemon/netmac.c)
+ * with its edges faked: device events go to a recording publish_sink
+ * (fakes.h), the store is a real SQLite database in a mkdtemp() directory,
+ * the group commit and sessions are the real ones. The test plays the
+ * scheduler: netmac_requests() is what a downlink would carry,
+ * netmac_sent() says the gateway took it, netmac_uplink() brings the
+ * device's answers (TS001-1.0.4 §5.3 LinkADRAns, §5.4 RXParamSetupAns,
+ * §5.5 DevStatusAns).
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/hex.h"
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "daemon/devevent.h"
+#include "daemon/durable.h"
+#include "daemon/ids.h"
+#include "daemon/netmac.h"
+#include "daemon/publish.h"
+#include "daemon/session.h"
+#include "daemon/stats.h"
+#include "events/event_json.h"
+#include "io/loop.h"
+#include "lorawan/maccmd.h"
+#include "store/store.h"
+#include "tables/devices.h"
+#include "fakes.h"
+
+#define DEV_EUI UINT64_C(0x70b3d57ed0000042)
+#define DEV_ADDR UINT32_C(0x26014242)
+#define STDERR_MAX 8192
+
+/* Uplink MAC answers as the device writes them (TS001-1.0.4 §5). */
+#define CID_LINK_ADR 0x03
+#define CID_RX_PARAM 0x05
+#define CID_DEV_STATUS 0x06
+#define LINK_ADR_ALL_OK 0x07            /* PowerACK | DataRateACK | ChannelMaskACK */
+#define LINK_ADR_NO_POWER 0x03          /* PowerACK clear */
+#define RX_PARAM_ALL_OK 0x07
+
+struct world {
+	char dir[FAKE_DIR_MAX];
+	struct lb_config cfg;
+	const struct region *region;
+	struct stats stats;
+	struct idgen ids;
+	struct publisher pub;
+	struct devevents ev;
+	struct devices devices;
+	struct store store;
+	struct durable durable;
+	struct sessions sessions;
+	struct netmac mac;
+	struct rec_sink sink;
+	uint8_t dedup_id[16];
+	int saved_stderr, err_fd;
+};
+
+static struct world w;
+static char base_dir[] = "/tmp/test_netmac.XXXXXX";
+
+static void base_setup(void)
+{
+	testutil_tmp_make(base_dir);
+}
+
+static void base_teardown(void)
+{
+	testutil_tmp_remove(base_dir);
+}
+
+/* The bridge's settings as netmac_setup() takes them, adjusted by the test. */
+static struct netmac_opts default_opts(void)
+{
+	struct netmac_opts o = {
+		.margin_db = 10, .max_unanswered = 3, .backoff_h = 24, .sub_band = 2,
+		.rx1_dr_offset = 0, .rx_delay_s = 1,
+	};
+	return o;
+}
+
+/* One ABP device with ADR on and a daily status. */
+static void world_open(const struct netmac_opts *o)
+{
+	struct lb_device_conf conf;
+	static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+	memset(&w, 0, sizeof(w));
+	w.saved_stderr = -1;
+	struct publish_sink sink = {.publish = rec_publish, .arg = &w.sink};
+	fakes_base_open(&(struct fake_base){.dir = w.dir, .cfg = &w.cfg, .region = &w.region,
+					    .ids = &w.ids, .pub = &w.pub, .ev = &w.ev,
+					    .stats = &w.stats}, base_dir, &sink);
+	memset(&conf, 0, sizeof(conf));
+	conf.name = (char *)"meter";
+	conf.application = (char *)"default";
+	conf.dev_eui = DEV_EUI;
+	conf.activation = LB_ACT_ABP;
+	conf.dev_addr = DEV_ADDR;
+	memcpy(conf.nwk_s_key, key, 16);
+	memcpy(conf.app_s_key, key, 16);
+	conf.lorawan_version = 3;
+	conf.fair_access = w.cfg.fair_access;
+	conf.adr = true;
+	conf.status_interval_h = 24;
+	ck_assert_int_eq(devices_init(&w.devices, &conf, 1), LB_OK);
+	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
+	durable_init(&w.durable, &w.store);
+	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
+				       w.cfg.state_commit_ms), LB_OK);
+	struct netmac_ctx c = {.devices = &w.devices, .region = w.region, .store = &w.store,
+			       .durable = &w.durable, .sessions = &w.sessions, .ev = &w.ev};
+	ck_assert_int_eq(netmac_init(&w.mac, &c, o, w.cfg.state_commit_ms), LB_OK);
+	w.devices.dev[0].rt.last_dr = 0;        /* SF12 */
+	for (int i = 0; i < 16; i++)
+		w.dedup_id[i] = (uint8_t)(0xd0 + i);
+}
+
+static void setup(void)
+{
+	struct netmac_opts o = default_opts();
+	world_open(&o);
+}
+
+static void teardown(void)
+{
+	if (w.saved_stderr >= 0) {
+		dup2(w.saved_stderr, 2);
+		close(w.saved_stderr);
+	}
+	if (w.err_fd > 0)
+		close(w.err_fd);
+	netmac_free(&w.mac);
+	sessions_free(&w.sessions);
+	store_close(&w.store);
+	devices_free(&w.devices);
+	publish_free(&w.pub);
+	config_free(&w.cfg);
+	rec_sink_free(&w.sink);
+}
+
+static struct lb_device *dev(void)
+{
+	return &w.devices.dev[0];
+}
+
+/* Log lines go to a file from now on (log.c writes to stderr). */
+static void capture_stderr(void)
+{
+	char path[FAKE_DIR_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s.stderr", w.dir);
+	fflush(stderr);
+	w.saved_stderr = dup(2);
+	w.err_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(w.err_fd, 0);
+	dup2(w.err_fd, 2);
+}
+
+/* Lines of the captured log that contain needle. */
+static int count_logged(const char *needle)
+{
+	char buf[STDERR_MAX];
+	int n = 0;
+
+	fflush(stderr);
+	ssize_t len = pread(w.err_fd, buf, sizeof(buf) - 1, 0);
+	buf[len > 0 ? len : 0] = '\0';
+	for (const char *p = buf; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* One uplink of the device heard at snr with the MAC answers in mac
+ * (FOpts); ADR bit set. Returns what netmac_uplink() returned. */
+static bool uplink(const uint8_t *mac, size_t mac_len, float snr)
+{
+	struct lw_frame f;
+	struct lb_rx rx;
+
+	memset(&f, 0, sizeof(f));
+	f.mtype = LW_MTYPE_UNCONFIRMED_UP;
+	f.u.data.dev_addr = DEV_ADDR;
+	f.u.data.adr = true;
+	memset(&rx, 0, sizeof(rx));
+	rx.gateway_eui = UINT64_C(0xaa555a0000000001);
+	rx.received_us = loop_wall_us();
+	rx.rxpk.modu = GWMP_MOD_LORA;
+	rx.rxpk.sf = 12;
+	rx.rxpk.bw_khz = 125;
+	rx.rxpk.freq_hz = 868100000;
+	rx.rxpk.has_lsnr = true;
+	rx.rxpk.lsnr = snr;
+	return netmac_uplink(&w.mac, dev(), &f, mac, mac_len, &rx, 1, w.dedup_id);
+}
+
+/* What a downlink would carry now; the gateway takes it. */
+static unsigned request_and_send(void)
+{
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+
+	size_t len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(len > 0, kinds != 0);
+	netmac_sent(&w.mac, dev(), kinds);
+	return kinds;
+}
+
+static void device_topic(char *out, size_t cap, const char *event)
+{
+	char hex[17];
+	hex_format_eui(DEV_EUI, hex);
+	snprintf(out, cap, "application/default/device/%s/event/%s", hex, event);
+}
+
+static size_t count_topic(const char *event)
+{
+	char topic[PUBLISH_TOPIC_MAX];
+	size_t n = 0;
+
+	device_topic(topic, sizeof(topic), event);
+	for (size_t i = 0; i < w.sink.n; i++)
+		n += strcmp(w.sink.m[i].topic, topic) == 0;
+	return n;
+}
+
+static json_object *last_event(const char *event)
+{
+	char topic[PUBLISH_TOPIC_MAX];
+
+	device_topic(topic, sizeof(topic), event);
+	for (size_t i = w.sink.n; i-- > 0;) {
+		if (strcmp(w.sink.m[i].topic, topic) != 0)
+			continue;
+		json_object *o = json_tokener_parse(w.sink.m[i].payload);
+		ck_assert_msg(o != NULL, "not JSON: %s", w.sink.m[i].payload);
+		return o;
+	}
+	ck_abort_msg("no %s event", event);
+	return NULL;
+}
+
+static json_object *member(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
+		      json_object_to_json_string(o));
+	return v;
+}
+
+#define BIT(k) (1u << (k))
+
+/* ------------------------------------------------------------ device status */
+
+START_TEST(dev_status_ans_is_a_status_event)
+{
+	/* A device whose status is unknown is asked at the first chance. */
+	ck_assert(uplink(NULL, 0, 5.0f) == false);
+	unsigned kinds = request_and_send();
+	ck_assert_uint_ne(kinds & BIT(MACSTATE_DEV_STATUS), 0);
+
+	const uint8_t ans[] = {CID_DEV_STATUS, 127, 0x3e};   /* battery 127, margin -2 dB */
+	uplink(ans, sizeof(ans), 5.0f);
+	ck_assert_uint_eq(count_topic("status"), 1);
+	ck_assert_uint_eq(w.mac.stats.status_events, 1);
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_DEV_STATUS], 1);
+
+	json_object *o = last_event("status");
+	ck_assert_int_eq(json_object_get_int(member(o, "margin")), -2);
+	ck_assert(!json_object_get_boolean(member(o, "externalPowerSource")));
+	ck_assert(!json_object_get_boolean(member(o, "batteryLevelUnavailable")));
+	ck_assert_double_eq_tol(json_object_get_double(member(o, "batteryLevel")),
+				event_json_battery_percent(127), 0.01);
+	ck_assert_double_eq_tol(event_json_battery_percent(127), 50.0, 0.01);
+	ck_assert_str_eq(json_object_get_string(member(member(o, "deviceInfo"), "devEui")),
+			 "70b3d57ed0000042");
+	ck_assert_str_eq(json_object_get_string(member(o, "deduplicationId")),
+			 "d0d1d2d3-d4d5-d6d7-d8d9-dadbdcdddedf");
+	json_object_put(o);
+
+	/* Known now: not asked again before status_interval_h. */
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned again = 0;
+	(void)netmac_requests(&w.mac, dev(), out, sizeof(out), &again);
+	ck_assert_uint_eq(again & BIT(MACSTATE_DEV_STATUS), 0);
+	ck_assert(dev()->rt.mac.has_status);
+	ck_assert_uint_eq(dev()->rt.mac.battery, 127);
+}
+END_TEST
+
+START_TEST(dev_status_external_power)
+{
+	uplink(NULL, 0, 5.0f);
+	request_and_send();
+	const uint8_t ans[] = {CID_DEV_STATUS, 0, 10};
+	uplink(ans, sizeof(ans), 5.0f);
+	json_object *o = last_event("status");
+	ck_assert(json_object_get_boolean(member(o, "externalPowerSource")));
+	ck_assert_int_eq(json_object_get_int(member(o, "margin")), 10);
+	json_object_put(o);
+}
+END_TEST
+
+/* ------------------------------------------------------------ LinkADRReq */
+
+START_TEST(link_adr_bit_clear_counts_as_unanswered)
+{
+	/* SF12 heard at +5 dB: margin 5 - (-20) - 10 = 15 dB, 5 steps: DR5. */
+	uplink(NULL, 0, 5.0f);
+	unsigned kinds = request_and_send();
+	ck_assert_uint_ne(kinds & BIT(MACSTATE_LINK_ADR), 0);
+	ck_assert_uint_eq(dev()->rt.mac.ask_dr, 5);
+	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_LINK_ADR].tries, 1);
+
+	const uint8_t refused[] = {CID_LINK_ADR, LINK_ADR_NO_POWER};
+	uplink(refused, sizeof(refused), 5.0f);
+	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_LINK_ADR], 1);
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_LINK_ADR], 0);
+	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_LINK_ADR].tries, 1);   /* not reset */
+	ck_assert_uint_eq(dev()->rt.mac.dr, 0);                               /* kept */
+	ck_assert(!dev()->rt.mac.ch_mask_set);
+
+	/* Asked again; all three bits: the session takes what was asked. */
+	kinds = request_and_send();
+	ck_assert_uint_ne(kinds & BIT(MACSTATE_LINK_ADR), 0);
+	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_LINK_ADR].tries, 2);
+	const uint8_t ok[] = {CID_LINK_ADR, LINK_ADR_ALL_OK};
+	uplink(ok, sizeof(ok), 5.0f);
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_LINK_ADR], 1);
+	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_LINK_ADR].tries, 0);
+	ck_assert_uint_eq(dev()->rt.mac.dr, 5);
+	ck_assert(dev()->rt.mac.ch_mask_set);
+	ck_assert_uint_eq(dev()->rt.mac.ch_mask[0], 0x0007);  /* EU868: the 3 default channels */
+
+	/* The retained state/mac says what the device now uses. */
+	dev()->rt.last_dr = 5;
+	uplink(NULL, 0, 5.0f);
+	const struct rec_msg *st = NULL;
+	for (size_t i = 0; i < w.sink.n; i++)
+		if (strcmp(w.sink.m[i].topic,
+			   "application/default/device/70b3d57ed0000042/state/mac") == 0)
+			st = &w.sink.m[i];
+	ck_assert_ptr_nonnull(st);
+	ck_assert(st->retain);
+	ck_assert_str_eq(st->payload, "{\"dr\":5,\"txPower\":0,\"nbTrans\":1,\"adr\":true,"
+				      "\"networkAdr\":true,\"adrBackoff\":false}");
+}
+END_TEST
+
+START_TEST(link_adr_exactly_max_unanswered_then_backoff)
+{
+	capture_stderr();
+	dev()->status_interval_h = 0;          /* LinkADRReq alone */
+	uplink(NULL, 0, 5.0f);
+	int sent = 0;
+	for (int i = 0; i < 10; i++) {
+		if (request_and_send() & BIT(MACSTATE_LINK_ADR))
+			sent++;
+		uplink(NULL, 0, 5.0f);   /* the device ignores it */
+	}
+	ck_assert_int_eq(sent, 3);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_LINK_ADR], 3);
+	ck_assert_uint_eq(w.mac.stats.backoffs, 1);
+	ck_assert_int_gt(dev()->rt.mac.track[MACSTATE_LINK_ADR].backoff_until,
+			 loop_wall_us() / 1000000 + 23 * 3600);
+	ck_assert_int_eq(count_logged("LinkADRReq left unanswered"), 1);
+	ck_assert_uint_eq(count_topic("log"), 1);
+	json_object *o = last_event("log");
+	ck_assert_str_eq(json_object_get_string(member(o, "code")), "MAC_UNANSWERED");
+	ck_assert_str_eq(json_object_get_string(member(o, "level")), "WARNING");
+	json_object_put(o);
+}
+END_TEST
+
+START_TEST(link_adr_max_unanswered_is_the_setting)
+{
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.max_unanswered = 5;
+	world_open(&o);
+	dev()->status_interval_h = 0;
+	uplink(NULL, 0, 5.0f);
+	int sent = 0;
+	for (int i = 0; i < 12; i++) {
+		if (request_and_send() & BIT(MACSTATE_LINK_ADR))
+			sent++;
+		uplink(NULL, 0, 5.0f);
+	}
+	ck_assert_int_eq(sent, 5);
+	ck_assert_uint_eq(w.mac.stats.backoffs, 1);
+}
+END_TEST
+
+START_TEST(link_adr_not_without_adr_bit_or_setting)
+{
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ ABP receive settings */
+
+START_TEST(rx_param_setup_sticky_answers)
+{
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.has_rx2_dr = true;
+	o.rx2_dr = 3;                                   /* EU868 default: DR0 */
+	world_open(&o);
+
+	/* Before the device confirms, its downlinks use the region's RX2. */
+	struct downlink_plan_in in;
+	memset(&in, 0, sizeof(in));
+	netmac_windows(&w.mac, dev(), &in);
+	ck_assert(!in.rx2_override);
+
+	uplink(NULL, 0, 5.0f);
+	unsigned kinds = request_and_send();
+	ck_assert_uint_ne(kinds & BIT(MACSTATE_RX_PARAM), 0);
+
+	/* The answer asks for a downlink (TS001-1.0.4 §5.4: repeated until one comes). */
+	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK};
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_RX_PARAM], 1);
+	ck_assert_uint_eq(dev()->rt.rx2_dr, 3);
+	ck_assert_uint_eq(dev()->rt.rx2_freq, 869525000);
+	memset(&in, 0, sizeof(in));
+	netmac_windows(&w.mac, dev(), &in);
+	ck_assert(in.rx2_override);
+	ck_assert_uint_eq(in.rx2_dr, 3);
+	ck_assert_uint_eq(in.rx2_freq_hz, 869525000);
+
+	/* Not asked again; the repeated answer still wants a downlink, counts once. */
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned again = 0;
+	(void)netmac_requests(&w.mac, dev(), out, sizeof(out), &again);
+	ck_assert_uint_eq(again & BIT(MACSTATE_RX_PARAM), 0);
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_RX_PARAM], 1);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_RX_PARAM], 1);
+	/* Once the device got its downlink it stops repeating: nothing wanted. */
+	ck_assert(!uplink(NULL, 0, 5.0f));
+}
+END_TEST
+
+START_TEST(rx_param_setup_refused_is_retried)
+{
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx2_freq = 869000000;
+	world_open(&o);
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_RX_PARAM), 0);
+	const uint8_t no_channel[] = {CID_RX_PARAM, 0x06};   /* Channel ACK clear */
+	uplink(no_channel, sizeof(no_channel), 5.0f);
+	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_RX_PARAM], 1);
+	ck_assert_uint_eq(dev()->rt.mac.rx_done & MACSTATE_RX_PARAM_DONE, 0);
+	struct downlink_plan_in in;
+	memset(&in, 0, sizeof(in));
+	netmac_windows(&w.mac, dev(), &in);
+	ck_assert(!in.rx2_override);
+	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_RX_PARAM), 0);
+	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_RX_PARAM].tries, 2);
+}
+END_TEST
+
+START_TEST(otaa_device_gets_no_rx_param)
+{
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.has_rx2_dr = true;
+	o.rx2_dr = 3;
+	world_open(&o);
+	dev()->activation = LB_ACT_OTAA;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send() & BIT(MACSTATE_RX_PARAM), 0);
+}
+END_TEST
+
+static Suite *netmac_suite(void)
+{
+	Suite *s = suite_create("netmac");
+	TCase *tc = tcase_create("requests");
+
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, dev_status_ans_is_a_status_event);
+	tcase_add_test(tc, dev_status_external_power);
+	tcase_add_test(tc, link_adr_bit_clear_counts_as_unanswered);
+	tcase_add_test(tc, link_adr_exactly_max_unanswered_then_backoff);
+	tcase_add_test(tc, link_adr_max_unanswered_is_the_setting);
+	tcase_add_test(tc, link_adr_not_without_adr_bit_or_setting);
+	tcase_add_test(tc, rx_param_setup_sticky_answers);
+	tcase_add_test(tc, rx_param_setup_refused_is_retried);
+	tcase_add_test(tc, otaa_device_gets_no_rx_param);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(netmac_suite());
+}

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_sim_mac.c - the simulated device's MAC layer
+ * (packet_forwarder/sim/sim_mac.c): LinkADRReq blocks applied all or
+ * nothing with one LinkADRAns per command (TS001-1.0.4 §5.3.1), --ignore-adr,
+ * DevStatusAns (§5.5), the sticky RXParamSetupAns / RXTimingSetupAns
+ * (§5.4, §5.7), NewChannelReq (§5.6), the 15-byte FOpts limit, the link
+ * model (--snr-spread, 2 dB per TX power step). Commands are built with
+ * maccmd_build() as the bridge builds them.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "base/lb_err.h"
+#include "lorawan/maccmd.h"
+#include "lorawan/region.h"
+#include "mac/macstate.h"
+#include "../../packet_forwarder/sim/sim_devices.h"
+#include "../../packet_forwarder/sim/sim_mac.h"
+#include "testutil.h"
+
+#define EU868_RX2_HZ 869525000U
+
+static const struct region *eu(void)
+{
+	const struct region *r = region_find("EU868");
+	ck_assert_ptr_nonnull(r);
+	return r;
+}
+
+struct dev {
+	struct sim_mac_dev m;
+	struct sim_rx_params rx;
+	struct sim_mac_conf c;
+};
+
+static void dev_init(struct dev *d, uint8_t sf)
+{
+	memset(d, 0, sizeof(*d));
+	d->c = (struct sim_mac_conf){.region = eu(), .adr = true, .battery = 127};
+	d->rx = (struct sim_rx_params){.rx1_delay_s = 1, .rx2_dr = 0};
+	ck_assert_int_eq(sim_mac_reset(&d->m, eu(), sf), LB_OK);
+}
+
+static size_t put(const struct maccmd *c, uint8_t *out, size_t at)
+{
+	size_t n = 0;
+	ck_assert_int_eq(maccmd_build(c, out + at, 64 - at, &n), LB_OK);
+	return at + n;
+}
+
+static size_t link_adr(uint8_t *out, size_t at, uint8_t dr, uint8_t pw, uint16_t mask,
+		       uint8_t cntl)
+{
+	struct maccmd c = {.cid = MACCMD_LINK_ADR, .dir = LW_DIR_DOWN};
+	c.u.link_adr_req = (struct maccmd_link_adr_req){.data_rate = dr, .tx_power = pw,
+							.ch_mask = mask, .ch_mask_cntl = cntl,
+							.nb_trans = 1};
+	return put(&c, out, at);
+}
+
+/* The uplink's FOpts parsed. */
+static size_t answers(struct dev *d, struct maccmd *out, size_t cap)
+{
+	uint8_t fopts[SIM_MAC_ANS_MAX];
+	size_t n = 0;
+	size_t len = sim_mac_fopts(&d->m, fopts);
+
+	ck_assert_uint_le(len, SIM_MAC_ANS_MAX);
+	ck_assert_int_eq(maccmd_parse(fopts, len, LW_DIR_UP, out, cap, &n), LB_OK);
+	sim_mac_uplink_sent(&d->m);
+	return n;
+}
+
+START_TEST(reset_starts_at_the_sf_on_default_channels)
+{
+	struct dev d;
+	dev_init(&d, 12);
+	ck_assert_uint_eq(d.m.dr, 0);
+	ck_assert_uint_eq(sim_mac_sf(&d.m, eu()), 12);
+	ck_assert_uint_eq(d.m.ch_mask[0], 0x0007);
+	ck_assert_uint_eq(sim_mac_freq_hz(&d.m, eu(), 0, 0), 868100000);
+	ck_assert_uint_eq(sim_mac_freq_hz(&d.m, eu(), 0, 1), 868300000);
+	ck_assert_uint_eq(sim_mac_freq_hz(&d.m, eu(), 0, 2), 868500000);
+	ck_assert_int_eq(sim_mac_reset(&d.m, eu(), 6), LB_ERR_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(link_adr_applied_and_answered)
+{
+	struct dev d;
+	uint8_t buf[64];
+	struct maccmd a[8];
+
+	dev_init(&d, 12);
+	size_t len = link_adr(buf, 0, 5, 2, 0x0007, 0);
+	ck_assert_int_eq(sim_mac_on_downlink(&d.m, &d.c, &d.rx, buf, len, 12), LB_OK);
+	ck_assert_uint_eq(d.m.dr, 5);
+	ck_assert_uint_eq(d.m.tx_power, 2);
+	ck_assert_uint_eq(sim_mac_sf(&d.m, eu()), 7);
+	ck_assert_double_eq_tol(sim_mac_power_less_db(&d.m), 4.0, 1e-6);
+	ck_assert_uint_eq(answers(&d, a, 8), 1);
+	ck_assert_uint_eq(a[0].cid, MACCMD_LINK_ADR);
+	ck_assert(a[0].u.link_adr_ans.power_ack && a[0].u.link_adr_ans.data_rate_ack &&
+		  a[0].u.link_adr_ans.channel_mask_ack);
+	ck_assert_uint_eq(answers(&d, a, 8), 0);   /* answered once */
+	ck_assert_uint_eq(d.m.n.link_adr_applied, 1);
+}
+END_TEST
+
+START_TEST(link_adr_refused_changes_nothing)
+{
+	struct dev d;
+	uint8_t buf[64];
+	struct maccmd a[8];
+
+	dev_init(&d, 12);
+	/* channel 5 is not defined: the mask is refused, and with it the DR */
+	size_t len = link_adr(buf, 0, 5, 0, 0x0027, 0);
+	sim_mac_on_downlink(&d.m, &d.c, &d.rx, buf, len, 12);
+	ck_assert_uint_eq(d.m.dr, 0);
+	ck_assert_uint_eq(answers(&d, a, 8), 1);
+	ck_assert(!a[0].u.link_adr_ans.channel_mask_ack);
+	ck_assert(a[0].u.link_adr_ans.data_rate_ack && a[0].u.link_adr_ans.power_ack);
+	/* TX power 9 is beyond EU868's table (0..7) */
+	len = link_adr(buf, 0, 3, 9, 0x0007, 0);
+	sim_mac_on_downlink(&d.m, &d.c, &d.rx, buf, len, 12);
+	ck_assert_uint_eq(d.m.dr, 0);
+	ck_assert_uint_eq(answers(&d, a, 8), 1);
+	ck_assert(!a[0].u.link_adr_ans.power_ack);
+	ck_assert_uint_eq(d.m.n.link_adr_refused, 2);
+}
+END_TEST
+
+START_TEST(link_adr_block_one_answer_each)
+{
+	struct dev d;
+	uint8_t buf[64];
+	struct maccmd a[8];
+
+	dev_init(&d, 12);
+	/* ChMaskCntl 6 (all defined on), then the last's DR/power: DR3, power 15 = keep */
+	size_t len = link_adr(buf, 0, 1, 1, 0, 6);
+	len = link_adr(buf, len, 3, SIM_MAC_KEEP, 0x0003, 0);
+	sim_mac_on_downlink(&d.m, &d.c, &d.rx, buf, len, 12);
+	ck_assert_uint_eq(d.m.dr, 3);
+	ck_assert_uint_eq(d.m.tx_power, 0);
+	ck_assert_uint_eq(d.m.ch_mask[0], 0x0003);
+	ck_assert_uint_eq(answers(&d, a, 8), 2);
+	ck_assert_uint_eq(d.m.n.link_adr_applied, 1);
+}
+END_TEST
+
+START_TEST(ignore_adr_drops_link_adr)
+{
+	struct dev d;
+	uint8_t buf[64];
+	struct maccmd a[8];
+
+	dev_init(&d, 12);
+	d.c.ignore_adr = true;
+	size_t len = link_adr(buf, 0, 5, 2, 0x0007, 0);
+	sim_mac_on_downlink(&d.m, &d.c, &d.rx, buf, len, 12);
+	ck_assert_uint_eq(d.m.dr, 0);
+	ck_assert_uint_eq(answers(&d, a, 8), 0);
+	ck_assert_uint_eq(d.m.n.link_adr_ignored, 1);
+}
+END_TEST
+
+START_TEST(dev_status_battery_and_margin)
+{
+	struct dev d;
+	uint8_t buf[64];
+	struct maccmd a[8];
+
+	dev_init(&d, 12);
+	sim_mac_set_snr(&d.m, -8.0f, 10.0f, 0, 1);        /* -8 dB */
+	struct maccmd q = {.cid = MACCMD_DEV_STATUS, .dir = LW_DIR_DOWN};
+	size_t len = put(&q, buf, 0);
+	sim_mac_on_downlink(&d.m, &d.c, &d.rx, buf, len, 12);
+	ck_assert_uint_eq(answers(&d, a, 8), 1);
+	ck_assert_uint_eq(a[0].cid, MACCMD_DEV_STATUS);
+	ck_assert_uint_eq(a[0].u.dev_status_ans.battery, 127);
+	ck_assert_int_eq(a[0].u.dev_status_ans.margin, 12);   /* -8 - (-20) at SF12 */
+	sim_mac_on_downlink(&d.m, &d.c, &d.rx, buf, len, 7);
+	ck_assert_uint_eq(answers(&d, a, 8), 1);
+	ck_assert_int_eq(a[0].u.dev_status_ans.margin, -1);   /* -8 - (-7.5), half away from 0 */
+}
+END_TEST
+
+START_TEST(rx_param_sticky_until_a_downlink)
+{
+	struct dev d;
+	uint8_t buf[64];
+	struct maccmd a[8];
+
+	dev_init(&d, 12);
+	struct maccmd q = {.cid = MACCMD_RX_PARAM_SETUP, .dir = LW_DIR_DOWN};
+	q.u.rx_param_setup_req = (struct maccmd_rx_param_setup_req){
+		.rx1_dr_offset = 1, .rx2_data_rate = 3, .frequency = EU868_RX2_HZ};
+	size_t len = put(&q, buf, 0);
+	struct maccmd t = {.cid = MACCMD_RX_TIMING_SETUP, .dir = LW_DIR_DOWN};
+	t.u.rx_timing_setup_req.delay = 2;
+	len = put(&t, buf, len);
+	sim_mac_on_downlink(&d.m, &d.c, &d.rx, buf, len, 12);
+	ck_assert_uint_eq(d.rx.rx2_dr, 3);
+	ck_assert_uint_eq(d.rx.rx2_freq_hz, EU868_RX2_HZ);
+	ck_assert_uint_eq(d.rx.rx1_dr_offset, 1);
+	ck_assert_uint_eq(d.rx.rx1_delay_s, 2);
+	for (int i = 0; i < 3; i++) {          /* every uplink until a downlink */
+		ck_assert_uint_eq(answers(&d, a, 8), 2);
+		ck_assert_uint_eq(a[0].cid, MACCMD_RX_PARAM_SETUP);
+		ck_assert(a[0].u.rx_param_setup_ans.channel_ack &&
+			  a[0].u.rx_param_setup_ans.rx2_data_rate_ack &&
+			  a[0].u.rx_param_setup_ans.rx1_dr_offset_ack);
+		ck_assert_uint_eq(a[1].cid, MACCMD_RX_TIMING_SETUP);
+	}
+	sim_mac_on_downlink(&d.m, &d.c, &d.rx, NULL, 0, 12);
+	ck_assert_uint_eq(answers(&d, a, 8), 0);
+}
+END_TEST
+
+START_TEST(rx_param_out_of_band_refused)
+{
+	struct dev d;
+	uint8_t buf[64];
+	struct maccmd a[8];
+
+	dev_init(&d, 12);
+	struct maccmd q = {.cid = MACCMD_RX_PARAM_SETUP, .dir = LW_DIR_DOWN};
+	q.u.rx_param_setup_req = (struct maccmd_rx_param_setup_req){
+		.rx1_dr_offset = 0, .rx2_data_rate = 3, .frequency = 915000000};
+	size_t len = put(&q, buf, 0);
+	sim_mac_on_downlink(&d.m, &d.c, &d.rx, buf, len, 12);
+	ck_assert_uint_eq(d.rx.rx2_dr, 0);
+	ck_assert_uint_eq(d.rx.rx2_freq_hz, 0);
+	ck_assert_uint_eq(answers(&d, a, 8), 1);
+	ck_assert(!a[0].u.rx_param_setup_ans.channel_ack);
+	ck_assert(a[0].u.rx_param_setup_ans.rx2_data_rate_ack);
+}
+END_TEST
+
+START_TEST(new_channels_and_fopts_limit)
+{
+	struct dev d;
+	uint8_t buf[64];
+	struct maccmd a[16];
+	size_t len = 0;
+
+	dev_init(&d, 12);
+	for (uint8_t ch = 3; ch < 8; ch++) {
+		struct maccmd q = {.cid = MACCMD_NEW_CHANNEL, .dir = LW_DIR_DOWN};
+		q.u.new_channel_req = (struct maccmd_new_channel_req){
+			.ch_index = ch, .frequency = 867100000u + 200000u * (ch - 3u), .max_dr = 5};
+		len = put(&q, buf, len);
+	}
+	struct maccmd s = {.cid = MACCMD_DEV_STATUS, .dir = LW_DIR_DOWN};
+	len = put(&s, buf, len);
+	sim_mac_on_downlink(&d.m, &d.c, &d.rx, buf, len, 12);
+	ck_assert_uint_eq(d.m.ch_mask[0], 0x00ff);
+	ck_assert_uint_eq(sim_mac_freq_hz(&d.m, eu(), 0, 3), 867100000);
+	/* 5 x 2 + 3 = 13 bytes fit one FOpts */
+	ck_assert_uint_eq(answers(&d, a, 16), 6);
+	for (int i = 0; i < 5; i++)
+		ck_assert(a[i].u.new_channel_ans.channel_frequency_ok &&
+			  a[i].u.new_channel_ans.data_rate_range_ok);
+	/* a default channel cannot be changed */
+	struct maccmd q = {.cid = MACCMD_NEW_CHANNEL, .dir = LW_DIR_DOWN};
+	q.u.new_channel_req = (struct maccmd_new_channel_req){.ch_index = 1,
+							      .frequency = 867100000, .max_dr = 5};
+	len = put(&q, buf, 0);
+	/* and 8 DevStatusReq make 24 bytes of answers: 15 now, the rest next */
+	for (int i = 0; i < 8; i++)
+		len = put(&s, buf, len);
+	sim_mac_on_downlink(&d.m, &d.c, &d.rx, buf, len, 12);
+	ck_assert_uint_eq(d.m.chan_hz[1], 868300000);
+	size_t first = answers(&d, a, 16);
+	ck_assert(!a[0].u.new_channel_ans.channel_frequency_ok);
+	ck_assert_uint_eq(first, 5);                          /* 2 + 4 x 3 = 14 bytes */
+	ck_assert_uint_eq(answers(&d, a, 16), 4);
+	ck_assert_uint_eq(answers(&d, a, 16), 0);
+}
+END_TEST
+
+START_TEST(snr_spread_per_device)
+{
+	struct sim_mac_dev m;
+
+	memset(&m, 0, sizeof(m));
+	sim_mac_set_snr(&m, -8.0f, 10.0f, 0, 10);
+	ck_assert_double_eq_tol(m.snr_db, -8.0, 1e-6);
+	sim_mac_set_snr(&m, -8.0f, 10.0f, 9, 10);
+	ck_assert_double_eq_tol(m.snr_db, 10.0, 1e-6);
+	sim_mac_set_snr(&m, -8.0f, 10.0f, 3, 10);
+	ck_assert_double_eq_tol(m.snr_db, -2.0, 1e-6);
+	ck_assert_int_eq(sim_mac_reset(&m, eu(), 7), LB_OK);   /* the SNR stays */
+	ck_assert(m.has_snr);
+	ck_assert_double_eq_tol(m.snr_db, -2.0, 1e-6);
+	ck_assert_uint_eq(m.dr, 5);
+}
+END_TEST
+
+static Suite *sim_mac_suite(void)
+{
+	Suite *s = suite_create("sim_mac");
+	TCase *tc = tcase_create("mac");
+
+	tcase_add_test(tc, reset_starts_at_the_sf_on_default_channels);
+	tcase_add_test(tc, link_adr_applied_and_answered);
+	tcase_add_test(tc, link_adr_refused_changes_nothing);
+	tcase_add_test(tc, link_adr_block_one_answer_each);
+	tcase_add_test(tc, ignore_adr_drops_link_adr);
+	tcase_add_test(tc, dev_status_battery_and_margin);
+	tcase_add_test(tc, rx_param_sticky_until_a_downlink);
+	tcase_add_test(tc, rx_param_out_of_band_refused);
+	tcase_add_test(tc, new_channels_and_fopts_limit);
+	tcase_add_test(tc, snr_spread_per_device);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(sim_mac_suite());
+}
