@@ -71,6 +71,10 @@ static void apply_row(struct lb_device *dev, const struct store_mac *r)
 	for (size_t i = 0; i < MACSTATE_CHMASK_WORDS; i++)
 		s->ch_mask_set |= r->ch_mask[i] != 0;
 	s->track[MACSTATE_LINK_ADR].tries = r->unanswered;
+	/* Tried before the restart and not answered: the next uplink without
+	 * an answer counts it, so a device left at max_unanswered tries backs
+	 * off instead of never being asked again (may_ask()). */
+	s->track[MACSTATE_LINK_ADR].outstanding = r->unanswered > 0;
 	s->track[MACSTATE_LINK_ADR].backoff_until = r->backoff_until;
 	s->has_status = r->has_status;
 	s->status_at = r->status_at;
@@ -215,6 +219,16 @@ static void ensure_session(struct netmac *m, struct lb_device *dev)
 static bool backed_off(const struct macstate *s, enum macstate_req k, int64_t now)
 {
 	return s->track[k].backoff_until > now;
+}
+
+/* A request of kind k may go out: not backed off, and fewer than
+ * max_unanswered tries without an answer. The second test makes the limit
+ * hold by construction, even when downlinks follow each other with no
+ * uplink between (the uplink is what starts the back-off, unanswered()). */
+static bool may_ask(const struct netmac *m, const struct macstate *s, enum macstate_req k,
+		    int64_t now)
+{
+	return !backed_off(s, k, now) && s->track[k].tries < m->o.max_unanswered;
 }
 
 static const char *const req_names[MACSTATE__N] = {
@@ -509,7 +523,7 @@ static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, 
 	size_t len = 0;
 
 	if (!dev->adr || !s->adr_bit || dev->rt.last_dr < 0 ||
-	    backed_off(s, MACSTATE_LINK_ADR, now))
+	    !may_ask(m, s, MACSTATE_LINK_ADR, now))
 		return 0;
 	struct adr_in in = {.region = m->c.region, .hist = &s->hist,
 			    .dr = (uint8_t)dev->rt.last_dr, .tx_power = s->tx_power,
@@ -530,11 +544,11 @@ static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, 
 	return len;
 }
 
-static bool status_due(const struct lb_device *dev, int64_t now)
+static bool status_due(const struct netmac *m, const struct lb_device *dev, int64_t now)
 {
 	const struct macstate *s = &dev->rt.mac;
 
-	if (dev->status_interval_h <= 0 || backed_off(s, MACSTATE_DEV_STATUS, now))
+	if (dev->status_interval_h <= 0 || !may_ask(m, s, MACSTATE_DEV_STATUS, now))
 		return false;
 	return !s->has_status || now - s->status_at >= (int64_t)dev->status_interval_h * S_PER_H;
 }
@@ -619,14 +633,14 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 		len += n;
 		*kinds |= 1u << MACSTATE_LINK_ADR;
 	}
-	if (status_due(dev, now)) {
+	if (status_due(m, dev, now)) {
 		struct maccmd c = {.cid = MACCMD_DEV_STATUS, .dir = LW_DIR_DOWN};
 		if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
 			len += n;
 			*kinds |= 1u << MACSTATE_DEV_STATUS;
 		}
 	}
-	if (!backed_off(&dev->rt.mac, MACSTATE_RX_PARAM, now) && rx_param_needed(m, dev, &rxp)) {
+	if (may_ask(m, &dev->rt.mac, MACSTATE_RX_PARAM, now) && rx_param_needed(m, dev, &rxp)) {
 		struct maccmd c = {.cid = MACCMD_RX_PARAM_SETUP, .dir = LW_DIR_DOWN};
 		c.u.rx_param_setup_req = rxp;
 		if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
@@ -634,7 +648,7 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 			*kinds |= 1u << MACSTATE_RX_PARAM;
 		}
 	}
-	if (!backed_off(&dev->rt.mac, MACSTATE_RX_TIMING, now) && rx_timing_needed(m, dev)) {
+	if (may_ask(m, &dev->rt.mac, MACSTATE_RX_TIMING, now) && rx_timing_needed(m, dev)) {
 		struct maccmd c = {.cid = MACCMD_RX_TIMING_SETUP, .dir = LW_DIR_DOWN};
 		c.u.rx_timing_setup_req.delay = m->o.rx_delay_s;
 		if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
@@ -642,7 +656,7 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 			*kinds |= 1u << MACSTATE_RX_TIMING;
 		}
 	}
-	if (!backed_off(&dev->rt.mac, MACSTATE_NEW_CHANNEL, now) &&
+	if (may_ask(m, &dev->rt.mac, MACSTATE_NEW_CHANNEL, now) &&
 	    (n = new_channels(m, dev, out + len, cap - len)) > 0) {
 		len += n;
 		*kinds |= 1u << MACSTATE_NEW_CHANNEL;

@@ -400,6 +400,71 @@ START_TEST(link_adr_max_unanswered_is_the_setting)
 }
 END_TEST
 
+/* Settings that make every kind of request due for the ABP device. */
+static void open_all_kinds(void)
+{
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.has_rx2_dr = true;
+	o.rx2_dr = 3;                                   /* EU868 default: DR0 */
+	o.rx_delay_s = 2;                               /* default: 1 s */
+	netmac_cflist_channels(region_find("EU868"), "auto", &o);
+	world_open(&o);
+}
+
+START_TEST(no_kind_sent_more_than_max_unanswered_without_uplink)
+{
+	/* Downlinks one after the other with no uplink between (nothing calls
+	 * unanswered()): the limit holds by itself. */
+	open_all_kinds();
+	uplink(NULL, 0, 5.0f);
+	for (int i = 0; i < 10; i++)
+		(void)request_and_send();
+	for (int k = 0; k < MACSTATE__N; k++) {
+		ck_assert_msg(w.mac.stats.sent[k] == 3, "kind %d sent %llu times", k,
+			      (unsigned long long)w.mac.stats.sent[k]);
+		ck_assert_uint_eq(dev()->rt.mac.track[k].tries, 3);
+	}
+	ck_assert_uint_eq(w.mac.stats.backoffs, 0);
+	/* The next uplink without answers starts the back-off of each kind. */
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(w.mac.stats.backoffs, MACSTATE__N);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_uint_eq(request_and_send(), 0);
+		uplink(NULL, 0, 5.0f);
+	}
+	for (int k = 0; k < MACSTATE__N; k++)
+		ck_assert_uint_eq(w.mac.stats.sent[k], 3);
+}
+END_TEST
+
+/* A restart of the bridge: what was committed is all the device has. */
+static void restart(void)
+{
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	memset(&dev()->rt.mac, 0, sizeof(dev()->rt.mac));
+	ck_assert_int_eq(netmac_restore_device(&w.mac, dev()), LB_OK);
+}
+
+START_TEST(link_adr_at_max_tries_across_restart_backs_off)
+{
+	/* The bridge stopped after the last try, before the uplink that would
+	 * have started the back-off: the first uplink after the restart does. */
+	dev()->status_interval_h = 0;
+	uplink(NULL, 0, 5.0f);
+	for (int i = 0; i < 3; i++)
+		ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
+	restart();
+	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_LINK_ADR].tries, 3);
+	ck_assert_uint_eq(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(w.mac.stats.backoffs, 1);
+	ck_assert_int_gt(dev()->rt.mac.track[MACSTATE_LINK_ADR].backoff_until,
+			 loop_wall_us() / 1000000 + 23 * 3600);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_LINK_ADR], 3);
+}
+END_TEST
+
 START_TEST(link_adr_not_without_adr_bit_or_setting)
 {
 	dev()->adr = false;
@@ -501,6 +566,8 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, link_adr_exactly_max_unanswered_then_backoff);
 	tcase_add_test(tc, link_adr_max_unanswered_is_the_setting);
 	tcase_add_test(tc, link_adr_not_without_adr_bit_or_setting);
+	tcase_add_test(tc, no_kind_sent_more_than_max_unanswered_without_uplink);
+	tcase_add_test(tc, link_adr_at_max_tries_across_restart_backs_off);
 	tcase_add_test(tc, rx_param_setup_sticky_answers);
 	tcase_add_test(tc, rx_param_setup_refused_is_retried);
 	tcase_add_test(tc, otaa_device_gets_no_rx_param);
