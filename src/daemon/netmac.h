@@ -34,7 +34,9 @@
  *   once the downlink that carries it is handed to a gateway.
  *
  * Durable: each device's state (store/store_mac.h) is staged with the group
- * commit when it changes (like sessions.h); the link history is not kept.
+ * commit when it changes (like sessions.h); the link history is not kept,
+ * nor the tries and back-off of any request but LinkADRReq (store_mac has
+ * one pair of columns).
  * An OTAA device that joins again starts afresh (the join resets its MAC
  * settings, §6.2.6): the state remembers the session it belongs to.
  *
