@@ -181,8 +181,9 @@ static int count_logged(const char *needle)
 }
 
 /* One uplink of the device heard at snr with the MAC answers in mac
- * (FOpts); ADR bit set. Returns what netmac_uplink() returned. */
-static bool uplink(const uint8_t *mac, size_t mac_len, float snr)
+ * (FOpts); ADR bit set, ADRACKReq as given. Returns what netmac_uplink()
+ * returned. */
+static bool uplink_ack_req(const uint8_t *mac, size_t mac_len, float snr, bool adr_ack_req)
 {
 	struct lw_frame f;
 	struct lb_rx rx;
@@ -191,6 +192,7 @@ static bool uplink(const uint8_t *mac, size_t mac_len, float snr)
 	f.mtype = LW_MTYPE_UNCONFIRMED_UP;
 	f.u.data.dev_addr = DEV_ADDR;
 	f.u.data.adr = true;
+	f.u.data.adr_ack_req = adr_ack_req;
 	memset(&rx, 0, sizeof(rx));
 	rx.gateway_eui = UINT64_C(0xaa555a0000000001);
 	rx.received_us = loop_wall_us();
@@ -201,6 +203,11 @@ static bool uplink(const uint8_t *mac, size_t mac_len, float snr)
 	rx.rxpk.has_lsnr = true;
 	rx.rxpk.lsnr = snr;
 	return netmac_uplink(&w.mac, dev(), &f, mac, mac_len, &rx, 1, w.dedup_id);
+}
+
+static bool uplink(const uint8_t *mac, size_t mac_len, float snr)
+{
+	return uplink_ack_req(mac, mac_len, snr, false);
 }
 
 /* What a downlink would carry now; the gateway takes it. */
@@ -465,6 +472,32 @@ START_TEST(link_adr_at_max_tries_across_restart_backs_off)
 }
 END_TEST
 
+START_TEST(adr_ack_req_gets_a_downlink)
+{
+	/* TS001-1.0.4 §4.3.1.1: the network answers ADRACKReq with a downlink
+	 * within ADR_ACK_DELAY frames, whatever it has to say. */
+	dev()->status_interval_h = 0;
+	ck_assert(!uplink(NULL, 0, 5.0f));
+	ck_assert(uplink_ack_req(NULL, 0, 5.0f, true));
+	/* With ADR something to say: the downlink carries LinkADRReq. */
+	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
+	const uint8_t ok[] = {CID_LINK_ADR, LINK_ADR_ALL_OK};
+	uplink(ok, sizeof(ok), 5.0f);
+	dev()->rt.last_dr = 5;
+	/* Nothing left to ask: the ADRACKReq still gets its (empty) downlink. */
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+	ck_assert(uplink_ack_req(NULL, 0, 5.0f, true));
+	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 0);
+	ck_assert_uint_eq(kinds, 0);
+	/* devices[].adr = false too: the device still counts ADR_ACK_LIMIT and
+	 * lowers its data rate when no downlink comes (§4.3.1.1). */
+	dev()->adr = false;
+	ck_assert(uplink_ack_req(NULL, 0, 5.0f, true));
+	ck_assert(!uplink(NULL, 0, 5.0f));
+}
+END_TEST
+
 START_TEST(link_adr_not_without_adr_bit_or_setting)
 {
 	dev()->adr = false;
@@ -566,6 +599,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, link_adr_exactly_max_unanswered_then_backoff);
 	tcase_add_test(tc, link_adr_max_unanswered_is_the_setting);
 	tcase_add_test(tc, link_adr_not_without_adr_bit_or_setting);
+	tcase_add_test(tc, adr_ack_req_gets_a_downlink);
 	tcase_add_test(tc, no_kind_sent_more_than_max_unanswered_without_uplink);
 	tcase_add_test(tc, link_adr_at_max_tries_across_restart_backs_off);
 	tcase_add_test(tc, rx_param_setup_sticky_answers);
