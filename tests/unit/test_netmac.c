@@ -43,6 +43,10 @@
 #define CID_LINK_ADR 0x03
 #define CID_RX_PARAM 0x05
 #define CID_DEV_STATUS 0x06
+#define CID_NEW_CHANNEL 0x07
+#define CID_RX_TIMING 0x08
+#define NEW_CHANNEL_OK 0x03             /* DataRateRangeOk | ChannelFrequencyOk */
+#define NEW_CHANNEL_NO_FREQ 0x02        /* ChannelFrequencyOk clear */
 #define LINK_ADR_ALL_OK 0x07            /* PowerACK | DataRateACK | ChannelMaskACK */
 #define LINK_ADR_NO_POWER 0x03          /* PowerACK clear */
 #define RX_PARAM_ALL_OK 0x07
@@ -573,6 +577,181 @@ START_TEST(rx_param_setup_refused_is_retried)
 }
 END_TEST
 
+START_TEST(rx_timing_setup_pushed_and_confirmed)
+{
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx_delay_s = 3;                               /* RECEIVE_DELAY1 default: 1 s */
+	world_open(&o);
+	dev()->status_interval_h = 0;
+	dev()->adr = false;
+
+	uplink(NULL, 0, 5.0f);
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+	size_t len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds, BIT(MACSTATE_RX_TIMING));
+	ck_assert_uint_eq(len, 2);
+	ck_assert_uint_eq(out[0], CID_RX_TIMING);
+	ck_assert_uint_eq(out[1] & 0x0f, 3);            /* Del, TS001-1.0.4 §5.7 */
+	netmac_sent(&w.mac, dev(), kinds);
+
+	/* No answer: tried again, at most max_unanswered times in all. */
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_RX_TIMING].tries, 2);
+
+	/* RXTimingSetupAns (no payload): confirmed, the uplink wants a downlink
+	 * (repeated until one comes, §5.7). */
+	const uint8_t ans[] = {CID_RX_TIMING};
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_RX_TIMING], 1);
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 3);
+	ck_assert_uint_ne(dev()->rt.mac.rx_done & MACSTATE_RX_TIMING_DONE, 0);
+	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_RX_TIMING].tries, 0);
+	kinds = 0;
+	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 0);
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_RX_TIMING], 1);
+}
+END_TEST
+
+START_TEST(rx_timing_setup_unanswered_backs_off)
+{
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx_delay_s = 2;
+	world_open(&o);
+	dev()->status_interval_h = 0;
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	for (int i = 0; i < 8; i++) {
+		(void)request_and_send();
+		uplink(NULL, 0, 5.0f);
+	}
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_RX_TIMING], 3);
+	ck_assert_uint_eq(w.mac.stats.backoffs, 1);
+	ck_assert_uint_eq(dev()->rt.mac.rx_done & MACSTATE_RX_TIMING_DONE, 0);
+}
+END_TEST
+
+START_TEST(rx_timing_default_not_pushed)
+{
+	dev()->status_interval_h = 0;
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), 0);   /* rx_delay_s 1: the default */
+}
+END_TEST
+
+/* ABP device, EU868, downlink.join_cflist "auto": 867.1..867.9 MHz as
+ * channels 3..7, nothing else to ask. */
+static void open_channels(void)
+{
+	teardown();
+	struct netmac_opts o = default_opts();
+	netmac_cflist_channels(region_find("EU868"), "auto", &o);
+	ck_assert_uint_eq(o.n_channels, 5);
+	world_open(&o);
+	dev()->status_interval_h = 0;
+}
+
+START_TEST(new_channel_pushed_confirmed_then_in_link_adr_mask)
+{
+	open_channels();
+	dev()->adr = false;                          /* NewChannelReq first, alone */
+	uplink(NULL, 0, 5.0f);
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+	size_t len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds, BIT(MACSTATE_NEW_CHANNEL));
+	ck_assert_uint_eq(len, 5 * 6);          /* CID + 5 bytes each (§5.6) */
+	struct maccmd cmds[8];
+	size_t n = 0;
+	ck_assert_int_eq(maccmd_parse(out, len, LW_DIR_DOWN, cmds, 8, &n), LB_OK);
+	ck_assert_uint_eq(n, 5);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(cmds[i].cid, CID_NEW_CHANNEL);
+		ck_assert_uint_eq(cmds[i].u.new_channel_req.ch_index, 3 + i);
+		ck_assert_uint_eq(cmds[i].u.new_channel_req.frequency, 867100000 + 200000 * i);
+		ck_assert_uint_eq(cmds[i].u.new_channel_req.min_dr, 0);
+		ck_assert_uint_eq(cmds[i].u.new_channel_req.max_dr, 5);
+	}
+	netmac_sent(&w.mac, dev(), kinds);
+
+	/* Channel 5 (the third answer) refused: the others are confirmed, the
+	 * request counts as not answered and is tried again, for channel 5 only. */
+	const uint8_t some[] = {CID_NEW_CHANNEL, NEW_CHANNEL_OK, CID_NEW_CHANNEL, NEW_CHANNEL_OK,
+				CID_NEW_CHANNEL, NEW_CHANNEL_NO_FREQ, CID_NEW_CHANNEL, NEW_CHANNEL_OK,
+				CID_NEW_CHANNEL, NEW_CHANNEL_OK};
+	uplink(some, sizeof(some), 5.0f);
+	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_NEW_CHANNEL], 1);
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_NEW_CHANNEL], 0);
+	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_NEW_CHANNEL].tries, 1);
+	ck_assert_uint_eq(dev()->rt.mac.rx_done & MACSTATE_CHANNEL_DONE(5), 0);
+	for (unsigned ch = 3; ch <= 7; ch++)
+		if (ch != 5)
+			ck_assert_uint_ne(dev()->rt.mac.rx_done & MACSTATE_CHANNEL_DONE(ch), 0);
+	kinds = 0;
+	len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds, BIT(MACSTATE_NEW_CHANNEL));
+	ck_assert_uint_eq(len, 6);
+	ck_assert_int_eq(maccmd_parse(out, len, LW_DIR_DOWN, cmds, 8, &n), LB_OK);
+	ck_assert_uint_eq(cmds[0].u.new_channel_req.ch_index, 5);
+	netmac_sent(&w.mac, dev(), kinds);
+	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_NEW_CHANNEL].tries, 2);
+	const uint8_t ok[] = {CID_NEW_CHANNEL, NEW_CHANNEL_OK};
+	uplink(ok, sizeof(ok), 5.0f);
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_NEW_CHANNEL], 1);
+	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_NEW_CHANNEL].tries, 0);
+	kinds = 0;
+	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 0);
+
+	/* ADR now: the EU868 channel mask has the 3 default channels and the 5
+	 * confirmed ones (TS001-1.0.4 §5.3.1 ChMask, RP002-1.0.4 §2.3.5). */
+	dev()->adr = true;
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_LINK_ADR));
+	ck_assert_uint_eq(dev()->rt.mac.ask_mask[0], 0x00ff);
+	const uint8_t adr_ok[] = {CID_LINK_ADR, LINK_ADR_ALL_OK};
+	uplink(adr_ok, sizeof(adr_ok), 5.0f);
+	ck_assert_uint_eq(dev()->rt.mac.ch_mask[0], 0x00ff);
+}
+END_TEST
+
+START_TEST(new_channel_unconfirmed_not_in_link_adr_mask)
+{
+	/* Before any NewChannelAns the mask has the default channels only: a
+	 * channel the device does not have cannot be enabled (§5.3.1). */
+	open_channels();
+	uplink(NULL, 0, 5.0f);
+	unsigned kinds = request_and_send();
+	ck_assert_uint_eq(kinds, BIT(MACSTATE_LINK_ADR) | BIT(MACSTATE_NEW_CHANNEL));
+	ck_assert_uint_eq(dev()->rt.mac.ask_mask[0], 0x0007);
+}
+END_TEST
+
+START_TEST(new_channel_refused_backs_off_after_max_unanswered)
+{
+	open_channels();
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	uint8_t refused[5 * 2];
+	for (int i = 0; i < 5; i++) {
+		refused[2 * i] = CID_NEW_CHANNEL;
+		refused[2 * i + 1] = NEW_CHANNEL_NO_FREQ;
+	}
+	for (int i = 0; i < 6; i++) {
+		unsigned kinds = request_and_send();
+		uplink(kinds ? refused : NULL, kinds ? sizeof(refused) : 0, 5.0f);
+	}
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_NEW_CHANNEL], 3);
+	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_NEW_CHANNEL], 3);
+	ck_assert_uint_eq(w.mac.stats.backoffs, 1);
+	ck_assert_int_gt(dev()->rt.mac.track[MACSTATE_NEW_CHANNEL].backoff_until,
+			 loop_wall_us() / 1000000 + 23 * 3600);
+}
+END_TEST
+
 START_TEST(otaa_device_gets_no_rx_param)
 {
 	teardown();
@@ -605,6 +784,12 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, rx_param_setup_sticky_answers);
 	tcase_add_test(tc, rx_param_setup_refused_is_retried);
 	tcase_add_test(tc, otaa_device_gets_no_rx_param);
+	tcase_add_test(tc, rx_timing_setup_pushed_and_confirmed);
+	tcase_add_test(tc, rx_timing_setup_unanswered_backs_off);
+	tcase_add_test(tc, rx_timing_default_not_pushed);
+	tcase_add_test(tc, new_channel_pushed_confirmed_then_in_link_adr_mask);
+	tcase_add_test(tc, new_channel_unconfirmed_not_in_link_adr_mask);
+	tcase_add_test(tc, new_channel_refused_backs_off_after_max_unanswered);
 	suite_add_tcase(s, tc);
 	return s;
 }
