@@ -34,6 +34,7 @@
 #include "daemon/publish.h"
 #include "daemon/session.h"
 #include "daemon/stats.h"
+#include "daemon/netmac.h"
 #include "daemon/txsched.h"
 #include "daemon/udpout.h"
 #include "daemon/uplink.h"
@@ -103,6 +104,8 @@ struct world {
 	struct sessions sessions;
 	struct budget budget;
 	struct txsched tx;
+	struct netmac mac;
+	bool mac_ready;
 	struct otaa otaa;
 	struct hass hass;
 	struct payloads payloads;
@@ -242,6 +245,8 @@ static void setup(void)
 
 static void teardown(void)
 {
+	if (w.mac_ready)
+		netmac_free(&w.mac);
 	if (w.outbox_ready)
 		outbox_free(&w.outbox);
 	dedup_free(&w.dedup);
@@ -1069,6 +1074,74 @@ START_TEST(test_codec_object)
 }
 END_TEST
 
+/* The network's MAC requests wired into the scheduler as bridge.c does
+ * (txsched_ctx.netmac), with the default settings: nothing to push to the
+ * ABP device but what the test turns on. */
+static void wire_netmac(void)
+{
+	struct netmac_ctx c = {.devices = &w.devices, .region = w.region, .store = &w.store,
+			       .durable = &w.durable, .sessions = &w.sessions, .ev = &w.ev};
+	struct netmac_opts o = {
+		.margin_db = w.cfg.adr_installation_margin_db, .max_unanswered = w.cfg.adr_max_unanswered,
+		.backoff_h = w.cfg.adr_backoff_h, .sub_band = w.cfg.downlink_sub_band,
+		.rx1_dr_offset = (uint8_t)w.cfg.downlink_rx1_dr_offset,
+		.rx_delay_s = (uint8_t)w.cfg.downlink_rx_delay_s,
+	};
+	ck_assert_int_eq(netmac_init(&w.mac, &c, &o, w.cfg.state_commit_ms), LB_OK);
+	w.mac_ready = true;
+	w.tx.c.netmac = &w.mac;
+}
+
+/* A MAC-only downlink (DevStatusReq, nothing queued, no ACK due) counts
+ * against the device's fair-access downlink budget and is refused by it
+ * like any other (fair_access.action = "enforce"): a `log` FAIR_ACCESS, no
+ * PULL_RESP, and the request is not counted as tried (netmac_sent() only
+ * once a gateway has it), so it keeps its max_unanswered tries. */
+START_TEST(test_mac_only_downlink_refused_by_fair_access)
+{
+	uint8_t phy[LW_MAX_PHY];
+	struct lb_device *dev = &w.devices.dev[0];
+	struct gwmp_txack ok;
+
+	wire_netmac();
+	/* What devices_init() makes of fair_access {downlinks = 1, action = "enforce"}. */
+	dev->fa_policy.downlinks = 1;
+	dev->fa_policy.action = FA_ENFORCE;
+	dev->status_interval_h = 24;                 /* status unknown: asked at once */
+	(void)route_of(GW_1, 1702);
+
+	first_uplink(phy);
+	const struct rec_dgram *d = decide_now();
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 1);
+	memset(&ok, 0, sizeof(ok));
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &ok), LB_OK);
+	ck_assert_uint_eq(w.tx.stats.sent, 1);       /* the budget's one downlink */
+
+	/* No DevStatusAns: asked again, but the budget is used up. */
+	size_t len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 2, 10, "again");
+	hear_one(phy, len);
+	size_t sent_before = w.udp.n;
+	ck_assert_ptr_null(decide_now());
+	ck_assert_uint_eq(w.udp.n, sent_before);
+	ck_assert_uint_eq(w.tx.stats.scheduled, 1);
+	assert_last_log("FAIR_ACCESS");
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 1);
+	ck_assert_uint_eq(dev->rt.mac.track[MACSTATE_DEV_STATUS].tries, 1);
+	ck_assert_uint_eq(w.mac.stats.backoffs, 0);
+
+	/* Refused again and again: never a try, never a back-off. */
+	for (uint32_t fcnt = 3; fcnt < 10; fcnt++) {
+		len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, fcnt, 10, "again");
+		hear_one(phy, len);
+		ck_assert_ptr_null(decide_now());
+	}
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 1);
+	ck_assert_uint_eq(dev->rt.mac.track[MACSTATE_DEV_STATUS].tries, 1);
+	ck_assert_uint_eq(w.mac.stats.backoffs, 0);
+}
+END_TEST
+
 static Suite *uplink_suite(void)
 {
 	Suite *s = suite_create("uplink");
@@ -1094,6 +1167,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_held_events_keep_order);
 	tcase_add_test(tc, test_home_assistant_entities);
 	tcase_add_test(tc, test_codec_object);
+	tcase_add_test(tc, test_mac_only_downlink_refused_by_fair_access);
 	suite_add_tcase(s, tc);
 	return s;
 }
