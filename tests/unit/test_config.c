@@ -1333,6 +1333,41 @@ START_TEST(test_applications)
 }
 END_TEST
 
+/* applications[].status_interval_h is what its devices ask DevStatusReq
+ * by unless a device sets its own (even to the default); devices of no
+ * listed application keep the default, 24 h. */
+START_TEST(test_application_status_interval)
+{
+	static const char text[] =
+		"applications = ( { name = \"farm\"; status_interval_h = 6; },\n"
+		"  { name = \"quiet\"; status_interval_h = 0; } );\n"
+		"devices = (\n" APP_DEV("1", "farm", "") ",\n"
+		APP_DEV("2", "farm", "status_interval_h = 48;") ",\n"
+		APP_DEV("3", "farm", "status_interval_h = 24;") ",\n"
+		APP_DEV("4", "quiet", "") ",\n"
+		APP_DEV("5", "other", "") ");\n";
+	char dir[] = "/tmp/test_config_status_XXXXXX", conf[600];
+	struct lb_config cfg;
+	struct config_report r = {0};
+
+	write_app_dir(dir, text, conf, sizeof(conf));
+	int rc = config_load(conf, &cfg, &r);
+	char *problems = report_text(&r);
+	ck_assert_msg(rc == LB_OK && r.n == 0, "%s", problems);
+	free(problems);
+	ck_assert_uint_eq(cfg.n_devices, 5);
+	ck_assert_int_eq(cfg.devices[0].status_interval_h, 6);
+	ck_assert_int_eq(cfg.devices[1].status_interval_h, 48);
+	ck_assert_int_eq(cfg.devices[2].status_interval_h, 24);
+	ck_assert_int_eq(cfg.devices[3].status_interval_h, 0);
+	ck_assert_int_eq(cfg.devices[4].status_interval_h, 24);
+	assert_round_trip(&cfg);
+	config_free(&cfg);
+	config_report_free(&r);
+	testutil_tmp_remove(dir);
+}
+END_TEST
+
 START_TEST(test_application_problems)
 {
 	static const char text[] =
@@ -1565,6 +1600,7 @@ static Suite *config_suite(void)
 	tcase_add_test(ok, test_fair_access_inheritance);
 	tcase_add_test(ok, test_lorawan_version_matches_join);
 	tcase_add_test(ok, test_applications);
+	tcase_add_test(ok, test_application_status_interval);
 	suite_add_tcase(s, ok);
 
 	TCase *bad = tcase_create("problems");

@@ -270,6 +270,14 @@ static json_object *member(json_object *o, const char *key)
 
 #define BIT(k) (1u << (k))
 
+/* A restart of the bridge: what was committed is all the device has. */
+static void restart(void)
+{
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	memset(&dev()->rt.mac, 0, sizeof(dev()->rt.mac));
+	ck_assert_int_eq(netmac_restore_device(&w.mac, dev()), LB_OK);
+}
+
 /* ------------------------------------------------------------ device status */
 
 START_TEST(dev_status_ans_is_a_status_event)
@@ -318,6 +326,97 @@ START_TEST(dev_status_external_power)
 	ck_assert(json_object_get_boolean(member(o, "externalPowerSource")));
 	ck_assert_int_eq(json_object_get_int(member(o, "margin")), 10);
 	json_object_put(o);
+}
+END_TEST
+
+/* DevStatusReq due now? (nothing else asked: ADR off) */
+static bool status_asked(void)
+{
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+
+	(void)netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	return (kinds & BIT(MACSTATE_DEV_STATUS)) != 0;
+}
+
+/* The module reads the wall clock itself (loop_wall_us()): the time of the
+ * last DevStatusAns is moved back instead of the clock forward. */
+static void status_answered_ago(int64_t seconds)
+{
+	dev()->rt.mac.status_at = loop_wall_us() / 1000000 - seconds;
+}
+
+START_TEST(dev_status_asked_again_after_interval)
+{
+	dev()->adr = false;
+	dev()->status_interval_h = 6;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_DEV_STATUS));
+	const uint8_t ans[] = {CID_DEV_STATUS, 200, 5};
+	uplink(ans, sizeof(ans), 5.0f);
+	ck_assert(dev()->rt.mac.has_status);
+	ck_assert_int_ge(dev()->rt.mac.status_at, loop_wall_us() / 1000000 - 1);
+	ck_assert(!status_asked());
+	status_answered_ago(6 * 3600 - 60);             /* a minute early */
+	ck_assert(!status_asked());
+	status_answered_ago(6 * 3600);
+	ck_assert(status_asked());
+	/* Another device's setting: 24 h. */
+	dev()->status_interval_h = 24;
+	ck_assert(!status_asked());
+	status_answered_ago(24 * 3600 + 1);
+	ck_assert(status_asked());
+	/* 0: never, however old the status. */
+	dev()->status_interval_h = 0;
+	ck_assert(!status_asked());
+}
+END_TEST
+
+START_TEST(dev_status_known_survives_restart)
+{
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	request_and_send();
+	const uint8_t ans[] = {CID_DEV_STATUS, 100, 3};
+	uplink(ans, sizeof(ans), 5.0f);
+	restart();
+	ck_assert(dev()->rt.mac.has_status);
+	ck_assert_uint_eq(dev()->rt.mac.battery, 100);
+	ck_assert_int_eq(dev()->rt.mac.margin, 3);
+	uplink(NULL, 0, 5.0f);
+	ck_assert(!status_asked());
+}
+END_TEST
+
+START_TEST(dev_status_unknown_after_restart_asked_at_once)
+{
+	/* A stored MAC state without a status (the device's status was never
+	 * asked: status_interval_h was 0), then a restart with the setting on:
+	 * asked at the first opportunity, not status_interval_h later. */
+	dev()->status_interval_h = 0;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_LINK_ADR));
+	const uint8_t ok[] = {CID_LINK_ADR, LINK_ADR_ALL_OK};
+	uplink(ok, sizeof(ok), 5.0f);
+	restart();
+	ck_assert(dev()->rt.mac.known);                 /* a row, with its ADR state */
+	ck_assert_uint_eq(dev()->rt.mac.dr, 5);
+	ck_assert(!dev()->rt.mac.has_status);
+	dev()->status_interval_h = 24;
+	dev()->rt.last_dr = 5;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_DEV_STATUS));
+}
+END_TEST
+
+START_TEST(dev_status_no_row_after_restart_asked_at_once)
+{
+	/* Nothing stored for the device at all (new in this run). */
+	restart();
+	ck_assert(!dev()->rt.mac.known);
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_DEV_STATUS));
 }
 END_TEST
 
@@ -448,14 +547,6 @@ START_TEST(no_kind_sent_more_than_max_unanswered_without_uplink)
 		ck_assert_uint_eq(w.mac.stats.sent[k], 3);
 }
 END_TEST
-
-/* A restart of the bridge: what was committed is all the device has. */
-static void restart(void)
-{
-	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
-	memset(&dev()->rt.mac, 0, sizeof(dev()->rt.mac));
-	ck_assert_int_eq(netmac_restore_device(&w.mac, dev()), LB_OK);
-}
 
 START_TEST(link_adr_at_max_tries_across_restart_backs_off)
 {
@@ -774,6 +865,10 @@ static Suite *netmac_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, dev_status_ans_is_a_status_event);
 	tcase_add_test(tc, dev_status_external_power);
+	tcase_add_test(tc, dev_status_asked_again_after_interval);
+	tcase_add_test(tc, dev_status_known_survives_restart);
+	tcase_add_test(tc, dev_status_unknown_after_restart_asked_at_once);
+	tcase_add_test(tc, dev_status_no_row_after_restart_asked_at_once);
 	tcase_add_test(tc, link_adr_bit_clear_counts_as_unanswered);
 	tcase_add_test(tc, link_adr_exactly_max_unanswered_then_backoff);
 	tcase_add_test(tc, link_adr_max_unanswered_is_the_setting);
