@@ -369,6 +369,15 @@ static void on_link_adr(struct netmac *m, struct lb_device *dev, bool ok)
 		unanswered(m, dev, MACSTATE_LINK_ADR);
 		return;
 	}
+	if (!s->ask_known) {
+		/* The answer to a LinkADRReq sent before the bridge restarted:
+		 * what it asked is not stored, so nothing is applied; the device
+		 * answered (no back-off) and ADR asks again from what it sees. */
+		LB_LOG_RL(LOG_LVL_INFO, TAG, "device %s: LinkADRAns to a request from before the "
+			  "restart: its values are not known, asked again", dev->name);
+		answered(m, dev, MACSTATE_LINK_ADR);
+		return;
+	}
 	s->dr = s->ask_dr;
 	s->tx_power = s->ask_tx_power;
 	s->nb_trans = s->ask_nb_trans;
@@ -540,6 +549,7 @@ static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, 
 	s->ask_dr = a.dr;
 	s->ask_tx_power = a.tx_power;
 	s->ask_nb_trans = a.nb_trans;
+	s->ask_known = true;
 	memcpy(s->ask_mask, mask, sizeof(mask));
 	return len;
 }

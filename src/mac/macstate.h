@@ -53,6 +53,9 @@ struct macstate {
 	bool ch_mask_set;            /* the plan's mask was confirmed */
 	/* What the requests in flight asked. */
 	uint8_t ask_dr, ask_tx_power, ask_nb_trans;
+	bool ask_known;              /* ask_* are the last LinkADRReq of this run
+				      * (not restored: an answer to a request sent
+				      * before a restart carries unknown values) */
 	uint16_t ask_mask[MACSTATE_CHMASK_WORDS];
 	uint8_t ask_channels[MACSTATE_MAX_NEW_CHANNELS];
 	uint8_t n_ask_channels;

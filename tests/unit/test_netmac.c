@@ -567,6 +567,29 @@ START_TEST(link_adr_at_max_tries_across_restart_backs_off)
 }
 END_TEST
 
+/* An answer to a LinkADRReq sent before a restart: its values were not
+ * stored, so none is applied (not zeros), and it ends the tries. */
+START_TEST(link_adr_answer_after_restart_applies_nothing)
+{
+	dev()->status_interval_h = 0;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
+	ck_assert_uint_eq(dev()->rt.mac.ask_dr, 5);
+	restart();
+	ck_assert(!dev()->rt.mac.ask_known);
+	const uint8_t ok[] = {CID_LINK_ADR, LINK_ADR_ALL_OK};
+	uplink(ok, sizeof(ok), 5.0f);
+	ck_assert_uint_eq(dev()->rt.mac.dr, 0);           /* what was committed */
+	ck_assert(!dev()->rt.mac.ch_mask_set);
+	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_LINK_ADR].tries, 0);
+	/* asked again, and this answer is applied */
+	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
+	uplink(ok, sizeof(ok), 5.0f);
+	ck_assert_uint_eq(dev()->rt.mac.dr, 5);
+	ck_assert(dev()->rt.mac.ch_mask_set);
+}
+END_TEST
+
 START_TEST(adr_ack_req_gets_a_downlink)
 {
 	/* TS001-1.0.4 §4.3.1.1: the network answers ADRACKReq with a downlink
@@ -876,6 +899,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, adr_ack_req_gets_a_downlink);
 	tcase_add_test(tc, no_kind_sent_more_than_max_unanswered_without_uplink);
 	tcase_add_test(tc, link_adr_at_max_tries_across_restart_backs_off);
+	tcase_add_test(tc, link_adr_answer_after_restart_applies_nothing);
 	tcase_add_test(tc, rx_param_setup_sticky_answers);
 	tcase_add_test(tc, rx_param_setup_refused_is_retried);
 	tcase_add_test(tc, otaa_device_gets_no_rx_param);
