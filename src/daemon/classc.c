@@ -198,20 +198,6 @@ static void say_wait(struct classc *cc, struct classc_dev *cd, struct lb_device 
 		     gateway_eui);
 }
 
-/* Dropped as class A drops it (txsched.c): a `log` event, out of the queue. */
-static void drop_item(struct classc *cc, struct lb_device *dev, const char *id, const char *code,
-		      const char *why)
-{
-	char desc[192];
-	snprintf(desc, sizeof(desc), "queue item %s dropped: %s", id, why);
-	const char *keys[] = {"queueItemId"};
-	devevent_log_ctx(cc->c.ev, dev, "ERROR", code, desc, keys, &id, 1);
-	int rc = store_downlink_delete(cc->c.store, id);
-	if (rc != LB_OK)
-		log_error("classc", "device %s: dropped item %s not removed from the store: %s",
-			  dev->name, id, lb_strerror(rc));
-}
-
 /* ------------------------------------------------------------ sending */
 
 struct head {
@@ -271,8 +257,9 @@ static void send_head(struct classc *cc, struct classc_dev *cd, struct lb_device
 	uint32_t fcnt;
 
 	if (budget_downlink_allowed(cc->c.budget, dev) != LB_OK) {
-		drop_item(cc, dev, h->item.id, "FAIR_ACCESS", "the device's downlink budget is used "
-			  "up (fair_access.action = enforce)");
+		txsched_drop_item(cc->c.tx, dev, h->item.id, "FAIR_ACCESS",
+				  "the device's downlink budget is used up "
+				  "(fair_access.action = enforce)");
 		due(cc, cd, now_ms);
 		return;
 	}
@@ -286,8 +273,8 @@ static void send_head(struct classc *cc, struct classc_dev *cd, struct lb_device
 	}
 	rc = build_attempt(cc, dev, h, fcnt, &e.plan.attempt[0]);
 	if (rc == LB_ERR_TOO_LARGE) {
-		drop_item(cc, dev, h->item.id, "DOWNLINK_PAYLOAD_SIZE",
-			  "the device's RX2 data rate cannot carry it");
+		txsched_drop_item(cc->c.tx, dev, h->item.id, "DOWNLINK_PAYLOAD_SIZE",
+				  "the device's RX2 data rate cannot carry it");
 		due(cc, cd, now_ms);
 		return;
 	}
@@ -360,8 +347,8 @@ static void try_send(struct classc *cc, struct classc_dev *cd, int64_t now_ms)
 		return;
 	}
 	if (h.has_expired) {
-		drop_item(cc, dev, h.expired, "EXPIRED",
-			  "its expiresAt passed before it could be sent");
+		txsched_drop_item(cc->c.tx, dev, h.expired, "EXPIRED",
+				  "its expiresAt passed before it could be sent");
 		due(cc, cd, now_ms);
 		return;
 	}

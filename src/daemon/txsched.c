@@ -403,8 +403,8 @@ struct decision {
 	unsigned req_kinds;              /* netmac requests among them */
 };
 
-static void drop_item(struct txsched *t, struct lb_device *dev, const char *id, const char *code,
-		      const char *why)
+void txsched_drop_item(struct txsched *t, struct lb_device *dev, const char *id, const char *code,
+		       const char *why)
 {
 	char desc[192];
 	snprintf(desc, sizeof(desc), "queue item %s dropped: %s", id, why);
@@ -419,7 +419,7 @@ static void drop_item(struct txsched *t, struct lb_device *dev, const char *id, 
 static void refuse_item(struct txsched *t, struct lb_device *dev, const struct store_downlink *it,
 			const char *code, const char *why)
 {
-	drop_item(t, dev, it->id, code, why);
+	txsched_drop_item(t, dev, it->id, code, why);
 }
 
 /* RX2 from the configuration, each of frequency and DR falling back to the
@@ -577,7 +577,7 @@ static int first_item(void *arg, const struct store_downlink *row)
 static void drop_expired(struct txsched *t, struct lb_device *dev, const struct decision *d)
 {
 	for (size_t i = 0; i < d->n_expired && i < EXPIRED_MAX; i++)
-		drop_item(t, dev, d->expired[i], "EXPIRED",
+		txsched_drop_item(t, dev, d->expired[i], "EXPIRED",
 			  "its expiresAt passed before a receive window could carry it");
 	/* more than EXPIRED_MAX: the rest go at the next decision (skipped until then) */
 }

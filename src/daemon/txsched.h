@@ -183,6 +183,12 @@ void txsched_set_hooks(struct txsched *t, const struct txsched_hooks *h);
  * awaits a TX_ACK: no other downlink may start now. */
 bool txsched_busy(const struct txsched *t, uint64_t dev_eui);
 
+/* Drop queue item id of dev: a `log` event (level ERROR, code, "queue item
+ * ID dropped: why", context queueItemId) and out of the store (a failure
+ * to delete is logged). */
+void txsched_drop_item(struct txsched *t, struct lb_device *dev, const char *id, const char *code,
+		       const char *why);
+
 /* Reserve the device's next FCntDown (durably, store.h COUNTER RULES);
  * fcntdown_used() consumes it once the frame goes. LB_OK, LB_ERR_RANGE
  * (exhausted: a `log` event F_CNT_DOWN), LB_ERR_IO. */
