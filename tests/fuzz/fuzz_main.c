@@ -101,7 +101,11 @@ static void mutate_once(struct runner *r, uint8_t *buf, size_t *len, size_t cap)
 
 		if (n > cap - *len)
 			n = cap - *len;
-		memmove(buf + pos + n, buf + pos, *len - pos);
+		/* tail = *len - pos, never negative (pos <= *len); computed
+		 * apart for GCC 12 at -O2 on aarch64, which otherwise sees a
+		 * bound of SIZE_MAX (-Wstringop-overflow) */
+		size_t tail = *len > pos ? *len - pos : 0;
+		memmove(buf + pos + n, buf + pos, tail);
 		memmove(buf + pos, buf + (from >= pos ? from + n : from), n);
 		*len += n;
 		break;

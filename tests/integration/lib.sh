@@ -12,6 +12,23 @@ SIM=${SIM:-$top_builddir/lorabridge-sim}
 MOSQUITTO=${MOSQUITTO:-$(command -v mosquitto || echo /usr/sbin/mosquitto)}
 T=$(mktemp -d "${TMPDIR:-/tmp}/lorabridge-it.XXXXXX")
 PIDS=""
+# LB_EMULATOR (e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu", set by
+# scripts/cross-test.sh): the bridge and the simulator are cross-built and
+# run through it, everything else (mosquitto, the clients) is native. Each
+# becomes a wrapper that execs the emulator, so "$LORABRIDGE" stays one word
+# and $! is the emulated program itself: signals and exit status reach it.
+if [ -n "${LB_EMULATOR:-}" ]; then
+	mkdir "$T/emu"
+	for _em in LORABRIDGE SIM; do
+		eval "_em_prog=\$$_em"
+		_em_w="$T/emu/$(basename "$_em_prog")"
+		printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$LB_EMULATOR" "$_em_prog" > "$_em_w"
+		chmod +x "$_em_w"
+		eval "$_em=\$_em_w"
+	done
+	# Emulated code runs several times slower: wait longer, same conditions.
+	: "${WAIT_S:=90}"
+fi
 # How long any wait for a condition may take: generous, so that a loaded
 # machine (parallel tests, other builds) only makes the tests slower.
 : "${WAIT_S:=30}"

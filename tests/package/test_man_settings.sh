@@ -6,6 +6,8 @@
 #     of a device entry), and the shipped etc/lorabridge.conf mentions each;
 #  2. lorabridge(8) and lorabridge-sim(1) describe every long option that
 #     the programs' --help lists (the subcommands' too).
+#  3. man/lorabridge.conf.5.ref, the settings part of lorabridge.conf(5),
+#     is what `lorabridge --print-config-reference man` prints.
 # Needs the built lorabridge, lorabridge-sim and man/lorabridge.conf.5.
 set -eu
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -97,6 +99,18 @@ awk '
 in_settings && prev == ".TP" && /^\.B / { sub(/^\.B /, ""); gsub(/\\-/, "-"); print }
 { prev = $0 }
 ' "$MAN5" | sort -u > "$T/documented"
+
+# The page is built from man/lorabridge.conf.5.ref (no program runs at build
+# time, so cross builds make it too): it must be what the schema prints now.
+"$LORABRIDGE" --print-config-reference man > "$T/ref.man"
+problems=""
+# (its own leading roff comments, license and origin, are not compared)
+sed '/^\.\\"/d' "$top_srcdir/man/lorabridge.conf.5.ref" > "$T/ref.kept"
+if ! diff -u "$T/ref.kept" "$T/ref.man" > "$T/refdiff"; then
+	problems=" stale; run \`make man-reference\` in a native build and commit it
+$(head -n 40 "$T/refdiff")"
+fi
+result "$problems" "man/lorabridge.conf.5.ref is lorabridge --print-config-reference man"
 
 problems=""
 [ "$(wc -l < "$T/printed")" -gt 30 ] || problems=" too few settings parsed from --print-config"
