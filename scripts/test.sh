@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # The test command: install dependencies, build with -Werror under ASan and
 # UBSan, run every test (unit, fuzz-corpus replay, integration with a real
-# mosquitto), make distcheck, then the Debian package test (build, lintian,
-# install, purge; as root). Used by .ci/run. The last line printed is
+# mosquitto), make distcheck (unit tests only: the integration tests ran just
+# before), the Debian package test (build, lintian, install, purge; as root),
+# then the cross test for arm64 and armhf (scripts/cross-test.sh: cross
+# build, tests under qemu, .debs). Used by .ci/run. The last line printed is
 # "N passed, M failed" over every test run.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,6 +53,22 @@ if [ "$status" -eq 0 ]; then
 	77) skipped=$((skipped + 1)) ;;
 	*) failed=$((failed + 1)); status=1 ;;
 	esac
+fi
+if [ "$status" -eq 0 ]; then
+	# Cross-built for the Raspberry Pi architectures, unit tests and the
+	# uplink test under qemu, .debs built and linted: one test each (exit 77
+	# = skipped, only when the archive's ARCH indices are out of sync).
+	for arch in arm64 armhf; do
+		echo "== cross test $arch"
+		crc=0
+		"$top/scripts/cross-test.sh" "$arch" > "cross-$arch.log" 2>&1 || crc=$?
+		grep -vE '^PASS: ' "cross-$arch.log" | tail -n 60
+		case "$crc" in
+		0) pass=$((pass + 1)) ;;
+		77) skipped=$((skipped + 1)) ;;
+		*) failed=$((failed + 1)); status=1 ;;
+		esac
+	done
 fi
 echo "$pass passed, $failed failed, $skipped skipped"
 exit "$status"
