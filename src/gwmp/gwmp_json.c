@@ -515,7 +515,8 @@ static int txack_fields(json_object *ack, struct gwmp_txack *out)
 		return LB_OK;
 	if (json_object_is_type(v, json_type_string)) {
 		char *end;
-		long l = strtol(json_object_get_string(v), &end, 10);
+		/* long long: strtol would clamp at INT_MAX where long is 32 bits */
+		long long l = strtoll(json_object_get_string(v), &end, 10);
 
 		out->has_value = end != json_object_get_string(v) && *end == '\0' &&
 				 l >= INT_MIN && l <= INT_MAX;

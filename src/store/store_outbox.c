@@ -102,11 +102,12 @@ int store_outbox_page(struct store *s, uint64_t after, uint64_t upto, size_t lim
 	struct store_outbox_row r;
 	sqlite3_stmt *st;
 	size_t got = 0;
+	uint64_t limit64 = limit;   /* compared as 64 bits: size_t may have 32 */
 	int rc, ret = LB_OK;
 
 	if (n)
 		*n = 0;
-	if (!s || !s->db || !cb || after > INT64_MAX || limit > INT64_MAX)
+	if (!s || !s->db || !cb || after > INT64_MAX || limit64 > INT64_MAX)
 		return LB_ERR_INVAL;
 	if (upto > INT64_MAX)
 		upto = INT64_MAX;
