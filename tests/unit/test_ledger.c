@@ -18,6 +18,10 @@
 #define B24 (24 * MIN_MS)                       /* 60 buckets of 24 min = 24 h */
 /* 2024-05-14T00:00:00Z: a bucket start for 24-min, 30-min and 1-h buckets. */
 #define T0 INT64_C(1715644800000)
+/* 2038-01-19T03:14:08Z, 2^31 s: where a 32-bit time_t (armhf) ends. */
+#define T2038 INT64_C(2147483648000)
+/* 2040-01-01T00:00:00Z, a bucket start for 24-min buckets. */
+#define T2040 INT64_C(2208988800000)
 
 static struct ledger day(void)
 {
@@ -284,6 +288,40 @@ static int decode(const uint8_t *in, size_t len)
 	return err;
 }
 
+/* Times past 2038 are plain int64 ms: a window across 2^31 s slides as any
+ * other, and a 2040 ledger survives its blob. */
+START_TEST(test_past_2038)
+{
+	struct ledger l = day(), back;
+	uint8_t blob[LEDGER_ENCODED_MAX];
+	size_t len = 0, used = 0;
+	int64_t before = T2038 - B24, after = T2038 + MIN_MS;   /* two buckets */
+	int64_t expiry = (before / B24 + 61) * B24;   /* bucket of `before` + n + 1 */
+
+	ck_assert_int_eq(ledger_add(&l, before, 100), LB_OK);
+	ck_assert_int_eq(ledger_add(&l, after, 200), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&l, after), 300);
+	ck_assert_int_eq(ledger_next_expiry(&l, after), expiry);
+	ck_assert_uint_eq(ledger_sum(&l, expiry - 1), 300);
+	ck_assert_uint_eq(ledger_sum(&l, expiry), 200);
+	ck_assert_int_eq(ledger_add(&l, T2040, 7), LB_OK);      /* two years on: all expired */
+	ck_assert_uint_eq(ledger_sum(&l, T2040), 7);
+	ck_assert_int_eq(l.epoch, T2040 / B24);
+	ck_assert_int_eq(ledger_next_expiry(&l, T2040), T2040 + 61 * B24);
+
+	ck_assert_int_eq(ledger_encode(&l, blob, sizeof(blob), &len), LB_OK);
+	/* epoch 1534020 = 0x00176844, little-endian at offset 6 */
+	ck_assert_uint_eq(blob[6], 0x44);
+	ck_assert_uint_eq(blob[7], 0x68);
+	ck_assert_uint_eq(blob[8], 0x17);
+	ck_assert_uint_eq(blob[9], 0x00);
+	ck_assert_int_eq(ledger_decode(&back, blob, len, &used), LB_OK);
+	ck_assert_uint_eq(used, len);
+	ck_assert_uint_eq(ledger_sum(&back, T2040 + HOUR_MS), 7);
+	ck_assert_int_eq(ledger_next_expiry(&back, T2040), T2040 + 61 * B24);
+}
+END_TEST
+
 START_TEST(test_decode_rejects)
 {
 	uint8_t blob[32] = {0x01, 0x02, 0xe8, 0x03, 0, 0, 0x07, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x02,
@@ -382,6 +420,7 @@ static Suite *ledger_suite(void)
 	tcase_add_test(tc, test_resample_clock_back);
 	tcase_add_test(tc, test_encode_vector);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_past_2038);
 	tcase_add_test(tc, test_decode_rejects);
 	tcase_add_test(tc, test_decode_random);
 	tcase_set_timeout(tc, 60);

@@ -24,6 +24,7 @@
 #include "base/log.h"
 #include "store/store.h"
 #include "tables/fcntdown.h"
+#include "tables/ledger.h"
 #include "testutil.h"
 
 #define EUI_A UINT64_C(0x70b3d57ed0000001)
@@ -578,6 +579,55 @@ START_TEST(test_ledgers)
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	store_close(&s);
 	ck_assert_int_eq(raw_int(dir, "SELECT length(blob) FROM ledger WHERE kind = 256"), 10);
+}
+END_TEST
+
+/* Times past 2038 (where a 32-bit time_t, as on armhf, ends) and counters
+ * past INT32_MAX go through SQLite as 64-bit integers and come back whole,
+ * after a reopen: a session joined in 2040, a downlink expiring in 2040, a
+ * fair-access ledger of 2040. */
+START_TEST(test_past_2038)
+{
+	const int64_t joined_2040 = INT64_C(2208988800);           /* 2040-01-01T00:00:00Z, s */
+	const int64_t expires_2040 = INT64_C(2214129600250000);    /* 2040-02-29T12:00:00.25Z, µs */
+	const int64_t t2040_ms = joined_2040 * 1000;
+	char dir[512];
+	struct store s;
+	struct store_session a = mk_session(EUI_A, 0xfffffff0u), got;
+	struct store_downlink d = mk_downlink("late", EUI_A, 10, "x"), dl;
+	struct ledger l, back;
+	uint8_t blob[LEDGER_ENCODED_MAX], out[LEDGER_ENCODED_MAX];
+	size_t len = 0, out_len = 0;
+
+	a.joined_at = joined_2040;
+	d.has_expires_at = true;
+	d.expires_at_us = expires_2040;
+	ck_assert_int_eq(ledger_init(&l, 60, 24 * 60000), LB_OK);
+	ck_assert_int_eq(ledger_add(&l, t2040_ms, 123456), LB_OK);
+	ck_assert_int_eq(ledger_encode(&l, blob, sizeof(blob), &len), LB_OK);
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	ck_assert_int_eq(store_downlink_push(&s, &d, NULL), LB_OK);
+	ck_assert_int_eq(store_ledger_put(&s, EUI_A, STORE_LEDGER_FAIR_ACCESS, blob, len), LB_OK);
+	store_close(&s);
+	ck_assert_int_eq(raw_int(dir, "SELECT joined_at FROM session"), joined_2040);
+	ck_assert_int_eq(raw_int(dir, "SELECT fcnt_up_last FROM session"), 0xfffffff0);
+	ck_assert_int_eq(raw_int(dir, "SELECT expires_at FROM downlink"), expires_2040);
+
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
+	expect_session(&got, &a);
+	ck_assert_int_eq(store_downlink_first(&s, EUI_A, &dl), LB_OK);
+	ck_assert(dl.has_expires_at);
+	ck_assert_int_eq(dl.expires_at_us, expires_2040);
+	ck_assert_int_eq(store_ledger_get(&s, EUI_A, STORE_LEDGER_FAIR_ACCESS, out, sizeof(out),
+					  &out_len), LB_OK);
+	ck_assert_int_eq(ledger_decode(&back, out, out_len, NULL), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&back, t2040_ms + 60000), 123456);
+	ck_assert_int_eq(back.epoch, l.epoch);
+	store_close(&s);
 }
 END_TEST
 
@@ -1850,6 +1900,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_dev_nonces);
 	tcase_add_test(tc, test_downlink_queue);
 	tcase_add_test(tc, test_ledgers);
+	tcase_add_test(tc, test_past_2038);
 	tcase_add_test(tc, test_meta);
 	tcase_add_test(tc, test_batch_invisible_until_commit);
 	tcase_add_test(tc, test_crash_between_batches);
