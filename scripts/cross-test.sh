@@ -46,7 +46,11 @@ finish() {
 	exit 0
 }
 fatal() { fail "$*"; finish; }
+added_arch=no
 skip_out_of_sync() {
+	# An architecture added here and left behind would make every later
+	# `apt-get update` on this machine fail on its unsynced index.
+	[ "$added_arch" = no ] || $SUDO dpkg --remove-architecture "$ARCH" || true
 	echo "SKIP: cross $ARCH: the package archive's $ARCH indices are out of sync with $NATIVE:"
 	echo "  multiarch needs each library at the same version on both architectures, and"
 	echo "  $*"
@@ -65,7 +69,9 @@ for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
-	dpkg --print-foreign-architectures | grep -qx "$ARCH" || $SUDO dpkg --add-architecture "$ARCH"
+	if ! dpkg --print-foreign-architectures | grep -qx "$ARCH"; then
+		$SUDO dpkg --add-architecture "$ARCH" && added_arch=yes
+	fi
 	# Only this architecture's indices (and the native ones): apt updates a
 	# suite's indices all or none, so a half-synced mirror of another
 	# foreign architecture must not hold this one back.
