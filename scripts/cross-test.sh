@@ -61,12 +61,14 @@ skip_out_of_sync() {
 # --- 1. toolchain, emulator, the architecture's libraries ---------------------
 # Native: the build tools and what the tests run natively (mosquitto, jq...).
 "$top/scripts/deps.sh" >"$W/deps.log" 2>&1 || { cat "$W/deps.log"; fatal "scripts/deps.sh"; }
-LIBS="libmosquitto-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev check"
+LIBS="libmosquitto-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
+check"
 PKGS="crossbuild-essential-$ARCH qemu-user debhelper dpkg-dev fakeroot lintian"
 for p in $LIBS; do PKGS="$PKGS $p:$ARCH"; done
 missing=""
 for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
 done
 if [ -n "$missing" ]; then
 	if ! dpkg --print-foreign-architectures | grep -qx "$ARCH"; then
@@ -108,7 +110,8 @@ ${stale:+  (apt-get update: $stale)}"
 		fatal "apt would remove the packages above to install the $ARCH libraries: refused"
 	fi
 	upgraded=$(grep -E "^Inst [^ :]+ \[" "$W/sim.log" | awk '{print $2}' | tr '\n' ' ')
-	[ -z "$upgraded" ] || echo "  upgraded to the version of their $ARCH twins ($NATIVE, no removal): $upgraded"
+	[ -z "$upgraded" ] ||
+		echo "  upgraded to the version of their $ARCH twins ($NATIVE, no removal): $upgraded"
 	# shellcheck disable=SC2086
 	$SUDO apt-get $APT_OPTS install -y -q --no-install-recommends $missing >"$W/install.log" 2>&1 ||
 		{ tail -n 20 "$W/install.log"; fatal "apt-get install$missing"; }
@@ -126,7 +129,7 @@ else
 fi
 
 # --- 2. cross build ----------------------------------------------------------------
-cd "$top"
+cd "$top" || fatal "cd $top"
 if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt configure ]; then
 	autoreconf -fi >"$W/autoreconf.log" 2>&1 || { cat "$W/autoreconf.log"; fatal "autoreconf"; }
 fi
@@ -211,5 +214,5 @@ else
 fi
 mkdir -p "$B/debs"
 cp "$deb" "$tools_deb" "$B/debs/"
-echo "  packages: $(cd "$B/debs" && ls "$(basename "$deb")" "$(basename "$tools_deb")" | tr '\n' ' ')in $B/debs/"
+echo "  packages: $(basename "$deb") $(basename "$tools_deb") in $B/debs/"
 finish

@@ -510,6 +510,10 @@ START_TEST(t_tx_ack_variants)
 	ck_assert_int_eq(a.value, 14);
 	txack_str("{\"txpk_ack\":{\"warn\":\"TX_FREQ\",\"value\":\"n/a\"}}", LB_OK, &a);
 	ck_assert(!a.has_value);
+	/* beyond int as text: no value, also where long is 32 bits (armhf),
+	 * whose strtol would clamp it to INT_MAX */
+	txack_str("{\"txpk_ack\":{\"warn\":\"TX_POWER\",\"value\":\"3000000000\"}}", LB_OK, &a);
+	ck_assert(!a.has_value);
 	txack_str("{\"txpk_ack\":{\"error\":\"COLLISION_PACKET_AND_A_VERY_LONG_SUFFIX\"}}",
 		  LB_OK, &a);
 	ck_assert_str_eq(a.error, "COLLISION_PACKET_AND_A_VERY_LON"); /* bounded copy */
