@@ -47,8 +47,7 @@ static void device_release(struct lb_device *dev)
 		free(dev->tags[i].key);
 		free(dev->tags[i].value);
 	}
-	if (dev->has_session)
-		lwcrypto_keys_free(&dev->keys);
+	/* The raw keys are wiped with the rest. */
 	memset(dev, 0, sizeof(*dev));
 }
 
@@ -124,13 +123,10 @@ static int device_from_conf(struct lb_device *dev, const struct lb_device_conf *
 		device_release(dev);
 		return rc;
 	}
+	dev->key_hint = LWKEYCACHE_NONE;
 	if (c->activation == LB_ACT_ABP) {
-		rc = lwcrypto_keys_init(&dev->keys, c->nwk_s_key, c->app_s_key);
-		if (rc != LB_OK) {
-			lwcrypto_keys_free(&dev->keys);
-			device_release(dev);
-			return rc;
-		}
+		memcpy(dev->nwk_s_key, c->nwk_s_key, LW_KEY_LEN);
+		memcpy(dev->app_s_key, c->app_s_key, LW_KEY_LEN);
 		dev->has_session = true;
 		dev->dev_addr = c->dev_addr;
 	} else {
@@ -184,6 +180,8 @@ static int alloc_tables(struct devices *d, size_t n)
 	d->addr_slots = malloc(slots * sizeof(*d->addr_slots));
 	if (!d->dev || !d->eui_slots || !d->addr_slots)
 		return LB_ERR_NOMEM;
+	if (lwkeycache_init(&d->keys, DEVICES_KEY_CACHE) != LB_OK)
+		return LB_ERR_NOMEM;
 	for (size_t i = 0; i < slots; i++)
 		d->eui_slots[i] = d->addr_slots[i] = DEV_NIL;
 	return LB_OK;
@@ -227,6 +225,7 @@ void devices_free(struct devices *d)
 	free(d->dev);
 	free(d->eui_slots);
 	free(d->addr_slots);
+	lwkeycache_free(&d->keys);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -242,8 +241,8 @@ static bool same_identity(const struct lb_device *fresh, const struct lb_device 
 		return fresh->join_eui == old->join_eui &&
 		       memcmp(fresh->app_key, old->app_key, LW_KEY_LEN) == 0;
 	return fresh->dev_addr == old->dev_addr &&
-	       memcmp(fresh->keys.nwk_s_key.raw, old->keys.nwk_s_key.raw, LW_KEY_LEN) == 0 &&
-	       memcmp(fresh->keys.app_s_key.raw, old->keys.app_s_key.raw, LW_KEY_LEN) == 0;
+	       memcmp(fresh->nwk_s_key, old->nwk_s_key, LW_KEY_LEN) == 0 &&
+	       memcmp(fresh->app_s_key, old->app_s_key, LW_KEY_LEN) == 0;
 }
 
 /* Carry session and counters over; the configured floor still applies. */
@@ -274,8 +273,8 @@ static int keep_joined(struct devices *d, struct lb_device *fresh, const struct 
 		return LB_OK;
 	bool has_last = fresh->has_last_fcnt;
 	uint32_t last = fresh->last_fcnt_up;
-	return devices_set_session(d, fresh, old->dev_addr, old->keys.nwk_s_key.raw,
-				   old->keys.app_s_key.raw, has_last, last);
+	return devices_set_session(d, fresh, old->dev_addr, old->nwk_s_key, old->app_s_key,
+				   has_last, last);
 }
 
 int devices_reload(struct devices *d, const struct lb_device_conf *conf, size_t n)
@@ -341,13 +340,26 @@ size_t devices_find_addr(struct devices *d, uint32_t dev_addr, struct lb_device 
 
 /* ------------------------------------------------------- verification */
 
+int devices_keys(struct devices *d, struct lb_device *dev, struct lw_keys **out)
+{
+	if (!d || !dev || !out)
+		return LB_ERR_INVAL;
+	if (!dev->has_session)
+		return LB_ERR_STATE;
+	return lwkeycache_get(&d->keys, &dev->key_hint, dev->nwk_s_key, dev->app_s_key, out);
+}
+
 /* 1 if the frame's MIC verifies with fcnt, 0 if not, < 0 on crypto error. */
-static int mic_ok(struct lb_device *dev, const struct lw_frame *f, uint32_t fcnt)
+static int mic_ok(struct devices *d, struct lb_device *dev, const struct lw_frame *f,
+		  uint32_t fcnt)
 {
 	uint8_t mic[LW_LEN_MIC];
-	int rc = lwcrypto_data_mic(&dev->keys.nwk_s_key, LW_DIR_UP, dev->dev_addr, fcnt, f->phy,
-				   f->msg_len, mic);
+	struct lw_keys *ks;
+	int rc = devices_keys(d, dev, &ks);
 
+	if (rc == LB_OK)
+		rc = lwcrypto_data_mic(&ks->nwk_s_key, LW_DIR_UP, dev->dev_addr, fcnt, f->phy,
+				       f->msg_len, mic);
 	if (rc != LB_OK)
 		return rc;
 	return lwcrypto_mic_equal(mic, f->mic) ? 1 : 0;
@@ -384,14 +396,15 @@ static size_t replay_fcnts(const struct lb_device *dev, uint16_t f16, uint32_t c
 
 /* 1: verified with a new counter; 0: no match; LB_ERR_DUPLICATE: verified
  * with the last accepted counter; other negative: crypto error. */
-static int try_forward(struct lb_device *dev, const struct lw_frame *f, struct lb_uplink_match *out)
+static int try_forward(struct devices *d, struct lb_device *dev, const struct lw_frame *f,
+		       struct lb_uplink_match *out)
 {
 	uint32_t fcnt;
 	int ok;
 
 	if (!forward_fcnt(dev, f->u.data.fcnt16, &fcnt))
 		return 0;
-	if ((ok = mic_ok(dev, f, fcnt)) <= 0)
+	if ((ok = mic_ok(d, dev, f, fcnt)) <= 0)
 		return ok;
 	out->dev = dev;
 	out->fcnt = fcnt;
@@ -403,13 +416,14 @@ static int try_forward(struct lb_device *dev, const struct lw_frame *f, struct l
 }
 
 /* LB_ERR_REPLAY: verified with an old counter; 0: no match; < 0 crypto. */
-static int try_replay(struct lb_device *dev, const struct lw_frame *f, struct lb_uplink_match *out)
+static int try_replay(struct devices *d, struct lb_device *dev, const struct lw_frame *f,
+		      struct lb_uplink_match *out)
 {
 	uint32_t c[2];
 	size_t n = replay_fcnts(dev, f->u.data.fcnt16, c);
 
 	for (size_t i = 0; i < n; i++) {
-		int ok = mic_ok(dev, f, c[i]);
+		int ok = mic_ok(d, dev, f, c[i]);
 		if (ok < 0)
 			return ok;
 		if (ok) {
@@ -440,12 +454,12 @@ int devices_verify_uplink(struct devices *d, const struct lw_frame *f, struct lb
 		return LB_ERR_NOT_FOUND;
 	/* Cheapest and by far the most common outcome first: a new counter. */
 	for (i = head; i != DEV_NIL; i = d->dev[i].addr_next) {
-		rc = try_forward(&d->dev[i], f, out);
+		rc = try_forward(d, &d->dev[i], f, out);
 		if (rc != 0)
 			return rc > 0 ? LB_OK : rc;
 	}
 	for (i = head; i != DEV_NIL; i = d->dev[i].addr_next) {
-		if ((rc = try_replay(&d->dev[i], f, out)) != 0)
+		if ((rc = try_replay(d, &d->dev[i], f, out)) != 0)
 			return rc;
 	}
 	for (i = head; i != DEV_NIL; i = d->dev[i].addr_next)
@@ -477,25 +491,18 @@ int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_a
 			const uint8_t nwk_s_key[LW_KEY_LEN], const uint8_t app_s_key[LW_KEY_LEN],
 			bool has_last, uint32_t last_fcnt_up)
 {
-	uint8_t nwk[LW_KEY_LEN], app[LW_KEY_LEN];
-
-	/* The raw keys may live in dev->keys itself: copy before freeing. */
-	memcpy(nwk, nwk_s_key, LW_KEY_LEN);
-	memcpy(app, app_s_key, LW_KEY_LEN);
-	if (dev->has_session)
-		lwcrypto_keys_free(&dev->keys);
-	dev->has_session = false;
-	int rc = lwcrypto_keys_init(&dev->keys, nwk, app);
-	if (rc == LB_OK) {
-		dev->has_session = true;
-		dev->dev_addr = dev_addr;
-		dev->has_last_fcnt = has_last;
-		dev->last_fcnt_up = has_last ? last_fcnt_up : 0;
-	} else {
-		lwcrypto_keys_free(&dev->keys);
-	}
+	if (!d || !dev || !nwk_s_key || !app_s_key)
+		return LB_ERR_INVAL;
+	/* memmove: the raw keys may be the device's own. A slot of the key
+	 * cache holding the old keys is simply no longer asked for. */
+	memmove(dev->nwk_s_key, nwk_s_key, LW_KEY_LEN);
+	memmove(dev->app_s_key, app_s_key, LW_KEY_LEN);
+	dev->has_session = true;
+	dev->dev_addr = dev_addr;
+	dev->has_last_fcnt = has_last;
+	dev->last_fcnt_up = has_last ? last_fcnt_up : 0;
 	reindex_addr(d);
-	return rc;
+	return LB_OK;
 }
 
 void devices_set_seen(struct lb_device *dev, int64_t now_ms)
@@ -504,9 +511,11 @@ void devices_set_seen(struct lb_device *dev, int64_t now_ms)
 		dev->last_seen_ms = now_ms;
 }
 
-int devices_decrypt(struct lb_device *dev, const struct lw_frame *f, uint32_t fcnt, uint8_t *out)
+int devices_decrypt(struct devices *d, struct lb_device *dev, const struct lw_frame *f,
+		    uint32_t fcnt, uint8_t *out)
 {
 	const struct lw_data *data;
+	struct lw_keys *ks;
 	struct lw_key *k;
 
 	if (!dev || !dev->has_session)
@@ -516,7 +525,10 @@ int devices_decrypt(struct lb_device *dev, const struct lw_frame *f, uint32_t fc
 	data = &f->u.data;
 	if (!data->has_fport || data->frm_len == 0)
 		return LB_OK;
-	k = data->fport == 0 ? &dev->keys.nwk_s_key : &dev->keys.app_s_key;
+	int rc = devices_keys(d, dev, &ks);
+	if (rc != LB_OK)
+		return rc;
+	k = data->fport == 0 ? &ks->nwk_s_key : &ks->app_s_key;
 	return lwcrypto_payload_crypt(k, LW_DIR_UP, dev->dev_addr, fcnt, data->frm_payload,
 				      data->frm_len, out);
 }

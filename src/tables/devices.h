@@ -4,9 +4,12 @@
  * (pure: no sockets, no clock, no logging; time is a parameter).
  *
  * Built from the configured devices (config.h struct lb_device_conf), deep
- * copied so the configuration can be freed. Each ABP device carries its
- * session keys prepared once (lwcrypto_keys_init) and reused for every
- * frame, and its uplink session state: the last accepted 32-bit FCntUp.
+ * copied so the configuration can be freed. Each ABP device carries its raw
+ * session keys and its uplink session state: the last accepted 32-bit
+ * FCntUp. Prepared key state (OpenSSL contexts, about 2.9 KB a device) is
+ * kept only for the DEVICES_KEY_CACHE most recently used devices, in the
+ * table's key cache (lorawan/lwkeycache.h), and rebuilt on demand for the
+ * others: devices_keys() hands it out.
  * A configured fcnt_up is the next counter to accept (has_last_fcnt =
  * true, last_fcnt_up = fcnt_up - 1, when fcnt_up > 0).
  *
@@ -40,6 +43,7 @@
 #include "tables/fairaccess.h"
 #include "lorawan/lorawan.h"
 #include "lorawan/lwcrypto.h"
+#include "lorawan/lwkeycache.h"
 #include "mac/macstate.h"
 #include "tables/fcntdown.h"
 
@@ -57,7 +61,9 @@ struct lb_device {
 	enum lb_activation activation;
 	bool has_session;                /* ABP: dev_addr and keys valid */
 	uint32_t dev_addr;
-	struct lw_keys keys;             /* prepared contexts; raw keys in keys.*.raw */
+	uint8_t nwk_s_key[LW_KEY_LEN];   /* raw session keys (has_session); prepared */
+	uint8_t app_s_key[LW_KEY_LEN];   /* ones from devices_keys() */
+	uint32_t key_hint;               /* internal: its slot in the key cache */
 	uint64_t join_eui;               /* OTAA: copied for a join handler */
 	uint8_t app_key[LW_KEY_LEN];     /* OTAA root key (raw; no contexts prepared) */
 	uint8_t lorawan_version;         /* minor of 1.0.x: 0..4 (join rules) */
@@ -113,7 +119,11 @@ struct devices {
 	uint32_t *eui_slots;             /* open addressing, linear probing */
 	uint32_t *addr_slots;            /* head of each DevAddr's candidate chain */
 	size_t mask;                     /* slots - 1 (a power of two >= 2n) */
+	struct lwkeycache keys;          /* prepared session keys of recent devices */
 };
+
+/* Devices whose session keys stay prepared (the key cache's slots). */
+#define DEVICES_KEY_CACHE 256
 
 /* Outcome of devices_verify_uplink(). */
 struct lb_uplink_match {
@@ -125,7 +135,7 @@ struct lb_uplink_match {
 
 /* Build the registry from n configured devices (conf may be NULL if n is
  * 0). Errors: LB_ERR_CONFIG (two devices with the same DevEUI),
- * LB_ERR_NOMEM, LB_ERR_CRYPTO (key setup). On error *d is zeroed. */
+ * LB_ERR_NOMEM. On error *d is zeroed. */
 int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n);
 void devices_free(struct devices *d);
 
@@ -175,9 +185,10 @@ void devices_accept_uplink(struct lb_device *dev, uint32_t fcnt);
 
 /*
  * Give dev a (new) session: an OTAA join, or a session restored from the
- * durable store. Keys are prepared, the DevAddr index is rebuilt (joins are
- * rare: O(devices)), the uplink counter restarts unless has_last is set.
- * Errors: LB_ERR_CRYPTO (the old session, if any, is then gone too).
+ * durable store. The raw keys are copied (prepared on demand by
+ * devices_keys()), the DevAddr index is rebuilt (joins are rare:
+ * O(devices)), the uplink counter restarts unless has_last is set. Returns
+ * LB_OK (LB_ERR_INVAL for NULL arguments).
  */
 int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_addr,
 			const uint8_t nwk_s_key[LW_KEY_LEN], const uint8_t app_s_key[LW_KEY_LEN],
@@ -186,10 +197,17 @@ int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_a
 /* Record when the device was last heard (any clock the caller chooses). */
 void devices_set_seen(struct lb_device *dev, int64_t now_ms);
 
+/* The device's session keys, prepared (from the key cache, re-keying the
+ * least recently used slot when they are not there). *out is valid until
+ * the next devices_keys(), devices_verify_uplink() or devices_decrypt() on
+ * d: use it at once. Errors: LB_ERR_STATE (no session keys), LB_ERR_CRYPTO. */
+int devices_keys(struct devices *d, struct lb_device *dev, struct lw_keys **out);
+
 /* Decrypt the FRMPayload of f (f->u.data.frm_len bytes into out; nothing
  * when there is no payload) with the FCnt it verified with: NwkSKey for
  * FPort 0, AppSKey otherwise (TS001-1.0.4 §4.3.3). Errors: LB_ERR_STATE (no session
  * keys), LB_ERR_CRYPTO. */
-int devices_decrypt(struct lb_device *dev, const struct lw_frame *f, uint32_t fcnt, uint8_t *out);
+int devices_decrypt(struct devices *d, struct lb_device *dev, const struct lw_frame *f,
+		    uint32_t fcnt, uint8_t *out);
 
 #endif
