@@ -43,6 +43,7 @@ static void device_release(struct lb_device *dev)
 	free(dev->application);
 	free(dev->application_id);
 	free(dev->codec_script);
+	free(dev->rt.fa);
 	for (size_t i = 0; i < dev->n_tags; i++) {
 		free(dev->tags[i].key);
 		free(dev->tags[i].value);
@@ -101,7 +102,6 @@ static int device_from_conf(struct lb_device *dev, const struct lb_device_conf *
 	dev->fa_policy.action = c->fair_access.action == LB_FA_ENFORCE ? FA_ENFORCE : FA_WARN;
 	if (fa_policy_check(&dev->fa_policy) != LB_OK)
 		dev->fa_policy = (struct fa_policy)FA_POLICY_INIT;
-	fa_device_init(&dev->rt.fa, &dev->fa_policy);
 	dev->addr_next = DEV_NIL;
 	dev->name = dup_or_empty(c->name);
 	dev->application = strdup(c->application ? c->application : "default");
@@ -245,7 +245,9 @@ static bool same_identity(const struct lb_device *fresh, const struct lb_device 
 	       memcmp(fresh->app_s_key, old->app_s_key, LW_KEY_LEN) == 0;
 }
 
-/* Carry session and counters over; the configured floor still applies. */
+/* Carry session and counters over; the configured floor still applies.
+ * What rt owns (the ledgers) is then shared with old: devices_reload()
+ * settles who keeps it. */
 static void keep_state(struct lb_device *fresh, const struct lb_device *old)
 {
 	bool floor = fresh->has_last_fcnt;
@@ -277,6 +279,22 @@ static int keep_joined(struct devices *d, struct lb_device *fresh, const struct 
 				   has_last, last);
 }
 
+/* After keep_state(): the ledgers a kept device shares with its old self
+ * go to the fresh table (to_fresh) or stay with the old one. */
+static void settle_owned(struct devices *fresh, struct devices *old, bool to_fresh)
+{
+	for (size_t i = 0; i < fresh->n; i++) {
+		struct lb_device *f = &fresh->dev[i];
+		if (!f->state_kept)
+			continue;
+		struct lb_device *o = devices_find_eui(old, f->dev_eui);
+		if (to_fresh && o)
+			o->rt.fa = NULL;
+		else
+			f->rt.fa = NULL;
+	}
+}
+
 int devices_reload(struct devices *d, const struct lb_device_conf *conf, size_t n)
 {
 	struct devices fresh;
@@ -290,10 +308,12 @@ int devices_reload(struct devices *d, const struct lb_device_conf *conf, size_t 
 			continue;
 		keep_state(&fresh.dev[i], old);
 		if ((rc = keep_joined(&fresh, &fresh.dev[i], old)) != LB_OK) {
+			settle_owned(&fresh, d, false);
 			devices_free(&fresh);
 			return rc;
 		}
 	}
+	settle_owned(&fresh, d, true);
 	devices_free(d);
 	*d = fresh;
 	return LB_OK;

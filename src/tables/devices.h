@@ -28,7 +28,7 @@
  * to keep the frame.
  *
  * Ownership: devices_init()/devices_reload() allocate; devices_free()
- * releases everything (safe on a zeroed or freed struct). struct lb_device
+ * releases everything, rt.fa included (safe on a zeroed or freed struct). struct lb_device
  * pointers are valid until the next devices_reload() or devices_free().
  */
 #ifndef LB_DEVICES_H
@@ -103,7 +103,11 @@ struct lb_device {
 		bool has_dev_nonce;
 		uint16_t dev_nonce;          /* last DevNonce accepted */
 		int64_t joined_at;           /* Unix s, 0 = ABP or never */
-		struct fa_device fa;         /* fair-access ledgers (fairaccess.h) */
+		struct fa_device *fa;        /* fair-access ledgers (fairaccess.h), owned:
+					      * allocated by daemon/budget.c at the first
+					      * uplink or downlink counted or from a stored
+					      * ledger that is not idle; NULL is the empty
+					      * device (536 bytes a device saved until then) */
 		struct fa_status fa_published; /* last retained state/airtime */
 		bool fa_has_published;
 		struct macstate mac;         /* network MAC requests (daemon/netmac.h) */

@@ -734,6 +734,39 @@ START_TEST(key_cache_smaller_than_fleet)
 }
 END_TEST
 
+/* The fair-access ledgers (rt.fa, owned by the table) go with a device kept
+ * across a reload and are freed with one that is not (ASan sees a leak or a
+ * double free). */
+START_TEST(reload_hands_ledgers_over)
+{
+	struct lb_device_conf c[2] = {abp("a", 0xa1, 0x26000001, KEY_X, KEY_Y),
+				      abp("b", 0xb1, 0x26000002, KEY_X, KEY_Y)};
+	struct devices d;
+
+	ck_assert_int_eq(devices_init(&d, c, 2), LB_OK);
+	ck_assert_ptr_null(d.dev[0].rt.fa);
+	struct lb_device *a = devices_find_eui(&d, 0xa1), *b = devices_find_eui(&d, 0xb1);
+	a->rt.fa = calloc(1, sizeof(*a->rt.fa));
+	b->rt.fa = calloc(1, sizeof(*b->rt.fa));
+	ck_assert(a->rt.fa && b->rt.fa);
+	a->rt.fa->uplink_level = 2;
+	struct fa_device *kept = a->rt.fa;
+	/* b's keys change: it starts afresh. */
+	c[1] = abp("b", 0xb1, 0x26000002, KEY_Y, KEY_X);
+	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
+	a = devices_find_eui(&d, 0xa1);
+	b = devices_find_eui(&d, 0xb1);
+	ck_assert(a->state_kept && !b->state_kept);
+	ck_assert_ptr_eq(a->rt.fa, kept);
+	ck_assert_uint_eq(a->rt.fa->uplink_level, 2);
+	ck_assert_ptr_null(b->rt.fa);
+	/* Reloaded again unchanged: still the same ledgers. */
+	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
+	ck_assert_ptr_eq(devices_find_eui(&d, 0xa1)->rt.fa, kept);
+	devices_free(&d);
+}
+END_TEST
+
 static Suite *devices_suite(void)
 {
 	Suite *s = suite_create("devices");
@@ -741,6 +774,7 @@ static Suite *devices_suite(void)
 
 	tcase_add_test(tc, test_vector_v1);
 	tcase_add_test(tc, key_cache_smaller_than_fleet);
+	tcase_add_test(tc, reload_hands_ledgers_over);
 	tcase_add_test(tc, test_vector_v2_confirmed_fopts);
 	tcase_add_test(tc, test_fport0_uses_nwkskey);
 	tcase_add_test(tc, test_shared_devaddr);
