@@ -32,50 +32,66 @@ static size_t slot_of(uint64_t key, size_t mask)
 
 /* ------------------------------------------------------------- building */
 
-static char *dup_or_empty(const char *s)
+/* The pool's copy of s, "" for NULL (NULL: out of memory). */
+static const char *intern_or_empty(struct strpool *sp, const char *s)
 {
-	return strdup(s ? s : "");
+	return strpool_intern(sp, s ? s : "");
 }
 
+/* What the device owns itself; its strings are the table's. */
 static void device_release(struct lb_device *dev)
 {
-	free(dev->name);
-	free(dev->application);
-	free(dev->application_id);
-	free(dev->codec_script);
+	free(dev->tags);
 	free(dev->rt.fa);
-	for (size_t i = 0; i < dev->n_tags; i++) {
-		free(dev->tags[i].key);
-		free(dev->tags[i].value);
-	}
 	/* The raw keys are wiped with the rest. */
 	memset(dev, 0, sizeof(*dev));
 }
 
-static int copy_tags(struct lb_device *dev, const struct lb_device_conf *c)
+/* The tag strings are interned: their key and value pointers are the
+ * pool's, never written through (struct lb_tag is shared with the
+ * configuration, whose strings are its own). */
+static int copy_tags(struct strpool *sp, struct lb_device *dev, const struct lb_device_conf *c)
 {
 	size_t n = c->n_tags < CONFIG_MAX_TAGS ? c->n_tags : CONFIG_MAX_TAGS;
 
+	if (n == 0)
+		return LB_OK;
+	dev->tags = calloc(n, sizeof(*dev->tags));
+	if (!dev->tags)
+		return LB_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
-		dev->tags[i].key = dup_or_empty(c->tags[i].key);
-		dev->tags[i].value = dup_or_empty(c->tags[i].value);
-		dev->n_tags = i + 1;
-		if (!dev->tags[i].key || !dev->tags[i].value)
+		const char *k = intern_or_empty(sp, c->tags[i].key);
+		const char *v = intern_or_empty(sp, c->tags[i].value);
+		if (!k || !v)
 			return LB_ERR_NOMEM;
+		dev->tags[i].key = (char *)(uintptr_t)k;
+		dev->tags[i].value = (char *)(uintptr_t)v;
+		dev->n_tags = (uint8_t)(i + 1);
 	}
 	return LB_OK;
 }
 
-/* The applicationId of the device's events, computed once here (a SHA-1)
- * and not per event: the configured one, else the documented default
- * (events/devinfo.h). */
-static int event_application_id(struct lb_device *dev)
+/* The applicationId of the device's events, computed once per application
+ * here (a SHA-1) and not per event: the configured one, else the documented
+ * default (events/devinfo.h). The same application gives the same
+ * interned id, so consecutive devices of one application share the work. */
+static int event_application_id(struct strpool *sp, struct lb_device *dev,
+				 const struct lb_device *prev)
 {
+	char id[DEVINFO_ID_SIZE];
+
 	if (dev->application_id) {
-		snprintf(dev->app_uuid, sizeof(dev->app_uuid), "%s", dev->application_id);
+		snprintf(id, sizeof(id), "%s", dev->application_id);
+	} else if (prev && prev->application == dev->application && !prev->application_id) {
+		dev->app_uuid = prev->app_uuid;
 		return LB_OK;
+	} else {
+		int rc = devinfo_application_id(dev->application, id);
+		if (rc != LB_OK)
+			return rc;
 	}
-	return devinfo_application_id(dev->application, dev->app_uuid);
+	dev->app_uuid = strpool_intern(sp, id);
+	return dev->app_uuid ? LB_OK : LB_ERR_NOMEM;
 }
 
 static void session_from_conf(struct lb_device *dev, const struct lb_device_conf *c)
@@ -84,8 +100,10 @@ static void session_from_conf(struct lb_device *dev, const struct lb_device_conf
 	dev->last_fcnt_up = dev->has_last_fcnt ? c->fcnt_up - 1 : 0;
 }
 
-/* Deep copy of one configured device; on error dev is released. */
-static int device_from_conf(struct lb_device *dev, const struct lb_device_conf *c)
+/* Deep copy of one configured device (strings into sp; prev is the device
+ * built before it, or NULL); on error dev is released. */
+static int device_from_conf(struct strpool *sp, struct lb_device *dev,
+			    const struct lb_device_conf *c, const struct lb_device *prev)
 {
 	int rc;
 
@@ -103,23 +121,22 @@ static int device_from_conf(struct lb_device *dev, const struct lb_device_conf *
 	if (fa_policy_check(&dev->fa_policy) != LB_OK)
 		dev->fa_policy = (struct fa_policy)FA_POLICY_INIT;
 	dev->addr_next = DEV_NIL;
-	dev->name = dup_or_empty(c->name);
-	dev->application = strdup(c->application ? c->application : "default");
-	dev->application_id = c->application_id ? strdup(c->application_id) : NULL;
+	dev->name = intern_or_empty(sp, c->name);
+	dev->application = strpool_intern(sp, c->application ? c->application : "default");
+	dev->application_id = strpool_intern(sp, c->application_id);
 	dev->codec = (uint8_t)c->codec;
 	dev->dev_class = (uint8_t)c->dev_class;
-	dev->codec_script = c->codec == LB_CODEC_JS && c->codec_script ? strdup(c->codec_script)
-									  : NULL;
+	dev->codec_script = c->codec == LB_CODEC_JS ? strpool_intern(sp, c->codec_script) : NULL;
 	if (!dev->name || !dev->application || (c->application_id && !dev->application_id) ||
 	    (c->codec == LB_CODEC_JS && c->codec_script && !dev->codec_script)) {
 		device_release(dev);
 		return LB_ERR_NOMEM;
 	}
-	if ((rc = event_application_id(dev)) != LB_OK) {
+	if ((rc = event_application_id(sp, dev, prev)) != LB_OK) {
 		device_release(dev);
 		return rc;
 	}
-	if ((rc = copy_tags(dev, c)) != LB_OK) {
+	if ((rc = copy_tags(sp, dev, c)) != LB_OK) {
 		device_release(dev);
 		return rc;
 	}
@@ -182,6 +199,7 @@ static int alloc_tables(struct devices *d, size_t n)
 		return LB_ERR_NOMEM;
 	if (lwkeycache_init(&d->keys, DEVICES_KEY_CACHE) != LB_OK)
 		return LB_ERR_NOMEM;
+	strpool_init(&d->strings);
 	for (size_t i = 0; i < slots; i++)
 		d->eui_slots[i] = d->addr_slots[i] = DEV_NIL;
 	return LB_OK;
@@ -201,7 +219,8 @@ int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n)
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = device_from_conf(&d->dev[i], &conf[i])) != LB_OK) {
+		const struct lb_device *prev = i ? &d->dev[i - 1] : NULL;
+		if ((rc = device_from_conf(&d->strings, &d->dev[i], &conf[i], prev)) != LB_OK) {
 			devices_free(d);
 			return rc;
 		}
@@ -226,6 +245,7 @@ void devices_free(struct devices *d)
 	free(d->eui_slots);
 	free(d->addr_slots);
 	lwkeycache_free(&d->keys);
+	strpool_free(&d->strings);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -46,16 +46,19 @@
 #include "lorawan/lwkeycache.h"
 #include "mac/macstate.h"
 #include "tables/fcntdown.h"
+#include "tables/strpool.h"
 
 struct lb_device {
-	char *name;
-	char *application;
-	char *application_id;            /* configured UUID, NULL = none */
+	/* Strings are the table's (interned in d->strings, tables/strpool.h):
+	 * read-only, valid as long as the device. */
+	const char *name;
+	const char *application;
+	const char *application_id;      /* configured UUID, NULL = none */
 	uint8_t codec;                   /* enum lb_codec */
-	char *codec_script;              /* "js": absolute path, else NULL */
+	const char *codec_script;        /* "js": absolute path, else NULL */
 	uint32_t codec_slot;             /* "js": its script in the daemon's table */
 	uint8_t dev_class;               /* enum lb_class: A, or C (classc.h) */
-	char app_uuid[DEVINFO_ID_SIZE];  /* events' applicationId: application_id, else
+	const char *app_uuid;            /* events' applicationId: application_id, else
 					  * UUIDv5 of the name (events/devinfo.h) */
 	uint64_t dev_eui;
 	enum lb_activation activation;
@@ -70,8 +73,9 @@ struct lb_device {
 	struct fa_policy fa_policy;      /* effective fair-access policy */
 	bool adr;                        /* network-side ADR when the device asks (devices[].adr) */
 	int status_interval_h;           /* DevStatusReq period, 0 = never */
-	struct lb_tag tags[CONFIG_MAX_TAGS];
-	size_t n_tags;
+	struct lb_tag *tags;             /* n_tags entries (owned), NULL if none; their
+					  * strings interned like the others */
+	uint8_t n_tags;                  /* <= CONFIG_MAX_TAGS */
 
 	/* Uplink session state. */
 	bool has_last_fcnt;
@@ -124,6 +128,7 @@ struct devices {
 	uint32_t *addr_slots;            /* head of each DevAddr's candidate chain */
 	size_t mask;                     /* slots - 1 (a power of two >= 2n) */
 	struct lwkeycache keys;          /* prepared session keys of recent devices */
+	struct strpool strings;          /* the devices' strings, each stored once */
 };
 
 /* Devices whose session keys stay prepared (the key cache's slots). */
