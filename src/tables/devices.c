@@ -43,6 +43,7 @@ static void device_release(struct lb_device *dev)
 {
 	free(dev->tags);
 	free(dev->rt.fa);
+	free(dev->rt.mac);
 	/* The raw keys are wiped with the rest. */
 	memset(dev, 0, sizeof(*dev));
 }
@@ -299,8 +300,9 @@ static int keep_joined(struct devices *d, struct lb_device *fresh, const struct 
 				   has_last, last);
 }
 
-/* After keep_state(): the ledgers a kept device shares with its old self
- * go to the fresh table (to_fresh) or stay with the old one. */
+/* After keep_state(): what a kept device's rt owns (ledgers, MAC state) and
+ * shares with its old self goes to the fresh table (to_fresh) or stays with
+ * the old one. */
 static void settle_owned(struct devices *fresh, struct devices *old, bool to_fresh)
 {
 	for (size_t i = 0; i < fresh->n; i++) {
@@ -308,10 +310,13 @@ static void settle_owned(struct devices *fresh, struct devices *old, bool to_fre
 		if (!f->state_kept)
 			continue;
 		struct lb_device *o = devices_find_eui(old, f->dev_eui);
-		if (to_fresh && o)
+		if (to_fresh && o) {
 			o->rt.fa = NULL;
-		else
+			o->rt.mac = NULL;
+		} else {
 			f->rt.fa = NULL;
+			f->rt.mac = NULL;
+		}
 	}
 }
 

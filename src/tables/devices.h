@@ -28,7 +28,7 @@
  * to keep the frame.
  *
  * Ownership: devices_init()/devices_reload() allocate; devices_free()
- * releases everything, rt.fa included (safe on a zeroed or freed struct). struct lb_device
+ * releases everything, rt.fa and rt.mac included (safe on a zeroed or freed struct). struct lb_device
  * pointers are valid until the next devices_reload() or devices_free().
  */
 #ifndef LB_DEVICES_H
@@ -114,7 +114,10 @@ struct lb_device {
 					      * device (536 bytes a device saved until then) */
 		struct fa_status fa_published; /* last retained state/airtime */
 		bool fa_has_published;
-		struct macstate mac;         /* network MAC requests (daemon/netmac.h) */
+		struct macstate *mac;        /* network MAC requests (daemon/netmac.h), owned:
+					      * allocated by netmac at the device's first
+					      * uplink or downlink or from a stored row; NULL:
+					      * nothing known (336 bytes a device saved) */
 	} rt;
 
 	bool state_kept;                 /* devices_reload(): carried over from the old table */

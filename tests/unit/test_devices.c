@@ -734,7 +734,8 @@ START_TEST(key_cache_smaller_than_fleet)
 }
 END_TEST
 
-/* The fair-access ledgers (rt.fa, owned by the table) go with a device kept
+/* The fair-access ledgers and MAC state (rt.fa, rt.mac, owned by the
+ * table) go with a device kept
  * across a reload and are freed with one that is not (ASan sees a leak or a
  * double free). */
 START_TEST(reload_hands_ledgers_over)
@@ -751,6 +752,10 @@ START_TEST(reload_hands_ledgers_over)
 	ck_assert(a->rt.fa && b->rt.fa);
 	a->rt.fa->uplink_level = 2;
 	struct fa_device *kept = a->rt.fa;
+	a->rt.mac = calloc(1, sizeof(*a->rt.mac));
+	b->rt.mac = calloc(1, sizeof(*b->rt.mac));
+	ck_assert(a->rt.mac && b->rt.mac);
+	struct macstate *kept_mac = a->rt.mac;
 	/* b's keys change: it starts afresh. */
 	c[1] = abp("b", 0xb1, 0x26000002, KEY_Y, KEY_X);
 	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
@@ -760,9 +765,12 @@ START_TEST(reload_hands_ledgers_over)
 	ck_assert_ptr_eq(a->rt.fa, kept);
 	ck_assert_uint_eq(a->rt.fa->uplink_level, 2);
 	ck_assert_ptr_null(b->rt.fa);
+	ck_assert_ptr_eq(a->rt.mac, kept_mac);
+	ck_assert_ptr_null(b->rt.mac);
 	/* Reloaded again unchanged: still the same ledgers. */
 	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
 	ck_assert_ptr_eq(devices_find_eui(&d, 0xa1)->rt.fa, kept);
+	ck_assert_ptr_eq(devices_find_eui(&d, 0xa1)->rt.mac, kept_mac);
 	devices_free(&d);
 }
 END_TEST

@@ -1129,7 +1129,7 @@ START_TEST(test_mac_only_downlink_refused_by_fair_access)
 	ck_assert_uint_eq(w.tx.stats.scheduled, 1);
 	assert_last_log("FAIR_ACCESS");
 	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 1);
-	ck_assert_uint_eq(dev->rt.mac.track[MACSTATE_DEV_STATUS].tries, 1);
+	ck_assert_uint_eq(dev->rt.mac->track[MACSTATE_DEV_STATUS].tries, 1);
 	ck_assert_uint_eq(w.mac.stats.backoffs, 0);
 
 	/* Refused again and again: never a try, never a back-off. */
@@ -1139,7 +1139,7 @@ START_TEST(test_mac_only_downlink_refused_by_fair_access)
 		ck_assert_ptr_null(decide_now());
 	}
 	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 1);
-	ck_assert_uint_eq(dev->rt.mac.track[MACSTATE_DEV_STATUS].tries, 1);
+	ck_assert_uint_eq(dev->rt.mac->track[MACSTATE_DEV_STATUS].tries, 1);
 	ck_assert_uint_eq(w.mac.stats.backoffs, 0);
 }
 END_TEST
