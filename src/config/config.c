@@ -84,6 +84,7 @@ static void device_free(struct lb_device_conf *d)
 		free(d->tags[i].key);
 		free(d->tags[i].value);
 	}
+	free(d->tags);
 }
 
 void config_free_devices(struct lb_config *cfg)

@@ -543,12 +543,20 @@ static int restore_device(struct bridge *b, struct lb_device *dev)
 
 static int restore_all(struct bridge *b)
 {
+	/* One transaction for the reads of every device (several per device):
+	 * with many devices, taking the lock for each read dominates. A
+	 * failure only costs that. */
+	bool held = store_read_many(&b->store) == LB_OK;
 	int rc = sessions_restore(&b->sessions);
 	if (rc != LB_OK)
 		return rc;
 	size_t failed = 0;
 	for (size_t i = 0; i < b->devices.n; i++)
 		failed += restore_device(b, &b->devices.dev[i]) != LB_OK;
+	/* Nothing staged meanwhile: end the read transaction now (else the
+	 * next group commit ends it with its rows). */
+	if (held && !store_dirty(&b->store) && store_commit(&b->store) != LB_OK)
+		log_warn("bridge", "start-up read transaction not ended cleanly (see above)");
 	if (failed)
 		log_error("bridge", "%zu device(s): budgets or queue state not read from the "
 			  "state directory (see above); they start afresh", failed);

@@ -440,10 +440,12 @@ START_TEST(test_deep_copy_and_otaa)
 	struct lb_device_conf c[2];
 	struct devices d;
 	struct lb_device *dev, *cand[2];
+	struct lb_tag tag[1];
 
 	c[0] = abp(NULL, 0x10, 0x26000010, KEY_X, KEY_Y);
 	c[0].name = strdup("sensor-1");
 	c[0].application = strdup("farm");
+	c[0].tags = tag;
 	c[0].tags[0].key = strdup("room");
 	c[0].tags[0].value = strdup("barn");
 	c[0].n_tags = 1;
