@@ -6,7 +6,8 @@
 #   - start-up time (launch to the "running:" log line) with no state
 #     directory, and again with the state directory the first run left
 #     (every device's session, counters and ledgers stored);
-#   - RSS (VmRSS) idle after the start, and the peak (VmHWM);
+#   - RSS (VmRSS) idle after the start, its private part (RssAnon: the
+#     rest is shared library pages), and the peak (VmHWM);
 #   - one uplink from every device at RATE datagrams/s through one gateway:
 #     how many reached the subscriber, drops.udpKernel, RSS after them.
 # Never fails on a number. Usage: bench_fleet.sh [SIZES] [RATE]
@@ -23,6 +24,8 @@ start_broker "$MQTT_PORT"
 # kib FIELD: a /proc/PID/status figure of the bridge, in KiB.
 kib() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$BRIDGE_PID/status"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+# rss: "RSS x MiB (private y MiB), peak z MiB" of the bridge now.
+rss() { echo "RSS $(mib "$(kib VmRSS)") (private $(mib "$(kib RssAnon)")), peak $(mib "$(kib VmHWM)")"; }
 
 # timed_start CONF: start the bridge; START_MS = the ms until "running:".
 timed_start() {
@@ -59,7 +62,7 @@ for N in $SIZES; do
 
 	timed_start "$T/lb.conf"
 	wait_drained "up$N" || fail "no stats after the start"
-	echo "fleet $N: start-up without state $START_MS ms; idle RSS $(mib "$(kib VmRSS)"), peak $(mib "$(kib VmHWM)")"
+	echo "fleet $N: start-up without state $START_MS ms; idle $(rss)"
 
 	"$SIM" --server "127.0.0.1:$UDP_PORT" --devices "$N" --seed $SEED --count "$N" \
 		--rate "$RATE" --quiet 2> "$T/sim.err" || fail "sim: $(tail -3 "$T/sim.err")"
@@ -68,12 +71,11 @@ for N in $SIZES; do
 	kdrops=$(bridge_stats "up$N" | tail -n 1 | jq -r '.drops.udpKernel // 0')
 	echo "fleet $N: one uplink each at $RATE/s: $got of $N reached the subscriber" \
 		"($(awk -v g="$got" -v n="$N" 'BEGIN { printf "%.1f", 100 * g / n }') %)," \
-		"drops.udpKernel $kdrops; RSS $(mib "$(kib VmRSS)"), peak $(mib "$(kib VmHWM)")"
+		"drops.udpKernel $kdrops; $(rss)"
 	stop_bridge
 
 	timed_start "$T/lb.conf"
 	wait_drained "up$N" || fail "no stats after the restart"
-	echo "fleet $N: start-up with their stored state $START_MS ms; idle RSS $(mib "$(kib VmRSS)")," \
-		"peak $(mib "$(kib VmHWM)")"
+	echo "fleet $N: start-up with their stored state $START_MS ms; idle $(rss)"
 	stop_bridge
 done
