@@ -29,8 +29,9 @@ rss() { echo "RSS $(mib "$(kib VmRSS)") (private $(mib "$(kib RssAnon)")), peak 
 
 # timed_start CONF: start the bridge; START_MS = the ms until "running:".
 timed_start() {
+	: > "$T/bridge.log"   # emptied here: the child's redirection may come after the first grep
 	t0=$(date +%s%3N)
-	"$LORABRIDGE" -f -c "$1" > "$T/bridge.log" 2>&1 &
+	"$LORABRIDGE" -f -c "$1" >> "$T/bridge.log" 2>&1 &
 	BRIDGE_PID=$!
 	PIDS="$PIDS $BRIDGE_PID"
 	BRIDGE_T0_MS=$t0
