@@ -233,6 +233,7 @@ int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n)
 		if (d->dev[i].has_session)
 			index_addr(d, (uint32_t)i);
 	}
+	strpool_seal(&d->strings);   /* nothing is interned after the build */
 	return LB_OK;
 }
 

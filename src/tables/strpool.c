@@ -39,6 +39,14 @@ void strpool_free(struct strpool *p)
 	memset(p, 0, sizeof(*p));
 }
 
+void strpool_seal(struct strpool *p)
+{
+	free(p->set);
+	p->set = NULL;
+	p->set_mask = 0;
+	p->n = 0;
+}
+
 /* FNV-1a: short strings, not adversarial (they come from the configuration). */
 static uint64_t hash_str(const char *s)
 {

@@ -28,7 +28,7 @@ struct strpool {
 	struct strpool_chunk *chunks;    /* newest first */
 	const char **set;                /* open addressing, linear probing; NULL = free */
 	size_t set_mask;                 /* set slots - 1 (a power of two), 0 = no set yet */
-	size_t n;                        /* distinct strings */
+	size_t n;                        /* distinct strings in the set */
 	size_t bytes;                    /* arena bytes allocated */
 };
 
@@ -36,7 +36,13 @@ void strpool_init(struct strpool *p);
 void strpool_free(struct strpool *p);
 
 /* The pool's copy of s (NULL for NULL s): the same pointer for equal
- * strings. NULL with a non-NULL s means out of memory. */
+ * strings (since the last strpool_seal()). NULL with a non-NULL s means out
+ * of memory. */
 const char *strpool_intern(struct strpool *p, const char *s);
+
+/* Drop the hash set (8 bytes a distinct string, twice over) once every
+ * string is in: the strings stay. A later strpool_intern() still works but
+ * no longer finds the strings interned before, so it may store one again. */
+void strpool_seal(struct strpool *p);
 
 #endif

@@ -84,6 +84,27 @@ START_TEST(longer_than_a_chunk)
 }
 END_TEST
 
+START_TEST(sealed_keeps_strings)
+{
+	struct strpool p;
+
+	strpool_init(&p);
+	const char *a = strpool_intern(&p, "sim");
+	const char *b = strpool_intern(&p, "sim-1");
+	strpool_seal(&p);
+	ck_assert_ptr_null(p.set);
+	ck_assert_str_eq(a, "sim");
+	ck_assert_str_eq(b, "sim-1");
+	/* Interning again works; equal strings from now on share one copy. */
+	const char *c = strpool_intern(&p, "sim");
+	ck_assert_str_eq(c, "sim");
+	ck_assert_ptr_eq(strpool_intern(&p, "sim"), c);
+	strpool_seal(&p);
+	strpool_seal(&p);   /* twice: safe */
+	strpool_free(&p);
+}
+END_TEST
+
 static Suite *strpool_suite(void)
 {
 	Suite *s = suite_create("strpool");
@@ -92,6 +113,7 @@ static Suite *strpool_suite(void)
 	tcase_add_test(tc, same_string_same_pointer);
 	tcase_add_test(tc, stable_across_growth);
 	tcase_add_test(tc, longer_than_a_chunk);
+	tcase_add_test(tc, sealed_keeps_strings);
 	suite_add_tcase(s, tc);
 	return s;
 }
