@@ -28,8 +28,9 @@
  * to keep the frame.
  *
  * Ownership: devices_init()/devices_reload() allocate; devices_free()
- * releases everything, rt.fa and rt.mac included (safe on a zeroed or freed struct). struct lb_device
- * pointers are valid until the next devices_reload() or devices_free().
+ * releases everything, rt.fa and rt.mac included (safe on a zeroed or
+ * freed struct). struct lb_device pointers and the devices' strings are
+ * valid until the next devices_reload() or devices_free().
  */
 #ifndef LB_DEVICES_H
 #define LB_DEVICES_H
