@@ -84,6 +84,16 @@ static void device_free(struct lb_device_conf *d)
 		free(d->tags[i].key);
 		free(d->tags[i].value);
 	}
+	free(d->tags);
+}
+
+void config_free_devices(struct lb_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_devices; i++)
+		device_free(&cfg->devices[i]);
+	free(cfg->devices);
+	cfg->devices = NULL;
+	cfg->n_devices = 0;
 }
 
 void config_free(struct lb_config *cfg)
@@ -93,9 +103,7 @@ void config_free(struct lb_config *cfg)
 		if (e->type == CS_STRING || e->type == CS_GW_ALLOW)
 			free(*(void **)field_at(cfg, e->offset));
 	}
-	for (size_t i = 0; i < cfg->n_devices; i++)
-		device_free(&cfg->devices[i]);
-	free(cfg->devices);
+	config_free_devices(cfg);
 	config__apps_free(cfg);
 	config__integs_free(cfg);
 	free(cfg->path);

@@ -51,4 +51,8 @@ int config_load(const char *path, struct lb_config *cfg, struct config_report *r
 
 void config_free(struct lb_config *cfg);
 
+/* Free only the device list (devices, n_devices = 0): a daemon that copied
+ * it into its own table need not keep a second copy of every device. */
+void config_free_devices(struct lb_config *cfg);
+
 #endif

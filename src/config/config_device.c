@@ -75,6 +75,17 @@ static void parse_tags(struct config__load *c, const config_setting_t *g, const 
 			error_at(c, t, "%s: tags: more than %d tags", label, CONFIG_MAX_TAGS);
 			return;
 		}
+		/* Room for the group's tags (at most CONFIG_MAX_TAGS), once:
+		 * devices without tags cost no array. */
+		if (!d->tags) {
+			int n = config_setting_length(g);
+			d->tags = calloc((size_t)(n < CONFIG_MAX_TAGS ? n : CONFIG_MAX_TAGS),
+					 sizeof(*d->tags));
+			if (!d->tags) {
+				c->nomem = true;
+				return;
+			}
+		}
 		struct lb_tag *tag = &d->tags[d->n_tags];
 		tag->key = strdup(key);
 		tag->value = strdup(config_setting_get_string(t));

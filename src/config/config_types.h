@@ -83,7 +83,7 @@ struct lb_device_conf {
 					 * 4 = "1.0.4"; default 3 ("1.0.3") */
 	bool has_fcnt_up;
 	uint32_t fcnt_up;               /* next uplink counter to accept from */
-	struct lb_tag tags[CONFIG_MAX_TAGS];
+	struct lb_tag *tags;            /* n_tags entries (owned; up to CONFIG_MAX_TAGS) */
 	size_t n_tags;
 	int codec;                      /* enum lb_codec: own, else its application's */
 	char *codec_script;             /* absolute path: own, else its application's */

@@ -3,6 +3,7 @@
 #include "daemon/bridge.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +320,15 @@ static int gateways_setup(struct bridge *b)
 	return rc;
 }
 
+/* Give the memory freed since the start (the configuration's parse tree
+ * and device list, the store reads) back to the system: a large fleet leaves
+ * tens of megabytes of free heap behind, and glibc returns only the top of
+ * the heap by itself. */
+static void release_heap(void)
+{
+	(void)malloc_trim(0);
+}
+
 static int tables_setup(struct bridge *b)
 {
 	int rc = devices_init(&b->devices, b->cfg.devices, b->cfg.n_devices);
@@ -326,7 +336,10 @@ static int tables_setup(struct bridge *b)
 		log_error("bridge", "device table: %s", lb_strerror(rc));
 		return rc;
 	}
-	log_notice("bridge", "%zu device(s) configured", b->cfg.n_devices);
+	/* The table holds its own copy: the configuration's is not kept (a
+	 * large fleet would hold every device twice). */
+	config_free_devices(&b->cfg);
+	log_notice("bridge", "%zu device(s) configured", devices_count(&b->devices));
 	if ((rc = gateways_setup(b)) != LB_OK)
 		return rc;
 	rc = dedup_init(&b->dedup, b->cfg.dedup_window_ms, BRIDGE_DEDUP_OPEN);
@@ -530,12 +543,20 @@ static int restore_device(struct bridge *b, struct lb_device *dev)
 
 static int restore_all(struct bridge *b)
 {
+	/* One transaction for the reads of every device (several per device):
+	 * with many devices, taking the lock for each read dominates. A
+	 * failure only costs that. */
+	bool held = store_read_many(&b->store) == LB_OK;
 	int rc = sessions_restore(&b->sessions);
 	if (rc != LB_OK)
 		return rc;
 	size_t failed = 0;
 	for (size_t i = 0; i < b->devices.n; i++)
 		failed += restore_device(b, &b->devices.dev[i]) != LB_OK;
+	/* Nothing staged meanwhile: end the read transaction now (else the
+	 * next group commit ends it with its rows). */
+	if (held && !store_dirty(&b->store) && store_commit(&b->store) != LB_OK)
+		log_warn("bridge", "start-up read transaction not ended cleanly (see above)");
 	if (failed)
 		log_error("bridge", "%zu device(s): budgets or queue state not read from the "
 			  "state directory (see above); they start afresh", failed);
@@ -613,6 +634,7 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	/* After the MQTT set-up: a gateway that does not fit is said OFFLINE. A
 	 * failure is logged and leaves the retained states as they are. */
 	(void)gwconn_restore(&b->gwconn, loop_now_ms());
+	release_heap();
 	return LB_OK;
 }
 
@@ -654,7 +676,7 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 	mqtt_get_stats(&b->mqtt, &ms);
 	x.gateways_known = gateways_count(&b->gateways);
 	x.gateways_online = gateways_count_online(&b->gateways);
-	x.devices = b->cfg.n_devices;
+	x.devices = devices_count(&b->devices);
 	x.udp_kernel_drops = b->udp.kernel_drops;
 	x.downlinks_sent = b->tx.stats.sent;
 	x.downlinks_failed = b->tx.stats.failed;
@@ -804,13 +826,9 @@ int bridge_reload(struct bridge *b)
 		}
 	}
 	(void)classc_sync(&b->classc); /* a failure keeps the old list and is logged */
-	/* Only the device list is taken over; other settings need a restart. */
-	struct lb_device_conf *tmp = b->cfg.devices;
-	size_t ntmp = b->cfg.n_devices;
-	b->cfg.devices = fresh.devices;
-	b->cfg.n_devices = fresh.n_devices;
-	fresh.devices = tmp;
-	fresh.n_devices = ntmp;
+	/* Only the device list is taken over (into the table, as at the start:
+	 * the configuration's copy is freed with fresh); other settings need a
+	 * restart. */
 	struct lb_app_conf *apps = b->cfg.apps;
 	size_t napps = b->cfg.n_apps;
 	b->cfg.apps = fresh.apps;
@@ -818,7 +836,8 @@ int bridge_reload(struct bridge *b)
 	fresh.apps = apps;
 	fresh.n_apps = napps;
 	config_free(&fresh);
-	log_notice("bridge", "reloaded: %zu device(s)", b->cfg.n_devices);
+	release_heap();
+	log_notice("bridge", "reloaded: %zu device(s)", devices_count(&b->devices));
 	return LB_OK;
 }
 

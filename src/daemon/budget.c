@@ -50,6 +50,35 @@ static void publish_state(struct budget *bg, struct lb_device *dev, const struct
 	dev->rt.fa_has_published = true;
 }
 
+/* ------------------------------------------- a device's ledgers */
+
+/* A device's fair-access ledgers exist from its first counted uplink or
+ * downlink (or a stored ledger that is not idle); until then it is the empty
+ * device its policy shapes (tables/devices.h rt.fa), kept in no memory.
+ * The ledgers to change: allocated now if need be (NULL: out of memory). */
+static struct fa_device *fa_write(struct lb_device *dev)
+{
+	if (dev->rt.fa)
+		return dev->rt.fa;
+	struct fa_device *fa = malloc(sizeof(*fa));
+	if (!fa)
+		return NULL;
+	if (fa_device_init(fa, &dev->fa_policy) != LB_OK)
+		memset(fa, 0, sizeof(*fa));  /* shaped at first use, as a zeroed device */
+	dev->rt.fa = fa;
+	return fa;
+}
+
+/* The ledgers to read: the device's, else empty ones in *empty. */
+static struct fa_device *fa_read(struct lb_device *dev, struct fa_device *empty)
+{
+	if (dev->rt.fa)
+		return dev->rt.fa;
+	if (fa_device_init(empty, &dev->fa_policy) != LB_OK)
+		memset(empty, 0, sizeof(*empty));
+	return empty;
+}
+
 /* ---------------------------------------------------- persistence */
 
 /* Both ledgers are saved by this one function: encoded by their table,
@@ -64,12 +93,13 @@ static int save_ledger(struct budget *bg, uint64_t owner, enum store_ledger_kind
 	return rc;
 }
 
-static int stage_device(struct budget *bg, const struct lb_device *dev)
+static int stage_device(struct budget *bg, struct lb_device *dev)
 {
 	uint8_t blob[FA_ENCODED_MAX];
+	struct fa_device empty;
 	size_t len;
 
-	int rc = fa_encode(&dev->rt.fa, blob, sizeof(blob), &len);
+	int rc = fa_encode(fa_read(dev, &empty), blob, sizeof(blob), &len);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_ERROR, "budget", "device %s: fair-access ledger not encoded: %s",
 			  dev->name, lb_strerror(rc));
@@ -188,8 +218,24 @@ int budget_restore_device(struct budget *bg, struct lb_device *dev)
 				  sizeof(blob), &len);
 	if (rc == LB_ERR_NOT_FOUND)
 		return LB_OK;
-	if (rc == LB_OK && fa_decode(&dev->rt.fa, blob, len) == LB_OK)
+	struct fa_device fa;
+	if (rc == LB_OK && fa_decode(&fa, blob, len) == LB_OK) {
+		/* An idle ledger (nothing left in the window) is the empty device:
+		 * not kept in memory. */
+		if (fa_device_idle(&fa, wall_ms())) {
+			free(dev->rt.fa);
+			dev->rt.fa = NULL;
+			return LB_OK;
+		}
+		struct fa_device *to = fa_write(dev);
+		if (!to) {
+			log_error("budget", "device %s: stored fair-access ledger not kept: %s",
+				  dev->name, lb_strerror(LB_ERR_NOMEM));
+			return LB_ERR_NOMEM;
+		}
+		*to = fa;
 		return LB_OK;
+	}
 	if (rc != LB_OK && rc != LB_ERR_TOO_LARGE) {
 		log_error("budget", "device %s: stored fair-access ledger not read: %s", dev->name,
 			  lb_strerror(rc));
@@ -197,7 +243,8 @@ int budget_restore_device(struct budget *bg, struct lb_device *dev)
 	}
 	log_warn("budget", "device %s: stored fair-access ledger unreadable, starting afresh",
 		 dev->name);
-	fa_device_init(&dev->rt.fa, &dev->fa_policy);
+	free(dev->rt.fa);
+	dev->rt.fa = NULL;
 	return LB_OK;
 }
 
@@ -260,14 +307,16 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 	*airtime_ms = (double)us / 1000.0;
 	check_dwell(bg, dev, pk, us, rx->gateway_eui);
 	int64_t now = wall_ms();
-	if (fa_uplink(&dev->rt.fa, &dev->fa_policy, now, us, &v) != LB_OK) {
+	struct fa_device *led = fa_write(dev);
+	if (!led || fa_uplink(led, &dev->fa_policy, now, us, &v) != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: uplink not counted in its fair-access "
-			  "ledger (invalid policy)", dev->name);
+			  "ledger (%s)", dev->name, led ? "invalid policy" : "out of memory");
 		v.publish = true;
 	}
 	report_crossings(bg, dev, v.crossed);
 	budget_touch(bg, dev);
-	if (fa_status(&dev->rt.fa, &dev->fa_policy, now, &st) == LB_OK) {
+	struct fa_device empty;
+	if (fa_status(fa_read(dev, &empty), &dev->fa_policy, now, &st) == LB_OK) {
 		to_event(&st, fa);
 		publish_state(bg, dev, &st);
 	}
@@ -283,8 +332,10 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 
 int budget_downlink_allowed(struct budget *bg, struct lb_device *dev)
 {
+	struct fa_device empty;
+
 	(void)bg;
-	return fa_downlink_allowed(&dev->rt.fa, &dev->fa_policy, wall_ms());
+	return fa_downlink_allowed(fa_read(dev, &empty), &dev->fa_policy, wall_ms());
 }
 
 /* ------------------------------------------------------ gateways */
@@ -385,11 +436,15 @@ void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gat
 	struct fa_verdict v = {0};
 	struct fa_status st;
 	int64_t now = wall_ms();
+	struct fa_device *led = fa_write(dev);
 
-	if (fa_downlink(&dev->rt.fa, &dev->fa_policy, now, &v) == LB_OK) {
+	if (!led)
+		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: downlink not counted in its "
+			  "fair-access ledger (out of memory)", dev->name);
+	if (led && fa_downlink(led, &dev->fa_policy, now, &v) == LB_OK) {
 		report_crossings(bg, dev, v.crossed);
 		budget_touch(bg, dev);
-		if (fa_status(&dev->rt.fa, &dev->fa_policy, now, &st) == LB_OK)
+		if (fa_status(led, &dev->fa_policy, now, &st) == LB_OK)
 			publish_state(bg, dev, &st);
 	}
 	struct budget_gateway *g = gateway(bg, gateway_eui);
@@ -475,8 +530,9 @@ int64_t budget_tick(struct budget *bg, int64_t now_ms)
 	int64_t now = wall_ms();
 	for (size_t i = 0; i < bg->c.devices->n; i++) {
 		struct lb_device *dev = &bg->c.devices->dev[i];
+		struct fa_device empty;
 		if (dev->rt.fa_has_published &&
-		    fa_status(&dev->rt.fa, &dev->fa_policy, now, &st) == LB_OK)
+		    fa_status(fa_read(dev, &empty), &dev->fa_policy, now, &st) == LB_OK)
 			publish_state(bg, dev, &st);
 	}
 	return bg->next_scan_ms;

@@ -240,8 +240,11 @@ static int build_attempt(struct classc *cc, struct lb_device *dev, const struct 
 	size_t len;
 	uint32_t freq;
 	uint8_t dr;
+	struct lw_keys *ks;
 
-	int rc = downlink_build(&fr, &dev->keys, phy, sizeof(phy), &len);
+	int rc = devices_keys(cc->c.devices, dev, &ks);
+	if (rc == LB_OK)
+		rc = downlink_build(&fr, ks, phy, sizeof(phy), &len);
 	if (rc == LB_OK)
 		rc = rx2_of(cc, dev, &freq, &dr);
 	if (rc == LB_OK)

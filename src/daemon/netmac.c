@@ -3,6 +3,7 @@
 #include "daemon/netmac.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/lb_err.h"
@@ -34,11 +35,24 @@ static uint32_t dev_index(const struct netmac *m, const struct lb_device *dev)
 	return (uint32_t)(dev - m->c.devices->dev);
 }
 
+/* A device's MAC state (tables/devices.h rt.mac) exists from its first
+ * uplink or downlink opportunity, or a stored row; until then nothing is
+ * known about it, which is the all-zero state. Readers see that through
+ * mac_view(); the entry points that change it allocate it first
+ * (ensure_session, apply_row), so the functions they call can write
+ * through dev->rt.mac. */
+static const struct macstate mac_none;
+
+static const struct macstate *mac_view(const struct lb_device *dev)
+{
+	return dev->rt.mac ? dev->rt.mac : &mac_none;
+}
+
 /* ------------------------------------------------------- durability */
 
 static void row_of(const struct lb_device *dev, struct store_mac *r)
 {
-	const struct macstate *s = &dev->rt.mac;
+	const struct macstate *s = mac_view(dev);
 
 	memset(r, 0, sizeof(*r));
 	r->dev_eui = dev->dev_eui;
@@ -57,10 +71,13 @@ static void row_of(const struct lb_device *dev, struct store_mac *r)
 	r->rx_done = s->rx_done;
 }
 
-static void apply_row(struct lb_device *dev, const struct store_mac *r)
+static int apply_row(struct lb_device *dev, const struct store_mac *r)
 {
-	struct macstate *s = &dev->rt.mac;
+	struct macstate *s = dev->rt.mac ? dev->rt.mac : malloc(sizeof(*s));
 
+	if (!s)
+		return LB_ERR_NOMEM;
+	dev->rt.mac = s;
 	memset(s, 0, sizeof(*s));
 	s->known = true;
 	s->session_at = r->session_at;
@@ -81,6 +98,7 @@ static void apply_row(struct lb_device *dev, const struct store_mac *r)
 	s->battery = r->battery;
 	s->margin = r->margin;
 	s->rx_done = r->rx_done;
+	return LB_OK;
 }
 
 static void touch(struct netmac *m, struct lb_device *dev)
@@ -158,8 +176,9 @@ int netmac_restore_device(struct netmac *m, struct lb_device *dev)
 		log_error(TAG, "device %s: MAC state unreadable: %s", dev->name, lb_strerror(rc));
 		return rc;
 	}
-	apply_row(dev, &row);
-	return LB_OK;
+	if ((rc = apply_row(dev, &row)) != LB_OK)
+		log_error(TAG, "device %s: MAC state not kept: %s", dev->name, lb_strerror(rc));
+	return rc;
 }
 
 void netmac_cflist_channels(const struct region *r, const char *join_cflist,
@@ -194,12 +213,21 @@ void netmac_cflist_channels(const struct region *r, const char *join_cflist,
  * nothing is known): the join reset the device's MAC settings
  * (TS001-1.0.4 §6.2.6), so ADR and the receive settings start afresh; the
  * last status stays. */
-static void ensure_session(struct netmac *m, struct lb_device *dev)
+static bool ensure_session(struct netmac *m, struct lb_device *dev)
 {
-	struct macstate *s = &dev->rt.mac;
+	struct macstate *s = dev->rt.mac;
 
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s) {
+			LB_LOG_RL(LOG_LVL_ERROR, TAG, "device %s: no MAC state (%s): no MAC "
+				  "command handled", dev->name, lb_strerror(LB_ERR_NOMEM));
+			return false;
+		}
+		dev->rt.mac = s;
+	}
 	if (s->known && s->session_at == dev->rt.joined_at)
-		return;
+		return true;
 	bool had = s->has_status;
 	int64_t at = s->status_at;
 	uint8_t battery = s->battery;
@@ -214,6 +242,7 @@ static void ensure_session(struct netmac *m, struct lb_device *dev)
 	s->battery = battery;
 	s->margin = margin;
 	touch(m, dev);
+	return true;
 }
 
 static bool backed_off(const struct macstate *s, enum macstate_req k, int64_t now)
@@ -240,7 +269,7 @@ static const char *const req_names[MACSTATE__N] = {
 /* A request sent and not (positively) answered: try again, or back off. */
 static void unanswered(struct netmac *m, struct lb_device *dev, enum macstate_req k)
 {
-	struct macstate_track *t = &dev->rt.mac.track[k];
+	struct macstate_track *t = &dev->rt.mac->track[k];
 
 	t->outstanding = false;
 	if (t->tries < m->o.max_unanswered)
@@ -259,7 +288,7 @@ static void unanswered(struct netmac *m, struct lb_device *dev, enum macstate_re
 
 static void answered(struct netmac *m, struct lb_device *dev, enum macstate_req k)
 {
-	struct macstate_track *t = &dev->rt.mac.track[k];
+	struct macstate_track *t = &dev->rt.mac->track[k];
 
 	t->tries = 0;
 	t->outstanding = false;
@@ -294,7 +323,7 @@ static void on_dev_status(struct netmac *m, struct lb_device *dev,
 			  const struct maccmd_dev_status_ans *a, const struct lb_rx *rx,
 			  const uint8_t dedup_id[16])
 {
-	struct macstate *s = &dev->rt.mac;
+	struct macstate *s = dev->rt.mac;
 
 	s->has_status = true;
 	s->status_at = wall_s();
@@ -308,7 +337,7 @@ static void on_dev_status(struct netmac *m, struct lb_device *dev,
 static void on_rx_param(struct netmac *m, struct lb_device *dev,
 			const struct maccmd_rx_param_setup_ans *a)
 {
-	struct macstate *s = &dev->rt.mac;
+	struct macstate *s = dev->rt.mac;
 	uint32_t freq;
 	uint8_t dr;
 
@@ -331,10 +360,10 @@ static void on_rx_param(struct netmac *m, struct lb_device *dev,
 
 static void on_rx_timing(struct netmac *m, struct lb_device *dev)
 {
-	if (dev->rt.mac.track[MACSTATE_RX_TIMING].tries == 0)
+	if (dev->rt.mac->track[MACSTATE_RX_TIMING].tries == 0)
 		return;
 	dev->rt.rx_delay_s = m->o.rx_delay_s;
-	dev->rt.mac.rx_done |= MACSTATE_RX_TIMING_DONE;
+	dev->rt.mac->rx_done |= MACSTATE_RX_TIMING_DONE;
 	(void)sessions_touch(m->c.sessions, dev);
 	answered(m, dev, MACSTATE_RX_TIMING);
 }
@@ -343,7 +372,7 @@ static void on_rx_timing(struct netmac *m, struct lb_device *dev)
 static void on_new_channel(struct lb_device *dev, size_t k, const struct maccmd_new_channel_ans *a,
 			   bool *all_ok)
 {
-	struct macstate *s = &dev->rt.mac;
+	struct macstate *s = dev->rt.mac;
 
 	if (k >= s->n_ask_channels)
 		return;
@@ -358,7 +387,7 @@ static void on_new_channel(struct lb_device *dev, size_t k, const struct maccmd_
  * set (TS001-1.0.4 §5.3.1). */
 static void on_link_adr(struct netmac *m, struct lb_device *dev, bool ok)
 {
-	struct macstate *s = &dev->rt.mac;
+	struct macstate *s = dev->rt.mac;
 
 	if (s->track[MACSTATE_LINK_ADR].tries == 0)
 		return;
@@ -400,13 +429,13 @@ static void add_history(struct lb_device *dev, const struct lb_rx *rx, size_t n_
 		any = true;
 	}
 	if (any)
-		adr_history_add(&dev->rt.mac.hist, best, dev->rt.mac.tx_power);
+		adr_history_add(&dev->rt.mac->hist, best, dev->rt.mac->tx_power);
 }
 
 /* The retained state/mac message, when what it says changed. */
 static void publish_state(struct netmac *m, struct lb_device *dev)
 {
-	struct macstate *s = &dev->rt.mac;
+	struct macstate *s = dev->rt.mac;
 	struct ev_mac_state st = {
 		.dr = dev->rt.last_dr, .tx_power = s->tx_power,
 		.nb_trans = s->nb_trans ? s->nb_trans : 1, .adr = s->adr_bit,
@@ -449,8 +478,9 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 	bool want = f->u.data.adr_ack_req, adr_seen = false, adr_ok = true, ch_ok = true;
 	unsigned seen = 0;
 
-	ensure_session(m, dev);
-	dev->rt.mac.adr_bit = f->u.data.adr;
+	if (!ensure_session(m, dev))
+		return want;
+	dev->rt.mac->adr_bit = f->u.data.adr;
 	if (mac && mac_len)
 		(void)maccmd_parse(mac, mac_len, LW_DIR_UP, cmds, MAC_PARSE_MAX, &n); /* partial ok */
 	for (size_t i = 0; i < n; i++) {
@@ -487,7 +517,7 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 		seen |= 1u << MACSTATE_LINK_ADR;
 		on_link_adr(m, dev, adr_ok);
 	}
-	if (n_channel && dev->rt.mac.track[MACSTATE_NEW_CHANNEL].tries) {
+	if (n_channel && dev->rt.mac->track[MACSTATE_NEW_CHANNEL].tries) {
 		if (ch_ok) {
 			answered(m, dev, MACSTATE_NEW_CHANNEL);
 		} else {
@@ -496,7 +526,7 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 		}
 	}
 	for (int k = 0; k < MACSTATE__N; k++) {
-		if (dev->rt.mac.track[k].outstanding && !(seen & 1u << k))
+		if (dev->rt.mac->track[k].outstanding && !(seen & 1u << k))
 			unanswered(m, dev, (enum macstate_req)k);
 	}
 	/* After the answers: an uplink that carries LinkADRAns was sent with
@@ -517,7 +547,7 @@ static uint8_t extra_channels(const struct netmac *m, const struct lb_device *de
 	for (size_t i = 0; i < m->o.n_channels; i++) {
 		unsigned ch = MACSTATE_FIRST_EXTRA_CHANNEL + (unsigned)i;
 		if (dev->activation == LB_ACT_OTAA ||
-		    (dev->rt.mac.rx_done & MACSTATE_CHANNEL_DONE(ch)))
+		    (mac_view(dev)->rx_done & MACSTATE_CHANNEL_DONE(ch)))
 			bits |= (uint8_t)(1u << ch);
 	}
 	return bits;
@@ -526,7 +556,7 @@ static uint8_t extra_channels(const struct netmac *m, const struct lb_device *de
 static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, uint8_t *out,
 			  size_t cap)
 {
-	struct macstate *s = &dev->rt.mac;
+	struct macstate *s = dev->rt.mac;
 	uint16_t mask[MACSTATE_CHMASK_WORDS];
 	struct adr_out a;
 	size_t len = 0;
@@ -556,7 +586,7 @@ static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, 
 
 static bool status_due(const struct netmac *m, const struct lb_device *dev, int64_t now)
 {
-	const struct macstate *s = &dev->rt.mac;
+	const struct macstate *s = mac_view(dev);
 
 	if (dev->status_interval_h <= 0 || !may_ask(m, s, MACSTATE_DEV_STATUS, now))
 		return false;
@@ -578,7 +608,7 @@ static bool rx_param_needed(const struct netmac *m, const struct lb_device *dev,
 	want->rx2_data_rate = m->o.has_rx2_dr ? m->o.rx2_dr : dr;
 	cur_freq = freq;
 	cur_dr = dr;
-	if (dev->rt.mac.rx_done & MACSTATE_RX_PARAM_DONE) {
+	if (mac_view(dev)->rx_done & MACSTATE_RX_PARAM_DONE) {
 		cur_off = dev->rt.rx1_dr_offset;
 		cur_freq = dev->rt.rx2_freq;
 		cur_dr = dev->rt.rx2_dr;
@@ -593,7 +623,7 @@ static bool rx_timing_needed(const struct netmac *m, const struct lb_device *dev
 
 	if (dev->activation != LB_ACT_ABP)
 		return false;
-	if ((dev->rt.mac.rx_done & MACSTATE_RX_TIMING_DONE) && dev->rt.rx_delay_s)
+	if ((mac_view(dev)->rx_done & MACSTATE_RX_TIMING_DONE) && dev->rt.rx_delay_s)
 		cur = dev->rt.rx_delay_s;
 	return m->o.rx_delay_s && m->o.rx_delay_s != cur;
 }
@@ -606,7 +636,7 @@ static size_t put_cmd(const struct maccmd *c, uint8_t *out, size_t cap)
 
 static size_t new_channels(struct netmac *m, struct lb_device *dev, uint8_t *out, size_t cap)
 {
-	struct macstate *s = &dev->rt.mac;
+	struct macstate *s = dev->rt.mac;
 	size_t len = 0;
 
 	s->n_ask_channels = 0;
@@ -638,7 +668,8 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 	size_t len = 0, n;
 
 	*kinds = 0;
-	ensure_session(m, dev);
+	if (!ensure_session(m, dev))
+		return 0;
 	if ((n = adr_request(m, dev, now, out, cap)) > 0) {
 		len += n;
 		*kinds |= 1u << MACSTATE_LINK_ADR;
@@ -650,7 +681,7 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 			*kinds |= 1u << MACSTATE_DEV_STATUS;
 		}
 	}
-	if (may_ask(m, &dev->rt.mac, MACSTATE_RX_PARAM, now) && rx_param_needed(m, dev, &rxp)) {
+	if (may_ask(m, dev->rt.mac, MACSTATE_RX_PARAM, now) && rx_param_needed(m, dev, &rxp)) {
 		struct maccmd c = {.cid = MACCMD_RX_PARAM_SETUP, .dir = LW_DIR_DOWN};
 		c.u.rx_param_setup_req = rxp;
 		if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
@@ -658,7 +689,7 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 			*kinds |= 1u << MACSTATE_RX_PARAM;
 		}
 	}
-	if (may_ask(m, &dev->rt.mac, MACSTATE_RX_TIMING, now) && rx_timing_needed(m, dev)) {
+	if (may_ask(m, dev->rt.mac, MACSTATE_RX_TIMING, now) && rx_timing_needed(m, dev)) {
 		struct maccmd c = {.cid = MACCMD_RX_TIMING_SETUP, .dir = LW_DIR_DOWN};
 		c.u.rx_timing_setup_req.delay = m->o.rx_delay_s;
 		if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
@@ -666,7 +697,7 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 			*kinds |= 1u << MACSTATE_RX_TIMING;
 		}
 	}
-	if (may_ask(m, &dev->rt.mac, MACSTATE_NEW_CHANNEL, now) &&
+	if (may_ask(m, dev->rt.mac, MACSTATE_NEW_CHANNEL, now) &&
 	    (n = new_channels(m, dev, out + len, cap - len)) > 0) {
 		len += n;
 		*kinds |= 1u << MACSTATE_NEW_CHANNEL;
@@ -676,14 +707,17 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 
 void netmac_sent(struct netmac *m, struct lb_device *dev, unsigned kinds)
 {
+	/* kinds come from netmac_requests(), which made the state. */
+	if (!dev->rt.mac)
+		return;
 	for (int k = 0; k < MACSTATE__N; k++) {
 		if (!(kinds & 1u << k))
 			continue;
-		dev->rt.mac.track[k].tries++;
-		dev->rt.mac.track[k].outstanding = true;
+		dev->rt.mac->track[k].tries++;
+		dev->rt.mac->track[k].outstanding = true;
 		m->stats.sent[k]++;
 		log_debug(TAG, "device %s: %s sent (try %u)", dev->name, req_names[k],
-			  dev->rt.mac.track[k].tries);
+			  dev->rt.mac->track[k].tries);
 	}
 	if (kinds)
 		touch(m, dev);
@@ -697,9 +731,10 @@ void netmac_windows(const struct netmac *m, const struct lb_device *dev,
 	if (dev->activation != LB_ACT_ABP)
 		return;
 	/* Nothing to push: the configuration is what the device was set up with. */
-	if (!rx_param_needed(m, dev, &want) && !(dev->rt.mac.rx_done & MACSTATE_RX_PARAM_DONE))
+	unsigned rx_done = mac_view(dev)->rx_done;
+	if (!rx_param_needed(m, dev, &want) && !(rx_done & MACSTATE_RX_PARAM_DONE))
 		return;
-	if (dev->rt.mac.rx_done & MACSTATE_RX_PARAM_DONE) {
+	if (rx_done & MACSTATE_RX_PARAM_DONE) {
 		in->rx1_dr_offset = dev->rt.rx1_dr_offset;
 		in->rx2_override = true;
 		in->rx2_freq_hz = dev->rt.rx2_freq;
@@ -712,5 +747,5 @@ void netmac_windows(const struct netmac *m, const struct lb_device *dev,
 
 bool netmac_rx2_changing(const struct lb_device *dev)
 {
-	return dev->activation == LB_ACT_ABP && dev->rt.mac.track[MACSTATE_RX_PARAM].outstanding;
+	return dev->activation == LB_ACT_ABP && mac_view(dev)->track[MACSTATE_RX_PARAM].outstanding;
 }

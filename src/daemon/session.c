@@ -19,8 +19,8 @@ struct restore_ctx {
 static bool same_abp_session(const struct lb_device *dev, const struct store_session *row)
 {
 	return row->activation == LB_ACT_ABP && row->dev_addr == dev->dev_addr &&
-	       memcmp(row->nwk_s_key, dev->keys.nwk_s_key.raw, STORE_KEY_LEN) == 0 &&
-	       memcmp(row->app_s_key, dev->keys.app_s_key.raw, STORE_KEY_LEN) == 0;
+	       memcmp(row->nwk_s_key, dev->nwk_s_key, STORE_KEY_LEN) == 0 &&
+	       memcmp(row->app_s_key, dev->app_s_key, STORE_KEY_LEN) == 0;
 }
 
 static void restore_rt(struct lb_device *dev, const struct store_session *row)
@@ -184,8 +184,8 @@ int sessions_stage(struct sessions *s, struct lb_device *dev)
 	row.activation = dev->activation;
 	row.dev_addr = dev->dev_addr;
 	if (dev->has_session) {
-		memcpy(row.nwk_s_key, dev->keys.nwk_s_key.raw, STORE_KEY_LEN);
-		memcpy(row.app_s_key, dev->keys.app_s_key.raw, STORE_KEY_LEN);
+		memcpy(row.nwk_s_key, dev->nwk_s_key, STORE_KEY_LEN);
+		memcpy(row.app_s_key, dev->app_s_key, STORE_KEY_LEN);
 	}
 	row.has_fcnt_up_last = dev->has_last_fcnt;
 	row.fcnt_up_last = dev->last_fcnt_up;

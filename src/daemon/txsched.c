@@ -487,7 +487,11 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 		fr.payload_len = d->item.len;
 		fr.fpending = d->queued > 1;
 	}
-	rc = downlink_build(&fr, &dev->keys, phy, sizeof(phy), &len);
+	struct lw_keys *ks;
+	rc = devices_keys(t->c.devices, dev, &ks);
+	if (rc != LB_OK)
+		return rc;
+	rc = downlink_build(&fr, ks, phy, sizeof(phy), &len);
 	if (rc != LB_OK)
 		return rc;
 	struct downlink_plan_in in = {

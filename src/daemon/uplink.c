@@ -191,7 +191,7 @@ static void process_data_up(struct uplink *u, const struct lw_frame *f, const st
 		LB_LOG_RL(LOG_LVL_ERROR, "uplink", "verification failed: %s", lb_strerror(rc));
 		return;
 	}
-	rc = devices_decrypt(m.dev, f, m.fcnt, plain);
+	rc = devices_decrypt(u->devices, m.dev, f, m.fcnt, plain);
 	if (rc != LB_OK) {
 		u->stats->frame_drops[DROP_DECRYPT]++;
 		LB_LOG_RL(LOG_LVL_ERROR, "uplink", "device %s: decryption failed: %s", m.dev->name,

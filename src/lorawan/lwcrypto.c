@@ -160,6 +160,26 @@ int lwcrypto_key_init(struct lw_key *k, const uint8_t raw[LW_KEY_LEN])
 	return LB_OK;
 }
 
+int lwcrypto_key_rekey(struct lw_key *k, const uint8_t raw[LW_KEY_LEN])
+{
+	if (!k || !raw)
+		return LB_ERR_INVAL;
+	if (!key_usable(k))
+		return lwcrypto_key_init(k, raw);
+	memcpy(k->raw, raw, LW_KEY_LEN);
+	EVP_CIPHER_CTX_free(k->ecb_dec);
+	k->ecb_dec = NULL;
+	/* A NULL cipher keeps the context's algorithm and only sets the key;
+	 * EVP_MAC_init with a key recomputes the CMAC subkeys. */
+	if (EVP_CipherInit_ex(k->ecb, NULL, NULL, raw, NULL, 1) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(k->ecb, 0) != 1 ||
+	    EVP_MAC_init(k->cmac, raw, LW_KEY_LEN, NULL) != 1) {
+		lwcrypto_key_free(k);
+		return LB_ERR_CRYPTO;
+	}
+	return LB_OK;
+}
+
 void lwcrypto_key_free(struct lw_key *k)
 {
 	if (!k)

@@ -48,6 +48,12 @@ struct lw_keys {
 };
 
 int lwcrypto_key_init(struct lw_key *k, const uint8_t raw[LW_KEY_LEN]);
+/* Give a key new raw bytes. A ready key keeps its contexts and only has them
+ * re-keyed (key schedule and CMAC subkeys computed again, no allocation; the
+ * lazily made decrypt context is dropped); any other key is initialised as
+ * by lwcrypto_key_init(). Errors as lwcrypto_key_init() (the key is then
+ * freed). */
+int lwcrypto_key_rekey(struct lw_key *k, const uint8_t raw[LW_KEY_LEN]);
 void lwcrypto_key_free(struct lw_key *k);
 int lwcrypto_keys_init(struct lw_keys *ks, const uint8_t nwk[LW_KEY_LEN],
 		       const uint8_t app[LW_KEY_LEN]);

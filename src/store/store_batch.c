@@ -156,6 +156,11 @@ int store__begin(struct store *s)
 	return rc;
 }
 
+int store_read_many(struct store *s)
+{
+	return store__begin(s);
+}
+
 int store__stage2(struct store *s, enum store_op op, const void *head, size_t head_len,
 		  const void *tail, size_t tail_len)
 {

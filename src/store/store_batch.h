@@ -30,6 +30,12 @@ int64_t store_tick(struct store *s, int64_t now_ms);
 uint64_t store_batch(const struct store *s);
 bool store_committed(const struct store *s, uint64_t batch);
 
+/* Many reads in a row (the start-up restores every device's rows): open
+ * the batch's transaction first, so they take the database lock once
+ * instead of once each. store_commit() ends it as any batch (with nothing
+ * staged it commits the empty transaction). Errors as store_commit(). */
+int store_read_many(struct store *s);
+
 /* Open the batch (replaying the redo log after a failure) so that reads
  * which prepare a write see every staged row. */
 int store__begin(struct store *s);

@@ -96,9 +96,10 @@ int dedup_init(struct dedup *d, int window_ms, size_t max_open)
 		dedup_free(d);
 		return LB_ERR_NOMEM;
 	}
-	for (size_t i = 0; i < max_open; i++)
-		d->pool[i].qnext = i + 1 < max_open ? (uint32_t)(i + 1) : DEDUP_NIL;
-	d->free_top = 0;
+	/* The free stack starts empty and slots never used are taken in
+	 * order after it, so no page of the pool is touched before use. */
+	d->free_top = DEDUP_NIL;
+	d->fresh = 0;
 	d->q_head = d->q_tail = DEDUP_NIL;
 	return LB_OK;
 }
@@ -213,14 +214,34 @@ static void emit_head(struct dedup *d, dedup_emit_fn emit, void *arg)
 	d->free_top = slot;
 }
 
+/* A free slot: the last one returned (its memory is warm), else one never
+ * used; DEDUP_NIL when all are open. */
+static uint32_t take_slot(struct dedup *d)
+{
+	uint32_t slot = d->free_top;
+
+	if (slot != DEDUP_NIL) {
+		d->free_top = d->pool[slot].qnext;
+		return slot;
+	}
+	if (d->fresh < d->max_open)
+		return d->fresh++;
+	return DEDUP_NIL;
+}
+
+static bool slot_free(const struct dedup *d)
+{
+	return d->free_top != DEDUP_NIL || d->fresh < d->max_open;
+}
+
+/* Needs a free slot (slot_free). */
 static struct dedup_group *open_new(struct dedup *d, uint64_t h, const struct lb_rx *rx,
 				    size_t len, int64_t now_ms)
 {
-	uint32_t slot = d->free_top;
+	uint32_t slot = take_slot(d);
 	struct dedup_group *g = &d->pool[slot];
 	uint32_t b = bucket(h, d->open_bits);
 
-	d->free_top = g->qnext;
 	memcpy(g->phy, rx->rxpk.data, len);
 	g->phy_len = len;
 	g->rx[0] = *rx;
@@ -291,7 +312,7 @@ enum dedup_result dedup_add(struct dedup *d, const struct lb_rx *rx, int64_t now
 		d->late++;
 		return DEDUP_LATE;
 	}
-	if (d->free_top == DEDUP_NIL) {
+	if (!slot_free(d)) {
 		d->forced_early++;
 		emit_head(d, emit, arg);
 	}

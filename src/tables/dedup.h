@@ -89,6 +89,7 @@ struct dedup {
 	size_t n_open;
 	uint32_t q_head, q_tail;
 	uint32_t free_top;
+	uint32_t fresh;                  /* slots fresh..max_open-1 never used yet */
 	uint32_t *open_buckets;
 	unsigned open_bits;
 	/* emitted frames: FIFO ring + hash index */

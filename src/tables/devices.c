@@ -32,50 +32,67 @@ static size_t slot_of(uint64_t key, size_t mask)
 
 /* ------------------------------------------------------------- building */
 
-static char *dup_or_empty(const char *s)
+/* The pool's copy of s, "" for NULL (NULL: out of memory). */
+static const char *intern_or_empty(struct strpool *sp, const char *s)
 {
-	return strdup(s ? s : "");
+	return strpool_intern(sp, s ? s : "");
 }
 
+/* What the device owns itself; its strings are the table's. */
 static void device_release(struct lb_device *dev)
 {
-	free(dev->name);
-	free(dev->application);
-	free(dev->application_id);
-	free(dev->codec_script);
-	for (size_t i = 0; i < dev->n_tags; i++) {
-		free(dev->tags[i].key);
-		free(dev->tags[i].value);
-	}
-	if (dev->has_session)
-		lwcrypto_keys_free(&dev->keys);
+	free(dev->tags);
+	free(dev->rt.fa);
+	free(dev->rt.mac);
+	/* The raw keys are wiped with the rest. */
 	memset(dev, 0, sizeof(*dev));
 }
 
-static int copy_tags(struct lb_device *dev, const struct lb_device_conf *c)
+/* The tag strings are interned: their key and value pointers are the
+ * pool's, never written through (struct lb_tag is shared with the
+ * configuration, whose strings are its own). */
+static int copy_tags(struct strpool *sp, struct lb_device *dev, const struct lb_device_conf *c)
 {
 	size_t n = c->n_tags < CONFIG_MAX_TAGS ? c->n_tags : CONFIG_MAX_TAGS;
 
+	if (n == 0)
+		return LB_OK;
+	dev->tags = calloc(n, sizeof(*dev->tags));
+	if (!dev->tags)
+		return LB_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
-		dev->tags[i].key = dup_or_empty(c->tags[i].key);
-		dev->tags[i].value = dup_or_empty(c->tags[i].value);
-		dev->n_tags = i + 1;
-		if (!dev->tags[i].key || !dev->tags[i].value)
+		const char *k = intern_or_empty(sp, c->tags[i].key);
+		const char *v = intern_or_empty(sp, c->tags[i].value);
+		if (!k || !v)
 			return LB_ERR_NOMEM;
+		dev->tags[i].key = (char *)(uintptr_t)k;
+		dev->tags[i].value = (char *)(uintptr_t)v;
+		dev->n_tags = (uint8_t)(i + 1);
 	}
 	return LB_OK;
 }
 
-/* The applicationId of the device's events, computed once here (a SHA-1)
- * and not per event: the configured one, else the documented default
- * (events/devinfo.h). */
-static int event_application_id(struct lb_device *dev)
+/* The applicationId of the device's events, computed once per application
+ * here (a SHA-1) and not per event: the configured one, else the documented
+ * default (events/devinfo.h). The same application gives the same
+ * interned id, so consecutive devices of one application share the work. */
+static int event_application_id(struct strpool *sp, struct lb_device *dev,
+				 const struct lb_device *prev)
 {
+	char id[DEVINFO_ID_SIZE];
+
 	if (dev->application_id) {
-		snprintf(dev->app_uuid, sizeof(dev->app_uuid), "%s", dev->application_id);
+		snprintf(id, sizeof(id), "%s", dev->application_id);
+	} else if (prev && prev->application == dev->application && !prev->application_id) {
+		dev->app_uuid = prev->app_uuid;
 		return LB_OK;
+	} else {
+		int rc = devinfo_application_id(dev->application, id);
+		if (rc != LB_OK)
+			return rc;
 	}
-	return devinfo_application_id(dev->application, dev->app_uuid);
+	dev->app_uuid = strpool_intern(sp, id);
+	return dev->app_uuid ? LB_OK : LB_ERR_NOMEM;
 }
 
 static void session_from_conf(struct lb_device *dev, const struct lb_device_conf *c)
@@ -84,8 +101,10 @@ static void session_from_conf(struct lb_device *dev, const struct lb_device_conf
 	dev->last_fcnt_up = dev->has_last_fcnt ? c->fcnt_up - 1 : 0;
 }
 
-/* Deep copy of one configured device; on error dev is released. */
-static int device_from_conf(struct lb_device *dev, const struct lb_device_conf *c)
+/* Deep copy of one configured device (strings into sp; prev is the device
+ * built before it, or NULL); on error dev is released. */
+static int device_from_conf(struct strpool *sp, struct lb_device *dev,
+			    const struct lb_device_conf *c, const struct lb_device *prev)
 {
 	int rc;
 
@@ -102,35 +121,30 @@ static int device_from_conf(struct lb_device *dev, const struct lb_device_conf *
 	dev->fa_policy.action = c->fair_access.action == LB_FA_ENFORCE ? FA_ENFORCE : FA_WARN;
 	if (fa_policy_check(&dev->fa_policy) != LB_OK)
 		dev->fa_policy = (struct fa_policy)FA_POLICY_INIT;
-	fa_device_init(&dev->rt.fa, &dev->fa_policy);
 	dev->addr_next = DEV_NIL;
-	dev->name = dup_or_empty(c->name);
-	dev->application = strdup(c->application ? c->application : "default");
-	dev->application_id = c->application_id ? strdup(c->application_id) : NULL;
+	dev->name = intern_or_empty(sp, c->name);
+	dev->application = strpool_intern(sp, c->application ? c->application : "default");
+	dev->application_id = strpool_intern(sp, c->application_id);
 	dev->codec = (uint8_t)c->codec;
 	dev->dev_class = (uint8_t)c->dev_class;
-	dev->codec_script = c->codec == LB_CODEC_JS && c->codec_script ? strdup(c->codec_script)
-									  : NULL;
+	dev->codec_script = c->codec == LB_CODEC_JS ? strpool_intern(sp, c->codec_script) : NULL;
 	if (!dev->name || !dev->application || (c->application_id && !dev->application_id) ||
 	    (c->codec == LB_CODEC_JS && c->codec_script && !dev->codec_script)) {
 		device_release(dev);
 		return LB_ERR_NOMEM;
 	}
-	if ((rc = event_application_id(dev)) != LB_OK) {
+	if ((rc = event_application_id(sp, dev, prev)) != LB_OK) {
 		device_release(dev);
 		return rc;
 	}
-	if ((rc = copy_tags(dev, c)) != LB_OK) {
+	if ((rc = copy_tags(sp, dev, c)) != LB_OK) {
 		device_release(dev);
 		return rc;
 	}
+	dev->key_hint = LWKEYCACHE_NONE;
 	if (c->activation == LB_ACT_ABP) {
-		rc = lwcrypto_keys_init(&dev->keys, c->nwk_s_key, c->app_s_key);
-		if (rc != LB_OK) {
-			lwcrypto_keys_free(&dev->keys);
-			device_release(dev);
-			return rc;
-		}
+		memcpy(dev->nwk_s_key, c->nwk_s_key, LW_KEY_LEN);
+		memcpy(dev->app_s_key, c->app_s_key, LW_KEY_LEN);
 		dev->has_session = true;
 		dev->dev_addr = c->dev_addr;
 	} else {
@@ -184,6 +198,9 @@ static int alloc_tables(struct devices *d, size_t n)
 	d->addr_slots = malloc(slots * sizeof(*d->addr_slots));
 	if (!d->dev || !d->eui_slots || !d->addr_slots)
 		return LB_ERR_NOMEM;
+	if (lwkeycache_init(&d->keys, DEVICES_KEY_CACHE) != LB_OK)
+		return LB_ERR_NOMEM;
+	strpool_init(&d->strings);
 	for (size_t i = 0; i < slots; i++)
 		d->eui_slots[i] = d->addr_slots[i] = DEV_NIL;
 	return LB_OK;
@@ -203,7 +220,8 @@ int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n)
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = device_from_conf(&d->dev[i], &conf[i])) != LB_OK) {
+		const struct lb_device *prev = i ? &d->dev[i - 1] : NULL;
+		if ((rc = device_from_conf(&d->strings, &d->dev[i], &conf[i], prev)) != LB_OK) {
 			devices_free(d);
 			return rc;
 		}
@@ -215,6 +233,7 @@ int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n)
 		if (d->dev[i].has_session)
 			index_addr(d, (uint32_t)i);
 	}
+	strpool_seal(&d->strings);   /* nothing is interned after the build */
 	return LB_OK;
 }
 
@@ -227,6 +246,8 @@ void devices_free(struct devices *d)
 	free(d->dev);
 	free(d->eui_slots);
 	free(d->addr_slots);
+	lwkeycache_free(&d->keys);
+	strpool_free(&d->strings);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -242,11 +263,13 @@ static bool same_identity(const struct lb_device *fresh, const struct lb_device 
 		return fresh->join_eui == old->join_eui &&
 		       memcmp(fresh->app_key, old->app_key, LW_KEY_LEN) == 0;
 	return fresh->dev_addr == old->dev_addr &&
-	       memcmp(fresh->keys.nwk_s_key.raw, old->keys.nwk_s_key.raw, LW_KEY_LEN) == 0 &&
-	       memcmp(fresh->keys.app_s_key.raw, old->keys.app_s_key.raw, LW_KEY_LEN) == 0;
+	       memcmp(fresh->nwk_s_key, old->nwk_s_key, LW_KEY_LEN) == 0 &&
+	       memcmp(fresh->app_s_key, old->app_s_key, LW_KEY_LEN) == 0;
 }
 
-/* Carry session and counters over; the configured floor still applies. */
+/* Carry session and counters over; the configured floor still applies.
+ * What rt owns (the ledgers) is then shared with old: devices_reload()
+ * settles who keeps it. */
 static void keep_state(struct lb_device *fresh, const struct lb_device *old)
 {
 	bool floor = fresh->has_last_fcnt;
@@ -274,8 +297,28 @@ static int keep_joined(struct devices *d, struct lb_device *fresh, const struct 
 		return LB_OK;
 	bool has_last = fresh->has_last_fcnt;
 	uint32_t last = fresh->last_fcnt_up;
-	return devices_set_session(d, fresh, old->dev_addr, old->keys.nwk_s_key.raw,
-				   old->keys.app_s_key.raw, has_last, last);
+	return devices_set_session(d, fresh, old->dev_addr, old->nwk_s_key, old->app_s_key,
+				   has_last, last);
+}
+
+/* After keep_state(): what a kept device's rt owns (ledgers, MAC state) and
+ * shares with its old self goes to the fresh table (to_fresh) or stays with
+ * the old one. */
+static void settle_owned(struct devices *fresh, struct devices *old, bool to_fresh)
+{
+	for (size_t i = 0; i < fresh->n; i++) {
+		struct lb_device *f = &fresh->dev[i];
+		if (!f->state_kept)
+			continue;
+		struct lb_device *o = devices_find_eui(old, f->dev_eui);
+		if (to_fresh && o) {
+			o->rt.fa = NULL;
+			o->rt.mac = NULL;
+		} else {
+			f->rt.fa = NULL;
+			f->rt.mac = NULL;
+		}
+	}
 }
 
 int devices_reload(struct devices *d, const struct lb_device_conf *conf, size_t n)
@@ -291,10 +334,12 @@ int devices_reload(struct devices *d, const struct lb_device_conf *conf, size_t 
 			continue;
 		keep_state(&fresh.dev[i], old);
 		if ((rc = keep_joined(&fresh, &fresh.dev[i], old)) != LB_OK) {
+			settle_owned(&fresh, d, false);
 			devices_free(&fresh);
 			return rc;
 		}
 	}
+	settle_owned(&fresh, d, true);
 	devices_free(d);
 	*d = fresh;
 	return LB_OK;
@@ -341,13 +386,26 @@ size_t devices_find_addr(struct devices *d, uint32_t dev_addr, struct lb_device 
 
 /* ------------------------------------------------------- verification */
 
+int devices_keys(struct devices *d, struct lb_device *dev, struct lw_keys **out)
+{
+	if (!d || !dev || !out)
+		return LB_ERR_INVAL;
+	if (!dev->has_session)
+		return LB_ERR_STATE;
+	return lwkeycache_get(&d->keys, &dev->key_hint, dev->nwk_s_key, dev->app_s_key, out);
+}
+
 /* 1 if the frame's MIC verifies with fcnt, 0 if not, < 0 on crypto error. */
-static int mic_ok(struct lb_device *dev, const struct lw_frame *f, uint32_t fcnt)
+static int mic_ok(struct devices *d, struct lb_device *dev, const struct lw_frame *f,
+		  uint32_t fcnt)
 {
 	uint8_t mic[LW_LEN_MIC];
-	int rc = lwcrypto_data_mic(&dev->keys.nwk_s_key, LW_DIR_UP, dev->dev_addr, fcnt, f->phy,
-				   f->msg_len, mic);
+	struct lw_keys *ks;
+	int rc = devices_keys(d, dev, &ks);
 
+	if (rc == LB_OK)
+		rc = lwcrypto_data_mic(&ks->nwk_s_key, LW_DIR_UP, dev->dev_addr, fcnt, f->phy,
+				       f->msg_len, mic);
 	if (rc != LB_OK)
 		return rc;
 	return lwcrypto_mic_equal(mic, f->mic) ? 1 : 0;
@@ -384,14 +442,15 @@ static size_t replay_fcnts(const struct lb_device *dev, uint16_t f16, uint32_t c
 
 /* 1: verified with a new counter; 0: no match; LB_ERR_DUPLICATE: verified
  * with the last accepted counter; other negative: crypto error. */
-static int try_forward(struct lb_device *dev, const struct lw_frame *f, struct lb_uplink_match *out)
+static int try_forward(struct devices *d, struct lb_device *dev, const struct lw_frame *f,
+		       struct lb_uplink_match *out)
 {
 	uint32_t fcnt;
 	int ok;
 
 	if (!forward_fcnt(dev, f->u.data.fcnt16, &fcnt))
 		return 0;
-	if ((ok = mic_ok(dev, f, fcnt)) <= 0)
+	if ((ok = mic_ok(d, dev, f, fcnt)) <= 0)
 		return ok;
 	out->dev = dev;
 	out->fcnt = fcnt;
@@ -403,13 +462,14 @@ static int try_forward(struct lb_device *dev, const struct lw_frame *f, struct l
 }
 
 /* LB_ERR_REPLAY: verified with an old counter; 0: no match; < 0 crypto. */
-static int try_replay(struct lb_device *dev, const struct lw_frame *f, struct lb_uplink_match *out)
+static int try_replay(struct devices *d, struct lb_device *dev, const struct lw_frame *f,
+		      struct lb_uplink_match *out)
 {
 	uint32_t c[2];
 	size_t n = replay_fcnts(dev, f->u.data.fcnt16, c);
 
 	for (size_t i = 0; i < n; i++) {
-		int ok = mic_ok(dev, f, c[i]);
+		int ok = mic_ok(d, dev, f, c[i]);
 		if (ok < 0)
 			return ok;
 		if (ok) {
@@ -440,12 +500,12 @@ int devices_verify_uplink(struct devices *d, const struct lw_frame *f, struct lb
 		return LB_ERR_NOT_FOUND;
 	/* Cheapest and by far the most common outcome first: a new counter. */
 	for (i = head; i != DEV_NIL; i = d->dev[i].addr_next) {
-		rc = try_forward(&d->dev[i], f, out);
+		rc = try_forward(d, &d->dev[i], f, out);
 		if (rc != 0)
 			return rc > 0 ? LB_OK : rc;
 	}
 	for (i = head; i != DEV_NIL; i = d->dev[i].addr_next) {
-		if ((rc = try_replay(&d->dev[i], f, out)) != 0)
+		if ((rc = try_replay(d, &d->dev[i], f, out)) != 0)
 			return rc;
 	}
 	for (i = head; i != DEV_NIL; i = d->dev[i].addr_next)
@@ -477,25 +537,18 @@ int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_a
 			const uint8_t nwk_s_key[LW_KEY_LEN], const uint8_t app_s_key[LW_KEY_LEN],
 			bool has_last, uint32_t last_fcnt_up)
 {
-	uint8_t nwk[LW_KEY_LEN], app[LW_KEY_LEN];
-
-	/* The raw keys may live in dev->keys itself: copy before freeing. */
-	memcpy(nwk, nwk_s_key, LW_KEY_LEN);
-	memcpy(app, app_s_key, LW_KEY_LEN);
-	if (dev->has_session)
-		lwcrypto_keys_free(&dev->keys);
-	dev->has_session = false;
-	int rc = lwcrypto_keys_init(&dev->keys, nwk, app);
-	if (rc == LB_OK) {
-		dev->has_session = true;
-		dev->dev_addr = dev_addr;
-		dev->has_last_fcnt = has_last;
-		dev->last_fcnt_up = has_last ? last_fcnt_up : 0;
-	} else {
-		lwcrypto_keys_free(&dev->keys);
-	}
+	if (!d || !dev || !nwk_s_key || !app_s_key)
+		return LB_ERR_INVAL;
+	/* memmove: the raw keys may be the device's own. A slot of the key
+	 * cache holding the old keys is simply no longer asked for. */
+	memmove(dev->nwk_s_key, nwk_s_key, LW_KEY_LEN);
+	memmove(dev->app_s_key, app_s_key, LW_KEY_LEN);
+	dev->has_session = true;
+	dev->dev_addr = dev_addr;
+	dev->has_last_fcnt = has_last;
+	dev->last_fcnt_up = has_last ? last_fcnt_up : 0;
 	reindex_addr(d);
-	return rc;
+	return LB_OK;
 }
 
 void devices_set_seen(struct lb_device *dev, int64_t now_ms)
@@ -504,9 +557,11 @@ void devices_set_seen(struct lb_device *dev, int64_t now_ms)
 		dev->last_seen_ms = now_ms;
 }
 
-int devices_decrypt(struct lb_device *dev, const struct lw_frame *f, uint32_t fcnt, uint8_t *out)
+int devices_decrypt(struct devices *d, struct lb_device *dev, const struct lw_frame *f,
+		    uint32_t fcnt, uint8_t *out)
 {
 	const struct lw_data *data;
+	struct lw_keys *ks;
 	struct lw_key *k;
 
 	if (!dev || !dev->has_session)
@@ -516,7 +571,10 @@ int devices_decrypt(struct lb_device *dev, const struct lw_frame *f, uint32_t fc
 	data = &f->u.data;
 	if (!data->has_fport || data->frm_len == 0)
 		return LB_OK;
-	k = data->fport == 0 ? &dev->keys.nwk_s_key : &dev->keys.app_s_key;
+	int rc = devices_keys(d, dev, &ks);
+	if (rc != LB_OK)
+		return rc;
+	k = data->fport == 0 ? &ks->nwk_s_key : &ks->app_s_key;
 	return lwcrypto_payload_crypt(k, LW_DIR_UP, dev->dev_addr, fcnt, data->frm_payload,
 				      data->frm_len, out);
 }

@@ -4,9 +4,12 @@
  * (pure: no sockets, no clock, no logging; time is a parameter).
  *
  * Built from the configured devices (config.h struct lb_device_conf), deep
- * copied so the configuration can be freed. Each ABP device carries its
- * session keys prepared once (lwcrypto_keys_init) and reused for every
- * frame, and its uplink session state: the last accepted 32-bit FCntUp.
+ * copied so the configuration can be freed. Each ABP device carries its raw
+ * session keys and its uplink session state: the last accepted 32-bit
+ * FCntUp. Prepared key state (OpenSSL contexts, about 2.9 KB a device) is
+ * kept only for the DEVICES_KEY_CACHE most recently used devices, in the
+ * table's key cache (lorawan/lwkeycache.h), and rebuilt on demand for the
+ * others: devices_keys() hands it out.
  * A configured fcnt_up is the next counter to accept (has_last_fcnt =
  * true, last_fcnt_up = fcnt_up - 1, when fcnt_up > 0).
  *
@@ -25,8 +28,9 @@
  * to keep the frame.
  *
  * Ownership: devices_init()/devices_reload() allocate; devices_free()
- * releases everything (safe on a zeroed or freed struct). struct lb_device
- * pointers are valid until the next devices_reload() or devices_free().
+ * releases everything, rt.fa and rt.mac included (safe on a zeroed or
+ * freed struct). struct lb_device pointers and the devices' strings are
+ * valid until the next devices_reload() or devices_free().
  */
 #ifndef LB_DEVICES_H
 #define LB_DEVICES_H
@@ -40,32 +44,39 @@
 #include "tables/fairaccess.h"
 #include "lorawan/lorawan.h"
 #include "lorawan/lwcrypto.h"
+#include "lorawan/lwkeycache.h"
 #include "mac/macstate.h"
 #include "tables/fcntdown.h"
+#include "tables/strpool.h"
 
 struct lb_device {
-	char *name;
-	char *application;
-	char *application_id;            /* configured UUID, NULL = none */
+	/* Strings are the table's (interned in d->strings, tables/strpool.h):
+	 * read-only, valid as long as the device. */
+	const char *name;
+	const char *application;
+	const char *application_id;      /* configured UUID, NULL = none */
 	uint8_t codec;                   /* enum lb_codec */
-	char *codec_script;              /* "js": absolute path, else NULL */
+	const char *codec_script;        /* "js": absolute path, else NULL */
 	uint32_t codec_slot;             /* "js": its script in the daemon's table */
 	uint8_t dev_class;               /* enum lb_class: A, or C (classc.h) */
-	char app_uuid[DEVINFO_ID_SIZE];  /* events' applicationId: application_id, else
+	const char *app_uuid;            /* events' applicationId: application_id, else
 					  * UUIDv5 of the name (events/devinfo.h) */
 	uint64_t dev_eui;
 	enum lb_activation activation;
 	bool has_session;                /* ABP: dev_addr and keys valid */
 	uint32_t dev_addr;
-	struct lw_keys keys;             /* prepared contexts; raw keys in keys.*.raw */
+	uint8_t nwk_s_key[LW_KEY_LEN];   /* raw session keys (has_session); prepared */
+	uint8_t app_s_key[LW_KEY_LEN];   /* ones from devices_keys() */
+	uint32_t key_hint;               /* internal: its slot in the key cache */
 	uint64_t join_eui;               /* OTAA: copied for a join handler */
 	uint8_t app_key[LW_KEY_LEN];     /* OTAA root key (raw; no contexts prepared) */
 	uint8_t lorawan_version;         /* minor of 1.0.x: 0..4 (join rules) */
 	struct fa_policy fa_policy;      /* effective fair-access policy */
 	bool adr;                        /* network-side ADR when the device asks (devices[].adr) */
 	int status_interval_h;           /* DevStatusReq period, 0 = never */
-	struct lb_tag tags[CONFIG_MAX_TAGS];
-	size_t n_tags;
+	struct lb_tag *tags;             /* n_tags entries (owned), NULL if none; their
+					  * strings interned like the others */
+	uint8_t n_tags;                  /* <= CONFIG_MAX_TAGS */
 
 	/* Uplink session state. */
 	bool has_last_fcnt;
@@ -97,10 +108,17 @@ struct lb_device {
 		bool has_dev_nonce;
 		uint16_t dev_nonce;          /* last DevNonce accepted */
 		int64_t joined_at;           /* Unix s, 0 = ABP or never */
-		struct fa_device fa;         /* fair-access ledgers (fairaccess.h) */
+		struct fa_device *fa;        /* fair-access ledgers (fairaccess.h), owned:
+					      * allocated by daemon/budget.c at the first
+					      * uplink or downlink counted or from a stored
+					      * ledger that is not idle; NULL is the empty
+					      * device (536 bytes a device saved until then) */
 		struct fa_status fa_published; /* last retained state/airtime */
 		bool fa_has_published;
-		struct macstate mac;         /* network MAC requests (daemon/netmac.h) */
+		struct macstate *mac;        /* network MAC requests (daemon/netmac.h), owned:
+					      * allocated by netmac at the device's first
+					      * uplink or downlink or from a stored row; NULL:
+					      * nothing known (336 bytes a device saved) */
 	} rt;
 
 	bool state_kept;                 /* devices_reload(): carried over from the old table */
@@ -113,7 +131,12 @@ struct devices {
 	uint32_t *eui_slots;             /* open addressing, linear probing */
 	uint32_t *addr_slots;            /* head of each DevAddr's candidate chain */
 	size_t mask;                     /* slots - 1 (a power of two >= 2n) */
+	struct lwkeycache keys;          /* prepared session keys of recent devices */
+	struct strpool strings;          /* the devices' strings, each stored once */
 };
+
+/* Devices whose session keys stay prepared (the key cache's slots). */
+#define DEVICES_KEY_CACHE 256
 
 /* Outcome of devices_verify_uplink(). */
 struct lb_uplink_match {
@@ -125,7 +148,7 @@ struct lb_uplink_match {
 
 /* Build the registry from n configured devices (conf may be NULL if n is
  * 0). Errors: LB_ERR_CONFIG (two devices with the same DevEUI),
- * LB_ERR_NOMEM, LB_ERR_CRYPTO (key setup). On error *d is zeroed. */
+ * LB_ERR_NOMEM. On error *d is zeroed. */
 int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n);
 void devices_free(struct devices *d);
 
@@ -175,9 +198,10 @@ void devices_accept_uplink(struct lb_device *dev, uint32_t fcnt);
 
 /*
  * Give dev a (new) session: an OTAA join, or a session restored from the
- * durable store. Keys are prepared, the DevAddr index is rebuilt (joins are
- * rare: O(devices)), the uplink counter restarts unless has_last is set.
- * Errors: LB_ERR_CRYPTO (the old session, if any, is then gone too).
+ * durable store. The raw keys are copied (prepared on demand by
+ * devices_keys()), the DevAddr index is rebuilt (joins are rare:
+ * O(devices)), the uplink counter restarts unless has_last is set. Returns
+ * LB_OK (LB_ERR_INVAL for NULL arguments).
  */
 int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_addr,
 			const uint8_t nwk_s_key[LW_KEY_LEN], const uint8_t app_s_key[LW_KEY_LEN],
@@ -186,10 +210,17 @@ int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_a
 /* Record when the device was last heard (any clock the caller chooses). */
 void devices_set_seen(struct lb_device *dev, int64_t now_ms);
 
+/* The device's session keys, prepared (from the key cache, re-keying the
+ * least recently used slot when they are not there). *out is valid until
+ * the next devices_keys(), devices_verify_uplink() or devices_decrypt() on
+ * d: use it at once. Errors: LB_ERR_STATE (no session keys), LB_ERR_CRYPTO. */
+int devices_keys(struct devices *d, struct lb_device *dev, struct lw_keys **out);
+
 /* Decrypt the FRMPayload of f (f->u.data.frm_len bytes into out; nothing
  * when there is no payload) with the FCnt it verified with: NwkSKey for
  * FPort 0, AppSKey otherwise (TS001-1.0.4 §4.3.3). Errors: LB_ERR_STATE (no session
  * keys), LB_ERR_CRYPTO. */
-int devices_decrypt(struct lb_device *dev, const struct lw_frame *f, uint32_t fcnt, uint8_t *out);
+int devices_decrypt(struct devices *d, struct lb_device *dev, const struct lw_frame *f,
+		    uint32_t fcnt, uint8_t *out);
 
 #endif

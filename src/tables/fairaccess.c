@@ -173,6 +173,12 @@ int fa_status(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
 	return LB_OK;
 }
 
+bool fa_device_idle(const struct fa_device *dev, int64_t now_ms)
+{
+	return dev && dev->uplink_level == 0 && dev->downlink_level == 0 &&
+	       ledger_idle(&dev->uplink_us, now_ms) && ledger_idle(&dev->downlinks, now_ms);
+}
+
 bool fa_status_changed(const struct fa_status *a, const struct fa_status *b)
 {
 	if (!a || !b)

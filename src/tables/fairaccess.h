@@ -155,6 +155,11 @@ int fa_downlink(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms
 int fa_status(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
 	      struct fa_status *st);
 
+/* True when dev behaves as an empty device (fa_device_init, or all zero)
+ * from now_ms on: both ledgers idle (ledger_idle) and no level reported.
+ * The daemon then need not keep it. False for NULL. */
+bool fa_device_idle(const struct fa_device *dev, int64_t now_ms);
+
 /* True if a and b differ in any field of the published JSON (so the
  * retained message is republished only on change). NULL differs from
  * non-NULL. */

@@ -112,9 +112,11 @@ static int alloc_slots(struct gateways *t, size_t max)
 		return LB_ERR_NOMEM;
 	for (size_t i = 0; i < nb; i++)
 		t->buckets[i] = GATEWAYS_NIL;
-	for (size_t i = 0; i < max; i++)
-		t->gw[i].hnext = i + 1 < max ? (uint32_t)(i + 1) : GATEWAYS_NIL;
-	t->free_head = 0;
+	/* Slots never used are taken in order after the free list, so no page
+	 * of the table is touched before a gateway needs it; scans stop at
+	 * fresh. */
+	t->free_head = GATEWAYS_NIL;
+	t->fresh = 0;
 	t->max = max;
 	return LB_OK;
 }
@@ -194,7 +196,7 @@ static uint32_t eviction_victim(const struct gateways *t)
 	uint32_t best = GATEWAYS_NIL;
 	int best_tier = 2;
 
-	for (uint32_t i = 0; i < t->max; i++) {
+	for (uint32_t i = 0; i < t->fresh; i++) {
 		const struct gateway *g = &t->gw[i];
 		int tier = g->in_use ? eviction_tier(g) : 2;
 		if (tier > best_tier || tier == 2)
@@ -243,7 +245,7 @@ static struct gateway_tomb *tomb_slot(struct gateways *t, const struct netaddr *
 	struct gateway_tomb *free_slot = NULL, *oldest = NULL, *oldest_group = NULL;
 	size_t in_group = 0;
 
-	for (size_t i = 0; i < t->max; i++) {
+	for (size_t i = 0; i < t->fresh; i++) {
 		struct gateway_tomb *x = &t->tombs[i];
 		if (x->until_ms <= now_ms) {
 			free_slot = free_slot ? free_slot : x;
@@ -282,7 +284,7 @@ static void tomb_add(struct gateways *t, const struct gateway *g, int64_t now_ms
 /* The live tombstone of eui, or NULL. */
 static struct gateway_tomb *tomb_find(struct gateways *t, uint64_t eui, int64_t now_ms)
 {
-	for (size_t i = 0; i < t->max; i++) {
+	for (size_t i = 0; i < t->fresh; i++) {
 		if (t->tombs[i].eui == eui && t->tombs[i].until_ms > now_ms)
 			return &t->tombs[i];
 	}
@@ -292,13 +294,29 @@ static struct gateway_tomb *tomb_find(struct gateways *t, uint64_t eui, int64_t 
 /* eui is in the table again: its tombstones (live or not) go. */
 static void tomb_clear(struct gateways *t, uint64_t eui)
 {
-	for (size_t i = 0; i < t->max; i++) {
+	for (size_t i = 0; i < t->fresh; i++) {
 		if (t->tombs[i].eui == eui)
 			memset(&t->tombs[i], 0, sizeof(t->tombs[i]));
 	}
 }
 
 /* ---------------------------------------------- slots */
+
+static bool slot_free(const struct gateways *t)
+{
+	return t->free_head != GATEWAYS_NIL || t->fresh < t->max;
+}
+
+/* A free slot (slot_free): the last released, else one never used. */
+static uint32_t take_slot(struct gateways *t)
+{
+	uint32_t slot = t->free_head;
+
+	if (slot == GATEWAYS_NIL)
+		return (uint32_t)t->fresh++;
+	t->free_head = t->gw[slot].hnext;
+	return slot;
+}
 
 /* A new gateway in a free slot, evicting one if the table is full (said in
  * res; its binding kept as a tombstone). NULL if nothing can be evicted. */
@@ -308,7 +326,7 @@ static struct gateway *create(struct gateways *t, uint64_t eui, int64_t now_ms,
 	uint32_t slot, b;
 	struct gateway *g;
 
-	if (t->free_head == GATEWAYS_NIL) {
+	if (!slot_free(t)) {
 		uint32_t victim = eviction_victim(t);
 		if (victim == GATEWAYS_NIL)
 			return NULL;
@@ -318,9 +336,8 @@ static struct gateway *create(struct gateways *t, uint64_t eui, int64_t now_ms,
 		release_slot(t, victim);
 		t->evicted++;
 	}
-	slot = t->free_head;
+	slot = take_slot(t);
 	g = &t->gw[slot];
-	t->free_head = g->hnext;
 	memset(g, 0, sizeof(*g));
 	g->eui = eui;
 	g->in_use = true;
@@ -375,7 +392,7 @@ static bool address_full(const struct gateways *t, const struct netaddr *a)
 	if (t->max_per_address == 0)
 		return false;
 	netaddr_group(a, &group);
-	for (size_t i = 0; i < t->max && n < t->max_per_address; i++) {
+	for (size_t i = 0; i < t->fresh && n < t->max_per_address; i++) {
 		const struct gateway *g = &t->gw[i];
 		n += g->in_use && g->bound && same_group(&g->addr, &group);
 	}
@@ -512,7 +529,7 @@ int gateways_restore(struct gateways *t, uint64_t eui, int64_t now_ms)
 	if (gateways_find(t, eui))
 		return LB_OK;
 	/* Not at the cost of a gateway heard in this run. */
-	if (t->free_head == GATEWAYS_NIL || !(g = create(t, eui, now_ms, &res)))
+	if (!slot_free(t) || !(g = create(t, eui, now_ms, &res)))
 		return LB_ERR_FULL;
 	g->restored = true;
 	t->n_restored++;
@@ -557,7 +574,7 @@ int64_t gateways_tick(struct gateways *t, int64_t now_ms,
 	 * earlier than the cached one), so nothing can be due before it. */
 	if (t->next_deadline_ms >= 0 && now_ms < t->next_deadline_ms)
 		return t->next_deadline_ms;
-	for (size_t i = 0; i < t->max; i++) {
+	for (size_t i = 0; i < t->fresh; i++) {
 		struct gateway *g = &t->gw[i];
 		int64_t deadline;
 
@@ -583,7 +600,7 @@ int64_t gateways_tick(struct gateways *t, int64_t now_ms,
 
 void gateways_foreach(struct gateways *t, void (*fn)(void *arg, struct gateway *g), void *arg)
 {
-	for (size_t i = 0; i < t->max; i++) {
+	for (size_t i = 0; i < t->fresh; i++) {
 		if (t->gw[i].in_use)
 			fn(arg, &t->gw[i]);
 	}

@@ -172,6 +172,7 @@ struct gateways {
 	uint32_t *buckets;               /* hash index: slot index, GATEWAYS_NIL = empty */
 	unsigned bucket_bits;
 	uint32_t free_head;
+	uint32_t fresh;                  /* slots fresh..max-1 never used (all zero) */
 	struct gateway_tomb *tombs;      /* max slots, see TOMBSTONES */
 	uint64_t tomb_seq;
 	struct lb_gw_allow *allow;       /* sorted by EUI, NULL = all allowed */

@@ -124,6 +124,13 @@ uint64_t ledger_sum(const struct ledger *l, int64_t now_ms)
 	return sum;
 }
 
+bool ledger_idle(const struct ledger *l, int64_t now_ms)
+{
+	if (!l || l->bucket_ms == 0)
+		return true;
+	return l->epoch <= epoch_of(l, now_ms) && ledger_sum(l, now_ms) == 0;
+}
+
 int64_t ledger_next_expiry(const struct ledger *l, int64_t now_ms)
 {
 	int64_t shift;

@@ -53,6 +53,7 @@
 #ifndef LB_LEDGER_H
 #define LB_LEDGER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -90,6 +91,12 @@ int ledger_add(struct ledger *l, int64_t now_ms, uint32_t amount);
 
 /* Total within the window at now_ms; 0 for NULL or uninitialised. */
 uint64_t ledger_sum(const struct ledger *l, int64_t now_ms);
+
+/* True when l behaves as an empty ledger from now_ms on: nothing within the
+ * window, and its current bucket not ahead of now_ms's (after a clock step
+ * back a ledger keeps counting from its own bucket). True for NULL or
+ * uninitialised. */
+bool ledger_idle(const struct ledger *l, int64_t now_ms);
 
 /*
  * The next time (Unix ms, > now_ms) at which ledger_sum() decreases

@@ -4,6 +4,7 @@
  * chirpstack/chirpstack lrwn/src/phy_payload.rs confirmed uplink; V4: its
  * join-request) and from lorawan_build_data. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,7 +125,7 @@ START_TEST(test_vector_v1)
 	ck_assert_uint_eq(m.fcnt, 2);
 	ck_assert_uint_eq(m.n_candidates, 1);
 	ck_assert(!m.fcnt_reset);
-	ck_assert_int_eq(devices_decrypt(m.dev, &fr.f, m.fcnt, plain), LB_OK);
+	ck_assert_int_eq(devices_decrypt(&d, m.dev, &fr.f, m.fcnt, plain), LB_OK);
 	ck_assert_mem_eq(plain, "test", 4);
 	/* Verification alone changes no session state. */
 	ck_assert(!m.dev->has_last_fcnt);
@@ -137,7 +138,7 @@ START_TEST(test_vector_v1)
 	parse_hex(&fr, V1_LONG_HEX);
 	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
 	ck_assert_uint_eq(m.fcnt, 4);
-	ck_assert_int_eq(devices_decrypt(m.dev, &fr.f, m.fcnt, plain), LB_OK);
+	ck_assert_int_eq(devices_decrypt(&d, m.dev, &fr.f, m.fcnt, plain), LB_OK);
 	ck_assert_mem_eq(plain, "The quick brown fox jumps over the lazy dog.", 44);
 	devices_free(&d);
 }
@@ -156,7 +157,7 @@ START_TEST(test_vector_v2_confirmed_fopts)
 	parse_into(&fr, V2_FRAME, sizeof(V2_FRAME));
 	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
 	ck_assert_uint_eq(m.fcnt, 0);
-	ck_assert_int_eq(devices_decrypt(m.dev, &fr.f, m.fcnt, plain), LB_OK);
+	ck_assert_int_eq(devices_decrypt(&d, m.dev, &fr.f, m.fcnt, plain), LB_OK);
 	ck_assert_mem_eq(plain, want, 4);
 	devices_accept_uplink(m.dev, 0);
 	ck_assert(m.dev->has_last_fcnt);
@@ -177,11 +178,11 @@ START_TEST(test_fport0_uses_nwkskey)
 	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
 	build(&fr, KEY_X, KEY_Y, 0x26011234, 9, 0, "\x06\x73\x07");
 	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
-	ck_assert_int_eq(devices_decrypt(m.dev, &fr.f, m.fcnt, plain), LB_OK);
+	ck_assert_int_eq(devices_decrypt(&d, m.dev, &fr.f, m.fcnt, plain), LB_OK);
 	ck_assert_mem_eq(plain, "\x06\x73\x07", 3);
 	build(&fr, KEY_X, KEY_Y, 0x26011234, 10, 7, "hello");
 	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
-	ck_assert_int_eq(devices_decrypt(m.dev, &fr.f, m.fcnt, plain), LB_OK);
+	ck_assert_int_eq(devices_decrypt(&d, m.dev, &fr.f, m.fcnt, plain), LB_OK);
 	ck_assert_mem_eq(plain, "hello", 5);
 	devices_free(&d);
 }
@@ -439,10 +440,12 @@ START_TEST(test_deep_copy_and_otaa)
 	struct lb_device_conf c[2];
 	struct devices d;
 	struct lb_device *dev, *cand[2];
+	struct lb_tag tag[1];
 
 	c[0] = abp(NULL, 0x10, 0x26000010, KEY_X, KEY_Y);
 	c[0].name = strdup("sensor-1");
 	c[0].application = strdup("farm");
+	c[0].tags = tag;
 	c[0].tags[0].key = strdup("room");
 	c[0].tags[0].value = strdup("barn");
 	c[0].n_tags = 1;
@@ -467,7 +470,7 @@ START_TEST(test_deep_copy_and_otaa)
 	ck_assert_str_eq(dev->tags[0].key, "room");
 	ck_assert_str_eq(dev->tags[0].value, "barn");
 	ck_assert(dev->has_session);
-	ck_assert_mem_eq(dev->keys.nwk_s_key.raw, KEY_X, 16);
+	ck_assert_mem_eq(dev->nwk_s_key, KEY_X, 16);
 	dev = devices_find_eui(&d, 0x20);
 	ck_assert_str_eq(dev->name, "otaa-dev");
 	ck_assert_str_eq(dev->application, "default");   /* NULL -> default */
@@ -475,7 +478,7 @@ START_TEST(test_deep_copy_and_otaa)
 	ck_assert_uint_eq(dev->join_eui, 0x70b3d57ed0000001);
 	ck_assert_mem_eq(dev->app_key, KEY_Y, 16);
 	ck_assert_uint_eq(devices_find_addr(&d, 0, cand, 2), 0);
-	ck_assert_int_eq(devices_decrypt(dev, NULL, 0, NULL), LB_ERR_STATE);
+	ck_assert_int_eq(devices_decrypt(&d, dev, NULL, 0, NULL), LB_ERR_STATE);
 	ck_assert_uint_eq(devices_count(&d), 2);
 	devices_free(&d);
 	devices_free(&d);
@@ -689,12 +692,99 @@ START_TEST(test_join_session_and_reload)
 }
 END_TEST
 
+/* More devices than the key cache holds, each heard in turn twice: every
+ * uplink is verified and decrypted with its own keys whether they were
+ * still prepared or rebuilt in a reused slot; two devices sharing a DevAddr
+ * are still told apart by their MIC. */
+#define FLEET (DEVICES_KEY_CACHE + 44)
+START_TEST(key_cache_smaller_than_fleet)
+{
+	static struct lb_device_conf c[FLEET];
+	static char names[FLEET][16];
+	uint8_t nwk[16], app[16], plain[LW_MAX_PHY];
+	struct devices d;
+	struct frame fr;
+	struct lb_uplink_match m;
+	char text[32];
+
+	for (unsigned i = 0; i < FLEET; i++) {
+		memcpy(nwk, KEY_X, 16);
+		memcpy(app, KEY_Y, 16);
+		nwk[0] = (uint8_t)i;
+		nwk[1] = (uint8_t)(i >> 8);
+		app[0] = (uint8_t)(i * 7);
+		app[1] = (uint8_t)(i >> 8);
+		snprintf(names[i], sizeof(names[i]), "d%u", i);
+		/* Devices 0 and 1 share a DevAddr. */
+		c[i] = abp(names[i], 0x1000 + i, i < 2 ? 0x26000000 : 0x26000000 + i, nwk, app);
+	}
+	ck_assert_int_eq(devices_init(&d, c, FLEET), LB_OK);
+	for (unsigned round = 1; round <= 2; round++) {
+		for (unsigned i = 0; i < FLEET; i++) {
+			snprintf(text, sizeof(text), "r%u d%u", round, i);
+			build(&fr, c[i].nwk_s_key, c[i].app_s_key, c[i].dev_addr, round, 1, text);
+			ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+			ck_assert_uint_eq(m.dev->dev_eui, 0x1000 + i);
+			ck_assert_int_eq(devices_decrypt(&d, m.dev, &fr.f, m.fcnt, plain), LB_OK);
+			ck_assert_mem_eq(plain, text, strlen(text));
+			devices_accept_uplink(m.dev, m.fcnt);
+		}
+	}
+	ck_assert_uint_le(d.keys.used, DEVICES_KEY_CACHE);
+	ck_assert_uint_gt(d.keys.rekeys, FLEET);
+	devices_free(&d);
+}
+END_TEST
+
+/* The fair-access ledgers and MAC state (rt.fa, rt.mac, owned by the
+ * table) go with a device kept
+ * across a reload and are freed with one that is not (ASan sees a leak or a
+ * double free). */
+START_TEST(reload_hands_ledgers_over)
+{
+	struct lb_device_conf c[2] = {abp("a", 0xa1, 0x26000001, KEY_X, KEY_Y),
+				      abp("b", 0xb1, 0x26000002, KEY_X, KEY_Y)};
+	struct devices d;
+
+	ck_assert_int_eq(devices_init(&d, c, 2), LB_OK);
+	ck_assert_ptr_null(d.dev[0].rt.fa);
+	struct lb_device *a = devices_find_eui(&d, 0xa1), *b = devices_find_eui(&d, 0xb1);
+	a->rt.fa = calloc(1, sizeof(*a->rt.fa));
+	b->rt.fa = calloc(1, sizeof(*b->rt.fa));
+	ck_assert(a->rt.fa && b->rt.fa);
+	a->rt.fa->uplink_level = 2;
+	struct fa_device *kept = a->rt.fa;
+	a->rt.mac = calloc(1, sizeof(*a->rt.mac));
+	b->rt.mac = calloc(1, sizeof(*b->rt.mac));
+	ck_assert(a->rt.mac && b->rt.mac);
+	struct macstate *kept_mac = a->rt.mac;
+	/* b's keys change: it starts afresh. */
+	c[1] = abp("b", 0xb1, 0x26000002, KEY_Y, KEY_X);
+	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
+	a = devices_find_eui(&d, 0xa1);
+	b = devices_find_eui(&d, 0xb1);
+	ck_assert(a->state_kept && !b->state_kept);
+	ck_assert_ptr_eq(a->rt.fa, kept);
+	ck_assert_uint_eq(a->rt.fa->uplink_level, 2);
+	ck_assert_ptr_null(b->rt.fa);
+	ck_assert_ptr_eq(a->rt.mac, kept_mac);
+	ck_assert_ptr_null(b->rt.mac);
+	/* Reloaded again unchanged: still the same ledgers. */
+	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
+	ck_assert_ptr_eq(devices_find_eui(&d, 0xa1)->rt.fa, kept);
+	ck_assert_ptr_eq(devices_find_eui(&d, 0xa1)->rt.mac, kept_mac);
+	devices_free(&d);
+}
+END_TEST
+
 static Suite *devices_suite(void)
 {
 	Suite *s = suite_create("devices");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_vector_v1);
+	tcase_add_test(tc, key_cache_smaller_than_fleet);
+	tcase_add_test(tc, reload_hands_ledgers_over);
 	tcase_add_test(tc, test_vector_v2_confirmed_fopts);
 	tcase_add_test(tc, test_fport0_uses_nwkskey);
 	tcase_add_test(tc, test_shared_devaddr);

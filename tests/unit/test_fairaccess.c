@@ -510,10 +510,43 @@ START_TEST(test_worked_example)
 }
 END_TEST
 
+/* An idle device behaves as a fresh one from then on (the daemon drops it):
+ * same status, same verdicts and crossings for the same traffic. */
+START_TEST(test_idle_device)
+{
+	struct fa_device d = fresh(&ENFORCE), z, f;
+
+	memset(&z, 0, sizeof(z));
+	ck_assert(!fa_device_idle(NULL, T0));
+	ck_assert(fa_device_idle(&z, T0));
+	ck_assert(fa_device_idle(&d, T0));
+	up(&d, &ENFORCE, T0, 30000000);
+	ck_assert(!fa_device_idle(&d, T0));
+	/* The amount expired but the 100 % level is still reported until
+	 * refreshed: not idle before a status has re-armed it. */
+	ck_assert(!fa_device_idle(&d, T0 + DAY_MS + BUCKET_MS));
+	ck_assert(!status(&d, &ENFORCE, T0 + DAY_MS + BUCKET_MS).exceeded);
+	ck_assert(fa_device_idle(&d, T0 + DAY_MS + BUCKET_MS));
+	/* From here d and a fresh device answer alike. */
+	f = fresh(&ENFORCE);
+	int64_t t = T0 + 2 * DAY_MS;
+	for (int i = 0; i < 700; i++, t += 2 * MIN_MS) {
+		struct fa_verdict a = up(&d, &ENFORCE, t, SF7_13B_US);
+		struct fa_verdict b = up(&f, &ENFORCE, t, SF7_13B_US);
+		ck_assert_int_eq(a.publish, b.publish);
+		ck_assert_uint_eq(a.crossed, b.crossed);
+		struct fa_status sa = status(&d, &ENFORCE, t), sb = status(&f, &ENFORCE, t);
+		ck_assert(!fa_status_changed(&sa, &sb));
+	}
+}
+END_TEST
+
 static Suite *fairaccess_suite(void)
 {
 	Suite *s = suite_create("fairaccess");
 	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_idle_device);
 
 	tcase_add_test(tc, test_policy_check);
 	tcase_add_test(tc, test_invalid_args);

@@ -66,9 +66,10 @@ static void device_conf(struct lb_device_conf *c, const char *name, const char *
 static void devices_make(struct devices *d)
 {
 	struct lb_device_conf conf[2];
+	struct lb_tag tag = {.key = (char *)"manufacturer", .value = (char *)"Acme"};
 
 	device_conf(&conf[0], "office-th", "building", EUI_A, 0x26000001);
-	conf[0].tags[0] = (struct lb_tag){.key = (char *)"manufacturer", .value = (char *)"Acme"};
+	conf[0].tags = &tag;
 	conf[0].n_tags = 1;
 	device_conf(&conf[1], "meter", "building", EUI_B, 0x26000002);
 	ck_assert_int_eq(devices_init(d, conf, 2), LB_OK);

@@ -404,10 +404,39 @@ START_TEST(test_decode_random)
 }
 END_TEST
 
+/* Idle: nothing in the window and the current bucket not ahead of now. */
+START_TEST(test_idle)
+{
+	struct ledger l, z;
+
+	memset(&z, 0, sizeof(z));
+	ck_assert(ledger_idle(NULL, T0));
+	ck_assert(ledger_idle(&z, T0));
+	l = day();
+	ck_assert(ledger_idle(&l, T0));
+	ck_assert_int_eq(ledger_add(&l, T0, 0), LB_OK);
+	ck_assert(ledger_idle(&l, T0));
+	ck_assert_int_eq(ledger_add(&l, T0, 7), LB_OK);
+	ck_assert(!ledger_idle(&l, T0));
+	ck_assert(!ledger_idle(&l, T0 + DAY_MS));
+	/* Idle once the amount left the window, as late as ledger_sum says. */
+	ck_assert(ledger_idle(&l, T0 + DAY_MS + B24));
+	ck_assert_uint_eq(ledger_sum(&l, T0 + DAY_MS + B24), 0);
+	/* Ahead of now (the clock stepped back): not idle, an amount added now
+	 * would count from the ledger's own bucket. */
+	l = day();
+	ck_assert_int_eq(ledger_add(&l, T0 + 10 * HOUR_MS, 0), LB_OK);
+	ck_assert(!ledger_idle(&l, T0));
+	ck_assert(ledger_idle(&l, T0 + 10 * HOUR_MS));
+}
+END_TEST
+
 static Suite *ledger_suite(void)
 {
 	Suite *s = suite_create("ledger");
 	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_idle);
 
 	tcase_add_test(tc, test_init_ranges);
 	tcase_add_test(tc, test_retention_bounds);

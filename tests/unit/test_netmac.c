@@ -274,7 +274,8 @@ static json_object *member(json_object *o, const char *key)
 static void restart(void)
 {
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
-	memset(&dev()->rt.mac, 0, sizeof(dev()->rt.mac));
+	free(dev()->rt.mac);
+	dev()->rt.mac = NULL;
 	ck_assert_int_eq(netmac_restore_device(&w.mac, dev()), LB_OK);
 }
 
@@ -311,8 +312,8 @@ START_TEST(dev_status_ans_is_a_status_event)
 	unsigned again = 0;
 	(void)netmac_requests(&w.mac, dev(), out, sizeof(out), &again);
 	ck_assert_uint_eq(again & BIT(MACSTATE_DEV_STATUS), 0);
-	ck_assert(dev()->rt.mac.has_status);
-	ck_assert_uint_eq(dev()->rt.mac.battery, 127);
+	ck_assert(dev()->rt.mac->has_status);
+	ck_assert_uint_eq(dev()->rt.mac->battery, 127);
 }
 END_TEST
 
@@ -343,7 +344,7 @@ static bool status_asked(void)
  * last DevStatusAns is moved back instead of the clock forward. */
 static void status_answered_ago(int64_t seconds)
 {
-	dev()->rt.mac.status_at = loop_wall_us() / 1000000 - seconds;
+	dev()->rt.mac->status_at = loop_wall_us() / 1000000 - seconds;
 }
 
 START_TEST(dev_status_asked_again_after_interval)
@@ -354,8 +355,8 @@ START_TEST(dev_status_asked_again_after_interval)
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_DEV_STATUS));
 	const uint8_t ans[] = {CID_DEV_STATUS, 200, 5};
 	uplink(ans, sizeof(ans), 5.0f);
-	ck_assert(dev()->rt.mac.has_status);
-	ck_assert_int_ge(dev()->rt.mac.status_at, loop_wall_us() / 1000000 - 1);
+	ck_assert(dev()->rt.mac->has_status);
+	ck_assert_int_ge(dev()->rt.mac->status_at, loop_wall_us() / 1000000 - 1);
 	ck_assert(!status_asked());
 	status_answered_ago(6 * 3600 - 60);             /* a minute early */
 	ck_assert(!status_asked());
@@ -380,9 +381,9 @@ START_TEST(dev_status_known_survives_restart)
 	const uint8_t ans[] = {CID_DEV_STATUS, 100, 3};
 	uplink(ans, sizeof(ans), 5.0f);
 	restart();
-	ck_assert(dev()->rt.mac.has_status);
-	ck_assert_uint_eq(dev()->rt.mac.battery, 100);
-	ck_assert_int_eq(dev()->rt.mac.margin, 3);
+	ck_assert(dev()->rt.mac->has_status);
+	ck_assert_uint_eq(dev()->rt.mac->battery, 100);
+	ck_assert_int_eq(dev()->rt.mac->margin, 3);
 	uplink(NULL, 0, 5.0f);
 	ck_assert(!status_asked());
 }
@@ -399,9 +400,9 @@ START_TEST(dev_status_unknown_after_restart_asked_at_once)
 	const uint8_t ok[] = {CID_LINK_ADR, LINK_ADR_ALL_OK};
 	uplink(ok, sizeof(ok), 5.0f);
 	restart();
-	ck_assert(dev()->rt.mac.known);                 /* a row, with its ADR state */
-	ck_assert_uint_eq(dev()->rt.mac.dr, 5);
-	ck_assert(!dev()->rt.mac.has_status);
+	ck_assert(dev()->rt.mac->known);                 /* a row, with its ADR state */
+	ck_assert_uint_eq(dev()->rt.mac->dr, 5);
+	ck_assert(!dev()->rt.mac->has_status);
 	dev()->status_interval_h = 24;
 	dev()->rt.last_dr = 5;
 	uplink(NULL, 0, 5.0f);
@@ -413,7 +414,7 @@ START_TEST(dev_status_no_row_after_restart_asked_at_once)
 {
 	/* Nothing stored for the device at all (new in this run). */
 	restart();
-	ck_assert(!dev()->rt.mac.known);
+	ck_assert_ptr_null(dev()->rt.mac);               /* nothing known: none kept */
 	dev()->adr = false;
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_DEV_STATUS));
@@ -428,28 +429,28 @@ START_TEST(link_adr_bit_clear_counts_as_unanswered)
 	uplink(NULL, 0, 5.0f);
 	unsigned kinds = request_and_send();
 	ck_assert_uint_ne(kinds & BIT(MACSTATE_LINK_ADR), 0);
-	ck_assert_uint_eq(dev()->rt.mac.ask_dr, 5);
-	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_LINK_ADR].tries, 1);
+	ck_assert_uint_eq(dev()->rt.mac->ask_dr, 5);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_LINK_ADR].tries, 1);
 
 	const uint8_t refused[] = {CID_LINK_ADR, LINK_ADR_NO_POWER};
 	uplink(refused, sizeof(refused), 5.0f);
 	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_LINK_ADR], 1);
 	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_LINK_ADR], 0);
-	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_LINK_ADR].tries, 1);   /* not reset */
-	ck_assert_uint_eq(dev()->rt.mac.dr, 0);                               /* kept */
-	ck_assert(!dev()->rt.mac.ch_mask_set);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_LINK_ADR].tries, 1);   /* not reset */
+	ck_assert_uint_eq(dev()->rt.mac->dr, 0);                               /* kept */
+	ck_assert(!dev()->rt.mac->ch_mask_set);
 
 	/* Asked again; all three bits: the session takes what was asked. */
 	kinds = request_and_send();
 	ck_assert_uint_ne(kinds & BIT(MACSTATE_LINK_ADR), 0);
-	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_LINK_ADR].tries, 2);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_LINK_ADR].tries, 2);
 	const uint8_t ok[] = {CID_LINK_ADR, LINK_ADR_ALL_OK};
 	uplink(ok, sizeof(ok), 5.0f);
 	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_LINK_ADR], 1);
-	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_LINK_ADR].tries, 0);
-	ck_assert_uint_eq(dev()->rt.mac.dr, 5);
-	ck_assert(dev()->rt.mac.ch_mask_set);
-	ck_assert_uint_eq(dev()->rt.mac.ch_mask[0], 0x0007);  /* EU868: the 3 default channels */
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_LINK_ADR].tries, 0);
+	ck_assert_uint_eq(dev()->rt.mac->dr, 5);
+	ck_assert(dev()->rt.mac->ch_mask_set);
+	ck_assert_uint_eq(dev()->rt.mac->ch_mask[0], 0x0007);  /* EU868: the 3 default channels */
 
 	/* The retained state/mac says what the device now uses. */
 	dev()->rt.last_dr = 5;
@@ -480,7 +481,7 @@ START_TEST(link_adr_exactly_max_unanswered_then_backoff)
 	ck_assert_int_eq(sent, 3);
 	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_LINK_ADR], 3);
 	ck_assert_uint_eq(w.mac.stats.backoffs, 1);
-	ck_assert_int_gt(dev()->rt.mac.track[MACSTATE_LINK_ADR].backoff_until,
+	ck_assert_int_gt(dev()->rt.mac->track[MACSTATE_LINK_ADR].backoff_until,
 			 loop_wall_us() / 1000000 + 23 * 3600);
 	ck_assert_int_eq(count_logged("LinkADRReq left unanswered"), 1);
 	ck_assert_uint_eq(count_topic("log"), 1);
@@ -533,7 +534,7 @@ START_TEST(no_kind_sent_more_than_max_unanswered_without_uplink)
 	for (int k = 0; k < MACSTATE__N; k++) {
 		ck_assert_msg(w.mac.stats.sent[k] == 3, "kind %d sent %llu times", k,
 			      (unsigned long long)w.mac.stats.sent[k]);
-		ck_assert_uint_eq(dev()->rt.mac.track[k].tries, 3);
+		ck_assert_uint_eq(dev()->rt.mac->track[k].tries, 3);
 	}
 	ck_assert_uint_eq(w.mac.stats.backoffs, 0);
 	/* The next uplink without answers starts the back-off of each kind. */
@@ -557,11 +558,11 @@ START_TEST(link_adr_at_max_tries_across_restart_backs_off)
 	for (int i = 0; i < 3; i++)
 		ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
 	restart();
-	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_LINK_ADR].tries, 3);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_LINK_ADR].tries, 3);
 	ck_assert_uint_eq(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(w.mac.stats.backoffs, 1);
-	ck_assert_int_gt(dev()->rt.mac.track[MACSTATE_LINK_ADR].backoff_until,
+	ck_assert_int_gt(dev()->rt.mac->track[MACSTATE_LINK_ADR].backoff_until,
 			 loop_wall_us() / 1000000 + 23 * 3600);
 	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_LINK_ADR], 3);
 }
@@ -574,19 +575,19 @@ START_TEST(link_adr_answer_after_restart_applies_nothing)
 	dev()->status_interval_h = 0;
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
-	ck_assert_uint_eq(dev()->rt.mac.ask_dr, 5);
+	ck_assert_uint_eq(dev()->rt.mac->ask_dr, 5);
 	restart();
-	ck_assert(!dev()->rt.mac.ask_known);
+	ck_assert(!dev()->rt.mac->ask_known);
 	const uint8_t ok[] = {CID_LINK_ADR, LINK_ADR_ALL_OK};
 	uplink(ok, sizeof(ok), 5.0f);
-	ck_assert_uint_eq(dev()->rt.mac.dr, 0);           /* what was committed */
-	ck_assert(!dev()->rt.mac.ch_mask_set);
-	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_LINK_ADR].tries, 0);
+	ck_assert_uint_eq(dev()->rt.mac->dr, 0);           /* what was committed */
+	ck_assert(!dev()->rt.mac->ch_mask_set);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_LINK_ADR].tries, 0);
 	/* asked again, and this answer is applied */
 	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
 	uplink(ok, sizeof(ok), 5.0f);
-	ck_assert_uint_eq(dev()->rt.mac.dr, 5);
-	ck_assert(dev()->rt.mac.ch_mask_set);
+	ck_assert_uint_eq(dev()->rt.mac->dr, 5);
+	ck_assert(dev()->rt.mac->ch_mask_set);
 }
 END_TEST
 
@@ -681,13 +682,13 @@ START_TEST(rx_param_setup_refused_is_retried)
 	const uint8_t no_channel[] = {CID_RX_PARAM, 0x06};   /* Channel ACK clear */
 	uplink(no_channel, sizeof(no_channel), 5.0f);
 	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_RX_PARAM], 1);
-	ck_assert_uint_eq(dev()->rt.mac.rx_done & MACSTATE_RX_PARAM_DONE, 0);
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & MACSTATE_RX_PARAM_DONE, 0);
 	struct downlink_plan_in in;
 	memset(&in, 0, sizeof(in));
 	netmac_windows(&w.mac, dev(), &in);
 	ck_assert(!in.rx2_override);
 	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_RX_PARAM), 0);
-	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_RX_PARAM].tries, 2);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_PARAM].tries, 2);
 }
 END_TEST
 
@@ -713,7 +714,7 @@ START_TEST(rx_timing_setup_pushed_and_confirmed)
 	/* No answer: tried again, at most max_unanswered times in all. */
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
-	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_RX_TIMING].tries, 2);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].tries, 2);
 
 	/* RXTimingSetupAns (no payload): confirmed, the uplink wants a downlink
 	 * (repeated until one comes, §5.7). */
@@ -721,8 +722,8 @@ START_TEST(rx_timing_setup_pushed_and_confirmed)
 	ck_assert(uplink(ans, sizeof(ans), 5.0f));
 	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_RX_TIMING], 1);
 	ck_assert_uint_eq(dev()->rt.rx_delay_s, 3);
-	ck_assert_uint_ne(dev()->rt.mac.rx_done & MACSTATE_RX_TIMING_DONE, 0);
-	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_RX_TIMING].tries, 0);
+	ck_assert_uint_ne(dev()->rt.mac->rx_done & MACSTATE_RX_TIMING_DONE, 0);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].tries, 0);
 	kinds = 0;
 	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 0);
 	ck_assert(uplink(ans, sizeof(ans), 5.0f));
@@ -745,7 +746,7 @@ START_TEST(rx_timing_setup_unanswered_backs_off)
 	}
 	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_RX_TIMING], 3);
 	ck_assert_uint_eq(w.mac.stats.backoffs, 1);
-	ck_assert_uint_eq(dev()->rt.mac.rx_done & MACSTATE_RX_TIMING_DONE, 0);
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & MACSTATE_RX_TIMING_DONE, 0);
 }
 END_TEST
 
@@ -801,11 +802,11 @@ START_TEST(new_channel_pushed_confirmed_then_in_link_adr_mask)
 	uplink(some, sizeof(some), 5.0f);
 	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_NEW_CHANNEL], 1);
 	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_NEW_CHANNEL], 0);
-	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_NEW_CHANNEL].tries, 1);
-	ck_assert_uint_eq(dev()->rt.mac.rx_done & MACSTATE_CHANNEL_DONE(5), 0);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_NEW_CHANNEL].tries, 1);
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & MACSTATE_CHANNEL_DONE(5), 0);
 	for (unsigned ch = 3; ch <= 7; ch++)
 		if (ch != 5)
-			ck_assert_uint_ne(dev()->rt.mac.rx_done & MACSTATE_CHANNEL_DONE(ch), 0);
+			ck_assert_uint_ne(dev()->rt.mac->rx_done & MACSTATE_CHANNEL_DONE(ch), 0);
 	kinds = 0;
 	len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
 	ck_assert_uint_eq(kinds, BIT(MACSTATE_NEW_CHANNEL));
@@ -813,11 +814,11 @@ START_TEST(new_channel_pushed_confirmed_then_in_link_adr_mask)
 	ck_assert_int_eq(maccmd_parse(out, len, LW_DIR_DOWN, cmds, 8, &n), LB_OK);
 	ck_assert_uint_eq(cmds[0].u.new_channel_req.ch_index, 5);
 	netmac_sent(&w.mac, dev(), kinds);
-	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_NEW_CHANNEL].tries, 2);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_NEW_CHANNEL].tries, 2);
 	const uint8_t ok[] = {CID_NEW_CHANNEL, NEW_CHANNEL_OK};
 	uplink(ok, sizeof(ok), 5.0f);
 	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_NEW_CHANNEL], 1);
-	ck_assert_uint_eq(dev()->rt.mac.track[MACSTATE_NEW_CHANNEL].tries, 0);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_NEW_CHANNEL].tries, 0);
 	kinds = 0;
 	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 0);
 
@@ -825,10 +826,10 @@ START_TEST(new_channel_pushed_confirmed_then_in_link_adr_mask)
 	 * confirmed ones (TS001-1.0.4 §5.3.1 ChMask, RP002-1.0.4 §2.3.5). */
 	dev()->adr = true;
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_LINK_ADR));
-	ck_assert_uint_eq(dev()->rt.mac.ask_mask[0], 0x00ff);
+	ck_assert_uint_eq(dev()->rt.mac->ask_mask[0], 0x00ff);
 	const uint8_t adr_ok[] = {CID_LINK_ADR, LINK_ADR_ALL_OK};
 	uplink(adr_ok, sizeof(adr_ok), 5.0f);
-	ck_assert_uint_eq(dev()->rt.mac.ch_mask[0], 0x00ff);
+	ck_assert_uint_eq(dev()->rt.mac->ch_mask[0], 0x00ff);
 }
 END_TEST
 
@@ -840,7 +841,7 @@ START_TEST(new_channel_unconfirmed_not_in_link_adr_mask)
 	uplink(NULL, 0, 5.0f);
 	unsigned kinds = request_and_send();
 	ck_assert_uint_eq(kinds, BIT(MACSTATE_LINK_ADR) | BIT(MACSTATE_NEW_CHANNEL));
-	ck_assert_uint_eq(dev()->rt.mac.ask_mask[0], 0x0007);
+	ck_assert_uint_eq(dev()->rt.mac->ask_mask[0], 0x0007);
 }
 END_TEST
 
@@ -861,7 +862,7 @@ START_TEST(new_channel_refused_backs_off_after_max_unanswered)
 	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_NEW_CHANNEL], 3);
 	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_NEW_CHANNEL], 3);
 	ck_assert_uint_eq(w.mac.stats.backoffs, 1);
-	ck_assert_int_gt(dev()->rt.mac.track[MACSTATE_NEW_CHANNEL].backoff_until,
+	ck_assert_int_gt(dev()->rt.mac->track[MACSTATE_NEW_CHANNEL].backoff_until,
 			 loop_wall_us() / 1000000 + 23 * 3600);
 }
 END_TEST

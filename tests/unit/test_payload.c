@@ -51,7 +51,7 @@ static void world_open(struct world *w, const char *script, unsigned timeout_ms)
 	struct lb_device_conf conf[3] = {
 		{.name = "lpp", .application = "a", .dev_eui = 1, .codec = LB_CODEC_CAYENNELPP},
 		{.name = "js1", .application = "a", .dev_eui = 2, .codec = LB_CODEC_JS,
-		 .codec_script = w->script, .tags = {room}, .n_tags = 1},
+		 .codec_script = w->script, .tags = &room, .n_tags = 1},
 		{.name = "js2", .application = "a", .dev_eui = 3, .codec = LB_CODEC_JS,
 		 .codec_script = w->script},
 	};
