@@ -100,6 +100,7 @@ struct lb_device {
 		struct fa_device fa;         /* fair-access ledgers (fairaccess.h) */
 		struct fa_status fa_published; /* last retained state/airtime */
 		bool fa_has_published;
+		int64_t fa_published_ms;     /* when (monotonic ms) */
 		struct macstate mac;         /* network MAC requests (daemon/netmac.h) */
 	} rt;
 
