@@ -460,7 +460,11 @@ int gwmp_parse_push(const uint8_t *json, size_t len, struct gwmp_push *out)
 	size_t n;
 	int err;
 
-	memset(out, 0, sizeof(*out));
+	/* Not the whole 10 KiB: each rxpk is cleared as it is parsed, the
+	 * stat when present; entries beyond n_rxpk are never read. */
+	out->n_rxpk = out->n_rxpk_excess = 0;
+	out->has_stat = false;
+	memset(&out->stat, 0, sizeof(out->stat));
 	if ((err = parse_root(json, len, &root)) != LB_OK)
 		return err;
 	if ((json_object_object_get_ex(root, "rxpk", &rxpk) &&
