@@ -28,6 +28,13 @@ static int udp_out(void *arg, const void *buf, size_t len, const struct udp_peer
 	return udp_send(&b->udp, buf, len, to);
 }
 
+/* GWMP ACKs: queued, sent per receive batch (udp_flush() in udp_drain()). */
+static int udp_ack_out(void *arg, const void *buf, size_t len, const struct udp_peer *to)
+{
+	struct bridge *b = arg;
+	return udp_queue(&b->udp, buf, len, to);
+}
+
 static int mqtt_out(void *arg, const char *topic, const void *payload, size_t len, int qos,
 		    bool retain)
 {
@@ -510,7 +517,7 @@ static int handlers_setup(struct bridge *b)
 	b->dispatch.conn = &b->gwconn;
 	b->dispatch.budget = &b->budget;
 	b->dispatch.tx = &b->tx;
-	b->dispatch.out = (struct udpout){.send = udp_out, .arg = b};
+	b->dispatch.out = (struct udpout){.send = udp_ack_out, .arg = b};
 	b->dispatch.devices = &b->devices;
 	b->dispatch.gateway_frames = b->cfg.mqtt_gateway_frames;
 	b->dispatch.forward_crc_error = b->cfg.udp_forward_crc_error;
