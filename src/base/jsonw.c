@@ -81,38 +81,48 @@ void jsonw_key(struct jsonw *w, const char *key)
 	put(w, "\":", 2);
 }
 
-/* json-c's json_escape_str() with JSON_C_TO_STRING_NOSLASHESCAPE. */
-static void escaped(struct jsonw *w, const char *s, size_t n)
+/* Bytes json-c escapes: control characters, '"' and '\\'. */
+static bool needs_escape(unsigned char c)
+{
+	return c < ' ' || c == '"' || c == '\\';
+}
+
+/* The escape of one such byte (json-c's json_escape_str() with
+ * JSON_C_TO_STRING_NOSLASHESCAPE): into e, its length. */
+static size_t escape_of(unsigned char c, char e[6])
 {
 	static const char hex[] = "0123456789abcdef";
+	const char *named = NULL;
+
+	switch (c) {
+	case '\b': named = "\\b"; break;
+	case '\n': named = "\\n"; break;
+	case '\r': named = "\\r"; break;
+	case '\t': named = "\\t"; break;
+	case '\f': named = "\\f"; break;
+	case '"': named = "\\\""; break;
+	case '\\': named = "\\\\"; break;
+	default:
+		memcpy(e, "\\u00", 4);
+		e[4] = hex[c >> 4];
+		e[5] = hex[c & 0xf];
+		return 6;
+	}
+	memcpy(e, named, 2);
+	return 2;
+}
+
+static void escaped(struct jsonw *w, const char *s, size_t n)
+{
 	size_t start = 0;
 
 	put_c(w, '"');
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		const char *e = NULL;
-		char u[6];
-		switch (c) {
-		case '\b': e = "\\b"; break;
-		case '\n': e = "\\n"; break;
-		case '\r': e = "\\r"; break;
-		case '\t': e = "\\t"; break;
-		case '\f': e = "\\f"; break;
-		case '"': e = "\\\""; break;
-		case '\\': e = "\\\\"; break;
-		default:
-			if (c >= ' ')
-				continue;
-			memcpy(u, "\\u00", 4);
-			u[4] = hex[c >> 4];
-			u[5] = hex[c & 0xf];
-			put(w, s + start, i - start);
-			put(w, u, sizeof(u));
-			start = i + 1;
+		if (!needs_escape((unsigned char)s[i]))
 			continue;
-		}
+		char e[6];
 		put(w, s + start, i - start);
-		put(w, e, strlen(e));
+		put(w, e, escape_of((unsigned char)s[i], e));
 		start = i + 1;
 	}
 	put(w, s + start, n - start);
