@@ -73,11 +73,11 @@ void jsonw_close(struct jsonw *w, char brace)
 	put_c(w, brace);
 }
 
-void jsonw_key(struct jsonw *w, const char *key)
+void jsonw_keyn(struct jsonw *w, const char *key, size_t n)
 {
 	sep(w);
 	put_c(w, '"');
-	put(w, key, strlen(key));
+	put(w, key, n);
 	put(w, "\":", 2);
 }
 
@@ -112,18 +112,41 @@ static size_t escape_of(unsigned char c, char e[6])
 	return 2;
 }
 
+/* Eight bytes at a time: does word x hold a byte below ' ', a '"' or a
+ * '\\'? (The "has a zero byte" and "has a byte less than n" tests of
+ * S. E. Anderson's Bit Twiddling Hacks; exact as yes/no answers.) */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+static bool word_needs_escape(uint64_t x)
+{
+	uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+
+	return (((x - ONES * ' ') & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+}
+
 static void escaped(struct jsonw *w, const char *s, size_t n)
 {
-	size_t start = 0;
+	size_t start = 0, i = 0;
 
 	put_c(w, '"');
-	for (size_t i = 0; i < n; i++) {
-		if (!needs_escape((unsigned char)s[i]))
-			continue;
-		char e[6];
-		put(w, s + start, i - start);
-		put(w, e, escape_of((unsigned char)s[i], e));
-		start = i + 1;
+	while (i < n) {
+		uint64_t x;
+		if (n - i >= sizeof(x)) {
+			memcpy(&x, s + i, sizeof(x));
+			if (!word_needs_escape(x)) {
+				i += sizeof(x);
+				continue;
+			}
+		}
+		size_t end = n - i >= sizeof(x) ? i + sizeof(x) : n;
+		for (; i < end; i++) {
+			if (!needs_escape((unsigned char)s[i]))
+				continue;
+			char e[6];
+			put(w, s + start, i - start);
+			put(w, e, escape_of((unsigned char)s[i], e));
+			start = i + 1;
+		}
 	}
 	put(w, s + start, n - start);
 	put_c(w, '"');

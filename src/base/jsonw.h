@@ -43,9 +43,10 @@ int jsonw_finish(struct jsonw *w, size_t *len);
 
 void jsonw_open(struct jsonw *w, char brace);     /* '{' or '[' (a comma first if needed) */
 void jsonw_close(struct jsonw *w, char brace);    /* '}' or ']' */
-/* A key and its ':'. key: a literal needing no escape (jsonw_key_esc()
- * escapes one). */
-void jsonw_key(struct jsonw *w, const char *key);
+/* A key and its ':'. key: a string literal needing no escape (its length
+ * known when compiled); jsonw_key_esc() escapes any other key. */
+#define jsonw_key(w, key) jsonw_keyn((w), "" key, sizeof(key) - 1)
+void jsonw_keyn(struct jsonw *w, const char *key, size_t n);
 void jsonw_key_esc(struct jsonw *w, const char *key);
 /* Values (a comma first when they are an array element). */
 void jsonw_str(struct jsonw *w, const char *s);             /* NULL: "" */

@@ -64,7 +64,7 @@ static void w_time(struct ew *e, const char *key, int64_t unix_us)
 		fail(e, rc);
 		return;
 	}
-	jsonw_key(&e->w, key);
+	jsonw_keyn(&e->w, key, strlen(key));
 	jsonw_str(&e->w, t);
 }
 
@@ -73,7 +73,7 @@ static void w_eui(struct ew *e, const char *key, uint64_t eui)
 	char s[HEX_EUI_LEN + 1];
 
 	hex_format_eui(eui, s);
-	jsonw_key(&e->w, key);
+	jsonw_keyn(&e->w, key, strlen(key));
 	jsonw_strn(&e->w, s, HEX_EUI_LEN);
 }
 
@@ -86,7 +86,7 @@ static void w_base64(struct ew *e, const char *key, const uint8_t *p, size_t n)
 		fail(e, LB_ERR_NOMEM);   /* as event_json__base64()'s NULL */
 		return;
 	}
-	jsonw_key(&e->w, key);
+	jsonw_keyn(&e->w, key, strlen(key));
 	jsonw_strn(&e->w, s, k);
 }
 
@@ -100,7 +100,7 @@ static void w_tree(struct ew *e, const char *key, struct json_object *o)
 		fail(e, LB_ERR_NOMEM);
 		return;
 	}
-	jsonw_key(&e->w, key);
+	jsonw_keyn(&e->w, key, strlen(key));
 	jsonw_raw(&e->w, s, n);
 }
 

@@ -9,8 +9,9 @@
 #   capacity  uplinks offered at that limit: uplinks/s the subscriber got,
 #             the ratio to the broker's limit, bridge CPU (user, system) per
 #             uplink from /proc/PID/stat;
-#   overload  offered at twice the capacity: delivered/s as a share of the
-#             capacity, and the datagrams the kernel dropped (the stats
+#   overload  offered at twice the capacity (two simulators, 1,000 devices
+#             each, as one cannot send that fast): delivered/s as a share of
+#             the capacity, and the datagrams the kernel dropped (the stats
 #             event's drops.udpKernel);
 #   latency   at 1,000 uplinks/s with dedup_window_ms = 0: from the first
 #             reception's arrival (rxInfo[0].nsTime) to the subscriber, p50
@@ -28,7 +29,10 @@ COMMIT_MS=200           # state.commit_ms's default
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
-"$SIM" --devices "$DEVS" --seed 9 --emit-devices "$T/devices.conf" --quiet
+"$SIM" --devices $((2 * DEVS)) --seed 9 --emit-devices "$T/devices.conf" --quiet
+"$SIM" --devices $((2 * DEVS)) --seed 9 --write-keys "$T/keys.txt" --quiet
+head -n "$DEVS" "$T/keys.txt" > "$T/keys1.txt"
+tail -n +$((DEVS + 1)) "$T/keys.txt" > "$T/keys2.txt"
 
 now() { date +%s.%N; }
 lines() { wc -l < "$1" | tr -d ' '; }
@@ -50,10 +54,13 @@ until_lines() {
 }
 # cpu PID: "utime stime" in clock ticks
 cpu() { awk '{print $14, $15}' "/proc/$1/stat"; }
+# sim KEYS GATEWAY_EUI ...: 1,000 devices, two gateways hearing each uplink
 sim() {
-	"$SIM" --server "127.0.0.1:$UDP_PORT" --devices "$DEVS" --seed 9 --gateways 2 \
-		--all-gateways --stat-interval 0 --quiet "$@" 2> "$T/sim.err"
+	_k=$1 _g=$2; shift 2
+	"$SIM" --server "127.0.0.1:$UDP_PORT" --keys "$_k" --gateway-eui "$_g" --gateways 2 \
+		--all-gateways --stat-interval 0 --quiet "$@" 2>> "$T/sim.err"
 }
+GW1=AA555A0000000001 GW2=AA555A0000000011
 # bridge CONFIG_EXTRA...: (re)start the bridge with a fresh state dir
 bridge() {
 	if [ -n "${BRIDGE_PID:-}" ]; then kill "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null || true; fi
@@ -72,8 +79,9 @@ mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t 'lorabridge/+/stats' > "$T/stats.o
 PIDS="$PIDS $!"
 sleep 0.3
 bridge
-sim --count "$DEVS" --rate 2000
-until_lines "$T/up.out" "$DEVS" > /dev/null
+sim "$T/keys1.txt" $GW1 --count "$DEVS" --rate 2000
+sim "$T/keys2.txt" $GW2 --count "$DEVS" --rate 2000
+until_lines "$T/up.out" $((2 * DEVS)) > /dev/null
 SIZE=$(awk '{ n += length($0) } END { print NR ? int(n / NR) : 1000 }' "$T/up.out")
 FCNT=1
 
@@ -89,13 +97,22 @@ kill "$BSUB" 2>/dev/null || true
 B=$(awk -v n="$(lines "$T/broker.out")" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 echo "broker: $N QoS-1 publishes of $SIZE bytes to a QoS-1 subscriber: $B/s ($(cut -d= -f2 "$T/broker.txt" | tr -d ' ') acknowledged)"
 
-# run RATE COUNT: offer COUNT uplinks at RATE; sets GOT, EL (s), OFF (the
-# rate the simulator reached), UT and ST (CPU ticks, user and system)
+# run SIMS RATE COUNT: offer COUNT uplinks at RATE from 1 or 2 simulators
+# (each sends half); sets GOT, EL (s), OFF (the rate the simulators
+# reached), UT and ST (CPU ticks, user and system)
 run() {
+	_sims=$1; shift
 	base=$(lines "$T/up.out")
 	c0=$(cpu "$BRIDGE_PID")
 	t0=$(now)
-	sim --count "$2" --rate "$1" --fcnt-start "$FCNT"
+	if [ "$_sims" -eq 1 ]; then
+		sim "$T/keys1.txt" $GW1 --count "$2" --rate "$1" --fcnt-start "$FCNT"
+	else
+		sim "$T/keys1.txt" $GW1 --count $(($2 / 2)) --rate $(($1 / 2)) --fcnt-start "$FCNT" &
+		_sp=$!
+		sim "$T/keys2.txt" $GW2 --count $(($2 / 2)) --rate $(($1 / 2)) --fcnt-start "$FCNT"
+		wait "$_sp"
+	fi
 	ts=$(now)
 	OFF=$(awk -v n="$2" -v a="$t0" -v b="$ts" 'BEGIN { printf "%.0f", n / (b - a) }')
 	FCNT=$((FCNT + $2 / DEVS + 1))
@@ -108,7 +125,7 @@ run() {
 }
 
 # --- capacity: offered at the broker's limit
-run "$B" "$N"
+run 1 "$B" "$N"
 C=$(awk -v g="$GOT" -v e="$EL" 'BEGIN { printf "%.0f", g / e }')
 awk -v n="$N" -v g="$GOT" -v e="$EL" -v c="$C" -v b="$B" -v o="$OFF" -v ut="$UT" -v st="$ST" -v tck="$TCK" 'BEGIN {
 	printf "capacity: %d uplinks offered at %d/s (asked %d/s), %d published in %.2f s = %d uplinks/s = %.2f x the broker limit (target >= 0.9)\n", n, o, b, g, e, c, c / b
@@ -120,7 +137,7 @@ echo "rss: bridge peak $(awk '/VmHWM/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$
 # --- overload: offered at twice the capacity
 drops() { tail -n 1 "$T/stats.out" | sed -n 's/.*"udpKernel":\([0-9]*\).*/\1/p'; }
 k0=$(drops); k0=${k0:-0}
-run $((2 * C)) "$N"
+run 2 $((2 * C)) "$N"
 sleep 1.5                  # one more stats event (stats_interval_s = 1)
 k1=$(drops); k1=${k1:-0}
 awk -v n="$N" -v g="$GOT" -v e="$EL" -v c="$C" -v o="$OFF" -v k=$((k1 - k0)) 'BEGIN {
@@ -136,7 +153,7 @@ mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t 'application/+/device/+/event
 PIDS="$PIDS $!"
 sleep 0.3
 L=$((N / 4 < 3000 ? N / 4 : 3000))
-sim --count "$L" --rate 1000 --fcnt-start "$FCNT"
+sim "$T/keys1.txt" $GW1 --count "$L" --rate 1000 --fcnt-start "$FCNT"
 until_lines "$T/lat.out" "$L" > /dev/null
 # receive time (Unix s) minus rxInfo[0].nsTime's time of day, in ms
 sed -n 's/^\([0-9.]*\) .*"nsTime":"[0-9-]*T\([0-9]*\):\([0-9]*\):\([0-9.]*\)+00:00".*/\1 \2 \3 \4/p' \

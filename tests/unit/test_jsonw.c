@@ -192,6 +192,33 @@ START_TEST(t_same_as_json_c)
 }
 END_TEST
 
+/* Each byte value at each place of strings 1..40 long (the escape scan
+ * reads eight bytes at a time): as json-c escapes it. */
+START_TEST(t_escape_every_place)
+{
+	char in[41], buf[512];
+
+	for (size_t len = 1; len <= 40; len++) {
+		for (size_t at = 0; at < len; at++) {
+			for (int c = 1; c < 256; c += (c < 0x80 ? 1 : 37)) {
+				memset(in, 'a' + (int)(len % 26), len);
+				in[len] = '\0';
+				in[at] = (char)c;
+				json_object *o = json_object_new_string(in);
+				const char *want = json_object_to_json_string_ext(o, FLAGS);
+				struct jsonw w;
+				size_t n;
+				jsonw_init(&w, buf, sizeof(buf));
+				jsonw_str(&w, in);
+				ck_assert_int_eq(jsonw_finish(&w, &n), LB_OK);
+				ck_assert_str_eq(buf, want);
+				json_object_put(o);
+			}
+		}
+	}
+}
+END_TEST
+
 /* Every capacity short of the text: LB_ERR_TOO_LARGE, "" and no overrun. */
 START_TEST(t_too_large)
 {
@@ -234,6 +261,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, t_numbers_as_printf);
 	tcase_add_test(tc, t_fixed_as_printf);
 	tcase_add_test(tc, t_same_as_json_c);
+	tcase_add_test(tc, t_escape_every_place);
 	tcase_add_test(tc, t_too_large);
 	suite_add_tcase(s, tc);
 	return s;
