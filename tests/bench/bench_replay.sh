@@ -53,7 +53,7 @@ awk -v n="$N" '
 		else name = nm[id]
 		cur = name
 	}
-	/^calls=/ { c = $1; sub(/^calls=/, "", c); if (cur ~ /^(malloc|calloc|realloc)('[0-9]+)?$/) al += c; if (cur ~ /^free('[0-9]+)?$/) fr += c }
+	/^calls=/ { c = $1; sub(/^calls=/, "", c); if (cur ~ /^(malloc|calloc|realloc)(\047[0-9]+)?$/) al += c; if (cur ~ /^free(\047[0-9]+)?$/) fr += c }
 	END {
 		printf "replay: %d uplinks (2 receptions each), %.0f instructions per uplink, %.1f allocations per uplink (malloc/calloc/realloc), %.1f free\n", n, ir / n, al / n, fr / n
 	}' "$f"
