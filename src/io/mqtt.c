@@ -273,6 +273,23 @@ static void cb_log(struct mosquitto *mosq, void *obj, int level, const char *str
 		log_debug(MOD, "libmosquitto: %s", str);
 }
 
+/*
+ * libmosquitto formats every log line before handing it to the callback
+ * (log__printf(): one vsnprintf per packet sent or received). While
+ * connected its lines are per-packet debug traces, so the callback is
+ * installed only when the bridge logs at debug level or while there is no
+ * connection (its warnings then say what went wrong with an attempt).
+ */
+static void log_cb_update(struct mqtt *m)
+{
+	bool want = LOG_LVL_DEBUG <= log_threshold || m->state != MQTT_ST_CONNECTED;
+
+	if (want == m->log_cb_on)
+		return;
+	mosquitto_log_callback_set(m->mosq, want ? cb_log : NULL);
+	m->log_cb_on = want;
+}
+
 /* ---- moving the queue into libmosquitto -------------------------------- */
 
 /* What became of a message handed to libmosquitto. */
@@ -409,6 +426,7 @@ static int configure(struct mqtt *m, const struct mqtt_opts *o)
 	mosquitto_publish_callback_set(m->mosq, cb_publish);
 	mosquitto_message_callback_set(m->mosq, cb_message);
 	mosquitto_log_callback_set(m->mosq, cb_log);
+	m->log_cb_on = true;
 	return LB_OK;
 }
 
@@ -527,12 +545,14 @@ void mqtt_handle_io(struct mqtt *m, bool readable, bool writable)
 	m->in_lib = false;
 	check_socket(m, rc, saved_errno);
 	pump(m);
+	log_cb_update(m);
 }
 
 int64_t mqtt_tick(struct mqtt *m, int64_t now)
 {
 	if (!m->mosq)
 		return now + MQTT_BACKOFF_MAX_MS;
+	log_cb_update(m);
 	if (m->state == MQTT_ST_IDLE && now >= m->next_attempt_ms)
 		attempt_connect(m, now);
 
@@ -554,6 +574,7 @@ int64_t mqtt_tick(struct mqtt *m, int64_t now)
 		m->attempt_started_ms = now;
 	}
 	pump(m);
+	log_cb_update(m);
 
 	if (m->state == MQTT_ST_IDLE)
 		return m->next_attempt_ms;
