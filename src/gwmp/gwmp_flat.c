@@ -288,7 +288,8 @@ const struct gwmp__fval *gwmp__flat_get(const struct gwmp__flat *f, const char *
 	size_t len = strlen(key);
 
 	for (size_t i = 0; i < f->n; i++)
-		if (f->klen[i] == len && memcmp(f->key[i], key, len) == 0)
+		if (f->klen[i] == len && len > 0 && f->key[i][0] == key[0] &&
+		    memcmp(f->key[i], key, len) == 0)
 			return &f->v[i];
 	return NULL;
 }

@@ -532,10 +532,15 @@ void mqtt_handle_io(struct mqtt *m, bool readable, bool writable)
 		return;
 	m->in_lib = true;
 	for (int i = 0; readable && i < MQTT_READ_BUDGET; i++) {
+		errno = 0;
 		rc = mosquitto_loop_read(m->mosq, 1);
 		saved_errno = errno;
+		/* mosquitto_loop_read() reads until the socket says EAGAIN or
+		 * up to the number of messages in flight: only in the second
+		 * case can more be waiting (and epoll, level-triggered, would
+		 * say so anyway: asking costs a poll). */
 		if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) != fd ||
-		    !fd_readable_now(fd))
+		    saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || !fd_readable_now(fd))
 			break;
 	}
 	if (writable && mosquitto_socket(m->mosq) == fd) {
