@@ -486,6 +486,7 @@ void mqtt_destroy(struct mqtt *m)
 	for (size_t i = 0; i < m->n_inflight; i++)
 		mqttq_msg_free(&m->inflight[i].msg);
 	mqttq_free(&m->queue);
+	mqttq_pool_free(&m->pool);   /* after every message went back to it */
 	for (size_t i = 0; i < m->n_subs; i++)
 		free(m->subs[i].filter);
 	free(m->subs);
@@ -606,7 +607,7 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 
 	if (rc != LB_OK)
 		return rc;
-	struct mqttq_msg *msg = mqttq_msg_new(topic, payload, len, qos, retain);
+	struct mqttq_msg *msg = mqttq_msg_new_pooled(&m->pool, topic, payload, len, qos, retain);
 	if (!msg)
 		return LB_ERR_NOMEM;
 	if (mqttq_push(&m->queue, msg) > 0)
@@ -639,7 +640,7 @@ int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 		return LB_ERR_INVAL;
 	if (mqtt_tracked_room(m) == 0)
 		return m->state == MQTT_ST_CONNECTED ? LB_ERR_FULL : LB_ERR_STATE;
-	struct mqttq_msg *msg = mqttq_msg_new(topic, payload, len, qos, false);
+	struct mqttq_msg *msg = mqttq_msg_new_pooled(&m->pool, topic, payload, len, qos, false);
 	if (!msg)
 		return LB_ERR_NOMEM;
 	switch (try_publish(m, msg, token, &rc)) {

@@ -164,6 +164,7 @@ struct mqtt {
 	bool host_set;               /* mosquitto_connect_async() stored host/port */
 	bool in_lib;                 /* inside a libmosquitto call (callbacks) */
 	bool log_cb_on;              /* libmosquitto's log callback installed */
+	struct mqttq_pool pool;      /* blocks of freed messages, reused */
 	int64_t next_attempt_ms;
 	int64_t attempt_started_ms;
 	int64_t backoff_ms;
