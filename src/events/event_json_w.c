@@ -55,7 +55,8 @@ static int finish(struct ew *e, char *out, size_t cap, size_t *len)
 	return rc;
 }
 
-static void w_time(struct ew *e, const char *key, int64_t unix_us)
+/* One time under one key, or two keys (key2 not NULL) with the same time. */
+static void w_time2(struct ew *e, const char *key, const char *key2, int64_t unix_us)
 {
 	char t[EVENT_JSON_TIME_LEN];
 	int rc = event_json_format_time(unix_us, t);
@@ -64,8 +65,18 @@ static void w_time(struct ew *e, const char *key, int64_t unix_us)
 		fail(e, rc);
 		return;
 	}
+	size_t n = strlen(t);
 	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_str(&e->w, t);
+	jsonw_strn(&e->w, t, n);
+	if (key2) {
+		jsonw_keyn(&e->w, key2, strlen(key2));
+		jsonw_strn(&e->w, t, n);
+	}
+}
+
+static void w_time(struct ew *e, const char *key, int64_t unix_us)
+{
+	w_time2(e, key, NULL, unix_us);
 }
 
 static void w_eui(struct ew *e, const char *key, uint64_t eui)
@@ -141,10 +152,10 @@ static void w_rx_info(struct ew *e, const struct lb_rx *rx)
 	w_eui(e, "gatewayId", rx->gateway_eui);
 	jsonw_key(&e->w, "uplinkId");
 	jsonw_i64(&e->w, rx->uplink_id);
-	if (pk->has_time) {
-		w_time(e, "time", pk->time_us);
-		w_time(e, "gwTime", pk->time_us);
-	}
+	/* `time` is the field of ChirpStack's v4 JSON integration before it was
+	 * renamed `gwTime`; both are given so either kind of consumer works. */
+	if (pk->has_time)
+		w_time2(e, "time", "gwTime", pk->time_us);
 	if (rx->received_us > 0)
 		w_time(e, "nsTime", rx->received_us);
 	if (pk->has_tmms)
