@@ -709,6 +709,8 @@ static Suite *event_json_suite(void)
 	Suite *s = suite_create("event_json");
 	TCase *tc = tcase_create("core");
 
+	tcase_set_timeout(tc, 60);   /* the time formatting sweep, sanitizers, a busy machine */
+
 	tcase_add_test(tc, test_up_v2_exact);
 	tcase_add_test(tc, test_up_v2_parse_back);
 	tcase_add_test(tc, test_up_absent_fields);
