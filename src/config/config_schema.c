@@ -208,6 +208,10 @@ static const char *const log_levels[] = {"error", "warn", "notice", "info", "deb
 /* Indexes are enum lb_fa_action. */
 static const char *const fa_actions[] = {"warn", "enforce", NULL};
 _Static_assert(LB_FA_WARN == 0 && LB_FA_ENFORCE == 1, "fa_actions[] order");
+/* Indexes are enum lb_gateway_frames. */
+static const char *const gateway_frames[] = {"all", "unknown", "none", NULL};
+_Static_assert(LB_GWF_ALL == 0 && LB_GWF_UNKNOWN == 1 && LB_GWF_NONE == 2,
+	       "gateway_frames[] order");
 
 /*
  * Offset of field f of struct lb_config, with a compile-time check that the
@@ -272,7 +276,8 @@ const struct cs_entry config__schema[] = {
 	      "Gateways one source IP address (an IPv6 source: its /64) may speak for (raise it "
 	      "for many gateways behind one NAT); 0 = no limit."),
 	S_BOOL("udp.forward_crc_error", udp_forward_crc_error, false,
-	       "Publish frames received with a bad CRC (rxpk stat != 1) as gateway events."),
+	       "Publish frames received with a bad CRC (rxpk stat != 1) as gateway events (not "
+	       "with mqtt.gateway_frames = \"none\")."),
 
 	S_STR("mqtt.host", mqtt_host, "127.0.0.1", check_nonempty, 0, "MQTT broker host name or address."),
 	S_U16("mqtt.port", mqtt_port, 1883, 1, 65535, "MQTT broker port (usually 8883 with TLS)."),
@@ -295,6 +300,16 @@ const struct cs_entry config__schema[] = {
 	       "On each uplink with decoded values (object), also publish each field's value "
 	       "alone, retained, on mqtt.topics.device_field (for dashboards that show a topic's "
 	       "raw value)."),
+	S_CHOICE("mqtt.gateway_frames", mqtt_gateway_frames, LB_GWF_UNKNOWN, gateway_frames,
+		 "Which received frames are published as gateway `up` events: \"all\"; "
+		 "\"unknown\", only those no configured device accepts (unknown DevAddr or "
+		 "DevEUI, MIC failure, undecodable: a device's accepted uplinks go out as its own "
+		 "`up` event); \"none\". Bad-CRC frames: udp.forward_crc_error."),
+	S_INT("mqtt.airtime_state_pct", mqtt_airtime_state_pct, 1, 0, 100,
+	      "The retained state/airtime message is republished when the uplink airtime used "
+	      "moved by this percentage of the budget, when the 80 % mark is crossed, another "
+	      "field changed (budget, downlinks, exceeded), or 5 minutes after the last one if "
+	      "anything changed; 0 republishes it on every change."),
 	S_STR("mqtt.topics.device_event", mqtt_topic_device_event,
 	      "application/{application}/device/{dev_eui}/event/{event}", check_topic_device, 0,
 	      "Topic of device events (up, join, ack, txack, log)."),

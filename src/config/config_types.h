@@ -26,6 +26,9 @@ enum lb_activation { LB_ACT_ABP = 0, LB_ACT_OTAA = 1 };
 /* fair_access.action; same values as enum fa_action (fairaccess.h). */
 enum lb_fa_action { LB_FA_WARN = 0, LB_FA_ENFORCE = 1 };
 
+/* mqtt.gateway_frames: which received frames go out as gateway `up` events. */
+enum lb_gateway_frames { LB_GWF_ALL = 0, LB_GWF_UNKNOWN = 1, LB_GWF_NONE = 2 };
+
 /*
  * A fair-access policy: the global `fair_access` group, and each
  * device's effective policy (its own keys, the global values for the rest).
@@ -191,6 +194,8 @@ struct lb_config {
 	 * retained message per decoded field when mqtt_publish_fields */
 	char *mqtt_topic_device_field;
 	bool mqtt_publish_fields;       /* false */
+	int mqtt_gateway_frames;        /* enum lb_gateway_frames, LB_GWF_UNKNOWN */
+	int mqtt_airtime_state_pct;     /* state/airtime step, % of the budget (1; 0: any change) */
 	int mqtt_queue_limit;           /* 10000 messages */
 	int mqtt_outbox_limit_mb;       /* 64 MiB of uplink events in the outbox */
 	int mqtt_stats_interval_s;      /* 60, 0 = no periodic stats */

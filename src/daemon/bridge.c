@@ -29,6 +29,13 @@ static int udp_out(void *arg, const void *buf, size_t len, const struct udp_peer
 	return udp_send(&b->udp, buf, len, to);
 }
 
+/* GWMP ACKs: queued, sent per receive batch (udp_flush() in udp_drain()). */
+static int udp_ack_out(void *arg, const void *buf, size_t len, const struct udp_peer *to)
+{
+	struct bridge *b = arg;
+	return udp_queue(&b->udp, buf, len, to);
+}
+
 static int mqtt_out(void *arg, const char *topic, const void *payload, size_t len, int qos,
 		    bool retain)
 {
@@ -410,7 +417,7 @@ static int budget_setup(struct bridge *b)
 	struct budget_ctx ctx = {
 		.region = b->region, .devices = &b->devices, .store = &b->store,
 		.durable = &b->durable, .pub = &b->pub, .ev = &b->ev, .stats = &b->stats,
-		.commit_ms = b->cfg.state_commit_ms,
+		.commit_ms = b->cfg.state_commit_ms, .state_pct = b->cfg.mqtt_airtime_state_pct,
 	};
 	return budget_init(&b->budget, &ctx);
 }
@@ -506,7 +513,7 @@ static int handlers_setup(struct bridge *b)
 		.devices = &b->devices, .region = b->region, .stats = &b->stats, .ids = &b->ids,
 		.sessions = &b->sessions, .budget = &b->budget, .otaa = &b->otaa, .tx = &b->tx,
 		.pub = &b->pub, .ev = &b->ev, .gateways = &b->gateways, .payloads = &b->payloads,
-		.hass = &b->hass,
+		.hass = &b->hass, .gateway_frames = b->cfg.mqtt_gateway_frames,
 	};
 	b->commands = (struct commands){
 		.devices = &b->devices, .region = b->region, .store = &b->store, .pub = &b->pub,
@@ -523,7 +530,9 @@ static int handlers_setup(struct bridge *b)
 	b->dispatch.conn = &b->gwconn;
 	b->dispatch.budget = &b->budget;
 	b->dispatch.tx = &b->tx;
-	b->dispatch.out = (struct udpout){.send = udp_out, .arg = b};
+	b->dispatch.out = (struct udpout){.send = udp_ack_out, .arg = b};
+	b->dispatch.devices = &b->devices;
+	b->dispatch.gateway_frames = b->cfg.mqtt_gateway_frames;
 	b->dispatch.forward_crc_error = b->cfg.udp_forward_crc_error;
 	b->dispatch.offline_after = b->cfg.udp_offline_after;
 	b->dispatch.rebind_after_s = b->cfg.udp_rebind_after_s;

@@ -27,14 +27,44 @@ static void to_event(const struct fa_status *st, struct ev_fair_access *fa)
 	fa->exceeded = st->exceeded;
 }
 
-/* The retained state/airtime message, only when its content changed. */
+/* Has the uplink airtime used crossed pct % of the budget between a and b? */
+static bool crossed(uint64_t a_us, uint64_t b_us, uint32_t budget_ms, unsigned pct)
+{
+	uint64_t mark = (uint64_t)budget_ms * 10 * pct;   /* budget_ms * 1000 * pct / 100 */
+	return (a_us >= mark) != (b_us >= mark);
+}
+
+/* Is st worth a new retained message (budget.h)? The `up` events carry the
+ * exact figures: the retained one may lag by less than a step. */
+static bool state_due(const struct budget *bg, const struct lb_device *dev,
+		      const struct fa_status *st, int64_t now_ms)
+{
+	const struct fa_status *p = &dev->rt.fa_published;
+
+	if (!dev->rt.fa_has_published)
+		return true;
+	if (!fa_status_changed(p, st))
+		return false;
+	if (bg->c.state_pct <= 0 || p->uplink_budget_ms != st->uplink_budget_ms ||
+	    p->downlinks != st->downlinks || p->downlink_budget != st->downlink_budget ||
+	    p->exceeded != st->exceeded)
+		return true;
+	uint64_t a = p->uplink_airtime_us, b = st->uplink_airtime_us;
+	uint64_t step = (uint64_t)st->uplink_budget_ms * 10 * (unsigned)bg->c.state_pct;
+	if ((a > b ? a - b : b - a) >= step || crossed(a, b, st->uplink_budget_ms, 80))
+		return true;
+	return now_ms - dev->rt.fa_published_ms >= BUDGET_STATE_REFRESH_MS;
+}
+
+/* The retained state/airtime message, when state_due(). */
 static void publish_state(struct budget *bg, struct lb_device *dev, const struct fa_status *st)
 {
 	struct ev_fair_access fa;
 	char json[512];
 	size_t len;
+	int64_t now = loop_now_ms();
 
-	if (dev->rt.fa_has_published && !fa_status_changed(&dev->rt.fa_published, st))
+	if (!state_due(bg, dev, st, now))
 		return;
 	to_event(st, &fa);
 	int rc = event_json_fair_access(&fa, json, sizeof(json), &len);
@@ -48,6 +78,7 @@ static void publish_state(struct budget *bg, struct lb_device *dev, const struct
 	}
 	dev->rt.fa_published = *st;
 	dev->rt.fa_has_published = true;
+	dev->rt.fa_published_ms = now;
 }
 
 /* ------------------------------------------- a device's ledgers */

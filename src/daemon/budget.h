@@ -11,7 +11,11 @@
  * store, and is the one owner of both ledgers' persistence:
  *  - `up` events carry airtimeMs and a fairAccess object; a retained
  *    application/{application}/device/{dev_eui}/state/airtime message
- *    shows the same, republished when it changes;
+ *    shows the same, republished when it changes meaningfully (ctx
+ *    state_pct: the uplink airtime moved by that percentage of the budget,
+ *    the 80 % mark crossed, or budget, downlinks or exceeded changed), else
+ *    BUDGET_STATE_REFRESH_MS after the last one if anything changed (the
+ *    `up` events always carry the exact figures);
  *  - crossing 80 % and 100 % of either budget is a `log` event, once per
  *    crossing; with action "enforce" uplinks beyond the budget are decoded
  *    and counted but not published, downlinks beyond it are refused
@@ -49,6 +53,9 @@
 #include "tables/dutycycle.h"
 
 #define BUDGET_MAX_GATEWAYS 1024
+/* A changed state/airtime below the state_pct step waits at most this long. */
+#define BUDGET_STATE_REFRESH_MS (5 * 60 * 1000)
+
 /* How often retained state/airtime is refreshed as budget windows slide. */
 #define BUDGET_SCAN_MS 60000
 
@@ -69,6 +76,7 @@ struct budget_ctx {
 	const struct devevents *ev;
 	struct stats *stats;
 	int commit_ms;
+	int state_pct;            /* mqtt.airtime_state_pct; 0: on every change */
 };
 
 struct budget {

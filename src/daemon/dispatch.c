@@ -12,6 +12,7 @@
 #include "base/netaddr.h"
 #include "gwmp/rx.h"
 #include "io/loop.h"
+#include "lorawan/lorawan.h"
 
 /* When the datagram arrived (the kernel's time, io/udp.h), else now. */
 static int64_t arrival_wall(const struct udp_peer *from)
@@ -89,15 +90,39 @@ static void on_admission(struct dispatch *d, const struct gwmp_header *h,
 
 static void publish_rx(struct dispatch *d, const struct lb_rx *rx)
 {
-	size_t len;
-	char json[DISPATCH_EVENT_MAX];
-	int rc = event_json_gateway_up(rx, json, sizeof(json), &len);
-	if (rc != LB_OK) {
-		LB_LOG_RL(LOG_LVL_WARN, "dispatch", "gateway up event not built: %s", lb_strerror(rc));
-		return;
-	}
-	if (publish_gateway_event(d->pub, rx->gateway_eui, "up", json, len) == LB_OK)
+	if (publish_gateway_up(d->pub, rx) == LB_OK)
 		d->stats->gateway_events++;
+}
+
+/*
+ * Might a configured device claim this frame? A data uplink whose DevAddr
+ * some device has, a join-request whose DevEUI is an OTAA device's
+ * (TS001-1.0.4 §4, §6.2.4). Such a frame goes on to de-duplication, and
+ * uplink.c publishes it as a gateway `up` only if no device accepts it
+ * (MIC failure); any other frame is no device's and is published now.
+ */
+static bool claimable(struct dispatch *d, const struct gwmp_rxpk *pk)
+{
+	struct lw_frame f;
+	struct lb_device *dev;
+
+	if (lorawan_parse(pk->data, pk->size, &f) != LB_OK)
+		return false;
+	if (f.mtype == LW_MTYPE_JOIN_REQUEST) {
+		dev = devices_find_eui(d->devices, f.u.join_req.dev_eui);
+		return dev && dev->activation == LB_ACT_OTAA;
+	}
+	if (!lorawan_is_data_up(f.mtype))
+		return false;
+	return devices_find_addr(d->devices, f.u.data.dev_addr, &dev, 1) > 0;
+}
+
+/* A CRC-good frame as a gateway `up` event, as mqtt.gateway_frames says. */
+static void publish_frame(struct dispatch *d, const struct lb_rx *rx)
+{
+	if (d->gateway_frames == LB_GWF_ALL ||
+	    (d->gateway_frames == LB_GWF_UNKNOWN && !claimable(d, &rx->rxpk)))
+		publish_rx(d, rx);
 }
 
 static void publish_stat(struct dispatch *d, struct gateway *gw, const struct gwmp_stat *st)
@@ -145,13 +170,13 @@ static void handle_rxpk(struct dispatch *d, struct gateway *gw, const struct gwm
 	if (pk->stat != 1) {
 		gw->rxpk_bad++;
 		d->stats->frame_drops[DROP_CRC]++;
-		if (d->forward_crc_error)
+		if (d->forward_crc_error && d->gateway_frames != LB_GWF_NONE)
 			publish_rx(d, &rx);
 		return;
 	}
 	gw->rxpk_ok++;
 	d->stats->frames_received++;
-	publish_rx(d, &rx);
+	publish_frame(d, &rx);
 	switch (dedup_add(d->dedup, &rx, now_ms, d->emit, d->emit_arg)) {
 	case DEDUP_NEW:
 		break;
@@ -276,6 +301,10 @@ int dispatch_check(const struct dispatch *d)
 		{d->gateways, "gateways"}, {d->dedup, "dedup"}, {d->stats, "stats"},
 		{d->pub, "pub"}, {d->conn, "conn"}, {d->budget, "budget"}, {d->tx, "tx"},
 	};
+	if (d->gateway_frames == LB_GWF_UNKNOWN && !d->devices) {
+		log_error("dispatch", "context member devices not set (gateway_frames = unknown)");
+		return LB_ERR_INVAL;
+	}
 	if (!d->emit || !d->out.send) {
 		log_error("dispatch", "context member %s not set", d->emit ? "out.send" : "emit");
 		return LB_ERR_INVAL;

@@ -10,15 +10,16 @@
  *
  * The gateway side of the daemon lives here: the gateway table's
  * admissions (address binding, limits, eviction: gateway.h), the gateway
- * events (`up`, `stats`) and the changes of the retained gateway state
+ * events (`up` as mqtt.gateway_frames says, `stats`) and the changes of the retained gateway state
  * (gwconn.h: ONLINE when a gateway is first heard or comes back, OFFLINE
  * from dispatch_on_offline(), cleared when evicted). Every line these log
  * is caused by the network, so rate-limited.
  *
  * Context (borrowed): the gateway table, de-duplication and where its
  * groups go (emit: uplink.h), counters, the publisher, the gateway state,
- * budgets (the duty cycle in `stats`), the scheduler (TX_ACK) and the UDP
- * sender. The dispatcher owns its parse buffer for PUSH_DATA.
+ * budgets (the duty cycle in `stats`), the scheduler (TX_ACK), the UDP
+ * sender and, for gateway_frames = LB_GWF_UNKNOWN, the device registry
+ * (which frames a configured device may claim). The dispatcher owns its parse buffer for PUSH_DATA.
  */
 #ifndef LB_DISPATCH_H
 #define LB_DISPATCH_H
@@ -36,6 +37,7 @@
 #include "gwmp/gwmp.h"
 #include "io/udp.h"
 #include "tables/dedup.h"
+#include "tables/devices.h"
 #include "tables/gateway.h"
 
 /* A gateway `up` or `stats` event's JSON. */
@@ -52,6 +54,8 @@ struct dispatch {
 	struct budget *budget;
 	struct txsched *tx;
 	struct udpout out;
+	struct devices *devices;         /* needed for LB_GWF_UNKNOWN only */
+	int gateway_frames;              /* mqtt.gateway_frames: enum lb_gateway_frames */
 	bool forward_crc_error;          /* udp.forward_crc_error */
 	int offline_after;               /* udp.offline_after, for the log line */
 	int rebind_after_s;              /* udp.rebind_after_s, for the log line */

@@ -102,6 +102,19 @@ int publish_gateway_event(struct publisher *p, uint64_t gateway_eui, const char 
 	return send_expanded(p, &p->gateway_event, &v, json, len, false);
 }
 
+int publish_gateway_up(struct publisher *p, const struct lb_rx *rx)
+{
+	char json[PUBLISH_GATEWAY_UP_MAX];
+	size_t len;
+
+	int rc = event_json_gateway_up(rx, json, sizeof(json), &len);
+	if (rc != LB_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, "publish", "gateway up event not built: %s", lb_strerror(rc));
+		return rc;
+	}
+	return publish_gateway_event(p, rx->gateway_eui, "up", json, len);
+}
+
 int publish_gateway_state(struct publisher *p, uint64_t gateway_eui, const char *json, size_t len)
 {
 	char eui[17];

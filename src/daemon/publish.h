@@ -26,9 +26,12 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "gwmp/rx.h"
 #include "tables/topic.h"
 
 #define PUBLISH_TOPIC_MAX 512
+/* A gateway `up` event's JSON. */
+#define PUBLISH_GATEWAY_UP_MAX 8192
 
 /* Where a message goes: LB_OK, or an lb_err code (the sink logs why).
  * publish: now, best effort. hold: once store batch `batch` is committed,
@@ -79,6 +82,9 @@ int publish_device_event(struct publisher *p, const char *application, uint64_t 
 			 const char *event, const char *json, size_t len);
 int publish_gateway_event(struct publisher *p, uint64_t gateway_eui, const char *event,
 			  const char *json, size_t len);
+/* A received frame as the gateway `up` event (event_json_gateway_up()).
+ * Errors: the builder's (logged here, rate-limited), the topic's, the sink's. */
+int publish_gateway_up(struct publisher *p, const struct lb_rx *rx);
 int publish_gateway_state(struct publisher *p, uint64_t gateway_eui, const char *json, size_t len);
 /* The retained gateway/{id}/state/conn message, ONLINE or OFFLINE. */
 int publish_gateway_conn(struct publisher *p, uint64_t gateway_eui, bool online);

@@ -24,6 +24,17 @@ static void publish_log(struct uplink *u, const struct lb_device *dev, const cha
 			g->rx[0].gateway_eui);
 }
 
+/* Each reception of a frame no device accepted, as a gateway `up` event
+ * (mqtt.gateway_frames = "unknown": dispatch.c left it to this verdict). */
+static void publish_unclaimed(struct uplink *u, const struct dedup_group *g)
+{
+	if (u->gateway_frames != LB_GWF_UNKNOWN)
+		return;
+	for (size_t i = 0; i < g->n_rx; i++)
+		if (publish_gateway_up(u->pub, &g->rx[i]) == LB_OK)
+			u->stats->gateway_events++;
+}
+
 static void report_mic_failure(struct uplink *u, const struct lw_frame *f,
 			       const struct dedup_group *g)
 {
@@ -181,6 +192,7 @@ static void process_data_up(struct uplink *u, const struct lw_frame *f, const st
 		return;
 	case LB_ERR_MIC:
 		report_mic_failure(u, f, g);
+		publish_unclaimed(u, g);
 		return;
 	case LB_ERR_DUPLICATE:
 	case LB_ERR_REPLAY:

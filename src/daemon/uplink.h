@@ -19,6 +19,11 @@
  * join handler, the scheduler, the publisher, device events, the gateway
  * table (valid uplinks), the payload codecs (`object`) and Home Assistant
  * (hass.h: told of each up event with its decoded object).
+ *
+ * With mqtt.gateway_frames = "unknown", a frame whose DevAddr a device has
+ * but whose MIC no device's keys verify is published here as a gateway
+ * `up` event per reception (dispatch.h published the frames no device
+ * could claim at once).
  */
 #ifndef LB_UPLINK_H
 #define LB_UPLINK_H
@@ -55,6 +60,7 @@ struct uplink {
 	struct gateways *gateways;
 	struct payloads *payloads;
 	struct hass *hass;
+	int gateway_frames;      /* mqtt.gateway_frames (enum lb_gateway_frames) */
 };
 
 /* Every member set? LB_OK, or LB_ERR_INVAL naming the missing one in the

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * event_json.c - device events (`up`, `log`) and the pieces every event
- * shares: times, rxInfo, txInfo, deviceInfo, output. See event_json.h;
- * gateway events are in event_json_gw.c.
+ * event_json.c - the json-c pieces the other events share: times, rxInfo,
+ * txInfo, deviceInfo, output. See event_json.h; the per-uplink events
+ * (`up`, gateway `up`, fair access) and `log` are written without a tree in
+ * event_json_w.c, byte for byte as these trees print; the other gateway
+ * events are in event_json_gw.c.
  *
  * Built with json-c objects (never snprintf'd JSON), serialised with
  * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE so base64 '/'
@@ -27,6 +29,7 @@
 
 #include "base/b64.h"
 #include "base/hex.h"
+#include "base/jsonw.h"
 #include "base/lb_err.h"
 #include "base/uuid.h"
 #include "lorawan/maccmd.h"
@@ -103,17 +106,13 @@ struct json_object *event_json__string(const char *s)
 struct json_object *event_json__number(double v, bool is_float)
 {
 	char buf[32];
+	struct jsonw w;
+	size_t n;
 
-	if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
-		snprintf(buf, sizeof(buf), "%.0f", v);
-		return json_object_new_double_s(v, buf);
-	}
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(buf, sizeof(buf), "%.*g", prec, v);
-		double back = strtod(buf, NULL);
-		if (is_float ? (float)back == (float)v : back == v)
-			break;
-	}
+	jsonw_init(&w, buf, sizeof(buf));
+	jsonw_number(&w, v, is_float);
+	if (jsonw_finish(&w, &n) != LB_OK)
+		return NULL;
 	return json_object_new_double_s(v, buf);
 }
 
@@ -147,33 +146,66 @@ struct json_object *event_json__base64(const uint8_t *p, size_t n)
 
 /* --- times --------------------------------------------------------------- */
 
+/* Days since 1970-01-01 to the proleptic Gregorian date (the inverse of
+ * days_from_civil, H. Hinnant, "chrono-Compatible Low-Level Date
+ * Algorithms"): no gmtime_r(), no locale, no allocation. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);                 /* 0..146096 */
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);      /* 0..365, from March */
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
 int event_json_format_time(int64_t unix_us, char out[EVENT_JSON_TIME_LEN])
 {
-	int64_t sec = unix_us / US_PER_S, frac = unix_us % US_PER_S;
-	time_t t;
-	struct tm tm;
-	int n;
+	int64_t sec = unix_us / US_PER_S, frac = unix_us % US_PER_S, y;
+	unsigned mo, d;
 
 	if (frac < 0) {
 		frac += US_PER_S;
 		sec--;
 	}
-	t = (time_t)sec;
-	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > MAX_YEAR)
+	int64_t days = sec / 86400, tod = sec % 86400;
+	if (tod < 0) {
+		tod += 86400;
+		days--;
+	}
+	civil_from_days(days, &y, &mo, &d);
+	if (y < 0 || y > MAX_YEAR)
 		return LB_ERR_RANGE;
-	n = snprintf(out, EVENT_JSON_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	/* "YYYY-MM-DDTHH:MM:SS" */
+	jsonw_fmt_pad(out, (unsigned)y, 4);
+	out[4] = '-';
+	jsonw_fmt_pad(out + 5, mo, 2);
+	out[7] = '-';
+	jsonw_fmt_pad(out + 8, d, 2);
+	out[10] = 'T';
+	jsonw_fmt_pad(out + 11, (unsigned)(tod / 3600), 2);
+	out[13] = ':';
+	jsonw_fmt_pad(out + 14, (unsigned)(tod / 60 % 60), 2);
+	out[16] = ':';
+	jsonw_fmt_pad(out + 17, (unsigned)(tod % 60), 2);
+	size_t n = 19;
 	/* As ChirpStack prints a google.protobuf.Timestamp (pbjson: chrono's
 	 * to_rfc3339(), SecondsFormat::AutoSi): 0, 3, 6 (or 9) fraction digits
 	 * and the offset "+00:00", never "Z" (which Python's
 	 * datetime.fromisoformat() only reads from 3.11 on). */
-	if (frac == 0)
-		snprintf(out + n, (size_t)(EVENT_JSON_TIME_LEN - n), "+00:00");
-	else if (frac % 1000 == 0)
-		snprintf(out + n, (size_t)(EVENT_JSON_TIME_LEN - n), ".%03d+00:00",
-			 (int)(frac / 1000));
-	else
-		snprintf(out + n, (size_t)(EVENT_JSON_TIME_LEN - n), ".%06d+00:00", (int)frac);
+	if (frac != 0 && frac % 1000 == 0) {
+		out[n++] = '.';
+		jsonw_fmt_pad(out + n, (unsigned)(frac / 1000), 3);
+		n += 3;
+	} else if (frac != 0) {
+		out[n++] = '.';
+		jsonw_fmt_pad(out + n, (unsigned)frac, 6);
+		n += 6;
+	}
+	memcpy(out + n, "+00:00", 7);
 	return LB_OK;
 }
 
@@ -412,173 +444,4 @@ struct json_object *event_json__uuid(const uint8_t id[16])
 
 	event_json_uuid_str(id, s);
 	return json_object_new_string(s);
-}
-
-static struct json_object *devaddr(uint32_t a)
-{
-	char s[HEX_U32_LEN + 1];
-
-	hex_format_u32(a, s);
-	return json_object_new_string(s);
-}
-
-/* macCommands: parsed uplink MAC commands; a cut-short list still goes out,
- * ending with its {"error", "unparsed"} marker (maccmd.h). */
-static void add_mac_commands(struct json_object *o, const uint8_t *mac, size_t n, int *err)
-{
-	struct json_object *arr = NULL;
-	int rc = maccmd_json(mac, n, LW_DIR_UP, &arr);
-
-	if (rc == LB_ERR_UNKNOWN_TYPE || rc == LB_ERR_TOO_SHORT)
-		rc = LB_OK;
-	event_json__add_built(o, "macCommands", rc, arr, err);
-}
-
-static void add_rx_infos(struct json_object *o, const struct lb_rx *rx, size_t n, int *err)
-{
-	struct json_object *arr = json_object_new_array(), *ri;
-
-	for (size_t i = 0; i < n && arr; i++) {
-		int rc = event_json_rx_info(&rx[i], &ri);
-		if (rc != LB_OK) {
-			json_object_put(arr);
-			event_json__add_built(o, "rxInfo", rc, NULL, err);
-			return;
-		}
-		if (json_object_array_add(arr, ri) != 0) {
-			json_object_put(ri);
-			json_object_put(arr);
-			arr = NULL;
-		}
-	}
-	event_json__add(o, "rxInfo", arr, err);
-}
-
-static struct json_object *fair_access(const struct ev_fair_access *fa, int *err)
-{
-	struct json_object *o = json_object_new_object();
-
-	event_json__add(o, "uplinkAirtimeMs", event_json__fixed(fa->uplink_airtime_ms, 3), err);
-	event_json__add(o, "uplinkBudgetMs", event_json__fixed(fa->uplink_budget_ms, 3), err);
-	event_json__add(o, "downlinks", json_object_new_int64(fa->downlinks), err);
-	event_json__add(o, "downlinkBudget", json_object_new_int64(fa->downlink_budget), err);
-	event_json__add(o, "exceeded", json_object_new_boolean(fa->exceeded), err);
-	return o;
-}
-
-static bool uplink_valid(const struct ev_uplink *ev)
-{
-	if (!ev->dev || !ev->rx || ev->n_rx == 0)
-		return false;
-	if ((ev->data_len > 0 && !ev->data) || ev->data_len > LW_MAX_PHY)
-		return false;
-	if (ev->mac_len > 0 && !ev->mac)
-		return false;
-	if (ev->has_airtime && !isfinite(ev->airtime_ms))
-		return false;
-	return !ev->fair_access || (isfinite(ev->fair_access->uplink_airtime_ms) &&
-				    isfinite(ev->fair_access->uplink_budget_ms));
-}
-
-int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t *len)
-{
-	struct json_object *o, *sub = NULL;
-	int err = LB_OK, rc;
-
-	if (!ev || !out || !len)
-		return LB_ERR_INVAL;
-	if (!uplink_valid(ev))
-		return LB_ERR_INVAL;
-	o = json_object_new_object();
-	if (!o)
-		return LB_ERR_NOMEM;
-	/* integration.proto UplinkEvent in its declaration order, defaults
-	 * emitted (dr, fPort 0, data ""), as ChirpStack >= 4.1 renders it;
-	 * relayRxInfo and joinServerContext are never set, so never present.
-	 * lorabridge's own fields come last. */
-	event_json__add(o, "deduplicationId", event_json__uuid(ev->dedup_id), &err);
-	event_json__add_time(o, "time", ev->time_us, &err);
-	rc = event_json_device_info(ev->dev, &sub);
-	event_json__add_built(o, "deviceInfo", rc, sub, &err);
-	event_json__add(o, "devAddr", devaddr(ev->dev_addr), &err);
-	event_json__add(o, "adr", json_object_new_boolean(ev->adr), &err);
-	event_json__add(o, "dr", json_object_new_int(ev->dr >= 0 ? ev->dr : 0), &err);
-	event_json__add(o, "fCnt", json_object_new_int64(ev->fcnt), &err);
-	event_json__add(o, "fPort", json_object_new_int(ev->has_fport ? ev->fport : 0), &err);
-	event_json__add(o, "confirmed", json_object_new_boolean(ev->confirmed), &err);
-	event_json__add(o, "data", event_json__base64(ev->data, ev->data_len), &err);
-	if (ev->object)
-		event_json__add(o, "object", json_object_get(ev->object), &err);
-	add_rx_infos(o, ev->rx, ev->n_rx, &err);
-	rc = event_json_tx_info(&ev->rx[0].rxpk, &sub);
-	event_json__add_built(o, "txInfo", rc, sub, &err);
-	event_json__add(o, "regionConfigId", event_json__string(ev->region_config_id), &err);
-	if (ev->mac_len > 0)
-		add_mac_commands(o, ev->mac, ev->mac_len, &err);
-	if (ev->has_airtime)
-		event_json__add(o, "airtimeMs", event_json__fixed(ev->airtime_ms, 3), &err);
-	if (ev->fair_access)
-		event_json__add(o, "fairAccess", fair_access(ev->fair_access, &err), &err);
-	return event_json__finish(o, err, out, cap, len);
-}
-
-static struct json_object *log_context(const struct ev_log *ev, int *err)
-{
-	struct json_object *c = json_object_new_object();
-
-	for (size_t i = 0; i < ev->n_context && c; i++)
-		event_json__add_copy(c, ev->context_keys[i], event_json__string(ev->context_values[i]),
-				err);
-	return c;
-}
-
-static bool log_valid(const struct ev_log *ev)
-{
-	if (!ev->level || !ev->code)
-		return false;
-	if (ev->n_context == 0)
-		return true;
-	if (!ev->context_keys || !ev->context_values)
-		return false;
-	for (size_t i = 0; i < ev->n_context; i++)
-		if (!ev->context_keys[i])
-			return false;
-	return true;
-}
-
-int event_json_log(const struct ev_log *ev, char *out, size_t cap, size_t *len)
-{
-	struct json_object *o, *sub = NULL;
-	int err = LB_OK, rc;
-
-	if (!ev || !out || !len)
-		return LB_ERR_INVAL;
-	if (!log_valid(ev))
-		return LB_ERR_INVAL;
-	o = json_object_new_object();
-	if (!o)
-		return LB_ERR_NOMEM;
-	event_json__add_time(o, "time", ev->time_us, &err);
-	if (ev->dev) {
-		rc = event_json_device_info(ev->dev, &sub);
-		event_json__add_built(o, "deviceInfo", rc, sub, &err);
-	}
-	event_json__add(o, "level", json_object_new_string(ev->level), &err);
-	event_json__add(o, "code", json_object_new_string(ev->code), &err);
-	event_json__add(o, "description", event_json__string(ev->description), &err);
-	/* a map: ChirpStack >= 4.1 writes it even when empty */
-	event_json__add(o, "context", log_context(ev, &err), &err);
-	return event_json__finish(o, err, out, cap, len);
-}
-
-int event_json_fair_access(const struct ev_fair_access *fa, char *out, size_t cap, size_t *len)
-{
-	int err = LB_OK;
-
-	if (!fa || !out || !len || !isfinite(fa->uplink_airtime_ms) || !isfinite(fa->uplink_budget_ms))
-		return LB_ERR_INVAL;
-	struct json_object *o = fair_access(fa, &err);
-	if (!o)
-		return LB_ERR_NOMEM;
-	return event_json__finish(o, err, out, cap, len);
 }

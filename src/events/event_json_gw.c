@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * event_json_gw.c - gateway events, shaped as the ChirpStack gateway bridge
- * (Semtech UDP backend) publishes them: `event/up` (UplinkFrame),
- * `event/stats` (GatewayStats) and `state/conn` (ConnState). See
- * event_json.h. Inputs are the parsed PUSH_DATA objects of gwmp.h
+ * (Semtech UDP backend) publishes them: `event/stats` (GatewayStats) and
+ * `state/conn` (ConnState); `event/up` (UplinkFrame) is written with the
+ * other per-uplink events in event_json_w.c. See event_json.h. Inputs are the parsed PUSH_DATA objects of gwmp.h
  * (Semtech PROTOCOL.TXT §4: rxpk, stat).
  */
 #include "events/event_json.h"
@@ -18,24 +18,6 @@
 #include <json-c/json.h>
 
 #include "base/lb_err.h"
-
-int event_json_gateway_up(const struct lb_rx *rx, char *out, size_t cap, size_t *len)
-{
-	struct json_object *o, *sub = NULL;
-	int err = LB_OK, rc;
-
-	if (!rx || !out || !len || rx->rxpk.size > GWMP_MAX_PHY)
-		return LB_ERR_INVAL;
-	o = json_object_new_object();
-	if (!o)
-		return LB_ERR_NOMEM;
-	event_json__add(o, "phyPayload", event_json__base64(rx->rxpk.data, rx->rxpk.size), &err);
-	rc = event_json_tx_info(&rx->rxpk, &sub);
-	event_json__add_built(o, "txInfo", rc, sub, &err);
-	rc = event_json_rx_info(rx, &sub);
-	event_json__add_built(o, "rxInfo", rc, sub, &err);
-	return event_json__finish(o, err, out, cap, len);
-}
 
 /* A zone abbreviation after the time ("GMT", "UTC"): letters only. The
  * gateway bridge reads the time with Go's "2006-01-02 15:04:05 MST" layout,

@@ -3,6 +3,9 @@
  * gwmp_json.c - reading the JSON bodies of the Semtech UDP protocol (json-c):
  * PUSH_DATA rxpk/stat (Semtech PROTOCOL.TXT §4), TX_ACK txpk_ack (§6) and
  * PULL_RESP txpk (§6, simulator and tests). Writing is in gwmp_json_write.c.
+ * A PUSH_DATA of the plain shape every forwarder sends is read without a
+ * json-c tree (gwmp_flat.h), through the same field readers; any other is
+ * read by json-c, so both give the same result.
  *
  * Error convention for one object: a field of the wrong JSON type or a
  * missing required field is LB_ERR_JSON; a value of the right type that
@@ -23,6 +26,7 @@
 #include <json-c/json.h>
 
 #include "base/b64.h"
+#include "gwmp/gwmp_flat.h"
 #include "gwmp/gwmp_text.h"
 #include "base/jsonobj.h"
 #include "base/lb_err.h"
@@ -42,18 +46,95 @@ static int parse_root(const uint8_t *json, size_t len, json_object **out)
 	return jsonobj_parse((const char *)json, len, JSON_MAX_DEPTH, out);
 }
 
-static bool is_number(json_object *v)
+/*
+ * The readers below see an object through `struct obj`: a json-c object,
+ * or one rxpk object read by the fast path (gwmp_json_fast.c) into a flat
+ * list of scalar members. Either way the same rules apply to the values
+ * (types and conversions as json-c gives them), so both paths fill a
+ * gwmp_rxpk identically.
+ */
+struct obj {
+	json_object *jo;                  /* or NULL and: */
+	const struct gwmp__flat *flat;
+};
+
+/* One member's value: jo for json-c (NULL for JSON null), else fv. */
+struct val {
+	json_object *jo;
+	const struct gwmp__fval *fv;
+};
+
+static enum json_type v_type(const struct val *v)
 {
-	return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
+	if (!v->fv)
+		return json_object_get_type(v->jo);
+	switch (v->fv->kind) {
+	case GWMP__F_STRING:
+		return json_type_string;
+	case GWMP__F_INT:
+		return json_type_int;
+	case GWMP__F_DOUBLE:
+		return json_type_double;
+	default:
+		return json_type_boolean;
+	}
+}
+
+static bool v_is(const struct val *v, enum json_type t)
+{
+	return v_type(v) == t;
+}
+
+static double v_double(const struct val *v)
+{
+	if (!v->fv)
+		return json_object_get_double(v->jo);
+	return v->fv->kind == GWMP__F_INT ? (double)v->fv->i : v->fv->d;
+}
+
+static int64_t v_int64(const struct val *v)
+{
+	return v->fv ? v->fv->i : json_object_get_int64(v->jo);
+}
+
+static const char *v_str(const struct val *v)
+{
+	return v->fv ? v->fv->s : json_object_get_string(v->jo);
+}
+
+static size_t v_strlen(const struct val *v)
+{
+	return v->fv ? v->fv->len : (size_t)json_object_get_string_len(v->jo);
+}
+
+static bool v_bool(const struct val *v)
+{
+	return v->fv ? v->fv->b : json_object_get_boolean(v->jo);
+}
+
+/* json_object_object_get_ex(): true if the key is there (also as null). */
+static bool obj_get(const struct obj *o, const char *key, struct val *v)
+{
+	v->jo = NULL;
+	v->fv = NULL;
+	if (o->jo)
+		return json_object_object_get_ex(o->jo, key, &v->jo);
+	v->fv = gwmp__flat_get(o->flat, key);
+	return v->fv != NULL;
+}
+
+static bool is_number(const struct val *v)
+{
+	return v_is(v, json_type_int) || v_is(v, json_type_double);
 }
 
 /* Field lookup shared by the getters below: with found == NULL the field is
  * required (absent -> LB_ERR_JSON), otherwise *found tells whether it is
  * there. JSON null counts as absent. Returns 1 when present, else the value
  * the getter returns. */
-static int lookup(json_object *o, const char *key, bool *found, json_object **v)
+static int lookup(const struct obj *o, const char *key, bool *found, struct val *v)
 {
-	bool present = json_object_object_get_ex(o, key, v) && *v != NULL;
+	bool present = obj_get(o, key, v) && v_type(v) != json_type_null;
 
 	if (found != NULL)
 		*found = present;
@@ -63,34 +144,34 @@ static int lookup(json_object *o, const char *key, bool *found, json_object **v)
 }
 
 /* A finite number; LB_ERR_JSON for any other type. */
-static int get_num(json_object *o, const char *key, bool *found, double *out)
+static int get_num(const struct obj *o, const char *key, bool *found, double *out)
 {
-	json_object *v;
+	struct val v;
 	int r = lookup(o, key, found, &v);
 
 	if (r != 1)
 		return r;
-	if (!is_number(v))
+	if (!is_number(&v))
 		return LB_ERR_JSON;
-	*out = json_object_get_double(v);
+	*out = v_double(&v);
 	return isfinite(*out) ? LB_OK : LB_ERR_JSON;
 }
 
 /* An integer in [min, max]. An integral double (e.g. 5.0) is accepted;
  * 5.5 is the wrong type (LB_ERR_JSON); out of range is LB_ERR_MALFORMED. */
-static int get_int(json_object *o, const char *key, int64_t min, int64_t max, bool *found,
+static int get_int(const struct obj *o, const char *key, int64_t min, int64_t max, bool *found,
 		   int64_t *out)
 {
-	json_object *v;
+	struct val v;
 	int64_t i;
 	int r = lookup(o, key, found, &v);
 
 	if (r != 1)
 		return r;
-	if (json_object_is_type(v, json_type_int)) {
-		i = json_object_get_int64(v);
-	} else if (json_object_is_type(v, json_type_double)) {
-		double d = json_object_get_double(v);
+	if (v_is(&v, json_type_int)) {
+		i = v_int64(&v);
+	} else if (v_is(&v, json_type_double)) {
+		double d = v_double(&v);
 
 		if (!(d > -DOUBLE_INT_MAX && d < DOUBLE_INT_MAX) || (double)(int64_t)d != d)
 			return LB_ERR_JSON;
@@ -104,34 +185,34 @@ static int get_int(json_object *o, const char *key, int64_t min, int64_t max, bo
 	return LB_OK;
 }
 
-static int get_str(json_object *o, const char *key, bool *found, const char **out)
+static int get_str(const struct obj *o, const char *key, bool *found, const char **out)
 {
-	json_object *v;
+	struct val v;
 	int r = lookup(o, key, found, &v);
 
 	if (r != 1)
 		return r;
-	if (!json_object_is_type(v, json_type_string))
+	if (!v_is(&v, json_type_string))
 		return LB_ERR_JSON;
-	*out = json_object_get_string(v);
+	*out = v_str(&v);
 	return LB_OK;
 }
 
-static int get_bool(json_object *o, const char *key, bool *out)
+static int get_bool(const struct obj *o, const char *key, bool *out)
 {
-	json_object *v;
+	struct val v;
 	bool found;
 
 	if (lookup(o, key, &found, &v) != 1)
 		return LB_OK;
-	if (!json_object_is_type(v, json_type_boolean))
+	if (!v_is(&v, json_type_boolean))
 		return LB_ERR_JSON;
-	*out = json_object_get_boolean(v);
+	*out = v_bool(&v);
 	return LB_OK;
 }
 
 /* `freq` in MHz with Hz precision (PROTOCOL.TXT §4, §6); rounded, not truncated. */
-static int read_freq(json_object *o, uint32_t *hz)
+static int read_freq(const struct obj *o, uint32_t *hz)
 {
 	double mhz;
 	int err = get_num(o, "freq", NULL, &mhz);
@@ -182,10 +263,10 @@ static int parse_modu(const char *s, enum gwmp_modulation *m)
 /* `modu` + `datr`: LoRa datr is a string, FSK datr a number in bit/s. When
  * `modu` is absent the type of `datr` decides. LR-FHSS datr ("M0CW137") is
  * kept opaque: sf/bw stay 0. */
-static int read_datr(json_object *o, enum gwmp_modulation *modu, uint8_t *sf, uint16_t *bw,
+static int read_datr(const struct obj *o, enum gwmp_modulation *modu, uint8_t *sf, uint16_t *bw,
 		     uint32_t *bitrate)
 {
-	json_object *d;
+	struct val d;
 	const char *s;
 	bool found;
 	int64_t bps;
@@ -193,12 +274,12 @@ static int read_datr(json_object *o, enum gwmp_modulation *modu, uint8_t *sf, ui
 
 	if (err != LB_OK)
 		return err;
-	if (!json_object_object_get_ex(o, "datr", &d))
+	if (!obj_get(o, "datr", &d))
 		return LB_ERR_JSON;
 	if (found)
 		err = parse_modu(s, modu);
 	else
-		*modu = json_object_is_type(d, json_type_string) ? GWMP_MOD_LORA : GWMP_MOD_FSK;
+		*modu = v_is(&d, json_type_string) ? GWMP_MOD_LORA : GWMP_MOD_FSK;
 	if (err != LB_OK)
 		return err;
 	if (*modu == GWMP_MOD_FSK) {
@@ -207,17 +288,17 @@ static int read_datr(json_object *o, enum gwmp_modulation *modu, uint8_t *sf, ui
 			*bitrate = (uint32_t)bps;
 		return err;
 	}
-	if (!json_object_is_type(d, json_type_string))
+	if (!v_is(&d, json_type_string))
 		return LB_ERR_JSON;
 	if (*modu == GWMP_MOD_LRFHSS)
 		return LB_OK;
-	return gwmp_parse_datr(json_object_get_string(d), sf, bw);
+	return gwmp_parse_datr(v_str(&d), sf, bw);
 }
 
 /* `size` + `data`: the PHYPayload, ≤ 255 bytes, size must match (PROTOCOL.TXT §4). */
-static int read_payload(json_object *o, uint8_t *data, uint16_t *size)
+static int read_payload(const struct obj *o, uint8_t *data, uint16_t *size)
 {
-	json_object *v;
+	struct val v;
 	int64_t n;
 	size_t got;
 	int err = get_int(o, "size", 0, INT32_MAX, NULL, &n);
@@ -226,9 +307,9 @@ static int read_payload(json_object *o, uint8_t *data, uint16_t *size)
 		return err;
 	if (n > GWMP_MAX_PHY)
 		return LB_ERR_TOO_LARGE;
-	if (!json_object_object_get_ex(o, "data", &v) || !json_object_is_type(v, json_type_string))
+	if (!obj_get(o, "data", &v) || !v_is(&v, json_type_string))
 		return LB_ERR_JSON;
-	err = b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v), data,
+	err = b64_decode(v_str(&v), v_strlen(&v), data,
 			 GWMP_MAX_PHY, &got);
 	if (err != LB_OK)
 		return err;
@@ -239,7 +320,7 @@ static int read_payload(json_object *o, uint8_t *data, uint16_t *size)
 }
 
 /* tmst, time, tmms (PROTOCOL.TXT §4); all optional. */
-static int rxpk_timing(json_object *o, struct gwmp_rxpk *rx)
+static int rxpk_timing(const struct obj *o, struct gwmp_rxpk *rx)
 {
 	const char *s;
 	bool found;
@@ -257,7 +338,7 @@ static int rxpk_timing(json_object *o, struct gwmp_rxpk *rx)
 	return err;
 }
 
-static int rxpk_radio(json_object *o, struct gwmp_rxpk *rx)
+static int rxpk_radio(const struct obj *o, struct gwmp_rxpk *rx)
 {
 	bool found;
 	int64_t rfch = 0, stat = 0; /* absent stat: "no CRC information" */
@@ -272,7 +353,7 @@ static int rxpk_radio(json_object *o, struct gwmp_rxpk *rx)
 	return err;
 }
 
-static int rxpk_coding(json_object *o, struct gwmp_rxpk *rx)
+static int rxpk_coding(const struct obj *o, struct gwmp_rxpk *rx)
 {
 	const char *s;
 	bool found;
@@ -293,7 +374,7 @@ static int round_int(double d)
 
 /* Signal fields of one object (top level or an rsig entry). Only fills
  * what the rxpk does not have yet, so the top level takes precedence. */
-static int signal_fields(json_object *o, const char *rssi_key, struct gwmp_rxpk *rx,
+static int signal_fields(const struct obj *o, const char *rssi_key, struct gwmp_rxpk *rx,
 			 bool *has_chan)
 {
 	bool found;
@@ -329,13 +410,14 @@ static int signal_fields(json_object *o, const char *rssi_key, struct gwmp_rxpk 
 /* chan/rssi/lsnr, falling back on the first `rsig` entry (Kerlink JSON v2,
  * as chirpstack-gateway-bridge and lorawan-stack read it): its rssis (signal
  * RSSI), else rssic (channel RSSI). */
-static int rxpk_signal(json_object *o, struct gwmp_rxpk *rx)
+static int rxpk_signal(const struct obj *o, struct gwmp_rxpk *rx)
 {
 	json_object *rsig, *first;
 	bool has_chan = false;
 	int err = signal_fields(o, "rssi", rx, &has_chan);
 
-	if (err != LB_OK || !json_object_object_get_ex(o, "rsig", &rsig))
+	/* the fast path reads only scalar members: an rsig goes to json-c */
+	if (err != LB_OK || !o->jo || !json_object_object_get_ex(o->jo, "rsig", &rsig))
 		return err;
 	if (!json_object_is_type(rsig, json_type_array))
 		return LB_ERR_JSON;
@@ -344,18 +426,19 @@ static int rxpk_signal(json_object *o, struct gwmp_rxpk *rx)
 	first = json_object_array_get_idx(rsig, 0);
 	if (!json_object_is_type(first, json_type_object))
 		return LB_ERR_JSON;
-	err = signal_fields(first, "rssis", rx, &has_chan);
+	struct obj f = {.jo = first};
+	err = signal_fields(&f, "rssis", rx, &has_chan);
 	if (err == LB_OK)
-		err = signal_fields(first, "rssic", rx, &has_chan);
+		err = signal_fields(&f, "rssic", rx, &has_chan);
 	return err;
 }
 
-static int rxpk_parse(json_object *o, struct gwmp_rxpk *rx)
+static int rxpk_parse(const struct obj *o, struct gwmp_rxpk *rx)
 {
 	int err;
 
 	memset(rx, 0, sizeof(*rx));
-	if (!json_object_is_type(o, json_type_object))
+	if (o->jo && !json_object_is_type(o->jo, json_type_object))
 		return LB_ERR_JSON;
 	if ((err = rxpk_timing(o, rx)) != LB_OK || (err = rxpk_radio(o, rx)) != LB_OK ||
 	    (err = rxpk_coding(o, rx)) != LB_OK || (err = rxpk_signal(o, rx)) != LB_OK)
@@ -383,7 +466,7 @@ static const struct stat_rule {
 
 /* One `stat` number: true when usable (*out set); false when absent, or
  * when present but unusable (its bit then set in st->dropped). */
-static bool stat_field(json_object *o, enum gwmp_stat_field f, struct gwmp_stat *st,
+static bool stat_field(const struct obj *o, enum gwmp_stat_field f, struct gwmp_stat *st,
 		       double *out)
 {
 	const struct stat_rule *r = &stat_rules[f];
@@ -425,7 +508,7 @@ unsigned gwmp_stat_dropped_keys(unsigned dropped, char *out, size_t cap)
 	return n;
 }
 
-static void stat_parse(json_object *o, struct gwmp_stat *st)
+static void stat_parse(const struct obj *o, struct gwmp_stat *st)
 {
 	double v[GWMP_STAT__COUNT];
 	bool ok[GWMP_STAT__COUNT];
@@ -454,13 +537,44 @@ static void stat_parse(json_object *o, struct gwmp_stat *st)
 	st->temp = v[GWMP_STAT_TEMP];
 }
 
+/* The plain datagrams every forwarder sends, without a json-c tree
+ * (gwmp_flat.h): true when done, false when json-c must read it. The
+ * rxpk entries written before a false are overwritten by that reading. */
+static bool parse_push_flat(const uint8_t *json, size_t len, struct gwmp_push *out)
+{
+	struct gwmp__scan sc;
+	struct gwmp__flat f;
+	struct obj o = {.flat = &f};
+	size_t n = 0;
+	int rc;
+
+	if (gwmp__scan_begin(&sc, json, len) != GWMP__FLAT_OBJECT)
+		return false;
+	while ((rc = gwmp__scan_next(&sc, &f)) == GWMP__FLAT_OBJECT) {
+		if (n < GWMP_MAX_RXPK)
+			out->rxpk_err[n] = rxpk_parse(&o, &out->rxpk[n]);
+		n++;
+	}
+	if (rc != GWMP__FLAT_END)
+		return false;
+	out->n_rxpk = n < GWMP_MAX_RXPK ? n : GWMP_MAX_RXPK;
+	out->n_rxpk_excess = n - out->n_rxpk;
+	return true;
+}
+
 int gwmp_parse_push(const uint8_t *json, size_t len, struct gwmp_push *out)
 {
 	json_object *root, *rxpk = NULL, *stat = NULL;
 	size_t n;
 	int err;
 
-	memset(out, 0, sizeof(*out));
+	/* Not the whole 10 KiB: each rxpk is cleared as it is parsed, the
+	 * stat when present; entries beyond n_rxpk are never read. */
+	out->n_rxpk = out->n_rxpk_excess = 0;
+	out->has_stat = false;
+	memset(&out->stat, 0, sizeof(out->stat));
+	if (len <= GWMP_MAX_DATAGRAM && parse_push_flat(json, len, out))
+		return LB_OK;
 	if ((err = parse_root(json, len, &root)) != LB_OK)
 		return err;
 	if ((json_object_object_get_ex(root, "rxpk", &rxpk) &&
@@ -473,11 +587,20 @@ int gwmp_parse_push(const uint8_t *json, size_t len, struct gwmp_push *out)
 	n = rxpk != NULL ? json_object_array_length(rxpk) : 0;
 	out->n_rxpk = n < GWMP_MAX_RXPK ? n : GWMP_MAX_RXPK;
 	out->n_rxpk_excess = n - out->n_rxpk;
-	for (size_t i = 0; i < out->n_rxpk; i++)
-		out->rxpk_err[i] = rxpk_parse(json_object_array_get_idx(rxpk, i), &out->rxpk[i]);
+	for (size_t i = 0; i < out->n_rxpk; i++) {
+		struct obj o = {.jo = json_object_array_get_idx(rxpk, i)};
+		/* a non-object element (null too) is this rxpk's LB_ERR_JSON */
+		if (!o.jo) {
+			memset(&out->rxpk[i], 0, sizeof(out->rxpk[i]));
+			out->rxpk_err[i] = LB_ERR_JSON;
+			continue;
+		}
+		out->rxpk_err[i] = rxpk_parse(&o, &out->rxpk[i]);
+	}
 	if (stat != NULL) {
+		struct obj o = {.jo = stat};
 		out->has_stat = true;
-		stat_parse(stat, &out->stat);
+		stat_parse(&o, &out->stat);
 	}
 	json_object_put(root);
 	return LB_OK;
@@ -495,9 +618,9 @@ static void copy_bounded(char *dst, size_t cap, const char *src)
 
 /* PROTOCOL.TXT §6, sx1302_hal PROTOCOL.md: error/warn strings, value as
  * number or numeric string. */
-static int txack_fields(json_object *ack, struct gwmp_txack *out)
+static int txack_fields(const struct obj *ack, struct gwmp_txack *out)
 {
-	json_object *v;
+	struct val v;
 	const char *s;
 	bool found;
 	int64_t num;
@@ -511,14 +634,14 @@ static int txack_fields(json_object *ack, struct gwmp_txack *out)
 		return err;
 	if (found)
 		copy_bounded(out->warn, sizeof(out->warn), s);
-	if (!json_object_object_get_ex(ack, "value", &v))
+	if (!obj_get(ack, "value", &v))
 		return LB_OK;
-	if (json_object_is_type(v, json_type_string)) {
+	if (v_is(&v, json_type_string)) {
 		char *end;
 		/* long long: strtol would clamp at INT_MAX where long is 32 bits */
-		long long l = strtoll(json_object_get_string(v), &end, 10);
+		long long l = strtoll(v_str(&v), &end, 10);
 
-		out->has_value = end != json_object_get_string(v) && *end == '\0' &&
+		out->has_value = end != v_str(&v) && *end == '\0' &&
 				 l >= INT_MIN && l <= INT_MAX;
 		out->value = out->has_value ? (int)l : 0;
 		return LB_OK;
@@ -545,7 +668,7 @@ int gwmp_parse_txack(const uint8_t *json, size_t len, struct gwmp_txack *out)
 	    !json_object_is_type(ack, json_type_object))
 		err = LB_ERR_JSON;
 	else
-		err = txack_fields(ack, out);
+		err = txack_fields(&(struct obj){.jo = ack}, out);
 	json_object_put(root);
 	if (err != LB_OK)
 		memset(out, 0, sizeof(*out));
@@ -554,7 +677,7 @@ int gwmp_parse_txack(const uint8_t *json, size_t len, struct gwmp_txack *out)
 
 /* imme/tmst/tmms: one of imme:true, tmst, tmms is required (lora_pkt_fwd.c
  * v4.0.1 thread_down). */
-static int txpk_timing(json_object *o, struct gwmp_txpk *tx)
+static int txpk_timing(const struct obj *o, struct gwmp_txpk *tx)
 {
 	int64_t tmst = 0, tmms = 0;
 	int err = get_bool(o, "imme", &tx->imme);
@@ -570,7 +693,7 @@ static int txpk_timing(json_object *o, struct gwmp_txpk *tx)
 	return err;
 }
 
-static int txpk_radio(json_object *o, struct gwmp_txpk *tx)
+static int txpk_radio(const struct obj *o, struct gwmp_txpk *tx)
 {
 	const char *s;
 	bool found;
@@ -600,7 +723,7 @@ static int txpk_radio(json_object *o, struct gwmp_txpk *tx)
 	return parse_codr(s, false, &tx->cr);
 }
 
-static int txpk_parse(json_object *o, struct gwmp_txpk *tx)
+static int txpk_parse(const struct obj *o, struct gwmp_txpk *tx)
 {
 	bool found;
 	int64_t prea = 0; /* 0: forwarder default */
@@ -627,7 +750,7 @@ int gwmp_parse_pull_resp(const uint8_t *json, size_t len, struct gwmp_txpk *out)
 	    !json_object_is_type(txpk, json_type_object))
 		err = LB_ERR_JSON;
 	else
-		err = txpk_parse(txpk, out);
+		err = txpk_parse(&(struct obj){.jo = txpk}, out);
 	json_object_put(root);
 	if (err != LB_OK)
 		memset(out, 0, sizeof(*out));

@@ -26,7 +26,9 @@
  * Other rxpk fields are optional (absent: 0 / has_* false); JSON null counts
  * as absent. `stat` is read leniently: a numeric field that is not a finite
  * number of its type within its physical range (below) is left out (0) and
- * its bit set in stat.dropped, without spoiling the rest. */
+ * its bit set in stat.dropped, without spoiling the rest. Only
+ * out->rxpk[0..n_rxpk) and the counts are written (and stat): entries
+ * beyond keep whatever they held. */
 int gwmp_parse_push(const uint8_t *json, size_t len, struct gwmp_push *out);
 
 /* The ranges of the `stat` fields (inclusive). Counters are whole numbers

@@ -273,6 +273,23 @@ static void cb_log(struct mosquitto *mosq, void *obj, int level, const char *str
 		log_debug(MOD, "libmosquitto: %s", str);
 }
 
+/*
+ * libmosquitto formats every log line before handing it to the callback
+ * (log__printf(): one vsnprintf per packet sent or received). While
+ * connected its lines are per-packet debug traces, so the callback is
+ * installed only when the bridge logs at debug level or while there is no
+ * connection (its warnings then say what went wrong with an attempt).
+ */
+static void log_cb_update(struct mqtt *m)
+{
+	bool want = LOG_LVL_DEBUG <= log_threshold || m->state != MQTT_ST_CONNECTED;
+
+	if (want == m->log_cb_on)
+		return;
+	mosquitto_log_callback_set(m->mosq, want ? cb_log : NULL);
+	m->log_cb_on = want;
+}
+
 /* ---- moving the queue into libmosquitto -------------------------------- */
 
 /* What became of a message handed to libmosquitto. */
@@ -409,6 +426,7 @@ static int configure(struct mqtt *m, const struct mqtt_opts *o)
 	mosquitto_publish_callback_set(m->mosq, cb_publish);
 	mosquitto_message_callback_set(m->mosq, cb_message);
 	mosquitto_log_callback_set(m->mosq, cb_log);
+	m->log_cb_on = true;
 	return LB_OK;
 }
 
@@ -468,6 +486,7 @@ void mqtt_destroy(struct mqtt *m)
 	for (size_t i = 0; i < m->n_inflight; i++)
 		mqttq_msg_free(&m->inflight[i].msg);
 	mqttq_free(&m->queue);
+	mqttq_pool_free(&m->pool);   /* after every message went back to it */
 	for (size_t i = 0; i < m->n_subs; i++)
 		free(m->subs[i].filter);
 	free(m->subs);
@@ -514,10 +533,15 @@ void mqtt_handle_io(struct mqtt *m, bool readable, bool writable)
 		return;
 	m->in_lib = true;
 	for (int i = 0; readable && i < MQTT_READ_BUDGET; i++) {
+		errno = 0;
 		rc = mosquitto_loop_read(m->mosq, 1);
 		saved_errno = errno;
+		/* mosquitto_loop_read() reads until the socket says EAGAIN or
+		 * up to the number of messages in flight: only in the second
+		 * case can more be waiting (and epoll, level-triggered, would
+		 * say so anyway: asking costs a poll). */
 		if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) != fd ||
-		    !fd_readable_now(fd))
+		    saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || !fd_readable_now(fd))
 			break;
 	}
 	if (writable && mosquitto_socket(m->mosq) == fd) {
@@ -527,12 +551,14 @@ void mqtt_handle_io(struct mqtt *m, bool readable, bool writable)
 	m->in_lib = false;
 	check_socket(m, rc, saved_errno);
 	pump(m);
+	log_cb_update(m);
 }
 
 int64_t mqtt_tick(struct mqtt *m, int64_t now)
 {
 	if (!m->mosq)
 		return now + MQTT_BACKOFF_MAX_MS;
+	log_cb_update(m);
 	if (m->state == MQTT_ST_IDLE && now >= m->next_attempt_ms)
 		attempt_connect(m, now);
 
@@ -554,6 +580,7 @@ int64_t mqtt_tick(struct mqtt *m, int64_t now)
 		m->attempt_started_ms = now;
 	}
 	pump(m);
+	log_cb_update(m);
 
 	if (m->state == MQTT_ST_IDLE)
 		return m->next_attempt_ms;
@@ -580,7 +607,7 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 
 	if (rc != LB_OK)
 		return rc;
-	struct mqttq_msg *msg = mqttq_msg_new(topic, payload, len, qos, retain);
+	struct mqttq_msg *msg = mqttq_msg_new_pooled(&m->pool, topic, payload, len, qos, retain);
 	if (!msg)
 		return LB_ERR_NOMEM;
 	if (mqttq_push(&m->queue, msg) > 0)
@@ -613,7 +640,7 @@ int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 		return LB_ERR_INVAL;
 	if (mqtt_tracked_room(m) == 0)
 		return m->state == MQTT_ST_CONNECTED ? LB_ERR_FULL : LB_ERR_STATE;
-	struct mqttq_msg *msg = mqttq_msg_new(topic, payload, len, qos, false);
+	struct mqttq_msg *msg = mqttq_msg_new_pooled(&m->pool, topic, payload, len, qos, false);
 	if (!msg)
 		return LB_ERR_NOMEM;
 	switch (try_publish(m, msg, token, &rc)) {

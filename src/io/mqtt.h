@@ -163,6 +163,8 @@ struct mqtt {
 	bool ever_connected;         /* a CONNACK was ever received */
 	bool host_set;               /* mosquitto_connect_async() stored host/port */
 	bool in_lib;                 /* inside a libmosquitto call (callbacks) */
+	bool log_cb_on;              /* libmosquitto's log callback installed */
+	struct mqttq_pool pool;      /* blocks of freed messages, reused */
 	int64_t next_attempt_ms;
 	int64_t attempt_started_ms;
 	int64_t backoff_ms;

@@ -7,8 +7,8 @@
 
 #include "base/lb_err.h"
 
-struct mqttq_msg *mqttq_msg_new(const char *topic, const void *payload, size_t len,
-				int qos, bool retain)
+struct mqttq_msg *mqttq_msg_new_pooled(struct mqttq_pool *pool, const char *topic,
+				       const void *payload, size_t len, int qos, bool retain)
 {
 	if (!topic || (len > 0 && !payload))
 		return NULL;
@@ -17,10 +17,18 @@ struct mqttq_msg *mqttq_msg_new(const char *topic, const void *payload, size_t l
 		return NULL;
 
 	/* Layout of the one block: [struct][payload bytes][topic NUL]. */
-	struct mqttq_msg *msg = malloc(sizeof(*msg) + len + tlen);
+	size_t need = sizeof(struct mqttq_msg) + len + tlen;
+	struct mqttq_msg *msg;
+	if (pool && need <= MQTTQ_POOL_BLOCK) {
+		msg = pool->n > 0 ? pool->block[--pool->n] : malloc(MQTTQ_POOL_BLOCK);
+	} else {
+		msg = malloc(need);
+		pool = NULL;
+	}
 	if (!msg)
 		return NULL;
 	unsigned char *tail = (unsigned char *)(msg + 1);
+	msg->pool = pool;
 	msg->payload = len > 0 ? tail : NULL;
 	if (len > 0)
 		memcpy(tail, payload, len);
@@ -32,12 +40,28 @@ struct mqttq_msg *mqttq_msg_new(const char *topic, const void *payload, size_t l
 	return msg;
 }
 
+struct mqttq_msg *mqttq_msg_new(const char *topic, const void *payload, size_t len,
+				int qos, bool retain)
+{
+	return mqttq_msg_new_pooled(NULL, topic, payload, len, qos, retain);
+}
+
 void mqttq_msg_free(struct mqttq_msg **msg)
 {
-	if (!msg)
+	if (!msg || !*msg)
 		return;
-	free(*msg);
+	struct mqttq_pool *pool = (*msg)->pool;
+	if (pool && pool->n < MQTTQ_POOL_MAX)
+		pool->block[pool->n++] = *msg;
+	else
+		free(*msg);
 	*msg = NULL;
+}
+
+void mqttq_pool_free(struct mqttq_pool *pool)
+{
+	while (pool->n > 0)
+		free(pool->block[--pool->n]);
 }
 
 int mqttq_init(struct mqttq *q, size_t limit)

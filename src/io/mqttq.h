@@ -18,6 +18,11 @@
  *     touch it afterwards.
  *   - mqttq_pop() hands ownership of the head back to the caller.
  *   - mqttq_free() frees every message still queued and the ring itself.
+ *   - A message made from a pool (mqttq_msg_new_pooled()) goes back to it
+ *     when freed: the pool must outlive its messages (mqttq_pool_free()
+ *     last). In steady state no message is allocated: the pool keeps up to
+ *     MQTTQ_POOL_MAX blocks of MQTTQ_POOL_BLOCK bytes; a larger message is
+ *     allocated on its own.
  */
 #ifndef LB_MQTTQ_H
 #define LB_MQTTQ_H
@@ -26,7 +31,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct mqttq_pool;
+
 struct mqttq_msg {
+	struct mqttq_pool *pool;  /* where the block goes back; NULL: freed */
 	char *topic;        /* NUL-terminated, points into the same block */
 	void *payload;      /* `len` bytes, same block; NULL when len == 0 */
 	size_t len;
@@ -42,12 +50,28 @@ struct mqttq {
 	uint64_t dropped;         /* messages dropped because the queue was full */
 };
 
+#define MQTTQ_POOL_BLOCK 2048    /* an `up` event with its topic fits */
+#define MQTTQ_POOL_MAX 64         /* 128 KiB at most */
+
+struct mqttq_pool {
+	void *block[MQTTQ_POOL_MAX];  /* free blocks of MQTTQ_POOL_BLOCK bytes */
+	size_t n;
+};
+
+/* Frees the blocks the pool keeps (its messages must be freed before). */
+void mqttq_pool_free(struct mqttq_pool *pool);
+
+/* As mqttq_msg_new(), the block taken from pool when it fits one. */
+struct mqttq_msg *mqttq_msg_new_pooled(struct mqttq_pool *pool, const char *topic,
+				       const void *payload, size_t len, int qos, bool retain);
+
 /* One allocation holding the message, a copy of `topic` and of `payload`.
  * Returns NULL on allocation failure or when topic is NULL or payload is
  * NULL with len > 0. */
 struct mqttq_msg *mqttq_msg_new(const char *topic, const void *payload, size_t len,
 				int qos, bool retain);
-/* Frees *msg and sets it to NULL; NULL-safe. */
+/* Frees *msg (or gives its block back to its pool) and sets it to NULL;
+ * NULL-safe. */
 void mqttq_msg_free(struct mqttq_msg **msg);
 
 /* limit >= 1. Errors: LB_ERR_INVAL (limit 0), LB_ERR_NOMEM. */

@@ -114,8 +114,10 @@ int udp_open(struct udp *u, const char *bind_addr, uint16_t port, int rcvbuf)
 
 void udp_close(struct udp *u)
 {
-	if (u->fd >= 0)
+	if (u->fd >= 0) {
+		(void)udp_flush(u);
 		close(u->fd);
+	}
 	u->fd = -1;
 	free(u->bufs);
 	u->bufs = NULL;
@@ -208,6 +210,7 @@ int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg)
 			cb(arg, u->bufs + (size_t)i * BUF_LEN, trunc ? GWMP_MAX_DATAGRAM : len, trunc,
 			   &peers[i]);
 		}
+		(void)udp_flush(u);   /* the replies to this batch: one system call */
 		total += (size_t)n;
 		if ((unsigned)n < want)
 			break;
@@ -215,16 +218,69 @@ int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg)
 	return (int)total;
 }
 
+int udp_queue(struct udp *u, const void *buf, size_t len, const struct udp_peer *to)
+{
+	if (len > UDP_QUEUED_MAX)
+		return udp_send(u, buf, len, to);
+	if (u->n_queued == UDP_BATCH)
+		(void)udp_flush(u);
+	memcpy(u->queued[u->n_queued], buf, len);
+	u->queued_len[u->n_queued] = len;
+	u->queued_to[u->n_queued] = *to;
+	u->n_queued++;
+	return LB_OK;
+}
+
+static void send_failed(struct udp *u, const struct udp_peer *to, size_t len, const char *why)
+{
+	char peer[64];
+
+	u->send_errors++;
+	udp_peer_str(to, peer, sizeof(peer));
+	LB_LOG_RL(LOG_LVL_WARN, "udp", "sendto %s (%zu bytes): %s", peer, len, why);
+}
+
+size_t udp_flush(struct udp *u)
+{
+	struct mmsghdr msgs[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	size_t n = u->n_queued, done = 0, failed = 0;
+
+	if (n == 0)
+		return 0;
+	memset(msgs, 0, sizeof(msgs[0]) * n);
+	for (size_t i = 0; i < n; i++) {
+		iov[i].iov_base = u->queued[i];
+		iov[i].iov_len = u->queued_len[i];
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_name = &u->queued_to[i].addr;
+		msgs[i].msg_hdr.msg_namelen = u->queued_to[i].len;
+	}
+	/* sendmmsg stops at the first datagram the kernel refuses: that one
+	 * is counted as failed, the rest are tried again. */
+	while (done < n) {
+		int k = sendmmsg(u->fd, msgs + done, (unsigned)(n - done), MSG_DONTWAIT);
+		if (k > 0) {
+			done += (size_t)k;
+			continue;
+		}
+		send_failed(u, &u->queued_to[done], u->queued_len[done],
+			    k < 0 ? strerror(errno) : "not sent");
+		failed++;
+		done++;
+	}
+	u->n_queued = 0;
+	return failed;
+}
+
 int udp_send(struct udp *u, const void *buf, size_t len, const struct udp_peer *to)
 {
+	(void)udp_flush(u);   /* queued replies were made first */
 	ssize_t n = sendto(u->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&to->addr, to->len);
 	if (n == (ssize_t)len)
 		return LB_OK;
-	u->send_errors++;
-	char peer[64];
-	udp_peer_str(to, peer, sizeof(peer));
-	LB_LOG_RL(LOG_LVL_WARN, "udp", "sendto %s (%zu bytes): %s", peer, len,
-		  n < 0 ? strerror(errno) : "short write");
+	send_failed(u, to, len, n < 0 ? strerror(errno) : "short write");
 	return LB_ERR_IO;
 }
 

@@ -8,6 +8,12 @@
  * that one flooding gateway cannot starve the other descriptors of the loop:
  * epoll is level-triggered, so what is left is read on the next wake-up.
  *
+ * Small replies (a GWMP PUSH_ACK / PULL_ACK: 4 bytes) are queued with
+ * udp_queue() and sent together with one sendmmsg(2) when the receive batch
+ * that caused them has been handed over (udp_drain() flushes after each
+ * recvmmsg batch), when the queue is full, and before any udp_send(), so
+ * they still leave in the order they were made.
+ *
  * Ownership: struct udp owns its socket and buffers; udp_close() frees them.
  * The buffer handed to the callback is valid only during the callback.
  */
@@ -38,6 +44,9 @@ struct udp_peer {
 typedef void (*udp_datagram_cb)(void *arg, const uint8_t *buf, size_t len, bool truncated,
 				const struct udp_peer *from);
 
+/* A queued reply is at most this long (a GWMP ACK is 4 bytes). */
+#define UDP_QUEUED_MAX 16
+
 struct udp {
 	int fd;
 	uint16_t port;               /* bound port (useful when 0 was asked) */
@@ -45,6 +54,10 @@ struct udp {
 	uint32_t kernel_drops;       /* SO_RXQ_OVFL: dropped before we read */
 	uint64_t recv_errors;
 	uint64_t send_errors;
+	size_t n_queued;             /* replies waiting for udp_flush() */
+	uint8_t queued[UDP_BATCH][UDP_QUEUED_MAX];
+	size_t queued_len[UDP_BATCH];
+	struct udp_peer queued_to[UDP_BATCH];
 };
 
 /* Errors: LB_ERR_INVAL (bad address), LB_ERR_IO (socket/bind failed, logged). */
@@ -58,6 +71,15 @@ int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg);
 /* Send one datagram. A full socket buffer or an unreachable peer is
  * counted and logged (rate-limited), never blocks. */
 int udp_send(struct udp *u, const void *buf, size_t len, const struct udp_peer *to);
+
+/* Queue a reply of at most UDP_QUEUED_MAX bytes (longer: sent at once, as
+ * udp_send()). LB_OK; a reply the kernel later refuses is counted and
+ * logged by udp_flush(). */
+int udp_queue(struct udp *u, const void *buf, size_t len, const struct udp_peer *to);
+
+/* Send every queued reply (sendmmsg). Returns how many were refused (each
+ * counted in send_errors, logged rate-limited). */
+size_t udp_flush(struct udp *u);
 
 /* "1.2.3.4:1700" / "[::1]:1700" for logs. */
 void udp_peer_str(const struct udp_peer *p, char *out, size_t cap);

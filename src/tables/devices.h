@@ -115,6 +115,7 @@ struct lb_device {
 					      * device (536 bytes a device saved until then) */
 		struct fa_status fa_published; /* last retained state/airtime */
 		bool fa_has_published;
+		int64_t fa_published_ms;     /* when (monotonic ms) */
 		struct macstate *mac;        /* network MAC requests (daemon/netmac.h), owned:
 					      * allocated by netmac at the device's first
 					      * uplink or downlink or from a stored row; NULL:

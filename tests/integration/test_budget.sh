@@ -34,7 +34,11 @@ sed -e 's/name = "sim-6";/& fair_access = { uplink_airtime_ms = 1000; action = "
 	-e 's/name = "sim-8";/& fair_access = { downlinks = 10; action = "enforce"; };/' \
 	-e "s/name = \"sim-\\(9\\|1[0-3]\\)\";/& $BIG/" "$T/emitted.conf" > "$T/devices.conf"
 [ "$(grep -c fair_access "$T/devices.conf")" -eq 8 ] || fail "per-device overrides not inserted"
-write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 100;" \
+# Every gateway copy is published (phase 1 reads each frame's SF and size
+# from them) and state/airtime follows every change (it is compared with the
+# last up's fairAccess): both are not the defaults.
+MQTT_EXTRA='gateway_frames = "all"; airtime_state_pct = 0;' \
+	write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 100;" \
 	'downlink = { delay_ms = 0; queue_limit = 64; join_cflist = "none"; };' \
 	'applications = ( { name = "sim"; status_interval_h = 0; } );'
 subscribe all 'application/#' 'gateway/+/event/#' 'lorabridge/+/stats'

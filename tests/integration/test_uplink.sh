@@ -10,7 +10,9 @@ require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
 "$SIM" --devices 8 --seed 7 --emit-devices "$T/devices.conf" || fail "sim --emit-devices"
-write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 100;"
+# Every reception as a gateway `up` event (not the default: "unknown").
+MQTT_EXTRA='gateway_frames = "all";' \
+	write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 100;"
 "$LORABRIDGE" --check-config -c "$T/lb.conf" || fail "generated config does not validate"
 
 subscribe all 'application/#' 'gateway/#' 'lorabridge/#'

@@ -512,6 +512,51 @@ START_TEST(test_crc_error_not_forwarded)
 }
 END_TEST
 
+/* mqtt.gateway_frames = "unknown": the test frame is a join-request of
+ * DevEUI 0202020202020202; published while no OTAA device has that EUI, not
+ * once one does (it is that device's to report). Either way it goes on to
+ * de-duplication. */
+START_TEST(test_gateway_frames_unknown)
+{
+	w.d.gateway_frames = LB_GWF_UNKNOWN;
+	w.d.devices = NULL;
+	ck_assert_int_eq(dispatch_check(&w.d), LB_ERR_INVAL);   /* needs the registry */
+	w.d.devices = &w.devices;
+	ck_assert_int_eq(dispatch_check(&w.d), LB_OK);
+	deliver(GWMP_PUSH_DATA, GW_1, 1, 1, "{\"rxpk\":[" RXPK("1") "]}", &w.from);
+	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/up"), 1);
+	ck_assert_uint_eq(w.stats.gateway_events, 1);
+
+	struct lb_device_conf conf = {.name = (char *)"joiner", .application = (char *)"default",
+				      .dev_eui = 0x0202020202020202ull,
+				      .join_eui = 0x0101010101010101ull,
+				      .activation = LB_ACT_OTAA, .lorawan_version = 3,
+				      .fair_access = w.cfg.fair_access};
+	ck_assert_int_eq(devices_reload(&w.devices, &conf, 1), LB_OK);
+	deliver(GWMP_PUSH_DATA, GW_1, 2, 2, "{\"rxpk\":[" RXPK("1") "]}", &w.from);
+	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/up"), 1);
+	ck_assert_uint_eq(w.stats.gateway_events, 1);
+	ck_assert_uint_eq(w.stats.frames_received, 2);
+	close_windows();
+	ck_assert_uint_eq(w.emitted.groups, 1);   /* the repeat was merged into the first */
+	ck_assert_uint_eq(w.emitted.n_rx, 2);
+}
+END_TEST
+
+/* "none": no gateway `up` event at all, bad CRC forwarded or not. */
+START_TEST(test_gateway_frames_none)
+{
+	w.d.gateway_frames = LB_GWF_NONE;
+	w.d.forward_crc_error = true;
+	deliver(GWMP_PUSH_DATA, GW_1, 1, 1, "{\"rxpk\":[" RXPK("1") "," RXPK("-1") "]}", &w.from);
+	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/up"), 0);
+	ck_assert_uint_eq(w.stats.gateway_events, 0);
+	ck_assert_uint_eq(w.stats.frames_received, 1);
+	close_windows();
+	ck_assert_uint_eq(w.emitted.groups, 1);
+}
+END_TEST
+
 START_TEST(test_bad_rxpk_spares_neighbour)
 {
 	/* The second rxpk has no data: dropped alone, the first goes on. */
@@ -634,6 +679,8 @@ static Suite *dispatch_suite(void)
 	tcase_add_test(tc, test_push_data_bad_json);
 	tcase_add_test(tc, test_truncated_and_unknown_type);
 	tcase_add_test(tc, test_crc_error_not_forwarded);
+	tcase_add_test(tc, test_gateway_frames_unknown);
+	tcase_add_test(tc, test_gateway_frames_none);
 	tcase_add_test(tc, test_bad_rxpk_spares_neighbour);
 	tcase_add_test(tc, test_tx_ack_not_acknowledged);
 	tcase_add_test(tc, test_offline_then_back);

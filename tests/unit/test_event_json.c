@@ -12,8 +12,10 @@
  */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -610,6 +612,62 @@ START_TEST(test_gateway_conn)
 }
 END_TEST
 
+/* The old gmtime_r() + snprintf() formatting, as the reference. */
+static int ref_time(int64_t us, char out[EVENT_JSON_TIME_LEN])
+{
+	int64_t sec = us / 1000000, frac = us % 1000000;
+	struct tm tm;
+	if (frac < 0) {
+		frac += 1000000;
+		sec--;
+	}
+	time_t t = (time_t)sec;
+	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+		return LB_ERR_RANGE;
+	int n = snprintf(out, EVENT_JSON_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (frac == 0)
+		snprintf(out + n, (size_t)(EVENT_JSON_TIME_LEN - n), "+00:00");
+	else if (frac % 1000 == 0)
+		snprintf(out + n, (size_t)(EVENT_JSON_TIME_LEN - n), ".%03d+00:00", (int)(frac / 1000));
+	else
+		snprintf(out + n, (size_t)(EVENT_JSON_TIME_LEN - n), ".%06d+00:00", (int)frac);
+	return LB_OK;
+}
+
+/* Every 13th day of years 0..9999 and their edges, random instants: as gmtime_r(). */
+START_TEST(test_format_time_as_gmtime)
+{
+	const int64_t day = INT64_C(86400000000);
+	const int64_t lo = INT64_C(-62167219200000000), hi = INT64_C(253402300800000000);
+	char got[EVENT_JSON_TIME_LEN], want[EVENT_JSON_TIME_LEN];
+	uint64_t r = 88172645463325252ull;
+
+	for (int64_t us = lo - 2 * day; us < hi + 2 * day; us += 13 * day - 1) {
+		int rc = event_json_format_time(us, got);
+		ck_assert_int_eq(rc, ref_time(us, want));
+		if (rc == LB_OK)
+			ck_assert_str_eq(got, want);
+	}
+	for (int i = 0; i < 50000; i++) {
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		int64_t us = lo + (int64_t)(r % (uint64_t)(hi - lo));
+		if (i % 3 == 1)
+			us -= us % 1000;
+		if (i % 3 == 2)
+			us -= us % 1000000;
+		ck_assert_int_eq(event_json_format_time(us, got), LB_OK);
+		ck_assert_int_eq(ref_time(us, want), LB_OK);
+		ck_assert_str_eq(got, want);
+	}
+	ck_assert_int_eq(event_json_format_time(lo - 1, got), LB_ERR_RANGE);
+	ck_assert_int_eq(event_json_format_time(lo, got), LB_OK);
+	ck_assert_str_eq(got, "0000-01-01T00:00:00+00:00");
+}
+END_TEST
+
 START_TEST(test_format_time)
 {
 	static const struct { int64_t us; const char *txt; } v[] = {
@@ -656,6 +714,8 @@ static Suite *event_json_suite(void)
 	Suite *s = suite_create("event_json");
 	TCase *tc = tcase_create("core");
 
+	tcase_set_timeout(tc, 60);   /* the time formatting sweep, sanitizers, a busy machine */
+
 	tcase_add_test(tc, test_up_v2_exact);
 	tcase_add_test(tc, test_up_v2_parse_back);
 	tcase_add_test(tc, test_up_absent_fields);
@@ -667,6 +727,7 @@ static Suite *event_json_suite(void)
 	tcase_add_test(tc, test_log_exact);
 	tcase_add_test(tc, test_log_minimal_and_escapes);
 	tcase_add_test(tc, test_gateway_up_exact);
+	tcase_add_test(tc, test_format_time_as_gmtime);
 	tcase_add_test(tc, test_tx_rx_variants);
 	tcase_add_test(tc, test_snr_text);
 	tcase_add_test(tc, test_gateway_stats_exact);

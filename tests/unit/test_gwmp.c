@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "gwmp/gwmp.h"
+#include "gwmp/gwmp_flat.h"
 #include "gwmp/gwmp_text.h"
 #include "base/lb_err.h"
 
@@ -1160,6 +1161,145 @@ START_TEST(t_format_push_invalid)
 }
 END_TEST
 
+/* --- the fast reading of plain datagrams (gwmp_flat.h) against json-c ---- */
+
+/* Candidate values per rxpk key: right, wrong and borderline ones. */
+static const struct {
+	const char *key;
+	const char *vals[9];
+} pool[] = {
+	{"tmst", {"3512348611", "0", "-1", "4294967296", "1.5", "3.0", "\"x\"", "true", NULL}},
+	{"time", {"\"2013-03-31T16:21:17.528002Z\"", "\"2013-03-31T16:21:17Z\"", "\"bad\"", "5",
+		  NULL}},
+	{"tmms", {"1234567", "12.0", "-3", "false", NULL}},
+	{"chan", {"2", "300", "1.5", "\"2\"", "0", NULL}},
+	{"rfch", {"0", "1", "256", "1.0", NULL}},
+	{"freq", {"868.1", "868.100000", "866.349812", "0", "-1", "5000.5", "868", "\"868.1\"",
+		  NULL}},
+	{"stat", {"1", "-1", "0", "2", "1.0", NULL}},
+	{"modu", {"\"LORA\"", "\"FSK\"", "\"LR-FHSS\"", "\"lora\"", "1", NULL}},
+	{"datr", {"\"SF7BW125\"", "\"SF12BW500\"", "\"SF13BW125\"", "50000", "50000.0", "1.5",
+		  "\"M0CW137\"", NULL}},
+	{"codr", {"\"4/5\"", "\"4/8\"", "\"OFF\"", "\"2/3\"", "\"5/5\"", "45", NULL}},
+	{"rssi", {"-35", "-35.4", "-35.5", "-1001", "0", "\"x\"", "999.49", NULL}},
+	{"lsnr", {"5.1", "-7.25", "100.5", "10", "0.125", "-100", "9.999999999", NULL}},
+	{"size", {"23", "22", "256", "0", "23.0", "4", NULL}},
+	{"data", {"\"AAEBAQEBAQEBAgICAgICAgIDAwm5ezI=\"", "\"\"", "\"!!\"", "\"AQIDBA==\"", "7",
+		  NULL}},
+	{"foo", {"1", "\"bar\"", "true", "123456789012345678", "0.000001", NULL}},
+};
+#define N_POOL (sizeof(pool) / sizeof(pool[0]))
+
+static uint64_t xs = 0x2545F4914F6CDD1Dull;
+static uint64_t rnd(void)
+{
+	xs ^= xs << 13;
+	xs ^= xs >> 7;
+	xs ^= xs << 17;
+	return xs;
+}
+
+/* A random rxpk object of pool members in a random order. */
+static size_t random_rxpk(char *out, size_t cap)
+{
+	size_t order[N_POOL], n = 0, len = 0;
+
+	for (size_t i = 0; i < N_POOL; i++)
+		order[i] = i;
+	for (size_t i = N_POOL - 1; i > 0; i--) {
+		size_t j = rnd() % (i + 1), t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	len += (size_t)snprintf(out + len, cap - len, "{");
+	for (size_t k = 0; k < N_POOL; k++) {
+		size_t i = order[k], nv = 0;
+		if (rnd() % 10 < 2)
+			continue;
+		while (pool[i].vals[nv])
+			nv++;
+		/* the first value is the usual one: mostly that */
+		size_t v = rnd() % 3 ? 0 : rnd() % nv;
+		len += (size_t)snprintf(out + len, cap - len, "%s\"%s\":%s", n++ ? "," : "",
+					pool[i].key, pool[i].vals[v]);
+	}
+	len += (size_t)snprintf(out + len, cap - len, "}");
+	return len;
+}
+
+/* D (plain, read by the fast path) against D with a top-level null member
+ * first (read by json-c): the same result, field for field. */
+START_TEST(t_push_flat_as_json_c)
+{
+	static struct gwmp_push a, b;
+	char d[8192], e[8300];
+
+	for (int round = 0; round < 5000; round++) {
+		size_t n = 1 + rnd() % 3, len = 0;
+		len += (size_t)snprintf(d, sizeof(d), "%s{\"rxpk\":[", rnd() % 4 ? "" : " \n");
+		for (size_t i = 0; i < n; i++) {
+			if (i && rnd() % 2)
+				d[len++] = ' ';      /* whitespace between tokens */
+			if (i)
+				d[len++] = ',';
+			len += random_rxpk(d + len, sizeof(d) - len);
+		}
+		len += (size_t)snprintf(d + len, sizeof(d) - len, "]%s}%s",
+					rnd() % 2 ? ",\"x\":1" : "", rnd() % 4 ? "" : "\n");
+		snprintf(e, sizeof(e), "{\"zz\":null,%s", strchr(d, '{') + 1);
+
+		/* the fast path reads all of D */
+		struct gwmp__scan sc;
+		static struct gwmp__flat f;
+		int rc;
+		ck_assert_int_eq(gwmp__scan_begin(&sc, (const uint8_t *)d, len), GWMP__FLAT_OBJECT);
+		while ((rc = gwmp__scan_next(&sc, &f)) == GWMP__FLAT_OBJECT)
+			;
+		ck_assert_msg(rc == GWMP__FLAT_END, "not plain: %s", d);
+
+		memset(&a, 0x5a, sizeof(a));
+		memset(&b, 0x5a, sizeof(b));
+		int ra = gwmp_parse_push((const uint8_t *)d, len, &a);
+		int rb = gwmp_parse_push((const uint8_t *)e, strlen(e), &b);
+		ck_assert_int_eq(ra, rb);
+		ck_assert_uint_eq(a.n_rxpk, b.n_rxpk);
+		ck_assert_uint_eq(a.n_rxpk_excess, b.n_rxpk_excess);
+		ck_assert_int_eq(a.has_stat, b.has_stat);
+		for (size_t i = 0; i < a.n_rxpk; i++) {
+			ck_assert_msg(a.rxpk_err[i] == b.rxpk_err[i], "rxpk %zu of %s: %d vs %d", i,
+				      d, a.rxpk_err[i], b.rxpk_err[i]);
+			ck_assert_msg(memcmp(&a.rxpk[i], &b.rxpk[i], sizeof(a.rxpk[i])) == 0,
+				      "rxpk %zu of %s differs", i, d);
+		}
+	}
+}
+END_TEST
+
+/* What the fast path leaves to json-c: escapes, non-ASCII, exponents,
+ * leading zeros, "-0", null, nesting, repeated keys, a stat, junk after
+ * the object. */
+START_TEST(t_push_flat_declines)
+{
+	static const char *const slow[] = {
+		"{\"rxpk\":[{\"time\":\"a\\\"b\"}]}", "{\"rxpk\":[{\"time\":\"\xc3\xa9\"}]}",
+		"{\"rxpk\":[{\"tmst\":1e3}]}", "{\"rxpk\":[{\"tmst\":01}]}",
+		"{\"rxpk\":[{\"lsnr\":-0.5}]}", "{\"rxpk\":[{\"tmst\":null}]}",
+		"{\"rxpk\":[{\"rsig\":[]}]}", "{\"rxpk\":[{\"a\":1,\"a\":2}]}",
+		"{\"rxpk\":[],\"stat\":{}}", "{\"rxpk\":[]} x", "{\"rxpk\":[],\"rxpk\":[]}",
+		"{\"rxpk\":[1]}", "{\"rxpk\":{}}", "[]", "{\"rxpk\":[{}],}", "{\"rxpk\":[{\"x\":tru}]}",
+		"{\"rxpk\":[{\"x\":1234567890123456789}]}", "{\"rxpk\":[{\"x\":1.2345678901234567}]}",
+	};
+	for (size_t i = 0; i < sizeof(slow) / sizeof(slow[0]); i++) {
+		struct gwmp__scan sc;
+		static struct gwmp__flat f;
+		int rc = gwmp__scan_begin(&sc, (const uint8_t *)slow[i], strlen(slow[i]));
+		while (rc == GWMP__FLAT_OBJECT)
+			rc = gwmp__scan_next(&sc, &f);
+		ck_assert_msg(rc == GWMP__FLAT_SLOW, "read fast: %s", slow[i]);
+	}
+}
+END_TEST
+
 static Suite *gwmp_suite(void)
 {
 	Suite *s = suite_create("gwmp");
@@ -1167,6 +1307,7 @@ static Suite *gwmp_suite(void)
 	TCase *hdr = tcase_create("header");
 	TCase *body = tcase_create("body");
 
+	tcase_set_timeout(body, 60);   /* the differential test, sanitizers, a busy machine */
 	tcase_add_test(ex, t_push_data_header_and_ack);
 	tcase_add_test(ex, t_push_data_fields);
 	tcase_add_test(ex, t_push_data_format_roundtrip);
@@ -1194,6 +1335,8 @@ static Suite *gwmp_suite(void)
 	suite_add_tcase(s, hdr);
 
 	tcase_add_test(body, t_push_bad_json);
+	tcase_add_test(body, t_push_flat_as_json_c);
+	tcase_add_test(body, t_push_flat_declines);
 	tcase_add_test(body, t_push_rxpk_errors);
 	tcase_add_test(body, t_push_payload_limits);
 	tcase_add_test(body, t_push_minimal_and_null);

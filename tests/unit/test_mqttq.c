@@ -210,6 +210,47 @@ START_TEST(free_releases_queued_messages)
 }
 END_TEST
 
+/* A pooled message's block comes back to the pool when freed and is the
+ * next one used; a message too large for a block is allocated alone; the
+ * pool keeps at most MQTTQ_POOL_MAX blocks. (ASan checks nothing leaks.) */
+START_TEST(pool_reuses_blocks)
+{
+	struct mqttq_pool pool = {.n = 0};
+	static char big[MQTTQ_POOL_BLOCK];
+	struct mqttq_msg *m = mqttq_msg_new_pooled(&pool, "a/b", "xyz", 3, 1, false);
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_eq(m->pool, &pool);
+	void *block = m;
+	mqttq_msg_free(&m);
+	ck_assert_ptr_null(m);
+	ck_assert_uint_eq(pool.n, 1);
+	m = mqttq_msg_new_pooled(&pool, "c/d", "hello", 5, 0, true);
+	ck_assert_ptr_eq(m, block);
+	ck_assert_uint_eq(pool.n, 0);
+	ck_assert_str_eq(m->topic, "c/d");
+	ck_assert_mem_eq(m->payload, "hello", 5);
+	ck_assert(m->retain);
+	mqttq_msg_free(&m);
+
+	memset(big, 'b', sizeof(big));
+	m = mqttq_msg_new_pooled(&pool, "e", big, sizeof(big), 1, false);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_null(m->pool);
+	mqttq_msg_free(&m);
+	ck_assert_uint_eq(pool.n, 1);
+
+	struct mqttq_msg *many[MQTTQ_POOL_MAX + 3];
+	for (size_t i = 0; i < MQTTQ_POOL_MAX + 3; i++)
+		many[i] = mqttq_msg_new_pooled(&pool, "t", "p", 1, 0, false);
+	for (size_t i = 0; i < MQTTQ_POOL_MAX + 3; i++)
+		mqttq_msg_free(&many[i]);
+	ck_assert_uint_eq(pool.n, MQTTQ_POOL_MAX);
+	mqttq_pool_free(&pool);
+	ck_assert_uint_eq(pool.n, 0);
+}
+END_TEST
+
 static Suite *mqttq_suite(void)
 {
 	Suite *s = suite_create("mqttq");
@@ -225,6 +266,7 @@ static Suite *mqttq_suite(void)
 	tcase_add_test(tc, push_front_restores_order);
 	tcase_add_test(tc, push_front_on_full_drops_the_given_message);
 	tcase_add_test(tc, free_releases_queued_messages);
+	tcase_add_test(tc, pool_reuses_blocks);
 	suite_add_tcase(s, tc);
 	return s;
 }

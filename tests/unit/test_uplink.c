@@ -575,6 +575,64 @@ START_TEST(test_bad_mic)
 	ck_assert_uint_eq(release(), 0);
 	ck_assert_uint_eq(count_topic(up), 0);
 	ck_assert_int_eq(committed_fcnt_up(), -1);
+	ck_assert_uint_eq(count_topic("gateway/aa555a0000000001/event/up"), 0);
+}
+END_TEST
+
+/* mqtt.airtime_state_pct = 1: state/airtime retained at the first uplink,
+ * not again for a few tens of ms of airtime (1 % of 30 s is 300 ms); with
+ * 0, again at each uplink. The `up` events carry the exact figures. */
+START_TEST(test_airtime_state_step)
+{
+	uint8_t phy[LW_MAX_PHY];
+	char st[PUBLISH_TOPIC_MAX], up[PUBLISH_TOPIC_MAX];
+
+	snprintf(st, sizeof(st), "application/default/device/70b3d57ed0000001/state/airtime");
+	device_topic(up, sizeof(up), DEV_EUI, "up");
+	w.budget.c.state_pct = 1;
+	for (uint32_t f = 1; f <= 3; f++) {
+		size_t len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, f, 10, "hello");
+		hear_one(phy, len);
+	}
+	ck_assert_uint_eq(count_topic(st), 1);
+	w.budget.c.state_pct = 0;
+	size_t len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 4, 10, "hello");
+	hear_one(phy, len);
+	ck_assert_uint_eq(count_topic(st), 2);
+	json_object *o = last_on(st);
+	ck_assert_int_eq(json_object_get_int64(member(o, "downlinks")), 0);
+	double ms = json_object_get_double(member(o, "uplinkAirtimeMs"));
+	json_object_put(o);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_uint_eq(release(), 4);
+	o = last_on(up);
+	ck_assert(json_object_get_double(member(member(o, "fairAccess"), "uplinkAirtimeMs")) == ms);
+	json_object_put(o);
+}
+END_TEST
+
+/* mqtt.gateway_frames = "unknown": a frame no device's keys verify goes out
+ * as a gateway `up` event once verification failed; an accepted one does
+ * not (it is the device's `up`). */
+START_TEST(test_bad_mic_gateway_frame)
+{
+	uint8_t phy[LW_MAX_PHY];
+	const char *gw_up = "gateway/aa555a0000000001/event/up";
+
+	w.up.gateway_frames = LB_GWF_UNKNOWN;
+	size_t len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 1, 10, "hello");
+	hear_one(phy, len);
+	ck_assert_uint_eq(count_topic(gw_up), 0);
+	ck_assert_uint_eq(w.stats.gateway_events, 0);
+	len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 2, 10, "hello");
+	phy[len - 1] ^= 0x01;
+	hear_one(phy, len);
+	ck_assert_uint_eq(w.stats.frame_drops[DROP_MIC], 1);
+	ck_assert_uint_eq(count_topic(gw_up), 1);
+	ck_assert_uint_eq(w.stats.gateway_events, 1);
+	json_object *o = last_on(gw_up);
+	ck_assert_str_eq(str_of(member(o, "rxInfo"), "gatewayId"), "aa555a0000000001");
+	json_object_put(o);
 }
 END_TEST
 
@@ -1156,6 +1214,8 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_retransmission_not_published_again);
 	tcase_add_test(tc, test_replay_refused);
 	tcase_add_test(tc, test_bad_mic);
+	tcase_add_test(tc, test_bad_mic_gateway_frame);
+	tcase_add_test(tc, test_airtime_state_step);
 	tcase_add_test(tc, test_unknown_devaddr);
 	tcase_add_test(tc, test_undecodable_phy);
 	tcase_add_test(tc, test_confirmed_uplink_acked);

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: MIT */
+/* jsonw.c - JSON written straight into a buffer. See jsonw.h. */
+#include "base/jsonw.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/lb_err.h"
+
+/* 10^0 .. 10^9, each exact as a double. */
+static const double pow10_tab[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+#define FIXED_DECIMALS_MAX 6
+#define SHORT_DECIMALS_MAX 9
+/* Below 2^52 a double's integer part and fraction are exact. */
+#define EXACT_MAX 4503599627370496.0
+
+void jsonw_init(struct jsonw *w, char *buf, size_t cap)
+{
+	w->buf = buf;
+	w->cap = cap;
+	w->len = 0;
+	w->full = cap == 0;
+}
+
+int jsonw_finish(struct jsonw *w, size_t *len)
+{
+	*len = 0;
+	if (w->full || w->len + 1 > w->cap) {
+		if (w->cap > 0)
+			w->buf[0] = '\0';
+		return LB_ERR_TOO_LARGE;
+	}
+	w->buf[w->len] = '\0';
+	*len = w->len;
+	return LB_OK;
+}
+
+static void put(struct jsonw *w, const char *s, size_t n)
+{
+	if (w->full || n >= w->cap - w->len) {   /* room for the NUL kept */
+		w->full = true;
+		return;
+	}
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
+
+static void put_c(struct jsonw *w, char c)
+{
+	put(w, &c, 1);
+}
+
+/* A comma before a key or an element unless it opens its container. */
+static void sep(struct jsonw *w)
+{
+	if (w->len > 0 && !w->full) {
+		char last = w->buf[w->len - 1];
+		if (last != '{' && last != '[' && last != ':')
+			put_c(w, ',');
+	}
+}
+
+void jsonw_open(struct jsonw *w, char brace)
+{
+	sep(w);
+	put_c(w, brace);
+}
+
+void jsonw_close(struct jsonw *w, char brace)
+{
+	put_c(w, brace);
+}
+
+void jsonw_keyn(struct jsonw *w, const char *key, size_t n)
+{
+	sep(w);
+	put_c(w, '"');
+	put(w, key, n);
+	put(w, "\":", 2);
+}
+
+/* Bytes json-c escapes: control characters, '"' and '\\'. */
+static bool needs_escape(unsigned char c)
+{
+	return c < ' ' || c == '"' || c == '\\';
+}
+
+/* The escape of one such byte (json-c's json_escape_str() with
+ * JSON_C_TO_STRING_NOSLASHESCAPE): into e, its length. */
+static size_t escape_of(unsigned char c, char e[6])
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *named = NULL;
+
+	switch (c) {
+	case '\b': named = "\\b"; break;
+	case '\n': named = "\\n"; break;
+	case '\r': named = "\\r"; break;
+	case '\t': named = "\\t"; break;
+	case '\f': named = "\\f"; break;
+	case '"': named = "\\\""; break;
+	case '\\': named = "\\\\"; break;
+	default:
+		memcpy(e, "\\u00", 4);
+		e[4] = hex[c >> 4];
+		e[5] = hex[c & 0xf];
+		return 6;
+	}
+	memcpy(e, named, 2);
+	return 2;
+}
+
+/* Eight bytes at a time: does word x hold a byte below ' ', a '"' or a
+ * '\\'? (The "has a zero byte" and "has a byte less than n" tests of
+ * S. E. Anderson's Bit Twiddling Hacks; exact as yes/no answers.) */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+static bool word_needs_escape(uint64_t x)
+{
+	uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+
+	return (((x - ONES * ' ') & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+}
+
+static void escaped(struct jsonw *w, const char *s, size_t n)
+{
+	size_t start = 0, i = 0;
+
+	put_c(w, '"');
+	while (i < n) {
+		uint64_t x;
+		if (n - i >= sizeof(x)) {
+			memcpy(&x, s + i, sizeof(x));
+			if (!word_needs_escape(x)) {
+				i += sizeof(x);
+				continue;
+			}
+		}
+		size_t end = n - i >= sizeof(x) ? i + sizeof(x) : n;
+		for (; i < end; i++) {
+			if (!needs_escape((unsigned char)s[i]))
+				continue;
+			char e[6];
+			put(w, s + start, i - start);
+			put(w, e, escape_of((unsigned char)s[i], e));
+			start = i + 1;
+		}
+	}
+	put(w, s + start, n - start);
+	put_c(w, '"');
+}
+
+void jsonw_key_esc(struct jsonw *w, const char *key)
+{
+	sep(w);
+	escaped(w, key, strlen(key));
+	put_c(w, ':');
+}
+
+void jsonw_strn(struct jsonw *w, const char *s, size_t n)
+{
+	sep(w);
+	escaped(w, s, n);
+}
+
+void jsonw_str(struct jsonw *w, const char *s)
+{
+	jsonw_strn(w, s ? s : "", s ? strlen(s) : 0);
+}
+
+void jsonw_raw(struct jsonw *w, const char *s, size_t n)
+{
+	sep(w);
+	put(w, s, n);
+}
+
+void jsonw_bool(struct jsonw *w, bool v)
+{
+	sep(w);
+	put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+/* --- numbers ------------------------------------------------------------- */
+
+size_t jsonw_fmt_u64(char *out, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+size_t jsonw_fmt_i64(char *out, int64_t v)
+{
+	if (v >= 0)
+		return jsonw_fmt_u64(out, (uint64_t)v);
+	out[0] = '-';
+	return 1 + jsonw_fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
+}
+
+void jsonw_fmt_pad(char *out, unsigned v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		out[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* m / 10^d as text with exactly d decimals (m >= 0). */
+static size_t fmt_scaled(char *out, uint64_t m, int d)
+{
+	uint64_t p = (uint64_t)pow10_tab[d];
+	size_t n = jsonw_fmt_u64(out, m / p);
+
+	if (d > 0) {
+		out[n++] = '.';
+		jsonw_fmt_pad(out + n, (unsigned)(m % p), d);
+		n += (size_t)d;
+	}
+	return n;
+}
+
+/*
+ * round(x) for x = |v| * 10^d, computed with one rounding (10^d is exact):
+ * |x - exact| <= |x| * 2^-53. Where the exact value may lie on the other
+ * side of a half than x, printf's correct rounding is not known here:
+ * false, and the caller falls back on printf.
+ */
+static bool scaled_round(double x, uint64_t *m)
+{
+	if (!(x < EXACT_MAX))
+		return false;
+	double fl = floor(x), frac = x - fl;
+	if (fabs(frac - 0.5) <= x * 0x1p-51 + 0x1p-60)
+		return false;
+	*m = (uint64_t)fl + (frac > 0.5);
+	return true;
+}
+
+size_t jsonw_fmt_fixed(char *out, double v, int decimals)
+{
+	uint64_t m;
+	size_t n = 0;
+
+	if (!isfinite(v) || decimals < 0 || decimals > FIXED_DECIMALS_MAX)
+		return 0;
+	double a = fabs(v);
+	if (!scaled_round(a * pow10_tab[decimals], &m))
+		return 0;
+	if (signbit(v))
+		out[n++] = '-';    /* printf keeps the sign of -0.0 and of what rounds to 0 */
+	return n + fmt_scaled(out + n, m, decimals);
+}
+
+size_t jsonw_fmt_short(char *out, double v, bool is_float)
+{
+	double a = fabs(v);
+	size_t n = 0;
+
+	if (!isfinite(v) || a < 1e-4 || a >= 1e9 || a == floor(a))
+		return 0;
+	/* A float that is not one: "%g" may then read back with fewer digits. */
+	if (is_float && (double)(float)v != v)
+		return 0;
+	if (signbit(v))
+		out[n++] = '-';
+	for (int d = 1; d <= SHORT_DECIMALS_MAX; d++) {
+		uint64_t m;
+		if (!scaled_round(a * pow10_tab[d], &m))
+			return 0;
+		double back = (double)m / pow10_tab[d];   /* correctly rounded: strtod's value */
+		if (is_float ? (float)back != (float)a : back != a)
+			continue;
+		size_t k = fmt_scaled(out + n, m, d);
+		while (out[n + k - 1] == '0')             /* %g drops trailing zeros */
+			k--;
+		if (out[n + k - 1] == '.')
+			k--;
+		return n + k;
+	}
+	return 0;
+}
+
+void jsonw_i64(struct jsonw *w, int64_t v)
+{
+	char s[JSONW_NUM_MAX];
+	sep(w);
+	put(w, s, jsonw_fmt_i64(s, v));
+}
+
+void jsonw_u64(struct jsonw *w, uint64_t v)
+{
+	char s[JSONW_NUM_MAX];
+	sep(w);
+	put(w, s, jsonw_fmt_u64(s, v));
+}
+
+void jsonw_fixed(struct jsonw *w, double v, int decimals)
+{
+	char s[400];   /* "%.6f" of DBL_MAX: 316 */
+	size_t n = jsonw_fmt_fixed(s, v, decimals);
+
+	if (n == 0) {
+		int k = snprintf(s, sizeof(s), "%.*f", decimals, v);
+		n = k > 0 && (size_t)k < sizeof(s) ? (size_t)k : 0;
+		if (n == 0) {
+			w->full = true;  /* no text for it: the event is not written */
+			return;
+		}
+	}
+	sep(w);
+	put(w, s, n);
+}
+
+void jsonw_number(struct jsonw *w, double v, bool is_float)
+{
+	char s[JSONW_NUM_MAX];
+	size_t n;
+
+	if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
+		n = 0;
+		if (v == 0 && signbit(v))
+			s[n++] = '-';          /* "%.0f" of -0.0 */
+		n += jsonw_fmt_i64(s + n, (int64_t)v);
+	} else if ((n = jsonw_fmt_short(s, v, is_float)) == 0) {
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(s, sizeof(s), "%.*g", prec, v);
+			double back = strtod(s, NULL);
+			if (is_float ? (float)back == (float)v : back == v)
+				break;
+		}
+		n = strlen(s);
+	}
+	sep(w);
+	put(w, s, n);
+}

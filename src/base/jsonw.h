@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jsonw.h - JSON text written straight into a caller's buffer: no tree, no
+ * allocation, no printf per number (pure: no I/O, no logging, no globals).
+ * The output is byte for byte what json-c prints for the same tree with
+ * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE (no spaces, '/'
+ * as is, the escapes of json-c's json_escape_str(): \" \\ \b \f \n \r \t
+ * and \u00xx in lowercase hex for the other control characters), so the
+ * events it writes read the same as those built with json-c trees.
+ *
+ * Use: jsonw_init() over a buffer, then open/key/value calls in document
+ * order (a comma goes in before a key or an array element automatically),
+ * then jsonw_finish(). A write beyond the buffer sets `full` and writes
+ * nothing more: the caller checks once, at jsonw_finish() (sticky error).
+ *
+ * The number formatters are usable alone; each writes into out (at least
+ * JSONW_NUM_MAX bytes; the sign of fmt_fixed/fmt_short comes on top) and returns
+ * the length written (no NUL), or 0 when it cannot print the value exactly
+ * as its printf equivalent would (the caller then falls back on printf).
+ */
+#ifndef LB_JSONW_H
+#define LB_JSONW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest text of any formatter below, without the NUL. */
+#define JSONW_NUM_MAX 32
+
+struct jsonw {
+	char *buf;
+	size_t cap;           /* bytes of buf, the NUL included */
+	size_t len;
+	bool full;            /* a write did not fit */
+};
+
+void jsonw_init(struct jsonw *w, char *buf, size_t cap);
+
+/* LB_OK and *len, the text NUL-terminated; LB_ERR_TOO_LARGE when it did
+ * not fit (buf[0] = '\0' then, when cap > 0). */
+int jsonw_finish(struct jsonw *w, size_t *len);
+
+void jsonw_open(struct jsonw *w, char brace);     /* '{' or '[' (a comma first if needed) */
+void jsonw_close(struct jsonw *w, char brace);    /* '}' or ']' */
+/* A key and its ':'. key: a string literal needing no escape (its length
+ * known when compiled); jsonw_key_esc() escapes any other key. */
+#define jsonw_key(w, key) jsonw_keyn((w), "" key, sizeof(key) - 1)
+void jsonw_keyn(struct jsonw *w, const char *key, size_t n);
+void jsonw_key_esc(struct jsonw *w, const char *key);
+/* Values (a comma first when they are an array element). */
+void jsonw_str(struct jsonw *w, const char *s);             /* NULL: "" */
+void jsonw_strn(struct jsonw *w, const char *s, size_t n);  /* n bytes, escaped */
+void jsonw_raw(struct jsonw *w, const char *s, size_t n);   /* as is: caller's valid JSON */
+void jsonw_i64(struct jsonw *w, int64_t v);
+void jsonw_u64(struct jsonw *w, uint64_t v);
+void jsonw_bool(struct jsonw *w, bool v);
+/* printf("%.*f", decimals, v); v finite. */
+void jsonw_fixed(struct jsonw *w, double v, int decimals);
+/* The shortest text that reads back as v (as a float when is_float), an
+ * integral value without ".0" or exponent: event_json's number rule. */
+void jsonw_number(struct jsonw *w, double v, bool is_float);
+
+/* Decimal digits of v (as "%" PRIu64 / PRId64). */
+size_t jsonw_fmt_u64(char *out, uint64_t v);
+size_t jsonw_fmt_i64(char *out, int64_t v);
+/* v zero-padded to `width` digits (as "%0*u"); v < 10^width. */
+void jsonw_fmt_pad(char *out, unsigned v, int width);
+/* As "%.*f" for decimals 0..6 and |v| < 2^53 / 10^decimals; else 0. */
+size_t jsonw_fmt_fixed(char *out, double v, int decimals);
+/* As the shortest "%.*g" (precision 1..17) that reads back as v (as a
+ * float when is_float), for non-integral v with 1e-4 <= |v| < 1e9 reached
+ * with at most 9 decimals; else 0. */
+size_t jsonw_fmt_short(char *out, double v, bool is_float);
+
+#endif

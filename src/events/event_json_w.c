@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * event_json_w.c - the events of every uplink (`up`, the gateway `up`, the
+ * fair-access state) and `log`, written straight into the caller's buffer
+ * with base/jsonw.h: no json-c tree, no allocation, no printf per number.
+ * The text is byte for byte what the json-c builders of event_json.c print
+ * for the same input (same key order, escapes and number rules: jsonw.h),
+ * so both kinds of event read alike. See event_json.h.
+ *
+ * Error handling: a field that cannot be written records the first error
+ * in a sticky `err` (as event_json__add() does); jsonw keeps its own sticky
+ * overflow; each event checks both once at the end.
+ */
+#include "events/event_json.h"
+#include "events/event_json_int.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "base/b64.h"
+#include "base/hex.h"
+#include "base/jsonw.h"
+#include "base/lb_err.h"
+#include "base/uuid.h"
+#include "lorawan/maccmd.h"
+
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* rxInfo.context: the rxpk `tmst` as 4 bytes big endian (event_json.c). */
+#define LEN_CONTEXT 4
+
+struct ew {
+	struct jsonw w;
+	int err;              /* first failure, LB_OK while none */
+};
+
+static void fail(struct ew *e, int rc)
+{
+	if (e->err == LB_OK)
+		e->err = rc;
+}
+
+static int finish(struct ew *e, char *out, size_t cap, size_t *len)
+{
+	int rc = jsonw_finish(&e->w, len);
+
+	if (e->err != LB_OK) {
+		*len = 0;
+		if (cap > 0)
+			out[0] = '\0';
+		return e->err;
+	}
+	return rc;
+}
+
+/* One time under one key, or two keys (key2 not NULL) with the same time. */
+static void w_time2(struct ew *e, const char *key, const char *key2, int64_t unix_us)
+{
+	char t[EVENT_JSON_TIME_LEN];
+	int rc = event_json_format_time(unix_us, t);
+
+	if (rc != LB_OK) {
+		fail(e, rc);
+		return;
+	}
+	size_t n = strlen(t);
+	jsonw_keyn(&e->w, key, strlen(key));
+	jsonw_strn(&e->w, t, n);
+	if (key2) {
+		jsonw_keyn(&e->w, key2, strlen(key2));
+		jsonw_strn(&e->w, t, n);
+	}
+}
+
+static void w_time(struct ew *e, const char *key, int64_t unix_us)
+{
+	w_time2(e, key, NULL, unix_us);
+}
+
+static void w_eui(struct ew *e, const char *key, uint64_t eui)
+{
+	char s[HEX_EUI_LEN + 1];
+
+	hex_format_eui(eui, s);
+	jsonw_keyn(&e->w, key, strlen(key));
+	jsonw_strn(&e->w, s, HEX_EUI_LEN);
+}
+
+static void w_base64(struct ew *e, const char *key, const uint8_t *p, size_t n)
+{
+	char s[B64_ENCODED_LEN(LW_MAX_PHY) + 1];
+	size_t k = 0;
+
+	if (n > LW_MAX_PHY || (n > 0 && (k = b64_encode(p, n, s, sizeof(s))) == 0)) {
+		fail(e, LB_ERR_NOMEM);   /* as event_json__base64()'s NULL */
+		return;
+	}
+	jsonw_keyn(&e->w, key, strlen(key));
+	jsonw_strn(&e->w, s, k);
+}
+
+/* A json-c value (a codec's object, macCommands) as json-c prints it. */
+static void w_tree(struct ew *e, const char *key, struct json_object *o)
+{
+	size_t n = 0;
+	const char *s = json_object_to_json_string_length(o, JSON_FLAGS, &n);
+
+	if (!s) {
+		fail(e, LB_ERR_NOMEM);
+		return;
+	}
+	jsonw_keyn(&e->w, key, strlen(key));
+	jsonw_raw(&e->w, s, n);
+}
+
+/* --- rxInfo / txInfo / deviceInfo (the trees of event_json.c) ------------- */
+
+/* protobuf Duration JSON of GPS milliseconds: "1399713185.318s" / "12s". */
+static void w_gps_duration(struct ew *e, uint64_t ms)
+{
+	char s[JSONW_NUM_MAX + 8];
+	size_t n = jsonw_fmt_u64(s, ms / 1000);
+
+	if (ms % 1000 != 0) {
+		s[n++] = '.';
+		jsonw_fmt_pad(s + n, (unsigned)(ms % 1000), 3);
+		n += 3;
+	}
+	s[n++] = 's';
+	jsonw_key(&e->w, "timeSinceGpsEpoch");
+	jsonw_strn(&e->w, s, n);
+}
+
+static const char *crc_status(int stat)
+{
+	if (stat == 1)
+		return "CRC_OK";
+	if (stat == -1)
+		return "BAD_CRC";
+	return "NO_CRC";
+}
+
+static void w_rx_info(struct ew *e, const struct lb_rx *rx)
+{
+	const struct gwmp_rxpk *pk = &rx->rxpk;
+	uint8_t be[LEN_CONTEXT] = {(uint8_t)(pk->tmst >> 24), (uint8_t)(pk->tmst >> 16),
+				   (uint8_t)(pk->tmst >> 8), (uint8_t)pk->tmst};
+
+	jsonw_open(&e->w, '{');
+	w_eui(e, "gatewayId", rx->gateway_eui);
+	jsonw_key(&e->w, "uplinkId");
+	jsonw_i64(&e->w, rx->uplink_id);
+	/* `time` is the field of ChirpStack's v4 JSON integration before it was
+	 * renamed `gwTime`; both are given so either kind of consumer works. */
+	if (pk->has_time)
+		w_time2(e, "time", "gwTime", pk->time_us);
+	if (rx->received_us > 0)
+		w_time(e, "nsTime", rx->received_us);
+	if (pk->has_tmms)
+		w_gps_duration(e, pk->tmms);
+	if (pk->has_rssi) {
+		jsonw_key(&e->w, "rssi");
+		jsonw_i64(&e->w, pk->rssi);
+	}
+	if (pk->has_lsnr && isfinite(pk->lsnr)) {
+		jsonw_key(&e->w, "snr");
+		jsonw_number(&e->w, pk->lsnr, true);
+	}
+	jsonw_key(&e->w, "channel");
+	jsonw_i64(&e->w, pk->chan);
+	jsonw_key(&e->w, "rfChain");
+	jsonw_i64(&e->w, pk->rfch);
+	w_base64(e, "context", be, sizeof(be));
+	jsonw_key(&e->w, "crcStatus");
+	jsonw_str(&e->w, crc_status(pk->stat));
+	jsonw_close(&e->w, '}');
+}
+
+/* gw.proto CodeRate names; gwmp keeps 4/5..4/8 as 1..4, 0 for "OFF"/absent. */
+static const char *code_rate_name(uint8_t cr)
+{
+	static const char *const names[] = {"CR_UNDEFINED", "CR_4_5", "CR_4_6", "CR_4_7", "CR_4_8"};
+	return cr < sizeof(names) / sizeof(names[0]) ? names[cr] : "CR_UNDEFINED";
+}
+
+static void w_tx_info(struct ew *e, const struct gwmp_rxpk *pk)
+{
+	struct jsonw *w = &e->w;
+
+	jsonw_open(w, '{');
+	jsonw_key(w, "frequency");
+	jsonw_u64(w, pk->freq_hz);
+	jsonw_key(w, "modulation");
+	jsonw_open(w, '{');
+	switch (pk->modu) {
+	case GWMP_MOD_LORA:
+		jsonw_key(w, "lora");
+		jsonw_open(w, '{');
+		jsonw_key(w, "bandwidth");
+		jsonw_i64(w, (int64_t)pk->bw_khz * 1000);
+		jsonw_key(w, "spreadingFactor");
+		jsonw_i64(w, pk->sf);
+		jsonw_key(w, "codeRate");
+		jsonw_str(w, code_rate_name(pk->cr));
+		jsonw_close(w, '}');
+		break;
+	case GWMP_MOD_FSK:
+		jsonw_key(w, "fsk");
+		jsonw_open(w, '{');
+		jsonw_key(w, "datarate");
+		jsonw_i64(w, pk->bitrate);
+		jsonw_close(w, '}');
+		break;
+	case GWMP_MOD_LRFHSS:
+		jsonw_key(w, "lrFhss");
+		jsonw_open(w, '{');
+		jsonw_close(w, '}');
+		break;
+	default:
+		break;
+	}
+	jsonw_close(w, '}');
+	jsonw_close(w, '}');
+}
+
+static bool device_valid(const struct ev_device *dev)
+{
+	if (!dev || (dev->n_tags > 0 && !dev->tags))
+		return false;
+	for (size_t i = 0; i < dev->n_tags; i++)
+		if (!dev->tags[i].key)
+			return false;
+	return true;
+}
+
+/* tags: a key given twice keeps its first place and its last value, as
+ * json-c's json_object_object_add() replacing a value does. */
+static void w_tags(struct ew *e, const struct ev_device *dev)
+{
+	jsonw_key(&e->w, "tags");
+	jsonw_open(&e->w, '{');
+	for (size_t i = 0; i < dev->n_tags; i++) {
+		const char *key = dev->tags[i].key;
+		size_t j, last = i;
+		for (j = 0; j < i && strcmp(dev->tags[j].key, key) != 0; j++)
+			;
+		if (j < i)
+			continue;          /* printed at its first place */
+		for (j = i + 1; j < dev->n_tags; j++)
+			if (strcmp(dev->tags[j].key, key) == 0)
+				last = j;
+		jsonw_key_esc(&e->w, key);
+		jsonw_str(&e->w, dev->tags[last].value);
+	}
+	jsonw_close(&e->w, '}');
+}
+
+/* integration.proto DeviceInfo, in its declaration order. */
+static void w_device_info(struct ew *e, const struct ev_device *dev)
+{
+	struct jsonw *w = &e->w;
+
+	jsonw_key(w, "deviceInfo");
+	jsonw_open(w, '{');
+	jsonw_key(w, "tenantId");
+	jsonw_str(w, dev->tenant_id);
+	jsonw_key(w, "tenantName");
+	jsonw_str(w, dev->tenant_name);
+	jsonw_key(w, "applicationId");
+	jsonw_str(w, dev->application_id);
+	jsonw_key(w, "applicationName");
+	jsonw_str(w, dev->application);
+	jsonw_key(w, "deviceProfileId");
+	jsonw_str(w, dev->profile_id);
+	jsonw_key(w, "deviceProfileName");
+	jsonw_str(w, dev->profile_name);
+	jsonw_key(w, "deviceName");
+	jsonw_str(w, dev->name);
+	w_eui(e, "devEui", dev->dev_eui);
+	jsonw_key(w, "deviceClassEnabled");
+	jsonw_str(w, dev->device_class ? dev->device_class : "CLASS_A");
+	w_tags(e, dev);
+	jsonw_close(w, '}');
+}
+
+static void w_fair_access(struct ew *e, const struct ev_fair_access *fa)
+{
+	struct jsonw *w = &e->w;
+
+	jsonw_open(w, '{');
+	jsonw_key(w, "uplinkAirtimeMs");
+	jsonw_fixed(w, fa->uplink_airtime_ms, 3);
+	jsonw_key(w, "uplinkBudgetMs");
+	jsonw_fixed(w, fa->uplink_budget_ms, 3);
+	jsonw_key(w, "downlinks");
+	jsonw_i64(w, fa->downlinks);
+	jsonw_key(w, "downlinkBudget");
+	jsonw_i64(w, fa->downlink_budget);
+	jsonw_key(w, "exceeded");
+	jsonw_bool(w, fa->exceeded);
+	jsonw_close(w, '}');
+}
+
+/* --- events ---------------------------------------------------------------- */
+
+static bool uplink_valid(const struct ev_uplink *ev)
+{
+	if (!device_valid(ev->dev) || !ev->rx || ev->n_rx == 0)
+		return false;
+	if ((ev->data_len > 0 && !ev->data) || ev->data_len > LW_MAX_PHY)
+		return false;
+	if (ev->mac_len > 0 && !ev->mac)
+		return false;
+	if (ev->has_airtime && !isfinite(ev->airtime_ms))
+		return false;
+	return !ev->fair_access || (isfinite(ev->fair_access->uplink_airtime_ms) &&
+				    isfinite(ev->fair_access->uplink_budget_ms));
+}
+
+/* macCommands: parsed uplink MAC commands; a cut-short list still goes out,
+ * ending with its {"error", "unparsed"} marker (maccmd.h). */
+static void w_mac_commands(struct ew *e, const uint8_t *mac, size_t n)
+{
+	struct json_object *arr = NULL;
+	int rc = maccmd_json(mac, n, LW_DIR_UP, &arr);
+
+	if (rc == LB_ERR_UNKNOWN_TYPE || rc == LB_ERR_TOO_SHORT)
+		rc = LB_OK;
+	if (rc == LB_OK)
+		w_tree(e, "macCommands", arr);
+	else
+		fail(e, rc);
+	json_object_put(arr);
+}
+
+int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t *len)
+{
+	struct ew e = {.err = LB_OK};
+	char s[EVENT_JSON_UUID_LEN];
+
+	if (!ev || !out || !len)
+		return LB_ERR_INVAL;
+	if (!uplink_valid(ev))
+		return LB_ERR_INVAL;
+	jsonw_init(&e.w, out, cap);
+	/* integration.proto UplinkEvent in its declaration order, defaults
+	 * emitted (dr, fPort 0, data ""), as ChirpStack >= 4.1 renders it;
+	 * relayRxInfo and joinServerContext are never set, so never present.
+	 * lorabridge's own fields come last. */
+	jsonw_open(&e.w, '{');
+	uuid_format(ev->dedup_id, s);
+	jsonw_key(&e.w, "deduplicationId");
+	jsonw_str(&e.w, s);
+	w_time(&e, "time", ev->time_us);
+	w_device_info(&e, ev->dev);
+	hex_format_u32(ev->dev_addr, s);
+	jsonw_key(&e.w, "devAddr");
+	jsonw_strn(&e.w, s, HEX_U32_LEN);
+	jsonw_key(&e.w, "adr");
+	jsonw_bool(&e.w, ev->adr);
+	jsonw_key(&e.w, "dr");
+	jsonw_i64(&e.w, ev->dr >= 0 ? ev->dr : 0);
+	jsonw_key(&e.w, "fCnt");
+	jsonw_u64(&e.w, ev->fcnt);
+	jsonw_key(&e.w, "fPort");
+	jsonw_u64(&e.w, ev->has_fport ? ev->fport : 0);
+	jsonw_key(&e.w, "confirmed");
+	jsonw_bool(&e.w, ev->confirmed);
+	w_base64(&e, "data", ev->data, ev->data_len);
+	if (ev->object)
+		w_tree(&e, "object", ev->object);
+	jsonw_key(&e.w, "rxInfo");
+	jsonw_open(&e.w, '[');
+	for (size_t i = 0; i < ev->n_rx; i++)
+		w_rx_info(&e, &ev->rx[i]);
+	jsonw_close(&e.w, ']');
+	jsonw_key(&e.w, "txInfo");
+	w_tx_info(&e, &ev->rx[0].rxpk);
+	jsonw_key(&e.w, "regionConfigId");
+	jsonw_str(&e.w, ev->region_config_id);
+	if (ev->mac_len > 0)
+		w_mac_commands(&e, ev->mac, ev->mac_len);
+	if (ev->has_airtime) {
+		jsonw_key(&e.w, "airtimeMs");
+		jsonw_fixed(&e.w, ev->airtime_ms, 3);
+	}
+	if (ev->fair_access) {
+		jsonw_key(&e.w, "fairAccess");
+		w_fair_access(&e, ev->fair_access);
+	}
+	jsonw_close(&e.w, '}');
+	return finish(&e, out, cap, len);
+}
+
+int event_json_gateway_up(const struct lb_rx *rx, char *out, size_t cap, size_t *len)
+{
+	struct ew e = {.err = LB_OK};
+
+	if (!rx || !out || !len || rx->rxpk.size > GWMP_MAX_PHY)
+		return LB_ERR_INVAL;
+	jsonw_init(&e.w, out, cap);
+	jsonw_open(&e.w, '{');
+	w_base64(&e, "phyPayload", rx->rxpk.data, rx->rxpk.size);
+	jsonw_key(&e.w, "txInfo");
+	w_tx_info(&e, &rx->rxpk);
+	jsonw_key(&e.w, "rxInfo");
+	w_rx_info(&e, rx);
+	jsonw_close(&e.w, '}');
+	return finish(&e, out, cap, len);
+}
+
+int event_json_fair_access(const struct ev_fair_access *fa, char *out, size_t cap, size_t *len)
+{
+	struct ew e = {.err = LB_OK};
+
+	if (!fa || !out || !len || !isfinite(fa->uplink_airtime_ms) || !isfinite(fa->uplink_budget_ms))
+		return LB_ERR_INVAL;
+	jsonw_init(&e.w, out, cap);
+	w_fair_access(&e, fa);
+	return finish(&e, out, cap, len);
+}
+
+static bool log_valid(const struct ev_log *ev)
+{
+	if (!ev->level || !ev->code || (ev->dev && !device_valid(ev->dev)))
+		return false;
+	if (ev->n_context == 0)
+		return true;
+	if (!ev->context_keys || !ev->context_values)
+		return false;
+	for (size_t i = 0; i < ev->n_context; i++)
+		if (!ev->context_keys[i])
+			return false;
+	return true;
+}
+
+/* context: a key given twice keeps its first place and its last value. */
+static void w_log_context(struct ew *e, const struct ev_log *ev)
+{
+	jsonw_key(&e->w, "context");
+	jsonw_open(&e->w, '{');
+	for (size_t i = 0; i < ev->n_context; i++) {
+		const char *key = ev->context_keys[i];
+		size_t j, last = i;
+		for (j = 0; j < i && strcmp(ev->context_keys[j], key) != 0; j++)
+			;
+		if (j < i)
+			continue;
+		for (j = i + 1; j < ev->n_context; j++)
+			if (strcmp(ev->context_keys[j], key) == 0)
+				last = j;
+		jsonw_key_esc(&e->w, key);
+		jsonw_str(&e->w, ev->context_values[last]);
+	}
+	jsonw_close(&e->w, '}');
+}
+
+int event_json_log(const struct ev_log *ev, char *out, size_t cap, size_t *len)
+{
+	struct ew e = {.err = LB_OK};
+
+	if (!ev || !out || !len)
+		return LB_ERR_INVAL;
+	if (!log_valid(ev))
+		return LB_ERR_INVAL;
+	jsonw_init(&e.w, out, cap);
+	jsonw_open(&e.w, '{');
+	w_time(&e, "time", ev->time_us);
+	if (ev->dev)
+		w_device_info(&e, ev->dev);
+	jsonw_key(&e.w, "level");
+	jsonw_str(&e.w, ev->level);
+	jsonw_key(&e.w, "code");
+	jsonw_str(&e.w, ev->code);
+	jsonw_key(&e.w, "description");
+	jsonw_str(&e.w, ev->description);
+	/* a map: ChirpStack >= 4.1 writes it even when empty */
+	w_log_context(&e, ev);
+	jsonw_close(&e.w, '}');
+	return finish(&e, out, cap, len);
+}

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/* gwmp_flat.c - the fast reading of a plain PUSH_DATA body. See gwmp_flat.h. */
+#include "gwmp/gwmp_flat.h"
+
+#include <string.h>
+
+enum { ST_DONE, ST_ARRAY_FIRST, ST_ARRAY_NEXT };
+
+#define INT_DIGITS_MAX 18           /* below 2^63 */
+#define DEC_DIGITS_MAX 15           /* below 2^53: m exact as a double */
+
+/* 10^0 .. 10^15, each exact as a double. */
+static const double pow10_tab[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+				   1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+static bool is_pad(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\0';
+}
+
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static void ws(struct gwmp__scan *sc)
+{
+	while (sc->p < sc->end && is_ws(*sc->p))
+		sc->p++;
+}
+
+static bool eat(struct gwmp__scan *sc, char c)
+{
+	if (sc->p < sc->end && *sc->p == c) {
+		sc->p++;
+		return true;
+	}
+	return false;
+}
+
+/* After a number or literal: the end, whitespace or a structural character. */
+static bool delimited(const struct gwmp__scan *sc)
+{
+	if (sc->p == sc->end)
+		return true;
+	char c = *sc->p;
+	return is_ws(c) || c == ',' || c == '}' || c == ']';
+}
+
+/* A string of printable ASCII without escapes: its bytes (not copied). */
+static bool plain_string(struct gwmp__scan *sc, const char **s, size_t *len)
+{
+	if (!eat(sc, '"'))
+		return false;
+	const char *start = sc->p;
+	while (sc->p < sc->end) {
+		unsigned char c = (unsigned char)*sc->p;
+		if (c == '"') {
+			*s = start;
+			*len = (size_t)(sc->p - start);
+			sc->p++;
+			return true;
+		}
+		if (c < 0x20 || c > 0x7e || c == '\\')
+			return false;
+		sc->p++;
+	}
+	return false;
+}
+
+static bool literal(struct gwmp__scan *sc, const char *word, size_t n)
+{
+	if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, word, n) != 0)
+		return false;
+	sc->p += n;
+	return delimited(sc);
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?, without "-0" (see gwmp_flat.h). */
+static bool number(struct gwmp__scan *sc, struct gwmp__fval *v)
+{
+	bool neg = eat(sc, '-');
+	uint64_t m = 0;
+	int digits = 0, frac = 0;
+
+	if (sc->p == sc->end || !is_digit(*sc->p))
+		return false;
+	if (*sc->p == '0' && (neg || (sc->p + 1 < sc->end && is_digit(sc->p[1]))))
+		return false;
+	for (; sc->p < sc->end && is_digit(*sc->p); sc->p++, digits++) {
+		if (digits == INT_DIGITS_MAX)
+			return false;
+		m = m * 10 + (uint64_t)(*sc->p - '0');
+	}
+	if (eat(sc, '.')) {
+		if (sc->p == sc->end || !is_digit(*sc->p))
+			return false;
+		for (; sc->p < sc->end && is_digit(*sc->p); sc->p++, digits++, frac++) {
+			if (digits == DEC_DIGITS_MAX)
+				return false;
+			m = m * 10 + (uint64_t)(*sc->p - '0');
+		}
+	}
+	if (!delimited(sc))
+		return false;          /* an exponent, or anything else */
+	if (frac == 0) {
+		v->kind = GWMP__F_INT;
+		v->i = neg ? -(int64_t)m : (int64_t)m;
+		return true;
+	}
+	/* m and 10^frac exact: one correctly rounded division, strtod()'s value */
+	v->kind = GWMP__F_DOUBLE;
+	v->d = (double)m / pow10_tab[frac];
+	if (neg)
+		v->d = -v->d;
+	return true;
+}
+
+/* A scalar value; a string is copied into f's arena when f is given. */
+static bool scalar(struct gwmp__scan *sc, struct gwmp__fval *v, struct gwmp__flat *f)
+{
+	if (sc->p == sc->end)
+		return false;
+	switch (*sc->p) {
+	case '"': {
+		const char *s;
+		size_t len;
+		if (!plain_string(sc, &s, &len))
+			return false;
+		v->kind = GWMP__F_STRING;
+		v->len = len;
+		if (!f)
+			return true;
+		if (GWMP__FLAT_ARENA - f->used < len + 1)
+			return false;
+		char *dst = f->arena + f->used;
+		memcpy(dst, s, len);
+		dst[len] = '\0';
+		f->used += len + 1;
+		v->s = dst;
+		return true;
+	}
+	case 't':
+		v->kind = GWMP__F_BOOL;
+		v->b = true;
+		return literal(sc, "true", 4);
+	case 'f':
+		v->kind = GWMP__F_BOOL;
+		v->b = false;
+		return literal(sc, "false", 5);
+	default:
+		return number(sc, v);
+	}
+}
+
+static bool repeated(const struct gwmp__flat *f, const char *key, size_t len)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->klen[i] == len && memcmp(f->key[i], key, len) == 0)
+			return true;
+	return false;
+}
+
+/* One flat object, its '{' already read. */
+static bool flat_object(struct gwmp__scan *sc, struct gwmp__flat *f)
+{
+	f->n = 0;
+	f->used = 0;
+	ws(sc);
+	if (eat(sc, '}'))
+		return true;
+	for (;;) {
+		const char *k;
+		size_t kl;
+		ws(sc);
+		if (f->n == GWMP__FLAT_KEYS || !plain_string(sc, &k, &kl) || repeated(f, k, kl))
+			return false;
+		ws(sc);
+		if (!eat(sc, ':'))
+			return false;
+		ws(sc);
+		if (!scalar(sc, &f->v[f->n], f))
+			return false;
+		f->key[f->n] = k;
+		f->klen[f->n] = kl;
+		f->n++;
+		ws(sc);
+		if (eat(sc, '}'))
+			return true;
+		if (!eat(sc, ','))
+			return false;
+	}
+}
+
+/* The end of the document: nothing may follow the top-level '}'. */
+static int finish(struct gwmp__scan *sc)
+{
+	ws(sc);
+	if (sc->p != sc->end)
+		return GWMP__FLAT_SLOW;
+	sc->state = ST_DONE;
+	return GWMP__FLAT_END;
+}
+
+/* Top-level members from here: GWMP__FLAT_OBJECT once inside "rxpk":[,
+ * GWMP__FLAT_END at the end of the document, or SLOW. after_value: a
+ * member was just read, a ',' or the '}' comes next. */
+static int top(struct gwmp__scan *sc, bool after_value, bool seen_rxpk)
+{
+	for (;;) {
+		if (after_value) {
+			ws(sc);
+			if (eat(sc, '}'))
+				return finish(sc);
+			if (!eat(sc, ','))
+				return GWMP__FLAT_SLOW;
+		}
+		after_value = true;
+		const char *k;
+		size_t kl;
+		struct gwmp__fval v;
+		ws(sc);
+		if (!plain_string(sc, &k, &kl))
+			return GWMP__FLAT_SLOW;
+		ws(sc);
+		if (!eat(sc, ':'))
+			return GWMP__FLAT_SLOW;
+		ws(sc);
+		if (kl == 4 && memcmp(k, "stat", 4) == 0)
+			return GWMP__FLAT_SLOW;
+		if (kl == 4 && memcmp(k, "rxpk", 4) == 0) {
+			if (seen_rxpk || !eat(sc, '['))
+				return GWMP__FLAT_SLOW;
+			sc->state = ST_ARRAY_FIRST;
+			return GWMP__FLAT_OBJECT;
+		}
+		if (!scalar(sc, &v, NULL))
+			return GWMP__FLAT_SLOW;
+	}
+}
+
+int gwmp__scan_begin(struct gwmp__scan *sc, const uint8_t *json, size_t len)
+{
+	const char *p = (const char *)json, *end = p + len;
+
+	if (!json)
+		return GWMP__FLAT_SLOW;
+	while (p < end && is_pad(*p))
+		p++;
+	while (end > p && is_pad(end[-1]))
+		end--;
+	sc->p = p;
+	sc->end = end;
+	if (!eat(sc, '{'))
+		return GWMP__FLAT_SLOW;
+	ws(sc);
+	int rc = eat(sc, '}') ? finish(sc) : top(sc, false, false);
+	return rc == GWMP__FLAT_SLOW ? GWMP__FLAT_SLOW : GWMP__FLAT_OBJECT;
+}
+
+int gwmp__scan_next(struct gwmp__scan *sc, struct gwmp__flat *f)
+{
+	if (sc->state == ST_DONE)
+		return GWMP__FLAT_END;
+	ws(sc);
+	if (eat(sc, ']')) {
+		int rc = top(sc, true, true);
+		return rc == GWMP__FLAT_END ? rc : GWMP__FLAT_SLOW;
+	}
+	if (sc->state == ST_ARRAY_NEXT) {
+		if (!eat(sc, ','))
+			return GWMP__FLAT_SLOW;
+		ws(sc);
+	}
+	if (!eat(sc, '{') || !flat_object(sc, f))
+		return GWMP__FLAT_SLOW;
+	sc->state = ST_ARRAY_NEXT;
+	return GWMP__FLAT_OBJECT;
+}
+
+const struct gwmp__fval *gwmp__flat_get(const struct gwmp__flat *f, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (size_t i = 0; i < f->n; i++)
+		if (f->klen[i] == len && len > 0 && f->key[i][0] == key[0] &&
+		    memcmp(f->key[i], key, len) == 0)
+			return &f->v[i];
+	return NULL;
+}

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_jsonw.c - the JSON writer against json-c (the same tree printed with
+ * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) and its number
+ * formatters against printf, over the values events carry (SNRs, airtime
+ * in ms, counters) and random ones.
+ */
+#include <check.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "base/jsonw.h"
+#include "base/lb_err.h"
+#include "testutil.h"
+
+#define FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* A deterministic generator (xorshift64), so a failure repeats. */
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* What event_json printed before (snprintf): the reference. */
+static void ref_number(double v, bool is_float, char *buf, size_t cap)
+{
+	if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
+		snprintf(buf, cap, "%.0f", v);
+		return;
+	}
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, cap, "%.*g", prec, v);
+		double back = strtod(buf, NULL);
+		if (is_float ? (float)back == (float)v : back == v)
+			break;
+	}
+}
+
+static void check_number(double v, bool is_float)
+{
+	char want[64], got[64];
+	struct jsonw w;
+	size_t n;
+
+	ref_number(v, is_float, want, sizeof(want));
+	jsonw_init(&w, got, sizeof(got));
+	jsonw_number(&w, v, is_float);
+	ck_assert_int_eq(jsonw_finish(&w, &n), LB_OK);
+	ck_assert_msg(strcmp(got, want) == 0, "%.17g (float %d): got %s, want %s", v, is_float, got,
+		      want);
+}
+
+static void check_fixed(double v, int d)
+{
+	char want[512], got[512];
+	struct jsonw w;
+	size_t n;
+
+	snprintf(want, sizeof(want), "%.*f", d, v);
+	jsonw_init(&w, got, sizeof(got));
+	jsonw_fixed(&w, v, d);
+	ck_assert_int_eq(jsonw_finish(&w, &n), LB_OK);
+	ck_assert_msg(strcmp(got, want) == 0, "%.17g %%.%df: got %s, want %s", v, d, got, want);
+}
+
+START_TEST(t_integers)
+{
+	char s[JSONW_NUM_MAX + 1], want[32];
+	const int64_t v[] = {0, 1, -1, 9, 10, 99, 100, 12345, -987654321, INT64_MAX, INT64_MIN};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		s[jsonw_fmt_i64(s, v[i])] = '\0';
+		snprintf(want, sizeof(want), "%" PRId64, v[i]);
+		ck_assert_str_eq(s, want);
+	}
+	s[jsonw_fmt_u64(s, UINT64_MAX)] = '\0';
+	ck_assert_str_eq(s, "18446744073709551615");
+	for (int i = 0; i < 100000; i++) {
+		uint64_t u = next() >> (next() % 64);
+		s[jsonw_fmt_u64(s, u)] = '\0';
+		snprintf(want, sizeof(want), "%" PRIu64, u);
+		ck_assert_str_eq(s, want);
+	}
+	char pad[8] = {0};
+	jsonw_fmt_pad(pad, 7, 3);
+	ck_assert_str_eq(pad, "007");
+}
+END_TEST
+
+/* SNRs as gateways send them (float, 0.1 dB steps and odd ones), integral
+ * ones, -0, tiny and huge values (printf fallback), and random doubles. */
+START_TEST(t_numbers_as_printf)
+{
+	for (int t = -300; t <= 300; t++) {
+		check_number((double)(float)(t / 10.0), true);
+		check_number((double)(float)(t / 4.0), true);
+		check_number(t / 10.0, false);
+	}
+	const double odd[] = {0.0, -0.0, 1e-5, -3e-7, 0.0001, 0.00012345, 123456.789, 1e9 + 0.5,
+			      1e15, 1e16, -2.5e20, 0.1, 1.0 / 3, 2.0 / 3, 0.125, 0.375, 1e-4,
+			      9.999999, 99999999.5, 7.0000001};
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		check_number(odd[i], true);
+		check_number(odd[i], false);
+	}
+	for (int i = 0; i < 200000; i++) {
+		double scale = pow(10, (int)(next() % 14) - 5);
+		double v = ((double)(next() % 2000001) - 1000000.0) / 1000.0 * scale;
+		check_number((double)(float)v, true);
+		check_number(v, false);
+	}
+}
+END_TEST
+
+START_TEST(t_fixed_as_printf)
+{
+	for (uint64_t us = 0; us < 200000; us += 7) {
+		check_fixed((double)us / 1000.0, 3);
+		check_fixed((double)us / 1000.0, 1);
+	}
+	const double odd[] = {0.0, -0.0, -0.0001, 0.0005, 0.0015, 0.125, 2.675, 1.005, 604800000.0,
+			      1e17, -1e300, 4503599627370495.5, 30000.0};
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		for (int d = 0; d <= 8; d++)
+			check_fixed(odd[i], d);
+	for (int i = 0; i < 200000; i++) {
+		double v = ((double)(next() % 20000001) - 10000000.0) / (double)(1 + next() % 100000);
+		check_fixed(v, (int)(next() % 7));
+	}
+}
+END_TEST
+
+/* A tree with every kind of value, escapes included, printed both ways. */
+START_TEST(t_same_as_json_c)
+{
+	static const char nasty[] = "a\"b\\c/d\be\ff\ng\rh\ti\x01j\x1fk\x7f\xc3\xa9";
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+	json_object_object_add(o, "s", json_object_new_string(nasty));
+	json_object_object_add(o, nasty, json_object_new_string(""));
+	json_object_object_add(o, "i", json_object_new_int64(-42));
+	json_object_object_add(o, "b", json_object_new_boolean(true));
+	json_object_object_add(o, "e", json_object_new_object());
+	json_object_array_add(a, json_object_new_int(1));
+	json_object_array_add(a, json_object_new_object());
+	json_object_array_add(a, json_object_new_array());
+	json_object_array_add(a, json_object_new_string("x"));
+	json_object_object_add(o, "a", a);
+	json_object_object_add(o, "f", json_object_new_boolean(false));
+	const char *want = json_object_to_json_string_ext(o, FLAGS);
+
+	char buf[512];
+	struct jsonw w;
+	size_t n;
+	jsonw_init(&w, buf, sizeof(buf));
+	jsonw_open(&w, '{');
+	jsonw_key(&w, "s");
+	jsonw_str(&w, nasty);
+	jsonw_key_esc(&w, nasty);
+	jsonw_str(&w, NULL);
+	jsonw_key(&w, "i");
+	jsonw_i64(&w, -42);
+	jsonw_key(&w, "b");
+	jsonw_bool(&w, true);
+	jsonw_key(&w, "e");
+	jsonw_open(&w, '{');
+	jsonw_close(&w, '}');
+	jsonw_key(&w, "a");
+	jsonw_open(&w, '[');
+	jsonw_u64(&w, 1);
+	jsonw_open(&w, '{');
+	jsonw_close(&w, '}');
+	jsonw_open(&w, '[');
+	jsonw_close(&w, ']');
+	jsonw_raw(&w, "\"x\"", 3);
+	jsonw_close(&w, ']');
+	jsonw_key(&w, "f");
+	jsonw_bool(&w, false);
+	jsonw_close(&w, '}');
+	ck_assert_int_eq(jsonw_finish(&w, &n), LB_OK);
+	ck_assert_str_eq(buf, want);
+	ck_assert_uint_eq(n, strlen(want));
+	json_object_put(o);
+}
+END_TEST
+
+/* Each byte value at each place of strings 1..40 long (the escape scan
+ * reads eight bytes at a time): as json-c escapes it. */
+START_TEST(t_escape_every_place)
+{
+	char in[41], buf[512];
+
+	for (size_t len = 1; len <= 40; len++) {
+		for (size_t at = 0; at < len; at++) {
+			for (int c = 1; c < 256; c += (c < 0x80 ? 1 : 37)) {
+				memset(in, 'a' + (int)(len % 26), len);
+				in[len] = '\0';
+				in[at] = (char)c;
+				json_object *o = json_object_new_string(in);
+				const char *want = json_object_to_json_string_ext(o, FLAGS);
+				struct jsonw w;
+				size_t n;
+				jsonw_init(&w, buf, sizeof(buf));
+				jsonw_str(&w, in);
+				ck_assert_int_eq(jsonw_finish(&w, &n), LB_OK);
+				ck_assert_str_eq(buf, want);
+				json_object_put(o);
+			}
+		}
+	}
+}
+END_TEST
+
+/* Every capacity short of the text: LB_ERR_TOO_LARGE, "" and no overrun. */
+START_TEST(t_too_large)
+{
+	const char *want = "{\"key\":\"value\",\"n\":12345}";
+	for (size_t cap = 0; cap <= strlen(want) + 1; cap++) {
+		char buf[64];
+		struct jsonw w;
+		size_t n = 99;
+		memset(buf, 'Z', sizeof(buf));
+		jsonw_init(&w, buf, cap);
+		jsonw_open(&w, '{');
+		jsonw_key(&w, "key");
+		jsonw_str(&w, "value");
+		jsonw_key(&w, "n");
+		jsonw_i64(&w, 12345);
+		jsonw_close(&w, '}');
+		int rc = jsonw_finish(&w, &n);
+		for (size_t i = cap; i < sizeof(buf); i++)
+			ck_assert_int_eq(buf[i], 'Z');
+		if (cap == strlen(want) + 1) {
+			ck_assert_int_eq(rc, LB_OK);
+			ck_assert_str_eq(buf, want);
+			continue;
+		}
+		ck_assert_int_eq(rc, LB_ERR_TOO_LARGE);
+		ck_assert_uint_eq(n, 0);
+		if (cap > 0)
+			ck_assert_int_eq(buf[0], '\0');
+	}
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("jsonw");
+	TCase *tc = tcase_create("jsonw");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, t_integers);
+	tcase_add_test(tc, t_numbers_as_printf);
+	tcase_add_test(tc, t_fixed_as_printf);
+	tcase_add_test(tc, t_same_as_json_c);
+	tcase_add_test(tc, t_escape_every_place);
+	tcase_add_test(tc, t_too_large);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(suite());
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_udp.c - queued replies (udp_queue/udp_flush): every one arrives, in
+ * the order queued, across an automatic flush of a full queue and a
+ * udp_send() that must not overtake them; a reply too long to queue goes
+ * out at once. Real sockets on the loopback.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/lb_err.h"
+#include "io/udp.h"
+#include "testutil.h"
+
+static struct udp u;
+static int rx_fd;
+static struct udp_peer to;
+
+static void setup(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+
+	ck_assert_int_eq(udp_open(&u, "127.0.0.1", 0, 0), LB_OK);
+	rx_fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(rx_fd, 0);
+	ck_assert_int_eq(bind(rx_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(rx_fd, (struct sockaddr *)&sa, &len), 0);
+	memset(&to, 0, sizeof(to));
+	memcpy(&to.addr, &sa, sizeof(sa));
+	to.len = sizeof(sa);
+}
+
+static void teardown(void)
+{
+	udp_close(&u);
+	close(rx_fd);
+}
+
+/* The next datagram waiting on rx_fd (none: -1). */
+static ssize_t next_dgram(uint8_t *buf, size_t cap)
+{
+	return recv(rx_fd, buf, cap, MSG_DONTWAIT);
+}
+
+START_TEST(t_queue_order)
+{
+	const size_t n = UDP_BATCH + 5;
+	uint8_t buf[64];
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ack[4] = {2, (uint8_t)i, 0, 1};
+		ck_assert_int_eq(udp_queue(&u, ack, sizeof(ack), &to), LB_OK);
+	}
+	/* a full queue went out by itself; the rest waits for the flush */
+	for (size_t i = 0; i < UDP_BATCH; i++) {
+		ck_assert_int_eq(next_dgram(buf, sizeof(buf)), 4);
+		ck_assert_uint_eq(buf[1], i);
+	}
+	ck_assert_int_lt(next_dgram(buf, sizeof(buf)), 0);
+	ck_assert_int_eq(udp_send(&u, "late", 4, &to), LB_OK);   /* flushes first */
+	for (size_t i = UDP_BATCH; i < n; i++) {
+		ck_assert_int_eq(next_dgram(buf, sizeof(buf)), 4);
+		ck_assert_uint_eq(buf[1], i);
+	}
+	ck_assert_int_eq(next_dgram(buf, sizeof(buf)), 4);
+	ck_assert_mem_eq(buf, "late", 4);
+	ck_assert_uint_eq(udp_flush(&u), 0);
+	ck_assert_int_lt(next_dgram(buf, sizeof(buf)), 0);
+
+	uint8_t big[UDP_QUEUED_MAX + 1] = {7};
+	ck_assert_int_eq(udp_queue(&u, big, sizeof(big), &to), LB_OK);   /* at once */
+	ck_assert_int_eq(next_dgram(buf, sizeof(buf)), (ssize_t)sizeof(big));
+	ck_assert_uint_eq(u.send_errors, 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("udp");
+	TCase *tc = tcase_create("queue");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, t_queue_order);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(suite());
+}
