@@ -58,8 +58,8 @@ if ! "$top/configure" --host="$TRIPLET" --enable-werror PKG_CONFIG=/bin/false \
 	exit 1
 fi
 grep -E "^checking for a 64-bit time_t" configure.log | sed 's/^/  /'
-flags=$(make -s print-compile-flags) && duk=$(make -s print-duktape-dir) ||
-	{ echo "FAIL: make print-compile-flags"; exit 1; }
+flags=$(make -s print-compile-flags | tail -n 1) && duk=$(make -s print-duktape-dir | tail -n 1) &&
+	[ -n "$flags" ] && [ -n "$duk" ] || { echo "FAIL: make print-compile-flags"; exit 1; }
 echo "  $CC -fsyntax-only $flags"
 n=0 nfail=0
 for f in $(cd "$top" && ls src/*/*.c tests/unit/*.c tests/integration/*.c packet_forwarder/sim/*.c); do
