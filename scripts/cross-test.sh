@@ -20,8 +20,12 @@
 # One PASS/FAIL line per step; the last line is "cross ARCH: N passed, M
 # failed". Exit 0 when all passed, 1 otherwise, and 77 (automake SKIP) in
 # one case only: the package archive's ARCH indices are out of sync with the
-# machine's own (a -dev:ARCH package cannot be installed at the version of
-# its amd64 twin, as multiarch requires), which the script says.
+# machine's own, with evidence (the ARCH index failed to download, or a
+# package apt names is at another version on ARCH than on the machine's
+# architecture, which multiarch forbids), which the script says. It then
+# still runs the compile-only pass (scripts/compile-check.sh ARCH) and
+# exits 1 if that fails. An architecture this run added is removed at exit
+# unless its packages got installed.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ARCH=${1:-}
@@ -33,11 +37,23 @@ esac
 NATIVE=$(dpkg --print-architecture)
 B="$top/build-cross-$ARCH"
 W=$(mktemp -d "${TMPDIR:-/tmp}/lorabridge-cross.XXXXXX")
-trap 'rm -rf "$W"' EXIT INT TERM
 npass=0 nfail=0
-
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+added_arch=no
+# Every exit path: an architecture added here whose libraries did not get
+# installed is removed again, else every later `apt-get update` on this
+# machine would fail on its unsynced index (dpkg refuses to remove one
+# that packages use, so an installed one stays).
+cleanup() {
+	rm -rf "$W"
+	if [ "$added_arch" = yes ] && [ -z "$(dpkg-query -W -f='${Package}\n' "*:$ARCH" 2>/dev/null)" ]; then
+		$SUDO dpkg --remove-architecture "$ARCH" &&
+			echo "  (removed the $ARCH architecture added by this run)"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 pass() { echo "PASS: $*"; npass=$((npass + 1)); }
 fail() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
 finish() {
@@ -46,15 +62,22 @@ finish() {
 	exit 0
 }
 fatal() { fail "$*"; finish; }
-added_arch=no
 skip_out_of_sync() {
-	# An architecture added here and left behind would make every later
-	# `apt-get update` on this machine fail on its unsynced index.
-	[ "$added_arch" = no ] || $SUDO dpkg --remove-architecture "$ARCH" || true
 	echo "SKIP: cross $ARCH: the package archive's $ARCH indices are out of sync with $NATIVE:"
 	echo "  multiarch needs each library at the same version on both architectures, and"
 	echo "  $*"
 	echo "  Nothing was installed. Retry once the mirror has synced (apt-get update)."
+	# What still runs without the ARCH libraries: the compile-only pass
+	# (scripts/test.sh runs it as its own test and sets LB_COMPILE_CHECK=no).
+	if [ "${LB_COMPILE_CHECK:-yes}" != no ]; then
+		if "$top/scripts/compile-check.sh" "$ARCH" >"$W/compile.log" 2>&1; then
+			echo "PASS: $(tail -n 1 "$W/compile.log") (compile-only, -fsyntax-only)"
+		else
+			cat "$W/compile.log"
+			echo "FAIL: scripts/compile-check.sh $ARCH"
+			exit 1
+		fi
+	fi
 	exit 77
 }
 
@@ -63,8 +86,10 @@ skip_out_of_sync() {
 "$top/scripts/deps.sh" >"$W/deps.log" 2>&1 || { cat "$W/deps.log"; fatal "scripts/deps.sh"; }
 LIBS="libmosquitto-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
 check"
+# pkgconf:ARCH (Multi-Arch: same) provides $TRIPLET-pkg-config, which
+# configure --host runs to find the ARCH libraries.
 PKGS="crossbuild-essential-$ARCH qemu-user debhelper dpkg-dev fakeroot lintian"
-for p in $LIBS; do PKGS="$PKGS $p:$ARCH"; done
+for p in $LIBS pkgconf; do PKGS="$PKGS $p:$ARCH"; done
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -81,27 +106,34 @@ if [ -n "$missing" ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	# shellcheck disable=SC2086
 	$SUDO apt-get $APT_OPTS update >"$W/update.log" 2>&1
-	stale=$(grep -E "^E: Failed to fetch .*binary-$ARCH/" "$W/update.log" | sed 's/^E: //' | head -n 3)
+	stale=$(grep -E "^[EW]: Failed to fetch .*binary-$ARCH/" "$W/update.log" | sed 's/^[EW]: //' | head -n 3)
 	# shellcheck disable=SC2086
 	if ! apt-get $APT_OPTS -s install --no-install-recommends $missing >"$W/sim.log" 2>&1; then
-		if grep -qE "unmet dependencies|held broken packages" "$W/sim.log"; then
-			# The twins whose versions differ, e.g. "libssl3: amd64
-			# 3.0.22-1~deb12u2 installed, armhf 3.0.20-1~deb12u2 at most".
-			versions=""
-			for q in $(grep -oE "[a-z0-9][a-z0-9.+-]*:$ARCH" "$W/sim.log" | sort -u); do
-				n=${q%:*}
-				have=$(dpkg-query -W -f='${Version}' "$n:$NATIVE" 2>/dev/null) || continue
-				cand=$(apt-cache policy "$q" 2>/dev/null | awk '/Candidate:/ {print $2}')
-				[ "$have" = "$cand" ] ||
-					versions="$versions
-    $n: $NATIVE $have installed, $ARCH ${cand:-(none)} in the archive"
-			done
+		# The twins whose candidate versions differ, e.g. "libssl3:
+		# amd64 3.0.22-1~deb12u2, armhf 3.0.20-1~deb12u2" (the native
+		# candidate is the installed version when that is the newest).
+		versions=""
+		for q in $(grep -oE "[a-z0-9][a-z0-9.+-]*:$ARCH" "$W/sim.log" | sort -u); do
+			n=${q%:*}
+			# shellcheck disable=SC2086
+			have=$(apt-cache $APT_OPTS policy "$n:$NATIVE" 2>/dev/null | awk '/Candidate:/ {print $2}')
+			[ -n "$have" ] && [ "$have" != "(none)" ] || continue
+			# shellcheck disable=SC2086
+			cand=$(apt-cache $APT_OPTS policy "$q" 2>/dev/null | awk '/Candidate:/ {print $2}')
+			[ "$have" = "$cand" ] ||
+				versions="$versions
+    $n: $NATIVE $have, $ARCH ${cand:-(none)} in the archive"
+		done
+		# Out of sync only with evidence: an index that failed to download
+		# or a twin at another version. With the indices in sync, an apt
+		# failure is a packaging problem of ours or Debian's: FAIL.
+		if [ -n "$stale" ] || [ -n "$versions" ]; then
 			skip_out_of_sync "apt cannot install$missing:${versions:-
-$(grep -E "^ [^ ].* : Depends: |^  +Depends: " "$W/sim.log" | head -n 12)}
+$(grep -E "^ [^ ].* : Depends: |^  +Depends: |^E: " "$W/sim.log" | head -n 12)}
 ${stale:+  (apt-get update: $stale)}"
 		fi
-		tail -n 20 "$W/sim.log"
-		fatal "apt-get -s install$missing"
+		tail -n 30 "$W/sim.log"
+		fatal "apt-get -s install$missing (the $ARCH and $NATIVE indices are in sync)"
 	fi
 	# The guard: no package of the machine's own is removed or crossgraded
 	# (a crossgrade shows as Remv + Inst), e.g. /usr/sbin/mosquitto must stay
@@ -119,13 +151,18 @@ fi
 pass "cross toolchain, $QEMU and the $ARCH libraries installed"
 
 # The Build-Depends markings (tools :native): apt-get build-dep -a ARCH must
-# not replace native packages either.
+# not replace native packages either. With every ARCH library above
+# installed, it has nothing of ARCH left to install: an "Inst foo:ARCH" is
+# a tool added to Build-Depends without :native (it would crossgrade or
+# shadow the machine's own) or a library missing from LIBS here.
 (cd "$top" && apt-get -s build-dep -a "$ARCH" --no-install-recommends ./) >"$W/bdep.log" 2>&1
-if [ $? -eq 0 ] && ! grep -qE "^Remv " "$W/bdep.log"; then
-	pass "apt-get build-dep -a $ARCH ./ removes nothing (simulated)"
+bdep_rc=$?
+if [ "$bdep_rc" -eq 0 ] && ! grep -qE "^Remv |^Inst [^ ]+:$ARCH " "$W/bdep.log"; then
+	pass "apt-get build-dep -a $ARCH ./ removes nothing, installs nothing of $ARCH (simulated)"
 else
-	grep -E "^Remv |^E: " "$W/bdep.log" | head -n 10
-	fail "apt-get build-dep -a $ARCH ./ removes nothing (simulated)"
+	grep -E "^Remv |^Inst [^ ]+:$ARCH |^E: " "$W/bdep.log" | head -n 10
+	echo "  a tool in debian/control's Build-Depends needs :native, or a library is missing from LIBS in $0"
+	fail "apt-get build-dep -a $ARCH ./ removes nothing, installs nothing of $ARCH (simulated)"
 fi
 
 # --- 2. cross build ----------------------------------------------------------------
@@ -152,7 +189,9 @@ file lorabridge lorabridge-sim | grep -q "$MACHINE" && [ -s man/lorabridge.conf.
 # --- 3. tests under qemu -------------------------------------------------------------
 # The multiarch libc6:ARCH (installed with the libraries) provides the
 # program loader and every library, so qemu needs no -L.
-UNIT=$(grep -oE 'tests/unit/test_[a-z0-9_]+' "$top/Makefile.am" | sort -u | tr '\n' ' ')
+# (the last line: make may first regenerate the Makefile and say so)
+UNIT=$(make -s print-unit-tests | sed -n '/^tests\/unit\//p' | tail -n 1)
+[ -n "$UNIT" ] || fatal "make -s print-unit-tests"
 rm -f tests/unit/*.trs tests/unit/*.log tests/integration/*.trs tests/integration/*.log
 # Check's timeouts (4 s by default) times 10: emulated code is slower.
 # LOG_COMPILER runs each unit test program through qemu; the shell test

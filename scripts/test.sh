@@ -3,10 +3,13 @@
 # The test command: install dependencies, build with -Werror under ASan and
 # UBSan, run every test (unit, fuzz-corpus replay, integration with a real
 # mosquitto), make distcheck (unit tests only: the integration tests ran just
-# before), the Debian package test (build, lintian, install, purge; as root),
-# then the cross test for arm64 and armhf (scripts/cross-test.sh: cross
-# build, tests under qemu, .debs). Used by .ci/run. The last line printed is
-# "N passed, M failed" over every test run.
+# before), a check that the tarball has every file the integration tests
+# need (tests/package/test_dist_files.sh), the Debian package test (build,
+# lintian, install, purge; as root), then the cross test for arm64 and
+# armhf (scripts/cross-test.sh: cross build, tests under qemu, .debs) and
+# the 32-bit compile-only pass ("armhf compile", scripts/compile-check.sh).
+# Used by .ci/run. The last line printed is "N passed, M failed" over every
+# test run.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh"
@@ -43,6 +46,18 @@ if [ "$status" -eq 0 ]; then
 	fi
 fi
 if [ "$status" -eq 0 ]; then
+	# What distcheck's unit-only check cannot see: the files the
+	# integration tests need are in the tarball (77: not a git checkout).
+	echo "== dist files"
+	drc=0
+	"$top/tests/package/test_dist_files.sh" "$(ls lorabridge-*.tar.gz | head -n 1)" || drc=$?
+	case "$drc" in
+	0) pass=$((pass + 1)) ;;
+	77) skipped=$((skipped + 1)) ;;
+	*) failed=$((failed + 1)); status=1 ;;
+	esac
+fi
+if [ "$status" -eq 0 ]; then
 	# Builds the .deb, runs lintian, installs, checks and purges it: root
 	# on Debian only (exit 77 = skipped, and it says why).
 	echo "== package test"
@@ -61,7 +76,7 @@ if [ "$status" -eq 0 ]; then
 	for arch in arm64 armhf; do
 		echo "== cross test $arch"
 		crc=0
-		"$top/scripts/cross-test.sh" "$arch" > "cross-$arch.log" 2>&1 || crc=$?
+		LB_COMPILE_CHECK=no "$top/scripts/cross-test.sh" "$arch" > "cross-$arch.log" 2>&1 || crc=$?
 		grep -vE '^PASS: ' "cross-$arch.log" | tail -n 60
 		case "$crc" in
 		0) pass=$((pass + 1)) ;;
@@ -69,6 +84,20 @@ if [ "$status" -eq 0 ]; then
 		*) failed=$((failed + 1)); status=1 ;;
 		esac
 	done
+fi
+if [ "$status" -eq 0 ]; then
+	# "armhf compile": every C file compiled for 32-bit ARM with the
+	# project's flags and -Werror, -fsyntax-only; needs only the cross
+	# compiler, so it runs when the armhf cross test skips.
+	echo "== armhf compile"
+	arc=0
+	"$top/scripts/compile-check.sh" armhf > compile-armhf.log 2>&1 || arc=$?
+	grep -vE '^  ' compile-armhf.log | tail -n 60
+	case "$arc" in
+	0) pass=$((pass + 1)) ;;
+	77) skipped=$((skipped + 1)) ;;
+	*) failed=$((failed + 1)); status=1 ;;
+	esac
 fi
 echo "$pass passed, $failed failed, $skipped skipped"
 exit "$status"

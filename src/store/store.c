@@ -368,6 +368,11 @@ int store_open(struct store *s, const char *dir, int commit_ms)
 	return store_open_flags(s, dir, commit_ms, 0);
 }
 
+void store_set_wall_clock(struct store *s, int64_t (*now_s)(void))
+{
+	s->wall_s = now_s;
+}
+
 int store_open_flags(struct store *s, const char *dir, int commit_ms, unsigned flags)
 {
 	char path[PATH_MAX];

@@ -73,7 +73,8 @@
  * Clock: the store reads CLOCK_MONOTONIC itself (milliseconds, the same
  * clock as loop_now_ms()) when a batch opens; store_due_ms() and
  * store_tick()'s now_ms are on that clock. Wall-clock columns (updated_at,
- * created_at) are Unix seconds, set by the store.
+ * created_at) are Unix seconds (int64, whole past 2038), set by the store
+ * from time() or the clock given to store_set_wall_clock().
  *
  * Callbacks (store_load_sessions, store_downlink_list, store_outbox_page)
  * receive a row valid
@@ -128,6 +129,10 @@ int store_open(struct store *s, const char *dir, int commit_ms);
 /* The same with flags: STORE_ACCEPT_STATE_LOSS opens a database older than
  * its marker all the same (store_generation() then says so). */
 int store_open_flags(struct store *s, const char *dir, int commit_ms, unsigned flags);
+/* The wall clock of the created_at/updated_at columns (and the generation's
+ * `since`): Unix seconds from now_s(), NULL for time(). Call after
+ * store_open() (which resets it to time()); tests set a clock past 2038. */
+void store_set_wall_clock(struct store *s, int64_t (*now_s)(void));
 
 /* Commit what is staged, close. Returns that commit's result (the batch is
  * lost on error, and logged). */

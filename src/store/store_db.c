@@ -5,6 +5,8 @@
  * binding, binding an unsigned value, translating SQLite result codes (and
  * logging what failed). See store_db.h.
  */
+#include <time.h>
+
 #include "store/store_db.h"
 
 #include "base/lb_err.h"
@@ -80,6 +82,11 @@ int store__translate(int rc)
 	default:        /* IOERR, FULL, CORRUPT, NOTADB, BUSY, CANTOPEN, ... */
 		return LB_ERR_IO;
 	}
+}
+
+int64_t store__wall_s(const struct store *s)
+{
+	return s->wall_s ? s->wall_s() : (int64_t)time(NULL);
 }
 
 int store__fail(struct store *s, int rc, const char *what)

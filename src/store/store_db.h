@@ -104,4 +104,7 @@ int store__translate(int rc);
  * error surfaces from sqlite3_step(). Parameters are 1-based. */
 void store__bind_u64(sqlite3_stmt *st, int col, uint64_t v);
 
+/* Unix seconds for the *_at columns: s->wall_s, or time(). */
+int64_t store__wall_s(const struct store *s);
+
 #endif

@@ -8,7 +8,6 @@
 #include "store/store_dl.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "store/store_batch.h"
 #include "store/store_db.h"
@@ -90,7 +89,7 @@ int store_downlink_push(struct store *s, const struct store_downlink *dl, uint32
 	if (last == UINT32_MAX)
 		return LB_ERR_FULL;
 	row.seq = last + 1;
-	row.created_at = (int64_t)time(NULL);
+	row.created_at = store__wall_s(s);
 	rc = store__stage(s, OP_DL_PUSH, &row, sizeof(row));
 	if (rc == LB_OK && seq)
 		*seq = row.seq;

@@ -4,7 +4,6 @@
 
 #include <inttypes.h>
 #include <string.h>
-#include <time.h>
 
 #include "store/store_batch.h"
 #include "store/store_db.h"
@@ -52,7 +51,7 @@ int store_mac_put(struct store *s, const struct store_mac *row)
 	    row->nb_trans > MAC_MAX_FIELD || row->margin < -32 || row->margin > 31)
 		return LB_ERR_RANGE;
 	r = *row;
-	r.updated_at = (int64_t)time(NULL);
+	r.updated_at = store__wall_s(s);
 	return store__stage(s, OP_MAC_PUT, &r, sizeof(r));
 }
 

@@ -9,7 +9,6 @@
 
 #include <inttypes.h>
 #include <string.h>
-#include <time.h>
 
 #include "store/store_batch.h"
 #include "store/store_db.h"
@@ -18,11 +17,6 @@
 #include "base/log.h"
 
 #define TAG STORE_LOG_TAG
-
-static int64_t wall_s(void)
-{
-	return (int64_t)time(NULL);
-}
 
 /* ---- sessions --------------------------------------------------------- */
 
@@ -119,7 +113,7 @@ int store_put_session(struct store *s, const struct store_session *row)
 	    (row->has_join_nonce_last && row->join_nonce_last > 0xffffff))
 		return LB_ERR_RANGE;
 	r = *row;
-	r.updated_at = wall_s();
+	r.updated_at = store__wall_s(s);
 	return store__stage(s, OP_PUT_SESSION, &r, sizeof(r));
 }
 
@@ -244,7 +238,7 @@ int store_gateway_online_set(struct store *s, uint64_t gateway_eui, bool online)
 	memset(&g, 0, sizeof(g));
 	g.gateway_eui = gateway_eui;
 	g.online = online;
-	g.since = wall_s();
+	g.since = store__wall_s(s);
 	return store__stage(s, OP_GW_ONLINE, &g, sizeof(g));
 }
 

@@ -9,7 +9,6 @@
 
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include "store/store_batch.h"
 #include "store/store_db.h"
@@ -52,7 +51,7 @@ int store_outbox_add(struct store *s, const struct store_outbox_row *row)
 	memset(&head.o, 0, sizeof(head.o));
 	head.o.seq = row->seq;
 	head.o.dev_eui = row->dev_eui;
-	head.o.created_at = (int64_t)time(NULL);
+	head.o.created_at = store__wall_s(s);
 	head.o.topic_len = (uint32_t)topic_len;
 	head.o.len = (uint32_t)row->len;
 	head.o.qos = (uint32_t)row->qos;

@@ -161,6 +161,7 @@ struct store {
 	size_t log_len, log_cap;
 	size_t n_ops;
 	struct store_stats stats;
+	int64_t (*wall_s)(void);        /* Unix s for the *_at columns; NULL: time() */
 };
 
 #endif

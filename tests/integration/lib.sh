@@ -12,11 +12,12 @@ SIM=${SIM:-$top_builddir/lorabridge-sim}
 MOSQUITTO=${MOSQUITTO:-$(command -v mosquitto || echo /usr/sbin/mosquitto)}
 T=$(mktemp -d "${TMPDIR:-/tmp}/lorabridge-it.XXXXXX")
 PIDS=""
-# LB_EMULATOR (e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu", set by
-# scripts/cross-test.sh): the bridge and the simulator are cross-built and
-# run through it, everything else (mosquitto, the clients) is native. Each
-# becomes a wrapper that execs the emulator, so "$LORABRIDGE" stays one word
-# and $! is the emulated program itself: signals and exit status reach it.
+# LB_EMULATOR (e.g. "qemu-aarch64", set by scripts/cross-test.sh; the
+# multiarch libc6:arm64 provides the loader and the libraries, so no -L):
+# the bridge and the simulator are cross-built and run through it,
+# everything else (mosquitto, the clients) is native. Each becomes a
+# wrapper that execs the emulator, so "$LORABRIDGE" stays one word and $!
+# is the emulated program itself: signals and exit status reach it.
 if [ -n "${LB_EMULATOR:-}" ]; then
 	mkdir "$T/emu"
 	for _em in LORABRIDGE SIM; do

@@ -100,8 +100,10 @@ in_settings && prev == ".TP" && /^\.B / { sub(/^\.B /, ""); gsub(/\\-/, "-"); pr
 { prev = $0 }
 ' "$MAN5" | sort -u > "$T/documented"
 
-# The page is built from man/lorabridge.conf.5.ref (no program runs at build
-# time, so cross builds make it too): it must be what the schema prints now.
+# The page is built from man/lorabridge.conf.5.ref (no program runs to make
+# it, so cross builds make it too): it must be what the schema prints now
+# (a native build checks it as well before it makes the page; this test
+# shows the difference).
 "$LORABRIDGE" --print-config-reference man > "$T/ref.man"
 problems=""
 # (its own leading roff comments, license and origin, are not compared)

@@ -1025,6 +1025,36 @@ START_TEST(t_push_stat_ranges)
 }
 END_TEST
 
+/* gwmp__time_format, the rxpk `time` the bridge writes: int64 µs to
+ * RFC 3339 with 6 fraction digits, past 2^31 s (a 32-bit time_t's end,
+ * 2038) and 2^32 s (2106) as before; out of 0..9999 refused. */
+START_TEST(t_time_format)
+{
+	static const struct {
+		long long us;
+		const char *text;
+	} cases[] = {
+		{0, "1970-01-01T00:00:00.000000Z"},
+		{1715677967318406LL, "2024-05-14T09:12:47.318406Z"},
+		{2147483647999999LL, "2038-01-19T03:14:07.999999Z"},
+		{2147483648000000LL, "2038-01-19T03:14:08.000000Z"},
+		{2214129600250000LL, "2040-02-29T12:00:00.250000Z"},
+		{4294967296000001LL, "2106-02-07T06:28:16.000001Z"},
+		{253402300799999999LL, "9999-12-31T23:59:59.999999Z"},
+	};
+	char out[GWMP_TIME_LEN + 1];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_msg(gwmp__time_format(cases[i].us, out, sizeof(out)) == LB_OK, "case %zu", i);
+		ck_assert_str_eq(out, cases[i].text);
+	}
+	ck_assert_int_eq(gwmp__time_format(-1, out, sizeof(out)), LB_ERR_INVAL);
+	ck_assert_int_eq(gwmp__time_format(253402300800000000LL, out, sizeof(out)), LB_ERR_INVAL);
+	ck_assert_int_eq(gwmp__time_format(2147483648000000LL, out, sizeof(out) - 1),
+			 LB_ERR_TOO_LARGE);
+}
+END_TEST
+
 /* rxpk `time`: RFC 3339 variants seen from forwarders. */
 START_TEST(t_push_time_formats)
 {
@@ -1347,6 +1377,7 @@ static Suite *gwmp_suite(void)
 	tcase_add_test(body, t_push_stat_only);
 	tcase_add_test(body, t_push_stat_ranges);
 	tcase_add_test(body, t_push_time_formats);
+	tcase_add_test(body, t_time_format);
 	tcase_add_test(body, t_push_numbers);
 	tcase_add_test(body, t_format_push_invalid);
 	suite_add_tcase(s, body);

@@ -310,15 +310,36 @@ START_TEST(test_past_2038)
 	ck_assert_int_eq(ledger_next_expiry(&l, T2040), T2040 + 61 * B24);
 
 	ck_assert_int_eq(ledger_encode(&l, blob, sizeof(blob), &len), LB_OK);
-	/* epoch 1534020 = 0x00176844, little-endian at offset 6 */
-	ck_assert_uint_eq(blob[6], 0x44);
-	ck_assert_uint_eq(blob[7], 0x68);
-	ck_assert_uint_eq(blob[8], 0x17);
-	ck_assert_uint_eq(blob[9], 0x00);
+	/* epoch 1534020 = 0x0000000000176844, all 8 bytes little-endian at offset 6 */
+	ck_assert_mem_eq(blob + 6, "\x44\x68\x17\x00\x00\x00\x00\x00", 8);
 	ck_assert_int_eq(ledger_decode(&back, blob, len, &used), LB_OK);
 	ck_assert_uint_eq(used, len);
 	ck_assert_uint_eq(ledger_sum(&back, T2040 + HOUR_MS), 7);
 	ck_assert_int_eq(ledger_next_expiry(&back, T2040), T2040 + 61 * B24);
+}
+END_TEST
+
+/* An epoch above 2^32: with 1 ms buckets the epoch is the time in ms,
+ * 2040 = 0x0000020251FE2400, whose upper 4 bytes a 32-bit epoch (or a
+ * 32-bit time in ms) would lose; the blob holds all 8, and decoding gives
+ * the same epoch and sums back. */
+START_TEST(test_epoch_above_2_32)
+{
+	struct ledger l, back;
+	uint8_t blob[LEDGER_ENCODED_MAX];
+	size_t len = 0, used = 0;
+
+	ck_assert_int_eq(ledger_init(&l, 2, 1), LB_OK);
+	ck_assert_int_eq(ledger_add(&l, T2040, 5), LB_OK);
+	ck_assert_int_eq(l.epoch, T2040);
+	ck_assert_int_gt(l.epoch, INT64_C(0xffffffff));
+	ck_assert_int_eq(ledger_encode(&l, blob, sizeof(blob), &len), LB_OK);
+	ck_assert_mem_eq(blob + 6, "\x00\x24\xfe\x51\x02\x02\x00\x00", 8);
+	ck_assert_int_eq(ledger_decode(&back, blob, len, &used), LB_OK);
+	ck_assert_uint_eq(used, len);
+	ck_assert_int_eq(back.epoch, T2040);
+	ck_assert_uint_eq(ledger_sum(&back, T2040 + 1), 5);
+	ck_assert_uint_eq(ledger_sum(&back, T2040 + 3), 0);   /* n + 1 = 3 buckets on */
 }
 END_TEST
 
@@ -450,6 +471,7 @@ static Suite *ledger_suite(void)
 	tcase_add_test(tc, test_encode_vector);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_past_2038);
+	tcase_add_test(tc, test_epoch_above_2_32);
 	tcase_add_test(tc, test_decode_rejects);
 	tcase_add_test(tc, test_decode_random);
 	tcase_set_timeout(tc, 60);

@@ -1283,6 +1283,55 @@ static int count_mac(void *arg, const struct store_mac *row)
 	return 0;
 }
 
+/* ---- wall clock past 2038 ---------------------------------------------- */
+
+/* The *_at columns are int64 Unix seconds end to end: a value above 2^32
+ * (2106) reads back whole, where a 32-bit time_t or a 32-bit column
+ * binding would wrap it (negative in 2038, small in 2106). */
+static int64_t fake_wall;
+
+static int64_t fake_wall_s(void)
+{
+	return fake_wall;
+}
+
+START_TEST(test_wall_clock_past_2038)
+{
+	const int64_t t2040 = INT64_C(2208988800);          /* 2040-01-01, > 2^31 */
+	const int64_t t2106 = INT64_C(4294967296) + 86400;  /* > 2^32 */
+	char dir[512];
+	struct store s;
+	struct store_session a = mk_session(EUI_A, 1), got;
+	struct store_downlink d = mk_downlink("late", EUI_A, 10, "hi"), dgot;
+	struct store_mac m = mk_mac(EUI_A), mgot;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	store_set_wall_clock(&s, fake_wall_s);
+	fake_wall = t2040;
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	fake_wall = t2106;
+	ck_assert_int_eq(store_downlink_push(&s, &d, NULL), LB_OK);
+	ck_assert_int_eq(store_mac_put(&s, &m), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	store_close(&s);
+
+	ck_assert_int_eq(raw_int(dir, "SELECT updated_at = 2208988800 FROM session"), 1);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
+	ck_assert_int_eq(got.updated_at, t2040);
+	ck_assert_int_eq(store_downlink_get(&s, "late", &dgot), LB_OK);
+	ck_assert_int_eq(dgot.created_at, t2106);
+	ck_assert_int_eq(store_mac_get(&s, EUI_A, &mgot), LB_OK);
+	ck_assert_int_eq(mgot.updated_at, t2106);
+	/* Reopened: the clock is time() again (store_open resets it). */
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
+	ck_assert_int_lt(got.updated_at, t2040);
+	store_close(&s);
+}
+END_TEST
+
 /* Schema v4 -> v5 adds mac_state; a row is staged, read back as written
  * (ch_mask words little-endian), survives a reopen, is purged with its
  * device; out-of-range fields are refused. */
@@ -1926,6 +1975,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_gen_purge);
 	tcase_add_test(tc, test_gen_marker_owner);
 	tcase_add_test(tc, test_batch_of_100_timing);
+	tcase_add_test(tc, test_wall_clock_past_2038);
 	suite_add_tcase(s, tc);
 	return s;
 }

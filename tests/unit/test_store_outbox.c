@@ -142,6 +142,44 @@ static void expect_seqs(const struct page *p, const uint64_t *want, size_t n)
 		ck_assert_uint_eq(p->seq[i], want[i]);
 }
 
+/* created_at is int64 Unix seconds end to end: a row added with the clock
+ * past 2^32 s (2106) pages out whole, not wrapped to 32 bits. */
+static int64_t fake_wall;
+
+static int64_t fake_wall_s(void)
+{
+	return fake_wall;
+}
+
+static int first_created_at(void *arg, const struct store_outbox_row *row)
+{
+	*(int64_t *)arg = row->created_at;
+	return LB_OK;
+}
+
+START_TEST(test_created_at_past_2038)
+{
+	char dir[512];
+	struct store s;
+	int64_t got = 0;
+	size_t n = 0;
+
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	store_set_wall_clock(&s, fake_wall_s);
+	fake_wall = INT64_C(4294967296) + 7;
+	add(&s, 1, EUI_A);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	store_close(&s);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_outbox_page(&s, 0, UINT64_MAX, 1, first_created_at, &got, &n),
+			 LB_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(got, INT64_C(4294967296) + 7);
+	store_close(&s);
+}
+END_TEST
+
 /* ---- add, page, delete -------------------------------------------------- */
 
 START_TEST(test_add_page_delete_in_order)
@@ -431,6 +469,7 @@ static Suite *outbox_suite(void)
 	tcase_add_test(tc, test_crash_between_batches);
 	tcase_add_test(tc, test_migration_from_v1);
 	tcase_add_test(tc, test_arguments);
+	tcase_add_test(tc, test_created_at_past_2038);
 	suite_add_tcase(s, tc);
 	return s;
 }

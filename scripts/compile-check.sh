@@ -1,0 +1,78 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The 32-bit compile-only pass (CI's other builds are all 64-bit):
+#   scripts/compile-check.sh [armhf]
+# Needs only the cross compiler (gcc-arm-linux-gnueabihf, with its libc in
+# /usr/arm-linux-gnueabihf), none of the armhf libraries, so it runs even
+# when the archive's armhf indices are out of sync (cross-test.sh skips).
+# 1. configure --host=arm-linux-gnueabihf in a scratch directory, with the
+#    libraries' pkg-config results given by hand (configure then asks
+#    pkg-config nothing): its own checks run for the 32-bit target, the
+#    64-bit time_t one included (-D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64),
+#    and it writes lbconfig.h and the warning flags (-Werror);
+# 2. compiles every C file of src/, tests/unit, tests/integration and
+#    packet_forwarder with -fsyntax-only and those flags (what make would
+#    use: `make print-compile-flags`), so a format or type mismatch that
+#    only 32-bit long or size_t shows fails here.
+# The libraries' headers: most are arch-neutral in /usr/include, which the
+# cross compiler searches; curl's and OpenSSL's live in the machine's own
+# multiarch directory (/usr/include/x86_64-linux-gnu), searched last
+# (-idirafter) so glibc's own headers always come from the armhf libc.
+# OpenSSL's configuration.h there describes the 64-bit build: lorabridge
+# uses only OpenSSL's opaque EVP types, none of the word sizes it sets.
+# Last line: "compile ARCH: N files, M failed"; exit 0 when none failed, 77
+# when the cross compiler is not installed.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+ARCH=${1:-armhf}
+case "$ARCH" in
+armhf) TRIPLET=arm-linux-gnueabihf ;;
+arm64) TRIPLET=aarch64-linux-gnu ;;
+*) echo "usage: $0 [armhf|arm64]" >&2; exit 2 ;;
+esac
+CC=$TRIPLET-gcc
+command -v "$CC" >/dev/null 2>&1 ||
+	{ echo "SKIP: compile $ARCH: $CC not installed (crossbuild-essential-$ARCH)"; exit 77; }
+NATIVE_TRIPLET=$(gcc -dumpmachine)
+W=$(mktemp -d "${TMPDIR:-/tmp}/lorabridge-compile.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+trap 'exit 130' INT TERM
+
+cd "$top" || exit 1
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt configure ]; then
+	autoreconf -fi >"$W/autoreconf.log" 2>&1 || { cat "$W/autoreconf.log"; exit 1; }
+fi
+inc="-idirafter /usr/include/$NATIVE_TRIPLET"
+mkdir "$W/b" && cd "$W/b" || exit 1
+# PKG_CHECK_MODULES takes _CFLAGS and _LIBS as given when both are set.
+# The include option once (MOSQUITTO_CFLAGS), a blank for the others.
+for v in MOSQUITTO LIBCONFIG JSONC CURL CRYPTO SQLITE CHECK; do
+	eval "${v}_CFLAGS=' ' ${v}_LIBS=' '"
+	export "${v}_CFLAGS" "${v}_LIBS"
+done
+MOSQUITTO_CFLAGS=$inc
+if ! "$top/configure" --host="$TRIPLET" --enable-werror PKG_CONFIG=/bin/false \
+	>configure.log 2>&1; then
+	tail -n 20 configure.log
+	echo "FAIL: configure --host=$TRIPLET"
+	exit 1
+fi
+grep -E "^checking for a 64-bit time_t" configure.log | sed 's/^/  /'
+flags=$(make -s print-compile-flags | tail -n 1) && duk=$(make -s print-duktape-dir | tail -n 1) &&
+	[ -n "$flags" ] && [ -n "$duk" ] || { echo "FAIL: make print-compile-flags"; exit 1; }
+echo "  $CC -fsyntax-only $flags"
+n=0 nfail=0
+for f in $(cd "$top" && ls src/*/*.c tests/unit/*.c tests/integration/*.c packet_forwarder/sim/*.c); do
+	extra=""
+	# Duktape's own source is built with -Wno-error (Makefile.am).
+	[ "$f" = src/codec/jscodec_duk.c ] && extra="-Wno-error"
+	n=$((n + 1))
+	# shellcheck disable=SC2086
+	if ! "$CC" -fsyntax-only $flags -isystem "$duk" $extra "$top/$f" >"$W/cc.log" 2>&1; then
+		nfail=$((nfail + 1))
+		echo "FAIL: $f"
+		head -n 20 "$W/cc.log"
+	fi
+done
+echo "compile $ARCH: $n files, $nfail failed"
+[ "$nfail" -eq 0 ]
