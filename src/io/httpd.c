@@ -38,6 +38,8 @@ struct req {
 struct httpd_stream {
 	struct httpd *h;
 	uint64_t id;                     /* the hup set's key (never a pointer there) */
+	int fd;                          /* its socket (MHD's), -1 unknown */
+	bool cut;                        /* too slow: end without a proper end */
 	struct MHD_Connection *mc;
 	void *owner;                     /* NULL once the owner closed it */
 	char *buf;
@@ -129,6 +131,7 @@ static void watch_hangup(struct httpd *h, struct httpd_stream *s)
 	/* one-shot: a socket still closing does not wake the loop again */
 	struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLONESHOT, .data.u64 = s->id};
 
+	s->fd = ci ? ci->connect_fd : -1;
 	if (h->hupfd < 0 || !ci || epoll_ctl(h->hupfd, EPOLL_CTL_ADD, ci->connect_fd, &ev) != 0)
 		LB_LOG_RL(LOG_LVL_WARN, "httpd", "stream %llu: its client's close is seen only "
 			  "at the next write", (unsigned long long)s->id);
@@ -158,7 +161,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	(void)pos;
 
 	if (s->closing)
-		return MHD_CONTENT_READER_END_OF_STREAM;
+		return s->cut ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
 	if (s->len == 0) {
 		/* Nothing to send: out of MHD's loop until a write. */
 		s->suspended = true;
@@ -253,8 +256,14 @@ int httpd_stream_write(struct httpd *h, struct httpd_stream *s, const char *data
 		/* Too slow a reader: it would cost memory without bound. */
 		h->stats.streams_slow++;
 		s->closing = true;
+		s->cut = true;
 		s->len = 0;
+		/* Its socket is full: MHD would wait for its timeout to close it.
+		 * Shut it now (MHD sees the hang-up at its next run and closes). */
+		if (s->fd >= 0)
+			(void)shutdown(s->fd, SHUT_RDWR);
 		stream_wake(s);
+		h->need_run = true;
 		return LB_ERR_FULL;
 	}
 	if (s->off + s->len + len > s->cap && stream_grow(s, s->len + len) != LB_OK) {
@@ -470,12 +479,12 @@ int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 			 (v6 ? MHD_USE_IPv6 : 0);
 	h->mhd = MHD_start_daemon(flags, o->port, NULL, NULL, on_access, h,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_LIMIT, o->max_clients,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
 				  MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 				  MHD_OPTION_END);
 	if (!h->mhd) {

@@ -132,8 +132,9 @@ struct httpd_stream *httpd_stream_start(struct httpd *h, struct httpd_conn *c, c
 					void *owner);
 
 /* Queue len bytes. LB_OK, or LB_ERR_FULL: over stream_limit, the stream is
- * closed (counted; the `closed` callback runs later, from MHD_run), or
- * LB_ERR_STATE: already closing. */
+ * cut (counted; its socket shut at once; the `closed` callback runs from
+ * the next MHD run unless the owner calls httpd_stream_close() before it),
+ * or LB_ERR_STATE: already closing. */
 int httpd_stream_write(struct httpd *h, struct httpd_stream *s, const char *data, size_t len);
 
 /* Close a stream from the owner's side: no `closed` callback comes. */
