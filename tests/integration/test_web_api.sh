@@ -68,6 +68,16 @@ jq -e -s 'all(.w == .d)' "$T/sse-up.txt" > /dev/null || fail "SSE devEui differs
 jq -c 'del(.w)' "$T/sse-up.txt" | diff - "$T/mqtt-up.txt" > /dev/null \
 	|| fail "SSE up events differ from MQTT's: $(jq -c 'del(.w)' "$T/sse-up.txt" | diff - "$T/mqtt-up.txt" | head -4)"
 [ "$(grep -c '^event: device$' "$T/sse.out")" -ge $N_UP ] || fail "fewer device events than uplinks"
+# the gateway coming online, and the bridge's stats event as MQTT has it
+wait_count "$T/sse.out" '^event: gateway$' 1 || fail "no gateway event"
+grep -A1 '^event: gateway$' "$T/sse.out" | sed -n 's/^data: //p' | head -n 1 \
+	| jq -e '.gatewayId == "aa555a0000000001" and .online == true' > /dev/null || fail "gateway event"
+wait_count "$T/sse.out" '^event: stats$' 1 || fail "no stats event"
+grep -A1 '^event: stats$' "$T/sse.out" | sed -n 's/^data: //p' | tail -n 1 > "$T/sse-stats.json"
+_mqtt_has_stats() {
+	grep -E "^lorabridge/[^ ]+/stats " "$T/all.out" | cut -d' ' -f2- | grep -qxF "$(cat "$T/sse-stats.json")"
+}
+wait_until "$WAIT_S" _mqtt_has_stats || fail "the SSE stats event is not one MQTT got: $(cat "$T/sse-stats.json")"
 
 note "/api/devices and /api/gateways agree with the traffic"
 expect 200 GET /api/devices
