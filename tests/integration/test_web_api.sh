@@ -8,7 +8,7 @@
 # reaches the simulated device, a bad command gets the same `log` event)
 # with 401/403/404/400/405/413 answers; /metrics passes a strict parser of
 # the Prometheus text format and counts what MQTT saw; `lorabridge top
-# --once` prints the tables; 1,000 malformed HTTP requests while uplinks
+# --once` prints the tables, and on a terminal quits on q or Ctrl-C; 1,000 malformed HTTP requests while uplinks
 # flow cost no uplink and no crash; a non-loopback bind without a password
 # is refused at start-up.
 . "$(dirname "$0")/lib.sh"
@@ -166,6 +166,14 @@ for eui in $(jq -r '.devices[].devEui' "$T/devices.json"); do
 	grep -q "$eui" "$T/top.out" || fail "top: no device $eui"
 done
 grep -qE "sim-0 +sim " "$T/top.out" || fail "top: no name/application columns: $(cat "$T/top.out")"
+# interactive, on a terminal: q quits, and so does Ctrl-C
+python3 "$(dirname "$0")/top_pty.py" "$LORABRIDGE" "$URL" q || fail "top on a terminal, q"
+python3 "$(dirname "$0")/top_pty.py" "$LORABRIDGE" "$URL" ctrl-c || fail "top on a terminal, Ctrl-C"
+# no bridge there: exit 1 with the reason
+if "$LORABRIDGE" top --once --url "http://127.0.0.1:$(free_port)" > /dev/null 2> "$T/top-no.err"; then
+	fail "top --once without a bridge succeeded"
+fi
+grep -q "lorabridge top: http://127.0.0.1:[0-9]*/events: " "$T/top-no.err" || fail "$(cat "$T/top-no.err")"
 
 note "1,000 malformed requests while 200 uplinks flow: every uplink reaches MQTT"
 before=$(ups)
