@@ -208,7 +208,11 @@ jq -e '.error | test("too many")' "$T/body" > /dev/null || fail "503 body: $(cat
 expect 200 GET /healthz
 
 note "read-only without a password; a non-loopback bind needs one"
-kill "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null || true
+# a clean stop with 10 /events streams open
+kill "$BRIDGE_PID"
+st=0; wait "$BRIDGE_PID" || st=$?
+[ "$st" -eq 0 ] || fail "the bridge exited with $st at SIGTERM: $(tail -5 "$T/bridge.log")"
+grep -qiE "AddressSanitizer|runtime error|LeakSanitizer" "$T/bridge.log" && fail "sanitizer report at stop"
 HTTP_PORT=$(free_port); URL="http://127.0.0.1:$HTTP_PORT"
 write_config "$T/ro.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
 	"http = { port = $HTTP_PORT; www_dir = \"$top_srcdir/www\"; };"
