@@ -84,7 +84,7 @@ skip_out_of_sync() {
 # --- 1. toolchain, emulator, the architecture's libraries ---------------------
 # Native: the build tools and what the tests run natively (mosquitto, jq...).
 "$top/scripts/deps.sh" >"$W/deps.log" 2>&1 || { cat "$W/deps.log"; fatal "scripts/deps.sh"; }
-LIBS="libmosquitto-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
+LIBS="libmosquitto-dev libconfig-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
 check"
 # pkgconf:ARCH (Multi-Arch: same) provides $TRIPLET-pkg-config, which
 # configure --host runs to find the ARCH libraries.

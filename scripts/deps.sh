@@ -5,8 +5,8 @@
 set -eu
 
 PACKAGES="build-essential autoconf automake pkg-config \
-libmosquitto-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev duktape-dev \
-check mosquitto mosquitto-clients jq iproute2 procps python3 influxdb openssl"
+libmosquitto-dev libconfig-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev duktape-dev \
+check mosquitto mosquitto-clients jq iproute2 procps python3 influxdb openssl curl"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
