@@ -83,6 +83,22 @@ bool netaddr_is_v4(const struct netaddr *a)
 	return memcmp(a->b, v4_mapped, sizeof(v4_mapped)) == 0;
 }
 
+bool netaddr_is_loopback(const struct netaddr *a)
+{
+	static const uint8_t v6_loopback[16] = {[15] = 1};
+
+	if (netaddr_is_v4(a))
+		return a->b[12] == 127;
+	return memcmp(a->b, v6_loopback, sizeof(v6_loopback)) == 0;
+}
+
+bool netaddr_text_is_loopback(const char *s)
+{
+	struct netaddr a;
+
+	return netaddr_parse(s, &a) == LB_OK && netaddr_is_loopback(&a);
+}
+
 void netaddr_group(const struct netaddr *a, struct netaddr *out)
 {
 	*out = *a;

@@ -44,6 +44,11 @@ int netaddr_parse(const char *s, struct netaddr *out);
 
 bool netaddr_equal(const struct netaddr *a, const struct netaddr *b);
 bool netaddr_is_v4(const struct netaddr *a);
+/* A loopback address: 127.0.0.0/8 (RFC 1122 §3.2.1.3) or ::1 (RFC 4291
+ * §2.5.3). */
+bool netaddr_is_loopback(const struct netaddr *a);
+/* The same for a numeric address as text; false if it is not one. */
+bool netaddr_text_is_loopback(const char *s);
 
 /*
  * The group a source address is limited as (addrlimit.h, the gateway

@@ -349,6 +349,20 @@ static void check_region(struct config__load *c)
 			 "(%" PRIu32 "..%" PRIu32 ")", hz, r->name, r->min_hz, r->max_hz);
 }
 
+/* Writes over the network need a password: without one the API is
+ * read-only, and even reading it from elsewhere than this host shows every
+ * device, so another address than a loopback one needs the password. */
+static void check_http(struct config__load *c)
+{
+	const struct lb_config *cfg = c->cfg;
+
+	if (!cfg->has_http || cfg->http_password || netaddr_text_is_loopback(cfg->http_bind))
+		return;
+	error_at(c, where(c, "http.bind"), "http.bind: \"%s\" is not a loopback address: set "
+		 "http.password (`lorabridge passwd` makes one) or bind to 127.0.0.1 or ::1",
+		 cfg->http_bind);
+}
+
 /* Rules spanning several settings; reported at the setting that is there. */
 static void check_cross(struct config__load *c)
 {
@@ -367,6 +381,7 @@ static void check_cross(struct config__load *c)
 			 cert ? "mqtt.cert_file" : "mqtt.key_file");
 	if (pass && !user)
 		error_at(c, pass, "mqtt.password: needs mqtt.username as well");
+	check_http(c);
 	check_region(c);
 }
 
@@ -384,6 +399,8 @@ static void walk_group(struct config__load *c, const config_setting_t *g, const 
 		if (idx >= 0) {
 			parse_entry(c, (size_t)idx, m);
 		} else if (config__schema_is_group(path)) {
+			if (!strcmp(path, "http"))
+				c->cfg->has_http = true;
 			if (config_setting_is_group(m))
 				walk_group(c, m, path);
 			else

@@ -144,6 +144,9 @@ void config_print(const struct lb_config *cfg, FILE *out, bool show_secrets)
 		cfg->path ? " loaded from " : "", cfg->path ? cfg->path : "");
 	for (size_t i = 0; i < config__n_schema; i++) {
 		const struct cs_entry *e = &config__schema[i];
+		/* The http group turns the server on by being there. */
+		if (!cfg->has_http && !strncmp(e->path, "http.", 5))
+			continue;
 		switch_group(out, &cur, &cur_len, e->path);
 		print_entry(out, e, cfg, show_secrets, path_depth(e->path, group_len(e->path)));
 	}

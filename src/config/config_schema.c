@@ -17,6 +17,7 @@
 
 #include "config/config_cflist.h"
 #include "base/hex.h"
+#include "base/pwhash.h"
 #include "mac/join.h"
 #include "base/lb_err.h"
 
@@ -200,6 +201,16 @@ static bool check_topic_bridge(const char *v, char *why, size_t cap)
 	return check_template(v, ph_bridge, why, cap);
 }
 
+static bool check_pwhash(const char *v, char *why, size_t cap)
+{
+	struct pwhash h;
+
+	if (pwhash_parse(v, &h) == LB_OK)
+		return true;
+	return why_set(why, cap, "not a password hash (make one with `lorabridge passwd`: "
+		       "pbkdf2-sha256$ITERATIONS$SALT$HASH)");
+}
+
 /* --- the schema --------------------------------------------------------- */
 
 static const char *const regions[] = {"EU868", "US915", "AU915", "AS923", "AS923-1",
@@ -333,6 +344,19 @@ const struct cs_entry config__schema[] = {
 	S_STR("home_assistant.prefix", hass_prefix, "homeassistant", check_hass_prefix, 0,
 	      "Home Assistant's discovery prefix: configs go to {prefix}/sensor/..., and "
 	      "{prefix}/status \"online\" makes the bridge announce them again."),
+
+	S_STR("http.bind", http_bind, "127.0.0.1", check_bind, 0,
+	      "Local address of the web page and its API (the http group turns them on; absent, "
+	      "no HTTP server runs). Another address than a loopback one needs http.password."),
+	S_U16("http.port", http_port, 8080, 1, 65535, "TCP port of the web page and its API."),
+	S_STR("http.password", http_password, NULL, check_pwhash, CS_F_OPTIONAL | CS_F_SECRET,
+	      "Hash of the password that allows writes (queueing downlinks), made by `lorabridge "
+	      "passwd`; clients send the password as \"Authorization: Bearer PASSWORD\". "
+	      "Absent: the API is read-only."),
+	S_STR("http.www_dir", http_www_dir, "/usr/share/lorabridge/www", check_absolute, 0,
+	      "Directory of the web page's files."),
+	S_INT("http.max_clients", http_max_clients, 32, 1, 1024,
+	      "HTTP connections at once (live /events streams included); more are refused."),
 
 	S_ENUM("region", region, "EU868", regions,
 	       "LoRaWAN regional parameters (data rates, channels, receive windows, duty cycle): "

@@ -199,6 +199,15 @@ struct lb_config {
 	bool hass_discovery;            /* false */
 	char *hass_prefix;              /* "homeassistant" (Home Assistant's discovery_prefix) */
 
+	/* http: the web page, its JSON API, /events, /metrics (web.h); only
+	 * when the group is in the file (has_http) */
+	bool has_http;
+	char *http_bind;                /* "127.0.0.1" */
+	uint16_t http_port;             /* 8080 */
+	char *http_password;            /* pwhash.h hash, NULL = read-only */
+	char *http_www_dir;             /* "/usr/share/lorabridge/www" */
+	int http_max_clients;           /* 32 connections at once */
+
 	/* top level */
 	char *region;                   /* "EU868" */
 	/* region_dwell_time (AS923 only): the 400 ms limits devices start with */

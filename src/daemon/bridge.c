@@ -251,12 +251,44 @@ static void mqtt_sync_fd(struct bridge *b)
 	}
 }
 
-/* The integrations see every device event; they only queue it here. */
-static void integ_tap(void *arg, const char *application, uint64_t dev_eui, const char *event,
-		      const char *json, size_t len)
+/* The integrations and the web page see every device event; they only
+ * queue it (or keep a little history) here. */
+static void device_tap(void *arg, const char *application, uint64_t dev_eui, const char *event,
+		       const char *json, size_t len)
 {
 	struct bridge *b = arg;
-	integrations_event(&b->integs, application, dev_eui, event, json, len, loop_wall_us());
+	if (b->http_ready)
+		integrations_event(&b->integs, application, dev_eui, event, json, len,
+				   loop_wall_us());
+	if (b->web_ready)
+		web_device_event(&b->web, application, dev_eui, event, json, len);
+}
+
+static void gateway_tap(void *arg, uint64_t gateway_eui, const char *event, const char *json,
+			size_t len)
+{
+	struct bridge *b = arg;
+	if (b->web_ready)
+		web_gateway_event(&b->web, gateway_eui, event, json, len);
+}
+
+static void bridge_tap(void *arg, const char *event, const char *json, size_t len)
+{
+	struct bridge *b = arg;
+	if (b->web_ready)
+		web_bridge_event(&b->web, event, json, len);
+}
+
+static void taps_setup(struct bridge *b)
+{
+	if (!b->http_ready && !b->cfg.has_http)
+		return;
+	struct publish_tap tap = {.device_event = device_tap, .arg = b};
+	if (b->cfg.has_http) {
+		tap.gateway_event = gateway_tap;
+		tap.bridge_event = bridge_tap;
+	}
+	publish_set_tap(&b->pub, &tap);
 }
 
 static int integ_post(void *arg, const struct http_request *rq, http_done_fn done, void *done_arg)
@@ -295,7 +327,6 @@ static int integrations_setup(struct bridge *b)
 		log_error("bridge", "integrations: %s", lb_strerror(rc));
 		return rc;
 	}
-	publish_set_tap(&b->pub, &(struct publish_tap){.device_event = integ_tap, .arg = b});
 	return LB_OK;
 }
 
@@ -573,6 +604,42 @@ static int region_setup(struct bridge *b)
 	return LB_OK;
 }
 
+/* What the web page shows of the bridge's own edges. */
+static void web_snapshot(void *arg, struct web_snapshot *out)
+{
+	static struct stats_integ integs[STATS_MAX_INTEGS];
+	struct bridge *b = arg;
+	struct mqtt_stats ms;
+
+	mqtt_get_stats(&b->mqtt, &ms);
+	out->mqtt_connected = mqtt_connected(&b->mqtt);
+	out->mqtt_queue_depth = ms.queued;
+	out->outbox_depth = outbox_pending(&b->outbox);
+	out->integs = integs;
+	out->n_integs = b->http_ready ? integrations_stats(&b->integs, integs, STATS_MAX_INTEGS) : 0;
+	out->udp_kernel_drops = b->udp.kernel_drops;
+}
+
+static int web_setup(struct bridge *b)
+{
+	if (!b->cfg.has_http)
+		return LB_OK;
+	struct web_ctx ctx = {
+		.cfg = &b->cfg, .region = b->region->name, .loop = &b->loop,
+		.devices = &b->devices, .gateways = &b->gateways, .budget = &b->budget,
+		.stats = &b->stats, .store = &b->store, .commands = &b->commands,
+		.snapshot = web_snapshot, .snapshot_arg = b,
+	};
+	int rc = web_init(&b->web, &ctx);
+	if (rc != LB_OK) {
+		log_error("bridge", "web server: %s", lb_strerror(rc));
+		web_free(&b->web);
+		return rc;
+	}
+	b->web_ready = true;
+	return LB_OK;
+}
+
 static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 {
 	int rc;
@@ -584,6 +651,7 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	if ((rc = publish_init(&b->pub, &b->cfg, &sink)) != LB_OK ||
 	    (rc = integrations_setup(b)) != LB_OK)
 		return rc;
+	taps_setup(b);
 	/* a failure is logged; events then carry empty tenant and profile ids */
 	(void)devevent_init(&b->ev, &b->pub, &b->stats, b->region->name);
 	struct hass_opts ho = {
@@ -608,7 +676,7 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	if ((rc = gwconn_init(&b->gwconn, &gc)) != LB_OK)
 		return rc;
 	if ((rc = handlers_setup(b)) != LB_OK || (rc = restore_all(b)) != LB_OK ||
-	    (rc = mqtt_setup(b)) != LB_OK)
+	    (rc = mqtt_setup(b)) != LB_OK || (rc = web_setup(b)) != LB_OK)
 		return rc;
 	/* After the MQTT set-up: a gateway that does not fit is said OFFLINE. A
 	 * failure is logged and leaves the retained states as they are. */
@@ -731,6 +799,8 @@ static int64_t run_timers(struct bridge *b)
 		next = loop_earliest(next, integrations_tick(&b->integs, now));
 		next = loop_earliest(next, http_tick(&b->http, now));
 	}
+	if (b->web_ready)
+		next = loop_earliest(next, web_tick(&b->web, now));
 	if (b->cfg.mqtt_stats_interval_s > 0 && now >= b->next_stats_ms) {
 		publish_stats(b, now);
 		b->next_stats_ms = now + (int64_t)b->cfg.mqtt_stats_interval_s * 1000;
@@ -928,6 +998,10 @@ void bridge_free(struct bridge *b)
 {
 	if (b->mqtt_fd >= 0 && loop_remove(&b->loop, b->mqtt_fd) != LB_OK)
 		log_warn("bridge", "MQTT socket not removed from the loop (closing anyway)");
+	/* The web server first: its streams read the tables freed below. */
+	if (b->web_ready)
+		web_free(&b->web);
+	b->web_ready = false;
 	mqtt_destroy(&b->mqtt);
 	/* Requests are cancelled first (no callbacks), then what they carried
 	 * is freed and counted as not delivered. */

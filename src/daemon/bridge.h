@@ -19,6 +19,8 @@
  *   MQTT retained configs / field topics --> hass sweep (removed devices cleared)
  *   every device event --> integrations (queues) --> http (curl on the loop) --> webhooks,
  *                                                                              InfluxDB
+ *   every event published --> web (history, /events) <-- httpd (MHD on the loop) <-- browsers
+ *   POST /api/devices/{devEui}/queue --> web --> command (as the MQTT command topic)
  *
  * No handler sees this struct: each gets a context of pointers to what it
  * reads and changes (dispatch.h, uplink.h, otaa.h, txsched.h, command.h,
@@ -54,6 +56,7 @@
 #include "daemon/stats.h"
 #include "daemon/txsched.h"
 #include "daemon/uplink.h"
+#include "daemon/web.h"
 #include "io/http.h"
 #include "io/loop.h"
 #include "io/mqtt.h"
@@ -103,6 +106,8 @@ struct bridge {
 	struct http http;            /* the integrations' requests (when any) */
 	struct integrations integs;
 	bool http_ready;
+	struct web web;              /* the web page and API (http group) */
+	bool web_ready;
 	int signal_fd;
 	int mqtt_fd;                 /* fd registered with the loop, -1 none */
 	bool mqtt_fd_wants_write;

@@ -15,11 +15,15 @@
 
 /* A refusal is visible to the application on the device's log topic, even
  * for a device the bridge does not know (no deviceInfo then). */
-static void refuse(struct commands *c, const struct lb_device *dev, const char *application,
-		   uint64_t dev_eui, const char *code, const char *why)
+static void refuse(struct commands *c, struct command_result *r, const struct lb_device *dev,
+		   const char *application, uint64_t dev_eui, const char *code, const char *why,
+		   int rc)
 {
 	char desc[512];
 
+	r->rc = rc;
+	r->code = code;
+	r->why = why;
 	c->stats->commands_refused++;
 	snprintf(desc, sizeof(desc), "downlink command refused: %s", why);
 	LB_LOG_RL(LOG_LVL_WARN, "command", "%016llx: %s (%s)", (unsigned long long)dev_eui, desc,
@@ -62,7 +66,8 @@ static int check_limits(struct commands *c, const struct lb_device *dev, const s
  * over an object. A failure refuses the command (DOWNLINK_CODEC, with the
  * script's reason): an empty frame never goes out in its place.
  */
-static int encode_object(struct commands *c, const struct lb_device *dev, struct dlcmd *cmd)
+static int encode_object(struct commands *c, struct command_result *r, const struct lb_device *dev,
+			 struct dlcmd *cmd)
 {
 	char why[PAYLOAD_WHY_MAX];
 	size_t len = 0;
@@ -71,19 +76,22 @@ static int encode_object(struct commands *c, const struct lb_device *dev, struct
 	if (!cmd->object || cmd->len > 0) {
 		if (cmd->fport != 0)
 			return LB_OK;
-		refuse(c, dev, dev->application, dev->dev_eui, "INVALID_FPORT",
-		       "fPort must be 1..223 (it may be left out only for an object to encode)");
+		refuse(c, r, dev, dev->application, dev->dev_eui, "INVALID_FPORT",
+		       "fPort must be 1..223 (it may be left out only for an object to encode)",
+		       LB_ERR_RANGE);
 		return LB_ERR_RANGE;
 	}
 	int rc = payload_encode(c->payloads, dev, cmd->object, &fport, cmd->data, sizeof(cmd->data),
 				&len, why, sizeof(why));
 	if (rc != LB_OK) {
-		refuse(c, dev, dev->application, dev->dev_eui, "DOWNLINK_CODEC", why);
+		/* the script's reason goes in the log event; the caller gets the code's */
+		refuse(c, r, dev, dev->application, dev->dev_eui, "DOWNLINK_CODEC", why, rc);
+		r->why = "the device's codec could not encode the object (see its log event)";
 		return rc;
 	}
 	if (fport == 0) {
-		refuse(c, dev, dev->application, dev->dev_eui, "DOWNLINK_CODEC",
-		       "the command has no fPort and the codec returned none");
+		refuse(c, r, dev, dev->application, dev->dev_eui, "DOWNLINK_CODEC",
+		       "the command has no fPort and the codec returned none", LB_ERR_RANGE);
 		return LB_ERR_RANGE;
 	}
 	cmd->fport = fport;
@@ -91,7 +99,8 @@ static int encode_object(struct commands *c, const struct lb_device *dev, struct
 	return LB_OK;
 }
 
-static void enqueue(struct commands *c, struct lb_device *dev, struct dlcmd *cmd)
+static void enqueue(struct commands *c, struct command_result *r, struct lb_device *dev,
+		    struct dlcmd *cmd)
 {
 	struct store_downlink dl;
 	const char *code = NULL, *why = NULL;
@@ -102,10 +111,11 @@ static void enqueue(struct commands *c, struct lb_device *dev, struct dlcmd *cmd
 		idgen_next(c->ids, id);
 		event_json_uuid_str(id, cmd->id);
 	}
-	if (encode_object(c, dev, cmd) != LB_OK)
+	if (encode_object(c, r, dev, cmd) != LB_OK)
 		return;
-	if (check_limits(c, dev, cmd, &code, &why) != LB_OK) {
-		refuse(c, dev, dev->application, dev->dev_eui, code, why);
+	int lim = check_limits(c, dev, cmd, &code, &why);
+	if (lim != LB_OK) {
+		refuse(c, r, dev, dev->application, dev->dev_eui, code, why, lim);
 		return;
 	}
 	memset(&dl, 0, sizeof(dl));
@@ -121,16 +131,18 @@ static void enqueue(struct commands *c, struct lb_device *dev, struct dlcmd *cmd
 	memcpy(dl.data, cmd->data, cmd->len);
 	int rc = store_downlink_push(c->store, &dl, &seq);
 	if (rc == LB_ERR_DUPLICATE) {
-		refuse(c, dev, dev->application, dev->dev_eui, "DUPLICATE_ID",
-		       "a queued downlink already has this id");
+		refuse(c, r, dev, dev->application, dev->dev_eui, "DUPLICATE_ID",
+		       "a queued downlink already has this id", rc);
 		return;
 	}
 	if (rc != LB_OK) {
-		refuse(c, dev, dev->application, dev->dev_eui, "STORE_ERROR",
-		       "the downlink could not be queued");
+		refuse(c, r, dev, dev->application, dev->dev_eui, "STORE_ERROR",
+		       "the downlink could not be queued", rc);
 		return;
 	}
 	c->stats->commands++;
+	r->rc = LB_OK;
+	snprintf(r->id, sizeof(r->id), "%.*s", UUID_STR_LEN, dl.id);
 	log_debug("command", "device %s: downlink %s queued (FPort %u, %zu bytes%s)", dev->name,
 		  dl.id, dl.fport, dl.len, dl.confirmed ? ", confirmed" : "");
 	if (c->queued)
@@ -154,13 +166,40 @@ static const char *reason_text(const char *code)
 	return "invalid command";
 }
 
+/* The command's error as an lb_err code, for command_submit()'s callers. */
+static int reason_rc(const char *code)
+{
+	if (!strcmp(code, "INVALID_DATA"))
+		return LB_ERR_BASE64;
+	if (!strcmp(code, "INVALID_FPORT"))
+		return LB_ERR_RANGE;
+	if (!strcmp(code, "PAYLOAD_TOO_LARGE"))
+		return LB_ERR_TOO_LARGE;
+	return LB_ERR_JSON;
+}
+
+static void submit(struct commands *c, struct lb_device *dev, const void *payload, size_t len,
+		   struct command_result *r)
+{
+	struct dlcmd cmd;
+	const char *reason = NULL;
+
+	if (dlcmd_parse(payload, len, dev->dev_eui, &cmd, &reason) != LB_OK) {
+		reason = reason ? reason : "INVALID_JSON";
+		refuse(c, r, dev, dev->application, dev->dev_eui, reason, reason_text(reason),
+		       reason_rc(reason));
+		return;
+	}
+	enqueue(c, r, dev, &cmd);
+	dlcmd_release(&cmd);
+}
+
 void command_on_message(void *arg, const char *topic, const void *payload, size_t len)
 {
 	struct commands *c = arg;
+	struct command_result r = {0};
 	struct topic_match m;
-	struct dlcmd cmd;
 	uint64_t dev_eui;
-	const char *reason = NULL;
 
 	if (publish_match_command(c->pub, topic, &m) != LB_OK || strcmp(m.command, "down") != 0)
 		return;
@@ -171,15 +210,24 @@ void command_on_message(void *arg, const char *topic, const void *payload, size_
 	}
 	struct lb_device *dev = devices_find_eui(c->devices, dev_eui);
 	if (!dev || strcmp(dev->application, m.application) != 0) {
-		refuse(c, NULL, m.application, dev_eui, "UNKNOWN_DEVICE",
-		       "no such device in this application");
+		refuse(c, &r, NULL, m.application, dev_eui, "UNKNOWN_DEVICE",
+		       "no such device in this application", LB_ERR_NOT_FOUND);
 		return;
 	}
-	if (dlcmd_parse(payload, len, dev_eui, &cmd, &reason) != LB_OK) {
-		reason = reason ? reason : "INVALID_JSON";
-		refuse(c, dev, dev->application, dev_eui, reason, reason_text(reason));
+	submit(c, dev, payload, len, &r);
+}
+
+void command_submit(struct commands *c, uint64_t dev_eui, const void *payload, size_t len,
+		    struct command_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	struct lb_device *dev = devices_find_eui(c->devices, dev_eui);
+	if (!dev) {
+		/* Not an application's device: no log topic to tell. */
+		r->rc = LB_ERR_NOT_FOUND;
+		r->code = "UNKNOWN_DEVICE";
+		r->why = "unknown device";
 		return;
 	}
-	enqueue(c, dev, &cmd);
-	dlcmd_release(&cmd);
+	submit(c, dev, payload, len, r);
 }

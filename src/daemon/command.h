@@ -23,6 +23,7 @@
 #include "daemon/payload.h"
 #include "daemon/publish.h"
 #include "daemon/stats.h"
+#include "base/uuid.h"
 #include "lorawan/region.h"
 #include "store/store.h"
 #include "tables/devices.h"
@@ -46,5 +47,24 @@ struct commands {
 
 /* The MQTT on_message callback; arg is a struct commands. */
 void command_on_message(void *arg, const char *topic, const void *payload, size_t len);
+
+/* What became of a command (command_submit()). */
+struct command_result {
+	int rc;                          /* LB_OK: queued */
+	char id[UUID_STR_LEN + 1];       /* LB_OK: the queue item's id */
+	const char *code;                /* refused: the log event's code (static) */
+	const char *why;                 /* refused: its description (static) */
+};
+
+/*
+ * The same path for a command that did not come over MQTT (the web API's
+ * POST /api/devices/{devEui}/queue): the payload is the command topic's
+ * JSON, the device is dev_eui. Validated, queued and refused exactly as a
+ * command on the device's command topic, with the same `log` events; *r
+ * says which. r->rc: LB_OK, LB_ERR_NOT_FOUND (UNKNOWN_DEVICE), or the
+ * refusal's error (LB_ERR_JSON/RANGE/BASE64/TOO_LARGE/FULL/DUPLICATE/...).
+ */
+void command_submit(struct commands *c, uint64_t dev_eui, const void *payload, size_t len,
+		    struct command_result *r);
 
 #endif

@@ -5,6 +5,7 @@
  *   lorabridge [-c FILE] [-f] [-v] [--accept-state-loss] [--check-config] [--print-config]
  *   lorabridge airtime --sf 7 --bw 125 --size 13 [...]
  *   lorabridge decode --codec cayennelpp|js [--script FILE] [--encode] --fport N HEX|JSON
+ *   lorabridge passwd [--iterations N]
  *   lorabridge --purge DEVEUI [-c FILE] [--accept-state-loss]
  *   lorabridge --version
  *
@@ -23,6 +24,7 @@
 
 #include "daemon/airtime_cli.h"
 #include "daemon/decode_cli.h"
+#include "daemon/passwd_cli.h"
 #include "daemon/bridge.h"
 #include "daemon/payload.h"
 #include "config/config.h"
@@ -58,6 +60,7 @@ static void usage(FILE *out)
 		"                          [--no-crc] [--implicit-header] [--fsk]\n"
 		"       lorabridge decode --codec cayennelpp|js [--script FILE] [--encode]\n"
 		"                         --fport N [--var KEY=VALUE]... HEX|JSON\n"
+		"       lorabridge passwd [--iterations N]\n"
 		"       lorabridge --purge DEVEUI [-c FILE] [--accept-state-loss]\n"
 		"       lorabridge --version\n"
 		"\n"
@@ -78,6 +81,7 @@ static void usage(FILE *out)
 		"  airtime ...          print a frame's time on air (lorabridge airtime --help)\n"
 		"  decode ...           run a payload codec on a payload, or --encode data, and\n"
 		"                       print the result (lorabridge decode --help)\n"
+		"  passwd               read a password, print its hash for http.password\n"
 		"\n"
 		"exit status: 0 ok, 1 configuration invalid, 2 usage error, 3 start-up or runtime\n"
 		"failure, 4 --purge found nothing, 5 state lost (see --accept-state-loss)\n",
@@ -292,6 +296,8 @@ int main(int argc, char **argv)
 		return airtime_cli_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "decode") == 0)
 		return decode_cli_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "passwd") == 0)
+		return passwd_cli_main(argc - 1, argv + 1);
 	if (parse_args(argc, argv, &c) != LB_OK)
 		return EXIT_USAGE;
 	int rc = load_config(&c, &cfg);

@@ -99,6 +99,8 @@ int publish_gateway_event(struct publisher *p, uint64_t gateway_eui, const char 
 	char eui[17];
 	hex_format_eui(gateway_eui, eui);
 	struct topic_vars v = {.gateway_id = eui, .event = event};
+	if (p->tap.gateway_event)
+		p->tap.gateway_event(p->tap.arg, gateway_eui, event, json, len);
 	return send_expanded(p, &p->gateway_event, &v, json, len, false);
 }
 
@@ -107,6 +109,8 @@ int publish_gateway_state(struct publisher *p, uint64_t gateway_eui, const char 
 	char eui[17];
 	hex_format_eui(gateway_eui, eui);
 	struct topic_vars v = {.gateway_id = eui, .state = "conn"};
+	if (p->tap.gateway_event)
+		p->tap.gateway_event(p->tap.arg, gateway_eui, "conn", json, len);
 	return send_expanded(p, &p->gateway_state, &v, json, len, true);
 }
 
@@ -120,6 +124,8 @@ int publish_bridge(struct publisher *p, const char *event, const char *payload, 
 		   bool retain)
 {
 	struct topic_vars v = {.client_id = p->client_id, .event = event};
+	if (p->tap.bridge_event)
+		p->tap.bridge_event(p->tap.arg, event, payload, len);
 	return send_expanded(p, &p->bridge, &v, payload, len, retain);
 }
 

@@ -50,6 +50,12 @@ struct publish_sink {
 struct publish_tap {
 	void (*device_event)(void *arg, const char *application, uint64_t dev_eui,
 			     const char *event, const char *json, size_t len);
+	/* Gateway events ("stats", ...) and the state/conn message (event
+	 * "conn"; an empty json clears it), and the bridge's own events
+	 * ("state", "stats"): for the web page. Either may be NULL. */
+	void (*gateway_event)(void *arg, uint64_t gateway_eui, const char *event,
+			      const char *json, size_t len);
+	void (*bridge_event)(void *arg, const char *event, const char *json, size_t len);
 	void *arg;
 };
 

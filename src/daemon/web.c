@@ -1,0 +1,848 @@
+/* SPDX-License-Identifier: MIT */
+/* web.c - the web page's API, events and metrics. See web.h. */
+#include "daemon/web.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "base/hex.h"
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "base/netaddr.h"
+#include "events/prom_text.h"
+#include "events/web_json.h"
+#include "lbconfig.h"
+
+#define JSON_TYPE "application/json"
+#define FILE_MAX (4 * 1024 * 1024)
+#define METRICS_MAX (256 * 1024)
+#define EVENT_MAX (64 * 1024)
+#define DC_MAX 8
+
+/* ------------------------------------------------------- answers */
+
+static void count_code(struct web *w, unsigned code)
+{
+	for (size_t i = 0; i < WEB_HTTP_CODES; i++) {
+		if (w->codes[i] == code || w->codes[i] == 0) {
+			w->codes[i] = code;
+			w->codes_n[i]++;
+			return;
+		}
+	}
+}
+
+static void reply(struct web *w, struct httpd_conn *c, unsigned code, const char *type,
+		  const char *body, size_t len)
+{
+	count_code(w, code);
+	if (httpd_reply(c, code, type, body, len, NULL) != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, "web", "answer %u not sent (out of memory)", code);
+}
+
+static void reply_error(struct web *w, struct httpd_conn *c, unsigned code, const char *why)
+{
+	char body[512];
+	size_t len;
+
+	if (web_json_error(why, body, sizeof(body), &len) != LB_OK)
+		len = (size_t)snprintf(body, sizeof(body), "{\"error\":\"internal error\"}");
+	reply(w, c, code, JSON_TYPE, body, len);
+}
+
+/* Answer with o as JSON text (and release it); 500 if o is NULL. */
+static void reply_object(struct web *w, struct httpd_conn *c, unsigned code,
+			 struct json_object *o)
+{
+	size_t len;
+	const char *text = o ? json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len)
+			     : NULL;
+	if (!text)
+		reply_error(w, c, 500, "out of memory");
+	else
+		reply(w, c, code, JSON_TYPE, text, len);
+	json_object_put(o);
+}
+
+/* ------------------------------------------------------- views */
+
+static int64_t wall_of(int64_t mono_ms)
+{
+	if (mono_ms <= 0)
+		return 0;
+	return loop_wall_us() - (loop_now_ms() - mono_ms) * 1000;
+}
+
+static struct json_object *bridge_json(struct web *w)
+{
+	struct web_snapshot snap = {0};
+
+	w->c.snapshot(w->c.snapshot_arg, &snap);
+	struct web_bridge_view v = {
+		.client_id = w->c.cfg->mqtt_client_id, .version = PACKAGE_VERSION,
+		.region = w->c.region, .uptime_s = (loop_now_ms() - w->c.stats->started_ms) / 1000,
+		.mqtt_connected = snap.mqtt_connected, .writable = w->has_password,
+	};
+	return web_json_bridge(&v);
+}
+
+static void format_peer(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	out[0] = '\0';
+	if (len == 0)
+		return;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		if (inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip)))
+			snprintf(out, cap, "%s:%u", ip, ntohs(a->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		if (inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip)))
+			snprintf(out, cap, "[%s]:%u", ip, ntohs(a->sin6_port));
+	}
+}
+
+/* Counters: the bridge's own, since the gateway was first heard (a GWMP
+ * `stat` report counts only its own interval, PROTOCOL.TXT §4). */
+static struct json_object *gateway_json(struct web *w, const struct gateway *g)
+{
+	struct ev_duty_cycle dc[DC_MAX];
+	char names[DC_MAX][DC_NAME_LEN];
+	char addr[INET6_ADDRSTRLEN + 16];
+
+	const struct sockaddr_storage *ss = g->push_addr_len ? &g->push_addr : &g->down_addr;
+	format_peer(ss, g->push_addr_len ? g->push_addr_len : g->down_addr_len, addr, sizeof(addr));
+	struct web_gw_view v = {
+		.eui = g->eui, .online = g->online, .last_seen_us = wall_of(g->last_seen_ms),
+		.address = addr[0] ? addr : NULL, .rx_received = g->rxpk_total,
+		.rx_ok = g->rxpk_ok, .rx_forwarded = g->rxpk_total, .tx_emitted = g->tx_ack,
+		.dc = dc,
+	};
+	v.n_dc = budget_gateway_report(w->c.budget, g->eui, g->delivered, dc, names, DC_MAX);
+	return web_json_gateway(&v);
+}
+
+static struct json_object *gateways_json(struct web *w)
+{
+	struct json_object *a = json_object_new_array();
+	const struct gateways *t = w->c.gateways;
+
+	for (size_t i = 0; a && i < t->max; i++) {
+		if (!t->gw[i].in_use)
+			continue;
+		struct json_object *g = gateway_json(w, &t->gw[i]);
+		if (!g || json_object_array_add(a, g) != 0) {
+			json_object_put(g);
+			json_object_put(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static struct json_object *device_json(struct web *w, struct lb_device *d)
+{
+	int16_t rssi[WEBHIST_RADIO];
+	float snr[WEBHIST_RADIO];
+	size_t queued = 0;
+	const struct webhist_dev *h = webhist_find(&w->hist, d->dev_eui);
+
+	if (store_downlink_count(w->c.store, d->dev_eui, &queued) != LB_OK)
+		queued = 0; /* logged by the store */
+	struct web_dev_view v = {
+		.dev_eui = d->dev_eui, .name = d->name, .application = d->application,
+		.dev_class = d->dev_class == LB_CLASS_C ? 'C' : 'A',
+		.has_dev_addr = d->activation == LB_ACT_ABP || d->has_session,
+		.dev_addr = d->dev_addr, .last_seen_us = wall_of(d->last_seen_ms),
+		.has_fcnt_up = d->has_last_fcnt, .fcnt_up = d->last_fcnt_up,
+		.has_fcnt_down = d->has_session, .fcnt_down = d->rt.fcnt_down.next,
+		.dr = d->rt.last_dr, .rssi = rssi, .snr = snr, .battery = -1,
+		.has_fair_access = d->rt.fa_has_published, .queue = queued,
+	};
+	if (d->rt.fa_has_published) {
+		const struct fa_status *fa = &d->rt.fa_published;
+		v.fa = (struct web_fair_access){
+			.uplink_airtime_ms = (double)fa->uplink_airtime_us / 1000.0,
+			.uplink_budget_ms = fa->uplink_budget_ms, .downlinks = fa->downlinks,
+			.downlink_budget = fa->downlink_budget, .exceeded = fa->exceeded,
+		};
+	}
+	if (h) {
+		v.n_radio = webhist_radio(h, rssi, snr);
+		v.battery = h->battery;
+		v.has_margin = h->has_margin;
+		v.margin = h->margin;
+		v.object_json = h->object;
+	}
+	return web_json_device(&v);
+}
+
+static struct json_object *devices_json(struct web *w)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; a && i < w->c.devices->n; i++) {
+		struct json_object *d = device_json(w, &w->c.devices->dev[i]);
+		if (!d || json_object_array_add(a, d) != 0) {
+			json_object_put(d);
+			json_object_put(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* {"KEY": value} (value moved in). */
+static struct json_object *wrap(const char *key, struct json_object *value)
+{
+	struct json_object *o = value ? json_object_new_object() : NULL;
+
+	if (!o || json_object_object_add(o, key, value) != 0) {
+		json_object_put(o);
+		json_object_put(value);
+		return NULL;
+	}
+	return o;
+}
+
+/* ------------------------------------------------------- authorisation */
+
+static void digest(const struct web *w, const char *pw, size_t len, uint8_t out[32])
+{
+	unsigned n = 32;
+	if (!HMAC(EVP_sha256(), w->key, sizeof(w->key), (const uint8_t *)pw, len, out, &n))
+		memset(out, 0, 32);
+}
+
+/* 0 when the request may write, else the status to answer with (and why). */
+static unsigned authorise(struct web *w, const struct httpd_request *rq, const char **why)
+{
+	static const char bearer[] = "Bearer ";
+	uint8_t d[32];
+
+	if (!w->has_password) {
+		*why = "read-only: no http.password is configured";
+		return 403;
+	}
+	if (!rq->authorization || strncmp(rq->authorization, bearer, sizeof(bearer) - 1) != 0) {
+		*why = "missing \"Authorization: Bearer PASSWORD\"";
+		return 401;
+	}
+	const char *pw = rq->authorization + sizeof(bearer) - 1;
+	size_t len = strlen(pw);
+	digest(w, pw, len, d);
+	if (w->has_known && CRYPTO_memcmp(d, w->known, sizeof(d)) == 0)
+		return 0;
+	int64_t now = loop_now_ms();
+	if (now - w->auth_window_ms >= 60000) {
+		w->auth_window_ms = now;
+		w->auth_checks = 0;
+	}
+	if (w->auth_checks >= WEB_AUTH_CHECKS_PER_MIN) {
+		*why = "too many password checks: try again in a minute";
+		return 429;
+	}
+	w->auth_checks++;
+	if (!pwhash_verify(&w->password, pw, len)) {
+		LB_LOG_RL(LOG_LVL_WARN, "web", "a write was refused: %s", "wrong password");
+		*why = "wrong password";
+		return 401;
+	}
+	memcpy(w->known, d, sizeof(d));
+	w->has_known = true;
+	return 0;
+}
+
+/* ------------------------------------------------------- routes */
+
+static bool file_name_ok(const char *name)
+{
+	static const char *const exts[] = {".html", ".js", ".css", ".svg", ".png", ".ico"};
+	const char *dot = strrchr(name, '.');
+
+	if (!dot || dot == name)
+		return false;
+	for (const char *p = name; p < dot; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			return false;
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
+		if (!strcmp(dot, exts[i]))
+			return true;
+	return false;
+}
+
+static const char *mime_of(const char *name)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+		{".css", "text/css; charset=utf-8"}, {".svg", "image/svg+xml"},
+		{".png", "image/png"}, {".ico", "image/x-icon"},
+	};
+	const char *dot = strrchr(name, '.');
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(dot, types[i].ext))
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+/* A page file: small, read at each request (a page is a few requests). */
+static void serve_file(struct web *w, struct httpd_conn *c, const char *name)
+{
+	char path[1024];
+	struct stat st;
+
+	if (!file_name_ok(name)) {
+		reply_error(w, c, 404, "not found");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", w->c.cfg->http_www_dir, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > FILE_MAX) {
+		if (fd >= 0)
+			close(fd);
+		reply_error(w, c, 404, "not found");
+		return;
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+	close(fd);
+	if (n != (ssize_t)st.st_size) {
+		LB_LOG_RL(LOG_LVL_WARN, "web", "%s not read: %s", path,
+			  n < 0 ? strerror(errno) : "short read");
+		reply_error(w, c, 500, "file not readable");
+	} else {
+		reply(w, c, 200, mime_of(name), buf, (size_t)n);
+	}
+	free(buf);
+}
+
+static void healthz(struct web *w, struct httpd_conn *c)
+{
+	struct web_snapshot snap = {0};
+
+	w->c.snapshot(w->c.snapshot_arg, &snap);
+	if (snap.mqtt_connected) {
+		reply(w, c, 200, JSON_TYPE, "{\"ok\":true}", 11);
+		return;
+	}
+	static const char body[] = "{\"ok\":false,\"reason\":\"mqtt disconnected\"}";
+	reply(w, c, 503, JSON_TYPE, body, sizeof(body) - 1);
+}
+
+/* "/api/devices/{devEui}[/queue]": the DevEUI and what follows it. */
+static bool device_path(const char *rest, uint64_t *eui, const char **tail)
+{
+	char text[17];
+	size_t n = strcspn(rest, "/");
+
+	if (n != 16)
+		return false;
+	memcpy(text, rest, 16);
+	text[16] = '\0';
+	*tail = rest + 16;
+	return hex_parse_u64_eui(text, eui) == LB_OK;
+}
+
+static unsigned queue_status(int rc)
+{
+	switch (rc) {
+	case LB_OK: return 202;
+	case LB_ERR_NOT_FOUND: return 404;
+	case LB_ERR_FULL: return 429;
+	case LB_ERR_DUPLICATE: return 409;
+	case LB_ERR_IO: return 500;
+	default: return 400;
+	}
+}
+
+static void post_queue(struct web *w, struct httpd_conn *c, const struct httpd_request *rq,
+		       uint64_t eui)
+{
+	const char *why = NULL;
+	unsigned code = authorise(w, rq, &why);
+	struct command_result r;
+	char body[256];
+
+	if (code) {
+		reply_error(w, c, code, why);
+		return;
+	}
+	command_submit(w->c.commands, eui, rq->body, rq->body_len, &r);
+	if (r.rc != LB_OK) {
+		char msg[320];
+		snprintf(msg, sizeof(msg), "%s: %s", r.code ? r.code : "REFUSED",
+			 r.why ? r.why : "refused");
+		reply_error(w, c, queue_status(r.rc), r.rc == LB_ERR_NOT_FOUND ? "unknown device" : msg);
+		return;
+	}
+	int n = snprintf(body, sizeof(body), "{\"id\":\"%s\"}", r.id);
+	reply(w, c, 202, JSON_TYPE, body, (size_t)n);
+}
+
+static void api_device(struct web *w, struct httpd_conn *c, const struct httpd_request *rq,
+		       const char *rest, bool get)
+{
+	uint64_t eui;
+	const char *tail;
+
+	if (!device_path(rest, &eui, &tail)) {
+		reply_error(w, c, 404, "not found");
+		return;
+	}
+	if (!strcmp(tail, "/queue")) {
+		if (get)
+			reply_error(w, c, 405, "use POST");
+		else
+			post_queue(w, c, rq, eui);
+		return;
+	}
+	if (*tail || !get) {
+		reply_error(w, c, *tail ? 404 : 405, *tail ? "not found" : "use GET");
+		return;
+	}
+	struct lb_device *d = devices_find_eui(w->c.devices, eui);
+	if (!d)
+		reply_error(w, c, 404, "unknown device");
+	else
+		reply_object(w, c, 200, device_json(w, d));
+}
+
+static void metrics(struct web *w, struct httpd_conn *c);
+static void events_open(struct web *w, struct httpd_conn *c);
+
+static void route(struct web *w, struct httpd_conn *c, const struct httpd_request *rq)
+{
+	bool get = !strcmp(rq->method, "GET") || !strcmp(rq->method, "HEAD");
+	bool post = !strcmp(rq->method, "POST");
+	const char *p = rq->path;
+
+	if (!strncmp(p, "/api/devices/", 13) && (get || post)) {
+		api_device(w, c, rq, p + 13, get);
+		return;
+	}
+	if (!get) {
+		reply_error(w, c, 405, "method not allowed");
+		return;
+	}
+	if (!strcmp(p, "/"))
+		serve_file(w, c, "index.html");
+	else if (!strcmp(p, "/healthz"))
+		healthz(w, c);
+	else if (!strcmp(p, "/metrics"))
+		metrics(w, c);
+	else if (!strcmp(p, "/events"))
+		events_open(w, c);
+	else if (!strcmp(p, "/api/bridge"))
+		reply_object(w, c, 200, bridge_json(w));
+	else if (!strcmp(p, "/api/gateways"))
+		reply_object(w, c, 200, wrap("gateways", gateways_json(w)));
+	else if (!strcmp(p, "/api/devices"))
+		reply_object(w, c, 200, wrap("devices", devices_json(w)));
+	else if (p[0] == '/' && !strchr(p + 1, '/'))
+		serve_file(w, c, p + 1);
+	else
+		reply_error(w, c, 404, "not found");
+}
+
+static void on_request(void *arg, struct httpd_conn *c, const struct httpd_request *rq)
+{
+	struct web *w = arg;
+	struct netaddr from;
+
+	if (rq->peer_len &&
+	    netaddr_from_sockaddr((const struct sockaddr *)&rq->peer, rq->peer_len, &from) == LB_OK &&
+	    !addrlimit_admit(&w->rate, &from, loop_now_us())) {
+		reply_error(w, c, 429, "too many requests from this address");
+		return;
+	}
+	route(w, c, rq);
+}
+
+/* ------------------------------------------------------- /events */
+
+static struct web_client *client_of(struct web *w, const struct httpd_stream *s)
+{
+	for (size_t i = 0; i < w->n_clients_max; i++)
+		if (w->clients[i].stream == s)
+			return &w->clients[i];
+	return NULL;
+}
+
+static void on_closed(void *arg, struct httpd_stream *s, void *owner)
+{
+	struct web *w = arg;
+	struct web_client *cl = owner;
+	(void)s;
+	cl->stream = NULL;
+	(void)w;
+}
+
+static size_t clients_open(const struct web *w)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < w->n_clients_max; i++)
+		n += w->clients[i].stream != NULL;
+	return n;
+}
+
+/* Write to one client; a client too slow is dropped (its slot freed). */
+static void client_write(struct web *w, struct web_client *cl, const char *text, size_t len)
+{
+	int rc = httpd_stream_write(&w->httpd, cl->stream, text, len);
+	if (rc == LB_OK)
+		return;
+	if (rc == LB_ERR_FULL) {
+		w->sse_slow++;
+		LB_LOG_RL(LOG_LVL_NOTICE, "web", "an /events client was too slow (over %d KiB "
+			  "unread): disconnected", WEB_SSE_BUFFER / 1024);
+	}
+	httpd_stream_close(&w->httpd, cl->stream);
+	cl->stream = NULL;
+}
+
+static void broadcast_text(struct web *w, const char *text, size_t len)
+{
+	for (size_t i = 0; i < w->n_clients_max; i++)
+		if (w->clients[i].stream)
+			client_write(w, &w->clients[i], text, len);
+}
+
+static void broadcast(struct web *w, const char *kind, const char *data, size_t len)
+{
+	size_t cap = len * 2 + 64, n;
+	char *frame;
+
+	if (clients_open(w) == 0 || !(frame = malloc(cap)))
+		return;
+	if (web_sse_frame(kind, data, len, frame, cap, &n) == LB_OK)
+		broadcast_text(w, frame, n);
+	free(frame);
+}
+
+static void broadcast_object(struct web *w, const char *kind, struct json_object *o)
+{
+	size_t len;
+	const char *text = o ? json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len)
+			     : NULL;
+	if (text)
+		broadcast(w, kind, text, len);
+	json_object_put(o);
+}
+
+static struct json_object *hello_json(struct web *w)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *b = bridge_json(w), *g = gateways_json(w), *d = devices_json(w);
+
+	if (!o || !b || !g || !d || json_object_object_add(o, "bridge", b) != 0) {
+		json_object_put(o);
+		json_object_put(b);
+		json_object_put(g);
+		json_object_put(d);
+		return NULL;
+	}
+	if (json_object_object_add(o, "gateways", g) != 0) {
+		json_object_put(d);
+		json_object_put(g);
+		json_object_put(o);
+		return NULL;
+	}
+	if (json_object_object_add(o, "devices", d) != 0) {
+		json_object_put(d);
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void events_open(struct web *w, struct httpd_conn *c)
+{
+	struct web_client *cl = client_of(w, NULL);
+	struct json_object *hello;
+	size_t len, n;
+
+	if (!cl) {
+		reply_error(w, c, 503, "too many /events clients (http.max_clients)");
+		return;
+	}
+	if (!(hello = hello_json(w))) {
+		reply_error(w, c, 500, "out of memory");
+		return;
+	}
+	const char *text = json_object_to_json_string_length(hello, JSON_C_TO_STRING_PLAIN, &len);
+	size_t cap = len * 2 + 64;
+	char *frame = malloc(cap + 16);
+	if (!frame || web_sse_frame("hello", text, len, frame + 16, cap, &n) != LB_OK) {
+		free(frame);
+		json_object_put(hello);
+		reply_error(w, c, 500, "out of memory");
+		return;
+	}
+	json_object_put(hello);
+	count_code(w, 200);
+	cl->stream = httpd_stream_start(&w->httpd, c, "text/event-stream", cl);
+	if (cl->stream) {
+		/* The reconnection delay (WHATWG HTML §9.2.6 "retry"), then hello. */
+		static const char retry[] = "retry: 2000\n\n";
+		memcpy(frame + 16 - (sizeof(retry) - 1), retry, sizeof(retry) - 1);
+		client_write(w, cl, frame + 16 - (sizeof(retry) - 1), n + sizeof(retry) - 1);
+	}
+	free(frame);
+}
+
+static void ping(struct web *w)
+{
+	static const char line[] = ": ping\n\n";
+	broadcast_text(w, line, sizeof(line) - 1);
+}
+
+/* ------------------------------------------------------- the tap */
+
+static void device_changed(struct web *w, uint64_t dev_eui)
+{
+	struct lb_device *d = devices_find_eui(w->c.devices, dev_eui);
+	if (d && clients_open(w) > 0)
+		broadcast_object(w, "device", device_json(w, d));
+}
+
+void web_device_event(struct web *w, const char *application, uint64_t dev_eui,
+		      const char *event, const char *json, size_t len)
+{
+	static const char *const kinds[] = {"up", "join", "ack", "txack", "log", "status"};
+	bool known = false;
+
+	if (!w->open)
+		return;
+	if (!strcmp(event, "up"))
+		(void)webhist_up(&w->hist, dev_eui, json, len);    /* a bad one changes nothing */
+	else if (!strcmp(event, "status"))
+		(void)webhist_status(&w->hist, dev_eui, json, len);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		known = known || !strcmp(event, kinds[i]);
+	if (!known || clients_open(w) == 0)
+		return;
+	size_t cap = len + 256, n;
+	char *data = malloc(cap);
+	if (data && web_json_wrap_event(dev_eui, application, json, len, data, cap, &n) == LB_OK)
+		broadcast(w, event, data, n);
+	free(data);
+	if (!strcmp(event, "up") || !strcmp(event, "status") || !strcmp(event, "join"))
+		device_changed(w, dev_eui);
+}
+
+void web_gateway_event(struct web *w, uint64_t gateway_eui, const char *event, const char *json,
+		       size_t len)
+{
+	(void)json;
+	(void)len;
+	if (!w->open || clients_open(w) == 0)
+		return;
+	/* gateway/{id}/event/stats and the state/conn ONLINE/OFFLINE */
+	if (strcmp(event, "stats") != 0 && strcmp(event, "conn") != 0)
+		return;
+	struct gateway *g = gateways_find(w->c.gateways, gateway_eui);
+	if (g)
+		broadcast_object(w, "gateway", gateway_json(w, g));
+}
+
+void web_bridge_event(struct web *w, const char *event, const char *json, size_t len)
+{
+	if (w->open && !strcmp(event, "stats"))
+		broadcast(w, "stats", json, len);
+}
+
+/* ------------------------------------------------------- /metrics */
+
+static void metrics_frames(struct prom_buf *b, const struct stats *s)
+{
+	static const char *const types[] = {"push_data", "push_ack", "pull_data", "pull_resp",
+					    "pull_ack", "tx_ack"};
+	prom_family(b, "lorabridge_datagrams_total", "counter",
+		    "GWMP datagrams received, by type (Semtech PROTOCOL.TXT).");
+	for (size_t i = 0; i < 6; i++)
+		if (i == 0 || i == 2 || i == 5)
+			prom_u64(b, "lorabridge_datagrams_total", "type", types[i], s->datagrams[i]);
+	prom_family(b, "lorabridge_frames_received_total", "counter",
+		    "Radio frames (rxpk) accepted from gateways, before de-duplication.");
+	prom_u64(b, "lorabridge_frames_received_total", NULL, NULL, s->frames_received);
+	prom_family(b, "lorabridge_uplinks_published_total", "counter",
+		    "Uplink events handed to MQTT.");
+	prom_u64(b, "lorabridge_uplinks_published_total", NULL, NULL, s->uplinks_published);
+	prom_family(b, "lorabridge_frame_drops_total", "counter",
+		    "Frames that did not become an up event, by reason.");
+	for (int i = 0; i < DROP__COUNT; i++)
+		prom_u64(b, "lorabridge_frame_drops_total", "reason",
+			 stats_frame_drop_name((enum stats_frame_drop)i), s->frame_drops[i]);
+	prom_family(b, "lorabridge_datagram_drops_total", "counter",
+		    "Datagrams not processed, by reason.");
+	for (int i = 1; i < LB_ERR__COUNT; i++)
+		if (s->dgram_drops[i])
+			prom_u64(b, "lorabridge_datagram_drops_total", "reason", lb_errname(-i),
+				 s->dgram_drops[i]);
+}
+
+static void gauge(struct prom_buf *b, const char *name, const char *help, double v)
+{
+	prom_family(b, name, "gauge", help);
+	prom_double(b, name, NULL, NULL, v);
+}
+
+static void metrics_integs(struct prom_buf *b, const struct web_snapshot *s)
+{
+	static const struct { const char *name, *type, *help; size_t off; } f[] = {
+		{"lorabridge_integration_sent_total", "counter", "Events an integration delivered.",
+		 offsetof(struct stats_integ, sent)},
+		{"lorabridge_integration_failed_total", "counter",
+		 "Events an integration's server refused (given up).",
+		 offsetof(struct stats_integ, failed)},
+		{"lorabridge_integration_dropped_total", "counter",
+		 "Events dropped beyond an integration's queue_limit.",
+		 offsetof(struct stats_integ, dropped)},
+		{"lorabridge_integration_queue", "gauge", "Events waiting or in flight.",
+		 offsetof(struct stats_integ, queued)},
+	};
+	for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++) {
+		prom_family(b, f[k].name, f[k].type, f[k].help);
+		for (size_t i = 0; i < s->n_integs; i++) {
+			const uint64_t *v = (const uint64_t *)((const char *)&s->integs[i] + f[k].off);
+			prom_u64(b, f[k].name, "integration", s->integs[i].name, *v);
+		}
+	}
+}
+
+static void metrics(struct web *w, struct httpd_conn *c)
+{
+	struct web_snapshot snap = {0};
+	struct prom_buf b;
+	char code[16];
+	size_t len;
+	char *out = malloc(METRICS_MAX);
+
+	if (!out) {
+		reply_error(w, c, 500, "out of memory");
+		return;
+	}
+	w->c.snapshot(w->c.snapshot_arg, &snap);
+	count_code(w, 200); /* this answer counts itself */
+	prom_init(&b, out, METRICS_MAX);
+	metrics_frames(&b, w->c.stats);
+	gauge(&b, "lorabridge_gateways_online", "Gateways online.",
+	      (double)gateways_count_online(w->c.gateways));
+	gauge(&b, "lorabridge_gateways_known", "Gateways in the table.",
+	      (double)gateways_count(w->c.gateways));
+	gauge(&b, "lorabridge_devices", "Devices configured.", (double)w->c.devices->n);
+	gauge(&b, "lorabridge_mqtt_connected", "1 while connected to the broker.",
+	      snap.mqtt_connected ? 1 : 0);
+	gauge(&b, "lorabridge_mqtt_queue_depth", "MQTT messages waiting in memory.",
+	      (double)snap.mqtt_queue_depth);
+	gauge(&b, "lorabridge_outbox_depth", "Uplink events waiting for the broker's ack.",
+	      (double)snap.outbox_depth);
+	metrics_integs(&b, &snap);
+	prom_family(&b, "lorabridge_http_requests_total", "counter",
+		    "HTTP requests answered by the web API, by status code.");
+	for (size_t i = 0; i < WEB_HTTP_CODES && w->codes[i]; i++) {
+		snprintf(code, sizeof(code), "%u", w->codes[i]);
+		prom_u64(&b, "lorabridge_http_requests_total", "code", code, w->codes_n[i]);
+	}
+	prom_family(&b, "lorabridge_http_refused_total", "counter",
+		    "HTTP requests refused before routing (limits: URL, headers, body size).");
+	prom_u64(&b, "lorabridge_http_refused_total", NULL, NULL, w->httpd.stats.refused);
+	gauge(&b, "lorabridge_sse_clients", "Clients of /events.", (double)clients_open(w));
+	prom_family(&b, "lorabridge_sse_disconnected_slow_total", "counter",
+		    "Clients of /events disconnected for reading too slowly.");
+	prom_u64(&b, "lorabridge_sse_disconnected_slow_total", NULL, NULL, w->sse_slow);
+	gauge(&b, "lorabridge_uptime_seconds", "Seconds since start.",
+	      (double)(loop_now_ms() - w->c.stats->started_ms) / 1000.0);
+	if (prom_finish(&b, &len) != LB_OK) {
+		LB_LOG_RL(LOG_LVL_ERROR, "web", "/metrics over %d KiB", METRICS_MAX / 1024);
+		free(out);
+		reply_error(w, c, 500, "metrics too large");
+		return;
+	}
+	if (httpd_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", out, len, NULL) != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, "web", "/metrics not sent (%s)", "out of memory");
+	free(out);
+}
+
+/* ------------------------------------------------------- lifecycle */
+
+int web_init(struct web *w, const struct web_ctx *ctx)
+{
+	const struct lb_config *cfg = ctx->cfg;
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	w->c = *ctx;
+	w->n_clients_max = (size_t)cfg->http_max_clients;
+	/* Keep room for API requests next to the streams. */
+	if (w->n_clients_max > 2)
+		w->n_clients_max -= 2;
+	if (!(w->clients = calloc(w->n_clients_max, sizeof(*w->clients))))
+		return LB_ERR_NOMEM;
+	if (cfg->http_password) {
+		if (pwhash_parse(cfg->http_password, &w->password) != LB_OK) {
+			log_error("web", "http.password is not a password hash");
+			return LB_ERR_CONFIG;
+		}
+		w->has_password = true;
+		if (RAND_bytes(w->key, sizeof(w->key)) != 1) {
+			log_error("web", "no random bytes for the password cache");
+			return LB_ERR_CRYPTO;
+		}
+	}
+	if ((rc = addrlimit_init(&w->rate, 0, WEB_RATE_COUNT, WEB_RATE_WINDOW_MS)) != LB_OK)
+		return rc;
+	struct httpd_opts o = {
+		.bind = cfg->http_bind, .port = cfg->http_port,
+		.max_clients = (unsigned)cfg->http_max_clients, .max_body = WEB_MAX_BODY,
+		.stream_limit = WEB_SSE_BUFFER, .timeout_s = WEB_TIMEOUT_S,
+	};
+	struct httpd_handlers h = {.request = on_request, .closed = on_closed, .arg = w};
+	if ((rc = httpd_open(&w->httpd, ctx->loop, &o, &h)) != LB_OK)
+		return rc;
+	w->open = true;
+	w->next_ping_ms = loop_now_ms() + WEB_PING_MS;
+	log_notice("web", "web page and API on http://%s%s%s:%u/ (%s)",
+		   strchr(cfg->http_bind, ':') ? "[" : "", cfg->http_bind,
+		   strchr(cfg->http_bind, ':') ? "]" : "", cfg->http_port,
+		   w->has_password ? "writes need the password" : "read-only: no http.password");
+	return LB_OK;
+}
+
+void web_free(struct web *w)
+{
+	w->open = false;
+	httpd_close(&w->httpd);
+	free(w->clients);
+	w->clients = NULL;
+	w->n_clients_max = 0;
+	webhist_free(&w->hist);
+	addrlimit_free(&w->rate);
+	OPENSSL_cleanse(w->key, sizeof(w->key));
+}
+
+int64_t web_tick(struct web *w, int64_t now_ms)
+{
+	if (!w->open)
+		return -1;
+	if (now_ms >= w->next_ping_ms) {
+		ping(w);
+		w->next_ping_ms = now_ms + WEB_PING_MS;
+	}
+	return loop_earliest(w->next_ping_ms, httpd_tick(&w->httpd, now_ms));
+}

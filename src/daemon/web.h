@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * web.h - the web page's server side (README "Web page"): the page's
+ * files, a JSON API, a live stream of events, Prometheus metrics, a health
+ * check, on the HTTP edge io/httpd.h.
+ *
+ *   GET  /, /{file}                  files of http.www_dir ([a-z0-9_-]+.(html|js|css|svg|png|ico))
+ *   GET  /healthz                    200 {"ok":true} / 503 {"ok":false,"reason":...}
+ *   GET  /metrics                    Prometheus text format 0.0.4
+ *   GET  /api/bridge, /api/gateways, /api/devices, /api/devices/{devEui}
+ *   POST /api/devices/{devEui}/queue a downlink, as on the MQTT command topic
+ *   GET  /events                     Server-Sent Events: hello, then live events
+ *
+ * The live events are the ones published on MQTT, shown through the
+ * publisher's tap (bridge.c hands them to web_device_event(),
+ * web_gateway_event() and web_bridge_event()); their per-device history
+ * (webhist.h) is kept only while the server runs.
+ *
+ * Writes need the password (http.password, pwhash.h) as "Authorization:
+ * Bearer PASSWORD": 401 without or with a wrong one, 403 when none is
+ * configured. A password checked once is remembered (as a keyed digest),
+ * so a client pays PBKDF2 once; other passwords cost PBKDF2 each, at most
+ * WEB_AUTH_CHECKS_PER_MIN of them a minute (beyond: 429), so guessing
+ * cannot stall the loop. Every address gets WEB_RATE_COUNT requests per
+ * WEB_RATE_WINDOW_MS (beyond: 429).
+ *
+ * Context (borrowed): the registry, the gateway table, the budget (duty
+ * cycle), the counters, the store (queue lengths), the command path, and a
+ * snapshot callback for what the bridge owns (MQTT, outbox, integrations).
+ *
+ * Ownership: web_init() opens the server; web_free() closes every stream
+ * and the server and frees the history. Errors: lb_err codes, logged.
+ */
+#ifndef LB_WEB_H
+#define LB_WEB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "daemon/budget.h"
+#include "daemon/command.h"
+#include "daemon/stats.h"
+#include "base/pwhash.h"
+#include "daemon/webhist.h"
+#include "io/httpd.h"
+#include "io/loop.h"
+#include "store/store.h"
+#include "tables/addrlimit.h"
+#include "tables/devices.h"
+#include "tables/gateway.h"
+
+#define WEB_SSE_BUFFER (256 * 1024)      /* per /events client */
+#define WEB_PING_MS 15000
+#define WEB_MAX_BODY 8192
+#define WEB_RATE_COUNT 200
+#define WEB_RATE_WINDOW_MS 10000
+#define WEB_AUTH_CHECKS_PER_MIN 20
+#define WEB_TIMEOUT_S 30
+#define WEB_HTTP_CODES 16                /* distinct status codes counted */
+
+/* What the bridge owns, asked for when a page or /metrics needs it. */
+struct web_snapshot {
+	bool mqtt_connected;
+	size_t mqtt_queue_depth;
+	uint64_t outbox_depth;
+	const struct stats_integ *integs;    /* n_integs, valid until the next call */
+	size_t n_integs;
+	uint64_t udp_kernel_drops;
+};
+
+struct web_ctx {
+	const struct lb_config *cfg;
+	const char *region;
+	struct loop *loop;
+	struct devices *devices;
+	struct gateways *gateways;
+	struct budget *budget;
+	struct stats *stats;
+	struct store *store;
+	struct commands *commands;
+	void (*snapshot)(void *arg, struct web_snapshot *out);
+	void *snapshot_arg;
+};
+
+struct web_client {
+	struct httpd_stream *stream;         /* NULL = free slot */
+};
+
+struct web {
+	struct web_ctx c;
+	struct httpd httpd;
+	bool open;
+	struct webhist hist;
+	struct addrlimit rate;
+	bool has_password;
+	struct pwhash password;
+	uint8_t key[32];                     /* keys the remembered digest */
+	uint8_t known[32];                   /* HMAC(key, last verified password) */
+	bool has_known;
+	int64_t auth_window_ms;
+	unsigned auth_checks;
+	struct web_client *clients;          /* max_clients slots */
+	size_t n_clients_max;
+	int64_t next_ping_ms;
+	int64_t started_ms;
+	/* counters for /metrics */
+	unsigned codes[WEB_HTTP_CODES];      /* status code of codes_n[i] */
+	uint64_t codes_n[WEB_HTTP_CODES];
+	uint64_t sse_slow;                   /* clients closed: too slow */
+};
+
+int web_init(struct web *w, const struct web_ctx *ctx);
+void web_free(struct web *w);
+/* Pings, MHD's timers; the next deadline. */
+int64_t web_tick(struct web *w, int64_t now_ms);
+
+/* The tap: events as they are published. */
+void web_device_event(struct web *w, const char *application, uint64_t dev_eui,
+		      const char *event, const char *json, size_t len);
+void web_gateway_event(struct web *w, uint64_t gateway_eui, const char *event, const char *json,
+		       size_t len);
+void web_bridge_event(struct web *w, const char *event, const char *json, size_t len);
+
+#endif

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/* webhist.c - per-device history for the web page. See webhist.h. */
+#include "daemon/webhist.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "base/jsonobj.h"
+#include "base/lb_err.h"
+
+#define JSON_DEPTH 32
+
+static size_t slot_of(uint64_t eui, size_t cap)
+{
+	/* SplitMix64's finaliser spreads sequential EUIs. */
+	eui ^= eui >> 30;
+	eui *= UINT64_C(0xbf58476d1ce4e5b9);
+	eui ^= eui >> 27;
+	return (size_t)eui & (cap - 1);
+}
+
+struct webhist_dev *webhist_find(const struct webhist *h, uint64_t dev_eui)
+{
+	if (!h->cap)
+		return NULL;
+	for (size_t i = slot_of(dev_eui, h->cap);; i = (i + 1) & (h->cap - 1)) {
+		if (!h->slots[i])
+			return NULL;
+		if (h->slots[i]->dev_eui == dev_eui)
+			return h->slots[i];
+	}
+}
+
+static int grow(struct webhist *h)
+{
+	size_t cap = h->cap ? h->cap * 2 : 64;
+	struct webhist_dev **s = calloc(cap, sizeof(*s));
+
+	if (!s)
+		return LB_ERR_NOMEM;
+	for (size_t i = 0; i < h->cap; i++) {
+		if (!h->slots[i])
+			continue;
+		size_t j = slot_of(h->slots[i]->dev_eui, cap);
+		while (s[j])
+			j = (j + 1) & (cap - 1);
+		s[j] = h->slots[i];
+	}
+	free(h->slots);
+	h->slots = s;
+	h->cap = cap;
+	return LB_OK;
+}
+
+static int get(struct webhist *h, uint64_t dev_eui, struct webhist_dev **out)
+{
+	if ((*out = webhist_find(h, dev_eui)))
+		return LB_OK;
+	if (h->count >= WEBHIST_MAX_DEVICES) {
+		h->untracked++;
+		return LB_ERR_FULL;
+	}
+	if ((h->count + 1) * 2 > h->cap && grow(h) != LB_OK)
+		return LB_ERR_NOMEM;
+	struct webhist_dev *d = calloc(1, sizeof(*d));
+	if (!d)
+		return LB_ERR_NOMEM;
+	d->dev_eui = dev_eui;
+	d->battery = -1;
+	size_t i = slot_of(dev_eui, h->cap);
+	while (h->slots[i])
+		i = (i + 1) & (h->cap - 1);
+	h->slots[i] = d;
+	h->count++;
+	*out = d;
+	return LB_OK;
+}
+
+void webhist_free(struct webhist *h)
+{
+	for (size_t i = 0; i < h->cap; i++) {
+		if (!h->slots[i])
+			continue;
+		free(h->slots[i]->object);
+		free(h->slots[i]);
+	}
+	free(h->slots);
+	memset(h, 0, sizeof(*h));
+}
+
+/* The reception with the best RSSI among rxInfo[]. */
+static bool best_rx(struct json_object *up, int *rssi, double *snr)
+{
+	struct json_object *rx, *e, *v;
+	bool found = false;
+
+	if (!json_object_object_get_ex(up, "rxInfo", &rx) || !json_object_is_type(rx, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(rx); i++) {
+		e = json_object_array_get_idx(rx, i);
+		if (!json_object_object_get_ex(e, "rssi", &v) || !json_object_is_type(v, json_type_int))
+			continue;
+		int r = json_object_get_int(v);
+		if (found && r <= *rssi)
+			continue;
+		*rssi = r;
+		*snr = json_object_object_get_ex(e, "snr", &v) ? json_object_get_double(v) : 0.0;
+		found = true;
+	}
+	return found;
+}
+
+static void keep_object(struct webhist_dev *d, struct json_object *up)
+{
+	struct json_object *obj;
+	size_t n;
+
+	if (!json_object_object_get_ex(up, "object", &obj) ||
+	    !json_object_is_type(obj, json_type_object))
+		return;
+	const char *text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &n);
+	if (!text || n > WEBHIST_OBJECT_MAX)
+		return;
+	char *copy = strdup(text);
+	if (!copy)
+		return;
+	free(d->object);
+	d->object = copy;
+}
+
+int webhist_up(struct webhist *h, uint64_t dev_eui, const char *json, size_t len)
+{
+	struct json_object *up;
+	struct webhist_dev *d;
+	int rssi = 0;
+	double snr = 0;
+
+	if (jsonobj_parse(json, len, JSON_DEPTH, &up) != LB_OK)
+		return LB_ERR_JSON;
+	int rc = get(h, dev_eui, &d);
+	if (rc == LB_OK) {
+		if (best_rx(up, &rssi, &snr)) {
+			d->rssi[d->next] = (int16_t)rssi;
+			d->snr[d->next] = (float)snr;
+			d->next = (uint8_t)((d->next + 1) % WEBHIST_RADIO);
+			if (d->n < WEBHIST_RADIO)
+				d->n++;
+		}
+		keep_object(d, up);
+	}
+	json_object_put(up);
+	return rc;
+}
+
+/* ChirpStack's StatusEvent: batteryLevel in percent (a float), absent or
+ * with batteryLevelUnavailable when the device cannot tell (TS001-1.0.4
+ * §5.5: DevStatusAns battery 255), 0 on external power. */
+int webhist_status(struct webhist *h, uint64_t dev_eui, const char *json, size_t len)
+{
+	struct json_object *st, *v;
+	struct webhist_dev *d;
+
+	if (jsonobj_parse(json, len, JSON_DEPTH, &st) != LB_OK)
+		return LB_ERR_JSON;
+	int rc = get(h, dev_eui, &d);
+	if (rc == LB_OK) {
+		bool unavailable = json_object_object_get_ex(st, "batteryLevelUnavailable", &v) &&
+				   json_object_get_boolean(v);
+		d->battery = -1;
+		if (!unavailable && json_object_object_get_ex(st, "batteryLevel", &v)) {
+			double b = json_object_get_double(v);
+			if (isfinite(b) && b >= 0 && b <= 100)
+				d->battery = (int)lround(b);
+		}
+		d->has_margin = json_object_object_get_ex(st, "margin", &v);
+		d->margin = d->has_margin ? json_object_get_int(v) : 0;
+	}
+	json_object_put(st);
+	return rc;
+}
+
+size_t webhist_radio(const struct webhist_dev *d, int16_t *rssi, float *snr)
+{
+	size_t start = (d->next + WEBHIST_RADIO - d->n) % WEBHIST_RADIO;
+
+	for (size_t i = 0; i < d->n; i++) {
+		rssi[i] = d->rssi[(start + i) % WEBHIST_RADIO];
+		snr[i] = d->snr[(start + i) % WEBHIST_RADIO];
+	}
+	return d->n;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * webhist.h - what the web page shows of a device beyond the registry: its
+ * last WEBHIST_RADIO RSSI/SNR values, the decoded object of its last uplink
+ * that had one, and its battery and link margin from the last `status`
+ * event. Read from the very events published on MQTT (the ChirpStack JSON:
+ * rxInfo[].rssi/snr, object, batteryLevel, margin), so the page shows what
+ * an MQTT subscriber sees.
+ *
+ * Kept only while the web server runs (web.h): an entry is allocated at a
+ * device's first event and holds at most WEBHIST_OBJECT_MAX bytes of
+ * object; at most WEBHIST_MAX_DEVICES entries (beyond, new devices are not
+ * followed; counted in `untracked`).
+ *
+ * Ownership: webhist_free() releases every entry; webhist_find() pointers
+ * are valid until the next webhist_up()/webhist_status() or webhist_free().
+ * Errors: lb_err codes (LB_ERR_JSON: the event is not the JSON expected,
+ * nothing changed; LB_ERR_NOMEM; LB_ERR_FULL).
+ */
+#ifndef LB_WEBHIST_H
+#define LB_WEBHIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WEBHIST_RADIO 20
+#define WEBHIST_OBJECT_MAX 4096
+#define WEBHIST_MAX_DEVICES 65536
+
+struct webhist_dev {
+	uint64_t dev_eui;
+	int16_t rssi[WEBHIST_RADIO];     /* ring, oldest at (next - n) */
+	float snr[WEBHIST_RADIO];
+	uint8_t n, next;
+	int battery;                     /* percent, -1 unknown */
+	bool has_margin;
+	int margin;
+	char *object;                    /* JSON text, NULL none */
+};
+
+struct webhist {
+	struct webhist_dev **slots;      /* open addressing by dev_eui, NULL = empty */
+	size_t cap, count;
+	uint64_t untracked;
+};
+
+void webhist_free(struct webhist *h);
+struct webhist_dev *webhist_find(const struct webhist *h, uint64_t dev_eui);
+
+/* An `up` event's JSON: its best reception's RSSI and SNR, its object. */
+int webhist_up(struct webhist *h, uint64_t dev_eui, const char *json, size_t len);
+/* A `status` event's JSON: batteryLevel (percent) and margin. */
+int webhist_status(struct webhist *h, uint64_t dev_eui, const char *json, size_t len);
+
+/* The ring in order, oldest first, into rssi/snr (WEBHIST_RADIO each);
+ * returns how many. */
+size_t webhist_radio(const struct webhist_dev *d, int16_t *rssi, float *snr);
+
+#endif

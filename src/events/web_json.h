@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * web_json.h - the JSON of the web API (README "Web page", the /api endpoints and the
+ * data of /events) and the Server-Sent Events framing (WHATWG HTML
+ * "Server-sent events" §9.2: "event: NAME", one "data: " line per line of
+ * the data, a blank line). Pure functions from plain views, filled by the
+ * daemon (daemon/web.c), to json-c objects or text: no I/O, no clock, no
+ * logging.
+ *
+ *   bridge  {"clientId","version","region","uptimeS","mqttConnected","writable"}
+ *   gateway {"gatewayId","online","lastSeen","address","rxPacketsReceived",
+ *            "rxPacketsReceivedOk","rxForwarded","txPacketsEmitted","dutyCycle":[...]}
+ *   device  {"devEui","name","application","class","devAddr","lastSeen","fCntUp",
+ *            "fCntDown","dr","rssi":[...],"snr":[...],"battery","margin",
+ *            "fairAccess":{...}|null,"object","queue"}
+ * Unknown values are JSON null. Times are RFC 3339 UTC ("+00:00").
+ *
+ * Ownership: the json_object results belong to the caller (json_object_put).
+ * Errors: NULL / LB_ERR_NOMEM when memory runs out; LB_ERR_TOO_LARGE when
+ * an output buffer is too small.
+ */
+#ifndef LB_WEB_JSON_H
+#define LB_WEB_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "events/event_json.h"
+
+struct json_object;
+
+struct web_bridge_view {
+	const char *client_id;
+	const char *version;
+	const char *region;
+	int64_t uptime_s;
+	bool mqtt_connected;
+	bool writable;                   /* a password is configured */
+};
+
+struct web_gw_view {
+	uint64_t eui;
+	bool online;
+	int64_t last_seen_us;            /* Unix µs, 0 = never */
+	const char *address;             /* "127.0.0.1:40001" / "[::1]:40001", NULL = unknown */
+	uint64_t rx_received, rx_ok, rx_forwarded, tx_emitted;
+	const struct ev_duty_cycle *dc;  /* n_dc sub-bands */
+	size_t n_dc;
+};
+
+struct web_fair_access {
+	double uplink_airtime_ms;
+	uint32_t uplink_budget_ms;
+	uint32_t downlinks;
+	uint32_t downlink_budget;
+	bool exceeded;
+};
+
+struct web_dev_view {
+	uint64_t dev_eui;
+	const char *name;
+	const char *application;
+	char dev_class;                  /* 'A' or 'C' */
+	bool has_dev_addr;
+	uint32_t dev_addr;
+	int64_t last_seen_us;            /* Unix µs, 0 = never */
+	bool has_fcnt_up, has_fcnt_down;
+	uint32_t fcnt_up, fcnt_down;
+	int dr;                          /* -1 = unknown */
+	const int16_t *rssi;             /* n_radio values, oldest first */
+	const float *snr;
+	size_t n_radio;
+	int battery;                     /* percent, -1 = unknown */
+	bool has_margin;
+	int margin;                      /* dB */
+	bool has_fair_access;
+	struct web_fair_access fa;
+	const char *object_json;         /* the last decoded object as JSON text, NULL = none */
+	size_t queue;                    /* downlinks queued */
+};
+
+struct json_object *web_json_bridge(const struct web_bridge_view *v);
+struct json_object *web_json_gateway(const struct web_gw_view *v);
+struct json_object *web_json_device(const struct web_dev_view *v);
+
+/* {"error":"why"} as text into out. LB_OK or LB_ERR_TOO_LARGE. */
+int web_json_error(const char *why, char *out, size_t cap, size_t *len);
+
+/* {"devEui":"…","application":"…","event":EVENT} where EVENT is the event's
+ * JSON text as published (inserted as is). LB_OK, LB_ERR_TOO_LARGE. */
+int web_json_wrap_event(uint64_t dev_eui, const char *application, const char *event_json,
+			size_t event_len, char *out, size_t cap, size_t *len);
+
+/* One Server-Sent Event: "event: NAME\n", then "data: " + each line of
+ * data (split at \n, a \r dropped), then "\n". name must be one token
+ * without CR/LF. LB_OK, LB_ERR_TOO_LARGE, LB_ERR_INVAL (bad name). */
+int web_sse_frame(const char *name, const char *data, size_t len, char *out, size_t cap,
+		  size_t *out_len);
+
+#endif

@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: MIT */
+/* httpd.c - libmicrohttpd on our epoll loop. See httpd.h. */
+#include "io/httpd.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include <microhttpd.h>
+
+#include "base/lb_err.h"
+#include "base/log.h"
+
+#define STREAM_BLOCK 4096
+#define RUN_MAX_WAIT_MS 3600000
+
+struct httpd_conn {
+	struct httpd *h;
+	struct MHD_Connection *mc;
+	bool answered;
+};
+
+/* One request's state, from the first call of the access handler to
+ * MHD's "completed" notification. */
+struct req {
+	struct httpd_conn conn;
+	char *body;                      /* NUL-terminated */
+	size_t len, cap;
+	bool too_large;
+	bool refused;                    /* answered at the first call */
+};
+
+struct httpd_stream {
+	struct httpd *h;
+	struct MHD_Connection *mc;
+	void *owner;                     /* NULL once the owner closed it */
+	char *buf;
+	size_t off, len, cap;            /* unsent bytes: buf[off .. off + len) */
+	bool suspended;
+	bool closing;                    /* end the response at the next read */
+	struct httpd_stream *next, **pprev;
+};
+
+/* ------------------------------------------------------- answers */
+
+int httpd_reply(struct httpd_conn *c, unsigned status, const char *type, const char *body,
+		size_t len, const char *extra_header)
+{
+	if (c->answered)
+		return LB_ERR_STATE;
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return LB_ERR_NOMEM;
+	bool ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
+		  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES &&
+		  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES;
+	if (ok && extra_header) {
+		char name[64];
+		const char *colon = strchr(extra_header, ':');
+		size_t n = colon ? (size_t)(colon - extra_header) : 0;
+		if (n == 0 || n >= sizeof(name))
+			ok = false;
+		else {
+			memcpy(name, extra_header, n);
+			name[n] = '\0';
+			const char *v = colon + 1;
+			while (*v == ' ')
+				v++;
+			ok = MHD_add_response_header(r, name, v) == MHD_YES;
+		}
+	}
+	if (ok)
+		ok = MHD_queue_response(c->mc, status, r) == MHD_YES;
+	MHD_destroy_response(r);
+	c->answered = true;
+	return ok ? LB_OK : LB_ERR_NOMEM;
+}
+
+static void refuse(struct req *q, unsigned status, const char *why)
+{
+	char body[160];
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", why);
+
+	q->conn.h->stats.refused++;
+	q->refused = true;
+	(void)httpd_reply(&q->conn, status, "application/json", body, (size_t)n, NULL);
+}
+
+/* ------------------------------------------------------- streams */
+
+static void stream_unlink(struct httpd_stream *s)
+{
+	if (!s->pprev)
+		return;
+	*s->pprev = s->next;
+	if (s->next)
+		s->next->pprev = s->pprev;
+	s->pprev = NULL;
+	s->next = NULL;
+	s->h->stats.streams--;
+}
+
+static void stream_wake(struct httpd_stream *s)
+{
+	if (!s->suspended)
+		return;
+	s->suspended = false;
+	MHD_resume_connection(s->mc);
+	s->h->need_run = true;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct httpd_stream *s = cls;
+	(void)pos;
+
+	if (s->closing)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (s->len == 0) {
+		/* Nothing to send: out of MHD's loop until a write. */
+		s->suspended = true;
+		MHD_suspend_connection(s->mc);
+		return 0;
+	}
+	size_t n = s->len < max ? s->len : max;
+	memcpy(buf, s->buf + s->off, n);
+	s->off += n;
+	s->len -= n;
+	if (s->len == 0)
+		s->off = 0;
+	return (ssize_t)n;
+}
+
+/* The response is gone: the connection ended, whatever the reason. */
+static void stream_free(void *cls)
+{
+	struct httpd_stream *s = cls;
+	struct httpd *h = s->h;
+
+	stream_unlink(s);
+	if (s->owner && h->h.closed)
+		h->h.closed(h->h.arg, s, s->owner);
+	free(s->buf);
+	free(s);
+}
+
+struct httpd_stream *httpd_stream_start(struct httpd *h, struct httpd_conn *c, const char *type,
+					void *owner)
+{
+	struct httpd_stream *s = calloc(1, sizeof(*s));
+	struct MHD_Response *r = NULL;
+
+	if (s)
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, s,
+						      stream_free);
+	if (!r) {
+		free(s);
+		(void)httpd_reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json",
+				  "{\"error\":\"out of memory\"}", 25, NULL);
+		return NULL;
+	}
+	s->h = h;
+	s->mc = c->mc;
+	s->owner = owner;
+	s->next = h->streams;
+	if (h->streams)
+		h->streams->pprev = &s->next;
+	s->pprev = &h->streams;
+	h->streams = s;
+	h->stats.streams++;
+	/* From here the response owns s (stream_free). */
+	bool ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
+		  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES;
+	ok = ok && MHD_queue_response(c->mc, MHD_HTTP_OK, r) == MHD_YES;
+	c->answered = true;
+	MHD_destroy_response(r);
+	if (!ok) {
+		s->owner = NULL;
+		return NULL;
+	}
+	return s;
+}
+
+static int stream_grow(struct httpd_stream *s, size_t need)
+{
+	if (s->off > 0) {
+		memmove(s->buf, s->buf + s->off, s->len);
+		s->off = 0;
+	}
+	if (need <= s->cap)
+		return LB_OK;
+	size_t cap = s->cap ? s->cap : STREAM_BLOCK;
+	while (cap < need)
+		cap *= 2;
+	char *b = realloc(s->buf, cap);
+	if (!b)
+		return LB_ERR_NOMEM;
+	s->buf = b;
+	s->cap = cap;
+	return LB_OK;
+}
+
+int httpd_stream_write(struct httpd *h, struct httpd_stream *s, const char *data, size_t len)
+{
+	if (s->closing)
+		return LB_ERR_STATE;
+	if (s->len + len > h->o.stream_limit) {
+		/* Too slow a reader: it would cost memory without bound. */
+		h->stats.streams_slow++;
+		s->closing = true;
+		s->len = 0;
+		stream_wake(s);
+		return LB_ERR_FULL;
+	}
+	if (s->off + s->len + len > s->cap && stream_grow(s, s->len + len) != LB_OK) {
+		s->closing = true;
+		stream_wake(s);
+		return LB_ERR_NOMEM;
+	}
+	memcpy(s->buf + s->off + s->len, data, len);
+	s->len += len;
+	stream_wake(s);
+	return LB_OK;
+}
+
+void httpd_stream_close(struct httpd *h, struct httpd_stream *s)
+{
+	(void)h;
+	s->owner = NULL;
+	s->closing = true;
+	stream_wake(s);
+}
+
+/* ------------------------------------------------------- requests */
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	size_t *n = cls;
+	(void)kind;
+	(void)key;
+	(void)value;
+	(*n)++;
+	return MHD_YES;
+}
+
+static bool body_append(struct req *q, const char *data, size_t n, size_t max)
+{
+	if (q->too_large || q->len + n > max) {
+		q->too_large = true;
+		return true;
+	}
+	if (q->len + n + 1 > q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 1024;
+		while (cap < q->len + n + 1)
+			cap *= 2;
+		char *b = realloc(q->body, cap);
+		if (!b)
+			return false;
+		q->body = b;
+		q->cap = cap;
+	}
+	memcpy(q->body + q->len, data, n);
+	q->len += n;
+	q->body[q->len] = '\0';
+	return true;
+}
+
+/* The checks of the first call: what can be refused before any body. */
+static void first_checks(struct httpd *h, struct req *q, const char *url)
+{
+	size_t n_headers = 0;
+	const char *cl;
+
+	if (strlen(url) > HTTPD_MAX_URL) {
+		refuse(q, MHD_HTTP_URI_TOO_LONG, "URL too long");
+		return;
+	}
+	MHD_get_connection_values(q->conn.mc, MHD_HEADER_KIND, count_header, &n_headers);
+	if (n_headers > HTTPD_MAX_HEADERS) {
+		refuse(q, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "too many header fields");
+		return;
+	}
+	cl = MHD_lookup_connection_value(q->conn.mc, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > h->o.max_body)
+		refuse(q, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+}
+
+static void peer_of(struct MHD_Connection *mc, struct httpd_request *rq)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	rq->peer_len = 0;
+	if (!ci || !ci->client_addr)
+		return;
+	socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							       : sizeof(struct sockaddr_in);
+	memcpy(&rq->peer, ci->client_addr, len);
+	rq->peer_len = len;
+}
+
+static void dispatch(struct httpd *h, struct req *q, const char *url, const char *method)
+{
+	struct httpd_request rq = {.method = method, .path = url, .body = q->body ? q->body : "",
+				   .body_len = q->len};
+
+	if (q->too_large) {
+		refuse(q, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+		return;
+	}
+	rq.authorization = MHD_lookup_connection_value(q->conn.mc, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_AUTHORIZATION);
+	peer_of(q->conn.mc, &rq);
+	h->stats.requests++;
+	h->h.request(h->h.arg, &q->conn, &rq);
+	if (!q->conn.answered) {
+		LB_LOG_RL(LOG_LVL_ERROR, "httpd", "%s %s: not answered by the handler", method, url);
+		(void)httpd_reply(&q->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json",
+				  "{\"error\":\"internal error\"}", 26, NULL);
+	}
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const char *url,
+				 const char *method, const char *version, const char *upload,
+				 size_t *upload_size, void **req_cls)
+{
+	struct httpd *h = cls;
+	struct req *q = *req_cls;
+	(void)version;
+
+	if (!q) {
+		if (!(q = calloc(1, sizeof(*q))))
+			return MHD_NO;
+		q->conn.h = h;
+		q->conn.mc = mc;
+		*req_cls = q;
+		first_checks(h, q, url);
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		bool ok = q->refused || body_append(q, upload, *upload_size, h->o.max_body);
+		*upload_size = 0;
+		return ok ? MHD_YES : MHD_NO;
+	}
+	if (!q->refused && !q->conn.answered)
+		dispatch(h, q, url, method);
+	return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct req *q = *req_cls;
+	(void)cls;
+	(void)mc;
+	(void)toe;
+
+	if (!q)
+		return;
+	free(q->body);
+	free(q);
+	*req_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+	(void)cls;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	LB_LOG_RL(LOG_LVL_INFO, "httpd", "libmicrohttpd: %s", msg);
+}
+
+/* ------------------------------------------------------- the server */
+
+static void on_ready(void *arg, int fd, uint32_t events)
+{
+	struct httpd *h = arg;
+	(void)fd;
+	(void)events;
+	if (MHD_run(h->mhd) != MHD_YES)
+		LB_LOG_RL(LOG_LVL_WARN, "httpd", "MHD_run failed (%s)", "see libmicrohttpd's message");
+}
+
+static int make_addr(const char *bind, uint16_t port, struct sockaddr_storage *ss, bool *v6)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, bind, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		*v6 = false;
+		return LB_OK;
+	}
+	if (inet_pton(AF_INET6, bind, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		*v6 = true;
+		return LB_OK;
+	}
+	return LB_ERR_INVAL;
+}
+
+int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
+	       const struct httpd_handlers *handlers)
+{
+	struct sockaddr_storage ss;
+	bool v6;
+
+	memset(h, 0, sizeof(*h));
+	h->epfd = -1;
+	if (!o || !o->bind || !handlers || !handlers->request ||
+	    make_addr(o->bind, o->port, &ss, &v6) != LB_OK)
+		return LB_ERR_INVAL;
+	h->loop = loop;
+	h->o = *o;
+	h->h = *handlers;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+			 (v6 ? MHD_USE_IPv6 : 0);
+	h->mhd = MHD_start_daemon(flags, o->port, NULL, NULL, on_access, h,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_CONNECTION_LIMIT, o->max_clients,
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
+				  MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+				  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+				  MHD_OPTION_END);
+	if (!h->mhd) {
+		log_error("httpd", "cannot listen on %s port %u (address in use, or not ours?)",
+			  o->bind, o->port);
+		return LB_ERR_IO;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	int rc = di ? loop_add(loop, di->epoll_fd, EPOLLIN, on_ready, h) : LB_ERR_IO;
+	if (rc != LB_OK) {
+		log_error("httpd", "MHD's epoll descriptor not watched: %s", lb_strerror(rc));
+		MHD_stop_daemon(h->mhd);
+		h->mhd = NULL;
+		return rc;
+	}
+	h->epfd = di->epoll_fd;
+	return LB_OK;
+}
+
+int64_t httpd_tick(struct httpd *h, int64_t now_ms)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	if (!h->mhd)
+		return -1;
+	if (h->need_run) {
+		h->need_run = false;
+		(void)MHD_run(h->mhd);
+	}
+	if (MHD_get_timeout(h->mhd, &t) != MHD_YES)
+		return -1;
+	if (t == 0)
+		h->need_run = true;    /* MHD has work now: run it at the next tick */
+	return now_ms + (int64_t)(t < RUN_MAX_WAIT_MS ? t : RUN_MAX_WAIT_MS);
+}
+
+void httpd_close(struct httpd *h)
+{
+	if (!h->mhd)
+		return;
+	/* MHD must not be stopped with suspended connections: end them all. */
+	for (struct httpd_stream *s = h->streams; s; s = s->next) {
+		s->closing = true;
+		stream_wake(s);
+	}
+	for (int i = 0; i < 4 && h->streams; i++)
+		(void)MHD_run(h->mhd);
+	if (h->epfd >= 0)
+		(void)loop_remove(h->loop, h->epfd);
+	h->epfd = -1;
+	MHD_stop_daemon(h->mhd);
+	h->mhd = NULL;
+}

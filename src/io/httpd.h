@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * httpd.h - an HTTP server on the event loop: libmicrohttpd in its
+ * external-loop epoll mode (MHD_USE_EPOLL without an internal thread).
+ * MHD keeps its own epoll set of the listening socket and connections; its
+ * descriptor (MHD_DAEMON_INFO_EPOLL_FD) is one slot of our loop, MHD_run()
+ * runs when it is readable, and MHD_get_timeout() is httpd_tick()'s next
+ * deadline. No thread, no blocking call.
+ *
+ * The module knows requests and answers, nothing of the daemon: each
+ * complete request (its body read, at most max_body bytes) is handed to
+ * one handler, which answers it at once with httpd_reply() or turns it
+ * into a stream (httpd_stream_start(), Server-Sent Events) that it feeds
+ * later with httpd_stream_write().
+ *
+ * Limits, answered here before the handler sees anything, with a reason:
+ *   - request line and headers within HTTPD_CONN_MEMORY bytes (MHD answers
+ *     414 or 431 itself), at most HTTPD_MAX_HEADERS header fields (431),
+ *     a URL of at most HTTPD_MAX_URL bytes (414);
+ *   - a body over max_body bytes: 413 (the rest is read and discarded);
+ *   - at most max_clients connections (MHD_OPTION_CONNECTION_LIMIT: more
+ *     are closed at accept), idle ones closed after timeout_s.
+ *
+ * Streams: what the handler writes is buffered (at most stream_limit bytes)
+ * and sent as the client reads. A stream whose client reads too slowly is
+ * closed (httpd_stream_write() returns LB_ERR_FULL) and counted. A stream
+ * with nothing to send is suspended in MHD (no busy polling); while
+ * suspended MHD does not see the client leave, so the owner writes
+ * something now and then (a comment line): the write after the client left
+ * fails and the stream is closed.
+ *
+ * Ownership: a stream belongs to httpd; the owner's pointer is valid until
+ * its `closed` callback ran or it called httpd_stream_close(), whichever is
+ * first (after httpd_stream_close() no callback comes). httpd_close()
+ * closes every stream (callbacks run) and the server.
+ *
+ * Errors: lb_err codes; MHD's are translated here (LB_ERR_IO, logged with
+ * the reason).
+ */
+#ifndef LB_HTTPD_H
+#define LB_HTTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "io/loop.h"
+
+#define HTTPD_CONN_MEMORY 16384      /* request line + headers per connection */
+#define HTTPD_MAX_HEADERS 64
+#define HTTPD_MAX_URL 2048
+
+struct httpd_conn;       /* a request being answered (MHD's connection) */
+struct httpd_stream;     /* an open stream */
+
+struct httpd_request {
+	const char *method;              /* "GET", "POST", ... */
+	const char *path;                /* URL path, without the query */
+	const char *authorization;       /* the Authorization header, NULL = none */
+	const char *body;                /* body_len bytes, NUL-terminated; "" = none */
+	size_t body_len;
+	struct sockaddr_storage peer;    /* the client's address */
+	socklen_t peer_len;              /* 0 = unknown */
+};
+
+struct httpd_handlers {
+	/* A request: answer with httpd_reply() or httpd_stream_start() before
+	 * returning (otherwise 500 is sent). */
+	void (*request)(void *arg, struct httpd_conn *c, const struct httpd_request *rq);
+	/* A stream ended (client gone, too slow, server closing): its owner
+	 * drops its pointer. */
+	void (*closed)(void *arg, struct httpd_stream *s, void *owner);
+	void *arg;
+};
+
+struct httpd_opts {
+	const char *bind;                /* numeric IPv4 or IPv6 address */
+	uint16_t port;
+	unsigned max_clients;            /* connections at once */
+	size_t max_body;                 /* bytes of a request body */
+	size_t stream_limit;             /* bytes buffered per stream */
+	unsigned timeout_s;              /* idle connections closed (not streams) */
+};
+
+struct httpd_stats {
+	uint64_t requests;               /* handed to the handler */
+	uint64_t refused;                /* answered here (limits above) */
+	uint64_t streams_slow;           /* closed: buffer over stream_limit */
+	size_t streams;                  /* open now */
+};
+
+struct httpd {
+	struct MHD_Daemon *mhd;
+	struct loop *loop;
+	int epfd;                        /* MHD's epoll set, a slot of loop; -1 none */
+	struct httpd_handlers h;
+	struct httpd_opts o;
+	struct httpd_stream *streams;    /* open streams, a list */
+	struct httpd_stats stats;
+	bool need_run;                   /* a stream was resumed: run MHD at the next tick */
+};
+
+/* Listen on o->bind:o->port. Errors: LB_ERR_INVAL (bad address or NULL),
+ * LB_ERR_IO (MHD could not start: port in use...; logged), LB_ERR_FULL
+ * (loop). */
+int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
+	       const struct httpd_handlers *handlers);
+/* Close every stream (their `closed` callbacks run) and the server. Safe on
+ * a zeroed struct. */
+void httpd_close(struct httpd *h);
+
+/* Run MHD if a stream has data again; the next deadline (-1 none). */
+int64_t httpd_tick(struct httpd *h, int64_t now_ms);
+
+/* Answer a request: status, Content-Type, body (copied). extra_header is
+ * "Name: value" or NULL. Errors: LB_ERR_NOMEM, LB_ERR_STATE (already
+ * answered). */
+int httpd_reply(struct httpd_conn *c, unsigned status, const char *type, const char *body,
+		size_t len, const char *extra_header);
+
+/* Answer with a stream of Content-Type `type`, 200, no end. owner is given
+ * back in the `closed` callback. NULL on failure (LB_ERR_NOMEM: 500 sent). */
+struct httpd_stream *httpd_stream_start(struct httpd *h, struct httpd_conn *c, const char *type,
+					void *owner);
+
+/* Queue len bytes. LB_OK, or LB_ERR_FULL: over stream_limit, the stream is
+ * closed (counted; the `closed` callback runs later, from MHD_run), or
+ * LB_ERR_STATE: already closing. */
+int httpd_stream_write(struct httpd *h, struct httpd_stream *s, const char *data, size_t len);
+
+/* Close a stream from the owner's side: no `closed` callback comes. */
+void httpd_stream_close(struct httpd *h, struct httpd_stream *s);
+
+#endif
