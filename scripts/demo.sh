@@ -42,13 +42,15 @@ wait_port_tcp "$MQTT_PORT" || { cat "$T/mosquitto.log"; exit 1; }
 "$B/lorabridge-sim" --otaa --devices 2 --seed 43 --application demo-js --emit-devices "$T/otaa.conf" --quiet
 # Two device lists in one: libconfig cannot @include into a list.
 { sed '$d' "$T/devices.conf" | sed '$s/}$/},/'; grep '^  ' "$T/otaa.conf" | sed 's/name = "sim-/name = "otaa-/'; echo ');'; } > "$T/all.conf"
+# The web page's downlink form needs a password: "demo", stored as its hash.
+HTTP_HASH=$(echo demo | "$B/lorabridge" passwd)
 cat > "$T/lorabridge.conf" <<CONF
 udp = { bind = "127.0.0.1"; port = $UDP_PORT; };
 mqtt = { host = "127.0.0.1"; port = $MQTT_PORT; client_id = "demo"; };
 state_dir = "$T/state";
 applications = ( { name = "demo"; codec = "cayennelpp"; },
                  { name = "demo-js"; codec = "js"; codec_script = "$top/etc/codecs/lpp-th.js"; } );
-http = { bind = "127.0.0.1"; port = $HTTP_PORT; www_dir = "$top/www"; };
+http = { bind = "127.0.0.1"; port = $HTTP_PORT; www_dir = "$top/www"; password = "$HTTP_HASH"; };
 @include "$T/all.conf"
 CONF
 "$B/lorabridge" -f -c "$T/lorabridge.conf" 2> "$T/lorabridge.log" &
@@ -58,7 +60,7 @@ wait_for "$T/lorabridge.log" "running:" 10 || { cat "$T/lorabridge.log"; exit 1;
 wait_port_tcp "$HTTP_PORT" 10 || { cat "$T/lorabridge.log"; exit 1; }
 
 echo "lorabridge demo: broker 127.0.0.1:$MQTT_PORT, bridge UDP 127.0.0.1:$UDP_PORT"
-echo "the web page:  http://127.0.0.1:$HTTP_PORT/"
+echo "the web page:  http://127.0.0.1:$HTTP_PORT/   (password for queueing downlinks: demo)"
 echo "watch it yourself too:  mosquitto_sub -p $MQTT_PORT -t 'application/#' -t 'gateway/+/state/#' -v"
 echo "Ctrl-C to stop."
 echo

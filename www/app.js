@@ -133,13 +133,18 @@ function bar(used, budget, text) {
     h("span", { class: "val" }, text));
 }
 
+// One line per sub-band: its range, a bar of the use against the limit, the figures.
 function dutyCycleCell(list) {
   if (!list || !list.length) return h("span", { class: "muted" }, "no duty cycle in this region");
   const box = h("div", { class: "duty" });
   for (const d of list) {
-    const text = `${d.subBand} MHz: ${num(d.usedPercent, 2)} % of ${num(d.limitPercent)} %`;
+    const text = `${num(d.usedPercent, 2)} % of ${num(d.limitPercent)} %`;
+    const max = d.limitPercent > 0 ? d.limitPercent : 1;
     box.append(h("div", { class: "duty-row", "data-sub-band": d.subBand },
-      bar(d.usedPercent, d.limitPercent, text)));
+      h("span", { class: "sb" }, d.subBand),
+      h("meter", { min: 0, max: max, low: max * 0.5, high: max * 0.8, optimum: 0,
+        value: Math.min(d.usedPercent, max), "aria-label": `${d.subBand} MHz: ${text}` }),
+      h("span", { class: "val" }, text)));
   }
   return box;
 }
@@ -188,7 +193,7 @@ function deviceRow(d) {
     cell("RSSI", sparkline(d.rssi, "dBm", "RSSI")),
     cell("SNR", sparkline(d.snr, "dB", "SNR")),
     cell("FCnt", h("span", { class: "fcnt" }, num(d.fCntUp)),
-      d.fCntDown !== null && d.fCntDown !== undefined ? h("span", { class: "sub" }, `down ${d.fCntDown}`) : null),
+      d.fCntDown !== null && d.fCntDown !== undefined ? h("span", { class: "sub", title: "the next downlink's frame counter" }, `next down ${d.fCntDown}`) : null),
     cell("DR", num(d.dr)),
     cell("Battery", d.battery === null || d.battery === undefined ? h("span", { class: "muted" }, "unknown")
       : `${num(d.battery, 0)} %`),
