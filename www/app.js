@@ -135,7 +135,7 @@ function bar(used, budget, text) {
 
 // One line per sub-band: its range, a bar of the use against the limit, the figures.
 function dutyCycleCell(list) {
-  if (!list || !list.length) return h("span", { class: "muted" }, "no duty cycle in this region");
+  if (!list || !list.length) return h("span", { class: "muted", title: "no transmission counted yet" }, "none yet");
   const box = h("div", { class: "duty" });
   for (const d of list) {
     const text = `${num(d.usedPercent, 2)} % of ${num(d.limitPercent)} %`;

@@ -6,6 +6,7 @@
  *   lorabridge airtime --sf 7 --bw 125 --size 13 [...]
  *   lorabridge decode --codec cayennelpp|js [--script FILE] [--encode] --fport N HEX|JSON
  *   lorabridge passwd [--iterations N]
+ *   lorabridge top [--url URL] [--once]
  *   lorabridge --purge DEVEUI [-c FILE] [--accept-state-loss]
  *   lorabridge --version
  *
@@ -25,6 +26,7 @@
 #include "daemon/airtime_cli.h"
 #include "daemon/decode_cli.h"
 #include "daemon/passwd_cli.h"
+#include "daemon/top_cli.h"
 #include "daemon/bridge.h"
 #include "daemon/payload.h"
 #include "config/config.h"
@@ -61,6 +63,7 @@ static void usage(FILE *out)
 		"       lorabridge decode --codec cayennelpp|js [--script FILE] [--encode]\n"
 		"                         --fport N [--var KEY=VALUE]... HEX|JSON\n"
 		"       lorabridge passwd [--iterations N]\n"
+		"       lorabridge top [--url URL] [--once]\n"
 		"       lorabridge --purge DEVEUI [-c FILE] [--accept-state-loss]\n"
 		"       lorabridge --version\n"
 		"\n"
@@ -82,6 +85,8 @@ static void usage(FILE *out)
 		"  decode ...           run a payload codec on a payload, or --encode data, and\n"
 		"                       print the result (lorabridge decode --help)\n"
 		"  passwd               read a password, print its hash for http.password\n"
+		"  top ...              gateways and devices of a running bridge, live, from\n"
+		"                       its web server (lorabridge top --help)\n"
 		"\n"
 		"exit status: 0 ok, 1 configuration invalid, 2 usage error, 3 start-up or runtime\n"
 		"failure, 4 --purge found nothing, 5 state lost (see --accept-state-loss)\n",
@@ -298,6 +303,8 @@ int main(int argc, char **argv)
 		return decode_cli_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "passwd") == 0)
 		return passwd_cli_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "top") == 0)
+		return top_cli_main(argc - 1, argv + 1);
 	if (parse_args(argc, argv, &c) != LB_OK)
 		return EXIT_USAGE;
 	int rc = load_config(&c, &cfg);

@@ -492,6 +492,11 @@ static void on_closed(void *arg, struct httpd_stream *s, void *owner)
 	(void)w;
 }
 
+static void on_refused(void *arg, unsigned status)
+{
+	count_code(arg, status);
+}
+
 static size_t clients_open(const struct web *w)
 {
 	size_t n = 0;
@@ -754,7 +759,7 @@ static void metrics(struct web *w, struct httpd_conn *c)
 	      (double)snap.outbox_depth);
 	metrics_integs(&b, &snap);
 	prom_family(&b, "lorabridge_http_requests_total", "counter",
-		    "HTTP requests answered by the web API, by status code.");
+		    "HTTP requests answered, by status code (limits' refusals included).");
 	for (size_t i = 0; i < WEB_HTTP_CODES && w->codes[i]; i++) {
 		snprintf(code, sizeof(code), "%u", w->codes[i]);
 		prom_u64(&b, "lorabridge_http_requests_total", "code", code, w->codes_n[i]);
@@ -812,7 +817,8 @@ int web_init(struct web *w, const struct web_ctx *ctx)
 		.max_clients = (unsigned)cfg->http_max_clients, .max_body = WEB_MAX_BODY,
 		.stream_limit = WEB_SSE_BUFFER, .timeout_s = WEB_TIMEOUT_S,
 	};
-	struct httpd_handlers h = {.request = on_request, .closed = on_closed, .arg = w};
+	struct httpd_handlers h = {.request = on_request, .closed = on_closed,
+				   .refused = on_refused, .arg = w};
 	if ((rc = httpd_open(&w->httpd, ctx->loop, &o, &h)) != LB_OK)
 		return rc;
 	w->open = true;

@@ -57,7 +57,7 @@
 #define WEB_RATE_COUNT 200
 #define WEB_RATE_WINDOW_MS 10000
 #define WEB_AUTH_CHECKS_PER_MIN 20
-#define WEB_TIMEOUT_S 30
+#define WEB_TIMEOUT_S 5
 #define WEB_HTTP_CODES 16                /* distinct status codes counted */
 
 /* What the bridge owns, asked for when a page or /metrics needs it. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -36,6 +37,9 @@ struct req {
 
 struct httpd_stream {
 	struct httpd *h;
+	uint64_t id;                     /* the hup set's key (never a pointer there) */
+	int fd;                          /* its socket (MHD's), -1 unknown */
+	bool cut;                        /* too slow: end without a proper end */
 	struct MHD_Connection *mc;
 	void *owner;                     /* NULL once the owner closed it */
 	char *buf;
@@ -86,8 +90,12 @@ static void refuse(struct req *q, unsigned status, const char *why)
 	char body[160];
 	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", why);
 
-	q->conn.h->stats.refused++;
+	struct httpd *h = q->conn.h;
+
+	h->stats.refused++;
 	q->refused = true;
+	if (h->h.refused)
+		h->h.refused(h->h.arg, status);
 	(void)httpd_reply(&q->conn, status, "application/json", body, (size_t)n, NULL);
 }
 
@@ -114,13 +122,46 @@ static void stream_wake(struct httpd_stream *s)
 	s->h->need_run = true;
 }
 
+/* The peer's close of a stream's socket: watched while the stream lives.
+ * The socket leaves the set by itself when MHD closes it. */
+static void watch_hangup(struct httpd *h, struct httpd_stream *s)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(s->mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	/* one-shot: a socket still closing does not wake the loop again */
+	struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLONESHOT, .data.u64 = s->id};
+
+	s->fd = ci ? ci->connect_fd : -1;
+	if (h->hupfd < 0 || !ci || epoll_ctl(h->hupfd, EPOLL_CTL_ADD, ci->connect_fd, &ev) != 0)
+		LB_LOG_RL(LOG_LVL_WARN, "httpd", "stream %llu: its client's close is seen only "
+			  "at the next write", (unsigned long long)s->id);
+}
+
+static void on_hangup(void *arg, int fd, uint32_t events)
+{
+	struct httpd *h = arg;
+	struct epoll_event ev[16];
+	(void)events;
+
+	int n = epoll_wait(fd, ev, 16, 0);
+	for (int i = 0; i < n; i++) {
+		for (struct httpd_stream *s = h->streams; s; s = s->next) {
+			if (s->id != ev[i].data.u64)
+				continue;
+			s->closing = true;
+			stream_wake(s);
+			break;
+		}
+	}
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct httpd_stream *s = cls;
 	(void)pos;
 
 	if (s->closing)
-		return MHD_CONTENT_READER_END_OF_STREAM;
+		return s->cut ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
 	if (s->len == 0) {
 		/* Nothing to send: out of MHD's loop until a write. */
 		s->suspended = true;
@@ -167,6 +208,8 @@ struct httpd_stream *httpd_stream_start(struct httpd *h, struct httpd_conn *c, c
 	s->h = h;
 	s->mc = c->mc;
 	s->owner = owner;
+	s->id = ++h->next_stream_id;
+	watch_hangup(h, s);
 	s->next = h->streams;
 	if (h->streams)
 		h->streams->pprev = &s->next;
@@ -213,8 +256,14 @@ int httpd_stream_write(struct httpd *h, struct httpd_stream *s, const char *data
 		/* Too slow a reader: it would cost memory without bound. */
 		h->stats.streams_slow++;
 		s->closing = true;
+		s->cut = true;
 		s->len = 0;
+		/* Its socket is full: MHD would wait for its timeout to close it.
+		 * Shut it now (MHD sees the hang-up at its next run and closes). */
+		if (s->fd >= 0)
+			(void)shutdown(s->fd, SHUT_RDWR);
 		stream_wake(s);
+		h->need_run = true;
 		return LB_ERR_FULL;
 	}
 	if (s->off + s->len + len > s->cap && stream_grow(s, s->len + len) != LB_OK) {
@@ -419,6 +468,8 @@ int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
 
 	memset(h, 0, sizeof(*h));
 	h->epfd = -1;
+	h->hupfd = -1;
+	h->deadline_ms = -1;
 	if (!o || !o->bind || !handlers || !handlers->request ||
 	    make_addr(o->bind, o->port, &ss, &v6) != LB_OK)
 		return LB_ERR_INVAL;
@@ -428,12 +479,12 @@ int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 			 (v6 ? MHD_USE_IPv6 : 0);
 	h->mhd = MHD_start_daemon(flags, o->port, NULL, NULL, on_access, h,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_LIMIT, o->max_clients,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
 				  MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 				  MHD_OPTION_END);
 	if (!h->mhd) {
@@ -450,6 +501,14 @@ int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
 		return rc;
 	}
 	h->epfd = di->epoll_fd;
+	h->hupfd = epoll_create1(EPOLL_CLOEXEC);
+	if (h->hupfd < 0 || loop_add(loop, h->hupfd, EPOLLIN, on_hangup, h) != LB_OK) {
+		log_warn("httpd", "streams' sockets not watched: a client's close is seen at the "
+			 "next write");
+		if (h->hupfd >= 0)
+			close(h->hupfd);
+		h->hupfd = -1;
+	}
 	return LB_OK;
 }
 
@@ -459,15 +518,17 @@ int64_t httpd_tick(struct httpd *h, int64_t now_ms)
 
 	if (!h->mhd)
 		return -1;
-	if (h->need_run) {
+	/* A resumed stream, or MHD's own deadline (idle connections' timeouts,
+	 * work it has pending: 0) has come. */
+	if (h->need_run || (h->deadline_ms >= 0 && now_ms >= h->deadline_ms)) {
 		h->need_run = false;
 		(void)MHD_run(h->mhd);
 	}
+	h->deadline_ms = -1;
 	if (MHD_get_timeout(h->mhd, &t) != MHD_YES)
 		return -1;
-	if (t == 0)
-		h->need_run = true;    /* MHD has work now: run it at the next tick */
-	return now_ms + (int64_t)(t < RUN_MAX_WAIT_MS ? t : RUN_MAX_WAIT_MS);
+	h->deadline_ms = now_ms + (int64_t)(t < RUN_MAX_WAIT_MS ? t : RUN_MAX_WAIT_MS);
+	return h->deadline_ms;
 }
 
 void httpd_close(struct httpd *h)
@@ -484,6 +545,11 @@ void httpd_close(struct httpd *h)
 	if (h->epfd >= 0)
 		(void)loop_remove(h->loop, h->epfd);
 	h->epfd = -1;
+	if (h->hupfd >= 0) {
+		(void)loop_remove(h->loop, h->hupfd);
+		close(h->hupfd);
+	}
+	h->hupfd = -1;
 	MHD_stop_daemon(h->mhd);
 	h->mhd = NULL;
 }

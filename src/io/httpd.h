@@ -25,9 +25,11 @@
  * and sent as the client reads. A stream whose client reads too slowly is
  * closed (httpd_stream_write() returns LB_ERR_FULL) and counted. A stream
  * with nothing to send is suspended in MHD (no busy polling); while
- * suspended MHD does not see the client leave, so the owner writes
- * something now and then (a comment line): the write after the client left
- * fails and the stream is closed.
+ * suspended MHD does not see the client leave, so this module watches each
+ * stream's socket for the peer's close (EPOLLRDHUP, in an epoll set of its
+ * own that is one more slot of the loop) and ends the stream then, freeing
+ * its connection at once. The owner still writes something now and then (a
+ * comment line) for clients that vanish without closing.
  *
  * Ownership: a stream belongs to httpd; the owner's pointer is valid until
  * its `closed` callback ran or it called httpd_stream_close(), whichever is
@@ -71,6 +73,8 @@ struct httpd_handlers {
 	/* A stream ended (client gone, too slow, server closing): its owner
 	 * drops its pointer. */
 	void (*closed)(void *arg, struct httpd_stream *s, void *owner);
+	/* A request answered here (a limit), with its status; may be NULL. */
+	void (*refused)(void *arg, unsigned status);
 	void *arg;
 };
 
@@ -94,11 +98,14 @@ struct httpd {
 	struct MHD_Daemon *mhd;
 	struct loop *loop;
 	int epfd;                        /* MHD's epoll set, a slot of loop; -1 none */
+	int hupfd;                       /* streams' sockets, for EPOLLRDHUP; -1 none */
+	uint64_t next_stream_id;
 	struct httpd_handlers h;
 	struct httpd_opts o;
 	struct httpd_stream *streams;    /* open streams, a list */
 	struct httpd_stats stats;
 	bool need_run;                   /* a stream was resumed: run MHD at the next tick */
+	int64_t deadline_ms;             /* MHD_get_timeout()'s, -1 none */
 };
 
 /* Listen on o->bind:o->port. Errors: LB_ERR_INVAL (bad address or NULL),
@@ -125,8 +132,9 @@ struct httpd_stream *httpd_stream_start(struct httpd *h, struct httpd_conn *c, c
 					void *owner);
 
 /* Queue len bytes. LB_OK, or LB_ERR_FULL: over stream_limit, the stream is
- * closed (counted; the `closed` callback runs later, from MHD_run), or
- * LB_ERR_STATE: already closing. */
+ * cut (counted; its socket shut at once; the `closed` callback runs from
+ * the next MHD run unless the owner calls httpd_stream_close() before it),
+ * or LB_ERR_STATE: already closing. */
 int httpd_stream_write(struct httpd *h, struct httpd_stream *s, const char *data, size_t len);
 
 /* Close a stream from the owner's side: no `closed` callback comes. */

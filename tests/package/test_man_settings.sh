@@ -31,7 +31,8 @@ done
 
 # An application with every field, one ABP device with every optional field
 # and one OTAA device: together they make --print-config show every
-# application and device field.
+# application and device field (and the http group, printed only when
+# present).
 echo 'function decodeUplink(input) { return {data: {}}; }' > "$T/c.js"
 cat > "$T/all.conf" <<'CFG'
 applications = (
@@ -51,6 +52,7 @@ integrations = {
 	http = ( { url = "http://127.0.0.1/{dev_eui}"; headers = { X-Key = "k"; }; } );
 	influxdb = ( { url = "http://127.0.0.1:8086"; database = "d"; } );
 };
+http = { port = 8080; };
 CFG
 "$LORABRIDGE" -c "$T/all.conf" --print-config --show-secrets > "$T/print.txt"
 

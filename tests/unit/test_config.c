@@ -1449,6 +1449,59 @@ static char *printed(const struct lb_config *c, bool secrets)
 	return buf;
 }
 
+/* http: off without the group, defaults with it, the password hash
+ * checked, a non-loopback bind refused without a password, and printed
+ * (and re-read) only when present. */
+START_TEST(test_http)
+{
+	struct lb_config c;
+	static const char *const hash =
+		"pbkdf2-sha256$1000$c2FsdA==$YywoEuRtRgQQK6dhjp1tfS+BKPYma0oDJk0qBGC33LM=";
+	char text[512];
+
+	load_text("region = \"EU868\";\n", &c);
+	ck_assert(!c.has_http);
+	char *p = printed(&c, true);
+	ck_assert_ptr_null(strstr(p, "http = {"));
+	free(p);
+	config_free(&c);
+
+	load_text("http = { };\n", &c);
+	ck_assert(c.has_http);
+	ck_assert_str_eq(c.http_bind, "127.0.0.1");
+	ck_assert_uint_eq(c.http_port, 8080);
+	ck_assert_ptr_null(c.http_password);
+	ck_assert_str_eq(c.http_www_dir, "/usr/share/lorabridge/www");
+	ck_assert_int_eq(c.http_max_clients, 32);
+	p = printed(&c, true);
+	ck_assert_ptr_nonnull(strstr(p, "http = {"));
+	free(p);
+	config_free(&c);
+
+	snprintf(text, sizeof(text), "http = { bind = \"::\"; port = 9000; password = \"%s\"; };\n",
+		 hash);
+	load_text(text, &c);
+	ck_assert_str_eq(c.http_password, hash);
+	assert_round_trip(&c);
+	p = printed(&c, false);
+	ck_assert_ptr_null(strstr(p, "YywoEuRt"));       /* a secret: redacted */
+	free(p);
+	config_free(&c);
+
+	static const char *const open_bind[] = {
+		"1: error: http.bind: \"0.0.0.0\" is not a loopback address: set http.password "
+		"(`lorabridge passwd` makes one) or bind to 127.0.0.1 or ::1", NULL};
+	expect_text("http = { bind = \"0.0.0.0\"; };\n", LB_ERR_CONFIG, open_bind);
+	static const char *const none[] = {NULL};
+	expect_text("http = { bind = \"::1\"; };\n", LB_OK, none);
+	expect_text("http = { bind = \"127.0.0.2\"; };\n", LB_OK, none);
+	static const char *const bad_hash[] = {
+		"1: error: http.password: not a password hash (make one with `lorabridge passwd`: "
+		"pbkdf2-sha256$ITERATIONS$SALT$HASH)", NULL};
+	expect_text("http = { password = \"secret\"; };\n", LB_ERR_CONFIG, bad_hash);
+}
+END_TEST
+
 static void assert_integs(const struct lb_config *c)
 {
 	ck_assert_uint_eq(c->n_integs, 3);
@@ -1619,6 +1672,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_tls_rules);
 	tcase_add_test(bad, test_topic_templates);
 	tcase_add_test(bad, test_home_assistant);
+	tcase_add_test(bad, test_http);
 	tcase_add_test(bad, test_bad_values);
 	tcase_add_test(bad, test_bad_devices);
 	tcase_add_test(bad, test_report_accumulates);

@@ -1,0 +1,209 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The web page's server side (README "Web page"): with a real mosquitto,
+# the bridge and the simulator, /events gives `retry`, `hello` and then
+# every uplink live (the same JSON as MQTT's up events, then the device's
+# new summary); /api/devices and /api/gateways agree with the traffic;
+# POST /api/devices/{devEui}/queue goes the MQTT command path (the downlink
+# reaches the simulated device, a bad command gets the same `log` event)
+# with 401/403/404/400/405/413 answers; /metrics passes a strict parser of
+# the Prometheus text format and counts what MQTT saw; `lorabridge top
+# --once` prints the tables; 1,000 malformed HTTP requests while uplinks
+# flow cost no uplink and no crash; a non-loopback bind without a password
+# is refused at start-up.
+. "$(dirname "$0")/lib.sh"
+require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq curl python3
+
+MQTT_PORT=$(free_port); UDP_PORT=$(free_port); HTTP_PORT=$(free_port)
+URL="http://127.0.0.1:$HTTP_PORT"
+start_broker "$MQTT_PORT"
+N_DEV=4
+"$SIM" --devices $N_DEV --seed 42 --emit-devices "$T/devices.conf" --quiet || fail "sim --emit-devices"
+PASSWORD='correct horse battery staple'
+HASH=$(printf '%s\n' "$PASSWORD" | "$LORABRIDGE" passwd --iterations 1000) || fail "lorabridge passwd"
+case "$HASH" in pbkdf2-sha256\$1000\$*) ;; *) fail "passwd printed '$HASH'" ;; esac
+write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;" \
+	"$NO_MAC_DOWNLINK" \
+	'applications = ( { name = "sim"; codec = "cayennelpp"; status_interval_h = 0; } );' \
+	"http = { port = $HTTP_PORT; www_dir = \"$top_srcdir/www\"; password = \"$HASH\"; max_clients = 12; };"
+"$LORABRIDGE" --check-config -c "$T/lb.conf" || fail "generated config does not validate"
+"$LORABRIDGE" --print-config -c "$T/lb.conf" | grep -q "^http = {" || fail "--print-config lacks http"
+subscribe all 'application/#' 'gateway/#' 'lorabridge/#'
+start_bridge "$T/lb.conf"
+grep -q "web page and API on http://127.0.0.1:$HTTP_PORT/" "$T/bridge.log" || fail "no web log line"
+
+sim() { "$SIM" --server "127.0.0.1:$UDP_PORT" --gateways 1 --devices $N_DEV --seed 42 --keepalive 1 \
+	--quiet --payload cayennelpp "$@"; }
+# code METHOD PATH [curl args...]: the status; the body in $T/body
+code() { _m=$1 _p=$2; shift 2; curl -sS -o "$T/body" -w '%{http_code}' -X "$_m" "$URL$_p" "$@"; }
+expect() { # expect WANT_CODE METHOD PATH [curl args...]
+	_want=$1; shift
+	_got=$(code "$@") || fail "curl $*"
+	[ "$_got" = "$_want" ] || fail "$* answered $_got, want $_want: $(cat "$T/body")"
+}
+ups() { grep -cE '^application/sim/device/[0-9a-f]{16}/event/up ' "$T/all.out" || true; }
+
+note "/events: retry and hello first, then the uplinks live"
+curl -sS -N "$URL/events" > "$T/sse.out" 2> "$T/sse.err" &
+SSE_PID=$!; PIDS="$PIDS $SSE_PID"
+wait_count "$T/sse.out" '^event: hello$' 1 || fail "no hello"
+[ "$(head -n 1 "$T/sse.out")" = "retry: 2000" ] || fail "first line: $(head -n 1 "$T/sse.out")"
+sed -n 3p "$T/sse.out" | grep -q '^event: hello$' || fail "hello is not the first event"
+sed -n 4p "$T/sse.out" | sed 's/^data: //' > "$T/hello.json"
+jq -e --argjson n $N_DEV '(.devices | length) == $n and .bridge.writable == true
+	and .bridge.mqttConnected == true and (.devices | all(.lastSeen == null and .rssi == []))' \
+	"$T/hello.json" > /dev/null || fail "hello: $(cat "$T/hello.json")"
+
+N_UP=20
+sim --rate 20 --count $N_UP > "$T/sim1.out" 2>&1 || fail "sim: $(tail -3 "$T/sim1.out")"
+wait_drained all
+[ "$(ups)" -eq $N_UP ] || fail "MQTT got $(ups) up events, want $N_UP"
+wait_count "$T/sse.out" '^event: up$' $N_UP || fail "SSE up events"
+# Each SSE up event carries exactly what MQTT published, in the same order.
+grep -E '^application/sim/device/[0-9a-f]{16}/event/up ' "$T/all.out" | cut -d' ' -f2- \
+	| jq -c '{f: .fCnt, d: .deviceInfo.devEui, o: .object}' > "$T/mqtt-up.txt"
+grep -A1 '^event: up$' "$T/sse.out" | sed -n 's/^data: //p' \
+	| jq -c '{f: .event.fCnt, d: .event.deviceInfo.devEui, o: .event.object, w: .devEui}' > "$T/sse-up.txt"
+jq -e -s 'all(.w == .d)' "$T/sse-up.txt" > /dev/null || fail "SSE devEui differs from the event's"
+jq -c 'del(.w)' "$T/sse-up.txt" | diff - "$T/mqtt-up.txt" > /dev/null \
+	|| fail "SSE up events differ from MQTT's: $(jq -c 'del(.w)' "$T/sse-up.txt" | diff - "$T/mqtt-up.txt" | head -4)"
+[ "$(grep -c '^event: device$' "$T/sse.out")" -ge $N_UP ] || fail "fewer device events than uplinks"
+
+note "/api/devices and /api/gateways agree with the traffic"
+expect 200 GET /api/devices
+cp "$T/body" "$T/devices.json"
+last_f() { jq -r --arg d "$1" 'select(.d == $d) | .f' "$T/mqtt-up.txt" | tail -n 1; }
+for eui in $(jq -r '.devices[].devEui' "$T/devices.json"); do
+	jq -e --arg e "$eui" --argjson f "$(last_f "$eui")" \
+		'.devices[] | select(.devEui == $e) | .fCntUp == $f and .lastSeen != null
+		 and (.rssi | length) == (.snr | length) and (.rssi | length) >= 1
+		 and (.object | type) == "object" and .dr != null and .queue == 0
+		 and .application == "sim" and .class == "A"' "$T/devices.json" > /dev/null \
+		|| fail "device $eui: $(jq -c --arg e "$eui" '.devices[] | select(.devEui == $e)' "$T/devices.json")"
+done
+expect 200 GET /api/gateways
+jq -e --argjson n $N_UP '.gateways | length == 1 and .[0].gatewayId == "aa555a0000000001"
+	and .[0].online == true and .[0].rxPacketsReceived == $n and (.[0].dutyCycle | length) > 0' \
+	"$T/body" > /dev/null || fail "gateways: $(cat "$T/body")"
+EUI=$(jq -r '.devices[0].devEui' "$T/devices.json")
+expect 200 GET "/api/devices/$EUI"
+jq -e --arg e "$EUI" '.devEui == $e' "$T/body" > /dev/null || fail "one device: $(cat "$T/body")"
+expect 404 GET /api/devices/0123456789abcdef
+jq -e '.error == "unknown device"' "$T/body" > /dev/null || fail "404 body: $(cat "$T/body")"
+expect 404 GET /api/devices/xyz
+expect 404 GET /nothing-here.html
+expect 404 GET /../etc/passwd
+expect 405 DELETE /api/devices
+expect 200 GET /api/bridge
+jq -e '.region == "EU868" and .writable == true and (.uptimeS | type) == "number"' "$T/body" \
+	> /dev/null || fail "bridge: $(cat "$T/body")"
+expect 200 GET /healthz
+expect 200 GET /
+grep -q '<html' "$T/body" || fail "/ is not the page"
+
+note "POST queue: refusals, then a downlink through the command path to the device"
+Q="/api/devices/$EUI/queue"
+BODY='{"confirmed":false,"fPort":10,"data":"AQIDBA=="}'
+expect 401 POST "$Q" -d "$BODY"
+expect 401 POST "$Q" -d "$BODY" -H "Authorization: Bearer wrong"
+AUTH="Authorization: Bearer $PASSWORD"
+expect 400 POST "$Q" -d '{"fPort":0,"data":"AQ=="}' -H "$AUTH"
+jq -e '.error | startswith("INVALID_FPORT")' "$T/body" > /dev/null || fail "400 body: $(cat "$T/body")"
+wait_count "$T/all.out" "^application/sim/device/$EUI/event/log .*INVALID_FPORT" 1 \
+	|| fail "no log event for the refused command (the MQTT path's)"
+expect 400 POST "$Q" -d 'not json' -H "$AUTH"
+head -c 9000 /dev/zero | tr '\0' 'x' > "$T/big.txt"
+expect 413 POST "$Q" --data-binary "@$T/big.txt" -H "$AUTH"
+expect 404 POST /api/devices/0123456789abcdef/queue -d "$BODY" -H "$AUTH"
+expect 405 GET "$Q"
+expect 202 POST "$Q" -d "$BODY" -H "$AUTH"
+ID=$(jq -r .id "$T/body")
+echo "$ID" | grep -qE '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' || fail "id '$ID'"
+expect 200 GET "/api/devices/$EUI"
+jq -e '.queue == 1' "$T/body" > /dev/null || fail "queue not 1: $(cat "$T/body")"
+sim --rate 20 --count $N_DEV --fcnt-start 100 --linger 3000 --strict-downlinks \
+	--expect-down "$T/down.txt" > "$T/sim2.out" 2>&1 || fail "sim: $(tail -3 "$T/sim2.out")"
+grep -q "^$EUI [0-9]* 10 01020304 " "$T/down.txt" || fail "downlink not received: $(cat "$T/down.txt")"
+wait_count "$T/all.out" "^application/sim/device/$EUI/event/txack .*\"queueItemId\":\"$ID\"" 1 \
+	|| fail "no txack for $ID"
+wait_count "$T/sse.out" '^event: txack$' 1 || fail "no txack on /events"
+
+note "/metrics: strict Prometheus text format, values as MQTT saw them"
+wait_drained all
+expect 200 GET /metrics
+python3 "$(dirname "$0")/prom_check.py" lorabridge_datagrams_total lorabridge_frames_received_total \
+	lorabridge_uplinks_published_total lorabridge_frame_drops_total lorabridge_datagram_drops_total \
+	lorabridge_gateways_online lorabridge_gateways_known lorabridge_devices \
+	lorabridge_mqtt_connected lorabridge_mqtt_queue_depth lorabridge_outbox_depth \
+	lorabridge_http_requests_total lorabridge_sse_clients lorabridge_uptime_seconds \
+	< "$T/body" > "$T/samples.txt" || fail "/metrics does not parse"
+sample() { awk -v k="$1" '$1 == k { print $2 }' "$T/samples.txt"; }
+[ "$(sample lorabridge_frames_received_total)" = "$(ups)" ] \
+	|| fail "frames_received_total $(sample lorabridge_frames_received_total), MQTT ups $(ups)"
+# the same counter as the MQTT stats event's (events the outbox got acked)
+[ "$(sample lorabridge_uplinks_published_total)" = "$(last_stats all | jq .uplinksPublished)" ] \
+	|| fail "uplinks_published_total $(sample lorabridge_uplinks_published_total), stats $(last_stats all)"
+[ "$(sample lorabridge_devices)" = "$N_DEV" ] || fail "lorabridge_devices"
+[ "$(sample lorabridge_gateways_online)" = "1" ] || fail "gateways_online"
+[ "$(sample lorabridge_mqtt_connected)" = "1" ] || fail "mqtt_connected"
+[ "$(sample lorabridge_sse_clients)" = "1" ] || fail "sse_clients $(sample lorabridge_sse_clients)"
+[ "$(sample 'lorabridge_http_requests_total{code="413"}')" -ge 1 ] || fail "413 not counted"
+
+note "lorabridge top --once: one snapshot of the tables"
+"$LORABRIDGE" top --once --url "$URL" > "$T/top.out" 2> "$T/top.err" || fail "top: $(cat "$T/top.err")"
+grep -q "aa555a0000000001" "$T/top.out" || fail "top: no gateway: $(cat "$T/top.out")"
+for eui in $(jq -r '.devices[].devEui' "$T/devices.json"); do
+	grep -q "$eui" "$T/top.out" || fail "top: no device $eui"
+done
+grep -qE "sim-0 +sim " "$T/top.out" || fail "top: no name/application columns: $(cat "$T/top.out")"
+
+note "1,000 malformed requests while 200 uplinks flow: every uplink reaches MQTT"
+before=$(ups)
+sim --rate 40 --count 200 --fcnt-start 200 > "$T/sim3.out" 2>&1 &
+SIM_PID=$!; PIDS="$PIDS $SIM_PID"
+python3 "$(dirname "$0")/http_garbage.py" 127.0.0.1 "$HTTP_PORT" 1000 > "$T/garbage.out" 2>&1 \
+	|| fail "garbage: $(cat "$T/garbage.out")"
+cat "$T/garbage.out"
+wait "$SIM_PID" || fail "sim during garbage: $(tail -3 "$T/sim3.out")"
+wait_drained all
+[ "$(ups)" -eq $((before + 200)) ] || fail "MQTT got $(( $(ups) - before )) of 200 up events"
+kill -0 "$BRIDGE_PID" || fail "the bridge died"
+_healthy() { [ "$(code GET /healthz)" = 200 ]; }
+wait_until "$WAIT_S" _healthy || fail "/healthz not 200 after the garbage: $(cat "$T/body")"
+grep -qiE "AddressSanitizer|runtime error" "$T/bridge.log" && fail "sanitizer report"
+
+note "max_clients: streams beyond max_clients - 2 are refused with 503"
+i=0
+while [ $i -lt 9 ]; do
+	curl -sS -N "$URL/events" > "$T/extra-$i.out" 2>&1 &
+	PIDS="$PIDS $!"; i=$((i + 1))
+done
+i=0
+while [ $i -lt 9 ]; do
+	wait_count "$T/extra-$i.out" '^event: hello$|too many' 1 || fail "extra stream $i: nothing"
+	i=$((i + 1))
+done
+opened=$(grep -l '^event: hello$' "$T"/extra-*.out | wc -l)
+[ "$opened" -eq 9 ] || fail "$opened of 9 more streams opened (10 slots in all)"
+expect 503 GET /events
+jq -e '.error | test("too many")' "$T/body" > /dev/null || fail "503 body: $(cat "$T/body")"
+expect 200 GET /healthz
+
+note "read-only without a password; a non-loopback bind needs one"
+kill "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null || true
+HTTP_PORT=$(free_port); URL="http://127.0.0.1:$HTTP_PORT"
+write_config "$T/ro.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
+	"http = { port = $HTTP_PORT; www_dir = \"$top_srcdir/www\"; };"
+start_bridge "$T/ro.conf"
+expect 403 POST "$Q" -d "$BODY" -H "$AUTH"
+jq -e '.error | test("read-only")' "$T/body" > /dev/null || fail "403 body: $(cat "$T/body")"
+expect 200 GET /api/bridge
+jq -e '.writable == false' "$T/body" > /dev/null || fail "writable: $(cat "$T/body")"
+write_config "$T/open.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
+	"http = { bind = \"0.0.0.0\"; port = $HTTP_PORT; };"
+if "$LORABRIDGE" --check-config -c "$T/open.conf" > "$T/open.err" 2>&1; then
+	fail "a non-loopback bind without a password was accepted"
+fi
+grep -q 'http.bind: "0.0.0.0" is not a loopback address: set http.password' "$T/open.err" \
+	|| fail "message: $(cat "$T/open.err")"
+note "ok"

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_httpd.c - the HTTP edge on a real loop and real sockets: a request
+ * reaches the handler with its body and peer; limits are answered before
+ * it (413 body, 414 URL, 431 header count); a stream delivers what is
+ * written, a client that never reads is cut off past stream_limit
+ * (LB_ERR_FULL, counted, the `closed` callback not called after the
+ * owner's close), and a client that closes its end ends the stream
+ * (`closed` callback) while it is idle.
+ */
+#include <check.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/lb_err.h"
+#include "io/httpd.h"
+#include "io/loop.h"
+
+static struct loop L;
+static struct httpd H;
+static uint16_t port;
+
+/* What the handler saw and what it does. */
+static struct {
+	unsigned calls;
+	char method[16], path[256], body[256];
+	size_t body_len;
+	bool peer;
+	bool stream;                     /* answer with a stream */
+	struct httpd_stream *s;
+	unsigned closed;
+} seen;
+
+static void on_request(void *arg, struct httpd_conn *c, const struct httpd_request *rq)
+{
+	(void)arg;
+	seen.calls++;
+	snprintf(seen.method, sizeof(seen.method), "%s", rq->method);
+	snprintf(seen.path, sizeof(seen.path), "%s", rq->path);
+	snprintf(seen.body, sizeof(seen.body), "%s", rq->body);
+	seen.body_len = rq->body_len;
+	seen.peer = rq->peer_len > 0;
+	if (seen.stream) {
+		seen.s = httpd_stream_start(&H, c, "text/event-stream", &seen);
+		return;
+	}
+	httpd_reply(c, 200, "text/plain", "hello", 5, NULL);
+}
+
+static void on_closed(void *arg, struct httpd_stream *s, void *owner)
+{
+	(void)arg;
+	ck_assert_ptr_eq(owner, &seen);
+	ck_assert_ptr_eq(s, seen.s);
+	seen.closed++;
+	seen.s = NULL;
+}
+
+static void run_for(int ms)
+{
+	int64_t end = loop_now_ms() + ms;
+	while (loop_now_ms() < end) {
+		int64_t next = loop_earliest(httpd_tick(&H, loop_now_ms()), loop_now_ms() + 10);
+		ck_assert_int_ge(loop_run_once(&L, next), 0);
+	}
+}
+
+static void setup_with(size_t stream_limit)
+{
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(loop_init(&L), LB_OK);
+	struct httpd_opts o = {.bind = "127.0.0.1", .max_clients = 8, .max_body = 100,
+			       .stream_limit = stream_limit, .timeout_s = 5};
+	struct httpd_handlers h = {.request = on_request, .closed = on_closed};
+	/* a free port: try from a pid-derived one */
+	for (port = (uint16_t)(20000 + getpid() % 20000);; port++) {
+		o.port = port;
+		if (httpd_open(&H, &L, &o, &h) == LB_OK)
+			break;
+		ck_assert_uint_lt(port, 65000);
+	}
+}
+
+static void setup(void) { setup_with(4096); }
+
+static void teardown(void)
+{
+	httpd_close(&H);
+	loop_close(&L);
+}
+
+static int connect_to(int rcvbuf)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	if (rcvbuf)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Send req, run the loop, return the answer read within ms. */
+static void exchange(const char *req, char *out, size_t cap, int ms)
+{
+	int fd = connect_to(0);
+	size_t got = 0;
+
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	int64_t end = loop_now_ms() + ms;
+	while (loop_now_ms() < end && got + 1 < cap) {
+		run_for(5);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 0) == 1) {
+			ssize_t n = read(fd, out + got, cap - 1 - got);
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+	}
+	out[got] = '\0';
+	close(fd);
+}
+
+START_TEST(t_request)
+{
+	char ans[2048];
+
+	exchange("POST /api/x HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\n\r\n{\"a\":1}", ans,
+		 sizeof(ans), 300);
+	ck_assert_msg(strstr(ans, "HTTP/1.1 200") == ans, "%s", ans);
+	ck_assert_ptr_nonnull(strstr(ans, "hello"));
+	ck_assert_uint_eq(seen.calls, 1);
+	ck_assert_str_eq(seen.method, "POST");
+	ck_assert_str_eq(seen.path, "/api/x");
+	ck_assert_str_eq(seen.body, "{\"a\":1}");
+	ck_assert_uint_eq(seen.body_len, 7);
+	ck_assert(seen.peer);
+	ck_assert_uint_eq(H.stats.requests, 1);
+}
+END_TEST
+
+START_TEST(t_limits)
+{
+	char ans[4096], req[8192];
+
+	exchange("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 101\r\n\r\n", ans, sizeof(ans), 300);
+	ck_assert_msg(strstr(ans, "HTTP/1.1 413") == ans, "%s", ans);
+	ck_assert_ptr_nonnull(strstr(ans, "request body too large"));
+	int n = snprintf(req, sizeof(req), "GET /");
+	memset(req + n, 'a', HTTPD_MAX_URL + 1);
+	snprintf(req + n + HTTPD_MAX_URL + 1, sizeof(req) - (size_t)n - HTTPD_MAX_URL - 1,
+		 " HTTP/1.1\r\nHost: h\r\n\r\n");
+	exchange(req, ans, sizeof(ans), 300);
+	ck_assert_msg(strstr(ans, "HTTP/1.1 414") == ans, "%s", ans);
+	n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: h\r\n");
+	for (int i = 0; i < HTTPD_MAX_HEADERS + 1; i++)
+		n += snprintf(req + n, sizeof(req) - (size_t)n, "X-%d: v\r\n", i);
+	snprintf(req + n, sizeof(req) - (size_t)n, "\r\n");
+	exchange(req, ans, sizeof(ans), 300);
+	ck_assert_msg(strstr(ans, "HTTP/1.1 431") == ans, "%s", ans);
+	ck_assert_uint_eq(seen.calls, 0);
+	ck_assert_uint_eq(H.stats.refused, 3);
+}
+END_TEST
+
+START_TEST(t_stream_delivers)
+{
+	char ans[4096];
+	int fd = connect_to(0);
+	const char *req = "GET /events HTTP/1.1\r\nHost: h\r\n\r\n";
+
+	seen.stream = true;
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	for (int i = 0; i < 50 && !seen.s; i++)
+		run_for(5);
+	ck_assert_ptr_nonnull(seen.s);
+	ck_assert_int_eq(httpd_stream_write(&H, seen.s, "data: one\n\n", 11), LB_OK);
+	run_for(100);
+	ssize_t n = read(fd, ans, sizeof(ans) - 1);
+	ck_assert_int_gt(n, 0);
+	ans[n] = '\0';
+	ck_assert_ptr_nonnull(strstr(ans, "text/event-stream"));
+	ck_assert_ptr_nonnull(strstr(ans, "data: one"));
+	ck_assert_uint_eq(H.stats.streams, 1);
+	/* the client leaves while the stream is idle (suspended): it ends */
+	close(fd);
+	for (int i = 0; i < 100 && seen.closed == 0; i++)
+		run_for(5);
+	ck_assert_uint_eq(seen.closed, 1);
+	ck_assert_uint_eq(H.stats.streams, 0);
+}
+END_TEST
+
+START_TEST(t_slow_client_cut_off)
+{
+	static char chunk[16384];
+	int fd = connect_to(4096);
+	const char *req = "GET /events HTTP/1.1\r\nHost: h\r\n\r\n";
+	int rc = LB_OK;
+
+	seen.stream = true;
+	memset(chunk, 'x', sizeof(chunk));
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	for (int i = 0; i < 50 && !seen.s; i++)
+		run_for(5);
+	ck_assert_ptr_nonnull(seen.s);
+	/* The client reads nothing: once the kernel's buffers are full, what
+	 * is written stays with us, and past 4 KiB the stream is cut. */
+	for (int i = 0; i < 4096; i++) {
+		rc = httpd_stream_write(&H, seen.s, chunk, sizeof(chunk) / 8);
+		if (rc != LB_OK)
+			break;
+		run_for(1);
+	}
+	ck_assert_int_eq(rc, LB_ERR_FULL);
+	ck_assert_uint_eq(H.stats.streams_slow, 1);
+	httpd_stream_close(&H, seen.s);
+	for (int i = 0; i < 100 && H.stats.streams > 0; i++)
+		run_for(5);
+	ck_assert_uint_eq(H.stats.streams, 0);
+	ck_assert_uint_eq(seen.closed, 0);  /* closed by its owner: no callback */
+	close(fd);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("httpd");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, t_request);
+	tcase_add_test(tc, t_limits);
+	tcase_add_test(tc, t_stream_delivers);
+	tcase_add_test(tc, t_slow_client_cut_off);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
