@@ -7,7 +7,7 @@ set -eu
 
 PACKAGES="build-essential autoconf automake pkg-config \
 libmosquitto-dev libconfig-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev duktape-dev \
-check mosquitto mosquitto-clients jq iproute2 procps python3 influxdb openssl"
+check mosquitto mosquitto-clients jq iproute2 procps python3 influxdb openssl curl"
 
 # The web page's browser test (tests/browser): Debian's Chromium, driven by
 # playwright-core from npm (never a browser of its own download), and a font

@@ -607,7 +607,6 @@ static int region_setup(struct bridge *b)
 /* What the web page shows of the bridge's own edges. */
 static void web_snapshot(void *arg, struct web_snapshot *out)
 {
-	static struct stats_integ integs[STATS_MAX_INTEGS];
 	struct bridge *b = arg;
 	struct mqtt_stats ms;
 
@@ -615,8 +614,8 @@ static void web_snapshot(void *arg, struct web_snapshot *out)
 	out->mqtt_connected = mqtt_connected(&b->mqtt);
 	out->mqtt_queue_depth = ms.queued;
 	out->outbox_depth = outbox_pending(&b->outbox);
-	out->integs = integs;
-	out->n_integs = b->http_ready ? integrations_stats(&b->integs, integs, STATS_MAX_INTEGS) : 0;
+	out->n_integs = b->http_ready ? integrations_stats(&b->integs, out->integs, STATS_MAX_INTEGS)
+				      : 0;
 	out->udp_kernel_drops = b->udp.kernel_drops;
 }
 

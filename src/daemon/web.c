@@ -445,8 +445,10 @@ static void route(struct web *w, struct httpd_conn *c, const struct httpd_reques
 		healthz(w, c);
 	else if (!strcmp(p, "/metrics"))
 		metrics(w, c);
-	else if (!strcmp(p, "/events"))
+	else if (!strcmp(p, "/events") && !strcmp(rq->method, "GET"))
 		events_open(w, c);
+	else if (!strcmp(p, "/events"))
+		reply_error(w, c, 405, "use GET");
 	else if (!strcmp(p, "/api/bridge"))
 		reply_object(w, c, 200, bridge_json(w));
 	else if (!strcmp(p, "/api/gateways"))

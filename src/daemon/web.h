@@ -65,7 +65,7 @@ struct web_snapshot {
 	bool mqtt_connected;
 	size_t mqtt_queue_depth;
 	uint64_t outbox_depth;
-	const struct stats_integ *integs;    /* n_integs, valid until the next call */
+	struct stats_integ integs[STATS_MAX_INTEGS];
 	size_t n_integs;
 	uint64_t udp_kernel_drops;
 };

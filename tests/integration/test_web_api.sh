@@ -8,7 +8,7 @@
 # reaches the simulated device, a bad command gets the same `log` event)
 # with 401/403/404/400/405/413 answers; /metrics passes a strict parser of
 # the Prometheus text format and counts what MQTT saw; `lorabridge top
-# --once` prints the tables; 1,000 malformed HTTP requests while uplinks
+# --once` prints the tables, and on a terminal quits on q or Ctrl-C; 1,000 malformed HTTP requests while uplinks
 # flow cost no uplink and no crash; a non-loopback bind without a password
 # is refused at start-up.
 . "$(dirname "$0")/lib.sh"
@@ -68,6 +68,16 @@ jq -e -s 'all(.w == .d)' "$T/sse-up.txt" > /dev/null || fail "SSE devEui differs
 jq -c 'del(.w)' "$T/sse-up.txt" | diff - "$T/mqtt-up.txt" > /dev/null \
 	|| fail "SSE up events differ from MQTT's: $(jq -c 'del(.w)' "$T/sse-up.txt" | diff - "$T/mqtt-up.txt" | head -4)"
 [ "$(grep -c '^event: device$' "$T/sse.out")" -ge $N_UP ] || fail "fewer device events than uplinks"
+# the gateway coming online, and the bridge's stats event as MQTT has it
+wait_count "$T/sse.out" '^event: gateway$' 1 || fail "no gateway event"
+grep -A1 '^event: gateway$' "$T/sse.out" | sed -n 's/^data: //p' | head -n 1 \
+	| jq -e '.gatewayId == "aa555a0000000001" and .online == true' > /dev/null || fail "gateway event"
+wait_count "$T/sse.out" '^event: stats$' 1 || fail "no stats event"
+grep -A1 '^event: stats$' "$T/sse.out" | sed -n 's/^data: //p' | tail -n 1 > "$T/sse-stats.json"
+_mqtt_has_stats() {
+	grep -E "^lorabridge/[^ ]+/stats " "$T/all.out" | cut -d' ' -f2- | grep -qxF "$(cat "$T/sse-stats.json")"
+}
+wait_until "$WAIT_S" _mqtt_has_stats || fail "the SSE stats event is not one MQTT got: $(cat "$T/sse-stats.json")"
 
 note "/api/devices and /api/gateways agree with the traffic"
 expect 200 GET /api/devices
@@ -156,6 +166,14 @@ for eui in $(jq -r '.devices[].devEui' "$T/devices.json"); do
 	grep -q "$eui" "$T/top.out" || fail "top: no device $eui"
 done
 grep -qE "sim-0 +sim " "$T/top.out" || fail "top: no name/application columns: $(cat "$T/top.out")"
+# interactive, on a terminal: q quits, and so does Ctrl-C
+python3 "$(dirname "$0")/top_pty.py" "$LORABRIDGE" "$URL" q || fail "top on a terminal, q"
+python3 "$(dirname "$0")/top_pty.py" "$LORABRIDGE" "$URL" ctrl-c || fail "top on a terminal, Ctrl-C"
+# no bridge there: exit 1 with the reason
+if "$LORABRIDGE" top --once --url "http://127.0.0.1:$(free_port)" > /dev/null 2> "$T/top-no.err"; then
+	fail "top --once without a bridge succeeded"
+fi
+grep -q "lorabridge top: http://127.0.0.1:[0-9]*/events: " "$T/top-no.err" || fail "$(cat "$T/top-no.err")"
 
 note "1,000 malformed requests while 200 uplinks flow: every uplink reaches MQTT"
 before=$(ups)
@@ -190,7 +208,11 @@ jq -e '.error | test("too many")' "$T/body" > /dev/null || fail "503 body: $(cat
 expect 200 GET /healthz
 
 note "read-only without a password; a non-loopback bind needs one"
-kill "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null || true
+# a clean stop with 10 /events streams open
+kill "$BRIDGE_PID"
+st=0; wait "$BRIDGE_PID" || st=$?
+[ "$st" -eq 0 ] || fail "the bridge exited with $st at SIGTERM: $(tail -5 "$T/bridge.log")"
+grep -qiE "AddressSanitizer|runtime error|LeakSanitizer" "$T/bridge.log" && fail "sanitizer report at stop"
 HTTP_PORT=$(free_port); URL="http://127.0.0.1:$HTTP_PORT"
 write_config "$T/ro.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
 	"http = { port = $HTTP_PORT; www_dir = \"$top_srcdir/www\"; };"

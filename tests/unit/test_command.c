@@ -467,6 +467,56 @@ START_TEST(test_queued_command_survives_commit)
 }
 END_TEST
 
+/* command_submit(): the web API's way in, the same checks and events. */
+START_TEST(test_submit_queued)
+{
+	struct command_result r;
+	const char *json = "{\"fPort\":10,\"data\":\"AQID\"}";
+
+	command_submit(&w.c, DEV_EUI, json, strlen(json), &r);
+	ck_assert_int_eq(r.rc, LB_OK);
+	ck_assert_uint_eq(strlen(r.id), 36);
+	ck_assert_uint_eq(queued(DEV_EUI), 1);
+	ck_assert_uint_eq(w.stats.commands, 1);
+	ck_assert_uint_eq(w.sink.n, 0);
+	/* an object for the device's codec */
+	json = "{\"object\":{\"speed\":7}}";
+	command_submit(&w.c, FARM_EUI, json, strlen(json), &r);
+	ck_assert_int_eq(r.rc, LB_OK);
+	ck_assert_uint_eq(queued(FARM_EUI), 1);
+}
+END_TEST
+
+START_TEST(test_submit_refused)
+{
+	struct command_result r;
+	const char *json = "{\"fPort\":0,\"data\":\"AQID\"}";
+
+	command_submit(&w.c, DEV_EUI, json, strlen(json), &r);
+	ck_assert_int_eq(r.rc, LB_ERR_RANGE);
+	ck_assert_str_eq(r.code, "INVALID_FPORT");
+	ck_assert_ptr_nonnull(r.why);
+	assert_refused("INVALID_FPORT");           /* the same log event as over MQTT */
+}
+END_TEST
+
+START_TEST(test_submit_bad_json_and_unknown)
+{
+	struct command_result r;
+
+	command_submit(&w.c, DEV_EUI, "{\"fPort\":", 9, &r);
+	ck_assert_int_eq(r.rc, LB_ERR_JSON);
+	ck_assert_str_eq(r.code, "INVALID_JSON");
+	assert_refused("INVALID_JSON");
+	rec_sink_free(&w.sink);
+	memset(&w.sink, 0, sizeof(w.sink));
+	command_submit(&w.c, UINT64_C(0x70b3d57ed00000ff), "{}", 2, &r);
+	ck_assert_int_eq(r.rc, LB_ERR_NOT_FOUND);
+	ck_assert_str_eq(r.code, "UNKNOWN_DEVICE");
+	ck_assert_uint_eq(w.sink.n, 0);              /* no application to tell */
+}
+END_TEST
+
 static Suite *command_suite(void)
 {
 	Suite *s = suite_create("command");
@@ -493,6 +543,9 @@ static Suite *command_suite(void)
 	tcase_add_test(tc, test_payload_too_large_at_device_dr);
 	tcase_add_test(tc, test_other_topics_ignored);
 	tcase_add_test(tc, test_queued_command_survives_commit);
+	tcase_add_test(tc, test_submit_queued);
+	tcase_add_test(tc, test_submit_refused);
+	tcase_add_test(tc, test_submit_bad_json_and_unknown);
 	suite_add_tcase(s, tc);
 	return s;
 }
