@@ -1,12 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Install every Debian package lorabridge needs to build, test and run the
-# demo. Idempotent; uses sudo when not run as root.
+# demo, and the browser test's npm modules. Idempotent; uses sudo when not
+# run as root.
 set -eu
 
 PACKAGES="build-essential autoconf automake pkg-config \
 libmosquitto-dev libconfig-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev duktape-dev \
 check mosquitto mosquitto-clients jq iproute2 procps python3 influxdb openssl curl"
+
+# The web page's browser test (tests/browser): Debian's Chromium, driven by
+# playwright-core from npm (never a browser of its own download), and a font
+# for the screenshot.
+PACKAGES="$PACKAGES chromium fonts-dejavu-core"
+command -v npm > /dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -19,11 +26,22 @@ for p in $PACKAGES; do
 done
 if [ -z "$missing" ]; then
 	echo "deps: all packages present"
-	exit 0
+else
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq
+	# The mosquitto package may try to start the system broker; where there is no
+	# init system that fails harmlessly. Our tests and demo run private brokers.
+	$SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
-echo "deps: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# The mosquitto package may try to start the system broker; where there is no
-# init system that fails harmlessly. Our tests and demo run private brokers.
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+
+# playwright-core as package-lock.json pins it, from npm's cache when it is
+# there; skipped when node_modules already holds exactly that lock.
+browser=$(cd "$(dirname "$0")/../tests/browser" && pwd)
+if cmp -s "$browser/package-lock.json" "$browser/node_modules/.lorabridge-lock" 2>/dev/null; then
+	echo "deps: tests/browser node modules present"
+else
+	echo "deps: npm ci in tests/browser"
+	(cd "$browser" && npm ci --no-audit --no-fund --prefer-offline)
+	cp "$browser/package-lock.json" "$browser/node_modules/.lorabridge-lock"
+fi
