@@ -118,6 +118,10 @@ static int send_datagram(struct sim_gateway *gw, int fd, const uint8_t *buf, siz
 
 	if (n == (ssize_t)len)
 		return 1;
+	/* The ICMP port unreachable of an earlier datagram, which send() had
+	 * taken: that one is lost as well as this one. */
+	if (n < 0 && errno == ECONNREFUSED)
+		gw->st->refused++;
 	if (n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNREFUSED ||
 	    errno == ENOBUFS || errno == EINTR) {
 		gw->st->send_errors++;
@@ -375,8 +379,14 @@ int sim_gateway_read(struct sim_gateway *gw, int fd, int64_t now_us)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return LB_OK;
-			/* ICMP port unreachable of an earlier send: no server (yet). */
-			if (errno == ECONNREFUSED || errno == EINTR)
+			/* ICMP port unreachable of an earlier send: no server (yet).
+			 * send() had succeeded, so that datagram is lost: count it
+			 * (its ACK will be missing too). */
+			if (errno == ECONNREFUSED) {
+				gw->st->refused++;
+				continue;
+			}
+			if (errno == EINTR)
 				continue;
 			log_error(MOD, "gateway %u: recv: %s", gw->c.idx, strerror(errno));
 			return LB_ERR_IO;

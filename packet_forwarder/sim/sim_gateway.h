@@ -103,7 +103,8 @@ uint32_t sim_gateway_tmst(const struct sim_gateway *gw, int64_t now_us);
 
 /* Send one PUSH_DATA with n rxpk (1..GWMP_MAX_RXPK); *sent tells whether
  * it left the host. A transient send failure (EAGAIN, ECONNREFUSED,
- * ENOBUFS) is counted in send_errors and returns LB_OK with *sent false.
+ * ENOBUFS) is counted in send_errors and returns LB_OK with *sent false;
+ * ECONNREFUSED also counts the earlier datagram it reports lost in refused.
  * Errors: LB_ERR_IO (fatal socket error), those of gwmp_format_push and
  * gwmp_build_up. */
 int sim_gateway_push_rxpk(struct sim_gateway *gw, const struct gwmp_rxpk *rxpk, size_t n,

@@ -54,6 +54,8 @@ struct sim_stats {
 	uint64_t mac_rx_param;          /* RXParamSetupReq received */
 	uint64_t mac_rx_timing;
 	uint64_t mac_new_channel;
+	/* appended: datagrams lost because nothing listened */
+	uint64_t refused;               /* ICMP port unreachable reported by recv (ECONNREFUSED) */
 };
 
 /* "sim: sent_uplinks=... push_data=... ..." and a newline. */

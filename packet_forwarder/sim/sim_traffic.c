@@ -30,6 +30,16 @@ static void earliest(int64_t *next, int64_t t)
 		*next = t;
 }
 
+/* The time on air of a transmission starting at now_us: distinct from, and
+ * after, every earlier one (see sim_traffic.h). */
+static int64_t air_time(struct sim_traffic *t, int64_t now_us)
+{
+	if (t->last_air_us >= 0 && now_us <= t->last_air_us)
+		now_us = t->last_air_us + 1;
+	t->last_air_us = now_us;
+	return now_us;
+}
+
 void sim_traffic_init(struct sim_traffic *t, const struct sim_opts *o, struct sim_devices *devs,
 		      struct sim_gateway *gws, unsigned n_gws, struct sim_stats *st,
 		      struct sim_dlcheck *dl, FILE *expect, FILE *print, int64_t now_us)
@@ -48,6 +58,7 @@ void sim_traffic_init(struct sim_traffic *t, const struct sim_opts *o, struct si
 	t->up_conf.payload_size = o->payload_size;
 	t->up_conf.lpp = o->payload_lpp;
 	t->start_us = now_us;
+	t->last_air_us = -1;
 	t->end_us = o->duration_s > 0 ? now_us + (int64_t)(o->duration_s * US_PER_S) : -1;
 	t->next_malformed_at = o->malformed_every;
 	for (size_t i = 0; i < devs->n; i++) {
@@ -96,7 +107,7 @@ static int push_extra(struct sim_traffic *t, unsigned g, size_t dev_idx, uint32_
 	struct gwmp_rxpk rxpk;
 
 	*sent = false;
-	return push_via(t, g, dev_idx, fcnt, phy, len, now_us, wall_us(), &rxpk, sent);
+	return push_via(t, g, dev_idx, fcnt, phy, len, air_time(t, now_us), wall_us(), &rxpk, sent);
 }
 
 static void record(struct sim_traffic *t, const struct sim_uplink *up, unsigned g,
@@ -295,10 +306,10 @@ static int send_slot(struct sim_traffic *t, int64_t now_us)
 
 	t->k++;
 	if (d->state == SIM_DEV_ACTIVE)
-		return send_data(t, dev_idx, g0, now_us);
+		return send_data(t, dev_idx, g0, air_time(t, now_us));
 	if (d->state == SIM_DEV_JOINING && !d->join_timed_out)
 		return LB_OK;
-	return send_join(t, dev_idx, g0, now_us);
+	return send_join(t, dev_idx, g0, air_time(t, now_us));
 }
 
 static int inject_malformed(struct sim_traffic *t)

@@ -11,6 +11,14 @@
  * gateway's own tmst/RSSI/SNR). A late wake-up catches up, at most
  * SIM_TRAFFIC_BUDGET slots per tick so ACKs keep being read.
  *
+ * Every transmission (data, join-request, injected replay or bad MIC) gets
+ * its own time on air, strictly after the previous one's: the tick's time,
+ * or 1 us after the last transmission when a catch-up burst sends several in
+ * one tick. The tmst each gateway stamps on it is sim_gateway_tmst() of that
+ * time, so no two frames heard by one gateway share a tmst (a concentrator
+ * stamps each reception with its own counter value, Semtech PROTOCOL.TXT
+ * §4 "tmst"), and the downlink check computes the same tmst from it.
+ *
  * What the device does with its slot: an ABP or joined device sends a data
  * uplink (counted by --count, with ACK set if a confirmed downlink came
  * since its last one); an OTAA device without a session sends a
@@ -56,6 +64,7 @@ struct sim_traffic {
 	int64_t end_us;              /* -1: no --duration */
 	uint64_t k;                  /* slots scheduled so far */
 	uint64_t n_data;             /* data uplinks (what --count counts) */
+	int64_t last_air_us;         /* time on air of the last transmission, -1: none */
 	bool finished;
 	bool replay_due;             /* --replay: waiting for a device with 2 frames */
 	uint64_t next_malformed_at;  /* datagram count at which to inject */

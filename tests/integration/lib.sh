@@ -130,8 +130,19 @@ write_config() {
 # start_bridge CONFIG: start lorabridge, return once it runs. Remembers when
 # it was started (wait_drained) and where each subscriber's output stood,
 # so that stats events of an earlier bridge are not taken for its own.
+# Its log is $T/bridge.log; an earlier bridge's is moved to bridge-N.log.
 start_bridge() {
 	BRIDGE_T0_MS=$(date +%s%3N)
+	# Moved here, before the start: the redirection below empties the file
+	# only once the background child runs, and until then the wait for
+	# "running:" would find the earlier bridge's line. A simulator started
+	# then sends to a UDP port nobody has bound yet: the kernel drops those
+	# datagrams (the sender only hears of it by ICMP, its `refused`).
+	if [ -e "$T/bridge.log" ]; then
+		_sb_n=1
+		while [ -e "$T/bridge-$_sb_n.log" ]; do _sb_n=$((_sb_n + 1)); done
+		mv "$T/bridge.log" "$T/bridge-$_sb_n.log"
+	fi
 	"$LORABRIDGE" -f -c "$1" > "$T/bridge.log" 2>&1 &
 	BRIDGE_PID=$!
 	PIDS="$PIDS $BRIDGE_PID"

@@ -87,24 +87,27 @@ queue() {
 note "airtimeMs of every frame, counted once from two gateways; retained state/airtime"
 sim --keys "$(keys_of 0 1 2 3 4 5)" --gateways 2 --all-gateways --sf 0 --rate 50 --count 72
 wait_drained all || fail "no stats event after the uplinks"
-# gateway copies: context(tmst) SF BW PHY-size, from the base64 phyPayload
+# gateway copies: gateway+context(tmst) SF BW PHY-size, from the base64 phyPayload
 grep '^gateway/[^ ]*/event/up ' "$T/all.out" | cut -d' ' -f2- | jq -r '
 	(.phyPayload | length) as $l
-	| [.rxInfo.context, .txInfo.modulation.lora.spreadingFactor,
+	| ["\(.rxInfo.gatewayId)/\(.rxInfo.context)", .txInfo.modulation.lora.spreadingFactor,
 	   (.txInfo.modulation.lora.bandwidth / 1000),
 	   ($l / 4 * 3 - (if (.phyPayload | endswith("==")) then 2
 			  elif (.phyPayload | endswith("=")) then 1 else 0 end))] | @tsv' > "$T/gw.tsv"
 [ "$(wc -l < "$T/gw.tsv")" -eq 144 ] || fail "$(wc -l < "$T/gw.tsv") gateway up events, want 144"
+# a gateway stamps each reception with its own tmst: the key names one frame
+[ "$(cut -f1 "$T/gw.tsv" | sort -u | wc -l)" -eq 144 ] ||
+	fail "gateway up events share a gateway and context: $(cut -f1 "$T/gw.tsv" | sort | uniq -d | head -3)"
 n=0; : > "$T/seen"
 for i in 0 1 2 3 4 5; do
 	e=$(eui $i); sum=0
-	ups "$e" | jq -r '[.rxInfo[0].context, .airtimeMs, (.rxInfo | length),
+	ups "$e" | jq -r '["\(.rxInfo[0].gatewayId)/\(.rxInfo[0].context)", .airtimeMs, (.rxInfo | length),
 		.fairAccess.uplinkAirtimeMs, (.fairAccess | keys | join(","))] | @tsv' > "$T/up.tsv"
 	[ "$(wc -l < "$T/up.tsv")" -eq 12 ] || fail "device $i: $(wc -l < "$T/up.tsv") ups, want 12"
 	while IFS="$(printf '\t')" read -r ctx got nrx fa keys; do
 		# shellcheck disable=SC2046 # three words: SF BW size
 		set -- $(awk -F '\t' -v c="$ctx" '$1 == c { print $2, $3, $4; exit }' "$T/gw.tsv")
-		[ $# -eq 3 ] || fail "device $i: no gateway up event with context $ctx"
+		[ $# -eq 3 ] || fail "device $i: no gateway up event with gateway/context $ctx"
 		want=$(airtime --sf "$1" --size "$3")
 		[ "$(ms "$got")" = "$want" ] ||
 			fail "device $i SF$1 $3 bytes: airtimeMs $got, lorabridge airtime says $want"

@@ -20,7 +20,7 @@ OUT=all
 ups() { grep -c '/event/up ' "$T/$OUT.out" || true; }
 # what the simulator and the bridge saw, for the failure messages
 seen() {
-	echo "(last sim: $(tail -n 1 "$T/sim.err" | grep -oE '(push_data|push_ack|missing_acks)=[0-9]+' | tr '\n' ' ')" \
+	echo "(last sim: $(tail -n 1 "$T/sim.err" | grep -oE '(push_data|push_ack|missing_acks|send_errors|refused)=[0-9]+' | tr '\n' ' ')" \
 		"bridge: $(last_stats "$OUT" | jq -c '{framesReceived, uplinksUnique, uplinksPublished, drops}'))"
 }
 
