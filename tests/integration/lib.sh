@@ -210,8 +210,11 @@ wait_stats_cond() {
 # at most 100 ms in these tests) and the state commit (state.commit_ms,
 # 200 ms) that releases its held `up` event; and the bridge publishes in
 # order on one connection, so every event that frame caused is already in
-# OUT.out. Call it once the senders are done (the simulator exits only when
-# every PUSH_DATA has been acknowledged, i.e. received by the bridge).
+# OUT.out. Call it once the senders are done. The simulator waits for the
+# PUSH_ACK of every PUSH_DATA, but gives up after its --ack-timeout (500 ms)
+# unless --strict-acks: a bridge stalled longer than that (an fsync under
+# heavy disk load) may still hold datagrams in its socket when a stats event
+# passes this wait; tests that must count every frame check the counts.
 wait_drained() {
 	_wd_up=$(( ($(date +%s%3N) - BRIDGE_T0_MS + 999) / 1000 + 1 ))
 	_wd_cond=".uptimeS >= $_wd_up${2:+ and ($2)}"
