@@ -61,8 +61,10 @@ static int socket_setup(struct udp *u, const struct sockaddr_storage *ss, sockle
 		log_error("udp", "socket: %s", strerror(errno));
 		return LB_ERR_IO;
 	}
-	if (setsockopt(u->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
-		log_warn("udp", "SO_REUSEADDR: %s", strerror(errno));
+	/* No SO_REUSEADDR: UDP has no TIME_WAIT to wait out, and on Linux two
+	 * sockets that both set it may bind one port, each then getting a share
+	 * of the datagrams. A second bridge (or any program) on our port must
+	 * fail to start, not silently take some of the gateways' frames. */
 	/* "::" means every address, IPv4 included. */
 	if (ss->ss_family == AF_INET6 &&
 	    setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) != 0)

@@ -79,6 +79,24 @@ START_TEST(t_queue_order)
 }
 END_TEST
 
+/* A port in use is refused, even to a socket asking for SO_REUSEADDR: a
+ * second program on the bridge's port would otherwise take a share of its
+ * datagrams without anyone noticing. */
+START_TEST(t_port_in_use_refused)
+{
+	struct udp second;
+	ck_assert_int_eq(udp_open(&second, "127.0.0.1", u.port, 0), LB_ERR_IO);
+
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(u.port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("udp");
@@ -86,6 +104,7 @@ static Suite *suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, t_queue_order);
+	tcase_add_test(tc, t_port_in_use_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
