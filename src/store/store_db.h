@@ -39,6 +39,7 @@ enum store_stmt {
 	STMT_DL_DELETE,
 	STMT_DL_FLUSH,
 	STMT_DL_COUNT,
+	STMT_DL_DEVICES,
 	STMT_LEDGER_PUT,
 	STMT_LEDGER_GET,
 	STMT_META_PUT,
@@ -103,5 +104,9 @@ int store__translate(int rc);
  * parameter is NULL, which a NOT NULL column refuses at step time, so the
  * error surfaces from sqlite3_step(). Parameters are 1-based. */
 void store__bind_u64(sqlite3_stmt *st, int col, uint64_t v);
+
+/* Fill s->dl_maybe with the devices that have downlink rows (at open, one
+ * query). LB_OK, or an lb_err of the read (dl_all is then set). */
+int store__dl_load_devices(struct store *s);
 
 #endif
