@@ -43,6 +43,9 @@ static int find_sent(void *arg, const struct store_downlink *row)
 
 int txsched_restore_device(struct txsched *t, struct lb_device *dev)
 {
+	/* No queue, nothing awaiting an ACK: no read per device at start-up. */
+	if (!store_downlink_maybe(t->c.store, dev->dev_eui))
+		return LB_OK;
 	int rc = store_downlink_list(t->c.store, dev->dev_eui, find_sent, dev);
 	if (rc != LB_OK)
 		log_error("txsched", "device %s: downlink queue not read: %s", dev->name,
