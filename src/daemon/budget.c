@@ -491,6 +491,27 @@ void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gat
 	gateway_touch(bg, g);
 }
 
+static void to_attempts(const struct downlink_plan *plan, struct dc_attempt *at)
+{
+	for (size_t i = 0; i < plan->n_attempts; i++) {
+		at[i].freq_hz = plan->attempt[i].txpk.freq_hz;
+		at[i].airtime_us = tx_airtime_us(&plan->attempt[i].txpk);
+	}
+}
+
+int64_t budget_next_room(struct budget *bg, uint64_t gateway_eui,
+			 const struct downlink_plan *plan)
+{
+	struct dc_attempt at[DOWNLINK_MAX_ATTEMPTS];
+	struct budget_gateway *g = gateway(bg, gateway_eui);
+
+	if (!g || plan->n_attempts == 0)
+		return -1;
+	to_attempts(plan, at);
+	int64_t t = dc_next_room(&g->dc, bg->c.region, at, plan->n_attempts, wall_ms());
+	return t < 0 ? -1 : t;
+}
+
 int budget_choose_window(struct budget *bg, uint64_t gateway_eui,
 			 const struct downlink_plan *plan)
 {
@@ -499,10 +520,7 @@ int budget_choose_window(struct budget *bg, uint64_t gateway_eui,
 
 	if (!g)
 		return 0;
-	for (size_t i = 0; i < plan->n_attempts; i++) {
-		at[i].freq_hz = plan->attempt[i].txpk.freq_hz;
-		at[i].airtime_us = tx_airtime_us(&plan->attempt[i].txpk);
-	}
+	to_attempts(plan, at);
 	int rc = dc_choose(&g->dc, bg->c.region, at, plan->n_attempts, wall_ms());
 	/* A frequency outside every sub-band (no limit known): first window. */
 	return rc == LB_ERR_NOT_FOUND ? 0 : rc;

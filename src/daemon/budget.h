@@ -116,6 +116,12 @@ void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gat
 int budget_choose_window(struct budget *bg, uint64_t gateway_eui,
 			 const struct downlink_plan *plan);
 
+/* After budget_choose_window() refused plan: the wall-clock time (Unix ms)
+ * before which asking again is refused too (dutycycle.h dc_next_room), or
+ * -1 when unknown. */
+int64_t budget_next_room(struct budget *bg, uint64_t gateway_eui,
+			 const struct downlink_plan *plan);
+
 /* Does the gateway's sub-band of attempt a still have room (RX2 retry)? */
 bool budget_window_ok(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a);
 

@@ -31,21 +31,26 @@ struct outbox_msg {
 	size_t len;
 	int qos;
 	enum msg_state state;
+	bool pooled;                     /* a block of OUTBOX_POOL_BLOCK bytes */
 };
 
 struct outbox_range {
 	uint64_t first, last;
 };
 
-static struct outbox_msg *msg_new(uint64_t seq, uint64_t dev_eui, const char *topic,
-				  const void *payload, size_t len, int qos)
+static struct outbox_msg *msg_new(struct outbox *o, uint64_t seq, uint64_t dev_eui,
+				  const char *topic, const void *payload, size_t len, int qos)
 {
 	size_t tlen = strlen(topic) + 1;
-	struct outbox_msg *m = malloc(sizeof(*m) + len + tlen);
+	size_t need = sizeof(struct outbox_msg) + len + tlen;
+	bool pooled = need <= OUTBOX_POOL_BLOCK;
+	struct outbox_msg *m = !pooled ? malloc(need)
+			       : o->n_pool > 0 ? o->pool[--o->n_pool] : malloc(OUTBOX_POOL_BLOCK);
 
 	if (!m)
 		return NULL;
 	memset(m, 0, sizeof(*m));
+	m->pooled = pooled;
 	char *tail = (char *)(m + 1);
 	if (len)
 		memcpy(tail, payload, len);
@@ -59,6 +64,15 @@ static struct outbox_msg *msg_new(uint64_t seq, uint64_t dev_eui, const char *to
 	m->bytes = store_outbox_row_bytes(tlen - 1, len);
 	m->state = MSG_WAITING;
 	return m;
+}
+
+/* Back to the pool when it is a block and the pool has room, else freed. */
+static void msg_free(struct outbox *o, struct outbox_msg *m)
+{
+	if (m && m->pooled && o->n_pool < OUTBOX_POOL_MAX)
+		o->pool[o->n_pool++] = m;
+	else
+		free(m);
 }
 
 /* ---- the cache ring ---------------------------------------------------- */
@@ -102,7 +116,7 @@ static long cache_find(const struct outbox *o, uint64_t seq)
 static void reap(struct outbox *o)
 {
 	while (!o->feeding && o->count > 0 && at(o, 0)->state == MSG_ACKED) {
-		free(o->ring[o->head]);
+		msg_free(o, o->ring[o->head]);
 		o->ring[o->head] = NULL;
 		o->head = (o->head + 1) % o->opts.cache_limit;
 		o->count--;
@@ -272,6 +286,8 @@ void outbox_free(struct outbox *o)
 	}
 	for (size_t i = 0; o->ring && i < o->count; i++)
 		free(at(o, i));
+	for (size_t i = 0; i < o->n_pool; i++)
+		free(o->pool[i]);
 	free(o->ring);
 	free(o->del);
 	memset(o, 0, sizeof(*o));
@@ -300,7 +316,7 @@ int outbox_add(struct outbox *o, uint64_t batch, uint64_t dev_eui, const char *t
 	uint64_t bytes = store_outbox_row_bytes(tlen, len);
 	if (o->bytes + bytes > o->opts.limit_bytes)
 		return refuse_overflow(o, dev_eui, bytes);
-	struct outbox_msg *m = msg_new(o->next_seq, dev_eui, topic, payload, len, qos);
+	struct outbox_msg *m = msg_new(o, o->next_seq, dev_eui, topic, payload, len, qos);
 	if (!m)
 		return LB_ERR_NOMEM;
 	o->next_seq++;
@@ -340,7 +356,7 @@ static void release(struct outbox *o)
 		if (!spilled && cache_room(o) > 0)
 			cache_push(o, m);
 		else
-			free(m);
+			msg_free(o, m);
 	}
 	if (n > 0)
 		log_debug(TAG, "events up to #%" PRIu64 " committed; %" PRIu64 " waiting for the "
@@ -350,7 +366,7 @@ static void release(struct outbox *o)
 static int page_cb(void *arg, const struct store_outbox_row *row)
 {
 	struct outbox *o = arg;
-	struct outbox_msg *m = msg_new(row->seq, row->dev_eui, row->topic, row->payload,
+	struct outbox_msg *m = msg_new(o, row->seq, row->dev_eui, row->topic, row->payload,
 				       row->len, row->qos);
 
 	if (!m)

@@ -99,6 +99,12 @@ struct outbox_stats {
 struct outbox_msg;
 struct outbox_range;
 
+/* Blocks of events sent and acknowledged, kept for the next ones: in steady
+ * state holding an event allocates nothing. An event larger than a block
+ * gets its own allocation. */
+#define OUTBOX_POOL_BLOCK 2048           /* an `up` event with its topic fits */
+#define OUTBOX_POOL_MAX 64               /* 128 KiB at most */
+
 /* Fields are private to outbox.c; read stats, outbox_pending(), outbox_bytes(). */
 struct outbox {
 	struct outbox_ctx ctx;
@@ -121,6 +127,8 @@ struct outbox {
 	int64_t retry_at_ms;             /* a failed read: not before */
 	uint64_t rows, bytes;            /* not yet acknowledged, wherever they are */
 	struct outbox_stats stats;
+	void *pool[OUTBOX_POOL_MAX];     /* free blocks of OUTBOX_POOL_BLOCK bytes */
+	size_t n_pool;
 };
 
 /* Read what the last run left, register with the group commit. Errors:

@@ -12,6 +12,7 @@
 #include "io/loop.h"
 #include "lorawan/lorawan.h"
 #include "lorawan/maccmd.h"
+#include "tables/dutycycle.h"
 
 #define JOIN_REF UINT64_MAX          /* pending entry of a join-accept */
 #define QUEUE_REF 1                  /* pending entry of a queued item */
@@ -42,6 +43,9 @@ static int find_sent(void *arg, const struct store_downlink *row)
 
 int txsched_restore_device(struct txsched *t, struct lb_device *dev)
 {
+	/* No queue, nothing awaiting an ACK: no read per device at start-up. */
+	if (!store_downlink_maybe(t->c.store, dev->dev_eui))
+		return LB_OK;
 	int rc = store_downlink_list(t->c.store, dev->dev_eui, find_sent, dev);
 	if (rc != LB_OK)
 		log_error("txsched", "device %s: downlink queue not read: %s", dev->name,
@@ -438,6 +442,34 @@ static void rx2_settings(const struct txsched *t, struct downlink_plan_in *in)
 	in->rx2_dr = t->opts.has_rx2_dr ? t->opts.rx2_dr : dr;
 }
 
+/* A frame that would carry only the network's own MAC requests: no queued
+ * item, no ACK, no answer to the device. */
+static bool requests_only(const struct lb_device *dev, const struct txsched_slot *s,
+			  const struct decision *d)
+{
+	return !d->has_item && !dev->rt.ack_due && s->mac_len == 0 && !s->mac_wanted;
+}
+
+/* Such a frame refused by the gateway's duty cycle waits until the
+ * sub-band sheds airtime (dutycycle.h dc_next_room): asking at every
+ * uplink before that is refused anyway, and logged once instead of per
+ * uplink. Its requests are not counted as tried (netmac_sent not called). */
+static int mac_backoff(struct txsched *t, struct lb_device *dev, const struct downlink_plan *plan,
+		       int64_t now_ms)
+{
+	char desc[192];
+	int64_t until = budget_next_room(t->c.budget, plan->gateway_eui, plan);
+
+	if (until <= now_ms)
+		until = now_ms + DC_BUCKET_MS;
+	dev->rt.mac_dc_retry_ms = until;
+	snprintf(desc, sizeof(desc), "downlink not sent: the gateway's duty cycle leaves no room in "
+		 "RX1 or RX2; the network's MAC requests wait %lld s for room",
+		 (long long)((until - now_ms + 999) / 1000));
+	devevent_log(t->c.ev, dev, "WARNING", "DUTY_CYCLE", desc, plan->gateway_eui);
+	return LB_ERR_FULL;
+}
+
 /* Build, plan and launch the frame for dev from slot s. */
 static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slot *s,
 		    struct decision *d)
@@ -522,6 +554,8 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 	 * room, else RX2, else not at all (the item stays queued). */
 	int first = budget_choose_window(t->c.budget, e.plan.gateway_eui, &e.plan);
 	if (first < 0) {
+		if (requests_only(dev, s, d))
+			return mac_backoff(t, dev, &e.plan, d->now_us / 1000);
 		devevent_log(t->c.ev, dev, "WARNING", "DUTY_CYCLE",
 			     "downlink not sent: the gateway's duty cycle leaves no room in RX1 or "
 			     "RX2", e.plan.gateway_eui);
@@ -622,8 +656,10 @@ static void decide(struct txsched *t, struct txsched_slot *s)
 	if (!dev || !dev->has_session || s->n_rx == 0)
 		return;
 	/* One confirmed downlink at a time: the next waits for its ACK. A
-	 * frame still awaiting its TX_ACK (class C) keeps the queue too. */
-	if (!dev->rt.confirmed_pending && !in_flight(t, dev->dev_eui)) {
+	 * frame still awaiting its TX_ACK (class C) keeps the queue too. The
+	 * store knows, without reading, which devices have no queue at all. */
+	if (!dev->rt.confirmed_pending && !in_flight(t, dev->dev_eui) &&
+	    store_downlink_maybe(t->c.store, dev->dev_eui)) {
 		int qrc = store_downlink_list(t->c.store, dev->dev_eui, first_item, &d);
 		if (qrc != LB_OK) {
 			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: downlink queue not read (%s): "
@@ -634,6 +670,8 @@ static void decide(struct txsched *t, struct txsched_slot *s)
 		}
 		drop_expired(t, dev, &d);
 	}
+	if (requests_only(dev, s, &d) && d.now_us / 1000 < dev->rt.mac_dc_retry_ms)
+		return;   /* mac_backoff(): no room before then */
 	add_requests(t, dev, s, &d);
 	if (!d.has_item && !dev->rt.ack_due && d.mac_len == 0 && !s->mac_wanted)
 		return;

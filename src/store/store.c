@@ -323,6 +323,7 @@ static void release(struct store *s)
 	if (s->dir_fd >= 0)
 		close(s->dir_fd);
 	free(s->log);
+	euiset_free(&s->dl_maybe);
 	memset(s, 0, sizeof(*s));
 	s->lock_fd = -1;
 	s->dir_fd = -1;
@@ -354,7 +355,7 @@ static int open_steps(struct store *s, const char *dir, const char *path)
 		return store__translate(rc) == LB_OK ? LB_ERR_IO : store__translate(rc);
 	}
 	if ((rc = configure(s, path)) != LB_OK || (rc = migrate(s, path)) != LB_OK ||
-	    (rc = prepare_all(s)) != LB_OK)
+	    (rc = prepare_all(s)) != LB_OK || (rc = store__dl_load_devices(s)) != LB_OK)
 		return rc;
 	s->log = malloc(STORE_LOG_INITIAL);
 	if (!s->log)

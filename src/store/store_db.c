@@ -32,6 +32,7 @@ const char *const store__sql[STMT__COUNT] = {
 	[STMT_DL_DELETE] = "DELETE FROM downlink WHERE id = ?",
 	[STMT_DL_FLUSH] = "DELETE FROM downlink WHERE dev_eui = ?",
 	[STMT_DL_COUNT] = "SELECT COUNT(*) FROM downlink WHERE dev_eui = ?",
+	[STMT_DL_DEVICES] = "SELECT DISTINCT dev_eui FROM downlink",
 	[STMT_LEDGER_PUT] = "INSERT OR REPLACE INTO ledger (owner, kind, blob) VALUES (?, ?, ?)",
 	[STMT_LEDGER_GET] = "SELECT blob FROM ledger WHERE owner = ? AND kind = ?",
 	[STMT_META_PUT] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",

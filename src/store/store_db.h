@@ -39,6 +39,7 @@ enum store_stmt {
 	STMT_DL_DELETE,
 	STMT_DL_FLUSH,
 	STMT_DL_COUNT,
+	STMT_DL_DEVICES,
 	STMT_LEDGER_PUT,
 	STMT_LEDGER_GET,
 	STMT_META_PUT,
@@ -106,5 +107,9 @@ void store__bind_u64(sqlite3_stmt *st, int col, uint64_t v);
 
 /* Unix seconds for the *_at columns: s->wall_s, or time(). */
 int64_t store__wall_s(const struct store *s);
+
+/* Fill s->dl_maybe with the devices that have downlink rows (at open, one
+ * query). LB_OK, or an lb_err of the read (dl_all is then set). */
+int store__dl_load_devices(struct store *s);
 
 #endif

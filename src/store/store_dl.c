@@ -48,6 +48,45 @@ static int read_downlink(sqlite3_stmt *st, struct store_downlink *d)
 	return LB_OK;
 }
 
+/* The set of devices that may have rows (store_types.h): kept a superset,
+ * so a device with rows is always read. Out of memory, every device is. */
+static void note_queued(struct store *s, uint64_t dev_eui)
+{
+	if (euiset_add(&s->dl_maybe, dev_eui) != LB_OK && !s->dl_all) {
+		log_error(TAG, "out of memory for the set of devices with downlinks: "
+			  "every uplink reads its queue from now on");
+		s->dl_all = true;
+	}
+}
+
+/* A read found no row for the device. It counts only when reads see every
+ * staged write: after a failed replay they see the committed state alone,
+ * where a staged push is missing. */
+static void note_empty(struct store *s, uint64_t dev_eui)
+{
+	if (!s->broken)
+		euiset_remove(&s->dl_maybe, dev_eui);
+}
+
+bool store_downlink_maybe(const struct store *s, uint64_t dev_eui)
+{
+	return !s || s->dl_all || euiset_has(&s->dl_maybe, dev_eui);
+}
+
+int store__dl_load_devices(struct store *s)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_DL_DEVICES);
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		note_queued(s, (uint64_t)sqlite3_column_int64(st, 0));
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return LB_OK;
+	s->dl_all = true;
+	return store__fail(s, rc, "devices with downlinks");
+}
+
 static int max_seq(struct store *s, uint64_t dev_eui, uint32_t *seq)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_DL_MAXSEQ);
@@ -91,6 +130,8 @@ int store_downlink_push(struct store *s, const struct store_downlink *dl, uint32
 	row.seq = last + 1;
 	row.created_at = store__wall_s(s);
 	rc = store__stage(s, OP_DL_PUSH, &row, sizeof(row));
+	if (rc == LB_OK)
+		note_queued(s, row.dev_eui);
 	if (rc == LB_OK && seq)
 		*seq = row.seq;
 	return rc;
@@ -101,12 +142,14 @@ int store_downlink_list(struct store *s, uint64_t dev_eui, store_downlink_cb cb,
 	struct store_downlink d;
 	sqlite3_stmt *st;
 	int rc, ret = LB_OK;
+	size_t rows = 0;
 
 	if (!s || !s->db || !cb)
 		return LB_ERR_INVAL;
 	st = store__stmt(s, STMT_DL_LIST);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)dev_eui);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows++;
 		ret = read_downlink(st, &d);
 		if (ret == LB_OK)
 			ret = cb(arg, &d);
@@ -116,6 +159,8 @@ int store_downlink_list(struct store *s, uint64_t dev_eui, store_downlink_cb cb,
 	if (ret == LB_OK && rc != SQLITE_DONE)
 		ret = store__fail(s, rc, "list downlinks");
 	sqlite3_reset(st);
+	if (ret == LB_OK && rows == 0)
+		note_empty(s, dev_eui);
 	return ret;
 }
 
@@ -141,7 +186,10 @@ int store_downlink_first(struct store *s, uint64_t dev_eui, struct store_downlin
 		return LB_ERR_INVAL;
 	st = store__stmt(s, STMT_DL_LIST);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)dev_eui);
-	return read_one(s, st, out, "first downlink");
+	int rc = read_one(s, st, out, "first downlink");
+	if (rc == LB_ERR_NOT_FOUND)
+		note_empty(s, dev_eui);
+	return rc;
 }
 
 int store_downlink_get(struct store *s, const char *id, struct store_downlink *out)
@@ -201,6 +249,8 @@ int store_downlink_count(struct store *s, uint64_t dev_eui, size_t *n)
 	if (rc == SQLITE_ROW) {
 		*n = (size_t)sqlite3_column_int64(st, 0);
 		rc = LB_OK;
+		if (*n == 0)
+			note_empty(s, dev_eui);
 	} else {
 		rc = store__fail(s, rc, "count downlinks");
 	}

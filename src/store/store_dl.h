@@ -38,4 +38,13 @@ int store_downlink_delete(struct store *s, const char *id);
 int store_downlink_flush(struct store *s, uint64_t dev_eui);
 int store_downlink_count(struct store *s, uint64_t dev_eui, size_t *n);
 
+/*
+ * Whether the device may have downlink rows: true whenever it has one (a
+ * push marks it; the set of devices with rows is read at open), false
+ * once a list, first or count of its queue found none and nothing was
+ * pushed since. So the uplink path reads the queue from SQLite only when
+ * this is true. True for a NULL store. No I/O.
+ */
+bool store_downlink_maybe(const struct store *s, uint64_t dev_eui);
+
 #endif

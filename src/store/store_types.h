@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config/config.h"     /* enum lb_activation */
+#include "tables/euiset.h"
 
 #define STORE_DB_NAME "lorabridge.db"
 #define STORE_LOCK_NAME "lorabridge.lock"
@@ -162,6 +163,11 @@ struct store {
 	size_t n_ops;
 	struct store_stats stats;
 	int64_t (*wall_s)(void);        /* Unix s for the *_at columns; NULL: time() */
+	/* Devices that may have downlink rows (store_downlink_maybe): a
+	 * superset, added to by every push, a device leaving it only when a
+	 * read of its queue saw none; all of them when dl_all. */
+	struct euiset dl_maybe;
+	bool dl_all;
 };
 
 #endif

@@ -108,6 +108,9 @@ struct lb_device {
 		bool has_dev_nonce;
 		uint16_t dev_nonce;          /* last DevNonce accepted */
 		int64_t joined_at;           /* Unix s, 0 = ABP or never */
+		int64_t mac_dc_retry_ms;     /* Unix ms: a frame of the network's MAC
+					      * requests alone, refused by the duty
+					      * cycle, is not tried before (txsched.c) */
 		struct fa_device *fa;        /* fair-access ledgers (fairaccess.h), owned:
 					      * allocated by daemon/budget.c at the first
 					      * uplink or downlink counted or from a stored

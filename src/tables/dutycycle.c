@@ -87,6 +87,25 @@ int dc_record(struct dc_gateway *gw, const struct region *region, uint32_t freq_
 			  airtime_us > UINT32_MAX ? UINT32_MAX : (uint32_t)airtime_us);
 }
 
+int64_t dc_next_room(struct dc_gateway *gw, const struct region *region,
+		     const struct dc_attempt *attempts, size_t n, int64_t now_ms)
+{
+	int64_t next = -1;
+
+	if (!attempts || n == 0 || bind_region(gw, region) != LB_OK)
+		return LB_ERR_INVAL;
+	for (size_t k = 0; k < n; k++) {
+		const struct region_subband *sb;
+		int i = lookup(gw, region, attempts[k].freq_hz, &sb);
+		if (i < 0 || unlimited(sb))
+			continue;
+		int64_t t = ledger_next_expiry(&gw->used_us[i], now_ms);
+		if (t > now_ms && (next < 0 || t < next))
+			next = t;
+	}
+	return next;
+}
+
 int dc_choose(struct dc_gateway *gw, const struct region *region,
 	      const struct dc_attempt *attempts, size_t n, int64_t now_ms)
 {

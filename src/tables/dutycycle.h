@@ -117,6 +117,17 @@ int dc_choose(struct dc_gateway *gw, const struct region *region,
 	      const struct dc_attempt *attempts, size_t n, int64_t now_ms);
 
 /*
+ * The earliest time (Unix ms, > now_ms) at which one of the attempts'
+ * limited sub-bands sheds airtime from its last hour: before it no refused
+ * attempt can find room, since room only shrinks in between (a caller
+ * backs off until then instead of asking again). -1 when none of them has
+ * anything to shed (no limited sub-band, or an empty one the airtime
+ * exceeds by itself). Errors: as dc_choose() (LB_ERR_FULL excepted).
+ */
+int64_t dc_next_room(struct dc_gateway *gw, const struct region *region,
+		     const struct dc_attempt *attempts, size_t n, int64_t now_ms);
+
+/*
  * Call cb once per sub-band of the region, in table order, with its use at
  * now_ms. Errors (cb not called): LB_ERR_INVAL (NULL, region too large).
  */

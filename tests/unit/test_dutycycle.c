@@ -164,6 +164,45 @@ START_TEST(test_choose)
 }
 END_TEST
 
+/* When a refused pair of windows can next find room: the first time one
+ * of their limited sub-bands sheds a bucket, never earlier. */
+START_TEST(test_next_room)
+{
+	const struct region *eu = reg("EU868");
+	struct dc_gateway gw;
+	struct dc_attempt rx[2] = {{F_868_1, JA_SF12_US}, {F_RX2, JA_SF12_US}};
+	struct dc_attempt gaps[1] = {{868650000, 1}};
+
+	ck_assert_int_eq(dc_init(&gw), LB_OK);
+	ck_assert_int_eq(dc_next_room(&gw, eu, rx, 2, T0), -1);   /* nothing to shed */
+	ck_assert_int_eq(dc_record(&gw, eu, F_868_1, 36 * S_US, T0), LB_OK);
+	ck_assert_int_eq(dc_record(&gw, eu, F_RX2, 100 * S_US, T0 + 10 * MIN_MS), LB_OK);
+	ck_assert_int_eq(dc_record(&gw, eu, F_RX2, 260 * S_US, T0 + 20 * MIN_MS), LB_OK);
+	ck_assert_int_eq(dc_choose(&gw, eu, rx, 2, T0 + 30 * MIN_MS), LB_ERR_FULL);
+	int64_t t = dc_next_room(&gw, eu, rx, 2, T0 + 30 * MIN_MS);
+	/* RX1's bucket of T0 leaves first: after an hour, within a minute more. */
+	ck_assert_int_gt(t, T0 + 60 * MIN_MS);
+	ck_assert_int_le(t, T0 + 61 * MIN_MS);
+	ck_assert_int_eq(dc_choose(&gw, eu, rx, 2, t - 1), LB_ERR_FULL);
+	ck_assert_int_eq(dc_choose(&gw, eu, rx, 2, t), 0);
+	/* RX2 alone: its bucket of T0 + 10 min. */
+	int64_t t2 = dc_next_room(&gw, eu, rx + 1, 1, T0 + 30 * MIN_MS);
+	ck_assert_int_gt(t2, T0 + 70 * MIN_MS);
+	ck_assert_int_le(t2, T0 + 71 * MIN_MS);
+	ck_assert_int_eq(dc_choose(&gw, eu, rx + 1, 1, t2 - 1), LB_ERR_FULL);
+	ck_assert_int_eq(dc_choose(&gw, eu, rx + 1, 1, t2), 0);
+	ck_assert_int_eq(dc_next_room(&gw, eu, gaps, 1, T0), -1);
+	ck_assert_int_eq(dc_next_room(&gw, eu, NULL, 2, T0), LB_ERR_INVAL);
+	ck_assert_int_eq(dc_next_room(&gw, eu, rx, 0, T0), LB_ERR_INVAL);
+	/* An unlimited sub-band never makes anyone wait. */
+	const struct region *us = reg("US915");
+	struct dc_attempt us_rx[1] = {{923300000, JA_SF12_US}};
+	ck_assert_int_eq(dc_init(&gw), LB_OK);
+	ck_assert_int_eq(dc_record(&gw, us, 923300000, 3600 * S_US, T0), LB_OK);
+	ck_assert_int_eq(dc_next_room(&gw, us, us_rx, 1, T0), -1);
+}
+END_TEST
+
 struct sink {
 	struct dc_usage u[DC_MAX_SUBBANDS];
 	size_t n;
@@ -354,6 +393,7 @@ static Suite *dutycycle_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_rx2_saturates);
+	tcase_add_test(tc, test_next_room);
 	tcase_add_test(tc, test_one_percent);
 	tcase_add_test(tc, test_us915_unlimited);
 	tcase_add_test(tc, test_gaps_and_args);

@@ -178,6 +178,57 @@ START_TEST(test_sent_after_commit_in_order)
 }
 END_TEST
 
+/* The blocks of acknowledged events are kept for the next ones (at most
+ * OUTBOX_POOL_MAX), with the next events' own contents; an event larger
+ * than a block has its own allocation and never enters the pool. */
+START_TEST(test_blocks_reused)
+{
+	static char big[OUTBOX_POOL_BLOCK + 1];
+	struct fix f;
+
+	setup(&f, 200, 1 << 22);
+	f.rec.room = 200;
+	for (int i = 1; i <= 5; i++)
+		ck_assert_int_eq(add(&f, EUI_A, i), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	outbox_tick(&f.o, 0);
+	expect_sent(&f.rec, 0, (const int[]){1, 2, 3, 4, 5}, 5);
+	ck_assert_uint_eq(f.o.n_pool, 0);
+	for (size_t i = 0; i < 5; i++)
+		outbox_acked(&f.o, f.rec.sent[i]);
+	ck_assert_uint_eq(f.o.n_pool, 5);
+
+	for (int i = 6; i <= 8; i++)
+		ck_assert_int_eq(add(&f, EUI_B, i), LB_OK);
+	ck_assert_uint_eq(f.o.n_pool, 2);              /* taken from the pool */
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	outbox_tick(&f.o, 0);
+	expect_sent(&f.rec, 5, (const int[]){6, 7, 8}, 3);
+	for (size_t i = 5; i < 8; i++)
+		outbox_acked(&f.o, f.rec.sent[i]);
+	ck_assert_uint_eq(f.o.n_pool, 5);
+	ck_assert_uint_eq(outbox_pending(&f.o), 0);
+
+	/* Never more than OUTBOX_POOL_MAX kept. */
+	size_t from = f.rec.n;
+	for (int i = 0; i < OUTBOX_POOL_MAX + 10; i++)
+		ck_assert_int_eq(add(&f, EUI_A, 100 + i), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	outbox_tick(&f.o, 0);
+	ck_assert_uint_eq(f.rec.n, from + OUTBOX_POOL_MAX + 10);
+	for (size_t i = from; i < f.rec.n; i++)
+		outbox_acked(&f.o, f.rec.sent[i]);
+	ck_assert_uint_eq(f.o.n_pool, OUTBOX_POOL_MAX);
+	/* Too large for a block: its own allocation (held, freed by teardown). */
+	memset(big, 'x', sizeof(big) - 1);
+	ck_assert_int_eq(outbox_add(&f.o, durable_batch(&f.durable), EUI_B,
+				    "application/a/device/b/event/up", big, sizeof(big) - 1, 1),
+			 LB_OK);
+	ck_assert_uint_eq(f.o.n_pool, OUTBOX_POOL_MAX);
+	teardown(&f);
+}
+END_TEST
+
 /* Deletions ride along with the next commit of the state; alone they are
  * due OUTBOX_DELETE_DELAY_MS after the first, or at once when
  * OUTBOX_DELETE_ROWS wait. */
@@ -400,6 +451,7 @@ static Suite *outbox_suite(void)
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_sent_after_commit_in_order);
+	tcase_add_test(tc, test_blocks_reused);
 	tcase_add_test(tc, test_deletions_are_due);
 	tcase_add_test(tc, test_returned_goes_first);
 	tcase_add_test(tc, test_small_cache_pages_in);

@@ -533,6 +533,104 @@ START_TEST(test_downlink_queue)
 }
 END_TEST
 
+/* The set of devices that may have downlinks (store_downlink_maybe) stays
+ * a superset of those with rows across pushes, deletes, flushes, commits
+ * and reopens, and a read that finds none takes the device out. */
+#define MAYBE_DEVS 4
+#define MAYBE_IDS 64
+
+static void check_maybe(struct store *s, const size_t *rows)
+{
+	for (uint64_t k = 0; k < MAYBE_DEVS; k++)
+		if (rows[k])
+			ck_assert(store_downlink_maybe(s, EUI_A + k));
+}
+
+START_TEST(test_downlink_maybe)
+{
+	char dir[512];
+	struct store s;
+	struct store_downlink d;
+	size_t rows[MAYBE_DEVS] = {0}, n;
+	int owner[MAYBE_IDS];   /* device of queue item "q<i>", -1: none */
+	int next = 0;
+
+	for (int i = 0; i < MAYBE_IDS; i++)
+		owner[i] = -1;
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert(!store_downlink_maybe(&s, EUI_A));
+	ck_assert(store_downlink_maybe(NULL, EUI_A));
+	srandom(13);
+	for (int step = 0; step < 600; step++) {
+		int k = (int)(random() % MAYBE_DEVS), i = (int)(random() % MAYBE_IDS);
+		char id[16];
+		switch (random() % 8) {
+		case 0: case 1: case 2:   /* a downlink command */
+			snprintf(id, sizeof(id), "q%d", next);
+			d = mk_downlink(id, EUI_A + (uint64_t)k, 10, "x");
+			ck_assert_int_eq(store_downlink_push(&s, &d, NULL), LB_OK);
+			owner[next] = k;
+			rows[k]++;
+			next = (next + 1) % MAYBE_IDS;
+			if (owner[next] >= 0) {   /* keep ids unique: drop the oldest */
+				snprintf(id, sizeof(id), "q%d", next);
+				ck_assert_int_eq(store_downlink_delete(&s, id), LB_OK);
+				rows[owner[next]]--;
+				owner[next] = -1;
+			}
+			break;
+		case 3:   /* sent or expired */
+			if (owner[i] < 0 || i == next)
+				break;
+			snprintf(id, sizeof(id), "q%d", i);
+			ck_assert_int_eq(store_downlink_delete(&s, id), LB_OK);
+			rows[owner[i]]--;
+			owner[i] = -1;
+			break;
+		case 4:   /* a new join */
+			if (random() % 4)
+				break;
+			ck_assert_int_eq(store_downlink_flush(&s, EUI_A + (uint64_t)k), LB_OK);
+			for (int j = 0; j < MAYBE_IDS; j++)
+				if (owner[j] == k)
+					owner[j] = -1;
+			rows[k] = 0;
+			break;
+		case 5:   /* an uplink reads the queue */
+			ck_assert_int_eq(store_downlink_count(&s, EUI_A + (uint64_t)k, &n), LB_OK);
+			ck_assert_uint_eq(n, rows[k]);
+			ck_assert(store_downlink_maybe(&s, EUI_A + (uint64_t)k) == (n > 0));
+			break;
+		case 6:
+			ck_assert_int_eq(store_commit(&s), LB_OK);
+			break;
+		default:   /* a restart: the set is read back exactly */
+			if (random() % 4)
+				break;
+			ck_assert_int_eq(store_close(&s), LB_OK);
+			ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+			for (uint64_t j = 0; j < MAYBE_DEVS; j++)
+				ck_assert(store_downlink_maybe(&s, EUI_A + j) == (rows[j] > 0));
+			break;
+		}
+		check_maybe(&s, rows);
+	}
+	/* list and first take an empty device out too. */
+	ck_assert_int_eq(store_downlink_flush(&s, EUI_A), LB_OK);
+	d = mk_downlink("z", EUI_A + 100, 10, "x");
+	ck_assert_int_eq(store_downlink_push(&s, &d, NULL), LB_OK);
+	ck_assert_int_eq(store_downlink_delete(&s, "z"), LB_OK);
+	ck_assert(store_downlink_maybe(&s, EUI_A + 100));   /* not read since */
+	struct collected c = {0};
+	ck_assert_int_eq(store_downlink_list(&s, EUI_A, collect_downlink, &c), LB_OK);
+	ck_assert(!store_downlink_maybe(&s, EUI_A));
+	ck_assert_int_eq(store_downlink_first(&s, EUI_A + 100, &d), LB_ERR_NOT_FOUND);
+	ck_assert(!store_downlink_maybe(&s, EUI_A + 100));
+	store_close(&s);
+}
+END_TEST
+
 START_TEST(test_ledgers)
 {
 	char dir[512];
@@ -1948,6 +2046,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_session_api);
 	tcase_add_test(tc, test_dev_nonces);
 	tcase_add_test(tc, test_downlink_queue);
+	tcase_add_test(tc, test_downlink_maybe);
 	tcase_add_test(tc, test_ledgers);
 	tcase_add_test(tc, test_past_2038);
 	tcase_add_test(tc, test_meta);

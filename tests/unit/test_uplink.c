@@ -1202,6 +1202,75 @@ START_TEST(test_mac_only_downlink_refused_by_fair_access)
 }
 END_TEST
 
+/* `log` events of the test device with this code. */
+static size_t count_logs(const char *code)
+{
+	char topic[PUBLISH_TOPIC_MAX], needle[64];
+	size_t n = 0;
+
+	device_topic(topic, sizeof(topic), DEV_EUI, "log");
+	snprintf(needle, sizeof(needle), "\"code\":\"%s\"", code);
+	for (size_t i = 0; i < w.sink.n; i++)
+		n += strcmp(w.sink.m[i].topic, topic) == 0 && strstr(w.sink.m[i].payload, needle);
+	return n;
+}
+
+/* A MAC-only downlink refused by the gateway's duty cycle is not asked
+ * again at every uplink: one `log` DUTY_CYCLE, then nothing until the
+ * sub-band sheds airtime (the duty-cycle ledger says when); its requests
+ * are not counted as tried. A frame with more than requests (an ACK) is
+ * still tried. */
+START_TEST(test_mac_only_downlink_backs_off_on_duty_cycle)
+{
+	uint8_t phy[LW_MAX_PHY];
+	struct lb_device *dev = &w.devices.dev[0];
+	struct downlink_attempt a;
+	size_t len;
+
+	wire_netmac();
+	dev->status_interval_h = 24;                 /* status unknown: asked at once */
+	(void)route_of(GW_1, 1702);
+	/* The gateway's RX1 (868.1 MHz, 1 %) and RX2 (869.525 MHz, 10 %)
+	 * sub-bands full for the hour. */
+	memset(&a, 0, sizeof(a));
+	ck_assert(budget_window_ok(&w.budget, GW_1, &a));   /* its ledger exists */
+	ck_assert_uint_eq(w.budget.n_gw, 1);
+	int64_t now = loop_wall_us() / 1000;
+	ck_assert_int_eq(dc_record(&w.budget.gw[0].dc, w.region, 868100000, 36000000, now), LB_OK);
+	ck_assert_int_eq(dc_record(&w.budget.gw[0].dc, w.region, 869525000, 360000000, now), LB_OK);
+
+	first_uplink(phy);
+	ck_assert_ptr_null(decide_now());
+	ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 1);
+	ck_assert_int_gt(dev->rt.mac_dc_retry_ms, now + 59 * 60 * 1000);
+	ck_assert_int_le(dev->rt.mac_dc_retry_ms, now + 62 * 60 * 1000);
+	for (uint32_t fcnt = 2; fcnt < 8; fcnt++) {
+		len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, fcnt, 10, "again");
+		hear_one(phy, len);
+		ck_assert_ptr_null(decide_now());
+	}
+	ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 1);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 0);
+	ck_assert_uint_eq(dev->rt.mac->track[MACSTATE_DEV_STATUS].tries, 0);
+	ck_assert_uint_eq(w.tx.stats.scheduled, 0);
+
+	/* A confirmed uplink's ACK is tried (and refused, logged) all the same. */
+	len = build_up(phy, LW_MTYPE_CONFIRMED_UP, DEV_ADDR, 8, 10, "ack me");
+	hear_one(phy, len);
+	ck_assert_ptr_null(decide_now());
+	ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 2);
+
+	/* Once the back-off is over, asked (and refused) again: logged once more. */
+	dev->rt.mac_dc_retry_ms = now;
+	len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 9, 10, "again");
+	hear_one(phy, len);
+	ck_assert_ptr_null(decide_now());
+	ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 3);
+	ck_assert_int_gt(dev->rt.mac_dc_retry_ms, now);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 0);
+}
+END_TEST
+
 static Suite *uplink_suite(void)
 {
 	Suite *s = suite_create("uplink");
@@ -1230,6 +1299,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_home_assistant_entities);
 	tcase_add_test(tc, test_codec_object);
 	tcase_add_test(tc, test_mac_only_downlink_refused_by_fair_access);
+	tcase_add_test(tc, test_mac_only_downlink_backs_off_on_duty_cycle);
 	suite_add_tcase(s, tc);
 	return s;
 }
