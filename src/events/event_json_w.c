@@ -103,7 +103,7 @@ void ew_base64(struct ew *e, const char *key, const uint8_t *p, size_t n)
 	size_t k = 0;
 
 	if (n > LW_MAX_PHY || (n > 0 && (k = b64_encode(p, n, s, sizeof(s))) == 0)) {
-		ew_fail(e, LB_ERR_NOMEM);   /* as event_json__base64()'s NULL */
+		ew_fail(e, LB_ERR_NOMEM);   /* no text for it: the event is not written */
 		return;
 	}
 	jsonw_keyn(&e->w, key, strlen(key));
