@@ -50,7 +50,8 @@
  * Output: every event_json_* function writes NUL-terminated JSON into the
  * caller's buffer `out` (cap bytes) and the length without the NUL into
  * *len. Errors: LB_ERR_TOO_LARGE (cap too small; out[0] = '\0' when cap > 0),
- * LB_ERR_NOMEM (json-c allocation failed), LB_ERR_INVAL (NULL or inconsistent
+ * LB_ERR_NOMEM (json-c allocation failed: a codec's object or the
+ * macCommands of an up event), LB_ERR_INVAL (NULL or inconsistent
  * input, e.g. an up event with no reception), LB_ERR_RANGE (a time outside
  * years 0..9999). Nothing is retained: the input structs only need to live
  * for the duration of the call.
@@ -263,19 +264,12 @@ int event_json_gateway_stats(uint64_t gateway_eui, const struct gwmp_stat *st,
 int event_json_gateway_conn(uint64_t gateway_eui, bool online, char *out, size_t cap,
 			    size_t *len);
 
-/* --- building blocks (for other events; the caller owns *out) ---------- */
+/* --- building blocks (for other events) ------------------------------------ */
 
 /* Format Unix µs as an RFC 3339 UTC timestamp (0, 3 or 6 fraction digits,
  * "+00:00").
  * Returns LB_OK or LB_ERR_RANGE (year outside 0..9999). */
 int event_json_format_time(int64_t unix_us, char out[EVENT_JSON_TIME_LEN]);
-
-/* rxInfo / txInfo objects of one reception. Errors: LB_ERR_NOMEM, LB_ERR_RANGE. */
-int event_json_rx_info(const struct lb_rx *rx, struct json_object **out);
-int event_json_tx_info(const struct gwmp_rxpk *pk, struct json_object **out);
-
-/* deviceInfo object. Errors: LB_ERR_NOMEM, LB_ERR_INVAL (a NULL tag key). */
-int event_json_device_info(const struct ev_device *dev, struct json_object **out);
 
 /* Serialise o (not consumed) into out as described above. */
 int event_json_write(struct json_object *o, char *out, size_t cap, size_t *len);

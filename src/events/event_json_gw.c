@@ -3,20 +3,19 @@
  * event_json_gw.c - gateway events, shaped as the ChirpStack gateway bridge
  * (Semtech UDP backend) publishes them: `event/stats` (GatewayStats) and
  * `state/conn` (ConnState); `event/up` (UplinkFrame) is written with the
- * other per-uplink events in event_json_w.c. See event_json.h. Inputs are the parsed PUSH_DATA objects of gwmp.h
- * (Semtech PROTOCOL.TXT §4: rxpk, stat).
+ * other per-uplink events in event_json_w.c. All are written with the
+ * pieces of event_json_w.h. See event_json.h. Inputs are the parsed
+ * PUSH_DATA objects of gwmp.h (Semtech PROTOCOL.TXT §4: rxpk, stat).
  */
 #include "events/event_json.h"
-#include "events/event_json_int.h"
 
 #include <ctype.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
+#include "events/event_json_w.h"
+#include "base/jsonw.h"
 #include "base/lb_err.h"
 
 /* A zone abbreviation after the time ("GMT", "UTC"): letters only. The
@@ -64,37 +63,51 @@ static bool dropped(const struct gwmp_stat *st, enum gwmp_stat_field f)
 }
 
 /* common.proto Location; the gateway reported it from its GPS. */
-static struct json_object *location(const struct gwmp_stat *st, int *err)
+static void w_location(struct jsonw *w, const struct gwmp_stat *st)
 {
-	struct json_object *o = json_object_new_object();
+	jsonw_key(w, "location");
+	jsonw_open(w, '{');
+	jsonw_key(w, "latitude");
+	jsonw_number(w, st->lati, false);
+	jsonw_key(w, "longitude");
+	jsonw_number(w, st->lon, false);
+	if (!dropped(st, GWMP_STAT_ALTI)) {
+		jsonw_key(w, "altitude");
+		jsonw_number(w, st->alti, false);
+	}
+	jsonw_key(w, "source");
+	jsonw_str(w, "GPS");
+	jsonw_close(w, '}');
+}
 
-	event_json__add(o, "latitude", event_json__number(st->lati, false), err);
-	event_json__add(o, "longitude", event_json__number(st->lon, false), err);
-	if (!dropped(st, GWMP_STAT_ALTI))
-		event_json__add(o, "altitude", event_json__number(st->alti, false), err);
-	event_json__add(o, "source", json_object_new_string("GPS"), err);
-	return o;
+/* A number as the string "%.1f" prints (metadata values are strings). */
+static void w_one_decimal(struct jsonw *w, double v)
+{
+	char buf[400];   /* "%.1f" of DBL_MAX: 311 */
+	int n = snprintf(buf, sizeof(buf), "%.1f", v);
+
+	jsonw_strn(w, buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : 0);
 }
 
 /* metadata: the stat fields GatewayStats has no slot for, as strings. */
-static struct json_object *metadata(const struct gwmp_stat *st, int *err)
+static void w_metadata(struct jsonw *w, const struct gwmp_stat *st)
 {
-	struct json_object *m = json_object_new_object();
-	char buf[48];
-
+	jsonw_key(w, "metadata");
+	jsonw_open(w, '{');
 	if (isfinite(st->ackr) && !dropped(st, GWMP_STAT_ACKR)) {
-		snprintf(buf, sizeof(buf), "%.1f", st->ackr);
-		event_json__add(m, "ackRate", json_object_new_string(buf), err);
+		jsonw_key(w, "ackRate");
+		w_one_decimal(w, st->ackr);
 	}
 	if (!dropped(st, GWMP_STAT_RXFW)) {
-		snprintf(buf, sizeof(buf), "%" PRIu32, st->rxfw);
-		event_json__add(m, "rxForwarded", json_object_new_string(buf), err);
+		char s[JSONW_NUM_MAX];
+		jsonw_key(w, "rxForwarded");
+		jsonw_strn(w, s, jsonw_fmt_u64(s, st->rxfw));
 	}
 	if (st->has_temp && isfinite(st->temp)) {
-		snprintf(buf, sizeof(buf), "%.1f", st->temp);
-		event_json__add(m, "temperature", json_object_new_string(buf), err);
+		jsonw_key(w, "temperature");
+		w_one_decimal(w, st->temp);
 	}
-	return m;
+	jsonw_close(w, '}');
 }
 
 int event_json_gateway_stats(uint64_t gateway_eui, const struct gwmp_stat *st,
@@ -103,34 +116,31 @@ int event_json_gateway_stats(uint64_t gateway_eui, const struct gwmp_stat *st,
 	return event_json_gateway_stats_dc(gateway_eui, st, NULL, 0, out, cap, len);
 }
 
-/* dutyCycle: [{"subBand":"869.400-869.650","usedPercent":0.12,"limitPercent":10}] */
-static struct json_object *duty_cycle(const struct ev_duty_cycle *dc, size_t n, int *err)
+/* dutyCycle: [{"subBand":"869.400-869.650","usedPercent":0.120,"limitPercent":10}] */
+static void w_duty_cycle(struct jsonw *w, const struct ev_duty_cycle *dc, size_t n)
 {
-	struct json_object *a = json_object_new_array();
-	if (!a)
-		return NULL;
+	jsonw_key(w, "dutyCycle");
+	jsonw_open(w, '[');
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = json_object_new_object();
-		if (!o) {
-			*err = LB_ERR_NOMEM;
-			break;
-		}
-		event_json__add(o, "subBand", event_json__string(dc[i].name), err);
-		event_json__add(o, "usedPercent", event_json__fixed(dc[i].used_pct, 3), err);
-		event_json__add(o, "limitPercent", event_json__number(dc[i].limit_pct, true), err);
-		if (json_object_array_add(a, o) != 0) {
-			json_object_put(o);
-			*err = LB_ERR_NOMEM;
-		}
+		jsonw_open(w, '{');
+		jsonw_key(w, "subBand");
+		jsonw_str(w, dc[i].name);
+		jsonw_key(w, "usedPercent");
+		jsonw_fixed(w, dc[i].used_pct, 3);
+		jsonw_key(w, "limitPercent");
+		jsonw_number(w, dc[i].limit_pct, true);
+		jsonw_close(w, '}');
 	}
-	return a;
+	jsonw_close(w, ']');
 }
 
-static void counter(struct json_object *o, const struct gwmp_stat *st, enum gwmp_stat_field f,
-		    const char *key, uint32_t v, int *err)
+static void w_counter(struct jsonw *w, const struct gwmp_stat *st, enum gwmp_stat_field f,
+		      const char *key, uint32_t v)
 {
-	if (!dropped(st, f))
-		event_json__add(o, key, json_object_new_int64(v), err);
+	if (dropped(st, f))
+		return;
+	jsonw_keyn(w, key, strlen(key));
+	jsonw_u64(w, v);
 }
 
 int event_json_gateway_stats_dc(uint64_t gateway_eui, const struct gwmp_stat *st,
@@ -138,41 +148,43 @@ int event_json_gateway_stats_dc(uint64_t gateway_eui, const struct gwmp_stat *st
 				size_t *len)
 {
 	char t[EVENT_JSON_TIME_LEN];
-	struct json_object *o;
-	int err = LB_OK;
+	struct ew e;
 
-	if (!st || !out || !len)
+	if (!st || !out || !len || (n_dc > 0 && !dc))
 		return LB_ERR_INVAL;
-	o = json_object_new_object();
-	if (!o)
-		return LB_ERR_NOMEM;
-	event_json__add(o, "gatewayId", event_json__eui(gateway_eui), &err);
-	if (st->has_time && memchr(st->time, '\0', sizeof(st->time)) && stat_time(st->time, t) == LB_OK)
-		event_json__add(o, "time", json_object_new_string(t), &err);
+	ew_init(&e, out, cap);
+	jsonw_open(&e.w, '{');
+	ew_eui(&e, "gatewayId", gateway_eui);
+	if (st->has_time && memchr(st->time, '\0', sizeof(st->time)) &&
+	    stat_time(st->time, t) == LB_OK) {
+		jsonw_key(&e.w, "time");
+		jsonw_str(&e.w, t);
+	}
 	if (st->has_location && isfinite(st->lati) && isfinite(st->lon))
-		event_json__add(o, "location", location(st, &err), &err);
-	counter(o, st, GWMP_STAT_RXNB, "rxPacketsReceived", st->rxnb, &err);
-	counter(o, st, GWMP_STAT_RXOK, "rxPacketsReceivedOk", st->rxok, &err);
-	counter(o, st, GWMP_STAT_DWNB, "txPacketsReceived", st->dwnb, &err);
-	counter(o, st, GWMP_STAT_TXNB, "txPacketsEmitted", st->txnb, &err);
-	event_json__add(o, "metadata", metadata(st, &err), &err);
+		w_location(&e.w, st);
+	w_counter(&e.w, st, GWMP_STAT_RXNB, "rxPacketsReceived", st->rxnb);
+	w_counter(&e.w, st, GWMP_STAT_RXOK, "rxPacketsReceivedOk", st->rxok);
+	w_counter(&e.w, st, GWMP_STAT_DWNB, "txPacketsReceived", st->dwnb);
+	w_counter(&e.w, st, GWMP_STAT_TXNB, "txPacketsEmitted", st->txnb);
+	w_metadata(&e.w, st);
 	if (n_dc > 0)
-		event_json__add(o, "dutyCycle", duty_cycle(dc, n_dc, &err), &err);
-	return event_json__finish(o, err, out, cap, len);
+		w_duty_cycle(&e.w, dc, n_dc);
+	jsonw_close(&e.w, '}');
+	return ew_finish(&e, out, cap, len);
 }
 
 int event_json_gateway_conn(uint64_t gateway_eui, bool online, char *out, size_t cap,
 			    size_t *len)
 {
-	struct json_object *o;
-	int err = LB_OK;
+	struct ew e;
 
 	if (!out || !len)
 		return LB_ERR_INVAL;
-	o = json_object_new_object();
-	if (!o)
-		return LB_ERR_NOMEM;
-	event_json__add(o, "gatewayId", event_json__eui(gateway_eui), &err);
-	event_json__add(o, "state", json_object_new_string(online ? "ONLINE" : "OFFLINE"), &err);
-	return event_json__finish(o, err, out, cap, len);
+	ew_init(&e, out, cap);
+	jsonw_open(&e.w, '{');
+	ew_eui(&e, "gatewayId", gateway_eui);
+	jsonw_key(&e.w, "state");
+	jsonw_str(&e.w, online ? "ONLINE" : "OFFLINE");
+	jsonw_close(&e.w, '}');
+	return ew_finish(&e, out, cap, len);
 }

@@ -2,17 +2,17 @@
 /*
  * event_json_w.c - the events of every uplink (`up`, the gateway `up`, the
  * fair-access state) and `log`, written straight into the caller's buffer
- * with base/jsonw.h: no json-c tree, no allocation, no printf per number.
- * The text is byte for byte what the json-c builders of event_json.c print
- * for the same input (same key order, escapes and number rules: jsonw.h),
- * so both kinds of event read alike. See event_json.h.
+ * with base/jsonw.h: no json-c tree, no allocation, no printf per number
+ * (the text json-c would print for the same tree: same key order, escapes
+ * and number rules, jsonw.h). The shared pieces (deviceInfo, times, EUIs,
+ * base64) are those of event_json_w.h, which the other events
+ * (event_json_dl.c, event_json_gw.c) are written with too. See
+ * event_json.h.
  *
- * Error handling: a field that cannot be written records the first error
- * in a sticky `err` (as event_json__add() does); jsonw keeps its own sticky
- * overflow; each event checks both once at the end.
+ * Error handling: see event_json_w.h (sticky e->err, checked once by
+ * ew_finish()).
  */
-#include "events/event_json.h"
-#include "events/event_json_int.h"
+#include "events/event_json_w.h"
 
 #include <math.h>
 #include <string.h>
@@ -21,28 +21,37 @@
 
 #include "base/b64.h"
 #include "base/hex.h"
-#include "base/jsonw.h"
 #include "base/lb_err.h"
 #include "base/uuid.h"
 #include "lorawan/maccmd.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-/* rxInfo.context: the rxpk `tmst` as 4 bytes big endian (event_json.c). */
+/*
+ * rxInfo.context (ChirpStack gateway bridge, Semtech UDP backend): the
+ * rxpk `tmst` as 4 bytes big endian, so a class-A downlink can be timed
+ * from it (txpk.tmst = rxpk.tmst + delay; Semtech PROTOCOL.TXT §4, §6).
+ *
+ *   0        1        2        3
+ * +--------+--------+--------+--------+
+ * | tmst 31..24     ...      7..0     |
+ * +--------+--------+--------+--------+
+ */
 #define LEN_CONTEXT 4
 
-struct ew {
-	struct jsonw w;
-	int err;              /* first failure, LB_OK while none */
-};
+void ew_init(struct ew *e, char *out, size_t cap)
+{
+	jsonw_init(&e->w, out, cap);
+	e->err = LB_OK;
+}
 
-static void fail(struct ew *e, int rc)
+void ew_fail(struct ew *e, int rc)
 {
 	if (e->err == LB_OK)
 		e->err = rc;
 }
 
-static int finish(struct ew *e, char *out, size_t cap, size_t *len)
+int ew_finish(struct ew *e, char *out, size_t cap, size_t *len)
 {
 	int rc = jsonw_finish(&e->w, len);
 
@@ -62,7 +71,7 @@ static void w_time2(struct ew *e, const char *key, const char *key2, int64_t uni
 	int rc = event_json_format_time(unix_us, t);
 
 	if (rc != LB_OK) {
-		fail(e, rc);
+		ew_fail(e, rc);
 		return;
 	}
 	size_t n = strlen(t);
@@ -74,12 +83,12 @@ static void w_time2(struct ew *e, const char *key, const char *key2, int64_t uni
 	}
 }
 
-static void w_time(struct ew *e, const char *key, int64_t unix_us)
+void ew_time(struct ew *e, const char *key, int64_t unix_us)
 {
 	w_time2(e, key, NULL, unix_us);
 }
 
-static void w_eui(struct ew *e, const char *key, uint64_t eui)
+void ew_eui(struct ew *e, const char *key, uint64_t eui)
 {
 	char s[HEX_EUI_LEN + 1];
 
@@ -88,17 +97,43 @@ static void w_eui(struct ew *e, const char *key, uint64_t eui)
 	jsonw_strn(&e->w, s, HEX_EUI_LEN);
 }
 
-static void w_base64(struct ew *e, const char *key, const uint8_t *p, size_t n)
+void ew_base64(struct ew *e, const char *key, const uint8_t *p, size_t n)
 {
 	char s[B64_ENCODED_LEN(LW_MAX_PHY) + 1];
 	size_t k = 0;
 
 	if (n > LW_MAX_PHY || (n > 0 && (k = b64_encode(p, n, s, sizeof(s))) == 0)) {
-		fail(e, LB_ERR_NOMEM);   /* as event_json__base64()'s NULL */
+		ew_fail(e, LB_ERR_NOMEM);   /* no text for it: the event is not written */
 		return;
 	}
 	jsonw_keyn(&e->w, key, strlen(key));
 	jsonw_strn(&e->w, s, k);
+}
+
+void ew_context(struct ew *e, const char *key, uint32_t tmst)
+{
+	uint8_t be[LEN_CONTEXT] = {(uint8_t)(tmst >> 24), (uint8_t)(tmst >> 16),
+				   (uint8_t)(tmst >> 8), (uint8_t)tmst};
+
+	ew_base64(e, key, be, sizeof(be));
+}
+
+void ew_uuid(struct ew *e, const char *key, const uint8_t id[16])
+{
+	char s[EVENT_JSON_UUID_LEN];
+
+	uuid_format(id, s);
+	jsonw_keyn(&e->w, key, strlen(key));
+	jsonw_strn(&e->w, s, EVENT_JSON_UUID_LEN - 1);
+}
+
+void ew_hex32(struct ew *e, const char *key, uint32_t v)
+{
+	char s[HEX_U32_LEN + 1];
+
+	hex_format_u32(v, s);
+	jsonw_keyn(&e->w, key, strlen(key));
+	jsonw_strn(&e->w, s, HEX_U32_LEN);
 }
 
 /* A json-c value (a codec's object, macCommands) as json-c prints it. */
@@ -108,14 +143,14 @@ static void w_tree(struct ew *e, const char *key, struct json_object *o)
 	const char *s = json_object_to_json_string_length(o, JSON_FLAGS, &n);
 
 	if (!s) {
-		fail(e, LB_ERR_NOMEM);
+		ew_fail(e, LB_ERR_NOMEM);
 		return;
 	}
 	jsonw_keyn(&e->w, key, strlen(key));
 	jsonw_raw(&e->w, s, n);
 }
 
-/* --- rxInfo / txInfo / deviceInfo (the trees of event_json.c) ------------- */
+/* --- rxInfo / txInfo / deviceInfo ------------------------------------------ */
 
 /* protobuf Duration JSON of GPS milliseconds: "1399713185.318s" / "12s". */
 static void w_gps_duration(struct ew *e, uint64_t ms)
@@ -145,11 +180,9 @@ static const char *crc_status(int stat)
 static void w_rx_info(struct ew *e, const struct lb_rx *rx)
 {
 	const struct gwmp_rxpk *pk = &rx->rxpk;
-	uint8_t be[LEN_CONTEXT] = {(uint8_t)(pk->tmst >> 24), (uint8_t)(pk->tmst >> 16),
-				   (uint8_t)(pk->tmst >> 8), (uint8_t)pk->tmst};
 
 	jsonw_open(&e->w, '{');
-	w_eui(e, "gatewayId", rx->gateway_eui);
+	ew_eui(e, "gatewayId", rx->gateway_eui);
 	jsonw_key(&e->w, "uplinkId");
 	jsonw_i64(&e->w, rx->uplink_id);
 	/* `time` is the field of ChirpStack's v4 JSON integration before it was
@@ -157,7 +190,7 @@ static void w_rx_info(struct ew *e, const struct lb_rx *rx)
 	if (pk->has_time)
 		w_time2(e, "time", "gwTime", pk->time_us);
 	if (rx->received_us > 0)
-		w_time(e, "nsTime", rx->received_us);
+		ew_time(e, "nsTime", rx->received_us);
 	if (pk->has_tmms)
 		w_gps_duration(e, pk->tmms);
 	if (pk->has_rssi) {
@@ -172,7 +205,7 @@ static void w_rx_info(struct ew *e, const struct lb_rx *rx)
 	jsonw_i64(&e->w, pk->chan);
 	jsonw_key(&e->w, "rfChain");
 	jsonw_i64(&e->w, pk->rfch);
-	w_base64(e, "context", be, sizeof(be));
+	ew_context(e, "context", pk->tmst);
 	jsonw_key(&e->w, "crcStatus");
 	jsonw_str(&e->w, crc_status(pk->stat));
 	jsonw_close(&e->w, '}');
@@ -183,6 +216,18 @@ static const char *code_rate_name(uint8_t cr)
 {
 	static const char *const names[] = {"CR_UNDEFINED", "CR_4_5", "CR_4_6", "CR_4_7", "CR_4_8"};
 	return cr < sizeof(names) / sizeof(names[0]) ? names[cr] : "CR_UNDEFINED";
+}
+
+void ew_lora_open(struct jsonw *w, uint16_t bw_khz, uint8_t sf, uint8_t cr)
+{
+	jsonw_key(w, "lora");
+	jsonw_open(w, '{');
+	jsonw_key(w, "bandwidth");
+	jsonw_i64(w, (int64_t)bw_khz * 1000);
+	jsonw_key(w, "spreadingFactor");
+	jsonw_i64(w, sf);
+	jsonw_key(w, "codeRate");
+	jsonw_str(w, code_rate_name(cr));
 }
 
 static void w_tx_info(struct ew *e, const struct gwmp_rxpk *pk)
@@ -196,14 +241,7 @@ static void w_tx_info(struct ew *e, const struct gwmp_rxpk *pk)
 	jsonw_open(w, '{');
 	switch (pk->modu) {
 	case GWMP_MOD_LORA:
-		jsonw_key(w, "lora");
-		jsonw_open(w, '{');
-		jsonw_key(w, "bandwidth");
-		jsonw_i64(w, (int64_t)pk->bw_khz * 1000);
-		jsonw_key(w, "spreadingFactor");
-		jsonw_i64(w, pk->sf);
-		jsonw_key(w, "codeRate");
-		jsonw_str(w, code_rate_name(pk->cr));
+		ew_lora_open(w, pk->bw_khz, pk->sf, pk->cr);
 		jsonw_close(w, '}');
 		break;
 	case GWMP_MOD_FSK:
@@ -225,7 +263,7 @@ static void w_tx_info(struct ew *e, const struct gwmp_rxpk *pk)
 	jsonw_close(w, '}');
 }
 
-static bool device_valid(const struct ev_device *dev)
+bool ew_device_valid(const struct ev_device *dev)
 {
 	if (!dev || (dev->n_tags > 0 && !dev->tags))
 		return false;
@@ -258,7 +296,7 @@ static void w_tags(struct ew *e, const struct ev_device *dev)
 }
 
 /* integration.proto DeviceInfo, in its declaration order. */
-static void w_device_info(struct ew *e, const struct ev_device *dev)
+void ew_device_info(struct ew *e, const struct ev_device *dev)
 {
 	struct jsonw *w = &e->w;
 
@@ -278,7 +316,7 @@ static void w_device_info(struct ew *e, const struct ev_device *dev)
 	jsonw_str(w, dev->profile_name);
 	jsonw_key(w, "deviceName");
 	jsonw_str(w, dev->name);
-	w_eui(e, "devEui", dev->dev_eui);
+	ew_eui(e, "devEui", dev->dev_eui);
 	jsonw_key(w, "deviceClassEnabled");
 	jsonw_str(w, dev->device_class ? dev->device_class : "CLASS_A");
 	w_tags(e, dev);
@@ -307,7 +345,7 @@ static void w_fair_access(struct ew *e, const struct ev_fair_access *fa)
 
 static bool uplink_valid(const struct ev_uplink *ev)
 {
-	if (!device_valid(ev->dev) || !ev->rx || ev->n_rx == 0)
+	if (!ew_device_valid(ev->dev) || !ev->rx || ev->n_rx == 0)
 		return false;
 	if ((ev->data_len > 0 && !ev->data) || ev->data_len > LW_MAX_PHY)
 		return false;
@@ -331,33 +369,28 @@ static void w_mac_commands(struct ew *e, const uint8_t *mac, size_t n)
 	if (rc == LB_OK)
 		w_tree(e, "macCommands", arr);
 	else
-		fail(e, rc);
+		ew_fail(e, rc);
 	json_object_put(arr);
 }
 
 int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t *len)
 {
-	struct ew e = {.err = LB_OK};
-	char s[EVENT_JSON_UUID_LEN];
+	struct ew e;
 
 	if (!ev || !out || !len)
 		return LB_ERR_INVAL;
 	if (!uplink_valid(ev))
 		return LB_ERR_INVAL;
-	jsonw_init(&e.w, out, cap);
+	ew_init(&e, out, cap);
 	/* integration.proto UplinkEvent in its declaration order, defaults
 	 * emitted (dr, fPort 0, data ""), as ChirpStack >= 4.1 renders it;
 	 * relayRxInfo and joinServerContext are never set, so never present.
 	 * lorabridge's own fields come last. */
 	jsonw_open(&e.w, '{');
-	uuid_format(ev->dedup_id, s);
-	jsonw_key(&e.w, "deduplicationId");
-	jsonw_str(&e.w, s);
-	w_time(&e, "time", ev->time_us);
-	w_device_info(&e, ev->dev);
-	hex_format_u32(ev->dev_addr, s);
-	jsonw_key(&e.w, "devAddr");
-	jsonw_strn(&e.w, s, HEX_U32_LEN);
+	ew_uuid(&e, "deduplicationId", ev->dedup_id);
+	ew_time(&e, "time", ev->time_us);
+	ew_device_info(&e, ev->dev);
+	ew_hex32(&e, "devAddr", ev->dev_addr);
 	jsonw_key(&e.w, "adr");
 	jsonw_bool(&e.w, ev->adr);
 	jsonw_key(&e.w, "dr");
@@ -368,7 +401,7 @@ int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t 
 	jsonw_u64(&e.w, ev->has_fport ? ev->fport : 0);
 	jsonw_key(&e.w, "confirmed");
 	jsonw_bool(&e.w, ev->confirmed);
-	w_base64(&e, "data", ev->data, ev->data_len);
+	ew_base64(&e, "data", ev->data, ev->data_len);
 	if (ev->object)
 		w_tree(&e, "object", ev->object);
 	jsonw_key(&e.w, "rxInfo");
@@ -391,40 +424,40 @@ int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t 
 		w_fair_access(&e, ev->fair_access);
 	}
 	jsonw_close(&e.w, '}');
-	return finish(&e, out, cap, len);
+	return ew_finish(&e, out, cap, len);
 }
 
 int event_json_gateway_up(const struct lb_rx *rx, char *out, size_t cap, size_t *len)
 {
-	struct ew e = {.err = LB_OK};
+	struct ew e;
 
 	if (!rx || !out || !len || rx->rxpk.size > GWMP_MAX_PHY)
 		return LB_ERR_INVAL;
-	jsonw_init(&e.w, out, cap);
+	ew_init(&e, out, cap);
 	jsonw_open(&e.w, '{');
-	w_base64(&e, "phyPayload", rx->rxpk.data, rx->rxpk.size);
+	ew_base64(&e, "phyPayload", rx->rxpk.data, rx->rxpk.size);
 	jsonw_key(&e.w, "txInfo");
 	w_tx_info(&e, &rx->rxpk);
 	jsonw_key(&e.w, "rxInfo");
 	w_rx_info(&e, rx);
 	jsonw_close(&e.w, '}');
-	return finish(&e, out, cap, len);
+	return ew_finish(&e, out, cap, len);
 }
 
 int event_json_fair_access(const struct ev_fair_access *fa, char *out, size_t cap, size_t *len)
 {
-	struct ew e = {.err = LB_OK};
+	struct ew e;
 
 	if (!fa || !out || !len || !isfinite(fa->uplink_airtime_ms) || !isfinite(fa->uplink_budget_ms))
 		return LB_ERR_INVAL;
-	jsonw_init(&e.w, out, cap);
+	ew_init(&e, out, cap);
 	w_fair_access(&e, fa);
-	return finish(&e, out, cap, len);
+	return ew_finish(&e, out, cap, len);
 }
 
 static bool log_valid(const struct ev_log *ev)
 {
-	if (!ev->level || !ev->code || (ev->dev && !device_valid(ev->dev)))
+	if (!ev->level || !ev->code || (ev->dev && !ew_device_valid(ev->dev)))
 		return false;
 	if (ev->n_context == 0)
 		return true;
@@ -459,17 +492,17 @@ static void w_log_context(struct ew *e, const struct ev_log *ev)
 
 int event_json_log(const struct ev_log *ev, char *out, size_t cap, size_t *len)
 {
-	struct ew e = {.err = LB_OK};
+	struct ew e;
 
 	if (!ev || !out || !len)
 		return LB_ERR_INVAL;
 	if (!log_valid(ev))
 		return LB_ERR_INVAL;
-	jsonw_init(&e.w, out, cap);
+	ew_init(&e, out, cap);
 	jsonw_open(&e.w, '{');
-	w_time(&e, "time", ev->time_us);
+	ew_time(&e, "time", ev->time_us);
 	if (ev->dev)
-		w_device_info(&e, ev->dev);
+		ew_device_info(&e, ev->dev);
 	jsonw_key(&e.w, "level");
 	jsonw_str(&e.w, ev->level);
 	jsonw_key(&e.w, "code");
@@ -479,5 +512,5 @@ int event_json_log(const struct ev_log *ev, char *out, size_t cap, size_t *len)
 	/* a map: ChirpStack >= 4.1 writes it even when empty */
 	w_log_context(&e, ev);
 	jsonw_close(&e.w, '}');
-	return finish(&e, out, cap, len);
+	return ew_finish(&e, out, cap, len);
 }

@@ -612,6 +612,85 @@ START_TEST(test_gateway_conn)
 }
 END_TEST
 
+/* dutyCycle: usedPercent as "%.3f", limitPercent the shortest float text.
+ * A value too large for a short buffer (the json-c builder cut its text at
+ * 47 characters, a different number) prints whole, as printf does; so
+ * does a metadata "%.1f" string. */
+START_TEST(test_gateway_stats_duty_cycle_numbers)
+{
+	struct gwmp_stat st = stat_8_1();
+	struct ev_duty_cycle dc[2] = {{"869.400-869.650", 0.12, 10.0}, {"868.000-868.600", 1e50, 0.1}};
+	char out[OUT_CAP], want[OUT_CAP], big3[400], big1[400];
+	size_t len;
+
+	st.has_time = false;
+	st.has_location = false;
+	st.ackr = -1e60;
+	snprintf(big3, sizeof(big3), "%.3f", 1e50);
+	snprintf(big1, sizeof(big1), "%.1f", -1e60);
+	ck_assert_uint_gt(strlen(big3), 50);
+	ck_assert_int_eq(event_json_gateway_stats_dc(1, &st, dc, 2, out, sizeof(out), &len), LB_OK);
+	snprintf(want, sizeof(want),
+		 "{\"gatewayId\":\"0000000000000001\","
+		 "\"rxPacketsReceived\":2,\"rxPacketsReceivedOk\":2,"
+		 "\"txPacketsReceived\":0,\"txPacketsEmitted\":0,"
+		 "\"metadata\":{\"ackRate\":\"%s\",\"rxForwarded\":\"2\"},"
+		 "\"dutyCycle\":[{\"subBand\":\"869.400-869.650\",\"usedPercent\":0.120,"
+		 "\"limitPercent\":10},{\"subBand\":\"868.000-868.600\",\"usedPercent\":%s,"
+		 "\"limitPercent\":0.1}]}",
+		 big1, big3);
+	ck_assert_str_eq(out, want);
+	ck_assert_uint_eq(len, strlen(want));
+}
+END_TEST
+
+/* state/mac: dr null while unknown (no uplink's data rate yet). */
+START_TEST(test_mac_state)
+{
+	struct ev_mac_state st = {.dr = 5, .tx_power = 2, .nb_trans = 1, .adr = true,
+				  .network_adr = true, .adr_backoff = false};
+	char out[OUT_CAP];
+	size_t len;
+
+	ck_assert_int_eq(event_json_mac_state(&st, out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out, "{\"dr\":5,\"txPower\":2,\"nbTrans\":1,\"adr\":true,"
+			      "\"networkAdr\":true,\"adrBackoff\":false}");
+	st.dr = -1;
+	st.adr_backoff = true;
+	ck_assert_int_eq(event_json_mac_state(&st, out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out, "{\"dr\":null,\"txPower\":2,\"nbTrans\":1,\"adr\":true,"
+			      "\"networkAdr\":true,\"adrBackoff\":true}");
+	ck_assert_int_eq(event_json_mac_state(&st, out, 20, &len), LB_ERR_TOO_LARGE);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+/* The downlink-side device events refuse a device with a NULL tag key,
+ * as the up event does, and write nothing. */
+START_TEST(test_device_events_invalid_dev)
+{
+	struct lb_tag bad_tags[1] = {{NULL, NULL}};
+	struct ev_device bad = dev;
+	struct gwmp_txpk pk = {.freq_hz = 869525000, .modu = GWMP_MOD_LORA, .sf = 12, .bw_khz = 125};
+	struct ev_join j = {.dev = &bad};
+	struct ev_ack a = {.dev = &bad};
+	struct ev_status s = {.dev = &bad};
+	struct ev_txack t = {.dev = &bad, .tx = {.txpk = &pk}};
+	char out[OUT_CAP];
+	size_t len;
+
+	bad.tags = bad_tags;
+	bad.n_tags = 1;
+	ck_assert_int_eq(event_json_join(&j, out, sizeof(out), &len), LB_ERR_INVAL);
+	ck_assert_int_eq(event_json_ack(&a, out, sizeof(out), &len), LB_ERR_INVAL);
+	ck_assert_int_eq(event_json_status(&s, out, sizeof(out), &len), LB_ERR_INVAL);
+	ck_assert_int_eq(event_json_txack(&t, out, sizeof(out), &len), LB_ERR_INVAL);
+	bad.n_tags = 0;
+	ck_assert_int_eq(event_json_join(&j, out, sizeof(out), &len), LB_OK);
+	ck_assert_int_eq(event_json_txack(&t, out, sizeof(out), &len), LB_OK);
+}
+END_TEST
+
 /* The old gmtime_r() + snprintf() formatting, as the reference. */
 static int ref_time(int64_t us, char out[EVENT_JSON_TIME_LEN])
 {
@@ -734,6 +813,9 @@ static Suite *event_json_suite(void)
 	tcase_add_test(tc, test_gateway_stats_dropped_fields);
 	tcase_add_test(tc, test_gateway_stats_time_forms);
 	tcase_add_test(tc, test_gateway_conn);
+	tcase_add_test(tc, test_gateway_stats_duty_cycle_numbers);
+	tcase_add_test(tc, test_mac_state);
+	tcase_add_test(tc, test_device_events_invalid_dev);
 	tcase_add_test(tc, test_format_time);
 	tcase_add_test(tc, test_bad_time_fails_event);
 	suite_add_tcase(s, tc);
