@@ -18,11 +18,18 @@
  *
  * Writes need the password (http.password, pwhash.h) as "Authorization:
  * Bearer PASSWORD": 401 without or with a wrong one, 403 when none is
- * configured. A password checked once is remembered (as a keyed digest),
- * so a client pays PBKDF2 once; other passwords cost PBKDF2 each, at most
- * WEB_AUTH_CHECKS_PER_MIN of them a minute (beyond: 429), so guessing
- * cannot stall the loop. Every address gets WEB_RATE_COUNT requests per
- * WEB_RATE_WINDOW_MS (beyond: 429).
+ * configured. A password checked once is remembered (as a keyed digest,
+ * compared in constant time before any limit), so its user pays PBKDF2
+ * once and is never refused by the limit below; other passwords cost
+ * PBKDF2 each, allowed one per WEB_AUTH_INTERVAL_MS without burst, both
+ * per client address and in all (beyond: 429), so guessing, even from many
+ * connections at once, cannot stall the loop. Every address gets
+ * WEB_RATE_COUNT requests per WEB_RATE_WINDOW_MS (beyond: 429).
+ *
+ * DNS rebinding (a page of another site whose name comes to resolve to
+ * our address): every request's Host, its port removed, must be
+ * localhost, an IP address or a name of http.hosts; otherwise 421. Answers carry Content-Security-Policy (the page's own
+ * files only) and X-Content-Type-Options: nosniff.
  *
  * Context (borrowed): the registry, the gateway table, the budget (duty
  * cycle), the counters, the store (queue lengths), the command path, and a
@@ -56,7 +63,9 @@
 #define WEB_MAX_BODY 8192
 #define WEB_RATE_COUNT 200
 #define WEB_RATE_WINDOW_MS 10000
-#define WEB_AUTH_CHECKS_PER_MIN 20
+#define WEB_AUTH_INTERVAL_MS 2500       /* between checks of unknown passwords */
+#define WEB_AUTH_SLOW_MS 100             /* a check slower than this: warned at start */
+#define WEB_CSP "Content-Security-Policy: default-src 'self'; img-src 'self' data:"
 #define WEB_TIMEOUT_S 5
 #define WEB_HTTP_CODES 16                /* distinct status codes counted */
 
@@ -99,8 +108,8 @@ struct web {
 	uint8_t key[32];                     /* keys the remembered digest */
 	uint8_t known[32];                   /* HMAC(key, last verified password) */
 	bool has_known;
-	int64_t auth_window_ms;
-	unsigned auth_checks;
+	struct addrlimit auth_rate;          /* checks of unknown passwords, per address */
+	int64_t auth_tat_us;                 /* the same in all (GCRA, addrlimit.h) */
 	struct web_client *clients;          /* max_clients slots */
 	size_t n_clients_max;
 	int64_t next_ping_ms;
