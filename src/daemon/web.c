@@ -3,6 +3,7 @@
 #include "daemon/web.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -29,7 +30,6 @@
 #include "lbconfig.h"
 
 #define JSON_TYPE "application/json"
-#define FILE_MAX (4 * 1024 * 1024)
 #define METRICS_MAX (256 * 1024)
 #define EVENT_MAX (64 * 1024)
 #define DC_MAX 8
@@ -316,35 +316,85 @@ static const char *mime_of(const char *name)
 	return "application/octet-stream";
 }
 
-/* A page file: small, read at each request (a page is a few requests). */
+/* A page file, from memory. */
 static void serve_file(struct web *w, struct httpd_conn *c, const char *name)
 {
-	char path[1024];
-	struct stat st;
-
-	if (!file_name_ok(name)) {
-		reply_error(w, c, 404, "not found");
-		return;
+	for (size_t i = 0; i < w->n_files; i++) {
+		if (!strcmp(w->files[i].name, name)) {
+			reply(w, c, 200, mime_of(name), w->files[i].data, w->files[i].len);
+			return;
+		}
 	}
-	snprintf(path, sizeof(path), "%s/%s", w->c.cfg->http_www_dir, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > FILE_MAX) {
+	reply_error(w, c, 404, "not found");
+}
+
+static void files_free(struct web_file *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(f[i].data);
+	free(f);
+}
+
+/* Read one regular file of dir into f. false: skipped (logged). */
+static bool file_load(int dirfd, const char *dir, const char *name, struct web_file *f)
+{
+	struct stat st;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > WEB_FILE_MAX) {
 		if (fd >= 0)
 			close(fd);
-		reply_error(w, c, 404, "not found");
-		return;
+		log_warn("web", "%s/%s not served: %s", dir, name,
+			 fd < 0 ? strerror(errno) : "not a regular file of at most 4 MiB");
+		return false;
 	}
 	char *buf = malloc((size_t)st.st_size + 1);
 	ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
 	close(fd);
 	if (n != (ssize_t)st.st_size) {
-		LB_LOG_RL(LOG_LVL_WARN, "web", "%s not read: %s", path,
-			  n < 0 ? strerror(errno) : "short read");
-		reply_error(w, c, 500, "file not readable");
-	} else {
-		reply(w, c, 200, mime_of(name), buf, (size_t)n);
+		log_warn("web", "%s/%s not served: %s", dir, name,
+			 !buf ? "out of memory" : n < 0 ? strerror(errno) : "short read");
+		free(buf);
+		return false;
 	}
-	free(buf);
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->data = buf;
+	f->len = (size_t)n;
+	return true;
+}
+
+int web_reload_files(struct web *w)
+{
+	const char *dir = w->c.cfg->http_www_dir;
+	struct web_file *f = calloc(WEB_FILES_MAX, sizeof(*f));
+	size_t n = 0;
+	bool index = false;
+	DIR *d;
+
+	if (!f)
+		return LB_ERR_NOMEM;
+	if (!(d = opendir(dir))) {
+		log_error("web", "http.www_dir %s: %s: the page is not served", dir, strerror(errno));
+		free(f);
+		return LB_ERR_IO;
+	}
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!file_name_ok(e->d_name) || strlen(e->d_name) >= WEB_FILE_NAME)
+			continue;
+		if (n == WEB_FILES_MAX) {
+			log_warn("web", "%s: only %d files are served", dir, WEB_FILES_MAX);
+			break;
+		}
+		if (file_load(dirfd(d), dir, e->d_name, &f[n]))
+			index = index || !strcmp(f[n++].name, "index.html");
+	}
+	closedir(d);
+	if (!index)
+		log_warn("web", "%s/index.html is missing: GET / will answer 404 (http.www_dir)", dir);
+	files_free(w->files, w->n_files);
+	w->files = f;
+	w->n_files = n;
+	return LB_OK;
 }
 
 static void healthz(struct web *w, struct httpd_conn *c)
@@ -913,6 +963,8 @@ int web_init(struct web *w, const struct web_ctx *ctx)
 	};
 	struct httpd_handlers h = {.request = on_request, .closed = on_closed,
 				   .refused = on_refused, .arg = w};
+	if ((rc = web_reload_files(w)) == LB_ERR_NOMEM)
+		return rc;       /* LB_ERR_IO: logged, the API still runs */
 	if ((rc = httpd_open(&w->httpd, ctx->loop, &o, &h)) != LB_OK)
 		return rc;
 	w->open = true;
@@ -930,6 +982,9 @@ void web_free(struct web *w)
 	httpd_close(&w->httpd);
 	free(w->clients);
 	w->clients = NULL;
+	files_free(w->files, w->n_files);
+	w->files = NULL;
+	w->n_files = 0;
 	w->n_clients_max = 0;
 	webhist_free(&w->hist);
 	addrlimit_free(&w->rate);

@@ -16,6 +16,10 @@
  * web_gateway_event() and web_bridge_event()); their per-device history
  * (webhist.h) is kept only while the server runs.
  *
+ * The page's files are read once, at web_init() and web_reload_files()
+ * (SIGHUP), and served from memory: at most WEB_FILES_MAX files of at most
+ * WEB_FILE_MAX bytes; a missing index.html is warned about at once.
+ *
  * Writes need the password (http.password, pwhash.h) as "Authorization:
  * Bearer PASSWORD": 401 without or with a wrong one, 403 when none is
  * configured. A password checked once is remembered (as a keyed digest,
@@ -68,6 +72,9 @@
 #define WEB_CSP "Content-Security-Policy: default-src 'self'; img-src 'self' data:"
 #define WEB_TIMEOUT_S 5
 #define WEB_HTTP_CODES 16                /* distinct status codes counted */
+#define WEB_FILES_MAX 64
+#define WEB_FILE_MAX (4 * 1024 * 1024)
+#define WEB_FILE_NAME 64
 
 /* What the bridge owns, asked for when a page or /metrics needs it. */
 struct web_snapshot {
@@ -93,6 +100,12 @@ struct web_ctx {
 	void *snapshot_arg;
 };
 
+struct web_file {
+	char name[WEB_FILE_NAME];
+	char *data;
+	size_t len;
+};
+
 struct web_client {
 	struct httpd_stream *stream;         /* NULL = free slot */
 };
@@ -110,6 +123,8 @@ struct web {
 	bool has_known;
 	struct addrlimit auth_rate;          /* checks of unknown passwords, per address */
 	int64_t auth_tat_us;                 /* the same in all (GCRA, addrlimit.h) */
+	struct web_file *files;              /* the page's, read at start and SIGHUP */
+	size_t n_files;
 	struct web_client *clients;          /* max_clients slots */
 	size_t n_clients_max;
 	int64_t next_ping_ms;
@@ -123,6 +138,10 @@ struct web {
 int web_init(struct web *w, const struct web_ctx *ctx);
 void web_free(struct web *w);
 /* Pings, MHD's timers; the next deadline. */
+/* Read http.www_dir's files again (SIGHUP). On failure the files served
+ * so far stay. Errors: LB_ERR_NOMEM, LB_ERR_IO (the directory; logged). */
+int web_reload_files(struct web *w);
+
 int64_t web_tick(struct web *w, int64_t now_ms);
 
 /* The tap: events as they are published. */

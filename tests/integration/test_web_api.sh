@@ -243,9 +243,28 @@ st=0; wait "$BRIDGE_PID" || st=$?
 [ "$st" -eq 0 ] || fail "the bridge exited with $st at SIGTERM: $(tail -5 "$T/bridge.log")"
 grep -qiE "AddressSanitizer|runtime error|LeakSanitizer" "$T/bridge.log" && fail "sanitizer report at stop"
 HTTP_PORT=$(free_port); URL="http://127.0.0.1:$HTTP_PORT"
+# a www_dir of our own, without index.html: warned at start
+mkdir "$T/www" && cp "$top_srcdir/www/app.js" "$T/www/"
+printf 'body { color: red; }\n' > "$T/www/style.css"
 write_config "$T/ro.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
-	"http = { port = $HTTP_PORT; www_dir = \"$top_srcdir/www\"; };"
+	"http = { port = $HTTP_PORT; www_dir = \"$T/www\"; };"
 start_bridge "$T/ro.conf"
+grep -q "$T/www/index.html is missing" "$T/bridge.log" || fail "no warning for a missing index.html"
+expect 404 GET /
+expect 200 GET /style.css
+grep -q red "$T/body" || fail "style.css: $(cat "$T/body")"
+
+note "the page's files are read at start and at SIGHUP, not at each request"
+cp "$top_srcdir/www/index.html" "$T/www/"
+printf 'body { color: blue; }\n' > "$T/www/style.css"
+expect 404 GET /
+expect 200 GET /style.css
+grep -q red "$T/body" || fail "style.css read again without SIGHUP: $(cat "$T/body")"
+kill -HUP "$BRIDGE_PID"
+page_back() { [ "$(code GET /)" = 200 ]; }
+wait_until "$WAIT_S" page_back || fail "index.html not served after SIGHUP"
+expect 200 GET /style.css
+grep -q blue "$T/body" || fail "style.css after SIGHUP: $(cat "$T/body")"
 expect 403 POST "$Q" -d "$BODY" -H "$AUTH"
 jq -e '.error | test("read-only")' "$T/body" > /dev/null || fail "403 body: $(cat "$T/body")"
 expect 200 GET /api/bridge
