@@ -3,7 +3,9 @@
 # /events with 1,200 devices (README "Web page"): the `hello` snapshot is
 # well over the 256 KiB a slow client may leave unread, yet it is sent
 # whole and the stream goes on (the limit counts what follows it); the
-# time the snapshot and /api/devices take to build is printed.
+# time the snapshot and /api/devices take to build is printed. Also:
+# http.max_clients under 4 is refused, a password hash slower than 100 ms
+# to check is warned about at start-up.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" jq curl
 
@@ -42,4 +44,25 @@ grep -q '^lorabridge_sse_disconnected_slow_total 0$' "$T/metrics.txt" ||
 	fail "a client was cut: $(grep slow_total "$T/metrics.txt")"
 grep -q '^lorabridge_sse_clients 2$' "$T/metrics.txt" ||
 	fail "streams open: $(grep '^lorabridge_sse_clients' "$T/metrics.txt")"
+
+note "settings: max_clients under 4 refused; a slow password hash is warned about at start"
+write_config "$T/few.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
+	"http = { port = $HTTP_PORT; max_clients = 3; };"
+if "$LORABRIDGE" --check-config -c "$T/few.conf" > "$T/few.err" 2>&1; then
+	fail "http.max_clients = 3 was accepted"
+fi
+grep -q 'max_clients' "$T/few.err" || fail "message: $(cat "$T/few.err")"
+# 1,000,000 iterations (the most allowed): far over 100 ms anywhere
+HASH=$(printf 'pw\n' | "$LORABRIDGE" passwd --iterations 1000000) || fail "passwd"
+if printf 'pw\n' | "$LORABRIDGE" passwd --iterations 1000001 > /dev/null 2>&1; then
+	fail "passwd took 1000001 iterations"
+fi
+kill "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit"
+HTTP_PORT=$(free_port)
+write_config "$T/slow.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
+	'applications = ( { name = "sim"; status_interval_h = 0; } );' \
+	"http = { port = $HTTP_PORT; www_dir = \"$top_srcdir/www\"; password = \"$HASH\"; };"
+start_bridge "$T/slow.conf"
+grep -q 'one check of http.password takes [0-9]* ms (1000000 iterations)' "$T/bridge.log" ||
+	fail "no warning for a slow hash: $(grep '\[web\]' "$T/bridge.log")"
 note "ok"
