@@ -543,7 +543,8 @@ static bool in_list(const char *list, const char *name, size_t len)
 
 /* Host names a request may carry (DNS rebinding, web.h): localhost, an
  * IP address (no name an attacker's DNS could point here), or a name of
- * http.hosts. The port is not part of the check. */
+ * http.hosts. The port is not part of the check. A request without Host
+ * (HTTP/1.0; MHD refuses HTTP/1.1 without it, RFC 9112 §3.2) passes. */
 static bool host_ok(const struct web *w, const char *host)
 {
 	char name[256];
@@ -551,7 +552,9 @@ static bool host_ok(const struct web *w, const char *host)
 	size_t len;
 	uint8_t addr[16];
 
-	if (!host || !*host)
+	if (!host)
+		return true;     /* HTTP/1.0 without Host: not a browser (they all send it) */
+	if (!*host)
 		return false;
 	if (host[0] == '[')
 		end = strchr(host, ']') ? strchr(host, ']') + 1 : host + strlen(host);

@@ -32,7 +32,8 @@
  *
  * DNS rebinding (a page of another site whose name comes to resolve to
  * our address): every request's Host, its port removed, must be
- * localhost, an IP address or a name of http.hosts; otherwise 421. Answers carry Content-Security-Policy (the page's own
+ * localhost, an IP address or a name of http.hosts; otherwise 421 (an
+ * HTTP/1.0 request without Host passes: browsers always send it). Answers carry Content-Security-Policy (the page's own
  * files only) and X-Content-Type-Options: nosniff.
  *
  * Context (borrowed): the registry, the gateway table, the budget (duty

@@ -123,6 +123,8 @@ for _h in "evil.example.com:$HTTP_PORT" "localhost.evil.example.com" "127.0.0.1.
 	expect 421 GET /api/bridge -H "Host: $_h"
 done
 expect 421 GET /events -H "Host: attacker.example"
+expect 421 GET /api/bridge -H "Host;"
+expect 200 GET /api/bridge --http1.0 -H "Host:"
 
 note "POST queue: refusals, then a downlink through the command path to the device"
 Q="/api/devices/$EUI/queue"
