@@ -61,6 +61,19 @@ static bool check_topic_prefix(const char *v, char *why, size_t cap)
 	return true;
 }
 
+/* Host names separated by commas or spaces: letters, digits, '-', '.'
+ * (RFC 1123 §2.1 names; an address in brackets for IPv6). */
+static bool check_hosts(const char *v, char *why, size_t cap)
+{
+	for (const char *p = v; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-.,[]: \t", *p))
+			continue;
+		return why_set(why, cap, "names letters, digits, '-' and '.' separated by commas");
+	}
+	return true;
+}
+
 static bool check_absolute(const char *v, char *why, size_t cap)
 {
 	return v[0] == '/' ? true : why_set(why, cap, "must be an absolute path");
@@ -370,8 +383,13 @@ const struct cs_entry config__schema[] = {
 	      "Absent: the API is read-only."),
 	S_STR("http.www_dir", http_www_dir, "/usr/share/lorabridge/www", check_absolute, 0,
 	      "Directory of the web page's files."),
-	S_INT("http.max_clients", http_max_clients, 32, 1, 1024,
-	      "HTTP connections at once (live /events streams included); more are refused."),
+	S_STR("http.hosts", http_hosts, NULL, check_hosts, CS_F_OPTIONAL,
+	      "Host names by which browsers reach the page, besides localhost and IP addresses "
+	      "(e.g. \"gateway.lan, gw1\"): a request whose Host header is another name is "
+	      "refused with 421 (DNS rebinding)."),
+	S_INT("http.max_clients", http_max_clients, 32, 4, 1024,
+	      "HTTP connections at once (live /events streams included; 2 are kept for other "
+	      "requests, a quarter at most for one client address); more wait."),
 
 	S_ENUM("region", region, "EU868", regions,
 	       "LoRaWAN regional parameters (data rates, channels, receive windows, duty cycle): "

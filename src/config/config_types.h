@@ -211,6 +211,7 @@ struct lb_config {
 	uint16_t http_port;             /* 8080 */
 	char *http_password;            /* pwhash.h hash, NULL = read-only */
 	char *http_www_dir;             /* "/usr/share/lorabridge/www" */
+	char *http_hosts;               /* names for Host, comma-separated; NULL = none */
 	int http_max_clients;           /* 32 connections at once */
 
 	/* top level */

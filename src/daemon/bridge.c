@@ -876,6 +876,8 @@ int bridge_reload(struct bridge *b)
 		config_free(&fresh);
 		return rc;
 	}
+	if (b->web_ready)
+		(void)web_reload_files(&b->web);  /* failures logged; the old files stay */
 	sessions_forget(&b->sessions);
 	budget_forget(&b->budget);
 	netmac_forget(&b->netmac);

@@ -219,6 +219,7 @@ static void handle_push_data(struct dispatch *d, struct gateway *gw, const struc
 	if (push->has_stat) {
 		stat_drops(d, h->gateway_eui, push->stat.dropped);
 		gw->stats_received++;
+		gw->stat_rxfw += push->stat.rxfw;  /* each report counts its interval */
 		gw->last_stat = push->stat;
 		publish_stat(d, gw, &push->stat);
 	}
@@ -243,6 +244,8 @@ static void handle_tx_ack(struct dispatch *d, struct gateway *gw, const struct g
 		drop_datagram(d, rc, from, h->gateway_eui);
 		return;
 	}
+	if (ack.error[0] == '\0')
+		gw->tx_ok++;     /* no error (or "NONE"): the frame was emitted */
 	rc = txsched_tx_ack(d->tx, h->gateway_eui, h->token, from, &ack);
 	if (rc != LB_OK)
 		stats_count_dgram_drop(d->stats, rc);

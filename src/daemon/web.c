@@ -3,12 +3,15 @@
 #include "daemon/web.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,7 +30,6 @@
 #include "lbconfig.h"
 
 #define JSON_TYPE "application/json"
-#define FILE_MAX (4 * 1024 * 1024)
 #define METRICS_MAX (256 * 1024)
 #define EVENT_MAX (64 * 1024)
 #define DC_MAX 8
@@ -49,7 +51,7 @@ static void reply(struct web *w, struct httpd_conn *c, unsigned code, const char
 		  const char *body, size_t len)
 {
 	count_code(w, code);
-	if (httpd_reply(c, code, type, body, len, NULL) != LB_OK)
+	if (httpd_reply(c, code, type, body, len, WEB_CSP) != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "web", "answer %u not sent (out of memory)", code);
 }
 
@@ -117,8 +119,10 @@ static void format_peer(const struct sockaddr_storage *ss, socklen_t len, char *
 	}
 }
 
-/* Counters: the bridge's own, since the gateway was first heard (a GWMP
- * `stat` report counts only its own interval, PROTOCOL.TXT §4). */
+/* Counters since the gateway was first heard: rxpk objects (and those with
+ * a good CRC) the bridge received, frames the gateway reports forwarded
+ * (the sum of its `stat` reports' rxfw: each counts its own interval,
+ * PROTOCOL.TXT §4), TX_ACKs without an error (frames emitted). */
 static struct json_object *gateway_json(struct web *w, const struct gateway *g)
 {
 	struct ev_duty_cycle dc[DC_MAX];
@@ -130,7 +134,7 @@ static struct json_object *gateway_json(struct web *w, const struct gateway *g)
 	struct web_gw_view v = {
 		.eui = g->eui, .online = g->online, .last_seen_us = wall_of(g->last_seen_ms),
 		.address = addr[0] ? addr : NULL, .rx_received = g->rxpk_total,
-		.rx_ok = g->rxpk_ok, .rx_forwarded = g->rxpk_total, .tx_emitted = g->tx_ack,
+		.rx_ok = g->rxpk_ok, .rx_forwarded = g->stat_rxfw, .tx_emitted = g->tx_ok,
 		.dc = dc,
 	};
 	v.n_dc = budget_gateway_report(w->c.budget, g->eui, g->delivered, dc, names, DC_MAX);
@@ -229,6 +233,24 @@ static void digest(const struct web *w, const char *pw, size_t len, uint8_t out[
 		memset(out, 0, 32);
 }
 
+/* May an unknown password be checked now? One check per
+ * WEB_AUTH_INTERVAL_MS from this address and in all, no burst: a check
+ * costs PBKDF2 on the loop. */
+static bool auth_admit(struct web *w, const struct httpd_request *rq)
+{
+	struct netaddr from;
+	int64_t now = loop_now_us(), step = (int64_t)WEB_AUTH_INTERVAL_MS * 1000;
+
+	if (now < w->auth_tat_us)
+		return false;
+	if (rq->peer_len &&
+	    netaddr_from_sockaddr((const struct sockaddr *)&rq->peer, rq->peer_len, &from) == LB_OK &&
+	    !addrlimit_admit(&w->auth_rate, &from, now))
+		return false;
+	w->auth_tat_us = now + step;
+	return true;
+}
+
 /* 0 when the request may write, else the status to answer with (and why). */
 static unsigned authorise(struct web *w, const struct httpd_request *rq, const char **why)
 {
@@ -248,16 +270,10 @@ static unsigned authorise(struct web *w, const struct httpd_request *rq, const c
 	digest(w, pw, len, d);
 	if (w->has_known && CRYPTO_memcmp(d, w->known, sizeof(d)) == 0)
 		return 0;
-	int64_t now = loop_now_ms();
-	if (now - w->auth_window_ms >= 60000) {
-		w->auth_window_ms = now;
-		w->auth_checks = 0;
-	}
-	if (w->auth_checks >= WEB_AUTH_CHECKS_PER_MIN) {
-		*why = "too many password checks: try again in a minute";
+	if (!auth_admit(w, rq)) {
+		*why = "too many password checks: try again in a few seconds";
 		return 429;
 	}
-	w->auth_checks++;
 	if (!pwhash_verify(&w->password, pw, len)) {
 		LB_LOG_RL(LOG_LVL_WARN, "web", "a write was refused: %s", "wrong password");
 		*why = "wrong password";
@@ -300,35 +316,85 @@ static const char *mime_of(const char *name)
 	return "application/octet-stream";
 }
 
-/* A page file: small, read at each request (a page is a few requests). */
+/* A page file, from memory. */
 static void serve_file(struct web *w, struct httpd_conn *c, const char *name)
 {
-	char path[1024];
-	struct stat st;
-
-	if (!file_name_ok(name)) {
-		reply_error(w, c, 404, "not found");
-		return;
+	for (size_t i = 0; i < w->n_files; i++) {
+		if (!strcmp(w->files[i].name, name)) {
+			reply(w, c, 200, mime_of(name), w->files[i].data, w->files[i].len);
+			return;
+		}
 	}
-	snprintf(path, sizeof(path), "%s/%s", w->c.cfg->http_www_dir, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > FILE_MAX) {
+	reply_error(w, c, 404, "not found");
+}
+
+static void files_free(struct web_file *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(f[i].data);
+	free(f);
+}
+
+/* Read one regular file of dir into f. false: skipped (logged). */
+static bool file_load(int dirfd, const char *dir, const char *name, struct web_file *f)
+{
+	struct stat st;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > WEB_FILE_MAX) {
 		if (fd >= 0)
 			close(fd);
-		reply_error(w, c, 404, "not found");
-		return;
+		log_warn("web", "%s/%s not served: %s", dir, name,
+			 fd < 0 ? strerror(errno) : "not a regular file of at most 4 MiB");
+		return false;
 	}
 	char *buf = malloc((size_t)st.st_size + 1);
 	ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
 	close(fd);
 	if (n != (ssize_t)st.st_size) {
-		LB_LOG_RL(LOG_LVL_WARN, "web", "%s not read: %s", path,
-			  n < 0 ? strerror(errno) : "short read");
-		reply_error(w, c, 500, "file not readable");
-	} else {
-		reply(w, c, 200, mime_of(name), buf, (size_t)n);
+		log_warn("web", "%s/%s not served: %s", dir, name,
+			 !buf ? "out of memory" : n < 0 ? strerror(errno) : "short read");
+		free(buf);
+		return false;
 	}
-	free(buf);
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->data = buf;
+	f->len = (size_t)n;
+	return true;
+}
+
+int web_reload_files(struct web *w)
+{
+	const char *dir = w->c.cfg->http_www_dir;
+	struct web_file *f = calloc(WEB_FILES_MAX, sizeof(*f));
+	size_t n = 0;
+	bool index = false;
+	DIR *d;
+
+	if (!f)
+		return LB_ERR_NOMEM;
+	if (!(d = opendir(dir))) {
+		log_error("web", "http.www_dir %s: %s: the page is not served", dir, strerror(errno));
+		free(f);
+		return LB_ERR_IO;
+	}
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!file_name_ok(e->d_name) || strlen(e->d_name) >= WEB_FILE_NAME)
+			continue;
+		if (n == WEB_FILES_MAX) {
+			log_warn("web", "%s: only %d files are served", dir, WEB_FILES_MAX);
+			break;
+		}
+		if (file_load(dirfd(d), dir, e->d_name, &f[n]))
+			index = index || !strcmp(f[n++].name, "index.html");
+	}
+	closedir(d);
+	if (!index)
+		log_warn("web", "%s/index.html is missing: GET / will answer 404 (http.www_dir)", dir);
+	files_free(w->files, w->n_files);
+	w->files = f;
+	w->n_files = n;
+	return LB_OK;
 }
 
 static void healthz(struct web *w, struct httpd_conn *c)
@@ -461,10 +527,66 @@ static void route(struct web *w, struct httpd_conn *c, const struct httpd_reques
 		reply_error(w, c, 404, "not found");
 }
 
+/* Is name (Host without its port) one of the names in the
+ * comma/space-separated list? */
+static bool in_list(const char *list, const char *name, size_t len)
+{
+	while (list && *list) {
+		size_t n = strcspn(list, ", \t");
+		if (n == len && n > 0 && !strncasecmp(list, name, len))
+			return true;
+		list += n;
+		list += strspn(list, ", \t");
+	}
+	return false;
+}
+
+/* Host names a request may carry (DNS rebinding, web.h): localhost, an
+ * IP address (no name an attacker's DNS could point here), or a name of
+ * http.hosts. The port is not part of the check. A request without Host
+ * (HTTP/1.0; MHD refuses HTTP/1.1 without it, RFC 9112 §3.2) passes. */
+static bool host_ok(const struct web *w, const char *host)
+{
+	char name[256];
+	const char *end;
+	size_t len;
+	uint8_t addr[16];
+
+	if (!host)
+		return true;     /* HTTP/1.0 without Host: not a browser (they all send it) */
+	if (!*host)
+		return false;
+	if (host[0] == '[')
+		end = strchr(host, ']') ? strchr(host, ']') + 1 : host + strlen(host);
+	else
+		end = strchr(host, ':') ? strchr(host, ':') : host + strlen(host);
+	len = (size_t)(end - host);
+	if ((*end && *end != ':') || len == 0 || len >= sizeof(name))
+		return false;
+	memcpy(name, host, len);
+	name[len] = '\0';
+	if (!strcasecmp(name, "localhost") || inet_pton(AF_INET, name, addr) == 1)
+		return true;
+	if (name[0] == '[' && name[len - 1] == ']') {
+		name[len - 1] = '\0';
+		if (inet_pton(AF_INET6, name + 1, addr) == 1)
+			return true;
+		name[len - 1] = ']';
+	}
+	return in_list(w->c.cfg->http_hosts, name, len);
+}
+
 static void on_request(void *arg, struct httpd_conn *c, const struct httpd_request *rq)
 {
 	struct web *w = arg;
 	struct netaddr from;
+
+	if (!host_ok(w, rq->host)) {
+		LB_LOG_RL(LOG_LVL_NOTICE, "web", "a request for host \"%.64s\" was refused "
+			  "(not in http.hosts)", rq->host ? rq->host : "");
+		reply_error(w, c, 421, "unknown Host: add it to http.hosts");
+		return;
+	}
 
 	if (rq->peer_len &&
 	    netaddr_from_sockaddr((const struct sockaddr *)&rq->peer, rq->peer_len, &from) == LB_OK &&
@@ -688,7 +810,7 @@ static void metrics_frames(struct prom_buf *b, const struct stats *s)
 		    "Radio frames (rxpk) accepted from gateways, before de-duplication.");
 	prom_u64(b, "lorabridge_frames_received_total", NULL, NULL, s->frames_received);
 	prom_family(b, "lorabridge_uplinks_published_total", "counter",
-		    "Uplink events handed to MQTT.");
+		    "Uplink events the MQTT broker acknowledged.");
 	prom_u64(b, "lorabridge_uplinks_published_total", NULL, NULL, s->uplinks_published);
 	prom_family(b, "lorabridge_frame_drops_total", "counter",
 		    "Frames that did not become an up event, by reason.");
@@ -769,6 +891,9 @@ static void metrics(struct web *w, struct httpd_conn *c)
 	prom_family(&b, "lorabridge_http_refused_total", "counter",
 		    "HTTP requests refused before routing (limits: URL, headers, body size).");
 	prom_u64(&b, "lorabridge_http_refused_total", NULL, NULL, w->httpd.stats.refused);
+	prom_family(&b, "lorabridge_web_devices_untracked_total", "counter",
+		    "Device events the page's history did not follow (over its device limit).");
+	prom_u64(&b, "lorabridge_web_devices_untracked_total", NULL, NULL, w->hist.untracked);
 	gauge(&b, "lorabridge_sse_clients", "Clients of /events.", (double)clients_open(w));
 	prom_family(&b, "lorabridge_sse_disconnected_slow_total", "counter",
 		    "Clients of /events disconnected for reading too slowly.");
@@ -781,12 +906,29 @@ static void metrics(struct web *w, struct httpd_conn *c)
 		reply_error(w, c, 500, "metrics too large");
 		return;
 	}
-	if (httpd_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", out, len, NULL) != LB_OK)
+	if (httpd_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", out, len, WEB_CSP) !=
+	    LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "web", "/metrics not sent (%s)", "out of memory");
 	free(out);
 }
 
 /* ------------------------------------------------------- lifecycle */
+
+/* Warn when one check of the password stalls the loop noticeably: each
+ * guess costs that much (measured once, with a wrong password). */
+static void time_password_check(const struct web *w)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	(void)pwhash_verify(&w->password, "-", 1);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	int64_t ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	if (ms > WEB_AUTH_SLOW_MS)
+		log_warn("web", "one check of http.password takes %lld ms (%u iterations), during "
+			 "which nothing else runs: make a hash with fewer iterations (lorabridge "
+			 "passwd --iterations N)", (long long)ms, (unsigned)w->password.iter);
+}
 
 int web_init(struct web *w, const struct web_ctx *ctx)
 {
@@ -812,8 +954,11 @@ int web_init(struct web *w, const struct web_ctx *ctx)
 			return LB_ERR_CRYPTO;
 		}
 	}
-	if ((rc = addrlimit_init(&w->rate, 0, WEB_RATE_COUNT, WEB_RATE_WINDOW_MS)) != LB_OK)
+	if ((rc = addrlimit_init(&w->rate, 0, WEB_RATE_COUNT, WEB_RATE_WINDOW_MS)) != LB_OK ||
+	    (rc = addrlimit_init(&w->auth_rate, 0, 1, WEB_AUTH_INTERVAL_MS)) != LB_OK)
 		return rc;
+	if (w->has_password)
+		time_password_check(w);
 	struct httpd_opts o = {
 		.bind = cfg->http_bind, .port = cfg->http_port,
 		.max_clients = (unsigned)cfg->http_max_clients, .max_body = WEB_MAX_BODY,
@@ -821,6 +966,8 @@ int web_init(struct web *w, const struct web_ctx *ctx)
 	};
 	struct httpd_handlers h = {.request = on_request, .closed = on_closed,
 				   .refused = on_refused, .arg = w};
+	if ((rc = web_reload_files(w)) == LB_ERR_NOMEM)
+		return rc;       /* LB_ERR_IO: logged, the API still runs */
 	if ((rc = httpd_open(&w->httpd, ctx->loop, &o, &h)) != LB_OK)
 		return rc;
 	w->open = true;
@@ -838,9 +985,13 @@ void web_free(struct web *w)
 	httpd_close(&w->httpd);
 	free(w->clients);
 	w->clients = NULL;
+	files_free(w->files, w->n_files);
+	w->files = NULL;
+	w->n_files = 0;
 	w->n_clients_max = 0;
 	webhist_free(&w->hist);
 	addrlimit_free(&w->rate);
+	addrlimit_free(&w->auth_rate);
 	OPENSSL_cleanse(w->key, sizeof(w->key));
 }
 

@@ -16,13 +16,25 @@
  * web_gateway_event() and web_bridge_event()); their per-device history
  * (webhist.h) is kept only while the server runs.
  *
+ * The page's files are read once, at web_init() and web_reload_files()
+ * (SIGHUP), and served from memory: at most WEB_FILES_MAX files of at most
+ * WEB_FILE_MAX bytes; a missing index.html is warned about at once.
+ *
  * Writes need the password (http.password, pwhash.h) as "Authorization:
  * Bearer PASSWORD": 401 without or with a wrong one, 403 when none is
- * configured. A password checked once is remembered (as a keyed digest),
- * so a client pays PBKDF2 once; other passwords cost PBKDF2 each, at most
- * WEB_AUTH_CHECKS_PER_MIN of them a minute (beyond: 429), so guessing
- * cannot stall the loop. Every address gets WEB_RATE_COUNT requests per
- * WEB_RATE_WINDOW_MS (beyond: 429).
+ * configured. A password checked once is remembered (as a keyed digest,
+ * compared in constant time before any limit), so its user pays PBKDF2
+ * once and is never refused by the limit below; other passwords cost
+ * PBKDF2 each, allowed one per WEB_AUTH_INTERVAL_MS without burst, both
+ * per client address and in all (beyond: 429), so guessing, even from many
+ * connections at once, cannot stall the loop. Every address gets
+ * WEB_RATE_COUNT requests per WEB_RATE_WINDOW_MS (beyond: 429).
+ *
+ * DNS rebinding (a page of another site whose name comes to resolve to
+ * our address): every request's Host, its port removed, must be
+ * localhost, an IP address or a name of http.hosts; otherwise 421 (an
+ * HTTP/1.0 request without Host passes: browsers always send it). Answers carry Content-Security-Policy (the page's own
+ * files only) and X-Content-Type-Options: nosniff.
  *
  * Context (borrowed): the registry, the gateway table, the budget (duty
  * cycle), the counters, the store (queue lengths), the command path, and a
@@ -56,9 +68,14 @@
 #define WEB_MAX_BODY 8192
 #define WEB_RATE_COUNT 200
 #define WEB_RATE_WINDOW_MS 10000
-#define WEB_AUTH_CHECKS_PER_MIN 20
+#define WEB_AUTH_INTERVAL_MS 2500       /* between checks of unknown passwords */
+#define WEB_AUTH_SLOW_MS 100             /* a check slower than this: warned at start */
+#define WEB_CSP "Content-Security-Policy: default-src 'self'; img-src 'self' data:"
 #define WEB_TIMEOUT_S 5
 #define WEB_HTTP_CODES 16                /* distinct status codes counted */
+#define WEB_FILES_MAX 64
+#define WEB_FILE_MAX (4 * 1024 * 1024)
+#define WEB_FILE_NAME 64
 
 /* What the bridge owns, asked for when a page or /metrics needs it. */
 struct web_snapshot {
@@ -84,6 +101,12 @@ struct web_ctx {
 	void *snapshot_arg;
 };
 
+struct web_file {
+	char name[WEB_FILE_NAME];
+	char *data;
+	size_t len;
+};
+
 struct web_client {
 	struct httpd_stream *stream;         /* NULL = free slot */
 };
@@ -99,8 +122,10 @@ struct web {
 	uint8_t key[32];                     /* keys the remembered digest */
 	uint8_t known[32];                   /* HMAC(key, last verified password) */
 	bool has_known;
-	int64_t auth_window_ms;
-	unsigned auth_checks;
+	struct addrlimit auth_rate;          /* checks of unknown passwords, per address */
+	int64_t auth_tat_us;                 /* the same in all (GCRA, addrlimit.h) */
+	struct web_file *files;              /* the page's, read at start and SIGHUP */
+	size_t n_files;
 	struct web_client *clients;          /* max_clients slots */
 	size_t n_clients_max;
 	int64_t next_ping_ms;
@@ -114,6 +139,10 @@ struct web {
 int web_init(struct web *w, const struct web_ctx *ctx);
 void web_free(struct web *w);
 /* Pings, MHD's timers; the next deadline. */
+/* Read http.www_dir's files again (SIGHUP). On failure the files served
+ * so far stay. Errors: LB_ERR_NOMEM, LB_ERR_IO (the directory; logged). */
+int web_reload_files(struct web *w);
+
 int64_t web_tick(struct web *w, int64_t now_ms);
 
 /* The tap: events as they are published. */

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/lb_err.h"
@@ -121,8 +122,14 @@ void prom_double(struct prom_buf *b, const char *name, const char *label, const 
 		snprintf(num, sizeof(num), "NaN\n");
 	else if (isinf(v))
 		snprintf(num, sizeof(num), "%sInf\n", v > 0 ? "+" : "-");
-	else
-		snprintf(num, sizeof(num), "%.17g\n", v);
+	else {
+		/* 15 digits when they give v back (0.1, not 0.10000000000000001),
+		 * else the 17 that always do (IEEE 754 binary64). */
+		snprintf(num, sizeof(num), "%.15g", v);
+		if (strtod(num, NULL) != v)
+			snprintf(num, sizeof(num), "%.17g", v);
+		strcat(num, "\n");
+	}
 	puts_(b, num);
 }
 

@@ -44,6 +44,7 @@ struct httpd_stream {
 	void *owner;                     /* NULL once the owner closed it */
 	char *buf;
 	size_t off, len, cap;            /* unsent bytes: buf[off .. off + len) */
+	size_t limit;                    /* of len; 0 until the first write */
 	bool suspended;
 	bool closing;                    /* end the response at the next read */
 	struct httpd_stream *next, **pprev;
@@ -218,7 +219,8 @@ struct httpd_stream *httpd_stream_start(struct httpd *h, struct httpd_conn *c, c
 	h->stats.streams++;
 	/* From here the response owns s (stream_free). */
 	bool ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
-		  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES;
+		  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES &&
+		  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES;
 	ok = ok && MHD_queue_response(c->mc, MHD_HTTP_OK, r) == MHD_YES;
 	c->answered = true;
 	MHD_destroy_response(r);
@@ -252,7 +254,9 @@ int httpd_stream_write(struct httpd *h, struct httpd_stream *s, const char *data
 {
 	if (s->closing)
 		return LB_ERR_STATE;
-	if (s->len + len > h->o.stream_limit) {
+	if (s->limit == 0)
+		s->limit = len + h->o.stream_limit;  /* the snapshot, then the usual room */
+	if (s->len + len > s->limit) {
 		/* Too slow a reader: it would cost memory without bound. */
 		h->stats.streams_slow++;
 		s->closing = true;
@@ -366,6 +370,7 @@ static void dispatch(struct httpd *h, struct req *q, const char *url, const char
 	}
 	rq.authorization = MHD_lookup_connection_value(q->conn.mc, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_AUTHORIZATION);
+	rq.host = MHD_lookup_connection_value(q->conn.mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	peer_of(q->conn.mc, &rq);
 	h->stats.requests++;
 	h->h.request(h->h.arg, &q->conn, &rq);
@@ -482,6 +487,7 @@ int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_LIMIT, o->max_clients,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTPD_PER_IP_LIMIT(o->max_clients),
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
 				  MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,

@@ -19,10 +19,14 @@
  *     a URL of at most HTTPD_MAX_URL bytes (414);
  *   - a body over max_body bytes: 413 (the rest is read and discarded);
  *   - at most max_clients connections (MHD_OPTION_CONNECTION_LIMIT: more
- *     are closed at accept), idle ones closed after timeout_s.
+ *     wait in the kernel's listen queue until one ends), at most
+ *     HTTPD_PER_IP_LIMIT(max_clients) of them from one address
+ *     (MHD_OPTION_PER_IP_CONNECTION_LIMIT: more are closed at accept),
+ *     idle ones closed after timeout_s.
  *
- * Streams: what the handler writes is buffered (at most stream_limit bytes)
- * and sent as the client reads. A stream whose client reads too slowly is
+ * Streams: what the handler writes is buffered (at most stream_limit bytes
+ * beyond the stream's first write, which may be a large snapshot) and sent
+ * as the client reads. A stream whose client reads too slowly is
  * closed (httpd_stream_write() returns LB_ERR_FULL) and counted. A stream
  * with nothing to send is suspended in MHD (no busy polling); while
  * suspended MHD does not see the client leave, so this module watches each
@@ -52,6 +56,11 @@
 #define HTTPD_CONN_MEMORY 16384      /* request line + headers per connection */
 #define HTTPD_MAX_HEADERS 64
 #define HTTPD_MAX_URL 2048
+/* Connections one client address may hold, so one host cannot take them
+ * all: a quarter of max_clients, but at least 8 (a browser opens up to 6
+ * to one server) while that leaves 2 for other addresses. */
+#define HTTPD_PER_IP_MIN(m) ((m) < 4 ? 1u : (m) - 2 < 8 ? (m) - 2 : 8u)
+#define HTTPD_PER_IP_LIMIT(m) ((m) / 4 > HTTPD_PER_IP_MIN(m) ? (m) / 4 : HTTPD_PER_IP_MIN(m))
 
 struct httpd_conn;       /* a request being answered (MHD's connection) */
 struct httpd_stream;     /* an open stream */
@@ -60,6 +69,7 @@ struct httpd_request {
 	const char *method;              /* "GET", "POST", ... */
 	const char *path;                /* URL path, without the query */
 	const char *authorization;       /* the Authorization header, NULL = none */
+	const char *host;                /* the Host header, NULL = none */
 	const char *body;                /* body_len bytes, NUL-terminated; "" = none */
 	size_t body_len;
 	struct sockaddr_storage peer;    /* the client's address */
@@ -131,7 +141,9 @@ int httpd_reply(struct httpd_conn *c, unsigned status, const char *type, const c
 struct httpd_stream *httpd_stream_start(struct httpd *h, struct httpd_conn *c, const char *type,
 					void *owner);
 
-/* Queue len bytes. LB_OK, or LB_ERR_FULL: over stream_limit, the stream is
+/* Queue len bytes. The stream's first write is always taken (a snapshot of
+ * any size) and raises its limit to its length + stream_limit: later
+ * writes are cut past that. LB_OK, or LB_ERR_FULL: over the limit, the stream is
  * cut (counted; its socket shut at once; the `closed` callback runs from
  * the next MHD run unless the owner calls httpd_stream_close() before it),
  * or LB_ERR_STATE: already closing. */

@@ -125,6 +125,8 @@ struct gateway {
 	 * where noted. */
 	uint64_t datagrams;              /* admitted (gateways_admit) */
 	uint64_t push_data, pull_data, tx_ack;
+	uint64_t tx_ok;                  /* TX_ACKs without an error: frames emitted */
+	uint64_t stat_rxfw;              /* sum of its `stat` reports' rxfw */
 	uint64_t rxpk_total, rxpk_ok, rxpk_bad;
 	uint64_t dropped_rate_limit;     /* refused by its rate limit (gateways_admit) */
 	uint64_t dropped_address;        /* its EUI claimed from another address (admit) */

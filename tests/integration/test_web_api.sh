@@ -25,7 +25,8 @@ case "$HASH" in pbkdf2-sha256\$1000\$*) ;; *) fail "passwd printed '$HASH'" ;; e
 write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;" \
 	"$NO_MAC_DOWNLINK" \
 	'applications = ( { name = "sim"; codec = "cayennelpp"; status_interval_h = 0; } );' \
-	"http = { port = $HTTP_PORT; www_dir = \"$top_srcdir/www\"; password = \"$HASH\"; max_clients = 12; };"
+	"http = { port = $HTTP_PORT; www_dir = \"$top_srcdir/www\"; password = \"$HASH\"; max_clients = 12;
+	hosts = \"gw.example.lan, other.lan\"; };"
 "$LORABRIDGE" --check-config -c "$T/lb.conf" || fail "generated config does not validate"
 "$LORABRIDGE" --print-config -c "$T/lb.conf" | grep -q "^http = {" || fail "--print-config lacks http"
 subscribe all 'application/#' 'gateway/#' 'lorabridge/#'
@@ -110,14 +111,43 @@ jq -e '.region == "EU868" and .writable == true and (.uptimeS | type) == "number
 expect 200 GET /healthz
 expect 200 GET /
 grep -q '<html' "$T/body" || fail "/ is not the page"
+curl -sS -D "$T/headers" -o /dev/null "$URL/" || fail "curl -D /"
+grep -qi "^Content-Security-Policy: default-src 'self'" "$T/headers" || fail "no CSP: $(cat "$T/headers")"
+grep -qi '^X-Content-Type-Options: nosniff' "$T/headers" || fail "no nosniff"
+
+note "Host: localhost, addresses and http.hosts' names only (DNS rebinding)"
+for _h in "localhost:$HTTP_PORT" "127.0.0.1:$HTTP_PORT" "[::1]:$HTTP_PORT" "gw.example.lan" "LOCALHOST"; do
+	expect 200 GET /api/bridge -H "Host: $_h"
+done
+for _h in "evil.example.com:$HTTP_PORT" "localhost.evil.example.com" "127.0.0.1.nip.io"; do
+	expect 421 GET /api/bridge -H "Host: $_h"
+done
+expect 421 GET /events -H "Host: attacker.example"
+expect 421 GET /api/bridge -H "Host;"
+expect 200 GET /api/bridge --http1.0 -H "Host:"
 
 note "POST queue: refusals, then a downlink through the command path to the device"
 Q="/api/devices/$EUI/queue"
 BODY='{"confirmed":false,"fPort":10,"data":"AQIDBA=="}'
 expect 401 POST "$Q" -d "$BODY"
 expect 401 POST "$Q" -d "$BODY" -H "Authorization: Bearer wrong"
+# one check of an unknown password per 2.5 s: the next guess waits
+expect 429 POST "$Q" -d "$BODY" -H "Authorization: Bearer wrong2"
 AUTH="Authorization: Bearer $PASSWORD"
+right_checked() { [ "$(code POST "$Q" -d '{"fPort":0,"data":"AQ=="}' -H "$AUTH")" = 400 ]; }
+wait_until 10 right_checked || fail "the right password: $(cat "$T/body")"
+# remembered: parallel wrong guesses neither lock its user out nor cost a
+# hash each (at most one is checked)
+_g=0; _gpids=
+while [ $_g -lt 6 ]; do
+	curl -sS -o /dev/null -w '%{http_code}\n' -X POST "$URL$Q" -d "$BODY" \
+		-H "Authorization: Bearer guess$_g" >> "$T/guesses.out" &
+	_gpids="$_gpids $!"; _g=$((_g + 1))
+done
 expect 400 POST "$Q" -d '{"fPort":0,"data":"AQ=="}' -H "$AUTH"
+for _p in $_gpids; do wait "$_p" || true; done
+[ "$(grep -c '^401$' "$T/guesses.out")" -le 1 ] && [ "$(grep -c '^429$' "$T/guesses.out")" -ge 5 ] ||
+	fail "6 guesses answered: $(sort "$T/guesses.out" | uniq -c | tr '\n' ' ')"
 jq -e '.error | startswith("INVALID_FPORT")' "$T/body" > /dev/null || fail "400 body: $(cat "$T/body")"
 wait_count "$T/all.out" "^application/sim/device/$EUI/event/log .*INVALID_FPORT" 1 \
 	|| fail "no log event for the refused command (the MQTT path's)"
@@ -191,9 +221,10 @@ wait_until "$WAIT_S" _healthy || fail "/healthz not 200 after the garbage: $(cat
 grep -qiE "AddressSanitizer|runtime error" "$T/bridge.log" && fail "sanitizer report"
 
 note "max_clients: streams beyond max_clients - 2 are refused with 503"
+# from three loopback addresses: one address may hold only 8 connections
 i=0
 while [ $i -lt 9 ]; do
-	curl -sS -N "$URL/events" > "$T/extra-$i.out" 2>&1 &
+	curl -sS -N --interface "127.0.0.$((i % 3 + 2))" "$URL/events" > "$T/extra-$i.out" 2>&1 &
 	PIDS="$PIDS $!"; i=$((i + 1))
 done
 i=0
@@ -214,9 +245,28 @@ st=0; wait "$BRIDGE_PID" || st=$?
 [ "$st" -eq 0 ] || fail "the bridge exited with $st at SIGTERM: $(tail -5 "$T/bridge.log")"
 grep -qiE "AddressSanitizer|runtime error|LeakSanitizer" "$T/bridge.log" && fail "sanitizer report at stop"
 HTTP_PORT=$(free_port); URL="http://127.0.0.1:$HTTP_PORT"
+# a www_dir of our own, without index.html: warned at start
+mkdir "$T/www" && cp "$top_srcdir/www/app.js" "$T/www/"
+printf 'body { color: red; }\n' > "$T/www/style.css"
 write_config "$T/ro.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
-	"http = { port = $HTTP_PORT; www_dir = \"$top_srcdir/www\"; };"
+	"http = { port = $HTTP_PORT; www_dir = \"$T/www\"; };"
 start_bridge "$T/ro.conf"
+grep -q "$T/www/index.html is missing" "$T/bridge.log" || fail "no warning for a missing index.html"
+expect 404 GET /
+expect 200 GET /style.css
+grep -q red "$T/body" || fail "style.css: $(cat "$T/body")"
+
+note "the page's files are read at start and at SIGHUP, not at each request"
+cp "$top_srcdir/www/index.html" "$T/www/"
+printf 'body { color: blue; }\n' > "$T/www/style.css"
+expect 404 GET /
+expect 200 GET /style.css
+grep -q red "$T/body" || fail "style.css read again without SIGHUP: $(cat "$T/body")"
+kill -HUP "$BRIDGE_PID"
+page_back() { [ "$(code GET /)" = 200 ]; }
+wait_until "$WAIT_S" page_back || fail "index.html not served after SIGHUP"
+expect 200 GET /style.css
+grep -q blue "$T/body" || fail "style.css after SIGHUP: $(cat "$T/body")"
 expect 403 POST "$Q" -d "$BODY" -H "$AUTH"
 jq -e '.error | test("read-only")' "$T/body" > /dev/null || fail "403 body: $(cat "$T/body")"
 expect 200 GET /api/bridge

@@ -116,11 +116,13 @@ mode_of() { stat -c '%a %U %G' "$1" 2>/dev/null; }
 files_present() {
 	for f in /usr/bin/lorabridge /usr/bin/lorabridge-sim "$UNIT" "$CONF" \
 		/usr/share/man/man8/lorabridge.8.gz /usr/share/man/man5/lorabridge.conf.5.gz \
-		/usr/share/man/man1/lorabridge-sim.1.gz /usr/share/doc/lorabridge/copyright; do
+		/usr/share/man/man1/lorabridge-sim.1.gz /usr/share/doc/lorabridge/copyright \
+		/usr/share/lorabridge/www/index.html /usr/share/lorabridge/www/app.js \
+		/usr/share/lorabridge/www/style.css; do
 		[ -e "$f" ] || { echo "  missing $f"; return 1; }
 	done
 }
-step "files installed (programs, unit, config, man pages)" files_present
+step "files installed (programs, unit, config, man pages, web page)" files_present
 step "lorabridge --version is $version" \
 	sh -c "lorabridge --version | grep -qx 'lorabridge $version'"
 step "system user and group lorabridge (nologin, uid < 1000)" sh -c '
@@ -158,14 +160,35 @@ step "another user cannot read the keys (--check-config as nobody exits 1)" \
 step "lorabridge-sim --help as lorabridge" \
 	sh -c "runuser -u lorabridge -- lorabridge-sim --help >/dev/null"
 
+# GET / answers 200 within 10 s: the packaged config's web page
+# (http.port 8080 on 127.0.0.1, the installed www files).
+page_served() {
+	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 http://127.0.0.1:8080/)
+		[ "$code" = 200 ] && return 0
+		sleep 0.5
+	done
+	echo "  GET http://127.0.0.1:8080/ answered '$code'"
+	return 1
+}
+
 # Without a gateway (and maybe without a broker) the daemon waits: alive
 # after 2 s, and exits 0 on SIGTERM. Skipped if its UDP port is taken.
 if ss -Huln 2>/dev/null | awk '{print $4}' | grep -qE '[:.]1700$'; then
 	skip "daemon waits without a gateway (UDP port 1700 is in use here)"
 else
+	http_free=yes
+	ss -Htln 2>/dev/null | awk '{print $4}' | grep -qE '[:.]8080$' && http_free=no
 	setpriv --reuid=lorabridge --regid=lorabridge --init-groups \
 		/usr/bin/lorabridge -f -c "$CONF" >"$W/run.log" 2>&1 &
 	pid=$!
+	if [ "$http_free" = no ]; then
+		skip "GET / of the packaged config (TCP port 8080 is in use here)"
+	elif ! command -v curl >/dev/null; then
+		skip "GET / of the packaged config (no curl)"
+	else
+		step "GET http://127.0.0.1:8080/ answers 200 (the installed page)" page_served
+	fi
 	sleep 2
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid"
@@ -207,6 +230,9 @@ if [ -d /run/systemd/system ]; then
 	done
 	systemctl status --no-pager lorabridge 2>&1 | sed 's/^/  /' | head -n 12
 	step "service active after install (Type=notify: READY received)" [ "$ok" = yes ]
+	if command -v curl >/dev/null; then
+		step "GET http://127.0.0.1:8080/ of the service answers 200" page_served
+	fi
 	step "systemctl reload lorabridge (SIGHUP)" systemctl reload lorabridge
 	step "service still active after reload" systemctl is-active --quiet lorabridge
 else

@@ -441,6 +441,11 @@ START_TEST(test_push_data_stat)
 	ck_assert_int_eq(json_object_get_int(v), 2);
 	json_object_put(o);
 	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->stats_received, 1);
+	/* the gateway's own forwarded count adds up over its reports */
+	uint64_t rxfw = gateways_find(&w.gateways, GW_1)->stat_rxfw;
+	ck_assert_uint_gt(rxfw, 0);
+	deliver(GWMP_PUSH_DATA, GW_1, 4, 5, "{\"stat\":" STAT "}", &w.from);
+	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->stat_rxfw, 2 * rxfw);
 	close_windows();
 	ck_assert_uint_eq(w.emitted.groups, 0);
 }
@@ -579,6 +584,11 @@ START_TEST(test_tx_ack_not_acknowledged)
 	ck_assert_uint_eq(w.udp.n, 0);   /* TX_ACK is not acknowledged (PROTOCOL.TXT §5.1) */
 	ck_assert_uint_eq(drops_total(), 0);
 	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->tx_ack, 1);
+	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->tx_ok, 1);
+	/* A refusal is a TX_ACK but no frame emitted. */
+	deliver(GWMP_TX_ACK, GW_1, 9, 11, "{\"txpk_ack\":{\"error\":\"TOO_LATE\"}}", &w.from);
+	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->tx_ack, 2);
+	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->tx_ok, 1);
 	/* Unparseable: counted. */
 	deliver(GWMP_TX_ACK, GW_1, 9, 10, "{\"txpk_ack\":[]}", &w.from);
 	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_JSON], 1);

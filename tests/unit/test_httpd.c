@@ -5,7 +5,8 @@
  * it (413 body, 414 URL, 431 header count); a stream delivers what is
  * written, a client that never reads is cut off past stream_limit
  * (LB_ERR_FULL, counted, the `closed` callback not called after the
- * owner's close), and a client that closes its end ends the stream
+ * owner's close) but a first write (a snapshot) of any size is taken, one
+ * address cannot hold more than HTTPD_PER_IP_LIMIT connections, and a client that closes its end ends the stream
  * (`closed` callback) while it is idle.
  */
 #include <check.h>
@@ -230,6 +231,76 @@ START_TEST(t_slow_client_cut_off)
 }
 END_TEST
 
+/* Read from fd while running the loop until `want` bytes '#' came. */
+static size_t read_xs(int fd, size_t want, int ms)
+{
+	char buf[8192];
+	size_t xs = 0;
+	int64_t end = loop_now_ms() + ms;
+
+	while (xs < want && loop_now_ms() < end) {
+		run_for(2);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 0) != 1)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			xs += buf[i] == '#';
+	}
+	return xs;
+}
+
+START_TEST(t_snapshot_over_limit)
+{
+	static char snap[65536];
+	int fd = connect_to(0);
+	const char *req = "GET /events HTTP/1.1\r\nHost: h\r\n\r\n";
+
+	seen.stream = true;
+	memset(snap, '#', sizeof(snap));
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	for (int i = 0; i < 50 && !seen.s; i++)
+		run_for(5);
+	ck_assert_ptr_nonnull(seen.s);
+	/* 16 times stream_limit, in one first write: taken and delivered */
+	ck_assert_int_eq(httpd_stream_write(&H, seen.s, snap, sizeof(snap)), LB_OK);
+	ck_assert_int_eq(httpd_stream_write(&H, seen.s, "#", 1), LB_OK);
+	ck_assert_uint_eq(read_xs(fd, sizeof(snap) + 1, 5000), sizeof(snap) + 1);
+	ck_assert_uint_eq(H.stats.streams_slow, 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(t_per_ip_limit)
+{
+	int fd[7];
+	char c;
+	/* max_clients 8: 6 connections per address (8 - 2 left to others) */
+	ck_assert_uint_eq(HTTPD_PER_IP_LIMIT(8u), 6);
+	ck_assert_uint_eq(HTTPD_PER_IP_LIMIT(32u), 8);
+	ck_assert_uint_eq(HTTPD_PER_IP_LIMIT(100u), 25);
+	ck_assert_uint_eq(HTTPD_PER_IP_LIMIT(4u), 2);
+	for (int i = 0; i < 7; i++) {
+		fd[i] = connect_to(0);
+		run_for(20);
+	}
+	/* the seventh is closed at accept (EOF or reset), the first six stay */
+	int64_t end = loop_now_ms() + 2000;
+	struct pollfd p = {.fd = fd[6], .events = POLLIN};
+	while (loop_now_ms() < end && poll(&p, 1, 0) != 1)
+		run_for(5);
+	ck_assert_int_le(read(fd[6], &c, 1), 0);
+	for (int i = 0; i < 6; i++) {
+		struct pollfd q = {.fd = fd[i], .events = POLLIN};
+		ck_assert_int_eq(poll(&q, 1, 0), 0);
+	}
+	for (int i = 0; i < 7; i++)
+		close(fd[i]);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("httpd");
@@ -241,6 +312,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, t_limits);
 	tcase_add_test(tc, t_stream_delivers);
 	tcase_add_test(tc, t_slow_client_cut_off);
+	tcase_add_test(tc, t_snapshot_over_limit);
+	tcase_add_test(tc, t_per_ip_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

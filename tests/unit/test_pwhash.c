@@ -62,6 +62,7 @@ START_TEST(t_parse_refusals)
 		"pbkdf2-sha1$1000$c2FsdA==$YywoEuRtRgQQK6dhjp1tfS+BKPYma0oDJk0qBGC33LM=",
 		"pbkdf2-sha256$999$c2FsdA==$YywoEuRtRgQQK6dhjp1tfS+BKPYma0oDJk0qBGC33LM=",
 		"pbkdf2-sha256$10000001$c2FsdA==$YywoEuRtRgQQK6dhjp1tfS+BKPYma0oDJk0qBGC33LM=",
+		"pbkdf2-sha256$1000001$c2FsdA==$YywoEuRtRgQQK6dhjp1tfS+BKPYma0oDJk0qBGC33LM=",
 		"pbkdf2-sha256$1e3$c2FsdA==$YywoEuRtRgQQK6dhjp1tfS+BKPYma0oDJk0qBGC33LM=",
 		"pbkdf2-sha256$1000$$YywoEuRtRgQQK6dhjp1tfS+BKPYma0oDJk0qBGC33LM=",
 		"pbkdf2-sha256$1000$c2FsdA==$YywoEuRtRgQQK6dhjp1tfS+BKPYma0oDJk0qBGC33A==",
