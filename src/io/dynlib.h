@@ -12,7 +12,11 @@
  * SONAME the first time a module asks for it, and called through a table of
  * the functions the modules use. Each entry has the type of the library's
  * own declaration (__typeof__ of the header configure checked), so every
- * call is still checked by the compiler against that header.
+ * call is still checked by the compiler against that header. Except the
+ * variadic part of curl_easy_setopt, curl_easy_getinfo, curl_multi_setopt
+ * and MHD_start_daemon, as before: libcurl's typecheck-gcc.h macros apply to
+ * its function names, not to a pointer, so each value must have the type
+ * the option's documentation gives (long, curl_off_t, a pointer).
  *
  * A library is loaded once and never unloaded (it may have started threads,
  * such as libcurl's resolver, or registered exit handlers). One thread only.
