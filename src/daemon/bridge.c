@@ -453,7 +453,7 @@ static int budget_setup(struct bridge *b)
 	return budget_init(&b->budget, &ctx);
 }
 
-static void txsched_setup(struct bridge *b)
+static int txsched_setup(struct bridge *b)
 {
 	const struct lb_config *c = &b->cfg;
 	struct txsched_ctx ctx = {
@@ -470,7 +470,10 @@ static void txsched_setup(struct bridge *b)
 		.rx2_freq = (uint32_t)c->downlink_rx2_frequency,
 		.has_rx2_dr = c->has_downlink_rx2_dr, .rx2_dr = (uint8_t)c->downlink_rx2_dr,
 	};
-	txsched_init(&b->tx, &ctx, &o);
+	int rc = txsched_init(&b->tx, &ctx, &o);
+	if (rc != LB_OK)
+		log_error("bridge", "downlink scheduler: %s", lb_strerror(rc));
+	return rc;
 }
 
 static int netmac_setup(struct bridge *b)
@@ -695,9 +698,8 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 			   b->cfg.state_commit_ms);
 	if (rc != LB_OK || (rc = budget_setup(b)) != LB_OK || (rc = outbox_setup(b)) != LB_OK)
 		return rc;
-	if ((rc = netmac_setup(b)) != LB_OK)
+	if ((rc = netmac_setup(b)) != LB_OK || (rc = txsched_setup(b)) != LB_OK)
 		return rc;
-	txsched_setup(b);
 	if ((rc = classc_setup(b)) != LB_OK || (rc = otaa_setup(b)) != LB_OK)
 		return rc;
 	struct gwconn_ctx gc = {.gateways = &b->gateways, .pub = &b->pub, .store = &b->store,
@@ -1044,6 +1046,7 @@ void bridge_free(struct bridge *b)
 	dedup_free(&b->dedup);
 	sessions_free(&b->sessions);
 	netmac_free(&b->netmac);
+	txsched_free(&b->tx);
 	budget_free(&b->budget);
 	classc_free(&b->classc);
 	if (b->outbox_ready)

@@ -3,6 +3,7 @@
 #include "daemon/txsched.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -18,9 +19,11 @@
 #define QUEUE_REF 1                  /* pending entry of a queued item */
 #define BRIDGE_REF 0                 /* ACK-only / MAC-answer frame */
 
-void txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct txsched_opts *o)
+int txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct txsched_opts *o)
 {
 	memset(t, 0, sizeof(*t));
+	if (!(t->slot = calloc(TXSCHED_SLOTS, sizeof(*t->slot))))
+		return LB_ERR_NOMEM;
 	t->c = *ctx;
 	t->opts = *o;
 	downlink_pending_init(&t->pending, o->tx_ack_timeout_ms);
@@ -28,6 +31,13 @@ void txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct
 	 * start keeps them from repeating across restarts. */
 	if (getrandom(&t->token_seq, sizeof(t->token_seq), 0) != (ssize_t)sizeof(t->token_seq))
 		t->token_seq = (uint32_t)loop_now_us();
+	return LB_OK;
+}
+
+void txsched_free(struct txsched *t)
+{
+	free(t->slot);
+	t->slot = NULL;
 }
 
 static int find_sent(void *arg, const struct store_downlink *row)

@@ -138,14 +138,20 @@ struct txsched_ctx {
 struct txsched {
 	struct txsched_ctx c;    /* borrowed, as given to txsched_init() */
 	struct txsched_opts opts;
-	struct txsched_slot slot[TXSCHED_SLOTS];
+	/* TXSCHED_SLOTS of them, allocated apart (calloc) so that the pages of
+	 * slots never used stay untouched: 384 KiB that a bridge without
+	 * downlinks does not hold (README "Memory and start-up"). */
+	struct txsched_slot *slot;
 	struct downlink_pending pending; /* PULL_RESPs awaiting their TX_ACK */
 	uint32_t token_seq;
 	struct txsched_stats stats;
 	struct txsched_hooks hooks;
 };
 
-void txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct txsched_opts *o);
+/* Errors: LB_ERR_NOMEM (nothing to free then). */
+int txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct txsched_opts *o);
+/* Frees the slots; safe on a zeroed or already freed struct. */
+void txsched_free(struct txsched *t);
 
 /* A confirmed downlink sent before a restart still waits for the ACK of
  * the device's next uplink: find it in the store. LB_OK or the store's

@@ -2,7 +2,6 @@
 /* http.c - libcurl's multi interface on our epoll loop. See http.h. */
 #include "io/http.h"
 
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -10,6 +9,7 @@
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "base/url.h"
+#include "io/dynlib.h"
 
 /* One request: its easy handle and what it owns. */
 struct http_xfer {
@@ -54,7 +54,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
 	if (what == CURL_POLL_REMOVE) {
 		if (socketp)
 			(void)loop_remove(h->loop, s); /* curl closes it after this call */
-		curl_multi_assign(h->multi, s, NULL);
+		h->lc->multi_assign(h->multi, s, NULL);
 		return 0;
 	}
 	uint32_t ev = epoll_events(what);
@@ -65,7 +65,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
 		LB_LOG_RL(LOG_LVL_ERROR, "http", "socket %d not watched: %s", s, lb_strerror(rc));
 		return 0;
 	}
-	curl_multi_assign(h->multi, s, h);
+	h->lc->multi_assign(h->multi, s, h);
 	return 0;
 }
 
@@ -96,29 +96,31 @@ static int translate(CURLcode cc)
 
 static void xfer_free(struct http_xfer *x)
 {
+	const struct http *h = x->h;
+
 	if (x->prev)
 		x->prev->next = x->next;
 	else if (x->h->xfers == x)
 		x->h->xfers = x->next;
 	if (x->next)
 		x->next->prev = x->prev;
-	curl_slist_free_all(x->headers);
-	curl_easy_cleanup(x->easy);
+	h->lc->slist_free_all(x->headers);
+	h->lc->easy_cleanup(x->easy);
 	free(x);
 }
 
 static void finish(struct http *h, CURL *easy, CURLcode cc)
 {
 	struct http_xfer *x = NULL;
-	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
-	curl_multi_remove_handle(h->multi, easy);
+	h->lc->easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+	h->lc->multi_remove_handle(h->multi, easy);
 	h->active--;
 	struct http_result r = {.rc = translate(cc), .answer = x->answer,
 				.answer_len = x->answer_len,
 				.elapsed_us = loop_now_us() - x->started_us};
 	if (cc == CURLE_OK)
-		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r.status);
-	r.error = cc == CURLE_OK ? "" : (x->error[0] ? x->error : curl_easy_strerror(cc));
+		h->lc->easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r.status);
+	r.error = cc == CURLE_OK ? "" : (x->error[0] ? x->error : h->lc->easy_strerror(cc));
 	x->done(x->arg, &r);
 	xfer_free(x);
 }
@@ -129,7 +131,7 @@ static void collect(struct http *h)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(h->multi, &left)))
+	while ((m = h->lc->multi_info_read(h->multi, &left)))
 		if (m->msg == CURLMSG_DONE)
 			finish(h, m->easy_handle, m->data.result);
 }
@@ -137,10 +139,10 @@ static void collect(struct http *h)
 static void action(struct http *h, curl_socket_t s, int flags)
 {
 	int running;
-	CURLMcode mc = curl_multi_socket_action(h->multi, s, flags, &running);
+	CURLMcode mc = h->lc->multi_socket_action(h->multi, s, flags, &running);
 	if (mc != CURLM_OK)
 		LB_LOG_RL(LOG_LVL_ERROR, "http", "curl_multi_socket_action: %s",
-			  curl_multi_strerror(mc));
+			  h->lc->multi_strerror(mc));
 	collect(h);
 }
 
@@ -184,24 +186,25 @@ static size_t on_answer(char *data, size_t size, size_t n, void *userp)
 /* The options of one request; false if libcurl refuses one. */
 static bool set_options(struct http_xfer *x, const struct http_request *rq)
 {
+	const struct http *h = x->h;
 	CURL *e = x->easy;
 	CURLcode cc = CURLE_OK;
 
 	for (size_t i = 0; i < rq->n_headers; i++) {
-		struct curl_slist *l = curl_slist_append(x->headers, rq->headers[i]);
+		struct curl_slist *l = h->lc->slist_append(x->headers, rq->headers[i]);
 		if (!l)
 			return false;
 		x->headers = l;
 	}
 	/* No "Expect: 100-continue" round trip before a larger body. */
-	struct curl_slist *l = curl_slist_append(x->headers, "Expect:");
+	struct curl_slist *l = h->lc->slist_append(x->headers, "Expect:");
 	if (!l)
 		return false;
 	x->headers = l;
 #define SET(opt, val) \
 	do { \
 		if (cc == CURLE_OK) \
-			cc = curl_easy_setopt(e, opt, val); \
+			cc = h->lc->easy_setopt(e, opt, val); \
 	} while (0)
 	SET(CURLOPT_URL, rq->url);
 	/* Only http and https (no file://, ...). CURLOPT_PROTOCOLS_STR came with
@@ -233,7 +236,7 @@ static bool set_options(struct http_xfer *x, const struct http_request *rq)
 	if (cc != CURLE_OK) {
 		char shown[URL_SHOWN_MAX];
 		log_error("http", "request to %s not started: %s",
-			  url_redact(rq->url, shown, sizeof(shown)), curl_easy_strerror(cc));
+			  url_redact(rq->url, shown, sizeof(shown)), h->lc->easy_strerror(cc));
 	}
 	return cc == CURLE_OK;
 }
@@ -247,7 +250,7 @@ int http_post(struct http *h, const struct http_request *rq, http_done_fn done, 
 	x->done = done;
 	x->arg = arg;
 	x->started_us = loop_now_us();
-	if (!(x->easy = curl_easy_init())) {
+	if (!(x->easy = h->lc->easy_init())) {
 		free(x);
 		return LB_ERR_NOMEM;
 	}
@@ -255,11 +258,11 @@ int http_post(struct http *h, const struct http_request *rq, http_done_fn done, 
 		xfer_free(x);
 		return LB_ERR_INVAL;
 	}
-	CURLMcode mc = curl_multi_add_handle(h->multi, x->easy);
+	CURLMcode mc = h->lc->multi_add_handle(h->multi, x->easy);
 	if (mc != CURLM_OK) {
 		char shown[URL_SHOWN_MAX];
 		log_error("http", "request to %s not started: %s",
-			  url_redact(rq->url, shown, sizeof(shown)), curl_multi_strerror(mc));
+			  url_redact(rq->url, shown, sizeof(shown)), h->lc->multi_strerror(mc));
 		xfer_free(x);
 		return mc == CURLM_OUT_OF_MEMORY ? LB_ERR_NOMEM : LB_ERR_INVAL;
 	}
@@ -273,7 +276,8 @@ int http_post(struct http *h, const struct http_request *rq, http_done_fn done, 
 
 bool http_async_dns(void)
 {
-	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	const struct dynlib_curl *lc = dynlib_curl();
+	const curl_version_info_data *v = lc ? lc->version_info(CURLVERSION_NOW) : NULL;
 	return v && (v->features & CURL_VERSION_ASYNCHDNS);
 }
 
@@ -282,27 +286,30 @@ int http_init(struct http *h, struct loop *loop)
 	memset(h, 0, sizeof(*h));
 	h->loop = loop;
 	h->timer_ms = -1;
+	/* Loaded here, the first time a bridge needs it (io/dynlib.h). */
+	if (!(h->lc = dynlib_curl()))
+		return LB_ERR_IO;
 	/* Once per process; a single thread, so not racing anyone. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (h->lc->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_error("http", "libcurl initialisation failed");
 		return LB_ERR_IO;
 	}
-	if (!(h->multi = curl_multi_init())) {
-		curl_global_cleanup();
+	if (!(h->multi = h->lc->multi_init())) {
+		h->lc->global_cleanup();
 		return LB_ERR_NOMEM;
 	}
-	CURLMcode mc = curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+	CURLMcode mc = h->lc->multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
 	if (mc == CURLM_OK)
-		mc = curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+		mc = h->lc->multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
 	if (mc == CURLM_OK)
-		mc = curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+		mc = h->lc->multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
 	if (mc == CURLM_OK)
-		mc = curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+		mc = h->lc->multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	if (mc == CURLM_OK)
-		mc = curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+		mc = h->lc->multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
 				       (long)HTTP_MAX_CONNECTIONS);
 	if (mc != CURLM_OK) {
-		log_error("http", "libcurl multi set-up: %s", curl_multi_strerror(mc));
+		log_error("http", "libcurl multi set-up: %s", h->lc->multi_strerror(mc));
 		http_free(h);
 		return LB_ERR_IO;
 	}
@@ -314,11 +321,11 @@ void http_free(struct http *h)
 	if (!h->multi)
 		return;
 	while (h->xfers) {
-		curl_multi_remove_handle(h->multi, h->xfers->easy);
+		h->lc->multi_remove_handle(h->multi, h->xfers->easy);
 		xfer_free(h->xfers);
 	}
-	curl_multi_cleanup(h->multi);
-	curl_global_cleanup();
+	h->lc->multi_cleanup(h->multi);
+	h->lc->global_cleanup();
 	h->multi = NULL;
 	h->active = 0;
 }

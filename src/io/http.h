@@ -64,16 +64,19 @@ struct http_result {
 typedef void (*http_done_fn)(void *arg, const struct http_result *res);
 
 struct http_xfer;
+struct dynlib_curl;
 
 struct http {
 	struct loop *loop;
+	const struct dynlib_curl *lc;  /* libcurl, loaded by http_init() (io/dynlib.h) */
 	void *multi;                   /* CURLM */
 	int64_t timer_ms;              /* curl's deadline, -1 none */
 	size_t active;                 /* requests started and not done */
 	struct http_xfer *xfers;       /* those requests, a doubly linked list */
 };
 
-/* Errors: LB_ERR_NOMEM, LB_ERR_IO (libcurl could not be initialised). */
+/* Loads libcurl the first time (io/dynlib.h). Errors: LB_ERR_NOMEM,
+ * LB_ERR_IO (libcurl could not be loaded or initialised; logged). */
 int http_init(struct http *h, struct loop *loop);
 void http_free(struct http *h);
 
@@ -84,7 +87,7 @@ int http_post(struct http *h, const struct http_request *rq, http_done_fn done, 
 
 /* Whether libcurl resolves host names without blocking (a threaded or
  * c-ares resolver: CURL_VERSION_ASYNCHDNS). Without, a host name in a URL
- * blocks the loop while it is looked up. */
+ * blocks the loop while it is looked up. False if libcurl cannot be loaded. */
 bool http_async_dns(void);
 
 /* Run curl's timers that are due; the next deadline (monotonic ms) or -1. */

@@ -11,10 +11,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "io/dynlib.h"
 
 #define STREAM_BLOCK 4096
 #define RUN_MAX_WAIT_MS 3600000
@@ -55,15 +54,17 @@ struct httpd_stream {
 int httpd_reply(struct httpd_conn *c, unsigned status, const char *type, const char *body,
 		size_t len, const char *extra_header)
 {
+	const struct httpd *h = c->h;
+
 	if (c->answered)
 		return LB_ERR_STATE;
 	struct MHD_Response *r =
-		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+		h->lm->create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return LB_ERR_NOMEM;
-	bool ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
-		  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES &&
-		  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES;
+	bool ok = h->lm->add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
+		  h->lm->add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES &&
+		  h->lm->add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES;
 	if (ok && extra_header) {
 		char name[64];
 		const char *colon = strchr(extra_header, ':');
@@ -76,12 +77,12 @@ int httpd_reply(struct httpd_conn *c, unsigned status, const char *type, const c
 			const char *v = colon + 1;
 			while (*v == ' ')
 				v++;
-			ok = MHD_add_response_header(r, name, v) == MHD_YES;
+			ok = h->lm->add_response_header(r, name, v) == MHD_YES;
 		}
 	}
 	if (ok)
-		ok = MHD_queue_response(c->mc, status, r) == MHD_YES;
-	MHD_destroy_response(r);
+		ok = h->lm->queue_response(c->mc, status, r) == MHD_YES;
+	h->lm->destroy_response(r);
 	c->answered = true;
 	return ok ? LB_OK : LB_ERR_NOMEM;
 }
@@ -119,7 +120,7 @@ static void stream_wake(struct httpd_stream *s)
 	if (!s->suspended)
 		return;
 	s->suspended = false;
-	MHD_resume_connection(s->mc);
+	s->h->lm->resume_connection(s->mc);
 	s->h->need_run = true;
 }
 
@@ -128,7 +129,7 @@ static void stream_wake(struct httpd_stream *s)
 static void watch_hangup(struct httpd *h, struct httpd_stream *s)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(s->mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+		h->lm->get_connection_info(s->mc, MHD_CONNECTION_INFO_CONNECTION_FD);
 	/* one-shot: a socket still closing does not wake the loop again */
 	struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLONESHOT, .data.u64 = s->id};
 
@@ -166,7 +167,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (s->len == 0) {
 		/* Nothing to send: out of MHD's loop until a write. */
 		s->suspended = true;
-		MHD_suspend_connection(s->mc);
+		s->h->lm->suspend_connection(s->mc);
 		return 0;
 	}
 	size_t n = s->len < max ? s->len : max;
@@ -198,7 +199,7 @@ struct httpd_stream *httpd_stream_start(struct httpd *h, struct httpd_conn *c, c
 	struct MHD_Response *r = NULL;
 
 	if (s)
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, s,
+		r = h->lm->create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, s,
 						      stream_free);
 	if (!r) {
 		free(s);
@@ -218,12 +219,12 @@ struct httpd_stream *httpd_stream_start(struct httpd *h, struct httpd_conn *c, c
 	h->streams = s;
 	h->stats.streams++;
 	/* From here the response owns s (stream_free). */
-	bool ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
-		  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES &&
-		  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES;
-	ok = ok && MHD_queue_response(c->mc, MHD_HTTP_OK, r) == MHD_YES;
+	bool ok = h->lm->add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
+		  h->lm->add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES &&
+		  h->lm->add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES;
+	ok = ok && h->lm->queue_response(c->mc, MHD_HTTP_OK, r) == MHD_YES;
 	c->answered = true;
-	MHD_destroy_response(r);
+	h->lm->destroy_response(r);
 	if (!ok) {
 		s->owner = NULL;
 		return NULL;
@@ -334,21 +335,21 @@ static void first_checks(struct httpd *h, struct req *q, const char *url)
 		refuse(q, MHD_HTTP_URI_TOO_LONG, "URL too long");
 		return;
 	}
-	MHD_get_connection_values(q->conn.mc, MHD_HEADER_KIND, count_header, &n_headers);
+	h->lm->get_connection_values(q->conn.mc, MHD_HEADER_KIND, count_header, &n_headers);
 	if (n_headers > HTTPD_MAX_HEADERS) {
 		refuse(q, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "too many header fields");
 		return;
 	}
-	cl = MHD_lookup_connection_value(q->conn.mc, MHD_HEADER_KIND,
+	cl = h->lm->lookup_connection_value(q->conn.mc, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && strtoull(cl, NULL, 10) > h->o.max_body)
 		refuse(q, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
 }
 
-static void peer_of(struct MHD_Connection *mc, struct httpd_request *rq)
+static void peer_of(const struct httpd *h, struct MHD_Connection *mc, struct httpd_request *rq)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		h->lm->get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
 	rq->peer_len = 0;
 	if (!ci || !ci->client_addr)
@@ -368,10 +369,10 @@ static void dispatch(struct httpd *h, struct req *q, const char *url, const char
 		refuse(q, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
 		return;
 	}
-	rq.authorization = MHD_lookup_connection_value(q->conn.mc, MHD_HEADER_KIND,
+	rq.authorization = h->lm->lookup_connection_value(q->conn.mc, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_AUTHORIZATION);
-	rq.host = MHD_lookup_connection_value(q->conn.mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	peer_of(q->conn.mc, &rq);
+	rq.host = h->lm->lookup_connection_value(q->conn.mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	peer_of(h, q->conn.mc, &rq);
 	h->stats.requests++;
 	h->h.request(h->h.arg, &q->conn, &rq);
 	if (!q->conn.answered) {
@@ -440,7 +441,7 @@ static void on_ready(void *arg, int fd, uint32_t events)
 	struct httpd *h = arg;
 	(void)fd;
 	(void)events;
-	if (MHD_run(h->mhd) != MHD_YES)
+	if (h->lm->run(h->mhd) != MHD_YES)
 		LB_LOG_RL(LOG_LVL_WARN, "httpd", "MHD_run failed (%s)", "see libmicrohttpd's message");
 }
 
@@ -478,12 +479,15 @@ int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
 	if (!o || !o->bind || !handlers || !handlers->request ||
 	    make_addr(o->bind, o->port, &ss, &v6) != LB_OK)
 		return LB_ERR_INVAL;
+	/* Loaded here, the first time a server is opened (io/dynlib.h). */
+	if (!(h->lm = dynlib_mhd()))
+		return LB_ERR_IO;
 	h->loop = loop;
 	h->o = *o;
 	h->h = *handlers;
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 			 (v6 ? MHD_USE_IPv6 : 0);
-	h->mhd = MHD_start_daemon(flags, o->port, NULL, NULL, on_access, h,
+	h->mhd = h->lm->start_daemon(flags, o->port, NULL, NULL, on_access, h,
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_LIMIT, o->max_clients,
@@ -498,11 +502,11 @@ int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
 			  o->bind, o->port);
 		return LB_ERR_IO;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	const union MHD_DaemonInfo *di = h->lm->get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	int rc = di ? loop_add(loop, di->epoll_fd, EPOLLIN, on_ready, h) : LB_ERR_IO;
 	if (rc != LB_OK) {
 		log_error("httpd", "MHD's epoll descriptor not watched: %s", lb_strerror(rc));
-		MHD_stop_daemon(h->mhd);
+		h->lm->stop_daemon(h->mhd);
 		h->mhd = NULL;
 		return rc;
 	}
@@ -528,10 +532,10 @@ int64_t httpd_tick(struct httpd *h, int64_t now_ms)
 	 * work it has pending: 0) has come. */
 	if (h->need_run || (h->deadline_ms >= 0 && now_ms >= h->deadline_ms)) {
 		h->need_run = false;
-		(void)MHD_run(h->mhd);
+		(void)h->lm->run(h->mhd);
 	}
 	h->deadline_ms = -1;
-	if (MHD_get_timeout(h->mhd, &t) != MHD_YES)
+	if (h->lm->get_timeout(h->mhd, &t) != MHD_YES)
 		return -1;
 	h->deadline_ms = now_ms + (int64_t)(t < RUN_MAX_WAIT_MS ? t : RUN_MAX_WAIT_MS);
 	return h->deadline_ms;
@@ -547,7 +551,7 @@ void httpd_close(struct httpd *h)
 		stream_wake(s);
 	}
 	for (int i = 0; i < 4 && h->streams; i++)
-		(void)MHD_run(h->mhd);
+		(void)h->lm->run(h->mhd);
 	if (h->epfd >= 0)
 		(void)loop_remove(h->loop, h->epfd);
 	h->epfd = -1;
@@ -556,6 +560,6 @@ void httpd_close(struct httpd *h)
 		close(h->hupfd);
 	}
 	h->hupfd = -1;
-	MHD_stop_daemon(h->mhd);
+	h->lm->stop_daemon(h->mhd);
 	h->mhd = NULL;
 }

@@ -104,7 +104,10 @@ struct httpd_stats {
 	size_t streams;                  /* open now */
 };
 
+struct dynlib_mhd;
+
 struct httpd {
+	const struct dynlib_mhd *lm;     /* libmicrohttpd, loaded by httpd_open() (io/dynlib.h) */
 	struct MHD_Daemon *mhd;
 	struct loop *loop;
 	int epfd;                        /* MHD's epoll set, a slot of loop; -1 none */
@@ -118,9 +121,10 @@ struct httpd {
 	int64_t deadline_ms;             /* MHD_get_timeout()'s, -1 none */
 };
 
-/* Listen on o->bind:o->port. Errors: LB_ERR_INVAL (bad address or NULL),
- * LB_ERR_IO (MHD could not start: port in use...; logged), LB_ERR_FULL
- * (loop). */
+/* Listen on o->bind:o->port; loads libmicrohttpd the first time
+ * (io/dynlib.h). Errors: LB_ERR_INVAL (bad address or NULL), LB_ERR_IO
+ * (libmicrohttpd cannot be loaded, or MHD could not start: port in use...;
+ * logged), LB_ERR_FULL (loop). */
 int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
 	       const struct httpd_handlers *handlers);
 /* Close every stream (their `closed` callbacks run) and the server. Safe on

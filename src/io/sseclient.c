@@ -8,9 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "base/lb_err.h"
+#include "io/dynlib.h"
 
 #define POLL_MS 250
 
@@ -122,20 +121,21 @@ static bool read_keys(const struct sseclient_opts *o)
 	return true;
 }
 
-static int finish(CURLM *m, CURL *e, struct parser *p, char *err, size_t cap)
+static int finish(const struct dynlib_curl *lc, CURLM *m, CURL *e, struct parser *p, char *err,
+		  size_t cap)
 {
 	long status = 0;
 	CURLMsg *msg;
 	int left, rc = LB_OK;
 
-	while ((msg = curl_multi_info_read(m, &left))) {
+	while ((msg = lc->multi_info_read(m, &left))) {
 		if (msg->msg != CURLMSG_DONE || msg->data.result == CURLE_OK ||
 		    msg->data.result == CURLE_WRITE_ERROR)
 			continue;
-		snprintf(err, cap, "%s", curl_easy_strerror(msg->data.result));
+		snprintf(err, cap, "%s", lc->easy_strerror(msg->data.result));
 		rc = LB_ERR_IO;
 	}
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	lc->easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	if (rc == LB_OK && status != 200 && !p->stop) {
 		snprintf(err, cap, "HTTP status %ld", status);
 		rc = LB_ERR_IO;
@@ -147,39 +147,45 @@ int sseclient_run(const struct sseclient_opts *o, char *err, size_t err_cap)
 {
 	struct parser p = {.o = o};
 	int running = 1, rc;
-	CURLM *m = curl_multi_init();
-	CURL *e = curl_easy_init();
+	/* Loaded now: only `lorabridge top` needs it (io/dynlib.h). */
+	const struct dynlib_curl *lc = dynlib_curl();
 
 	err[0] = '\0';
+	if (!lc) {
+		snprintf(err, err_cap, "%s cannot be loaded", DYNLIB_CURL_SONAME);
+		return LB_ERR_IO;
+	}
+	CURLM *m = lc->multi_init();
+	CURL *e = lc->easy_init();
 	if (!m || !e) {
 		rc = LB_ERR_NOMEM;
 		goto out;
 	}
-	curl_easy_setopt(e, CURLOPT_URL, o->url);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &p);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L);
-	curl_multi_add_handle(m, e);
+	lc->easy_setopt(e, CURLOPT_URL, o->url);
+	lc->easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	lc->easy_setopt(e, CURLOPT_WRITEDATA, &p);
+	lc->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	lc->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	lc->easy_setopt(e, CURLOPT_FAILONERROR, 1L);
+	lc->multi_add_handle(m, e);
 	while (running && !p.stop) {
 		struct curl_waitfd key = {.fd = o->key_fd, .events = CURL_WAIT_POLLIN};
-		if (curl_multi_perform(m, &running) != CURLM_OK)
+		if (lc->multi_perform(m, &running) != CURLM_OK)
 			break;
 		if (!running || p.stop)
 			break;
-		curl_multi_poll(m, o->key_fd >= 0 ? &key : NULL, o->key_fd >= 0 ? 1 : 0, POLL_MS, NULL);
+		lc->multi_poll(m, o->key_fd >= 0 ? &key : NULL, o->key_fd >= 0 ? 1 : 0, POLL_MS, NULL);
 		if (o->key_fd >= 0 && !read_keys(o))
 			p.stop = true;
 		if (o->keep_going && !o->keep_going(o->arg))
 			p.stop = true;
 	}
-	rc = finish(m, e, &p, err, err_cap);
+	rc = finish(lc, m, e, &p, err, err_cap);
 out:
 	if (m && e)
-		curl_multi_remove_handle(m, e);
-	curl_easy_cleanup(e);
-	curl_multi_cleanup(m);
+		lc->multi_remove_handle(m, e);
+	lc->easy_cleanup(e);
+	lc->multi_cleanup(m);
 	free(p.line);
 	free(p.data);
 	return rc;

@@ -9,8 +9,10 @@
  * a callback says stop; it may also watch a descriptor (the terminal) and
  * report each byte read from it.
  *
- * Errors: LB_ERR_IO (no connection, HTTP status other than 200: the
- * reason in err), LB_ERR_TOO_LARGE (an event over SSECLIENT_EVENT_MAX),
+ * libcurl is loaded by the first call (io/dynlib.h).
+ *
+ * Errors: LB_ERR_IO (libcurl cannot be loaded, no connection, HTTP status
+ * other than 200: the reason in err), LB_ERR_TOO_LARGE (an event over SSECLIENT_EVENT_MAX),
  * LB_ERR_NOMEM. A stop asked by a callback is LB_OK.
  */
 #ifndef LB_SSECLIENT_H

@@ -133,7 +133,7 @@ static void setup(void)
 	};
 	struct txsched_opts to = {.delay_ms = w.cfg.downlink_delay_ms,
 				  .tx_ack_timeout_ms = (uint32_t)w.cfg.downlink_tx_ack_timeout_ms};
-	txsched_init(&w.tx, &tc, &to);
+	ck_assert_int_eq(txsched_init(&w.tx, &tc, &to), LB_OK);
 	struct classc_ctx cx = {
 		.devices = &w.devices, .region = w.region, .gateways = &w.gateways,
 		.store = &w.store, .budget = &w.budget, .ev = &w.ev, .tx = &w.tx,
@@ -147,6 +147,7 @@ static void setup(void)
 static void teardown(void)
 {
 	classc_free(&w.cc);
+	txsched_free(&w.tx);
 	sessions_free(&w.sessions);
 	budget_free(&w.budget);
 	devices_free(&w.devices);
