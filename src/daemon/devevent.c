@@ -81,7 +81,7 @@ int devevent_publish_held(const struct devevents *e, const struct lb_device *dev
 		return built;
 	}
 	int rc = publish_device_event_held(e->pub, batch, dev->application, dev->dev_eui, event,
-					   json, len);
+					   json, len, NULL);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not held: %s", dev->name,
 			  event, lb_strerror(rc));

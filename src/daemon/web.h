@@ -53,6 +53,7 @@
 #include "config/config.h"
 #include "daemon/budget.h"
 #include "daemon/command.h"
+#include "daemon/publish.h"
 #include "daemon/stats.h"
 #include "base/pwhash.h"
 #include "daemon/webhist.h"
@@ -64,6 +65,9 @@
 #include "tables/gateway.h"
 
 #define WEB_SSE_BUFFER (256 * 1024)      /* per /events client */
+/* The largest live event framed for /events (bigger ones are not sent:
+ * no client's buffer could take one). */
+#define WEB_SSE_FRAME_MAX WEB_SSE_BUFFER
 #define WEB_PING_MS 15000
 #define WEB_MAX_BODY 8192
 #define WEB_RATE_COUNT 200
@@ -111,6 +115,14 @@ struct web_client {
 	struct httpd_stream *stream;         /* NULL = free slot */
 };
 
+/* A buffer of the web module's own, kept from one event to the next and
+ * grown (doubling) up to WEB_SSE_FRAME_MAX bytes: a live event costs no
+ * allocation once it has the size events need. */
+struct web_buf {
+	char *p;
+	size_t cap;
+};
+
 struct web {
 	struct web_ctx c;
 	struct httpd httpd;
@@ -128,6 +140,9 @@ struct web {
 	size_t n_files;
 	struct web_client *clients;          /* max_clients slots */
 	size_t n_clients_max;
+	struct web_buf text;                 /* a live event's data: a device event wrapped
+					      * with its devEui, a device's summary */
+	struct web_buf frame;                /* the Server-Sent Event sent to every client */
 	int64_t next_ping_ms;
 	int64_t started_ms;
 	/* counters for /metrics */
@@ -145,9 +160,11 @@ int web_reload_files(struct web *w);
 
 int64_t web_tick(struct web *w, int64_t now_ms);
 
-/* The tap: events as they are published. */
+/* The tap: events as they are published. facts (publish.h; NULL none):
+ * what an `up` was built from, for the history without a parse. */
 void web_device_event(struct web *w, const char *application, uint64_t dev_eui,
-		      const char *event, const char *json, size_t len);
+		      const char *event, const char *json, size_t len,
+		      const struct publish_facts *facts);
 void web_gateway_event(struct web *w, uint64_t gateway_eui, const char *event, const char *json,
 		       size_t len);
 void web_bridge_event(struct web *w, const char *event, const char *json, size_t len);
