@@ -85,12 +85,13 @@ static int send_expanded(struct publisher *p, const struct topic_tpl *t, const s
 }
 
 int publish_device_event(struct publisher *p, const char *application, uint64_t dev_eui,
-			 const char *event, const char *json, size_t len)
+			 const char *event, const char *json, size_t len,
+			 const struct publish_facts *facts)
 {
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
 	struct topic_vars v = {.application = application, .dev_eui = eui, .event = event};
-	tap_device(p, application, dev_eui, event, json, len, NULL);
+	tap_device(p, application, dev_eui, event, json, len, facts);
 	return send_expanded(p, &p->device_event, &v, json, len, false);
 }
 

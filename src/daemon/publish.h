@@ -55,6 +55,7 @@ struct publish_facts {
 					 * already released: NULL); NULL: not an `up` */
 	const char *object;              /* up: its `object` value, object_len bytes of */
 	size_t object_len;               /* the event's text; NULL: none */
+	const struct ev_status *status;  /* a `status` event's values; NULL: not a status */
 };
 
 /* Who else sees each device event (the HTTP integrations): called with
@@ -62,7 +63,7 @@ struct publish_facts {
  * it. A held `up` is shown at once, before its batch commits (README
  * "Integrations": after a crash an integration may have an uplink MQTT
  * never got). Must not publish from inside. facts: NULL, or what the
- * event was built from (an `up`'s, publish_device_event_held()). */
+ * event was built from (an `up`'s, a `status`'s). */
 struct publish_tap {
 	void (*device_event)(void *arg, const char *application, uint64_t dev_eui,
 			     const char *event, const char *json, size_t len,
@@ -98,8 +99,10 @@ void publish_free(struct publisher *p);
 /* Show every device event to tap as well (after publish_init()). */
 void publish_set_tap(struct publisher *p, const struct publish_tap *tap);
 
+/* facts (NULL: none) go to the tap with the text. */
 int publish_device_event(struct publisher *p, const char *application, uint64_t dev_eui,
-			 const char *event, const char *json, size_t len);
+			 const char *event, const char *json, size_t len,
+			 const struct publish_facts *facts);
 int publish_gateway_event(struct publisher *p, uint64_t gateway_eui, const char *event,
 			  const char *json, size_t len);
 /* A received frame as the gateway `up` event (event_json_gateway_up()).

@@ -853,14 +853,14 @@ void web_device_event(struct web *w, const char *application, uint64_t dev_eui,
 
 	if (!w->open)
 		return;
-	/* The history from the values the up was built from (no parse, no
-	 * allocation per uplink: webhist.h); a status now and then from its
-	 * text. A bad or untracked one changes nothing. */
+	/* The history from the values the events were built from (no parse,
+	 * no allocation per uplink: webhist.h); an untracked device is left
+	 * out. */
 	if (!strcmp(event, "up") && facts && facts->up)
 		(void)webhist_up(&w->hist, dev_eui, facts->up->rx, facts->up->n_rx, facts->object,
 				 facts->object_len);
-	else if (!strcmp(event, "status"))
-		(void)webhist_status(&w->hist, dev_eui, json, len);
+	else if (!strcmp(event, "status") && facts && facts->status)
+		(void)webhist_status(&w->hist, dev_eui, facts->status);
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		known = known || !strcmp(event, kinds[i]);
 	if (!known || clients_open(w) == 0)

@@ -6,12 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
-#include "base/jsonobj.h"
 #include "base/lb_err.h"
-
-#define JSON_DEPTH 32
 
 static size_t slot_of(uint64_t eui, size_t cap)
 {
@@ -153,31 +148,25 @@ int webhist_up(struct webhist *h, uint64_t dev_eui, const struct lb_rx *rx, size
 	return LB_OK;
 }
 
-/* ChirpStack's StatusEvent: batteryLevel in percent (a float), absent or
- * with batteryLevelUnavailable when the device cannot tell (TS001-1.0.4
- * §5.5: DevStatusAns battery 255), 0 on external power. */
-int webhist_status(struct webhist *h, uint64_t dev_eui, const char *json, size_t len)
+/* A DevStatusAns as ChirpStack's StatusEvent reports it (TS001-1.0.4 §5.5:
+ * battery 255 = the device cannot tell, batteryLevelUnavailable; 0 = on
+ * external power, batteryLevel 0): the battery in whole percent of the
+ * event's batteryLevel, -1 when unavailable. */
+int webhist_status(struct webhist *h, uint64_t dev_eui, const struct ev_status *st)
 {
-	struct json_object *st, *v;
 	struct webhist_dev *d;
 
-	if (jsonobj_parse(json, len, JSON_DEPTH, &st) != LB_OK)
-		return LB_ERR_JSON;
+	if (!st)
+		return LB_ERR_INVAL;
 	int rc = get(h, dev_eui, &d);
-	if (rc == LB_OK) {
-		bool unavailable = json_object_object_get_ex(st, "batteryLevelUnavailable", &v) &&
-				   json_object_get_boolean(v);
-		d->battery = -1;
-		if (!unavailable && json_object_object_get_ex(st, "batteryLevel", &v)) {
-			double b = json_object_get_double(v);
-			if (isfinite(b) && b >= 0 && b <= 100)
-				d->battery = (int)lround(b);
-		}
-		d->has_margin = json_object_object_get_ex(st, "margin", &v);
-		d->margin = d->has_margin ? json_object_get_int(v) : 0;
-	}
-	json_object_put(st);
-	return rc;
+	if (rc != LB_OK)
+		return rc;
+	d->battery = st->battery == WEBHIST_BATTERY_UNKNOWN
+			     ? -1
+			     : (int)lroundf(event_json_battery_percent(st->battery));
+	d->has_margin = true;
+	d->margin = st->margin;
+	return LB_OK;
 }
 
 size_t webhist_radio(const struct webhist_dev *d, int16_t *rssi, float *snr)

@@ -9,7 +9,7 @@
  * published: publish.h's publish_facts), on every uplink, with no parse
  * and, once a device's entry exists and its object buffer has the size its
  * objects need, no allocation; a `status` (a DevStatusAns now and then)
- * from its JSON text (batteryLevel, margin).
+ * from the values its JSON was built from too (batteryLevel, margin).
  *
  * Kept only while the web server runs (web.h): an entry is allocated at a
  * device's first event and holds at most WEBHIST_OBJECT_MAX bytes of
@@ -18,8 +18,8 @@
  *
  * Ownership: webhist_free() releases every entry; webhist_find() pointers
  * are valid until the next webhist_up()/webhist_status() or webhist_free().
- * Errors: lb_err codes (LB_ERR_JSON: the event is not the JSON expected,
- * nothing changed; LB_ERR_NOMEM; LB_ERR_FULL; LB_ERR_INVAL: no reception).
+ * Errors: lb_err codes (LB_ERR_NOMEM; LB_ERR_FULL; LB_ERR_INVAL: no
+ * reception, no status).
  */
 #ifndef LB_WEBHIST_H
 #define LB_WEBHIST_H
@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "events/event_json.h"
 #include "gwmp/rx.h"
 
 #define WEBHIST_RADIO 20
@@ -63,8 +64,12 @@ struct webhist_dev *webhist_find(const struct webhist *h, uint64_t dev_eui);
  * most WEBHIST_OBJECT_MAX bytes). */
 int webhist_up(struct webhist *h, uint64_t dev_eui, const struct lb_rx *rx, size_t n_rx,
 	       const char *object, size_t object_len);
-/* A `status` event's JSON: batteryLevel (percent) and margin. */
-int webhist_status(struct webhist *h, uint64_t dev_eui, const char *json, size_t len);
+/* A DevStatusAns battery value: the device cannot tell (TS001-1.0.4 §5.5). */
+#define WEBHIST_BATTERY_UNKNOWN 255
+
+/* A `status` event: the battery as its batteryLevel says, in whole
+ * percent (-1 with batteryLevelUnavailable), and its margin. */
+int webhist_status(struct webhist *h, uint64_t dev_eui, const struct ev_status *st);
 
 /* The ring in order, oldest first, into rssi/snr (WEBHIST_RADIO each);
  * returns how many. */

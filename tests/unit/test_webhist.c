@@ -4,8 +4,8 @@
  * reception's RSSI/SNR (ring of 20, oldest first) and the last decoded
  * object, taken from the values an `up` event is built from (no parse),
  * checked against what the event's JSON says (with and without an object,
- * receptions without RSSI or SNR); battery and margin from a `status`
- * event's JSON; malformed input ignored; many devices.
+ * receptions without RSSI or SNR); battery and margin of a `status`
+ * event, also against its JSON; bad input refused; many devices.
  */
 #include <check.h>
 #include <math.h>
@@ -229,30 +229,43 @@ START_TEST(t_object_kept_only_if_object)
 }
 END_TEST
 
-START_TEST(t_status)
+/* A status event as netmac.c builds it; the history's battery and margin
+ * against what its JSON says (batteryLevelUnavailable: -1, else
+ * batteryLevel rounded), for every battery value and both margin ends. */
+START_TEST(t_status_equals_json)
 {
+	static const struct ev_device dev = {.application = "app", .name = "d1", .dev_eui = 2};
 	struct webhist h = {0};
-	const char *st = "{\"margin\":12,\"externalPowerSource\":false,\"batteryLevel\":87.4}";
-	const char *na = "{\"margin\":-3,\"batteryLevelUnavailable\":true}";
+	char json[2048];
+	size_t len;
+	struct json_object *o, *v;
 
-	ck_assert_int_eq(webhist_status(&h, 2, st, strlen(st)), LB_OK);
-	ck_assert_int_eq(webhist_find(&h, 2)->battery, 87);
-	ck_assert(webhist_find(&h, 2)->has_margin);
-	ck_assert_int_eq(webhist_find(&h, 2)->margin, 12);
-	ck_assert_int_eq(webhist_status(&h, 2, na, strlen(na)), LB_OK);
-	ck_assert_int_eq(webhist_find(&h, 2)->battery, -1);
-	ck_assert_int_eq(webhist_find(&h, 2)->margin, -3);
-	webhist_free(&h);
-}
-END_TEST
-
-START_TEST(t_malformed_status)
-{
-	struct webhist h = {0};
-	static const char *const bad[] = {"", "[1]", "{\"margin\":", "{} x"};
-
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_int_eq(webhist_status(&h, 3, bad[i], strlen(bad[i])), LB_ERR_JSON);
+	for (int b = 0; b <= 255; b++) {
+		struct ev_status st = {.dev = &dev, .time_us = INT64_C(1715677967318406),
+				       .margin = (int8_t)(b % 2 ? 31 : -32), .battery = (uint8_t)b};
+		ck_assert_int_eq(event_json_status(&st, json, sizeof(json), &len), LB_OK);
+		ck_assert_int_eq(webhist_status(&h, 2, &st), LB_OK);
+		const struct webhist_dev *d = webhist_find(&h, 2);
+		ck_assert_ptr_nonnull(o = json_tokener_parse(json));
+		ck_assert(json_object_object_get_ex(o, "batteryLevelUnavailable", &v));
+		if (json_object_get_boolean(v)) {
+			ck_assert_int_eq(d->battery, -1);
+		} else {
+			ck_assert(json_object_object_get_ex(o, "batteryLevel", &v));
+			ck_assert_int_eq(d->battery, (int)lround(json_object_get_double(v)));
+			ck_assert_int_ge(d->battery, 0);
+			ck_assert_int_le(d->battery, 100);
+		}
+		ck_assert(json_object_object_get_ex(o, "margin", &v));
+		ck_assert(d->has_margin);
+		ck_assert_int_eq(d->margin, json_object_get_int(v));
+		json_object_put(o);
+	}
+	ck_assert_int_eq(webhist_find(&h, 2)->battery, -1);        /* 255: unknown */
+	struct ev_status ext = {.dev = &dev, .battery = 0, .margin = 5};
+	ck_assert_int_eq(webhist_status(&h, 2, &ext), LB_OK);
+	ck_assert_int_eq(webhist_find(&h, 2)->battery, 0);          /* external power */
+	ck_assert_int_eq(webhist_status(&h, 3, NULL), LB_ERR_INVAL);
 	ck_assert_ptr_null(webhist_find(&h, 3));
 	webhist_free(&h);
 }
@@ -284,8 +297,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, t_equals_json_without_object);
 	tcase_add_test(tc, t_equals_json_missing_radio);
 	tcase_add_test(tc, t_object_kept_only_if_object);
-	tcase_add_test(tc, t_status);
-	tcase_add_test(tc, t_malformed_status);
+	tcase_add_test(tc, t_status_equals_json);
 	tcase_add_test(tc, t_many_devices);
 	suite_add_tcase(s, tc);
 	return s;
