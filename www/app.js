@@ -419,6 +419,35 @@ function showResult(ok, text) {
   el.textContent = text;
 }
 
+// The longest Retry-After the page waits for by itself before sending once more.
+const RETRY_MAX_S = 30;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// POST the command; a 429 (too many password checks) says in Retry-After
+// how many seconds to wait: shown, then the command is sent once more.
+async function queueDownlink(devEui, body, password, retried) {
+  const res = await fetch(`api/devices/${encodeURIComponent(devEui)}/queue`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "Authorization": "Bearer " + password },
+    body: JSON.stringify(body),
+  });
+  let answer = null;
+  try { answer = await res.json(); } catch (_) { /* not JSON: the status says enough */ }
+  const why = answer && answer.error ? answer.error : res.statusText;
+  if (res.ok) {
+    showResult(true, `Queued (${res.status}): id ${answer && answer.id ? answer.id : "?"}`);
+    return;
+  }
+  const wait = Number.parseInt(res.headers.get("Retry-After") || "", 10);
+  if (res.status === 429 && !retried && wait >= 0 && wait <= RETRY_MAX_S) {
+    showResult(false, `Refused (429): ${why}. Sending again in ${wait} s…`);
+    await sleep(wait * 1000);
+    return queueDownlink(devEui, body, password, true);
+  }
+  showResult(false, `Refused (${res.status}): ${why}`);
+}
+
 async function submitDownlink(ev) {
   ev.preventDefault();
   const form = ev.target;
@@ -429,15 +458,7 @@ async function submitDownlink(ev) {
   $("dl-send").disabled = true;
   showResult(true, "sending…");
   try {
-    const res = await fetch(`api/devices/${encodeURIComponent(devEui)}/queue`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Authorization": "Bearer " + form.password.value },
-      body: JSON.stringify(body),
-    });
-    let answer = null;
-    try { answer = await res.json(); } catch (_) { /* not JSON: the status says enough */ }
-    if (res.ok) showResult(true, `Queued (${res.status}): id ${answer && answer.id ? answer.id : "?"}`);
-    else showResult(false, `Refused (${res.status}): ${answer && answer.error ? answer.error : res.statusText}`);
+    await queueDownlink(devEui, body, form.password.value, false);
   } catch (e) {
     showResult(false, "Not sent: " + e.message);
   } finally {

@@ -262,14 +262,14 @@ static void mqtt_sync_fd(struct bridge *b)
 /* The integrations and the web page see every device event; they only
  * queue it (or keep a little history) here. */
 static void device_tap(void *arg, const char *application, uint64_t dev_eui, const char *event,
-		       const char *json, size_t len)
+		       const char *json, size_t len, const struct publish_facts *facts)
 {
 	struct bridge *b = arg;
 	if (b->http_ready)
 		integrations_event(&b->integs, application, dev_eui, event, json, len,
 				   loop_wall_us());
 	if (b->web_ready)
-		web_device_event(&b->web, application, dev_eui, event, json, len);
+		web_device_event(&b->web, application, dev_eui, event, json, len, facts);
 }
 
 static void gateway_tap(void *arg, uint64_t gateway_eui, const char *event, const char *json,

@@ -59,12 +59,20 @@ void devevent_fill(struct ev_device *out, const struct devevents *e, const struc
 int devevent_publish(const struct devevents *e, const struct lb_device *dev, const char *event,
 		     int built, const char *json, size_t len)
 {
+	return devevent_publish_facts(e, dev, event, built, json, len, NULL);
+}
+
+int devevent_publish_facts(const struct devevents *e, const struct lb_device *dev,
+			   const char *event, int built, const char *json, size_t len,
+			   const struct publish_facts *facts)
+{
 	if (built != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not built: %s", dev->name,
 			  event, lb_strerror(built));
 		return built;
 	}
-	int rc = publish_device_event(e->pub, dev->application, dev->dev_eui, event, json, len);
+	int rc = publish_device_event(e->pub, dev->application, dev->dev_eui, event, json, len,
+				      facts);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not published: %s", dev->name,
 			  event, lb_strerror(rc));
@@ -81,7 +89,7 @@ int devevent_publish_held(const struct devevents *e, const struct lb_device *dev
 		return built;
 	}
 	int rc = publish_device_event_held(e->pub, batch, dev->application, dev->dev_eui, event,
-					   json, len);
+					   json, len, NULL);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not held: %s", dev->name,
 			  event, lb_strerror(rc));
@@ -96,7 +104,7 @@ static void publish_log(const struct devevents *e, const char *application, uint
 
 	int rc = event_json_log(ev, json, sizeof(json), &len);
 	if (rc == LB_OK)
-		rc = publish_device_event(e->pub, application, dev_eui, "log", json, len);
+		rc = publish_device_event(e->pub, application, dev_eui, "log", json, len, NULL);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "event", "%016llx: %s log event not published: %s",
 			  (unsigned long long)dev_eui, ev->code, lb_strerror(rc));

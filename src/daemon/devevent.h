@@ -55,6 +55,11 @@ void devevent_fill(struct ev_device *out, const struct devevents *e, const struc
 int devevent_publish(const struct devevents *e, const struct lb_device *dev, const char *event,
 		     int built, const char *json, size_t len);
 
+/* The same, with what the event was built from for the tap (publish.h). */
+int devevent_publish_facts(const struct devevents *e, const struct lb_device *dev,
+			   const char *event, int built, const char *json, size_t len,
+			   const struct publish_facts *facts);
+
 /* The same, but held until store batch `batch` is committed (and then kept
  * in the outbox until the broker has it): for an event that reports a
  * change of the durable state (a queue item settled or sent). */

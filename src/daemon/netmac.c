@@ -312,7 +312,8 @@ static void status_event(struct netmac *m, struct lb_device *dev,
 			       .time_us = rx->rxpk.has_time ? rx->rxpk.time_us : rx->received_us};
 	memcpy(ev.dedup_id, dedup_id, sizeof(ev.dedup_id));
 	int rc = event_json_status(&ev, json, sizeof(json), &len);
-	if (devevent_publish(m->c.ev, dev, "status", rc, json, len) != LB_OK)
+	struct publish_facts facts = {.status = &ev};   /* the web page reads it, not the text */
+	if (devevent_publish_facts(m->c.ev, dev, "status", rc, json, len, &facts) != LB_OK)
 		return;
 	m->stats.status_events++;
 	if (m->c.hass)

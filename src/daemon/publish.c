@@ -65,10 +65,11 @@ void publish_set_tap(struct publisher *p, const struct publish_tap *tap)
 }
 
 static void tap_device(struct publisher *p, const char *application, uint64_t dev_eui,
-		       const char *event, const char *json, size_t len)
+		       const char *event, const char *json, size_t len,
+		       const struct publish_facts *facts)
 {
 	if (p->tap.device_event)
-		p->tap.device_event(p->tap.arg, application, dev_eui, event, json, len);
+		p->tap.device_event(p->tap.arg, application, dev_eui, event, json, len, facts);
 }
 
 static int send_expanded(struct publisher *p, const struct topic_tpl *t, const struct topic_vars *v,
@@ -84,12 +85,13 @@ static int send_expanded(struct publisher *p, const struct topic_tpl *t, const s
 }
 
 int publish_device_event(struct publisher *p, const char *application, uint64_t dev_eui,
-			 const char *event, const char *json, size_t len)
+			 const char *event, const char *json, size_t len,
+			 const struct publish_facts *facts)
 {
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
 	struct topic_vars v = {.application = application, .dev_eui = eui, .event = event};
-	tap_device(p, application, dev_eui, event, json, len);
+	tap_device(p, application, dev_eui, event, json, len, facts);
 	return send_expanded(p, &p->device_event, &v, json, len, false);
 }
 
@@ -143,12 +145,13 @@ int publish_bridge(struct publisher *p, const char *event, const char *payload, 
 }
 
 int publish_device_event_held(struct publisher *p, uint64_t batch, const char *application,
-			      uint64_t dev_eui, const char *event, const char *json, size_t len)
+			      uint64_t dev_eui, const char *event, const char *json, size_t len,
+			      const struct publish_facts *facts)
 {
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
 	struct topic_vars v = {.application = application, .dev_eui = eui, .event = event};
-	tap_device(p, application, dev_eui, event, json, len);
+	tap_device(p, application, dev_eui, event, json, len, facts);
 	int rc = topic_expand(&p->device_event, &v, p->topic, sizeof(p->topic));
 	if (rc != LB_OK)
 		return rc;

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "events/event_json.h"
 #include "gwmp/rx.h"
 #include "tables/topic.h"
 
@@ -45,14 +46,28 @@ struct publish_sink {
 	void *arg;
 };
 
+/* What a device event was built from, handed beside its text to the tap
+ * so that a consumer needing a few of its values (the web page's history,
+ * webhist.h) takes them as they are instead of parsing the text again.
+ * Borrowed for the duration of the call. */
+struct publish_facts {
+	const struct ev_uplink *up;      /* an `up` event's values (its tree `object`
+					 * already released: NULL); NULL: not an `up` */
+	const char *object;              /* up: its `object` value, object_len bytes of */
+	size_t object_len;               /* the event's text; NULL: none */
+	const struct ev_status *status;  /* a `status` event's values; NULL: not a status */
+};
+
 /* Who else sees each device event (the HTTP integrations): called with
  * every device event as it is published or held, whatever MQTT does with
  * it. A held `up` is shown at once, before its batch commits (README
  * "Integrations": after a crash an integration may have an uplink MQTT
- * never got). Must not publish from inside. */
+ * never got). Must not publish from inside. facts: NULL, or what the
+ * event was built from (an `up`'s, a `status`'s). */
 struct publish_tap {
 	void (*device_event)(void *arg, const char *application, uint64_t dev_eui,
-			     const char *event, const char *json, size_t len);
+			     const char *event, const char *json, size_t len,
+			     const struct publish_facts *facts);
 	/* Gateway events ("stats", ...) and the state/conn message (event
 	 * "conn"; an empty json clears it), and the bridge's own events
 	 * ("state", "stats"): for the web page. Either may be NULL. */
@@ -84,8 +99,10 @@ void publish_free(struct publisher *p);
 /* Show every device event to tap as well (after publish_init()). */
 void publish_set_tap(struct publisher *p, const struct publish_tap *tap);
 
+/* facts (NULL: none) go to the tap with the text. */
 int publish_device_event(struct publisher *p, const char *application, uint64_t dev_eui,
-			 const char *event, const char *json, size_t len);
+			 const char *event, const char *json, size_t len,
+			 const struct publish_facts *facts);
 int publish_gateway_event(struct publisher *p, uint64_t gateway_eui, const char *event,
 			  const char *json, size_t len);
 /* A received frame as the gateway `up` event (event_json_gateway_up()).
@@ -102,9 +119,11 @@ int publish_bridge(struct publisher *p, const char *event, const char *payload, 
 
 /* As publish_device_event(), but through the sink's hold: published once
  * store batch `batch` is committed, in order, and never lost after that.
- * Errors: the topic's (not built), the hold's (LB_ERR_FULL: outbox full). */
+ * facts (NULL: none) go to the tap with the text. Errors: the topic's (not
+ * built), the hold's (LB_ERR_FULL: outbox full). */
 int publish_device_event_held(struct publisher *p, uint64_t batch, const char *application,
-			      uint64_t dev_eui, const char *event, const char *json, size_t len);
+			      uint64_t dev_eui, const char *event, const char *json, size_t len,
+			      const struct publish_facts *facts);
 
 /* Retained device state, e.g. state/airtime. */
 int publish_device_state(struct publisher *p, const char *application, uint64_t dev_eui,

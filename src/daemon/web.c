@@ -65,6 +65,25 @@ static void reply_error(struct web *w, struct httpd_conn *c, unsigned code, cons
 	reply(w, c, code, JSON_TYPE, body, len);
 }
 
+/* 429 Too Many Requests with Retry-After: the whole seconds (at least 1)
+ * until a request would pass (RFC 6585 §4, RFC 9110 §10.2.3). */
+static void reply_too_many(struct web *w, struct httpd_conn *c, const char *why, int64_t wait_us)
+{
+	char body[512], msg[256], headers[sizeof(WEB_CSP) + 48];
+	size_t len;
+	long long s = (long long)((wait_us + 999999) / 1000000);
+
+	if (s < 1)
+		s = 1;
+	snprintf(msg, sizeof(msg), "%s: try again in %lld s", why, s);
+	if (web_json_error(msg, body, sizeof(body), &len) != LB_OK)
+		len = (size_t)snprintf(body, sizeof(body), "{\"error\":\"internal error\"}");
+	snprintf(headers, sizeof(headers), "%s\nRetry-After: %lld", WEB_CSP, s);
+	count_code(w, 429);
+	if (httpd_reply(c, 429, JSON_TYPE, body, len, headers) != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, "web", "answer %u not sent (out of memory)", 429u);
+}
+
 /* Answer with o as JSON text (and release it); 500 if o is NULL. */
 static void reply_object(struct web *w, struct httpd_conn *c, unsigned code,
 			 struct json_object *o)
@@ -159,10 +178,11 @@ static struct json_object *gateways_json(struct web *w)
 	return a;
 }
 
-static struct json_object *device_json(struct web *w, struct lb_device *d)
+/* The device's summary; rssi and snr (WEBHIST_RADIO each) hold its radio
+ * ring, v points into them. */
+static void device_view(struct web *w, struct lb_device *d, struct web_dev_view *out,
+			int16_t *rssi, float *snr)
 {
-	int16_t rssi[WEBHIST_RADIO];
-	float snr[WEBHIST_RADIO];
 	size_t queued = 0;
 	const struct webhist_dev *h = webhist_find(&w->hist, d->dev_eui);
 
@@ -193,6 +213,16 @@ static struct json_object *device_json(struct web *w, struct lb_device *d)
 		v.margin = h->margin;
 		v.object_json = h->object;
 	}
+	*out = v;
+}
+
+static struct json_object *device_json(struct web *w, struct lb_device *d)
+{
+	int16_t rssi[WEBHIST_RADIO];
+	float snr[WEBHIST_RADIO];
+	struct web_dev_view v;
+
+	device_view(w, d, &v, rssi, snr);
 	return web_json_device(&v);
 }
 
@@ -235,12 +265,16 @@ static void digest(const struct web *w, const char *pw, size_t len, uint8_t out[
 
 /* May an unknown password be checked now? One check per
  * WEB_AUTH_INTERVAL_MS from this address and in all, no burst: a check
- * costs PBKDF2 on the loop. */
-static bool auth_admit(struct web *w, const struct httpd_request *rq)
+ * costs PBKDF2 on the loop. When not, *wait_us is how long until one may:
+ * the overall limit's, which no address's exceeds (an address's is set
+ * only at a check, to the same time as the overall one, which later
+ * checks only move on). */
+static bool auth_admit(struct web *w, const struct httpd_request *rq, int64_t *wait_us)
 {
 	struct netaddr from;
 	int64_t now = loop_now_us(), step = (int64_t)WEB_AUTH_INTERVAL_MS * 1000;
 
+	*wait_us = w->auth_tat_us - now;
 	if (now < w->auth_tat_us)
 		return false;
 	if (rq->peer_len &&
@@ -251,8 +285,10 @@ static bool auth_admit(struct web *w, const struct httpd_request *rq)
 	return true;
 }
 
-/* 0 when the request may write, else the status to answer with (and why). */
-static unsigned authorise(struct web *w, const struct httpd_request *rq, const char **why)
+/* 0 when the request may write, else the status to answer with (and why;
+ * for 429, *wait_us: how long until a check). */
+static unsigned authorise(struct web *w, const struct httpd_request *rq, const char **why,
+			  int64_t *wait_us)
 {
 	static const char bearer[] = "Bearer ";
 	uint8_t d[32];
@@ -270,8 +306,8 @@ static unsigned authorise(struct web *w, const struct httpd_request *rq, const c
 	digest(w, pw, len, d);
 	if (w->has_known && CRYPTO_memcmp(d, w->known, sizeof(d)) == 0)
 		return 0;
-	if (!auth_admit(w, rq)) {
-		*why = "too many password checks: try again in a few seconds";
+	if (!auth_admit(w, rq, wait_us)) {
+		*why = "too many password checks";
 		return 429;
 	}
 	if (!pwhash_verify(&w->password, pw, len)) {
@@ -440,10 +476,15 @@ static void post_queue(struct web *w, struct httpd_conn *c, const struct httpd_r
 		       uint64_t eui)
 {
 	const char *why = NULL;
-	unsigned code = authorise(w, rq, &why);
+	int64_t wait_us = 0;
+	unsigned code = authorise(w, rq, &why, &wait_us);
 	struct command_result r;
 	char body[256];
 
+	if (code == 429) {
+		reply_too_many(w, c, why, wait_us);
+		return;
+	}
 	if (code) {
 		reply_error(w, c, code, why);
 		return;
@@ -591,7 +632,8 @@ static void on_request(void *arg, struct httpd_conn *c, const struct httpd_reque
 	if (rq->peer_len &&
 	    netaddr_from_sockaddr((const struct sockaddr *)&rq->peer, rq->peer_len, &from) == LB_OK &&
 	    !addrlimit_admit(&w->rate, &from, loop_now_us())) {
-		reply_error(w, c, 429, "too many requests from this address");
+		reply_too_many(w, c, "too many requests from this address",
+			       addrlimit_wait_us(&w->rate, &from, loop_now_us()));
 		return;
 	}
 	route(w, c, rq);
@@ -651,16 +693,57 @@ static void broadcast_text(struct web *w, const char *text, size_t len)
 			client_write(w, &w->clients[i], text, len);
 }
 
+/* b with at least need bytes (web.h: struct web_buf); NULL, logged,
+ * beyond WEB_SSE_FRAME_MAX or out of memory. */
+static char *buf_reserve(struct web_buf *b, size_t need)
+{
+	if (need <= b->cap)
+		return b->p;
+	if (need > WEB_SSE_FRAME_MAX) {
+		LB_LOG_RL(LOG_LVL_WARN, "web", "a live event of %zu bytes was not sent to the "
+			  "page (over %d KiB)", need, WEB_SSE_FRAME_MAX / 1024);
+		return NULL;
+	}
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < need)
+		cap *= 2;
+	if (cap > WEB_SSE_FRAME_MAX)
+		cap = WEB_SSE_FRAME_MAX;
+	char *p = realloc(b->p, cap);
+	if (!p) {
+		LB_LOG_RL(LOG_LVL_WARN, "web", "a live event was not sent to the page (%s)",
+			  "out of memory");
+		return NULL;
+	}
+	b->p = p;
+	b->cap = cap;
+	return p;
+}
+
+static void buf_free(struct web_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->cap = 0;
+}
+
+/* One Server-Sent Event to every client, framed in w->frame. An event's
+ * JSON has no line break (web_sse_frame() splits any at "data:" lines),
+ * so its frame is its length plus a few bytes; more room is taken only
+ * for text that has them. */
 static void broadcast(struct web *w, const char *kind, const char *data, size_t len)
 {
-	size_t cap = len * 2 + 64, n;
+	size_t n, need = len + strlen(kind) + 32;
 	char *frame;
 
-	if (clients_open(w) == 0 || !(frame = malloc(cap)))
+	if (clients_open(w) == 0)
 		return;
-	if (web_sse_frame(kind, data, len, frame, cap, &n) == LB_OK)
+	if (memchr(data, '\n', len))
+		need += 6 * len;  /* each \n may become "\ndata: " */
+	if (!(frame = buf_reserve(&w->frame, need)))
+		return;
+	if (web_sse_frame(kind, data, len, frame, w->frame.cap, &n) == LB_OK)
 		broadcast_text(w, frame, n);
-	free(frame);
 }
 
 static void broadcast_object(struct web *w, const char *kind, struct json_object *o)
@@ -742,34 +825,52 @@ static void ping(struct web *w)
 
 /* ------------------------------------------------------- the tap */
 
+/* The device's new summary to every client, written as text into
+ * w->text (no tree, no allocation once it has the size). */
 static void device_changed(struct web *w, uint64_t dev_eui)
 {
+	int16_t rssi[WEBHIST_RADIO];
+	float snr[WEBHIST_RADIO];
+	struct web_dev_view v;
+	size_t n;
 	struct lb_device *d = devices_find_eui(w->c.devices, dev_eui);
-	if (d && clients_open(w) > 0)
-		broadcast_object(w, "device", device_json(w, d));
+
+	if (!d || clients_open(w) == 0)
+		return;
+	device_view(w, d, &v, rssi, snr);
+	char *text = buf_reserve(&w->text, web_json_device_cap(&v));
+	if (text && web_json_device_text(&v, text, w->text.cap, &n) == LB_OK)
+		broadcast(w, "device", text, n);
 }
 
 void web_device_event(struct web *w, const char *application, uint64_t dev_eui,
-		      const char *event, const char *json, size_t len)
+		      const char *event, const char *json, size_t len,
+		      const struct publish_facts *facts)
 {
 	static const char *const kinds[] = {"up", "join", "ack", "txack", "log", "status"};
 	bool known = false;
+	size_t n;
 
 	if (!w->open)
 		return;
-	if (!strcmp(event, "up"))
-		(void)webhist_up(&w->hist, dev_eui, json, len);    /* a bad one changes nothing */
-	else if (!strcmp(event, "status"))
-		(void)webhist_status(&w->hist, dev_eui, json, len);
+	/* The history from the values the events were built from (no parse,
+	 * no allocation per uplink: webhist.h); an untracked device is left
+	 * out. */
+	if (!strcmp(event, "up") && facts && facts->up)
+		(void)webhist_up(&w->hist, dev_eui, facts->up->rx, facts->up->n_rx, facts->object,
+				 facts->object_len);
+	else if (!strcmp(event, "status") && facts && facts->status)
+		(void)webhist_status(&w->hist, dev_eui, facts->status);
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		known = known || !strcmp(event, kinds[i]);
 	if (!known || clients_open(w) == 0)
 		return;
-	size_t cap = len + 256, n;
-	char *data = malloc(cap);
-	if (data && web_json_wrap_event(dev_eui, application, json, len, data, cap, &n) == LB_OK)
+	size_t app_len = application ? strlen(application) : 0;
+	/* the wrap's keys and EUI, and the application escaped (at most 6x) */
+	char *data = buf_reserve(&w->text, len + 6 * app_len + 64);
+	if (data && web_json_wrap_event(dev_eui, application, json, len, data, w->text.cap, &n) ==
+			    LB_OK)
 		broadcast(w, event, data, n);
-	free(data);
 	if (!strcmp(event, "up") || !strcmp(event, "status") || !strcmp(event, "join"))
 		device_changed(w, dev_eui);
 }
@@ -990,6 +1091,8 @@ void web_free(struct web *w)
 	w->n_files = 0;
 	w->n_clients_max = 0;
 	webhist_free(&w->hist);
+	buf_free(&w->text);
+	buf_free(&w->frame);
 	addrlimit_free(&w->rate);
 	addrlimit_free(&w->auth_rate);
 	OPENSSL_cleanse(w->key, sizeof(w->key));

@@ -14,7 +14,11 @@
  * The live events are the ones published on MQTT, shown through the
  * publisher's tap (bridge.c hands them to web_device_event(),
  * web_gateway_event() and web_bridge_event()); their per-device history
- * (webhist.h) is kept only while the server runs.
+ * (webhist.h) is kept only while the server runs. An uplink costs the page
+ * no parse and, in steady state, no allocation: the history takes an up's
+ * values from the tap's publish_facts, and with clients open each event is
+ * wrapped, framed and the device's summary written in the buffers of
+ * struct web_buf, kept from one event to the next.
  *
  * The page's files are read once, at web_init() and web_reload_files()
  * (SIGHUP), and served from memory: at most WEB_FILES_MAX files of at most
@@ -28,7 +32,8 @@
  * PBKDF2 each, allowed one per WEB_AUTH_INTERVAL_MS without burst, both
  * per client address and in all (beyond: 429), so guessing, even from many
  * connections at once, cannot stall the loop. Every address gets
- * WEB_RATE_COUNT requests per WEB_RATE_WINDOW_MS (beyond: 429).
+ * WEB_RATE_COUNT requests per WEB_RATE_WINDOW_MS (beyond: 429). Each 429
+ * says in Retry-After how many seconds until a request would pass.
  *
  * DNS rebinding (a page of another site whose name comes to resolve to
  * our address): every request's Host, its port removed, must be
@@ -53,6 +58,7 @@
 #include "config/config.h"
 #include "daemon/budget.h"
 #include "daemon/command.h"
+#include "daemon/publish.h"
 #include "daemon/stats.h"
 #include "base/pwhash.h"
 #include "daemon/webhist.h"
@@ -64,6 +70,9 @@
 #include "tables/gateway.h"
 
 #define WEB_SSE_BUFFER (256 * 1024)      /* per /events client */
+/* The largest live event framed for /events (bigger ones are not sent:
+ * no client's buffer could take one). */
+#define WEB_SSE_FRAME_MAX WEB_SSE_BUFFER
 #define WEB_PING_MS 15000
 #define WEB_MAX_BODY 8192
 #define WEB_RATE_COUNT 200
@@ -111,6 +120,14 @@ struct web_client {
 	struct httpd_stream *stream;         /* NULL = free slot */
 };
 
+/* A buffer of the web module's own, kept from one event to the next and
+ * grown (doubling) up to WEB_SSE_FRAME_MAX bytes: a live event costs no
+ * allocation once it has the size events need. */
+struct web_buf {
+	char *p;
+	size_t cap;
+};
+
 struct web {
 	struct web_ctx c;
 	struct httpd httpd;
@@ -128,6 +145,9 @@ struct web {
 	size_t n_files;
 	struct web_client *clients;          /* max_clients slots */
 	size_t n_clients_max;
+	struct web_buf text;                 /* a live event's data: a device event wrapped
+					      * with its devEui, a device's summary */
+	struct web_buf frame;                /* the Server-Sent Event sent to every client */
 	int64_t next_ping_ms;
 	int64_t started_ms;
 	/* counters for /metrics */
@@ -145,9 +165,11 @@ int web_reload_files(struct web *w);
 
 int64_t web_tick(struct web *w, int64_t now_ms);
 
-/* The tap: events as they are published. */
+/* The tap: events as they are published. facts (publish.h; NULL none):
+ * what an `up` was built from, for the history without a parse. */
 void web_device_event(struct web *w, const char *application, uint64_t dev_eui,
-		      const char *event, const char *json, size_t len);
+		      const char *event, const char *json, size_t len,
+		      const struct publish_facts *facts);
 void web_gateway_event(struct web *w, uint64_t gateway_eui, const char *event, const char *json,
 		       size_t len);
 void web_bridge_event(struct web *w, const char *event, const char *json, size_t len);

@@ -6,12 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
-#include "base/jsonobj.h"
 #include "base/lb_err.h"
-
-#define JSON_DEPTH 32
 
 static size_t slot_of(uint64_t eui, size_t cap)
 {
@@ -91,95 +86,87 @@ void webhist_free(struct webhist *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* The reception with the best RSSI among rxInfo[]. */
-static bool best_rx(struct json_object *up, int *rssi, double *snr)
+/* The reception with the best RSSI, as the event's rxInfo[] shows them:
+ * rssi only when the gateway gave one, snr only when finite. */
+static bool best_rx(const struct lb_rx *rx, size_t n_rx, int *rssi, float *snr)
 {
-	struct json_object *rx, *e, *v;
 	bool found = false;
 
-	if (!json_object_object_get_ex(up, "rxInfo", &rx) || !json_object_is_type(rx, json_type_array))
-		return false;
-	for (size_t i = 0; i < json_object_array_length(rx); i++) {
-		e = json_object_array_get_idx(rx, i);
-		if (!json_object_object_get_ex(e, "rssi", &v) || !json_object_is_type(v, json_type_int))
+	for (size_t i = 0; i < n_rx; i++) {
+		const struct gwmp_rxpk *pk = &rx[i].rxpk;
+		if (!pk->has_rssi || (found && pk->rssi <= *rssi))
 			continue;
-		int r = json_object_get_int(v);
-		if (found && r <= *rssi)
-			continue;
-		*rssi = r;
-		*snr = json_object_object_get_ex(e, "snr", &v) ? json_object_get_double(v) : 0.0;
+		*rssi = pk->rssi;
+		*snr = pk->has_lsnr && isfinite(pk->lsnr) ? pk->lsnr : 0.0f;
 		found = true;
 	}
 	return found;
 }
 
-static void keep_object(struct webhist_dev *d, struct json_object *up)
+/* Copy the object's text into the device's buffer, grown only when a
+ * larger object comes (doubling, at most WEBHIST_OBJECT_MAX + 1 bytes). */
+static void keep_object(struct webhist_dev *d, const char *text, size_t n)
 {
-	struct json_object *obj;
-	size_t n;
-
-	if (!json_object_object_get_ex(up, "object", &obj) ||
-	    !json_object_is_type(obj, json_type_object))
+	if (!text || n < 2 || text[0] != '{' || n > WEBHIST_OBJECT_MAX)
 		return;
-	const char *text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &n);
-	if (!text || n > WEBHIST_OBJECT_MAX)
-		return;
-	char *copy = strdup(text);
-	if (!copy)
-		return;
-	free(d->object);
-	d->object = copy;
+	if (n + 1 > d->object_cap) {
+		size_t cap = d->object_cap ? d->object_cap : 64;
+		while (cap < n + 1)
+			cap *= 2;
+		if (cap > WEBHIST_OBJECT_MAX + 1)
+			cap = WEBHIST_OBJECT_MAX + 1;
+		char *b = realloc(d->object, cap);
+		if (!b)
+			return;     /* the last object stays */
+		d->object = b;
+		d->object_cap = cap;
+	}
+	memcpy(d->object, text, n);
+	d->object[n] = '\0';
 }
 
-int webhist_up(struct webhist *h, uint64_t dev_eui, const char *json, size_t len)
+int webhist_up(struct webhist *h, uint64_t dev_eui, const struct lb_rx *rx, size_t n_rx,
+	       const char *object, size_t object_len)
 {
-	struct json_object *up;
 	struct webhist_dev *d;
 	int rssi = 0;
-	double snr = 0;
+	float snr = 0;
 
-	if (jsonobj_parse(json, len, JSON_DEPTH, &up) != LB_OK)
-		return LB_ERR_JSON;
+	if (!rx || n_rx == 0)
+		return LB_ERR_INVAL;
 	int rc = get(h, dev_eui, &d);
-	if (rc == LB_OK) {
-		if (best_rx(up, &rssi, &snr)) {
-			d->rssi[d->next] = (int16_t)rssi;
-			d->snr[d->next] = (float)snr;
-			d->next = (uint8_t)((d->next + 1) % WEBHIST_RADIO);
-			if (d->n < WEBHIST_RADIO)
-				d->n++;
-		}
-		keep_object(d, up);
+	if (rc != LB_OK)
+		return rc;
+	if (best_rx(rx, n_rx, &rssi, &snr)) {
+		d->rssi[d->next] = (int16_t)rssi;
+		d->snr[d->next] = snr;
+		d->next = (uint8_t)((d->next + 1) % WEBHIST_RADIO);
+		if (d->n < WEBHIST_RADIO)
+			d->n++;
 	}
-	json_object_put(up);
-	return rc;
+	keep_object(d, object, object_len);
+	return LB_OK;
 }
 
-/* ChirpStack's StatusEvent: batteryLevel in percent (a float), absent or
- * with batteryLevelUnavailable when the device cannot tell (TS001-1.0.4
- * §5.5: DevStatusAns battery 255), 0 on external power. */
-int webhist_status(struct webhist *h, uint64_t dev_eui, const char *json, size_t len)
+/* A DevStatusAns as ChirpStack's StatusEvent reports it (TS001-1.0.4 §5.5:
+ * battery 255 = the device cannot tell, batteryLevelUnavailable; 0 = on
+ * external power, batteryLevel 0): the battery in whole percent of the
+ * event's batteryLevel, -1 when unavailable. */
+int webhist_status(struct webhist *h, uint64_t dev_eui, const struct ev_status *st)
 {
-	struct json_object *st, *v;
 	struct webhist_dev *d;
 
-	if (jsonobj_parse(json, len, JSON_DEPTH, &st) != LB_OK)
-		return LB_ERR_JSON;
+	if (!st)
+		return LB_ERR_INVAL;
 	int rc = get(h, dev_eui, &d);
-	if (rc == LB_OK) {
-		bool unavailable = json_object_object_get_ex(st, "batteryLevelUnavailable", &v) &&
-				   json_object_get_boolean(v);
-		d->battery = -1;
-		if (!unavailable && json_object_object_get_ex(st, "batteryLevel", &v)) {
-			double b = json_object_get_double(v);
-			if (isfinite(b) && b >= 0 && b <= 100)
-				d->battery = (int)lround(b);
-		}
-		d->has_margin = json_object_object_get_ex(st, "margin", &v);
-		d->margin = d->has_margin ? json_object_get_int(v) : 0;
-	}
-	json_object_put(st);
-	return rc;
+	if (rc != LB_OK)
+		return rc;
+	d->battery = st->battery == WEBHIST_BATTERY_UNKNOWN
+			     ? -1
+			     : (int)lroundf(event_json_battery_percent(st->battery));
+	d->has_margin = true;
+	d->margin = st->margin;
+	return LB_OK;
 }
 
 size_t webhist_radio(const struct webhist_dev *d, int16_t *rssi, float *snr)

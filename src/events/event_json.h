@@ -235,6 +235,19 @@ int event_json_mac_state(const struct ev_mac_state *st, char *out, size_t cap, s
 /* The retained state/airtime message: the fairAccess object on its own. */
 int event_json_fair_access(const struct ev_fair_access *fa, char *out, size_t cap, size_t *len);
 int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t *len);
+
+/* Where a value lies in an event's text: out[off .. off + len); len 0 =
+ * the value is not there. */
+struct ev_span {
+	size_t off, len;
+};
+
+/* As event_json_uplink(), and where the `object` value was written into
+ * *object (len 0 when the event has none; on error too), so that a
+ * consumer of the event takes the decoded object's text as published
+ * without parsing the event again. object may be NULL. */
+int event_json_uplink_at(const struct ev_uplink *ev, char *out, size_t cap, size_t *len,
+			 struct ev_span *object);
 int event_json_log(const struct ev_log *ev, char *out, size_t cap, size_t *len);
 
 /* gateway/{id}/event/up: one reception, published before de-duplication. */

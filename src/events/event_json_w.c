@@ -136,8 +136,9 @@ void ew_hex32(struct ew *e, const char *key, uint32_t v)
 	jsonw_strn(&e->w, s, HEX_U32_LEN);
 }
 
-/* A json-c value (a codec's object, macCommands) as json-c prints it. */
-static void w_tree(struct ew *e, const char *key, struct json_object *o)
+/* A json-c value (a codec's object, macCommands) as json-c prints it;
+ * where its text went into *at (NULL: not asked). */
+static void w_tree(struct ew *e, const char *key, struct json_object *o, struct ev_span *at)
 {
 	size_t n = 0;
 	const char *s = json_object_to_json_string_length(o, JSON_FLAGS, &n);
@@ -147,6 +148,8 @@ static void w_tree(struct ew *e, const char *key, struct json_object *o)
 		return;
 	}
 	jsonw_keyn(&e->w, key, strlen(key));
+	if (at)
+		*at = (struct ev_span){.off = e->w.len, .len = n};
 	jsonw_raw(&e->w, s, n);
 }
 
@@ -367,7 +370,7 @@ static void w_mac_commands(struct ew *e, const uint8_t *mac, size_t n)
 	if (rc == LB_ERR_UNKNOWN_TYPE || rc == LB_ERR_TOO_SHORT)
 		rc = LB_OK;
 	if (rc == LB_OK)
-		w_tree(e, "macCommands", arr);
+		w_tree(e, "macCommands", arr, NULL);
 	else
 		ew_fail(e, rc);
 	json_object_put(arr);
@@ -375,8 +378,17 @@ static void w_mac_commands(struct ew *e, const uint8_t *mac, size_t n)
 
 int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t *len)
 {
-	struct ew e;
+	return event_json_uplink_at(ev, out, cap, len, NULL);
+}
 
+int event_json_uplink_at(const struct ev_uplink *ev, char *out, size_t cap, size_t *len,
+			 struct ev_span *object)
+{
+	struct ew e;
+	struct ev_span at = {0};
+
+	if (object)
+		*object = at;
 	if (!ev || !out || !len)
 		return LB_ERR_INVAL;
 	if (!uplink_valid(ev))
@@ -403,7 +415,7 @@ int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t 
 	jsonw_bool(&e.w, ev->confirmed);
 	ew_base64(&e, "data", ev->data, ev->data_len);
 	if (ev->object)
-		w_tree(&e, "object", ev->object);
+		w_tree(&e, "object", ev->object, &at);
 	jsonw_key(&e.w, "rxInfo");
 	jsonw_open(&e.w, '[');
 	for (size_t i = 0; i < ev->n_rx; i++)
@@ -424,7 +436,10 @@ int event_json_uplink(const struct ev_uplink *ev, char *out, size_t cap, size_t 
 		w_fair_access(&e, ev->fair_access);
 	}
 	jsonw_close(&e.w, '}');
-	return ew_finish(&e, out, cap, len);
+	int rc = ew_finish(&e, out, cap, len);
+	if (rc == LB_OK && object)
+		*object = at;
+	return rc;
 }
 
 int event_json_gateway_up(const struct lb_rx *rx, char *out, size_t cap, size_t *len)

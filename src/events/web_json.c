@@ -4,11 +4,13 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "base/hex.h"
+#include "base/jsonw.h"
 #include "base/lb_err.h"
 
 /* json-c's add functions take ownership even of NULL; a NULL value from
@@ -112,85 +114,163 @@ struct json_object *web_json_gateway(const struct web_gw_view *v)
 	return o;
 }
 
-static struct json_object *radio_array(const struct web_dev_view *v, bool rssi)
+/* A double with at most `digits` decimals, trailing zeros cut but kept a
+ * JSON float ("0.1", not json-c's "0.10000000000000001"; "1.0"), as
+ * rounded() writes it. */
+static void w_rounded(struct jsonw *w, double v, int digits)
 {
-	struct json_object *a = json_object_new_array();
+	char text[48];
+	size_t n;
 
-	for (size_t i = 0; a && i < v->n_radio; i++) {
-		struct json_object *e = rssi ? json_object_new_int(v->rssi[i])
-					     : rounded((double)v->snr[i], 1);
-		if (!e || json_object_array_add(a, e) != 0) {
-			json_object_put(e);
-			json_object_put(a);
-			return NULL;
-		}
+	if (!isfinite(v))
+		v = 0;
+	n = jsonw_fmt_fixed(text, v, digits);
+	if (n == 0) {
+		int k = snprintf(text, sizeof(text), "%.*f", digits, v);
+		n = k > 0 && (size_t)k < sizeof(text) ? (size_t)k : 0;
 	}
-	return a;
-}
-
-static struct json_object *fair_access(const struct web_fair_access *fa)
-{
-	struct json_object *o = json_object_new_object();
-	bool ok = o && add(o, "uplinkAirtimeMs", rounded(fa->uplink_airtime_ms, 3), false) &&
-		  add(o, "uplinkBudgetMs", json_object_new_int64(fa->uplink_budget_ms), false) &&
-		  add(o, "downlinks", json_object_new_int64(fa->downlinks), false) &&
-		  add(o, "downlinkBudget", json_object_new_int64(fa->downlink_budget), false) &&
-		  add(o, "exceeded", json_object_new_boolean(fa->exceeded), false);
-	if (!ok) {
-		json_object_put(o);
-		return NULL;
+	if (memchr(text, '.', n)) {
+		while (n > 1 && text[n - 1] == '0')
+			n--;
+		if (text[n - 1] == '.')
+			text[n++] = '0';
 	}
-	return o;
+	jsonw_raw(w, text, n);
 }
 
-/* The stored object text, parsed back; NULL (JSON null) if absent or not
- * JSON (it was produced by json-c: that does not happen). */
-static struct json_object *object_or_null(const char *text)
+static void w_null(struct jsonw *w)
 {
-	return text ? json_tokener_parse(text) : NULL;
+	jsonw_raw(w, "null", 4);
 }
 
-static bool device_radio(struct json_object *o, const struct web_dev_view *v)
+static void w_time_or_null(struct jsonw *w, int64_t unix_us)
 {
-	return add(o, "dr", v->dr >= 0 ? json_object_new_int(v->dr) : NULL, v->dr < 0) &&
-	       add(o, "rssi", radio_array(v, true), false) &&
-	       add(o, "snr", radio_array(v, false), false) &&
-	       add(o, "battery", v->battery >= 0 ? json_object_new_int(v->battery) : NULL,
-		   v->battery < 0) &&
-	       add(o, "margin", v->has_margin ? json_object_new_int(v->margin) : NULL,
-		   !v->has_margin) &&
-	       add(o, "fairAccess", v->has_fair_access ? fair_access(&v->fa) : NULL,
-		   !v->has_fair_access);
+	char t[EVENT_JSON_TIME_LEN];
+
+	if (unix_us <= 0 || event_json_format_time(unix_us, t) != LB_OK)
+		w_null(w);
+	else
+		jsonw_str(w, t);
+}
+
+static void w_fair_access(struct jsonw *w, const struct web_fair_access *fa)
+{
+	jsonw_open(w, '{');
+	jsonw_key(w, "uplinkAirtimeMs");
+	w_rounded(w, fa->uplink_airtime_ms, 3);
+	jsonw_key(w, "uplinkBudgetMs");
+	jsonw_u64(w, fa->uplink_budget_ms);
+	jsonw_key(w, "downlinks");
+	jsonw_u64(w, fa->downlinks);
+	jsonw_key(w, "downlinkBudget");
+	jsonw_u64(w, fa->downlink_budget);
+	jsonw_key(w, "exceeded");
+	jsonw_bool(w, fa->exceeded);
+	jsonw_close(w, '}');
+}
+
+static void w_device_radio(struct jsonw *w, const struct web_dev_view *v)
+{
+	jsonw_key(w, "dr");
+	if (v->dr >= 0)
+		jsonw_i64(w, v->dr);
+	else
+		w_null(w);
+	jsonw_key(w, "rssi");
+	jsonw_open(w, '[');
+	for (size_t i = 0; i < v->n_radio; i++)
+		jsonw_i64(w, v->rssi[i]);
+	jsonw_close(w, ']');
+	jsonw_key(w, "snr");
+	jsonw_open(w, '[');
+	for (size_t i = 0; i < v->n_radio; i++)
+		w_rounded(w, (double)v->snr[i], 1);
+	jsonw_close(w, ']');
+	jsonw_key(w, "battery");
+	if (v->battery >= 0)
+		jsonw_i64(w, v->battery);
+	else
+		w_null(w);
+	jsonw_key(w, "margin");
+	if (v->has_margin)
+		jsonw_i64(w, v->margin);
+	else
+		w_null(w);
+	jsonw_key(w, "fairAccess");
+	if (v->has_fair_access)
+		w_fair_access(w, &v->fa);
+	else
+		w_null(w);
+}
+
+int web_json_device_text(const struct web_dev_view *v, char *out, size_t cap, size_t *len)
+{
+	struct jsonw w;
+	char eui[17], addr[9], cls = v->dev_class ? v->dev_class : 'A';
+
+	hex_format_eui(v->dev_eui, eui);
+	hex_format_u32(v->dev_addr, addr);
+	jsonw_init(&w, out, cap);
+	jsonw_open(&w, '{');
+	jsonw_key(&w, "devEui");
+	jsonw_strn(&w, eui, 16);
+	jsonw_key(&w, "name");
+	jsonw_str(&w, v->name);
+	jsonw_key(&w, "application");
+	jsonw_str(&w, v->application);
+	jsonw_key(&w, "class");
+	jsonw_strn(&w, &cls, 1);
+	jsonw_key(&w, "devAddr");
+	if (v->has_dev_addr)
+		jsonw_strn(&w, addr, 8);
+	else
+		w_null(&w);
+	jsonw_key(&w, "lastSeen");
+	w_time_or_null(&w, v->last_seen_us);
+	jsonw_key(&w, "fCntUp");
+	if (v->has_fcnt_up)
+		jsonw_u64(&w, v->fcnt_up);
+	else
+		w_null(&w);
+	jsonw_key(&w, "fCntDown");
+	if (v->has_fcnt_down)
+		jsonw_u64(&w, v->fcnt_down);
+	else
+		w_null(&w);
+	w_device_radio(&w, v);
+	/* the stored text of the event's object, as published (JSON) */
+	jsonw_key(&w, "object");
+	if (v->object_json)
+		jsonw_raw(&w, v->object_json, strlen(v->object_json));
+	else
+		w_null(&w);
+	jsonw_key(&w, "queue");
+	jsonw_u64(&w, v->queue);
+	jsonw_close(&w, '}');
+	return jsonw_finish(&w, len);
+}
+
+/* Keys, EUI, DevAddr, time and numbers within 1 KiB; at most 64 bytes a
+ * radio pair; a string byte escaped takes at most 6 ("\u00xx"); the
+ * object's text as is. */
+size_t web_json_device_cap(const struct web_dev_view *v)
+{
+	return 1024 + v->n_radio * 64 + 6 * (v->name ? strlen(v->name) : 0) +
+	       6 * (v->application ? strlen(v->application) : 0) +
+	       (v->object_json ? strlen(v->object_json) : 0);
 }
 
 struct json_object *web_json_device(const struct web_dev_view *v)
 {
-	struct json_object *o = json_object_new_object();
-	char eui[17], addr[9], cls[2] = {v->dev_class ? v->dev_class : 'A', '\0'};
+	size_t len, cap = web_json_device_cap(v);
+	char *text = malloc(cap);
+	struct json_object *o = NULL;
 
-	if (!o)
-		return NULL;
-	hex_format_eui(v->dev_eui, eui);
-	hex_format_u32(v->dev_addr, addr);
-	bool ok = add(o, "devEui", json_object_new_string(eui), false) &&
-		  add(o, "name", json_object_new_string(v->name ? v->name : ""), false) &&
-		  add(o, "application",
-		      json_object_new_string(v->application ? v->application : ""), false) &&
-		  add(o, "class", json_object_new_string(cls), false) &&
-		  add(o, "devAddr", v->has_dev_addr ? json_object_new_string(addr) : NULL,
-		      !v->has_dev_addr) &&
-		  add(o, "lastSeen", time_or_null(v->last_seen_us), v->last_seen_us <= 0) &&
-		  add(o, "fCntUp", v->has_fcnt_up ? json_object_new_int64(v->fcnt_up) : NULL,
-		      !v->has_fcnt_up) &&
-		  add(o, "fCntDown", v->has_fcnt_down ? json_object_new_int64(v->fcnt_down) : NULL,
-		      !v->has_fcnt_down) &&
-		  device_radio(o, v) &&
-		  add(o, "object", object_or_null(v->object_json), true) &&
-		  add(o, "queue", json_object_new_uint64(v->queue), false);
-	if (!ok) {
-		json_object_put(o);
-		return NULL;
-	}
+	/* One writer of the shape: the text, read back for the callers that
+	 * assemble trees (the API's lists, hello). */
+	if (text && web_json_device_text(v, text, cap, &len) == LB_OK)
+		o = json_tokener_parse(text);
+	free(text);
 	return o;
 }
 
@@ -216,25 +296,21 @@ int web_json_error(const char *why, char *out, size_t cap, size_t *len)
 int web_json_wrap_event(uint64_t dev_eui, const char *application, const char *event_json,
 			size_t event_len, char *out, size_t cap, size_t *len)
 {
-	struct json_object *app = json_object_new_string(application ? application : "");
+	struct jsonw w;
 	char eui[17];
-	size_t app_len;
 
-	if (!app)
-		return LB_ERR_NOMEM;
-	const char *app_text = json_object_to_json_string_length(app, JSON_C_TO_STRING_PLAIN,
-								   &app_len);
+	/* Written in place (base/jsonw.h): no tree, no allocation per event. */
 	hex_format_eui(dev_eui, eui);
-	int n = snprintf(out, cap, "{\"devEui\":\"%s\",\"application\":%s,\"event\":", eui,
-			 app_text);
-	json_object_put(app);
-	if (n < 0 || (size_t)n + event_len + 2 > cap)
-		return LB_ERR_TOO_LARGE;
-	memcpy(out + n, event_json, event_len);
-	out[(size_t)n + event_len] = '}';
-	out[(size_t)n + event_len + 1] = '\0';
-	*len = (size_t)n + event_len + 1;
-	return LB_OK;
+	jsonw_init(&w, out, cap);
+	jsonw_open(&w, '{');
+	jsonw_key(&w, "devEui");
+	jsonw_strn(&w, eui, 16);
+	jsonw_key(&w, "application");
+	jsonw_str(&w, application);
+	jsonw_key(&w, "event");
+	jsonw_raw(&w, event_json, event_len);
+	jsonw_close(&w, '}');
+	return jsonw_finish(&w, len);
 }
 
 static bool put(char *out, size_t cap, size_t *at, const char *s, size_t n)
@@ -244,6 +320,15 @@ static bool put(char *out, size_t cap, size_t *at, const char *s, size_t n)
 	memcpy(out + *at, s, n);
 	*at += n;
 	return true;
+}
+
+/* Bytes of s[0 .. n) before its first CR or LF (n if none). */
+static size_t strcspn_n(const char *s, size_t n)
+{
+	const char *lf = memchr(s, '\n', n);
+	const char *cr = memchr(s, '\r', lf ? (size_t)(lf - s) : n);
+
+	return cr ? (size_t)(cr - s) : lf ? (size_t)(lf - s) : n;
 }
 
 int web_sse_frame(const char *name, const char *data, size_t len, char *out, size_t cap,
@@ -256,14 +341,17 @@ int web_sse_frame(const char *name, const char *data, size_t len, char *out, siz
 	if (!put(out, cap, &at, "event: ", 7) || !put(out, cap, &at, name, strlen(name)) ||
 	    !put(out, cap, &at, "\ndata: ", 7))
 		return LB_ERR_TOO_LARGE;
-	for (size_t i = 0; i < len; i++) {
-		bool ok = true;
-		if (data[i] == '\n')
+	/* Copied in runs between line breaks (an event's JSON has none: one
+	 * run). */
+	for (size_t i = 0; i < len;) {
+		size_t run = strcspn_n(data + i, len - i);
+		bool ok = put(out, cap, &at, data + i, run);
+		i += run;
+		if (ok && i < len && data[i] == '\n')
 			ok = put(out, cap, &at, "\ndata: ", 7);
-		else if (data[i] != '\r')
-			ok = put(out, cap, &at, &data[i], 1);
 		if (!ok)
 			return LB_ERR_TOO_LARGE;
+		i += i < len;      /* the \n or \r */
 	}
 	if (!put(out, cap, &at, "\n\n", 2))
 		return LB_ERR_TOO_LARGE;

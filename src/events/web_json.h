@@ -82,6 +82,12 @@ struct web_dev_view {
 
 struct json_object *web_json_bridge(const struct web_bridge_view *v);
 struct json_object *web_json_gateway(const struct web_gw_view *v);
+/* A device's summary as JSON text into out (cap bytes, NUL-terminated):
+ * no tree, no allocation (base/jsonw.h), for the live `device` events.
+ * LB_OK, LB_ERR_TOO_LARGE (cap below web_json_device_cap(v): never above).
+ * web_json_device() is the same as a tree (NULL: out of memory). */
+int web_json_device_text(const struct web_dev_view *v, char *out, size_t cap, size_t *len);
+size_t web_json_device_cap(const struct web_dev_view *v);
 struct json_object *web_json_device(const struct web_dev_view *v);
 
 /* {"error":"why"} as text into out. LB_OK or LB_ERR_TOO_LARGE. */

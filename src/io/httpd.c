@@ -51,6 +51,28 @@ struct httpd_stream {
 
 /* ------------------------------------------------------- answers */
 
+/* One "Name: value" line of n bytes as a header of r. */
+static bool add_header_line(const struct dynlib_mhd *lm, struct MHD_Response *r, const char *line,
+			    size_t n)
+{
+	char name[64], value[512];
+	const char *colon = memchr(line, ':', n);
+	size_t k = colon ? (size_t)(colon - line) : 0;
+
+	if (k == 0 || k >= sizeof(name))
+		return false;
+	memcpy(name, line, k);
+	name[k] = '\0';
+	const char *v = colon + 1, *end = line + n;
+	while (v < end && *v == ' ')
+		v++;
+	if ((size_t)(end - v) >= sizeof(value))
+		return false;
+	memcpy(value, v, (size_t)(end - v));
+	value[end - v] = '\0';
+	return lm->add_response_header(r, name, value) == MHD_YES;
+}
+
 int httpd_reply(struct httpd_conn *c, unsigned status, const char *type, const char *body,
 		size_t len, const char *extra_header)
 {
@@ -65,20 +87,10 @@ int httpd_reply(struct httpd_conn *c, unsigned status, const char *type, const c
 	bool ok = h->lm->add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
 		  h->lm->add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES &&
 		  h->lm->add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES;
-	if (ok && extra_header) {
-		char name[64];
-		const char *colon = strchr(extra_header, ':');
-		size_t n = colon ? (size_t)(colon - extra_header) : 0;
-		if (n == 0 || n >= sizeof(name))
-			ok = false;
-		else {
-			memcpy(name, extra_header, n);
-			name[n] = '\0';
-			const char *v = colon + 1;
-			while (*v == ' ')
-				v++;
-			ok = h->lm->add_response_header(r, name, v) == MHD_YES;
-		}
+	for (const char *line = extra_header; ok && line && *line;) {
+		size_t n = strcspn(line, "\n");
+		ok = add_header_line(h->lm, r, line, n);
+		line += n + (line[n] == '\n');
 	}
 	if (ok)
 		ok = h->lm->queue_response(c->mc, status, r) == MHD_YES;

@@ -135,8 +135,9 @@ void httpd_close(struct httpd *h);
 int64_t httpd_tick(struct httpd *h, int64_t now_ms);
 
 /* Answer a request: status, Content-Type, body (copied). extra_header is
- * "Name: value" or NULL. Errors: LB_ERR_NOMEM, LB_ERR_STATE (already
- * answered). */
+ * NULL or one or more "Name: value" lines separated by '\n' (a value of at
+ * most 511 bytes). Errors: LB_ERR_NOMEM (also: a malformed extra_header),
+ * LB_ERR_STATE (already answered). */
 int httpd_reply(struct httpd_conn *c, unsigned status, const char *type, const char *body,
 		size_t len, const char *extra_header);
 

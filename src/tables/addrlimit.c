@@ -162,6 +162,20 @@ bool addrlimit_admit(struct addrlimit *t, const struct netaddr *from, int64_t no
 	return true;
 }
 
+int64_t addrlimit_wait_us(const struct addrlimit *t, const struct netaddr *from, int64_t now_us)
+{
+	struct netaddr group;
+
+	if (!t->e)
+		return 0;
+	netaddr_group(from, &group);
+	uint32_t i = find(t, &group);
+	if (i == NIL)
+		return 0;
+	int64_t wait = t->e[i].tat_us - t->tolerance_us - now_us;
+	return wait > 0 ? wait : 0;
+}
+
 size_t addrlimit_count(const struct addrlimit *t)
 {
 	return t->count;

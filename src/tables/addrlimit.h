@@ -76,6 +76,10 @@ void addrlimit_free(struct addrlimit *t);
  * `refused`). */
 bool addrlimit_admit(struct addrlimit *t, const struct netaddr *from, int64_t now_us);
 
+/* How long until `from` would pass again (µs; 0: it would pass now),
+ * e.g. for an HTTP Retry-After. Changes nothing. */
+int64_t addrlimit_wait_us(const struct addrlimit *t, const struct netaddr *from, int64_t now_us);
+
 size_t addrlimit_count(const struct addrlimit *t);
 
 #endif

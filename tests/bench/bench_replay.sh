@@ -8,6 +8,9 @@
 # first uplink of every device: start-up, table growth) and off once the
 # subscriber has every `up`, so the totals are the steady path alone.
 # Prints a figure; never fails on one. Usage: bench_replay.sh [UPLINKS] [RATE]
+# REPLAY_HTTP=1 adds an http section (the web page's server, on in the
+# packaged configuration); REPLAY_HTTP=events also keeps a client of
+# /events (an open page) reading during the replay.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir/build}
@@ -16,11 +19,14 @@ N=${1:-3000}; RATE=${2:-300}; DEVS=1000
 command -v valgrind >/dev/null 2>&1 && command -v callgrind_control >/dev/null 2>&1 ||
 	{ echo "replay: valgrind not installed, skipped"; exit 0; }
 
-MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
+MQTT_PORT=$(free_port); UDP_PORT=$(free_port); HTTP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
 "$SIM" --devices "$DEVS" --seed 9 --emit-devices "$T/devices.conf" --quiet
+HTTP_CONF=
+[ -z "${REPLAY_HTTP:-}" ] || HTTP_CONF="http = { port = $HTTP_PORT; www_dir = \"$top_srcdir/www\"; };"
 UDP_EXTRA="rcvbuf = 4194304; rate_limit_count = 0;" \
-	write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "log_level = \"notice\";"
+	write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "log_level = \"notice\";" \
+	"$HTTP_CONF"
 subscribe up 'application/+/device/+/event/up'
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$T/cg.out" \
 	"$LORABRIDGE" -f -c "$T/lb.conf" > "$T/bridge.log" 2>&1 &
@@ -35,6 +41,11 @@ sim() {
 ups() { grep -c '/event/up ' "$T/up.out" || true; }
 sim --count "$DEVS" --rate "$RATE"
 wait_until 120 sh -c "[ \$(grep -c '/event/up ' '$T/up.out') -ge $DEVS ]" || fail "warm-up: $(ups) ups"
+if [ "${REPLAY_HTTP:-}" = events ]; then
+	curl -sS -N "http://127.0.0.1:$HTTP_PORT/events" > "$T/events.out" 2> /dev/null &
+	PIDS="$PIDS $!"
+	wait_until 60 grep -q '^event: hello$' "$T/events.out" || fail "no /events hello"
+fi
 callgrind_control -i on "$BRIDGE_PID" > /dev/null 2>&1
 sim --count "$N" --rate "$RATE" --fcnt-start 1
 wait_until 300 sh -c "[ \$(grep -c '/event/up ' '$T/up.out') -ge $((DEVS + N)) ]" ||
@@ -45,7 +56,10 @@ wait_until 60 sh -c "ls '$T'/cg.out.* > /dev/null 2>&1"
 f=$(ls "$T"/cg.out.* | head -n 1)
 # totals: Ir; allocations: calls to malloc/calloc/realloc (cfn= lines name
 # the callee, calls= lines count the calls to it).
-awk -v n="$N" '
+case "${REPLAY_HTTP:-}" in
+'') MODE= ;; events) MODE=" (http, an /events client)" ;; *) MODE=" (http)" ;;
+esac
+awk -v n="$N" -v mode="$MODE" '
 	/^(summary|totals):/ { ir = $2 }
 	/^cfn=/ {
 		id = $1; sub(/^cfn=/, "", id); name = ""
@@ -55,7 +69,7 @@ awk -v n="$N" '
 	}
 	/^calls=/ { c = $1; sub(/^calls=/, "", c); if (cur ~ /^(malloc|calloc|realloc)(\047[0-9]+)?$/) al += c; if (cur ~ /^free(\047[0-9]+)?$/) fr += c }
 	END {
-		printf "replay: %d uplinks (2 receptions each), %.0f instructions per uplink, %.1f allocations per uplink (malloc/calloc/realloc), %.1f free\n", n, ir / n, al / n, fr / n
+		printf "replay%s: %d uplinks (2 receptions each), %.0f instructions per uplink, %.1f allocations per uplink (malloc/calloc/realloc), %.1f free\n", mode, n, ir / n, al / n, fr / n
 	}' "$f"
 # REPLAY_ANNOTATE=PREFIX keeps the profile (PREFIX.cg) and its inclusive and
 # exclusive listings (PREFIX.incl, PREFIX.excl).

@@ -178,7 +178,8 @@ async function main() {
     note(`wrong password: ${await page.textContent("#dl-result")}`);
     await page.fill("#dl-password", PASSWORD);
     // The server checks an unknown password at most once per 2.5 s (429
-    // "try again in a few seconds" before): send again until it is queued.
+    // with Retry-After before; the page waits that long and sends once
+    // more): send again until it is queued.
     const dlDeadline = Date.now() + WAIT_MS;
     let limited = 0;
     for (;;) {
@@ -203,6 +204,27 @@ async function main() {
     await page.locator(`#log tbody tr[data-kind=txack][data-dev-eui="${DL_DEV}"]`, { hasText: id[1] })
       .first().waitFor({ timeout: WAIT_MS });
     note("its txack is in the live log");
+
+    // 4b. a 429 (the password checks' limit): the page shows Retry-After's
+    // seconds and sends once more after them (the second request goes to
+    // the bridge and is queued).
+    let posts = 0, firstAt = 0, againAt = 0;
+    await page.route("**/api/devices/*/queue", (route) => {
+      posts++;
+      if (posts > 1) { againAt = Date.now(); return route.continue(); }
+      firstAt = Date.now();
+      return route.fulfill({ status: 429, headers: { "Retry-After": "2" }, contentType: "application/json",
+        body: JSON.stringify({ error: "too many password checks: try again in 2 s" }) });
+    });
+    await page.click("#dl-send");
+    await page.locator("#dl-result.bad", { hasText: "Sending again in 2 s" }).waitFor({ timeout: WAIT_MS });
+    note(`429 shown: ${await page.textContent("#dl-result")}`);
+    assert.ok(await page.isDisabled("#dl-send"), "the form is usable while the page waits to send again");
+    await page.locator("#dl-result.ok", { hasText: "Queued (202)" }).waitFor({ timeout: WAIT_MS });
+    await page.unroute("**/api/devices/*/queue");
+    assert.equal(posts, 2, "not sent exactly once more after the 429");
+    assert.ok(againAt - firstAt >= 1900, `sent again ${againAt - firstAt} ms after the 429, Retry-After 2 s`);
+    note(`sent again ${againAt - firstAt} ms after the 429: ${await page.textContent("#dl-result")}`);
 
     // 5. a gateway going offline turns red within its timeout
     await page.selectOption("#log-filter", "");

@@ -6,7 +6,7 @@
 # new summary); /api/devices and /api/gateways agree with the traffic;
 # POST /api/devices/{devEui}/queue goes the MQTT command path (the downlink
 # reaches the simulated device, a bad command gets the same `log` event)
-# with 401/403/404/400/405/413 answers; /metrics passes a strict parser of
+# with 401/403/404/400/405/413 answers and 429 with Retry-After; /metrics passes a strict parser of
 # the Prometheus text format and counts what MQTT saw; `lorabridge top
 # --once` prints the tables, and on a terminal quits on q or Ctrl-C; 1,000 malformed HTTP requests while uplinks
 # flow cost no uplink and no crash; a non-loopback bind without a password
@@ -92,6 +92,20 @@ for eui in $(jq -r '.devices[].devEui' "$T/devices.json"); do
 		 and .application == "sim" and .class == "A"' "$T/devices.json" > /dev/null \
 		|| fail "device $eui: $(jq -c --arg e "$eui" '.devices[] | select(.devEui == $e)' "$T/devices.json")"
 done
+# the history holds what each device's last up event said: its object, its
+# best reception's RSSI and SNR (one gateway here)
+grep -E '^application/sim/device/[0-9a-f]{16}/event/up ' "$T/all.out" | cut -d' ' -f2- \
+	| jq -c '{d: .deviceInfo.devEui, o: .object, r: .rxInfo[0].rssi, s: .rxInfo[0].snr}' \
+	> "$T/mqtt-radio.txt"
+for eui in $(jq -r '.devices[].devEui' "$T/devices.json"); do
+	jq -s -e --arg e "$eui" --slurpfile d "$T/devices.json" \
+		'(map(select(.d == $e)) | last) as $u
+		 | ($d[0].devices[] | select(.devEui == $e)) as $v
+		 | $v.object == $u.o and $v.rssi[-1] == $u.r and (($v.snr[-1] - $u.s) | fabs) < 0.001' \
+		"$T/mqtt-radio.txt" > /dev/null \
+		|| fail "device $eui's history is not its last up: $(jq -c --arg e "$eui" \
+			'.devices[] | select(.devEui == $e) | {object, rssi, snr}' "$T/devices.json")"
+done
 expect 200 GET /api/gateways
 jq -e --argjson n $N_UP '.gateways | length == 1 and .[0].gatewayId == "aa555a0000000001"
 	and .[0].online == true and .[0].rxPacketsReceived == $n and (.[0].dutyCycle | length) > 0' \
@@ -131,8 +145,17 @@ Q="/api/devices/$EUI/queue"
 BODY='{"confirmed":false,"fPort":10,"data":"AQIDBA=="}'
 expect 401 POST "$Q" -d "$BODY"
 expect 401 POST "$Q" -d "$BODY" -H "Authorization: Bearer wrong"
-# one check of an unknown password per 2.5 s: the next guess waits
-expect 429 POST "$Q" -d "$BODY" -H "Authorization: Bearer wrong2"
+# one check of an unknown password per 2.5 s: the next guess waits, told
+# how long by Retry-After (whole seconds, RFC 9110 §10.2.3)
+curl -sS -i -X POST "$URL$Q" -d "$BODY" -H "Authorization: Bearer wrong2" > "$T/r429.txt" ||
+	fail "curl -i 429"
+head -n 1 "$T/r429.txt" | grep -q '^HTTP/1\.1 429 ' || fail "2nd guess: $(head -n 1 "$T/r429.txt")"
+tr -d '\r' < "$T/r429.txt" | grep -qiE '^Retry-After: [123]$' ||
+	fail "429 without Retry-After 1..3: $(cat "$T/r429.txt")"
+_ra=$(tr -d '\r' < "$T/r429.txt" | sed -n 's/^Retry-After: //ip')
+tail -n 1 "$T/r429.txt" | jq -e --arg s "$_ra" '.error == "too many password checks: try again in \($s) s"' \
+	> /dev/null || fail "429 body: $(tail -n 1 "$T/r429.txt")"
+grep -qi '^Content-Security-Policy: ' "$T/r429.txt" || fail "429 lost its other headers"
 AUTH="Authorization: Bearer $PASSWORD"
 right_checked() { [ "$(code POST "$Q" -d '{"fPort":0,"data":"AQ=="}' -H "$AUTH")" = 400 ]; }
 wait_until 10 right_checked || fail "the right password: $(cat "$T/body")"

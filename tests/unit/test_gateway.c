@@ -538,6 +538,10 @@ START_TEST(test_addrlimit_table)
 	ck_assert(!addrlimit_admit(&l, &a, 999));
 	ck_assert(addrlimit_admit(&l, &a, 1000));
 	ck_assert(!addrlimit_admit(&l, &a, 1500));
+	/* how long until the next would pass (Retry-After), counting nothing */
+	ck_assert_int_eq(addrlimit_wait_us(&l, &a, 1500), 500);
+	ck_assert_int_eq(addrlimit_wait_us(&l, &a, 2000), 0);
+	ck_assert_int_eq(addrlimit_wait_us(&l, &b, 1500), 0);     /* never seen */
 	ck_assert_uint_eq(l.refused, 3);
 	/* Steady: exactly 100 of 1000 over 100 ms at one per 100 µs. */
 	int pass = 0;

@@ -33,6 +33,7 @@ static struct {
 	size_t body_len;
 	bool peer;
 	bool stream;                     /* answer with a stream */
+	const char *extra;               /* httpd_reply()'s extra header lines */
 	struct httpd_stream *s;
 	unsigned closed;
 } seen;
@@ -50,7 +51,7 @@ static void on_request(void *arg, struct httpd_conn *c, const struct httpd_reque
 		seen.s = httpd_stream_start(&H, c, "text/event-stream", &seen);
 		return;
 	}
-	httpd_reply(c, 200, "text/plain", "hello", 5, NULL);
+	httpd_reply(c, 200, "text/plain", "hello", 5, seen.extra);
 }
 
 static void on_closed(void *arg, struct httpd_stream *s, void *owner)
@@ -144,6 +145,19 @@ START_TEST(t_request)
 	ck_assert_uint_eq(seen.body_len, 7);
 	ck_assert(seen.peer);
 	ck_assert_uint_eq(H.stats.requests, 1);
+}
+END_TEST
+
+START_TEST(t_extra_headers)
+{
+	char ans[2048];
+
+	seen.extra = "Content-Security-Policy: default-src 'self'\nRetry-After: 7";
+	exchange("GET /x HTTP/1.1\r\nHost: h\r\n\r\n", ans, sizeof(ans), 300);
+	ck_assert_msg(strstr(ans, "HTTP/1.1 200") == ans, "%s", ans);
+	ck_assert_ptr_nonnull(strstr(ans, "\r\nContent-Security-Policy: default-src 'self'\r\n"));
+	ck_assert_ptr_nonnull(strstr(ans, "\r\nRetry-After: 7\r\n"));
+	seen.extra = NULL;
 }
 END_TEST
 
@@ -309,6 +323,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, t_request);
+	tcase_add_test(tc, t_extra_headers);
 	tcase_add_test(tc, t_limits);
 	tcase_add_test(tc, t_stream_delivers);
 	tcase_add_test(tc, t_slow_client_cut_off);

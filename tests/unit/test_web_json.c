@@ -92,6 +92,54 @@ START_TEST(t_device_full)
 }
 END_TEST
 
+/* The text the live `device` events carry is the tree's, byte for byte,
+ * and within web_json_device_cap(). */
+static void assert_text_is_tree(const struct web_dev_view *v)
+{
+	char out[8192];
+	size_t len, cap = web_json_device_cap(v);
+	struct json_object *o = web_json_device(v);
+
+	ck_assert_uint_le(cap, sizeof(out));
+	ck_assert_int_eq(web_json_device_text(v, out, cap, &len), LB_OK);
+	ck_assert_uint_eq(len, strlen(out));
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(out, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						      JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	ck_assert_int_eq(web_json_device_text(v, out, len, &len), LB_ERR_TOO_LARGE);
+	ck_assert_str_eq(out, "");
+}
+
+START_TEST(t_device_text)
+{
+	int16_t rssi[20];
+	float snr[20];
+	char name[200];
+
+	for (int i = 0; i < 20; i++) {
+		rssi[i] = (int16_t)(-140 + i * 7);
+		snr[i] = -20.04f + (float)i * 1.37f;
+	}
+	memset(name, 0x01, sizeof(name) - 1);   /* every byte escaped as \u0001 */
+	name[sizeof(name) - 1] = '\0';
+	struct web_dev_view unknown = {.dev_eui = 1, .name = "x", .dr = -1, .battery = -1};
+	struct web_dev_view full = {
+		.dev_eui = 0xfedcba9876543210ull, .name = name, .application = "a/b \"q\"",
+		.dev_class = 'C', .has_dev_addr = true, .dev_addr = 0xffffffff,
+		.last_seen_us = INT64_C(1715677967318406), .has_fcnt_up = true,
+		.fcnt_up = 4294967295u, .has_fcnt_down = true, .fcnt_down = 0, .dr = 15,
+		.rssi = rssi, .snr = snr, .n_radio = 20, .battery = 100, .has_margin = true,
+		.margin = -20, .has_fair_access = true,
+		.fa = {.uplink_airtime_ms = 0.0005, .uplink_budget_ms = 36000, .downlinks = 0,
+		       .downlink_budget = 0, .exceeded = true},
+		.object_json = "{\"t\":-1.5,\"s\":\"a/b\",\"l\":[1,{}]}", .queue = 12345678901ull,
+	};
+	assert_text_is_tree(&unknown);
+	assert_text_is_tree(&full);
+}
+END_TEST
+
 START_TEST(t_error_and_wrap)
 {
 	char out[256];
@@ -140,6 +188,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, t_gateway);
 	tcase_add_test(tc, t_device_unknowns);
 	tcase_add_test(tc, t_device_full);
+	tcase_add_test(tc, t_device_text);
 	tcase_add_test(tc, t_error_and_wrap);
 	tcase_add_test(tc, t_sse_frame);
 	suite_add_tcase(s, tc);
