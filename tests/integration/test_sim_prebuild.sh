@@ -57,10 +57,17 @@ up() { grep -E '^application/sim/device/[0-9a-f]{16}/event/up ' "$T/all.out" | c
 got=$(up | wc -l)
 [ "$got" -eq $N ] || fail "$got up events, want $N (exactly one per uplink)"
 # Each uplink once, with its payload, both gateways' receptions.
-up | jq -r '"\(.deviceInfo.devEui) \(.fCnt) \(.data | @base64d)"' | sort > "$T/got.txt"
-while read -r eui fcnt hex; do
-	printf '%s %s %s\n' "$eui" "$fcnt" "$(echo "$hex" | xxd -r -p)"
-done < "$T/expect.txt" | sort > "$T/want.txt"
+up | jq -r '"\(.deviceInfo.devEui) \(.fCnt) \(.data | @base64d | explode | map(tostring) | join(","))"' |
+	sort > "$T/got.txt"
+# the payload's hex as decimal bytes, as jq writes them
+awk '{
+	out = ""
+	for (i = 1; i < length($3); i += 2) {
+		b = (index("0123456789abcdef", substr($3, i, 1)) - 1) * 16 + index("0123456789abcdef", substr($3, i + 1, 1)) - 1
+		out = out (i > 1 ? "," : "") b
+	}
+	print $1, $2, out
+}' "$T/expect.txt" | sort > "$T/want.txt"
 [ "$(wc -l < "$T/want.txt")" -eq $N ] || fail "--expect listed $(wc -l < "$T/want.txt") uplinks, want $N"
 diff "$T/want.txt" "$T/got.txt" > "$T/diff.txt" || fail "published differ from built: $(head "$T/diff.txt")"
 two=$(up | jq -r '.rxInfo | length' | grep -c '^2$' || true)
