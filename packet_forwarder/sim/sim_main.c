@@ -196,8 +196,10 @@ static int open_gateways(struct sim *s, int64_t now)
 		s->n_gws = i + 1;
 		s->gws[i].on_downlink = sim_dlcheck_on_downlink;
 		s->gws[i].downlink_arg = &s->dl;
-		if ((rc = epoll_add(s, s->gws[i].fd_up, 2 * (uint64_t)i)) != LB_OK ||
-		    (rc = epoll_add(s, s->gws[i].fd_down, 2 * (uint64_t)i + 1)) != LB_OK)
+		/* --prebuild reads the PUSH_ACKs in its tick (sim_prebuild.h). */
+		if (!s->o.prebuild && (rc = epoll_add(s, s->gws[i].fd_up, 2 * (uint64_t)i)) != LB_OK)
+			return rc;
+		if ((rc = epoll_add(s, s->gws[i].fd_down, 2 * (uint64_t)i + 1)) != LB_OK)
 			return rc;
 	}
 	return LB_OK;
@@ -284,9 +286,7 @@ static int handle_events(struct sim *s, const struct epoll_event *ev, int n)
 			continue;
 		}
 		struct sim_gateway *gw = &s->gws[tag / 2];
-		int rc = s->pb_ready && tag % 2 == 0
-				 ? sim_prebuild_read(&s->pb, (unsigned)(tag / 2), mono_us())
-				 : sim_gateway_read(gw, tag % 2 ? gw->fd_down : gw->fd_up, mono_us());
+		int rc = sim_gateway_read(gw, tag % 2 ? gw->fd_down : gw->fd_up, mono_us());
 		if (rc != LB_OK)
 			return rc;
 	}

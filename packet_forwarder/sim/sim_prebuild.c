@@ -248,17 +248,22 @@ static int send_lane(struct sim_prebuild *pb, unsigned g, int64_t now_us, int64_
 int sim_prebuild_tick(struct sim_prebuild *pb, int64_t now_us, int64_t *next_us)
 {
 	bool more = false;
+	int rc;
 
-	if (pb->finished || pb->start_us < 0)
+	if (pb->start_us < 0)
 		return LB_OK;
-	for (unsigned g = 0; g < pb->n_gws; g++) {
-		int rc = send_lane(pb, g, now_us, next_us);
-		if (rc != LB_OK)
+	for (unsigned g = 0; g < pb->n_gws; g++)
+		if ((rc = sim_prebuild_read(pb, g, now_us)) != LB_OK)
+			return rc;
+	for (unsigned g = 0; g < pb->n_gws && !pb->finished; g++) {
+		if ((rc = send_lane(pb, g, now_us, next_us)) != LB_OK)
 			return rc;
 		more = more || pb->lanes[g].next < pb->lanes[g].n;
 	}
-	if (!more)
+	if (!pb->finished && !more)
 		sim_prebuild_finish(pb, now_us);
+	if (pb->finished && sim_prebuild_outstanding(pb) > 0)
+		earliest(next_us, now_us + SIM_PB_TICK_US);  /* read the last ACKs */
 	return LB_OK;
 }
 

@@ -29,6 +29,12 @@
  * ECONNREFUSED (an earlier datagram's ICMP port unreachable) drops the
  * datagram, counted in send_errors and refused as in a live run.
  *
+ * The upstream sockets are read in the tick too, not on every datagram
+ * that arrives: PUSH_ACKs wait in the socket buffer (SO_RCVBUF raised) and
+ * are taken with recvmmsg(), so the simulator wakes up about once a
+ * millisecond whatever the rate; once everything is sent, the tick comes
+ * back every SIM_PB_TICK_US while ACKs are outstanding.
+ *
  * ACKs: the server answers the PUSH_DATA of one socket in the order it got
  * them (Semtech PROTOCOL.TXT §3: PUSH_ACK echoes the token), so a PUSH_ACK is
  * matched from the lane's oldest unanswered datagram forward; the ones it
@@ -118,8 +124,10 @@ int sim_prebuild_build(struct sim_prebuild *pb, struct sim_traffic *t, int64_t n
 /* Start the replay's schedule at now_us. */
 void sim_prebuild_start(struct sim_prebuild *pb, int64_t now_us);
 
-/* Send what is due; *next_us gets the next deadline (unchanged when
- * finished). Errors: LB_ERR_IO (fatal socket error). */
+/* Read the PUSH_ACKs waiting, then send what is due; *next_us gets the next
+ * deadline (unchanged when finished and nothing is outstanding). The
+ * caller does not poll the upstream sockets. Errors: LB_ERR_IO (fatal
+ * socket error). */
 int sim_prebuild_tick(struct sim_prebuild *pb, int64_t now_us, int64_t *next_us);
 
 /* Stop sending (signal). */
