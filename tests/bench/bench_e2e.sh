@@ -214,11 +214,15 @@ echo "rss: bridge peak $(awk '/VmHWM/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$
 
 # --- overload: offered at twice the capacity
 OC=$(awk -v c="$CAP" -v s="$OVER_S" 'BEGIN { print int(2 * c * s) }')
-step $((2 * CAP)) "$OC"
-show $((2 * CAP)) "$OC"
-awk -v n="$OC" -v g="$GOT" -v d="$DELIV" -v c="$CAP" -v o="$OFF" -v k="$KD" -v p="$PLATEAU" 'BEGIN {
-	printf "overload: %d uplinks offered at %d/s (asked %d/s): %d published, delivered %d/s = %.0f %% of capacity (target >= 90 %%), %.0f %% of the plateau; %d datagrams dropped by the kernel (drops.udpKernel), %d uplinks lost\n", n, o, 2 * c, g, d, c ? 100 * d / c : 0, p ? 100 * d / p : 0, k, n - g
-}'
+if [ "$OC" -eq 0 ]; then
+	echo "overload: no capacity to double"
+else
+	step $((2 * CAP)) "$OC"
+	show $((2 * CAP)) "$OC"
+	awk -v n="$OC" -v g="$GOT" -v d="$DELIV" -v c="$CAP" -v o="$OFF" -v k="$KD" -v p="$PLATEAU" 'BEGIN {
+		printf "overload: %d uplinks offered at %d/s (asked %d/s): %d published, delivered %d/s = %.0f %% of capacity (target >= 90 %%), %.0f %% of the plateau; %d datagrams dropped by the kernel (drops.udpKernel), %d uplinks lost\n", n, o, 2 * c, g, d, c ? 100 * d / c : 0, p ? 100 * d / p : 0, k, n - g
+	}'
+fi
 
 # --- latency at 1,000 uplinks/s, dedup_window_ms = 0
 bridge "dedup_window_ms = 0;"
