@@ -152,6 +152,22 @@ static int send_expecting_ack(struct sim_gateway *gw, int fd, enum gwmp_type typ
 	return 1;
 }
 
+/* The PUSH_DATA goes to the capture hook instead of the socket. */
+static int capture_push(struct sim_gateway *gw, const char *json, int64_t now_us, bool *sent)
+{
+	uint8_t buf[PUSH_BUF];
+	uint8_t tok[GWMP_LEN_TOKEN];
+	size_t len;
+	uint16_t t = next_token(gw, tok);
+
+	int rc = gwmp_build_up(gw->c.version, tok, GWMP_PUSH_DATA, gw->c.eui, json, buf, sizeof(buf),
+			       &len);
+	if (rc == LB_OK)
+		rc = gw->capture(gw->capture_arg, gw, buf, len, t, now_us);
+	*sent = rc == LB_OK;
+	return rc;
+}
+
 int sim_gateway_push_rxpk(struct sim_gateway *gw, const struct gwmp_rxpk *rxpk, size_t n,
 			  int64_t now_us, bool *sent)
 {
@@ -163,6 +179,8 @@ int sim_gateway_push_rxpk(struct sim_gateway *gw, const struct gwmp_rxpk *rxpk, 
 	int len = gwmp_format_push(rxpk, n, NULL, json, sizeof(json));
 	if (len < 0)
 		return len;
+	if (gw->capture)
+		return capture_push(gw, json, now_us, sent);
 	int rc = send_expecting_ack(gw, gw->fd_up, GWMP_PUSH_DATA, json, &gw->push_acks, now_us);
 	if (rc <= 0)
 		return rc;

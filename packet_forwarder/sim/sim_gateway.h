@@ -49,6 +49,12 @@
 
 struct sim_gateway;
 
+/* Takes a framed PUSH_DATA that sim_gateway_push_rxpk would have sent
+ * (--prebuild: sim_prebuild.h): the datagram, its token and its time on air.
+ * Copies what it keeps. Returns LB_OK or an lb_err (LB_ERR_NOMEM). */
+typedef int (*sim_capture_fn)(void *arg, const struct sim_gateway *gw, const uint8_t *dgram,
+			      size_t len, uint16_t token, int64_t air_us);
+
 /* Returns NULL if the radio sent tx, else the TX_ACK error code to answer. */
 typedef const char *(*sim_downlink_fn)(void *arg, struct sim_gateway *gw, const uint8_t token[2],
 				       const struct gwmp_txpk *tx, int64_t now_us);
@@ -89,6 +95,8 @@ struct sim_gateway {
 	struct sim_stats *st;
 	sim_downlink_fn on_downlink;
 	void *downlink_arg;
+	sim_capture_fn capture;     /* NULL: PUSH_DATA with rxpk are sent */
+	void *capture_arg;
 };
 
 /* Open both sockets, connect them to srv and schedule the first PULL_DATA
@@ -102,11 +110,13 @@ void sim_gateway_close(struct sim_gateway *gw);
 uint32_t sim_gateway_tmst(const struct sim_gateway *gw, int64_t now_us);
 
 /* Send one PUSH_DATA with n rxpk (1..GWMP_MAX_RXPK); *sent tells whether
- * it left the host. A transient send failure (EAGAIN, ECONNREFUSED,
+ * it left the host. With a `capture` hook it goes there instead, with the
+ * next token, and *sent is true once the hook took it; no ACK is expected
+ * and nothing is counted (the hook's owner sends and counts it). A transient send failure (EAGAIN, ECONNREFUSED,
  * ENOBUFS) is counted in send_errors and returns LB_OK with *sent false;
  * ECONNREFUSED also counts the earlier datagram it reports lost in refused.
- * Errors: LB_ERR_IO (fatal socket error), those of gwmp_format_push and
- * gwmp_build_up. */
+ * Errors: LB_ERR_IO (fatal socket error), those of gwmp_format_push,
+ * gwmp_build_up and the capture hook. */
 int sim_gateway_push_rxpk(struct sim_gateway *gw, const struct gwmp_rxpk *rxpk, size_t n,
 			  int64_t now_us, bool *sent);
 

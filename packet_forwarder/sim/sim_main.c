@@ -10,7 +10,8 @@
  * (schedule, joins and fault injection), sim_otaa (the device side of a
  * join), sim_downlink (receive windows, opening a downlink), sim_dlcheck
  * (what each PULL_RESP does to a device), sim_fault (malformed datagrams),
- * sim_stats.
+ * sim_stats, and sim_prebuild (--prebuild: the traffic built first on a
+ * virtual clock, then replayed with sendmmsg).
  *
  * This file only sets things up and schedules: one epoll loop over every
  * gateway socket and a signalfd; each module's tick() reports its next
@@ -35,6 +36,7 @@
 #include "sim_dlcheck.h"
 #include "sim_gateway.h"
 #include "sim_opts.h"
+#include "sim_prebuild.h"
 #include "sim_stats.h"
 #include "sim_traffic.h"
 
@@ -56,6 +58,8 @@ struct sim {
 	struct sim_traffic traffic;
 	struct sim_dlcheck dl;
 	bool dl_ready;
+	struct sim_prebuild pb;      /* --prebuild */
+	bool pb_ready;
 	FILE *expect;
 	FILE *expect_down;
 	int epfd;
@@ -180,7 +184,9 @@ static int open_gateways(struct sim *s, int64_t now)
 			.eui = s->o.gateway_eui + i,
 			.version = s->o.protocol,
 			.keepalive_us = (int64_t)(s->o.keepalive_s * US_PER_S),
-			.stat_interval_us = (int64_t)(s->o.stat_interval_s * US_PER_S),
+			/* --prebuild: no stat, whose ACKs would mix with the replay's */
+			.stat_interval_us = s->o.prebuild ? 0
+							  : (int64_t)(s->o.stat_interval_s * US_PER_S),
 			.ack_timeout_us = (int64_t)s->o.ack_timeout_ms * 1000,
 			.seed = s->o.seed,
 		};
@@ -190,8 +196,10 @@ static int open_gateways(struct sim *s, int64_t now)
 		s->n_gws = i + 1;
 		s->gws[i].on_downlink = sim_dlcheck_on_downlink;
 		s->gws[i].downlink_arg = &s->dl;
-		if ((rc = epoll_add(s, s->gws[i].fd_up, 2 * (uint64_t)i)) != LB_OK ||
-		    (rc = epoll_add(s, s->gws[i].fd_down, 2 * (uint64_t)i + 1)) != LB_OK)
+		/* --prebuild reads the PUSH_ACKs in its tick (sim_prebuild.h). */
+		if (!s->o.prebuild && (rc = epoll_add(s, s->gws[i].fd_up, 2 * (uint64_t)i)) != LB_OK)
+			return rc;
+		if ((rc = epoll_add(s, s->gws[i].fd_down, 2 * (uint64_t)i + 1)) != LB_OK)
 			return rc;
 	}
 	return LB_OK;
@@ -265,6 +273,8 @@ static void on_signal(struct sim *s)
 	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 		s->signals++;
 	sim_traffic_finish(&s->traffic);
+	if (s->pb_ready)
+		sim_prebuild_finish(&s->pb, mono_us());
 }
 
 static int handle_events(struct sim *s, const struct epoll_event *ev, int n)
@@ -289,7 +299,7 @@ static size_t outstanding(const struct sim *s)
 
 	for (unsigned i = 0; i < s->n_gws; i++)
 		n += sim_gateway_outstanding(&s->gws[i]);
-	return n;
+	return s->pb_ready ? n + sim_prebuild_outstanding(&s->pb) : n;
 }
 
 /* Once the traffic is over, listen --linger more ms for downlinks. */
@@ -321,12 +331,14 @@ static int tick_gateways(struct sim *s, int64_t now, int64_t *next)
 /* Traffic first, so the gateways see the ACK deadlines it just created. */
 static int tick_all(struct sim *s, int64_t now, int64_t *next)
 {
-	int rc = sim_traffic_tick(&s->traffic, now, next);
+	int rc = s->pb_ready ? sim_prebuild_tick(&s->pb, now, next)
+			     : sim_traffic_tick(&s->traffic, now, next);
 
 	if (rc != LB_OK)
 		return rc;
 	sim_dlcheck_tick(&s->dl, now, next);
-	if (s->traffic.finished && !s->lingering)
+	bool finished = s->pb_ready ? s->pb.finished : s->traffic.finished;
+	if (finished && !s->lingering)
 		start_lingering(s, now);
 	if (s->lingering && !s->draining) {
 		if (now >= s->linger_deadline_us || s->signals > 0)
@@ -363,6 +375,24 @@ static int run(struct sim *s)
 	}
 }
 
+/* --prebuild: every datagram built now; the devices' downlinks are only
+ * acknowledged (TX_ACK), not checked, since the frames are already made. */
+static int prebuild(struct sim *s, int64_t now)
+{
+	int rc = sim_prebuild_init(&s->pb, s->gws, s->n_gws, &s->st,
+				   (int64_t)s->o.ack_timeout_ms * 1000);
+
+	if (rc != LB_OK)
+		return rc;
+	s->pb_ready = true;
+	for (unsigned i = 0; i < s->n_gws; i++)
+		s->gws[i].on_downlink = NULL;
+	rc = sim_prebuild_build(&s->pb, &s->traffic, now);
+	if (rc != LB_OK)
+		log_error(MOD, "--prebuild: %s", lb_strerror(rc));
+	return rc;
+}
+
 static int setup(struct sim *s)
 {
 	int64_t now = mono_us();
@@ -383,14 +413,24 @@ static int setup(struct sim *s)
 	if ((rc = open_signals(s)) != LB_OK || (rc = open_expect(s)) != LB_OK ||
 	    (rc = open_gateways(s, now)) != LB_OK || (rc = open_dlcheck(s)) != LB_OK)
 		return rc;
+	if (s->o.print)
+		setvbuf(stdout, NULL, _IOLBF, 0);  /* a test may read it live */
+	if (s->o.prebuild) {
+		sim_traffic_init(&s->traffic, &s->o, &s->devs, s->gws, s->n_gws, &s->st, &s->dl,
+				 s->expect, NULL, now);
+		if ((rc = prebuild(s, now)) != LB_OK)
+			return rc;
+		now = mono_us();
+	}
 	/* Like the forwarder, announce the downlink route before any uplink. */
 	int64_t unused = -1;
 	if ((rc = tick_gateways(s, now, &unused)) != LB_OK)
 		return rc;
-	if (s->o.print)
-		setvbuf(stdout, NULL, _IOLBF, 0);  /* a test may read it live */
-	sim_traffic_init(&s->traffic, &s->o, &s->devs, s->gws, s->n_gws, &s->st, &s->dl, s->expect,
-			 s->o.print ? stdout : NULL, now);
+	if (s->pb_ready)
+		sim_prebuild_start(&s->pb, now);
+	else
+		sim_traffic_init(&s->traffic, &s->o, &s->devs, s->gws, s->n_gws, &s->st, &s->dl,
+				 s->expect, s->o.print ? stdout : NULL, now);
 	log_info(MOD, "%u gateway(s), %zu device(s)%s, %g uplink/s -> %s:%s (protocol %u)",
 		 s->n_gws, s->devs.n, s->o.otaa ? " (OTAA)" : "", s->o.rate, s->o.host, s->o.port,
 		 s->o.protocol);
@@ -404,6 +444,8 @@ static void teardown(struct sim *s)
 	free(s->gws);
 	if (s->dl_ready)
 		sim_dlcheck_free(&s->dl);
+	if (s->pb_ready)
+		sim_prebuild_free(&s->pb);
 	if (s->expect)
 		fclose(s->expect);
 	if (s->expect_down)
@@ -451,7 +493,11 @@ int main(int argc, char **argv)
 		rc = run(&s);
 	if (s.dl_ready)
 		sim_dlcheck_finish(&s.dl);
+	if (s.pb_ready)
+		sim_prebuild_close(&s.pb);
 	sim_stats_print(&s.st, stderr);
+	if (s.pb_ready)
+		sim_prebuild_report(&s.pb, s.o.rate, stderr);
 	teardown(&s);
 	if (rc != LB_OK)
 		return EXIT_SETUP;

@@ -66,6 +66,7 @@ struct sim_opts {
 	int ack_timeout_ms;             /* 500 */
 	uint8_t protocol;               /* 2 */
 	bool all_gateways;
+	bool prebuild;                  /* build every datagram, then replay (sim_prebuild.h) */
 	bool print;
 	bool quiet;
 	bool strict_acks;

@@ -59,6 +59,7 @@ void sim_traffic_init(struct sim_traffic *t, const struct sim_opts *o, struct si
 	t->up_conf.lpp = o->payload_lpp;
 	t->start_us = now_us;
 	t->last_air_us = -1;
+	t->wall_start_us = -1;
 	t->end_us = o->duration_s > 0 ? now_us + (int64_t)(o->duration_s * US_PER_S) : -1;
 	t->next_malformed_at = o->malformed_every;
 	for (size_t i = 0; i < devs->n; i++) {
@@ -67,6 +68,17 @@ void sim_traffic_init(struct sim_traffic *t, const struct sim_opts *o, struct si
 			sim_mac_set_snr(m, (float)o->snr_min_db, (float)o->snr_max_db, i, devs->n);
 		(void)sim_mac_reset(m, &o->region, sim_radio_device_sf(&o->region, o->sf, i));
 	}
+}
+
+void sim_traffic_use_virtual_clock(struct sim_traffic *t)
+{
+	t->wall_start_us = wall_us();
+}
+
+/* The Unix time of a transmission at monotonic now_us. */
+static int64_t wall_at(const struct sim_traffic *t, int64_t now_us)
+{
+	return t->wall_start_us < 0 ? wall_us() : t->wall_start_us + (now_us - t->start_us);
 }
 
 void sim_traffic_finish(struct sim_traffic *t)
@@ -107,7 +119,9 @@ static int push_extra(struct sim_traffic *t, unsigned g, size_t dev_idx, uint32_
 	struct gwmp_rxpk rxpk;
 
 	*sent = false;
-	return push_via(t, g, dev_idx, fcnt, phy, len, air_time(t, now_us), wall_us(), &rxpk, sent);
+	int64_t air = air_time(t, now_us);
+
+	return push_via(t, g, dev_idx, fcnt, phy, len, air, wall_at(t, air), &rxpk, sent);
 }
 
 static void record(struct sim_traffic *t, const struct sim_uplink *up, unsigned g,
@@ -190,7 +204,7 @@ static int transmit(struct sim_traffic *t, const struct sim_uplink *up, unsigned
 		    struct gwmp_rxpk *rxpk0, bool *sent)
 {
 	struct gwmp_rxpk rxpk;
-	int64_t wall = wall_us();
+	int64_t wall = wall_at(t, now_us);
 	unsigned n = t->o->all_gateways ? t->n_gws : 1;
 
 	*sent = false;

@@ -65,6 +65,8 @@ struct sim_traffic {
 	uint64_t k;                  /* slots scheduled so far */
 	uint64_t n_data;             /* data uplinks (what --count counts) */
 	int64_t last_air_us;         /* time on air of the last transmission, -1: none */
+	int64_t wall_start_us;       /* -1: rxpk `time` read from the clock; else the
+				      * Unix us of start_us (a virtual clock) */
 	bool finished;
 	bool replay_due;             /* --replay: waiting for a device with 2 frames */
 	uint64_t next_malformed_at;  /* datagram count at which to inject */
@@ -79,6 +81,11 @@ void sim_traffic_init(struct sim_traffic *t, const struct sim_opts *o, struct si
 /* Send what is due. *next_us gets the next deadline (unchanged when
  * finished). Errors: LB_ERR_IO (fatal socket error), codec errors. */
 int sim_traffic_tick(struct sim_traffic *t, int64_t now_us, int64_t *next_us);
+
+/* Run on a virtual clock (--prebuild builds every frame at its due time,
+ * long before it is sent): each rxpk's `time` is then the Unix time of
+ * now_us as of the start, not the clock's when it is built. */
+void sim_traffic_use_virtual_clock(struct sim_traffic *t);
 
 /* Stop scheduling (signal). */
 void sim_traffic_finish(struct sim_traffic *t);

@@ -8,7 +8,11 @@
  * which the broker acknowledged them; the subscriber's side is the caller's
  * (bench_e2e.sh counts what a QoS-1 subscriber received).
  *
- * Usage: bench_broker HOST PORT COUNT SIZE WINDOW TOPIC
+ * BATCH (63 if not given) is the most PUBLISH packets one write() carries:
+ * 1 writes each packet on its own, as libmosquitto does when a client
+ * publishes outside its callbacks (one send per mosquitto_publish()).
+ *
+ * Usage: bench_broker HOST PORT COUNT SIZE WINDOW TOPIC [BATCH]
  *
  * Packets (MQTT 3.1.1 §3.1 CONNECT, §3.2 CONNACK, §3.3 PUBLISH, §3.4 PUBACK):
  *   PUBLISH QoS 1: 0x32 | remaining length (varint) | topic (u16 length +
@@ -79,15 +83,17 @@ static int connect_to(const char *host, int port)
 
 int main(int argc, char **argv)
 {
-	if (argc != 7) {
-		fprintf(stderr, "usage: bench_broker HOST PORT COUNT SIZE WINDOW TOPIC\n");
+	if (argc != 7 && argc != 8) {
+		fprintf(stderr, "usage: bench_broker HOST PORT COUNT SIZE WINDOW TOPIC [BATCH]\n");
 		return 2;
 	}
 	long count = atol(argv[3]), size = atol(argv[4]), window = atol(argv[5]);
+	long batch = argc == 8 ? atol(argv[7]) : BATCH_MAX - 1;
 	const char *topic = argv[6];
 	size_t tlen = strlen(topic);
 	int fd = connect_to(argv[1], atoi(argv[2]));
-	if (fd < 0 || count <= 0 || size < 0 || window <= 0 || tlen > 1024) {
+	if (fd < 0 || count <= 0 || size < 0 || window <= 0 || tlen > 1024 || batch < 1 ||
+	    batch >= BATCH_MAX) {
 		fprintf(stderr, "bench_broker: cannot connect or bad arguments\n");
 		return 1;
 	}
@@ -100,7 +106,7 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 	while (acked < count) {
 		size_t n = 0;
-		while (sent < count && sent - acked < window && n < one * (BATCH_MAX - 1)) {
+		while (sent < count && sent - acked < window && n < one * (size_t)batch) {
 			uint8_t *p = buf + n;
 			uint16_t id = (uint16_t)(sent % 65535 + 1);
 			size_t k = 0;
@@ -118,6 +124,8 @@ int main(int argc, char **argv)
 		}
 		if (n > 0 && write_all(fd, buf, n) != 0)
 			return 1;
+		if (n > 0 && sent < count && sent - acked < window)
+			continue;  /* a batch of `batch`: the next one before reading */
 		ssize_t r = read(fd, rbuf + have, sizeof(rbuf) - have);
 		if (r <= 0)
 			return 1;
