@@ -11,6 +11,11 @@
 #             best case, the limit the targets use) and one per write() (how
 #             libmosquitto writes when the bridge publishes outside its
 #             callbacks), so the cost of the bridge's way of writing shows;
+#   mosqpub   one libmosquitto publisher (bench_mosqpub: the library's own
+#             loop, 100 in flight, same size, topic and subscriber): the
+#             reference issue #13 states its target against ("the same
+#             broker took N messages/s at QoS 1 from one libmosquitto
+#             publisher"); the capacity is printed against all three;
 #   capacity  found by a search: the simulator replays prebuilt datagrams
 #             (lorabridge-sim --prebuild: a small fraction of the bridge's
 #             CPU per uplink, printed) for RUN_S seconds at rising offered
@@ -42,6 +47,7 @@ top_builddir=${top_builddir:-$top_srcdir/build}
 N=${1:-20000}; DEVS=1000
 RUN_S=${RUN_S:-2}; OVER_S=${OVER_S:-3}
 BROKER_BENCH=${BROKER_BENCH:-$top_builddir/tests/bench/bench_broker}
+MOSQPUB_BENCH=${MOSQPUB_BENCH:-$top_builddir/tests/bench/bench_mosqpub}
 TCK=$(getconf CLK_TCK)
 COMMIT_MS=200           # state.commit_ms's default
 MIN_STEP=2000           # uplinks in the shortest step
@@ -138,6 +144,13 @@ B1=$BRATE B1GOT=$BGOT
 broker 63
 B=$BRATE
 echo "broker: $N QoS-1 publishes of $SIZE bytes to a QoS-1 subscriber: $B/s written 63 a write() ($BGOT received; $(sed 's/.*= //' "$T/broker.txt") acknowledged), $B1/s one a write() ($B1GOT received)"
+# One libmosquitto publisher (its own loop, 100 in flight): the reference
+# the issue was filed against.
+_b0=$(($(lines "$T/up.out") + 1))
+"$MOSQPUB_BENCH" 127.0.0.1 "$MQTT_PORT" "$N" "$SIZE" 100 "$TOPIC" > "$T/mosqpub.txt"
+until_lines "$T/up.out" $((_b0 - 1 + N))
+BM=$(rate "$T/up.out" "$_b0")
+echo "mosqpub: one libmosquitto publisher, $N QoS-1 publishes of $SIZE bytes: $BM/s ($(( $(lines "$T/up.out") - _b0 + 1 )) received)"
 
 # step RATE COUNT: offer COUNT uplinks at RATE; sets GOT, DELIV (/s at the
 # subscriber), OFF (the rate the simulator reached), UT and ST (bridge CPU
@@ -204,8 +217,8 @@ if [ "$CAP" -eq 0 ]; then
 	echo "capacity: no step delivered every uplink without kernel drops"
 	CAP=$LO CAP_UT=0 CAP_ST=0 CAP_GOT=0 CAP_PUB=0 CAP_SU=0 CAP_SS=0
 fi
-awk -v c="$CAP" -v b="$B" -v b1="$B1" -v lo="$LO" -v hi="$HI" -v s="$STEPS" -v p="$PLATEAU" 'BEGIN {
-	printf "capacity: %d uplinks/s delivered (complete, no kernel drops; kept pace up to %d/s offered%s, %d steps) = %.2f x the broker limit (target >= 0.9); %.2f x its one-a-write() limit; the highest delivered/s of any step (the plateau) %d\n", c, lo, hi ? sprintf(", not at %d/s", hi) : "", s, c / b, c / b1, p
+awk -v c="$CAP" -v b="$B" -v b1="$B1" -v bm="$BM" -v lo="$LO" -v hi="$HI" -v s="$STEPS" -v p="$PLATEAU" 'BEGIN {
+	printf "capacity: %d uplinks/s delivered (complete, no kernel drops; kept pace up to %d/s offered%s, %d steps) = %.2f x one libmosquitto publisher (target >= 0.9), %.2f x the broker limit 63 a write(), %.2f x one a write(); the highest delivered/s of any step (the plateau) %d\n", c, lo, hi ? sprintf(", not at %d/s", hi) : "", s, c / bm, c / b, c / b1, p
 }'
 GOT=$CAP_GOT
 echo "cpu: bridge $(awk -v u="$(per_uplink "$CAP_UT")" -v s="$(per_uplink "$CAP_ST")" 'BEGIN { printf "%.1f", u + s }') us per uplink at capacity (2 receptions): user $(per_uplink "$CAP_UT") us, system $(per_uplink "$CAP_ST") us (targets 25 / 10); the simulator: user $CAP_SU us, system $CAP_SS us"
