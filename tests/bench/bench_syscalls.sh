@@ -4,11 +4,16 @@
 # machine where CPU times are not. Like bench_replay.sh (default
 # configuration, a real mosquitto, a QoS-1 subscriber, seed 9, 1,000 ABP
 # devices, two gateways hear each uplink, a warm-up with every device's
-# first uplink), then during the replay `strace -c -f` is attached to the
-# bridge and the kernel's counters of the bridge's MQTT connection (`ss
-# -ti`: segs_out, segs_in, bytes_sent) are read before and after.
+# first uplink), then two replays: during the first the kernel's counters
+# of the bridge's MQTT connection (`ss -ti`: segs_out, segs_in, bytes_sent)
+# and the bridge's CPU time are read before and after; during the second
+# `strace -c -f` is attached to the bridge (it slows the bridge down so
+# much that it would change how writes coalesce into segments).
 # Prints figures; never fails on one. Usage: bench_syscalls.sh [UPLINKS] [RATE]
-# (BENCH_SYSCALLS_KEEP=FILE keeps strace's table.)
+# BENCH_SYSCALLS_KEEP=FILE keeps strace's output; STRACE_ARGS replaces -c
+# (e.g. "-tt" for a trace, then no table is printed); BENCH_SYSCALLS_PERF=FILE
+# records `perf record -g` (or BENCH_SYSCALLS_PERF_ARGS) during the first
+# replay.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir/build}
@@ -62,8 +67,14 @@ wait_until 120 sh -c "[ \$(grep -c '/event/up ' '$T/up.out') -ge $DEVS ]" || fai
 c0=$(conn)
 t0=$(cpu)
 u0=$(ups)
+if [ -n "${BENCH_SYSCALLS_PERF:-}" ]; then
+	perf record -q ${BENCH_SYSCALLS_PERF_ARGS:--g} -o "$BENCH_SYSCALLS_PERF" -p "$BRIDGE_PID" > /dev/null 2>&1 &
+	PERF_PID=$!
+	PIDS="$PERF_PID $PIDS"
+fi
 sim --count "$N" --rate "$RATE" --fcnt-start 1
 u1=$(settle $((u0 + N)))
+if [ -n "${PERF_PID:-}" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" 2> /dev/null || true; fi
 c1=$(conn)
 t1=$(cpu)
 N1=$((u1 - u0))
@@ -79,7 +90,7 @@ wait "$STRACE_PID" 2> /dev/null || true
 [ -n "${BENCH_SYSCALLS_KEEP:-}" ] && cp "$T/strace.out" "$BENCH_SYSCALLS_KEEP"
 
 [ "$N1" -gt 0 ] && [ "$N2" -gt 0 ] || fail "no uplinks arrived ($N1, $N2)"
-awk -v n="$N2" '
+[ -z "${STRACE_ARGS:-}" ] && awk -v n="$N2" '
 	$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" {
 		name = $NF; calls = $4; errs = (NF == 6) ? $5 : 0
 		total += calls
