@@ -111,3 +111,5 @@ fi
 echo "$t0 $t1" | awk -v n="$N1" -v hz="$(getconf CLK_TCK)" '{
 	printf "cpu: %.1f us user, %.1f us system per uplink in the same run (noisy on a shared machine)\n",
 		($3 - $1) * 1e6 / hz / n, ($4 - $2) * 1e6 / hz / n }'
+awk '/^VmRSS|^VmHWM/ { printf "%s %.1f MiB  ", $1, $2 / 1024 } END { print "" }' "/proc/$BRIDGE_PID/status" |
+	sed 's/^/rss: /'
