@@ -216,11 +216,14 @@ static void on_udp(void *arg, int fd, uint32_t events)
 	struct bridge *b = arg;
 	(void)fd;
 	(void)events;
+	/* What this receive batch publishes leaves together (mqtt.h). */
+	mqtt_batch_begin(&b->mqtt);
 	/* A receive error was logged (rate-limited) and counted by udp; the
 	 * loop comes back when the socket is readable again. */
 	(void)udp_drain(&b->udp, BRIDGE_UDP_BUDGET, dispatch_datagram, &b->dispatch);
 	/* With a zero window, frames are published within this wake-up. */
 	dedup_tick(&b->dedup, loop_now_ms(), uplink_process, &b->uplink);
+	mqtt_batch_end(&b->mqtt);
 }
 
 static void on_mqtt_io(void *arg, int fd, uint32_t events)
@@ -1006,7 +1009,11 @@ int bridge_run(struct bridge *b)
 	log_notice("bridge", "waiting for packet forwarders on UDP %s:%u", b->cfg.udp_bind,
 		   b->udp.port);
 	while (!b->stop) {
+		/* What the timers publish leaves together, before the loop
+		 * waits (mqtt.h, "Batches"). */
+		mqtt_batch_begin(&b->mqtt);
 		int64_t next = run_timers(b);
+		mqtt_batch_end(&b->mqtt);
 		mqtt_sync_fd(b);
 		if (loop_run_once(&b->loop, next) < 0) {
 			log_error("bridge", "event loop failed: shutting down");

@@ -22,6 +22,8 @@
 
 #include <errno.h>
 #include <mosquitto.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +131,65 @@ static void inflight_requeue_qos0(struct mqtt *m)
 	}
 }
 
+/* ---- batches ------------------------------------------------------------ */
+
+/*
+ * Driven without its thread, libmosquitto writes every packet with its own
+ * write() the moment it is queued (packet__queue() -> packet__write()), and
+ * has no call that queues several and writes them at once. With Nagle's
+ * algorithm (on: libmosquitto sets TCP_NODELAY only when asked) a burst
+ * still leaves partly as one segment per message, and on loopback every
+ * segment also runs the receiver's TCP input, charged to the sender. So a
+ * batch corks the socket (tcp(7), TCP_CORK) at its second message: a
+ * message alone costs nothing more, a burst two setsockopt() calls, and the
+ * burst leaves in full-sized segments when the batch ends.
+ */
+static void batch_note_write(struct mqtt *m)
+{
+	if (m->batch_depth == 0 || ++m->batch_writes != 2 || m->corked_fd >= 0 ||
+	    m->state != MQTT_ST_CONNECTED)
+		return;
+	int fd = mosquitto_socket(m->mosq);
+	int on = 1;
+	if (fd < 0)
+		return;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) != 0) {
+		log_debug(MOD, "TCP_CORK on the broker socket: %s (messages leave uncorked)",
+			  strerror(errno));
+		return;
+	}
+	m->corked_fd = fd;
+	m->stats.batches_corked++;
+}
+
+/* Send what the batch corked. A socket closed meanwhile took it along
+ * (close() sends what is queued) or lost it with the connection. */
+static void batch_uncork(struct mqtt *m)
+{
+	int fd = m->corked_fd;
+	int off = 0;
+
+	m->corked_fd = -1;
+	if (fd < 0 || mosquitto_socket(m->mosq) != fd)
+		return;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off)) != 0)
+		log_warn(MOD, "uncorking the broker socket: %s (messages wait up to 200 ms)",
+			 strerror(errno));
+}
+
+void mqtt_batch_begin(struct mqtt *m)
+{
+	if (m->batch_depth++ == 0)
+		m->batch_writes = 0;
+}
+
+void mqtt_batch_end(struct mqtt *m)
+{
+	if (m->batch_depth == 0 || --m->batch_depth > 0)
+		return;
+	batch_uncork(m);
+}
+
 /* ---- connection state --------------------------------------------------- */
 
 static void schedule_retry(struct mqtt *m, int64_t now)
@@ -148,6 +209,7 @@ static void conn_down(struct mqtt *m, int rc, int saved_errno)
 
 	if (was == MQTT_ST_IDLE)
 		return;
+	m->corked_fd = -1;   /* closed with the socket */
 	m->stats.connected = false;
 	inflight_requeue_qos0(m);
 	if (was == MQTT_ST_CLOSED) {
@@ -322,6 +384,7 @@ static enum handover try_publish(struct mqtt *m, struct mqttq_msg *msg, uint64_t
 	m->n_inflight++;
 	m->n_tracked += token != 0;
 	m->stats.published++;
+	batch_note_write(m);
 	int rc = mosquitto_publish(m->mosq, &m->inflight[idx].mid, msg->topic, (int)msg->len,
 				   msg->payload, msg->qos, msg->retain);
 	int saved_errno = errno;
@@ -448,6 +511,7 @@ int mqtt_init(struct mqtt *m, const struct mqtt_opts *o)
 	m->arg = o->arg;
 	m->backoff_ms = MQTT_BACKOFF_MIN_MS;
 	m->state = MQTT_ST_IDLE;
+	m->corked_fd = -1;
 	m->host = strdup(o->host);
 	if (!m->host)
 		return LB_ERR_NOMEM;
@@ -531,6 +595,7 @@ void mqtt_handle_io(struct mqtt *m, bool readable, bool writable)
 
 	if (fd < 0)
 		return;
+	mqtt_batch_begin(m);
 	m->in_lib = true;
 	for (int i = 0; readable && i < MQTT_READ_BUDGET; i++) {
 		errno = 0;
@@ -551,6 +616,7 @@ void mqtt_handle_io(struct mqtt *m, bool readable, bool writable)
 	m->in_lib = false;
 	check_socket(m, rc, saved_errno);
 	pump(m);
+	mqtt_batch_end(m);
 	log_cb_update(m);
 }
 
@@ -579,7 +645,9 @@ int64_t mqtt_tick(struct mqtt *m, int64_t now)
 		shutdown(mosquitto_socket(m->mosq), SHUT_RDWR);
 		m->attempt_started_ms = now;
 	}
+	mqtt_batch_begin(m);
 	pump(m);
+	mqtt_batch_end(m);
 	log_cb_update(m);
 
 	if (m->state == MQTT_ST_IDLE)
@@ -704,6 +772,7 @@ int mqtt_disconnect(struct mqtt *m)
 		return LB_ERR_STATE;
 	m->state = MQTT_ST_CLOSED;
 	m->stats.connected = false;
+	batch_uncork(m);   /* what a batch holds goes before the DISCONNECT */
 	if (was == MQTT_ST_IDLE || mosquitto_socket(m->mosq) < 0)
 		return LB_ERR_STATE;
 	int rc = mosquitto_disconnect(m->mosq);

@@ -57,6 +57,20 @@
  *   - Neither callback comes for messages still in flight at
  *     mqtt_destroy(): the caller keeps them and sends them in its next run.
  *
+ * Batches (fewer TCP segments; see "Batches" in mqtt.c): a caller that
+ * publishes several messages in one pass of its loop brackets the pass
+ * with mqtt_batch_begin() / mqtt_batch_end(). From the second message
+ * written to the socket within a batch, the socket is corked (TCP_CORK), so
+ * the messages leave together in as few segments as their size allows;
+ * mqtt_batch_end() uncorks it, which sends them at once. A caller must end
+ * every batch before its loop waits (epoll_wait): data is never left
+ * corked while the loop sleeps (the kernel would send it only after 200
+ * ms). Batches nest; only the outermost end uncorks. Outside a batch every
+ * message is written as before. mqtt_handle_io() and mqtt_tick() are
+ * batches of their own. Nothing else changes: order, delivery, the
+ * callbacks. With TLS the socket carries TLS records; corking it is the
+ * same.
+ *
  * Reconnection: exponential back-off 1 s, 2 s, 4 s ... 60 s, reset by a
  * successful CONNACK. Connection failures are logged rate-limited.
  *
@@ -125,6 +139,7 @@ struct mqtt_stats {
 	uint64_t dropped_overflow;  /* oldest messages dropped from a full FIFO */
 	uint64_t dropped_error;     /* rejected by libmosquitto (logged) */
 	uint64_t reconnects;        /* successful connections after the first */
+	uint64_t batches_corked;    /* batches whose messages left corked */
 	bool connected;
 };
 
@@ -169,6 +184,9 @@ struct mqtt {
 	int64_t attempt_started_ms;
 	int64_t backoff_ms;
 	int last_connack;            /* refusal code of the last CONNACK, 0 = none */
+	unsigned batch_depth;        /* mqtt_batch_begin() calls not yet ended */
+	unsigned batch_writes;       /* messages written in the current batch */
+	int corked_fd;               /* the socket corked by this batch, or -1 */
 
 	struct mqttq queue;
 	struct mqtt__inflight inflight[MQTT_INFLIGHT_WINDOW + MQTT_TRACKED_WINDOW];
@@ -227,6 +245,15 @@ int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 size_t mqtt_tracked_room(const struct mqtt *m);
 /* Tracked messages in flight (counted in mqtt_pending() too). */
 size_t mqtt_tracked_pending(const struct mqtt *m);
+
+/*
+ * Open a batch (see "Batches" above): messages written until the matching
+ * mqtt_batch_end() leave together. Never fails; a socket that cannot be
+ * corked only costs segments (logged at debug level).
+ */
+void mqtt_batch_begin(struct mqtt *m);
+/* Close a batch; the outermost one sends what it corked. */
+void mqtt_batch_end(struct mqtt *m);
 
 /*
  * Remember a subscription (renewed on every CONNACK) and subscribe now if

@@ -8,7 +8,15 @@
  *   publish   publish --count numbered messages ("0", "1", ...) to --topic
  *             at --rate per second, wait until all are acknowledged, then
  *             disconnect cleanly. Exit 0 when everything was acknowledged,
- *             3 on --timeout.
+ *             3 on --timeout. With --burst N, N messages at a time (one
+ *             every N/rate s), each burst inside mqtt_batch_begin()/
+ *             mqtt_batch_end(); prints "BATCH bursts=B corked=C
+ *             left_corked=L max_ack_ms=M data_segs=S" (L: bursts after
+ *             whose end the socket was still corked, read with getsockopt;
+ *             M: the longest time from a burst's end until its last message
+ *             was acknowledged; S: data segments the connection sent,
+ *             TCP_INFO, -1 after a reconnect). --no-batch: the same bursts
+ *             without batches, for comparison.
  *   overflow  publish --count messages at once, before any connection
  *             exists, print "QUEUED queued=Q dropped=D", then as publish.
  *   idle      stay connected until SIGTERM; with --status-topic publish a
@@ -33,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <linux/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +55,12 @@ struct app {
 	const char *topic, *status_topic;
 	int count, rate, qos, timeout_s;
 	int next_seq;
+	/* --burst: messages per batch, and what the batches did */
+	int burst, bursts, left_corked;
+	bool no_batch;
+	long long ack_wait_for;          /* acknowledged count that ends a burst, -1 none */
+	int64_t burst_end_ms, max_ack_ms;
+	long long segs_first;            /* data segments at the first CONNACK, -1 unknown */
 	unsigned long connects, wakeups;
 	bool was_connected;
 	/* tracked mode: per message 0 waiting, 1 in flight, 2 acknowledged */
@@ -75,6 +90,12 @@ static void on_connect(void *arg)
 	struct app *a = arg;
 
 	printf("CONNECTED %lu\n", ++a->connects);
+	if (a->connects == 1) {
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+		if (getsockopt(mqtt_fd(&a->m), IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
+			a->segs_first = ti.tcpi_data_segs_out;
+	}
 	if (a->status_topic)
 		mqtt_publish(&a->m, a->status_topic, "online", 6, 1, true);
 }
@@ -88,6 +109,65 @@ static void publish_seq(struct app *a)
 		fprintf(stderr, "mqtt_publish failed\n");
 		exit(2);
 	}
+}
+
+static bool socket_corked(int fd)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	return fd >= 0 && getsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, &len) == 0 && on;
+}
+
+/* One burst of messages in one batch (unless --no-batch, for comparison);
+ * the socket must be uncorked after. */
+static void publish_burst(struct app *a)
+{
+	if (!a->no_batch)
+		mqtt_batch_begin(&a->m);
+	for (int i = 0; i < a->burst && a->next_seq < a->count; i++)
+		publish_seq(a);
+	if (!a->no_batch)
+		mqtt_batch_end(&a->m);
+	a->bursts++;
+	if (socket_corked(mqtt_fd(&a->m)))
+		a->left_corked++;
+	if (a->ack_wait_for < 0 && mqtt_connected(&a->m)) {
+		a->ack_wait_for = a->next_seq;
+		a->burst_end_ms = now_ms();
+	}
+}
+
+/* The burst being timed was acknowledged: note how long that took. */
+static void note_burst_acked(struct app *a)
+{
+	struct mqtt_stats st;
+
+	if (a->ack_wait_for < 0)
+		return;
+	mqtt_get_stats(&a->m, &st);
+	if ((long long)st.acked < a->ack_wait_for)
+		return;
+	int64_t took = now_ms() - a->burst_end_ms;
+	if (took > a->max_ack_ms)
+		a->max_ack_ms = took;
+	a->ack_wait_for = -1;
+}
+
+static void print_batch(struct app *a)
+{
+	struct mqtt_stats st;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	long long segs = -1;
+
+	mqtt_get_stats(&a->m, &st);
+	if (st.reconnects == 0 && a->segs_first >= 0 &&
+	    getsockopt(mqtt_fd(&a->m), IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
+		segs = (long long)ti.tcpi_data_segs_out - a->segs_first;
+	printf("BATCH bursts=%d corked=%llu left_corked=%d max_ack_ms=%lld data_segs=%lld\n",
+	       a->bursts, (unsigned long long)st.batches_corked, a->left_corked,
+	       (long long)a->max_ack_ms, segs);
 }
 
 static void on_acked(void *arg, uint64_t token)
@@ -230,6 +310,11 @@ static int run(struct app *a, bool overflow)
 	int64_t end = a->timeout_s > 0 ? start + (int64_t)a->timeout_s * 1000 : -1;
 	int rc = 0;
 
+	/* Bursts are timed from the first CONNACK: each one then goes out in
+	 * its own batch rather than all together after the connection. */
+	while (a->burst > 0 && !mqtt_connected(&a->m) && !stop_requested && (end < 0 || now_ms() < end))
+		iterate(a, ep, &reg_fd, &reg_ev, end);
+	start = now_ms();
 	if (overflow) {
 		while (a->next_seq < a->count)
 			publish_seq(a);
@@ -254,14 +339,21 @@ static int run(struct app *a, bool overflow)
 				break;
 			next_pub = due < a->count ? start + (int64_t)due * 1000 / a->rate : end;
 		} else if (a->count > 0 && a->next_seq < a->count) {
-			if (now >= start + (int64_t)a->next_seq * 1000 / a->rate)
-				publish_seq(a);
+			if (now >= start + (int64_t)a->next_seq * 1000 / a->rate) {
+				if (a->burst > 0)
+					publish_burst(a);
+				else
+					publish_seq(a);
+			}
 			next_pub = start + (int64_t)a->next_seq * 1000 / a->rate;
 		} else if (a->count > 0 && mqtt_pending(&a->m) == 0) {
 			break;
 		}
 		iterate(a, ep, &reg_fd, &reg_ev, next_pub >= 0 ? next_pub : end);
+		note_burst_acked(a);
 	}
+	if (a->burst > 0)
+		print_batch(a);
 	if (rc == 0)
 		shutdown_cleanly(a, ep, &reg_fd, &reg_ev);
 	if (a->state)
@@ -294,10 +386,12 @@ int main(int argc, char **argv)
 		{"timeout", 1, NULL, 'T'},  {"will-topic", 1, NULL, 'w'},
 		{"will-payload", 1, NULL, 'W'}, {"status-topic", 1, NULL, 's'},
 		{"ca", 1, NULL, 'C'},       {"cert", 1, NULL, 'E'},   {"key", 1, NULL, 'K'},
+		{"burst", 1, NULL, 'b'},    {"no-batch", 0, NULL, 'N'},
 		{"debug", 0, NULL, 'd'},    {NULL, 0, NULL, 0}};
 	struct mqtt_opts o = {.host = "127.0.0.1", .port = 1883, .client_id = "lbtest",
 			      .keepalive_s = 10, .qos = 1, .queue_limit = 10000, .will_qos = 1};
-	struct app a = {.topic = "test/seq", .rate = 100, .qos = 1, .timeout_s = 50};
+	struct app a = {.topic = "test/seq", .rate = 100, .qos = 1, .timeout_s = 50,
+			.ack_wait_for = -1, .segs_first = -1};
 	int opt;
 
 	if (argc < 2)
@@ -324,6 +418,8 @@ int main(int argc, char **argv)
 		case 'C': o.ca_file = optarg; break;
 		case 'E': o.cert_file = optarg; break;
 		case 'K': o.key_file = optarg; break;
+		case 'b': a.burst = atoi(optarg); break;
+		case 'N': a.no_batch = true; break;
 		case 'd': log_open(LOG_LVL_DEBUG, false); break;
 		default: return 2;
 		}
