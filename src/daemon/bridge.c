@@ -761,7 +761,7 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 	x.udp_kernel_drops = b->udp.kernel_drops;
 	x.downlinks_sent = b->tx.stats.sent;
 	x.downlinks_failed = b->tx.stats.failed;
-	x.downlinks_rx2 = b->tx.stats.retried_rx2;
+	x.downlinks_rx2 = b->tx.stats.sent_rx2;
 	x.store_commits = b->store.stats.commits;
 	x.store_failures = b->store.stats.failures;
 	struct stats_integ integs[STATS_MAX_INTEGS];

@@ -284,6 +284,9 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 	struct lb_device *dev = devices_find_eui(t->c.devices, e->dev_eui);
 
 	t->stats.sent++;
+	/* Counted once the gateway took it: a retry it refuses in turn fails. */
+	if (e->attempt > 0)
+		t->stats.sent_rx2++;
 	if (!dev)
 		return;
 	budget_downlink_sent(t->c.budget, dev, e->gateway_eui, &e->plan.attempt[e->attempt]);
@@ -754,7 +757,6 @@ int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[
 			finish_failed(t, &e, "RX2's sub-band has no duty cycle left");
 			break;
 		}
-		t->stats.retried_rx2++;
 		LB_LOG_RL(LOG_LVL_INFO, "txsched", "gateway %016llx refused %s (%s): trying %s",
 			  (unsigned long long)gateway_eui,
 			  window_name(e.plan.attempt[e.attempt - 1].window), ack->error,
