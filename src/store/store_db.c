@@ -14,6 +14,17 @@
 
 #define TAG STORE_LOG_TAG
 
+/* The VALUES of 1, 2, 4 ... STORE_OUTBOX_MANY_ROWS outbox rows. */
+#define OUTBOX_V1 "(?,?,?,?,?,?)"
+#define OUTBOX_V2 OUTBOX_V1 "," OUTBOX_V1
+#define OUTBOX_V4 OUTBOX_V2 "," OUTBOX_V2
+#define OUTBOX_V8 OUTBOX_V4 "," OUTBOX_V4
+#define OUTBOX_V16 OUTBOX_V8 "," OUTBOX_V8
+#define OUTBOX_V32 OUTBOX_V16 "," OUTBOX_V16
+#define OUTBOX_INSERT "INSERT INTO outbox (" OUTBOX_COLS ") VALUES "
+_Static_assert(STORE_OUTBOX_MANY_ROWS == 32 && OC__COUNT == 6, "OUTBOX_V32 hard-codes both");
+_Static_assert(STMT_OUTBOX_INSERT_32 - STMT_OUTBOX_INSERT == 5, "one statement per power of 2");
+
 const char *const store__sql[STMT__COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[STMT_COMMIT] = "COMMIT",
@@ -45,7 +56,12 @@ const char *const store__sql[STMT__COUNT] = {
 			       "VALUES (?, ?)",
 	[STMT_GW_ONLINE_DELETE] = "DELETE FROM gateway_online WHERE gateway_eui = ?",
 	[STMT_GW_ONLINE_ALL] = "SELECT gateway_eui FROM gateway_online ORDER BY gateway_eui",
-	[STMT_OUTBOX_INSERT] = "INSERT INTO outbox (" OUTBOX_COLS ") VALUES (?,?,?,?,?,?)",
+	[STMT_OUTBOX_INSERT] = OUTBOX_INSERT OUTBOX_V1,
+	[STMT_OUTBOX_INSERT_2] = OUTBOX_INSERT OUTBOX_V2,
+	[STMT_OUTBOX_INSERT_4] = OUTBOX_INSERT OUTBOX_V4,
+	[STMT_OUTBOX_INSERT_8] = OUTBOX_INSERT OUTBOX_V8,
+	[STMT_OUTBOX_INSERT_16] = OUTBOX_INSERT OUTBOX_V16,
+	[STMT_OUTBOX_INSERT_32] = OUTBOX_INSERT OUTBOX_V32,
 	[STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE seq BETWEEN ? AND ?",
 	[STMT_OUTBOX_PAGE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE seq > ? AND seq <= ?"
 			     " ORDER BY seq LIMIT ?",

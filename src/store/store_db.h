@@ -52,6 +52,11 @@ enum store_stmt {
 	STMT_GW_ONLINE_DELETE,
 	STMT_GW_ONLINE_ALL,
 	STMT_OUTBOX_INSERT,
+	STMT_OUTBOX_INSERT_2,         /* 2, 4 ... STORE_OUTBOX_MANY_ROWS rows */
+	STMT_OUTBOX_INSERT_4,
+	STMT_OUTBOX_INSERT_8,
+	STMT_OUTBOX_INSERT_16,
+	STMT_OUTBOX_INSERT_32,
 	STMT_OUTBOX_DELETE,
 	STMT_OUTBOX_PAGE,
 	STMT_OUTBOX_USAGE,
@@ -86,7 +91,7 @@ enum { MC_DEV_EUI, MC_SESSION_AT, MC_DR, MC_TX_POWER, MC_NB_TRANS, MC_CH_MASK, M
 
 /* Columns of `outbox` as selected and inserted, (0-based) positions. */
 #define OUTBOX_COLS "seq, dev_eui, qos, topic, payload, created_at"
-enum { OC_SEQ, OC_DEV_EUI, OC_QOS, OC_TOPIC, OC_PAYLOAD, OC_CREATED_AT };
+enum { OC_SEQ, OC_DEV_EUI, OC_QOS, OC_TOPIC, OC_PAYLOAD, OC_CREATED_AT, OC__COUNT };
 
 /* The SQL of every statement, indexed by enum store_stmt. */
 extern const char *const store__sql[STMT__COUNT];

@@ -192,18 +192,60 @@ static int exec_gw_online(struct store *s, const struct store__gw_online *g)
 	return run(s, st, g->online ? "put gateway state" : "delete gateway state");
 }
 
+/* Bind one outbox row as the row-th of the statement's VALUES. */
+static void bind_outbox(sqlite3_stmt *st, int row, const struct store__outbox *o)
+{
+	const char *topic = (const char *)(o + 1);
+	int c = row * OC__COUNT;
+
+	store__bind_u64(st, c + OC_SEQ, o->seq);
+	store__bind_u64(st, c + OC_DEV_EUI, o->dev_eui);
+	store__bind_u64(st, c + OC_QOS, o->qos);
+	sqlite3_bind_text(st, c + OC_TOPIC + 1, topic, (int)o->topic_len, SQLITE_STATIC);
+	bind_blob(st, c + OC_PAYLOAD, topic + o->topic_len, o->len);
+	sqlite3_bind_int64(st, c + OC_CREATED_AT + 1, o->created_at);
+}
+
 static int exec_outbox_add(struct store *s, const struct store__outbox *o)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_OUTBOX_INSERT);
-	const char *topic = (const char *)(o + 1);
 
-	store__bind_u64(st, OC_SEQ, o->seq);
-	store__bind_u64(st, OC_DEV_EUI, o->dev_eui);
-	store__bind_u64(st, OC_QOS, o->qos);
-	sqlite3_bind_text(st, OC_TOPIC + 1, topic, (int)o->topic_len, SQLITE_STATIC);
-	bind_blob(st, OC_PAYLOAD, topic + o->topic_len, o->len);
-	sqlite3_bind_int64(st, OC_CREATED_AT + 1, o->created_at);
+	bind_outbox(st, 0, o);
 	return run(s, st, "add to outbox");
+}
+
+/* The statement inserting n rows, n a power of 2 up to
+ * STORE_OUTBOX_MANY_ROWS; -1 for any other n. */
+static int outbox_insert_stmt(uint32_t n)
+{
+	int id = STMT_OUTBOX_INSERT;
+
+	for (uint32_t k = 1; k < n && k < STORE_OUTBOX_MANY_ROWS; k *= 2)
+		id++;
+	return n >= 2 && n <= STORE_OUTBOX_MANY_ROWS && (n & (n - 1)) == 0 ? id : -1;
+}
+
+/* Every row's sizes must account for the record exactly; they are bound
+ * as they are checked, and only a whole record is run. */
+static int apply_outbox_many(struct store *s, const uint8_t *p, size_t len)
+{
+	const struct store__outbox_many *h = (const void *)p;
+	sqlite3_stmt *st;
+	size_t off = sizeof(*h);
+	int id;
+
+	if (len < sizeof(*h) || (id = outbox_insert_stmt(h->n)) < 0)
+		return LB_ERR_INVAL;
+	st = store__stmt(s, (enum store_stmt)id);
+	for (uint32_t i = 0; i < h->n; i++) {
+		const struct store__outbox *o = (const void *)(p + off);
+		if (len - off < sizeof(*o) ||
+		    len - off - sizeof(*o) < (size_t)o->topic_len + o->len)
+			return LB_ERR_INVAL;
+		bind_outbox(st, (int)i, o);
+		off += store__outbox_entry_size(o->topic_len, o->len);
+	}
+	return off == len ? run(s, st, "add to outbox") : LB_ERR_INVAL;
 }
 
 /* Deleting rows already gone is no error: a range may span gaps. */
@@ -254,6 +296,8 @@ int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
 	case OP_OUTBOX_DELETE:
 		return len == sizeof(struct store__outbox_range) ? exec_outbox_delete(s, p)
 								  : LB_ERR_INVAL;
+	case OP_OUTBOX_ADD_MANY:
+		return apply_outbox_many(s, p, len);
 	case OP_MAC_PUT:
 		return len == sizeof(struct store_mac) ? exec_mac_put(s, p) : LB_ERR_INVAL;
 	case OP_DL_FLUSH:

@@ -33,7 +33,8 @@ enum store_op {
 	OP_GW_ONLINE,         /* struct store__gw_online */
 	OP_OUTBOX_ADD,        /* struct store__outbox + topic_len + len bytes */
 	OP_OUTBOX_DELETE,     /* struct store__outbox_range */
-	OP_MAC_PUT            /* struct store_mac */
+	OP_MAC_PUT,           /* struct store_mac */
+	OP_OUTBOX_ADD_MANY    /* struct store__outbox_many + its rows */
 };
 
 struct store__nonce {
@@ -80,6 +81,20 @@ struct store__outbox {
 	uint32_t qos;
 	uint32_t pad;
 };
+
+/* Outbox rows inserted by one statement, n a power of 2 from 2 to
+ * STORE_OUTBOX_MANY_ROWS: this head, then each row as a struct
+ * store__outbox, its topic and payload, padded to a multiple of 8 bytes
+ * (store__outbox_entry_size()) so that the next one is read in place. */
+struct store__outbox_many {
+	uint32_t n;
+	uint32_t pad;
+};
+
+static inline size_t store__outbox_entry_size(size_t topic_len, size_t len)
+{
+	return (sizeof(struct store__outbox) + topic_len + len + 7u) & ~(size_t)7;
+}
 
 /* Outbox rows first..last (inclusive) to delete. */
 struct store__outbox_range {

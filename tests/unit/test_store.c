@@ -1128,6 +1128,52 @@ START_TEST(test_outbox_replayed_after_failed_commit)
 }
 END_TEST
 
+/* Rows staged several per statement (43 = groups of 32, 8 and 2, one
+ * alone) are replayed from the redo log after a failed commit and committed
+ * whole, each as written. */
+START_TEST(test_outbox_many_replayed_after_failed_commit)
+{
+	static struct store_outbox_row r[45];
+	static char payload[45][32];
+	char dir[512], text[96];
+	struct store s;
+	size_t staged = 0;
+
+	for (size_t i = 0; i < 45; i++) {
+		r[i] = (struct store_outbox_row){.seq = i + 1, .dev_eui = EUI_A + i % 3, .qos = 1,
+						 .topic = "application/a/device/x/event/up",
+						 .payload = payload[i]};
+		r[i].len = (size_t)snprintf(payload[i], sizeof(payload[i]), "{\"n\":%zu}", i + 1);
+	}
+	fault_install();
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_outbox_add_many(&s, r, 2, &staged), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+
+	fault_full = true;
+	ck_assert_int_eq(store_outbox_add_many(&s, r + 2, 43, &staged), LB_OK);
+	ck_assert_uint_eq(staged, 43);
+	ck_assert_int_eq(store_outbox_delete(&s, 1, 1), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 2);
+	fault_full = false;
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_uint_ge(s.stats.replays, 1);
+	ck_assert_uint_eq(s.stats.rows_written, 2 + 43 + 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 44);
+	ck_assert_int_eq(raw_int(dir, "SELECT sum(seq) FROM outbox"), 45 * 46 / 2 - 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox WHERE CAST(payload AS TEXT)"
+				      " = '{\"n\":' || seq || '}' AND dev_eui = "
+				      "0x70b3d57ed0000001 + (seq - 1) % 3"), 44);
+	raw_text(dir, "SELECT topic || ' ' || CAST(payload AS TEXT) FROM outbox WHERE seq = 45",
+		 text, sizeof(text));
+	ck_assert_str_eq(text, "application/a/device/x/event/up {\"n\":45}");
+	store_close(&s);
+	fault_remove();
+}
+END_TEST
+
 START_TEST(test_close_with_failing_disk)
 {
 	char dir[512];
@@ -1446,7 +1492,7 @@ START_TEST(test_mac_state)
 	raw_exec(dir, "DROP TABLE mac_state");
 	raw_exec(dir, "PRAGMA user_version = 4");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), 5);
+	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(store_mac_get(&s, EUI_A, &got), LB_ERR_NOT_FOUND);
 	ck_assert_int_eq(store_mac_put(&s, &m), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
@@ -2054,6 +2100,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_crash_between_batches);
 	tcase_add_test(tc, test_failed_commit_is_retried);
 	tcase_add_test(tc, test_outbox_replayed_after_failed_commit);
+	tcase_add_test(tc, test_outbox_many_replayed_after_failed_commit);
 	tcase_add_test(tc, test_close_with_failing_disk);
 	tcase_add_test(tc, test_staging_failure_keeps_batch);
 	tcase_add_test(tc, test_replay_after_half_failed_commit);
