@@ -162,15 +162,15 @@ static void settle(struct outbox *o, struct outbox_msg *m)
 
 /* ---- the group commit part ------------------------------------------------ */
 
-/* Stage up to STORE_OUTBOX_MANY_ROWS events from o->unstaged with one
+/* Stage up to STORE_MANY_ROWS events from o->unstaged with one
  * call (the store inserts them with as few statements as it can). */
 static int stage_group(struct outbox *o)
 {
-	struct store_outbox_row rows[STORE_OUTBOX_MANY_ROWS];
+	struct store_outbox_row rows[STORE_MANY_ROWS];
 	struct outbox_msg *m = o->unstaged;
 	size_t n = 0, staged = 0;
 
-	for (; m && n < STORE_OUTBOX_MANY_ROWS; m = m->next, n++)
+	for (; m && n < STORE_MANY_ROWS; m = m->next, n++)
 		rows[n] = (struct store_outbox_row){.seq = m->seq, .dev_eui = m->dev_eui,
 						    .qos = m->qos, .topic = m->topic,
 						    .payload = m->payload, .len = m->len};
@@ -220,12 +220,15 @@ static int stage_deletes(struct outbox *o)
 	return rc;
 }
 
+/* Deletions first: the pages they free are reused by the new rows of the
+ * same transaction instead of new pages being added to the file (fewer
+ * pages written to the WAL; the rows are distinct either way). */
 static int stage_all(void *arg)
 {
 	struct outbox *o = arg;
-	int rc = stage_rows(o);
+	int rc = stage_deletes(o);
 
-	return rc != LB_OK ? rc : stage_deletes(o);
+	return rc != LB_OK ? rc : stage_rows(o);
 }
 
 /* New rows are due with the state they belong to. Deletions ride along

@@ -27,6 +27,11 @@ enum store_stmt {
 	STMT_COMMIT,
 	STMT_ROLLBACK,
 	STMT_SESSION_PUT,
+	STMT_SESSION_PUT_2,           /* 2, 4 ... STORE_MANY_ROWS rows */
+	STMT_SESSION_PUT_4,
+	STMT_SESSION_PUT_8,
+	STMT_SESSION_PUT_16,
+	STMT_SESSION_PUT_32,
 	STMT_SESSION_GET,
 	STMT_SESSION_ALL,
 	STMT_NONCE_USED,
@@ -41,6 +46,11 @@ enum store_stmt {
 	STMT_DL_COUNT,
 	STMT_DL_DEVICES,
 	STMT_LEDGER_PUT,
+	STMT_LEDGER_PUT_2,            /* 2, 4 ... STORE_MANY_ROWS rows */
+	STMT_LEDGER_PUT_4,
+	STMT_LEDGER_PUT_8,
+	STMT_LEDGER_PUT_16,
+	STMT_LEDGER_PUT_32,
 	STMT_LEDGER_GET,
 	STMT_META_PUT,
 	STMT_META_GET,
@@ -52,7 +62,7 @@ enum store_stmt {
 	STMT_GW_ONLINE_DELETE,
 	STMT_GW_ONLINE_ALL,
 	STMT_OUTBOX_INSERT,
-	STMT_OUTBOX_INSERT_2,         /* 2, 4 ... STORE_OUTBOX_MANY_ROWS rows */
+	STMT_OUTBOX_INSERT_2,         /* 2, 4 ... STORE_MANY_ROWS rows */
 	STMT_OUTBOX_INSERT_4,
 	STMT_OUTBOX_INSERT_8,
 	STMT_OUTBOX_INSERT_16,
@@ -74,7 +84,7 @@ enum store_stmt {
 /* Column (0-based) / parameter (1-based) positions of SESSION_COLS. */
 enum { SC_DEV_EUI, SC_ACTIVATION, SC_DEV_ADDR, SC_NWK_S_KEY, SC_APP_S_KEY, SC_FCNT_UP_LAST,
        SC_NFCNT_DOWN, SC_RX1_DR_OFFSET, SC_RX2_DR, SC_RX2_FREQ, SC_RX_DELAY,
-       SC_JOIN_NONCE_LAST, SC_DEV_NONCE_LAST, SC_JOINED_AT, SC_UPDATED_AT };
+       SC_JOIN_NONCE_LAST, SC_DEV_NONCE_LAST, SC_JOINED_AT, SC_UPDATED_AT, SC__COUNT };
 
 /* Columns of `downlink` as selected and inserted, (0-based) positions. */
 #define DL_COLS \
@@ -95,6 +105,13 @@ enum { OC_SEQ, OC_DEV_EUI, OC_QOS, OC_TOPIC, OC_PAYLOAD, OC_CREATED_AT, OC__COUN
 
 /* The SQL of every statement, indexed by enum store_stmt. */
 extern const char *const store__sql[STMT__COUNT];
+
+/* Statements writing several rows: `one` is the statement of one row and
+ * those of 2, 4 ... STORE_MANY_ROWS rows follow it in enum store_stmt.
+ * store__many_stmt() is the one for n rows, -1 when n is not such a power
+ * of 2; store__group() the largest such n (or 1) that is at most k. */
+int store__many_stmt(enum store_stmt one, uint32_t n);
+size_t store__group(size_t k);
 
 /* The statement, reset and unbound, ready for binding. */
 sqlite3_stmt *store__stmt(struct store *s, enum store_stmt id);

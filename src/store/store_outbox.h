@@ -61,7 +61,7 @@ uint64_t store_outbox_row_bytes(size_t topic_len, size_t len);
 int store_outbox_add(struct store *s, const struct store_outbox_row *row);
 
 /* Stage n rows in order, in groups of 32, 16, 8, 4 or 2 rows
- * (STORE_OUTBOX_MANY_ROWS at most) inserted by one statement each (a
+ * (STORE_MANY_ROWS at most) inserted by one statement each (a
  * statement costs about as much as a row: 60 rows take four), a last row
  * alone. Each group is staged whole or not at all: *staged (may be NULL)
  * gets how many rows from the first were staged; on an error nothing after

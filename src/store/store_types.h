@@ -37,7 +37,7 @@
 #define STORE_OUTBOX_TOPIC_MAX 512       /* topic bytes incl. NUL */
 #define STORE_OUTBOX_PAYLOAD_MAX (256 * 1024)
 #define STORE_OUTBOX_ROW_OVERHEAD 32     /* bytes counted per row beyond topic + payload */
-#define STORE_OUTBOX_MANY_ROWS 32        /* rows inserted by one statement */
+#define STORE_MANY_ROWS 32               /* rows written by one statement, at most */
 
 /* One row of `session`. has_* false = SQL NULL. */
 struct store_session {

@@ -40,25 +40,33 @@ static int run(struct store *s, sqlite3_stmt *st, const char *what)
 
 /* ---- writes (applied when staged and when replayed) ------------------ */
 
+/* Bind a session as the row-th of the statement's VALUES. */
+static void bind_session(sqlite3_stmt *st, int row, const struct store_session *r)
+{
+	int c = row * SC__COUNT;
+
+	store__bind_u64(st, c + SC_DEV_EUI, r->dev_eui);
+	store__bind_u64(st, c + SC_ACTIVATION, (uint64_t)r->activation);
+	store__bind_u64(st, c + SC_DEV_ADDR, r->dev_addr);
+	bind_blob(st, c + SC_NWK_S_KEY, r->nwk_s_key, STORE_KEY_LEN);
+	bind_blob(st, c + SC_APP_S_KEY, r->app_s_key, STORE_KEY_LEN);
+	bind_opt(st, c + SC_FCNT_UP_LAST, r->has_fcnt_up_last, r->fcnt_up_last);
+	store__bind_u64(st, c + SC_NFCNT_DOWN, r->nfcnt_down);
+	store__bind_u64(st, c + SC_RX1_DR_OFFSET, r->rx1_dr_offset);
+	store__bind_u64(st, c + SC_RX2_DR, r->rx2_dr);
+	store__bind_u64(st, c + SC_RX2_FREQ, r->rx2_freq);
+	store__bind_u64(st, c + SC_RX_DELAY, r->rx_delay);
+	bind_opt(st, c + SC_JOIN_NONCE_LAST, r->has_join_nonce_last, r->join_nonce_last);
+	bind_opt(st, c + SC_DEV_NONCE_LAST, r->has_dev_nonce_last, r->dev_nonce_last);
+	sqlite3_bind_int64(st, c + SC_JOINED_AT + 1, r->joined_at);
+	sqlite3_bind_int64(st, c + SC_UPDATED_AT + 1, r->updated_at);
+}
+
 static int exec_put_session(struct store *s, const struct store_session *r)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_SESSION_PUT);
 
-	store__bind_u64(st, SC_DEV_EUI, r->dev_eui);
-	store__bind_u64(st, SC_ACTIVATION, (uint64_t)r->activation);
-	store__bind_u64(st, SC_DEV_ADDR, r->dev_addr);
-	bind_blob(st, SC_NWK_S_KEY, r->nwk_s_key, STORE_KEY_LEN);
-	bind_blob(st, SC_APP_S_KEY, r->app_s_key, STORE_KEY_LEN);
-	bind_opt(st, SC_FCNT_UP_LAST, r->has_fcnt_up_last, r->fcnt_up_last);
-	store__bind_u64(st, SC_NFCNT_DOWN, r->nfcnt_down);
-	store__bind_u64(st, SC_RX1_DR_OFFSET, r->rx1_dr_offset);
-	store__bind_u64(st, SC_RX2_DR, r->rx2_dr);
-	store__bind_u64(st, SC_RX2_FREQ, r->rx2_freq);
-	store__bind_u64(st, SC_RX_DELAY, r->rx_delay);
-	bind_opt(st, SC_JOIN_NONCE_LAST, r->has_join_nonce_last, r->join_nonce_last);
-	bind_opt(st, SC_DEV_NONCE_LAST, r->has_dev_nonce_last, r->dev_nonce_last);
-	sqlite3_bind_int64(st, SC_JOINED_AT + 1, r->joined_at);
-	sqlite3_bind_int64(st, SC_UPDATED_AT + 1, r->updated_at);
+	bind_session(st, 0, r);
 	return run(s, st, "put session");
 }
 
@@ -126,13 +134,19 @@ static int exec_by_eui(struct store *s, enum store_stmt id, uint64_t dev_eui, co
 	return run(s, st, what);
 }
 
+/* Bind a ledger (its blob follows it) as the row-th of the statement's VALUES. */
+static void bind_ledger(sqlite3_stmt *st, int row, const struct store__ledger *l)
+{
+	store__bind_u64(st, 3 * row, l->owner);
+	store__bind_u64(st, 3 * row + 1, l->kind);
+	bind_blob(st, 3 * row + 2, l + 1, l->len);
+}
+
 static int exec_ledger_put(struct store *s, const struct store__ledger *l)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_LEDGER_PUT);
 
-	store__bind_u64(st, 0, l->owner);
-	store__bind_u64(st, 1, l->kind);
-	bind_blob(st, 2, l + 1, l->len);
+	bind_ledger(st, 0, l);
 	return run(s, st, "put ledger");
 }
 
@@ -214,38 +228,69 @@ static int exec_outbox_add(struct store *s, const struct store__outbox *o)
 	return run(s, st, "add to outbox");
 }
 
-/* The statement inserting n rows, n a power of 2 up to
- * STORE_OUTBOX_MANY_ROWS; -1 for any other n. */
-static int outbox_insert_stmt(uint32_t n)
+/* The head of a *_MANY record and the statement for its n rows. */
+static sqlite3_stmt *many_stmt(struct store *s, enum store_stmt one, const uint8_t *p,
+			       size_t len, uint32_t *n)
 {
-	int id = STMT_OUTBOX_INSERT;
+	const struct store__many *h = (const void *)p;
+	int id;
 
-	for (uint32_t k = 1; k < n && k < STORE_OUTBOX_MANY_ROWS; k *= 2)
-		id++;
-	return n >= 2 && n <= STORE_OUTBOX_MANY_ROWS && (n & (n - 1)) == 0 ? id : -1;
+	if (len < sizeof(*h) || (id = store__many_stmt(one, h->n)) < 0)
+		return NULL;
+	*n = h->n;
+	return store__stmt(s, (enum store_stmt)id);
 }
 
 /* Every row's sizes must account for the record exactly; they are bound
  * as they are checked, and only a whole record is run. */
 static int apply_outbox_many(struct store *s, const uint8_t *p, size_t len)
 {
-	const struct store__outbox_many *h = (const void *)p;
-	sqlite3_stmt *st;
-	size_t off = sizeof(*h);
-	int id;
+	size_t off = sizeof(struct store__many);
+	uint32_t n;
+	sqlite3_stmt *st = many_stmt(s, STMT_OUTBOX_INSERT, p, len, &n);
 
-	if (len < sizeof(*h) || (id = outbox_insert_stmt(h->n)) < 0)
+	if (!st)
 		return LB_ERR_INVAL;
-	st = store__stmt(s, (enum store_stmt)id);
-	for (uint32_t i = 0; i < h->n; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		const struct store__outbox *o = (const void *)(p + off);
 		if (len - off < sizeof(*o) ||
 		    len - off - sizeof(*o) < (size_t)o->topic_len + o->len)
 			return LB_ERR_INVAL;
 		bind_outbox(st, (int)i, o);
-		off += store__outbox_entry_size(o->topic_len, o->len);
+		off += store__entry_size(sizeof(*o), (size_t)o->topic_len + o->len);
 	}
 	return off == len ? run(s, st, "add to outbox") : LB_ERR_INVAL;
+}
+
+static int apply_session_many(struct store *s, const uint8_t *p, size_t len)
+{
+	const struct store_session *r = (const void *)(p + sizeof(struct store__many));
+	uint32_t n;
+	sqlite3_stmt *st = many_stmt(s, STMT_SESSION_PUT, p, len, &n);
+
+	if (!st || len != sizeof(struct store__many) + n * sizeof(*r))
+		return LB_ERR_INVAL;
+	for (uint32_t i = 0; i < n; i++)
+		bind_session(st, (int)i, &r[i]);
+	return run(s, st, "put session");
+}
+
+static int apply_ledger_many(struct store *s, const uint8_t *p, size_t len)
+{
+	size_t off = sizeof(struct store__many);
+	uint32_t n;
+	sqlite3_stmt *st = many_stmt(s, STMT_LEDGER_PUT, p, len, &n);
+
+	if (!st)
+		return LB_ERR_INVAL;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct store__ledger *l = (const void *)(p + off);
+		if (len - off < sizeof(*l) || len - off - sizeof(*l) < l->len)
+			return LB_ERR_INVAL;
+		bind_ledger(st, (int)i, l);
+		off += store__entry_size(sizeof(*l), l->len);
+	}
+	return off == len ? run(s, st, "put ledger") : LB_ERR_INVAL;
 }
 
 /* Deleting rows already gone is no error: a range may span gaps. */
@@ -298,6 +343,10 @@ int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
 								  : LB_ERR_INVAL;
 	case OP_OUTBOX_ADD_MANY:
 		return apply_outbox_many(s, p, len);
+	case OP_PUT_SESSION_MANY:
+		return apply_session_many(s, p, len);
+	case OP_LEDGER_PUT_MANY:
+		return apply_ledger_many(s, p, len);
 	case OP_MAC_PUT:
 		return len == sizeof(struct store_mac) ? exec_mac_put(s, p) : LB_ERR_INVAL;
 	case OP_DL_FLUSH:

@@ -61,6 +61,11 @@ uint32_t dirtyset_last(const struct dirtyset *s)
 	return s->idx[s->n - 1];
 }
 
+uint32_t dirtyset_back(const struct dirtyset *s, size_t j)
+{
+	return s->idx[s->n - 1 - j];
+}
+
 void dirtyset_pop(struct dirtyset *s)
 {
 	if (s->n == 0)

@@ -38,6 +38,10 @@ bool dirtyset_has(const struct dirtyset *s, uint32_t i);
 
 /* The most recently listed index; the set must not be empty. */
 uint32_t dirtyset_last(const struct dirtyset *s);
+/* The index listed j before the most recent one (j < dirtyset_count()):
+ * dirtyset_back(s, 0) == dirtyset_last(s). An owner staging several entries
+ * at once reads them so, then pops those staged. */
+uint32_t dirtyset_back(const struct dirtyset *s, size_t j);
 
 /* Unlist the most recently listed index (after it was staged). */
 void dirtyset_pop(struct dirtyset *s);
