@@ -241,9 +241,15 @@ int sessions_stage(struct sessions *s, struct lb_device *dev)
 
 uint64_t sessions_touch(struct sessions *s, struct lb_device *dev)
 {
-	uint32_t idx = (uint32_t)(dev - s->devices->dev);
+	return sessions_touch_at(s, dev, loop_now_ms());
+}
 
-	if (dirtyset_add(&s->dirty, idx, loop_now_ms()) != LB_OK) {
+uint64_t sessions_touch_at(struct sessions *s, struct lb_device *dev, int64_t since_ms)
+{
+	uint32_t idx = (uint32_t)(dev - s->devices->dev);
+	int64_t now = loop_now_ms();
+
+	if (dirtyset_add(&s->dirty, idx, since_ms < now ? since_ms : now) != LB_OK) {
 		/* No room to remember it: stage it now instead. A failure was
 		 * logged; the row is staged again with the device's next change. */
 		(void)sessions_stage(s, dev);

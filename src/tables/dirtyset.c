@@ -45,6 +45,8 @@ bool dirtyset_has(const struct dirtyset *s, uint32_t i)
 
 int dirtyset_add(struct dirtyset *s, uint32_t i, int64_t now_ms)
 {
+	if (s->n > 0 && now_ms < s->since_ms)
+		s->since_ms = now_ms;
 	if (dirtyset_has(s, i))
 		return LB_OK;
 	if (grow_marks(s, i) != LB_OK || grow_list(s) != LB_OK)

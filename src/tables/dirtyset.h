@@ -9,7 +9,9 @@
  * changed it, and pops it when staged. An entry whose staging failed stays
  * listed, so the batch is never committed without it.
  *
- * since_ms is when the set last went from empty to non-empty: the owner
+ * since_ms is the earliest time given to dirtyset_add() since the set was
+ * last empty (normally the moment it became non-empty; an owner may give a
+ * change an earlier time, e.g. when the frame behind it arrived): the owner
  * commits within its commit interval of that moment.
  *
  * Ownership: the set owns its arrays; dirtyset_free() releases them (safe
