@@ -181,6 +181,34 @@ START_TEST(test_many_devices_staged_once)
 }
 END_TEST
 
+/* The commit is due commit_ms after the earliest moment a marked change
+ * belongs to (the arrival of the frame behind it), never after: a later
+ * mark does not postpone it, an earlier one brings it forward, a moment in
+ * the future counts as now. */
+START_TEST(test_due_from_arrival)
+{
+	struct lb_device *dev = &w.devices.dev[0];
+	int64_t now = loop_now_ms(), cm = w.cfg.state_commit_ms;
+
+	ck_assert_int_eq(durable_tick(&w.durable, now), -1);
+	sessions_touch_at(&w.sessions, dev, now - 150);
+	ck_assert_int_eq(durable_tick(&w.durable, now), now - 150 + cm);
+	sessions_touch_at(&w.sessions, &w.devices.dev[1], now - 100);
+	sessions_touch(&w.sessions, &w.devices.dev[2]);
+	ck_assert_int_eq(durable_tick(&w.durable, now), now - 150 + cm);
+	sessions_touch_at(&w.sessions, &w.devices.dev[1], now - 170);   /* listed already */
+	ck_assert_int_eq(durable_tick(&w.durable, now), now - 170 + cm);
+	ck_assert_uint_eq(w.store.stats.commits, 0);
+	ck_assert_int_eq(durable_tick(&w.durable, now - 170 + cm), -1);   /* due: committed */
+	ck_assert_uint_eq(w.store.stats.commits, 1);
+	ck_assert_uint_eq(w.store.stats.rows_written, 3);
+	now = loop_now_ms();
+	sessions_touch_at(&w.sessions, dev, now + 5000);
+	ck_assert_int_le(durable_tick(&w.durable, now), loop_now_ms() + cm);
+	ck_assert_int_ge(durable_tick(&w.durable, now), now + cm);
+}
+END_TEST
+
 static Suite *parts_suite(void)
 {
 	Suite *s = suite_create("parts");
@@ -189,6 +217,7 @@ static Suite *parts_suite(void)
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_many_devices_staged_once);
+	tcase_add_test(tc, test_due_from_arrival);
 	suite_add_tcase(s, tc);
 	return s;
 }
