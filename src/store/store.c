@@ -316,12 +316,10 @@ static int prepare_all(struct store *s)
 	if (!s->stmt)
 		return LB_ERR_NOMEM;
 	for (int i = 0; i < STMT__COUNT; i++) {
-		int rc = sqlite3_prepare_v3(s->db, store__sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-					    &s->stmt[i], NULL);
-		if (rc != SQLITE_OK) {
-			log_error(TAG, "prepare \"%s\": %s", store__sql[i], sqlite3_errmsg(s->db));
-			return store__translate(rc) == LB_OK ? LB_ERR_IO : store__translate(rc);
-		}
+		int rc = store__stmt_lazy((enum store_stmt)i) ? LB_OK
+							      : store__prepare(s, (enum store_stmt)i);
+		if (rc != LB_OK)
+			return rc;
 	}
 	return LB_OK;
 }

@@ -156,8 +156,29 @@ size_t store__group(size_t k)
 	return g;
 }
 
+bool store__stmt_lazy(enum store_stmt id)
+{
+	return (id > STMT_SESSION_PUT && id <= STMT_SESSION_PUT_32) ||
+	       (id > STMT_LEDGER_PUT && id <= STMT_LEDGER_PUT_32) ||
+	       (id > STMT_OUTBOX_INSERT && id <= STMT_OUTBOX_INSERT_32);
+}
+
+int store__prepare(struct store *s, enum store_stmt id)
+{
+	int rc = sqlite3_prepare_v3(s->db, store__sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+				    &s->stmt[id], NULL);
+
+	if (rc == SQLITE_OK)
+		return LB_OK;
+	log_error(TAG, "prepare \"%.60s...\": %s", store__sql[id], sqlite3_errmsg(s->db));
+	s->stmt[id] = NULL;
+	return store__translate(rc) == LB_OK ? LB_ERR_IO : store__translate(rc);
+}
+
 sqlite3_stmt *store__stmt(struct store *s, enum store_stmt id)
 {
+	if (!s->stmt[id] && store__prepare(s, id) != LB_OK)
+		return NULL;
 	sqlite3_stmt *st = s->stmt[id];
 
 	sqlite3_reset(st);

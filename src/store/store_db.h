@@ -13,6 +13,7 @@
 #ifndef LB_STORE_DB_H
 #define LB_STORE_DB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <sqlite3.h>
@@ -113,7 +114,17 @@ extern const char *const store__sql[STMT__COUNT];
 int store__many_stmt(enum store_stmt one, uint32_t n);
 size_t store__group(size_t k);
 
-/* The statement, reset and unbound, ready for binding. */
+/* Prepare statement id (persistent). LB_OK or the translated error (logged).
+ * store_open() prepares every statement but the lazy ones: those writing
+ * 2 ... STORE_MANY_ROWS rows (about 170 KB for the 15 of them) are prepared
+ * the first time they are used, so a bridge whose batches stay small never
+ * holds the larger ones. */
+int store__prepare(struct store *s, enum store_stmt id);
+bool store__stmt_lazy(enum store_stmt id);
+
+/* The statement, reset and unbound, ready for binding; a lazy one is
+ * prepared first (NULL if that failed: only store__many_stmt()'s
+ * statements are lazy, and their callers check). */
 sqlite3_stmt *store__stmt(struct store *s, enum store_stmt id);
 
 /* Translate an SQLite result code that is a failure here (never LB_OK,

@@ -228,17 +228,24 @@ static int exec_outbox_add(struct store *s, const struct store__outbox *o)
 	return run(s, st, "add to outbox");
 }
 
-/* The head of a *_MANY record and the statement for its n rows. */
-static sqlite3_stmt *many_stmt(struct store *s, enum store_stmt one, const uint8_t *p,
-			       size_t len, uint32_t *n)
+/* The head of a *_MANY record and the statement for its n rows:
+ * LB_ERR_INVAL for a bad head, the error of preparing it. */
+static int many_stmt(struct store *s, enum store_stmt one, const uint8_t *p, size_t len,
+		     uint32_t *n, sqlite3_stmt **st)
 {
 	const struct store__many *h = (const void *)p;
 	int id;
 
 	if (len < sizeof(*h) || (id = store__many_stmt(one, h->n)) < 0)
-		return NULL;
+		return LB_ERR_INVAL;
 	*n = h->n;
-	return store__stmt(s, (enum store_stmt)id);
+	if (!s->stmt[id]) {
+		int rc = store__prepare(s, (enum store_stmt)id);
+		if (rc != LB_OK)
+			return rc;
+	}
+	*st = store__stmt(s, (enum store_stmt)id);
+	return LB_OK;
 }
 
 /* Every row's sizes must account for the record exactly; they are bound
@@ -247,10 +254,11 @@ static int apply_outbox_many(struct store *s, const uint8_t *p, size_t len)
 {
 	size_t off = sizeof(struct store__many);
 	uint32_t n;
-	sqlite3_stmt *st = many_stmt(s, STMT_OUTBOX_INSERT, p, len, &n);
+	sqlite3_stmt *st;
+	int rc = many_stmt(s, STMT_OUTBOX_INSERT, p, len, &n, &st);
 
-	if (!st)
-		return LB_ERR_INVAL;
+	if (rc != LB_OK)
+		return rc;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct store__outbox *o = (const void *)(p + off);
 		if (len - off < sizeof(*o) ||
@@ -266,9 +274,12 @@ static int apply_session_many(struct store *s, const uint8_t *p, size_t len)
 {
 	const struct store_session *r = (const void *)(p + sizeof(struct store__many));
 	uint32_t n;
-	sqlite3_stmt *st = many_stmt(s, STMT_SESSION_PUT, p, len, &n);
+	sqlite3_stmt *st;
+	int rc = many_stmt(s, STMT_SESSION_PUT, p, len, &n, &st);
 
-	if (!st || len != sizeof(struct store__many) + n * sizeof(*r))
+	if (rc != LB_OK)
+		return rc;
+	if (len != sizeof(struct store__many) + n * sizeof(*r))
 		return LB_ERR_INVAL;
 	for (uint32_t i = 0; i < n; i++)
 		bind_session(st, (int)i, &r[i]);
@@ -279,10 +290,11 @@ static int apply_ledger_many(struct store *s, const uint8_t *p, size_t len)
 {
 	size_t off = sizeof(struct store__many);
 	uint32_t n;
-	sqlite3_stmt *st = many_stmt(s, STMT_LEDGER_PUT, p, len, &n);
+	sqlite3_stmt *st;
+	int rc = many_stmt(s, STMT_LEDGER_PUT, p, len, &n, &st);
 
-	if (!st)
-		return LB_ERR_INVAL;
+	if (rc != LB_OK)
+		return rc;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct store__ledger *l = (const void *)(p + off);
 		if (len - off < sizeof(*l) || len - off - sizeof(*l) < l->len)

@@ -23,6 +23,7 @@
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "store/store.h"
+#include "store/store_db.h"
 #include "tables/fcntdown.h"
 #include "tables/ledger.h"
 #include "testutil.h"
@@ -698,6 +699,11 @@ START_TEST(test_many_rows_sizes)
 
 	new_dir(dir, sizeof(dir), NULL);
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	/* The statements of 2 ... 32 rows are prepared when first used. */
+	for (int i = 0; i < STMT__COUNT; i++)
+		ck_assert(store__stmt_lazy((enum store_stmt)i) == (s.stmt[i] == NULL));
+	ck_assert(store__stmt_lazy(STMT_SESSION_PUT_32) && store__stmt_lazy(STMT_OUTBOX_INSERT_2) &&
+		  store__stmt_lazy(STMT_LEDGER_PUT_16) && !store__stmt_lazy(STMT_SESSION_PUT));
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		size_t n = sizes[k];
 		for (size_t i = 0; i < n; i++) {   /* device i, a new counter each time */
@@ -726,6 +732,10 @@ START_TEST(test_many_rows_sizes)
 		}
 	}
 	ck_assert_uint_eq(s.stats.rows_written, total);
+	for (int i = STMT_SESSION_PUT; i <= STMT_SESSION_PUT_32; i++)   /* every size was used */
+		ck_assert_ptr_nonnull(s.stmt[i]);
+	for (int i = STMT_LEDGER_PUT; i <= STMT_LEDGER_PUT_32; i++)
+		ck_assert_ptr_nonnull(s.stmt[i]);
 	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 97);
 	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM ledger"), 97);
 	ck_assert_int_eq(store_put_sessions(&s, rows, 0, NULL), LB_OK);
