@@ -158,26 +158,69 @@ static int stage_gateway(struct budget *bg, struct budget_gateway *g)
 	return rc;
 }
 
+/* After staging the device marked last failed with rc: the disk or memory
+ * failed, it stays marked and the batch waits for it (rc returned).
+ * Anything else would fail again every time and hold every commit back:
+ * said and dropped (LB_OK). */
+static int stage_failed(struct budget *bg, int rc)
+{
+	if (rc == LB_ERR_IO || rc == LB_ERR_NOMEM || rc == LB_ERR_FULL)
+		return rc;
+	log_error("budget", "device %s: ledger not stageable (%s): left out of the state",
+		  bg->c.devices->dev[dirtyset_last(&bg->dirty)].name, lb_strerror(rc));
+	dirtyset_pop(&bg->dirty);
+	return LB_OK;
+}
+
+/* Stage the ledgers of the most recently marked devices, up to
+ * STORE_MANY_ROWS, with one call (the store writes them with a few
+ * statements) and unmark those staged. A device no longer configured is
+ * unmarked; one whose ledger does not encode is staged alone (which says
+ * why). */
+static int stage_group(struct budget *bg)
+{
+	uint8_t blobs[STORE_MANY_ROWS][FA_ENCODED_MAX];
+	struct store_ledger_row rows[STORE_MANY_ROWS];
+	struct fa_device empty;
+	size_t n = 0, staged = 0, count = dirtyset_count(&bg->dirty);
+	uint32_t i;
+
+	while (n < STORE_MANY_ROWS && n < count &&
+	       (i = dirtyset_back(&bg->dirty, n)) < bg->c.devices->n) {
+		struct lb_device *dev = &bg->c.devices->dev[i];
+		rows[n] = (struct store_ledger_row){.owner = dev->dev_eui, .blob = blobs[n],
+						   .kind = STORE_LEDGER_FAIR_ACCESS};
+		if (fa_encode(fa_read(dev, &empty), blobs[n], FA_ENCODED_MAX, &rows[n].len) != LB_OK)
+			break;
+		n++;
+	}
+	if (n == 0) {
+		i = dirtyset_last(&bg->dirty);
+		int rc = i < bg->c.devices->n ? stage_device(bg, &bg->c.devices->dev[i]) : LB_OK;
+		if (rc != LB_OK)
+			return stage_failed(bg, rc);
+		dirtyset_pop(&bg->dirty);
+		return LB_OK;
+	}
+	int rc = store_ledger_put_many(bg->c.store, rows, n, &staged);
+	for (; staged > 0; staged--)
+		dirtyset_pop(&bg->dirty);
+	if (rc == LB_OK)
+		return LB_OK;
+	LB_LOG_RL(LOG_LVL_ERROR, "budget", "device %s: ledger not staged: %s",
+		  bg->c.devices->dev[dirtyset_last(&bg->dirty)].name, lb_strerror(rc));
+	return stage_failed(bg, rc);
+}
+
 /* The durable part: every changed ledger into the open batch. */
 static int stage_all(void *arg)
 {
 	struct budget *bg = arg;
 
 	while (dirtyset_count(&bg->dirty) > 0) {
-		uint32_t i = dirtyset_last(&bg->dirty);
-		if (i < bg->c.devices->n) {
-			int rc = stage_device(bg, &bg->c.devices->dev[i]);
-			/* The disk or memory failed: it stays listed and the batch
-			 * waits for it. Anything else would fail again every time
-			 * and hold every commit back: said and dropped. */
-			if (rc == LB_ERR_IO || rc == LB_ERR_NOMEM || rc == LB_ERR_FULL)
-				return rc;
-			if (rc != LB_OK)
-				log_error("budget", "device %s: ledger not stageable "
-					  "(%s): left out of the state",
-					  bg->c.devices->dev[i].name, lb_strerror(rc));
-		}
-		dirtyset_pop(&bg->dirty);
+		int rc = stage_group(bg);
+		if (rc != LB_OK)
+			return rc;
 	}
 	for (size_t i = 0; i < bg->n_gw && bg->n_gw_dirty > 0; i++) {
 		if (!bg->gw[i].dirty)

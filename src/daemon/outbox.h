@@ -10,7 +10,9 @@
  *      Beyond the size limit (mqtt.outbox_limit_mb) it is dropped instead:
  *      counted in stats.dropped_overflow and logged, rate-limited.
  *   2. The group commit (a part of durable.h) stages its row in the store's
- *      outbox (store/store_outbox.h): row and FCnt become durable together.
+ *      outbox (store/store_outbox.h), up to STORE_MANY_ROWS rows per call
+ *      (store_outbox_add_many), after the deletions of acknowledged rows:
+ *      row and FCnt become durable together.
  *   3. Once that batch is committed, outbox_tick() moves the event into the
  *      cache, the in-memory queue of at most cache_limit (mqtt.queue_limit)
  *      events in seq order. When the cache is full, the event stays on disk

@@ -96,26 +96,53 @@ static int64_t due_ms(void *arg)
 	return dirtyset_count(&s->dirty) ? s->dirty.since_ms + s->commit_ms : -1;
 }
 
+static void session_row(const struct lb_device *dev, struct store_session *row);
+
+/* Stage the rows of the most recently marked devices, up to
+ * STORE_MANY_ROWS, with one call (the store writes them with a few
+ * statements) and unmark those staged. A failure concerns the device then
+ * marked last: the disk or memory failed, it stays marked and the batch
+ * waits for it; anything else would fail again every time and hold every
+ * commit back: said and dropped. */
+static int stage_group(struct sessions *s)
+{
+	struct store_session rows[STORE_MANY_ROWS];
+	size_t n = 0, staged = 0, count = dirtyset_count(&s->dirty);
+	uint32_t i;
+
+	while (n < STORE_MANY_ROWS && n < count &&
+	       (i = dirtyset_back(&s->dirty, n)) < s->devices->n)
+		session_row(&s->devices->dev[i], &rows[n++]);
+	if (n == 0) {   /* a device no longer configured */
+		dirtyset_pop(&s->dirty);
+		return LB_OK;
+	}
+	int rc = store_put_sessions(s->store, rows, n, &staged);
+	for (; staged > 0; staged--)
+		dirtyset_pop(&s->dirty);
+	if (rc == LB_OK)
+		return LB_OK;
+	const struct lb_device *dev = &s->devices->dev[dirtyset_last(&s->dirty)];
+	if (rc == LB_ERR_IO || rc == LB_ERR_NOMEM || rc == LB_ERR_FULL) {
+		LB_LOG_RL(LOG_LVL_ERROR, "session", "device %s: session not staged: %s", dev->name,
+			  lb_strerror(rc));
+		return rc;
+	}
+	log_error("session", "device %s: session not stageable (%s): left out of the state",
+		  dev->name, lb_strerror(rc));
+	dirtyset_pop(&s->dirty);
+	return LB_OK;
+}
+
 /* The durable part: every marked device's row into the open batch. */
 static int stage_all(void *arg)
 {
 	struct sessions *s = arg;
 
 	while (dirtyset_count(&s->dirty) > 0) {
-		uint32_t i = dirtyset_last(&s->dirty);
-		if (i < s->devices->n) {
-			int rc = sessions_stage(s, &s->devices->dev[i]);
-			/* The disk or memory failed: it stays listed and the batch
-			 * waits for it. Anything else would fail again every time
-			 * and hold every commit back: said and dropped. */
-			if (rc == LB_ERR_IO || rc == LB_ERR_NOMEM || rc == LB_ERR_FULL)
-				return rc;
-			if (rc != LB_OK)
-				log_error("session", "device %s: session not stageable "
-					  "(%s): left out of the state",
-					  s->devices->dev[i].name, lb_strerror(rc));
-		}
-		dirtyset_pop(&s->dirty);
+		int rc = stage_group(s);
+		if (rc != LB_OK)
+			return rc;
 	}
 	return LB_OK;
 }
@@ -175,30 +202,36 @@ int sessions_restore(struct sessions *s)
 	return LB_OK;
 }
 
+/* The device's row as the store keeps it. */
+static void session_row(const struct lb_device *dev, struct store_session *row)
+{
+	memset(row, 0, sizeof(*row));
+	row->dev_eui = dev->dev_eui;
+	row->activation = dev->activation;
+	row->dev_addr = dev->dev_addr;
+	if (dev->has_session) {
+		memcpy(row->nwk_s_key, dev->nwk_s_key, STORE_KEY_LEN);
+		memcpy(row->app_s_key, dev->app_s_key, STORE_KEY_LEN);
+	}
+	row->has_fcnt_up_last = dev->has_last_fcnt;
+	row->fcnt_up_last = dev->last_fcnt_up;
+	row->nfcnt_down = dev->rt.fcnt_down.ceiling;
+	row->rx1_dr_offset = dev->rt.rx1_dr_offset;
+	row->rx_delay = dev->rt.rx_delay_s;
+	row->rx2_dr = dev->rt.rx2_dr;
+	row->rx2_freq = dev->rt.rx2_freq;
+	row->has_join_nonce_last = dev->rt.has_join_nonce;
+	row->join_nonce_last = dev->rt.join_nonce;
+	row->has_dev_nonce_last = dev->rt.has_dev_nonce;
+	row->dev_nonce_last = dev->rt.dev_nonce;
+	row->joined_at = dev->rt.joined_at;
+}
+
 int sessions_stage(struct sessions *s, struct lb_device *dev)
 {
 	struct store_session row;
 
-	memset(&row, 0, sizeof(row));
-	row.dev_eui = dev->dev_eui;
-	row.activation = dev->activation;
-	row.dev_addr = dev->dev_addr;
-	if (dev->has_session) {
-		memcpy(row.nwk_s_key, dev->nwk_s_key, STORE_KEY_LEN);
-		memcpy(row.app_s_key, dev->app_s_key, STORE_KEY_LEN);
-	}
-	row.has_fcnt_up_last = dev->has_last_fcnt;
-	row.fcnt_up_last = dev->last_fcnt_up;
-	row.nfcnt_down = dev->rt.fcnt_down.ceiling;
-	row.rx1_dr_offset = dev->rt.rx1_dr_offset;
-	row.rx_delay = dev->rt.rx_delay_s;
-	row.rx2_dr = dev->rt.rx2_dr;
-	row.rx2_freq = dev->rt.rx2_freq;
-	row.has_join_nonce_last = dev->rt.has_join_nonce;
-	row.join_nonce_last = dev->rt.join_nonce;
-	row.has_dev_nonce_last = dev->rt.has_dev_nonce;
-	row.dev_nonce_last = dev->rt.dev_nonce;
-	row.joined_at = dev->rt.joined_at;
+	session_row(dev, &row);
 	int rc = store_put_session(s->store, &row);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_ERROR, "session", "device %s: session not staged: %s", dev->name,
@@ -208,9 +241,15 @@ int sessions_stage(struct sessions *s, struct lb_device *dev)
 
 uint64_t sessions_touch(struct sessions *s, struct lb_device *dev)
 {
-	uint32_t idx = (uint32_t)(dev - s->devices->dev);
+	return sessions_touch_at(s, dev, loop_now_ms());
+}
 
-	if (dirtyset_add(&s->dirty, idx, loop_now_ms()) != LB_OK) {
+uint64_t sessions_touch_at(struct sessions *s, struct lb_device *dev, int64_t since_ms)
+{
+	uint32_t idx = (uint32_t)(dev - s->devices->dev);
+	int64_t now = loop_now_ms();
+
+	if (dirtyset_add(&s->dirty, idx, since_ms < now ? since_ms : now) != LB_OK) {
 		/* No room to remember it: stage it now instead. A failure was
 		 * logged; the row is staged again with the device's next change. */
 		(void)sessions_stage(s, dev);

@@ -21,9 +21,9 @@
  *   LB_ERR_FULL       the staged batch exceeds STORE_LOG_MAX bytes
  *   LB_ERR_NOMEM, LB_ERR_INVAL, LB_ERR_RANGE, LB_ERR_TOO_LARGE (arguments)
  *
- * GROUP COMMIT. Writes (store_put_session, store_add_dev_nonce, the
- * downlink calls, store_ledger_put, store_meta_put, the outbox calls) are
- * *staged*: the first
+ * GROUP COMMIT. Writes (store_put_session(s), store_add_dev_nonce, the
+ * downlink calls, store_ledger_put(_many), store_meta_put, the outbox calls)
+ * are *staged*: the first
  * one opens a transaction (BEGIN IMMEDIATE) and the batch stays open until
  * store_commit(), which costs one fsync of the WAL (synchronous=FULL: a
  * committed batch survives power loss). Reads on this handle see staged
@@ -35,6 +35,11 @@
  * staged; store_committed(s, b) tells whether batch b is durable. An event
  * derived from staged state (an uplink event) is tagged with store_batch()
  * and published only once store_committed() says so.
+ * Staging many rows of a kind with one call (store_put_sessions,
+ * store_ledger_put_many, store_outbox_add_many) writes them with one SQL
+ * statement per group of up to STORE_MANY_ROWS (32, 16 ... 2 rows): a
+ * statement costs about what a row does. Each group is one record of the
+ * redo log, applied whole or not at all.
  *
  * FAILURES NEVER LOSE A BATCH SILENTLY. Every successful staging call is
  * also recorded in an in-memory redo log (one growing buffer, reused; no

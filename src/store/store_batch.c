@@ -126,19 +126,20 @@ static int log_reserve(struct store *s, size_t len)
 }
 
 /* Returns the payload address inside the log (8-aligned). */
-static uint8_t *log_append(struct store *s, enum store_op op, const void *head, size_t head_len,
-			   const void *tail, size_t tail_len)
+static uint8_t *log_append(struct store *s, enum store_op op, const struct store__part *parts,
+			   size_t n, size_t len)
 {
-	size_t len = head_len + tail_len;
 	uint32_t op32 = (uint32_t)op, len32 = (uint32_t)len;
 	uint8_t *rec = s->log + s->log_len;
-	size_t size = record_size(len);
+	size_t size = record_size(len), off = 8;
 
 	memcpy(rec, &op32, 4);
 	memcpy(rec + 4, &len32, 4);
-	memcpy(rec + 8, head, head_len);
-	if (tail_len)
-		memcpy(rec + 8 + head_len, tail, tail_len);
+	for (size_t i = 0; i < n; i++) {
+		if (parts[i].len)
+			memcpy(rec + off, parts[i].p, parts[i].len);
+		off += parts[i].len;
+	}
 	memset(rec + 8 + len, 0, size - 8 - len);
 	s->log_len += size;
 	return rec + 8;
@@ -161,20 +162,22 @@ int store_read_many(struct store *s)
 	return store__begin(s);
 }
 
-int store__stage2(struct store *s, enum store_op op, const void *head, size_t head_len,
-		  const void *tail, size_t tail_len)
+int store__stagev(struct store *s, enum store_op op, const struct store__part *parts, size_t n,
+		  size_t rows)
 {
-	size_t mark;
+	size_t mark, len = 0;
 	uint8_t *payload;
 	int rc = store__begin(s);
 
+	for (size_t i = 0; i < n; i++)
+		len += parts[i].len;
 	if (rc == LB_OK)
-		rc = log_reserve(s, head_len + tail_len);
+		rc = log_reserve(s, len);
 	if (rc != LB_OK)
 		return rc;
 	mark = s->log_len;
-	payload = log_append(s, op, head, head_len, tail, tail_len);
-	rc = store__apply(s, op, payload, head_len + tail_len);
+	payload = log_append(s, op, parts, n, len);
+	rc = store__apply(s, op, payload, len);
 	if (rc != LB_OK) {
 		s->log_len = mark;
 		if (rc != LB_ERR_DUPLICATE && rc != LB_ERR_NOT_FOUND)
@@ -189,9 +192,18 @@ int store__stage2(struct store *s, enum store_op op, const void *head, size_t he
 		}
 		return rc;
 	}
-	if (s->n_ops++ == 0)
+	if (s->n_ops == 0)
 		s->due_ms = mono_us() / 1000 + s->commit_ms;
+	s->n_ops += rows;
 	return LB_OK;
+}
+
+int store__stage2(struct store *s, enum store_op op, const void *head, size_t head_len,
+		  const void *tail, size_t tail_len)
+{
+	const struct store__part parts[2] = {{head, head_len}, {tail, tail_len}};
+
+	return store__stagev(s, op, parts, tail_len ? 2 : 1, 1);
 }
 
 int store__stage(struct store *s, enum store_op op, const void *payload, size_t len)

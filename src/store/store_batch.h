@@ -47,4 +47,16 @@ int store__stage2(struct store *s, enum store_op op, const void *head, size_t he
 		  const void *tail, size_t tail_len);
 int store__stage(struct store *s, enum store_op op, const void *payload, size_t len);
 
+/* One piece of a record staged by store__stagev(). */
+struct store__part {
+	const void *p;
+	size_t len;
+};
+
+/* Stage a record made of n pieces, laid end to end, counting as `rows`
+ * staged writes (a multi-row record: one statement, so it is applied whole
+ * or not at all). As store__stage2() otherwise. */
+int store__stagev(struct store *s, enum store_op op, const struct store__part *parts, size_t n,
+		  size_t rows);
+
 #endif

@@ -14,12 +14,34 @@
 
 #define TAG STORE_LOG_TAG
 
+/* The VALUES of 2, 4 ... STORE_MANY_ROWS rows, from those of one row. */
+#define V2(v1) v1 "," v1
+#define V4(v1) V2(v1) "," V2(v1)
+#define V8(v1) V4(v1) "," V4(v1)
+#define V16(v1) V8(v1) "," V8(v1)
+#define V32(v1) V16(v1) "," V16(v1)
+#define OUTBOX_V1 "(?,?,?,?,?,?)"
+#define OUTBOX_INSERT "INSERT INTO outbox (" OUTBOX_COLS ") VALUES "
+#define SESSION_V1 "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+#define SESSION_PUT "INSERT OR REPLACE INTO session (" SESSION_COLS ") VALUES "
+#define LEDGER_V1 "(?,?,?)"
+#define LEDGER_PUT "INSERT OR REPLACE INTO ledger (owner, kind, blob) VALUES "
+_Static_assert(STORE_MANY_ROWS == 32 && OC__COUNT == 6 && SC__COUNT == 15,
+	       "the VALUES hard-code the rows and columns");
+_Static_assert(STMT_OUTBOX_INSERT_32 - STMT_OUTBOX_INSERT == 5 &&
+	       STMT_SESSION_PUT_32 - STMT_SESSION_PUT == 5 &&
+	       STMT_LEDGER_PUT_32 - STMT_LEDGER_PUT == 5, "one statement per power of 2");
+
 const char *const store__sql[STMT__COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
-	[STMT_SESSION_PUT] = "INSERT OR REPLACE INTO session (" SESSION_COLS
-			     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[STMT_SESSION_PUT] = SESSION_PUT SESSION_V1,
+	[STMT_SESSION_PUT_2] = SESSION_PUT V2(SESSION_V1),
+	[STMT_SESSION_PUT_4] = SESSION_PUT V4(SESSION_V1),
+	[STMT_SESSION_PUT_8] = SESSION_PUT V8(SESSION_V1),
+	[STMT_SESSION_PUT_16] = SESSION_PUT V16(SESSION_V1),
+	[STMT_SESSION_PUT_32] = SESSION_PUT V32(SESSION_V1),
 	[STMT_SESSION_GET] = "SELECT " SESSION_COLS " FROM session WHERE dev_eui = ?",
 	[STMT_SESSION_ALL] = "SELECT " SESSION_COLS " FROM session ORDER BY dev_eui",
 	[STMT_NONCE_USED] = "SELECT 1 FROM dev_nonce WHERE dev_eui = ? AND dev_nonce = ?",
@@ -33,7 +55,12 @@ const char *const store__sql[STMT__COUNT] = {
 	[STMT_DL_FLUSH] = "DELETE FROM downlink WHERE dev_eui = ?",
 	[STMT_DL_COUNT] = "SELECT COUNT(*) FROM downlink WHERE dev_eui = ?",
 	[STMT_DL_DEVICES] = "SELECT DISTINCT dev_eui FROM downlink",
-	[STMT_LEDGER_PUT] = "INSERT OR REPLACE INTO ledger (owner, kind, blob) VALUES (?, ?, ?)",
+	[STMT_LEDGER_PUT] = LEDGER_PUT LEDGER_V1,
+	[STMT_LEDGER_PUT_2] = LEDGER_PUT V2(LEDGER_V1),
+	[STMT_LEDGER_PUT_4] = LEDGER_PUT V4(LEDGER_V1),
+	[STMT_LEDGER_PUT_8] = LEDGER_PUT V8(LEDGER_V1),
+	[STMT_LEDGER_PUT_16] = LEDGER_PUT V16(LEDGER_V1),
+	[STMT_LEDGER_PUT_32] = LEDGER_PUT V32(LEDGER_V1),
 	[STMT_LEDGER_GET] = "SELECT blob FROM ledger WHERE owner = ? AND kind = ?",
 	[STMT_META_PUT] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
 	[STMT_META_GET] = "SELECT value FROM meta WHERE key = ?",
@@ -45,7 +72,12 @@ const char *const store__sql[STMT__COUNT] = {
 			       "VALUES (?, ?)",
 	[STMT_GW_ONLINE_DELETE] = "DELETE FROM gateway_online WHERE gateway_eui = ?",
 	[STMT_GW_ONLINE_ALL] = "SELECT gateway_eui FROM gateway_online ORDER BY gateway_eui",
-	[STMT_OUTBOX_INSERT] = "INSERT INTO outbox (" OUTBOX_COLS ") VALUES (?,?,?,?,?,?)",
+	[STMT_OUTBOX_INSERT] = OUTBOX_INSERT OUTBOX_V1,
+	[STMT_OUTBOX_INSERT_2] = OUTBOX_INSERT V2(OUTBOX_V1),
+	[STMT_OUTBOX_INSERT_4] = OUTBOX_INSERT V4(OUTBOX_V1),
+	[STMT_OUTBOX_INSERT_8] = OUTBOX_INSERT V8(OUTBOX_V1),
+	[STMT_OUTBOX_INSERT_16] = OUTBOX_INSERT V16(OUTBOX_V1),
+	[STMT_OUTBOX_INSERT_32] = OUTBOX_INSERT V32(OUTBOX_V1),
 	[STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE seq BETWEEN ? AND ?",
 	[STMT_OUTBOX_PAGE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE seq > ? AND seq <= ?"
 			     " ORDER BY seq LIMIT ?",
@@ -104,8 +136,49 @@ int store__fail(struct store *s, int rc, const char *what)
 	return err;
 }
 
+int store__many_stmt(enum store_stmt one, uint32_t n)
+{
+	int id = (int)one;
+
+	if (n < 2 || n > STORE_MANY_ROWS || (n & (n - 1)) != 0)
+		return -1;
+	for (uint32_t k = 1; k < n; k *= 2)
+		id++;
+	return id;
+}
+
+size_t store__group(size_t k)
+{
+	size_t g = 1;
+
+	while (g * 2 <= k && g * 2 <= STORE_MANY_ROWS)
+		g *= 2;
+	return g;
+}
+
+bool store__stmt_lazy(enum store_stmt id)
+{
+	return (id > STMT_SESSION_PUT && id <= STMT_SESSION_PUT_32) ||
+	       (id > STMT_LEDGER_PUT && id <= STMT_LEDGER_PUT_32) ||
+	       (id > STMT_OUTBOX_INSERT && id <= STMT_OUTBOX_INSERT_32);
+}
+
+int store__prepare(struct store *s, enum store_stmt id)
+{
+	int rc = sqlite3_prepare_v3(s->db, store__sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+				    &s->stmt[id], NULL);
+
+	if (rc == SQLITE_OK)
+		return LB_OK;
+	log_error(TAG, "prepare \"%.60s...\": %s", store__sql[id], sqlite3_errmsg(s->db));
+	s->stmt[id] = NULL;
+	return store__translate(rc) == LB_OK ? LB_ERR_IO : store__translate(rc);
+}
+
 sqlite3_stmt *store__stmt(struct store *s, enum store_stmt id)
 {
+	if (!s->stmt[id] && store__prepare(s, id) != LB_OK)
+		return NULL;
 	sqlite3_stmt *st = s->stmt[id];
 
 	sqlite3_reset(st);

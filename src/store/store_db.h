@@ -13,6 +13,7 @@
 #ifndef LB_STORE_DB_H
 #define LB_STORE_DB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <sqlite3.h>
@@ -27,6 +28,11 @@ enum store_stmt {
 	STMT_COMMIT,
 	STMT_ROLLBACK,
 	STMT_SESSION_PUT,
+	STMT_SESSION_PUT_2,           /* 2, 4 ... STORE_MANY_ROWS rows */
+	STMT_SESSION_PUT_4,
+	STMT_SESSION_PUT_8,
+	STMT_SESSION_PUT_16,
+	STMT_SESSION_PUT_32,
 	STMT_SESSION_GET,
 	STMT_SESSION_ALL,
 	STMT_NONCE_USED,
@@ -41,6 +47,11 @@ enum store_stmt {
 	STMT_DL_COUNT,
 	STMT_DL_DEVICES,
 	STMT_LEDGER_PUT,
+	STMT_LEDGER_PUT_2,            /* 2, 4 ... STORE_MANY_ROWS rows */
+	STMT_LEDGER_PUT_4,
+	STMT_LEDGER_PUT_8,
+	STMT_LEDGER_PUT_16,
+	STMT_LEDGER_PUT_32,
 	STMT_LEDGER_GET,
 	STMT_META_PUT,
 	STMT_META_GET,
@@ -52,6 +63,11 @@ enum store_stmt {
 	STMT_GW_ONLINE_DELETE,
 	STMT_GW_ONLINE_ALL,
 	STMT_OUTBOX_INSERT,
+	STMT_OUTBOX_INSERT_2,         /* 2, 4 ... STORE_MANY_ROWS rows */
+	STMT_OUTBOX_INSERT_4,
+	STMT_OUTBOX_INSERT_8,
+	STMT_OUTBOX_INSERT_16,
+	STMT_OUTBOX_INSERT_32,
 	STMT_OUTBOX_DELETE,
 	STMT_OUTBOX_PAGE,
 	STMT_OUTBOX_USAGE,
@@ -69,7 +85,7 @@ enum store_stmt {
 /* Column (0-based) / parameter (1-based) positions of SESSION_COLS. */
 enum { SC_DEV_EUI, SC_ACTIVATION, SC_DEV_ADDR, SC_NWK_S_KEY, SC_APP_S_KEY, SC_FCNT_UP_LAST,
        SC_NFCNT_DOWN, SC_RX1_DR_OFFSET, SC_RX2_DR, SC_RX2_FREQ, SC_RX_DELAY,
-       SC_JOIN_NONCE_LAST, SC_DEV_NONCE_LAST, SC_JOINED_AT, SC_UPDATED_AT };
+       SC_JOIN_NONCE_LAST, SC_DEV_NONCE_LAST, SC_JOINED_AT, SC_UPDATED_AT, SC__COUNT };
 
 /* Columns of `downlink` as selected and inserted, (0-based) positions. */
 #define DL_COLS \
@@ -86,12 +102,29 @@ enum { MC_DEV_EUI, MC_SESSION_AT, MC_DR, MC_TX_POWER, MC_NB_TRANS, MC_CH_MASK, M
 
 /* Columns of `outbox` as selected and inserted, (0-based) positions. */
 #define OUTBOX_COLS "seq, dev_eui, qos, topic, payload, created_at"
-enum { OC_SEQ, OC_DEV_EUI, OC_QOS, OC_TOPIC, OC_PAYLOAD, OC_CREATED_AT };
+enum { OC_SEQ, OC_DEV_EUI, OC_QOS, OC_TOPIC, OC_PAYLOAD, OC_CREATED_AT, OC__COUNT };
 
 /* The SQL of every statement, indexed by enum store_stmt. */
 extern const char *const store__sql[STMT__COUNT];
 
-/* The statement, reset and unbound, ready for binding. */
+/* Statements writing several rows: `one` is the statement of one row and
+ * those of 2, 4 ... STORE_MANY_ROWS rows follow it in enum store_stmt.
+ * store__many_stmt() is the one for n rows, -1 when n is not such a power
+ * of 2; store__group() the largest such n (or 1) that is at most k. */
+int store__many_stmt(enum store_stmt one, uint32_t n);
+size_t store__group(size_t k);
+
+/* Prepare statement id (persistent). LB_OK or the translated error (logged).
+ * store_open() prepares every statement but the lazy ones: those writing
+ * 2 ... STORE_MANY_ROWS rows (about 170 KB for the 15 of them) are prepared
+ * the first time they are used, so a bridge whose batches stay small never
+ * holds the larger ones. */
+int store__prepare(struct store *s, enum store_stmt id);
+bool store__stmt_lazy(enum store_stmt id);
+
+/* The statement, reset and unbound, ready for binding; a lazy one is
+ * prepared first (NULL if that failed: only store__many_stmt()'s
+ * statements are lazy, and their callers check). */
 sqlite3_stmt *store__stmt(struct store *s, enum store_stmt id);
 
 /* Translate an SQLite result code that is a failure here (never LB_OK,

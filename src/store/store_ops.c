@@ -102,19 +102,64 @@ int store_get_session(struct store *s, uint64_t dev_eui, struct store_session *o
 	return rc;
 }
 
+static bool session_ok(const struct store_session *row)
+{
+	return (row->activation == LB_ACT_ABP || row->activation == LB_ACT_OTAA) &&
+	       row->rx1_dr_offset <= 7 && row->rx2_dr <= 15 && row->rx_delay <= 15 &&
+	       (!row->has_join_nonce_last || row->join_nonce_last <= 0xffffff);
+}
+
 int store_put_session(struct store *s, const struct store_session *row)
 {
 	struct store_session r;
 
 	if (!s || !row)
 		return LB_ERR_INVAL;
-	if ((row->activation != LB_ACT_ABP && row->activation != LB_ACT_OTAA) ||
-	    row->rx1_dr_offset > 7 || row->rx2_dr > 15 || row->rx_delay > 15 ||
-	    (row->has_join_nonce_last && row->join_nonce_last > 0xffffff))
+	if (!session_ok(row))
 		return LB_ERR_RANGE;
 	r = *row;
 	r.updated_at = store__wall_s(s);
 	return store__stage(s, OP_PUT_SESSION, &r, sizeof(r));
+}
+
+/* n checked sessions (a power of 2 up to STORE_MANY_ROWS) as one record. */
+static int put_session_group(struct store *s, const struct store_session *rows, size_t n)
+{
+	struct store__many h = {.n = (uint32_t)n};
+	struct store_session r[STORE_MANY_ROWS];
+	int64_t now = store__wall_s(s);
+	const struct store__part parts[2] = {{&h, sizeof(h)}, {r, n * sizeof(r[0])}};
+
+	for (size_t i = 0; i < n; i++) {
+		r[i] = rows[i];
+		r[i].updated_at = now;
+	}
+	return store__stagev(s, OP_PUT_SESSION_MANY, parts, 2, n);
+}
+
+int store_put_sessions(struct store *s, const struct store_session *rows, size_t n,
+		       size_t *staged)
+{
+	size_t done = 0;
+	int rc = LB_OK;
+
+	if (staged)
+		*staged = 0;
+	if (!s || (!rows && n))
+		return LB_ERR_INVAL;
+	while (rc == LB_OK && done < n) {
+		size_t k = 0;
+		while (done + k < n && k < STORE_MANY_ROWS && session_ok(&rows[done + k]))
+			k++;
+		size_t g = store__group(k);
+		/* One row, or up to a row that is refused: that row alone. */
+		rc = g > 1 ? put_session_group(s, rows + done, g) : store_put_session(s, &rows[done]);
+		if (rc == LB_OK)
+			done += g;
+	}
+	if (staged)
+		*staged = done;
+	return rc;
 }
 
 /* ---- DevNonces -------------------------------------------------------- */
@@ -165,6 +210,62 @@ int store_ledger_put(struct store *s, uint64_t owner, enum store_ledger_kind kin
 	h.kind = (uint32_t)kind;
 	h.len = (uint32_t)len;
 	return store__stage2(s, OP_LEDGER_PUT, &h, sizeof(h), blob, len);
+}
+
+/* n checked ledgers (a power of 2 up to STORE_MANY_ROWS) as one record:
+ * the head, then per ledger its numbers, blob and padding (store_write.h). */
+static int ledger_group(struct store *s, const struct store_ledger_row *rows, size_t n)
+{
+	static const uint8_t zeros[8];
+	struct store__many h = {.n = (uint32_t)n};
+	struct store__ledger l[STORE_MANY_ROWS];
+	struct store__part parts[1 + 3 * STORE_MANY_ROWS];
+	size_t k = 0;
+
+	parts[k++] = (struct store__part){&h, sizeof(h)};
+	for (size_t i = 0; i < n; i++) {
+		memset(&l[i], 0, sizeof(l[i]));
+		l[i].owner = rows[i].owner;
+		l[i].kind = (uint32_t)rows[i].kind;
+		l[i].len = (uint32_t)rows[i].len;
+		parts[k++] = (struct store__part){&l[i], sizeof(l[i])};
+		parts[k++] = (struct store__part){rows[i].blob, rows[i].len};
+		parts[k++] = (struct store__part){zeros, store__entry_size(sizeof(l[i]), rows[i].len) -
+						  sizeof(l[i]) - rows[i].len};
+	}
+	return store__stagev(s, OP_LEDGER_PUT_MANY, parts, k, n);
+}
+
+static bool ledger_ok(const struct store_ledger_row *r)
+{
+	return (r->blob || !r->len) && (int)r->kind > 0 && r->len <= STORE_LEDGER_MAX;
+}
+
+int store_ledger_put_many(struct store *s, const struct store_ledger_row *rows, size_t n,
+			  size_t *staged)
+{
+	size_t done = 0;
+	int rc = LB_OK;
+
+	if (staged)
+		*staged = 0;
+	if (!s || (!rows && n))
+		return LB_ERR_INVAL;
+	while (rc == LB_OK && done < n) {
+		size_t k = 0;
+		while (done + k < n && k < STORE_MANY_ROWS && ledger_ok(&rows[done + k]))
+			k++;
+		size_t g = store__group(k);
+		const struct store_ledger_row *r = &rows[done];
+		/* One row, or up to a row that is refused: that row alone. */
+		rc = g > 1 ? ledger_group(s, r, g)
+			   : store_ledger_put(s, r->owner, r->kind, r->blob, r->len);
+		if (rc == LB_OK)
+			done += g;
+	}
+	if (staged)
+		*staged = done;
+	return rc;
 }
 
 int store_ledger_get(struct store *s, uint64_t owner, enum store_ledger_kind kind, void *blob,

@@ -26,6 +26,15 @@ typedef int (*store_session_cb)(void *arg, const struct store_session *row);
 int store_load_sessions(struct store *s, store_session_cb cb, void *arg);
 int store_get_session(struct store *s, uint64_t dev_eui, struct store_session *out);
 int store_put_session(struct store *s, const struct store_session *row);
+/* Put n sessions (staged) in order, in groups of 32, 16 ... 2 rows written
+ * by one statement each (STORE_MANY_ROWS at most; a statement costs about as
+ * much as a row), a last row alone. A group is staged whole or not at all:
+ * *staged (may be NULL) gets how many rows from the first were staged; on
+ * an error nothing after them was, and the row at that index (alone or
+ * first of its group) is the one refused (LB_ERR_RANGE as put) or not
+ * written. The same rows staged twice in one batch: the later one stays. */
+int store_put_sessions(struct store *s, const struct store_session *rows, size_t n,
+		       size_t *staged);
 
 /* DevNonces. add (staged): LB_ERR_DUPLICATE if already used. */
 int store_dev_nonce_used(struct store *s, uint64_t dev_eui, uint16_t nonce, bool *used);
@@ -39,6 +48,17 @@ int store_ledger_put(struct store *s, uint64_t owner, enum store_ledger_kind kin
 		     const void *blob, size_t len);
 int store_ledger_get(struct store *s, uint64_t owner, enum store_ledger_kind kind, void *blob,
 		     size_t cap, size_t *len);
+/* Put n ledgers (staged; blobs copied) as store_put_sessions() puts sessions:
+ * groups of up to STORE_MANY_ROWS per statement, *staged, the same errors
+ * as store_ledger_put() for the row at that index. */
+struct store_ledger_row {
+	uint64_t owner;
+	enum store_ledger_kind kind;
+	const void *blob;
+	size_t len;
+};
+int store_ledger_put_many(struct store *s, const struct store_ledger_row *rows, size_t n,
+			  size_t *staged);
 
 /* Named integers. Key: 1..STORE_META_KEY_SIZE-1 characters, not
  * STORE_GEN_META_KEY (the store's own: LB_ERR_INVAL). */

@@ -60,6 +60,73 @@ int store_outbox_add(struct store *s, const struct store_outbox_row *row)
 			     row->payload, row->len);
 }
 
+/* Rows from the first that pass check_row(), at most STORE_MANY_ROWS. */
+static size_t valid_prefix(const struct store_outbox_row *rows, size_t n, size_t *topic_len)
+{
+	size_t k = 0;
+
+	while (k < n && k < STORE_MANY_ROWS && check_row(&rows[k], &topic_len[k]) == LB_OK)
+		k++;
+	return k;
+}
+
+/* n checked rows (a power of 2, at most STORE_MANY_ROWS) as one
+ * record: its head, then per row its numbers, topic, payload and padding
+ * (store_write.h). */
+static int add_group(struct store *s, const struct store_outbox_row *rows, size_t n,
+		     const size_t *topic_len)
+{
+	static const uint8_t zeros[8];
+	struct store__many h = {.n = (uint32_t)n};
+	struct store__outbox o[STORE_MANY_ROWS];
+	struct store__part parts[1 + 4 * STORE_MANY_ROWS];
+	int64_t now = store__wall_s(s);
+	size_t k = 0;
+
+	parts[k++] = (struct store__part){&h, sizeof(h)};
+	for (size_t i = 0; i < n; i++) {
+		const struct store_outbox_row *r = &rows[i];
+		size_t used = sizeof(o[i]) + topic_len[i] + r->len;
+		memset(&o[i], 0, sizeof(o[i]));
+		o[i].seq = r->seq;
+		o[i].dev_eui = r->dev_eui;
+		o[i].created_at = now;
+		o[i].topic_len = (uint32_t)topic_len[i];
+		o[i].len = (uint32_t)r->len;
+		o[i].qos = (uint32_t)r->qos;
+		parts[k++] = (struct store__part){&o[i], sizeof(o[i])};
+		parts[k++] = (struct store__part){r->topic, topic_len[i]};
+		parts[k++] = (struct store__part){r->payload, r->len};
+		parts[k++] = (struct store__part){zeros,
+			store__entry_size(sizeof(o[i]), topic_len[i] + r->len) - used};
+	}
+	return store__stagev(s, OP_OUTBOX_ADD_MANY, parts, k, n);
+}
+
+/* Groups of 32, 16 ... 2 rows, each one statement: 60 rows take four. */
+int store_outbox_add_many(struct store *s, const struct store_outbox_row *rows, size_t n,
+			  size_t *staged)
+{
+	size_t topic_len[STORE_MANY_ROWS];
+	size_t done = 0;
+	int rc = LB_OK;
+
+	if (staged)
+		*staged = 0;
+	if (!s || (!rows && n))
+		return LB_ERR_INVAL;
+	while (rc == LB_OK && done < n) {
+		size_t g = store__group(valid_prefix(rows + done, n - done, topic_len));
+		/* One row, or up to a row that is refused: that row alone. */
+		rc = g > 1 ? add_group(s, rows + done, g, topic_len) : store_outbox_add(s, &rows[done]);
+		if (rc == LB_OK)
+			done += g;
+	}
+	if (staged)
+		*staged = done;
+	return rc;
+}
+
 int store_outbox_delete(struct store *s, uint64_t first, uint64_t last)
 {
 	struct store__outbox_range r = {.first = first, .last = last};

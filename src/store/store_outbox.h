@@ -60,6 +60,16 @@ uint64_t store_outbox_row_bytes(size_t topic_len, size_t len);
 /* Stage a row (created_at is set here). */
 int store_outbox_add(struct store *s, const struct store_outbox_row *row);
 
+/* Stage n rows in order, in groups of 32, 16, 8, 4 or 2 rows
+ * (STORE_MANY_ROWS at most) inserted by one statement each (a
+ * statement costs about as much as a row: 60 rows take four), a last row
+ * alone. Each group is staged whole or not at all: *staged (may be NULL)
+ * gets how many rows from the first were staged; on an error nothing after
+ * them was, and the row at that index (alone or first of its group) is the
+ * one refused or not written. Errors as store_outbox_add(). */
+int store_outbox_add_many(struct store *s, const struct store_outbox_row *rows, size_t n,
+			  size_t *staged);
+
 /* Stage the deletion of rows first..last (inclusive; rows that are not
  * there are skipped). */
 int store_outbox_delete(struct store *s, uint64_t first, uint64_t last);

@@ -21,7 +21,7 @@
 #define STORE_GEN_META_KEY "state_generation"    /* its copy in the meta table */
 #define STORE_GEN_PERIOD_MS (10 * 60 * 1000)     /* advanced at least this often */
 #define STORE_CHECKPOINT_FRAMES 1000             /* WAL frames before a checkpoint */
-#define STORE_SCHEMA_VERSION 5           /* PRAGMA user_version */
+#define STORE_SCHEMA_VERSION 6           /* PRAGMA user_version */
 #define STORE_DEFAULT_COMMIT_MS 200
 #define STORE_MAX_COMMIT_MS 60000
 #define STORE_RETRY_MS 1000              /* store_tick() after a failed commit */
@@ -37,6 +37,7 @@
 #define STORE_OUTBOX_TOPIC_MAX 512       /* topic bytes incl. NUL */
 #define STORE_OUTBOX_PAYLOAD_MAX (256 * 1024)
 #define STORE_OUTBOX_ROW_OVERHEAD 32     /* bytes counted per row beyond topic + payload */
+#define STORE_MANY_ROWS 32               /* rows written by one statement, at most */
 
 /* One row of `session`. has_* false = SQL NULL. */
 struct store_session {

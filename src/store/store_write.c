@@ -40,25 +40,33 @@ static int run(struct store *s, sqlite3_stmt *st, const char *what)
 
 /* ---- writes (applied when staged and when replayed) ------------------ */
 
+/* Bind a session as the row-th of the statement's VALUES. */
+static void bind_session(sqlite3_stmt *st, int row, const struct store_session *r)
+{
+	int c = row * SC__COUNT;
+
+	store__bind_u64(st, c + SC_DEV_EUI, r->dev_eui);
+	store__bind_u64(st, c + SC_ACTIVATION, (uint64_t)r->activation);
+	store__bind_u64(st, c + SC_DEV_ADDR, r->dev_addr);
+	bind_blob(st, c + SC_NWK_S_KEY, r->nwk_s_key, STORE_KEY_LEN);
+	bind_blob(st, c + SC_APP_S_KEY, r->app_s_key, STORE_KEY_LEN);
+	bind_opt(st, c + SC_FCNT_UP_LAST, r->has_fcnt_up_last, r->fcnt_up_last);
+	store__bind_u64(st, c + SC_NFCNT_DOWN, r->nfcnt_down);
+	store__bind_u64(st, c + SC_RX1_DR_OFFSET, r->rx1_dr_offset);
+	store__bind_u64(st, c + SC_RX2_DR, r->rx2_dr);
+	store__bind_u64(st, c + SC_RX2_FREQ, r->rx2_freq);
+	store__bind_u64(st, c + SC_RX_DELAY, r->rx_delay);
+	bind_opt(st, c + SC_JOIN_NONCE_LAST, r->has_join_nonce_last, r->join_nonce_last);
+	bind_opt(st, c + SC_DEV_NONCE_LAST, r->has_dev_nonce_last, r->dev_nonce_last);
+	sqlite3_bind_int64(st, c + SC_JOINED_AT + 1, r->joined_at);
+	sqlite3_bind_int64(st, c + SC_UPDATED_AT + 1, r->updated_at);
+}
+
 static int exec_put_session(struct store *s, const struct store_session *r)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_SESSION_PUT);
 
-	store__bind_u64(st, SC_DEV_EUI, r->dev_eui);
-	store__bind_u64(st, SC_ACTIVATION, (uint64_t)r->activation);
-	store__bind_u64(st, SC_DEV_ADDR, r->dev_addr);
-	bind_blob(st, SC_NWK_S_KEY, r->nwk_s_key, STORE_KEY_LEN);
-	bind_blob(st, SC_APP_S_KEY, r->app_s_key, STORE_KEY_LEN);
-	bind_opt(st, SC_FCNT_UP_LAST, r->has_fcnt_up_last, r->fcnt_up_last);
-	store__bind_u64(st, SC_NFCNT_DOWN, r->nfcnt_down);
-	store__bind_u64(st, SC_RX1_DR_OFFSET, r->rx1_dr_offset);
-	store__bind_u64(st, SC_RX2_DR, r->rx2_dr);
-	store__bind_u64(st, SC_RX2_FREQ, r->rx2_freq);
-	store__bind_u64(st, SC_RX_DELAY, r->rx_delay);
-	bind_opt(st, SC_JOIN_NONCE_LAST, r->has_join_nonce_last, r->join_nonce_last);
-	bind_opt(st, SC_DEV_NONCE_LAST, r->has_dev_nonce_last, r->dev_nonce_last);
-	sqlite3_bind_int64(st, SC_JOINED_AT + 1, r->joined_at);
-	sqlite3_bind_int64(st, SC_UPDATED_AT + 1, r->updated_at);
+	bind_session(st, 0, r);
 	return run(s, st, "put session");
 }
 
@@ -126,13 +134,19 @@ static int exec_by_eui(struct store *s, enum store_stmt id, uint64_t dev_eui, co
 	return run(s, st, what);
 }
 
+/* Bind a ledger (its blob follows it) as the row-th of the statement's VALUES. */
+static void bind_ledger(sqlite3_stmt *st, int row, const struct store__ledger *l)
+{
+	store__bind_u64(st, 3 * row, l->owner);
+	store__bind_u64(st, 3 * row + 1, l->kind);
+	bind_blob(st, 3 * row + 2, l + 1, l->len);
+}
+
 static int exec_ledger_put(struct store *s, const struct store__ledger *l)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_LEDGER_PUT);
 
-	store__bind_u64(st, 0, l->owner);
-	store__bind_u64(st, 1, l->kind);
-	bind_blob(st, 2, l + 1, l->len);
+	bind_ledger(st, 0, l);
 	return run(s, st, "put ledger");
 }
 
@@ -192,18 +206,103 @@ static int exec_gw_online(struct store *s, const struct store__gw_online *g)
 	return run(s, st, g->online ? "put gateway state" : "delete gateway state");
 }
 
+/* Bind one outbox row as the row-th of the statement's VALUES. */
+static void bind_outbox(sqlite3_stmt *st, int row, const struct store__outbox *o)
+{
+	const char *topic = (const char *)(o + 1);
+	int c = row * OC__COUNT;
+
+	store__bind_u64(st, c + OC_SEQ, o->seq);
+	store__bind_u64(st, c + OC_DEV_EUI, o->dev_eui);
+	store__bind_u64(st, c + OC_QOS, o->qos);
+	sqlite3_bind_text(st, c + OC_TOPIC + 1, topic, (int)o->topic_len, SQLITE_STATIC);
+	bind_blob(st, c + OC_PAYLOAD, topic + o->topic_len, o->len);
+	sqlite3_bind_int64(st, c + OC_CREATED_AT + 1, o->created_at);
+}
+
 static int exec_outbox_add(struct store *s, const struct store__outbox *o)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_OUTBOX_INSERT);
-	const char *topic = (const char *)(o + 1);
 
-	store__bind_u64(st, OC_SEQ, o->seq);
-	store__bind_u64(st, OC_DEV_EUI, o->dev_eui);
-	store__bind_u64(st, OC_QOS, o->qos);
-	sqlite3_bind_text(st, OC_TOPIC + 1, topic, (int)o->topic_len, SQLITE_STATIC);
-	bind_blob(st, OC_PAYLOAD, topic + o->topic_len, o->len);
-	sqlite3_bind_int64(st, OC_CREATED_AT + 1, o->created_at);
+	bind_outbox(st, 0, o);
 	return run(s, st, "add to outbox");
+}
+
+/* The head of a *_MANY record and the statement for its n rows:
+ * LB_ERR_INVAL for a bad head, the error of preparing it. */
+static int many_stmt(struct store *s, enum store_stmt one, const uint8_t *p, size_t len,
+		     uint32_t *n, sqlite3_stmt **st)
+{
+	const struct store__many *h = (const void *)p;
+	int id;
+
+	if (len < sizeof(*h) || (id = store__many_stmt(one, h->n)) < 0)
+		return LB_ERR_INVAL;
+	*n = h->n;
+	if (!s->stmt[id]) {
+		int rc = store__prepare(s, (enum store_stmt)id);
+		if (rc != LB_OK)
+			return rc;
+	}
+	*st = store__stmt(s, (enum store_stmt)id);
+	return LB_OK;
+}
+
+/* Every row's sizes must account for the record exactly; they are bound
+ * as they are checked, and only a whole record is run. */
+static int apply_outbox_many(struct store *s, const uint8_t *p, size_t len)
+{
+	size_t off = sizeof(struct store__many);
+	uint32_t n;
+	sqlite3_stmt *st;
+	int rc = many_stmt(s, STMT_OUTBOX_INSERT, p, len, &n, &st);
+
+	if (rc != LB_OK)
+		return rc;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct store__outbox *o = (const void *)(p + off);
+		if (len - off < sizeof(*o) ||
+		    len - off - sizeof(*o) < (size_t)o->topic_len + o->len)
+			return LB_ERR_INVAL;
+		bind_outbox(st, (int)i, o);
+		off += store__entry_size(sizeof(*o), (size_t)o->topic_len + o->len);
+	}
+	return off == len ? run(s, st, "add to outbox") : LB_ERR_INVAL;
+}
+
+static int apply_session_many(struct store *s, const uint8_t *p, size_t len)
+{
+	const struct store_session *r = (const void *)(p + sizeof(struct store__many));
+	uint32_t n;
+	sqlite3_stmt *st;
+	int rc = many_stmt(s, STMT_SESSION_PUT, p, len, &n, &st);
+
+	if (rc != LB_OK)
+		return rc;
+	if (len != sizeof(struct store__many) + n * sizeof(*r))
+		return LB_ERR_INVAL;
+	for (uint32_t i = 0; i < n; i++)
+		bind_session(st, (int)i, &r[i]);
+	return run(s, st, "put session");
+}
+
+static int apply_ledger_many(struct store *s, const uint8_t *p, size_t len)
+{
+	size_t off = sizeof(struct store__many);
+	uint32_t n;
+	sqlite3_stmt *st;
+	int rc = many_stmt(s, STMT_LEDGER_PUT, p, len, &n, &st);
+
+	if (rc != LB_OK)
+		return rc;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct store__ledger *l = (const void *)(p + off);
+		if (len - off < sizeof(*l) || len - off - sizeof(*l) < l->len)
+			return LB_ERR_INVAL;
+		bind_ledger(st, (int)i, l);
+		off += store__entry_size(sizeof(*l), l->len);
+	}
+	return off == len ? run(s, st, "put ledger") : LB_ERR_INVAL;
 }
 
 /* Deleting rows already gone is no error: a range may span gaps. */
@@ -254,6 +353,12 @@ int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
 	case OP_OUTBOX_DELETE:
 		return len == sizeof(struct store__outbox_range) ? exec_outbox_delete(s, p)
 								  : LB_ERR_INVAL;
+	case OP_OUTBOX_ADD_MANY:
+		return apply_outbox_many(s, p, len);
+	case OP_PUT_SESSION_MANY:
+		return apply_session_many(s, p, len);
+	case OP_LEDGER_PUT_MANY:
+		return apply_ledger_many(s, p, len);
 	case OP_MAC_PUT:
 		return len == sizeof(struct store_mac) ? exec_mac_put(s, p) : LB_ERR_INVAL;
 	case OP_DL_FLUSH:

@@ -33,7 +33,10 @@ enum store_op {
 	OP_GW_ONLINE,         /* struct store__gw_online */
 	OP_OUTBOX_ADD,        /* struct store__outbox + topic_len + len bytes */
 	OP_OUTBOX_DELETE,     /* struct store__outbox_range */
-	OP_MAC_PUT            /* struct store_mac */
+	OP_MAC_PUT,           /* struct store_mac */
+	OP_OUTBOX_ADD_MANY,   /* struct store__many + its rows */
+	OP_PUT_SESSION_MANY,  /* struct store__many + n struct store_session */
+	OP_LEDGER_PUT_MANY    /* struct store__many + n (struct store__ledger + blob) */
 };
 
 struct store__nonce {
@@ -80,6 +83,22 @@ struct store__outbox {
 	uint32_t qos;
 	uint32_t pad;
 };
+
+/* Rows written by one statement (the *_MANY ops), n a power of 2 from 2 to
+ * STORE_MANY_ROWS: this head, then the n rows. Rows of variable size (an
+ * outbox row: struct store__outbox, topic, payload; a ledger: struct
+ * store__ledger, blob) are each padded to a multiple of 8 bytes
+ * (store__entry_size()) so that the next one is read in place. */
+struct store__many {
+	uint32_t n;
+	uint32_t pad;
+};
+
+/* A row of head bytes and len more, padded to a multiple of 8 bytes. */
+static inline size_t store__entry_size(size_t head, size_t len)
+{
+	return (head + len + 7u) & ~(size_t)7;
+}
 
 /* Outbox rows first..last (inclusive) to delete. */
 struct store__outbox_range {

@@ -208,6 +208,7 @@ static void emit_head(struct dedup *d, dedup_emit_fn emit, void *arg)
 	open_unlink(d, slot);
 	seen_add(d, g);
 	d->emitted++;
+	g->due_ms = g->first_ms + d->window_ms;
 	if (emit)
 		emit(arg, g);
 	g->qnext = d->free_top;

@@ -64,6 +64,9 @@ struct dedup_group {
 	struct lb_rx rx[DEDUP_MAX_RX];   /* rx[0] is the first copy received */
 	size_t n_rx;
 	int64_t first_ms;
+	int64_t due_ms;                  /* when it was due out: first_ms + window
+					  * (set when emitted; later than now when a
+					  * full table emitted it early) */
 	/* internal */
 	uint64_t hash;
 	uint32_t hnext;                  /* open-group hash chain */

@@ -45,6 +45,8 @@ bool dirtyset_has(const struct dirtyset *s, uint32_t i)
 
 int dirtyset_add(struct dirtyset *s, uint32_t i, int64_t now_ms)
 {
+	if (s->n > 0 && now_ms < s->since_ms)
+		s->since_ms = now_ms;
 	if (dirtyset_has(s, i))
 		return LB_OK;
 	if (grow_marks(s, i) != LB_OK || grow_list(s) != LB_OK)
@@ -59,6 +61,11 @@ int dirtyset_add(struct dirtyset *s, uint32_t i, int64_t now_ms)
 uint32_t dirtyset_last(const struct dirtyset *s)
 {
 	return s->idx[s->n - 1];
+}
+
+uint32_t dirtyset_back(const struct dirtyset *s, size_t j)
+{
+	return s->idx[s->n - 1 - j];
 }
 
 void dirtyset_pop(struct dirtyset *s)

@@ -9,7 +9,9 @@
  * changed it, and pops it when staged. An entry whose staging failed stays
  * listed, so the batch is never committed without it.
  *
- * since_ms is when the set last went from empty to non-empty: the owner
+ * since_ms is the earliest time given to dirtyset_add() since the set was
+ * last empty (normally the moment it became non-empty; an owner may give a
+ * change an earlier time, e.g. when the frame behind it arrived): the owner
  * commits within its commit interval of that moment.
  *
  * Ownership: the set owns its arrays; dirtyset_free() releases them (safe
@@ -38,6 +40,10 @@ bool dirtyset_has(const struct dirtyset *s, uint32_t i);
 
 /* The most recently listed index; the set must not be empty. */
 uint32_t dirtyset_last(const struct dirtyset *s);
+/* The index listed j before the most recent one (j < dirtyset_count()):
+ * dirtyset_back(s, 0) == dirtyset_last(s). An owner staging several entries
+ * at once reads them so, then pops those staged. */
+uint32_t dirtyset_back(const struct dirtyset *s, size_t j);
 
 /* Unlist the most recently listed index (after it was staged). */
 void dirtyset_pop(struct dirtyset *s);

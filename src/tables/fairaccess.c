@@ -208,6 +208,19 @@ int fa_encode(const struct fa_device *dev, uint8_t *out, size_t cap, size_t *len
 
 	if (!dev || !len || (!out && cap > 0))
 		return LB_ERR_INVAL;
+	if (cap >= FA_ENCODED_MAX) {   /* room for any blob: one pass */
+		err = ledger_encode(&dev->uplink_us, out + FA_HEADER_LEN, LEDGER_ENCODED_MAX, &up_len);
+		if (err == LB_OK)
+			err = ledger_encode(&dev->downlinks, out + FA_HEADER_LEN + up_len,
+					    LEDGER_ENCODED_MAX, &down_len);
+		if (err != LB_OK)
+			return err;
+		out[OFF_VERSION] = FA_BLOB_VERSION;
+		out[OFF_UPLINK_LEVEL] = dev->uplink_level;
+		out[OFF_DOWNLINK_LEVEL] = dev->downlink_level;
+		*len = FA_HEADER_LEN + up_len + down_len;
+		return LB_OK;
+	}
 	/* Sizes first, so *len is right even when cap is too small. */
 	err = ledger_encode(&dev->uplink_us, NULL, 0, &up_len);
 	if (err == LB_OK || err == LB_ERR_TOO_LARGE)

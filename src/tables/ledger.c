@@ -244,24 +244,39 @@ static size_t varint_get(const uint8_t *p, size_t avail, uint32_t *v)
 	return 0;
 }
 
+/* The buckets from the current one back, each as a varint, at out. */
+static size_t put_slots(const struct ledger *l, uint8_t *out)
+{
+	unsigned i = l->head;
+	size_t pos = 0;
+
+	for (unsigned age = 0; age <= l->n; age++) {
+		pos += varint_put(out + pos, l->slot[i]);
+		i = i ? i - 1 : l->n;   /* slot_at(l, age + 1) without a division */
+	}
+	return pos;
+}
+
+/* A buffer that holds the longest blob of this window is written in one
+ * pass; only a smaller one is measured first. */
 int ledger_encode(const struct ledger *l, uint8_t *out, size_t cap, size_t *len)
 {
-	size_t need = LEDGER_HEADER_LEN, pos;
+	size_t need = LEDGER_HEADER_LEN;
 
 	if (!ready(l) || !len || (!out && cap > 0))
 		return LB_ERR_INVAL;
-	for (unsigned age = 0; age <= l->n; age++)
-		need += varint_len(l->slot[slot_at(l, age)]);
-	*len = need;
-	if (cap < need)
-		return LB_ERR_TOO_LARGE;
+	if (cap < LEDGER_HEADER_LEN + LEDGER_VARINT_MAX * ((size_t)l->n + 1)) {
+		for (unsigned age = 0; age <= l->n; age++)
+			need += varint_len(l->slot[slot_at(l, age)]);
+		*len = need;
+		if (cap < need)
+			return LB_ERR_TOO_LARGE;
+	}
 	out[OFF_VERSION] = LEDGER_BLOB_VERSION;
 	out[OFF_N] = l->n;
 	put_le(out + OFF_BUCKET_MS, l->bucket_ms, LEN_BUCKET_MS);
 	put_le(out + OFF_EPOCH, (uint64_t)l->epoch, LEN_EPOCH);
-	pos = LEDGER_HEADER_LEN;
-	for (unsigned age = 0; age <= l->n; age++)
-		pos += varint_put(out + pos, l->slot[slot_at(l, age)]);
+	*len = LEDGER_HEADER_LEN + put_slots(l, out + LEDGER_HEADER_LEN);
 	return LB_OK;
 }
 

@@ -117,8 +117,10 @@ int64_t ledger_next_expiry(const struct ledger *l, int64_t now_ms);
 int ledger_resample(struct ledger *l, unsigned n, uint32_t bucket_ms, int64_t now_ms);
 
 /*
- * Serialise to out[0..cap). *len gets the blob length (layout above).
- * Errors: LB_ERR_INVAL (NULL, not initialised), LB_ERR_TOO_LARGE (cap too
+ * Serialise to out[0..cap). *len gets the blob length (layout above). A
+ * cap of LEDGER_HEADER_LEN + LEDGER_VARINT_MAX (n + 1) or more (the longest
+ * blob of the window, LEDGER_ENCODED_MAX always) is written in one pass;
+ * a smaller one is measured first. Errors: LB_ERR_INVAL (NULL, not initialised), LB_ERR_TOO_LARGE (cap too
  * small; *len still gets the length needed).
  */
 int ledger_encode(const struct ledger *l, uint8_t *out, size_t cap, size_t *len);

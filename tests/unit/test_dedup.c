@@ -91,6 +91,7 @@ START_TEST(test_three_gateways_one_group)
 	ck_assert_uint_eq(s.g[0].phy_len, sizeof(PHY_A));
 	ck_assert_mem_eq(s.g[0].phy, PHY_A, sizeof(PHY_A));
 	ck_assert_int_eq(s.g[0].first_ms, 1000);
+	ck_assert_int_eq(s.g[0].due_ms, 1200);
 	ck_assert_uint_eq(dedup_open_count(&d), 0);
 	ck_assert_uint_eq(d.groups, 1);
 	ck_assert_uint_eq(d.merged, 2);
@@ -167,6 +168,9 @@ START_TEST(test_emit_order_and_deadlines)
 	ck_assert_uint_eq(s.n, 2);
 	ck_assert_int_eq(tick(&d, &s, 5000), -1);     /* the rest, in arrival order */
 	ck_assert_uint_eq(s.n, 4);
+	/* Emitted late (the tick came at 5000): each was due at first_ms + 100. */
+	ck_assert_int_eq(s.g[2].due_ms, 1120);
+	ck_assert_int_eq(s.g[3].due_ms, 1190);
 	ck_assert_uint_eq(s.g[0].phy[19], 2);
 	ck_assert_uint_eq(s.g[1].phy[19], 0);
 	ck_assert_uint_eq(s.g[1].n_rx, 2);

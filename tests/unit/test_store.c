@@ -23,6 +23,7 @@
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "store/store.h"
+#include "store/store_db.h"
 #include "tables/fcntdown.h"
 #include "tables/ledger.h"
 #include "testutil.h"
@@ -680,6 +681,122 @@ START_TEST(test_ledgers)
 }
 END_TEST
 
+/* Sessions and ledgers written several per statement: batch sizes alone,
+ * at and around the groups and with remainders of every group size; every
+ * row read back as written, counted as a row. */
+START_TEST(test_many_rows_sizes)
+{
+	static const size_t sizes[] = {1, 2, 3, 31, 32, 33, 60, 64, 97};
+	static struct store_session rows[100];
+	static struct store_ledger_row led[100];
+	static uint8_t blobs[100][40];
+	char dir[512];
+	struct store s;
+	struct store_session got;
+	uint8_t out[64];
+	size_t staged, len, total = 0;
+	uint32_t fcnt = 1;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	/* The statements of 2 ... 32 rows are prepared when first used. */
+	for (int i = 0; i < STMT__COUNT; i++)
+		ck_assert(store__stmt_lazy((enum store_stmt)i) == (s.stmt[i] == NULL));
+	ck_assert(store__stmt_lazy(STMT_SESSION_PUT_32) && store__stmt_lazy(STMT_OUTBOX_INSERT_2) &&
+		  store__stmt_lazy(STMT_LEDGER_PUT_16) && !store__stmt_lazy(STMT_SESSION_PUT));
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t n = sizes[k];
+		for (size_t i = 0; i < n; i++) {   /* device i, a new counter each time */
+			rows[i] = mk_session(EUI_A + i, fcnt++);
+			memset(blobs[i], (int)(fcnt & 0xff), sizeof(blobs[i]));
+			led[i] = (struct store_ledger_row){.owner = EUI_A + i, .blob = blobs[i],
+							   .kind = STORE_LEDGER_FAIR_ACCESS,
+							   .len = 1 + (i + k) % sizeof(blobs[i])};
+		}
+		staged = 999;
+		ck_assert_int_eq(store_put_sessions(&s, rows, n, &staged), LB_OK);
+		ck_assert_uint_eq(staged, n);
+		staged = 999;
+		ck_assert_int_eq(store_ledger_put_many(&s, led, n, &staged), LB_OK);
+		ck_assert_uint_eq(staged, n);
+		ck_assert_uint_eq(s.n_ops, 2 * n);
+		total += 2 * n;
+		ck_assert_int_eq(store_commit(&s), LB_OK);
+		for (size_t i = 0; i < n; i++) {
+			ck_assert_int_eq(store_get_session(&s, EUI_A + i, &got), LB_OK);
+			expect_session(&got, &rows[i]);
+			ck_assert_int_eq(store_ledger_get(&s, EUI_A + i, STORE_LEDGER_FAIR_ACCESS, out,
+							  sizeof(out), &len), LB_OK);
+			ck_assert_uint_eq(len, led[i].len);
+			ck_assert_mem_eq(out, blobs[i], len);
+		}
+	}
+	ck_assert_uint_eq(s.stats.rows_written, total);
+	for (int i = STMT_SESSION_PUT; i <= STMT_SESSION_PUT_32; i++)   /* every size was used */
+		ck_assert_ptr_nonnull(s.stmt[i]);
+	for (int i = STMT_LEDGER_PUT; i <= STMT_LEDGER_PUT_32; i++)
+		ck_assert_ptr_nonnull(s.stmt[i]);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 97);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM ledger"), 97);
+	ck_assert_int_eq(store_put_sessions(&s, rows, 0, NULL), LB_OK);
+	ck_assert_int_eq(store_ledger_put_many(&s, led, 0, NULL), LB_OK);
+	ck_assert(!store_dirty(&s));
+	ck_assert_int_eq(store_put_sessions(NULL, rows, 1, NULL), LB_ERR_INVAL);
+	ck_assert_int_eq(store_put_sessions(&s, NULL, 1, NULL), LB_ERR_INVAL);
+	ck_assert_int_eq(store_ledger_put_many(&s, NULL, 1, NULL), LB_ERR_INVAL);
+	store_close(&s);
+}
+END_TEST
+
+/* A refused row stops the call there (the rows before it staged in groups,
+ * none after it); the same device twice in one group: the later row stays. */
+START_TEST(test_many_rows_refused_and_repeated)
+{
+	static struct store_session rows[40];
+	static struct store_ledger_row led[40];
+	uint8_t blob[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, out[16];
+	char dir[512];
+	struct store s;
+	struct store_session got;
+	size_t staged, len;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	for (size_t i = 0; i < 40; i++) {
+		rows[i] = mk_session(EUI_A + i, (uint32_t)i + 1);
+		led[i] = (struct store_ledger_row){.owner = EUI_A + i, .blob = blob, .len = 8,
+						   .kind = STORE_LEDGER_FAIR_ACCESS};
+	}
+	rows[21].rx2_dr = 16;
+	led[21].len = STORE_LEDGER_MAX + 1;
+	ck_assert_int_eq(store_put_sessions(&s, rows, 40, &staged), LB_ERR_RANGE);
+	ck_assert_uint_eq(staged, 21);
+	ck_assert_int_eq(store_ledger_put_many(&s, led, 40, &staged), LB_ERR_TOO_LARGE);
+	ck_assert_uint_eq(staged, 21);
+	ck_assert_uint_eq(s.n_ops, 42);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 21);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM ledger"), 21);
+
+	/* Device A three times in a group of four: its last row is kept. */
+	rows[0] = mk_session(EUI_A, 100);
+	rows[1] = mk_session(EUI_A, 101);
+	rows[2] = mk_session(EUI_B, 7);
+	rows[3] = mk_session(EUI_A, 102);
+	led[1].blob = blob + 1;
+	led[1].owner = EUI_A;
+	ck_assert_int_eq(store_put_sessions(&s, rows, 4, &staged), LB_OK);
+	ck_assert_int_eq(store_ledger_put_many(&s, led, 2, &staged), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
+	ck_assert_uint_eq(got.fcnt_up_last, 102);
+	ck_assert_int_eq(store_ledger_get(&s, EUI_A, STORE_LEDGER_FAIR_ACCESS, out, sizeof(out),
+					  &len), LB_OK);
+	ck_assert_mem_eq(out, blob + 1, 8);
+	store_close(&s);
+}
+END_TEST
+
 /* Times past 2038 (where a 32-bit time_t, as on armhf, ends) and counters
  * past INT32_MAX go through SQLite as 64-bit integers and come back whole,
  * after a reopen: a session joined in 2040, a downlink expiring in 2040, a
@@ -1128,6 +1245,92 @@ START_TEST(test_outbox_replayed_after_failed_commit)
 }
 END_TEST
 
+/* Rows staged several per statement (43 = groups of 32, 8 and 2, one
+ * alone) are replayed from the redo log after a failed commit and committed
+ * whole, each as written. */
+START_TEST(test_outbox_many_replayed_after_failed_commit)
+{
+	static struct store_outbox_row r[45];
+	static char payload[45][32];
+	char dir[512], text[96];
+	struct store s;
+	size_t staged = 0;
+
+	for (size_t i = 0; i < 45; i++) {
+		r[i] = (struct store_outbox_row){.seq = i + 1, .dev_eui = EUI_A + i % 3, .qos = 1,
+						 .topic = "application/a/device/x/event/up",
+						 .payload = payload[i]};
+		r[i].len = (size_t)snprintf(payload[i], sizeof(payload[i]), "{\"n\":%zu}", i + 1);
+	}
+	fault_install();
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_outbox_add_many(&s, r, 2, &staged), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+
+	fault_full = true;
+	ck_assert_int_eq(store_outbox_add_many(&s, r + 2, 43, &staged), LB_OK);
+	ck_assert_uint_eq(staged, 43);
+	ck_assert_int_eq(store_outbox_delete(&s, 1, 1), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 2);
+	fault_full = false;
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_uint_ge(s.stats.replays, 1);
+	ck_assert_uint_eq(s.stats.rows_written, 2 + 43 + 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 44);
+	ck_assert_int_eq(raw_int(dir, "SELECT sum(seq) FROM outbox"), 45 * 46 / 2 - 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox WHERE CAST(payload AS TEXT)"
+				      " = '{\"n\":' || seq || '}' AND dev_eui = "
+				      "0x70b3d57ed0000001 + (seq - 1) % 3"), 44);
+	raw_text(dir, "SELECT topic || ' ' || CAST(payload AS TEXT) FROM outbox WHERE seq = 45",
+		 text, sizeof(text));
+	ck_assert_str_eq(text, "application/a/device/x/event/up {\"n\":45}");
+	store_close(&s);
+	fault_remove();
+}
+END_TEST
+
+/* Sessions and ledgers staged several per statement are replayed from the
+ * redo log after a failed commit and committed whole. */
+START_TEST(test_many_rows_replayed_after_failed_commit)
+{
+	static struct store_session rows[45];
+	static struct store_ledger_row led[45];
+	uint8_t blob[20];
+	char dir[512];
+	struct store s;
+	struct store_session got;
+	size_t staged;
+
+	for (size_t i = 0; i < 45; i++) {
+		rows[i] = mk_session(EUI_A + i, 1000 + (uint32_t)i);
+		led[i] = (struct store_ledger_row){.owner = EUI_A + i, .blob = blob,
+						   .len = 1 + i % 20, .kind = STORE_LEDGER_FAIR_ACCESS};
+	}
+	memset(blob, 0x5a, sizeof(blob));
+	fault_install();
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	fault_full = true;
+	ck_assert_int_eq(store_put_sessions(&s, rows, 45, &staged), LB_OK);
+	ck_assert_int_eq(store_ledger_put_many(&s, led, 45, &staged), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 0);
+	ck_assert_int_eq(store_get_session(&s, EUI_A + 44, &got), LB_OK);   /* re-staged */
+	fault_full = false;
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_uint_ge(s.stats.replays, 1);
+	ck_assert_uint_eq(s.stats.rows_written, 90);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 45);
+	ck_assert_int_eq(raw_int(dir, "SELECT sum(fcnt_up_last) FROM session"), 45 * 1000 + 44 * 45 / 2);
+	ck_assert_int_eq(raw_int(dir, "SELECT sum(length(blob)) FROM ledger"),
+			 2 * (20 * 21 / 2) + (5 * 6 / 2));
+	store_close(&s);
+	fault_remove();
+}
+END_TEST
+
 START_TEST(test_close_with_failing_disk)
 {
 	char dir[512];
@@ -1446,7 +1649,7 @@ START_TEST(test_mac_state)
 	raw_exec(dir, "DROP TABLE mac_state");
 	raw_exec(dir, "PRAGMA user_version = 4");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), 5);
+	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(store_mac_get(&s, EUI_A, &got), LB_ERR_NOT_FOUND);
 	ck_assert_int_eq(store_mac_put(&s, &m), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
@@ -2054,6 +2257,10 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_crash_between_batches);
 	tcase_add_test(tc, test_failed_commit_is_retried);
 	tcase_add_test(tc, test_outbox_replayed_after_failed_commit);
+	tcase_add_test(tc, test_outbox_many_replayed_after_failed_commit);
+	tcase_add_test(tc, test_many_rows_sizes);
+	tcase_add_test(tc, test_many_rows_refused_and_repeated);
+	tcase_add_test(tc, test_many_rows_replayed_after_failed_commit);
 	tcase_add_test(tc, test_close_with_failing_disk);
 	tcase_add_test(tc, test_staging_failure_keeps_batch);
 	tcase_add_test(tc, test_replay_after_half_failed_commit);

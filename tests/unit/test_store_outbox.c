@@ -258,6 +258,119 @@ START_TEST(test_staged_rows)
 }
 END_TEST
 
+/* ---- several rows per statement ------------------------------------------ */
+
+#define MANY_MAX 100
+
+/* Rows first..first+n-1 as mk_row() makes them, each with its own buffers;
+ * device A for odd seqs, B for even ones. */
+struct many {
+	struct store_outbox_row r[MANY_MAX];
+	char topic[MANY_MAX][128];
+	char payload[MANY_MAX][64];
+};
+
+static void mk_many(struct many *m, uint64_t first, size_t n)
+{
+	ck_assert_uint_le(n, MANY_MAX);
+	for (size_t i = 0; i < n; i++) {
+		struct store_outbox_row r = mk_row(first + i, (first + i) % 2 ? EUI_A : EUI_B);
+		memcpy(m->topic[i], r.topic, strlen(r.topic) + 1);
+		memcpy(m->payload[i], r.payload, r.len);
+		r.topic = m->topic[i];
+		r.payload = m->payload[i];
+		m->r[i] = r;
+	}
+}
+
+/* Every seq in first..last is read back once, in order, as written. */
+static void expect_range(struct store *s, uint64_t first, uint64_t last)
+{
+	uint64_t next = first, after = first - 1;
+
+	for (;;) {
+		struct page p = page(s, after, UINT64_MAX, PAGE_MAX);
+		for (size_t i = 0; i < p.n; i++)
+			ck_assert_uint_eq(p.seq[i], next++);
+		if (p.n < PAGE_MAX)
+			break;
+		after = p.seq[p.n - 1];
+	}
+	ck_assert_uint_eq(next, last + 1);
+}
+
+/* Batch sizes alone, at and around the groups (1, 2, 32) and with
+ * remainders of every group size (60 = 32 + 16 + 8 + 4, 97 = 3 x 32 + 1):
+ * all rows staged, counted as rows, committed, read back in order. */
+START_TEST(test_add_many_sizes)
+{
+	static const size_t sizes[] = {1, 2, 3, 31, 32, 33, 60, 64, 97};
+	static struct many m;
+	char dir[512];
+	struct store s;
+	uint64_t seq = 1;
+
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t staged = 999;
+		mk_many(&m, seq, sizes[k]);
+		ck_assert_int_eq(store_outbox_add_many(&s, m.r, sizes[k], &staged), LB_OK);
+		ck_assert_uint_eq(staged, sizes[k]);
+		ck_assert_uint_eq(s.n_ops, sizes[k]);
+		expect_range(&s, seq, seq + sizes[k] - 1);     /* staged rows are read */
+		ck_assert_int_eq(store_commit(&s), LB_OK);
+		ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"),
+				 (int64_t)(seq + sizes[k] - 1));
+		seq += sizes[k];
+	}
+	ck_assert_uint_eq(s.stats.rows_written, seq - 1);
+	ck_assert_int_eq(store_outbox_add_many(&s, m.r, 0, NULL), LB_OK);   /* none: nothing */
+	ck_assert(!store_dirty(&s));
+	store_close(&s);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	expect_range(&s, 1, seq - 1);
+	store_close(&s);
+}
+END_TEST
+
+/* A refused row stops the call there: the rows before it are staged (in
+ * groups), none after it. A group that meets an existing seq is staged not
+ * at all (one statement), and the store goes on. */
+START_TEST(test_add_many_refused)
+{
+	static struct many m;
+	char dir[512];
+	struct store s;
+	size_t staged = 999;
+
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	mk_many(&m, 1, 40);
+	m.r[19].qos = 5;                                    /* seq 20 */
+	ck_assert_int_eq(store_outbox_add_many(&s, m.r, 40, &staged), LB_ERR_INVAL);
+	ck_assert_uint_eq(staged, 19);
+	ck_assert_uint_eq(s.n_ops, 19);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	expect_range(&s, 1, 19);
+
+	add(&s, 40, EUI_B);                                 /* inside the next group */
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	mk_many(&m, 20, 32);                                /* 20..51 */
+	ck_assert_int_eq(store_outbox_add_many(&s, m.r, 32, &staged), LB_ERR_DUPLICATE);
+	ck_assert_uint_eq(staged, 0);
+	ck_assert(!store_dirty(&s));
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 20);
+	ck_assert_int_eq(store_outbox_add_many(&s, m.r, 20, &staged), LB_OK);   /* 20..39 */
+	ck_assert_uint_eq(staged, 20);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	expect_range(&s, 1, 40);
+	ck_assert_int_eq(store_outbox_add_many(NULL, m.r, 1, &staged), LB_ERR_INVAL);
+	ck_assert_int_eq(store_outbox_add_many(&s, NULL, 1, &staged), LB_ERR_INVAL);
+	store_close(&s);
+}
+END_TEST
+
 /* ---- limit accounting --------------------------------------------------- */
 
 START_TEST(test_usage_accounting)
@@ -410,6 +523,67 @@ START_TEST(test_migration_from_v1)
 }
 END_TEST
 
+/* Schema v5 -> v6 rebuilds the outbox with its QoS check as a range (an IN
+ * list costs a temporary index per insert): the rows of the last run are all
+ * there, read back in order as written, new rows follow them, the check
+ * still refuses a QoS outside 0..2. */
+static int raw_exec_rc(const char *dir, const char *sql)
+{
+	char path[600];
+	sqlite3 *db = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+START_TEST(test_migration_v5_outbox_rows)
+{
+	static const uint64_t want[] = {1, 2, 3, 4, 5, 6};
+	char dir[512];
+	struct store s;
+	struct store_outbox_usage u;
+	struct page p;
+
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	for (uint64_t seq = 1; seq <= 5; seq++)
+		add(&s, seq, seq % 2 ? EUI_A : EUI_B);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	/* The outbox as version 5 wrote it, with those rows. */
+	raw_exec(dir, "CREATE TABLE outbox_v5 ("
+		      " seq INTEGER PRIMARY KEY, dev_eui INTEGER NOT NULL,"
+		      " qos INTEGER NOT NULL CHECK (qos IN (0, 1, 2)), topic TEXT NOT NULL,"
+		      " payload BLOB NOT NULL, created_at INTEGER NOT NULL);"
+		      "INSERT INTO outbox_v5 SELECT * FROM outbox; DROP TABLE outbox;"
+		      "ALTER TABLE outbox_v5 RENAME TO outbox; PRAGMA user_version = 5;");
+	ck_assert_int_eq(raw_int(dir, "SELECT sql LIKE '%IN (0, 1, 2)%' FROM sqlite_master"
+				      " WHERE name = 'outbox'"), 1);
+
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(raw_int(dir, "SELECT sql LIKE '%BETWEEN 0 AND 2%' FROM sqlite_master"
+				      " WHERE name = 'outbox'"), 1);
+	ck_assert_int_eq(store_outbox_usage(&s, &u), LB_OK);
+	ck_assert_uint_eq(u.rows, 5);
+	ck_assert_uint_eq(u.first_seq, 1);
+	ck_assert_uint_eq(u.last_seq, 5);
+	add(&s, 6, EUI_B);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	p = page(&s, 0, 100, PAGE_MAX);
+	expect_seqs(&p, want, 6);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_ne(raw_exec_rc(dir, "INSERT INTO outbox VALUES (7, 1, 3, 't', x'00', 0)"),
+			 SQLITE_OK);
+	ck_assert_int_eq(raw_exec_rc(dir, "INSERT INTO outbox VALUES (7, 1, 2, 't', x'00', 0)"),
+			 SQLITE_OK);
+}
+END_TEST
+
 /* ---- arguments ---------------------------------------------------------- */
 
 START_TEST(test_arguments)
@@ -465,9 +639,12 @@ static Suite *outbox_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_add_page_delete_in_order);
 	tcase_add_test(tc, test_staged_rows);
+	tcase_add_test(tc, test_add_many_sizes);
+	tcase_add_test(tc, test_add_many_refused);
 	tcase_add_test(tc, test_usage_accounting);
 	tcase_add_test(tc, test_crash_between_batches);
 	tcase_add_test(tc, test_migration_from_v1);
+	tcase_add_test(tc, test_migration_v5_outbox_rows);
 	tcase_add_test(tc, test_arguments);
 	tcase_add_test(tc, test_created_at_past_2038);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_parts.c - the session and fair-access parts of the group commit
+ * (session.h, budget.h) with many devices marked: each marked device's row
+ * is staged once however often it changed, in groups of up to
+ * STORE_MANY_ROWS rows per statement (store_put_sessions,
+ * store_ledger_put_many), and every row reaches the database as the device
+ * holds it. The store is a real SQLite database in a mkdtemp() directory.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "daemon/budget.h"
+#include "daemon/devevent.h"
+#include "daemon/durable.h"
+#include "daemon/ids.h"
+#include "daemon/publish.h"
+#include "daemon/session.h"
+#include "daemon/stats.h"
+#include "io/loop.h"
+#include "store/store.h"
+#include "tables/devices.h"
+#include "tables/dirtyset.h"
+#include "tables/fairaccess.h"
+#include "fakes.h"
+#include "testutil.h"
+
+#define N_DEV 70                         /* groups of 32, 32, 4 and 2 rows */
+#define EUI0 UINT64_C(0x70b3d57ed0001000)
+
+static struct {
+	char dir[FAKE_DIR_MAX];
+	struct lb_config cfg;
+	const struct region *region;
+	struct stats stats;
+	struct idgen ids;
+	struct publisher pub;
+	struct devevents ev;
+	struct devices devices;
+	struct store store;
+	struct durable durable;
+	struct sessions sessions;
+	struct budget budget;
+	struct rec_sink sink;
+} w;
+
+static char base_dir[] = "/tmp/test_parts.XXXXXX";
+
+static void base_setup(void)
+{
+	testutil_tmp_make(base_dir);
+}
+
+static void base_teardown(void)
+{
+	testutil_tmp_remove(base_dir);
+}
+
+static void setup(void)
+{
+	static struct lb_device_conf conf[N_DEV];
+	static char names[N_DEV][16];
+
+	memset(&w, 0, sizeof(w));
+	struct publish_sink sink = {.publish = rec_publish, .arg = &w.sink};
+	fakes_base_open(&(struct fake_base){.dir = w.dir, .cfg = &w.cfg, .region = &w.region,
+					    .ids = &w.ids, .pub = &w.pub, .ev = &w.ev,
+					    .stats = &w.stats}, base_dir, &sink);
+	memset(conf, 0, sizeof(conf));
+	for (int i = 0; i < N_DEV; i++) {
+		snprintf(names[i], sizeof(names[i]), "dev%d", i);
+		conf[i].name = names[i];
+		conf[i].application = (char *)"default";
+		conf[i].dev_eui = EUI0 + (uint64_t)i;
+		conf[i].activation = LB_ACT_ABP;
+		conf[i].dev_addr = 0x26010000u + (uint32_t)i;
+		memset(conf[i].nwk_s_key, 0x10 + i, 16);
+		memset(conf[i].app_s_key, 0x20 + i, 16);
+		conf[i].lorawan_version = 3;
+		conf[i].fair_access = w.cfg.fair_access;
+	}
+	ck_assert_int_eq(devices_init(&w.devices, conf, N_DEV), LB_OK);
+	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
+	durable_init(&w.durable, &w.store);
+	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
+				       w.cfg.state_commit_ms), LB_OK);
+	struct budget_ctx bc = {
+		.region = w.region, .devices = &w.devices, .store = &w.store,
+		.durable = &w.durable, .pub = &w.pub, .ev = &w.ev, .stats = &w.stats,
+		.commit_ms = w.cfg.state_commit_ms,
+	};
+	ck_assert_int_eq(budget_init(&w.budget, &bc), LB_OK);
+}
+
+static void teardown(void)
+{
+	sessions_free(&w.sessions);
+	budget_free(&w.budget);
+	devices_free(&w.devices);
+	store_close(&w.store);
+	publish_free(&w.pub);
+	config_free(&w.cfg);
+	rec_sink_free(&w.sink);
+}
+
+/* Device i accepts an uplink with FCnt fcnt: its counter and its
+ * fair-access ledger change, both are marked. */
+static void uplink(int i, uint32_t fcnt, int64_t now_ms)
+{
+	struct lb_device *dev = &w.devices.dev[i];
+	struct fa_verdict v;
+
+	dev->has_last_fcnt = true;
+	dev->last_fcnt_up = fcnt;
+	if (!dev->rt.fa) {
+		dev->rt.fa = malloc(sizeof(*dev->rt.fa));
+		ck_assert_ptr_nonnull(dev->rt.fa);
+		ck_assert_int_eq(fa_device_init(dev->rt.fa, &dev->fa_policy), LB_OK);
+	}
+	ck_assert_int_eq(fa_uplink(dev->rt.fa, &dev->fa_policy, now_ms, 1000u * (uint64_t)(i + 1),
+				   &v), LB_OK);
+	sessions_touch(&w.sessions, dev);
+	budget_touch(&w.budget, dev);
+}
+
+/* The stored rows are the devices' own. */
+static void expect_stored(int i)
+{
+	struct lb_device *dev = &w.devices.dev[i];
+	struct store_session row;
+	uint8_t blob[FA_ENCODED_MAX], want[FA_ENCODED_MAX];
+	size_t len, want_len;
+
+	ck_assert_int_eq(store_get_session(&w.store, dev->dev_eui, &row), LB_OK);
+	ck_assert(row.has_fcnt_up_last);
+	ck_assert_uint_eq(row.fcnt_up_last, dev->last_fcnt_up);
+	ck_assert_uint_eq(row.dev_addr, dev->dev_addr);
+	ck_assert_int_eq(store_ledger_get(&w.store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob,
+					  sizeof(blob), &len), LB_OK);
+	ck_assert_int_eq(fa_encode(dev->rt.fa, want, sizeof(want), &want_len), LB_OK);
+	ck_assert_uint_eq(len, want_len);
+	ck_assert_mem_eq(blob, want, len);
+}
+
+/* 70 devices, some of them changed three times: every device staged once
+ * (70 sessions + 70 ledgers written), all committed as they are now. */
+START_TEST(test_many_devices_staged_once)
+{
+	int64_t now = loop_wall_us() / 1000;
+
+	for (int i = 0; i < N_DEV; i++)
+		uplink(i, 100 + (uint32_t)i, now);
+	for (int i = 0; i < N_DEV; i += 7) {
+		uplink(i, 200 + (uint32_t)i, now + 1);
+		uplink(i, 300 + (uint32_t)i, now + 2);
+	}
+	ck_assert_uint_eq(dirtyset_count(&w.sessions.dirty), N_DEV);
+	ck_assert_uint_eq(dirtyset_back(&w.sessions.dirty, 0), N_DEV - 1);
+	ck_assert_uint_eq(dirtyset_back(&w.sessions.dirty, N_DEV - 1), 0);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_uint_eq(dirtyset_count(&w.sessions.dirty), 0);
+	ck_assert_uint_eq(dirtyset_count(&w.budget.dirty), 0);
+	ck_assert_uint_eq(w.store.stats.rows_written, 2 * N_DEV);
+	ck_assert_uint_eq(w.store.stats.commits, 1);
+	for (int i = 0; i < N_DEV; i++)
+		expect_stored(i);
+	ck_assert_uint_eq(w.devices.dev[7].last_fcnt_up, 307);
+
+	/* The next batch: only what changed since. */
+	uplink(3, 1003, now + 3);
+	uplink(40, 1040, now + 3);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_uint_eq(w.store.stats.rows_written, 2 * N_DEV + 4);
+	expect_stored(3);
+	expect_stored(40);
+}
+END_TEST
+
+/* The commit is due commit_ms after the earliest moment a marked change
+ * belongs to (the arrival of the frame behind it), never after: a later
+ * mark does not postpone it, an earlier one brings it forward, a moment in
+ * the future counts as now. */
+START_TEST(test_due_from_arrival)
+{
+	struct lb_device *dev = &w.devices.dev[0];
+	int64_t now = loop_now_ms(), cm = w.cfg.state_commit_ms;
+
+	ck_assert_int_eq(durable_tick(&w.durable, now), -1);
+	sessions_touch_at(&w.sessions, dev, now - 150);
+	ck_assert_int_eq(durable_tick(&w.durable, now), now - 150 + cm);
+	sessions_touch_at(&w.sessions, &w.devices.dev[1], now - 100);
+	sessions_touch(&w.sessions, &w.devices.dev[2]);
+	ck_assert_int_eq(durable_tick(&w.durable, now), now - 150 + cm);
+	sessions_touch_at(&w.sessions, &w.devices.dev[1], now - 170);   /* listed already */
+	ck_assert_int_eq(durable_tick(&w.durable, now), now - 170 + cm);
+	ck_assert_uint_eq(w.store.stats.commits, 0);
+	ck_assert_int_eq(durable_tick(&w.durable, now - 170 + cm), -1);   /* due: committed */
+	ck_assert_uint_eq(w.store.stats.commits, 1);
+	ck_assert_uint_eq(w.store.stats.rows_written, 3);
+	now = loop_now_ms();
+	sessions_touch_at(&w.sessions, dev, now + 5000);
+	ck_assert_int_le(durable_tick(&w.durable, now), loop_now_ms() + cm);
+	ck_assert_int_ge(durable_tick(&w.durable, now), now + cm);
+}
+END_TEST
+
+static Suite *parts_suite(void)
+{
+	Suite *s = suite_create("parts");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_many_devices_staged_once);
+	tcase_add_test(tc, test_due_from_arrival);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	log_threshold = LOG_LVL_ERROR;
+	return testutil_run(parts_suite());
+}
