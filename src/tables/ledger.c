@@ -119,8 +119,13 @@ uint64_t ledger_sum(const struct ledger *l, int64_t now_ms)
 	shift = effective_epoch(l, now_ms) - l->epoch;
 	if (shift > l->n)
 		return 0;
-	for (unsigned age = 0; (int64_t)age + shift <= l->n; age++)
-		sum += l->slot[slot_at(l, age)];
+	/* The buckets of ages 0 .. n - shift, walked down the ring from head
+	 * (no division per bucket: a budget check sums up to 61 of them). */
+	unsigned i = l->head;
+	for (int64_t left = l->n - shift + 1; left > 0; left--) {
+		sum += l->slot[i];
+		i = i ? i - 1 : l->n;
+	}
 	return sum;
 }
 

@@ -426,6 +426,44 @@ START_TEST(test_decode_random)
 END_TEST
 
 /* Idle: nothing in the window and the current bucket not ahead of now. */
+/* ledger_sum() against a list of every amount added: an amount added when
+ * the current bucket became e counts while the current bucket seen at now
+ * (never before the ledger's own) is at most e + n. Random times moving
+ * forward by up to 3 windows, with clock steps back, for several
+ * geometries; sums read at random later times too. */
+START_TEST(test_sum_against_model)
+{
+	static const unsigned geo[][2] = {{60, 24 * 60000}, {1, 1000}, {7, 333}, {60, 1}};
+	unsigned seed = 7;
+
+	for (size_t g = 0; g < sizeof(geo) / sizeof(geo[0]); g++) {
+		struct ledger l;
+		int64_t bms = geo[g][1], n = geo[g][0], t = T0, cur = 0;
+		int64_t ev_e[400];
+		uint32_t ev_a[400];
+		ck_assert_int_eq(ledger_init(&l, (unsigned)n, (uint32_t)bms), LB_OK);
+		for (int k = 0; k < 400; k++) {
+			int r = rand_r(&seed) % 10;
+			t += r == 0 ? -(rand_r(&seed) % (2 * n * bms))
+				    : rand_r(&seed) % (3 * n * bms / 8 + 2);
+			int64_t e = t / bms > cur ? t / bms : cur;
+			ev_e[k] = cur = e;
+			ev_a[k] = (uint32_t)(rand_r(&seed) % 100000);
+			ck_assert_int_eq(ledger_add(&l, t, ev_a[k]), LB_OK);
+			for (int q = 0; q < 3; q++) {
+				int64_t now = t + (q ? rand_r(&seed) % ((n + 2) * bms) : 0);
+				int64_t en = now / bms > cur ? now / bms : cur;
+				uint64_t want = 0;
+				for (int j = 0; j <= k; j++)
+					if (en - ev_e[j] <= n)
+						want += ev_a[j];
+				ck_assert_uint_eq(ledger_sum(&l, now), want);
+			}
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_idle)
 {
 	struct ledger l, z;
@@ -474,6 +512,7 @@ static Suite *ledger_suite(void)
 	tcase_add_test(tc, test_epoch_above_2_32);
 	tcase_add_test(tc, test_decode_rejects);
 	tcase_add_test(tc, test_decode_random);
+	tcase_add_test(tc, test_sum_against_model);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
