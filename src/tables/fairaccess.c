@@ -79,11 +79,19 @@ static void shape(struct ledger *l, const struct fa_policy *p, int64_t now_ms)
 		ledger_init(l, FA_BUCKETS, bucket_ms(p));
 }
 
+/* What the two ledgers hold within the window at one time. */
+struct fa_sums {
+	uint64_t up_us;
+	uint64_t downlinks;
+};
+
 /*
  * Common entry: validate, adopt the policy's window, and re-arm the
- * thresholds that usage has fallen back below as the window slid.
+ * thresholds that usage has fallen back below as the window slid. *sums
+ * gets the usage it measured (callers reuse it: a window is summed once).
  */
-static int refresh(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms)
+static int refresh(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
+		   struct fa_sums *sums)
 {
 	enum fa_level up, down;
 
@@ -91,8 +99,10 @@ static int refresh(struct fa_device *dev, const struct fa_policy *p, int64_t now
 		return LB_ERR_INVAL;
 	shape(&dev->uplink_us, p, now_ms);
 	shape(&dev->downlinks, p, now_ms);
-	up = uplink_level(dev, p, now_ms);
-	down = downlink_level(dev, p, now_ms);
+	sums->up_us = ledger_sum(&dev->uplink_us, now_ms);
+	sums->downlinks = ledger_sum(&dev->downlinks, now_ms);
+	up = level_of(sums->up_us, uplink_budget_us(p));
+	down = level_of(sums->downlinks, p->downlinks);
 	if (up < dev->uplink_level)
 		dev->uplink_level = (uint8_t)up;
 	if (down < dev->downlink_level)
@@ -118,11 +128,12 @@ static unsigned rise(uint8_t *reported, enum fa_level now, unsigned bit80, unsig
 int fa_uplink(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
 	      uint64_t airtime_us, struct fa_verdict *v)
 {
+	struct fa_sums sums;
 	bool was_exceeded;
 
-	if (!v || refresh(dev, p, now_ms) != LB_OK)
+	if (!v || refresh(dev, p, now_ms, &sums) != LB_OK)
 		return LB_ERR_INVAL;
-	was_exceeded = uplink_level(dev, p, now_ms) == LEVEL_100;
+	was_exceeded = level_of(sums.up_us, uplink_budget_us(p)) == LEVEL_100;
 	ledger_add(&dev->uplink_us, now_ms, airtime_us > UINT32_MAX ? UINT32_MAX : (uint32_t)airtime_us);
 	v->publish = !(p->action == FA_ENFORCE && was_exceeded);
 	v->crossed = rise(&dev->uplink_level, uplink_level(dev, p, now_ms), FA_CROSS_UPLINK_80,
@@ -132,9 +143,11 @@ int fa_uplink(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
 
 int fa_downlink_allowed(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms)
 {
-	if (refresh(dev, p, now_ms) != LB_OK)
+	struct fa_sums sums;
+
+	if (refresh(dev, p, now_ms, &sums) != LB_OK)
 		return LB_ERR_INVAL;
-	if (p->action == FA_ENFORCE && downlink_level(dev, p, now_ms) == LEVEL_100)
+	if (p->action == FA_ENFORCE && level_of(sums.downlinks, p->downlinks) == LEVEL_100)
 		return LB_ERR_RATE_LIMIT;
 	return LB_OK;
 }
@@ -142,9 +155,10 @@ int fa_downlink_allowed(struct fa_device *dev, const struct fa_policy *p, int64_
 int fa_downlink(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
 		struct fa_verdict *v)
 {
+	struct fa_sums sums;
 	unsigned bits;
 
-	if (refresh(dev, p, now_ms) != LB_OK)
+	if (refresh(dev, p, now_ms, &sums) != LB_OK)
 		return LB_ERR_INVAL;
 	ledger_add(&dev->downlinks, now_ms, 1);
 	bits = rise(&dev->downlink_level, downlink_level(dev, p, now_ms), FA_CROSS_DOWNLINK_80,
@@ -159,17 +173,16 @@ int fa_downlink(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms
 int fa_status(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
 	      struct fa_status *st)
 {
-	uint64_t dl;
+	struct fa_sums sums;
 
-	if (!st || refresh(dev, p, now_ms) != LB_OK)
+	if (!st || refresh(dev, p, now_ms, &sums) != LB_OK)
 		return LB_ERR_INVAL;
-	dl = ledger_sum(&dev->downlinks, now_ms);
-	st->uplink_airtime_us = ledger_sum(&dev->uplink_us, now_ms);
+	st->uplink_airtime_us = sums.up_us;
 	st->uplink_budget_ms = p->uplink_airtime_ms;
-	st->downlinks = dl > UINT32_MAX ? UINT32_MAX : (uint32_t)dl;
+	st->downlinks = sums.downlinks > UINT32_MAX ? UINT32_MAX : (uint32_t)sums.downlinks;
 	st->downlink_budget = p->downlinks;
-	st->exceeded = uplink_level(dev, p, now_ms) == LEVEL_100 ||
-		       downlink_level(dev, p, now_ms) == LEVEL_100;
+	st->exceeded = level_of(sums.up_us, uplink_budget_us(p)) == LEVEL_100 ||
+		       level_of(sums.downlinks, p->downlinks) == LEVEL_100;
 	return LB_OK;
 }
 
@@ -190,9 +203,10 @@ bool fa_status_changed(const struct fa_status *a, const struct fa_status *b)
 
 int64_t fa_next_change(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms)
 {
+	struct fa_sums sums;
 	int64_t up, down;
 
-	if (refresh(dev, p, now_ms) != LB_OK)
+	if (refresh(dev, p, now_ms, &sums) != LB_OK)
 		return -1;
 	up = ledger_next_expiry(&dev->uplink_us, now_ms);
 	down = ledger_next_expiry(&dev->downlinks, now_ms);
