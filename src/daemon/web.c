@@ -25,8 +25,8 @@
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "base/netaddr.h"
-#include "events/prom_text.h"
 #include "daemon/weblist.h"
+#include "events/prom_text.h"
 #include "events/web_json.h"
 #include "lbconfig.h"
 

@@ -9,9 +9,12 @@
  *
  * The module knows requests and answers, nothing of the daemon: each
  * complete request (its body read, at most max_body bytes) is handed to
- * one handler, which answers it at once with httpd_reply() or turns it
- * into a stream (httpd_stream_start(), Server-Sent Events) that it feeds
- * later with httpd_stream_write().
+ * one handler, which answers it at once with httpd_reply(), with a body
+ * pulled piece by piece as the client reads (httpd_reply_pull(): a large
+ * answer neither held whole in memory nor made in one go on the loop), or
+ * turns it into a stream (httpd_stream_start(), Server-Sent Events) that
+ * it feeds later with httpd_stream_write(), after a snapshot it may pull
+ * the same way (httpd_stream_pull()).
  *
  * Limits, answered here before the handler sees anything, with a reason:
  *   - request line and headers within HTTPD_CONN_MEMORY bytes (MHD answers

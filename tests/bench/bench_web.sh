@@ -7,8 +7,8 @@
 #   - the wall time until the whole answer arrived, and its bytes;
 #   - the longest /healthz answer while it was being sent (how long the one
 #     event loop was kept from anything else);
-#   - the bridge's peak RSS (VmHWM) before and after: what the answer
-#     allocated at its peak.
+#   - the bridge's RSS before it and its peak RSS (VmHWM, set back before
+#     each answer) during it: what the answer allocated at its peak.
 # Never fails on a number. Usage: bench_web.sh [N] [RATE]
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -36,6 +36,9 @@ probe() {
 measure() {
 	what=$1; shift
 	rm -f "$T/probe" "$T/probe.stop"
+	# the peak set back to the RSS now (proc(5), clear_refs "5"), so each
+	# answer's peak is its own, not an earlier one's
+	echo 5 > "/proc/$BRIDGE_PID/clear_refs" 2>/dev/null || true
 	hwm0=$(kib VmHWM)
 	probe "$T/probe" &
 	PROBE_PID=$!
@@ -47,7 +50,7 @@ measure() {
 	worst=$(sort -n "$T/probe" | tail -n 1)
 	echo "$what: $((t1 - t0)) ms, $(wc -c < "$T/answer") bytes; longest /healthz meanwhile" \
 		"$(awk -v s="${worst:-0}" 'BEGIN { printf "%.0f", s * 1000 }') ms" \
-		"($(wc -l < "$T/probe") probes); peak RSS $(mib "$hwm0") -> $(mib "$(kib VmHWM)")"
+		"($(wc -l < "$T/probe") probes); RSS $(mib "$hwm0"), peak $(mib "$(kib VmHWM)")"
 }
 
 get_devices() { curl -sS -o "$T/answer" "$URL/api/devices"; }
