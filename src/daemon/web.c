@@ -15,16 +15,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "base/hex.h"
+#include "base/jsonw.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "base/netaddr.h"
+#include "daemon/weblist.h"
 #include "events/prom_text.h"
 #include "events/web_json.h"
 #include "lbconfig.h"
@@ -32,7 +33,6 @@
 #define JSON_TYPE "application/json"
 #define METRICS_MAX (256 * 1024)
 #define EVENT_MAX (64 * 1024)
-#define DC_MAX 8
 
 /* ------------------------------------------------------- answers */
 
@@ -84,18 +84,52 @@ static void reply_too_many(struct web *w, struct httpd_conn *c, const char *why,
 		LB_LOG_RL(LOG_LVL_WARN, "web", "answer %u not sent (out of memory)", 429u);
 }
 
-/* Answer with o as JSON text (and release it); 500 if o is NULL. */
-static void reply_object(struct web *w, struct httpd_conn *c, unsigned code,
-			 struct json_object *o)
+static struct weblist *list_new(struct web *w, enum weblist_kind kind);
+
+/* Answer with a list written as the client reads it (weblist.h). */
+static void reply_list(struct web *w, struct httpd_conn *c, enum weblist_kind kind)
 {
-	size_t len;
-	const char *text = o ? json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len)
-			     : NULL;
-	if (!text)
+	struct weblist *l = list_new(w, kind);
+
+	if (!l) {
 		reply_error(w, c, 500, "out of memory");
+		return;
+	}
+	count_code(w, 200);
+	if (httpd_reply_pull(c, 200, JSON_TYPE, WEB_CSP, weblist_pull, weblist_done, l) != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, "web", "answer %u not sent (out of memory)", 200u);
+}
+
+/* Answer with one value of at most cap bytes (the NUL included), written
+ * by `write`. */
+static void reply_text(struct web *w, struct httpd_conn *c, size_t cap,
+		       void (*write)(struct jsonw *jw, const void *v), const void *v)
+{
+	struct jsonw jw;
+	size_t len;
+	char *text = malloc(cap);
+
+	if (!text) {
+		reply_error(w, c, 500, "out of memory");
+		return;
+	}
+	jsonw_init(&jw, text, cap);
+	write(&jw, v);
+	if (jsonw_finish(&jw, &len) != LB_OK)
+		reply_error(w, c, 500, "answer too large");
 	else
-		reply(w, c, code, JSON_TYPE, text, len);
-	json_object_put(o);
+		reply(w, c, 200, JSON_TYPE, text, len);
+	free(text);
+}
+
+static void write_bridge(struct jsonw *jw, const void *v)
+{
+	web_json_w_bridge(jw, v);
+}
+
+static void write_device(struct jsonw *jw, const void *v)
+{
+	web_json_w_device(jw, v);
 }
 
 /* ------------------------------------------------------- views */
@@ -107,17 +141,16 @@ static int64_t wall_of(int64_t mono_ms)
 	return loop_wall_us() - (loop_now_ms() - mono_ms) * 1000;
 }
 
-static struct json_object *bridge_json(struct web *w)
+static void bridge_view(struct web *w, struct web_bridge_view *out)
 {
 	struct web_snapshot snap = {0};
 
 	w->c.snapshot(w->c.snapshot_arg, &snap);
-	struct web_bridge_view v = {
+	*out = (struct web_bridge_view){
 		.client_id = w->c.cfg->mqtt_client_id, .version = PACKAGE_VERSION,
 		.region = w->c.region, .uptime_s = (loop_now_ms() - w->c.stats->started_ms) / 1000,
 		.mqtt_connected = snap.mqtt_connected, .writable = w->has_password,
 	};
-	return web_json_bridge(&v);
 }
 
 static void format_peer(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t cap)
@@ -142,47 +175,30 @@ static void format_peer(const struct sockaddr_storage *ss, socklen_t len, char *
  * a good CRC) the bridge received, frames the gateway reports forwarded
  * (the sum of its `stat` reports' rxfw: each counts its own interval,
  * PROTOCOL.TXT §4), TX_ACKs without an error (frames emitted). */
-static struct json_object *gateway_json(struct web *w, const struct gateway *g)
+static void gateway_view(struct web *w, const struct gateway *g, struct web_gw_view *out,
+			 struct weblist_gw_scratch *sc)
 {
-	struct ev_duty_cycle dc[DC_MAX];
-	char names[DC_MAX][DC_NAME_LEN];
-	char addr[INET6_ADDRSTRLEN + 16];
-
 	const struct sockaddr_storage *ss = g->push_addr_len ? &g->push_addr : &g->down_addr;
-	format_peer(ss, g->push_addr_len ? g->push_addr_len : g->down_addr_len, addr, sizeof(addr));
-	struct web_gw_view v = {
+
+	format_peer(ss, g->push_addr_len ? g->push_addr_len : g->down_addr_len, sc->addr,
+		    sizeof(sc->addr));
+	*out = (struct web_gw_view){
 		.eui = g->eui, .online = g->online, .last_seen_us = wall_of(g->last_seen_ms),
-		.address = addr[0] ? addr : NULL, .rx_received = g->rxpk_total,
+		.address = sc->addr[0] ? sc->addr : NULL, .rx_received = g->rxpk_total,
 		.rx_ok = g->rxpk_ok, .rx_forwarded = g->stat_rxfw, .tx_emitted = g->tx_ok,
-		.dc = dc,
+		.dc = sc->dc,
 	};
-	v.n_dc = budget_gateway_report(w->c.budget, g->eui, g->delivered, dc, names, DC_MAX);
-	return web_json_gateway(&v);
+	out->n_dc = budget_gateway_report(w->c.budget, g->eui, g->delivered, sc->dc, sc->names,
+					  WEBLIST_DC_MAX);
 }
 
-static struct json_object *gateways_json(struct web *w)
+/* The device's summary; the scratch holds its radio ring, out points
+ * into it. */
+static void device_view(struct web *w, const struct lb_device *d, struct web_dev_view *out,
+			struct weblist_dev_scratch *sc)
 {
-	struct json_object *a = json_object_new_array();
-	const struct gateways *t = w->c.gateways;
-
-	for (size_t i = 0; a && i < t->max; i++) {
-		if (!t->gw[i].in_use)
-			continue;
-		struct json_object *g = gateway_json(w, &t->gw[i]);
-		if (!g || json_object_array_add(a, g) != 0) {
-			json_object_put(g);
-			json_object_put(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
-/* The device's summary; rssi and snr (WEBHIST_RADIO each) hold its radio
- * ring, v points into them. */
-static void device_view(struct web *w, struct lb_device *d, struct web_dev_view *out,
-			int16_t *rssi, float *snr)
-{
+	int16_t *rssi = sc->rssi;
+	float *snr = sc->snr;
 	size_t queued = 0;
 	const struct webhist_dev *h = webhist_find(&w->hist, d->dev_eui);
 
@@ -216,42 +232,42 @@ static void device_view(struct web *w, struct lb_device *d, struct web_dev_view 
 	*out = v;
 }
 
-static struct json_object *device_json(struct web *w, struct lb_device *d)
+/* The lists' source (weblist.h): the views above. */
+static void src_bridge(void *arg, struct web_bridge_view *out)
 {
-	int16_t rssi[WEBHIST_RADIO];
-	float snr[WEBHIST_RADIO];
-	struct web_dev_view v;
-
-	device_view(w, d, &v, rssi, snr);
-	return web_json_device(&v);
+	bridge_view(arg, out);
 }
 
-static struct json_object *devices_json(struct web *w)
+static bool src_gateway(void *arg, size_t *slot, struct web_gw_view *out,
+			struct weblist_gw_scratch *sc)
 {
-	struct json_object *a = json_object_new_array();
+	struct web *w = arg;
+	const struct gateways *t = w->c.gateways;
 
-	for (size_t i = 0; a && i < w->c.devices->n; i++) {
-		struct json_object *d = device_json(w, &w->c.devices->dev[i]);
-		if (!d || json_object_array_add(a, d) != 0) {
-			json_object_put(d);
-			json_object_put(a);
-			return NULL;
-		}
-	}
-	return a;
+	while (*slot < t->max && !t->gw[*slot].in_use)
+		(*slot)++;
+	if (*slot >= t->max)
+		return false;
+	gateway_view(w, &t->gw[(*slot)++], out, sc);
+	return true;
 }
 
-/* {"KEY": value} (value moved in). */
-static struct json_object *wrap(const char *key, struct json_object *value)
+static bool src_device(void *arg, size_t i, struct web_dev_view *out,
+		       struct weblist_dev_scratch *sc)
 {
-	struct json_object *o = value ? json_object_new_object() : NULL;
+	struct web *w = arg;
 
-	if (!o || json_object_object_add(o, key, value) != 0) {
-		json_object_put(o);
-		json_object_put(value);
-		return NULL;
-	}
-	return o;
+	if (i >= w->c.devices->n)
+		return false;
+	device_view(w, &w->c.devices->dev[i], out, sc);
+	return true;
+}
+
+static struct weblist *list_new(struct web *w, enum weblist_kind kind)
+{
+	const struct weblist_source src = {.arg = w, .bridge = src_bridge,
+					   .gateway = src_gateway, .device = src_device};
+	return weblist_new(&src, kind);
 }
 
 /* ------------------------------------------------------- authorisation */
@@ -523,10 +539,22 @@ static void api_device(struct web *w, struct httpd_conn *c, const struct httpd_r
 		return;
 	}
 	struct lb_device *d = devices_find_eui(w->c.devices, eui);
-	if (!d)
+	struct weblist_dev_scratch sc;
+	struct web_dev_view v;
+	if (!d) {
 		reply_error(w, c, 404, "unknown device");
-	else
-		reply_object(w, c, 200, device_json(w, d));
+		return;
+	}
+	device_view(w, d, &v, &sc);
+	reply_text(w, c, web_json_device_cap(&v), write_device, &v);
+}
+
+static void api_bridge(struct web *w, struct httpd_conn *c)
+{
+	struct web_bridge_view v;
+
+	bridge_view(w, &v);
+	reply_text(w, c, web_json_bridge_cap(&v), write_bridge, &v);
 }
 
 static void metrics(struct web *w, struct httpd_conn *c);
@@ -557,11 +585,11 @@ static void route(struct web *w, struct httpd_conn *c, const struct httpd_reques
 	else if (!strcmp(p, "/events"))
 		reply_error(w, c, 405, "use GET");
 	else if (!strcmp(p, "/api/bridge"))
-		reply_object(w, c, 200, bridge_json(w));
+		api_bridge(w, c);
 	else if (!strcmp(p, "/api/gateways"))
-		reply_object(w, c, 200, wrap("gateways", gateways_json(w)));
+		reply_list(w, c, WEBLIST_GATEWAYS);
 	else if (!strcmp(p, "/api/devices"))
-		reply_object(w, c, 200, wrap("devices", devices_json(w)));
+		reply_list(w, c, WEBLIST_DEVICES);
 	else if (p[0] == '/' && !strchr(p + 1, '/'))
 		serve_file(w, c, p + 1);
 	else
@@ -746,75 +774,32 @@ static void broadcast(struct web *w, const char *kind, const char *data, size_t 
 		broadcast_text(w, frame, n);
 }
 
-static void broadcast_object(struct web *w, const char *kind, struct json_object *o)
-{
-	size_t len;
-	const char *text = o ? json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len)
-			     : NULL;
-	if (text)
-		broadcast(w, kind, text, len);
-	json_object_put(o);
-}
-
-static struct json_object *hello_json(struct web *w)
-{
-	struct json_object *o = json_object_new_object();
-	struct json_object *b = bridge_json(w), *g = gateways_json(w), *d = devices_json(w);
-
-	if (!o || !b || !g || !d || json_object_object_add(o, "bridge", b) != 0) {
-		json_object_put(o);
-		json_object_put(b);
-		json_object_put(g);
-		json_object_put(d);
-		return NULL;
-	}
-	if (json_object_object_add(o, "gateways", g) != 0) {
-		json_object_put(d);
-		json_object_put(g);
-		json_object_put(o);
-		return NULL;
-	}
-	if (json_object_object_add(o, "devices", d) != 0) {
-		json_object_put(d);
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
-}
-
+/* A client: `retry` and the hello snapshot, pulled as it reads
+ * (weblist.h: the whole snapshot, however large, in pieces; live events
+ * follow it), then the live events. */
 static void events_open(struct web *w, struct httpd_conn *c)
 {
 	struct web_client *cl = client_of(w, NULL);
-	struct json_object *hello;
-	size_t len, n;
+	struct weblist *l;
 
 	if (!cl) {
 		reply_error(w, c, 503, "too many /events clients (http.max_clients)");
 		return;
 	}
-	if (!(hello = hello_json(w))) {
+	if (!(l = list_new(w, WEBLIST_HELLO))) {
 		reply_error(w, c, 500, "out of memory");
 		return;
 	}
-	const char *text = json_object_to_json_string_length(hello, JSON_C_TO_STRING_PLAIN, &len);
-	size_t cap = len * 2 + 64;
-	char *frame = malloc(cap + 16);
-	if (!frame || web_sse_frame("hello", text, len, frame + 16, cap, &n) != LB_OK) {
-		free(frame);
-		json_object_put(hello);
-		reply_error(w, c, 500, "out of memory");
-		return;
-	}
-	json_object_put(hello);
 	count_code(w, 200);
 	cl->stream = httpd_stream_start(&w->httpd, c, "text/event-stream", cl);
-	if (cl->stream) {
-		/* The reconnection delay (WHATWG HTML §9.2.6 "retry"), then hello. */
-		static const char retry[] = "retry: 2000\n\n";
-		memcpy(frame + 16 - (sizeof(retry) - 1), retry, sizeof(retry) - 1);
-		client_write(w, cl, frame + 16 - (sizeof(retry) - 1), n + sizeof(retry) - 1);
+	if (!cl->stream) {
+		weblist_done(l);
+		return;
 	}
-	free(frame);
+	if (httpd_stream_pull(&w->httpd, cl->stream, weblist_pull, weblist_done, l) != LB_OK) {
+		httpd_stream_close(&w->httpd, cl->stream);
+		cl->stream = NULL;
+	}
 }
 
 static void ping(struct web *w)
@@ -829,15 +814,14 @@ static void ping(struct web *w)
  * w->text (no tree, no allocation once it has the size). */
 static void device_changed(struct web *w, uint64_t dev_eui)
 {
-	int16_t rssi[WEBHIST_RADIO];
-	float snr[WEBHIST_RADIO];
+	struct weblist_dev_scratch sc;
 	struct web_dev_view v;
 	size_t n;
 	struct lb_device *d = devices_find_eui(w->c.devices, dev_eui);
 
 	if (!d || clients_open(w) == 0)
 		return;
-	device_view(w, d, &v, rssi, snr);
+	device_view(w, d, &v, &sc);
 	char *text = buf_reserve(&w->text, web_json_device_cap(&v));
 	if (text && web_json_device_text(&v, text, w->text.cap, &n) == LB_OK)
 		broadcast(w, "device", text, n);
@@ -886,8 +870,20 @@ void web_gateway_event(struct web *w, uint64_t gateway_eui, const char *event, c
 	if (strcmp(event, "stats") != 0 && strcmp(event, "conn") != 0)
 		return;
 	struct gateway *g = gateways_find(w->c.gateways, gateway_eui);
-	if (g)
-		broadcast_object(w, "gateway", gateway_json(w, g));
+	struct weblist_gw_scratch sc;
+	struct web_gw_view v;
+	struct jsonw jw;
+	size_t n;
+	if (!g)
+		return;
+	gateway_view(w, g, &v, &sc);
+	char *text = buf_reserve(&w->text, web_json_gateway_cap(&v));
+	if (!text)
+		return;
+	jsonw_init(&jw, text, w->text.cap);
+	web_json_w_gateway(&jw, &v);
+	if (jsonw_finish(&jw, &n) == LB_OK)
+		broadcast(w, "gateway", text, n);
 }
 
 void web_bridge_event(struct web *w, const char *event, const char *json, size_t len)

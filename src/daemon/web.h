@@ -18,7 +18,11 @@
  * no parse and, in steady state, no allocation: the history takes an up's
  * values from the tap's publish_facts, and with clients open each event is
  * wrapped, framed and the device's summary written in the buffers of
- * struct web_buf, kept from one event to the next.
+ * struct web_buf, kept from one event to the next. The lists
+ * (/api/devices, /api/gateways) and the `hello` snapshot of /events are
+ * written as text a device at a time while the client reads them
+ * (weblist.h): however large the fleet, neither a long stall of the loop
+ * nor the whole text in memory.
  *
  * The page's files are read once, at web_init() and web_reload_files()
  * (SIGHUP), and served from memory: at most WEB_FILES_MAX files of at most

@@ -22,101 +22,10 @@ static bool add(struct json_object *o, const char *key, struct json_object *v, b
 	return json_object_object_add(o, key, v) == 0;
 }
 
-static struct json_object *time_or_null(int64_t unix_us)
-{
-	char t[EVENT_JSON_TIME_LEN];
-
-	if (unix_us <= 0 || event_json_format_time(unix_us, t) != LB_OK)
-		return NULL;
-	return json_object_new_string(t);
-}
-
-/* A double written with at most `digits` decimals, trailing zeros cut
- * ("0.1", not json-c's "0.10000000000000001"). */
-static struct json_object *rounded(double v, int digits)
-{
-	char text[48];
-
-	if (!isfinite(v))
-		v = 0;
-	int n = snprintf(text, sizeof(text), "%.*f", digits, v);
-	if (n <= 0 || (size_t)n >= sizeof(text))
-		return json_object_new_double(v);
-	if (strchr(text, '.')) {
-		while (n > 1 && text[n - 1] == '0')
-			text[--n] = '\0';
-		if (text[n - 1] == '.')
-			text[n++] = '0';   /* keep it a JSON float: "1.0" */
-		text[n] = '\0';
-	}
-	return json_object_new_double_s(v, text);
-}
-
-struct json_object *web_json_bridge(const struct web_bridge_view *v)
-{
-	struct json_object *o = json_object_new_object();
-	if (!o)
-		return NULL;
-	bool ok = add(o, "clientId", json_object_new_string(v->client_id ? v->client_id : ""), false) &&
-		  add(o, "version", json_object_new_string(v->version ? v->version : ""), false) &&
-		  add(o, "region", json_object_new_string(v->region ? v->region : ""), false) &&
-		  add(o, "uptimeS", json_object_new_int64(v->uptime_s), false) &&
-		  add(o, "mqttConnected", json_object_new_boolean(v->mqtt_connected), false) &&
-		  add(o, "writable", json_object_new_boolean(v->writable), false);
-	if (!ok) {
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
-}
-
-static struct json_object *duty_cycle(const struct ev_duty_cycle *dc, size_t n)
-{
-	struct json_object *a = json_object_new_array();
-
-	for (size_t i = 0; a && i < n; i++) {
-		struct json_object *e = json_object_new_object();
-		bool ok = e && add(e, "subBand", json_object_new_string(dc[i].name), false) &&
-			  add(e, "usedPercent", rounded(dc[i].used_pct, 3), false) &&
-			  add(e, "limitPercent", rounded(dc[i].limit_pct, 3), false) &&
-			  json_object_array_add(a, e) == 0;
-		if (!ok) {
-			json_object_put(e);
-			json_object_put(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
-struct json_object *web_json_gateway(const struct web_gw_view *v)
-{
-	struct json_object *o = json_object_new_object();
-	char eui[17];
-
-	if (!o)
-		return NULL;
-	hex_format_eui(v->eui, eui);
-	bool ok = add(o, "gatewayId", json_object_new_string(eui), false) &&
-		  add(o, "online", json_object_new_boolean(v->online), false) &&
-		  add(o, "lastSeen", time_or_null(v->last_seen_us), v->last_seen_us <= 0) &&
-		  add(o, "address", v->address ? json_object_new_string(v->address) : NULL,
-		      !v->address) &&
-		  add(o, "rxPacketsReceived", json_object_new_uint64(v->rx_received), false) &&
-		  add(o, "rxPacketsReceivedOk", json_object_new_uint64(v->rx_ok), false) &&
-		  add(o, "rxForwarded", json_object_new_uint64(v->rx_forwarded), false) &&
-		  add(o, "txPacketsEmitted", json_object_new_uint64(v->tx_emitted), false) &&
-		  add(o, "dutyCycle", duty_cycle(v->dc, v->n_dc), false);
-	if (!ok) {
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
-}
-
 /* A double with at most `digits` decimals, trailing zeros cut but kept a
- * JSON float ("0.1", not json-c's "0.10000000000000001"; "1.0"), as
- * rounded() writes it. */
+ * JSON float ("0.1", not json-c's "0.10000000000000001"; "1.0"). A value
+ * too large for that within 48 bytes is written "%.17g" (as json-c
+ * would). */
 static void w_rounded(struct jsonw *w, double v, int digits)
 {
 	char text[48];
@@ -127,9 +36,11 @@ static void w_rounded(struct jsonw *w, double v, int digits)
 	n = jsonw_fmt_fixed(text, v, digits);
 	if (n == 0) {
 		int k = snprintf(text, sizeof(text), "%.*f", digits, v);
-		n = k > 0 && (size_t)k < sizeof(text) ? (size_t)k : 0;
+		if (k <= 0 || (size_t)k >= sizeof(text))
+			k = snprintf(text, sizeof(text), "%.17g", v);
+		n = (size_t)k;
 	}
-	if (memchr(text, '.', n)) {
+	if (memchr(text, '.', n) && !memchr(text, 'e', n)) {
 		while (n > 1 && text[n - 1] == '0')
 			n--;
 		if (text[n - 1] == '.')
@@ -151,6 +62,90 @@ static void w_time_or_null(struct jsonw *w, int64_t unix_us)
 		w_null(w);
 	else
 		jsonw_str(w, t);
+}
+
+void web_json_w_bridge(struct jsonw *w, const struct web_bridge_view *v)
+{
+	jsonw_open(w, '{');
+	jsonw_key(w, "clientId");
+	jsonw_str(w, v->client_id);
+	jsonw_key(w, "version");
+	jsonw_str(w, v->version);
+	jsonw_key(w, "region");
+	jsonw_str(w, v->region);
+	jsonw_key(w, "uptimeS");
+	jsonw_i64(w, v->uptime_s);
+	jsonw_key(w, "mqttConnected");
+	jsonw_bool(w, v->mqtt_connected);
+	jsonw_key(w, "writable");
+	jsonw_bool(w, v->writable);
+	jsonw_close(w, '}');
+}
+
+/* Keys and numbers within 256 bytes; each string byte at most 6 escaped. */
+size_t web_json_bridge_cap(const struct web_bridge_view *v)
+{
+	return 256 + 6 * ((v->client_id ? strlen(v->client_id) : 0) +
+			  (v->version ? strlen(v->version) : 0) + (v->region ? strlen(v->region) : 0));
+}
+
+static void w_duty_cycle(struct jsonw *w, const struct ev_duty_cycle *dc, size_t n)
+{
+	jsonw_open(w, '[');
+	for (size_t i = 0; i < n; i++) {
+		jsonw_open(w, '{');
+		jsonw_key(w, "subBand");
+		jsonw_str(w, dc[i].name);
+		jsonw_key(w, "usedPercent");
+		w_rounded(w, dc[i].used_pct, 3);
+		jsonw_key(w, "limitPercent");
+		w_rounded(w, dc[i].limit_pct, 3);
+		jsonw_close(w, '}');
+	}
+	jsonw_close(w, ']');
+}
+
+void web_json_w_gateway(struct jsonw *w, const struct web_gw_view *v)
+{
+	char eui[17];
+
+	hex_format_eui(v->eui, eui);
+	jsonw_open(w, '{');
+	jsonw_key(w, "gatewayId");
+	jsonw_strn(w, eui, 16);
+	jsonw_key(w, "online");
+	jsonw_bool(w, v->online);
+	jsonw_key(w, "lastSeen");
+	w_time_or_null(w, v->last_seen_us);
+	jsonw_key(w, "address");
+	if (v->address)
+		jsonw_str(w, v->address);
+	else
+		w_null(w);
+	jsonw_key(w, "rxPacketsReceived");
+	jsonw_u64(w, v->rx_received);
+	jsonw_key(w, "rxPacketsReceivedOk");
+	jsonw_u64(w, v->rx_ok);
+	jsonw_key(w, "rxForwarded");
+	jsonw_u64(w, v->rx_forwarded);
+	jsonw_key(w, "txPacketsEmitted");
+	jsonw_u64(w, v->tx_emitted);
+	jsonw_key(w, "dutyCycle");
+	w_duty_cycle(w, v->dc, v->n_dc);
+	jsonw_close(w, '}');
+}
+
+/* Keys, EUI, time and counters within 512 bytes; a sub-band's keys and
+ * two numbers within 160 (a percentage printed "%.3f" of a double up to
+ * 1e300 is long: w_rounded() falls back on snprintf into 48 bytes), its
+ * name escaped. */
+size_t web_json_gateway_cap(const struct web_gw_view *v)
+{
+	size_t n = 512 + 6 * (v->address ? strlen(v->address) : 0);
+
+	for (size_t i = 0; i < v->n_dc; i++)
+		n += 160 + 6 * (v->dc[i].name ? strlen(v->dc[i].name) : 0);
+	return n;
 }
 
 static void w_fair_access(struct jsonw *w, const struct web_fair_access *fa)
@@ -203,50 +198,56 @@ static void w_device_radio(struct jsonw *w, const struct web_dev_view *v)
 		w_null(w);
 }
 
-int web_json_device_text(const struct web_dev_view *v, char *out, size_t cap, size_t *len)
+void web_json_w_device(struct jsonw *w, const struct web_dev_view *v)
 {
-	struct jsonw w;
 	char eui[17], addr[9], cls = v->dev_class ? v->dev_class : 'A';
 
 	hex_format_eui(v->dev_eui, eui);
 	hex_format_u32(v->dev_addr, addr);
-	jsonw_init(&w, out, cap);
-	jsonw_open(&w, '{');
-	jsonw_key(&w, "devEui");
-	jsonw_strn(&w, eui, 16);
-	jsonw_key(&w, "name");
-	jsonw_str(&w, v->name);
-	jsonw_key(&w, "application");
-	jsonw_str(&w, v->application);
-	jsonw_key(&w, "class");
-	jsonw_strn(&w, &cls, 1);
-	jsonw_key(&w, "devAddr");
+	jsonw_open(w, '{');
+	jsonw_key(w, "devEui");
+	jsonw_strn(w, eui, 16);
+	jsonw_key(w, "name");
+	jsonw_str(w, v->name);
+	jsonw_key(w, "application");
+	jsonw_str(w, v->application);
+	jsonw_key(w, "class");
+	jsonw_strn(w, &cls, 1);
+	jsonw_key(w, "devAddr");
 	if (v->has_dev_addr)
-		jsonw_strn(&w, addr, 8);
+		jsonw_strn(w, addr, 8);
 	else
-		w_null(&w);
-	jsonw_key(&w, "lastSeen");
-	w_time_or_null(&w, v->last_seen_us);
-	jsonw_key(&w, "fCntUp");
+		w_null(w);
+	jsonw_key(w, "lastSeen");
+	w_time_or_null(w, v->last_seen_us);
+	jsonw_key(w, "fCntUp");
 	if (v->has_fcnt_up)
-		jsonw_u64(&w, v->fcnt_up);
+		jsonw_u64(w, v->fcnt_up);
 	else
-		w_null(&w);
-	jsonw_key(&w, "fCntDown");
+		w_null(w);
+	jsonw_key(w, "fCntDown");
 	if (v->has_fcnt_down)
-		jsonw_u64(&w, v->fcnt_down);
+		jsonw_u64(w, v->fcnt_down);
 	else
-		w_null(&w);
-	w_device_radio(&w, v);
+		w_null(w);
+	w_device_radio(w, v);
 	/* the stored text of the event's object, as published (JSON) */
-	jsonw_key(&w, "object");
+	jsonw_key(w, "object");
 	if (v->object_json)
-		jsonw_raw(&w, v->object_json, strlen(v->object_json));
+		jsonw_raw(w, v->object_json, strlen(v->object_json));
 	else
-		w_null(&w);
-	jsonw_key(&w, "queue");
-	jsonw_u64(&w, v->queue);
-	jsonw_close(&w, '}');
+		w_null(w);
+	jsonw_key(w, "queue");
+	jsonw_u64(w, v->queue);
+	jsonw_close(w, '}');
+}
+
+int web_json_device_text(const struct web_dev_view *v, char *out, size_t cap, size_t *len)
+{
+	struct jsonw w;
+
+	jsonw_init(&w, out, cap);
+	web_json_w_device(&w, v);
 	return jsonw_finish(&w, len);
 }
 
@@ -258,20 +259,6 @@ size_t web_json_device_cap(const struct web_dev_view *v)
 	return 1024 + v->n_radio * 64 + 6 * (v->name ? strlen(v->name) : 0) +
 	       6 * (v->application ? strlen(v->application) : 0) +
 	       (v->object_json ? strlen(v->object_json) : 0);
-}
-
-struct json_object *web_json_device(const struct web_dev_view *v)
-{
-	size_t len, cap = web_json_device_cap(v);
-	char *text = malloc(cap);
-	struct json_object *o = NULL;
-
-	/* One writer of the shape: the text, read back for the callers that
-	 * assemble trees (the API's lists, hello). */
-	if (text && web_json_device_text(v, text, cap, &len) == LB_OK)
-		o = json_tokener_parse(text);
-	free(text);
-	return o;
 }
 
 int web_json_error(const char *why, char *out, size_t cap, size_t *len)

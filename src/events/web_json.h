@@ -4,8 +4,10 @@
  * data of /events) and the Server-Sent Events framing (WHATWG HTML
  * "Server-sent events" §9.2: "event: NAME", one "data: " line per line of
  * the data, a blank line). Pure functions from plain views, filled by the
- * daemon (daemon/web.c), to json-c objects or text: no I/O, no clock, no
- * logging.
+ * daemon (daemon/web.c), to text written straight into a buffer
+ * (base/jsonw.h: no tree, no allocation): no I/O, no clock, no logging.
+ * One writer per shape; the lists (/api/devices, hello) are assembled from
+ * them piece by piece by the daemon (daemon/weblist.h).
  *
  *   bridge  {"clientId","version","region","uptimeS","mqttConnected","writable"}
  *   gateway {"gatewayId","online","lastSeen","address","rxPacketsReceived",
@@ -15,9 +17,11 @@
  *            "fairAccess":{...}|null,"object","queue"}
  * Unknown values are JSON null. Times are RFC 3339 UTC ("+00:00").
  *
- * Ownership: the json_object results belong to the caller (json_object_put).
- * Errors: NULL / LB_ERR_NOMEM when memory runs out; LB_ERR_TOO_LARGE when
- * an output buffer is too small.
+ * Strings are escaped as json-c does with JSON_C_TO_STRING_NOSLASHESCAPE
+ * ('/' as is; base/jsonw.h), so a reader sees what json-c trees gave.
+ *
+ * Errors: LB_ERR_TOO_LARGE when an output buffer is too small (a jsonw's
+ * sticky `full`); LB_ERR_NOMEM (web_json_error() only).
  */
 #ifndef LB_WEB_JSON_H
 #define LB_WEB_JSON_H
@@ -28,7 +32,7 @@
 
 #include "events/event_json.h"
 
-struct json_object;
+struct jsonw;
 
 struct web_bridge_view {
 	const char *client_id;
@@ -80,15 +84,21 @@ struct web_dev_view {
 	size_t queue;                    /* downlinks queued */
 };
 
-struct json_object *web_json_bridge(const struct web_bridge_view *v);
-struct json_object *web_json_gateway(const struct web_gw_view *v);
-/* A device's summary as JSON text into out (cap bytes, NUL-terminated):
- * no tree, no allocation (base/jsonw.h), for the live `device` events.
- * LB_OK, LB_ERR_TOO_LARGE (cap below web_json_device_cap(v): never above).
- * web_json_device() is the same as a tree (NULL: out of memory). */
-int web_json_device_text(const struct web_dev_view *v, char *out, size_t cap, size_t *len);
+/* The writers: each writes its shape as one value into w (a comma first
+ * when w's last byte asks for one, base/jsonw.h); a write that does not
+ * fit sets w->full. The _cap functions give bytes that always suffice for
+ * that value alone, the NUL included. */
+void web_json_w_bridge(struct jsonw *w, const struct web_bridge_view *v);
+size_t web_json_bridge_cap(const struct web_bridge_view *v);
+void web_json_w_gateway(struct jsonw *w, const struct web_gw_view *v);
+size_t web_json_gateway_cap(const struct web_gw_view *v);
+void web_json_w_device(struct jsonw *w, const struct web_dev_view *v);
 size_t web_json_device_cap(const struct web_dev_view *v);
-struct json_object *web_json_device(const struct web_dev_view *v);
+
+/* A device's summary as JSON text into out (cap bytes, NUL-terminated),
+ * for the live `device` events and GET /api/devices/{devEui}. LB_OK,
+ * LB_ERR_TOO_LARGE (cap below web_json_device_cap(v): never above). */
+int web_json_device_text(const struct web_dev_view *v, char *out, size_t cap, size_t *len);
 
 /* {"error":"why"} as text into out. LB_OK or LB_ERR_TOO_LARGE. */
 int web_json_error(const char *why, char *out, size_t cap, size_t *len);

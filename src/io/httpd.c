@@ -16,6 +16,8 @@
 #include "io/dynlib.h"
 
 #define STREAM_BLOCK 4096
+/* Bytes asked of a pulled answer at a time: one call's work on the loop. */
+#define PULL_BLOCK 32768
 #define RUN_MAX_WAIT_MS 3600000
 
 struct httpd_conn {
@@ -44,6 +46,9 @@ struct httpd_stream {
 	char *buf;
 	size_t off, len, cap;            /* unsent bytes: buf[off .. off + len) */
 	size_t limit;                    /* of len; 0 until the first write */
+	httpd_pull_fn pull;              /* the snapshot still produced; NULL none */
+	httpd_pull_done_fn pull_done;
+	void *pull_arg;
 	bool suspended;
 	bool closing;                    /* end the response at the next read */
 	struct httpd_stream *next, **pprev;
@@ -73,6 +78,28 @@ static bool add_header_line(const struct dynlib_mhd *lm, struct MHD_Response *r,
 	return lm->add_response_header(r, name, value) == MHD_YES;
 }
 
+/* Headers on r, r queued as c's answer, r released (MHD keeps its own
+ * reference while it sends it). */
+static int queue_answer(struct httpd_conn *c, unsigned status, struct MHD_Response *r,
+			const char *type, const char *extra_header)
+{
+	const struct httpd *h = c->h;
+	bool ok = h->lm->add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
+		  h->lm->add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES &&
+		  h->lm->add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES;
+
+	for (const char *line = extra_header; ok && line && *line;) {
+		size_t n = strcspn(line, "\n");
+		ok = add_header_line(h->lm, r, line, n);
+		line += n + (line[n] == '\n');
+	}
+	if (ok)
+		ok = h->lm->queue_response(c->mc, status, r) == MHD_YES;
+	h->lm->destroy_response(r);
+	c->answered = true;
+	return ok ? LB_OK : LB_ERR_NOMEM;
+}
+
 int httpd_reply(struct httpd_conn *c, unsigned status, const char *type, const char *body,
 		size_t len, const char *extra_header)
 {
@@ -84,19 +111,56 @@ int httpd_reply(struct httpd_conn *c, unsigned status, const char *type, const c
 		h->lm->create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return LB_ERR_NOMEM;
-	bool ok = h->lm->add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
-		  h->lm->add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES &&
-		  h->lm->add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES;
-	for (const char *line = extra_header; ok && line && *line;) {
-		size_t n = strcspn(line, "\n");
-		ok = add_header_line(h->lm, r, line, n);
-		line += n + (line[n] == '\n');
+	return queue_answer(c, status, r, type, extra_header);
+}
+
+/* ------------------------------------------------------- pulled answers */
+
+struct pull {
+	httpd_pull_fn fn;
+	httpd_pull_done_fn done;
+	void *arg;
+};
+
+static ssize_t pull_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct pull *p = cls;
+	(void)pos;
+
+	ssize_t n = p->fn(p->arg, buf, max);
+	if (n < 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+}
+
+static void pull_free(void *cls)
+{
+	struct pull *p = cls;
+
+	p->done(p->arg);
+	free(p);
+}
+
+int httpd_reply_pull(struct httpd_conn *c, unsigned status, const char *type,
+		     const char *extra_header, httpd_pull_fn pull, httpd_pull_done_fn done,
+		     void *arg)
+{
+	const struct httpd *h = c->h;
+	struct pull *p = NULL;
+	struct MHD_Response *r = NULL;
+
+	if (!c->answered && (p = malloc(sizeof(*p)))) {
+		*p = (struct pull){.fn = pull, .done = done, .arg = arg};
+		r = h->lm->create_response_from_callback(MHD_SIZE_UNKNOWN, PULL_BLOCK, pull_read, p,
+						      pull_free);
 	}
-	if (ok)
-		ok = h->lm->queue_response(c->mc, status, r) == MHD_YES;
-	h->lm->destroy_response(r);
-	c->answered = true;
-	return ok ? LB_OK : LB_ERR_NOMEM;
+	if (!r) {
+		free(p);
+		done(arg);
+		return c->answered ? LB_ERR_STATE : LB_ERR_NOMEM;
+	}
+	/* From here the response owns p (pull_free). */
+	return queue_answer(c, status, r, type, extra_header);
 }
 
 static void refuse(struct req *q, unsigned status, const char *why)
@@ -169,6 +233,35 @@ static void on_hangup(void *arg, int fd, uint32_t events)
 	}
 }
 
+static void stream_pull_end(struct httpd_stream *s)
+{
+	httpd_pull_done_fn done = s->pull_done;
+
+	s->pull = NULL;
+	s->pull_done = NULL;
+	if (done)
+		done(s->pull_arg);
+}
+
+/* The snapshot's next bytes (> 0), 0 once it is over (what was written
+ * meanwhile follows), or MHD's error: the stream is cut. The limit grows
+ * with what the snapshot produced, as a first write of it would have. */
+static ssize_t stream_pulled(struct httpd_stream *s, char *buf, size_t max)
+{
+	ssize_t n = s->pull(s->pull_arg, buf, max);
+
+	if (n > 0) {
+		s->limit += (size_t)n;
+		return n;
+	}
+	stream_pull_end(s);
+	if (n == 0)
+		return 0;
+	s->closing = true;
+	s->cut = true;
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct httpd_stream *s = cls;
@@ -176,6 +269,11 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 	if (s->closing)
 		return s->cut ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+	if (s->pull) {
+		ssize_t n = stream_pulled(s, buf, max);
+		if (n != 0)
+			return n;
+	}
 	if (s->len == 0) {
 		/* Nothing to send: out of MHD's loop until a write. */
 		s->suspended = true;
@@ -198,6 +296,7 @@ static void stream_free(void *cls)
 	struct httpd *h = s->h;
 
 	stream_unlink(s);
+	stream_pull_end(s);
 	if (s->owner && h->h.closed)
 		h->h.closed(h->h.arg, s, s->owner);
 	free(s->buf);
@@ -290,6 +389,21 @@ int httpd_stream_write(struct httpd *h, struct httpd_stream *s, const char *data
 	}
 	memcpy(s->buf + s->off + s->len, data, len);
 	s->len += len;
+	stream_wake(s);
+	return LB_OK;
+}
+
+int httpd_stream_pull(struct httpd *h, struct httpd_stream *s, httpd_pull_fn pull,
+		      httpd_pull_done_fn done, void *arg)
+{
+	if (s->closing || s->pull || s->limit != 0) {
+		done(arg);
+		return LB_ERR_STATE;
+	}
+	s->pull = pull;
+	s->pull_done = done;
+	s->pull_arg = arg;
+	s->limit = h->o.stream_limit;   /* and the snapshot's bytes as they come */
 	stream_wake(s);
 	return LB_OK;
 }

@@ -9,9 +9,12 @@
  *
  * The module knows requests and answers, nothing of the daemon: each
  * complete request (its body read, at most max_body bytes) is handed to
- * one handler, which answers it at once with httpd_reply() or turns it
- * into a stream (httpd_stream_start(), Server-Sent Events) that it feeds
- * later with httpd_stream_write().
+ * one handler, which answers it at once with httpd_reply(), with a body
+ * pulled piece by piece as the client reads (httpd_reply_pull(): a large
+ * answer neither held whole in memory nor made in one go on the loop), or
+ * turns it into a stream (httpd_stream_start(), Server-Sent Events) that
+ * it feeds later with httpd_stream_write(), after a snapshot it may pull
+ * the same way (httpd_stream_pull()).
  *
  * Limits, answered here before the handler sees anything, with a reason:
  *   - request line and headers within HTTPD_CONN_MEMORY bytes (MHD answers
@@ -50,6 +53,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "io/loop.h"
 
@@ -141,6 +145,24 @@ int64_t httpd_tick(struct httpd *h, int64_t now_ms);
 int httpd_reply(struct httpd_conn *c, unsigned status, const char *type, const char *body,
 		size_t len, const char *extra_header);
 
+/* The next bytes of an answer pulled as its client reads: at most max of
+ * them into buf. Returns how many (> 0), 0 at the end, or an lb_err code
+ * (< 0; logged by the puller) to cut the answer short (the connection is
+ * closed). It runs on the loop, once per block the socket takes: each call
+ * does a bounded piece of work. */
+typedef ssize_t (*httpd_pull_fn)(void *arg, char *buf, size_t max);
+/* The pull is over (ended, cut, the client gone, the server closing):
+ * free arg. Called exactly once, also when the call that took it fails. */
+typedef void (*httpd_pull_done_fn)(void *arg);
+
+/* Answer with a body of unknown length produced by pull as the client
+ * reads it (chunked in HTTP/1.1): no whole body in memory, no long stall
+ * of the loop. Headers as httpd_reply(). Errors: LB_ERR_NOMEM,
+ * LB_ERR_STATE (already answered); done(arg) has run then. */
+int httpd_reply_pull(struct httpd_conn *c, unsigned status, const char *type,
+		     const char *extra_header, httpd_pull_fn pull, httpd_pull_done_fn done,
+		     void *arg);
+
 /* Answer with a stream of Content-Type `type`, 200, no end. owner is given
  * back in the `closed` callback. NULL on failure (LB_ERR_NOMEM: 500 sent). */
 struct httpd_stream *httpd_stream_start(struct httpd *h, struct httpd_conn *c, const char *type,
@@ -153,6 +175,17 @@ struct httpd_stream *httpd_stream_start(struct httpd *h, struct httpd_conn *c, c
  * the next MHD run unless the owner calls httpd_stream_close() before it),
  * or LB_ERR_STATE: already closing. */
 int httpd_stream_write(struct httpd *h, struct httpd_stream *s, const char *data, size_t len);
+
+/* The stream's snapshot pulled, as the client reads, before anything
+ * written (call it before the first httpd_stream_write()): the snapshot
+ * is taken whole, whatever its size, as a first write would be, and
+ * writes meanwhile are buffered after it within stream_limit plus the
+ * bytes of the snapshot produced so far (as if it had been written
+ * first). done(arg) runs once the pull ends or the stream does. LB_OK, or
+ * LB_ERR_STATE (a snapshot or a write came first, or closing; done(arg)
+ * has run). */
+int httpd_stream_pull(struct httpd *h, struct httpd_stream *s, httpd_pull_fn pull,
+		      httpd_pull_done_fn done, void *arg);
 
 /* Close a stream from the owner's side: no `closed` callback comes. */
 void httpd_stream_close(struct httpd *h, struct httpd_stream *s);

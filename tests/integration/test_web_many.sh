@@ -3,7 +3,8 @@
 # /events with 1,200 devices (README "Web page"): the `hello` snapshot is
 # well over the 256 KiB a slow client may leave unread, yet it is sent
 # whole and the stream goes on (the limit counts what follows it); the
-# time the snapshot and /api/devices take to build is printed. Also:
+# time /api/devices takes is printed; both are written a device at a time
+# (chunked) and list the same devices. HEAD /api/devices answers. Also:
 # http.max_clients under 4 is refused, a password hash slower than 100 ms
 # to check is warned about at start-up.
 . "$(dirname "$0")/lib.sh"
@@ -35,9 +36,18 @@ kill -0 "$SSE_PID" 2>/dev/null || fail "the stream ended after hello: $(cat "$T/
 curl -sS -N --max-time 30 "$URL/events" > "$T/sse2.out" 2>/dev/null &
 PIDS="$PIDS $!"
 wait_count "$T/sse2.out" '^event: hello$' 1 || fail "no second hello"
-t=$(curl -sS -o "$T/devices.json" -w '%{time_total}' "$URL/api/devices") || fail "/api/devices"
+t=$(curl -sS -D "$T/devices.h" -o "$T/devices.json" -w '%{time_total}' "$URL/api/devices") ||
+	fail "/api/devices"
 jq -e --argjson n $N_DEV '(.devices | length) == $n' "$T/devices.json" > /dev/null ||
 	fail "/api/devices: not $N_DEV devices"
+# written a piece at a time as it is read (no length known before the end)
+grep -qi '^transfer-encoding: chunked' "$T/devices.h" || fail "not chunked: $(cat "$T/devices.h")"
+# nothing was heard: the snapshot's devices are the list's, in the same order
+jq -c .devices "$T/hello.json" > "$T/hello.devices"
+jq -c .devices "$T/devices.json" > "$T/api.devices"
+cmp -s "$T/hello.devices" "$T/api.devices" || fail "hello's devices differ from /api/devices'"
+curl -sS -I "$URL/api/devices" > "$T/head.h" || fail "HEAD /api/devices"
+grep -q '^HTTP/1.1 200' "$T/head.h" || fail "HEAD: $(head -1 "$T/head.h")"
 echo "GET /api/devices of $N_DEV devices: ${t} s ($(wc -c < "$T/devices.json") bytes)"
 curl -sS "$URL/metrics" > "$T/metrics.txt" || fail "/metrics"
 grep -q '^lorabridge_sse_disconnected_slow_total 0$' "$T/metrics.txt" ||

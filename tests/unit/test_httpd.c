@@ -7,7 +7,10 @@
  * (LB_ERR_FULL, counted, the `closed` callback not called after the
  * owner's close) but a first write (a snapshot) of any size is taken, one
  * address cannot hold more than HTTPD_PER_IP_LIMIT connections, and a client that closes its end ends the stream
- * (`closed` callback) while it is idle.
+ * (`closed` callback) while it is idle. Pulled answers: every byte, chunked,
+ * `done` once, also when the client leaves midway; a stream's pulled
+ * snapshot of any size is taken whole and what was written meanwhile
+ * follows it.
  */
 #include <check.h>
 #include <netinet/in.h>
@@ -33,10 +36,37 @@ static struct {
 	size_t body_len;
 	bool peer;
 	bool stream;                     /* answer with a stream */
+	bool pull;                       /* answer (or the stream's snapshot) pulled */
 	const char *extra;               /* httpd_reply()'s extra header lines */
 	struct httpd_stream *s;
 	unsigned closed;
 } seen;
+
+/* A pulled answer: `left` bytes of '#', at most 1000 a call. */
+static struct {
+	size_t left;
+	size_t calls;
+	unsigned done;
+} pulled;
+
+static ssize_t pull_xs(void *arg, char *buf, size_t max)
+{
+	size_t n = pulled.left < max ? pulled.left : max;
+
+	ck_assert_ptr_eq(arg, &pulled);
+	if (n > 1000)
+		n = 1000;
+	memset(buf, '#', n);
+	pulled.left -= n;
+	pulled.calls++;
+	return (ssize_t)n;
+}
+
+static void pull_done(void *arg)
+{
+	ck_assert_ptr_eq(arg, &pulled);
+	pulled.done++;
+}
 
 static void on_request(void *arg, struct httpd_conn *c, const struct httpd_request *rq)
 {
@@ -49,6 +79,14 @@ static void on_request(void *arg, struct httpd_conn *c, const struct httpd_reque
 	seen.peer = rq->peer_len > 0;
 	if (seen.stream) {
 		seen.s = httpd_stream_start(&H, c, "text/event-stream", &seen);
+		if (seen.s && seen.pull)
+			ck_assert_int_eq(httpd_stream_pull(&H, seen.s, pull_xs, pull_done, &pulled),
+					 LB_OK);
+		return;
+	}
+	if (seen.pull) {
+		ck_assert_int_eq(httpd_reply_pull(c, 200, "application/json", seen.extra, pull_xs,
+						  pull_done, &pulled), LB_OK);
 		return;
 	}
 	httpd_reply(c, 200, "text/plain", "hello", 5, seen.extra);
@@ -75,6 +113,7 @@ static void run_for(int ms)
 static void setup_with(size_t stream_limit)
 {
 	memset(&seen, 0, sizeof(seen));
+	memset(&pulled, 0, sizeof(pulled));
 	ck_assert_int_eq(loop_init(&L), LB_OK);
 	struct httpd_opts o = {.bind = "127.0.0.1", .max_clients = 8, .max_body = 100,
 			       .stream_limit = stream_limit, .timeout_s = 5};
@@ -287,6 +326,103 @@ START_TEST(t_snapshot_over_limit)
 }
 END_TEST
 
+/* A pulled answer: all its bytes, chunked, in many calls; done once. */
+START_TEST(t_pulled_reply)
+{
+	int fd = connect_to(0);
+	const char *req = "GET /api/devices HTTP/1.1\r\nHost: h\r\n\r\n";
+	char head[512];
+
+	seen.pull = true;
+	pulled.left = 300000;
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	ck_assert_uint_eq(read_xs(fd, 300000, 5000), 300000);
+	ck_assert_uint_ge(pulled.calls, 300);
+	for (int i = 0; i < 100 && pulled.done == 0; i++)
+		run_for(5);
+	ck_assert_uint_eq(pulled.done, 1);
+	close(fd);
+	/* the headers: chunked, no length */
+	memset(&pulled, 0, sizeof(pulled));
+	pulled.left = 10;
+	exchange(req, head, sizeof(head), 300);
+	ck_assert_ptr_nonnull(strstr(head, "Transfer-Encoding: chunked"));
+	ck_assert_ptr_nonnull(strstr(head, "##########"));
+	ck_assert_ptr_null(strstr(head, "Content-Length"));
+}
+END_TEST
+
+/* A client that leaves in the middle: the pull ends (done) and is asked
+ * no more. */
+START_TEST(t_pulled_reply_left)
+{
+	int fd = connect_to(4096);
+	const char *req = "GET /api/devices HTTP/1.1\r\nHost: h\r\n\r\n";
+
+	seen.pull = true;
+	pulled.left = (size_t)1 << 30;
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	for (int i = 0; i < 100 && pulled.calls == 0; i++)
+		run_for(5);
+	ck_assert_uint_gt(pulled.calls, 0);
+	close(fd);
+	for (int i = 0; i < 400 && pulled.done == 0; i++)
+		run_for(5);
+	ck_assert_uint_eq(pulled.done, 1);
+	size_t calls = pulled.calls;
+	run_for(50);
+	ck_assert_uint_eq(pulled.calls, calls);
+	ck_assert_uint_gt(pulled.left, 0);
+}
+END_TEST
+
+/* A stream's snapshot pulled: 16 times stream_limit, taken whole; what is
+ * written meanwhile (here 2 KiB of '!', within the limit) follows it. */
+START_TEST(t_pulled_snapshot)
+{
+	static char after[2048];
+	char buf[8192];
+	int fd = connect_to(0);
+	const char *req = "GET /events HTTP/1.1\r\nHost: h\r\n\r\n";
+	size_t xs = 0, bangs = 0;
+	bool order = true;
+
+	seen.stream = true;
+	seen.pull = true;
+	pulled.left = 65536;
+	memset(after, '!', sizeof(after));
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	for (int i = 0; i < 50 && !seen.s; i++)
+		run_for(5);
+	ck_assert_ptr_nonnull(seen.s);
+	ck_assert_int_eq(httpd_stream_write(&H, seen.s, after, sizeof(after)), LB_OK);
+	int64_t end = loop_now_ms() + 5000;
+	while (bangs < sizeof(after) && loop_now_ms() < end) {
+		run_for(2);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 0) != 1)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf));
+		ck_assert_int_gt(n, 0);
+		for (ssize_t i = 0; i < n; i++) {
+			xs += buf[i] == '#';
+			bangs += buf[i] == '!';
+			order = order && !(buf[i] == '#' && bangs > 0);
+		}
+	}
+	ck_assert_uint_eq(xs, 65536);
+	ck_assert_uint_eq(bangs, sizeof(after));
+	ck_assert(order);
+	ck_assert_uint_eq(pulled.done, 1);
+	ck_assert_uint_eq(H.stats.streams_slow, 0);
+	/* a second snapshot, or one after a write, is refused (done runs) */
+	ck_assert_int_eq(httpd_stream_pull(&H, seen.s, pull_xs, pull_done, &pulled),
+			 LB_ERR_STATE);
+	ck_assert_uint_eq(pulled.done, 2);
+	close(fd);
+}
+END_TEST
+
 START_TEST(t_per_ip_limit)
 {
 	int fd[7];
@@ -328,6 +464,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, t_stream_delivers);
 	tcase_add_test(tc, t_slow_client_cut_off);
 	tcase_add_test(tc, t_snapshot_over_limit);
+	tcase_add_test(tc, t_pulled_reply);
+	tcase_add_test(tc, t_pulled_reply_left);
+	tcase_add_test(tc, t_pulled_snapshot);
 	tcase_add_test(tc, t_per_ip_limit);
 	suite_add_tcase(s, tc);
 	return s;
