@@ -41,6 +41,7 @@ void txsched_free(struct txsched *t)
 {
 	free(t->slot);
 	t->slot = NULL;
+	t->n_due = t->n_free = 0;   /* no decision left, none can be planned */
 }
 
 static int find_sent(void *arg, const struct store_downlink *row)
@@ -69,8 +70,9 @@ int txsched_restore_device(struct txsched *t, struct lb_device *dev)
 /* ------------------------------------------------------------- slots */
 
 /* Decisions wait in a binary min-heap (txsched.h struct txsched_due):
- * planning one and taking the earliest cost O(log n), and a tick with
- * nothing due looks at the root alone. */
+ * ordering one and taking the earliest cost O(log n), finding a device's
+ * walks the decisions waiting (not the 256 slots), and a tick with nothing
+ * due looks at the root alone. */
 
 static bool due_before(const struct txsched_due *a, const struct txsched_due *b)
 {
