@@ -552,6 +552,54 @@ static int mac_backoff(struct txsched *t, struct lb_device *dev, const struct do
 	return LB_ERR_FULL;
 }
 
+/* What downlink_plan() needs for dev's frame phy[0..len) from slot s. */
+static void plan_input(const struct txsched *t, const struct lb_device *dev,
+		       const struct txsched_slot *s, const uint8_t *phy, size_t len,
+		       struct downlink_plan_in *in)
+{
+	*in = (struct downlink_plan_in){
+		.region = t->c.region, .rx = s->rx, .n_rx = s->n_rx,
+		.rx1_dr_offset = t->opts.rx1_dr_offset,
+		.rx_delay_s = dev->rt.rx_delay_s, .phy = phy, .phy_len = len};
+	rx2_settings(t, in);
+	/* An OTAA device keeps what its join-accept told it, whatever the
+	 * configuration says today. */
+	if (dev->activation == LB_ACT_OTAA && dev->rt.joined_at) {
+		in->rx1_dr_offset = dev->rt.rx1_dr_offset;
+		if (dev->rt.rx2_freq) {
+			in->rx2_override = true;
+			in->rx2_freq_hz = dev->rt.rx2_freq;
+			in->rx2_dr = dev->rt.rx2_dr;
+		}
+	}
+	if (t->c.netmac)
+		netmac_windows(t->c.netmac, dev, in);
+}
+
+/* A frame of the network's requests alone is first planned at its length
+ * (the duty cycle needs its windows and airtime, not its bytes): refused,
+ * it goes to mac_backoff() before a counter is reserved or a byte
+ * encrypted, as most such frames are while a gateway's sub-bands are full.
+ * false: not refused (or not plannable): the frame is built as any other. */
+static bool requests_refused(struct txsched *t, struct lb_device *dev,
+			     const struct txsched_slot *s, const struct decision *d,
+			     const struct downlink_frame *fr)
+{
+	static const uint8_t zeros[LW_MAX_PHY];
+	struct downlink_plan_in in;
+	struct downlink_plan plan;
+	size_t len = downlink_frame_len(fr);
+
+	if (len > sizeof(zeros))
+		return false;
+	plan_input(t, dev, s, zeros, len, &in);
+	if (downlink_plan(&in, &plan) != LB_OK || plan.n_attempts == 0 ||
+	    budget_choose_window(t->c.budget, plan.gateway_eui, &plan) >= 0)
+		return false;
+	(void)mac_backoff(t, dev, &plan, d->now_us / 1000);
+	return true;
+}
+
 /* Build, plan and launch the frame for dev from slot s. */
 static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slot *s,
 		    struct decision *d)
@@ -575,11 +623,7 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 		dev->rt.ack_due = false;
 		return rc;
 	}
-	rc = txsched_reserve_fcnt(t, dev, &e.fcnt_down);
-	if (rc != LB_OK)
-		return rc;
 	fr.dev_addr = dev->dev_addr;
-	fr.fcnt_down = e.fcnt_down;
 	fr.ack = dev->rt.ack_due;
 	fr.fopts = d->mac;
 	fr.fopts_len = (uint8_t)d->mac_len;
@@ -601,6 +645,12 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 		fr.payload_len = d->item.len;
 		fr.fpending = d->queued > 1;
 	}
+	if (requests_only(dev, s, d) && requests_refused(t, dev, s, d, &fr))
+		return LB_ERR_FULL;
+	rc = txsched_reserve_fcnt(t, dev, &e.fcnt_down);
+	if (rc != LB_OK)
+		return rc;
+	fr.fcnt_down = e.fcnt_down;
 	struct lw_keys *ks;
 	rc = devices_keys(t->c.devices, dev, &ks);
 	if (rc != LB_OK)
@@ -608,23 +658,8 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 	rc = downlink_build(&fr, ks, phy, sizeof(phy), &len);
 	if (rc != LB_OK)
 		return rc;
-	struct downlink_plan_in in = {
-		.region = t->c.region, .rx = s->rx, .n_rx = s->n_rx,
-		.rx1_dr_offset = t->opts.rx1_dr_offset,
-		.rx_delay_s = dev->rt.rx_delay_s, .phy = phy, .phy_len = len};
-	rx2_settings(t, &in);
-	/* An OTAA device keeps what its join-accept told it, whatever the
-	 * configuration says today. */
-	if (dev->activation == LB_ACT_OTAA && dev->rt.joined_at) {
-		in.rx1_dr_offset = dev->rt.rx1_dr_offset;
-		if (dev->rt.rx2_freq) {
-			in.rx2_override = true;
-			in.rx2_freq_hz = dev->rt.rx2_freq;
-			in.rx2_dr = dev->rt.rx2_dr;
-		}
-	}
-	if (t->c.netmac)
-		netmac_windows(t->c.netmac, dev, &in);
+	struct downlink_plan_in in;
+	plan_input(t, dev, s, phy, len, &in);
 	rc = downlink_plan(&in, &e.plan);
 	if (rc != LB_OK || e.plan.n_attempts == 0) {
 		if (d->has_item)

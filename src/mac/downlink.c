@@ -60,6 +60,12 @@ int downlink_build(const struct downlink_frame *p, struct lw_keys *keys, uint8_t
  * LinkCheckAns (CID 0x02):  | 0x02 | Margin (dB, 0..254) | GwCnt |
  * DeviceTimeAns (CID 0x0D): | 0x0D | seconds since GPS epoch (4, LE) | fraction (1/256 s) |
  */
+size_t downlink_frame_len(const struct downlink_frame *p)
+{
+	return LW_LEN_MHDR + LW_LEN_FHDR_MIN + p->fopts_len +
+	       (p->has_fport ? 1 + p->payload_len : 0) + LW_LEN_MIC;
+}
+
 #define LINK_CHECK_MARGIN_MAX 254
 #define LINK_CHECK_GW_MAX 255
 #define US_PER_S 1000000

@@ -72,6 +72,11 @@ struct downlink_frame {
 int downlink_build(const struct downlink_frame *p, struct lw_keys *keys, uint8_t *out,
 		   size_t cap, size_t *len);
 
+/* The length of the PHYPayload downlink_build() writes for p (MHDR, FHDR
+ * with FOpts, FPort and FRMPayload when has_fport, MIC; TS001-1.0.4 §4),
+ * without building it: enough to plan the frame's windows and airtime. */
+size_t downlink_frame_len(const struct downlink_frame *p);
+
 /* ---- receive windows (dlplan.c) ------------------------------------------- */
 
 #define DOWNLINK_MAX_ATTEMPTS 2

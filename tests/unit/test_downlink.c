@@ -55,6 +55,7 @@ START_TEST(test_v3_downlink_vector)
 	f.payload_len = sizeof(plain);
 	ck_assert_int_eq(downlink_build(&f, &keys, out, sizeof(out), &len), LB_OK);
 	ck_assert_uint_eq(len, sizeof(want));
+	ck_assert_uint_eq(downlink_frame_len(&f), len);
 	ck_assert_mem_eq(out, want, sizeof(want));
 	lwcrypto_keys_free(&keys);
 }
@@ -109,6 +110,7 @@ START_TEST(test_confirmed_full_frame_roundtrip)
 	f.payload_len = 5;
 	ck_assert_int_eq(downlink_build(&f, &keys, out, sizeof(out), &len), LB_OK);
 	ck_assert_uint_eq(len, sizeof(want));
+	ck_assert_uint_eq(downlink_frame_len(&f), len);   /* FOpts, FPort and payload */
 	ck_assert_mem_eq(out, want, sizeof(want));
 
 	/* Parse, verify and decrypt it as a device would. */
@@ -163,7 +165,13 @@ START_TEST(test_fport0_uses_nwkskey)
 	f.payload_len = 1;
 	ck_assert_int_eq(downlink_build(&f, &keys, out, sizeof(out), &len), LB_OK);
 	ck_assert_uint_eq(len, sizeof(want));
+	ck_assert_uint_eq(downlink_frame_len(&f), len);   /* FPort 0 */
 	ck_assert_mem_eq(out, want, sizeof(want));
+	f.has_fport = false;                              /* and no FPort at all */
+	f.payload = NULL;
+	f.payload_len = 0;
+	ck_assert_int_eq(downlink_build(&f, &keys, out, sizeof(out), &len), LB_OK);
+	ck_assert_uint_eq(downlink_frame_len(&f), len);
 	lwcrypto_keys_free(&keys);
 }
 END_TEST
