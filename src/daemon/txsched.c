@@ -26,6 +26,9 @@ int txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct 
 		return LB_ERR_NOMEM;
 	t->c = *ctx;
 	t->opts = *o;
+	for (size_t i = 0; i < TXSCHED_SLOTS; i++)
+		t->free_slot[i] = (uint16_t)(TXSCHED_SLOTS - 1 - i);
+	t->n_free = TXSCHED_SLOTS;
 	downlink_pending_init(&t->pending, o->tx_ack_timeout_ms);
 	/* Tokens only need to differ between PULL_RESPs in flight; a random
 	 * start keeps them from repeating across restarts. */
@@ -38,6 +41,7 @@ void txsched_free(struct txsched *t)
 {
 	free(t->slot);
 	t->slot = NULL;
+	t->n_due = t->n_free = 0;   /* no decision left, none can be planned */
 }
 
 static int find_sent(void *arg, const struct store_downlink *row)
@@ -65,17 +69,84 @@ int txsched_restore_device(struct txsched *t, struct lb_device *dev)
 
 /* ------------------------------------------------------------- slots */
 
-static struct txsched_slot *slot_for(struct txsched *t, uint64_t dev_eui)
-{
-	struct txsched_slot *free_slot = NULL;
+/* Decisions wait in a binary min-heap (txsched.h struct txsched_due):
+ * ordering one and taking the earliest cost O(log n), finding a device's
+ * walks the decisions waiting (not the 256 slots), and a tick with nothing
+ * due looks at the root alone. */
 
-	for (size_t i = 0; i < TXSCHED_SLOTS; i++) {
-		if (t->slot[i].used && t->slot[i].dev_eui == dev_eui)
-			return &t->slot[i];
-		if (!t->slot[i].used && !free_slot)
-			free_slot = &t->slot[i];
+static bool due_before(const struct txsched_due *a, const struct txsched_due *b)
+{
+	return a->due_ms != b->due_ms ? a->due_ms < b->due_ms : a->seq < b->seq;
+}
+
+static void due_swap(struct txsched *t, size_t i, size_t j)
+{
+	struct txsched_due x = t->due[i];
+
+	t->due[i] = t->due[j];
+	t->due[j] = x;
+}
+
+/* Entry i moved (new, or its due time changed): restore the heap order. */
+static void due_fix(struct txsched *t, size_t i)
+{
+	while (i > 0 && due_before(&t->due[i], &t->due[(i - 1) / 2])) {
+		due_swap(t, i, (i - 1) / 2);
+		i = (i - 1) / 2;
 	}
-	return free_slot;
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < t->n_due && due_before(&t->due[l], &t->due[m]))
+			m = l;
+		if (l + 1 < t->n_due && due_before(&t->due[l + 1], &t->due[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		due_swap(t, i, m);
+		i = m;
+	}
+}
+
+/* Heap index of the device's decision, or -1: a walk over the decisions
+ * waiting (those of the last delay_ms), not over the table. */
+static long due_find(const struct txsched *t, uint64_t dev_eui)
+{
+	for (size_t i = 0; i < t->n_due; i++)
+		if (t->due[i].dev_eui == dev_eui)
+			return (long)i;
+	return -1;
+}
+
+/* The earliest decision leaves the heap; its slot index (still taken:
+ * the caller frees it). */
+static uint16_t due_pop(struct txsched *t)
+{
+	uint16_t slot = t->due[0].slot;
+
+	t->due[0] = t->due[--t->n_due];
+	if (t->n_due > 0)
+		due_fix(t, 0);
+	return slot;
+}
+
+/* The device's slot, due again at due_ms: its waiting decision's, else a
+ * free one; NULL when every slot is taken. */
+static struct txsched_slot *slot_plan(struct txsched *t, uint64_t dev_eui, int64_t due_ms)
+{
+	long at = due_find(t, dev_eui);
+
+	if (at < 0) {
+		if (t->n_free == 0)
+			return NULL;
+		at = (long)t->n_due++;
+		t->due[at].slot = t->free_slot[--t->n_free];
+		t->due[at].dev_eui = dev_eui;
+	}
+	t->due[at].due_ms = due_ms;
+	t->due[at].seq = t->due_seq++;
+	struct txsched_slot *s = &t->slot[t->due[at].slot];
+	due_fix(t, (size_t)at);
+	return s;
 }
 
 /* Keep the receptions with the best margins (downlink_plan picks among them). */
@@ -173,17 +244,15 @@ void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct
 	dev->rt.ack_due = f->mtype == LW_MTYPE_CONFIRMED_UP;
 	bool wanted = t->c.netmac &&
 		      netmac_uplink(t->c.netmac, dev, f, mac, mac_len, rx, n_rx, dedup_id);
-	struct txsched_slot *s = slot_for(t, dev->dev_eui);
+	struct txsched_slot *s = slot_plan(t, dev->dev_eui, loop_now_ms() + t->opts.delay_ms);
 	if (!s) {
 		t->stats.dropped_slots++;
 		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: no free decision slot (%d in use)",
 			  dev->name, TXSCHED_SLOTS);
 		return;
 	}
-	memset(s, 0, sizeof(*s));
-	s->used = true;
+	/* Every field set below: no memset of the receptions' 1.5 KiB. */
 	s->dev_eui = dev->dev_eui;
-	s->due_ms = loop_now_ms() + t->opts.delay_ms;
 	s->n_rx = keep_best_rx(rx, n_rx, s->rx);
 	s->mac_len = mac_answers(dev->name, mac, mac_len, rx, n_rx, s->mac);
 	s->mac_wanted = wanted;
@@ -483,6 +552,54 @@ static int mac_backoff(struct txsched *t, struct lb_device *dev, const struct do
 	return LB_ERR_FULL;
 }
 
+/* What downlink_plan() needs for dev's frame phy[0..len) from slot s. */
+static void plan_input(const struct txsched *t, const struct lb_device *dev,
+		       const struct txsched_slot *s, const uint8_t *phy, size_t len,
+		       struct downlink_plan_in *in)
+{
+	*in = (struct downlink_plan_in){
+		.region = t->c.region, .rx = s->rx, .n_rx = s->n_rx,
+		.rx1_dr_offset = t->opts.rx1_dr_offset,
+		.rx_delay_s = dev->rt.rx_delay_s, .phy = phy, .phy_len = len};
+	rx2_settings(t, in);
+	/* An OTAA device keeps what its join-accept told it, whatever the
+	 * configuration says today. */
+	if (dev->activation == LB_ACT_OTAA && dev->rt.joined_at) {
+		in->rx1_dr_offset = dev->rt.rx1_dr_offset;
+		if (dev->rt.rx2_freq) {
+			in->rx2_override = true;
+			in->rx2_freq_hz = dev->rt.rx2_freq;
+			in->rx2_dr = dev->rt.rx2_dr;
+		}
+	}
+	if (t->c.netmac)
+		netmac_windows(t->c.netmac, dev, in);
+}
+
+/* A frame of the network's requests alone is first planned at its length
+ * (the duty cycle needs its windows and airtime, not its bytes): refused,
+ * it goes to mac_backoff() before a counter is reserved or a byte
+ * encrypted, as most such frames are while a gateway's sub-bands are full.
+ * false: not refused (or not plannable): the frame is built as any other. */
+static bool requests_refused(struct txsched *t, struct lb_device *dev,
+			     const struct txsched_slot *s, const struct decision *d,
+			     const struct downlink_frame *fr)
+{
+	static const uint8_t zeros[LW_MAX_PHY];
+	struct downlink_plan_in in;
+	struct downlink_plan plan;
+	size_t len = downlink_frame_len(fr);
+
+	if (len > sizeof(zeros))
+		return false;
+	plan_input(t, dev, s, zeros, len, &in);
+	if (downlink_plan(&in, &plan) != LB_OK || plan.n_attempts == 0 ||
+	    budget_choose_window(t->c.budget, plan.gateway_eui, &plan) >= 0)
+		return false;
+	(void)mac_backoff(t, dev, &plan, d->now_us / 1000);
+	return true;
+}
+
 /* Build, plan and launch the frame for dev from slot s. */
 static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slot *s,
 		    struct decision *d)
@@ -506,11 +623,7 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 		dev->rt.ack_due = false;
 		return rc;
 	}
-	rc = txsched_reserve_fcnt(t, dev, &e.fcnt_down);
-	if (rc != LB_OK)
-		return rc;
 	fr.dev_addr = dev->dev_addr;
-	fr.fcnt_down = e.fcnt_down;
 	fr.ack = dev->rt.ack_due;
 	fr.fopts = d->mac;
 	fr.fopts_len = (uint8_t)d->mac_len;
@@ -532,6 +645,12 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 		fr.payload_len = d->item.len;
 		fr.fpending = d->queued > 1;
 	}
+	if (requests_only(dev, s, d) && requests_refused(t, dev, s, d, &fr))
+		return LB_ERR_FULL;
+	rc = txsched_reserve_fcnt(t, dev, &e.fcnt_down);
+	if (rc != LB_OK)
+		return rc;
+	fr.fcnt_down = e.fcnt_down;
 	struct lw_keys *ks;
 	rc = devices_keys(t->c.devices, dev, &ks);
 	if (rc != LB_OK)
@@ -539,23 +658,8 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 	rc = downlink_build(&fr, ks, phy, sizeof(phy), &len);
 	if (rc != LB_OK)
 		return rc;
-	struct downlink_plan_in in = {
-		.region = t->c.region, .rx = s->rx, .n_rx = s->n_rx,
-		.rx1_dr_offset = t->opts.rx1_dr_offset,
-		.rx_delay_s = dev->rt.rx_delay_s, .phy = phy, .phy_len = len};
-	rx2_settings(t, &in);
-	/* An OTAA device keeps what its join-accept told it, whatever the
-	 * configuration says today. */
-	if (dev->activation == LB_ACT_OTAA && dev->rt.joined_at) {
-		in.rx1_dr_offset = dev->rt.rx1_dr_offset;
-		if (dev->rt.rx2_freq) {
-			in.rx2_override = true;
-			in.rx2_freq_hz = dev->rt.rx2_freq;
-			in.rx2_dr = dev->rt.rx2_dr;
-		}
-	}
-	if (t->c.netmac)
-		netmac_windows(t->c.netmac, dev, &in);
+	struct downlink_plan_in in;
+	plan_input(t, dev, s, phy, len, &in);
 	rc = downlink_plan(&in, &e.plan);
 	if (rc != LB_OK || e.plan.n_attempts == 0) {
 		if (d->has_item)
@@ -635,18 +739,12 @@ static void drop_expired(struct txsched *t, struct lb_device *dev, const struct 
 
 static bool in_flight(const struct txsched *t, uint64_t dev_eui)
 {
-	for (size_t i = 0; i < DOWNLINK_PENDING_MAX; i++)
-		if (t->pending.slot[i].used && t->pending.slot[i].e.dev_eui == dev_eui)
-			return true;
-	return false;
+	return downlink_pending_has_device(&t->pending, dev_eui);
 }
 
 bool txsched_busy(const struct txsched *t, uint64_t dev_eui)
 {
-	for (size_t i = 0; i < TXSCHED_SLOTS; i++)
-		if (t->slot[i].used && t->slot[i].dev_eui == dev_eui)
-			return true;
-	return in_flight(t, dev_eui);
+	return due_find(t, dev_eui) >= 0 || in_flight(t, dev_eui);
 }
 
 void txsched_set_hooks(struct txsched *t, const struct txsched_hooks *h)
@@ -780,20 +878,16 @@ static void on_expired(const uint8_t token[GWMP_LEN_TOKEN], struct downlink_pend
 
 int64_t txsched_tick(struct txsched *t, int64_t now_ms)
 {
-		int64_t next = -1, pd;
+	int64_t next = -1, pd;
 
-	for (size_t i = 0; i < TXSCHED_SLOTS; i++) {
-		struct txsched_slot *s = &t->slot[i];
-		if (!s->used)
-			continue;
-		if (s->due_ms <= now_ms) {
-			s->used = false;
-			decide(t, s);
-			continue;
-		}
-		if (next < 0 || s->due_ms < next)
-			next = s->due_ms;
+	/* Earliest first; the slot is free again once its decision is taken. */
+	while (t->n_due > 0 && t->due[0].due_ms <= now_ms) {
+		uint16_t i = due_pop(t);
+		decide(t, &t->slot[i]);
+		t->free_slot[t->n_free++] = i;
 	}
+	if (t->n_due > 0)
+		next = t->due[0].due_ms;
 	downlink_pending_expire(&t->pending, now_ms, on_expired, t);
 	if (downlink_pending_next_deadline(&t->pending, &pd) == LB_OK && (next < 0 || pd < next))
 		next = pd;

@@ -77,9 +77,7 @@
 
 /* A decision waiting for its moment (uplink + delay_ms). */
 struct txsched_slot {
-	bool used;
 	uint64_t dev_eui;
-	int64_t due_ms;
 	struct lb_rx rx[TXSCHED_RX];
 	size_t n_rx;
 	uint8_t mac[TXSCHED_MAC_MAX];    /* MAC answers for FOpts */
@@ -121,6 +119,17 @@ struct txsched_hooks {
 		     bool sent);
 };
 
+/* When a slot's decision is due: the decisions waiting form a binary
+ * min-heap of these, earliest (then first planned) at the root, so a tick
+ * looks at what is due and no further, and finding a device's decision
+ * walks the decisions waiting, not the table. */
+struct txsched_due {
+	int64_t due_ms;                  /* monotonic */
+	uint64_t seq;                    /* order planned, among equal due_ms */
+	uint64_t dev_eui;
+	uint16_t slot;                   /* index in txsched.slot */
+};
+
 struct txsched_ctx {
 	struct devices *devices;
 	const struct region *region;
@@ -142,6 +151,11 @@ struct txsched {
 	 * slots never used stay untouched: 384 KiB that a bridge without
 	 * downlinks does not hold (README "Memory and start-up"). */
 	struct txsched_slot *slot;
+	struct txsched_due due[TXSCHED_SLOTS];   /* heap: the slots in use */
+	size_t n_due;
+	uint16_t free_slot[TXSCHED_SLOTS];       /* stack of the unused slots, */
+	size_t n_free;                           /* lowest index on top */
+	uint64_t due_seq;
 	struct downlink_pending pending; /* PULL_RESPs awaiting their TX_ACK */
 	uint32_t token_seq;
 	struct txsched_stats stats;

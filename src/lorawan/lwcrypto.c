@@ -15,6 +15,13 @@
  *     EVP_MAC_CTX_dup() of a keyed template, and it allocates nothing);
  *   - an AES-128-ECB decrypt context, created on first use: only the network
  *     side of a join-accept needs it (TS001-1.0.4 §6.2.6).
+ * A re-key (lwcrypto_key_rekey) only notes the new raw key: each context
+ * takes it at its first use after that. A session's frames use the CMAC of
+ * its NwkSKey and the ECB of its AppSKey (1.0.x MICs use NwkSKey alone), so
+ * a pair re-keyed by the key cache pays for two OpenSSL re-initialisations
+ * instead of four; each costs thousands of instructions, most of them
+ * provider parameter look-ups (key and IV length) inside
+ * EVP_CipherInit_ex() and CMAC_Init() that no public call avoids.
  */
 #include "lorawan/lwcrypto.h"
 
@@ -169,14 +176,9 @@ int lwcrypto_key_rekey(struct lw_key *k, const uint8_t raw[LW_KEY_LEN])
 	memcpy(k->raw, raw, LW_KEY_LEN);
 	EVP_CIPHER_CTX_free(k->ecb_dec);
 	k->ecb_dec = NULL;
-	/* A NULL cipher keeps the context's algorithm and only sets the key;
-	 * EVP_MAC_init with a key recomputes the CMAC subkeys. */
-	if (EVP_CipherInit_ex(k->ecb, NULL, NULL, raw, NULL, 1) != 1 ||
-	    EVP_CIPHER_CTX_set_padding(k->ecb, 0) != 1 ||
-	    EVP_MAC_init(k->cmac, raw, LW_KEY_LEN, NULL) != 1) {
-		lwcrypto_key_free(k);
-		return LB_ERR_CRYPTO;
-	}
+	/* Keyed at their first use (ecb_keyed, cmac2). */
+	k->ecb_stale = true;
+	k->cmac_stale = true;
 	return LB_OK;
 }
 
@@ -190,6 +192,7 @@ void lwcrypto_key_free(struct lw_key *k)
 	k->ecb = NULL;
 	k->ecb_dec = NULL;
 	k->cmac = NULL;
+	k->ecb_stale = k->cmac_stale = false;
 	k->ready = false;
 	OPENSSL_cleanse(k->raw, sizeof(k->raw));
 }
@@ -231,15 +234,36 @@ static int ecb_blocks(EVP_CIPHER_CTX *c, const uint8_t *in, size_t len, uint8_t 
 	return LB_OK;
 }
 
-/* CMAC over up to two pieces (B0 and msg), truncated to the 4-byte MIC. */
+/* AES-128-ECB encryption with the key's own context, given the raw key
+ * first if it was re-keyed: a NULL cipher keeps the context's algorithm
+ * and only sets the key. Padding stays off as ecb_new() set it (and plays
+ * no part anyway: whole blocks, encrypt direction, no Final). */
+static int ecb_keyed(struct lw_key *k, const uint8_t *in, size_t len, uint8_t *out)
+{
+	if (k->ecb_stale) {
+		if (EVP_CipherInit_ex(k->ecb, NULL, NULL, k->raw, NULL, 1) != 1)
+			return LB_ERR_CRYPTO;
+		k->ecb_stale = false;
+	}
+	return ecb_blocks(k->ecb, in, len, out);
+}
+
+/* CMAC over up to two pieces (B0 and msg), truncated to the 4-byte MIC.
+ * EVP_MAC_init with the key (after a re-key) computes the subkeys and
+ * leaves the context ready for data, as the reset without one does. */
 static int cmac2(struct lw_key *k, const uint8_t *a, size_t alen,
 		 const uint8_t *b, size_t blen, uint8_t mic[LEN_MIC])
 {
 	uint8_t full[LEN_CMAC];
 	size_t outl = 0;
 
-	if (EVP_MAC_init(k->cmac, NULL, 0, NULL) != 1)
+	if (k->cmac_stale) {
+		if (EVP_MAC_init(k->cmac, k->raw, LW_KEY_LEN, NULL) != 1)
+			return LB_ERR_CRYPTO;
+		k->cmac_stale = false;
+	} else if (EVP_MAC_init(k->cmac, NULL, 0, NULL) != 1) {
 		return LB_ERR_CRYPTO;
+	}
 	if (alen && EVP_MAC_update(k->cmac, a, alen) != 1)
 		return LB_ERR_CRYPTO;
 	if (blen && EVP_MAC_update(k->cmac, b, blen) != 1)
@@ -285,7 +309,7 @@ static int crypt_chunk(struct lw_key *k, int dir, uint32_t dev_addr, uint32_t fc
 	for (j = 0; j < nblk; j++)
 		fill_block(s + j * LW_BLOCK_LEN, BLK_TAG_AI, dir, dev_addr, fcnt,
 			   (uint8_t)(first_i + j));
-	rc = ecb_blocks(k->ecb, s, nblk * LW_BLOCK_LEN, s);
+	rc = ecb_keyed(k, s, nblk * LW_BLOCK_LEN, s);
 	if (rc != LB_OK)
 		return rc;
 	for (j = 0; j < len; j++)
@@ -347,7 +371,7 @@ int lwcrypto_join_accept_decrypt(struct lw_key *app_key, const uint8_t *in, size
 {
 	if (!key_usable(app_key) || !in || !out || !ja_len_ok(len))
 		return LB_ERR_INVAL;
-	return ecb_blocks(app_key->ecb, in, len, out);
+	return ecb_keyed(app_key, in, len, out);
 }
 
 int lwcrypto_derive_session_keys(struct lw_key *app_key, uint32_t app_nonce, uint32_t net_id,
@@ -369,7 +393,7 @@ int lwcrypto_derive_session_keys(struct lw_key *app_key, uint32_t app_nonce, uin
 	memcpy(blk + LW_BLOCK_LEN, blk, LW_BLOCK_LEN);
 	blk[OFF_SKEY_TAG] = SKEY_TAG_NWK;
 	blk[LW_BLOCK_LEN + OFF_SKEY_TAG] = SKEY_TAG_APP;
-	rc = ecb_blocks(app_key->ecb, blk, sizeof(blk), out);
+	rc = ecb_keyed(app_key, blk, sizeof(blk), out);
 	if (rc == LB_OK) {
 		memcpy(nwk_s_key, out, LW_KEY_LEN);
 		memcpy(app_s_key, out + LW_BLOCK_LEN, LW_KEY_LEN);

@@ -38,6 +38,7 @@ struct lw_key {
 	struct evp_cipher_ctx_st *ecb;   /* AES-128-ECB, encrypt direction */
 	struct evp_cipher_ctx_st *ecb_dec;  /* AES-128-ECB, decrypt (join-accept), lazily NULL */
 	struct evp_mac_ctx_st *cmac;     /* CMAC keyed with raw, re-initialised per use */
+	bool ecb_stale, cmac_stale;      /* re-keyed: the context takes raw at its next use */
 	bool ready;
 };
 
@@ -48,11 +49,13 @@ struct lw_keys {
 };
 
 int lwcrypto_key_init(struct lw_key *k, const uint8_t raw[LW_KEY_LEN]);
-/* Give a key new raw bytes. A ready key keeps its contexts and only has them
- * re-keyed (key schedule and CMAC subkeys computed again, no allocation; the
- * lazily made decrypt context is dropped); any other key is initialised as
- * by lwcrypto_key_init(). Errors as lwcrypto_key_init() (the key is then
- * freed). */
+/* Give a key new raw bytes. A ready key keeps its contexts; each is
+ * re-keyed at its first use after this (key schedule or CMAC subkeys
+ * computed then, no allocation), so a context a key never uses costs
+ * nothing, and an OpenSSL failure then is that call's LB_ERR_CRYPTO. The
+ * lazily made decrypt context is dropped. Any other key is initialised as
+ * by lwcrypto_key_init(). Errors: LB_ERR_INVAL; on a key not ready, as
+ * lwcrypto_key_init() (the key is then freed). */
 int lwcrypto_key_rekey(struct lw_key *k, const uint8_t raw[LW_KEY_LEN]);
 void lwcrypto_key_free(struct lw_key *k);
 int lwcrypto_keys_init(struct lw_keys *ks, const uint8_t nwk[LW_KEY_LEN],

@@ -60,6 +60,12 @@ int downlink_build(const struct downlink_frame *p, struct lw_keys *keys, uint8_t
  * LinkCheckAns (CID 0x02):  | 0x02 | Margin (dB, 0..254) | GwCnt |
  * DeviceTimeAns (CID 0x0D): | 0x0D | seconds since GPS epoch (4, LE) | fraction (1/256 s) |
  */
+size_t downlink_frame_len(const struct downlink_frame *p)
+{
+	return LW_LEN_MHDR + LW_LEN_FHDR_MIN + p->fopts_len +
+	       (p->has_fport ? 1 + p->payload_len : 0) + LW_LEN_MIC;
+}
+
 #define LINK_CHECK_MARGIN_MAX 254
 #define LINK_CHECK_GW_MAX 255
 #define US_PER_S 1000000
@@ -167,15 +173,45 @@ void downlink_pending_init(struct downlink_pending *t, uint32_t timeout_ms)
 	t->timeout_ms = timeout_ms ? timeout_ms : DOWNLINK_TXACK_TIMEOUT_MS;
 }
 
-/* Slot index of a pending token, or -1. */
+/* Slot index of a pending token, or -1. The walk stops once it has seen
+ * the n used slots (add() takes the lowest free one, so they are mostly
+ * first). */
 static int find(const struct downlink_pending *t, const uint8_t token[GWMP_LEN_TOKEN])
 {
-	for (int i = 0; i < DOWNLINK_PENDING_MAX; i++) {
+	size_t seen = 0;
+
+	for (int i = 0; i < DOWNLINK_PENDING_MAX && seen < t->n; i++) {
 		const struct downlink_pending_slot *s = &t->slot[i];
-		if (s->used && memcmp(s->token, token, GWMP_LEN_TOKEN) == 0)
+		if (!s->used)
+			continue;
+		seen++;
+		if (memcmp(s->token, token, GWMP_LEN_TOKEN) == 0)
 			return i;
 	}
 	return -1;
+}
+
+/* The earliest deadline again, after the slot holding it left. */
+static void recompute_next(struct downlink_pending *t)
+{
+	size_t seen = 0;
+
+	for (size_t i = 0; i < DOWNLINK_PENDING_MAX && seen < t->n; i++) {
+		const struct downlink_pending_slot *s = &t->slot[i];
+		if (!s->used)
+			continue;
+		if (seen++ == 0 || s->deadline_ms < t->next_ms)
+			t->next_ms = s->deadline_ms;
+	}
+}
+
+/* Slot s leaves the table. */
+static void release(struct downlink_pending *t, struct downlink_pending_slot *s)
+{
+	s->used = false;
+	t->n--;
+	if (t->n > 0 && s->deadline_ms <= t->next_ms)
+		recompute_next(t);
 }
 
 int downlink_pending_add(struct downlink_pending *t, const uint8_t token[GWMP_LEN_TOKEN],
@@ -193,7 +229,8 @@ int downlink_pending_add(struct downlink_pending *t, const uint8_t token[GWMP_LE
 		memcpy(s->token, token, GWMP_LEN_TOKEN);
 		s->deadline_ms = now_ms + t->timeout_ms;
 		s->e = *e;
-		t->n++;
+		if (t->n++ == 0 || s->deadline_ms < t->next_ms)
+			t->next_ms = s->deadline_ms;
 		return LB_OK;
 	}
 	return LB_ERR_FULL;
@@ -202,6 +239,21 @@ int downlink_pending_add(struct downlink_pending *t, const uint8_t token[GWMP_LE
 bool downlink_pending_has(const struct downlink_pending *t, const uint8_t token[GWMP_LEN_TOKEN])
 {
 	return t != NULL && token != NULL && find(t, token) >= 0;
+}
+
+bool downlink_pending_has_device(const struct downlink_pending *t, uint64_t dev_eui)
+{
+	size_t seen = 0;
+
+	for (size_t i = 0; t != NULL && i < DOWNLINK_PENDING_MAX && seen < t->n; i++) {
+		const struct downlink_pending_slot *s = &t->slot[i];
+		if (!s->used)
+			continue;
+		seen++;
+		if (s->e.dev_eui == dev_eui)
+			return true;
+	}
+	return false;
 }
 
 int downlink_pending_take(struct downlink_pending *t, uint64_t gateway_eui,
@@ -223,8 +275,7 @@ int downlink_pending_take(struct downlink_pending *t, uint64_t gateway_eui,
 		return LB_ERR_ADDRESS_MISMATCH;
 	if (out != NULL)
 		*out = s->e;
-	s->used = false;
-	t->n--;
+	release(t, s);
 	return LB_OK;
 }
 
@@ -234,7 +285,8 @@ size_t downlink_pending_expire(struct downlink_pending *t, int64_t now_ms, downl
 	struct downlink_pending_slot gone;
 	size_t count = 0;
 
-	if (t == NULL)
+	/* Nothing due: no walk (the loop asks at every pass). */
+	if (t == NULL || t->n == 0 || t->next_ms > now_ms)
 		return 0;
 	for (size_t i = 0; i < DOWNLINK_PENDING_MAX; i++) {
 		struct downlink_pending_slot *s = &t->slot[i];
@@ -242,8 +294,7 @@ size_t downlink_pending_expire(struct downlink_pending *t, int64_t now_ms, downl
 			continue;
 		/* Free the slot first: the callback may add (reuse it). */
 		gone = *s;
-		s->used = false;
-		t->n--;
+		release(t, s);
 		count++;
 		if (cb != NULL)
 			cb(gone.token, &gone.e, arg);
@@ -253,18 +304,12 @@ size_t downlink_pending_expire(struct downlink_pending *t, int64_t now_ms, downl
 
 int downlink_pending_next_deadline(const struct downlink_pending *t, int64_t *deadline_ms)
 {
-	bool found = false;
-
 	if (t == NULL || deadline_ms == NULL)
 		return LB_ERR_INVAL;
-	for (size_t i = 0; i < DOWNLINK_PENDING_MAX; i++) {
-		const struct downlink_pending_slot *s = &t->slot[i];
-		if (s->used && (!found || s->deadline_ms < *deadline_ms)) {
-			*deadline_ms = s->deadline_ms;
-			found = true;
-		}
-	}
-	return found ? LB_OK : LB_ERR_NOT_FOUND;
+	if (t->n == 0)
+		return LB_ERR_NOT_FOUND;
+	*deadline_ms = t->next_ms;
+	return LB_OK;
 }
 
 /* ---- TX_ACK classification (Semtech PROTOCOL.TXT §5.5, §6) ----------------- */

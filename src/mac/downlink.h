@@ -72,6 +72,11 @@ struct downlink_frame {
 int downlink_build(const struct downlink_frame *p, struct lw_keys *keys, uint8_t *out,
 		   size_t cap, size_t *len);
 
+/* The length of the PHYPayload downlink_build() writes for p (MHDR, FHDR
+ * with FOpts, FPort and FRMPayload when has_fport, MIC; TS001-1.0.4 §4),
+ * without building it: enough to plan the frame's windows and airtime. */
+size_t downlink_frame_len(const struct downlink_frame *p);
+
 /* ---- receive windows (dlplan.c) ------------------------------------------- */
 
 #define DOWNLINK_MAX_ATTEMPTS 2
@@ -254,10 +259,13 @@ struct downlink_pending_slot {
 	struct downlink_pending_entry e;
 };
 
-/* Fixed table keyed by the PULL_RESP token; embed it, call _init(). */
+/* Fixed table keyed by the PULL_RESP token; embed it, call _init(). Its
+ * earliest deadline is kept up to date, so a tick with nothing due and an
+ * empty table cost no walk over the slots (the loop asks at every pass). */
 struct downlink_pending {
 	uint32_t timeout_ms;
-	size_t n;
+	size_t n;                    /* slots used */
+	int64_t next_ms;             /* earliest deadline of those, when n > 0 */
 	struct downlink_pending_slot slot[DOWNLINK_PENDING_MAX];
 };
 
@@ -272,6 +280,9 @@ int downlink_pending_add(struct downlink_pending *t, const uint8_t token[GWMP_LE
 
 /* True if token is pending (to pick a free token before sending). */
 bool downlink_pending_has(const struct downlink_pending *t, const uint8_t token[GWMP_LEN_TOKEN]);
+
+/* True if a PULL_RESP for device dev_eui is pending (false for NULL t). */
+bool downlink_pending_has_device(const struct downlink_pending *t, uint64_t dev_eui);
 
 /*
  * Remove and return the entry of a TX_ACK's token. The TX_ACK must come from

@@ -397,6 +397,72 @@ START_TEST(test_one_at_a_time)
 }
 END_TEST
 
+/* The monotonic clock's next millisecond, waited for (each uplink below
+ * must be planned in a later one than the one before). */
+static int64_t next_ms(void)
+{
+	int64_t t = loop_now_ms();
+
+	while (loop_now_ms() == t)
+		;
+	return loop_now_ms();
+}
+
+/* The DevAddr of datagram i's frame. */
+static uint32_t addr_of(size_t i)
+{
+	struct gwmp_txpk tx;
+	struct lw_frame f;
+
+	datagram(i, &tx, &f);
+	return f.u.data.dev_addr;
+}
+
+/* Class-A decisions are taken when due, earliest first; the tick tells the
+ * earliest still waiting, and a device's later uplink moves its decision
+ * (one frame, at the later time). */
+START_TEST(test_decisions_when_due)
+{
+	struct lb_rx rx = make_rx(GW_1, 5.0f, loop_wall_us());
+	uint8_t dedup[16] = {0};
+	struct lw_frame up;
+	struct lb_device *a = devices_find_eui(&w.devices, DEV_A);
+	struct lb_device *c = devices_find_eui(&w.devices, DEV_C);
+	const int64_t delay = w.cfg.downlink_delay_ms;
+
+	route_of(GW_1, 1701);
+	memset(&up, 0, sizeof(up));
+	up.mtype = LW_MTYPE_CONFIRMED_UP;          /* an ACK is due: a frame goes */
+	ck_assert_int_eq(txsched_tick(&w.tx, loop_now_ms()), -1);
+	int64_t due_a = next_ms() + delay;
+	txsched_after_uplink(&w.tx, a, &up, NULL, 0, &rx, 1, dedup);
+	int64_t due_c = next_ms() + delay;
+	txsched_after_uplink(&w.tx, c, &up, NULL, 0, &rx, 1, dedup);
+	ck_assert(txsched_busy(&w.tx, DEV_A) && txsched_busy(&w.tx, DEV_C));
+	ck_assert_int_eq(txsched_tick(&w.tx, due_a - 1), due_a);
+	ck_assert_uint_eq(w.udp.n, 0);
+	/* A's next uplink: its decision now comes after C's. */
+	int64_t due_a2 = next_ms() + delay;
+	txsched_after_uplink(&w.tx, a, &up, NULL, 0, &rx, 1, dedup);
+	ck_assert_int_eq(txsched_tick(&w.tx, due_a), due_c);
+	ck_assert_uint_eq(w.udp.n, 0);
+	ck_assert_int_eq(txsched_tick(&w.tx, due_c), due_a2);
+	ck_assert_uint_eq(w.udp.n, 1);
+	ck_assert_uint_eq(addr_of(0), ADDR_C);
+	ck_assert(txsched_busy(&w.tx, DEV_C));     /* awaiting its TX_ACK */
+	/* Then the TX_ACK deadline of C's frame, once A's decision is taken. */
+	int64_t next = txsched_tick(&w.tx, due_a2);
+	ck_assert_uint_eq(w.udp.n, 2);
+	ck_assert_uint_eq(addr_of(1), ADDR_A);
+	ck_assert_int_gt(next, due_a2);
+	tx_ack_ok(0);
+	tx_ack_ok(1);
+	ck_assert(!txsched_busy(&w.tx, DEV_A) && !txsched_busy(&w.tx, DEV_C));
+	ck_assert_int_eq(txsched_tick(&w.tx, later()), -1);
+	ck_assert_uint_eq(w.udp.n, 2);
+}
+END_TEST
+
 /* No gateway that can send: it waits, says so once, and goes when one can. */
 START_TEST(test_waits_for_a_gateway)
 {
@@ -613,6 +679,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_sent_at_once);
 	tcase_add_test(tc, test_one_at_a_time);
+	tcase_add_test(tc, test_decisions_when_due);
 	tcase_add_test(tc, test_waits_for_a_gateway);
 	tcase_add_test(tc, test_class_a_untouched);
 	tcase_add_test(tc, test_confirmed_retries);

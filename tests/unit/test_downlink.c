@@ -55,6 +55,7 @@ START_TEST(test_v3_downlink_vector)
 	f.payload_len = sizeof(plain);
 	ck_assert_int_eq(downlink_build(&f, &keys, out, sizeof(out), &len), LB_OK);
 	ck_assert_uint_eq(len, sizeof(want));
+	ck_assert_uint_eq(downlink_frame_len(&f), len);
 	ck_assert_mem_eq(out, want, sizeof(want));
 	lwcrypto_keys_free(&keys);
 }
@@ -109,6 +110,7 @@ START_TEST(test_confirmed_full_frame_roundtrip)
 	f.payload_len = 5;
 	ck_assert_int_eq(downlink_build(&f, &keys, out, sizeof(out), &len), LB_OK);
 	ck_assert_uint_eq(len, sizeof(want));
+	ck_assert_uint_eq(downlink_frame_len(&f), len);   /* FOpts, FPort and payload */
 	ck_assert_mem_eq(out, want, sizeof(want));
 
 	/* Parse, verify and decrypt it as a device would. */
@@ -163,7 +165,13 @@ START_TEST(test_fport0_uses_nwkskey)
 	f.payload_len = 1;
 	ck_assert_int_eq(downlink_build(&f, &keys, out, sizeof(out), &len), LB_OK);
 	ck_assert_uint_eq(len, sizeof(want));
+	ck_assert_uint_eq(downlink_frame_len(&f), len);   /* FPort 0 */
 	ck_assert_mem_eq(out, want, sizeof(want));
+	f.has_fport = false;                              /* and no FPort at all */
+	f.payload = NULL;
+	f.payload_len = 0;
+	ck_assert_int_eq(downlink_build(&f, &keys, out, sizeof(out), &len), LB_OK);
+	ck_assert_uint_eq(downlink_frame_len(&f), len);
 	lwcrypto_keys_free(&keys);
 }
 END_TEST
@@ -958,6 +966,57 @@ START_TEST(test_pending_take)
 }
 END_TEST
 
+/* The earliest deadline is kept as entries come and go (taken out of
+ * order, a hole left below the others), and a device in flight is found. */
+START_TEST(test_pending_deadline_kept)
+{
+	static struct downlink_pending t;
+	static const uint8_t tok[4][2] = {{0, 1}, {0, 2}, {0, 3}, {0, 4}};
+	struct downlink_pending_entry e = entry(0xAA, 1, 2);
+	int64_t deadline = 0;
+
+	downlink_pending_init(&t, 1000);
+	ck_assert(!downlink_pending_has_device(&t, e.dev_eui));
+	ck_assert(!downlink_pending_has_device(NULL, e.dev_eui));
+	ck_assert_int_eq(downlink_pending_add(&t, tok[0], &e, 500), LB_OK);  /* 1500 */
+	e.dev_eui = 0xD2;
+	ck_assert_int_eq(downlink_pending_add(&t, tok[1], &e, 200), LB_OK);  /* 1200 */
+	e.dev_eui = 0xD3;
+	ck_assert_int_eq(downlink_pending_add(&t, tok[2], &e, 900), LB_OK);  /* 1900 */
+	ck_assert_int_eq(downlink_pending_next_deadline(&t, &deadline), LB_OK);
+	ck_assert_int_eq(deadline, 1200);
+	ck_assert(downlink_pending_has_device(&t, 0xD2));
+	ck_assert(!downlink_pending_has_device(&t, 0xD4));
+	/* The earliest leaves: the next earliest, not a stale one. */
+	ck_assert_int_eq(downlink_pending_take(&t, 0xAA, tok[1], NULL, 0, NULL), LB_OK);
+	ck_assert(!downlink_pending_has_device(&t, 0xD2));
+	ck_assert_int_eq(downlink_pending_next_deadline(&t, &deadline), LB_OK);
+	ck_assert_int_eq(deadline, 1500);
+	ck_assert_uint_eq(downlink_pending_expire(&t, 1499, NULL, NULL), 0);
+	/* The first slot leaves: the one after the hole is still found. */
+	ck_assert_int_eq(downlink_pending_take(&t, 0xAA, tok[0], NULL, 0, NULL), LB_OK);
+	ck_assert(downlink_pending_has(&t, tok[2]));
+	ck_assert(downlink_pending_has_device(&t, 0xD3));
+	ck_assert_int_eq(downlink_pending_next_deadline(&t, &deadline), LB_OK);
+	ck_assert_int_eq(deadline, 1900);
+	/* A later entry leaving keeps the earliest; an earlier one added wins. */
+	e.dev_eui = 0xD4;
+	ck_assert_int_eq(downlink_pending_add(&t, tok[3], &e, 1000), LB_OK);  /* 2000 */
+	ck_assert_int_eq(downlink_pending_take(&t, 0xAA, tok[3], NULL, 0, NULL), LB_OK);
+	ck_assert_int_eq(downlink_pending_next_deadline(&t, &deadline), LB_OK);
+	ck_assert_int_eq(deadline, 1900);
+	ck_assert_int_eq(downlink_pending_add(&t, tok[0], &e, 100), LB_OK);  /* 1100 */
+	ck_assert_int_eq(downlink_pending_next_deadline(&t, &deadline), LB_OK);
+	ck_assert_int_eq(deadline, 1100);
+	ck_assert_uint_eq(downlink_pending_expire(&t, 1100, NULL, NULL), 1);
+	ck_assert_int_eq(downlink_pending_next_deadline(&t, &deadline), LB_OK);
+	ck_assert_int_eq(deadline, 1900);
+	ck_assert_uint_eq(downlink_pending_expire(&t, 5000, NULL, NULL), 1);
+	ck_assert_int_eq(downlink_pending_next_deadline(&t, &deadline), LB_ERR_NOT_FOUND);
+	ck_assert(!downlink_pending_has_device(&t, 0xD3));
+}
+END_TEST
+
 /* A TX_ACK is the answer only if it comes from where the PULL_RESP went:
  * same address and port (an IPv4 source seen as IPv4-mapped IPv6 too). */
 START_TEST(test_pending_take_source)
@@ -1121,6 +1180,7 @@ static Suite *downlink_suite(void)
 	tcase_add_test(mac, test_gps_time);
 	tcase_add_test(txack, test_pending_timeouts);
 	tcase_add_test(txack, test_pending_take);
+	tcase_add_test(txack, test_pending_deadline_kept);
 	tcase_add_test(txack, test_pending_take_source);
 	tcase_add_test(txack, test_pending_full);
 	tcase_add_test(txack, test_txack_classification);

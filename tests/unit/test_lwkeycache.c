@@ -203,6 +203,26 @@ START_TEST(rekey_equals_init)
 	ck_assert_int_eq(lwcrypto_join_mic(&k, ja, sizeof(ja), out), LB_OK);
 	ck_assert_int_eq(lwcrypto_join_mic(&ref, ja, sizeof(ja), ja_ref), LB_OK);
 	ck_assert_mem_eq(out, ja_ref, 4);
+	/* Each context takes the new key at its first use, and keeps it. */
+	pair(3, nwk, app);
+	ck_assert_int_eq(lwcrypto_key_rekey(&k, app), LB_OK);
+	ck_assert(k.ecb_stale && k.cmac_stale);
+	lwcrypto_key_free(&ref);
+	ck_assert_int_eq(lwcrypto_key_init(&ref, app), LB_OK);
+	for (int round = 0; round < 2; round++) {
+		ck_assert_int_eq(lwcrypto_payload_crypt(&k, 0, 0x26011bda, 7, ja, sizeof(ja), out),
+				 LB_OK);
+		ck_assert_int_eq(lwcrypto_payload_crypt(&ref, 0, 0x26011bda, 7, ja, sizeof(ja),
+							ja_ref), LB_OK);
+		ck_assert_mem_eq(out, ja_ref, sizeof(out));
+		ck_assert(!k.ecb_stale && k.cmac_stale == (round == 0));
+		ck_assert_int_eq(lwcrypto_data_mic(&k, 1, 0x26011bda, 7, ja, sizeof(ja), out),
+				 LB_OK);
+		ck_assert_int_eq(lwcrypto_data_mic(&ref, 1, 0x26011bda, 7, ja, sizeof(ja), ja_ref),
+				 LB_OK);
+		ck_assert_mem_eq(out, ja_ref, 4);
+		ck_assert(!k.cmac_stale);
+	}
 	ck_assert_int_eq(lwcrypto_key_rekey(NULL, nwk), LB_ERR_INVAL);
 	ck_assert_int_eq(lwcrypto_key_rekey(&k, NULL), LB_ERR_INVAL);
 	lwcrypto_key_free(&k);

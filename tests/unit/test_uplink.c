@@ -1239,9 +1239,13 @@ START_TEST(test_mac_only_downlink_backs_off_on_duty_cycle)
 	ck_assert_int_eq(dc_record(&w.budget.gw[0].dc, w.region, 868100000, 36000000, now), LB_OK);
 	ck_assert_int_eq(dc_record(&w.budget.gw[0].dc, w.region, 869525000, 360000000, now), LB_OK);
 
+	struct fcntdown before = dev->rt.fcnt_down;
 	first_uplink(phy);
 	ck_assert_ptr_null(decide_now());
 	ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 1);
+	/* Refused before it was built: no downlink counter reserved for it. */
+	ck_assert_uint_eq(dev->rt.fcnt_down.ceiling, before.ceiling);
+	ck_assert_uint_eq(dev->rt.fcnt_down.next, before.next);
 	ck_assert_int_gt(dev->rt.mac_dc_retry_ms, now + 59 * 60 * 1000);
 	ck_assert_int_le(dev->rt.mac_dc_retry_ms, now + 62 * 60 * 1000);
 	for (uint32_t fcnt = 2; fcnt < 8; fcnt++) {
