@@ -2,6 +2,7 @@
 /* gwmp_flat.c - the fast reading of a plain PUSH_DATA body. See gwmp_flat.h. */
 #include "gwmp/gwmp_flat.h"
 
+#include <stddef.h>
 #include <string.h>
 
 enum { ST_DONE, ST_ARRAY_FIRST, ST_ARRAY_NEXT };
@@ -28,9 +29,11 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static void ws(struct gwmp__scan *sc)
+/* Between tokens: mostly no whitespace at all, so one comparison first
+ * (every whitespace byte is <= ' '). */
+static inline void ws(struct gwmp__scan *sc)
 {
-	while (sc->p < sc->end && is_ws(*sc->p))
+	while (sc->p < sc->end && (unsigned char)*sc->p <= ' ' && is_ws(*sc->p))
 		sc->p++;
 }
 
@@ -52,25 +55,64 @@ static bool delimited(const struct gwmp__scan *sc)
 	return is_ws(c) || c == ',' || c == '}' || c == ']';
 }
 
+/* A byte that ends a plain string's run: its closing '"', or what makes it
+ * not plain (a control character, '\\', non-ASCII). */
+static bool run_stop(unsigned char c)
+{
+	return c < 0x20 || c > 0x7e || c == '"' || c == '\\';
+}
+
+/*
+ * The bytes of word x that are run_stop(), each flagged by its high bit:
+ * below 0x20, above 0x7e, '"' or '\\' (the "has a byte less than n",
+ * "more than n" and "has a zero byte" tests of S. E. Anderson's Bit
+ * Twiddling Hacks). A borrow or carry only starts at a flagged byte, so the
+ * first flagged byte (in memory order) is always a true one; those after
+ * it may not be.
+ */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+static uint64_t word_stops(uint64_t x)
+{
+	uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+
+	return (((x - ONES * 0x20) & ~x) | ((x + ONES) | x) | ((q - ONES) & ~q) |
+		((b - ONES) & ~b)) & HIGHS;
+}
+
+/* The first run_stop() byte in [p, end), or end: eight bytes at a time,
+ * then byte by byte from the word that holds it. */
+static const char *run_end(const char *p, const char *end)
+{
+	uint64_t x, m;
+
+	while (end - p >= (ptrdiff_t)sizeof(x)) {
+		memcpy(&x, p, sizeof(x));
+		if ((m = word_stops(x)) != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			p += __builtin_ctzll(m) / 8;   /* the first byte in memory */
+#endif
+			break;
+		}
+		p += sizeof(x);
+	}
+	while (p < end && !run_stop((unsigned char)*p))
+		p++;
+	return p;
+}
+
 /* A string of printable ASCII without escapes: its bytes (not copied). */
 static bool plain_string(struct gwmp__scan *sc, const char **s, size_t *len)
 {
 	if (!eat(sc, '"'))
 		return false;
-	const char *start = sc->p;
-	while (sc->p < sc->end) {
-		unsigned char c = (unsigned char)*sc->p;
-		if (c == '"') {
-			*s = start;
-			*len = (size_t)(sc->p - start);
-			sc->p++;
-			return true;
-		}
-		if (c < 0x20 || c > 0x7e || c == '\\')
-			return false;
-		sc->p++;
-	}
-	return false;
+	const char *start = sc->p, *p = run_end(start, sc->end);
+	if (p == sc->end || *p != '"')
+		return false;
+	*s = start;
+	*len = (size_t)(p - start);
+	sc->p = p + 1;
+	return true;
 }
 
 static bool literal(struct gwmp__scan *sc, const char *word, size_t n)
@@ -158,6 +200,8 @@ static bool scalar(struct gwmp__scan *sc, struct gwmp__fval *v, struct gwmp__fla
 	}
 }
 
+/* A key of no slot already among the members (a known key's repeat is
+ * seen in its slot). */
 static bool repeated(const struct gwmp__flat *f, const char *key, size_t len)
 {
 	for (size_t i = 0; i < f->n; i++)
@@ -166,19 +210,37 @@ static bool repeated(const struct gwmp__flat *f, const char *key, size_t len)
 	return false;
 }
 
+/* Key k of kl bytes for member f->n: its slot (-1: none) once it is known
+ * to be no repeat, else -2. */
+static int new_key(struct gwmp__flat *f, const char *k, size_t kl)
+{
+	int slot = gwmp__flat_slot(k, kl);
+
+	if (slot >= 0)
+		return f->slot[slot] ? -2 : slot;
+	if (f->other && repeated(f, k, kl))
+		return -2;
+	f->other = true;
+	return -1;
+}
+
 /* One flat object, its '{' already read. */
 static bool flat_object(struct gwmp__scan *sc, struct gwmp__flat *f)
 {
 	f->n = 0;
 	f->used = 0;
+	f->other = false;
+	memset(f->slot, 0, sizeof(f->slot));
 	ws(sc);
 	if (eat(sc, '}'))
 		return true;
 	for (;;) {
 		const char *k;
 		size_t kl;
+		int slot;
 		ws(sc);
-		if (f->n == GWMP__FLAT_KEYS || !plain_string(sc, &k, &kl) || repeated(f, k, kl))
+		if (f->n == GWMP__FLAT_KEYS || !plain_string(sc, &k, &kl) ||
+		    (slot = new_key(f, k, kl)) == -2)
 			return false;
 		ws(sc);
 		if (!eat(sc, ':'))
@@ -189,6 +251,8 @@ static bool flat_object(struct gwmp__scan *sc, struct gwmp__flat *f)
 		f->key[f->n] = k;
 		f->klen[f->n] = kl;
 		f->n++;
+		if (slot >= 0)
+			f->slot[slot] = (uint8_t)f->n;
 		ws(sc);
 		if (eat(sc, '}'))
 			return true;
@@ -283,13 +347,49 @@ int gwmp__scan_next(struct gwmp__scan *sc, struct gwmp__flat *f)
 	return GWMP__FLAT_OBJECT;
 }
 
+/*
+ * The slots: h(k) = (k * SLOT_MUL mod 2^32) >> 28 over the four bytes of k
+ * as a little-endian number is one to one on the fourteen rxpk keys
+ * (SLOT_MUL found by search); slot_key[] says which key a slot holds.
+ */
+#define KEY4(a, b, c, d) \
+	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define SLOT_MUL UINT32_C(0x6aabbdd1)
+#define SLOT_SHIFT 28
+
+static const uint32_t slot_key[GWMP__FLAT_SLOTS] = {
+	KEY4('t', 'i', 'm', 'e'), KEY4('f', 'r', 'e', 'q'), KEY4('t', 'm', 'm', 's'),
+	KEY4('r', 'f', 'c', 'h'), KEY4('s', 'i', 'z', 'e'), KEY4('s', 't', 'a', 't'),
+	KEY4('t', 'm', 's', 't'), 0,                        KEY4('m', 'o', 'd', 'u'),
+	0,                        KEY4('r', 's', 's', 'i'), KEY4('c', 'h', 'a', 'n'),
+	KEY4('l', 's', 'n', 'r'), KEY4('d', 'a', 't', 'r'), KEY4('c', 'o', 'd', 'r'),
+	KEY4('d', 'a', 't', 'a'),
+};
+
+int gwmp__flat_slot(const char *key, size_t n)
+{
+	if (n != 4)
+		return -1;
+	const unsigned char *k = (const unsigned char *)key;
+	uint32_t u = KEY4(k[0], k[1], k[2], k[3]);
+	uint32_t h = (uint32_t)(u * SLOT_MUL) >> SLOT_SHIFT;
+	return slot_key[h] == u ? (int)h : -1;
+}
+
 const struct gwmp__fval *gwmp__flat_get(const struct gwmp__flat *f, const char *key)
 {
-	size_t len = strlen(key);
+	size_t len = 0;
 
+	while (len < 5 && key[len] != '\0')
+		len++;
+	int slot = gwmp__flat_slot(key, len);
+	if (slot >= 0)
+		return f->slot[slot] ? &f->v[f->slot[slot] - 1] : NULL;
+	if (!f->other || len == 0)
+		return NULL;
+	len += strlen(key + len);
 	for (size_t i = 0; i < f->n; i++)
-		if (f->klen[i] == len && len > 0 && f->key[i][0] == key[0] &&
-		    memcmp(f->key[i], key, len) == 0)
+		if (f->klen[i] == len && memcmp(f->key[i], key, len) == 0)
 			return &f->v[i];
 	return NULL;
 }
