@@ -73,11 +73,14 @@ int hex_parse_u32(const char *s, uint32_t *out)
 	return rc;
 }
 
+/* The low n bytes of v, most significant first: digits from the last. */
 static void format_be(uint64_t v, size_t n, char *out)
 {
-	for (size_t i = 0; i < 2 * n; i++)
-		out[i] = hex_digits[(v >> (4 * (2 * n - 1 - i))) & 0x0f];
 	out[2 * n] = '\0';
+	for (size_t i = 2 * n; i > 0; i--) {
+		out[i - 1] = hex_digits[v & 0x0f];
+		v >>= 4;
+	}
 }
 
 void hex_format_eui(uint64_t eui, char out[17])

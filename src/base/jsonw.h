@@ -43,9 +43,11 @@ int jsonw_finish(struct jsonw *w, size_t *len);
 
 void jsonw_open(struct jsonw *w, char brace);     /* '{' or '[' (a comma first if needed) */
 void jsonw_close(struct jsonw *w, char brace);    /* '}' or ']' */
-/* A key and its ':'. key: a string literal needing no escape (its length
- * known when compiled); jsonw_key_esc() escapes any other key. */
-#define jsonw_key(w, key) jsonw_keyn((w), "" key, sizeof(key) - 1)
+/* A key and its ':'. key: a string literal needing no escape, written
+ * with its quotes and colon as one literal (one copy); jsonw_keyn() writes
+ * n bytes of a key needing no escape; jsonw_key_esc() escapes any other. */
+#define jsonw_key(w, key) jsonw_keyq((w), "\"" key "\":", sizeof(key) + 2)
+void jsonw_keyq(struct jsonw *w, const char *quoted, size_t n);   /* "key": as is */
 void jsonw_keyn(struct jsonw *w, const char *key, size_t n);
 void jsonw_key_esc(struct jsonw *w, const char *key);
 /* Values (a comma first when they are an array element). */
