@@ -146,25 +146,57 @@ static uint64_t word_escapes(uint64_t x)
 	return (((x - ONES * ' ') & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
 }
 
-/* The first byte of s[0..n) that needs an escape, or n: eight bytes at a
- * time, then byte by byte from the word that holds it. */
-static size_t clean_run(const char *s, size_t n)
+/* The first byte of s[0..n) that needs an escape, or n: byte by byte. */
+static size_t clean_run_bytes(const char *s, size_t n)
 {
 	size_t i = 0;
-	uint64_t x, m;
 
-	for (; n - i >= sizeof(x); i += sizeof(x)) {
-		memcpy(&x, s + i, sizeof(x));
-		if ((m = word_escapes(x)) != 0) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			i += (size_t)__builtin_ctzll(m) / 8;   /* the first in memory */
-#endif
-			break;
-		}
-	}
 	while (i < n && !escape_tab[(unsigned char)s[i]])
 		i++;
 	return i;
+}
+
+/* Where in word x (the eight bytes at s + at) the first byte needing an
+ * escape is, given that there is one: at + its index on a little-endian
+ * machine (the first flagged byte is a true one), else at (the caller
+ * looks byte by byte from there). */
+static size_t first_escape(uint64_t x, size_t at)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return at + (size_t)__builtin_ctzll(word_escapes(x)) / 8;
+#else
+	(void)x;
+	return at;
+#endif
+}
+
+/* The first byte of s[0..n) that needs an escape, or n: eight bytes at a
+ * time, the last (partial) eight read as the last eight bytes of s, then
+ * byte by byte from the word that holds it. */
+static size_t clean_run(const char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t x = 0;
+
+	if (n < sizeof(x))
+		return clean_run_bytes(s, n);
+	for (; n - i >= sizeof(x); i += sizeof(x)) {
+		memcpy(&x, s + i, sizeof(x));
+		if (word_escapes(x) != 0)
+			break;
+	}
+	if (n - i < sizeof(x)) {
+		if (i == n)
+			return n;
+		/* the last eight bytes; those before the old i are clean, so
+		 * a first flag here is at the old i or after */
+		i = n - sizeof(x);
+		memcpy(&x, s + i, sizeof(x));
+		if (word_escapes(x) == 0)
+			return n;
+	}
+	i = first_escape(x, i);   /* x, at i, holds one; none before i */
+	return i + clean_run_bytes(s + i, n - i);
 }
 
 /* s[0..n) between quotes: the runs that need no escape copied whole. */

@@ -2,7 +2,6 @@
 /* gwmp_flat.c - the fast reading of a plain PUSH_DATA body. See gwmp_flat.h. */
 #include "gwmp/gwmp_flat.h"
 
-#include <stddef.h>
 #include <string.h>
 
 enum { ST_DONE, ST_ARRAY_FIRST, ST_ARRAY_NEXT };
@@ -55,48 +54,44 @@ static bool delimited(const struct gwmp__scan *sc)
 	return is_ws(c) || c == ',' || c == '}' || c == ']';
 }
 
-/* A byte that ends a plain string's run: its closing '"', or what makes it
- * not plain (a control character, '\\', non-ASCII). */
-static bool run_stop(unsigned char c)
-{
-	return c < 0x20 || c > 0x7e || c == '"' || c == '\\';
-}
+/* The bytes that end a plain string's run: its closing '"', and what makes
+ * it not plain (control characters, '\\', DEL and non-ASCII). */
+static const bool run_stop[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0x00 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0x10 */
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 0x20 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 0x30 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 0x40 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,   /* 0x50 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 0x60 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,   /* 0x70 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0x80 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0x90 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0xa0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0xb0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0xc0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0xd0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0xe0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0xf0 */
+};
 
-/*
- * The bytes of word x that are run_stop(), each flagged by its high bit:
- * below 0x20, above 0x7e, '"' or '\\' (the "has a byte less than n",
- * "more than n" and "has a zero byte" tests of S. E. Anderson's Bit
- * Twiddling Hacks). A borrow or carry only starts at a flagged byte, so the
- * first flagged byte (in memory order) is always a true one; those after
- * it may not be.
- */
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-static uint64_t word_stops(uint64_t x)
-{
-	uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
-
-	return (((x - ONES * 0x20) & ~x) | ((x + ONES) | x) | ((q - ONES) & ~q) |
-		((b - ONES) & ~b)) & HIGHS;
-}
-
-/* The first run_stop() byte in [p, end), or end: eight bytes at a time,
- * then byte by byte from the word that holds it. */
+/* The first run_stop byte in [p, end), or end: one table look-up per byte,
+ * four to a loop turn (the strings of a PUSH_DATA are 3 to ~40 bytes). */
 static const char *run_end(const char *p, const char *end)
 {
-	uint64_t x, m;
-
-	while (end - p >= (ptrdiff_t)sizeof(x)) {
-		memcpy(&x, p, sizeof(x));
-		if ((m = word_stops(x)) != 0) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			p += __builtin_ctzll(m) / 8;   /* the first byte in memory */
-#endif
-			break;
-		}
-		p += sizeof(x);
+#define STOP(i) run_stop[(unsigned char)p[i]]
+	for (; end - p >= 4; p += 4) {
+		if (STOP(0))
+			return p;
+		if (STOP(1))
+			return p + 1;
+		if (STOP(2))
+			return p + 2;
+		if (STOP(3))
+			return p + 3;
 	}
-	while (p < end && !run_stop((unsigned char)*p))
+#undef STOP
+	while (p < end && !run_stop[(unsigned char)*p])
 		p++;
 	return p;
 }
