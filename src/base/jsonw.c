@@ -93,7 +93,8 @@ static bool fits(struct jsonw *w, size_t n)
 void jsonw_keyq(struct jsonw *w, const char *quoted, size_t n)
 {
 	sep(w);
-	put(w, quoted, n);
+	if (fits(w, n))
+		put_fit(w, quoted, n);
 }
 
 void jsonw_keyn(struct jsonw *w, const char *key, size_t n)
@@ -235,6 +236,16 @@ void jsonw_strn(struct jsonw *w, const char *s, size_t n)
 {
 	sep(w);
 	escaped(w, s, n);
+}
+
+void jsonw_strn_plain(struct jsonw *w, const char *s, size_t n)
+{
+	sep(w);
+	if (fits(w, n + 2)) {
+		put_fit(w, "\"", 1);
+		put_fit(w, s, n);
+		put_fit(w, "\"", 1);
+	}
 }
 
 void jsonw_str(struct jsonw *w, const char *s)

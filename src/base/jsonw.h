@@ -53,6 +53,10 @@ void jsonw_key_esc(struct jsonw *w, const char *key);
 /* Values (a comma first when they are an array element). */
 void jsonw_str(struct jsonw *w, const char *s);             /* NULL: "" */
 void jsonw_strn(struct jsonw *w, const char *s, size_t n);  /* n bytes, escaped */
+/* n bytes that need no escape by the caller's own alphabet (hex, base64,
+ * digits, RFC 3339 times, UUIDs, fixed names: no control character, '"' or
+ * '\\'), written between quotes unscanned. Anything else: jsonw_strn(). */
+void jsonw_strn_plain(struct jsonw *w, const char *s, size_t n);
 void jsonw_raw(struct jsonw *w, const char *s, size_t n);   /* as is: caller's valid JSON */
 void jsonw_i64(struct jsonw *w, int64_t v);
 void jsonw_u64(struct jsonw *w, uint64_t v);

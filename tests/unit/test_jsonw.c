@@ -341,10 +341,42 @@ START_TEST(t_key_forms)
 }
 END_TEST
 
+/* Text of the writers' own alphabets (hex, base64, times, UUIDs, names):
+ * jsonw_strn_plain() writes what jsonw_strn() does, without the scan. */
+START_TEST(t_plain_as_escaped)
+{
+	static const char *const texts[] = {
+		"", "0123456789abcdef", "AAEBAQEBAQEBAgICAgICAgIDAwm5ezI=", "+/=",
+		"2026-12-06T09:17:26.528002+00:00", "6f1e1c9c-8d1f-4b7e-9c2a-0d3e5f7a9b1c",
+		"1399713185.318s", "CRC_OK", "CR_4_5",
+	};
+	char a[128], b[128];
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct jsonw w;
+		size_t n, m;
+		jsonw_init(&w, a, sizeof(a));
+		jsonw_open(&w, '[');
+		jsonw_strn_plain(&w, texts[i], strlen(texts[i]));
+		jsonw_strn_plain(&w, texts[i], strlen(texts[i]));
+		jsonw_close(&w, ']');
+		ck_assert_int_eq(jsonw_finish(&w, &n), LB_OK);
+		jsonw_init(&w, b, sizeof(b));
+		jsonw_open(&w, '[');
+		jsonw_str(&w, texts[i]);
+		jsonw_str(&w, texts[i]);
+		jsonw_close(&w, ']');
+		ck_assert_int_eq(jsonw_finish(&w, &m), LB_OK);
+		ck_assert_str_eq(a, b);
+		ck_assert_uint_eq(n, m);
+	}
+}
+END_TEST
+
 /* Every capacity short of the text: LB_ERR_TOO_LARGE, "" and no overrun. */
 START_TEST(t_too_large)
 {
-	const char *want = "{\"key\":\"value\",\"n\":12345,\"ab\":\"a\\tb\"}";
+	const char *want = "{\"key\":\"value\",\"n\":12345,\"ab\":\"a\\tb\",\"p\":\"0a\"}";
 	for (size_t cap = 0; cap <= strlen(want) + 1; cap++) {
 		char buf[64];
 		struct jsonw w;
@@ -358,6 +390,8 @@ START_TEST(t_too_large)
 		jsonw_i64(&w, 12345);
 		jsonw_keyn(&w, "ab", 2);
 		jsonw_str(&w, "a\tb");
+		jsonw_key(&w, "p");
+		jsonw_strn_plain(&w, "0a", 2);
 		jsonw_close(&w, '}');
 		int rc = jsonw_finish(&w, &n);
 		for (size_t i = cap; i < sizeof(buf); i++)
@@ -385,6 +419,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, t_pad_as_printf);
 	tcase_add_test(tc, t_escape_all_bytes);
 	tcase_add_test(tc, t_key_forms);
+	tcase_add_test(tc, t_plain_as_escaped);
 	tcase_add_test(tc, t_numbers_as_printf);
 	tcase_add_test(tc, t_fixed_as_printf);
 	tcase_add_test(tc, t_same_as_json_c);
