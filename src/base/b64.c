@@ -86,13 +86,14 @@ static long b64_data_chars(const char *in, size_t in_len)
 	data = in_len - pad;
 	if (data % QUAD_CHARS == 1 || (pad > 0 && data % QUAD_CHARS == 0))
 		return -1;
+	/* valid values are below 64, XX has bit 6: one test for the whole text */
+	unsigned bad = 0;
 	for (size_t i = 0; i < data; i++)
-		if (value_of[(unsigned char)in[i]] == XX)
-			return -1;
-	return (long)data;
+		bad |= value_of[(unsigned char)in[i]];
+	return bad & 0x40 ? -1 : (long)data;
 }
 
-/* The 24 bits of k (2..4) valid characters, left-aligned. */
+/* The 24 bits of k (2 or 3) valid characters, left-aligned. */
 static uint32_t quad_bits(const char *in, size_t k)
 {
 	uint32_t v = 0;
@@ -119,7 +120,9 @@ int b64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *
 	if (total > cap)
 		return LB_ERR_TOO_LARGE;
 	for (i = 0; i < full; i++) {
-		uint32_t v = quad_bits(in + i * QUAD_CHARS, QUAD_CHARS);
+		const unsigned char *q = (const unsigned char *)in + i * QUAD_CHARS;
+		uint32_t v = (uint32_t)value_of[q[0]] << 18 | (uint32_t)value_of[q[1]] << 12 |
+			     (uint32_t)value_of[q[2]] << 6 | value_of[q[3]];
 		out[i * QUAD_BYTES] = (uint8_t)(v >> 16);
 		out[i * QUAD_BYTES + 1] = (uint8_t)(v >> 8);
 		out[i * QUAD_BYTES + 2] = (uint8_t)v;
