@@ -45,6 +45,16 @@ static bool eat(struct gwmp__scan *sc, char c)
 	return false;
 }
 
+/* c, whitespace allowed before it: the direct match tried first (packet
+ * forwarders put no whitespace between tokens). */
+static inline bool eat_ws(struct gwmp__scan *sc, char c)
+{
+	if (eat(sc, c))
+		return true;
+	ws(sc);
+	return eat(sc, c);
+}
+
 /* After a number or literal: the end, whitespace or a structural character. */
 static bool delimited(const struct gwmp__scan *sc)
 {
@@ -237,8 +247,7 @@ static bool flat_object(struct gwmp__scan *sc, struct gwmp__flat *f)
 		if (f->n == GWMP__FLAT_KEYS || !plain_string(sc, &k, &kl) ||
 		    (slot = new_key(f, k, kl)) == -2)
 			return false;
-		ws(sc);
-		if (!eat(sc, ':'))
+		if (!eat_ws(sc, ':'))
 			return false;
 		ws(sc);
 		if (!scalar(sc, &f->v[f->n], f))
@@ -248,8 +257,7 @@ static bool flat_object(struct gwmp__scan *sc, struct gwmp__flat *f)
 		f->n++;
 		if (slot >= 0)
 			f->slot[slot] = (uint8_t)f->n;
-		ws(sc);
-		if (eat(sc, '}'))
+		if (eat_ws(sc, '}'))
 			return true;
 		if (!eat(sc, ','))
 			return false;

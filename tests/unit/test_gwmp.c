@@ -1237,7 +1237,15 @@ static uint64_t rnd(void)
 	return xs;
 }
 
-/* A random rxpk object of pool members in a random order. */
+/* Mostly nothing; now and then whitespace of RFC 8259 §2 between tokens. */
+static const char *ws_or_none(void)
+{
+	static const char *const ws[] = {" ", "\t", "\r\n", "  \n\t"};
+	return rnd() % 8 ? "" : ws[rnd() % 4];
+}
+
+/* A random rxpk object of pool members in a random order, whitespace here
+ * and there between tokens. */
 static size_t random_rxpk(char *out, size_t cap)
 {
 	size_t order[N_POOL], n = 0, len = 0;
@@ -1258,10 +1266,11 @@ static size_t random_rxpk(char *out, size_t cap)
 			nv++;
 		/* the first value is the usual one: mostly that */
 		size_t v = rnd() % 3 ? 0 : rnd() % nv;
-		len += (size_t)snprintf(out + len, cap - len, "%s\"%s\":%s", n++ ? "," : "",
-					pool[i].key, pool[i].vals[v]);
+		len += (size_t)snprintf(out + len, cap - len, "%s%s\"%s\"%s:%s%s%s", n++ ? "," : "",
+					ws_or_none(), pool[i].key, ws_or_none(), ws_or_none(),
+					pool[i].vals[v], ws_or_none());
 	}
-	len += (size_t)snprintf(out + len, cap - len, "}");
+	len += (size_t)snprintf(out + len, cap - len, "%s}", ws_or_none());
 	return len;
 }
 
