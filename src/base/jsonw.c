@@ -90,13 +90,6 @@ static bool fits(struct jsonw *w, size_t n)
 	return true;
 }
 
-void jsonw_keyq(struct jsonw *w, const char *quoted, size_t n)
-{
-	sep(w);
-	if (fits(w, n))
-		put_fit(w, quoted, n);
-}
-
 void jsonw_keyn(struct jsonw *w, const char *key, size_t n)
 {
 	sep(w);
