@@ -128,7 +128,25 @@ static bool literal(struct gwmp__scan *sc, const char *word, size_t n)
 	return delimited(sc);
 }
 
-/* -?(0|[1-9][0-9]*)(.[0-9]+)?, without "-0" (see gwmp_flat.h). */
+/* The digits from p on, added to *m (*digits counted so far): the end of
+ * them, or NULL when the count would pass max. */
+static const char *digit_run(const char *p, const char *end, uint64_t *m, int *digits, int max)
+{
+	uint64_t v = *m;
+	int n = *digits;
+
+	for (; p < end && is_digit(*p); p++, n++) {
+		if (n >= max)
+			return NULL;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*m = v;
+	*digits = n;
+	return p;
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?, without "-0" (see gwmp_flat.h). The
+ * fraction's limit counts the integer digits too: m stays below 2^53. */
 static bool number(struct gwmp__scan *sc, struct gwmp__fval *v)
 {
 	bool neg = eat(sc, '-');
@@ -139,19 +157,15 @@ static bool number(struct gwmp__scan *sc, struct gwmp__fval *v)
 		return false;
 	if (*sc->p == '0' && (neg || (sc->p + 1 < sc->end && is_digit(sc->p[1]))))
 		return false;
-	for (; sc->p < sc->end && is_digit(*sc->p); sc->p++, digits++) {
-		if (digits == INT_DIGITS_MAX)
-			return false;
-		m = m * 10 + (uint64_t)(*sc->p - '0');
-	}
+	if (!(sc->p = digit_run(sc->p, sc->end, &m, &digits, INT_DIGITS_MAX)))
+		return false;
 	if (eat(sc, '.')) {
+		int before = digits;
 		if (sc->p == sc->end || !is_digit(*sc->p))
 			return false;
-		for (; sc->p < sc->end && is_digit(*sc->p); sc->p++, digits++, frac++) {
-			if (digits == DEC_DIGITS_MAX)
-				return false;
-			m = m * 10 + (uint64_t)(*sc->p - '0');
-		}
+		if (!(sc->p = digit_run(sc->p, sc->end, &m, &digits, DEC_DIGITS_MAX)))
+			return false;
+		frac = digits - before;
 	}
 	if (!delimited(sc))
 		return false;          /* an exponent, or anything else */
