@@ -395,16 +395,15 @@ int gwmp__flat_slot(const char *key, size_t n)
 
 const struct gwmp__fval *gwmp__flat_get(const struct gwmp__flat *f, const char *key)
 {
-	size_t len = 0;
-
-	while (len < 5 && key[len] != '\0')
-		len++;
-	int slot = gwmp__flat_slot(key, len);
-	if (slot >= 0)
-		return f->slot[slot] ? &f->v[f->slot[slot] - 1] : NULL;
+	/* the readers ask for four-byte keys: no strlen() for those */
+	if (key[0] && key[1] && key[2] && key[3] && !key[4]) {
+		int slot = gwmp__flat_slot(key, 4);
+		if (slot >= 0)
+			return f->slot[slot] ? &f->v[f->slot[slot] - 1] : NULL;
+	}
+	size_t len = strlen(key);
 	if (!f->other || len == 0)
 		return NULL;
-	len += strlen(key + len);
 	for (size_t i = 0; i < f->n; i++)
 		if (f->klen[i] == len && memcmp(f->key[i], key, len) == 0)
 			return &f->v[i];
