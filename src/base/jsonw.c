@@ -73,82 +73,148 @@ void jsonw_close(struct jsonw *w, char brace)
 	put_c(w, brace);
 }
 
+/* n bytes that are known to fit (fits()). */
+static void put_fit(struct jsonw *w, const char *s, size_t n)
+{
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
+
+/* Room for n more bytes and the NUL; when not, the writer is full. */
+static bool fits(struct jsonw *w, size_t n)
+{
+	if (w->full || n >= w->cap - w->len) {
+		w->full = true;
+		return false;
+	}
+	return true;
+}
+
 void jsonw_keyn(struct jsonw *w, const char *key, size_t n)
 {
 	sep(w);
-	put_c(w, '"');
-	put(w, key, n);
-	put(w, "\":", 2);
+	if (!fits(w, n + 3))
+		return;
+	put_fit(w, "\"", 1);
+	put_fit(w, key, n);
+	put_fit(w, "\":", 2);
 }
 
-/* Bytes json-c escapes: control characters, '"' and '\\'. */
-static bool needs_escape(unsigned char c)
-{
-	return c < ' ' || c == '"' || c == '\\';
-}
+/*
+ * What json-c's json_escape_str() (JSON_C_TO_STRING_NOSLASHESCAPE) writes
+ * for a byte, after a '\\': the letter of its short escape, 'u' for
+ * \u00xx (the other control characters), 0 when the byte goes as is.
+ */
+static const char escape_tab[256] = {
+	'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
+	'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+	['"'] = '"', ['\\'] = '\\',
+};
 
-/* The escape of one such byte (json-c's json_escape_str() with
- * JSON_C_TO_STRING_NOSLASHESCAPE): into e, its length. */
+/* The escape of byte c (escape_tab[c] != 0) into e: its length. */
 static size_t escape_of(unsigned char c, char e[6])
 {
 	static const char hex[] = "0123456789abcdef";
-	const char *named = NULL;
 
-	switch (c) {
-	case '\b': named = "\\b"; break;
-	case '\n': named = "\\n"; break;
-	case '\r': named = "\\r"; break;
-	case '\t': named = "\\t"; break;
-	case '\f': named = "\\f"; break;
-	case '"': named = "\\\""; break;
-	case '\\': named = "\\\\"; break;
-	default:
-		memcpy(e, "\\u00", 4);
-		e[4] = hex[c >> 4];
-		e[5] = hex[c & 0xf];
-		return 6;
-	}
-	memcpy(e, named, 2);
-	return 2;
+	e[0] = '\\';
+	e[1] = escape_tab[c];
+	if (e[1] != 'u')
+		return 2;
+	memcpy(e + 2, "00", 2);
+	e[4] = hex[c >> 4];
+	e[5] = hex[c & 0xf];
+	return 6;
 }
 
-/* Eight bytes at a time: does word x hold a byte below ' ', a '"' or a
- * '\\'? (The "has a zero byte" and "has a byte less than n" tests of
- * S. E. Anderson's Bit Twiddling Hacks; exact as yes/no answers.) */
+/* Eight bytes at a time: the bytes of word x below ' ', '"' or '\\', each
+ * flagged by its high bit (the "has a zero byte" and "has a byte less than
+ * n" tests of S. E. Anderson's Bit Twiddling Hacks). A borrow only starts
+ * at a flagged byte, so the first flagged byte in memory is a true one;
+ * those after it may not be. */
 #define ONES UINT64_C(0x0101010101010101)
 #define HIGHS UINT64_C(0x8080808080808080)
-static bool word_needs_escape(uint64_t x)
+static uint64_t word_escapes(uint64_t x)
 {
 	uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
 
 	return (((x - ONES * ' ') & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
 }
 
+/* The first byte of s[0..n) that needs an escape, or n: byte by byte. */
+static size_t clean_run_bytes(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && !escape_tab[(unsigned char)s[i]])
+		i++;
+	return i;
+}
+
+/* Where in word x (the eight bytes at s + at) the first byte needing an
+ * escape is, given that there is one: at + its index on a little-endian
+ * machine (the first flagged byte is a true one), else at (the caller
+ * looks byte by byte from there). */
+static size_t first_escape(uint64_t x, size_t at)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return at + (size_t)__builtin_ctzll(word_escapes(x)) / 8;
+#else
+	(void)x;
+	return at;
+#endif
+}
+
+/* The first byte of s[0..n) that needs an escape, or n: eight bytes at a
+ * time, the last (partial) eight read as the last eight bytes of s, then
+ * byte by byte from the word that holds it. */
+static size_t clean_run(const char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t x = 0;
+
+	if (n < sizeof(x))
+		return clean_run_bytes(s, n);
+	for (; n - i >= sizeof(x); i += sizeof(x)) {
+		memcpy(&x, s + i, sizeof(x));
+		if (word_escapes(x) != 0)
+			break;
+	}
+	if (n - i < sizeof(x)) {
+		if (i == n)
+			return n;
+		/* the last eight bytes; those before the old i are clean, so
+		 * a first flag here is at the old i or after */
+		i = n - sizeof(x);
+		memcpy(&x, s + i, sizeof(x));
+		if (word_escapes(x) == 0)
+			return n;
+	}
+	i = first_escape(x, i);   /* x, at i, holds one; none before i */
+	return i + clean_run_bytes(s + i, n - i);
+}
+
+/* s[0..n) between quotes: the runs that need no escape copied whole. */
 static void escaped(struct jsonw *w, const char *s, size_t n)
 {
-	size_t start = 0, i = 0;
+	size_t i = clean_run(s, n);
 
-	put_c(w, '"');
-	while (i < n) {
-		uint64_t x;
-		if (n - i >= sizeof(x)) {
-			memcpy(&x, s + i, sizeof(x));
-			if (!word_needs_escape(x)) {
-				i += sizeof(x);
-				continue;
-			}
+	if (i == n) {                       /* mostly: nothing to escape */
+		if (fits(w, n + 2)) {
+			put_fit(w, "\"", 1);
+			put_fit(w, s, n);
+			put_fit(w, "\"", 1);
 		}
-		size_t end = n - i >= sizeof(x) ? i + sizeof(x) : n;
-		for (; i < end; i++) {
-			if (!needs_escape((unsigned char)s[i]))
-				continue;
-			char e[6];
-			put(w, s + start, i - start);
-			put(w, e, escape_of((unsigned char)s[i], e));
-			start = i + 1;
-		}
+		return;
 	}
-	put(w, s + start, n - start);
+	put_c(w, '"');
+	put(w, s, i);
+	while (i < n) {
+		char e[6];
+		put(w, e, escape_of((unsigned char)s[i], e));
+		size_t start = ++i;
+		i += clean_run(s + i, n - i);
+		put(w, s + start, i - start);
+	}
 	put_c(w, '"');
 }
 
@@ -163,6 +229,16 @@ void jsonw_strn(struct jsonw *w, const char *s, size_t n)
 {
 	sep(w);
 	escaped(w, s, n);
+}
+
+void jsonw_strn_plain(struct jsonw *w, const char *s, size_t n)
+{
+	sep(w);
+	if (fits(w, n + 2)) {
+		put_fit(w, "\"", 1);
+		put_fit(w, s, n);
+		put_fit(w, "\"", 1);
+	}
 }
 
 void jsonw_str(struct jsonw *w, const char *s)
@@ -184,17 +260,31 @@ void jsonw_bool(struct jsonw *w, bool v)
 
 /* --- numbers ------------------------------------------------------------- */
 
+/* "00" .. "99": two digits per division. */
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 size_t jsonw_fmt_u64(char *out, uint64_t v)
 {
 	char tmp[20];
-	size_t n = 0;
+	size_t i = sizeof(tmp), n;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	while (v >= 100) {
+		i -= 2;
+		memcpy(tmp + i, digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		i -= 2;
+		memcpy(tmp + i, digit_pairs + 2 * v, 2);
+	} else {
+		tmp[--i] = (char)('0' + v);
+	}
+	n = sizeof(tmp) - i;
+	for (size_t k = 0; k < n; k++)
+		out[k] = tmp[i + k];
 	return n;
 }
 
@@ -208,10 +298,14 @@ size_t jsonw_fmt_i64(char *out, int64_t v)
 
 void jsonw_fmt_pad(char *out, unsigned v, int width)
 {
-	for (int i = width - 1; i >= 0; i--) {
-		out[i] = (char)('0' + v % 10);
-		v /= 10;
+	int i = width;
+
+	for (; i >= 2; i -= 2) {
+		memcpy(out + i - 2, digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
 	}
+	if (i == 1)
+		out[0] = (char)('0' + v % 10);
 }
 
 /* m / 10^d as text with exactly d decimals (m >= 0). */

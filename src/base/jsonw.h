@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Longest text of any formatter below, without the NUL. */
 #define JSONW_NUM_MAX 32
@@ -43,14 +44,20 @@ int jsonw_finish(struct jsonw *w, size_t *len);
 
 void jsonw_open(struct jsonw *w, char brace);     /* '{' or '[' (a comma first if needed) */
 void jsonw_close(struct jsonw *w, char brace);    /* '}' or ']' */
-/* A key and its ':'. key: a string literal needing no escape (its length
- * known when compiled); jsonw_key_esc() escapes any other key. */
-#define jsonw_key(w, key) jsonw_keyn((w), "" key, sizeof(key) - 1)
+/* A key and its ':'. key: a string literal needing no escape, written
+ * with its quotes and colon as one literal (one copy); jsonw_keyn() writes
+ * n bytes of a key needing no escape; jsonw_key_esc() escapes any other. */
+#define jsonw_key(w, key) jsonw_keyq((w), "\"" key "\":", sizeof(key) + 2)
+static inline void jsonw_keyq(struct jsonw *w, const char *quoted, size_t n);
 void jsonw_keyn(struct jsonw *w, const char *key, size_t n);
 void jsonw_key_esc(struct jsonw *w, const char *key);
 /* Values (a comma first when they are an array element). */
 void jsonw_str(struct jsonw *w, const char *s);             /* NULL: "" */
 void jsonw_strn(struct jsonw *w, const char *s, size_t n);  /* n bytes, escaped */
+/* n bytes that need no escape by the caller's own alphabet (hex, base64,
+ * digits, RFC 3339 times, UUIDs, fixed names: no control character, '"' or
+ * '\\'), written between quotes unscanned. Anything else: jsonw_strn(). */
+void jsonw_strn_plain(struct jsonw *w, const char *s, size_t n);
 void jsonw_raw(struct jsonw *w, const char *s, size_t n);   /* as is: caller's valid JSON */
 void jsonw_i64(struct jsonw *w, int64_t v);
 void jsonw_u64(struct jsonw *w, uint64_t v);
@@ -72,5 +79,22 @@ size_t jsonw_fmt_fixed(char *out, double v, int decimals);
  * float when is_float), for non-integral v with 1e-4 <= |v| < 1e9 reached
  * with at most 9 decimals; else 0. */
 size_t jsonw_fmt_short(char *out, double v, bool is_float);
+
+/* "key": as is (n >= 3), a comma first unless it opens its object. Inline:
+ * at a jsonw_key() the length is a constant, so the copy is a few moves. */
+static inline void jsonw_keyq(struct jsonw *w, const char *quoted, size_t n)
+{
+	char last = w->len > 0 ? w->buf[w->len - 1] : '{';
+	size_t comma = last != '{' && last != '[' && last != ':';
+
+	if (w->full || comma + n >= w->cap - w->len) {   /* room for the NUL kept */
+		w->full = true;
+		return;
+	}
+	w->buf[w->len] = ',';       /* overwritten by the key when no comma */
+	w->len += comma;
+	memcpy(w->buf + w->len, quoted, n);
+	w->len += n;
+}
 
 #endif

@@ -40,6 +40,13 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+/* v < 100 as two digits, inline: a time has six such fields. */
+static void two_digits(char *out, unsigned v)
+{
+	out[0] = (char)('0' + v / 10);
+	out[1] = (char)('0' + v % 10);
+}
+
 int event_json_format_time(int64_t unix_us, char out[EVENT_JSON_TIME_LEN])
 {
 	int64_t sec = unix_us / US_PER_S, frac = unix_us % US_PER_S, y;
@@ -58,17 +65,19 @@ int event_json_format_time(int64_t unix_us, char out[EVENT_JSON_TIME_LEN])
 	if (y < 0 || y > MAX_YEAR)
 		return LB_ERR_RANGE;
 	/* "YYYY-MM-DDTHH:MM:SS" */
-	jsonw_fmt_pad(out, (unsigned)y, 4);
+	unsigned t = (unsigned)tod;
+	two_digits(out, (unsigned)y / 100);
+	two_digits(out + 2, (unsigned)y % 100);
 	out[4] = '-';
-	jsonw_fmt_pad(out + 5, mo, 2);
+	two_digits(out + 5, mo);
 	out[7] = '-';
-	jsonw_fmt_pad(out + 8, d, 2);
+	two_digits(out + 8, d);
 	out[10] = 'T';
-	jsonw_fmt_pad(out + 11, (unsigned)(tod / 3600), 2);
+	two_digits(out + 11, t / 3600);
 	out[13] = ':';
-	jsonw_fmt_pad(out + 14, (unsigned)(tod / 60 % 60), 2);
+	two_digits(out + 14, t / 60 % 60);
 	out[16] = ':';
-	jsonw_fmt_pad(out + 17, (unsigned)(tod % 60), 2);
+	two_digits(out + 17, t % 60);
 	size_t n = 19;
 	/* As ChirpStack prints a google.protobuf.Timestamp (pbjson: chrono's
 	 * to_rfc3339(), SecondsFormat::AutoSi): 0, 3, 6 (or 9) fraction digits

@@ -76,10 +76,10 @@ static void w_time2(struct ew *e, const char *key, const char *key2, int64_t uni
 	}
 	size_t n = strlen(t);
 	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn(&e->w, t, n);
+	jsonw_strn_plain(&e->w, t, n);
 	if (key2) {
 		jsonw_keyn(&e->w, key2, strlen(key2));
-		jsonw_strn(&e->w, t, n);
+		jsonw_strn_plain(&e->w, t, n);
 	}
 }
 
@@ -94,7 +94,7 @@ void ew_eui(struct ew *e, const char *key, uint64_t eui)
 
 	hex_format_eui(eui, s);
 	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn(&e->w, s, HEX_EUI_LEN);
+	jsonw_strn_plain(&e->w, s, HEX_EUI_LEN);
 }
 
 void ew_base64(struct ew *e, const char *key, const uint8_t *p, size_t n)
@@ -107,7 +107,7 @@ void ew_base64(struct ew *e, const char *key, const uint8_t *p, size_t n)
 		return;
 	}
 	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn(&e->w, s, k);
+	jsonw_strn_plain(&e->w, s, k);
 }
 
 void ew_context(struct ew *e, const char *key, uint32_t tmst)
@@ -124,7 +124,7 @@ void ew_uuid(struct ew *e, const char *key, const uint8_t id[16])
 
 	uuid_format(id, s);
 	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn(&e->w, s, EVENT_JSON_UUID_LEN - 1);
+	jsonw_strn_plain(&e->w, s, EVENT_JSON_UUID_LEN - 1);
 }
 
 void ew_hex32(struct ew *e, const char *key, uint32_t v)
@@ -133,7 +133,7 @@ void ew_hex32(struct ew *e, const char *key, uint32_t v)
 
 	hex_format_u32(v, s);
 	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn(&e->w, s, HEX_U32_LEN);
+	jsonw_strn_plain(&e->w, s, HEX_U32_LEN);
 }
 
 /* A json-c value (a codec's object, macCommands) as json-c prints it;
@@ -168,7 +168,7 @@ static void w_gps_duration(struct ew *e, uint64_t ms)
 	}
 	s[n++] = 's';
 	jsonw_key(&e->w, "timeSinceGpsEpoch");
-	jsonw_strn(&e->w, s, n);
+	jsonw_strn_plain(&e->w, s, n);
 }
 
 static const char *crc_status(int stat)
@@ -210,7 +210,8 @@ static void w_rx_info(struct ew *e, const struct lb_rx *rx)
 	jsonw_i64(&e->w, pk->rfch);
 	ew_context(e, "context", pk->tmst);
 	jsonw_key(&e->w, "crcStatus");
-	jsonw_str(&e->w, crc_status(pk->stat));
+	const char *crc = crc_status(pk->stat);
+	jsonw_strn_plain(&e->w, crc, strlen(crc));
 	jsonw_close(&e->w, '}');
 }
 
@@ -230,7 +231,8 @@ void ew_lora_open(struct jsonw *w, uint16_t bw_khz, uint8_t sf, uint8_t cr)
 	jsonw_key(w, "spreadingFactor");
 	jsonw_i64(w, sf);
 	jsonw_key(w, "codeRate");
-	jsonw_str(w, code_rate_name(cr));
+	const char *name = code_rate_name(cr);
+	jsonw_strn_plain(w, name, strlen(name));
 }
 
 static void w_tx_info(struct ew *e, const struct gwmp_rxpk *pk)

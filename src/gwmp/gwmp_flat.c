@@ -28,9 +28,11 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static void ws(struct gwmp__scan *sc)
+/* Between tokens: mostly no whitespace at all, so one comparison first
+ * (every whitespace byte is <= ' '). */
+static inline void ws(struct gwmp__scan *sc)
 {
-	while (sc->p < sc->end && is_ws(*sc->p))
+	while (sc->p < sc->end && (unsigned char)*sc->p <= ' ' && is_ws(*sc->p))
 		sc->p++;
 }
 
@@ -43,6 +45,16 @@ static bool eat(struct gwmp__scan *sc, char c)
 	return false;
 }
 
+/* c, whitespace allowed before it: the direct match tried first (packet
+ * forwarders put no whitespace between tokens). */
+static inline bool eat_ws(struct gwmp__scan *sc, char c)
+{
+	if (eat(sc, c))
+		return true;
+	ws(sc);
+	return eat(sc, c);
+}
+
 /* After a number or literal: the end, whitespace or a structural character. */
 static bool delimited(const struct gwmp__scan *sc)
 {
@@ -52,25 +64,60 @@ static bool delimited(const struct gwmp__scan *sc)
 	return is_ws(c) || c == ',' || c == '}' || c == ']';
 }
 
+/* The bytes that end a plain string's run: its closing '"', and what makes
+ * it not plain (control characters, '\\', DEL and non-ASCII). */
+static const bool run_stop[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0x00 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0x10 */
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 0x20 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 0x30 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 0x40 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,   /* 0x50 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 0x60 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,   /* 0x70 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0x80 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0x90 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0xa0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0xb0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0xc0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0xd0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0xe0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0xf0 */
+};
+
+/* The first run_stop byte in [p, end), or end: one table look-up per byte,
+ * four to a loop turn (the strings of a PUSH_DATA are 3 to ~40 bytes). */
+static const char *run_end(const char *p, const char *end)
+{
+#define STOP(i) run_stop[(unsigned char)p[i]]
+	for (; end - p >= 4; p += 4) {
+		if (STOP(0))
+			return p;
+		if (STOP(1))
+			return p + 1;
+		if (STOP(2))
+			return p + 2;
+		if (STOP(3))
+			return p + 3;
+	}
+#undef STOP
+	while (p < end && !run_stop[(unsigned char)*p])
+		p++;
+	return p;
+}
+
 /* A string of printable ASCII without escapes: its bytes (not copied). */
 static bool plain_string(struct gwmp__scan *sc, const char **s, size_t *len)
 {
 	if (!eat(sc, '"'))
 		return false;
-	const char *start = sc->p;
-	while (sc->p < sc->end) {
-		unsigned char c = (unsigned char)*sc->p;
-		if (c == '"') {
-			*s = start;
-			*len = (size_t)(sc->p - start);
-			sc->p++;
-			return true;
-		}
-		if (c < 0x20 || c > 0x7e || c == '\\')
-			return false;
-		sc->p++;
-	}
-	return false;
+	const char *start = sc->p, *p = run_end(start, sc->end);
+	if (p == sc->end || *p != '"')
+		return false;
+	*s = start;
+	*len = (size_t)(p - start);
+	sc->p = p + 1;
+	return true;
 }
 
 static bool literal(struct gwmp__scan *sc, const char *word, size_t n)
@@ -81,7 +128,25 @@ static bool literal(struct gwmp__scan *sc, const char *word, size_t n)
 	return delimited(sc);
 }
 
-/* -?(0|[1-9][0-9]*)(.[0-9]+)?, without "-0" (see gwmp_flat.h). */
+/* The digits from p on, added to *m (*digits counted so far): the end of
+ * them, or NULL when the count would pass max. */
+static const char *digit_run(const char *p, const char *end, uint64_t *m, int *digits, int max)
+{
+	uint64_t v = *m;
+	int n = *digits;
+
+	for (; p < end && is_digit(*p); p++, n++) {
+		if (n >= max)
+			return NULL;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*m = v;
+	*digits = n;
+	return p;
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?, without "-0" (see gwmp_flat.h). The
+ * fraction's limit counts the integer digits too: m stays below 2^53. */
 static bool number(struct gwmp__scan *sc, struct gwmp__fval *v)
 {
 	bool neg = eat(sc, '-');
@@ -92,19 +157,15 @@ static bool number(struct gwmp__scan *sc, struct gwmp__fval *v)
 		return false;
 	if (*sc->p == '0' && (neg || (sc->p + 1 < sc->end && is_digit(sc->p[1]))))
 		return false;
-	for (; sc->p < sc->end && is_digit(*sc->p); sc->p++, digits++) {
-		if (digits == INT_DIGITS_MAX)
-			return false;
-		m = m * 10 + (uint64_t)(*sc->p - '0');
-	}
+	if (!(sc->p = digit_run(sc->p, sc->end, &m, &digits, INT_DIGITS_MAX)))
+		return false;
 	if (eat(sc, '.')) {
+		int before = digits;
 		if (sc->p == sc->end || !is_digit(*sc->p))
 			return false;
-		for (; sc->p < sc->end && is_digit(*sc->p); sc->p++, digits++, frac++) {
-			if (digits == DEC_DIGITS_MAX)
-				return false;
-			m = m * 10 + (uint64_t)(*sc->p - '0');
-		}
+		if (!(sc->p = digit_run(sc->p, sc->end, &m, &digits, DEC_DIGITS_MAX)))
+			return false;
+		frac = digits - before;
 	}
 	if (!delimited(sc))
 		return false;          /* an exponent, or anything else */
@@ -158,6 +219,8 @@ static bool scalar(struct gwmp__scan *sc, struct gwmp__fval *v, struct gwmp__fla
 	}
 }
 
+/* A key of no slot already among the members (a known key's repeat is
+ * seen in its slot). */
 static bool repeated(const struct gwmp__flat *f, const char *key, size_t len)
 {
 	for (size_t i = 0; i < f->n; i++)
@@ -166,22 +229,39 @@ static bool repeated(const struct gwmp__flat *f, const char *key, size_t len)
 	return false;
 }
 
+/* Key k of kl bytes for member f->n: its slot (-1: none) once it is known
+ * to be no repeat, else -2. */
+static int new_key(struct gwmp__flat *f, const char *k, size_t kl)
+{
+	int slot = gwmp__flat_slot(k, kl);
+
+	if (slot >= 0)
+		return f->slot[slot] ? -2 : slot;
+	if (f->other && repeated(f, k, kl))
+		return -2;
+	f->other = true;
+	return -1;
+}
+
 /* One flat object, its '{' already read. */
 static bool flat_object(struct gwmp__scan *sc, struct gwmp__flat *f)
 {
 	f->n = 0;
 	f->used = 0;
+	f->other = false;
+	memset(f->slot, 0, sizeof(f->slot));
 	ws(sc);
 	if (eat(sc, '}'))
 		return true;
 	for (;;) {
 		const char *k;
 		size_t kl;
+		int slot;
 		ws(sc);
-		if (f->n == GWMP__FLAT_KEYS || !plain_string(sc, &k, &kl) || repeated(f, k, kl))
+		if (f->n == GWMP__FLAT_KEYS || !plain_string(sc, &k, &kl) ||
+		    (slot = new_key(f, k, kl)) == -2)
 			return false;
-		ws(sc);
-		if (!eat(sc, ':'))
+		if (!eat_ws(sc, ':'))
 			return false;
 		ws(sc);
 		if (!scalar(sc, &f->v[f->n], f))
@@ -189,8 +269,9 @@ static bool flat_object(struct gwmp__scan *sc, struct gwmp__flat *f)
 		f->key[f->n] = k;
 		f->klen[f->n] = kl;
 		f->n++;
-		ws(sc);
-		if (eat(sc, '}'))
+		if (slot >= 0)
+			f->slot[slot] = (uint8_t)f->n;
+		if (eat_ws(sc, '}'))
 			return true;
 		if (!eat(sc, ','))
 			return false;
@@ -283,13 +364,48 @@ int gwmp__scan_next(struct gwmp__scan *sc, struct gwmp__flat *f)
 	return GWMP__FLAT_OBJECT;
 }
 
+/*
+ * The slots: h(k) = (k * SLOT_MUL mod 2^32) >> 28 over the four bytes of k
+ * as a little-endian number is one to one on the fourteen rxpk keys
+ * (SLOT_MUL found by search); slot_key[] says which key a slot holds.
+ */
+#define KEY4(a, b, c, d) \
+	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define SLOT_MUL UINT32_C(0x6aabbdd1)
+#define SLOT_SHIFT 28
+
+static const uint32_t slot_key[GWMP__FLAT_SLOTS] = {
+	KEY4('t', 'i', 'm', 'e'), KEY4('f', 'r', 'e', 'q'), KEY4('t', 'm', 'm', 's'),
+	KEY4('r', 'f', 'c', 'h'), KEY4('s', 'i', 'z', 'e'), KEY4('s', 't', 'a', 't'),
+	KEY4('t', 'm', 's', 't'), 0,                        KEY4('m', 'o', 'd', 'u'),
+	0,                        KEY4('r', 's', 's', 'i'), KEY4('c', 'h', 'a', 'n'),
+	KEY4('l', 's', 'n', 'r'), KEY4('d', 'a', 't', 'r'), KEY4('c', 'o', 'd', 'r'),
+	KEY4('d', 'a', 't', 'a'),
+};
+
+int gwmp__flat_slot(const char *key, size_t n)
+{
+	if (n != 4)
+		return -1;
+	const unsigned char *k = (const unsigned char *)key;
+	uint32_t u = KEY4(k[0], k[1], k[2], k[3]);
+	uint32_t h = (uint32_t)(u * SLOT_MUL) >> SLOT_SHIFT;
+	return slot_key[h] == u ? (int)h : -1;
+}
+
 const struct gwmp__fval *gwmp__flat_get(const struct gwmp__flat *f, const char *key)
 {
+	/* the readers ask for four-byte keys: no strlen() for those */
+	if (key[0] && key[1] && key[2] && key[3] && !key[4]) {
+		int slot = gwmp__flat_slot(key, 4);
+		if (slot >= 0)
+			return f->slot[slot] ? &f->v[f->slot[slot] - 1] : NULL;
+	}
 	size_t len = strlen(key);
-
+	if (!f->other || len == 0)
+		return NULL;
 	for (size_t i = 0; i < f->n; i++)
-		if (f->klen[i] == len && len > 0 && f->key[i][0] == key[0] &&
-		    memcmp(f->key[i], key, len) == 0)
+		if (f->klen[i] == len && memcmp(f->key[i], key, len) == 0)
 			return &f->v[i];
 	return NULL;
 }

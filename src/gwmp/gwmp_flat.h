@@ -37,15 +37,26 @@ struct gwmp__fval {
 	bool b;                         /* GWMP__F_BOOL */
 };
 
+/* The rxpk keys of PROTOCOL.TXT §4 the readers look up, all four
+ * characters long, have a slot each in a 16-entry table (a perfect hash of
+ * the four bytes, gwmp_flat.c): they are found, and a repeat of one
+ * detected, without walking the members. */
+#define GWMP__FLAT_SLOTS 16
+
 /* One flat object: its members in document order. */
 struct gwmp__flat {
 	size_t n;
 	const char *key[GWMP__FLAT_KEYS];   /* into the datagram, not NUL-terminated */
 	size_t klen[GWMP__FLAT_KEYS];
 	struct gwmp__fval v[GWMP__FLAT_KEYS];
+	uint8_t slot[GWMP__FLAT_SLOTS];     /* a known key's member: 1 + index in v, 0 absent */
+	bool other;                         /* a member with a key of no slot */
 	size_t used;
 	char arena[GWMP__FLAT_ARENA];
 };
+
+/* The slot of a known rxpk key of n bytes, or -1 (any other key). */
+int gwmp__flat_slot(const char *key, size_t n);
 
 /* The member named key, or NULL. */
 const struct gwmp__fval *gwmp__flat_get(const struct gwmp__flat *f, const char *key);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gwmp/gwmp.h"
 #include "gwmp/gwmp_flat.h"
@@ -1217,6 +1218,13 @@ static const struct {
 	{"data", {"\"AAEBAQEBAQEBAgICAgICAgIDAwm5ezI=\"", "\"\"", "\"!!\"", "\"AQIDBA==\"", "7",
 		  NULL}},
 	{"foo", {"1", "\"bar\"", "true", "123456789012345678", "0.000001", NULL}},
+	/* keys of no slot (gwmp_flat.c), four bytes long or not, as the sx1302
+	 * forwarder adds them */
+	{"aesk", {"0", "\"x\"", NULL}},
+	{"brd", {"0", "1", NULL}},
+	{"foff", {"-125", "\"abcdefghijklmnopq\"", NULL}},
+	{"jver", {"2", NULL}},
+	{"ftime", {"\"0123456789\"", "\"\"", NULL}},
 };
 #define N_POOL (sizeof(pool) / sizeof(pool[0]))
 
@@ -1229,7 +1237,15 @@ static uint64_t rnd(void)
 	return xs;
 }
 
-/* A random rxpk object of pool members in a random order. */
+/* Mostly nothing; now and then whitespace of RFC 8259 §2 between tokens. */
+static const char *ws_or_none(void)
+{
+	static const char *const ws[] = {" ", "\t", "\r\n", "  \n\t"};
+	return rnd() % 8 ? "" : ws[rnd() % 4];
+}
+
+/* A random rxpk object of pool members in a random order, whitespace here
+ * and there between tokens. */
 static size_t random_rxpk(char *out, size_t cap)
 {
 	size_t order[N_POOL], n = 0, len = 0;
@@ -1250,10 +1266,11 @@ static size_t random_rxpk(char *out, size_t cap)
 			nv++;
 		/* the first value is the usual one: mostly that */
 		size_t v = rnd() % 3 ? 0 : rnd() % nv;
-		len += (size_t)snprintf(out + len, cap - len, "%s\"%s\":%s", n++ ? "," : "",
-					pool[i].key, pool[i].vals[v]);
+		len += (size_t)snprintf(out + len, cap - len, "%s%s\"%s\"%s:%s%s%s", n++ ? "," : "",
+					ws_or_none(), pool[i].key, ws_or_none(), ws_or_none(),
+					pool[i].vals[v], ws_or_none());
 	}
-	len += (size_t)snprintf(out + len, cap - len, "}");
+	len += (size_t)snprintf(out + len, cap - len, "%s}", ws_or_none());
 	return len;
 }
 
@@ -1318,6 +1335,12 @@ START_TEST(t_push_flat_declines)
 		"{\"rxpk\":[],\"stat\":{}}", "{\"rxpk\":[]} x", "{\"rxpk\":[],\"rxpk\":[]}",
 		"{\"rxpk\":[1]}", "{\"rxpk\":{}}", "[]", "{\"rxpk\":[{}],}", "{\"rxpk\":[{\"x\":tru}]}",
 		"{\"rxpk\":[{\"x\":1234567890123456789}]}", "{\"rxpk\":[{\"x\":1.2345678901234567}]}",
+		"{\"rxpk\":[{\"x\":1234567890123456.5}]}",       /* 17 digits, a fraction */
+		"{\"rxpk\":[{\"x\":123456789012345678.123}]}",   /* would overflow m */
+		"{\"rxpk\":[{\"x\":1234567890123456}]}x",
+		"{\"rxpk\":[{\"tmst\":1,\"aesk\":2,\"tmst\":2}]}",
+		"{\"rxpk\":[{\"aesk\":1,\"tmst\":2,\"aesk\":2}]}",
+		"{\"rxpk\":[{\"ftime\":1,\"brd\":2,\"ftime\":2}]}",
 	};
 	for (size_t i = 0; i < sizeof(slow) / sizeof(slow[0]); i++) {
 		struct gwmp__scan sc;
@@ -1327,6 +1350,117 @@ START_TEST(t_push_flat_declines)
 			rc = gwmp__scan_next(&sc, &f);
 		ck_assert_msg(rc == GWMP__FLAT_SLOW, "read fast: %s", slow[i]);
 	}
+}
+END_TEST
+
+/* The key slots: the fourteen rxpk keys each have their own; no other key
+ * (every four lowercase letters, and other lengths) has one. */
+START_TEST(t_flat_slots)
+{
+	static const char *const known[] = {"tmst", "time", "tmms", "chan", "rfch",
+					    "freq", "stat", "modu", "datr", "codr",
+					    "rssi", "lsnr", "size", "data"};
+	const size_t n_known = sizeof(known) / sizeof(known[0]);
+	bool used[GWMP__FLAT_SLOTS] = {false};
+	char k[5] = {0};
+
+	for (size_t i = 0; i < n_known; i++) {
+		int slot = gwmp__flat_slot(known[i], 4);
+		ck_assert_msg(slot >= 0 && slot < GWMP__FLAT_SLOTS && !used[slot], "%s", known[i]);
+		used[slot] = true;
+	}
+	for (k[0] = 'a'; k[0] <= 'z'; k[0]++)
+		for (k[1] = 'a'; k[1] <= 'z'; k[1]++)
+			for (k[2] = 'a'; k[2] <= 'z'; k[2]++)
+				for (k[3] = 'a'; k[3] <= 'z'; k[3]++) {
+					bool is_known = false;
+					for (size_t i = 0; i < n_known; i++)
+						is_known |= strcmp(k, known[i]) == 0;
+					ck_assert_int_eq(gwmp__flat_slot(k, 4) >= 0, is_known);
+				}
+	ck_assert_int_eq(gwmp__flat_slot("tms", 3), -1);
+	ck_assert_int_eq(gwmp__flat_slot("tmstt", 5), -1);
+	ck_assert_int_eq(gwmp__flat_slot("", 0), -1);
+}
+END_TEST
+
+/* A string member of every length 0..24 with each of the 256 bytes at each
+ * place: read fast, and as written, when the byte is printable ASCII other
+ * than '"' and '\\'; left to json-c otherwise (the run scan's table and its
+ * four-byte loop against the rule). */
+START_TEST(t_push_flat_strings)
+{
+	char d[128], want[32];
+
+	for (size_t len = 0; len <= 24; len++) {
+		for (size_t at = 0; at <= len; at++) {
+			for (int b = 0; b < 256; b++) {
+				memset(want, 'a' + (int)(len % 26), len);
+				if (at < len)
+					want[at] = (char)b;
+				int k = snprintf(d, sizeof(d), "{\"rxpk\":[{\"foff\":\"");
+				memcpy(d + k, want, len);
+				memcpy(d + k + len, "\"}]}", 5);
+				size_t n = (size_t)k + len + 4;
+				unsigned char c = at < len ? (unsigned char)b : 'a';
+				bool plain = c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+				struct gwmp__scan sc;
+				static struct gwmp__flat f;
+				ck_assert_int_eq(gwmp__scan_begin(&sc, (const uint8_t *)d, n),
+						 GWMP__FLAT_OBJECT);
+				int rc = gwmp__scan_next(&sc, &f);
+				if (!plain) {
+					while (rc == GWMP__FLAT_OBJECT)
+						rc = gwmp__scan_next(&sc, &f);
+					ck_assert_msg(rc == GWMP__FLAT_SLOW, "len %zu at %zu byte %#x",
+						      len, at, c);
+					continue;
+				}
+				ck_assert_int_eq(rc, GWMP__FLAT_OBJECT);
+				const struct gwmp__fval *v = gwmp__flat_get(&f, "foff");
+				ck_assert_ptr_nonnull(v);
+				ck_assert_uint_eq(v->len, len);
+				ck_assert_int_eq(memcmp(v->s, want, len), 0);
+				ck_assert_int_eq(gwmp__scan_next(&sc, &f), GWMP__FLAT_END);
+			}
+		}
+	}
+}
+END_TEST
+
+/* rxpk `time` against timegm() over the whole range, every 97th day at a
+ * changing time of day, leap days and offsets. */
+START_TEST(t_time_parse_as_timegm)
+{
+	for (int64_t day = 0; day <= 2932896; day += 97) {
+		time_t t = (time_t)(day * 86400 + (day * 7919) % 86400);
+		struct tm tm;
+		char s[64];
+		int64_t us = -1;
+		ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+		snprintf(s, sizeof(s), "%04d-%02d-%02dT%02d:%02d:%02d.25Z", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		ck_assert_int_eq(gwmp__time_parse(s, &us), LB_OK);
+		ck_assert_msg(us == (int64_t)timegm(&tm) * 1000000 + 250000, "%s", s);
+	}
+	static const struct {
+		const char *s;
+		int64_t us;
+	} cases[] = {
+		{"2000-02-29T00:00:00Z", 951782400000000LL},
+		{"2024-02-29T23:59:59+01:30", 1709251199000000LL - 5400000000LL},
+		{"1970-01-01T00:30:00+00:30", 0},
+		{"9999-12-31T23:59:59.999999Z", 253402300799999999LL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t us = -1;
+		ck_assert_int_eq(gwmp__time_parse(cases[i].s, &us), LB_OK);
+		ck_assert_msg(us == cases[i].us, "%s: %lld", cases[i].s, (long long)us);
+	}
+	int64_t us;
+	ck_assert_int_eq(gwmp__time_parse("1900-02-29T00:00:00Z", &us), LB_ERR_MALFORMED);
+	ck_assert_int_eq(gwmp__time_parse("1970-01-01T00:00:00+00:01", &us), LB_ERR_MALFORMED);
+	ck_assert_int_eq(gwmp__time_parse("2023-02-29T00:00:00Z", &us), LB_ERR_MALFORMED);
 }
 END_TEST
 
@@ -1367,6 +1501,9 @@ static Suite *gwmp_suite(void)
 	tcase_add_test(body, t_push_bad_json);
 	tcase_add_test(body, t_push_flat_as_json_c);
 	tcase_add_test(body, t_push_flat_declines);
+	tcase_add_test(body, t_flat_slots);
+	tcase_add_test(body, t_push_flat_strings);
+	tcase_add_test(body, t_time_parse_as_timegm);
 	tcase_add_test(body, t_push_rxpk_errors);
 	tcase_add_test(body, t_push_payload_limits);
 	tcase_add_test(body, t_push_minimal_and_null);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_hex.c - unit tests of hex.c (decode/encode, EUI and DevAddr text). */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,25 @@ START_TEST(test_u32)
 }
 END_TEST
 
+/* Every byte value at every place of an EUI and a u32: as printf's %x. */
+START_TEST(test_format_as_printf)
+{
+	char got[17], want[17];
+
+	for (int place = 0; place < 8; place++) {
+		for (unsigned b = 0; b < 256; b++) {
+			uint64_t v = (uint64_t)b << (8 * place) | UINT64_C(0x0102030405060708);
+			hex_format_eui(v, got);
+			snprintf(want, sizeof(want), "%016llx", (unsigned long long)v);
+			ck_assert_str_eq(got, want);
+			hex_format_u32((uint32_t)v, got);
+			snprintf(want, sizeof(want), "%08x", (unsigned)(uint32_t)v);
+			ck_assert_str_eq(got, want);
+		}
+	}
+}
+END_TEST
+
 static Suite *hex_suite(void)
 {
 	Suite *s = suite_create("hex");
@@ -102,6 +122,7 @@ static Suite *hex_suite(void)
 	tcase_add_test(tc, test_encode);
 	tcase_add_test(tc, test_eui);
 	tcase_add_test(tc, test_u32);
+	tcase_add_test(tc, test_format_as_printf);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -90,9 +90,36 @@ START_TEST(t_integers)
 		snprintf(want, sizeof(want), "%" PRIu64, u);
 		ck_assert_str_eq(s, want);
 	}
-	char pad[8] = {0};
-	jsonw_fmt_pad(pad, 7, 3);
-	ck_assert_str_eq(pad, "007");
+	for (uint64_t p = 1, k = 0; k < 20; k++, p *= 10) {   /* each length's edges */
+		const uint64_t edge[] = {p - 1, p, p + 1, 2 * p - 1};
+		for (size_t j = 0; j < 4; j++) {
+			s[jsonw_fmt_u64(s, edge[j])] = '\0';
+			snprintf(want, sizeof(want), "%" PRIu64, edge[j]);
+			ck_assert_str_eq(s, want);
+		}
+	}
+}
+END_TEST
+
+/* jsonw_fmt_pad as "%0*u", every width 1..9, small values and random ones. */
+START_TEST(t_pad_as_printf)
+{
+	char got[16], want[16];
+
+	for (int width = 1; width <= 9; width++) {
+		unsigned lim = 1;
+		for (int k = 0; k < width; k++)
+			lim *= 10;
+		for (unsigned i = 0; i < 3000; i++) {
+			unsigned v = i < 1000 ? i % lim : (unsigned)(next() % lim);
+			memset(got, 'Z', sizeof(got));
+			jsonw_fmt_pad(got, v, width);
+			ck_assert_int_eq(got[width], 'Z');
+			got[width] = '\0';
+			snprintf(want, sizeof(want), "%0*u", width, v);
+			ck_assert_msg(strcmp(got, want) == 0, "%u width %d: %s", v, width, got);
+		}
+	}
 }
 END_TEST
 
@@ -219,10 +246,137 @@ START_TEST(t_escape_every_place)
 }
 END_TEST
 
+/* The escape of one byte by the per-character rule jsonw used before its
+ * table: control characters, '"' and '\\' (json-c's json_escape_str()). */
+static size_t ref_escape(unsigned char c, char *e)
+{
+	switch (c) {
+	case '\b': return (size_t)sprintf(e, "\\b");
+	case '\n': return (size_t)sprintf(e, "\\n");
+	case '\r': return (size_t)sprintf(e, "\\r");
+	case '\t': return (size_t)sprintf(e, "\\t");
+	case '\f': return (size_t)sprintf(e, "\\f");
+	case '"': return (size_t)sprintf(e, "\\\"");
+	case '\\': return (size_t)sprintf(e, "\\\\");
+	default:
+		if (c < ' ')
+			return (size_t)sprintf(e, "\\u%04x", c);
+		e[0] = (char)c;
+		return 1;
+	}
+}
+
+/* All 256 bytes, NUL included, at each place of strings 1..20 long and as
+ * a run of themselves: the old per-character rule and json-c agree with
+ * jsonw_strn(). */
+START_TEST(t_escape_all_bytes)
+{
+	char in[24], buf[256], want[256];
+
+	for (int c = 0; c < 256; c++) {
+		for (size_t len = 1; len <= 20; len++) {
+			for (size_t at = 0; at <= len; at++) {
+				/* at == len: the whole string is the byte */
+				for (size_t i = 0; i < len; i++)
+					in[i] = at == len || i == at ? (char)c : 'q';
+				size_t k = 0;
+				want[k++] = '"';
+				for (size_t i = 0; i < len; i++)
+					k += ref_escape((unsigned char)in[i], want + k);
+				want[k++] = '"';
+				want[k] = '\0';
+				struct jsonw w;
+				size_t n;
+				jsonw_init(&w, buf, sizeof(buf));
+				jsonw_strn(&w, in, len);
+				ck_assert_int_eq(jsonw_finish(&w, &n), LB_OK);
+				ck_assert_msg(strcmp(buf, want) == 0, "byte %#x len %zu at %zu: %s", c,
+					      len, at, buf);
+				json_object *o = json_object_new_string_len(in, (int)len);
+				ck_assert_str_eq(buf, json_object_to_json_string_ext(o, FLAGS));
+				json_object_put(o);
+			}
+		}
+	}
+}
+END_TEST
+
+/* A key three ways: one copy of the quoted literal, n bytes, escaped. */
+START_TEST(t_key_forms)
+{
+	char a[64], b[64], c[64];
+	struct jsonw w;
+	size_t n;
+
+	jsonw_init(&w, a, sizeof(a));
+	jsonw_open(&w, '{');
+	jsonw_key(&w, "gatewayId");
+	jsonw_i64(&w, 1);
+	jsonw_key(&w, "x");
+	jsonw_open(&w, '[');
+	jsonw_close(&w, ']');
+	jsonw_close(&w, '}');
+	ck_assert_int_eq(jsonw_finish(&w, &n), LB_OK);
+	jsonw_init(&w, b, sizeof(b));
+	jsonw_open(&w, '{');
+	jsonw_keyn(&w, "gatewayIdXX", 9);
+	jsonw_i64(&w, 1);
+	jsonw_keyn(&w, "x", 1);
+	jsonw_open(&w, '[');
+	jsonw_close(&w, ']');
+	jsonw_close(&w, '}');
+	ck_assert_int_eq(jsonw_finish(&w, &n), LB_OK);
+	jsonw_init(&w, c, sizeof(c));
+	jsonw_open(&w, '{');
+	jsonw_key_esc(&w, "gatewayId");
+	jsonw_i64(&w, 1);
+	jsonw_key_esc(&w, "x");
+	jsonw_open(&w, '[');
+	jsonw_close(&w, ']');
+	jsonw_close(&w, '}');
+	ck_assert_int_eq(jsonw_finish(&w, &n), LB_OK);
+	ck_assert_str_eq(a, "{\"gatewayId\":1,\"x\":[]}");
+	ck_assert_str_eq(b, a);
+	ck_assert_str_eq(c, a);
+}
+END_TEST
+
+/* Text of the writers' own alphabets (hex, base64, times, UUIDs, names):
+ * jsonw_strn_plain() writes what jsonw_strn() does, without the scan. */
+START_TEST(t_plain_as_escaped)
+{
+	static const char *const texts[] = {
+		"", "0123456789abcdef", "AAEBAQEBAQEBAgICAgICAgIDAwm5ezI=", "+/=",
+		"2026-12-06T09:17:26.528002+00:00", "6f1e1c9c-8d1f-4b7e-9c2a-0d3e5f7a9b1c",
+		"1399713185.318s", "CRC_OK", "CR_4_5",
+	};
+	char a[128], b[128];
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct jsonw w;
+		size_t n, m;
+		jsonw_init(&w, a, sizeof(a));
+		jsonw_open(&w, '[');
+		jsonw_strn_plain(&w, texts[i], strlen(texts[i]));
+		jsonw_strn_plain(&w, texts[i], strlen(texts[i]));
+		jsonw_close(&w, ']');
+		ck_assert_int_eq(jsonw_finish(&w, &n), LB_OK);
+		jsonw_init(&w, b, sizeof(b));
+		jsonw_open(&w, '[');
+		jsonw_str(&w, texts[i]);
+		jsonw_str(&w, texts[i]);
+		jsonw_close(&w, ']');
+		ck_assert_int_eq(jsonw_finish(&w, &m), LB_OK);
+		ck_assert_str_eq(a, b);
+		ck_assert_uint_eq(n, m);
+	}
+}
+END_TEST
+
 /* Every capacity short of the text: LB_ERR_TOO_LARGE, "" and no overrun. */
 START_TEST(t_too_large)
 {
-	const char *want = "{\"key\":\"value\",\"n\":12345}";
+	const char *want = "{\"key\":\"value\",\"n\":12345,\"ab\":\"a\\tb\",\"p\":\"0a\"}";
 	for (size_t cap = 0; cap <= strlen(want) + 1; cap++) {
 		char buf[64];
 		struct jsonw w;
@@ -234,6 +388,10 @@ START_TEST(t_too_large)
 		jsonw_str(&w, "value");
 		jsonw_key(&w, "n");
 		jsonw_i64(&w, 12345);
+		jsonw_keyn(&w, "ab", 2);
+		jsonw_str(&w, "a\tb");
+		jsonw_key(&w, "p");
+		jsonw_strn_plain(&w, "0a", 2);
 		jsonw_close(&w, '}');
 		int rc = jsonw_finish(&w, &n);
 		for (size_t i = cap; i < sizeof(buf); i++)
@@ -258,6 +416,10 @@ static Suite *suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, t_integers);
+	tcase_add_test(tc, t_pad_as_printf);
+	tcase_add_test(tc, t_escape_all_bytes);
+	tcase_add_test(tc, t_key_forms);
+	tcase_add_test(tc, t_plain_as_escaped);
 	tcase_add_test(tc, t_numbers_as_printf);
 	tcase_add_test(tc, t_fixed_as_printf);
 	tcase_add_test(tc, t_same_as_json_c);
