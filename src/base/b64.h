@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * b64.h - base64 (RFC 4648 §4, standard alphabet), table-driven.
+ * b64.h - base64 (RFC 4648 §4, standard alphabet) on top of OpenSSL's
+ * EVP_EncodeBlock / EVP_DecodeBlock.
  *
  * Used for the rxpk/txpk `data` field of the Semtech UDP protocol
  * (Semtech PROTOCOL.TXT §4, §6). Pure functions, no allocation: the caller owns

@@ -2,15 +2,11 @@
 /*
  * test_b64.c - base64 against RFC 4648 §10 vectors, the payloads of the
  * example GWMP datagrams of test_gwmp.c,
- * the strictness rules of b64.h, and the table-driven coder against the
- * OpenSSL EVP_EncodeBlock / EVP_DecodeBlock one it replaced.
+ * and the strictness rules of b64.h.
  */
 #include <check.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/evp.h>
 
 #include "base/b64.h"
 #include "base/lb_err.h"
@@ -203,112 +199,6 @@ START_TEST(t_roundtrip_lengths)
 }
 END_TEST
 
-/* --- against the coder over OpenSSL that b64.c replaced ------------------- */
-
-static bool ref_is_b64_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '+' || c == '/';
-}
-
-/* The former b64_decode(): strict validation, EVP_DecodeBlock on the full
- * quads, the partial one through a padded scratch quad. */
-static int ref_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *out_len)
-{
-	size_t pad = 0, data, full, rem, total;
-
-	*out_len = 0;
-	while (pad < in_len && in[in_len - 1 - pad] == '=')
-		pad++;
-	if (pad > 2 || (pad > 0 && in_len % 4 != 0))
-		return LB_ERR_BASE64;
-	data = in_len - pad;
-	if (data % 4 == 1 || (pad > 0 && data % 4 == 0))
-		return LB_ERR_BASE64;
-	for (size_t i = 0; i < data; i++)
-		if (!ref_is_b64_char(in[i]))
-			return LB_ERR_BASE64;
-	full = data / 4;
-	rem = data % 4;
-	total = full * 3 + (rem > 0 ? rem - 1 : 0);
-	if (total > cap)
-		return LB_ERR_TOO_LARGE;
-	if (full > 0 && EVP_DecodeBlock(out, (const unsigned char *)in, (int)(full * 4)) !=
-				(int)(full * 3))
-		return LB_ERR_BASE64;
-	if (rem > 0) {
-		char quad[4] = {'=', '=', '=', '='};
-		unsigned char bytes[3];
-		memcpy(quad, in + full * 4, rem);
-		if (EVP_DecodeBlock(bytes, (const unsigned char *)quad, 4) != 3)
-			return LB_ERR_BASE64;
-		memcpy(out + full * 3, bytes, rem - 1);
-	}
-	*out_len = total;
-	return LB_OK;
-}
-
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-/* Random texts of 0..44 characters, mostly of the alphabet, some '=', some
- * other bytes, decoded both ways with ample and short room: the same
- * result code, length and bytes. Non-canonical final bits included. */
-START_TEST(t_decode_as_evp)
-{
-	static const char chars[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char in[48];
-	uint8_t a[40], b[40];
-
-	for (int round = 0; round < 200000; round++) {
-		size_t len = next() % 45;
-		for (size_t i = 0; i < len; i++) {
-			uint64_t r = next() % 100;
-			in[i] = r < 94 ? chars[next() % 64] : r < 98 ? '=' : (char)(next() % 256);
-		}
-		if (len > 0 && next() % 3 == 0)
-			in[len - 1] = '=';
-		if (len > 1 && next() % 4 == 0)
-			in[len - 2] = '=';
-		size_t cap = next() % 2 ? sizeof(a) : next() % 34;
-		size_t na = 99, nb = 99;
-		memset(a, 0x5a, sizeof(a));
-		memset(b, 0x5a, sizeof(b));
-		int ra = b64_decode(in, len, a, cap, &na);
-		int rb = ref_decode(in, len, b, cap, &nb);
-		ck_assert_int_eq(ra, rb);
-		ck_assert_uint_eq(na, nb);
-		ck_assert_mem_eq(a, b, sizeof(a));
-	}
-}
-END_TEST
-
-/* Every byte length 0..255 of random bytes: the text EVP_EncodeBlock gives. */
-START_TEST(t_encode_as_evp)
-{
-	uint8_t raw[255];
-	char a[B64_ENCODED_LEN(255) + 1], b[B64_ENCODED_LEN(255) + 1];
-
-	for (int round = 0; round < 20; round++) {
-		for (size_t i = 0; i < sizeof(raw); i++)
-			raw[i] = (uint8_t)next();
-		for (size_t len = 0; len <= sizeof(raw); len++) {
-			size_t n = b64_encode(raw, len, a, sizeof(a));
-			int m = EVP_EncodeBlock((unsigned char *)b, raw, (int)len);
-			ck_assert_int_eq((int)n, m);
-			ck_assert_str_eq(a, b);
-		}
-	}
-}
-END_TEST
-
 static Suite *b64_suite(void)
 {
 	Suite *s = suite_create("b64");
@@ -322,8 +212,6 @@ static Suite *b64_suite(void)
 	tcase_add_test(tc, t_decode_cap);
 	tcase_add_test(tc, t_encode_cap);
 	tcase_add_test(tc, t_roundtrip_lengths);
-	tcase_add_test(tc, t_decode_as_evp);
-	tcase_add_test(tc, t_encode_as_evp);
 	suite_add_tcase(s, tc);
 	return s;
 }
