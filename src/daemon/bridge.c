@@ -697,9 +697,14 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 		return rc;
 	if ((rc = tables_setup(b)) != LB_OK || (rc = state_setup(b, o)) != LB_OK)
 		return rc;
+	/* The outbox is the first part of the group commit: a batch committed
+	 * in pieces never has a counter durable before the event it reports
+	 * (durable.h). */
+	if ((rc = outbox_setup(b)) != LB_OK)
+		return rc;
 	rc = sessions_init(&b->sessions, &b->devices, &b->store, &b->durable,
 			   b->cfg.state_commit_ms);
-	if (rc != LB_OK || (rc = budget_setup(b)) != LB_OK || (rc = outbox_setup(b)) != LB_OK)
+	if (rc != LB_OK || (rc = budget_setup(b)) != LB_OK)
 		return rc;
 	if ((rc = netmac_setup(b)) != LB_OK || (rc = txsched_setup(b)) != LB_OK)
 		return rc;

@@ -118,7 +118,7 @@ static int save_ledger(struct budget *bg, uint64_t owner, enum store_ledger_kind
 		       const uint8_t *blob, size_t len, const char *what)
 {
 	int rc = store_ledger_put(bg->c.store, owner, kind, blob, len);
-	if (rc != LB_OK)
+	if (rc != LB_OK && rc != LB_ERR_FULL)   /* full: committed ahead, durable.h */
 		LB_LOG_RL(LOG_LVL_ERROR, "budget", "%s %016llx: ledger not staged: %s", what,
 			  (unsigned long long)owner, lb_strerror(rc));
 	return rc;
@@ -207,8 +207,9 @@ static int stage_group(struct budget *bg)
 		dirtyset_pop(&bg->dirty);
 	if (rc == LB_OK)
 		return LB_OK;
-	LB_LOG_RL(LOG_LVL_ERROR, "budget", "device %s: ledger not staged: %s",
-		  bg->c.devices->dev[dirtyset_last(&bg->dirty)].name, lb_strerror(rc));
+	if (rc != LB_ERR_FULL)   /* full: committed ahead, durable.h */
+		LB_LOG_RL(LOG_LVL_ERROR, "budget", "device %s: ledger not staged: %s",
+			  bg->c.devices->dev[dirtyset_last(&bg->dirty)].name, lb_strerror(rc));
 	return stage_failed(bg, rc);
 }
 

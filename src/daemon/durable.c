@@ -47,11 +47,36 @@ static void log_commit(const struct durable *d, uint64_t batch, uint64_t rows, i
 		  (long long)d->store->stats.last_commit_us);
 }
 
+/* Stage every part; a batch the store's redo log cannot hold (an outage's
+ * or an overload's worth of events) is committed ahead, then the parts
+ * stage the rest. Without that it could never commit: each retry would
+ * find more to stage. */
+static int stage_split(struct durable *d)
+{
+	int rc;
+
+	while ((rc = durable_stage(d)) == LB_ERR_FULL && store_dirty(d->store)) {
+		uint64_t writes = d->store->stats.rows_written;
+		rc = store_commit_ahead(d->store);
+		if (rc != LB_OK)
+			return rc;
+		d->split++;
+		LB_LOG_RL(LOG_LVL_NOTICE, "durable", "batch %llu larger than the store's redo log: "
+			  "%llu writes committed ahead, the rest follows",
+			  (unsigned long long)store_batch(d->store),
+			  (unsigned long long)(d->store->stats.rows_written - writes));
+	}
+	if (rc == LB_ERR_FULL)
+		log_error("durable", "one write is larger than the store's redo log (%d bytes)",
+			  STORE_LOG_MAX);
+	return rc;
+}
+
 int durable_commit(struct durable *d)
 {
 	uint64_t batch = store_batch(d->store), rows = d->store->stats.rows_written;
 	int64_t t0 = loop_now_us();
-	int rc = durable_stage(d);
+	int rc = stage_split(d);
 	if (rc != LB_OK) {
 		d->failures++;
 		return rc;

@@ -15,6 +15,18 @@
  * state, and an event derived from it is released only after that
  * (outbox.h).
  *
+ * A batch larger than the store's redo log (STORE_LOG_MAX: after a long
+ * broker outage, or under overload, a commit interval can hold more events
+ * than that) is committed in pieces: when a part's write finds the log
+ * full, what is staged is committed ahead (store_commit_ahead(): the batch
+ * keeps its number, so no event is released yet) and staging goes on.
+ * Parts are staged in the order they were added, so a crash between the
+ * pieces leaves only earlier parts durable: the outbox is added first
+ * (bridge.c), so an event's row is never later than the counter it
+ * reports — after such a crash the event is published and its frame, if
+ * sent again, accepted again (a duplicate, as QoS 1 allows), never a
+ * counter durable with its event lost.
+ *
  * Batches are the store's (store_batch()/store_committed()); this module
  * adds only the parts. It owns no memory; parts are borrowed.
  */
@@ -44,6 +56,7 @@ struct durable {
 	} part[DURABLE_MAX_PARTS];
 	size_t n_parts;
 	uint64_t failures;               /* commits that did not happen */
+	uint64_t split;                  /* commits ahead of a batch's end */
 	int64_t retry_at_ms;             /* after a failure: not before; 0 = none */
 };
 

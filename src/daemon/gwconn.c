@@ -28,6 +28,8 @@ static int stage_all(void *arg)
 	while (c->n_pending > 0) {
 		const struct gwconn_change *ch = &c->pending[c->n_pending - 1];
 		int rc = store_gateway_online_set(c->store, ch->eui, ch->online);
+		if (rc == LB_ERR_FULL)   /* committed ahead, durable.h */
+			return rc;
 		if (rc != LB_OK) {
 			LB_LOG_RL(LOG_LVL_ERROR, "gwconn", "gateway %016llx: state not staged "
 				  "(%s): retried with the next batch",

@@ -179,7 +179,7 @@ static int stage_group(struct outbox *o)
 	for (m = o->unstaged; staged > 0; m = m->next, staged--)
 		m->batch = durable_batch(o->ctx.durable);
 	o->unstaged = m;
-	if (rc != LB_OK)
+	if (rc != LB_OK && rc != LB_ERR_FULL)   /* full: committed ahead, durable.h */
 		LB_LOG_RL(LOG_LVL_ERROR, TAG, "event %" PRIu64 " not staged (%s): the batch "
 			  "waits for it", m->seq, lb_strerror(rc));
 	return rc;
@@ -204,8 +204,9 @@ static int stage_deletes(struct outbox *o)
 	for (i = 0; i < o->n_del; i++) {
 		rc = store_outbox_delete(o->ctx.store, o->del[i].first, o->del[i].last);
 		if (rc != LB_OK) {
-			LB_LOG_RL(LOG_LVL_ERROR, TAG, "deletion of acknowledged rows not staged "
-				  "(%s): retried", lb_strerror(rc));
+			if (rc != LB_ERR_FULL)   /* full: committed ahead, durable.h */
+				LB_LOG_RL(LOG_LVL_ERROR, TAG, "deletion of acknowledged rows not "
+					  "staged (%s): retried", lb_strerror(rc));
 			break;
 		}
 	}

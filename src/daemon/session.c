@@ -123,7 +123,9 @@ static int stage_group(struct sessions *s)
 	if (rc == LB_OK)
 		return LB_OK;
 	const struct lb_device *dev = &s->devices->dev[dirtyset_last(&s->dirty)];
-	if (rc == LB_ERR_IO || rc == LB_ERR_NOMEM || rc == LB_ERR_FULL) {
+	if (rc == LB_ERR_FULL)   /* committed ahead, the rest staged then (durable.h) */
+		return rc;
+	if (rc == LB_ERR_IO || rc == LB_ERR_NOMEM) {
 		LB_LOG_RL(LOG_LVL_ERROR, "session", "device %s: session not staged: %s", dev->name,
 			  lb_strerror(rc));
 		return rc;

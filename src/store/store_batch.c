@@ -108,9 +108,11 @@ static int log_reserve(struct store *s, size_t len)
 	size_t cap = s->log_cap;
 	uint8_t *p;
 
+	/* Not an error here: the group commit (daemon/durable.h) commits the
+	 * batch ahead and stages the rest; other callers log what failed. */
 	if (need > STORE_LOG_MAX) {
-		LB_LOG_RL(LOG_LVL_ERROR, TAG, "staged batch would exceed %d bytes (%zu writes); "
-			  "are commits failing?", STORE_LOG_MAX, s->n_ops);
+		log_debug(TAG, "staged batch would exceed %d bytes (%zu writes)", STORE_LOG_MAX,
+			  s->n_ops);
 		return LB_ERR_FULL;
 	}
 	if (need <= cap)
@@ -211,7 +213,9 @@ int store__stage(struct store *s, enum store_op op, const void *payload, size_t 
 	return store__stage2(s, op, payload, len, NULL, 0);
 }
 
-static void batch_done(struct store *s, int64_t t0)
+/* end_batch: the batch's number moves on (store_committed() becomes true
+ * for it); a commit ahead keeps it, so its events still wait. */
+static void batch_done(struct store *s, int64_t t0, bool end_batch)
 {
 	int64_t us = mono_us() - t0;
 
@@ -220,14 +224,15 @@ static void batch_done(struct store *s, int64_t t0)
 	s->stats.last_commit_us = us;
 	if (us > s->stats.max_commit_us)
 		s->stats.max_commit_us = us;
-	s->batch++;
+	if (end_batch)
+		s->batch++;
 	s->n_ops = 0;
 	s->log_len = 0;
 	s->due_ms = -1;
 	s->broken = false;
 }
 
-int store_commit(struct store *s)
+static int commit(struct store *s, bool end_batch)
 {
 	int64_t t0;
 	int rc;
@@ -246,7 +251,7 @@ int store_commit(struct store *s)
 		rc = step_txn(s, STMT_COMMIT, "commit");
 	if (rc == LB_OK) {
 		s->in_txn = false;
-		batch_done(s, t0);
+		batch_done(s, t0, end_batch);
 		store__gen_committed(s);
 		return LB_OK;
 	}
@@ -261,6 +266,16 @@ int store_commit(struct store *s)
 		  lb_strerror(rc));
 	replay(s);
 	return rc == LB_ERR_NOMEM ? rc : LB_ERR_IO;
+}
+
+int store_commit(struct store *s)
+{
+	return commit(s, true);
+}
+
+int store_commit_ahead(struct store *s)
+{
+	return commit(s, false);
 }
 
 bool store_dirty(const struct store *s)

@@ -23,6 +23,14 @@
 
 /* Batches. */
 int store_commit(struct store *s);
+/* Commit what is staged without ending the batch: its number stays, so the
+ * events tagged with it still wait for store_commit(). For a batch that
+ * outgrows the redo log (LB_ERR_FULL from a write): the group commit
+ * (daemon/durable.h) commits ahead and stages the rest. A crash between
+ * the two leaves the first part durable, so the writer stages first what
+ * may be durable early (events before the counters that report them).
+ * Errors as store_commit(). */
+int store_commit_ahead(struct store *s);
 bool store_dirty(const struct store *s);
 int64_t store_due_ms(const struct store *s);
 /* Commit when due; returns the next deadline (store_due_ms()). */

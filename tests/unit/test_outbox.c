@@ -8,6 +8,7 @@
  * rows of a run come first in the next; an event the sink refuses for good
  * is counted and deleted. */
 #include <check.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,6 +482,87 @@ START_TEST(test_refused_for_good)
 }
 END_TEST
 
+/* A batch larger than the store's redo log (STORE_LOG_MAX): committed in
+ * pieces, all of it, as one batch (its events released together). */
+#define BIG_LEN (60 * 1024)
+#define BIG_N ((STORE_LOG_MAX / BIG_LEN) * 3 / 2)
+
+static void add_big(struct fix *f, int n)
+{
+	static char payload[BIG_LEN];
+	char topic[96];
+
+	memset(payload, 'x', sizeof(payload));
+	snprintf(topic, sizeof(topic), "application/a/device/%016llx/event/up",
+		 (unsigned long long)EUI_A);
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(outbox_add(&f->o, durable_batch(&f->durable), EUI_A, topic, payload,
+					    sizeof(payload), 1), LB_OK);
+}
+
+START_TEST(test_batch_larger_than_redo_log)
+{
+	struct fix f;
+
+	setup(&f, 4, 64u << 20);
+	uint64_t batch = durable_batch(&f.durable);
+	add_big(&f, BIG_N);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	ck_assert_uint_ge(f.durable.split, 1);
+	ck_assert_uint_eq(rows_on_disk(&f), BIG_N);
+	ck_assert(durable_committed(&f.durable, batch));
+	ck_assert_uint_eq(durable_batch(&f.durable), batch + 1);
+	teardown(&f);
+}
+END_TEST
+
+/* A part added after the outbox that fails: what was committed ahead is
+ * the outbox's rows only (what a crash between the pieces would leave),
+ * and no event of the batch is released. */
+static int fail_io(void *arg)
+{
+	(void)arg;
+	return LB_ERR_IO;
+}
+
+static int64_t due_never(void *arg)
+{
+	(void)arg;
+	return -1;
+}
+
+START_TEST(test_split_commits_events_first)
+{
+	struct fix f;
+	char path[600];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	setup(&f, 4, 64u << 20);
+	ck_assert_int_eq(durable_add(&f.durable, fail_io, due_never, NULL), LB_OK);
+	uint64_t batch = durable_batch(&f.durable);
+	add_big(&f, BIG_N);
+	f.rec.room = 4;
+	ck_assert_int_eq(durable_commit(&f.durable), LB_ERR_IO);
+	ck_assert_uint_ge(f.durable.split, 1);
+	ck_assert(!durable_committed(&f.durable, batch));
+	outbox_tick(&f.o, loop_now_ms());
+	ck_assert_uint_eq(f.rec.n, 0);
+	/* Another connection sees what is durable now. */
+	snprintf(path, sizeof(path), "%s/lorabridge.db", f.dir);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox", -1, &st, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	int64_t durable_rows = sqlite3_column_int64(st, 0);
+	ck_assert_int_gt(durable_rows, 0);
+	ck_assert_int_lt(durable_rows, BIG_N);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	teardown(&f);
+}
+END_TEST
+
 static Suite *outbox_suite(void)
 {
 	Suite *s = suite_create("outbox");
@@ -498,6 +580,8 @@ static Suite *outbox_suite(void)
 	tcase_add_test(tc, test_next_run_sends_old_rows_first);
 	tcase_add_test(tc, test_acked_inside_send);
 	tcase_add_test(tc, test_refused_for_good);
+	tcase_add_test(tc, test_batch_larger_than_redo_log);
+	tcase_add_test(tc, test_split_commits_events_first);
 	suite_add_tcase(s, tc);
 	return s;
 }
