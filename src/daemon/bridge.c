@@ -875,7 +875,7 @@ int bridge_reload(struct bridge *b)
 		return rc;
 	/* The lists of changed devices index the old table: make them durable
 	 * first. If that fails, every device is staged again afterwards. */
-	bool restage = durable_commit(&b->durable) != LB_OK;
+	bool restage = durable_flush(&b->durable) != LB_OK;
 	if (restage)
 		log_warn("bridge", "state not committed before the reload: every device is "
 			 "staged again with the next batch");
@@ -957,7 +957,7 @@ static void shutdown_flush(struct bridge *b)
 	int64_t until = loop_now_ms() + BRIDGE_SHUTDOWN_FLUSH_MS;
 
 	dedup_tick(&b->dedup, INT64_MAX / 2, uplink_process, &b->uplink);
-	if (durable_commit(&b->durable) != LB_OK)
+	if (durable_flush(&b->durable) != LB_OK)
 		log_error("bridge", "state not committed at shutdown: retried once more at close; "
 			  "if that fails too, the uplinks accepted since the last commit are lost "
 			  "with their counters (a retransmission is accepted)");
@@ -988,13 +988,13 @@ static void shutdown_flush(struct bridge *b)
 	 * next start. Otherwise the next start says it. */
 	if (gws && !left && mqtt_connected(&b->mqtt)) {
 		gwconn_stopped(&b->gwconn);
-		if (durable_commit(&b->durable) != LB_OK)
+		if (durable_flush(&b->durable) != LB_OK)
 			log_warn("bridge", "gateway states not committed: the next start "
 				 "reports the gateways OFFLINE again");
 	}
 	if (mqtt_disconnect(&b->mqtt) != LB_OK)
 		log_warn("bridge", "MQTT disconnect not clean: the broker publishes the Last Will");
-	if (durable_commit(&b->durable) != LB_OK)
+	if (durable_flush(&b->durable) != LB_OK)
 		log_error("bridge", "deletions of acknowledged outbox events not committed: those "
 			  "are published again at the next start");
 	if (outbox_pending(&b->outbox) > 0)

@@ -213,12 +213,26 @@ static int stage_group(struct budget *bg)
 	return stage_failed(bg, rc);
 }
 
-/* The durable part: every changed ledger into the open batch. */
+/* A device's fair-access ledger changes at every uplink; it is written
+ * once BUDGET_LEDGER_DELAY_MS after its first change (or at a flush), not
+ * with every batch: losing at most that much of a device's airtime after a
+ * crash weakens no rule (fair access is the network's own policy, its
+ * window errs on the side of counting too much), and most of the writes
+ * of a busy device are saved. The gateways' duty-cycle ledgers are the
+ * regulator's rules: written with the batch of the downlink they count. */
+static bool devices_due(const struct budget *bg)
+{
+	return dirtyset_count(&bg->dirty) > 0 &&
+	       (durable_flushing(bg->c.durable) ||
+		durable_commit_ms(bg->c.durable) >= bg->dirty.since_ms + BUDGET_LEDGER_DELAY_MS);
+}
+
+/* The durable part: every changed ledger that is due into the open batch. */
 static int stage_all(void *arg)
 {
 	struct budget *bg = arg;
 
-	while (dirtyset_count(&bg->dirty) > 0) {
+	while (devices_due(bg)) {
 		int rc = stage_group(bg);
 		if (rc != LB_OK)
 			return rc;
@@ -239,7 +253,7 @@ static int64_t due_ms(void *arg)
 	int64_t due = -1;
 
 	if (dirtyset_count(&bg->dirty))
-		due = bg->dirty.since_ms + bg->c.commit_ms;
+		due = bg->dirty.since_ms + BUDGET_LEDGER_DELAY_MS;
 	if (bg->n_gw_dirty) {
 		int64_t g = bg->gw_dirty_since_ms + bg->c.commit_ms;
 		due = due < 0 || g < due ? g : due;

@@ -22,10 +22,13 @@
  *    (code FAIR_ACCESS);
  *  - a downlink goes in the first receive window whose sub-band has room
  *    on that gateway (RX1, else RX2); none: refused with code DUTY_CYCLE;
- *  - a device's fair-access ledger and a gateway's duty-cycle ledger are
- *    saved the same way: marked when they change and staged with the next
- *    group commit (a part of durable.h), so a restart resets nobody's
- *    budget and the hot path writes no SQL.
+ *  - a gateway's duty-cycle ledger (the regulator's rule) is marked when it
+ *    changes and staged with the next group commit (a part of durable.h);
+ *    a device's fair-access ledger (the network's own policy, changed at
+ *    every uplink) is staged BUDGET_LEDGER_DELAY_MS after its first change,
+ *    or at a flush (a reload, the shutdown): a restart resets nobody's
+ *    budget, a crash forgets at most that much of a device's usage, and
+ *    the hot path writes no SQL.
  *
  * Context (borrowed): the region, the registry, the store, the group
  * commit, the publisher (retained state), device events and the drop
@@ -55,6 +58,10 @@
 #define BUDGET_MAX_GATEWAYS 1024
 /* A changed state/airtime below the state_pct step waits at most this long. */
 #define BUDGET_STATE_REFRESH_MS (5 * 60 * 1000)
+
+/* A device's changed fair-access ledger is written at most this long after
+ * its first change (durable_flush() writes it at once). */
+#define BUDGET_LEDGER_DELAY_MS 60000
 
 /* How often retained state/airtime is refreshed as budget windows slide. */
 #define BUDGET_SCAN_MS 60000

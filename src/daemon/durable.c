@@ -72,8 +72,9 @@ static int stage_split(struct durable *d)
 	return rc;
 }
 
-int durable_commit(struct durable *d)
+static int commit_at(struct durable *d, int64_t now_ms)
 {
+	d->at_ms = now_ms;
 	uint64_t batch = store_batch(d->store), rows = d->store->stats.rows_written;
 	int64_t t0 = loop_now_us();
 	int rc = stage_split(d);
@@ -90,12 +91,43 @@ int durable_commit(struct durable *d)
 	return rc;
 }
 
-int64_t durable_tick(struct durable *d, int64_t now_ms)
+int durable_commit(struct durable *d)
+{
+	return commit_at(d, loop_now_ms());
+}
+
+int durable_flush(struct durable *d)
+{
+	d->flushing = true;
+	int rc = durable_commit(d);
+	d->flushing = false;
+	return rc;
+}
+
+bool durable_flushing(const struct durable *d)
+{
+	return d->flushing;
+}
+
+int64_t durable_commit_ms(const struct durable *d)
+{
+	return d->at_ms;
+}
+
+/* The earliest deadline of the store and of every part, -1 if none. */
+static int64_t next_due(const struct durable *d)
 {
 	int64_t due = store_due_ms(d->store);
 
 	for (size_t i = 0; i < d->n_parts; i++)
 		due = loop_earliest(due, d->part[i].due(d->part[i].arg));
+	return due;
+}
+
+int64_t durable_tick(struct durable *d, int64_t now_ms)
+{
+	int64_t due = next_due(d);
+
 	if (due < 0)
 		return due;
 	if (d->retry_at_ms > due)
@@ -104,12 +136,13 @@ int64_t durable_tick(struct durable *d, int64_t now_ms)
 		return due;
 	/* Staging opens or extends the store's batch: commit it now, not one
 	 * more commit interval later. */
-	if (durable_commit(d) != LB_OK) {
+	if (commit_at(d, now_ms) != LB_OK) {
 		d->retry_at_ms = now_ms + STORE_RETRY_MS;
 		return d->retry_at_ms;
 	}
 	d->retry_at_ms = 0;
-	return store_due_ms(d->store);
+	/* A part may keep changes for later (budget.h): its deadline stands. */
+	return next_due(d);
 }
 
 uint64_t durable_batch(const struct durable *d)

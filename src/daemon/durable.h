@@ -57,6 +57,8 @@ struct durable {
 	size_t n_parts;
 	uint64_t failures;               /* commits that did not happen */
 	uint64_t split;                  /* commits ahead of a batch's end */
+	bool flushing;                   /* inside durable_flush() */
+	int64_t at_ms;                   /* monotonic ms of the commit under way */
 	int64_t retry_at_ms;             /* after a failure: not before; 0 = none */
 };
 
@@ -74,6 +76,16 @@ int durable_stage(struct durable *d);
 /* Stage every part, then commit the batch. LB_OK or the first error
  * (logged by whoever failed); retried by durable_tick(). */
 int durable_commit(struct durable *d);
+
+/* durable_commit(), with the parts that defer changes on purpose (the
+ * devices' fair-access ledgers, budget.h) staging those too: before a
+ * reload of the device table and at shutdown. */
+int durable_flush(struct durable *d);
+/* For a part's stage function: whether the commit under way is a
+ * durable_flush(), and its time (monotonic ms: durable_tick()'s now, else
+ * loop_now_ms()), against which the part's own deadlines are due. */
+bool durable_flushing(const struct durable *d);
+int64_t durable_commit_ms(const struct durable *d);
 
 /* Commit when a part's or the store's deadline has passed; returns the next
  * deadline (monotonic ms) or -1. After a failure it retries every

@@ -161,21 +161,9 @@ static bool take_zone(const char **p, int64_t *offset_s)
 	return true;
 }
 
-/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar
- * (H. Hinnant's days_from_civil: years counted from March, so the leap day
- * ends a year), what timegm() counts without its time zone machinery. */
-static int64_t days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;                                    /* 0..399 */
-	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  /* 0..365 */
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            /* 0..146096 */
-	return era * 146097 + doe - 719468;
-}
-
 int gwmp__time_parse(const char *s, int64_t *us)
 {
+	struct tm tm = {0};
 	int64_t frac = 0, offset = 0, t;
 	int y, mo, d, h, mi, sec;
 
@@ -188,7 +176,13 @@ int gwmp__time_parse(const char *s, int64_t *us)
 	if (y < YEAR_MIN || y > YEAR_MAX || mo < 1 || mo > 12 || d < 1 ||
 	    d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
 		return LB_ERR_MALFORMED;
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = (int64_t)timegm(&tm) - offset;
 	if (t < 0 || t > TIME_MAX_S)
 		return LB_ERR_MALFORMED;
 	*us = t * US_PER_S + frac;

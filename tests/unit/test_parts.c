@@ -162,11 +162,17 @@ START_TEST(test_many_devices_staged_once)
 	ck_assert_uint_eq(dirtyset_count(&w.sessions.dirty), N_DEV);
 	ck_assert_uint_eq(dirtyset_back(&w.sessions.dirty, 0), N_DEV - 1);
 	ck_assert_uint_eq(dirtyset_back(&w.sessions.dirty, N_DEV - 1), 0);
+	/* A commit writes the sessions; the fair-access ledgers wait for
+	 * their delay (budget.h), a flush writes them. */
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
 	ck_assert_uint_eq(dirtyset_count(&w.sessions.dirty), 0);
+	ck_assert_uint_eq(dirtyset_count(&w.budget.dirty), N_DEV);
+	ck_assert_uint_eq(w.store.stats.rows_written, N_DEV);
+	ck_assert_uint_eq(w.store.stats.commits, 1);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
 	ck_assert_uint_eq(dirtyset_count(&w.budget.dirty), 0);
 	ck_assert_uint_eq(w.store.stats.rows_written, 2 * N_DEV);
-	ck_assert_uint_eq(w.store.stats.commits, 1);
+	ck_assert_uint_eq(w.store.stats.commits, 2);
 	for (int i = 0; i < N_DEV; i++)
 		expect_stored(i);
 	ck_assert_uint_eq(w.devices.dev[7].last_fcnt_up, 307);
@@ -174,10 +180,33 @@ START_TEST(test_many_devices_staged_once)
 	/* The next batch: only what changed since. */
 	uplink(3, 1003, now + 3);
 	uplink(40, 1040, now + 3);
-	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
 	ck_assert_uint_eq(w.store.stats.rows_written, 2 * N_DEV + 4);
 	expect_stored(3);
 	expect_stored(40);
+}
+END_TEST
+
+/* A device's changed fair-access ledger alone is due BUDGET_LEDGER_DELAY_MS
+ * after its first change, and written then with the batch that is due. */
+START_TEST(test_ledger_deferred)
+{
+	struct lb_device *dev = &w.devices.dev[5];
+	int64_t now = loop_now_ms();
+
+	uplink(5, 77, loop_wall_us() / 1000);
+	ck_assert_int_eq(durable_tick(&w.durable, now), now + w.cfg.state_commit_ms);
+	ck_assert_int_eq(durable_tick(&w.durable, now + w.cfg.state_commit_ms),
+			 w.budget.dirty.since_ms + BUDGET_LEDGER_DELAY_MS);
+	ck_assert_uint_eq(w.store.stats.rows_written, 1);             /* the session */
+	ck_assert_uint_eq(dirtyset_count(&w.budget.dirty), 1);
+	int64_t due = w.budget.dirty.since_ms + BUDGET_LEDGER_DELAY_MS;
+	ck_assert_int_eq(durable_tick(&w.durable, due - 1), due);
+	ck_assert_int_eq(durable_tick(&w.durable, due), -1);
+	ck_assert_uint_eq(dirtyset_count(&w.budget.dirty), 0);
+	ck_assert_uint_eq(w.store.stats.rows_written, 2);
+	expect_stored(5);
+	ck_assert_uint_eq(dev->last_fcnt_up, 77);
 }
 END_TEST
 
@@ -217,6 +246,7 @@ static Suite *parts_suite(void)
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_many_devices_staged_once);
+	tcase_add_test(tc, test_ledger_deferred);
 	tcase_add_test(tc, test_due_from_arrival);
 	suite_add_tcase(s, tc);
 	return s;
