@@ -177,6 +177,11 @@ static int stage_failed(struct budget *bg, int rc)
  * statements) and unmark those staged. A device no longer configured is
  * unmarked; one whose ledger does not encode is staged alone (which says
  * why). */
+/* A group of the largest ledgers fits the store's redo log many times over,
+ * so a batch committed ahead (durable.h) always has room for the next. */
+_Static_assert((uint64_t)STORE_MANY_ROWS * (FA_ENCODED_MAX + 64) < STORE_LOG_MAX / 4,
+	       "a group of ledgers fits the redo log");
+
 static int stage_group(struct budget *bg)
 {
 	uint8_t blobs[STORE_MANY_ROWS][FA_ENCODED_MAX];

@@ -27,7 +27,7 @@ int durable_add(struct durable *d, durable_stage_fn stage, durable_due_fn due, v
 	return LB_OK;
 }
 
-int durable_stage(struct durable *d)
+static int stage_parts(struct durable *d)
 {
 	for (size_t i = 0; i < d->n_parts; i++) {
 		int rc = d->part[i].stage(d->part[i].arg);
@@ -51,11 +51,11 @@ static void log_commit(const struct durable *d, uint64_t batch, uint64_t rows, i
  * or an overload's worth of events) is committed ahead, then the parts
  * stage the rest. Without that it could never commit: each retry would
  * find more to stage. */
-static int stage_split(struct durable *d)
+int durable_stage(struct durable *d)
 {
 	int rc;
 
-	while ((rc = durable_stage(d)) == LB_ERR_FULL && store_dirty(d->store)) {
+	while ((rc = stage_parts(d)) == LB_ERR_FULL && store_dirty(d->store)) {
 		uint64_t writes = d->store->stats.rows_written;
 		rc = store_commit_ahead(d->store);
 		if (rc != LB_OK)
@@ -77,7 +77,7 @@ static int commit_at(struct durable *d, int64_t now_ms)
 	d->at_ms = now_ms;
 	uint64_t batch = store_batch(d->store), rows = d->store->stats.rows_written;
 	int64_t t0 = loop_now_us();
-	int rc = stage_split(d);
+	int rc = durable_stage(d);
 	if (rc != LB_OK) {
 		d->failures++;
 		return rc;

@@ -67,7 +67,8 @@ void durable_init(struct durable *d, struct store *store);
 /* Register a part. LB_OK or LB_ERR_FULL (more than DURABLE_MAX_PARTS). */
 int durable_add(struct durable *d, durable_stage_fn stage, durable_due_fn due, void *arg);
 
-/* Stage every part into the open batch without committing: what a caller
+/* Stage every part into the open batch without committing (a batch too
+ * large for the redo log is committed ahead, see above): what a caller
  * writes next lands after it in the same batch (a join's new session must
  * not be overwritten by an older staged change of the same device). LB_OK
  * or the first error (logged by the part). */

@@ -278,6 +278,12 @@ int outbox_init(struct outbox *o, const struct outbox_ctx *ctx, const struct out
 	memset(o, 0, sizeof(*o));
 	if (opts->cache_limit == 0)
 		return LB_ERR_INVAL;
+	/* A batch committed in pieces must have events before the counters
+	 * they report (durable.h): the outbox is staged first. */
+	if (ctx->durable->n_parts != 0) {
+		log_error(TAG, "the outbox must be the first part of the group commit");
+		return LB_ERR_STATE;
+	}
 	o->ctx = *ctx;
 	o->opts = *opts;
 	o->unstaged_since_ms = -1;

@@ -354,7 +354,7 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 
 	t->stats.sent++;
 	/* Counted once the gateway took it: a retry it refuses in turn fails. */
-	if (e->attempt > 0)
+	if (e->plan.attempt[e->attempt].window == DOWNLINK_RX2)
 		t->stats.sent_rx2++;
 	if (!dev)
 		return;

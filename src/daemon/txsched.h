@@ -88,7 +88,7 @@ struct txsched_slot {
 struct txsched_stats {
 	uint64_t scheduled;              /* decisions taken */
 	uint64_t sent;                   /* downlinks the gateway programmed */
-	uint64_t sent_rx2;               /* of `sent`: in RX2 after RX1 was refused */
+	uint64_t sent_rx2;               /* of `sent`: in class A's RX2 */
 	uint64_t failed;                 /* every window refused, or timed out */
 	uint64_t no_route;               /* no gateway with a downlink address */
 	uint64_t dropped_slots;          /* decisions dropped: table full */

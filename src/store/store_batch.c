@@ -226,6 +226,7 @@ static void batch_done(struct store *s, int64_t t0, bool end_batch)
 		s->stats.max_commit_us = us;
 	if (end_batch)
 		s->batch++;
+	s->ahead = !end_batch;
 	s->n_ops = 0;
 	s->log_len = 0;
 	s->due_ms = -1;
@@ -243,6 +244,11 @@ static int commit(struct store *s, bool end_batch)
 		if (s->in_txn && step_txn(s, STMT_COMMIT, "commit (empty)") != LB_OK)
 			rollback(s);
 		s->in_txn = false;
+		/* What was committed ahead is the whole batch: it ends here. */
+		if (end_batch && s->ahead) {
+			s->batch++;
+			s->ahead = false;
+		}
 		return LB_OK;
 	}
 	t0 = mono_us();

@@ -158,6 +158,7 @@ struct store {
 	bool in_txn;                    /* BEGIN IMMEDIATE issued */
 	bool broken;                    /* batch rolled back: replay the log */
 	uint64_t batch;                 /* number of the batch being staged */
+	bool ahead;                     /* part of this batch committed ahead */
 	int64_t due_ms;                 /* -1 when nothing is staged */
 	uint8_t *log;                   /* redo log of the staged batch */
 	size_t log_len, log_cap;

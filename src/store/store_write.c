@@ -261,7 +261,7 @@ static int apply_outbox_many(struct store *s, const uint8_t *p, size_t len)
 		return rc;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct store__outbox *o = (const void *)(p + off);
-		if (len - off < sizeof(*o) ||
+		if (off > len || len - off < sizeof(*o) ||
 		    len - off - sizeof(*o) < (size_t)o->topic_len + o->len)
 			return LB_ERR_INVAL;
 		bind_outbox(st, (int)i, o);
@@ -297,7 +297,7 @@ static int apply_ledger_many(struct store *s, const uint8_t *p, size_t len)
 		return rc;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct store__ledger *l = (const void *)(p + off);
-		if (len - off < sizeof(*l) || len - off - sizeof(*l) < l->len)
+		if (off > len || len - off < sizeof(*l) || len - off - sizeof(*l) < l->len)
 			return LB_ERR_INVAL;
 		bind_ledger(st, (int)i, l);
 		off += store__entry_size(sizeof(*l), l->len);

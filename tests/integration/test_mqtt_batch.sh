@@ -5,12 +5,10 @@
 # loop waits). With dedup_window_ms = 0 and the default group commit
 # (state.commit_ms = 200), 2,000 uplinks from 200 devices at 500/s, two
 # gateways each: every `up` reaches a subscriber once, each device's in
-# FCnt order; from UDP arrival (the event's nsTime) to the subscriber the
-# median stays within commit_ms + 100 ms (data left corked while the loop
-# slept would wait 200 ms more for the kernel) and every event arrives
-# within 2 s. (The data segments the connection sent are printed: the
-# bursts of a commit leave in a few, but the bridge's other messages, e.g.
-# state/airtime, come one per loop pass.)
+# FCnt order. The latency from UDP arrival (the event's nsTime) to the
+# subscriber and the data segments the connection sent are printed, not
+# checked: timings belong to bench_e2e.sh on a quiet machine, and a socket
+# left corked after a batch is what test_mqtt_client.sh counts.
 . "$(dirname "$0")/lib.sh"
 require mosquitto mosquitto_sub mosquitto_pub jq python3 ss
 
@@ -75,6 +73,6 @@ EOF
 read -r got p50 p99 pmax < "$T/check.out"
 note "$got events, each device's in order; latency p50 $p50 ms, p99 $p99 ms, max $pmax ms;" \
 	"$((s1 - s0)) data segments"
-[ "$p50" -le 300 ] || fail "median latency $p50 ms > commit_ms + 100 ms"
-[ "$pmax" -le 2000 ] || fail "an event took $pmax ms"
+# The latency is a figure here (bench_e2e.sh measures it on a quiet
+# machine): what this test checks is that every event came, once, in order.
 echo "PASS"

@@ -482,6 +482,45 @@ START_TEST(test_refused_for_good)
 }
 END_TEST
 
+/* The outbox must be the group commit's first part (durable.h). */
+START_TEST(test_outbox_first_part)
+{
+	struct fix f;
+	struct outbox o2;
+	struct outbox_ctx ctx = {.store = NULL, .durable = NULL, .stats = NULL,
+				 .sink = {.room = rec_room, .send = rec_send, .arg = NULL}};
+	struct outbox_opts opts = {.cache_limit = 4, .limit_bytes = 1 << 20, .commit_ms = 50};
+
+	setup(&f, 4, 1 << 20);
+	ctx.store = &f.store;
+	ctx.durable = &f.durable;
+	ctx.stats = &f.stats;
+	ck_assert_int_eq(outbox_init(&o2, &ctx, &opts), LB_ERR_STATE);
+	teardown(&f);
+}
+END_TEST
+
+/* A batch whose every write was committed ahead ends with an empty commit:
+ * its number moves on all the same, and its events go. */
+START_TEST(test_ahead_then_empty_end)
+{
+	struct fix f;
+
+	setup(&f, 8, 1 << 20);
+	f.rec.room = 8;
+	uint64_t batch = durable_batch(&f.durable);
+	ck_assert_int_eq(add(&f, EUI_A, 1), LB_OK);
+	ck_assert_int_eq(durable_stage(&f.durable), LB_OK);
+	ck_assert_int_eq(store_commit_ahead(&f.store), LB_OK);
+	ck_assert(!durable_committed(&f.durable, batch));
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	ck_assert(durable_committed(&f.durable, batch));
+	outbox_tick(&f.o, loop_now_ms());
+	expect_sent(&f.rec, 0, (const int[]){1}, 1);
+	teardown(&f);
+}
+END_TEST
+
 /* A batch larger than the store's redo log (STORE_LOG_MAX): committed in
  * pieces, all of it, as one batch (its events released together). */
 #define BIG_LEN (60 * 1024)
@@ -581,6 +620,8 @@ static Suite *outbox_suite(void)
 	tcase_add_test(tc, test_acked_inside_send);
 	tcase_add_test(tc, test_refused_for_good);
 	tcase_add_test(tc, test_batch_larger_than_redo_log);
+	tcase_add_test(tc, test_outbox_first_part);
+	tcase_add_test(tc, test_ahead_then_empty_end);
 	tcase_add_test(tc, test_split_commits_events_first);
 	suite_add_tcase(s, tc);
 	return s;
