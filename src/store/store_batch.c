@@ -200,6 +200,29 @@ int store__stagev(struct store *s, enum store_op op, const struct store__part *p
 	return LB_OK;
 }
 
+int store__stage_many(struct store *s, const struct store__many_kind *k, const void *rows,
+		      size_t n, size_t *staged, void *scratch)
+{
+	const uint8_t *r = rows;
+	size_t done = 0;
+	int rc = LB_OK;
+
+	if (staged)
+		*staged = 0;
+	if (!s || (!rows && n))
+		return LB_ERR_INVAL;
+	while (rc == LB_OK && done < n) {
+		const void *first = r + done * k->size;
+		size_t g = store__group(k->valid(first, n - done, scratch));
+		rc = g > 1 ? k->group(s, first, g, scratch) : k->one(s, first);
+		if (rc == LB_OK)
+			done += g;
+	}
+	if (staged)
+		*staged = done;
+	return rc;
+}
+
 int store__stage2(struct store *s, enum store_op op, const void *head, size_t head_len,
 		  const void *tail, size_t tail_len)
 {

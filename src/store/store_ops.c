@@ -137,29 +137,36 @@ static int put_session_group(struct store *s, const struct store_session *rows, 
 	return store__stagev(s, OP_PUT_SESSION_MANY, parts, 2, n);
 }
 
+static size_t sessions_valid(const void *rows, size_t n, void *scratch)
+{
+	const struct store_session *r = rows;
+	size_t k = 0;
+
+	(void)scratch;
+	while (k < n && k < STORE_MANY_ROWS && session_ok(&r[k]))
+		k++;
+	return k;
+}
+
+static int sessions_group(struct store *s, const void *rows, size_t g, const void *scratch)
+{
+	(void)scratch;
+	return put_session_group(s, rows, g);
+}
+
+static int sessions_one(struct store *s, const void *row)
+{
+	return store_put_session(s, row);
+}
+
 int store_put_sessions(struct store *s, const struct store_session *rows, size_t n,
 		       size_t *staged)
 {
-	size_t done = 0;
-	int rc = LB_OK;
-
-	if (staged)
-		*staged = 0;
-	if (!s || (!rows && n))
-		return LB_ERR_INVAL;
-	while (rc == LB_OK && done < n) {
-		size_t k = 0;
-		while (done + k < n && k < STORE_MANY_ROWS && session_ok(&rows[done + k]))
-			k++;
-		size_t g = store__group(k);
-		/* One row, or up to a row that is refused: that row alone. */
-		rc = g > 1 ? put_session_group(s, rows + done, g) : store_put_session(s, &rows[done]);
-		if (rc == LB_OK)
-			done += g;
-	}
-	if (staged)
-		*staged = done;
-	return rc;
+	static const struct store__many_kind kind = {
+		.size = sizeof(struct store_session), .valid = sessions_valid,
+		.group = sessions_group, .one = sessions_one,
+	};
+	return store__stage_many(s, &kind, rows, n, staged, NULL);
 }
 
 /* ---- DevNonces -------------------------------------------------------- */
@@ -241,31 +248,37 @@ static bool ledger_ok(const struct store_ledger_row *r)
 	return (r->blob || !r->len) && (int)r->kind > 0 && r->len <= STORE_LEDGER_MAX;
 }
 
+static size_t ledgers_valid(const void *rows, size_t n, void *scratch)
+{
+	const struct store_ledger_row *r = rows;
+	size_t k = 0;
+
+	(void)scratch;
+	while (k < n && k < STORE_MANY_ROWS && ledger_ok(&r[k]))
+		k++;
+	return k;
+}
+
+static int ledgers_group(struct store *s, const void *rows, size_t g, const void *scratch)
+{
+	(void)scratch;
+	return ledger_group(s, rows, g);
+}
+
+static int ledgers_one(struct store *s, const void *row)
+{
+	const struct store_ledger_row *r = row;
+	return store_ledger_put(s, r->owner, r->kind, r->blob, r->len);
+}
+
 int store_ledger_put_many(struct store *s, const struct store_ledger_row *rows, size_t n,
 			  size_t *staged)
 {
-	size_t done = 0;
-	int rc = LB_OK;
-
-	if (staged)
-		*staged = 0;
-	if (!s || (!rows && n))
-		return LB_ERR_INVAL;
-	while (rc == LB_OK && done < n) {
-		size_t k = 0;
-		while (done + k < n && k < STORE_MANY_ROWS && ledger_ok(&rows[done + k]))
-			k++;
-		size_t g = store__group(k);
-		const struct store_ledger_row *r = &rows[done];
-		/* One row, or up to a row that is refused: that row alone. */
-		rc = g > 1 ? ledger_group(s, r, g)
-			   : store_ledger_put(s, r->owner, r->kind, r->blob, r->len);
-		if (rc == LB_OK)
-			done += g;
-	}
-	if (staged)
-		*staged = done;
-	return rc;
+	static const struct store__many_kind kind = {
+		.size = sizeof(struct store_ledger_row), .valid = ledgers_valid,
+		.group = ledgers_group, .one = ledgers_one,
+	};
+	return store__stage_many(s, &kind, rows, n, staged, NULL);
 }
 
 int store_ledger_get(struct store *s, uint64_t owner, enum store_ledger_kind kind, void *blob,

@@ -61,11 +61,13 @@ int store_outbox_add(struct store *s, const struct store_outbox_row *row)
 }
 
 /* Rows from the first that pass check_row(), at most STORE_MANY_ROWS. */
-static size_t valid_prefix(const struct store_outbox_row *rows, size_t n, size_t *topic_len)
+/* The rows from the first that are valid; their topics' lengths noted. */
+static size_t valid_prefix(const void *rows, size_t n, void *scratch)
 {
-	size_t k = 0;
+	const struct store_outbox_row *r = rows;
+	size_t *topic_len = scratch, k = 0;
 
-	while (k < n && k < STORE_MANY_ROWS && check_row(&rows[k], &topic_len[k]) == LB_OK)
+	while (k < n && k < STORE_MANY_ROWS && check_row(&r[k], &topic_len[k]) == LB_OK)
 		k++;
 	return k;
 }
@@ -73,9 +75,10 @@ static size_t valid_prefix(const struct store_outbox_row *rows, size_t n, size_t
 /* n checked rows (a power of 2, at most STORE_MANY_ROWS) as one
  * record: its head, then per row its numbers, topic, payload and padding
  * (store_write.h). */
-static int add_group(struct store *s, const struct store_outbox_row *rows, size_t n,
-		     const size_t *topic_len)
+static int add_group(struct store *s, const void *group, size_t n, const void *scratch)
 {
+	const struct store_outbox_row *rows = group;
+	const size_t *topic_len = scratch;
 	static const uint8_t zeros[8];
 	struct store__many h = {.n = (uint32_t)n};
 	struct store__outbox o[STORE_MANY_ROWS];
@@ -104,27 +107,21 @@ static int add_group(struct store *s, const struct store_outbox_row *rows, size_
 }
 
 /* Groups of 32, 16 ... 2 rows, each one statement: 60 rows take four. */
+static int add_one(struct store *s, const void *row)
+{
+	return store_outbox_add(s, row);
+}
+
 int store_outbox_add_many(struct store *s, const struct store_outbox_row *rows, size_t n,
 			  size_t *staged)
 {
+	static const struct store__many_kind kind = {
+		.size = sizeof(struct store_outbox_row), .valid = valid_prefix,
+		.group = add_group, .one = add_one,
+	};
 	size_t topic_len[STORE_MANY_ROWS];
-	size_t done = 0;
-	int rc = LB_OK;
 
-	if (staged)
-		*staged = 0;
-	if (!s || (!rows && n))
-		return LB_ERR_INVAL;
-	while (rc == LB_OK && done < n) {
-		size_t g = store__group(valid_prefix(rows + done, n - done, topic_len));
-		/* One row, or up to a row that is refused: that row alone. */
-		rc = g > 1 ? add_group(s, rows + done, g, topic_len) : store_outbox_add(s, &rows[done]);
-		if (rc == LB_OK)
-			done += g;
-	}
-	if (staged)
-		*staged = done;
-	return rc;
+	return store__stage_many(s, &kind, rows, n, staged, topic_len);
 }
 
 int store_outbox_delete(struct store *s, uint64_t first, uint64_t last)
