@@ -302,7 +302,7 @@ START_TEST(t_device_text)
 		.margin = -20, .has_fair_access = true,
 		.fa = {.uplink_airtime_ms = 0.0005, .uplink_budget_ms = 36000, .downlinks = 0,
 		       .downlink_budget = 0, .exceeded = true},
-		.object_json = "{\"t\":-1.5,\"s\":\"a/b\",\"l\":[1,{}]}", .queue = 12345678901ull,
+		.object_json = "{\"t\":-1.5,\"s\":\"a/b\",\"l\":[1,{}]}", .queue = SIZE_MAX,
 	};
 	assert_shape(DEVICE, &full, ref_device(&full));
 	ck_assert_int_eq(web_json_device_text(&full, out, web_json_device_cap(&full), &len), LB_OK);
