@@ -213,7 +213,11 @@ int store__stage_many(struct store *s, const struct store__many_kind *k, const v
 		return LB_ERR_INVAL;
 	while (rc == LB_OK && done < n) {
 		const void *first = r + done * k->size;
-		size_t g = store__group(k->valid(first, n - done, scratch));
+		size_t valid = 0;
+		while (valid < n - done && valid < STORE_MANY_ROWS &&
+		       k->ok(r + (done + valid) * k->size, valid, scratch))
+			valid++;
+		size_t g = store__group(valid);
 		rc = g > 1 ? k->group(s, first, g, scratch) : k->one(s, first);
 		if (rc == LB_OK)
 			done += g;

@@ -64,14 +64,14 @@ struct store__part {
 /* Stage a record made of n pieces, laid end to end, counting as `rows`
  * staged writes (a multi-row record: one statement, so it is applied whole
  * or not at all). As store__stage2() otherwise. */
-/* Rows of one kind staged in groups of several rows per record: `valid`
- * counts the rows from the first that are valid (at most STORE_MANY_ROWS;
- * it may note what `group` needs in scratch), `group` stages g > 1 of them
- * as one record, `one` a single row (a refused row goes alone, and its own
- * call says why). *staged gets the rows staged before an error. */
+/* Rows of one kind staged in groups of several rows per record: `ok` says
+ * whether a row, the i-th of its group, can be written (it may note in
+ * scratch what `group` needs), `group` stages g > 1 valid rows as one
+ * record, `one` a single row (a refused row goes alone, and its own call
+ * says why). *staged gets the rows staged before an error. */
 struct store__many_kind {
 	size_t size;                    /* of one row */
-	size_t (*valid)(const void *rows, size_t n, void *scratch);
+	bool (*ok)(const void *row, size_t i, void *scratch);
 	int (*group)(struct store *s, const void *rows, size_t g, const void *scratch);
 	int (*one)(struct store *s, const void *row);
 };

@@ -137,15 +137,11 @@ static int put_session_group(struct store *s, const struct store_session *rows, 
 	return store__stagev(s, OP_PUT_SESSION_MANY, parts, 2, n);
 }
 
-static size_t sessions_valid(const void *rows, size_t n, void *scratch)
+static bool sessions_ok(const void *row, size_t i, void *scratch)
 {
-	const struct store_session *r = rows;
-	size_t k = 0;
-
+	(void)i;
 	(void)scratch;
-	while (k < n && k < STORE_MANY_ROWS && session_ok(&r[k]))
-		k++;
-	return k;
+	return session_ok(row);
 }
 
 static int sessions_group(struct store *s, const void *rows, size_t g, const void *scratch)
@@ -163,7 +159,7 @@ int store_put_sessions(struct store *s, const struct store_session *rows, size_t
 		       size_t *staged)
 {
 	static const struct store__many_kind kind = {
-		.size = sizeof(struct store_session), .valid = sessions_valid,
+		.size = sizeof(struct store_session), .ok = sessions_ok,
 		.group = sessions_group, .one = sessions_one,
 	};
 	return store__stage_many(s, &kind, rows, n, staged, NULL);
@@ -248,15 +244,11 @@ static bool ledger_ok(const struct store_ledger_row *r)
 	return (r->blob || !r->len) && (int)r->kind > 0 && r->len <= STORE_LEDGER_MAX;
 }
 
-static size_t ledgers_valid(const void *rows, size_t n, void *scratch)
+static bool ledgers_ok(const void *row, size_t i, void *scratch)
 {
-	const struct store_ledger_row *r = rows;
-	size_t k = 0;
-
+	(void)i;
 	(void)scratch;
-	while (k < n && k < STORE_MANY_ROWS && ledger_ok(&r[k]))
-		k++;
-	return k;
+	return ledger_ok(row);
 }
 
 static int ledgers_group(struct store *s, const void *rows, size_t g, const void *scratch)
@@ -275,7 +267,7 @@ int store_ledger_put_many(struct store *s, const struct store_ledger_row *rows, 
 			  size_t *staged)
 {
 	static const struct store__many_kind kind = {
-		.size = sizeof(struct store_ledger_row), .valid = ledgers_valid,
+		.size = sizeof(struct store_ledger_row), .ok = ledgers_ok,
 		.group = ledgers_group, .one = ledgers_one,
 	};
 	return store__stage_many(s, &kind, rows, n, staged, NULL);

@@ -61,15 +61,12 @@ int store_outbox_add(struct store *s, const struct store_outbox_row *row)
 }
 
 /* Rows from the first that pass check_row(), at most STORE_MANY_ROWS. */
-/* The rows from the first that are valid; their topics' lengths noted. */
-static size_t valid_prefix(const void *rows, size_t n, void *scratch)
+/* A valid row, its topic's length noted for add_group(). */
+static bool row_ok(const void *row, size_t i, void *scratch)
 {
-	const struct store_outbox_row *r = rows;
-	size_t *topic_len = scratch, k = 0;
+	size_t *topic_len = scratch;
 
-	while (k < n && k < STORE_MANY_ROWS && check_row(&r[k], &topic_len[k]) == LB_OK)
-		k++;
-	return k;
+	return check_row(row, &topic_len[i]) == LB_OK;
 }
 
 /* n checked rows (a power of 2, at most STORE_MANY_ROWS) as one
@@ -116,7 +113,7 @@ int store_outbox_add_many(struct store *s, const struct store_outbox_row *rows, 
 			  size_t *staged)
 {
 	static const struct store__many_kind kind = {
-		.size = sizeof(struct store_outbox_row), .valid = valid_prefix,
+		.size = sizeof(struct store_outbox_row), .ok = row_ok,
 		.group = add_group, .one = add_one,
 	};
 	size_t topic_len[STORE_MANY_ROWS];
