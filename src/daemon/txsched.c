@@ -576,30 +576,6 @@ static void plan_input(const struct txsched *t, const struct lb_device *dev,
 		netmac_windows(t->c.netmac, dev, in);
 }
 
-/* A frame of the network's requests alone is first planned at its length
- * (the duty cycle needs its windows and airtime, not its bytes): refused,
- * it goes to mac_backoff() before a counter is reserved or a byte
- * encrypted, as most such frames are while a gateway's sub-bands are full.
- * false: not refused (or not plannable): the frame is built as any other. */
-static bool requests_refused(struct txsched *t, struct lb_device *dev,
-			     const struct txsched_slot *s, const struct decision *d,
-			     const struct downlink_frame *fr)
-{
-	static const uint8_t zeros[LW_MAX_PHY];
-	struct downlink_plan_in in;
-	struct downlink_plan plan;
-	size_t len = downlink_frame_len(fr);
-
-	if (len > sizeof(zeros))
-		return false;
-	plan_input(t, dev, s, zeros, len, &in);
-	if (downlink_plan(&in, &plan) != LB_OK || plan.n_attempts == 0 ||
-	    budget_choose_window(t->c.budget, plan.gateway_eui, &plan) >= 0)
-		return false;
-	(void)mac_backoff(t, dev, &plan, d->now_us / 1000);
-	return true;
-}
-
 /* Build, plan and launch the frame for dev from slot s. */
 static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slot *s,
 		    struct decision *d)
@@ -645,21 +621,17 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 		fr.payload_len = d->item.len;
 		fr.fpending = d->queued > 1;
 	}
-	if (requests_only(dev, s, d) && requests_refused(t, dev, s, d, &fr))
-		return LB_ERR_FULL;
-	rc = txsched_reserve_fcnt(t, dev, &e.fcnt_down);
-	if (rc != LB_OK)
-		return rc;
-	fr.fcnt_down = e.fcnt_down;
-	struct lw_keys *ks;
-	rc = devices_keys(t->c.devices, dev, &ks);
-	if (rc != LB_OK)
-		return rc;
-	rc = downlink_build(&fr, ks, phy, sizeof(phy), &len);
-	if (rc != LB_OK)
-		return rc;
+	/* Planned at the frame's length first, zero bytes standing in for it
+	 * until it is built (the windows, the airtime and the duty cycle need
+	 * its size, not its bytes): a frame refused here (most MAC-only frames
+	 * while a gateway's sub-bands are full) costs no counter and no
+	 * encryption. */
+	static const uint8_t zeros[LW_MAX_PHY];
+	size_t want = downlink_frame_len(&fr);
+	if (want > sizeof(zeros))
+		return LB_ERR_TOO_LARGE;
 	struct downlink_plan_in in;
-	plan_input(t, dev, s, phy, len, &in);
+	plan_input(t, dev, s, zeros, want, &in);
 	rc = downlink_plan(&in, &e.plan);
 	if (rc != LB_OK || e.plan.n_attempts == 0) {
 		if (d->has_item)
@@ -678,6 +650,19 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 			     "RX2", e.plan.gateway_eui);
 		return LB_ERR_FULL;
 	}
+	rc = txsched_reserve_fcnt(t, dev, &e.fcnt_down);
+	if (rc != LB_OK)
+		return rc;
+	fr.fcnt_down = e.fcnt_down;
+	struct lw_keys *ks;
+	rc = devices_keys(t->c.devices, dev, &ks);
+	if (rc != LB_OK)
+		return rc;
+	rc = downlink_build(&fr, ks, phy, sizeof(phy), &len);
+	if (rc == LB_OK)
+		rc = downlink_plan_set_payload(&e.plan, phy, len);
+	if (rc != LB_OK)
+		return rc;
 	skip_windows(&e, first);
 	fcntdown_used(&dev->rt.fcnt_down);
 	dev->rt.ack_due = false;
