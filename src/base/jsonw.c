@@ -246,6 +246,28 @@ void jsonw_str(struct jsonw *w, const char *s)
 	jsonw_strn(w, s ? s : "", s ? strlen(s) : 0);
 }
 
+/* A comma needed before a member or element written now? */
+static size_t comma_needed(const struct jsonw *w)
+{
+	char last = w->len > 0 ? w->buf[w->len - 1] : '{';
+
+	return last != '{' && last != '[' && last != ':';
+}
+
+void jsonw_member_plainq(struct jsonw *w, const char *quoted, size_t qn, const char *s, size_t n)
+{
+	size_t comma = comma_needed(w);
+
+	if (!fits(w, comma + qn + n + 2))
+		return;
+	w->buf[w->len] = ',';       /* overwritten by the key when no comma */
+	w->len += comma;
+	put_fit(w, quoted, qn);
+	w->buf[w->len++] = '"';
+	put_fit(w, s, n);
+	w->buf[w->len++] = '"';
+}
+
 void jsonw_raw(struct jsonw *w, const char *s, size_t n)
 {
 	sep(w);
@@ -261,7 +283,7 @@ void jsonw_bool(struct jsonw *w, bool v)
 /* --- numbers ------------------------------------------------------------- */
 
 /* "00" .. "99": two digits per division. */
-static const char digit_pairs[201] =
+const char jsonw__digit_pairs[201] =
 	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
@@ -273,12 +295,12 @@ size_t jsonw_fmt_u64(char *out, uint64_t v)
 
 	while (v >= 100) {
 		i -= 2;
-		memcpy(tmp + i, digit_pairs + 2 * (v % 100), 2);
+		memcpy(tmp + i, jsonw__digit_pairs + 2 * (v % 100), 2);
 		v /= 100;
 	}
 	if (v >= 10) {
 		i -= 2;
-		memcpy(tmp + i, digit_pairs + 2 * v, 2);
+		memcpy(tmp + i, jsonw__digit_pairs + 2 * v, 2);
 	} else {
 		tmp[--i] = (char)('0' + v);
 	}
@@ -301,7 +323,7 @@ void jsonw_fmt_pad(char *out, unsigned v, int width)
 	int i = width;
 
 	for (; i >= 2; i -= 2) {
-		memcpy(out + i - 2, digit_pairs + 2 * (v % 100), 2);
+		memcpy(out + i - 2, jsonw__digit_pairs + 2 * (v % 100), 2);
 		v /= 100;
 	}
 	if (i == 1)

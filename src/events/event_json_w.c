@@ -64,8 +64,9 @@ int ew_finish(struct ew *e, char *out, size_t cap, size_t *len)
 	return rc;
 }
 
-/* One time under one key, or two keys (key2 not NULL) with the same time. */
-static void w_time2(struct ew *e, const char *key, const char *key2, int64_t unix_us)
+/* One time under one key, or two keys (qkey2 not NULL) with the same time. */
+static void w_time2(struct ew *e, const char *qkey, size_t qn, const char *qkey2, size_t qn2,
+		    int64_t unix_us)
 {
 	char t[EVENT_JSON_TIME_LEN];
 	int rc = event_json_format_time(unix_us, t);
@@ -75,29 +76,25 @@ static void w_time2(struct ew *e, const char *key, const char *key2, int64_t uni
 		return;
 	}
 	size_t n = strlen(t);
-	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn_plain(&e->w, t, n);
-	if (key2) {
-		jsonw_keyn(&e->w, key2, strlen(key2));
-		jsonw_strn_plain(&e->w, t, n);
-	}
+	jsonw_member_plainq(&e->w, qkey, qn, t, n);
+	if (qkey2)
+		jsonw_member_plainq(&e->w, qkey2, qn2, t, n);
 }
 
-void ew_time(struct ew *e, const char *key, int64_t unix_us)
+void ew_time_q(struct ew *e, const char *qkey, size_t qn, int64_t unix_us)
 {
-	w_time2(e, key, NULL, unix_us);
+	w_time2(e, qkey, qn, NULL, 0, unix_us);
 }
 
-void ew_eui(struct ew *e, const char *key, uint64_t eui)
+void ew_eui_q(struct ew *e, const char *qkey, size_t qn, uint64_t eui)
 {
 	char s[HEX_EUI_LEN + 1];
 
 	hex_format_eui(eui, s);
-	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn_plain(&e->w, s, HEX_EUI_LEN);
+	jsonw_member_plainq(&e->w, qkey, qn, s, HEX_EUI_LEN);
 }
 
-void ew_base64(struct ew *e, const char *key, const uint8_t *p, size_t n)
+void ew_base64_q(struct ew *e, const char *qkey, size_t qn, const uint8_t *p, size_t n)
 {
 	char s[B64_ENCODED_LEN(LW_MAX_PHY) + 1];
 	size_t k = 0;
@@ -106,34 +103,31 @@ void ew_base64(struct ew *e, const char *key, const uint8_t *p, size_t n)
 		ew_fail(e, LB_ERR_NOMEM);   /* no text for it: the event is not written */
 		return;
 	}
-	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn_plain(&e->w, s, k);
+	jsonw_member_plainq(&e->w, qkey, qn, s, k);
 }
 
-void ew_context(struct ew *e, const char *key, uint32_t tmst)
+void ew_context_q(struct ew *e, const char *qkey, size_t qn, uint32_t tmst)
 {
 	uint8_t be[LEN_CONTEXT] = {(uint8_t)(tmst >> 24), (uint8_t)(tmst >> 16),
 				   (uint8_t)(tmst >> 8), (uint8_t)tmst};
 
-	ew_base64(e, key, be, sizeof(be));
+	ew_base64_q(e, qkey, qn, be, sizeof(be));
 }
 
-void ew_uuid(struct ew *e, const char *key, const uint8_t id[16])
+void ew_uuid_q(struct ew *e, const char *qkey, size_t qn, const uint8_t id[16])
 {
 	char s[EVENT_JSON_UUID_LEN];
 
 	uuid_format(id, s);
-	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn_plain(&e->w, s, EVENT_JSON_UUID_LEN - 1);
+	jsonw_member_plainq(&e->w, qkey, qn, s, EVENT_JSON_UUID_LEN - 1);
 }
 
-void ew_hex32(struct ew *e, const char *key, uint32_t v)
+void ew_hex32_q(struct ew *e, const char *qkey, size_t qn, uint32_t v)
 {
 	char s[HEX_U32_LEN + 1];
 
 	hex_format_u32(v, s);
-	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn_plain(&e->w, s, HEX_U32_LEN);
+	jsonw_member_plainq(&e->w, qkey, qn, s, HEX_U32_LEN);
 }
 
 /* A json-c value (a codec's object, macCommands) as json-c prints it;
@@ -186,32 +180,26 @@ static void w_rx_info(struct ew *e, const struct lb_rx *rx)
 
 	jsonw_open(&e->w, '{');
 	ew_eui(e, "gatewayId", rx->gateway_eui);
-	jsonw_key(&e->w, "uplinkId");
-	jsonw_i64(&e->w, rx->uplink_id);
+	jsonw_member_i64(&e->w, "uplinkId", rx->uplink_id);
 	/* `time` is the field of ChirpStack's v4 JSON integration before it was
 	 * renamed `gwTime`; both are given so either kind of consumer works. */
 	if (pk->has_time)
-		w_time2(e, "time", "gwTime", pk->time_us);
+		w_time2(e, EW_QKEY("time"), EW_QKEY("gwTime"), pk->time_us);
 	if (rx->received_us > 0)
 		ew_time(e, "nsTime", rx->received_us);
 	if (pk->has_tmms)
 		w_gps_duration(e, pk->tmms);
-	if (pk->has_rssi) {
-		jsonw_key(&e->w, "rssi");
-		jsonw_i64(&e->w, pk->rssi);
-	}
+	if (pk->has_rssi)
+		jsonw_member_i64(&e->w, "rssi", pk->rssi);
 	if (pk->has_lsnr && isfinite(pk->lsnr)) {
 		jsonw_key(&e->w, "snr");
 		jsonw_number(&e->w, pk->lsnr, true);
 	}
-	jsonw_key(&e->w, "channel");
-	jsonw_i64(&e->w, pk->chan);
-	jsonw_key(&e->w, "rfChain");
-	jsonw_i64(&e->w, pk->rfch);
+	jsonw_member_i64(&e->w, "channel", pk->chan);
+	jsonw_member_i64(&e->w, "rfChain", pk->rfch);
 	ew_context(e, "context", pk->tmst);
-	jsonw_key(&e->w, "crcStatus");
 	const char *crc = crc_status(pk->stat);
-	jsonw_strn_plain(&e->w, crc, strlen(crc));
+	jsonw_member_plain(&e->w, "crcStatus", crc, strlen(crc));
 	jsonw_close(&e->w, '}');
 }
 
@@ -226,13 +214,10 @@ void ew_lora_open(struct jsonw *w, uint16_t bw_khz, uint8_t sf, uint8_t cr)
 {
 	jsonw_key(w, "lora");
 	jsonw_open(w, '{');
-	jsonw_key(w, "bandwidth");
-	jsonw_i64(w, (int64_t)bw_khz * 1000);
-	jsonw_key(w, "spreadingFactor");
-	jsonw_i64(w, sf);
-	jsonw_key(w, "codeRate");
+	jsonw_member_i64(w, "bandwidth", (int64_t)bw_khz * 1000);
+	jsonw_member_i64(w, "spreadingFactor", sf);
 	const char *name = code_rate_name(cr);
-	jsonw_strn_plain(w, name, strlen(name));
+	jsonw_member_plain(w, "codeRate", name, strlen(name));
 }
 
 static void w_tx_info(struct ew *e, const struct gwmp_rxpk *pk)
@@ -240,8 +225,7 @@ static void w_tx_info(struct ew *e, const struct gwmp_rxpk *pk)
 	struct jsonw *w = &e->w;
 
 	jsonw_open(w, '{');
-	jsonw_key(w, "frequency");
-	jsonw_u64(w, pk->freq_hz);
+	jsonw_member_i64(w, "frequency", pk->freq_hz);
 	jsonw_key(w, "modulation");
 	jsonw_open(w, '{');
 	switch (pk->modu) {
@@ -337,10 +321,8 @@ static void w_fair_access(struct ew *e, const struct ev_fair_access *fa)
 	jsonw_fixed(w, fa->uplink_airtime_ms, 3);
 	jsonw_key(w, "uplinkBudgetMs");
 	jsonw_fixed(w, fa->uplink_budget_ms, 3);
-	jsonw_key(w, "downlinks");
-	jsonw_i64(w, fa->downlinks);
-	jsonw_key(w, "downlinkBudget");
-	jsonw_i64(w, fa->downlink_budget);
+	jsonw_member_i64(w, "downlinks", fa->downlinks);
+	jsonw_member_i64(w, "downlinkBudget", fa->downlink_budget);
 	jsonw_key(w, "exceeded");
 	jsonw_bool(w, fa->exceeded);
 	jsonw_close(w, '}');
@@ -407,12 +389,9 @@ int event_json_uplink_at(const struct ev_uplink *ev, char *out, size_t cap, size
 	ew_hex32(&e, "devAddr", ev->dev_addr);
 	jsonw_key(&e.w, "adr");
 	jsonw_bool(&e.w, ev->adr);
-	jsonw_key(&e.w, "dr");
-	jsonw_i64(&e.w, ev->dr >= 0 ? ev->dr : 0);
-	jsonw_key(&e.w, "fCnt");
-	jsonw_u64(&e.w, ev->fcnt);
-	jsonw_key(&e.w, "fPort");
-	jsonw_u64(&e.w, ev->has_fport ? ev->fport : 0);
+	jsonw_member_i64(&e.w, "dr", ev->dr >= 0 ? ev->dr : 0);
+	jsonw_member_i64(&e.w, "fCnt", ev->fcnt);
+	jsonw_member_i64(&e.w, "fPort", ev->has_fport ? ev->fport : 0);
 	jsonw_key(&e.w, "confirmed");
 	jsonw_bool(&e.w, ev->confirmed);
 	ew_base64(&e, "data", ev->data, ev->data_len);

@@ -35,26 +35,39 @@ void ew_fail(struct ew *e, int rc);
  * on error *len = 0 and out[0] = '\0' when cap > 0. */
 int ew_finish(struct ew *e, char *out, size_t cap, size_t *len);
 
+/*
+ * The members below take their key as a string literal (the macros quote
+ * it, jsonw_key()), written with the value in one go
+ * (jsonw_member_plainq()).
+ */
+#define EW_QKEY(key) "\"" key "\":", sizeof(key) + 2
+
 /* key: an RFC 3339 time of Unix µs (event_json_format_time(); its
  * LB_ERR_RANGE recorded). */
-void ew_time(struct ew *e, const char *key, int64_t unix_us);
+#define ew_time(e, key, unix_us) ew_time_q((e), EW_QKEY(key), (unix_us))
+void ew_time_q(struct ew *e, const char *qkey, size_t qn, int64_t unix_us);
 
 /* key: 16 lowercase hex digits. */
-void ew_eui(struct ew *e, const char *key, uint64_t eui);
+#define ew_eui(e, key, eui) ew_eui_q((e), EW_QKEY(key), (eui))
+void ew_eui_q(struct ew *e, const char *qkey, size_t qn, uint64_t eui);
 
 /* key: padded base64 of n <= LW_MAX_PHY bytes (LB_ERR_NOMEM recorded
  * beyond). */
-void ew_base64(struct ew *e, const char *key, const uint8_t *p, size_t n);
+#define ew_base64(e, key, p, n) ew_base64_q((e), EW_QKEY(key), (p), (n))
+void ew_base64_q(struct ew *e, const char *qkey, size_t qn, const uint8_t *p, size_t n);
 
 /* key: a concentrator `tmst` as base64 of its 4 bytes big endian (the
  * ChirpStack gateway bridge's rxInfo/txInfo context). */
-void ew_context(struct ew *e, const char *key, uint32_t tmst);
+#define ew_context(e, key, tmst) ew_context_q((e), EW_QKEY(key), (tmst))
+void ew_context_q(struct ew *e, const char *qkey, size_t qn, uint32_t tmst);
 
 /* key: 8 lowercase hex digits, MSB first (a DevAddr). */
-void ew_hex32(struct ew *e, const char *key, uint32_t v);
+#define ew_hex32(e, key, v) ew_hex32_q((e), EW_QKEY(key), (v))
+void ew_hex32_q(struct ew *e, const char *qkey, size_t qn, uint32_t v);
 
 /* key: a UUID "00112233-4455-6677-8899-aabbccddeeff". */
-void ew_uuid(struct ew *e, const char *key, const uint8_t id[16]);
+#define ew_uuid(e, key, id) ew_uuid_q((e), EW_QKEY(key), (id))
+void ew_uuid_q(struct ew *e, const char *qkey, size_t qn, const uint8_t id[16]);
 
 /* "lora": {bandwidth (Hz), spreadingFactor, codeRate (gw.proto CodeRate
  * name of gwmp's 1..4 = 4/5..4/8), left open for the caller's further
