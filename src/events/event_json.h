@@ -90,7 +90,19 @@ struct ev_device {
 	const char *device_class;       /* deviceClassEnabled */
 	const struct lb_tag *tags;      /* tags {key: value}; may be NULL if n_tags == 0 */
 	size_t n_tags;
+	/* Optional: the text event_json_device_head() wrote for these same
+	 * tenant, application and profile values, copied as is (a cache of
+	 * it saves writing the six members per event); NULL: written from the
+	 * fields. */
+	const char *head;
+	size_t head_len;
 };
+
+/* The members tenantId .. deviceProfileName of dev's deviceInfo, as every
+ * event writes them (keys, values, commas; no braces), into out: LB_OK and
+ * *len, or LB_ERR_TOO_LARGE (cap too small; out[0] = '\0' when cap > 0),
+ * LB_ERR_INVAL (NULL). dev->head is not read. */
+int event_json_device_head(const struct ev_device *dev, char *out, size_t cap, size_t *len);
 
 /* Fair-access accounting of the device (added by a later issue). */
 struct ev_fair_access {

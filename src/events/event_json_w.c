@@ -284,13 +284,10 @@ static void w_tags(struct ew *e, const struct ev_device *dev)
 	jsonw_close(&e->w, '}');
 }
 
-/* integration.proto DeviceInfo, in its declaration order. */
-void ew_device_info(struct ew *e, const struct ev_device *dev)
+/* DeviceInfo's members that many devices share: tenant, application,
+ * device profile. */
+static void w_device_head(struct jsonw *w, const struct ev_device *dev)
 {
-	struct jsonw *w = &e->w;
-
-	jsonw_key(w, "deviceInfo");
-	jsonw_open(w, '{');
 	jsonw_key(w, "tenantId");
 	jsonw_str(w, dev->tenant_id);
 	jsonw_key(w, "tenantName");
@@ -303,6 +300,30 @@ void ew_device_info(struct ew *e, const struct ev_device *dev)
 	jsonw_str(w, dev->profile_id);
 	jsonw_key(w, "deviceProfileName");
 	jsonw_str(w, dev->profile_name);
+}
+
+int event_json_device_head(const struct ev_device *dev, char *out, size_t cap, size_t *len)
+{
+	struct jsonw w;
+
+	if (!dev || !out || !len)
+		return LB_ERR_INVAL;
+	jsonw_init(&w, out, cap);
+	w_device_head(&w, dev);
+	return jsonw_finish(&w, len);
+}
+
+/* integration.proto DeviceInfo, in its declaration order. */
+void ew_device_info(struct ew *e, const struct ev_device *dev)
+{
+	struct jsonw *w = &e->w;
+
+	jsonw_key(w, "deviceInfo");
+	jsonw_open(w, '{');
+	if (dev->head)
+		jsonw_raw(w, dev->head, dev->head_len);
+	else
+		w_device_head(w, dev);
 	jsonw_key(w, "deviceName");
 	jsonw_str(w, dev->name);
 	ew_eui(e, "devEui", dev->dev_eui);
