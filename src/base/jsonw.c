@@ -290,23 +290,9 @@ const char jsonw__digit_pairs[201] =
 
 size_t jsonw_fmt_u64(char *out, uint64_t v)
 {
-	char tmp[20];
-	size_t i = sizeof(tmp), n;
+	size_t n = jsonw__ndigits(v);
 
-	while (v >= 100) {
-		i -= 2;
-		memcpy(tmp + i, jsonw__digit_pairs + 2 * (v % 100), 2);
-		v /= 100;
-	}
-	if (v >= 10) {
-		i -= 2;
-		memcpy(tmp + i, jsonw__digit_pairs + 2 * v, 2);
-	} else {
-		tmp[--i] = (char)('0' + v);
-	}
-	n = sizeof(tmp) - i;
-	for (size_t k = 0; k < n; k++)
-		out[k] = tmp[i + k];
+	jsonw__digits(out + n, v);
 	return n;
 }
 

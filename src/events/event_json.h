@@ -296,6 +296,21 @@ int event_json_gateway_conn(uint64_t gateway_eui, bool online, char *out, size_t
  * Returns LB_OK or LB_ERR_RANGE (year outside 0..9999). */
 int event_json_format_time(int64_t unix_us, char out[EVENT_JSON_TIME_LEN]);
 
+/* The date and hour of the last time formatted through it: the times of
+ * one event mostly share them, so the next one in that hour copies them.
+ * Start it with event_json_time_memo_init(). */
+struct event_json_time_memo {
+	bool valid;
+	int64_t hour;                   /* Unix hours */
+	char text[14];                  /* "YYYY-MM-DDTHH:" */
+};
+
+void event_json_time_memo_init(struct event_json_time_memo *m);
+
+/* event_json_format_time() through m (not NULL): the same text. */
+int event_json_format_time_memo(int64_t unix_us, char out[EVENT_JSON_TIME_LEN],
+				struct event_json_time_memo *m);
+
 /* Serialise o (not consumed) into out as described above. */
 int event_json_write(struct json_object *o, char *out, size_t cap, size_t *len);
 

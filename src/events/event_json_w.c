@@ -43,6 +43,7 @@ void ew_init(struct ew *e, char *out, size_t cap)
 {
 	jsonw_init(&e->w, out, cap);
 	e->err = LB_OK;
+	event_json_time_memo_init(&e->time_memo);
 }
 
 void ew_fail(struct ew *e, int rc)
@@ -69,7 +70,7 @@ static void w_time2(struct ew *e, const char *qkey, size_t qn, const char *qkey2
 		    int64_t unix_us)
 {
 	char t[EVENT_JSON_TIME_LEN];
-	int rc = event_json_format_time(unix_us, t);
+	int rc = event_json_format_time_memo(unix_us, t, &e->time_memo);
 
 	if (rc != LB_OK) {
 		ew_fail(e, rc);

@@ -23,6 +23,7 @@
 struct ew {
 	struct jsonw w;
 	int err;              /* first failure, LB_OK while none */
+	struct event_json_time_memo time_memo;   /* the event's times share their hour */
 };
 
 /* Start an event over out (cap bytes). */

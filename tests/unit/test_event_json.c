@@ -778,6 +778,36 @@ START_TEST(test_format_time_as_gmtime)
 }
 END_TEST
 
+/* Through one memo: runs of times inside an hour and across hours, days,
+ * the epoch and the range's ends, as gmtime_r() (an error leaves the memo
+ * usable). */
+START_TEST(test_format_time_memo)
+{
+	const int64_t lo = INT64_C(-62167219200000000), hi = INT64_C(253402300800000000);
+	const int64_t starts[] = {lo - 7200000000, -7200000000, T_8_1_US, hi - 7200000000};
+	struct event_json_time_memo m;
+	char got[EVENT_JSON_TIME_LEN], want[EVENT_JSON_TIME_LEN];
+
+	event_json_time_memo_init(&m);
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		for (int64_t us = starts[i]; us < starts[i] + 14400000000; us += 1234567891) {
+			for (int k = 0; k < 3; k++) {
+				int64_t t = us + k * 1000;   /* the same hour again */
+				int rc = event_json_format_time_memo(t, got, &m);
+				ck_assert_int_eq(rc, ref_time(t, want));
+				if (rc == LB_OK)
+					ck_assert_str_eq(got, want);
+			}
+		}
+	}
+	ck_assert_int_eq(event_json_format_time_memo(T_8_1_US, got, &m), LB_OK);
+	ck_assert_str_eq(got, "2024-05-14T09:12:47.318406+00:00");
+	ck_assert_int_eq(event_json_format_time_memo(INT64_MIN, got, &m), LB_ERR_RANGE);
+	ck_assert_int_eq(event_json_format_time_memo(T_8_1_US + 1000000, got, &m), LB_OK);
+	ck_assert_str_eq(got, "2024-05-14T09:12:48.318406+00:00");
+}
+END_TEST
+
 START_TEST(test_format_time)
 {
 	static const struct { int64_t us; const char *txt; } v[] = {
@@ -828,6 +858,7 @@ static Suite *event_json_suite(void)
 
 	tcase_add_test(tc, test_up_v2_exact);
 	tcase_add_test(tc, test_up_device_head);
+	tcase_add_test(tc, test_format_time_memo);
 	tcase_add_test(tc, test_up_v2_parse_back);
 	tcase_add_test(tc, test_up_absent_fields);
 	tcase_add_test(tc, test_up_empty_payload_and_slash);
