@@ -246,28 +246,6 @@ void jsonw_str(struct jsonw *w, const char *s)
 	jsonw_strn(w, s ? s : "", s ? strlen(s) : 0);
 }
 
-/* A comma needed before a member or element written now? */
-static size_t comma_needed(const struct jsonw *w)
-{
-	char last = w->len > 0 ? w->buf[w->len - 1] : '{';
-
-	return last != '{' && last != '[' && last != ':';
-}
-
-void jsonw_member_plainq(struct jsonw *w, const char *quoted, size_t qn, const char *s, size_t n)
-{
-	size_t comma = comma_needed(w);
-
-	if (!fits(w, comma + qn + n + 2))
-		return;
-	w->buf[w->len] = ',';       /* overwritten by the key when no comma */
-	w->len += comma;
-	put_fit(w, quoted, qn);
-	w->buf[w->len++] = '"';
-	put_fit(w, s, n);
-	w->buf[w->len++] = '"';
-}
-
 void jsonw_raw(struct jsonw *w, const char *s, size_t n)
 {
 	sep(w);

@@ -65,8 +65,8 @@ void jsonw_raw(struct jsonw *w, const char *s, size_t n);   /* as is: caller's v
  * quoted, with its colon, and its length (jsonw_keyq()). */
 #define jsonw_member_plain(w, key, s, n) \
 	jsonw_member_plainq((w), "\"" key "\":", sizeof(key) + 2, (s), (n))
-void jsonw_member_plainq(struct jsonw *w, const char *quoted, size_t qn, const char *s,
-			 size_t n);
+static inline void jsonw_member_plainq(struct jsonw *w, const char *quoted, size_t qn,
+				       const char *s, size_t n);
 /* The same for an integer (as jsonw_i64()), inline: the key's copy is a
  * few moves and the digits go straight into the buffer. */
 #define jsonw_member_i64(w, key, v) jsonw_member_i64q((w), "\"" key "\":", sizeof(key) + 2, (v))
@@ -135,6 +135,30 @@ static inline void jsonw__digits(char *end, uint64_t v)
 		memcpy(end - 2, jsonw__digit_pairs + 2 * v, 2);
 	else
 		end[-1] = (char)('0' + v);
+}
+
+/* Inline, as jsonw_keyq(): a literal key, or a value of constant length,
+ * is copied with a few moves. */
+static inline void jsonw_member_plainq(struct jsonw *w, const char *quoted, size_t qn,
+				       const char *s, size_t n)
+{
+	char last = w->len > 0 ? w->buf[w->len - 1] : '{';
+	size_t comma = last != '{' && last != '[' && last != ':';
+
+	if (w->full || comma + qn + n + 2 >= w->cap - w->len) {   /* room for the NUL kept */
+		w->full = true;
+		return;
+	}
+	char *p = w->buf + w->len;
+	*p = ',';                   /* overwritten by the key when no comma */
+	p += comma;
+	memcpy(p, quoted, qn);
+	p += qn;
+	*p++ = '"';
+	memcpy(p, s, n);
+	p += n;
+	*p++ = '"';
+	w->len = (size_t)(p - w->buf);
 }
 
 static inline void jsonw_member_i64q(struct jsonw *w, const char *quoted, size_t qn, int64_t v)

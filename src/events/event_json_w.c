@@ -65,46 +65,29 @@ int ew_finish(struct ew *e, char *out, size_t cap, size_t *len)
 	return rc;
 }
 
-/* One time under one key, or two keys (qkey2 not NULL) with the same time. */
-static void w_time2(struct ew *e, const char *qkey, size_t qn, const char *qkey2, size_t qn2,
-		    int64_t unix_us)
+bool ew__time_text(struct ew *e, int64_t unix_us, char t[EVENT_JSON_TIME_LEN], size_t *n)
 {
-	char t[EVENT_JSON_TIME_LEN];
 	int rc = event_json_format_time_memo(unix_us, t, &e->time_memo);
 
 	if (rc != LB_OK) {
 		ew_fail(e, rc);
-		return;
+		return false;
 	}
-	size_t n = strlen(t);
-	jsonw_member_plainq(&e->w, qkey, qn, t, n);
-	if (qkey2)
-		jsonw_member_plainq(&e->w, qkey2, qn2, t, n);
+	*n = strlen(t);
+	return true;
 }
 
-void ew_time_q(struct ew *e, const char *qkey, size_t qn, int64_t unix_us)
+bool ew__base64_text(struct ew *e, const uint8_t *p, size_t n,
+		     char s[B64_ENCODED_LEN(LW_MAX_PHY) + 1], size_t *k)
 {
-	w_time2(e, qkey, qn, NULL, 0, unix_us);
-}
+	const size_t cap = B64_ENCODED_LEN(LW_MAX_PHY) + 1;
 
-void ew_eui_q(struct ew *e, const char *qkey, size_t qn, uint64_t eui)
-{
-	char s[HEX_EUI_LEN + 1];
-
-	hex_format_eui(eui, s);
-	jsonw_member_plainq(&e->w, qkey, qn, s, HEX_EUI_LEN);
-}
-
-void ew_base64_q(struct ew *e, const char *qkey, size_t qn, const uint8_t *p, size_t n)
-{
-	char s[B64_ENCODED_LEN(LW_MAX_PHY) + 1];
-	size_t k = 0;
-
-	if (n > LW_MAX_PHY || (n > 0 && (k = b64_encode(p, n, s, sizeof(s))) == 0)) {
+	*k = 0;
+	if (n > LW_MAX_PHY || (n > 0 && (*k = b64_encode(p, n, s, cap)) == 0)) {
 		ew_fail(e, LB_ERR_NOMEM);   /* no text for it: the event is not written */
-		return;
+		return false;
 	}
-	jsonw_member_plainq(&e->w, qkey, qn, s, k);
+	return true;
 }
 
 void ew_context_q(struct ew *e, const char *qkey, size_t qn, uint32_t tmst)
@@ -113,22 +96,6 @@ void ew_context_q(struct ew *e, const char *qkey, size_t qn, uint32_t tmst)
 				   (uint8_t)(tmst >> 8), (uint8_t)tmst};
 
 	ew_base64_q(e, qkey, qn, be, sizeof(be));
-}
-
-void ew_uuid_q(struct ew *e, const char *qkey, size_t qn, const uint8_t id[16])
-{
-	char s[EVENT_JSON_UUID_LEN];
-
-	uuid_format(id, s);
-	jsonw_member_plainq(&e->w, qkey, qn, s, EVENT_JSON_UUID_LEN - 1);
-}
-
-void ew_hex32_q(struct ew *e, const char *qkey, size_t qn, uint32_t v)
-{
-	char s[HEX_U32_LEN + 1];
-
-	hex_format_u32(v, s);
-	jsonw_member_plainq(&e->w, qkey, qn, s, HEX_U32_LEN);
 }
 
 /* A json-c value (a codec's object, macCommands) as json-c prints it;
@@ -184,8 +151,14 @@ static void w_rx_info(struct ew *e, const struct lb_rx *rx)
 	jsonw_member_i64(&e->w, "uplinkId", rx->uplink_id);
 	/* `time` is the field of ChirpStack's v4 JSON integration before it was
 	 * renamed `gwTime`; both are given so either kind of consumer works. */
-	if (pk->has_time)
-		w_time2(e, EW_QKEY("time"), EW_QKEY("gwTime"), pk->time_us);
+	if (pk->has_time) {
+		char t[EVENT_JSON_TIME_LEN];
+		size_t n;
+		if (ew__time_text(e, pk->time_us, t, &n)) {
+			jsonw_member_plain(&e->w, "time", t, n);
+			jsonw_member_plain(&e->w, "gwTime", t, n);
+		}
+	}
 	if (rx->received_us > 0)
 		ew_time(e, "nsTime", rx->received_us);
 	if (pk->has_tmms)
