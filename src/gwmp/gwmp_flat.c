@@ -56,7 +56,7 @@ static inline bool eat_ws(struct gwmp__scan *sc, char c)
 }
 
 /* After a number or literal: the end, whitespace or a structural character. */
-static bool delimited(const struct gwmp__scan *sc)
+static inline bool delimited(const struct gwmp__scan *sc)
 {
 	if (sc->p == sc->end)
 		return true;
@@ -107,7 +107,7 @@ static const char *run_end(const char *p, const char *end)
 }
 
 /* A string of printable ASCII without escapes: its bytes (not copied). */
-static bool plain_string(struct gwmp__scan *sc, const char **s, size_t *len)
+static inline bool plain_string(struct gwmp__scan *sc, const char **s, size_t *len)
 {
 	if (!eat(sc, '"'))
 		return false;
@@ -164,7 +164,7 @@ static const char *digit_run(const char *p, const char *end, uint64_t *m, int *d
 
 /* -?(0|[1-9][0-9]*)(.[0-9]+)?, without "-0" (see gwmp_flat.h). The
  * fraction's limit counts the integer digits too: m stays below 2^53. */
-static bool number(struct gwmp__scan *sc, struct gwmp__fval *v)
+static inline bool number(struct gwmp__scan *sc, struct gwmp__fval *v)
 {
 	bool neg = eat(sc, '-');
 	uint64_t m = 0;
@@ -200,7 +200,7 @@ static bool number(struct gwmp__scan *sc, struct gwmp__fval *v)
 }
 
 /* A scalar value; a string is copied into f's arena when f is given. */
-static bool scalar(struct gwmp__scan *sc, struct gwmp__fval *v, struct gwmp__flat *f)
+static inline bool scalar(struct gwmp__scan *sc, struct gwmp__fval *v, struct gwmp__flat *f)
 {
 	if (sc->p == sc->end)
 		return false;
