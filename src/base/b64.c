@@ -4,10 +4,11 @@
  *
  * EVP_DecodeBlock alone is too lenient for network input: it skips leading
  * and trailing whitespace, decodes '=' anywhere as zero bits and reports
- * 3 bytes per quad, padding included. So the text is validated here first,
- * the complete quads are decoded in place and the final partial quad (padded
- * or not) through a 4-character scratch quad, which yields the true length
- * and never writes past `cap`.
+ * 3 bytes per quad, padding included. So the text is validated here first
+ * and the true length computed from it; padded text is then decoded in one
+ * call when its last quad's three bytes fit in `cap`, otherwise the complete
+ * quads in place and the final partial quad (padded or not) through a
+ * 4-character scratch quad, so nothing is written past `cap`.
  */
 #include "base/b64.h"
 
@@ -109,6 +110,17 @@ int b64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *
 	total = full * QUAD_BYTES + (rem > 0 ? rem - 1 : 0);
 	if (total > cap)
 		return LB_ERR_TOO_LARGE;
+	/* Padded text with room for its last quad's three bytes: one call
+	 * decodes it all, the padding as the zero bits decode_tail() gives it
+	 * (the bytes written beyond total are within cap). */
+	size_t quads = full + (rem > 0);
+	if (rem > 0 && in_len == quads * QUAD_CHARS && quads * QUAD_BYTES <= cap) {
+		if (EVP_DecodeBlock(out, (const unsigned char *)in, (int)in_len) !=
+		    (int)(quads * QUAD_BYTES))
+			return LB_ERR_BASE64;
+		*out_len = total;
+		return LB_OK;
+	}
 	if (full > 0 && EVP_DecodeBlock(out, (const unsigned char *)in,
 					(int)(full * QUAD_CHARS)) != (int)(full * QUAD_BYTES))
 		return LB_ERR_BASE64;
