@@ -282,18 +282,6 @@ size_t jsonw_fmt_i64(char *out, int64_t v)
 	return 1 + jsonw_fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
 }
 
-void jsonw_fmt_pad(char *out, unsigned v, int width)
-{
-	int i = width;
-
-	for (; i >= 2; i -= 2) {
-		memcpy(out + i - 2, jsonw__digit_pairs + 2 * (v % 100), 2);
-		v /= 100;
-	}
-	if (i == 1)
-		out[0] = (char)('0' + v % 10);
-}
-
 /* m / 10^d as text with exactly d decimals (m >= 0). */
 static size_t fmt_scaled(char *out, uint64_t m, int d)
 {

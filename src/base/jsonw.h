@@ -83,8 +83,9 @@ void jsonw_number(struct jsonw *w, double v, bool is_float);
 /* Decimal digits of v (as "%" PRIu64 / PRId64). */
 size_t jsonw_fmt_u64(char *out, uint64_t v);
 size_t jsonw_fmt_i64(char *out, int64_t v);
-/* v zero-padded to `width` digits (as "%0*u"); v < 10^width. */
-void jsonw_fmt_pad(char *out, unsigned v, int width);
+/* v zero-padded to `width` digits (as "%0*u"); v < 10^width. Inline:
+ * with a constant width the loop unrolls (a time's fraction, decimals). */
+static inline void jsonw_fmt_pad(char *out, unsigned v, int width);
 /* As "%.*f" for decimals 0..6 and |v| < 2^53 / 10^decimals; else 0. */
 size_t jsonw_fmt_fixed(char *out, double v, int decimals);
 /* As the shortest "%.*g" (precision 1..17) that reads back as v (as a
@@ -159,6 +160,18 @@ static inline void jsonw_member_plainq(struct jsonw *w, const char *quoted, size
 	p += n;
 	*p++ = '"';
 	w->len = (size_t)(p - w->buf);
+}
+
+static inline void jsonw_fmt_pad(char *out, unsigned v, int width)
+{
+	int i = width;
+
+	for (; i >= 2; i -= 2) {
+		memcpy(out + i - 2, jsonw__digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (i == 1)
+		out[0] = (char)('0' + v % 10);
 }
 
 static inline void jsonw_member_i64q(struct jsonw *w, const char *quoted, size_t qn, int64_t v)

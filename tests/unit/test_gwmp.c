@@ -1489,6 +1489,19 @@ START_TEST(t_time_parse_memo)
 		if (i > 0 && (i - 7) / 3600 == i / 3600)   /* the hour of the one before */
 			ck_assert(before.hour == memo.hour && before.hour_s == memo.hour_s);
 	}
+	/* every prefix of a time, and each of its bytes replaced, is refused
+	 * (each read stops at the first byte out of place) */
+	const char *full = "2024-05-14T09:12:47Z";
+	for (size_t n = 0; n < strlen(full); n++) {
+		char cut[32];
+		int64_t us;
+		memcpy(cut, full, n);
+		cut[n] = '\0';
+		ck_assert_int_eq(gwmp__time_parse_memo(cut, &us, &memo), LB_ERR_MALFORMED);
+		snprintf(cut, sizeof(cut), "%s", full);
+		cut[n] = 'x';
+		ck_assert_int_eq(gwmp__time_parse_memo(cut, &us, &memo), LB_ERR_MALFORMED);
+	}
 	for (size_t i = 0; i < sizeof(again) / sizeof(again[0]); i++) {
 		int64_t a = -1, b = -2;
 		int ra = gwmp__time_parse(again[i], &a), rb = gwmp__time_parse_memo(again[i], &b, &memo);
