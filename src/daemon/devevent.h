@@ -81,7 +81,9 @@ int devevent_init(struct devevents *e, struct publisher *pub, struct stats *stat
 void devevent_use_heads(struct devevents *e, struct devevent_heads *h);
 
 /* deviceInfo of dev; out points into e and dev (no copy, nothing to free),
- * its head into e's heads when they have it. */
+ * its head into e's heads when they have it: valid until the next
+ * devevent_fill() (another application's may take the slot), so an event
+ * is built right after its fill. */
 void devevent_fill(struct ev_device *out, const struct devevents *e, const struct lb_device *dev);
 
 /* Publish json (len bytes, built by the caller; built is the builder's
