@@ -4,10 +4,11 @@
  *
  * EVP_DecodeBlock alone is too lenient for network input: it skips leading
  * and trailing whitespace, decodes '=' anywhere as zero bits and reports
- * 3 bytes per quad, padding included. So the text is validated here first,
- * the complete quads are decoded in place and the final partial quad (padded
- * or not) through a 4-character scratch quad, which yields the true length
- * and never writes past `cap`.
+ * 3 bytes per quad, padding included. So the text is validated here first
+ * and the true length computed from it; padded text is then decoded in one
+ * call when its last quad's three bytes fit in `cap`, otherwise the complete
+ * quads in place and the final partial quad (padded or not) through a
+ * 4-character scratch quad, so nothing is written past `cap`.
  */
 #include "base/b64.h"
 
@@ -23,10 +24,31 @@
 #define QUAD_BYTES 3
 #define MAX_PAD 2
 
-static bool is_b64_char(char c)
+/* The characters of RFC 4648 §4's alphabet: one look-up per character. */
+static const bool b64_alphabet[256] = {
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+	['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+	['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1,
+	['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+	['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['+'] = 1, ['/'] = 1,
+};
+
+/* Every one of in[0..n) in the alphabet: four to a loop turn. */
+static bool all_b64(const char *in, size_t n)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '+' || c == '/';
+#define OK(i) b64_alphabet[(unsigned char)in[i]]
+	size_t i = 0;
+	for (; n - i >= 4; i += 4)
+		if (!(OK(i) & OK(i + 1) & OK(i + 2) & OK(i + 3)))
+			return false;
+	for (; i < n; i++)
+		if (!OK(i))
+			return false;
+	return true;
+#undef OK
 }
 
 size_t b64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
@@ -57,10 +79,7 @@ static long b64_data_chars(const char *in, size_t in_len)
 	data = in_len - pad;
 	if (data % QUAD_CHARS == 1 || (pad > 0 && data % QUAD_CHARS == 0))
 		return -1;
-	for (size_t i = 0; i < data; i++)
-		if (!is_b64_char(in[i]))
-			return -1;
-	return (long)data;
+	return all_b64(in, data) ? (long)data : -1;
 }
 
 static int decode_tail(const char *in, size_t rem, uint8_t *out)
@@ -91,6 +110,17 @@ int b64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *
 	total = full * QUAD_BYTES + (rem > 0 ? rem - 1 : 0);
 	if (total > cap)
 		return LB_ERR_TOO_LARGE;
+	/* Padded text with room for its last quad's three bytes: one call
+	 * decodes it all, the padding as the zero bits decode_tail() gives it
+	 * (the bytes written beyond total are within cap). */
+	size_t quads = full + (rem > 0);
+	if (rem > 0 && in_len == quads * QUAD_CHARS && quads * QUAD_BYTES <= cap) {
+		if (EVP_DecodeBlock(out, (const unsigned char *)in, (int)in_len) !=
+		    (int)(quads * QUAD_BYTES))
+			return LB_ERR_BASE64;
+		*out_len = total;
+		return LB_OK;
+	}
 	if (full > 0 && EVP_DecodeBlock(out, (const unsigned char *)in,
 					(int)(full * QUAD_CHARS)) != (int)(full * QUAD_BYTES))
 		return LB_ERR_BASE64;

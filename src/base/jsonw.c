@@ -261,30 +261,16 @@ void jsonw_bool(struct jsonw *w, bool v)
 /* --- numbers ------------------------------------------------------------- */
 
 /* "00" .. "99": two digits per division. */
-static const char digit_pairs[201] =
+const char jsonw__digit_pairs[201] =
 	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
 size_t jsonw_fmt_u64(char *out, uint64_t v)
 {
-	char tmp[20];
-	size_t i = sizeof(tmp), n;
+	size_t n = jsonw__ndigits(v);
 
-	while (v >= 100) {
-		i -= 2;
-		memcpy(tmp + i, digit_pairs + 2 * (v % 100), 2);
-		v /= 100;
-	}
-	if (v >= 10) {
-		i -= 2;
-		memcpy(tmp + i, digit_pairs + 2 * v, 2);
-	} else {
-		tmp[--i] = (char)('0' + v);
-	}
-	n = sizeof(tmp) - i;
-	for (size_t k = 0; k < n; k++)
-		out[k] = tmp[i + k];
+	jsonw__digits(out + n, v);
 	return n;
 }
 
@@ -294,18 +280,6 @@ size_t jsonw_fmt_i64(char *out, int64_t v)
 		return jsonw_fmt_u64(out, (uint64_t)v);
 	out[0] = '-';
 	return 1 + jsonw_fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
-}
-
-void jsonw_fmt_pad(char *out, unsigned v, int width)
-{
-	int i = width;
-
-	for (; i >= 2; i -= 2) {
-		memcpy(out + i - 2, digit_pairs + 2 * (v % 100), 2);
-		v /= 100;
-	}
-	if (i == 1)
-		out[0] = (char)('0' + v % 10);
 }
 
 /* m / 10^d as text with exactly d decimals (m >= 0). */

@@ -59,6 +59,18 @@ void jsonw_strn(struct jsonw *w, const char *s, size_t n);  /* n bytes, escaped 
  * '\\'), written between quotes unscanned. Anything else: jsonw_strn(). */
 void jsonw_strn_plain(struct jsonw *w, const char *s, size_t n);
 void jsonw_raw(struct jsonw *w, const char *s, size_t n);   /* as is: caller's valid JSON */
+/* A member whose value needs no escape (as jsonw_strn_plain()): its key
+ * a literal as jsonw_key() takes it, key and value written with one room
+ * check and one comma test. jsonw_member_plainq() takes the key already
+ * quoted, with its colon, and its length (jsonw_keyq()). */
+#define jsonw_member_plain(w, key, s, n) \
+	jsonw_member_plainq((w), "\"" key "\":", sizeof(key) + 2, (s), (n))
+static inline void jsonw_member_plainq(struct jsonw *w, const char *quoted, size_t qn,
+				       const char *s, size_t n);
+/* The same for an integer (as jsonw_i64()), inline: the key's copy is a
+ * few moves and the digits go straight into the buffer. */
+#define jsonw_member_i64(w, key, v) jsonw_member_i64q((w), "\"" key "\":", sizeof(key) + 2, (v))
+static inline void jsonw_member_i64q(struct jsonw *w, const char *quoted, size_t qn, int64_t v);
 void jsonw_i64(struct jsonw *w, int64_t v);
 void jsonw_u64(struct jsonw *w, uint64_t v);
 void jsonw_bool(struct jsonw *w, bool v);
@@ -71,8 +83,9 @@ void jsonw_number(struct jsonw *w, double v, bool is_float);
 /* Decimal digits of v (as "%" PRIu64 / PRId64). */
 size_t jsonw_fmt_u64(char *out, uint64_t v);
 size_t jsonw_fmt_i64(char *out, int64_t v);
-/* v zero-padded to `width` digits (as "%0*u"); v < 10^width. */
-void jsonw_fmt_pad(char *out, unsigned v, int width);
+/* v zero-padded to `width` digits (as "%0*u"); v < 10^width. Inline:
+ * with a constant width the loop unrolls (a time's fraction, decimals). */
+static inline void jsonw_fmt_pad(char *out, unsigned v, int width);
 /* As "%.*f" for decimals 0..6 and |v| < 2^53 / 10^decimals; else 0. */
 size_t jsonw_fmt_fixed(char *out, double v, int decimals);
 /* As the shortest "%.*g" (precision 1..17) that reads back as v (as a
@@ -95,6 +108,85 @@ static inline void jsonw_keyq(struct jsonw *w, const char *quoted, size_t n)
 	w->len += comma;
 	memcpy(w->buf + w->len, quoted, n);
 	w->len += n;
+}
+
+/* "00" .. "99" (jsonw.c). */
+extern const char jsonw__digit_pairs[201];
+
+/* The decimal digits of v: 1 to 20. */
+static inline size_t jsonw__ndigits(uint64_t v)
+{
+	size_t n = 1;
+
+	for (uint64_t p = 10; v >= p; p *= 10)
+		if (++n == 20)
+			break;
+	return n;
+}
+
+/* The n digits of v (jsonw__ndigits()) ending at end: two per division. */
+static inline void jsonw__digits(char *end, uint64_t v)
+{
+	while (v >= 100) {
+		end -= 2;
+		memcpy(end, jsonw__digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10)
+		memcpy(end - 2, jsonw__digit_pairs + 2 * v, 2);
+	else
+		end[-1] = (char)('0' + v);
+}
+
+/* Inline, as jsonw_keyq(): a literal key, or a value of constant length,
+ * is copied with a few moves. */
+static inline void jsonw_member_plainq(struct jsonw *w, const char *quoted, size_t qn,
+				       const char *s, size_t n)
+{
+	char last = w->len > 0 ? w->buf[w->len - 1] : '{';
+	size_t comma = last != '{' && last != '[' && last != ':';
+
+	if (w->full || comma + qn + n + 2 >= w->cap - w->len) {   /* room for the NUL kept */
+		w->full = true;
+		return;
+	}
+	char *p = w->buf + w->len;
+	*p = ',';                   /* overwritten by the key when no comma */
+	p += comma;
+	memcpy(p, quoted, qn);
+	p += qn;
+	*p++ = '"';
+	memcpy(p, s, n);
+	p += n;
+	*p++ = '"';
+	w->len = (size_t)(p - w->buf);
+}
+
+static inline void jsonw_fmt_pad(char *out, unsigned v, int width)
+{
+	int i = width;
+
+	for (; i >= 2; i -= 2) {
+		memcpy(out + i - 2, jsonw__digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (i == 1)
+		out[0] = (char)('0' + v % 10);
+}
+
+static inline void jsonw_member_i64q(struct jsonw *w, const char *quoted, size_t qn, int64_t v)
+{
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	size_t sign = v < 0, n = sign + jsonw__ndigits(u);
+
+	jsonw_keyq(w, quoted, qn);
+	if (w->full || n >= w->cap - w->len) {   /* room for the NUL kept */
+		w->full = true;
+		return;
+	}
+	w->buf[w->len] = '-';       /* overwritten by the first digit when not negative */
+	w->len += n;
+	jsonw__digits(w->buf + w->len, u);
 }
 
 #endif

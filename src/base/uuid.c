@@ -31,15 +31,18 @@ static bool hyphen_at(size_t i)
 void uuid_format(const uint8_t id[UUID_LEN], char out[UUID_STR_LEN + 1])
 {
 	static const char hexd[] = "0123456789abcdef";
-	size_t k = 0;
+	/* the bytes followed by a hyphen: 8-4-4-4-12 digits (RFC 4122 §3) */
+	static const unsigned hyphen_after = 1u << 3 | 1u << 5 | 1u << 7 | 1u << 9;
+	char *p = out;
 
 	for (size_t i = 0; i < UUID_LEN; i++) {
-		if (hyphen_at(k))
-			out[k++] = '-';
-		out[k++] = hexd[id[i] >> 4];
-		out[k++] = hexd[id[i] & 0x0f];
+		p[0] = hexd[id[i] >> 4];
+		p[1] = hexd[id[i] & 0x0f];
+		p += 2;
+		if (hyphen_after >> i & 1)
+			*p++ = '-';
 	}
-	out[k] = '\0';
+	*p = '\0';
 }
 
 int uuid_parse(const char *s, size_t len, uint8_t out[UUID_LEN])

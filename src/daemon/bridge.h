@@ -91,6 +91,7 @@ struct bridge {
 	struct durable durable;
 	struct outbox outbox;
 	struct devevents ev;
+	struct devevent_heads ev_heads;  /* ev's deviceInfo heads */
 	struct sessions sessions;
 	struct budget budget;
 	struct txsched tx;

@@ -37,6 +37,65 @@ int devevent_init(struct devevents *e, struct publisher *pub, struct stats *stat
 	return rc;
 }
 
+void devevent_use_heads(struct devevents *e, struct devevent_heads *h)
+{
+	if (h)
+		memset(h, 0, sizeof(*h));
+	e->heads = h;
+}
+
+/* s (NULL: "") into a slot's key of DEVEVENT_HEAD_KEY bytes; false when
+ * it is longer. */
+static bool key_copy(char *dst, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n >= DEVEVENT_HEAD_KEY)
+		return false;
+	memcpy(dst, s ? s : "", n);
+	dst[n] = '\0';
+	return true;
+}
+
+static bool key_is(const char *key, const char *s)
+{
+	return strcmp(key, s ? s : "") == 0;
+}
+
+/* The slot of a device's head: its application's strings are mostly one
+ * per application in the registry's string pool, so their address spreads
+ * the applications over the slots; the content decides a hit. */
+static struct devevent_head *head_slot(struct devevent_heads *h, const struct ev_device *d,
+				       unsigned k, unsigned v)
+{
+	uintptr_t a = (uintptr_t)d->application ^ (uintptr_t)d->application_id >> 3;
+	size_t i = (size_t)((a >> 4) ^ (a >> 12) ^ k * 5u ^ v * 3u) % DEVEVENT_HEADS;
+
+	return &h->slot[i];
+}
+
+/* out->head from the heads, written there first on a miss. */
+static void fill_head(struct devevent_heads *h, struct ev_device *out, unsigned k, unsigned v)
+{
+	struct devevent_head *s = head_slot(h, out, k, v);
+
+	if (!(s->used && s->dev_class == k && s->version == v && key_is(s->app_id, out->application_id) &&
+	      key_is(s->app, out->application))) {
+		h->misses++;
+		s->used = false;
+		if (!key_copy(s->app_id, out->application_id) || !key_copy(s->app, out->application) ||
+		    event_json_device_head(out, s->text, sizeof(s->text), &s->len) != LB_OK)
+			return;   /* too long to keep: written from the fields */
+		s->dev_class = k;
+		s->version = v;
+		s->used = true;
+	} else {
+		h->hits++;
+	}
+	out->head = s->text;
+	out->head_len = s->len;
+}
+
 void devevent_fill(struct ev_device *out, const struct devevents *e, const struct lb_device *dev)
 {
 	unsigned v = dev->lorawan_version < DEVEVENT_VERSIONS ? dev->lorawan_version : 0;
@@ -54,6 +113,8 @@ void devevent_fill(struct ev_device *out, const struct devevents *e, const struc
 	out->device_class = k == LB_CLASS_C ? DEVINFO_CLASS_C : DEVINFO_CLASS;
 	out->tags = dev->tags;
 	out->n_tags = dev->n_tags;
+	if (e->heads)
+		fill_head(e->heads, out, k, v);
 }
 
 int devevent_publish(const struct devevents *e, const struct lb_device *dev, const char *event,

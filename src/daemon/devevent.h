@@ -10,6 +10,7 @@
 #ifndef LB_DEVEVENT_H
 #define LB_DEVEVENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,10 +36,39 @@ struct devevent_names {
 	char region_config_id[DEVINFO_REGION_ID_SIZE];
 };
 
+/*
+ * The deviceInfo heads (event_json_device_head(): tenant, application,
+ * device profile) of the applications recently written, so an event copies
+ * one instead of writing six members (~1,400 instructions). A slot serves
+ * a device whose applicationId, applicationName, class and LoRaWAN version
+ * are the slot's, the strings compared by content: a reload that renames
+ * an application, or reuses a string's memory, shows in the next event.
+ * Bounded: DEVEVENT_HEADS slots whatever the fleet; a longer string than a
+ * slot keeps is not cached (its events write the members).
+ */
+#define DEVEVENT_HEADS 16
+#define DEVEVENT_HEAD_KEY 72             /* an application's id or name, NUL included */
+#define DEVEVENT_HEAD_MAX 384            /* the head's text, NUL included */
+
+struct devevent_head {
+	bool used;
+	unsigned dev_class, version;
+	char app_id[DEVEVENT_HEAD_KEY];
+	char app[DEVEVENT_HEAD_KEY];
+	size_t len;
+	char text[DEVEVENT_HEAD_MAX];
+};
+
+struct devevent_heads {
+	struct devevent_head slot[DEVEVENT_HEADS];
+	uint64_t hits, misses;           /* for tests and benches */
+};
+
 struct devevents {
 	struct publisher *pub;
 	struct stats *stats;             /* log_events */
 	struct devevent_names names;     /* all "" if devevent_init() was not called */
+	struct devevent_heads *heads;    /* borrowed, NULL: none (devevent_use_heads()) */
 };
 
 /* Borrow pub and stats, compute the names for region (its name, "EU868").
@@ -46,7 +76,14 @@ struct devevents {
 int devevent_init(struct devevents *e, struct publisher *pub, struct stats *stats,
 		  const char *region);
 
-/* deviceInfo of dev; out points into e and dev (no copy, nothing to free). */
+/* Keep deviceInfo heads in h (emptied; the caller owns it, for as long
+ * as e is used). devevent_init() starts without. */
+void devevent_use_heads(struct devevents *e, struct devevent_heads *h);
+
+/* deviceInfo of dev; out points into e and dev (no copy, nothing to free),
+ * its head into e's heads when they have it: valid until the next
+ * devevent_fill() (another application's may take the slot), so an event
+ * is built right after its fill. */
 void devevent_fill(struct ev_device *out, const struct devevents *e, const struct lb_device *dev);
 
 /* Publish json (len bytes, built by the caller; built is the builder's

@@ -201,7 +201,7 @@ static void handle_push_data(struct dispatch *d, struct gateway *gw, const struc
 	/* Only a well-formed PUSH_DATA is acknowledged: a gateway sending bad
 	 * JSON then sees it in its own `ackr` statistic. One bad rxpk inside
 	 * valid JSON does not make the datagram malformed. */
-	int rc = gwmp_parse_push(h->json, h->json_len, push);
+	int rc = gwmp_parse_push_memo(h->json, h->json_len, push, &d->time_memo);
 	if (rc != LB_OK) {
 		drop_datagram(d, rc, from, h->gateway_eui);
 		return;

@@ -61,6 +61,7 @@ struct dispatch {
 	int rebind_after_s;              /* udp.rebind_after_s, for the log line */
 	uint32_t next_uplink_id;
 	struct gwmp_push push;           /* parse buffer (10 KiB) */
+	struct gwmp_time_memo time_memo; /* the hour of the last rxpk `time` read */
 };
 
 /* Every context member set? LB_OK, or LB_ERR_INVAL naming the missing one

@@ -117,7 +117,6 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 	struct ev_uplink ev;
 	size_t len;
 
-	devevent_fill(&dev, u->ev, m->dev);
 	memset(&ev, 0, sizeof(ev));
 	ev.dev = &dev;
 	memcpy(ev.dedup_id, dedup_id, sizeof(ev.dedup_id));
@@ -153,6 +152,9 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 
 	char json[UPLINK_EVENT_MAX];
 	struct ev_span obj;
+	/* Filled here, after the calls above that may publish events of their
+	 * own: its deviceInfo head is valid until the next fill (devevent.h). */
+	devevent_fill(&dev, u->ev, m->dev);
 	int rc = event_json_uplink_at(&ev, json, sizeof(json), &len, &obj);
 	json_object_put(ev.object);
 	ev.object = NULL;

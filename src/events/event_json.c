@@ -47,25 +47,21 @@ static void two_digits(char *out, unsigned v)
 	out[1] = (char)('0' + v % 10);
 }
 
-int event_json_format_time(int64_t unix_us, char out[EVENT_JSON_TIME_LEN])
+#define HOUR_PREFIX 14            /* "YYYY-MM-DDTHH:" */
+
+/* "YYYY-MM-DDTHH:" of Unix hour `hour` into out: LB_OK, or LB_ERR_RANGE. */
+static int hour_prefix(int64_t hour, char out[HOUR_PREFIX])
 {
-	int64_t sec = unix_us / US_PER_S, frac = unix_us % US_PER_S, y;
+	int64_t days = hour / 24, h = hour % 24, y;
 	unsigned mo, d;
 
-	if (frac < 0) {
-		frac += US_PER_S;
-		sec--;
-	}
-	int64_t days = sec / 86400, tod = sec % 86400;
-	if (tod < 0) {
-		tod += 86400;
+	if (h < 0) {
+		h += 24;
 		days--;
 	}
 	civil_from_days(days, &y, &mo, &d);
 	if (y < 0 || y > MAX_YEAR)
 		return LB_ERR_RANGE;
-	/* "YYYY-MM-DDTHH:MM:SS" */
-	unsigned t = (unsigned)tod;
 	two_digits(out, (unsigned)y / 100);
 	two_digits(out + 2, (unsigned)y % 100);
 	out[4] = '-';
@@ -73,9 +69,45 @@ int event_json_format_time(int64_t unix_us, char out[EVENT_JSON_TIME_LEN])
 	out[7] = '-';
 	two_digits(out + 8, d);
 	out[10] = 'T';
-	two_digits(out + 11, t / 3600);
+	two_digits(out + 11, (unsigned)h);
 	out[13] = ':';
-	two_digits(out + 14, t / 60 % 60);
+	return LB_OK;
+}
+
+void event_json_time_memo_init(struct event_json_time_memo *m)
+{
+	m->valid = false;
+}
+
+static int format_time(int64_t unix_us, char out[EVENT_JSON_TIME_LEN],
+		       struct event_json_time_memo *m)
+{
+	int64_t sec = unix_us / US_PER_S, frac = unix_us % US_PER_S;
+
+	if (frac < 0) {
+		frac += US_PER_S;
+		sec--;
+	}
+	int64_t hour = sec / 3600, in_hour = sec % 3600;
+	if (in_hour < 0) {
+		in_hour += 3600;
+		hour--;
+	}
+	if (m && m->valid && m->hour == hour) {
+		memcpy(out, m->text, HOUR_PREFIX);
+	} else {
+		int rc = hour_prefix(hour, out);
+		if (rc != LB_OK)
+			return rc;
+		if (m) {
+			memcpy(m->text, out, HOUR_PREFIX);
+			m->hour = hour;
+			m->valid = true;
+		}
+	}
+	/* "MM:SS" after "YYYY-MM-DDTHH:" */
+	unsigned t = (unsigned)in_hour;
+	two_digits(out + 14, t / 60);
 	out[16] = ':';
 	two_digits(out + 17, t % 60);
 	size_t n = 19;
@@ -94,6 +126,17 @@ int event_json_format_time(int64_t unix_us, char out[EVENT_JSON_TIME_LEN])
 	}
 	memcpy(out + n, "+00:00", 7);
 	return LB_OK;
+}
+
+int event_json_format_time(int64_t unix_us, char out[EVENT_JSON_TIME_LEN])
+{
+	return format_time(unix_us, out, NULL);
+}
+
+int event_json_format_time_memo(int64_t unix_us, char out[EVENT_JSON_TIME_LEN],
+				struct event_json_time_memo *m)
+{
+	return format_time(unix_us, out, m);
 }
 
 /* --- output ------------------------------------------------------------------ */

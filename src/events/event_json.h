@@ -90,7 +90,19 @@ struct ev_device {
 	const char *device_class;       /* deviceClassEnabled */
 	const struct lb_tag *tags;      /* tags {key: value}; may be NULL if n_tags == 0 */
 	size_t n_tags;
+	/* Optional: the text event_json_device_head() wrote for these same
+	 * tenant, application and profile values, copied as is (a cache of
+	 * it saves writing the six members per event); NULL: written from the
+	 * fields. */
+	const char *head;
+	size_t head_len;
 };
+
+/* The members tenantId .. deviceProfileName of dev's deviceInfo, as every
+ * event writes them (keys, values, commas; no braces), into out: LB_OK and
+ * *len, or LB_ERR_TOO_LARGE (cap too small; out[0] = '\0' when cap > 0),
+ * LB_ERR_INVAL (NULL). dev->head is not read. */
+int event_json_device_head(const struct ev_device *dev, char *out, size_t cap, size_t *len);
 
 /* Fair-access accounting of the device (added by a later issue). */
 struct ev_fair_access {
@@ -283,6 +295,21 @@ int event_json_gateway_conn(uint64_t gateway_eui, bool online, char *out, size_t
  * "+00:00").
  * Returns LB_OK or LB_ERR_RANGE (year outside 0..9999). */
 int event_json_format_time(int64_t unix_us, char out[EVENT_JSON_TIME_LEN]);
+
+/* The date and hour of the last time formatted through it: the times of
+ * one event mostly share them, so the next one in that hour copies them.
+ * Start it with event_json_time_memo_init(). */
+struct event_json_time_memo {
+	bool valid;
+	int64_t hour;                   /* Unix hours */
+	char text[14];                  /* "YYYY-MM-DDTHH:" */
+};
+
+void event_json_time_memo_init(struct event_json_time_memo *m);
+
+/* event_json_format_time() through m (not NULL): the same text. */
+int event_json_format_time_memo(int64_t unix_us, char out[EVENT_JSON_TIME_LEN],
+				struct event_json_time_memo *m);
 
 /* Serialise o (not consumed) into out as described above. */
 int event_json_write(struct json_object *o, char *out, size_t cap, size_t *len);

@@ -43,6 +43,7 @@ void ew_init(struct ew *e, char *out, size_t cap)
 {
 	jsonw_init(&e->w, out, cap);
 	e->err = LB_OK;
+	event_json_time_memo_init(&e->time_memo);
 }
 
 void ew_fail(struct ew *e, int rc)
@@ -64,76 +65,37 @@ int ew_finish(struct ew *e, char *out, size_t cap, size_t *len)
 	return rc;
 }
 
-/* One time under one key, or two keys (key2 not NULL) with the same time. */
-static void w_time2(struct ew *e, const char *key, const char *key2, int64_t unix_us)
+bool ew__time_text(struct ew *e, int64_t unix_us, char t[EVENT_JSON_TIME_LEN], size_t *n)
 {
-	char t[EVENT_JSON_TIME_LEN];
-	int rc = event_json_format_time(unix_us, t);
+	int rc = event_json_format_time_memo(unix_us, t, &e->time_memo);
 
 	if (rc != LB_OK) {
 		ew_fail(e, rc);
-		return;
+		return false;
 	}
-	size_t n = strlen(t);
-	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn_plain(&e->w, t, n);
-	if (key2) {
-		jsonw_keyn(&e->w, key2, strlen(key2));
-		jsonw_strn_plain(&e->w, t, n);
-	}
+	*n = strlen(t);
+	return true;
 }
 
-void ew_time(struct ew *e, const char *key, int64_t unix_us)
+bool ew__base64_text(struct ew *e, const uint8_t *p, size_t n,
+		     char s[B64_ENCODED_LEN(LW_MAX_PHY) + 1], size_t *k)
 {
-	w_time2(e, key, NULL, unix_us);
-}
+	const size_t cap = B64_ENCODED_LEN(LW_MAX_PHY) + 1;
 
-void ew_eui(struct ew *e, const char *key, uint64_t eui)
-{
-	char s[HEX_EUI_LEN + 1];
-
-	hex_format_eui(eui, s);
-	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn_plain(&e->w, s, HEX_EUI_LEN);
-}
-
-void ew_base64(struct ew *e, const char *key, const uint8_t *p, size_t n)
-{
-	char s[B64_ENCODED_LEN(LW_MAX_PHY) + 1];
-	size_t k = 0;
-
-	if (n > LW_MAX_PHY || (n > 0 && (k = b64_encode(p, n, s, sizeof(s))) == 0)) {
+	*k = 0;
+	if (n > LW_MAX_PHY || (n > 0 && (*k = b64_encode(p, n, s, cap)) == 0)) {
 		ew_fail(e, LB_ERR_NOMEM);   /* no text for it: the event is not written */
-		return;
+		return false;
 	}
-	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn_plain(&e->w, s, k);
+	return true;
 }
 
-void ew_context(struct ew *e, const char *key, uint32_t tmst)
+void ew_context_q(struct ew *e, const char *qkey, size_t qn, uint32_t tmst)
 {
 	uint8_t be[LEN_CONTEXT] = {(uint8_t)(tmst >> 24), (uint8_t)(tmst >> 16),
 				   (uint8_t)(tmst >> 8), (uint8_t)tmst};
 
-	ew_base64(e, key, be, sizeof(be));
-}
-
-void ew_uuid(struct ew *e, const char *key, const uint8_t id[16])
-{
-	char s[EVENT_JSON_UUID_LEN];
-
-	uuid_format(id, s);
-	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn_plain(&e->w, s, EVENT_JSON_UUID_LEN - 1);
-}
-
-void ew_hex32(struct ew *e, const char *key, uint32_t v)
-{
-	char s[HEX_U32_LEN + 1];
-
-	hex_format_u32(v, s);
-	jsonw_keyn(&e->w, key, strlen(key));
-	jsonw_strn_plain(&e->w, s, HEX_U32_LEN);
+	ew_base64_q(e, qkey, qn, be, sizeof(be));
 }
 
 /* A json-c value (a codec's object, macCommands) as json-c prints it;
@@ -186,32 +148,32 @@ static void w_rx_info(struct ew *e, const struct lb_rx *rx)
 
 	jsonw_open(&e->w, '{');
 	ew_eui(e, "gatewayId", rx->gateway_eui);
-	jsonw_key(&e->w, "uplinkId");
-	jsonw_i64(&e->w, rx->uplink_id);
+	jsonw_member_i64(&e->w, "uplinkId", rx->uplink_id);
 	/* `time` is the field of ChirpStack's v4 JSON integration before it was
 	 * renamed `gwTime`; both are given so either kind of consumer works. */
-	if (pk->has_time)
-		w_time2(e, "time", "gwTime", pk->time_us);
+	if (pk->has_time) {
+		char t[EVENT_JSON_TIME_LEN];
+		size_t n;
+		if (ew__time_text(e, pk->time_us, t, &n)) {
+			jsonw_member_plain(&e->w, "time", t, n);
+			jsonw_member_plain(&e->w, "gwTime", t, n);
+		}
+	}
 	if (rx->received_us > 0)
 		ew_time(e, "nsTime", rx->received_us);
 	if (pk->has_tmms)
 		w_gps_duration(e, pk->tmms);
-	if (pk->has_rssi) {
-		jsonw_key(&e->w, "rssi");
-		jsonw_i64(&e->w, pk->rssi);
-	}
+	if (pk->has_rssi)
+		jsonw_member_i64(&e->w, "rssi", pk->rssi);
 	if (pk->has_lsnr && isfinite(pk->lsnr)) {
 		jsonw_key(&e->w, "snr");
 		jsonw_number(&e->w, pk->lsnr, true);
 	}
-	jsonw_key(&e->w, "channel");
-	jsonw_i64(&e->w, pk->chan);
-	jsonw_key(&e->w, "rfChain");
-	jsonw_i64(&e->w, pk->rfch);
+	jsonw_member_i64(&e->w, "channel", pk->chan);
+	jsonw_member_i64(&e->w, "rfChain", pk->rfch);
 	ew_context(e, "context", pk->tmst);
-	jsonw_key(&e->w, "crcStatus");
 	const char *crc = crc_status(pk->stat);
-	jsonw_strn_plain(&e->w, crc, strlen(crc));
+	jsonw_member_plain(&e->w, "crcStatus", crc, strlen(crc));
 	jsonw_close(&e->w, '}');
 }
 
@@ -226,13 +188,10 @@ void ew_lora_open(struct jsonw *w, uint16_t bw_khz, uint8_t sf, uint8_t cr)
 {
 	jsonw_key(w, "lora");
 	jsonw_open(w, '{');
-	jsonw_key(w, "bandwidth");
-	jsonw_i64(w, (int64_t)bw_khz * 1000);
-	jsonw_key(w, "spreadingFactor");
-	jsonw_i64(w, sf);
-	jsonw_key(w, "codeRate");
+	jsonw_member_i64(w, "bandwidth", (int64_t)bw_khz * 1000);
+	jsonw_member_i64(w, "spreadingFactor", sf);
 	const char *name = code_rate_name(cr);
-	jsonw_strn_plain(w, name, strlen(name));
+	jsonw_member_plain(w, "codeRate", name, strlen(name));
 }
 
 static void w_tx_info(struct ew *e, const struct gwmp_rxpk *pk)
@@ -240,8 +199,7 @@ static void w_tx_info(struct ew *e, const struct gwmp_rxpk *pk)
 	struct jsonw *w = &e->w;
 
 	jsonw_open(w, '{');
-	jsonw_key(w, "frequency");
-	jsonw_u64(w, pk->freq_hz);
+	jsonw_member_i64(w, "frequency", pk->freq_hz);
 	jsonw_key(w, "modulation");
 	jsonw_open(w, '{');
 	switch (pk->modu) {
@@ -300,13 +258,10 @@ static void w_tags(struct ew *e, const struct ev_device *dev)
 	jsonw_close(&e->w, '}');
 }
 
-/* integration.proto DeviceInfo, in its declaration order. */
-void ew_device_info(struct ew *e, const struct ev_device *dev)
+/* DeviceInfo's members that many devices share: tenant, application,
+ * device profile. */
+static void w_device_head(struct jsonw *w, const struct ev_device *dev)
 {
-	struct jsonw *w = &e->w;
-
-	jsonw_key(w, "deviceInfo");
-	jsonw_open(w, '{');
 	jsonw_key(w, "tenantId");
 	jsonw_str(w, dev->tenant_id);
 	jsonw_key(w, "tenantName");
@@ -319,6 +274,30 @@ void ew_device_info(struct ew *e, const struct ev_device *dev)
 	jsonw_str(w, dev->profile_id);
 	jsonw_key(w, "deviceProfileName");
 	jsonw_str(w, dev->profile_name);
+}
+
+int event_json_device_head(const struct ev_device *dev, char *out, size_t cap, size_t *len)
+{
+	struct jsonw w;
+
+	if (!dev || !out || !len)
+		return LB_ERR_INVAL;
+	jsonw_init(&w, out, cap);
+	w_device_head(&w, dev);
+	return jsonw_finish(&w, len);
+}
+
+/* integration.proto DeviceInfo, in its declaration order. */
+void ew_device_info(struct ew *e, const struct ev_device *dev)
+{
+	struct jsonw *w = &e->w;
+
+	jsonw_key(w, "deviceInfo");
+	jsonw_open(w, '{');
+	if (dev->head)
+		jsonw_raw(w, dev->head, dev->head_len);
+	else
+		w_device_head(w, dev);
 	jsonw_key(w, "deviceName");
 	jsonw_str(w, dev->name);
 	ew_eui(e, "devEui", dev->dev_eui);
@@ -337,10 +316,8 @@ static void w_fair_access(struct ew *e, const struct ev_fair_access *fa)
 	jsonw_fixed(w, fa->uplink_airtime_ms, 3);
 	jsonw_key(w, "uplinkBudgetMs");
 	jsonw_fixed(w, fa->uplink_budget_ms, 3);
-	jsonw_key(w, "downlinks");
-	jsonw_i64(w, fa->downlinks);
-	jsonw_key(w, "downlinkBudget");
-	jsonw_i64(w, fa->downlink_budget);
+	jsonw_member_i64(w, "downlinks", fa->downlinks);
+	jsonw_member_i64(w, "downlinkBudget", fa->downlink_budget);
 	jsonw_key(w, "exceeded");
 	jsonw_bool(w, fa->exceeded);
 	jsonw_close(w, '}');
@@ -407,12 +384,9 @@ int event_json_uplink_at(const struct ev_uplink *ev, char *out, size_t cap, size
 	ew_hex32(&e, "devAddr", ev->dev_addr);
 	jsonw_key(&e.w, "adr");
 	jsonw_bool(&e.w, ev->adr);
-	jsonw_key(&e.w, "dr");
-	jsonw_i64(&e.w, ev->dr >= 0 ? ev->dr : 0);
-	jsonw_key(&e.w, "fCnt");
-	jsonw_u64(&e.w, ev->fcnt);
-	jsonw_key(&e.w, "fPort");
-	jsonw_u64(&e.w, ev->has_fport ? ev->fport : 0);
+	jsonw_member_i64(&e.w, "dr", ev->dr >= 0 ? ev->dr : 0);
+	jsonw_member_i64(&e.w, "fCnt", ev->fcnt);
+	jsonw_member_i64(&e.w, "fPort", ev->has_fport ? ev->fport : 0);
 	jsonw_key(&e.w, "confirmed");
 	jsonw_bool(&e.w, ev->confirmed);
 	ew_base64(&e, "data", ev->data, ev->data_len);

@@ -56,7 +56,7 @@ static inline bool eat_ws(struct gwmp__scan *sc, char c)
 }
 
 /* After a number or literal: the end, whitespace or a structural character. */
-static bool delimited(const struct gwmp__scan *sc)
+static inline bool delimited(const struct gwmp__scan *sc)
 {
 	if (sc->p == sc->end)
 		return true;
@@ -107,7 +107,7 @@ static const char *run_end(const char *p, const char *end)
 }
 
 /* A string of printable ASCII without escapes: its bytes (not copied). */
-static bool plain_string(struct gwmp__scan *sc, const char **s, size_t *len)
+static inline bool plain_string(struct gwmp__scan *sc, const char **s, size_t *len)
 {
 	if (!eat(sc, '"'))
 		return false;
@@ -120,6 +120,23 @@ static bool plain_string(struct gwmp__scan *sc, const char **s, size_t *len)
 	return true;
 }
 
+/* A key: the four plain bytes between quotes of every rxpk key checked at
+ * once, any other through plain_string(). */
+static inline bool key_string(struct gwmp__scan *sc, const char **s, size_t *len)
+{
+	const char *p = sc->p;
+
+	if (sc->end - p >= 6 && p[0] == '"' && p[5] == '"' &&
+	    !(run_stop[(unsigned char)p[1]] | run_stop[(unsigned char)p[2]] |
+	      run_stop[(unsigned char)p[3]] | run_stop[(unsigned char)p[4]])) {
+		*s = p + 1;
+		*len = 4;
+		sc->p = p + 6;
+		return true;
+	}
+	return plain_string(sc, s, len);
+}
+
 static bool literal(struct gwmp__scan *sc, const char *word, size_t n)
 {
 	if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, word, n) != 0)
@@ -129,25 +146,25 @@ static bool literal(struct gwmp__scan *sc, const char *word, size_t n)
 }
 
 /* The digits from p on, added to *m (*digits counted so far): the end of
- * them, or NULL when the count would pass max. */
+ * them, or NULL when the count passes max (counted once, after the run:
+ * unsigned v may wrap in a longer run, which is refused anyway). */
 static const char *digit_run(const char *p, const char *end, uint64_t *m, int *digits, int max)
 {
+	const char *start = p;
 	uint64_t v = *m;
-	int n = *digits;
 
-	for (; p < end && is_digit(*p); p++, n++) {
-		if (n >= max)
-			return NULL;
+	for (; p < end && (unsigned char)(*p - '0') < 10; p++)
 		v = v * 10 + (uint64_t)(*p - '0');
-	}
+	if (p - start > max - *digits)
+		return NULL;
 	*m = v;
-	*digits = n;
+	*digits += (int)(p - start);
 	return p;
 }
 
 /* -?(0|[1-9][0-9]*)(.[0-9]+)?, without "-0" (see gwmp_flat.h). The
  * fraction's limit counts the integer digits too: m stays below 2^53. */
-static bool number(struct gwmp__scan *sc, struct gwmp__fval *v)
+static inline bool number(struct gwmp__scan *sc, struct gwmp__fval *v)
 {
 	bool neg = eat(sc, '-');
 	uint64_t m = 0;
@@ -183,7 +200,7 @@ static bool number(struct gwmp__scan *sc, struct gwmp__fval *v)
 }
 
 /* A scalar value; a string is copied into f's arena when f is given. */
-static bool scalar(struct gwmp__scan *sc, struct gwmp__fval *v, struct gwmp__flat *f)
+static inline bool scalar(struct gwmp__scan *sc, struct gwmp__fval *v, struct gwmp__flat *f)
 {
 	if (sc->p == sc->end)
 		return false;
@@ -258,7 +275,7 @@ static bool flat_object(struct gwmp__scan *sc, struct gwmp__flat *f)
 		size_t kl;
 		int slot;
 		ws(sc);
-		if (f->n == GWMP__FLAT_KEYS || !plain_string(sc, &k, &kl) ||
+		if (f->n == GWMP__FLAT_KEYS || !key_string(sc, &k, &kl) ||
 		    (slot = new_key(f, k, kl)) == -2)
 			return false;
 		if (!eat_ws(sc, ':'))
@@ -364,44 +381,10 @@ int gwmp__scan_next(struct gwmp__scan *sc, struct gwmp__flat *f)
 	return GWMP__FLAT_OBJECT;
 }
 
-/*
- * The slots: h(k) = (k * SLOT_MUL mod 2^32) >> 28 over the four bytes of k
- * as a little-endian number is one to one on the fourteen rxpk keys
- * (SLOT_MUL found by search); slot_key[] says which key a slot holds.
- */
-#define KEY4(a, b, c, d) \
-	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
-#define SLOT_MUL UINT32_C(0x6aabbdd1)
-#define SLOT_SHIFT 28
-
-static const uint32_t slot_key[GWMP__FLAT_SLOTS] = {
-	KEY4('t', 'i', 'm', 'e'), KEY4('f', 'r', 'e', 'q'), KEY4('t', 'm', 'm', 's'),
-	KEY4('r', 'f', 'c', 'h'), KEY4('s', 'i', 'z', 'e'), KEY4('s', 't', 'a', 't'),
-	KEY4('t', 'm', 's', 't'), 0,                        KEY4('m', 'o', 'd', 'u'),
-	0,                        KEY4('r', 's', 's', 'i'), KEY4('c', 'h', 'a', 'n'),
-	KEY4('l', 's', 'n', 'r'), KEY4('d', 'a', 't', 'r'), KEY4('c', 'o', 'd', 'r'),
-	KEY4('d', 'a', 't', 'a'),
-};
-
-int gwmp__flat_slot(const char *key, size_t n)
+const struct gwmp__fval *gwmp__flat_get_other(const struct gwmp__flat *f, const char *key)
 {
-	if (n != 4)
-		return -1;
-	const unsigned char *k = (const unsigned char *)key;
-	uint32_t u = KEY4(k[0], k[1], k[2], k[3]);
-	uint32_t h = (uint32_t)(u * SLOT_MUL) >> SLOT_SHIFT;
-	return slot_key[h] == u ? (int)h : -1;
-}
-
-const struct gwmp__fval *gwmp__flat_get(const struct gwmp__flat *f, const char *key)
-{
-	/* the readers ask for four-byte keys: no strlen() for those */
-	if (key[0] && key[1] && key[2] && key[3] && !key[4]) {
-		int slot = gwmp__flat_slot(key, 4);
-		if (slot >= 0)
-			return f->slot[slot] ? &f->v[f->slot[slot] - 1] : NULL;
-	}
 	size_t len = strlen(key);
+
 	if (!f->other || len == 0)
 		return NULL;
 	for (size_t i = 0; i < f->n; i++)

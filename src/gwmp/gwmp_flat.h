@@ -55,11 +55,60 @@ struct gwmp__flat {
 	char arena[GWMP__FLAT_ARENA];
 };
 
+/*
+ * The slots: h(k) = (k * SLOT_MUL mod 2^32) >> 28 over the four bytes of k
+ * as a little-endian number is one to one on the fourteen rxpk keys
+ * (SLOT_MUL found by search); gwmp__slot_key[] says which key a slot holds.
+ * Inline, so a reader asking for a literal key ("tmst") finds its slot
+ * when it is compiled: a look-up is one load.
+ */
+#define GWMP__KEY4(a, b, c, d) \
+	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define GWMP__SLOT_MUL UINT32_C(0x6aabbdd1)
+#define GWMP__SLOT_SHIFT 28
+
+static const uint32_t gwmp__slot_key[GWMP__FLAT_SLOTS] = {
+	GWMP__KEY4('t', 'i', 'm', 'e'), GWMP__KEY4('f', 'r', 'e', 'q'),
+	GWMP__KEY4('t', 'm', 'm', 's'), GWMP__KEY4('r', 'f', 'c', 'h'),
+	GWMP__KEY4('s', 'i', 'z', 'e'), GWMP__KEY4('s', 't', 'a', 't'),
+	GWMP__KEY4('t', 'm', 's', 't'), 0,
+	GWMP__KEY4('m', 'o', 'd', 'u'), 0,
+	GWMP__KEY4('r', 's', 's', 'i'), GWMP__KEY4('c', 'h', 'a', 'n'),
+	GWMP__KEY4('l', 's', 'n', 'r'), GWMP__KEY4('d', 'a', 't', 'r'),
+	GWMP__KEY4('c', 'o', 'd', 'r'), GWMP__KEY4('d', 'a', 't', 'a'),
+};
+
+/* The slot of the four bytes k (a key of four bytes), or -1. */
+static inline int gwmp__flat_slot4(const char *key)
+{
+	const unsigned char *k = (const unsigned char *)key;
+	uint32_t u = GWMP__KEY4(k[0], k[1], k[2], k[3]);
+	uint32_t h = (uint32_t)(u * GWMP__SLOT_MUL) >> GWMP__SLOT_SHIFT;
+
+	return gwmp__slot_key[h] == u ? (int)h : -1;
+}
+
 /* The slot of a known rxpk key of n bytes, or -1 (any other key). */
-int gwmp__flat_slot(const char *key, size_t n);
+static inline int gwmp__flat_slot(const char *key, size_t n)
+{
+	return n == 4 ? gwmp__flat_slot4(key) : -1;
+}
+
+/* The member named key (of no slot), or NULL: a walk of the members. */
+const struct gwmp__fval *gwmp__flat_get_other(const struct gwmp__flat *f, const char *key);
 
 /* The member named key, or NULL. */
-const struct gwmp__fval *gwmp__flat_get(const struct gwmp__flat *f, const char *key);
+static inline const struct gwmp__fval *gwmp__flat_get(const struct gwmp__flat *f,
+						      const char *key)
+{
+	/* the readers ask for four-byte keys: no strlen() for those */
+	if (key[0] && key[1] && key[2] && key[3] && !key[4]) {
+		int slot = gwmp__flat_slot4(key);
+		if (slot >= 0)
+			return f->slot[slot] ? &f->v[f->slot[slot] - 1] : NULL;
+	}
+	return gwmp__flat_get_other(f, key);
+}
 
 enum gwmp__flat_rc { GWMP__FLAT_SLOW = -1, GWMP__FLAT_END = 0, GWMP__FLAT_OBJECT = 1 };
 

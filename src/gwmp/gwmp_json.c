@@ -56,6 +56,7 @@ static int parse_root(const uint8_t *json, size_t len, json_object **out)
 struct obj {
 	json_object *jo;                  /* or NULL and: */
 	const struct gwmp__flat *flat;
+	struct gwmp_time_memo *memo;      /* rxpk `time`'s hour; NULL: none */
 };
 
 /* One member's value: jo for json-c (NULL for JSON null), else fv. */
@@ -113,7 +114,7 @@ static bool v_bool(const struct val *v)
 }
 
 /* json_object_object_get_ex(): true if the key is there (also as null). */
-static bool obj_get(const struct obj *o, const char *key, struct val *v)
+static inline bool obj_get(const struct obj *o, const char *key, struct val *v)
 {
 	v->jo = NULL;
 	v->fv = NULL;
@@ -132,7 +133,7 @@ static bool is_number(const struct val *v)
  * required (absent -> LB_ERR_JSON), otherwise *found tells whether it is
  * there. JSON null counts as absent. Returns 1 when present, else the value
  * the getter returns. */
-static int lookup(const struct obj *o, const char *key, bool *found, struct val *v)
+static inline int lookup(const struct obj *o, const char *key, bool *found, struct val *v)
 {
 	bool present = obj_get(o, key, v) && v_type(v) != json_type_null;
 
@@ -144,7 +145,7 @@ static int lookup(const struct obj *o, const char *key, bool *found, struct val 
 }
 
 /* A finite number; LB_ERR_JSON for any other type. */
-static int get_num(const struct obj *o, const char *key, bool *found, double *out)
+static inline int get_num(const struct obj *o, const char *key, bool *found, double *out)
 {
 	struct val v;
 	int r = lookup(o, key, found, &v);
@@ -159,7 +160,7 @@ static int get_num(const struct obj *o, const char *key, bool *found, double *ou
 
 /* An integer in [min, max]. An integral double (e.g. 5.0) is accepted;
  * 5.5 is the wrong type (LB_ERR_JSON); out of range is LB_ERR_MALFORMED. */
-static int get_int(const struct obj *o, const char *key, int64_t min, int64_t max, bool *found,
+static inline int get_int(const struct obj *o, const char *key, int64_t min, int64_t max, bool *found,
 		   int64_t *out)
 {
 	struct val v;
@@ -185,7 +186,7 @@ static int get_int(const struct obj *o, const char *key, int64_t min, int64_t ma
 	return LB_OK;
 }
 
-static int get_str(const struct obj *o, const char *key, bool *found, const char **out)
+static inline int get_str(const struct obj *o, const char *key, bool *found, const char **out)
 {
 	struct val v;
 	int r = lookup(o, key, found, &v);
@@ -330,7 +331,7 @@ static int rxpk_timing(const struct obj *o, struct gwmp_rxpk *rx)
 	if (err == LB_OK)
 		err = get_str(o, "time", &rx->has_time, &s);
 	if (err == LB_OK && rx->has_time)
-		err = gwmp__time_parse(s, &rx->time_us);
+		err = gwmp__time_parse_memo(s, &rx->time_us, o->memo);
 	if (err == LB_OK)
 		err = get_int(o, "tmms", 0, INT64_MAX, &rx->has_tmms, &tmms);
 	rx->tmst = (uint32_t)tmst;
@@ -540,11 +541,12 @@ static void stat_parse(const struct obj *o, struct gwmp_stat *st)
 /* The plain datagrams every forwarder sends, without a json-c tree
  * (gwmp_flat.h): true when done, false when json-c must read it. The
  * rxpk entries written before a false are overwritten by that reading. */
-static bool parse_push_flat(const uint8_t *json, size_t len, struct gwmp_push *out)
+static bool parse_push_flat(const uint8_t *json, size_t len, struct gwmp_push *out,
+			    struct gwmp_time_memo *memo)
 {
 	struct gwmp__scan sc;
 	struct gwmp__flat f;
-	struct obj o = {.flat = &f};
+	struct obj o = {.flat = &f, .memo = memo};
 	size_t n = 0;
 	int rc;
 
@@ -564,6 +566,12 @@ static bool parse_push_flat(const uint8_t *json, size_t len, struct gwmp_push *o
 
 int gwmp_parse_push(const uint8_t *json, size_t len, struct gwmp_push *out)
 {
+	return gwmp_parse_push_memo(json, len, out, NULL);
+}
+
+int gwmp_parse_push_memo(const uint8_t *json, size_t len, struct gwmp_push *out,
+			 struct gwmp_time_memo *memo)
+{
 	json_object *root, *rxpk = NULL, *stat = NULL;
 	size_t n;
 	int err;
@@ -573,7 +581,7 @@ int gwmp_parse_push(const uint8_t *json, size_t len, struct gwmp_push *out)
 	out->n_rxpk = out->n_rxpk_excess = 0;
 	out->has_stat = false;
 	memset(&out->stat, 0, sizeof(out->stat));
-	if (len <= GWMP_MAX_DATAGRAM && parse_push_flat(json, len, out))
+	if (len <= GWMP_MAX_DATAGRAM && parse_push_flat(json, len, out, memo))
 		return LB_OK;
 	if ((err = parse_root(json, len, &root)) != LB_OK)
 		return err;
@@ -588,7 +596,7 @@ int gwmp_parse_push(const uint8_t *json, size_t len, struct gwmp_push *out)
 	out->n_rxpk = n < GWMP_MAX_RXPK ? n : GWMP_MAX_RXPK;
 	out->n_rxpk_excess = n - out->n_rxpk;
 	for (size_t i = 0; i < out->n_rxpk; i++) {
-		struct obj o = {.jo = json_object_array_get_idx(rxpk, i)};
+		struct obj o = {.jo = json_object_array_get_idx(rxpk, i), .memo = memo};
 		/* a non-object element (null too) is this rxpk's LB_ERR_JSON */
 		if (!o.jo) {
 			memset(&out->rxpk[i], 0, sizeof(out->rxpk[i]));

@@ -30,6 +30,10 @@
  * out->rxpk[0..n_rxpk) and the counts are written (and stat): entries
  * beyond keep whatever they held. */
 int gwmp_parse_push(const uint8_t *json, size_t len, struct gwmp_push *out);
+/* The same, rxpk `time` read through memo (gwmp_types.h; not NULL, kept by
+ * the caller from one datagram to the next): the results are the same. */
+int gwmp_parse_push_memo(const uint8_t *json, size_t len, struct gwmp_push *out,
+			 struct gwmp_time_memo *memo);
 
 /* The ranges of the `stat` fields (inclusive). Counters are whole numbers
  * in uint32 (the GatewayStats counters); the others any finite number. */

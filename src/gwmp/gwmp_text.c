@@ -161,32 +161,84 @@ static bool take_zone(const char **p, int64_t *offset_s)
 	return true;
 }
 
-int gwmp__time_parse(const char *s, int64_t *us)
+/* The date and hour as one number, never 0 (the memo's "none"). */
+static uint32_t hour_key(int y, int mo, int d, int h)
 {
+	return (((uint32_t)y * 16 + (uint32_t)mo) * 32 + (uint32_t)d) * 32 + (uint32_t)h;
+}
+
+/* timegm() of the hour's start; the minutes and seconds (each in range:
+ * no leap second before the hour's end) added to it. */
+static int64_t hour_start(int y, int mo, int d, int h, struct gwmp_time_memo *memo)
+{
+	uint32_t key = hour_key(y, mo, d, h);
+
+	if (memo && memo->hour == key)
+		return memo->hour_s;
 	struct tm tm = {0};
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	int64_t t = (int64_t)timegm(&tm);
+	if (memo) {
+		memo->hour = key;
+		memo->hour_s = t;
+	}
+	return t;
+}
+
+/* The two digits at s as 0..99, or -1; s[1] is read only when s[0] is a
+ * digit (never past a NUL). */
+static int two_digits(const char *s)
+{
+	unsigned a = (unsigned)((unsigned char)s[0] - '0'), b;
+
+	if (a > 9)
+		return -1;
+	b = (unsigned)((unsigned char)s[1] - '0');
+	return b > 9 ? -1 : (int)(a * 10 + b);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" at *p, each byte checked at its place (a byte is
+ * read only once those before it matched); advances *p past it. */
+static bool take_date_time(const char **p, int *y, int *mo, int *d, int *h, int *mi, int *sec)
+{
+	const char *s = *p;
+	int hi, lo;
+
+	if ((hi = two_digits(s)) < 0 || (lo = two_digits(s + 2)) < 0 || s[4] != '-' ||
+	    (*mo = two_digits(s + 5)) < 0 || s[7] != '-' || (*d = two_digits(s + 8)) < 0 ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || (*h = two_digits(s + 11)) < 0 ||
+	    s[13] != ':' || (*mi = two_digits(s + 14)) < 0 || s[16] != ':' ||
+	    (*sec = two_digits(s + 17)) < 0)
+		return false;
+	*y = hi * 100 + lo;
+	*p = s + 19;
+	return true;
+}
+
+int gwmp__time_parse_memo(const char *s, int64_t *us, struct gwmp_time_memo *memo)
+{
 	int64_t frac = 0, offset = 0, t;
 	int y, mo, d, h, mi, sec;
 
-	if (!take_digits(&s, 4, &y) || !take_char(&s, "-") || !take_digits(&s, 2, &mo) ||
-	    !take_char(&s, "-") || !take_digits(&s, 2, &d) || !take_char(&s, "Tt ") ||
-	    !take_digits(&s, 2, &h) || !take_char(&s, ":") || !take_digits(&s, 2, &mi) ||
-	    !take_char(&s, ":") || !take_digits(&s, 2, &sec) || !take_fraction(&s, &frac) ||
+	if (!take_date_time(&s, &y, &mo, &d, &h, &mi, &sec) || !take_fraction(&s, &frac) ||
 	    !take_zone(&s, &offset) || *s != '\0')
 		return LB_ERR_MALFORMED;
 	if (y < YEAR_MIN || y > YEAR_MAX || mo < 1 || mo > 12 || d < 1 ||
 	    d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
 		return LB_ERR_MALFORMED;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = (int64_t)timegm(&tm) - offset;
+	t = hour_start(y, mo, d, h, memo) + mi * 60 + sec - offset;
 	if (t < 0 || t > TIME_MAX_S)
 		return LB_ERR_MALFORMED;
 	*us = t * US_PER_S + frac;
 	return LB_OK;
+}
+
+int gwmp__time_parse(const char *s, int64_t *us)
+{
+	return gwmp__time_parse_memo(s, us, NULL);
 }
 
 int gwmp__time_format(int64_t us, char *out, size_t cap)

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gwmp/gwmp_types.h"
+
 /* Narrow [*p, *p + *len) by dropping leading and trailing NUL/whitespace,
  * which some forwarders append to the JSON body. */
 void gwmp__trim(const uint8_t **p, size_t *len);
@@ -27,6 +29,10 @@ int gwmp_parse_datr(const char *s, uint8_t *sf, uint16_t *bw_khz);
  * µs), 'Z' or a ±hh:mm offset, years 1970..9999.
  * Returns LB_OK or LB_ERR_MALFORMED. */
 int gwmp__time_parse(const char *s, int64_t *us);
+/* The same, remembering in memo (not NULL) the hour it converted: a time
+ * in that hour again is read without timegm(). Results are those of
+ * gwmp__time_parse(). */
+int gwmp__time_parse_memo(const char *s, int64_t *us, struct gwmp_time_memo *memo);
 
 /* Inverse of gwmp__time_parse for us >= 0, always with 6 fraction digits and
  * 'Z' as lora_pkt_fwd prints it. Errors: LB_ERR_INVAL (out of range),

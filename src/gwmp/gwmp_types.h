@@ -88,6 +88,15 @@ struct gwmp_push {
 	struct gwmp_stat stat;
 };
 
+/* The last hour whose start the reading of rxpk `time` asked timegm()
+ * for: a gateway's frames mostly fall in the hour of the one before, so
+ * their time is that start plus minutes and seconds, without the call
+ * (gwmp_parse_push_memo()). All zero: empty. */
+struct gwmp_time_memo {
+	uint32_t hour;               /* the date and hour, packed (gwmp_text.c); 0: none */
+	int64_t hour_s;              /* its start in seconds since the Unix epoch */
+};
+
 /* One downlink to transmit (txpk), PROTOCOL.TXT §6. */
 struct gwmp_txpk {
 	bool imme;

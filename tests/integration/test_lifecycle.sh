@@ -68,6 +68,25 @@ sim --devices 3 --count 3 --fcnt-start 200 || fail "sim"
 wait_drained all || fail "no stats event after the uplinks"
 [ "$(ups)" -eq 56 ] || fail "published $(ups), want 56: the old list must stay $(seen)"
 
+note "a reload renaming an application and a device: the next up event carries the new names"
+# (the events' deviceInfo heads are kept per application: daemon/devevent.h)
+old_app_id=$(grep '^application/sim/device/5a00001500000000/event/up ' "$T/all.out" | tail -n 1 |
+	cut -d' ' -f2- | jq -r .deviceInfo.applicationId)
+sed 's/application = "sim"/application = "field"/; s/name = "sim-0"/name = "meter-0"/' \
+	"$T/devs3.conf" > "$T/devices.conf"
+reloads=$(grep -c "reloaded: 3 device" "$T/bridge.log")
+kill -HUP "$BRIDGE_PID"
+wait_count "$T/bridge.log" "reloaded: 3 device" $((reloads + 1)) || fail "no reload of the new names"
+sim --devices 3 --count 3 --fcnt-start 250 || fail "sim"
+wait_count "$T/all.out" '^application/field/device/5a00001500000000/event/up ' 1 ||
+	fail "no up event under the new application $(seen)"
+names=$(grep '^application/field/device/5a00001500000000/event/up ' "$T/all.out" | tail -n 1 |
+	cut -d' ' -f2- | jq -r '[.deviceInfo.applicationName, .deviceInfo.deviceName,
+	.deviceInfo.applicationId] | join(" ")')
+[ "${names% *}" = "field meter-0" ] || fail "deviceInfo after the reload: $names"
+[ -n "$old_app_id" ] && [ "${names##* }" != "$old_app_id" ] ||
+	fail "applicationId unchanged after the rename: $names (was $old_app_id)"
+
 note "gateway OFFLINE after 2 missed keepalives of 1 s"
 # (the simulator is gone: its keepalives stopped)
 wait_count "$T/all.out" '^gateway/aa555a0000000001/state/conn .*"OFFLINE"' 1 || fail "no OFFLINE state"

@@ -155,6 +155,29 @@ START_TEST(t_decode_cap)
 }
 END_TEST
 
+/* Padded text decoded in one call (room for the whole last quad) and
+ * through the scratch quad (no room) gives the same bytes, also where the
+ * last character has bits the padding drops. */
+START_TEST(t_decode_padded_one_call)
+{
+	static const char *const txt[] = {"Zm9vYh==", "Zm9vYmF=", "Zm9vYmG=", "AP//", "Zg==",
+					  "Zh==", "/+8="};
+	for (size_t i = 0; i < sizeof(txt) / sizeof(txt[0]); i++) {
+		uint8_t a[16], b[16];
+		size_t na = 99, nb = 98, len = strlen(txt[i]);
+		memset(a, 0xAA, sizeof(a));
+		memset(b, 0xAA, sizeof(b));
+		ck_assert_int_eq(b64_decode(txt[i], len, a, sizeof(a), &na), LB_OK);
+		size_t exact = len / 4 * 3 - (txt[i][len - 1] == '=') - (txt[i][len - 2] == '=');
+		ck_assert_int_eq(b64_decode(txt[i], len, b, exact, &nb), LB_OK);
+		ck_assert_uint_eq(na, exact);
+		ck_assert_uint_eq(nb, exact);
+		ck_assert_mem_eq(a, b, exact);
+		ck_assert_uint_eq(b[exact], 0xAA);
+	}
+}
+END_TEST
+
 START_TEST(t_encode_cap)
 {
 	char out[9];
@@ -188,6 +211,10 @@ START_TEST(t_roundtrip_lengths)
 		ck_assert_int_eq(b64_decode(txt, tl, back, len, &n), LB_OK);
 		ck_assert_uint_eq(n, len);
 		ck_assert_mem_eq(back, raw, len);
+		/* room for the last quad's three bytes: padded text in one call */
+		ck_assert_int_eq(b64_decode(txt, tl, back, sizeof(back), &n), LB_OK);
+		ck_assert_uint_eq(n, len);
+		ck_assert_mem_eq(back, raw, len);
 		while (tl > 0 && txt[tl - 1] == '=')
 			tl--;
 		ck_assert_int_eq(b64_decode(txt, tl, back, len, &n), LB_OK);
@@ -210,6 +237,7 @@ static Suite *b64_suite(void)
 	tcase_add_test(tc, t_gwmp_payloads);
 	tcase_add_test(tc, t_decode_invalid);
 	tcase_add_test(tc, t_decode_cap);
+	tcase_add_test(tc, t_decode_padded_one_call);
 	tcase_add_test(tc, t_encode_cap);
 	tcase_add_test(tc, t_roundtrip_lengths);
 	suite_add_tcase(s, tc);

@@ -323,6 +323,37 @@ START_TEST(test_up_mac_unknown_cid)
 }
 END_TEST
 
+/* A deviceInfo head from event_json_device_head() gives the same event
+ * as the fields, and the same too-short-buffer answer; the head alone is
+ * the six members. */
+START_TEST(test_up_device_head)
+{
+	struct lb_rx rx[2] = {rx_8_1(v2_phy, sizeof(v2_phy)), rx_second()};
+	struct ev_uplink ev = v2_uplink(rx, 2);
+	struct ev_device d = dev;
+	char head[512], out[OUT_CAP], small[8];
+	size_t hn = 0, len = 0;
+
+	ck_assert_int_eq(event_json_device_head(&d, head, sizeof(head), &hn), LB_OK);
+	ck_assert_str_eq(head,
+			 "\"tenantId\":\"5bfff35d-c946-5c21-bba0-5e9b0d52a2cb\",\"tenantName\":"
+			 "\"lorabridge\",\"applicationId\":\"7d06a9b0-0f4c-5a39-9d8e-2f1ac9c1c4a1\","
+			 "\"applicationName\":\"weather\",\"deviceProfileId\":"
+			 "\"0e5d6c1c-3a57-5f2e-8b8d-4a2b6c8d9e01\",\"deviceProfileName\":"
+			 "\"EU868 LoRaWAN 1.0.3 class A\"");
+	ck_assert_uint_eq(hn, strlen(head));
+	d.head = head;
+	d.head_len = hn;
+	ev.dev = &d;
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out, v2_up_json);
+	ck_assert_int_eq(event_json_uplink(&ev, out, strlen(v2_up_json), &len), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(event_json_device_head(&d, small, sizeof(small), &hn), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(small[0], '\0');
+	ck_assert_int_eq(event_json_device_head(NULL, small, sizeof(small), &hn), LB_ERR_INVAL);
+}
+END_TEST
+
 START_TEST(test_up_too_large)
 {
 	struct lb_rx rx[2] = {rx_8_1(v2_phy, sizeof(v2_phy)), rx_second()};
@@ -747,6 +778,36 @@ START_TEST(test_format_time_as_gmtime)
 }
 END_TEST
 
+/* Through one memo: runs of times inside an hour and across hours, days,
+ * the epoch and the range's ends, as gmtime_r() (an error leaves the memo
+ * usable). */
+START_TEST(test_format_time_memo)
+{
+	const int64_t lo = INT64_C(-62167219200000000), hi = INT64_C(253402300800000000);
+	const int64_t starts[] = {lo - 7200000000, -7200000000, T_8_1_US, hi - 7200000000};
+	struct event_json_time_memo m;
+	char got[EVENT_JSON_TIME_LEN], want[EVENT_JSON_TIME_LEN];
+
+	event_json_time_memo_init(&m);
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		for (int64_t us = starts[i]; us < starts[i] + 14400000000; us += 1234567891) {
+			for (int k = 0; k < 3; k++) {
+				int64_t t = us + k * 1000;   /* the same hour again */
+				int rc = event_json_format_time_memo(t, got, &m);
+				ck_assert_int_eq(rc, ref_time(t, want));
+				if (rc == LB_OK)
+					ck_assert_str_eq(got, want);
+			}
+		}
+	}
+	ck_assert_int_eq(event_json_format_time_memo(T_8_1_US, got, &m), LB_OK);
+	ck_assert_str_eq(got, "2024-05-14T09:12:47.318406+00:00");
+	ck_assert_int_eq(event_json_format_time_memo(INT64_MIN, got, &m), LB_ERR_RANGE);
+	ck_assert_int_eq(event_json_format_time_memo(T_8_1_US + 1000000, got, &m), LB_OK);
+	ck_assert_str_eq(got, "2024-05-14T09:12:48.318406+00:00");
+}
+END_TEST
+
 START_TEST(test_format_time)
 {
 	static const struct { int64_t us; const char *txt; } v[] = {
@@ -796,6 +857,8 @@ static Suite *event_json_suite(void)
 	tcase_set_timeout(tc, 60);   /* the time formatting sweep, sanitizers, a busy machine */
 
 	tcase_add_test(tc, test_up_v2_exact);
+	tcase_add_test(tc, test_up_device_head);
+	tcase_add_test(tc, test_format_time_memo);
 	tcase_add_test(tc, test_up_v2_parse_back);
 	tcase_add_test(tc, test_up_absent_fields);
 	tcase_add_test(tc, test_up_empty_payload_and_slash);

@@ -1464,6 +1464,54 @@ START_TEST(t_time_parse_as_timegm)
 }
 END_TEST
 
+/* Through a memo: every second of two hours across a day's end, then the
+ * same hour again after others, an offset moving a time into the next
+ * hour, and a refused time: each as gwmp__time_parse() reads it, and a
+ * time in the memo's hour leaves the memo as it was. */
+START_TEST(t_time_parse_memo)
+{
+	struct gwmp_time_memo memo = {0};
+	static const char *const again[] = {
+		"2026-12-05T23:10:00Z", "2026-12-06T00:59:59.5Z", "2026-12-05T23:00:00+01:00",
+		"2026-12-06T00:30:00-00:30", "2026-12-05T23:59:60Z", "2024-02-29T23:15:00Z",
+		"2026-12-05T23:10:00Z",
+	};
+	for (int i = 0; i < 2 * 3600; i += 7) {
+		char s[64];
+		int h = 23 + i / 3600, d = 5 + h / 24;
+		snprintf(s, sizeof(s), "2026-12-%02dT%02d:%02d:%02d.%dZ", d, h % 24, i / 60 % 60,
+			 i % 60, i % 10);
+		int64_t a = -1, b = -2;
+		ck_assert_int_eq(gwmp__time_parse(s, &a), LB_OK);
+		struct gwmp_time_memo before = memo;
+		ck_assert_int_eq(gwmp__time_parse_memo(s, &b, &memo), LB_OK);
+		ck_assert_msg(a == b, "%s: %lld, memo %lld", s, (long long)a, (long long)b);
+		if (i > 0 && (i - 7) / 3600 == i / 3600)   /* the hour of the one before */
+			ck_assert(before.hour == memo.hour && before.hour_s == memo.hour_s);
+	}
+	/* every prefix of a time, and each of its bytes replaced, is refused
+	 * (each read stops at the first byte out of place) */
+	const char *full = "2024-05-14T09:12:47Z";
+	for (size_t n = 0; n < strlen(full); n++) {
+		char cut[32];
+		int64_t us;
+		memcpy(cut, full, n);
+		cut[n] = '\0';
+		ck_assert_int_eq(gwmp__time_parse_memo(cut, &us, &memo), LB_ERR_MALFORMED);
+		snprintf(cut, sizeof(cut), "%s", full);
+		cut[n] = 'x';
+		ck_assert_int_eq(gwmp__time_parse_memo(cut, &us, &memo), LB_ERR_MALFORMED);
+	}
+	for (size_t i = 0; i < sizeof(again) / sizeof(again[0]); i++) {
+		int64_t a = -1, b = -2;
+		int ra = gwmp__time_parse(again[i], &a), rb = gwmp__time_parse_memo(again[i], &b, &memo);
+		ck_assert_int_eq(ra, rb);
+		if (ra == LB_OK)
+			ck_assert_msg(a == b, "%s: %lld, memo %lld", again[i], (long long)a, (long long)b);
+	}
+}
+END_TEST
+
 static Suite *gwmp_suite(void)
 {
 	Suite *s = suite_create("gwmp");
@@ -1515,6 +1563,7 @@ static Suite *gwmp_suite(void)
 	tcase_add_test(body, t_push_stat_ranges);
 	tcase_add_test(body, t_push_time_formats);
 	tcase_add_test(body, t_time_format);
+	tcase_add_test(body, t_time_parse_memo);
 	tcase_add_test(body, t_push_numbers);
 	tcase_add_test(body, t_format_push_invalid);
 	suite_add_tcase(s, body);

@@ -409,6 +409,57 @@ START_TEST(t_too_large)
 }
 END_TEST
 
+/* jsonw_member_i64() and jsonw_member_plain() write what jsonw_key()
+ * with jsonw_i64() or jsonw_strn_plain() write, for integers at every
+ * digit count and both ends, first in an object and after a member; a
+ * buffer too short is the same error, nothing written beyond it. */
+START_TEST(t_members_as_key_value)
+{
+	int64_t v[64];
+	size_t nv = 0;
+	v[nv++] = INT64_MIN;
+	v[nv++] = INT64_MAX;
+	for (int64_t p = 1; p <= INT64_MAX / 10; p *= 10) {
+		v[nv++] = p - 1;
+		v[nv++] = p;
+		v[nv++] = -p;
+	}
+	for (size_t i = 0; i < nv; i++) {
+		for (size_t cap = 0; cap <= 64; cap++) {
+			char a[72], b[72];
+			struct jsonw wa, wb;
+			size_t na = 99, nb = 99;
+			memset(a, 'Z', sizeof(a));
+			memset(b, 'Z', sizeof(b));
+			jsonw_init(&wa, a, cap);
+			jsonw_open(&wa, '{');
+			jsonw_key(&wa, "n");
+			jsonw_i64(&wa, v[i]);
+			jsonw_key(&wa, "s");
+			jsonw_strn_plain(&wa, "0a", 2);
+			jsonw_key(&wa, "m");
+			jsonw_i64(&wa, v[i]);
+			jsonw_close(&wa, '}');
+			jsonw_init(&wb, b, cap);
+			jsonw_open(&wb, '{');
+			jsonw_member_i64(&wb, "n", v[i]);
+			jsonw_member_plain(&wb, "s", "0a", 2);
+			jsonw_member_i64(&wb, "m", v[i]);
+			jsonw_close(&wb, '}');
+			int ra = jsonw_finish(&wa, &na);
+			ck_assert_int_eq(ra, jsonw_finish(&wb, &nb));
+			ck_assert_uint_eq(na, nb);
+			if (ra == LB_OK)
+				ck_assert_str_eq(a, b);
+			else if (cap > 0)
+				ck_assert_int_eq(b[0], '\0');
+			for (size_t k = cap; k < sizeof(b); k++)
+				ck_assert_int_eq(b[k], 'Z');
+		}
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("jsonw");
@@ -416,6 +467,7 @@ static Suite *suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, t_integers);
+	tcase_add_test(tc, t_members_as_key_value);
 	tcase_add_test(tc, t_pad_as_printf);
 	tcase_add_test(tc, t_escape_all_bytes);
 	tcase_add_test(tc, t_key_forms);

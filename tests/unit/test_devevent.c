@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_devevent.c - the deviceInfo heads devevent_fill() keeps
+ * (daemon/devevent.h): each one is the text event_json_device_head()
+ * writes for the device's own fields, served again to a device of the same
+ * application, class and version, written anew when the application's
+ * strings changed (a reload), never for a string longer than a slot keeps,
+ * and bounded whatever the number of applications.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/lb_err.h"
+#include "daemon/devevent.h"
+#include "events/event_json.h"
+#include "testutil.h"
+
+static struct devevents ev;
+static struct devevent_heads heads;
+
+static void setup(void)
+{
+	ck_assert_int_eq(devevent_init(&ev, NULL, NULL, "EU868"), LB_OK);
+	devevent_use_heads(&ev, &heads);
+}
+
+static struct lb_device device(const char *name, const char *app, const char *app_uuid,
+			       uint8_t dev_class, uint8_t version)
+{
+	struct lb_device d;
+
+	memset(&d, 0, sizeof(d));
+	d.name = name;
+	d.application = app;
+	d.app_uuid = app_uuid;
+	d.dev_class = dev_class;
+	d.lorawan_version = version;
+	d.dev_eui = 0x70b3d57ed0000001ull;
+	return d;
+}
+
+/* d's head as devevent_fill() gives it: set, and the text of the fields. */
+static void check_head(const struct lb_device *d)
+{
+	struct ev_device out, bare;
+	char want[1024];
+	size_t n = 0;
+
+	devevent_fill(&out, &ev, d);
+	ck_assert_ptr_nonnull(out.head);
+	bare = out;
+	bare.head = NULL;
+	ck_assert_int_eq(event_json_device_head(&bare, want, sizeof(want), &n), LB_OK);
+	ck_assert_uint_eq(out.head_len, n);
+	ck_assert(memcmp(out.head, want, n) == 0);
+	ck_assert_ptr_nonnull(strstr(want, d->application));
+}
+
+START_TEST(test_head_hit_and_miss)
+{
+	char app[16] = "weather";
+	struct lb_device a = device("a", app, "7d06a9b0-0f4c-5a39-9d8e-2f1ac9c1c4a1", LB_CLASS_A, 3);
+	/* another device of the application: its strings are the same ones
+	 * (the registry keeps each string once, tables/strpool.h) */
+	struct lb_device b = device("b", app, a.app_uuid, LB_CLASS_A, 3);
+
+	check_head(&a);
+	ck_assert_uint_eq(heads.misses, 1);
+	check_head(&a);
+	check_head(&b);
+	ck_assert_uint_eq(heads.misses, 1);
+	ck_assert_uint_eq(heads.hits, 2);
+
+	/* A reload renaming the application; its new string at the old one's
+	 * address: the next event has the new name. */
+	memcpy(app, "orchard", 8);
+	check_head(&a);
+	ck_assert_uint_eq(heads.misses, 2);
+
+	/* Another class or version: another profile in the head. */
+	struct lb_device c = device("c", app, a.app_uuid, LB_CLASS_C, 3);
+	struct lb_device v = device("v", app, a.app_uuid, LB_CLASS_A, 4);
+	check_head(&c);
+	check_head(&v);
+	ck_assert_uint_eq(heads.misses, 4);
+	check_head(&a);
+	check_head(&c);
+	check_head(&v);
+}
+END_TEST
+
+START_TEST(test_head_too_long_and_none)
+{
+	char longer[DEVEVENT_HEAD_KEY + 1];
+	struct ev_device out;
+
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	struct lb_device d = device("d", longer, "7d06a9b0-0f4c-5a39-9d8e-2f1ac9c1c4a1",
+				    LB_CLASS_A, 3);
+	devevent_fill(&out, &ev, &d);
+	ck_assert_ptr_null(out.head);          /* written from the fields */
+	ck_assert_str_eq(out.application, longer);
+
+	struct lb_device e = device("e", "weather", NULL, LB_CLASS_A, 3);
+	check_head(&e);                        /* a NULL id is "" */
+
+	devevent_use_heads(&ev, NULL);
+	devevent_fill(&out, &ev, &e);
+	ck_assert_ptr_null(out.head);
+}
+END_TEST
+
+/* Many applications: every head right, the slots bounded. */
+START_TEST(test_head_many_applications)
+{
+	static char apps[200][16];
+
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 200; i++) {
+			snprintf(apps[i], sizeof(apps[i]), "app-%d", i);
+			struct lb_device d = device("d", apps[i], "", (uint8_t)(i % 2), (uint8_t)(i % 5));
+			check_head(&d);
+		}
+	}
+	ck_assert_uint_eq(heads.hits + heads.misses, 400);
+	ck_assert_uint_ge(heads.misses, 200);
+	ck_assert_uint_le(sizeof(heads), 16 * 1024);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("devevent");
+	TCase *tc = tcase_create("heads");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_head_hit_and_miss);
+	tcase_add_test(tc, test_head_too_long_and_none);
+	tcase_add_test(tc, test_head_many_applications);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(suite());
+}
