@@ -327,7 +327,8 @@ int store_meta_put(struct store *s, const char *key, int64_t value)
 
 	memset(&m, 0, sizeof(m));
 	if (!s || store__copy_str(m.key, sizeof(m.key), key) != LB_OK ||
-	    strcmp(m.key, STORE_GEN_META_KEY) == 0)   /* the store's own (store_gen.h) */
+	    strcmp(m.key, STORE_GEN_META_KEY) == 0 ||    /* the store's own (store_gen.h) */
+	    strcmp(m.key, STORE_OUTBOX_ACKED_KEY) == 0)  /* and the outbox's */
 		return LB_ERR_INVAL;
 	m.value = value;
 	return store__stage(s, OP_META_PUT, &m, sizeof(m));
