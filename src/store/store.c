@@ -156,6 +156,14 @@ static const char SCHEMA_V6[] =
  * SCHEMA_V7_AFTER. The acknowledged mark lives in meta (outbox_acked).
  */
 static const char SCHEMA_V7[] =
+	/* Also v7: a device's counters written alone (store_ops.h,
+	 * store_put_fcnts()): while this row exists, its counters (and
+	 * updated_at) are the device's, not those of its session row. */
+	"CREATE TABLE session_fcnt ("
+	" dev_eui INTEGER PRIMARY KEY,"
+	" fcnt_up_last INTEGER,"                /* NULL: none accepted yet */
+	" nfcnt_down INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL);"
 	"CREATE TABLE outbox_v7 ("
 	" seq INTEGER PRIMARY KEY,"             /* its last event's, >= 1 */
 	" first_seq INTEGER NOT NULL,"

@@ -70,6 +70,14 @@ enum store_stmt {
 	STMT_MAC_GET,
 	STMT_MAC_ALL,
 	STMT_PURGE_MAC,
+	STMT_FCNT_PUT,
+	STMT_FCNT_PUT_2,              /* 2, 4 ... STORE_MANY_ROWS rows */
+	STMT_FCNT_PUT_4,
+	STMT_FCNT_PUT_8,
+	STMT_FCNT_PUT_16,
+	STMT_FCNT_PUT_32,
+	STMT_FCNT_DELETE,
+	STMT_PURGE_FCNT,
 	STMT__COUNT
 };
 
@@ -81,6 +89,21 @@ enum store_stmt {
 enum { SC_DEV_EUI, SC_ACTIVATION, SC_DEV_ADDR, SC_NWK_S_KEY, SC_APP_S_KEY, SC_FCNT_UP_LAST,
        SC_NFCNT_DOWN, SC_RX1_DR_OFFSET, SC_RX2_DR, SC_RX2_FREQ, SC_RX_DELAY,
        SC_JOIN_NONCE_LAST, SC_DEV_NONCE_LAST, SC_JOINED_AT, SC_UPDATED_AT, SC__COUNT };
+
+/* The same, selected with a device's counters row (session_fcnt, schema
+ * v7) in place of the counters of its session row when it has one. */
+#define SESSION_COLS_READ                                                               \
+	"s.dev_eui, s.activation, s.dev_addr, s.nwk_s_key, s.app_s_key,"                  \
+	" CASE WHEN c.dev_eui IS NULL THEN s.fcnt_up_last ELSE c.fcnt_up_last END,"       \
+	" CASE WHEN c.dev_eui IS NULL THEN s.nfcnt_down ELSE c.nfcnt_down END,"           \
+	" s.rx1_dr_offset, s.rx2_dr, s.rx2_freq, s.rx_delay, s.join_nonce_last,"          \
+	" s.dev_nonce_last, s.joined_at,"                                                 \
+	" CASE WHEN c.dev_eui IS NULL THEN s.updated_at ELSE c.updated_at END"            \
+	" FROM session s LEFT JOIN session_fcnt c ON c.dev_eui = s.dev_eui"
+
+/* Columns of `session_fcnt` as inserted, (0-based) positions. */
+#define FCNT_COLS "dev_eui, fcnt_up_last, nfcnt_down, updated_at"
+enum { FC_DEV_EUI, FC_FCNT_UP_LAST, FC_NFCNT_DOWN, FC_UPDATED_AT, FC__COUNT };
 
 /* Columns of `downlink` as selected and inserted, (0-based) positions. */
 #define DL_COLS \

@@ -62,12 +62,42 @@ static void bind_session(sqlite3_stmt *st, int row, const struct store_session *
 	sqlite3_bind_int64(st, c + SC_UPDATED_AT + 1, r->updated_at);
 }
 
+/* A whole session row holds the device's counters: a counters row of its
+ * own (session_fcnt) would override them, it goes. */
+static int drop_fcnt(struct store *s, uint64_t dev_eui)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_FCNT_DELETE);
+
+	store__bind_u64(st, 0, dev_eui);
+	return run(s, st, "delete counters");
+}
+
 static int exec_put_session(struct store *s, const struct store_session *r)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_SESSION_PUT);
 
 	bind_session(st, 0, r);
-	return run(s, st, "put session");
+	int rc = run(s, st, "put session");
+	return rc == LB_OK ? drop_fcnt(s, r->dev_eui) : rc;
+}
+
+/* Bind a device's counters as the row-th of the statement's VALUES. */
+static void bind_fcnt(sqlite3_stmt *st, int row, const struct store__fcnt *f)
+{
+	int c = row * FC__COUNT;
+
+	store__bind_u64(st, c + FC_DEV_EUI, f->dev_eui);
+	bind_opt(st, c + FC_FCNT_UP_LAST, f->has_fcnt_up_last, f->fcnt_up_last);
+	store__bind_u64(st, c + FC_NFCNT_DOWN, f->nfcnt_down);
+	sqlite3_bind_int64(st, c + FC_UPDATED_AT + 1, f->updated_at);
+}
+
+static int exec_put_fcnt(struct store *s, const struct store__fcnt *f)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_FCNT_PUT);
+
+	bind_fcnt(st, 0, f);
+	return run(s, st, "put counters");
 }
 
 static int exec_add_nonce(struct store *s, const struct store__nonce *n)
@@ -163,7 +193,7 @@ static int exec_purge(struct store *s, uint64_t dev_eui)
 {
 	static const enum store_stmt del[] = {STMT_PURGE_SESSION, STMT_PURGE_NONCE,
 					      STMT_PURGE_DL, STMT_PURGE_LEDGER,
-					      STMT_PURGE_MAC};
+					      STMT_PURGE_MAC, STMT_PURGE_FCNT};
 	int rc = LB_OK;
 
 	for (size_t i = 0; i < sizeof(del) / sizeof(del[0]) && rc == LB_OK; i++)
@@ -275,7 +305,26 @@ static int apply_session_many(struct store *s, const uint8_t *p, size_t len)
 		return LB_ERR_INVAL;
 	for (uint32_t i = 0; i < n; i++)
 		bind_session(st, (int)i, &r[i]);
-	return run(s, st, "put session");
+	rc = run(s, st, "put session");
+	for (uint32_t i = 0; i < n && rc == LB_OK; i++)
+		rc = drop_fcnt(s, r[i].dev_eui);
+	return rc;
+}
+
+static int apply_fcnt_many(struct store *s, const uint8_t *p, size_t len)
+{
+	const struct store__fcnt *f = (const void *)(p + sizeof(struct store__many));
+	uint32_t n;
+	sqlite3_stmt *st;
+	int rc = many_stmt(s, STMT_FCNT_PUT, p, len, &n, &st);
+
+	if (rc != LB_OK)
+		return rc;
+	if (len != sizeof(struct store__many) + n * sizeof(*f))
+		return LB_ERR_INVAL;
+	for (uint32_t i = 0; i < n; i++)
+		bind_fcnt(st, (int)i, &f[i]);
+	return run(s, st, "put counters");
 }
 
 static int apply_ledger_many(struct store *s, const uint8_t *p, size_t len)
@@ -330,6 +379,10 @@ int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
 		return apply_session_many(s, p, len);
 	case OP_LEDGER_PUT_MANY:
 		return apply_ledger_many(s, p, len);
+	case OP_PUT_FCNT:
+		return len == sizeof(struct store__fcnt) ? exec_put_fcnt(s, p) : LB_ERR_INVAL;
+	case OP_PUT_FCNT_MANY:
+		return apply_fcnt_many(s, p, len);
 	case OP_MAC_PUT:
 		return len == sizeof(struct store_mac) ? exec_mac_put(s, p) : LB_ERR_INVAL;
 	case OP_DL_FLUSH:

@@ -35,7 +35,9 @@ enum store_op {
 	OP_OUTBOX_ACK,        /* struct store__outbox_ack */
 	OP_MAC_PUT,           /* struct store_mac */
 	OP_PUT_SESSION_MANY,  /* struct store__many + n struct store_session */
-	OP_LEDGER_PUT_MANY    /* struct store__many + n (struct store__ledger + blob) */
+	OP_LEDGER_PUT_MANY,   /* struct store__many + n (struct store__ledger + blob) */
+	OP_PUT_FCNT,          /* struct store__fcnt */
+	OP_PUT_FCNT_MANY      /* struct store__many + n struct store__fcnt */
 };
 
 struct store__nonce {
@@ -52,6 +54,16 @@ struct store__dl_update {
 	enum store_dl_state state;
 	bool has_fcnt_down;
 	uint32_t fcnt_down;
+};
+
+/* A device's counters alone (table session_fcnt). */
+struct store__fcnt {
+	uint64_t dev_eui;
+	int64_t updated_at;
+	uint32_t fcnt_up_last;
+	uint32_t nfcnt_down;
+	uint32_t has_fcnt_up_last;
+	uint32_t pad;
 };
 
 struct store__ledger {

@@ -1345,6 +1345,27 @@ START_TEST(test_many_rows_replayed_after_failed_commit)
 	ck_assert_int_eq(raw_int(dir, "SELECT sum(fcnt_up_last) FROM session"), 45 * 1000 + 44 * 45 / 2);
 	ck_assert_int_eq(raw_int(dir, "SELECT sum(length(blob)) FROM ledger"),
 			 2 * (20 * 21 / 2) + (5 * 6 / 2));
+
+	/* Counters alone (45 = 32 + 8 + 4 + 1), then a whole row for one of
+	 * them: replayed in that order, the whole row's counters win. */
+	for (size_t i = 0; i < 45; i++)
+		rows[i].fcnt_up_last = 5000 + (uint32_t)i;
+	fault_full = true;
+	ck_assert_int_eq(store_put_fcnts(&s, rows, 45, &staged), LB_OK);
+	ck_assert_uint_eq(staged, 45);
+	rows[3].fcnt_up_last = 7;
+	ck_assert_int_eq(store_put_session(&s, &rows[3]), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
+	fault_full = false;
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session_fcnt"), 44);
+	ck_assert_int_eq(raw_int(dir, "SELECT sum(fcnt_up_last) FROM session"),
+			 45 * 1000 + 44 * 45 / 2 - 1003 + 7);
+	for (size_t i = 0; i < 45; i++) {
+		ck_assert_int_eq(store_get_session(&s, EUI_A + i, &got), LB_OK);
+		ck_assert_uint_eq(got.fcnt_up_last, i == 3 ? 7 : 5000 + (uint32_t)i);
+		ck_assert_uint_eq(got.dev_addr, rows[i].dev_addr);
+	}
 	store_close(&s);
 	fault_remove();
 }
@@ -1545,6 +1566,7 @@ START_TEST(test_migrate_from_v1)
 	/* Back to what version 1 wrote: no tables of later versions. */
 	raw_exec(dir, "DROP TABLE gateway_online");
 	raw_exec(dir, "DROP TABLE outbox");
+	raw_exec(dir, "DROP TABLE session_fcnt");
 	raw_exec(dir, "DROP TABLE mac_state");
 	raw_exec(dir, "ALTER TABLE downlink DROP COLUMN expires_at");
 	raw_exec(dir, "PRAGMA user_version = 1");
@@ -1560,9 +1582,10 @@ START_TEST(test_migrate_from_v1)
 }
 END_TEST
 
-/* The outbox as schemas 3 to 6 had it (one row per event), for a database
- * set back to one of those versions. */
+/* The outbox as schemas 3 to 6 had it (one row per event), and no
+ * session_fcnt, for a database set back to one of those versions. */
 #define OUTBOX_V3 \
+	"DROP TABLE session_fcnt;" \
 	"DROP TABLE outbox; CREATE TABLE outbox (seq INTEGER PRIMARY KEY," \
 	" dev_eui INTEGER NOT NULL, qos INTEGER NOT NULL CHECK (qos IN (0, 1, 2))," \
 	" topic TEXT NOT NULL, payload BLOB NOT NULL, created_at INTEGER NOT NULL)"

@@ -647,6 +647,7 @@ START_TEST(test_migration_from_v1)
 	ck_assert_int_eq(store_close(&s), LB_OK);
 	/* Back to what version 1 wrote: no tables of later versions. */
 	raw_exec(dir, "DROP TABLE outbox; DROP TABLE gateway_online; DROP TABLE mac_state;"
+		      " DROP TABLE session_fcnt;"
 		      " ALTER TABLE downlink DROP COLUMN expires_at; PRAGMA user_version = 1;");
 	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"),
 			 0);
@@ -687,7 +688,7 @@ static void old_outbox(const char *dir, int version)
 	char sql[1024];
 
 	snprintf(sql, sizeof(sql),
-		 "DROP TABLE outbox;"
+		 "DROP TABLE outbox; DROP TABLE session_fcnt;"
 		 "CREATE TABLE outbox (seq INTEGER PRIMARY KEY, dev_eui INTEGER NOT NULL,"
 		 " qos INTEGER NOT NULL CHECK (%s), topic TEXT NOT NULL,"
 		 " payload BLOB NOT NULL, created_at INTEGER NOT NULL);"
