@@ -345,6 +345,12 @@ START_TEST(test_mark_after_restart)
 	memset(&f.rec, 0, sizeof(f.rec));
 	open_outbox(&f, 100, 1 << 20);
 	ck_assert_uint_eq(outbox_pending(&f.o), 6);
+	/* What counts against the limit: those six, not the row's first four. */
+	char topic[96];
+	snprintf(topic, sizeof(topic), "application/a/device/%016llx/event/up",
+		 (unsigned long long)EUI_A);
+	ck_assert_uint_eq(outbox_bytes(&f.o), 5 * store_outbox_row_bytes(strlen(topic), 7) +
+					      store_outbox_row_bytes(strlen(topic), 8));
 	ck_assert_int_eq(add(&f, EUI_B, 11), LB_OK);
 	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
 	f.rec.room = 100;
