@@ -34,10 +34,6 @@ struct outbox_msg {
 	bool pooled;                     /* a block of OUTBOX_POOL_BLOCK bytes */
 };
 
-struct outbox_range {
-	uint64_t first, last;
-};
-
 static struct outbox_msg *msg_new(struct outbox *o, uint64_t seq, uint64_t dev_eui,
 				  const char *topic, const void *payload, size_t len, int qos)
 {
@@ -112,10 +108,21 @@ static long cache_find(const struct outbox *o, uint64_t seq)
 	return -1;
 }
 
+/* The event at the head is done, and so every one before it: the mark
+ * moves to it (outbox.h, step 5). */
+static void mark_done(struct outbox *o, uint64_t seq)
+{
+	if (o->acked_hi == o->acked_staged)
+		o->del_since_ms = loop_now_ms();
+	o->acked_hi = seq;
+	o->del_rows++;
+}
+
 /* Free acknowledged events at the head (not while feeding: indexes hold). */
 static void reap(struct outbox *o)
 {
 	while (!o->feeding && o->count > 0 && at(o, 0)->state == MSG_ACKED) {
+		mark_done(o, at(o, 0)->seq);
 		msg_free(o, o->ring[o->head]);
 		o->ring[o->head] = NULL;
 		o->head = (o->head + 1) % o->opts.cache_limit;
@@ -125,52 +132,27 @@ static void reap(struct outbox *o)
 	}
 }
 
-/* ---- deletions ----------------------------------------------------------- */
-
-/* List row seq for deletion, extending the last range when it follows on. */
-static void delete_later(struct outbox *o, uint64_t seq)
-{
-	if (o->del_rows++ == 0)
-		o->del_since_ms = loop_now_ms();
-	if (o->n_del > 0 && o->del[o->n_del - 1].last + 1 == seq) {
-		o->del[o->n_del - 1].last = seq;
-		return;
-	}
-	if (o->n_del == o->cap_del) {
-		size_t cap = o->cap_del ? o->cap_del * 2 : 16;
-		struct outbox_range *d = realloc(o->del, cap * sizeof(*d));
-		if (!d) {
-			LB_LOG_RL(LOG_LVL_ERROR, TAG, "no memory to list row %" PRIu64 " for "
-				  "deletion: it is sent again after a restart", seq);
-			return;
-		}
-		o->del = d;
-		o->cap_del = cap;
-	}
-	o->del[o->n_del++] = (struct outbox_range){.first = seq, .last = seq};
-}
-
-/* The event will not be published (acknowledged, or refused for good):
- * its row goes, it no longer counts against the limit. */
+/* The event will not be published (acknowledged, or refused for good): it
+ * no longer counts against the limit; it is done for the store once every
+ * event before it is too (reap()). */
 static void settle(struct outbox *o, struct outbox_msg *m)
 {
 	m->state = MSG_ACKED;
-	delete_later(o, m->seq);
 	o->rows--;
 	o->bytes -= m->bytes;
 }
 
 /* ---- the group commit part ------------------------------------------------ */
 
-/* Stage up to STORE_MANY_ROWS events from o->unstaged with one
- * call (the store inserts them with as few statements as it can). */
+/* Stage up to STORE_OUTBOX_PACK_EVENTS events from o->unstaged with one
+ * call (the store packs them into as few rows as their size allows). */
 static int stage_group(struct outbox *o)
 {
-	struct store_outbox_row rows[STORE_MANY_ROWS];
+	struct store_outbox_row rows[STORE_OUTBOX_PACK_EVENTS];
 	struct outbox_msg *m = o->unstaged;
 	size_t n = 0, staged = 0;
 
-	for (; m && n < STORE_MANY_ROWS; m = m->next, n++)
+	for (; m && n < STORE_OUTBOX_PACK_EVENTS; m = m->next, n++)
 		rows[n] = (struct store_outbox_row){.seq = m->seq, .dev_eui = m->dev_eui,
 						    .qos = m->qos, .topic = m->topic,
 						    .payload = m->payload, .len = m->len};
@@ -196,38 +178,31 @@ static int stage_rows(struct outbox *o)
 	return LB_OK;
 }
 
-static int stage_deletes(struct outbox *o)
+/* The mark, with the deletion of the rows it covers whole. */
+static int stage_mark(struct outbox *o)
 {
-	size_t i;
-	int rc = LB_OK;
-
-	for (i = 0; i < o->n_del; i++) {
-		rc = store_outbox_delete(o->ctx.store, o->del[i].first, o->del[i].last);
-		if (rc != LB_OK) {
-			if (rc != LB_ERR_FULL)   /* full: committed ahead, durable.h */
-				LB_LOG_RL(LOG_LVL_ERROR, TAG, "deletion of acknowledged rows not "
-					  "staged (%s): retried", lb_strerror(rc));
-			break;
-		}
+	if (o->acked_hi == o->acked_staged)
+		return LB_OK;
+	int rc = store_outbox_ack(o->ctx.store, o->acked_hi);
+	if (rc != LB_OK) {
+		if (rc != LB_ERR_FULL)   /* full: committed ahead, durable.h */
+			LB_LOG_RL(LOG_LVL_ERROR, TAG, "acknowledgements up to #%" PRIu64 " not "
+				  "staged (%s): retried", o->acked_hi, lb_strerror(rc));
+		return rc;
 	}
-	if (i > 0 && i < o->n_del)
-		memmove(o->del, o->del + i, (o->n_del - i) * sizeof(*o->del));
-	o->n_del -= i;
+	o->acked_staged = o->acked_hi;
 	o->del_rows = 0;
-	for (size_t j = 0; j < o->n_del; j++)
-		o->del_rows += o->del[j].last - o->del[j].first + 1;
-	if (o->n_del == 0)
-		o->del_since_ms = -1;
-	return rc;
+	o->del_since_ms = -1;
+	return LB_OK;
 }
 
-/* Deletions first: the pages they free are reused by the new rows of the
- * same transaction instead of new pages being added to the file (fewer
- * pages written to the WAL; the rows are distinct either way). */
+/* The mark first: the pages its deletions free are reused by the new rows
+ * of the same transaction instead of new pages being added to the file
+ * (fewer pages written to the WAL; the rows are distinct either way). */
 static int stage_all(void *arg)
 {
 	struct outbox *o = arg;
-	int rc = stage_deletes(o);
+	int rc = stage_mark(o);
 
 	return rc != LB_OK ? rc : stage_rows(o);
 }
@@ -265,8 +240,12 @@ static int read_usage(struct outbox *o)
 	}
 	o->rows = u.rows;
 	o->bytes = u.bytes;
-	o->released_hi = u.last_seq;
-	o->next_seq = u.last_seq + 1;
+	/* Numbering goes on above the mark even when every row is gone: an
+	 * event numbered at or below it would be skipped after a restart. */
+	o->acked_hi = o->acked_staged = u.acked;
+	o->loaded_hi = u.acked;
+	o->released_hi = u.last_seq > u.acked ? u.last_seq : u.acked;
+	o->next_seq = o->released_hi + 1;
 	if (u.rows > 0)
 		log_notice(TAG, "%" PRIu64 " event(s) (%" PRIu64 " KiB) left by the last run: "
 			   "published first, in order", u.rows, (u.bytes + 1023) / 1024);
@@ -312,7 +291,6 @@ void outbox_free(struct outbox *o)
 	for (size_t i = 0; i < o->n_pool; i++)
 		free(o->pool[i]);
 	free(o->ring);
-	free(o->del);
 	memset(o, 0, sizeof(*o));
 }
 

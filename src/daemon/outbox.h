@@ -9,10 +9,11 @@
  *      every device), kept in memory with the batch its state is staged in.
  *      Beyond the size limit (mqtt.outbox_limit_mb) it is dropped instead:
  *      counted in stats.dropped_overflow and logged, rate-limited.
- *   2. The group commit (a part of durable.h) stages its row in the store's
- *      outbox (store/store_outbox.h), up to STORE_MANY_ROWS rows per call
- *      (store_outbox_add_many), after the deletions of acknowledged rows:
- *      row and FCnt become durable together.
+ *   2. The group commit (a part of durable.h) stages it in the store's
+ *      outbox (store/store_outbox.h), packed with the other events of the
+ *      batch into one row (up to STORE_OUTBOX_PACK_EVENTS events a row),
+ *      after the mark of acknowledged events: event and FCnt become durable
+ *      together.
  *   3. Once that batch is committed, outbox_tick() moves the event into the
  *      cache, the in-memory queue of at most cache_limit (mqtt.queue_limit)
  *      events in seq order. When the cache is full, the event stays on disk
@@ -20,21 +21,26 @@
  *      cache drains: memory stays bounded however long the broker is away.
  *   4. outbox_tick() hands cached events to the sink in seq order while it
  *      has room (tracked publishes: io/mqtt.h).
- *   5. outbox_acked() frees it and lists its row for deletion. Deletions are
- *      staged with the group commits the state makes anyway (a new uplink's
- *      FCnt); on their own they are due OUTBOX_DELETE_DELAY_MS after the
- *      first, or at once when OUTBOX_DELETE_ROWS wait (a backlog draining):
- *      the disk is never written once per message. outbox_returned() (the
- *      sink will not send it after all) makes it the next to be sent again.
+ *   5. outbox_acked() marks it done (it no longer counts against the
+ *      limit); once every event before it is done too (the cache is in seq
+ *      order: the head), the mark of acknowledged events (acked_hi) moves
+ *      to it and it is freed. The mark is staged (store_outbox_ack(): the
+ *      store deletes the rows it covers whole) with the group commits the
+ *      state makes anyway (a new uplink's FCnt); on its own it is due
+ *      OUTBOX_DELETE_DELAY_MS after it first moved, or at once once it
+ *      passed OUTBOX_DELETE_ROWS events (a backlog draining): the disk is
+ *      never written once per message. outbox_returned() (the sink will not
+ *      send it after all) makes it the next to be sent again.
  *
  * What survives what: at start-up the rows of the last run are published
  * first, in order (they have lower seqs than anything new), so each
  * device's events keep their order across restarts. After SIGTERM only
  * events still unacknowledged when the bridge gave up waiting are sent
- * again (deletions are committed on the way out); after a crash the events
- * in flight and those acknowledged since the last commit (at most
- * OUTBOX_DELETE_ROWS, at most OUTBOX_DELETE_DELAY_MS' worth) are sent again:
- * duplicates, as QoS 1 allows, never a loss. With QoS 0 there
+ * again (the mark is committed on the way out); after a crash the events
+ * in flight, those acknowledged after one still in flight, and those
+ * acknowledged since the last commit (at most OUTBOX_DELETE_ROWS, at most
+ * OUTBOX_DELETE_DELAY_MS' worth) are sent again: duplicates, as QoS 1
+ * allows, never a loss. With QoS 0 there
  * is no acknowledgement: an event leaves the outbox once written to the
  * socket (mqtt.h), so a connection cut right after may lose it, as QoS 0
  * does anyway.
@@ -42,7 +48,7 @@
  * Context: the store and the group commit (borrowed), the counters
  * (uplinks_published on acknowledgement, frame_drops[DROP_PUBLISH] for an
  * event the sink refuses for good) and the sink. Ownership: the outbox owns
- * the events it holds (copies), the cache and the list of deletions;
+ * the events it holds (copies) and the cache;
  * outbox_free() releases them (rows on disk stay for the next run).
  *
  * Errors: lb_err codes as listed; failures of the store are logged
@@ -61,8 +67,8 @@
 
 /* Rows read back from the store per tick when the cache has room. */
 #define OUTBOX_PAGE_ROWS 256
-/* Acknowledged rows whose deletion alone makes a commit due at once, and
- * the delay after which it does anyway. */
+/* Events acknowledged since the mark was last staged that alone make a
+ * commit due at once, and the delay after which it is due anyway. */
 #define OUTBOX_DELETE_ROWS 1000
 #define OUTBOX_DELETE_DELAY_MS 30000
 
@@ -99,7 +105,6 @@ struct outbox_stats {
 };
 
 struct outbox_msg;
-struct outbox_range;
 
 /* Blocks of events sent and acknowledged, kept for the next ones: in steady
  * state holding an event allocates nothing. An event larger than a block
@@ -121,11 +126,11 @@ struct outbox {
 	bool feeding;                    /* inside the sink: acks only mark */
 	/* seqs: rows in (loaded_hi, released_hi] are on disk only */
 	uint64_t next_seq, released_hi, loaded_hi;
-	/* acknowledged rows to delete, as ranges in arrival order */
-	struct outbox_range *del;
-	size_t n_del, cap_del;
-	uint64_t del_rows;               /* rows in those ranges */
-	int64_t del_since_ms;            /* -1: none */
+	/* the mark: every event up to acked_hi is done (acknowledged or
+	 * refused for good); acked_staged: as last staged in the store */
+	uint64_t acked_hi, acked_staged;
+	uint64_t del_rows;               /* events the mark passed since */
+	int64_t del_since_ms;            /* -1: acked_hi == acked_staged */
 	int64_t retry_at_ms;             /* a failed read: not before */
 	uint64_t rows, bytes;            /* not yet acknowledged, wherever they are */
 	struct outbox_stats stats;

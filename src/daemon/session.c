@@ -2,6 +2,7 @@
 /* session.c - restore and stage device sessions. See session.h. */
 #include "daemon/session.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/lb_err.h"
@@ -48,6 +49,66 @@ static void restore_abp(struct lb_device *dev, const struct store_session *row)
 	restore_rt(dev, row);
 }
 
+/* ---- which devices' stored rows are whole ------------------------------- */
+
+static bool is_whole(const struct sessions *s, uint32_t i)
+{
+	return i / 8 < s->whole_bytes && (s->whole[i / 8] >> (i % 8) & 1);
+}
+
+/* Setting may fail (no memory): the bit stays clear, so the device's next
+ * row is written whole, which is always right. */
+static void set_whole(struct sessions *s, uint32_t i, bool whole)
+{
+	if (i / 8 >= s->whole_bytes) {
+		if (!whole)
+			return;
+		size_t bytes = (size_t)i / 8 + 1 + s->devices->n / 8;
+		uint8_t *w = realloc(s->whole, bytes);
+		if (!w)
+			return;
+		memset(w + s->whole_bytes, 0, bytes - s->whole_bytes);
+		s->whole = w;
+		s->whole_bytes = bytes;
+	}
+	if (whole)
+		s->whole[i / 8] |= (uint8_t)(1u << (i % 8));
+	else
+		s->whole[i / 8] &= (uint8_t)~(1u << (i % 8));
+}
+
+static uint32_t dev_index(const struct sessions *s, const struct lb_device *dev)
+{
+	return (uint32_t)(dev - s->devices->dev);
+}
+
+/* Whether two rows agree on everything but the counters (and updated_at). */
+static bool same_but_counters(const struct store_session *a, const struct store_session *b)
+{
+	return a->activation == b->activation && a->dev_addr == b->dev_addr &&
+	       memcmp(a->nwk_s_key, b->nwk_s_key, STORE_KEY_LEN) == 0 &&
+	       memcmp(a->app_s_key, b->app_s_key, STORE_KEY_LEN) == 0 &&
+	       a->rx1_dr_offset == b->rx1_dr_offset && a->rx2_dr == b->rx2_dr &&
+	       a->rx2_freq == b->rx2_freq && a->rx_delay == b->rx_delay &&
+	       a->has_join_nonce_last == b->has_join_nonce_last &&
+	       a->join_nonce_last == b->join_nonce_last &&
+	       a->has_dev_nonce_last == b->has_dev_nonce_last &&
+	       a->dev_nonce_last == b->dev_nonce_last && a->joined_at == b->joined_at;
+}
+
+static void session_row(const struct lb_device *dev, struct store_session *row);
+
+/* After a restore: the stored row is whole when the device, as restored,
+ * would write the same row but for its counters. */
+static void note_restored(struct sessions *s, const struct lb_device *dev,
+			  const struct store_session *stored)
+{
+	struct store_session now;
+
+	session_row(dev, &now);
+	set_whole(s, dev_index(s, dev), same_but_counters(&now, stored));
+}
+
 enum restore_outcome { RESTORED, STALE, FAILED };
 
 /* Apply one stored row to its configured device. */
@@ -83,7 +144,7 @@ static int restore_one(void *arg, const struct store_session *row)
 		return 0;
 	}
 	switch (apply_row(c->s, dev, row)) {
-	case RESTORED: c->restored++; break;
+	case RESTORED: c->restored++; note_restored(c->s, dev, row); break;
 	case STALE: c->stale++; break;
 	case FAILED: c->failed++; break;
 	}
@@ -96,30 +157,33 @@ static int64_t due_ms(void *arg)
 	return dirtyset_count(&s->dirty) ? s->dirty.since_ms + s->commit_ms : -1;
 }
 
-static void session_row(const struct lb_device *dev, struct store_session *row);
-
 /* Stage the rows of the most recently marked devices, up to
- * STORE_MANY_ROWS, with one call (the store writes them with a few
- * statements) and unmark those staged. A failure concerns the device then
- * marked last: the disk or memory failed, it stays marked and the batch
- * waits for it; anything else would fail again every time and hold every
- * commit back: said and dropped. */
+ * STORE_MANY_ROWS of one kind, with one call (the store writes them with a
+ * few statements) and unmark those staged: the counters alone of devices
+ * whose stored row is whole, else whole rows (which are whole then). A
+ * failure concerns the device then marked last: the disk or memory failed,
+ * it stays marked and the batch waits for it; anything else would fail
+ * again every time and hold every commit back: said and dropped. */
 static int stage_group(struct sessions *s)
 {
 	struct store_session rows[STORE_MANY_ROWS];
 	size_t n = 0, staged = 0, count = dirtyset_count(&s->dirty);
 	uint32_t i;
+	bool whole = count > 0 && is_whole(s, dirtyset_last(&s->dirty));
 
 	while (n < STORE_MANY_ROWS && n < count &&
-	       (i = dirtyset_back(&s->dirty, n)) < s->devices->n)
+	       (i = dirtyset_back(&s->dirty, n)) < s->devices->n && is_whole(s, i) == whole)
 		session_row(&s->devices->dev[i], &rows[n++]);
 	if (n == 0) {   /* a device no longer configured */
 		dirtyset_pop(&s->dirty);
 		return LB_OK;
 	}
-	int rc = store_put_sessions(s->store, rows, n, &staged);
-	for (; staged > 0; staged--)
+	int rc = whole ? store_put_fcnts(s->store, rows, n, &staged)
+		       : store_put_sessions(s->store, rows, n, &staged);
+	for (; staged > 0; staged--) {
+		set_whole(s, dirtyset_last(&s->dirty), true);
 		dirtyset_pop(&s->dirty);
+	}
 	if (rc == LB_OK)
 		return LB_OK;
 	const struct lb_device *dev = &s->devices->dev[dirtyset_last(&s->dirty)];
@@ -163,6 +227,9 @@ int sessions_init(struct sessions *s, struct devices *devices, struct store *sto
 void sessions_free(struct sessions *s)
 {
 	dirtyset_free(&s->dirty);
+	free(s->whole);
+	s->whole = NULL;
+	s->whole_bytes = 0;
 }
 
 int sessions_restore_device(struct sessions *s, struct lb_device *dev)
@@ -177,8 +244,10 @@ int sessions_restore_device(struct sessions *s, struct lb_device *dev)
 			  lb_strerror(rc));
 		return rc;
 	}
-	if (apply_row(s, dev, &row) == RESTORED)
+	if (apply_row(s, dev, &row) == RESTORED) {
+		note_restored(s, dev, &row);
 		log_info("session", "device %s: stored session restored", dev->name);
+	}
 	return LB_OK;
 }
 
@@ -238,17 +307,15 @@ int sessions_stage(struct sessions *s, struct lb_device *dev)
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_ERROR, "session", "device %s: session not staged: %s", dev->name,
 			  lb_strerror(rc));
+	else
+		set_whole(s, dev_index(s, dev), true);
 	return rc;
 }
 
-uint64_t sessions_touch(struct sessions *s, struct lb_device *dev)
+/* List dev for the next commit, its change dated since_ms. */
+static uint64_t mark(struct sessions *s, struct lb_device *dev, int64_t since_ms)
 {
-	return sessions_touch_at(s, dev, loop_now_ms());
-}
-
-uint64_t sessions_touch_at(struct sessions *s, struct lb_device *dev, int64_t since_ms)
-{
-	uint32_t idx = (uint32_t)(dev - s->devices->dev);
+	uint32_t idx = dev_index(s, dev);
 	int64_t now = loop_now_ms();
 
 	if (dirtyset_add(&s->dirty, idx, since_ms < now ? since_ms : now) != LB_OK) {
@@ -259,7 +326,26 @@ uint64_t sessions_touch_at(struct sessions *s, struct lb_device *dev, int64_t si
 	return durable_batch(s->durable);
 }
 
+uint64_t sessions_touch(struct sessions *s, struct lb_device *dev)
+{
+	set_whole(s, dev_index(s, dev), false);
+	return mark(s, dev, loop_now_ms());
+}
+
+uint64_t sessions_touch_at(struct sessions *s, struct lb_device *dev, int64_t since_ms)
+{
+	set_whole(s, dev_index(s, dev), false);
+	return mark(s, dev, since_ms);
+}
+
+uint64_t sessions_touch_fcnt(struct sessions *s, struct lb_device *dev, int64_t since_ms)
+{
+	return mark(s, dev, since_ms);
+}
+
 void sessions_forget(struct sessions *s)
 {
 	dirtyset_clear(&s->dirty);
+	if (s->whole)
+		memset(s->whole, 0, s->whole_bytes);
 }

@@ -13,10 +13,13 @@
  * The hot path does no SQL: an accepted uplink only marks its device
  * (sessions_touch) and learns which store batch will hold the change. The
  * session rows of marked devices are staged once per batch, just before it
- * commits (a part of durable.h), however many frames each device sent.
+ * commits (a part of durable.h), however many frames each device sent; a
+ * device whose stored row is whole and only counted frames has only its
+ * counters written (store_put_fcnts()).
  *
  * Context: the registry, the store and the group commit, all borrowed.
- * sessions_free() releases the list of marked devices.
+ * sessions_free() releases the list of marked devices and the bits of whole
+ * rows.
  */
 #ifndef LB_SESSION_H
 #define LB_SESSION_H
@@ -35,6 +38,11 @@ struct sessions {
 	struct durable *durable;
 	int commit_ms;                   /* state.commit_ms */
 	struct dirtyset dirty;           /* device indexes to stage */
+	/* bit i: device i's stored row (staged or restored) holds its session
+	 * as it is but for the counters, so its counters may be written alone;
+	 * cleared by every other change and by a reload */
+	uint8_t *whole;
+	size_t whole_bytes;
 };
 
 /* Set up and register with the group commit. LB_OK or durable_add()'s
@@ -64,6 +72,11 @@ uint64_t sessions_touch(struct sessions *s, struct lb_device *dev);
  * that waited in the socket while the loop was busy (committing the
  * previous batch) does not wait that long again for its own. */
 uint64_t sessions_touch_at(struct sessions *s, struct lb_device *dev, int64_t since_ms);
+/* sessions_touch_at() for a change of the counters alone (an accepted
+ * uplink's FCntUp): when the device's stored row holds the rest of its
+ * session as it is, only the counters are written (store_put_fcnts(),
+ * about half the cost of a whole row). */
+uint64_t sessions_touch_fcnt(struct sessions *s, struct lb_device *dev, int64_t since_ms);
 
 /* Stage dev's row now (a counter reservation that must not wait). LB_OK or
  * the store's error (logged). */

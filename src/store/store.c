@@ -144,9 +144,59 @@ static const char SCHEMA_V6[] =
 	"DROP TABLE outbox;"
 	"ALTER TABLE outbox_v6 RENAME TO outbox;";
 
-/* migrations[i] takes the schema from version i to i + 1. */
-static const char *const migrations[STORE_SCHEMA_VERSION] = {SCHEMA_V1, SCHEMA_V2, SCHEMA_V3,
-								SCHEMA_V4, SCHEMA_V5, SCHEMA_V6};
+/*
+ * Schema v7: the outbox packed, one row for the events of a batch (up to
+ * STORE_OUTBOX_PACK_EVENTS; store_outbox.h): a row costs SQLite about what
+ * an event did when each had its own, to insert and to delete. seq is the
+ * last event's seq (the rows are read in that order, each row's events
+ * after the last of the one before), first_seq its first's; events and
+ * bytes are what the row counts against mqtt.outbox_limit_mb; body holds the
+ * events (the format is drawn in store_outbox.c). The rows of v6 are packed
+ * in seq order by store__outbox_migrate_v7(), between SCHEMA_V7 and
+ * SCHEMA_V7_AFTER. The acknowledged mark lives in meta (outbox_acked).
+ */
+static const char SCHEMA_V7[] =
+	/* Also v7: a device's counters written alone (store_ops.h,
+	 * store_put_fcnts()): while this row exists, its counters (and
+	 * updated_at) are the device's, not those of its session row. */
+	"CREATE TABLE session_fcnt ("
+	" dev_eui INTEGER PRIMARY KEY,"
+	" fcnt_up_last INTEGER,"                /* NULL: none accepted yet */
+	" nfcnt_down INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL);"
+	"CREATE TABLE outbox_v7 ("
+	" seq INTEGER PRIMARY KEY,"             /* its last event's, >= 1 */
+	" first_seq INTEGER NOT NULL,"
+	" events INTEGER NOT NULL,"
+	" bytes INTEGER NOT NULL,"
+	" body BLOB NOT NULL);";
+static const char SCHEMA_V7_AFTER[] =
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox_v7 RENAME TO outbox;";
+
+/* migrations[i] takes the schema from version i to i + 1: its SQL, then
+ * (if any) a step in C and more SQL. */
+static const struct migration {
+	const char *sql;
+	int (*step)(sqlite3 *db);         /* an SQLite result code */
+	const char *sql_after;
+} migrations[STORE_SCHEMA_VERSION] = {
+	{SCHEMA_V1, NULL, NULL}, {SCHEMA_V2, NULL, NULL}, {SCHEMA_V3, NULL, NULL},
+	{SCHEMA_V4, NULL, NULL}, {SCHEMA_V5, NULL, NULL}, {SCHEMA_V6, NULL, NULL},
+	{SCHEMA_V7, store__outbox_migrate_v7, SCHEMA_V7_AFTER},
+};
+
+/* One migration inside the caller's transaction. */
+static int migrate_one(struct store *s, const struct migration *m, char **msg)
+{
+	int rc = sqlite3_exec(s->db, m->sql, NULL, NULL, msg);
+
+	if (rc == SQLITE_OK && m->step)
+		rc = m->step(s->db);
+	if (rc == SQLITE_OK && m->sql_after)
+		rc = sqlite3_exec(s->db, m->sql_after, NULL, NULL, msg);
+	return rc;
+}
 
 /* ---- opening --------------------------------------------------------- */
 
@@ -296,7 +346,7 @@ static int migrate(struct store *s, const char *path)
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld", (long long)(v + 1));
 		rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
 		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg);
+			rc = migrate_one(s, &migrations[v], &msg);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
 		if (rc == SQLITE_OK)
@@ -377,7 +427,8 @@ static int open_steps(struct store *s, const char *dir, const char *path)
 		return store__translate(rc) == LB_OK ? LB_ERR_IO : store__translate(rc);
 	}
 	if ((rc = configure(s, path)) != LB_OK || (rc = migrate(s, path)) != LB_OK ||
-	    (rc = prepare_all(s)) != LB_OK || (rc = store__dl_load_devices(s)) != LB_OK)
+	    (rc = prepare_all(s)) != LB_OK || (rc = store__dl_load_devices(s)) != LB_OK ||
+	    (rc = store__outbox_open(s)) != LB_OK)
 		return rc;
 	s->log = malloc(STORE_LOG_INITIAL);
 	if (!s->log)

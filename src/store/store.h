@@ -36,10 +36,11 @@
  * derived from staged state (an uplink event) is tagged with store_batch()
  * and published only once store_committed() says so.
  * Staging many rows of a kind with one call (store_put_sessions,
- * store_ledger_put_many, store_outbox_add_many) writes them with one SQL
- * statement per group of up to STORE_MANY_ROWS (32, 16 ... 2 rows): a
- * statement costs about what a row does. Each group is one record of the
- * redo log, applied whole or not at all.
+ * store_ledger_put_many) writes them with one SQL statement per group of up
+ * to STORE_MANY_ROWS (32, 16 ... 2 rows): a statement costs about what a
+ * row does. Each group is one record of the redo log, applied whole or not
+ * at all. store_outbox_add_many() goes further: it packs the events into
+ * one row (store_outbox.h).
  *
  * FAILURES NEVER LOSE A BATCH SILENTLY. Every successful staging call is
  * also recorded in an in-memory redo log (one growing buffer, reused; no

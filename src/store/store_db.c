@@ -20,16 +20,16 @@
 #define V8(v1) V4(v1) "," V4(v1)
 #define V16(v1) V8(v1) "," V8(v1)
 #define V32(v1) V16(v1) "," V16(v1)
-#define OUTBOX_V1 "(?,?,?,?,?,?)"
-#define OUTBOX_INSERT "INSERT INTO outbox (" OUTBOX_COLS ") VALUES "
 #define SESSION_V1 "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 #define SESSION_PUT "INSERT OR REPLACE INTO session (" SESSION_COLS ") VALUES "
+#define FCNT_V1 "(?,?,?,?)"
+#define FCNT_PUT "INSERT OR REPLACE INTO session_fcnt (" FCNT_COLS ") VALUES "
 #define LEDGER_V1 "(?,?,?)"
 #define LEDGER_PUT "INSERT OR REPLACE INTO ledger (owner, kind, blob) VALUES "
-_Static_assert(STORE_MANY_ROWS == 32 && OC__COUNT == 6 && SC__COUNT == 15,
+_Static_assert(STORE_MANY_ROWS == 32 && OC__COUNT == 5 && SC__COUNT == 15 && FC__COUNT == 4,
 	       "the VALUES hard-code the rows and columns");
-_Static_assert(STMT_OUTBOX_INSERT_32 - STMT_OUTBOX_INSERT == 5 &&
-	       STMT_SESSION_PUT_32 - STMT_SESSION_PUT == 5 &&
+_Static_assert(STMT_SESSION_PUT_32 - STMT_SESSION_PUT == 5 &&
+	       STMT_FCNT_PUT_32 - STMT_FCNT_PUT == 5 &&
 	       STMT_LEDGER_PUT_32 - STMT_LEDGER_PUT == 5, "one statement per power of 2");
 
 const char *const store__sql[STMT__COUNT] = {
@@ -42,8 +42,8 @@ const char *const store__sql[STMT__COUNT] = {
 	[STMT_SESSION_PUT_8] = SESSION_PUT V8(SESSION_V1),
 	[STMT_SESSION_PUT_16] = SESSION_PUT V16(SESSION_V1),
 	[STMT_SESSION_PUT_32] = SESSION_PUT V32(SESSION_V1),
-	[STMT_SESSION_GET] = "SELECT " SESSION_COLS " FROM session WHERE dev_eui = ?",
-	[STMT_SESSION_ALL] = "SELECT " SESSION_COLS " FROM session ORDER BY dev_eui",
+	[STMT_SESSION_GET] = "SELECT " SESSION_COLS_READ " WHERE s.dev_eui = ?",
+	[STMT_SESSION_ALL] = "SELECT " SESSION_COLS_READ " ORDER BY s.dev_eui",
 	[STMT_NONCE_USED] = "SELECT 1 FROM dev_nonce WHERE dev_eui = ? AND dev_nonce = ?",
 	[STMT_NONCE_ADD] = "INSERT INTO dev_nonce (dev_eui, dev_nonce) VALUES (?, ?)",
 	[STMT_DL_MAXSEQ] = "SELECT COALESCE(MAX(seq), 0) FROM downlink WHERE dev_eui = ?",
@@ -72,24 +72,32 @@ const char *const store__sql[STMT__COUNT] = {
 			       "VALUES (?, ?)",
 	[STMT_GW_ONLINE_DELETE] = "DELETE FROM gateway_online WHERE gateway_eui = ?",
 	[STMT_GW_ONLINE_ALL] = "SELECT gateway_eui FROM gateway_online ORDER BY gateway_eui",
-	[STMT_OUTBOX_INSERT] = OUTBOX_INSERT OUTBOX_V1,
-	[STMT_OUTBOX_INSERT_2] = OUTBOX_INSERT V2(OUTBOX_V1),
-	[STMT_OUTBOX_INSERT_4] = OUTBOX_INSERT V4(OUTBOX_V1),
-	[STMT_OUTBOX_INSERT_8] = OUTBOX_INSERT V8(OUTBOX_V1),
-	[STMT_OUTBOX_INSERT_16] = OUTBOX_INSERT V16(OUTBOX_V1),
-	[STMT_OUTBOX_INSERT_32] = OUTBOX_INSERT V32(OUTBOX_V1),
-	[STMT_OUTBOX_DELETE] = "DELETE FROM outbox WHERE seq BETWEEN ? AND ?",
-	[STMT_OUTBOX_PAGE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE seq > ? AND seq <= ?"
-			     " ORDER BY seq LIMIT ?",
-	/* Bytes as store_outbox_row_bytes() counts them, less the overhead. */
-	[STMT_OUTBOX_USAGE] = "SELECT count(*), COALESCE(sum(length(CAST(topic AS BLOB))"
-			      " + length(payload)), 0), COALESCE(min(seq), 0),"
-			      " COALESCE(max(seq), 0) FROM outbox",
+	[STMT_OUTBOX_INSERT] = "INSERT INTO outbox (" OUTBOX_COLS ") VALUES (?,?,?,?,?)",
+	/* A row's key is its last event's seq. */
+	[STMT_OUTBOX_DELETE_ACKED] = "DELETE FROM outbox WHERE seq <= ?",
+	/* The rows holding events after ?1 (the one holding ?1 + 1 first, if
+	 * it holds older ones too) and up to ?2. */
+	[STMT_OUTBOX_PAGE] = "SELECT body FROM outbox WHERE seq > ? AND first_seq <= ?"
+			     " ORDER BY seq",
+	/* Events and bytes (store_outbox_row_bytes() summed) of the rows after
+	 * the mark; the row holding the mark is corrected in C. */
+	[STMT_OUTBOX_USAGE] = "SELECT COALESCE(sum(events), 0), COALESCE(sum(bytes), 0),"
+			      " COALESCE(min(first_seq), 0), COALESCE(max(seq), 0)"
+			      " FROM outbox WHERE seq > ?",
 	[STMT_MAC_PUT] = "INSERT OR REPLACE INTO mac_state (" MAC_COLS
 			 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[STMT_MAC_GET] = "SELECT " MAC_COLS " FROM mac_state WHERE dev_eui = ?",
 	[STMT_MAC_ALL] = "SELECT " MAC_COLS " FROM mac_state ORDER BY dev_eui",
 	[STMT_PURGE_MAC] = "DELETE FROM mac_state WHERE dev_eui = ?",
+	[STMT_FCNT_PUT] = FCNT_PUT FCNT_V1,
+	[STMT_FCNT_PUT_2] = FCNT_PUT V2(FCNT_V1),
+	[STMT_FCNT_PUT_4] = FCNT_PUT V4(FCNT_V1),
+	[STMT_FCNT_PUT_8] = FCNT_PUT V8(FCNT_V1),
+	[STMT_FCNT_PUT_16] = FCNT_PUT V16(FCNT_V1),
+	[STMT_FCNT_PUT_32] = FCNT_PUT V32(FCNT_V1),
+	/* A whole session row written: its counters are current again. */
+	[STMT_FCNT_DELETE] = "DELETE FROM session_fcnt WHERE dev_eui = ?",
+	[STMT_PURGE_FCNT] = "DELETE FROM session_fcnt WHERE dev_eui = ?",
 };
 
 _Static_assert(STORE_LEDGER_GATEWAY_BASE == 256, "STMT_PURGE_LEDGER hard-codes the base");
@@ -160,7 +168,7 @@ bool store__stmt_lazy(enum store_stmt id)
 {
 	return (id > STMT_SESSION_PUT && id <= STMT_SESSION_PUT_32) ||
 	       (id > STMT_LEDGER_PUT && id <= STMT_LEDGER_PUT_32) ||
-	       (id > STMT_OUTBOX_INSERT && id <= STMT_OUTBOX_INSERT_32);
+	       (id > STMT_FCNT_PUT && id <= STMT_FCNT_PUT_32);
 }
 
 int store__prepare(struct store *s, enum store_stmt id)

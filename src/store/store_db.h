@@ -63,18 +63,21 @@ enum store_stmt {
 	STMT_GW_ONLINE_DELETE,
 	STMT_GW_ONLINE_ALL,
 	STMT_OUTBOX_INSERT,
-	STMT_OUTBOX_INSERT_2,         /* 2, 4 ... STORE_MANY_ROWS rows */
-	STMT_OUTBOX_INSERT_4,
-	STMT_OUTBOX_INSERT_8,
-	STMT_OUTBOX_INSERT_16,
-	STMT_OUTBOX_INSERT_32,
-	STMT_OUTBOX_DELETE,
+	STMT_OUTBOX_DELETE_ACKED,
 	STMT_OUTBOX_PAGE,
 	STMT_OUTBOX_USAGE,
 	STMT_MAC_PUT,
 	STMT_MAC_GET,
 	STMT_MAC_ALL,
 	STMT_PURGE_MAC,
+	STMT_FCNT_PUT,
+	STMT_FCNT_PUT_2,              /* 2, 4 ... STORE_MANY_ROWS rows */
+	STMT_FCNT_PUT_4,
+	STMT_FCNT_PUT_8,
+	STMT_FCNT_PUT_16,
+	STMT_FCNT_PUT_32,
+	STMT_FCNT_DELETE,
+	STMT_PURGE_FCNT,
 	STMT__COUNT
 };
 
@@ -86,6 +89,21 @@ enum store_stmt {
 enum { SC_DEV_EUI, SC_ACTIVATION, SC_DEV_ADDR, SC_NWK_S_KEY, SC_APP_S_KEY, SC_FCNT_UP_LAST,
        SC_NFCNT_DOWN, SC_RX1_DR_OFFSET, SC_RX2_DR, SC_RX2_FREQ, SC_RX_DELAY,
        SC_JOIN_NONCE_LAST, SC_DEV_NONCE_LAST, SC_JOINED_AT, SC_UPDATED_AT, SC__COUNT };
+
+/* The same, selected with a device's counters row (session_fcnt, schema
+ * v7) in place of the counters of its session row when it has one. */
+#define SESSION_COLS_READ                                                               \
+	"s.dev_eui, s.activation, s.dev_addr, s.nwk_s_key, s.app_s_key,"                  \
+	" CASE WHEN c.dev_eui IS NULL THEN s.fcnt_up_last ELSE c.fcnt_up_last END,"       \
+	" CASE WHEN c.dev_eui IS NULL THEN s.nfcnt_down ELSE c.nfcnt_down END,"           \
+	" s.rx1_dr_offset, s.rx2_dr, s.rx2_freq, s.rx_delay, s.join_nonce_last,"          \
+	" s.dev_nonce_last, s.joined_at,"                                                 \
+	" CASE WHEN c.dev_eui IS NULL THEN s.updated_at ELSE c.updated_at END"            \
+	" FROM session s LEFT JOIN session_fcnt c ON c.dev_eui = s.dev_eui"
+
+/* Columns of `session_fcnt` as inserted, (0-based) positions. */
+#define FCNT_COLS "dev_eui, fcnt_up_last, nfcnt_down, updated_at"
+enum { FC_DEV_EUI, FC_FCNT_UP_LAST, FC_NFCNT_DOWN, FC_UPDATED_AT, FC__COUNT };
 
 /* Columns of `downlink` as selected and inserted, (0-based) positions. */
 #define DL_COLS \
@@ -100,9 +118,10 @@ enum { DC_ID, DC_DEV_EUI, DC_SEQ, DC_FPORT, DC_CONFIRMED, DC_DATA, DC_STATE, DC_
 enum { MC_DEV_EUI, MC_SESSION_AT, MC_DR, MC_TX_POWER, MC_NB_TRANS, MC_CH_MASK, MC_UNANSWERED,
        MC_BACKOFF_UNTIL, MC_STATUS_AT, MC_BATTERY, MC_MARGIN, MC_RX_DONE, MC_UPDATED_AT };
 
-/* Columns of `outbox` as selected and inserted, (0-based) positions. */
-#define OUTBOX_COLS "seq, dev_eui, qos, topic, payload, created_at"
-enum { OC_SEQ, OC_DEV_EUI, OC_QOS, OC_TOPIC, OC_PAYLOAD, OC_CREATED_AT, OC__COUNT };
+/* Columns of `outbox` (schema v7: one row per pack of events) as inserted,
+ * (0-based) positions. */
+#define OUTBOX_COLS "seq, first_seq, events, bytes, body"
+enum { OC_SEQ, OC_FIRST_SEQ, OC_EVENTS, OC_BYTES, OC_BODY, OC__COUNT };
 
 /* The SQL of every statement, indexed by enum store_stmt. */
 extern const char *const store__sql[STMT__COUNT];
@@ -116,7 +135,7 @@ size_t store__group(size_t k);
 
 /* Prepare statement id (persistent). LB_OK or the translated error (logged).
  * store_open() prepares every statement but the lazy ones: those writing
- * 2 ... STORE_MANY_ROWS rows (about 170 KB for the 15 of them) are prepared
+ * 2 ... STORE_MANY_ROWS rows (the 10 of them) are prepared
  * the first time they are used, so a bridge whose batches stay small never
  * holds the larger ones. */
 int store__prepare(struct store *s, enum store_stmt id);
@@ -140,6 +159,12 @@ void store__bind_u64(sqlite3_stmt *st, int col, uint64_t v);
 
 /* Unix seconds for the *_at columns: s->wall_s, or time(). */
 int64_t store__wall_s(const struct store *s);
+
+/* Outbox (store_outbox.c): the mark and the highest seq, read at open;
+ * the step of the migration to schema v7 that packs the rows of v6 (its
+ * table `outbox`) into `outbox_v7`. LB_OK or the translated error. */
+int store__outbox_open(struct store *s);
+int store__outbox_migrate_v7(struct sqlite3 *db);
 
 /* Fill s->dl_maybe with the devices that have downlink rows (at open, one
  * query). LB_OK, or an lb_err of the read (dl_all is then set). */

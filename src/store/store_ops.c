@@ -165,6 +165,56 @@ int store_put_sessions(struct store *s, const struct store_session *rows, size_t
 	return store__stage_many(s, &kind, rows, n, staged, NULL);
 }
 
+/* ---- counters alone ----------------------------------------------------- */
+
+static struct store__fcnt fcnt_of(const struct store_session *r, int64_t now)
+{
+	return (struct store__fcnt){.dev_eui = r->dev_eui, .updated_at = now,
+				    .fcnt_up_last = r->fcnt_up_last,
+				    .nfcnt_down = r->nfcnt_down,
+				    .has_fcnt_up_last = r->has_fcnt_up_last};
+}
+
+static bool fcnt_ok(const void *row, size_t i, void *scratch)
+{
+	(void)row;
+	(void)i;
+	(void)scratch;
+	return true;
+}
+
+/* n counters (a power of 2 up to STORE_MANY_ROWS) as one record. */
+static int fcnt_group(struct store *s, const void *rows, size_t n, const void *scratch)
+{
+	const struct store_session *r = rows;
+	struct store__many h = {.n = (uint32_t)n};
+	struct store__fcnt f[STORE_MANY_ROWS];
+	int64_t now = store__wall_s(s);
+	const struct store__part parts[2] = {{&h, sizeof(h)}, {f, n * sizeof(f[0])}};
+
+	(void)scratch;
+	for (size_t i = 0; i < n; i++)
+		f[i] = fcnt_of(&r[i], now);
+	return store__stagev(s, OP_PUT_FCNT_MANY, parts, 2, n);
+}
+
+static int fcnt_one(struct store *s, const void *row)
+{
+	struct store__fcnt f = fcnt_of(row, store__wall_s(s));
+
+	return store__stage(s, OP_PUT_FCNT, &f, sizeof(f));
+}
+
+int store_put_fcnts(struct store *s, const struct store_session *rows, size_t n,
+		    size_t *staged)
+{
+	static const struct store__many_kind kind = {
+		.size = sizeof(struct store_session), .ok = fcnt_ok,
+		.group = fcnt_group, .one = fcnt_one,
+	};
+	return store__stage_many(s, &kind, rows, n, staged, NULL);
+}
+
 /* ---- DevNonces -------------------------------------------------------- */
 
 int store_dev_nonce_used(struct store *s, uint64_t dev_eui, uint16_t nonce, bool *used)
@@ -327,7 +377,8 @@ int store_meta_put(struct store *s, const char *key, int64_t value)
 
 	memset(&m, 0, sizeof(m));
 	if (!s || store__copy_str(m.key, sizeof(m.key), key) != LB_OK ||
-	    strcmp(m.key, STORE_GEN_META_KEY) == 0)   /* the store's own (store_gen.h) */
+	    strcmp(m.key, STORE_GEN_META_KEY) == 0 ||    /* the store's own (store_gen.h) */
+	    strcmp(m.key, STORE_OUTBOX_ACKED_KEY) == 0)  /* and the outbox's */
 		return LB_ERR_INVAL;
 	m.value = value;
 	return store__stage(s, OP_META_PUT, &m, sizeof(m));

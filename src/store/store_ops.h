@@ -36,6 +36,17 @@ int store_put_session(struct store *s, const struct store_session *row);
 int store_put_sessions(struct store *s, const struct store_session *rows, size_t n,
 		       size_t *staged);
 
+/* Put only the counters of n sessions (fcnt_up_last, nfcnt_down; the
+ * other fields of the rows are not read), staged as store_put_sessions()
+ * stages rows, into a narrow table of their own (session_fcnt, schema v7):
+ * about half the cost of a whole row. Until the device's next whole row
+ * (store_put_session(s), which deletes them), they are the device's
+ * counters and updated_at when its session is read. For a device whose
+ * session row holds everything else as it is now: the caller keeps track
+ * (daemon/session.h). Errors as store_put_sessions() (never LB_ERR_RANGE). */
+int store_put_fcnts(struct store *s, const struct store_session *rows, size_t n,
+		    size_t *staged);
+
 /* DevNonces. add (staged): LB_ERR_DUPLICATE if already used. */
 int store_dev_nonce_used(struct store *s, uint64_t dev_eui, uint16_t nonce, bool *used);
 int store_add_dev_nonce(struct store *s, uint64_t dev_eui, uint16_t nonce);

@@ -21,7 +21,7 @@
 #define STORE_GEN_META_KEY "state_generation"    /* its copy in the meta table */
 #define STORE_GEN_PERIOD_MS (10 * 60 * 1000)     /* advanced at least this often */
 #define STORE_CHECKPOINT_FRAMES 1000             /* WAL frames before a checkpoint */
-#define STORE_SCHEMA_VERSION 6           /* PRAGMA user_version */
+#define STORE_SCHEMA_VERSION 7           /* PRAGMA user_version */
 #define STORE_DEFAULT_COMMIT_MS 200
 #define STORE_MAX_COMMIT_MS 60000
 #define STORE_RETRY_MS 1000              /* store_tick() after a failed commit */
@@ -36,7 +36,10 @@
 #define STORE_LEDGER_MAX (1024 * 1024)   /* bytes per ledger blob */
 #define STORE_OUTBOX_TOPIC_MAX 512       /* topic bytes incl. NUL */
 #define STORE_OUTBOX_PAYLOAD_MAX (256 * 1024)
-#define STORE_OUTBOX_ROW_OVERHEAD 32     /* bytes counted per row beyond topic + payload */
+#define STORE_OUTBOX_ROW_OVERHEAD 32     /* bytes counted per event beyond topic + payload */
+#define STORE_OUTBOX_PACK_EVENTS 64      /* events packed into one outbox row, at most */
+#define STORE_OUTBOX_PACK_BYTES (128 * 1024) /* encoded bytes of a row (one event may exceed) */
+#define STORE_OUTBOX_ACKED_KEY "outbox_acked" /* meta: every event up to it acknowledged */
 #define STORE_MANY_ROWS 32               /* rows written by one statement, at most */
 
 /* One row of `session`. has_* false = SQL NULL. */
@@ -163,6 +166,9 @@ struct store {
 	uint8_t *log;                   /* redo log of the staged batch */
 	size_t log_len, log_cap;
 	size_t n_ops;
+	/* The outbox (store_outbox.h): the highest seq staged or on disk, and
+	 * the acknowledged mark as last staged (every seq up to it is done). */
+	uint64_t outbox_last, outbox_acked;
 	struct store_stats stats;
 	int64_t (*wall_s)(void);        /* Unix s for the *_at columns; NULL: time() */
 	/* Devices that may have downlink rows (store_downlink_maybe): a

@@ -62,12 +62,42 @@ static void bind_session(sqlite3_stmt *st, int row, const struct store_session *
 	sqlite3_bind_int64(st, c + SC_UPDATED_AT + 1, r->updated_at);
 }
 
+/* A whole session row holds the device's counters: a counters row of its
+ * own (session_fcnt) would override them, it goes. */
+static int drop_fcnt(struct store *s, uint64_t dev_eui)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_FCNT_DELETE);
+
+	store__bind_u64(st, 0, dev_eui);
+	return run(s, st, "delete counters");
+}
+
 static int exec_put_session(struct store *s, const struct store_session *r)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_SESSION_PUT);
 
 	bind_session(st, 0, r);
-	return run(s, st, "put session");
+	int rc = run(s, st, "put session");
+	return rc == LB_OK ? drop_fcnt(s, r->dev_eui) : rc;
+}
+
+/* Bind a device's counters as the row-th of the statement's VALUES. */
+static void bind_fcnt(sqlite3_stmt *st, int row, const struct store__fcnt *f)
+{
+	int c = row * FC__COUNT;
+
+	store__bind_u64(st, c + FC_DEV_EUI, f->dev_eui);
+	bind_opt(st, c + FC_FCNT_UP_LAST, f->has_fcnt_up_last, f->fcnt_up_last);
+	store__bind_u64(st, c + FC_NFCNT_DOWN, f->nfcnt_down);
+	sqlite3_bind_int64(st, c + FC_UPDATED_AT + 1, f->updated_at);
+}
+
+static int exec_put_fcnt(struct store *s, const struct store__fcnt *f)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_FCNT_PUT);
+
+	bind_fcnt(st, 0, f);
+	return run(s, st, "put counters");
 }
 
 static int exec_add_nonce(struct store *s, const struct store__nonce *n)
@@ -163,7 +193,7 @@ static int exec_purge(struct store *s, uint64_t dev_eui)
 {
 	static const enum store_stmt del[] = {STMT_PURGE_SESSION, STMT_PURGE_NONCE,
 					      STMT_PURGE_DL, STMT_PURGE_LEDGER,
-					      STMT_PURGE_MAC};
+					      STMT_PURGE_MAC, STMT_PURGE_FCNT};
 	int rc = LB_OK;
 
 	for (size_t i = 0; i < sizeof(del) / sizeof(del[0]) && rc == LB_OK; i++)
@@ -206,26 +236,40 @@ static int exec_gw_online(struct store *s, const struct store__gw_online *g)
 	return run(s, st, g->online ? "put gateway state" : "delete gateway state");
 }
 
-/* Bind one outbox row as the row-th of the statement's VALUES. */
-static void bind_outbox(sqlite3_stmt *st, int row, const struct store__outbox *o)
-{
-	const char *topic = (const char *)(o + 1);
-	int c = row * OC__COUNT;
-
-	store__bind_u64(st, c + OC_SEQ, o->seq);
-	store__bind_u64(st, c + OC_DEV_EUI, o->dev_eui);
-	store__bind_u64(st, c + OC_QOS, o->qos);
-	sqlite3_bind_text(st, c + OC_TOPIC + 1, topic, (int)o->topic_len, SQLITE_STATIC);
-	bind_blob(st, c + OC_PAYLOAD, topic + o->topic_len, o->len);
-	sqlite3_bind_int64(st, c + OC_CREATED_AT + 1, o->created_at);
-}
-
-static int exec_outbox_add(struct store *s, const struct store__outbox *o)
+/* A pack whose body was checked (store__outbox_body_ok()) as one row. */
+static int exec_outbox_pack(struct store *s, const struct store__pack *p)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_OUTBOX_INSERT);
 
-	bind_outbox(st, 0, o);
+	store__bind_u64(st, OC_SEQ, p->last);
+	store__bind_u64(st, OC_FIRST_SEQ, p->first);
+	store__bind_u64(st, OC_EVENTS, p->n);
+	store__bind_u64(st, OC_BYTES, p->bytes);
+	bind_blob(st, OC_BODY, p + 1, p->body_len);
 	return run(s, st, "add to outbox");
+}
+
+static int apply_outbox_pack(struct store *s, const void *rec, size_t len)
+{
+	const struct store__pack *p = rec;
+
+	if (len < sizeof(*p) || len - sizeof(*p) != p->body_len ||
+	    !store__outbox_body_ok(p, p + 1))
+		return LB_ERR_INVAL;
+	return exec_outbox_pack(s, p);
+}
+
+/* The mark, then the rows it covers whole (their key is their last seq). */
+static int exec_outbox_ack(struct store *s, const struct store__outbox_ack *a)
+{
+	struct store__meta m = {.key = STORE_OUTBOX_ACKED_KEY, .value = (int64_t)a->upto};
+	int rc = exec_meta_put(s, &m);
+
+	if (rc != LB_OK)
+		return rc;
+	sqlite3_stmt *st = store__stmt(s, STMT_OUTBOX_DELETE_ACKED);
+	store__bind_u64(st, 0, a->upto);
+	return run(s, st, "delete acknowledged outbox rows");
 }
 
 /* The head of a *_MANY record and the statement for its n rows:
@@ -248,28 +292,6 @@ static int many_stmt(struct store *s, enum store_stmt one, const uint8_t *p, siz
 	return LB_OK;
 }
 
-/* Every row's sizes must account for the record exactly; they are bound
- * as they are checked, and only a whole record is run. */
-static int apply_outbox_many(struct store *s, const uint8_t *p, size_t len)
-{
-	size_t off = sizeof(struct store__many);
-	uint32_t n;
-	sqlite3_stmt *st;
-	int rc = many_stmt(s, STMT_OUTBOX_INSERT, p, len, &n, &st);
-
-	if (rc != LB_OK)
-		return rc;
-	for (uint32_t i = 0; i < n; i++) {
-		const struct store__outbox *o = (const void *)(p + off);
-		if (off > len || len - off < sizeof(*o) ||
-		    len - off - sizeof(*o) < (size_t)o->topic_len + o->len)
-			return LB_ERR_INVAL;
-		bind_outbox(st, (int)i, o);
-		off += store__entry_size(sizeof(*o), (size_t)o->topic_len + o->len);
-	}
-	return off == len ? run(s, st, "add to outbox") : LB_ERR_INVAL;
-}
-
 static int apply_session_many(struct store *s, const uint8_t *p, size_t len)
 {
 	const struct store_session *r = (const void *)(p + sizeof(struct store__many));
@@ -283,7 +305,26 @@ static int apply_session_many(struct store *s, const uint8_t *p, size_t len)
 		return LB_ERR_INVAL;
 	for (uint32_t i = 0; i < n; i++)
 		bind_session(st, (int)i, &r[i]);
-	return run(s, st, "put session");
+	rc = run(s, st, "put session");
+	for (uint32_t i = 0; i < n && rc == LB_OK; i++)
+		rc = drop_fcnt(s, r[i].dev_eui);
+	return rc;
+}
+
+static int apply_fcnt_many(struct store *s, const uint8_t *p, size_t len)
+{
+	const struct store__fcnt *f = (const void *)(p + sizeof(struct store__many));
+	uint32_t n;
+	sqlite3_stmt *st;
+	int rc = many_stmt(s, STMT_FCNT_PUT, p, len, &n, &st);
+
+	if (rc != LB_OK)
+		return rc;
+	if (len != sizeof(struct store__many) + n * sizeof(*f))
+		return LB_ERR_INVAL;
+	for (uint32_t i = 0; i < n; i++)
+		bind_fcnt(st, (int)i, &f[i]);
+	return run(s, st, "put counters");
 }
 
 static int apply_ledger_many(struct store *s, const uint8_t *p, size_t len)
@@ -303,25 +344,6 @@ static int apply_ledger_many(struct store *s, const uint8_t *p, size_t len)
 		off += store__entry_size(sizeof(*l), l->len);
 	}
 	return off == len ? run(s, st, "put ledger") : LB_ERR_INVAL;
-}
-
-/* Deleting rows already gone is no error: a range may span gaps. */
-static int exec_outbox_delete(struct store *s, const struct store__outbox_range *r)
-{
-	sqlite3_stmt *st = store__stmt(s, STMT_OUTBOX_DELETE);
-
-	store__bind_u64(st, 0, r->first);
-	store__bind_u64(st, 1, r->last);
-	return run(s, st, "delete from outbox");
-}
-
-static int apply_outbox_add(struct store *s, const void *p, size_t len)
-{
-	const struct store__outbox *o = p;
-
-	if (len < sizeof(*o) || len - sizeof(*o) != (size_t)o->topic_len + o->len)
-		return LB_ERR_INVAL;
-	return exec_outbox_add(s, o);
 }
 
 int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
@@ -348,17 +370,19 @@ int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
 		return len == sizeof(struct store__meta) ? exec_meta_put(s, p) : LB_ERR_INVAL;
 	case OP_GW_ONLINE:
 		return len == sizeof(struct store__gw_online) ? exec_gw_online(s, p) : LB_ERR_INVAL;
-	case OP_OUTBOX_ADD:
-		return apply_outbox_add(s, p, len);
-	case OP_OUTBOX_DELETE:
-		return len == sizeof(struct store__outbox_range) ? exec_outbox_delete(s, p)
-								  : LB_ERR_INVAL;
-	case OP_OUTBOX_ADD_MANY:
-		return apply_outbox_many(s, p, len);
+	case OP_OUTBOX_PACK:
+		return apply_outbox_pack(s, p, len);
+	case OP_OUTBOX_ACK:
+		return len == sizeof(struct store__outbox_ack) ? exec_outbox_ack(s, p)
+								: LB_ERR_INVAL;
 	case OP_PUT_SESSION_MANY:
 		return apply_session_many(s, p, len);
 	case OP_LEDGER_PUT_MANY:
 		return apply_ledger_many(s, p, len);
+	case OP_PUT_FCNT:
+		return len == sizeof(struct store__fcnt) ? exec_put_fcnt(s, p) : LB_ERR_INVAL;
+	case OP_PUT_FCNT_MANY:
+		return apply_fcnt_many(s, p, len);
 	case OP_MAC_PUT:
 		return len == sizeof(struct store_mac) ? exec_mac_put(s, p) : LB_ERR_INVAL;
 	case OP_DL_FLUSH:

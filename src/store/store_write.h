@@ -31,12 +31,13 @@ enum store_op {
 	OP_META_PUT,          /* struct store__meta */
 	OP_PURGE,             /* uint64_t dev_eui */
 	OP_GW_ONLINE,         /* struct store__gw_online */
-	OP_OUTBOX_ADD,        /* struct store__outbox + topic_len + len bytes */
-	OP_OUTBOX_DELETE,     /* struct store__outbox_range */
+	OP_OUTBOX_PACK,       /* struct store__pack + its body */
+	OP_OUTBOX_ACK,        /* struct store__outbox_ack */
 	OP_MAC_PUT,           /* struct store_mac */
-	OP_OUTBOX_ADD_MANY,   /* struct store__many + its rows */
 	OP_PUT_SESSION_MANY,  /* struct store__many + n struct store_session */
-	OP_LEDGER_PUT_MANY    /* struct store__many + n (struct store__ledger + blob) */
+	OP_LEDGER_PUT_MANY,   /* struct store__many + n (struct store__ledger + blob) */
+	OP_PUT_FCNT,          /* struct store__fcnt */
+	OP_PUT_FCNT_MANY      /* struct store__many + n struct store__fcnt */
 };
 
 struct store__nonce {
@@ -53,6 +54,16 @@ struct store__dl_update {
 	enum store_dl_state state;
 	bool has_fcnt_down;
 	uint32_t fcnt_down;
+};
+
+/* A device's counters alone (table session_fcnt). */
+struct store__fcnt {
+	uint64_t dev_eui;
+	int64_t updated_at;
+	uint32_t fcnt_up_last;
+	uint32_t nfcnt_down;
+	uint32_t has_fcnt_up_last;
+	uint32_t pad;
 };
 
 struct store__ledger {
@@ -72,22 +83,20 @@ struct store__gw_online {
 	int64_t since;        /* Unix s */
 };
 
-/* An outbox row; the topic (topic_len bytes, no NUL) and the payload (len
- * bytes) follow it. */
-struct store__outbox {
-	uint64_t seq;
-	uint64_t dev_eui;
-	int64_t created_at;
-	uint32_t topic_len;
-	uint32_t len;
-	uint32_t qos;
-	uint32_t pad;
+/* One row of `outbox`: events first..last (n of them, counting `bytes`
+ * against a limit: store_outbox_row_bytes() summed); their encoded body
+ * (body_len bytes, the format is drawn in store_outbox.c) follows. */
+struct store__pack {
+	uint64_t first;
+	uint64_t last;
+	uint64_t bytes;
+	uint32_t n;
+	uint32_t body_len;
 };
 
 /* Rows written by one statement (the *_MANY ops), n a power of 2 from 2 to
- * STORE_MANY_ROWS: this head, then the n rows. Rows of variable size (an
- * outbox row: struct store__outbox, topic, payload; a ledger: struct
- * store__ledger, blob) are each padded to a multiple of 8 bytes
+ * STORE_MANY_ROWS: this head, then the n rows. Rows of variable size (a
+ * ledger: struct store__ledger, blob) are each padded to a multiple of 8 bytes
  * (store__entry_size()) so that the next one is read in place. */
 struct store__many {
 	uint32_t n;
@@ -100,11 +109,16 @@ static inline size_t store__entry_size(size_t head, size_t len)
 	return (head + len + 7u) & ~(size_t)7;
 }
 
-/* Outbox rows first..last (inclusive) to delete. */
-struct store__outbox_range {
-	uint64_t first;
-	uint64_t last;
+/* Every outbox event up to `upto` acknowledged: the mark is kept (meta
+ * STORE_OUTBOX_ACKED_KEY) and the rows wholly at or below it deleted. */
+struct store__outbox_ack {
+	uint64_t upto;
 };
+
+/* Whether a pack's body (p->body_len bytes) holds exactly its p->n events,
+ * seqs from p->first to p->last increasing, each within the limits
+ * (store_outbox.c draws the format). */
+bool store__outbox_body_ok(const struct store__pack *p, const void *body);
 
 /* Run one write op (store_write.c); LB_OK or an lb_err code. */
 int store__apply(struct store *s, enum store_op op, const void *payload, size_t len);

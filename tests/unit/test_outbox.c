@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* test_outbox.c - the daemon's outbox against a real store (temp dir) and
  * the group commit, with a recording sink in place of MQTT: nothing is sent
- * before its batch commits; order over devices; acknowledgements out of
- * order become staged deletions committed with the next batch; a returned
+ * before its batch commits; order over devices; acknowledgements move the
+ * mark (every event up to it done), staged with the next batch, and after
+ * a restart only the events above it go again; a returned
  * event goes again before anything newer; a small cache pages rows back from
  * the store without holding more; the size limit refuses and counts; the
  * rows of a run come first in the next; an event the sink refuses for good
- * is counted and deleted. */
+ * is counted and deleted; a crash between the pieces of a split batch. */
 #include <check.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/lb_err.h"
 #include "base/log.h"
@@ -158,7 +162,8 @@ START_TEST(test_sent_after_commit_in_order)
 	outbox_tick(&f.o, 0);
 	expect_sent(&f.rec, 0, (const int[]){1, 2, 3, 4, 5}, 5);
 
-	/* Acknowledged out of order: deleted with the next commit, not before. */
+	/* Acknowledged out of order: the mark moves to 1 (2 is in flight)
+	 * with the next commit, not before; 3 waits for 2. */
 	outbox_acked(&f.o, f.rec.sent[2]);
 	outbox_acked(&f.o, f.rec.sent[0]);
 	outbox_acked(&f.o, f.rec.sent[0]);            /* twice: ignored */
@@ -167,7 +172,7 @@ START_TEST(test_sent_after_commit_in_order)
 	ck_assert_uint_eq(rows_on_disk(&f), 5);
 	ck_assert(!store_dirty(&f.store));
 	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
-	ck_assert_uint_eq(rows_on_disk(&f), 3);
+	ck_assert_uint_eq(rows_on_disk(&f), 4);
 	for (size_t i = 0; i < 5; i++)
 		outbox_acked(&f.o, f.rec.sent[i]);
 	ck_assert_uint_eq(outbox_pending(&f.o), 0);
@@ -179,11 +184,11 @@ START_TEST(test_sent_after_commit_in_order)
 }
 END_TEST
 
-/* A batch of 70 events is staged in groups of rows per statement (32, 32,
- * 4, 2): every row reaches the disk with its batch and every event is sent
- * once, in order; a batch whose staging fails (the limit of the redo log
- * is not the point here: a duplicate row, as if the disk held it already)
- * keeps the events held and unsent. */
+/* A batch of 70 events is staged as two rows (64 and 6 events): every
+ * event reaches the disk with its batch and is sent once, in order; a
+ * batch whose staging fails (the limit of the redo log is not the point
+ * here: a duplicate seq, as if the disk held it already) keeps the events
+ * held and unsent. */
 START_TEST(test_many_staged_in_groups)
 {
 	int want[70];
@@ -197,7 +202,7 @@ START_TEST(test_many_staged_in_groups)
 	}
 	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
 	ck_assert_uint_eq(rows_on_disk(&f), 70);
-	ck_assert_uint_eq(f.store.stats.rows_written, 70);
+	ck_assert_uint_eq(f.store.stats.rows_written, 2);
 	outbox_tick(&f.o, 0);
 	expect_sent(&f.rec, 0, want, 70);
 
@@ -310,6 +315,51 @@ START_TEST(test_deletions_are_due)
 	ck_assert_uint_eq(rows_on_disk(&f), 1 + OUTBOX_DELETE_ROWS);
 	durable_tick(&f.durable, loop_now_ms());
 	ck_assert_uint_eq(rows_on_disk(&f), 1);
+	teardown(&f);
+}
+END_TEST
+
+/* The mark after a restart without a last commit (a crash): events
+ * acknowledged in order up to one still in flight are not sent again;
+ * that one and those acknowledged after it are (duplicates, as QoS 1
+ * allows), in order, then the new ones. */
+START_TEST(test_mark_after_restart)
+{
+	struct fix f;
+
+	setup(&f, 100, 1 << 20);
+	f.rec.room = 100;
+	for (int i = 1; i <= 10; i++)
+		ck_assert_int_eq(add(&f, EUI_A, i), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);   /* one row */
+	outbox_tick(&f.o, 0);
+	expect_sent(&f.rec, 0, (const int[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 10);
+	for (size_t i = 0; i < 10; i++)
+		if (i != 4)                           /* 5 stays in flight */
+			outbox_acked(&f.o, f.rec.sent[i]);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	ck_assert_uint_eq(f.o.acked_staged, 4);
+	ck_assert_uint_eq(rows_on_disk(&f), 6);
+	outbox_free(&f.o);                            /* no commit on the way out */
+
+	memset(&f.rec, 0, sizeof(f.rec));
+	open_outbox(&f, 100, 1 << 20);
+	ck_assert_uint_eq(outbox_pending(&f.o), 6);
+	/* What counts against the limit: those six, not the row's first four. */
+	char topic[96];
+	snprintf(topic, sizeof(topic), "application/a/device/%016llx/event/up",
+		 (unsigned long long)EUI_A);
+	ck_assert_uint_eq(outbox_bytes(&f.o), 5 * store_outbox_row_bytes(strlen(topic), 7) +
+					      store_outbox_row_bytes(strlen(topic), 8));
+	ck_assert_int_eq(add(&f, EUI_B, 11), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	f.rec.room = 100;
+	outbox_tick(&f.o, 0);
+	expect_sent(&f.rec, 0, (const int[]){5, 6, 7, 8, 9, 10, 11}, 7);
+	for (size_t i = 0; i < f.rec.n; i++)
+		outbox_acked(&f.o, f.rec.sent[i]);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	ck_assert_uint_eq(rows_on_disk(&f), 0);
 	teardown(&f);
 }
 END_TEST
@@ -590,7 +640,7 @@ START_TEST(test_split_commits_events_first)
 	/* Another connection sees what is durable now. */
 	snprintf(path, sizeof(path), "%s/lorabridge.db", f.dir);
 	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox", -1, &st, NULL),
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT sum(events) FROM outbox", -1, &st, NULL),
 			 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	int64_t durable_rows = sqlite3_column_int64(st, 0);
@@ -598,6 +648,78 @@ START_TEST(test_split_commits_events_first)
 	ck_assert_int_lt(durable_rows, BIG_N);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+	teardown(&f);
+}
+END_TEST
+
+/* A crash between the pieces of a split batch (a part after the outbox
+ * fails, then kill -9): the events of the pieces committed ahead are
+ * durable and published at the next start, in order, from the first; the
+ * rest of the batch is gone with its state. */
+static void split_crash_child(const char *dir)
+{
+	struct fix f;
+
+	memset(&f, 0, sizeof(f));
+	if (store_open(&f.store, dir, 50) != LB_OK)
+		_exit(2);
+	open_outbox(&f, 4, 64u << 20);
+	if (durable_add(&f.durable, fail_io, due_never, NULL) != LB_OK)
+		_exit(3);
+	add_big(&f, BIG_N);
+	if (durable_commit(&f.durable) != LB_ERR_IO || f.durable.split < 1)
+		_exit(4);
+	raise(SIGKILL);
+	_exit(5);
+}
+
+static int64_t big_sent;
+
+static int big_send(void *arg, const char *topic, const void *payload, size_t len, int qos,
+		    uint64_t token)
+{
+	(void)arg;
+	(void)topic;
+	(void)payload;
+	(void)qos;
+	ck_assert_uint_eq(len, BIG_LEN);
+	ck_assert_uint_eq(token, (uint64_t)++big_sent);   /* in order, from the first */
+	return LB_OK;
+}
+
+START_TEST(test_crash_between_pieces)
+{
+	struct fix f;
+	int status = 0;
+
+	memset(&f, 0, sizeof(f));
+	snprintf(f.dir, sizeof(f.dir), "%s/t.XXXXXX", base_dir);
+	ck_assert_ptr_nonnull(mkdtemp(f.dir));
+	fflush(NULL);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		split_crash_child(f.dir);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		      "child status %d (exit %d)", status, WEXITSTATUS(status));
+
+	ck_assert_int_eq(store_open(&f.store, f.dir, 50), LB_OK);
+	open_outbox(&f, 4, 64u << 20);
+	uint64_t durable_events = outbox_pending(&f.o);
+	ck_assert_uint_gt(durable_events, 0);
+	ck_assert_uint_lt(durable_events, BIG_N);
+	f.o.ctx.sink.send = big_send;
+	f.rec.room = 1000;
+	big_sent = 0;
+	for (int round = 0; big_sent < (int64_t)durable_events && round < 1000; round++) {
+		int64_t before = big_sent;
+		outbox_tick(&f.o, round);
+		for (int64_t seq = before + 1; seq <= big_sent; seq++)
+			outbox_acked(&f.o, (uint64_t)seq);
+	}
+	ck_assert_int_eq(big_sent, (int64_t)durable_events);
+	ck_assert_uint_eq(outbox_pending(&f.o), 0);
 	teardown(&f);
 }
 END_TEST
@@ -623,6 +745,8 @@ static Suite *outbox_suite(void)
 	tcase_add_test(tc, test_outbox_first_part);
 	tcase_add_test(tc, test_ahead_then_empty_end);
 	tcase_add_test(tc, test_split_commits_events_first);
+	tcase_add_test(tc, test_crash_between_pieces);
+	tcase_add_test(tc, test_mark_after_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,9 +5,13 @@
  * is staged once however often it changed, in groups of up to
  * STORE_MANY_ROWS rows per statement (store_put_sessions,
  * store_ledger_put_many), and every row reaches the database as the device
- * holds it. The store is a real SQLite database in a mkdtemp() directory.
+ * holds it; a device whose stored row is whole and that only counted frames
+ * has its counters written alone (session_fcnt), any other change, a stale
+ * stored row or a new device a whole row. The store is a real SQLite
+ * database in a mkdtemp() directory.
  */
 #include <check.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +243,96 @@ START_TEST(test_due_from_arrival)
 }
 END_TEST
 
+/* A second connection answering one integer. */
+static int64_t raw_int(const char *sql)
+{
+	char path[FAKE_DIR_MAX + 32];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -999;
+
+	snprintf(path, sizeof(path), "%s/%s", w.dir, STORE_DB_NAME);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Device i counted a frame: its counter alone changed. */
+static void counted(int i, uint32_t fcnt)
+{
+	struct lb_device *dev = &w.devices.dev[i];
+
+	dev->has_last_fcnt = true;
+	dev->last_fcnt_up = fcnt;
+	sessions_touch_fcnt(&w.sessions, dev, loop_now_ms());
+}
+
+static void expect_counter(int i, uint32_t fcnt)
+{
+	struct store_session row;
+
+	ck_assert_int_eq(store_get_session(&w.store, w.devices.dev[i].dev_eui, &row), LB_OK);
+	ck_assert(row.has_fcnt_up_last);
+	ck_assert_uint_eq(row.fcnt_up_last, fcnt);
+}
+
+START_TEST(test_counters_alone)
+{
+	/* New devices: whole rows first, whatever changed. */
+	for (int i = 0; i < N_DEV; i++)
+		counted(i, 10);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM session"), N_DEV);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM session_fcnt"), 0);
+	/* Then their counters alone, read back as the devices' counters. */
+	uint64_t rows = w.store.stats.rows_written;
+	for (int i = 0; i < N_DEV; i++)
+		counted(i, 20 + (uint32_t)i);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_uint_eq(w.store.stats.rows_written, rows + N_DEV);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM session_fcnt"), N_DEV);
+	ck_assert_int_eq(raw_int("SELECT max(fcnt_up_last) FROM session"), 10);
+	for (int i = 0; i < N_DEV; i++)
+		expect_counter(i, 20 + (uint32_t)i);
+	/* Another change of device 5: a whole row, its counters row gone. */
+	w.devices.dev[5].rt.rx1_dr_offset = 2;
+	w.devices.dev[5].last_fcnt_up = 99;
+	sessions_touch(&w.sessions, &w.devices.dev[5]);
+	counted(6, 98);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM session_fcnt"), N_DEV - 1);
+	ck_assert_int_eq(raw_int("SELECT fcnt_up_last FROM session WHERE rx1_dr_offset = 2"), 99);
+	expect_counter(5, 99);
+	expect_counter(6, 98);
+
+	/* A restart: restored rows are whole, but one whose keys differ from
+	 * the configuration's (a stale session, not restored). */
+	sessions_free(&w.sessions);
+	ck_assert_int_eq(store_commit(&w.store), LB_OK);
+	ck_assert_int_eq(raw_int("UPDATE session SET nwk_s_key = zeroblob(16) WHERE dev_addr ="
+				 " 0x26010001 RETURNING 1"), 1);
+	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
+				       w.cfg.state_commit_ms), LB_OK);
+	ck_assert_int_eq(sessions_restore(&w.sessions), LB_OK);
+	counted(0, 200);
+	counted(1, 201);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM session WHERE fcnt_up_last = 200"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM session WHERE fcnt_up_last = 201 AND"
+				 " nwk_s_key != zeroblob(16)"), 1);
+	expect_counter(0, 200);
+	expect_counter(1, 201);
+	/* Purged: no counters row left behind. */
+	ck_assert_int_eq(store_purge(&w.store, w.devices.dev[0].dev_eui), LB_OK);
+	ck_assert_int_eq(store_commit(&w.store), LB_OK);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM session_fcnt WHERE fcnt_up_last = 200"), 0);
+}
+END_TEST
+
 static Suite *parts_suite(void)
 {
 	Suite *s = suite_create("parts");
@@ -249,6 +343,7 @@ static Suite *parts_suite(void)
 	tcase_add_test(tc, test_many_devices_staged_once);
 	tcase_add_test(tc, test_ledger_deferred);
 	tcase_add_test(tc, test_due_from_arrival);
+	tcase_add_test(tc, test_counters_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }

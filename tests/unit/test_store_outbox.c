@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* test_store_outbox.c - the outbox rows of the store: add, page and delete
- * in seq order, pages bounded above (staged rows excluded), the size
+/* test_store_outbox.c - the outbox of the store: events added, packed into
+ * rows, paged and acknowledged in seq order, pages bounded above (staged
+ * events excluded), the acknowledged mark inside a row (skipped after a
+ * restart, counted out of the usage), rows split by size, the size
  * accounting a limit is checked against, staged rows invisible to other
- * connections until the commit, a kill -9 between batches, the migration
- * from schema version 1, argument checks. All databases live in one
- * mkdtemp() directory under /tmp, removed by an unchecked fixture. */
+ * connections until the commit, a kill -9 between batches, a row that does
+ * not decode, the migrations from schema versions 1 and 5/6 (rows kept, in
+ * order), argument checks. All databases live in one mkdtemp() directory
+ * under /tmp, removed by an unchecked fixture. */
 #include <check.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -180,19 +183,53 @@ START_TEST(test_created_at_past_2038)
 }
 END_TEST
 
-/* ---- add, page, delete -------------------------------------------------- */
+/* ---- add, page, acknowledge --------------------------------------------- */
 
-START_TEST(test_add_page_delete_in_order)
+#define MANY_MAX 200
+
+/* Rows first..first+n-1 as mk_row() makes them, each with its own buffers;
+ * device A for odd seqs, B for even ones. */
+struct many {
+	struct store_outbox_row r[MANY_MAX];
+	char topic[MANY_MAX][128];
+	char payload[MANY_MAX][64];
+};
+
+static void mk_many(struct many *m, uint64_t first, size_t n)
+{
+	ck_assert_uint_le(n, MANY_MAX);
+	for (size_t i = 0; i < n; i++) {
+		struct store_outbox_row r = mk_row(first + i, (first + i) % 2 ? EUI_A : EUI_B);
+		memcpy(m->topic[i], r.topic, strlen(r.topic) + 1);
+		memcpy(m->payload[i], r.payload, r.len);
+		r.topic = m->topic[i];
+		r.payload = m->payload[i];
+		m->r[i] = r;
+	}
+}
+
+static void add_many(struct store *s, uint64_t first, size_t n)
+{
+	static struct many m;
+	size_t staged = 0;
+
+	mk_many(&m, first, n);
+	ck_assert_int_eq(store_outbox_add_many(s, m.r, n, &staged), LB_OK);
+	ck_assert_uint_eq(staged, n);
+}
+
+START_TEST(test_add_page_ack_in_order)
 {
 	char dir[512];
 	struct store s;
 
 	new_dir(dir, sizeof(dir));
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-	/* Two devices interleaved, added out of seq order within the batch. */
-	for (uint64_t i = 10; i >= 1; i--)
-		add(&s, i, i % 2 ? EUI_A : EUI_B);
+	/* Two devices interleaved, one row for the ten. */
+	add_many(&s, 1, 10);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT seq FROM outbox"), 10);
 
 	struct page p = page(&s, 0, UINT64_MAX, PAGE_MAX);
 	expect_seqs(&p, (const uint64_t[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 10);
@@ -206,15 +243,17 @@ START_TEST(test_add_page_delete_in_order)
 	p = page(&s, 0, UINT64_MAX, 0);
 	ck_assert_uint_eq(p.n, 0);
 
-	/* Deletions: a range, one row, a range over gaps and missing rows. */
-	ck_assert_int_eq(store_outbox_delete(&s, 1, 3), LB_OK);
-	ck_assert_int_eq(store_outbox_delete(&s, 6, 6), LB_OK);
-	ck_assert_int_eq(store_outbox_delete(&s, 5, 7), LB_OK);
-	ck_assert_int_eq(store_outbox_delete(&s, 100, 200), LB_OK);
-	p = page(&s, 0, UINT64_MAX, PAGE_MAX);       /* staged deletions are seen */
-	expect_seqs(&p, (const uint64_t[]){4, 8, 9, 10}, 4);
+	/* Rows of one event each after it; the mark inside the first row keeps
+	 * it, the events below the mark are never read again. */
+	add(&s, 11, EUI_A);
+	add(&s, 12, EUI_B);
+	ck_assert_int_eq(store_outbox_ack(&s, 3), LB_OK);
+	ck_assert_int_eq(store_outbox_ack(&s, 3), LB_OK);   /* the same: nothing */
+	p = page(&s, 0, UINT64_MAX, PAGE_MAX);             /* staged: seen */
+	expect_seqs(&p, (const uint64_t[]){4, 5, 6, 7, 8, 9, 10, 11, 12}, 9);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 4);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 3);
+	ck_assert_int_eq(raw_int(dir, "SELECT value FROM meta WHERE key = 'outbox_acked'"), 3);
 
 	/* The callback stops the page with its error. */
 	struct page stop = {.stop_after = 2};
@@ -224,10 +263,124 @@ START_TEST(test_add_page_delete_in_order)
 	ck_assert_uint_eq(stop.n, 2);
 	ck_assert_int_eq(store_close(&s), LB_OK);
 
-	/* Reopened: the same rows, the same order. */
+	/* Reopened: the same events above the mark, the same order; a mark
+	 * past the first row deletes it, not the next. */
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	p = page(&s, 0, UINT64_MAX, PAGE_MAX);
-	expect_seqs(&p, (const uint64_t[]){4, 8, 9, 10}, 4);
+	expect_seqs(&p, (const uint64_t[]){4, 5, 6, 7, 8, 9, 10, 11, 12}, 9);
+	ck_assert_int_eq(store_outbox_ack(&s, 11), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "SELECT group_concat(seq) FROM outbox"), 12);
+	p = page(&s, 0, UINT64_MAX, PAGE_MAX);
+	expect_seqs(&p, (const uint64_t[]){12}, 1);
+	store_close(&s);
+}
+END_TEST
+
+/* Every event acknowledged and every row gone: the mark stays, and the
+ * numbering must go on above it (an event at or below it would be
+ * skipped): the store refuses such a seq. */
+START_TEST(test_mark_outlives_rows)
+{
+	char dir[512];
+	struct store s;
+	struct store_outbox_usage u;
+
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	add_many(&s, 1, 5);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(store_outbox_ack(&s, 6), LB_ERR_INVAL);   /* beyond the last */
+	ck_assert_int_eq(store_outbox_ack(&s, 5), LB_OK);
+	ck_assert_int_eq(store_outbox_ack(&s, 4), LB_ERR_INVAL);   /* below the mark */
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 0);
+	store_close(&s);
+
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_outbox_usage(&s, &u), LB_OK);
+	ck_assert_uint_eq(u.rows, 0);
+	ck_assert_uint_eq(u.bytes, 0);
+	ck_assert_uint_eq(u.last_seq, 0);
+	ck_assert_uint_eq(u.acked, 5);
+	struct store_outbox_row r = mk_row(5, EUI_A);
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_ERR_DUPLICATE);
+	add(&s, 6, EUI_A);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	struct page p = page(&s, 0, UINT64_MAX, PAGE_MAX);
+	expect_seqs(&p, (const uint64_t[]){6}, 1);
+	store_close(&s);
+}
+END_TEST
+
+/* Large events: a row takes them while it stays within
+ * STORE_OUTBOX_PACK_BYTES; one event larger than that has a row of its
+ * own. Every event comes back whole, in order. */
+static int check_big(void *arg, const struct store_outbox_row *row)
+{
+	uint64_t *next = arg;
+	const uint8_t *p = row->payload;
+
+	ck_assert_uint_eq(row->seq, *next);
+	ck_assert_uint_eq(row->len, row->seq == 30 ? STORE_OUTBOX_PAYLOAD_MAX : 10000);
+	ck_assert_uint_eq(p[0], (uint8_t)row->seq);
+	ck_assert_uint_eq(p[row->len - 1], (uint8_t)row->seq);
+	(*next)++;
+	return LB_OK;
+}
+
+START_TEST(test_rows_split_by_size)
+{
+	static uint8_t payload[40][10000], big[STORE_OUTBOX_PAYLOAD_MAX];
+	struct store_outbox_row r[40];
+	char dir[512];
+	struct store s;
+	size_t staged = 0, n = 0;
+	uint64_t next = 1;
+
+	for (size_t i = 0; i < 40; i++) {
+		uint8_t *p = i + 1 == 30 ? big : payload[i];
+		r[i] = (struct store_outbox_row){.seq = i + 1, .dev_eui = EUI_A, .qos = 2,
+						 .topic = "t/up", .payload = p,
+						 .len = i + 1 == 30 ? sizeof(big) : 10000};
+		memset(p, (int)(i + 1), r[i].len);
+	}
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_outbox_add_many(&s, r, 40, &staged), LB_OK);
+	ck_assert_uint_eq(staged, 40);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	/* 13 events of 10,000 bytes (10,037 encoded) fit 128 KiB: rows of
+	 * 1-13, 14-26, 27-29, 30 alone, 31-40. */
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 5);
+	ck_assert_int_eq(raw_int(dir, "SELECT events FROM outbox WHERE seq = 30"), 1);
+	ck_assert_int_eq(raw_int(dir, "SELECT max(length(body)) FROM outbox WHERE seq != 30"),
+			 13 * (32 + 5 + 10000));
+	ck_assert_int_eq(store_outbox_page(&s, 0, UINT64_MAX, 100, check_big, &next, &n), LB_OK);
+	ck_assert_uint_eq(n, 40);
+	store_close(&s);
+}
+END_TEST
+
+/* A row that does not decode (edited by hand) is an error of the file,
+ * never handed on. */
+START_TEST(test_bad_row_refused)
+{
+	char dir[512];
+	struct store s;
+	struct page p = {.n = 0};
+	size_t n = 9;
+
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	add_many(&s, 1, 3);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	store_close(&s);
+	raw_exec(dir, "UPDATE outbox SET body = substr(body, 1, length(body) - 1)");
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_outbox_page(&s, 0, UINT64_MAX, PAGE_MAX, collect, &p, &n),
+			 LB_ERR_IO);
+	ck_assert_uint_eq(n, 2);                  /* those before the bad one */
 	store_close(&s);
 }
 END_TEST
@@ -260,29 +413,6 @@ END_TEST
 
 /* ---- several rows per statement ------------------------------------------ */
 
-#define MANY_MAX 100
-
-/* Rows first..first+n-1 as mk_row() makes them, each with its own buffers;
- * device A for odd seqs, B for even ones. */
-struct many {
-	struct store_outbox_row r[MANY_MAX];
-	char topic[MANY_MAX][128];
-	char payload[MANY_MAX][64];
-};
-
-static void mk_many(struct many *m, uint64_t first, size_t n)
-{
-	ck_assert_uint_le(n, MANY_MAX);
-	for (size_t i = 0; i < n; i++) {
-		struct store_outbox_row r = mk_row(first + i, (first + i) % 2 ? EUI_A : EUI_B);
-		memcpy(m->topic[i], r.topic, strlen(r.topic) + 1);
-		memcpy(m->payload[i], r.payload, r.len);
-		r.topic = m->topic[i];
-		r.payload = m->payload[i];
-		m->r[i] = r;
-	}
-}
-
 /* Every seq in first..last is read back once, in order, as written. */
 static void expect_range(struct store *s, uint64_t first, uint64_t last)
 {
@@ -299,32 +429,35 @@ static void expect_range(struct store *s, uint64_t first, uint64_t last)
 	ck_assert_uint_eq(next, last + 1);
 }
 
-/* Batch sizes alone, at and around the groups (1, 2, 32) and with
- * remainders of every group size (60 = 32 + 16 + 8 + 4, 97 = 3 x 32 + 1):
- * all rows staged, counted as rows, committed, read back in order. */
+/* Batch sizes alone, around a row's STORE_OUTBOX_PACK_EVENTS (64): all
+ * events staged in as few rows (each one write), committed, read back in
+ * order. */
 START_TEST(test_add_many_sizes)
 {
-	static const size_t sizes[] = {1, 2, 3, 31, 32, 33, 60, 64, 97};
+	static const size_t sizes[] = {1, 2, 3, 63, 64, 65, 128, 129, 200};
 	static struct many m;
 	char dir[512];
 	struct store s;
-	uint64_t seq = 1;
+	uint64_t seq = 1, rows = 0;
 
+	ck_assert_int_eq(STORE_OUTBOX_PACK_EVENTS, 64);
 	new_dir(dir, sizeof(dir));
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
-		size_t staged = 999;
+		size_t staged = 999, want_rows = (sizes[k] + 63) / 64;
 		mk_many(&m, seq, sizes[k]);
 		ck_assert_int_eq(store_outbox_add_many(&s, m.r, sizes[k], &staged), LB_OK);
 		ck_assert_uint_eq(staged, sizes[k]);
-		ck_assert_uint_eq(s.n_ops, sizes[k]);
+		ck_assert_uint_eq(s.n_ops, want_rows);
 		expect_range(&s, seq, seq + sizes[k] - 1);     /* staged rows are read */
 		ck_assert_int_eq(store_commit(&s), LB_OK);
-		ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"),
+		rows += want_rows;
+		ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), (int64_t)rows);
+		ck_assert_int_eq(raw_int(dir, "SELECT sum(events) FROM outbox"),
 				 (int64_t)(seq + sizes[k] - 1));
 		seq += sizes[k];
 	}
-	ck_assert_uint_eq(s.stats.rows_written, seq - 1);
+	ck_assert_uint_eq(s.stats.rows_written, rows);
 	ck_assert_int_eq(store_outbox_add_many(&s, m.r, 0, NULL), LB_OK);   /* none: nothing */
 	ck_assert(!store_dirty(&s));
 	store_close(&s);
@@ -334,9 +467,9 @@ START_TEST(test_add_many_sizes)
 }
 END_TEST
 
-/* A refused row stops the call there: the rows before it are staged (in
- * groups), none after it. A group that meets an existing seq is staged not
- * at all (one statement), and the store goes on. */
+/* A refused event stops the call there: the events before it are staged
+ * (one row), none after it. Events at or below a seq the outbox had, or
+ * not increasing, are refused, and the store goes on. */
 START_TEST(test_add_many_refused)
 {
 	static struct many m;
@@ -350,21 +483,24 @@ START_TEST(test_add_many_refused)
 	m.r[19].qos = 5;                                    /* seq 20 */
 	ck_assert_int_eq(store_outbox_add_many(&s, m.r, 40, &staged), LB_ERR_INVAL);
 	ck_assert_uint_eq(staged, 19);
-	ck_assert_uint_eq(s.n_ops, 19);
+	ck_assert_uint_eq(s.n_ops, 1);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	expect_range(&s, 1, 19);
 
-	add(&s, 40, EUI_B);                                 /* inside the next group */
+	add(&s, 40, EUI_B);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	mk_many(&m, 20, 32);                                /* 20..51 */
+	mk_many(&m, 20, 32);                                /* 20..51: below 40 */
 	ck_assert_int_eq(store_outbox_add_many(&s, m.r, 32, &staged), LB_ERR_DUPLICATE);
 	ck_assert_uint_eq(staged, 0);
 	ck_assert(!store_dirty(&s));
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 20);
-	ck_assert_int_eq(store_outbox_add_many(&s, m.r, 20, &staged), LB_OK);   /* 20..39 */
-	ck_assert_uint_eq(staged, 20);
+	mk_many(&m, 41, 10);
+	m.r[5].seq = 43;                                    /* 41 42 43 44 45 43 ... */
+	ck_assert_int_eq(store_outbox_add_many(&s, m.r, 10, &staged), LB_ERR_INVAL);
+	ck_assert_uint_eq(staged, 5);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	expect_range(&s, 1, 40);
+	ck_assert_int_eq(raw_int(dir, "SELECT sum(events) FROM outbox"), 19 + 1 + 5);
+	struct page p = page(&s, 18, UINT64_MAX, PAGE_MAX);
+	expect_seqs(&p, (const uint64_t[]){19, 40, 41, 42, 43, 44, 45}, 7);
 	ck_assert_int_eq(store_outbox_add_many(NULL, m.r, 1, &staged), LB_ERR_INVAL);
 	ck_assert_int_eq(store_outbox_add_many(&s, NULL, 1, &staged), LB_ERR_INVAL);
 	store_close(&s);
@@ -388,10 +524,9 @@ START_TEST(test_usage_accounting)
 	ck_assert_uint_eq(u.first_seq, 0);
 	ck_assert_uint_eq(u.last_seq, 0);
 
-	for (uint64_t i = 1; i <= 20; i++) {
-		add(&s, i, EUI_A + (i % 3));
-		want += row_bytes(i, EUI_A + (i % 3));
-	}
+	for (uint64_t i = 1; i <= 20; i++)
+		want += row_bytes(i, i % 2 ? EUI_A : EUI_B);
+	add_many(&s, 1, 20);                          /* one row */
 	/* Counted as staged, and the same figure after the commit. */
 	ck_assert_int_eq(store_outbox_usage(&s, &u), LB_OK);
 	ck_assert_uint_eq(u.rows, 20);
@@ -410,9 +545,10 @@ START_TEST(test_usage_accounting)
 	ck_assert_int_eq(store_outbox_add(&s, &r), LB_OK);
 	want += store_outbox_row_bytes(strlen(r.topic), 0);
 
+	/* A mark inside the row: its events below are counted out. */
 	for (uint64_t i = 1; i <= 5; i++)
-		want -= row_bytes(i, EUI_A + (i % 3));
-	ck_assert_int_eq(store_outbox_delete(&s, 1, 5), LB_OK);
+		want -= row_bytes(i, i % 2 ? EUI_A : EUI_B);
+	ck_assert_int_eq(store_outbox_ack(&s, 5), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	ck_assert_int_eq(store_outbox_usage(&s, &u), LB_OK);
 	ck_assert_uint_eq(u.rows, 16);
@@ -423,14 +559,18 @@ START_TEST(test_usage_accounting)
 
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	ck_assert_int_eq(store_outbox_usage(&s, &u), LB_OK);
+	ck_assert_uint_eq(u.rows, 16);
 	ck_assert_uint_eq(u.bytes, want);
+	ck_assert_uint_eq(u.first_seq, 6);
+	ck_assert_uint_eq(u.acked, 5);
 	store_close(&s);
 }
 END_TEST
 
 /* ---- a crash between batches -------------------------------------------- */
 
-/* Batch 1 adds 1..10; batch 2 adds 11..20 and deletes 1..5, then SIGKILL. */
+/* Batch 1 adds 1..10; batch 2 adds 11..20 and acknowledges 1..5, then
+ * SIGKILL. */
 static void crash_child(const char *dir)
 {
 	struct store s;
@@ -449,7 +589,7 @@ static void crash_child(const char *dir)
 		if (store_outbox_add(&s, &r) != LB_OK)
 			_exit(5);
 	}
-	if (store_outbox_delete(&s, 1, 5) != LB_OK)
+	if (store_outbox_ack(&s, 5) != LB_OK)
 		_exit(6);
 	raise(SIGKILL);
 	_exit(7);
@@ -507,6 +647,7 @@ START_TEST(test_migration_from_v1)
 	ck_assert_int_eq(store_close(&s), LB_OK);
 	/* Back to what version 1 wrote: no tables of later versions. */
 	raw_exec(dir, "DROP TABLE outbox; DROP TABLE gateway_online; DROP TABLE mac_state;"
+		      " DROP TABLE session_fcnt;"
 		      " ALTER TABLE downlink DROP COLUMN expires_at; PRAGMA user_version = 1;");
 	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"),
 			 0);
@@ -523,10 +664,10 @@ START_TEST(test_migration_from_v1)
 }
 END_TEST
 
-/* Schema v5 -> v6 rebuilds the outbox with its QoS check as a range (an IN
- * list costs a temporary index per insert): the rows of the last run are all
- * there, read back in order as written, new rows follow them, the check
- * still refuses a QoS outside 0..2. */
+/* The outbox of schemas 5 and 6 (one row per event, rows acknowledged out
+ * of order leaving gaps) is packed by the migration to v7: every row of
+ * the last run is there, read back in order as written, rows of 64 events,
+ * new events follow them. */
 static int raw_exec_rc(const char *dir, const char *sql)
 {
 	char path[600];
@@ -540,47 +681,67 @@ static int raw_exec_rc(const char *dir, const char *sql)
 	return rc;
 }
 
-START_TEST(test_migration_v5_outbox_rows)
+/* Seqs 1..80 but every 8th, as mk_row() makes them, in an outbox of the
+ * given schema's form. */
+static void old_outbox(const char *dir, int version)
 {
-	static const uint64_t want[] = {1, 2, 3, 4, 5, 6};
-	char dir[512];
-	struct store s;
-	struct store_outbox_usage u;
-	struct page p;
+	char sql[1024];
 
-	new_dir(dir, sizeof(dir));
-	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-	for (uint64_t seq = 1; seq <= 5; seq++)
-		add(&s, seq, seq % 2 ? EUI_A : EUI_B);
-	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(store_close(&s), LB_OK);
-	/* The outbox as version 5 wrote it, with those rows. */
-	raw_exec(dir, "CREATE TABLE outbox_v5 ("
-		      " seq INTEGER PRIMARY KEY, dev_eui INTEGER NOT NULL,"
-		      " qos INTEGER NOT NULL CHECK (qos IN (0, 1, 2)), topic TEXT NOT NULL,"
-		      " payload BLOB NOT NULL, created_at INTEGER NOT NULL);"
-		      "INSERT INTO outbox_v5 SELECT * FROM outbox; DROP TABLE outbox;"
-		      "ALTER TABLE outbox_v5 RENAME TO outbox; PRAGMA user_version = 5;");
-	ck_assert_int_eq(raw_int(dir, "SELECT sql LIKE '%IN (0, 1, 2)%' FROM sqlite_master"
-				      " WHERE name = 'outbox'"), 1);
+	snprintf(sql, sizeof(sql),
+		 "DROP TABLE outbox; DROP TABLE session_fcnt;"
+		 "CREATE TABLE outbox (seq INTEGER PRIMARY KEY, dev_eui INTEGER NOT NULL,"
+		 " qos INTEGER NOT NULL CHECK (%s), topic TEXT NOT NULL,"
+		 " payload BLOB NOT NULL, created_at INTEGER NOT NULL);"
+		 "WITH RECURSIVE c(x, eui) AS (SELECT 1, 0x70b3d57ed0000001 UNION ALL"
+		 " SELECT x + 1, CASE WHEN x %% 2 THEN 0x70b3d57ed0000002"
+		 " ELSE 0x70b3d57ed0000001 END FROM c WHERE x < 80)"
+		 " INSERT INTO outbox SELECT x, eui, 1,"
+		 " printf('application/a/device/%%016x/event/up', eui),"
+		 " CAST(printf('{\"n\":%%d}', x) AS BLOB), 1700000000 + x FROM c WHERE x %% 8 != 0;"
+		 "PRAGMA user_version = %d;",
+		 version == 5 ? "qos IN (0, 1, 2)" : "qos BETWEEN 0 AND 2", version);
+	ck_assert_int_eq(raw_exec_rc(dir, sql), SQLITE_OK);
+	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 70);
+}
 
-	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-	ck_assert_int_eq(raw_int(dir, "SELECT sql LIKE '%BETWEEN 0 AND 2%' FROM sqlite_master"
-				      " WHERE name = 'outbox'"), 1);
-	ck_assert_int_eq(store_outbox_usage(&s, &u), LB_OK);
-	ck_assert_uint_eq(u.rows, 5);
-	ck_assert_uint_eq(u.first_seq, 1);
-	ck_assert_uint_eq(u.last_seq, 5);
-	add(&s, 6, EUI_B);
-	ck_assert_int_eq(store_commit(&s), LB_OK);
-	p = page(&s, 0, 100, PAGE_MAX);
-	expect_seqs(&p, want, 6);
-	ck_assert_int_eq(store_close(&s), LB_OK);
-	ck_assert_int_ne(raw_exec_rc(dir, "INSERT INTO outbox VALUES (7, 1, 3, 't', x'00', 0)"),
-			 SQLITE_OK);
-	ck_assert_int_eq(raw_exec_rc(dir, "INSERT INTO outbox VALUES (7, 1, 2, 't', x'00', 0)"),
-			 SQLITE_OK);
+START_TEST(test_migration_old_outbox_rows)
+{
+	for (int version = 5; version <= 6; version++) {
+		char dir[512];
+		struct store s;
+		struct store_outbox_usage u;
+		uint64_t after = 0, want = 1;
+		size_t total = 0;
+
+		new_dir(dir, sizeof(dir));
+		ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+		ck_assert_int_eq(store_close(&s), LB_OK);
+		old_outbox(dir, version);
+
+		ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+		ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+		ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 2);   /* 64 + 6 */
+		ck_assert_int_eq(store_outbox_usage(&s, &u), LB_OK);
+		ck_assert_uint_eq(u.rows, 70);
+		ck_assert_uint_eq(u.first_seq, 1);
+		ck_assert_uint_eq(u.last_seq, 79);
+		add(&s, 81, EUI_A);
+		ck_assert_int_eq(store_commit(&s), LB_OK);
+		for (;;) {
+			struct page p = page(&s, after, UINT64_MAX, PAGE_MAX);
+			for (size_t i = 0; i < p.n; i++, want++, total++) {
+				if (want % 8 == 0)
+					want++;
+				ck_assert_uint_eq(p.seq[i], want);
+			}
+			if (p.n < PAGE_MAX)
+				break;
+			after = p.seq[p.n - 1];
+		}
+		ck_assert_uint_eq(total, 71);
+		ck_assert_uint_eq(want, 82);
+		ck_assert_int_eq(store_close(&s), LB_OK);
+	}
 }
 END_TEST
 
@@ -620,8 +781,9 @@ START_TEST(test_arguments)
 	add(&s, 1, EUI_A);
 	r = mk_row(1, EUI_B);
 	ck_assert_int_eq(store_outbox_add(&s, &r), LB_ERR_DUPLICATE);
-	ck_assert_int_eq(store_outbox_delete(&s, 0, 1), LB_ERR_INVAL);
-	ck_assert_int_eq(store_outbox_delete(&s, 3, 2), LB_ERR_INVAL);
+	ck_assert_int_eq(store_outbox_ack(&s, 2), LB_ERR_INVAL);       /* beyond the last */
+	ck_assert_int_eq(store_outbox_ack(NULL, 1), LB_ERR_INVAL);
+	ck_assert_int_eq(store_meta_put(&s, STORE_OUTBOX_ACKED_KEY, 1), LB_ERR_INVAL);
 	ck_assert_int_eq(store_outbox_page(&s, 0, 1, 1, NULL, NULL, NULL), LB_ERR_INVAL);
 	ck_assert_int_eq(store_outbox_usage(&s, NULL), LB_ERR_INVAL);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
@@ -637,14 +799,17 @@ static Suite *outbox_suite(void)
 
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_add_page_delete_in_order);
+	tcase_add_test(tc, test_add_page_ack_in_order);
+	tcase_add_test(tc, test_mark_outlives_rows);
+	tcase_add_test(tc, test_rows_split_by_size);
+	tcase_add_test(tc, test_bad_row_refused);
 	tcase_add_test(tc, test_staged_rows);
 	tcase_add_test(tc, test_add_many_sizes);
 	tcase_add_test(tc, test_add_many_refused);
 	tcase_add_test(tc, test_usage_accounting);
 	tcase_add_test(tc, test_crash_between_batches);
 	tcase_add_test(tc, test_migration_from_v1);
-	tcase_add_test(tc, test_migration_v5_outbox_rows);
+	tcase_add_test(tc, test_migration_old_outbox_rows);
 	tcase_add_test(tc, test_arguments);
 	tcase_add_test(tc, test_created_at_past_2038);
 	suite_add_tcase(s, tc);

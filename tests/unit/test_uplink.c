@@ -406,7 +406,10 @@ static int64_t committed_fcnt_up(void)
 
 	snprintf(path, sizeof(path), "%s/%s", w.dir, STORE_DB_NAME);
 	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT fcnt_up_last FROM session WHERE dev_eui = ?",
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT CASE WHEN c.dev_eui IS NULL THEN s.fcnt_up_last"
+					    " ELSE c.fcnt_up_last END FROM session s LEFT JOIN"
+					    " session_fcnt c ON c.dev_eui = s.dev_eui"
+					    " WHERE s.dev_eui = ?",
 					    -1, &st, NULL), SQLITE_OK);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)DEV_EUI);
 	int rc = sqlite3_step(st);
