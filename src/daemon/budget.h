@@ -105,6 +105,11 @@ void budget_free(struct budget *bg);
  * started afresh) or the store's read error (logged). */
 int budget_restore_device(struct budget *bg, struct lb_device *dev);
 
+/* Restore the device's ledger at its first use instead (start-up, reload):
+ * a fleet's stored ledgers are not all held in memory because they exist,
+ * only those of the devices heard again. */
+void budget_defer_restore(struct budget *bg, struct lb_device *dev);
+
 /* Account an accepted uplink; fills the event's airtime and fairAccess and
  * returns whether the `up` event may be published. */
 bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx *rx,
