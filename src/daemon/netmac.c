@@ -48,6 +48,31 @@ static const struct macstate *mac_view(const struct lb_device *dev)
 	return dev->rt.mac ? dev->rt.mac : &mac_none;
 }
 
+/* A stored state not read yet (netmac_defer_restore) is read at the
+ * device's first use, before anything reads or writes it. */
+static int restore(const struct netmac *m, struct lb_device *dev);
+
+static void fetch(const struct netmac *m, struct lb_device *dev)
+{
+	if (!dev->rt.mac_unread)
+		return;
+	dev->rt.mac_unread = false;
+	(void)restore(m, dev);   /* logged; a failure starts afresh */
+}
+
+void netmac_load(const struct netmac *m, struct lb_device *dev)
+{
+	fetch(m, dev);
+}
+
+void netmac_defer_restore(struct netmac *m, struct lb_device *dev)
+{
+	(void)m;
+	free(dev->rt.mac);
+	dev->rt.mac = NULL;
+	dev->rt.mac_unread = true;
+}
+
 /* ------------------------------------------------------- durability */
 
 static void row_of(const struct lb_device *dev, struct store_mac *r)
@@ -118,6 +143,7 @@ void netmac_forget(struct netmac *m)
 
 void netmac_touch(struct netmac *m, struct lb_device *dev)
 {
+	fetch(m, dev);
 	touch(m, dev);
 }
 
@@ -167,7 +193,14 @@ void netmac_free(struct netmac *m)
 
 int netmac_restore_device(struct netmac *m, struct lb_device *dev)
 {
+	return restore(m, dev);
+}
+
+static int restore(const struct netmac *m, struct lb_device *dev)
+{
 	struct store_mac row;
+
+	dev->rt.mac_unread = false;
 	int rc = store_mac_get(m->c.store, dev->dev_eui, &row);
 
 	if (rc == LB_ERR_NOT_FOUND)
@@ -215,6 +248,7 @@ void netmac_cflist_channels(const struct region *r, const char *join_cflist,
  * last status stays. */
 static bool ensure_session(struct netmac *m, struct lb_device *dev)
 {
+	fetch(m, dev);
 	struct macstate *s = dev->rt.mac;
 
 	if (!s) {

@@ -120,6 +120,7 @@ struct lb_device {
 		bool fa_has_published;
 		bool fa_unread;              /* a stored ledger may exist, not read yet
 					      * (budget_defer_restore) */
+		bool mac_unread;             /* the same for the MAC state (netmac.h) */
 		int64_t fa_published_ms;     /* when (monotonic ms) */
 		struct macstate *mac;        /* network MAC requests (daemon/netmac.h), owned:
 					      * allocated by netmac at the device's first
