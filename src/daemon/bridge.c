@@ -730,6 +730,7 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	/* After the MQTT set-up: a gateway that does not fit is said OFFLINE. A
 	 * failure is logged and leaves the retained states as they are. */
 	(void)gwconn_restore(&b->gwconn, loop_now_ms());
+	store_release_cache(&b->store);   /* the pages restore_all() read */
 	release_heap();
 	return LB_OK;
 }

@@ -164,6 +164,12 @@ int store_read_many(struct store *s)
 	return store__begin(s);
 }
 
+void store_release_cache(struct store *s)
+{
+	if (s && s->db)
+		(void)sqlite3_db_release_memory(s->db);   /* SQLITE_OK, nothing to report */
+}
+
 int store__stagev(struct store *s, enum store_op op, const struct store__part *parts, size_t n,
 		  size_t rows)
 {
