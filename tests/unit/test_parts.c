@@ -355,6 +355,31 @@ START_TEST(test_ledger_version_1_row)
 }
 END_TEST
 
+/* A list that held a burst (a whole fleet marked) is freed once staged;
+ * a small one is kept for the next batch. */
+START_TEST(test_dirtyset_burst_freed)
+{
+	struct dirtyset d;
+
+	memset(&d, 0, sizeof(d));
+	for (uint32_t i = 0; i < 5000; i++)
+		ck_assert_int_eq(dirtyset_add(&d, i, 1), LB_OK);
+	ck_assert_uint_ge(d.cap, 5000);
+	while (dirtyset_count(&d) > 1)
+		dirtyset_pop(&d);
+	ck_assert_ptr_nonnull(d.idx);
+	dirtyset_pop(&d);
+	ck_assert_ptr_null(d.idx);
+	ck_assert_uint_eq(d.cap, 0);
+	ck_assert(!dirtyset_has(&d, 4999));
+	ck_assert_int_eq(dirtyset_add(&d, 7, 2), LB_OK);   /* listed again as new */
+	ck_assert_uint_eq(dirtyset_last(&d), 7);
+	dirtyset_pop(&d);
+	ck_assert_ptr_nonnull(d.idx);                       /* 64 entries: kept */
+	dirtyset_free(&d);
+}
+END_TEST
+
 static Suite *parts_suite(void)
 {
 	Suite *s = suite_create("parts");
@@ -368,6 +393,7 @@ static Suite *parts_suite(void)
 	tcase_add_test(tc, test_ledger_store_round_trip);
 	tcase_add_test(tc, test_ledger_deferred_restore);
 	tcase_add_test(tc, test_ledger_version_1_row);
+	tcase_add_test(tc, test_dirtyset_burst_freed);
 	suite_add_tcase(s, tc);
 	return s;
 }
