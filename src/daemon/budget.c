@@ -138,10 +138,12 @@ static int fa_save(struct lb_device *dev, const struct fa_device *fa)
 }
 
 /* After a call that only reads (it may re-arm a threshold as the window
- * slid): kept if the device has ledgers; an empty device stays empty. */
-static void fa_keep(struct lb_device *dev, const struct fa_device *fa)
+ * slid): kept if it changed and the device has ledgers; an empty device
+ * stays empty. */
+static void fa_keep(struct lb_device *dev, const struct fa_device *before,
+		    const struct fa_device *fa)
 {
-	if (dev->rt.fa)
+	if (dev->rt.fa && memcmp(before, fa, sizeof(*fa)) != 0)
 		(void)fa_save(dev, fa);   /* no growth without a new amount: no allocation */
 }
 
@@ -482,8 +484,9 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 	}
 	report_crossings(bg, dev, v.crossed);
 	budget_touch(bg, dev);
+	/* At the time of the uplink: re-arms nothing fa_uplink() did not, so
+	 * nothing to keep. */
 	if (fa_status(&led, &dev->fa_policy, now, &st) == LB_OK) {
-		fa_keep(dev, &led);
 		to_event(&st, fa);
 		publish_state(bg, dev, &st);
 	}
@@ -499,11 +502,12 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 
 int budget_downlink_allowed(struct budget *bg, struct lb_device *dev)
 {
-	struct fa_device led;
+	struct fa_device led, before;
 
 	fa_load(bg, dev, &led);
+	before = led;
 	int rc = fa_downlink_allowed(&led, &dev->fa_policy, wall_ms());
-	fa_keep(dev, &led);
+	fa_keep(dev, &before, &led);
 	return rc;
 }
 
@@ -720,12 +724,13 @@ int64_t budget_tick(struct budget *bg, int64_t now_ms)
 	int64_t now = wall_ms();
 	for (size_t i = 0; i < bg->c.devices->n; i++) {
 		struct lb_device *dev = &bg->c.devices->dev[i];
-		struct fa_device led;
+		struct fa_device led, before;
 		if (!dev->rt.fa_has_published)
 			continue;
 		fa_load(bg, dev, &led);
+		before = led;
 		if (fa_status(&led, &dev->fa_policy, now, &st) == LB_OK) {
-			fa_keep(dev, &led);
+			fa_keep(dev, &before, &led);
 			publish_state(bg, dev, &st);
 		}
 	}

@@ -292,9 +292,12 @@ size_t fa_packed_alloc_size(size_t len)
 	return ((sizeof(struct fa_packed) + len + 7) | 15) - 7;
 }
 
+/* A buffer of FA_PACKED_MAX is written in place; a smaller one through a
+ * copy. */
 int fa_pack(const struct fa_device *dev, uint8_t *out, size_t cap, size_t *len)
 {
 	uint8_t buf[FA_PACKED_MAX];
+	uint8_t *w = cap >= FA_PACKED_MAX ? out : buf;
 	size_t up_len, down_len;
 	bool own;
 	int err;
@@ -302,21 +305,21 @@ int fa_pack(const struct fa_device *dev, uint8_t *out, size_t cap, size_t *len)
 	if (!dev || !len || (!out && cap > 0))
 		return LB_ERR_INVAL;
 	own = !ledger_same_geometry(&dev->uplink_us, &dev->downlinks);
-	buf[OFF_VERSION] = FA_PACKED_VERSION;
-	buf[1] = (uint8_t)(dev->uplink_level << PACKED_UP_SHIFT |
-			   dev->downlink_level << PACKED_DOWN_SHIFT |
-			   (own ? FA_PACKED_OWN_GEOMETRY : 0));
-	err = ledger_pack(&dev->uplink_us, true, buf + FA_PACKED_HEADER_LEN, LEDGER_PACKED_MAX,
+	w[OFF_VERSION] = FA_PACKED_VERSION;
+	w[1] = (uint8_t)(dev->uplink_level << PACKED_UP_SHIFT |
+			 dev->downlink_level << PACKED_DOWN_SHIFT | (own ? FA_PACKED_OWN_GEOMETRY : 0));
+	err = ledger_pack(&dev->uplink_us, true, w + FA_PACKED_HEADER_LEN, LEDGER_PACKED_MAX,
 			  &up_len);
 	if (err == LB_OK)
-		err = ledger_pack(&dev->downlinks, own, buf + FA_PACKED_HEADER_LEN + up_len,
+		err = ledger_pack(&dev->downlinks, own, w + FA_PACKED_HEADER_LEN + up_len,
 				  LEDGER_PACKED_MAX, &down_len);
 	if (err != LB_OK)
 		return err;
 	*len = FA_PACKED_HEADER_LEN + up_len + down_len;
 	if (cap < *len)
 		return LB_ERR_TOO_LARGE;
-	memcpy(out, buf, *len);
+	if (w != out)
+		memcpy(out, buf, *len);
 	return LB_OK;
 }
 

@@ -365,35 +365,70 @@ bool ledger_same_geometry(const struct ledger *a, const struct ledger *b)
 	return a && b && a->n == b->n && a->bucket_ms == b->bucket_ms;
 }
 
+/* The (age, sum) pairs of the ring's slots hi down to lo (one run, the
+ * ages following on from *age) at out + pos; returns the new pos. Empty
+ * slots, most of them, are skipped two at a time. */
+static size_t put_run(const struct ledger *l, unsigned hi, unsigned lo, unsigned *age,
+		      uint8_t *out, size_t pos, unsigned *k)
+{
+	const uint32_t *top = l->slot + hi, *p = top + 1, *base = l->slot + lo;
+	unsigned n = *k;   /* a local: out may alias it for the compiler */
+
+	while (p > base) {
+		if (p - base >= 2 && (p[-1] | p[-2]) == 0) {
+			p -= 2;
+			continue;
+		}
+		if (*--p) {
+			out[pos++] = (uint8_t)(*age + (unsigned)(top - p));
+			pos += varint_put(out + pos, *p);
+			n++;
+		}
+	}
+	*age += hi - lo + 1;
+	*k = n;
+	return pos;
+}
+
+/* The pairs of the non-empty buckets, from the current one back: the
+ * ring's two runs, head down to 0, then n down to head + 1. */
+static size_t put_pairs(const struct ledger *l, uint8_t *out, unsigned *k)
+{
+	unsigned age = 0;
+	size_t pos;
+
+	*k = 0;
+	pos = put_run(l, l->head, 0, &age, out, 0, k);
+	if (l->head < l->n)
+		pos = put_run(l, l->n, (unsigned)l->head + 1, &age, out, pos, k);
+	return pos;
+}
+
+/* A buffer of LEDGER_PACKED_MAX is written in place; a smaller one
+ * through a copy. */
 int ledger_pack(const struct ledger *l, bool with_geometry, uint8_t *out, size_t cap,
 		size_t *len)
 {
 	uint8_t buf[LEDGER_PACKED_MAX];
+	uint8_t *w = cap >= LEDGER_PACKED_MAX ? out : buf;
 	size_t pos = 0, at_k;
-	unsigned i, k = 0;
+	unsigned k;
 
 	if (!ready(l) || !len || (!out && cap > 0))
 		return LB_ERR_INVAL;
 	if (with_geometry) {
-		buf[pos++] = l->n;
-		pos += varint64_put(buf + pos, l->bucket_ms);
+		w[pos++] = l->n;
+		pos += varint64_put(w + pos, l->bucket_ms);
 	}
-	pos += varint64_put(buf + pos, (uint64_t)l->epoch);
+	pos += varint64_put(w + pos, (uint64_t)l->epoch);
 	at_k = pos++;
-	i = l->head;
-	for (unsigned age = 0; age <= l->n; age++) {
-		if (l->slot[i]) {
-			buf[pos++] = (uint8_t)age;
-			pos += varint_put(buf + pos, l->slot[i]);
-			k++;
-		}
-		i = i ? i - 1 : l->n;   /* slot_at(l, age + 1) without a division */
-	}
-	buf[at_k] = (uint8_t)k;
+	pos += put_pairs(l, w + pos, &k);
+	w[at_k] = (uint8_t)k;
 	*len = pos;
 	if (cap < pos)
 		return LB_ERR_TOO_LARGE;
-	memcpy(out, buf, pos);
+	if (w != out)
+		memcpy(out, buf, pos);
 	return LB_OK;
 }
 
