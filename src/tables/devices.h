@@ -121,11 +121,12 @@ struct lb_device {
 		bool fa_unread;              /* a stored ledger may exist, not read yet
 					      * (budget_defer_restore) */
 		bool mac_unread;             /* the same for the MAC state (netmac.h) */
-		int64_t fa_published_ms;     /* when (monotonic ms) */
+		int64_t fa_published_ms;     /* when fa_published was (monotonic ms) */
 		struct macstate *mac;        /* network MAC requests (daemon/netmac.h), owned:
 					      * allocated by netmac at the device's first
 					      * uplink or downlink or from a stored row; NULL:
-					      * nothing known (336 bytes a device saved) */
+					      * nothing known (MACSTATE_SIZE bytes a device
+					      * saved) */
 	} rt;
 
 	bool state_kept;                 /* devices_reload(): carried over from the old table */
