@@ -587,6 +587,16 @@ static int restore_device(struct bridge *b, struct lb_device *dev)
 	return rc != LB_OK ? rc : rc2 != LB_OK ? rc2 : rc3;
 }
 
+/* At start-up: the session and a confirmed downlink now; the fair-access
+ * ledger and the MAC state at the device's first use (a fleet's stored
+ * ones are not all held in memory because they exist). */
+static int restore_at_start(struct bridge *b, struct lb_device *dev)
+{
+	budget_defer_restore(&b->budget, dev);
+	netmac_defer_restore(&b->netmac, dev);
+	return txsched_restore_device(&b->tx, dev);
+}
+
 static int restore_all(struct bridge *b)
 {
 	/* One transaction for the reads of every device (several per device):
@@ -598,7 +608,7 @@ static int restore_all(struct bridge *b)
 		return rc;
 	size_t failed = 0;
 	for (size_t i = 0; i < b->devices.n; i++)
-		failed += restore_device(b, &b->devices.dev[i]) != LB_OK;
+		failed += restore_at_start(b, &b->devices.dev[i]) != LB_OK;
 	/* Nothing staged meanwhile: end the read transaction now (else the
 	 * next group commit ends it with its rows). */
 	if (held && !store_dirty(&b->store) && store_commit(&b->store) != LB_OK)
@@ -721,6 +731,7 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	/* After the MQTT set-up: a gateway that does not fit is said OFFLINE. A
 	 * failure is logged and leaves the retained states as they are. */
 	(void)gwconn_restore(&b->gwconn, loop_now_ms());
+	store_release_cache(&b->store);   /* the pages restore_all() read */
 	release_heap();
 	return LB_OK;
 }

@@ -85,29 +85,74 @@ static void publish_state(struct budget *bg, struct lb_device *dev, const struct
 
 /* A device's fair-access ledgers exist from its first counted uplink or
  * downlink (or a stored ledger that is not idle); until then it is the empty
- * device its policy shapes (tables/devices.h rt.fa), kept in no memory.
- * The ledgers to change: allocated now if need be (NULL: out of memory). */
-static struct fa_device *fa_write(struct lb_device *dev)
+ * device its policy shapes, kept in no memory. They are kept packed
+ * (tables/devices.h rt.fa, fairaccess.h "Packed form": a 24-byte allocation
+ * for a device heard once, 40 for one heard a few times a day, where
+ * struct fa_device takes 536), and unpacked on the stack for each use. A
+ * device whose stored ledger was not read yet (budget_defer_restore) reads
+ * it first. */
+static void fa_fetch(struct budget *bg, struct lb_device *dev)
 {
-	if (dev->rt.fa)
-		return dev->rt.fa;
-	struct fa_device *fa = malloc(sizeof(*fa));
-	if (!fa)
-		return NULL;
-	if (fa_device_init(fa, &dev->fa_policy) != LB_OK)
-		memset(fa, 0, sizeof(*fa));  /* shaped at first use, as a zeroed device */
-	dev->rt.fa = fa;
-	return fa;
+	if (!dev->rt.fa_unread)
+		return;
+	dev->rt.fa_unread = false;
+	(void)budget_restore_device(bg, dev);   /* logged; a failure starts afresh */
 }
 
-/* The ledgers to read: the device's, else empty ones in *empty. */
-static struct fa_device *fa_read(struct lb_device *dev, struct fa_device *empty)
+/* The device's ledgers in *out: its own, else the empty device. */
+static void fa_load(struct budget *bg, struct lb_device *dev, struct fa_device *out)
 {
-	if (dev->rt.fa)
-		return dev->rt.fa;
-	if (fa_device_init(empty, &dev->fa_policy) != LB_OK)
-		memset(empty, 0, sizeof(*empty));
-	return empty;
+	fa_fetch(bg, dev);
+	if (dev->rt.fa && fa_decode(out, dev->rt.fa->blob, dev->rt.fa->len) == LB_OK)
+		return;
+	if (dev->rt.fa)   /* its own packing: cannot happen, said if it does */
+		LB_LOG_RL(LOG_LVL_ERROR, "budget", "device %s: fair-access ledger in memory "
+			  "unreadable, starting afresh", dev->name);
+	if (fa_device_init(out, &dev->fa_policy) != LB_OK)
+		memset(out, 0, sizeof(*out));   /* shaped at first use, as a zeroed device */
+}
+
+/* Keep fa as the device's ledgers, allocated now if need be; unchanged
+ * bytes are not rewritten. LB_OK, LB_ERR_NOMEM (the old ones kept) or the
+ * packing's error. */
+static int fa_save(struct lb_device *dev, const struct fa_device *fa)
+{
+	uint8_t blob[FA_PACKED_MAX];
+	struct fa_packed *p = dev->rt.fa;
+	size_t len;
+
+	int rc = fa_pack(fa, blob, sizeof(blob), &len);
+	if (rc != LB_OK)
+		return rc;
+	if (p && p->len == len && memcmp(p->blob, blob, len) == 0)
+		return LB_OK;
+	if (!p || fa_packed_alloc_size(p->len) != fa_packed_alloc_size(len)) {
+		p = realloc(p, fa_packed_alloc_size(len));
+		if (!p)
+			return LB_ERR_NOMEM;
+		dev->rt.fa = p;
+	}
+	p->len = (uint16_t)len;
+	memcpy(p->blob, blob, len);
+	return LB_OK;
+}
+
+/* After a call that only reads (it may re-arm a threshold as the window
+ * slid): kept if it changed and the device has ledgers; an empty device
+ * stays empty. */
+static void fa_keep(struct lb_device *dev, const struct fa_device *before,
+		    const struct fa_device *fa)
+{
+	if (dev->rt.fa && memcmp(before, fa, sizeof(*fa)) != 0)
+		(void)fa_save(dev, fa);   /* no growth without a new amount: no allocation */
+}
+
+void budget_defer_restore(struct budget *bg, struct lb_device *dev)
+{
+	(void)bg;
+	free(dev->rt.fa);
+	dev->rt.fa = NULL;
+	dev->rt.fa_unread = true;
 }
 
 /* ---------------------------------------------------- persistence */
@@ -124,13 +169,33 @@ static int save_ledger(struct budget *bg, uint64_t owner, enum store_ledger_kind
 	return rc;
 }
 
+/* The device's packed ledgers: its own bytes (read first if they were
+ * not yet: never an empty ledger over a stored one), else the empty
+ * device's packed into buf. */
+static int packed_of(struct budget *bg, struct lb_device *dev, uint8_t buf[FA_PACKED_MAX],
+		     const uint8_t **blob, size_t *len)
+{
+	struct fa_device empty;
+
+	fa_fetch(bg, dev);
+	if (dev->rt.fa) {
+		*blob = dev->rt.fa->blob;
+		*len = dev->rt.fa->len;
+		return LB_OK;
+	}
+	if (fa_device_init(&empty, &dev->fa_policy) != LB_OK)
+		memset(&empty, 0, sizeof(empty));
+	*blob = buf;
+	return fa_pack(&empty, buf, FA_PACKED_MAX, len);
+}
+
 static int stage_device(struct budget *bg, struct lb_device *dev)
 {
-	uint8_t blob[FA_ENCODED_MAX];
-	struct fa_device empty;
+	uint8_t buf[FA_PACKED_MAX];
+	const uint8_t *blob;
 	size_t len;
 
-	int rc = fa_encode(fa_read(dev, &empty), blob, sizeof(blob), &len);
+	int rc = packed_of(bg, dev, buf, &blob, &len);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_ERROR, "budget", "device %s: fair-access ledger not encoded: %s",
 			  dev->name, lb_strerror(rc));
@@ -179,24 +244,25 @@ static int stage_failed(struct budget *bg, int rc)
  * why). */
 /* A group of the largest ledgers fits the store's redo log many times over,
  * so a batch committed ahead (durable.h) always has room for the next. */
-_Static_assert((uint64_t)STORE_MANY_ROWS * (FA_ENCODED_MAX + 64) < STORE_LOG_MAX / 4,
+_Static_assert((uint64_t)STORE_MANY_ROWS * (FA_PACKED_MAX + 64) < STORE_LOG_MAX / 4,
 	       "a group of ledgers fits the redo log");
 
 static int stage_group(struct budget *bg)
 {
-	uint8_t blobs[STORE_MANY_ROWS][FA_ENCODED_MAX];
+	uint8_t bufs[STORE_MANY_ROWS][FA_PACKED_MAX];
 	struct store_ledger_row rows[STORE_MANY_ROWS];
-	struct fa_device empty;
 	size_t n = 0, staged = 0, count = dirtyset_count(&bg->dirty);
 	uint32_t i;
 
 	while (n < STORE_MANY_ROWS && n < count &&
 	       (i = dirtyset_back(&bg->dirty, n)) < bg->c.devices->n) {
 		struct lb_device *dev = &bg->c.devices->dev[i];
-		rows[n] = (struct store_ledger_row){.owner = dev->dev_eui, .blob = blobs[n],
+		const uint8_t *blob;
+		rows[n] = (struct store_ledger_row){.owner = dev->dev_eui,
 						   .kind = STORE_LEDGER_FAIR_ACCESS};
-		if (fa_encode(fa_read(dev, &empty), blobs[n], FA_ENCODED_MAX, &rows[n].len) != LB_OK)
+		if (packed_of(bg, dev, bufs[n], &blob, &rows[n].len) != LB_OK)
 			break;
+		rows[n].blob = blob;
 		n++;
 	}
 	if (n == 0) {
@@ -303,11 +369,15 @@ void budget_forget(struct budget *bg)
 	dirtyset_clear(&bg->dirty);
 }
 
+/* A stored blob of either version (fairaccess.h) fits. */
+#define STORED_MAX (FA_ENCODED_MAX > FA_PACKED_MAX ? FA_ENCODED_MAX : FA_PACKED_MAX)
+
 int budget_restore_device(struct budget *bg, struct lb_device *dev)
 {
-	uint8_t blob[FA_ENCODED_MAX];
+	uint8_t blob[STORED_MAX];
 	size_t len = 0;
 
+	dev->rt.fa_unread = false;
 	int rc = store_ledger_get(bg->c.store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob,
 				  sizeof(blob), &len);
 	if (rc == LB_ERR_NOT_FOUND)
@@ -321,13 +391,12 @@ int budget_restore_device(struct budget *bg, struct lb_device *dev)
 			dev->rt.fa = NULL;
 			return LB_OK;
 		}
-		struct fa_device *to = fa_write(dev);
-		if (!to) {
+		rc = fa_save(dev, &fa);
+		if (rc != LB_OK) {
 			log_error("budget", "device %s: stored fair-access ledger not kept: %s",
-				  dev->name, lb_strerror(LB_ERR_NOMEM));
-			return LB_ERR_NOMEM;
+				  dev->name, lb_strerror(rc));
+			return rc;
 		}
-		*to = fa;
 		return LB_OK;
 	}
 	if (rc != LB_OK && rc != LB_ERR_TOO_LARGE) {
@@ -401,16 +470,23 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 	*airtime_ms = (double)us / 1000.0;
 	check_dwell(bg, dev, pk, us, rx->gateway_eui);
 	int64_t now = wall_ms();
-	struct fa_device *led = fa_write(dev);
-	if (!led || fa_uplink(led, &dev->fa_policy, now, us, &v) != LB_OK) {
+	struct fa_device led;
+	fa_load(bg, dev, &led);
+	int rc = fa_uplink(&led, &dev->fa_policy, now, us, &v);
+	if (rc == LB_OK)
+		rc = fa_save(dev, &led);
+	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: uplink not counted in its fair-access "
-			  "ledger (%s)", dev->name, led ? "invalid policy" : "out of memory");
-		v.publish = true;
+			  "ledger (%s)", dev->name,
+			  rc == LB_ERR_NOMEM ? "out of memory" : "invalid policy");
+		v = (struct fa_verdict){.publish = true};
+		fa_load(bg, dev, &led);   /* what is kept */
 	}
 	report_crossings(bg, dev, v.crossed);
 	budget_touch(bg, dev);
-	struct fa_device empty;
-	if (fa_status(fa_read(dev, &empty), &dev->fa_policy, now, &st) == LB_OK) {
+	/* At the time of the uplink: re-arms nothing fa_uplink() did not, so
+	 * nothing to keep. */
+	if (fa_status(&led, &dev->fa_policy, now, &st) == LB_OK) {
 		to_event(&st, fa);
 		publish_state(bg, dev, &st);
 	}
@@ -426,10 +502,13 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 
 int budget_downlink_allowed(struct budget *bg, struct lb_device *dev)
 {
-	struct fa_device empty;
+	struct fa_device led, before;
 
-	(void)bg;
-	return fa_downlink_allowed(fa_read(dev, &empty), &dev->fa_policy, wall_ms());
+	fa_load(bg, dev, &led);
+	before = led;
+	int rc = fa_downlink_allowed(&led, &dev->fa_policy, wall_ms());
+	fa_keep(dev, &before, &led);
+	return rc;
 }
 
 /* ------------------------------------------------------ gateways */
@@ -530,16 +609,19 @@ void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gat
 	struct fa_verdict v = {0};
 	struct fa_status st;
 	int64_t now = wall_ms();
-	struct fa_device *led = fa_write(dev);
+	struct fa_device led;
 
-	if (!led)
-		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: downlink not counted in its "
-			  "fair-access ledger (out of memory)", dev->name);
-	if (led && fa_downlink(led, &dev->fa_policy, now, &v) == LB_OK) {
-		report_crossings(bg, dev, v.crossed);
-		budget_touch(bg, dev);
-		if (fa_status(led, &dev->fa_policy, now, &st) == LB_OK)
-			publish_state(bg, dev, &st);
+	fa_load(bg, dev, &led);
+	if (fa_downlink(&led, &dev->fa_policy, now, &v) == LB_OK) {
+		if (fa_save(dev, &led) != LB_OK) {
+			LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: downlink not counted in its "
+				  "fair-access ledger (out of memory)", dev->name);
+		} else {
+			report_crossings(bg, dev, v.crossed);
+			budget_touch(bg, dev);
+			if (fa_status(&led, &dev->fa_policy, now, &st) == LB_OK)
+				publish_state(bg, dev, &st);
+		}
 	}
 	struct budget_gateway *g = gateway(bg, gateway_eui);
 	if (!g)
@@ -642,10 +724,15 @@ int64_t budget_tick(struct budget *bg, int64_t now_ms)
 	int64_t now = wall_ms();
 	for (size_t i = 0; i < bg->c.devices->n; i++) {
 		struct lb_device *dev = &bg->c.devices->dev[i];
-		struct fa_device empty;
-		if (dev->rt.fa_has_published &&
-		    fa_status(fa_read(dev, &empty), &dev->fa_policy, now, &st) == LB_OK)
+		struct fa_device led, before;
+		if (!dev->rt.fa_has_published)
+			continue;
+		fa_load(bg, dev, &led);
+		before = led;
+		if (fa_status(&led, &dev->fa_policy, now, &st) == LB_OK) {
+			fa_keep(dev, &before, &led);
 			publish_state(bg, dev, &st);
+		}
 	}
 	return bg->next_scan_ms;
 }

@@ -100,10 +100,16 @@ struct budget {
 int budget_init(struct budget *bg, const struct budget_ctx *ctx);
 void budget_free(struct budget *bg);
 
-/* Restore a device's fair-access ledger from the store (start-up, reload).
+/* Restore a device's fair-access ledger from the store now (a device new
+ * in a reload; at start-up budget_defer_restore, below).
  * LB_OK (also when nothing is stored, or the blob is unreadable: logged,
  * started afresh) or the store's read error (logged). */
 int budget_restore_device(struct budget *bg, struct lb_device *dev);
+
+/* Restore the device's ledger at its first use instead (start-up):
+ * a fleet's stored ledgers are not all held in memory because they exist,
+ * only those of the devices heard again. */
+void budget_defer_restore(struct budget *bg, struct lb_device *dev);
 
 /* Account an accepted uplink; fills the event's airtime and fairAccess and
  * returns whether the `up` event may be published. */

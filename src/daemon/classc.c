@@ -245,6 +245,8 @@ static int build_attempt(struct classc *cc, struct lb_device *dev, const struct 
 	int rc = devices_keys(cc->c.devices, dev, &ks);
 	if (rc == LB_OK)
 		rc = downlink_build(&fr, ks, phy, sizeof(phy), &len);
+	if (rc == LB_OK && cc->c.netmac)
+		netmac_load(cc->c.netmac, dev);   /* the RX2 it confirmed */
 	if (rc == LB_OK)
 		rc = rx2_of(cc, dev, &freq, &dr);
 	if (rc == LB_OK)

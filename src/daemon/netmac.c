@@ -48,6 +48,31 @@ static const struct macstate *mac_view(const struct lb_device *dev)
 	return dev->rt.mac ? dev->rt.mac : &mac_none;
 }
 
+/* A stored state not read yet (netmac_defer_restore) is read at the
+ * device's first use, before anything reads or writes it. */
+static int restore(const struct netmac *m, struct lb_device *dev);
+
+static void fetch(const struct netmac *m, struct lb_device *dev)
+{
+	if (!dev->rt.mac_unread)
+		return;
+	dev->rt.mac_unread = false;
+	(void)restore(m, dev);   /* logged; a failure starts afresh */
+}
+
+void netmac_load(const struct netmac *m, struct lb_device *dev)
+{
+	fetch(m, dev);
+}
+
+void netmac_defer_restore(struct netmac *m, struct lb_device *dev)
+{
+	(void)m;
+	free(dev->rt.mac);
+	dev->rt.mac = NULL;
+	dev->rt.mac_unread = true;
+}
+
 /* ------------------------------------------------------- durability */
 
 static void row_of(const struct lb_device *dev, struct store_mac *r)
@@ -68,7 +93,7 @@ static void row_of(const struct lb_device *dev, struct store_mac *r)
 	r->status_at = s->status_at;
 	r->battery = s->battery;
 	r->margin = s->margin;
-	r->rx_done = s->rx_done;
+	r->rx_done = macstate_rx_done_to_row(s->rx_done);
 }
 
 static int apply_row(struct lb_device *dev, const struct store_mac *r)
@@ -80,7 +105,7 @@ static int apply_row(struct lb_device *dev, const struct store_mac *r)
 	dev->rt.mac = s;
 	memset(s, 0, sizeof(*s));
 	s->known = true;
-	s->session_at = r->session_at;
+	s->session_at = macstate_unix_s(r->session_at);
 	s->dr = r->dr;
 	s->tx_power = r->tx_power;
 	s->nb_trans = r->nb_trans;
@@ -92,12 +117,12 @@ static int apply_row(struct lb_device *dev, const struct store_mac *r)
 	 * an answer counts it, so a device left at max_unanswered tries backs
 	 * off instead of never being asked again (may_ask()). */
 	s->track[MACSTATE_LINK_ADR].outstanding = r->unanswered > 0;
-	s->track[MACSTATE_LINK_ADR].backoff_until = r->backoff_until;
+	s->track[MACSTATE_LINK_ADR].backoff_until = macstate_unix_s(r->backoff_until);
 	s->has_status = r->has_status;
-	s->status_at = r->status_at;
+	s->status_at = macstate_unix_s(r->status_at);
 	s->battery = r->battery;
 	s->margin = r->margin;
-	s->rx_done = r->rx_done;
+	s->rx_done = macstate_rx_done_from_row(r->rx_done);
 	return LB_OK;
 }
 
@@ -118,6 +143,7 @@ void netmac_forget(struct netmac *m)
 
 void netmac_touch(struct netmac *m, struct lb_device *dev)
 {
+	fetch(m, dev);
 	touch(m, dev);
 }
 
@@ -167,7 +193,14 @@ void netmac_free(struct netmac *m)
 
 int netmac_restore_device(struct netmac *m, struct lb_device *dev)
 {
+	return restore(m, dev);
+}
+
+static int restore(const struct netmac *m, struct lb_device *dev)
+{
 	struct store_mac row;
+
+	dev->rt.mac_unread = false;
 	int rc = store_mac_get(m->c.store, dev->dev_eui, &row);
 
 	if (rc == LB_ERR_NOT_FOUND)
@@ -215,6 +248,7 @@ void netmac_cflist_channels(const struct region *r, const char *join_cflist,
  * last status stays. */
 static bool ensure_session(struct netmac *m, struct lb_device *dev)
 {
+	fetch(m, dev);
 	struct macstate *s = dev->rt.mac;
 
 	if (!s) {
@@ -226,15 +260,15 @@ static bool ensure_session(struct netmac *m, struct lb_device *dev)
 		}
 		dev->rt.mac = s;
 	}
-	if (s->known && s->session_at == dev->rt.joined_at)
+	if (s->known && s->session_at == macstate_unix_s(dev->rt.joined_at))
 		return true;
 	bool had = s->has_status;
-	int64_t at = s->status_at;
+	uint32_t at = s->status_at;
 	uint8_t battery = s->battery;
 	int8_t margin = s->margin;
 	memset(s, 0, sizeof(*s));
 	s->known = true;
-	s->session_at = dev->rt.joined_at;
+	s->session_at = macstate_unix_s(dev->rt.joined_at);
 	s->nb_trans = 1;
 	s->dr = dev->rt.last_dr > 0 ? (uint8_t)dev->rt.last_dr : 0;
 	s->has_status = had;
@@ -275,7 +309,7 @@ static void unanswered(struct netmac *m, struct lb_device *dev, enum macstate_re
 	if (t->tries < m->o.max_unanswered)
 		return;
 	t->tries = 0;
-	t->backoff_until = wall_s() + (int64_t)m->o.backoff_h * S_PER_H;
+	t->backoff_until = macstate_unix_s(wall_s() + (int64_t)m->o.backoff_h * S_PER_H);
 	m->stats.backoffs++;
 	log_warn(TAG, "device %s: %d %s left unanswered: none sent for %d h", dev->name,
 		 m->o.max_unanswered, req_names[k], m->o.backoff_h);
@@ -327,7 +361,7 @@ static void on_dev_status(struct netmac *m, struct lb_device *dev,
 	struct macstate *s = dev->rt.mac;
 
 	s->has_status = true;
-	s->status_at = wall_s();
+	s->status_at = macstate_unix_s(wall_s());
 	s->battery = a->battery;
 	s->margin = a->margin;
 	answered(m, dev, MACSTATE_DEV_STATUS);
@@ -354,7 +388,7 @@ static void on_rx_param(struct netmac *m, struct lb_device *dev,
 	dev->rt.rx1_dr_offset = m->o.rx1_dr_offset;
 	dev->rt.rx2_freq = m->o.rx2_freq ? m->o.rx2_freq : freq;
 	dev->rt.rx2_dr = m->o.has_rx2_dr ? m->o.rx2_dr : dr;
-	s->rx_done |= MACSTATE_RX_PARAM_DONE;
+	s->rx_done |= (uint8_t)MACSTATE_RX_PARAM_DONE;
 	(void)sessions_touch(m->c.sessions, dev);
 	answered(m, dev, MACSTATE_RX_PARAM);
 }
@@ -364,9 +398,22 @@ static void on_rx_timing(struct netmac *m, struct lb_device *dev)
 	if (dev->rt.mac->track[MACSTATE_RX_TIMING].tries == 0)
 		return;
 	dev->rt.rx_delay_s = m->o.rx_delay_s;
-	dev->rt.mac->rx_done |= MACSTATE_RX_TIMING_DONE;
+	dev->rt.mac->rx_done |= (uint8_t)MACSTATE_RX_TIMING_DONE;
 	(void)sessions_touch(m->c.sessions, dev);
 	answered(m, dev, MACSTATE_RX_TIMING);
+}
+
+/* The k-th channel (from 0) of the NewChannelReq block in flight: they are
+ * asked in increasing order. -1: fewer were asked. */
+static int asked_channel(uint8_t asked, size_t k)
+{
+	for (int ch = 0; ch < 8; ch++) {
+		if (!(asked & 1u << ch))
+			continue;
+		if (k-- == 0)
+			return ch;
+	}
+	return -1;
 }
 
 /* The k-th NewChannelAns answers the k-th NewChannelReq (TS001-1.0.4 §5.6). */
@@ -375,10 +422,12 @@ static void on_new_channel(struct lb_device *dev, size_t k, const struct maccmd_
 {
 	struct macstate *s = dev->rt.mac;
 
-	if (k >= s->n_ask_channels)
+	int ch = asked_channel(s->ask_channels, k);
+
+	if (ch < 0)
 		return;
 	if (a->channel_frequency_ok && a->data_rate_range_ok)
-		s->rx_done |= MACSTATE_CHANNEL_DONE(s->ask_channels[k]);
+		s->rx_done |= (uint8_t)MACSTATE_CHANNEL_DONE(ch);
 	else
 		*all_ok = false;
 }
@@ -443,9 +492,12 @@ static void publish_state(struct netmac *m, struct lb_device *dev)
 		.network_adr = dev->adr,
 		.adr_backoff = backed_off(s, MACSTATE_LINK_ADR, wall_s()),
 	};
-	uint32_t key = (uint32_t)(st.dr + 1) | (uint32_t)st.tx_power << 8 |
-		       (uint32_t)st.nb_trans << 16 | (uint32_t)st.adr << 24 |
-		       (uint32_t)st.network_adr << 25 | (uint32_t)st.adr_backoff << 26;
+	/* DR + 1 (-1..15: 5 bits), TXPower and NbTrans (4-bit fields,
+	 * TS001-1.0.4 §5.3.1) and the three flags: 16 bits. */
+	uint16_t key = (uint16_t)((unsigned)(st.dr + 1) & 0x1fu) |
+		       (uint16_t)((unsigned)st.tx_power << 5 | (unsigned)st.nb_trans << 9 |
+				  (unsigned)st.adr << 13 | (unsigned)st.network_adr << 14 |
+				  (unsigned)st.adr_backoff << 15);
 	char json[STATE_JSON_MAX];
 	size_t len;
 
@@ -640,7 +692,7 @@ static size_t new_channels(struct netmac *m, struct lb_device *dev, uint8_t *out
 	struct macstate *s = dev->rt.mac;
 	size_t len = 0;
 
-	s->n_ask_channels = 0;
+	s->ask_channels = 0;
 	if (dev->activation != LB_ACT_ABP)
 		return 0;
 	for (size_t i = 0; i < m->o.n_channels; i++) {
@@ -656,7 +708,7 @@ static size_t new_channels(struct netmac *m, struct lb_device *dev, uint8_t *out
 		if (n == 0)
 			break;
 		len += n;
-		s->ask_channels[s->n_ask_channels++] = ch;
+		s->ask_channels |= (uint8_t)(1u << ch);
 	}
 	return len;
 }

@@ -123,6 +123,15 @@ void netmac_free(struct netmac *m);
  * LB_OK (also when none is stored) or the store's error (logged). */
 int netmac_restore_device(struct netmac *m, struct lb_device *dev);
 
+/* Restore it at the device's first use instead (start-up): a fleet's
+ * stored MAC states are held in memory only for the devices heard again. */
+void netmac_defer_restore(struct netmac *m, struct lb_device *dev);
+
+/* Read the device's deferred state now if it was not yet (the calls below
+ * that change it do so themselves): before netmac_windows() plans a
+ * downlink that no uplink of this run preceded. */
+void netmac_load(const struct netmac *m, struct lb_device *dev);
+
 /*
  * After an accepted data uplink of dev (before the decision): check the
  * answers in its MAC commands (mac, mac_len: FOpts or the FPort-0 payload)

@@ -631,6 +631,8 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 	if (want > sizeof(zeros))
 		return LB_ERR_TOO_LARGE;
 	struct downlink_plan_in in;
+	if (t->c.netmac)
+		netmac_load(t->c.netmac, dev);   /* the receive windows it confirmed */
 	plan_input(t, dev, s, zeros, want, &in);
 	rc = downlink_plan(&in, &e.plan);
 	if (rc != LB_OK || e.plan.n_attempts == 0) {

@@ -10,14 +10,45 @@
 
 #define LORA_125_KHZ 125
 
+/* A frame in 16 bits (adr.h). */
+#define FRAME_POWER_BITS 4
+#define FRAME_POWER_MASK 0xfu
+#define FRAME_SNR_MIN (-2048)         /* 0.1 dB steps in 12 bits */
+#define FRAME_SNR_MAX 2047
+
+static uint16_t frame_pack(float snr_db, uint8_t tx_power)
+{
+	double d = (double)snr_db * 10.0;
+	long ds;
+
+	if (!(d > FRAME_SNR_MIN))          /* NaN too */
+		ds = FRAME_SNR_MIN;
+	else if (d >= FRAME_SNR_MAX)
+		ds = FRAME_SNR_MAX;
+	else
+		ds = (long)(d < 0 ? d - 0.5 : d + 0.5);   /* the nearest step */
+	unsigned p = tx_power > FRAME_POWER_MASK ? FRAME_POWER_MASK : tx_power;
+	return (uint16_t)((unsigned)(ds - FRAME_SNR_MIN) << FRAME_POWER_BITS | p);
+}
+
+float adr_history_snr(const struct adr_history *h, size_t i)
+{
+	long ds = (long)(h->f[i] >> FRAME_POWER_BITS) + FRAME_SNR_MIN;
+	return (float)((double)ds / 10.0);   /* the float a 0.1 dB decimal parses to */
+}
+
+uint8_t adr_history_tx_power(const struct adr_history *h, size_t i)
+{
+	return (uint8_t)(h->f[i] & FRAME_POWER_MASK);
+}
+
 void adr_history_add(struct adr_history *h, float snr_db, uint8_t tx_power)
 {
 	if (h == NULL)
 		return;
 	if (h->next >= ADR_HISTORY)
 		h->next = 0;
-	h->f[h->next].snr_db = snr_db;
-	h->f[h->next].tx_power = tx_power;
+	h->f[h->next] = frame_pack(snr_db, tx_power);
 	h->next = (uint8_t)((h->next + 1) % ADR_HISTORY);
 	if (h->n < ADR_HISTORY)
 		h->n++;
@@ -101,8 +132,8 @@ static double snr_max(const struct adr_history *h, uint8_t tx_power)
 	double best = -1000.0;
 
 	for (size_t i = 0; i < h->n && i < ADR_HISTORY; i++) {
-		double s = (double)h->f[i].snr_db -
-			   ADR_TX_POWER_STEP_DB * ((int)tx_power - (int)h->f[i].tx_power);
+		double s = (double)adr_history_snr(h, i) -
+			   ADR_TX_POWER_STEP_DB * ((int)tx_power - (int)adr_history_tx_power(h, i));
 		if (s > best)
 			best = s;
 	}

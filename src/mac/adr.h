@@ -51,16 +51,15 @@ struct region;
 #define ADR_TX_POWER_STEP_DB 2        /* per TXPower index, every region of RP002-1.0.4 */
 #define ADR_DEFAULT_MARGIN_DB 10
 
-/* One frame of the history: its best SNR and the TX power index the
- * device used for it. */
-struct adr_frame {
-	float snr_db;
-	uint8_t tx_power;
-};
-
-/* A device's link history, a ring of the last ADR_HISTORY frames. */
+/* A device's link history, a ring of the last ADR_HISTORY frames, each in
+ * 16 bits: its best SNR in 0.1 dB steps (bits 4..15, signed, -204.8 ..
+ * +204.7 dB: the precision gateways report, Semtech PROTOCOL.TXT "lsnr:
+ * signed float, 0.1 dB precision"; an SNR outside that range is clamped)
+ * and the TXPower index the device used for it (bits 0..3, the 4-bit
+ * field of LinkADRReq, TS001-1.0.4 §5.3.1). An SNR given to 0.1 dB comes
+ * back as the same float (adr_history_snr). */
 struct adr_history {
-	struct adr_frame f[ADR_HISTORY];
+	uint16_t f[ADR_HISTORY];
 	uint8_t n;                    /* frames held, 0..ADR_HISTORY */
 	uint8_t next;                 /* where the next one goes */
 };
@@ -83,6 +82,10 @@ struct adr_out {
 
 /* Add one frame (best SNR over its receptions). */
 void adr_history_add(struct adr_history *h, float snr_db, uint8_t tx_power);
+
+/* Frame i (0..n - 1) of the history: its SNR and TX power index. */
+float adr_history_snr(const struct adr_history *h, size_t i);
+uint8_t adr_history_tx_power(const struct adr_history *h, size_t i);
 
 /* Forget every frame (a new session, a DR the device did not take). */
 void adr_history_clear(struct adr_history *h);

@@ -2,6 +2,7 @@
 /* macstate.c - channel plan and LinkADRReq blocks. See macstate.h. */
 #include "mac/macstate.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "base/lb_err.h"
@@ -12,6 +13,30 @@
 #define GRID_BLOCKS 4                  /* 16-channel blocks of the 64 125 kHz channels */
 #define SUB_BAND_MAX 8
 #define DEFAULT_CHANNELS_MASK 0x0007u  /* EU868 channels 0..2 (RP002-1.0.4 §2.3) */
+
+static_assert(sizeof(struct macstate) == MACSTATE_SIZE, "macstate.h states the size");
+static_assert(MACSTATE_CHANNEL_DONE(7) <= UINT8_MAX, "rx_done holds every channel's bit");
+
+#define RX_DONE_SETTINGS (MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE)
+#define RX_DONE_CHANNELS 0xf8u         /* channels 3..7 */
+#define RX_DONE_ROW_SHIFT 8
+
+uint32_t macstate_rx_done_to_row(uint8_t rx_done)
+{
+	return (rx_done & RX_DONE_SETTINGS) | (uint32_t)(rx_done & RX_DONE_CHANNELS) << RX_DONE_ROW_SHIFT;
+}
+
+uint8_t macstate_rx_done_from_row(uint32_t row)
+{
+	return (uint8_t)((row & RX_DONE_SETTINGS) | (row >> RX_DONE_ROW_SHIFT & RX_DONE_CHANNELS));
+}
+
+uint32_t macstate_unix_s(int64_t t)
+{
+	if (t < 0)
+		return 0;
+	return t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
 
 bool macstate_grid_region(const struct region *r)
 {

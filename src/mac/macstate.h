@@ -32,45 +32,64 @@ enum macstate_req {
 /* rx_done: receive settings and channels the device confirmed. */
 #define MACSTATE_RX_PARAM_DONE 0x1u
 #define MACSTATE_RX_TIMING_DONE 0x2u
-#define MACSTATE_CHANNEL_DONE(i) (0x100u << (i))   /* NewChannelReq of channel i */
+#define MACSTATE_CHANNEL_DONE(i) (1u << (i))   /* NewChannelReq of channel i (3..7) */
 
 #define MACSTATE_CHMASK_WORDS REGION_CHMASK_WORDS  /* 16-bit words, 80 channels */
 #define MACSTATE_MAX_NEW_CHANNELS 5                /* EU868 channels 3..7 */
 #define MACSTATE_FIRST_EXTRA_CHANNEL 3             /* after the 3 default channels */
 
+/* Times are Unix seconds in 32 bits, unsigned (they run to 2106): a
+ * state is kept for every device heard, so its fields are narrowed to
+ * their ranges (sizeof(struct macstate) = MACSTATE_SIZE, checked). */
 struct macstate_track {
-	uint8_t tries;               /* sent without an answer so far */
+	uint32_t backoff_until;      /* Unix s; 0 = may ask */
+	uint8_t tries;               /* sent without an answer so far (<= adr.max_unanswered) */
 	bool outstanding;            /* sent, the next uplink should answer */
-	int64_t backoff_until;       /* Unix s; 0 = may ask */
 };
 
 struct macstate {
-	bool known;                  /* read from the store or set since the start */
-	int64_t session_at;          /* rt.joined_at of the session it belongs to */
-	/* ADR as the device last confirmed it (LinkADRAns, all bits set). */
-	uint8_t dr, tx_power, nb_trans;
-	uint16_t ch_mask[MACSTATE_CHMASK_WORDS];
-	bool ch_mask_set;            /* the plan's mask was confirmed */
-	/* What the requests in flight asked. */
-	uint8_t ask_dr, ask_tx_power, ask_nb_trans;
-	bool ask_known;              /* ask_* are the last LinkADRReq of this run
-				      * (not restored: an answer to a request sent
-				      * before a restart carries unknown values) */
-	uint16_t ask_mask[MACSTATE_CHMASK_WORDS];
-	uint8_t ask_channels[MACSTATE_MAX_NEW_CHANNELS];
-	uint8_t n_ask_channels;
+	uint32_t session_at;         /* rt.joined_at of the session it belongs to
+				      * (macstate_unix_s) */
+	uint32_t status_at;          /* last DevStatusAns, Unix s */
 	struct macstate_track track[MACSTATE__N];
-	/* Last DevStatusAns. */
-	bool has_status;
-	int64_t status_at;           /* Unix s */
+	/* ADR as the device last confirmed it (LinkADRAns, all bits set):
+	 * ch_mask, dr, tx_power, nb_trans; what the LinkADRReq in flight
+	 * asked: ask_*. DataRate, TXPower and NbTrans are 4-bit fields
+	 * (TS001-1.0.4 §5.3.1). */
+	uint16_t ch_mask[MACSTATE_CHMASK_WORDS];
+	uint16_t ask_mask[MACSTATE_CHMASK_WORDS];
+	uint16_t published;          /* what state/mac said (daemon/netmac.c packs it) */
+	uint8_t rx_done;             /* MACSTATE_*_DONE bits */
+	uint8_t dr : 4, tx_power : 4;
+	uint8_t nb_trans : 4, ask_nb_trans : 4;
+	uint8_t ask_dr : 4, ask_tx_power : 4;
+	uint8_t ask_channels;        /* bit i: channel i asked by the NewChannelReq
+				      * block in flight, in increasing order
+				      * (MACSTATE_FIRST_EXTRA_CHANNEL..7) */
+	/* Last DevStatusAns (TS001-1.0.4 §5.5): Battery 0..255, Margin -32..31. */
 	uint8_t battery;
 	int8_t margin;
-	uint32_t rx_done;
-	bool adr_bit;                /* the last uplink's ADR bit */
-	bool has_published;          /* state/mac published since the start */
-	uint32_t published;          /* what it said (daemon/netmac.c packs it) */
+	bool known : 1;              /* read from the store or set since the start */
+	bool ch_mask_set : 1;        /* the plan's mask was confirmed */
+	bool ask_known : 1;          /* ask_* are the last LinkADRReq of this run
+				      * (not restored: an answer to a request sent
+				      * before a restart carries unknown values) */
+	bool has_status : 1;
+	bool adr_bit : 1;            /* the last uplink's ADR bit */
+	bool has_published : 1;      /* state/mac published since the start */
 	struct adr_history hist;     /* in memory only */
 };
+
+#define MACSTATE_SIZE 120
+
+/* A Unix time in seconds as struct macstate holds it: clamped to 0..UINT32_MAX. */
+uint32_t macstate_unix_s(int64_t t);
+
+/* rx_done as the store's rows hold it (store_mac.h; channel i at bit
+ * 8 + i, as it was kept in memory before), and back (bits outside
+ * MACSTATE_*_DONE dropped). */
+uint32_t macstate_rx_done_to_row(uint8_t rx_done);
+uint8_t macstate_rx_done_from_row(uint32_t row);
 
 /*
  * The uplink channel mask of the region's plan. Regions with a grid of 64 +

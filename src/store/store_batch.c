@@ -127,6 +127,21 @@ static int log_reserve(struct store *s, size_t len)
 	return LB_OK;
 }
 
+/* After a batch that grew the redo log beyond STORE_LOG_KEEP (the flush
+ * of a whole fleet's ledgers, megabytes, once): back to its initial size,
+ * so an idle bridge does not hold it. Usual batches stay below: no
+ * reallocation per commit. A failed realloc keeps the larger log. */
+static void log_shrink(struct store *s)
+{
+	if (s->log_cap <= STORE_LOG_KEEP)
+		return;
+	uint8_t *p = realloc(s->log, STORE_LOG_INITIAL);
+	if (!p)
+		return;
+	s->log = p;
+	s->log_cap = STORE_LOG_INITIAL;
+}
+
 /* Returns the payload address inside the log (8-aligned). */
 static uint8_t *log_append(struct store *s, enum store_op op, const struct store__part *parts,
 			   size_t n, size_t len)
@@ -162,6 +177,12 @@ int store__begin(struct store *s)
 int store_read_many(struct store *s)
 {
 	return store__begin(s);
+}
+
+void store_release_cache(struct store *s)
+{
+	if (s && s->db)
+		(void)sqlite3_db_release_memory(s->db);   /* SQLITE_OK, nothing to report */
 }
 
 int store__stagev(struct store *s, enum store_op op, const struct store__part *parts, size_t n,
@@ -258,6 +279,7 @@ static void batch_done(struct store *s, int64_t t0, bool end_batch)
 	s->log_len = 0;
 	s->due_ms = -1;
 	s->broken = false;
+	log_shrink(s);
 }
 
 static int commit(struct store *s, bool end_batch)

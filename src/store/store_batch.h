@@ -44,6 +44,12 @@ bool store_committed(const struct store *s, uint64_t batch);
  * staged it commits the empty transaction). Errors as store_commit(). */
 int store_read_many(struct store *s);
 
+/* Free SQLite's cached pages (sqlite3_db_release_memory): after the
+ * start-up's reads filled the page cache (up to its bound, 2 MiB, with a
+ * large fleet) that an idle bridge does not need; pages are read again
+ * when used. No effect on a closed store. */
+void store_release_cache(struct store *s);
+
 /* Open the batch (replaying the redo log after a failure) so that reads
  * which prepare a write see every staged row. */
 int store__begin(struct store *s);

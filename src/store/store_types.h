@@ -27,6 +27,7 @@
 #define STORE_RETRY_MS 1000              /* store_tick() after a failed commit */
 #define STORE_BUSY_TIMEOUT_MS 100        /* a CLI user holding a lock */
 #define STORE_LOG_INITIAL (64 * 1024)
+#define STORE_LOG_KEEP (4 * 1024 * 1024)    /* a larger log is shrunk after its batch */
 #define STORE_LOG_MAX (16 * 1024 * 1024) /* staged bytes; beyond: LB_ERR_FULL */
 
 #define STORE_KEY_LEN 16

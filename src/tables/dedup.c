@@ -16,11 +16,14 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "base/lb_err.h"
 
 #define DEDUP_NIL UINT32_MAX
 #define DEDUP_HARD_MAX_OPEN (1u << 20)
+#define KEEP_SLOTS 64                  /* slots kept resident after a burst */
 #define HASH_SEED UINT64_C(0x243F6A8885A308D3)
 #define FIB64 UINT64_C(0x9E3779B97F4A7C15)
 #define MIX64 UINT64_C(0xbf58476d1ce4e5b9)
@@ -322,6 +325,29 @@ enum dedup_result dedup_add(struct dedup *d, const struct lb_rx *rx, int64_t now
 	return DEDUP_NEW;
 }
 
+/* Once every group of a burst is out (more than KEEP_SLOTS were open at
+ * once; a slot is about 6 KiB, 6 MiB for the daemon's 1,024), the pages of
+ * the slots beyond the first KEEP_SLOTS go back to the system
+ * (MADV_DONTNEED: they read as zeros when used again) and slots are taken
+ * fresh, in order, as at the start. A steady trickle never gets here; a
+ * refused madvise leaves the pages where they were. */
+static void release_burst(struct dedup *d)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (d->n_open != 0 || d->fresh <= KEEP_SLOTS)
+		return;
+	if (page > 0) {
+		uintptr_t mask = (uintptr_t)page - 1;
+		uintptr_t lo = ((uintptr_t)(d->pool + KEEP_SLOTS) + mask) & ~mask;
+		uintptr_t hi = (uintptr_t)(d->pool + d->fresh) & ~mask;
+		if (hi > lo)
+			(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	}
+	d->free_top = DEDUP_NIL;
+	d->fresh = 0;
+}
+
 int64_t dedup_tick(struct dedup *d, int64_t now_ms, dedup_emit_fn emit, void *arg)
 {
 	if (!d->pool)
@@ -330,6 +356,7 @@ int64_t dedup_tick(struct dedup *d, int64_t now_ms, dedup_emit_fn emit, void *ar
 	       d->pool[d->q_head].first_ms + d->window_ms <= now_ms)
 		emit_head(d, emit, arg);
 	seen_expire(d, now_ms);
+	release_burst(d);
 	if (d->q_head == DEDUP_NIL)
 		return -1;
 	return d->pool[d->q_head].first_ms + d->window_ms;

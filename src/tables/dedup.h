@@ -28,7 +28,9 @@
  * Keys: the PHYPayload bytes (64-bit hash, then length and full compare
  * for open groups). All pools are allocated by dedup_init(); dedup_add()
  * and dedup_tick() never allocate. Group slots are reused last-in first-out
- * so only as many slots are touched as were open at the busiest moment.
+ * so only as many slots are touched as were open at the busiest moment;
+ * once a burst (more than 64 groups open at once) is all out, dedup_tick()
+ * gives the pages of the slots beyond the first 64 back to the system.
  *
  * Callbacks: `emit` receives a group that is valid only during the call
  * (the slot is reused afterwards); it must not call dedup_add() or

@@ -111,18 +111,22 @@ struct lb_device {
 		int64_t mac_dc_retry_ms;     /* Unix ms: a frame of the network's MAC
 					      * requests alone, refused by the duty
 					      * cycle, is not tried before (txsched.c) */
-		struct fa_device *fa;        /* fair-access ledgers (fairaccess.h), owned:
-					      * allocated by daemon/budget.c at the first
-					      * uplink or downlink counted or from a stored
-					      * ledger that is not idle; NULL is the empty
-					      * device (536 bytes a device saved until then) */
+		struct fa_packed *fa;        /* fair-access ledgers, packed (fairaccess.h),
+					      * owned: allocated by daemon/budget.c at the
+					      * first uplink or downlink counted or from a
+					      * stored ledger that is not idle; NULL is the
+					      * empty device */
 		struct fa_status fa_published; /* last retained state/airtime */
 		bool fa_has_published;
-		int64_t fa_published_ms;     /* when (monotonic ms) */
+		bool fa_unread;              /* a stored ledger may exist, not read yet
+					      * (budget_defer_restore) */
+		bool mac_unread;             /* the same for the MAC state (netmac.h) */
+		int64_t fa_published_ms;     /* when fa_published was (monotonic ms) */
 		struct macstate *mac;        /* network MAC requests (daemon/netmac.h), owned:
 					      * allocated by netmac at the device's first
 					      * uplink or downlink or from a stored row; NULL:
-					      * nothing known (336 bytes a device saved) */
+					      * nothing known (MACSTATE_SIZE bytes a device
+					      * saved) */
 	} rt;
 
 	bool state_kept;                 /* devices_reload(): carried over from the old table */

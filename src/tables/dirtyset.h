@@ -45,7 +45,8 @@ uint32_t dirtyset_last(const struct dirtyset *s);
  * at once reads them so, then pops those staged. */
 uint32_t dirtyset_back(const struct dirtyset *s, size_t j);
 
-/* Unlist the most recently listed index (after it was staged). */
+/* Unlist the most recently listed index (after it was staged). The list
+ * that empties is freed if it held more than 1,024 (a burst's). */
 void dirtyset_pop(struct dirtyset *s);
 
 /* Unlist everything (the table the indexes point into was replaced). */

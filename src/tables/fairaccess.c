@@ -8,6 +8,7 @@
 #include "base/lb_err.h"
 
 static_assert(sizeof(struct fa_device) == FA_DEVICE_SIZE, "fairaccess.h states the size");
+static_assert(FA_PACKED_MAX <= UINT16_MAX, "struct fa_packed's len holds any packed blob");
 
 /* Blob header (fairaccess.h draws it). */
 #define OFF_VERSION 0
@@ -278,6 +279,78 @@ static int decode_body(struct fa_device *dev, const uint8_t *in, size_t len)
 	return down_len == len ? LB_OK : LB_ERR_MALFORMED;
 }
 
+/* ---- packed form ---------------------------------------------------------- */
+
+/* Byte 1 of the packed form (fairaccess.h draws it). */
+#define PACKED_UP_SHIFT 0
+#define PACKED_DOWN_SHIFT 2
+#define PACKED_LEVEL_MASK 0x3u
+#define PACKED_RESERVED 0xe0u
+
+size_t fa_packed_alloc_size(size_t len)
+{
+	return ((sizeof(struct fa_packed) + len + 7) | 15) - 7;
+}
+
+/* A buffer of FA_PACKED_MAX is written in place; a smaller one through a
+ * copy. */
+int fa_pack(const struct fa_device *dev, uint8_t *out, size_t cap, size_t *len)
+{
+	uint8_t buf[FA_PACKED_MAX];
+	uint8_t *w = cap >= FA_PACKED_MAX ? out : buf;
+	size_t up_len, down_len;
+	bool own;
+	int err;
+
+	if (!dev || !len || (!out && cap > 0))
+		return LB_ERR_INVAL;
+	own = !ledger_same_geometry(&dev->uplink_us, &dev->downlinks);
+	w[OFF_VERSION] = FA_PACKED_VERSION;
+	w[1] = (uint8_t)(dev->uplink_level << PACKED_UP_SHIFT |
+			 dev->downlink_level << PACKED_DOWN_SHIFT | (own ? FA_PACKED_OWN_GEOMETRY : 0));
+	err = ledger_pack(&dev->uplink_us, true, w + FA_PACKED_HEADER_LEN, LEDGER_PACKED_MAX,
+			  &up_len);
+	if (err == LB_OK)
+		err = ledger_pack(&dev->downlinks, own, w + FA_PACKED_HEADER_LEN + up_len,
+				  LEDGER_PACKED_MAX, &down_len);
+	if (err != LB_OK)
+		return err;
+	*len = FA_PACKED_HEADER_LEN + up_len + down_len;
+	if (cap < *len)
+		return LB_ERR_TOO_LARGE;
+	if (w != out)
+		memcpy(out, buf, *len);
+	return LB_OK;
+}
+
+static int unpack_body(struct fa_device *dev, const uint8_t *in, size_t len)
+{
+	size_t up_len, down_len;
+	unsigned flags, up, down;
+	int err;
+
+	if (len < FA_PACKED_HEADER_LEN || (in[1] & PACKED_RESERVED))
+		return LB_ERR_MALFORMED;
+	flags = in[1];
+	up = flags >> PACKED_UP_SHIFT & PACKED_LEVEL_MASK;
+	down = flags >> PACKED_DOWN_SHIFT & PACKED_LEVEL_MASK;
+	if (up > LEVEL_100 || down > LEVEL_100)
+		return LB_ERR_MALFORMED;
+	dev->uplink_level = (uint8_t)up;
+	dev->downlink_level = (uint8_t)down;
+	in += FA_PACKED_HEADER_LEN;
+	len -= FA_PACKED_HEADER_LEN;
+	err = ledger_unpack(&dev->uplink_us, NULL, in, len, &up_len);
+	if (err != LB_OK)
+		return err;
+	err = ledger_unpack(&dev->downlinks,
+			    (flags & FA_PACKED_OWN_GEOMETRY) ? NULL : &dev->uplink_us,
+			    in + up_len, len - up_len, &down_len);
+	if (err != LB_OK)
+		return err;
+	return up_len + down_len == len ? LB_OK : LB_ERR_MALFORMED;
+}
+
 int fa_decode(struct fa_device *dev, const uint8_t *in, size_t len)
 {
 	int err;
@@ -285,7 +358,10 @@ int fa_decode(struct fa_device *dev, const uint8_t *in, size_t len)
 	if (!dev || (!in && len > 0))
 		return LB_ERR_INVAL;
 	memset(dev, 0, sizeof(*dev));
-	err = decode_body(dev, in, len);
+	if (len > 0 && in[OFF_VERSION] == FA_PACKED_VERSION)
+		err = unpack_body(dev, in, len);
+	else
+		err = decode_body(dev, in, len);
 	if (err != LB_OK)
 		memset(dev, 0, sizeof(*dev));
 	return err;

@@ -49,6 +49,25 @@
  *   3       var   uplink airtime ledger blob (ledger.h)
  *   var     var   downlink count ledger blob
  *
+ * Packed form (fa_pack, version FA_PACKED_VERSION), what the daemon keeps
+ * of each device in memory and in its store, sized by what the ledgers
+ * hold (ledger.h "Packed form"):
+ *
+ *   offset  size  field
+ *   ------  ----  ------------------------------------------------
+ *   0       1     version (FA_PACKED_VERSION = 2)
+ *   1       1     bits 0-1 uplink level reported, bits 2-3 downlink level,
+ *                 bit 4 (FA_PACKED_OWN_GEOMETRY): the downlink ledger has
+ *                 a window of its own; bits 5-7 zero
+ *   2       var   uplink airtime ledger, packed with its geometry
+ *   var     var   downlink count ledger, packed; without its geometry (the
+ *                 uplink ledger's) unless bit 4 is set
+ *
+ * 10 bytes for a device never used, 16 for one heard once, 20 once a
+ * downlink was also sent, 4 more for each other 24-min bucket with an
+ * uplink in it, at most FA_PACKED_MAX. fa_decode() reads both versions:
+ * rows stored before the packed form are version 1.
+ *
  * Size of a device's ledgers: sizeof(struct fa_device) = FA_DEVICE_SIZE =
  * 536 bytes in memory (two 264-byte ledgers and the levels); the blob is
  * 153 bytes for an idle device, 273 for one sending a frame every 5 min
@@ -75,6 +94,10 @@
 #define FA_HEADER_LEN 3
 #define FA_ENCODED_MAX (FA_HEADER_LEN + 2 * LEDGER_ENCODED_MAX)
 #define FA_DEVICE_SIZE 536
+#define FA_PACKED_VERSION 2
+#define FA_PACKED_HEADER_LEN 2
+#define FA_PACKED_OWN_GEOMETRY 0x10u
+#define FA_PACKED_MAX (FA_PACKED_HEADER_LEN + 2 * LEDGER_PACKED_MAX)
 
 enum fa_action {
 	FA_WARN = 0,       /* count and report; everything flows */
@@ -112,6 +135,19 @@ struct fa_device {
 	uint8_t uplink_level;        /* highest level reported: 0, 1 (80 %), 2 (100 %) */
 	uint8_t downlink_level;
 };
+
+/* A device's ledgers as a daemon keeps them: the packed form (len bytes),
+ * in an allocation sized for it (fa_packed_alloc_size). */
+struct fa_packed {
+	uint16_t len;
+	uint8_t blob[];
+};
+
+/* Bytes to allocate for a struct fa_packed of len bytes: rounded up to 8
+ * less than a multiple of 16 (the usable size of a malloc chunk, which has
+ * 8 bytes of its own), so a ledger growing by a byte or two is rewritten in
+ * place and reallocated only when it needs a larger chunk. */
+size_t fa_packed_alloc_size(size_t len);
 
 /* The `fairAccess` JSON object / retained state/airtime message. */
 struct fa_status {
@@ -180,11 +216,19 @@ int64_t fa_next_change(struct fa_device *dev, const struct fa_policy *p, int64_t
 int fa_encode(const struct fa_device *dev, uint8_t *out, size_t cap, size_t *len);
 
 /*
- * Parse a blob of exactly len bytes. On error *dev is zeroed (an empty
+ * Serialise in the packed form (above). *len gets its length.
+ * Errors: LB_ERR_INVAL (NULL or uninitialised ledgers), LB_ERR_TOO_LARGE
+ * (cap too small; FA_PACKED_MAX always suffices).
+ */
+int fa_pack(const struct fa_device *dev, uint8_t *out, size_t cap, size_t *len);
+
+/*
+ * Parse a blob of exactly len bytes, of either version (fa_encode's 1,
+ * fa_pack's 2). On error *dev is zeroed (an empty
  * device: the caller logs and starts fresh).
  * Errors: LB_ERR_INVAL (NULL), LB_ERR_VERSION (unknown version of this
  * blob or a ledger in it), LB_ERR_MALFORMED (truncated, trailing bytes, a
- * level above 2, a bad ledger).
+ * level above 2, a reserved bit set, a bad ledger).
  */
 int fa_decode(struct fa_device *dev, const uint8_t *in, size_t len);
 

@@ -327,3 +327,173 @@ int ledger_decode(struct ledger *l, const uint8_t *in, size_t len, size_t *used)
 		*used = pos;
 	return LB_OK;
 }
+
+/* ---- packed form ---------------------------------------------------------- */
+
+static size_t varint64_put(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/* Bytes consumed, or 0 if truncated, above max or not canonical. */
+static size_t varint64_get(const uint8_t *p, size_t avail, uint64_t max, uint64_t *v)
+{
+	uint64_t acc = 0;
+
+	for (size_t i = 0; i < avail && i < LEDGER_VARINT64_MAX; i++) {
+		if (i == LEDGER_VARINT64_MAX - 1 && p[i] > 1)
+			return 0;   /* bits beyond the 64th */
+		acc |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (p[i] & 0x80)
+			continue;
+		if (acc > max || (i > 0 && p[i] == 0))
+			return 0;
+		*v = acc;
+		return i + 1;
+	}
+	return 0;
+}
+
+bool ledger_same_geometry(const struct ledger *a, const struct ledger *b)
+{
+	return a && b && a->n == b->n && a->bucket_ms == b->bucket_ms;
+}
+
+/* The (age, sum) pairs of the ring's slots hi down to lo (one run, the
+ * ages following on from *age) at out + pos; returns the new pos. Empty
+ * slots, most of them, are skipped two at a time. */
+static size_t put_run(const struct ledger *l, unsigned hi, unsigned lo, unsigned *age,
+		      uint8_t *out, size_t pos, unsigned *k)
+{
+	const uint32_t *top = l->slot + hi, *p = top + 1, *base = l->slot + lo;
+	unsigned n = *k;   /* a local: out may alias it for the compiler */
+
+	while (p > base) {
+		if (p - base >= 2 && (p[-1] | p[-2]) == 0) {
+			p -= 2;
+			continue;
+		}
+		if (*--p) {
+			out[pos++] = (uint8_t)(*age + (unsigned)(top - p));
+			pos += varint_put(out + pos, *p);
+			n++;
+		}
+	}
+	*age += hi - lo + 1;
+	*k = n;
+	return pos;
+}
+
+/* The pairs of the non-empty buckets, from the current one back: the
+ * ring's two runs, head down to 0, then n down to head + 1. */
+static size_t put_pairs(const struct ledger *l, uint8_t *out, unsigned *k)
+{
+	unsigned age = 0;
+	size_t pos;
+
+	*k = 0;
+	pos = put_run(l, l->head, 0, &age, out, 0, k);
+	if (l->head < l->n)
+		pos = put_run(l, l->n, (unsigned)l->head + 1, &age, out, pos, k);
+	return pos;
+}
+
+/* A buffer of LEDGER_PACKED_MAX is written in place; a smaller one
+ * through a copy. */
+int ledger_pack(const struct ledger *l, bool with_geometry, uint8_t *out, size_t cap,
+		size_t *len)
+{
+	uint8_t buf[LEDGER_PACKED_MAX];
+	uint8_t *w = cap >= LEDGER_PACKED_MAX ? out : buf;
+	size_t pos = 0, at_k;
+	unsigned k;
+
+	if (!ready(l) || !len || (!out && cap > 0))
+		return LB_ERR_INVAL;
+	if (with_geometry) {
+		w[pos++] = l->n;
+		pos += varint64_put(w + pos, l->bucket_ms);
+	}
+	pos += varint64_put(w + pos, (uint64_t)l->epoch);
+	at_k = pos++;
+	pos += put_pairs(l, w + pos, &k);
+	w[at_k] = (uint8_t)k;
+	*len = pos;
+	if (cap < pos)
+		return LB_ERR_TOO_LARGE;
+	if (w != out)
+		memcpy(out, buf, pos);
+	return LB_OK;
+}
+
+/* n and bucket_ms from the blob or the caller's ledger, then the epoch. */
+static size_t unpack_head(struct ledger *l, const struct ledger *geometry, const uint8_t *in,
+			  size_t len)
+{
+	size_t pos = 0, k;
+	uint64_t v;
+
+	if (geometry) {
+		unsigned n = geometry->n;   /* read before l is cleared: they may alias */
+		ledger_init(l, n, geometry->bucket_ms);
+	} else {
+		if (len < 1)
+			return 0;
+		k = varint64_get(in + 1, len - 1, UINT32_MAX, &v);
+		if (k == 0 || ledger_init(l, in[0], (uint32_t)v) != LB_OK)
+			return 0;
+		pos = 1 + k;
+	}
+	k = varint64_get(in + pos, len - pos, (uint64_t)(TIME_MAX_MS / (int64_t)l->bucket_ms), &v);
+	if (k == 0)
+		return 0;
+	l->epoch = (int64_t)v;
+	return pos + k;
+}
+
+/* The k (age, sum) pairs; bytes consumed or 0. head stays 0: age a is
+ * slot (n + 1 - a) % (n + 1). */
+static size_t unpack_slots(struct ledger *l, const uint8_t *in, size_t len)
+{
+	size_t pos = 1;
+	int last = -1;
+
+	if (len < 1 || in[0] > l->n + 1u)
+		return 0;
+	for (unsigned j = 0; j < in[0]; j++) {
+		uint32_t v;
+		if (pos >= len || in[pos] > l->n || (int)in[pos] <= last)
+			return 0;
+		last = in[pos++];
+		size_t k = varint_get(in + pos, len - pos, &v);
+		if (k == 0 || v == 0)
+			return 0;
+		l->slot[slot_at(l, (unsigned)last)] = v;
+		pos += k;
+	}
+	return pos;
+}
+
+int ledger_unpack(struct ledger *l, const struct ledger *geometry, const uint8_t *in, size_t len,
+		  size_t *used)
+{
+	size_t head, body;
+
+	if (!l || (!in && len > 0) || (geometry && !ready(geometry)))
+		return LB_ERR_INVAL;
+	head = unpack_head(l, geometry, in, len);
+	body = head ? unpack_slots(l, in + head, len - head) : 0;
+	if (body == 0) {
+		memset(l, 0, sizeof(*l));
+		return LB_ERR_MALFORMED;
+	}
+	if (used)
+		*used = head + body;
+	return LB_OK;
+}

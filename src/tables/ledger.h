@@ -46,6 +46,30 @@
  * buckets. Decoding never trusts the blob: any inconsistency is an error,
  * never a crash or an out-of-bounds read.
  *
+ * Packed form: ledger_pack() writes the sparse encoding a daemon keeps in
+ * memory and in its store for each of many devices, sized by what the
+ * ledger holds rather than by its window (a device heard a few times a day
+ * has a few non-empty buckets, not 61):
+ *
+ *   size  field
+ *   ----  ---------------------------------------------------------
+ *   1     n, the window in buckets, 1..LEDGER_MAX_BUCKETS   } the geometry,
+ *   var   bucket_ms as a LEB128 varint, >= 1                } left out when
+ *                                                             the caller has it
+ *   var   epoch of the current bucket, LEB128 (uint64)
+ *   1     k, the non-empty buckets, 0..n + 1
+ *   k x   age of the bucket (1 byte, 0 = the current one, 1..n the older
+ *         ones; strictly increasing) and its sum (LEB128, never 0)
+ *
+ * so a 24-h ledger takes 6 bytes before its first use, 8 with nothing in
+ * its window today (4 without its geometry), and each bucket holding a
+ * frame's airtime in µs adds 4; at most
+ * LEDGER_PACKED_MAX. Every varint is canonical, so a ledger has exactly
+ * one packed form, and unpacking it gives back the sums, epoch and
+ * geometry that ledger_encode() / ledger_decode() keep (only the ring's
+ * rotation, which no reader sees, may differ). No version byte: the blob
+ * that holds it has one (fairaccess.h).
+ *
  * Size: sizeof(struct ledger) = LEDGER_STRUCT_SIZE = 264 bytes (16 bytes
  * of header, 61 x 4 bytes of buckets, padded to the int64 alignment;
  * checked by a static assertion).
@@ -64,6 +88,10 @@
 #define LEDGER_VARINT_MAX 5                  /* LEB128 bytes of a uint32 */
 #define LEDGER_ENCODED_MAX (LEDGER_HEADER_LEN + LEDGER_VARINT_MAX * LEDGER_SLOTS)
 #define LEDGER_STRUCT_SIZE 264
+#define LEDGER_VARINT64_MAX 10               /* LEB128 bytes of a uint64 */
+#define LEDGER_GEOMETRY_MAX (1 + LEDGER_VARINT_MAX)
+#define LEDGER_PACKED_MAX (LEDGER_GEOMETRY_MAX + LEDGER_VARINT64_MAX + 1 + \
+			   (1 + LEDGER_VARINT_MAX) * LEDGER_SLOTS)
 
 struct ledger {
 	int64_t epoch;                   /* bucket index of slot[head] */
@@ -135,5 +163,31 @@ int ledger_encode(const struct ledger *l, uint8_t *out, size_t cap, size_t *len)
  * canonical).
  */
 int ledger_decode(struct ledger *l, const uint8_t *in, size_t len, size_t *used);
+
+/*
+ * Write the packed form (above) to out[0..cap); with_geometry false leaves
+ * out n and bucket_ms (the reader passes a ledger that has them). *len
+ * gets its length. LEDGER_PACKED_MAX always suffices.
+ * Errors: LB_ERR_INVAL (NULL, not initialised), LB_ERR_TOO_LARGE (cap too
+ * small; nothing useful in out).
+ */
+int ledger_pack(const struct ledger *l, bool with_geometry, uint8_t *out, size_t cap,
+		size_t *len);
+
+/*
+ * Parse a packed ledger from in[0..len) into *l; geometry NULL reads n and
+ * bucket_ms from the blob, else takes them from *geometry (a ledger packed
+ * without them). Trailing bytes are allowed: *used (if not NULL) gets the
+ * bytes consumed. On error *l is zeroed.
+ * Errors: LB_ERR_INVAL (NULL, geometry not initialised), LB_ERR_MALFORMED
+ * (truncated, geometry out of range, an epoch whose times overflow int64,
+ * k above n + 1, ages not increasing or above n, a sum of 0, a varint not
+ * canonical or too large).
+ */
+int ledger_unpack(struct ledger *l, const struct ledger *geometry, const uint8_t *in, size_t len,
+		  size_t *used);
+
+/* True when a and b have the same window (n and bucket_ms). */
+bool ledger_same_geometry(const struct ledger *a, const struct ledger *b);
 
 #endif

@@ -55,17 +55,18 @@ callgrind_control -d "$BRIDGE_PID" > /dev/null 2>&1
 wait_until 60 sh -c "ls '$T'/cg.out.* > /dev/null 2>&1"
 f=$(ls "$T"/cg.out.* | head -n 1)
 # totals: Ir; allocations: calls to malloc/calloc/realloc (cfn= lines name
-# the callee, calls= lines count the calls to it).
+# the callee, calls= lines count the calls to it; a compressed name, "(id)",
+# may be spelt out first in an fn= line).
 case "${REPLAY_HTTP:-}" in
 '') MODE= ;; events) MODE=" (http, an /events client)" ;; *) MODE=" (http)" ;;
 esac
 awk -v n="$N" -v mode="$MODE" '
 	/^(summary|totals):/ { ir = $2 }
-	/^cfn=/ {
-		id = $1; sub(/^cfn=/, "", id); name = ""
+	/^c?fn=/ {
+		id = $1; sub(/^c?fn=/, "", id); name = ""
 		if (match($0, /\) .*/)) { name = substr($0, RSTART + 2); split(id, a, ")"); nm[a[1] ")"] = name }
 		else name = nm[id]
-		cur = name
+		if ($0 ~ /^cfn=/) cur = name
 	}
 	/^calls=/ { c = $1; sub(/^calls=/, "", c); if (cur ~ /^(malloc|calloc|realloc)(\047[0-9]+)?$/) al += c; if (cur ~ /^free(\047[0-9]+)?$/) fr += c }
 	END {

@@ -9,6 +9,8 @@
  * SF12 -20 dB).
  */
 #include <check.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "base/lb_err.h"
@@ -208,6 +210,39 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* A frame takes 16 bits: an SNR a gateway reports (0.1 dB precision,
+ * Semtech PROTOCOL.TXT) comes back as the very float it was given, so
+ * every decision is what it was with floats kept whole. */
+START_TEST(test_history_compact)
+{
+	struct adr_history h;
+	char text[16];
+
+	ck_assert_uint_le(sizeof(struct adr_history), 2 * ADR_HISTORY + 2);
+	for (int ds = -2048; ds <= 2047; ds++) {
+		snprintf(text, sizeof(text), "%.1f", ds / 10.0);
+		float snr = (float)strtod(text, NULL);        /* as the GWMP parser gives it */
+		uint8_t power = (uint8_t)(ds & 15);
+		adr_history_clear(&h);
+		adr_history_add(&h, snr, power);
+		ck_assert_uint_eq(h.n, 1);
+		ck_assert_msg(adr_history_snr(&h, 0) == snr, "%s", text);
+		ck_assert_uint_eq(adr_history_tx_power(&h, 0), power);
+	}
+	/* Outside the range: clamped; NaN: the lowest. */
+	adr_history_clear(&h);
+	adr_history_add(&h, 300.0f, 3);
+	adr_history_add(&h, -300.0f, 3);
+	adr_history_add(&h, NAN, 3);
+	adr_history_add(&h, 7.25f, 20);                   /* to the nearest 0.1 dB; index 15 */
+	ck_assert(adr_history_snr(&h, 0) == 204.7f);
+	ck_assert(adr_history_snr(&h, 1) == -204.8f);
+	ck_assert(adr_history_snr(&h, 2) == -204.8f);
+	ck_assert(adr_history_snr(&h, 3) == 7.3f);
+	ck_assert_uint_eq(adr_history_tx_power(&h, 3), 15);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("adr");
@@ -223,6 +258,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_window);
 	tcase_add_test(tc, test_us915);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_history_compact);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -402,6 +402,68 @@ START_TEST(test_many_groups)
 }
 END_TEST
 
+static void count_one(void *arg, struct dedup_group *g)
+{
+	(void)g;
+	(*(size_t *)arg)++;
+}
+
+/* A burst's slots are taken fresh again once it is all out (their pages
+ * given back); a trickle keeps its few slots; groups after either are
+ * whole. */
+START_TEST(test_burst_pages_released)
+{
+	struct dedup d;
+	size_t n = 0;
+	uint8_t phy[16];
+	struct lb_rx rx;
+
+	ck_assert_int_eq(dedup_init(&d, 200, 1024), LB_OK);
+	memset(phy, 0, sizeof(phy));
+	for (uint32_t i = 0; i < 10; i++) {                /* a trickle: kept */
+		memcpy(phy, &i, sizeof(i));
+		rx = mkrx(GW1, phy, sizeof(phy), 1.0f, -90);
+		ck_assert_int_eq(dedup_add(&d, &rx, 1000, count_one, &n), DEDUP_NEW);
+	}
+	ck_assert_int_eq(dedup_tick(&d, 1200, count_one, &n), -1);
+	ck_assert_uint_eq(d.fresh, 10);
+	for (uint32_t i = 100; i < 900; i++) {             /* a burst */
+		memcpy(phy, &i, sizeof(i));
+		rx = mkrx(GW1, phy, sizeof(phy), 1.0f, -90);
+		ck_assert_int_eq(dedup_add(&d, &rx, 2000, count_one, &n), DEDUP_NEW);
+	}
+	ck_assert_uint_eq(d.fresh, 800);
+	ck_assert_int_eq(dedup_tick(&d, 2100, count_one, &n), 2200);   /* still open */
+	ck_assert_uint_eq(d.fresh, 800);
+	ck_assert_int_eq(dedup_tick(&d, 2200, count_one, &n), -1);
+	ck_assert_uint_eq(n, 810);
+	ck_assert_uint_eq(d.fresh, 0);
+	/* Late copies of the burst are still known; new groups are whole. */
+	uint32_t old = 500;
+	memcpy(phy, &old, sizeof(old));
+	rx = mkrx(GW2, phy, sizeof(phy), 1.0f, -90);
+	ck_assert_int_eq(dedup_add(&d, &rx, 2300, count_one, &n), DEDUP_LATE);
+	struct sink s = {0};
+	for (uint32_t i = 0; i < 3; i++) {
+		memcpy(phy, &i, sizeof(i));
+		phy[15] = 0x77;
+		ck_assert_int_eq(add(&d, &s, GW1, phy, sizeof(phy), 3000), DEDUP_NEW);
+		ck_assert_int_eq(add(&d, &s, GW3, phy, sizeof(phy), 3010), DEDUP_MERGED);
+	}
+	ck_assert_uint_eq(d.fresh, 3);                     /* taken from slot 0 on */
+	ck_assert_int_eq(tick(&d, &s, 3200), -1);
+	ck_assert_uint_eq(s.n, 3);
+	for (size_t k = 0; k < 3; k++) {
+		ck_assert_uint_eq(s.g[k].n_rx, 2);
+		ck_assert_uint_eq(s.g[k].rx[1].gateway_eui, GW3);
+		ck_assert_uint_eq(s.g[k].phy_len, sizeof(phy));
+		ck_assert_uint_eq(s.g[k].phy[0], k);
+		ck_assert_uint_eq(s.g[k].phy[15], 0x77);
+	}
+	dedup_free(&d);
+}
+END_TEST
+
 START_TEST(test_init_ranges)
 {
 	struct dedup d;
@@ -439,6 +501,7 @@ static Suite *dedup_suite(void)
 	tcase_add_test(tc, test_length_is_part_of_key);
 	tcase_add_test(tc, test_many_groups);
 	tcase_add_test(tc, test_init_ranges);
+	tcase_add_test(tc, test_burst_pages_released);
 	suite_add_tcase(s, tc);
 	return s;
 }

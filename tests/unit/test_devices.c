@@ -749,11 +749,12 @@ START_TEST(reload_hands_ledgers_over)
 	ck_assert_int_eq(devices_init(&d, c, 2), LB_OK);
 	ck_assert_ptr_null(d.dev[0].rt.fa);
 	struct lb_device *a = devices_find_eui(&d, 0xa1), *b = devices_find_eui(&d, 0xb1);
-	a->rt.fa = calloc(1, sizeof(*a->rt.fa));
-	b->rt.fa = calloc(1, sizeof(*b->rt.fa));
+	a->rt.fa = calloc(1, fa_packed_alloc_size(1));
+	b->rt.fa = calloc(1, fa_packed_alloc_size(1));
 	ck_assert(a->rt.fa && b->rt.fa);
-	a->rt.fa->uplink_level = 2;
-	struct fa_device *kept = a->rt.fa;
+	a->rt.fa->len = 1;
+	a->rt.fa->blob[0] = 2;
+	struct fa_packed *kept = a->rt.fa;
 	a->rt.mac = calloc(1, sizeof(*a->rt.mac));
 	b->rt.mac = calloc(1, sizeof(*b->rt.mac));
 	ck_assert(a->rt.mac && b->rt.mac);
@@ -765,7 +766,8 @@ START_TEST(reload_hands_ledgers_over)
 	b = devices_find_eui(&d, 0xb1);
 	ck_assert(a->state_kept && !b->state_kept);
 	ck_assert_ptr_eq(a->rt.fa, kept);
-	ck_assert_uint_eq(a->rt.fa->uplink_level, 2);
+	ck_assert_uint_eq(a->rt.fa->len, 1);
+	ck_assert_uint_eq(a->rt.fa->blob[0], 2);
 	ck_assert_ptr_null(b->rt.fa);
 	ck_assert_ptr_eq(a->rt.mac, kept_mac);
 	ck_assert_ptr_null(b->rt.mac);

@@ -541,6 +541,175 @@ START_TEST(test_idle_device)
 }
 END_TEST
 
+/* ---- packed form ---------------------------------------------------------- */
+
+/* The device read back from its packed form: fa_encode (every bucket of
+ * both ledgers, by age, and the levels) gives the same bytes. Returns the
+ * packed length. */
+static size_t packed_same(const struct fa_device *d, struct fa_device *back)
+{
+	uint8_t p[FA_PACKED_MAX], a[FA_ENCODED_MAX], b[FA_ENCODED_MAX];
+	size_t len, la, lb;
+
+	ck_assert_int_eq(fa_pack(d, p, sizeof(p), &len), LB_OK);
+	ck_assert_uint_eq(p[0], FA_PACKED_VERSION);
+	ck_assert_int_eq(fa_decode(back, p, len), LB_OK);
+	ck_assert_int_eq(fa_encode(d, a, sizeof(a), &la), LB_OK);
+	ck_assert_int_eq(fa_encode(back, b, sizeof(b), &lb), LB_OK);
+	ck_assert_uint_eq(la, lb);
+	ck_assert_mem_eq(a, b, la);
+	return len;
+}
+
+/* Sized by what the ledgers hold: a device heard once takes 16 bytes, one
+ * heard a few times a day with a downlink 28, against 536 in memory and a
+ * version 1 blob of 153 or more. */
+START_TEST(test_pack_sizes)
+{
+	struct fa_device d = fresh(&WARN), back;
+
+	ck_assert_uint_eq(packed_same(&d, &back), 10);                   /* never used */
+	up(&d, &WARN, T0, SF7_13B_US);
+	ck_assert_uint_eq(packed_same(&d, &back), 16);                   /* heard once */
+	ck_assert_int_eq(fa_downlink(&d, &WARN, T0, NULL), LB_OK);
+	ck_assert_uint_eq(packed_same(&d, &back), 20);                   /* and answered */
+	for (int k = 1; k <= 3; k++)
+		up(&d, &WARN, T0 + k * 6 * HOUR_MS, SF7_13B_US);
+	ck_assert_uint_eq(packed_same(&d, &back), 32);
+	/* Grows to the full ring only with a frame in every bucket. */
+	for (int k = 0; k <= FA_BUCKETS; k++)
+		up(&d, &WARN, T0 + DAY_MS + k * BUCKET_MS, SF7_13B_US);
+	/* 61 buckets of 4 bytes, and the downlink ledger as it was (packing
+	 * is not told the time: a ledger expires its buckets when used). */
+	ck_assert_uint_eq(packed_same(&d, &back), 2 + 8 + 61 * 4 + 6);
+	ck_assert_uint_le(packed_same(&d, &back), FA_PACKED_MAX);
+	ck_assert_uint_eq(fa_packed_alloc_size(20), 24);                 /* a 32-byte chunk */
+	ck_assert_uint_eq(fa_packed_alloc_size(22), 24);
+	ck_assert_uint_eq(fa_packed_alloc_size(23), 40);
+}
+END_TEST
+
+/* Random traffic, clock steps and a policy change: a copy kept packed
+ * between calls (as the daemon keeps it) decides exactly as the device
+ * kept whole: verdicts, crossings, statuses and next changes. */
+START_TEST(test_pack_same_decisions)
+{
+	struct fa_policy p = ENFORCE;
+	struct fa_device whole = fresh(&p), kept = fresh(&p);
+	uint8_t blob[FA_PACKED_MAX];
+	unsigned seed = 99;
+	int64_t t = T0;
+	size_t len;
+
+	for (int k = 0; k < 3000; k++) {
+		struct fa_device cur;
+		ck_assert_int_eq(fa_pack(&kept, blob, sizeof(blob), &len), LB_OK);
+		ck_assert_int_eq(fa_decode(&cur, blob, len), LB_OK);
+		t += rand_r(&seed) % 20 == 0 ? -(int64_t)(rand_r(&seed) % HOUR_MS)
+					     : rand_r(&seed) % (40 * MIN_MS);
+		if (k == 1500)
+			p.window_hours = 12;                 /* re-bucketed in place */
+		int op = rand_r(&seed) % 4;
+		if (op < 2) {
+			uint64_t us = (uint64_t)(rand_r(&seed) % 400000);
+			struct fa_verdict a = up(&whole, &p, t, us), b = up(&cur, &p, t, us);
+			ck_assert(a.publish == b.publish);
+			ck_assert_uint_eq(a.crossed, b.crossed);
+		} else if (op == 2) {
+			struct fa_verdict a = {0}, b = {0};
+			ck_assert_int_eq(fa_downlink_allowed(&whole, &p, t),
+					 fa_downlink_allowed(&cur, &p, t));
+			ck_assert_int_eq(fa_downlink(&whole, &p, t, &a), LB_OK);
+			ck_assert_int_eq(fa_downlink(&cur, &p, t, &b), LB_OK);
+			ck_assert_uint_eq(a.crossed, b.crossed);
+		} else {
+			struct fa_status a = status(&whole, &p, t), b = status(&cur, &p, t);
+			ck_assert(!fa_status_changed(&a, &b));
+			ck_assert_int_eq(fa_next_change(&whole, &p, t), fa_next_change(&cur, &p, t));
+		}
+		ck_assert(fa_device_idle(&whole, t) == fa_device_idle(&cur, t));
+		kept = cur;
+	}
+	struct fa_device back;
+	packed_same(&whole, &back);
+	packed_same(&kept, &back);
+}
+END_TEST
+
+/* Rows stored before the packed form (version 1) are read as they were,
+ * and packed again they read the same. */
+START_TEST(test_pack_reads_version_1)
+{
+	struct fa_device d = fresh(&ENFORCE), old, back;
+	uint8_t v1[FA_ENCODED_MAX], again[FA_ENCODED_MAX];
+	size_t l1, la;
+
+	for (int k = 0; k < 700; k++)
+		up(&d, &ENFORCE, T0 + k * MIN_MS, SF7_13B_US);   /* both crossings */
+	ck_assert_int_eq(fa_downlink(&d, &ENFORCE, T0 + DAY_MS / 2, NULL), LB_OK);
+	ck_assert_int_eq(fa_encode(&d, v1, sizeof(v1), &l1), LB_OK);
+	ck_assert_uint_eq(v1[0], FA_BLOB_VERSION);
+	ck_assert_int_eq(fa_decode(&old, v1, l1), LB_OK);
+	ck_assert_uint_eq(old.uplink_level, 2);
+	packed_same(&old, &back);
+	ck_assert_int_eq(fa_encode(&back, again, sizeof(again), &la), LB_OK);
+	ck_assert_uint_eq(la, l1);
+	ck_assert_mem_eq(again, v1, l1);
+	struct fa_verdict a = up(&d, &ENFORCE, T0 + DAY_MS, 1000), b = up(&back, &ENFORCE,
+									 T0 + DAY_MS, 1000);
+	ck_assert(!a.publish && !b.publish);
+}
+END_TEST
+
+/* Ledgers of two windows (a version 1 blob can hold them): the downlink
+ * ledger keeps its own geometry (bit 4). */
+START_TEST(test_pack_own_geometry)
+{
+	struct fa_device d = fresh(&WARN), back;
+	uint8_t p[FA_PACKED_MAX];
+	size_t len;
+
+	up(&d, &WARN, T0, SF7_13B_US);   /* (a call re-buckets both to its policy) */
+	ck_assert_int_eq(ledger_init(&d.downlinks, 10, 1000), LB_OK);
+	ck_assert_int_eq(ledger_add(&d.downlinks, T0, 3), LB_OK);
+	ck_assert_int_eq(fa_pack(&d, p, sizeof(p), &len), LB_OK);
+	ck_assert_uint_eq(p[1] & FA_PACKED_OWN_GEOMETRY, FA_PACKED_OWN_GEOMETRY);
+	packed_same(&d, &back);
+	ck_assert_uint_eq(back.downlinks.n, 10);
+	ck_assert_uint_eq(back.downlinks.bucket_ms, 1000);
+}
+END_TEST
+
+START_TEST(test_pack_rejects)
+{
+	struct fa_device d = fresh(&WARN), back;
+	uint8_t p[FA_PACKED_MAX + 1], bad[FA_PACKED_MAX + 1];
+	size_t len;
+
+	for (int k = 0; k < 600; k++)
+		up(&d, &WARN, T0 + k * MIN_MS, SF7_13B_US);       /* 80 % reported */
+	ck_assert_int_eq(fa_downlink(&d, &WARN, T0, NULL), LB_OK);
+	ck_assert_int_eq(fa_pack(&d, p, sizeof(p), &len), LB_OK);
+	ck_assert_uint_eq(p[1], 1);
+	ck_assert_int_eq(decode(p, len), LB_OK);
+	for (size_t k = 1; k < len; k++)
+		ck_assert_int_eq(decode(p, k), LB_ERR_MALFORMED);
+	p[len] = 0;
+	ck_assert_int_eq(decode(p, len + 1), LB_ERR_MALFORMED);      /* trailing byte */
+	memcpy(bad, p, len);
+	bad[1] = 3;                                                   /* level 3 */
+	ck_assert_int_eq(decode(bad, len), LB_ERR_MALFORMED);
+	bad[1] = 3 << 2;
+	ck_assert_int_eq(decode(bad, len), LB_ERR_MALFORMED);
+	bad[1] = 0x21;                                                /* a reserved bit */
+	ck_assert_int_eq(decode(bad, len), LB_ERR_MALFORMED);
+	ck_assert_int_eq(fa_pack(&d, p, len - 1, &len), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(fa_pack(NULL, p, sizeof(p), &len), LB_ERR_INVAL);
+	memset(&back, 0, sizeof(back));
+	ck_assert_int_eq(fa_pack(&back, p, sizeof(p), &len), LB_ERR_INVAL);
+}
+END_TEST
+
 static Suite *fairaccess_suite(void)
 {
 	Suite *s = suite_create("fairaccess");
@@ -562,6 +731,11 @@ static Suite *fairaccess_suite(void)
 	tcase_add_test(tc, test_sizes);
 	tcase_add_test(tc, test_decode_rejects);
 	tcase_add_test(tc, test_decode_random);
+	tcase_add_test(tc, test_pack_sizes);
+	tcase_add_test(tc, test_pack_same_decisions);
+	tcase_add_test(tc, test_pack_reads_version_1);
+	tcase_add_test(tc, test_pack_own_geometry);
+	tcase_add_test(tc, test_pack_rejects);
 	tcase_add_loop_test(tc, test_worked_example, 0, (int)(sizeof(WORKED) / sizeof(WORKED[0])));
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -490,6 +490,235 @@ START_TEST(test_idle)
 }
 END_TEST
 
+/* ---- packed form ---------------------------------------------------------- */
+
+/* Pack, unpack (with or without the geometry in the blob) and check the
+ * ledger reads the same as the original: its v1 blob, which lists every
+ * bucket by age, is byte for byte the same. Returns the packed length. */
+static size_t pack_round_trip(const struct ledger *l, bool with_geometry)
+{
+	uint8_t p[LEDGER_PACKED_MAX + 1], a[LEDGER_ENCODED_MAX], b[LEDGER_ENCODED_MAX];
+	struct ledger back;
+	size_t len = 0, used = 0, la, lb;
+
+	ck_assert_int_eq(ledger_pack(l, with_geometry, p, LEDGER_PACKED_MAX, &len), LB_OK);
+	p[len] = 0x77;                                  /* a trailing byte is left alone */
+	ck_assert_int_eq(ledger_unpack(&back, with_geometry ? NULL : l, p, len + 1, &used), LB_OK);
+	ck_assert_uint_eq(used, len);
+	ck_assert_int_eq(ledger_encode(l, a, sizeof(a), &la), LB_OK);
+	ck_assert_int_eq(ledger_encode(&back, b, sizeof(b), &lb), LB_OK);
+	ck_assert_uint_eq(la, lb);
+	ck_assert_mem_eq(a, b, la);
+	return len;
+}
+
+START_TEST(test_pack_vector)
+{
+	struct ledger l = day();
+	uint8_t p[LEDGER_PACKED_MAX];
+	size_t len = 0;
+	/* n 60; bucket_ms 1,440,000 and epoch 1,191,422 (T0's bucket + 2) as
+	 * LEB128; two non-empty buckets: age 0 holds 5, age 2 holds 61,696. */
+	static const uint8_t want[] = {60, 0x80, 0xf2, 0x57, 0xfe, 0xdb, 0x48, 2,
+				       0, 0x05, 2, 0x80, 0xe2, 0x03};
+
+	ck_assert_int_eq(ledger_add(&l, T0, 61696), LB_OK);
+	ck_assert_int_eq(ledger_add(&l, T0 + 2 * B24, 5), LB_OK);
+	ck_assert_int_eq(ledger_pack(&l, true, p, sizeof(p), &len), LB_OK);
+	ck_assert_uint_eq(len, sizeof(want));
+	ck_assert_mem_eq(p, want, len);
+	/* Without the geometry: the same from the epoch on. */
+	ck_assert_int_eq(ledger_pack(&l, false, p, sizeof(p), &len), LB_OK);
+	ck_assert_uint_eq(len, sizeof(want) - 4);
+	ck_assert_mem_eq(p, want + 4, len);
+	ck_assert_int_eq(ledger_pack(&l, true, p, sizeof(want) - 1, &len), LB_ERR_TOO_LARGE);
+	ck_assert_uint_eq(len, sizeof(want));
+	ck_assert_int_eq(ledger_pack(NULL, true, p, sizeof(p), &len), LB_ERR_INVAL);
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(ledger_pack(&l, true, p, sizeof(p), &len), LB_ERR_INVAL);
+}
+END_TEST
+
+/* The packed form grows with the buckets used, not with the window: 6
+ * bytes fresh (epoch 0), 8 idle in 2024, 4 more for each bucket holding a
+ * frame's airtime, the full ring only when every bucket holds something. */
+START_TEST(test_pack_growth)
+{
+	struct ledger l = day();
+
+	ck_assert_uint_eq(pack_round_trip(&l, true), 6);
+	ck_assert_int_eq(ledger_add(&l, T0, 0), LB_OK);
+	ck_assert_uint_eq(pack_round_trip(&l, true), 8);
+	ck_assert_uint_eq(pack_round_trip(&l, false), 4);
+	ck_assert_int_eq(ledger_add(&l, T0, 46336), LB_OK);            /* 3-byte varint */
+	ck_assert_uint_eq(pack_round_trip(&l, true), 12);
+	ck_assert_int_eq(ledger_add(&l, T0 + MIN_MS, 46336), LB_OK);   /* same bucket */
+	ck_assert_uint_eq(pack_round_trip(&l, true), 12);
+	for (int k = 1; k <= 4; k++)                                     /* a few a day */
+		ck_assert_int_eq(ledger_add(&l, T0 + k * 5 * HOUR_MS, 46336), LB_OK);
+	ck_assert_uint_eq(pack_round_trip(&l, true), 8 + 5 * 4);
+	for (int k = 0; k <= 60; k++)                                    /* every bucket */
+		ck_assert_int_eq(ledger_add(&l, T0 + DAY_MS + k * B24, 100), LB_OK);
+	ck_assert_uint_eq(pack_round_trip(&l, true), 8 + 61 * 2);
+	for (int k = 0; k <= 60; k++)                                    /* the largest */
+		ck_assert_int_eq(ledger_add(&l, T0 + DAY_MS + 60 * B24, UINT32_MAX), LB_OK);
+	ck_assert_uint_le(pack_round_trip(&l, true), LEDGER_PACKED_MAX);
+}
+END_TEST
+
+/* Buckets that left the window are not packed: the form shrinks back as
+ * the window slides past them, and the unpacked ledger expires them at the
+ * same times as the original. */
+START_TEST(test_pack_window_expiry)
+{
+	struct ledger l = day(), back;
+	uint8_t p[LEDGER_PACKED_MAX];
+	size_t len;
+
+	ck_assert_int_eq(ledger_add(&l, T0, 1000), LB_OK);
+	ck_assert_int_eq(ledger_add(&l, T0 + 12 * HOUR_MS, 2000), LB_OK);
+	ck_assert_uint_eq(pack_round_trip(&l, true), 8 + 2 * 3);
+	ck_assert_int_eq(ledger_pack(&l, true, p, sizeof(p), &len), LB_OK);
+	ck_assert_int_eq(ledger_unpack(&back, NULL, p, len, NULL), LB_OK);
+	for (int64_t t = T0; t < T0 + 2 * DAY_MS; t += MIN_MS) {
+		ck_assert_uint_eq(ledger_sum(&back, t), ledger_sum(&l, t));
+		ck_assert_int_eq(ledger_next_expiry(&back, t), ledger_next_expiry(&l, t));
+		ck_assert(ledger_idle(&back, t) == ledger_idle(&l, t));
+	}
+	/* A day on, the first amount is gone: one bucket left in the form. */
+	ck_assert_int_eq(ledger_add(&l, T0 + DAY_MS + B24, 0), LB_OK);
+	ck_assert_uint_eq(ledger_sum(&l, T0 + DAY_MS + B24), 2000);
+	ck_assert_uint_eq(pack_round_trip(&l, true), 8 + 3);
+	/* Two days on, nothing: idle again. */
+	ck_assert_int_eq(ledger_add(&l, T0 + 2 * DAY_MS, 0), LB_OK);
+	ck_assert_uint_eq(pack_round_trip(&l, true), 8);
+}
+END_TEST
+
+/* Random use (clock steps included) against the full form: every packed
+ * ledger unpacks to the same buckets; past 2038 and 1 ms buckets too. */
+START_TEST(test_pack_random)
+{
+	unsigned seed = 4242;
+	static const uint32_t geo[][2] = {{60, 1440000}, {1, 1}, {7, 1000}, {60, 1}};
+
+	for (size_t g = 0; g < sizeof(geo) / sizeof(geo[0]); g++) {
+		struct ledger l;
+		int64_t t = g == 3 ? T2040 : T0;
+		ck_assert_int_eq(ledger_init(&l, geo[g][0], geo[g][1]), LB_OK);
+		for (int k = 0; k < 2000; k++) {
+			int64_t span = (int64_t)geo[g][0] * geo[g][1];
+			t += rand_r(&seed) % 10 == 0 ? -(rand_r(&seed) % (span + 1))
+						     : rand_r(&seed) % (span / 4 + 2);
+			uint32_t a = (uint32_t)rand_r(&seed) >> (rand_r(&seed) % 32);
+			ck_assert_int_eq(ledger_add(&l, t, a), LB_OK);
+			pack_round_trip(&l, k & 1);
+		}
+	}
+}
+END_TEST
+
+static int unpack(const uint8_t *in, size_t len)
+{
+	struct ledger l;
+	size_t used = 0;
+	int err;
+
+	memset(&l, 0xa5, sizeof(l));
+	err = ledger_unpack(&l, NULL, in, len, &used);
+	if (err != LB_OK) {
+		ck_assert_uint_eq(l.bucket_ms, 0);   /* zeroed on error */
+		ck_assert_uint_eq(l.n, 0);
+	} else {
+		ck_assert_uint_eq(used, len);
+	}
+	return err;
+}
+
+START_TEST(test_unpack_rejects)
+{
+	/* n 2, bucket_ms 1000 (0xe8 0x07), epoch 7, two buckets: age 0 = 1, age 2 = 300. */
+	const uint8_t good[] = {2, 0xe8, 0x07, 7, 2, 0, 1, 2, 0xac, 0x02};
+	uint8_t bad[sizeof(good) + 12];
+	struct ledger geom;
+
+	ck_assert_int_eq(unpack(good, sizeof(good)), LB_OK);
+	for (size_t k = 0; k < sizeof(good); k++)
+		ck_assert_int_eq(unpack(good, k), LB_ERR_MALFORMED);
+	ck_assert_int_eq(ledger_unpack(NULL, NULL, good, sizeof(good), NULL), LB_ERR_INVAL);
+	memset(&geom, 0, sizeof(geom));
+	ck_assert_int_eq(ledger_unpack(&geom, &geom, good + 3, sizeof(good) - 3, NULL), LB_ERR_INVAL);
+#define BAD(i, v, why)                                                                     \
+	do {                                                                               \
+		memcpy(bad, good, sizeof(good));                                           \
+		bad[i] = (v);                                                              \
+		ck_assert_msg(unpack(bad, sizeof(good)) == LB_ERR_MALFORMED, why);         \
+	} while (0)
+	BAD(0, 0, "n = 0");
+	BAD(0, LEDGER_MAX_BUCKETS + 1, "n too large");
+	BAD(4, 4, "k above n + 1");
+	BAD(5, 2, "an age not above the one before (2, 2)");
+	BAD(7, 0, "an age not above the one before (0, 0)");
+	BAD(7, 3, "age above n");
+	BAD(6, 0, "a sum of 0");
+	BAD(9, 0x00, "a varint ending in 0x00 (not canonical)");
+#undef BAD
+	/* bucket_ms = 0, as 0x00 */
+	ck_assert_int_eq(unpack((const uint8_t[]){2, 0x00, 7, 0}, 4), LB_ERR_MALFORMED);
+	/* bucket_ms above UINT32_MAX */
+	ck_assert_int_eq(unpack((const uint8_t[]){2, 0x80, 0x80, 0x80, 0x80, 0x10, 7, 0}, 8),
+			 LB_ERR_MALFORMED);
+	/* an epoch whose times overflow: 2^62 with 1000 ms buckets */
+	ck_assert_int_eq(unpack((const uint8_t[]){2, 0xe8, 0x07, 0x80, 0x80, 0x80, 0x80, 0x80,
+						  0x80, 0x80, 0x80, 0x40, 0}, 13),
+			 LB_ERR_MALFORMED);
+	/* a varint of 11 bytes, and a 10th byte above 1 */
+	ck_assert_int_eq(unpack((const uint8_t[]){1, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+						  0x80, 0x80, 0x80, 0x01, 0}, 14),
+			 LB_ERR_MALFORMED);
+	ck_assert_int_eq(unpack((const uint8_t[]){1, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+						  0x80, 0x80, 0x02, 0}, 13),
+			 LB_ERR_MALFORMED);
+	/* a sum above UINT32_MAX; UINT32_MAX itself is fine */
+	ck_assert_int_eq(unpack((const uint8_t[]){1, 1, 0, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x10}, 10),
+			 LB_ERR_MALFORMED);
+	ck_assert_int_eq(unpack((const uint8_t[]){1, 1, 0, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, 10),
+			 LB_OK);
+}
+END_TEST
+
+/* Random bytes never crash; whatever unpacks packs to the same bytes. */
+START_TEST(test_unpack_random)
+{
+	uint8_t in[64], out[LEDGER_PACKED_MAX];
+	unsigned seed = 777;
+	int accepted = 0;
+
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t len = (size_t)(rand_r(&seed) % (int)sizeof(in)), used, olen;
+		struct ledger l;
+
+		for (size_t i = 0; i < len; i++)
+			in[i] = (uint8_t)rand_r(&seed);
+		if (len > 4 && (iter & 1)) {          /* plausible: small n, short varints */
+			in[0] = (uint8_t)(in[0] % 8 + 1);
+			in[1] &= 0x7f;
+			in[2] &= 0x7f;
+			in[3] = (uint8_t)(in[3] % 4);
+			for (size_t i = 4; i < len; i++)
+				in[i] = (uint8_t)(in[i] % 8);
+		}
+		if (ledger_unpack(&l, NULL, in, len, &used) != LB_OK)
+			continue;
+		accepted++;
+		ck_assert_int_eq(ledger_pack(&l, true, out, sizeof(out), &olen), LB_OK);
+		ck_assert_uint_eq(olen, used);
+		ck_assert_mem_eq(out, in, used);
+	}
+	ck_assert_int_gt(accepted, 100);
+}
+END_TEST
+
 static Suite *ledger_suite(void)
 {
 	Suite *s = suite_create("ledger");
@@ -513,6 +742,12 @@ static Suite *ledger_suite(void)
 	tcase_add_test(tc, test_decode_rejects);
 	tcase_add_test(tc, test_decode_random);
 	tcase_add_test(tc, test_sum_against_model);
+	tcase_add_test(tc, test_pack_vector);
+	tcase_add_test(tc, test_pack_growth);
+	tcase_add_test(tc, test_pack_window_expiry);
+	tcase_add_test(tc, test_pack_random);
+	tcase_add_test(tc, test_unpack_rejects);
+	tcase_add_test(tc, test_unpack_random);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

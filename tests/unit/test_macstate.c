@@ -61,6 +61,35 @@ START_TEST(test_us915)
 }
 END_TEST
 
+/* One per heard device: narrowed to the protocol's ranges. */
+START_TEST(test_compact)
+{
+	ck_assert_uint_eq(sizeof(struct macstate), MACSTATE_SIZE);
+	ck_assert_uint_le(sizeof(struct macstate), 120);    /* a 128-byte malloc chunk */
+	ck_assert_uint_eq(macstate_unix_s(-5), 0);
+	ck_assert_uint_eq(macstate_unix_s(INT64_C(1780000000)), 1780000000u);
+	ck_assert_uint_eq(macstate_unix_s(INT64_C(1) << 40), UINT32_MAX);
+	/* rx_done keeps the stored rows' layout there: channel i at bit 8 + i. */
+	uint8_t all = (uint8_t)(MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE);
+	for (int ch = MACSTATE_FIRST_EXTRA_CHANNEL; ch < 8; ch++)
+		all |= (uint8_t)MACSTATE_CHANNEL_DONE(ch);
+	ck_assert_uint_eq(macstate_rx_done_to_row(all), 0xf803u);
+	ck_assert_uint_eq(macstate_rx_done_from_row(0xf803u), all);
+	ck_assert_uint_eq(macstate_rx_done_to_row((uint8_t)MACSTATE_CHANNEL_DONE(5)), 0x2000u);
+	ck_assert_uint_eq(macstate_rx_done_from_row(0x2001u),
+			  MACSTATE_CHANNEL_DONE(5) | MACSTATE_RX_PARAM_DONE);
+	ck_assert_uint_eq(macstate_rx_done_from_row(0xffff0704u), 0);   /* no such bits */
+	struct macstate s;
+	memset(&s, 0, sizeof(s));
+	s.dr = 15;
+	s.tx_power = 15;
+	s.nb_trans = 15;
+	s.margin = -32;
+	ck_assert_uint_eq(s.dr + s.tx_power + s.nb_trans, 45);
+	ck_assert_int_eq(s.margin, -32);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("macstate");
@@ -68,6 +97,7 @@ static Suite *suite(void)
 
 	tcase_add_test(tc, test_eu868);
 	tcase_add_test(tc, test_us915);
+	tcase_add_test(tc, test_compact);
 	suite_add_tcase(s, tc);
 	return s;
 }

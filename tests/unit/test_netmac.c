@@ -880,6 +880,69 @@ START_TEST(otaa_device_gets_no_rx_param)
 }
 END_TEST
 
+/* ------------------------------------------------------------ deferred restore */
+
+/* Start-up defers the read (netmac_defer_restore): nothing in memory
+ * until the device's first use; then the stored state is read before
+ * anything uses or writes it, so it acts as an eager restore would. */
+START_TEST(deferred_restore_read_at_first_use)
+{
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
+	const uint8_t ok[] = {CID_LINK_ADR, LINK_ADR_ALL_OK};
+	uplink(ok, sizeof(ok), 5.0f);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+
+	netmac_defer_restore(&w.mac, dev());
+	ck_assert_ptr_null(dev()->rt.mac);
+	ck_assert(dev()->rt.mac_unread);
+	/* Marked for the batch before it is read: what is staged is the
+	 * stored state, not an empty one. */
+	netmac_touch(&w.mac, dev());
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	netmac_defer_restore(&w.mac, dev());
+	dev()->rt.last_dr = 5;
+	uplink(NULL, 0, 5.0f);                           /* the first use reads it */
+	ck_assert(!dev()->rt.mac_unread);
+	ck_assert(dev()->rt.mac->known);
+	ck_assert_uint_eq(dev()->rt.mac->dr, 5);
+	ck_assert(dev()->rt.mac->ch_mask_set);
+	ck_assert_uint_eq(dev()->rt.mac->ch_mask[0], 0x0007);
+}
+END_TEST
+
+/* A downlink planned before any uplink of the run (class C) uses the
+ * receive settings the device confirmed before the restart. */
+START_TEST(deferred_restore_read_before_windows)
+{
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.has_rx2_dr = true;
+	o.rx2_dr = 3;
+	world_open(&o);
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_RX_PARAM), 0);
+	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK};
+	uplink(ans, sizeof(ans), 5.0f);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+
+	netmac_defer_restore(&w.mac, dev());
+	netmac_load(&w.mac, dev());
+	struct downlink_plan_in in;
+	memset(&in, 0, sizeof(in));
+	netmac_windows(&w.mac, dev(), &in);
+	ck_assert(in.rx2_override);
+	ck_assert_uint_eq(in.rx2_dr, 3);
+	/* Nothing stored (a device not heard before): nothing kept. */
+	ck_assert_int_eq(store_purge(&w.store, DEV_EUI), LB_OK);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	netmac_defer_restore(&w.mac, dev());
+	netmac_load(&w.mac, dev());
+	ck_assert(!dev()->rt.mac_unread);
+	ck_assert_ptr_null(dev()->rt.mac);
+}
+END_TEST
+
 static Suite *netmac_suite(void)
 {
 	Suite *s = suite_create("netmac");
@@ -910,6 +973,8 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, new_channel_pushed_confirmed_then_in_link_adr_mask);
 	tcase_add_test(tc, new_channel_unconfirmed_not_in_link_adr_mask);
 	tcase_add_test(tc, new_channel_refused_backs_off_after_max_unanswered);
+	tcase_add_test(tc, deferred_restore_read_at_first_use);
+	tcase_add_test(tc, deferred_restore_read_before_windows);
 	suite_add_tcase(s, tc);
 	return s;
 }

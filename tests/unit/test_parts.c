@@ -119,15 +119,24 @@ static void uplink(int i, uint32_t fcnt, int64_t now_ms)
 	struct lb_device *dev = &w.devices.dev[i];
 	struct fa_verdict v;
 
+	struct fa_device fa;
+	uint8_t packed[FA_PACKED_MAX];
+	size_t len;
+
 	dev->has_last_fcnt = true;
 	dev->last_fcnt_up = fcnt;
-	if (!dev->rt.fa) {
-		dev->rt.fa = malloc(sizeof(*dev->rt.fa));
-		ck_assert_ptr_nonnull(dev->rt.fa);
-		ck_assert_int_eq(fa_device_init(dev->rt.fa, &dev->fa_policy), LB_OK);
-	}
-	ck_assert_int_eq(fa_uplink(dev->rt.fa, &dev->fa_policy, now_ms, 1000u * (uint64_t)(i + 1),
-				   &v), LB_OK);
+	/* The ledgers as budget.c keeps them: packed (fairaccess.h). */
+	if (dev->rt.fa)
+		ck_assert_int_eq(fa_decode(&fa, dev->rt.fa->blob, dev->rt.fa->len), LB_OK);
+	else
+		ck_assert_int_eq(fa_device_init(&fa, &dev->fa_policy), LB_OK);
+	ck_assert_int_eq(fa_uplink(&fa, &dev->fa_policy, now_ms, 1000u * (uint64_t)(i + 1), &v),
+			 LB_OK);
+	ck_assert_int_eq(fa_pack(&fa, packed, sizeof(packed), &len), LB_OK);
+	dev->rt.fa = realloc(dev->rt.fa, fa_packed_alloc_size(len));
+	ck_assert_ptr_nonnull(dev->rt.fa);
+	dev->rt.fa->len = (uint16_t)len;
+	memcpy(dev->rt.fa->blob, packed, len);
 	sessions_touch(&w.sessions, dev);
 	budget_touch(&w.budget, dev);
 }
@@ -137,8 +146,8 @@ static void expect_stored(int i)
 {
 	struct lb_device *dev = &w.devices.dev[i];
 	struct store_session row;
-	uint8_t blob[FA_ENCODED_MAX], want[FA_ENCODED_MAX];
-	size_t len, want_len;
+	uint8_t blob[FA_PACKED_MAX];
+	size_t len;
 
 	ck_assert_int_eq(store_get_session(&w.store, dev->dev_eui, &row), LB_OK);
 	ck_assert(row.has_fcnt_up_last);
@@ -146,9 +155,8 @@ static void expect_stored(int i)
 	ck_assert_uint_eq(row.dev_addr, dev->dev_addr);
 	ck_assert_int_eq(store_ledger_get(&w.store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob,
 					  sizeof(blob), &len), LB_OK);
-	ck_assert_int_eq(fa_encode(dev->rt.fa, want, sizeof(want), &want_len), LB_OK);
-	ck_assert_uint_eq(len, want_len);
-	ck_assert_mem_eq(blob, want, len);
+	ck_assert_uint_eq(len, dev->rt.fa->len);
+	ck_assert_mem_eq(blob, dev->rt.fa->blob, len);
 }
 
 /* 70 devices, some of them changed three times: every device staged once
@@ -333,6 +341,139 @@ START_TEST(test_counters_alone)
 }
 END_TEST
 
+/* The stored row of device i, and its packed ledgers read back by
+ * budget_restore_device() into a device that had none: the same bytes. */
+START_TEST(test_ledger_store_round_trip)
+{
+	struct lb_device *dev = &w.devices.dev[9];
+	int64_t now = loop_wall_us() / 1000;
+	uint8_t before[FA_PACKED_MAX];
+	size_t len;
+
+	for (int k = 0; k < 5; k++)
+		uplink(9, 10 + (uint32_t)k, now - (4 - k) * 3 * 3600 * 1000);   /* 5 buckets */
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	expect_stored(9);
+	len = dev->rt.fa->len;
+	/* 5 sums of 10,000 µs (2-byte varints); a downlink ledger never used */
+	ck_assert_uint_eq(len, 2 + 8 + 5 * 3 + 2);
+	memcpy(before, dev->rt.fa->blob, len);
+	free(dev->rt.fa);
+	dev->rt.fa = NULL;
+	ck_assert_int_eq(budget_restore_device(&w.budget, dev), LB_OK);
+	ck_assert_ptr_nonnull(dev->rt.fa);
+	ck_assert_uint_eq(dev->rt.fa->len, len);
+	ck_assert_mem_eq(dev->rt.fa->blob, before, len);
+	/* A device with nothing stored has nothing in memory. */
+	ck_assert_int_eq(budget_restore_device(&w.budget, &w.devices.dev[10]), LB_OK);
+	ck_assert_ptr_null(w.devices.dev[10].rt.fa);
+}
+END_TEST
+
+/* Deferred (start-up): nothing in memory until the device's first use,
+ * which reads the stored ledger; staging a device not read yet writes its
+ * stored ledger back, never an empty one over it. */
+START_TEST(test_ledger_deferred_restore)
+{
+	struct lb_device *dev = &w.devices.dev[4];
+	uint8_t before[FA_PACKED_MAX], blob[FA_PACKED_MAX];
+	size_t len, got;
+
+	uplink(4, 40, loop_wall_us() / 1000);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	len = dev->rt.fa->len;
+	memcpy(before, dev->rt.fa->blob, len);
+
+	budget_defer_restore(&w.budget, dev);
+	ck_assert_ptr_null(dev->rt.fa);
+	ck_assert(dev->rt.fa_unread);
+	budget_touch(&w.budget, dev);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(store_ledger_get(&w.store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob,
+					  sizeof(blob), &got), LB_OK);
+	ck_assert_uint_eq(got, len);
+	ck_assert_mem_eq(blob, before, len);
+
+	budget_defer_restore(&w.budget, dev);
+	ck_assert_int_eq(budget_downlink_allowed(&w.budget, dev), LB_OK);   /* first use */
+	ck_assert(!dev->rt.fa_unread);
+	ck_assert_ptr_nonnull(dev->rt.fa);
+	ck_assert_uint_eq(dev->rt.fa->len, len);
+	ck_assert_mem_eq(dev->rt.fa->blob, before, len);
+	/* Never stored: read at first use, and nothing kept. */
+	budget_defer_restore(&w.budget, &w.devices.dev[11]);
+	ck_assert_int_eq(budget_downlink_allowed(&w.budget, &w.devices.dev[11]), LB_OK);
+	ck_assert_ptr_null(w.devices.dev[11].rt.fa);
+	ck_assert(!w.devices.dev[11].rt.fa_unread);
+}
+END_TEST
+
+/* A row of version 1 (written before the packed form) is read, kept
+ * packed, and written back packed at the next change: the same ledgers. */
+START_TEST(test_ledger_version_1_row)
+{
+	struct lb_device *dev = &w.devices.dev[6];
+	struct fa_device fa, back;
+	uint8_t v1[FA_ENCODED_MAX], blob[FA_PACKED_MAX], a[FA_ENCODED_MAX], b[FA_ENCODED_MAX];
+	size_t l1, got, la, lb;
+	int64_t now = loop_wall_us() / 1000;
+
+	ck_assert_int_eq(fa_device_init(&fa, &dev->fa_policy), LB_OK);
+	for (int k = 0; k < 3; k++) {
+		struct fa_verdict v;
+		ck_assert_int_eq(fa_uplink(&fa, &dev->fa_policy, now - (2 - k) * 3600 * 1000, 46336, &v),
+				 LB_OK);
+	}
+	ck_assert_int_eq(fa_encode(&fa, v1, sizeof(v1), &l1), LB_OK);
+	ck_assert_int_eq(store_ledger_put(&w.store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, v1, l1),
+			 LB_OK);
+	ck_assert_int_eq(store_commit(&w.store), LB_OK);
+
+	ck_assert_int_eq(budget_restore_device(&w.budget, dev), LB_OK);
+	ck_assert_ptr_nonnull(dev->rt.fa);
+	ck_assert_uint_eq(dev->rt.fa->blob[0], FA_PACKED_VERSION);
+	ck_assert_uint_lt(dev->rt.fa->len, l1);
+	ck_assert_int_eq(fa_decode(&back, dev->rt.fa->blob, dev->rt.fa->len), LB_OK);
+	ck_assert_int_eq(fa_encode(&back, a, sizeof(a), &la), LB_OK);
+	ck_assert_uint_eq(la, l1);
+	ck_assert_mem_eq(a, v1, l1);
+	budget_touch(&w.budget, dev);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(store_ledger_get(&w.store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob,
+					  sizeof(blob), &got), LB_OK);
+	ck_assert_uint_eq(blob[0], FA_PACKED_VERSION);
+	ck_assert_int_eq(fa_decode(&back, blob, got), LB_OK);
+	ck_assert_int_eq(fa_encode(&back, b, sizeof(b), &lb), LB_OK);
+	ck_assert_uint_eq(lb, l1);
+	ck_assert_mem_eq(b, v1, l1);
+}
+END_TEST
+
+/* A list that held a burst (a whole fleet marked) is freed once staged;
+ * a small one is kept for the next batch. */
+START_TEST(test_dirtyset_burst_freed)
+{
+	struct dirtyset d;
+
+	memset(&d, 0, sizeof(d));
+	for (uint32_t i = 0; i < 5000; i++)
+		ck_assert_int_eq(dirtyset_add(&d, i, 1), LB_OK);
+	ck_assert_uint_ge(d.cap, 5000);
+	while (dirtyset_count(&d) > 1)
+		dirtyset_pop(&d);
+	ck_assert_ptr_nonnull(d.idx);
+	dirtyset_pop(&d);
+	ck_assert_ptr_null(d.idx);
+	ck_assert_uint_eq(d.cap, 0);
+	ck_assert(!dirtyset_has(&d, 4999));
+	ck_assert_int_eq(dirtyset_add(&d, 7, 2), LB_OK);   /* listed again as new */
+	ck_assert_uint_eq(dirtyset_last(&d), 7);
+	dirtyset_pop(&d);
+	ck_assert_ptr_nonnull(d.idx);                       /* 64 entries: kept */
+	dirtyset_free(&d);
+}
+END_TEST
+
 static Suite *parts_suite(void)
 {
 	Suite *s = suite_create("parts");
@@ -344,6 +485,10 @@ static Suite *parts_suite(void)
 	tcase_add_test(tc, test_ledger_deferred);
 	tcase_add_test(tc, test_due_from_arrival);
 	tcase_add_test(tc, test_counters_alone);
+	tcase_add_test(tc, test_ledger_store_round_trip);
+	tcase_add_test(tc, test_ledger_deferred_restore);
+	tcase_add_test(tc, test_ledger_version_1_row);
+	tcase_add_test(tc, test_dirtyset_burst_freed);
 	suite_add_tcase(s, tc);
 	return s;
 }
