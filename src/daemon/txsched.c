@@ -42,6 +42,7 @@ void txsched_free(struct txsched *t)
 	free(t->slot);
 	t->slot = NULL;
 	t->n_due = t->n_free = 0;   /* no decision left, none can be planned */
+	downlink_pending_free(&t->pending);
 }
 
 static int find_sent(void *arg, const struct store_downlink *row)
