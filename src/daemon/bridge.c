@@ -11,6 +11,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "io/loop.h"
@@ -724,6 +726,32 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	return LB_OK;
 }
 
+/*
+ * OpenSSL 3 at its first use reads its configuration file (openssl.cnf: OIDs,
+ * providers, the TLS policy), which loads every error string, and registers
+ * every legacy algorithm name for look-ups by name: about 0.5 MiB of
+ * libcrypto pages and heap in every bridge. Only TLS uses them: libmosquitto
+ * with mqtt.ca_file and libcurl for the integrations ask for them at their
+ * own set-up, and get them, as before, when either is configured. Without
+ * TLS the bridge's own algorithms (AES-128, CMAC, SHA-1, SHA-256, from the
+ * default provider under their own names) need none of it: OpenSSL is
+ * initialised without them, before anything else uses it (the first
+ * initialisation decides; later requests cannot change it).
+ */
+static int crypto_setup(const struct lb_config *cfg)
+{
+	const uint64_t lean = OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
+			      OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS;
+
+	if (cfg->mqtt_ca_file != NULL || cfg->n_integs > 0)
+		return LB_OK;
+	if (OPENSSL_init_crypto(lean, NULL) != 1) {
+		log_error("bridge", "OpenSSL initialisation failed");
+		return LB_ERR_CRYPTO;
+	}
+	return LB_OK;
+}
+
 int bridge_init(struct bridge *b, struct lb_config *cfg, const struct bridge_opts *o)
 {
 	int rc;
@@ -735,7 +763,7 @@ int bridge_init(struct bridge *b, struct lb_config *cfg, const struct bridge_opt
 	b->mqtt_fd = -1;
 	b->udp.fd = -1;
 	b->stats.started_ms = loop_now_ms();
-	if ((rc = loop_init(&b->loop)) != LB_OK || (rc = signals_setup(b)) != LB_OK ||
+	if ((rc = crypto_setup(&b->cfg)) != LB_OK || (rc = loop_init(&b->loop)) != LB_OK || (rc = signals_setup(b)) != LB_OK ||
 	    (rc = modules_setup(b, o)) != LB_OK)
 		return rc;
 	rc = udp_open(&b->udp, b->cfg.udp_bind, b->cfg.udp_port, b->cfg.udp_rcvbuf);
