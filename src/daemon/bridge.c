@@ -775,6 +775,7 @@ int bridge_init(struct bridge *b, struct lb_config *cfg, const struct bridge_opt
 		return rc;
 	}
 	b->next_stats_ms = loop_now_ms() + (int64_t)b->cfg.mqtt_stats_interval_s * 1000;
+	b->next_trim_ms = loop_now_ms() + BRIDGE_TRIM_MS;
 	return LB_OK;
 }
 
@@ -850,6 +851,22 @@ static int64_t service_tick(struct bridge *b, int64_t now)
 	return next;
 }
 
+/* glibc's free() returns only the top of the heap: after a burst, the pages
+ * of blocks freed below it (messages of the MQTT queue and the outbox, JSON
+ * being written, among the ledgers and MAC state allocated meanwhile) stay
+ * with the process. Once a minute malloc_trim() gives back every whole free
+ * page: 0.6 MiB a minute after one uplink from each of 1,000 devices at
+ * 5,000/s (nothing measurable with 100,000, whose ledgers fill the space),
+ * for about 150 us of the loop. */
+static int64_t heap_tick(struct bridge *b, int64_t now)
+{
+	if (now >= b->next_trim_ms) {
+		release_heap();
+		b->next_trim_ms = now + BRIDGE_TRIM_MS;
+	}
+	return b->next_trim_ms;
+}
+
 /* Every module's timers: run what is due, return the next deadline. */
 static int64_t run_timers(struct bridge *b)
 {
@@ -875,6 +892,7 @@ static int64_t run_timers(struct bridge *b)
 	}
 	if (b->cfg.mqtt_stats_interval_s > 0)
 		next = loop_earliest(next, b->next_stats_ms);
+	next = loop_earliest(next, heap_tick(b, now));
 	return loop_earliest(next, service_tick(b, now));
 }
 
