@@ -73,6 +73,7 @@
 #define BRIDGE_DEDUP_OPEN 1024
 #define BRIDGE_SHUTDOWN_FLUSH_MS 5000
 #define BRIDGE_STATUS_MS 5000
+#define BRIDGE_TRIM_MS 60000       /* free heap pages returned (bridge.c heap_tick) */
 
 struct bridge {
 	struct lb_config cfg;
@@ -123,6 +124,7 @@ struct bridge {
 	int64_t next_status_ms;      /* systemd STATUS= line */
 	int64_t watchdog_ms;         /* WatchdogSec in ms, 0 = none */
 	int64_t next_watchdog_ms;
+	int64_t next_trim_ms;        /* heap_tick() */
 };
 
 /* What the command line adds to the configuration. */

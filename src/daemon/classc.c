@@ -394,8 +394,7 @@ static void retry_or_fail(struct classc *cc, struct classc_dev *cd, struct lb_de
 	cc->stats.retries++;
 	log_info("classc", "device %s: confirmed downlink %s not acknowledged (%s): sent again "
 		 "(%u of %d retries)", dev->name, cd->conf_id, why, cd->sends, cc->o.retries);
-	dev->rt.confirmed_pending = false;
-	dev->rt.confirmed_id[0] = '\0';
+	devices_clear_confirmed(dev);
 	cd->tracking = true;        /* keeps the count of sends for that id */
 	cd->deadline_ms = -1;       /* no timeout until it is sent again */
 	due(cc, cd, now_ms);

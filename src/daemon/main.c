@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,6 +308,16 @@ int main(int argc, char **argv)
 		return top_cli_main(argc - 1, argv + 1);
 	if (parse_args(argc, argv, &c) != LB_OK)
 		return EXIT_USAGE;
+	/* glibc maps a block apart from the heap from 128 KiB, but raises that
+	 * threshold to the size of any such block freed: after the
+	 * configuration's parse, tables the bridge allocates at start-up for
+	 * the worst case (the rings of the MQTT queue and of the outbox, 80 KB
+	 * each, SQLite's page-cache blocks) came from the heap, where calloc()
+	 * clears them and so touches every page. Fixed at 64 KiB, they are
+	 * mapped apart, their pages untouched until used and returned when
+	 * freed (0.2 MiB less idle with 1,000 devices; about 0.01 mmap and
+	 * munmap per uplink in bench_syscalls.sh). */
+	(void)mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	int rc = load_config(&c, &cfg);
 	if (c.check_config) {
 		if (rc != LB_OK)

@@ -231,8 +231,7 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 	dev->rt.dev_nonce = out->dev_nonce;
 	dev->rt.joined_at = row.joined_at;
 	dev->rt.ack_due = false;
-	dev->rt.confirmed_pending = false;
-	dev->rt.confirmed_id[0] = '\0';
+	devices_clear_confirmed(dev);
 	return LB_OK;
 }
 

@@ -42,6 +42,7 @@ void txsched_free(struct txsched *t)
 	free(t->slot);
 	t->slot = NULL;
 	t->n_due = t->n_free = 0;   /* no decision left, none can be planned */
+	downlink_pending_free(&t->pending);
 }
 
 static int find_sent(void *arg, const struct store_downlink *row)
@@ -49,10 +50,8 @@ static int find_sent(void *arg, const struct store_downlink *row)
 	struct lb_device *dev = arg;
 	if (row->state != STORE_DL_SENT || dev->rt.confirmed_pending)
 		return 0;
-	dev->rt.confirmed_pending = true;
-	snprintf(dev->rt.confirmed_id, sizeof(dev->rt.confirmed_id), "%s", row->id);
-	dev->rt.confirmed_fcnt = row->has_fcnt_down ? row->fcnt_down : 0;
-	return 0;
+	/* LB_ERR_NOMEM stops the read (txsched_restore_device logs it). */
+	return devices_set_confirmed(dev, row->id, row->has_fcnt_down ? row->fcnt_down : 0);
 }
 
 int txsched_restore_device(struct txsched *t, struct lb_device *dev)
@@ -230,8 +229,7 @@ void txsched_settle_confirmed(struct txsched *t, struct lb_device *dev, bool ack
 	uint64_t batch = durable_batch(t->c.durable);
 	rc = event_json_ack(&ev, json, sizeof(json), &len);
 	(void)devevent_publish_held(t->c.ev, dev, "ack", rc, json, len, batch); /* logged */
-	dev->rt.confirmed_pending = false;
-	dev->rt.confirmed_id[0] = '\0';
+	devices_clear_confirmed(dev);
 }
 
 void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct lw_frame *f,
@@ -371,11 +369,10 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 		if (rc != LB_OK)
 			log_error("txsched", "device %s: queue item %s sent but not marked in the "
 				  "store (%s): it may be sent again", dev->name, e->id, lb_strerror(rc));
-		if (e->confirmed) {
-			dev->rt.confirmed_pending = true;
-			snprintf(dev->rt.confirmed_id, sizeof(dev->rt.confirmed_id), "%s", e->id);
-			dev->rt.confirmed_fcnt = e->fcnt_down;
-		}
+		if (e->confirmed && (rc = devices_set_confirmed(dev, e->id, e->fcnt_down)) != LB_OK)
+			log_error("txsched", "device %s: queue item %s sent, but its ACK cannot be "
+				  "awaited (%s): it stays in the store as sent", dev->name, e->id,
+				  lb_strerror(rc));
 		/* Durable before anyone is told: after a crash the item is not sent
 		 * again (downlinks are rare, so one commit each is cheap). The
 		 * txack waits for that batch, however many tries it takes. */

@@ -164,7 +164,8 @@ struct txsched {
 
 /* Errors: LB_ERR_NOMEM (nothing to free then). */
 int txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct txsched_opts *o);
-/* Frees the slots; safe on a zeroed or already freed struct. */
+/* Frees the slots and the TX_ACK table; safe on a zeroed or already freed
+ * struct. */
 void txsched_free(struct txsched *t);
 
 /* A confirmed downlink sent before a restart still waits for the ACK of

@@ -6,6 +6,7 @@
 #include "mac/downlink.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/lb_err.h"
@@ -173,6 +174,15 @@ void downlink_pending_init(struct downlink_pending *t, uint32_t timeout_ms)
 	t->timeout_ms = timeout_ms ? timeout_ms : DOWNLINK_TXACK_TIMEOUT_MS;
 }
 
+void downlink_pending_free(struct downlink_pending *t)
+{
+	if (t == NULL)
+		return;
+	free(t->slot);
+	t->slot = NULL;
+	t->n = 0;
+}
+
 /* Slot index of a pending token, or -1. The walk stops once it has seen
  * the n used slots (add() takes the lowest free one, so they are mostly
  * first). */
@@ -221,6 +231,8 @@ int downlink_pending_add(struct downlink_pending *t, const uint8_t token[GWMP_LE
 		return LB_ERR_INVAL;
 	if (find(t, token) >= 0)
 		return LB_ERR_DUPLICATE;
+	if (t->slot == NULL && !(t->slot = calloc(DOWNLINK_PENDING_MAX, sizeof(*t->slot))))
+		return LB_ERR_NOMEM;
 	for (size_t i = 0; i < DOWNLINK_PENDING_MAX; i++) {
 		struct downlink_pending_slot *s = &t->slot[i];
 		if (s->used)

@@ -259,22 +259,28 @@ struct downlink_pending_slot {
 	struct downlink_pending_entry e;
 };
 
-/* Fixed table keyed by the PULL_RESP token; embed it, call _init(). Its
- * earliest deadline is kept up to date, so a tick with nothing due and an
- * empty table cost no walk over the slots (the loop asks at every pass). */
+/* Table of DOWNLINK_PENDING_MAX slots keyed by the PULL_RESP token; embed
+ * it, call _init(), and _free() at the end. The slots (about 136 KiB) are
+ * allocated at the first add: a bridge that never sends a downlink holds
+ * none. Its earliest deadline is kept up to date, so a tick with nothing due
+ * and an empty table cost no walk over the slots (the loop asks at every
+ * pass). */
 struct downlink_pending {
 	uint32_t timeout_ms;
 	size_t n;                    /* slots used */
 	int64_t next_ms;             /* earliest deadline of those, when n > 0 */
-	struct downlink_pending_slot slot[DOWNLINK_PENDING_MAX];
+	struct downlink_pending_slot *slot; /* DOWNLINK_PENDING_MAX, or NULL: none yet */
 };
 
 /* Empty table; timeout_ms 0 means DOWNLINK_TXACK_TIMEOUT_MS. */
 void downlink_pending_init(struct downlink_pending *t, uint32_t timeout_ms);
+/* Frees the slots (entries left are dropped); the table is empty and
+ * usable again. Safe on NULL and on a freed table. */
+void downlink_pending_free(struct downlink_pending *t);
 
 /* Remember e under token until now_ms + timeout. Errors: LB_ERR_INVAL
  * (NULL), LB_ERR_DUPLICATE (token already pending: pick another),
- * LB_ERR_FULL. */
+ * LB_ERR_FULL, LB_ERR_NOMEM (the slots could not be allocated). */
 int downlink_pending_add(struct downlink_pending *t, const uint8_t token[GWMP_LEN_TOKEN],
 			 const struct downlink_pending_entry *e, int64_t now_ms);
 

@@ -364,18 +364,11 @@ static int migrate(struct store *s, const char *path)
 	return LB_OK;
 }
 
-static int prepare_all(struct store *s)
+/* The statements' table, empty: each is prepared at its first use. */
+static int stmt_table(struct store *s)
 {
 	s->stmt = calloc(STMT__COUNT, sizeof(*s->stmt));
-	if (!s->stmt)
-		return LB_ERR_NOMEM;
-	for (int i = 0; i < STMT__COUNT; i++) {
-		int rc = store__stmt_lazy((enum store_stmt)i) ? LB_OK
-							      : store__prepare(s, (enum store_stmt)i);
-		if (rc != LB_OK)
-			return rc;
-	}
-	return LB_OK;
+	return s->stmt ? LB_OK : LB_ERR_NOMEM;
 }
 
 /* Release everything without committing. */
@@ -427,7 +420,7 @@ static int open_steps(struct store *s, const char *dir, const char *path)
 		return store__translate(rc) == LB_OK ? LB_ERR_IO : store__translate(rc);
 	}
 	if ((rc = configure(s, path)) != LB_OK || (rc = migrate(s, path)) != LB_OK ||
-	    (rc = prepare_all(s)) != LB_OK || (rc = store__dl_load_devices(s)) != LB_OK ||
+	    (rc = stmt_table(s)) != LB_OK || (rc = store__dl_load_devices(s)) != LB_OK ||
 	    (rc = store__outbox_open(s)) != LB_OK)
 		return rc;
 	s->log = malloc(STORE_LOG_INITIAL);

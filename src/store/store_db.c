@@ -164,13 +164,6 @@ size_t store__group(size_t k)
 	return g;
 }
 
-bool store__stmt_lazy(enum store_stmt id)
-{
-	return (id > STMT_SESSION_PUT && id <= STMT_SESSION_PUT_32) ||
-	       (id > STMT_LEDGER_PUT && id <= STMT_LEDGER_PUT_32) ||
-	       (id > STMT_FCNT_PUT && id <= STMT_FCNT_PUT_32);
-}
-
 int store__prepare(struct store *s, enum store_stmt id)
 {
 	int rc = sqlite3_prepare_v3(s->db, store__sql[id], -1, SQLITE_PREPARE_PERSISTENT,

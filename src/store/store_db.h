@@ -134,12 +134,12 @@ int store__many_stmt(enum store_stmt one, uint32_t n);
 size_t store__group(size_t k);
 
 /* Prepare statement id (persistent). LB_OK or the translated error (logged).
- * store_open() prepares every statement but the lazy ones: those writing
- * 2 ... STORE_MANY_ROWS rows (the 10 of them) are prepared
- * the first time they are used, so a bridge whose batches stay small never
- * holds the larger ones. */
+ * store_open() prepares none: store__stmt() prepares each the first time it
+ * is used, so a bridge holds only the statements it has run (those of one
+ * row take about 80 KB, the 15 writing 2 ... STORE_MANY_ROWS rows about
+ * 170 KB: an idle bridge, or one whose batches stay small, never holds most
+ * of them). */
 int store__prepare(struct store *s, enum store_stmt id);
-bool store__stmt_lazy(enum store_stmt id);
 
 /* The statement, reset and unbound, ready for binding; a lazy one is
  * prepared first (NULL if that failed: only store__many_stmt()'s

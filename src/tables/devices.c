@@ -44,6 +44,7 @@ static void device_release(struct lb_device *dev)
 	free(dev->tags);
 	free(dev->rt.fa);
 	free(dev->rt.mac);
+	free(dev->rt.confirmed_id);
 	/* The raw keys are wiped with the rest. */
 	memset(dev, 0, sizeof(*dev));
 }
@@ -311,13 +312,10 @@ static void settle_owned(struct devices *fresh, struct devices *old, bool to_fre
 		if (!f->state_kept)
 			continue;
 		struct lb_device *o = devices_find_eui(old, f->dev_eui);
-		if (to_fresh && o) {
-			o->rt.fa = NULL;
-			o->rt.mac = NULL;
-		} else {
-			f->rt.fa = NULL;
-			f->rt.mac = NULL;
-		}
+		struct lb_device_rt *gives = to_fresh && o ? &o->rt : &f->rt;
+		gives->fa = NULL;
+		gives->mac = NULL;
+		gives->confirmed_id = NULL;
 	}
 }
 
@@ -555,6 +553,29 @@ void devices_set_seen(struct lb_device *dev, int64_t now_ms)
 {
 	if (dev)
 		dev->last_seen_ms = now_ms;
+}
+
+int devices_set_confirmed(struct lb_device *dev, const char *id, uint32_t fcnt)
+{
+	if (!dev || !id)
+		return LB_ERR_INVAL;
+	char *copy = strdup(id);
+	if (!copy)
+		return LB_ERR_NOMEM;
+	free(dev->rt.confirmed_id);
+	dev->rt.confirmed_id = copy;
+	dev->rt.confirmed_fcnt = fcnt;
+	dev->rt.confirmed_pending = true;
+	return LB_OK;
+}
+
+void devices_clear_confirmed(struct lb_device *dev)
+{
+	if (!dev)
+		return;
+	free(dev->rt.confirmed_id);
+	dev->rt.confirmed_id = NULL;
+	dev->rt.confirmed_pending = false;
 }
 
 int devices_decrypt(struct devices *d, struct lb_device *dev, const struct lw_frame *f,

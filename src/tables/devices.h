@@ -28,7 +28,7 @@
  * to keep the frame.
  *
  * Ownership: devices_init()/devices_reload() allocate; devices_free()
- * releases everything, rt.fa and rt.mac included (safe on a zeroed or
+ * releases everything, rt.fa, rt.mac and rt.confirmed_id included (safe on a zeroed or
  * freed struct). struct lb_device pointers and the devices' strings are
  * valid until the next devices_reload() or devices_free().
  */
@@ -49,38 +49,22 @@
 #include "tables/fcntdown.h"
 #include "tables/strpool.h"
 
+/* Fields are ordered by alignment (pointers and 64-bit values, then 32-,
+ * then 8-bit ones) so the struct has no holes: one is held per configured
+ * device (README "Memory and start-up"). */
 struct lb_device {
 	/* Strings are the table's (interned in d->strings, tables/strpool.h):
 	 * read-only, valid as long as the device. */
 	const char *name;
 	const char *application;
 	const char *application_id;      /* configured UUID, NULL = none */
-	uint8_t codec;                   /* enum lb_codec */
 	const char *codec_script;        /* "js": absolute path, else NULL */
-	uint32_t codec_slot;             /* "js": its script in the daemon's table */
-	uint8_t dev_class;               /* enum lb_class: A, or C (classc.h) */
 	const char *app_uuid;            /* events' applicationId: application_id, else
 					  * UUIDv5 of the name (events/devinfo.h) */
-	uint64_t dev_eui;
-	enum lb_activation activation;
-	bool has_session;                /* ABP: dev_addr and keys valid */
-	uint32_t dev_addr;
-	uint8_t nwk_s_key[LW_KEY_LEN];   /* raw session keys (has_session); prepared */
-	uint8_t app_s_key[LW_KEY_LEN];   /* ones from devices_keys() */
-	uint32_t key_hint;               /* internal: its slot in the key cache */
-	uint64_t join_eui;               /* OTAA: copied for a join handler */
-	uint8_t app_key[LW_KEY_LEN];     /* OTAA root key (raw; no contexts prepared) */
-	uint8_t lorawan_version;         /* minor of 1.0.x: 0..4 (join rules) */
-	struct fa_policy fa_policy;      /* effective fair-access policy */
-	bool adr;                        /* network-side ADR when the device asks (devices[].adr) */
-	int status_interval_h;           /* DevStatusReq period, 0 = never */
 	struct lb_tag *tags;             /* n_tags entries (owned), NULL if none; their
 					  * strings interned like the others */
-	uint8_t n_tags;                  /* <= CONFIG_MAX_TAGS */
-
-	/* Uplink session state. */
-	bool has_last_fcnt;
-	uint32_t last_fcnt_up;           /* last accepted 32-bit FCntUp */
+	uint64_t dev_eui;
+	uint64_t join_eui;               /* OTAA: copied for a join handler */
 
 	/* Statistics. */
 	uint64_t uplinks;                /* accepted (devices_accept_uplink) */
@@ -94,19 +78,6 @@ struct lb_device {
 	 * unchanged. */
 	struct lb_device_rt {
 		struct fcntdown fcnt_down; /* NFCntDown and its reservation */
-		uint8_t rx1_dr_offset;
-		uint8_t rx_delay_s;          /* RX1 delay; 0 = 1 s */
-		uint8_t rx2_dr;              /* OTAA: RX2 as the join-accept set it */
-		uint32_t rx2_freq;           /* Hz, 0 = not set (ABP: configuration) */
-		int last_dr;                 /* data rate of the last uplink, -1 unknown */
-		bool ack_due;                /* a confirmed uplink awaits our ACK */
-		bool confirmed_pending;      /* a confirmed downlink awaits the device's ACK */
-		char confirmed_id[65];       /* queue item id (DLCMD_MAX_ID + 1) */
-		uint32_t confirmed_fcnt;
-		bool has_join_nonce;
-		uint32_t join_nonce;         /* last JoinNonce issued */
-		bool has_dev_nonce;
-		uint16_t dev_nonce;          /* last DevNonce accepted */
 		int64_t joined_at;           /* Unix s, 0 = ABP or never */
 		int64_t mac_dc_retry_ms;     /* Unix ms: a frame of the network's MAC
 					      * requests alone, refused by the duty
@@ -117,20 +88,54 @@ struct lb_device {
 					      * stored ledger that is not idle; NULL is the
 					      * empty device */
 		struct fa_status fa_published; /* last retained state/airtime */
-		bool fa_has_published;
-		bool fa_unread;              /* a stored ledger may exist, not read yet
-					      * (budget_defer_restore) */
-		bool mac_unread;             /* the same for the MAC state (netmac.h) */
 		int64_t fa_published_ms;     /* when fa_published was (monotonic ms) */
 		struct macstate *mac;        /* network MAC requests (daemon/netmac.h), owned:
 					      * allocated by netmac at the device's first
 					      * uplink or downlink or from a stored row; NULL:
 					      * nothing known (MACSTATE_SIZE bytes a device
 					      * saved) */
+		char *confirmed_id;          /* queue item id of the confirmed downlink
+					      * awaiting the device's ACK, owned; NULL =
+					      * none (devices_set_confirmed) */
+		uint32_t confirmed_fcnt;
+		uint32_t rx2_freq;           /* Hz, 0 = not set (ABP: configuration) */
+		int last_dr;                 /* data rate of the last uplink, -1 unknown */
+		uint32_t join_nonce;         /* last JoinNonce issued */
+		uint16_t dev_nonce;          /* last DevNonce accepted */
+		uint8_t rx1_dr_offset;
+		uint8_t rx_delay_s;          /* RX1 delay; 0 = 1 s */
+		uint8_t rx2_dr;              /* OTAA: RX2 as the join-accept set it */
+		bool ack_due;                /* a confirmed uplink awaits our ACK */
+		bool confirmed_pending;      /* a confirmed downlink awaits the device's
+					      * ACK: confirmed_id and _fcnt are set */
+		bool has_join_nonce;
+		bool has_dev_nonce;
+		bool fa_has_published;
+		bool fa_unread;              /* a stored ledger may exist, not read yet
+					      * (budget_defer_restore) */
+		bool mac_unread;             /* the same for the MAC state (netmac.h) */
 	} rt;
 
-	bool state_kept;                 /* devices_reload(): carried over from the old table */
+	enum lb_activation activation;
+	uint32_t dev_addr;
+	uint32_t key_hint;               /* internal: its slot in the key cache */
+	uint32_t codec_slot;             /* "js": its script in the daemon's table */
+	struct fa_policy fa_policy;      /* effective fair-access policy */
+	int status_interval_h;           /* DevStatusReq period, 0 = never */
+	uint32_t last_fcnt_up;           /* uplink session: last accepted 32-bit FCntUp */
 	uint32_t addr_next;              /* internal: next device with the same DevAddr */
+
+	uint8_t nwk_s_key[LW_KEY_LEN];   /* raw session keys (has_session); prepared */
+	uint8_t app_s_key[LW_KEY_LEN];   /* ones from devices_keys() */
+	uint8_t app_key[LW_KEY_LEN];     /* OTAA root key (raw; no contexts prepared) */
+	uint8_t codec;                   /* enum lb_codec */
+	uint8_t dev_class;               /* enum lb_class: A, or C (classc.h) */
+	uint8_t lorawan_version;         /* minor of 1.0.x: 0..4 (join rules) */
+	uint8_t n_tags;                  /* <= CONFIG_MAX_TAGS */
+	bool has_session;                /* ABP: dev_addr and keys valid */
+	bool adr;                        /* network-side ADR when the device asks (devices[].adr) */
+	bool has_last_fcnt;              /* last_fcnt_up is valid */
+	bool state_kept;                 /* devices_reload(): carried over from the old table */
 };
 
 struct devices {
@@ -217,6 +222,14 @@ int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_a
 
 /* Record when the device was last heard (any clock the caller chooses). */
 void devices_set_seen(struct lb_device *dev, int64_t now_ms);
+
+/* A confirmed downlink (queue item id, sent with NFCntDown fcnt) now awaits
+ * the device's ACK: rt.confirmed_pending, rt.confirmed_id (a copy) and
+ * rt.confirmed_fcnt. Errors: LB_ERR_INVAL (NULL), LB_ERR_NOMEM (nothing
+ * changed then). */
+int devices_set_confirmed(struct lb_device *dev, const char *id, uint32_t fcnt);
+/* No confirmed downlink awaits an ACK any more (the id's copy is freed). */
+void devices_clear_confirmed(struct lb_device *dev);
 
 /* The device's session keys, prepared (from the key cache, re-keying the
  * least recently used slot when they are not there). *out is valid until

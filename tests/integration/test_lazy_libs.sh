@@ -7,7 +7,11 @@
 #  2. an `http` group: libmicrohttpd is mapped and /healthz answers 200;
 #     libcurl is still not mapped;
 #  3. a webhook integration: libcurl is mapped and an uplink reaches the
-#     webhook receiver.
+#     webhook receiver;
+#  4. OpenSSL's configuration file is read only when TLS may be used (an
+#     integration, mqtt.ca_file): one asking for FIPS implementations, which
+#     this system lacks, changes nothing without them, and stops the start
+#     with an integration (no digest can be fetched once it is read).
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub python3 curl
 RECV="$top_srcdir/tests/integration/http_receiver.py"
@@ -67,4 +71,26 @@ uplinks
 hook_has() { [ "$(count_lines "$T/hook.req" '"fCnt"')" -ge 2 ]; }
 wait_until "$WAIT_S" hook_has || fail "webhook got $(count_lines "$T/hook.req" .) requests"
 stop
-echo "PASS: libcurl and libmicrohttpd loaded only when configured"
+
+note "4. OpenSSL's configuration read only when TLS may be used"
+cat > "$T/fips.cnf" <<CNF
+openssl_conf = lb_init
+[lb_init]
+alg_section = lb_alg
+[lb_alg]
+default_properties = fips=yes
+CNF
+# Only the bridge sees it: the simulator computes MICs with OpenSSL too.
+OPENSSL_CONF="$T/fips.cnf"
+export OPENSSL_CONF
+start_bridge "$T/plain.conf"
+unset OPENSSL_CONF
+uplinks
+stop
+rc=0
+OPENSSL_CONF="$T/fips.cnf" timeout "$WAIT_S" "$LORABRIDGE" -f -c "$T/hook.conf" \
+	> "$T/fips.log" 2>&1 || rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "the bridge with an integration ignored openssl.cnf (exit $rc)"
+grep -q "start-up failed: crypto library failure" "$T/fips.log" ||
+	fail "no crypto failure with openssl.cnf read: $(tail -3 "$T/fips.log")"
+echo "PASS: libcurl and libmicrohttpd loaded only when configured, openssl.cnf only for TLS"

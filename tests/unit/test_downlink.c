@@ -906,7 +906,12 @@ START_TEST(test_pending_timeouts)
 	downlink_pending_init(&t, 0);
 	ck_assert_uint_eq(t.timeout_ms, DOWNLINK_TXACK_TIMEOUT_MS);
 	ck_assert_int_eq(downlink_pending_next_deadline(&t, &deadline), LB_ERR_NOT_FOUND);
+	/* No slots until the first entry: a bridge without downlinks holds none. */
+	ck_assert_ptr_null(t.slot);
+	ck_assert(!downlink_pending_has(&t, tok_a));
+	ck_assert_uint_eq(downlink_pending_expire(&t, 99999, on_expire, &x), 0);
 	ck_assert_int_eq(downlink_pending_add(&t, tok_a, &e, 1000), LB_OK);
+	ck_assert_ptr_nonnull(t.slot);
 	e.fcnt_down = 2;
 	ck_assert_int_eq(downlink_pending_add(&t, tok_b, &e, 1500), LB_OK);
 	ck_assert_uint_eq(t.n, 2);
@@ -934,11 +939,21 @@ START_TEST(test_pending_timeouts)
 	ck_assert_uint_eq(downlink_pending_expire(&t, 13000, NULL, NULL), 1);
 	ck_assert_uint_eq(t.n, 0);
 
+	/* Freed with an entry left: empty, and usable again. */
+	ck_assert_int_eq(downlink_pending_add(&t, tok_a, &e, 0), LB_OK);
+	downlink_pending_free(&t);
+	ck_assert_ptr_null(t.slot);
+	ck_assert_uint_eq(t.n, 0);
+	ck_assert(!downlink_pending_has(&t, tok_a));
+	downlink_pending_free(&t);
+	downlink_pending_free(NULL);
+
 	/* A custom timeout. */
 	downlink_pending_init(&t, 500);
 	ck_assert_int_eq(downlink_pending_add(&t, tok_a, &e, 0), LB_OK);
 	ck_assert_uint_eq(downlink_pending_expire(&t, 499, NULL, NULL), 0);
 	ck_assert_uint_eq(downlink_pending_expire(&t, 500, NULL, NULL), 1);
+	downlink_pending_free(&t);
 }
 END_TEST
 
@@ -963,6 +978,7 @@ START_TEST(test_pending_take)
 	ck_assert_int_eq(downlink_pending_take(&t, 0xAA, tok, NULL, 0, &got), LB_ERR_NOT_FOUND);
 	ck_assert_int_eq(downlink_pending_take(NULL, 0xAA, tok, NULL, 0, &got), LB_ERR_INVAL);
 	ck_assert_int_eq(downlink_pending_add(&t, tok, NULL, 0), LB_ERR_INVAL);
+	downlink_pending_free(&t);
 }
 END_TEST
 
@@ -1014,6 +1030,7 @@ START_TEST(test_pending_deadline_kept)
 	ck_assert_uint_eq(downlink_pending_expire(&t, 5000, NULL, NULL), 1);
 	ck_assert_int_eq(downlink_pending_next_deadline(&t, &deadline), LB_ERR_NOT_FOUND);
 	ck_assert(!downlink_pending_has_device(&t, 0xD3));
+	downlink_pending_free(&t);
 }
 END_TEST
 
@@ -1051,6 +1068,7 @@ START_TEST(test_pending_take_source)
 					       sizeof(mapped), &got), LB_OK);
 	ck_assert_uint_eq(got.fcnt_down, 5);
 	ck_assert_uint_eq(t.n, 0);
+	downlink_pending_free(&t);
 }
 END_TEST
 
@@ -1072,6 +1090,7 @@ START_TEST(test_pending_full)
 	ck_assert_uint_eq(downlink_pending_expire(&t, 3000 + 9, NULL, NULL), 10);
 	ck_assert_int_eq(downlink_pending_add(&t, tok, &e, 0), LB_OK);
 	ck_assert_uint_eq(t.n, DOWNLINK_PENDING_MAX - 9);
+	downlink_pending_free(&t);
 }
 END_TEST
 

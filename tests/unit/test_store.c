@@ -207,6 +207,15 @@ START_TEST(test_schema_created)
 	ck_assert_str_eq(mode, "wal");
 	ck_assert(!store_dirty(&s));
 	ck_assert_int_eq(store_due_ms(&s), -1);
+	/* Statements are prepared at their first use, not by the open; each of
+	 * them is valid SQL for this schema. */
+	ck_assert_ptr_null(s.stmt[STMT_NONCE_ADD]);
+	ck_assert_ptr_null(s.stmt[STMT_OUTBOX_INSERT]);
+	for (int i = 0; i < STMT__COUNT; i++) {
+		if (!s.stmt[i])
+			ck_assert_int_eq(store__prepare(&s, (enum store_stmt)i), LB_OK);
+		ck_assert_ptr_nonnull(s.stmt[i]);
+	}
 	ck_assert_int_eq(store_close(&s), LB_OK);
 	ck_assert_int_eq(store_close(&s), LB_OK);      /* closed struct: no-op */
 	/* Reopening an existing schema migrates nothing. */
@@ -699,11 +708,14 @@ START_TEST(test_many_rows_sizes)
 
 	new_dir(dir, sizeof(dir), NULL);
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-	/* The statements of 2 ... 32 rows are prepared when first used. */
-	for (int i = 0; i < STMT__COUNT; i++)
-		ck_assert(store__stmt_lazy((enum store_stmt)i) == (s.stmt[i] == NULL));
-	ck_assert(store__stmt_lazy(STMT_SESSION_PUT_32) && store__stmt_lazy(STMT_LEDGER_PUT_16) &&
-		  !store__stmt_lazy(STMT_SESSION_PUT) && !store__stmt_lazy(STMT_OUTBOX_INSERT));
+	/* Statements are prepared when first used: those of 2 ... 32 rows were
+	 * not used by the open. */
+	for (int i = STMT_SESSION_PUT_2; i <= STMT_SESSION_PUT_32; i++)
+		ck_assert_ptr_null(s.stmt[i]);
+	for (int i = STMT_LEDGER_PUT_2; i <= STMT_LEDGER_PUT_32; i++)
+		ck_assert_ptr_null(s.stmt[i]);
+	for (int i = STMT_FCNT_PUT_2; i <= STMT_FCNT_PUT_32; i++)
+		ck_assert_ptr_null(s.stmt[i]);
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		size_t n = sizes[k];
 		for (size_t i = 0; i < n; i++) {   /* device i, a new counter each time */
