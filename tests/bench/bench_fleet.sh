@@ -67,12 +67,18 @@ for N in $SIZES; do
 
 	"$SIM" --server "127.0.0.1:$UDP_PORT" --devices "$N" --seed $SEED --count "$N" \
 		--rate "$RATE" --quiet 2> "$T/sim.err" || fail "sim: $(tail -3 "$T/sim.err")"
-	wait_drained "up$N" || fail "bridge not drained"
+	# Drained: every frame received is published or counted as dropped,
+	# and nothing waits in the outbox or the MQTT queue.
+	wait_drained "up$N" '.uplinksPublished + ([.drops.frames[]] | add) >= .uplinksUnique
+		and .mqtt.outboxDepth == 0 and .mqtt.queueDepth == 0' || fail "bridge not drained"
 	got=$(count_lines "$T/up$N.out" '/event/up ')
-	kdrops=$(bridge_stats "up$N" | tail -n 1 | jq -r '.drops.udpKernel // 0')
+	last=$(bridge_stats "up$N" | tail -n 1)
+	kdrops=$(printf '%s' "$last" | jq -r '.drops.udpKernel // 0')
+	fdrops=$(printf '%s' "$last" | jq -r '[.drops.frames | to_entries[] | select(.value > 0)
+		| "\(.key) \(.value)"] | join(", ") | if . == "" then "none" else . end')
 	echo "fleet $N: one uplink each at $RATE/s: $got of $N reached the subscriber" \
 		"($(awk -v g="$got" -v n="$N" 'BEGIN { printf "%.1f", 100 * g / n }') %)," \
-		"drops.udpKernel $kdrops; $(rss)"
+		"drops.udpKernel $kdrops, drops.frames: $fdrops; $(rss)"
 	stop_bridge
 
 	timed_start "$T/lb.conf"
