@@ -178,6 +178,8 @@ static int packed_of(struct budget *bg, struct lb_device *dev, uint8_t buf[FA_PA
 	struct fa_device empty;
 
 	fa_fetch(bg, dev);
+	if (dev->rt.fa_unread)   /* its stored ledger could not be read: kept as stored */
+		return LB_ERR_STATE;
 	if (dev->rt.fa) {
 		*blob = dev->rt.fa->blob;
 		*len = dev->rt.fa->len;
@@ -377,9 +379,12 @@ int budget_restore_device(struct budget *bg, struct lb_device *dev)
 	uint8_t blob[STORED_MAX];
 	size_t len = 0;
 
-	dev->rt.fa_unread = false;
 	int rc = store_ledger_get(bg->c.store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob,
 				  sizeof(blob), &len);
+	/* A read that failed (the disk, memory) leaves it unread: the next use
+	 * reads again, and nothing is written over the stored ledger meanwhile
+	 * (packed_of()); decisions meanwhile count from the empty device. */
+	dev->rt.fa_unread = rc != LB_OK && rc != LB_ERR_NOT_FOUND && rc != LB_ERR_TOO_LARGE;
 	if (rc == LB_ERR_NOT_FOUND)
 		return LB_OK;
 	struct fa_device fa;
@@ -400,7 +405,8 @@ int budget_restore_device(struct budget *bg, struct lb_device *dev)
 		return LB_OK;
 	}
 	if (rc != LB_OK && rc != LB_ERR_TOO_LARGE) {
-		log_error("budget", "device %s: stored fair-access ledger not read: %s", dev->name,
+		LB_LOG_RL(LOG_LVL_ERROR, "budget", "device %s: stored fair-access ledger not read "
+			  "(read again at its next use, not written over meanwhile): %s", dev->name,
 			  lb_strerror(rc));
 		return rc;
 	}

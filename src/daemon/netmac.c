@@ -132,6 +132,8 @@ static void touch(struct netmac *m, struct lb_device *dev)
 
 	if (dirtyset_add(&m->dirty, dev_index(m, dev), loop_now_ms()) == LB_OK)
 		return;
+	if (dev->rt.mac_unread)   /* its stored state could not be read: kept as stored */
+		return;
 	row_of(dev, &r);
 	(void)store_mac_put(m->c.store, &r);   /* no room to list it: staged now */
 }
@@ -160,7 +162,10 @@ static int stage_all(void *arg)
 
 	while (dirtyset_count(&m->dirty) > 0) {
 		uint32_t i = dirtyset_last(&m->dirty);
-		if (i < m->c.devices->n) {
+		if (i < m->c.devices->n && m->c.devices->dev[i].rt.mac_unread) {
+			LB_LOG_RL(LOG_LVL_ERROR, TAG, "device %s: MAC state not written: its stored "
+				  "state could not be read, kept as stored", m->c.devices->dev[i].name);
+		} else if (i < m->c.devices->n) {
 			row_of(&m->c.devices->dev[i], &r);
 			int rc = store_mac_put(m->c.store, &r);
 			if (rc == LB_ERR_IO || rc == LB_ERR_NOMEM || rc == LB_ERR_FULL)
@@ -200,13 +205,16 @@ static int restore(const struct netmac *m, struct lb_device *dev)
 {
 	struct store_mac row;
 
-	dev->rt.mac_unread = false;
 	int rc = store_mac_get(m->c.store, dev->dev_eui, &row);
 
+	/* A read that failed leaves it unread: read again at the next use, and
+	 * not written over meanwhile (stage_all(), touch()). */
+	dev->rt.mac_unread = rc != LB_OK && rc != LB_ERR_NOT_FOUND;
 	if (rc == LB_ERR_NOT_FOUND)
 		return LB_OK;
 	if (rc != LB_OK) {
-		log_error(TAG, "device %s: MAC state unreadable: %s", dev->name, lb_strerror(rc));
+		LB_LOG_RL(LOG_LVL_ERROR, TAG, "device %s: MAC state not read (read again at its next "
+			  "use, not written over meanwhile): %s", dev->name, lb_strerror(rc));
 		return rc;
 	}
 	if ((rc = apply_row(dev, &row)) != LB_OK)

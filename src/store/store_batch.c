@@ -35,9 +35,12 @@ static size_t record_size(size_t len)
 
 static int step_txn(struct store *s, enum store_stmt id, const char *what)
 {
-	int rc = sqlite3_step(store__stmt(s, id));
+	sqlite3_stmt *st = store__stmt(s, id);
 
-	sqlite3_reset(s->stmt[id]);
+	if (!st)
+		return LB_ERR_IO;   /* not prepared: said by store__prepare() */
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store__fail(s, rc, what);
 	return LB_OK;

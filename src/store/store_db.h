@@ -141,9 +141,9 @@ size_t store__group(size_t k);
  * of them). */
 int store__prepare(struct store *s, enum store_stmt id);
 
-/* The statement, reset and unbound, ready for binding; a lazy one is
- * prepared first (NULL if that failed: only store__many_stmt()'s
- * statements are lazy, and their callers check). */
+/* The statement, reset and unbound, ready for binding; prepared first if
+ * it was not yet. NULL if that failed (store__prepare() logged why): every
+ * caller checks and returns LB_ERR_IO, never hands NULL to SQLite. */
 sqlite3_stmt *store__stmt(struct store *s, enum store_stmt id);
 
 /* Translate an SQLite result code that is a failure here (never LB_OK,

@@ -78,6 +78,8 @@ int store__dl_load_devices(struct store *s)
 	sqlite3_stmt *st = store__stmt(s, STMT_DL_DEVICES);
 	int rc;
 
+	if (!st)
+		return LB_ERR_IO;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		note_queued(s, (uint64_t)sqlite3_column_int64(st, 0));
 	sqlite3_reset(st);
@@ -92,6 +94,8 @@ static int max_seq(struct store *s, uint64_t dev_eui, uint32_t *seq)
 	sqlite3_stmt *st = store__stmt(s, STMT_DL_MAXSEQ);
 	int rc;
 
+	if (!st)
+		return LB_ERR_IO;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)dev_eui);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -147,6 +151,8 @@ int store_downlink_list(struct store *s, uint64_t dev_eui, store_downlink_cb cb,
 	if (!s || !s->db || !cb)
 		return LB_ERR_INVAL;
 	st = store__stmt(s, STMT_DL_LIST);
+	if (!st)
+		return LB_ERR_IO;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)dev_eui);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		rows++;
@@ -185,6 +191,8 @@ int store_downlink_first(struct store *s, uint64_t dev_eui, struct store_downlin
 	if (!s || !s->db || !out)
 		return LB_ERR_INVAL;
 	st = store__stmt(s, STMT_DL_LIST);
+	if (!st)
+		return LB_ERR_IO;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)dev_eui);
 	int rc = read_one(s, st, out, "first downlink");
 	if (rc == LB_ERR_NOT_FOUND)
@@ -200,6 +208,8 @@ int store_downlink_get(struct store *s, const char *id, struct store_downlink *o
 	if (!s || !s->db || !out || store__copy_str(key.id, sizeof(key.id), id) != LB_OK)
 		return LB_ERR_INVAL;
 	st = store__stmt(s, STMT_DL_GET);
+	if (!st)
+		return LB_ERR_IO;
 	sqlite3_bind_text(st, 1, key.id, -1, SQLITE_STATIC);
 	return read_one(s, st, out, "get downlink");
 }
@@ -250,6 +260,8 @@ int store_downlink_count(struct store *s, uint64_t dev_eui, size_t *n)
 		return LB_OK;
 	}
 	st = store__stmt(s, STMT_DL_COUNT);
+	if (!st)
+		return LB_ERR_IO;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)dev_eui);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {

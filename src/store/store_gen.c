@@ -150,9 +150,12 @@ static int marker_write(struct store *s, int64_t gen)
 
 static int step(struct store *s, enum store_stmt id, const char *what)
 {
-	int rc = sqlite3_step(store__stmt(s, id));
+	sqlite3_stmt *st = store__stmt(s, id);
 
-	sqlite3_reset(s->stmt[id]);
+	if (!st)
+		return LB_ERR_IO;   /* not prepared: said by store__prepare() */
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? LB_OK : store__fail(s, rc, what);
 }
 
@@ -162,6 +165,8 @@ static int db_generation(struct store *s, int64_t *gen)
 	sqlite3_stmt *st = store__stmt(s, STMT_META_GET);
 	int rc;
 
+	if (!st)
+		return LB_ERR_IO;
 	sqlite3_bind_text(st, 1, STORE_GEN_META_KEY, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	*gen = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;

@@ -63,6 +63,8 @@ int store_mac_get(struct store *s, uint64_t dev_eui, struct store_mac *out)
 	if (!s || !s->db || !out)
 		return LB_ERR_INVAL;
 	st = store__stmt(s, STMT_MAC_GET);
+	if (!st)
+		return LB_ERR_IO;
 	store__bind_u64(st, 0, dev_eui);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -82,6 +84,8 @@ int store_mac_load(struct store *s, store_mac_cb cb, void *arg)
 	if (!s || !s->db || !cb)
 		return LB_ERR_INVAL;
 	st = store__stmt(s, STMT_MAC_ALL);
+	if (!st)
+		return LB_ERR_IO;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		ret = read_mac(st, &r);
 		if (ret == LB_OK)

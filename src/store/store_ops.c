@@ -71,6 +71,8 @@ int store_load_sessions(struct store *s, store_session_cb cb, void *arg)
 	if (!s || !s->db || !cb)
 		return LB_ERR_INVAL;
 	st = store__stmt(s, STMT_SESSION_ALL);
+	if (!st)
+		return LB_ERR_IO;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		ret = read_session(st, &r);
 		if (ret == LB_OK)
@@ -92,6 +94,8 @@ int store_get_session(struct store *s, uint64_t dev_eui, struct store_session *o
 	if (!s || !s->db || !out)
 		return LB_ERR_INVAL;
 	st = store__stmt(s, STMT_SESSION_GET);
+	if (!st)
+		return LB_ERR_IO;
 	store__bind_u64(st, 0, dev_eui);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -225,6 +229,8 @@ int store_dev_nonce_used(struct store *s, uint64_t dev_eui, uint16_t nonce, bool
 	if (!s || !s->db || !used)
 		return LB_ERR_INVAL;
 	st = store__stmt(s, STMT_NONCE_USED);
+	if (!st)
+		return LB_ERR_IO;
 	store__bind_u64(st, 0, dev_eui);
 	store__bind_u64(st, 1, nonce);
 	rc = sqlite3_step(st);
@@ -332,6 +338,8 @@ int store_ledger_get(struct store *s, uint64_t owner, enum store_ledger_kind kin
 	if (!s || !s->db || !len || (!blob && cap))
 		return LB_ERR_INVAL;
 	st = store__stmt(s, STMT_LEDGER_GET);
+	if (!st)
+		return LB_ERR_IO;
 	store__bind_u64(st, 0, owner);
 	store__bind_u64(st, 1, (uint64_t)kind);
 	rc = sqlite3_step(st);
@@ -359,6 +367,8 @@ int store_meta_get(struct store *s, const char *key, int64_t *value)
 	if (!s || !s->db || !value || store__copy_str(m.key, sizeof(m.key), key) != LB_OK)
 		return LB_ERR_INVAL;
 	st = store__stmt(s, STMT_META_GET);
+	if (!st)
+		return LB_ERR_IO;
 	sqlite3_bind_text(st, 1, m.key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -407,6 +417,8 @@ int store_gateway_online_list(struct store *s, store_gateway_cb cb, void *arg)
 	if (!s || !s->db || !cb)
 		return LB_ERR_INVAL;
 	st = store__stmt(s, STMT_GW_ONLINE_ALL);
+	if (!st)
+		return LB_ERR_IO;
 	while (ret == LB_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		ret = cb(arg, (uint64_t)sqlite3_column_int64(st, 0));
 	if (ret == LB_OK && rc != SQLITE_DONE)

@@ -299,6 +299,8 @@ static int walk(struct store *s, struct walk *w)
 	if (w->limit == 0 || w->after >= w->upto)
 		return LB_OK;
 	st = store__stmt(s, STMT_OUTBOX_PAGE);
+	if (!st)
+		return LB_ERR_IO;
 	store__bind_u64(st, 0, w->rows_after);
 	store__bind_u64(st, 1, w->upto);
 	while (!w->done && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -385,6 +387,8 @@ int store_outbox_usage(struct store *s, struct store_outbox_usage *out)
 	memset(out, 0, sizeof(*out));
 	out->acked = s->outbox_acked;
 	st = store__stmt(s, STMT_OUTBOX_USAGE);
+	if (!st)
+		return LB_ERR_IO;
 	store__bind_u64(st, 0, s->outbox_acked);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {

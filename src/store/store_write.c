@@ -68,6 +68,8 @@ static int drop_fcnt(struct store *s, uint64_t dev_eui)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_FCNT_DELETE);
 
+	if (!st)
+		return LB_ERR_IO;
 	store__bind_u64(st, 0, dev_eui);
 	return run(s, st, "delete counters");
 }
@@ -76,6 +78,8 @@ static int exec_put_session(struct store *s, const struct store_session *r)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_SESSION_PUT);
 
+	if (!st)
+		return LB_ERR_IO;
 	bind_session(st, 0, r);
 	int rc = run(s, st, "put session");
 	return rc == LB_OK ? drop_fcnt(s, r->dev_eui) : rc;
@@ -96,6 +100,8 @@ static int exec_put_fcnt(struct store *s, const struct store__fcnt *f)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_FCNT_PUT);
 
+	if (!st)
+		return LB_ERR_IO;
 	bind_fcnt(st, 0, f);
 	return run(s, st, "put counters");
 }
@@ -104,6 +110,8 @@ static int exec_add_nonce(struct store *s, const struct store__nonce *n)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_NONCE_ADD);
 
+	if (!st)
+		return LB_ERR_IO;
 	store__bind_u64(st, 0, n->dev_eui);
 	store__bind_u64(st, 1, n->nonce);
 	return run(s, st, "add DevNonce");
@@ -113,6 +121,8 @@ static int exec_dl_push(struct store *s, const struct store_downlink *d)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_DL_INSERT);
 
+	if (!st)
+		return LB_ERR_IO;
 	sqlite3_bind_text(st, DC_ID + 1, d->id, -1, SQLITE_STATIC);
 	store__bind_u64(st, DC_DEV_EUI, d->dev_eui);
 	store__bind_u64(st, DC_SEQ, d->seq);
@@ -140,6 +150,8 @@ static int exec_dl_update(struct store *s, const struct store__dl_update *u)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_DL_UPDATE);
 
+	if (!st)
+		return LB_ERR_IO;
 	sqlite3_bind_int64(st, 1, u->state);
 	sqlite3_bind_int64(st, 2, u->fcnt_down);
 	if (!u->has_fcnt_down)
@@ -152,6 +164,8 @@ static int exec_dl_delete(struct store *s, const struct store__dl_id *d)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_DL_DELETE);
 
+	if (!st)
+		return LB_ERR_IO;
 	sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
 	return run_keyed(s, st, "delete downlink");
 }
@@ -160,6 +174,8 @@ static int exec_by_eui(struct store *s, enum store_stmt id, uint64_t dev_eui, co
 {
 	sqlite3_stmt *st = store__stmt(s, id);
 
+	if (!st)
+		return LB_ERR_IO;
 	store__bind_u64(st, 0, dev_eui);
 	return run(s, st, what);
 }
@@ -176,6 +192,8 @@ static int exec_ledger_put(struct store *s, const struct store__ledger *l)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_LEDGER_PUT);
 
+	if (!st)
+		return LB_ERR_IO;
 	bind_ledger(st, 0, l);
 	return run(s, st, "put ledger");
 }
@@ -184,6 +202,8 @@ static int exec_meta_put(struct store *s, const struct store__meta *m)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_META_PUT);
 
+	if (!st)
+		return LB_ERR_IO;
 	sqlite3_bind_text(st, 1, m->key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, m->value);
 	return run(s, st, "put meta");
@@ -206,6 +226,8 @@ static int exec_mac_put(struct store *s, const struct store_mac *m)
 	sqlite3_stmt *st = store__stmt(s, STMT_MAC_PUT);
 	uint8_t mask[2 * STORE_MAC_CHMASK_WORDS];
 
+	if (!st)
+		return LB_ERR_IO;
 	for (size_t i = 0; i < STORE_MAC_CHMASK_WORDS; i++) {
 		mask[2 * i] = (uint8_t)m->ch_mask[i];
 		mask[2 * i + 1] = (uint8_t)(m->ch_mask[i] >> 8);
@@ -230,6 +252,8 @@ static int exec_gw_online(struct store *s, const struct store__gw_online *g)
 {
 	sqlite3_stmt *st = store__stmt(s, g->online ? STMT_GW_ONLINE_PUT : STMT_GW_ONLINE_DELETE);
 
+	if (!st)
+		return LB_ERR_IO;
 	store__bind_u64(st, 0, g->gateway_eui);
 	if (g->online)
 		sqlite3_bind_int64(st, 2, g->since);
@@ -241,6 +265,8 @@ static int exec_outbox_pack(struct store *s, const struct store__pack *p)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_OUTBOX_INSERT);
 
+	if (!st)
+		return LB_ERR_IO;
 	store__bind_u64(st, OC_SEQ, p->last);
 	store__bind_u64(st, OC_FIRST_SEQ, p->first);
 	store__bind_u64(st, OC_EVENTS, p->n);
@@ -268,6 +294,8 @@ static int exec_outbox_ack(struct store *s, const struct store__outbox_ack *a)
 	if (rc != LB_OK)
 		return rc;
 	sqlite3_stmt *st = store__stmt(s, STMT_OUTBOX_DELETE_ACKED);
+	if (!st)
+		return LB_ERR_IO;
 	store__bind_u64(st, 0, a->upto);
 	return run(s, st, "delete acknowledged outbox rows");
 }
@@ -289,7 +317,7 @@ static int many_stmt(struct store *s, enum store_stmt one, const uint8_t *p, siz
 			return rc;
 	}
 	*st = store__stmt(s, (enum store_stmt)id);
-	return LB_OK;
+	return *st ? LB_OK : LB_ERR_IO;
 }
 
 static int apply_session_many(struct store *s, const uint8_t *p, size_t len)

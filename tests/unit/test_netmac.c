@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sqlite3.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -943,6 +944,51 @@ START_TEST(deferred_restore_read_before_windows)
 }
 END_TEST
 
+/* A second connection running sql, which must succeed. */
+static void raw_exec(const char *sql)
+{
+	char path[FAKE_DIR_MAX + 32];
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s", w.dir, STORE_DB_NAME);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* The deferred read fails (the table moved away for a moment): the state
+ * stays unread, is not written over by the batch, and is read at the next
+ * use once the table is back. */
+START_TEST(deferred_restore_read_error_keeps_stored)
+{
+	struct store_mac stored, got;
+
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
+	const uint8_t ok[] = {CID_LINK_ADR, LINK_ADR_ALL_OK};
+	uplink(ok, sizeof(ok), 5.0f);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(store_mac_get(&w.store, DEV_EUI, &stored), LB_OK);
+
+	netmac_defer_restore(&w.mac, dev());
+	raw_exec("ALTER TABLE mac_state RENAME TO mac_state_away");
+	netmac_load(&w.mac, dev());
+	ck_assert(dev()->rt.mac_unread);
+	ck_assert_ptr_null(dev()->rt.mac);
+	netmac_touch(&w.mac, dev());
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	raw_exec("ALTER TABLE mac_state_away RENAME TO mac_state");
+	ck_assert_int_eq(store_mac_get(&w.store, DEV_EUI, &got), LB_OK);
+	ck_assert_mem_eq(&got, &stored, sizeof(got));     /* not written over */
+
+	netmac_load(&w.mac, dev());
+	ck_assert(!dev()->rt.mac_unread);
+	ck_assert_ptr_nonnull(dev()->rt.mac);
+	ck_assert(dev()->rt.mac->ch_mask_set);
+	ck_assert_uint_eq(dev()->rt.mac->ch_mask[0], stored.ch_mask[0]);
+}
+END_TEST
+
 static Suite *netmac_suite(void)
 {
 	Suite *s = suite_create("netmac");
@@ -975,6 +1021,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, new_channel_refused_backs_off_after_max_unanswered);
 	tcase_add_test(tc, deferred_restore_read_at_first_use);
 	tcase_add_test(tc, deferred_restore_read_before_windows);
+	tcase_add_test(tc, deferred_restore_read_error_keeps_stored);
 	suite_add_tcase(s, tc);
 	return s;
 }

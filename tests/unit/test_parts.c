@@ -449,6 +449,71 @@ START_TEST(test_ledger_version_1_row)
 }
 END_TEST
 
+/* A second connection running sql, which must succeed. */
+static void raw_exec(const char *sql)
+{
+	char path[FAKE_DIR_MAX + 32];
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s", w.dir, STORE_DB_NAME);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* The first read of a device's stored ledger fails (its table moved away
+ * for a moment): the device stays unread, nothing is written over the
+ * stored ledger meanwhile, and its next use reads it. */
+START_TEST(test_ledger_read_error_keeps_stored)
+{
+	struct lb_device *dev = &w.devices.dev[4];
+	uint8_t before[FA_PACKED_MAX], blob[FA_PACKED_MAX];
+	int64_t now = loop_wall_us() / 1000;
+	size_t len, got;
+
+	for (int k = 0; k < 5; k++)
+		uplink(4, 40 + (uint32_t)k, now - (4 - k) * 3 * 3600 * 1000);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	len = dev->rt.fa->len;
+	memcpy(before, dev->rt.fa->blob, len);
+
+	/* A restart: the store opened again, the ledger left for first use. */
+	sessions_free(&w.sessions);
+	budget_free(&w.budget);
+	ck_assert_int_eq(store_close(&w.store), LB_OK);
+	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
+	durable_init(&w.durable, &w.store);
+	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
+				       w.cfg.state_commit_ms), LB_OK);
+	struct budget_ctx bc = {
+		.region = w.region, .devices = &w.devices, .store = &w.store,
+		.durable = &w.durable, .pub = &w.pub, .ev = &w.ev, .stats = &w.stats,
+		.commit_ms = w.cfg.state_commit_ms,
+	};
+	ck_assert_int_eq(budget_init(&w.budget, &bc), LB_OK);
+	budget_defer_restore(&w.budget, dev);
+
+	raw_exec("ALTER TABLE ledger RENAME TO ledger_away");
+	ck_assert_int_eq(budget_downlink_allowed(&w.budget, dev), LB_OK);   /* the read fails */
+	ck_assert(dev->rt.fa_unread);
+	ck_assert_ptr_null(dev->rt.fa);
+	budget_touch(&w.budget, dev);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);                  /* left out */
+	ck_assert_uint_eq(dirtyset_count(&w.budget.dirty), 0);
+	raw_exec("ALTER TABLE ledger_away RENAME TO ledger");
+	ck_assert_int_eq(store_ledger_get(&w.store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob,
+					  sizeof(blob), &got), LB_OK);
+	ck_assert_uint_eq(got, len);
+	ck_assert_mem_eq(blob, before, len);                                  /* not written over */
+
+	ck_assert_int_eq(budget_downlink_allowed(&w.budget, dev), LB_OK);   /* read now */
+	ck_assert(!dev->rt.fa_unread);
+	ck_assert_ptr_nonnull(dev->rt.fa);
+	ck_assert_uint_eq(dev->rt.fa->len, len);
+	ck_assert_mem_eq(dev->rt.fa->blob, before, len);
+}
+END_TEST
+
 /* A list that held a burst (a whole fleet marked) is freed once staged;
  * a small one is kept for the next batch. */
 START_TEST(test_dirtyset_burst_freed)
@@ -489,6 +554,7 @@ static Suite *parts_suite(void)
 	tcase_add_test(tc, test_ledger_deferred_restore);
 	tcase_add_test(tc, test_ledger_version_1_row);
 	tcase_add_test(tc, test_dirtyset_burst_freed);
+	tcase_add_test(tc, test_ledger_read_error_keeps_stored);
 	suite_add_tcase(s, tc);
 	return s;
 }
