@@ -93,23 +93,7 @@ static void teardown(void)
 /* A gateway online with a downlink route, as dispatch leaves it after a PULL_DATA. */
 static void route_of(uint64_t gw_eui, uint16_t port)
 {
-	struct gateway *gw = NULL;
-	struct gateway_admission adm;
-	struct netaddr src;
-	struct sockaddr_in sin;
-	struct sockaddr_storage ss;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(netaddr_from_sockaddr((const struct sockaddr *)&sin, sizeof(sin), &src),
-			 LB_OK);
-	ck_assert_int_eq(gateways_admit(&w.gateways, gw_eui, &src, loop_now_us(), &gw, &adm),
-			 LB_OK);
-	memset(&ss, 0, sizeof(ss));
-	memcpy(&ss, &sin, sizeof(sin));
-	gateway_set_downlink_addr(gw, &ss, sizeof(sin), 2);
+	(void)world_route(&w, gw_eui, port, NULL);
 }
 
 static struct lb_rx make_rx(uint64_t gw, float snr, int64_t received_us)

@@ -6,10 +6,13 @@
  */
 #include "world.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <string.h>
 
 #include "base/lb_err.h"
+#include "base/netaddr.h"
+#include "io/loop.h"
 
 /* ------------------------------------------------------------ the edges */
 
@@ -94,6 +97,30 @@ struct lb_device_conf world_abp(const struct world *w, const char *name, const c
 	c.lorawan_version = 3;
 	c.fair_access = w->cfg.fair_access;
 	return c;
+}
+
+struct sockaddr_in world_route(struct world *w, uint64_t gw_eui, uint16_t port, bool *came_online)
+{
+	struct gateway *gw = NULL;
+	struct gateway_admission adm;
+	struct netaddr src;
+	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(netaddr_from_sockaddr((const struct sockaddr *)&sin, sizeof(sin), &src),
+			 LB_OK);
+	ck_assert_int_eq(gateways_admit(&w->gateways, gw_eui, &src, loop_now_us(), &gw, &adm),
+			 LB_OK);
+	if (came_online)
+		*came_online = adm.came_online;
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, &sin, sizeof(sin));
+	gateway_set_downlink_addr(gw, &ss, sizeof(sin), 2);
+	return sin;
 }
 
 /* ------------------------------------------------------------ the modules */

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 #include "config/config.h"
 #include "daemon/budget.h"
@@ -122,6 +123,11 @@ void world_add(struct world *w, const struct world_opts *o);
 
 /* Free every module opened and what w->sink holds. */
 void world_close(struct world *w);
+
+/* Gateway gw_eui admitted from 127.0.0.1:port with a downlink route (GWMP
+ * version 2), as dispatch leaves it after a PULL_DATA; returns that
+ * address, and in *came_online (if not NULL) whether it came online. */
+struct sockaddr_in world_route(struct world *w, uint64_t gw_eui, uint16_t port, bool *came_online);
 
 /* An ABP LoRaWAN 1.0.3 device with the configured fair-access policy (the
  * strings and keys are copied by devices_init()). */
