@@ -116,14 +116,6 @@ static size_t queued(uint64_t eui)
 	return n;
 }
 
-static const char *str_of(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
-		      json_object_to_json_string(o));
-	return json_object_get_string(v);
-}
-
 /* Exactly one message so far, a `log` event on topic with this code;
  * returns it parsed (the caller puts it). */
 static json_object *only_log(const char *topic, const char *code)

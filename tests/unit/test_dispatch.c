@@ -174,34 +174,12 @@ static void close_windows(void)
 
 static size_t count_topic(const char *topic)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < w.sink.n; i++)
-		n += strcmp(w.sink.m[i].topic, topic) == 0;
-	return n;
+	return rec_count(&w.sink, topic);
 }
 
 static const struct rec_msg *last_msg(const char *topic)
 {
-	for (size_t i = w.sink.n; i-- > 0;)
-		if (strcmp(w.sink.m[i].topic, topic) == 0)
-			return &w.sink.m[i];
-	ck_abort_msg("nothing published on %s", topic);
-	return NULL;
-}
-
-static json_object *parse(const struct rec_msg *m)
-{
-	json_object *o = json_tokener_parse(m->payload);
-	ck_assert_msg(o != NULL, "not JSON on %s: %s", m->topic, m->payload);
-	return o;
-}
-
-static const char *str_of(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
-		      json_object_to_json_string(o));
-	return json_object_get_string(v);
+	return rec_last(&w.sink, topic);
 }
 
 /* The retained gateway state is `state` (and retained). */
@@ -209,7 +187,7 @@ static void assert_conn(const char *state)
 {
 	const struct rec_msg *m = last_msg("gateway/" GW_1_HEX "/state/conn");
 	ck_assert(m->retain);
-	json_object *o = parse(m);
+	json_object *o = rec_json(m);
 	ck_assert_str_eq(str_of(o, "gatewayId"), GW_1_HEX);
 	ck_assert_str_eq(str_of(o, "state"), state);
 	json_object_put(o);
@@ -255,7 +233,7 @@ START_TEST(test_push_data_one_rxpk)
 	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/up"), 1);
 	const struct rec_msg *m = last_msg("gateway/" GW_1_HEX "/event/up");
 	ck_assert(!m->retain);
-	json_object *o = parse(m);
+	json_object *o = rec_json(m);
 	ck_assert_str_eq(str_of(o, "phyPayload"), PHY_B64);
 	json_object *rxi = NULL;
 	ck_assert(json_object_object_get_ex(o, "rxInfo", &rxi));
@@ -376,7 +354,7 @@ START_TEST(test_push_data_stat)
 	ck_assert_uint_eq(w.udp.n, 1);
 	assert_ack(0, GWMP_PUSH_ACK, 4, 4, &t.from);
 	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/stats"), 1);
-	json_object *o = parse(last_msg("gateway/" GW_1_HEX "/event/stats"));
+	json_object *o = rec_json(last_msg("gateway/" GW_1_HEX "/event/stats"));
 	ck_assert_str_eq(str_of(o, "gatewayId"), GW_1_HEX);
 	json_object *v = NULL;
 	ck_assert(json_object_object_get_ex(o, "rxPacketsReceived", &v));

@@ -200,36 +200,18 @@ static void device_topic(char *out, size_t cap, const char *event)
 static size_t count_topic(const char *event)
 {
 	char topic[PUBLISH_TOPIC_MAX];
-	size_t n = 0;
 
 	device_topic(topic, sizeof(topic), event);
-	for (size_t i = 0; i < w.sink.n; i++)
-		n += strcmp(w.sink.m[i].topic, topic) == 0;
-	return n;
+	return rec_count(&w.sink, topic);
 }
 
+/* The device's last event of this kind, parsed (the caller puts it). */
 static json_object *last_event(const char *event)
 {
 	char topic[PUBLISH_TOPIC_MAX];
 
 	device_topic(topic, sizeof(topic), event);
-	for (size_t i = w.sink.n; i-- > 0;) {
-		if (strcmp(w.sink.m[i].topic, topic) != 0)
-			continue;
-		json_object *o = json_tokener_parse(w.sink.m[i].payload);
-		ck_assert_msg(o != NULL, "not JSON: %s", w.sink.m[i].payload);
-		return o;
-	}
-	ck_abort_msg("no %s event", event);
-	return NULL;
-}
-
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
-		      json_object_to_json_string(o));
-	return v;
+	return rec_last_json(&w.sink, topic);
 }
 
 #define BIT(k) (1u << (k))

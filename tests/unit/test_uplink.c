@@ -223,37 +223,13 @@ static void device_topic(char *out, size_t cap, uint64_t eui, const char *event)
 
 static size_t count_topic(const char *topic)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < w.sink.n; i++)
-		n += strcmp(w.sink.m[i].topic, topic) == 0;
-	return n;
+	return rec_count(&w.sink, topic);
 }
 
 /* The last message on topic, parsed (the caller puts it). */
 static json_object *last_on(const char *topic)
 {
-	for (size_t i = w.sink.n; i-- > 0;) {
-		if (strcmp(w.sink.m[i].topic, topic) != 0)
-			continue;
-		json_object *o = json_tokener_parse(w.sink.m[i].payload);
-		ck_assert_msg(o != NULL, "not JSON on %s: %s", topic, w.sink.m[i].payload);
-		return o;
-	}
-	ck_abort_msg("nothing published on %s", topic);
-	return NULL;
-}
-
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
-		      json_object_to_json_string(o));
-	return v;
-}
-
-static const char *str_of(json_object *o, const char *key)
-{
-	return json_object_get_string(member(o, key));
+	return rec_last_json(&w.sink, topic);
 }
 
 /* The code of the last `log` event of the test device. */
