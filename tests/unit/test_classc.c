@@ -45,17 +45,6 @@ static const uint8_t APP[16] = {0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
 /* The modules (world.h) and the uplink counter of the test's devices. */
 static struct world w;
 static uint32_t fcnt_up;
-static char base_dir[] = "/tmp/test_classc.XXXXXX";
-
-static void base_setup(void)
-{
-	testutil_tmp_make(base_dir);
-}
-
-static void base_teardown(void)
-{
-	testutil_tmp_remove(base_dir);
-}
 
 static struct lb_device_conf device_conf(const char *name, uint64_t eui, uint32_t addr,
 					 int dev_class)
@@ -70,7 +59,7 @@ static struct lb_device_conf device_conf(const char *name, uint64_t eui, uint32_
  * published at once (the commit is not tested). */
 static void setup(void)
 {
-	world_base(&w, base_dir, WORLD_HOLD_NOW);
+	world_base(&w, WORLD_HOLD_NOW);
 	struct lb_device_conf conf[2] = {
 		device_conf("valve", DEV_C, ADDR_C, LB_CLASS_C),
 		device_conf("meter", DEV_A, ADDR_A, LB_CLASS_A),
@@ -589,8 +578,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("classc");
 	TCase *tc = tcase_create("classc");
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	world_fixtures(tc, "test_classc", setup, teardown);
 	tcase_add_test(tc, test_sent_at_once);
 	tcase_add_test(tc, test_one_at_a_time);
 	tcase_add_test(tc, test_decisions_when_due);

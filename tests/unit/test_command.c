@@ -51,23 +51,11 @@ static struct {
 	char script[FAKE_DIR_MAX + 16];
 } t;
 
-static char base_dir[] = "/tmp/test_command.XXXXXX";
-
-static void base_setup(void)
-{
-	testutil_tmp_make(base_dir);
-}
-
-static void base_teardown(void)
-{
-	testutil_tmp_remove(base_dir);
-}
-
 /* Two devices in two applications, the second with a JavaScript codec;
  * the store holds the queue. */
 static void setup(void)
 {
-	world_base(&w, base_dir, WORLD_HOLD_NONE);
+	world_base(&w, WORLD_HOLD_NONE);
 	struct lb_device_conf conf[2] = {
 		world_abp(&w, "sensor", "default", DEV_EUI, 0x26011234, KEY_X, KEY_Y),
 		world_abp(&w, "tractor", "farm", FARM_EUI, 0x26015678, KEY_X, KEY_Y),
@@ -477,8 +465,7 @@ static Suite *command_suite(void)
 	Suite *s = suite_create("command");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	world_fixtures(tc, "test_command", setup, teardown);
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_valid_command_queued);
 	tcase_add_test(tc, test_ids_kept_and_unique);

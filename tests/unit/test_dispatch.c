@@ -94,18 +94,6 @@ static struct {
 	struct udp_peer from;            /* the gateway's address */
 } t;
 
-static char base_dir[] = "/tmp/test_dispatch.XXXXXX";
-
-static void base_setup(void)
-{
-	testutil_tmp_make(base_dir);
-}
-
-static void base_teardown(void)
-{
-	testutil_tmp_remove(base_dir);
-}
-
 static struct udp_peer peer(uint16_t port)
 {
 	struct udp_peer p;
@@ -125,7 +113,7 @@ static struct udp_peer peer(uint16_t port)
  * budgets, scheduler and gateway states. */
 static void setup(void)
 {
-	world_base(&w, base_dir, WORLD_HOLD_NONE);
+	world_base(&w, WORLD_HOLD_NONE);
 	world_open(&w, NULL, 0, &(struct world_opts){
 		.modules = WORLD_GATEWAYS | WORLD_DEDUP | WORLD_STORE | WORLD_SESSIONS |
 			   WORLD_BUDGET | WORLD_TXSCHED | WORLD_GWCONN,
@@ -596,8 +584,7 @@ static Suite *dispatch_suite(void)
 	Suite *s = suite_create("dispatch");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	world_fixtures(tc, "test_dispatch", setup, teardown);
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_push_data_one_rxpk);
 	tcase_add_test(tc, test_two_gateways_one_group);

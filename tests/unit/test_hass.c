@@ -28,18 +28,6 @@ static const uint8_t APP[16] = {0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
 
 /* The modules (world.h). */
 static struct world w;
-static char base_dir[] = "/tmp/test_hass.XXXXXX";
-
-static void base_setup(void)
-{
-	testutil_tmp_make(base_dir);
-}
-
-static void base_teardown(void)
-{
-	testutil_tmp_remove(base_dir);
-}
-
 static struct lb_device_conf device_conf(const char *name, const char *app, uint64_t eui,
 					 uint32_t addr)
 {
@@ -52,7 +40,7 @@ static void open_world(bool discovery, bool fields)
 {
 	struct lb_tag tag = {.key = (char *)"manufacturer", .value = (char *)"Acme"};
 
-	world_base(&w, base_dir, WORLD_HOLD_NONE);
+	world_base(&w, WORLD_HOLD_NONE);
 	struct lb_device_conf conf[2] = {
 		device_conf("office-th", "building", EUI_A, 0x26000001),
 		device_conf("meter", "building", EUI_B, 0x26000002),
@@ -756,7 +744,7 @@ static Suite *hass_suite(void)
 	Suite *s = suite_create("hass");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	world_fixtures(tc, "test_hass", NULL, NULL);
 	tcase_add_test(tc, test_announce_once);
 	tcase_add_test(tc, test_expire_after_follows_interval);
 	tcase_add_test(tc, test_status_online_announces_again);

@@ -57,18 +57,6 @@ static struct {
 	uint8_t dedup_id[16];
 	int saved_stderr, err_fd;
 } t;
-static char base_dir[] = "/tmp/test_netmac.XXXXXX";
-
-static void base_setup(void)
-{
-	testutil_tmp_make(base_dir);
-}
-
-static void base_teardown(void)
-{
-	testutil_tmp_remove(base_dir);
-}
-
 /* The bridge's settings as netmac_setup() takes them, adjusted by the test. */
 static struct netmac_opts default_opts(void)
 {
@@ -87,7 +75,7 @@ static void world_open_with(const struct netmac_opts *o)
 
 	memset(&t, 0, sizeof(t));
 	t.saved_stderr = -1;
-	world_base(&w, base_dir, WORLD_HOLD_NONE);
+	world_base(&w, WORLD_HOLD_NONE);
 	struct lb_device_conf conf = world_abp(&w, "meter", "default", DEV_EUI, DEV_ADDR, key, key);
 	conf.adr = true;
 	conf.status_interval_h = 24;
@@ -894,8 +882,7 @@ static Suite *netmac_suite(void)
 	Suite *s = suite_create("netmac");
 	TCase *tc = tcase_create("requests");
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	world_fixtures(tc, "test_netmac", setup, teardown);
 	tcase_add_test(tc, dev_status_ans_is_a_status_event);
 	tcase_add_test(tc, dev_status_external_power);
 	tcase_add_test(tc, dev_status_asked_again_after_interval);

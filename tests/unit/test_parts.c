@@ -40,18 +40,6 @@
 /* The modules (world.h). */
 static struct world w;
 
-static char base_dir[] = "/tmp/test_parts.XXXXXX";
-
-static void base_setup(void)
-{
-	testutil_tmp_make(base_dir);
-}
-
-static void base_teardown(void)
-{
-	testutil_tmp_remove(base_dir);
-}
-
 /* N_DEV ABP devices; sessions and budgets, the two parts under test, on
  * the real group commit and store. */
 static void setup(void)
@@ -59,7 +47,7 @@ static void setup(void)
 	static struct lb_device_conf conf[N_DEV];
 	static char names[N_DEV][16];
 
-	world_base(&w, base_dir, WORLD_HOLD_NONE);
+	world_base(&w, WORLD_HOLD_NONE);
 	for (int i = 0; i < N_DEV; i++) {
 		uint8_t nwk[16], app[16];
 
@@ -446,8 +434,7 @@ static Suite *parts_suite(void)
 	Suite *s = suite_create("parts");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	world_fixtures(tc, "test_parts", setup, teardown);
 	tcase_add_test(tc, test_many_devices_staged_once);
 	tcase_add_test(tc, test_ledger_deferred);
 	tcase_add_test(tc, test_due_from_arrival);

@@ -95,23 +95,11 @@ static struct {
 	uint32_t uplink_id;
 } t;
 
-static char base_dir[] = "/tmp/test_uplink.XXXXXX";
-
-static void base_setup(void)
-{
-	testutil_tmp_make(base_dir);
-}
-
-static void base_teardown(void)
-{
-	testutil_tmp_remove(base_dir);
-}
-
 /* One ABP device; every module of the uplink path, events held in the
  * outbox until their batch is committed, as bridge.c. */
 static void setup(void)
 {
-	world_base(&w, base_dir, WORLD_HOLD_OUTBOX);
+	world_base(&w, WORLD_HOLD_OUTBOX);
 	struct lb_device_conf conf = world_abp(&w, "sensor", "default", DEV_EUI, DEV_ADDR, NWK, APP);
 	world_open(&w, &conf, 1, &(struct world_opts){
 		.modules = WORLD_GATEWAYS | WORLD_DEDUP | WORLD_STORE | WORLD_OUTBOX |
@@ -1107,8 +1095,7 @@ static Suite *uplink_suite(void)
 	Suite *s = suite_create("uplink");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	world_fixtures(tc, "test_uplink", setup, teardown);
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_up_held_until_durable);
 	tcase_add_test(tc, test_retransmission_not_published_again);

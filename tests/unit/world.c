@@ -8,6 +8,8 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/lb_err.h"
@@ -67,8 +69,35 @@ static int outbox_send(void *arg, const char *topic, const void *payload, size_t
 
 /* ------------------------------------------------------------ the base */
 
-void world_base(struct world *w, const char *base_dir, enum world_hold hold)
+/* The test case's base directory (each test program has its own). */
+static char base_dir[FAKE_DIR_MAX / 2];
+
+static void base_setup(void)
 {
+	testutil_tmp_make(base_dir);
+}
+
+static void base_teardown(void)
+{
+	testutil_tmp_remove(base_dir);
+}
+
+void world_fixtures(TCase *tc, const char *name, void (*setup)(void), void (*teardown)(void))
+{
+	int n = snprintf(base_dir, sizeof(base_dir), "/tmp/%s.XXXXXX", name);
+
+	if (n <= 0 || (size_t)n >= sizeof(base_dir)) {     /* no test runs yet: no ck_assert */
+		fprintf(stderr, "world_fixtures: name too long: %s\n", name);
+		abort();
+	}
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	if (setup || teardown)
+		tcase_add_checked_fixture(tc, setup, teardown);
+}
+
+void world_base(struct world *w, enum world_hold hold)
+{
+	ck_assert_msg(base_dir[0] != '\0', "world_base() without world_fixtures()");
 	memset(w, 0, sizeof(*w));
 	struct publish_sink sink = {.publish = publish_now, .arg = w};
 	if (hold == WORLD_HOLD_NOW)

@@ -5,16 +5,18 @@
  * of fakes.h: MQTT is w->sink, UDP w->udp, the store a real SQLite database
  * in a mkdtemp() directory under the test's base directory.
  *
- * A test builds its world in two steps:
- *   world_base(&w, base_dir, WORLD_HOLD_...);   config defaults, region, ids,
- *                                               publisher, device events
+ * A test case's fixtures come from world_fixtures(); a test builds its
+ * world in two steps:
+ *   world_base(&w, WORLD_HOLD_...);     config defaults, region, ids,
+ *                                       publisher, device events
  *   ... device confs (world_abp()), changes to w.cfg ...
  *   world_open(&w, conf, n, &(struct world_opts){.modules = WORLD_...});
  * and may open more modules later with world_add(). Each module is set up
  * from w->cfg (as its *_setup() in bridge.c, with the settings the tests
  * rely on); a module listed needs the ones it reads to be open already or
  * listed too (checked). world_close() frees what was opened, in reverse;
- * the directory stays (the test's base directory fixture removes it).
+ * the directory stays (world_fixtures()' base directory is removed after
+ * the test case).
  *
  * Errors: every set-up step is asserted (a failure fails the test).
  * The handler under test (uplink, dispatch, commands) is wired by the test
@@ -23,6 +25,7 @@
 #ifndef LB_TEST_WORLD_H
 #define LB_TEST_WORLD_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,10 +112,17 @@ struct world {
 	unsigned open;                   /* enum world_module bits opened */
 };
 
-/* Zero *w, then a store directory under base_dir, the default
+/* The fixtures of a test case of the program `name` ("test_uplink"): a
+ * base directory /tmp/<name>.XXXXXX for the whole case, made before its
+ * first test and removed after the last (an unchecked fixture: run in the
+ * parent, also when a test fails), and setup/teardown around each test
+ * (both NULL: none). */
+void world_fixtures(TCase *tc, const char *name, void (*setup)(void), void (*teardown)(void));
+
+/* Zero *w, then a store directory under the base directory, the default
  * configuration, its region, ids, the publisher on w->sink (its held
  * events going as `hold` says) and device events counting into w->stats. */
-void world_base(struct world *w, const char *base_dir, enum world_hold hold);
+void world_base(struct world *w, enum world_hold hold);
 
 /* The device table from conf[0..n), then world_add(w, o). */
 void world_open(struct world *w, const struct lb_device_conf *conf, size_t n,
