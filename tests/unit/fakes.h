@@ -18,16 +18,13 @@
 #include <string.h>
 
 #include "base/lb_err.h"
-#include "config/config.h"
-#include "daemon/devevent.h"
-#include "daemon/ids.h"
 #include "daemon/publish.h"
-#include "lorawan/region.h"
 #include "gwmp/gwmp.h"
 #include "io/udp.h"
 #include "testutil.h"
 
-#define REC_MAX 128
+#define FAKE_DIR_MAX 256                /* a test's directory path (world.h) */
+#define REC_MAX 128                     /* messages a rec_sink keeps */
 
 /* Every message handed to "MQTT". */
 struct rec_msg {
@@ -143,35 +140,6 @@ static inline int rec_send(void *arg, const void *buf, size_t len, const struct 
 	r->d[r->n].to = *to;
 	r->n++;
 	return LB_OK;
-}
-
-
-/* What every handler test starts with, as bridge.c's modules_setup(): a
- * store directory under base_dir, the default configuration, its region,
- * ids, the publisher on `sink` and device events counting into stats. */
-struct fake_base {
-	char *dir;                       /* filled: size FAKE_DIR_MAX */
-	struct lb_config *cfg;
-	const struct region **region;
-	struct idgen *ids;
-	struct publisher *pub;
-	struct devevents *ev;
-	struct stats *stats;
-};
-
-#define FAKE_DIR_MAX 256
-
-static inline void fakes_base_open(const struct fake_base *b, const char *base_dir,
-				   const struct publish_sink *sink)
-{
-	ck_assert_int_lt(snprintf(b->dir, FAKE_DIR_MAX, "%s/t.XXXXXX", base_dir), FAKE_DIR_MAX);
-	ck_assert_ptr_nonnull(mkdtemp(b->dir));
-	ck_assert_int_eq(config_defaults(b->cfg), LB_OK);
-	*b->region = region_find(b->cfg->region);
-	ck_assert_ptr_nonnull(*b->region);
-	(void)idgen_init(b->ids);
-	ck_assert_int_eq(publish_init(b->pub, b->cfg, sink), LB_OK);
-	ck_assert_int_eq(devevent_init(b->ev, b->pub, b->stats, (*b->region)->name), LB_OK);
 }
 
 #endif

@@ -104,9 +104,15 @@ void world_base(struct world *w, enum world_hold hold)
 		sink.hold = hold_now;
 	else if (hold == WORLD_HOLD_OUTBOX)
 		sink.hold = hold_in_outbox;
-	fakes_base_open(&(struct fake_base){.dir = w->dir, .cfg = &w->cfg, .region = &w->region,
-					    .ids = &w->ids, .pub = &w->pub, .ev = &w->ev,
-					    .stats = &w->stats}, base_dir, &sink);
+	ck_assert_int_lt(snprintf(w->dir, sizeof(w->dir), "%s/t.XXXXXX", base_dir),
+			 (int)sizeof(w->dir));
+	ck_assert_ptr_nonnull(mkdtemp(w->dir));
+	ck_assert_int_eq(config_defaults(&w->cfg), LB_OK);
+	w->region = region_find(w->cfg.region);
+	ck_assert_ptr_nonnull(w->region);
+	(void)idgen_init(&w->ids);   /* a failure is logged; ids stay unique in this run */
+	ck_assert_int_eq(publish_init(&w->pub, &w->cfg, &sink), LB_OK);
+	ck_assert_int_eq(devevent_init(&w->ev, &w->pub, &w->stats, w->region->name), LB_OK);
 }
 
 struct lb_device_conf world_abp(const struct world *w, const char *name, const char *application,
@@ -294,9 +300,11 @@ static void open_hass(struct world *w, const struct hass_opts *o)
 	ck_assert_int_eq(hass_init(&w->hass, &w->pub, o ? o : &from_cfg), LB_OK);
 }
 
-static void open_payloads(struct world *w)
+static void open_payloads(struct world *w, const struct jscodec_limits *limits)
 {
 	w->payloads = (struct payloads){.ev = &w->ev, .stats = &w->stats};
+	if (limits)
+		w->payloads.limits = *limits;
 	ck_assert_int_eq(payload_sync(&w->payloads, &w->devices), LB_OK);
 }
 
@@ -320,7 +328,7 @@ void world_add(struct world *w, const struct world_opts *o)
 	OPEN(WORLD_OTAA, open_otaa(w));
 	OPEN(WORLD_GWCONN, open_gwconn(w));
 	OPEN(WORLD_HASS, open_hass(w, o->hass));
-	OPEN(WORLD_PAYLOADS, open_payloads(w));
+	OPEN(WORLD_PAYLOADS, open_payloads(w, o->codec_limits));
 #undef OPEN
 }
 

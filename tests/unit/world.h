@@ -82,6 +82,7 @@ struct world_opts {
 	unsigned modules;                     /* enum world_module bits */
 	const struct netmac_opts *netmac;     /* NULL: from w->cfg */
 	const struct hass_opts *hass;         /* NULL: from w->cfg, no sw_version */
+	const struct jscodec_limits *codec_limits; /* NULL: none set */
 };
 
 struct world {
