@@ -12,9 +12,10 @@
  *   ... device confs (world_abp()), changes to w.cfg ...
  *   world_open(&w, conf, n, &(struct world_opts){.modules = WORLD_...});
  * and may open more modules later with world_add(). Each module is set up
- * from w->cfg (as its *_setup() in bridge.c, with the settings the tests
- * rely on); a module listed needs the ones it reads to be open already or
- * listed too (checked). world_close() frees what was opened, in reverse;
+ * from w->cfg as its *_setup() in bridge.c, less what the tests do not
+ * use (no RX2 overrides, no join CFList channels, no airtime state events:
+ * a test turns those on itself); a module listed needs the ones it reads
+ * to be open already or listed too (checked). world_close() frees what was opened, in reverse;
  * the directory stays (world_fixtures()' base directory is removed after
  * the test case).
  *
@@ -26,10 +27,10 @@
 #define LB_TEST_WORLD_H
 
 #include <check.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <netinet/in.h>
 
 #include "config/config.h"
 #include "daemon/budget.h"
