@@ -69,7 +69,7 @@ enum world_module {
 	WORLD_OTAA = 1u << 9,            /* needs TXSCHED */
 	WORLD_GWCONN = 1u << 10,         /* needs GATEWAYS STORE */
 	WORLD_HASS = 1u << 11,
-	WORLD_PAYLOADS = 1u << 12,       /* codecs of the devices, no limits */
+	WORLD_PAYLOADS = 1u << 12,       /* codecs of the devices (limits: codec_limits) */
 };
 
 /* Where the publisher's events held for the group commit go. */
