@@ -2,31 +2,29 @@
 /*
  * fakes.h - the I/O edges of the daemon's handlers as recorders, for the
  * unit tests that run the real handlers (test_uplink, test_dispatch,
- * test_command): a publish sink that keeps every message and a UDP sender
- * that keeps every datagram (a real store lives in testutil.h's temporary
- * directories).
+ * test_command, ...; world.h wires them): a publish sink that keeps every
+ * message, with look-ups of what it kept, and a UDP sender that keeps every
+ * datagram (a real store lives in testutil.h's temporary directories).
  * Header-only: each suite is its own program. Assertions fail the test.
  */
 #ifndef LB_FAKES_H
 #define LB_FAKES_H
 
 #include <check.h>
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/lb_err.h"
-#include "config/config.h"
-#include "daemon/devevent.h"
-#include "daemon/ids.h"
 #include "daemon/publish.h"
-#include "lorawan/region.h"
 #include "gwmp/gwmp.h"
 #include "io/udp.h"
 #include "testutil.h"
 
-#define REC_MAX 128
+#define FAKE_DIR_MAX 256                /* a test's directory path (world.h) */
+#define REC_MAX 128                     /* messages a rec_sink keeps */
 
 /* Every message handed to "MQTT". */
 struct rec_msg {
@@ -71,6 +69,54 @@ static inline void rec_sink_free(struct rec_sink *r)
 	r->n = 0;
 }
 
+/* How many messages went to exactly this topic. */
+static inline size_t rec_count(const struct rec_sink *r, const char *topic)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++)
+		n += strcmp(r->m[i].topic, topic) == 0;
+	return n;
+}
+
+/* The last message on topic; none fails the test. */
+static inline const struct rec_msg *rec_last(const struct rec_sink *r, const char *topic)
+{
+	for (size_t i = r->n; i-- > 0;)
+		if (strcmp(r->m[i].topic, topic) == 0)
+			return &r->m[i];
+	ck_abort_msg("nothing published on %s", topic);
+	return NULL;
+}
+
+/* A message's payload parsed (the caller puts it); not JSON fails the test. */
+static inline json_object *rec_json(const struct rec_msg *m)
+{
+	json_object *o = json_tokener_parse(m->payload);
+	ck_assert_msg(o != NULL, "not JSON on %s: %s", m->topic, m->payload);
+	return o;
+}
+
+/* The last message on topic, parsed (the caller puts it). */
+static inline json_object *rec_last_json(const struct rec_sink *r, const char *topic)
+{
+	return rec_json(rec_last(r, topic));
+}
+
+/* Member key of o (owned by o); absent fails the test. */
+static inline json_object *member(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
+		      json_object_to_json_string(o));
+	return v;
+}
+
+/* Member key of o as a string (owned by o); absent fails the test. */
+static inline const char *str_of(json_object *o, const char *key)
+{
+	return json_object_get_string(member(o, key));
+}
+
 /* Every datagram handed to "UDP". */
 struct rec_dgram {
 	uint8_t buf[GWMP_MAX_PULL_RESP + 1];
@@ -94,35 +140,6 @@ static inline int rec_send(void *arg, const void *buf, size_t len, const struct 
 	r->d[r->n].to = *to;
 	r->n++;
 	return LB_OK;
-}
-
-
-/* What every handler test starts with, as bridge.c's modules_setup(): a
- * store directory under base_dir, the default configuration, its region,
- * ids, the publisher on `sink` and device events counting into stats. */
-struct fake_base {
-	char *dir;                       /* filled: size FAKE_DIR_MAX */
-	struct lb_config *cfg;
-	const struct region **region;
-	struct idgen *ids;
-	struct publisher *pub;
-	struct devevents *ev;
-	struct stats *stats;
-};
-
-#define FAKE_DIR_MAX 256
-
-static inline void fakes_base_open(const struct fake_base *b, const char *base_dir,
-				   const struct publish_sink *sink)
-{
-	ck_assert_int_lt(snprintf(b->dir, FAKE_DIR_MAX, "%s/t.XXXXXX", base_dir), FAKE_DIR_MAX);
-	ck_assert_ptr_nonnull(mkdtemp(b->dir));
-	ck_assert_int_eq(config_defaults(b->cfg), LB_OK);
-	*b->region = region_find(b->cfg->region);
-	ck_assert_ptr_nonnull(*b->region);
-	(void)idgen_init(b->ids);
-	ck_assert_int_eq(publish_init(b->pub, b->cfg, sink), LB_OK);
-	ck_assert_int_eq(devevent_init(b->ev, b->pub, b->stats, (*b->region)->name), LB_OK);
 }
 
 #endif

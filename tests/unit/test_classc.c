@@ -27,7 +27,7 @@
 #include "tables/devices.h"
 #include "tables/gateway.h"
 #include "testutil.h"
-#include "fakes.h"
+#include "world.h"
 
 #define DEV_C UINT64_C(0x70b3d57ed00000c1)
 #define DEV_A UINT64_C(0x70b3d57ed00000a1)
@@ -42,120 +42,39 @@ static const uint8_t NWK[16] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
 static const uint8_t APP[16] = {0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
 				0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf};
 
-struct world {
-	char dir[FAKE_DIR_MAX];
-	struct lb_config cfg;
-	const struct region *region;
-	struct stats stats;
-	struct idgen ids;
-	struct publisher pub;
-	struct devevents ev;
-	struct devices devices;
-	struct gateways gateways;
-	struct store store;
-	struct durable durable;
-	struct sessions sessions;
-	struct budget budget;
-	struct txsched tx;
-	struct classc cc;
-	struct rec_sink sink;
-	struct rec_udp udp;
-	uint32_t fcnt_up;
-};
-
+/* The modules (world.h) and the uplink counter of the test's devices. */
 static struct world w;
-static char base_dir[] = "/tmp/test_classc.XXXXXX";
+static uint32_t fcnt_up;
 
-static void base_setup(void)
+static struct lb_device_conf device_conf(const char *name, uint64_t eui, uint32_t addr,
+					 int dev_class)
 {
-	testutil_tmp_make(base_dir);
+	struct lb_device_conf c = world_abp(&w, name, "default", eui, addr, NWK, APP);
+	c.dev_class = dev_class;
+	return c;
 }
 
-static void base_teardown(void)
-{
-	testutil_tmp_remove(base_dir);
-}
-
-/* Events held for the commit go out at once here: the commit is not tested. */
-static int hold_now(void *arg, uint64_t batch, uint64_t dev_eui, const char *topic,
-		    const void *payload, size_t len, int qos)
-{
-	(void)batch;
-	(void)dev_eui;
-	return rec_publish(arg, topic, payload, len, qos, false);
-}
-
-static void device_conf(struct lb_device_conf *c, const char *name, uint64_t eui, uint32_t addr,
-			int dev_class)
-{
-	memset(c, 0, sizeof(*c));
-	c->name = (char *)name;
-	c->application = (char *)"default";
-	c->dev_eui = eui;
-	c->activation = LB_ACT_ABP;
-	c->dev_addr = addr;
-	memcpy(c->nwk_s_key, NWK, 16);
-	memcpy(c->app_s_key, APP, 16);
-	c->lorawan_version = 3;
-	c->fair_access = w.cfg.fair_access;
-	c->dev_class = dev_class;
-}
-
+/* A class C and a class A device; the class-A scheduler and class C on
+ * it, acknowledgements awaited 3 s, and events held for the commit
+ * published at once (the commit is not tested). */
 static void setup(void)
 {
-	struct lb_device_conf conf[2];
-
-	memset(&w, 0, sizeof(w));
-	struct publish_sink sink = {.publish = rec_publish, .hold = hold_now, .arg = &w.sink};
-	fakes_base_open(&(struct fake_base){.dir = w.dir, .cfg = &w.cfg, .region = &w.region,
-					    .ids = &w.ids, .pub = &w.pub, .ev = &w.ev,
-					    .stats = &w.stats}, base_dir, &sink);
-	device_conf(&conf[0], "valve", DEV_C, ADDR_C, LB_CLASS_C);
-	device_conf(&conf[1], "meter", DEV_A, ADDR_A, LB_CLASS_A);
-	ck_assert_int_eq(devices_init(&w.devices, conf, 2), LB_OK);
-	struct gateways_opts go = {.keepalive_s = 10, .offline_after = 3, .max_gateways = 16};
-	ck_assert_int_eq(gateways_init(&w.gateways, &go), LB_OK);
-	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
-	durable_init(&w.durable, &w.store);
-	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
-				       w.cfg.state_commit_ms), LB_OK);
-	struct budget_ctx bc = {
-		.region = w.region, .devices = &w.devices, .store = &w.store,
-		.durable = &w.durable, .pub = &w.pub, .ev = &w.ev, .stats = &w.stats,
-		.commit_ms = w.cfg.state_commit_ms,
+	world_base(&w, WORLD_HOLD_NOW);
+	struct lb_device_conf conf[2] = {
+		device_conf("valve", DEV_C, ADDR_C, LB_CLASS_C),
+		device_conf("meter", DEV_A, ADDR_A, LB_CLASS_A),
 	};
-	ck_assert_int_eq(budget_init(&w.budget, &bc), LB_OK);
-	struct txsched_ctx tc = {
-		.devices = &w.devices, .region = w.region, .gateways = &w.gateways,
-		.store = &w.store, .durable = &w.durable, .sessions = &w.sessions,
-		.budget = &w.budget, .ev = &w.ev, .ids = &w.ids,
-		.out = {.send = rec_send, .arg = &w.udp},
-	};
-	struct txsched_opts to = {.delay_ms = w.cfg.downlink_delay_ms,
-				  .tx_ack_timeout_ms = (uint32_t)w.cfg.downlink_tx_ack_timeout_ms};
-	ck_assert_int_eq(txsched_init(&w.tx, &tc, &to), LB_OK);
-	struct classc_ctx cx = {
-		.devices = &w.devices, .region = w.region, .gateways = &w.gateways,
-		.store = &w.store, .budget = &w.budget, .ev = &w.ev, .tx = &w.tx,
-	};
-	struct classc_opts co = {.ack_timeout_s = 3, .retries = 2,
-				 .delay_ms = w.cfg.downlink_delay_ms};
-	ck_assert_int_eq(classc_init(&w.cc, &cx, &co), LB_OK);
-	w.fcnt_up = 1;
+	w.cfg.downlink_class_c_ack_timeout_s = 3;
+	world_open(&w, conf, 2, &(struct world_opts){
+		.modules = WORLD_GATEWAYS | WORLD_STORE | WORLD_SESSIONS | WORLD_BUDGET |
+			   WORLD_TXSCHED | WORLD_CLASSC,
+	});
+	fcnt_up = 1;
 }
 
 static void teardown(void)
 {
-	classc_free(&w.cc);
-	txsched_free(&w.tx);
-	sessions_free(&w.sessions);
-	budget_free(&w.budget);
-	devices_free(&w.devices);
-	gateways_free(&w.gateways);
-	store_close(&w.store);
-	publish_free(&w.pub);
-	config_free(&w.cfg);
-	rec_sink_free(&w.sink);
+	world_close(&w);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -163,23 +82,7 @@ static void teardown(void)
 /* A gateway online with a downlink route, as dispatch leaves it after a PULL_DATA. */
 static void route_of(uint64_t gw_eui, uint16_t port)
 {
-	struct gateway *gw = NULL;
-	struct gateway_admission adm;
-	struct netaddr src;
-	struct sockaddr_in sin;
-	struct sockaddr_storage ss;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(netaddr_from_sockaddr((const struct sockaddr *)&sin, sizeof(sin), &src),
-			 LB_OK);
-	ck_assert_int_eq(gateways_admit(&w.gateways, gw_eui, &src, loop_now_us(), &gw, &adm),
-			 LB_OK);
-	memset(&ss, 0, sizeof(ss));
-	memcpy(&ss, &sin, sizeof(sin));
-	gateway_set_downlink_addr(gw, &ss, sizeof(sin), 2);
+	(void)world_route(&w, gw_eui, port, NULL);
 }
 
 static struct lb_rx make_rx(uint64_t gw, float snr, int64_t received_us)
@@ -228,7 +131,7 @@ static void uplink_at(uint64_t dev_eui, bool ack, const uint64_t *gws, size_t n,
 	f.mtype = LW_MTYPE_UNCONFIRMED_UP;
 	f.u.data.ack = ack;
 	f.u.data.dev_addr = dev->dev_addr;
-	devices_accept_uplink(dev, w.fcnt_up++);
+	devices_accept_uplink(dev, fcnt_up++);
 	txsched_after_uplink(&w.tx, dev, &f, NULL, 0, rx, n, dedup);
 	decide();
 }
@@ -675,8 +578,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("classc");
 	TCase *tc = tcase_create("classc");
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	world_fixtures(tc, "test_classc", setup, teardown);
 	tcase_add_test(tc, test_sent_at_once);
 	tcase_add_test(tc, test_one_at_a_time);
 	tcase_add_test(tc, test_decisions_when_due);

@@ -26,7 +26,7 @@
 #include "daemon/stats.h"
 #include "store/store.h"
 #include "tables/devices.h"
-#include "fakes.h"
+#include "world.h"
 
 #define DEV_EUI UINT64_C(0x70b3d57ed0000001)
 #define DEV_HEX "70b3d57ed0000001"
@@ -44,81 +44,37 @@ static const uint8_t KEY_Y[16] = {0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7
 
 /* ------------------------------------------------------------ the world */
 
-struct world {
-	char dir[FAKE_DIR_MAX];
-	struct lb_config cfg;
-	const struct region *region;
-	struct stats stats;
-	struct idgen ids;
-	struct publisher pub;
-	struct devevents ev;
-	struct devices devices;
-	struct store store;
-	struct commands c;
-	struct payloads payloads;
-	char script[FAKE_DIR_MAX + 16];
-	struct rec_sink sink;
-};
-
+/* The modules (world.h) and, wired from them here, the command handler. */
 static struct world w;
+static struct {
+	struct commands c;
+	char script[FAKE_DIR_MAX + 16];
+} t;
 
-static char base_dir[] = "/tmp/test_command.XXXXXX";
-
-static void base_setup(void)
-{
-	testutil_tmp_make(base_dir);
-}
-
-static void base_teardown(void)
-{
-	testutil_tmp_remove(base_dir);
-}
-
-static struct lb_device_conf abp(const char *name, const char *application, uint64_t eui,
-				 uint32_t addr)
-{
-	struct lb_device_conf c;
-
-	memset(&c, 0, sizeof(c));
-	c.name = (char *)name;
-	c.application = (char *)application;
-	c.dev_eui = eui;
-	c.activation = LB_ACT_ABP;
-	c.dev_addr = addr;
-	memcpy(c.nwk_s_key, KEY_X, 16);
-	memcpy(c.app_s_key, KEY_Y, 16);
-	c.lorawan_version = 3;
-	c.fair_access = w.cfg.fair_access;
-	return c;
-}
-
+/* Two devices in two applications, the second with a JavaScript codec;
+ * the store holds the queue. */
 static void setup(void)
 {
-	memset(&w, 0, sizeof(w));
-	struct publish_sink sink = {.publish = rec_publish, .arg = &w.sink};
-	fakes_base_open(&(struct fake_base){.dir = w.dir, .cfg = &w.cfg, .region = &w.region,
-					    .ids = &w.ids, .pub = &w.pub, .ev = &w.ev,
-					    .stats = &w.stats}, base_dir, &sink);
+	world_base(&w, WORLD_HOLD_NONE);
 	struct lb_device_conf conf[2] = {
-		abp("sensor", "default", DEV_EUI, 0x26011234),
-		abp("tractor", "farm", FARM_EUI, 0x26015678),
+		world_abp(&w, "sensor", "default", DEV_EUI, 0x26011234, KEY_X, KEY_Y),
+		world_abp(&w, "tractor", "farm", FARM_EUI, 0x26015678, KEY_X, KEY_Y),
 	};
 	/* The tractor's codec encodes {"speed": n} as one byte on FPort 5,
 	 * {"raw": n} as one byte without an fPort. */
-	snprintf(w.script, sizeof(w.script), "%s/tractor.js", w.dir);
-	testutil_write_file(w.script,
+	memset(&t, 0, sizeof(t));
+	snprintf(t.script, sizeof(t.script), "%s/tractor.js", w.dir);
+	testutil_write_file(t.script,
 			    "function encodeDownlink(input) {\n"
 			    "  if (input.data.raw !== undefined) return {bytes: [input.data.raw]};\n"
 			    "  if (input.data.speed > 255) return {errors: ['speed too high']};\n"
 			    "  return {bytes: [input.data.speed], fPort: 5};\n"
 			    "}\n");
 	conf[1].codec = LB_CODEC_JS;
-	conf[1].codec_script = w.script;
-	ck_assert_int_eq(devices_init(&w.devices, conf, 2), LB_OK);
-	w.payloads = (struct payloads){.ev = &w.ev, .stats = &w.stats};
-	ck_assert_int_eq(payload_sync(&w.payloads, &w.devices), LB_OK);
-	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
-	w.c = (struct commands){
+	conf[1].codec_script = t.script;
+	world_open(&w, conf, 2, &(struct world_opts){.modules = WORLD_STORE | WORLD_PAYLOADS});
+	/* As handlers_setup(). */
+	t.c = (struct commands){
 		.devices = &w.devices, .region = w.region, .store = &w.store, .pub = &w.pub,
 		.ids = &w.ids, .ev = &w.ev, .stats = &w.stats, .payloads = &w.payloads,
 		.queue_limit = w.cfg.downlink_queue_limit,
@@ -127,12 +83,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	payload_free(&w.payloads);
-	devices_free(&w.devices);
-	store_close(&w.store);
-	publish_free(&w.pub);
-	config_free(&w.cfg);
-	rec_sink_free(&w.sink);
+	world_close(&w);
 }
 
 /* A queue item id as given (upper case) and as kept (lower case). */
@@ -143,7 +94,7 @@ static void teardown(void)
 
 static void command(const char *topic, const char *json)
 {
-	command_on_message(&w.c, topic, json, strlen(json));
+	command_on_message(&t.c, topic, json, strlen(json));
 }
 
 static size_t queued(uint64_t eui)
@@ -151,14 +102,6 @@ static size_t queued(uint64_t eui)
 	size_t n = 99;
 	ck_assert_int_eq(store_downlink_count(&w.store, eui, &n), LB_OK);
 	return n;
-}
-
-static const char *str_of(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
-		      json_object_to_json_string(o));
-	return json_object_get_string(v);
 }
 
 /* Exactly one message so far, a `log` event on topic with this code;
@@ -473,7 +416,7 @@ START_TEST(test_submit_queued)
 	struct command_result r;
 	const char *json = "{\"fPort\":10,\"data\":\"AQID\"}";
 
-	command_submit(&w.c, DEV_EUI, json, strlen(json), &r);
+	command_submit(&t.c, DEV_EUI, json, strlen(json), &r);
 	ck_assert_int_eq(r.rc, LB_OK);
 	ck_assert_uint_eq(strlen(r.id), 36);
 	ck_assert_uint_eq(queued(DEV_EUI), 1);
@@ -481,7 +424,7 @@ START_TEST(test_submit_queued)
 	ck_assert_uint_eq(w.sink.n, 0);
 	/* an object for the device's codec */
 	json = "{\"object\":{\"speed\":7}}";
-	command_submit(&w.c, FARM_EUI, json, strlen(json), &r);
+	command_submit(&t.c, FARM_EUI, json, strlen(json), &r);
 	ck_assert_int_eq(r.rc, LB_OK);
 	ck_assert_uint_eq(queued(FARM_EUI), 1);
 }
@@ -492,7 +435,7 @@ START_TEST(test_submit_refused)
 	struct command_result r;
 	const char *json = "{\"fPort\":0,\"data\":\"AQID\"}";
 
-	command_submit(&w.c, DEV_EUI, json, strlen(json), &r);
+	command_submit(&t.c, DEV_EUI, json, strlen(json), &r);
 	ck_assert_int_eq(r.rc, LB_ERR_RANGE);
 	ck_assert_str_eq(r.code, "INVALID_FPORT");
 	ck_assert_ptr_nonnull(r.why);
@@ -504,13 +447,13 @@ START_TEST(test_submit_bad_json_and_unknown)
 {
 	struct command_result r;
 
-	command_submit(&w.c, DEV_EUI, "{\"fPort\":", 9, &r);
+	command_submit(&t.c, DEV_EUI, "{\"fPort\":", 9, &r);
 	ck_assert_int_eq(r.rc, LB_ERR_JSON);
 	ck_assert_str_eq(r.code, "INVALID_JSON");
 	assert_refused("INVALID_JSON");
 	rec_sink_free(&w.sink);
 	memset(&w.sink, 0, sizeof(w.sink));
-	command_submit(&w.c, UINT64_C(0x70b3d57ed00000ff), "{}", 2, &r);
+	command_submit(&t.c, UINT64_C(0x70b3d57ed00000ff), "{}", 2, &r);
 	ck_assert_int_eq(r.rc, LB_ERR_NOT_FOUND);
 	ck_assert_str_eq(r.code, "UNKNOWN_DEVICE");
 	ck_assert_uint_eq(w.sink.n, 0);              /* no application to tell */
@@ -522,8 +465,7 @@ static Suite *command_suite(void)
 	Suite *s = suite_create("command");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	world_fixtures(tc, "test_command", setup, teardown);
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_valid_command_queued);
 	tcase_add_test(tc, test_ids_kept_and_unique);

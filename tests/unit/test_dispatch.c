@@ -38,7 +38,7 @@
 #include "tables/dedup.h"
 #include "tables/devices.h"
 #include "tables/gateway.h"
-#include "fakes.h"
+#include "world.h"
 #include "daemon/gwconn.h"
 
 #define GW_1 UINT64_C(0xaa555a0000000101)
@@ -86,43 +86,13 @@ static void rec_emit(void *arg, struct dedup_group *g)
 
 /* ------------------------------------------------------------ the world */
 
-struct world {
-	char dir[FAKE_DIR_MAX];
-	struct lb_config cfg;
-	const struct region *region;
-	struct stats stats;
-	struct idgen ids;
-	struct publisher pub;
-	struct devevents ev;
-	struct devices devices;
-	struct gateways gateways;
-	struct dedup dedup;
-	struct store store;
-	struct durable durable;
-	struct sessions sessions;
-	struct budget budget;
-	struct txsched tx;
-	struct gwconn conn;
+/* The modules (world.h) and, wired from them here, the dispatcher. */
+static struct world w;
+static struct {
 	struct dispatch d;
-	struct rec_sink sink;
-	struct rec_udp udp;
 	struct rec_emit emitted;
 	struct udp_peer from;            /* the gateway's address */
-};
-
-static struct world w;
-
-static char base_dir[] = "/tmp/test_dispatch.XXXXXX";
-
-static void base_setup(void)
-{
-	testutil_tmp_make(base_dir);
-}
-
-static void base_teardown(void)
-{
-	testutil_tmp_remove(base_dir);
-}
+} t;
 
 static struct udp_peer peer(uint16_t port)
 {
@@ -139,76 +109,36 @@ static struct udp_peer peer(uint16_t port)
 	return p;
 }
 
+/* No device; the gateway side of the daemon: table, de-duplication,
+ * budgets, scheduler and gateway states. */
 static void setup(void)
 {
-	memset(&w, 0, sizeof(w));
-	struct publish_sink sink = {.publish = rec_publish, .arg = &w.sink};
-	fakes_base_open(&(struct fake_base){.dir = w.dir, .cfg = &w.cfg, .region = &w.region,
-					    .ids = &w.ids, .pub = &w.pub, .ev = &w.ev,
-					    .stats = &w.stats}, base_dir, &sink);
-	ck_assert_int_eq(devices_init(&w.devices, NULL, 0), LB_OK);
-	/* As gateways_setup(), without a rate limit: the tests send bursts. */
-	struct gateways_opts go = {
-		.keepalive_s = w.cfg.udp_keepalive_s, .offline_after = w.cfg.udp_offline_after,
-		.max_gateways = 16,
-	};
-	ck_assert_int_eq(gateways_init(&w.gateways, &go), LB_OK);
-	ck_assert_int_eq(dedup_init(&w.dedup, w.cfg.dedup_window_ms, 64), LB_OK);
-	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
-	durable_init(&w.durable, &w.store);
-	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
-				       w.cfg.state_commit_ms), LB_OK);
-	struct budget_ctx bc = {
-		.region = w.region, .devices = &w.devices, .store = &w.store,
-		.durable = &w.durable, .pub = &w.pub, .ev = &w.ev, .stats = &w.stats,
-		.commit_ms = w.cfg.state_commit_ms,
-	};
-	ck_assert_int_eq(budget_init(&w.budget, &bc), LB_OK);
-	struct txsched_ctx tc = {
-		.devices = &w.devices, .region = w.region, .gateways = &w.gateways,
-		.store = &w.store, .durable = &w.durable, .sessions = &w.sessions,
-		.budget = &w.budget, .ev = &w.ev, .ids = &w.ids,
-		.out = {.send = rec_send, .arg = &w.udp},
-	};
-	struct txsched_opts to = {
-		.delay_ms = w.cfg.downlink_delay_ms,
-		.tx_ack_timeout_ms = (uint32_t)w.cfg.downlink_tx_ack_timeout_ms,
-	};
-	txsched_init(&w.tx, &tc, &to);
-	struct gwconn_ctx gc = {
-		.gateways = &w.gateways, .pub = &w.pub, .store = &w.store, .durable = &w.durable,
-		.commit_ms = w.cfg.state_commit_ms,
-	};
-	ck_assert_int_eq(gwconn_init(&w.conn, &gc), LB_OK);
+	world_base(&w, WORLD_HOLD_NONE);
+	world_open(&w, NULL, 0, &(struct world_opts){
+		.modules = WORLD_GATEWAYS | WORLD_DEDUP | WORLD_STORE | WORLD_SESSIONS |
+			   WORLD_BUDGET | WORLD_TXSCHED | WORLD_GWCONN,
+	});
 	/* As handlers_setup(). */
-	w.d.gateways = &w.gateways;
-	w.d.dedup = &w.dedup;
-	w.d.emit = rec_emit;
-	w.d.emit_arg = &w.emitted;
-	w.d.stats = &w.stats;
-	w.d.pub = &w.pub;
-	w.d.conn = &w.conn;
-	w.d.budget = &w.budget;
-	w.d.tx = &w.tx;
-	w.d.out = (struct udpout){.send = rec_send, .arg = &w.udp};
-	w.d.forward_crc_error = w.cfg.udp_forward_crc_error;
-	w.d.offline_after = w.cfg.udp_offline_after;
-	ck_assert_int_eq(dispatch_check(&w.d), LB_OK);
-	w.from = peer(40001);
+	memset(&t, 0, sizeof(t));
+	t.d.gateways = &w.gateways;
+	t.d.dedup = &w.dedup;
+	t.d.emit = rec_emit;
+	t.d.emit_arg = &t.emitted;
+	t.d.stats = &w.stats;
+	t.d.pub = &w.pub;
+	t.d.conn = &w.conn;
+	t.d.budget = &w.budget;
+	t.d.tx = &w.tx;
+	t.d.out = (struct udpout){.send = rec_send, .arg = &w.udp};
+	t.d.forward_crc_error = w.cfg.udp_forward_crc_error;
+	t.d.offline_after = w.cfg.udp_offline_after;
+	ck_assert_int_eq(dispatch_check(&t.d), LB_OK);
+	t.from = peer(40001);
 }
 
 static void teardown(void)
 {
-	gwconn_free(&w.conn);
-	dedup_free(&w.dedup);
-	sessions_free(&w.sessions);
-	budget_free(&w.budget);
-	devices_free(&w.devices);
-	gateways_free(&w.gateways);
-	store_close(&w.store);
-	publish_free(&w.pub);
-	config_free(&w.cfg);
-	rec_sink_free(&w.sink);
+	world_close(&w);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -222,44 +152,22 @@ static void deliver(enum gwmp_type type, uint64_t gw, uint8_t tok0, uint8_t tok1
 	size_t len;
 
 	ck_assert_int_eq(gwmp_build_up(2, token, type, gw, json, buf, sizeof(buf), &len), LB_OK);
-	dispatch_datagram(&w.d, buf, len, false, from);
+	dispatch_datagram(&t.d, buf, len, false, from);
 }
 
 static void close_windows(void)
 {
-	dedup_tick(&w.dedup, loop_now_ms() + 10000, rec_emit, &w.emitted);
+	dedup_tick(&w.dedup, loop_now_ms() + 10000, rec_emit, &t.emitted);
 }
 
 static size_t count_topic(const char *topic)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < w.sink.n; i++)
-		n += strcmp(w.sink.m[i].topic, topic) == 0;
-	return n;
+	return rec_count(&w.sink, topic);
 }
 
 static const struct rec_msg *last_msg(const char *topic)
 {
-	for (size_t i = w.sink.n; i-- > 0;)
-		if (strcmp(w.sink.m[i].topic, topic) == 0)
-			return &w.sink.m[i];
-	ck_abort_msg("nothing published on %s", topic);
-	return NULL;
-}
-
-static json_object *parse(const struct rec_msg *m)
-{
-	json_object *o = json_tokener_parse(m->payload);
-	ck_assert_msg(o != NULL, "not JSON on %s: %s", m->topic, m->payload);
-	return o;
-}
-
-static const char *str_of(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
-		      json_object_to_json_string(o));
-	return json_object_get_string(v);
+	return rec_last(&w.sink, topic);
 }
 
 /* The retained gateway state is `state` (and retained). */
@@ -267,7 +175,7 @@ static void assert_conn(const char *state)
 {
 	const struct rec_msg *m = last_msg("gateway/" GW_1_HEX "/state/conn");
 	ck_assert(m->retain);
-	json_object *o = parse(m);
+	json_object *o = rec_json(m);
 	ck_assert_str_eq(str_of(o, "gatewayId"), GW_1_HEX);
 	ck_assert_str_eq(str_of(o, "state"), state);
 	json_object_put(o);
@@ -298,11 +206,11 @@ static uint64_t drops_total(void)
 
 START_TEST(test_push_data_one_rxpk)
 {
-	deliver(GWMP_PUSH_DATA, GW_1, 0x5e, 0x1c, "{\"rxpk\":[" RXPK("1") "]}", &w.from);
+	deliver(GWMP_PUSH_DATA, GW_1, 0x5e, 0x1c, "{\"rxpk\":[" RXPK("1") "]}", &t.from);
 
 	/* PUSH_ACK, same version and token, to the source. */
 	ck_assert_uint_eq(w.udp.n, 1);
-	assert_ack(0, GWMP_PUSH_ACK, 0x5e, 0x1c, &w.from);
+	assert_ack(0, GWMP_PUSH_ACK, 0x5e, 0x1c, &t.from);
 	ck_assert_uint_eq(w.stats.datagrams[GWMP_PUSH_DATA], 1);
 	ck_assert_uint_eq(w.stats.frames_received, 1);
 	ck_assert_uint_eq(drops_total(), 0);
@@ -313,7 +221,7 @@ START_TEST(test_push_data_one_rxpk)
 	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/up"), 1);
 	const struct rec_msg *m = last_msg("gateway/" GW_1_HEX "/event/up");
 	ck_assert(!m->retain);
-	json_object *o = parse(m);
+	json_object *o = rec_json(m);
 	ck_assert_str_eq(str_of(o, "phyPayload"), PHY_B64);
 	json_object *rxi = NULL;
 	ck_assert(json_object_object_get_ex(o, "rxInfo", &rxi));
@@ -323,21 +231,21 @@ START_TEST(test_push_data_one_rxpk)
 	ck_assert_uint_eq(w.sink.n, 2);
 
 	/* The frame waits for its de-duplication window. */
-	ck_assert_uint_eq(w.emitted.groups, 0);
+	ck_assert_uint_eq(t.emitted.groups, 0);
 	close_windows();
-	ck_assert_uint_eq(w.emitted.groups, 1);
-	ck_assert_uint_eq(w.emitted.n_rx, 1);
-	ck_assert_uint_eq(w.emitted.gw[0], GW_1);
-	ck_assert_uint_eq(w.emitted.phy_len, sizeof(PHY));
-	ck_assert_mem_eq(w.emitted.phy, PHY, sizeof(PHY));
+	ck_assert_uint_eq(t.emitted.groups, 1);
+	ck_assert_uint_eq(t.emitted.n_rx, 1);
+	ck_assert_uint_eq(t.emitted.gw[0], GW_1);
+	ck_assert_uint_eq(t.emitted.phy_len, sizeof(PHY));
+	ck_assert_mem_eq(t.emitted.phy, PHY, sizeof(PHY));
 
 	/* The gateway table knows where it pushes from, no downlink route yet. */
 	struct gateway *gw = gateways_find(&w.gateways, GW_1);
 	ck_assert_ptr_nonnull(gw);
 	ck_assert_uint_eq(gw->push_data, 1);
 	ck_assert_uint_eq(gw->rxpk_ok, 1);
-	ck_assert_uint_eq(gw->push_addr_len, w.from.len);
-	ck_assert_mem_eq(&gw->push_addr, &w.from.addr, w.from.len);
+	ck_assert_uint_eq(gw->push_addr_len, t.from.len);
+	ck_assert_mem_eq(&gw->push_addr, &t.from.addr, t.from.len);
 	ck_assert(!gw->has_downlink_addr);
 }
 END_TEST
@@ -346,33 +254,33 @@ START_TEST(test_two_gateways_one_group)
 {
 	struct udp_peer from2 = peer(40002);
 
-	deliver(GWMP_PUSH_DATA, GW_1, 1, 1, "{\"rxpk\":[" RXPK("1") "]}", &w.from);
+	deliver(GWMP_PUSH_DATA, GW_1, 1, 1, "{\"rxpk\":[" RXPK("1") "]}", &t.from);
 	deliver(GWMP_PUSH_DATA, GW_2, 2, 2, "{\"rxpk\":[" RXPK("1") "]}", &from2);
 	ck_assert_uint_eq(w.udp.n, 2);
-	assert_ack(0, GWMP_PUSH_ACK, 1, 1, &w.from);
+	assert_ack(0, GWMP_PUSH_ACK, 1, 1, &t.from);
 	assert_ack(1, GWMP_PUSH_ACK, 2, 2, &from2);
 	ck_assert_uint_eq(w.stats.dedup_hits, 1);
 	/* Just past the window, well within the retention of emitted frames
 	 * (2 s from the first copy: dedup.h). */
-	dedup_tick(&w.dedup, loop_now_ms() + w.cfg.dedup_window_ms, rec_emit, &w.emitted);
-	ck_assert_uint_eq(w.emitted.groups, 1);
-	ck_assert_uint_eq(w.emitted.n_rx, 2);
-	ck_assert_uint_eq(w.emitted.gw[0], GW_1);
-	ck_assert_uint_eq(w.emitted.gw[1], GW_2);
+	dedup_tick(&w.dedup, loop_now_ms() + w.cfg.dedup_window_ms, rec_emit, &t.emitted);
+	ck_assert_uint_eq(t.emitted.groups, 1);
+	ck_assert_uint_eq(t.emitted.n_rx, 2);
+	ck_assert_uint_eq(t.emitted.gw[0], GW_1);
+	ck_assert_uint_eq(t.emitted.gw[1], GW_2);
 	/* A late copy is dropped and counted, not emitted again. */
 	deliver(GWMP_PUSH_DATA, GW_2, 3, 3, "{\"rxpk\":[" RXPK("1") "]}", &from2);
 	ck_assert_uint_eq(dedup_open_count(&w.dedup), 0);
 	close_windows();
-	ck_assert_uint_eq(w.emitted.groups, 1);
+	ck_assert_uint_eq(t.emitted.groups, 1);
 	ck_assert_uint_eq(w.stats.frame_drops[DROP_LATE_DUPLICATE], 1);
 }
 END_TEST
 
 START_TEST(test_online_published_once)
 {
-	deliver(GWMP_PUSH_DATA, GW_1, 1, 1, "{\"rxpk\":[" RXPK("1") "]}", &w.from);
-	deliver(GWMP_PULL_DATA, GW_1, 2, 2, NULL, &w.from);
-	deliver(GWMP_PUSH_DATA, GW_1, 3, 3, "{\"stat\":" STAT "}", &w.from);
+	deliver(GWMP_PUSH_DATA, GW_1, 1, 1, "{\"rxpk\":[" RXPK("1") "]}", &t.from);
+	deliver(GWMP_PULL_DATA, GW_1, 2, 2, NULL, &t.from);
+	deliver(GWMP_PUSH_DATA, GW_1, 3, 3, "{\"stat\":" STAT "}", &t.from);
 	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/state/conn"), 1);
 	ck_assert_uint_eq(w.udp.n, 3);
 }
@@ -430,11 +338,11 @@ END_TEST
 
 START_TEST(test_push_data_stat)
 {
-	deliver(GWMP_PUSH_DATA, GW_1, 4, 4, "{\"stat\":" STAT "}", &w.from);
+	deliver(GWMP_PUSH_DATA, GW_1, 4, 4, "{\"stat\":" STAT "}", &t.from);
 	ck_assert_uint_eq(w.udp.n, 1);
-	assert_ack(0, GWMP_PUSH_ACK, 4, 4, &w.from);
+	assert_ack(0, GWMP_PUSH_ACK, 4, 4, &t.from);
 	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/stats"), 1);
-	json_object *o = parse(last_msg("gateway/" GW_1_HEX "/event/stats"));
+	json_object *o = rec_json(last_msg("gateway/" GW_1_HEX "/event/stats"));
 	ck_assert_str_eq(str_of(o, "gatewayId"), GW_1_HEX);
 	json_object *v = NULL;
 	ck_assert(json_object_object_get_ex(o, "rxPacketsReceived", &v));
@@ -444,10 +352,10 @@ START_TEST(test_push_data_stat)
 	/* the gateway's own forwarded count adds up over its reports */
 	uint64_t rxfw = gateways_find(&w.gateways, GW_1)->stat_rxfw;
 	ck_assert_uint_gt(rxfw, 0);
-	deliver(GWMP_PUSH_DATA, GW_1, 4, 5, "{\"stat\":" STAT "}", &w.from);
+	deliver(GWMP_PUSH_DATA, GW_1, 4, 5, "{\"stat\":" STAT "}", &t.from);
 	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->stat_rxfw, 2 * rxfw);
 	close_windows();
-	ck_assert_uint_eq(w.emitted.groups, 0);
+	ck_assert_uint_eq(t.emitted.groups, 0);
 }
 END_TEST
 
@@ -455,7 +363,7 @@ START_TEST(test_too_short)
 {
 	const uint8_t three[3] = {0x02, 0x5e, 0x1c};
 
-	dispatch_datagram(&w.d, three, sizeof(three), false, &w.from);
+	dispatch_datagram(&t.d, three, sizeof(three), false, &t.from);
 	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_TOO_SHORT], 1);
 	ck_assert_uint_eq(drops_total(), 1);
 	ck_assert_uint_eq(w.udp.n, 0);
@@ -466,14 +374,14 @@ END_TEST
 
 START_TEST(test_push_data_bad_json)
 {
-	deliver(GWMP_PUSH_DATA, GW_1, 5, 5, "{\"rxpk\":[{\"freq\":868.1,}]}", &w.from);
+	deliver(GWMP_PUSH_DATA, GW_1, 5, 5, "{\"rxpk\":[{\"freq\":868.1,}]}", &t.from);
 	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_JSON], 1);
 	ck_assert_uint_eq(drops_total(), 1);
 	ck_assert_uint_eq(w.udp.n, 0);   /* no PUSH_ACK: the gateway sees it in `ackr` */
 	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/up"), 0);
 	ck_assert_uint_eq(w.stats.frames_received, 0);
 	close_windows();
-	ck_assert_uint_eq(w.emitted.groups, 0);
+	ck_assert_uint_eq(t.emitted.groups, 0);
 }
 END_TEST
 
@@ -485,16 +393,16 @@ START_TEST(test_truncated_and_unknown_type)
 
 	ck_assert_int_eq(gwmp_build_up(2, token, GWMP_PUSH_DATA, GW_1, "{\"rxpk\":[" RXPK("1") "]}",
 				       buf, sizeof(buf), &len), LB_OK);
-	dispatch_datagram(&w.d, buf, len, true, &w.from);
+	dispatch_datagram(&t.d, buf, len, true, &t.from);
 	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_TOO_LARGE], 1);
 	/* A server->gateway identifier (PULL_RESP) from a gateway. */
 	buf[GWMP_OFF_IDENT] = GWMP_PULL_RESP;
-	dispatch_datagram(&w.d, buf, len, false, &w.from);
+	dispatch_datagram(&t.d, buf, len, false, &t.from);
 	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_UNKNOWN_TYPE], 1);
 	/* An unknown protocol version. */
 	buf[GWMP_OFF_IDENT] = GWMP_PUSH_DATA;
 	buf[GWMP_OFF_VERSION] = 9;
-	dispatch_datagram(&w.d, buf, len, false, &w.from);
+	dispatch_datagram(&t.d, buf, len, false, &t.from);
 	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_VERSION], 1);
 	ck_assert_uint_eq(drops_total(), 3);
 	ck_assert_uint_eq(w.udp.n, 0);
@@ -505,15 +413,15 @@ END_TEST
 
 START_TEST(test_crc_error_not_forwarded)
 {
-	deliver(GWMP_PUSH_DATA, GW_1, 7, 7, "{\"rxpk\":[" RXPK("-1") "]}", &w.from);
+	deliver(GWMP_PUSH_DATA, GW_1, 7, 7, "{\"rxpk\":[" RXPK("-1") "]}", &t.from);
 	ck_assert_uint_eq(w.udp.n, 1);   /* the datagram itself is well-formed */
-	assert_ack(0, GWMP_PUSH_ACK, 7, 7, &w.from);
+	assert_ack(0, GWMP_PUSH_ACK, 7, 7, &t.from);
 	ck_assert_uint_eq(w.stats.frame_drops[DROP_CRC], 1);
 	ck_assert_uint_eq(w.stats.frames_received, 0);
 	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/up"), 0);
 	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->rxpk_bad, 1);
 	close_windows();
-	ck_assert_uint_eq(w.emitted.groups, 0);
+	ck_assert_uint_eq(t.emitted.groups, 0);
 }
 END_TEST
 
@@ -523,12 +431,12 @@ END_TEST
  * de-duplication. */
 START_TEST(test_gateway_frames_unknown)
 {
-	w.d.gateway_frames = LB_GWF_UNKNOWN;
-	w.d.devices = NULL;
-	ck_assert_int_eq(dispatch_check(&w.d), LB_ERR_INVAL);   /* needs the registry */
-	w.d.devices = &w.devices;
-	ck_assert_int_eq(dispatch_check(&w.d), LB_OK);
-	deliver(GWMP_PUSH_DATA, GW_1, 1, 1, "{\"rxpk\":[" RXPK("1") "]}", &w.from);
+	t.d.gateway_frames = LB_GWF_UNKNOWN;
+	t.d.devices = NULL;
+	ck_assert_int_eq(dispatch_check(&t.d), LB_ERR_INVAL);   /* needs the registry */
+	t.d.devices = &w.devices;
+	ck_assert_int_eq(dispatch_check(&t.d), LB_OK);
+	deliver(GWMP_PUSH_DATA, GW_1, 1, 1, "{\"rxpk\":[" RXPK("1") "]}", &t.from);
 	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/up"), 1);
 	ck_assert_uint_eq(w.stats.gateway_events, 1);
 
@@ -538,27 +446,27 @@ START_TEST(test_gateway_frames_unknown)
 				      .activation = LB_ACT_OTAA, .lorawan_version = 3,
 				      .fair_access = w.cfg.fair_access};
 	ck_assert_int_eq(devices_reload(&w.devices, &conf, 1), LB_OK);
-	deliver(GWMP_PUSH_DATA, GW_1, 2, 2, "{\"rxpk\":[" RXPK("1") "]}", &w.from);
+	deliver(GWMP_PUSH_DATA, GW_1, 2, 2, "{\"rxpk\":[" RXPK("1") "]}", &t.from);
 	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/up"), 1);
 	ck_assert_uint_eq(w.stats.gateway_events, 1);
 	ck_assert_uint_eq(w.stats.frames_received, 2);
 	close_windows();
-	ck_assert_uint_eq(w.emitted.groups, 1);   /* the repeat was merged into the first */
-	ck_assert_uint_eq(w.emitted.n_rx, 2);
+	ck_assert_uint_eq(t.emitted.groups, 1);   /* the repeat was merged into the first */
+	ck_assert_uint_eq(t.emitted.n_rx, 2);
 }
 END_TEST
 
 /* "none": no gateway `up` event at all, bad CRC forwarded or not. */
 START_TEST(test_gateway_frames_none)
 {
-	w.d.gateway_frames = LB_GWF_NONE;
-	w.d.forward_crc_error = true;
-	deliver(GWMP_PUSH_DATA, GW_1, 1, 1, "{\"rxpk\":[" RXPK("1") "," RXPK("-1") "]}", &w.from);
+	t.d.gateway_frames = LB_GWF_NONE;
+	t.d.forward_crc_error = true;
+	deliver(GWMP_PUSH_DATA, GW_1, 1, 1, "{\"rxpk\":[" RXPK("1") "," RXPK("-1") "]}", &t.from);
 	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/event/up"), 0);
 	ck_assert_uint_eq(w.stats.gateway_events, 0);
 	ck_assert_uint_eq(w.stats.frames_received, 1);
 	close_windows();
-	ck_assert_uint_eq(w.emitted.groups, 1);
+	ck_assert_uint_eq(t.emitted.groups, 1);
 }
 END_TEST
 
@@ -567,30 +475,30 @@ START_TEST(test_bad_rxpk_spares_neighbour)
 	/* The second rxpk has no data: dropped alone, the first goes on. */
 	deliver(GWMP_PUSH_DATA, GW_1, 8, 8,
 		"{\"rxpk\":[" RXPK("1") ",{\"freq\":868.1,\"datr\":\"SF7BW125\",\"size\":1}]}",
-		&w.from);
+		&t.from);
 	ck_assert_uint_eq(w.udp.n, 1);
-	assert_ack(0, GWMP_PUSH_ACK, 8, 8, &w.from);
+	assert_ack(0, GWMP_PUSH_ACK, 8, 8, &t.from);
 	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_JSON], 1);
 	ck_assert_uint_eq(w.stats.frames_received, 1);
 	close_windows();
-	ck_assert_uint_eq(w.emitted.groups, 1);
+	ck_assert_uint_eq(t.emitted.groups, 1);
 }
 END_TEST
 
 START_TEST(test_tx_ack_not_acknowledged)
 {
-	deliver(GWMP_TX_ACK, GW_1, 9, 9, "{\"txpk_ack\":{\"error\":\"NONE\"}}", &w.from);
+	deliver(GWMP_TX_ACK, GW_1, 9, 9, "{\"txpk_ack\":{\"error\":\"NONE\"}}", &t.from);
 	ck_assert_uint_eq(w.stats.datagrams[GWMP_TX_ACK], 1);
 	ck_assert_uint_eq(w.udp.n, 0);   /* TX_ACK is not acknowledged (PROTOCOL.TXT §5.1) */
 	ck_assert_uint_eq(drops_total(), 0);
 	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->tx_ack, 1);
 	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->tx_ok, 1);
 	/* A refusal is a TX_ACK but no frame emitted. */
-	deliver(GWMP_TX_ACK, GW_1, 9, 11, "{\"txpk_ack\":{\"error\":\"TOO_LATE\"}}", &w.from);
+	deliver(GWMP_TX_ACK, GW_1, 9, 11, "{\"txpk_ack\":{\"error\":\"TOO_LATE\"}}", &t.from);
 	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->tx_ack, 2);
 	ck_assert_uint_eq(gateways_find(&w.gateways, GW_1)->tx_ok, 1);
 	/* Unparseable: counted. */
-	deliver(GWMP_TX_ACK, GW_1, 9, 10, "{\"txpk_ack\":[]}", &w.from);
+	deliver(GWMP_TX_ACK, GW_1, 9, 10, "{\"txpk_ack\":[]}", &t.from);
 	ck_assert_uint_eq(w.stats.dgram_drops[-LB_ERR_JSON], 1);
 	ck_assert_uint_eq(w.udp.n, 0);
 }
@@ -598,20 +506,20 @@ END_TEST
 
 START_TEST(test_offline_then_back)
 {
-	deliver(GWMP_PULL_DATA, GW_1, 1, 2, NULL, &w.from);
+	deliver(GWMP_PULL_DATA, GW_1, 1, 2, NULL, &t.from);
 	assert_conn("ONLINE");
 	/* Silence for longer than offline_after keepalive periods. */
 	int64_t later = loop_now_ms() +
 			(int64_t)w.cfg.udp_keepalive_s * w.cfg.udp_offline_after * 1000 + 1000;
-	gateways_tick(&w.gateways, later, dispatch_on_offline, &w.d);
+	gateways_tick(&w.gateways, later, dispatch_on_offline, &t.d);
 	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/state/conn"), 2);
 	assert_conn("OFFLINE");
 	ck_assert_uint_eq(gateways_count_online(&w.gateways), 0);
 	/* Once only. */
-	gateways_tick(&w.gateways, later + 60000, dispatch_on_offline, &w.d);
+	gateways_tick(&w.gateways, later + 60000, dispatch_on_offline, &t.d);
 	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/state/conn"), 2);
 	/* Heard again: ONLINE again. */
-	deliver(GWMP_PULL_DATA, GW_1, 3, 4, NULL, &w.from);
+	deliver(GWMP_PULL_DATA, GW_1, 3, 4, NULL, &t.from);
 	ck_assert_uint_eq(count_topic("gateway/" GW_1_HEX "/state/conn"), 3);
 	assert_conn("ONLINE");
 }
@@ -619,9 +527,9 @@ END_TEST
 
 START_TEST(test_on_offline_direct)
 {
-	deliver(GWMP_PULL_DATA, GW_1, 1, 2, NULL, &w.from);
+	deliver(GWMP_PULL_DATA, GW_1, 1, 2, NULL, &t.from);
 	size_t before = w.sink.n;
-	dispatch_on_offline(&w.d, gateways_find(&w.gateways, GW_1));
+	dispatch_on_offline(&t.d, gateways_find(&w.gateways, GW_1));
 	ck_assert_uint_eq(w.sink.n, before + 1);
 	assert_conn("OFFLINE");
 }
@@ -648,8 +556,8 @@ static size_t remembered(void)
  * OFFLINE not queued at a timeout keeps the gateway remembered too. */
 START_TEST(test_stop_forgets_only_queued)
 {
-	deliver(GWMP_PULL_DATA, GW_1, 1, 2, NULL, &w.from);
-	deliver(GWMP_PULL_DATA, GW_2, 1, 2, NULL, &w.from);
+	deliver(GWMP_PULL_DATA, GW_1, 1, 2, NULL, &t.from);
+	deliver(GWMP_PULL_DATA, GW_2, 1, 2, NULL, &t.from);
 	ck_assert_uint_eq(remembered(), 2);
 	w.sink.refuse = LB_ERR_FULL;
 	ck_assert_uint_eq(gwconn_stop(&w.conn), 0);
@@ -676,8 +584,7 @@ static Suite *dispatch_suite(void)
 	Suite *s = suite_create("dispatch");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	world_fixtures(tc, "test_dispatch", setup, teardown);
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_push_data_one_rxpk);
 	tcase_add_test(tc, test_two_gateways_one_group);

@@ -13,7 +13,7 @@
 
 #include "base/lb_err.h"
 #include "daemon/hass.h"
-#include "fakes.h"
+#include "world.h"
 #include "tables/devices.h"
 
 #define EUI_A 0x0102030405060708ull
@@ -21,80 +21,40 @@
 #define UP_A "application/building/device/0102030405060708/event/up"
 #define CFG_A "homeassistant/sensor/0102030405060708/"
 
-struct world {
-	char dir[FAKE_DIR_MAX];
-	struct lb_config cfg;
-	const struct region *region;
-	struct idgen ids;
-	struct publisher pub;
-	struct devevents ev;
-	struct stats stats;
-	struct rec_sink sink;
-	struct devices devices;
-	struct hass hass;
-};
+static const uint8_t NWK[16] = {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+				0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11};
+static const uint8_t APP[16] = {0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
+				0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22};
 
+/* The modules (world.h). */
 static struct world w;
-static char base_dir[] = "/tmp/test_hass.XXXXXX";
-
-static void base_setup(void)
+static struct lb_device_conf device_conf(const char *name, const char *app, uint64_t eui,
+					 uint32_t addr)
 {
-	testutil_tmp_make(base_dir);
+	return world_abp(&w, name, app, eui, addr, NWK, APP);
 }
 
-static void base_teardown(void)
-{
-	testutil_tmp_remove(base_dir);
-}
-
-static void device_conf(struct lb_device_conf *c, const char *name, const char *app,
-			uint64_t eui, uint32_t addr)
-{
-	memset(c, 0, sizeof(*c));
-	c->name = (char *)name;
-	c->application = (char *)app;
-	c->dev_eui = eui;
-	c->activation = LB_ACT_ABP;
-	c->dev_addr = addr;
-	memset(c->nwk_s_key, 0x11, 16);
-	memset(c->app_s_key, 0x22, 16);
-	c->lorawan_version = 3;
-	c->fair_access = w.cfg.fair_access;
-}
-
-/* Two devices: A (office-th) has a manufacturer tag, B (meter). */
-static void devices_make(struct devices *d)
-{
-	struct lb_device_conf conf[2];
-	struct lb_tag tag = {.key = (char *)"manufacturer", .value = (char *)"Acme"};
-
-	device_conf(&conf[0], "office-th", "building", EUI_A, 0x26000001);
-	conf[0].tags = &tag;
-	conf[0].n_tags = 1;
-	device_conf(&conf[1], "meter", "building", EUI_B, 0x26000002);
-	ck_assert_int_eq(devices_init(d, conf, 2), LB_OK);
-}
-
+/* Two devices: A (office-th) has a manufacturer tag, B (meter); Home
+ * Assistant discovery and the field topics on or off, on the recorder. */
 static void open_world(bool discovery, bool fields)
 {
-	memset(&w, 0, sizeof(w));
-	struct publish_sink sink = {.publish = rec_publish, .arg = &w.sink};
-	fakes_base_open(&(struct fake_base){.dir = w.dir, .cfg = &w.cfg, .region = &w.region,
-					    .ids = &w.ids, .pub = &w.pub, .ev = &w.ev,
-					    .stats = &w.stats}, base_dir, &sink);
-	devices_make(&w.devices);
+	struct lb_tag tag = {.key = (char *)"manufacturer", .value = (char *)"Acme"};
+
+	world_base(&w, WORLD_HOLD_NONE);
+	struct lb_device_conf conf[2] = {
+		device_conf("office-th", "building", EUI_A, 0x26000001),
+		device_conf("meter", "building", EUI_B, 0x26000002),
+	};
+	conf[0].tags = &tag;
+	conf[0].n_tags = 1;
 	struct hass_opts o = {.discovery = discovery, .prefix = w.cfg.hass_prefix,
 			      .publish_fields = fields, .sw_version = "9.9"};
-	ck_assert_int_eq(hass_init(&w.hass, &w.pub, &o), LB_OK);
+	world_open(&w, conf, 2, &(struct world_opts){.modules = WORLD_HASS, .hass = &o});
 }
 
 static void teardown(void)
 {
-	hass_free(&w.hass);
-	devices_free(&w.devices);
-	rec_sink_free(&w.sink);
-	publish_free(&w.pub);
-	config_free(&w.cfg);
+	world_close(&w);
 }
 
 static struct lb_device *dev_a(void)
@@ -165,9 +125,8 @@ static void seen_a_and_b(int64_t t_door)
 /* The configuration now holds only B. */
 static void reload_only_b(void)
 {
-	struct lb_device_conf only_b;
+	struct lb_device_conf only_b = device_conf("meter", "building", EUI_B, 0x26000002);
 
-	device_conf(&only_b, "meter", "building", EUI_B, 0x26000002);
 	ck_assert_int_eq(devices_reload(&w.devices, &only_b, 1), LB_OK);
 }
 
@@ -424,8 +383,8 @@ START_TEST(test_rename_and_application_change)
 
 	/* renamed: announced again under the new name */
 	struct lb_device_conf c[2];
-	device_conf(&c[0], "office-east", "building", EUI_A, 0x26000001);
-	device_conf(&c[1], "meter", "building", EUI_B, 0x26000002);
+	c[0] = device_conf("office-east", "building", EUI_A, 0x26000001);
+	c[1] = device_conf("meter", "building", EUI_B, 0x26000002);
 	ck_assert_int_eq(devices_reload(&w.devices, c, 2), LB_OK);
 	ck_assert_int_eq(hass_sync(&w.hass, &w.devices), LB_OK);
 	ck_assert_uint_eq(w.sink.n, 5);
@@ -438,7 +397,7 @@ START_TEST(test_rename_and_application_change)
 
 	/* another application: its state topic changes, so it is cleared and
 	 * announced afresh at its next up event */
-	device_conf(&c[0], "office-east", "campus", EUI_A, 0x26000001);
+	c[0] = device_conf("office-east", "campus", EUI_A, 0x26000001);
 	ck_assert_int_eq(devices_reload(&w.devices, c, 2), LB_OK);
 	ck_assert_int_eq(hass_sync(&w.hass, &w.devices), LB_OK);
 	ck_assert_uint_eq(w.sink.n, 5);
@@ -561,8 +520,8 @@ START_TEST(test_many_devices)
 	open_world(false, true);
 	for (int i = 0; i < N; i++) {
 		snprintf(names[i], sizeof(names[i]), "d%d", i);
-		device_conf(&c[i], names[i], "building", 0x7000000000000000ull + (uint64_t)i,
-			    0x27000000u + (uint32_t)i);
+		c[i] = device_conf(names[i], "building", 0x7000000000000000ull + (uint64_t)i,
+				   0x27000000u + (uint32_t)i);
 	}
 	ck_assert_int_eq(devices_reload(&w.devices, c, N), LB_OK);
 	for (int round = 0; round < 2; round++) {
@@ -785,7 +744,7 @@ static Suite *hass_suite(void)
 	Suite *s = suite_create("hass");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	world_fixtures(tc, "test_hass", NULL, NULL);
 	tcase_add_test(tc, test_announce_once);
 	tcase_add_test(tc, test_expire_after_follows_interval);
 	tcase_add_test(tc, test_status_online_announces_again);

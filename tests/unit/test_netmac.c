@@ -34,7 +34,7 @@
 #include "lorawan/maccmd.h"
 #include "store/store.h"
 #include "tables/devices.h"
-#include "fakes.h"
+#include "world.h"
 
 #define DEV_EUI UINT64_C(0x70b3d57ed0000042)
 #define DEV_ADDR UINT32_C(0x26014242)
@@ -52,37 +52,12 @@
 #define LINK_ADR_NO_POWER 0x03          /* PowerACK clear */
 #define RX_PARAM_ALL_OK 0x07
 
-struct world {
-	char dir[FAKE_DIR_MAX];
-	struct lb_config cfg;
-	const struct region *region;
-	struct stats stats;
-	struct idgen ids;
-	struct publisher pub;
-	struct devevents ev;
-	struct devices devices;
-	struct store store;
-	struct durable durable;
-	struct sessions sessions;
-	struct netmac mac;
-	struct rec_sink sink;
+/* The modules (world.h) and what the test keeps of its own. */
+static struct world w;
+static struct {
 	uint8_t dedup_id[16];
 	int saved_stderr, err_fd;
-};
-
-static struct world w;
-static char base_dir[] = "/tmp/test_netmac.XXXXXX";
-
-static void base_setup(void)
-{
-	testutil_tmp_make(base_dir);
-}
-
-static void base_teardown(void)
-{
-	testutil_tmp_remove(base_dir);
-}
-
+} t;
 /* The bridge's settings as netmac_setup() takes them, adjusted by the test. */
 static struct netmac_opts default_opts(void)
 {
@@ -93,64 +68,41 @@ static struct netmac_opts default_opts(void)
 	return o;
 }
 
-/* One ABP device with ADR on and a daily status. */
-static void world_open(const struct netmac_opts *o)
+/* One ABP device with ADR on and a daily status; the MAC requests with
+ * the settings o, on the real sessions and group commit. */
+static void world_open_with(const struct netmac_opts *o)
 {
-	struct lb_device_conf conf;
 	static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
-	memset(&w, 0, sizeof(w));
-	w.saved_stderr = -1;
-	struct publish_sink sink = {.publish = rec_publish, .arg = &w.sink};
-	fakes_base_open(&(struct fake_base){.dir = w.dir, .cfg = &w.cfg, .region = &w.region,
-					    .ids = &w.ids, .pub = &w.pub, .ev = &w.ev,
-					    .stats = &w.stats}, base_dir, &sink);
-	memset(&conf, 0, sizeof(conf));
-	conf.name = (char *)"meter";
-	conf.application = (char *)"default";
-	conf.dev_eui = DEV_EUI;
-	conf.activation = LB_ACT_ABP;
-	conf.dev_addr = DEV_ADDR;
-	memcpy(conf.nwk_s_key, key, 16);
-	memcpy(conf.app_s_key, key, 16);
-	conf.lorawan_version = 3;
-	conf.fair_access = w.cfg.fair_access;
+	memset(&t, 0, sizeof(t));
+	t.saved_stderr = -1;
+	world_base(&w, WORLD_HOLD_NONE);
+	struct lb_device_conf conf = world_abp(&w, "meter", "default", DEV_EUI, DEV_ADDR, key, key);
 	conf.adr = true;
 	conf.status_interval_h = 24;
-	ck_assert_int_eq(devices_init(&w.devices, &conf, 1), LB_OK);
-	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
-	durable_init(&w.durable, &w.store);
-	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
-				       w.cfg.state_commit_ms), LB_OK);
-	struct netmac_ctx c = {.devices = &w.devices, .region = w.region, .store = &w.store,
-			       .durable = &w.durable, .sessions = &w.sessions, .ev = &w.ev};
-	ck_assert_int_eq(netmac_init(&w.mac, &c, o, w.cfg.state_commit_ms), LB_OK);
+	world_open(&w, &conf, 1, &(struct world_opts){
+		.modules = WORLD_STORE | WORLD_SESSIONS | WORLD_NETMAC, .netmac = o,
+	});
 	w.devices.dev[0].rt.last_dr = 0;        /* SF12 */
 	for (int i = 0; i < 16; i++)
-		w.dedup_id[i] = (uint8_t)(0xd0 + i);
+		t.dedup_id[i] = (uint8_t)(0xd0 + i);
 }
 
 static void setup(void)
 {
 	struct netmac_opts o = default_opts();
-	world_open(&o);
+	world_open_with(&o);
 }
 
 static void teardown(void)
 {
-	if (w.saved_stderr >= 0) {
-		dup2(w.saved_stderr, 2);
-		close(w.saved_stderr);
+	if (t.saved_stderr >= 0) {
+		dup2(t.saved_stderr, 2);
+		close(t.saved_stderr);
 	}
-	if (w.err_fd > 0)
-		close(w.err_fd);
-	netmac_free(&w.mac);
-	sessions_free(&w.sessions);
-	store_close(&w.store);
-	devices_free(&w.devices);
-	publish_free(&w.pub);
-	config_free(&w.cfg);
-	rec_sink_free(&w.sink);
+	if (t.err_fd > 0)
+		close(t.err_fd);
+	world_close(&w);
 }
 
 static struct lb_device *dev(void)
@@ -165,10 +117,10 @@ static void capture_stderr(void)
 
 	snprintf(path, sizeof(path), "%s.stderr", w.dir);
 	fflush(stderr);
-	w.saved_stderr = dup(2);
-	w.err_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(w.err_fd, 0);
-	dup2(w.err_fd, 2);
+	t.saved_stderr = dup(2);
+	t.err_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(t.err_fd, 0);
+	dup2(t.err_fd, 2);
 }
 
 /* Lines of the captured log that contain needle. */
@@ -178,7 +130,7 @@ static int count_logged(const char *needle)
 	int n = 0;
 
 	fflush(stderr);
-	ssize_t len = pread(w.err_fd, buf, sizeof(buf) - 1, 0);
+	ssize_t len = pread(t.err_fd, buf, sizeof(buf) - 1, 0);
 	buf[len > 0 ? len : 0] = '\0';
 	for (const char *p = buf; (p = strstr(p, needle)) != NULL; p += strlen(needle))
 		n++;
@@ -207,7 +159,7 @@ static bool uplink_ack_req(const uint8_t *mac, size_t mac_len, float snr, bool a
 	rx.rxpk.freq_hz = 868100000;
 	rx.rxpk.has_lsnr = true;
 	rx.rxpk.lsnr = snr;
-	return netmac_uplink(&w.mac, dev(), &f, mac, mac_len, &rx, 1, w.dedup_id);
+	return netmac_uplink(&w.mac, dev(), &f, mac, mac_len, &rx, 1, t.dedup_id);
 }
 
 static bool uplink(const uint8_t *mac, size_t mac_len, float snr)
@@ -237,36 +189,18 @@ static void device_topic(char *out, size_t cap, const char *event)
 static size_t count_topic(const char *event)
 {
 	char topic[PUBLISH_TOPIC_MAX];
-	size_t n = 0;
 
 	device_topic(topic, sizeof(topic), event);
-	for (size_t i = 0; i < w.sink.n; i++)
-		n += strcmp(w.sink.m[i].topic, topic) == 0;
-	return n;
+	return rec_count(&w.sink, topic);
 }
 
+/* The device's last event of this kind, parsed (the caller puts it). */
 static json_object *last_event(const char *event)
 {
 	char topic[PUBLISH_TOPIC_MAX];
 
 	device_topic(topic, sizeof(topic), event);
-	for (size_t i = w.sink.n; i-- > 0;) {
-		if (strcmp(w.sink.m[i].topic, topic) != 0)
-			continue;
-		json_object *o = json_tokener_parse(w.sink.m[i].payload);
-		ck_assert_msg(o != NULL, "not JSON: %s", w.sink.m[i].payload);
-		return o;
-	}
-	ck_abort_msg("no %s event", event);
-	return NULL;
-}
-
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
-		      json_object_to_json_string(o));
-	return v;
+	return rec_last_json(&w.sink, topic);
 }
 
 #define BIT(k) (1u << (k))
@@ -498,7 +432,7 @@ START_TEST(link_adr_max_unanswered_is_the_setting)
 	teardown();
 	struct netmac_opts o = default_opts();
 	o.max_unanswered = 5;
-	world_open(&o);
+	world_open_with(&o);
 	dev()->status_interval_h = 0;
 	uplink(NULL, 0, 5.0f);
 	int sent = 0;
@@ -521,7 +455,7 @@ static void open_all_kinds(void)
 	o.rx2_dr = 3;                                   /* EU868 default: DR0 */
 	o.rx_delay_s = 2;                               /* default: 1 s */
 	netmac_cflist_channels(region_find("EU868"), "auto", &o);
-	world_open(&o);
+	world_open_with(&o);
 }
 
 START_TEST(no_kind_sent_more_than_max_unanswered_without_uplink)
@@ -634,7 +568,7 @@ START_TEST(rx_param_setup_sticky_answers)
 	struct netmac_opts o = default_opts();
 	o.has_rx2_dr = true;
 	o.rx2_dr = 3;                                   /* EU868 default: DR0 */
-	world_open(&o);
+	world_open_with(&o);
 
 	/* Before the device confirms, its downlinks use the region's RX2. */
 	struct downlink_plan_in in;
@@ -677,7 +611,7 @@ START_TEST(rx_param_setup_refused_is_retried)
 	teardown();
 	struct netmac_opts o = default_opts();
 	o.rx2_freq = 869000000;
-	world_open(&o);
+	world_open_with(&o);
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_RX_PARAM), 0);
 	const uint8_t no_channel[] = {CID_RX_PARAM, 0x06};   /* Channel ACK clear */
@@ -698,7 +632,7 @@ START_TEST(rx_timing_setup_pushed_and_confirmed)
 	teardown();
 	struct netmac_opts o = default_opts();
 	o.rx_delay_s = 3;                               /* RECEIVE_DELAY1 default: 1 s */
-	world_open(&o);
+	world_open_with(&o);
 	dev()->status_interval_h = 0;
 	dev()->adr = false;
 
@@ -737,7 +671,7 @@ START_TEST(rx_timing_setup_unanswered_backs_off)
 	teardown();
 	struct netmac_opts o = default_opts();
 	o.rx_delay_s = 2;
-	world_open(&o);
+	world_open_with(&o);
 	dev()->status_interval_h = 0;
 	dev()->adr = false;
 	uplink(NULL, 0, 5.0f);
@@ -768,7 +702,7 @@ static void open_channels(void)
 	struct netmac_opts o = default_opts();
 	netmac_cflist_channels(region_find("EU868"), "auto", &o);
 	ck_assert_uint_eq(o.n_channels, 5);
-	world_open(&o);
+	world_open_with(&o);
 	dev()->status_interval_h = 0;
 }
 
@@ -874,7 +808,7 @@ START_TEST(otaa_device_gets_no_rx_param)
 	struct netmac_opts o = default_opts();
 	o.has_rx2_dr = true;
 	o.rx2_dr = 3;
-	world_open(&o);
+	world_open_with(&o);
 	dev()->activation = LB_ACT_OTAA;
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send() & BIT(MACSTATE_RX_PARAM), 0);
@@ -920,7 +854,7 @@ START_TEST(deferred_restore_read_before_windows)
 	struct netmac_opts o = default_opts();
 	o.has_rx2_dr = true;
 	o.rx2_dr = 3;
-	world_open(&o);
+	world_open_with(&o);
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_RX_PARAM), 0);
 	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK};
@@ -994,8 +928,7 @@ static Suite *netmac_suite(void)
 	Suite *s = suite_create("netmac");
 	TCase *tc = tcase_create("requests");
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	world_fixtures(tc, "test_netmac", setup, teardown);
 	tcase_add_test(tc, dev_status_ans_is_a_status_event);
 	tcase_add_test(tc, dev_status_external_power);
 	tcase_add_test(tc, dev_status_asked_again_after_interval);

@@ -31,85 +31,40 @@
 #include "tables/devices.h"
 #include "tables/dirtyset.h"
 #include "tables/fairaccess.h"
-#include "fakes.h"
+#include "world.h"
 #include "testutil.h"
 
 #define N_DEV 70                         /* groups of 32, 32, 4 and 2 rows */
 #define EUI0 UINT64_C(0x70b3d57ed0001000)
 
-static struct {
-	char dir[FAKE_DIR_MAX];
-	struct lb_config cfg;
-	const struct region *region;
-	struct stats stats;
-	struct idgen ids;
-	struct publisher pub;
-	struct devevents ev;
-	struct devices devices;
-	struct store store;
-	struct durable durable;
-	struct sessions sessions;
-	struct budget budget;
-	struct rec_sink sink;
-} w;
+/* The modules (world.h). */
+static struct world w;
 
-static char base_dir[] = "/tmp/test_parts.XXXXXX";
-
-static void base_setup(void)
-{
-	testutil_tmp_make(base_dir);
-}
-
-static void base_teardown(void)
-{
-	testutil_tmp_remove(base_dir);
-}
-
+/* N_DEV ABP devices; sessions and budgets, the two parts under test, on
+ * the real group commit and store. */
 static void setup(void)
 {
 	static struct lb_device_conf conf[N_DEV];
 	static char names[N_DEV][16];
 
-	memset(&w, 0, sizeof(w));
-	struct publish_sink sink = {.publish = rec_publish, .arg = &w.sink};
-	fakes_base_open(&(struct fake_base){.dir = w.dir, .cfg = &w.cfg, .region = &w.region,
-					    .ids = &w.ids, .pub = &w.pub, .ev = &w.ev,
-					    .stats = &w.stats}, base_dir, &sink);
-	memset(conf, 0, sizeof(conf));
+	world_base(&w, WORLD_HOLD_NONE);
 	for (int i = 0; i < N_DEV; i++) {
+		uint8_t nwk[16], app[16];
+
 		snprintf(names[i], sizeof(names[i]), "dev%d", i);
-		conf[i].name = names[i];
-		conf[i].application = (char *)"default";
-		conf[i].dev_eui = EUI0 + (uint64_t)i;
-		conf[i].activation = LB_ACT_ABP;
-		conf[i].dev_addr = 0x26010000u + (uint32_t)i;
-		memset(conf[i].nwk_s_key, 0x10 + i, 16);
-		memset(conf[i].app_s_key, 0x20 + i, 16);
-		conf[i].lorawan_version = 3;
-		conf[i].fair_access = w.cfg.fair_access;
+		memset(nwk, 0x10 + i, 16);
+		memset(app, 0x20 + i, 16);
+		conf[i] = world_abp(&w, names[i], "default", EUI0 + (uint64_t)i,
+				    0x26010000u + (uint32_t)i, nwk, app);
 	}
-	ck_assert_int_eq(devices_init(&w.devices, conf, N_DEV), LB_OK);
-	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
-	durable_init(&w.durable, &w.store);
-	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
-				       w.cfg.state_commit_ms), LB_OK);
-	struct budget_ctx bc = {
-		.region = w.region, .devices = &w.devices, .store = &w.store,
-		.durable = &w.durable, .pub = &w.pub, .ev = &w.ev, .stats = &w.stats,
-		.commit_ms = w.cfg.state_commit_ms,
-	};
-	ck_assert_int_eq(budget_init(&w.budget, &bc), LB_OK);
+	world_open(&w, conf, N_DEV, &(struct world_opts){
+		.modules = WORLD_STORE | WORLD_SESSIONS | WORLD_BUDGET,
+	});
 }
 
 static void teardown(void)
 {
-	sessions_free(&w.sessions);
-	budget_free(&w.budget);
-	devices_free(&w.devices);
-	store_close(&w.store);
-	publish_free(&w.pub);
-	config_free(&w.cfg);
-	rec_sink_free(&w.sink);
+	world_close(&w);
 }
 
 /* Device i accepts an uplink with FCnt fcnt: its counter and its
@@ -544,8 +499,7 @@ static Suite *parts_suite(void)
 	Suite *s = suite_create("parts");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	world_fixtures(tc, "test_parts", setup, teardown);
 	tcase_add_test(tc, test_many_devices_staged_once);
 	tcase_add_test(tc, test_ledger_deferred);
 	tcase_add_test(tc, test_due_from_arrival);

@@ -18,64 +18,39 @@
 
 #include "base/lb_err.h"
 #include "daemon/payload.h"
-#include "fakes.h"
+#include "world.h"
 #include "io/loop.h"
 #include "tables/devices.h"
 
-struct world {
-	char dir[FAKE_DIR_MAX];
-	char script[FAKE_DIR_MAX + 32];
-	struct lb_config cfg;
-	const struct region *region;
-	struct idgen ids;
-	struct publisher pub;
-	struct devevents ev;
-	struct stats stats;
-	struct rec_sink rec;
-	struct devices devs;
-	struct payloads p;
-};
+/* The JavaScript devices' script (one world at a time). */
+static char script[FAKE_DIR_MAX + 32];
 
-/* Three devices: 0 CayenneLPP, 1 and 2 the JavaScript codec in `script`. */
-static void world_open(struct world *w, const char *script, unsigned timeout_ms)
+/* Three devices: 0 CayenneLPP, 1 and 2 the JavaScript codec js; the
+ * codecs (world.h) with this deadline per call. */
+static void open_codecs(struct world *w, const char *js, unsigned timeout_ms)
 {
-	memset(w, 0, sizeof(*w));
-	struct publish_sink sink = {.publish = rec_publish, .arg = &w->rec};
-	fakes_base_open(&(struct fake_base){.dir = w->dir, .cfg = &w->cfg, .region = &w->region,
-					    .ids = &w->ids, .pub = &w->pub, .ev = &w->ev,
-					    .stats = &w->stats},
-			"/tmp", &sink);
-	snprintf(w->script, sizeof(w->script), "%s/codec.js", w->dir);
-	testutil_write_file(w->script, script);
+	world_base(w, WORLD_HOLD_NONE);
+	snprintf(script, sizeof(script), "%s/codec.js", w->dir);
+	testutil_write_file(script, js);
 	struct lb_tag room = {.key = "room", .value = "B12"};
 	struct lb_device_conf conf[3] = {
 		{.name = "lpp", .application = "a", .dev_eui = 1, .codec = LB_CODEC_CAYENNELPP},
 		{.name = "js1", .application = "a", .dev_eui = 2, .codec = LB_CODEC_JS,
-		 .codec_script = w->script, .tags = &room, .n_tags = 1},
+		 .codec_script = script, .tags = &room, .n_tags = 1},
 		{.name = "js2", .application = "a", .dev_eui = 3, .codec = LB_CODEC_JS,
-		 .codec_script = w->script},
+		 .codec_script = script},
 	};
 	for (size_t i = 0; i < 3; i++)
 		conf[i].activation = LB_ACT_OTAA;
-	ck_assert_int_eq(devices_init(&w->devs, conf, 3), LB_OK);
-	w->p = (struct payloads){.ev = &w->ev, .stats = &w->stats,
-				 .limits = {.timeout_ms = timeout_ms}};
-	ck_assert_int_eq(payload_sync(&w->p, &w->devs), LB_OK);
-}
-
-static void world_close(struct world *w)
-{
-	payload_free(&w->p);
-	devices_free(&w->devs);
-	rec_sink_free(&w->rec);
-	publish_free(&w->pub);
-	config_free(&w->cfg);
-	testutil_tmp_remove(w->dir);
+	world_open(w, conf, 3, &(struct world_opts){
+		.modules = WORLD_PAYLOADS,
+		.codec_limits = &(struct jscodec_limits){.timeout_ms = timeout_ms},
+	});
 }
 
 static struct lb_device *dev(struct world *w, uint64_t eui)
 {
-	struct lb_device *d = devices_find_eui(&w->devs, eui);
+	struct lb_device *d = devices_find_eui(&w->devices, eui);
 	ck_assert_ptr_nonnull(d);
 	return d;
 }
@@ -86,7 +61,7 @@ static int decode(struct world *w, uint64_t eui, const char *hex, char *out, siz
 	uint8_t b[64];
 	size_t n = unhex(hex, b, sizeof(b));
 	json_object *o = (json_object *)&o;
-	int rc = payload_decode(&w->p, dev(w, eui), 1, b, n, 1700000000000000, &o);
+	int rc = payload_decode(&w->payloads, dev(w, eui), 1, b, n, 1700000000000000, &o);
 	snprintf(out, cap, "%s", o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : "");
 	json_object_put(o);
 	return rc;
@@ -95,8 +70,8 @@ static int decode(struct world *w, uint64_t eui, const char *hex, char *out, siz
 /* The last message recorded: a log event with this code for device eui. */
 static void assert_last_log(struct world *w, const char *code, const char *needle)
 {
-	ck_assert_uint_gt(w->rec.n, 0);
-	const struct rec_msg *m = &w->rec.m[w->rec.n - 1];
+	ck_assert_uint_gt(w->sink.n, 0);
+	const struct rec_msg *m = &w->sink.m[w->sink.n - 1];
 	ck_assert_msg(strstr(m->topic, "/event/log"), "topic %s", m->topic);
 	json_object *o = json_tokener_parse(m->payload);
 	ck_assert_ptr_nonnull(o);
@@ -124,11 +99,11 @@ START_TEST(cayennelpp_and_failures)
 	struct world w;
 	char got[512];
 
-	world_open(&w, counter_js, 100);
+	open_codecs(&w, counter_js, 100);
 	ck_assert_int_eq(decode(&w, 1, "0367011005 6700ff", got, sizeof(got)), LB_OK);
 	ck_assert_str_eq(got, "{\"temperatureSensor\":{\"3\":27.2,\"5\":25.5}}");
 	ck_assert_uint_eq(w.stats.codec_decoded, 1);
-	ck_assert_uint_eq(w.rec.n, 0);
+	ck_assert_uint_eq(w.sink.n, 0);
 	ck_assert_int_eq(decode(&w, 1, "03ff01", got, sizeof(got)), LB_ERR_MALFORMED);
 	ck_assert_str_eq(got, "");
 	ck_assert_uint_eq(w.stats.codec_failed, 1);
@@ -142,25 +117,25 @@ START_TEST(js_kept_until_changed)
 	struct world w;
 	char got[512];
 
-	world_open(&w, counter_js, 100);
+	open_codecs(&w, counter_js, 100);
 	ck_assert_int_eq(decode(&w, 2, "2a", got, sizeof(got)), LB_OK);
 	ck_assert_str_eq(got, "{\"n\":1,\"first\":42,\"room\":\"B12\"}");
 	/* js2 names the same file: the same heap, its counter goes on */
 	ck_assert_int_eq(decode(&w, 3, "01", got, sizeof(got)), LB_OK);
 	ck_assert_str_eq(got, "{\"n\":2,\"first\":1,\"room\":null}");
 	/* a reload with the file unchanged keeps the heap */
-	ck_assert_int_eq(payload_sync(&w.p, &w.devs), LB_OK);
+	ck_assert_int_eq(payload_sync(&w.payloads, &w.devices), LB_OK);
 	ck_assert_int_eq(decode(&w, 2, "00", got, sizeof(got)), LB_OK);
 	ck_assert_str_eq(got, "{\"n\":3,\"first\":0,\"room\":\"B12\"}");
 	/* changed on disk (another size and time): compiled again */
-	testutil_write_file(w.script, "var n = 100;\n"
+	testutil_write_file(script, "var n = 100;\n"
 			     "function decodeUplink(input) { n++; return {data: {n: n}}; }\n");
 	struct timespec t[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
-	ck_assert_int_eq(utimensat(AT_FDCWD, w.script, t, 0), 0);
-	ck_assert_int_eq(payload_sync(&w.p, &w.devs), LB_OK);
+	ck_assert_int_eq(utimensat(AT_FDCWD, script, t, 0), 0);
+	ck_assert_int_eq(payload_sync(&w.payloads, &w.devices), LB_OK);
 	ck_assert_int_eq(decode(&w, 2, "00", got, sizeof(got)), LB_OK);
 	ck_assert_str_eq(got, "{\"n\":101}");
-	ck_assert_uint_eq(w.rec.n, 0);
+	ck_assert_uint_eq(w.sink.n, 0);
 	world_close(&w);
 }
 END_TEST
@@ -170,11 +145,11 @@ START_TEST(js_failures_reported)
 	struct world w;
 	char got[512];
 
-	world_open(&w, "function decodeUplink(input) {\n"
-		       "  if (input.bytes[0] === 1) throw new Error('bad frame');\n"
-		       "  if (input.bytes[0] === 2) return {errors: ['unknown port']};\n"
-		       "  return {data: 5};\n"
-		       "}\n", 100);
+	open_codecs(&w, "function decodeUplink(input) {\n"
+			"  if (input.bytes[0] === 1) throw new Error('bad frame');\n"
+			"  if (input.bytes[0] === 2) return {errors: ['unknown port']};\n"
+			"  return {data: 5};\n"
+			"}\n", 100);
 	ck_assert_int_eq(decode(&w, 2, "01", got, sizeof(got)), LB_ERR_SCRIPT);
 	assert_last_log(&w, "UPLINK_CODEC", "bad frame");
 	ck_assert_int_eq(decode(&w, 2, "02", got, sizeof(got)), LB_ERR_SCRIPT);
@@ -192,7 +167,7 @@ START_TEST(script_that_does_not_load)
 	struct world w;
 	char got[512];
 
-	world_open(&w, "function decodeUplink(input) {\n  return {data: {a: 1};\n}\n", 100);
+	open_codecs(&w, "function decodeUplink(input) {\n  return {data: {a: 1};\n}\n", 100);
 	ck_assert_int_eq(decode(&w, 2, "01", got, sizeof(got)), LB_ERR_STATE);
 	assert_last_log(&w, "UPLINK_CODEC", "codec.js:");
 	/* the CayenneLPP device is unaffected */
@@ -208,7 +183,7 @@ START_TEST(timeout_suspends)
 	struct world w;
 	char got[512];
 
-	world_open(&w, "function decodeUplink(input) { while (true) {} }\n", 50);
+	open_codecs(&w, "function decodeUplink(input) { while (true) {} }\n", 50);
 	int64_t t0 = loop_now_ms();
 	ck_assert_int_eq(decode(&w, 2, "01", got, sizeof(got)), LB_ERR_TIMEOUT);
 	assert_last_log(&w, "UPLINK_CODEC", "");
@@ -232,15 +207,15 @@ START_TEST(encode_object)
 	char why[PAYLOAD_WHY_MAX];
 	json_object *data = json_tokener_parse("{\"level\": 300}");
 
-	world_open(&w, counter_js, 100);
-	ck_assert_int_eq(payload_encode(&w.p, dev(&w, 2), data, &fport, out, sizeof(out), &len, why,
+	open_codecs(&w, counter_js, 100);
+	ck_assert_int_eq(payload_encode(&w.payloads, dev(&w, 2), data, &fport, out, sizeof(out), &len, why,
 					sizeof(why)), LB_OK);
 	ck_assert_uint_eq(len, 1);
 	ck_assert_uint_eq(out[0], 300 & 0xff);
 	ck_assert_uint_eq(fport, 7);
 	ck_assert_uint_eq(w.stats.codec_encoded, 1);
 	/* the CayenneLPP device has no encoder */
-	ck_assert_int_eq(payload_encode(&w.p, dev(&w, 1), data, &fport, out, sizeof(out), &len,
+	ck_assert_int_eq(payload_encode(&w.payloads, dev(&w, 1), data, &fport, out, sizeof(out), &len,
 					why, sizeof(why)), LB_ERR_NOT_FOUND);
 	ck_assert_ptr_nonnull(strstr(why, "lpp"));
 	json_object_put(data);
@@ -252,6 +227,7 @@ int main(void)
 {
 	Suite *s = suite_create("payload");
 	TCase *tc = tcase_create("payload");
+	world_fixtures(tc, "test_payload", NULL, NULL);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, cayennelpp_and_failures);
 	tcase_add_test(tc, js_kept_until_changed);

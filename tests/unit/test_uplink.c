@@ -46,7 +46,7 @@
 #include "tables/dedup.h"
 #include "tables/devices.h"
 #include "tables/gateway.h"
-#include "fakes.h"
+#include "world.h"
 #include "daemon/outbox.h"
 #include "daemon/payload.h"
 #include "base/netaddr.h"
@@ -87,180 +87,40 @@ static int64_t fake_due(void *arg)
 
 /* ------------------------------------------------------------ the world */
 
-struct world {
-	char dir[FAKE_DIR_MAX];
-	struct lb_config cfg;
-	const struct region *region;
-	struct stats stats;
-	struct idgen ids;
-	struct publisher pub;
-	struct devevents ev;
-	struct devices devices;
-	struct gateways gateways;
-	struct dedup dedup;
-	struct store store;
-	bool store_open;
-	struct durable durable;
-	struct sessions sessions;
-	struct budget budget;
-	struct txsched tx;
-	struct netmac mac;
-	bool mac_ready;
-	struct otaa otaa;
-	struct hass hass;
-	struct payloads payloads;
+/* The modules (world.h) and, wired from them here, the uplink handler. */
+static struct world w;
+static struct {
 	struct uplink up;
-	struct outbox outbox;
-	bool outbox_ready;
-	struct rec_sink sink;
-	struct rec_udp udp;
 	int64_t clk;                     /* dedup's virtual now */
 	uint32_t uplink_id;
-};
+} t;
 
-static struct world w;
-
-static char base_dir[] = "/tmp/test_uplink.XXXXXX";
-
-static void base_setup(void)
-{
-	testutil_tmp_make(base_dir);
-}
-
-static void base_teardown(void)
-{
-	testutil_tmp_remove(base_dir);
-}
-
-/* Events held for the commit go to the outbox, as in bridge.c. */
-static int hold_in_outbox(void *arg, uint64_t batch, uint64_t dev_eui, const char *topic,
-			  const void *payload, size_t len, int qos)
-{
-	(void)arg;
-	return outbox_add(&w.outbox, batch, dev_eui, topic, payload, len, qos);
-}
-
-static size_t outbox_room(void *arg)
-{
-	(void)arg;
-	return 64;
-}
-
-/* The recorder takes the event; the "broker" acknowledges it at once. A
- * refusal the recorder is told to make is LB_ERR_INVAL: never sendable. */
-static int outbox_send(void *arg, const char *topic, const void *payload, size_t len, int qos,
-		       uint64_t token)
-{
-	int rc = rec_publish(arg, topic, payload, len, qos, false);
-	if (rc != LB_OK)
-		return rc;
-	outbox_acked(&w.outbox, token);
-	return LB_OK;
-}
-
+/* One ABP device; every module of the uplink path, events held in the
+ * outbox until their batch is committed, as bridge.c. */
 static void setup(void)
 {
-	struct lb_device_conf conf;
-
-	memset(&w, 0, sizeof(w));
-	struct publish_sink sink = {.publish = rec_publish, .hold = hold_in_outbox, .arg = &w.sink};
-	fakes_base_open(&(struct fake_base){.dir = w.dir, .cfg = &w.cfg, .region = &w.region,
-					    .ids = &w.ids, .pub = &w.pub, .ev = &w.ev,
-					    .stats = &w.stats}, base_dir, &sink);
-
-	memset(&conf, 0, sizeof(conf));
-	conf.name = (char *)"sensor";
-	conf.application = (char *)"default";
-	conf.dev_eui = DEV_EUI;
-	conf.activation = LB_ACT_ABP;
-	conf.dev_addr = DEV_ADDR;
-	memcpy(conf.nwk_s_key, NWK, 16);
-	memcpy(conf.app_s_key, APP, 16);
-	conf.lorawan_version = 3;
-	conf.fair_access = w.cfg.fair_access;
-	ck_assert_int_eq(devices_init(&w.devices, &conf, 1), LB_OK);
-	struct gateways_opts go = {.keepalive_s = 10, .offline_after = 3, .max_gateways = 16};
-	ck_assert_int_eq(gateways_init(&w.gateways, &go), LB_OK);
-	ck_assert_int_eq(dedup_init(&w.dedup, w.cfg.dedup_window_ms, 64), LB_OK);
-
-	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
-	w.store_open = true;
-	durable_init(&w.durable, &w.store);
-	/* As outbox_setup() (the first part, as in bridge.c), its sink the recorder: taken and acknowledged at once. */
-	struct outbox_ctx xc = {
-		.store = &w.store, .durable = &w.durable, .stats = &w.stats,
-		.sink = {.room = outbox_room, .send = outbox_send, .arg = &w.sink},
-	};
-	struct outbox_opts xo = {.cache_limit = 64, .limit_bytes = 1 << 20,
-				 .commit_ms = w.cfg.state_commit_ms};
-	ck_assert_int_eq(outbox_init(&w.outbox, &xc, &xo), LB_OK);
-	w.outbox_ready = true;
-	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
-				       w.cfg.state_commit_ms), LB_OK);
-	struct budget_ctx bc = {
-		.region = w.region, .devices = &w.devices, .store = &w.store,
-		.durable = &w.durable, .pub = &w.pub, .ev = &w.ev, .stats = &w.stats,
-		.commit_ms = w.cfg.state_commit_ms,
-	};
-	ck_assert_int_eq(budget_init(&w.budget, &bc), LB_OK);
-	struct txsched_ctx tc = {
-		.devices = &w.devices, .region = w.region, .gateways = &w.gateways,
-		.store = &w.store, .durable = &w.durable, .sessions = &w.sessions,
-		.budget = &w.budget, .ev = &w.ev, .ids = &w.ids,
-		.out = {.send = rec_send, .arg = &w.udp},
-	};
-	struct txsched_opts to = {
-		.delay_ms = w.cfg.downlink_delay_ms,
-		.tx_ack_timeout_ms = (uint32_t)w.cfg.downlink_tx_ack_timeout_ms,
-		.rx1_dr_offset = (uint8_t)w.cfg.downlink_rx1_dr_offset,
-	};
-	txsched_init(&w.tx, &tc, &to);
-	struct otaa_ctx oc = {
-		.devices = &w.devices, .region = w.region, .store = &w.store,
-		.durable = &w.durable, .sessions = &w.sessions, .tx = &w.tx, .ev = &w.ev,
-		.ids = &w.ids,
-		.stats = &w.stats,
-	};
-	struct otaa_opts oo = {
-		.net_id = w.cfg.net_id, .join_cflist = w.cfg.downlink_join_cflist,
-		.rx1_dr_offset = (uint8_t)w.cfg.downlink_rx1_dr_offset,
-		.rx_delay_s = (uint8_t)w.cfg.downlink_rx_delay_s,
-	};
-	ck_assert_int_eq(otaa_init(&w.otaa, &oc, &oo), LB_OK);
-	/* As bridge.c with the default settings: discovery and field topics off. */
-	struct hass_opts ho = {.discovery = w.cfg.hass_discovery, .prefix = w.cfg.hass_prefix,
-			       .publish_fields = w.cfg.mqtt_publish_fields};
-	ck_assert_int_eq(hass_init(&w.hass, &w.pub, &ho), LB_OK);
-	w.payloads = (struct payloads){.ev = &w.ev, .stats = &w.stats};
-	ck_assert_int_eq(payload_sync(&w.payloads, &w.devices), LB_OK);
-	w.up = (struct uplink){
+	world_base(&w, WORLD_HOLD_OUTBOX);
+	struct lb_device_conf conf = world_abp(&w, "sensor", "default", DEV_EUI, DEV_ADDR, NWK, APP);
+	world_open(&w, &conf, 1, &(struct world_opts){
+		.modules = WORLD_GATEWAYS | WORLD_DEDUP | WORLD_STORE | WORLD_OUTBOX |
+			   WORLD_SESSIONS | WORLD_BUDGET | WORLD_TXSCHED | WORLD_OTAA |
+			   WORLD_HASS | WORLD_PAYLOADS,
+	});
+	/* As handlers_setup(). */
+	memset(&t, 0, sizeof(t));
+	t.up = (struct uplink){
 		.devices = &w.devices, .region = w.region, .stats = &w.stats, .ids = &w.ids,
 		.sessions = &w.sessions, .budget = &w.budget, .otaa = &w.otaa, .tx = &w.tx,
 		.pub = &w.pub, .ev = &w.ev, .gateways = &w.gateways, .payloads = &w.payloads,
 		.hass = &w.hass,
 	};
-	ck_assert_int_eq(uplink_check(&w.up), LB_OK);
-	w.clk = loop_now_ms();
+	ck_assert_int_eq(uplink_check(&t.up), LB_OK);
+	t.clk = loop_now_ms();
 }
 
 static void teardown(void)
 {
-	if (w.mac_ready)
-		netmac_free(&w.mac);
-	if (w.outbox_ready)
-		outbox_free(&w.outbox);
-	dedup_free(&w.dedup);
-	hass_free(&w.hass);
-	payload_free(&w.payloads);
-	sessions_free(&w.sessions);
-	budget_free(&w.budget);
-	devices_free(&w.devices);
-	gateways_free(&w.gateways);
-	if (w.store_open)
-		store_close(&w.store);
-	publish_free(&w.pub);
-	config_free(&w.cfg);
-	rec_sink_free(&w.sink);
+	world_close(&w);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -290,7 +150,7 @@ static struct lb_rx make_rx(uint64_t gw, const uint8_t *phy, size_t len, int rss
 
 	memset(&rx, 0, sizeof(rx));
 	rx.gateway_eui = gw;
-	rx.uplink_id = ++w.uplink_id;
+	rx.uplink_id = ++t.uplink_id;
 	rx.received_us = loop_wall_us();
 	rx.version = 2;
 	rx.rxpk.tmst = TMST;
@@ -314,11 +174,11 @@ static void hear(const uint8_t *phy, size_t len, const uint64_t *gws, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct lb_rx rx = make_rx(gws[i], phy, len, -60 - (int)i, 9.0f - (float)i);
-		enum dedup_result r = dedup_add(&w.dedup, &rx, w.clk, uplink_process, &w.up);
+		enum dedup_result r = dedup_add(&w.dedup, &rx, t.clk, uplink_process, &t.up);
 		ck_assert_int_eq(r, i == 0 ? DEDUP_NEW : DEDUP_MERGED);
 	}
-	w.clk += 10000;
-	dedup_tick(&w.dedup, w.clk, uplink_process, &w.up);
+	t.clk += 10000;
+	dedup_tick(&w.dedup, t.clk, uplink_process, &t.up);
 	ck_assert_uint_eq(dedup_open_count(&w.dedup), 0);
 }
 
@@ -351,37 +211,13 @@ static void device_topic(char *out, size_t cap, uint64_t eui, const char *event)
 
 static size_t count_topic(const char *topic)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < w.sink.n; i++)
-		n += strcmp(w.sink.m[i].topic, topic) == 0;
-	return n;
+	return rec_count(&w.sink, topic);
 }
 
 /* The last message on topic, parsed (the caller puts it). */
 static json_object *last_on(const char *topic)
 {
-	for (size_t i = w.sink.n; i-- > 0;) {
-		if (strcmp(w.sink.m[i].topic, topic) != 0)
-			continue;
-		json_object *o = json_tokener_parse(w.sink.m[i].payload);
-		ck_assert_msg(o != NULL, "not JSON on %s: %s", topic, w.sink.m[i].payload);
-		return o;
-	}
-	ck_abort_msg("nothing published on %s", topic);
-	return NULL;
-}
-
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
-		      json_object_to_json_string(o));
-	return v;
-}
-
-static const char *str_of(json_object *o, const char *key)
-{
-	return json_object_get_string(member(o, key));
+	return rec_last_json(&w.sink, topic);
 }
 
 /* The code of the last `log` event of the test device. */
@@ -450,12 +286,12 @@ START_TEST(test_up_held_until_durable)
 	/* Two gateways, one frame: nothing before the window closes. */
 	struct lb_rx rx1 = make_rx(GW_1, phy, len, -57, 9.5f);
 	struct lb_rx rx2 = make_rx(GW_2, phy, len, -90, 2.0f);
-	ck_assert_int_eq(dedup_add(&w.dedup, &rx1, w.clk, uplink_process, &w.up), DEDUP_NEW);
-	ck_assert_int_eq(dedup_add(&w.dedup, &rx2, w.clk + 1, uplink_process, &w.up),
+	ck_assert_int_eq(dedup_add(&w.dedup, &rx1, t.clk, uplink_process, &t.up), DEDUP_NEW);
+	ck_assert_int_eq(dedup_add(&w.dedup, &rx2, t.clk + 1, uplink_process, &t.up),
 			 DEDUP_MERGED);
 	ck_assert_uint_eq(w.stats.uplinks_unique, 0);
-	w.clk += 10000;
-	dedup_tick(&w.dedup, w.clk, uplink_process, &w.up);
+	t.clk += 10000;
+	dedup_tick(&w.dedup, t.clk, uplink_process, &t.up);
 	ck_assert_uint_eq(w.stats.uplinks_unique, 1);
 
 	/* Accepted, but held until its counter is durable. */
@@ -622,7 +458,7 @@ START_TEST(test_bad_mic_gateway_frame)
 	uint8_t phy[LW_MAX_PHY];
 	const char *gw_up = "gateway/aa555a0000000001/event/up";
 
-	w.up.gateway_frames = LB_GWF_UNKNOWN;
+	t.up.gateway_frames = LB_GWF_UNKNOWN;
 	size_t len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 1, 10, "hello");
 	hear_one(phy, len);
 	ck_assert_uint_eq(count_topic(gw_up), 0);
@@ -669,24 +505,10 @@ END_TEST
 /* A gateway known with a downlink route, as dispatch leaves it after a PULL_DATA. */
 static struct sockaddr_in route_of(uint64_t gw_eui, uint16_t port)
 {
-	struct gateway *gw = NULL;
-	struct gateway_admission adm;
-	struct netaddr src;
-	struct sockaddr_in sin;
+	bool came_online = false;
+	struct sockaddr_in sin = world_route(&w, gw_eui, port, &came_online);
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(netaddr_from_sockaddr((const struct sockaddr *)&sin, sizeof(sin), &src),
-			 LB_OK);
-	ck_assert_int_eq(gateways_admit(&w.gateways, gw_eui, &src, loop_now_us(), &gw, &adm),
-			 LB_OK);
-	ck_assert(adm.came_online);
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	memcpy(&ss, &sin, sizeof(sin));
-	gateway_set_downlink_addr(gw, &ss, sizeof(sin), 2);
+	ck_assert(came_online);
 	return sin;
 }
 
@@ -1142,17 +964,7 @@ END_TEST
  * ABP device but what the test turns on. */
 static void wire_netmac(void)
 {
-	struct netmac_ctx c = {.devices = &w.devices, .region = w.region, .store = &w.store,
-			       .durable = &w.durable, .sessions = &w.sessions, .ev = &w.ev};
-	struct netmac_opts o = {
-		.margin_db = w.cfg.adr_installation_margin_db, .max_unanswered = w.cfg.adr_max_unanswered,
-		.backoff_h = w.cfg.adr_backoff_h, .sub_band = w.cfg.downlink_sub_band,
-		.rx1_dr_offset = (uint8_t)w.cfg.downlink_rx1_dr_offset,
-		.rx_delay_s = (uint8_t)w.cfg.downlink_rx_delay_s,
-	};
-	ck_assert_int_eq(netmac_init(&w.mac, &c, &o, w.cfg.state_commit_ms), LB_OK);
-	w.mac_ready = true;
-	w.tx.c.netmac = &w.mac;
+	world_add(&w, &(struct world_opts){.modules = WORLD_NETMAC});
 }
 
 /* A MAC-only downlink (DevStatusReq, nothing queued, no ACK due) counts
@@ -1283,8 +1095,7 @@ static Suite *uplink_suite(void)
 	Suite *s = suite_create("uplink");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	world_fixtures(tc, "test_uplink", setup, teardown);
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_up_held_until_durable);
 	tcase_add_test(tc, test_retransmission_not_published_again);
