@@ -88,7 +88,7 @@ static void publish_state(struct budget *bg, struct lb_device *dev, const struct
  * device its policy shapes, kept in no memory. They are kept packed
  * (tables/devices.h rt.fa, fairaccess.h "Packed form": a 24-byte allocation
  * for a device heard once, 40 for one heard a few times a day, where
- * struct fa_device takes 536), and unpacked on the stack for each use. A
+ * struct fa_device takes 552), and unpacked on the stack for each use. A
  * device whose stored ledger was not read yet (budget_defer_restore) reads
  * it first. */
 static void fa_fetch(struct budget *bg, struct lb_device *dev)

@@ -69,7 +69,7 @@
  * rows stored before the packed form are version 1.
  *
  * Size of a device's ledgers: sizeof(struct fa_device) = FA_DEVICE_SIZE =
- * 536 bytes in memory (two 264-byte ledgers and the levels); the blob is
+ * 552 bytes in memory (two 272-byte ledgers and the levels); the blob is
  * 153 bytes for an idle device, 273 for one sending a frame every 5 min
  * (µs sums of a few frames take 3 bytes a bucket) and at most
  * FA_ENCODED_MAX = 641 bytes.
@@ -93,7 +93,7 @@
 #define FA_BLOB_VERSION 1
 #define FA_HEADER_LEN 3
 #define FA_ENCODED_MAX (FA_HEADER_LEN + 2 * LEDGER_ENCODED_MAX)
-#define FA_DEVICE_SIZE 536
+#define FA_DEVICE_SIZE 552
 #define FA_PACKED_VERSION 2
 #define FA_PACKED_HEADER_LEN 2
 #define FA_PACKED_OWN_GEOMETRY 0x10u

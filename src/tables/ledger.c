@@ -10,6 +10,7 @@
 
 static_assert(sizeof(struct ledger) == LEDGER_STRUCT_SIZE, "ledger.h states the size");
 static_assert(LEDGER_MAX_BUCKETS <= 255, "n is stored in one byte");
+static_assert(LEDGER_SLOTS < 64, "a slot's bit and the one above it fit in nonzero");
 
 /* Latest time a ledger works with (~73 million years): keeps every
  * (epoch + n + 1) * bucket_ms product far from int64 overflow. */
@@ -64,6 +65,44 @@ static uint32_t sat_add(uint32_t a, uint32_t b)
 	return a > UINT32_MAX - b ? UINT32_MAX : a + b;
 }
 
+static uint64_t bit(unsigned i)
+{
+	return (uint64_t)1 << i;
+}
+
+/* The bits of ring slots lo..hi (lo <= hi <= n). */
+static uint64_t bits_between(unsigned lo, unsigned hi)
+{
+	return (bit(hi + 1) - 1) & ~(bit(lo) - 1);
+}
+
+/* Every write to a slot goes through here: its bit follows its sum. */
+static void set_slot(struct ledger *l, unsigned i, uint32_t v)
+{
+	l->slot[i] = v;
+	if (v)
+		l->nonzero |= bit(i);
+	else
+		l->nonzero &= ~bit(i);
+}
+
+/* The bits of the ring slots of ages 0..last (last <= n): head down to 0,
+ * then from n down, wrapping. */
+static uint64_t window_bits(const struct ledger *l, unsigned last)
+{
+	unsigned h = l->head;
+
+	if (last <= h)
+		return bits_between(h - last, h);
+	return bits_between(0, h) | bits_between(h + l->n + 1 - last, l->n);
+}
+
+/* The non-empty slots among ages 0 .. n - shift (shift <= n). */
+static uint64_t live_bits(const struct ledger *l, int64_t shift)
+{
+	return l->nonzero & window_bits(l, (unsigned)(l->n - shift));
+}
+
 /* Move the current bucket forward to epoch e, zeroing the buckets passed. */
 static void advance(struct ledger *l, int64_t e)
 {
@@ -73,11 +112,12 @@ static void advance(struct ledger *l, int64_t e)
 		return;
 	if (e - l->epoch >= (int64_t)slots) {
 		memset(l->slot, 0, sizeof(l->slot));
+		l->nonzero = 0;
 		l->head = 0;
 	} else {
 		for (int64_t k = l->epoch; k < e; k++) {
 			l->head = (uint8_t)((l->head + 1u) % slots);
-			l->slot[l->head] = 0;
+			set_slot(l, l->head, 0);
 		}
 	}
 	l->epoch = e;
@@ -105,7 +145,7 @@ int ledger_add(struct ledger *l, int64_t now_ms, uint32_t amount)
 	if (!ready(l))
 		return LB_ERR_INVAL;
 	advance(l, epoch_of(l, now_ms));
-	l->slot[l->head] = sat_add(l->slot[l->head], amount);
+	set_slot(l, l->head, sat_add(l->slot[l->head], amount));
 	return LB_OK;
 }
 
@@ -119,13 +159,10 @@ uint64_t ledger_sum(const struct ledger *l, int64_t now_ms)
 	shift = effective_epoch(l, now_ms) - l->epoch;
 	if (shift > l->n)
 		return 0;
-	/* The buckets of ages 0 .. n - shift, walked down the ring from head
-	 * (no division per bucket: a budget check sums up to 61 of them). */
-	unsigned i = l->head;
-	for (int64_t left = l->n - shift + 1; left > 0; left--) {
-		sum += l->slot[i];
-		i = i ? i - 1 : l->n;
-	}
+	/* The non-empty buckets of ages 0 .. n - shift only: a device heard
+	 * a few times a day has a few of the 61. */
+	for (uint64_t b = live_bits(l, shift); b; b &= b - 1)
+		sum += l->slot[__builtin_ctzll(b)];
 	return sum;
 }
 
@@ -145,13 +182,15 @@ int64_t ledger_next_expiry(const struct ledger *l, int64_t now_ms)
 	shift = effective_epoch(l, now_ms) - l->epoch;
 	if (shift > l->n)
 		return -1;
-	/* The oldest live non-empty bucket leaves first. */
-	for (int age = l->n - (int)shift; age >= 0; age--) {
-		if (l->slot[slot_at(l, (unsigned)age)] == 0)
-			continue;
-		return (l->epoch - age + l->n + 1) * (int64_t)l->bucket_ms;
-	}
-	return -1;
+	/* The oldest live non-empty bucket leaves first: the lowest slot
+	 * above head (ages head + 1 .. n back), else the lowest up to head. */
+	uint64_t live = live_bits(l, shift);
+	uint64_t older = live & ~bits_between(0, l->head);
+	if (live == 0)
+		return -1;
+	unsigned i = (unsigned)__builtin_ctzll(older ? older : live);
+	int64_t age = older ? l->head + l->n + 1 - i : l->head - i;
+	return (l->epoch - age + l->n + 1) * (int64_t)l->bucket_ms;
 }
 
 /* Add to the bucket of epoch e (<= l->epoch) if it is still in the ring. */
@@ -165,7 +204,7 @@ static void add_at_epoch(struct ledger *l, int64_t e, uint32_t amount)
 	if (age < 0)
 		age = 0;
 	i = slot_at(l, (unsigned)age);
-	l->slot[i] = sat_add(l->slot[i], amount);
+	set_slot(l, i, sat_add(l->slot[i], amount));
 }
 
 int ledger_resample(struct ledger *l, unsigned n, uint32_t bucket_ms, int64_t now_ms)
@@ -316,11 +355,13 @@ int ledger_decode(struct ledger *l, const uint8_t *in, size_t len, size_t *used)
 	}
 	/* Stored current bucket first; head stays 0 so age a is slot n+1-a. */
 	for (unsigned age = 0; age <= l->n; age++) {
-		size_t k = varint_get(in + pos, len - pos, &l->slot[slot_at(l, age)]);
+		uint32_t v;
+		size_t k = varint_get(in + pos, len - pos, &v);
 		if (k == 0) {
 			memset(l, 0, sizeof(*l));
 			return LB_ERR_MALFORMED;
 		}
+		set_slot(l, slot_at(l, age), v);
 		pos += k;
 	}
 	if (used)
@@ -366,24 +407,19 @@ bool ledger_same_geometry(const struct ledger *a, const struct ledger *b)
 }
 
 /* The (age, sum) pairs of the ring's slots hi down to lo (one run, the
- * ages following on from *age) at out + pos; returns the new pos. Empty
- * slots, most of them, are skipped two at a time. */
+ * ages following on from *age) at out + pos; returns the new pos. Only
+ * the non-empty slots are visited, highest first. */
 static size_t put_run(const struct ledger *l, unsigned hi, unsigned lo, unsigned *age,
 		      uint8_t *out, size_t pos, unsigned *k)
 {
-	const uint32_t *top = l->slot + hi, *p = top + 1, *base = l->slot + lo;
 	unsigned n = *k;   /* a local: out may alias it for the compiler */
 
-	while (p > base) {
-		if (p - base >= 2 && (p[-1] | p[-2]) == 0) {
-			p -= 2;
-			continue;
-		}
-		if (*--p) {
-			out[pos++] = (uint8_t)(*age + (unsigned)(top - p));
-			pos += varint_put(out + pos, *p);
-			n++;
-		}
+	for (uint64_t b = l->nonzero & bits_between(lo, hi); b;) {
+		unsigned i = 63u - (unsigned)__builtin_clzll(b);
+		out[pos++] = (uint8_t)(*age + hi - i);
+		pos += varint_put(out + pos, l->slot[i]);
+		n++;
+		b &= ~bit(i);
 	}
 	*age += hi - lo + 1;
 	*k = n;
@@ -474,7 +510,7 @@ static size_t unpack_slots(struct ledger *l, const uint8_t *in, size_t len)
 		size_t k = varint_get(in + pos, len - pos, &v);
 		if (k == 0 || v == 0)
 			return 0;
-		l->slot[slot_at(l, (unsigned)last)] = v;
+		set_slot(l, slot_at(l, (unsigned)last), v);
 		pos += k;
 	}
 	return pos;

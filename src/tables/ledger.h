@@ -70,7 +70,12 @@
  * rotation, which no reader sees, may differ). No version byte: the blob
  * that holds it has one (fairaccess.h).
  *
- * Size: sizeof(struct ledger) = LEDGER_STRUCT_SIZE = 264 bytes (16 bytes
+ * Non-empty buckets: the ledger keeps a bit per ring slot, set exactly
+ * when the slot's sum is not 0, so the readers (ledger_sum,
+ * ledger_next_expiry, ledger_pack) visit only the non-empty buckets of
+ * the window, not all n + 1 (a device heard a few times a day has a few).
+ *
+ * Size: sizeof(struct ledger) = LEDGER_STRUCT_SIZE = 272 bytes (24 bytes
  * of header, 61 x 4 bytes of buckets, padded to the int64 alignment;
  * checked by a static assertion).
  */
@@ -87,7 +92,7 @@
 #define LEDGER_HEADER_LEN 14
 #define LEDGER_VARINT_MAX 5                  /* LEB128 bytes of a uint32 */
 #define LEDGER_ENCODED_MAX (LEDGER_HEADER_LEN + LEDGER_VARINT_MAX * LEDGER_SLOTS)
-#define LEDGER_STRUCT_SIZE 264
+#define LEDGER_STRUCT_SIZE 272
 #define LEDGER_VARINT64_MAX 10               /* LEB128 bytes of a uint64 */
 #define LEDGER_GEOMETRY_MAX (1 + LEDGER_VARINT_MAX)
 #define LEDGER_PACKED_MAX (LEDGER_GEOMETRY_MAX + LEDGER_VARINT64_MAX + 1 + \
@@ -99,6 +104,7 @@ struct ledger {
 	uint8_t n;                       /* window in buckets */
 	uint8_t head;                    /* ring index of the current bucket */
 	uint16_t reserved;
+	uint64_t nonzero;                /* bit i set iff slot[i] != 0 */
 	uint32_t slot[LEDGER_SLOTS];     /* ring of n + 1 bucket sums */
 };
 
