@@ -286,12 +286,33 @@ static const char *var_value(const struct topic_vars *v, enum topic_var which)
 	}
 }
 
-/* A substituted value must fill exactly its part of one level. */
+/* Printable ASCII that may stand in a value as it is: not '/', '+' or '#'. */
+static bool plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '/' && c != '+' && c != '#';
+}
+
+/* A substituted value must fill exactly its part of one level: not empty,
+ * no '/', '+', '#' or control character, valid UTF-8. One pass; the bytes
+ * of a multi-byte sequence are all 0x80 and above, so none is one of those. */
 static bool value_ok(const char *s, size_t len)
 {
-	if (len == 0 || strpbrk(s, "/+#") != NULL)
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	if (len == 0)
 		return false;
-	return text_check(s, len) == len;
+	while (i < len) {
+		if (plain_byte(u[i])) {
+			i++;
+			continue;
+		}
+		size_t n = u[i] >= 0x80 ? utf8_seq_len(u + i, len - i) : 0;
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
 }
 
 static int put(char *out, size_t cap, size_t *pos, const char *s, size_t n)
