@@ -472,7 +472,8 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 	int64_t now = wall_ms();
 	struct fa_device led;
 	fa_load(bg, dev, &led);
-	int rc = fa_uplink(&led, &dev->fa_policy, now, us, &v);
+	/* The status at the time of the uplink comes with it. */
+	int rc = fa_uplink_status(&led, &dev->fa_policy, now, us, &v, &st);
 	if (rc == LB_OK)
 		rc = fa_save(dev, &led);
 	if (rc != LB_OK) {
@@ -481,12 +482,12 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 			  rc == LB_ERR_NOMEM ? "out of memory" : "invalid policy");
 		v = (struct fa_verdict){.publish = true};
 		fa_load(bg, dev, &led);   /* what is kept */
+		/* re-arms nothing fa_uplink() would not, so nothing to keep */
+		rc = fa_status(&led, &dev->fa_policy, now, &st);
 	}
 	report_crossings(bg, dev, v.crossed);
 	budget_touch(bg, dev);
-	/* At the time of the uplink: re-arms nothing fa_uplink() did not, so
-	 * nothing to keep. */
-	if (fa_status(&led, &dev->fa_policy, now, &st) == LB_OK) {
+	if (rc == LB_OK) {
 		to_event(&st, fa);
 		publish_state(bg, dev, &st);
 	}

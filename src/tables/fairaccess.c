@@ -61,12 +61,6 @@ static enum fa_level level_of(uint64_t used, uint64_t budget)
 	return used * 5 >= budget * 4 ? LEVEL_80 : LEVEL_NONE;
 }
 
-static enum fa_level uplink_level(const struct fa_device *dev, const struct fa_policy *p,
-				  int64_t now_ms)
-{
-	return level_of(ledger_sum(&dev->uplink_us, now_ms), uplink_budget_us(p));
-}
-
 static enum fa_level downlink_level(const struct fa_device *dev, const struct fa_policy *p,
 				    int64_t now_ms)
 {
@@ -126,20 +120,54 @@ static unsigned rise(uint8_t *reported, enum fa_level now, unsigned bit80, unsig
 	return bits;
 }
 
+/* fa_uplink(); *after gets the usage once the uplink is counted. */
+static int count_uplink(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
+			uint64_t airtime_us, struct fa_verdict *v, struct fa_sums *after)
+{
+	bool was_exceeded;
+
+	if (!v || refresh(dev, p, now_ms, after) != LB_OK)
+		return LB_ERR_INVAL;
+	was_exceeded = level_of(after->up_us, uplink_budget_us(p)) == LEVEL_100;
+	ledger_add(&dev->uplink_us, now_ms, airtime_us > UINT32_MAX ? UINT32_MAX : (uint32_t)airtime_us);
+	after->up_us = ledger_sum(&dev->uplink_us, now_ms);   /* the downlinks' is unchanged */
+	v->publish = !(p->action == FA_ENFORCE && was_exceeded);
+	v->crossed = rise(&dev->uplink_level, level_of(after->up_us, uplink_budget_us(p)),
+			  FA_CROSS_UPLINK_80, FA_CROSS_UPLINK_100);
+	return LB_OK;
+}
+
 int fa_uplink(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
 	      uint64_t airtime_us, struct fa_verdict *v)
 {
-	struct fa_sums sums;
-	bool was_exceeded;
+	struct fa_sums after;
 
-	if (!v || refresh(dev, p, now_ms, &sums) != LB_OK)
+	return count_uplink(dev, p, now_ms, airtime_us, v, &after);
+}
+
+/* The status of usage sums under policy p. */
+static void status_of(const struct fa_sums *sums, const struct fa_policy *p,
+		      struct fa_status *st)
+{
+	st->uplink_airtime_us = sums->up_us;
+	st->uplink_budget_ms = p->uplink_airtime_ms;
+	st->downlinks = sums->downlinks > UINT32_MAX ? UINT32_MAX : (uint32_t)sums->downlinks;
+	st->downlink_budget = p->downlinks;
+	st->exceeded = level_of(sums->up_us, uplink_budget_us(p)) == LEVEL_100 ||
+		       level_of(sums->downlinks, p->downlinks) == LEVEL_100;
+}
+
+int fa_uplink_status(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
+		     uint64_t airtime_us, struct fa_verdict *v, struct fa_status *st)
+{
+	struct fa_sums after;
+
+	if (!st)
 		return LB_ERR_INVAL;
-	was_exceeded = level_of(sums.up_us, uplink_budget_us(p)) == LEVEL_100;
-	ledger_add(&dev->uplink_us, now_ms, airtime_us > UINT32_MAX ? UINT32_MAX : (uint32_t)airtime_us);
-	v->publish = !(p->action == FA_ENFORCE && was_exceeded);
-	v->crossed = rise(&dev->uplink_level, uplink_level(dev, p, now_ms), FA_CROSS_UPLINK_80,
-			  FA_CROSS_UPLINK_100);
-	return LB_OK;
+	int rc = count_uplink(dev, p, now_ms, airtime_us, v, &after);
+	if (rc == LB_OK)
+		status_of(&after, p, st);
+	return rc;
 }
 
 int fa_downlink_allowed(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms)
@@ -178,12 +206,7 @@ int fa_status(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
 
 	if (!st || refresh(dev, p, now_ms, &sums) != LB_OK)
 		return LB_ERR_INVAL;
-	st->uplink_airtime_us = sums.up_us;
-	st->uplink_budget_ms = p->uplink_airtime_ms;
-	st->downlinks = sums.downlinks > UINT32_MAX ? UINT32_MAX : (uint32_t)sums.downlinks;
-	st->downlink_budget = p->downlinks;
-	st->exceeded = level_of(sums.up_us, uplink_budget_us(p)) == LEVEL_100 ||
-		       level_of(sums.downlinks, p->downlinks) == LEVEL_100;
+	status_of(&sums, p, st);
 	return LB_OK;
 }
 

@@ -173,6 +173,15 @@ int fa_uplink(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
 	      uint64_t airtime_us, struct fa_verdict *v);
 
 /*
+ * fa_uplink(), and in *st the usage right after it: what fa_status() at
+ * now_ms would then give (counting an uplink re-arms nothing that
+ * fa_uplink() does not), without summing the windows again.
+ * Errors: LB_ERR_INVAL (NULL, bad policy; nothing counted).
+ */
+int fa_uplink_status(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
+		     uint64_t airtime_us, struct fa_verdict *v, struct fa_status *st);
+
+/*
  * May a downlink be sent now? LB_OK, or LB_ERR_RATE_LIMIT with FA_ENFORCE
  * when the downlink budget is used up (the caller logs FAIR_ACCESS and does
  * not send). Nothing is counted. Errors: LB_ERR_INVAL.

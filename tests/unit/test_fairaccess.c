@@ -710,6 +710,50 @@ START_TEST(test_pack_rejects)
 }
 END_TEST
 
+/* fa_uplink_status() decides as fa_uplink() and reports what fa_status()
+ * reports after it, on the same random traffic (clock steps, downlinks,
+ * a window change, enforce); neither device differs from the other. */
+START_TEST(test_uplink_status)
+{
+	struct fa_policy p = ENFORCE;
+	struct fa_device a = fresh(&p), b = fresh(&p);
+	unsigned seed = 31;
+	int64_t t = T0;
+
+	for (int k = 0; k < 3000; k++) {
+		t += rand_r(&seed) % 20 == 0 ? -(int64_t)(rand_r(&seed) % HOUR_MS)
+					     : rand_r(&seed) % (20 * MIN_MS);
+		if (k == 1500)
+			p.window_hours = 6;
+		if (rand_r(&seed) % 5 == 0) {
+			ck_assert_int_eq(fa_downlink(&a, &p, t, NULL), LB_OK);
+			ck_assert_int_eq(fa_downlink(&b, &p, t, NULL), LB_OK);
+			continue;
+		}
+		uint64_t us = (uint64_t)(rand_r(&seed) % 400000);
+		struct fa_verdict va = up(&a, &p, t, us), vb = {false, 0xdead};
+		struct fa_status sa = status(&a, &p, t), sb;
+		memset(&sb, 0xa5, sizeof(sb));
+		ck_assert_int_eq(fa_uplink_status(&b, &p, t, us, &vb, &sb), LB_OK);
+		ck_assert(va.publish == vb.publish);
+		ck_assert_uint_eq(va.crossed, vb.crossed);
+		ck_assert(!fa_status_changed(&sa, &sb));
+		uint8_t ea[FA_ENCODED_MAX], eb[FA_ENCODED_MAX];
+		size_t la, lb;
+		ck_assert_int_eq(fa_encode(&a, ea, sizeof(ea), &la), LB_OK);
+		ck_assert_int_eq(fa_encode(&b, eb, sizeof(eb), &lb), LB_OK);
+		ck_assert_uint_eq(la, lb);
+		ck_assert_mem_eq(ea, eb, la);
+	}
+	struct fa_verdict v;
+	struct fa_status st;
+	ck_assert_int_eq(fa_uplink_status(&b, &p, t, 1, &v, NULL), LB_ERR_INVAL);
+	ck_assert_int_eq(fa_uplink_status(&b, &p, t, 1, NULL, &st), LB_ERR_INVAL);
+	p.downlinks = 0;
+	ck_assert_int_eq(fa_uplink_status(&b, &p, t, 1, &v, &st), LB_ERR_INVAL);
+}
+END_TEST
+
 static Suite *fairaccess_suite(void)
 {
 	Suite *s = suite_create("fairaccess");
@@ -736,6 +780,7 @@ static Suite *fairaccess_suite(void)
 	tcase_add_test(tc, test_pack_reads_version_1);
 	tcase_add_test(tc, test_pack_own_geometry);
 	tcase_add_test(tc, test_pack_rejects);
+	tcase_add_test(tc, test_uplink_status);
 	tcase_add_loop_test(tc, test_worked_example, 0, (int)(sizeof(WORKED) / sizeof(WORKED[0])));
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
