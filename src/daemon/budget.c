@@ -112,18 +112,13 @@ static void fa_load(struct budget *bg, struct lb_device *dev, struct fa_device *
 		memset(out, 0, sizeof(*out));   /* shaped at first use, as a zeroed device */
 }
 
-/* Keep fa as the device's ledgers, allocated now if need be; unchanged
- * bytes are not rewritten. LB_OK, LB_ERR_NOMEM (the old ones kept) or the
- * packing's error. */
-static int fa_save(struct lb_device *dev, const struct fa_device *fa)
+/* Keep blob[0..len) as the device's packed ledgers, allocated now if need
+ * be; unchanged bytes are not rewritten. LB_OK or LB_ERR_NOMEM (the old
+ * ones kept). */
+static int fa_keep_packed(struct lb_device *dev, const uint8_t *blob, size_t len)
 {
-	uint8_t blob[FA_PACKED_MAX];
 	struct fa_packed *p = dev->rt.fa;
-	size_t len;
 
-	int rc = fa_pack(fa, blob, sizeof(blob), &len);
-	if (rc != LB_OK)
-		return rc;
 	if (p && p->len == len && memcmp(p->blob, blob, len) == 0)
 		return LB_OK;
 	if (!p || fa_packed_alloc_size(p->len) != fa_packed_alloc_size(len)) {
@@ -135,6 +130,43 @@ static int fa_save(struct lb_device *dev, const struct fa_device *fa)
 	p->len = (uint16_t)len;
 	memcpy(p->blob, blob, len);
 	return LB_OK;
+}
+
+/* Keep fa as the device's ledgers (fa_keep_packed). LB_OK, LB_ERR_NOMEM
+ * (the old ones kept) or the packing's error. */
+static int fa_save(struct lb_device *dev, const struct fa_device *fa)
+{
+	uint8_t blob[FA_PACKED_MAX];
+	size_t len;
+
+	int rc = fa_pack(fa, blob, sizeof(blob), &len);
+	return rc == LB_OK ? fa_keep_packed(dev, blob, len) : rc;
+}
+
+/* Count an uplink on the device's packed ledgers as they are
+ * (fa_packed_uplink: the same verdict, status and bytes as unpacking them)
+ * and keep the result. LB_ERR_NOT_FOUND, nothing changed, when that way
+ * does not take them (the caller unpacks: it also says what is wrong with
+ * ledgers it cannot read); else LB_OK or LB_ERR_NOMEM (the old ones kept,
+ * *v and *st not filled). */
+static int fa_uplink_packed(struct lb_device *dev, int64_t now, uint64_t us,
+			    struct fa_verdict *v, struct fa_status *st)
+{
+	const struct fa_packed *p = dev->rt.fa;
+	uint8_t blob[FA_PACKED_MAX];
+	struct fa_verdict pv;
+	struct fa_status pst;
+	size_t len;
+
+	if (fa_packed_uplink(p ? p->blob : NULL, p ? p->len : 0, &dev->fa_policy, now, us, &pv,
+			     &pst, blob, sizeof(blob), &len) != LB_OK)
+		return LB_ERR_NOT_FOUND;
+	int rc = fa_keep_packed(dev, blob, len);
+	if (rc == LB_OK) {
+		*v = pv;
+		*st = pst;
+	}
+	return rc;
 }
 
 /* After a call that only reads (it may re-arm a threshold as the window
@@ -471,11 +503,15 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 	check_dwell(bg, dev, pk, us, rx->gateway_eui);
 	int64_t now = wall_ms();
 	struct fa_device led;
-	fa_load(bg, dev, &led);
+	fa_fetch(bg, dev);
 	/* The status at the time of the uplink comes with it. */
-	int rc = fa_uplink_status(&led, &dev->fa_policy, now, us, &v, &st);
-	if (rc == LB_OK)
-		rc = fa_save(dev, &led);
+	int rc = fa_uplink_packed(dev, now, us, &v, &st);
+	if (rc == LB_ERR_NOT_FOUND) {
+		fa_load(bg, dev, &led);
+		rc = fa_uplink_status(&led, &dev->fa_policy, now, us, &v, &st);
+		if (rc == LB_OK)
+			rc = fa_save(dev, &led);
+	}
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: uplink not counted in its fair-access "
 			  "ledger (%s)", dev->name,

@@ -232,6 +232,24 @@ int fa_encode(const struct fa_device *dev, uint8_t *out, size_t cap, size_t *len
 int fa_pack(const struct fa_device *dev, uint8_t *out, size_t cap, size_t *len);
 
 /*
+ * fa_uplink_status() on a device kept packed, without unpacking its
+ * ledgers into rings: in[0..len) is what fa_pack() wrote (in NULL and len
+ * 0: the empty device fa_device_init() makes for p); out gets the packed
+ * device after the uplink. Verdict, status and bytes are exactly those of
+ * fa_decode(), fa_uplink_status() and fa_pack() in turn (the ledgers are
+ * read as their pairs, ledger.h "ledger_sparse").
+ * Errors (nothing written): LB_ERR_INVAL (NULL, bad policy),
+ * LB_ERR_NOT_FOUND (a blob this way does not take: version 1, a downlink
+ * ledger with a window of its own, or a window other than p's, which
+ * fa_uplink() re-buckets: the caller unpacks), LB_ERR_MALFORMED (what
+ * fa_decode() refuses), LB_ERR_TOO_LARGE (cap too small; FA_PACKED_MAX
+ * always suffices).
+ */
+int fa_packed_uplink(const uint8_t *in, size_t len, const struct fa_policy *p, int64_t now_ms,
+		     uint64_t airtime_us, struct fa_verdict *v, struct fa_status *st,
+		     uint8_t *out, size_t cap, size_t *out_len);
+
+/*
  * Parse a blob of exactly len bytes, of either version (fa_encode's 1,
  * fa_pack's 2). On error *dev is zeroed (an empty
  * device: the caller logs and starts fresh).

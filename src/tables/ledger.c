@@ -533,3 +533,155 @@ int ledger_unpack(struct ledger *l, const struct ledger *geometry, const uint8_t
 		*used = head + body;
 	return LB_OK;
 }
+
+/* ---- packed form, read as pairs -------------------------------------------- */
+
+static int64_t sparse_epoch_of(const struct ledger_sparse *s, int64_t t)
+{
+	return clamp_time(t) / (int64_t)s->bucket_ms;
+}
+
+/* unpack_head's checks, into a sparse ledger. */
+static size_t sparse_head(struct ledger_sparse *s, const struct ledger_sparse *geometry,
+			  const uint8_t *in, size_t len)
+{
+	size_t pos = 0, k;
+	uint64_t v;
+
+	if (geometry) {
+		s->n = geometry->n;
+		s->bucket_ms = geometry->bucket_ms;
+	} else {
+		if (len < 1)
+			return 0;
+		k = varint64_get(in + 1, len - 1, UINT32_MAX, &v);
+		if (k == 0 || !geometry_ok(in[0], (uint32_t)v))
+			return 0;
+		s->n = in[0];
+		s->bucket_ms = (uint32_t)v;
+		pos = 1 + k;
+	}
+	k = varint64_get(in + pos, len - pos, (uint64_t)(TIME_MAX_MS / (int64_t)s->bucket_ms), &v);
+	if (k == 0)
+		return 0;
+	s->epoch = (int64_t)v;
+	return pos + k;
+}
+
+/* unpack_slots' checks, into the pairs. */
+static size_t sparse_pairs(struct ledger_sparse *s, const uint8_t *in, size_t len)
+{
+	size_t pos = 1;
+	int last = -1;
+
+	if (len < 1 || in[0] > s->n + 1u)
+		return 0;
+	s->k = in[0];
+	for (unsigned j = 0; j < s->k; j++) {
+		if (pos >= len || in[pos] > s->n || (int)in[pos] <= last)
+			return 0;
+		last = in[pos++];
+		size_t k = varint_get(in + pos, len - pos, &s->sum[j]);
+		if (k == 0 || s->sum[j] == 0)
+			return 0;
+		s->age[j] = (uint8_t)last;
+		pos += k;
+	}
+	return pos;
+}
+
+int ledger_sparse_read(struct ledger_sparse *s, const struct ledger_sparse *geometry,
+		       const uint8_t *in, size_t len, size_t *used)
+{
+	size_t head, body;
+
+	if (!s || (!in && len > 0) ||
+	    (geometry && !geometry_ok(geometry->n, geometry->bucket_ms)))
+		return LB_ERR_INVAL;
+	head = sparse_head(s, geometry, in, len);
+	body = head ? sparse_pairs(s, in + head, len - head) : 0;
+	if (body == 0) {
+		s->bucket_ms = 0;
+		s->n = 0;
+		s->k = 0;
+		return LB_ERR_MALFORMED;
+	}
+	if (used)
+		*used = head + body;
+	return LB_OK;
+}
+
+/* As ledger_sum(): the pairs of ages 0 .. n - shift. */
+uint64_t ledger_sparse_sum(const struct ledger_sparse *s, int64_t now_ms)
+{
+	uint64_t sum = 0;
+	int64_t e, shift;
+
+	if (!s || !geometry_ok(s->n, s->bucket_ms))
+		return 0;
+	e = sparse_epoch_of(s, now_ms);
+	shift = e > s->epoch ? e - s->epoch : 0;
+	if (shift > s->n)
+		return 0;
+	for (unsigned j = 0; j < s->k && s->age[j] <= s->n - shift; j++)
+		sum += s->sum[j];
+	return sum;
+}
+
+/* As ledger_add(): moving on to a later bucket ages every pair by as
+ * many buckets and drops those beyond n (advance() clears their slots);
+ * the amount goes into the pair of age 0. */
+void ledger_sparse_add(struct ledger_sparse *s, int64_t now_ms, uint32_t amount)
+{
+	int64_t e = sparse_epoch_of(s, now_ms);
+
+	if (e > s->epoch) {
+		int64_t shift = e - s->epoch;
+		unsigned kept = 0;
+		while (kept < s->k && s->age[kept] + shift <= s->n) {
+			s->age[kept] = (uint8_t)(s->age[kept] + shift);
+			kept++;
+		}
+		s->k = (uint8_t)kept;
+		s->epoch = e;
+	}
+	if (s->k > 0 && s->age[0] == 0) {
+		s->sum[0] = sat_add(s->sum[0], amount);
+		return;
+	}
+	if (amount == 0)
+		return;
+	memmove(s->age + 1, s->age, s->k);
+	memmove(s->sum + 1, s->sum, s->k * sizeof(s->sum[0]));
+	s->age[0] = 0;
+	s->sum[0] = amount;
+	s->k++;
+}
+
+/* ledger_pack()'s layout, from the pairs. */
+int ledger_sparse_write(const struct ledger_sparse *s, bool with_geometry, uint8_t *out,
+			size_t cap, size_t *len)
+{
+	uint8_t buf[LEDGER_PACKED_MAX];
+	uint8_t *w = cap >= LEDGER_PACKED_MAX ? out : buf;
+	size_t pos = 0;
+
+	if (!s || !geometry_ok(s->n, s->bucket_ms) || !len || (!out && cap > 0))
+		return LB_ERR_INVAL;
+	if (with_geometry) {
+		w[pos++] = s->n;
+		pos += varint64_put(w + pos, s->bucket_ms);
+	}
+	pos += varint64_put(w + pos, (uint64_t)s->epoch);
+	w[pos++] = s->k;
+	for (unsigned j = 0; j < s->k; j++) {
+		w[pos++] = s->age[j];
+		pos += varint_put(w + pos, s->sum[j]);
+	}
+	*len = pos;
+	if (cap < pos)
+		return LB_ERR_TOO_LARGE;
+	if (w != out)
+		memcpy(out, buf, pos);
+	return LB_OK;
+}

@@ -196,4 +196,30 @@ int ledger_unpack(struct ledger *l, const struct ledger *geometry, const uint8_t
 /* True when a and b have the same window (n and bucket_ms). */
 bool ledger_same_geometry(const struct ledger *a, const struct ledger *b);
 
+/*
+ * A packed ledger read as its (age, sum) pairs, not into a ring: what
+ * ledger_sum() and ledger_add() need of a ledger that is kept packed,
+ * at a cost that follows its k pairs (no ring to clear and rebuild).
+ * ledger_sparse_read() accepts exactly what ledger_unpack() accepts (same
+ * errors; geometry NULL reads n and bucket_ms from the blob, else takes
+ * them from *geometry); ledger_sparse_sum() and ledger_sparse_add() give
+ * what ledger_sum() and ledger_add() give on the unpacked ledger; and
+ * ledger_sparse_write() writes the bytes ledger_pack() would write for it.
+ */
+struct ledger_sparse {
+	int64_t epoch;                   /* bucket index of age 0 */
+	uint32_t bucket_ms;
+	uint8_t n;                       /* window in buckets */
+	uint8_t k;                       /* pairs held */
+	uint8_t age[LEDGER_SLOTS];       /* strictly increasing, <= n */
+	uint32_t sum[LEDGER_SLOTS];      /* never 0 */
+};
+
+int ledger_sparse_read(struct ledger_sparse *s, const struct ledger_sparse *geometry,
+		       const uint8_t *in, size_t len, size_t *used);
+uint64_t ledger_sparse_sum(const struct ledger_sparse *s, int64_t now_ms);
+void ledger_sparse_add(struct ledger_sparse *s, int64_t now_ms, uint32_t amount);
+int ledger_sparse_write(const struct ledger_sparse *s, bool with_geometry, uint8_t *out,
+			size_t cap, size_t *len);
+
 #endif
