@@ -540,10 +540,22 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 int budget_downlink_allowed(struct budget *bg, struct lb_device *dev)
 {
 	struct fa_device led, before;
+	int64_t now = wall_ms();
+	uint8_t flags;
 
+	/* On the packed ledgers as they are: only a re-armed level changes. */
+	fa_fetch(bg, dev);
+	struct fa_packed *pk = dev->rt.fa;
+	int rc = fa_packed_downlink_allowed(pk ? pk->blob : NULL, pk ? pk->len : 0,
+					    &dev->fa_policy, now, &flags);
+	if (rc == LB_OK || rc == LB_ERR_RATE_LIMIT) {
+		if (pk)
+			pk->blob[FA_PACKED_OFF_FLAGS] = flags;
+		return rc;
+	}
 	fa_load(bg, dev, &led);
 	before = led;
-	int rc = fa_downlink_allowed(&led, &dev->fa_policy, wall_ms());
+	rc = fa_downlink_allowed(&led, &dev->fa_policy, now);
 	fa_keep(dev, &before, &led);
 	return rc;
 }

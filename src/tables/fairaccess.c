@@ -430,6 +430,27 @@ static int sparse_device(const uint8_t *in, size_t len, const struct fa_policy *
 	return LB_OK;
 }
 
+/* refresh() on the pairs: the usage at now_ms in *sums, the levels
+ * re-armed. */
+static void sparse_refresh(const struct ledger_sparse *up, const struct ledger_sparse *down,
+			   const struct fa_policy *p, int64_t now_ms, uint8_t *up_level,
+			   uint8_t *down_level, struct fa_sums *sums)
+{
+	sums->up_us = ledger_sparse_sum(up, now_ms);
+	sums->downlinks = ledger_sparse_sum(down, now_ms);
+	enum fa_level up_now = level_of(sums->up_us, uplink_budget_us(p));
+	if (up_now < *up_level)
+		*up_level = (uint8_t)up_now;
+	enum fa_level down_now = level_of(sums->downlinks, p->downlinks);
+	if (down_now < *down_level)
+		*down_level = (uint8_t)down_now;
+}
+
+static uint8_t packed_flags(uint8_t up_level, uint8_t down_level)
+{
+	return (uint8_t)(up_level << PACKED_UP_SHIFT | down_level << PACKED_DOWN_SHIFT);
+}
+
 int fa_packed_uplink(const uint8_t *in, size_t len, const struct fa_policy *p, int64_t now_ms,
 		     uint64_t airtime_us, struct fa_verdict *v, struct fa_status *st,
 		     uint8_t *out, size_t cap, size_t *out_len)
@@ -444,17 +465,9 @@ int fa_packed_uplink(const uint8_t *in, size_t len, const struct fa_policy *p, i
 	int err = sparse_device(in, len, p, &up, &down, &up_level, &down_level);
 	if (err != LB_OK)
 		return err;
-	/* refresh() */
-	sums.up_us = ledger_sparse_sum(&up, now_ms);
-	sums.downlinks = ledger_sparse_sum(&down, now_ms);
-	enum fa_level up_now = level_of(sums.up_us, uplink_budget_us(p));
-	if (up_now < up_level)
-		up_level = (uint8_t)up_now;
-	enum fa_level down_now = level_of(sums.downlinks, p->downlinks);
-	if (down_now < down_level)
-		down_level = (uint8_t)down_now;
+	sparse_refresh(&up, &down, p, now_ms, &up_level, &down_level, &sums);
 	/* count_uplink() */
-	bool was_exceeded = up_now == LEVEL_100;
+	bool was_exceeded = level_of(sums.up_us, uplink_budget_us(p)) == LEVEL_100;
 	ledger_sparse_add(&up, now_ms, airtime_us > UINT32_MAX ? UINT32_MAX : (uint32_t)airtime_us);
 	sums.up_us = ledger_sparse_sum(&up, now_ms);
 	/* fa_pack() */
@@ -471,8 +484,27 @@ int fa_packed_uplink(const uint8_t *in, size_t len, const struct fa_policy *p, i
 	v->publish = !(p->action == FA_ENFORCE && was_exceeded);
 	v->crossed = rise(&up_level, level_of(sums.up_us, uplink_budget_us(p)), FA_CROSS_UPLINK_80,
 			  FA_CROSS_UPLINK_100);
-	buf[1] = (uint8_t)(up_level << PACKED_UP_SHIFT | down_level << PACKED_DOWN_SHIFT);
+	buf[1] = packed_flags(up_level, down_level);
 	memcpy(out, buf, *out_len);
 	status_of(&sums, p, st);
+	return LB_OK;
+}
+
+int fa_packed_downlink_allowed(const uint8_t *in, size_t len, const struct fa_policy *p,
+			       int64_t now_ms, uint8_t *flags)
+{
+	struct ledger_sparse up, down;
+	uint8_t up_level, down_level;
+	struct fa_sums sums;
+
+	if (!flags || fa_policy_check(p) != LB_OK)
+		return LB_ERR_INVAL;
+	int err = sparse_device(in, len, p, &up, &down, &up_level, &down_level);
+	if (err != LB_OK)
+		return err;
+	sparse_refresh(&up, &down, p, now_ms, &up_level, &down_level, &sums);
+	*flags = packed_flags(up_level, down_level);
+	if (p->action == FA_ENFORCE && level_of(sums.downlinks, p->downlinks) == LEVEL_100)
+		return LB_ERR_RATE_LIMIT;
 	return LB_OK;
 }

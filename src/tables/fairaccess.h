@@ -96,6 +96,7 @@
 #define FA_DEVICE_SIZE 552
 #define FA_PACKED_VERSION 2
 #define FA_PACKED_HEADER_LEN 2
+#define FA_PACKED_OFF_FLAGS 1                /* byte 1 of the packed form */
 #define FA_PACKED_OWN_GEOMETRY 0x10u
 #define FA_PACKED_MAX (FA_PACKED_HEADER_LEN + 2 * LEDGER_PACKED_MAX)
 
@@ -248,6 +249,18 @@ int fa_pack(const struct fa_device *dev, uint8_t *out, size_t cap, size_t *len);
 int fa_packed_uplink(const uint8_t *in, size_t len, const struct fa_policy *p, int64_t now_ms,
 		     uint64_t airtime_us, struct fa_verdict *v, struct fa_status *st,
 		     uint8_t *out, size_t cap, size_t *out_len);
+
+/*
+ * fa_downlink_allowed() on a device kept packed (in and len as for
+ * fa_packed_uplink()). The call changes no ledger, only the levels it may
+ * re-arm: *flags gets byte 1 of the packed device after it (see "Packed
+ * form"; the rest of the bytes stay as they are), exactly what fa_decode(),
+ * fa_downlink_allowed() and fa_pack() would give.
+ * Returns LB_OK or LB_ERR_RATE_LIMIT as fa_downlink_allowed() (*flags set
+ * either way); errors as fa_packed_uplink() (*flags not set).
+ */
+int fa_packed_downlink_allowed(const uint8_t *in, size_t len, const struct fa_policy *p,
+			       int64_t now_ms, uint8_t *flags);
 
 /*
  * Parse a blob of exactly len bytes, of either version (fa_encode's 1,

@@ -782,7 +782,7 @@ START_TEST(test_packed_uplink_same)
 	bool have = false;
 	unsigned seed = 2024;
 	int64_t t = T0;
-	int in_place = 0, left = 0;
+	int in_place = 0, left = 0, allowed = 0, refused = 0;
 
 	for (int k = 0; k < 6000; k++) {
 		t += rand_r(&seed) % 20 == 0 ? -(int64_t)(rand_r(&seed) % (2 * HOUR_MS))
@@ -793,7 +793,20 @@ START_TEST(test_packed_uplink_same)
 			p.action = FA_WARN;
 		if (have && rand_r(&seed) % 6 == 0) {
 			struct fa_device d;
+			uint8_t flags = 0xff;
 			ck_assert_int_eq(fa_decode(&d, blob, len), LB_OK);
+			int want = fa_downlink_allowed(&d, &p, t);
+			int got = fa_packed_downlink_allowed(blob, len, &p, t, &flags);
+			if (got != LB_ERR_NOT_FOUND) {
+				ck_assert_int_eq(got, want);
+				ck_assert_int_eq(fa_pack(&d, a, sizeof(a), &la), LB_OK);
+				ck_assert_uint_eq(la, len);
+				ck_assert_uint_eq(a[FA_PACKED_OFF_FLAGS], flags);
+				blob[FA_PACKED_OFF_FLAGS] = flags;
+				ck_assert_mem_eq(a, blob, len);
+				allowed++;
+				refused += got == LB_ERR_RATE_LIMIT;
+			}
 			ck_assert_int_eq(fa_downlink(&d, &p, t, NULL), LB_OK);
 			ck_assert_int_eq(fa_pack(&d, blob, sizeof(blob), &len), LB_OK);
 			continue;
@@ -823,6 +836,12 @@ START_TEST(test_packed_uplink_same)
 	}
 	ck_assert_int_eq(left, 1);          /* the window change, then in place again */
 	ck_assert_int_gt(in_place, 4000);
+	ck_assert_int_gt(allowed, 500);
+	ck_assert_int_gt(refused, 10);
+	uint8_t flags;
+	ck_assert_int_eq(fa_packed_downlink_allowed(NULL, 0, &p, t, &flags), LB_OK);
+	ck_assert_uint_eq(flags, 0);
+	ck_assert_int_eq(fa_packed_downlink_allowed(blob, len, &p, t, NULL), LB_ERR_INVAL);
 }
 END_TEST
 
