@@ -88,7 +88,7 @@ static void publish_state(struct budget *bg, struct lb_device *dev, const struct
  * device its policy shapes, kept in no memory. They are kept packed
  * (tables/devices.h rt.fa, fairaccess.h "Packed form": a 24-byte allocation
  * for a device heard once, 40 for one heard a few times a day, where
- * struct fa_device takes 536), and unpacked on the stack for each use. A
+ * struct fa_device takes 552), and unpacked on the stack for each use. A
  * device whose stored ledger was not read yet (budget_defer_restore) reads
  * it first. */
 static void fa_fetch(struct budget *bg, struct lb_device *dev)
@@ -112,18 +112,13 @@ static void fa_load(struct budget *bg, struct lb_device *dev, struct fa_device *
 		memset(out, 0, sizeof(*out));   /* shaped at first use, as a zeroed device */
 }
 
-/* Keep fa as the device's ledgers, allocated now if need be; unchanged
- * bytes are not rewritten. LB_OK, LB_ERR_NOMEM (the old ones kept) or the
- * packing's error. */
-static int fa_save(struct lb_device *dev, const struct fa_device *fa)
+/* Keep blob[0..len) as the device's packed ledgers, allocated now if need
+ * be; unchanged bytes are not rewritten. LB_OK or LB_ERR_NOMEM (the old
+ * ones kept). */
+static int fa_keep_packed(struct lb_device *dev, const uint8_t *blob, size_t len)
 {
-	uint8_t blob[FA_PACKED_MAX];
 	struct fa_packed *p = dev->rt.fa;
-	size_t len;
 
-	int rc = fa_pack(fa, blob, sizeof(blob), &len);
-	if (rc != LB_OK)
-		return rc;
 	if (p && p->len == len && memcmp(p->blob, blob, len) == 0)
 		return LB_OK;
 	if (!p || fa_packed_alloc_size(p->len) != fa_packed_alloc_size(len)) {
@@ -135,6 +130,43 @@ static int fa_save(struct lb_device *dev, const struct fa_device *fa)
 	p->len = (uint16_t)len;
 	memcpy(p->blob, blob, len);
 	return LB_OK;
+}
+
+/* Keep fa as the device's ledgers (fa_keep_packed). LB_OK, LB_ERR_NOMEM
+ * (the old ones kept) or the packing's error. */
+static int fa_save(struct lb_device *dev, const struct fa_device *fa)
+{
+	uint8_t blob[FA_PACKED_MAX];
+	size_t len;
+
+	int rc = fa_pack(fa, blob, sizeof(blob), &len);
+	return rc == LB_OK ? fa_keep_packed(dev, blob, len) : rc;
+}
+
+/* Count an uplink on the device's packed ledgers as they are
+ * (fa_packed_uplink: the same verdict, status and bytes as unpacking them)
+ * and keep the result. LB_ERR_NOT_FOUND, nothing changed, when that way
+ * does not take them (the caller unpacks: it also says what is wrong with
+ * ledgers it cannot read); else LB_OK or LB_ERR_NOMEM (the old ones kept,
+ * *v and *st not filled). */
+static int fa_uplink_packed(struct lb_device *dev, int64_t now, uint64_t us,
+			    struct fa_verdict *v, struct fa_status *st)
+{
+	const struct fa_packed *p = dev->rt.fa;
+	uint8_t blob[FA_PACKED_MAX];
+	struct fa_verdict pv;
+	struct fa_status pst;
+	size_t len;
+
+	if (fa_packed_uplink(p ? p->blob : NULL, p ? p->len : 0, &dev->fa_policy, now, us, &pv,
+			     &pst, blob, sizeof(blob), &len) != LB_OK)
+		return LB_ERR_NOT_FOUND;
+	int rc = fa_keep_packed(dev, blob, len);
+	if (rc == LB_OK) {
+		*v = pv;
+		*st = pst;
+	}
+	return rc;
 }
 
 /* After a call that only reads (it may re-arm a threshold as the window
@@ -477,22 +509,27 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 	check_dwell(bg, dev, pk, us, rx->gateway_eui);
 	int64_t now = wall_ms();
 	struct fa_device led;
-	fa_load(bg, dev, &led);
-	int rc = fa_uplink(&led, &dev->fa_policy, now, us, &v);
-	if (rc == LB_OK)
-		rc = fa_save(dev, &led);
+	fa_fetch(bg, dev);
+	/* The status at the time of the uplink comes with it. */
+	int rc = fa_uplink_packed(dev, now, us, &v, &st);
+	if (rc == LB_ERR_NOT_FOUND) {
+		fa_load(bg, dev, &led);
+		rc = fa_uplink_status(&led, &dev->fa_policy, now, us, &v, &st);
+		if (rc == LB_OK)
+			rc = fa_save(dev, &led);
+	}
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: uplink not counted in its fair-access "
 			  "ledger (%s)", dev->name,
 			  rc == LB_ERR_NOMEM ? "out of memory" : "invalid policy");
 		v = (struct fa_verdict){.publish = true};
 		fa_load(bg, dev, &led);   /* what is kept */
+		/* re-arms nothing fa_uplink() would not, so nothing to keep */
+		rc = fa_status(&led, &dev->fa_policy, now, &st);
 	}
 	report_crossings(bg, dev, v.crossed);
 	budget_touch(bg, dev);
-	/* At the time of the uplink: re-arms nothing fa_uplink() did not, so
-	 * nothing to keep. */
-	if (fa_status(&led, &dev->fa_policy, now, &st) == LB_OK) {
+	if (rc == LB_OK) {
 		to_event(&st, fa);
 		publish_state(bg, dev, &st);
 	}
@@ -509,10 +546,22 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 int budget_downlink_allowed(struct budget *bg, struct lb_device *dev)
 {
 	struct fa_device led, before;
+	int64_t now = wall_ms();
+	uint8_t flags;
 
+	/* On the packed ledgers as they are: only a re-armed level changes. */
+	fa_fetch(bg, dev);
+	struct fa_packed *pk = dev->rt.fa;
+	int rc = fa_packed_downlink_allowed(pk ? pk->blob : NULL, pk ? pk->len : 0,
+					    &dev->fa_policy, now, &flags);
+	if (rc == LB_OK || rc == LB_ERR_RATE_LIMIT) {
+		if (pk)
+			pk->blob[FA_PACKED_OFF_FLAGS] = flags;
+		return rc;
+	}
 	fa_load(bg, dev, &led);
 	before = led;
-	int rc = fa_downlink_allowed(&led, &dev->fa_policy, wall_ms());
+	rc = fa_downlink_allowed(&led, &dev->fa_policy, now);
 	fa_keep(dev, &before, &led);
 	return rc;
 }

@@ -655,13 +655,70 @@ int64_t mqtt_tick(struct mqtt *m, int64_t now)
 	return now + MQTT_MISC_PERIOD_MS;
 }
 
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Does word x (eight bytes of a topic) hold a byte below 0x20, 0x7f or
+ * above, '+' or '#'? A flagged byte means one is there (the "has less",
+ * "has more" and "has zero" tests of S. E. Anderson's Bit Twiddling
+ * Hacks; a carry or borrow only starts at a byte that is itself one). */
+static bool word_not_plain(uint64_t x)
+{
+	uint64_t p = x ^ (ONES * '+'), h = x ^ (ONES * '#');
+
+	return ((((x - ONES * 0x20) & ~x) | (x + ONES) | x | ((p - ONES) & ~p) |
+		 ((h - ONES) & ~h)) & HIGHS) != 0;
+}
+
+static bool byte_not_plain(unsigned char c)
+{
+	return c < 0x20 || c >= 0x7f || c == '+' || c == '#';
+}
+
+/* A topic of printable ASCII without the wildcards '+' and '#', and within
+ * MQTT's 65,535 bytes, is one that both of libmosquitto's checks below
+ * accept (MQTT 3.1.1 §4.7.1, §4.7.3; §1.5.3: no control character): the
+ * topics the bridge builds, told apart eight bytes at a time. */
+static bool topic_plain(const char *t, size_t len)
+{
+	size_t i = 0;
+	uint64_t x;
+
+	if (len > UINT16_MAX)
+		return false;
+	for (; len - i >= sizeof(x); i += sizeof(x)) {
+		memcpy(&x, t + i, sizeof(x));
+		if (word_not_plain(x))
+			return false;
+	}
+	for (; i < len; i++)
+		if (byte_not_plain((unsigned char)t[i]))
+			return false;
+	return true;
+}
+
+/* An invalid topic is refused here, before it is queued; libmosquitto
+ * checks every topic again when it publishes it. Any other topic than a
+ * plain one goes through libmosquitto's own checks. */
+static bool topic_ok(const char *topic)
+{
+	size_t len;
+
+	if (!topic)
+		return false;
+	len = strlen(topic);
+	if (topic_plain(topic, len))
+		return true;
+	return mosquitto_pub_topic_check(topic) == MOSQ_ERR_SUCCESS &&
+	       mosquitto_validate_utf8(topic, (int)len) == MOSQ_ERR_SUCCESS;
+}
+
 static int check_publish(const struct mqtt *m, const char *topic, const void *payload, size_t len,
 			 int qos)
 {
 	if (m->state == MQTT_ST_CLOSED || !m->mosq)
 		return LB_ERR_STATE;
-	if (!topic || mosquitto_pub_topic_check(topic) != MOSQ_ERR_SUCCESS ||
-	    mosquitto_validate_utf8(topic, (int)strlen(topic)) != MOSQ_ERR_SUCCESS)
+	if (!topic_ok(topic))
 		return LB_ERR_INVAL;
 	if (qos < 0 || qos > 2 || len > MQTT_MAX_PAYLOAD || (len > 0 && !payload))
 		return LB_ERR_INVAL;

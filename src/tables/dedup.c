@@ -333,10 +333,9 @@ enum dedup_result dedup_add(struct dedup *d, const struct lb_rx *rx, int64_t now
  * refused madvise leaves the pages where they were. */
 static void release_burst(struct dedup *d)
 {
-	long page = sysconf(_SC_PAGESIZE);
-
 	if (d->n_open != 0 || d->fresh <= KEEP_SLOTS)
 		return;
+	long page = sysconf(_SC_PAGESIZE);   /* asked only when there is a burst to release */
 	if (page > 0) {
 		uintptr_t mask = (uintptr_t)page - 1;
 		uintptr_t lo = ((uintptr_t)(d->pool + KEEP_SLOTS) + mask) & ~mask;

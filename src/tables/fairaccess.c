@@ -61,12 +61,6 @@ static enum fa_level level_of(uint64_t used, uint64_t budget)
 	return used * 5 >= budget * 4 ? LEVEL_80 : LEVEL_NONE;
 }
 
-static enum fa_level uplink_level(const struct fa_device *dev, const struct fa_policy *p,
-				  int64_t now_ms)
-{
-	return level_of(ledger_sum(&dev->uplink_us, now_ms), uplink_budget_us(p));
-}
-
 static enum fa_level downlink_level(const struct fa_device *dev, const struct fa_policy *p,
 				    int64_t now_ms)
 {
@@ -126,20 +120,54 @@ static unsigned rise(uint8_t *reported, enum fa_level now, unsigned bit80, unsig
 	return bits;
 }
 
+/* fa_uplink(); *after gets the usage once the uplink is counted. */
+static int count_uplink(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
+			uint64_t airtime_us, struct fa_verdict *v, struct fa_sums *after)
+{
+	bool was_exceeded;
+
+	if (!v || refresh(dev, p, now_ms, after) != LB_OK)
+		return LB_ERR_INVAL;
+	was_exceeded = level_of(after->up_us, uplink_budget_us(p)) == LEVEL_100;
+	ledger_add(&dev->uplink_us, now_ms, airtime_us > UINT32_MAX ? UINT32_MAX : (uint32_t)airtime_us);
+	after->up_us = ledger_sum(&dev->uplink_us, now_ms);   /* the downlinks' is unchanged */
+	v->publish = !(p->action == FA_ENFORCE && was_exceeded);
+	v->crossed = rise(&dev->uplink_level, level_of(after->up_us, uplink_budget_us(p)),
+			  FA_CROSS_UPLINK_80, FA_CROSS_UPLINK_100);
+	return LB_OK;
+}
+
 int fa_uplink(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
 	      uint64_t airtime_us, struct fa_verdict *v)
 {
-	struct fa_sums sums;
-	bool was_exceeded;
+	struct fa_sums after;
 
-	if (!v || refresh(dev, p, now_ms, &sums) != LB_OK)
+	return count_uplink(dev, p, now_ms, airtime_us, v, &after);
+}
+
+/* The status of usage sums under policy p. */
+static void status_of(const struct fa_sums *sums, const struct fa_policy *p,
+		      struct fa_status *st)
+{
+	st->uplink_airtime_us = sums->up_us;
+	st->uplink_budget_ms = p->uplink_airtime_ms;
+	st->downlinks = sums->downlinks > UINT32_MAX ? UINT32_MAX : (uint32_t)sums->downlinks;
+	st->downlink_budget = p->downlinks;
+	st->exceeded = level_of(sums->up_us, uplink_budget_us(p)) == LEVEL_100 ||
+		       level_of(sums->downlinks, p->downlinks) == LEVEL_100;
+}
+
+int fa_uplink_status(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
+		     uint64_t airtime_us, struct fa_verdict *v, struct fa_status *st)
+{
+	struct fa_sums after;
+
+	if (!st)
 		return LB_ERR_INVAL;
-	was_exceeded = level_of(sums.up_us, uplink_budget_us(p)) == LEVEL_100;
-	ledger_add(&dev->uplink_us, now_ms, airtime_us > UINT32_MAX ? UINT32_MAX : (uint32_t)airtime_us);
-	v->publish = !(p->action == FA_ENFORCE && was_exceeded);
-	v->crossed = rise(&dev->uplink_level, uplink_level(dev, p, now_ms), FA_CROSS_UPLINK_80,
-			  FA_CROSS_UPLINK_100);
-	return LB_OK;
+	int rc = count_uplink(dev, p, now_ms, airtime_us, v, &after);
+	if (rc == LB_OK)
+		status_of(&after, p, st);
+	return rc;
 }
 
 int fa_downlink_allowed(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms)
@@ -178,12 +206,7 @@ int fa_status(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
 
 	if (!st || refresh(dev, p, now_ms, &sums) != LB_OK)
 		return LB_ERR_INVAL;
-	st->uplink_airtime_us = sums.up_us;
-	st->uplink_budget_ms = p->uplink_airtime_ms;
-	st->downlinks = sums.downlinks > UINT32_MAX ? UINT32_MAX : (uint32_t)sums.downlinks;
-	st->downlink_budget = p->downlinks;
-	st->exceeded = level_of(sums.up_us, uplink_budget_us(p)) == LEVEL_100 ||
-		       level_of(sums.downlinks, p->downlinks) == LEVEL_100;
+	status_of(&sums, p, st);
 	return LB_OK;
 }
 
@@ -365,4 +388,123 @@ int fa_decode(struct fa_device *dev, const uint8_t *in, size_t len)
 	if (err != LB_OK)
 		memset(dev, 0, sizeof(*dev));
 	return err;
+}
+
+/* ---- an uplink on the packed form ----------------------------------------- */
+
+/* The two ledgers and levels of a packed device, read as pairs; the empty
+ * device of policy p for in NULL. LB_ERR_NOT_FOUND for a blob that
+ * fa_packed_uplink() leaves to the unpacked way. */
+static int sparse_device(const uint8_t *in, size_t len, const struct fa_policy *p,
+			 struct ledger_sparse *up, struct ledger_sparse *down,
+			 uint8_t *up_level, uint8_t *down_level)
+{
+	size_t up_len, down_len;
+	unsigned flags;
+
+	if (!in) {
+		*up = (struct ledger_sparse){.n = FA_BUCKETS, .bucket_ms = bucket_ms(p)};
+		*down = *up;
+		*up_level = *down_level = LEVEL_NONE;
+		return len == 0 ? LB_OK : LB_ERR_INVAL;
+	}
+	if (len < FA_PACKED_HEADER_LEN || in[OFF_VERSION] != FA_PACKED_VERSION ||
+	    (in[1] & FA_PACKED_OWN_GEOMETRY))
+		return LB_ERR_NOT_FOUND;
+	flags = in[1];
+	*up_level = (uint8_t)(flags >> PACKED_UP_SHIFT & PACKED_LEVEL_MASK);
+	*down_level = (uint8_t)(flags >> PACKED_DOWN_SHIFT & PACKED_LEVEL_MASK);
+	if ((flags & PACKED_RESERVED) || *up_level > LEVEL_100 || *down_level > LEVEL_100)
+		return LB_ERR_MALFORMED;
+	in += FA_PACKED_HEADER_LEN;
+	len -= FA_PACKED_HEADER_LEN;
+	int err = ledger_sparse_read(up, NULL, in, len, &up_len);
+	if (err == LB_OK)
+		err = ledger_sparse_read(down, up, in + up_len, len - up_len, &down_len);
+	if (err != LB_OK)
+		return err;
+	if (up_len + down_len != len)
+		return LB_ERR_MALFORMED;
+	if (up->n != FA_BUCKETS || up->bucket_ms != bucket_ms(p))
+		return LB_ERR_NOT_FOUND;   /* re-bucketed by the unpacked way */
+	return LB_OK;
+}
+
+/* refresh() on the pairs: the usage at now_ms in *sums, the levels
+ * re-armed. */
+static void sparse_refresh(const struct ledger_sparse *up, const struct ledger_sparse *down,
+			   const struct fa_policy *p, int64_t now_ms, uint8_t *up_level,
+			   uint8_t *down_level, struct fa_sums *sums)
+{
+	sums->up_us = ledger_sparse_sum(up, now_ms);
+	sums->downlinks = ledger_sparse_sum(down, now_ms);
+	enum fa_level up_now = level_of(sums->up_us, uplink_budget_us(p));
+	if (up_now < *up_level)
+		*up_level = (uint8_t)up_now;
+	enum fa_level down_now = level_of(sums->downlinks, p->downlinks);
+	if (down_now < *down_level)
+		*down_level = (uint8_t)down_now;
+}
+
+static uint8_t packed_flags(uint8_t up_level, uint8_t down_level)
+{
+	return (uint8_t)(up_level << PACKED_UP_SHIFT | down_level << PACKED_DOWN_SHIFT);
+}
+
+int fa_packed_uplink(const uint8_t *in, size_t len, const struct fa_policy *p, int64_t now_ms,
+		     uint64_t airtime_us, struct fa_verdict *v, struct fa_status *st,
+		     uint8_t *out, size_t cap, size_t *out_len)
+{
+	struct ledger_sparse up, down;
+	uint8_t up_level, down_level, buf[FA_PACKED_MAX];
+	struct fa_sums sums;
+	size_t up_len, down_len;
+
+	if (!v || !st || !out_len || (!out && cap > 0) || fa_policy_check(p) != LB_OK)
+		return LB_ERR_INVAL;
+	int err = sparse_device(in, len, p, &up, &down, &up_level, &down_level);
+	if (err != LB_OK)
+		return err;
+	sparse_refresh(&up, &down, p, now_ms, &up_level, &down_level, &sums);
+	/* count_uplink() */
+	bool was_exceeded = level_of(sums.up_us, uplink_budget_us(p)) == LEVEL_100;
+	ledger_sparse_add(&up, now_ms, airtime_us > UINT32_MAX ? UINT32_MAX : (uint32_t)airtime_us);
+	sums.up_us = ledger_sparse_sum(&up, now_ms);
+	/* fa_pack() */
+	buf[OFF_VERSION] = FA_PACKED_VERSION;
+	err = ledger_sparse_write(&up, true, buf + FA_PACKED_HEADER_LEN, LEDGER_PACKED_MAX, &up_len);
+	if (err == LB_OK)
+		err = ledger_sparse_write(&down, false, buf + FA_PACKED_HEADER_LEN + up_len,
+					  LEDGER_PACKED_MAX, &down_len);
+	if (err != LB_OK)
+		return err;
+	*out_len = FA_PACKED_HEADER_LEN + up_len + down_len;
+	if (cap < *out_len)
+		return LB_ERR_TOO_LARGE;
+	v->publish = !(p->action == FA_ENFORCE && was_exceeded);
+	v->crossed = rise(&up_level, level_of(sums.up_us, uplink_budget_us(p)), FA_CROSS_UPLINK_80,
+			  FA_CROSS_UPLINK_100);
+	buf[1] = packed_flags(up_level, down_level);
+	memcpy(out, buf, *out_len);
+	status_of(&sums, p, st);
+	return LB_OK;
+}
+
+int fa_packed_downlink_allowed(const uint8_t *in, size_t len, const struct fa_policy *p,
+			       int64_t now_ms, uint8_t *flags)
+{
+	struct ledger_sparse up, down;
+	uint8_t up_level, down_level;
+	struct fa_sums sums;
+
+	if (!flags || fa_policy_check(p) != LB_OK)
+		return LB_ERR_INVAL;
+	int err = sparse_device(in, len, p, &up, &down, &up_level, &down_level);
+	if (err != LB_OK)
+		return err;
+	sparse_refresh(&up, &down, p, now_ms, &up_level, &down_level, &sums);
+	*flags = packed_flags(up_level, down_level);
+	if (p->action == FA_ENFORCE && level_of(sums.downlinks, p->downlinks) == LEVEL_100)
+		return LB_ERR_RATE_LIMIT;
+	return LB_OK;
 }

@@ -69,7 +69,7 @@
  * rows stored before the packed form are version 1.
  *
  * Size of a device's ledgers: sizeof(struct fa_device) = FA_DEVICE_SIZE =
- * 536 bytes in memory (two 264-byte ledgers and the levels); the blob is
+ * 552 bytes in memory (two 272-byte ledgers and the levels); the blob is
  * 153 bytes for an idle device, 273 for one sending a frame every 5 min
  * (µs sums of a few frames take 3 bytes a bucket) and at most
  * FA_ENCODED_MAX = 641 bytes.
@@ -93,9 +93,10 @@
 #define FA_BLOB_VERSION 1
 #define FA_HEADER_LEN 3
 #define FA_ENCODED_MAX (FA_HEADER_LEN + 2 * LEDGER_ENCODED_MAX)
-#define FA_DEVICE_SIZE 536
+#define FA_DEVICE_SIZE 552
 #define FA_PACKED_VERSION 2
 #define FA_PACKED_HEADER_LEN 2
+#define FA_PACKED_OFF_FLAGS 1                /* byte 1 of the packed form */
 #define FA_PACKED_OWN_GEOMETRY 0x10u
 #define FA_PACKED_MAX (FA_PACKED_HEADER_LEN + 2 * LEDGER_PACKED_MAX)
 
@@ -173,6 +174,15 @@ int fa_uplink(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
 	      uint64_t airtime_us, struct fa_verdict *v);
 
 /*
+ * fa_uplink(), and in *st the usage right after it: what fa_status() at
+ * now_ms would then give (counting an uplink re-arms nothing that
+ * fa_uplink() does not), without summing the windows again.
+ * Errors: LB_ERR_INVAL (NULL, bad policy; nothing counted).
+ */
+int fa_uplink_status(struct fa_device *dev, const struct fa_policy *p, int64_t now_ms,
+		     uint64_t airtime_us, struct fa_verdict *v, struct fa_status *st);
+
+/*
  * May a downlink be sent now? LB_OK, or LB_ERR_RATE_LIMIT with FA_ENFORCE
  * when the downlink budget is used up (the caller logs FAIR_ACCESS and does
  * not send). Nothing is counted. Errors: LB_ERR_INVAL.
@@ -221,6 +231,36 @@ int fa_encode(const struct fa_device *dev, uint8_t *out, size_t cap, size_t *len
  * (cap too small; FA_PACKED_MAX always suffices).
  */
 int fa_pack(const struct fa_device *dev, uint8_t *out, size_t cap, size_t *len);
+
+/*
+ * fa_uplink_status() on a device kept packed, without unpacking its
+ * ledgers into rings: in[0..len) is what fa_pack() wrote (in NULL and len
+ * 0: the empty device fa_device_init() makes for p); out gets the packed
+ * device after the uplink. Verdict, status and bytes are exactly those of
+ * fa_decode(), fa_uplink_status() and fa_pack() in turn (the ledgers are
+ * read as their pairs, ledger.h "ledger_sparse").
+ * Errors (nothing written): LB_ERR_INVAL (NULL, bad policy),
+ * LB_ERR_NOT_FOUND (a blob this way does not take: version 1, a downlink
+ * ledger with a window of its own, or a window other than p's, which
+ * fa_uplink() re-buckets: the caller unpacks), LB_ERR_MALFORMED (what
+ * fa_decode() refuses), LB_ERR_TOO_LARGE (cap too small; FA_PACKED_MAX
+ * always suffices).
+ */
+int fa_packed_uplink(const uint8_t *in, size_t len, const struct fa_policy *p, int64_t now_ms,
+		     uint64_t airtime_us, struct fa_verdict *v, struct fa_status *st,
+		     uint8_t *out, size_t cap, size_t *out_len);
+
+/*
+ * fa_downlink_allowed() on a device kept packed (in and len as for
+ * fa_packed_uplink()). The call changes no ledger, only the levels it may
+ * re-arm: *flags gets byte 1 of the packed device after it (see "Packed
+ * form"; the rest of the bytes stay as they are), exactly what fa_decode(),
+ * fa_downlink_allowed() and fa_pack() would give.
+ * Returns LB_OK or LB_ERR_RATE_LIMIT as fa_downlink_allowed() (*flags set
+ * either way); errors as fa_packed_uplink() (*flags not set).
+ */
+int fa_packed_downlink_allowed(const uint8_t *in, size_t len, const struct fa_policy *p,
+			       int64_t now_ms, uint8_t *flags);
 
 /*
  * Parse a blob of exactly len bytes, of either version (fa_encode's 1,

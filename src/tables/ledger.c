@@ -10,6 +10,7 @@
 
 static_assert(sizeof(struct ledger) == LEDGER_STRUCT_SIZE, "ledger.h states the size");
 static_assert(LEDGER_MAX_BUCKETS <= 255, "n is stored in one byte");
+static_assert(LEDGER_SLOTS < 64, "a slot's bit and the one above it fit in nonzero");
 
 /* Latest time a ledger works with (~73 million years): keeps every
  * (epoch + n + 1) * bucket_ms product far from int64 overflow. */
@@ -64,6 +65,44 @@ static uint32_t sat_add(uint32_t a, uint32_t b)
 	return a > UINT32_MAX - b ? UINT32_MAX : a + b;
 }
 
+static uint64_t bit(unsigned i)
+{
+	return (uint64_t)1 << i;
+}
+
+/* The bits of ring slots lo..hi (lo <= hi <= n). */
+static uint64_t bits_between(unsigned lo, unsigned hi)
+{
+	return (bit(hi + 1) - 1) & ~(bit(lo) - 1);
+}
+
+/* Every write to a slot goes through here: its bit follows its sum. */
+static void set_slot(struct ledger *l, unsigned i, uint32_t v)
+{
+	l->slot[i] = v;
+	if (v)
+		l->nonzero |= bit(i);
+	else
+		l->nonzero &= ~bit(i);
+}
+
+/* The bits of the ring slots of ages 0..last (last <= n): head down to 0,
+ * then from n down, wrapping. */
+static uint64_t window_bits(const struct ledger *l, unsigned last)
+{
+	unsigned h = l->head;
+
+	if (last <= h)
+		return bits_between(h - last, h);
+	return bits_between(0, h) | bits_between(h + l->n + 1 - last, l->n);
+}
+
+/* The non-empty slots among ages 0 .. n - shift (shift <= n). */
+static uint64_t live_bits(const struct ledger *l, int64_t shift)
+{
+	return l->nonzero & window_bits(l, (unsigned)(l->n - shift));
+}
+
 /* Move the current bucket forward to epoch e, zeroing the buckets passed. */
 static void advance(struct ledger *l, int64_t e)
 {
@@ -73,11 +112,12 @@ static void advance(struct ledger *l, int64_t e)
 		return;
 	if (e - l->epoch >= (int64_t)slots) {
 		memset(l->slot, 0, sizeof(l->slot));
+		l->nonzero = 0;
 		l->head = 0;
 	} else {
 		for (int64_t k = l->epoch; k < e; k++) {
 			l->head = (uint8_t)((l->head + 1u) % slots);
-			l->slot[l->head] = 0;
+			set_slot(l, l->head, 0);
 		}
 	}
 	l->epoch = e;
@@ -105,7 +145,7 @@ int ledger_add(struct ledger *l, int64_t now_ms, uint32_t amount)
 	if (!ready(l))
 		return LB_ERR_INVAL;
 	advance(l, epoch_of(l, now_ms));
-	l->slot[l->head] = sat_add(l->slot[l->head], amount);
+	set_slot(l, l->head, sat_add(l->slot[l->head], amount));
 	return LB_OK;
 }
 
@@ -119,13 +159,10 @@ uint64_t ledger_sum(const struct ledger *l, int64_t now_ms)
 	shift = effective_epoch(l, now_ms) - l->epoch;
 	if (shift > l->n)
 		return 0;
-	/* The buckets of ages 0 .. n - shift, walked down the ring from head
-	 * (no division per bucket: a budget check sums up to 61 of them). */
-	unsigned i = l->head;
-	for (int64_t left = l->n - shift + 1; left > 0; left--) {
-		sum += l->slot[i];
-		i = i ? i - 1 : l->n;
-	}
+	/* The non-empty buckets of ages 0 .. n - shift only: a device heard
+	 * a few times a day has a few of the 61. */
+	for (uint64_t b = live_bits(l, shift); b; b &= b - 1)
+		sum += l->slot[__builtin_ctzll(b)];
 	return sum;
 }
 
@@ -145,13 +182,15 @@ int64_t ledger_next_expiry(const struct ledger *l, int64_t now_ms)
 	shift = effective_epoch(l, now_ms) - l->epoch;
 	if (shift > l->n)
 		return -1;
-	/* The oldest live non-empty bucket leaves first. */
-	for (int age = l->n - (int)shift; age >= 0; age--) {
-		if (l->slot[slot_at(l, (unsigned)age)] == 0)
-			continue;
-		return (l->epoch - age + l->n + 1) * (int64_t)l->bucket_ms;
-	}
-	return -1;
+	/* The oldest live non-empty bucket leaves first: the lowest slot
+	 * above head (ages head + 1 .. n back), else the lowest up to head. */
+	uint64_t live = live_bits(l, shift);
+	uint64_t older = live & ~bits_between(0, l->head);
+	if (live == 0)
+		return -1;
+	unsigned i = (unsigned)__builtin_ctzll(older ? older : live);
+	int64_t age = older ? l->head + l->n + 1 - i : l->head - i;
+	return (l->epoch - age + l->n + 1) * (int64_t)l->bucket_ms;
 }
 
 /* Add to the bucket of epoch e (<= l->epoch) if it is still in the ring. */
@@ -165,7 +204,7 @@ static void add_at_epoch(struct ledger *l, int64_t e, uint32_t amount)
 	if (age < 0)
 		age = 0;
 	i = slot_at(l, (unsigned)age);
-	l->slot[i] = sat_add(l->slot[i], amount);
+	set_slot(l, i, sat_add(l->slot[i], amount));
 }
 
 int ledger_resample(struct ledger *l, unsigned n, uint32_t bucket_ms, int64_t now_ms)
@@ -316,11 +355,13 @@ int ledger_decode(struct ledger *l, const uint8_t *in, size_t len, size_t *used)
 	}
 	/* Stored current bucket first; head stays 0 so age a is slot n+1-a. */
 	for (unsigned age = 0; age <= l->n; age++) {
-		size_t k = varint_get(in + pos, len - pos, &l->slot[slot_at(l, age)]);
+		uint32_t v;
+		size_t k = varint_get(in + pos, len - pos, &v);
 		if (k == 0) {
 			memset(l, 0, sizeof(*l));
 			return LB_ERR_MALFORMED;
 		}
+		set_slot(l, slot_at(l, age), v);
 		pos += k;
 	}
 	if (used)
@@ -366,24 +407,19 @@ bool ledger_same_geometry(const struct ledger *a, const struct ledger *b)
 }
 
 /* The (age, sum) pairs of the ring's slots hi down to lo (one run, the
- * ages following on from *age) at out + pos; returns the new pos. Empty
- * slots, most of them, are skipped two at a time. */
+ * ages following on from *age) at out + pos; returns the new pos. Only
+ * the non-empty slots are visited, highest first. */
 static size_t put_run(const struct ledger *l, unsigned hi, unsigned lo, unsigned *age,
 		      uint8_t *out, size_t pos, unsigned *k)
 {
-	const uint32_t *top = l->slot + hi, *p = top + 1, *base = l->slot + lo;
 	unsigned n = *k;   /* a local: out may alias it for the compiler */
 
-	while (p > base) {
-		if (p - base >= 2 && (p[-1] | p[-2]) == 0) {
-			p -= 2;
-			continue;
-		}
-		if (*--p) {
-			out[pos++] = (uint8_t)(*age + (unsigned)(top - p));
-			pos += varint_put(out + pos, *p);
-			n++;
-		}
+	for (uint64_t b = l->nonzero & bits_between(lo, hi); b;) {
+		unsigned i = 63u - (unsigned)__builtin_clzll(b);
+		out[pos++] = (uint8_t)(*age + hi - i);
+		pos += varint_put(out + pos, l->slot[i]);
+		n++;
+		b &= ~bit(i);
 	}
 	*age += hi - lo + 1;
 	*k = n;
@@ -474,7 +510,7 @@ static size_t unpack_slots(struct ledger *l, const uint8_t *in, size_t len)
 		size_t k = varint_get(in + pos, len - pos, &v);
 		if (k == 0 || v == 0)
 			return 0;
-		l->slot[slot_at(l, (unsigned)last)] = v;
+		set_slot(l, slot_at(l, (unsigned)last), v);
 		pos += k;
 	}
 	return pos;
@@ -495,5 +531,157 @@ int ledger_unpack(struct ledger *l, const struct ledger *geometry, const uint8_t
 	}
 	if (used)
 		*used = head + body;
+	return LB_OK;
+}
+
+/* ---- packed form, read as pairs -------------------------------------------- */
+
+static int64_t sparse_epoch_of(const struct ledger_sparse *s, int64_t t)
+{
+	return clamp_time(t) / (int64_t)s->bucket_ms;
+}
+
+/* unpack_head's checks, into a sparse ledger. */
+static size_t sparse_head(struct ledger_sparse *s, const struct ledger_sparse *geometry,
+			  const uint8_t *in, size_t len)
+{
+	size_t pos = 0, k;
+	uint64_t v;
+
+	if (geometry) {
+		s->n = geometry->n;
+		s->bucket_ms = geometry->bucket_ms;
+	} else {
+		if (len < 1)
+			return 0;
+		k = varint64_get(in + 1, len - 1, UINT32_MAX, &v);
+		if (k == 0 || !geometry_ok(in[0], (uint32_t)v))
+			return 0;
+		s->n = in[0];
+		s->bucket_ms = (uint32_t)v;
+		pos = 1 + k;
+	}
+	k = varint64_get(in + pos, len - pos, (uint64_t)(TIME_MAX_MS / (int64_t)s->bucket_ms), &v);
+	if (k == 0)
+		return 0;
+	s->epoch = (int64_t)v;
+	return pos + k;
+}
+
+/* unpack_slots' checks, into the pairs. */
+static size_t sparse_pairs(struct ledger_sparse *s, const uint8_t *in, size_t len)
+{
+	size_t pos = 1;
+	int last = -1;
+
+	if (len < 1 || in[0] > s->n + 1u)
+		return 0;
+	s->k = in[0];
+	for (unsigned j = 0; j < s->k; j++) {
+		if (pos >= len || in[pos] > s->n || (int)in[pos] <= last)
+			return 0;
+		last = in[pos++];
+		size_t k = varint_get(in + pos, len - pos, &s->sum[j]);
+		if (k == 0 || s->sum[j] == 0)
+			return 0;
+		s->age[j] = (uint8_t)last;
+		pos += k;
+	}
+	return pos;
+}
+
+int ledger_sparse_read(struct ledger_sparse *s, const struct ledger_sparse *geometry,
+		       const uint8_t *in, size_t len, size_t *used)
+{
+	size_t head, body;
+
+	if (!s || (!in && len > 0) ||
+	    (geometry && !geometry_ok(geometry->n, geometry->bucket_ms)))
+		return LB_ERR_INVAL;
+	head = sparse_head(s, geometry, in, len);
+	body = head ? sparse_pairs(s, in + head, len - head) : 0;
+	if (body == 0) {
+		s->bucket_ms = 0;
+		s->n = 0;
+		s->k = 0;
+		return LB_ERR_MALFORMED;
+	}
+	if (used)
+		*used = head + body;
+	return LB_OK;
+}
+
+/* As ledger_sum(): the pairs of ages 0 .. n - shift. */
+uint64_t ledger_sparse_sum(const struct ledger_sparse *s, int64_t now_ms)
+{
+	uint64_t sum = 0;
+	int64_t e, shift;
+
+	if (!s || !geometry_ok(s->n, s->bucket_ms))
+		return 0;
+	e = sparse_epoch_of(s, now_ms);
+	shift = e > s->epoch ? e - s->epoch : 0;
+	if (shift > s->n)
+		return 0;
+	for (unsigned j = 0; j < s->k && s->age[j] <= s->n - shift; j++)
+		sum += s->sum[j];
+	return sum;
+}
+
+/* As ledger_add(): moving on to a later bucket ages every pair by as
+ * many buckets and drops those beyond n (advance() clears their slots);
+ * the amount goes into the pair of age 0. */
+void ledger_sparse_add(struct ledger_sparse *s, int64_t now_ms, uint32_t amount)
+{
+	int64_t e = sparse_epoch_of(s, now_ms);
+
+	if (e > s->epoch) {
+		int64_t shift = e - s->epoch;
+		unsigned kept = 0;
+		while (kept < s->k && s->age[kept] + shift <= s->n) {
+			s->age[kept] = (uint8_t)(s->age[kept] + shift);
+			kept++;
+		}
+		s->k = (uint8_t)kept;
+		s->epoch = e;
+	}
+	if (s->k > 0 && s->age[0] == 0) {
+		s->sum[0] = sat_add(s->sum[0], amount);
+		return;
+	}
+	if (amount == 0)
+		return;
+	memmove(s->age + 1, s->age, s->k);
+	memmove(s->sum + 1, s->sum, s->k * sizeof(s->sum[0]));
+	s->age[0] = 0;
+	s->sum[0] = amount;
+	s->k++;
+}
+
+/* ledger_pack()'s layout, from the pairs. */
+int ledger_sparse_write(const struct ledger_sparse *s, bool with_geometry, uint8_t *out,
+			size_t cap, size_t *len)
+{
+	uint8_t buf[LEDGER_PACKED_MAX];
+	uint8_t *w = cap >= LEDGER_PACKED_MAX ? out : buf;
+	size_t pos = 0;
+
+	if (!s || !geometry_ok(s->n, s->bucket_ms) || !len || (!out && cap > 0))
+		return LB_ERR_INVAL;
+	if (with_geometry) {
+		w[pos++] = s->n;
+		pos += varint64_put(w + pos, s->bucket_ms);
+	}
+	pos += varint64_put(w + pos, (uint64_t)s->epoch);
+	w[pos++] = s->k;
+	for (unsigned j = 0; j < s->k; j++) {
+		w[pos++] = s->age[j];
+		pos += varint_put(w + pos, s->sum[j]);
+	}
+	*len = pos;
+	if (cap < pos)
+		return LB_ERR_TOO_LARGE;
+	if (w != out)
+		memcpy(out, buf, pos);
 	return LB_OK;
 }

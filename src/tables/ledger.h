@@ -70,7 +70,12 @@
  * rotation, which no reader sees, may differ). No version byte: the blob
  * that holds it has one (fairaccess.h).
  *
- * Size: sizeof(struct ledger) = LEDGER_STRUCT_SIZE = 264 bytes (16 bytes
+ * Non-empty buckets: the ledger keeps a bit per ring slot, set exactly
+ * when the slot's sum is not 0, so the readers (ledger_sum,
+ * ledger_next_expiry, ledger_pack) visit only the non-empty buckets of
+ * the window, not all n + 1 (a device heard a few times a day has a few).
+ *
+ * Size: sizeof(struct ledger) = LEDGER_STRUCT_SIZE = 272 bytes (24 bytes
  * of header, 61 x 4 bytes of buckets, padded to the int64 alignment;
  * checked by a static assertion).
  */
@@ -87,7 +92,7 @@
 #define LEDGER_HEADER_LEN 14
 #define LEDGER_VARINT_MAX 5                  /* LEB128 bytes of a uint32 */
 #define LEDGER_ENCODED_MAX (LEDGER_HEADER_LEN + LEDGER_VARINT_MAX * LEDGER_SLOTS)
-#define LEDGER_STRUCT_SIZE 264
+#define LEDGER_STRUCT_SIZE 272
 #define LEDGER_VARINT64_MAX 10               /* LEB128 bytes of a uint64 */
 #define LEDGER_GEOMETRY_MAX (1 + LEDGER_VARINT_MAX)
 #define LEDGER_PACKED_MAX (LEDGER_GEOMETRY_MAX + LEDGER_VARINT64_MAX + 1 + \
@@ -99,6 +104,7 @@ struct ledger {
 	uint8_t n;                       /* window in buckets */
 	uint8_t head;                    /* ring index of the current bucket */
 	uint16_t reserved;
+	uint64_t nonzero;                /* bit i set iff slot[i] != 0 */
 	uint32_t slot[LEDGER_SLOTS];     /* ring of n + 1 bucket sums */
 };
 
@@ -189,5 +195,31 @@ int ledger_unpack(struct ledger *l, const struct ledger *geometry, const uint8_t
 
 /* True when a and b have the same window (n and bucket_ms). */
 bool ledger_same_geometry(const struct ledger *a, const struct ledger *b);
+
+/*
+ * A packed ledger read as its (age, sum) pairs, not into a ring: what
+ * ledger_sum() and ledger_add() need of a ledger that is kept packed,
+ * at a cost that follows its k pairs (no ring to clear and rebuild).
+ * ledger_sparse_read() accepts exactly what ledger_unpack() accepts (same
+ * errors; geometry NULL reads n and bucket_ms from the blob, else takes
+ * them from *geometry); ledger_sparse_sum() and ledger_sparse_add() give
+ * what ledger_sum() and ledger_add() give on the unpacked ledger; and
+ * ledger_sparse_write() writes the bytes ledger_pack() would write for it.
+ */
+struct ledger_sparse {
+	int64_t epoch;                   /* bucket index of age 0 */
+	uint32_t bucket_ms;
+	uint8_t n;                       /* window in buckets */
+	uint8_t k;                       /* pairs held */
+	uint8_t age[LEDGER_SLOTS];       /* strictly increasing, <= n */
+	uint32_t sum[LEDGER_SLOTS];      /* never 0 */
+};
+
+int ledger_sparse_read(struct ledger_sparse *s, const struct ledger_sparse *geometry,
+		       const uint8_t *in, size_t len, size_t *used);
+uint64_t ledger_sparse_sum(const struct ledger_sparse *s, int64_t now_ms);
+void ledger_sparse_add(struct ledger_sparse *s, int64_t now_ms, uint32_t amount);
+int ledger_sparse_write(const struct ledger_sparse *s, bool with_geometry, uint8_t *out,
+			size_t cap, size_t *len);
 
 #endif

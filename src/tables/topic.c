@@ -10,6 +10,7 @@
 #include "tables/topic.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -286,12 +287,55 @@ static const char *var_value(const struct topic_vars *v, enum topic_var which)
 	}
 }
 
-/* A substituted value must fill exactly its part of one level. */
+/* Printable ASCII that may stand in a value as it is: not '/', '+' or '#'. */
+static bool plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '/' && c != '+' && c != '#';
+}
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Does word x (eight bytes of a value) hold a byte that plain_byte()
+ * refuses? A flagged byte means one is there (the "has less", "has more"
+ * and "has zero" tests of S. E. Anderson's Bit Twiddling Hacks; a carry
+ * or borrow only starts at a byte that is itself one). */
+static bool word_not_plain(uint64_t x)
+{
+	uint64_t sl = x ^ (ONES * '/'), p = x ^ (ONES * '+'), h = x ^ (ONES * '#');
+
+	return ((((x - ONES * 0x20) & ~x) | (x + ONES) | x | ((sl - ONES) & ~sl) |
+		 ((p - ONES) & ~p) | ((h - ONES) & ~h)) & HIGHS) != 0;
+}
+
+/* A substituted value must fill exactly its part of one level: not empty,
+ * no '/', '+', '#' or control character, valid UTF-8. One pass, eight
+ * plain bytes at a time while they are; the bytes of a multi-byte sequence
+ * are all 0x80 and above, so none is one of those. */
 static bool value_ok(const char *s, size_t len)
 {
-	if (len == 0 || strpbrk(s, "/+#") != NULL)
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	uint64_t x;
+
+	if (len == 0)
 		return false;
-	return text_check(s, len) == len;
+	for (; len - i >= sizeof(x); i += sizeof(x)) {
+		memcpy(&x, s + i, sizeof(x));
+		if (word_not_plain(x))
+			break;
+	}
+	while (i < len) {
+		if (plain_byte(u[i])) {
+			i++;
+			continue;
+		}
+		size_t n = u[i] >= 0x80 ? utf8_seq_len(u + i, len - i) : 0;
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
 }
 
 static int put(char *out, size_t cap, size_t *pos, const char *s, size_t n)

@@ -710,6 +710,209 @@ START_TEST(test_pack_rejects)
 }
 END_TEST
 
+/* fa_uplink_status() decides as fa_uplink() and reports what fa_status()
+ * reports after it, on the same random traffic (clock steps, downlinks,
+ * a window change, enforce); neither device differs from the other. */
+START_TEST(test_uplink_status)
+{
+	struct fa_policy p = ENFORCE;
+	struct fa_device a = fresh(&p), b = fresh(&p);
+	unsigned seed = 31;
+	int64_t t = T0;
+
+	for (int k = 0; k < 3000; k++) {
+		t += rand_r(&seed) % 20 == 0 ? -(int64_t)(rand_r(&seed) % HOUR_MS)
+					     : rand_r(&seed) % (20 * MIN_MS);
+		if (k == 1500)
+			p.window_hours = 6;
+		if (rand_r(&seed) % 5 == 0) {
+			ck_assert_int_eq(fa_downlink(&a, &p, t, NULL), LB_OK);
+			ck_assert_int_eq(fa_downlink(&b, &p, t, NULL), LB_OK);
+			continue;
+		}
+		uint64_t us = (uint64_t)(rand_r(&seed) % 400000);
+		struct fa_verdict va = up(&a, &p, t, us), vb = {false, 0xdead};
+		struct fa_status sa = status(&a, &p, t), sb;
+		memset(&sb, 0xa5, sizeof(sb));
+		ck_assert_int_eq(fa_uplink_status(&b, &p, t, us, &vb, &sb), LB_OK);
+		ck_assert(va.publish == vb.publish);
+		ck_assert_uint_eq(va.crossed, vb.crossed);
+		ck_assert(!fa_status_changed(&sa, &sb));
+		uint8_t ea[FA_ENCODED_MAX], eb[FA_ENCODED_MAX];
+		size_t la, lb;
+		ck_assert_int_eq(fa_encode(&a, ea, sizeof(ea), &la), LB_OK);
+		ck_assert_int_eq(fa_encode(&b, eb, sizeof(eb), &lb), LB_OK);
+		ck_assert_uint_eq(la, lb);
+		ck_assert_mem_eq(ea, eb, la);
+	}
+	struct fa_verdict v;
+	struct fa_status st;
+	ck_assert_int_eq(fa_uplink_status(&b, &p, t, 1, &v, NULL), LB_ERR_INVAL);
+	ck_assert_int_eq(fa_uplink_status(&b, &p, t, 1, NULL, &st), LB_ERR_INVAL);
+	p.downlinks = 0;
+	ck_assert_int_eq(fa_uplink_status(&b, &p, t, 1, &v, &st), LB_ERR_INVAL);
+}
+END_TEST
+
+/* The unpacked way for one uplink on a packed device: what the daemon did
+ * before fa_packed_uplink(). in NULL is the empty device. */
+static int uplink_unpacked(const uint8_t *in, size_t len, const struct fa_policy *p, int64_t t,
+			   uint64_t us, struct fa_verdict *v, struct fa_status *st, uint8_t *out,
+			   size_t *out_len)
+{
+	struct fa_device d;
+	int rc = in ? fa_decode(&d, in, len) : fa_device_init(&d, p);
+	if (rc == LB_OK)
+		rc = fa_uplink_status(&d, p, t, us, v, st);
+	if (rc == LB_OK)
+		rc = fa_pack(&d, out, FA_PACKED_MAX, out_len);
+	return rc;
+}
+
+/* Random traffic on a device kept packed: every uplink counted in place
+ * gives the verdict, status and bytes of unpacking, counting and packing;
+ * downlinks, clock steps, a window change (left to the unpacked way once,
+ * then in place again), enforce, frames long enough to cross 80 % and
+ * 100 % and the window sliding back under them. */
+START_TEST(test_packed_uplink_same)
+{
+	struct fa_policy p = ENFORCE;
+	uint8_t blob[FA_PACKED_MAX], a[FA_PACKED_MAX], b[FA_PACKED_MAX];
+	size_t len = 0, la, lb;
+	bool have = false;
+	unsigned seed = 2024;
+	int64_t t = T0;
+	int in_place = 0, left = 0, allowed = 0, refused = 0;
+
+	for (int k = 0; k < 6000; k++) {
+		t += rand_r(&seed) % 20 == 0 ? -(int64_t)(rand_r(&seed) % (2 * HOUR_MS))
+					     : rand_r(&seed) % (k % 1000 < 500 ? 5 * MIN_MS : 3 * HOUR_MS);
+		if (k == 3000)
+			p.window_hours = 12;
+		if (k == 4500)
+			p.action = FA_WARN;
+		if (have && rand_r(&seed) % 6 == 0) {
+			struct fa_device d;
+			uint8_t flags = 0xff;
+			ck_assert_int_eq(fa_decode(&d, blob, len), LB_OK);
+			int want = fa_downlink_allowed(&d, &p, t);
+			int got = fa_packed_downlink_allowed(blob, len, &p, t, &flags);
+			if (got != LB_ERR_NOT_FOUND) {
+				ck_assert_int_eq(got, want);
+				ck_assert_int_eq(fa_pack(&d, a, sizeof(a), &la), LB_OK);
+				ck_assert_uint_eq(la, len);
+				ck_assert_uint_eq(a[FA_PACKED_OFF_FLAGS], flags);
+				blob[FA_PACKED_OFF_FLAGS] = flags;
+				ck_assert_mem_eq(a, blob, len);
+				allowed++;
+				refused += got == LB_ERR_RATE_LIMIT;
+			}
+			ck_assert_int_eq(fa_downlink(&d, &p, t, NULL), LB_OK);
+			ck_assert_int_eq(fa_pack(&d, blob, sizeof(blob), &len), LB_OK);
+			continue;
+		}
+		uint64_t us = rand_r(&seed) % 8 == 0 ? (uint64_t)(rand_r(&seed) % 3000000)
+						      : (uint64_t)(rand_r(&seed) % 400000);
+		struct fa_verdict va = {false, 0xdead}, vb = {true, 0xbeef};
+		struct fa_status sa, sb;
+		ck_assert_int_eq(uplink_unpacked(have ? blob : NULL, len, &p, t, us, &va, &sa, a, &la),
+				 LB_OK);
+		int rc = fa_packed_uplink(have ? blob : NULL, have ? len : 0, &p, t, us, &vb, &sb, b,
+					  sizeof(b), &lb);
+		if (rc == LB_ERR_NOT_FOUND) {
+			left++;
+		} else {
+			ck_assert_int_eq(rc, LB_OK);
+			ck_assert(va.publish == vb.publish);
+			ck_assert_uint_eq(va.crossed, vb.crossed);
+			ck_assert(!fa_status_changed(&sa, &sb));
+			ck_assert_uint_eq(la, lb);
+			ck_assert_mem_eq(a, b, la);
+			in_place++;
+		}
+		memcpy(blob, a, la);
+		len = la;
+		have = true;
+	}
+	ck_assert_int_eq(left, 1);          /* the window change, then in place again */
+	ck_assert_int_gt(in_place, 4000);
+	ck_assert_int_gt(allowed, 500);
+	ck_assert_int_gt(refused, 10);
+	uint8_t flags;
+	ck_assert_int_eq(fa_packed_downlink_allowed(NULL, 0, &p, t, &flags), LB_OK);
+	ck_assert_uint_eq(flags, 0);
+	ck_assert_int_eq(fa_packed_downlink_allowed(blob, len, &p, t, NULL), LB_ERR_INVAL);
+}
+END_TEST
+
+/* What the packed way leaves to the unpacked one, and what it refuses. */
+START_TEST(test_packed_uplink_rejects)
+{
+	struct fa_device d = fresh(&WARN);
+	struct fa_verdict v;
+	struct fa_status st;
+	uint8_t blob[FA_PACKED_MAX], out[FA_PACKED_MAX], old[FA_ENCODED_MAX];
+	size_t len, olen;
+
+	up(&d, &WARN, T0, SF7_13B_US);
+	ck_assert_int_eq(fa_pack(&d, blob, sizeof(blob), &len), LB_OK);
+	ck_assert_int_eq(fa_packed_uplink(blob, len, &WARN, T0, 1, &v, &st, out, sizeof(out), &olen),
+			 LB_OK);
+	/* too small an output: said, with the length needed */
+	ck_assert_int_eq(fa_packed_uplink(blob, len, &WARN, T0, 1, &v, &st, out, olen - 1, &olen),
+			 LB_ERR_TOO_LARGE);
+	/* version 1, another window, a downlink ledger of its own window */
+	ck_assert_int_eq(fa_encode(&d, old, sizeof(old), &olen), LB_OK);
+	ck_assert_int_eq(fa_packed_uplink(old, olen, &WARN, T0, 1, &v, &st, out, sizeof(out), &olen),
+			 LB_ERR_NOT_FOUND);
+	struct fa_policy twelve = WARN;
+	twelve.window_hours = 12;
+	ck_assert_int_eq(fa_packed_uplink(blob, len, &twelve, T0, 1, &v, &st, out, sizeof(out),
+					  &olen), LB_ERR_NOT_FOUND);
+	struct fa_device own = d;
+	ck_assert_int_eq(ledger_resample(&own.downlinks, FA_BUCKETS, 1000, T0), LB_OK);
+	ck_assert_int_eq(fa_pack(&own, out, sizeof(out), &olen), LB_OK);
+	ck_assert_int_eq(fa_packed_uplink(out, olen, &WARN, T0, 1, &v, &st, blob + 0, sizeof(out),
+					  &olen), LB_ERR_NOT_FOUND);
+	/* NULL, a bad policy, an empty device with a length */
+	ck_assert_int_eq(fa_pack(&d, blob, sizeof(blob), &len), LB_OK);
+	ck_assert_int_eq(fa_packed_uplink(blob, len, NULL, T0, 1, &v, &st, out, sizeof(out), &olen),
+			 LB_ERR_INVAL);
+	ck_assert_int_eq(fa_packed_uplink(blob, len, &WARN, T0, 1, NULL, &st, out, sizeof(out),
+					  &olen), LB_ERR_INVAL);
+	ck_assert_int_eq(fa_packed_uplink(NULL, 3, &WARN, T0, 1, &v, &st, out, sizeof(out), &olen),
+			 LB_ERR_INVAL);
+	/* every truncation, every flipped byte: refused exactly when fa_decode()
+	 * refuses (the version byte aside: another version is left over) */
+	for (size_t k = 0; k < len; k++) {
+		struct fa_device back;
+		ck_assert_int_ne(fa_packed_uplink(blob, k, &WARN, T0, 1, &v, &st, out, sizeof(out),
+						  &olen), LB_OK);
+		for (unsigned x = 1; x < 256; x++) {
+			uint8_t bad[FA_PACKED_MAX];
+			memcpy(bad, blob, len);
+			bad[k] ^= (uint8_t)x;
+			int dec = fa_decode(&back, bad, len);
+			int rc = fa_packed_uplink(bad, len, &WARN, T0, 1, &v, &st, out, sizeof(out),
+						  &olen);
+			if (dec != LB_OK) {
+				ck_assert_int_ne(rc, LB_OK);
+			} else if (rc == LB_OK) {
+				struct fa_verdict uv;
+				struct fa_status ust;
+				size_t ulen;
+				ck_assert_int_eq(uplink_unpacked(bad, len, &WARN, T0, 1, &uv, &ust, old,
+								 &ulen), LB_OK);
+				ck_assert(uv.publish == v.publish && uv.crossed == v.crossed);
+				ck_assert(!fa_status_changed(&ust, &st));
+				ck_assert_uint_eq(ulen, olen);
+				ck_assert_mem_eq(old, out, olen);
+			}
+		}
+	}
+}
+END_TEST
+
 static Suite *fairaccess_suite(void)
 {
 	Suite *s = suite_create("fairaccess");
@@ -736,6 +939,9 @@ static Suite *fairaccess_suite(void)
 	tcase_add_test(tc, test_pack_reads_version_1);
 	tcase_add_test(tc, test_pack_own_geometry);
 	tcase_add_test(tc, test_pack_rejects);
+	tcase_add_test(tc, test_uplink_status);
+	tcase_add_test(tc, test_packed_uplink_same);
+	tcase_add_test(tc, test_packed_uplink_rejects);
 	tcase_add_loop_test(tc, test_worked_example, 0, (int)(sizeof(WORKED) / sizeof(WORKED[0])));
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -719,6 +719,78 @@ START_TEST(test_unpack_random)
 }
 END_TEST
 
+/* A ledger kept packed and read as its pairs sums, adds and packs as the
+ * ring does: random use with clock steps, amounts up to saturation, past
+ * 2038, several geometries, with and without the geometry in the blob. */
+START_TEST(test_sparse_same)
+{
+	unsigned seed = 5150;
+	static const uint32_t geo[][2] = {{60, 1440000}, {1, 1}, {7, 1000}, {60, 1}};
+
+	for (size_t g = 0; g < sizeof(geo) / sizeof(geo[0]); g++) {
+		struct ledger l;
+		int64_t t = g == 3 ? T2040 : T0;
+		int64_t span = (int64_t)geo[g][0] * geo[g][1];
+		ck_assert_int_eq(ledger_init(&l, geo[g][0], geo[g][1]), LB_OK);
+		for (int k = 0; k < 3000; k++) {
+			bool with = k & 1;
+			uint8_t a[LEDGER_PACKED_MAX], b[LEDGER_PACKED_MAX];
+			size_t la, lb, used = 0;
+			struct ledger_sparse sp, geom = {.n = l.n, .bucket_ms = l.bucket_ms};
+			ck_assert_int_eq(ledger_pack(&l, with, a, sizeof(a), &la), LB_OK);
+			ck_assert_int_eq(ledger_sparse_read(&sp, with ? NULL : &geom, a, la, &used),
+					 LB_OK);
+			ck_assert_uint_eq(used, la);
+			t += rand_r(&seed) % 10 == 0 ? -(rand_r(&seed) % (span + 1))
+						     : rand_r(&seed) % (span / 4 + 2);
+			int64_t later = t + rand_r(&seed) % (2 * span + 2);
+			ck_assert_uint_eq(ledger_sparse_sum(&sp, t), ledger_sum(&l, t));
+			ck_assert_uint_eq(ledger_sparse_sum(&sp, later), ledger_sum(&l, later));
+			uint32_t amount = rand_r(&seed) % 50 == 0 ? UINT32_MAX - 5
+				: (uint32_t)rand_r(&seed) >> (rand_r(&seed) % 32);
+			ck_assert_int_eq(ledger_add(&l, t, amount), LB_OK);
+			ledger_sparse_add(&sp, t, amount);
+			ck_assert_uint_eq(ledger_sparse_sum(&sp, t), ledger_sum(&l, t));
+			ck_assert_int_eq(ledger_pack(&l, with, a, sizeof(a), &la), LB_OK);
+			ck_assert_int_eq(ledger_sparse_write(&sp, with, b, sizeof(b), &lb), LB_OK);
+			ck_assert_uint_eq(la, lb);
+			ck_assert_mem_eq(a, b, la);
+			ck_assert_int_eq(ledger_sparse_write(&sp, with, b, lb - 1, &lb),
+					 LB_ERR_TOO_LARGE);
+		}
+	}
+}
+END_TEST
+
+/* The pairs' reader refuses exactly what ledger_unpack() refuses. */
+START_TEST(test_sparse_read_random)
+{
+	uint8_t in[64];
+	unsigned seed = 778;
+	int accepted = 0;
+
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t len = (size_t)(rand_r(&seed) % (int)sizeof(in)), u1 = 0, u2 = 0;
+		struct ledger l;
+		struct ledger_sparse sp;
+		for (size_t i = 0; i < len; i++)
+			in[i] = (uint8_t)(rand_r(&seed) % 4 == 0 ? rand_r(&seed) % 8 : rand_r(&seed));
+		if (len > 0 && iter % 2)
+			in[0] = (uint8_t)(1 + rand_r(&seed) % LEDGER_MAX_BUCKETS);
+		int e1 = ledger_unpack(&l, NULL, in, len, &u1);
+		int e2 = ledger_sparse_read(&sp, NULL, in, len, &u2);
+		ck_assert_int_eq(e1, e2);
+		if (e1 == LB_OK) {
+			accepted++;
+			ck_assert_uint_eq(u1, u2);
+			ck_assert_uint_eq(ledger_sparse_sum(&sp, l.epoch * (int64_t)l.bucket_ms),
+					  ledger_sum(&l, l.epoch * (int64_t)l.bucket_ms));
+		}
+	}
+	ck_assert_int_gt(accepted, 1000);
+}
+END_TEST
+
 static Suite *ledger_suite(void)
 {
 	Suite *s = suite_create("ledger");
@@ -748,6 +820,8 @@ static Suite *ledger_suite(void)
 	tcase_add_test(tc, test_pack_random);
 	tcase_add_test(tc, test_unpack_rejects);
 	tcase_add_test(tc, test_unpack_random);
+	tcase_add_test(tc, test_sparse_same);
+	tcase_add_test(tc, test_sparse_read_random);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
