@@ -700,7 +700,7 @@ static bool topic_plain(const char *t, size_t len)
 /* An invalid topic is refused here, before it is queued; libmosquitto
  * checks every topic again when it publishes it. Any other topic than a
  * plain one goes through libmosquitto's own checks. */
-static bool topic_ok(const char *topic)
+bool mqtt_topic_ok(const char *topic)
 {
 	size_t len;
 
@@ -718,7 +718,7 @@ static int check_publish(const struct mqtt *m, const char *topic, const void *pa
 {
 	if (m->state == MQTT_ST_CLOSED || !m->mosq)
 		return LB_ERR_STATE;
-	if (!topic_ok(topic))
+	if (!mqtt_topic_ok(topic))
 		return LB_ERR_INVAL;
 	if (qos < 0 || qos > 2 || len > MQTT_MAX_PAYLOAD || (len > 0 && !payload))
 		return LB_ERR_INVAL;

@@ -277,4 +277,11 @@ void mqtt_get_stats(const struct mqtt *m, struct mqtt_stats *out);
 /* MOSQ_ERR_* to lb_err (LB_ERR_MQTT for anything without a closer code). */
 int mqtt_err_from_mosq(int mosq_rc);
 
+/* Whether topic (len bytes) may be published: a topic of printable ASCII
+ * without '+' and '#' is accepted at once (every topic the bridge builds),
+ * any other goes through libmosquitto's mosquitto_pub_topic_check() and
+ * mosquitto_validate_utf8(); NULL is refused. mqtt_publish() asks it
+ * before queueing (libmosquitto checks again when it sends). */
+bool mqtt_topic_ok(const char *topic);
+
 #endif
