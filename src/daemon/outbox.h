@@ -118,7 +118,9 @@ struct outbox {
 	struct outbox_opts opts;
 	/* waiting for their batch, in seq order; from `unstaged` on not staged */
 	struct outbox_msg *held_head, *held_tail, *unstaged;
-	int64_t unstaged_since_ms;       /* -1: none */
+	size_t n_unstaged;               /* from `unstaged` on */
+	bool early_off;                  /* no early staging until the commit */
+	int64_t unstaged_since_ms;       /* oldest not committed; -1: none */
 	/* the cache: a ring of committed events in seq order */
 	struct outbox_msg **ring;
 	size_t head, count;
