@@ -186,10 +186,12 @@ static int stage_rows(struct outbox *o)
  * instead of holding the loop at the commit (at 40,000 events a second,
  * 30 ms of staging in one pass; UDP datagrams wait meanwhile). A failure
  * leaves the events to the commit's staging, which retries and reports
- * it; none is tried early again before then. */
+ * it; none is tried early again before then. Nor while the store waits
+ * for the batch to be closed to checkpoint its WAL (store_gen.h, UPKEEP). */
 static void stage_early(struct outbox *o)
 {
-	if (o->early_off || o->n_unstaged < STORE_OUTBOX_PACK_EVENTS)
+	if (o->early_off || o->n_unstaged < STORE_OUTBOX_PACK_EVENTS ||
+	    store_checkpoint_due(o->ctx.store))
 		return;
 	if (stage_group(o) != LB_OK)
 		o->early_off = true;

@@ -2178,6 +2178,76 @@ START_TEST(test_gen_wal_deleted_after_checkpoint)
 }
 END_TEST
 
+/* Deferred upkeep (store_gen.h, UPKEEP): the commits only note the
+ * checkpoint; store_upkeep() does it once no batch is open, then the
+ * advance's transaction, then its marker, a step a call. An advance due
+ * while a batch is open goes with that batch's commit, and its marker is
+ * written before the next commit at the latest. */
+static void commit_big(struct store *s, int n)
+{
+	static uint8_t blob[BIG_LEDGER];
+
+	for (int i = 0; i < n; i++) {
+		memset(blob, i, sizeof(blob));
+		ck_assert_int_eq(store_ledger_put(s, GW_1 + (uint64_t)i, STORE_LEDGER_DUTY_CYCLE,
+						  blob, sizeof(blob)), LB_OK);
+		ck_assert_int_eq(store_commit(s), LB_OK);
+	}
+}
+
+START_TEST(test_gen_upkeep_deferred)
+{
+	char dir[512];
+	struct store s;
+	struct store_session a = mk_session(EUI_A, 10);
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	store_defer_upkeep(&s, true);
+	int64_t g0 = store_generation(&s)->committed;
+	commit_big(&s, 5);
+	ck_assert_int_eq(store_generation(&s)->committed, g0);
+	ck_assert(store_checkpoint_due(&s));
+	/* A batch open: the checkpoint waits for its commit. */
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	ck_assert(!store_upkeep_due(&s));
+	ck_assert(!store_upkeep(&s));
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(store_generation(&s)->committed, g0);
+	/* The checkpoint, the advance, its marker: three calls. */
+	ck_assert(store_upkeep(&s));
+	ck_assert(!store_checkpoint_due(&s));
+	ck_assert_int_eq(store_generation(&s)->committed, g0);
+	ck_assert(store_upkeep(&s));
+	ck_assert_int_eq(store_generation(&s)->committed, g0 + 1);
+	ck_assert_int_eq(marker_gen(dir), g0);
+	ck_assert(!store_upkeep(&s));
+	ck_assert_int_eq(marker_gen(dir), g0 + 1);
+
+	/* Checkpointed while no batch was open, then a batch opens: it
+	 * carries the advance; its marker comes before the next commit. */
+	commit_big(&s, 5);
+	ck_assert(store_upkeep(&s));                  /* the checkpoint */
+	a.fcnt_up_last = 11;
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	ck_assert(!store_upkeep_due(&s));
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(store_generation(&s)->committed, g0 + 2);
+	ck_assert_int_eq(raw_int(dir, "SELECT value FROM meta WHERE key = 'state_generation'"),
+			 g0 + 2);
+	ck_assert_int_eq(marker_gen(dir), g0 + 1);
+	a.fcnt_up_last = 12;
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(marker_gen(dir), g0 + 2);
+	ck_assert(!store_upkeep_due(&s));
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_generation(&s)->outcome, STORE_GEN_CONTINUED);
+	store_close(&s);
+}
+END_TEST
+
 /* A database from a lorabridge without the marker is adopted, as is one
  * whose marker alone was deleted. */
 START_TEST(test_gen_upgrade_without_marker)
@@ -2340,6 +2410,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_gen_rolled_back_db);
 	tcase_add_test(tc, test_gen_wal_deleted_after_kill);
 	tcase_add_test(tc, test_gen_wal_deleted_after_checkpoint);
+	tcase_add_test(tc, test_gen_upkeep_deferred);
 	tcase_add_test(tc, test_gen_upgrade_without_marker);
 	tcase_add_test(tc, test_gen_purge);
 	tcase_add_test(tc, test_gen_marker_owner);
