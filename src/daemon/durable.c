@@ -159,7 +159,7 @@ int64_t durable_upkeep(struct durable *d, int64_t now_ms, bool busy)
 		d->upkeep_commits = d->store->stats.commits;
 		return now_ms;
 	}
-	int64_t by = d->upkeep_since_ms + d->store->commit_ms / 2;
+	int64_t by = d->upkeep_since_ms + d->store->commit_ms / 4;
 	if (busy && now_ms < by)
 		return by;
 	if (!store_upkeep(d->store)) {

@@ -100,7 +100,7 @@ int64_t durable_tick(struct durable *d, int64_t now_ms);
  * deferred it with store_defer_upkeep()), one step a call, each in a loop
  * pass of its own: not in a pass that committed, and not while `busy` (the
  * caller has more input waiting: the last UDP read filled its budget)
- * unless a step has waited half of state.commit_ms (meanwhile the outbox
+ * unless a step has waited a quarter of state.commit_ms (meanwhile the outbox
  * stages nothing early when a checkpoint waits: it needs the batch
  * closed, outbox.c). So the loop reads its socket
  * between the commit, the checkpoint and the advance instead of being held

@@ -286,14 +286,15 @@ bool store_upkeep(struct store *s)
 
 	if (!store_upkeep_due(s))
 		return false;
-	if (g->mark_due) {
-		g->mark_due = false;
-		if (marker_write(s, g->committed) != LB_OK)
-			advance_failed(s);
-	} else if (g->ckpt_due) {
+	bool closed = !s->in_txn && s->n_ops == 0;
+	if (g->ckpt_due && closed) {    /* first: writers wait for it */
 		g->ckpt_due = false;
 		if (checkpoint(s))
 			g->adv_due = true;
+	} else if (g->mark_due) {
+		g->mark_due = false;
+		if (marker_write(s, g->committed) != LB_OK)
+			advance_failed(s);
 	} else if (db_commit_generation(s, g->committed + 1) == LB_OK) {
 		g->advanced_ms = mono_ms();
 		g->adv_due = false;
@@ -308,7 +309,17 @@ void store__gen_committed(struct store *s)
 {
 	if (!s->gen.active)
 		return;
-	if (s->wal_frames >= STORE_CHECKPOINT_FRAMES)
+	/* Deferred, but a batch was open from one commit to the next: done
+	 * now, while none is, so the WAL stays short. */
+	bool done = s->gen.deferred && s->gen.ckpt_due;
+	if (done) {
+		s->gen.ckpt_due = false;
+		if (checkpoint(s))
+			s->gen.adv_due = true;
+	}
+	/* (After a checkpoint the frame count is the old WAL's until the next
+	 * transaction starts it again.) */
+	if (!done && s->wal_frames >= STORE_CHECKPOINT_FRAMES)
 		s->gen.ckpt_due = true;
 	if (mono_ms() - s->gen.advanced_ms >= STORE_GEN_PERIOD_MS)
 		s->gen.adv_due = true;

@@ -40,7 +40,9 @@
  * then the advance's transaction; then its marker. A checkpoint runs only
  * while no batch is open (SQLite cannot checkpoint inside a transaction of
  * the same connection): a writer that can wait does not open one while
- * store_checkpoint_due(). The rules above stay:
+ * store_checkpoint_due(); a checkpoint still not done at the next commit
+ * (a batch was open all along) is done by that commit. The rules above
+ * stay:
  *  - an advance due while a batch is open is not a transaction of its own:
  *    it is written into that batch before its COMMIT (the batch is then
  *    the first transaction after the checkpoint, as the advance would have
