@@ -221,8 +221,10 @@ static void on_udp(void *arg, int fd, uint32_t events)
 	/* What this receive batch publishes leaves together (mqtt.h). */
 	mqtt_batch_begin(&b->mqtt);
 	/* A receive error was logged (rate-limited) and counted by udp; the
-	 * loop comes back when the socket is readable again. */
-	(void)udp_drain(&b->udp, BRIDGE_UDP_BUDGET, dispatch_datagram, &b->dispatch);
+	 * loop comes back when the socket is readable again. A full budget:
+	 * more datagrams wait (the store's upkeep waits for them). */
+	int n = udp_drain(&b->udp, BRIDGE_UDP_BUDGET, dispatch_datagram, &b->dispatch);
+	b->udp_busy = n >= BRIDGE_UDP_BUDGET;
 	/* With a zero window, frames are published within this wake-up. */
 	dedup_tick(&b->dedup, loop_now_ms(), uplink_process, &b->uplink);
 	mqtt_batch_end(&b->mqtt);
@@ -426,6 +428,9 @@ static int state_setup(struct bridge *b, const struct bridge_opts *o)
 	else if (o->accept_state_loss)
 		log_notice("bridge", "--accept-state-loss: nothing was lost, no effect");
 	durable_init(&b->durable, &b->store);
+	/* The checkpoints and the generation's advances in loop passes of their
+	 * own (durable_upkeep()), not in the commit's. */
+	store_defer_upkeep(&b->store, true);
 	return LB_OK;
 }
 
@@ -890,6 +895,7 @@ static int64_t run_timers(struct bridge *b)
 	next = loop_earliest(next, classc_tick(&b->classc, now));
 	next = loop_earliest(next, budget_tick(&b->budget, now));
 	next = loop_earliest(next, durable_tick(&b->durable, now));
+	next = loop_earliest(next, durable_upkeep(&b->durable, now, b->udp_busy));
 	next = loop_earliest(next, outbox_tick(&b->outbox, now));
 	next = loop_earliest(next, mqtt_tick(&b->mqtt, now));
 	if (b->http_ready) {

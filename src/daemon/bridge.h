@@ -116,6 +116,7 @@ struct bridge {
 	bool stop;
 	bool reload;
 	bool store_open;
+	bool udp_busy;               /* the last UDP read filled its budget */
 	bool outbox_ready;
 	bool subscribed;             /* the command topic */
 	bool hass_subscribed;        /* Home Assistant's status topic */

@@ -12,6 +12,7 @@ void durable_init(struct durable *d, struct store *store)
 {
 	memset(d, 0, sizeof(*d));
 	d->store = store;
+	d->upkeep_since_ms = -1;
 }
 
 int durable_add(struct durable *d, durable_stage_fn stage, durable_due_fn due, void *arg)
@@ -143,6 +144,30 @@ int64_t durable_tick(struct durable *d, int64_t now_ms)
 	d->retry_at_ms = 0;
 	/* A part may keep changes for later (budget.h): its deadline stands. */
 	return next_due(d);
+}
+
+int64_t durable_upkeep(struct durable *d, int64_t now_ms, bool busy)
+{
+	if (!store_upkeep_due(d->store)) {
+		d->upkeep_since_ms = -1;
+		return -1;
+	}
+	if (d->upkeep_since_ms < 0)
+		d->upkeep_since_ms = now_ms;
+	/* A commit since the last call: this pass held the loop already. */
+	if (d->upkeep_commits != d->store->stats.commits) {
+		d->upkeep_commits = d->store->stats.commits;
+		return now_ms;
+	}
+	int64_t by = d->upkeep_since_ms + d->store->commit_ms / 4;
+	if (busy && now_ms < by)
+		return by;
+	if (!store_upkeep(d->store)) {
+		d->upkeep_since_ms = -1;
+		return -1;
+	}
+	d->upkeep_since_ms = now_ms;   /* the next step: in a pass of its own */
+	return now_ms;
 }
 
 uint64_t durable_batch(const struct durable *d)

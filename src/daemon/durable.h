@@ -60,6 +60,8 @@ struct durable {
 	bool flushing;                   /* inside durable_flush() */
 	int64_t at_ms;                   /* monotonic ms of the commit under way */
 	int64_t retry_at_ms;             /* after a failure: not before; 0 = none */
+	int64_t upkeep_since_ms;         /* the store's upkeep waits since; -1 */
+	uint64_t upkeep_commits;         /* the store's commits when last looked */
 };
 
 void durable_init(struct durable *d, struct store *store);
@@ -92,6 +94,19 @@ int64_t durable_commit_ms(const struct durable *d);
  * deadline (monotonic ms) or -1. After a failure it retries every
  * STORE_RETRY_MS. */
 int64_t durable_tick(struct durable *d, int64_t now_ms);
+
+/* The store's upkeep after its commits (store_gen.h, UPKEEP: a WAL
+ * checkpoint, the state generation's advance and its marker; the caller
+ * deferred it with store_defer_upkeep()), one step a call, each in a loop
+ * pass of its own: not in a pass that committed, and not while `busy` (the
+ * caller has more input waiting: the last UDP read filled its budget)
+ * unless a step has waited a quarter of state.commit_ms (meanwhile the outbox
+ * stages nothing early when a checkpoint waits: it needs the batch
+ * closed, outbox.c). So the loop reads its socket
+ * between the commit, the checkpoint and the advance instead of being held
+ * for all of them at once. Returns the next deadline (monotonic ms; now
+ * when a step is to be done at once) or -1. */
+int64_t durable_upkeep(struct durable *d, int64_t now_ms, bool busy);
 
 /* The batch that holds changes staged from now on, and whether a batch is
  * committed: an event reporting state changed now is tagged with

@@ -13,7 +13,11 @@
  *      outbox (store/store_outbox.h), packed with the other events of the
  *      batch into one row (up to STORE_OUTBOX_PACK_EVENTS events a row),
  *      after the mark of acknowledged events: event and FCnt become durable
- *      together.
+ *      together. A full group of STORE_OUTBOX_PACK_EVENTS is staged as soon
+ *      as it is there (into the same batch: the same rows), so a heavy
+ *      load's staging is spread over the interval, not done in the
+ *      commit's loop pass; not while the store waits for the batch to be
+ *      closed to checkpoint (store_checkpoint_due()).
  *   3. Once that batch is committed, outbox_tick() moves the event into the
  *      cache, the in-memory queue of at most cache_limit (mqtt.queue_limit)
  *      events in seq order. When the cache is full, the event stays on disk
@@ -28,8 +32,10 @@
  *      store deletes the rows it covers whole) with the group commits the
  *      state makes anyway (a new uplink's FCnt); on its own it is due
  *      OUTBOX_DELETE_DELAY_MS after it first moved, or at once once it
- *      passed OUTBOX_DELETE_ROWS events (a backlog draining): the disk is
- *      never written once per message. outbox_returned() (the sink will not
+ *      passed OUTBOX_DELETE_ROWS events while no new event waits for its
+ *      commit (a backlog draining; under a flow of uplinks it goes with
+ *      their commit, within state.commit_ms): the disk is never written
+ *      once per message. outbox_returned() (the sink will not
  *      send it after all) makes it the next to be sent again.
  *
  * What survives what: at start-up the rows of the last run are published
@@ -38,7 +44,8 @@
  * events still unacknowledged when the bridge gave up waiting are sent
  * again (the mark is committed on the way out); after a crash the events
  * in flight, those acknowledged after one still in flight, and those
- * acknowledged since the last commit (at most OUTBOX_DELETE_ROWS, at most
+ * acknowledged since the last commit (at most OUTBOX_DELETE_ROWS or, while
+ * uplinks arrive, one state.commit_ms' worth, whichever is more; at most
  * OUTBOX_DELETE_DELAY_MS' worth) are sent again: duplicates, as QoS 1
  * allows, never a loss. With QoS 0 there
  * is no acknowledgement: an event leaves the outbox once written to the
@@ -118,7 +125,9 @@ struct outbox {
 	struct outbox_opts opts;
 	/* waiting for their batch, in seq order; from `unstaged` on not staged */
 	struct outbox_msg *held_head, *held_tail, *unstaged;
-	int64_t unstaged_since_ms;       /* -1: none */
+	size_t n_unstaged;               /* from `unstaged` on */
+	bool early_off;                  /* no early staging until the commit */
+	int64_t unstaged_since_ms;       /* oldest not committed; -1: none */
 	/* the cache: a ring of committed events in seq order */
 	struct outbox_msg **ring;
 	size_t head, count;

@@ -304,12 +304,18 @@ static int commit(struct store *s, bool end_batch)
 		return LB_OK;
 	}
 	t0 = mono_us();
+	bool carried = false;
+	store__gen_before_commit(s);
 	rc = ensure_batch(s);
+	if (rc == LB_OK)
+		rc = store__gen_carry(s, &carried);
 	if (rc == LB_OK)
 		rc = step_txn(s, STMT_COMMIT, "commit");
 	if (rc == LB_OK) {
 		s->in_txn = false;
 		batch_done(s, t0, end_batch);
+		if (carried)
+			store__gen_carried(s);
 		store__gen_committed(s);
 		return LB_OK;
 	}

@@ -214,7 +214,19 @@ static int advance(struct store *s, int64_t from)
 	if (rc == LB_OK)
 		rc = marker_write(s, from + 1);
 	s->gen.advanced_ms = mono_ms();
+	s->gen.adv_due = s->gen.mark_due = false;
 	return rc;
+}
+
+/* An advance failed: retried with a commit STORE_RETRY_MS from now, and
+ * after any checkpoint. */
+static void advance_failed(struct store *s)
+{
+	s->gen.adv_due = s->gen.mark_due = false;
+	s->gen.advanced_ms = mono_ms() - (STORE_GEN_PERIOD_MS - STORE_RETRY_MS);
+	s->gen.advance_frame = 0;
+	LB_LOG_RL(LOG_LVL_ERROR, TAG, "state generation %" PRId64 " not advanced (see above): a "
+		  "loss of what was committed since may go unnoticed; retried", s->gen.committed);
 }
 
 /* ---- checkpoints ------------------------------------------------------ */
@@ -250,23 +262,107 @@ static bool checkpoint(struct store *s)
 	return n_done >= s->gen.advance_frame;
 }
 
+/* ---- the upkeep (store_gen.h, UPKEEP) ---------------------------------- */
+
+void store_defer_upkeep(struct store *s, bool on)
+{
+	s->gen.deferred = on;
+}
+
+bool store_upkeep_due(const struct store *s)
+{
+	const struct store_gen *g = &s->gen;
+
+	if (!s->db || !g->active)
+		return false;
+	/* A checkpoint cannot run while this connection has a transaction
+	 * open (SQLite: "database table is locked"). */
+	return g->mark_due || ((g->ckpt_due || g->adv_due) && !s->in_txn && s->n_ops == 0);
+}
+
+bool store_checkpoint_due(const struct store *s)
+{
+	return s->db && s->gen.active && s->gen.ckpt_due;
+}
+
+bool store_upkeep(struct store *s)
+{
+	struct store_gen *g = &s->gen;
+
+	if (!store_upkeep_due(s))
+		return false;
+	bool closed = !s->in_txn && s->n_ops == 0;
+	if (g->ckpt_due && closed) {    /* first: writers wait for it */
+		g->ckpt_due = false;
+		if (checkpoint(s))
+			g->adv_due = true;
+	} else if (g->mark_due) {
+		g->mark_due = false;
+		if (marker_write(s, g->committed) != LB_OK)
+			advance_failed(s);
+	} else if (db_commit_generation(s, g->committed + 1) == LB_OK) {
+		g->advanced_ms = mono_ms();
+		g->adv_due = false;
+		g->mark_due = true;
+	} else {
+		advance_failed(s);
+	}
+	return store_upkeep_due(s);
+}
+
 void store__gen_committed(struct store *s)
 {
-	bool due = false;
-
 	if (!s->gen.active)
 		return;
-	if (s->wal_frames >= STORE_CHECKPOINT_FRAMES)
-		due = checkpoint(s);
-	if (!due && mono_ms() - s->gen.advanced_ms < STORE_GEN_PERIOD_MS)
+	/* Deferred, but a batch was open from one commit to the next: done
+	 * now, while none is, so the WAL stays short. */
+	bool done = s->gen.deferred && s->gen.ckpt_due;
+	if (done) {
+		s->gen.ckpt_due = false;
+		if (checkpoint(s))
+			s->gen.adv_due = true;
+	}
+	/* (After a checkpoint the frame count is the old WAL's until the next
+	 * transaction starts it again.) */
+	if (!done && s->wal_frames >= STORE_CHECKPOINT_FRAMES)
+		s->gen.ckpt_due = true;
+	if (mono_ms() - s->gen.advanced_ms >= STORE_GEN_PERIOD_MS)
+		s->gen.adv_due = true;
+	while (!s->gen.deferred && store_upkeep(s))
+		;
+}
+
+int store__gen_carry(struct store *s, bool *carried)
+{
+	struct store__meta m;
+
+	*carried = false;
+	if (!s->gen.active || !s->gen.adv_due)
+		return LB_OK;
+	memset(&m, 0, sizeof(m));
+	snprintf(m.key, sizeof(m.key), "%s", STORE_GEN_META_KEY);
+	m.value = s->gen.committed + 1;
+	int rc = store__apply(s, OP_META_PUT, &m, sizeof(m));
+	*carried = rc == LB_OK;
+	return rc;
+}
+
+void store__gen_carried(struct store *s)
+{
+	s->gen.committed++;
+	s->gen.advance_frame = s->wal_frames;   /* set by the hook at COMMIT */
+	s->gen.advanced_ms = mono_ms();
+	s->gen.adv_due = false;
+	s->gen.mark_due = true;
+}
+
+void store__gen_before_commit(struct store *s)
+{
+	if (!s->gen.mark_due)
 		return;
-	if (advance(s, s->gen.committed) == LB_OK)
-		return;
-	/* Retry with a commit STORE_RETRY_MS from now, and after any checkpoint. */
-	s->gen.advanced_ms -= STORE_GEN_PERIOD_MS - STORE_RETRY_MS;
-	s->gen.advance_frame = 0;
-	LB_LOG_RL(LOG_LVL_ERROR, TAG, "state generation %" PRId64 " not advanced (see above): a "
-		  "loss of what was committed since may go unnoticed; retried", s->gen.committed);
+	s->gen.mark_due = false;
+	if (marker_write(s, s->gen.committed) != LB_OK)
+		advance_failed(s);
 }
 
 void store__gen_close(struct store *s)

@@ -29,6 +29,28 @@
  *  - at store_close(), after the final commit (so that a copy of the
  *    database taken while the daemon ran is older than the marker).
  *
+ * UPKEEP: the checkpoint and the advance after a commit take several
+ * fsyncs (the checkpoint's two, the advance's transaction, the marker's
+ * file and directory) and the copy of the WAL into the database: tens of
+ * milliseconds under a heavy load. By default the commit does them before
+ * it returns. A caller with other work waiting (the daemon's loop, whose
+ * UDP socket overflows while it is held) calls store_defer_upkeep(): the
+ * commit then only notes what is due, and store_upkeep() does one step a
+ * call, when the caller has time (store_upkeep_due()): the checkpoint;
+ * then the advance's transaction; then its marker. A checkpoint runs only
+ * while no batch is open (SQLite cannot checkpoint inside a transaction of
+ * the same connection): a writer that can wait does not open one while
+ * store_checkpoint_due(); a checkpoint still not done at the next commit
+ * (a batch was open all along) is done by that commit. The rules above
+ * stay:
+ *  - an advance due while a batch is open is not a transaction of its own:
+ *    it is written into that batch before its COMMIT (the batch is then
+ *    the first transaction after the checkpoint, as the advance would have
+ *    been);
+ *  - a marker not yet written when the next commit comes is written
+ *    before that commit, so only the advance's own transaction is ever
+ *    outside the marker (the window of one marker write, as above).
+ *
  * CHECKING, in store_open(), before anything else reads the state:
  *  - no marker: first start (no database either), an upgrade from a version
  *    without a marker, or a deleted marker. The database is adopted as it
@@ -59,6 +81,8 @@
 #ifndef LB_STORE_GEN_H
 #define LB_STORE_GEN_H
 
+#include <stdbool.h>
+
 #include "store/store_types.h"
 
 /* Flags of store_open_flags() (store.h). */
@@ -70,9 +94,31 @@ const struct store_gen *store_generation(const struct store *s);
 /* Internal to store/. After the database is open and prepared: install
  * the WAL hook, check the database against the marker, advance. */
 int store__gen_open(struct store *s, const char *path, unsigned flags);
-/* After a batch commit: checkpoint the WAL when it is long, advance when
- * due (failures logged, retried later). */
+/* Leave the checkpoint and the advance to store_upkeep() (on) or do them
+ * in the commit that makes them due (off, the default). */
+void store_defer_upkeep(struct store *s, bool on);
+/* Whether store_upkeep() has a step to do now: the checkpoint and the
+ * advance wait while a batch is open (SQLite checkpoints only outside a
+ * transaction; the advance goes with that batch's commit instead). */
+bool store_upkeep_due(const struct store *s);
+/* Whether a checkpoint waits for the batch to be closed: a writer that can
+ * stage later (daemon/outbox.h) leaves the batch closed meanwhile. */
+bool store_checkpoint_due(const struct store *s);
+/* Do one step of the upkeep (UPKEEP above); failures are logged and
+ * retried later, as in a commit. Returns store_upkeep_due(). */
+bool store_upkeep(struct store *s);
+
+/* After a batch commit: note a checkpoint when the WAL is long and an
+ * advance when due, and do them unless deferred (failures logged, retried
+ * later). */
 void store__gen_committed(struct store *s);
+/* Inside a batch's transaction, before its COMMIT: write the advance that
+ * is due into it (*carried); an error fails the commit. After the COMMIT
+ * succeeded with it, store__gen_carried(). */
+int store__gen_carry(struct store *s, bool *carried);
+void store__gen_carried(struct store *s);
+/* Before a commit: the marker of the last advance, if not yet written. */
+void store__gen_before_commit(struct store *s);
 /* Before the connection closes, after the final commit succeeded. */
 void store__gen_close(struct store *s);
 

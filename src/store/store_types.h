@@ -145,6 +145,11 @@ struct store_gen {
 	int64_t marked;                 /* last generation written to the marker */
 	int64_t advanced_ms;            /* monotonic ms of the last advance */
 	int64_t advance_frame;          /* WAL frames up to that advance's commit */
+	/* The upkeep (store_gen.h, UPKEEP): what the commits left to do. */
+	bool deferred;                  /* done by store_upkeep(), not by the commit */
+	bool ckpt_due;                  /* the WAL is long: checkpoint it */
+	bool adv_due;                   /* advance (with the next transaction) */
+	bool mark_due;                  /* committed advanced: write the marker */
 };
 
 struct sqlite3;

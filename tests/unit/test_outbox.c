@@ -319,6 +319,69 @@ START_TEST(test_deletions_are_due)
 }
 END_TEST
 
+/* A full group of events is staged as soon as it is there (the rows are
+ * those a staging at the commit makes: 64 events and 6), and nothing of
+ * it is sent before the batch commits. */
+START_TEST(test_full_group_staged_early)
+{
+	int want[70];
+	struct fix f;
+
+	setup(&f, 100, 1 << 20);
+	f.rec.room = 100;
+	for (int i = 1; i < STORE_OUTBOX_PACK_EVENTS; i++) {
+		ck_assert_int_eq(add(&f, i % 2 ? EUI_A : EUI_B, i), LB_OK);
+		want[i - 1] = i;
+	}
+	ck_assert(!store_dirty(&f.store));
+	for (int i = STORE_OUTBOX_PACK_EVENTS; i <= 70; i++) {
+		ck_assert_int_eq(add(&f, i % 2 ? EUI_A : EUI_B, i), LB_OK);
+		want[i - 1] = i;
+	}
+	ck_assert(store_dirty(&f.store));
+	ck_assert_uint_eq(f.store.n_ops, 1);          /* one packed row so far */
+	outbox_tick(&f.o, 0);
+	ck_assert_uint_eq(f.rec.n, 0);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	ck_assert_uint_eq(f.store.stats.rows_written, 2);
+	ck_assert_uint_eq(rows_on_disk(&f), 70);
+	outbox_tick(&f.o, 0);
+	expect_sent(&f.rec, 0, want, 70);
+	teardown(&f);
+}
+END_TEST
+
+/* While new events wait for their commit, OUTBOX_DELETE_ROWS acknowledged
+ * events do not make a commit due at once: the mark goes with the new
+ * events' commit, state.commit_ms after the first of them. */
+START_TEST(test_mark_rides_with_new_events)
+{
+	struct fix f;
+
+	setup(&f, 2000, 1 << 22);
+	for (int i = 1; i <= OUTBOX_DELETE_ROWS; i++)
+		ck_assert_int_eq(add(&f, EUI_B, i), LB_OK);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	for (int round = 0; f.o.stats.acked < OUTBOX_DELETE_ROWS && round < 100; round++) {
+		f.rec.n = 0;
+		f.rec.room = 50;
+		outbox_tick(&f.o, round);
+		for (size_t i = 0; i < f.rec.n; i++)
+			outbox_acked(&f.o, f.rec.sent[i]);
+	}
+	ck_assert_uint_eq(f.o.stats.acked, OUTBOX_DELETE_ROWS);
+	int64_t t0 = loop_now_ms();
+	ck_assert_int_eq(add(&f, EUI_A, 0), LB_OK);
+	int64_t due = durable_tick(&f.durable, t0);
+	ck_assert_int_ge(due, t0 + 50);                /* the fixture's commit_ms */
+	ck_assert_int_le(due, loop_now_ms() + 50);
+	ck_assert_uint_eq(rows_on_disk(&f), OUTBOX_DELETE_ROWS);
+	ck_assert_int_eq(durable_tick(&f.durable, due), -1);
+	ck_assert_uint_eq(rows_on_disk(&f), 1);
+	teardown(&f);
+}
+END_TEST
+
 /* The mark after a restart without a last commit (a crash): events
  * acknowledged in order up to one still in flight are not sent again;
  * that one and those acknowledged after it are (duplicates, as QoS 1
@@ -735,6 +798,8 @@ static Suite *outbox_suite(void)
 	tcase_add_test(tc, test_blocks_reused);
 	tcase_add_test(tc, test_many_staged_in_groups);
 	tcase_add_test(tc, test_deletions_are_due);
+	tcase_add_test(tc, test_full_group_staged_early);
+	tcase_add_test(tc, test_mark_rides_with_new_events);
 	tcase_add_test(tc, test_returned_goes_first);
 	tcase_add_test(tc, test_small_cache_pages_in);
 	tcase_add_test(tc, test_limit_refuses_and_counts);

@@ -2178,6 +2178,90 @@ START_TEST(test_gen_wal_deleted_after_checkpoint)
 }
 END_TEST
 
+/* Deferred upkeep (store_gen.h, UPKEEP): the commits only note the
+ * checkpoint; store_upkeep() does it once no batch is open, then the
+ * advance's transaction, then its marker, a step a call. An advance due
+ * while a batch is open goes with that batch's commit, and its marker is
+ * written before the next commit at the latest. A checkpoint still not
+ * done at the next commit is done by that commit. */
+static void commit_until_checkpoint(struct store *s)
+{
+	static uint8_t blob[BIG_LEDGER];
+
+	for (int i = 0; i < 20 && !store_checkpoint_due(s); i++) {
+		memset(blob, i, sizeof(blob));
+		ck_assert_int_eq(store_ledger_put(s, GW_1 + (uint64_t)i, STORE_LEDGER_DUTY_CYCLE,
+						  blob, sizeof(blob)), LB_OK);
+		ck_assert_int_eq(store_commit(s), LB_OK);
+	}
+	ck_assert(store_checkpoint_due(s));
+	ck_assert(store_upkeep_due(s));
+}
+
+static void put_fcnt(struct store *s, struct store_session *a, uint32_t fcnt)
+{
+	a->fcnt_up_last = fcnt;
+	ck_assert_int_eq(store_put_session(s, a), LB_OK);
+}
+
+START_TEST(test_gen_upkeep_deferred)
+{
+	char dir[512];
+	struct store s;
+	struct store_session a = mk_session(EUI_A, 10);
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	store_defer_upkeep(&s, true);
+	int64_t g0 = store_generation(&s)->committed;
+	commit_until_checkpoint(&s);
+	ck_assert_int_eq(store_generation(&s)->committed, g0);
+	/* The checkpoint, the advance, its marker: three calls. */
+	ck_assert(store_upkeep(&s));
+	ck_assert(!store_checkpoint_due(&s));
+	ck_assert_int_eq(store_generation(&s)->committed, g0);
+	ck_assert(store_upkeep(&s));
+	ck_assert_int_eq(store_generation(&s)->committed, g0 + 1);
+	ck_assert_int_eq(marker_gen(dir), g0);
+	ck_assert(!store_upkeep(&s));
+	ck_assert_int_eq(marker_gen(dir), g0 + 1);
+
+	/* Checkpointed while no batch was open, then a batch opens: the
+	 * checkpoint waits no longer, the advance waits for the batch and
+	 * goes with its commit; its marker comes before the next commit. */
+	commit_until_checkpoint(&s);
+	ck_assert(store_upkeep(&s));                  /* the checkpoint */
+	put_fcnt(&s, &a, 11);
+	ck_assert(!store_upkeep_due(&s));
+	ck_assert(!store_upkeep(&s));
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(store_generation(&s)->committed, g0 + 2);
+	ck_assert_int_eq(raw_int(dir, "SELECT value FROM meta WHERE key = 'state_generation'"),
+			 g0 + 2);
+	ck_assert_int_eq(marker_gen(dir), g0 + 1);
+	put_fcnt(&s, &a, 12);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(marker_gen(dir), g0 + 2);
+	ck_assert(!store_upkeep_due(&s));
+
+	/* A checkpoint due while a batch is open until the next commit: that
+	 * commit does it; the advance follows in the upkeep. */
+	commit_until_checkpoint(&s);
+	put_fcnt(&s, &a, 13);
+	ck_assert(!store_upkeep_due(&s));
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert(!store_checkpoint_due(&s));
+	ck_assert(store_upkeep(&s));                  /* the advance */
+	ck_assert_int_eq(store_generation(&s)->committed, g0 + 3);
+	ck_assert(!store_upkeep(&s));                 /* its marker */
+	ck_assert_int_eq(marker_gen(dir), g0 + 3);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_generation(&s)->outcome, STORE_GEN_CONTINUED);
+	store_close(&s);
+}
+END_TEST
+
 /* A database from a lorabridge without the marker is adopted, as is one
  * whose marker alone was deleted. */
 START_TEST(test_gen_upgrade_without_marker)
@@ -2340,6 +2424,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_gen_rolled_back_db);
 	tcase_add_test(tc, test_gen_wal_deleted_after_kill);
 	tcase_add_test(tc, test_gen_wal_deleted_after_checkpoint);
+	tcase_add_test(tc, test_gen_upkeep_deferred);
 	tcase_add_test(tc, test_gen_upgrade_without_marker);
 	tcase_add_test(tc, test_gen_purge);
 	tcase_add_test(tc, test_gen_marker_owner);
