@@ -265,8 +265,14 @@ static int stage_failed(struct budget *bg, int rc)
 {
 	if (rc == LB_ERR_IO || rc == LB_ERR_NOMEM || rc == LB_ERR_FULL)
 		return rc;
-	log_error("budget", "device %s: ledger not stageable (%s): left out of the state",
-		  bg->c.devices->dev[dirtyset_last(&bg->dirty)].name, lb_strerror(rc));
+	if (rc == LB_ERR_STATE)   /* packed_of(): its stored ledger could not be read */
+		LB_LOG_RL(LOG_LVL_ERROR, "budget", "device %s: ledger not written: its stored "
+			  "ledger could not be read and is kept as stored",
+			  bg->c.devices->dev[dirtyset_last(&bg->dirty)].name);
+	else
+		LB_LOG_RL(LOG_LVL_ERROR, "budget", "device %s: ledger not stageable (%s): left "
+			  "out of the state", bg->c.devices->dev[dirtyset_last(&bg->dirty)].name,
+			  lb_strerror(rc));
 	dirtyset_pop(&bg->dirty);
 	return LB_OK;
 }

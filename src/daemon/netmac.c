@@ -731,6 +731,11 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 	*kinds = 0;
 	if (!ensure_session(m, dev))
 		return 0;
+	/* Its stored state could not be read (restore()): what the device
+	 * agreed to before is unknown, so nothing is asked that it would
+	 * agree to on top of it until the state is read. */
+	if (dev->rt.mac_unread)
+		return 0;
 	if ((n = adr_request(m, dev, now, out, cap)) > 0) {
 		len += n;
 		*kinds |= 1u << MACSTATE_LINK_ADR;

@@ -44,8 +44,8 @@
  * events still unacknowledged when the bridge gave up waiting are sent
  * again (the mark is committed on the way out); after a crash the events
  * in flight, those acknowledged after one still in flight, and those
- * acknowledged since the last commit (at most OUTBOX_DELETE_ROWS or, while
- * uplinks arrive, one state.commit_ms' worth, whichever is more; at most
+ * acknowledged since the last commit (at most OUTBOX_DELETE_ROWS plus,
+ * while uplinks arrive, one state.commit_ms' worth; at most
  * OUTBOX_DELETE_DELAY_MS' worth) are sent again: duplicates, as QoS 1
  * allows, never a loss. With QoS 0 there
  * is no acknowledgement: an event leaves the outbox once written to the

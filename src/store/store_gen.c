@@ -353,7 +353,12 @@ void store__gen_carried(struct store *s)
 	s->gen.advance_frame = s->wal_frames;   /* set by the hook at COMMIT */
 	s->gen.advanced_ms = mono_ms();
 	s->gen.adv_due = false;
-	s->gen.mark_due = true;
+	/* The marker at once, in the pass of the commit that carried the
+	 * advance: until it names the new generation, the batch (a commit
+	 * interval of counters, after the checkpoint) would be lost unnoticed
+	 * with a deleted -wal. The window stays that of one marker write. */
+	if (marker_write(s, s->gen.committed) != LB_OK)
+		advance_failed(s);
 }
 
 void store__gen_before_commit(struct store *s)

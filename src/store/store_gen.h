@@ -46,10 +46,13 @@
  *  - an advance due while a batch is open is not a transaction of its own:
  *    it is written into that batch before its COMMIT (the batch is then
  *    the first transaction after the checkpoint, as the advance would have
- *    been);
- *  - a marker not yet written when the next commit comes is written
- *    before that commit, so only the advance's own transaction is ever
- *    outside the marker (the window of one marker write, as above).
+ *    been), and its marker right after that COMMIT, in the same call: the
+ *    batch's counters are outside the marker only for one marker write;
+ *  - the marker of an advance made by store_upkeep() (a transaction of its
+ *    own, holding nothing else) waits for the next step, and is written
+ *    before the next commit at the latest, so only the advance's own
+ *    transaction is ever outside the marker (the window of one marker
+ *    write, as above).
  *
  * CHECKING, in store_open(), before anything else reads the state:
  *  - no marker: first start (no database either), an upgrade from a version

@@ -909,6 +909,12 @@ START_TEST(deferred_restore_read_error_keeps_stored)
 	netmac_load(&w.mac, dev());
 	ck_assert(dev()->rt.mac_unread);
 	ck_assert_ptr_null(dev()->rt.mac);
+	/* Nothing asked of the device meanwhile (a fresh state would ask for
+	 * LinkADR, as at the start of this test). */
+	uint8_t cmds[64];
+	unsigned kinds = 1;
+	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), cmds, sizeof(cmds), &kinds), 0);
+	ck_assert_uint_eq(kinds, 0);
 	netmac_touch(&w.mac, dev());
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
 	raw_exec("ALTER TABLE mac_state_away RENAME TO mac_state");
