@@ -468,69 +468,28 @@ int ledger_pack(const struct ledger *l, bool with_geometry, uint8_t *out, size_t
 	return LB_OK;
 }
 
-/* n and bucket_ms from the blob or the caller's ledger, then the epoch. */
-static size_t unpack_head(struct ledger *l, const struct ledger *geometry, const uint8_t *in,
-			  size_t len)
-{
-	size_t pos = 0, k;
-	uint64_t v;
-
-	if (geometry) {
-		unsigned n = geometry->n;   /* read before l is cleared: they may alias */
-		ledger_init(l, n, geometry->bucket_ms);
-	} else {
-		if (len < 1)
-			return 0;
-		k = varint64_get(in + 1, len - 1, UINT32_MAX, &v);
-		if (k == 0 || ledger_init(l, in[0], (uint32_t)v) != LB_OK)
-			return 0;
-		pos = 1 + k;
-	}
-	k = varint64_get(in + pos, len - pos, (uint64_t)(TIME_MAX_MS / (int64_t)l->bucket_ms), &v);
-	if (k == 0)
-		return 0;
-	l->epoch = (int64_t)v;
-	return pos + k;
-}
-
-/* The k (age, sum) pairs; bytes consumed or 0. head stays 0: age a is
- * slot (n + 1 - a) % (n + 1). */
-static size_t unpack_slots(struct ledger *l, const uint8_t *in, size_t len)
-{
-	size_t pos = 1;
-	int last = -1;
-
-	if (len < 1 || in[0] > l->n + 1u)
-		return 0;
-	for (unsigned j = 0; j < in[0]; j++) {
-		uint32_t v;
-		if (pos >= len || in[pos] > l->n || (int)in[pos] <= last)
-			return 0;
-		last = in[pos++];
-		size_t k = varint_get(in + pos, len - pos, &v);
-		if (k == 0 || v == 0)
-			return 0;
-		set_slot(l, slot_at(l, (unsigned)last), v);
-		pos += k;
-	}
-	return pos;
-}
-
+/* Read as pairs (ledger_sparse_read(): one reader, one set of checks),
+ * then each pair into its slot: head stays 0, age a is slot
+ * (n + 1 - a) % (n + 1). */
 int ledger_unpack(struct ledger *l, const struct ledger *geometry, const uint8_t *in, size_t len,
 		  size_t *used)
 {
-	size_t head, body;
+	struct ledger_sparse s, g;
 
 	if (!l || (!in && len > 0) || (geometry && !ready(geometry)))
 		return LB_ERR_INVAL;
-	head = unpack_head(l, geometry, in, len);
-	body = head ? unpack_slots(l, in + head, len - head) : 0;
-	if (body == 0) {
+	if (geometry) {   /* copied first: geometry and l may alias */
+		g.n = geometry->n;
+		g.bucket_ms = geometry->bucket_ms;
+	}
+	if (ledger_sparse_read(&s, geometry ? &g : NULL, in, len, used) != LB_OK) {
 		memset(l, 0, sizeof(*l));
 		return LB_ERR_MALFORMED;
 	}
-	if (used)
-		*used = head + body;
+	ledger_init(l, s.n, s.bucket_ms);
+	l->epoch = s.epoch;
+	for (unsigned j = 0; j < s.k; j++)
+		set_slot(l, slot_at(l, s.age[j]), s.sum[j]);
 	return LB_OK;
 }
 
@@ -541,7 +500,7 @@ static int64_t sparse_epoch_of(const struct ledger_sparse *s, int64_t t)
 	return clamp_time(t) / (int64_t)s->bucket_ms;
 }
 
-/* unpack_head's checks, into a sparse ledger. */
+/* n and bucket_ms from the blob or the caller's geometry, then the epoch. */
 static size_t sparse_head(struct ledger_sparse *s, const struct ledger_sparse *geometry,
 			  const uint8_t *in, size_t len)
 {
@@ -568,7 +527,8 @@ static size_t sparse_head(struct ledger_sparse *s, const struct ledger_sparse *g
 	return pos + k;
 }
 
-/* unpack_slots' checks, into the pairs. */
+/* The k (age, sum) pairs: ages strictly increasing and at most n, sums
+ * never 0; bytes consumed or 0. */
 static size_t sparse_pairs(struct ledger_sparse *s, const uint8_t *in, size_t len)
 {
 	size_t pos = 1;

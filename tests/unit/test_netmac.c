@@ -34,6 +34,7 @@
 #include "lorawan/maccmd.h"
 #include "store/store.h"
 #include "tables/devices.h"
+#include "rawdb.h"
 #include "world.h"
 
 #define DEV_EUI UINT64_C(0x70b3d57ed0000042)
@@ -878,18 +879,6 @@ START_TEST(deferred_restore_read_before_windows)
 }
 END_TEST
 
-/* A second connection running sql, which must succeed. */
-static void raw_exec(const char *sql)
-{
-	char path[FAKE_DIR_MAX + 32];
-	sqlite3 *db = NULL;
-
-	snprintf(path, sizeof(path), "%s/%s", w.dir, STORE_DB_NAME);
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
 /* The deferred read fails (the table moved away for a moment): the state
  * stays unread, is not written over by the batch, and is read at the next
  * use once the table is back. */
@@ -905,7 +894,7 @@ START_TEST(deferred_restore_read_error_keeps_stored)
 	ck_assert_int_eq(store_mac_get(&w.store, DEV_EUI, &stored), LB_OK);
 
 	netmac_defer_restore(&w.mac, dev());
-	raw_exec("ALTER TABLE mac_state RENAME TO mac_state_away");
+	rawdb_exec(w.dir, "ALTER TABLE mac_state RENAME TO mac_state_away");
 	netmac_load(&w.mac, dev());
 	ck_assert(dev()->rt.mac_unread);
 	ck_assert_ptr_null(dev()->rt.mac);
@@ -917,7 +906,7 @@ START_TEST(deferred_restore_read_error_keeps_stored)
 	ck_assert_uint_eq(kinds, 0);
 	netmac_touch(&w.mac, dev());
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
-	raw_exec("ALTER TABLE mac_state_away RENAME TO mac_state");
+	rawdb_exec(w.dir, "ALTER TABLE mac_state_away RENAME TO mac_state");
 	ck_assert_int_eq(store_mac_get(&w.store, DEV_EUI, &got), LB_OK);
 	ck_assert_mem_eq(&got, &stored, sizeof(got));     /* not written over */
 

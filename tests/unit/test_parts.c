@@ -31,6 +31,7 @@
 #include "tables/devices.h"
 #include "tables/dirtyset.h"
 #include "tables/fairaccess.h"
+#include "rawdb.h"
 #include "world.h"
 #include "testutil.h"
 
@@ -206,24 +207,6 @@ START_TEST(test_due_from_arrival)
 }
 END_TEST
 
-/* A second connection answering one integer. */
-static int64_t raw_int(const char *sql)
-{
-	char path[FAKE_DIR_MAX + 32];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = -999;
-
-	snprintf(path, sizeof(path), "%s/%s", w.dir, STORE_DB_NAME);
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 /* Device i counted a frame: its counter alone changed. */
 static void counted(int i, uint32_t fcnt)
 {
@@ -249,16 +232,16 @@ START_TEST(test_counters_alone)
 	for (int i = 0; i < N_DEV; i++)
 		counted(i, 10);
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM session"), N_DEV);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM session_fcnt"), 0);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM session"), N_DEV);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM session_fcnt"), 0);
 	/* Then their counters alone, read back as the devices' counters. */
 	uint64_t rows = w.store.stats.rows_written;
 	for (int i = 0; i < N_DEV; i++)
 		counted(i, 20 + (uint32_t)i);
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
 	ck_assert_uint_eq(w.store.stats.rows_written, rows + N_DEV);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM session_fcnt"), N_DEV);
-	ck_assert_int_eq(raw_int("SELECT max(fcnt_up_last) FROM session"), 10);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM session_fcnt"), N_DEV);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT max(fcnt_up_last) FROM session"), 10);
 	for (int i = 0; i < N_DEV; i++)
 		expect_counter(i, 20 + (uint32_t)i);
 	/* Another change of device 5: a whole row, its counters row gone. */
@@ -267,8 +250,8 @@ START_TEST(test_counters_alone)
 	sessions_touch(&w.sessions, &w.devices.dev[5]);
 	counted(6, 98);
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM session_fcnt"), N_DEV - 1);
-	ck_assert_int_eq(raw_int("SELECT fcnt_up_last FROM session WHERE rx1_dr_offset = 2"), 99);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM session_fcnt"), N_DEV - 1);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT fcnt_up_last FROM session WHERE rx1_dr_offset = 2"), 99);
 	expect_counter(5, 99);
 	expect_counter(6, 98);
 
@@ -276,7 +259,7 @@ START_TEST(test_counters_alone)
 	 * the configuration's (a stale session, not restored). */
 	sessions_free(&w.sessions);
 	ck_assert_int_eq(store_commit(&w.store), LB_OK);
-	ck_assert_int_eq(raw_int("UPDATE session SET nwk_s_key = zeroblob(16) WHERE dev_addr ="
+	ck_assert_int_eq(rawdb_int(w.dir, "UPDATE session SET nwk_s_key = zeroblob(16) WHERE dev_addr ="
 				 " 0x26010001 RETURNING 1"), 1);
 	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
 				       w.cfg.state_commit_ms), LB_OK);
@@ -284,15 +267,15 @@ START_TEST(test_counters_alone)
 	counted(0, 200);
 	counted(1, 201);
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM session WHERE fcnt_up_last = 200"), 0);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM session WHERE fcnt_up_last = 201 AND"
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM session WHERE fcnt_up_last = 200"), 0);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM session WHERE fcnt_up_last = 201 AND"
 				 " nwk_s_key != zeroblob(16)"), 1);
 	expect_counter(0, 200);
 	expect_counter(1, 201);
 	/* Purged: no counters row left behind. */
 	ck_assert_int_eq(store_purge(&w.store, w.devices.dev[0].dev_eui), LB_OK);
 	ck_assert_int_eq(store_commit(&w.store), LB_OK);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM session_fcnt WHERE fcnt_up_last = 200"), 0);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM session_fcnt WHERE fcnt_up_last = 200"), 0);
 }
 END_TEST
 
@@ -404,18 +387,6 @@ START_TEST(test_ledger_version_1_row)
 }
 END_TEST
 
-/* A second connection running sql, which must succeed. */
-static void raw_exec(const char *sql)
-{
-	char path[FAKE_DIR_MAX + 32];
-	sqlite3 *db = NULL;
-
-	snprintf(path, sizeof(path), "%s/%s", w.dir, STORE_DB_NAME);
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
 /* The first read of a device's stored ledger fails (its table moved away
  * for a moment): the device stays unread, nothing is written over the
  * stored ledger meanwhile, and its next use reads it. */
@@ -448,14 +419,14 @@ START_TEST(test_ledger_read_error_keeps_stored)
 	ck_assert_int_eq(budget_init(&w.budget, &bc), LB_OK);
 	budget_defer_restore(&w.budget, dev);
 
-	raw_exec("ALTER TABLE ledger RENAME TO ledger_away");
+	rawdb_exec(w.dir, "ALTER TABLE ledger RENAME TO ledger_away");
 	ck_assert_int_eq(budget_downlink_allowed(&w.budget, dev), LB_OK);   /* the read fails */
 	ck_assert(dev->rt.fa_unread);
 	ck_assert_ptr_null(dev->rt.fa);
 	budget_touch(&w.budget, dev);
 	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);                  /* left out */
 	ck_assert_uint_eq(dirtyset_count(&w.budget.dirty), 0);
-	raw_exec("ALTER TABLE ledger_away RENAME TO ledger");
+	rawdb_exec(w.dir, "ALTER TABLE ledger_away RENAME TO ledger");
 	ck_assert_int_eq(store_ledger_get(&w.store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, blob,
 					  sizeof(blob), &got), LB_OK);
 	ck_assert_uint_eq(got, len);

@@ -26,6 +26,7 @@
 #include "store/store_db.h"
 #include "tables/fcntdown.h"
 #include "tables/ledger.h"
+#include "rawdb.h"
 #include "testutil.h"
 
 #define EUI_A UINT64_C(0x70b3d57ed0000001)
@@ -68,24 +69,6 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A second, independent connection (read only) answering one integer. */
-static int64_t raw_int(const char *dir, const char *sql)
-{
-	char path[512];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = -999;
-
-	db_path(path, sizeof(path), dir);
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, "unix"), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
 }
 
 static void raw_text(const char *dir, const char *sql, char *out, size_t cap)
@@ -197,11 +180,11 @@ START_TEST(test_schema_created)
 	db_path(path, sizeof(path), dir);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0600);    /* it holds session keys */
-	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 				      " AND name IN ('session', 'dev_nonce', 'downlink',"
 				      " 'ledger', 'meta')"), 5);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
 				      " AND name = 'downlink_dev_seq'"), 1);
 	raw_text(dir, "PRAGMA journal_mode", mode, sizeof(mode));
 	ck_assert_str_eq(mode, "wal");
@@ -220,7 +203,7 @@ START_TEST(test_schema_created)
 	ck_assert_int_eq(store_close(&s), LB_OK);      /* closed struct: no-op */
 	/* Reopening an existing schema migrates nothing. */
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	store_close(&s);
 }
 END_TEST
@@ -274,7 +257,7 @@ START_TEST(test_reopen_keeps_data)
 	expect_session(&got, &b);
 	store_close(&s);
 	/* Readable with the sqlite3 CLI as documented in store.h. */
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session WHERE fcnt_up_last IS NULL"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session WHERE fcnt_up_last IS NULL"), 1);
 	raw_text(dir, "SELECT printf('%016X', dev_eui) FROM session WHERE fcnt_up_last = 41",
 		 hex, sizeof(hex));
 	ck_assert_str_eq(hex, "70B3D57ED0000001");
@@ -426,7 +409,7 @@ START_TEST(test_dev_nonces)
 	ck_assert(used);
 	ck_assert_int_eq(store_dev_nonce_used(&s, EUI_A, 1, NULL), LB_ERR_INVAL);
 	store_close(&s);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM dev_nonce"), 4);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM dev_nonce"), 4);
 }
 END_TEST
 
@@ -539,7 +522,7 @@ START_TEST(test_downlink_queue)
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	ck_assert_uint_eq(s.stats.failures, 0);
 	store_close(&s);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM downlink"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM downlink"), 1);
 }
 END_TEST
 
@@ -686,7 +669,7 @@ START_TEST(test_ledgers)
 					  STORE_LEDGER_MAX + 1), LB_ERR_TOO_LARGE);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	store_close(&s);
-	ck_assert_int_eq(raw_int(dir, "SELECT length(blob) FROM ledger WHERE kind = 256"), 10);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT length(blob) FROM ledger WHERE kind = 256"), 10);
 }
 END_TEST
 
@@ -748,8 +731,8 @@ START_TEST(test_many_rows_sizes)
 		ck_assert_ptr_nonnull(s.stmt[i]);
 	for (int i = STMT_LEDGER_PUT; i <= STMT_LEDGER_PUT_32; i++)
 		ck_assert_ptr_nonnull(s.stmt[i]);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 97);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM ledger"), 97);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session"), 97);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM ledger"), 97);
 	ck_assert_int_eq(store_put_sessions(&s, rows, 0, NULL), LB_OK);
 	ck_assert_int_eq(store_ledger_put_many(&s, led, 0, NULL), LB_OK);
 	ck_assert(!store_dirty(&s));
@@ -787,8 +770,8 @@ START_TEST(test_many_rows_refused_and_repeated)
 	ck_assert_uint_eq(staged, 21);
 	ck_assert_uint_eq(s.n_ops, 42);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 21);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM ledger"), 21);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session"), 21);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM ledger"), 21);
 
 	/* Device A three times in a group of four: its last row is kept. */
 	rows[0] = mk_session(EUI_A, 100);
@@ -839,9 +822,9 @@ START_TEST(test_past_2038)
 	ck_assert_int_eq(store_downlink_push(&s, &d, NULL), LB_OK);
 	ck_assert_int_eq(store_ledger_put(&s, EUI_A, STORE_LEDGER_FAIR_ACCESS, blob, len), LB_OK);
 	store_close(&s);
-	ck_assert_int_eq(raw_int(dir, "SELECT joined_at FROM session"), joined_2040);
-	ck_assert_int_eq(raw_int(dir, "SELECT fcnt_up_last FROM session"), 0xfffffff0);
-	ck_assert_int_eq(raw_int(dir, "SELECT expires_at FROM downlink"), expires_2040);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT joined_at FROM session"), joined_2040);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT fcnt_up_last FROM session"), 0xfffffff0);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT expires_at FROM downlink"), expires_2040);
 
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
@@ -879,7 +862,7 @@ START_TEST(test_meta)
 	ck_assert_int_eq(store_meta_put(&s, "", 1), LB_ERR_INVAL);
 	ck_assert_int_eq(store_meta_get(&s, NULL, &v), LB_ERR_INVAL);
 	store_close(&s);
-	ck_assert_int_eq(raw_int(dir, "SELECT value FROM meta WHERE key = 'dev_addr_next'"),
+	ck_assert_int_eq(rawdb_int(dir, "SELECT value FROM meta WHERE key = 'dev_addr_next'"),
 			 INT64_MIN);
 }
 END_TEST
@@ -911,9 +894,9 @@ START_TEST(test_batch_invisible_until_commit)
 	ck_assert_int_le(due, after + 50);
 
 	/* Another connection sees nothing of the open batch. */
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 0);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM downlink"), 0);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM dev_nonce"), 0);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session"), 0);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM downlink"), 0);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM dev_nonce"), 0);
 
 	/* Not yet due: the tick leaves it staged. */
 	ck_assert_int_eq(store_tick(&s, due - 1), due);
@@ -926,9 +909,9 @@ START_TEST(test_batch_invisible_until_commit)
 	ck_assert_int_gt(s.stats.last_commit_us, 0);
 	ck_assert_uint_eq(store_batch(&s), 2);
 	ck_assert(store_committed(&s, 1));
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 1);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM downlink"), 1);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM dev_nonce"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM downlink"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM dev_nonce"), 1);
 
 	/* Nothing staged: commit is a no-op, the batch number stays. */
 	ck_assert_int_eq(store_commit(&s), LB_OK);
@@ -1195,8 +1178,8 @@ START_TEST(test_failed_commit_is_retried)
 	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
 	ck_assert_uint_eq(got.fcnt_up_last, 50);
 	/* ...nobody else does. */
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 1);
-	ck_assert_int_eq(raw_int(dir, "SELECT fcnt_up_last FROM session"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT fcnt_up_last FROM session"), 1);
 	/* A second failure, with more staged meanwhile. */
 	ck_assert_int_eq(store_add_dev_nonce(&s, EUI_B, 77), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
@@ -1209,11 +1192,11 @@ START_TEST(test_failed_commit_is_retried)
 	ck_assert_uint_eq(s.stats.rows_written, 1 + 4);
 	ck_assert_uint_ge(s.stats.replays, 2);
 	ck_assert(store_committed(&s, 2));
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 2);
-	ck_assert_int_eq(raw_int(dir, "SELECT fcnt_up_last FROM session WHERE dev_eui = "
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session"), 2);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT fcnt_up_last FROM session WHERE dev_eui = "
 				      "0x70b3d57ed0000001"), 50);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM downlink"), 1);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM dev_nonce WHERE dev_nonce = 77"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM downlink"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM dev_nonce WHERE dev_nonce = 77"), 1);
 	store_close(&s);
 	fault_remove();
 }
@@ -1262,13 +1245,13 @@ START_TEST(test_outbox_replayed_after_failed_commit)
 	ck_assert_int_eq(store_outbox_add(&s, &r), LB_OK);
 	ck_assert_int_eq(store_outbox_ack(&s, 2), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 2);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), 2);
 	fault_full = false;
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	ck_assert_uint_ge(s.stats.replays, 1);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 1);
-	ck_assert_int_eq(raw_int(dir, "SELECT seq FROM outbox"), 3);
-	ck_assert_int_eq(raw_int(dir, "SELECT value FROM meta WHERE key = 'outbox_acked'"), 2);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT seq FROM outbox"), 3);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT value FROM meta WHERE key = 'outbox_acked'"), 2);
 	ck_assert_int_eq(store_outbox_page(&s, 0, 10, 10, outbox_line, &t, NULL), LB_OK);
 	ck_assert_str_eq(t.buf, "3 application/a/device/70b3d57ed0000001/event/up {\"fCnt\":3}\n");
 	store_close(&s);
@@ -1307,13 +1290,13 @@ START_TEST(test_outbox_many_replayed_after_failed_commit)
 	ck_assert_uint_eq(staged, 43);
 	ck_assert_int_eq(store_outbox_ack(&s, 1), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), 1);
 	fault_full = false;
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	ck_assert_uint_ge(s.stats.replays, 1);
 	ck_assert_uint_eq(s.stats.rows_written, 1 + 1 + 1);   /* two rows and the mark */
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 2);
-	ck_assert_int_eq(raw_int(dir, "SELECT sum(events) FROM outbox"), 45);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), 2);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT sum(events) FROM outbox"), 45);
 	ck_assert_int_eq(store_outbox_page(&s, 0, 100, 100, outbox_line, &t, &n), LB_OK);
 	ck_assert_uint_eq(n, 44);
 	ck_assert_str_eq(t.buf, want.buf);
@@ -1347,15 +1330,15 @@ START_TEST(test_many_rows_replayed_after_failed_commit)
 	ck_assert_int_eq(store_put_sessions(&s, rows, 45, &staged), LB_OK);
 	ck_assert_int_eq(store_ledger_put_many(&s, led, 45, &staged), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 0);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session"), 0);
 	ck_assert_int_eq(store_get_session(&s, EUI_A + 44, &got), LB_OK);   /* re-staged */
 	fault_full = false;
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	ck_assert_uint_ge(s.stats.replays, 1);
 	ck_assert_uint_eq(s.stats.rows_written, 90);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 45);
-	ck_assert_int_eq(raw_int(dir, "SELECT sum(fcnt_up_last) FROM session"), 45 * 1000 + 44 * 45 / 2);
-	ck_assert_int_eq(raw_int(dir, "SELECT sum(length(blob)) FROM ledger"),
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session"), 45);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT sum(fcnt_up_last) FROM session"), 45 * 1000 + 44 * 45 / 2);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT sum(length(blob)) FROM ledger"),
 			 2 * (20 * 21 / 2) + (5 * 6 / 2));
 
 	/* Counters alone (45 = 32 + 8 + 4 + 1), then a whole row for one of
@@ -1370,8 +1353,8 @@ START_TEST(test_many_rows_replayed_after_failed_commit)
 	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
 	fault_full = false;
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session_fcnt"), 44);
-	ck_assert_int_eq(raw_int(dir, "SELECT sum(fcnt_up_last) FROM session"),
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session_fcnt"), 44);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT sum(fcnt_up_last) FROM session"),
 			 45 * 1000 + 44 * 45 / 2 - 1003 + 7);
 	for (size_t i = 0; i < 45; i++) {
 		ck_assert_int_eq(store_get_session(&s, EUI_A + i, &got), LB_OK);
@@ -1439,7 +1422,7 @@ START_TEST(test_replay_after_half_failed_commit)
 	ck_assert_int_eq(store_add_dev_nonce(&s, EUI_A, 6), LB_OK);   /* not wedged */
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	store_close(&s);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM dev_nonce"), 2);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM dev_nonce"), 2);
 }
 END_TEST
 
@@ -1457,7 +1440,7 @@ START_TEST(test_staging_failure_keeps_batch)
 
 	new_dir(dir, sizeof(dir), NULL);
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-	pages = raw_int(dir, "PRAGMA page_count");
+	pages = rawdb_int(dir, "PRAGMA page_count");
 	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", (long long)pages);
 	ck_assert_int_eq(sqlite3_exec(s.db, sql, NULL, NULL, NULL), SQLITE_OK);
 	for (ok = 0; ok < 1000; ok++) {
@@ -1477,7 +1460,7 @@ START_TEST(test_staging_failure_keeps_batch)
 	r = mk_session(EUI_A + ok, 1);                /* the caller tries again */
 	ck_assert_int_eq(store_put_session(&s, &r), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), (int64_t)ok + 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session"), (int64_t)ok + 1);
 	store_close(&s);
 }
 END_TEST
@@ -1583,8 +1566,8 @@ START_TEST(test_migrate_from_v1)
 	raw_exec(dir, "ALTER TABLE downlink DROP COLUMN expires_at");
 	raw_exec(dir, "PRAGMA user_version = 1");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 				      " AND name = 'gateway_online'"), 1);
 	int64_t v = 0;
 	ck_assert_int_eq(store_meta_get(&s, "dev_addr_next", &v), LB_OK);
@@ -1619,7 +1602,7 @@ START_TEST(test_migrate_from_v3)
 		      " fcnt_down, created_at) VALUES ('q1', 1, 1, 5, 0, x'6b657074', 0, NULL, 1)");
 	raw_exec(dir, "PRAGMA user_version = 3");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(store_downlink_get(&s, "q1", &got), LB_OK);
 	ck_assert_uint_eq(got.len, 4);
 	ck_assert_mem_eq(got.data, "kept", 4);
@@ -1679,7 +1662,7 @@ START_TEST(test_wall_clock_past_2038)
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	store_close(&s);
 
-	ck_assert_int_eq(raw_int(dir, "SELECT updated_at = 2208988800 FROM session"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT updated_at = 2208988800 FROM session"), 1);
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
 	ck_assert_int_eq(got.updated_at, t2040);
@@ -1712,12 +1695,12 @@ START_TEST(test_mac_state)
 	raw_exec(dir, OUTBOX_V3);
 	raw_exec(dir, "PRAGMA user_version = 4");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(store_mac_get(&s, EUI_A, &got), LB_ERR_NOT_FOUND);
 	ck_assert_int_eq(store_mac_put(&s, &m), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	store_close(&s);
-	ck_assert_int_eq(raw_int(dir, "SELECT hex(ch_mask) = 'FF000000000000000200' FROM mac_state"),
+	ck_assert_int_eq(rawdb_int(dir, "SELECT hex(ch_mask) = 'FF000000000000000200' FROM mac_state"),
 			 1);
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	ck_assert_int_eq(store_mac_get(&s, EUI_A, &got), LB_OK);
@@ -1767,7 +1750,7 @@ START_TEST(test_gateway_online)
 	ck_assert_int_eq(store_gateway_online_set(&s, GW_1, true), LB_OK);   /* again: one row */
 	ck_assert(store_dirty(&s));
 	/* Staged: this connection sees them, another one does not yet. */
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM gateway_online"), 0);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM gateway_online"), 0);
 	ck_assert_int_eq(store_gateway_online_list(&s, collect_gw, got), LB_OK);
 	ck_assert_uint_eq(got[0], 3);
 	/* In INTEGER order: aa55... is negative, below -1 (EUI_MAX). */
@@ -1775,8 +1758,8 @@ START_TEST(test_gateway_online)
 	ck_assert_uint_eq(got[2], GW_1 + 1);
 	ck_assert_uint_eq(got[3], EUI_MAX);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM gateway_online"), 3);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM gateway_online WHERE since > 0"), 3);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM gateway_online"), 3);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM gateway_online WHERE since > 0"), 3);
 	ck_assert_int_eq(store_gateway_online_set(&s, GW_1 + 1, false), LB_OK);
 	ck_assert_int_eq(store_gateway_online_set(&s, GW_1 + 7, false), LB_OK);  /* absent: fine */
 	store_close(&s);                      /* commits what is staged */
@@ -1809,7 +1792,7 @@ START_TEST(test_newer_schema_refused)
 	ck_assert_ptr_null(s.db);
 	ck_assert_ptr_nonnull(strstr(log, "schema version 99"));
 	ck_assert_ptr_nonnull(strstr(log, "newer than this lorabridge"));
-	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), 99);   /* left untouched */
+	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), 99);   /* left untouched */
 }
 END_TEST
 
@@ -1845,11 +1828,11 @@ START_TEST(test_purge)
 
 	ck_assert_int_eq(store_purge(&s, EUI_A), LB_OK);
 	ck_assert(!store_dirty(&s));                   /* committed at once, with the meta */
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 1);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM dev_nonce"), 1);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM downlink"), 1);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM ledger"), 2);
-	ck_assert_int_eq(raw_int(dir, "SELECT value FROM meta WHERE key = 'staged_before'"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM dev_nonce"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM downlink"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM ledger"), 2);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT value FROM meta WHERE key = 'staged_before'"), 1);
 	ck_assert_int_eq(store_get_session(&s, EUI_A, &(struct store_session){0}),
 			 LB_ERR_NOT_FOUND);
 	ck_assert_int_eq(store_dev_nonce_used(&s, EUI_A, 42, &used), LB_OK);
@@ -1871,7 +1854,7 @@ START_TEST(test_purge)
 	ck_assert_int_eq(store_put_session(&s, &c), LB_OK);
 	ck_assert_int_eq(store_purge(&s, EUI_A + 100), LB_OK);
 	store_close(&s);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM session"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session"), 1);
 }
 END_TEST
 
@@ -1904,7 +1887,7 @@ static int64_t marker_gen(const char *dir)
 
 static int64_t db_gen(const char *dir)
 {
-	return raw_int(dir, "SELECT value FROM meta WHERE key = 'state_generation'");
+	return rawdb_int(dir, "SELECT value FROM meta WHERE key = 'state_generation'");
 }
 
 static void put_file(const char *dir, const char *name, const char *text)
@@ -2087,7 +2070,7 @@ START_TEST(test_gen_rolled_back_db)
 	m = marker_gen(dir);
 	copy_file(dir, "backup.db", STORE_DB_NAME);
 	expect_lost(dir, m);
-	ck_assert_int_eq(raw_int(dir, "SELECT fcnt_up_last FROM session"), 10);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT fcnt_up_last FROM session"), 10);
 	accept_loss(dir, m, true);
 }
 END_TEST
@@ -2238,7 +2221,7 @@ START_TEST(test_gen_upkeep_deferred)
 	ck_assert(!store_upkeep(&s));
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	ck_assert_int_eq(store_generation(&s)->committed, g0 + 2);
-	ck_assert_int_eq(raw_int(dir, "SELECT value FROM meta WHERE key = 'state_generation'"),
+	ck_assert_int_eq(rawdb_int(dir, "SELECT value FROM meta WHERE key = 'state_generation'"),
 			 g0 + 2);
 	ck_assert_int_eq(marker_gen(dir), g0 + 2);
 	ck_assert(!store_upkeep_due(&s));

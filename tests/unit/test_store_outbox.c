@@ -20,6 +20,7 @@
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "store/store.h"
+#include "rawdb.h"
 #include "testutil.h"
 
 #define EUI_A UINT64_C(0x70b3d57ed0000001)
@@ -42,35 +43,6 @@ static void new_dir(char *out, size_t cap)
 {
 	ck_assert_int_lt(snprintf(out, cap, "%s/t.XXXXXX", base_dir), (int)cap);
 	ck_assert_ptr_nonnull(mkdtemp(out));
-}
-
-/* A second, independent connection answering one integer. */
-static int64_t raw_int(const char *dir, const char *sql)
-{
-	char path[600];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = -999;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static void raw_exec(const char *dir, const char *sql)
-{
-	char path[600];
-	sqlite3 *db = NULL;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 }
 
 /* Row seq of device eui: topic ".../<eui>/event/up", payload "{"n":<seq>}". */
@@ -228,8 +200,8 @@ START_TEST(test_add_page_ack_in_order)
 	/* Two devices interleaved, one row for the ten. */
 	add_many(&s, 1, 10);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 1);
-	ck_assert_int_eq(raw_int(dir, "SELECT seq FROM outbox"), 10);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT seq FROM outbox"), 10);
 
 	struct page p = page(&s, 0, UINT64_MAX, PAGE_MAX);
 	expect_seqs(&p, (const uint64_t[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 10);
@@ -252,8 +224,8 @@ START_TEST(test_add_page_ack_in_order)
 	p = page(&s, 0, UINT64_MAX, PAGE_MAX);             /* staged: seen */
 	expect_seqs(&p, (const uint64_t[]){4, 5, 6, 7, 8, 9, 10, 11, 12}, 9);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 3);
-	ck_assert_int_eq(raw_int(dir, "SELECT value FROM meta WHERE key = 'outbox_acked'"), 3);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), 3);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT value FROM meta WHERE key = 'outbox_acked'"), 3);
 
 	/* The callback stops the page with its error. */
 	struct page stop = {.stop_after = 2};
@@ -270,7 +242,7 @@ START_TEST(test_add_page_ack_in_order)
 	expect_seqs(&p, (const uint64_t[]){4, 5, 6, 7, 8, 9, 10, 11, 12}, 9);
 	ck_assert_int_eq(store_outbox_ack(&s, 11), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "SELECT group_concat(seq) FROM outbox"), 12);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT group_concat(seq) FROM outbox"), 12);
 	p = page(&s, 0, UINT64_MAX, PAGE_MAX);
 	expect_seqs(&p, (const uint64_t[]){12}, 1);
 	store_close(&s);
@@ -294,7 +266,7 @@ START_TEST(test_mark_outlives_rows)
 	ck_assert_int_eq(store_outbox_ack(&s, 5), LB_OK);
 	ck_assert_int_eq(store_outbox_ack(&s, 4), LB_ERR_INVAL);   /* below the mark */
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 0);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), 0);
 	store_close(&s);
 
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
@@ -352,9 +324,9 @@ START_TEST(test_rows_split_by_size)
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	/* 13 events of 10,000 bytes (10,037 encoded) fit 128 KiB: rows of
 	 * 1-13, 14-26, 27-29, 30 alone, 31-40. */
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 5);
-	ck_assert_int_eq(raw_int(dir, "SELECT events FROM outbox WHERE seq = 30"), 1);
-	ck_assert_int_eq(raw_int(dir, "SELECT max(length(body)) FROM outbox WHERE seq != 30"),
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), 5);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT events FROM outbox WHERE seq = 30"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT max(length(body)) FROM outbox WHERE seq != 30"),
 			 13 * (32 + 5 + 10000));
 	ck_assert_int_eq(store_outbox_page(&s, 0, UINT64_MAX, 100, check_big, &next, &n), LB_OK);
 	ck_assert_uint_eq(n, 40);
@@ -376,7 +348,7 @@ START_TEST(test_bad_row_refused)
 	add_many(&s, 1, 3);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	store_close(&s);
-	raw_exec(dir, "UPDATE outbox SET body = substr(body, 1, length(body) - 1)");
+	rawdb_exec(dir, "UPDATE outbox SET body = substr(body, 1, length(body) - 1)");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	ck_assert_int_eq(store_outbox_page(&s, 0, UINT64_MAX, PAGE_MAX, collect, &p, &n),
 			 LB_ERR_IO);
@@ -399,14 +371,14 @@ START_TEST(test_staged_rows)
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	add(&s, 3, EUI_A);
 	ck_assert(store_dirty(&s));
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 2);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), 2);
 	struct page p = page(&s, 0, UINT64_MAX, PAGE_MAX);
 	expect_seqs(&p, (const uint64_t[]){1, 2, 3}, 3);
 	p = page(&s, 0, 2, PAGE_MAX);
 	expect_seqs(&p, (const uint64_t[]){1, 2}, 2);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 3);
-	ck_assert_int_eq(raw_int(dir, "SELECT max(seq) FROM outbox"), 3);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), 3);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT max(seq) FROM outbox"), 3);
 	store_close(&s);
 }
 END_TEST
@@ -452,8 +424,8 @@ START_TEST(test_add_many_sizes)
 		expect_range(&s, seq, seq + sizes[k] - 1);     /* staged rows are read */
 		ck_assert_int_eq(store_commit(&s), LB_OK);
 		rows += want_rows;
-		ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), (int64_t)rows);
-		ck_assert_int_eq(raw_int(dir, "SELECT sum(events) FROM outbox"),
+		ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), (int64_t)rows);
+		ck_assert_int_eq(rawdb_int(dir, "SELECT sum(events) FROM outbox"),
 				 (int64_t)(seq + sizes[k] - 1));
 		seq += sizes[k];
 	}
@@ -498,7 +470,7 @@ START_TEST(test_add_many_refused)
 	ck_assert_int_eq(store_outbox_add_many(&s, m.r, 10, &staged), LB_ERR_INVAL);
 	ck_assert_uint_eq(staged, 5);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "SELECT sum(events) FROM outbox"), 19 + 1 + 5);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT sum(events) FROM outbox"), 19 + 1 + 5);
 	struct page p = page(&s, 18, UINT64_MAX, PAGE_MAX);
 	expect_seqs(&p, (const uint64_t[]){19, 40, 41, 42, 43, 44, 45}, 7);
 	ck_assert_int_eq(store_outbox_add_many(NULL, m.r, 1, &staged), LB_ERR_INVAL);
@@ -646,40 +618,23 @@ START_TEST(test_migration_from_v1)
 	ck_assert_int_eq(store_put_session(&s, &row), LB_OK);
 	ck_assert_int_eq(store_close(&s), LB_OK);
 	/* Back to what version 1 wrote: no tables of later versions. */
-	raw_exec(dir, "DROP TABLE outbox; DROP TABLE gateway_online; DROP TABLE mac_state;"
+	rawdb_exec(dir, "DROP TABLE outbox; DROP TABLE gateway_online; DROP TABLE mac_state;"
 		      " DROP TABLE session_fcnt;"
 		      " ALTER TABLE downlink DROP COLUMN expires_at; PRAGMA user_version = 1;");
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"),
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"),
 			 0);
 
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_ge(STORE_SCHEMA_VERSION, 2);
 	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
 	ck_assert_uint_eq(got.fcnt_up_last, 77);
 	add(&s, 1, EUI_A);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), 1);
 	store_close(&s);
 }
 END_TEST
-
-/* The outbox of schemas 5 and 6 (one row per event, rows acknowledged out
- * of order leaving gaps) is packed by the migration to v7: every row of
- * the last run is there, read back in order as written, rows of 64 events,
- * new events follow them. */
-static int raw_exec_rc(const char *dir, const char *sql)
-{
-	char path[600];
-	sqlite3 *db = NULL;
-	int rc;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return rc;
-}
 
 /* Seqs 1..80 but every 8th, as mk_row() makes them, in an outbox of the
  * given schema's form. */
@@ -700,10 +655,14 @@ static void old_outbox(const char *dir, int version)
 		 " CAST(printf('{\"n\":%%d}', x) AS BLOB), 1700000000 + x FROM c WHERE x %% 8 != 0;"
 		 "PRAGMA user_version = %d;",
 		 version == 5 ? "qos IN (0, 1, 2)" : "qos BETWEEN 0 AND 2", version);
-	ck_assert_int_eq(raw_exec_rc(dir, sql), SQLITE_OK);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 70);
+	rawdb_exec(dir, sql);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), 70);
 }
 
+/* The outbox of schemas 5 and 6 (one row per event, rows acknowledged out
+ * of order leaving gaps) is packed by the migration to v7: every row of
+ * the last run is there, read back in order as written, rows of 64 events,
+ * new events follow them. */
 START_TEST(test_migration_old_outbox_rows)
 {
 	for (int version = 5; version <= 6; version++) {
@@ -719,8 +678,8 @@ START_TEST(test_migration_old_outbox_rows)
 		old_outbox(dir, version);
 
 		ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-		ck_assert_int_eq(raw_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-		ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 2);   /* 64 + 6 */
+		ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+		ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), 2);   /* 64 + 6 */
 		ck_assert_int_eq(store_outbox_usage(&s, &u), LB_OK);
 		ck_assert_uint_eq(u.rows, 70);
 		ck_assert_uint_eq(u.first_seq, 1);
@@ -787,7 +746,7 @@ START_TEST(test_arguments)
 	ck_assert_int_eq(store_outbox_page(&s, 0, 1, 1, NULL, NULL, NULL), LB_ERR_INVAL);
 	ck_assert_int_eq(store_outbox_usage(&s, NULL), LB_ERR_INVAL);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(raw_int(dir, "SELECT count(*) FROM outbox"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), 1);
 	store_close(&s);
 }
 END_TEST
