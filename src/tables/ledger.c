@@ -260,7 +260,7 @@ static size_t varint_len(uint32_t v)
 	return n;
 }
 
-static size_t varint_put(uint8_t *p, uint32_t v)
+static size_t varint64_put(uint8_t *p, uint64_t v)
 {
 	size_t n = 0;
 	while (v >= 0x80) {
@@ -271,21 +271,41 @@ static size_t varint_put(uint8_t *p, uint32_t v)
 	return n;
 }
 
-/* Bytes consumed, or 0 if truncated, longer than a uint32 or not canonical. */
-static size_t varint_get(const uint8_t *p, size_t avail, uint32_t *v)
+/* Bytes consumed, or 0 if truncated, above max or not canonical. */
+static size_t varint64_get(const uint8_t *p, size_t avail, uint64_t max, uint64_t *v)
 {
 	uint64_t acc = 0;
 
-	for (size_t i = 0; i < avail && i < LEDGER_VARINT_MAX; i++) {
+	for (size_t i = 0; i < avail && i < LEDGER_VARINT64_MAX; i++) {
+		if (i == LEDGER_VARINT64_MAX - 1 && p[i] > 1)
+			return 0;   /* bits beyond the 64th */
 		acc |= (uint64_t)(p[i] & 0x7f) << (7 * i);
 		if (p[i] & 0x80)
 			continue;
-		if (acc > UINT32_MAX || (i > 0 && p[i] == 0))
+		if (acc > max || (i > 0 && p[i] == 0))
 			return 0;
-		*v = (uint32_t)acc;
+		*v = acc;
 		return i + 1;
 	}
 	return 0;
+}
+
+static size_t varint_put(uint8_t *p, uint32_t v)
+{
+	return varint64_put(p, v);
+}
+
+/* Bytes consumed, or 0 if truncated, longer than a uint32 or not canonical
+ * (a canonical one of at most UINT32_MAX is at most LEDGER_VARINT_MAX
+ * bytes). */
+static size_t varint_get(const uint8_t *p, size_t avail, uint32_t *v)
+{
+	uint64_t w;
+	size_t n = varint64_get(p, avail, UINT32_MAX, &w);
+
+	if (n)
+		*v = (uint32_t)w;
+	return n;
 }
 
 /* The buckets from the current one back, each as a varint, at out. */
@@ -370,36 +390,6 @@ int ledger_decode(struct ledger *l, const uint8_t *in, size_t len, size_t *used)
 }
 
 /* ---- packed form ---------------------------------------------------------- */
-
-static size_t varint64_put(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
-/* Bytes consumed, or 0 if truncated, above max or not canonical. */
-static size_t varint64_get(const uint8_t *p, size_t avail, uint64_t max, uint64_t *v)
-{
-	uint64_t acc = 0;
-
-	for (size_t i = 0; i < avail && i < LEDGER_VARINT64_MAX; i++) {
-		if (i == LEDGER_VARINT64_MAX - 1 && p[i] > 1)
-			return 0;   /* bits beyond the 64th */
-		acc |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if (p[i] & 0x80)
-			continue;
-		if (acc > max || (i > 0 && p[i] == 0))
-			return 0;
-		*v = acc;
-		return i + 1;
-	}
-	return 0;
-}
 
 bool ledger_same_geometry(const struct ledger *a, const struct ledger *b)
 {
