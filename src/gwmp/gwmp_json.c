@@ -268,7 +268,7 @@ static int read_datr(const struct obj *o, enum gwmp_modulation *modu, uint8_t *s
 		     uint32_t *bitrate)
 {
 	struct val d;
-	const char *s;
+	const char *s = NULL;   /* set when found (some compilers cannot tell) */
 	bool found;
 	int64_t bps;
 	int err = get_str(o, "modu", &found, &s);
