@@ -220,6 +220,14 @@ int store__stagev(struct store *s, enum store_op op, const struct store__part *p
 	}
 	if (s->n_ops == 0)
 		s->due_ms = mono_us() / 1000 + s->commit_ms;
+	/* A batch this large is due at once: its COMMIT and fsync, and the
+	 * checkpoint after it, hold the caller's loop for a time that grows
+	 * with the batch, and the redo log stays within what it keeps. */
+	if (s->log_len >= STORE_COMMIT_EARLY_BYTES) {
+		int64_t now_ms = mono_us() / 1000;
+		if (s->due_ms > now_ms)
+			s->due_ms = now_ms;
+	}
 	s->n_ops += rows;
 	return LB_OK;
 }

@@ -29,6 +29,7 @@
 #define STORE_LOG_INITIAL (64 * 1024)
 #define STORE_LOG_KEEP (4 * 1024 * 1024)    /* a larger log is shrunk after its batch */
 #define STORE_LOG_MAX (16 * 1024 * 1024) /* staged bytes; beyond: LB_ERR_FULL */
+#define STORE_COMMIT_EARLY_BYTES STORE_LOG_KEEP /* staged bytes that make the batch due now */
 
 #define STORE_KEY_LEN 16
 #define STORE_DL_ID_SIZE 64              /* id string incl. NUL */

@@ -58,6 +58,8 @@ conn() {
 }
 # utime and stime of the bridge, in clock ticks.
 cpu() { awk '{ sub(/.*\) /, ""); print $12, $13 }' "/proc/$BRIDGE_PID/stat"; }
+# Bytes the bridge had written to the disk (the WAL, the checkpoint's copy).
+disk() { awk '$1 == "write_bytes:" { print $2 }' "/proc/$BRIDGE_PID/io"; }
 field() { tr ' ' '\n' | sed -n "s/^$1://p" | head -n 1; }
 
 sim --count "$DEVS" --rate "$RATE"
@@ -66,6 +68,7 @@ wait_until 120 sh -c "[ \$(grep -c '/event/up ' '$T/up.out') -ge $DEVS ]" || fai
 # that the broker acknowledges every write before the next one.
 c0=$(conn)
 t0=$(cpu)
+d0=$(disk)
 u0=$(ups)
 if [ -n "${BENCH_SYSCALLS_PERF:-}" ]; then
 	perf record -q ${BENCH_SYSCALLS_PERF_ARGS:--g} -o "$BENCH_SYSCALLS_PERF" -p "$BRIDGE_PID" > /dev/null 2>&1 &
@@ -77,6 +80,7 @@ u1=$(settle $((u0 + N)))
 if [ -n "${PERF_PID:-}" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" 2> /dev/null || true; fi
 c1=$(conn)
 t1=$(cpu)
+d1=$(disk)
 N1=$((u1 - u0))
 strace ${STRACE_ARGS:--c} -f -o "$T/strace.out" -p "$BRIDGE_PID" 2> "$T/strace.err" &
 STRACE_PID=$!
@@ -111,5 +115,7 @@ fi
 echo "$t0 $t1" | awk -v n="$N1" -v hz="$(getconf CLK_TCK)" '{
 	printf "cpu: %.1f us user, %.1f us system per uplink in the same run (noisy on a shared machine)\n",
 		($3 - $1) * 1e6 / hz / n, ($4 - $2) * 1e6 / hz / n }'
+awk -v n="$N1" -v b="$((d1 - d0))" 'BEGIN {
+	printf "disk: %.0f bytes written per uplink (/proc/PID/io write_bytes, WAL and checkpoint)\n", b / n }'
 awk '/^VmRSS|^VmHWM/ { printf "%s %.1f MiB  ", $1, $2 / 1024 } END { print "" }' "/proc/$BRIDGE_PID/status" |
 	sed 's/^/rss: /'

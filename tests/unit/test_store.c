@@ -926,6 +926,46 @@ START_TEST(test_batch_invisible_until_commit)
 }
 END_TEST
 
+/* A batch whose staged bytes reach STORE_COMMIT_EARLY_BYTES is due at once,
+ * not commit_ms after its first write: its COMMIT, fsync and checkpoint
+ * hold the daemon's loop for a time that grows with it. */
+START_TEST(test_large_batch_due_now)
+{
+	static uint8_t payload[200 * 1000];
+	char dir[512];
+	struct store s;
+	uint64_t seq = 0;
+	int64_t first;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, STORE_MAX_COMMIT_MS), LB_OK);
+	memset(payload, 'x', sizeof(payload));
+	struct store_outbox_row r = {.dev_eui = EUI_A, .qos = 1, .topic = "t/up",
+				     .payload = payload, .len = sizeof(payload)};
+	r.seq = ++seq;
+	first = now_ms();
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_OK);
+	int64_t due = store_due_ms(&s);
+	ck_assert_int_ge(due, first + STORE_MAX_COMMIT_MS);
+	/* Below the limit the deadline stands. */
+	while ((seq + 1) * sizeof(payload) < STORE_COMMIT_EARLY_BYTES) {
+		r.seq = ++seq;
+		ck_assert_int_eq(store_outbox_add(&s, &r), LB_OK);
+		ck_assert_int_eq(store_due_ms(&s), due);
+	}
+	/* The write that takes the batch past it makes it due now. */
+	for (int i = 0; i < 2; i++) {
+		r.seq = ++seq;
+		ck_assert_int_eq(store_outbox_add(&s, &r), LB_OK);
+	}
+	ck_assert_int_le(store_due_ms(&s), now_ms());
+	ck_assert_int_eq(store_tick(&s, now_ms()), -1);
+	ck_assert_uint_eq(s.stats.commits, 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), (int64_t)seq);
+	store_close(&s);
+}
+END_TEST
+
 /* Batch 1 committed, batch 2 staged, then SIGKILL: after a restart batch 1
  * is all there and batch 2 is absent; the downlink counters resume above
  * every one used before the crash. */
@@ -2387,6 +2427,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_past_2038);
 	tcase_add_test(tc, test_meta);
 	tcase_add_test(tc, test_batch_invisible_until_commit);
+	tcase_add_test(tc, test_large_batch_due_now);
 	tcase_add_test(tc, test_crash_between_batches);
 	tcase_add_test(tc, test_failed_commit_is_retried);
 	tcase_add_test(tc, test_outbox_replayed_after_failed_commit);
