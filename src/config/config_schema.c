@@ -488,7 +488,7 @@ const struct cs_entry config__schema[] = {
 	      "ledgers, the outbox of uplink events); created if missing."),
 	S_INT("state.commit_ms", state_commit_ms, 200, 10, 10000,
 	      "Group-commit interval of the state in ms: changes are written in one transaction "
-	      "per interval."),
+	      "per interval (sooner when a batch reaches 4 MiB)."),
 	S_ENUM("log_level", log_level, "info", log_levels, "Least severe level that is logged."),
 };
 

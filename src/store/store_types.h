@@ -20,7 +20,7 @@
 #define STORE_GEN_TMP_NAME "lorabridge.gen.tmp"  /* written, synced, renamed over it */
 #define STORE_GEN_META_KEY "state_generation"    /* its copy in the meta table */
 #define STORE_GEN_PERIOD_MS (10 * 60 * 1000)     /* advanced at least this often */
-#define STORE_CHECKPOINT_FRAMES 1000             /* WAL frames before a checkpoint */
+#define STORE_CHECKPOINT_FRAMES 4000             /* WAL frames before a checkpoint (16 MiB) */
 #define STORE_SCHEMA_VERSION 7           /* PRAGMA user_version */
 #define STORE_DEFAULT_COMMIT_MS 200
 #define STORE_MAX_COMMIT_MS 60000
@@ -29,7 +29,9 @@
 #define STORE_LOG_INITIAL (64 * 1024)
 #define STORE_LOG_KEEP (4 * 1024 * 1024)    /* a larger log is shrunk after its batch */
 #define STORE_LOG_MAX (16 * 1024 * 1024) /* staged bytes; beyond: LB_ERR_FULL */
-#define STORE_COMMIT_EARLY_BYTES STORE_LOG_KEEP /* staged bytes that make the batch due now */
+/* Staged bytes that make a batch due at once (the help of state.commit_ms
+ * in config_schema.c says 4 MiB). */
+#define STORE_COMMIT_EARLY_BYTES STORE_LOG_KEEP
 
 #define STORE_KEY_LEN 16
 #define STORE_DL_ID_SIZE 64              /* id string incl. NUL */

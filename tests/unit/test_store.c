@@ -2128,7 +2128,7 @@ static void gen_child(const char *dir, bool big)
 
 	if (store_open(&s, dir, 200) != LB_OK)
 		_exit(2);
-	for (int i = 0; big && i < 5; i++) {
+	for (int i = 0; big && i < 24 && store_generation(&s)->committed < 2; i++) {
 		memset(blob, i, sizeof(blob));
 		if (store_ledger_put(&s, GW_1 + (uint64_t)i, STORE_LEDGER_DUTY_CYCLE, blob,
 				     sizeof(blob)) != LB_OK || store_commit(&s) != LB_OK)
@@ -2207,18 +2207,21 @@ END_TEST
  * while a batch is open goes with that batch's commit, and its marker is
  * written before the next commit at the latest. A checkpoint still not
  * done at the next commit is done by that commit. */
-static void commit_until_checkpoint(struct store *s)
+static int commit_until_checkpoint(struct store *s)
 {
 	static uint8_t blob[BIG_LEDGER];
+	int commits = 0;
 
-	for (int i = 0; i < 20 && !store_checkpoint_due(s); i++) {
+	for (int i = 0; i < 24 && !store_checkpoint_due(s); i++) {
 		memset(blob, i, sizeof(blob));
 		ck_assert_int_eq(store_ledger_put(s, GW_1 + (uint64_t)i, STORE_LEDGER_DUTY_CYCLE,
 						  blob, sizeof(blob)), LB_OK);
 		ck_assert_int_eq(store_commit(s), LB_OK);
+		commits++;
 	}
 	ck_assert(store_checkpoint_due(s));
 	ck_assert(store_upkeep_due(s));
+	return commits;
 }
 
 static void put_fcnt(struct store *s, struct store_session *a, uint32_t fcnt)
@@ -2237,7 +2240,11 @@ START_TEST(test_gen_upkeep_deferred)
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	store_defer_upkeep(&s, true);
 	int64_t g0 = store_generation(&s)->committed;
-	commit_until_checkpoint(&s);
+	/* Due once the WAL holds 16 MiB of pages (STORE_CHECKPOINT_FRAMES of
+	 * 4 KiB), not before: 1 MiB and a few pages a commit. */
+	int commits = commit_until_checkpoint(&s);
+	ck_assert_int_ge(commits, 16 * 1024 * 1024 / (BIG_LEDGER + 8 * 4096));
+	ck_assert_int_le(commits, 16 * 1024 * 1024 / BIG_LEDGER + 1);
 	ck_assert_int_eq(store_generation(&s)->committed, g0);
 	/* The checkpoint, the advance, its marker: three calls. */
 	ck_assert(store_upkeep(&s));
