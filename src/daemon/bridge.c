@@ -707,6 +707,7 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	/* a failure is logged; events then carry empty tenant and profile ids */
 	(void)devevent_init(&b->ev, &b->pub, &b->stats, b->region->name);
 	devevent_use_heads(&b->ev, &b->ev_heads);
+	devevent_use_devices(&b->ev, &b->devices);
 	struct hass_opts ho = {
 		.discovery = b->cfg.hass_discovery, .prefix = b->cfg.hass_prefix,
 		.publish_fields = b->cfg.mqtt_publish_fields, .sw_version = PACKAGE_VERSION,
