@@ -35,6 +35,7 @@ int devevent_init(struct devevents *e, struct publisher *pub, struct stats *stat
 			  "deviceProfileId and regionConfigId stay empty", lb_strerror(rc));
 		memset(&e->names, 0, sizeof(e->names));
 		e->names_done = true;
+		e->names_rc = rc;
 	}
 	return rc;
 }
@@ -44,20 +45,31 @@ void devevent_use_devices(struct devevents *e, struct devices *d)
 	e->devices = d;
 }
 
-/* The names' ids, at the first device event (devevent_names). */
-static void names_ready(struct devevents *e)
+/* The names' ids, at the first device event (devevent_names) or
+ * devevent_ids(). */
+static int names_ready(struct devevents *e)
 {
 	if (e->names_done)
-		return;
+		return e->names_rc;
 	e->names_done = true;
-	int rc = names_ids(&e->names, e->region);
-	if (rc != LB_OK) {
+	e->names_rc = names_ids(&e->names, e->region);
+	if (e->names_rc != LB_OK) {
 		log_error("event", "deviceInfo defaults not computed (%s): tenantId and "
-			  "deviceProfileId stay empty", lb_strerror(rc));
+			  "deviceProfileId stay empty", lb_strerror(e->names_rc));
 		memset(e->names.tenant_id, 0, sizeof(e->names.tenant_id));
 		memset(e->names.profile_id, 0, sizeof(e->names.profile_id));
 		memset(e->names.profile_name, 0, sizeof(e->names.profile_name));
 	}
+	return e->names_rc;
+}
+
+int devevent_ids(struct devevents *e)
+{
+	int rc = names_ready(e);
+
+	if (rc == LB_OK && e->devices)
+		rc = devices_app_ids(e->devices);
+	return rc;
 }
 
 /* dev's applicationId: configured, else the default, computed for the
@@ -137,7 +149,7 @@ void devevent_fill(struct ev_device *out, struct devevents *e, const struct lb_d
 	unsigned v = dev->lorawan_version < DEVEVENT_VERSIONS ? dev->lorawan_version : 0;
 	unsigned k = dev->dev_class == LB_CLASS_C ? LB_CLASS_C : LB_CLASS_A;
 
-	names_ready(e);
+	(void)names_ready(e);   /* a failure is logged; the ids are then "" */
 	memset(out, 0, sizeof(*out));
 	out->tenant_id = e->names.tenant_id;
 	out->tenant_name = DEVINFO_TENANT_NAME;

@@ -73,6 +73,7 @@ struct devevents {
 	struct devevent_names names;     /* all "" if devevent_init() was not called */
 	const char *region;              /* borrowed: the names' region */
 	bool names_done;                 /* the ids are computed (or failed: "") */
+	int names_rc;                    /* how that went */
 	struct devevent_heads *heads;    /* borrowed, NULL: none (devevent_use_heads()) */
 	struct devices *devices;         /* borrowed, NULL: none (devevent_use_devices()) */
 };
@@ -92,6 +93,12 @@ void devevent_use_heads(struct devevents *e, struct devevent_heads *h);
  * event computes (devices_app_ids(); borrowed, for as long as e is used).
  * Without it a device with no app_uuid gets "". */
 void devevent_use_devices(struct devevents *e, struct devices *d);
+
+/* Compute now what the first device event would: the names' ids and the
+ * registry's default applicationIds. LB_OK, or the first error
+ * (LB_ERR_CRYPTO: no SHA-1; LB_ERR_NOMEM), logged by the names; a failed
+ * part is not tried again for the names, again for the registry. */
+int devevent_ids(struct devevents *e);
 
 /* deviceInfo of dev; out points into e and dev (no copy, nothing to free),
  * its head into e's heads when they have it: valid until the next
