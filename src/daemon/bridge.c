@@ -692,6 +692,31 @@ static int web_setup(struct bridge *b)
 	return LB_OK;
 }
 
+/* TLS may be used: mqtt.ca_file or an integration (crypto_setup()). */
+static bool tls_possible(const struct lb_config *cfg)
+{
+	return cfg->mqtt_ca_file != NULL || cfg->n_integs > 0;
+}
+
+/*
+ * The events' ids are SHA-1 UUIDs, computed at the first device event
+ * (daemon/devevent.h): OpenSSL's first digest loads its default provider,
+ * 1.3 MiB of libcrypto pages an idle bridge does not need. With TLS they
+ * are computed here: OpenSSL then reads openssl.cnf, which can leave no
+ * usable SHA-1 (FIPS defaults without a FIPS provider), and such a
+ * configuration stops the start-up; TLS loads the provider anyway. Without
+ * TLS, OpenSSL's built-in default provider is the only one (crypto_setup()).
+ */
+static int event_ids_setup(struct bridge *b)
+{
+	if (!tls_possible(&b->cfg))
+		return LB_OK;
+	int rc = devevent_ids(&b->ev);
+	if (rc != LB_OK)
+		log_error("bridge", "the events' default ids: %s", lb_strerror(rc));
+	return rc;
+}
+
 static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 {
 	int rc;
@@ -704,16 +729,18 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	    (rc = integrations_setup(b)) != LB_OK)
 		return rc;
 	taps_setup(b);
-	/* a failure is logged; events then carry empty tenant and profile ids */
+	/* a failure is logged; events then carry an empty regionConfigId */
 	(void)devevent_init(&b->ev, &b->pub, &b->stats, b->region->name);
 	devevent_use_heads(&b->ev, &b->ev_heads);
+	devevent_use_devices(&b->ev, &b->devices);
 	struct hass_opts ho = {
 		.discovery = b->cfg.hass_discovery, .prefix = b->cfg.hass_prefix,
 		.publish_fields = b->cfg.mqtt_publish_fields, .sw_version = PACKAGE_VERSION,
 	};
 	if ((rc = hass_init(&b->hass, &b->pub, &ho)) != LB_OK)
 		return rc;
-	if ((rc = tables_setup(b)) != LB_OK || (rc = state_setup(b, o)) != LB_OK)
+	if ((rc = tables_setup(b)) != LB_OK || (rc = event_ids_setup(b)) != LB_OK ||
+	    (rc = state_setup(b, o)) != LB_OK)
 		return rc;
 	/* The outbox is the first part of the group commit: a batch committed
 	 * in pieces never has a counter durable before the event it reports
@@ -760,7 +787,7 @@ static int crypto_setup(const struct lb_config *cfg)
 	const uint64_t lean = OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
 			      OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS;
 
-	if (cfg->mqtt_ca_file != NULL || cfg->n_integs > 0)
+	if (tls_possible(cfg))
 		return LB_OK;
 	if (OPENSSL_init_crypto(lean, NULL) != 1) {
 		log_error("bridge", "OpenSSL initialisation failed");

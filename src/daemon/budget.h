@@ -80,7 +80,7 @@ struct budget_ctx {
 	struct store *store;
 	struct durable *durable;
 	struct publisher *pub;
-	const struct devevents *ev;
+	struct devevents *ev;
 	struct stats *stats;
 	int commit_ms;
 	int state_pct;            /* mqtt.airtime_state_pct; 0: on every change */

@@ -134,7 +134,7 @@ struct classc_ctx {
 	struct gateways *gateways;
 	struct store *store;
 	struct budget *budget;
-	const struct devevents *ev;
+	struct devevents *ev;
 	struct txsched *tx;
 	const struct netmac *netmac;     /* ABP receive settings; NULL = none */
 };

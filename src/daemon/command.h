@@ -36,7 +36,7 @@ struct commands {
 	struct store *store;
 	struct publisher *pub;
 	struct idgen *ids;
-	const struct devevents *ev;
+	struct devevents *ev;
 	struct stats *stats;
 	struct payloads *payloads;       /* `object` commands: the device's encoder */
 	int queue_limit;                 /* downlink.queue_limit */

@@ -9,12 +9,11 @@
 #include "base/log.h"
 #include "io/loop.h"
 
-static int names_init(struct devevent_names *n, const char *region)
+/* The ids of n (SHA-1 UUIDs, events/devinfo.h). */
+static int names_ids(struct devevent_names *n, const char *region)
 {
 	int rc = devinfo_tenant_id(n->tenant_id);
 
-	if (rc == LB_OK)
-		rc = devinfo_region_config_id(region, n->region_config_id);
 	for (unsigned k = 0; k < DEVEVENT_CLASSES; k++)
 		for (unsigned v = 0; v < DEVEVENT_VERSIONS && rc == LB_OK; v++)
 			rc = devinfo_profile_class(region, v, k == LB_CLASS_C ? 'C' : 'A',
@@ -28,13 +27,62 @@ int devevent_init(struct devevents *e, struct publisher *pub, struct stats *stat
 	memset(e, 0, sizeof(*e));
 	e->pub = pub;
 	e->stats = stats;
-	int rc = names_init(&e->names, region);
+	e->region = region;
+	int rc = region ? devinfo_region_config_id(region, e->names.region_config_id)
+			: LB_ERR_INVAL;
 	if (rc != LB_OK) {
-		log_error("event", "deviceInfo defaults not computed (%s): tenantId and "
-			  "deviceProfileId stay empty", lb_strerror(rc));
+		log_error("event", "deviceInfo defaults not computed (%s): tenantId, "
+			  "deviceProfileId and regionConfigId stay empty", lb_strerror(rc));
 		memset(&e->names, 0, sizeof(e->names));
+		e->names_done = true;
+		e->names_rc = rc;
 	}
 	return rc;
+}
+
+void devevent_use_devices(struct devevents *e, struct devices *d)
+{
+	e->devices = d;
+}
+
+/* The names' ids, at the first device event (devevent_names) or
+ * devevent_ids(). */
+static int names_ready(struct devevents *e)
+{
+	if (e->names_done)
+		return e->names_rc;
+	e->names_done = true;
+	e->names_rc = names_ids(&e->names, e->region);
+	if (e->names_rc != LB_OK) {
+		log_error("event", "deviceInfo defaults not computed (%s): tenantId and "
+			  "deviceProfileId stay empty", lb_strerror(e->names_rc));
+		memset(e->names.tenant_id, 0, sizeof(e->names.tenant_id));
+		memset(e->names.profile_id, 0, sizeof(e->names.profile_id));
+		memset(e->names.profile_name, 0, sizeof(e->names.profile_name));
+	}
+	return e->names_rc;
+}
+
+int devevent_ids(struct devevents *e)
+{
+	int rc = names_ready(e);
+
+	if (rc == LB_OK && e->devices)
+		rc = devices_app_ids(e->devices);
+	return rc;
+}
+
+/* dev's applicationId: configured, else the default, computed for the
+ * whole registry the first time one is needed. */
+static const char *app_id(struct devevents *e, const struct lb_device *dev)
+{
+	if (!dev->app_uuid && e->devices) {
+		int rc = devices_app_ids(e->devices);
+		if (rc != LB_OK)
+			LB_LOG_RL(LOG_LVL_ERROR, "event", "default applicationIds not computed: %s",
+				  lb_strerror(rc));
+	}
+	return dev->app_uuid ? dev->app_uuid : "";
 }
 
 void devevent_use_heads(struct devevents *e, struct devevent_heads *h)
@@ -96,15 +144,16 @@ static void fill_head(struct devevent_heads *h, struct ev_device *out, unsigned 
 	out->head_len = s->len;
 }
 
-void devevent_fill(struct ev_device *out, const struct devevents *e, const struct lb_device *dev)
+void devevent_fill(struct ev_device *out, struct devevents *e, const struct lb_device *dev)
 {
 	unsigned v = dev->lorawan_version < DEVEVENT_VERSIONS ? dev->lorawan_version : 0;
 	unsigned k = dev->dev_class == LB_CLASS_C ? LB_CLASS_C : LB_CLASS_A;
 
+	(void)names_ready(e);   /* a failure is logged; the ids are then "" */
 	memset(out, 0, sizeof(*out));
 	out->tenant_id = e->names.tenant_id;
 	out->tenant_name = DEVINFO_TENANT_NAME;
-	out->application_id = dev->app_uuid;
+	out->application_id = app_id(e, dev);
 	out->application = dev->application;
 	out->profile_id = e->names.profile_id[k][v];
 	out->profile_name = e->names.profile_name[k][v];
@@ -117,13 +166,13 @@ void devevent_fill(struct ev_device *out, const struct devevents *e, const struc
 		fill_head(e->heads, out, k, v);
 }
 
-int devevent_publish(const struct devevents *e, const struct lb_device *dev, const char *event,
+int devevent_publish(struct devevents *e, const struct lb_device *dev, const char *event,
 		     int built, const char *json, size_t len)
 {
 	return devevent_publish_facts(e, dev, event, built, json, len, NULL);
 }
 
-int devevent_publish_facts(const struct devevents *e, const struct lb_device *dev,
+int devevent_publish_facts(struct devevents *e, const struct lb_device *dev,
 			   const char *event, int built, const char *json, size_t len,
 			   const struct publish_facts *facts)
 {
@@ -140,7 +189,7 @@ int devevent_publish_facts(const struct devevents *e, const struct lb_device *de
 	return rc;
 }
 
-int devevent_publish_held(const struct devevents *e, const struct lb_device *dev,
+int devevent_publish_held(struct devevents *e, const struct lb_device *dev,
 			  const char *event, int built, const char *json, size_t len,
 			  uint64_t batch)
 {
@@ -157,7 +206,7 @@ int devevent_publish_held(const struct devevents *e, const struct lb_device *dev
 	return rc;
 }
 
-static void publish_log(const struct devevents *e, const char *application, uint64_t dev_eui,
+static void publish_log(struct devevents *e, const char *application, uint64_t dev_eui,
 			const struct ev_log *ev)
 {
 	char json[DEVEVENT_LOG_MAX];
@@ -174,7 +223,7 @@ static void publish_log(const struct devevents *e, const char *application, uint
 	e->stats->log_events++;
 }
 
-void devevent_log_ctx(const struct devevents *e, const struct lb_device *dev, const char *level,
+void devevent_log_ctx(struct devevents *e, const struct lb_device *dev, const char *level,
 		      const char *code, const char *description, const char *const *keys,
 		      const char *const *values, size_t n)
 {
@@ -187,7 +236,7 @@ void devevent_log_ctx(const struct devevents *e, const struct lb_device *dev, co
 	publish_log(e, dev->application, dev->dev_eui, &ev);
 }
 
-void devevent_log_at(const struct devevents *e, const struct lb_device *dev, int64_t time_us,
+void devevent_log_at(struct devevents *e, const struct lb_device *dev, int64_t time_us,
 		     const char *level, const char *code, const char *description,
 		     uint64_t gateway_eui)
 {
@@ -204,13 +253,13 @@ void devevent_log_at(const struct devevents *e, const struct lb_device *dev, int
 	publish_log(e, dev->application, dev->dev_eui, &ev);
 }
 
-void devevent_log(const struct devevents *e, const struct lb_device *dev, const char *level,
+void devevent_log(struct devevents *e, const struct lb_device *dev, const char *level,
 		  const char *code, const char *description, uint64_t gateway_eui)
 {
 	devevent_log_at(e, dev, loop_wall_us(), level, code, description, gateway_eui);
 }
 
-void devevent_log_unknown(const struct devevents *e, const char *application, uint64_t dev_eui,
+void devevent_log_unknown(struct devevents *e, const char *application, uint64_t dev_eui,
 			  const char *level, const char *code, const char *description)
 {
 	struct ev_log ev = {.time_us = loop_wall_us(), .level = level, .code = code,

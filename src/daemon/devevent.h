@@ -28,7 +28,10 @@
 #define DEVEVENT_CLASSES 2               /* enum lb_class */
 
 /* The deviceInfo and regionConfigId values that are the same for many
- * devices, computed once by devevent_init() (events/devinfo.h). */
+ * devices (events/devinfo.h): regionConfigId computed by devevent_init(),
+ * the ids (SHA-1 UUIDs) by the first devevent_fill(), so a bridge that has
+ * published no device event has not loaded OpenSSL's default provider
+ * (README "Memory and start-up"). */
 struct devevent_names {
 	char tenant_id[DEVINFO_ID_SIZE];
 	char profile_name[DEVEVENT_CLASSES][DEVEVENT_VERSIONS][DEVINFO_PROFILE_NAME_SIZE];
@@ -68,11 +71,17 @@ struct devevents {
 	struct publisher *pub;
 	struct stats *stats;             /* log_events */
 	struct devevent_names names;     /* all "" if devevent_init() was not called */
+	const char *region;              /* borrowed: the names' region */
+	bool names_done;                 /* the ids are computed (or failed: "") */
+	int names_rc;                    /* how that went */
 	struct devevent_heads *heads;    /* borrowed, NULL: none (devevent_use_heads()) */
+	struct devices *devices;         /* borrowed, NULL: none (devevent_use_devices()) */
 };
 
-/* Borrow pub and stats, compute the names for region (its name, "EU868").
- * LB_OK, or devinfo's error (logged; the names are then ""). */
+/* Borrow pub, stats and region (its name, "EU868", valid as long as e);
+ * compute regionConfigId. LB_OK, or devinfo's error (logged; the names are
+ * then ""). The ids are computed at the first devevent_fill(); an error
+ * there is logged and leaves them "". */
 int devevent_init(struct devevents *e, struct publisher *pub, struct stats *stats,
 		  const char *region);
 
@@ -80,27 +89,38 @@ int devevent_init(struct devevents *e, struct publisher *pub, struct stats *stat
  * as e is used). devevent_init() starts without. */
 void devevent_use_heads(struct devevents *e, struct devevent_heads *h);
 
+/* The registry whose devices' default applicationIds the first device
+ * event computes (devices_app_ids(); borrowed, for as long as e is used).
+ * Without it a device with no app_uuid gets "". */
+void devevent_use_devices(struct devevents *e, struct devices *d);
+
+/* Compute now what the first device event would: the names' ids and the
+ * registry's default applicationIds. LB_OK, or the first error
+ * (LB_ERR_CRYPTO: no SHA-1; LB_ERR_NOMEM), logged by the names; a failed
+ * part is not tried again for the names, again for the registry. */
+int devevent_ids(struct devevents *e);
+
 /* deviceInfo of dev; out points into e and dev (no copy, nothing to free),
  * its head into e's heads when they have it: valid until the next
  * devevent_fill() (another application's may take the slot), so an event
  * is built right after its fill. */
-void devevent_fill(struct ev_device *out, const struct devevents *e, const struct lb_device *dev);
+void devevent_fill(struct ev_device *out, struct devevents *e, const struct lb_device *dev);
 
 /* Publish json (len bytes, built by the caller; built is the builder's
  * result) on the device's `event` topic. LB_OK, or the builder's or the
  * publisher's error (logged, rate-limited). */
-int devevent_publish(const struct devevents *e, const struct lb_device *dev, const char *event,
+int devevent_publish(struct devevents *e, const struct lb_device *dev, const char *event,
 		     int built, const char *json, size_t len);
 
 /* The same, with what the event was built from for the tap (publish.h). */
-int devevent_publish_facts(const struct devevents *e, const struct lb_device *dev,
+int devevent_publish_facts(struct devevents *e, const struct lb_device *dev,
 			   const char *event, int built, const char *json, size_t len,
 			   const struct publish_facts *facts);
 
 /* The same, but held until store batch `batch` is committed (and then kept
  * in the outbox until the broker has it): for an event that reports a
  * change of the durable state (a queue item settled or sent). */
-int devevent_publish_held(const struct devevents *e, const struct lb_device *dev,
+int devevent_publish_held(struct devevents *e, const struct lb_device *dev,
 			  const char *event, int built, const char *json, size_t len,
 			  uint64_t batch);
 
@@ -112,17 +132,17 @@ int devevent_publish_held(const struct devevents *e, const struct lb_device *dev
  * deviceInfo. Failures are logged and not returned: a log event is the
  * report of a problem, there is no one further to report to.
  */
-void devevent_log(const struct devevents *e, const struct lb_device *dev, const char *level,
+void devevent_log(struct devevents *e, const struct lb_device *dev, const char *level,
 		  const char *code, const char *description, uint64_t gateway_eui);
-void devevent_log_at(const struct devevents *e, const struct lb_device *dev, int64_t time_us,
+void devevent_log_at(struct devevents *e, const struct lb_device *dev, int64_t time_us,
 		     const char *level, const char *code, const char *description,
 		     uint64_t gateway_eui);
-void devevent_log_unknown(const struct devevents *e, const char *application, uint64_t dev_eui,
+void devevent_log_unknown(struct devevents *e, const char *application, uint64_t dev_eui,
 			  const char *level, const char *code, const char *description);
 
 /* As devevent_log_at, timed now, with a context of n pairs keys[i] ->
  * values[i] (the `log` event's context map). */
-void devevent_log_ctx(const struct devevents *e, const struct lb_device *dev, const char *level,
+void devevent_log_ctx(struct devevents *e, const struct lb_device *dev, const char *level,
 		      const char *code, const char *description, const char *const *keys,
 		      const char *const *values, size_t n);
 

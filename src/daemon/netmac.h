@@ -88,7 +88,7 @@ struct netmac_ctx {
 	struct store *store;
 	struct durable *durable;
 	struct sessions *sessions;
-	const struct devevents *ev;
+	struct devevents *ev;
 	struct hass *hass;               /* status entities (hass.h); NULL = none */
 };
 

@@ -60,7 +60,7 @@ struct otaa_ctx {
 	struct durable *durable;
 	struct sessions *sessions;
 	struct txsched *tx;
-	const struct devevents *ev;
+	struct devevents *ev;
 	struct idgen *ids;
 	struct stats *stats;
 };

@@ -50,7 +50,7 @@ struct json_object;
 struct payload_script;
 
 struct payloads {
-	const struct devevents *ev;
+	struct devevents *ev;
 	struct stats *stats;
 	struct jscodec_limits limits;
 	struct payload_script *scripts;  /* owned */

@@ -138,7 +138,7 @@ struct txsched_ctx {
 	struct durable *durable;
 	struct sessions *sessions;
 	struct budget *budget;
-	const struct devevents *ev;
+	struct devevents *ev;
 	struct idgen *ids;
 	struct udpout out;
 	struct netmac *netmac;           /* network MAC requests; NULL = none */

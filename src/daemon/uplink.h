@@ -56,7 +56,7 @@ struct uplink {
 	struct otaa *otaa;
 	struct txsched *tx;
 	struct publisher *pub;
-	const struct devevents *ev;
+	struct devevents *ev;
 	struct gateways *gateways;
 	struct payloads *payloads;
 	struct hass *hass;

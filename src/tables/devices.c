@@ -73,27 +73,39 @@ static int copy_tags(struct strpool *sp, struct lb_device *dev, const struct lb_
 	return LB_OK;
 }
 
-/* The applicationId of the device's events, computed once per application
- * here (a SHA-1) and not per event: the configured one, else the documented
- * default (events/devinfo.h). The same application gives the same
- * interned id, so consecutive devices of one application share the work. */
-static int event_application_id(struct strpool *sp, struct lb_device *dev,
-				 const struct lb_device *prev)
+/* The default applicationId of dev (a SHA-1 of its application, once per
+ * run of devices of one application, as prev shares it). */
+static int default_application_id(struct strpool *sp, struct lb_device *dev,
+				  const struct lb_device *prev)
 {
 	char id[DEVINFO_ID_SIZE];
 
-	if (dev->application_id) {
-		snprintf(id, sizeof(id), "%s", dev->application_id);
-	} else if (prev && prev->application == dev->application && !prev->application_id) {
+	if (prev && prev->application == dev->application && !prev->application_id &&
+	    prev->app_uuid) {
 		dev->app_uuid = prev->app_uuid;
 		return LB_OK;
-	} else {
-		int rc = devinfo_application_id(dev->application, id);
-		if (rc != LB_OK)
-			return rc;
 	}
+	int rc = devinfo_application_id(dev->application, id);
+	if (rc != LB_OK)
+		return rc;
 	dev->app_uuid = strpool_intern(sp, id);
 	return dev->app_uuid ? LB_OK : LB_ERR_NOMEM;
+}
+
+int devices_app_ids(struct devices *d)
+{
+	int rc = LB_OK;
+
+	if (!d)
+		return LB_ERR_INVAL;
+	if (d->app_ids_done)
+		return LB_OK;
+	for (size_t i = 0; i < d->n && rc == LB_OK; i++)
+		if (!d->dev[i].app_uuid)
+			rc = default_application_id(&d->strings, &d->dev[i], i ? &d->dev[i - 1] : NULL);
+	strpool_seal(&d->strings);   /* the ids' index goes with the pass */
+	d->app_ids_done = rc == LB_OK;
+	return rc;
 }
 
 static void session_from_conf(struct lb_device *dev, const struct lb_device_conf *c)
@@ -102,10 +114,10 @@ static void session_from_conf(struct lb_device *dev, const struct lb_device_conf
 	dev->last_fcnt_up = dev->has_last_fcnt ? c->fcnt_up - 1 : 0;
 }
 
-/* Deep copy of one configured device (strings into sp; prev is the device
- * built before it, or NULL); on error dev is released. */
+/* Deep copy of one configured device (strings into sp); on error dev is
+ * released. */
 static int device_from_conf(struct strpool *sp, struct lb_device *dev,
-			    const struct lb_device_conf *c, const struct lb_device *prev)
+			    const struct lb_device_conf *c)
 {
 	int rc;
 
@@ -129,14 +141,11 @@ static int device_from_conf(struct strpool *sp, struct lb_device *dev,
 	dev->codec = (uint8_t)c->codec;
 	dev->dev_class = (uint8_t)c->dev_class;
 	dev->codec_script = c->codec == LB_CODEC_JS ? strpool_intern(sp, c->codec_script) : NULL;
+	dev->app_uuid = dev->application_id;   /* the default: devices_app_ids() */
 	if (!dev->name || !dev->application || (c->application_id && !dev->application_id) ||
 	    (c->codec == LB_CODEC_JS && c->codec_script && !dev->codec_script)) {
 		device_release(dev);
 		return LB_ERR_NOMEM;
-	}
-	if ((rc = event_application_id(sp, dev, prev)) != LB_OK) {
-		device_release(dev);
-		return rc;
 	}
 	if ((rc = copy_tags(sp, dev, c)) != LB_OK) {
 		device_release(dev);
@@ -221,8 +230,7 @@ int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n)
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct lb_device *prev = i ? &d->dev[i - 1] : NULL;
-		if ((rc = device_from_conf(&d->strings, &d->dev[i], &conf[i], prev)) != LB_OK) {
+		if ((rc = device_from_conf(&d->strings, &d->dev[i], &conf[i])) != LB_OK) {
 			devices_free(d);
 			return rc;
 		}

@@ -60,7 +60,8 @@ struct lb_device {
 	const char *application_id;      /* configured UUID, NULL = none */
 	const char *codec_script;        /* "js": absolute path, else NULL */
 	const char *app_uuid;            /* events' applicationId: application_id, else
-					  * UUIDv5 of the name (events/devinfo.h) */
+					  * UUIDv5 of the name (events/devinfo.h), NULL
+					  * until devices_app_ids() */
 	struct lb_tag *tags;             /* n_tags entries (owned), NULL if none; their
 					  * strings interned like the others */
 	uint64_t dev_eui;
@@ -146,6 +147,7 @@ struct devices {
 	size_t mask;                     /* slots - 1 (a power of two >= 2n) */
 	struct lwkeycache keys;          /* prepared session keys of recent devices */
 	struct strpool strings;          /* the devices' strings, each stored once */
+	bool app_ids_done;               /* devices_app_ids() has run */
 };
 
 /* Devices whose session keys stay prepared (the key cache's slots). */
@@ -158,6 +160,17 @@ struct lb_uplink_match {
 	size_t n_candidates;             /* devices with the frame's DevAddr */
 	bool fcnt_reset;                 /* REPLAY only: verified with the plain 16-bit value */
 };
+
+/* The default applicationId (UUIDv5 of the application's name,
+ * events/devinfo.h) of every device that has none configured, computed once,
+ * when the first event needs one, not at the build: it is a SHA-1, and
+ * OpenSSL's first digest loads its default provider (1.3 MiB of libcrypto
+ * pages an idle bridge does not need, README "Memory and start-up").
+ * Devices of one application in a row share one computation; the ids are
+ * interned like the other strings. LB_OK (also when already done), or
+ * LB_ERR_CRYPTO / LB_ERR_NOMEM (the devices not reached keep NULL; the
+ * next call tries again). */
+int devices_app_ids(struct devices *d);
 
 /* Build the registry from n configured devices (conf may be NULL if n is
  * 0). Errors: LB_ERR_CONFIG (two devices with the same DevEUI),

@@ -5,7 +5,9 @@
  * writes for the device's own fields, served again to a device of the same
  * application, class and version, written anew when the application's
  * strings changed (a reload), never for a string longer than a slot keeps,
- * and bounded whatever the number of applications.
+ * and bounded whatever the number of applications; and the ids it
+ * computes at the first fill, not before (a SHA-1 each: OpenSSL's first
+ * digest loads its default provider, which an idle bridge does not need).
  */
 #include <check.h>
 #include <stdio.h>
@@ -130,6 +132,78 @@ START_TEST(test_head_many_applications)
 }
 END_TEST
 
+static struct lb_device_conf conf(const char *name, uint64_t eui, const char *app,
+				  const char *app_id)
+{
+	struct lb_device_conf c;
+
+	memset(&c, 0, sizeof(c));
+	c.name = (char *)name;
+	c.application = (char *)app;
+	c.application_id = (char *)app_id;
+	c.dev_eui = eui;
+	c.activation = LB_ACT_OTAA;
+	c.lorawan_version = 3;
+	return c;
+}
+
+/* The default id of application app, as events/devinfo.h computes it. */
+static void want_app_id(const char *app, const char *got)
+{
+	char want[DEVINFO_ID_SIZE];
+
+	ck_assert_int_eq(devinfo_application_id(app, want), LB_OK);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got, want);
+}
+
+/* Nothing is hashed until a device event needs its ids; then the names'
+ * ids and every device's default applicationId are there, devices of one
+ * application in a row sharing theirs, a configured one kept; a reload's
+ * registry computes its own at its first event. */
+START_TEST(test_ids_at_first_fill)
+{
+	static const char configured[] = "4c9d4a36-2b1e-4f7e-9d1a-3e5b2c7a9f10";
+	struct lb_device_conf c[4] = {
+		conf("a", 1, "weather", NULL), conf("b", 2, "weather", NULL),
+		conf("c", 3, "meters", configured), conf("d", 4, "weather", NULL),
+	};
+	struct devices d;
+	struct ev_device out;
+	char tenant[DEVINFO_ID_SIZE], profile[DEVINFO_ID_SIZE], name[DEVINFO_PROFILE_NAME_SIZE];
+
+	ck_assert_int_eq(devices_init(&d, c, 4), LB_OK);
+	devevent_use_devices(&ev, &d);
+	ck_assert_str_eq(ev.names.tenant_id, "");
+	ck_assert_str_eq(ev.names.profile_id[LB_CLASS_A][3], "");
+	ck_assert_str_eq(ev.names.region_config_id, "eu868");
+	ck_assert_ptr_null(d.dev[0].app_uuid);
+	ck_assert_ptr_null(d.dev[3].app_uuid);
+	ck_assert_str_eq(d.dev[2].app_uuid, configured);
+
+	devevent_fill(&out, &ev, &d.dev[3]);
+	ck_assert_int_eq(devinfo_tenant_id(tenant), LB_OK);
+	ck_assert_int_eq(devinfo_profile_class("EU868", 3, 'A', name, profile), LB_OK);
+	ck_assert_str_eq(out.tenant_id, tenant);
+	ck_assert_str_eq(out.profile_id, profile);
+	ck_assert_str_eq(out.profile_name, name);
+	want_app_id("weather", out.application_id);
+	want_app_id("weather", d.dev[0].app_uuid);
+	ck_assert_ptr_eq(d.dev[1].app_uuid, d.dev[0].app_uuid);
+	ck_assert_str_eq(d.dev[2].app_uuid, configured);
+	devevent_fill(&out, &ev, &d.dev[2]);
+	ck_assert_str_eq(out.application_id, configured);
+
+	c[1].application = (char *)"meters";
+	ck_assert_int_eq(devices_reload(&d, c, 4), LB_OK);
+	ck_assert_ptr_null(d.dev[1].app_uuid);
+	devevent_fill(&out, &ev, &d.dev[1]);
+	want_app_id("meters", out.application_id);
+	want_app_id("weather", d.dev[3].app_uuid);
+	devices_free(&d);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("devevent");
@@ -139,6 +213,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_head_hit_and_miss);
 	tcase_add_test(tc, test_head_too_long_and_none);
 	tcase_add_test(tc, test_head_many_applications);
+	tcase_add_test(tc, test_ids_at_first_fill);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -113,6 +113,7 @@ void world_base(struct world *w, enum world_hold hold)
 	(void)idgen_init(&w->ids);   /* a failure is logged; ids stay unique in this run */
 	ck_assert_int_eq(publish_init(&w->pub, &w->cfg, &sink), LB_OK);
 	ck_assert_int_eq(devevent_init(&w->ev, &w->pub, &w->stats, w->region->name), LB_OK);
+	devevent_use_devices(&w->ev, &w->devices);
 }
 
 struct lb_device_conf world_abp(const struct world *w, const char *name, const char *application,
