@@ -69,7 +69,7 @@ static void publish_state(struct budget *bg, struct lb_device *dev, const struct
 	to_event(st, &fa);
 	int rc = event_json_fair_access(&fa, json, sizeof(json), &len);
 	if (rc == LB_OK)
-		rc = publish_device_state(bg->c.pub, dev->application, dev->dev_eui, STATE_AIRTIME,
+		rc = publish_device_state(bg->c.pub, dev->prof->application, dev->dev_eui, STATE_AIRTIME,
 					  json, len);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: state/airtime not published: %s",
@@ -108,7 +108,7 @@ static void fa_load(struct budget *bg, struct lb_device *dev, struct fa_device *
 	if (dev->rt.fa)   /* its own packing: cannot happen, said if it does */
 		LB_LOG_RL(LOG_LVL_ERROR, "budget", "device %s: fair-access ledger in memory "
 			  "unreadable, starting afresh", dev->name);
-	if (fa_device_init(out, &dev->fa_policy) != LB_OK)
+	if (fa_device_init(out, &dev->prof->fa_policy) != LB_OK)
 		memset(out, 0, sizeof(*out));   /* shaped at first use, as a zeroed device */
 }
 
@@ -158,7 +158,7 @@ static int fa_uplink_packed(struct lb_device *dev, int64_t now, uint64_t us,
 	struct fa_status pst;
 	size_t len;
 
-	if (fa_packed_uplink(p ? p->blob : NULL, p ? p->len : 0, &dev->fa_policy, now, us, &pv,
+	if (fa_packed_uplink(p ? p->blob : NULL, p ? p->len : 0, &dev->prof->fa_policy, now, us, &pv,
 			     &pst, blob, sizeof(blob), &len) != LB_OK)
 		return LB_ERR_NOT_FOUND;
 	int rc = fa_keep_packed(dev, blob, len);
@@ -217,7 +217,7 @@ static int packed_of(struct budget *bg, struct lb_device *dev, uint8_t buf[FA_PA
 		*len = dev->rt.fa->len;
 		return LB_OK;
 	}
-	if (fa_device_init(&empty, &dev->fa_policy) != LB_OK)
+	if (fa_device_init(&empty, &dev->prof->fa_policy) != LB_OK)
 		memset(&empty, 0, sizeof(empty));
 	*blob = buf;
 	return fa_pack(&empty, buf, FA_PACKED_MAX, len);
@@ -476,9 +476,9 @@ static void report_crossings(struct budget *bg, struct lb_device *dev, unsigned 
 		if (!(crossed & c[i].bit))
 			continue;
 		snprintf(desc, sizeof(desc), "%s (fair access: %u ms and %u downlinks per %u h, %s)",
-			 c[i].text, dev->fa_policy.uplink_airtime_ms, dev->fa_policy.downlinks,
-			 dev->fa_policy.window_hours,
-			 dev->fa_policy.action == FA_ENFORCE ? "enforced" : "warn only");
+			 c[i].text, dev->prof->fa_policy.uplink_airtime_ms, dev->prof->fa_policy.downlinks,
+			 dev->prof->fa_policy.window_hours,
+			 dev->prof->fa_policy.action == FA_ENFORCE ? "enforced" : "warn only");
 		devevent_log(bg->c.ev, dev, c[i].level, "FAIR_ACCESS", desc, 0);
 	}
 }
@@ -520,7 +520,7 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 	int rc = fa_uplink_packed(dev, now, us, &v, &st);
 	if (rc == LB_ERR_NOT_FOUND) {
 		fa_load(bg, dev, &led);
-		rc = fa_uplink_status(&led, &dev->fa_policy, now, us, &v, &st);
+		rc = fa_uplink_status(&led, &dev->prof->fa_policy, now, us, &v, &st);
 		if (rc == LB_OK)
 			rc = fa_save(dev, &led);
 	}
@@ -531,7 +531,7 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 		v = (struct fa_verdict){.publish = true};
 		fa_load(bg, dev, &led);   /* what is kept */
 		/* re-arms nothing fa_uplink() would not, so nothing to keep */
-		rc = fa_status(&led, &dev->fa_policy, now, &st);
+		rc = fa_status(&led, &dev->prof->fa_policy, now, &st);
 	}
 	report_crossings(bg, dev, v.crossed);
 	budget_touch(bg, dev);
@@ -559,7 +559,7 @@ int budget_downlink_allowed(struct budget *bg, struct lb_device *dev)
 	fa_fetch(bg, dev);
 	struct fa_packed *pk = dev->rt.fa;
 	int rc = fa_packed_downlink_allowed(pk ? pk->blob : NULL, pk ? pk->len : 0,
-					    &dev->fa_policy, now, &flags);
+					    &dev->prof->fa_policy, now, &flags);
 	if (rc == LB_OK || rc == LB_ERR_RATE_LIMIT) {
 		if (pk)
 			pk->blob[FA_PACKED_OFF_FLAGS] = flags;
@@ -567,7 +567,7 @@ int budget_downlink_allowed(struct budget *bg, struct lb_device *dev)
 	}
 	fa_load(bg, dev, &led);
 	before = led;
-	rc = fa_downlink_allowed(&led, &dev->fa_policy, now);
+	rc = fa_downlink_allowed(&led, &dev->prof->fa_policy, now);
 	fa_keep(dev, &before, &led);
 	return rc;
 }
@@ -673,14 +673,14 @@ void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gat
 	struct fa_device led;
 
 	fa_load(bg, dev, &led);
-	if (fa_downlink(&led, &dev->fa_policy, now, &v) == LB_OK) {
+	if (fa_downlink(&led, &dev->prof->fa_policy, now, &v) == LB_OK) {
 		if (fa_save(dev, &led) != LB_OK) {
 			LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: downlink not counted in its "
 				  "fair-access ledger (out of memory)", dev->name);
 		} else {
 			report_crossings(bg, dev, v.crossed);
 			budget_touch(bg, dev);
-			if (fa_status(&led, &dev->fa_policy, now, &st) == LB_OK)
+			if (fa_status(&led, &dev->prof->fa_policy, now, &st) == LB_OK)
 				publish_state(bg, dev, &st);
 		}
 	}
@@ -790,7 +790,7 @@ int64_t budget_tick(struct budget *bg, int64_t now_ms)
 			continue;
 		fa_load(bg, dev, &led);
 		before = led;
-		if (fa_status(&led, &dev->fa_policy, now, &st) == LB_OK) {
+		if (fa_status(&led, &dev->prof->fa_policy, now, &st) == LB_OK) {
 			fa_keep(dev, &before, &led);
 			publish_state(bg, dev, &st);
 		}

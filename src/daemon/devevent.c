@@ -104,8 +104,8 @@ void devevent_fill(struct ev_device *out, const struct devevents *e, const struc
 	memset(out, 0, sizeof(*out));
 	out->tenant_id = e->names.tenant_id;
 	out->tenant_name = DEVINFO_TENANT_NAME;
-	out->application_id = dev->app_uuid;
-	out->application = dev->application;
+	out->application_id = dev->prof->app_uuid;
+	out->application = dev->prof->application;
 	out->profile_id = e->names.profile_id[k][v];
 	out->profile_name = e->names.profile_name[k][v];
 	out->name = dev->name;
@@ -132,7 +132,7 @@ int devevent_publish_facts(const struct devevents *e, const struct lb_device *de
 			  event, lb_strerror(built));
 		return built;
 	}
-	int rc = publish_device_event(e->pub, dev->application, dev->dev_eui, event, json, len,
+	int rc = publish_device_event(e->pub, dev->prof->application, dev->dev_eui, event, json, len,
 				      facts);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not published: %s", dev->name,
@@ -149,7 +149,7 @@ int devevent_publish_held(const struct devevents *e, const struct lb_device *dev
 			  event, lb_strerror(built));
 		return built;
 	}
-	int rc = publish_device_event_held(e->pub, batch, dev->application, dev->dev_eui, event,
+	int rc = publish_device_event_held(e->pub, batch, dev->prof->application, dev->dev_eui, event,
 					   json, len, NULL);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not held: %s", dev->name,
@@ -184,7 +184,7 @@ void devevent_log_ctx(const struct devevents *e, const struct lb_device *dev, co
 	struct ev_log ev = {.dev = &d, .time_us = loop_wall_us(), .level = level, .code = code,
 			    .description = description, .context_keys = keys,
 			    .context_values = values, .n_context = n};
-	publish_log(e, dev->application, dev->dev_eui, &ev);
+	publish_log(e, dev->prof->application, dev->dev_eui, &ev);
 }
 
 void devevent_log_at(const struct devevents *e, const struct lb_device *dev, int64_t time_us,
@@ -201,7 +201,7 @@ void devevent_log_at(const struct devevents *e, const struct lb_device *dev, int
 			    .context_keys = (const char *[]){"gatewayId"},
 			    .context_values = (const char *[]){gw},
 			    .n_context = gateway_eui ? 1 : 0};
-	publish_log(e, dev->application, dev->dev_eui, &ev);
+	publish_log(e, dev->prof->application, dev->dev_eui, &ev);
 }
 
 void devevent_log(const struct devevents *e, const struct lb_device *dev, const char *level,

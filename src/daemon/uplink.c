@@ -143,7 +143,7 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 	ev.fair_access = &fa;
 	/* A codec failure is reported by payload_decode(); the `up` goes out
 	 * without `object` (nothing lost). */
-	if (m->dev->codec != LB_CODEC_NONE && d->has_fport && d->fport != 0)
+	if (m->dev->prof->codec != LB_CODEC_NONE && d->has_fport && d->fport != 0)
 		(void)payload_decode(u->payloads, m->dev, d->fport, plain, d->frm_len, ev.time_us,
 				     &ev.object);
 	/* Home Assistant entities and field topics for this event (its object
@@ -171,7 +171,7 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 	/* Published once the batch holding this frame's counter is durable
 	 * (after a crash no accepted FCnt is accepted again: store.h), from the
 	 * outbox committed in that same batch (never lost after it: outbox.h). */
-	rc = publish_device_event_held(u->pub, batch, m->dev->application, m->dev->dev_eui, "up",
+	rc = publish_device_event_held(u->pub, batch, m->dev->prof->application, m->dev->dev_eui, "up",
 				       json, len, &facts);
 	if (rc == LB_ERR_FULL)
 		return;   /* the outbox is full: counted (outboxOverflow) and logged there */

@@ -77,23 +77,53 @@ static int copy_tags(struct strpool *sp, struct lb_device *dev, const struct lb_
  * here (a SHA-1) and not per event: the configured one, else the documented
  * default (events/devinfo.h). The same application gives the same
  * interned id, so consecutive devices of one application share the work. */
-static int event_application_id(struct strpool *sp, struct lb_device *dev,
+static int event_application_id(struct strpool *sp, struct lb_devprofile *key,
 				 const struct lb_device *prev)
 {
 	char id[DEVINFO_ID_SIZE];
 
-	if (dev->application_id) {
-		snprintf(id, sizeof(id), "%s", dev->application_id);
-	} else if (prev && prev->application == dev->application && !prev->application_id) {
-		dev->app_uuid = prev->app_uuid;
+	if (key->application_id) {
+		snprintf(id, sizeof(id), "%s", key->application_id);
+	} else if (prev && prev->prof->application == key->application &&
+		   !prev->prof->application_id) {
+		key->app_uuid = prev->prof->app_uuid;
 		return LB_OK;
 	} else {
-		int rc = devinfo_application_id(dev->application, id);
+		int rc = devinfo_application_id(key->application, id);
 		if (rc != LB_OK)
 			return rc;
 	}
-	dev->app_uuid = strpool_intern(sp, id);
-	return dev->app_uuid ? LB_OK : LB_ERR_NOMEM;
+	key->app_uuid = strpool_intern(sp, id);
+	return key->app_uuid ? LB_OK : LB_ERR_NOMEM;
+}
+
+/* The device's profile from its configuration, shared with the devices
+ * built before it that have the same. */
+static int profile_from_conf(struct devices *d, struct lb_device *dev,
+			     const struct lb_device_conf *c, const struct lb_device *prev)
+{
+	struct strpool *sp = &d->strings;
+	struct lb_devprofile key = {0};
+	int rc;
+
+	key.status_interval_h = c->status_interval_h;
+	key.fa_policy.uplink_airtime_ms = (uint32_t)c->fair_access.uplink_airtime_ms;
+	key.fa_policy.downlinks = (uint32_t)c->fair_access.downlinks;
+	key.fa_policy.window_hours = (uint32_t)c->fair_access.window_hours;
+	key.fa_policy.action = c->fair_access.action == LB_FA_ENFORCE ? FA_ENFORCE : FA_WARN;
+	if (fa_policy_check(&key.fa_policy) != LB_OK)
+		key.fa_policy = (struct fa_policy)FA_POLICY_INIT;
+	key.application = strpool_intern(sp, c->application ? c->application : "default");
+	key.application_id = strpool_intern(sp, c->application_id);
+	key.codec = (uint8_t)c->codec;
+	key.codec_script = c->codec == LB_CODEC_JS ? strpool_intern(sp, c->codec_script) : NULL;
+	if (!key.application || (c->application_id && !key.application_id) ||
+	    (c->codec == LB_CODEC_JS && c->codec_script && !key.codec_script))
+		return LB_ERR_NOMEM;
+	if ((rc = event_application_id(sp, &key, prev)) != LB_OK)
+		return rc;
+	dev->prof = devprofiles_intern(&d->profiles, &key);
+	return dev->prof ? LB_OK : LB_ERR_NOMEM;
 }
 
 static void session_from_conf(struct lb_device *dev, const struct lb_device_conf *c)
@@ -102,11 +132,12 @@ static void session_from_conf(struct lb_device *dev, const struct lb_device_conf
 	dev->last_fcnt_up = dev->has_last_fcnt ? c->fcnt_up - 1 : 0;
 }
 
-/* Deep copy of one configured device (strings into sp; prev is the device
- * built before it, or NULL); on error dev is released. */
-static int device_from_conf(struct strpool *sp, struct lb_device *dev,
+/* Deep copy of one configured device (strings into d->strings; prev is
+ * the device built before it, or NULL); on error dev is released. */
+static int device_from_conf(struct devices *d, struct lb_device *dev,
 			    const struct lb_device_conf *c, const struct lb_device *prev)
 {
+	struct strpool *sp = &d->strings;
 	int rc;
 
 	memset(dev, 0, sizeof(*dev));
@@ -115,26 +146,14 @@ static int device_from_conf(struct strpool *sp, struct lb_device *dev,
 	dev->lorawan_version = (uint8_t)c->lorawan_version;
 	dev->rt.last_dr = -1;
 	dev->adr = c->adr;
-	dev->status_interval_h = c->status_interval_h;
-	dev->fa_policy.uplink_airtime_ms = (uint32_t)c->fair_access.uplink_airtime_ms;
-	dev->fa_policy.downlinks = (uint32_t)c->fair_access.downlinks;
-	dev->fa_policy.window_hours = (uint32_t)c->fair_access.window_hours;
-	dev->fa_policy.action = c->fair_access.action == LB_FA_ENFORCE ? FA_ENFORCE : FA_WARN;
-	if (fa_policy_check(&dev->fa_policy) != LB_OK)
-		dev->fa_policy = (struct fa_policy)FA_POLICY_INIT;
 	dev->addr_next = DEV_NIL;
 	dev->name = intern_or_empty(sp, c->name);
-	dev->application = strpool_intern(sp, c->application ? c->application : "default");
-	dev->application_id = strpool_intern(sp, c->application_id);
-	dev->codec = (uint8_t)c->codec;
 	dev->dev_class = (uint8_t)c->dev_class;
-	dev->codec_script = c->codec == LB_CODEC_JS ? strpool_intern(sp, c->codec_script) : NULL;
-	if (!dev->name || !dev->application || (c->application_id && !dev->application_id) ||
-	    (c->codec == LB_CODEC_JS && c->codec_script && !dev->codec_script)) {
+	if (!dev->name) {
 		device_release(dev);
 		return LB_ERR_NOMEM;
 	}
-	if ((rc = event_application_id(sp, dev, prev)) != LB_OK) {
+	if ((rc = profile_from_conf(d, dev, c, prev)) != LB_OK) {
 		device_release(dev);
 		return rc;
 	}
@@ -202,6 +221,7 @@ static int alloc_tables(struct devices *d, size_t n)
 	if (lwkeycache_init(&d->keys, DEVICES_KEY_CACHE) != LB_OK)
 		return LB_ERR_NOMEM;
 	strpool_init(&d->strings);
+	devprofiles_init(&d->profiles);
 	for (size_t i = 0; i < slots; i++)
 		d->eui_slots[i] = d->addr_slots[i] = DEV_NIL;
 	return LB_OK;
@@ -222,7 +242,7 @@ int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct lb_device *prev = i ? &d->dev[i - 1] : NULL;
-		if ((rc = device_from_conf(&d->strings, &d->dev[i], &conf[i], prev)) != LB_OK) {
+		if ((rc = device_from_conf(d, &d->dev[i], &conf[i], prev)) != LB_OK) {
 			devices_free(d);
 			return rc;
 		}
@@ -235,6 +255,7 @@ int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n)
 			index_addr(d, (uint32_t)i);
 	}
 	strpool_seal(&d->strings);   /* nothing is interned after the build */
+	devprofiles_seal(&d->profiles);
 	return LB_OK;
 }
 
@@ -249,6 +270,7 @@ void devices_free(struct devices *d)
 	free(d->addr_slots);
 	lwkeycache_free(&d->keys);
 	strpool_free(&d->strings);
+	devprofiles_free(&d->profiles);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -384,6 +406,14 @@ size_t devices_find_addr(struct devices *d, uint32_t dev_addr, struct lb_device 
 
 /* ------------------------------------------------------- verification */
 
+/* One more on a device's statistics counter; it stops at UINT32_MAX
+ * (devices.h "Statistics"). */
+static void count(uint32_t *c)
+{
+	if (*c != UINT32_MAX)
+		(*c)++;
+}
+
 int devices_keys(struct devices *d, struct lb_device *dev, struct lw_keys **out)
 {
 	if (!d || !dev || !out)
@@ -453,7 +483,7 @@ static int try_forward(struct devices *d, struct lb_device *dev, const struct lw
 	out->dev = dev;
 	out->fcnt = fcnt;
 	if (dev->has_last_fcnt && fcnt == dev->last_fcnt_up) {
-		dev->retransmissions++;
+		count(&dev->retransmissions);
 		return LB_ERR_DUPLICATE;
 	}
 	return 1;
@@ -474,7 +504,7 @@ static int try_replay(struct devices *d, struct lb_device *dev, const struct lw_
 			out->dev = dev;
 			out->fcnt = c[i];
 			out->fcnt_reset = c[i] == f->u.data.fcnt16;
-			dev->replays++;
+			count(&dev->replays);
 			return LB_ERR_REPLAY;
 		}
 	}
@@ -507,7 +537,7 @@ int devices_verify_uplink(struct devices *d, const struct lw_frame *f, struct lb
 			return rc;
 	}
 	for (i = head; i != DEV_NIL; i = d->dev[i].addr_next)
-		d->dev[i].mic_failures++;
+		count(&d->dev[i].mic_failures);
 	return LB_ERR_MIC;
 }
 
@@ -517,7 +547,7 @@ void devices_accept_uplink(struct lb_device *dev, uint32_t fcnt)
 		return;
 	dev->has_last_fcnt = true;
 	dev->last_fcnt_up = fcnt;
-	dev->uplinks++;
+	count(&dev->uplinks);
 }
 
 static void reindex_addr(struct devices *d)

@@ -46,6 +46,7 @@
 #include "lorawan/lwcrypto.h"
 #include "lorawan/lwkeycache.h"
 #include "mac/macstate.h"
+#include "tables/devprofile.h"
 #include "tables/fcntdown.h"
 #include "tables/strpool.h"
 
@@ -56,21 +57,14 @@ struct lb_device {
 	/* Strings are the table's (interned in d->strings, tables/strpool.h):
 	 * read-only, valid as long as the device. */
 	const char *name;
-	const char *application;
-	const char *application_id;      /* configured UUID, NULL = none */
-	const char *codec_script;        /* "js": absolute path, else NULL */
-	const char *app_uuid;            /* events' applicationId: application_id, else
-					  * UUIDv5 of the name (events/devinfo.h) */
+	struct lb_devprofile *prof;      /* application, applicationId, codec, fair
+					  * access, DevStatusReq period: shared by the
+					  * devices that have the same (tables/devprofile.h,
+					  * in d->profiles) */
 	struct lb_tag *tags;             /* n_tags entries (owned), NULL if none; their
 					  * strings interned like the others */
 	uint64_t dev_eui;
 	uint64_t join_eui;               /* OTAA: copied for a join handler */
-
-	/* Statistics. */
-	uint64_t uplinks;                /* accepted (devices_accept_uplink) */
-	uint64_t mic_failures;           /* frames with this DevAddr whose MIC verified for no candidate */
-	uint64_t replays;                /* LB_ERR_REPLAY attributed to this device */
-	uint64_t retransmissions;        /* LB_ERR_DUPLICATE attributed to this device */
 	int64_t last_seen_ms;            /* devices_set_seen(); 0 = never */
 
 	/* Downlink and join state, owned by the daemon (bridge, otaa, txsched);
@@ -119,16 +113,19 @@ struct lb_device {
 	enum lb_activation activation;
 	uint32_t dev_addr;
 	uint32_t key_hint;               /* internal: its slot in the key cache */
-	uint32_t codec_slot;             /* "js": its script in the daemon's table */
-	struct fa_policy fa_policy;      /* effective fair-access policy */
-	int status_interval_h;           /* DevStatusReq period, 0 = never */
 	uint32_t last_fcnt_up;           /* uplink session: last accepted 32-bit FCntUp */
 	uint32_t addr_next;              /* internal: next device with the same DevAddr */
+
+	/* Statistics, 32 bits: they stop at UINT32_MAX (4.3 billion frames of
+	 * one device; a device sending one uplink a second takes 136 years). */
+	uint32_t uplinks;                /* accepted (devices_accept_uplink) */
+	uint32_t mic_failures;           /* frames with this DevAddr whose MIC verified for no candidate */
+	uint32_t replays;                /* LB_ERR_REPLAY attributed to this device */
+	uint32_t retransmissions;        /* LB_ERR_DUPLICATE attributed to this device */
 
 	uint8_t nwk_s_key[LW_KEY_LEN];   /* raw session keys (has_session); prepared */
 	uint8_t app_s_key[LW_KEY_LEN];   /* ones from devices_keys() */
 	uint8_t app_key[LW_KEY_LEN];     /* OTAA root key (raw; no contexts prepared) */
-	uint8_t codec;                   /* enum lb_codec */
 	uint8_t dev_class;               /* enum lb_class: A, or C (classc.h) */
 	uint8_t lorawan_version;         /* minor of 1.0.x: 0..4 (join rules) */
 	uint8_t n_tags;                  /* <= CONFIG_MAX_TAGS */
@@ -146,6 +143,7 @@ struct devices {
 	size_t mask;                     /* slots - 1 (a power of two >= 2n) */
 	struct lwkeycache keys;          /* prepared session keys of recent devices */
 	struct strpool strings;          /* the devices' strings, each stored once */
+	struct devprofiles profiles;     /* the devices' profiles, each stored once */
 };
 
 /* Devices whose session keys stay prepared (the key cache's slots). */

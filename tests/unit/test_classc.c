@@ -520,8 +520,8 @@ START_TEST(test_fair_access_refused)
 	const uint64_t gw = GW_1;
 	struct lb_device *dev = devices_find_eui(&w.devices, DEV_C);
 
-	dev->fa_policy.downlinks = 1;
-	dev->fa_policy.action = FA_ENFORCE;
+	dev->prof->fa_policy.downlinks = 1;
+	dev->prof->fa_policy.action = FA_ENFORCE;
 	route_of(GW_1, 1701);
 	uplink(DEV_C, false, &gw, 1);
 	queue(DEV_C, "one", false, "1");

@@ -465,7 +465,7 @@ START_TEST(test_deep_copy_and_otaa)
 
 	dev = devices_find_eui(&d, 0x10);
 	ck_assert_str_eq(dev->name, "sensor-1");
-	ck_assert_str_eq(dev->application, "farm");
+	ck_assert_str_eq(dev->prof->application, "farm");
 	ck_assert_uint_eq(dev->n_tags, 1);
 	ck_assert_str_eq(dev->tags[0].key, "room");
 	ck_assert_str_eq(dev->tags[0].value, "barn");
@@ -473,7 +473,7 @@ START_TEST(test_deep_copy_and_otaa)
 	ck_assert_mem_eq(dev->nwk_s_key, KEY_X, 16);
 	dev = devices_find_eui(&d, 0x20);
 	ck_assert_str_eq(dev->name, "otaa-dev");
-	ck_assert_str_eq(dev->application, "default");   /* NULL -> default */
+	ck_assert_str_eq(dev->prof->application, "default");   /* NULL -> default */
 	ck_assert(!dev->has_session);
 	ck_assert_uint_eq(dev->join_eui, 0x70b3d57ed0000001);
 	ck_assert_mem_eq(dev->app_key, KEY_Y, 16);
