@@ -224,7 +224,7 @@ static void process_data_up(struct uplink *u, const struct lw_frame *f, const st
 	devices_set_seen(m.dev, loop_now_ms());
 	for (size_t i = 0; i < g->n_rx; i++)
 		gateways_mark_valid(u->gateways, g->rx[i].gateway_eui, loop_now_ms());
-	m.dev->rt.last_dr = uplink_dr(u, &g->rx[0].rxpk);
+	m.dev->rt.last_dr = (int8_t)uplink_dr(u, &g->rx[0].rxpk);
 	uint64_t batch = sessions_touch_fcnt(u->sessions, m.dev, g->due_ms);
 	uint8_t dedup_id[16];   /* the up event's, and the ack event's it settles */
 	idgen_next(u->ids, dedup_id);

@@ -44,7 +44,7 @@ static void device_release(struct lb_device *dev)
 	free(dev->tags);
 	free(dev->rt.fa);
 	free(dev->rt.mac);
-	free(dev->rt.confirmed_id);
+	free(dev->rt.confirmed);
 	/* The raw keys are wiped with the rest. */
 	memset(dev, 0, sizeof(*dev));
 }
@@ -135,14 +135,15 @@ static void session_from_conf(struct lb_device *dev, const struct lb_device_conf
 /* Deep copy of one configured device (strings into d->strings; prev is
  * the device built before it, or NULL); on error dev is released. */
 static int device_from_conf(struct devices *d, struct lb_device *dev,
-			    const struct lb_device_conf *c, const struct lb_device *prev)
+			    const struct lb_device_conf *c, const struct lb_device *prev,
+			    struct lb_otaa_root *root)
 {
 	struct strpool *sp = &d->strings;
 	int rc;
 
 	memset(dev, 0, sizeof(*dev));
 	dev->dev_eui = c->dev_eui;
-	dev->activation = c->activation;
+	dev->activation = (uint8_t)c->activation;
 	dev->lorawan_version = (uint8_t)c->lorawan_version;
 	dev->rt.last_dr = -1;
 	dev->adr = c->adr;
@@ -168,8 +169,9 @@ static int device_from_conf(struct devices *d, struct lb_device *dev,
 		dev->has_session = true;
 		dev->dev_addr = c->dev_addr;
 	} else {
-		dev->join_eui = c->join_eui;
-		memcpy(dev->app_key, c->app_key, LW_KEY_LEN);
+		root->join_eui = c->join_eui;
+		memcpy(root->app_key, c->app_key, LW_KEY_LEN);
+		dev->otaa = root;
 	}
 	session_from_conf(dev, c);
 	return LB_OK;
@@ -206,9 +208,14 @@ static void index_addr(struct devices *d, uint32_t i)
 	d->dev[j].addr_next = i;
 }
 
-static int alloc_tables(struct devices *d, size_t n)
+static int alloc_tables(struct devices *d, const struct lb_device_conf *conf, size_t n)
 {
 	size_t slots = 2;
+
+	for (size_t i = 0; i < n; i++)
+		d->n_roots += conf[i].activation == LB_ACT_OTAA;
+	if (d->n_roots && !(d->roots = calloc(d->n_roots, sizeof(*d->roots))))
+		return LB_ERR_NOMEM;
 
 	while (slots < 2 * n)
 		slots <<= 1;
@@ -236,13 +243,14 @@ int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n)
 	memset(d, 0, sizeof(*d));
 	if (n > DEVICES_MAX)
 		return LB_ERR_RANGE;
-	if ((rc = alloc_tables(d, n)) != LB_OK) {
+	if ((rc = alloc_tables(d, conf, n)) != LB_OK) {
 		devices_free(d);
 		return rc;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0, r = 0; i < n; i++) {
 		const struct lb_device *prev = i ? &d->dev[i - 1] : NULL;
-		if ((rc = device_from_conf(d, &d->dev[i], &conf[i], prev)) != LB_OK) {
+		struct lb_otaa_root *root = conf[i].activation == LB_ACT_OTAA ? &d->roots[r++] : NULL;
+		if ((rc = device_from_conf(d, &d->dev[i], &conf[i], prev, root)) != LB_OK) {
 			devices_free(d);
 			return rc;
 		}
@@ -268,6 +276,9 @@ void devices_free(struct devices *d)
 	free(d->dev);
 	free(d->eui_slots);
 	free(d->addr_slots);
+	if (d->roots)   /* the root keys are wiped too */
+		memset(d->roots, 0, d->n_roots * sizeof(*d->roots));
+	free(d->roots);
 	lwkeycache_free(&d->keys);
 	strpool_free(&d->strings);
 	devprofiles_free(&d->profiles);
@@ -283,8 +294,8 @@ static bool same_identity(const struct lb_device *fresh, const struct lb_device 
 	if (fresh->activation != old->activation)
 		return false;
 	if (fresh->activation == LB_ACT_OTAA)
-		return fresh->join_eui == old->join_eui &&
-		       memcmp(fresh->app_key, old->app_key, LW_KEY_LEN) == 0;
+		return fresh->otaa->join_eui == old->otaa->join_eui &&
+		       memcmp(fresh->otaa->app_key, old->otaa->app_key, LW_KEY_LEN) == 0;
 	return fresh->dev_addr == old->dev_addr &&
 	       memcmp(fresh->nwk_s_key, old->nwk_s_key, LW_KEY_LEN) == 0 &&
 	       memcmp(fresh->app_s_key, old->app_s_key, LW_KEY_LEN) == 0;
@@ -337,7 +348,7 @@ static void settle_owned(struct devices *fresh, struct devices *old, bool to_fre
 		struct lb_device_rt *gives = to_fresh && o ? &o->rt : &f->rt;
 		gives->fa = NULL;
 		gives->mac = NULL;
-		gives->confirmed_id = NULL;
+		gives->confirmed = NULL;
 	}
 }
 
@@ -589,13 +600,14 @@ int devices_set_confirmed(struct lb_device *dev, const char *id, uint32_t fcnt)
 {
 	if (!dev || !id)
 		return LB_ERR_INVAL;
-	char *copy = strdup(id);
+	size_t len = strlen(id) + 1;
+	struct lb_confirmed *copy = malloc(sizeof(*copy) + len);
 	if (!copy)
 		return LB_ERR_NOMEM;
-	free(dev->rt.confirmed_id);
-	dev->rt.confirmed_id = copy;
-	dev->rt.confirmed_fcnt = fcnt;
-	dev->rt.confirmed_pending = true;
+	copy->fcnt = fcnt;
+	memcpy(copy->id, id, len);
+	free(dev->rt.confirmed);
+	dev->rt.confirmed = copy;
 	return LB_OK;
 }
 
@@ -603,9 +615,8 @@ void devices_clear_confirmed(struct lb_device *dev)
 {
 	if (!dev)
 		return;
-	free(dev->rt.confirmed_id);
-	dev->rt.confirmed_id = NULL;
-	dev->rt.confirmed_pending = false;
+	free(dev->rt.confirmed);
+	dev->rt.confirmed = NULL;
 }
 
 int devices_decrypt(struct devices *d, struct lb_device *dev, const struct lw_frame *f,

@@ -28,7 +28,7 @@
  * to keep the frame.
  *
  * Ownership: devices_init()/devices_reload() allocate; devices_free()
- * releases everything, rt.fa, rt.mac and rt.confirmed_id included (safe on a zeroed or
+ * releases everything, rt.fa, rt.mac and rt.confirmed included (safe on a zeroed or
  * freed struct). struct lb_device pointers and the devices' strings are
  * valid until the next devices_reload() or devices_free().
  */
@@ -63,8 +63,9 @@ struct lb_device {
 					  * in d->profiles) */
 	struct lb_tag *tags;             /* n_tags entries (owned), NULL if none; their
 					  * strings interned like the others */
+	const struct lb_otaa_root *otaa; /* OTAA: JoinEUI and AppKey (in d->roots);
+					  * NULL for ABP */
 	uint64_t dev_eui;
-	uint64_t join_eui;               /* OTAA: copied for a join handler */
 	int64_t last_seen_ms;            /* devices_set_seen(); 0 = never */
 
 	/* Downlink and join state, owned by the daemon (bridge, otaa, txsched);
@@ -72,7 +73,6 @@ struct lb_device {
 	 * unchanged. */
 	struct lb_device_rt {
 		struct fcntdown fcnt_down; /* NFCntDown and its reservation */
-		int64_t joined_at;           /* Unix s, 0 = ABP or never */
 		int64_t mac_dc_retry_ms;     /* Unix ms: a frame of the network's MAC
 					      * requests alone, refused by the duty
 					      * cycle, is not tried before (txsched.c) */
@@ -88,20 +88,19 @@ struct lb_device {
 					      * uplink or downlink or from a stored row; NULL:
 					      * nothing known (MACSTATE_SIZE bytes a device
 					      * saved) */
-		char *confirmed_id;          /* queue item id of the confirmed downlink
-					      * awaiting the device's ACK, owned; NULL =
-					      * none (devices_set_confirmed) */
-		uint32_t confirmed_fcnt;
+		struct lb_confirmed *confirmed; /* the confirmed downlink awaiting the
+					      * device's ACK, owned; NULL = none
+					      * (devices_set_confirmed) */
+		uint32_t joined_at;          /* Unix s (32 bits, as the MAC state's
+					      * times: to 2106), 0 = ABP or never */
 		uint32_t rx2_freq;           /* Hz, 0 = not set (ABP: configuration) */
-		int last_dr;                 /* data rate of the last uplink, -1 unknown */
 		uint32_t join_nonce;         /* last JoinNonce issued */
 		uint16_t dev_nonce;          /* last DevNonce accepted */
+		int8_t last_dr;              /* data rate of the last uplink, -1 unknown */
 		uint8_t rx1_dr_offset;
 		uint8_t rx_delay_s;          /* RX1 delay; 0 = 1 s */
 		uint8_t rx2_dr;              /* OTAA: RX2 as the join-accept set it */
 		bool ack_due;                /* a confirmed uplink awaits our ACK */
-		bool confirmed_pending;      /* a confirmed downlink awaits the device's
-					      * ACK: confirmed_id and _fcnt are set */
 		bool has_join_nonce;
 		bool has_dev_nonce;
 		bool fa_has_published;
@@ -110,7 +109,6 @@ struct lb_device {
 		bool mac_unread;             /* the same for the MAC state (netmac.h) */
 	} rt;
 
-	enum lb_activation activation;
 	uint32_t dev_addr;
 	uint32_t key_hint;               /* internal: its slot in the key cache */
 	uint32_t last_fcnt_up;           /* uplink session: last accepted 32-bit FCntUp */
@@ -125,7 +123,7 @@ struct lb_device {
 
 	uint8_t nwk_s_key[LW_KEY_LEN];   /* raw session keys (has_session); prepared */
 	uint8_t app_s_key[LW_KEY_LEN];   /* ones from devices_keys() */
-	uint8_t app_key[LW_KEY_LEN];     /* OTAA root key (raw; no contexts prepared) */
+	uint8_t activation;              /* enum lb_activation */
 	uint8_t dev_class;               /* enum lb_class: A, or C (classc.h) */
 	uint8_t lorawan_version;         /* minor of 1.0.x: 0..4 (join rules) */
 	uint8_t n_tags;                  /* <= CONFIG_MAX_TAGS */
@@ -135,9 +133,27 @@ struct lb_device {
 	bool state_kept;                 /* devices_reload(): carried over from the old table */
 };
 
+/* A confirmed downlink sent and awaiting the device's ACK (TS001-1.0.4
+ * §4.3.1.2): its queue item id and the NFCntDown it went with. One
+ * allocation, only while one awaits. */
+struct lb_confirmed {
+	uint32_t fcnt;
+	char id[];
+};
+
+/* An OTAA device's root keys, copied for the join handler (raw; no
+ * contexts prepared). ABP devices have none: they are held apart so those
+ * cost nothing. */
+struct lb_otaa_root {
+	uint64_t join_eui;
+	uint8_t app_key[LW_KEY_LEN];
+};
+
 struct devices {
 	struct lb_device *dev;
 	size_t n;
+	struct lb_otaa_root *roots;      /* the OTAA devices' root keys, one array */
+	size_t n_roots;
 	uint32_t *eui_slots;             /* open addressing, linear probing */
 	uint32_t *addr_slots;            /* head of each DevAddr's candidate chain */
 	size_t mask;                     /* slots - 1 (a power of two >= 2n) */
@@ -222,8 +238,7 @@ int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_a
 void devices_set_seen(struct lb_device *dev, int64_t now_ms);
 
 /* A confirmed downlink (queue item id, sent with NFCntDown fcnt) now awaits
- * the device's ACK: rt.confirmed_pending, rt.confirmed_id (a copy) and
- * rt.confirmed_fcnt. Errors: LB_ERR_INVAL (NULL), LB_ERR_NOMEM (nothing
+ * the device's ACK: rt.confirmed holds a copy of the id and fcnt. Errors: LB_ERR_INVAL (NULL), LB_ERR_NOMEM (nothing
  * changed then). */
 int devices_set_confirmed(struct lb_device *dev, const char *id, uint32_t fcnt);
 /* No confirmed downlink awaits an ACK any more (the id's copy is freed). */

@@ -475,8 +475,8 @@ START_TEST(test_deep_copy_and_otaa)
 	ck_assert_str_eq(dev->name, "otaa-dev");
 	ck_assert_str_eq(dev->prof->application, "default");   /* NULL -> default */
 	ck_assert(!dev->has_session);
-	ck_assert_uint_eq(dev->join_eui, 0x70b3d57ed0000001);
-	ck_assert_mem_eq(dev->app_key, KEY_Y, 16);
+	ck_assert_uint_eq(dev->otaa->join_eui, 0x70b3d57ed0000001);
+	ck_assert_mem_eq(dev->otaa->app_key, KEY_Y, 16);
 	ck_assert_uint_eq(devices_find_addr(&d, 0, cand, 2), 0);
 	ck_assert_int_eq(devices_decrypt(&d, dev, NULL, 0, NULL), LB_ERR_STATE);
 	ck_assert_uint_eq(devices_count(&d), 2);
@@ -736,8 +736,8 @@ START_TEST(key_cache_smaller_than_fleet)
 }
 END_TEST
 
-/* The fair-access ledgers and MAC state (rt.fa, rt.mac, owned by the
- * table) go with a device kept
+/* The fair-access ledgers, MAC state and awaited confirmed downlink
+ * (rt.fa, rt.mac, rt.confirmed, owned by the table) go with a device kept
  * across a reload and are freed with one that is not (ASan sees a leak or a
  * double free). */
 START_TEST(reload_hands_ledgers_over)
@@ -759,6 +759,9 @@ START_TEST(reload_hands_ledgers_over)
 	b->rt.mac = calloc(1, sizeof(*b->rt.mac));
 	ck_assert(a->rt.mac && b->rt.mac);
 	struct macstate *kept_mac = a->rt.mac;
+	ck_assert_int_eq(devices_set_confirmed(a, "q-a", 7), LB_OK);
+	ck_assert_int_eq(devices_set_confirmed(b, "q-b", 9), LB_OK);
+	struct lb_confirmed *kept_conf = a->rt.confirmed;
 	/* b's keys change: it starts afresh. */
 	c[1] = abp("b", 0xb1, 0x26000002, KEY_Y, KEY_X);
 	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
@@ -771,6 +774,18 @@ START_TEST(reload_hands_ledgers_over)
 	ck_assert_ptr_null(b->rt.fa);
 	ck_assert_ptr_eq(a->rt.mac, kept_mac);
 	ck_assert_ptr_null(b->rt.mac);
+	ck_assert_ptr_eq(a->rt.confirmed, kept_conf);
+	ck_assert_str_eq(a->rt.confirmed->id, "q-a");
+	ck_assert_uint_eq(a->rt.confirmed->fcnt, 7);
+	ck_assert_ptr_null(b->rt.confirmed);
+	devices_clear_confirmed(b);              /* none: a no-op */
+	ck_assert_int_eq(devices_set_confirmed(b, "q-b2", 10), LB_OK);
+	ck_assert_str_eq(b->rt.confirmed->id, "q-b2");
+	ck_assert_int_eq(devices_set_confirmed(b, "q-b3", 11), LB_OK);   /* replaces it */
+	ck_assert_str_eq(b->rt.confirmed->id, "q-b3");
+	ck_assert_uint_eq(b->rt.confirmed->fcnt, 11);
+	devices_clear_confirmed(b);
+	ck_assert_ptr_null(b->rt.confirmed);
 	/* Reloaded again unchanged: still the same ledgers. */
 	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
 	ck_assert_ptr_eq(devices_find_eui(&d, 0xa1)->rt.fa, kept);

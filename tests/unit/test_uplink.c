@@ -703,7 +703,7 @@ START_TEST(test_ack_carries_uplink_dedup_id)
 	ck_assert_ptr_nonnull(d);
 	memset(&ok, 0, sizeof(ok));
 	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &ok), LB_OK);
-	ck_assert(w.devices.dev[0].rt.confirmed_pending);
+	ck_assert(w.devices.dev[0].rt.confirmed != NULL);
 	/* The device's next uplink has the ACK bit. */
 	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = DEV_ADDR,
 				   .fctrl_flags = 0x20, .fcnt = 2, .has_fport = true, .fport = 10,
