@@ -38,12 +38,13 @@ static const char *intern_or_empty(struct strpool *sp, const char *s)
 	return strpool_intern(sp, s ? s : "");
 }
 
-/* What the device owns itself; its strings are the table's. */
-static void device_release(struct lb_device *dev)
+/* What the device owns itself; its strings are the table's, and so is its
+ * MAC state (in d->macs, given back there). */
+static void device_release(struct devices *d, struct lb_device *dev)
 {
 	free(dev->tags);
 	free(dev->rt.fa);
-	free(dev->rt.mac);
+	slab_release(&d->macs, dev->rt.mac);
 	free(dev->rt.confirmed);
 	/* The raw keys are wiped with the rest. */
 	memset(dev, 0, sizeof(*dev));
@@ -151,15 +152,15 @@ static int device_from_conf(struct devices *d, struct lb_device *dev,
 	dev->name = intern_or_empty(sp, c->name);
 	dev->dev_class = (uint8_t)c->dev_class;
 	if (!dev->name) {
-		device_release(dev);
+		device_release(d, dev);
 		return LB_ERR_NOMEM;
 	}
 	if ((rc = profile_from_conf(d, dev, c, prev)) != LB_OK) {
-		device_release(dev);
+		device_release(d, dev);
 		return rc;
 	}
 	if ((rc = copy_tags(sp, dev, c)) != LB_OK) {
-		device_release(dev);
+		device_release(d, dev);
 		return rc;
 	}
 	dev->key_hint = LWKEYCACHE_NONE;
@@ -229,6 +230,7 @@ static int alloc_tables(struct devices *d, const struct lb_device_conf *conf, si
 		return LB_ERR_NOMEM;
 	strpool_init(&d->strings);
 	devprofiles_init(&d->profiles);
+	slab_init(&d->macs, sizeof(struct macstate));
 	for (size_t i = 0; i < slots; i++)
 		d->eui_slots[i] = d->addr_slots[i] = DEV_NIL;
 	return LB_OK;
@@ -272,7 +274,7 @@ void devices_free(struct devices *d)
 	if (!d)
 		return;
 	for (size_t i = 0; i < d->n; i++)
-		device_release(&d->dev[i]);
+		device_release(d, &d->dev[i]);
 	free(d->dev);
 	free(d->eui_slots);
 	free(d->addr_slots);
@@ -282,6 +284,7 @@ void devices_free(struct devices *d)
 	lwkeycache_free(&d->keys);
 	strpool_free(&d->strings);
 	devprofiles_free(&d->profiles);
+	slab_free(&d->macs);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -371,6 +374,14 @@ int devices_reload(struct devices *d, const struct lb_device_conf *conf, size_t 
 		}
 	}
 	settle_owned(&fresh, d, true);
+	/* The MAC states kept now point into the old table's slab: the fresh
+	 * table takes it over, with those of the devices not kept given back
+	 * to it (the fresh slab holds none yet). */
+	for (size_t i = 0; i < d->n; i++)
+		devices_mac_drop(d, &d->dev[i]);
+	slab_free(&fresh.macs);
+	fresh.macs = d->macs;
+	memset(&d->macs, 0, sizeof(d->macs));
 	devices_free(d);
 	*d = fresh;
 	return LB_OK;
@@ -588,6 +599,19 @@ int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_a
 	dev->last_fcnt_up = has_last ? last_fcnt_up : 0;
 	reindex_addr(d);
 	return LB_OK;
+}
+
+struct macstate *devices_mac_new(struct devices *d, struct lb_device *dev)
+{
+	if (!dev->rt.mac)
+		dev->rt.mac = slab_alloc(&d->macs);
+	return dev->rt.mac;
+}
+
+void devices_mac_drop(struct devices *d, struct lb_device *dev)
+{
+	slab_release(&d->macs, dev->rt.mac);
+	dev->rt.mac = NULL;
 }
 
 void devices_set_seen(struct lb_device *dev, int64_t now_ms)

@@ -48,6 +48,7 @@
 #include "mac/macstate.h"
 #include "tables/devprofile.h"
 #include "tables/fcntdown.h"
+#include "tables/slab.h"
 #include "tables/strpool.h"
 
 /* Fields are ordered by alignment (pointers and 64-bit values, then 32-,
@@ -83,11 +84,11 @@ struct lb_device {
 					      * empty device */
 		struct fa_status fa_published; /* last retained state/airtime */
 		int64_t fa_published_ms;     /* when fa_published was (monotonic ms) */
-		struct macstate *mac;        /* network MAC requests (daemon/netmac.h), owned:
-					      * allocated by netmac at the device's first
-					      * uplink or downlink or from a stored row; NULL:
-					      * nothing known (MACSTATE_SIZE bytes a device
-					      * saved) */
+		struct macstate *mac;        /* network MAC requests (daemon/netmac.h), the
+					      * table's (d->macs: devices_mac_new,
+					      * devices_mac_drop): taken by netmac at the
+					      * device's first uplink or downlink or from a
+					      * stored row; NULL: nothing known */
 		struct lb_confirmed *confirmed; /* the confirmed downlink awaiting the
 					      * device's ACK, owned; NULL = none
 					      * (devices_set_confirmed) */
@@ -160,7 +161,15 @@ struct devices {
 	struct lwkeycache keys;          /* prepared session keys of recent devices */
 	struct strpool strings;          /* the devices' strings, each stored once */
 	struct devprofiles profiles;     /* the devices' profiles, each stored once */
+	struct slab macs;                /* the devices' MAC states (rt.mac), side by side;
+					  * handed to the fresh table by devices_reload() */
 };
+
+/* dev's MAC state (rt.mac), a zeroed one from d->macs if it had none;
+ * NULL when out of memory. */
+struct macstate *devices_mac_new(struct devices *d, struct lb_device *dev);
+/* Give dev's MAC state back to d->macs; rt.mac becomes NULL. */
+void devices_mac_drop(struct devices *d, struct lb_device *dev);
 
 /* Devices whose session keys stay prepared (the key cache's slots). */
 #define DEVICES_KEY_CACHE 256

@@ -755,9 +755,11 @@ START_TEST(reload_hands_ledgers_over)
 	a->rt.fa->len = 1;
 	a->rt.fa->blob[0] = 2;
 	struct fa_packed *kept = a->rt.fa;
-	a->rt.mac = calloc(1, sizeof(*a->rt.mac));
-	b->rt.mac = calloc(1, sizeof(*b->rt.mac));
-	ck_assert(a->rt.mac && b->rt.mac);
+	ck_assert_ptr_nonnull(devices_mac_new(&d, a));
+	ck_assert_ptr_nonnull(devices_mac_new(&d, b));
+	ck_assert_ptr_eq(devices_mac_new(&d, a), a->rt.mac);   /* has one: the same */
+	a->rt.mac->battery = 77;
+	ck_assert_uint_eq(d.macs.live, 2);
 	struct macstate *kept_mac = a->rt.mac;
 	ck_assert_int_eq(devices_set_confirmed(a, "q-a", 7), LB_OK);
 	ck_assert_int_eq(devices_set_confirmed(b, "q-b", 9), LB_OK);
@@ -773,6 +775,12 @@ START_TEST(reload_hands_ledgers_over)
 	ck_assert_uint_eq(a->rt.fa->blob[0], 2);
 	ck_assert_ptr_null(b->rt.fa);
 	ck_assert_ptr_eq(a->rt.mac, kept_mac);
+	ck_assert_uint_eq(a->rt.mac->battery, 77);
+	ck_assert_ptr_null(b->rt.mac);
+	ck_assert_uint_eq(d.macs.live, 1);       /* b's went back to the slab */
+	ck_assert_ptr_nonnull(devices_mac_new(&d, b));   /* reused: no new block */
+	ck_assert_uint_eq(d.macs.n_blocks, 1);
+	devices_mac_drop(&d, b);
 	ck_assert_ptr_null(b->rt.mac);
 	ck_assert_ptr_eq(a->rt.confirmed, kept_conf);
 	ck_assert_str_eq(a->rt.confirmed->id, "q-a");
@@ -790,6 +798,7 @@ START_TEST(reload_hands_ledgers_over)
 	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
 	ck_assert_ptr_eq(devices_find_eui(&d, 0xa1)->rt.fa, kept);
 	ck_assert_ptr_eq(devices_find_eui(&d, 0xa1)->rt.mac, kept_mac);
+	ck_assert_uint_eq(d.macs.live, 1);
 	devices_free(&d);
 }
 END_TEST

@@ -210,8 +210,8 @@ static json_object *last_event(const char *event)
 static void restart(void)
 {
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
-	free(dev()->rt.mac);
-	dev()->rt.mac = NULL;
+	devices_mac_drop(&w.devices, dev());
+	ck_assert_ptr_null(dev()->rt.mac);
 	ck_assert_int_eq(netmac_restore_device(&w.mac, dev()), LB_OK);
 }
 
