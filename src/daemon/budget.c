@@ -115,18 +115,15 @@ static void fa_load(struct budget *bg, struct lb_device *dev, struct fa_device *
 /* Keep blob[0..len) as the device's packed ledgers, allocated now if need
  * be; unchanged bytes are not rewritten. LB_OK or LB_ERR_NOMEM (the old
  * ones kept). */
-static int fa_keep_packed(struct lb_device *dev, const uint8_t *blob, size_t len)
+static int fa_keep_packed(struct budget *bg, struct lb_device *dev, const uint8_t *blob,
+			  size_t len)
 {
 	struct fa_packed *p = dev->rt.fa;
 
 	if (p && p->len == len && memcmp(p->blob, blob, len) == 0)
 		return LB_OK;
-	if (!p || fa_packed_alloc_size(p->len) != fa_packed_alloc_size(len)) {
-		p = realloc(p, fa_packed_alloc_size(len));
-		if (!p)
-			return LB_ERR_NOMEM;
-		dev->rt.fa = p;
-	}
+	if (!(p = devices_fa_resize(bg->c.devices, dev, len)))
+		return LB_ERR_NOMEM;
 	p->len = (uint16_t)len;
 	memcpy(p->blob, blob, len);
 	return LB_OK;
@@ -134,13 +131,13 @@ static int fa_keep_packed(struct lb_device *dev, const uint8_t *blob, size_t len
 
 /* Keep fa as the device's ledgers (fa_keep_packed). LB_OK, LB_ERR_NOMEM
  * (the old ones kept) or the packing's error. */
-static int fa_save(struct lb_device *dev, const struct fa_device *fa)
+static int fa_save(struct budget *bg, struct lb_device *dev, const struct fa_device *fa)
 {
 	uint8_t blob[FA_PACKED_MAX];
 	size_t len;
 
 	int rc = fa_pack(fa, blob, sizeof(blob), &len);
-	return rc == LB_OK ? fa_keep_packed(dev, blob, len) : rc;
+	return rc == LB_OK ? fa_keep_packed(bg, dev, blob, len) : rc;
 }
 
 /* Count an uplink on the device's packed ledgers as they are
@@ -149,7 +146,7 @@ static int fa_save(struct lb_device *dev, const struct fa_device *fa)
  * does not take them (the caller unpacks: it also says what is wrong with
  * ledgers it cannot read); else LB_OK or LB_ERR_NOMEM (the old ones kept,
  * *v and *st not filled). */
-static int fa_uplink_packed(struct lb_device *dev, int64_t now, uint64_t us,
+static int fa_uplink_packed(struct budget *bg, struct lb_device *dev, int64_t now, uint64_t us,
 			    struct fa_verdict *v, struct fa_status *st)
 {
 	const struct fa_packed *p = dev->rt.fa;
@@ -161,7 +158,7 @@ static int fa_uplink_packed(struct lb_device *dev, int64_t now, uint64_t us,
 	if (fa_packed_uplink(p ? p->blob : NULL, p ? p->len : 0, &dev->prof->fa_policy, now, us, &pv,
 			     &pst, blob, sizeof(blob), &len) != LB_OK)
 		return LB_ERR_NOT_FOUND;
-	int rc = fa_keep_packed(dev, blob, len);
+	int rc = fa_keep_packed(bg, dev, blob, len);
 	if (rc == LB_OK) {
 		*v = pv;
 		*st = pst;
@@ -172,18 +169,16 @@ static int fa_uplink_packed(struct lb_device *dev, int64_t now, uint64_t us,
 /* After a call that only reads (it may re-arm a threshold as the window
  * slid): kept if it changed and the device has ledgers; an empty device
  * stays empty. */
-static void fa_keep(struct lb_device *dev, const struct fa_device *before,
+static void fa_keep(struct budget *bg, struct lb_device *dev, const struct fa_device *before,
 		    const struct fa_device *fa)
 {
 	if (dev->rt.fa && memcmp(before, fa, sizeof(*fa)) != 0)
-		(void)fa_save(dev, fa);   /* no growth without a new amount: no allocation */
+		(void)fa_save(bg, dev, fa);   /* no growth without a new amount: no allocation */
 }
 
 void budget_defer_restore(struct budget *bg, struct lb_device *dev)
 {
-	(void)bg;
-	free(dev->rt.fa);
-	dev->rt.fa = NULL;
+	devices_fa_drop(bg->c.devices, dev);
 	dev->rt.fa_unread = true;
 }
 
@@ -430,11 +425,10 @@ int budget_restore_device(struct budget *bg, struct lb_device *dev)
 		/* An idle ledger (nothing left in the window) is the empty device:
 		 * not kept in memory. */
 		if (fa_device_idle(&fa, wall_ms())) {
-			free(dev->rt.fa);
-			dev->rt.fa = NULL;
+			devices_fa_drop(bg->c.devices, dev);
 			return LB_OK;
 		}
-		rc = fa_save(dev, &fa);
+		rc = fa_save(bg, dev, &fa);
 		if (rc != LB_OK) {
 			log_error("budget", "device %s: stored fair-access ledger not kept: %s",
 				  dev->name, lb_strerror(rc));
@@ -450,8 +444,7 @@ int budget_restore_device(struct budget *bg, struct lb_device *dev)
 	}
 	log_warn("budget", "device %s: stored fair-access ledger unreadable, starting afresh",
 		 dev->name);
-	free(dev->rt.fa);
-	dev->rt.fa = NULL;
+	devices_fa_drop(bg->c.devices, dev);
 	return LB_OK;
 }
 
@@ -517,12 +510,12 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 	struct fa_device led;
 	fa_fetch(bg, dev);
 	/* The status at the time of the uplink comes with it. */
-	int rc = fa_uplink_packed(dev, now, us, &v, &st);
+	int rc = fa_uplink_packed(bg, dev, now, us, &v, &st);
 	if (rc == LB_ERR_NOT_FOUND) {
 		fa_load(bg, dev, &led);
 		rc = fa_uplink_status(&led, &dev->prof->fa_policy, now, us, &v, &st);
 		if (rc == LB_OK)
-			rc = fa_save(dev, &led);
+			rc = fa_save(bg, dev, &led);
 	}
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: uplink not counted in its fair-access "
@@ -568,7 +561,7 @@ int budget_downlink_allowed(struct budget *bg, struct lb_device *dev)
 	fa_load(bg, dev, &led);
 	before = led;
 	rc = fa_downlink_allowed(&led, &dev->prof->fa_policy, now);
-	fa_keep(dev, &before, &led);
+	fa_keep(bg, dev, &before, &led);
 	return rc;
 }
 
@@ -674,7 +667,7 @@ void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gat
 
 	fa_load(bg, dev, &led);
 	if (fa_downlink(&led, &dev->prof->fa_policy, now, &v) == LB_OK) {
-		if (fa_save(dev, &led) != LB_OK) {
+		if (fa_save(bg, dev, &led) != LB_OK) {
 			LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: downlink not counted in its "
 				  "fair-access ledger (out of memory)", dev->name);
 		} else {
@@ -791,7 +784,7 @@ int64_t budget_tick(struct budget *bg, int64_t now_ms)
 		fa_load(bg, dev, &led);
 		before = led;
 		if (fa_status(&led, &dev->prof->fa_policy, now, &st) == LB_OK) {
-			fa_keep(dev, &before, &led);
+			fa_keep(bg, dev, &before, &led);
 			publish_state(bg, dev, &st);
 		}
 	}

@@ -38,12 +38,29 @@ static const char *intern_or_empty(struct strpool *sp, const char *s)
 	return strpool_intern(sp, s ? s : "");
 }
 
-/* What the device owns itself; its strings are the table's, and so is its
- * MAC state (in d->macs, given back there). */
+/* The slab of packed ledgers of size bytes; NULL: malloc'd. */
+static struct slab *fa_slab(struct devices *d, size_t size)
+{
+	return size <= DEVICES_FA_SLAB_MAX ? &d->fa_slabs[(size - 8) / 16] : NULL;
+}
+
+static void fa_release(struct devices *d, struct fa_packed *p)
+{
+	if (!p)
+		return;
+	struct slab *s = fa_slab(d, fa_packed_alloc_size(p->len));
+	if (s)
+		slab_release(s, p);
+	else
+		free(p);
+}
+
+/* What the device owns itself; its strings are the table's, and so are
+ * its ledgers and MAC state (in d's slabs, given back there). */
 static void device_release(struct devices *d, struct lb_device *dev)
 {
 	free(dev->tags);
-	free(dev->rt.fa);
+	fa_release(d, dev->rt.fa);
 	slab_release(&d->macs, dev->rt.mac);
 	free(dev->rt.confirmed);
 	/* The raw keys are wiped with the rest. */
@@ -231,6 +248,8 @@ static int alloc_tables(struct devices *d, const struct lb_device_conf *conf, si
 	strpool_init(&d->strings);
 	devprofiles_init(&d->profiles);
 	slab_init(&d->macs, sizeof(struct macstate));
+	for (size_t i = 0; i < DEVICES_FA_CLASSES; i++)
+		slab_init(&d->fa_slabs[i], 8 + 16 * i);
 	for (size_t i = 0; i < slots; i++)
 		d->eui_slots[i] = d->addr_slots[i] = DEV_NIL;
 	return LB_OK;
@@ -285,6 +304,8 @@ void devices_free(struct devices *d)
 	strpool_free(&d->strings);
 	devprofiles_free(&d->profiles);
 	slab_free(&d->macs);
+	for (size_t i = 0; i < DEVICES_FA_CLASSES; i++)
+		slab_free(&d->fa_slabs[i]);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -374,14 +395,21 @@ int devices_reload(struct devices *d, const struct lb_device_conf *conf, size_t 
 		}
 	}
 	settle_owned(&fresh, d, true);
-	/* The MAC states kept now point into the old table's slab: the fresh
-	 * table takes it over, with those of the devices not kept given back
-	 * to it (the fresh slab holds none yet). */
-	for (size_t i = 0; i < d->n; i++)
+	/* The ledgers and MAC states kept now point into the old table's
+	 * slabs: the fresh table takes them over, with those of the devices
+	 * not kept given back to them (the fresh slabs hold none yet). */
+	for (size_t i = 0; i < d->n; i++) {
+		devices_fa_drop(d, &d->dev[i]);
 		devices_mac_drop(d, &d->dev[i]);
+	}
 	slab_free(&fresh.macs);
 	fresh.macs = d->macs;
 	memset(&d->macs, 0, sizeof(d->macs));
+	for (size_t i = 0; i < DEVICES_FA_CLASSES; i++) {
+		slab_free(&fresh.fa_slabs[i]);
+		fresh.fa_slabs[i] = d->fa_slabs[i];
+		memset(&d->fa_slabs[i], 0, sizeof(d->fa_slabs[i]));
+	}
 	devices_free(d);
 	*d = fresh;
 	return LB_OK;
@@ -599,6 +627,36 @@ int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_a
 	dev->last_fcnt_up = has_last ? last_fcnt_up : 0;
 	reindex_addr(d);
 	return LB_OK;
+}
+
+struct fa_packed *devices_fa_resize(struct devices *d, struct lb_device *dev, size_t len)
+{
+	struct fa_packed *p = dev->rt.fa, *n;
+	size_t size = fa_packed_alloc_size(len);
+
+	if (len > UINT16_MAX)
+		return NULL;
+	if (p && fa_packed_alloc_size(p->len) == size) {
+		p->len = (uint16_t)len;
+		return p;
+	}
+	struct slab *s = fa_slab(d, size);
+	n = s ? slab_alloc(s) : calloc(1, size);
+	if (!n)
+		return NULL;
+	n->len = (uint16_t)len;   /* its size class from now on (fa_release) */
+	if (p) {
+		memcpy(n->blob, p->blob, p->len < len ? p->len : len);
+		fa_release(d, p);
+	}
+	dev->rt.fa = n;
+	return n;
+}
+
+void devices_fa_drop(struct devices *d, struct lb_device *dev)
+{
+	fa_release(d, dev->rt.fa);
+	dev->rt.fa = NULL;
 }
 
 struct macstate *devices_mac_new(struct devices *d, struct lb_device *dev)

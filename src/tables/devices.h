@@ -78,10 +78,11 @@ struct lb_device {
 					      * requests alone, refused by the duty
 					      * cycle, is not tried before (txsched.c) */
 		struct fa_packed *fa;        /* fair-access ledgers, packed (fairaccess.h),
-					      * owned: allocated by daemon/budget.c at the
-					      * first uplink or downlink counted or from a
-					      * stored ledger that is not idle; NULL is the
-					      * empty device */
+					      * the table's (d->fa_slabs: devices_fa_resize,
+					      * devices_fa_drop): taken by daemon/budget.c
+					      * at the first uplink or downlink counted or
+					      * from a stored ledger that is not idle; NULL
+					      * is the empty device */
 		struct fa_status fa_published; /* last retained state/airtime */
 		int64_t fa_published_ms;     /* when fa_published was (monotonic ms) */
 		struct macstate *mac;        /* network MAC requests (daemon/netmac.h), the
@@ -150,6 +151,13 @@ struct lb_otaa_root {
 	uint8_t app_key[LW_KEY_LEN];
 };
 
+/* Packed ledgers are allocated fa_packed_alloc_size(len) bytes: 8, 24, 40,
+ * .. (16 apart). Those up to DEVICES_FA_SLAB_MAX (118 bytes packed) lie in
+ * one slab per size, without malloc's header (a device heard once: 24
+ * bytes, was a 32-byte chunk); longer ones are malloc'd. */
+#define DEVICES_FA_SLAB_MAX 120
+#define DEVICES_FA_CLASSES ((DEVICES_FA_SLAB_MAX - 8) / 16 + 1)
+
 struct devices {
 	struct lb_device *dev;
 	size_t n;
@@ -163,6 +171,9 @@ struct devices {
 	struct devprofiles profiles;     /* the devices' profiles, each stored once */
 	struct slab macs;                /* the devices' MAC states (rt.mac), side by side;
 					  * handed to the fresh table by devices_reload() */
+	struct slab fa_slabs[DEVICES_FA_CLASSES]; /* the packed ledgers (rt.fa) of each
+					  * allocation size up to DEVICES_FA_SLAB_MAX; the
+					  * same */
 };
 
 /* dev's MAC state (rt.mac), a zeroed one from d->macs if it had none;
@@ -170,6 +181,15 @@ struct devices {
 struct macstate *devices_mac_new(struct devices *d, struct lb_device *dev);
 /* Give dev's MAC state back to d->macs; rt.mac becomes NULL. */
 void devices_mac_drop(struct devices *d, struct lb_device *dev);
+
+/* dev's packed ledgers (rt.fa) made len bytes long: the same allocation if
+ * its size class holds len, else a new one (from d's slabs) with the old
+ * one's first bytes (up to len; the rest zero) and the old one given back.
+ * rt.fa->len is len from then on, as the size class follows it. NULL when
+ * out of memory (rt.fa unchanged). The caller then writes the bytes. */
+struct fa_packed *devices_fa_resize(struct devices *d, struct lb_device *dev, size_t len);
+/* Give dev's packed ledgers back; rt.fa becomes NULL. */
+void devices_fa_drop(struct devices *d, struct lb_device *dev);
 
 /* Devices whose session keys stay prepared (the key cache's slots). */
 #define DEVICES_KEY_CACHE 256

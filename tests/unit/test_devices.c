@@ -749,9 +749,8 @@ START_TEST(reload_hands_ledgers_over)
 	ck_assert_int_eq(devices_init(&d, c, 2), LB_OK);
 	ck_assert_ptr_null(d.dev[0].rt.fa);
 	struct lb_device *a = devices_find_eui(&d, 0xa1), *b = devices_find_eui(&d, 0xb1);
-	a->rt.fa = calloc(1, fa_packed_alloc_size(1));
-	b->rt.fa = calloc(1, fa_packed_alloc_size(1));
-	ck_assert(a->rt.fa && b->rt.fa);
+	ck_assert_ptr_nonnull(devices_fa_resize(&d, a, 1));
+	ck_assert_ptr_nonnull(devices_fa_resize(&d, b, 1));
 	a->rt.fa->len = 1;
 	a->rt.fa->blob[0] = 2;
 	struct fa_packed *kept = a->rt.fa;
@@ -803,6 +802,52 @@ START_TEST(reload_hands_ledgers_over)
 }
 END_TEST
 
+/* Packed ledgers from the table's slabs: a size class that holds the new
+ * length keeps the allocation; a larger one moves the bytes; beyond
+ * DEVICES_FA_SLAB_MAX they are malloc'd (ASan sees a leak or a wrong free). */
+START_TEST(ledgers_resized_in_slabs)
+{
+	struct lb_device_conf c = abp("a", 0xa1, 0x26000001, KEY_X, KEY_Y);
+	struct devices d;
+	uint8_t big[300];
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	struct lb_device *a = &d.dev[0];
+	struct fa_packed *p = devices_fa_resize(&d, a, 16);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->len, 16);
+	for (uint8_t i = 0; i < 16; i++)
+		p->blob[i] = i;
+	ck_assert_uint_eq(d.fa_slabs[(fa_packed_alloc_size(16) - 8) / 16].live, 1);
+	ck_assert_ptr_eq(devices_fa_resize(&d, a, 20), p);   /* 24 bytes hold 22 */
+	ck_assert_uint_eq(p->len, 20);
+	struct fa_packed *q = devices_fa_resize(&d, a, 30);  /* 40 bytes: moved */
+	ck_assert_ptr_nonnull(q);
+	ck_assert_ptr_eq(a->rt.fa, q);
+	ck_assert_uint_eq(q->len, 30);
+	for (uint8_t i = 0; i < 16; i++)
+		ck_assert_uint_eq(q->blob[i], i);
+	for (uint8_t i = 20; i < 30; i++)
+		ck_assert_uint_eq(q->blob[i], 0);
+	ck_assert_uint_eq(d.fa_slabs[(fa_packed_alloc_size(16) - 8) / 16].live, 0);
+	ck_assert_uint_eq(d.fa_slabs[(fa_packed_alloc_size(30) - 8) / 16].live, 1);
+	/* Past the slabs: malloc'd, then back into one. */
+	memset(big, 0x5a, sizeof(big));
+	q = devices_fa_resize(&d, a, sizeof(big));
+	ck_assert_ptr_nonnull(q);
+	memcpy(q->blob, big, sizeof(big));
+	ck_assert_uint_eq(d.fa_slabs[(fa_packed_alloc_size(30) - 8) / 16].live, 0);
+	q = devices_fa_resize(&d, a, 10);
+	ck_assert_uint_eq(q->len, 10);
+	ck_assert_mem_eq(q->blob, big, 10);
+	devices_fa_drop(&d, a);
+	ck_assert_ptr_null(a->rt.fa);
+	devices_fa_drop(&d, a);                  /* none: a no-op */
+	ck_assert_ptr_nonnull(devices_fa_resize(&d, a, 200));
+	devices_free(&d);                        /* a malloc'd one freed with the table */
+}
+END_TEST
+
 static Suite *devices_suite(void)
 {
 	Suite *s = suite_create("devices");
@@ -811,6 +856,7 @@ static Suite *devices_suite(void)
 	tcase_add_test(tc, test_vector_v1);
 	tcase_add_test(tc, key_cache_smaller_than_fleet);
 	tcase_add_test(tc, reload_hands_ledgers_over);
+	tcase_add_test(tc, ledgers_resized_in_slabs);
 	tcase_add_test(tc, test_vector_v2_confirmed_fopts);
 	tcase_add_test(tc, test_fport0_uses_nwkskey);
 	tcase_add_test(tc, test_shared_devaddr);
