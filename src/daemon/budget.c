@@ -69,8 +69,8 @@ static void publish_state(struct budget *bg, struct lb_device *dev, const struct
 	to_event(st, &fa);
 	int rc = event_json_fair_access(&fa, json, sizeof(json), &len);
 	if (rc == LB_OK)
-		rc = publish_device_state(bg->c.pub, dev->prof->application, dev->dev_eui, STATE_AIRTIME,
-					  json, len);
+		rc = publish_device_state(bg->c.pub, dev->prof->application, dev->dev_eui,
+					  STATE_AIRTIME, json, len);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: state/airtime not published: %s",
 			  dev->name, lb_strerror(rc));
@@ -146,8 +146,8 @@ static int fa_save(struct budget *bg, struct lb_device *dev, const struct fa_dev
  * does not take them (the caller unpacks: it also says what is wrong with
  * ledgers it cannot read); else LB_OK or LB_ERR_NOMEM (the old ones kept,
  * *v and *st not filled). */
-static int fa_uplink_packed(struct budget *bg, struct lb_device *dev, int64_t now, uint64_t us,
-			    struct fa_verdict *v, struct fa_status *st)
+static int fa_uplink_packed(struct budget *bg, struct lb_device *dev, int64_t now,
+			    uint64_t us, struct fa_verdict *v, struct fa_status *st)
 {
 	const struct fa_packed *p = dev->rt.fa;
 	uint8_t blob[FA_PACKED_MAX];
@@ -155,8 +155,8 @@ static int fa_uplink_packed(struct budget *bg, struct lb_device *dev, int64_t no
 	struct fa_status pst;
 	size_t len;
 
-	if (fa_packed_uplink(p ? p->blob : NULL, p ? p->len : 0, &dev->prof->fa_policy, now, us, &pv,
-			     &pst, blob, sizeof(blob), &len) != LB_OK)
+	if (fa_packed_uplink(p ? p->blob : NULL, p ? p->len : 0, &dev->prof->fa_policy, now, us,
+			     &pv, &pst, blob, sizeof(blob), &len) != LB_OK)
 		return LB_ERR_NOT_FOUND;
 	int rc = fa_keep_packed(bg, dev, blob, len);
 	if (rc == LB_OK) {
@@ -469,8 +469,8 @@ static void report_crossings(struct budget *bg, struct lb_device *dev, unsigned 
 		if (!(crossed & c[i].bit))
 			continue;
 		snprintf(desc, sizeof(desc), "%s (fair access: %u ms and %u downlinks per %u h, %s)",
-			 c[i].text, dev->prof->fa_policy.uplink_airtime_ms, dev->prof->fa_policy.downlinks,
-			 dev->prof->fa_policy.window_hours,
+			 c[i].text, dev->prof->fa_policy.uplink_airtime_ms,
+			 dev->prof->fa_policy.downlinks, dev->prof->fa_policy.window_hours,
 			 dev->prof->fa_policy.action == FA_ENFORCE ? "enforced" : "warn only");
 		devevent_log(bg->c.ev, dev, c[i].level, "FAIR_ACCESS", desc, 0);
 	}

@@ -132,8 +132,8 @@ int devevent_publish_facts(const struct devevents *e, const struct lb_device *de
 			  event, lb_strerror(built));
 		return built;
 	}
-	int rc = publish_device_event(e->pub, dev->prof->application, dev->dev_eui, event, json, len,
-				      facts);
+	int rc = publish_device_event(e->pub, dev->prof->application, dev->dev_eui, event, json,
+				      len, facts);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not published: %s", dev->name,
 			  event, lb_strerror(rc));
@@ -149,8 +149,8 @@ int devevent_publish_held(const struct devevents *e, const struct lb_device *dev
 			  event, lb_strerror(built));
 		return built;
 	}
-	int rc = publish_device_event_held(e->pub, batch, dev->prof->application, dev->dev_eui, event,
-					   json, len, NULL);
+	int rc = publish_device_event_held(e->pub, batch, dev->prof->application, dev->dev_eui,
+					   event, json, len, NULL);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not held: %s", dev->name,
 			  event, lb_strerror(rc));

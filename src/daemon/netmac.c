@@ -509,8 +509,8 @@ static void publish_state(struct netmac *m, struct lb_device *dev)
 		return;
 	int rc = event_json_mac_state(&st, json, sizeof(json), &len);
 	if (rc == LB_OK)
-		rc = publish_device_state(m->c.ev->pub, dev->prof->application, dev->dev_eui, "mac", json,
-					  len);
+		rc = publish_device_state(m->c.ev->pub, dev->prof->application, dev->dev_eui, "mac",
+					  json, len);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, TAG, "device %s: state/mac not published: %s", dev->name,
 			  lb_strerror(rc));
@@ -647,7 +647,8 @@ static bool status_due(const struct netmac *m, const struct lb_device *dev, int6
 
 	if (dev->prof->status_interval_h <= 0 || !may_ask(m, s, MACSTATE_DEV_STATUS, now))
 		return false;
-	return !s->has_status || now - s->status_at >= (int64_t)dev->prof->status_interval_h * S_PER_H;
+	return !s->has_status ||
+	       now - s->status_at >= (int64_t)dev->prof->status_interval_h * S_PER_H;
 }
 
 /* The RX2 and RX1DROffset the configuration wants and those the device

@@ -270,7 +270,8 @@ int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n)
 	}
 	for (size_t i = 0, r = 0; i < n; i++) {
 		const struct lb_device *prev = i ? &d->dev[i - 1] : NULL;
-		struct lb_otaa_root *root = conf[i].activation == LB_ACT_OTAA ? &d->roots[r++] : NULL;
+		struct lb_otaa_root *root =
+			conf[i].activation == LB_ACT_OTAA ? &d->roots[r++] : NULL;
 		if ((rc = device_from_conf(d, &d->dev[i], &conf[i], prev, root)) != LB_OK) {
 			devices_free(d);
 			return rc;

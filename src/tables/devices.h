@@ -119,7 +119,8 @@ struct lb_device {
 	/* Statistics, 32 bits: they stop at UINT32_MAX (4.3 billion frames of
 	 * one device; a device sending one uplink a second takes 136 years). */
 	uint32_t uplinks;                /* accepted (devices_accept_uplink) */
-	uint32_t mic_failures;           /* frames with this DevAddr whose MIC verified for no candidate */
+	uint32_t mic_failures;           /* frames with this DevAddr whose MIC verified
+					  * for no candidate */
 	uint32_t replays;                /* LB_ERR_REPLAY attributed to this device */
 	uint32_t retransmissions;        /* LB_ERR_DUPLICATE attributed to this device */
 
@@ -267,10 +268,11 @@ int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_a
 void devices_set_seen(struct lb_device *dev, int64_t now_ms);
 
 /* A confirmed downlink (queue item id, sent with NFCntDown fcnt) now awaits
- * the device's ACK: rt.confirmed holds a copy of the id and fcnt. Errors: LB_ERR_INVAL (NULL), LB_ERR_NOMEM (nothing
- * changed then). */
+ * the device's ACK: rt.confirmed holds a copy of the id and fcnt (one
+ * allocation, replacing any before). Errors: LB_ERR_INVAL (NULL),
+ * LB_ERR_NOMEM (nothing changed then). */
 int devices_set_confirmed(struct lb_device *dev, const char *id, uint32_t fcnt);
-/* No confirmed downlink awaits an ACK any more (the id's copy is freed). */
+/* No confirmed downlink awaits an ACK any more (rt.confirmed is freed). */
 void devices_clear_confirmed(struct lb_device *dev);
 
 /* The device's session keys, prepared (from the key cache, re-keying the

@@ -86,8 +86,8 @@ static void uplink(int i, uint32_t fcnt, int64_t now_ms)
 		ck_assert_int_eq(fa_decode(&fa, dev->rt.fa->blob, dev->rt.fa->len), LB_OK);
 	else
 		ck_assert_int_eq(fa_device_init(&fa, &dev->prof->fa_policy), LB_OK);
-	ck_assert_int_eq(fa_uplink(&fa, &dev->prof->fa_policy, now_ms, 1000u * (uint64_t)(i + 1), &v),
-			 LB_OK);
+	ck_assert_int_eq(fa_uplink(&fa, &dev->prof->fa_policy, now_ms, 1000u * (uint64_t)(i + 1),
+				   &v), LB_OK);
 	ck_assert_int_eq(fa_pack(&fa, packed, sizeof(packed), &len), LB_OK);
 	ck_assert_ptr_nonnull(devices_fa_resize(&w.devices, dev, len));
 	dev->rt.fa->len = (uint16_t)len;
@@ -357,8 +357,8 @@ START_TEST(test_ledger_version_1_row)
 	ck_assert_int_eq(fa_device_init(&fa, &dev->prof->fa_policy), LB_OK);
 	for (int k = 0; k < 3; k++) {
 		struct fa_verdict v;
-		ck_assert_int_eq(fa_uplink(&fa, &dev->prof->fa_policy, now - (2 - k) * 3600 * 1000, 46336, &v),
-				 LB_OK);
+		ck_assert_int_eq(fa_uplink(&fa, &dev->prof->fa_policy, now - (2 - k) * 3600 * 1000,
+					   46336, &v), LB_OK);
 	}
 	ck_assert_int_eq(fa_encode(&fa, v1, sizeof(v1), &l1), LB_OK);
 	ck_assert_int_eq(store_ledger_put(&w.store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, v1, l1),
