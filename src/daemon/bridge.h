@@ -74,6 +74,7 @@
 #define BRIDGE_SHUTDOWN_FLUSH_MS 5000
 #define BRIDGE_STATUS_MS 5000
 #define BRIDGE_TRIM_MS 60000       /* free heap pages returned (bridge.c heap_tick) */
+#define BRIDGE_TRIM_BACKLOG 1000   /* ... and at once when this many messages waited */
 
 struct bridge {
 	struct lb_config cfg;
@@ -126,6 +127,7 @@ struct bridge {
 	int64_t watchdog_ms;         /* WatchdogSec in ms, 0 = none */
 	int64_t next_watchdog_ms;
 	int64_t next_trim_ms;        /* heap_tick() */
+	uint64_t trim_backlog;       /* most messages waiting since the last trim */
 };
 
 /* What the command line adds to the configuration. */

@@ -69,8 +69,8 @@ static void publish_state(struct budget *bg, struct lb_device *dev, const struct
 	to_event(st, &fa);
 	int rc = event_json_fair_access(&fa, json, sizeof(json), &len);
 	if (rc == LB_OK)
-		rc = publish_device_state(bg->c.pub, dev->application, dev->dev_eui, STATE_AIRTIME,
-					  json, len);
+		rc = publish_device_state(bg->c.pub, dev->prof->application, dev->dev_eui,
+					  STATE_AIRTIME, json, len);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: state/airtime not published: %s",
 			  dev->name, lb_strerror(rc));
@@ -108,25 +108,22 @@ static void fa_load(struct budget *bg, struct lb_device *dev, struct fa_device *
 	if (dev->rt.fa)   /* its own packing: cannot happen, said if it does */
 		LB_LOG_RL(LOG_LVL_ERROR, "budget", "device %s: fair-access ledger in memory "
 			  "unreadable, starting afresh", dev->name);
-	if (fa_device_init(out, &dev->fa_policy) != LB_OK)
+	if (fa_device_init(out, &dev->prof->fa_policy) != LB_OK)
 		memset(out, 0, sizeof(*out));   /* shaped at first use, as a zeroed device */
 }
 
 /* Keep blob[0..len) as the device's packed ledgers, allocated now if need
  * be; unchanged bytes are not rewritten. LB_OK or LB_ERR_NOMEM (the old
  * ones kept). */
-static int fa_keep_packed(struct lb_device *dev, const uint8_t *blob, size_t len)
+static int fa_keep_packed(struct budget *bg, struct lb_device *dev, const uint8_t *blob,
+			  size_t len)
 {
 	struct fa_packed *p = dev->rt.fa;
 
 	if (p && p->len == len && memcmp(p->blob, blob, len) == 0)
 		return LB_OK;
-	if (!p || fa_packed_alloc_size(p->len) != fa_packed_alloc_size(len)) {
-		p = realloc(p, fa_packed_alloc_size(len));
-		if (!p)
-			return LB_ERR_NOMEM;
-		dev->rt.fa = p;
-	}
+	if (!(p = devices_fa_resize(bg->c.devices, dev, len)))
+		return LB_ERR_NOMEM;
 	p->len = (uint16_t)len;
 	memcpy(p->blob, blob, len);
 	return LB_OK;
@@ -134,13 +131,13 @@ static int fa_keep_packed(struct lb_device *dev, const uint8_t *blob, size_t len
 
 /* Keep fa as the device's ledgers (fa_keep_packed). LB_OK, LB_ERR_NOMEM
  * (the old ones kept) or the packing's error. */
-static int fa_save(struct lb_device *dev, const struct fa_device *fa)
+static int fa_save(struct budget *bg, struct lb_device *dev, const struct fa_device *fa)
 {
 	uint8_t blob[FA_PACKED_MAX];
 	size_t len;
 
 	int rc = fa_pack(fa, blob, sizeof(blob), &len);
-	return rc == LB_OK ? fa_keep_packed(dev, blob, len) : rc;
+	return rc == LB_OK ? fa_keep_packed(bg, dev, blob, len) : rc;
 }
 
 /* Count an uplink on the device's packed ledgers as they are
@@ -149,8 +146,8 @@ static int fa_save(struct lb_device *dev, const struct fa_device *fa)
  * does not take them (the caller unpacks: it also says what is wrong with
  * ledgers it cannot read); else LB_OK or LB_ERR_NOMEM (the old ones kept,
  * *v and *st not filled). */
-static int fa_uplink_packed(struct lb_device *dev, int64_t now, uint64_t us,
-			    struct fa_verdict *v, struct fa_status *st)
+static int fa_uplink_packed(struct budget *bg, struct lb_device *dev, int64_t now,
+			    uint64_t us, struct fa_verdict *v, struct fa_status *st)
 {
 	const struct fa_packed *p = dev->rt.fa;
 	uint8_t blob[FA_PACKED_MAX];
@@ -158,10 +155,10 @@ static int fa_uplink_packed(struct lb_device *dev, int64_t now, uint64_t us,
 	struct fa_status pst;
 	size_t len;
 
-	if (fa_packed_uplink(p ? p->blob : NULL, p ? p->len : 0, &dev->fa_policy, now, us, &pv,
-			     &pst, blob, sizeof(blob), &len) != LB_OK)
+	if (fa_packed_uplink(p ? p->blob : NULL, p ? p->len : 0, &dev->prof->fa_policy, now, us,
+			     &pv, &pst, blob, sizeof(blob), &len) != LB_OK)
 		return LB_ERR_NOT_FOUND;
-	int rc = fa_keep_packed(dev, blob, len);
+	int rc = fa_keep_packed(bg, dev, blob, len);
 	if (rc == LB_OK) {
 		*v = pv;
 		*st = pst;
@@ -172,18 +169,16 @@ static int fa_uplink_packed(struct lb_device *dev, int64_t now, uint64_t us,
 /* After a call that only reads (it may re-arm a threshold as the window
  * slid): kept if it changed and the device has ledgers; an empty device
  * stays empty. */
-static void fa_keep(struct lb_device *dev, const struct fa_device *before,
+static void fa_keep(struct budget *bg, struct lb_device *dev, const struct fa_device *before,
 		    const struct fa_device *fa)
 {
 	if (dev->rt.fa && memcmp(before, fa, sizeof(*fa)) != 0)
-		(void)fa_save(dev, fa);   /* no growth without a new amount: no allocation */
+		(void)fa_save(bg, dev, fa);   /* no growth without a new amount: no allocation */
 }
 
 void budget_defer_restore(struct budget *bg, struct lb_device *dev)
 {
-	(void)bg;
-	free(dev->rt.fa);
-	dev->rt.fa = NULL;
+	devices_fa_drop(bg->c.devices, dev);
 	dev->rt.fa_unread = true;
 }
 
@@ -217,7 +212,7 @@ static int packed_of(struct budget *bg, struct lb_device *dev, uint8_t buf[FA_PA
 		*len = dev->rt.fa->len;
 		return LB_OK;
 	}
-	if (fa_device_init(&empty, &dev->fa_policy) != LB_OK)
+	if (fa_device_init(&empty, &dev->prof->fa_policy) != LB_OK)
 		memset(&empty, 0, sizeof(empty));
 	*blob = buf;
 	return fa_pack(&empty, buf, FA_PACKED_MAX, len);
@@ -430,11 +425,10 @@ int budget_restore_device(struct budget *bg, struct lb_device *dev)
 		/* An idle ledger (nothing left in the window) is the empty device:
 		 * not kept in memory. */
 		if (fa_device_idle(&fa, wall_ms())) {
-			free(dev->rt.fa);
-			dev->rt.fa = NULL;
+			devices_fa_drop(bg->c.devices, dev);
 			return LB_OK;
 		}
-		rc = fa_save(dev, &fa);
+		rc = fa_save(bg, dev, &fa);
 		if (rc != LB_OK) {
 			log_error("budget", "device %s: stored fair-access ledger not kept: %s",
 				  dev->name, lb_strerror(rc));
@@ -450,8 +444,7 @@ int budget_restore_device(struct budget *bg, struct lb_device *dev)
 	}
 	log_warn("budget", "device %s: stored fair-access ledger unreadable, starting afresh",
 		 dev->name);
-	free(dev->rt.fa);
-	dev->rt.fa = NULL;
+	devices_fa_drop(bg->c.devices, dev);
 	return LB_OK;
 }
 
@@ -476,9 +469,9 @@ static void report_crossings(struct budget *bg, struct lb_device *dev, unsigned 
 		if (!(crossed & c[i].bit))
 			continue;
 		snprintf(desc, sizeof(desc), "%s (fair access: %u ms and %u downlinks per %u h, %s)",
-			 c[i].text, dev->fa_policy.uplink_airtime_ms, dev->fa_policy.downlinks,
-			 dev->fa_policy.window_hours,
-			 dev->fa_policy.action == FA_ENFORCE ? "enforced" : "warn only");
+			 c[i].text, dev->prof->fa_policy.uplink_airtime_ms,
+			 dev->prof->fa_policy.downlinks, dev->prof->fa_policy.window_hours,
+			 dev->prof->fa_policy.action == FA_ENFORCE ? "enforced" : "warn only");
 		devevent_log(bg->c.ev, dev, c[i].level, "FAIR_ACCESS", desc, 0);
 	}
 }
@@ -517,12 +510,12 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 	struct fa_device led;
 	fa_fetch(bg, dev);
 	/* The status at the time of the uplink comes with it. */
-	int rc = fa_uplink_packed(dev, now, us, &v, &st);
+	int rc = fa_uplink_packed(bg, dev, now, us, &v, &st);
 	if (rc == LB_ERR_NOT_FOUND) {
 		fa_load(bg, dev, &led);
-		rc = fa_uplink_status(&led, &dev->fa_policy, now, us, &v, &st);
+		rc = fa_uplink_status(&led, &dev->prof->fa_policy, now, us, &v, &st);
 		if (rc == LB_OK)
-			rc = fa_save(dev, &led);
+			rc = fa_save(bg, dev, &led);
 	}
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: uplink not counted in its fair-access "
@@ -531,7 +524,7 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
 		v = (struct fa_verdict){.publish = true};
 		fa_load(bg, dev, &led);   /* what is kept */
 		/* re-arms nothing fa_uplink() would not, so nothing to keep */
-		rc = fa_status(&led, &dev->fa_policy, now, &st);
+		rc = fa_status(&led, &dev->prof->fa_policy, now, &st);
 	}
 	report_crossings(bg, dev, v.crossed);
 	budget_touch(bg, dev);
@@ -559,7 +552,7 @@ int budget_downlink_allowed(struct budget *bg, struct lb_device *dev)
 	fa_fetch(bg, dev);
 	struct fa_packed *pk = dev->rt.fa;
 	int rc = fa_packed_downlink_allowed(pk ? pk->blob : NULL, pk ? pk->len : 0,
-					    &dev->fa_policy, now, &flags);
+					    &dev->prof->fa_policy, now, &flags);
 	if (rc == LB_OK || rc == LB_ERR_RATE_LIMIT) {
 		if (pk)
 			pk->blob[FA_PACKED_OFF_FLAGS] = flags;
@@ -567,8 +560,8 @@ int budget_downlink_allowed(struct budget *bg, struct lb_device *dev)
 	}
 	fa_load(bg, dev, &led);
 	before = led;
-	rc = fa_downlink_allowed(&led, &dev->fa_policy, now);
-	fa_keep(dev, &before, &led);
+	rc = fa_downlink_allowed(&led, &dev->prof->fa_policy, now);
+	fa_keep(bg, dev, &before, &led);
 	return rc;
 }
 
@@ -673,14 +666,14 @@ void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gat
 	struct fa_device led;
 
 	fa_load(bg, dev, &led);
-	if (fa_downlink(&led, &dev->fa_policy, now, &v) == LB_OK) {
-		if (fa_save(dev, &led) != LB_OK) {
+	if (fa_downlink(&led, &dev->prof->fa_policy, now, &v) == LB_OK) {
+		if (fa_save(bg, dev, &led) != LB_OK) {
 			LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: downlink not counted in its "
 				  "fair-access ledger (out of memory)", dev->name);
 		} else {
 			report_crossings(bg, dev, v.crossed);
 			budget_touch(bg, dev);
-			if (fa_status(&led, &dev->fa_policy, now, &st) == LB_OK)
+			if (fa_status(&led, &dev->prof->fa_policy, now, &st) == LB_OK)
 				publish_state(bg, dev, &st);
 		}
 	}
@@ -790,8 +783,8 @@ int64_t budget_tick(struct budget *bg, int64_t now_ms)
 			continue;
 		fa_load(bg, dev, &led);
 		before = led;
-		if (fa_status(&led, &dev->fa_policy, now, &st) == LB_OK) {
-			fa_keep(dev, &before, &led);
+		if (fa_status(&led, &dev->prof->fa_policy, now, &st) == LB_OK) {
+			fa_keep(bg, dev, &before, &led);
 			publish_state(bg, dev, &st);
 		}
 	}

@@ -317,7 +317,7 @@ static bool may_start(struct classc *cc, struct classc_dev *cd, const struct lb_
 		      int64_t now_ms, int64_t *again)
 {
 	*again = -1;
-	if (!dev->has_session || cd->in_flight || dev->rt.confirmed_pending)
+	if (!dev->has_session || cd->in_flight || dev->rt.confirmed)
 		return false;
 	if (cc->c.netmac && netmac_rx2_changing(dev))
 		return false;   /* the next uplink answers RXParamSetupReq (classc.h) */
@@ -402,8 +402,8 @@ static void retry_or_fail(struct classc *cc, struct classc_dev *cd, struct lb_de
 
 static bool waits_for(const struct classc_dev *cd, const struct lb_device *dev)
 {
-	return cd->tracking && cd->deadline_ms >= 0 && dev->rt.confirmed_pending &&
-	       !strcmp(dev->rt.confirmed_id, cd->conf_id);
+	return cd->tracking && cd->deadline_ms >= 0 && dev->rt.confirmed &&
+	       !strcmp(dev->rt.confirmed->id, cd->conf_id);
 }
 
 /* txsched hook: an uplink of dev, before a confirmed downlink is settled. */
@@ -470,7 +470,7 @@ static void on_done(void *arg, struct lb_device *dev, const struct downlink_pend
 		cd->hold_until_ms = cd->last_up_ms + (a->delay_us + air_us) / US_PER_MS + 1;
 	else
 		cc->stats.sent++;
-	if (e->confirmed && dev->rt.confirmed_pending) {
+	if (e->confirmed && dev->rt.confirmed) {
 		if (!cd->tracking || strcmp(cd->conf_id, e->id)) {
 			snprintf(cd->conf_id, sizeof(cd->conf_id), "%s", e->id);
 			cd->sends = 0;
@@ -495,10 +495,9 @@ static void check_confirmed(struct classc *cc, struct classc_dev *cd, int64_t no
 	if (!dev)
 		return;
 	/* One restored from the store after a restart: a new timeout. */
-	if (dev->rt.confirmed_pending && (!cd->tracking || strcmp(cd->conf_id,
-								  dev->rt.confirmed_id))) {
+	if (dev->rt.confirmed && (!cd->tracking || strcmp(cd->conf_id, dev->rt.confirmed->id))) {
 		cd->tracking = true;
-		snprintf(cd->conf_id, sizeof(cd->conf_id), "%s", dev->rt.confirmed_id);
+		snprintf(cd->conf_id, sizeof(cd->conf_id), "%s", dev->rt.confirmed->id);
 		cd->sends = 1;
 		cd->sent_end_wall_us = loop_wall_us();
 		cd->deadline_ms = now_ms + (int64_t)cc->o.ack_timeout_s * MS_PER_S;

@@ -76,7 +76,7 @@ static int encode_object(struct commands *c, struct command_result *r, const str
 	if (!cmd->object || cmd->len > 0) {
 		if (cmd->fport != 0)
 			return LB_OK;
-		refuse(c, r, dev, dev->application, dev->dev_eui, "INVALID_FPORT",
+		refuse(c, r, dev, dev->prof->application, dev->dev_eui, "INVALID_FPORT",
 		       "fPort must be 1..223 (it may be left out only for an object to encode)",
 		       LB_ERR_RANGE);
 		return LB_ERR_RANGE;
@@ -85,12 +85,12 @@ static int encode_object(struct commands *c, struct command_result *r, const str
 				&len, why, sizeof(why));
 	if (rc != LB_OK) {
 		/* the script's reason goes in the log event; the caller gets the code's */
-		refuse(c, r, dev, dev->application, dev->dev_eui, "DOWNLINK_CODEC", why, rc);
+		refuse(c, r, dev, dev->prof->application, dev->dev_eui, "DOWNLINK_CODEC", why, rc);
 		r->why = "the device's codec could not encode the object (see its log event)";
 		return rc;
 	}
 	if (fport == 0) {
-		refuse(c, r, dev, dev->application, dev->dev_eui, "DOWNLINK_CODEC",
+		refuse(c, r, dev, dev->prof->application, dev->dev_eui, "DOWNLINK_CODEC",
 		       "the command has no fPort and the codec returned none", LB_ERR_RANGE);
 		return LB_ERR_RANGE;
 	}
@@ -115,7 +115,7 @@ static void enqueue(struct commands *c, struct command_result *r, struct lb_devi
 		return;
 	int lim = check_limits(c, dev, cmd, &code, &why);
 	if (lim != LB_OK) {
-		refuse(c, r, dev, dev->application, dev->dev_eui, code, why, lim);
+		refuse(c, r, dev, dev->prof->application, dev->dev_eui, code, why, lim);
 		return;
 	}
 	memset(&dl, 0, sizeof(dl));
@@ -131,12 +131,12 @@ static void enqueue(struct commands *c, struct command_result *r, struct lb_devi
 	memcpy(dl.data, cmd->data, cmd->len);
 	int rc = store_downlink_push(c->store, &dl, &seq);
 	if (rc == LB_ERR_DUPLICATE) {
-		refuse(c, r, dev, dev->application, dev->dev_eui, "DUPLICATE_ID",
+		refuse(c, r, dev, dev->prof->application, dev->dev_eui, "DUPLICATE_ID",
 		       "a queued downlink already has this id", rc);
 		return;
 	}
 	if (rc != LB_OK) {
-		refuse(c, r, dev, dev->application, dev->dev_eui, "STORE_ERROR",
+		refuse(c, r, dev, dev->prof->application, dev->dev_eui, "STORE_ERROR",
 		       "the downlink could not be queued", rc);
 		return;
 	}
@@ -186,7 +186,7 @@ static void submit(struct commands *c, struct lb_device *dev, const void *payloa
 
 	if (dlcmd_parse(payload, len, dev->dev_eui, &cmd, &reason) != LB_OK) {
 		reason = reason ? reason : "INVALID_JSON";
-		refuse(c, r, dev, dev->application, dev->dev_eui, reason, reason_text(reason),
+		refuse(c, r, dev, dev->prof->application, dev->dev_eui, reason, reason_text(reason),
 		       reason_rc(reason));
 		return;
 	}
@@ -209,7 +209,7 @@ void command_on_message(void *arg, const char *topic, const void *payload, size_
 		return;
 	}
 	struct lb_device *dev = devices_find_eui(c->devices, dev_eui);
-	if (!dev || strcmp(dev->application, m.application) != 0) {
+	if (!dev || strcmp(dev->prof->application, m.application) != 0) {
 		refuse(c, &r, NULL, m.application, dev_eui, "UNKNOWN_DEVICE",
 		       "no such device in this application", LB_ERR_NOT_FOUND);
 		return;

@@ -76,13 +76,13 @@ int devevent_ids(struct devevents *e)
  * whole registry the first time one is needed. */
 static const char *app_id(struct devevents *e, const struct lb_device *dev)
 {
-	if (!dev->app_uuid && e->devices) {
+	if (!dev->prof->app_uuid && e->devices) {
 		int rc = devices_app_ids(e->devices);
 		if (rc != LB_OK)
 			LB_LOG_RL(LOG_LVL_ERROR, "event", "default applicationIds not computed: %s",
 				  lb_strerror(rc));
 	}
-	return dev->app_uuid ? dev->app_uuid : "";
+	return dev->prof->app_uuid ? dev->prof->app_uuid : "";
 }
 
 void devevent_use_heads(struct devevents *e, struct devevent_heads *h)
@@ -154,7 +154,7 @@ void devevent_fill(struct ev_device *out, struct devevents *e, const struct lb_d
 	out->tenant_id = e->names.tenant_id;
 	out->tenant_name = DEVINFO_TENANT_NAME;
 	out->application_id = app_id(e, dev);
-	out->application = dev->application;
+	out->application = dev->prof->application;
 	out->profile_id = e->names.profile_id[k][v];
 	out->profile_name = e->names.profile_name[k][v];
 	out->name = dev->name;
@@ -181,8 +181,8 @@ int devevent_publish_facts(struct devevents *e, const struct lb_device *dev,
 			  event, lb_strerror(built));
 		return built;
 	}
-	int rc = publish_device_event(e->pub, dev->application, dev->dev_eui, event, json, len,
-				      facts);
+	int rc = publish_device_event(e->pub, dev->prof->application, dev->dev_eui, event, json,
+				      len, facts);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not published: %s", dev->name,
 			  event, lb_strerror(rc));
@@ -198,8 +198,8 @@ int devevent_publish_held(struct devevents *e, const struct lb_device *dev,
 			  event, lb_strerror(built));
 		return built;
 	}
-	int rc = publish_device_event_held(e->pub, batch, dev->application, dev->dev_eui, event,
-					   json, len, NULL);
+	int rc = publish_device_event_held(e->pub, batch, dev->prof->application, dev->dev_eui,
+					   event, json, len, NULL);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not held: %s", dev->name,
 			  event, lb_strerror(rc));
@@ -233,7 +233,7 @@ void devevent_log_ctx(struct devevents *e, const struct lb_device *dev, const ch
 	struct ev_log ev = {.dev = &d, .time_us = loop_wall_us(), .level = level, .code = code,
 			    .description = description, .context_keys = keys,
 			    .context_values = values, .n_context = n};
-	publish_log(e, dev->application, dev->dev_eui, &ev);
+	publish_log(e, dev->prof->application, dev->dev_eui, &ev);
 }
 
 void devevent_log_at(struct devevents *e, const struct lb_device *dev, int64_t time_us,
@@ -250,7 +250,7 @@ void devevent_log_at(struct devevents *e, const struct lb_device *dev, int64_t t
 			    .context_keys = (const char *[]){"gatewayId"},
 			    .context_values = (const char *[]){gw},
 			    .n_context = gateway_eui ? 1 : 0};
-	publish_log(e, dev->application, dev->dev_eui, &ev);
+	publish_log(e, dev->prof->application, dev->dev_eui, &ev);
 }
 
 void devevent_log(struct devevents *e, const struct lb_device *dev, const char *level,

@@ -122,7 +122,7 @@ static struct hass_dev *dev_new(const struct lb_device *dev)
 	if (!d)
 		return NULL;
 	d->dev_eui = dev->dev_eui;
-	d->application = dup_opt(dev->application, &ok);
+	d->application = dup_opt(dev->prof->application, &ok);
 	d->name = dup_opt(dev->name, &ok);
 	d->manufacturer = dup_opt(tag_value(dev, "manufacturer"), &ok);
 	d->model = dup_opt(tag_value(dev, "model"), &ok);
@@ -648,7 +648,7 @@ static bool sweep_field(struct hass *h, struct devices *devices, const char *top
 	bool by_app = (h->pub->device_field.used_vars & TOPIC_VAR_APPLICATION) != 0;
 	if (!dev)
 		sweep_clear(h, eui, topic, "is not configured");
-	else if (by_app && strcmp(dev->application, m.application) != 0)
+	else if (by_app && strcmp(dev->prof->application, m.application) != 0)
 		sweep_clear(h, eui, topic, "is in another application");
 	return true;
 }
@@ -706,7 +706,7 @@ int hass_sync(struct hass *h, struct devices *devices)
 	for (size_t i = 0; i < h->n; i++) {
 		struct hass_dev *d = h->dev[i];
 		const struct lb_device *cur = devices_find_eui(devices, d->dev_eui);
-		if (!cur || strcmp(cur->application, d->application) != 0) {
+		if (!cur || strcmp(cur->prof->application, d->application) != 0) {
 			keep(&first, clear_dev(h, d));
 			dev_free(d);
 			gone++;

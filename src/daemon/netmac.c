@@ -67,9 +67,7 @@ void netmac_load(const struct netmac *m, struct lb_device *dev)
 
 void netmac_defer_restore(struct netmac *m, struct lb_device *dev)
 {
-	(void)m;
-	free(dev->rt.mac);
-	dev->rt.mac = NULL;
+	devices_mac_drop(m->c.devices, dev);
 	dev->rt.mac_unread = true;
 }
 
@@ -96,13 +94,12 @@ static void row_of(const struct lb_device *dev, struct store_mac *r)
 	r->rx_done = macstate_rx_done_to_row(s->rx_done);
 }
 
-static int apply_row(struct lb_device *dev, const struct store_mac *r)
+static int apply_row(struct devices *d, struct lb_device *dev, const struct store_mac *r)
 {
-	struct macstate *s = dev->rt.mac ? dev->rt.mac : malloc(sizeof(*s));
+	struct macstate *s = devices_mac_new(d, dev);
 
 	if (!s)
 		return LB_ERR_NOMEM;
-	dev->rt.mac = s;
 	memset(s, 0, sizeof(*s));
 	s->known = true;
 	s->session_at = macstate_unix_s(r->session_at);
@@ -217,7 +214,7 @@ static int restore(const struct netmac *m, struct lb_device *dev)
 			  "use, not written over meanwhile): %s", dev->name, lb_strerror(rc));
 		return rc;
 	}
-	if ((rc = apply_row(dev, &row)) != LB_OK)
+	if ((rc = apply_row(m->c.devices, dev, &row)) != LB_OK)
 		log_error(TAG, "device %s: MAC state not kept: %s", dev->name, lb_strerror(rc));
 	return rc;
 }
@@ -260,13 +257,12 @@ static bool ensure_session(struct netmac *m, struct lb_device *dev)
 	struct macstate *s = dev->rt.mac;
 
 	if (!s) {
-		s = calloc(1, sizeof(*s));
+		s = devices_mac_new(m->c.devices, dev);
 		if (!s) {
 			LB_LOG_RL(LOG_LVL_ERROR, TAG, "device %s: no MAC state (%s): no MAC "
 				  "command handled", dev->name, lb_strerror(LB_ERR_NOMEM));
 			return false;
 		}
-		dev->rt.mac = s;
 	}
 	if (s->known && s->session_at == macstate_unix_s(dev->rt.joined_at))
 		return true;
@@ -513,8 +509,8 @@ static void publish_state(struct netmac *m, struct lb_device *dev)
 		return;
 	int rc = event_json_mac_state(&st, json, sizeof(json), &len);
 	if (rc == LB_OK)
-		rc = publish_device_state(m->c.ev->pub, dev->application, dev->dev_eui, "mac", json,
-					  len);
+		rc = publish_device_state(m->c.ev->pub, dev->prof->application, dev->dev_eui, "mac",
+					  json, len);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, TAG, "device %s: state/mac not published: %s", dev->name,
 			  lb_strerror(rc));
@@ -649,9 +645,10 @@ static bool status_due(const struct netmac *m, const struct lb_device *dev, int6
 {
 	const struct macstate *s = mac_view(dev);
 
-	if (dev->status_interval_h <= 0 || !may_ask(m, s, MACSTATE_DEV_STATUS, now))
+	if (dev->prof->status_interval_h <= 0 || !may_ask(m, s, MACSTATE_DEV_STATUS, now))
 		return false;
-	return !s->has_status || now - s->status_at >= (int64_t)dev->status_interval_h * S_PER_H;
+	return !s->has_status ||
+	       now - s->status_at >= (int64_t)dev->prof->status_interval_h * S_PER_H;
 }
 
 /* The RX2 and RX1DROffset the configuration wants and those the device

@@ -137,7 +137,7 @@ static int build_policy(struct otaa *o, struct lb_device *dev, const struct lw_f
 		return rc;
 	memset(pol, 0, sizeof(*pol));
 	pol->dev_eui = dev->dev_eui;
-	pol->join_eui = dev->join_eui;
+	pol->join_eui = dev->otaa->join_eui;
 	pol->version = (enum join_version)dev->lorawan_version;
 	pol->dev_nonce_seen = seen;
 	pol->has_last_dev_nonce = dev->rt.has_dev_nonce;
@@ -229,7 +229,7 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 	dev->rt.join_nonce = out->join_nonce;
 	dev->rt.has_dev_nonce = true;
 	dev->rt.dev_nonce = out->dev_nonce;
-	dev->rt.joined_at = row.joined_at;
+	dev->rt.joined_at = macstate_unix_s(row.joined_at);
 	dev->rt.ack_due = false;
 	devices_clear_confirmed(dev);
 	return LB_OK;
@@ -267,9 +267,9 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 	/* Authenticity first: a forged request for a known DevEUI costs a MIC,
 	 * no SQL and no DevAddr. */
 	memset(&app_key, 0, sizeof(app_key));
-	int rc = lwcrypto_key_init(&app_key, dev->app_key);
+	int rc = lwcrypto_key_init(&app_key, dev->otaa->app_key);
 	if (rc == LB_OK)
-		rc = join_request_verify(f, &app_key, dev->join_eui);
+		rc = join_request_verify(f, &app_key, dev->otaa->join_eui);
 	if (rc == LB_OK)
 		rc = build_policy(o, dev, f, &pol);
 	if (rc == LB_OK)

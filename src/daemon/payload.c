@@ -102,7 +102,8 @@ static int collect_paths(struct devices *devs, struct payload_script **out, size
 
 	for (size_t i = 0; i < devs->n; i++) {
 		const struct lb_device *d = &devs->dev[i];
-		if (d->codec != LB_CODEC_JS || !d->codec_script || find_path(v, n, d->codec_script) >= 0)
+		const char *path = d->prof->codec == LB_CODEC_JS ? d->prof->codec_script : NULL;
+		if (!path || find_path(v, n, path) >= 0)
 			continue;
 		if (n == cap) {
 			size_t ncap = cap ? 2 * cap : 4;
@@ -113,7 +114,7 @@ static int collect_paths(struct devices *devs, struct payload_script **out, size
 			cap = ncap;
 		}
 		memset(&v[n], 0, sizeof(v[n]));
-		if (!(v[n].path = strdup(d->codec_script)))
+		if (!(v[n].path = strdup(path)))
 			goto nomem;
 		n++;
 	}
@@ -149,9 +150,9 @@ int payload_sync(struct payloads *p, struct devices *devs)
 	p->n_scripts = n;
 	for (size_t i = 0; i < devs->n; i++) {
 		struct lb_device *d = &devs->dev[i];
-		ssize_t slot = d->codec == LB_CODEC_JS && d->codec_script
-				       ? find_path(v, n, d->codec_script) : -1;
-		d->codec_slot = slot < 0 ? 0 : (uint32_t)slot;
+		ssize_t slot = d->prof->codec == LB_CODEC_JS && d->prof->codec_script
+				       ? find_path(v, n, d->prof->codec_script) : -1;
+		d->prof->codec_slot = slot < 0 ? 0 : (uint32_t)slot;
 	}
 	return LB_OK;
 }
@@ -185,10 +186,10 @@ static void note_result(struct payload_script *s, int rc, int64_t now_ms)
 
 static struct payload_script *script_of(struct payloads *p, const struct lb_device *dev)
 {
-	if (dev->codec != LB_CODEC_JS || dev->codec_slot >= p->n_scripts)
+	if (dev->prof->codec != LB_CODEC_JS || dev->prof->codec_slot >= p->n_scripts)
 		return NULL;
-	struct payload_script *s = &p->scripts[dev->codec_slot];
-	return dev->codec_script && !strcmp(s->path, dev->codec_script) ? s : NULL;
+	struct payload_script *s = &p->scripts[dev->prof->codec_slot];
+	return dev->prof->codec_script && !strcmp(s->path, dev->prof->codec_script) ? s : NULL;
 }
 
 /* The script's heap if a call may run now; else NULL and why. */
@@ -238,7 +239,7 @@ int payload_decode(struct payloads *p, const struct lb_device *dev, uint8_t fpor
 	int rc;
 
 	*object = NULL;
-	switch (dev->codec) {
+	switch (dev->prof->codec) {
 	case LB_CODEC_CAYENNELPP:
 		rc = cayennelpp_decode(bytes, len, object);
 		if (rc != LB_OK)

@@ -48,7 +48,7 @@ void txsched_free(struct txsched *t)
 static int find_sent(void *arg, const struct store_downlink *row)
 {
 	struct lb_device *dev = arg;
-	if (row->state != STORE_DL_SENT || dev->rt.confirmed_pending)
+	if (row->state != STORE_DL_SENT || dev->rt.confirmed)
 		return 0;
 	/* LB_ERR_NOMEM stops the read (txsched_restore_device logs it). */
 	return devices_set_confirmed(dev, row->id, row->has_fcnt_down ? row->fcnt_down : 0);
@@ -210,20 +210,20 @@ void txsched_settle_confirmed(struct txsched *t, struct lb_device *dev, bool ack
 	struct ev_device d;
 	size_t len;
 
-	if (!dev->rt.confirmed_pending)
+	if (!dev->rt.confirmed)
 		return;
 	if (!dedup_id)
 		dedup_id = nil_id;
 	devevent_fill(&d, t->c.ev, dev);
 	struct ev_ack ev = {.dev = &d, .time_us = loop_wall_us(),
-			    .queue_item_id = dev->rt.confirmed_id, .acknowledged = acked,
-			    .fcnt_down = dev->rt.confirmed_fcnt};
+			    .queue_item_id = dev->rt.confirmed->id, .acknowledged = acked,
+			    .fcnt_down = dev->rt.confirmed->fcnt};
 	memcpy(ev.dedup_id, dedup_id, sizeof(ev.dedup_id));
 	char json[TXSCHED_EVENT_MAX];
-	int rc = store_downlink_delete(t->c.store, dev->rt.confirmed_id);
+	int rc = store_downlink_delete(t->c.store, dev->rt.confirmed->id);
 	if (rc != LB_OK && rc != LB_ERR_NOT_FOUND)
 		log_error("txsched", "device %s: settled item %s not removed from the store: %s",
-			  dev->name, dev->rt.confirmed_id, lb_strerror(rc));
+			  dev->name, dev->rt.confirmed->id, lb_strerror(rc));
 	/* Told once the item's removal is durable: after a crash before that,
 	 * the restart would settle it again. */
 	uint64_t batch = durable_batch(t->c.durable);
@@ -753,7 +753,7 @@ static void decide(struct txsched *t, struct txsched_slot *s)
 	/* One confirmed downlink at a time: the next waits for its ACK. A
 	 * frame still awaiting its TX_ACK (class C) keeps the queue too. The
 	 * store knows, without reading, which devices have no queue at all. */
-	if (!dev->rt.confirmed_pending && !in_flight(t, dev->dev_eui) &&
+	if (!dev->rt.confirmed && !in_flight(t, dev->dev_eui) &&
 	    store_downlink_maybe(t->c.store, dev->dev_eui)) {
 		int qrc = store_downlink_list(t->c.store, dev->dev_eui, first_item, &d);
 		if (qrc != LB_OK) {

@@ -143,7 +143,7 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 	ev.fair_access = &fa;
 	/* A codec failure is reported by payload_decode(); the `up` goes out
 	 * without `object` (nothing lost). */
-	if (m->dev->codec != LB_CODEC_NONE && d->has_fport && d->fport != 0)
+	if (m->dev->prof->codec != LB_CODEC_NONE && d->has_fport && d->fport != 0)
 		(void)payload_decode(u->payloads, m->dev, d->fport, plain, d->frm_len, ev.time_us,
 				     &ev.object);
 	/* Home Assistant entities and field topics for this event (its object
@@ -171,8 +171,8 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 	/* Published once the batch holding this frame's counter is durable
 	 * (after a crash no accepted FCnt is accepted again: store.h), from the
 	 * outbox committed in that same batch (never lost after it: outbox.h). */
-	rc = publish_device_event_held(u->pub, batch, m->dev->application, m->dev->dev_eui, "up",
-				       json, len, &facts);
+	rc = publish_device_event_held(u->pub, batch, m->dev->prof->application, m->dev->dev_eui,
+				       "up", json, len, &facts);
 	if (rc == LB_ERR_FULL)
 		return;   /* the outbox is full: counted (outboxOverflow) and logged there */
 	if (rc != LB_OK) {
@@ -224,7 +224,7 @@ static void process_data_up(struct uplink *u, const struct lw_frame *f, const st
 	devices_set_seen(m.dev, loop_now_ms());
 	for (size_t i = 0; i < g->n_rx; i++)
 		gateways_mark_valid(u->gateways, g->rx[i].gateway_eui, loop_now_ms());
-	m.dev->rt.last_dr = uplink_dr(u, &g->rx[0].rxpk);
+	m.dev->rt.last_dr = (int8_t)uplink_dr(u, &g->rx[0].rxpk);
 	uint64_t batch = sessions_touch_fcnt(u->sessions, m.dev, g->due_ms);
 	uint8_t dedup_id[16];   /* the up event's, and the ack event's it settles */
 	idgen_next(u->ids, dedup_id);

@@ -205,7 +205,7 @@ static void device_view(struct web *w, const struct lb_device *d, struct web_dev
 	if (store_downlink_count(w->c.store, d->dev_eui, &queued) != LB_OK)
 		queued = 0; /* logged by the store */
 	struct web_dev_view v = {
-		.dev_eui = d->dev_eui, .name = d->name, .application = d->application,
+		.dev_eui = d->dev_eui, .name = d->name, .application = d->prof->application,
 		.dev_class = d->dev_class == LB_CLASS_C ? 'C' : 'A',
 		.has_dev_addr = d->activation == LB_ACT_ABP || d->has_session,
 		.dev_addr = d->dev_addr, .last_seen_us = wall_of(d->last_seen_ms),

@@ -38,13 +38,31 @@ static const char *intern_or_empty(struct strpool *sp, const char *s)
 	return strpool_intern(sp, s ? s : "");
 }
 
-/* What the device owns itself; its strings are the table's. */
-static void device_release(struct lb_device *dev)
+/* The slab of packed ledgers of size bytes; NULL: malloc'd. */
+static struct slab *fa_slab(struct devices *d, size_t size)
+{
+	return size <= DEVICES_FA_SLAB_MAX ? &d->fa_slabs[(size - 8) / 16] : NULL;
+}
+
+static void fa_release(struct devices *d, struct fa_packed *p)
+{
+	if (!p)
+		return;
+	struct slab *s = fa_slab(d, fa_packed_alloc_size(p->len));
+	if (s)
+		slab_release(s, p);
+	else
+		free(p);
+}
+
+/* What the device owns itself; its strings are the table's, and so are
+ * its ledgers and MAC state (in d's slabs, given back there). */
+static void device_release(struct devices *d, struct lb_device *dev)
 {
 	free(dev->tags);
-	free(dev->rt.fa);
-	free(dev->rt.mac);
-	free(dev->rt.confirmed_id);
+	fa_release(d, dev->rt.fa);
+	slab_release(&d->macs, dev->rt.mac);
+	free(dev->rt.confirmed);
 	/* The raw keys are wiped with the rest. */
 	memset(dev, 0, sizeof(*dev));
 }
@@ -73,36 +91,70 @@ static int copy_tags(struct strpool *sp, struct lb_device *dev, const struct lb_
 	return LB_OK;
 }
 
-/* The default applicationId of dev (a SHA-1 of its application, once per
- * run of devices of one application, as prev shares it). */
-static int default_application_id(struct strpool *sp, struct lb_device *dev,
-				  const struct lb_device *prev)
+/* The device's profile from its configuration, shared with the devices
+ * built before it that have the same. */
+static int profile_from_conf(struct devices *d, struct lb_device *dev,
+			     const struct lb_device_conf *c)
+{
+	struct strpool *sp = &d->strings;
+	struct lb_devprofile key = {0};
+
+	key.status_interval_h = c->status_interval_h;
+	key.fa_policy.uplink_airtime_ms = (uint32_t)c->fair_access.uplink_airtime_ms;
+	key.fa_policy.downlinks = (uint32_t)c->fair_access.downlinks;
+	key.fa_policy.window_hours = (uint32_t)c->fair_access.window_hours;
+	key.fa_policy.action = c->fair_access.action == LB_FA_ENFORCE ? FA_ENFORCE : FA_WARN;
+	if (fa_policy_check(&key.fa_policy) != LB_OK)
+		key.fa_policy = (struct fa_policy)FA_POLICY_INIT;
+	key.application = strpool_intern(sp, c->application ? c->application : "default");
+	key.application_id = strpool_intern(sp, c->application_id);
+	key.codec = (uint8_t)c->codec;
+	key.codec_script = c->codec == LB_CODEC_JS ? strpool_intern(sp, c->codec_script) : NULL;
+	if (!key.application || (c->application_id && !key.application_id) ||
+	    (c->codec == LB_CODEC_JS && c->codec_script && !key.codec_script))
+		return LB_ERR_NOMEM;
+	/* the configured applicationId, else the default at the first event
+	 * (devices_app_ids()) */
+	key.app_uuid = key.application_id;
+	dev->prof = devprofiles_intern(&d->profiles, &key);
+	return dev->prof ? LB_OK : LB_ERR_NOMEM;
+}
+
+/* The default applicationId of profile p (a SHA-1 of its application),
+ * shared with prev, the profile computed before it, when both are of the
+ * same application. */
+static int default_application_id(struct strpool *sp, struct lb_devprofile *p,
+				  const struct lb_devprofile *prev)
 {
 	char id[DEVINFO_ID_SIZE];
 
-	if (prev && prev->application == dev->application && !prev->application_id &&
-	    prev->app_uuid) {
-		dev->app_uuid = prev->app_uuid;
+	if (prev && prev->application == p->application && !prev->application_id) {
+		p->app_uuid = prev->app_uuid;
 		return LB_OK;
 	}
-	int rc = devinfo_application_id(dev->application, id);
+	int rc = devinfo_application_id(p->application, id);
 	if (rc != LB_OK)
 		return rc;
-	dev->app_uuid = strpool_intern(sp, id);
-	return dev->app_uuid ? LB_OK : LB_ERR_NOMEM;
+	p->app_uuid = strpool_intern(sp, id);
+	return p->app_uuid ? LB_OK : LB_ERR_NOMEM;
 }
 
 int devices_app_ids(struct devices *d)
 {
+	const struct lb_devprofile *prev = NULL;
 	int rc = LB_OK;
 
 	if (!d)
 		return LB_ERR_INVAL;
 	if (d->app_ids_done)
 		return LB_OK;
-	for (size_t i = 0; i < d->n && rc == LB_OK; i++)
-		if (!d->dev[i].app_uuid)
-			rc = default_application_id(&d->strings, &d->dev[i], i ? &d->dev[i - 1] : NULL);
+	for (size_t i = 0; i < d->profiles.n && rc == LB_OK; i++) {
+		struct lb_devprofile *p = d->profiles.v[i];
+		if (p->app_uuid)
+			continue;
+		rc = default_application_id(&d->strings, p, prev);
+		prev = p;
+	}
 	strpool_seal(&d->strings);   /* the ids' index goes with the pass */
 	d->app_ids_done = rc == LB_OK;
 	return rc;
@@ -114,41 +166,33 @@ static void session_from_conf(struct lb_device *dev, const struct lb_device_conf
 	dev->last_fcnt_up = dev->has_last_fcnt ? c->fcnt_up - 1 : 0;
 }
 
-/* Deep copy of one configured device (strings into sp); on error dev is
- * released. */
-static int device_from_conf(struct strpool *sp, struct lb_device *dev,
-			    const struct lb_device_conf *c)
+/* Deep copy of one configured device (strings into d->strings; root: its
+ * OTAA root keys' place, NULL for ABP); on error dev is released. */
+static int device_from_conf(struct devices *d, struct lb_device *dev,
+			    const struct lb_device_conf *c, struct lb_otaa_root *root)
 {
+	struct strpool *sp = &d->strings;
 	int rc;
 
 	memset(dev, 0, sizeof(*dev));
 	dev->dev_eui = c->dev_eui;
-	dev->activation = c->activation;
+	dev->activation = (uint8_t)c->activation;
 	dev->lorawan_version = (uint8_t)c->lorawan_version;
 	dev->rt.last_dr = -1;
 	dev->adr = c->adr;
-	dev->status_interval_h = c->status_interval_h;
-	dev->fa_policy.uplink_airtime_ms = (uint32_t)c->fair_access.uplink_airtime_ms;
-	dev->fa_policy.downlinks = (uint32_t)c->fair_access.downlinks;
-	dev->fa_policy.window_hours = (uint32_t)c->fair_access.window_hours;
-	dev->fa_policy.action = c->fair_access.action == LB_FA_ENFORCE ? FA_ENFORCE : FA_WARN;
-	if (fa_policy_check(&dev->fa_policy) != LB_OK)
-		dev->fa_policy = (struct fa_policy)FA_POLICY_INIT;
 	dev->addr_next = DEV_NIL;
 	dev->name = intern_or_empty(sp, c->name);
-	dev->application = strpool_intern(sp, c->application ? c->application : "default");
-	dev->application_id = strpool_intern(sp, c->application_id);
-	dev->codec = (uint8_t)c->codec;
 	dev->dev_class = (uint8_t)c->dev_class;
-	dev->codec_script = c->codec == LB_CODEC_JS ? strpool_intern(sp, c->codec_script) : NULL;
-	dev->app_uuid = dev->application_id;   /* the default: devices_app_ids() */
-	if (!dev->name || !dev->application || (c->application_id && !dev->application_id) ||
-	    (c->codec == LB_CODEC_JS && c->codec_script && !dev->codec_script)) {
-		device_release(dev);
+	if (!dev->name) {
+		device_release(d, dev);
 		return LB_ERR_NOMEM;
 	}
+	if ((rc = profile_from_conf(d, dev, c)) != LB_OK) {
+		device_release(d, dev);
+		return rc;
+	}
 	if ((rc = copy_tags(sp, dev, c)) != LB_OK) {
-		device_release(dev);
+		device_release(d, dev);
 		return rc;
 	}
 	dev->key_hint = LWKEYCACHE_NONE;
@@ -158,8 +202,9 @@ static int device_from_conf(struct strpool *sp, struct lb_device *dev,
 		dev->has_session = true;
 		dev->dev_addr = c->dev_addr;
 	} else {
-		dev->join_eui = c->join_eui;
-		memcpy(dev->app_key, c->app_key, LW_KEY_LEN);
+		root->join_eui = c->join_eui;
+		memcpy(root->app_key, c->app_key, LW_KEY_LEN);
+		dev->otaa = root;
 	}
 	session_from_conf(dev, c);
 	return LB_OK;
@@ -196,9 +241,14 @@ static void index_addr(struct devices *d, uint32_t i)
 	d->dev[j].addr_next = i;
 }
 
-static int alloc_tables(struct devices *d, size_t n)
+static int alloc_tables(struct devices *d, const struct lb_device_conf *conf, size_t n)
 {
 	size_t slots = 2;
+
+	for (size_t i = 0; i < n; i++)
+		d->n_roots += conf[i].activation == LB_ACT_OTAA;
+	if (d->n_roots && !(d->roots = calloc(d->n_roots, sizeof(*d->roots))))
+		return LB_ERR_NOMEM;
 
 	while (slots < 2 * n)
 		slots <<= 1;
@@ -211,6 +261,10 @@ static int alloc_tables(struct devices *d, size_t n)
 	if (lwkeycache_init(&d->keys, DEVICES_KEY_CACHE) != LB_OK)
 		return LB_ERR_NOMEM;
 	strpool_init(&d->strings);
+	devprofiles_init(&d->profiles);
+	slab_init(&d->macs, sizeof(struct macstate));
+	for (size_t i = 0; i < DEVICES_FA_CLASSES; i++)
+		slab_init(&d->fa_slabs[i], 8 + 16 * i);
 	for (size_t i = 0; i < slots; i++)
 		d->eui_slots[i] = d->addr_slots[i] = DEV_NIL;
 	return LB_OK;
@@ -225,12 +279,14 @@ int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n)
 	memset(d, 0, sizeof(*d));
 	if (n > DEVICES_MAX)
 		return LB_ERR_RANGE;
-	if ((rc = alloc_tables(d, n)) != LB_OK) {
+	if ((rc = alloc_tables(d, conf, n)) != LB_OK) {
 		devices_free(d);
 		return rc;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if ((rc = device_from_conf(&d->strings, &d->dev[i], &conf[i])) != LB_OK) {
+	for (size_t i = 0, r = 0; i < n; i++) {
+		struct lb_otaa_root *root =
+			conf[i].activation == LB_ACT_OTAA ? &d->roots[r++] : NULL;
+		if ((rc = device_from_conf(d, &d->dev[i], &conf[i], root)) != LB_OK) {
 			devices_free(d);
 			return rc;
 		}
@@ -243,6 +299,7 @@ int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n)
 			index_addr(d, (uint32_t)i);
 	}
 	strpool_seal(&d->strings);   /* nothing is interned after the build */
+	devprofiles_seal(&d->profiles);
 	return LB_OK;
 }
 
@@ -251,12 +308,19 @@ void devices_free(struct devices *d)
 	if (!d)
 		return;
 	for (size_t i = 0; i < d->n; i++)
-		device_release(&d->dev[i]);
+		device_release(d, &d->dev[i]);
 	free(d->dev);
 	free(d->eui_slots);
 	free(d->addr_slots);
+	if (d->roots)   /* the root keys are wiped too */
+		memset(d->roots, 0, d->n_roots * sizeof(*d->roots));
+	free(d->roots);
 	lwkeycache_free(&d->keys);
 	strpool_free(&d->strings);
+	devprofiles_free(&d->profiles);
+	slab_free(&d->macs);
+	for (size_t i = 0; i < DEVICES_FA_CLASSES; i++)
+		slab_free(&d->fa_slabs[i]);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -269,8 +333,8 @@ static bool same_identity(const struct lb_device *fresh, const struct lb_device 
 	if (fresh->activation != old->activation)
 		return false;
 	if (fresh->activation == LB_ACT_OTAA)
-		return fresh->join_eui == old->join_eui &&
-		       memcmp(fresh->app_key, old->app_key, LW_KEY_LEN) == 0;
+		return fresh->otaa->join_eui == old->otaa->join_eui &&
+		       memcmp(fresh->otaa->app_key, old->otaa->app_key, LW_KEY_LEN) == 0;
 	return fresh->dev_addr == old->dev_addr &&
 	       memcmp(fresh->nwk_s_key, old->nwk_s_key, LW_KEY_LEN) == 0 &&
 	       memcmp(fresh->app_s_key, old->app_s_key, LW_KEY_LEN) == 0;
@@ -323,7 +387,7 @@ static void settle_owned(struct devices *fresh, struct devices *old, bool to_fre
 		struct lb_device_rt *gives = to_fresh && o ? &o->rt : &f->rt;
 		gives->fa = NULL;
 		gives->mac = NULL;
-		gives->confirmed_id = NULL;
+		gives->confirmed = NULL;
 	}
 }
 
@@ -346,6 +410,21 @@ int devices_reload(struct devices *d, const struct lb_device_conf *conf, size_t 
 		}
 	}
 	settle_owned(&fresh, d, true);
+	/* The ledgers and MAC states kept now point into the old table's
+	 * slabs: the fresh table takes them over, with those of the devices
+	 * not kept given back to them (the fresh slabs hold none yet). */
+	for (size_t i = 0; i < d->n; i++) {
+		devices_fa_drop(d, &d->dev[i]);
+		devices_mac_drop(d, &d->dev[i]);
+	}
+	slab_free(&fresh.macs);
+	fresh.macs = d->macs;
+	memset(&d->macs, 0, sizeof(d->macs));
+	for (size_t i = 0; i < DEVICES_FA_CLASSES; i++) {
+		slab_free(&fresh.fa_slabs[i]);
+		fresh.fa_slabs[i] = d->fa_slabs[i];
+		memset(&d->fa_slabs[i], 0, sizeof(d->fa_slabs[i]));
+	}
 	devices_free(d);
 	*d = fresh;
 	return LB_OK;
@@ -391,6 +470,14 @@ size_t devices_find_addr(struct devices *d, uint32_t dev_addr, struct lb_device 
 }
 
 /* ------------------------------------------------------- verification */
+
+/* One more on a device's statistics counter; it stops at UINT32_MAX
+ * (devices.h "Statistics"). */
+static void count(uint32_t *c)
+{
+	if (*c != UINT32_MAX)
+		(*c)++;
+}
 
 int devices_keys(struct devices *d, struct lb_device *dev, struct lw_keys **out)
 {
@@ -461,7 +548,7 @@ static int try_forward(struct devices *d, struct lb_device *dev, const struct lw
 	out->dev = dev;
 	out->fcnt = fcnt;
 	if (dev->has_last_fcnt && fcnt == dev->last_fcnt_up) {
-		dev->retransmissions++;
+		count(&dev->retransmissions);
 		return LB_ERR_DUPLICATE;
 	}
 	return 1;
@@ -482,7 +569,7 @@ static int try_replay(struct devices *d, struct lb_device *dev, const struct lw_
 			out->dev = dev;
 			out->fcnt = c[i];
 			out->fcnt_reset = c[i] == f->u.data.fcnt16;
-			dev->replays++;
+			count(&dev->replays);
 			return LB_ERR_REPLAY;
 		}
 	}
@@ -515,7 +602,7 @@ int devices_verify_uplink(struct devices *d, const struct lw_frame *f, struct lb
 			return rc;
 	}
 	for (i = head; i != DEV_NIL; i = d->dev[i].addr_next)
-		d->dev[i].mic_failures++;
+		count(&d->dev[i].mic_failures);
 	return LB_ERR_MIC;
 }
 
@@ -525,7 +612,7 @@ void devices_accept_uplink(struct lb_device *dev, uint32_t fcnt)
 		return;
 	dev->has_last_fcnt = true;
 	dev->last_fcnt_up = fcnt;
-	dev->uplinks++;
+	count(&dev->uplinks);
 }
 
 static void reindex_addr(struct devices *d)
@@ -557,6 +644,49 @@ int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_a
 	return LB_OK;
 }
 
+struct fa_packed *devices_fa_resize(struct devices *d, struct lb_device *dev, size_t len)
+{
+	struct fa_packed *p = dev->rt.fa, *n;
+	size_t size = fa_packed_alloc_size(len);
+
+	if (len > UINT16_MAX)
+		return NULL;
+	if (p && fa_packed_alloc_size(p->len) == size) {
+		p->len = (uint16_t)len;
+		return p;
+	}
+	struct slab *s = fa_slab(d, size);
+	n = s ? slab_alloc(s) : calloc(1, size);
+	if (!n)
+		return NULL;
+	n->len = (uint16_t)len;   /* its size class from now on (fa_release) */
+	if (p) {
+		memcpy(n->blob, p->blob, p->len < len ? p->len : len);
+		fa_release(d, p);
+	}
+	dev->rt.fa = n;
+	return n;
+}
+
+void devices_fa_drop(struct devices *d, struct lb_device *dev)
+{
+	fa_release(d, dev->rt.fa);
+	dev->rt.fa = NULL;
+}
+
+struct macstate *devices_mac_new(struct devices *d, struct lb_device *dev)
+{
+	if (!dev->rt.mac)
+		dev->rt.mac = slab_alloc(&d->macs);
+	return dev->rt.mac;
+}
+
+void devices_mac_drop(struct devices *d, struct lb_device *dev)
+{
+	slab_release(&d->macs, dev->rt.mac);
+	dev->rt.mac = NULL;
+}
+
 void devices_set_seen(struct lb_device *dev, int64_t now_ms)
 {
 	if (dev)
@@ -567,13 +697,14 @@ int devices_set_confirmed(struct lb_device *dev, const char *id, uint32_t fcnt)
 {
 	if (!dev || !id)
 		return LB_ERR_INVAL;
-	char *copy = strdup(id);
+	size_t len = strlen(id) + 1;
+	struct lb_confirmed *copy = malloc(sizeof(*copy) + len);
 	if (!copy)
 		return LB_ERR_NOMEM;
-	free(dev->rt.confirmed_id);
-	dev->rt.confirmed_id = copy;
-	dev->rt.confirmed_fcnt = fcnt;
-	dev->rt.confirmed_pending = true;
+	copy->fcnt = fcnt;
+	memcpy(copy->id, id, len);
+	free(dev->rt.confirmed);
+	dev->rt.confirmed = copy;
 	return LB_OK;
 }
 
@@ -581,9 +712,8 @@ void devices_clear_confirmed(struct lb_device *dev)
 {
 	if (!dev)
 		return;
-	free(dev->rt.confirmed_id);
-	dev->rt.confirmed_id = NULL;
-	dev->rt.confirmed_pending = false;
+	free(dev->rt.confirmed);
+	dev->rt.confirmed = NULL;
 }
 
 int devices_decrypt(struct devices *d, struct lb_device *dev, const struct lw_frame *f,

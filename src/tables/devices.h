@@ -28,7 +28,7 @@
  * to keep the frame.
  *
  * Ownership: devices_init()/devices_reload() allocate; devices_free()
- * releases everything, rt.fa, rt.mac and rt.confirmed_id included (safe on a zeroed or
+ * releases everything, rt.fa, rt.mac and rt.confirmed included (safe on a zeroed or
  * freed struct). struct lb_device pointers and the devices' strings are
  * valid until the next devices_reload() or devices_free().
  */
@@ -46,7 +46,9 @@
 #include "lorawan/lwcrypto.h"
 #include "lorawan/lwkeycache.h"
 #include "mac/macstate.h"
+#include "tables/devprofile.h"
 #include "tables/fcntdown.h"
+#include "tables/slab.h"
 #include "tables/strpool.h"
 
 /* Fields are ordered by alignment (pointers and 64-bit values, then 32-,
@@ -56,22 +58,15 @@ struct lb_device {
 	/* Strings are the table's (interned in d->strings, tables/strpool.h):
 	 * read-only, valid as long as the device. */
 	const char *name;
-	const char *application;
-	const char *application_id;      /* configured UUID, NULL = none */
-	const char *codec_script;        /* "js": absolute path, else NULL */
-	const char *app_uuid;            /* events' applicationId: application_id, else
-					  * UUIDv5 of the name (events/devinfo.h), NULL
-					  * until devices_app_ids() */
+	struct lb_devprofile *prof;      /* application, applicationId, codec, fair
+					  * access, DevStatusReq period: shared by the
+					  * devices that have the same (tables/devprofile.h,
+					  * in d->profiles) */
 	struct lb_tag *tags;             /* n_tags entries (owned), NULL if none; their
 					  * strings interned like the others */
+	const struct lb_otaa_root *otaa; /* OTAA: JoinEUI and AppKey (in d->roots);
+					  * NULL for ABP */
 	uint64_t dev_eui;
-	uint64_t join_eui;               /* OTAA: copied for a join handler */
-
-	/* Statistics. */
-	uint64_t uplinks;                /* accepted (devices_accept_uplink) */
-	uint64_t mic_failures;           /* frames with this DevAddr whose MIC verified for no candidate */
-	uint64_t replays;                /* LB_ERR_REPLAY attributed to this device */
-	uint64_t retransmissions;        /* LB_ERR_DUPLICATE attributed to this device */
 	int64_t last_seen_ms;            /* devices_set_seen(); 0 = never */
 
 	/* Downlink and join state, owned by the daemon (bridge, otaa, txsched);
@@ -79,36 +74,35 @@ struct lb_device {
 	 * unchanged. */
 	struct lb_device_rt {
 		struct fcntdown fcnt_down; /* NFCntDown and its reservation */
-		int64_t joined_at;           /* Unix s, 0 = ABP or never */
 		int64_t mac_dc_retry_ms;     /* Unix ms: a frame of the network's MAC
 					      * requests alone, refused by the duty
 					      * cycle, is not tried before (txsched.c) */
 		struct fa_packed *fa;        /* fair-access ledgers, packed (fairaccess.h),
-					      * owned: allocated by daemon/budget.c at the
-					      * first uplink or downlink counted or from a
-					      * stored ledger that is not idle; NULL is the
-					      * empty device */
+					      * the table's (d->fa_slabs: devices_fa_resize,
+					      * devices_fa_drop): taken by daemon/budget.c
+					      * at the first uplink or downlink counted or
+					      * from a stored ledger that is not idle; NULL
+					      * is the empty device */
 		struct fa_status fa_published; /* last retained state/airtime */
 		int64_t fa_published_ms;     /* when fa_published was (monotonic ms) */
-		struct macstate *mac;        /* network MAC requests (daemon/netmac.h), owned:
-					      * allocated by netmac at the device's first
-					      * uplink or downlink or from a stored row; NULL:
-					      * nothing known (MACSTATE_SIZE bytes a device
-					      * saved) */
-		char *confirmed_id;          /* queue item id of the confirmed downlink
-					      * awaiting the device's ACK, owned; NULL =
-					      * none (devices_set_confirmed) */
-		uint32_t confirmed_fcnt;
+		struct macstate *mac;        /* network MAC requests (daemon/netmac.h), the
+					      * table's (d->macs: devices_mac_new,
+					      * devices_mac_drop): taken by netmac at the
+					      * device's first uplink or downlink or from a
+					      * stored row; NULL: nothing known */
+		struct lb_confirmed *confirmed; /* the confirmed downlink awaiting the
+					      * device's ACK, owned; NULL = none
+					      * (devices_set_confirmed) */
+		uint32_t joined_at;          /* Unix s (32 bits, as the MAC state's
+					      * times: to 2106), 0 = ABP or never */
 		uint32_t rx2_freq;           /* Hz, 0 = not set (ABP: configuration) */
-		int last_dr;                 /* data rate of the last uplink, -1 unknown */
 		uint32_t join_nonce;         /* last JoinNonce issued */
 		uint16_t dev_nonce;          /* last DevNonce accepted */
+		int8_t last_dr;              /* data rate of the last uplink, -1 unknown */
 		uint8_t rx1_dr_offset;
 		uint8_t rx_delay_s;          /* RX1 delay; 0 = 1 s */
 		uint8_t rx2_dr;              /* OTAA: RX2 as the join-accept set it */
 		bool ack_due;                /* a confirmed uplink awaits our ACK */
-		bool confirmed_pending;      /* a confirmed downlink awaits the device's
-					      * ACK: confirmed_id and _fcnt are set */
 		bool has_join_nonce;
 		bool has_dev_nonce;
 		bool fa_has_published;
@@ -117,19 +111,22 @@ struct lb_device {
 		bool mac_unread;             /* the same for the MAC state (netmac.h) */
 	} rt;
 
-	enum lb_activation activation;
 	uint32_t dev_addr;
 	uint32_t key_hint;               /* internal: its slot in the key cache */
-	uint32_t codec_slot;             /* "js": its script in the daemon's table */
-	struct fa_policy fa_policy;      /* effective fair-access policy */
-	int status_interval_h;           /* DevStatusReq period, 0 = never */
 	uint32_t last_fcnt_up;           /* uplink session: last accepted 32-bit FCntUp */
 	uint32_t addr_next;              /* internal: next device with the same DevAddr */
 
+	/* Statistics, 32 bits: they stop at UINT32_MAX (4.3 billion frames of
+	 * one device; a device sending one uplink a second takes 136 years). */
+	uint32_t uplinks;                /* accepted (devices_accept_uplink) */
+	uint32_t mic_failures;           /* frames with this DevAddr whose MIC verified
+					  * for no candidate */
+	uint32_t replays;                /* LB_ERR_REPLAY attributed to this device */
+	uint32_t retransmissions;        /* LB_ERR_DUPLICATE attributed to this device */
+
 	uint8_t nwk_s_key[LW_KEY_LEN];   /* raw session keys (has_session); prepared */
 	uint8_t app_s_key[LW_KEY_LEN];   /* ones from devices_keys() */
-	uint8_t app_key[LW_KEY_LEN];     /* OTAA root key (raw; no contexts prepared) */
-	uint8_t codec;                   /* enum lb_codec */
+	uint8_t activation;              /* enum lb_activation */
 	uint8_t dev_class;               /* enum lb_class: A, or C (classc.h) */
 	uint8_t lorawan_version;         /* minor of 1.0.x: 0..4 (join rules) */
 	uint8_t n_tags;                  /* <= CONFIG_MAX_TAGS */
@@ -139,16 +136,62 @@ struct lb_device {
 	bool state_kept;                 /* devices_reload(): carried over from the old table */
 };
 
+/* A confirmed downlink sent and awaiting the device's ACK (TS001-1.0.4
+ * §4.3.1.2): its queue item id and the NFCntDown it went with. One
+ * allocation, only while one awaits. */
+struct lb_confirmed {
+	uint32_t fcnt;
+	char id[];
+};
+
+/* An OTAA device's root keys, copied for the join handler (raw; no
+ * contexts prepared). ABP devices have none: they are held apart so those
+ * cost nothing. */
+struct lb_otaa_root {
+	uint64_t join_eui;
+	uint8_t app_key[LW_KEY_LEN];
+};
+
+/* Packed ledgers are allocated fa_packed_alloc_size(len) bytes: 8, 24, 40,
+ * .. (16 apart). Those up to DEVICES_FA_SLAB_MAX (118 bytes packed) lie in
+ * one slab per size, without malloc's header (a device heard once: 24
+ * bytes, was a 32-byte chunk); longer ones are malloc'd. */
+#define DEVICES_FA_SLAB_MAX 120
+#define DEVICES_FA_CLASSES ((DEVICES_FA_SLAB_MAX - 8) / 16 + 1)
+
 struct devices {
 	struct lb_device *dev;
 	size_t n;
+	struct lb_otaa_root *roots;      /* the OTAA devices' root keys, one array */
+	size_t n_roots;
 	uint32_t *eui_slots;             /* open addressing, linear probing */
 	uint32_t *addr_slots;            /* head of each DevAddr's candidate chain */
 	size_t mask;                     /* slots - 1 (a power of two >= 2n) */
 	struct lwkeycache keys;          /* prepared session keys of recent devices */
 	struct strpool strings;          /* the devices' strings, each stored once */
+	struct devprofiles profiles;     /* the devices' profiles, each stored once */
 	bool app_ids_done;               /* devices_app_ids() has run */
+	struct slab macs;                /* the devices' MAC states (rt.mac), side by side;
+					  * handed to the fresh table by devices_reload() */
+	struct slab fa_slabs[DEVICES_FA_CLASSES]; /* the packed ledgers (rt.fa) of each
+					  * allocation size up to DEVICES_FA_SLAB_MAX; the
+					  * same */
 };
+
+/* dev's MAC state (rt.mac), a zeroed one from d->macs if it had none;
+ * NULL when out of memory. */
+struct macstate *devices_mac_new(struct devices *d, struct lb_device *dev);
+/* Give dev's MAC state back to d->macs; rt.mac becomes NULL. */
+void devices_mac_drop(struct devices *d, struct lb_device *dev);
+
+/* dev's packed ledgers (rt.fa) made len bytes long: the same allocation if
+ * its size class holds len, else a new one (from d's slabs) with the old
+ * one's first bytes (up to len; the rest zero) and the old one given back.
+ * rt.fa->len is len from then on, as the size class follows it. NULL when
+ * out of memory (rt.fa unchanged). The caller then writes the bytes. */
+struct fa_packed *devices_fa_resize(struct devices *d, struct lb_device *dev, size_t len);
+/* Give dev's packed ledgers back; rt.fa becomes NULL. */
+void devices_fa_drop(struct devices *d, struct lb_device *dev);
 
 /* Devices whose session keys stay prepared (the key cache's slots). */
 #define DEVICES_KEY_CACHE 256
@@ -166,8 +209,9 @@ struct lb_uplink_match {
  * when the first event needs one, not at the build: it is a SHA-1, and
  * OpenSSL's first digest loads its default provider (1.3 MiB of libcrypto
  * pages an idle bridge does not need, README "Memory and start-up").
- * Devices of one application in a row share one computation; the ids are
- * interned like the other strings. LB_OK (also when already done), or
+ * It is computed per profile (tables/devprofile.h); profiles of one
+ * application in a row share one computation; the ids are interned like the
+ * other strings. LB_OK (also when already done), or
  * LB_ERR_CRYPTO / LB_ERR_NOMEM (the devices not reached keep NULL; the
  * next call tries again). */
 int devices_app_ids(struct devices *d);
@@ -237,11 +281,11 @@ int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_a
 void devices_set_seen(struct lb_device *dev, int64_t now_ms);
 
 /* A confirmed downlink (queue item id, sent with NFCntDown fcnt) now awaits
- * the device's ACK: rt.confirmed_pending, rt.confirmed_id (a copy) and
- * rt.confirmed_fcnt. Errors: LB_ERR_INVAL (NULL), LB_ERR_NOMEM (nothing
- * changed then). */
+ * the device's ACK: rt.confirmed holds a copy of the id and fcnt (one
+ * allocation, replacing any before). Errors: LB_ERR_INVAL (NULL),
+ * LB_ERR_NOMEM (nothing changed then). */
 int devices_set_confirmed(struct lb_device *dev, const char *id, uint32_t fcnt);
-/* No confirmed downlink awaits an ACK any more (the id's copy is freed). */
+/* No confirmed downlink awaits an ACK any more (rt.confirmed is freed). */
 void devices_clear_confirmed(struct lb_device *dev);
 
 /* The device's session keys, prepared (from the key cache, re-keying the

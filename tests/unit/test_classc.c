@@ -422,7 +422,7 @@ START_TEST(test_confirmed_retries)
 		ck_assert(i == 0 || f.u.data.fcnt16 > last);
 		last = f.u.data.fcnt16;
 		tx_ack_ok(i);
-		ck_assert(devices_find_eui(&w.devices, DEV_C)->rt.confirmed_pending);
+		ck_assert(devices_find_eui(&w.devices, DEV_C)->rt.confirmed != NULL);
 		ck_assert_uint_eq(count_event(DEV_C, "ack", NULL), 0);
 	}
 	classc_tick(&w.cc, later());
@@ -448,12 +448,12 @@ START_TEST(test_confirmed_acked)
 	tx_ack_ok(0);
 	/* started a second before: no answer, still waiting */
 	uplink_at(DEV_C, false, &gw, 1, loop_wall_us() - 1000000);
-	ck_assert(devices_find_eui(&w.devices, DEV_C)->rt.confirmed_pending);
+	ck_assert(devices_find_eui(&w.devices, DEV_C)->rt.confirmed != NULL);
 	ck_assert_uint_eq(count_event(DEV_C, "ack", NULL), 0);
 	/* after its end (SF12, 18 bytes: about 1.2 s), with ACK */
 	uplink_at(DEV_C, true, &gw, 1, loop_wall_us() + 3000000);
 	ck_assert_uint_eq(count_event(DEV_C, "ack", "\"acknowledged\":true"), 1);
-	ck_assert(!devices_find_eui(&w.devices, DEV_C)->rt.confirmed_pending);
+	ck_assert(devices_find_eui(&w.devices, DEV_C)->rt.confirmed == NULL);
 	ck_assert_uint_eq(queued_items(DEV_C), 0);
 	ck_assert_uint_eq(w.udp.n, 1);
 }
@@ -520,8 +520,8 @@ START_TEST(test_fair_access_refused)
 	const uint64_t gw = GW_1;
 	struct lb_device *dev = devices_find_eui(&w.devices, DEV_C);
 
-	dev->fa_policy.downlinks = 1;
-	dev->fa_policy.action = FA_ENFORCE;
+	dev->prof->fa_policy.downlinks = 1;
+	dev->prof->fa_policy.action = FA_ENFORCE;
 	route_of(GW_1, 1701);
 	uplink(DEV_C, false, &gw, 1);
 	queue(DEV_C, "one", false, "1");
@@ -561,7 +561,7 @@ START_TEST(test_restored_confirmed_times_out)
 	dl.len = 1;
 	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
 	ck_assert_int_eq(txsched_restore_device(&w.tx, dev), LB_OK);
-	ck_assert(dev->rt.confirmed_pending);
+	ck_assert(dev->rt.confirmed != NULL);
 	classc_tick(&w.cc, loop_now_ms());
 	ck_assert_uint_eq(w.udp.n, 0);
 	classc_tick(&w.cc, later());

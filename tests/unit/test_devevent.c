@@ -27,15 +27,21 @@ static void setup(void)
 	devevent_use_heads(&ev, &heads);
 }
 
+/* The devices' profiles (tables/devprofile.h), one per device built. */
+static struct lb_devprofile profs[400];
+static size_t n_profs;
+
 static struct lb_device device(const char *name, const char *app, const char *app_uuid,
 			       uint8_t dev_class, uint8_t version)
 {
 	struct lb_device d;
 
+	ck_assert_uint_lt(n_profs, sizeof(profs) / sizeof(profs[0]));
 	memset(&d, 0, sizeof(d));
 	d.name = name;
-	d.application = app;
-	d.app_uuid = app_uuid;
+	d.prof = &profs[n_profs++];
+	d.prof->application = app;
+	d.prof->app_uuid = app_uuid;
 	d.dev_class = dev_class;
 	d.lorawan_version = version;
 	d.dev_eui = 0x70b3d57ed0000001ull;
@@ -56,7 +62,7 @@ static void check_head(const struct lb_device *d)
 	ck_assert_int_eq(event_json_device_head(&bare, want, sizeof(want), &n), LB_OK);
 	ck_assert_uint_eq(out.head_len, n);
 	ck_assert(memcmp(out.head, want, n) == 0);
-	ck_assert_ptr_nonnull(strstr(want, d->application));
+	ck_assert_ptr_nonnull(strstr(want, d->prof->application));
 }
 
 START_TEST(test_head_hit_and_miss)
@@ -65,7 +71,7 @@ START_TEST(test_head_hit_and_miss)
 	struct lb_device a = device("a", app, "7d06a9b0-0f4c-5a39-9d8e-2f1ac9c1c4a1", LB_CLASS_A, 3);
 	/* another device of the application: its strings are the same ones
 	 * (the registry keeps each string once, tables/strpool.h) */
-	struct lb_device b = device("b", app, a.app_uuid, LB_CLASS_A, 3);
+	struct lb_device b = device("b", app, a.prof->app_uuid, LB_CLASS_A, 3);
 
 	check_head(&a);
 	ck_assert_uint_eq(heads.misses, 1);
@@ -81,8 +87,8 @@ START_TEST(test_head_hit_and_miss)
 	ck_assert_uint_eq(heads.misses, 2);
 
 	/* Another class or version: another profile in the head. */
-	struct lb_device c = device("c", app, a.app_uuid, LB_CLASS_C, 3);
-	struct lb_device v = device("v", app, a.app_uuid, LB_CLASS_A, 4);
+	struct lb_device c = device("c", app, a.prof->app_uuid, LB_CLASS_C, 3);
+	struct lb_device v = device("v", app, a.prof->app_uuid, LB_CLASS_A, 4);
 	check_head(&c);
 	check_head(&v);
 	ck_assert_uint_eq(heads.misses, 4);
@@ -177,9 +183,9 @@ START_TEST(test_ids_at_first_fill)
 	ck_assert_str_eq(ev.names.tenant_id, "");
 	ck_assert_str_eq(ev.names.profile_id[LB_CLASS_A][3], "");
 	ck_assert_str_eq(ev.names.region_config_id, "eu868");
-	ck_assert_ptr_null(d.dev[0].app_uuid);
-	ck_assert_ptr_null(d.dev[3].app_uuid);
-	ck_assert_str_eq(d.dev[2].app_uuid, configured);
+	ck_assert_ptr_null(d.dev[0].prof->app_uuid);
+	ck_assert_ptr_null(d.dev[3].prof->app_uuid);
+	ck_assert_str_eq(d.dev[2].prof->app_uuid, configured);
 
 	devevent_fill(&out, &ev, &d.dev[3]);
 	ck_assert_int_eq(devinfo_tenant_id(tenant), LB_OK);
@@ -188,18 +194,18 @@ START_TEST(test_ids_at_first_fill)
 	ck_assert_str_eq(out.profile_id, profile);
 	ck_assert_str_eq(out.profile_name, name);
 	want_app_id("weather", out.application_id);
-	want_app_id("weather", d.dev[0].app_uuid);
-	ck_assert_ptr_eq(d.dev[1].app_uuid, d.dev[0].app_uuid);
-	ck_assert_str_eq(d.dev[2].app_uuid, configured);
+	want_app_id("weather", d.dev[0].prof->app_uuid);
+	ck_assert_ptr_eq(d.dev[1].prof->app_uuid, d.dev[0].prof->app_uuid);
+	ck_assert_str_eq(d.dev[2].prof->app_uuid, configured);
 	devevent_fill(&out, &ev, &d.dev[2]);
 	ck_assert_str_eq(out.application_id, configured);
 
 	c[1].application = (char *)"meters";
 	ck_assert_int_eq(devices_reload(&d, c, 4), LB_OK);
-	ck_assert_ptr_null(d.dev[1].app_uuid);
+	ck_assert_ptr_null(d.dev[1].prof->app_uuid);
 	devevent_fill(&out, &ev, &d.dev[1]);
 	want_app_id("meters", out.application_id);
-	want_app_id("weather", d.dev[3].app_uuid);
+	want_app_id("weather", d.dev[3].prof->app_uuid);
 	devices_free(&d);
 }
 END_TEST

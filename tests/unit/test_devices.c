@@ -465,7 +465,7 @@ START_TEST(test_deep_copy_and_otaa)
 
 	dev = devices_find_eui(&d, 0x10);
 	ck_assert_str_eq(dev->name, "sensor-1");
-	ck_assert_str_eq(dev->application, "farm");
+	ck_assert_str_eq(dev->prof->application, "farm");
 	ck_assert_uint_eq(dev->n_tags, 1);
 	ck_assert_str_eq(dev->tags[0].key, "room");
 	ck_assert_str_eq(dev->tags[0].value, "barn");
@@ -473,10 +473,10 @@ START_TEST(test_deep_copy_and_otaa)
 	ck_assert_mem_eq(dev->nwk_s_key, KEY_X, 16);
 	dev = devices_find_eui(&d, 0x20);
 	ck_assert_str_eq(dev->name, "otaa-dev");
-	ck_assert_str_eq(dev->application, "default");   /* NULL -> default */
+	ck_assert_str_eq(dev->prof->application, "default");   /* NULL -> default */
 	ck_assert(!dev->has_session);
-	ck_assert_uint_eq(dev->join_eui, 0x70b3d57ed0000001);
-	ck_assert_mem_eq(dev->app_key, KEY_Y, 16);
+	ck_assert_uint_eq(dev->otaa->join_eui, 0x70b3d57ed0000001);
+	ck_assert_mem_eq(dev->otaa->app_key, KEY_Y, 16);
 	ck_assert_uint_eq(devices_find_addr(&d, 0, cand, 2), 0);
 	ck_assert_int_eq(devices_decrypt(&d, dev, NULL, 0, NULL), LB_ERR_STATE);
 	ck_assert_uint_eq(devices_count(&d), 2);
@@ -736,8 +736,8 @@ START_TEST(key_cache_smaller_than_fleet)
 }
 END_TEST
 
-/* The fair-access ledgers and MAC state (rt.fa, rt.mac, owned by the
- * table) go with a device kept
+/* The fair-access ledgers, MAC state and awaited confirmed downlink
+ * (rt.fa, rt.mac, rt.confirmed, owned by the table) go with a device kept
  * across a reload and are freed with one that is not (ASan sees a leak or a
  * double free). */
 START_TEST(reload_hands_ledgers_over)
@@ -749,16 +749,20 @@ START_TEST(reload_hands_ledgers_over)
 	ck_assert_int_eq(devices_init(&d, c, 2), LB_OK);
 	ck_assert_ptr_null(d.dev[0].rt.fa);
 	struct lb_device *a = devices_find_eui(&d, 0xa1), *b = devices_find_eui(&d, 0xb1);
-	a->rt.fa = calloc(1, fa_packed_alloc_size(1));
-	b->rt.fa = calloc(1, fa_packed_alloc_size(1));
-	ck_assert(a->rt.fa && b->rt.fa);
+	ck_assert_ptr_nonnull(devices_fa_resize(&d, a, 1));
+	ck_assert_ptr_nonnull(devices_fa_resize(&d, b, 1));
 	a->rt.fa->len = 1;
 	a->rt.fa->blob[0] = 2;
 	struct fa_packed *kept = a->rt.fa;
-	a->rt.mac = calloc(1, sizeof(*a->rt.mac));
-	b->rt.mac = calloc(1, sizeof(*b->rt.mac));
-	ck_assert(a->rt.mac && b->rt.mac);
+	ck_assert_ptr_nonnull(devices_mac_new(&d, a));
+	ck_assert_ptr_nonnull(devices_mac_new(&d, b));
+	ck_assert_ptr_eq(devices_mac_new(&d, a), a->rt.mac);   /* has one: the same */
+	a->rt.mac->battery = 77;
+	ck_assert_uint_eq(d.macs.live, 2);
 	struct macstate *kept_mac = a->rt.mac;
+	ck_assert_int_eq(devices_set_confirmed(a, "q-a", 7), LB_OK);
+	ck_assert_int_eq(devices_set_confirmed(b, "q-b", 9), LB_OK);
+	struct lb_confirmed *kept_conf = a->rt.confirmed;
 	/* b's keys change: it starts afresh. */
 	c[1] = abp("b", 0xb1, 0x26000002, KEY_Y, KEY_X);
 	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
@@ -770,12 +774,77 @@ START_TEST(reload_hands_ledgers_over)
 	ck_assert_uint_eq(a->rt.fa->blob[0], 2);
 	ck_assert_ptr_null(b->rt.fa);
 	ck_assert_ptr_eq(a->rt.mac, kept_mac);
+	ck_assert_uint_eq(a->rt.mac->battery, 77);
 	ck_assert_ptr_null(b->rt.mac);
+	ck_assert_uint_eq(d.macs.live, 1);       /* b's went back to the slab */
+	ck_assert_ptr_nonnull(devices_mac_new(&d, b));   /* reused: no new block */
+	ck_assert_uint_eq(d.macs.n_blocks, 1);
+	devices_mac_drop(&d, b);
+	ck_assert_ptr_null(b->rt.mac);
+	ck_assert_ptr_eq(a->rt.confirmed, kept_conf);
+	ck_assert_str_eq(a->rt.confirmed->id, "q-a");
+	ck_assert_uint_eq(a->rt.confirmed->fcnt, 7);
+	ck_assert_ptr_null(b->rt.confirmed);
+	devices_clear_confirmed(b);              /* none: a no-op */
+	ck_assert_int_eq(devices_set_confirmed(b, "q-b2", 10), LB_OK);
+	ck_assert_str_eq(b->rt.confirmed->id, "q-b2");
+	ck_assert_int_eq(devices_set_confirmed(b, "q-b3", 11), LB_OK);   /* replaces it */
+	ck_assert_str_eq(b->rt.confirmed->id, "q-b3");
+	ck_assert_uint_eq(b->rt.confirmed->fcnt, 11);
+	devices_clear_confirmed(b);
+	ck_assert_ptr_null(b->rt.confirmed);
 	/* Reloaded again unchanged: still the same ledgers. */
 	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
 	ck_assert_ptr_eq(devices_find_eui(&d, 0xa1)->rt.fa, kept);
 	ck_assert_ptr_eq(devices_find_eui(&d, 0xa1)->rt.mac, kept_mac);
+	ck_assert_uint_eq(d.macs.live, 1);
 	devices_free(&d);
+}
+END_TEST
+
+/* Packed ledgers from the table's slabs: a size class that holds the new
+ * length keeps the allocation; a larger one moves the bytes; beyond
+ * DEVICES_FA_SLAB_MAX they are malloc'd (ASan sees a leak or a wrong free). */
+START_TEST(ledgers_resized_in_slabs)
+{
+	struct lb_device_conf c = abp("a", 0xa1, 0x26000001, KEY_X, KEY_Y);
+	struct devices d;
+	uint8_t big[300];
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	struct lb_device *a = &d.dev[0];
+	struct fa_packed *p = devices_fa_resize(&d, a, 16);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->len, 16);
+	for (uint8_t i = 0; i < 16; i++)
+		p->blob[i] = i;
+	ck_assert_uint_eq(d.fa_slabs[(fa_packed_alloc_size(16) - 8) / 16].live, 1);
+	ck_assert_ptr_eq(devices_fa_resize(&d, a, 20), p);   /* 24 bytes hold 22 */
+	ck_assert_uint_eq(p->len, 20);
+	struct fa_packed *q = devices_fa_resize(&d, a, 30);  /* 40 bytes: moved */
+	ck_assert_ptr_nonnull(q);
+	ck_assert_ptr_eq(a->rt.fa, q);
+	ck_assert_uint_eq(q->len, 30);
+	for (uint8_t i = 0; i < 16; i++)
+		ck_assert_uint_eq(q->blob[i], i);
+	for (uint8_t i = 20; i < 30; i++)
+		ck_assert_uint_eq(q->blob[i], 0);
+	ck_assert_uint_eq(d.fa_slabs[(fa_packed_alloc_size(16) - 8) / 16].live, 0);
+	ck_assert_uint_eq(d.fa_slabs[(fa_packed_alloc_size(30) - 8) / 16].live, 1);
+	/* Past the slabs: malloc'd, then back into one. */
+	memset(big, 0x5a, sizeof(big));
+	q = devices_fa_resize(&d, a, sizeof(big));
+	ck_assert_ptr_nonnull(q);
+	memcpy(q->blob, big, sizeof(big));
+	ck_assert_uint_eq(d.fa_slabs[(fa_packed_alloc_size(30) - 8) / 16].live, 0);
+	q = devices_fa_resize(&d, a, 10);
+	ck_assert_uint_eq(q->len, 10);
+	ck_assert_mem_eq(q->blob, big, 10);
+	devices_fa_drop(&d, a);
+	ck_assert_ptr_null(a->rt.fa);
+	devices_fa_drop(&d, a);                  /* none: a no-op */
+	ck_assert_ptr_nonnull(devices_fa_resize(&d, a, 200));
+	devices_free(&d);                        /* a malloc'd one freed with the table */
 }
 END_TEST
 
@@ -787,6 +856,7 @@ static Suite *devices_suite(void)
 	tcase_add_test(tc, test_vector_v1);
 	tcase_add_test(tc, key_cache_smaller_than_fleet);
 	tcase_add_test(tc, reload_hands_ledgers_over);
+	tcase_add_test(tc, ledgers_resized_in_slabs);
 	tcase_add_test(tc, test_vector_v2_confirmed_fopts);
 	tcase_add_test(tc, test_fport0_uses_nwkskey);
 	tcase_add_test(tc, test_shared_devaddr);

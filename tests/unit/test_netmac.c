@@ -210,8 +210,8 @@ static json_object *last_event(const char *event)
 static void restart(void)
 {
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
-	free(dev()->rt.mac);
-	dev()->rt.mac = NULL;
+	devices_mac_drop(&w.devices, dev());
+	ck_assert_ptr_null(dev()->rt.mac);
 	ck_assert_int_eq(netmac_restore_device(&w.mac, dev()), LB_OK);
 }
 
@@ -286,7 +286,7 @@ static void status_answered_ago(int64_t seconds)
 START_TEST(dev_status_asked_again_after_interval)
 {
 	dev()->adr = false;
-	dev()->status_interval_h = 6;
+	dev()->prof->status_interval_h = 6;
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_DEV_STATUS));
 	const uint8_t ans[] = {CID_DEV_STATUS, 200, 5};
@@ -299,12 +299,12 @@ START_TEST(dev_status_asked_again_after_interval)
 	status_answered_ago(6 * 3600);
 	ck_assert(status_asked());
 	/* Another device's setting: 24 h. */
-	dev()->status_interval_h = 24;
+	dev()->prof->status_interval_h = 24;
 	ck_assert(!status_asked());
 	status_answered_ago(24 * 3600 + 1);
 	ck_assert(status_asked());
 	/* 0: never, however old the status. */
-	dev()->status_interval_h = 0;
+	dev()->prof->status_interval_h = 0;
 	ck_assert(!status_asked());
 }
 END_TEST
@@ -330,7 +330,7 @@ START_TEST(dev_status_unknown_after_restart_asked_at_once)
 	/* A stored MAC state without a status (the device's status was never
 	 * asked: status_interval_h was 0), then a restart with the setting on:
 	 * asked at the first opportunity, not status_interval_h later. */
-	dev()->status_interval_h = 0;
+	dev()->prof->status_interval_h = 0;
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_LINK_ADR));
 	const uint8_t ok[] = {CID_LINK_ADR, LINK_ADR_ALL_OK};
@@ -339,7 +339,7 @@ START_TEST(dev_status_unknown_after_restart_asked_at_once)
 	ck_assert(dev()->rt.mac->known);                 /* a row, with its ADR state */
 	ck_assert_uint_eq(dev()->rt.mac->dr, 5);
 	ck_assert(!dev()->rt.mac->has_status);
-	dev()->status_interval_h = 24;
+	dev()->prof->status_interval_h = 24;
 	dev()->rt.last_dr = 5;
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_DEV_STATUS));
@@ -406,7 +406,7 @@ END_TEST
 START_TEST(link_adr_exactly_max_unanswered_then_backoff)
 {
 	capture_stderr();
-	dev()->status_interval_h = 0;          /* LinkADRReq alone */
+	dev()->prof->status_interval_h = 0;          /* LinkADRReq alone */
 	uplink(NULL, 0, 5.0f);
 	int sent = 0;
 	for (int i = 0; i < 10; i++) {
@@ -434,7 +434,7 @@ START_TEST(link_adr_max_unanswered_is_the_setting)
 	struct netmac_opts o = default_opts();
 	o.max_unanswered = 5;
 	world_open_with(&o);
-	dev()->status_interval_h = 0;
+	dev()->prof->status_interval_h = 0;
 	uplink(NULL, 0, 5.0f);
 	int sent = 0;
 	for (int i = 0; i < 12; i++) {
@@ -489,7 +489,7 @@ START_TEST(link_adr_at_max_tries_across_restart_backs_off)
 {
 	/* The bridge stopped after the last try, before the uplink that would
 	 * have started the back-off: the first uplink after the restart does. */
-	dev()->status_interval_h = 0;
+	dev()->prof->status_interval_h = 0;
 	uplink(NULL, 0, 5.0f);
 	for (int i = 0; i < 3; i++)
 		ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
@@ -508,7 +508,7 @@ END_TEST
  * stored, so none is applied (not zeros), and it ends the tries. */
 START_TEST(link_adr_answer_after_restart_applies_nothing)
 {
-	dev()->status_interval_h = 0;
+	dev()->prof->status_interval_h = 0;
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
 	ck_assert_uint_eq(dev()->rt.mac->ask_dr, 5);
@@ -531,7 +531,7 @@ START_TEST(adr_ack_req_gets_a_downlink)
 {
 	/* TS001-1.0.4 §4.3.1.1: the network answers ADRACKReq with a downlink
 	 * within ADR_ACK_DELAY frames, whatever it has to say. */
-	dev()->status_interval_h = 0;
+	dev()->prof->status_interval_h = 0;
 	ck_assert(!uplink(NULL, 0, 5.0f));
 	ck_assert(uplink_ack_req(NULL, 0, 5.0f, true));
 	/* With ADR something to say: the downlink carries LinkADRReq. */
@@ -634,7 +634,7 @@ START_TEST(rx_timing_setup_pushed_and_confirmed)
 	struct netmac_opts o = default_opts();
 	o.rx_delay_s = 3;                               /* RECEIVE_DELAY1 default: 1 s */
 	world_open_with(&o);
-	dev()->status_interval_h = 0;
+	dev()->prof->status_interval_h = 0;
 	dev()->adr = false;
 
 	uplink(NULL, 0, 5.0f);
@@ -673,7 +673,7 @@ START_TEST(rx_timing_setup_unanswered_backs_off)
 	struct netmac_opts o = default_opts();
 	o.rx_delay_s = 2;
 	world_open_with(&o);
-	dev()->status_interval_h = 0;
+	dev()->prof->status_interval_h = 0;
 	dev()->adr = false;
 	uplink(NULL, 0, 5.0f);
 	for (int i = 0; i < 8; i++) {
@@ -688,7 +688,7 @@ END_TEST
 
 START_TEST(rx_timing_default_not_pushed)
 {
-	dev()->status_interval_h = 0;
+	dev()->prof->status_interval_h = 0;
 	dev()->adr = false;
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), 0);   /* rx_delay_s 1: the default */
@@ -704,7 +704,7 @@ static void open_channels(void)
 	netmac_cflist_channels(region_find("EU868"), "auto", &o);
 	ck_assert_uint_eq(o.n_channels, 5);
 	world_open_with(&o);
-	dev()->status_interval_h = 0;
+	dev()->prof->status_interval_h = 0;
 }
 
 START_TEST(new_channel_pushed_confirmed_then_in_link_adr_mask)

@@ -85,12 +85,11 @@ static void uplink(int i, uint32_t fcnt, int64_t now_ms)
 	if (dev->rt.fa)
 		ck_assert_int_eq(fa_decode(&fa, dev->rt.fa->blob, dev->rt.fa->len), LB_OK);
 	else
-		ck_assert_int_eq(fa_device_init(&fa, &dev->fa_policy), LB_OK);
-	ck_assert_int_eq(fa_uplink(&fa, &dev->fa_policy, now_ms, 1000u * (uint64_t)(i + 1), &v),
-			 LB_OK);
+		ck_assert_int_eq(fa_device_init(&fa, &dev->prof->fa_policy), LB_OK);
+	ck_assert_int_eq(fa_uplink(&fa, &dev->prof->fa_policy, now_ms, 1000u * (uint64_t)(i + 1),
+				   &v), LB_OK);
 	ck_assert_int_eq(fa_pack(&fa, packed, sizeof(packed), &len), LB_OK);
-	dev->rt.fa = realloc(dev->rt.fa, fa_packed_alloc_size(len));
-	ck_assert_ptr_nonnull(dev->rt.fa);
+	ck_assert_ptr_nonnull(devices_fa_resize(&w.devices, dev, len));
 	dev->rt.fa->len = (uint16_t)len;
 	memcpy(dev->rt.fa->blob, packed, len);
 	sessions_touch(&w.sessions, dev);
@@ -296,8 +295,7 @@ START_TEST(test_ledger_store_round_trip)
 	/* 5 sums of 10,000 µs (2-byte varints); a downlink ledger never used */
 	ck_assert_uint_eq(len, 2 + 8 + 5 * 3 + 2);
 	memcpy(before, dev->rt.fa->blob, len);
-	free(dev->rt.fa);
-	dev->rt.fa = NULL;
+	devices_fa_drop(&w.devices, dev);
 	ck_assert_int_eq(budget_restore_device(&w.budget, dev), LB_OK);
 	ck_assert_ptr_nonnull(dev->rt.fa);
 	ck_assert_uint_eq(dev->rt.fa->len, len);
@@ -356,11 +354,11 @@ START_TEST(test_ledger_version_1_row)
 	size_t l1, got, la, lb;
 	int64_t now = loop_wall_us() / 1000;
 
-	ck_assert_int_eq(fa_device_init(&fa, &dev->fa_policy), LB_OK);
+	ck_assert_int_eq(fa_device_init(&fa, &dev->prof->fa_policy), LB_OK);
 	for (int k = 0; k < 3; k++) {
 		struct fa_verdict v;
-		ck_assert_int_eq(fa_uplink(&fa, &dev->fa_policy, now - (2 - k) * 3600 * 1000, 46336, &v),
-				 LB_OK);
+		ck_assert_int_eq(fa_uplink(&fa, &dev->prof->fa_policy, now - (2 - k) * 3600 * 1000,
+					   46336, &v), LB_OK);
 	}
 	ck_assert_int_eq(fa_encode(&fa, v1, sizeof(v1), &l1), LB_OK);
 	ck_assert_int_eq(store_ledger_put(&w.store, dev->dev_eui, STORE_LEDGER_FAIR_ACCESS, v1, l1),

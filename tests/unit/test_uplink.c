@@ -703,7 +703,7 @@ START_TEST(test_ack_carries_uplink_dedup_id)
 	ck_assert_ptr_nonnull(d);
 	memset(&ok, 0, sizeof(ok));
 	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &ok), LB_OK);
-	ck_assert(w.devices.dev[0].rt.confirmed_pending);
+	ck_assert(w.devices.dev[0].rt.confirmed != NULL);
 	/* The device's next uplink has the ACK bit. */
 	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = DEV_ADDR,
 				   .fctrl_flags = 0x20, .fcnt = 2, .has_fport = true, .fport = 10,
@@ -935,7 +935,7 @@ START_TEST(test_codec_object)
 
 	hass_free(&w.hass);
 	ck_assert_int_eq(hass_init(&w.hass, &w.pub, &ho), LB_OK);
-	w.devices.dev[0].codec = LB_CODEC_CAYENNELPP;
+	w.devices.dev[0].prof->codec = LB_CODEC_CAYENNELPP;
 	device_topic(up, sizeof(up), DEV_EUI, "up");
 	hear_one(phy, build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 1, 10, "\x03\x67\x01\x10"));
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
@@ -980,9 +980,9 @@ START_TEST(test_mac_only_downlink_refused_by_fair_access)
 
 	wire_netmac();
 	/* What devices_init() makes of fair_access {downlinks = 1, action = "enforce"}. */
-	dev->fa_policy.downlinks = 1;
-	dev->fa_policy.action = FA_ENFORCE;
-	dev->status_interval_h = 24;                 /* status unknown: asked at once */
+	dev->prof->fa_policy.downlinks = 1;
+	dev->prof->fa_policy.action = FA_ENFORCE;
+	dev->prof->status_interval_h = 24;                 /* status unknown: asked at once */
 	(void)route_of(GW_1, 1702);
 
 	first_uplink(phy);
@@ -1043,7 +1043,7 @@ START_TEST(test_mac_only_downlink_backs_off_on_duty_cycle)
 	size_t len;
 
 	wire_netmac();
-	dev->status_interval_h = 24;                 /* status unknown: asked at once */
+	dev->prof->status_interval_h = 24;                 /* status unknown: asked at once */
 	(void)route_of(GW_1, 1702);
 	/* The gateway's RX1 (868.1 MHz, 1 %) and RX2 (869.525 MHz, 10 %)
 	 * sub-bands full for the hour. */
