@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "store/store_db.h"
-#include "store/store_vfs.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 
@@ -414,11 +413,7 @@ static int open_steps(struct store *s, const char *dir, const char *path)
 	if ((rc = mkdir_p(dir, 0750)) != LB_OK || (rc = lock_dir(s, dir)) != LB_OK ||
 	    (rc = open_dir(s, dir)) != LB_OK || (rc = create_private(path)) != LB_OK)
 		return rc;
-	if ((rc = store_vfs_register()) != LB_OK)
-		return rc;
-	/* The WAL's writes gathered (store_vfs.h). */
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-			     STORE_VFS_NAME);
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		log_error(TAG, "cannot open %s: %s", path,
 			  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
