@@ -222,8 +222,10 @@ int store__stagev(struct store *s, enum store_op op, const struct store__part *p
 		s->due_ms = mono_us() / 1000 + s->commit_ms;
 	/* A batch this large is due at once: its COMMIT and fsync, and the
 	 * checkpoint after it, hold the caller's loop for a time that grows
-	 * with the batch, and the redo log stays within what it keeps. */
-	if (s->log_len >= STORE_COMMIT_EARLY_BYTES) {
+	 * with the batch, and the redo log stays within what it keeps. Not
+	 * while a failed commit waits for its retry: a full or failing disk
+	 * is not tried again sooner because more was staged. */
+	if (s->log_len >= STORE_COMMIT_EARLY_BYTES && !s->retrying) {
 		int64_t now_ms = mono_us() / 1000;
 		if (s->due_ms > now_ms)
 			s->due_ms = now_ms;
@@ -290,6 +292,7 @@ static void batch_done(struct store *s, int64_t t0, bool end_batch)
 	s->log_len = 0;
 	s->due_ms = -1;
 	s->broken = false;
+	s->retrying = false;
 	log_shrink(s);
 }
 
@@ -332,6 +335,7 @@ static int commit(struct store *s, bool end_batch)
 	s->stats.failures++;
 	rollback(s);
 	s->broken = true;
+	s->retrying = true;
 	s->due_ms = mono_us() / 1000 + STORE_RETRY_MS;
 	LB_LOG_RL(LOG_LVL_ERROR, TAG, "commit of batch %llu (%zu writes) failed: %s; "
 		  "kept in memory, retrying", (unsigned long long)s->batch, s->n_ops,

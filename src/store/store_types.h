@@ -169,6 +169,8 @@ struct store {
 	int commit_ms;
 	bool in_txn;                    /* BEGIN IMMEDIATE issued */
 	bool broken;                    /* batch rolled back: replay the log */
+	bool retrying;                  /* a commit failed: due_ms is its retry, kept
+					 * until a commit succeeds */
 	uint64_t batch;                 /* number of the batch being staged */
 	bool ahead;                     /* part of this batch committed ahead */
 	int64_t due_ms;                 /* -1 when nothing is staged */

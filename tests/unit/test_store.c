@@ -1260,6 +1260,41 @@ static int outbox_line(void *arg, const struct store_outbox_row *row)
 	return LB_OK;
 }
 
+/* After a failed commit the batch waits for its retry, however much more
+ * is staged meanwhile: a large batch is not due at once then. */
+START_TEST(test_large_batch_keeps_retry_wait)
+{
+	static uint8_t payload[200 * 1000];
+	char dir[512];
+	struct store s;
+	uint64_t seq = 0;
+
+	fault_install();
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	memset(payload, 'x', sizeof(payload));
+	struct store_outbox_row r = {.dev_eui = EUI_A, .qos = 1, .topic = "t/up",
+				     .payload = payload, .len = sizeof(payload)};
+	r.seq = ++seq;
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_OK);
+	fault_full = true;
+	int64_t before = now_ms();
+	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
+	fault_full = false;
+	int64_t retry = store_due_ms(&s);
+	ck_assert_int_ge(retry, before + STORE_RETRY_MS);
+	while (seq * sizeof(payload) < 2 * STORE_COMMIT_EARLY_BYTES) {
+		r.seq = ++seq;
+		ck_assert_int_eq(store_outbox_add(&s, &r), LB_OK);
+	}
+	ck_assert_int_eq(store_due_ms(&s), retry);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), (int64_t)seq);
+	store_close(&s);
+	fault_remove();
+}
+END_TEST
+
 /* An outbox row (a packed record: its head, then the events) and an
  * acknowledged mark are replayed byte for byte after a failed commit. */
 START_TEST(test_outbox_replayed_after_failed_commit)
@@ -2435,6 +2470,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_meta);
 	tcase_add_test(tc, test_batch_invisible_until_commit);
 	tcase_add_test(tc, test_large_batch_due_now);
+	tcase_add_test(tc, test_large_batch_keeps_retry_wait);
 	tcase_add_test(tc, test_crash_between_batches);
 	tcase_add_test(tc, test_failed_commit_is_retried);
 	tcase_add_test(tc, test_outbox_replayed_after_failed_commit);
