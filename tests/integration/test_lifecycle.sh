@@ -4,7 +4,7 @@
 # list, gateways go OFFLINE after missed keepalives, frame counters roll
 # over past 65535, and two devices sharing a DevAddr are told apart by MIC.
 . "$(dirname "$0")/lib.sh"
-require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss
+require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss python3
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
@@ -84,8 +84,14 @@ names=$(grep '^application/field/device/5a00001500000000/event/up ' "$T/all.out"
 	cut -d' ' -f2- | jq -r '[.deviceInfo.applicationName, .deviceInfo.deviceName,
 	.deviceInfo.applicationId] | join(" ")')
 [ "${names% *}" = "field meter-0" ] || fail "deviceInfo after the reload: $names"
+# The default applicationId is the UUIDv5 of the application's name
+# (events/devinfo.h), computed again for the reloaded table.
+want_app_id=$(python3 -c 'import uuid; print(uuid.uuid5(uuid.uuid5(uuid.NAMESPACE_URL,
+	"urn:lorabridge:application"), "field"))')
 [ -n "$old_app_id" ] && [ "${names##* }" != "$old_app_id" ] ||
 	fail "applicationId unchanged after the rename: $names (was $old_app_id)"
+[ "${names##* }" = "$want_app_id" ] ||
+	fail "applicationId after the rename: $names, want $want_app_id"
 
 note "gateway OFFLINE after 2 missed keepalives of 1 s"
 # (the simulator is gone: its keepalives stopped)
