@@ -904,7 +904,9 @@ static int64_t service_tick(struct bridge *b, int64_t now)
  * BRIDGE_TRIM_BACKLOG messages waiting in the MQTT queue and the outbox
  * together, now none) gives them back at once: after one uplink from each
  * of 100,000 devices on a busy machine, the messages that waited held up to
- * 7 MiB of such pages (README "Memory and start-up"). */
+ * 7 MiB of such pages (README "Memory and start-up"); at most once per
+ * BRIDGE_TRIM_DRAIN_MS, as a loaded bridge drains its backlog at every
+ * commit. */
 static int64_t heap_tick(struct bridge *b, int64_t now)
 {
 	struct mqtt_stats ms;
@@ -913,12 +915,16 @@ static int64_t heap_tick(struct bridge *b, int64_t now)
 	uint64_t waiting = ms.queued + outbox_pending(&b->outbox);
 	if (waiting > b->trim_backlog)
 		b->trim_backlog = waiting;
-	if (now >= b->next_trim_ms || (waiting == 0 && b->trim_backlog >= BRIDGE_TRIM_BACKLOG)) {
+	bool drained = waiting == 0 && b->trim_backlog >= BRIDGE_TRIM_BACKLOG;
+	if (now >= b->next_trim_ms || (drained && now >= b->next_drain_trim_ms)) {
 		release_heap();
-		b->trim_backlog = 0;
+		/* a backlog still waiting is given back when it drains */
+		b->trim_backlog = waiting;
 		b->next_trim_ms = now + BRIDGE_TRIM_MS;
+		b->next_drain_trim_ms = now + BRIDGE_TRIM_DRAIN_MS;
+		drained = false;
 	}
-	return b->next_trim_ms;
+	return drained ? loop_earliest(b->next_trim_ms, b->next_drain_trim_ms) : b->next_trim_ms;
 }
 
 /* Every module's timers: run what is due, return the next deadline. */

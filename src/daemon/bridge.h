@@ -75,6 +75,7 @@
 #define BRIDGE_STATUS_MS 5000
 #define BRIDGE_TRIM_MS 60000       /* free heap pages returned (bridge.c heap_tick) */
 #define BRIDGE_TRIM_BACKLOG 1000   /* ... and at once when this many messages waited */
+#define BRIDGE_TRIM_DRAIN_MS 5000  /* ... at most once per this (a loaded bridge drains often) */
 
 struct bridge {
 	struct lb_config cfg;
@@ -128,6 +129,7 @@ struct bridge {
 	int64_t next_watchdog_ms;
 	int64_t next_trim_ms;        /* heap_tick() */
 	uint64_t trim_backlog;       /* most messages waiting since the last trim */
+	int64_t next_drain_trim_ms;  /* heap_tick(): no trim for a drained backlog before */
 };
 
 /* What the command line adds to the configuration. */
