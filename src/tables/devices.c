@@ -341,8 +341,8 @@ static bool same_identity(const struct lb_device *fresh, const struct lb_device 
 }
 
 /* Carry session and counters over; the configured floor still applies.
- * What rt owns (the ledgers) is then shared with old: devices_reload()
- * settles who keeps it. */
+ * What rt owns (ledgers, MAC state, awaited confirmed downlink) stays the
+ * old table's here: copy_owned() and devices_reload() give fresh its own. */
 static void keep_state(struct lb_device *fresh, const struct lb_device *old)
 {
 	bool floor = fresh->has_last_fcnt;
@@ -360,7 +360,31 @@ static void keep_state(struct lb_device *fresh, const struct lb_device *old)
 	fresh->retransmissions = old->retransmissions;
 	fresh->last_seen_ms = old->last_seen_ms;
 	fresh->rt = old->rt;
+	fresh->rt.fa = NULL;
+	fresh->rt.mac = NULL;
+	fresh->rt.confirmed = NULL;
 	fresh->state_kept = true;
+}
+
+/* A kept device's MAC state and ledgers, copied into the fresh table's
+ * slabs (about 120 bytes a device, and a reload is rare): the old slabs,
+ * with every free slot a larger fleet left in them, are then freed whole
+ * with the old table. LB_OK or LB_ERR_NOMEM (fresh owns what was copied). */
+static int copy_owned(struct devices *d, struct lb_device *fresh, const struct lb_device *old)
+{
+	if (old->rt.mac) {
+		struct macstate *m = devices_mac_new(d, fresh);
+		if (!m)
+			return LB_ERR_NOMEM;
+		*m = *old->rt.mac;
+	}
+	if (old->rt.fa) {
+		struct fa_packed *p = devices_fa_resize(d, fresh, old->rt.fa->len);
+		if (!p)
+			return LB_ERR_NOMEM;
+		memcpy(p->blob, old->rt.fa->blob, old->rt.fa->len);
+	}
+	return LB_OK;
 }
 
 /* An OTAA device's joined session, re-keyed into the fresh table. */
@@ -374,20 +398,17 @@ static int keep_joined(struct devices *d, struct lb_device *fresh, const struct 
 				   has_last, last);
 }
 
-/* After keep_state(): what a kept device's rt owns (ledgers, MAC state) and
- * shares with its old self goes to the fresh table (to_fresh) or stays with
- * the old one. */
-static void settle_owned(struct devices *fresh, struct devices *old, bool to_fresh)
+/* The old table's devices kept in fresh hand their awaited confirmed
+ * downlink (one malloc'd copy) over: nothing can fail any more. */
+static void move_confirmed(struct devices *fresh, struct devices *old)
 {
 	for (size_t i = 0; i < fresh->n; i++) {
 		struct lb_device *f = &fresh->dev[i];
-		if (!f->state_kept)
+		struct lb_device *o = f->state_kept ? devices_find_eui(old, f->dev_eui) : NULL;
+		if (!o)
 			continue;
-		struct lb_device *o = devices_find_eui(old, f->dev_eui);
-		struct lb_device_rt *gives = to_fresh && o ? &o->rt : &f->rt;
-		gives->fa = NULL;
-		gives->mac = NULL;
-		gives->confirmed = NULL;
+		f->rt.confirmed = o->rt.confirmed;
+		o->rt.confirmed = NULL;
 	}
 }
 
@@ -403,28 +424,13 @@ int devices_reload(struct devices *d, const struct lb_device_conf *conf, size_t 
 		if (!old || !same_identity(&fresh.dev[i], old))
 			continue;
 		keep_state(&fresh.dev[i], old);
-		if ((rc = keep_joined(&fresh, &fresh.dev[i], old)) != LB_OK) {
-			settle_owned(&fresh, d, false);
+		if ((rc = copy_owned(&fresh, &fresh.dev[i], old)) != LB_OK ||
+		    (rc = keep_joined(&fresh, &fresh.dev[i], old)) != LB_OK) {
 			devices_free(&fresh);
 			return rc;
 		}
 	}
-	settle_owned(&fresh, d, true);
-	/* The ledgers and MAC states kept now point into the old table's
-	 * slabs: the fresh table takes them over, with those of the devices
-	 * not kept given back to them (the fresh slabs hold none yet). */
-	for (size_t i = 0; i < d->n; i++) {
-		devices_fa_drop(d, &d->dev[i]);
-		devices_mac_drop(d, &d->dev[i]);
-	}
-	slab_free(&fresh.macs);
-	fresh.macs = d->macs;
-	memset(&d->macs, 0, sizeof(d->macs));
-	for (size_t i = 0; i < DEVICES_FA_CLASSES; i++) {
-		slab_free(&fresh.fa_slabs[i]);
-		fresh.fa_slabs[i] = d->fa_slabs[i];
-		memset(&d->fa_slabs[i], 0, sizeof(d->fa_slabs[i]));
-	}
+	move_confirmed(&fresh, d);
 	devices_free(d);
 	*d = fresh;
 	return LB_OK;

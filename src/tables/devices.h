@@ -29,8 +29,11 @@
  *
  * Ownership: devices_init()/devices_reload() allocate; devices_free()
  * releases everything, rt.fa, rt.mac and rt.confirmed included (safe on a zeroed or
- * freed struct). struct lb_device pointers and the devices' strings are
- * valid until the next devices_reload() or devices_free().
+ * freed struct). struct lb_device pointers, the devices' strings, their
+ * prof and otaa pointers (profiles and root keys are the table's) and
+ * their rt.mac and rt.fa (a kept device's are copied into the fresh
+ * table's slabs) are valid only until the next devices_reload() or
+ * devices_free().
  */
 #ifndef LB_DEVICES_H
 #define LB_DEVICES_H
@@ -172,7 +175,8 @@ struct devices {
 	struct devprofiles profiles;     /* the devices' profiles, each stored once */
 	bool app_ids_done;               /* devices_app_ids() has run */
 	struct slab macs;                /* the devices' MAC states (rt.mac), side by side;
-					  * handed to the fresh table by devices_reload() */
+					  * devices_reload() copies the kept ones into the
+					  * fresh table's and frees these whole */
 	struct slab fa_slabs[DEVICES_FA_CLASSES]; /* the packed ledgers (rt.fa) of each
 					  * allocation size up to DEVICES_FA_SLAB_MAX; the
 					  * same */

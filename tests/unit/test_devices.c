@@ -738,8 +738,8 @@ END_TEST
 
 /* The fair-access ledgers, MAC state and awaited confirmed downlink
  * (rt.fa, rt.mac, rt.confirmed, owned by the table) go with a device kept
- * across a reload and are freed with one that is not (ASan sees a leak or a
- * double free). */
+ * across a reload (the first two copied into the fresh table's slabs) and
+ * are freed with one that is not (under ASan a leak fails the test). */
 START_TEST(reload_hands_ledgers_over)
 {
 	struct lb_device_conf c[2] = {abp("a", 0xa1, 0x26000001, KEY_X, KEY_Y),
@@ -753,13 +753,11 @@ START_TEST(reload_hands_ledgers_over)
 	ck_assert_ptr_nonnull(devices_fa_resize(&d, b, 1));
 	a->rt.fa->len = 1;
 	a->rt.fa->blob[0] = 2;
-	struct fa_packed *kept = a->rt.fa;
 	ck_assert_ptr_nonnull(devices_mac_new(&d, a));
 	ck_assert_ptr_nonnull(devices_mac_new(&d, b));
 	ck_assert_ptr_eq(devices_mac_new(&d, a), a->rt.mac);   /* has one: the same */
 	a->rt.mac->battery = 77;
 	ck_assert_uint_eq(d.macs.live, 2);
-	struct macstate *kept_mac = a->rt.mac;
 	ck_assert_int_eq(devices_set_confirmed(a, "q-a", 7), LB_OK);
 	ck_assert_int_eq(devices_set_confirmed(b, "q-b", 9), LB_OK);
 	struct lb_confirmed *kept_conf = a->rt.confirmed;
@@ -769,15 +767,15 @@ START_TEST(reload_hands_ledgers_over)
 	a = devices_find_eui(&d, 0xa1);
 	b = devices_find_eui(&d, 0xb1);
 	ck_assert(a->state_kept && !b->state_kept);
-	ck_assert_ptr_eq(a->rt.fa, kept);
+	ck_assert_ptr_nonnull(a->rt.fa);
 	ck_assert_uint_eq(a->rt.fa->len, 1);
 	ck_assert_uint_eq(a->rt.fa->blob[0], 2);
 	ck_assert_ptr_null(b->rt.fa);
-	ck_assert_ptr_eq(a->rt.mac, kept_mac);
+	ck_assert_ptr_nonnull(a->rt.mac);
 	ck_assert_uint_eq(a->rt.mac->battery, 77);
 	ck_assert_ptr_null(b->rt.mac);
-	ck_assert_uint_eq(d.macs.live, 1);       /* b's went back to the slab */
-	ck_assert_ptr_nonnull(devices_mac_new(&d, b));   /* reused: no new block */
+	ck_assert_uint_eq(d.macs.live, 1);       /* only a's was copied */
+	ck_assert_ptr_nonnull(devices_mac_new(&d, b));
 	ck_assert_uint_eq(d.macs.n_blocks, 1);
 	devices_mac_drop(&d, b);
 	ck_assert_ptr_null(b->rt.mac);
@@ -793,11 +791,60 @@ START_TEST(reload_hands_ledgers_over)
 	ck_assert_uint_eq(b->rt.confirmed->fcnt, 11);
 	devices_clear_confirmed(b);
 	ck_assert_ptr_null(b->rt.confirmed);
-	/* Reloaded again unchanged: still the same ledgers. */
+	/* Reloaded again unchanged: still the same ledgers' contents. */
 	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
-	ck_assert_ptr_eq(devices_find_eui(&d, 0xa1)->rt.fa, kept);
-	ck_assert_ptr_eq(devices_find_eui(&d, 0xa1)->rt.mac, kept_mac);
+	ck_assert_uint_eq(devices_find_eui(&d, 0xa1)->rt.fa->blob[0], 2);
+	ck_assert_uint_eq(devices_find_eui(&d, 0xa1)->rt.mac->battery, 77);
 	ck_assert_uint_eq(d.macs.live, 1);
+	devices_free(&d);
+}
+END_TEST
+
+/* A fleet cut down by a reload gives its slabs' memory back: the fresh
+ * table's slabs hold only the kept devices' MAC states and ledgers (their
+ * contents intact), the old ones are freed whole, free slots included. */
+#define BIG_FLEET 2000
+START_TEST(reload_shrinks_slabs)
+{
+	static struct lb_device_conf c[BIG_FLEET];
+	static char names[BIG_FLEET][16];
+	struct devices d;
+	size_t cls = (fa_packed_alloc_size(20) - 8) / 16;
+
+	for (unsigned i = 0; i < BIG_FLEET; i++) {
+		snprintf(names[i], sizeof(names[i]), "d%u", i);
+		c[i] = abp(names[i], 0x1000 + i, 0x26000000 + i, KEY_X, KEY_Y);
+	}
+	ck_assert_int_eq(devices_init(&d, c, BIG_FLEET), LB_OK);
+	for (unsigned i = 0; i < BIG_FLEET; i++) {
+		struct lb_device *dev = &d.dev[i];
+		ck_assert_ptr_nonnull(devices_mac_new(&d, dev));
+		dev->rt.mac->battery = (uint8_t)(i * 3);
+		ck_assert_ptr_nonnull(devices_fa_resize(&d, dev, 20));
+		memset(dev->rt.fa->blob, (int)(i & 0xff), 20);
+	}
+	ck_assert_uint_gt(d.macs.n_blocks, 10);
+	ck_assert_uint_gt(d.fa_slabs[cls].n_blocks, 2);
+	/* Three kept (the last three: in the newest blocks). */
+	ck_assert_int_eq(devices_reload(&d, c + BIG_FLEET - 3, 3), LB_OK);
+	ck_assert_uint_eq(d.macs.n_blocks, 1);
+	ck_assert_uint_eq(d.macs.live, 3);
+	ck_assert_uint_eq(d.fa_slabs[cls].n_blocks, 1);
+	ck_assert_uint_eq(d.fa_slabs[cls].live, 3);
+	for (unsigned i = BIG_FLEET - 3; i < BIG_FLEET; i++) {
+		struct lb_device *dev = devices_find_eui(&d, 0x1000 + i);
+		ck_assert_ptr_nonnull(dev);
+		ck_assert(dev->state_kept);
+		ck_assert_uint_eq(dev->rt.mac->battery, (uint8_t)(i * 3));
+		ck_assert_uint_eq(dev->rt.fa->len, 20);
+		for (unsigned k = 0; k < 20; k++)
+			ck_assert_uint_eq(dev->rt.fa->blob[k], i & 0xff);
+	}
+	/* None kept: no block left at all. */
+	ck_assert_int_eq(devices_reload(&d, NULL, 0), LB_OK);
+	ck_assert_uint_eq(d.macs.n_blocks, 0);
+	for (size_t k = 0; k < DEVICES_FA_CLASSES; k++)
+		ck_assert_uint_eq(d.fa_slabs[k].n_blocks, 0);
 	devices_free(&d);
 }
 END_TEST
@@ -857,6 +904,7 @@ static Suite *devices_suite(void)
 	tcase_add_test(tc, key_cache_smaller_than_fleet);
 	tcase_add_test(tc, reload_hands_ledgers_over);
 	tcase_add_test(tc, ledgers_resized_in_slabs);
+	tcase_add_test(tc, reload_shrinks_slabs);
 	tcase_add_test(tc, test_vector_v2_confirmed_fopts);
 	tcase_add_test(tc, test_fport0_uses_nwkskey);
 	tcase_add_test(tc, test_shared_devaddr);
