@@ -44,11 +44,22 @@ static struct slab *fa_slab(struct devices *d, size_t size)
 	return size <= DEVICES_FA_SLAB_MAX ? &d->fa_slabs[(size - 8) / 16] : NULL;
 }
 
+/* p's size class is worked out again from p->len: only
+ * devices_fa_resize() may change len (devices.h). Under ASan a len that
+ * no longer matches where p lies (a wrong slab, or malloc'd) aborts here
+ * instead of corrupting a free list. */
 static void fa_release(struct devices *d, struct fa_packed *p)
 {
 	if (!p)
 		return;
 	struct slab *s = fa_slab(d, fa_packed_alloc_size(p->len));
+#ifdef SLAB_ASAN
+	for (size_t i = 0; i < DEVICES_FA_CLASSES; i++)
+		if (&d->fa_slabs[i] != s && slab_owns(&d->fa_slabs[i], p))
+			abort();   /* len changed behind devices_fa_resize() */
+	if (s && !slab_owns(s, p))
+		abort();
+#endif
 	if (s)
 		slab_release(s, p);
 	else

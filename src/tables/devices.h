@@ -191,8 +191,10 @@ void devices_mac_drop(struct devices *d, struct lb_device *dev);
 /* dev's packed ledgers (rt.fa) made len bytes long: the same allocation if
  * its size class holds len, else a new one (from d's slabs) with the old
  * one's first bytes (up to len; the rest zero) and the old one given back.
- * rt.fa->len is len from then on, as the size class follows it. NULL when
- * out of memory (rt.fa unchanged). The caller then writes the bytes. */
+ * rt.fa->len is len from then on, as the size class follows it: nothing
+ * else may write rt.fa->len (the allocation is given back to the slab
+ * its len names; a mismatch aborts under ASan). NULL when out of memory
+ * (rt.fa unchanged). The caller then writes the bytes. */
 struct fa_packed *devices_fa_resize(struct devices *d, struct lb_device *dev, size_t len);
 /* Give dev's packed ledgers back; rt.fa becomes NULL. */
 void devices_fa_drop(struct devices *d, struct lb_device *dev);

@@ -90,7 +90,6 @@ static void uplink(int i, uint32_t fcnt, int64_t now_ms)
 				   &v), LB_OK);
 	ck_assert_int_eq(fa_pack(&fa, packed, sizeof(packed), &len), LB_OK);
 	ck_assert_ptr_nonnull(devices_fa_resize(&w.devices, dev, len));
-	dev->rt.fa->len = (uint16_t)len;
 	memcpy(dev->rt.fa->blob, packed, len);
 	sessions_touch(&w.sessions, dev);
 	budget_touch(&w.budget, dev);
