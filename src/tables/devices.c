@@ -25,6 +25,10 @@
 #define FCNT_HIGH_MASK UINT32_C(0xffff0000)
 #define DEVICES_MAX (UINT32_MAX / 4)
 
+/* README "Memory and start-up" states the size a device costs (LP64). */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct lb_device) == 216,
+	       "README states sizeof(struct lb_device)");
+
 static size_t slot_of(uint64_t key, size_t mask)
 {
 	return (size_t)((key * FIB64) >> 32) & mask;
@@ -351,7 +355,7 @@ static bool same_identity(const struct lb_device *fresh, const struct lb_device 
 	       memcmp(fresh->app_s_key, old->app_s_key, LW_KEY_LEN) == 0;
 }
 
-/* Carry session and counters over; the configured floor still applies.
+/* Carry session and frame counter over; the configured floor still applies.
  * What rt owns (ledgers, MAC state, awaited confirmed downlink) stays the
  * old table's here: copy_owned() and devices_reload() give fresh its own. */
 static void keep_state(struct lb_device *fresh, const struct lb_device *old)
@@ -365,10 +369,6 @@ static void keep_state(struct lb_device *fresh, const struct lb_device *old)
 		fresh->has_last_fcnt = true;
 		fresh->last_fcnt_up = floor_last;
 	}
-	fresh->uplinks = old->uplinks;
-	fresh->mic_failures = old->mic_failures;
-	fresh->replays = old->replays;
-	fresh->retransmissions = old->retransmissions;
 	fresh->last_seen_ms = old->last_seen_ms;
 	fresh->rt = old->rt;
 	fresh->rt.fa = NULL;
@@ -488,14 +488,6 @@ size_t devices_find_addr(struct devices *d, uint32_t dev_addr, struct lb_device 
 
 /* ------------------------------------------------------- verification */
 
-/* One more on a device's statistics counter; it stops at UINT32_MAX
- * (devices.h "Statistics"). */
-static void count(uint32_t *c)
-{
-	if (*c != UINT32_MAX)
-		(*c)++;
-}
-
 int devices_keys(struct devices *d, struct lb_device *dev, struct lw_keys **out)
 {
 	if (!d || !dev || !out)
@@ -564,10 +556,8 @@ static int try_forward(struct devices *d, struct lb_device *dev, const struct lw
 		return ok;
 	out->dev = dev;
 	out->fcnt = fcnt;
-	if (dev->has_last_fcnt && fcnt == dev->last_fcnt_up) {
-		count(&dev->retransmissions);
+	if (dev->has_last_fcnt && fcnt == dev->last_fcnt_up)
 		return LB_ERR_DUPLICATE;
-	}
 	return 1;
 }
 
@@ -586,7 +576,6 @@ static int try_replay(struct devices *d, struct lb_device *dev, const struct lw_
 			out->dev = dev;
 			out->fcnt = c[i];
 			out->fcnt_reset = c[i] == f->u.data.fcnt16;
-			count(&dev->replays);
 			return LB_ERR_REPLAY;
 		}
 	}
@@ -618,8 +607,6 @@ int devices_verify_uplink(struct devices *d, const struct lw_frame *f, struct lb
 		if ((rc = try_replay(d, &d->dev[i], f, out)) != 0)
 			return rc;
 	}
-	for (i = head; i != DEV_NIL; i = d->dev[i].addr_next)
-		count(&d->dev[i].mic_failures);
 	return LB_ERR_MIC;
 }
 
@@ -629,7 +616,6 @@ void devices_accept_uplink(struct lb_device *dev, uint32_t fcnt)
 		return;
 	dev->has_last_fcnt = true;
 	dev->last_fcnt_up = fcnt;
-	count(&dev->uplinks);
 }
 
 static void reindex_addr(struct devices *d)

@@ -23,9 +23,10 @@
  * frame's DevAddr, the 32-bit FCnt is rebuilt from the 16 bits on air
  * (lorawan_fcnt_full) and the MIC is checked with that counter; the
  * candidate whose MIC verifies wins. Verification does not change session
- * state (only the statistics counters below move);
- * devices_accept_uplink() commits the counter once the caller has decided
- * to keep the frame.
+ * state; devices_accept_uplink() commits the counter once the caller has
+ * decided to keep the frame. (The bridge's counts of frames, MIC failures,
+ * replays and repeats are its own, daemon/stats.h: the table keeps none
+ * per device.)
  *
  * Ownership: devices_init()/devices_reload() allocate; devices_free()
  * releases everything, rt.fa, rt.mac and rt.confirmed included (safe on a zeroed or
@@ -118,14 +119,6 @@ struct lb_device {
 	uint32_t key_hint;               /* internal: its slot in the key cache */
 	uint32_t last_fcnt_up;           /* uplink session: last accepted 32-bit FCntUp */
 	uint32_t addr_next;              /* internal: next device with the same DevAddr */
-
-	/* Statistics, 32 bits: they stop at UINT32_MAX (4.3 billion frames of
-	 * one device; a device sending one uplink a second takes 136 years). */
-	uint32_t uplinks;                /* accepted (devices_accept_uplink) */
-	uint32_t mic_failures;           /* frames with this DevAddr whose MIC verified
-					  * for no candidate */
-	uint32_t replays;                /* LB_ERR_REPLAY attributed to this device */
-	uint32_t retransmissions;        /* LB_ERR_DUPLICATE attributed to this device */
 
 	uint8_t nwk_s_key[LW_KEY_LEN];   /* raw session keys (has_session); prepared */
 	uint8_t app_s_key[LW_KEY_LEN];   /* ones from devices_keys() */
@@ -232,7 +225,7 @@ void devices_free(struct devices *d);
  * SIGHUP: rebuild from a new configuration. A device whose DevEUI,
  * activation, DevAddr and both session keys (OTAA: JoinEUI and AppKey)
  * are unchanged keeps its
- * session state and counters (a configured fcnt_up may still raise the
+ * session state and frame counter (a configured fcnt_up may still raise the
  * next accepted counter, never lower it); any other device starts fresh
  * from its configuration. On error the old registry stays intact.
  */
@@ -268,8 +261,8 @@ size_t devices_find_addr(struct devices *d, uint32_t dev_addr, struct lb_device 
  */
 int devices_verify_uplink(struct devices *d, const struct lw_frame *f, struct lb_uplink_match *out);
 
-/* Commit an uplink verified LB_OK: last_fcnt_up = fcnt, uplinks++. A
- * counter not above the last accepted one is ignored. */
+/* Commit an uplink verified LB_OK: last_fcnt_up = fcnt. A counter not
+ * above the last accepted one is ignored. */
 void devices_accept_uplink(struct lb_device *dev, uint32_t fcnt);
 
 /*

@@ -134,7 +134,6 @@ START_TEST(test_vector_v1)
 	devices_accept_uplink(m.dev, m.fcnt);
 	ck_assert(m.dev->has_last_fcnt);
 	ck_assert_uint_eq(m.dev->last_fcnt_up, 2);
-	ck_assert_uint_eq(m.dev->uplinks, 1);
 	/* The multi-block frame of the same session, FCnt 4. */
 	parse_hex(&fr, V1_LONG_HEX);
 	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
@@ -219,8 +218,6 @@ START_TEST(test_shared_devaddr)
 	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_MIC);
 	ck_assert_ptr_null(m.dev);
 	ck_assert_uint_eq(m.n_candidates, 2);
-	ck_assert_uint_eq(cand[0]->mic_failures, 1);
-	ck_assert_uint_eq(devices_find_eui(&d, 0xA2)->mic_failures, 1);
 	devices_free(&d);
 }
 END_TEST
@@ -287,7 +284,6 @@ START_TEST(test_rollover)
 	check_up(&d, 0x20003, LB_OK, 0x20003, false);
 	/* The largest gap the 16 bits can express: 65535. */
 	check_up(&d, 0x20003 + 0xffff, LB_OK, 0x30002, false);
-	ck_assert_uint_eq(dev->uplinks, 6);
 	devices_free(&d);
 }
 END_TEST
@@ -324,9 +320,7 @@ START_TEST(test_retransmission)
 	check_up(&d, 100, LB_OK, 100, false);
 	check_up(&d, 100, LB_ERR_DUPLICATE, 100, false);
 	check_up(&d, 100, LB_ERR_DUPLICATE, 100, false);
-	ck_assert_uint_eq(dev->retransmissions, 2);
 	ck_assert_uint_eq(dev->last_fcnt_up, 100);
-	ck_assert_uint_eq(dev->uplinks, 1);
 	check_up(&d, 101, LB_OK, 101, false);
 	devices_free(&d);
 }
@@ -346,7 +340,6 @@ START_TEST(test_replay)
 	/* Block before: 0x1fff0 would be above last, so 0x0fff0 is tried. It
 	 * equals the plain 16-bit value, so it also reads as a reset. */
 	check_up(&d, 0x0fff0, LB_ERR_REPLAY, 0xfff0, true);
-	ck_assert_uint_eq(dev->replays, 2);
 	ck_assert_uint_eq(dev->last_fcnt_up, 0x12345);
 	devices_free(&d);
 
@@ -367,7 +360,6 @@ START_TEST(test_replay)
 		build(&fr, KEY_X, KEY_Y, 0x26011234, 0x10010, 1, "p");
 		ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_MIC);
 		ck_assert_uint_eq(m.n_candidates, 1);
-		ck_assert_uint_eq(devices_find_eui(&d, 1)->mic_failures, 1);
 	}
 	check_up(&d, 0x20010, LB_ERR_REPLAY, 0x20010, false);
 	check_up(&d, 0x00010, LB_ERR_REPLAY, 0x10, true);
@@ -428,7 +420,6 @@ START_TEST(test_accept_never_goes_back)
 	devices_accept_uplink(dev, 5);
 	devices_accept_uplink(dev, 10);
 	ck_assert_uint_eq(dev->last_fcnt_up, 10);
-	ck_assert_uint_eq(dev->uplinks, 1);
 	devices_set_seen(dev, 12345);
 	ck_assert_int_eq(dev->last_seen_ms, 12345);
 	devices_accept_uplink(NULL, 1);
@@ -525,7 +516,7 @@ START_TEST(test_reload_keeps_state)
 
 	ck_assert_int_eq(devices_init(&d, c1, 3), LB_OK);
 	devices_accept_uplink(devices_find_eui(&d, 0xA), 50);
-	devices_find_eui(&d, 0xA)->mic_failures = 3;
+	devices_set_seen(devices_find_eui(&d, 0xA), 3);
 	devices_accept_uplink(devices_find_eui(&d, 0xB), 20);
 	devices_accept_uplink(devices_find_eui(&d, 0xD), 30);
 
@@ -540,10 +531,8 @@ START_TEST(test_reload_keeps_state)
 	ck_assert_str_eq(dev->name, "a-renamed");
 	ck_assert(dev->has_last_fcnt);
 	ck_assert_uint_eq(dev->last_fcnt_up, 50);
-	ck_assert_uint_eq(dev->uplinks, 1);
-	ck_assert_uint_eq(dev->mic_failures, 3);
+	ck_assert_int_eq(dev->last_seen_ms, 3);
 	ck_assert(!devices_find_eui(&d, 0xB)->has_last_fcnt);
-	ck_assert_uint_eq(devices_find_eui(&d, 0xB)->uplinks, 0);
 	ck_assert(!devices_find_eui(&d, 0xC)->has_last_fcnt);
 	ck_assert(!devices_find_eui(&d, 0xD)->has_last_fcnt);
 	ck_assert_uint_eq(devices_find_eui(&d, 0xD)->dev_addr, 0x26000005);

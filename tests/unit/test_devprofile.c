@@ -153,7 +153,7 @@ START_TEST(table_profiles_and_reload)
 	ck_assert_ptr_ne(a->prof->app_uuid, dd->prof->app_uuid);
 	ck_assert_str_eq(dd->prof->application, "city");
 	ck_assert_int_eq(cc->prof->status_interval_h, 6);
-	a->uplinks = 5;
+	devices_set_seen(a, 5);
 
 	c[1].status_interval_h = 6;              /* b now shares c's settings */
 	c[3].application = (char *)"farm";
@@ -164,7 +164,7 @@ START_TEST(table_profiles_and_reload)
 	cc = devices_find_eui(&d, 3);
 	dd = devices_find_eui(&d, 4);
 	ck_assert(a->state_kept && b->state_kept);
-	ck_assert_uint_eq(a->uplinks, 5);
+	ck_assert_int_eq(a->last_seen_ms, 5);
 	ck_assert_ptr_eq(b->prof, cc->prof);
 	ck_assert_ptr_eq(a->prof, dd->prof);
 	ck_assert_str_eq(dd->prof->application, "farm");
