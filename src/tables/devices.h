@@ -98,7 +98,9 @@ struct lb_device {
 					      * device's ACK, owned; NULL = none
 					      * (devices_set_confirmed) */
 		uint32_t joined_at;          /* Unix s (32 bits, as the MAC state's
-					      * times: to 2106), 0 = ABP or never */
+					      * times: to 2106), 0 = ABP or never;
+					      * a join before 1970 is 1
+					      * (macstate_joined_s) */
 		uint32_t rx2_freq;           /* Hz, 0 = not set (ABP: configuration) */
 		uint32_t join_nonce;         /* last JoinNonce issued */
 		uint16_t dev_nonce;          /* last DevNonce accepted */
