@@ -49,9 +49,9 @@ START_TEST(every_field_counts)
 {
 	static const char other[] = "other";
 	struct devprofiles ps;
-	struct lb_devprofile v[11];
+	struct lb_devprofile v[12];
 
-	for (size_t i = 0; i < 11; i++)
+	for (size_t i = 0; i < 12; i++)
 		v[i] = base;
 	v[1].application = other;
 	v[2].application_id = other;
@@ -63,17 +63,18 @@ START_TEST(every_field_counts)
 	v[8].fa_policy.action = FA_ENFORCE;
 	v[9].status_interval_h = 0;
 	v[10].codec = 2;
+	v[11].codec_slot = base.codec_slot + 1;
 	devprofiles_init(&ps);
-	struct lb_devprofile *p[11];
-	for (size_t i = 0; i < 11; i++)
+	struct lb_devprofile *p[12];
+	for (size_t i = 0; i < 12; i++)
 		ck_assert_ptr_nonnull(p[i] = devprofiles_intern(&ps, &v[i]));
-	for (size_t i = 0; i < 11; i++)
+	for (size_t i = 0; i < 12; i++)
 		for (size_t j = 0; j < i; j++)
 			ck_assert_ptr_ne(p[i], p[j]);
-	ck_assert_uint_eq(ps.n, 11);
-	for (size_t i = 0; i < 11; i++)
+	ck_assert_uint_eq(ps.n, 12);
+	for (size_t i = 0; i < 12; i++)
 		ck_assert_ptr_eq(devprofiles_intern(&ps, &v[i]), p[i]);
-	ck_assert_uint_eq(ps.n, 11);
+	ck_assert_uint_eq(ps.n, 12);
 	devprofiles_free(&ps);
 }
 END_TEST
