@@ -122,9 +122,10 @@ static int fa_keep_packed(struct budget *bg, struct lb_device *dev, const uint8_
 
 	if (p && p->len == len && memcmp(p->blob, blob, len) == 0)
 		return LB_OK;
+	/* The size class follows p->len, which devices_fa_resize() alone
+	 * sets (tables/devices.h): only the bytes are written here. */
 	if (!(p = devices_fa_resize(bg->c.devices, dev, len)))
 		return LB_ERR_NOMEM;
-	p->len = (uint16_t)len;
 	memcpy(p->blob, blob, len);
 	return LB_OK;
 }

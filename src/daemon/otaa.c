@@ -179,7 +179,10 @@ static void joined_row(struct otaa *o, const struct lb_device *dev, const struct
 	row->join_nonce_last = out->join_nonce;
 	row->has_dev_nonce_last = true;
 	row->dev_nonce_last = out->dev_nonce;
-	row->joined_at = loop_wall_us() / 1000000;
+	/* 0 would mean never joined (store_types.h): a wall clock at or
+	 * before 1970 still records a join. */
+	int64_t now_s = loop_wall_us() / 1000000;
+	row->joined_at = now_s > 0 ? now_s : 1;
 }
 
 /*
@@ -229,7 +232,7 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 	dev->rt.join_nonce = out->join_nonce;
 	dev->rt.has_dev_nonce = true;
 	dev->rt.dev_nonce = out->dev_nonce;
-	dev->rt.joined_at = macstate_unix_s(row.joined_at);
+	dev->rt.joined_at = macstate_joined_s(row.joined_at);
 	dev->rt.ack_due = false;
 	devices_clear_confirmed(dev);
 	return LB_OK;

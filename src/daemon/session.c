@@ -35,7 +35,7 @@ static void restore_rt(struct lb_device *dev, const struct store_session *row)
 	dev->rt.join_nonce = row->join_nonce_last;
 	dev->rt.has_dev_nonce = row->has_dev_nonce_last;
 	dev->rt.dev_nonce = row->dev_nonce_last;
-	dev->rt.joined_at = macstate_unix_s(row->joined_at);
+	dev->rt.joined_at = macstate_joined_s(row->joined_at);
 }
 
 /* ABP: the counter only moves forward, whichever of the configured floor

@@ -38,6 +38,14 @@ uint32_t macstate_unix_s(int64_t t)
 	return t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
+uint32_t macstate_joined_s(int64_t t)
+{
+	if (t == 0)
+		return 0;
+	uint32_t s = macstate_unix_s(t);
+	return s ? s : 1;
+}
+
 bool macstate_grid_region(const struct region *r)
 {
 	return r != NULL && r->rx1_freq == REGION_RX1_CHANNEL_MOD8;

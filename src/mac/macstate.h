@@ -85,6 +85,12 @@ struct macstate {
 /* A Unix time in seconds as struct macstate holds it: clamped to 0..UINT32_MAX. */
 uint32_t macstate_unix_s(int64_t t);
 
+/* A session's join time as a device holds it (tables/devices.h
+ * rt.joined_at, where 0 means ABP or never joined): macstate_unix_s(), but
+ * a joined session (t != 0) stays joined: a time before 1970 (a clock
+ * that was wrong at the join) is 1. */
+uint32_t macstate_joined_s(int64_t t);
+
 /* rx_done as the store's rows hold it (store_mac.h; channel i at bit
  * 8 + i, as it was kept in memory before), and back (bits outside
  * MACSTATE_*_DONE dropped). */

@@ -25,6 +25,10 @@
 #define FCNT_HIGH_MASK UINT32_C(0xffff0000)
 #define DEVICES_MAX (UINT32_MAX / 4)
 
+/* README "Memory and start-up" states the size a device costs (LP64). */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct lb_device) == 216,
+	       "README states sizeof(struct lb_device)");
+
 static size_t slot_of(uint64_t key, size_t mask)
 {
 	return (size_t)((key * FIB64) >> 32) & mask;
@@ -44,11 +48,22 @@ static struct slab *fa_slab(struct devices *d, size_t size)
 	return size <= DEVICES_FA_SLAB_MAX ? &d->fa_slabs[(size - 8) / 16] : NULL;
 }
 
+/* p's size class is worked out again from p->len: only
+ * devices_fa_resize() may change len (devices.h). Under ASan a len that
+ * no longer matches where p lies (a wrong slab, or malloc'd) aborts here
+ * instead of corrupting a free list. */
 static void fa_release(struct devices *d, struct fa_packed *p)
 {
 	if (!p)
 		return;
 	struct slab *s = fa_slab(d, fa_packed_alloc_size(p->len));
+#ifdef SLAB_ASAN
+	for (size_t i = 0; i < DEVICES_FA_CLASSES; i++)
+		if (&d->fa_slabs[i] != s && slab_owns(&d->fa_slabs[i], p))
+			abort();   /* len changed behind devices_fa_resize() */
+	if (s && !slab_owns(s, p))
+		abort();
+#endif
 	if (s)
 		slab_release(s, p);
 	else
@@ -340,9 +355,9 @@ static bool same_identity(const struct lb_device *fresh, const struct lb_device 
 	       memcmp(fresh->app_s_key, old->app_s_key, LW_KEY_LEN) == 0;
 }
 
-/* Carry session and counters over; the configured floor still applies.
- * What rt owns (the ledgers) is then shared with old: devices_reload()
- * settles who keeps it. */
+/* Carry session and frame counter over; the configured floor still applies.
+ * What rt owns (ledgers, MAC state, awaited confirmed downlink) stays the
+ * old table's here: copy_owned() and devices_reload() give fresh its own. */
 static void keep_state(struct lb_device *fresh, const struct lb_device *old)
 {
 	bool floor = fresh->has_last_fcnt;
@@ -354,13 +369,33 @@ static void keep_state(struct lb_device *fresh, const struct lb_device *old)
 		fresh->has_last_fcnt = true;
 		fresh->last_fcnt_up = floor_last;
 	}
-	fresh->uplinks = old->uplinks;
-	fresh->mic_failures = old->mic_failures;
-	fresh->replays = old->replays;
-	fresh->retransmissions = old->retransmissions;
 	fresh->last_seen_ms = old->last_seen_ms;
 	fresh->rt = old->rt;
+	fresh->rt.fa = NULL;
+	fresh->rt.mac = NULL;
+	fresh->rt.confirmed = NULL;
 	fresh->state_kept = true;
+}
+
+/* A kept device's MAC state and ledgers, copied into the fresh table's
+ * slabs (about 120 bytes a device, and a reload is rare): the old slabs,
+ * with every free slot a larger fleet left in them, are then freed whole
+ * with the old table. LB_OK or LB_ERR_NOMEM (fresh owns what was copied). */
+static int copy_owned(struct devices *d, struct lb_device *fresh, const struct lb_device *old)
+{
+	if (old->rt.mac) {
+		struct macstate *m = devices_mac_new(d, fresh);
+		if (!m)
+			return LB_ERR_NOMEM;
+		*m = *old->rt.mac;
+	}
+	if (old->rt.fa) {
+		struct fa_packed *p = devices_fa_resize(d, fresh, old->rt.fa->len);
+		if (!p)
+			return LB_ERR_NOMEM;
+		memcpy(p->blob, old->rt.fa->blob, old->rt.fa->len);
+	}
+	return LB_OK;
 }
 
 /* An OTAA device's joined session, re-keyed into the fresh table. */
@@ -374,20 +409,17 @@ static int keep_joined(struct devices *d, struct lb_device *fresh, const struct 
 				   has_last, last);
 }
 
-/* After keep_state(): what a kept device's rt owns (ledgers, MAC state) and
- * shares with its old self goes to the fresh table (to_fresh) or stays with
- * the old one. */
-static void settle_owned(struct devices *fresh, struct devices *old, bool to_fresh)
+/* The old table's devices kept in fresh hand their awaited confirmed
+ * downlink (one malloc'd copy) over: nothing can fail any more. */
+static void move_confirmed(struct devices *fresh, struct devices *old)
 {
 	for (size_t i = 0; i < fresh->n; i++) {
 		struct lb_device *f = &fresh->dev[i];
-		if (!f->state_kept)
+		struct lb_device *o = f->state_kept ? devices_find_eui(old, f->dev_eui) : NULL;
+		if (!o)
 			continue;
-		struct lb_device *o = devices_find_eui(old, f->dev_eui);
-		struct lb_device_rt *gives = to_fresh && o ? &o->rt : &f->rt;
-		gives->fa = NULL;
-		gives->mac = NULL;
-		gives->confirmed = NULL;
+		f->rt.confirmed = o->rt.confirmed;
+		o->rt.confirmed = NULL;
 	}
 }
 
@@ -403,28 +435,13 @@ int devices_reload(struct devices *d, const struct lb_device_conf *conf, size_t 
 		if (!old || !same_identity(&fresh.dev[i], old))
 			continue;
 		keep_state(&fresh.dev[i], old);
-		if ((rc = keep_joined(&fresh, &fresh.dev[i], old)) != LB_OK) {
-			settle_owned(&fresh, d, false);
+		if ((rc = copy_owned(&fresh, &fresh.dev[i], old)) != LB_OK ||
+		    (rc = keep_joined(&fresh, &fresh.dev[i], old)) != LB_OK) {
 			devices_free(&fresh);
 			return rc;
 		}
 	}
-	settle_owned(&fresh, d, true);
-	/* The ledgers and MAC states kept now point into the old table's
-	 * slabs: the fresh table takes them over, with those of the devices
-	 * not kept given back to them (the fresh slabs hold none yet). */
-	for (size_t i = 0; i < d->n; i++) {
-		devices_fa_drop(d, &d->dev[i]);
-		devices_mac_drop(d, &d->dev[i]);
-	}
-	slab_free(&fresh.macs);
-	fresh.macs = d->macs;
-	memset(&d->macs, 0, sizeof(d->macs));
-	for (size_t i = 0; i < DEVICES_FA_CLASSES; i++) {
-		slab_free(&fresh.fa_slabs[i]);
-		fresh.fa_slabs[i] = d->fa_slabs[i];
-		memset(&d->fa_slabs[i], 0, sizeof(d->fa_slabs[i]));
-	}
+	move_confirmed(&fresh, d);
 	devices_free(d);
 	*d = fresh;
 	return LB_OK;
@@ -470,14 +487,6 @@ size_t devices_find_addr(struct devices *d, uint32_t dev_addr, struct lb_device 
 }
 
 /* ------------------------------------------------------- verification */
-
-/* One more on a device's statistics counter; it stops at UINT32_MAX
- * (devices.h "Statistics"). */
-static void count(uint32_t *c)
-{
-	if (*c != UINT32_MAX)
-		(*c)++;
-}
 
 int devices_keys(struct devices *d, struct lb_device *dev, struct lw_keys **out)
 {
@@ -547,10 +556,8 @@ static int try_forward(struct devices *d, struct lb_device *dev, const struct lw
 		return ok;
 	out->dev = dev;
 	out->fcnt = fcnt;
-	if (dev->has_last_fcnt && fcnt == dev->last_fcnt_up) {
-		count(&dev->retransmissions);
+	if (dev->has_last_fcnt && fcnt == dev->last_fcnt_up)
 		return LB_ERR_DUPLICATE;
-	}
 	return 1;
 }
 
@@ -569,7 +576,6 @@ static int try_replay(struct devices *d, struct lb_device *dev, const struct lw_
 			out->dev = dev;
 			out->fcnt = c[i];
 			out->fcnt_reset = c[i] == f->u.data.fcnt16;
-			count(&dev->replays);
 			return LB_ERR_REPLAY;
 		}
 	}
@@ -601,8 +607,6 @@ int devices_verify_uplink(struct devices *d, const struct lw_frame *f, struct lb
 		if ((rc = try_replay(d, &d->dev[i], f, out)) != 0)
 			return rc;
 	}
-	for (i = head; i != DEV_NIL; i = d->dev[i].addr_next)
-		count(&d->dev[i].mic_failures);
 	return LB_ERR_MIC;
 }
 
@@ -612,7 +616,6 @@ void devices_accept_uplink(struct lb_device *dev, uint32_t fcnt)
 		return;
 	dev->has_last_fcnt = true;
 	dev->last_fcnt_up = fcnt;
-	count(&dev->uplinks);
 }
 
 static void reindex_addr(struct devices *d)

@@ -23,14 +23,18 @@
  * frame's DevAddr, the 32-bit FCnt is rebuilt from the 16 bits on air
  * (lorawan_fcnt_full) and the MIC is checked with that counter; the
  * candidate whose MIC verifies wins. Verification does not change session
- * state (only the statistics counters below move);
- * devices_accept_uplink() commits the counter once the caller has decided
- * to keep the frame.
+ * state; devices_accept_uplink() commits the counter once the caller has
+ * decided to keep the frame. (The bridge's counts of frames, MIC failures,
+ * replays and repeats are its own, daemon/stats.h: the table keeps none
+ * per device.)
  *
  * Ownership: devices_init()/devices_reload() allocate; devices_free()
  * releases everything, rt.fa, rt.mac and rt.confirmed included (safe on a zeroed or
- * freed struct). struct lb_device pointers and the devices' strings are
- * valid until the next devices_reload() or devices_free().
+ * freed struct). struct lb_device pointers, the devices' strings, their
+ * prof and otaa pointers (profiles and root keys are the table's) and
+ * their rt.mac and rt.fa (a kept device's are copied into the fresh
+ * table's slabs) are valid only until the next devices_reload() or
+ * devices_free().
  */
 #ifndef LB_DEVICES_H
 #define LB_DEVICES_H
@@ -94,7 +98,9 @@ struct lb_device {
 					      * device's ACK, owned; NULL = none
 					      * (devices_set_confirmed) */
 		uint32_t joined_at;          /* Unix s (32 bits, as the MAC state's
-					      * times: to 2106), 0 = ABP or never */
+					      * times: to 2106), 0 = ABP or never;
+					      * a join before 1970 is 1
+					      * (macstate_joined_s) */
 		uint32_t rx2_freq;           /* Hz, 0 = not set (ABP: configuration) */
 		uint32_t join_nonce;         /* last JoinNonce issued */
 		uint16_t dev_nonce;          /* last DevNonce accepted */
@@ -115,14 +121,6 @@ struct lb_device {
 	uint32_t key_hint;               /* internal: its slot in the key cache */
 	uint32_t last_fcnt_up;           /* uplink session: last accepted 32-bit FCntUp */
 	uint32_t addr_next;              /* internal: next device with the same DevAddr */
-
-	/* Statistics, 32 bits: they stop at UINT32_MAX (4.3 billion frames of
-	 * one device; a device sending one uplink a second takes 136 years). */
-	uint32_t uplinks;                /* accepted (devices_accept_uplink) */
-	uint32_t mic_failures;           /* frames with this DevAddr whose MIC verified
-					  * for no candidate */
-	uint32_t replays;                /* LB_ERR_REPLAY attributed to this device */
-	uint32_t retransmissions;        /* LB_ERR_DUPLICATE attributed to this device */
 
 	uint8_t nwk_s_key[LW_KEY_LEN];   /* raw session keys (has_session); prepared */
 	uint8_t app_s_key[LW_KEY_LEN];   /* ones from devices_keys() */
@@ -172,7 +170,8 @@ struct devices {
 	struct devprofiles profiles;     /* the devices' profiles, each stored once */
 	bool app_ids_done;               /* devices_app_ids() has run */
 	struct slab macs;                /* the devices' MAC states (rt.mac), side by side;
-					  * handed to the fresh table by devices_reload() */
+					  * devices_reload() copies the kept ones into the
+					  * fresh table's and frees these whole */
 	struct slab fa_slabs[DEVICES_FA_CLASSES]; /* the packed ledgers (rt.fa) of each
 					  * allocation size up to DEVICES_FA_SLAB_MAX; the
 					  * same */
@@ -187,8 +186,10 @@ void devices_mac_drop(struct devices *d, struct lb_device *dev);
 /* dev's packed ledgers (rt.fa) made len bytes long: the same allocation if
  * its size class holds len, else a new one (from d's slabs) with the old
  * one's first bytes (up to len; the rest zero) and the old one given back.
- * rt.fa->len is len from then on, as the size class follows it. NULL when
- * out of memory (rt.fa unchanged). The caller then writes the bytes. */
+ * rt.fa->len is len from then on, as the size class follows it: nothing
+ * else may write rt.fa->len (the allocation is given back to the slab
+ * its len names; a mismatch aborts under ASan). NULL when out of memory
+ * (rt.fa unchanged). The caller then writes the bytes. */
 struct fa_packed *devices_fa_resize(struct devices *d, struct lb_device *dev, size_t len);
 /* Give dev's packed ledgers back; rt.fa becomes NULL. */
 void devices_fa_drop(struct devices *d, struct lb_device *dev);
@@ -226,7 +227,7 @@ void devices_free(struct devices *d);
  * SIGHUP: rebuild from a new configuration. A device whose DevEUI,
  * activation, DevAddr and both session keys (OTAA: JoinEUI and AppKey)
  * are unchanged keeps its
- * session state and counters (a configured fcnt_up may still raise the
+ * session state and frame counter (a configured fcnt_up may still raise the
  * next accepted counter, never lower it); any other device starts fresh
  * from its configuration. On error the old registry stays intact.
  */
@@ -262,8 +263,8 @@ size_t devices_find_addr(struct devices *d, uint32_t dev_addr, struct lb_device 
  */
 int devices_verify_uplink(struct devices *d, const struct lw_frame *f, struct lb_uplink_match *out);
 
-/* Commit an uplink verified LB_OK: last_fcnt_up = fcnt, uplinks++. A
- * counter not above the last accepted one is ignored. */
+/* Commit an uplink verified LB_OK: last_fcnt_up = fcnt. A counter not
+ * above the last accepted one is ignored. */
 void devices_accept_uplink(struct lb_device *dev, uint32_t fcnt);
 
 /*

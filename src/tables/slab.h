@@ -14,11 +14,28 @@
  * slab_free() (safe on a zeroed or freed slab), which releases every
  * block. A released object's memory is reused by the slab, never given back
  * before slab_free().
+ *
+ * Misuse: releasing an object twice abort()s (a caller's bug; detected for
+ * the object released last in every build, for any released object under
+ * AddressSanitizer, which also reports a read or write of a released
+ * object: the slab poisons what it does not hand out).
  */
 #ifndef LB_SLAB_H
 #define LB_SLAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+/* Built with AddressSanitizer (GCC's macro, clang's feature test): the
+ * slab poisons what it does not hand out, and its users may afford
+ * O(blocks) checks (slab_owns). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SLAB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLAB_ASAN 1
+#endif
+#endif
 
 /* Bytes a block holds (objects of size s: SLAB_BLOCK_BYTES / s of them):
  * 16 KiB, far below glibc's mmap threshold, so blocks come from the heap. */
@@ -43,7 +60,12 @@ void slab_free(struct slab *s);
 /* A zeroed object; NULL when out of memory. */
 void *slab_alloc(struct slab *s);
 
-/* Give back an object slab_alloc() handed out (NULL: nothing). */
+/* Give back an object slab_alloc() handed out (NULL: nothing); abort()s
+ * if it was released already (see Misuse above). */
 void slab_release(struct slab *s, void *p);
+
+/* p is the start of an object of one of s's blocks (handed out or not):
+ * O(blocks), for checks. */
+bool slab_owns(const struct slab *s, const void *p);
 
 #endif

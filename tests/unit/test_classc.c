@@ -520,6 +520,7 @@ START_TEST(test_fair_access_refused)
 	const uint64_t gw = GW_1;
 	struct lb_device *dev = devices_find_eui(&w.devices, DEV_C);
 
+	/* Set in DEV_C's profile, shared by every device configured alike. */
 	dev->prof->fa_policy.downlinks = 1;
 	dev->prof->fa_policy.action = FA_ENFORCE;
 	route_of(GW_1, 1701);

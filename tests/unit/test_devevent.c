@@ -10,6 +10,7 @@
  * digest loads its default provider, which an idle bridge does not need).
  */
 #include <check.h>
+#include <openssl/provider.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -178,7 +179,10 @@ START_TEST(test_ids_at_first_fill)
 	struct ev_device out;
 	char tenant[DEVINFO_ID_SIZE], profile[DEVINFO_ID_SIZE], name[DEVINFO_PROFILE_NAME_SIZE];
 
+	c[1].status_interval_h = 6;   /* b: weather too, in a profile of its own */
 	ck_assert_int_eq(devices_init(&d, c, 4), LB_OK);
+	ck_assert_ptr_ne(d.dev[1].prof, d.dev[0].prof);
+	ck_assert_ptr_eq(d.dev[3].prof, d.dev[0].prof);
 	devevent_use_devices(&ev, &d);
 	ck_assert_str_eq(ev.names.tenant_id, "");
 	ck_assert_str_eq(ev.names.profile_id[LB_CLASS_A][3], "");
@@ -195,6 +199,8 @@ START_TEST(test_ids_at_first_fill)
 	ck_assert_str_eq(out.profile_name, name);
 	want_app_id("weather", out.application_id);
 	want_app_id("weather", d.dev[0].prof->app_uuid);
+	/* Two profiles of one application: one id, computed once, stored once. */
+	want_app_id("weather", d.dev[1].prof->app_uuid);
 	ck_assert_ptr_eq(d.dev[1].prof->app_uuid, d.dev[0].prof->app_uuid);
 	ck_assert_str_eq(d.dev[2].prof->app_uuid, configured);
 	devevent_fill(&out, &ev, &d.dev[2]);
@@ -210,6 +216,39 @@ START_TEST(test_ids_at_first_fill)
 }
 END_TEST
 
+/* devices_app_ids() failing (no SHA-1: OpenSSL loads its default
+ * provider only when no other is loaded, and the null provider is): the
+ * event goes out with an empty applicationId, nothing is marked done, and
+ * the next event computes it. Check runs each test in a child of its own
+ * (fork mode, the default), where no digest was fetched before. */
+START_TEST(test_app_ids_retried_after_failure)
+{
+	struct lb_device_conf c = conf("a", 1, "weather", NULL);
+	struct devices d;
+	struct ev_device out;
+
+	OSSL_PROVIDER *none = OSSL_PROVIDER_load(NULL, "null");
+	ck_assert_ptr_nonnull(none);
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	devevent_use_devices(&ev, &d);
+	ck_assert_int_eq(devices_app_ids(&d), LB_ERR_CRYPTO);
+	devevent_fill(&out, &ev, &d.dev[0]);
+	ck_assert_str_eq(out.application_id, "");
+	ck_assert(!d.app_ids_done);
+	ck_assert_ptr_null(d.dev[0].prof->app_uuid);
+
+	OSSL_PROVIDER *def = OSSL_PROVIDER_load(NULL, "default");
+	ck_assert_ptr_nonnull(def);
+	devevent_fill(&out, &ev, &d.dev[0]);
+	want_app_id("weather", out.application_id);
+	ck_assert(d.app_ids_done);
+	want_app_id("weather", d.dev[0].prof->app_uuid);
+	devices_free(&d);
+	OSSL_PROVIDER_unload(def);
+	OSSL_PROVIDER_unload(none);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("devevent");
@@ -220,6 +259,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_head_too_long_and_none);
 	tcase_add_test(tc, test_head_many_applications);
 	tcase_add_test(tc, test_ids_at_first_fill);
+	tcase_add_test(tc, test_app_ids_retried_after_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -4,6 +4,7 @@
  * chirpstack/chirpstack lrwn/src/phy_payload.rs confirmed uplink; V4: its
  * join-request) and from lorawan_build_data. */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,6 @@ START_TEST(test_vector_v1)
 	devices_accept_uplink(m.dev, m.fcnt);
 	ck_assert(m.dev->has_last_fcnt);
 	ck_assert_uint_eq(m.dev->last_fcnt_up, 2);
-	ck_assert_uint_eq(m.dev->uplinks, 1);
 	/* The multi-block frame of the same session, FCnt 4. */
 	parse_hex(&fr, V1_LONG_HEX);
 	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
@@ -218,8 +218,6 @@ START_TEST(test_shared_devaddr)
 	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_MIC);
 	ck_assert_ptr_null(m.dev);
 	ck_assert_uint_eq(m.n_candidates, 2);
-	ck_assert_uint_eq(cand[0]->mic_failures, 1);
-	ck_assert_uint_eq(devices_find_eui(&d, 0xA2)->mic_failures, 1);
 	devices_free(&d);
 }
 END_TEST
@@ -286,7 +284,6 @@ START_TEST(test_rollover)
 	check_up(&d, 0x20003, LB_OK, 0x20003, false);
 	/* The largest gap the 16 bits can express: 65535. */
 	check_up(&d, 0x20003 + 0xffff, LB_OK, 0x30002, false);
-	ck_assert_uint_eq(dev->uplinks, 6);
 	devices_free(&d);
 }
 END_TEST
@@ -323,9 +320,7 @@ START_TEST(test_retransmission)
 	check_up(&d, 100, LB_OK, 100, false);
 	check_up(&d, 100, LB_ERR_DUPLICATE, 100, false);
 	check_up(&d, 100, LB_ERR_DUPLICATE, 100, false);
-	ck_assert_uint_eq(dev->retransmissions, 2);
 	ck_assert_uint_eq(dev->last_fcnt_up, 100);
-	ck_assert_uint_eq(dev->uplinks, 1);
 	check_up(&d, 101, LB_OK, 101, false);
 	devices_free(&d);
 }
@@ -345,7 +340,6 @@ START_TEST(test_replay)
 	/* Block before: 0x1fff0 would be above last, so 0x0fff0 is tried. It
 	 * equals the plain 16-bit value, so it also reads as a reset. */
 	check_up(&d, 0x0fff0, LB_ERR_REPLAY, 0xfff0, true);
-	ck_assert_uint_eq(dev->replays, 2);
 	ck_assert_uint_eq(dev->last_fcnt_up, 0x12345);
 	devices_free(&d);
 
@@ -366,7 +360,6 @@ START_TEST(test_replay)
 		build(&fr, KEY_X, KEY_Y, 0x26011234, 0x10010, 1, "p");
 		ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_MIC);
 		ck_assert_uint_eq(m.n_candidates, 1);
-		ck_assert_uint_eq(devices_find_eui(&d, 1)->mic_failures, 1);
 	}
 	check_up(&d, 0x20010, LB_ERR_REPLAY, 0x20010, false);
 	check_up(&d, 0x00010, LB_ERR_REPLAY, 0x10, true);
@@ -427,7 +420,6 @@ START_TEST(test_accept_never_goes_back)
 	devices_accept_uplink(dev, 5);
 	devices_accept_uplink(dev, 10);
 	ck_assert_uint_eq(dev->last_fcnt_up, 10);
-	ck_assert_uint_eq(dev->uplinks, 1);
 	devices_set_seen(dev, 12345);
 	ck_assert_int_eq(dev->last_seen_ms, 12345);
 	devices_accept_uplink(NULL, 1);
@@ -524,7 +516,7 @@ START_TEST(test_reload_keeps_state)
 
 	ck_assert_int_eq(devices_init(&d, c1, 3), LB_OK);
 	devices_accept_uplink(devices_find_eui(&d, 0xA), 50);
-	devices_find_eui(&d, 0xA)->mic_failures = 3;
+	devices_set_seen(devices_find_eui(&d, 0xA), 3);
 	devices_accept_uplink(devices_find_eui(&d, 0xB), 20);
 	devices_accept_uplink(devices_find_eui(&d, 0xD), 30);
 
@@ -539,10 +531,8 @@ START_TEST(test_reload_keeps_state)
 	ck_assert_str_eq(dev->name, "a-renamed");
 	ck_assert(dev->has_last_fcnt);
 	ck_assert_uint_eq(dev->last_fcnt_up, 50);
-	ck_assert_uint_eq(dev->uplinks, 1);
-	ck_assert_uint_eq(dev->mic_failures, 3);
+	ck_assert_int_eq(dev->last_seen_ms, 3);
 	ck_assert(!devices_find_eui(&d, 0xB)->has_last_fcnt);
-	ck_assert_uint_eq(devices_find_eui(&d, 0xB)->uplinks, 0);
 	ck_assert(!devices_find_eui(&d, 0xC)->has_last_fcnt);
 	ck_assert(!devices_find_eui(&d, 0xD)->has_last_fcnt);
 	ck_assert_uint_eq(devices_find_eui(&d, 0xD)->dev_addr, 0x26000005);
@@ -738,8 +728,11 @@ END_TEST
 
 /* The fair-access ledgers, MAC state and awaited confirmed downlink
  * (rt.fa, rt.mac, rt.confirmed, owned by the table) go with a device kept
- * across a reload and are freed with one that is not (ASan sees a leak or a
- * double free). */
+ * across a reload (the first two copied into the fresh table's slabs) and
+ * are freed with one that is not: a confirmed downlink or a malloc'd
+ * ledger leaked fails under ASan (LeakSanitizer); a slab object given back
+ * twice aborts (slab.h "Misuse"), one leaked in a slab is not seen by ASan
+ * (the slab is freed whole): d.macs.live counts them. */
 START_TEST(reload_hands_ledgers_over)
 {
 	struct lb_device_conf c[2] = {abp("a", 0xa1, 0x26000001, KEY_X, KEY_Y),
@@ -751,15 +744,12 @@ START_TEST(reload_hands_ledgers_over)
 	struct lb_device *a = devices_find_eui(&d, 0xa1), *b = devices_find_eui(&d, 0xb1);
 	ck_assert_ptr_nonnull(devices_fa_resize(&d, a, 1));
 	ck_assert_ptr_nonnull(devices_fa_resize(&d, b, 1));
-	a->rt.fa->len = 1;
 	a->rt.fa->blob[0] = 2;
-	struct fa_packed *kept = a->rt.fa;
 	ck_assert_ptr_nonnull(devices_mac_new(&d, a));
 	ck_assert_ptr_nonnull(devices_mac_new(&d, b));
 	ck_assert_ptr_eq(devices_mac_new(&d, a), a->rt.mac);   /* has one: the same */
 	a->rt.mac->battery = 77;
 	ck_assert_uint_eq(d.macs.live, 2);
-	struct macstate *kept_mac = a->rt.mac;
 	ck_assert_int_eq(devices_set_confirmed(a, "q-a", 7), LB_OK);
 	ck_assert_int_eq(devices_set_confirmed(b, "q-b", 9), LB_OK);
 	struct lb_confirmed *kept_conf = a->rt.confirmed;
@@ -769,15 +759,15 @@ START_TEST(reload_hands_ledgers_over)
 	a = devices_find_eui(&d, 0xa1);
 	b = devices_find_eui(&d, 0xb1);
 	ck_assert(a->state_kept && !b->state_kept);
-	ck_assert_ptr_eq(a->rt.fa, kept);
+	ck_assert_ptr_nonnull(a->rt.fa);
 	ck_assert_uint_eq(a->rt.fa->len, 1);
 	ck_assert_uint_eq(a->rt.fa->blob[0], 2);
 	ck_assert_ptr_null(b->rt.fa);
-	ck_assert_ptr_eq(a->rt.mac, kept_mac);
+	ck_assert_ptr_nonnull(a->rt.mac);
 	ck_assert_uint_eq(a->rt.mac->battery, 77);
 	ck_assert_ptr_null(b->rt.mac);
-	ck_assert_uint_eq(d.macs.live, 1);       /* b's went back to the slab */
-	ck_assert_ptr_nonnull(devices_mac_new(&d, b));   /* reused: no new block */
+	ck_assert_uint_eq(d.macs.live, 1);       /* only a's was copied */
+	ck_assert_ptr_nonnull(devices_mac_new(&d, b));
 	ck_assert_uint_eq(d.macs.n_blocks, 1);
 	devices_mac_drop(&d, b);
 	ck_assert_ptr_null(b->rt.mac);
@@ -793,18 +783,68 @@ START_TEST(reload_hands_ledgers_over)
 	ck_assert_uint_eq(b->rt.confirmed->fcnt, 11);
 	devices_clear_confirmed(b);
 	ck_assert_ptr_null(b->rt.confirmed);
-	/* Reloaded again unchanged: still the same ledgers. */
+	/* Reloaded again unchanged: still the same ledgers' contents. */
 	ck_assert_int_eq(devices_reload(&d, c, 2), LB_OK);
-	ck_assert_ptr_eq(devices_find_eui(&d, 0xa1)->rt.fa, kept);
-	ck_assert_ptr_eq(devices_find_eui(&d, 0xa1)->rt.mac, kept_mac);
+	ck_assert_uint_eq(devices_find_eui(&d, 0xa1)->rt.fa->blob[0], 2);
+	ck_assert_uint_eq(devices_find_eui(&d, 0xa1)->rt.mac->battery, 77);
 	ck_assert_uint_eq(d.macs.live, 1);
+	devices_free(&d);
+}
+END_TEST
+
+/* A fleet cut down by a reload gives its slabs' memory back: the fresh
+ * table's slabs hold only the kept devices' MAC states and ledgers (their
+ * contents intact), the old ones are freed whole, free slots included. */
+#define BIG_FLEET 2000
+START_TEST(reload_shrinks_slabs)
+{
+	static struct lb_device_conf c[BIG_FLEET];
+	static char names[BIG_FLEET][16];
+	struct devices d;
+	size_t cls = (fa_packed_alloc_size(20) - 8) / 16;
+
+	for (unsigned i = 0; i < BIG_FLEET; i++) {
+		snprintf(names[i], sizeof(names[i]), "d%u", i);
+		c[i] = abp(names[i], 0x1000 + i, 0x26000000 + i, KEY_X, KEY_Y);
+	}
+	ck_assert_int_eq(devices_init(&d, c, BIG_FLEET), LB_OK);
+	for (unsigned i = 0; i < BIG_FLEET; i++) {
+		struct lb_device *dev = &d.dev[i];
+		ck_assert_ptr_nonnull(devices_mac_new(&d, dev));
+		dev->rt.mac->battery = (uint8_t)(i * 3);
+		ck_assert_ptr_nonnull(devices_fa_resize(&d, dev, 20));
+		memset(dev->rt.fa->blob, (int)(i & 0xff), 20);
+	}
+	ck_assert_uint_gt(d.macs.n_blocks, 10);
+	ck_assert_uint_gt(d.fa_slabs[cls].n_blocks, 2);
+	/* Three kept (the last three: in the newest blocks). */
+	ck_assert_int_eq(devices_reload(&d, c + BIG_FLEET - 3, 3), LB_OK);
+	ck_assert_uint_eq(d.macs.n_blocks, 1);
+	ck_assert_uint_eq(d.macs.live, 3);
+	ck_assert_uint_eq(d.fa_slabs[cls].n_blocks, 1);
+	ck_assert_uint_eq(d.fa_slabs[cls].live, 3);
+	for (unsigned i = BIG_FLEET - 3; i < BIG_FLEET; i++) {
+		struct lb_device *dev = devices_find_eui(&d, 0x1000 + i);
+		ck_assert_ptr_nonnull(dev);
+		ck_assert(dev->state_kept);
+		ck_assert_uint_eq(dev->rt.mac->battery, (uint8_t)(i * 3));
+		ck_assert_uint_eq(dev->rt.fa->len, 20);
+		for (unsigned k = 0; k < 20; k++)
+			ck_assert_uint_eq(dev->rt.fa->blob[k], i & 0xff);
+	}
+	/* None kept: no block left at all. */
+	ck_assert_int_eq(devices_reload(&d, NULL, 0), LB_OK);
+	ck_assert_uint_eq(d.macs.n_blocks, 0);
+	for (size_t k = 0; k < DEVICES_FA_CLASSES; k++)
+		ck_assert_uint_eq(d.fa_slabs[k].n_blocks, 0);
 	devices_free(&d);
 }
 END_TEST
 
 /* Packed ledgers from the table's slabs: a size class that holds the new
  * length keeps the allocation; a larger one moves the bytes; beyond
- * DEVICES_FA_SLAB_MAX they are malloc'd (ASan sees a leak or a wrong free). */
+ * DEVICES_FA_SLAB_MAX they are malloc'd (one leaked fails under ASan's
+ * LeakSanitizer); the slabs' live counts show each slab object given back. */
 START_TEST(ledgers_resized_in_slabs)
 {
 	struct lb_device_conf c = abp("a", 0xa1, 0x26000001, KEY_X, KEY_Y);
@@ -848,6 +888,23 @@ START_TEST(ledgers_resized_in_slabs)
 }
 END_TEST
 
+#ifdef SLAB_ASAN
+/* A ledger whose len was changed behind devices_fa_resize() names another
+ * size class: under ASan giving it back aborts instead of putting a 24-byte
+ * object on the 40-byte slab's free list. */
+START_TEST(ledger_len_changed_aborts)
+{
+	struct lb_device_conf c = abp("a", 0xa1, 0x26000001, KEY_X, KEY_Y);
+	struct devices d;
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	ck_assert_ptr_nonnull(devices_fa_resize(&d, &d.dev[0], 16));
+	d.dev[0].rt.fa->len = 30;   /* 40-byte class */
+	devices_fa_drop(&d, &d.dev[0]);
+}
+END_TEST
+#endif
+
 static Suite *devices_suite(void)
 {
 	Suite *s = suite_create("devices");
@@ -857,6 +914,10 @@ static Suite *devices_suite(void)
 	tcase_add_test(tc, key_cache_smaller_than_fleet);
 	tcase_add_test(tc, reload_hands_ledgers_over);
 	tcase_add_test(tc, ledgers_resized_in_slabs);
+	tcase_add_test(tc, reload_shrinks_slabs);
+#ifdef SLAB_ASAN
+	tcase_add_test_raise_signal(tc, ledger_len_changed_aborts, SIGABRT);
+#endif
 	tcase_add_test(tc, test_vector_v2_confirmed_fopts);
 	tcase_add_test(tc, test_fport0_uses_nwkskey);
 	tcase_add_test(tc, test_shared_devaddr);

@@ -49,9 +49,9 @@ START_TEST(every_field_counts)
 {
 	static const char other[] = "other";
 	struct devprofiles ps;
-	struct lb_devprofile v[11];
+	struct lb_devprofile v[12];
 
-	for (size_t i = 0; i < 11; i++)
+	for (size_t i = 0; i < 12; i++)
 		v[i] = base;
 	v[1].application = other;
 	v[2].application_id = other;
@@ -63,17 +63,18 @@ START_TEST(every_field_counts)
 	v[8].fa_policy.action = FA_ENFORCE;
 	v[9].status_interval_h = 0;
 	v[10].codec = 2;
+	v[11].codec_slot = base.codec_slot + 1;
 	devprofiles_init(&ps);
-	struct lb_devprofile *p[11];
-	for (size_t i = 0; i < 11; i++)
+	struct lb_devprofile *p[12];
+	for (size_t i = 0; i < 12; i++)
 		ck_assert_ptr_nonnull(p[i] = devprofiles_intern(&ps, &v[i]));
-	for (size_t i = 0; i < 11; i++)
+	for (size_t i = 0; i < 12; i++)
 		for (size_t j = 0; j < i; j++)
 			ck_assert_ptr_ne(p[i], p[j]);
-	ck_assert_uint_eq(ps.n, 11);
-	for (size_t i = 0; i < 11; i++)
+	ck_assert_uint_eq(ps.n, 12);
+	for (size_t i = 0; i < 12; i++)
 		ck_assert_ptr_eq(devprofiles_intern(&ps, &v[i]), p[i]);
-	ck_assert_uint_eq(ps.n, 11);
+	ck_assert_uint_eq(ps.n, 12);
 	devprofiles_free(&ps);
 }
 END_TEST
@@ -153,7 +154,7 @@ START_TEST(table_profiles_and_reload)
 	ck_assert_ptr_ne(a->prof->app_uuid, dd->prof->app_uuid);
 	ck_assert_str_eq(dd->prof->application, "city");
 	ck_assert_int_eq(cc->prof->status_interval_h, 6);
-	a->uplinks = 5;
+	devices_set_seen(a, 5);
 
 	c[1].status_interval_h = 6;              /* b now shares c's settings */
 	c[3].application = (char *)"farm";
@@ -164,7 +165,7 @@ START_TEST(table_profiles_and_reload)
 	cc = devices_find_eui(&d, 3);
 	dd = devices_find_eui(&d, 4);
 	ck_assert(a->state_kept && b->state_kept);
-	ck_assert_uint_eq(a->uplinks, 5);
+	ck_assert_int_eq(a->last_seen_ms, 5);
 	ck_assert_ptr_eq(b->prof, cc->prof);
 	ck_assert_ptr_eq(a->prof, dd->prof);
 	ck_assert_str_eq(dd->prof->application, "farm");

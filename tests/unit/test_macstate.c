@@ -69,6 +69,10 @@ START_TEST(test_compact)
 	ck_assert_uint_eq(macstate_unix_s(-5), 0);
 	ck_assert_uint_eq(macstate_unix_s(INT64_C(1780000000)), 1780000000u);
 	ck_assert_uint_eq(macstate_unix_s(INT64_C(1) << 40), UINT32_MAX);
+	ck_assert_uint_eq(macstate_joined_s(0), 0);            /* never joined */
+	ck_assert_uint_eq(macstate_joined_s(-5), 1);           /* joined, clock wrong */
+	ck_assert_uint_eq(macstate_joined_s(INT64_C(1780000000)), 1780000000u);
+	ck_assert_uint_eq(macstate_joined_s(INT64_C(1) << 40), UINT32_MAX);
 	/* rx_done keeps the stored rows' layout there: channel i at bit 8 + i. */
 	uint8_t all = (uint8_t)(MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE);
 	for (int ch = MACSTATE_FIRST_EXTRA_CHANNEL; ch < 8; ch++)

@@ -106,6 +106,9 @@ static void teardown(void)
 	world_close(&w);
 }
 
+/* The device under test. Its settings (dev()->prof->...) are its profile's
+ * (tables/devprofile.h), shared with every device configured alike: a test
+ * that sets one changes the shared profile, here the one device's. */
 static struct lb_device *dev(void)
 {
 	return &w.devices.dev[0];
@@ -298,12 +301,12 @@ START_TEST(dev_status_asked_again_after_interval)
 	ck_assert(!status_asked());
 	status_answered_ago(6 * 3600);
 	ck_assert(status_asked());
-	/* Another device's setting: 24 h. */
+	/* The shared profile set to 24 h (every device of it would change). */
 	dev()->prof->status_interval_h = 24;
 	ck_assert(!status_asked());
 	status_answered_ago(24 * 3600 + 1);
 	ck_assert(status_asked());
-	/* 0: never, however old the status. */
+	/* 0 (the shared profile again): never, however old the status. */
 	dev()->prof->status_interval_h = 0;
 	ck_assert(!status_asked());
 }
@@ -406,7 +409,7 @@ END_TEST
 START_TEST(link_adr_exactly_max_unanswered_then_backoff)
 {
 	capture_stderr();
-	dev()->prof->status_interval_h = 0;          /* LinkADRReq alone */
+	dev()->prof->status_interval_h = 0;          /* LinkADRReq alone (shared profile) */
 	uplink(NULL, 0, 5.0f);
 	int sent = 0;
 	for (int i = 0; i < 10; i++) {

@@ -90,7 +90,6 @@ static void uplink(int i, uint32_t fcnt, int64_t now_ms)
 				   &v), LB_OK);
 	ck_assert_int_eq(fa_pack(&fa, packed, sizeof(packed), &len), LB_OK);
 	ck_assert_ptr_nonnull(devices_fa_resize(&w.devices, dev, len));
-	dev->rt.fa->len = (uint16_t)len;
 	memcpy(dev->rt.fa->blob, packed, len);
 	sessions_touch(&w.sessions, dev);
 	budget_touch(&w.budget, dev);
@@ -463,6 +462,60 @@ START_TEST(test_dirtyset_burst_freed)
 }
 END_TEST
 
+/* An OTAA session stored with a join time before 1970 (a clock that was
+ * wrong at the join) is a joined session: restored as joined, written back
+ * so, and restored again after another restart (0 would mean never joined
+ * and lose it). */
+#define OTAA_EUI (EUI0 + 500)
+#define OTAA_ADDR 0x2601f00du
+static struct lb_device *restart_with_otaa(const struct lb_device_conf *c)
+{
+	sessions_free(&w.sessions);
+	devices_free(&w.devices);
+	ck_assert_int_eq(devices_init(&w.devices, c, 1), LB_OK);
+	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
+				       w.cfg.state_commit_ms), LB_OK);
+	ck_assert_int_eq(sessions_restore(&w.sessions), LB_OK);
+	return devices_find_eui(&w.devices, OTAA_EUI);
+}
+
+START_TEST(test_joined_before_1970_kept)
+{
+	static const uint8_t key[16] = {0x55};
+	struct lb_device_conf c = world_abp(&w, "otaa", "default", OTAA_EUI, 0, key, key);
+	struct store_session row = {
+		.dev_eui = OTAA_EUI, .activation = LB_ACT_OTAA, .dev_addr = OTAA_ADDR,
+		.has_fcnt_up_last = true, .fcnt_up_last = 7, .joined_at = -5,
+	};
+
+	c.activation = LB_ACT_OTAA;
+	c.join_eui = 0x1122;
+	memcpy(c.app_key, key, 16);
+	memset(row.nwk_s_key, 0x66, STORE_KEY_LEN);
+	memset(row.app_s_key, 0x77, STORE_KEY_LEN);
+	ck_assert_int_eq(store_put_session(&w.store, &row), LB_OK);
+	ck_assert_int_eq(store_commit(&w.store), LB_OK);
+
+	struct lb_device *dev = restart_with_otaa(&c);
+	ck_assert_ptr_nonnull(dev);
+	ck_assert(dev->has_session);
+	ck_assert_uint_eq(dev->dev_addr, OTAA_ADDR);
+	ck_assert_uint_eq(dev->rt.joined_at, 1);
+	dev->last_fcnt_up = 8;
+	sessions_touch(&w.sessions, dev);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT joined_at FROM session WHERE dev_addr = 0x2601f00d"),
+			 1);
+
+	dev = restart_with_otaa(&c);
+	ck_assert_ptr_nonnull(dev);
+	ck_assert(dev->has_session);
+	ck_assert_uint_eq(dev->dev_addr, OTAA_ADDR);
+	ck_assert_uint_eq(dev->last_fcnt_up, 8);
+	ck_assert_uint_eq(dev->rt.joined_at, 1);
+}
+END_TEST
+
 static Suite *parts_suite(void)
 {
 	Suite *s = suite_create("parts");
@@ -478,6 +531,7 @@ static Suite *parts_suite(void)
 	tcase_add_test(tc, test_ledger_version_1_row);
 	tcase_add_test(tc, test_dirtyset_burst_freed);
 	tcase_add_test(tc, test_ledger_read_error_keeps_stored);
+	tcase_add_test(tc, test_joined_before_1970_kept);
 	suite_add_tcase(s, tc);
 	return s;
 }
