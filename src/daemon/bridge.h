@@ -75,6 +75,7 @@
 #define BRIDGE_STATUS_MS 5000
 #define BRIDGE_TRIM_MS 60000       /* free heap pages returned (bridge.c heap_tick) */
 #define BRIDGE_TRIM_BACKLOG 1000   /* ... and at once when this many messages waited */
+#define BRIDGE_QUIET_MS 5000       /* no frame this long: caches released (bridge.c quiet_tick) */
 
 struct bridge {
 	struct lb_config cfg;
@@ -128,6 +129,9 @@ struct bridge {
 	int64_t next_watchdog_ms;
 	int64_t next_trim_ms;        /* heap_tick() */
 	uint64_t trim_backlog;       /* most messages waiting since the last trim */
+	uint64_t quiet_seen;         /* quiet_tick(): frames and commands when last looked */
+	int64_t quiet_since_ms;      /* ... and since when that count holds */
+	bool quiet_released;         /* the caches were released since the last frame */
 };
 
 /* What the command line adds to the configuration. */

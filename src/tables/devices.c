@@ -479,6 +479,11 @@ static void count(uint32_t *c)
 		(*c)++;
 }
 
+void devices_release_keys(struct devices *d)
+{
+	lwkeycache_release(&d->keys);
+}
+
 int devices_keys(struct devices *d, struct lb_device *dev, struct lw_keys **out)
 {
 	if (!d || !dev || !out)
