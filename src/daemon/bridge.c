@@ -895,6 +895,53 @@ static int64_t service_tick(struct bridge *b, int64_t now)
 	return next;
 }
 
+/* What only traffic needs, released once the bridge has been quiet (no
+ * frame, no downlink command) for BRIDGE_QUIET_MS with nothing waiting in
+ * the MQTT queue, the outbox or the store's batch: the pages of SQLite's
+ * cache and the redo log that the commits grew, the OpenSSL contexts of
+ * the key cache, the pages of the de-duplication and downlink slots and of
+ * the receive buffers a burst touched, the TX_ACK table, the message blocks
+ * pooled for reuse; then the heap's free pages. After one uplink
+ * from each of 1,000 devices that is about 4 MiB the bridge kept
+ * (README "Memory and start-up"); the first frames after it pay for
+ * preparing their device's keys again and for reading pages back. A
+ * steady trickle, never quiet that long, keeps everything. */
+static void release_quiet(struct bridge *b)
+{
+	dedup_release(&b->dedup);
+	udp_release_bufs(&b->udp);
+	devices_release_keys(&b->devices);
+	txsched_release(&b->tx);
+	outbox_release_pool(&b->outbox);
+	mqtt_release_pool(&b->mqtt);
+	if (b->store_open)
+		store_release_idle(&b->store);
+	release_heap();
+}
+
+static int64_t quiet_tick(struct bridge *b, int64_t now, uint64_t waiting)
+{
+	uint64_t seen = b->stats.frames_received + b->stats.commands;
+
+	if (seen != b->quiet_seen) {
+		b->quiet_seen = seen;
+		b->quiet_since_ms = now;
+		b->quiet_released = false;
+	}
+	if (b->quiet_released)
+		return -1;
+	int64_t due = b->quiet_since_ms + BRIDGE_QUIET_MS;
+	if (now < due)
+		return due;
+	if (waiting != 0 || (b->store_open && store_dirty(&b->store)))
+		return now + BRIDGE_STATUS_MS;   /* looked at again as they drain */
+	release_quiet(b);
+	b->quiet_released = true;
+	b->trim_backlog = 0;
+	b->next_trim_ms = now + BRIDGE_TRIM_MS;
+	return -1;
+}
+
 /* glibc's free() returns only the top of the heap: after a burst, the pages
  * of blocks freed below it (messages of the MQTT queue and the outbox, JSON
  * being written, among the ledgers and MAC state allocated meanwhile) stay
@@ -924,7 +971,9 @@ static int64_t heap_tick(struct bridge *b, int64_t now)
 		b->next_drain_trim_ms = now + BRIDGE_TRIM_DRAIN_MS;
 		drained = false;
 	}
-	return drained ? loop_earliest(b->next_trim_ms, b->next_drain_trim_ms) : b->next_trim_ms;
+	int64_t next = drained ? loop_earliest(b->next_trim_ms, b->next_drain_trim_ms)
+			       : b->next_trim_ms;
+	return loop_earliest(next, quiet_tick(b, now, waiting));
 }
 
 /* Every module's timers: run what is due, return the next deadline. */

@@ -76,6 +76,7 @@
 #define BRIDGE_TRIM_MS 60000       /* free heap pages returned (bridge.c heap_tick) */
 #define BRIDGE_TRIM_BACKLOG 1000   /* ... and at once when this many messages waited */
 #define BRIDGE_TRIM_DRAIN_MS 5000  /* ... at most once per this (a loaded bridge drains often) */
+#define BRIDGE_QUIET_MS 5000       /* no frame this long: caches released (bridge.c quiet_tick) */
 
 struct bridge {
 	struct lb_config cfg;
@@ -130,6 +131,9 @@ struct bridge {
 	int64_t next_trim_ms;        /* heap_tick() */
 	uint64_t trim_backlog;       /* most messages waiting since the last trim */
 	int64_t next_drain_trim_ms;  /* heap_tick(): no trim for a drained backlog before */
+	uint64_t quiet_seen;         /* quiet_tick(): frames and commands when last looked */
+	int64_t quiet_since_ms;      /* ... and since when that count holds */
+	bool quiet_released;         /* the caches were released since the last frame */
 };
 
 /* What the command line adds to the configuration. */

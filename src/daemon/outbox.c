@@ -303,6 +303,12 @@ int outbox_init(struct outbox *o, const struct outbox_ctx *ctx, const struct out
 	return rc;
 }
 
+void outbox_release_pool(struct outbox *o)
+{
+	while (o->n_pool > 0)
+		free(o->pool[--o->n_pool]);
+}
+
 void outbox_free(struct outbox *o)
 {
 	while (o->held_head) {
@@ -312,8 +318,7 @@ void outbox_free(struct outbox *o)
 	}
 	for (size_t i = 0; o->ring && i < o->count; i++)
 		free(at(o, i));
-	for (size_t i = 0; i < o->n_pool; i++)
-		free(o->pool[i]);
+	outbox_release_pool(o);
 	free(o->ring);
 	memset(o, 0, sizeof(*o));
 }

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "base/hex.h"
 #include "base/lb_err.h"
@@ -19,6 +21,32 @@
 #define QUEUE_REF 1                  /* pending entry of a queued item */
 #define BRIDGE_REF 0                 /* ACK-only / MAC-answer frame */
 
+/* Every slot free, the lowest index on top: slots are taken in order, so
+ * only as many pages are touched as decisions were pending at once. */
+static void reset_free_slots(struct txsched *t)
+{
+	for (size_t i = 0; i < TXSCHED_SLOTS; i++)
+		t->free_slot[i] = (uint16_t)(TXSCHED_SLOTS - 1 - i);
+	t->n_free = TXSCHED_SLOTS;
+}
+
+void txsched_release(struct txsched *t)
+{
+	if (t->pending.n == 0)
+		downlink_pending_free(&t->pending);
+	if (!t->slot || t->n_due != 0 || t->n_free != TXSCHED_SLOTS)
+		return;
+	long page = sysconf(_SC_PAGESIZE);
+	if (page > 0) {
+		uintptr_t mask = (uintptr_t)page - 1;
+		uintptr_t lo = ((uintptr_t)t->slot + mask) & ~mask;
+		uintptr_t hi = (uintptr_t)(t->slot + TXSCHED_SLOTS) & ~mask;
+		if (hi > lo)
+			(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	}
+	reset_free_slots(t);
+}
+
 int txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct txsched_opts *o)
 {
 	memset(t, 0, sizeof(*t));
@@ -26,9 +54,7 @@ int txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct 
 		return LB_ERR_NOMEM;
 	t->c = *ctx;
 	t->opts = *o;
-	for (size_t i = 0; i < TXSCHED_SLOTS; i++)
-		t->free_slot[i] = (uint16_t)(TXSCHED_SLOTS - 1 - i);
-	t->n_free = TXSCHED_SLOTS;
+	reset_free_slots(t);
 	downlink_pending_init(&t->pending, o->tx_ack_timeout_ms);
 	/* Tokens only need to differ between PULL_RESPs in flight; a random
 	 * start keeps them from repeating across restarts. */

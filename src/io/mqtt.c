@@ -534,6 +534,11 @@ int mqtt_init(struct mqtt *m, const struct mqtt_opts *o)
 	return LB_OK;
 }
 
+void mqtt_release_pool(struct mqtt *m)
+{
+	mqttq_pool_free(&m->pool);
+}
+
 void mqtt_destroy(struct mqtt *m)
 {
 	size_t lost = mqttq_len(&m->queue) + m->n_inflight - m->n_tracked;

@@ -207,6 +207,10 @@ int mqtt_init(struct mqtt *m, const struct mqtt_opts *o);
 /* Close the socket (without DISCONNECT if still open) and free all. */
 void mqtt_destroy(struct mqtt *m);
 
+/* A quiet bridge: free the message blocks the pool keeps for reuse (up to
+ * 128 KiB; mqttq_pool_free()). */
+void mqtt_release_pool(struct mqtt *m);
+
 /* libmosquitto's socket; -1 when there is none and between attempts. */
 int mqtt_fd(const struct mqtt *m);
 /* Whether EPOLLOUT interest is needed. */

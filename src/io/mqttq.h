@@ -58,7 +58,9 @@ struct mqttq_pool {
 	size_t n;
 };
 
-/* Frees the blocks the pool keeps (its messages must be freed before). */
+/* Frees the blocks the pool keeps; the pool stays usable, and messages
+ * made from it still out come back to it when freed (at mqtt_destroy() they
+ * must be freed before). */
 void mqttq_pool_free(struct mqttq_pool *pool);
 
 /* As mqttq_msg_new(), the block taken from pool when it fits one. */

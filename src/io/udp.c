@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,6 +113,19 @@ int udp_open(struct udp *u, const char *bind_addr, uint16_t port, int rcvbuf)
 	read_bound_port(u);
 	log_notice("udp", "listening on %s port %u", bind_addr, u->port);
 	return LB_OK;
+}
+
+void udp_release_bufs(struct udp *u)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (!u->bufs || page <= 0)
+		return;
+	uintptr_t mask = (uintptr_t)page - 1;
+	uintptr_t lo = ((uintptr_t)u->bufs + mask) & ~mask;
+	uintptr_t hi = ((uintptr_t)u->bufs + (size_t)UDP_BATCH * BUF_LEN) & ~mask;
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 void udp_close(struct udp *u)

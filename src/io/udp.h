@@ -64,6 +64,12 @@ struct udp {
 int udp_open(struct udp *u, const char *bind_addr, uint16_t port, int rcvbuf);
 void udp_close(struct udp *u);
 
+/* A quiet bridge: the whole pages of the receive buffers (16 x 64 KiB, as
+ * many pages touched as the datagrams of a burst filled) go back to the
+ * system (MADV_DONTNEED; they read as zeros when used again, and every
+ * read writes its datagram first). A refused madvise changes nothing. */
+void udp_release_bufs(struct udp *u);
+
 /* Read up to `budget` datagrams. Returns how many were read (0 when none
  * was waiting) or LB_ERR_IO. */
 int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg);

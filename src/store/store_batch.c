@@ -130,13 +130,15 @@ static int log_reserve(struct store *s, size_t len)
 	return LB_OK;
 }
 
-/* After a batch that grew the redo log beyond STORE_LOG_KEEP (the flush
- * of a whole fleet's ledgers, megabytes, once): back to its initial size,
- * so an idle bridge does not hold it. Usual batches stay below: no
- * reallocation per commit. A failed realloc keeps the larger log. */
-static void log_shrink(struct store *s)
+/* A redo log grown beyond keep bytes back to its initial size; the log
+ * must be empty. After a commit keep is STORE_LOG_KEEP: a batch that grew
+ * it beyond (the flush of a whole fleet's ledgers, megabytes, once) does
+ * not leave it so; usual batches stay below, no reallocation per commit.
+ * A quiet store gives back the rest (store_release_idle()). A failed
+ * realloc keeps the larger log. */
+static void log_shrink(struct store *s, size_t keep)
 {
-	if (s->log_cap <= STORE_LOG_KEEP)
+	if (s->log_cap <= keep)
 		return;
 	uint8_t *p = realloc(s->log, STORE_LOG_INITIAL);
 	if (!p)
@@ -186,6 +188,14 @@ void store_release_cache(struct store *s)
 {
 	if (s && s->db)
 		(void)sqlite3_db_release_memory(s->db);   /* SQLITE_OK, nothing to report */
+}
+
+void store_release_idle(struct store *s)
+{
+	if (!s || !s->db || s->in_txn || s->log_len != 0)
+		return;
+	store_release_cache(s);
+	log_shrink(s, STORE_LOG_INITIAL);
 }
 
 int store__stagev(struct store *s, enum store_op op, const struct store__part *parts, size_t n,
@@ -293,7 +303,7 @@ static void batch_done(struct store *s, int64_t t0, bool end_batch)
 	s->due_ms = -1;
 	s->broken = false;
 	s->retrying = false;
-	log_shrink(s);
+	log_shrink(s, STORE_LOG_KEEP);
 }
 
 static int commit(struct store *s, bool end_batch)

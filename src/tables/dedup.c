@@ -325,26 +325,41 @@ enum dedup_result dedup_add(struct dedup *d, const struct lb_rx *rx, int64_t now
 	return DEDUP_NEW;
 }
 
-/* Once every group of a burst is out (more than KEEP_SLOTS were open at
- * once; a slot is about 6 KiB, 6 MiB for the daemon's 1,024), the pages of
- * the slots beyond the first KEEP_SLOTS go back to the system
- * (MADV_DONTNEED: they read as zeros when used again) and slots are taken
- * fresh, in order, as at the start. A steady trickle never gets here; a
- * refused madvise leaves the pages where they were. */
-static void release_burst(struct dedup *d)
+/* The pages wholly inside slots [from, to) go back to the system
+ * (MADV_DONTNEED: they read as zeros when used again); slots are then taken
+ * fresh, in order, as at the start. A refused madvise leaves the pages
+ * where they were. Only with no group open. */
+static void release_pages(struct dedup *d, size_t from, size_t to)
 {
-	if (d->n_open != 0 || d->fresh <= KEEP_SLOTS)
-		return;
-	long page = sysconf(_SC_PAGESIZE);   /* asked only when there is a burst to release */
+	long page = sysconf(_SC_PAGESIZE);   /* asked only when there is something to release */
 	if (page > 0) {
 		uintptr_t mask = (uintptr_t)page - 1;
-		uintptr_t lo = ((uintptr_t)(d->pool + KEEP_SLOTS) + mask) & ~mask;
-		uintptr_t hi = (uintptr_t)(d->pool + d->fresh) & ~mask;
+		uintptr_t lo = ((uintptr_t)(d->pool + from) + mask) & ~mask;
+		uintptr_t hi = (uintptr_t)(d->pool + to) & ~mask;
 		if (hi > lo)
 			(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
 	}
 	d->free_top = DEDUP_NIL;
 	d->fresh = 0;
+}
+
+/* Once every group of a burst is out (more than KEEP_SLOTS were open at
+ * once; a slot is about 6 KiB, 6 MiB for the daemon's 1,024), the pages of
+ * the slots beyond the first KEEP_SLOTS go back. A steady trickle never
+ * gets here. */
+static void release_burst(struct dedup *d)
+{
+	if (d->n_open == 0 && d->fresh > KEEP_SLOTS)
+		release_pages(d, KEEP_SLOTS, d->fresh);
+}
+
+void dedup_release(struct dedup *d)
+{
+	if (!d->pool || d->n_open != 0)
+		return;
+	/* A burst's release kept the first KEEP_SLOTS and started fresh again. */
+	size_t to = d->max_open < KEEP_SLOTS ? d->max_open : KEEP_SLOTS;
+	release_pages(d, 0, d->fresh > to ? d->fresh : to);
 }
 
 int64_t dedup_tick(struct dedup *d, int64_t now_ms, dedup_emit_fn emit, void *arg)

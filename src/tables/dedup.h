@@ -130,6 +130,12 @@ enum dedup_result dedup_add(struct dedup *d, const struct lb_rx *rx, int64_t now
  * deadline (ms, same clock) or -1 if no group is open. */
 int64_t dedup_tick(struct dedup *d, int64_t now_ms, dedup_emit_fn emit, void *arg);
 
+/* A quiet bridge: with no group open, the pages of the slots go back to
+ * the system as after a burst, the 64 that a burst keeps included (384
+ * KiB once more than 64 groups were open at once); nothing when a group is
+ * open. */
+void dedup_release(struct dedup *d);
+
 size_t dedup_open_count(const struct dedup *d);
 
 #endif

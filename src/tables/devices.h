@@ -223,6 +223,11 @@ int devices_app_ids(struct devices *d);
 int devices_init(struct devices *d, const struct lb_device_conf *conf, size_t n);
 void devices_free(struct devices *d);
 
+/* A quiet bridge: free the key cache's prepared keys (lwkeycache_release);
+ * the next devices_keys() of each device prepares them again. Results are
+ * unchanged. */
+void devices_release_keys(struct devices *d);
+
 /*
  * SIGHUP: rebuild from a new configuration. A device whose DevEUI,
  * activation, DevAddr and both session keys (OTAA: JoinEUI and AppKey)

@@ -9,13 +9,18 @@
 #   - RSS (VmRSS) idle after the start, its private part (RssAnon: the
 #     rest is shared library pages), and the peak (VmHWM);
 #   - one uplink from every device at RATE datagrams/s through one gateway:
-#     how many reached the subscriber, drops.udpKernel, RSS after them.
+#     how many reached the subscriber, drops.udpKernel, RSS after them;
+#   - RSS idle after the uplinks: once the bridge has been quiet long
+#     enough to release what the traffic grew (BRIDGE_QUIET_MS, 5 s after
+#     the last frame; daemon/bridge.c quiet_tick), proved by a stats event
+#     made a second after that.
 # Never fails on a number. Usage: bench_fleet.sh [SIZES] [RATE]
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir/build}
 . "$top_srcdir/tests/integration/lib.sh"
 SIZES=${1:-1000 100000}; RATE=${2:-5000}; SEED=13
+QUIET_S=5   # BRIDGE_QUIET_MS (daemon/bridge.h) in seconds
 require "$MOSQUITTO" mosquitto_sub jq awk
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
@@ -79,6 +84,11 @@ for N in $SIZES; do
 	echo "fleet $N: one uplink each at $RATE/s: $got of $N reached the subscriber" \
 		"($(awk -v g="$got" -v n="$N" 'BEGIN { printf "%.1f", 100 * g / n }') %)," \
 		"drops.udpKernel $kdrops, drops.frames: $fdrops; $(rss)"
+	# Every frame came before the drain: quiet from then at the latest.
+	quiet=$(( ($(date +%s%3N) - BRIDGE_T0_MS + 999) / 1000 + QUIET_S + 1 ))
+	wait_stats_cond "up$N" ".uptimeS >= $quiet" $((QUIET_S + WAIT_S)) ||
+		fail "no stats event after the quiet time"
+	echo "fleet $N: idle after the uplinks (quiet ${QUIET_S} s): $(rss)"
 	stop_bridge
 
 	timed_start "$T/lb.conf"

@@ -3,6 +3,8 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "tables/dedup.h"
 #include "base/lb_err.h"
@@ -464,6 +466,86 @@ START_TEST(test_burst_pages_released)
 }
 END_TEST
 
+/* A quiet bridge's release: nothing while a group is open; once all are
+ * out, the slots a trickle used (the ones a burst keeps, too) are taken
+ * fresh from slot 0, and late copies are still known. */
+/* Pages resident (mincore) among those wholly inside slots [from, to). */
+static size_t resident_pages(const struct dedup *d, size_t from, size_t to)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), mask = page - 1;
+	uintptr_t lo = ((uintptr_t)(d->pool + from) + mask) & ~mask;
+	uintptr_t hi = (uintptr_t)(d->pool + to) & ~mask;
+	unsigned char vec[256];
+	size_t n = 0;
+
+	ck_assert_uint_le((hi - lo) / page, sizeof(vec));
+	if (hi <= lo)
+		return 0;
+	ck_assert_int_eq(mincore((void *)lo, hi - lo, vec), 0);
+	for (size_t i = 0; i < (hi - lo) / page; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+START_TEST(test_quiet_release)
+{
+	struct dedup d;
+	struct sink s = {0};
+	size_t n = 0;
+	uint8_t phy[16];
+	struct lb_rx rx;
+
+	ck_assert_int_eq(dedup_init(&d, 200, 1024), LB_OK);
+	dedup_release(&d);                                 /* nothing used yet */
+	ck_assert_uint_eq(d.fresh, 0);
+	memset(phy, 0, sizeof(phy));
+	for (uint32_t i = 0; i < 10; i++) {
+		memcpy(phy, &i, sizeof(i));
+		rx = mkrx(GW1, phy, sizeof(phy), 1.0f, -90);
+		ck_assert_int_eq(dedup_add(&d, &rx, i < 9 ? 1000 : 1100, count_one, &n), DEDUP_NEW);
+	}
+	ck_assert_int_eq(dedup_tick(&d, 1200, count_one, &n), 1300);
+	dedup_release(&d);                                 /* one still open */
+	ck_assert_uint_eq(d.fresh, 10);
+	ck_assert_int_eq(dedup_tick(&d, 1300, count_one, &n), -1);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_uint_gt(resident_pages(&d, 0, 10), 0);
+	dedup_release(&d);
+	ck_assert_uint_eq(d.fresh, 0);
+	ck_assert_uint_eq(resident_pages(&d, 0, 10), 0);
+	/* A burst's release keeps its first 64 slots; the quiet one does not. */
+	for (uint32_t i = 100; i < 300; i++) {
+		memcpy(phy, &i, sizeof(i));
+		rx = mkrx(GW1, phy, sizeof(phy), 1.0f, -90);
+		ck_assert_int_eq(dedup_add(&d, &rx, 1300, count_one, &n), DEDUP_NEW);
+	}
+	ck_assert_int_eq(dedup_tick(&d, 1300, count_one, &n), 1500);
+	ck_assert_int_eq(dedup_tick(&d, 1500, count_one, &n), -1);
+	ck_assert_uint_eq(d.fresh, 0);
+	ck_assert_uint_gt(resident_pages(&d, 0, 64), 0);
+	dedup_release(&d);
+	ck_assert_uint_eq(resident_pages(&d, 0, 64), 0);
+	uint32_t old = 4;
+	memcpy(phy, &old, sizeof(old));
+	ck_assert_int_eq(add(&d, &s, GW2, phy, sizeof(phy), 1400), DEDUP_LATE);
+	for (uint32_t i = 20; i < 22; i++) {
+		memcpy(phy, &i, sizeof(i));
+		ck_assert_int_eq(add(&d, &s, GW1, phy, sizeof(phy), 2000), DEDUP_NEW);
+		ck_assert_int_eq(add(&d, &s, GW3, phy, sizeof(phy), 2010), DEDUP_MERGED);
+	}
+	ck_assert_uint_eq(d.fresh, 2);                     /* taken from slot 0 on */
+	ck_assert_int_eq(tick(&d, &s, 2200), -1);
+	ck_assert_uint_eq(s.n, 2);
+	for (size_t k = 0; k < 2; k++) {
+		ck_assert_uint_eq(s.g[k].n_rx, 2);
+		ck_assert_uint_eq(s.g[k].rx[1].gateway_eui, GW3);
+		ck_assert_uint_eq(s.g[k].phy[0], 20 + k);
+	}
+	dedup_free(&d);
+	dedup_release(&d);                                 /* freed: nothing */
+}
+END_TEST
+
 START_TEST(test_init_ranges)
 {
 	struct dedup d;
@@ -502,6 +584,7 @@ static Suite *dedup_suite(void)
 	tcase_add_test(tc, test_many_groups);
 	tcase_add_test(tc, test_init_ranges);
 	tcase_add_test(tc, test_burst_pages_released);
+	tcase_add_test(tc, test_quiet_release);
 	suite_add_tcase(s, tc);
 	return s;
 }

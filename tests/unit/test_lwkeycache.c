@@ -130,6 +130,44 @@ START_TEST(hits_and_lru_eviction)
 }
 END_TEST
 
+/* Released (a quiet bridge): every slot's contexts freed and its keys
+ * wiped; the old hints miss, and the keys prepared again give the same
+ * MICs and payloads. Released twice, or before any use: no harm. */
+START_TEST(release_empties)
+{
+	struct lwkeycache c;
+	uint32_t hint[3] = {LWKEYCACHE_NONE, LWKEYCACHE_NONE, LWKEYCACHE_NONE};
+
+	ck_assert_int_eq(lwkeycache_init(&c, 4), LB_OK);
+	lwkeycache_release(&c);
+	ck_assert_uint_eq(c.used, 0);
+	for (unsigned i = 0; i < 3; i++)
+		check_pair(&c, &hint[i], i);
+	ck_assert_uint_eq(c.used, 3);
+	lwkeycache_release(&c);
+	ck_assert_uint_eq(c.used, 0);
+	ck_assert_uint_eq(c.head, LWKEYCACHE_NONE);
+	ck_assert_uint_eq(c.tail, LWKEYCACHE_NONE);
+	for (unsigned s = 0; s < 3; s++) {
+		ck_assert(!c.slot[s].keys.nwk_s_key.ready && !c.slot[s].keys.app_s_key.ready);
+		ck_assert_ptr_null(c.slot[s].keys.nwk_s_key.cmac);
+		ck_assert_ptr_null(c.slot[s].keys.app_s_key.ecb);
+	}
+	/* In another order: each old hint now names another pair's slot. */
+	check_pair(&c, &hint[2], 2);
+	check_pair(&c, &hint[0], 0);
+	check_pair(&c, &hint[1], 1);
+	ck_assert_uint_eq(c.rekeys, 6);
+	ck_assert_uint_eq(c.hits, 0);
+	check_pair(&c, &hint[0], 0);
+	ck_assert_uint_eq(c.hits, 1);
+	lwkeycache_release(&c);
+	lwkeycache_release(&c);
+	lwkeycache_free(&c);
+	lwkeycache_release(&c);           /* freed: nothing */
+}
+END_TEST
+
 START_TEST(round_robin_rebuilds)
 {
 	struct lwkeycache c;
@@ -261,6 +299,7 @@ static Suite *lwkeycache_suite(void)
 
 	tcase_add_test(tc, v1_through_cache);
 	tcase_add_test(tc, hits_and_lru_eviction);
+	tcase_add_test(tc, release_empties);
 	tcase_add_test(tc, round_robin_rebuilds);
 	tcase_add_test(tc, hint_to_other_keys_misses);
 	tcase_add_test(tc, rekey_equals_init);

@@ -966,6 +966,59 @@ START_TEST(test_large_batch_due_now)
 }
 END_TEST
 
+static int cache_used(struct store *s)
+{
+	int cur = 0, hi = 0;
+
+	ck_assert_int_eq(sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_USED, &cur, &hi, 0),
+			 SQLITE_OK);
+	return cur;
+}
+
+/* A quiet store gives back the pages SQLite cached and the redo log a
+ * batch grew (below STORE_LOG_KEEP, where a commit keeps it); not while
+ * a write is staged. What was written stays, and writes go on. */
+START_TEST(test_release_idle)
+{
+	static uint8_t payload[40 * 1000];
+	char dir[512];
+	struct store s;
+	uint64_t seq = 0;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, STORE_MAX_COMMIT_MS), LB_OK);
+	memset(payload, 'x', sizeof(payload));
+	struct store_outbox_row r = {.dev_eui = EUI_A, .qos = 1, .topic = "t/up",
+				     .payload = payload, .len = sizeof(payload)};
+	for (int i = 0; i < 10; i++) {
+		r.seq = ++seq;
+		ck_assert_int_eq(store_outbox_add(&s, &r), LB_OK);
+	}
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_uint_gt(s.log_cap, STORE_LOG_INITIAL);   /* kept by the commit */
+	size_t grown = s.log_cap;
+	r.seq = ++seq;
+	r.len = 10;
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_OK);
+	int before = cache_used(&s);
+	store_release_idle(&s);                            /* a write is staged */
+	ck_assert_uint_eq(s.log_cap, grown);
+	ck_assert_int_eq(cache_used(&s), before);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	int full = cache_used(&s);
+	store_release_idle(&s);
+	ck_assert_uint_eq(s.log_cap, STORE_LOG_INITIAL);
+	/* 500 KB -> 14 KB here: the cache's own bookkeeping stays. */
+	ck_assert_int_lt(cache_used(&s), full / 4);
+	r.seq = ++seq;
+	ck_assert_int_eq(store_outbox_add(&s, &r), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM outbox"), (int64_t)seq);
+	store_close(&s);
+	store_release_idle(&s);                            /* closed: nothing */
+}
+END_TEST
+
 /* Batch 1 committed, batch 2 staged, then SIGKILL: after a restart batch 1
  * is all there and batch 2 is absent; the downlink counters resume above
  * every one used before the crash. */
@@ -2470,6 +2523,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_meta);
 	tcase_add_test(tc, test_batch_invisible_until_commit);
 	tcase_add_test(tc, test_large_batch_due_now);
+	tcase_add_test(tc, test_release_idle);
 	tcase_add_test(tc, test_large_batch_keeps_retry_wait);
 	tcase_add_test(tc, test_crash_between_batches);
 	tcase_add_test(tc, test_failed_commit_is_retried);
