@@ -894,10 +894,14 @@ END_TEST
  * object on the 40-byte slab's free list. */
 START_TEST(ledger_len_changed_aborts)
 {
-	struct lb_device_conf c = abp("a", 0xa1, 0x26000001, KEY_X, KEY_Y);
+	struct lb_device_conf c[2] = {abp("a", 0xa1, 0x26000001, KEY_X, KEY_Y),
+				      abp("b", 0xa2, 0x26000002, KEY_X, KEY_Y)};
 	struct devices d;
 
-	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	ck_assert_int_eq(devices_init(&d, c, 2), LB_OK);
+	/* the 40-byte slab holds a live ledger, so only the class check can
+	 * tell the wrong release from a right one */
+	ck_assert_ptr_nonnull(devices_fa_resize(&d, &d.dev[1], 30));
 	ck_assert_ptr_nonnull(devices_fa_resize(&d, &d.dev[0], 16));
 	d.dev[0].rt.fa->len = 30;   /* 40-byte class */
 	devices_fa_drop(&d, &d.dev[0]);
