@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "mac/join.h"
+#include "mac/macstate.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "io/loop.h"
@@ -179,10 +180,8 @@ static void joined_row(struct otaa *o, const struct lb_device *dev, const struct
 	row->join_nonce_last = out->join_nonce;
 	row->has_dev_nonce_last = true;
 	row->dev_nonce_last = out->dev_nonce;
-	/* 0 would mean never joined (store_types.h): a wall clock at or
-	 * before 1970 still records a join. */
-	int64_t now_s = loop_wall_us() / 1000000;
-	row->joined_at = now_s > 0 ? now_s : 1;
+	/* 0 would mean never joined (store_types.h) */
+	row->joined_at = macstate_join_stamp(loop_wall_us() / 1000000);
 }
 
 /*

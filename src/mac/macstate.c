@@ -46,6 +46,11 @@ uint32_t macstate_joined_s(int64_t t)
 	return s ? s : 1;
 }
 
+int64_t macstate_join_stamp(int64_t now_s)
+{
+	return now_s > 0 ? now_s : 1;
+}
+
 bool macstate_grid_region(const struct region *r)
 {
 	return r != NULL && r->rx1_freq == REGION_RX1_CHANNEL_MOD8;

@@ -91,6 +91,11 @@ uint32_t macstate_unix_s(int64_t t);
  * that was wrong at the join) is 1. */
 uint32_t macstate_joined_s(int64_t t);
 
+/* The join time to store for a join made at wall time now_s (seconds):
+ * now_s, but never 0 (= never joined) nor before 1970 (a wall clock at or
+ * before 1970 still records a join): 1 then. */
+int64_t macstate_join_stamp(int64_t now_s);
+
 /* rx_done as the store's rows hold it (store_mac.h; channel i at bit
  * 8 + i, as it was kept in memory before), and back (bits outside
  * MACSTATE_*_DONE dropped). */

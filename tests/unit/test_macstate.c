@@ -73,6 +73,9 @@ START_TEST(test_compact)
 	ck_assert_uint_eq(macstate_joined_s(-5), 1);           /* joined, clock wrong */
 	ck_assert_uint_eq(macstate_joined_s(INT64_C(1780000000)), 1780000000u);
 	ck_assert_uint_eq(macstate_joined_s(INT64_C(1) << 40), UINT32_MAX);
+	ck_assert_int_eq(macstate_join_stamp(0), 1);             /* a join is never "never" */
+	ck_assert_int_eq(macstate_join_stamp(-7), 1);
+	ck_assert_int_eq(macstate_join_stamp(INT64_C(1780000000)), INT64_C(1780000000));
 	/* rx_done keeps the stored rows' layout there: channel i at bit 8 + i. */
 	uint8_t all = (uint8_t)(MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE);
 	for (int ch = MACSTATE_FIRST_EXTRA_CHANNEL; ch < 8; ch++)
