@@ -466,9 +466,6 @@ START_TEST(test_burst_pages_released)
 }
 END_TEST
 
-/* A quiet bridge's release: nothing while a group is open; once all are
- * out, the slots a trickle used (the ones a burst keeps, too) are taken
- * fresh from slot 0, and late copies are still known. */
 /* Pages resident (mincore) among those wholly inside slots [from, to). */
 static size_t resident_pages(const struct dedup *d, size_t from, size_t to)
 {
@@ -487,6 +484,9 @@ static size_t resident_pages(const struct dedup *d, size_t from, size_t to)
 	return n;
 }
 
+/* A quiet bridge's release: nothing while a group is open; once all are
+ * out, the slots a trickle used (the ones a burst keeps, too) are taken
+ * fresh from slot 0, and late copies are still known. */
 START_TEST(test_quiet_release)
 {
 	struct dedup d;
