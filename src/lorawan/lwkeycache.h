@@ -21,8 +21,9 @@
  *
  * Ownership: lwkeycache_init() allocates, lwkeycache_free() releases (safe
  * on a zeroed or freed cache) and wipes the keys. A pointer returned by
- * lwkeycache_get() is valid until the next lwkeycache_get() or
- * lwkeycache_free() on the same cache: use it at once, never keep it.
+ * lwkeycache_get() is valid until the next lwkeycache_get(),
+ * lwkeycache_release() or lwkeycache_free() on the same cache: use it at
+ * once, never keep it.
  * Not thread-safe (one loop thread).
  */
 #ifndef LB_LWKEYCACHE_H
