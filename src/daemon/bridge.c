@@ -908,22 +908,34 @@ static int64_t service_tick(struct bridge *b, int64_t now)
  * preparing their device's keys again and for reading pages back. A
  * steady trickle, never quiet that long, keeps everything. False when a
  * part was kept because it is in use (a PULL_RESP awaits its TX_ACK, the
- * store has a batch open): the caller tries again later. */
-static bool release_quiet(struct bridge *b)
+ * store has a batch open): the caller tries again later. Each release that
+ * got everything is logged with the counts of what it freed. */
+static bool release_quiet(struct bridge *b, int64_t quiet_ms)
 {
-	bool all = true;
+	bool all = true, table = false;
 
 	dedup_release(&b->dedup);
 	udp_release_bufs(&b->udp);
-	devices_release_keys(&b->devices);
-	if (!txsched_release(&b->tx))
+	size_t keys = devices_release_keys(&b->devices);
+	if (!txsched_release(&b->tx, &table))
 		all = false;
-	outbox_release_pool(&b->outbox);
-	mqtt_release_pool(&b->mqtt);
+	size_t blocks = outbox_release_pool(&b->outbox) + mqtt_release_pool(&b->mqtt);
 	if (b->store_open && !store_release_idle(&b->store))
 		all = false;
 	release_heap();
-	return all;
+	if (!all) {
+		log_debug("bridge", "quiet for %lld ms: caches released but the TX_ACK table or "
+			  "the store's batch, in use (looked at again in %d ms)",
+			  (long long)quiet_ms, BRIDGE_QUIET_RETRY_MS);
+		return false;
+	}
+	b->stats.quiet_releases++;
+	LB_LOG_RL(LOG_LVL_INFO, "bridge", "quiet for %lld ms: released %zu prepared key pair(s), "
+		  "%s, %zu pooled message block(s), the receive buffers', de-duplication and "
+		  "downlink slots' pages, the store's cache and redo log, the heap's free pages",
+		  (long long)quiet_ms, keys, table ? "the TX_ACK table" : "no TX_ACK table",
+		  blocks);
+	return true;
 }
 
 /* Runs before heap_tick()'s own trim: a release trims the heap and puts
@@ -946,22 +958,11 @@ static int64_t quiet_tick(struct bridge *b, int64_t now, uint64_t waiting)
 		return due;
 	if (waiting != 0 || (b->store_open && store_dirty(&b->store)))
 		return now + BRIDGE_STATUS_MS;   /* looked at again as they drain */
-	b->quiet_released = release_quiet(b);
+	b->quiet_released = release_quiet(b, now - b->quiet_since_ms);
 	b->trim_backlog = 0;
 	b->next_trim_ms = now + BRIDGE_TRIM_MS;
 	b->next_drain_trim_ms = now + BRIDGE_TRIM_DRAIN_MS;
-	if (!b->quiet_released) {
-		log_debug("bridge", "quiet for %lld ms: caches released, TX_ACK table or store "
-			  "batch in use kept (looked at again in %d ms)",
-			  (long long)(now - b->quiet_since_ms), BRIDGE_QUIET_RETRY_MS);
-		return now + BRIDGE_QUIET_RETRY_MS;
-	}
-	b->stats.quiet_releases++;
-	LB_LOG_RL(LOG_LVL_INFO, "bridge", "quiet for %lld ms: released the key cache, receive "
-		  "buffers, de-duplication and downlink slots, TX_ACK table, pooled blocks, "
-		  "store cache and redo log, free heap pages",
-		  (long long)(now - b->quiet_since_ms));
-	return -1;
+	return b->quiet_released ? -1 : now + BRIDGE_QUIET_RETRY_MS;
 }
 
 /* glibc's free() returns only the top of the heap: after a burst, the pages

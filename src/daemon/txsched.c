@@ -30,10 +30,11 @@ static void reset_free_slots(struct txsched *t)
 	t->n_free = TXSCHED_SLOTS;
 }
 
-bool txsched_release(struct txsched *t)
+bool txsched_release(struct txsched *t, bool *table_freed)
 {
 	bool all = t->pending.n == 0;
 
+	*table_freed = all && t->pending.slot != NULL;
 	if (all)
 		downlink_pending_free(&t->pending);
 	if (!t->slot)

@@ -175,8 +175,9 @@ void txsched_free(struct txsched *t);
  * TX_ACK, the TX_ACK table (136 KiB, every page read by a lookup) is freed,
  * to be allocated again at the next PULL_RESP. Otherwise nothing changes.
  * True when both were released (or were not held), false when a part was
- * kept because it is in use: try again later. */
-bool txsched_release(struct txsched *t);
+ * kept because it is in use: try again later. *table_freed says whether a
+ * TX_ACK table was freed now. */
+bool txsched_release(struct txsched *t, bool *table_freed);
 
 /* A confirmed downlink sent before a restart still waits for the ACK of
  * the device's next uplink: find it in the store. LB_OK or the store's
