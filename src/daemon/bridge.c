@@ -818,9 +818,10 @@ int bridge_init(struct bridge *b, struct lb_config *cfg, const struct bridge_opt
 		log_error("bridge", "event loop set-up failed: %s", lb_strerror(rc));
 		return rc;
 	}
-	b->next_stats_ms = loop_now_ms() + (int64_t)b->cfg.mqtt_stats_interval_s * 1000;
-	b->next_trim_ms = loop_now_ms() + BRIDGE_TRIM_MS;
-	b->quiet_since_ms = b->next_trim_ms - BRIDGE_TRIM_MS;   /* quiet from the start */
+	int64_t now = loop_now_ms();
+	b->next_stats_ms = now + (int64_t)b->cfg.mqtt_stats_interval_s * 1000;
+	b->next_trim_ms = now + BRIDGE_TRIM_MS;
+	b->quiet_since_ms = now;   /* quiet_tick(): quiet from the start */
 	return LB_OK;
 }
 

@@ -470,9 +470,10 @@ static void launch(struct txsched *t, struct downlink_pending_entry *e)
 	}
 	int prc = downlink_pending_add(&t->pending, token, e, loop_now_ms());
 	if (prc != LB_OK) {
+		const char *why = prc == LB_ERR_NOMEM ? "out of memory"
+				  : prc == LB_ERR_FULL ? "full" : lb_strerror(prc);
 		LB_LOG_RL(LOG_LVL_WARN, "txsched", "TX_ACK table %s: downlink FCnt %u counted as sent",
-			  prc == LB_ERR_NOMEM ? "out of memory" : prc == LB_ERR_FULL ? "full" : lb_strerror(prc),
-			  e->fcnt_down);
+			  why, e->fcnt_down);
 		finish_sent(t, e);
 	}
 }
