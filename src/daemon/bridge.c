@@ -908,8 +908,9 @@ static int64_t service_tick(struct bridge *b, int64_t now)
  * (README "Memory and start-up"); the first frames after it pay for
  * preparing their device's keys again and for reading pages back. A
  * steady trickle, never quiet that long, keeps everything. False when a
- * part was kept because it is in use (a PULL_RESP awaits its TX_ACK, the
- * store has a batch open): the caller tries again later. Each release that
+ * part was kept because it is in use (a downlink decision pending, a
+ * PULL_RESP awaiting its TX_ACK, a store batch open): the caller tries
+ * again later. Each release that
  * got everything is logged with the counts of what it freed. */
 static bool release_quiet(struct bridge *b, int64_t quiet_ms)
 {
@@ -925,8 +926,8 @@ static bool release_quiet(struct bridge *b, int64_t quiet_ms)
 		all = false;
 	release_heap();
 	if (!all) {
-		log_debug("bridge", "quiet for %lld ms: caches released but the TX_ACK table or "
-			  "the store's batch, in use (looked at again in %d ms)",
+		log_debug("bridge", "quiet for %lld ms: caches released; the downlink slots, the "
+			  "TX_ACK table or the store's batch kept in use (looked at again in %d ms)",
 			  (long long)quiet_ms, BRIDGE_QUIET_RETRY_MS);
 		return false;
 	}
