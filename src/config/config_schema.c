@@ -489,6 +489,15 @@ const struct cs_entry config__schema[] = {
 	S_INT("state.commit_ms", state_commit_ms, 200, 10, 10000,
 	      "Group-commit interval of the state in ms: changes are written in one transaction "
 	      "per interval (sooner when a batch reaches 4 MiB)."),
+	S_INT("quiet_release_ms", quiet_release_ms, 5000, 0, 3600000,
+	      "After this many ms with no frame and no downlink command, and nothing waiting to "
+	      "be published or written, the bridge gives back what traffic grew: SQLite's page "
+	      "cache and redo log, the prepared keys of the key cache, the receive buffers, the "
+	      "de-duplication and downlink slots, the TX_ACK table, the pooled message blocks, "
+	      "then the heap's free pages. It costs about 1 ms of the loop, and the next frames "
+	      "prepare their device's keys again and read pages back. A sparse fleet with more "
+	      "than this between frames releases between frames: raise it, or set 0 to never "
+	      "release."),
 	S_ENUM("log_level", log_level, "info", log_levels, "Least severe level that is logged."),
 };
 

@@ -818,8 +818,10 @@ int bridge_init(struct bridge *b, struct lb_config *cfg, const struct bridge_opt
 		log_error("bridge", "event loop set-up failed: %s", lb_strerror(rc));
 		return rc;
 	}
-	b->next_stats_ms = loop_now_ms() + (int64_t)b->cfg.mqtt_stats_interval_s * 1000;
-	b->next_trim_ms = loop_now_ms() + BRIDGE_TRIM_MS;
+	int64_t now = loop_now_ms();
+	b->next_stats_ms = now + (int64_t)b->cfg.mqtt_stats_interval_s * 1000;
+	b->next_trim_ms = now + BRIDGE_TRIM_MS;
+	b->quiet_since_ms = now;   /* quiet_tick(): quiet from the start */
 	return LB_OK;
 }
 
@@ -896,7 +898,7 @@ static int64_t service_tick(struct bridge *b, int64_t now)
 }
 
 /* What only traffic needs, released once the bridge has been quiet (no
- * frame, no downlink command) for BRIDGE_QUIET_MS with nothing waiting in
+ * frame, no downlink command) for quiet_release_ms with nothing waiting in
  * the MQTT queue, the outbox or the store's batch: the pages of SQLite's
  * cache and the redo log that the commits grew, the OpenSSL contexts of
  * the key cache, the pages of the de-duplication and downlink slots and of
@@ -905,24 +907,48 @@ static int64_t service_tick(struct bridge *b, int64_t now)
  * from each of 1,000 devices that is about 4 MiB the bridge kept
  * (README "Memory and start-up"); the first frames after it pay for
  * preparing their device's keys again and for reading pages back. A
- * steady trickle, never quiet that long, keeps everything. */
-static void release_quiet(struct bridge *b)
+ * steady trickle, never quiet that long, keeps everything. False when a
+ * part was kept because it is in use (a downlink decision pending, a
+ * PULL_RESP awaiting its TX_ACK, a store batch open): the caller tries
+ * again later. Each release that
+ * got everything is logged with the counts of what it freed. */
+static bool release_quiet(struct bridge *b, int64_t quiet_ms)
 {
+	bool all = true, table = false;
+
 	dedup_release(&b->dedup);
 	udp_release_bufs(&b->udp);
-	devices_release_keys(&b->devices);
-	txsched_release(&b->tx);
-	outbox_release_pool(&b->outbox);
-	mqtt_release_pool(&b->mqtt);
-	if (b->store_open)
-		store_release_idle(&b->store);
+	size_t keys = devices_release_keys(&b->devices);
+	if (!txsched_release(&b->tx, &table))
+		all = false;
+	size_t blocks = outbox_release_pool(&b->outbox) + mqtt_release_pool(&b->mqtt);
+	if (b->store_open && !store_release_idle(&b->store))
+		all = false;
 	release_heap();
+	if (!all) {
+		log_debug("bridge", "quiet for %lld ms: caches released; the downlink slots, the "
+			  "TX_ACK table or the store's batch kept in use (looked at again in %d ms)",
+			  (long long)quiet_ms, BRIDGE_QUIET_RETRY_MS);
+		return false;
+	}
+	b->stats.quiet_releases++;
+	/* at most one line per quiet spell: not rate-limited */
+	log_info("bridge", "quiet for %lld ms: released %zu prepared key pair(s), "
+		  "%s, %zu pooled message block(s), the receive buffers', de-duplication and "
+		  "downlink slots' pages, the store's cache and redo log, the heap's free pages",
+		  (long long)quiet_ms, keys, table ? "the TX_ACK table" : "no TX_ACK table",
+		  blocks);
+	return true;
 }
 
+/* Runs before heap_tick()'s own trim: a release trims the heap and puts
+ * that trim off, so one pass never trims twice. */
 static int64_t quiet_tick(struct bridge *b, int64_t now, uint64_t waiting)
 {
 	uint64_t seen = b->stats.frames_received + b->stats.commands;
 
+	if (b->cfg.quiet_release_ms <= 0)
+		return -1;
 	if (seen != b->quiet_seen) {
 		b->quiet_seen = seen;
 		b->quiet_since_ms = now;
@@ -930,16 +956,16 @@ static int64_t quiet_tick(struct bridge *b, int64_t now, uint64_t waiting)
 	}
 	if (b->quiet_released)
 		return -1;
-	int64_t due = b->quiet_since_ms + BRIDGE_QUIET_MS;
+	int64_t due = b->quiet_since_ms + b->cfg.quiet_release_ms;
 	if (now < due)
 		return due;
 	if (waiting != 0 || (b->store_open && store_dirty(&b->store)))
 		return now + BRIDGE_STATUS_MS;   /* looked at again as they drain */
-	release_quiet(b);
-	b->quiet_released = true;
+	b->quiet_released = release_quiet(b, now - b->quiet_since_ms);
 	b->trim_backlog = 0;
 	b->next_trim_ms = now + BRIDGE_TRIM_MS;
-	return -1;
+	b->next_drain_trim_ms = now + BRIDGE_TRIM_DRAIN_MS;
+	return b->quiet_released ? -1 : now + BRIDGE_QUIET_RETRY_MS;
 }
 
 /* glibc's free() returns only the top of the heap: after a burst, the pages
@@ -960,6 +986,7 @@ static int64_t heap_tick(struct bridge *b, int64_t now)
 
 	mqtt_get_stats(&b->mqtt, &ms);
 	uint64_t waiting = ms.queued + outbox_pending(&b->outbox);
+	int64_t quiet_next = quiet_tick(b, now, waiting);
 	if (waiting > b->trim_backlog)
 		b->trim_backlog = waiting;
 	bool drained = waiting == 0 && b->trim_backlog >= BRIDGE_TRIM_BACKLOG;
@@ -973,7 +1000,7 @@ static int64_t heap_tick(struct bridge *b, int64_t now)
 	}
 	int64_t next = drained ? loop_earliest(b->next_trim_ms, b->next_drain_trim_ms)
 			       : b->next_trim_ms;
-	return loop_earliest(next, quiet_tick(b, now, waiting));
+	return loop_earliest(next, quiet_next);
 }
 
 /* Every module's timers: run what is due, return the next deadline. */

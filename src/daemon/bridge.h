@@ -76,7 +76,7 @@
 #define BRIDGE_TRIM_MS 60000       /* free heap pages returned (bridge.c heap_tick) */
 #define BRIDGE_TRIM_BACKLOG 1000   /* ... and at once when this many messages waited */
 #define BRIDGE_TRIM_DRAIN_MS 5000  /* ... at most once per this (a loaded bridge drains often) */
-#define BRIDGE_QUIET_MS 5000       /* no frame this long: caches released (bridge.c quiet_tick) */
+#define BRIDGE_QUIET_RETRY_MS 1000 /* a part of a quiet release kept in use: tried again */
 
 struct bridge {
 	struct lb_config cfg;

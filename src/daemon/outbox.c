@@ -303,10 +303,13 @@ int outbox_init(struct outbox *o, const struct outbox_ctx *ctx, const struct out
 	return rc;
 }
 
-void outbox_release_pool(struct outbox *o)
+size_t outbox_release_pool(struct outbox *o)
 {
+	size_t n = o->n_pool;
+
 	while (o->n_pool > 0)
 		free(o->pool[--o->n_pool]);
+	return n;
 }
 
 void outbox_free(struct outbox *o)

@@ -154,8 +154,8 @@ int outbox_init(struct outbox *o, const struct outbox_ctx *ctx, const struct out
 void outbox_free(struct outbox *o);
 
 /* A quiet bridge: free the blocks kept for reuse (up to 128 KiB); the
- * next events take them from malloc again. */
-void outbox_release_pool(struct outbox *o);
+ * next events take them from malloc again. Returns the number freed. */
+size_t outbox_release_pool(struct outbox *o);
 
 /* Hold an event (copied) until batch `batch` is committed, then publish it.
  * Errors: LB_ERR_FULL (beyond the limit: counted and logged here),

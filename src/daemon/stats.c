@@ -89,6 +89,7 @@ int stats_json(const struct stats *s, const struct stats_extra *x, char *out, si
 	add_u64(o, "dedupHits", s->dedup_hits);
 	add_u64(o, "logEvents", s->log_events);
 	add_u64(o, "joins", s->joins);
+	add_u64(o, "quietReleases", s->quiet_releases);
 	json_object *cd = json_object_new_object();
 	add_u64(cd, "decoded", s->codec_decoded);
 	add_u64(cd, "encoded", s->codec_encoded);

@@ -55,6 +55,7 @@ struct stats {
 	uint64_t joins;                      /* OTAA joins accepted */
 	uint64_t commands;                   /* downlink commands queued from MQTT */
 	uint64_t commands_refused;
+	uint64_t quiet_releases;             /* caches given back by a quiet bridge (bridge.c) */
 };
 
 /* One HTTP integration's counters (integrations.h), in events. */

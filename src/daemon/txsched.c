@@ -30,12 +30,17 @@ static void reset_free_slots(struct txsched *t)
 	t->n_free = TXSCHED_SLOTS;
 }
 
-void txsched_release(struct txsched *t)
+bool txsched_release(struct txsched *t, bool *table_freed)
 {
-	if (t->pending.n == 0)
+	bool all = t->pending.n == 0;
+
+	*table_freed = all && t->pending.slot != NULL;
+	if (all)
 		downlink_pending_free(&t->pending);
-	if (!t->slot || t->n_due != 0 || t->n_free != TXSCHED_SLOTS)
-		return;
+	if (!t->slot)
+		return all;
+	if (t->n_due != 0 || t->n_free != TXSCHED_SLOTS)
+		return false;
 	long page = sysconf(_SC_PAGESIZE);
 	if (page > 0) {
 		uintptr_t mask = (uintptr_t)page - 1;
@@ -45,6 +50,7 @@ void txsched_release(struct txsched *t)
 			(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
 	}
 	reset_free_slots(t);
+	return all;
 }
 
 int txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct txsched_opts *o)
@@ -462,9 +468,12 @@ static void launch(struct txsched *t, struct downlink_pending_entry *e)
 		finish_sent(t, e);
 		return;
 	}
-	if (downlink_pending_add(&t->pending, token, e, loop_now_ms()) != LB_OK) {
-		LB_LOG_RL(LOG_LVL_WARN, "txsched", "TX_ACK table full: downlink FCnt %u counted as sent",
-			  e->fcnt_down);
+	int prc = downlink_pending_add(&t->pending, token, e, loop_now_ms());
+	if (prc != LB_OK) {
+		const char *why = prc == LB_ERR_NOMEM ? "out of memory"
+				  : prc == LB_ERR_FULL ? "full" : lb_strerror(prc);
+		LB_LOG_RL(LOG_LVL_WARN, "txsched", "TX_ACK table %s: downlink FCnt %u counted as sent",
+			  why, e->fcnt_down);
 		finish_sent(t, e);
 	}
 }

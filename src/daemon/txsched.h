@@ -169,12 +169,15 @@ int txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct 
 void txsched_free(struct txsched *t);
 
 /* A quiet bridge: with no decision pending, the pages of the slots go back
- * to the system (MADV_DONTNEED: zeros, as after txsched_init(); 257
- * downlinks at once touched 380 KiB of them) and the free slots are taken
- * in index order again; with no PULL_RESP awaiting its TX_ACK, the TX_ACK
- * table (136 KiB, every page read by a lookup) is freed, to be allocated
- * again at the next PULL_RESP. Otherwise nothing changes. */
-void txsched_release(struct txsched *t);
+ * to the system (MADV_DONTNEED: zeros, as after txsched_init(); all
+ * TXSCHED_SLOTS in use at once touch about 380 KiB of them) and the free
+ * slots are taken in index order again; with no PULL_RESP awaiting its
+ * TX_ACK, the TX_ACK table (136 KiB, every page read by a lookup) is freed,
+ * to be allocated again at the next PULL_RESP. Otherwise nothing changes.
+ * True when both were released (or were not held), false when a part was
+ * kept because it is in use: try again later. *table_freed says whether a
+ * TX_ACK table was freed now. */
+bool txsched_release(struct txsched *t, bool *table_freed);
 
 /* A confirmed downlink sent before a restart still waits for the ACK of
  * the device's next uplink: find it in the store. LB_OK or the store's

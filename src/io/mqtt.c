@@ -534,9 +534,12 @@ int mqtt_init(struct mqtt *m, const struct mqtt_opts *o)
 	return LB_OK;
 }
 
-void mqtt_release_pool(struct mqtt *m)
+size_t mqtt_release_pool(struct mqtt *m)
 {
+	size_t n = m->pool.n;
+
 	mqttq_pool_free(&m->pool);
+	return n;
 }
 
 void mqtt_destroy(struct mqtt *m)

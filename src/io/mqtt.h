@@ -208,8 +208,8 @@ int mqtt_init(struct mqtt *m, const struct mqtt_opts *o);
 void mqtt_destroy(struct mqtt *m);
 
 /* A quiet bridge: free the message blocks the pool keeps for reuse (up to
- * 128 KiB; mqttq_pool_free()). */
-void mqtt_release_pool(struct mqtt *m);
+ * 128 KiB; mqttq_pool_free()). Returns the number freed. */
+size_t mqtt_release_pool(struct mqtt *m);
 
 /* libmosquitto's socket; -1 when there is none and between attempts. */
 int mqtt_fd(const struct mqtt *m);

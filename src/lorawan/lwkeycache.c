@@ -43,14 +43,16 @@ void lwkeycache_free(struct lwkeycache *c)
 	memset(c, 0, sizeof(*c));
 }
 
-void lwkeycache_release(struct lwkeycache *c)
+size_t lwkeycache_release(struct lwkeycache *c)
 {
 	if (!c || !c->slot)
-		return;
+		return 0;
+	size_t n = c->used;
 	for (uint32_t i = 0; i < c->used; i++)
 		lwcrypto_keys_free(&c->slot[i].keys);
 	c->used = 0;
 	c->head = c->tail = LWKEYCACHE_NONE;
+	return n;
 }
 
 static void unlink_slot(struct lwkeycache *c, uint32_t i)

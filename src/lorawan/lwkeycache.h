@@ -21,8 +21,9 @@
  *
  * Ownership: lwkeycache_init() allocates, lwkeycache_free() releases (safe
  * on a zeroed or freed cache) and wipes the keys. A pointer returned by
- * lwkeycache_get() is valid until the next lwkeycache_get() or
- * lwkeycache_free() on the same cache: use it at once, never keep it.
+ * lwkeycache_get() is valid until the next lwkeycache_get(),
+ * lwkeycache_release() or lwkeycache_free() on the same cache: use it at
+ * once, never keep it.
  * Not thread-safe (one loop thread).
  */
 #ifndef LB_LWKEYCACHE_H
@@ -57,8 +58,9 @@ void lwkeycache_free(struct lwkeycache *c);
 /* Free every slot's OpenSSL contexts (about 2.9 KB a pair; 0.7 MiB for the
  * 256 of a bridge that heard that many devices) and wipe the keys, keeping
  * the slot array: the cache is empty, as after lwkeycache_init(), and every
- * hint is stale (a miss that prepares the keys again). For a quiet bridge. */
-void lwkeycache_release(struct lwkeycache *c);
+ * hint is stale (a miss that prepares the keys again). For a quiet bridge.
+ * Returns the number of key pairs freed. */
+size_t lwkeycache_release(struct lwkeycache *c);
 
 /*
  * Prepared keys holding nwk and app. *hint is the caller's slot hint

@@ -190,12 +190,15 @@ void store_release_cache(struct store *s)
 		(void)sqlite3_db_release_memory(s->db);   /* SQLITE_OK, nothing to report */
 }
 
-void store_release_idle(struct store *s)
+bool store_release_idle(struct store *s)
 {
-	if (!s || !s->db || s->in_txn || s->log_len != 0)
-		return;
+	if (!s || !s->db)
+		return true;
+	if (s->in_txn || s->log_len != 0)
+		return false;
 	store_release_cache(s);
 	log_shrink(s, STORE_LOG_INITIAL);
+	return true;
 }
 
 int store__stagev(struct store *s, enum store_op op, const struct store__part *parts, size_t n,

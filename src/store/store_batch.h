@@ -55,8 +55,9 @@ void store_release_cache(struct store *s);
  * traffic, up to the cache's bound: 1.3 MiB after one uplink from each of
  * 1,000 devices) and give the redo log back to its initial size when a
  * burst grew it (usual batches grow it to a few hundred KiB). With a batch
- * open or staged writes, nothing is done. */
-void store_release_idle(struct store *s);
+ * open or staged writes, nothing is done and false is returned (try again
+ * later); true otherwise, also on a closed store. */
+bool store_release_idle(struct store *s);
 
 /* Open the batch (replaying the redo log after a failure) so that reads
  * which prepare a write see every staged row. */

@@ -488,9 +488,9 @@ size_t devices_find_addr(struct devices *d, uint32_t dev_addr, struct lb_device 
 
 /* ------------------------------------------------------- verification */
 
-void devices_release_keys(struct devices *d)
+size_t devices_release_keys(struct devices *d)
 {
-	lwkeycache_release(&d->keys);
+	return lwkeycache_release(&d->keys);
 }
 
 int devices_keys(struct devices *d, struct lb_device *dev, struct lw_keys **out)

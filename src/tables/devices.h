@@ -225,8 +225,8 @@ void devices_free(struct devices *d);
 
 /* A quiet bridge: free the key cache's prepared keys (lwkeycache_release);
  * the next devices_keys() of each device prepares them again. Results are
- * unchanged. */
-void devices_release_keys(struct devices *d);
+ * unchanged. Returns the number of key pairs freed. */
+size_t devices_release_keys(struct devices *d);
 
 /*
  * SIGHUP: rebuild from a new configuration. A device whose DevEUI,
@@ -296,8 +296,9 @@ void devices_clear_confirmed(struct lb_device *dev);
 
 /* The device's session keys, prepared (from the key cache, re-keying the
  * least recently used slot when they are not there). *out is valid until
- * the next devices_keys(), devices_verify_uplink() or devices_decrypt() on
- * d: use it at once. Errors: LB_ERR_STATE (no session keys), LB_ERR_CRYPTO. */
+ * the next devices_keys(), devices_verify_uplink(), devices_decrypt(),
+ * devices_release_keys() or devices_free() on d: use it at once.
+ * Errors: LB_ERR_STATE (no session keys), LB_ERR_CRYPTO. */
 int devices_keys(struct devices *d, struct lb_device *dev, struct lw_keys **out);
 
 /* Decrypt the FRMPayload of f (f->u.data.frm_len bytes into out; nothing

@@ -11,7 +11,7 @@
 #   - one uplink from every device at RATE datagrams/s through one gateway:
 #     how many reached the subscriber, drops.udpKernel, RSS after them;
 #   - RSS idle after the uplinks: once the bridge has been quiet long
-#     enough to release what the traffic grew (BRIDGE_QUIET_MS, 5 s after
+#     enough to release what the traffic grew (quiet_release_ms, 5 s after
 #     the last frame; daemon/bridge.c quiet_tick), proved by a stats event
 #     made a second after that.
 # Never fails on a number. Usage: bench_fleet.sh [SIZES] [RATE]
@@ -20,7 +20,7 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir/build}
 . "$top_srcdir/tests/integration/lib.sh"
 SIZES=${1:-1000 100000}; RATE=${2:-5000}; SEED=13
-QUIET_S=5   # BRIDGE_QUIET_MS (daemon/bridge.h) in seconds
+QUIET_S=5   # quiet_release_ms (its default) in seconds
 require "$MOSQUITTO" mosquitto_sub jq awk
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)

@@ -500,7 +500,7 @@ START_TEST(test_print_defaults_text)
 					  "\tdownlinks = 10;\n\twindow_hours = 24;\n"
 					  "\taction = \"warn\";\n};\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "state_dir = \"/var/lib/lorabridge\";\nstate = {\n"
-					  "\tcommit_ms = 200;\n};\nlog_level"));
+					  "\tcommit_ms = 200;\n};\nquiet_release_ms = 5000;\nlog_level"));
 	ck_assert_ptr_nonnull(strstr(buf, "\ndevices = ();\n"));
 	free(buf);
 	config_free(&c);

@@ -139,12 +139,12 @@ START_TEST(release_empties)
 	uint32_t hint[3] = {LWKEYCACHE_NONE, LWKEYCACHE_NONE, LWKEYCACHE_NONE};
 
 	ck_assert_int_eq(lwkeycache_init(&c, 4), LB_OK);
-	lwkeycache_release(&c);
+	ck_assert_uint_eq(lwkeycache_release(&c), 0);
 	ck_assert_uint_eq(c.used, 0);
 	for (unsigned i = 0; i < 3; i++)
 		check_pair(&c, &hint[i], i);
 	ck_assert_uint_eq(c.used, 3);
-	lwkeycache_release(&c);
+	ck_assert_uint_eq(lwkeycache_release(&c), 3);   /* the pairs freed */
 	ck_assert_uint_eq(c.used, 0);
 	ck_assert_uint_eq(c.head, LWKEYCACHE_NONE);
 	ck_assert_uint_eq(c.tail, LWKEYCACHE_NONE);
@@ -161,10 +161,10 @@ START_TEST(release_empties)
 	ck_assert_uint_eq(c.hits, 0);
 	check_pair(&c, &hint[0], 0);
 	ck_assert_uint_eq(c.hits, 1);
-	lwkeycache_release(&c);
-	lwkeycache_release(&c);
+	ck_assert_uint_eq(lwkeycache_release(&c), 3);
+	ck_assert_uint_eq(lwkeycache_release(&c), 0);   /* twice: nothing more */
 	lwkeycache_free(&c);
-	lwkeycache_release(&c);           /* freed: nothing */
+	ck_assert_uint_eq(lwkeycache_release(&c), 0);   /* freed: nothing */
 }
 END_TEST
 
