@@ -972,8 +972,8 @@ static int64_t quiet_tick(struct bridge *b, int64_t now, uint64_t waiting)
  * of blocks freed below it (messages of the MQTT queue and the outbox, JSON
  * being written, among the ledgers and MAC state allocated meanwhile) stay
  * with the process. Once a minute malloc_trim() gives back every whole free
- * page: 0.6 MiB a minute after one uplink from each of 1,000 devices at
- * 5,000/s, for about 150 us of the loop. A backlog that drained (at least
+ * page, for about 150 us of the loop (memory still in use is for the quiet
+ * release, quiet_tick()). A backlog that drained (at least
  * BRIDGE_TRIM_BACKLOG messages waiting in the MQTT queue and the outbox
  * together, now none) gives them back at once: after one uplink from each
  * of 100,000 devices on a busy machine, the messages that waited held up to
