@@ -69,6 +69,28 @@ static int64_t tick(struct dedup *d, struct sink *s, int64_t now)
 	return dedup_tick(d, now, on_emit, s);
 }
 
+/* n frames (ids first..first+n-1 in phy's first bytes, the rest of phy as
+ * given) heard by GW1 at t and GW3 10 ms later, into an empty table: they
+ * take the slots from 0 on, and at t + 200 the n groups reach s, two
+ * receptions each. */
+static void pairs_from_slot0(struct dedup *d, struct sink *s, uint8_t *phy, size_t len,
+			     uint32_t first, uint32_t n, int64_t t)
+{
+	for (uint32_t i = first; i < first + n; i++) {
+		memcpy(phy, &i, sizeof(i));
+		ck_assert_int_eq(add(d, s, GW1, phy, len, t), DEDUP_NEW);
+		ck_assert_int_eq(add(d, s, GW3, phy, len, t + 10), DEDUP_MERGED);
+	}
+	ck_assert_uint_eq(d->fresh, n);                    /* taken from slot 0 on */
+	ck_assert_int_eq(tick(d, s, t + 200), -1);
+	ck_assert_uint_eq(s->n, n);
+	for (size_t k = 0; k < n; k++) {
+		ck_assert_uint_eq(s->g[k].n_rx, 2);
+		ck_assert_uint_eq(s->g[k].rx[1].gateway_eui, GW3);
+	}
+}
+
+
 START_TEST(test_three_gateways_one_group)
 {
 	struct dedup d;
@@ -446,18 +468,9 @@ START_TEST(test_burst_pages_released)
 	rx = mkrx(GW2, phy, sizeof(phy), 1.0f, -90);
 	ck_assert_int_eq(dedup_add(&d, &rx, 2300, count_one, &n), DEDUP_LATE);
 	struct sink s = {0};
-	for (uint32_t i = 0; i < 3; i++) {
-		memcpy(phy, &i, sizeof(i));
-		phy[15] = 0x77;
-		ck_assert_int_eq(add(&d, &s, GW1, phy, sizeof(phy), 3000), DEDUP_NEW);
-		ck_assert_int_eq(add(&d, &s, GW3, phy, sizeof(phy), 3010), DEDUP_MERGED);
-	}
-	ck_assert_uint_eq(d.fresh, 3);                     /* taken from slot 0 on */
-	ck_assert_int_eq(tick(&d, &s, 3200), -1);
-	ck_assert_uint_eq(s.n, 3);
+	phy[15] = 0x77;
+	pairs_from_slot0(&d, &s, phy, sizeof(phy), 0, 3, 3000);
 	for (size_t k = 0; k < 3; k++) {
-		ck_assert_uint_eq(s.g[k].n_rx, 2);
-		ck_assert_uint_eq(s.g[k].rx[1].gateway_eui, GW3);
 		ck_assert_uint_eq(s.g[k].phy_len, sizeof(phy));
 		ck_assert_uint_eq(s.g[k].phy[0], k);
 		ck_assert_uint_eq(s.g[k].phy[15], 0x77);
@@ -528,19 +541,9 @@ START_TEST(test_quiet_release)
 	uint32_t old = 4;
 	memcpy(phy, &old, sizeof(old));
 	ck_assert_int_eq(add(&d, &s, GW2, phy, sizeof(phy), 1400), DEDUP_LATE);
-	for (uint32_t i = 20; i < 22; i++) {
-		memcpy(phy, &i, sizeof(i));
-		ck_assert_int_eq(add(&d, &s, GW1, phy, sizeof(phy), 2000), DEDUP_NEW);
-		ck_assert_int_eq(add(&d, &s, GW3, phy, sizeof(phy), 2010), DEDUP_MERGED);
-	}
-	ck_assert_uint_eq(d.fresh, 2);                     /* taken from slot 0 on */
-	ck_assert_int_eq(tick(&d, &s, 2200), -1);
-	ck_assert_uint_eq(s.n, 2);
-	for (size_t k = 0; k < 2; k++) {
-		ck_assert_uint_eq(s.g[k].n_rx, 2);
-		ck_assert_uint_eq(s.g[k].rx[1].gateway_eui, GW3);
+	pairs_from_slot0(&d, &s, phy, sizeof(phy), 20, 2, 2000);
+	for (size_t k = 0; k < 2; k++)
 		ck_assert_uint_eq(s.g[k].phy[0], 20 + k);
-	}
 	dedup_free(&d);
 	dedup_release(&d);                                 /* freed: nothing */
 }
