@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/sock_diag.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -159,8 +160,20 @@ static void note_arrival(struct udp_peer *p, const struct cmsghdr *c, int64_t wa
 	p->arrival_mono_us = mono_now - age;
 }
 
-/* Per datagram: SO_RXQ_OVFL, a cumulative count of datagrams the kernel
- * dropped, and the arrival time. */
+/* The kernel's cumulative count of datagrams dropped on this socket, as a
+ * datagram carried it when queued (SO_RXQ_OVFL) or as asked for now
+ * (udp_poll_drops()): an older datagram read after a poll carries a lower
+ * count, so the count only moves forward (modulo 2^32, as the kernel's). */
+static void note_drops(struct udp *u, uint32_t dropped)
+{
+	if ((int32_t)(dropped - u->kernel_drops) <= 0)
+		return;
+	LB_LOG_RL(LOG_LVL_WARN, "udp", "kernel dropped %u datagram(s) so far: receive buffer "
+		  "full (raise udp.rcvbuf)", dropped);
+	u->kernel_drops = dropped;
+}
+
+/* Per datagram: SO_RXQ_OVFL and the arrival time. */
 static void note_control(struct udp *u, struct msghdr *mh, struct udp_peer *p, int64_t wall_now,
 			 int64_t mono_now)
 {
@@ -175,12 +188,29 @@ static void note_control(struct udp *u, struct msghdr *mh, struct udp_peer *p, i
 			continue;
 		uint32_t dropped;
 		memcpy(&dropped, CMSG_DATA(c), sizeof(dropped));
-		if (dropped != u->kernel_drops)
-			LB_LOG_RL(LOG_LVL_WARN, "udp",
-				  "kernel dropped %u datagram(s) so far: receive buffer full "
-				  "(raise udp.rcvbuf)", dropped);
-		u->kernel_drops = dropped;
+		note_drops(u, dropped);
 	}
+}
+
+int udp_poll_drops(struct udp *u)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (u->fd < 0)
+		return LB_ERR_INVAL;
+	if (getsockopt(u->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0) {
+		LB_LOG_RL(LOG_LVL_WARN, "udp", "SO_MEMINFO: %s (drops at the end of a burst are "
+			  "counted with the next datagram)", strerror(errno));
+		return LB_ERR_IO;
+	}
+	if (len < (SK_MEMINFO_DROPS + 1) * sizeof(mem[0])) {
+		LB_LOG_RL(LOG_LVL_WARN, "udp", "SO_MEMINFO: %u bytes, no drop count",
+			  (unsigned)len);
+		return LB_ERR_IO;
+	}
+	note_drops(u, mem[SK_MEMINFO_DROPS]);
+	return LB_OK;
 }
 
 int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg)

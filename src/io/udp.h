@@ -51,7 +51,7 @@ struct udp {
 	int fd;
 	uint16_t port;               /* bound port (useful when 0 was asked) */
 	uint8_t *bufs;               /* UDP_BATCH x (GWMP_MAX_DATAGRAM + 1) */
-	uint32_t kernel_drops;       /* SO_RXQ_OVFL: dropped before we read */
+	uint32_t kernel_drops;       /* dropped before we read (SO_RXQ_OVFL, SO_MEMINFO) */
 	uint64_t recv_errors;
 	uint64_t send_errors;
 	size_t n_queued;             /* replies waiting for udp_flush() */
@@ -73,6 +73,14 @@ void udp_release_bufs(struct udp *u);
 /* Read up to `budget` datagrams. Returns how many were read (0 when none
  * was waiting) or LB_ERR_IO. */
 int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg);
+
+/* Bring kernel_drops up to date. A datagram carries the count of drops
+ * before it was queued (SO_RXQ_OVFL), so drops after the last one queued
+ * (a burst that ended on a full buffer, or one that arrived while the
+ * socket was not read) would show only with the next datagram; this asks
+ * the socket itself (SO_MEMINFO, Linux 4.12). Errors: LB_ERR_INVAL (not
+ * open), LB_ERR_IO (refused: logged, rate-limited; the count stays). */
+int udp_poll_drops(struct udp *u);
 
 /* Send one datagram. A full socket buffer or an unreachable peer is
  * counted and logged (rate-limited), never blocks. */

@@ -3,7 +3,8 @@
  * test_udp.c - queued replies (udp_queue/udp_flush): every one arrives, in
  * the order queued, across an automatic flush of a full queue and a
  * udp_send() that must not overtake them; a reply too long to queue goes
- * out at once. Real sockets on the loopback.
+ * out at once; datagrams the kernel dropped counted even when no datagram
+ * read afterwards carries their count. Real sockets on the loopback.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -39,6 +40,12 @@ static void teardown(void)
 {
 	udp_close(&u);
 	close(rx_fd);
+}
+
+static void ignore_dgram(void *arg, const uint8_t *buf, size_t len, bool truncated,
+			 const struct udp_peer *from)
+{
+	(void)arg, (void)buf, (void)len, (void)truncated, (void)from;
 }
 
 /* The next datagram waiting on rx_fd (none: -1). */
@@ -97,6 +104,42 @@ START_TEST(t_port_in_use_refused)
 }
 END_TEST
 
+/* Datagrams the kernel dropped on a full buffer while none was read are
+ * counted: no datagram carries their count (SO_RXQ_OVFL) until the next
+ * arrives, udp_poll_drops() asks the socket. A later datagram carrying an
+ * older count never lowers it. */
+START_TEST(t_drops_polled)
+{
+	struct udp small;
+	int tx = socket(AF_INET, SOCK_DGRAM, 0);
+	uint8_t dgram[1200] = {2};
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	size_t sent = 0;
+
+	ck_assert_int_ge(tx, 0);
+	ck_assert_int_eq(udp_open(&small, "127.0.0.1", 0, 4096), LB_OK);
+	a.sin_port = htons(small.port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; i < 400; i++)
+		if (sendto(tx, dgram, sizeof(dgram), 0, (struct sockaddr *)&a, sizeof(a)) ==
+		    (ssize_t)sizeof(dgram))
+			sent++;
+	ck_assert_uint_eq(sent, 400);
+	ck_assert_uint_eq(small.kernel_drops, 0);
+	ck_assert_int_eq(udp_poll_drops(&small), LB_OK);
+	uint32_t polled = small.kernel_drops;
+	ck_assert_uint_gt(polled, 0);
+	ck_assert_uint_lt(polled, 400);
+	/* the datagrams still queued carry lower counts: the count stays */
+	int n = udp_drain(&small, 400, ignore_dgram, NULL);
+	ck_assert_int_eq((size_t)n + polled, 400);
+	ck_assert_uint_eq(small.kernel_drops, polled);
+	udp_close(&small);
+	ck_assert_int_eq(udp_poll_drops(&small), LB_ERR_INVAL);
+	close(tx);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("udp");
@@ -105,6 +148,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, t_queue_order);
 	tcase_add_test(tc, t_port_in_use_refused);
+	tcase_add_test(tc, t_drops_polled);
 	suite_add_tcase(s, tc);
 	return s;
 }
