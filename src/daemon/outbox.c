@@ -364,6 +364,7 @@ int outbox_add(struct outbox *o, uint64_t batch, uint64_t dev_eui, const char *t
 	if (o->unstaged_since_ms < 0)
 		o->unstaged_since_ms = loop_now_ms();
 	o->n_unstaged++;
+	o->n_held++;
 	o->rows++;
 	o->bytes += bytes;
 	o->stats.added++;
@@ -387,6 +388,7 @@ static void release(struct outbox *o)
 		if (!o->held_head)
 			o->held_tail = NULL;
 		m->next = NULL;
+		o->n_held--;
 		o->released_hi = m->seq;
 		if (!spilled && cache_room(o) > 0)
 			cache_push(o, m);
@@ -523,4 +525,9 @@ uint64_t outbox_pending(const struct outbox *o)
 uint64_t outbox_bytes(const struct outbox *o)
 {
 	return o->bytes;
+}
+
+uint64_t outbox_backlog(const struct outbox *o)
+{
+	return o->rows - o->n_held;
 }

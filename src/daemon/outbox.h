@@ -142,6 +142,7 @@ struct outbox {
 	int64_t del_since_ms;            /* -1: acked_hi == acked_staged */
 	int64_t retry_at_ms;             /* a failed read: not before */
 	uint64_t rows, bytes;            /* not yet acknowledged, wherever they are */
+	uint64_t n_held;                 /* of them, waiting for their batch */
 	struct outbox_stats stats;
 	void *pool[OUTBOX_POOL_MAX];     /* free blocks of OUTBOX_POOL_BLOCK bytes */
 	size_t n_pool;
@@ -177,5 +178,7 @@ void outbox_returned(struct outbox *o, uint64_t token);
 /* Events not yet acknowledged (held, cached, on disk), and their bytes. */
 uint64_t outbox_pending(const struct outbox *o);
 uint64_t outbox_bytes(const struct outbox *o);
+/* Of outbox_pending(), those committed: waiting for the broker alone. */
+uint64_t outbox_backlog(const struct outbox *o);
 
 #endif

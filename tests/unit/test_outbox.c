@@ -157,29 +157,38 @@ START_TEST(test_sent_after_commit_in_order)
 	ck_assert_int_eq(outbox_tick(&f.o, 0), -1);
 	ck_assert_uint_eq(f.rec.n, 0);                /* the batch is not committed */
 	ck_assert_uint_eq(outbox_pending(&f.o), 5);
+	ck_assert_uint_eq(outbox_backlog(&f.o), 0);   /* none waits for the broker yet */
 	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
 	ck_assert_uint_eq(rows_on_disk(&f), 5);       /* in the batch of their state */
+	ck_assert_int_eq(add(&f, EUI_A, 6), LB_OK);   /* held for the next batch */
 	outbox_tick(&f.o, 0);
-	expect_sent(&f.rec, 0, (const int[]){1, 2, 3, 4, 5}, 5);
+	ck_assert_uint_eq(outbox_backlog(&f.o), 5);
+	ck_assert_uint_eq(outbox_pending(&f.o), 6);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	outbox_tick(&f.o, 0);
+	ck_assert_uint_eq(outbox_backlog(&f.o), 6);
+	expect_sent(&f.rec, 0, (const int[]){1, 2, 3, 4, 5, 6}, 6);
 
 	/* Acknowledged out of order: the mark moves to 1 (2 is in flight)
 	 * with the next commit, not before; 3 waits for 2. */
 	outbox_acked(&f.o, f.rec.sent[2]);
 	outbox_acked(&f.o, f.rec.sent[0]);
 	outbox_acked(&f.o, f.rec.sent[0]);            /* twice: ignored */
-	ck_assert_uint_eq(outbox_pending(&f.o), 3);
+	ck_assert_uint_eq(outbox_pending(&f.o), 4);
+	ck_assert_uint_eq(outbox_backlog(&f.o), 4);
 	ck_assert_uint_eq(f.stats.uplinks_published, 2);
-	ck_assert_uint_eq(rows_on_disk(&f), 5);
+	ck_assert_uint_eq(rows_on_disk(&f), 6);
 	ck_assert(!store_dirty(&f.store));
 	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
-	ck_assert_uint_eq(rows_on_disk(&f), 4);
-	for (size_t i = 0; i < 5; i++)
+	ck_assert_uint_eq(rows_on_disk(&f), 5);
+	for (size_t i = 0; i < 6; i++)
 		outbox_acked(&f.o, f.rec.sent[i]);
 	ck_assert_uint_eq(outbox_pending(&f.o), 0);
+	ck_assert_uint_eq(outbox_backlog(&f.o), 0);
 	ck_assert_uint_eq(outbox_bytes(&f.o), 0);
 	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
 	ck_assert_uint_eq(rows_on_disk(&f), 0);
-	ck_assert_uint_eq(f.o.stats.acked, 5);
+	ck_assert_uint_eq(f.o.stats.acked, 6);
 	teardown(&f);
 }
 END_TEST
@@ -218,6 +227,7 @@ START_TEST(test_many_staged_in_groups)
 	outbox_tick(&f.o, 0);
 	ck_assert_uint_eq(f.rec.n, 70);
 	ck_assert_uint_eq(outbox_pending(&f.o), 70 + 4);
+	ck_assert_uint_eq(outbox_backlog(&f.o), 70);  /* the four are still held */
 	teardown(&f);
 }
 END_TEST
@@ -467,6 +477,7 @@ START_TEST(test_small_cache_pages_in)
 	outbox_tick(&f.o, 0);
 	ck_assert_uint_le(f.o.count, 4);
 	ck_assert_uint_eq(f.rec.n, 0);                /* not connected */
+	ck_assert_uint_eq(outbox_backlog(&f.o), 40);  /* on disk beyond the cache too */
 	for (int round = 0; f.rec.n < 40 && round < 200; round++) {
 		f.rec.room = 3;
 		size_t before = f.rec.n;
@@ -537,8 +548,10 @@ START_TEST(test_next_run_sends_old_rows_first)
 	memset(&f.rec, 0, sizeof(f.rec));
 	open_outbox(&f, 2, 1 << 20);
 	ck_assert_uint_eq(outbox_pending(&f.o), 4);
+	ck_assert_uint_eq(outbox_backlog(&f.o), 4);   /* the last run's: committed */
 	ck_assert_int_eq(add(&f, EUI_A, 6), LB_OK);
 	ck_assert_int_eq(add(&f, EUI_B, 7), LB_OK);
+	ck_assert_uint_eq(outbox_backlog(&f.o), 4);
 	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
 	for (int round = 0; f.rec.n < 6 && round < 50; round++) {
 		f.rec.room = 1;
