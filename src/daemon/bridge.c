@@ -669,7 +669,10 @@ static void web_snapshot(void *arg, struct web_snapshot *out)
 	out->outbox_depth = outbox_pending(&b->outbox);
 	out->n_integs = b->http_ready ? integrations_stats(&b->integs, out->integs, STATS_MAX_INTEGS)
 				      : 0;
+	(void)udp_poll_drops(&b->udp);   /* a failure is logged; the count stays */
 	out->udp_kernel_drops = b->udp.kernel_drops;
+	out->intake_pauses = b->intake.stats.pauses;
+	out->intake_paused_ms = intake_paused_ms(&b->intake, loop_now_ms());
 }
 
 static int web_setup(struct bridge *b)
@@ -822,6 +825,10 @@ int bridge_init(struct bridge *b, struct lb_config *cfg, const struct bridge_opt
 	b->next_stats_ms = now + (int64_t)b->cfg.mqtt_stats_interval_s * 1000;
 	b->next_trim_ms = now + BRIDGE_TRIM_MS;
 	b->quiet_since_ms = now;   /* quiet_tick(): quiet from the start */
+	uint64_t cache = (uint64_t)b->cfg.mqtt_queue_limit;
+	intake_init(&b->intake, &(struct intake_opts){.high = cache, .low = cache / 2,
+						      .stall_ms = BRIDGE_INTAKE_STALL_MS,
+						      .max_pause_ms = BRIDGE_INTAKE_PAUSE_MS});
 	return LB_OK;
 }
 
@@ -838,7 +845,10 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 	x.gateways_known = gateways_count(&b->gateways);
 	x.gateways_online = gateways_count_online(&b->gateways);
 	x.devices = devices_count(&b->devices);
+	(void)udp_poll_drops(&b->udp);   /* a failure is logged; the count stays */
 	x.udp_kernel_drops = b->udp.kernel_drops;
+	x.intake_pauses = b->intake.stats.pauses;
+	x.intake_paused_ms = intake_paused_ms(&b->intake, now_ms);
 	x.downlinks_sent = b->tx.stats.sent;
 	x.downlinks_failed = b->tx.stats.failed;
 	x.downlinks_rx2 = b->tx.stats.sent_rx2;
@@ -1003,6 +1013,32 @@ static int64_t heap_tick(struct bridge *b, int64_t now)
 	return loop_earliest(next, quiet_next);
 }
 
+/* Back-pressure (intake.h): the UDP socket leaves the loop while the
+ * broker is behind an overloaded bridge. */
+static int64_t intake_tick_bridge(struct bridge *b, int64_t now)
+{
+	struct intake_view v = {.busy = b->udp_busy, .connected = mqtt_connected(&b->mqtt),
+				.backlog = outbox_backlog(&b->outbox),
+				.acked = b->outbox.stats.acked};
+	bool changed;
+	int64_t next = intake_tick(&b->intake, now, &v, &changed);
+	if (!changed)
+		return next;
+	bool paused = intake_paused(&b->intake);
+	int rc = loop_modify(&b->loop, b->udp.fd, paused ? 0 : EPOLLIN);
+	if (rc != LB_OK) {
+		/* a resume that failed is tried again at the next pass */
+		LB_LOG_RL(LOG_LVL_ERROR, "bridge", "UDP socket not %s the loop: %s",
+			  paused ? "taken out of" : "put back into", lb_strerror(rc));
+		intake_undo(&b->intake, now);
+		return paused ? next : now + BRIDGE_QUIET_RETRY_MS;
+	}
+	/* not reading: nothing for the store's upkeep to wait for */
+	if (paused)
+		b->udp_busy = false;
+	return next;
+}
+
 /* Every module's timers: run what is due, return the next deadline. */
 static int64_t run_timers(struct bridge *b)
 {
@@ -1030,6 +1066,7 @@ static int64_t run_timers(struct bridge *b)
 	if (b->cfg.mqtt_stats_interval_s > 0)
 		next = loop_earliest(next, b->next_stats_ms);
 	next = loop_earliest(next, heap_tick(b, now));
+	next = loop_earliest(next, intake_tick_bridge(b, now));
 	return loop_earliest(next, service_tick(b, now));
 }
 

@@ -47,6 +47,7 @@
 #include "daemon/gwconn.h"
 #include "daemon/hass.h"
 #include "daemon/ids.h"
+#include "daemon/intake.h"
 #include "daemon/integrations.h"
 #include "daemon/otaa.h"
 #include "daemon/outbox.h"
@@ -77,6 +78,8 @@
 #define BRIDGE_TRIM_BACKLOG 1000   /* ... and at once when this many messages waited */
 #define BRIDGE_TRIM_DRAIN_MS 5000  /* ... at most once per this (a loaded bridge drains often) */
 #define BRIDGE_QUIET_RETRY_MS 1000 /* a part of a quiet release kept in use: tried again */
+#define BRIDGE_INTAKE_STALL_MS 1000 /* intake.h: no acknowledgement this long, no pause */
+#define BRIDGE_INTAKE_PAUSE_MS 1000 /* intake.h: the longest pause */
 
 struct bridge {
 	struct lb_config cfg;
@@ -120,6 +123,7 @@ struct bridge {
 	bool reload;
 	bool store_open;
 	bool udp_busy;               /* the last UDP read filled its budget */
+	struct intake intake;        /* when the UDP socket is not read (intake.h) */
 	bool outbox_ready;
 	bool subscribed;             /* the command topic */
 	bool hass_subscribed;        /* Home Assistant's status topic */

@@ -90,6 +90,10 @@ int stats_json(const struct stats *s, const struct stats_extra *x, char *out, si
 	add_u64(o, "logEvents", s->log_events);
 	add_u64(o, "joins", s->joins);
 	add_u64(o, "quietReleases", s->quiet_releases);
+	json_object *in = json_object_new_object();
+	add_u64(in, "pauses", x->intake_pauses);
+	add_u64(in, "pausedMs", x->intake_paused_ms);
+	json_object_object_add(o, "intake", in);
 	json_object *cd = json_object_new_object();
 	add_u64(cd, "decoded", s->codec_decoded);
 	add_u64(cd, "encoded", s->codec_encoded);

@@ -79,6 +79,8 @@ struct stats_extra {
 	size_t gateways_online;
 	size_t devices;
 	uint64_t udp_kernel_drops;
+	uint64_t intake_pauses;              /* the UDP socket left unread (intake.h) */
+	uint64_t intake_paused_ms;
 	size_t mqtt_queue_depth;
 	uint64_t mqtt_published;
 	uint64_t mqtt_dropped;

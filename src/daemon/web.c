@@ -928,6 +928,22 @@ static void gauge(struct prom_buf *b, const char *name, const char *help, double
 	prom_double(b, name, NULL, NULL, v);
 }
 
+/* Datagrams the kernel dropped, and the pauses of an overloaded bridge
+ * that made it drop them (intake.h). */
+static void metrics_udp(struct prom_buf *b, const struct web_snapshot *s)
+{
+	prom_family(b, "lorabridge_udp_kernel_drops_total", "counter",
+		    "Datagrams the kernel dropped, the socket's buffer full (drops.udpKernel).");
+	prom_u64(b, "lorabridge_udp_kernel_drops_total", NULL, NULL, s->udp_kernel_drops);
+	prom_family(b, "lorabridge_intake_pauses_total", "counter",
+		    "Times an overloaded bridge stopped reading the gateways' socket.");
+	prom_u64(b, "lorabridge_intake_pauses_total", NULL, NULL, s->intake_pauses);
+	prom_family(b, "lorabridge_intake_paused_seconds_total", "counter",
+		    "Time the gateways' socket was not read, in seconds.");
+	prom_double(b, "lorabridge_intake_paused_seconds_total", NULL, NULL,
+		    (double)s->intake_paused_ms / 1000.0);
+}
+
 static void metrics_integs(struct prom_buf *b, const struct web_snapshot *s)
 {
 	static const struct { const char *name, *type, *help; size_t off; } f[] = {
@@ -978,6 +994,7 @@ static void metrics(struct web *w, struct httpd_conn *c)
 	      (double)snap.mqtt_queue_depth);
 	gauge(&b, "lorabridge_outbox_depth", "Uplink events waiting for the broker's ack.",
 	      (double)snap.outbox_depth);
+	metrics_udp(&b, &snap);
 	metrics_integs(&b, &snap);
 	prom_family(&b, "lorabridge_http_requests_total", "counter",
 		    "HTTP requests answered, by status code (limits' refusals included).");

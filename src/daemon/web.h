@@ -98,6 +98,8 @@ struct web_snapshot {
 	struct stats_integ integs[STATS_MAX_INTEGS];
 	size_t n_integs;
 	uint64_t udp_kernel_drops;
+	uint64_t intake_pauses;          /* the UDP socket left unread (intake.h) */
+	uint64_t intake_paused_ms;
 };
 
 struct web_ctx {

@@ -265,10 +265,15 @@ OC=$(awk -v c="$CAP" -v s="$OVER_S" 'BEGIN { print int(2 * c * s) }')
 if [ "$OC" -eq 0 ]; then
 	echo "overload: no capacity to double"
 else
+	IP0=$(stat_field .intake.pauses) IM0=$(stat_field .intake.pausedMs)
+	OV0=$(stat_field .drops.outboxOverflow)
 	step $((2 * CAP)) "$OC"
 	show $((2 * CAP)) "$OC"
-	awk -v n="$OC" -v g="$GOT" -v d="$DELIV" -v c="$CAP" -v o="$OFF" -v k="$KD" -v p="$PLATEAU" 'BEGIN {
-		printf "overload: %d uplinks offered at %d/s (asked %d/s): %d published, delivered %d/s = %.0f %% of capacity (target >= 90 %%), %.0f %% of the plateau; %d datagrams dropped by the kernel (drops.udpKernel), %d uplinks lost\n", n, o, 2 * c, g, d, c ? 100 * d / c : 0, p ? 100 * d / p : 0, k, n - g
+	IP=$(( $(stat_field .intake.pauses) - IP0 )) IM=$(( $(stat_field .intake.pausedMs) - IM0 ))
+	OV=$(( $(stat_field .drops.outboxOverflow) - OV0 ))
+	awk -v n="$OC" -v g="$GOT" -v d="$DELIV" -v c="$CAP" -v o="$OFF" -v k="$KD" -v p="$PLATEAU" \
+		-v ip="$IP" -v im="$IM" -v ov="$OV" -v ip0="$IP0" 'BEGIN {
+		printf "overload: %d uplinks offered at %d/s (asked %d/s): %d published, delivered %d/s = %.0f %% of capacity (target >= 90 %%), %.0f %% of the plateau; %d datagrams dropped by the kernel (drops.udpKernel), %d uplinks lost, %d of them taken and dropped from the full outbox (drops.outboxOverflow); the bridge paused reading %d times, %d ms in all (%d pauses before, in the capacity search)\n", n, o, 2 * c, g, d, c ? 100 * d / c : 0, p ? 100 * d / p : 0, k, n - g, ov, ip, im, ip0
 	}'
 fi
 

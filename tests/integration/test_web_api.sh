@@ -198,6 +198,7 @@ python3 "$(dirname "$0")/prom_check.py" lorabridge_datagrams_total lorabridge_fr
 	lorabridge_uplinks_published_total lorabridge_frame_drops_total lorabridge_datagram_drops_total \
 	lorabridge_gateways_online lorabridge_gateways_known lorabridge_devices \
 	lorabridge_mqtt_connected lorabridge_mqtt_queue_depth lorabridge_outbox_depth \
+	lorabridge_udp_kernel_drops_total lorabridge_intake_pauses_total lorabridge_intake_paused_seconds_total \
 	lorabridge_http_requests_total lorabridge_sse_clients lorabridge_uptime_seconds \
 	< "$T/body" > "$T/samples.txt" || fail "/metrics does not parse"
 sample() { awk -v k="$1" '$1 == k { print $2 }' "$T/samples.txt"; }
