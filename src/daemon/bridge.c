@@ -217,6 +217,8 @@ static void on_udp(void *arg, int fd, uint32_t events)
 {
 	struct bridge *b = arg;
 	(void)fd;
+	/* Paused (intake.h), the socket reports only an error: the read below
+	 * clears it, else epoll would report it again at once. */
 	(void)events;
 	/* What this receive batch publishes leaves together (mqtt.h). */
 	mqtt_batch_begin(&b->mqtt);
@@ -1017,24 +1019,20 @@ static int64_t heap_tick(struct bridge *b, int64_t now)
  * broker is behind an overloaded bridge. */
 static int64_t intake_tick_bridge(struct bridge *b, int64_t now)
 {
-	struct intake_view v = {.busy = b->udp_busy, .connected = mqtt_connected(&b->mqtt),
+	struct intake_view v = {.idle_us = b->loop.idle_us, .connected = mqtt_connected(&b->mqtt),
 				.backlog = outbox_backlog(&b->outbox),
+				.residue = outbox_residue(&b->outbox),
 				.acked = b->outbox.stats.acked};
 	bool changed;
 	int64_t next = intake_tick(&b->intake, now, &v, &changed);
 	if (!changed)
 		return next;
-	bool paused = intake_paused(&b->intake);
-	int rc = loop_modify(&b->loop, b->udp.fd, paused ? 0 : EPOLLIN);
-	if (rc != LB_OK) {
-		/* a resume that failed is tried again at the next pass */
-		LB_LOG_RL(LOG_LVL_ERROR, "bridge", "UDP socket not %s the loop: %s",
-			  paused ? "taken out of" : "put back into", lb_strerror(rc));
-		intake_undo(&b->intake, now);
-		return paused ? next : now + BRIDGE_QUIET_RETRY_MS;
-	}
+	bool pausing = intake_paused(&b->intake);
+	if (intake_apply(&b->intake, &b->loop, b->udp.fd, now) != LB_OK)
+		/* logged and undone; a resume refused is tried again */
+		return pausing ? next : now + BRIDGE_INTAKE_RETRY_MS;
 	/* not reading: nothing for the store's upkeep to wait for */
-	if (paused)
+	if (pausing)
 		b->udp_busy = false;
 	return next;
 }

@@ -80,6 +80,7 @@
 #define BRIDGE_QUIET_RETRY_MS 1000 /* a part of a quiet release kept in use: tried again */
 #define BRIDGE_INTAKE_STALL_MS 1000 /* intake.h: no acknowledgement this long, no pause */
 #define BRIDGE_INTAKE_PAUSE_MS 1000 /* intake.h: the longest pause */
+#define BRIDGE_INTAKE_RETRY_MS 100 /* a resume the loop refused: tried again */
 
 struct bridge {
 	struct lb_config cfg;

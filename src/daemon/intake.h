@@ -13,30 +13,45 @@
  * costs the bridge nothing and is counted (drops.udpKernel), and the CPU
  * goes to publishing what was taken.
  *
- * The rule, checked at every loop pass:
- *   - pause when the last read of the socket filled its budget (the
- *     bridge is reading as fast as it can: it is the CPU that is short),
- *     the broker is connected and acknowledged a message within
- *     stall_ms, and the committed events waiting for the broker reached
- *     `high` (mqtt.queue_limit: what the outbox keeps in memory);
- *   - resume once they are down to `low` (half of it), or the broker
- *     stopped acknowledging for stall_ms or disconnected (the outbox then
- *     keeps events on disk, as in any outage), or after max_pause_ms (the
- *     socket also brings PULL_DATA and TX_ACK: a gateway is never left
- *     unanswered longer than that; one budget is read, then the rule
- *     applies again).
- * A bridge below its capacity never fills the budget of a read, and a
- * slow but idle-CPU broker (a remote one) never pauses it: the outbox
- * buffers up to its limit, as before.
+ * The rule, looked at in every loop pass:
+ *   - pause when the loop worked (outside epoll_wait, which includes
+ *     waiting for a CPU) at least INTAKE_BUSY_PERMILLE of the last
+ *     INTAKE_WINDOW_MS (the bridge has no idle moment: it is short of
+ *     CPU), the broker is connected and acknowledged an event within
+ *     stall_ms, and `high` (mqtt.queue_limit) committed events were still
+ *     waiting for the broker when the last batch was released (what it
+ *     did not take since the batch before: a batch released at once is
+ *     not a lag) and still wait now;
+ *   - resume once the waiting events are down to `low` (half of high), or
+ *     the broker stopped acknowledging for stall_ms or disconnected (the
+ *     outbox then keeps events on disk, as in any outage), or after
+ *     max_pause_ms (then the rule applies again; the pause's time counts
+ *     as idle in the window, so reading goes on for most of a window
+ *     before another pause).
+ * A bridge with idle moments never pauses: one below its capacity, and
+ * one whose broker is slow (a remote one over a thin link) while its CPU
+ * is not: its outbox buffers up to its limit, as during an outage.
  *
- * Pure logic, no I/O: the caller applies the decision to the loop. Errors:
- * none. Ownership: plain values.
+ * While paused, datagrams beyond the socket's buffer are dropped by the
+ * kernel whatever they carry: PULL_DATA and TX_ACK too (gateways send
+ * PULL_DATA again, and a TX_ACK not heard is a downlink counted as failed
+ * after downlink.tx_ack_timeout_ms), and an uplink read up to a pause
+ * late may miss its RX1 window (counted as a late downlink).
+ *
+ * No I/O but its log lines and intake_apply()'s epoll_ctl. Errors: as
+ * listed. Ownership: plain values.
  */
 #ifndef LB_INTAKE_H
 #define LB_INTAKE_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "io/loop.h"
+
+#define INTAKE_WINDOW_MS 1000
+#define INTAKE_BUCKETS 10             /* the window, in buckets of 100 ms */
+#define INTAKE_BUSY_PERMILLE 900
 
 struct intake_opts {
 	uint64_t high, low;       /* committed events waiting: pause at, resume at */
@@ -46,9 +61,10 @@ struct intake_opts {
 
 /* What the loop saw at this pass. */
 struct intake_view {
-	bool busy;                /* the last read filled its budget */
+	int64_t idle_us;          /* the loop's time in epoll_wait, cumulative */
 	bool connected;           /* the broker */
 	uint64_t backlog;         /* committed events not yet acknowledged */
+	uint64_t residue;         /* ... of them, when the last batch was released */
 	uint64_t acked;           /* acknowledgements so far (a counter) */
 };
 
@@ -64,21 +80,36 @@ struct intake {
 	int64_t paused_at_ms;
 	uint64_t acked_seen;
 	int64_t acked_at_ms;      /* when acked last moved; INT64_MIN: never */
+	/* the window: per bucket, ms elapsed and ms the loop worked */
+	int64_t span[INTAKE_BUCKETS], busy[INTAKE_BUCKETS];
+	unsigned n_buckets, next_bucket;
+	int64_t bucket_at_ms;     /* the open bucket's start; INT64_MIN: none */
+	int64_t bucket_idle_us;   /* idle_us at its start */
 	struct intake_stats stats;
 };
 
 void intake_init(struct intake *in, const struct intake_opts *o);
 
-/* Apply the rule at `now_ms` (monotonic). Sets *changed when the pause
- * began or ended at this call. Returns the next deadline at which the rule
- * must be looked at again with no other event (-1: none). */
+/* Apply the rule at `now_ms`. Sets *changed when the pause began or ended
+ * at this call. Returns the next deadline at which the rule must be looked
+ * at again with no other event (-1: none). */
 int64_t intake_tick(struct intake *in, int64_t now_ms, const struct intake_view *v,
 		    bool *changed);
 
-/* The caller could not apply the change intake_tick() just made (the loop
- * refused it): the state goes back to what it was, and the rule decides
- * again at the next tick. */
+/* The loop's share of the last window spent working, in per mille; -1
+ * until a whole window was seen. */
+int intake_busy_permille(const struct intake *in);
+
+/* The caller could not apply the change intake_tick() just made: the
+ * state goes back to what it was, and the rule decides again at the next
+ * tick. */
 void intake_undo(struct intake *in, int64_t now_ms);
+
+/* Apply the state to the socket `fd` registered with `l`: EPOLLIN while
+ * not paused, nothing while paused (an error on the socket is still
+ * reported, and read). If the loop refuses (LB_ERR_NOT_FOUND, LB_ERR_IO:
+ * logged), the change is undone and the code returned. */
+int intake_apply(struct intake *in, struct loop *l, int fd, int64_t now_ms);
 
 /* Time paused so far, the pause under way included. */
 static inline uint64_t intake_paused_ms(const struct intake *in, int64_t now_ms)

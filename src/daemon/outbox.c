@@ -378,6 +378,7 @@ int outbox_add(struct outbox *o, uint64_t batch, uint64_t dev_eui, const char *t
  * older waits on disk only and there is room, else they stay on disk. */
 static void release(struct outbox *o)
 {
+	uint64_t before = o->rows - o->n_held;
 	size_t n = 0;
 
 	for (; o->held_head && o->held_head != o->unstaged &&
@@ -395,9 +396,11 @@ static void release(struct outbox *o)
 		else
 			msg_free(o, m);
 	}
-	if (n > 0)
-		log_debug(TAG, "events up to #%" PRIu64 " committed; %" PRIu64 " waiting for the "
-			  "broker, %zu in memory", o->released_hi, o->rows, o->count);
+	if (n == 0)
+		return;
+	o->residue = before;
+	log_debug(TAG, "events up to #%" PRIu64 " committed; %" PRIu64 " waiting for the "
+		  "broker, %zu in memory", o->released_hi, o->rows, o->count);
 }
 
 static int page_cb(void *arg, const struct store_outbox_row *row)
@@ -530,4 +533,9 @@ uint64_t outbox_bytes(const struct outbox *o)
 uint64_t outbox_backlog(const struct outbox *o)
 {
 	return o->rows - o->n_held;
+}
+
+uint64_t outbox_residue(const struct outbox *o)
+{
+	return o->residue;
 }

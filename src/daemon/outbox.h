@@ -143,6 +143,7 @@ struct outbox {
 	int64_t retry_at_ms;             /* a failed read: not before */
 	uint64_t rows, bytes;            /* not yet acknowledged, wherever they are */
 	uint64_t n_held;                 /* of them, waiting for their batch */
+	uint64_t residue;                /* committed ones waiting at the last release */
 	struct outbox_stats stats;
 	void *pool[OUTBOX_POOL_MAX];     /* free blocks of OUTBOX_POOL_BLOCK bytes */
 	size_t n_pool;
@@ -180,5 +181,8 @@ uint64_t outbox_pending(const struct outbox *o);
 uint64_t outbox_bytes(const struct outbox *o);
 /* Of outbox_pending(), those committed: waiting for the broker alone. */
 uint64_t outbox_backlog(const struct outbox *o);
+/* outbox_backlog() as it was when the last committed batch was released,
+ * before adding it: what the broker had not taken since the batch before. */
+uint64_t outbox_residue(const struct outbox *o);
 
 #endif

@@ -135,7 +135,9 @@ static int timeout_until(int64_t deadline_ms)
 int loop_run_once(struct loop *l, int64_t deadline_ms)
 {
 	struct epoll_event evs[LOOP_BATCH];
+	int64_t t0 = loop_now_us();
 	int n = epoll_wait(l->epfd, evs, LOOP_BATCH, timeout_until(deadline_ms));
+	l->idle_us += loop_now_us() - t0;
 	if (n < 0) {
 		if (errno == EINTR)
 			return 0;

@@ -26,6 +26,9 @@ struct loop_slot {
 struct loop {
 	int epfd;
 	struct loop_slot slots[LOOP_MAX_FDS];
+	/* Time spent waiting in epoll_wait, cumulative (us): the rest of the
+	 * time the loop worked, or waited for a CPU. */
+	int64_t idle_us;
 };
 
 /* The earlier of two deadlines, where -1 means none (every x_tick()

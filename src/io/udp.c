@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/sock_diag.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -163,14 +164,17 @@ static void note_arrival(struct udp_peer *p, const struct cmsghdr *c, int64_t wa
 /* The kernel's cumulative count of datagrams dropped on this socket, as a
  * datagram carried it when queued (SO_RXQ_OVFL) or as asked for now
  * (udp_poll_drops()): an older datagram read after a poll carries a lower
- * count, so the count only moves forward (modulo 2^32, as the kernel's). */
+ * count, so only a count ahead of the last one seen (modulo 2^32, as the
+ * kernel's wraps) adds to the 64-bit total. */
 static void note_drops(struct udp *u, uint32_t dropped)
 {
-	if ((int32_t)(dropped - u->kernel_drops) <= 0)
+	int32_t ahead = (int32_t)(dropped - u->kernel_raw);
+	if (ahead <= 0)
 		return;
-	LB_LOG_RL(LOG_LVL_WARN, "udp", "kernel dropped %u datagram(s) so far: receive buffer "
-		  "full (raise udp.rcvbuf)", dropped);
-	u->kernel_drops = dropped;
+	u->kernel_raw = dropped;
+	u->kernel_drops += (uint64_t)ahead;
+	LB_LOG_RL(LOG_LVL_WARN, "udp", "kernel dropped %" PRIu64 " datagram(s) so far: receive "
+		  "buffer full (raise udp.rcvbuf)", u->kernel_drops);
 }
 
 /* Per datagram: SO_RXQ_OVFL and the arrival time. */

@@ -51,7 +51,8 @@ struct udp {
 	int fd;
 	uint16_t port;               /* bound port (useful when 0 was asked) */
 	uint8_t *bufs;               /* UDP_BATCH x (GWMP_MAX_DATAGRAM + 1) */
-	uint32_t kernel_drops;       /* dropped before we read (SO_RXQ_OVFL, SO_MEMINFO) */
+	uint64_t kernel_drops;       /* dropped before we read (SO_RXQ_OVFL, SO_MEMINFO) */
+	uint32_t kernel_raw;         /* the kernel's own count (32 bits, wraps) last seen */
 	uint64_t recv_errors;
 	uint64_t send_errors;
 	size_t n_queued;             /* replies waiting for udp_flush() */

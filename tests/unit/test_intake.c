@@ -1,196 +1,335 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_intake.c - the back-pressure rule, with a fake clock: a pause only
- * while the socket's reads fill their budget, the broker is connected and
- * acknowledging, and the committed events waiting reached `high`; its end
- * at `low`, at a stalled or lost broker and after the longest pause; the
- * deadlines to look again; the time paused; undoing a change the loop
- * refused.
+ * test_intake.c - the back-pressure rule, with a fake clock and a fake
+ * loop's idle time: a pause only after a whole window with the loop busy
+ * at least INTAKE_BUSY_PERMILLE, the broker connected and acknowledging,
+ * and `high` committed events waiting both at the last release and now;
+ * its end at `low`, at a stalled or lost broker and after the longest
+ * pause, with no new pause before the loop was busy for most of a window
+ * again; the deadlines to look again; the time paused; undoing a change;
+ * and, with a real loop and socket, that a pause stops the reads and a
+ * resume brings them back.
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "base/lb_err.h"
 #include "daemon/intake.h"
 
 #define HIGH 100
 #define LOW 50
 #define STALL 1000
 #define MAXP 400
+#define STEP (INTAKE_WINDOW_MS / INTAKE_BUCKETS)
 
-static void setup(struct intake *in)
+/* The clock, the loop's idle time and the broker's acknowledgements. */
+struct fx {
+	struct intake in;
+	int64_t now, idle_us;
+	uint64_t acked;
+	bool stalled, disconnected;
+};
+
+static void setup(struct fx *f, int64_t max_pause)
 {
-	intake_init(in, &(struct intake_opts){.high = HIGH, .low = LOW, .stall_ms = STALL,
-					      .max_pause_ms = MAXP});
+	*f = (struct fx){0};
+	intake_init(&f->in, &(struct intake_opts){.high = HIGH, .low = LOW, .stall_ms = STALL,
+						  .max_pause_ms = max_pause});
 }
 
-/* A view of an overloaded bridge: reading full budgets, the broker
- * connected, `backlog` waiting, `acked` acknowledgements so far. */
-static struct intake_view over(uint64_t backlog, uint64_t acked)
+/* One tick `ms` later; the loop idle `idle_pct` % of that time. Unless
+ * stalled, the broker acknowledged something meanwhile. */
+static int64_t tick(struct fx *f, int64_t ms, int idle_pct, uint64_t backlog, uint64_t residue,
+		    bool *ch)
 {
-	return (struct intake_view){.busy = true, .connected = true, .backlog = backlog,
-				    .acked = acked};
+	f->now += ms;
+	f->idle_us += ms * 1000 * idle_pct / 100;
+	if (!f->stalled)
+		f->acked++;
+	struct intake_view v = {.idle_us = f->idle_us, .connected = !f->disconnected,
+				.backlog = backlog, .residue = residue, .acked = f->acked};
+	return intake_tick(&f->in, f->now, &v, ch);
 }
 
-static int64_t tick(struct intake *in, int64_t now, struct intake_view v, bool *changed)
-{
-	return intake_tick(in, now, &v, changed);
-}
-
-/* Starts paused at t=10 (acks seen moving at t=0). */
-static void paused_at_10(struct intake *in)
+/* A whole window with the loop `idle_pct` % idle and nothing waiting. */
+static void window(struct fx *f, int idle_pct)
 {
 	bool ch;
 
-	setup(in);
-	ck_assert_int_eq(tick(in, 0, over(0, 1), &ch), -1);
-	ck_assert(!ch);
-	ck_assert_int_eq(tick(in, 10, over(HIGH, 2), &ch), 10 + MAXP);
-	ck_assert(ch);
-	ck_assert(intake_paused(in));
+	for (int i = 0; i <= INTAKE_BUCKETS; i++) {
+		tick(f, STEP, idle_pct, 0, 0, &ch);
+		ck_assert(!ch);
+	}
 }
+
+/* Paused at f->now after a busy window. */
+static void paused(struct fx *f, int64_t max_pause)
+{
+	bool ch;
+
+	setup(f, max_pause);
+	window(f, 0);
+	ck_assert_int_eq(intake_busy_permille(&f->in), 1000);
+	int64_t next = tick(f, 1, 0, HIGH, HIGH, &ch);
+	ck_assert(ch && intake_paused(&f->in));
+	/* looked at again at the longest pause, or when the last ack (now)
+	 * is STALL old, whichever comes first */
+	ck_assert_int_eq(next, f->now + (max_pause < STALL ? max_pause : STALL));
+}
+
+START_TEST(busy_share_of_a_window)
+{
+	struct fx f;
+	bool ch;
+
+	setup(&f, MAXP);
+	ck_assert_int_eq(intake_busy_permille(&f.in), -1);
+	for (int i = 0; i < INTAKE_BUCKETS; i++)
+		tick(&f, STEP, 30, 0, 0, &ch);
+	ck_assert_int_eq(intake_busy_permille(&f.in), -1);   /* not a whole window yet */
+	tick(&f, STEP, 30, 0, 0, &ch);
+	ck_assert_int_eq(intake_busy_permille(&f.in), 700);
+	/* ticks closer than a bucket add to the open one */
+	for (int i = 0; i < 4; i++)
+		tick(&f, STEP / 4, 0, 0, 0, &ch);
+	ck_assert_int_eq(intake_busy_permille(&f.in), 730);
+	/* a long idle wait is one long bucket, weighed by its length: it
+	 * replaces the oldest (70 of 100 ms busy) */
+	tick(&f, 9 * STEP, 100, 0, 0, &ch);
+	ck_assert_int_eq(intake_busy_permille(&f.in), (8 * 70 + 100 + 0) * 1000 / (9 * STEP + 9 * STEP));
+}
+END_TEST
 
 START_TEST(no_pause_without_every_condition)
 {
-	struct intake in;
+	struct fx f;
 	bool ch;
 
-	setup(&in);
-	/* no acknowledgement seen yet: the broker is not known to be moving */
-	ck_assert_int_eq(tick(&in, 0, over(HIGH, 0), &ch), -1);
-	ck_assert(!ch && !intake_paused(&in));
-	/* acks move from here on; each other condition missing in turn */
-	struct intake_view v = over(HIGH, 1);
-	v.busy = false;
-	tick(&in, 1, v, &ch);
-	ck_assert(!ch && !intake_paused(&in));
-	v = over(HIGH - 1, 2);
-	tick(&in, 2, v, &ch);
-	ck_assert(!ch && !intake_paused(&in));
-	v = over(HIGH, 3);
-	v.connected = false;
-	tick(&in, 3, v, &ch);
-	ck_assert(!ch && !intake_paused(&in));
-	/* acks last moved at 3: stalled from 3 + STALL on */
-	tick(&in, 3 + STALL, over(HIGH, 3), &ch);
-	ck_assert(!ch && !intake_paused(&in));
-	ck_assert_uint_eq(in.stats.pauses, 0);
-	/* all of them: a pause */
-	tick(&in, 4 + STALL, over(HIGH, 4), &ch);
-	ck_assert(ch && intake_paused(&in));
-	ck_assert_uint_eq(in.stats.pauses, 1);
+	setup(&f, MAXP);
+	/* not a whole window seen yet */
+	tick(&f, STEP, 0, HIGH, HIGH, &ch);
+	ck_assert(!ch);
+	window(&f, 0);
+	/* each condition missing in turn */
+	tick(&f, 1, 0, HIGH, HIGH - 1, &ch);   /* a batch released at once: no lag */
+	ck_assert(!ch);
+	tick(&f, 1, 0, HIGH - 1, HIGH, &ch);   /* the broker caught up since */
+	ck_assert(!ch);
+	f.disconnected = true;
+	tick(&f, 1, 0, HIGH, HIGH, &ch);
+	ck_assert(!ch);
+	f.disconnected = false;
+	f.stalled = true;
+	tick(&f, STALL, 0, HIGH, HIGH, &ch);   /* no ack for STALL ms */
+	ck_assert(!ch);
+	f.stalled = false;
+	ck_assert_uint_eq(f.in.stats.pauses, 0);
+	/* idle 20 % of the window: not overloaded */
+	window(&f, 20);
+	tick(&f, 1, 20, HIGH, HIGH, &ch);
+	ck_assert(!ch && !intake_paused(&f.in));
+	/* every condition: a pause */
+	window(&f, 5);
+	tick(&f, 1, 0, HIGH, HIGH, &ch);
+	ck_assert(ch && intake_paused(&f.in));
+	ck_assert_uint_eq(f.in.stats.pauses, 1);
+}
+END_TEST
+
+START_TEST(no_pause_before_an_ack)
+{
+	struct fx f;
+	bool ch;
+
+	setup(&f, MAXP);
+	f.stalled = true;      /* nothing acknowledged since the start */
+	window(&f, 0);
+	tick(&f, 1, 0, HIGH, HIGH, &ch);
+	ck_assert(!ch && !intake_paused(&f.in));
 }
 END_TEST
 
 START_TEST(pause_ends_at_low)
 {
-	struct intake in;
+	struct fx f;
 	bool ch;
 
-	paused_at_10(&in);
-	/* acks keep moving, the backlog shrinks: paused until it is at LOW;
-	 * busy no longer matters (the socket is not read) */
-	struct intake_view v = over(LOW + 1, 3);
-	v.busy = false;
-	ck_assert_int_eq(tick(&in, 50, v, &ch), 10 + MAXP);
-	ck_assert(!ch && intake_paused(&in));
-	v = over(LOW, 4);
-	v.busy = false;
-	ck_assert_int_eq(tick(&in, 60, v, &ch), -1);
-	ck_assert(ch && !intake_paused(&in));
-	ck_assert_uint_eq(in.stats.paused_ms, 50);
-	ck_assert_uint_eq(intake_paused_ms(&in, 1000), 50);
-	/* above LOW but below HIGH again: no new pause */
-	tick(&in, 70, over(HIGH - 1, 5), &ch);
-	ck_assert(!ch && !intake_paused(&in));
+	paused(&f, MAXP);
+	int64_t at = f.now;
+	ck_assert_int_eq(tick(&f, 40, 50, LOW + 1, HIGH, &ch), at + MAXP);
+	ck_assert(!ch && intake_paused(&f.in));
+	ck_assert_int_eq(tick(&f, 10, 50, LOW, HIGH, &ch), -1);
+	ck_assert(ch && !intake_paused(&f.in));
+	ck_assert_uint_eq(f.in.stats.paused_ms, 50);
+	ck_assert_uint_eq(intake_paused_ms(&f.in, f.now + 1000), 50);
+	/* below HIGH again: no new pause, whatever the residue */
+	tick(&f, 1, 0, HIGH - 1, 2 * HIGH, &ch);
+	ck_assert(!ch && !intake_paused(&f.in));
 }
 END_TEST
 
 START_TEST(pause_ends_when_broker_stalls)
 {
-	struct intake in;
+	struct fx f;
 	bool ch;
 
-	paused_at_10(&in);
-	/* the last ack moved at 10: the rule looks again at 10 + STALL or at
-	 * the longest pause, whichever comes first */
-	in.o.max_pause_ms = 5 * STALL;
-	ck_assert_int_eq(tick(&in, 20, over(HIGH, 2), &ch), 10 + STALL);
+	paused(&f, 5 * STALL);
+	int64_t acked_at = f.now;
+	f.stalled = true;
+	/* the rule looks again when the last ack is STALL old (before the
+	 * longest pause) */
+	ck_assert_int_eq(tick(&f, 10, 100, HIGH, HIGH, &ch), acked_at + STALL);
 	ck_assert(!ch);
-	ck_assert_int_eq(tick(&in, 10 + STALL - 1, over(HIGH, 2), &ch), 10 + STALL);
-	ck_assert(!ch && intake_paused(&in));
-	ck_assert_int_eq(tick(&in, 10 + STALL, over(HIGH, 2), &ch), -1);
-	ck_assert(ch && !intake_paused(&in));
-	ck_assert_uint_eq(intake_paused_ms(&in, 10 + STALL), STALL);
-	/* no new pause while the broker does not acknowledge */
-	tick(&in, 2 * STALL, over(2 * HIGH, 2), &ch);
-	ck_assert(!ch && !intake_paused(&in));
+	ck_assert_int_eq(tick(&f, STALL - 11, 100, HIGH, HIGH, &ch), acked_at + STALL);
+	ck_assert(!ch && intake_paused(&f.in));
+	ck_assert_int_eq(tick(&f, 1, 100, HIGH, HIGH, &ch), -1);
+	ck_assert(ch && !intake_paused(&f.in));
+	ck_assert_uint_eq(intake_paused_ms(&f.in, f.now), STALL);
+	/* no new pause while it does not acknowledge, busy as the loop is */
+	window(&f, 0);
+	tick(&f, 1, 0, 2 * HIGH, 2 * HIGH, &ch);
+	ck_assert(!ch && !intake_paused(&f.in));
 	/* it moves again: the rule applies again */
-	tick(&in, 2 * STALL + 1, over(2 * HIGH, 3), &ch);
-	ck_assert(ch && intake_paused(&in));
-	ck_assert_uint_eq(in.stats.pauses, 2);
+	f.stalled = false;
+	tick(&f, 1, 0, 2 * HIGH, 2 * HIGH, &ch);
+	ck_assert(ch && intake_paused(&f.in));
+	ck_assert_uint_eq(f.in.stats.pauses, 2);
 }
 END_TEST
 
 START_TEST(pause_ends_when_broker_goes)
 {
-	struct intake in;
+	struct fx f;
 	bool ch;
 
-	paused_at_10(&in);
-	struct intake_view v = over(HIGH, 3);
-	v.connected = false;
-	ck_assert_int_eq(tick(&in, 30, v, &ch), -1);
-	ck_assert(ch && !intake_paused(&in));
+	paused(&f, MAXP);
+	f.disconnected = true;
+	ck_assert_int_eq(tick(&f, 20, 0, HIGH, HIGH, &ch), -1);
+	ck_assert(ch && !intake_paused(&f.in));
 	/* the outbox keeps what comes meanwhile: no pause while away */
-	tick(&in, 40, v, &ch);
-	ck_assert(!ch && !intake_paused(&in));
+	window(&f, 0);
+	tick(&f, 1, 0, HIGH, HIGH, &ch);
+	ck_assert(!ch && !intake_paused(&f.in));
 }
 END_TEST
 
-/* The socket also brings PULL_DATA and TX_ACK: read at least every
- * max_pause_ms, then paused again while the rule holds. */
-START_TEST(longest_pause_then_again)
+/* After the longest pause the rule applies again, but the pause's idle
+ * time is in the window: reading goes on until the loop was busy for most
+ * of a window again. */
+START_TEST(longest_pause_then_a_busy_window)
 {
-	struct intake in;
+	struct fx f;
 	bool ch;
 
-	paused_at_10(&in);
-	ck_assert_int_eq(tick(&in, 10 + MAXP - 1, over(HIGH, 3), &ch), 10 + MAXP);
-	ck_assert(!ch && intake_paused(&in));
-	ck_assert_int_eq(tick(&in, 10 + MAXP, over(HIGH, 4), &ch), -1);
-	ck_assert(ch && !intake_paused(&in));
-	ck_assert_uint_eq(intake_paused_ms(&in, 10 + MAXP), MAXP);
-	/* one read filled its budget: paused again */
-	ck_assert_int_eq(tick(&in, 10 + MAXP + 1, over(HIGH, 5), &ch), 10 + MAXP + 1 + MAXP);
-	ck_assert(ch && intake_paused(&in));
-	ck_assert_uint_eq(in.stats.pauses, 2);
+	paused(&f, MAXP);
+	int64_t at = f.now;
+	for (int64_t t = STEP; t < MAXP; t += STEP) {
+		ck_assert_int_eq(tick(&f, STEP, 70, HIGH, HIGH, &ch), at + MAXP);
+		ck_assert(!ch && intake_paused(&f.in));
+	}
+	ck_assert_int_eq(tick(&f, STEP, 70, HIGH, HIGH, &ch), -1);
+	ck_assert(ch && !intake_paused(&f.in));
+	ck_assert_uint_eq(intake_paused_ms(&f.in, f.now), MAXP);
+	/* the loop busy again, still lagging: no pause while the window holds
+	 * the pause's idle time (busy 300 per mille for 400 of 1000 ms) */
+	tick(&f, STEP, 0, HIGH, HIGH, &ch);
+	ck_assert(!ch);
+	ck_assert_int_lt(intake_busy_permille(&f.in), INTAKE_BUSY_PERMILLE);
+	for (int i = 0; i < INTAKE_BUCKETS && !ch; i++)
+		tick(&f, STEP, 0, HIGH, HIGH, &ch);
+	ck_assert(ch && intake_paused(&f.in));
+	ck_assert_uint_eq(f.in.stats.pauses, 2);
+	ck_assert_int_ge(intake_busy_permille(&f.in), INTAKE_BUSY_PERMILLE);
 	/* the pause under way counts in the time paused */
-	ck_assert_uint_eq(intake_paused_ms(&in, 10 + MAXP + 101), MAXP + 100);
+	ck_assert_uint_eq(intake_paused_ms(&f.in, f.now + 100), MAXP + 100);
 }
 END_TEST
 
 START_TEST(undo_restores)
 {
-	struct intake in;
+	struct fx f;
 	bool ch;
 
-	paused_at_10(&in);
-	intake_undo(&in, 10);                          /* the pause was refused */
-	ck_assert(!intake_paused(&in));
-	ck_assert_uint_eq(in.stats.pauses, 0);
-	tick(&in, 20, over(HIGH, 3), &ch);             /* decided again */
-	ck_assert(ch && intake_paused(&in));
-	tick(&in, 30, over(LOW, 4), &ch);
-	ck_assert(ch && !intake_paused(&in));
-	ck_assert_uint_eq(in.stats.paused_ms, 10);
-	intake_undo(&in, 30);                          /* the resume was refused */
-	ck_assert(intake_paused(&in));
-	ck_assert_uint_eq(in.stats.paused_ms, 0);
-	ck_assert_uint_eq(intake_paused_ms(&in, 40), 20);
-	tick(&in, 40, over(LOW, 5), &ch);              /* tried again */
-	ck_assert(ch && !intake_paused(&in));
-	ck_assert_uint_eq(in.stats.paused_ms, 20);
-	ck_assert_uint_eq(in.stats.pauses, 1);
+	paused(&f, MAXP);
+	intake_undo(&f.in, f.now);                     /* the pause was refused */
+	ck_assert(!intake_paused(&f.in));
+	ck_assert_uint_eq(f.in.stats.pauses, 0);
+	tick(&f, 10, 0, HIGH, HIGH, &ch);              /* decided again */
+	ck_assert(ch && intake_paused(&f.in));
+	tick(&f, 10, 0, LOW, HIGH, &ch);
+	ck_assert(ch && !intake_paused(&f.in));
+	ck_assert_uint_eq(f.in.stats.paused_ms, 10);
+	intake_undo(&f.in, f.now);                     /* the resume was refused */
+	ck_assert(intake_paused(&f.in));
+	ck_assert_uint_eq(f.in.stats.paused_ms, 0);
+	ck_assert_uint_eq(intake_paused_ms(&f.in, f.now + 10), 20);
+	tick(&f, 10, 0, LOW, HIGH, &ch);               /* tried again */
+	ck_assert(ch && !intake_paused(&f.in));
+	ck_assert_uint_eq(f.in.stats.paused_ms, 20);
+	ck_assert_uint_eq(f.in.stats.pauses, 1);
+}
+END_TEST
+
+/* ---- applied to a real loop --------------------------------------------- */
+
+static int reads;
+
+static void on_read(void *arg, int fd, uint32_t events)
+{
+	char buf[16];
+
+	(void)arg;
+	(void)events;
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		reads++;
+}
+
+START_TEST(applied_to_the_loop)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	struct loop l;
+	struct fx f;
+	int rx = socket(AF_INET, SOCK_DGRAM, 0), tx = socket(AF_INET, SOCK_DGRAM, 0);
+
+	ck_assert_int_ge(rx, 0);
+	ck_assert_int_ge(tx, 0);
+	ck_assert_int_eq(bind(rx, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(rx, (struct sockaddr *)&a, &len), 0);
+	ck_assert_int_eq(loop_init(&l), LB_OK);
+	ck_assert_int_eq(loop_add(&l, rx, EPOLLIN, on_read, NULL), LB_OK);
+	reads = 0;
+
+	paused(&f, MAXP);
+	ck_assert_int_eq(intake_apply(&f.in, &l, rx, f.now), LB_OK);
+	ck_assert_int_eq(sendto(tx, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)), 1);
+	/* paused: the datagram waits in the socket, the loop does not read */
+	ck_assert_int_eq(loop_run_once(&l, loop_now_ms() + 50), 0);
+	ck_assert_int_eq(reads, 0);
+	/* idle time was measured meanwhile */
+	ck_assert_int_ge(l.idle_us, 40 * 1000);
+
+	bool ch;
+	tick(&f, 10, 0, LOW, HIGH, &ch);
+	ck_assert(ch && !intake_paused(&f.in));
+	ck_assert_int_eq(intake_apply(&f.in, &l, rx, f.now), LB_OK);
+	ck_assert_int_eq(loop_run_once(&l, loop_now_ms() + 1000), 1);
+	ck_assert_int_eq(reads, 1);
+
+	/* a socket the loop does not know: refused, the change undone */
+	tick(&f, 1, 0, HIGH, HIGH, &ch);
+	ck_assert(ch && intake_paused(&f.in));
+	ck_assert_int_eq(intake_apply(&f.in, &l, tx, f.now), LB_ERR_NOT_FOUND);
+	ck_assert(!intake_paused(&f.in));
+	ck_assert_uint_eq(f.in.stats.pauses, 1);
+	loop_close(&l);
+	close(rx);
+	close(tx);
 }
 END_TEST
 
@@ -199,12 +338,15 @@ static Suite *intake_suite(void)
 	Suite *s = suite_create("intake");
 	TCase *tc = tcase_create("core");
 
+	tcase_add_test(tc, busy_share_of_a_window);
 	tcase_add_test(tc, no_pause_without_every_condition);
+	tcase_add_test(tc, no_pause_before_an_ack);
 	tcase_add_test(tc, pause_ends_at_low);
 	tcase_add_test(tc, pause_ends_when_broker_stalls);
 	tcase_add_test(tc, pause_ends_when_broker_goes);
-	tcase_add_test(tc, longest_pause_then_again);
+	tcase_add_test(tc, longest_pause_then_a_busy_window);
 	tcase_add_test(tc, undo_restores);
+	tcase_add_test(tc, applied_to_the_loop);
 	suite_add_tcase(s, tc);
 	return s;
 }

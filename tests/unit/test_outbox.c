@@ -163,10 +163,14 @@ START_TEST(test_sent_after_commit_in_order)
 	ck_assert_int_eq(add(&f, EUI_A, 6), LB_OK);   /* held for the next batch */
 	outbox_tick(&f.o, 0);
 	ck_assert_uint_eq(outbox_backlog(&f.o), 5);
+	ck_assert_uint_eq(outbox_residue(&f.o), 0);   /* none waited before this batch */
 	ck_assert_uint_eq(outbox_pending(&f.o), 6);
 	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
 	outbox_tick(&f.o, 0);
 	ck_assert_uint_eq(outbox_backlog(&f.o), 6);
+	ck_assert_uint_eq(outbox_residue(&f.o), 5);   /* the first batch still waited */
+	outbox_tick(&f.o, 0);                         /* nothing released: it stays */
+	ck_assert_uint_eq(outbox_residue(&f.o), 5);
 	expect_sent(&f.rec, 0, (const int[]){1, 2, 3, 4, 5, 6}, 6);
 
 	/* Acknowledged out of order: the mark moves to 1 (2 is in flight)
