@@ -17,6 +17,7 @@ void intake_init(struct intake *in, const struct intake_opts *o)
 	memset(in, 0, sizeof(*in));
 	in->o = *o;
 	in->acked_at_ms = INT64_MIN;
+	in->helped_at_ms = INT64_MIN;
 	in->bucket_at_ms = INT64_MIN;
 }
 
@@ -62,10 +63,20 @@ static bool broker_moving(const struct intake *in, const struct intake_view *v, 
 	       now_ms - in->acked_at_ms < in->o.stall_ms;
 }
 
+/* Short of CPU: no idle moment in a whole window, or a pause that helped
+ * a moment ago and the socket still full. */
+static bool short_of_cpu(const struct intake *in, const struct intake_view *v, int64_t now_ms)
+{
+	if (intake_busy_permille(in) >= INTAKE_BUSY_PERMILLE)
+		return true;
+	return v->full_read && in->helped_at_ms != INT64_MIN &&
+	       now_ms - in->helped_at_ms < INTAKE_WINDOW_MS;
+}
+
 static bool overloaded(const struct intake *in, const struct intake_view *v, int64_t now_ms)
 {
-	return v->residue >= in->o.high && v->backlog >= in->o.high &&
-	       broker_moving(in, v, now_ms) && intake_busy_permille(in) >= INTAKE_BUSY_PERMILLE;
+	return !in->futile && v->residue >= in->o.high && v->backlog >= in->o.high &&
+	       broker_moving(in, v, now_ms) && short_of_cpu(in, v, now_ms);
 }
 
 static void pause_begin(struct intake *in, int64_t now_ms, const struct intake_view *v)
@@ -88,15 +99,19 @@ static void pause_end(struct intake *in, int64_t now_ms, const char *why)
 		  now_ms - in->paused_at_ms, why);
 }
 
-static const char *resume_why(const struct intake *in, const struct intake_view *v,
-			      int64_t now_ms)
+/* Why the pause ends now (NULL: it does not); notes whether it helped. */
+static const char *resume_why(struct intake *in, const struct intake_view *v, int64_t now_ms)
 {
-	if (v->backlog <= in->o.low)
+	if (v->backlog <= in->o.low) {
+		in->helped_at_ms = now_ms;
 		return "the backlog drained";
+	}
 	if (!broker_moving(in, v, now_ms))
 		return "the broker stopped acknowledging";
-	if (now_ms - in->paused_at_ms >= in->o.max_pause_ms)
-		return "the longest pause";
+	if (now_ms - in->paused_at_ms >= in->o.max_pause_ms) {
+		in->futile = true;
+		return "the longest pause, and the broker did not catch up: no pause until it does";
+	}
 	return NULL;
 }
 
@@ -109,6 +124,8 @@ int64_t intake_tick(struct intake *in, int64_t now_ms, const struct intake_view 
 		in->acked_seen = v->acked;
 		in->acked_at_ms = now_ms;
 	}
+	if (in->futile && v->backlog <= in->o.low)
+		in->futile = false;
 	if (!in->paused) {
 		if (!overloaded(in, v, now_ms))
 			return -1;

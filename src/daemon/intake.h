@@ -14,23 +14,25 @@
  * goes to publishing what was taken.
  *
  * The rule, looked at in every loop pass:
- *   - pause when the loop worked (outside epoll_wait, which includes
- *     waiting for a CPU) at least INTAKE_BUSY_PERMILLE of the last
- *     INTAKE_WINDOW_MS (the bridge has no idle moment: it is short of
- *     CPU), the broker is connected and acknowledged an event within
- *     stall_ms, and `high` (mqtt.queue_limit) committed events were still
- *     waiting for the broker when the last batch was released (what it
- *     did not take since the batch before: a batch released at once is
- *     not a lag) and still wait now;
- *   - resume once the waiting events are down to `low` (half of high), or
- *     the broker stopped acknowledging for stall_ms or disconnected (the
- *     outbox then keeps events on disk, as in any outage), or after
- *     max_pause_ms (then the rule applies again; the pause's time counts
- *     as idle in the window, so reading goes on for most of a window
- *     before another pause).
- * A bridge with idle moments never pauses: one below its capacity, and
- * one whose broker is slow (a remote one over a thin link) while its CPU
- * is not: its outbox buffers up to its limit, as during an outage.
+ *   - pause when the broker is connected and acknowledged an event within
+ *     stall_ms, `high` (mqtt.queue_limit) committed events were still
+ *     waiting for it when the last batch was released (what it did not
+ *     take since the batch before: a batch released at once is not a lag)
+ *     and still wait now, and the bridge is short of CPU: its loop worked
+ *     (outside epoll_wait, which includes waiting for a CPU) at least
+ *     INTAKE_BUSY_PERMILLE of the last INTAKE_WINDOW_MS, or the last pause
+ *     helped (it ended because the broker caught up, within
+ *     INTAKE_WINDOW_MS) and the last read of the socket filled its budget;
+ *   - resume once the waiting events are down to `low` (half of high): the
+ *     pause helped; or when the broker stopped acknowledging for stall_ms
+ *     or disconnected (the outbox then keeps events on disk, as in any
+ *     outage); or after max_pause_ms: the pause did not help (the broker
+ *     is slow by itself, not for want of CPU), and there is no pause
+ *     again until the waiting events are down to `low`.
+ * A bridge with idle moments never begins to pause: one below its
+ * capacity, and one whose broker is slow (a remote one over a thin link)
+ * while its CPU is not, whose outbox buffers up to its limit as during an
+ * outage; nor does a loop held for a moment (a slow fsync).
  *
  * While paused, datagrams beyond the socket's buffer are dropped by the
  * kernel whatever they carry: PULL_DATA and TX_ACK too (gateways send
@@ -62,6 +64,7 @@ struct intake_opts {
 /* What the loop saw at this pass. */
 struct intake_view {
 	int64_t idle_us;          /* the loop's time in epoll_wait, cumulative */
+	bool full_read;           /* the last read of the socket filled its budget */
 	bool connected;           /* the broker */
 	uint64_t backlog;         /* committed events not yet acknowledged */
 	uint64_t residue;         /* ... of them, when the last batch was released */
@@ -78,6 +81,8 @@ struct intake {
 	struct intake_opts o;
 	bool paused;
 	int64_t paused_at_ms;
+	int64_t helped_at_ms;     /* a pause ended by the broker catching up; INT64_MIN */
+	bool futile;              /* a pause ended at max_pause_ms: none until low */
 	uint64_t acked_seen;
 	int64_t acked_at_ms;      /* when acked last moved; INT64_MIN: never */
 	/* the window: per bucket, ms elapsed and ms the loop worked */

@@ -4,9 +4,10 @@
  * loop's idle time: a pause only after a whole window with the loop busy
  * at least INTAKE_BUSY_PERMILLE, the broker connected and acknowledging,
  * and `high` committed events waiting both at the last release and now;
- * its end at `low`, at a stalled or lost broker and after the longest
- * pause, with no new pause before the loop was busy for most of a window
- * again; the deadlines to look again; the time paused; undoing a change;
+ * its end at `low` (it helped: the next may follow a full read at once),
+ * at a stalled or lost broker and after the longest pause (it did not:
+ * none until `low`); the deadlines to look again; the time paused;
+ * undoing a change;
  * and, with a real loop and socket, that a pause stops the reads and a
  * resume brings them back.
  */
@@ -33,6 +34,7 @@ struct fx {
 	int64_t now, idle_us;
 	uint64_t acked;
 	bool stalled, disconnected;
+	bool full;             /* the last read filled its budget */
 };
 
 static void setup(struct fx *f, int64_t max_pause)
@@ -51,7 +53,8 @@ static int64_t tick(struct fx *f, int64_t ms, int idle_pct, uint64_t backlog, ui
 	f->idle_us += ms * 1000 * idle_pct / 100;
 	if (!f->stalled)
 		f->acked++;
-	struct intake_view v = {.idle_us = f->idle_us, .connected = !f->disconnected,
+	struct intake_view v = {.idle_us = f->idle_us, .full_read = f->full,
+				.connected = !f->disconnected,
 				.backlog = backlog, .residue = residue, .acked = f->acked};
 	return intake_tick(&f->in, f->now, &v, ch);
 }
@@ -129,10 +132,13 @@ START_TEST(no_pause_without_every_condition)
 	ck_assert(!ch);
 	f.stalled = false;
 	ck_assert_uint_eq(f.in.stats.pauses, 0);
-	/* idle 20 % of the window: not overloaded */
+	/* idle 20 % of the window: not overloaded, even with a full read
+	 * (a loop held for a moment) */
 	window(&f, 20);
+	f.full = true;
 	tick(&f, 1, 20, HIGH, HIGH, &ch);
 	ck_assert(!ch && !intake_paused(&f.in));
+	f.full = false;
 	/* every condition: a pause */
 	window(&f, 5);
 	tick(&f, 1, 0, HIGH, HIGH, &ch);
@@ -218,10 +224,11 @@ START_TEST(pause_ends_when_broker_goes)
 }
 END_TEST
 
-/* After the longest pause the rule applies again, but the pause's idle
- * time is in the window: reading goes on until the loop was busy for most
- * of a window again. */
-START_TEST(longest_pause_then_a_busy_window)
+/* A pause that lasted max_pause_ms without the broker catching up did not
+ * help (the broker is slow by itself): no new pause, busy as the loop is,
+ * until the waiting events are down to `low`; then the rule applies again,
+ * from a whole busy window. */
+START_TEST(futile_pause_then_none_until_low)
 {
 	struct fx f;
 	bool ch;
@@ -235,18 +242,48 @@ START_TEST(longest_pause_then_a_busy_window)
 	ck_assert_int_eq(tick(&f, STEP, 70, HIGH, HIGH, &ch), -1);
 	ck_assert(ch && !intake_paused(&f.in));
 	ck_assert_uint_eq(intake_paused_ms(&f.in, f.now), MAXP);
-	/* the loop busy again, still lagging: no pause while the window holds
-	 * the pause's idle time (busy 300 per mille for 400 of 1000 ms) */
-	tick(&f, STEP, 0, HIGH, HIGH, &ch);
+	/* a busy window, full reads, the broker still behind: no pause */
+	f.full = true;
+	for (int i = 0; i <= INTAKE_BUCKETS; i++) {
+		tick(&f, STEP, 0, 2 * HIGH, 2 * HIGH, &ch);
+		ck_assert(!ch && !intake_paused(&f.in));
+	}
+	ck_assert_int_ge(intake_busy_permille(&f.in), INTAKE_BUSY_PERMILLE);
+	/* it caught up once: the rule applies again */
+	tick(&f, 1, 0, LOW, 2 * HIGH, &ch);
 	ck_assert(!ch);
-	ck_assert_int_lt(intake_busy_permille(&f.in), INTAKE_BUSY_PERMILLE);
-	for (int i = 0; i < INTAKE_BUCKETS && !ch; i++)
-		tick(&f, STEP, 0, HIGH, HIGH, &ch);
+	tick(&f, 1, 0, HIGH, HIGH, &ch);
 	ck_assert(ch && intake_paused(&f.in));
 	ck_assert_uint_eq(f.in.stats.pauses, 2);
-	ck_assert_int_ge(intake_busy_permille(&f.in), INTAKE_BUSY_PERMILLE);
 	/* the pause under way counts in the time paused */
 	ck_assert_uint_eq(intake_paused_ms(&f.in, f.now + 100), MAXP + 100);
+}
+END_TEST
+
+/* A pause that helped (the broker caught up) is followed by another as soon
+ * as the broker lags again and a read fills its budget, without waiting
+ * for a busy window (the pause's idle time is in it); not once
+ * INTAKE_WINDOW_MS passed since, nor without a full read. */
+START_TEST(helpful_pause_then_again_at_once)
+{
+	struct fx f;
+	bool ch;
+
+	paused(&f, MAXP);
+	tick(&f, 3 * STEP, 60, LOW, HIGH, &ch);          /* drained: it helped */
+	ck_assert(ch && !intake_paused(&f.in));
+	ck_assert_int_lt(intake_busy_permille(&f.in), INTAKE_BUSY_PERMILLE);
+	tick(&f, 10, 0, HIGH, HIGH, &ch);                /* no full read */
+	ck_assert(!ch && !intake_paused(&f.in));
+	f.full = true;
+	tick(&f, 10, 0, HIGH, HIGH, &ch);
+	ck_assert(ch && intake_paused(&f.in));
+	tick(&f, 10, 60, LOW, HIGH, &ch);                /* helped again */
+	ck_assert(ch && !intake_paused(&f.in));
+	/* a window later, a full read alone no longer does */
+	tick(&f, INTAKE_WINDOW_MS, 60, HIGH, HIGH, &ch);
+	ck_assert(!ch && !intake_paused(&f.in));
+	ck_assert_uint_eq(f.in.stats.pauses, 2);
 }
 END_TEST
 
@@ -344,7 +381,8 @@ static Suite *intake_suite(void)
 	tcase_add_test(tc, pause_ends_at_low);
 	tcase_add_test(tc, pause_ends_when_broker_stalls);
 	tcase_add_test(tc, pause_ends_when_broker_goes);
-	tcase_add_test(tc, longest_pause_then_a_busy_window);
+	tcase_add_test(tc, futile_pause_then_none_until_low);
+	tcase_add_test(tc, helpful_pause_then_again_at_once);
 	tcase_add_test(tc, undo_restores);
 	tcase_add_test(tc, applied_to_the_loop);
 	suite_add_tcase(s, tc);
