@@ -894,6 +894,13 @@ void web_bridge_event(struct web *w, const char *event, const char *json, size_t
 
 /* ------------------------------------------------------- /metrics */
 
+/* A counter without labels: its family and its one sample. */
+static void counter(struct prom_buf *b, const char *name, const char *help, uint64_t v)
+{
+	prom_family(b, name, "counter", help);
+	prom_u64(b, name, NULL, NULL, v);
+}
+
 static void metrics_frames(struct prom_buf *b, const struct stats *s)
 {
 	static const char *const types[] = {"push_data", "push_ack", "pull_data", "pull_resp",
@@ -903,12 +910,11 @@ static void metrics_frames(struct prom_buf *b, const struct stats *s)
 	for (size_t i = 0; i < 6; i++)
 		if (i == 0 || i == 2 || i == 5)
 			prom_u64(b, "lorabridge_datagrams_total", "type", types[i], s->datagrams[i]);
-	prom_family(b, "lorabridge_frames_received_total", "counter",
-		    "Radio frames (rxpk) accepted from gateways, before de-duplication.");
-	prom_u64(b, "lorabridge_frames_received_total", NULL, NULL, s->frames_received);
-	prom_family(b, "lorabridge_uplinks_published_total", "counter",
-		    "Uplink events the MQTT broker acknowledged.");
-	prom_u64(b, "lorabridge_uplinks_published_total", NULL, NULL, s->uplinks_published);
+	counter(b, "lorabridge_frames_received_total",
+		"Radio frames (rxpk) accepted from gateways, before de-duplication.",
+		s->frames_received);
+	counter(b, "lorabridge_uplinks_published_total",
+		"Uplink events the MQTT broker acknowledged.", s->uplinks_published);
 	prom_family(b, "lorabridge_frame_drops_total", "counter",
 		    "Frames that did not become an up event, by reason.");
 	for (int i = 0; i < DROP__COUNT; i++)
@@ -932,12 +938,12 @@ static void gauge(struct prom_buf *b, const char *name, const char *help, double
  * that made it drop them (intake.h). */
 static void metrics_udp(struct prom_buf *b, const struct web_snapshot *s)
 {
-	prom_family(b, "lorabridge_udp_kernel_drops_total", "counter",
-		    "Datagrams the kernel dropped, the socket's buffer full (drops.udpKernel).");
-	prom_u64(b, "lorabridge_udp_kernel_drops_total", NULL, NULL, s->udp_kernel_drops);
-	prom_family(b, "lorabridge_intake_pauses_total", "counter",
-		    "Times an overloaded bridge stopped reading the gateways' socket.");
-	prom_u64(b, "lorabridge_intake_pauses_total", NULL, NULL, s->intake_pauses);
+	counter(b, "lorabridge_udp_kernel_drops_total",
+		"Datagrams the kernel dropped, the socket's buffer full (drops.udpKernel).",
+		s->udp_kernel_drops);
+	counter(b, "lorabridge_intake_pauses_total",
+		"Times an overloaded bridge stopped reading the gateways' socket.",
+		s->intake_pauses);
 	prom_family(b, "lorabridge_intake_paused_seconds_total", "counter",
 		    "Time the gateways' socket was not read, in seconds.");
 	prom_double(b, "lorabridge_intake_paused_seconds_total", NULL, NULL,
