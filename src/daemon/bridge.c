@@ -1019,8 +1019,7 @@ static int64_t heap_tick(struct bridge *b, int64_t now)
  * broker is behind an overloaded bridge. */
 static int64_t intake_tick_bridge(struct bridge *b, int64_t now)
 {
-	struct intake_view v = {.idle_us = b->loop.idle_us, .full_read = b->udp_busy,
-				.connected = mqtt_connected(&b->mqtt),
+	struct intake_view v = {.idle_us = b->loop.idle_us, .connected = mqtt_connected(&b->mqtt),
 				.backlog = outbox_backlog(&b->outbox),
 				.residue = outbox_residue(&b->outbox),
 				.acked = b->outbox.stats.acked};

@@ -17,7 +17,6 @@ void intake_init(struct intake *in, const struct intake_opts *o)
 	memset(in, 0, sizeof(*in));
 	in->o = *o;
 	in->acked_at_ms = INT64_MIN;
-	in->helped_at_ms = INT64_MIN;
 	in->bucket_at_ms = INT64_MIN;
 }
 
@@ -35,8 +34,15 @@ static void window_tick(struct intake *in, int64_t now_ms, int64_t idle_us)
 		return;
 	int64_t idle = (idle_us - in->bucket_idle_us) / 1000;
 	int64_t busy = span - idle;
+	busy = busy < 0 ? 0 : busy > span ? span : busy;
+	/* A bucket longer than the window (a loop held, a suspended machine)
+	 * weighs as the window, its share kept. */
+	if (span > INTAKE_WINDOW_MS) {
+		busy = busy * INTAKE_WINDOW_MS / span;
+		span = INTAKE_WINDOW_MS;
+	}
 	in->span[in->next_bucket] = span;
-	in->busy[in->next_bucket] = busy < 0 ? 0 : busy > span ? span : busy;
+	in->busy[in->next_bucket] = busy;
 	in->next_bucket = (in->next_bucket + 1) % INTAKE_BUCKETS;
 	if (in->n_buckets < INTAKE_BUCKETS)
 		in->n_buckets++;
@@ -63,26 +69,17 @@ static bool broker_moving(const struct intake *in, const struct intake_view *v, 
 	       now_ms - in->acked_at_ms < in->o.stall_ms;
 }
 
-/* Short of CPU: no idle moment in a whole window, or a pause that helped
- * a moment ago and the socket still full. */
-static bool short_of_cpu(const struct intake *in, const struct intake_view *v, int64_t now_ms)
-{
-	if (intake_busy_permille(in) >= INTAKE_BUSY_PERMILLE)
-		return true;
-	return v->full_read && in->helped_at_ms != INT64_MIN &&
-	       now_ms - in->helped_at_ms < INTAKE_WINDOW_MS;
-}
-
 static bool overloaded(const struct intake *in, const struct intake_view *v, int64_t now_ms)
 {
 	return !in->futile && v->residue >= in->o.high && v->backlog >= in->o.high &&
-	       broker_moving(in, v, now_ms) && short_of_cpu(in, v, now_ms);
+	       broker_moving(in, v, now_ms) && intake_busy_permille(in) >= INTAKE_BUSY_PERMILLE;
 }
 
 static void pause_begin(struct intake *in, int64_t now_ms, const struct intake_view *v)
 {
 	in->paused = true;
 	in->paused_at_ms = now_ms;
+	in->paused_backlog = v->backlog;
 	in->stats.pauses++;
 	LB_LOG_RL(LOG_LVL_NOTICE, TAG, "overloaded (the loop busy %d per mille of the last %d ms) "
 		  "and %" PRIu64 " events wait for the broker (mqtt.queue_limit): the gateways are "
@@ -99,20 +96,22 @@ static void pause_end(struct intake *in, int64_t now_ms, const char *why)
 		  now_ms - in->paused_at_ms, why);
 }
 
-/* Why the pause ends now (NULL: it does not); notes whether it helped. */
+/* Why the pause ends now (NULL: it does not); a longest pause that saw
+ * the waiting events fall by less than high - low did not help. */
 static const char *resume_why(struct intake *in, const struct intake_view *v, int64_t now_ms)
 {
-	if (v->backlog <= in->o.low) {
-		in->helped_at_ms = now_ms;
+	if (v->backlog <= in->o.low)
 		return "the backlog drained";
-	}
 	if (!broker_moving(in, v, now_ms))
 		return "the broker stopped acknowledging";
-	if (now_ms - in->paused_at_ms >= in->o.max_pause_ms) {
-		in->futile = true;
-		return "the longest pause, and the broker did not catch up: no pause until it does";
-	}
-	return NULL;
+	if (now_ms - in->paused_at_ms < in->o.max_pause_ms)
+		return NULL;
+	uint64_t fell = in->paused_backlog > v->backlog ? in->paused_backlog - v->backlog : 0;
+	if (fell >= in->o.high - in->o.low)
+		return "the longest pause";
+	in->futile = true;
+	return "the longest pause, which did not help (the broker is slow by itself): no pause "
+	       "until it catches up";
 }
 
 int64_t intake_tick(struct intake *in, int64_t now_ms, const struct intake_view *v,

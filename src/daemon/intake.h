@@ -20,20 +20,20 @@
  *     take since the batch before: a batch released at once is not a lag)
  *     and still wait now, and the bridge is short of CPU: its loop worked
  *     (outside epoll_wait, which includes waiting for a CPU) at least
- *     INTAKE_BUSY_PERMILLE of the last INTAKE_WINDOW_MS, or the last pause
- *     helped (it ended because the broker caught up, within
- *     INTAKE_WINDOW_MS) and the last read of the socket filled its budget;
- *   - resume once the waiting events are down to `low` (half of high): the
- *     pause helped; or when the broker stopped acknowledging for stall_ms
- *     or disconnected (the outbox then keeps events on disk, as in any
- *     outage); or after max_pause_ms: the pause did not help (the broker
- *     is slow by itself, not for want of CPU), and there is no pause
- *     again until the waiting events are down to `low`.
+ *     INTAKE_BUSY_PERMILLE of the last INTAKE_WINDOW_MS. A pause's time
+ *     is in that window as the idle time it mostly is, so after one the
+ *     bridge reads for most of a window before the next;
+ *   - resume once the waiting events are down to `low` (half of high), or
+ *     the broker stopped acknowledging for stall_ms or disconnected (the
+ *     outbox then keeps events on disk, as in any outage), or after
+ *     max_pause_ms. A pause that lasted max_pause_ms and saw the waiting
+ *     events fall by less than high - low did not help (the broker is slow
+ *     by itself, not for want of CPU): there is no pause again until they
+ *     are down to `low`.
  * A bridge with idle moments never begins to pause: one below its
- * capacity, and one whose broker is slow (a remote one over a thin link)
- * while its CPU is not, whose outbox buffers up to its limit as during an
- * outage; nor does a loop held for a moment (a slow fsync).
- *
+ * capacity, a loop held for a moment (a slow fsync), and one whose broker
+ * is slow (a remote one over a thin link) while its CPU is not, whose
+ * outbox buffers up to its limit as during an outage.
  * While paused, datagrams beyond the socket's buffer are dropped by the
  * kernel whatever they carry: PULL_DATA and TX_ACK too (gateways send
  * PULL_DATA again, and a TX_ACK not heard is a downlink counted as failed
@@ -64,7 +64,6 @@ struct intake_opts {
 /* What the loop saw at this pass. */
 struct intake_view {
 	int64_t idle_us;          /* the loop's time in epoll_wait, cumulative */
-	bool full_read;           /* the last read of the socket filled its budget */
 	bool connected;           /* the broker */
 	uint64_t backlog;         /* committed events not yet acknowledged */
 	uint64_t residue;         /* ... of them, when the last batch was released */
@@ -81,8 +80,8 @@ struct intake {
 	struct intake_opts o;
 	bool paused;
 	int64_t paused_at_ms;
-	int64_t helped_at_ms;     /* a pause ended by the broker catching up; INT64_MIN */
-	bool futile;              /* a pause ended at max_pause_ms: none until low */
+	uint64_t paused_backlog;  /* the waiting events when the pause began */
+	bool futile;              /* a pause that did not help: none until low */
 	uint64_t acked_seen;
 	int64_t acked_at_ms;      /* when acked last moved; INT64_MIN: never */
 	/* the window: per bucket, ms elapsed and ms the loop worked */

@@ -4,10 +4,10 @@
  * loop's idle time: a pause only after a whole window with the loop busy
  * at least INTAKE_BUSY_PERMILLE, the broker connected and acknowledging,
  * and `high` committed events waiting both at the last release and now;
- * its end at `low` (it helped: the next may follow a full read at once),
- * at a stalled or lost broker and after the longest pause (it did not:
- * none until `low`); the deadlines to look again; the time paused;
- * undoing a change;
+ * its end at `low`, at a stalled or lost broker and after the longest
+ * pause (none until `low` if the waiting events fell by less than
+ * high - low: it did not help); the weight of a long bucket; the
+ * deadlines to look again; the time paused; undoing a change;
  * and, with a real loop and socket, that a pause stops the reads and a
  * resume brings them back.
  */
@@ -34,7 +34,6 @@ struct fx {
 	int64_t now, idle_us;
 	uint64_t acked;
 	bool stalled, disconnected;
-	bool full;             /* the last read filled its budget */
 };
 
 static void setup(struct fx *f, int64_t max_pause)
@@ -53,8 +52,7 @@ static int64_t tick(struct fx *f, int64_t ms, int idle_pct, uint64_t backlog, ui
 	f->idle_us += ms * 1000 * idle_pct / 100;
 	if (!f->stalled)
 		f->acked++;
-	struct intake_view v = {.idle_us = f->idle_us, .full_read = f->full,
-				.connected = !f->disconnected,
+	struct intake_view v = {.idle_us = f->idle_us, .connected = !f->disconnected,
 				.backlog = backlog, .residue = residue, .acked = f->acked};
 	return intake_tick(&f->in, f->now, &v, ch);
 }
@@ -143,13 +141,10 @@ START_TEST(no_pause_without_every_condition)
 	ck_assert(!ch);
 	f.stalled = false;
 	ck_assert_uint_eq(f.in.stats.pauses, 0);
-	/* idle 20 % of the window: not overloaded, even with a full read
-	 * (a loop held for a moment) */
+	/* idle 20 % of the window: not overloaded */
 	window(&f, 20);
-	f.full = true;
 	tick(&f, 1, 20, HIGH, HIGH, &ch);
 	ck_assert(!ch && !intake_paused(&f.in));
-	f.full = false;
 	/* every condition: a pause */
 	window(&f, 5);
 	tick(&f, 1, 0, HIGH, HIGH, &ch);
@@ -228,26 +223,26 @@ START_TEST(pause_ends_when_broker_goes)
 }
 END_TEST
 
-/* A pause that lasted max_pause_ms without the broker catching up did not
- * help (the broker is slow by itself): no new pause, busy as the loop is,
- * until the waiting events are down to `low`; then the rule applies again,
- * from a whole busy window. */
+/* A pause that lasted max_pause_ms and saw the waiting events fall by less
+ * than high - low did not help (the broker is slow by itself): no new
+ * pause, busy as the loop is, until they are down to `low`; then the rule
+ * applies again. */
 START_TEST(futile_pause_then_none_until_low)
 {
 	struct fx f;
 	bool ch;
 
-	paused(&f, MAXP);
+	paused(&f, MAXP);                                /* at HIGH waiting */
 	int64_t at = f.now;
 	for (int64_t t = STEP; t < MAXP; t += STEP) {
 		ck_assert_int_eq(tick(&f, STEP, 70, HIGH, HIGH, &ch), at + MAXP);
 		ck_assert(!ch && intake_paused(&f.in));
 	}
-	ck_assert_int_eq(tick(&f, STEP, 70, HIGH, HIGH, &ch), -1);
+	/* fell by HIGH - LOW - 1 */
+	ck_assert_int_eq(tick(&f, STEP, 70, LOW + 1, HIGH, &ch), -1);
 	ck_assert(ch && !intake_paused(&f.in));
 	ck_assert_uint_eq(intake_paused_ms(&f.in, f.now), MAXP);
-	/* a busy window, full reads, the broker still behind: no pause */
-	f.full = true;
+	/* a busy window, the broker still behind: no pause */
 	for (int i = 0; i <= INTAKE_BUCKETS; i++) {
 		tick(&f, STEP, 0, 2 * HIGH, 2 * HIGH, &ch);
 		ck_assert(!ch && !intake_paused(&f.in));
@@ -264,30 +259,52 @@ START_TEST(futile_pause_then_none_until_low)
 }
 END_TEST
 
-/* A pause that helped (the broker caught up) is followed by another as soon
- * as the broker lags again and a read fills its budget, without waiting
- * for a busy window (the pause's idle time is in it); not once
- * INTAKE_WINDOW_MS passed since, nor without a full read. */
-START_TEST(helpful_pause_then_again_at_once)
+/* A longest pause that saw the waiting events fall by high - low helped,
+ * even if far from `low` (a large backlog, e.g. after an outage): the rule
+ * applies again after a busy window (the pause's idle time is in the
+ * window: not at once). */
+START_TEST(longest_pause_that_helped)
 {
 	struct fx f;
 	bool ch;
 
-	paused(&f, MAXP);
-	tick(&f, 3 * STEP, 60, LOW, HIGH, &ch);          /* drained: it helped */
-	ck_assert(ch && !intake_paused(&f.in));
-	ck_assert_int_lt(intake_busy_permille(&f.in), INTAKE_BUSY_PERMILLE);
-	tick(&f, 10, 0, HIGH, HIGH, &ch);                /* no full read */
-	ck_assert(!ch && !intake_paused(&f.in));
-	f.full = true;
-	tick(&f, 10, 0, HIGH, HIGH, &ch);
+	setup(&f, MAXP);
+	window(&f, 0);
+	tick(&f, 1, 0, 10 * HIGH, 10 * HIGH, &ch);
 	ck_assert(ch && intake_paused(&f.in));
-	tick(&f, 10, 60, LOW, HIGH, &ch);                /* helped again */
+	int64_t at = f.now;
+	while (f.now + STEP < at + MAXP)
+		tick(&f, STEP, 60, 10 * HIGH, 10 * HIGH, &ch);
+	ck_assert(intake_paused(&f.in));
+	tick(&f, at + MAXP - f.now, 60, 10 * HIGH - (HIGH - LOW), 10 * HIGH, &ch);
 	ck_assert(ch && !intake_paused(&f.in));
-	/* a window later, a full read alone no longer does */
-	tick(&f, INTAKE_WINDOW_MS, 60, HIGH, HIGH, &ch);
-	ck_assert(!ch && !intake_paused(&f.in));
+	tick(&f, 1, 0, 10 * HIGH, 10 * HIGH, &ch);
+	ck_assert(!ch);                                 /* the pause is in the window */
+	ck_assert_int_lt(intake_busy_permille(&f.in), INTAKE_BUSY_PERMILLE);
+	for (int i = 0; i <= INTAKE_BUCKETS && !ch; i++)
+		tick(&f, STEP, 0, 10 * HIGH, 10 * HIGH, &ch);
+	ck_assert(ch && intake_paused(&f.in));
 	ck_assert_uint_eq(f.in.stats.pauses, 2);
+}
+END_TEST
+
+/* A bucket longer than the window (the loop held for seconds) weighs as
+ * one window: a long busy hold followed by a lightly loaded second is not
+ * a busy window. */
+START_TEST(long_bucket_weighs_as_a_window)
+{
+	struct fx f;
+	bool ch;
+
+	setup(&f, MAXP);
+	window(&f, 50);
+	tick(&f, 10 * INTAKE_WINDOW_MS, 0, 0, 0, &ch);   /* held 10 s, busy */
+	for (int i = 0; i < INTAKE_BUCKETS - 1; i++)
+		tick(&f, STEP, 50, 0, 0, &ch);
+	/* (1000 + 9 x 50) / 1900 */
+	ck_assert_int_eq(intake_busy_permille(&f.in), (1000 + 9 * 50) * 1000 / 1900);
+	tick(&f, 1, 50, HIGH, HIGH, &ch);
+	ck_assert(!ch && !intake_paused(&f.in));
 }
 END_TEST
 
@@ -386,7 +403,8 @@ static Suite *intake_suite(void)
 	tcase_add_test(tc, pause_ends_when_broker_stalls);
 	tcase_add_test(tc, pause_ends_when_broker_goes);
 	tcase_add_test(tc, futile_pause_then_none_until_low);
-	tcase_add_test(tc, helpful_pause_then_again_at_once);
+	tcase_add_test(tc, longest_pause_that_helped);
+	tcase_add_test(tc, long_bucket_weighs_as_a_window);
 	tcase_add_test(tc, undo_restores);
 	tcase_add_test(tc, applied_to_the_loop);
 	suite_add_tcase(s, tc);
