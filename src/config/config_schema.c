@@ -360,7 +360,7 @@ const struct cs_entry config__schema[] = {
 	      "beyond. Uplink events are not: they wait in the outbox, of which this many are "
 	      "kept in memory. An overloaded bridge (its loop busy 90 % of the last second) whose "
 	      "broker, connected and acknowledging, is this many uplink events behind stops "
-	      "reading the gateways until half as many wait, at most 1 s at a time (README "
+	      "reading the gateways until half as many wait, about 1 s at most at a time (README "
 	      "\"Overload\"): the kernel drops the excess (drops.udpKernel) instead of the "
 	      "outbox after all the work."),
 	S_INT("mqtt.outbox_limit_mb", mqtt_outbox_limit_mb, 64, 1, 65536,

@@ -22,11 +22,12 @@ void intake_init(struct intake *in, const struct intake_opts *o)
 
 /* Close the open bucket once BUCKET_MS passed (a long idle wait makes one
  * long bucket: its share is what counts), open the next. */
-static void window_tick(struct intake *in, int64_t now_ms, int64_t idle_us)
+static void window_tick(struct intake *in, int64_t now_ms, int64_t idle_us, uint64_t acked)
 {
 	if (in->bucket_at_ms == INT64_MIN) {
 		in->bucket_at_ms = now_ms;
 		in->bucket_idle_us = idle_us;
+		in->bucket_acked = acked;
 		return;
 	}
 	int64_t span = now_ms - in->bucket_at_ms;
@@ -43,11 +44,26 @@ static void window_tick(struct intake *in, int64_t now_ms, int64_t idle_us)
 	}
 	in->span[in->next_bucket] = span;
 	in->busy[in->next_bucket] = busy;
+	in->acks[in->next_bucket] = acked - in->bucket_acked;
 	in->next_bucket = (in->next_bucket + 1) % INTAKE_BUCKETS;
 	if (in->n_buckets < INTAKE_BUCKETS)
 		in->n_buckets++;
 	in->bucket_at_ms = now_ms;
 	in->bucket_idle_us = idle_us;
+	in->bucket_acked = acked;
+}
+
+/* Acknowledgements per second over the window's closed buckets. */
+static uint64_t window_ack_rate(const struct intake *in)
+{
+	int64_t span = 0;
+	uint64_t acks = 0;
+
+	for (unsigned i = 0; i < in->n_buckets; i++) {
+		span += in->span[i];
+		acks += in->acks[i];
+	}
+	return span > 0 ? acks * 1000 / (uint64_t)span : 0;
 }
 
 int intake_busy_permille(const struct intake *in)
@@ -79,7 +95,8 @@ static void pause_begin(struct intake *in, int64_t now_ms, const struct intake_v
 {
 	in->paused = true;
 	in->paused_at_ms = now_ms;
-	in->paused_backlog = v->backlog;
+	in->paused_acked = v->acked;
+	in->rate_before = window_ack_rate(in);
 	in->stats.pauses++;
 	LB_LOG_RL(LOG_LVL_NOTICE, TAG, "overloaded (the loop busy %d per mille of the last %d ms) "
 		  "and %" PRIu64 " events wait for the broker (mqtt.queue_limit): the gateways are "
@@ -96,29 +113,33 @@ static void pause_end(struct intake *in, int64_t now_ms, const char *why)
 		  now_ms - in->paused_at_ms, why);
 }
 
-/* Why the pause ends now (NULL: it does not); a longest pause that saw
- * the waiting events fall by less than high - low did not help. */
+/* Why the pause ends now (NULL: it does not). A longest pause helped if
+ * the broker acknowledged INTAKE_HELP_PERCENT of its rate before it: it
+ * was short of the CPU the bridge left it. */
 static const char *resume_why(struct intake *in, const struct intake_view *v, int64_t now_ms)
 {
 	if (v->backlog <= in->o.low)
 		return "the backlog drained";
 	if (!broker_moving(in, v, now_ms))
 		return "the broker stopped acknowledging";
-	if (now_ms - in->paused_at_ms < in->o.max_pause_ms)
+	int64_t lasted = now_ms - in->paused_at_ms;
+	if (lasted < in->o.max_pause_ms)
 		return NULL;
-	uint64_t fell = in->paused_backlog > v->backlog ? in->paused_backlog - v->backlog : 0;
-	if (fell >= in->o.high - in->o.low)
+	uint64_t rate = (v->acked - in->paused_acked) * 1000 / (uint64_t)(lasted > 0 ? lasted : 1);
+	if (rate * 100 >= in->rate_before * INTAKE_HELP_PERCENT && rate > 0)
 		return "the longest pause";
 	in->futile = true;
-	return "the longest pause, which did not help (the broker is slow by itself): no pause "
-	       "until it catches up";
+	log_info(TAG, "a pause of %" PRId64 " ms did not help: the broker acknowledged %" PRIu64
+		 "/s during it, %" PRIu64 "/s before (slow by itself, not for want of CPU); no "
+		 "pause until it catches up", lasted, rate, in->rate_before);
+	return "the longest pause, which did not help";
 }
 
 int64_t intake_tick(struct intake *in, int64_t now_ms, const struct intake_view *v,
 		    bool *changed)
 {
 	*changed = false;
-	window_tick(in, now_ms, v->idle_us);
+	window_tick(in, now_ms, v->idle_us, v->acked);
 	if (v->acked != in->acked_seen) {
 		in->acked_seen = v->acked;
 		in->acked_at_ms = now_ms;

@@ -26,10 +26,11 @@
  *   - resume once the waiting events are down to `low` (half of high), or
  *     the broker stopped acknowledging for stall_ms or disconnected (the
  *     outbox then keeps events on disk, as in any outage), or after
- *     max_pause_ms. A pause that lasted max_pause_ms and saw the waiting
- *     events fall by less than high - low did not help (the broker is slow
- *     by itself, not for want of CPU): there is no pause again until they
- *     are down to `low`.
+ *     max_pause_ms. A pause that lasted max_pause_ms while the broker
+ *     acknowledged less than INTAKE_HELP_PERCENT of its rate over the
+ *     window before it did not help (the broker is slow by itself, not for
+ *     want of CPU): there is no pause again until the waiting events are
+ *     down to `low`.
  * A bridge with idle moments never begins to pause: one below its
  * capacity, a loop held for a moment (a slow fsync), and one whose broker
  * is slow (a remote one over a thin link) while its CPU is not, whose
@@ -54,6 +55,8 @@
 #define INTAKE_WINDOW_MS 1000
 #define INTAKE_BUCKETS 10             /* the window, in buckets of 100 ms */
 #define INTAKE_BUSY_PERMILLE 900
+/* A pause helped when the broker acknowledged this much faster during it. */
+#define INTAKE_HELP_PERCENT 125
 
 struct intake_opts {
 	uint64_t high, low;       /* committed events waiting: pause at, resume at */
@@ -80,15 +83,19 @@ struct intake {
 	struct intake_opts o;
 	bool paused;
 	int64_t paused_at_ms;
-	uint64_t paused_backlog;  /* the waiting events when the pause began */
+	uint64_t paused_acked;    /* acked when the pause began */
+	uint64_t rate_before;     /* acknowledgements per s over the window before it */
 	bool futile;              /* a pause that did not help: none until low */
 	uint64_t acked_seen;
 	int64_t acked_at_ms;      /* when acked last moved; INT64_MIN: never */
-	/* the window: per bucket, ms elapsed and ms the loop worked */
+	/* the window: per bucket, ms elapsed, ms the loop worked and
+	 * acknowledgements */
 	int64_t span[INTAKE_BUCKETS], busy[INTAKE_BUCKETS];
+	uint64_t acks[INTAKE_BUCKETS];
 	unsigned n_buckets, next_bucket;
 	int64_t bucket_at_ms;     /* the open bucket's start; INT64_MIN: none */
 	int64_t bucket_idle_us;   /* idle_us at its start */
+	uint64_t bucket_acked;    /* acked at its start */
 	struct intake_stats stats;
 };
 
