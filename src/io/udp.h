@@ -53,6 +53,7 @@ struct udp {
 	uint8_t *bufs;               /* UDP_BATCH x (GWMP_MAX_DATAGRAM + 1) */
 	uint64_t kernel_drops;       /* dropped before we read (SO_RXQ_OVFL, SO_MEMINFO) */
 	uint32_t kernel_raw;         /* the kernel's own count (32 bits, wraps) last seen */
+	bool no_meminfo;             /* SO_MEMINFO not known here: not asked again */
 	uint64_t recv_errors;
 	uint64_t send_errors;
 	size_t n_queued;             /* replies waiting for udp_flush() */
@@ -80,7 +81,8 @@ int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg);
  * (a burst that ended on a full buffer, or one that arrived while the
  * socket was not read) would show only with the next datagram; this asks
  * the socket itself (SO_MEMINFO, Linux 4.12). Errors: LB_ERR_INVAL (not
- * open), LB_ERR_IO (refused: logged, rate-limited; the count stays). */
+ * open), LB_ERR_IO (refused: logged, rate-limited; the count stays; where
+ * SO_MEMINFO is not known, said once and not asked again). */
 int udp_poll_drops(struct udp *u);
 
 /* Send one datagram. A full socket buffer or an unreachable peer is
