@@ -39,7 +39,9 @@
  * kernel whatever they carry: PULL_DATA and TX_ACK too (gateways send
  * PULL_DATA again, and a TX_ACK not heard is a downlink counted as failed
  * after downlink.tx_ack_timeout_ms), and an uplink read up to a pause
- * late may miss its RX1 window (counted as a late downlink).
+ * late may miss its RX1 window (the gateway answers TOO_LATE in its
+ * TX_ACK: the downlink goes in RX2 or counts as failed, as txsched.h
+ * does for any refused window).
  *
  * No I/O but its log lines and intake_apply()'s epoll_ctl. Errors: as
  * listed. Ownership: plain values.
