@@ -273,7 +273,9 @@ const struct cs_entry config__schema[] = {
 	      "Local address of the GWMP (Semtech UDP) socket; \"0.0.0.0\" or \"::\" for all."),
 	S_U16("udp.port", udp_port, 1700, 1, 65535, "UDP port the packet forwarders send to."),
 	S_INT("udp.rcvbuf", udp_rcvbuf, 0, 0, 1 << 30,
-	      "Socket receive buffer in bytes (SO_RCVBUF); 0 keeps the system default."),
+	      "Socket receive buffer in bytes (SO_RCVBUF); 0 keeps the system default. The "
+	      "kernel caps it at net.core.rmem_max (a capped buffer is logged as a warning: "
+	      "raise that sysctl)."),
 	{.path = "udp.allow", .type = CS_GW_ALLOW,
 	 .offset = CFG_OFF(udp_allow, struct lb_gw_allow *),
 	 .count_offset = CFG_OFF(n_udp_allow, size_t),

@@ -55,6 +55,33 @@ static void read_bound_port(struct udp *u)
 		u->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
+/* What the receive buffer became. Linux doubles what is asked for its own
+ * bookkeeping and, for a program without CAP_NET_ADMIN (the packaged
+ * service has none), first caps it at net.core.rmem_max (socket(7)
+ * SO_RCVBUF): a udp.rcvbuf above that cap would otherwise hold silently
+ * less than the user planned for a slow disk or a burst. */
+static void rcvbuf_check(struct udp *u, int asked)
+{
+	int got = 0;
+	socklen_t len = sizeof(got);
+
+	if (getsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &got, &len) != 0) {
+		log_warn("udp", "SO_RCVBUF not readable: %s (receive buffer unknown)",
+			 strerror(errno));
+		return;
+	}
+	u->rcvbuf = got;
+	u->rcvbuf_capped = asked > 0 && (int64_t)got < 2 * (int64_t)asked;
+	if (u->rcvbuf_capped)
+		log_warn("udp", "udp.rcvbuf = %d, but the kernel gave %d bytes of accounting, "
+			 "not twice as many: net.core.rmem_max caps it (raise it to at least %d, "
+			 "e.g. in /etc/sysctl.d/, then restart the bridge)", asked, got, asked);
+	else
+		log_info("udp", "receive buffer: %d bytes of accounting (%s)", got,
+			 asked > 0 ? "udp.rcvbuf, doubled by the kernel" :
+				     "the system default, net.core.rmem_default");
+}
+
 static int socket_setup(struct udp *u, const struct sockaddr_storage *ss, socklen_t len, int rcvbuf)
 {
 	int one = 1, zero = 0;
@@ -76,6 +103,7 @@ static int socket_setup(struct udp *u, const struct sockaddr_storage *ss, sockle
 	if (rcvbuf > 0 && setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0)
 		log_warn("udp", "SO_RCVBUF %d: %s (keeping the system default)", rcvbuf,
 			 strerror(errno));
+	rcvbuf_check(u, rcvbuf);
 	/* Ask the kernel to report datagrams it dropped for want of buffer
 	 * space, so that loss before we read is counted, not silent. */
 	if (setsockopt(u->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) != 0)

@@ -51,6 +51,8 @@ struct udp {
 	int fd;
 	uint16_t port;               /* bound port (useful when 0 was asked) */
 	uint8_t *bufs;               /* UDP_BATCH x (GWMP_MAX_DATAGRAM + 1) */
+	int rcvbuf;                  /* the receive buffer as the kernel reports it (0: unknown) */
+	bool rcvbuf_capped;          /* less than udp.rcvbuf asked (net.core.rmem_max), logged */
 	uint64_t kernel_drops;       /* dropped before we read (SO_RXQ_OVFL, SO_MEMINFO) */
 	uint32_t kernel_raw;         /* the kernel's own count (32 bits, wraps) last seen */
 	bool no_meminfo;             /* SO_MEMINFO not known here: not asked again */
@@ -62,7 +64,10 @@ struct udp {
 	struct udp_peer queued_to[UDP_BATCH];
 };
 
-/* Errors: LB_ERR_INVAL (bad address), LB_ERR_IO (socket/bind failed, logged). */
+/* rcvbuf > 0 asks for that receive buffer (SO_RCVBUF); what the kernel
+ * gave is in u->rcvbuf, and one capped by net.core.rmem_max is logged
+ * (warning) and flagged in u->rcvbuf_capped: the bridge still runs.
+ * Errors: LB_ERR_INVAL (bad address), LB_ERR_IO (socket/bind failed, logged). */
 int udp_open(struct udp *u, const char *bind_addr, uint16_t port, int rcvbuf);
 void udp_close(struct udp *u);
 

@@ -23,6 +23,15 @@ UDP_EXTRA="keepalive_s = 2; rcvbuf = 4194304;" write_config "$T/lb.conf" "$UDP_P
 	"$T/devices.conf" "dedup_window_ms = 0;"
 subscribe all 'application/#' 'lorabridge/#'
 start_bridge "$T/lb.conf"
+# the buffer the kernel gave is said: twice udp.rcvbuf, or less with a
+# warning where net.core.rmem_max caps it (Debian's default: 208 KiB)
+RMAX=$(cat /proc/sys/net/core/rmem_max 2> /dev/null || echo 0)
+if [ "$RMAX" -ge 4194304 ]; then
+	grep -q 'receive buffer: 8388608 bytes' "$T/bridge.log" || fail "receive buffer not said"
+else
+	grep -q "udp.rcvbuf = 4194304, but the kernel gave $((2 * RMAX)) bytes" "$T/bridge.log" ||
+		fail "a capped receive buffer not said (rmem_max $RMAX)"
+fi
 
 field() { sed -n "s/^\(.*[ :]\)\{0,1\}$1=\([0-9]*\).*/\2/p" "$2" | tail -n 1; }
 ups() { grep -c '/event/up ' "$T/all.out" || true; }

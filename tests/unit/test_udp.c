@@ -10,6 +10,7 @@
 #include <check.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -114,6 +115,50 @@ static bool meminfo_known(int fd)
 	       len >= (SK_MEMINFO_DROPS + 1) * sizeof(mem[0]);
 }
 
+/* The system's cap on SO_RCVBUF (net.core.rmem_max), -1 if unreadable. */
+static long rmem_max(void)
+{
+	FILE *f = fopen("/proc/sys/net/core/rmem_max", "r");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* What the kernel gave for udp.rcvbuf is read back: doubled when granted,
+ * capped at twice net.core.rmem_max (and flagged, with a warning) when
+ * asked beyond it, the system default when not asked. */
+START_TEST(t_rcvbuf_read_back)
+{
+	struct udp r;
+	long cap = rmem_max();
+
+	ck_assert_int_eq(udp_open(&r, "127.0.0.1", 0, 65536), LB_OK);
+	ck_assert_int_eq(r.rcvbuf, 2 * 65536);
+	ck_assert(!r.rcvbuf_capped);
+	udp_close(&r);
+
+	ck_assert_int_eq(udp_open(&r, "127.0.0.1", 0, 0), LB_OK);
+	ck_assert_int_gt(r.rcvbuf, 0);
+	ck_assert(!r.rcvbuf_capped);
+	udp_close(&r);
+
+	ck_assert_int_eq(udp_open(&r, "127.0.0.1", 0, 1 << 30), LB_OK);
+	ck_assert_int_gt(r.rcvbuf, 0);
+	if (cap > 0 && cap < (1L << 30)) {
+		ck_assert(r.rcvbuf_capped);
+		ck_assert_int_eq(r.rcvbuf, 2 * cap);
+	} else if (cap >= (1L << 30)) {
+		ck_assert(!r.rcvbuf_capped);
+	}
+	udp_close(&r);
+}
+END_TEST
+
 /* Datagrams the kernel dropped on a full buffer while none was read are
  * counted: no datagram carries their count (SO_RXQ_OVFL) until the next
  * arrives, udp_poll_drops() asks the socket. A later datagram carrying an
@@ -181,6 +226,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, t_queue_order);
 	tcase_add_test(tc, t_port_in_use_refused);
 	tcase_add_test(tc, t_drops_polled);
+	tcase_add_test(tc, t_rcvbuf_read_back);
 	suite_add_tcase(s, tc);
 	return s;
 }
