@@ -213,6 +213,30 @@ static void on_signal(void *arg, int fd, uint32_t events)
 	}
 }
 
+/* De-duplication groups the receptions of a frame by when they arrived
+ * (dispatch.c gives dedup_add() the kernel's arrival time), so it is ticked
+ * on that clock too: the UDP socket's read horizon (udp.h), the loop's time
+ * when nothing waits, else the arrival of the newest datagram read (a
+ * backlog read a budget at a time, a loop held by a slow disk, a pause of
+ * intake.h). A group then closes only once every copy that arrived within
+ * its window has been read, and a frame is remembered for its retention
+ * from its own arrival. By the loop's clock a copy read a budget later than
+ * its twin was dropped as late, or, more than the retention later, opened a
+ * group of its own that the device layer refused as a retransmission.
+ * Never goes back. Returns the next deadline on the loop's clock, -1 when
+ * datagrams wait (reading them, or the pause's own deadline, brings the
+ * loop back). */
+static int64_t dedup_tick_bridge(struct bridge *b)
+{
+	bool empty;
+	int64_t t = udp_read_horizon_us(&b->udp, &empty) / 1000;
+
+	if (t > b->dedup_clock_ms)
+		b->dedup_clock_ms = t;
+	int64_t next = dedup_tick(&b->dedup, b->dedup_clock_ms, uplink_process, &b->uplink);
+	return empty ? next : -1;
+}
+
 static void on_udp(void *arg, int fd, uint32_t events)
 {
 	struct bridge *b = arg;
@@ -228,7 +252,7 @@ static void on_udp(void *arg, int fd, uint32_t events)
 	int n = udp_drain(&b->udp, BRIDGE_UDP_BUDGET, dispatch_datagram, &b->dispatch);
 	b->udp_busy = n >= BRIDGE_UDP_BUDGET;
 	/* With a zero window, frames are published within this wake-up. */
-	dedup_tick(&b->dedup, loop_now_ms(), uplink_process, &b->uplink);
+	(void)dedup_tick_bridge(b);
 	mqtt_batch_end(&b->mqtt);
 }
 
@@ -1041,7 +1065,7 @@ static int64_t intake_tick_bridge(struct bridge *b, int64_t now)
 static int64_t run_timers(struct bridge *b)
 {
 	int64_t now = loop_now_ms();
-	int64_t next = dedup_tick(&b->dedup, now, uplink_process, &b->uplink);
+	int64_t next = dedup_tick_bridge(b);
 
 	next = loop_earliest(next, gateways_tick(&b->gateways, now, dispatch_on_offline, &b->dispatch));
 	next = loop_earliest(next, txsched_tick(&b->tx, now));

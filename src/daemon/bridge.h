@@ -124,6 +124,7 @@ struct bridge {
 	bool reload;
 	bool store_open;
 	bool udp_busy;               /* the last UDP read filled its budget */
+	int64_t dedup_clock_ms;      /* de-duplication's clock: the read horizon (dedup_tick_bridge()) */
 	struct intake intake;        /* when the UDP socket is not read (intake.h) */
 	bool outbox_ready;
 	bool subscribed;             /* the command topic */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -292,6 +293,8 @@ int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg)
 			bool trunc = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len > GWMP_MAX_DATAGRAM;
 			peers[i].len = msgs[i].msg_hdr.msg_namelen;
 			note_control(u, &msgs[i].msg_hdr, &peers[i], wall_now, mono_now);
+			u->read_arrival_us = peers[i].arrival_mono_us ? peers[i].arrival_mono_us
+								       : mono_now;
 			cb(arg, u->bufs + (size_t)i * BUF_LEN, trunc ? GWMP_MAX_DATAGRAM : len, trunc,
 			   &peers[i]);
 		}
@@ -301,6 +304,25 @@ int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg)
 			break;
 	}
 	return (int)total;
+}
+
+int64_t udp_read_horizon_us(struct udp *u, bool *now_empty)
+{
+	/* The time first: a datagram arriving after it, before the look,
+	 * is one the look may miss, and it arrived after the horizon. */
+	int64_t now = loop_now_us();
+	int next = 0;
+
+	/* FIONREAD on a UDP socket: the size of the next datagram, 0 when
+	 * none waits (udp(7)). */
+	if (ioctl(u->fd, FIONREAD, &next) != 0) {
+		LB_LOG_RL(LOG_LVL_WARN, "udp", "FIONREAD: %s (the loop's clock is used)",
+			  strerror(errno));
+		*now_empty = true;
+		return now;
+	}
+	*now_empty = next == 0;
+	return *now_empty ? now : u->read_arrival_us;
 }
 
 int udp_queue(struct udp *u, const void *buf, size_t len, const struct udp_peer *to)

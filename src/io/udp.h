@@ -51,6 +51,7 @@ struct udp {
 	int fd;
 	uint16_t port;               /* bound port (useful when 0 was asked) */
 	uint8_t *bufs;               /* UDP_BATCH x (GWMP_MAX_DATAGRAM + 1) */
+	int64_t read_arrival_us;     /* arrival of the newest datagram read (udp_read_horizon_us()) */
 	int rcvbuf;                  /* the receive buffer as the kernel reports it (0: unknown) */
 	bool rcvbuf_capped;          /* less than udp.rcvbuf asked (net.core.rmem_max), logged */
 	uint64_t kernel_drops;       /* dropped before we read (SO_RXQ_OVFL, SO_MEMINFO) */
@@ -80,6 +81,16 @@ void udp_release_bufs(struct udp *u);
 /* Read up to `budget` datagrams. Returns how many were read (0 when none
  * was waiting) or LB_ERR_IO. */
 int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg);
+
+/* The read horizon, monotonic microseconds as loop_now_us(): every datagram
+ * that arrived before it has been read. When none waits (FIONREAD), the
+ * time of that look; else the arrival of the newest datagram read (a
+ * backlog read a budget at a time, a loop held by a slow disk, a socket not
+ * read while paused). A caller that groups datagrams by their arrival
+ * (de-duplication) closes a group only when the horizon passed its end,
+ * never by the loop's clock alone. *now_empty says which of the two it is.
+ * A refused FIONREAD (logged, rate-limited) gives the time of the look. */
+int64_t udp_read_horizon_us(struct udp *u, bool *now_empty);
 
 /* Bring kernel_drops up to date. A datagram carries the count of drops
  * before it was queued (SO_RXQ_OVFL), so drops after the last one queued

@@ -10,6 +10,13 @@
  * With window 0 a group is emitted by the next tick (the caller ticks right
  * after each UDP batch, so copies within one batch still merge).
  *
+ * One clock for both calls: the copies' arrival. dedup_add() is given a
+ * copy's arrival time; dedup_tick() must not be given a time past the
+ * arrival of a copy not yet added (a datagram still waiting to be read),
+ * or that copy finds its group closed (late) or, past the retention,
+ * forgotten (a new group). The bridge ticks on the UDP socket's read
+ * horizon (io/udp.h udp_read_horizon_us(), daemon/bridge.c).
+ *
  * Copies that arrive after their group was emitted are recognised for a
  * retention time of max(2000 ms, 10 x window), counted as `late` and not
  * published again. Retention is measured from the group's first copy. The

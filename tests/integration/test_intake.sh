@@ -15,8 +15,7 @@
 #      the stats event and /metrics, logged); every datagram is either a
 #      frame it processed or a kernel drop (read from the socket at once,
 #      not when a later datagram brings the count); every unique uplink is
-#      published or counted as a retransmission, none dropped from a full
-#      outbox;
+#      published, none dropped from a full outbox, no frame refused;
 #   2. afterwards it reads and publishes as before, and answers PULL_DATA.
 # That a broker slow by itself (not for want of CPU) or one that stopped
 # acknowledging makes no pause is test_intake.c's.
@@ -82,16 +81,16 @@ echo "after the burst: $S"
 [ "$(echo "$S" | jq '.intake.pauses')" -ge 1 ] || fail "no pause: $S"
 [ "$(echo "$S" | jq '.intake.pausedMs')" -ge 1 ] || fail "no time paused: $S"
 [ "$(echo "$S" | jq '.drops.outboxOverflow')" -eq 0 ] || fail "events dropped by the outbox: $S"
-# Every unique uplink is published or counted as a frame drop. Under this
-# load the simulator's two gateway lanes can drift apart (each sends its
-# own batches, and one may find its socket full), so a frame's second copy
-# can come after the de-duplication memory of it was overwritten
-# (dedup.h): it is then refused as a retransmission, counted, not
-# published. No other drop may occur: every frame here is authentic.
-[ "$(echo "$S" | jq '.uplinksPublished + .drops.frames.retransmission == .uplinksUnique')" = true ] ||
-	fail "unique uplinks neither published nor counted: $S"
-[ "$(echo "$S" | jq '[.drops.frames | del(.retransmission, .lateDuplicate)[]] | add')" -eq 0 ] ||
-	fail "frames dropped for another reason: $S"
+# Every unique uplink is published and no frame refused: a frame's two
+# copies are grouped by their arrival however late the backlog is read
+# (test_dedup_backlog.sh; by the loop's clock, as before, a copy read a
+# second or two after its twin was refused as a retransmission or replay).
+# Copies counted late are not checked here: the simulator's two gateway
+# lanes may drift apart on a loaded machine.
+[ "$(echo "$S" | jq '.uplinksPublished == .uplinksUnique')" = true ] ||
+	fail "unique uplinks not all published: $S"
+[ "$(echo "$S" | jq '[.drops.frames | del(.lateDuplicate)[]] | add')" -eq 0 ] ||
+	fail "frames refused: $S"
 [ "$(ups)" -eq "$(echo "$S" | jq '.uplinksPublished')" ] || fail "$(ups) up events, stats say $(echo "$S" | jq '.uplinksPublished')"
 grep -qE 'intake.*overloaded \(the loop busy [0-9]+ per mille of the last 1000 ms\) and [0-9]+ events wait for the broker' "$T/bridge.log" ||
 	fail "no pause in the log"
