@@ -275,10 +275,15 @@ else
 	# Against the target: the delivered rate at capacity, measured the same
 	# way (the subscriber's rate over a step also counts the first
 	# commit's wait and the last events' release, so even a step that kept
-	# pace shows less than was offered).
+	# pace shows less than was offered); like for like when OVER_S equals
+	# RUN_S, as the edges weigh less in a longer step.
+	[ "$OVER_S" = "$RUN_S" ] || echo "overload: OVER_S ($OVER_S) is not RUN_S ($RUN_S): the share of what the subscriber got at capacity is not like for like; see the share per second of the offer"
 	awk -v n="$OC" -v g="$GOT" -v d="$DELIV" -v c="$CAP" -v cd="$CAP_DELIV" -v o="$OFF" -v k="$KD" -v p="$PLATEAU" \
 		-v ip="$IP" -v im="$IM" -v ov="$OV" -v ip0="$IP0" 'BEGIN {
-		printf "overload: %d uplinks offered at %d/s (asked %d/s): %d published, delivered %d/s = %.0f %% of what the subscriber got at capacity (%d/s, target >= 90 %%), %.0f %% of the capacity offered, %.0f %% of the plateau; %d datagrams dropped by the kernel (drops.udpKernel), %d uplinks lost, %d of them taken and dropped from the full outbox (drops.outboxOverflow); the bridge paused reading %d times, %d ms in all (%d pauses before, in the capacity search)\n", n, o, 2 * c, g, d, cd ? 100 * d / cd : 0, cd, c ? 100 * d / c : 0, p ? 100 * d / p : 0, k, n - g, ov, ip, im, ip0
+		# (also without the edges at the subscriber: uplinks published per
+		# second of the offer, against the capacity offered)
+		pub = o ? g * o / n : 0
+		printf "overload: %d uplinks offered at %d/s (asked %d/s): %d published, delivered %d/s = %s of what the subscriber got at capacity (%d/s, target >= 90 %%), %.0f %% of the capacity offered, %.0f %% of the plateau; published per second of the offer %.0f/s = %.0f %% of the capacity offered; %d datagrams dropped by the kernel (drops.udpKernel), %d uplinks lost, %d of them taken and dropped from the full outbox (drops.outboxOverflow); the bridge paused reading %d times, %d ms in all (%d pauses before, in the capacity search)\n", n, o, 2 * c, g, d, cd ? sprintf("%.0f %%", 100 * d / cd) : "n/a", cd, c ? 100 * d / c : 0, p ? 100 * d / p : 0, pub, c ? 100 * pub / c : 0, k, n - g, ov, ip, im, ip0
 	}'
 fi
 
