@@ -13,16 +13,22 @@ mkdir -p "$BUILD_DIR"
 cd "$BUILD_DIR"
 # Objects built with other options (sanitizers, CFLAGS) are not rebuilt by
 # make when only the options change: clean them first, or the link mixes
-# them (an ASan object in a build without ASan does not link).
-# (config.status --config prints the options as shell words, quoted where
-# needed: compared one per line)
-if [ -f config.status ] &&
-	[ "$(eval "printf '%s\n' $(./config.status --config)")" != "$(printf '%s\n' "$@")" ]; then
+# them (an ASan object in a build without ASan does not link). The options
+# are those given here and the compiler variables of the environment,
+# written to .build-options after each configure.
+options() {
+	printf '%s\n' "$@"
+	for v in CC CFLAGS CPPFLAGS LDFLAGS LIBS PKG_CONFIG_PATH; do
+		eval "[ -z \"\${$v+set}\" ] || printf '%s=%s\n' $v \"\$$v\""
+	done
+}
+if [ -f config.status ] && [ "$(cat .build-options 2> /dev/null)" != "$(options "$@")" ]; then
 	echo "build.sh: $BUILD_DIR was configured with other options: cleaning it first"
 	if [ -f Makefile ]; then make clean > /dev/null; fi
 	RECONFIGURE=1
 fi
 if [ ! -f Makefile ] || [ "$top/configure" -nt Makefile ] || [ -n "${RECONFIGURE:-}" ]; then
 	"$top/configure" "$@"
+	options "$@" > .build-options
 fi
 make -j"$(nproc)"

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,10 +56,11 @@ static void read_bound_port(struct udp *u)
 }
 
 /* What the receive buffer became. Linux doubles what is asked for its own
- * bookkeeping and, for a program without CAP_NET_ADMIN (the packaged
- * service has none), first caps it at net.core.rmem_max (socket(7)
- * SO_RCVBUF): a udp.rcvbuf above that cap would otherwise hold silently
- * less than the user planned for a slow disk or a burst. */
+ * bookkeeping and first caps it at net.core.rmem_max, for every program
+ * (socket(7) SO_RCVBUF; only SO_RCVBUFFORCE, with CAP_NET_ADMIN, goes
+ * beyond, and the packaged service has no capability): a udp.rcvbuf above
+ * that cap would otherwise hold silently less than the user planned for a
+ * slow disk or a burst. */
 static void rcvbuf_check(struct udp *u, int asked)
 {
 	int got = 0;
@@ -101,9 +101,11 @@ static int socket_setup(struct udp *u, const struct sockaddr_storage *ss, sockle
 	    setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) != 0)
 		log_warn("udp", "IPV6_V6ONLY off: %s (\"::\" takes IPv6 gateways only)",
 			 strerror(errno));
-	if (rcvbuf > 0 && setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0)
+	if (rcvbuf > 0 && setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0) {
 		log_warn("udp", "SO_RCVBUF %d: %s (keeping the system default)", rcvbuf,
 			 strerror(errno));
+		rcvbuf = 0;
+	}
 	rcvbuf_check(u, rcvbuf);
 	/* Ask the kernel to report datagrams it dropped for want of buffer
 	 * space, so that loss before we read is counted, not silent. */
@@ -293,8 +295,9 @@ int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg)
 			bool trunc = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len > GWMP_MAX_DATAGRAM;
 			peers[i].len = msgs[i].msg_hdr.msg_namelen;
 			note_control(u, &msgs[i].msg_hdr, &peers[i], wall_now, mono_now);
-			u->read_arrival_us = peers[i].arrival_mono_us ? peers[i].arrival_mono_us
-								       : mono_now;
+			int64_t at = peers[i].arrival_mono_us ? peers[i].arrival_mono_us : mono_now;
+			if (at > u->read_arrival_us)   /* stamps may be a little out of order */
+				u->read_arrival_us = at;
 			cb(arg, u->bufs + (size_t)i * BUF_LEN, trunc ? GWMP_MAX_DATAGRAM : len, trunc,
 			   &peers[i]);
 		}
@@ -309,19 +312,19 @@ int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg)
 int64_t udp_read_horizon_us(struct udp *u, bool *now_empty)
 {
 	/* The time first: a datagram arriving after it, before the look,
-	 * is one the look may miss, and it arrived after the horizon. */
+	 * is one the look may miss, and it arrived after the horizon. (The
+	 * kernel stamps a datagram a few microseconds before it queues it:
+	 * one stamped just before the time taken here and queued just after
+	 * the look can still find its group closed, a copy at the very end of
+	 * a window.) */
 	int64_t now = loop_now_us();
-	int next = 0;
 
-	/* FIONREAD on a UDP socket: the size of the next datagram, 0 when
-	 * none waits (udp(7)). */
-	if (ioctl(u->fd, FIONREAD, &next) != 0) {
-		LB_LOG_RL(LOG_LVL_WARN, "udp", "FIONREAD: %s (the loop's clock is used)",
-			  strerror(errno));
-		*now_empty = true;
-		return now;
-	}
-	*now_empty = next == 0;
+	/* A peek of no bytes: 0 (truncated) for a waiting datagram of any
+	 * length, the empty ones included (FIONREAD says 0 for those, as for
+	 * none), EAGAIN when none waits. A pending socket error is taken as
+	 * something waiting: the next read clears it. */
+	ssize_t r = recv(u->fd, NULL, 0, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+	*now_empty = r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 	return *now_empty ? now : u->read_arrival_us;
 }
 

@@ -83,13 +83,15 @@ void udp_release_bufs(struct udp *u);
 int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg);
 
 /* The read horizon, monotonic microseconds as loop_now_us(): every datagram
- * that arrived before it has been read. When none waits (FIONREAD), the
- * time of that look; else the arrival of the newest datagram read (a
- * backlog read a budget at a time, a loop held by a slow disk, a socket not
- * read while paused). A caller that groups datagrams by their arrival
+ * that arrived before it has been read. When none waits (a peek finds
+ * none), the time of that look; else the arrival of the newest datagram
+ * read (a backlog read a budget at a time, a loop held by a slow disk, a
+ * socket not read while paused; a datagram without the kernel's time, or
+ * seemingly older than 5 s by the wall clock (a clock step), counts as arriving
+ * when read). A caller that groups datagrams by their arrival
  * (de-duplication) closes a group only when the horizon passed its end,
- * never by the loop's clock alone. *now_empty says which of the two it is.
- * A refused FIONREAD (logged, rate-limited) gives the time of the look. */
+ * never by the loop's clock alone. *now_empty says which of the two it is;
+ * a pending socket error counts as a datagram waiting. */
 int64_t udp_read_horizon_us(struct udp *u, bool *now_empty);
 
 /* Bring kernel_drops up to date. A datagram carries the count of drops

@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# De-duplication of a backlog (bridge.c dedup_clock()): receptions are
+# De-duplication of a backlog (bridge.c dedup_tick_bridge(), io/udp.h's read
+# horizon): receptions are
 # grouped by when they arrived, however late the bridge reads them. Two
-# gateways hear the same 60 uplinks, the second gateway's copies arriving
+# gateways hear the same 70 uplinks, the second gateway's copies arriving
 # 0.3 s after the first's (two simulators with the same seed, the second
 # started that much later, as over a slower backhaul), while the
 # bridge is stopped (SIGSTOP: a loop held by a slow disk, a pause). When it
@@ -14,7 +15,7 @@
 # read was dropped as late, and one read more than the retention later
 # opened a group of its own, refused as a retransmission.)
 . "$(dirname "$0")/lib.sh"
-require "$MOSQUITTO" mosquitto_sub jq ss
+require "$MOSQUITTO" mosquitto_sub jq
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 DEVS=10 N=70
@@ -38,8 +39,8 @@ sim() {
 		--ack-timeout 100 --quiet 2> "$2"
 }
 field() { sed -n "s/.*[ :]$1=\([0-9]*\).*/\1/p" "$2" | tail -n 1; }
-# bytes waiting in the bridge's UDP socket
-queued() { ss -Hunl "sport = :$UDP_PORT" | awk '{ print $2; exit }'; }
+# bytes waiting in the bridge's UDP socket (for the log; "?" without ss)
+queued() { ss -Hunl "sport = :$UDP_PORT" 2> /dev/null | awk '{ print $2; exit }' || echo "?"; }
 
 note "$N uplinks from two gateways, the second's copies 0.3 s later, while the bridge is stopped"
 kill -STOP "$BRIDGE_PID" || fail "SIGSTOP"

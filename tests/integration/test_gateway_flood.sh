@@ -28,9 +28,12 @@ start_bridge "$T/lb.conf"
 RMAX=$(cat /proc/sys/net/core/rmem_max 2> /dev/null || echo 0)
 if [ "$RMAX" -ge 4194304 ]; then
 	grep -q 'receive buffer: 8388608 bytes' "$T/bridge.log" || fail "receive buffer not said"
-else
+elif [ "$RMAX" -gt 0 ]; then
 	grep -q "udp.rcvbuf = 4194304, but the kernel gave $((2 * RMAX)) bytes" "$T/bridge.log" ||
 		fail "a capped receive buffer not said (rmem_max $RMAX)"
+else   # rmem_max not readable here: one or the other
+	grep -qE 'receive buffer: 8388608 bytes|udp.rcvbuf = 4194304, but the kernel gave' \
+		"$T/bridge.log" || fail "receive buffer not said"
 fi
 
 field() { sed -n "s/^\(.*[ :]\)\{0,1\}$1=\([0-9]*\).*/\2/p" "$2" | tail -n 1; }

@@ -116,16 +116,32 @@ static bool meminfo_known(int fd)
 	       len >= (SK_MEMINFO_DROPS + 1) * sizeof(mem[0]);
 }
 
+struct seen {
+	int n;
+	int64_t arrival_us;       /* the first datagram's, as the kernel timed it (0: not) */
+};
+
 static void count_cb(void *arg, const uint8_t *buf, size_t len, bool truncated,
 		     const struct udp_peer *from)
 {
-	(void)buf, (void)len, (void)truncated, (void)from;
-	(*(int *)arg)++;
+	struct seen *c = arg;
+	(void)buf, (void)len, (void)truncated;
+	if (c->n++ == 0)
+		c->arrival_us = from->arrival_mono_us;
+}
+
+static void spin_us(int64_t us)
+{
+	int64_t until = loop_now_us() + us;
+	while (loop_now_us() < until)
+		;
 }
 
 /* The read horizon: while datagrams wait, the arrival of the newest read
- * (not the loop's clock, which runs on while they wait); once none waits,
- * the time of the look. */
+ * (not the loop's clock, which runs on while they wait; nor the read's
+ * time, where the kernel timed the arrival); once none waits, the time of
+ * the look. An empty datagram waiting counts as one (FIONREAD would say
+ * 0 for it, as for none). */
 START_TEST(t_read_horizon)
 {
 	struct udp r;
@@ -133,7 +149,7 @@ START_TEST(t_read_horizon)
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	uint8_t dgram[16] = {2};
 	bool empty = false;
-	int got = 0;
+	struct seen got = {0};
 
 	ck_assert_int_ge(tx, 0);
 	ck_assert_int_eq(udp_open(&r, "127.0.0.1", 0, 0), LB_OK);
@@ -142,26 +158,31 @@ START_TEST(t_read_horizon)
 	int64_t before = loop_now_us();
 	ck_assert_int_ge(udp_read_horizon_us(&r, &empty), before);
 	ck_assert(empty);
+	/* one datagram, an empty one, another */
+	size_t lens[3] = {sizeof(dgram), 0, sizeof(dgram)};
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(sendto(tx, dgram, sizeof(dgram), 0, (struct sockaddr *)&a,
-					sizeof(a)), (ssize_t)sizeof(dgram));
+		ck_assert_int_eq(sendto(tx, dgram, lens[i], 0, (struct sockaddr *)&a, sizeof(a)),
+				 (ssize_t)lens[i]);
+	int64_t sent = loop_now_us();
+	spin_us(20000);           /* they wait: arrival and read 20 ms apart */
 	ck_assert_int_eq(udp_drain(&r, 1, count_cb, &got), 1);
-	int64_t read = loop_now_us();
-	/* two wait while time passes: the horizon stays at the arrival of the
-	 * one read (its read, where the kernel gives no arrival time, as
-	 * qemu's user mode in the cross tests) */
-	while (loop_now_us() < read + 20000)
-		;
+	spin_us(20000);           /* two still wait while time passes */
 	int64_t h = udp_read_horizon_us(&r, &empty);
 	ck_assert(!empty);
 	ck_assert_int_ge(h, before);
-	ck_assert_int_le(h, read);
-	ck_assert_int_eq(udp_drain(&r, 16, count_cb, &got), 2);
+	if (got.arrival_us)       /* the kernel's arrival, not the read */
+		ck_assert_int_le(h, sent);
+	else                      /* no arrival time (qemu's user mode): the read */
+		ck_assert_int_le(h, loop_now_us() - 20000);
+	ck_assert_int_eq(udp_drain(&r, 1, count_cb, &got), 1);
+	ck_assert_int_eq(udp_read_horizon_us(&r, &empty), r.read_arrival_us);
+	ck_assert(!empty);        /* the empty datagram waits: not "nothing" */
+	ck_assert_int_eq(udp_drain(&r, 16, count_cb, &got), 1);
 	int64_t now = loop_now_us();
 	h = udp_read_horizon_us(&r, &empty);
 	ck_assert(empty);
 	ck_assert_int_ge(h, now);
-	ck_assert_int_eq(got, 3);
+	ck_assert_int_eq(got.n, 3);
 	udp_close(&r);
 	close(tx);
 }
@@ -190,8 +211,10 @@ START_TEST(t_rcvbuf_read_back)
 	long cap = rmem_max();
 
 	ck_assert_int_eq(udp_open(&r, "127.0.0.1", 0, 65536), LB_OK);
-	ck_assert_int_eq(r.rcvbuf, 2 * 65536);
-	ck_assert(!r.rcvbuf_capped);
+	if (cap < 0 || cap >= 65536) {
+		ck_assert_int_eq(r.rcvbuf, 2 * 65536);
+		ck_assert(!r.rcvbuf_capped);
+	}
 	udp_close(&r);
 
 	ck_assert_int_eq(udp_open(&r, "127.0.0.1", 0, 0), LB_OK);
