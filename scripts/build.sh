@@ -22,7 +22,9 @@ options() {
 		eval "[ -z \"\${$v+set}\" ] || printf '%s=%s\n' $v \"\$$v\""
 	done
 }
-if [ -f config.status ] && [ "$(cat .build-options 2> /dev/null)" != "$(options "$@")" ]; then
+# (no stamp, or one older than the configuration: configured by hand)
+if [ -f config.status ] && { [ ! -f .build-options ] || [ config.status -nt .build-options ] ||
+	[ "$(cat .build-options)" != "$(options "$@")" ]; }; then
 	echo "build.sh: $BUILD_DIR was configured with other options: cleaning it first"
 	if [ -f Makefile ]; then make clean > /dev/null; fi
 	RECONFIGURE=1

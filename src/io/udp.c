@@ -185,9 +185,14 @@ static void note_arrival(struct udp_peer *p, const struct cmsghdr *c, int64_t wa
 	int64_t wall = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	int64_t age = wall_now - wall;
 	/* A wall clock stepped between arrival and read (NTP) must not move
-	 * the datagram hours away: a real backlog is seconds old at most. */
-	if (wall <= 0 || age < 0 || age > UDP_MAX_ARRIVAL_AGE_US)
+	 * the datagram hours away: a real backlog is seconds old at most, so
+	 * the age is kept within 0..UDP_MAX_ARRIVAL_AGE_US (clamped, not
+	 * reset: a datagram of a longer backlog, counted as arriving when read,
+	 * would be later than the younger ones read after it). */
+	if (wall <= 0 || age < 0)
 		age = 0;
+	else if (age > UDP_MAX_ARRIVAL_AGE_US)
+		age = UDP_MAX_ARRIVAL_AGE_US;
 	p->arrival_wall_us = wall_now - age;
 	p->arrival_mono_us = mono_now - age;
 }
@@ -255,6 +260,27 @@ int udp_poll_drops(struct udp *u)
 	return LB_OK;
 }
 
+/* Arrivals never go back from one datagram read to the next: the socket's
+ * queue is in arrival order, but the stamps may be a few microseconds out
+ * of it, and an age at UDP_MAX_ARRIVAL_AGE_US or a stepped wall clock may
+ * place one before the datagram read before it. Rate limits and
+ * de-duplication take them as a clock. A datagram without a stamp keeps
+ * none (it arrived when read). */
+static void in_order(struct udp *u, struct udp_peer *p, int64_t mono_now)
+{
+	if (!p->arrival_mono_us) {
+		if (mono_now > u->read_arrival_us)
+			u->read_arrival_us = mono_now;
+		return;
+	}
+	int64_t behind = u->read_arrival_us - p->arrival_mono_us;
+	if (behind > 0) {
+		p->arrival_mono_us += behind;
+		p->arrival_wall_us += behind;
+	}
+	u->read_arrival_us = p->arrival_mono_us;
+}
+
 int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg)
 {
 	struct mmsghdr msgs[UDP_BATCH];
@@ -295,9 +321,7 @@ int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg)
 			bool trunc = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len > GWMP_MAX_DATAGRAM;
 			peers[i].len = msgs[i].msg_hdr.msg_namelen;
 			note_control(u, &msgs[i].msg_hdr, &peers[i], wall_now, mono_now);
-			int64_t at = peers[i].arrival_mono_us ? peers[i].arrival_mono_us : mono_now;
-			if (at > u->read_arrival_us)   /* stamps may be a little out of order */
-				u->read_arrival_us = at;
+			in_order(u, &peers[i], mono_now);
 			cb(arg, u->bufs + (size_t)i * BUF_LEN, trunc ? GWMP_MAX_DATAGRAM : len, trunc,
 			   &peers[i]);
 		}
@@ -319,11 +343,16 @@ int64_t udp_read_horizon_us(struct udp *u, bool *now_empty)
 	 * a window.) */
 	int64_t now = loop_now_us();
 
-	/* A peek of no bytes: 0 (truncated) for a waiting datagram of any
-	 * length, the empty ones included (FIONREAD says 0 for those, as for
-	 * none), EAGAIN when none waits. A pending socket error is taken as
-	 * something waiting: the next read clears it. */
+	/* A peek of no bytes: its length (MSG_TRUNC) for a waiting datagram,
+	 * 0 for an empty one (FIONREAD says 0 for those, as for none), EAGAIN
+	 * when none waits. A pending socket error is returned, and cleared, by
+	 * the peek itself: counted, logged, and the peek made again. */
 	ssize_t r = recv(u->fd, NULL, 0, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+	if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		u->recv_errors++;
+		LB_LOG_RL(LOG_LVL_WARN, "udp", "socket error: %s", strerror(errno));
+		r = recv(u->fd, NULL, 0, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+	}
 	*now_empty = r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 	return *now_empty ? now : u->read_arrival_us;
 }

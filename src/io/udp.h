@@ -32,9 +32,10 @@ struct udp_peer {
 	socklen_t len;
 	/* When the kernel received the datagram (SO_TIMESTAMPNS), 0 = unknown:
 	 * on the wall clock and, converted, on the monotonic clock of
-	 * loop_now_us(). Rate limits and nsTime use the arrival, so a bridge
-	 * that was busy for a moment does not see a gateway's queued datagrams
-	 * as a burst. */
+	 * loop_now_us(); at most 5 s before the read, and never before the
+	 * datagram read before it. Rate limits and nsTime use the arrival, so
+	 * a bridge that was busy for a moment does not see a gateway's queued
+	 * datagrams as a burst. */
 	int64_t arrival_wall_us;
 	int64_t arrival_mono_us;
 };
@@ -86,12 +87,13 @@ int udp_drain(struct udp *u, size_t budget, udp_datagram_cb cb, void *arg);
  * that arrived before it has been read. When none waits (a peek finds
  * none), the time of that look; else the arrival of the newest datagram
  * read (a backlog read a budget at a time, a loop held by a slow disk, a
- * socket not read while paused; a datagram without the kernel's time, or
- * seemingly older than 5 s by the wall clock (a clock step), counts as arriving
- * when read). A caller that groups datagrams by their arrival
- * (de-duplication) closes a group only when the horizon passed its end,
- * never by the loop's clock alone. *now_empty says which of the two it is;
- * a pending socket error counts as a datagram waiting. */
+ * socket not read while paused). Arrivals as udp_drain() gives them: never
+ * before the datagram read before; without the kernel's time, when read;
+ * at most 5 s before the read by the wall clock (older, or a clock step).
+ * A caller that groups datagrams by their arrival (de-duplication) closes
+ * a group only when the horizon passed its end, never by the loop's clock
+ * alone. *now_empty says which of the two it is;
+ * a pending socket error (counted in recv_errors, logged) is looked past. */
 int64_t udp_read_horizon_us(struct udp *u, bool *now_empty);
 
 /* Bring kernel_drops up to date. A datagram carries the count of drops

@@ -168,7 +168,7 @@ START_TEST(t_read_horizon)
 	ck_assert_int_eq(udp_drain(&r, 1, count_cb, &got), 1);
 	spin_us(20000);           /* two still wait while time passes */
 	int64_t h = udp_read_horizon_us(&r, &empty);
-	ck_assert(!empty);
+	ck_assert(!empty);        /* the empty datagram waits first: not "nothing" */
 	ck_assert_int_ge(h, before);
 	if (got.arrival_us)       /* the kernel's arrival, not the read */
 		ck_assert_int_le(h, sent);
@@ -176,7 +176,7 @@ START_TEST(t_read_horizon)
 		ck_assert_int_le(h, loop_now_us() - 20000);
 	ck_assert_int_eq(udp_drain(&r, 1, count_cb, &got), 1);
 	ck_assert_int_eq(udp_read_horizon_us(&r, &empty), r.read_arrival_us);
-	ck_assert(!empty);        /* the empty datagram waits: not "nothing" */
+	ck_assert(!empty);
 	ck_assert_int_eq(udp_drain(&r, 16, count_cb, &got), 1);
 	int64_t now = loop_now_us();
 	h = udp_read_horizon_us(&r, &empty);
