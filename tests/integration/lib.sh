@@ -172,6 +172,9 @@ wait_until() {
 }
 
 # count_lines FILE PATTERN: lines of FILE matching the extended regex PATTERN.
+# field KEY FILE: the last KEY=N a simulator printed in FILE (its stderr
+# summary, e.g. push_data=160000)
+field() { sed -n "s/.*[ :]$1=\([0-9]*\).*/\1/p" "$2" | tail -n 1; }
 count_lines() { grep -cE -- "$2" "$1" 2>/dev/null || true; }
 _count_ge() { [ "$(count_lines "$1" "$2")" -ge "$3" ]; }
 

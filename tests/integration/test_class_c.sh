@@ -31,7 +31,6 @@ start_bridge "$T/lb.conf"
 # Run in the background (sim ... &): exec, so $! is the simulator itself.
 sim() { exec "$SIM" --server "127.0.0.1:$UDP_PORT" --devices 3 --seed 51 --class-c --rx2-dr 3 \
 	--keepalive 1 --quiet --strict-downlinks "$@"; }
-field() { sed -n "s/.*[ :]$1=\([0-9]*\).*/\1/p" "$2" | tail -n 1; }
 events() {
 	tail -n "+${2:-1}" "$T/all.out" | grep -E "^application/[^/]+/device/[0-9a-f]{16}/event/$1 " \
 		| cut -d' ' -f2-

@@ -32,7 +32,6 @@ events() {
 		| cut -d' ' -f2-
 }
 lines() { wc -l < "$T/all.out"; }
-field() { sed -n "s/.*[ :]$1=\([0-9]*\).*/\1/p" "$2" | tail -n 1; }
 ABP0=5a00003300000000
 
 # crash: kill -9, let the traffic go on into the void for a second, restart.

@@ -41,7 +41,6 @@ sim() {
 		--gateway-eui "$_eui" --count $N --rate 50 --payload-size 1 --keepalive 0 --stat-interval 0 \
 		--ack-timeout 100 --quiet "$@" 2> "$_err"
 }
-field() { sed -n "s/.*[ :]$1=\([0-9]*\).*/\1/p" "$2" | tail -n 1; }
 # bytes waiting in the bridge's UDP socket (for the log)
 queued() { _q=$(ss -Hunl "sport = :$UDP_PORT" | awk '{ print $2; exit }'); echo "${_q:-?}"; }
 

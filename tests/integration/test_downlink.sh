@@ -26,7 +26,6 @@ start_bridge "$T/lb.conf"
 # of the RX1 sub-band (36 s per hour) that one gateway alone would exceed.
 sim() { "$SIM" --server "127.0.0.1:$UDP_PORT" --gateways 5 --devices $N_DEV --seed 41 --keepalive 1 \
 	--quiet --strict-downlinks "$@"; }
-field() { sed -n "s/.*[ :]$1=\([0-9]*\).*/\1/p" "$2" | tail -n 1; }
 events() {
 	tail -n "+${2:-1}" "$T/all.out" | grep -E "^application/[^/]+/device/[0-9a-f]{16}/event/$1 " \
 		| cut -d' ' -f2-

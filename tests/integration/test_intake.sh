@@ -43,7 +43,6 @@ sim() {
 	"$SIM" --server "127.0.0.1:$UDP_PORT" --devices $DEVS --seed 61 --gateways 2 --all-gateways \
 		--quiet "$@"
 }
-field() { sed -n "s/.*[ :]$1=\([0-9]*\).*/\1/p" "$2" | tail -n 1; }
 ups() { count_lines "$T/all.out" '^application/sim/device/[0-9a-f]{16}/event/up '; }
 metrics() { curl -sS "http://127.0.0.1:$HTTP_PORT/metrics" > "$T/metrics.txt" &&
 	python3 "$(dirname "$0")/prom_check.py" lorabridge_udp_kernel_drops_total \

@@ -18,7 +18,6 @@ require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss awk
 MQTT_PORT=$(free_port)
 start_broker "$MQTT_PORT"
 subscribe all 'application/#' 'lorabridge/+/stats'
-field() { sed -n "s/.*[ :]$1=\([0-9]*\).*/\1/p" "$2" | tail -n 1; }
 
 note "1: LinkADRReq ignored: exactly max_unanswered tries, then silence"
 UDP_PORT=$(free_port) SEED=91 N=2 ROUNDS=8

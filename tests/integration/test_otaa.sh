@@ -39,7 +39,6 @@ subscribe all 'application/#' 'lorabridge/#'
 start_bridge "$T/lb.conf"
 
 sim() { "$SIM" --server "127.0.0.1:$UDP_PORT" --keepalive 1 --quiet --strict-downlinks "$@"; }
-field() { sed -n "s/.*[ :]$1=\([0-9]*\).*/\1/p" "$2" | tail -n 1; }
 # events TYPE [FROM_LINE]: payloads of the device events of that type.
 events() {
 	tail -n "+${2:-1}" "$T/all.out" | grep -E "^application/sim/device/[0-9a-f]{16}/event/$1 " \

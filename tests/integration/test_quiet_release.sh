@@ -21,7 +21,6 @@ subscribe all 'application/#' 'lorabridge/#'
 start_bridge "$T/lb.conf"
 
 sim() { "$SIM" --server "127.0.0.1:$UDP_PORT" --devices 2 --seed 47 --quiet "$@"; }
-field() { sed -n "s/.*[ :]$1=\([0-9]*\).*/\1/p" "$2" | tail -n 1; }
 RELEASED='bridge.*quiet for [0-9]+ ms: released'
 released() { count_lines "$T/bridge.log" "$RELEASED"; }
 ups() { count_lines "$T/all.out" '^application/sim/device/[0-9a-f]{16}/event/up '; }

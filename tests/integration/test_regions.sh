@@ -18,7 +18,6 @@ start_broker "$MQTT_PORT"
 subscribe all 'application/#' 'lorabridge/#'
 N_DEV=3
 
-field() { sed -n "s/.*[ :]$1=\([0-9]*\).*/\1/p" "$2" | tail -n 1; }
 events() {
 	tail -n "+${2:-1}" "$T/all.out" | grep -E "^application/sim/device/[0-9a-f]{16}/event/$1 " \
 		| cut -d' ' -f2-
