@@ -101,11 +101,13 @@ static void on_closed(void *arg, struct httpd_stream *s, void *owner)
 	seen.s = NULL;
 }
 
+/* Run the loop for ms: never waits past the end, so a caller polling a
+ * condition every few milliseconds looks at it that often. */
 static void run_for(int ms)
 {
 	int64_t end = loop_now_ms() + ms;
 	while (loop_now_ms() < end) {
-		int64_t next = loop_earliest(httpd_tick(&H, loop_now_ms()), loop_now_ms() + 10);
+		int64_t next = loop_earliest(httpd_tick(&H, loop_now_ms()), end);
 		ck_assert_int_ge(loop_run_once(&L, next), 0);
 	}
 }
