@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Cross-build and test lorabridge for a Raspberry Pi architecture on a
 # Debian 12 amd64 machine (CI, as root or with sudo):
-#   scripts/cross-test.sh arm64|armhf
+#   scripts/cross-test.sh arm64|armhf [--deps-only]
 # 1. installs the cross toolchain (crossbuild-essential-ARCH), qemu-user and
 #    the architecture's -dev packages through multiarch (libmosquitto-dev:ARCH
 #    ...), after an apt simulation proves that nothing of the machine's own
@@ -26,13 +26,22 @@
 # still runs the compile-only pass (scripts/compile-check.sh ARCH) and
 # exits 1 if that fails. An architecture this run added is removed at exit
 # unless its packages got installed.
+# --deps-only stops after step 1 (its PASS line, or the SKIP above): the
+# test command installs both architectures' packages one after the other,
+# then runs the two cross tests side by side (apt and dpkg take one lock).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ARCH=${1:-}
 case "$ARCH" in
 arm64) TRIPLET=aarch64-linux-gnu QEMU=qemu-aarch64 MACHINE=aarch64 ;;
 armhf) TRIPLET=arm-linux-gnueabihf QEMU=qemu-arm MACHINE="ARM, EABI5" ;;
-*) echo "usage: $0 arm64|armhf" >&2; exit 2 ;;
+*) echo "usage: $0 arm64|armhf [--deps-only]" >&2; exit 2 ;;
+esac
+DEPS_ONLY=no
+case "${2:-}" in
+"") ;;
+--deps-only) DEPS_ONLY=yes ;;
+*) echo "usage: $0 arm64|armhf [--deps-only]" >&2; exit 2 ;;
 esac
 NATIVE=$(dpkg --print-architecture)
 B="$top/build-cross-$ARCH"
@@ -149,6 +158,7 @@ ${stale:+  (apt-get update: $stale)}"
 		{ tail -n 20 "$W/install.log"; fatal "apt-get install$missing"; }
 fi
 pass "cross toolchain, $QEMU and the $ARCH libraries installed"
+[ "$DEPS_ONLY" = no ] || finish
 
 # The Build-Depends markings (tools :native): apt-get build-dep -a ARCH must
 # not replace native packages either. With every ARCH library above

@@ -6,7 +6,8 @@
 # before), a check that the tarball has every file the integration tests
 # need (tests/package/test_dist_files.sh), the Debian package test (build,
 # lintian, install, purge; as root), then the cross test for arm64 and
-# armhf (scripts/cross-test.sh: cross build, tests under qemu, .debs) and
+# armhf side by side (scripts/cross-test.sh: cross build, tests under qemu,
+# .debs) and
 # the 32-bit compile-only pass ("armhf compile", scripts/compile-check.sh).
 # Used by .ci/run. The last line printed is "N passed, M failed" over every
 # test run.
@@ -72,11 +73,33 @@ fi
 if [ "$status" -eq 0 ]; then
 	# Cross-built for the Raspberry Pi architectures, unit tests and the
 	# uplink test under qemu, .debs built and linted: one test each (exit 77
-	# = skipped, only when the archive's ARCH indices are out of sync).
+	# = skipped, only when the archive's ARCH indices are out of sync). The
+	# packages are installed one architecture after the other (apt and dpkg
+	# take one lock); then the two run side by side, as much of each is one
+	# core's work (configure, lintian) or waiting (the uplink test).
+	cross=""
 	for arch in arm64 armhf; do
+		drc=0
+		LB_COMPILE_CHECK=no "$top/scripts/cross-test.sh" "$arch" --deps-only \
+			> "cross-$arch-deps.log" 2>&1 || drc=$?
+		case "$drc" in
+		0) cross="$cross $arch" ;;
+		77) echo "== cross test $arch"; tail -n 60 "cross-$arch-deps.log"
+		    skipped=$((skipped + 1)) ;;
+		*) echo "== cross test $arch"; tail -n 60 "cross-$arch-deps.log"
+		   failed=$((failed + 1)); status=1 ;;
+		esac
+	done
+	for arch in $cross; do
+		(crc=0
+		 LB_COMPILE_CHECK=no "$top/scripts/cross-test.sh" "$arch" > "cross-$arch.log" 2>&1 ||
+			crc=$?
+		 echo "$crc" > "cross-$arch.rc") &
+	done
+	wait
+	for arch in $cross; do
 		echo "== cross test $arch"
-		crc=0
-		LB_COMPILE_CHECK=no "$top/scripts/cross-test.sh" "$arch" > "cross-$arch.log" 2>&1 || crc=$?
+		crc=$(cat "cross-$arch.rc" 2>/dev/null || echo 1)
 		grep -vE '^PASS: ' "cross-$arch.log" | tail -n 60
 		case "$crc" in
 		0) pass=$((pass + 1)) ;;
