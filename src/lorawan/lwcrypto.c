@@ -5,7 +5,11 @@
  * Reference: LoRaWAN L2 1.0.4 specification (TS001-1.0.4) §4.4 (MIC),
  * §4.3.3 (FRMPayload), §6.2.5/§6.2.6 (join MICs, join-accept, session keys).
  *
- * Every key carries contexts prepared once in lwcrypto_key_init():
+ * A key carries up to three OpenSSL contexts, each made at its first use
+ * (lwcrypto_key_init() only copies the raw key), so a key never asked for
+ * one costs nothing: a session's frames use the CMAC of its NwkSKey and the
+ * ECB of its AppSKey (1.0.x MICs use NwkSKey alone), two contexts a device
+ * instead of four (about 1.4 KB each with OpenSSL 3.0):
  *   - an AES-128-ECB encrypt context (padding off), fed whole blocks with
  *     EVP_EncryptUpdate() and never re-initialised: ECB keeps no state
  *     between calls once padding is off and input is block aligned;
@@ -13,13 +17,12 @@
  *     EVP_MAC_init(ctx, NULL, 0, NULL), which in OpenSSL 3 resets the chaining
  *     state but keeps the expanded key and subkeys (measured faster than
  *     EVP_MAC_CTX_dup() of a keyed template, and it allocates nothing);
- *   - an AES-128-ECB decrypt context, created on first use: only the network
- *     side of a join-accept needs it (TS001-1.0.4 §6.2.6).
+ *   - an AES-128-ECB decrypt context: only the network side of a
+ *     join-accept needs it (TS001-1.0.4 §6.2.6).
  * A re-key (lwcrypto_key_rekey) only notes the new raw key: each context
- * takes it at its first use after that. A session's frames use the CMAC of
- * its NwkSKey and the ECB of its AppSKey (1.0.x MICs use NwkSKey alone), so
- * a pair re-keyed by the key cache pays for two OpenSSL re-initialisations
- * instead of four; each costs thousands of instructions, most of them
+ * made takes it at its first use after that, so a pair re-keyed by the key
+ * cache pays for two OpenSSL re-initialisations instead of four; each
+ * costs thousands of instructions, most of them
  * provider parameter look-ups (key and IV length) inside
  * EVP_CipherInit_ex() and CMAC_Init() that no public call avoids.
  */
@@ -110,7 +113,7 @@ static void fill_block(uint8_t blk[LW_BLOCK_LEN], uint8_t tag, int dir,
 
 static bool key_usable(const struct lw_key *k)
 {
-	return k && k->ready && k->ecb && k->cmac;
+	return k && k->ready;
 }
 
 /* --- key state ---------------------------------------------------------- */
@@ -157,13 +160,7 @@ int lwcrypto_key_init(struct lw_key *k, const uint8_t raw[LW_KEY_LEN])
 		return LB_ERR_INVAL;
 	lwcrypto_key_free(k);  /* re-keying a ready key must not leak */
 	memcpy(k->raw, raw, LW_KEY_LEN);
-	k->ecb = ecb_new(raw, true);
-	k->cmac = cmac_new(raw);
-	if (!k->ecb || !k->cmac) {
-		lwcrypto_key_free(k);
-		return LB_ERR_CRYPTO;
-	}
-	k->ready = true;
+	k->ready = true;  /* its contexts are made at their first use */
 	return LB_OK;
 }
 
@@ -176,9 +173,10 @@ int lwcrypto_key_rekey(struct lw_key *k, const uint8_t raw[LW_KEY_LEN])
 	memcpy(k->raw, raw, LW_KEY_LEN);
 	EVP_CIPHER_CTX_free(k->ecb_dec);
 	k->ecb_dec = NULL;
-	/* Keyed at their first use (ecb_keyed, cmac2). */
-	k->ecb_stale = true;
-	k->cmac_stale = true;
+	/* The contexts made are keyed at their next use (ecb_keyed, cmac2);
+	 * one not made yet is made with the new key. */
+	k->ecb_stale = k->ecb != NULL;
+	k->cmac_stale = k->cmac != NULL;
 	return LB_OK;
 }
 
@@ -234,13 +232,19 @@ static int ecb_blocks(EVP_CIPHER_CTX *c, const uint8_t *in, size_t len, uint8_t 
 	return LB_OK;
 }
 
-/* AES-128-ECB encryption with the key's own context, given the raw key
- * first if it was re-keyed: a NULL cipher keeps the context's algorithm
- * and only sets the key. Padding stays off as ecb_new() set it (and plays
- * no part anyway: whole blocks, encrypt direction, no Final). */
+/* AES-128-ECB encryption with the key's own context, made at the first
+ * use (a failure is this call's, and the next call tries again), or given
+ * the raw key first if it was re-keyed: a NULL cipher keeps the context's
+ * algorithm and only sets the key. Padding stays off as ecb_new() set it
+ * (and plays no part anyway: whole blocks, encrypt direction, no Final). */
 static int ecb_keyed(struct lw_key *k, const uint8_t *in, size_t len, uint8_t *out)
 {
-	if (k->ecb_stale) {
+	if (!k->ecb) {
+		k->ecb = ecb_new(k->raw, true);
+		if (!k->ecb)
+			return LB_ERR_CRYPTO;
+		k->ecb_stale = false;
+	} else if (k->ecb_stale) {
 		if (EVP_CipherInit_ex(k->ecb, NULL, NULL, k->raw, NULL, 1) != 1)
 			return LB_ERR_CRYPTO;
 		k->ecb_stale = false;
@@ -249,15 +253,21 @@ static int ecb_keyed(struct lw_key *k, const uint8_t *in, size_t len, uint8_t *o
 }
 
 /* CMAC over up to two pieces (B0 and msg), truncated to the 4-byte MIC.
- * EVP_MAC_init with the key (after a re-key) computes the subkeys and
- * leaves the context ready for data, as the reset without one does. */
+ * The context is made keyed at the first use (as ecb_keyed); EVP_MAC_init
+ * with the key (after a re-key) computes the subkeys and leaves the
+ * context ready for data, as the reset without one does. */
 static int cmac2(struct lw_key *k, const uint8_t *a, size_t alen,
 		 const uint8_t *b, size_t blen, uint8_t mic[LEN_MIC])
 {
 	uint8_t full[LEN_CMAC];
 	size_t outl = 0;
 
-	if (k->cmac_stale) {
+	if (!k->cmac) {
+		k->cmac = cmac_new(k->raw);
+		if (!k->cmac)
+			return LB_ERR_CRYPTO;
+		k->cmac_stale = false;
+	} else if (k->cmac_stale) {
 		if (EVP_MAC_init(k->cmac, k->raw, LW_KEY_LEN, NULL) != 1)
 			return LB_ERR_CRYPTO;
 		k->cmac_stale = false;

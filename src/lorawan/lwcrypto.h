@@ -5,14 +5,17 @@
  * Reference: LoRaWAN L2 1.0.4 specification (TS001-1.0.4) §4.3.3, §4.4,
  * §6.2.5, §6.2.6.
  * Never hand-written crypto: AES-128 comes from EVP_aes_128_ecb(), CMAC from
- * EVP_MAC "CMAC". Key state is prepared once per key (lwcrypto_key_init) and
- * reused for every frame, so the hot path allocates nothing and costs well
- * under a microsecond per frame.
+ * EVP_MAC "CMAC". A key's OpenSSL contexts are made at their first use and
+ * reused for every frame after, so the hot path allocates only at a key's
+ * first frame and costs well under a microsecond per frame; a context a
+ * key is never used for (the AppSKey's CMAC, the NwkSKey's ECB while no
+ * MAC commands travel in FRMPayload) is never made.
  *
- * Ownership: struct lw_key is embedded by the caller (device table);
- * lwcrypto_key_init() allocates the OpenSSL contexts inside it and
- * lwcrypto_key_free() releases them (safe on a zeroed or freed key) and
- * wipes the raw key. lwcrypto_key_init() needs a zeroed, freed or ready key
+ * Ownership: struct lw_key is embedded by the caller (device table); the
+ * OpenSSL contexts inside it are allocated at their first use (an OpenSSL
+ * failure then is that call's LB_ERR_CRYPTO, and the next call tries
+ * again) and lwcrypto_key_free() releases them (safe on a zeroed or freed
+ * key) and wipes the raw key. lwcrypto_key_init() needs a zeroed, freed or ready key
  * (never uninitialised memory); on a ready key it re-keys without leaking.
  * Functions taking a key return LB_ERR_INVAL if it is not ready.
  *
@@ -32,12 +35,13 @@
 struct evp_cipher_ctx_st;
 struct evp_mac_ctx_st;
 
-/* One AES-128 key with its prepared ECB-encrypt and CMAC contexts. */
+/* One AES-128 key with its ECB-encrypt and CMAC contexts (NULL until
+ * first used). */
 struct lw_key {
 	uint8_t raw[LW_KEY_LEN];
-	struct evp_cipher_ctx_st *ecb;   /* AES-128-ECB, encrypt direction */
+	struct evp_cipher_ctx_st *ecb;   /* AES-128-ECB, encrypt direction, lazily NULL */
 	struct evp_cipher_ctx_st *ecb_dec;  /* AES-128-ECB, decrypt (join-accept), lazily NULL */
-	struct evp_mac_ctx_st *cmac;     /* CMAC keyed with raw, re-initialised per use */
+	struct evp_mac_ctx_st *cmac;     /* CMAC keyed with raw, reset per use, lazily NULL */
 	bool ecb_stale, cmac_stale;      /* re-keyed: the context takes raw at its next use */
 	bool ready;
 };
@@ -48,14 +52,15 @@ struct lw_keys {
 	struct lw_key app_s_key;
 };
 
+/* Take raw as the key (no OpenSSL call: contexts come at first use).
+ * Errors: LB_ERR_INVAL. */
 int lwcrypto_key_init(struct lw_key *k, const uint8_t raw[LW_KEY_LEN]);
-/* Give a key new raw bytes. A ready key keeps its contexts; each is
- * re-keyed at its first use after this (key schedule or CMAC subkeys
+/* Give a key new raw bytes. A ready key keeps the contexts it made; each
+ * is re-keyed at its first use after this (key schedule or CMAC subkeys
  * computed then, no allocation), so a context a key never uses costs
  * nothing, and an OpenSSL failure then is that call's LB_ERR_CRYPTO. The
- * lazily made decrypt context is dropped. Any other key is initialised as
- * by lwcrypto_key_init(). Errors: LB_ERR_INVAL; on a key not ready, as
- * lwcrypto_key_init() (the key is then freed). */
+ * decrypt context is dropped. Any other key is initialised as by
+ * lwcrypto_key_init(). Errors: LB_ERR_INVAL. */
 int lwcrypto_key_rekey(struct lw_key *k, const uint8_t raw[LW_KEY_LEN]);
 void lwcrypto_key_free(struct lw_key *k);
 int lwcrypto_keys_init(struct lw_keys *ks, const uint8_t nwk[LW_KEY_LEN],

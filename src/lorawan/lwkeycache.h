@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * lwkeycache.h - a bounded cache of prepared LoRaWAN session keys (pure:
- * no I/O, no clock; allocation only in lwkeycache_init and when a slot is
- * first used).
+ * no I/O, no clock; allocation only in lwkeycache_init and when a slot's
+ * OpenSSL contexts are first used, lwcrypto.h).
  *
- * Prepared key state is large in OpenSSL 3: an AES-ECB context and a CMAC
- * context per key, about 1.4 KB a key, 2.9 KB for a device's NwkSKey and
- * AppSKey. A fleet of 100,000 devices would spend 290 MB on it. The device
+ * Prepared key state is large in OpenSSL 3: about 1.4 KB an OpenSSL
+ * context, and a session uses two (its NwkSKey's CMAC, its AppSKey's ECB):
+ * about 3 KB a device in the heap. A fleet of 100,000 devices would spend
+ * 300 MB on it. The device
  * table keeps only the raw 16-byte keys and asks this cache for prepared
  * ones: the cap most recently used pairs stay prepared, and a pair not in
  * the cache takes the slot of the least recently used one, whose contexts
@@ -35,7 +36,6 @@
 #include "lorawan/lwcrypto.h"
 
 #define LWKEYCACHE_NONE UINT32_MAX    /* a hint that points nowhere */
-#define LWKEYCACHE_DEFAULT_CAP 256
 
 struct lwkeycache_slot {
 	struct lw_keys keys;          /* prepared; keys.*.raw say whose they are */
@@ -55,8 +55,8 @@ struct lwkeycache {
 int lwkeycache_init(struct lwkeycache *c, uint32_t cap);
 void lwkeycache_free(struct lwkeycache *c);
 
-/* Free every slot's OpenSSL contexts (about 2.9 KB a pair; 0.7 MiB for the
- * 256 of a bridge that heard that many devices) and wipe the keys, keeping
+/* Free every slot's OpenSSL contexts (about 3 KB a pair used for uplinks)
+ * and wipe the keys, keeping
  * the slot array: the cache is empty, as after lwkeycache_init(), and every
  * hint is stale (a miss that prepares the keys again). For a quiet bridge.
  * Returns the number of key pairs freed. */

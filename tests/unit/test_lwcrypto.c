@@ -448,6 +448,49 @@ START_TEST(mic_equal)
 }
 END_TEST
 
+/* A key makes each OpenSSL context at its first use only: a NwkSKey that
+ * only checks MICs never has an ECB context, an AppSKey that only
+ * decrypts never has a CMAC one (about 1.4 KB each); results are those
+ * of the RFC 4493 vector and of a key used both ways. */
+START_TEST(contexts_made_at_first_use)
+{
+	static const uint8_t msg[16] = {0x6b, 0xc1, 0xbe, 0xe2, 0x2e, 0x40, 0x9f, 0x96,
+					0xe9, 0x3d, 0x7e, 0x11, 0x73, 0x93, 0x17, 0x2a};
+	struct lw_key k, both;
+	uint8_t mic[4], out[16], ref[16];
+
+	key_from_hex(&k, "2b7e151628aed2a6abf7158809cf4f3c");
+	ck_assert_ptr_null(k.ecb);
+	ck_assert_ptr_null(k.cmac);
+	ck_assert_int_eq(lwcrypto_cmac4(&k, msg, sizeof(msg), mic), LB_OK);
+	/* RFC 4493 example 2: 070a16b4 6b4d4144 f79bdd9d d04a287c */
+	ck_assert_uint_eq(mic[0], 0x07);
+	ck_assert_uint_eq(mic[3], 0xb4);
+	ck_assert_ptr_nonnull(k.cmac);
+	ck_assert_ptr_null(k.ecb);
+	lwcrypto_key_free(&k);
+
+	key_from_hex(&k, "2b7e151628aed2a6abf7158809cf4f3c");
+	key_from_hex(&both, "2b7e151628aed2a6abf7158809cf4f3c");
+	ck_assert_int_eq(lwcrypto_cmac4(&both, msg, sizeof(msg), mic), LB_OK);
+	ck_assert_int_eq(lwcrypto_payload_crypt(&k, 0, 1, 2, msg, sizeof(msg), out), LB_OK);
+	ck_assert_int_eq(lwcrypto_payload_crypt(&both, 0, 1, 2, msg, sizeof(msg), ref), LB_OK);
+	ck_assert_mem_eq(out, ref, sizeof(out));
+	ck_assert_ptr_nonnull(k.ecb);
+	ck_assert_ptr_null(k.cmac);
+	/* a re-key leaves a context never made unmade, and it is made with the
+	 * new key */
+	ck_assert_int_eq(lwcrypto_key_rekey(&both, msg), LB_OK);
+	ck_assert_int_eq(lwcrypto_key_rekey(&k, msg), LB_OK);
+	ck_assert_ptr_null(k.cmac);
+	ck_assert_int_eq(lwcrypto_cmac4(&k, msg, sizeof(msg), mic), LB_OK);
+	ck_assert_int_eq(lwcrypto_cmac4(&both, msg, sizeof(msg), ref), LB_OK);
+	ck_assert_mem_eq(mic, ref, 4);
+	lwcrypto_key_free(&k);
+	lwcrypto_key_free(&both);
+}
+END_TEST
+
 static Suite *lwcrypto_suite(void)
 {
 	Suite *s = suite_create("lwcrypto");
@@ -478,6 +521,7 @@ static Suite *lwcrypto_suite(void)
 	tcase_add_test(misc, bad_arguments);
 	tcase_add_test(misc, crypt_long_chunks);
 	tcase_add_test(misc, mic_equal);
+	tcase_add_test(misc, contexts_made_at_first_use);
 	suite_add_tcase(s, misc);
 	return s;
 }
