@@ -194,8 +194,13 @@ struct fa_packed *devices_fa_resize(struct devices *d, struct lb_device *dev, si
 /* Give dev's packed ledgers back; rt.fa becomes NULL. */
 void devices_fa_drop(struct devices *d, struct lb_device *dev);
 
-/* Devices whose session keys stay prepared (the key cache's slots). */
-#define DEVICES_KEY_CACHE 256
+/* Devices whose session keys stay prepared (the key cache's slots): a site
+ * of up to this many active devices never re-keys (a re-key is about 4,900
+ * instructions an uplink, README "What an uplink costs"), for at most about
+ * 1.7 KB of OpenSSL contexts a slot in use (1.7 MB for all 1,024), which a
+ * quiet bridge gives back (devices_release_keys). The slot array itself is
+ * about 100 bytes a slot, touched only as slots fill. */
+#define DEVICES_KEY_CACHE 1024
 
 /* Outcome of devices_verify_uplink(). */
 struct lb_uplink_match {
