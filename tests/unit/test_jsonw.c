@@ -54,8 +54,9 @@ static void check_number(double v, bool is_float)
 	ref_number(v, is_float, want, sizeof(want));
 	jsonw_init(&w, got, sizeof(got));
 	jsonw_number(&w, v, is_float);
-	ck_assert_int_eq(jsonw_finish(&w, &n), LB_OK);
-	ck_assert_msg(strcmp(got, want) == 0, "%.17g (float %d): got %s, want %s", v, is_float, got,
+	int rc = jsonw_finish(&w, &n);
+	LB_ASSERT_INT_EQ(rc, LB_OK);
+	LB_ASSERT_MSG(strcmp(got, want) == 0, "%.17g (float %d): got %s, want %s", v, is_float, got,
 		      want);
 }
 
@@ -68,8 +69,9 @@ static void check_fixed(double v, int d)
 	snprintf(want, sizeof(want), "%.*f", d, v);
 	jsonw_init(&w, got, sizeof(got));
 	jsonw_fixed(&w, v, d);
-	ck_assert_int_eq(jsonw_finish(&w, &n), LB_OK);
-	ck_assert_msg(strcmp(got, want) == 0, "%.17g %%.%df: got %s, want %s", v, d, got, want);
+	int rc = jsonw_finish(&w, &n);
+	LB_ASSERT_INT_EQ(rc, LB_OK);
+	LB_ASSERT_MSG(strcmp(got, want) == 0, "%.17g %%.%df: got %s, want %s", v, d, got, want);
 }
 
 START_TEST(t_integers)
@@ -88,7 +90,7 @@ START_TEST(t_integers)
 		uint64_t u = next() >> (next() % 64);
 		s[jsonw_fmt_u64(s, u)] = '\0';
 		snprintf(want, sizeof(want), "%" PRIu64, u);
-		ck_assert_str_eq(s, want);
+		LB_ASSERT_STR_EQ(s, want);
 	}
 	for (uint64_t p = 1, k = 0; k < 20; k++, p *= 10) {   /* each length's edges */
 		const uint64_t edge[] = {p - 1, p, p + 1, 2 * p - 1};
@@ -114,10 +116,10 @@ START_TEST(t_pad_as_printf)
 			unsigned v = i < 1000 ? i % lim : (unsigned)(next() % lim);
 			memset(got, 'Z', sizeof(got));
 			jsonw_fmt_pad(got, v, width);
-			ck_assert_int_eq(got[width], 'Z');
+			LB_ASSERT_INT_EQ(got[width], 'Z');
 			got[width] = '\0';
 			snprintf(want, sizeof(want), "%0*u", width, v);
-			ck_assert_msg(strcmp(got, want) == 0, "%u width %d: %s", v, width, got);
+			LB_ASSERT_MSG(strcmp(got, want) == 0, "%u width %d: %s", v, width, got);
 		}
 	}
 }

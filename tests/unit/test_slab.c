@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tables/slab.h"
+#include "testutil.h"
 
 #ifdef SLAB_ASAN
 #include <sanitizer/asan_interface.h>
@@ -34,7 +35,7 @@ START_TEST(alloc_zeroed_and_stable)
 		ck_assert_ptr_nonnull(p[i]);
 		ck_assert_uint_eq((uintptr_t)p[i] % sizeof(void *), 0);
 		for (size_t k = 0; k < OBJ; k++)
-			ck_assert_uint_eq(p[i][k], 0);
+			LB_ASSERT_UINT_EQ(p[i][k], 0);
 		memset(p[i], (int)(i & 0xff), OBJ);
 	}
 	ck_assert_uint_eq(s.live, MANY);
@@ -42,7 +43,7 @@ START_TEST(alloc_zeroed_and_stable)
 	/* Every object keeps what was written to it: none overlap. */
 	for (size_t i = 0; i < MANY; i++)
 		for (size_t k = 0; k < OBJ; k++)
-			ck_assert_uint_eq(p[i][k], i & 0xff);
+			LB_ASSERT_UINT_EQ(p[i][k], i & 0xff);
 	slab_free(&s);
 	slab_free(&s);                           /* twice: safe */
 	slab_free(NULL);

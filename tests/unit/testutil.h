@@ -16,6 +16,38 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Assertions for loops of many thousand checks. Check records every
+ * passing ck_assert (a message to the runner each, a system call), which
+ * over a million checks costs seconds and, under load, a suite's timeout;
+ * these call the ck_assert only when the check fails, so its message is
+ * Check's own. On failure the arguments are evaluated again: pass values,
+ * not calls with side effects. */
+#define LB_ASSERT(expr)                                                   \
+	do {                                                              \
+		if (!(expr))                                              \
+			ck_assert(expr);                                  \
+	} while (0)
+#define LB_ASSERT_MSG(expr, ...)                                          \
+	do {                                                              \
+		if (!(expr))                                              \
+			ck_assert_msg(expr, __VA_ARGS__);                 \
+	} while (0)
+#define LB_ASSERT_INT_EQ(x, y)                                            \
+	do {                                                              \
+		if ((x) != (y))                                           \
+			ck_assert_int_eq(x, y);                           \
+	} while (0)
+#define LB_ASSERT_UINT_EQ(x, y)                                           \
+	do {                                                              \
+		if ((x) != (y))                                           \
+			ck_assert_uint_eq(x, y);                          \
+	} while (0)
+#define LB_ASSERT_STR_EQ(x, y)                                            \
+	do {                                                              \
+		if (strcmp((x), (y)) != 0)                                \
+			ck_assert_str_eq(x, y);                           \
+	} while (0)
+
 /* Decode a hex string (spaces allowed) into buf; returns the byte count. */
 static inline size_t unhex(const char *s, uint8_t *buf, size_t cap)
 {
