@@ -112,6 +112,16 @@ static void run_for(int ms)
 	}
 }
 
+/* Run the loop while cond (what is waited for has not happened yet)
+ * holds, for 5 s at most: the deadline only matters when the test fails
+ * (the assertion after it then says what). */
+#define RUN_WHILE(cond)                                              \
+	do {                                                         \
+		int64_t until_ = loop_now_ms() + 5000;               \
+		while ((cond) && loop_now_ms() < until_)             \
+			run_for(5);                                  \
+	} while (0)
+
 static void setup_with(size_t stream_limit)
 {
 	memset(&seen, 0, sizeof(seen));
@@ -234,8 +244,7 @@ START_TEST(t_stream_delivers)
 
 	seen.stream = true;
 	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-	for (int i = 0; i < 50 && !seen.s; i++)
-		run_for(5);
+	RUN_WHILE(!seen.s);
 	ck_assert_ptr_nonnull(seen.s);
 	ck_assert_int_eq(httpd_stream_write(&H, seen.s, "data: one\n\n", 11), LB_OK);
 	run_for(100);
@@ -247,8 +256,7 @@ START_TEST(t_stream_delivers)
 	ck_assert_uint_eq(H.stats.streams, 1);
 	/* the client leaves while the stream is idle (suspended): it ends */
 	close(fd);
-	for (int i = 0; i < 100 && seen.closed == 0; i++)
-		run_for(5);
+	RUN_WHILE(seen.closed == 0);
 	ck_assert_uint_eq(seen.closed, 1);
 	ck_assert_uint_eq(H.stats.streams, 0);
 }
@@ -264,8 +272,7 @@ START_TEST(t_slow_client_cut_off)
 	seen.stream = true;
 	memset(chunk, 'x', sizeof(chunk));
 	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-	for (int i = 0; i < 50 && !seen.s; i++)
-		run_for(5);
+	RUN_WHILE(!seen.s);
 	ck_assert_ptr_nonnull(seen.s);
 	/* The client reads nothing: once the kernel's buffers are full, what
 	 * is written stays with us, and past 4 KiB the stream is cut. */
@@ -278,8 +285,7 @@ START_TEST(t_slow_client_cut_off)
 	ck_assert_int_eq(rc, LB_ERR_FULL);
 	ck_assert_uint_eq(H.stats.streams_slow, 1);
 	httpd_stream_close(&H, seen.s);
-	for (int i = 0; i < 100 && H.stats.streams > 0; i++)
-		run_for(5);
+	RUN_WHILE(H.stats.streams > 0);
 	ck_assert_uint_eq(H.stats.streams, 0);
 	ck_assert_uint_eq(seen.closed, 0);  /* closed by its owner: no callback */
 	close(fd);
@@ -316,8 +322,7 @@ START_TEST(t_snapshot_over_limit)
 	seen.stream = true;
 	memset(snap, '#', sizeof(snap));
 	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-	for (int i = 0; i < 50 && !seen.s; i++)
-		run_for(5);
+	RUN_WHILE(!seen.s);
 	ck_assert_ptr_nonnull(seen.s);
 	/* 16 times stream_limit, in one first write: taken and delivered */
 	ck_assert_int_eq(httpd_stream_write(&H, seen.s, snap, sizeof(snap)), LB_OK);
@@ -340,8 +345,7 @@ START_TEST(t_pulled_reply)
 	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
 	ck_assert_uint_eq(read_xs(fd, 300000, 5000), 300000);
 	ck_assert_uint_ge(pulled.calls, 300);
-	for (int i = 0; i < 100 && pulled.done == 0; i++)
-		run_for(5);
+	RUN_WHILE(pulled.done == 0);
 	ck_assert_uint_eq(pulled.done, 1);
 	close(fd);
 	/* the headers: chunked, no length */
@@ -364,12 +368,10 @@ START_TEST(t_pulled_reply_left)
 	seen.pull = true;
 	pulled.left = (size_t)1 << 30;
 	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-	for (int i = 0; i < 100 && pulled.calls == 0; i++)
-		run_for(5);
+	RUN_WHILE(pulled.calls == 0);
 	ck_assert_uint_gt(pulled.calls, 0);
 	close(fd);
-	for (int i = 0; i < 400 && pulled.done == 0; i++)
-		run_for(5);
+	RUN_WHILE(pulled.done == 0);
 	ck_assert_uint_eq(pulled.done, 1);
 	size_t calls = pulled.calls;
 	run_for(50);
@@ -394,8 +396,7 @@ START_TEST(t_pulled_snapshot)
 	pulled.left = 65536;
 	memset(after, '!', sizeof(after));
 	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-	for (int i = 0; i < 50 && !seen.s; i++)
-		run_for(5);
+	RUN_WHILE(!seen.s);
 	ck_assert_ptr_nonnull(seen.s);
 	ck_assert_int_eq(httpd_stream_write(&H, seen.s, after, sizeof(after)), LB_OK);
 	int64_t end = loop_now_ms() + 5000;
