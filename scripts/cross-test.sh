@@ -92,7 +92,12 @@ skip_out_of_sync() {
 
 # --- 1. toolchain, emulator, the architecture's libraries ---------------------
 # Native: the build tools and what the tests run natively (mosquitto, jq...).
-"$top/scripts/deps.sh" >"$W/deps.log" 2>&1 || { cat "$W/deps.log"; fatal "scripts/deps.sh"; }
+# LB_CROSS_DEPS_DONE=yes (the test command, after --deps-only for every
+# architecture): deps.sh already ran; two runs side by side must not both
+# run it.
+if [ "${LB_CROSS_DEPS_DONE:-no}" != yes ]; then
+	"$top/scripts/deps.sh" >"$W/deps.log" 2>&1 || { cat "$W/deps.log"; fatal "scripts/deps.sh"; }
+fi
 LIBS="libmosquitto-dev libconfig-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
 check"
 # pkgconf:ARCH (Multi-Arch: same) provides $TRIPLET-pkg-config, which

@@ -90,16 +90,22 @@ if [ "$status" -eq 0 ]; then
 		   failed=$((failed + 1)); status=1 ;;
 		esac
 	done
+	# Each in a session of its own (setsid), so that an interrupt stops
+	# the whole of it: a job started in the background by a shell ignores
+	# SIGINT, and so does everything it starts.
+	pids=""
+	trap 'for p in $pids; do kill -TERM "-$p" 2>/dev/null || true; done; exit 130' INT TERM
 	for arch in $cross; do
-		(crc=0
-		 LB_COMPILE_CHECK=no "$top/scripts/cross-test.sh" "$arch" > "cross-$arch.log" 2>&1 ||
-			crc=$?
-		 echo "$crc" > "cross-$arch.rc") &
+		LB_CROSS_DEPS_DONE=yes LB_COMPILE_CHECK=no setsid -w "$top/scripts/cross-test.sh" \
+			"$arch" > "cross-$arch.log" 2>&1 &
+		pids="$pids $!"
 	done
-	wait
+	set -- $pids
 	for arch in $cross; do
+		crc=0
+		wait "$1" || crc=$?
+		shift
 		echo "== cross test $arch"
-		crc=$(cat "cross-$arch.rc" 2>/dev/null || echo 1)
 		grep -vE '^PASS: ' "cross-$arch.log" | tail -n 60
 		case "$crc" in
 		0) pass=$((pass + 1)) ;;
@@ -107,6 +113,7 @@ if [ "$status" -eq 0 ]; then
 		*) failed=$((failed + 1)); status=1 ;;
 		esac
 	done
+	trap - INT TERM
 fi
 if [ "$status" -eq 0 ]; then
 	# "armhf compile": every C file compiled for 32-bit ARM with the
