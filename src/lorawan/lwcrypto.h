@@ -57,8 +57,9 @@ struct lw_keys {
 int lwcrypto_key_init(struct lw_key *k, const uint8_t raw[LW_KEY_LEN]);
 /* Give a key new raw bytes. A ready key keeps the contexts it made; each
  * is re-keyed at its first use after this (key schedule or CMAC subkeys
- * computed then, no allocation), so a context a key never uses costs
- * nothing, and an OpenSSL failure then is that call's LB_ERR_CRYPTO. The
+ * computed then, no allocation; a context not made yet is allocated then),
+ * so a context a key never uses costs nothing, and an OpenSSL failure then
+ * is that call's LB_ERR_CRYPTO. The
  * decrypt context is dropped. Any other key is initialised as by
  * lwcrypto_key_init(). Errors: LB_ERR_INVAL. */
 int lwcrypto_key_rekey(struct lw_key *k, const uint8_t raw[LW_KEY_LEN]);

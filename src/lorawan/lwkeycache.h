@@ -4,10 +4,12 @@
  * no I/O, no clock; allocation only in lwkeycache_init and when a slot's
  * OpenSSL contexts are first used, lwcrypto.h).
  *
- * Prepared key state is large in OpenSSL 3: about 1.4 KB an OpenSSL
- * context, and a session uses two (its NwkSKey's CMAC, its AppSKey's ECB):
- * about 3 KB a device in the heap. A fleet of 100,000 devices would spend
- * 300 MB on it. The device
+ * Prepared key state is large in OpenSSL 3: 0.65 KB of heap an ECB
+ * context, 0.9 KB a CMAC one, and a session uses two (its NwkSKey's CMAC,
+ * its AppSKey's ECB), 1.55 KB a device; 2.2 KB once its NwkSKey also
+ * decrypted a FPort 0 payload (MAC commands), a context its slot then keeps
+ * for the keys re-keyed into it. A fleet of 100,000 devices would spend
+ * 155 MB or more on it. The device
  * table keeps only the raw 16-byte keys and asks this cache for prepared
  * ones: the cap most recently used pairs stay prepared, and a pair not in
  * the cache takes the slot of the least recently used one, whose contexts
@@ -55,8 +57,8 @@ struct lwkeycache {
 int lwkeycache_init(struct lwkeycache *c, uint32_t cap);
 void lwkeycache_free(struct lwkeycache *c);
 
-/* Free every slot's OpenSSL contexts (about 3 KB a pair used for uplinks)
- * and wipe the keys, keeping
+/* Free every slot's OpenSSL contexts (1.55 to 2.2 KB a pair used for
+ * uplinks) and wipe the keys, keeping
  * the slot array: the cache is empty, as after lwkeycache_init(), and every
  * hint is stale (a miss that prepares the keys again). For a quiet bridge.
  * Returns the number of key pairs freed. */
@@ -65,8 +67,10 @@ size_t lwkeycache_release(struct lwkeycache *c);
 /*
  * Prepared keys holding nwk and app. *hint is the caller's slot hint
  * (LWKEYCACHE_NONE at first) and is updated. On a miss the least recently
- * used slot is re-keyed. Errors: LB_ERR_INVAL, LB_ERR_CRYPTO (the slot is
- * then empty and *hint is LWKEYCACHE_NONE; a later call tries again).
+ * used slot is re-keyed: no OpenSSL call (lwcrypto_key_rekey), so an
+ * OpenSSL failure is that of the key's first use after it, and the next
+ * use tries again. Errors: LB_ERR_INVAL (then, should a re-key ever fail,
+ * the slot is empty and *hint is LWKEYCACHE_NONE).
  */
 int lwkeycache_get(struct lwkeycache *c, uint32_t *hint, const uint8_t nwk[LW_KEY_LEN],
 		   const uint8_t app[LW_KEY_LEN], struct lw_keys **out);

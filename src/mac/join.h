@@ -28,8 +28,10 @@
  * one (LoRaWAN 1.0.3 §6.2.4).
  *
  * Ownership: every struct is plain data owned by the caller; nothing here
- * allocates. struct lw_key arguments are prepared by lwcrypto_key_init()
- * (non-const because OpenSSL contexts inside carry per-call state).
+ * allocates but the OpenSSL contexts a struct lw_key makes at its first
+ * use (lwcrypto.h), which lwcrypto_key_free() releases. struct lw_key
+ * arguments are prepared by lwcrypto_key_init() (non-const because OpenSSL
+ * contexts inside carry per-call state).
  * Functions writing session keys wipe them on failure.
  *
  * Numbers are host-order integers printed MSB first (DevAddr 0x26011234,

@@ -6,7 +6,7 @@
  * Built from the configured devices (config.h struct lb_device_conf), deep
  * copied so the configuration can be freed. Each ABP device carries its raw
  * session keys and its uplink session state: the last accepted 32-bit
- * FCntUp. Prepared key state (OpenSSL contexts, about 2.9 KB a device) is
+ * FCntUp. Prepared key state (OpenSSL contexts, 1.55 KB a device) is
  * kept only for the DEVICES_KEY_CACHE most recently used devices, in the
  * table's key cache (lorawan/lwkeycache.h), and rebuilt on demand for the
  * others: devices_keys() hands it out.
@@ -195,11 +195,13 @@ struct fa_packed *devices_fa_resize(struct devices *d, struct lb_device *dev, si
 void devices_fa_drop(struct devices *d, struct lb_device *dev);
 
 /* Devices whose session keys stay prepared (the key cache's slots): a site
- * of up to this many active devices never re-keys (a re-key is about 4,900
- * instructions an uplink, README "What an uplink costs"), for at most about
- * 1.7 KB of OpenSSL contexts a slot in use (1.7 MB for all 1,024), which a
- * quiet bridge gives back (devices_release_keys). The slot array itself is
- * about 100 bytes a slot, touched only as slots fill. */
+ * of up to this many active devices never re-keys (a re-key is about 4,000
+ * instructions an uplink, README "What an uplink costs"), for 1.55 KB of
+ * OpenSSL contexts a slot in use (1.6 MB for all 1,024; up to 2.2 KB and
+ * 2.3 MB once MAC commands in FPort 0 payloads made the NwkSKeys' ECB
+ * contexts too, lorawan/lwkeycache.h), which a quiet bridge gives back
+ * (devices_release_keys). The slot array itself is about 100 bytes a slot,
+ * touched only as slots fill. */
 #define DEVICES_KEY_CACHE 1024
 
 /* Outcome of devices_verify_uplink(). */
