@@ -170,7 +170,8 @@ static void check_number(const uint8_t *rec, size_t n, const char *key, double w
 	LB_ASSERT_INT_EQ(rc, LB_OK);
 	bool found = json_object_object_get_ex(o, key, &g) && json_object_object_get_ex(g, "1", &v);
 	LB_ASSERT_MSG(found, "%s.1 missing", key);
-	LB_ASSERT(json_object_get_double(v) == want);
+	double got = json_object_get_double(v);
+	LB_ASSERT_MSG(got == want, "%s: %.17g, want %.17g", key, got, want);
 	shortest(want, ref, sizeof(ref));
 	const char *text = json_object_to_json_string(v);
 	LB_ASSERT_STR_EQ(text, ref);
