@@ -90,21 +90,29 @@ if [ "$status" -eq 0 ]; then
 		   failed=$((failed + 1)); status=1 ;;
 		esac
 	done
-	# Each in a session of its own (setsid), so that an interrupt stops
-	# the whole of it: a job started in the background by a shell ignores
-	# SIGINT, and so does everything it starts.
+	# Each in a session of its own (setsid), so that a signal stops the
+	# whole of it: a job started in the background by a shell ignores
+	# SIGINT, and so does everything it starts. Its pid leaves the list
+	# once waited for, so that a reused pid is never signalled.
 	pids=""
-	trap 'for p in $pids; do kill -TERM "-$p" 2>/dev/null || true; done; exit 130' INT TERM
+	stop_cross() {
+		for p in $pids; do kill -TERM "-$p" 2>/dev/null || true; done
+		exit "$1"
+	}
+	trap 'stop_cross 129' HUP
+	trap 'stop_cross 130' INT
+	trap 'stop_cross 143' TERM
 	for arch in $cross; do
 		LB_CROSS_DEPS_DONE=yes LB_COMPILE_CHECK=no setsid -w "$top/scripts/cross-test.sh" \
 			"$arch" > "cross-$arch.log" 2>&1 &
 		pids="$pids $!"
 	done
-	set -- $pids
 	for arch in $cross; do
+		set -- $pids
 		crc=0
 		wait "$1" || crc=$?
 		shift
+		pids="$*"
 		echo "== cross test $arch"
 		grep -vE '^PASS: ' "cross-$arch.log" | tail -n 60
 		case "$crc" in
@@ -113,7 +121,7 @@ if [ "$status" -eq 0 ]; then
 		*) failed=$((failed + 1)); status=1 ;;
 		esac
 	done
-	trap - INT TERM
+	trap - HUP INT TERM
 fi
 if [ "$status" -eq 0 ]; then
 	# "armhf compile": every C file compiled for 32-bit ARM with the
