@@ -69,8 +69,7 @@ size_t lwkeycache_release(struct lwkeycache *c);
  * (LWKEYCACHE_NONE at first) and is updated. On a miss the least recently
  * used slot is re-keyed: no OpenSSL call (lwcrypto_key_rekey), so an
  * OpenSSL failure is that of the key's first use after it, and the next
- * use tries again. Errors: LB_ERR_INVAL (then, should a re-key ever fail,
- * the slot is empty and *hint is LWKEYCACHE_NONE).
+ * use tries again. Errors: LB_ERR_INVAL.
  */
 int lwkeycache_get(struct lwkeycache *c, uint32_t *hint, const uint8_t nwk[LW_KEY_LEN],
 		   const uint8_t app[LW_KEY_LEN], struct lw_keys **out);

@@ -195,7 +195,7 @@ struct fa_packed *devices_fa_resize(struct devices *d, struct lb_device *dev, si
 void devices_fa_drop(struct devices *d, struct lb_device *dev);
 
 /* Devices whose session keys stay prepared (the key cache's slots): a site
- * of up to this many active devices never re-keys (a re-key is about 4,000
+ * of up to this many active devices never re-keys (a re-key is about 4,100
  * instructions an uplink, README "What an uplink costs"), for 1.55 KB of
  * OpenSSL contexts a slot in use (1.6 MB for all 1,024; up to 2.2 KB and
  * 2.3 MB once MAC commands in FPort 0 payloads made the NwkSKeys' ECB

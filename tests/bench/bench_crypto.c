@@ -198,7 +198,7 @@ static void bench_key_cache(long iters)
 		exit(1);
 	iters = iters / 10 > 1000 ? iters / 10 : 1000;
 	cache_round(&c, hints, CACHE_SLOTS * 3 / 4, iters, "uplink crypto, key cache hit");
-	cache_round(&c, hints, CACHE_SLOTS * 4, iters, "uplink crypto, key cache miss (2 re-keys)");
+	cache_round(&c, hints, CACHE_SLOTS * 4, iters, "uplink crypto, key cache miss (pair re-keyed)");
 	lwkeycache_free(&c);
 	memset(&k, 0, sizeof(k));
 	if (lwcrypto_key_init(&k, nwk_raw) != LB_OK)
