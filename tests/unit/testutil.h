@@ -33,20 +33,15 @@
 		if (!(expr))                                                   \
 			ck_abort_msg(__VA_ARGS__);                             \
 	} while (0)
-#define LB_ASSERT_INT_EQ(x, y)                                                 \
+#define LB_ASSERT_EQ_AS_(type, fmt, x, y)                                      \
 	do {                                                                   \
-		intmax_t lb_x_ = (x), lb_y_ = (y);                             \
+		type lb_x_ = (x), lb_y_ = (y);                                 \
 		if (lb_x_ != lb_y_)                                            \
-			ck_abort_msg("Assertion '%s == %s' failed: %s == %jd, %s == %jd", \
+			ck_abort_msg("Assertion '%s == %s' failed: %s == %" fmt ", %s == %" fmt, \
 				     #x, #y, #x, lb_x_, #y, lb_y_);            \
 	} while (0)
-#define LB_ASSERT_UINT_EQ(x, y)                                                \
-	do {                                                                   \
-		uintmax_t lb_x_ = (x), lb_y_ = (y);                            \
-		if (lb_x_ != lb_y_)                                            \
-			ck_abort_msg("Assertion '%s == %s' failed: %s == %ju, %s == %ju", \
-				     #x, #y, #x, lb_x_, #y, lb_y_);            \
-	} while (0)
+#define LB_ASSERT_INT_EQ(x, y) LB_ASSERT_EQ_AS_(intmax_t, "jd", x, y)
+#define LB_ASSERT_UINT_EQ(x, y) LB_ASSERT_EQ_AS_(uintmax_t, "ju", x, y)
 #define LB_ASSERT_STR_EQ(x, y)                                                 \
 	do {                                                                   \
 		const char *lb_x_ = (x), *lb_y_ = (y);                         \
