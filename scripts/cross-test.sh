@@ -98,7 +98,7 @@ skip_out_of_sync() {
 if [ "${LB_CROSS_DEPS_DONE:-no}" != yes ]; then
 	"$top/scripts/deps.sh" >"$W/deps.log" 2>&1 || { cat "$W/deps.log"; fatal "scripts/deps.sh"; }
 fi
-LIBS="libmosquitto-dev libconfig-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
+LIBS="libmosquitto-dev libconfig-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev liburing-dev
 check"
 # pkgconf:ARCH (Multi-Arch: same) provides $TRIPLET-pkg-config, which
 # configure --host runs to find the ARCH libraries.

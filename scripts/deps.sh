@@ -6,7 +6,7 @@
 set -eu
 
 PACKAGES="build-essential autoconf automake pkg-config \
-libmosquitto-dev libconfig-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev duktape-dev \
+libmosquitto-dev libconfig-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev liburing-dev duktape-dev \
 check mosquitto mosquitto-clients jq iproute2 procps python3 influxdb openssl curl"
 
 # The web page's browser test (tests/browser): Debian's Chromium, driven by

@@ -435,6 +435,18 @@ static void state_lost(const struct bridge *b, bool accepted)
 		 "must join again, and its DevNonces used before are not known");
 }
 
+/* A sync of the store's WAL completed (store_sync.h): the events of its
+ * batches are released by outbox_tick() in this loop pass. A failed sync
+ * stops the daemon (bridge_run()). */
+static void on_store_sync(void *arg, int fd, uint32_t events)
+{
+	struct bridge *b = arg;
+	(void)fd;
+	(void)events;
+
+	(void)store_sync_reap(&b->store);   /* a failure is logged and kept */
+}
+
 static int state_setup(struct bridge *b, const struct bridge_opts *o)
 {
 	unsigned flags = o->accept_state_loss ? STORE_ACCEPT_STATE_LOSS : 0;
@@ -457,6 +469,14 @@ static int state_setup(struct bridge *b, const struct bridge_opts *o)
 	/* The checkpoints and the generation's advances in loop passes of their
 	 * own (durable_upkeep()), not in the commit's. */
 	store_defer_upkeep(&b->store, true);
+	/* The commit interval's syncs off the loop; without io_uring they
+	 * wait on it (logged by the store). */
+	int fd = store_sync_start(&b->store);
+	if (fd >= 0 && (rc = loop_add(&b->loop, fd, EPOLLIN, on_store_sync, b)) != LB_OK) {
+		log_error("bridge", "event loop set-up failed for the store's syncs: %s",
+			  lb_strerror(rc));
+		return rc;
+	}
 	return LB_OK;
 }
 
@@ -1264,6 +1284,15 @@ int bridge_run(struct bridge *b)
 		mqtt_sync_fd(b);
 		if (loop_run_once(&b->loop, next) < 0) {
 			log_error("bridge", "event loop failed: shutting down");
+			status = LB_ERR_IO;
+			break;
+		}
+		/* FAILURE IS FINAL (store_sync.h): a restart reads the state
+		 * back from the disk; the uplinks of the batches not synced are
+		 * in the outbox there if the disk kept them. */
+		if (store_sync_failed(&b->store)) {
+			log_error("bridge", "the state directory's disk failed a sync: shutting down "
+				  "(exit status 3)");
 			status = LB_ERR_IO;
 			break;
 		}

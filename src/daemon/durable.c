@@ -73,7 +73,9 @@ int durable_stage(struct durable *d)
 	return rc;
 }
 
-static int commit_at(struct durable *d, int64_t now_ms)
+/* wait: return once the batch is on the disk (store_commit()), else once
+ * written, its sync completing off the loop (store_commit_nowait()). */
+static int commit_at(struct durable *d, int64_t now_ms, bool wait)
 {
 	d->at_ms = now_ms;
 	uint64_t batch = store_batch(d->store), rows = d->store->stats.rows_written;
@@ -84,7 +86,7 @@ static int commit_at(struct durable *d, int64_t now_ms)
 		return rc;
 	}
 	int64_t t1 = loop_now_us();
-	rc = store_commit(d->store);
+	rc = wait ? store_commit(d->store) : store_commit_nowait(d->store);
 	if (rc != LB_OK)
 		d->failures++;
 	else if (store_batch(d->store) != batch)
@@ -94,7 +96,7 @@ static int commit_at(struct durable *d, int64_t now_ms)
 
 int durable_commit(struct durable *d)
 {
-	return commit_at(d, loop_now_ms());
+	return commit_at(d, loop_now_ms(), true);
 }
 
 int durable_flush(struct durable *d)
@@ -137,7 +139,7 @@ int64_t durable_tick(struct durable *d, int64_t now_ms)
 		return due;
 	/* Staging opens or extends the store's batch: commit it now, not one
 	 * more commit interval later. */
-	if (commit_at(d, now_ms) != LB_OK) {
+	if (commit_at(d, now_ms, false) != LB_OK) {
 		d->retry_at_ms = now_ms + STORE_RETRY_MS;
 		return d->retry_at_ms;
 	}

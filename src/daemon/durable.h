@@ -76,8 +76,10 @@ int durable_add(struct durable *d, durable_stage_fn stage, durable_due_fn due, v
  * or the first error (logged by the part). */
 int durable_stage(struct durable *d);
 
-/* Stage every part, then commit the batch. LB_OK or the first error
- * (logged by whoever failed); retried by durable_tick(). */
+/* Stage every part, then commit the batch and wait until it is on the
+ * disk (store_commit(): what is sent next depends on it, a join-accept or
+ * a downlink counter). LB_OK or the first error (logged by whoever
+ * failed); retried by durable_tick(). */
 int durable_commit(struct durable *d);
 
 /* durable_commit(), with the parts that defer changes on purpose (the
@@ -90,9 +92,10 @@ int durable_flush(struct durable *d);
 bool durable_flushing(const struct durable *d);
 int64_t durable_commit_ms(const struct durable *d);
 
-/* Commit when a part's or the store's deadline has passed; returns the next
- * deadline (monotonic ms) or -1. After a failure it retries every
- * STORE_RETRY_MS. */
+/* Commit when a part's or the store's deadline has passed, without waiting
+ * for the disk (store_commit_nowait(): the batch's events are released when
+ * its sync completes, durable_committed()); returns the next deadline
+ * (monotonic ms) or -1. After a failure it retries every STORE_RETRY_MS. */
 int64_t durable_tick(struct durable *d, int64_t now_ms);
 
 /* The store's upkeep after its commits (store_gen.h, UPKEEP: a WAL

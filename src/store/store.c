@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "store/store_db.h"
+#include "store/store_sync.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 
@@ -305,10 +306,12 @@ static int configure(struct store *s, const char *path)
 		log_error(TAG, "%s is unusable; move it away to start with empty state", path);
 		return rc;
 	}
-	if (strcmp(mode, "wal") != 0)
+	s->sync.wal_mode = strcmp(mode, "wal") == 0;
+	if (!s->sync.wal_mode)
 		log_warn(TAG, "%s: journal mode is %s, not wal", path, mode);
-	/* FULL: each commit syncs the WAL, so a committed batch survives
-	 * power loss. journal_size_limit keeps the WAL file small after a
+	/* FULL while the store opens: each commit syncs the WAL, so a
+	 * committed batch survives power loss; once open, the store does those
+	 * syncs itself (sync_by_store()). journal_size_limit keeps the WAL file small after a
 	 * checkpoint (SD cards). secure_delete (on in Debian's build) zeroes
 	 * every deleted row: the file holds the live session keys anyway, so it
 	 * protects nothing the file mode does not, at the price of a memset per
@@ -371,6 +374,20 @@ static int stmt_table(struct store *s)
 	return s->stmt ? LB_OK : LB_ERR_NOMEM;
 }
 
+/* sqlite3_close() checkpoints the WAL and deletes it: with the syncs of
+ * FULL, so the database file is on the disk before the WAL is gone. After
+ * a failed sync it must not delete the WAL (nothing says the database file
+ * would be synced for real): the next start recovers from it. */
+static void sync_for_close(struct store *s)
+{
+	if (!s->db || !s->sync.wal_mode)
+		return;
+	if (s->sync.failed)
+		sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	else if (sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
+		log_error(TAG, "close: synchronous not set back to FULL: %s", sqlite3_errmsg(s->db));
+}
+
 /* Release everything without committing. */
 static void release(struct store *s)
 {
@@ -381,6 +398,8 @@ static void release(struct store *s)
 	}
 	if (s->db && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	store__sync_close(s);
+	sync_for_close(s);
 	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
 		log_error(TAG, "close: %s", sqlite3_errmsg(s->db));
 	if (s->lock_fd >= 0)
@@ -392,6 +411,7 @@ static void release(struct store *s)
 	memset(s, 0, sizeof(*s));
 	s->lock_fd = -1;
 	s->dir_fd = -1;
+	s->sync.wal_fd = s->sync.db_fd = -1;
 	s->due_ms = -1;
 }
 
@@ -404,6 +424,19 @@ static int open_dir(struct store *s, const char *dir)
 		return LB_ERR_IO;
 	}
 	return LB_OK;
+}
+
+/* From here on the store syncs the WAL itself (store_sync.h): SQLite's
+ * commits stop syncing. */
+static int sync_by_store(struct store *s, const char *path)
+{
+	int rc;
+
+	if (!s->sync.wal_mode)
+		return LB_OK;
+	if ((rc = store__sync_open(s, path)) != LB_OK)
+		return rc;
+	return pragma(s, "PRAGMA synchronous = OFF", NULL, 0, NULL);
 }
 
 static int open_steps(struct store *s, const char *dir, const char *path)
@@ -421,7 +454,7 @@ static int open_steps(struct store *s, const char *dir, const char *path)
 	}
 	if ((rc = configure(s, path)) != LB_OK || (rc = migrate(s, path)) != LB_OK ||
 	    (rc = stmt_table(s)) != LB_OK || (rc = store__dl_load_devices(s)) != LB_OK ||
-	    (rc = store__outbox_open(s)) != LB_OK)
+	    (rc = store__outbox_open(s)) != LB_OK || (rc = sync_by_store(s, path)) != LB_OK)
 		return rc;
 	s->log = malloc(STORE_LOG_INITIAL);
 	if (!s->log)
@@ -450,6 +483,7 @@ int store_open_flags(struct store *s, const char *dir, int commit_ms, unsigned f
 	memset(s, 0, sizeof(*s));
 	s->lock_fd = -1;
 	s->dir_fd = -1;
+	s->sync.wal_fd = s->sync.db_fd = -1;
 	s->due_ms = -1;
 	if (!dir || !dir[0] || commit_ms < 0 || commit_ms > STORE_MAX_COMMIT_MS ||
 	    (flags & ~STORE_ACCEPT_STATE_LOSS))
@@ -465,6 +499,7 @@ int store_open_flags(struct store *s, const char *dir, int commit_ms, unsigned f
 	}
 	s->commit_ms = commit_ms;
 	s->batch = 1;
+	s->sync.durable = 1;   /* nothing before batch 1 waits for a sync */
 	log_info(TAG, "opened %s (commit every %d ms)", path, commit_ms);
 	return LB_OK;
 }

@@ -25,14 +25,16 @@
  * downlink calls, store_ledger_put(_many), store_meta_put, the outbox calls)
  * are *staged*: the first
  * one opens a transaction (BEGIN IMMEDIATE) and the batch stays open until
- * store_commit(), which costs one fsync of the WAL (synchronous=FULL: a
- * committed batch survives power loss). Reads on this handle see staged
+ * store_commit(), which costs one fdatasync of the WAL (a committed batch
+ * survives power loss), or store_commit_nowait(), whose fdatasync runs off
+ * the caller's thread (store_sync.h). Reads on this handle see staged
  * rows; other connections see only committed ones. The daemon commits when
  * store_due_ms() passes (first staged write + commit_ms; store_tick() does
  * it) or at once before sending anything that depends on staged state (a
  * join-accept, a downlink whose counter is not durably reserved).
  * Batches are numbered: store_batch() is the number of the batch being
- * staged; store_committed(s, b) tells whether batch b is durable. An event
+ * staged; store_committed(s, b) tells whether batch b is durable (synced,
+ * not only committed). An event
  * derived from staged state (an uplink event) is tagged with store_batch()
  * and published only once store_committed() says so.
  * Staging many rows of a kind with one call (store_put_sessions,
@@ -92,8 +94,9 @@
  * `<dir>/lorabridge.lock`); a second store_open() fails with LB_ERR_STATE
  * (stop the daemon before `lorabridge --purge`). Not thread-safe: one loop.
  * An open batch holds SQLite's write lock for up to commit_ms; sqlite3 CLI
- * readers are never blocked (WAL). The commit's fsync runs on the caller's
- * thread: one fdatasync per batch, whatever its size.
+ * readers are never blocked (WAL). One fdatasync per batch, whatever its
+ * size: on the caller's thread for store_commit(), off it for
+ * store_commit_nowait() once store_sync_start() succeeded (store_sync.h).
  *
  * Ownership: store_open() allocates the connection, statements and redo
  * log; store_close() commits what is staged and releases everything (safe
@@ -109,7 +112,7 @@
  * the rest of the API: store_batch.h (batches), store_ops.h (sessions,
  * DevNonces, ledgers, meta, purge), store_dl.h (the downlink queue),
  * store_mac.h (the network's MAC state of each device), store_gen.h (the
- * state generation), store_outbox.h (the outbox) and
+ * state generation), store_sync.h (the syncs), store_outbox.h (the outbox) and
  * store_types.h (limits, rows, the handle).
  */
 #ifndef LB_STORE_H
@@ -121,6 +124,7 @@
 #include "store/store_dl.h"
 #include "store/store_mac.h"
 #include "store/store_gen.h"
+#include "store/store_sync.h"
 #include "store/store_outbox.h"
 
 /* Open (creating dir with mode 0750 and the database with 0600 if

@@ -12,19 +12,11 @@
 
 #include "store/store_db.h"
 #include "store/store_gen.h"
+#include "store/store_sync.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 
 #define TAG STORE_LOG_TAG
-
-/* CLOCK_MONOTONIC in microseconds. */
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Redo log record: u32 op, u32 len, payload padded to 8 bytes (so it can
  * be read in place as its struct: the buffer comes from malloc). */
@@ -232,14 +224,14 @@ int store__stagev(struct store *s, enum store_op op, const struct store__part *p
 		return rc;
 	}
 	if (s->n_ops == 0)
-		s->due_ms = mono_us() / 1000 + s->commit_ms;
+		s->due_ms = store__mono_us() / 1000 + s->commit_ms;
 	/* A batch this large is due at once: its COMMIT and fsync, and the
 	 * checkpoint after it, hold the caller's loop for a time that grows
 	 * with the batch, and the redo log stays within what it keeps. Not
 	 * while a failed commit waits for its retry: a full or failing disk
 	 * is not tried again sooner because more was staged. */
 	if (s->log_len >= STORE_COMMIT_EARLY_BYTES && !s->retrying) {
-		int64_t now_ms = mono_us() / 1000;
+		int64_t now_ms = store__mono_us() / 1000;
 		if (s->due_ms > now_ms)
 			s->due_ms = now_ms;
 	}
@@ -291,7 +283,7 @@ int store__stage(struct store *s, enum store_op op, const void *payload, size_t 
  * for it); a commit ahead keeps it, so its events still wait. */
 static void batch_done(struct store *s, int64_t t0, bool end_batch)
 {
-	int64_t us = mono_us() - t0;
+	int64_t us = store__mono_us() - t0;
 
 	s->stats.commits++;
 	s->stats.rows_written += s->n_ops;
@@ -309,13 +301,23 @@ static void batch_done(struct store *s, int64_t t0, bool end_batch)
 	log_shrink(s, STORE_LOG_KEEP);
 }
 
-static int commit(struct store *s, bool end_batch)
+/* How a commit reaches the disk (store_sync.h): a commit ahead is synced
+ * with its batch's end. */
+enum commit_kind { COMMIT_WAIT, COMMIT_NOWAIT, COMMIT_AHEAD };
+
+static int commit(struct store *s, enum commit_kind kind)
 {
+	bool end_batch = kind != COMMIT_AHEAD;
 	int64_t t0;
 	int rc;
 
 	if (!s || !s->db)
 		return LB_ERR_STATE;
+	if (s->sync.failed) {
+		LB_LOG_RL(LOG_LVL_ERROR, TAG, "commit of batch %llu refused: a sync failed before",
+			  (unsigned long long)s->batch);
+		return LB_ERR_IO;
+	}
 	if (s->n_ops == 0) {   /* an empty transaction left by a failed write */
 		if (s->in_txn && step_txn(s, STMT_COMMIT, "commit (empty)") != LB_OK)
 			rollback(s);
@@ -325,9 +327,9 @@ static int commit(struct store *s, bool end_batch)
 			s->batch++;
 			s->ahead = false;
 		}
-		return LB_OK;
+		return end_batch ? store__sync_batch(s, kind == COMMIT_WAIT) : LB_OK;
 	}
-	t0 = mono_us();
+	t0 = store__mono_us();
 	bool carried = false;
 	store__gen_before_commit(s);
 	rc = ensure_batch(s);
@@ -337,11 +339,14 @@ static int commit(struct store *s, bool end_batch)
 		rc = step_txn(s, STMT_COMMIT, "commit");
 	if (rc == LB_OK) {
 		s->in_txn = false;
+		store__sync_wrote(s);
 		batch_done(s, t0, end_batch);
+		/* The advance's marker names it only once it is on the disk. */
+		rc = !end_batch ? LB_OK : store__sync_batch(s, kind == COMMIT_WAIT || carried);
 		if (carried)
 			store__gen_carried(s);
 		store__gen_committed(s);
-		return LB_OK;
+		return rc;
 	}
 	/* Disk full, I/O error: roll back, keep the redo log, re-stage it so
 	 * reads stay coherent, retry later. */
@@ -349,7 +354,7 @@ static int commit(struct store *s, bool end_batch)
 	rollback(s);
 	s->broken = true;
 	s->retrying = true;
-	s->due_ms = mono_us() / 1000 + STORE_RETRY_MS;
+	s->due_ms = store__mono_us() / 1000 + STORE_RETRY_MS;
 	LB_LOG_RL(LOG_LVL_ERROR, TAG, "commit of batch %llu (%zu writes) failed: %s; "
 		  "kept in memory, retrying", (unsigned long long)s->batch, s->n_ops,
 		  lb_strerror(rc));
@@ -359,12 +364,17 @@ static int commit(struct store *s, bool end_batch)
 
 int store_commit(struct store *s)
 {
-	return commit(s, true);
+	return commit(s, COMMIT_WAIT);
+}
+
+int store_commit_nowait(struct store *s)
+{
+	return commit(s, COMMIT_NOWAIT);
 }
 
 int store_commit_ahead(struct store *s)
 {
-	return commit(s, false);
+	return commit(s, COMMIT_AHEAD);
 }
 
 bool store_dirty(const struct store *s)
@@ -391,5 +401,5 @@ uint64_t store_batch(const struct store *s)
 
 bool store_committed(const struct store *s, uint64_t batch)
 {
-	return batch < s->batch;
+	return batch < s->sync.durable;
 }

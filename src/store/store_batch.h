@@ -21,8 +21,12 @@
 #include "store/store_types.h"
 #include "store/store_write.h"
 
-/* Batches. */
+/* Batches. store_commit() returns once the batch is on the disk;
+ * store_commit_nowait() once it is written, and it becomes durable
+ * (store_committed()) when its sync completes (store_sync.h). A failed
+ * sync fails every later commit with LB_ERR_IO. */
 int store_commit(struct store *s);
+int store_commit_nowait(struct store *s);
 /* Commit what is staged without ending the batch: its number stays, so the
  * events tagged with it still wait for store_commit(). For a batch that
  * outgrows the redo log (LB_ERR_FULL from a write): the group commit

@@ -130,6 +130,14 @@ int64_t store__wall_s(const struct store *s)
 	return s->wall_s ? s->wall_s() : (int64_t)time(NULL);
 }
 
+int64_t store__mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int store__fail(struct store *s, int rc, const char *what)
 {
 	int err = store__translate(rc);

@@ -150,6 +150,8 @@ sqlite3_stmt *store__stmt(struct store *s, enum store_stmt id);
  * even for an unexpected SQLITE_ROW/DONE); log what failed (I/O class
  * errors at error level, rate-limited; constraint errors at debug). */
 int store__fail(struct store *s, int rc, const char *what);
+/* CLOCK_MONOTONIC in microseconds (the store's clock: store.h, "Clock"). */
+int64_t store__mono_us(void);
 int store__translate(int rc);
 
 /* Bind failures (out of memory) are not checked one by one: an unbound

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "store/store_db.h"
+#include "store/store_sync.h"
 #include "store/store_write.h"
 #include "base/lb_err.h"
 #include "base/log.h"
@@ -27,10 +28,7 @@
 
 static int64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return store__mono_us() / 1000;
 }
 
 const struct store_gen *store_generation(const struct store *s)
@@ -199,6 +197,11 @@ static int db_commit_generation(struct store *s, int64_t gen)
 	if (rc != LB_OK && !sqlite3_get_autocommit(s->db))
 		step(s, STMT_ROLLBACK, "rollback (state generation)");
 	if (rc == LB_OK) {
+		store__sync_wrote(s);
+		/* on the disk before a marker may name it (ADVANCING) */
+		rc = store__sync_wal_now(s);
+	}
+	if (rc == LB_OK) {
 		s->gen.committed = gen;
 		s->gen.advance_frame = s->wal_frames;   /* set by the hook at COMMIT */
 	}
@@ -248,6 +251,12 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 static bool checkpoint(struct store *s)
 {
 	int n_log = 0, n_done = 0;
+
+	/* The syncs of synchronous=FULL, done by the store (store_sync.h): the
+	 * WAL before its frames are copied, the database file after, before a
+	 * later commit may restart the WAL over the copied frames. */
+	if (store__sync_wal_now(s) != LB_OK)
+		return false;
 	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log,
 					   &n_done);
 
@@ -256,6 +265,8 @@ static bool checkpoint(struct store *s)
 			  "commit)", sqlite3_errmsg(s->db));
 		return false;
 	}
+	if (store__sync_db_now(s) != LB_OK)
+		return false;
 	if (n_done < n_log)
 		log_debug(TAG, "WAL checkpoint: %d of %d frames (a reader holds the rest)", n_done,
 			  n_log);
@@ -349,6 +360,8 @@ int store__gen_carry(struct store *s, bool *carried)
 
 void store__gen_carried(struct store *s)
 {
+	if (s->sync.failed)   /* the batch is not known to be on the disk */
+		return;
 	s->gen.committed++;
 	s->gen.advance_frame = s->wal_frames;   /* set by the hook at COMMIT */
 	s->gen.advanced_ms = mono_ms();

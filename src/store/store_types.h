@@ -127,6 +127,12 @@ struct store_stats {
 	uint64_t replays;               /* batches re-staged after a failure */
 	int64_t last_commit_us;         /* duration of the last commit */
 	int64_t max_commit_us;
+	/* The WAL's syncs (store_sync.h). */
+	uint64_t syncs;                 /* completed */
+	uint64_t syncs_waited;          /* of them, done on the caller's thread */
+	int64_t max_sync_wait_us;       /* the longest of those */
+	int64_t max_sync_us;            /* the longest off it, from start to reap */
+	uint64_t db_syncs;              /* of the database file, after checkpoints */
 };
 
 /* How store_open() found the database against the generation marker. */
@@ -155,6 +161,22 @@ struct store_gen {
 	bool mark_due;                  /* committed advanced: write the marker */
 };
 
+/* What the store's own syncs cover (store_sync.h). Batch numbers are
+ * those of struct store's batch. */
+struct store_sync {
+	bool wal_mode;                  /* else SQLite syncs its journal (FULL) */
+	int wal_fd, db_fd;              /* -1 when not in WAL mode */
+	struct io_uring *ring;          /* NULL: syncs are done at once */
+	uint64_t writes;                /* COMMITs that wrote to the WAL */
+	uint64_t synced_writes;         /* of them, covered by a completed sync */
+	uint64_t durable;               /* batches below it are on the disk */
+	bool in_flight;                 /* a sync submitted to the ring */
+	uint64_t flight_writes;         /* ...covers writes up to this */
+	uint64_t flight_batch;          /* ...and batches below this */
+	int64_t flight_since_us;        /* ...submitted then (monotonic) */
+	bool failed;                    /* a sync failed: nothing more is durable */
+};
+
 struct sqlite3;
 struct sqlite3_stmt;
 
@@ -166,6 +188,7 @@ struct store {
 	int dir_fd;                     /* the state directory (the marker's renames) */
 	int64_t wal_frames;             /* frames in the WAL after the last commit */
 	struct store_gen gen;
+	struct store_sync sync;
 	int commit_ms;
 	bool in_txn;                    /* BEGIN IMMEDIATE issued */
 	bool broken;                    /* batch rolled back: replay the log */

@@ -1122,6 +1122,7 @@ static sqlite3_vfs *real_vfs;
 static sqlite3_vfs fault_vfs;
 static sqlite3_io_methods fault_io;
 static bool fault_full;
+static int fault_syncs;      /* xSync calls SQLite made */
 
 #define REAL(f) (((struct fault_file *)(f))->real)
 #define FWD(f, m, ...) REAL(f)->pMethods->m(REAL(f), __VA_ARGS__)
@@ -1146,6 +1147,7 @@ static int f_truncate(sqlite3_file *f, sqlite3_int64 size)
 }
 static int f_sync(sqlite3_file *f, int flags)
 {
+	fault_syncs++;
 	return FWD(f, xSync, flags);
 }
 static int f_size(sqlite3_file *f, sqlite3_int64 *size)
@@ -1237,6 +1239,7 @@ static void fault_install(void)
 static void fault_remove(void)
 {
 	fault_full = false;
+	fault_syncs = 0;
 	sqlite3_vfs_unregister(&fault_vfs);
 }
 
@@ -1291,6 +1294,33 @@ START_TEST(test_failed_commit_is_retried)
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM downlink"), 1);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM dev_nonce WHERE dev_nonce = 77"), 1);
 	store_close(&s);
+	fault_remove();
+}
+END_TEST
+
+/* Once open, SQLite syncs nothing: the store does (store_sync.h), so that
+ * a commit's sync can run off the loop. At close SQLite syncs again, for
+ * the checkpoint before it deletes the WAL. */
+START_TEST(test_sqlite_syncs_only_at_close)
+{
+	char dir[512];
+	struct store s;
+	struct store_session a = mk_session(EUI_A, 1);
+
+	fault_install();
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	fault_syncs = 0;
+	uint64_t syncs = s.stats.syncs;
+	for (uint32_t i = 0; i < 3; i++) {
+		a.fcnt_up_last = 2 + i;
+		ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+		ck_assert_int_eq(store_commit(&s), LB_OK);
+	}
+	ck_assert_int_eq(fault_syncs, 0);
+	ck_assert_uint_eq(s.stats.syncs, syncs + 3);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_gt(fault_syncs, 0);
 	fault_remove();
 }
 END_TEST
@@ -2334,9 +2364,12 @@ START_TEST(test_gen_upkeep_deferred)
 	ck_assert_int_ge(commits, 16 * 1024 * 1024 / (BIG_LEDGER + 8 * 4096));
 	ck_assert_int_le(commits, 16 * 1024 * 1024 / BIG_LEDGER + 1);
 	ck_assert_int_eq(store_generation(&s)->committed, g0);
-	/* The checkpoint, the advance, its marker: three calls. */
+	/* The checkpoint, the advance, its marker: three calls. The
+	 * checkpoint syncs the database file it copied the WAL into. */
+	uint64_t db_syncs = s.stats.db_syncs;
 	ck_assert(store_upkeep(&s));
 	ck_assert(!store_checkpoint_due(&s));
+	ck_assert_uint_eq(s.stats.db_syncs, db_syncs + 1);
 	ck_assert_int_eq(store_generation(&s)->committed, g0);
 	ck_assert(store_upkeep(&s));
 	ck_assert_int_eq(store_generation(&s)->committed, g0 + 1);
@@ -2533,6 +2566,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_many_rows_refused_and_repeated);
 	tcase_add_test(tc, test_many_rows_replayed_after_failed_commit);
 	tcase_add_test(tc, test_close_with_failing_disk);
+	tcase_add_test(tc, test_sqlite_syncs_only_at_close);
 	tcase_add_test(tc, test_staging_failure_keeps_batch);
 	tcase_add_test(tc, test_replay_after_half_failed_commit);
 	tcase_add_test(tc, test_not_a_database);
