@@ -99,6 +99,11 @@ int durable_commit(struct durable *d)
 	return commit_at(d, loop_now_ms(), true);
 }
 
+int durable_commit_nowait(struct durable *d)
+{
+	return commit_at(d, loop_now_ms(), false);
+}
+
 int durable_flush(struct durable *d)
 {
 	d->flushing = true;
@@ -133,6 +138,10 @@ int64_t durable_tick(struct durable *d, int64_t now_ms)
 
 	if (due < 0)
 		return due;
+	/* A checkpoint's sync is in flight (store_sync.h, GUARD): commit
+	 * when it completes (its reap wakes the loop), not before. */
+	if (store_sync_holds_commits(d->store))
+		return -1;
 	if (d->retry_at_ms > due)
 		due = d->retry_at_ms;
 	if (now_ms < due)

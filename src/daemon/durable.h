@@ -81,6 +81,10 @@ int durable_stage(struct durable *d);
  * a downlink counter). LB_OK or the first error (logged by whoever
  * failed); retried by durable_tick(). */
 int durable_commit(struct durable *d);
+/* The same without waiting for the disk (store_commit_nowait()): for a
+ * caller whose message waits for the batch itself (durable_committed(),
+ * a txack), or that only needs its changes in the store. */
+int durable_commit_nowait(struct durable *d);
 
 /* durable_commit(), with the parts that defer changes on purpose (the
  * devices' fair-access ledgers, budget.h) staging those too: before a

@@ -82,7 +82,9 @@ static void note(struct gwconn *c, uint64_t eui, bool online)
 {
 	struct gwconn_change *ch = find_pending(c, eui);
 
-	if (!ch && c->n_pending == GWCONN_PENDING_MAX && durable_commit(c->durable) != LB_OK) {
+	/* The list is full: its changes go into the store now (their sync
+	 * need not be waited for: nothing is sent that depends on it). */
+	if (!ch && c->n_pending == GWCONN_PENDING_MAX && durable_commit_nowait(c->durable) != LB_OK) {
 		c->not_remembered++;
 		LB_LOG_RL(LOG_LVL_ERROR, "gwconn", "gateway %016llx: state %s not remembered "
 			  "across restarts (the state directory does not commit)",

@@ -251,21 +251,24 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 static bool checkpoint(struct store *s)
 {
 	int n_log = 0, n_done = 0;
+	bool async;
 
 	/* The syncs of synchronous=FULL, done by the store (store_sync.h): the
 	 * WAL before its frames are copied, the database file after, before a
-	 * later commit may restart the WAL over the copied frames. */
-	if (store__sync_wal_now(s) != LB_OK)
+	 * later commit may start the WAL over the copied frames (GUARD). */
+	int rc = store__sync_checkpoint_begin(s, &async);
+	if (rc == LB_ERR_STATE)   /* the last one's sync is in flight: later */
+		s->gen.ckpt_due = true;
+	if (rc != LB_OK)
 		return false;
-	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log,
-					   &n_done);
-
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log, &n_done);
 	if (rc != SQLITE_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, TAG, "WAL checkpoint failed: %s (retried after the next "
 			  "commit)", sqlite3_errmsg(s->db));
+		(void)store__sync_checkpoint_end(s, async, false);
 		return false;
 	}
-	if (store__sync_db_now(s) != LB_OK)
+	if (store__sync_checkpoint_end(s, async, n_done > 0) != LB_OK)
 		return false;
 	if (n_done < n_log)
 		log_debug(TAG, "WAL checkpoint: %d of %d frames (a reader holds the rest)", n_done,
@@ -285,6 +288,10 @@ bool store_upkeep_due(const struct store *s)
 	const struct store_gen *g = &s->gen;
 
 	if (!s->db || !g->active)
+		return false;
+	/* The advance after a checkpoint waits for its sync (store_sync.h,
+	 * GUARD); the reap of that sync wakes the caller's loop. */
+	if (store_sync_holds_commits(s))
 		return false;
 	/* A checkpoint cannot run while this connection has a transaction
 	 * open (SQLite: "database table is locked"). */

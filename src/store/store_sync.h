@@ -13,8 +13,9 @@
  * checkpoint must sync the database file before the WAL is restarted):
  *  - the WAL after a batch's COMMIT: off the loop with io_uring when the
  *    caller asked for it (store_sync_start()), else at once;
- *  - the WAL before a checkpoint, and the database file after it, before
- *    any later write may restart the WAL (store_gen.c, at once: rare);
+ *  - the WAL before a checkpoint (at once; most of it was synced already),
+ *    and the database file after it, before any later write may start the
+ *    WAL over: off the loop too when the ring is there (GUARD below);
  *  - the WAL after a generation's transaction, before its marker names it
  *    (store_gen.h, ADVANCING, at once: rare);
  *  - at close SQLite syncs itself (synchronous is FULL again for the
@@ -29,6 +30,18 @@
  * store_commit_nowait() returns after the COMMIT and the batch becomes
  * durable when its sync completes (store_sync_reap()). One sync is in
  * flight at a time; batches committed meanwhile go with the next one.
+ *
+ * GUARD. A checkpoint copies the WAL's frames into the database file; the
+ * next write transaction that finds them all copied starts the WAL over,
+ * writing over them. Until the database file's sync completed, that must
+ * not happen. So, before the checkpoint, a second connection (the guard)
+ * begins a read transaction: its read mark at the end of the WAL lets the
+ * checkpoint copy every frame, and SQLite does not start a WAL over while
+ * a reader uses it ("Write-Ahead Logging", WAL reset). The guard ends when
+ * the sync completes. Meanwhile commits that do not wait are held
+ * (store_sync_holds_commits(): the first one after it starts the WAL over,
+ * instead of appending to a WAL that cannot be reset until the next
+ * checkpoint), and a commit that waits, or a cache spill, only appends.
  *
  * FAILURE IS FINAL. A failed fdatasync cannot be retried: Linux reports a
  * write-back error once and then treats the pages as clean, so a second
@@ -69,8 +82,11 @@ int store_sync_fd(const struct store *s);
 int store_sync_reap(struct store *s);
 /* Whether a sync has failed since the store was opened. */
 bool store_sync_failed(const struct store *s);
-/* Whether a sync is in flight (batches wait for store_sync_reap()). */
+/* Whether a sync is in flight (the WAL's or the database file's). */
 bool store_sync_pending(const struct store *s);
+/* Whether the caller should hold its commits that do not wait: the
+ * database file's sync after a checkpoint is in flight (GUARD). */
+bool store_sync_holds_commits(const struct store *s);
 
 /* Internal to store/. */
 /* At open, once the database is in WAL mode: the descriptors. */
@@ -86,5 +102,11 @@ int store__sync_batch(struct store *s, bool wait);
 int store__sync_wal_now(struct store *s);
 /* Sync the database file now (after a checkpoint copied frames into it). */
 int store__sync_db_now(struct store *s);
+/* Around a checkpoint: before it, the WAL synced and, with the ring, the
+ * guard begun (*async); LB_ERR_STATE while the last checkpoint's sync is
+ * in flight (skip this one). After it (copied: frames were copied), the
+ * database file's sync: started (async) or done at once. */
+int store__sync_checkpoint_begin(struct store *s, bool *async);
+int store__sync_checkpoint_end(struct store *s, bool async, bool copied);
 
 #endif

@@ -161,6 +161,9 @@ struct store_gen {
 	bool mark_due;                  /* committed advanced: write the marker */
 };
 
+struct sqlite3;
+struct io_uring;
+
 /* What the store's own syncs cover (store_sync.h). Batch numbers are
  * those of struct store's batch. */
 struct store_sync {
@@ -174,10 +177,14 @@ struct store_sync {
 	uint64_t flight_writes;         /* ...covers writes up to this */
 	uint64_t flight_batch;          /* ...and batches below this */
 	int64_t flight_since_us;        /* ...submitted then (monotonic) */
+	bool db_in_flight;              /* the database file's, after a checkpoint */
+	int64_t db_since_us;            /* ...submitted then (monotonic) */
+	struct sqlite3 *guard;          /* a reader that keeps the WAL from starting
+					 * over while db_in_flight */
+	char *db_path;                  /* to open the guard */
 	bool failed;                    /* a sync failed: nothing more is durable */
 };
 
-struct sqlite3;
 struct sqlite3_stmt;
 
 /* Fields are internal except stats and gen (read-only). */

@@ -9,6 +9,7 @@
  * rows of a run come first in the next; an event the sink refuses for good
  * is counted and deleted; a crash between the pieces of a split batch. */
 #include <check.h>
+#include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -283,6 +284,46 @@ START_TEST(test_blocks_reused)
 				    "application/a/device/b/event/up", big, sizeof(big) - 1, 1),
 			 LB_OK);
 	ck_assert_uint_eq(f.o.n_pool, OUTBOX_POOL_MAX);
+	teardown(&f);
+}
+END_TEST
+
+/* The group commit of durable_tick() does not wait for its sync: the
+ * batch's events leave only once the sync completed (store_sync.h), and
+ * while a checkpoint's sync is in flight the commit waits for it. Without
+ * io_uring (qemu-user) the commit syncs at once and they leave at once. */
+START_TEST(test_released_when_synced)
+{
+	struct fix f;
+
+	setup(&f, 100, 1 << 20);
+	f.rec.room = 100;
+	int fd = store_sync_start(&f.store);
+	ck_assert_int_eq(add(&f, EUI_A, 1), LB_OK);
+	int64_t due = durable_tick(&f.durable, loop_now_ms());
+	ck_assert_int_gt(due, 0);
+	/* A checkpoint's sync in flight (GUARD): nothing is committed. */
+	uint64_t b = durable_batch(&f.durable);
+	f.store.sync.db_in_flight = true;
+	ck_assert_int_eq(durable_tick(&f.durable, due + 1), -1);
+	ck_assert_uint_eq(durable_batch(&f.durable), b);
+	ck_assert_uint_eq(rows_on_disk(&f), 0);
+	f.store.sync.db_in_flight = false;
+	ck_assert_int_eq(durable_tick(&f.durable, due + 1), -1);
+	ck_assert_uint_eq(durable_batch(&f.durable), b + 1);
+	ck_assert_uint_eq(rows_on_disk(&f), 1);
+	outbox_tick(&f.o, 0);
+	if (fd < 0) {
+		expect_sent(&f.rec, 0, (const int[]){1}, 1);
+		teardown(&f);
+		return;
+	}
+	ck_assert_uint_eq(f.rec.n, 0);   /* committed, not yet synced */
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	ck_assert_int_eq(poll(&p, 1, 5000), 1);
+	ck_assert_int_eq(store_sync_reap(&f.store), LB_OK);
+	outbox_tick(&f.o, 0);
+	expect_sent(&f.rec, 0, (const int[]){1}, 1);
 	teardown(&f);
 }
 END_TEST
@@ -815,6 +856,7 @@ static Suite *outbox_suite(void)
 	tcase_add_test(tc, test_blocks_reused);
 	tcase_add_test(tc, test_many_staged_in_groups);
 	tcase_add_test(tc, test_deletions_are_due);
+	tcase_add_test(tc, test_released_when_synced);
 	tcase_add_test(tc, test_full_group_staged_early);
 	tcase_add_test(tc, test_mark_rides_with_new_events);
 	tcase_add_test(tc, test_returned_goes_first);

@@ -24,6 +24,7 @@
 
 #define EUI_A UINT64_C(0x70b3d57ed0000001)
 #define EUI_B UINT64_C(0x70b3d57ed0000002)
+#define GW_1 UINT64_C(0xaa555a0000000001)
 #define SYNC_WAIT_MS 5000   /* a deadline for a sync to complete, not a timing */
 
 static char base_dir[] = "/tmp/test_store_sync.XXXXXX";
@@ -261,6 +262,90 @@ START_TEST(test_failed_wait_is_final)
 }
 END_TEST
 
+/* Commit 1 MiB ledgers until the WAL is long enough for a checkpoint
+ * (STORE_CHECKPOINT_FRAMES pages), with the upkeep deferred as the daemon
+ * does; then do the checkpoint step. */
+static void checkpoint_now(struct store *s)
+{
+	static uint8_t blob[STORE_LEDGER_MAX];
+
+	store_defer_upkeep(s, true);
+	for (int i = 0; i < 40 && !store_checkpoint_due(s); i++) {
+		memset(blob, i, sizeof(blob));
+		ck_assert_int_eq(store_ledger_put(s, GW_1 + (uint64_t)i, STORE_LEDGER_DUTY_CYCLE,
+						  blob, sizeof(blob)), LB_OK);
+		ck_assert_int_eq(store_commit(s), LB_OK);
+	}
+	ck_assert(store_checkpoint_due(s));
+	ck_assert(store_upkeep_due(s));
+	(void)store_upkeep(s);
+	ck_assert(!store_checkpoint_due(s));
+}
+
+/* GUARD (store_sync.h): until the database file's sync after a checkpoint
+ * completed, the WAL does not start over (a commit appends to it), commits
+ * that do not wait are held and the advance waits; after it, the next
+ * commit starts the WAL over. */
+START_TEST(test_checkpoint_sync_guarded)
+{
+	char dir[512];
+	struct store s;
+
+	open_store(&s, dir, sizeof(dir));
+	bool ring = start_or_fallback(&s) >= 0;
+	uint64_t db_syncs = s.stats.db_syncs;
+	checkpoint_now(&s);
+	int64_t frames = s.wal_frames;
+	ck_assert_int_ge(frames, STORE_CHECKPOINT_FRAMES);
+	if (!ring) {   /* synced at once */
+		ck_assert_uint_eq(s.stats.db_syncs, db_syncs + 1);
+		ck_assert(!store_sync_holds_commits(&s));
+		ck_assert_int_eq(store_close(&s), LB_OK);
+		return;
+	}
+	ck_assert_uint_eq(s.stats.db_syncs, db_syncs);
+	ck_assert(store_sync_holds_commits(&s));
+	ck_assert(!store_upkeep_due(&s));   /* the advance waits for it */
+	/* A commit meanwhile appends: every frame stays. */
+	stage(&s, EUI_A, 1);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_gt(s.wal_frames, frames);
+	ck_assert_int_eq(reap_one(&s), LB_OK);
+	ck_assert_uint_eq(s.stats.db_syncs, db_syncs + 1);
+	ck_assert(!store_sync_holds_commits(&s));
+	ck_assert(store_upkeep_due(&s));
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT fcnt_up_last FROM session"), 1);
+}
+END_TEST
+
+START_TEST(test_wal_starts_over_after_guard)
+{
+	char dir[512];
+	struct store s;
+
+	open_store(&s, dir, sizeof(dir));
+	if (start_or_fallback(&s) < 0) {
+		ck_assert_int_eq(store_close(&s), LB_OK);
+		return;
+	}
+	checkpoint_now(&s);
+	ck_assert(store_sync_holds_commits(&s));
+	ck_assert_int_eq(reap_one(&s), LB_OK);
+	/* the advance, its marker: the first write starts the WAL over */
+	while (store_upkeep(&s))
+		;
+	ck_assert_int_lt(s.wal_frames, 16);
+	stage(&s, EUI_A, 2);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	ck_assert_int_lt(s.wal_frames, 16);
+	ck_assert_int_eq(reap_one(&s), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT fcnt_up_last FROM session"), 2);
+	ck_assert_int_ge(rawdb_int(dir, "SELECT count(*) FROM ledger"), 16);
+}
+END_TEST
+
 /* A store that could not open leaves no descriptor behind, and closing a
  * zeroed or closed store is safe. */
 START_TEST(test_close_releases)
@@ -288,6 +373,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("store_sync");
 	TCase *tc = tcase_create("sync");
 
+	tcase_set_timeout(tc, 60);   /* 16 MiB written for each checkpoint, under qemu too */
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_test(tc, test_commit_is_durable_at_return);
 	tcase_add_test(tc, test_nowait_durable_when_reaped);
@@ -295,6 +381,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_failed_sync_is_final);
 	tcase_add_test(tc, test_failed_wait_is_final);
 	tcase_add_test(tc, test_close_releases);
+	tcase_add_test(tc, test_checkpoint_sync_guarded);
+	tcase_add_test(tc, test_wal_starts_over_after_guard);
 	suite_add_tcase(s, tc);
 	return s;
 }
