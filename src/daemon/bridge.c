@@ -251,8 +251,11 @@ static void on_udp(void *arg, int fd, uint32_t events)
 	 * more datagrams wait (the store's upkeep waits for them). */
 	int n = udp_drain(&b->udp, BRIDGE_UDP_BUDGET, dispatch_datagram, &b->dispatch);
 	b->udp_busy = n >= BRIDGE_UDP_BUDGET;
-	/* With a zero window, frames are published within this wake-up. */
-	(void)dedup_tick_bridge(b);
+	/* With a zero window, frames are published within this wake-up. The
+	 * timers of the same pass take this tick's result instead of looking
+	 * at the socket again (run_timers()). */
+	b->dedup_next = dedup_tick_bridge(b);
+	b->dedup_ticked = true;
 	mqtt_batch_end(&b->mqtt);
 }
 
@@ -1081,11 +1084,23 @@ static int64_t intake_tick_bridge(struct bridge *b, int64_t now)
 	return next;
 }
 
+/* The tick of de-duplication for the timers: the one on_udp() made in
+ * this pass if it did (a read horizon taken a moment earlier is an earlier
+ * one, which is always safe: a group closes a moment later at most, and a
+ * datagram that came since wakes the loop at once), else a fresh one. */
+static int64_t dedup_tick_timers(struct bridge *b)
+{
+	if (!b->dedup_ticked)
+		return dedup_tick_bridge(b);
+	b->dedup_ticked = false;
+	return b->dedup_next;
+}
+
 /* Every module's timers: run what is due, return the next deadline. */
 static int64_t run_timers(struct bridge *b)
 {
 	int64_t now = loop_now_ms();
-	int64_t next = dedup_tick_bridge(b);
+	int64_t next = dedup_tick_timers(b);
 
 	next = loop_earliest(next, gateways_tick(&b->gateways, now, dispatch_on_offline, &b->dispatch));
 	next = loop_earliest(next, txsched_tick(&b->tx, now));
@@ -1298,6 +1313,7 @@ int bridge_run(struct bridge *b)
 		}
 		if (b->reload) {
 			b->reload = false;
+			b->dedup_ticked = false;   /* the reload may change the groups */
 			notified(sdnotify_reloading(), "RELOADING");
 			(void)bridge_reload(b); /* a failure keeps the old list and is logged */
 			notified(sdnotify_ready(), "READY");

@@ -125,6 +125,8 @@ struct bridge {
 	bool store_open;
 	bool udp_busy;               /* the last UDP read filled its budget */
 	int64_t dedup_clock_ms;      /* de-duplication's clock: the read horizon (dedup_tick_bridge()) */
+	bool dedup_ticked;           /* on_udp() ticked it in this loop pass... */
+	int64_t dedup_next;          /* ...and this was the next deadline */
 	struct intake intake;        /* when the UDP socket is not read (intake.h) */
 	bool outbox_ready;
 	bool subscribed;             /* the command topic */
