@@ -1321,6 +1321,12 @@ int bridge_run(struct bridge *b)
 	}
 	notified(sdnotify_stopping(), "STOPPING");
 	shutdown_flush(b);
+	/* Its last commit waited for the sync in flight: a failure found at
+	 * the end is one too. */
+	if (store_sync_failed(&b->store) && status == LB_OK) {
+		log_error("bridge", "the state directory's disk failed a sync during the shutdown");
+		status = LB_ERR_IO;
+	}
 	return status;
 }
 

@@ -138,10 +138,6 @@ int64_t durable_tick(struct durable *d, int64_t now_ms)
 
 	if (due < 0)
 		return due;
-	/* A checkpoint's sync is in flight (store_sync.h, GUARD): commit
-	 * when it completes (its reap wakes the loop), not before. */
-	if (store_sync_holds_commits(d->store))
-		return -1;
 	if (d->retry_at_ms > due)
 		due = d->retry_at_ms;
 	if (now_ms < due)
@@ -184,6 +180,11 @@ int64_t durable_upkeep(struct durable *d, int64_t now_ms, bool busy)
 uint64_t durable_batch(const struct durable *d)
 {
 	return store_batch(d->store);
+}
+
+uint64_t durable_synced_below(const struct durable *d)
+{
+	return store_synced_below(d->store);
 }
 
 bool durable_committed(const struct durable *d, uint64_t batch)

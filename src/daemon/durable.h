@@ -119,6 +119,8 @@ int64_t durable_upkeep(struct durable *d, int64_t now_ms, bool busy);
  * committed: an event reporting state changed now is tagged with
  * durable_batch() and released when durable_committed() says so. */
 uint64_t durable_batch(const struct durable *d);
+/* Every batch below this one is durable (store_synced_below()). */
+uint64_t durable_synced_below(const struct durable *d);
 bool durable_committed(const struct durable *d, uint64_t batch);
 
 #endif

@@ -481,7 +481,8 @@ static void launch(struct txsched *t, struct downlink_pending_entry *e)
 /* Reserve the next FCntDown durably (store.h COUNTER RULES). */
 int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt)
 {
-	unsigned f = fcntdown_reserve(&dev->rt.fcnt_down, durable_batch(t->c.durable));
+	unsigned f = fcntdown_reserve(&dev->rt.fcnt_down, durable_batch(t->c.durable),
+				      durable_synced_below(t->c.durable));
 
 	if (f & FCNTDOWN_EXHAUSTED) {
 		devevent_log(t->c.ev, dev, "ERROR", "F_CNT_DOWN", "downlink counter exhausted: rejoin needed",

@@ -374,18 +374,17 @@ static int stmt_table(struct store *s)
 	return s->stmt ? LB_OK : LB_ERR_NOMEM;
 }
 
-/* sqlite3_close() checkpoints the WAL and deletes it: with the syncs of
- * FULL, so the database file is on the disk before the WAL is gone. After
- * a failed sync it must not delete the WAL (nothing says the database file
- * would be synced for real): the next start recovers from it. */
-static void sync_for_close(struct store *s)
+/* sqlite3_close() checkpoints the WAL and deletes it (with the syncs of
+ * NORMAL: the WAL before, the database file after). After a failed sync it
+ * must not touch either (store_sync.h, FAILURE IS FINAL): the WAL stays,
+ * and the next start recovers from it. */
+static void keep_wal_after_failure(struct store *s)
 {
-	if (!s->db || !s->sync.wal_mode)
+	if (!s->db || !s->sync.failed)
 		return;
-	if (s->sync.failed)
-		sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	else if (sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
-		log_error(TAG, "close: synchronous not set back to FULL: %s", sqlite3_errmsg(s->db));
+	if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK)
+		log_error(TAG, "close: the WAL may be checkpointed after a failed sync: %s",
+			  sqlite3_errmsg(s->db));
 }
 
 /* Release everything without committing. */
@@ -398,10 +397,11 @@ static void release(struct store *s)
 	}
 	if (s->db && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	store__sync_close(s);
-	sync_for_close(s);
+	store__sync_drain(s);
+	keep_wal_after_failure(s);
 	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
 		log_error(TAG, "close: %s", sqlite3_errmsg(s->db));
+	store__sync_close(s);   /* after SQLite's: see store__sync_close() */
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	if (s->dir_fd >= 0)
@@ -411,7 +411,7 @@ static void release(struct store *s)
 	memset(s, 0, sizeof(*s));
 	s->lock_fd = -1;
 	s->dir_fd = -1;
-	s->sync.wal_fd = s->sync.db_fd = -1;
+	s->sync.wal_fd = -1;
 	s->due_ms = -1;
 }
 
@@ -426,8 +426,8 @@ static int open_dir(struct store *s, const char *dir)
 	return LB_OK;
 }
 
-/* From here on the store syncs the WAL itself (store_sync.h): SQLite's
- * commits stop syncing. */
+/* From here on the store syncs the WAL after a commit itself
+ * (store_sync.h): NORMAL is FULL without that sync. */
 static int sync_by_store(struct store *s, const char *path)
 {
 	int rc;
@@ -436,7 +436,7 @@ static int sync_by_store(struct store *s, const char *path)
 		return LB_OK;
 	if ((rc = store__sync_open(s, path)) != LB_OK)
 		return rc;
-	return pragma(s, "PRAGMA synchronous = OFF", NULL, 0, NULL);
+	return pragma(s, "PRAGMA synchronous = NORMAL", NULL, 0, NULL);
 }
 
 static int open_steps(struct store *s, const char *dir, const char *path)
@@ -483,7 +483,7 @@ int store_open_flags(struct store *s, const char *dir, int commit_ms, unsigned f
 	memset(s, 0, sizeof(*s));
 	s->lock_fd = -1;
 	s->dir_fd = -1;
-	s->sync.wal_fd = s->sync.db_fd = -1;
+	s->sync.wal_fd = -1;
 	s->due_ms = -1;
 	if (!dir || !dir[0] || commit_ms < 0 || commit_ms > STORE_MAX_COMMIT_MS ||
 	    (flags & ~STORE_ACCEPT_STATE_LOSS))

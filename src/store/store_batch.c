@@ -51,7 +51,8 @@ static void rollback(struct store *s)
  * Reopen the batch and apply the redo log again after a rollback. A write
  * that finds its row already there (DUPLICATE) or already gone (NOT_FOUND)
  * took effect before: a COMMIT can fail after its frames reached the WAL
- * (fsync error), and nobody else writes (the directory is locked). Such a
+ * (a write error, or the sync of the WAL's header when it starts over), and
+ * nobody else writes (the directory is locked). Such a
  * write is skipped, so a half-failed commit never wedges the store.
  */
 static int replay(struct store *s)
@@ -165,6 +166,11 @@ int store__begin(struct store *s)
 
 	if (!s || !s->db)
 		return LB_ERR_STATE;
+	if (s->sync.failed) {   /* nothing more is written (store_sync.h) */
+		LB_LOG_RL(LOG_LVL_ERROR, TAG, "write to %s refused: a sync failed before",
+			  STORE_DB_NAME);
+		return LB_ERR_IO;
+	}
 	rc = ensure_batch(s);
 	if (rc != LB_OK)
 		s->stats.failures++;
@@ -341,8 +347,10 @@ static int commit(struct store *s, enum commit_kind kind)
 		s->in_txn = false;
 		store__sync_wrote(s);
 		batch_done(s, t0, end_batch);
-		/* The advance's marker names it only once it is on the disk. */
-		rc = !end_batch ? LB_OK : store__sync_batch(s, kind == COMMIT_WAIT || carried);
+		/* A commit ahead is synced with its batch's end, but an advance it
+		 * carried is on the disk before its marker names it. */
+		rc = !end_batch && !carried ? LB_OK
+					    : store__sync_batch(s, kind == COMMIT_WAIT || carried);
 		if (carried)
 			store__gen_carried(s);
 		store__gen_committed(s);
@@ -402,4 +410,9 @@ uint64_t store_batch(const struct store *s)
 bool store_committed(const struct store *s, uint64_t batch)
 {
 	return batch < s->sync.durable;
+}
+
+uint64_t store_synced_below(const struct store *s)
+{
+	return s->sync.durable;
 }

@@ -41,6 +41,9 @@ int64_t store_due_ms(const struct store *s);
 int64_t store_tick(struct store *s, int64_t now_ms);
 uint64_t store_batch(const struct store *s);
 bool store_committed(const struct store *s, uint64_t batch);
+/* The first batch not known to be on the disk: store_committed(s, b) is
+ * b < store_synced_below(s). */
+uint64_t store_synced_below(const struct store *s);
 
 /* Many reads in a row (the start-up restores every device's rows): open
  * the batch's transaction first, so they take the database lock once

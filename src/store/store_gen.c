@@ -185,6 +185,8 @@ static int db_commit_generation(struct store *s, int64_t gen)
 		log_error(TAG, "state generation %" PRId64 " not committed: a batch is open", gen);
 		return LB_ERR_STATE;
 	}
+	if (s->sync.failed)   /* nothing more is written (store_sync.h) */
+		return LB_ERR_IO;
 	memset(&m, 0, sizeof(m));
 	snprintf(m.key, sizeof(m.key), "%s", STORE_GEN_META_KEY);
 	m.value = gen;
@@ -251,25 +253,16 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 static bool checkpoint(struct store *s)
 {
 	int n_log = 0, n_done = 0;
-	bool async;
+	/* SQLite syncs the WAL before and the database file after
+	 * (synchronous = NORMAL, store_sync.h). */
+	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log,
+					   &n_done);
 
-	/* The syncs of synchronous=FULL, done by the store (store_sync.h): the
-	 * WAL before its frames are copied, the database file after, before a
-	 * later commit may start the WAL over the copied frames (GUARD). */
-	int rc = store__sync_checkpoint_begin(s, &async);
-	if (rc == LB_ERR_STATE)   /* the last one's sync is in flight: later */
-		s->gen.ckpt_due = true;
-	if (rc != LB_OK)
-		return false;
-	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log, &n_done);
 	if (rc != SQLITE_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, TAG, "WAL checkpoint failed: %s (retried after the next "
 			  "commit)", sqlite3_errmsg(s->db));
-		(void)store__sync_checkpoint_end(s, async, false);
 		return false;
 	}
-	if (store__sync_checkpoint_end(s, async, n_done > 0) != LB_OK)
-		return false;
 	if (n_done < n_log)
 		log_debug(TAG, "WAL checkpoint: %d of %d frames (a reader holds the rest)", n_done,
 			  n_log);
@@ -287,11 +280,7 @@ bool store_upkeep_due(const struct store *s)
 {
 	const struct store_gen *g = &s->gen;
 
-	if (!s->db || !g->active)
-		return false;
-	/* The advance after a checkpoint waits for its sync (store_sync.h,
-	 * GUARD); the reap of that sync wakes the caller's loop. */
-	if (store_sync_holds_commits(s))
+	if (!s->db || !g->active || s->sync.failed)
 		return false;
 	/* A checkpoint cannot run while this connection has a transaction
 	 * open (SQLite: "database table is locked"). */

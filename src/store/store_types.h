@@ -132,7 +132,6 @@ struct store_stats {
 	uint64_t syncs_waited;          /* of them, done on the caller's thread */
 	int64_t max_sync_wait_us;       /* the longest of those */
 	int64_t max_sync_us;            /* the longest off it, from start to reap */
-	uint64_t db_syncs;              /* of the database file, after checkpoints */
 };
 
 /* How store_open() found the database against the generation marker. */
@@ -161,14 +160,11 @@ struct store_gen {
 	bool mark_due;                  /* committed advanced: write the marker */
 };
 
-struct sqlite3;
-struct io_uring;
-
 /* What the store's own syncs cover (store_sync.h). Batch numbers are
  * those of struct store's batch. */
 struct store_sync {
 	bool wal_mode;                  /* else SQLite syncs its journal (FULL) */
-	int wal_fd, db_fd;              /* -1 when not in WAL mode */
+	int wal_fd;                     /* -1 when not in WAL mode */
 	struct io_uring *ring;          /* NULL: syncs are done at once */
 	uint64_t writes;                /* COMMITs that wrote to the WAL */
 	uint64_t synced_writes;         /* of them, covered by a completed sync */
@@ -177,14 +173,10 @@ struct store_sync {
 	uint64_t flight_writes;         /* ...covers writes up to this */
 	uint64_t flight_batch;          /* ...and batches below this */
 	int64_t flight_since_us;        /* ...submitted then (monotonic) */
-	bool db_in_flight;              /* the database file's, after a checkpoint */
-	int64_t db_since_us;            /* ...submitted then (monotonic) */
-	struct sqlite3 *guard;          /* a reader that keeps the WAL from starting
-					 * over while db_in_flight */
-	char *db_path;                  /* to open the guard */
 	bool failed;                    /* a sync failed: nothing more is durable */
 };
 
+struct sqlite3;
 struct sqlite3_stmt;
 
 /* Fields are internal except stats and gen (read-only). */

@@ -10,11 +10,11 @@ void fcntdown_load(struct fcntdown *r, uint32_t persisted)
 	r->batch = 0;
 }
 
-unsigned fcntdown_reserve(struct fcntdown *r, uint64_t current_batch)
+unsigned fcntdown_reserve(struct fcntdown *r, uint64_t current_batch, uint64_t durable_below)
 {
 	unsigned f = 0;
 
-	if (r->batch != 0 && r->batch < current_batch) {   /* its batch committed */
+	if (r->batch != 0 && r->batch < durable_below) {   /* its batch is on the disk */
 		r->durable = r->ceiling;
 		r->batch = 0;
 	}

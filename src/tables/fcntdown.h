@@ -10,14 +10,18 @@
  * ceiling. The ceiling is raised FCNTDOWN_BLOCK past the counter in use
  * already when fewer than FCNTDOWN_LOW are left, so the new value normally
  * rides along with a regular batch of the store (store/store.h, COUNTER
- * RULES); a frame is sent only with a counter below a *committed* ceiling.
+ * RULES); a frame is sent only with a counter below a *durable* ceiling:
+ * committed and synced (store_committed(), which a commit that does not
+ * wait for its sync makes true only when the sync completes).
  *
  * Per session in the daemon:
  *   fcntdown_load(&r, row.nfcnt_down)       at start-up / join (0)
- *   f = fcntdown_reserve(&r, store_batch(s)) before each downlink
+ *   f = fcntdown_reserve(&r, store_batch(s), store_synced_below(s))
+ *                                           before each downlink
  *   f & FCNTDOWN_EXHAUSTED -> no counter left: the device must rejoin
  *   f & FCNTDOWN_STAGE     -> row.nfcnt_down = r.ceiling; put_session
- *   f & FCNTDOWN_COMMIT    -> send only after store_commit() == LB_OK
+ *   f & FCNTDOWN_COMMIT    -> send only after store_commit() == LB_OK (it
+ *                             returns once the batch is on the disk)
  *   send with r.next, then fcntdown_used(&r)
  * If that put_session fails, call fcntdown_unstage(&r) (the raised
  * ceiling was not staged) and do not send. Every put_session of the device
@@ -37,7 +41,7 @@ struct fcntdown {
 	uint32_t next;                  /* next NFCntDown to use */
 	uint32_t ceiling;               /* last staged reservation */
 	uint32_t durable;               /* reservation known committed */
-	uint64_t batch;                 /* batch holding ceiling; 0 = committed */
+	uint64_t batch;                 /* batch holding ceiling; 0 = durable */
 };
 
 #define FCNTDOWN_STAGE 1u
@@ -57,7 +61,9 @@ static inline bool fcntdown_reserve_due(uint32_t next, uint32_t ceiling)
 }
 
 void fcntdown_load(struct fcntdown *r, uint32_t persisted);
-unsigned fcntdown_reserve(struct fcntdown *r, uint64_t current_batch);
+/* current_batch: the batch being staged (a raised ceiling goes in it);
+ * durable_below: every batch below it is on the disk. */
+unsigned fcntdown_reserve(struct fcntdown *r, uint64_t current_batch, uint64_t durable_below);
 void fcntdown_used(struct fcntdown *r);
 void fcntdown_unstage(struct fcntdown *r);
 

@@ -23,43 +23,46 @@ START_TEST(test_fcnt_down_reservation)
 
 	/* Restart with a persisted ceiling of 100: raise and commit first. */
 	fcntdown_load(&r, 100);
-	ck_assert_uint_eq(fcntdown_reserve(&r, batch), FCNTDOWN_STAGE | FCNTDOWN_COMMIT);
+	ck_assert_uint_eq(fcntdown_reserve(&r, batch, batch), FCNTDOWN_STAGE | FCNTDOWN_COMMIT);
 	ck_assert_uint_eq(r.ceiling, 164);
 	batch++;                                      /* the daemon committed */
 	fcntdown_used(&r);
 	/* 101..132: covered by the committed ceiling, nothing to do. */
 	for (uint32_t n = 101; n <= 132; n++) {
 		ck_assert_uint_eq(r.next, n);
-		ck_assert_uint_eq(fcntdown_reserve(&r, batch), 0);
+		ck_assert_uint_eq(fcntdown_reserve(&r, batch, batch), 0);
 		ck_assert_uint_eq(r.durable, 164);
 		fcntdown_used(&r);
 	}
 	/* 133: 31 left: raise, riding along with the regular batch. */
-	ck_assert_uint_eq(fcntdown_reserve(&r, batch), FCNTDOWN_STAGE);
+	ck_assert_uint_eq(fcntdown_reserve(&r, batch, batch), FCNTDOWN_STAGE);
 	ck_assert_uint_eq(r.ceiling, 197);
 	ck_assert_uint_eq(r.durable, 164);
 	fcntdown_used(&r);
 	/* Not committed yet; at 164 the frame would have to wait for it. */
 	r.next = 164;
-	ck_assert_uint_eq(fcntdown_reserve(&r, batch), FCNTDOWN_COMMIT);
-	/* Once its batch is committed, the new ceiling counts. */
-	ck_assert_uint_eq(fcntdown_reserve(&r, batch + 1), 0);
+	ck_assert_uint_eq(fcntdown_reserve(&r, batch, batch), FCNTDOWN_COMMIT);
+	/* Committed but its sync not yet complete: still not durable. */
+	ck_assert_uint_eq(fcntdown_reserve(&r, batch + 1, batch), FCNTDOWN_COMMIT);
+	ck_assert_uint_eq(r.durable, 164);
+	/* Once its batch is on the disk, the new ceiling counts. */
+	ck_assert_uint_eq(fcntdown_reserve(&r, batch + 1, batch + 1), 0);
 	ck_assert_uint_eq(r.durable, 197);
 
 	/* A raised ceiling whose put_session failed is forgotten. */
 	fcntdown_load(&r, 10);
-	ck_assert_uint_eq(fcntdown_reserve(&r, 7), FCNTDOWN_STAGE | FCNTDOWN_COMMIT);
+	ck_assert_uint_eq(fcntdown_reserve(&r, 7, 7), FCNTDOWN_STAGE | FCNTDOWN_COMMIT);
 	fcntdown_unstage(&r);
-	ck_assert_uint_eq(fcntdown_reserve(&r, 8), FCNTDOWN_STAGE | FCNTDOWN_COMMIT);
+	ck_assert_uint_eq(fcntdown_reserve(&r, 8, 8), FCNTDOWN_STAGE | FCNTDOWN_COMMIT);
 	ck_assert_uint_eq(r.durable, 10);
 	ck_assert_uint_eq(r.batch, 8);
 
 	/* The end of the counter space: UINT32_MAX itself is never used. */
 	fcntdown_load(&r, UINT32_MAX - 1);
-	ck_assert_uint_eq(fcntdown_reserve(&r, 1), FCNTDOWN_STAGE | FCNTDOWN_COMMIT);
+	ck_assert_uint_eq(fcntdown_reserve(&r, 1, 1), FCNTDOWN_STAGE | FCNTDOWN_COMMIT);
 	ck_assert_uint_eq(r.ceiling, UINT32_MAX);
 	fcntdown_used(&r);
-	ck_assert_uint_eq(fcntdown_reserve(&r, 2), FCNTDOWN_EXHAUSTED);
+	ck_assert_uint_eq(fcntdown_reserve(&r, 2, 2), FCNTDOWN_EXHAUSTED);
 }
 END_TEST
 
