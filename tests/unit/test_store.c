@@ -1243,6 +1243,14 @@ static void fault_remove(void)
 	sqlite3_vfs_unregister(&fault_vfs);
 }
 
+/* A store on the fault VFS, in a new directory. */
+static void open_faulty(struct store *s, char *dir, size_t cap)
+{
+	fault_install();
+	new_dir(dir, cap, NULL);
+	ck_assert_int_eq(store_open(s, dir, 200), LB_OK);
+}
+
 START_TEST(test_failed_commit_is_retried)
 {
 	char dir[512];
@@ -1298,18 +1306,16 @@ START_TEST(test_failed_commit_is_retried)
 }
 END_TEST
 
-/* Once open, SQLite syncs nothing: the store does (store_sync.h), so that
- * a commit's sync can run off the loop. At close SQLite syncs again, for
- * the checkpoint before it deletes the WAL. */
+/* Once open, SQLite syncs nothing in a commit (synchronous = NORMAL): the
+ * store does (store_sync.h), so that a commit's sync can run off the loop.
+ * At close SQLite syncs, for the checkpoint before it deletes the WAL. */
 START_TEST(test_sqlite_syncs_only_at_close)
 {
 	char dir[512];
 	struct store s;
 	struct store_session a = mk_session(EUI_A, 1);
 
-	fault_install();
-	new_dir(dir, sizeof(dir), NULL);
-	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	open_faulty(&s, dir, sizeof(dir));
 	fault_syncs = 0;
 	uint64_t syncs = s.stats.syncs;
 	for (uint32_t i = 0; i < 3; i++) {
@@ -1530,9 +1536,7 @@ START_TEST(test_close_with_failing_disk)
 	struct store s;
 	struct store_session a = mk_session(EUI_A, 1);
 
-	fault_install();
-	new_dir(dir, sizeof(dir), NULL);
-	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	open_faulty(&s, dir, sizeof(dir));
 	fault_full = true;
 	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
 	ck_assert_int_eq(store_close(&s), LB_ERR_IO);  /* reported, not a crash */
