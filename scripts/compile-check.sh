@@ -46,7 +46,7 @@ inc="-idirafter /usr/include/$NATIVE_TRIPLET"
 mkdir "$W/b" && cd "$W/b" || exit 1
 # PKG_CHECK_MODULES takes _CFLAGS and _LIBS as given when both are set.
 # The include option once (MOSQUITTO_CFLAGS), a blank for the others.
-for v in MOSQUITTO LIBCONFIG JSONC CURL CRYPTO SQLITE MHD CHECK; do
+for v in MOSQUITTO LIBCONFIG JSONC CURL CRYPTO SQLITE URING MHD CHECK; do
 	eval "${v}_CFLAGS=' ' ${v}_LIBS=' '"
 	export "${v}_CFLAGS" "${v}_LIBS"
 done
