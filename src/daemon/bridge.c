@@ -931,10 +931,26 @@ static void notified(int rc, const char *what)
 
 /* systemd: a one-line STATUS every few seconds and the watchdog ping, both
  * from the loop so a stuck loop stops the pings. */
+/* A disk that hangs in a sync off the loop holds every event back but not
+ * the loop, which would go on notifying the watchdog: it stops, so that
+ * systemd restarts the bridge as it did when the sync held the loop. */
+static bool disk_hangs(struct bridge *b)
+{
+	int64_t ms = store_sync_stalled_ms(&b->store);
+
+	if (ms < BRIDGE_SYNC_STUCK_MS)
+		return false;
+	LB_LOG_RL(LOG_LVL_ERROR, "bridge", "a sync of the state directory's WAL has not completed "
+		  "for %lld s: the disk hangs; events wait, and the watchdog is no longer notified",
+		  (long long)(ms / 1000));
+	return true;
+}
+
 static int64_t service_tick(struct bridge *b, int64_t now)
 {
 	if (b->watchdog_ms > 0 && now >= b->next_watchdog_ms) {
-		notified(sdnotify_watchdog(), "WATCHDOG");
+		if (!disk_hangs(b))
+			notified(sdnotify_watchdog(), "WATCHDOG");
 		b->next_watchdog_ms = now + b->watchdog_ms / 2;
 	}
 	if (now >= b->next_status_ms) {

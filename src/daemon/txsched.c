@@ -406,10 +406,10 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 				  "awaited (%s): it stays in the store as sent", dev->name, e->id,
 				  lb_strerror(rc));
 		/* Durable before anyone is told: after a crash the item is not sent
-		 * again. The txack waits for that batch, however many tries it
-		 * takes, so the commit need not wait for its sync on the loop. */
+		 * again (downlinks are rare, so one commit each is cheap). The
+		 * txack waits for that batch, however many tries it takes. */
 		uint64_t batch = durable_batch(t->c.durable);
-		if (durable_commit_nowait(t->c.durable) != LB_OK)
+		if (durable_commit(t->c.durable) != LB_OK)
 			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: sent downlink %s not yet "
 				  "recorded durably (retried with the next batch)", dev->name, e->id);
 		publish_txack(t, dev, e, true, batch);

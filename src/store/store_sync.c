@@ -66,13 +66,18 @@ static bool all_synced(struct store *s)
 	return true;
 }
 
-static void completed(struct store *s, int res)
+/* A completion: the sync in flight's if its tag matches. Any failed
+ * sync is a write-back error of the WAL, whichever it was. */
+static void completed(struct store *s, uint64_t tag, int res)
 {
-	s->sync.in_flight = false;
 	if (res < 0) {
+		s->sync.in_flight = false;
 		sync_failed(s, -res);
 		return;
 	}
+	if (!s->sync.in_flight || tag != s->sync.flight_seq)
+		return;   /* not the one in flight (store_sync_reap()) */
+	s->sync.in_flight = false;
 	covered(s, s->sync.flight_writes, s->sync.flight_batch);
 	int64_t us = store__mono_us() - s->sync.flight_since_us;
 	if (us > s->stats.max_sync_us)
@@ -89,12 +94,13 @@ static void wait_flight(struct store *s)
 		if (rc == -EINTR)
 			continue;
 		if (rc < 0) {   /* the ring itself failed: count it as the sync */
-			completed(s, rc);
+			completed(s, s->sync.flight_seq, rc);
 			return;
 		}
+		uint64_t tag = cqe->user_data;
 		int res = cqe->res;
 		io_uring_cqe_seen(s->sync.ring, cqe);
-		completed(s, res);
+		completed(s, tag, res);
 	}
 }
 
@@ -129,7 +135,11 @@ void store__sync_wrote(struct store *s)
 	s->sync.writes++;
 }
 
-/* Submit one fdatasync of the WAL covering what is written now. */
+/* Submit one fdatasync of the WAL covering what is written now, tagged
+ * with its own number. A submission that failed may still leave its entry
+ * queued in the ring, to go out with a later one: the ring is then no
+ * longer used (its completion, if one comes, matches no tag; a failure in
+ * it still counts), and every sync is made at once. */
 static int submit(struct store *s)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(s->sync.ring);
@@ -137,10 +147,12 @@ static int submit(struct store *s)
 	if (!sqe)   /* cannot happen with one in flight: sync at once */
 		return store__sync_wal_now(s);
 	io_uring_prep_fsync(sqe, s->sync.wal_fd, IORING_FSYNC_DATASYNC);
+	sqe->user_data = ++s->sync.flight_seq;
 	int rc = io_uring_submit(s->sync.ring);
 	if (rc != 1) {
-		LB_LOG_RL(LOG_LVL_WARN, TAG, "io_uring: submitting a sync failed: %s; syncing at once",
-			  strerror(rc < 0 ? -rc : EAGAIN));
+		log_error(TAG, "io_uring: submitting a sync failed (%s): each commit's sync waits "
+			  "on the loop from now on", rc < 0 ? strerror(-rc) : "not taken");
+		s->sync.ring_broken = true;
 		return store__sync_wal_now(s);
 	}
 	s->sync.in_flight = true;
@@ -154,7 +166,7 @@ int store__sync_batch(struct store *s, bool wait)
 {
 	if (s->sync.failed)
 		return LB_ERR_IO;
-	if (wait || !s->sync.ring || s->sync.wal_fd < 0)
+	if (wait || !s->sync.ring || s->sync.ring_broken || s->sync.wal_fd < 0)
 		return store__sync_wal_now(s);
 	if (s->sync.in_flight)   /* store_sync_reap() starts the next one */
 		return LB_OK;
@@ -170,17 +182,17 @@ int store_sync_reap(struct store *s)
 	if (!s || !s->sync.ring)
 		return s && s->sync.failed ? LB_ERR_IO : LB_OK;
 	while (io_uring_peek_cqe(s->sync.ring, &cqe) == 0) {
+		uint64_t tag = cqe->user_data;
 		int res = cqe->res;
 		io_uring_cqe_seen(s->sync.ring, cqe);
-		if (s->sync.in_flight)
-			completed(s, res);
+		completed(s, tag, res);
 	}
 	if (s->sync.failed)
 		return LB_ERR_IO;
 	/* Batches committed while it was in flight: the next sync (or none
 	 * needed, when they wrote nothing a sync has not covered). */
 	if (!s->sync.in_flight && !all_synced(s))
-		return submit(s);
+		return s->sync.ring_broken ? store__sync_wal_now(s) : submit(s);
 	return LB_OK;
 }
 
@@ -224,6 +236,13 @@ bool store_sync_failed(const struct store *s)
 bool store_sync_pending(const struct store *s)
 {
 	return s && s->sync.in_flight;
+}
+
+int64_t store_sync_stalled_ms(const struct store *s)
+{
+	if (!s || !s->sync.in_flight)
+		return 0;
+	return (store__mono_us() - s->sync.flight_since_us) / 1000;
 }
 
 int store__sync_open(struct store *s, const char *db_path)

@@ -77,6 +77,10 @@ int store_sync_reap(struct store *s);
 bool store_sync_failed(const struct store *s);
 /* Whether a sync is in flight (batches wait for store_sync_reap()). */
 bool store_sync_pending(const struct store *s);
+/* For how long (ms) the sync in flight has been; 0 when none is. A disk
+ * that hangs no longer holds the loop but every event: the caller must
+ * tell (the daemon stops feeding systemd's watchdog). */
+int64_t store_sync_stalled_ms(const struct store *s);
 
 /* Internal to store/. */
 /* At open, once the database is in WAL mode: the WAL's descriptor, and

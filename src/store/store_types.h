@@ -170,6 +170,8 @@ struct store_sync {
 	uint64_t synced_writes;         /* of them, covered by a completed sync */
 	uint64_t durable;               /* batches below it are on the disk */
 	bool in_flight;                 /* a sync submitted to the ring */
+	bool ring_broken;               /* a submission failed: syncs at once */
+	uint64_t flight_seq;            /* ...its user_data (one per submission) */
 	uint64_t flight_writes;         /* ...covers writes up to this */
 	uint64_t flight_batch;          /* ...and batches below this */
 	int64_t flight_since_us;        /* ...submitted then (monotonic) */

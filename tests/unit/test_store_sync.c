@@ -335,6 +335,39 @@ START_TEST(test_wait_takes_flight_first)
 }
 END_TEST
 
+/* A completion counts only for the sync whose tag it carries (a failed
+ * submission can leave an entry queued, to complete later), a ring that
+ * failed a submission is no longer used, and the age of the sync in
+ * flight is told (a disk that hangs). */
+START_TEST(test_completion_by_tag)
+{
+	char dir[512];
+	struct store s;
+
+	if (!open_with_ring(&s, dir, sizeof(dir)))
+		return;
+	stage(&s, EUI_A, 1);
+	uint64_t b = store_batch(&s);
+	ck_assert_int_eq(store_sync_stalled_ms(&s), 0);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	s.sync.flight_since_us -= 30 * 1000000;   /* as if the disk hung 30 s */
+	ck_assert_int_ge(store_sync_stalled_ms(&s), 30000);
+	s.sync.flight_seq++;                      /* as if a later one were in flight */
+	ck_assert_int_eq(reap_one(&s), LB_OK);
+	ck_assert(!store_committed(&s, b));       /* not its completion */
+	ck_assert(store_sync_pending(&s));
+	s.sync.in_flight = false;                 /* nothing will complete it */
+	s.sync.ring_broken = true;
+	stage(&s, EUI_A, 2);
+	b = store_batch(&s);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	ck_assert(store_committed(&s, b));        /* synced at once */
+	ck_assert(!store_sync_pending(&s));
+	ck_assert_int_eq(store_sync_stalled_ms(&s), 0);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+END_TEST
+
 /* A store that could not open leaves no descriptor behind, and closing a
  * zeroed or closed store is safe. */
 START_TEST(test_close_releases)
@@ -369,6 +402,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_close_releases);
 	tcase_add_test(tc, test_advance_synced_before_marker);
 	tcase_add_test(tc, test_wait_takes_flight_first);
+	tcase_add_test(tc, test_completion_by_tag);
 	suite_add_tcase(s, tc);
 	return s;
 }
