@@ -1295,6 +1295,18 @@ static void shutdown_flush(struct bridge *b)
 			   (unsigned long long)outbox_pending(&b->outbox));
 }
 
+/* FAILURE IS FINAL (store_sync.h): a restart reads the state back from
+ * the disk; the uplinks of the batches not synced are in the outbox there
+ * if the disk kept them. */
+static bool disk_failed(struct bridge *b)
+{
+	if (!store_sync_failed(&b->store))
+		return false;
+	log_error("bridge", "the state directory's disk failed a sync: shutting down (exit "
+		  "status 3)");
+	return true;
+}
+
 int bridge_run(struct bridge *b)
 {
 	log_notice("bridge", "running: UDP %s:%u, MQTT %s:%u, region %s, dedup window %d ms",
@@ -1313,17 +1325,16 @@ int bridge_run(struct bridge *b)
 		int64_t next = run_timers(b);
 		mqtt_batch_end(&b->mqtt);
 		mqtt_sync_fd(b);
+		if (disk_failed(b)) {   /* a sync at once, in the timers */
+			status = LB_ERR_IO;
+			break;
+		}
 		if (loop_run_once(&b->loop, next) < 0) {
 			log_error("bridge", "event loop failed: shutting down");
 			status = LB_ERR_IO;
 			break;
 		}
-		/* FAILURE IS FINAL (store_sync.h): a restart reads the state
-		 * back from the disk; the uplinks of the batches not synced are
-		 * in the outbox there if the disk kept them. */
-		if (store_sync_failed(&b->store)) {
-			log_error("bridge", "the state directory's disk failed a sync: shutting down "
-				  "(exit status 3)");
+		if (disk_failed(b)) {   /* a sync off the loop, reaped */
 			status = LB_ERR_IO;
 			break;
 		}

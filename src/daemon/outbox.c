@@ -233,7 +233,8 @@ static int stage_all(void *arg)
  * arrives), which bounds what a crash can make us send twice. While new
  * events arrive, the mark waits for their commit, due within commit_ms: a
  * flow of 40,000 events a second would otherwise commit every 25 ms, each
- * commit an fdatasync on the loop (README "What an uplink costs"). */
+ * commit a transaction on the loop and an fdatasync (README "What an
+ * uplink costs"). */
 static int64_t due_ms(void *arg)
 {
 	struct outbox *o = arg;

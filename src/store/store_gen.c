@@ -258,6 +258,13 @@ static bool checkpoint(struct store *s)
 	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log,
 					   &n_done);
 
+	/* A sync of SQLite's own that failed cannot be retried either
+	 * (store_sync.h, FAILURE IS FINAL): a retried checkpoint would copy
+	 * pages the disk lost and start the WAL over. */
+	if (rc == SQLITE_IOERR_FSYNC || rc == SQLITE_IOERR_DIR_FSYNC) {
+		store__sync_failed(s, "the WAL checkpoint's sync", EIO);
+		return false;
+	}
 	if (rc != SQLITE_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, TAG, "WAL checkpoint failed: %s (retried after the next "
 			  "commit)", sqlite3_errmsg(s->db));
@@ -319,7 +326,7 @@ bool store_upkeep(struct store *s)
 
 void store__gen_committed(struct store *s)
 {
-	if (!s->gen.active)
+	if (!s->gen.active || s->sync.failed)   /* nothing more is written */
 		return;
 	/* Deferred, but a batch was open from one commit to the next: done
 	 * now, while none is, so the WAL stays short. */

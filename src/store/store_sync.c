@@ -22,16 +22,38 @@
 /* One sync in flight at a time: two entries leave room to spare. */
 #define RING_ENTRIES 2
 
+int store__sync_failed(struct store *s, const char *what, int err)
+{
+	if (!s->sync.failed)
+		log_error(TAG, "%s failed: %s. Batches from %llu on are not known to be on the disk, "
+			  "and a failed sync cannot be retried (the kernel drops the error): the store "
+			  "writes nothing more, and keeps the WAL for the next start", what,
+			  strerror(err), (unsigned long long)s->sync.durable);
+	s->sync.failed = true;
+	return LB_ERR_IO;
+}
+
 /* FAILURE IS FINAL (store_sync.h). */
 static int sync_failed(struct store *s, int err)
 {
-	if (!s->sync.failed)
-		log_error(TAG, "fdatasync of %s-wal failed: %s. Batches from %llu on are not known "
-			  "to be on the disk, and a failed sync cannot be retried (the kernel drops "
-			  "the error): the store writes nothing more, and keeps the WAL for the next "
-			  "start", STORE_DB_NAME, strerror(err), (unsigned long long)s->sync.durable);
-	s->sync.failed = true;
-	return LB_ERR_IO;
+	return store__sync_failed(s, "fdatasync of " STORE_DB_NAME "-wal", err);
+}
+
+/* An error of io_uring itself, not of the sync (no worker thread, no
+ * memory): no fdatasync ran and no write-back error was taken. The ring
+ * is given up and every sync made at once from then on. */
+static bool ring_error(int res)
+{
+	return res == -ECANCELED || res == -EAGAIN || res == -ENOMEM || res == -EINTR;
+}
+
+static void give_up_ring(struct store *s, int res)
+{
+	s->sync.in_flight = false;
+	if (!s->sync.ring_broken)
+		log_error(TAG, "io_uring: a sync did not run (%s): each commit's sync waits on the "
+			  "loop from now on", strerror(-res));
+	s->sync.ring_broken = true;
 }
 
 static int fdatasync_retry(int fd)
@@ -70,12 +92,19 @@ static bool all_synced(struct store *s)
  * sync is a write-back error of the WAL, whichever it was. */
 static void completed(struct store *s, uint64_t tag, int res)
 {
+	bool ours = s->sync.in_flight && tag == s->sync.flight_seq;
+
+	if (res < 0 && ring_error(res)) {
+		if (ours)
+			give_up_ring(s, res);
+		return;
+	}
 	if (res < 0) {
 		s->sync.in_flight = false;
 		sync_failed(s, -res);
 		return;
 	}
-	if (!s->sync.in_flight || tag != s->sync.flight_seq)
+	if (!ours)
 		return;   /* not the one in flight (store_sync_reap()) */
 	s->sync.in_flight = false;
 	covered(s, s->sync.flight_writes, s->sync.flight_batch);
@@ -93,8 +122,8 @@ static void wait_flight(struct store *s)
 		int rc = io_uring_wait_cqe(s->sync.ring, &cqe);
 		if (rc == -EINTR)
 			continue;
-		if (rc < 0) {   /* the ring itself failed: count it as the sync */
-			completed(s, s->sync.flight_seq, rc);
+		if (rc < 0) {   /* the ring itself failed: the caller syncs at once */
+			give_up_ring(s, rc);
 			return;
 		}
 		uint64_t tag = cqe->user_data;

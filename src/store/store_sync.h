@@ -88,10 +88,12 @@ int64_t store_sync_stalled_ms(const struct store *s);
 int store__sync_open(struct store *s, const char *db_path);
 /* Before the connection closes: wait for the sync in flight (its result
  * counts for the close). After it closes: release the ring and the
- * descriptor (closed after SQLite's own, whose locks a close of another
- * descriptor of the same file would drop). */
+ * descriptor. */
 void store__sync_drain(struct store *s);
 void store__sync_close(struct store *s);
+/* A sync failed, the store's or SQLite's own (a checkpoint's): FAILURE IS
+ * FINAL. `what` names it in the log. Returns LB_ERR_IO. */
+int store__sync_failed(struct store *s, const char *what, int err);
 /* A COMMIT wrote to the WAL: count it (what a sync must cover). */
 void store__sync_wrote(struct store *s);
 /* After a batch's COMMIT: sync now (wait) or start a sync (!wait, when

@@ -1123,6 +1123,7 @@ static sqlite3_vfs fault_vfs;
 static sqlite3_io_methods fault_io;
 static bool fault_full;
 static int fault_syncs;      /* xSync calls SQLite made */
+static bool fault_sync_fail; /* they fail (a disk's write-back error) */
 
 #define REAL(f) (((struct fault_file *)(f))->real)
 #define FWD(f, m, ...) REAL(f)->pMethods->m(REAL(f), __VA_ARGS__)
@@ -1148,6 +1149,8 @@ static int f_truncate(sqlite3_file *f, sqlite3_int64 size)
 static int f_sync(sqlite3_file *f, int flags)
 {
 	fault_syncs++;
+	if (fault_sync_fail)
+		return SQLITE_IOERR_FSYNC;
 	return FWD(f, xSync, flags);
 }
 static int f_size(sqlite3_file *f, sqlite3_int64 *size)
@@ -1240,6 +1243,7 @@ static void fault_remove(void)
 {
 	fault_full = false;
 	fault_syncs = 0;
+	fault_sync_fail = false;
 	sqlite3_vfs_unregister(&fault_vfs);
 }
 
@@ -1309,7 +1313,7 @@ END_TEST
 /* Once open, SQLite syncs nothing in a commit (synchronous = NORMAL): the
  * store does (store_sync.h), so that a commit's sync can run off the loop.
  * At close SQLite syncs, for the checkpoint before it deletes the WAL. */
-START_TEST(test_sqlite_syncs_only_at_close)
+START_TEST(test_sqlite_no_sync_in_commits)
 {
 	char dir[512];
 	struct store s;
@@ -2346,6 +2350,30 @@ static int commit_until_checkpoint(struct store *s)
 	return commits;
 }
 
+/* A sync of SQLite's own that fails (the checkpoint's, synchronous =
+ * NORMAL) is final like the store's (store_sync.h): a retried checkpoint
+ * would copy what the disk lost. Nothing is written after it. */
+START_TEST(test_checkpoint_sync_failure_is_final)
+{
+	char dir[512];
+	struct store s;
+	struct store_session a = mk_session(EUI_A, 1);
+
+	open_faulty(&s, dir, sizeof(dir));
+	store_defer_upkeep(&s, true);
+	(void)commit_until_checkpoint(&s);
+	fault_sync_fail = true;
+	(void)store_upkeep(&s);
+	fault_sync_fail = false;
+	ck_assert(store_sync_failed(&s));
+	ck_assert(!store_upkeep_due(&s));
+	ck_assert_int_eq(store_put_session(&s, &a), LB_ERR_IO);
+	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	fault_remove();
+}
+END_TEST
+
 static void put_fcnt(struct store *s, struct store_session *a, uint32_t fcnt)
 {
 	a->fcnt_up_last = fcnt;
@@ -2567,7 +2595,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_many_rows_refused_and_repeated);
 	tcase_add_test(tc, test_many_rows_replayed_after_failed_commit);
 	tcase_add_test(tc, test_close_with_failing_disk);
-	tcase_add_test(tc, test_sqlite_syncs_only_at_close);
+	tcase_add_test(tc, test_sqlite_no_sync_in_commits);
 	tcase_add_test(tc, test_staging_failure_keeps_batch);
 	tcase_add_test(tc, test_replay_after_half_failed_commit);
 	tcase_add_test(tc, test_not_a_database);
@@ -2584,6 +2612,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_gen_wal_deleted_after_kill);
 	tcase_add_test(tc, test_gen_wal_deleted_after_checkpoint);
 	tcase_add_test(tc, test_gen_upkeep_deferred);
+	tcase_add_test(tc, test_checkpoint_sync_failure_is_final);
 	tcase_add_test(tc, test_gen_upgrade_without_marker);
 	tcase_add_test(tc, test_gen_purge);
 	tcase_add_test(tc, test_gen_marker_owner);

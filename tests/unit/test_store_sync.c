@@ -233,6 +233,28 @@ START_TEST(test_failed_sync_is_final)
 }
 END_TEST
 
+/* After a failed sync, a commit's checkpoint does not run either (the
+ * daemon's upkeep is deferred, and a checkpoint due while a batch was open
+ * is done by the next commit). */
+START_TEST(test_no_checkpoint_after_failure)
+{
+	char dir[512];
+	struct store s;
+
+	open_store(&s, dir, sizeof(dir));
+	store_defer_upkeep(&s, true);
+	stage(&s, EUI_A, 5);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	s.gen.ckpt_due = true;
+	break_wal_fd(&s);
+	stage(&s, EUI_A, 6);
+	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
+	ck_assert(store_sync_failed(&s));
+	ck_assert(s.gen.ckpt_due);   /* not done */
+	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+END_TEST
+
 START_TEST(test_failed_wait_is_final)
 {
 	char dir[512];
@@ -394,11 +416,13 @@ static Suite *suite(void)
 	Suite *s = suite_create("store_sync");
 	TCase *tc = tcase_create("sync");
 
+	tcase_set_timeout(tc, 30);   /* a sync's deadline is 5 s */
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_test(tc, test_commit_is_durable_at_return);
 	tcase_add_test(tc, test_nowait_durable_when_reaped);
 	tcase_add_test(tc, test_failed_sync_is_final);
 	tcase_add_test(tc, test_failed_wait_is_final);
+	tcase_add_test(tc, test_no_checkpoint_after_failure);
 	tcase_add_test(tc, test_close_releases);
 	tcase_add_test(tc, test_advance_synced_before_marker);
 	tcase_add_test(tc, test_wait_takes_flight_first);
