@@ -51,6 +51,7 @@
 #include "daemon/payload.h"
 #include "base/netaddr.h"
 #include "mac/join.h"
+#include "tables/fcntdown.h"
 
 #define DEV_EUI UINT64_C(0x70b3d57ed0000001)
 #define DEV_ADDR UINT32_C(0x26011234)
@@ -849,6 +850,40 @@ START_TEST(test_rejoin_keeps_new_session)
 }
 END_TEST
 
+/* A downlink counter is used only below a ceiling that is on the disk, not
+ * only committed (tables/fcntdown.h): with the group commit's sync still
+ * in flight, the reservation waits for the disk. Without io_uring
+ * (qemu-user) every commit syncs at once and there is nothing to wait for. */
+START_TEST(test_fcnt_reserved_only_when_synced)
+{
+	struct lb_device *dev = devices_find_eui(&w.devices, DEV_EUI);
+	uint32_t fcnt;
+
+	if (store_sync_start(&w.store) < 0)
+		return;
+	/* Use counters until the ceiling is raised again (staged, not committed). */
+	ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, dev, &fcnt), LB_OK);
+	uint32_t first_ceiling = dev->rt.fcnt_down.ceiling;
+	while (dev->rt.fcnt_down.ceiling == first_ceiling) {
+		fcntdown_used(&dev->rt.fcnt_down);
+		ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, dev, &fcnt), LB_OK);
+	}
+	/* The group commit takes the new ceiling; its sync is in flight. */
+	uint64_t b = dev->rt.fcnt_down.batch;
+	ck_assert_uint_gt(b, 0);
+	ck_assert_int_eq(durable_commit_nowait(&w.durable), LB_OK);
+	ck_assert(store_sync_pending(&w.store));
+	ck_assert(!store_committed(&w.store, b));
+	/* At the old ceiling: the new one is not on the disk yet, so the
+	 * reservation returns only once it is. */
+	dev->rt.fcnt_down.next = first_ceiling;
+	ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, dev, &fcnt), LB_OK);
+	ck_assert_uint_eq(fcnt, first_ceiling);
+	ck_assert(store_committed(&w.store, b));
+	ck_assert(!store_sync_pending(&w.store));
+}
+END_TEST
+
 /* The client refuses an `up` for good: it is counted, never lost silently. */
 START_TEST(test_refused_up_is_counted)
 {
@@ -1115,6 +1150,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_failing_part_holds_up);
 	tcase_add_test(tc, test_refused_up_is_counted);
 	tcase_add_test(tc, test_rejoin_keeps_new_session);
+	tcase_add_test(tc, test_fcnt_reserved_only_when_synced);
 	tcase_add_test(tc, test_held_events_keep_order);
 	tcase_add_test(tc, test_home_assistant_entities);
 	tcase_add_test(tc, test_codec_object);
