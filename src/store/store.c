@@ -310,9 +310,9 @@ static int configure(struct store *s, const char *path)
 	if (!s->sync.wal_mode)
 		log_warn(TAG, "%s: journal mode is %s, not wal", path, mode);
 	/* FULL while the store opens: each commit syncs the WAL, so a
-	 * committed batch survives power loss; once open, the store does those
-	 * syncs itself (sync_by_store()). journal_size_limit keeps the WAL file small after a
-	 * checkpoint (SD cards). secure_delete (on in Debian's build) zeroes
+	 * committed batch survives power loss; once open, NORMAL, and the store
+	 * makes the commits' syncs itself (sync_by_store()). journal_size_limit
+	 * keeps the WAL file small after a checkpoint (SD cards). secure_delete (on in Debian's build) zeroes
 	 * every deleted row: the file holds the live session keys anyway, so it
 	 * protects nothing the file mode does not, at the price of a memset per
 	 * outbox row acknowledged. */
@@ -401,7 +401,7 @@ static void release(struct store *s)
 	keep_wal_after_failure(s);
 	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
 		log_error(TAG, "close: %s", sqlite3_errmsg(s->db));
-	store__sync_close(s);   /* after SQLite's: see store__sync_close() */
+	store__sync_close(s);   /* the ring and the WAL's descriptor */
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	if (s->dir_fd >= 0)

@@ -231,11 +231,12 @@ int store__stagev(struct store *s, enum store_op op, const struct store__part *p
 	}
 	if (s->n_ops == 0)
 		s->due_ms = store__mono_us() / 1000 + s->commit_ms;
-	/* A batch this large is due at once: its COMMIT and fsync, and the
-	 * checkpoint after it, hold the caller's loop for a time that grows
-	 * with the batch, and the redo log stays within what it keeps. Not
-	 * while a failed commit waits for its retry: a full or failing disk
-	 * is not tried again sooner because more was staged. */
+	/* A batch this large is due at once: its COMMIT (and its sync, for a
+	 * commit that waits), and the checkpoint after it, hold the caller's
+	 * loop for a time that grows with the batch, and the redo log stays
+	 * within what it keeps. Not while a failed commit waits for its
+	 * retry: a full or failing disk is not tried again sooner because more
+	 * was staged. */
 	if (s->log_len >= STORE_COMMIT_EARLY_BYTES && !s->retrying) {
 		int64_t now_ms = store__mono_us() / 1000;
 		if (s->due_ms > now_ms)
