@@ -903,6 +903,10 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 	x.downlinks_rx2 = b->tx.stats.sent_rx2;
 	x.store_commits = b->store.stats.commits;
 	x.store_failures = b->store.stats.failures;
+	x.store_syncs = b->store.stats.syncs;
+	x.store_syncs_on_loop = b->store.stats.syncs_waited;
+	x.store_sync_max_us = b->store.stats.max_sync_us;
+	x.store_sync_on_loop_max_us = b->store.stats.max_sync_wait_us;
 	struct stats_integ integs[STATS_MAX_INTEGS];
 	x.integs = integs;
 	x.n_integs = integrations_stats(&b->integs, integs, STATS_MAX_INTEGS);

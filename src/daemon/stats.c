@@ -109,6 +109,10 @@ int stats_json(const struct stats *s, const struct stats_extra *x, char *out, si
 	json_object *st = json_object_new_object();
 	add_u64(st, "commits", x->store_commits);
 	add_u64(st, "failures", x->store_failures);
+	add_u64(st, "syncs", x->store_syncs);
+	add_u64(st, "syncsOnLoop", x->store_syncs_on_loop);
+	add_u64(st, "syncMaxMs", (uint64_t)(x->store_sync_max_us / 1000));
+	add_u64(st, "syncOnLoopMaxMs", (uint64_t)(x->store_sync_on_loop_max_us / 1000));
 	json_object_object_add(o, "store", st);
 	json_object_object_add(o, "drops", drops_json(s, x));
 	add_u64(m, "queueDepth", x->mqtt_queue_depth);

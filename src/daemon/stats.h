@@ -93,6 +93,10 @@ struct stats_extra {
 	uint64_t downlinks_rx2;
 	uint64_t store_commits;
 	uint64_t store_failures;
+	uint64_t store_syncs;                /* the WAL's, completed (store_sync.h) */
+	uint64_t store_syncs_on_loop;        /* of them, made at once on the loop */
+	int64_t store_sync_max_us;           /* the longest off the loop */
+	int64_t store_sync_on_loop_max_us;   /* the longest on it */
 	const struct stats_integ *integs;    /* integrations (may be NULL) */
 	size_t n_integs;
 };

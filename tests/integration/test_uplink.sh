@@ -63,7 +63,9 @@ stats=$(last_stats all)
 echo "$stats" | jq -e --argjson r "$injected_replay" --argjson m "$injected_mic" \
 	'.uplinksPublished == 200 and .drops.frames.micFailure == $m
 	 and (.drops.frames.replay + .drops.frames.retransmission) == $r
-	 and .gatewaysOnline == 2 and .dedupHits >= 200' >/dev/null \
+	 and .gatewaysOnline == 2 and .dedupHits >= 200
+	 and .store.syncs >= 1 and .store.syncsOnLoop <= .store.syncs
+	 and .store.syncMaxMs >= 0 and .store.syncOnLoopMaxMs >= 0' >/dev/null \
 	|| fail "stats do not match injected faults (replay=$injected_replay mic=$injected_mic): $stats"
 dropped=$(echo "$stats" | jq '[.drops.datagrams[]] | add // 0')
 [ "$dropped" -eq "$injected_bad" ] || fail "malformed datagrams counted $dropped, injected $injected_bad"
