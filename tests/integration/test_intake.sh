@@ -51,12 +51,18 @@ metrics() { curl -sS "http://127.0.0.1:$HTTP_PORT/metrics" > "$T/metrics.txt" &&
 		< "$T/metrics.txt" > "$T/samples.txt"; }
 sample() { awk -v k="$1" '$1 == k { print $2 }' "$T/samples.txt"; }
 
-# offer SIM_ERR FCNT: 80,000 uplinks at 40,000/s (160,000 datagrams in 2 s;
-# a bridge with a whole CPU of the 2-core development machine takes about
-# 37,000 datagrams/s built with ASan, 95,000 optimised)
+# offer SIM_ERR FCNT: 160,000 uplinks at 80,000/s heard by one gateway
+# (160,000 datagrams in 2 s; a bridge with a whole CPU of the 2-core
+# development machine takes about 37,000 datagrams/s built with ASan, 95,000
+# optimised). One gateway: with two, the simulator's two lanes of
+# datagrams could drift apart by more than the de-duplication's retention
+# on a loaded machine (the simulator has the other CPU to share with
+# everything else), and a late copy was refused as a replay; grouping the
+# copies of a backlog by their arrival is test_dedup_backlog.sh's.
 offer() {
-	sim --count 80000 --rate 40000 --prebuild --keepalive 0 --ack-timeout 100 --fcnt-start "$2" \
-		2> "$1" || fail "sim exit: $(tail -3 "$1")"
+	"$SIM" --server "127.0.0.1:$UDP_PORT" --devices $DEVS --seed 61 --gateways 1 --quiet \
+		--count 160000 --rate 80000 --prebuild --keepalive 0 --ack-timeout 100 \
+		--fcnt-start "$2" 2> "$1" || fail "sim exit: $(tail -3 "$1")"
 	_sent=$(field push_data "$1")
 	[ "${_sent:-0}" -eq 160000 ] || fail "the simulator sent $_sent PUSH_DATA, want 160000"
 }
@@ -80,15 +86,10 @@ echo "after the burst: $S"
 [ "$(echo "$S" | jq '.intake.pauses')" -ge 1 ] || fail "no pause: $S"
 [ "$(echo "$S" | jq '.intake.pausedMs')" -ge 1 ] || fail "no time paused: $S"
 [ "$(echo "$S" | jq '.drops.outboxOverflow')" -eq 0 ] || fail "events dropped by the outbox: $S"
-# Every unique uplink is published and no frame refused: a frame's two
-# copies are grouped by their arrival however late the backlog is read
-# (test_dedup_backlog.sh; by the loop's clock, as before, a copy read a
-# second or two after its twin was refused as a retransmission or replay).
-# Copies counted late are not checked here: the simulator's two gateway
-# lanes may drift apart on a loaded machine.
+# Every unique uplink is published and no frame refused.
 [ "$(echo "$S" | jq '.uplinksPublished == .uplinksUnique')" = true ] ||
 	fail "unique uplinks not all published: $S"
-[ "$(echo "$S" | jq '[.drops.frames | del(.lateDuplicate)[]] | add')" -eq 0 ] ||
+[ "$(echo "$S" | jq '[.drops.frames[]] | add')" -eq 0 ] ||
 	fail "frames refused: $S"
 [ "$(ups)" -eq "$(echo "$S" | jq '.uplinksPublished')" ] || fail "$(ups) up events, stats say $(echo "$S" | jq '.uplinksPublished')"
 grep -qE 'intake.*overloaded \(the loop busy [0-9]+ per mille of the last 1000 ms\) and [0-9]+ events wait for the broker' "$T/bridge.log" ||
@@ -99,7 +100,7 @@ metrics || fail "/metrics: $(head -c 300 "$T/metrics.txt")"
 
 note "afterwards it reads as before: 40 uplinks at an easy pace, PULL_DATA answered"
 U0=$(ups)
-sim --count 40 --rate 100 --keepalive 1 --fcnt-start 600 2> "$T/sim2.err" || fail "sim 2 exit $?"
+sim --count 40 --rate 100 --keepalive 1 --fcnt-start 1000 2> "$T/sim2.err" || fail "sim 2 exit $?"
 wait_count "$T/all.out" '/event/up ' $((U0 + 40)) || fail "$(( $(ups) - U0 )) of 40 up events"
 [ "$(field pull_ack "$T/sim2.err")" -ge 1 ] || fail "PULL_DATA not answered: $(cat "$T/sim2.err")"
 
