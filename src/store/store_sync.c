@@ -137,8 +137,9 @@ int store__sync_wal_now(struct store *s)
 {
 	if (s->sync.failed)
 		return LB_ERR_IO;
-	if (s->sync.wal_fd < 0) {   /* not WAL mode: SQLite synced (FULL) */
-		covered(s, s->sync.writes, s->batch);
+	if (s->sync.wal_fd < 0) {   /* not WAL mode: SQLite synced (FULL), no sync of ours */
+		s->sync.synced_writes = s->sync.writes;
+		all_synced(s);
 		return LB_OK;
 	}
 	wait_flight(s);
@@ -306,8 +307,7 @@ void store__sync_drain(struct store *s)
 
 void store__sync_close(struct store *s)
 {
-	if (s->sync.ring) {
-		wait_flight(s);
+	if (s->sync.ring) {   /* nothing in flight: store__sync_drain() came first */
 		io_uring_queue_exit(s->sync.ring);
 		free(s->sync.ring);
 	}

@@ -87,8 +87,8 @@ int64_t store_sync_stalled_ms(const struct store *s);
  * the directory synced (its -wal entry). */
 int store__sync_open(struct store *s, const char *db_path);
 /* Before the connection closes: wait for the sync in flight (its result
- * counts for the close). After it closes: release the ring and the
- * descriptor. */
+ * counts for the close). After it closes, and after the drain: release
+ * the ring and the descriptor. */
 void store__sync_drain(struct store *s);
 void store__sync_close(struct store *s);
 /* A sync failed, the store's or SQLite's own (a checkpoint's): FAILURE IS
