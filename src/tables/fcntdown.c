@@ -10,6 +10,14 @@ void fcntdown_load(struct fcntdown *r, uint32_t persisted)
 	r->batch = 0;
 }
 
+void fcntdown_start(struct fcntdown *r, uint32_t ceiling, uint64_t batch)
+{
+	r->next = 0;
+	r->durable = 0;
+	r->ceiling = ceiling;
+	r->batch = batch;
+}
+
 unsigned fcntdown_reserve(struct fcntdown *r, uint64_t current_batch, uint64_t durable_below)
 {
 	unsigned f = 0;

@@ -26,7 +26,10 @@
  * If that put_session fails, call fcntdown_unstage(&r) (the raised
  * ceiling was not staged) and do not send. Every put_session of the device
  * (also for an uplink) writes nfcnt_down = r.ceiling, never r.next. A new
- * join starts at 0: fcntdown_load(&r, 0), then reserve.
+ * join starts at 0 with its first block reserved by the join's own batch:
+ * fcntdown_start(&r, FCNTDOWN_BLOCK, batch), the session row holding
+ * nfcnt_down = FCNTDOWN_BLOCK (its join-accept waits for that batch anyway,
+ * so its first downlinks need no commit of their own).
  */
 #ifndef LB_FCNTDOWN_H
 #define LB_FCNTDOWN_H
@@ -61,6 +64,9 @@ static inline bool fcntdown_reserve_due(uint32_t next, uint32_t ceiling)
 }
 
 void fcntdown_load(struct fcntdown *r, uint32_t persisted);
+/* A new session at counter 0 whose ceiling was staged in `batch`: durable
+ * once that batch is (fcntdown_reserve()'s durable_below passes it). */
+void fcntdown_start(struct fcntdown *r, uint32_t ceiling, uint64_t batch);
 /* current_batch: the batch being staged (a raised ceiling goes in it);
  * durable_below: every batch below it is on the disk. */
 unsigned fcntdown_reserve(struct fcntdown *r, uint64_t current_batch, uint64_t durable_below);

@@ -66,6 +66,30 @@ START_TEST(test_fcnt_down_reservation)
 }
 END_TEST
 
+/* A join stages its session's first block with the join (fcntdown_start):
+ * counters 0..63 need no commit of their own once that batch is on the
+ * disk, and none is used before. */
+START_TEST(test_fcnt_down_join_block)
+{
+	struct fcntdown r;
+
+	fcntdown_start(&r, FCNTDOWN_BLOCK, 7);
+	/* The join's batch 7 not on the disk yet (7 and above are not). */
+	ck_assert_uint_eq(fcntdown_reserve(&r, 8, 7), FCNTDOWN_COMMIT);
+	ck_assert_uint_eq(r.ceiling, FCNTDOWN_BLOCK);
+	ck_assert_uint_eq(r.durable, 0);
+	/* On the disk: 0..32 go without staging or committing anything. */
+	for (uint32_t n = 0; n <= FCNTDOWN_BLOCK - FCNTDOWN_LOW; n++) {
+		ck_assert_uint_eq(r.next, n);
+		ck_assert_uint_eq(fcntdown_reserve(&r, 8, 8), 0);
+		ck_assert_uint_eq(r.durable, FCNTDOWN_BLOCK);
+		fcntdown_used(&r);
+	}
+	/* Then the next block rides along with a regular batch. */
+	ck_assert_uint_eq(fcntdown_reserve(&r, 8, 8), FCNTDOWN_STAGE);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fcntdown");
@@ -74,6 +98,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, test_fcnt_down_reservation);
+	tcase_add_test(tc, test_fcnt_down_join_block);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
