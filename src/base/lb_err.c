@@ -37,6 +37,7 @@ static const struct err_text err_texts[LB_ERR__COUNT] = {
 	{"ADDRESS_MISMATCH", "source address does not match"},
 	{"TIMEOUT", "deadline passed"},
 	{"SCRIPT", "script failed"},
+	{"AGAIN", "not yet: waits for the disk"},
 };
 
 static const struct err_text *err_lookup(int err)

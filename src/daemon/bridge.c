@@ -1123,6 +1123,8 @@ static int64_t run_timers(struct bridge *b)
 	int64_t next = dedup_tick_timers(b);
 
 	next = loop_earliest(next, gateways_tick(&b->gateways, now, dispatch_on_offline, &b->dispatch));
+	/* Before the scheduler: a join synced in this pass goes out now. */
+	next = loop_earliest(next, otaa_tick(&b->otaa, now));
 	next = loop_earliest(next, txsched_tick(&b->tx, now));
 	next = loop_earliest(next, classc_tick(&b->classc, now));
 	next = loop_earliest(next, budget_tick(&b->budget, now));
@@ -1382,6 +1384,7 @@ void bridge_free(struct bridge *b)
 	dedup_free(&b->dedup);
 	sessions_free(&b->sessions);
 	netmac_free(&b->netmac);
+	otaa_free(&b->otaa);
 	txsched_free(&b->tx);
 	budget_free(&b->budget);
 	classc_free(&b->classc);

@@ -3,6 +3,7 @@
 #include "daemon/otaa.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
@@ -169,7 +170,9 @@ static void joined_row(struct otaa *o, const struct lb_device *dev, const struct
 	row->dev_addr = out->dev_addr;
 	memcpy(row->nwk_s_key, out->nwk_s_key, STORE_KEY_LEN);
 	memcpy(row->app_s_key, out->app_s_key, STORE_KEY_LEN);
-	row->nfcnt_down = 0;
+	/* The first block of downlink counters is reserved with the join
+	 * (tables/fcntdown.h): the session's first downlinks commit nothing. */
+	row->nfcnt_down = FCNTDOWN_BLOCK;
 	row->rx1_dr_offset = pol->accept.rx1_dr_offset;
 	row->rx2_dr = pol->accept.rx2_dr;
 	if (region_rx2(o->c.region, &rx2_freq, &rx2_dr) != LB_OK)
@@ -185,19 +188,24 @@ static void joined_row(struct otaa *o, const struct lb_device *dev, const struct
 }
 
 /*
- * Make the join durable first (TS001-1.0.4 §6.2: the DevNonce is used, the
- * JoinNonce issued, the session exists), then switch the device over. If the commit
- * fails, the device keeps its current session and no join-accept is sent.
- * A (re)join empties the device's downlink queue, as ChirpStack does: those
- * frames were meant for the previous session.
+ * Commit the join first (TS001-1.0.4 §6.2: the DevNonce is used, the
+ * JoinNonce issued, the session exists), then switch the device over. With
+ * `wait` the commit returns once the batch is on the disk; without, once it
+ * is written, and *batch tells when it is durable (durable_committed()):
+ * nothing is sent before. If the commit fails, the device keeps its current
+ * session and no join-accept is sent. (A failed sync stops the daemon, so a
+ * session switched in memory never outlives a batch that did not reach the
+ * disk.) A (re)join empties the device's downlink queue, as ChirpStack
+ * does: those frames were meant for the previous session.
  */
 static int commit_session(struct otaa *o, struct lb_device *dev, const struct join_outcome *out,
-			  const struct join_policy *pol)
+			  const struct join_policy *pol, bool wait, uint64_t *batch)
 {
 	struct store_session row;
 	int rc;
 
 	joined_row(o, dev, out, pol, &row);
+	*batch = durable_batch(o->c.durable);
 	uint32_t nonce_next = (out->join_nonce + 1) & JOIN_MAX_NONCE;
 	/* Changes of the old session still waiting for the commit go first, so
 	 * they cannot overwrite the new session row in the same batch. */
@@ -207,7 +215,8 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 	    (rc = store_meta_put(o->c.store, META_NWK_ADDR, o->nwk_addr_next)) != LB_OK ||
 	    (rc = store_put_session(o->c.store, &row)) != LB_OK ||
 	    (rc = store_downlink_flush(o->c.store, dev->dev_eui)) != LB_OK ||
-	    (rc = durable_commit(o->c.durable)) != LB_OK) {
+	    (rc = wait ? durable_commit(o->c.durable) : durable_commit_nowait(o->c.durable)) !=
+		    LB_OK) {
 		/* The join rows may still be committed by a later retry of this
 		 * batch: the device's current session goes in after them, so the
 		 * store keeps what the device really has. */
@@ -222,7 +231,7 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 				 false, 0);
 	if (rc != LB_OK)
 		return rc;
-	fcntdown_load(&dev->rt.fcnt_down, 0);
+	fcntdown_start(&dev->rt.fcnt_down, row.nfcnt_down, *batch);
 	dev->rt.rx1_dr_offset = row.rx1_dr_offset;
 	dev->rt.rx_delay_s = row.rx_delay;
 	dev->rt.rx2_dr = row.rx2_dr;
@@ -237,13 +246,11 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 	return LB_OK;
 }
 
-static void publish_join(struct otaa *o, const struct lb_device *dev, const struct dedup_group *g)
+static void publish_join(struct otaa *o, const struct lb_device *dev, int64_t time_us)
 {
 	struct ev_device d;
 	size_t len;
-	struct ev_join ev = {.dev = &d, .time_us = g->rx[0].rxpk.has_time ? g->rx[0].rxpk.time_us
-									   : g->rx[0].received_us,
-			     .dev_addr = dev->dev_addr,
+	struct ev_join ev = {.dev = &d, .time_us = time_us, .dev_addr = dev->dev_addr,
 			     .region_config_id = o->c.ev->names.region_config_id};
 
 	devevent_fill(&d, o->c.ev, dev);
@@ -253,12 +260,59 @@ static void publish_join(struct otaa *o, const struct lb_device *dev, const stru
 	(void)devevent_publish(o->c.ev, dev, "join", rc, json, len); /* a failure is logged */
 }
 
+/* The join is on the disk: tell, and send its join-accept. */
+static void announce(struct otaa *o, struct lb_device *dev, const struct otaa_held *h)
+{
+	o->c.stats->joins++;
+	publish_join(o, dev, h->time_us);
+	int rc = txsched_join_accept(o->c.tx, dev, h->phy, h->phy_len, h->rx, h->n_rx, h->heard_ms);
+	if (rc != LB_OK && rc != LB_ERR_TIMEOUT)   /* too late: txsched told */
+		devevent_log(o->c.ev, dev, "ERROR", "OTAA", "join-accept could not be scheduled",
+			     h->rx[0].gateway_eui);
+}
+
+static void held_fill(struct otaa_held *h, const struct lb_device *dev,
+		      const struct join_outcome *out, const struct dedup_group *g, uint64_t batch)
+{
+	const struct lb_rx *first = &g->rx[0];
+
+	h->dev_eui = dev->dev_eui;
+	h->batch = batch;
+	h->heard_ms = g->first_ms;
+	h->time_us = first->rxpk.has_time ? first->rxpk.time_us : first->received_us;
+	memcpy(h->phy, out->phy, out->phy_len);
+	h->phy_len = out->phy_len;
+	h->n_rx = txsched_best_rx(g->rx, g->n_rx, h->rx);
+}
+
+/* A slot for a join to hold, or NULL (the join then waits for the disk).
+ * A device joining again while its previous join is held takes that slot:
+ * the device listens for the accept of its latest request only. */
+static struct otaa_held *held_slot(struct otaa *o, uint64_t dev_eui)
+{
+	for (size_t i = 0; i < o->n_held; i++)
+		if (o->held[i].dev_eui == dev_eui) {
+			struct otaa_held h = o->held[i];
+			memmove(&o->held[i], &o->held[i + 1], (o->n_held - i - 1) * sizeof(h));
+			o->held[o->n_held - 1] = h;   /* now the newest */
+			return &o->held[o->n_held - 1];
+		}
+	if (o->n_held == OTAA_HELD_MAX)
+		return NULL;
+	if (!o->held && !(o->held = malloc(OTAA_HELD_MAX * sizeof(*o->held)))) {
+		log_warn("otaa", "no memory to hold a join for the disk: it waits for it on the loop");
+		return NULL;
+	}
+	return &o->held[o->n_held++];
+}
+
 void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_group *g)
 {
 	struct lb_device *dev = devices_find_eui(o->c.devices, f->u.join_req.dev_eui);
 	struct join_policy pol;
 	struct join_outcome out;
 	struct lw_key app_key;
+	uint64_t batch;
 
 	if (!dev || dev->activation != LB_ACT_OTAA) {
 		o->c.stats->frame_drops[DROP_UNKNOWN_DEVEUI]++;
@@ -281,8 +335,11 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 		reject(o, dev, rc, f, g);
 		return;
 	}
-	rc = commit_session(o, dev, &out, &pol);
+	struct otaa_held *h = held_slot(o, dev->dev_eui);
+	rc = commit_session(o, dev, &out, &pol, h == NULL, &batch);
 	if (rc != LB_OK) {
+		if (h)
+			o->n_held--;   /* the slot just taken is the last one */
 		log_error("otaa", "device %s: join not made durable (%s): no join-accept sent",
 			  dev->name, lb_strerror(rc));
 		devevent_log(o->c.ev, dev, "ERROR", "OTAA", "join state could not be stored", 0);
@@ -290,10 +347,68 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 	}
 	log_info("otaa", "device %s joined: DevAddr %08x, DevNonce %u", dev->name, out.dev_addr,
 		 out.dev_nonce);
-	o->c.stats->joins++;
-	publish_join(o, dev, g);
-	rc = txsched_join_accept(o->c.tx, dev, out.phy, out.phy_len, g->rx, g->n_rx);
-	if (rc != LB_OK)
-		devevent_log(o->c.ev, dev, "ERROR", "OTAA", "join-accept could not be scheduled",
-			     g->rx[0].gateway_eui);
+	struct otaa_held now;
+	held_fill(h ? h : &now, dev, &out, g, batch);
+	if (!h || durable_committed(o->c.durable, batch)) {
+		announce(o, dev, h ? h : &now);
+		if (h)
+			o->n_held--;
+	}
+}
+
+/* Its batch did not reach the disk before the RX2 window: nothing may be
+ * sent, and the device will ask again. */
+static void too_late(struct otaa *o, const struct otaa_held *h, int64_t now_ms)
+{
+	struct lb_device *dev = devices_find_eui(o->c.devices, h->dev_eui);
+
+	log_warn("otaa", "device %016llx: join-accept not sent: its state was not on the disk "
+		 "%lld ms after the join-request, too late for its receive windows",
+		 (unsigned long long)h->dev_eui, (long long)(now_ms - h->heard_ms));
+	if (dev)
+		devevent_log(o->c.ev, dev, "ERROR", "OTAA", "join-accept not sent: the join's "
+			     "state was not on the disk in time for its receive windows",
+			     h->rx[0].gateway_eui);
+}
+
+int64_t otaa_tick(struct otaa *o, int64_t now_ms)
+{
+	int64_t next = -1;
+	size_t keep = 0;
+
+	for (size_t i = 0; i < o->n_held; i++) {
+		struct otaa_held *h = &o->held[i];
+		int64_t last = h->heard_ms + JOIN_ACCEPT_DELAY2_S * 1000 - TXSCHED_LEAD_MS;
+		if (durable_committed(o->c.durable, h->batch)) {
+			struct lb_device *dev = devices_find_eui(o->c.devices, h->dev_eui);
+			if (dev)   /* else removed by a reload meanwhile */
+				announce(o, dev, h);
+			continue;
+		}
+		if (now_ms >= last) {
+			too_late(o, h, now_ms);
+			continue;
+		}
+		if (next < 0 || last < next)
+			next = last;
+		if (keep != i)
+			o->held[keep] = *h;
+		keep++;
+	}
+	o->n_held = keep;
+	if (keep == 0)
+		otaa_free(o);
+	return next;
+}
+
+size_t otaa_held(const struct otaa *o)
+{
+	return o->n_held;
+}
+
+void otaa_free(struct otaa *o)
+{
+	free(o->held);
+	o->held = NULL;
+	o->n_held = 0;
 }

@@ -11,10 +11,21 @@
  *  - the DevAddr is allocated inside net_id's prefix, never two alike
  *    among live sessions;
  *  - the DevNonce, JoinNonce, allocator and the new session are committed
- *    to the store before the join-accept is sent (at JOIN_ACCEPT_DELAY1,
- *    5 s, in RX1; RX2 at 6 s if the gateway refuses RX1).
+ *    to the store, and on the disk, before the join-accept is sent (at
+ *    JOIN_ACCEPT_DELAY1, 5 s, in RX1; RX2 at 6 s if the gateway refuses
+ *    RX1).
  * Rejections are `log` events with code "OTAA"; a `join` event reports a
- * success.
+ * success, published with the join-accept's sending.
+ *
+ * The join's commit does not wait for the disk on the loop: its batch is
+ * committed at once and its sync runs off the loop (store_sync.h), and the
+ * join-accept and the `join` event are held (up to OTAA_HELD_MAX joins)
+ * until the batch is durable (durable_committed()); otaa_tick() sends them
+ * then. A join whose state is not on the disk in time for its RX2 window
+ * gets no join-accept (the device asks again): a warning and a `log`
+ * event. With the table full, or without io_uring (the commit synced at
+ * once), the join waits for the disk as before. Held joins are not sent at
+ * shutdown; after a crash the device joins again.
  *
  * Context (borrowed): the registry, the region, the store (DevNonces, the
  * counters), the group commit, the scheduler (join-accepts), device events,
@@ -41,6 +52,7 @@
 #include "tables/devices.h"
 
 #define OTAA_EVENT_MAX 4096          /* a join event's JSON */
+#define OTAA_HELD_MAX 64             /* joins waiting for their sync */
 
 /* The join settings of the configuration. */
 struct otaa_opts {
@@ -65,12 +77,29 @@ struct otaa_ctx {
 	struct stats *stats;
 };
 
+/* A join committed, its join-accept and `join` event waiting until the
+ * batch is on the disk. */
+struct otaa_held {
+	uint64_t dev_eui;
+	uint64_t batch;                  /* the join's rows (durable_batch()) */
+	int64_t heard_ms;                /* the request's first copy (monotonic) */
+	int64_t time_us;                 /* the `join` event's time */
+	uint8_t phy[JOIN_LEN_ACCEPT_CFLIST];
+	size_t phy_len;
+	struct lb_rx rx[TXSCHED_RX];     /* the best receptions */
+	size_t n_rx;
+};
+
 struct otaa {
 	struct otaa_ctx c;       /* borrowed, as given to otaa_init() */
 	struct otaa_opts opts;
 	struct join_netid netid;
 	uint32_t join_nonce_next;        /* JoinNonce counter (persisted in meta) */
 	uint32_t nwk_addr_next;          /* DevAddr allocator (persisted in meta) */
+	/* OTAA_HELD_MAX slots, allocated at the first join held and freed when
+	 * the last one leaves: oldest first. */
+	struct otaa_held *held;
+	size_t n_held;
 };
 
 /* Parse the NetID and load the JoinNonce counter and DevAddr allocator
@@ -79,5 +108,17 @@ int otaa_init(struct otaa *o, const struct otaa_ctx *ctx, const struct otaa_opts
 
 /* Handle one de-duplicated join-request. */
 void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_group *g);
+
+/* Send the held joins whose batch is durable, drop those too late for
+ * their windows; returns the next deadline (monotonic ms) or -1. A
+ * completed sync is seen at the next call: the bridge calls it every loop
+ * pass, before txsched_tick(). */
+int64_t otaa_tick(struct otaa *o, int64_t now_ms);
+
+/* Joins held for the disk (not sent yet). */
+size_t otaa_held(const struct otaa *o);
+
+/* Free the held joins (not sent); safe on a zeroed or freed struct. */
+void otaa_free(struct otaa *o);
 
 #endif

@@ -160,6 +160,16 @@ static uint16_t due_pop(struct txsched *t)
 	return slot;
 }
 
+/* Slot `slot`, taken, waits again for its decision at due_ms. */
+static void due_push(struct txsched *t, uint16_t slot, uint64_t dev_eui, int64_t due_ms)
+{
+	size_t at = t->n_due++;
+
+	t->due[at] = (struct txsched_due){.due_ms = due_ms, .seq = t->due_seq++,
+					  .dev_eui = dev_eui, .slot = slot};
+	due_fix(t, at);
+}
+
 /* The device's slot, due again at due_ms: its waiting decision's, else a
  * free one; NULL when every slot is taken. */
 static struct txsched_slot *slot_plan(struct txsched *t, uint64_t dev_eui, int64_t due_ms)
@@ -180,8 +190,7 @@ static struct txsched_slot *slot_plan(struct txsched *t, uint64_t dev_eui, int64
 	return s;
 }
 
-/* Keep the receptions with the best margins (downlink_plan picks among them). */
-static size_t keep_best_rx(const struct lb_rx *rx, size_t n, struct lb_rx *out)
+size_t txsched_best_rx(const struct lb_rx *rx, size_t n, struct lb_rx out[TXSCHED_RX])
 {
 	size_t k = 0;
 	bool taken[DEDUP_MAX_RX] = {false};
@@ -264,6 +273,18 @@ void txsched_settle_confirmed(struct txsched *t, struct lb_device *dev, bool ack
 	devices_clear_confirmed(dev);
 }
 
+/* When the uplink's first copy arrived, on the loop's clock: its windows
+ * are counted from there. */
+static int64_t first_heard_ms(const struct lb_rx *rx, size_t n_rx)
+{
+	int64_t first = rx[0].received_us;
+
+	for (size_t i = 1; i < n_rx; i++)
+		if (rx[i].received_us < first)
+			first = rx[i].received_us;
+	return loop_now_ms() - (loop_wall_us() - first) / 1000;
+}
+
 void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct lw_frame *f,
 			  const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx,
 			  const uint8_t dedup_id[16])
@@ -283,7 +304,9 @@ void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct
 	}
 	/* Every field set below: no memset of the receptions' 1.5 KiB. */
 	s->dev_eui = dev->dev_eui;
-	s->n_rx = keep_best_rx(rx, n_rx, s->rx);
+	s->heard_ms = first_heard_ms(rx, n_rx);
+	s->waited = false;
+	s->n_rx = txsched_best_rx(rx, n_rx, s->rx);
 	s->mac_len = mac_answers(dev->name, mac, mac_len, rx, n_rx, s->mac);
 	s->mac_wanted = wanted;
 }
@@ -478,8 +501,11 @@ static void launch(struct txsched *t, struct downlink_pending_entry *e)
 	}
 }
 
-/* Reserve the next FCntDown durably (store.h COUNTER RULES). */
-int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt)
+/* Reserve the next FCntDown durably (store.h COUNTER RULES). Without
+ * `wait`, a reservation that must be committed first is committed without
+ * waiting for the disk: LB_ERR_AGAIN until its sync has completed (ask
+ * again; nothing is used meanwhile). */
+static int reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt, bool wait)
 {
 	unsigned f = fcntdown_reserve(&dev->rt.fcnt_down, durable_batch(t->c.durable),
 				      durable_synced_below(t->c.durable));
@@ -493,10 +519,20 @@ int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcn
 		fcntdown_unstage(&dev->rt.fcnt_down);
 		return LB_ERR_IO;
 	}
-	if ((f & FCNTDOWN_COMMIT) && durable_commit(t->c.durable) != LB_OK)
-		return LB_ERR_IO;
+	if (f & FCNTDOWN_COMMIT) {
+		if ((wait ? durable_commit(t->c.durable) : durable_commit_nowait(t->c.durable)) !=
+		    LB_OK)
+			return LB_ERR_IO;
+		if (!wait && !durable_committed(t->c.durable, dev->rt.fcnt_down.batch))
+			return LB_ERR_AGAIN;
+	}
 	*fcnt = dev->rt.fcnt_down.next;
 	return LB_OK;
+}
+
+int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt)
+{
+	return reserve_fcnt(t, dev, fcnt, true);
 }
 
 /* Windows before `first` were refused by the duty cycle: say so in txack. */
@@ -515,6 +551,7 @@ struct decision {
 	struct store_downlink item;
 	size_t queued;
 	int64_t now_us;                  /* wall clock, for expiresAt */
+	int64_t now_ms;                  /* the tick's (monotonic), for the windows */
 	size_t n_expired;                /* items found expired (the first EXPIRED_MAX kept) */
 	char expired[EXPIRED_MAX][STORE_DL_ID_SIZE];
 	uint8_t mac[PORT0_MAC_MAX];      /* the slot's answers, then netmac's requests */
@@ -609,6 +646,24 @@ static void plan_input(const struct txsched *t, const struct lb_device *dev,
 		netmac_windows(t->c.netmac, dev, in);
 }
 
+/* Leave out of the plan the windows less than TXSCHED_LEAD_MS away,
+ * counted from heard_ms, when the first copy of the uplink arrived: the
+ * uplink ended a little earlier, so the window is, if anything, nearer than
+ * this says. Returns how many are left. */
+static size_t drop_past_windows(struct downlink_plan *p, int64_t heard_ms, int64_t now_ms)
+{
+	size_t skip = 0;
+
+	while (skip < p->n_attempts &&
+	       heard_ms + p->attempt[skip].delay_us / 1000 - TXSCHED_LEAD_MS < now_ms)
+		skip++;
+	if (skip > 0 && skip < p->n_attempts)
+		memmove(&p->attempt[0], &p->attempt[skip],
+			(p->n_attempts - skip) * sizeof(p->attempt[0]));
+	p->n_attempts -= skip;
+	return p->n_attempts;
+}
+
 /* Build, plan and launch the frame for dev from slot s. */
 static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slot *s,
 		    struct decision *d)
@@ -674,6 +729,9 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 				    "no receive window can carry it at the device's data rate");
 		return rc != LB_OK ? rc : LB_ERR_TOO_LARGE;
 	}
+	/* Taken again after waiting for the disk: only windows still ahead. */
+	if (s->waited && drop_past_windows(&e.plan, s->heard_ms, d->now_ms) == 0)
+		return LB_ERR_TIMEOUT;
 	/* The regional duty cycle of the gateway: RX1 if its sub-band has
 	 * room, else RX2, else not at all (the item stays queued). */
 	int first = budget_choose_window(t->c.budget, e.plan.gateway_eui, &e.plan);
@@ -685,7 +743,7 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 			     "RX2", e.plan.gateway_eui);
 		return LB_ERR_FULL;
 	}
-	rc = txsched_reserve_fcnt(t, dev, &e.fcnt_down);
+	rc = reserve_fcnt(t, dev, &e.fcnt_down, false);
 	if (rc != LB_OK)
 		return rc;
 	fr.fcnt_down = e.fcnt_down;
@@ -779,13 +837,16 @@ void txsched_launch_item(struct txsched *t, struct downlink_pending_entry *e)
 	launch(t, e);
 }
 
-static void decide(struct txsched *t, struct txsched_slot *s)
+/* Take the slot's decision. LB_ERR_AGAIN: its downlink counter waits for
+ * the disk, take it again later (nothing was sent or used); LB_ERR_TIMEOUT:
+ * taken again too late for its windows. */
+static int decide(struct txsched *t, struct txsched_slot *s, int64_t now_ms)
 {
 	struct lb_device *dev = devices_find_eui(t->c.devices, s->dev_eui);
-	struct decision d = {.now_us = loop_wall_us()};
+	struct decision d = {.now_us = loop_wall_us(), .now_ms = now_ms};
 
 	if (!dev || !dev->has_session || s->n_rx == 0)
-		return;
+		return LB_OK;
 	/* One confirmed downlink at a time: the next waits for its ACK. A
 	 * frame still awaiting its TX_ACK (class C) keeps the queue too. The
 	 * store knows, without reading, which devices have no queue at all. */
@@ -802,30 +863,44 @@ static void decide(struct txsched *t, struct txsched_slot *s)
 		drop_expired(t, dev, &d);
 	}
 	if (requests_only(dev, s, &d) && d.now_us / 1000 < dev->rt.mac_dc_retry_ms)
-		return;   /* mac_backoff(): no room before then */
+		return LB_OK;   /* mac_backoff(): no room before then */
 	add_requests(t, dev, s, &d);
 	if (!d.has_item && !dev->rt.ack_due && d.mac_len == 0 && !s->mac_wanted)
-		return;
+		return LB_OK;
 	int rc = transmit(t, dev, s, &d);
+	if (rc == LB_ERR_AGAIN || rc == LB_ERR_TIMEOUT)
+		return rc;
 	/* Budget and duty-cycle refusals were reported as `log` events. */
 	if (rc != LB_OK && rc != LB_ERR_FULL && rc != LB_ERR_RATE_LIMIT)
 		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: downlink not sent: %s", dev->name,
 			  lb_strerror(rc));
+	return LB_OK;
 }
 
 int txsched_join_accept(struct txsched *t, struct lb_device *dev, const uint8_t *phy, size_t len,
-			const struct lb_rx *rx, size_t n_rx)
+			const struct lb_rx *rx, size_t n_rx, int64_t heard_ms)
 {
 	struct downlink_pending_entry e;
 	struct lb_rx best[TXSCHED_RX];
 
 	memset(&e, 0, sizeof(e));
-	size_t n = keep_best_rx(rx, n_rx, best);
+	size_t n = txsched_best_rx(rx, n_rx, best);
 	struct downlink_plan_in in = {.region = t->c.region, .rx = best, .n_rx = n,
 				      .join_accept = true, .phy = phy, .phy_len = len};
 	int rc = downlink_plan(&in, &e.plan);
 	if (rc != LB_OK || e.plan.n_attempts == 0)
 		return rc != LB_OK ? rc : LB_ERR_TOO_LARGE;
+	int64_t now = loop_now_ms();
+	if (drop_past_windows(&e.plan, heard_ms, now) == 0) {
+		t->stats.failed++;
+		log_warn("txsched", "device %s: join-accept not sent: both receive windows passed "
+			 "(the join-request arrived %lld ms ago)", dev->name,
+			 (long long)(now - heard_ms));
+		devevent_log(t->c.ev, dev, "ERROR", "OTAA",
+			     "join-accept not sent: too late for both receive windows",
+			     e.plan.gateway_eui);
+		return LB_ERR_TIMEOUT;
+	}
 	int first = budget_choose_window(t->c.budget, e.plan.gateway_eui, &e.plan);
 	if (first < 0) {
 		devevent_log(t->c.ev, dev, "WARNING", "DUTY_CYCLE",
@@ -888,6 +963,28 @@ int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[
 	return LB_OK;
 }
 
+/* After decide() returned rc: true when the decision waits for the disk
+ * again, its last window (RX2, TS001-1.0.4 §3.3) still TXSCHED_LEAD_MS
+ * ahead. A decision whose windows passed meanwhile is given up: logged and
+ * counted as failed; a queue item stays queued for the next uplink. */
+static bool wait_disk(struct txsched *t, struct txsched_slot *s, int rc, int64_t now_ms)
+{
+	struct lb_device *dev = devices_find_eui(t->c.devices, s->dev_eui);
+
+	if (rc != LB_ERR_AGAIN && rc != LB_ERR_TIMEOUT)
+		return false;
+	int rx1_s = dev && dev->rt.rx_delay_s ? dev->rt.rx_delay_s : DOWNLINK_RECEIVE_DELAY1_S;
+	s->waited = true;
+	if (rc == LB_ERR_AGAIN && now_ms + TXSCHED_LEAD_MS <= s->heard_ms + (rx1_s + 1) * 1000)
+		return true;
+	t->stats.failed++;
+	LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %016llx: downlink not sent: its counter was not "
+		  "on the disk before its receive windows passed", (unsigned long long)s->dev_eui);
+	if (dev)
+		dev->rt.ack_due = false;
+	return false;
+}
+
 static void on_expired(const uint8_t token[GWMP_LEN_TOKEN], struct downlink_pending_entry *e,
 		       void *arg)
 {
@@ -900,10 +997,16 @@ int64_t txsched_tick(struct txsched *t, int64_t now_ms)
 {
 	int64_t next = -1, pd;
 
-	/* Earliest first; the slot is free again once its decision is taken. */
+	/* Earliest first; the slot is free again once its decision is taken,
+	 * or waits again for the disk while its last window is ahead. */
 	while (t->n_due > 0 && t->due[0].due_ms <= now_ms) {
+		uint64_t dev_eui = t->due[0].dev_eui;
 		uint16_t i = due_pop(t);
-		decide(t, &t->slot[i]);
+		struct txsched_slot *s = &t->slot[i];
+		if (wait_disk(t, s, decide(t, s, now_ms), now_ms)) {
+			due_push(t, i, dev_eui, now_ms + TXSCHED_DISK_POLL_MS);
+			continue;
+		}
 		t->free_slot[t->n_free++] = i;
 	}
 	if (t->n_due > 0)

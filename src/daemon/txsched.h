@@ -74,6 +74,16 @@
 #define TXSCHED_RX 4                 /* receptions kept to choose the gateway */
 #define TXSCHED_MAC_MAX 15           /* FOpts */
 #define TXSCHED_EVENT_MAX 4096       /* a txack or ack event's JSON */
+/* A join-accept goes to the gateway at least this long before its window
+ * opens, by the bridge's clock: the packet forwarder's just-in-time queue
+ * wants it some tens of ms ahead (Semtech's lora_pkt_fwd), and the
+ * backhaul takes its share. */
+#define TXSCHED_LEAD_MS 250
+/* A decision whose downlink counter waits for its sync (the device's first
+ * downlink since the start, or a burst faster than the group commit) is
+ * taken again this often until the counter is on the disk, or until its
+ * windows have passed. */
+#define TXSCHED_DISK_POLL_MS 5
 
 /* A decision waiting for its moment (uplink + delay_ms). */
 struct txsched_slot {
@@ -83,6 +93,8 @@ struct txsched_slot {
 	uint8_t mac[TXSCHED_MAC_MAX];    /* MAC answers for FOpts */
 	size_t mac_len;
 	bool mac_wanted;                 /* netmac: the uplink needs a downlink */
+	int64_t heard_ms;                /* the uplink's first copy (monotonic) */
+	bool waited;                     /* decided again: waited for the disk */
 };
 
 struct txsched_stats {
@@ -192,11 +204,20 @@ void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct
 			  const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx,
 			  const uint8_t dedup_id[16]);
 
-/* Send a join-accept (already built and encrypted) in RX1, RX2 as fallback.
- * LB_OK, LB_ERR_FULL (duty cycle; reported as a `log` event) or the
- * planner's error. */
+/* Send a join-accept (already built and encrypted) in RX1, RX2 as fallback,
+ * for a join-request whose first copy arrived at heard_ms (monotonic ms,
+ * dedup_group.first_ms). A window less than TXSCHED_LEAD_MS away is
+ * left out: the gateway would refuse it (TOO_LATE), and a GWMP v1 gateway
+ * would not even say so. LB_OK, LB_ERR_TIMEOUT (both windows passed:
+ * counted as failed, logged and reported as a `log` event), LB_ERR_FULL
+ * (duty cycle; reported as a `log` event) or the planner's error. */
 int txsched_join_accept(struct txsched *t, struct lb_device *dev, const uint8_t *phy, size_t len,
-			const struct lb_rx *rx, size_t n_rx);
+			const struct lb_rx *rx, size_t n_rx, int64_t heard_ms);
+
+/* The receptions of an uplink with the best link margins, up to
+ * TXSCHED_RX of them, copied into out (downlink_plan() picks among them):
+ * what a join-accept held for the disk keeps. Returns how many. */
+size_t txsched_best_rx(const struct lb_rx *rx, size_t n, struct lb_rx out[TXSCHED_RX]);
 
 /* A TX_ACK from a gateway (dispatch), received from `from`. LB_OK (also
  * for a TX_ACK that matches nothing: late, or a duplicate), or
@@ -222,8 +243,12 @@ void txsched_drop_item(struct txsched *t, struct lb_device *dev, const char *id,
 		       const char *why);
 
 /* Reserve the device's next FCntDown (durably, store.h COUNTER RULES);
- * fcntdown_used() consumes it once the frame goes. LB_OK, LB_ERR_RANGE
- * (exhausted: a `log` event F_CNT_DOWN), LB_ERR_IO. */
+ * fcntdown_used() consumes it once the frame goes. When the reservation
+ * must be committed first, this waits for the disk (class C: rare, a
+ * device's first downlink since the start and every FCNTDOWN_BLOCK-th
+ * after); class A's decisions do not (they are taken again, see
+ * TXSCHED_DISK_POLL_MS). LB_OK, LB_ERR_RANGE (exhausted: a `log` event
+ * F_CNT_DOWN), LB_ERR_IO. */
 int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt);
 
 /* Send e (a queue item's frame, plan and attempt filled in, e->id its

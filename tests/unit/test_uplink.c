@@ -17,6 +17,7 @@
 #include <check.h>
 #include <json-c/json.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -798,15 +799,12 @@ static void join_with_nonce(struct lw_key *app_key, uint16_t nonce)
 	hear_one(req, sizeof(req));
 }
 
-START_TEST(test_rejoin_keeps_new_session)
+/* The registry of a join test: the ABP device and one OTAA device, whose
+ * AppKey *app_key is made ready. */
+static struct lb_device *otaa_device(struct lw_key *app_key)
 {
 	struct lb_device_conf conf[2];
-	struct lw_key app_key;
-	struct store_session row;
-	uint8_t phy[LW_MAX_PHY];
-	size_t len;
 
-	/* The registry of this test: the ABP device and one OTAA device. */
 	memset(conf, 0, sizeof(conf));
 	conf[0] = (struct lb_device_conf){.name = (char *)"sensor", .application = (char *)"default",
 					  .dev_eui = DEV_EUI, .activation = LB_ACT_ABP,
@@ -822,8 +820,18 @@ START_TEST(test_rejoin_keeps_new_session)
 	ck_assert_int_eq(devices_reload(&w.devices, conf, 2), LB_OK);
 	struct lb_device *dev = devices_find_eui(&w.devices, OTAA_EUI);
 	ck_assert_ptr_nonnull(dev);
-	memset(&app_key, 0, sizeof(app_key));
-	ck_assert_int_eq(lwcrypto_key_init(&app_key, NWK), LB_OK);
+	memset(app_key, 0, sizeof(*app_key));
+	ck_assert_int_eq(lwcrypto_key_init(app_key, NWK), LB_OK);
+	return dev;
+}
+
+START_TEST(test_rejoin_keeps_new_session)
+{
+	struct lw_key app_key;
+	struct store_session row;
+	uint8_t phy[LW_MAX_PHY];
+	size_t len;
+	struct lb_device *dev = otaa_device(&app_key);
 
 	join_with_nonce(&app_key, 1);
 	ck_assert(dev->has_session);
@@ -847,6 +855,238 @@ START_TEST(test_rejoin_keeps_new_session)
 	ck_assert(!row.has_fcnt_up_last);
 	ck_assert_uint_eq(row.dev_nonce_last, 2);
 	lwcrypto_key_free(&app_key);
+}
+END_TEST
+
+/* The join-accept sent for OTAA_EUI, parsed; fails the test if the last
+ * datagram is not one. */
+static void sent_join_accept(struct gwmp_txpk *txpk)
+{
+	ck_assert_uint_gt(w.udp.n, 0);
+	const struct rec_dgram *d = &w.udp.d[w.udp.n - 1];
+	ck_assert_uint_eq(d->buf[GWMP_OFF_IDENT], GWMP_PULL_RESP);
+	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
+					      d->len - GWMP_OFF_JSON_DOWN, txpk), LB_OK);
+	ck_assert_uint_eq(txpk->data[0] >> 5, LW_MTYPE_JOIN_ACCEPT);
+}
+
+/* Wait (up to 5 s) for the sync in flight, and take it. */
+static void reap_sync(void)
+{
+	struct pollfd p = {.fd = store_sync_fd(&w.store), .events = POLLIN};
+
+	ck_assert(store_sync_pending(&w.store));
+	ck_assert_int_eq(poll(&p, 1, 5000), 1);
+	ck_assert_int_eq(store_sync_reap(&w.store), LB_OK);
+}
+
+/* A join's commit does not wait for the disk on the loop: its join-accept
+ * and `join` event wait until the batch's sync has completed (otaa.h).
+ * Without io_uring (qemu-user) the commit syncs at once and both go at
+ * once. */
+START_TEST(test_join_accept_waits_for_sync)
+{
+	struct lw_key app_key;
+	struct gwmp_txpk txpk;
+	char topic[PUBLISH_TOPIC_MAX];
+	struct lb_device *dev = otaa_device(&app_key);
+
+	(void)route_of(GW_1, 1710);
+	device_topic(topic, sizeof(topic), OTAA_EUI, "join");
+	bool ring = store_sync_start(&w.store) >= 0;
+	join_with_nonce(&app_key, 1);
+	lwcrypto_key_free(&app_key);
+	ck_assert(dev->has_session);
+	if (ring) {
+		ck_assert_uint_eq(otaa_held(&w.otaa), 1);
+		ck_assert_uint_eq(w.udp.n, 0);
+		ck_assert_uint_eq(count_topic(topic), 0);
+		ck_assert_uint_eq(w.stats.joins, 0);
+		/* Not durable yet: a tick sends nothing, and wakes before RX2. */
+		int64_t next = otaa_tick(&w.otaa, loop_now_ms());
+		ck_assert_uint_eq(w.udp.n, 0);
+		ck_assert_int_gt(next, 0);
+		ck_assert_int_le(next, t.clk + JOIN_ACCEPT_DELAY2_S * 1000);
+		reap_sync();
+		ck_assert_int_eq(otaa_tick(&w.otaa, loop_now_ms()), -1);
+	}
+	ck_assert_uint_eq(otaa_held(&w.otaa), 0);
+	ck_assert_uint_eq(w.udp.n, 1);
+	sent_join_accept(&txpk);
+	ck_assert_uint_eq(txpk.tmst, TMST + JOIN_ACCEPT_DELAY1_S * 1000000u);
+	ck_assert_uint_eq(count_topic(topic), 1);
+	ck_assert_uint_eq(w.stats.joins, 1);
+	/* What was sent is on the disk. */
+	struct store_session row;
+	ck_assert_int_eq(store_get_session(&w.store, OTAA_EUI, &row), LB_OK);
+	ck_assert_uint_eq(row.dev_addr, dev->dev_addr);
+	ck_assert(store_committed(&w.store, store_batch(&w.store) - 1));
+	/* The join reserved the session's first downlink counters: the ACK
+	 * of its first confirmed uplink commits nothing of its own. */
+	ck_assert_uint_eq(row.nfcnt_down, FCNTDOWN_BLOCK);
+	uint8_t phy[LW_MAX_PHY];
+	size_t len;
+	struct lw_keys *ks;
+	struct lw_data_params p = {.mtype = LW_MTYPE_CONFIRMED_UP, .dev_addr = dev->dev_addr,
+				   .fcnt = 1, .has_fport = true, .fport = 2,
+				   .payload = (const uint8_t *)"x", .payload_len = 1};
+	ck_assert_int_eq(devices_keys(&w.devices, dev, &ks), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&p, ks, phy, LW_MAX_PHY, &len), LB_OK);
+	hear_one(phy, len);
+	uint64_t commits = w.store.stats.commits;
+	txsched_tick(&w.tx, loop_now_ms() + w.cfg.downlink_delay_ms + 1);
+	ck_assert_uint_eq(w.udp.n, 2);
+	ck_assert_uint_eq(w.store.stats.commits, commits);
+}
+END_TEST
+
+/* A join-accept goes only in a window still ahead (TXSCHED_JOIN_LEAD_MS):
+ * a join-request heard 5 s ago gets its accept in RX2, one heard 6 s ago
+ * none (a `log` event, counted as failed); a join whose sync has not
+ * completed by RX2 gets none either. */
+START_TEST(test_join_accept_too_late)
+{
+	struct lw_key app_key;
+	struct gwmp_txpk txpk;
+	char topic[PUBLISH_TOPIC_MAX];
+
+	(void)otaa_device(&app_key);
+	(void)route_of(GW_1, 1711);
+	device_topic(topic, sizeof(topic), OTAA_EUI, "log");
+	/* RX1 passed (5 s), RX2 (6 s) still 1 s ahead: RX2 at once. */
+	t.clk = loop_now_ms() - JOIN_ACCEPT_DELAY1_S * 1000;
+	join_with_nonce(&app_key, 1);
+	ck_assert_uint_eq(otaa_held(&w.otaa), 0);      /* no ring: synced at once */
+	ck_assert_uint_eq(w.udp.n, 1);
+	sent_join_accept(&txpk);
+	ck_assert_uint_eq(txpk.tmst, TMST + JOIN_ACCEPT_DELAY2_S * 1000000u);
+	ck_assert_uint_eq(txpk.freq_hz, 869525000);        /* EU868's RX2 */
+
+	/* Both windows passed by the time the join is sent: nothing is. */
+	t.clk = loop_now_ms() - JOIN_ACCEPT_DELAY2_S * 1000;
+	join_with_nonce(&app_key, 2);
+	ck_assert_uint_eq(w.udp.n, 1);
+	ck_assert_uint_eq(w.tx.stats.failed, 1);
+	json_object *o = last_on(topic);
+	ck_assert_str_eq(str_of(o, "code"), "OTAA");
+	ck_assert_str_eq(str_of(o, "description"),
+			 "join-accept not sent: too late for both receive windows");
+	json_object_put(o);
+
+	/* The sync still in flight at RX2's last moment: nothing is sent. */
+	if (store_sync_start(&w.store) < 0) {
+		lwcrypto_key_free(&app_key);
+		return;   /* without io_uring every commit syncs at once */
+	}
+	size_t logs = count_topic(topic);
+	t.clk = loop_now_ms();
+	join_with_nonce(&app_key, 3);
+	lwcrypto_key_free(&app_key);
+	ck_assert_uint_eq(otaa_held(&w.otaa), 1);
+	ck_assert_int_eq(otaa_tick(&w.otaa, t.clk + JOIN_ACCEPT_DELAY2_S * 1000), -1);
+	ck_assert_uint_eq(otaa_held(&w.otaa), 0);
+	ck_assert_uint_eq(w.udp.n, 1);
+	ck_assert_uint_eq(count_topic(topic), logs + 1);
+	o = last_on(topic);
+	ck_assert_str_eq(str_of(o, "description"), "join-accept not sent: the join's state was "
+			 "not on the disk in time for its receive windows");
+	json_object_put(o);
+	reap_sync();
+	otaa_tick(&w.otaa, loop_now_ms());
+	ck_assert_uint_eq(w.udp.n, 1);                 /* and not after */
+}
+END_TEST
+
+/* A session's first downlink needs its counter's ceiling on the disk: the
+ * decision commits it without waiting and is taken again once the sync has
+ * completed (TXSCHED_DISK_POLL_MS), instead of syncing on the loop. */
+START_TEST(test_first_downlink_waits_for_sync)
+{
+	uint8_t phy[LW_MAX_PHY];
+	struct gwmp_txpk txpk;
+	struct lw_frame f;
+	struct store_session row;
+
+	(void)route_of(GW_1, 1712);
+	bool ring = store_sync_start(&w.store) >= 0;
+	hear_one(phy, build_up(phy, LW_MTYPE_CONFIRMED_UP, DEV_ADDR, 7, 2, "ping"));
+	uint64_t on_loop = w.store.stats.syncs_waited;
+	int64_t now = loop_now_ms() + w.cfg.downlink_delay_ms + 1;
+	int64_t next = txsched_tick(&w.tx, now);
+	if (ring) {
+		ck_assert_uint_eq(w.udp.n, 0);             /* not before the disk */
+		ck_assert(store_sync_pending(&w.store));
+		ck_assert_int_eq(next, now + TXSCHED_DISK_POLL_MS);
+		ck_assert(txsched_busy(&w.tx, DEV_EUI));
+		/* Taken again while the sync is still in flight: still waits. */
+		next = txsched_tick(&w.tx, next);
+		ck_assert_uint_eq(w.udp.n, 0);
+		reap_sync();
+		txsched_tick(&w.tx, next);
+	}
+	ck_assert_uint_eq(w.store.stats.syncs_waited, on_loop);
+	ck_assert_uint_eq(w.udp.n, 1);
+	const struct rec_dgram *d = &w.udp.d[0];
+	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
+					      d->len - GWMP_OFF_JSON_DOWN, &txpk), LB_OK);
+	ck_assert_uint_eq(txpk.tmst, TMST + 1000000u);  /* still RX1 */
+	ck_assert_int_eq(lorawan_parse(txpk.data, txpk.size, &f), LB_OK);
+	ck_assert(f.u.data.ack);
+	ck_assert_uint_eq(f.u.data.fcnt16, 0);
+	/* The counter used is below a ceiling on the disk. */
+	ck_assert_int_eq(store_get_session(&w.store, DEV_EUI, &row), LB_OK);
+	ck_assert_uint_gt(row.nfcnt_down, 0);
+	ck_assert_uint_eq(w.tx.n_due, 0);               /* the decision is taken */
+	ck_assert_uint_eq(w.tx.pending.n, 1);           /* its PULL_RESP awaits a TX_ACK */
+}
+END_TEST
+
+/* The sync completes after RX1's moment: the downlink goes in RX2. */
+START_TEST(test_downlink_after_wait_in_rx2)
+{
+	uint8_t phy[LW_MAX_PHY];
+	struct gwmp_txpk txpk;
+
+	(void)route_of(GW_1, 1714);
+	if (store_sync_start(&w.store) < 0)
+		return;   /* without io_uring every commit syncs at once */
+	hear_one(phy, build_up(phy, LW_MTYPE_CONFIRMED_UP, DEV_ADDR, 7, 2, "ping"));
+	int64_t now = loop_now_ms() + w.cfg.downlink_delay_ms + 1;
+	ck_assert_int_eq(txsched_tick(&w.tx, now), now + TXSCHED_DISK_POLL_MS);
+	reap_sync();
+	/* RX1 is 1 s after the uplink: 0.9 s on, less than the lead is left. */
+	txsched_tick(&w.tx, loop_now_ms() + 900);
+	ck_assert_uint_eq(w.udp.n, 1);
+	const struct rec_dgram *d = &w.udp.d[0];
+	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
+					      d->len - GWMP_OFF_JSON_DOWN, &txpk), LB_OK);
+	ck_assert_uint_eq(txpk.tmst, TMST + 2000000u);
+	ck_assert_uint_eq(txpk.freq_hz, 869525000);
+}
+END_TEST
+
+/* A decision still waiting for its counter's sync when its RX2 window
+ * comes is given up: nothing sent, counted as failed, no ACK left due. */
+START_TEST(test_downlink_wait_gives_up)
+{
+	uint8_t phy[LW_MAX_PHY];
+
+	(void)route_of(GW_1, 1713);
+	if (store_sync_start(&w.store) < 0)
+		return;   /* without io_uring every commit syncs at once */
+	hear_one(phy, build_up(phy, LW_MTYPE_CONFIRMED_UP, DEV_ADDR, 7, 2, "ping"));
+	int64_t now = loop_now_ms() + w.cfg.downlink_delay_ms + 1;
+	ck_assert_int_eq(txsched_tick(&w.tx, now), now + TXSCHED_DISK_POLL_MS);
+	ck_assert_uint_eq(w.udp.n, 0);
+	/* RX2 is 2 s after the uplink: 1.8 s on, less than the lead is left. */
+	ck_assert_int_eq(txsched_tick(&w.tx, now + 1800), -1);
+	ck_assert_uint_eq(w.udp.n, 0);
+	ck_assert_uint_eq(w.tx.stats.failed, 1);
+	ck_assert(!txsched_busy(&w.tx, DEV_EUI));
+	ck_assert(!w.devices.dev[0].rt.ack_due);
+	reap_sync();
+	ck_assert_int_eq(txsched_tick(&w.tx, now + 1801), -1);
+	ck_assert_uint_eq(w.udp.n, 0);
 }
 END_TEST
 
@@ -1150,6 +1390,11 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_failing_part_holds_up);
 	tcase_add_test(tc, test_refused_up_is_counted);
 	tcase_add_test(tc, test_rejoin_keeps_new_session);
+	tcase_add_test(tc, test_join_accept_waits_for_sync);
+	tcase_add_test(tc, test_join_accept_too_late);
+	tcase_add_test(tc, test_first_downlink_waits_for_sync);
+	tcase_add_test(tc, test_downlink_after_wait_in_rx2);
+	tcase_add_test(tc, test_downlink_wait_gives_up);
 	tcase_add_test(tc, test_fcnt_reserved_only_when_synced);
 	tcase_add_test(tc, test_held_events_keep_order);
 	tcase_add_test(tc, test_home_assistant_entities);

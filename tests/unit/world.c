@@ -350,6 +350,8 @@ void world_close(struct world *w)
 		hass_free(&w->hass);
 	if (o & WORLD_GWCONN)
 		gwconn_free(&w->conn);
+	if (o & WORLD_OTAA)
+		otaa_free(&w->otaa);
 	if (o & WORLD_CLASSC)
 		classc_free(&w->cc);
 	if (o & WORLD_TXSCHED)
