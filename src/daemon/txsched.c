@@ -965,8 +965,9 @@ int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[
 
 /* After decide() returned rc: true when the decision waits for the disk
  * again, its last window (RX2, TS001-1.0.4 §3.3) still TXSCHED_LEAD_MS
- * ahead. A decision whose windows passed meanwhile is given up: logged and
- * counted as failed; a queue item stays queued for the next uplink. */
+ * ahead. A decision whose windows passed meanwhile is given up: logged,
+ * counted as failed and a `log` event F_CNT_DOWN (level WARNING); a queue
+ * item stays queued for the next uplink. */
 static bool wait_disk(struct txsched *t, struct txsched_slot *s, int rc, int64_t now_ms)
 {
 	struct lb_device *dev = devices_find_eui(t->c.devices, s->dev_eui);
@@ -980,8 +981,11 @@ static bool wait_disk(struct txsched *t, struct txsched_slot *s, int rc, int64_t
 	t->stats.failed++;
 	LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %016llx: downlink not sent: its counter was not "
 		  "on the disk before its receive windows passed", (unsigned long long)s->dev_eui);
-	if (dev)
-		dev->rt.ack_due = false;
+	if (!dev)
+		return false;
+	dev->rt.ack_due = false;
+	devevent_log(t->c.ev, dev, "WARNING", "F_CNT_DOWN", "downlink not sent: its frame counter "
+		     "was not on the disk before its receive windows passed", s->rx[0].gateway_eui);
 	return false;
 }
 

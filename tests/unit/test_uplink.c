@@ -1084,6 +1084,7 @@ START_TEST(test_downlink_wait_gives_up)
 	ck_assert_uint_eq(w.tx.stats.failed, 1);
 	ck_assert(!txsched_busy(&w.tx, DEV_EUI));
 	ck_assert(!w.devices.dev[0].rt.ack_due);
+	assert_last_log("F_CNT_DOWN");
 	reap_sync();
 	ck_assert_int_eq(txsched_tick(&w.tx, now + 1801), -1);
 	ck_assert_uint_eq(w.udp.n, 0);
