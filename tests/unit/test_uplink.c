@@ -858,15 +858,20 @@ START_TEST(test_rejoin_keeps_new_session)
 }
 END_TEST
 
-/* The join-accept sent for OTAA_EUI, parsed; fails the test if the last
- * datagram is not one. */
-static void sent_join_accept(struct gwmp_txpk *txpk)
+/* The txpk of the last datagram sent, a PULL_RESP (else the test fails). */
+static void last_txpk(struct gwmp_txpk *txpk)
 {
 	ck_assert_uint_gt(w.udp.n, 0);
 	const struct rec_dgram *d = &w.udp.d[w.udp.n - 1];
 	ck_assert_uint_eq(d->buf[GWMP_OFF_IDENT], GWMP_PULL_RESP);
 	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
 					      d->len - GWMP_OFF_JSON_DOWN, txpk), LB_OK);
+}
+
+/* The join-accept sent for OTAA_EUI, parsed. */
+static void sent_join_accept(struct gwmp_txpk *txpk)
+{
+	last_txpk(txpk);
 	ck_assert_uint_eq(txpk->data[0] >> 5, LW_MTYPE_JOIN_ACCEPT);
 }
 
@@ -1026,9 +1031,7 @@ START_TEST(test_first_downlink_waits_for_sync)
 	}
 	ck_assert_uint_eq(w.store.stats.syncs_waited, on_loop);
 	ck_assert_uint_eq(w.udp.n, 1);
-	const struct rec_dgram *d = &w.udp.d[0];
-	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
-					      d->len - GWMP_OFF_JSON_DOWN, &txpk), LB_OK);
+	last_txpk(&txpk);
 	ck_assert_uint_eq(txpk.tmst, TMST + 1000000u);  /* still RX1 */
 	ck_assert_int_eq(lorawan_parse(txpk.data, txpk.size, &f), LB_OK);
 	ck_assert(f.u.data.ack);
@@ -1041,25 +1044,35 @@ START_TEST(test_first_downlink_waits_for_sync)
 }
 END_TEST
 
-/* The sync completes after RX1's moment: the downlink goes in RX2. */
-START_TEST(test_downlink_after_wait_in_rx2)
+/* With the store's io_uring (else -1: every commit syncs at once), a
+ * confirmed uplink whose ACK's counter waits for its sync: the decision's
+ * time, nothing sent yet. */
+static int64_t ack_waits_for_sync(uint16_t port)
 {
 	uint8_t phy[LW_MAX_PHY];
-	struct gwmp_txpk txpk;
 
-	(void)route_of(GW_1, 1714);
+	(void)route_of(GW_1, port);
 	if (store_sync_start(&w.store) < 0)
-		return;   /* without io_uring every commit syncs at once */
+		return -1;
 	hear_one(phy, build_up(phy, LW_MTYPE_CONFIRMED_UP, DEV_ADDR, 7, 2, "ping"));
 	int64_t now = loop_now_ms() + w.cfg.downlink_delay_ms + 1;
 	ck_assert_int_eq(txsched_tick(&w.tx, now), now + TXSCHED_DISK_POLL_MS);
+	ck_assert_uint_eq(w.udp.n, 0);
+	return now;
+}
+
+/* The sync completes after RX1's moment: the downlink goes in RX2. */
+START_TEST(test_downlink_after_wait_in_rx2)
+{
+	struct gwmp_txpk txpk;
+
+	if (ack_waits_for_sync(1714) < 0)
+		return;
 	reap_sync();
 	/* RX1 is 1 s after the uplink: 0.9 s on, less than the lead is left. */
 	txsched_tick(&w.tx, loop_now_ms() + 900);
 	ck_assert_uint_eq(w.udp.n, 1);
-	const struct rec_dgram *d = &w.udp.d[0];
-	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
-					      d->len - GWMP_OFF_JSON_DOWN, &txpk), LB_OK);
+	last_txpk(&txpk);
 	ck_assert_uint_eq(txpk.tmst, TMST + 2000000u);
 	ck_assert_uint_eq(txpk.freq_hz, 869525000);
 }
@@ -1069,15 +1082,10 @@ END_TEST
  * comes is given up: nothing sent, counted as failed, no ACK left due. */
 START_TEST(test_downlink_wait_gives_up)
 {
-	uint8_t phy[LW_MAX_PHY];
+	int64_t now = ack_waits_for_sync(1713);
 
-	(void)route_of(GW_1, 1713);
-	if (store_sync_start(&w.store) < 0)
-		return;   /* without io_uring every commit syncs at once */
-	hear_one(phy, build_up(phy, LW_MTYPE_CONFIRMED_UP, DEV_ADDR, 7, 2, "ping"));
-	int64_t now = loop_now_ms() + w.cfg.downlink_delay_ms + 1;
-	ck_assert_int_eq(txsched_tick(&w.tx, now), now + TXSCHED_DISK_POLL_MS);
-	ck_assert_uint_eq(w.udp.n, 0);
+	if (now < 0)
+		return;
 	/* RX2 is 2 s after the uplink: 1.8 s on, less than the lead is left. */
 	ck_assert_int_eq(txsched_tick(&w.tx, now + 1800), -1);
 	ck_assert_uint_eq(w.udp.n, 0);
