@@ -272,6 +272,10 @@ static void send_head(struct classc *cc, struct classc_dev *cd, struct lb_device
 	int rc = txsched_reserve_fcnt(cc->c.tx, dev, &fcnt);
 	if (rc == LB_ERR_RANGE)
 		return;         /* exhausted (told by txsched): only a rejoin helps */
+	if (rc == LB_ERR_AGAIN) {   /* the counter's reservation waits for its sync */
+		due(cc, cd, now_ms + TXSCHED_DISK_POLL_MS);
+		return;
+	}
 	if (rc != LB_OK) {
 		due(cc, cd, now_ms + CLASSC_FAIL_RETRY_MS);
 		return;

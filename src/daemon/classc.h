@@ -18,7 +18,10 @@
  * + a guard when nothing was sent, the end of the class-A frame when one
  * was: the device closes its continuous window for RX1, §17). Both paths
  * take FCntDown from the same reservation (txsched_reserve_fcnt()), so no
- * counter is used twice.
+ * counter is used twice. A reservation that must reach the disk first (a
+ * device's first downlink since the start, then every 64th) does not hold
+ * the loop: the device is looked at again every TXSCHED_DISK_POLL_MS until
+ * its sync has completed.
  *
  * Gateway: of the device's last CLASSC_RX receptions (one per gateway:
  * time, SNR margin, RSSI), the best margin (then RSSI) among those heard

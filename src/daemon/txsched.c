@@ -501,11 +501,8 @@ static void launch(struct txsched *t, struct downlink_pending_entry *e)
 	}
 }
 
-/* Reserve the next FCntDown durably (store.h COUNTER RULES). Without
- * `wait`, a reservation that must be committed first is committed without
- * waiting for the disk: LB_ERR_AGAIN until its sync has completed (ask
- * again; nothing is used meanwhile). */
-static int reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt, bool wait)
+/* Reserve the next FCntDown durably (store.h COUNTER RULES). */
+int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt)
 {
 	unsigned f = fcntdown_reserve(&dev->rt.fcnt_down, durable_batch(t->c.durable),
 				      durable_synced_below(t->c.durable));
@@ -519,20 +516,16 @@ static int reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt
 		fcntdown_unstage(&dev->rt.fcnt_down);
 		return LB_ERR_IO;
 	}
+	/* Committed without waiting for the disk: the caller asks again
+	 * until the sync has completed; nothing is used meanwhile. */
 	if (f & FCNTDOWN_COMMIT) {
-		if ((wait ? durable_commit(t->c.durable) : durable_commit_nowait(t->c.durable)) !=
-		    LB_OK)
+		if (durable_commit_nowait(t->c.durable) != LB_OK)
 			return LB_ERR_IO;
-		if (!wait && !durable_committed(t->c.durable, dev->rt.fcnt_down.batch))
+		if (!durable_committed(t->c.durable, dev->rt.fcnt_down.batch))
 			return LB_ERR_AGAIN;
 	}
 	*fcnt = dev->rt.fcnt_down.next;
 	return LB_OK;
-}
-
-int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt)
-{
-	return reserve_fcnt(t, dev, fcnt, true);
 }
 
 /* Windows before `first` were refused by the duty cycle: say so in txack. */
@@ -743,7 +736,7 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 			     "RX2", e.plan.gateway_eui);
 		return LB_ERR_FULL;
 	}
-	rc = reserve_fcnt(t, dev, &e.fcnt_down, false);
+	rc = txsched_reserve_fcnt(t, dev, &e.fcnt_down);
 	if (rc != LB_OK)
 		return rc;
 	fr.fcnt_down = e.fcnt_down;

@@ -243,12 +243,12 @@ void txsched_drop_item(struct txsched *t, struct lb_device *dev, const char *id,
 		       const char *why);
 
 /* Reserve the device's next FCntDown (durably, store.h COUNTER RULES);
- * fcntdown_used() consumes it once the frame goes. When the reservation
- * must be committed first, this waits for the disk (class C: rare, a
- * device's first downlink since the start and every FCNTDOWN_BLOCK-th
- * after); class A's decisions do not (they are taken again, see
- * TXSCHED_DISK_POLL_MS). LB_OK, LB_ERR_RANGE (exhausted: a `log` event
- * F_CNT_DOWN), LB_ERR_IO. */
+ * fcntdown_used() consumes it once the frame goes. A reservation that must
+ * reach the disk first (a device's first downlink since the start, then
+ * every FCNTDOWN_BLOCK-th) is committed without waiting for its sync:
+ * LB_ERR_AGAIN until the sync has completed (nothing used; ask again, every
+ * TXSCHED_DISK_POLL_MS). LB_OK, LB_ERR_AGAIN, LB_ERR_RANGE (exhausted: a
+ * `log` event F_CNT_DOWN), LB_ERR_IO. */
 int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt);
 
 /* Send e (a queue item's frame, plan and attempt filled in, e->id its

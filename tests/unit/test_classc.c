@@ -211,6 +211,38 @@ static int64_t later(void)
 
 /* ------------------------------------------------------------ tests */
 
+/* The device's first downlink since the start needs its counter's ceiling
+ * on the disk: committed without waiting, and the downlink goes once the
+ * sync has completed, not before (without io_uring the commit syncs at
+ * once and it goes at once). */
+START_TEST(test_waits_for_counter_sync)
+{
+	const uint64_t gws[] = {GW_1};
+
+	route_of(GW_1, 1703);
+	bool ring = store_sync_start(&w.store) >= 0;
+	uplink(DEV_C, false, gws, 1);
+	queue(DEV_C, "item-1", false, "open");
+	int64_t t = later();
+	uint64_t on_loop = w.store.stats.syncs_waited;
+	int64_t next = classc_tick(&w.cc, t);
+	if (ring) {
+		ck_assert_uint_eq(w.udp.n, 0);
+		ck_assert(store_sync_pending(&w.store));
+		ck_assert_int_eq(next, t + TXSCHED_DISK_POLL_MS);
+		world_reap_sync(&w);
+		classc_tick(&w.cc, next);
+	}
+	ck_assert_uint_eq(w.store.stats.syncs_waited, on_loop);
+	ck_assert_uint_eq(w.udp.n, 1);
+	struct gwmp_txpk tx;
+	struct lw_frame f;
+	datagram(0, &tx, &f);
+	ck_assert(tx.imme);
+	ck_assert_uint_eq(f.u.data.fcnt16, 0);
+}
+END_TEST
+
 /* Queued after the class-A windows: at once, imme, RX2 frequency and DR,
  * through the gateway with the best margin; txack says RXC. */
 START_TEST(test_sent_at_once)
@@ -594,6 +626,7 @@ static Suite *suite(void)
 
 	world_fixtures(tc, "test_classc", setup, teardown);
 	tcase_add_test(tc, test_sent_at_once);
+	tcase_add_test(tc, test_waits_for_counter_sync);
 	tcase_add_test(tc, test_one_at_a_time);
 	tcase_add_test(tc, test_decisions_when_due);
 	tcase_add_test(tc, test_waits_for_a_gateway);

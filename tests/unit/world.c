@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,15 @@ struct lb_device_conf world_abp(const struct world *w, const char *name, const c
 	c.lorawan_version = 3;
 	c.fair_access = w->cfg.fair_access;
 	return c;
+}
+
+void world_reap_sync(struct world *w)
+{
+	struct pollfd p = {.fd = store_sync_fd(&w->store), .events = POLLIN};
+
+	ck_assert(store_sync_pending(&w->store));
+	ck_assert_int_eq(poll(&p, 1, 5000), 1);
+	ck_assert_int_eq(store_sync_reap(&w->store), LB_OK);
 }
 
 struct sockaddr_in world_route(struct world *w, uint64_t gw_eui, uint16_t port, bool *came_online)

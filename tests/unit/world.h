@@ -136,6 +136,11 @@ void world_add(struct world *w, const struct world_opts *o);
 /* Free every module opened and what w->sink holds. */
 void world_close(struct world *w);
 
+/* Wait (up to 5 s) for the store's sync in flight (store_sync_start()
+ * made it go off the caller's thread) and take it: its batches become
+ * durable. Asserted: a sync was in flight and it completed. */
+void world_reap_sync(struct world *w);
+
 /* Gateway gw_eui admitted from 127.0.0.1:port with a downlink route (GWMP
  * version 2), as dispatch leaves it after a PULL_DATA; returns that
  * address, and in *came_online (if not NULL) whether it came online. */
