@@ -24,8 +24,9 @@
  * then. A join whose state is not on the disk in time for its RX2 window
  * gets no join-accept (the device asks again): a warning and a `log`
  * event. With the table full, or without io_uring (the commit synced at
- * once), the join waits for the disk as before. Held joins are not sent at
- * shutdown; after a crash the device joins again.
+ * once), the join waits for the disk as before. At shutdown the last
+ * commit's sync releases them (bridge.c); after a crash the device joins
+ * again.
  *
  * Context (borrowed): the registry, the region, the store (DevNonces, the
  * counters), the group commit, the scheduler (join-accepts), device events,

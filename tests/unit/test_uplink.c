@@ -1093,6 +1093,51 @@ START_TEST(test_downlink_wait_gives_up)
 }
 END_TEST
 
+/* A queue item the gateway took is marked sent in a batch committed
+ * without waiting for the disk; its txack is not published (to MQTT's
+ * outbox or to integrations) until that batch's sync has completed. */
+START_TEST(test_txack_waits_for_sync)
+{
+	uint8_t phy[LW_MAX_PHY];
+	char topic[PUBLISH_TOPIC_MAX];
+	struct gwmp_txack ok;
+	size_t queued = 1;
+
+	(void)route_of(GW_1, 1715);
+	push_item(ITEM_A, false, false, 0);
+	first_uplink(phy);
+	const struct rec_dgram *d = decide_now();
+	ck_assert_ptr_nonnull(d);
+	if (store_sync_start(&w.store) < 0)
+		return;   /* without io_uring every commit syncs at once */
+	memset(&ok, 0, sizeof(ok));
+	size_t n0 = held();
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &ok), LB_OK);
+	ck_assert_uint_eq(w.tx.stats.sent, 1);
+	ck_assert_uint_eq(w.tx.n_sent, 1);
+	ck_assert(store_sync_pending(&w.store));
+	ck_assert_int_eq(store_downlink_count(&w.store, DEV_EUI, &queued), LB_OK);
+	ck_assert_uint_eq(queued, 0);                   /* deleted, committed */
+	device_topic(topic, sizeof(topic), DEV_EUI, "txack");
+	txsched_tick(&w.tx, loop_now_ms());
+	ck_assert_uint_eq(held(), n0);                  /* not published at all */
+	reap_sync();
+	txsched_tick(&w.tx, loop_now_ms());
+	ck_assert_uint_eq(w.tx.n_sent, 0);
+	ck_assert_uint_eq(held(), n0 + 1);
+	/* Into the outbox, which sends it with the next group commit. */
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	release();
+	ck_assert_uint_eq(count_topic(topic), 1);
+	json_object *o = last_on(topic);
+	ck_assert_str_eq(str_of(o, "queueItemId"), ITEM_A);
+	json_object_put(o);
+	txsched_tick(&w.tx, loop_now_ms());
+	release();
+	ck_assert_uint_eq(count_topic(topic), 1);       /* once */
+}
+END_TEST
+
 /* A downlink counter is used only below a ceiling that is on the disk, not
  * only committed (tables/fcntdown.h): with the group commit's sync still
  * in flight, the reservation says LB_ERR_AGAIN until it has completed.
@@ -1405,6 +1450,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_first_downlink_waits_for_sync);
 	tcase_add_test(tc, test_downlink_after_wait_in_rx2);
 	tcase_add_test(tc, test_downlink_wait_gives_up);
+	tcase_add_test(tc, test_txack_waits_for_sync);
 	tcase_add_test(tc, test_fcnt_reserved_only_when_synced);
 	tcase_add_test(tc, test_held_events_keep_order);
 	tcase_add_test(tc, test_home_assistant_entities);
