@@ -77,13 +77,15 @@ int durable_add(struct durable *d, durable_stage_fn stage, durable_due_fn due, v
 int durable_stage(struct durable *d);
 
 /* Stage every part, then commit the batch and wait until it is on the
- * disk (store_commit(): what is sent next depends on it, a join-accept or
- * a downlink counter). LB_OK or the first error (logged by whoever
+ * disk (store_commit(): what comes next depends on it; a join, a downlink
+ * counter or a sent queue item falls back to it when its table of what
+ * waits for the disk is full). LB_OK or the first error (logged by whoever
  * failed); retried by durable_tick(). */
 int durable_commit(struct durable *d);
 /* The same without waiting for the disk (store_commit_nowait()): for a
- * caller whose message waits for the batch itself (durable_committed(),
- * a txack), or that only needs its changes in the store. */
+ * caller whose message waits for the batch itself (durable_committed():
+ * a join-accept, a downlink counter, a txack), or that only needs its
+ * changes in the store. */
 int durable_commit_nowait(struct durable *d);
 
 /* durable_commit(), with the parts that defer changes on purpose (the

@@ -260,13 +260,18 @@ static void publish_join(struct otaa *o, const struct lb_device *dev, int64_t ti
 	(void)devevent_publish(o->c.ev, dev, "join", rc, json, len); /* a failure is logged */
 }
 
-/* The join is on the disk: tell, and send its join-accept. */
+/* The join is on the disk: send its join-accept, and tell once it went.
+ * A join-accept not sent is no join (the device asks again): no `join`
+ * event, not counted; why is told (duty cycle and too late by txsched). */
 static void announce(struct otaa *o, struct lb_device *dev, const struct otaa_held *h)
 {
-	o->c.stats->joins++;
-	publish_join(o, dev, h->time_us);
 	int rc = txsched_join_accept(o->c.tx, dev, h->phy, h->phy_len, h->rx, h->n_rx, h->heard_ms);
-	if (rc != LB_OK && rc != LB_ERR_TIMEOUT)   /* too late: txsched told */
+	if (rc == LB_OK) {
+		o->c.stats->joins++;
+		publish_join(o, dev, h->time_us);
+		return;
+	}
+	if (rc != LB_ERR_TIMEOUT && rc != LB_ERR_FULL)
 		devevent_log(o->c.ev, dev, "ERROR", "OTAA", "join-accept could not be scheduled",
 			     h->rx[0].gateway_eui);
 }
@@ -285,18 +290,25 @@ static void held_fill(struct otaa_held *h, const struct lb_device *dev,
 	h->n_rx = txsched_best_rx(g->rx, g->n_rx, h->rx);
 }
 
-/* A slot for a join to hold, or NULL (the join then waits for the disk).
- * A device joining again while its previous join is held takes that slot:
- * the device listens for the accept of its latest request only. */
-static struct otaa_held *held_slot(struct otaa *o, uint64_t dev_eui)
+/* A device joining again while its previous join is held: the device
+ * listens for the accept of its latest request only, so the previous one is
+ * dropped (said in the log; its session is replaced by the new one). */
+static void held_superseded(struct otaa *o, const struct lb_device *dev)
 {
-	for (size_t i = 0; i < o->n_held; i++)
-		if (o->held[i].dev_eui == dev_eui) {
-			struct otaa_held h = o->held[i];
-			memmove(&o->held[i], &o->held[i + 1], (o->n_held - i - 1) * sizeof(h));
-			o->held[o->n_held - 1] = h;   /* now the newest */
-			return &o->held[o->n_held - 1];
-		}
+	for (size_t i = 0; i < o->n_held; i++) {
+		if (o->held[i].dev_eui != dev->dev_eui)
+			continue;
+		log_info("otaa", "device %s: a new join-request supersedes the join held for the "
+			 "disk: its join-accept is not sent", dev->name);
+		memmove(&o->held[i], &o->held[i + 1], (o->n_held - i - 1) * sizeof(o->held[0]));
+		o->n_held--;
+		return;
+	}
+}
+
+/* A slot for a join to hold, or NULL (the join then waits for the disk). */
+static struct otaa_held *held_slot(struct otaa *o)
+{
 	if (o->n_held == OTAA_HELD_MAX)
 		return NULL;
 	if (!o->held && !(o->held = malloc(OTAA_HELD_MAX * sizeof(*o->held)))) {
@@ -335,7 +347,8 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 		reject(o, dev, rc, f, g);
 		return;
 	}
-	struct otaa_held *h = held_slot(o, dev->dev_eui);
+	held_superseded(o, dev);
+	struct otaa_held *h = held_slot(o);
 	rc = commit_session(o, dev, &out, &pol, h == NULL, &batch);
 	if (rc != LB_OK) {
 		if (h)
@@ -366,9 +379,9 @@ static void too_late(struct otaa *o, const struct otaa_held *h, int64_t now_ms)
 		 "%lld ms after the join-request, too late for its receive windows",
 		 (unsigned long long)h->dev_eui, (long long)(now_ms - h->heard_ms));
 	if (dev)
-		devevent_log(o->c.ev, dev, "ERROR", "OTAA", "join-accept not sent: the join's "
-			     "state was not on the disk in time for its receive windows",
-			     h->rx[0].gateway_eui);
+		txsched_join_missed(o->c.tx, dev, "join-accept not sent: the join's state was not "
+				    "on the disk in time for its receive windows",
+				    h->rx[0].gateway_eui);
 }
 
 int64_t otaa_tick(struct otaa *o, int64_t now_ms)
@@ -379,14 +392,20 @@ int64_t otaa_tick(struct otaa *o, int64_t now_ms)
 	for (size_t i = 0; i < o->n_held; i++) {
 		struct otaa_held *h = &o->held[i];
 		int64_t last = h->heard_ms + JOIN_ACCEPT_DELAY2_S * 1000 - TXSCHED_LEAD_MS;
-		if (durable_committed(o->c.durable, h->batch)) {
-			struct lb_device *dev = devices_find_eui(o->c.devices, h->dev_eui);
-			if (dev)   /* else removed by a reload meanwhile */
-				announce(o, dev, h);
-			continue;
-		}
+		/* The deadline first: a sync that completed after it is too late
+		 * as well, however soon this tick sees it. */
 		if (now_ms >= last) {
 			too_late(o, h, now_ms);
+			continue;
+		}
+		if (durable_committed(o->c.durable, h->batch)) {
+			struct lb_device *dev = devices_find_eui(o->c.devices, h->dev_eui);
+			if (dev)
+				announce(o, dev, h);
+			else
+				log_warn("otaa", "device %016llx: removed by a reload while its join "
+					 "waited for the disk: no join-accept sent",
+					 (unsigned long long)h->dev_eui);
 			continue;
 		}
 		if (next < 0 || last < next)

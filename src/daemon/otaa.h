@@ -15,15 +15,17 @@
  *    JOIN_ACCEPT_DELAY1, 5 s, in RX1; RX2 at 6 s if the gateway refuses
  *    RX1).
  * Rejections are `log` events with code "OTAA"; a `join` event reports a
- * success, published with the join-accept's sending.
+ * success, published once its join-accept went to the gateway (a join
+ * whose join-accept cannot be sent is no join: a `log` event says why).
  *
  * The join's commit does not wait for the disk on the loop: its batch is
  * committed at once and its sync runs off the loop (store_sync.h), and the
  * join-accept and the `join` event are held (up to OTAA_HELD_MAX joins)
  * until the batch is durable (durable_committed()); otaa_tick() sends them
  * then. A join whose state is not on the disk in time for its RX2 window
- * gets no join-accept (the device asks again): a warning and a `log`
- * event. With the table full, or without io_uring (the commit synced at
+ * gets no join-accept (the device asks again): a warning, a `log` event,
+ * counted in the scheduler's failed downlinks. A new join-request of a
+ * device whose join is held replaces it. With the table full, or without io_uring (the commit synced at
  * once), the join waits for the disk as before. At shutdown the last
  * commit's sync releases them (bridge.c); after a crash the device joins
  * again.

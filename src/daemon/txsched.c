@@ -276,21 +276,9 @@ void txsched_settle_confirmed(struct txsched *t, struct lb_device *dev, bool ack
 	devices_clear_confirmed(dev);
 }
 
-/* When the uplink's first copy arrived, on the loop's clock: its windows
- * are counted from there. */
-static int64_t first_heard_ms(const struct lb_rx *rx, size_t n_rx)
-{
-	int64_t first = rx[0].received_us;
-
-	for (size_t i = 1; i < n_rx; i++)
-		if (rx[i].received_us < first)
-			first = rx[i].received_us;
-	return loop_now_ms() - (loop_wall_us() - first) / 1000;
-}
-
 void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct lw_frame *f,
 			  const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx,
-			  const uint8_t dedup_id[16])
+			  int64_t heard_ms, const uint8_t dedup_id[16])
 {
 	if (!t->hooks.uplink || !t->hooks.uplink(t->hooks.arg, dev, f, rx, n_rx))
 		txsched_settle_confirmed(t, dev, f->u.data.ack, dedup_id);
@@ -307,7 +295,7 @@ void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct
 	}
 	/* Every field set below: no memset of the receptions' 1.5 KiB. */
 	s->dev_eui = dev->dev_eui;
-	s->heard_ms = first_heard_ms(rx, n_rx);
+	s->heard_ms = heard_ms;
 	s->waited = false;
 	s->n_rx = txsched_best_rx(rx, n_rx, s->rx);
 	s->mac_len = mac_answers(dev->name, mac, mac_len, rx, n_rx, s->mac);
@@ -568,12 +556,15 @@ int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcn
 		fcntdown_unstage(&dev->rt.fcnt_down);
 		return LB_ERR_IO;
 	}
-	/* Committed without waiting for the disk: the caller asks again
-	 * until the sync has completed; nothing is used meanwhile. */
+	/* Committed without waiting for the disk (unless its batch is
+	 * committed already, its sync under way: a commit now would only cut
+	 * the group commit short): the caller asks again until the sync has
+	 * completed; nothing is used meanwhile. */
 	if (f & FCNTDOWN_COMMIT) {
-		if (durable_commit_nowait(t->c.durable) != LB_OK)
+		uint64_t b = dev->rt.fcnt_down.batch;
+		if (b == durable_batch(t->c.durable) && durable_commit_nowait(t->c.durable) != LB_OK)
 			return LB_ERR_IO;
-		if (!durable_committed(t->c.durable, dev->rt.fcnt_down.batch))
+		if (!durable_committed(t->c.durable, b))
 			return LB_ERR_AGAIN;
 	}
 	*fcnt = dev->rt.fcnt_down.next;
@@ -922,6 +913,13 @@ static int decide(struct txsched *t, struct txsched_slot *s, int64_t now_ms)
 	return LB_OK;
 }
 
+void txsched_join_missed(struct txsched *t, struct lb_device *dev, const char *desc,
+			 uint64_t gateway_eui)
+{
+	t->stats.failed++;
+	devevent_log(t->c.ev, dev, "ERROR", "OTAA", desc, gateway_eui);
+}
+
 int txsched_join_accept(struct txsched *t, struct lb_device *dev, const uint8_t *phy, size_t len,
 			const struct lb_rx *rx, size_t n_rx, int64_t heard_ms)
 {
@@ -937,13 +935,11 @@ int txsched_join_accept(struct txsched *t, struct lb_device *dev, const uint8_t 
 		return rc != LB_OK ? rc : LB_ERR_TOO_LARGE;
 	int64_t now = loop_now_ms();
 	if (drop_past_windows(&e.plan, heard_ms, now) == 0) {
-		t->stats.failed++;
 		log_warn("txsched", "device %s: join-accept not sent: both receive windows passed "
 			 "(the join-request arrived %lld ms ago)", dev->name,
 			 (long long)(now - heard_ms));
-		devevent_log(t->c.ev, dev, "ERROR", "OTAA",
-			     "join-accept not sent: too late for both receive windows",
-			     e.plan.gateway_eui);
+		txsched_join_missed(t, dev, "join-accept not sent: too late for both receive windows",
+				    e.plan.gateway_eui);
 		return LB_ERR_TIMEOUT;
 	}
 	int first = budget_choose_window(t->c.budget, e.plan.gateway_eui, &e.plan);
@@ -1009,20 +1005,19 @@ int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[
 }
 
 /* After decide() returned rc: true when the decision waits for the disk
- * again, its last window (RX2, TS001-1.0.4 §3.3) still TXSCHED_LEAD_MS
- * ahead. A decision whose windows passed meanwhile is given up: logged,
- * counted as failed and a `log` event F_CNT_DOWN (level WARNING); a queue
- * item stays queued for the next uplink. */
-static bool wait_disk(struct txsched *t, struct txsched_slot *s, int rc, int64_t now_ms)
+ * (taken again, it plans only the windows still TXSCHED_LEAD_MS ahead, so
+ * it ends by RX2). One whose windows passed meanwhile (LB_ERR_TIMEOUT) is
+ * given up: logged, counted as failed and a `log` event F_CNT_DOWN (level
+ * WARNING); a queue item stays queued for the next uplink. */
+static bool wait_disk(struct txsched *t, struct txsched_slot *s, int rc)
 {
-	struct lb_device *dev = devices_find_eui(t->c.devices, s->dev_eui);
-
-	if (rc != LB_ERR_AGAIN && rc != LB_ERR_TIMEOUT)
-		return false;
-	int rx1_s = dev && dev->rt.rx_delay_s ? dev->rt.rx_delay_s : DOWNLINK_RECEIVE_DELAY1_S;
-	s->waited = true;
-	if (rc == LB_ERR_AGAIN && now_ms + TXSCHED_LEAD_MS <= s->heard_ms + (rx1_s + 1) * 1000)
+	if (rc == LB_ERR_AGAIN) {
+		s->waited = true;
 		return true;
+	}
+	if (rc != LB_ERR_TIMEOUT)
+		return false;
+	struct lb_device *dev = devices_find_eui(t->c.devices, s->dev_eui);
 	t->stats.failed++;
 	LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %016llx: downlink not sent: its counter was not "
 		  "on the disk before its receive windows passed", (unsigned long long)s->dev_eui);
@@ -1054,7 +1049,7 @@ int64_t txsched_tick(struct txsched *t, int64_t now_ms)
 		uint64_t dev_eui = t->due[0].dev_eui;
 		uint16_t i = due_pop(t);
 		struct txsched_slot *s = &t->slot[i];
-		if (wait_disk(t, s, decide(t, s, now_ms), now_ms)) {
+		if (wait_disk(t, s, decide(t, s, now_ms))) {
 			due_push(t, i, dev_eui, now_ms + TXSCHED_DISK_POLL_MS);
 			continue;
 		}

@@ -6,7 +6,9 @@
  * After an accepted uplink the device's receive windows open 1 s (RX1) and
  * 2 s (RX2) after the end of the frame (TS001-1.0.4 §3.3; rxpk.tmst marks
  * that end). The bridge waits downlink.delay_ms (default 100 ms) so an
- * application can still queue an answer for RX1, then decides once:
+ * application can still queue an answer for RX1, then decides (once, or
+ * again every TXSCHED_DISK_POLL_MS while the downlink counter's reservation
+ * waits for the disk):
  *
  *   queued item (oldest first, durable in the store)   FPort + payload
  *   confirmed uplink                                  ACK bit
@@ -74,10 +76,11 @@
 #define TXSCHED_RX 4                 /* receptions kept to choose the gateway */
 #define TXSCHED_MAC_MAX 15           /* FOpts */
 #define TXSCHED_EVENT_MAX 4096       /* a txack or ack event's JSON */
-/* A join-accept goes to the gateway at least this long before its window
- * opens, by the bridge's clock: the packet forwarder's just-in-time queue
- * wants it some tens of ms ahead (Semtech's lora_pkt_fwd), and the
- * backhaul takes its share. */
+/* A join-accept, or a class-A downlink taken again after waiting for the
+ * disk, goes to the gateway at least this long before its window opens, by
+ * the bridge's clock: the packet forwarder's just-in-time queue wants it
+ * some tens of ms ahead (Semtech's lora_pkt_fwd), and the backhaul takes
+ * its share. */
 #define TXSCHED_LEAD_MS 250
 /* A decision whose downlink counter waits for its sync (the device's first
  * downlink since the start, or a burst faster than the group commit) is
@@ -215,10 +218,18 @@ int txsched_restore_device(struct txsched *t, struct lb_device *dev);
 /* After an accepted data uplink of dev: settle a confirmed downlink that
  * waited for this uplink's ACK bit (its `ack` event carries the uplink's
  * deduplicationId, dedup_id), note what must be answered, and plan a
- * decision at now + delay_ms. */
+ * decision at now + delay_ms. heard_ms: when the uplink's first copy
+ * arrived (monotonic ms, dedup_group.first_ms), from which its receive
+ * windows are counted. */
 void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct lw_frame *f,
 			  const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx,
-			  const uint8_t dedup_id[16]);
+			  int64_t heard_ms, const uint8_t dedup_id[16]);
+
+/* A join-accept that cannot be sent because its windows passed before the
+ * join's state was on the disk (otaa.h): counted as failed, logged, and a
+ * `log` event OTAA (level ERROR) with desc. */
+void txsched_join_missed(struct txsched *t, struct lb_device *dev, const char *desc,
+			 uint64_t gateway_eui);
 
 /* Send a join-accept (already built and encrypted) in RX1, RX2 as fallback,
  * for a join-request whose first copy arrived at heard_ms (monotonic ms,

@@ -232,7 +232,7 @@ static void process_data_up(struct uplink *u, const struct lw_frame *f, const st
 	const uint8_t *mac;
 	size_t mac_len;
 	mac_source(f, plain, &mac, &mac_len);
-	txsched_after_uplink(u->tx, m.dev, f, mac, mac_len, g->rx, g->n_rx, dedup_id);
+	txsched_after_uplink(u->tx, m.dev, f, mac, mac_len, g->rx, g->n_rx, g->first_ms, dedup_id);
 }
 
 void uplink_process(void *arg, struct dedup_group *g)

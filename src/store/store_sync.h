@@ -26,7 +26,8 @@
  * DURABILITY OF BATCHES. store_committed(s, b) (store_batch.h) is true
  * only once batch b's frames are synced: an event derived from b is
  * published only then, as before. store_commit() returns once the batch is
- * durable (a join-accept, a reserved NFCntDown, a shutdown wait for it);
+ * durable (a reload and the shutdown wait for it; a join-accept, a reserved
+ * NFCntDown and a txack wait for store_committed() instead);
  * store_commit_nowait() returns after the COMMIT and the batch becomes
  * durable when its sync completes (store_sync_reap()). One sync is in
  * flight at a time; batches committed meanwhile go with the next one. A

@@ -20,8 +20,9 @@
  *                                           before each downlink
  *   f & FCNTDOWN_EXHAUSTED -> no counter left: the device must rejoin
  *   f & FCNTDOWN_STAGE     -> row.nfcnt_down = r.ceiling; put_session
- *   f & FCNTDOWN_COMMIT    -> send only after store_commit() == LB_OK (it
- *                             returns once the batch is on the disk)
+ *   f & FCNTDOWN_COMMIT    -> send only once r.batch is on the disk
+ *                             (committed, then store_committed(s, r.batch);
+ *                             the daemon does not wait for it on its loop)
  *   send with r.next, then fcntdown_used(&r)
  * If that put_session fails, call fcntdown_unstage(&r) (the raised
  * ceiling was not staged) and do not send. Every put_session of the device

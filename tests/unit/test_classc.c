@@ -132,7 +132,9 @@ static void uplink_at(uint64_t dev_eui, bool ack, const uint64_t *gws, size_t n,
 	f.u.data.ack = ack;
 	f.u.data.dev_addr = dev->dev_addr;
 	devices_accept_uplink(dev, fcnt_up++);
-	txsched_after_uplink(&w.tx, dev, &f, NULL, 0, rx, n, dedup);
+	/* Heard when received, on the loop's clock. */
+	int64_t heard_ms = loop_now_ms() - (loop_wall_us() - received_us) / 1000;
+	txsched_after_uplink(&w.tx, dev, &f, NULL, 0, rx, n, heard_ms, dedup);
 	decide();
 }
 
@@ -315,7 +317,7 @@ START_TEST(test_one_at_a_time)
 	uint8_t dedup[16] = {0};
 	memset(&up, 0, sizeof(up));
 	up.mtype = LW_MTYPE_CONFIRMED_UP;
-	txsched_after_uplink(&w.tx, dev, &up, NULL, 0, &rx, 1, dedup);
+	txsched_after_uplink(&w.tx, dev, &up, NULL, 0, &rx, 1, loop_now_ms(), dedup);
 	/* While its decision is pending, class C does not start. */
 	queue(DEV_C, "third", false, "c");
 	classc_tick(&w.cc, later());
@@ -374,10 +376,10 @@ START_TEST(test_decisions_when_due)
 	 * millisecond pass within it): each due time is taken from the tick
 	 * and checked to lie there. */
 	int64_t from_a = next_ms();
-	txsched_after_uplink(&w.tx, a, &up, NULL, 0, &rx, 1, dedup);
+	txsched_after_uplink(&w.tx, a, &up, NULL, 0, &rx, 1, loop_now_ms(), dedup);
 	int64_t to_a = loop_now_ms();
 	int64_t from_c = next_ms();
-	txsched_after_uplink(&w.tx, c, &up, NULL, 0, &rx, 1, dedup);
+	txsched_after_uplink(&w.tx, c, &up, NULL, 0, &rx, 1, loop_now_ms(), dedup);
 	int64_t to_c = loop_now_ms();
 	ck_assert(txsched_busy(&w.tx, DEV_A) && txsched_busy(&w.tx, DEV_C));
 	int64_t due_a = txsched_tick(&w.tx, from_a + delay - 1);
@@ -386,7 +388,7 @@ START_TEST(test_decisions_when_due)
 	ck_assert_uint_eq(w.udp.n, 0);
 	/* A's next uplink: its decision now comes after C's. */
 	int64_t from_a2 = next_ms();
-	txsched_after_uplink(&w.tx, a, &up, NULL, 0, &rx, 1, dedup);
+	txsched_after_uplink(&w.tx, a, &up, NULL, 0, &rx, 1, loop_now_ms(), dedup);
 	int64_t to_a2 = loop_now_ms();
 	int64_t due_c = txsched_tick(&w.tx, due_a);
 	ck_assert_int_ge(due_c, from_c + delay);

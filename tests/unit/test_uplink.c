@@ -901,6 +901,10 @@ START_TEST(test_join_accept_waits_for_sync)
 		ck_assert_uint_eq(w.udp.n, 0);
 		ck_assert_uint_eq(count_topic(topic), 0);
 		ck_assert_uint_eq(w.stats.joins, 0);
+		/* The session's first counters came with the join: none is
+		 * used before the join's batch is on the disk. */
+		uint32_t fcnt;
+		ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, dev, &fcnt), LB_ERR_AGAIN);
 		/* Not durable yet: a tick sends nothing, and wakes before RX2. */
 		int64_t next = otaa_tick(&w.otaa, loop_now_ms());
 		ck_assert_uint_eq(w.udp.n, 0);
@@ -939,7 +943,7 @@ START_TEST(test_join_accept_waits_for_sync)
 }
 END_TEST
 
-/* A join-accept goes only in a window still ahead (TXSCHED_JOIN_LEAD_MS):
+/* A join-accept goes only in a window still ahead (TXSCHED_LEAD_MS):
  * a join-request heard 5 s ago gets its accept in RX2, one heard 6 s ago
  * none (a `log` event, counted as failed); a join whose sync has not
  * completed by RX2 gets none either. */
@@ -947,11 +951,12 @@ START_TEST(test_join_accept_too_late)
 {
 	struct lw_key app_key;
 	struct gwmp_txpk txpk;
-	char topic[PUBLISH_TOPIC_MAX];
+	char topic[PUBLISH_TOPIC_MAX], joins[PUBLISH_TOPIC_MAX];
 
 	(void)otaa_device(&app_key);
 	(void)route_of(GW_1, 1711);
 	device_topic(topic, sizeof(topic), OTAA_EUI, "log");
+	device_topic(joins, sizeof(joins), OTAA_EUI, "join");
 	/* RX1 passed (5 s), RX2 (6 s) still 1 s ahead: RX2 at once. */
 	t.clk = loop_now_ms() - JOIN_ACCEPT_DELAY1_S * 1000;
 	join_with_nonce(&app_key, 1);
@@ -961,11 +966,16 @@ START_TEST(test_join_accept_too_late)
 	ck_assert_uint_eq(txpk.tmst, TMST + JOIN_ACCEPT_DELAY2_S * 1000000u);
 	ck_assert_uint_eq(txpk.freq_hz, 869525000);        /* EU868's RX2 */
 
-	/* Both windows passed by the time the join is sent: nothing is. */
+	ck_assert_uint_eq(w.stats.joins, 1);
+
+	/* Both windows passed by the time the join is sent: nothing is, and a
+	 * join whose join-accept is not sent is no join. */
 	t.clk = loop_now_ms() - JOIN_ACCEPT_DELAY2_S * 1000;
 	join_with_nonce(&app_key, 2);
 	ck_assert_uint_eq(w.udp.n, 1);
 	ck_assert_uint_eq(w.tx.stats.failed, 1);
+	ck_assert_uint_eq(w.stats.joins, 1);
+	ck_assert_uint_eq(count_topic(joins), 1);
 	json_object *o = last_on(topic);
 	ck_assert_str_eq(str_of(o, "code"), "OTAA");
 	ck_assert_str_eq(str_of(o, "description"),
@@ -980,7 +990,6 @@ START_TEST(test_join_accept_too_late)
 	size_t logs = count_topic(topic);
 	t.clk = loop_now_ms();
 	join_with_nonce(&app_key, 3);
-	lwcrypto_key_free(&app_key);
 	ck_assert_uint_eq(otaa_held(&w.otaa), 1);
 	ck_assert_int_eq(otaa_tick(&w.otaa, t.clk + JOIN_ACCEPT_DELAY2_S * 1000), -1);
 	ck_assert_uint_eq(otaa_held(&w.otaa), 0);
@@ -990,9 +999,61 @@ START_TEST(test_join_accept_too_late)
 	ck_assert_str_eq(str_of(o, "description"), "join-accept not sent: the join's state was "
 			 "not on the disk in time for its receive windows");
 	json_object_put(o);
+	ck_assert_uint_eq(w.tx.stats.failed, 2);
 	reap_sync();
 	otaa_tick(&w.otaa, loop_now_ms());
 	ck_assert_uint_eq(w.udp.n, 1);                 /* and not after */
+
+	/* A sync that completes after RX2's last moment, seen by a tick
+	 * after it: too late all the same, no join event. */
+	t.clk = loop_now_ms() - (JOIN_ACCEPT_DELAY2_S * 1000 - TXSCHED_LEAD_MS);
+	join_with_nonce(&app_key, 4);
+	lwcrypto_key_free(&app_key);
+	ck_assert_uint_eq(otaa_held(&w.otaa), 1);
+	reap_sync();
+	otaa_tick(&w.otaa, loop_now_ms());
+	ck_assert_uint_eq(otaa_held(&w.otaa), 0);
+	ck_assert_uint_eq(w.udp.n, 1);
+	ck_assert_uint_eq(w.tx.stats.failed, 3);
+	ck_assert_uint_eq(w.stats.joins, 1);
+	ck_assert_uint_eq(count_topic(joins), 1);
+}
+END_TEST
+
+/* A device joining again while its first join waits for the disk: only
+ * the latest gets a join-accept and a `join` event, for its session. */
+START_TEST(test_rejoin_while_held)
+{
+	struct lw_key app_key;
+	struct gwmp_txpk txpk;
+	char topic[PUBLISH_TOPIC_MAX];
+	struct lb_device *dev = otaa_device(&app_key);
+
+	(void)route_of(GW_1, 1716);
+	device_topic(topic, sizeof(topic), OTAA_EUI, "join");
+	if (store_sync_start(&w.store) < 0) {
+		lwcrypto_key_free(&app_key);
+		return;   /* without io_uring nothing is held */
+	}
+	join_with_nonce(&app_key, 1);
+	uint32_t first_addr = dev->dev_addr;
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	ck_assert_uint_ne(dev->dev_addr, first_addr);
+	ck_assert_uint_eq(otaa_held(&w.otaa), 1);
+	while (store_sync_pending(&w.store))
+		reap_sync();
+	otaa_tick(&w.otaa, loop_now_ms());
+	ck_assert_uint_eq(otaa_held(&w.otaa), 0);
+	ck_assert_uint_eq(w.udp.n, 1);
+	sent_join_accept(&txpk);
+	ck_assert_uint_eq(count_topic(topic), 1);
+	ck_assert_uint_eq(w.stats.joins, 1);
+	json_object *o = last_on(topic);
+	char addr[9];
+	snprintf(addr, sizeof(addr), "%08x", dev->dev_addr);
+	ck_assert_str_eq(str_of(o, "devAddr"), addr);
+	json_object_put(o);
 }
 END_TEST
 
@@ -1017,9 +1078,13 @@ START_TEST(test_first_downlink_waits_for_sync)
 		ck_assert(store_sync_pending(&w.store));
 		ck_assert_int_eq(next, now + TXSCHED_DISK_POLL_MS);
 		ck_assert(txsched_busy(&w.tx, DEV_EUI));
-		/* Taken again while the sync is still in flight: still waits. */
+		/* Taken again while the sync is still in flight: still waits,
+		 * and commits nothing (the group commit keeps its pace). */
+		uint64_t commits = w.store.stats.commits;
+		ck_assert_int_eq(store_meta_put(&w.store, "poll", 1), LB_OK);
 		next = txsched_tick(&w.tx, next);
 		ck_assert_uint_eq(w.udp.n, 0);
+		ck_assert_uint_eq(w.store.stats.commits, commits);
 		reap_sync();
 		txsched_tick(&w.tx, next);
 	}
@@ -1447,6 +1512,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_rejoin_keeps_new_session);
 	tcase_add_test(tc, test_join_accept_waits_for_sync);
 	tcase_add_test(tc, test_join_accept_too_late);
+	tcase_add_test(tc, test_rejoin_while_held);
 	tcase_add_test(tc, test_first_downlink_waits_for_sync);
 	tcase_add_test(tc, test_downlink_after_wait_in_rx2);
 	tcase_add_test(tc, test_downlink_wait_gives_up);
