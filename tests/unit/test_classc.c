@@ -234,8 +234,9 @@ START_TEST(test_waits_for_counter_sync)
 		ck_assert_int_eq(next, t + TXSCHED_DISK_POLL_MS);
 		world_reap_sync(&w);
 		classc_tick(&w.cc, next);
+		/* (Without io_uring the commit itself syncs at once.) */
+		ck_assert_uint_eq(w.store.stats.syncs_waited, on_loop);
 	}
-	ck_assert_uint_eq(w.store.stats.syncs_waited, on_loop);
 	ck_assert_uint_eq(w.udp.n, 1);
 	struct gwmp_txpk tx;
 	struct lw_frame f;

@@ -1087,8 +1087,9 @@ START_TEST(test_first_downlink_waits_for_sync)
 		ck_assert_uint_eq(w.store.stats.commits, commits);
 		reap_sync();
 		txsched_tick(&w.tx, next);
+		/* (Without io_uring the commit itself syncs at once.) */
+		ck_assert_uint_eq(w.store.stats.syncs_waited, on_loop);
 	}
-	ck_assert_uint_eq(w.store.stats.syncs_waited, on_loop);
 	ck_assert_uint_eq(w.udp.n, 1);
 	last_txpk(&txpk);
 	ck_assert_uint_eq(txpk.tmst, TMST + 1000000u);  /* still RX1 */
