@@ -1260,10 +1260,10 @@ static void shutdown_flush(struct bridge *b)
 		log_error("bridge", "state not committed at shutdown: retried once more at close; "
 			  "if that fails too, the uplinks accepted since the last commit are lost "
 			  "with their counters (a retransmission is accepted)");
-	/* What waited for a sync that this commit waited for goes now: the
-	 * join-accepts held for the disk and the txacks. */
+	/* The joins that waited for a sync this commit waited for get their
+	 * join-accepts and `join` events now (published at once, so the flush
+	 * below delivers them). */
 	(void)otaa_tick(&b->otaa, loop_now_ms());
-	txsched_publish_synced(&b->tx);
 	log_notice("bridge", "shutting down: flushing %zu queued message(s) and %llu outbox "
 		   "event(s)", mqtt_pending(&b->mqtt),
 		   (unsigned long long)outbox_pending(&b->outbox));

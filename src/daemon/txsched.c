@@ -75,9 +75,6 @@ void txsched_free(struct txsched *t)
 	t->slot = NULL;
 	t->n_due = t->n_free = 0;   /* no decision left, none can be planned */
 	downlink_pending_free(&t->pending);
-	free(t->sent);
-	t->sent = NULL;
-	t->n_sent = 0;
 }
 
 static int find_sent(void *arg, const struct store_downlink *row)
@@ -362,8 +359,7 @@ static struct ev_tx_info tx_info_of(const struct downlink_attempt *a)
 /* The gateway accepted the frame: `txack`. held: the event waits for store
  * batch `batch` (a sent queue item's new state); otherwise it goes at once. */
 static void publish_txack(struct txsched *t, const struct lb_device *dev,
-			  const struct downlink_pending_entry *e, bool held, uint64_t batch,
-			  int64_t time_us)
+			  const struct downlink_pending_entry *e, bool held, uint64_t batch)
 {
 	struct ev_txack_attempt at[DOWNLINK_MAX_ATTEMPTS];
 	struct ev_device d;
@@ -377,7 +373,7 @@ static void publish_txack(struct txsched *t, const struct lb_device *dev,
 		n++;
 	}
 	devevent_fill(&d, t->c.ev, dev);
-	struct ev_txack ev = {.dev = &d, .time_us = time_us,
+	struct ev_txack ev = {.dev = &d, .time_us = loop_wall_us(),
 			      .downlink_id = idgen_next_u32(t->c.ids),
 			      .queue_item_id = e->ref == QUEUE_REF ? e->id : NULL,
 			      .fcnt_down = e->fcnt_down, .gateway_eui = e->gateway_eui,
@@ -389,61 +385,6 @@ static void publish_txack(struct txsched *t, const struct lb_device *dev,
 		(void)devevent_publish_held(t->c.ev, dev, "txack", rc, json, len, batch);
 	else
 		(void)devevent_publish(t->c.ev, dev, "txack", rc, json, len); /* logged */
-}
-
-/* A slot to hold a txack for the disk in, or NULL (full, or no memory). */
-static struct txsched_sent *sent_slot(struct txsched *t)
-{
-	if (t->n_sent == TXSCHED_SENT_MAX)
-		return NULL;
-	if (!t->sent && !(t->sent = malloc(TXSCHED_SENT_MAX * sizeof(*t->sent))))
-		return NULL;
-	return &t->sent[t->n_sent++];
-}
-
-/* The queue item's new state is made durable before anyone is told, so
- * that after a crash it is not sent again unseen: its batch is committed
- * without waiting and the txack (integrations included) is held until the
- * sync has completed, however many tries the commit takes. With the hold
- * full, the commit waits for the disk as before. */
-static void sent_commit(struct txsched *t, struct lb_device *dev, struct downlink_pending_entry *e)
-{
-	uint64_t batch = durable_batch(t->c.durable);
-	struct txsched_sent *h = sent_slot(t);
-
-	if ((h ? durable_commit_nowait(t->c.durable) : durable_commit(t->c.durable)) != LB_OK)
-		LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: sent downlink %s not yet "
-			  "recorded durably (retried with the next batch)", dev->name, e->id);
-	if (h && !durable_committed(t->c.durable, batch)) {
-		*h = (struct txsched_sent){.batch = batch, .time_us = loop_wall_us(), .e = *e};
-		return;
-	}
-	if (h)
-		t->n_sent--;   /* the slot just taken is the last one */
-	publish_txack(t, dev, e, true, batch, loop_wall_us());
-}
-
-void txsched_publish_synced(struct txsched *t)
-{
-	size_t keep = 0;
-
-	for (size_t i = 0; i < t->n_sent; i++) {
-		struct txsched_sent *h = &t->sent[i];
-		if (!durable_committed(t->c.durable, h->batch)) {
-			if (keep != i)
-				t->sent[keep] = *h;
-			keep++;
-			continue;
-		}
-		struct lb_device *dev = devices_find_eui(t->c.devices, h->e.dev_eui);
-		if (dev)   /* else removed by a reload meanwhile */
-			publish_txack(t, dev, &h->e, true, h->batch, h->time_us);
-	}
-	t->n_sent = keep;
-	if (keep == 0) {
-		free(t->sent);
-		t->sent = NULL;
-	}
 }
 
 /* The gateway programmed the frame: the queue item is done (unconfirmed)
@@ -475,9 +416,18 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 			log_error("txsched", "device %s: queue item %s sent, but its ACK cannot be "
 				  "awaited (%s): it stays in the store as sent", dev->name, e->id,
 				  lb_strerror(rc));
-		sent_commit(t, dev, e);
+		/* Durable before MQTT is told: after a crash the item is not
+		 * sent again unseen. The batch is committed without waiting for
+		 * the disk; the txack, held in the outbox, waits for its sync
+		 * (integrations see it at once, as they see every `up` and
+		 * `ack`), and keeps its place before a later `ack`. */
+		uint64_t batch = durable_batch(t->c.durable);
+		if (durable_commit_nowait(t->c.durable) != LB_OK)
+			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: sent downlink %s not yet "
+				  "recorded durably (retried with the next batch)", dev->name, e->id);
+		publish_txack(t, dev, e, true, batch);
 	} else {
-		publish_txack(t, dev, e, false, 0, loop_wall_us());
+		publish_txack(t, dev, e, false, 0);
 	}
 	if (t->hooks.done)
 		t->hooks.done(t->hooks.arg, dev, e, true);
@@ -1041,8 +991,6 @@ int64_t txsched_tick(struct txsched *t, int64_t now_ms)
 {
 	int64_t next = -1, pd;
 
-	if (t->n_sent > 0)
-		txsched_publish_synced(t);
 	/* Earliest first; the slot is free again once its decision is taken,
 	 * or waits again for the disk while its last window is ahead. */
 	while (t->n_due > 0 && t->due[0].due_ms <= now_ms) {

@@ -87,9 +87,6 @@
  * taken again this often until the counter is on the disk, or until its
  * windows have passed. */
 #define TXSCHED_DISK_POLL_MS 5
-/* Queue items the gateway took whose `txack` waits until the store has
- * their "sent" on the disk (beyond, the commit waits for it on the loop). */
-#define TXSCHED_SENT_MAX 32
 
 /* A decision waiting for its moment (uplink + delay_ms). */
 struct txsched_slot {
@@ -162,15 +159,6 @@ struct txsched_ctx {
 	struct netmac *netmac;           /* network MAC requests; NULL = none */
 };
 
-/* A queue item the gateway took: its `txack` (time: when the gateway
- * answered) is published once `batch`, which marks the item sent, is on
- * the disk. */
-struct txsched_sent {
-	uint64_t batch;
-	int64_t time_us;
-	struct downlink_pending_entry e;
-};
-
 struct txsched {
 	struct txsched_ctx c;    /* borrowed, as given to txsched_init() */
 	struct txsched_opts opts;
@@ -184,10 +172,6 @@ struct txsched {
 	size_t n_free;                           /* lowest index on top */
 	uint64_t due_seq;
 	struct downlink_pending pending; /* PULL_RESPs awaiting their TX_ACK */
-	/* TXSCHED_SENT_MAX, allocated at the first txack held and freed when
-	 * the last one is published: oldest first. */
-	struct txsched_sent *sent;
-	size_t n_sent;
 	uint32_t token_seq;
 	struct txsched_stats stats;
 	struct txsched_hooks hooks;
@@ -195,8 +179,8 @@ struct txsched {
 
 /* Errors: LB_ERR_NOMEM (nothing to free then). */
 int txsched_init(struct txsched *t, const struct txsched_ctx *ctx, const struct txsched_opts *o);
-/* Frees the slots, the TX_ACK table and the txacks held (not published);
- * safe on a zeroed or already freed struct. */
+/* Frees the slots and the TX_ACK table; safe on a zeroed or already freed
+ * struct. */
 void txsched_free(struct txsched *t);
 
 /* A quiet bridge: with no decision pending, the pages of the slots go back
@@ -289,13 +273,7 @@ void txsched_launch_item(struct txsched *t, struct downlink_pending_entry *e);
 void txsched_settle_confirmed(struct txsched *t, struct lb_device *dev, bool acked,
 			      const uint8_t dedup_id[16]);
 
-/* Publish the held txacks whose batch is on the disk (txsched_tick() does
- * it first; the bridge's shutdown after its last commit). */
-void txsched_publish_synced(struct txsched *t);
-
-/* Publish the held txacks whose batch is on the disk (a completed sync is
- * seen at the next call: the bridge calls it every loop pass), run
- * decisions that are due and expire unanswered PULL_RESPs; returns the
+/* Run decisions that are due and expire unanswered PULL_RESPs; returns the
  * next deadline (monotonic ms) or -1. */
 int64_t txsched_tick(struct txsched *t, int64_t now_ms);
 

@@ -1017,6 +1017,10 @@ START_TEST(test_join_accept_too_late)
 	ck_assert_uint_eq(w.tx.stats.failed, 3);
 	ck_assert_uint_eq(w.stats.joins, 1);
 	ck_assert_uint_eq(count_topic(joins), 1);
+	o = last_on(topic);
+	ck_assert_str_eq(str_of(o, "description"), "join-accept not sent: the join's state was "
+			 "not on the disk in time for its receive windows");
+	json_object_put(o);
 }
 END_TEST
 
@@ -1121,16 +1125,19 @@ static int64_t ack_waits_for_sync(uint16_t port)
 	return now;
 }
 
-/* The sync completes after RX1's moment: the downlink goes in RX2. */
+/* The sync completes after RX1's moment: the downlink goes in RX2. The
+ * windows count from the uplink's arrival (the de-duplication group's
+ * first copy), not from its processing. */
 START_TEST(test_downlink_after_wait_in_rx2)
 {
 	struct gwmp_txpk txpk;
 
+	/* Arrived 0.9 s ago: RX1, 1 s after it, is less than the lead ahead. */
+	t.clk = loop_now_ms() - 900;
 	if (ack_waits_for_sync(1714) < 0)
 		return;
 	reap_sync();
-	/* RX1 is 1 s after the uplink: 0.9 s on, less than the lead is left. */
-	txsched_tick(&w.tx, loop_now_ms() + 900);
+	txsched_tick(&w.tx, loop_now_ms() + w.cfg.downlink_delay_ms + TXSCHED_DISK_POLL_MS + 1);
 	ck_assert_uint_eq(w.udp.n, 1);
 	last_txpk(&txpk);
 	ck_assert_uint_eq(txpk.tmst, TMST + 2000000u);
@@ -1159,48 +1166,64 @@ START_TEST(test_downlink_wait_gives_up)
 }
 END_TEST
 
-/* A queue item the gateway took is marked sent in a batch committed
- * without waiting for the disk; its txack is not published (to MQTT's
- * outbox or to integrations) until that batch's sync has completed. */
+/* The sink's index of the first message on topic, or SIZE_MAX. */
+static size_t first_index(const char *topic)
+{
+	for (size_t i = 0; i < w.sink.n; i++)
+		if (!strcmp(w.sink.m[i].topic, topic))
+			return i;
+	return SIZE_MAX;
+}
+
+/* A confirmed queue item the gateway took is marked sent in a batch
+ * committed without waiting for the disk; its txack waits in the outbox
+ * until that batch's sync has completed, and keeps its place before the
+ * `ack` of the device's next uplink, however soon that comes. */
 START_TEST(test_txack_waits_for_sync)
 {
 	uint8_t phy[LW_MAX_PHY];
-	char topic[PUBLISH_TOPIC_MAX];
+	char txack[PUBLISH_TOPIC_MAX], ack[PUBLISH_TOPIC_MAX];
 	struct gwmp_txack ok;
-	size_t queued = 1;
+	struct lw_keys k;
+	size_t len;
 
 	(void)route_of(GW_1, 1715);
-	push_item(ITEM_A, false, false, 0);
+	push_item(ITEM_A, true, false, 0);
 	first_uplink(phy);
 	const struct rec_dgram *d = decide_now();
 	ck_assert_ptr_nonnull(d);
 	if (store_sync_start(&w.store) < 0)
 		return;   /* without io_uring every commit syncs at once */
 	memset(&ok, 0, sizeof(ok));
-	size_t n0 = held();
+	uint64_t on_loop = w.store.stats.syncs_waited;
 	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &ok), LB_OK);
 	ck_assert_uint_eq(w.tx.stats.sent, 1);
-	ck_assert_uint_eq(w.tx.n_sent, 1);
 	ck_assert(store_sync_pending(&w.store));
-	ck_assert_int_eq(store_downlink_count(&w.store, DEV_EUI, &queued), LB_OK);
-	ck_assert_uint_eq(queued, 0);                   /* deleted, committed */
-	device_topic(topic, sizeof(topic), DEV_EUI, "txack");
-	txsched_tick(&w.tx, loop_now_ms());
-	ck_assert_uint_eq(held(), n0);                  /* not published at all */
-	reap_sync();
-	txsched_tick(&w.tx, loop_now_ms());
-	ck_assert_uint_eq(w.tx.n_sent, 0);
-	ck_assert_uint_eq(held(), n0 + 1);
-	/* Into the outbox, which sends it with the next group commit. */
-	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_uint_eq(w.store.stats.syncs_waited, on_loop);
+	device_topic(txack, sizeof(txack), DEV_EUI, "txack");
+	device_topic(ack, sizeof(ack), DEV_EUI, "ack");
+	/* The device's next uplink acknowledges it before the sync is done. */
+	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = DEV_ADDR,
+				   .fctrl_flags = 0x20, .fcnt = 2, .has_fport = true, .fport = 10,
+				   .payload = (const uint8_t *)"x", .payload_len = 1};
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
+	lwcrypto_keys_free(&k);
+	hear_one(phy, len);
+	ck_assert_int_eq(durable_commit_nowait(&w.durable), LB_OK);
 	release();
-	ck_assert_uint_eq(count_topic(topic), 1);
-	json_object *o = last_on(topic);
+	ck_assert_uint_eq(count_topic(txack), 0);       /* not before the disk */
+	ck_assert_uint_eq(count_topic(ack), 0);
+	while (store_sync_pending(&w.store))
+		reap_sync();
+	release();
+	ck_assert_uint_eq(count_topic(txack), 1);
+	ck_assert_uint_eq(count_topic(ack), 1);
+	ck_assert_uint_lt(first_index(txack), first_index(ack));
+	json_object *o = last_on(txack);
 	ck_assert_str_eq(str_of(o, "queueItemId"), ITEM_A);
 	json_object_put(o);
-	txsched_tick(&w.tx, loop_now_ms());
-	release();
-	ck_assert_uint_eq(count_topic(topic), 1);       /* once */
 }
 END_TEST
 
