@@ -144,6 +144,23 @@ static size_t build_up(uint8_t *phy, enum lw_mtype mtype, uint32_t addr, uint32_
 	return len;
 }
 
+/* An unconfirmed uplink of the test device with the ACK bit (FCtrl 0x20,
+ * TS001-1.0.4 §4.3.1): it acknowledges a confirmed downlink. */
+static size_t build_ack_up(uint8_t *phy, uint32_t fcnt)
+{
+	struct lw_keys k;
+	size_t len;
+	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = DEV_ADDR,
+				   .fctrl_flags = 0x20, .fcnt = fcnt, .has_fport = true, .fport = 10,
+				   .payload = (const uint8_t *)"x", .payload_len = 1};
+
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
+	lwcrypto_keys_free(&k);
+	return len;
+}
+
 /* One reception of phy by gateway gw, as dispatch builds it (SF7BW125, 868.1 MHz). */
 static struct lb_rx make_rx(uint64_t gw, const uint8_t *phy, size_t len, int rssi, float snr)
 {
@@ -693,8 +710,6 @@ START_TEST(test_ack_carries_uplink_dedup_id)
 	uint8_t phy[LW_MAX_PHY];
 	char topic[PUBLISH_TOPIC_MAX];
 	struct gwmp_txack ok;
-	struct lw_keys k;
-	size_t len;
 
 	(void)route_of(GW_1, 1703);
 	push_item(ITEM_A, true, false, 0);
@@ -705,14 +720,7 @@ START_TEST(test_ack_carries_uplink_dedup_id)
 	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &ok), LB_OK);
 	ck_assert(w.devices.dev[0].rt.confirmed != NULL);
 	/* The device's next uplink has the ACK bit. */
-	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = DEV_ADDR,
-				   .fctrl_flags = 0x20, .fcnt = 2, .has_fport = true, .fport = 10,
-				   .payload = (const uint8_t *)"x", .payload_len = 1};
-	memset(&k, 0, sizeof(k));
-	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
-	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
-	lwcrypto_keys_free(&k);
-	hear_one(phy, len);
+	hear_one(phy, build_ack_up(phy, 2));
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
 	release();
 	device_topic(topic, sizeof(topic), DEV_EUI, "up");
@@ -1184,8 +1192,6 @@ START_TEST(test_txack_waits_for_sync)
 	uint8_t phy[LW_MAX_PHY];
 	char txack[PUBLISH_TOPIC_MAX], ack[PUBLISH_TOPIC_MAX];
 	struct gwmp_txack ok;
-	struct lw_keys k;
-	size_t len;
 
 	(void)route_of(GW_1, 1715);
 	push_item(ITEM_A, true, false, 0);
@@ -1203,14 +1209,7 @@ START_TEST(test_txack_waits_for_sync)
 	device_topic(txack, sizeof(txack), DEV_EUI, "txack");
 	device_topic(ack, sizeof(ack), DEV_EUI, "ack");
 	/* The device's next uplink acknowledges it before the sync is done. */
-	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = DEV_ADDR,
-				   .fctrl_flags = 0x20, .fcnt = 2, .has_fport = true, .fport = 10,
-				   .payload = (const uint8_t *)"x", .payload_len = 1};
-	memset(&k, 0, sizeof(k));
-	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
-	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
-	lwcrypto_keys_free(&k);
-	hear_one(phy, len);
+	hear_one(phy, build_ack_up(phy, 2));
 	ck_assert_int_eq(durable_commit_nowait(&w.durable), LB_OK);
 	release();
 	ck_assert_uint_eq(count_topic(txack), 0);       /* not before the disk */
