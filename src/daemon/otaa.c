@@ -306,10 +306,11 @@ static void held_superseded(struct otaa *o, const struct lb_device *dev)
 	}
 }
 
-/* A slot for a join to hold, or NULL (the join then waits for the disk). */
+/* A slot for a join to hold, or NULL (the join then waits for the disk):
+ * none without io_uring, where every commit syncs at once anyway. */
 static struct otaa_held *held_slot(struct otaa *o)
 {
-	if (o->n_held == OTAA_HELD_MAX)
+	if (o->n_held == OTAA_HELD_MAX || store_sync_fd(o->c.store) < 0)
 		return NULL;
 	if (!o->held && !(o->held = malloc(OTAA_HELD_MAX * sizeof(*o->held)))) {
 		log_warn("otaa", "no memory to hold a join for the disk: it waits for it on the loop");
