@@ -25,10 +25,10 @@
  * then. A join whose state is not on the disk in time for its RX2 window
  * gets no join-accept (the device asks again): a warning, a `log` event,
  * counted in the scheduler's failed downlinks. A new join-request of a
- * device whose join is held replaces it. With the table full, or without io_uring (the commit synced at
- * once), the join waits for the disk as before. At shutdown the last
- * commit's sync releases them (bridge.c); after a crash the device joins
- * again.
+ * device whose join is held replaces it. With the table full, or without
+ * io_uring (every commit synced at once), the join waits for the disk as
+ * before. At shutdown the last commit's sync releases them (bridge.c);
+ * after a crash the device joins again.
  *
  * Context (borrowed): the registry, the region, the store (DevNonces, the
  * counters), the group commit, the scheduler (join-accepts), device events,
