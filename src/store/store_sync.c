@@ -47,12 +47,12 @@ static bool ring_error(int res)
 	return res == -ECANCELED || res == -EAGAIN || res == -ENOMEM || res == -EINTR;
 }
 
-static void give_up_ring(struct store *s, int res)
+static void give_up_ring(struct store *s, const char *what, int res)
 {
 	s->sync.in_flight = false;
 	if (!s->sync.ring_broken)
-		log_error(TAG, "io_uring: a sync did not run (%s): each commit's sync waits on the "
-			  "loop from now on", strerror(-res));
+		log_error(TAG, "io_uring: %s (%s): each commit's sync waits on the loop from now on",
+			  what, strerror(-res));
 	s->sync.ring_broken = true;
 }
 
@@ -96,7 +96,7 @@ static void completed(struct store *s, uint64_t tag, int res)
 
 	if (res < 0 && ring_error(res)) {
 		if (ours)
-			give_up_ring(s, res);
+			give_up_ring(s, "a sync did not run", res);
 		return;
 	}
 	if (res < 0) {
@@ -123,7 +123,7 @@ static void wait_flight(struct store *s)
 		if (rc == -EINTR)
 			continue;
 		if (rc < 0) {   /* the ring itself failed: the caller syncs at once */
-			give_up_ring(s, rc);
+			give_up_ring(s, "waiting for a sync failed", rc);
 			return;
 		}
 		uint64_t tag = cqe->user_data;
@@ -180,9 +180,7 @@ static int submit(struct store *s)
 	sqe->user_data = ++s->sync.flight_seq;
 	int rc = io_uring_submit(s->sync.ring);
 	if (rc != 1) {
-		log_error(TAG, "io_uring: submitting a sync failed (%s): each commit's sync waits "
-			  "on the loop from now on", rc < 0 ? strerror(-rc) : "not taken");
-		s->sync.ring_broken = true;
+		give_up_ring(s, "submitting a sync failed", rc < 0 ? rc : -EAGAIN);
 		return store__sync_wal_now(s);
 	}
 	s->sync.in_flight = true;
