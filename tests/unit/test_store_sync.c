@@ -390,6 +390,61 @@ START_TEST(test_completion_by_tag)
 }
 END_TEST
 
+/* Take the sync in flight's completion off the ring without the store
+ * seeing it (with a deadline), as if it had not come. */
+static void swallow_completion(struct store *s)
+{
+	struct io_uring_cqe *cqe;
+	struct __kernel_timespec ts = {.tv_sec = SYNC_WAIT_MS / 1000};
+
+	ck_assert_int_eq(io_uring_wait_cqe_timeout(s->sync.ring, &cqe, &ts), 0);
+	ck_assert_uint_eq(cqe->user_data, s->sync.flight_seq);
+	io_uring_cqe_seen(s->sync.ring, cqe);
+}
+
+/* An error of io_uring itself under the sync's tag (-ECANCELED, as a ring
+ * that lost its worker reports it; made here by a timeout that carries the
+ * tag and is cancelled) is no failed sync: the ring is given up, the store
+ * has not failed, and every sync is made at once from then on, the first
+ * one, for the batch whose sync did not run, by the reap that gave it up. */
+START_TEST(test_ring_error_gives_ring_up)
+{
+	char dir[512];
+	struct store s;
+
+	if (!open_with_ring(&s, dir, sizeof(dir)))
+		return;
+	stage(&s, EUI_A, 1);
+	uint64_t b = store_batch(&s);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	swallow_completion(&s);
+	struct __kernel_timespec ts = {.tv_sec = 60};
+	struct io_uring_sqe *sqe = io_uring_get_sqe(s.sync.ring);
+	io_uring_prep_timeout(sqe, &ts, 0, 0);
+	sqe->user_data = s.sync.flight_seq;
+	sqe = io_uring_get_sqe(s.sync.ring);
+	io_uring_prep_timeout_remove(sqe, s.sync.flight_seq, 0);
+	sqe->user_data = 0;                       /* no sync's tag: its 0 is ignored */
+	ck_assert_int_eq(io_uring_submit(s.sync.ring), 2);
+	uint64_t waited = s.stats.syncs_waited;
+	for (int i = 0; i < 2 && !s.sync.ring_broken; i++)   /* two completions */
+		ck_assert_int_eq(reap_one(&s), LB_OK);
+	ck_assert(s.sync.ring_broken);
+	ck_assert(!store_sync_failed(&s));
+	ck_assert(!store_sync_pending(&s));
+	/* Its sync did not run: the reap that gave the ring up made it. */
+	ck_assert(store_committed(&s, b));
+	ck_assert_uint_eq(s.stats.syncs_waited, waited + 1);
+	stage(&s, EUI_A, 2);
+	uint64_t b2 = store_batch(&s);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	ck_assert(store_committed(&s, b2));
+	ck_assert_uint_eq(s.stats.syncs_waited, waited + 2);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT fcnt_up_last FROM session"), 2);
+}
+END_TEST
+
 /* A store that could not open leaves no descriptor behind, and closing a
  * zeroed or closed store is safe. */
 START_TEST(test_close_releases)
@@ -427,6 +482,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_advance_synced_before_marker);
 	tcase_add_test(tc, test_wait_takes_flight_first);
 	tcase_add_test(tc, test_completion_by_tag);
+	tcase_add_test(tc, test_ring_error_gives_ring_up);
 	suite_add_tcase(s, tc);
 	return s;
 }
