@@ -87,11 +87,14 @@ static int commit_at(struct durable *d, int64_t now_ms, bool wait)
 	}
 	int64_t t1 = loop_now_us();
 	rc = wait ? store_commit(d->store) : store_commit_nowait(d->store);
-	if (rc != LB_OK)
+	if (rc != LB_OK) {
 		d->failures++;
-	else if (store_batch(d->store) != batch)
+		return rc;
+	}
+	d->soon = false;   /* what was asked for is in this commit */
+	if (store_batch(d->store) != batch)
 		log_commit(d, batch, d->store->stats.rows_written - rows, t0, t1);
-	return rc;
+	return LB_OK;
 }
 
 int durable_commit(struct durable *d)
@@ -122,9 +125,17 @@ int64_t durable_commit_ms(const struct durable *d)
 	return d->at_ms;
 }
 
-/* The earliest deadline of the store and of every part, -1 if none. */
+void durable_commit_soon(struct durable *d)
+{
+	d->soon = true;
+}
+
+/* The earliest deadline of the store and of every part, -1 if none (0 when
+ * a commit was asked for). */
 static int64_t next_due(const struct durable *d)
 {
+	if (d->soon)
+		return 0;
 	int64_t due = store_due_ms(d->store);
 
 	for (size_t i = 0; i < d->n_parts; i++)

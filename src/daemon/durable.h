@@ -58,6 +58,7 @@ struct durable {
 	uint64_t failures;               /* commits that did not happen */
 	uint64_t split;                  /* commits ahead of a batch's end */
 	bool flushing;                   /* inside durable_flush() */
+	bool soon;                       /* durable_commit_soon() asked for a commit */
 	int64_t at_ms;                   /* monotonic ms of the commit under way */
 	int64_t retry_at_ms;             /* after a failure: not before; 0 = none */
 	int64_t upkeep_since_ms;         /* the store's upkeep waits since; -1 */
@@ -88,6 +89,13 @@ int durable_commit(struct durable *d);
  * changes in the store. */
 int durable_commit_nowait(struct durable *d);
 
+/* Commit without waiting for the disk at the next durable_tick(): a
+ * caller whose message waits for the batch it staged (durable_committed():
+ * a reserved downlink counter, a sent queue item) asks for it instead of
+ * committing itself. The loop's timers run durable_tick() after the
+ * schedulers' ticks, and each pass, so all such requests of one pass make
+ * one commit, not one each (a restart's first downlinks). */
+void durable_commit_soon(struct durable *d);
 /* durable_commit(), with the parts that defer changes on purpose (the
  * devices' fair-access ledgers, budget.h) staging those too: before a
  * reload of the device table and at shutdown. */

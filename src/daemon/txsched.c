@@ -417,14 +417,14 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 				  "awaited (%s): it stays in the store as sent", dev->name, e->id,
 				  lb_strerror(rc));
 		/* Durable before MQTT is told: after a crash the item is not
-		 * sent again unseen. The batch is committed without waiting for
-		 * the disk; the txack, held in the outbox, waits for its sync
-		 * (integrations see it at once, as they see every `up` and
-		 * `ack`), and keeps its place before a later `ack`. */
+		 * sent again unseen. The batch is committed at the end of this
+		 * loop pass, with the other TX_ACKs of the pass, without waiting
+		 * for the disk (durable_commit_soon()); the txack, held in the
+		 * outbox, waits for its sync (integrations see it at once, as
+		 * they see every `up` and `ack`), and keeps its place before a
+		 * later `ack`. */
 		uint64_t batch = durable_batch(t->c.durable);
-		if (durable_commit_nowait(t->c.durable) != LB_OK)
-			LB_LOG_RL(LOG_LVL_ERROR, "txsched", "device %s: sent downlink %s not yet "
-				  "recorded durably (retried with the next batch)", dev->name, e->id);
+		durable_commit_soon(t->c.durable);
 		publish_txack(t, dev, e, true, batch);
 	} else {
 		publish_txack(t, dev, e, false, 0);
@@ -506,14 +506,17 @@ int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcn
 		fcntdown_unstage(&dev->rt.fcnt_down);
 		return LB_ERR_IO;
 	}
-	/* Committed without waiting for the disk (unless its batch is
-	 * committed already, its sync under way: a commit now would only cut
-	 * the group commit short): the caller asks again until the sync has
-	 * completed; nothing is used meanwhile. */
+	/* Committed at the end of this loop pass, with every other
+	 * reservation of the pass, without waiting for the disk
+	 * (durable_commit_soon(); not asked again once its batch is committed,
+	 * its sync under way: that would only cut the group commit short): the
+	 * caller asks again until the sync has completed; nothing is used
+	 * meanwhile. A commit that fails is logged and retried by
+	 * durable_tick(). */
 	if (f & FCNTDOWN_COMMIT) {
 		uint64_t b = dev->rt.fcnt_down.batch;
-		if (b == durable_batch(t->c.durable) && durable_commit_nowait(t->c.durable) != LB_OK)
-			return LB_ERR_IO;
+		if (b == durable_batch(t->c.durable))
+			durable_commit_soon(t->c.durable);
 		if (!durable_committed(t->c.durable, b))
 			return LB_ERR_AGAIN;
 	}

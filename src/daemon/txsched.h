@@ -256,10 +256,12 @@ void txsched_drop_item(struct txsched *t, struct lb_device *dev, const char *id,
 /* Reserve the device's next FCntDown (durably, store.h COUNTER RULES);
  * fcntdown_used() consumes it once the frame goes. A reservation that must
  * reach the disk first (a device's first downlink since the start, then
- * every FCNTDOWN_BLOCK-th) is committed without waiting for its sync:
- * LB_ERR_AGAIN until the sync has completed (nothing used; ask again, every
- * TXSCHED_DISK_POLL_MS). LB_OK, LB_ERR_AGAIN, LB_ERR_RANGE (exhausted: a
- * `log` event F_CNT_DOWN), LB_ERR_IO. */
+ * every FCNTDOWN_BLOCK-th) is staged, and committed at the next
+ * durable_tick() with every other of the loop pass, without waiting for its
+ * sync (durable_commit_soon()): LB_ERR_AGAIN until the sync has completed
+ * (nothing used; ask again, every TXSCHED_DISK_POLL_MS). LB_OK,
+ * LB_ERR_AGAIN, LB_ERR_RANGE (exhausted: a `log` event F_CNT_DOWN),
+ * LB_ERR_IO (staging failed, logged by the store). */
 int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt);
 
 /* Send e (a queue item's frame, plan and attempt filled in, e->id its

@@ -107,11 +107,41 @@ static struct lb_rx make_rx(uint64_t gw, float snr, int64_t received_us)
 	return rx;
 }
 
+/* The ticks as the bridge's loop runs them, with the group commit a
+ * downlink counter's reservation asks for (world_timers()). */
+static int64_t cc_tick(int64_t t)
+{
+	return world_timers(&w, WORLD_CLASSC, t);
+}
+
+static int64_t tx_tick(int64_t t)
+{
+	return world_timers(&w, WORLD_TXSCHED, t);
+}
+
+/* The device's downlink counters reserved and on the disk, as after its
+ * first downlink: a test of when decisions are taken does not wait for
+ * that commit. */
+static void counters_ready(struct lb_device *dev)
+{
+	uint32_t fcnt;
+	int rc, tries = 0;
+
+	while ((rc = txsched_reserve_fcnt(&w.tx, dev, &fcnt)) == LB_ERR_AGAIN) {
+		ck_assert_int_lt(tries++, 2);
+		ck_assert(w.durable.soon);
+		(void)durable_tick(&w.durable, loop_now_ms());
+		if (store_sync_pending(&w.store))
+			world_reap_sync(&w);
+	}
+	ck_assert_int_eq(rc, LB_OK);
+}
+
 /* The class-A decision after an uplink (not so late that the TX_ACK of
  * what it sends would time out in the same tick). */
 static void decide(void)
 {
-	txsched_tick(&w.tx, loop_now_ms() + w.cfg.downlink_delay_ms + 1);
+	tx_tick(loop_now_ms() + w.cfg.downlink_delay_ms + 1);
 }
 
 /* An accepted uplink of dev heard by the gateways given (SNR 9, 8, ...),
@@ -214,9 +244,11 @@ static int64_t later(void)
 /* ------------------------------------------------------------ tests */
 
 /* The device's first downlink since the start needs its counter's ceiling
- * on the disk: committed without waiting, and the downlink goes once the
- * sync has completed, not before (without io_uring the commit syncs at
- * once and it goes at once). */
+ * on the disk: the tick stages it and asks for a commit, which the group
+ * commit makes after the ticks of the pass, without waiting for the disk;
+ * the downlink goes once that commit's sync has completed, not before
+ * (without io_uring the commit syncs at once, and it goes at the next
+ * look). */
 START_TEST(test_waits_for_counter_sync)
 {
 	const uint64_t gws[] = {GW_1};
@@ -226,18 +258,25 @@ START_TEST(test_waits_for_counter_sync)
 	uplink(DEV_C, false, gws, 1);
 	queue(DEV_C, "item-1", false, "open");
 	int64_t t = later();
-	uint64_t on_loop = w.store.stats.syncs_waited;
+	uint64_t on_loop = w.store.stats.syncs_waited, commits = w.store.stats.commits;
 	int64_t next = classc_tick(&w.cc, t);
+	ck_assert_uint_eq(w.udp.n, 0);
+	ck_assert_int_eq(next, t + TXSCHED_DISK_POLL_MS);
+	ck_assert_uint_eq(w.store.stats.commits, commits);   /* asked for, not made */
+	ck_assert(w.durable.soon);
+	(void)durable_tick(&w.durable, t);
+	ck_assert_uint_eq(w.store.stats.commits, commits + 1);
 	if (ring) {
-		ck_assert_uint_eq(w.udp.n, 0);
 		ck_assert(store_sync_pending(&w.store));
-		ck_assert_int_eq(next, t + TXSCHED_DISK_POLL_MS);
+		next = classc_tick(&w.cc, next);
+		ck_assert_uint_eq(w.udp.n, 0);               /* its sync is not reaped */
+		ck_assert(!w.durable.soon);                  /* nor a commit asked again */
 		world_reap_sync(&w);
-		classc_tick(&w.cc, next);
-		/* (Without io_uring the commit itself syncs at once.) */
 		ck_assert_uint_eq(w.store.stats.syncs_waited, on_loop);
 	}
+	classc_tick(&w.cc, next);
 	ck_assert_uint_eq(w.udp.n, 1);
+	ck_assert_uint_eq(w.store.stats.commits, commits + 1);
 	struct gwmp_txpk tx;
 	struct lw_frame f;
 	datagram(0, &tx, &f);
@@ -260,10 +299,10 @@ START_TEST(test_sent_at_once)
 	ck_assert_uint_eq(w.udp.n, 0);         /* nothing to say in RX1/RX2 */
 	queue(DEV_C, "item-1", false, "open");
 	/* Not during the device's RX1 ... */
-	classc_tick(&w.cc, loop_now_ms());
+	cc_tick(loop_now_ms());
 	ck_assert_uint_eq(w.udp.n, 0);
 	/* ... then at once. */
-	classc_tick(&w.cc, later());
+	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 1);
 	datagram(0, &tx, &f);
 	ck_assert_uint_eq(port_of(0), 1702);
@@ -283,7 +322,7 @@ START_TEST(test_sent_at_once)
 	ck_assert_uint_eq(queued_items(DEV_C), 0);
 	ck_assert_uint_eq(w.cc.stats.sent, 1);
 	/* Nothing more to send. */
-	classc_tick(&w.cc, later());
+	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 1);
 }
 END_TEST
@@ -299,13 +338,13 @@ START_TEST(test_one_at_a_time)
 	uplink(DEV_C, false, &gw, 1);
 	queue(DEV_C, "first", false, "a");
 	queue(DEV_C, "second", false, "b");
-	classc_tick(&w.cc, later());
-	classc_tick(&w.cc, later());
+	cc_tick(later());
+	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 1);          /* the second waits for the TX_ACK */
 	datagram(0, &tx, &f1);
 	ck_assert(f1.u.data.fpending);
 	tx_ack_ok(0);
-	classc_tick(&w.cc, later());
+	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 2);
 	datagram(1, &tx, &f2);
 	ck_assert(!f2.u.data.fpending);
@@ -321,7 +360,7 @@ START_TEST(test_one_at_a_time)
 	txsched_after_uplink(&w.tx, dev, &up, NULL, 0, &rx, 1, loop_now_ms(), dedup);
 	/* While its decision is pending, class C does not start. */
 	queue(DEV_C, "third", false, "c");
-	classc_tick(&w.cc, later());
+	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 2);
 	decide();
 	ck_assert_uint_eq(w.udp.n, 3);
@@ -356,6 +395,49 @@ static uint32_t addr_of(size_t i)
 	return f.u.data.dev_addr;
 }
 
+/* The first downlinks of two devices decided in one loop pass: their
+ * counters' reservations make one commit, not one each
+ * (durable_commit_soon()), and both go once it is on the disk. */
+START_TEST(test_reservations_of_a_pass_commit_once)
+{
+	struct lb_rx rx1 = make_rx(GW_1, 5.0f, loop_wall_us());
+	struct lb_rx rx2 = make_rx(GW_2, 5.0f, loop_wall_us());
+	uint8_t dedup[16] = {0};
+	struct lw_frame up, f;
+	struct gwmp_txpk tx;
+
+	route_of(GW_1, 1704);
+	route_of(GW_2, 1705);
+	(void)store_sync_start(&w.store);   /* without io_uring: syncs at once */
+	memset(&up, 0, sizeof(up));
+	up.mtype = LW_MTYPE_CONFIRMED_UP;   /* an ACK is due: a frame goes */
+	txsched_after_uplink(&w.tx, devices_find_eui(&w.devices, DEV_A), &up, NULL, 0, &rx1, 1,
+			     loop_now_ms(), dedup);
+	txsched_after_uplink(&w.tx, devices_find_eui(&w.devices, DEV_C), &up, NULL, 0, &rx2, 1,
+			     loop_now_ms(), dedup);
+	int64_t t = loop_now_ms() + w.cfg.downlink_delay_ms + 1;   /* both due */
+	uint64_t commits = w.store.stats.commits;
+	int64_t next = txsched_tick(&w.tx, t);
+	ck_assert_uint_eq(w.udp.n, 0);
+	ck_assert_uint_eq(w.store.stats.commits, commits);
+	ck_assert(w.durable.soon);
+	(void)durable_tick(&w.durable, t);
+	ck_assert_uint_eq(w.store.stats.commits, commits + 1);
+	if (store_sync_pending(&w.store))
+		world_reap_sync(&w);
+	ck_assert_int_eq(next, t + TXSCHED_DISK_POLL_MS);
+	txsched_tick(&w.tx, next);
+	ck_assert_uint_eq(w.udp.n, 2);
+	ck_assert_uint_eq(w.store.stats.commits, commits + 1);
+	for (size_t i = 0; i < 2; i++) {
+		datagram(i, &tx, &f);
+		ck_assert(f.u.data.ack);
+		ck_assert_uint_eq(f.u.data.fcnt16, 0);
+	}
+	ck_assert_uint_ne(addr_of(0), addr_of(1));
+}
+END_TEST
+
 /* Class-A decisions are taken when due, earliest first; the tick tells the
  * earliest still waiting, and a device's later uplink moves its decision
  * (one frame, at the later time). */
@@ -369,6 +451,8 @@ START_TEST(test_decisions_when_due)
 	const int64_t delay = w.cfg.downlink_delay_ms;
 
 	route_of(GW_1, 1701);
+	counters_ready(a);
+	counters_ready(c);
 	memset(&up, 0, sizeof(up));
 	up.mtype = LW_MTYPE_CONFIRMED_UP;          /* an ACK is due: a frame goes */
 	ck_assert_int_eq(txsched_tick(&w.tx, loop_now_ms()), -1);
@@ -421,15 +505,15 @@ START_TEST(test_waits_for_a_gateway)
 
 	uplink(DEV_C, false, &gw, 1);          /* GW_1 has no downlink route yet */
 	queue(DEV_C, "waiting", false, "x");
-	classc_tick(&w.cc, later());
+	cc_tick(later());
 	queue(DEV_C, "waiting-2", false, "y");
-	classc_tick(&w.cc, later());
+	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 0);
 	ck_assert_uint_eq(count_event(DEV_C, "log", "CLASS_C_NO_GATEWAY"), 1);
 	ck_assert_uint_eq(queued_items(DEV_C), 2);
 	route_of(GW_1, 1701);
 	classc_queued(&w.cc, devices_find_eui(&w.devices, DEV_C));
-	classc_tick(&w.cc, later());
+	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 1);
 }
 END_TEST
@@ -444,7 +528,7 @@ START_TEST(test_class_a_untouched)
 	ck_assert_ptr_null(classc_find(&w.cc, DEV_A));
 	ck_assert_ptr_nonnull(classc_find(&w.cc, DEV_C));
 	queue(DEV_A, "for-a", false, "z");
-	classc_tick(&w.cc, later());
+	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 0);
 	ck_assert_uint_eq(queued_items(DEV_A), 1);
 }
@@ -463,7 +547,7 @@ START_TEST(test_confirmed_retries)
 	uplink(DEV_C, false, &gw, 1);
 	queue(DEV_C, "conf", true, "close");
 	for (size_t i = 0; i < 3; i++) {
-		classc_tick(&w.cc, later());        /* sent, or sent again after the timeout */
+		cc_tick(later());        /* sent, or sent again after the timeout */
 		ck_assert_uint_eq(w.udp.n, i + 1);
 		datagram(i, &tx, &f);
 		ck_assert_int_eq(f.mtype, LW_MTYPE_CONFIRMED_DOWN);
@@ -473,7 +557,7 @@ START_TEST(test_confirmed_retries)
 		ck_assert(devices_find_eui(&w.devices, DEV_C)->rt.confirmed != NULL);
 		ck_assert_uint_eq(count_event(DEV_C, "ack", NULL), 0);
 	}
-	classc_tick(&w.cc, later());
+	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 3);
 	ck_assert_uint_eq(count_event(DEV_C, "ack", "\"acknowledged\":false"), 1);
 	ck_assert_uint_eq(count_event(DEV_C, "ack", "00000000-0000-0000-0000-000000000000"), 1);
@@ -491,7 +575,7 @@ START_TEST(test_confirmed_acked)
 	route_of(GW_1, 1701);
 	uplink(DEV_C, false, &gw, 1);
 	queue(DEV_C, "conf", true, "close");
-	classc_tick(&w.cc, later());
+	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 1);
 	tx_ack_ok(0);
 	/* started a second before: no answer, still waiting */
@@ -518,7 +602,7 @@ START_TEST(test_confirmed_nack_retried)
 	route_of(GW_1, 1701);
 	uplink(DEV_C, false, &gw, 1);
 	queue(DEV_C, "conf", true, "close");
-	classc_tick(&w.cc, later());
+	cc_tick(later());
 	tx_ack_ok(0);
 	uplink_at(DEV_C, false, &gw, 1, loop_wall_us() + 3000000);
 	ck_assert_uint_eq(count_event(DEV_C, "ack", NULL), 0);
@@ -553,12 +637,12 @@ START_TEST(test_duty_cycle_waits)
 	}
 	ck_assert(!budget_window_ok(&w.budget, GW_1, &small));
 	queue(DEV_C, "later", false, "x");
-	classc_tick(&w.cc, later());
-	classc_tick(&w.cc, later() + CLASSC_DC_RETRY_MS);
+	cc_tick(later());
+	cc_tick(later() + CLASSC_DC_RETRY_MS);
 	ck_assert_uint_eq(w.udp.n, 0);
 	ck_assert_uint_eq(count_event(DEV_C, "log", "\"code\":\"DUTY_CYCLE\""), 1);
 	ck_assert_uint_eq(queued_items(DEV_C), 1);
-	ck_assert_int_ge(classc_tick(&w.cc, later()), 0);   /* it is looked at again */
+	ck_assert_int_ge(cc_tick(later()), 0);   /* it is looked at again */
 }
 END_TEST
 
@@ -574,11 +658,11 @@ START_TEST(test_fair_access_refused)
 	route_of(GW_1, 1701);
 	uplink(DEV_C, false, &gw, 1);
 	queue(DEV_C, "one", false, "1");
-	classc_tick(&w.cc, later());
+	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 1);
 	tx_ack_ok(0);
 	queue(DEV_C, "two", false, "2");
-	classc_tick(&w.cc, later());
+	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 1);
 	ck_assert_uint_eq(count_event(DEV_C, "log", "queue item two dropped"), 1);
 	ck_assert_uint_eq(count_event(DEV_C, "log", "\"level\":\"ERROR\",\"code\":\"FAIR_ACCESS\""),
@@ -611,9 +695,9 @@ START_TEST(test_restored_confirmed_times_out)
 	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
 	ck_assert_int_eq(txsched_restore_device(&w.tx, dev), LB_OK);
 	ck_assert(dev->rt.confirmed != NULL);
-	classc_tick(&w.cc, loop_now_ms());
+	cc_tick(loop_now_ms());
 	ck_assert_uint_eq(w.udp.n, 0);
-	classc_tick(&w.cc, later());
+	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 1);
 	datagram(0, &tx, &f);
 	ck_assert_int_eq(f.mtype, LW_MTYPE_CONFIRMED_DOWN);
@@ -630,6 +714,7 @@ static Suite *suite(void)
 	world_fixtures(tc, "test_classc", setup, teardown);
 	tcase_add_test(tc, test_sent_at_once);
 	tcase_add_test(tc, test_waits_for_counter_sync);
+	tcase_add_test(tc, test_reservations_of_a_pass_commit_once);
 	tcase_add_test(tc, test_one_at_a_time);
 	tcase_add_test(tc, test_decisions_when_due);
 	tcase_add_test(tc, test_waits_for_a_gateway);

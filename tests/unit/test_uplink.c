@@ -288,6 +288,13 @@ static size_t first_uplink(uint8_t *phy)
 	return len;
 }
 
+/* The class-A scheduler's tick as the bridge's loop runs it, with the
+ * group commit a downlink counter's reservation asks for (world_timers()). */
+static int64_t tx_tick(int64_t at)
+{
+	return world_timers(&w, WORLD_TXSCHED, at);
+}
+
 /* ------------------------------------------------------------ tests */
 
 START_TEST(test_up_held_until_durable)
@@ -356,7 +363,7 @@ START_TEST(test_up_held_until_durable)
 	for (int i = 0; i < DROP__COUNT; i++)
 		ck_assert_uint_eq(w.stats.frame_drops[i], 0);
 	/* Unconfirmed, no MAC command, nothing queued: no downlink. */
-	txsched_tick(&w.tx, loop_now_ms() + 60000);
+	tx_tick(loop_now_ms() + 60000);
 	ck_assert_uint_eq(w.udp.n, 0);
 }
 END_TEST
@@ -548,7 +555,7 @@ START_TEST(test_confirmed_uplink_acked)
 	ck_assert_uint_eq(w.udp.n, 0);
 	ck_assert_int_ge(due, t0 + w.cfg.downlink_delay_ms);
 	/* ... then one PULL_RESP to the gateway's downlink route. */
-	txsched_tick(&w.tx, due);
+	tx_tick(due);
 	ck_assert_uint_eq(w.udp.n, 1);
 	ck_assert_uint_eq(w.tx.stats.scheduled, 1);
 	const struct rec_dgram *d = &w.udp.d[0];
@@ -601,7 +608,7 @@ START_TEST(test_confirmed_uplink_acked)
 	ck_assert(!json_object_object_get_ex(o, "sent", NULL));
 	json_object_put(o);
 	/* Only one answer per uplink. */
-	txsched_tick(&w.tx, due + 60000);
+	tx_tick(due + 60000);
 	ck_assert_uint_eq(w.udp.n, 1);
 }
 END_TEST
@@ -627,7 +634,7 @@ static void push_item(const char *id, bool confirmed, bool has_expiry, int64_t e
 static const struct rec_dgram *decide_now(void)
 {
 	size_t before = w.udp.n;
-	txsched_tick(&w.tx, loop_now_ms() + w.cfg.downlink_delay_ms + 1);
+	tx_tick(loop_now_ms() + w.cfg.downlink_delay_ms + 1);
 	return w.udp.n > before ? &w.udp.d[w.udp.n - 1] : NULL;
 }
 
@@ -747,7 +754,7 @@ START_TEST(test_confirmed_uplink_without_route)
 	/* The gateway never sent PULL_DATA: it is not in the table. */
 	size_t len = build_up(phy, LW_MTYPE_CONFIRMED_UP, DEV_ADDR, 1, 2, "ping");
 	hear_one(phy, len);
-	txsched_tick(&w.tx, loop_now_ms() + w.cfg.downlink_delay_ms + 1000);
+	tx_tick(loop_now_ms() + w.cfg.downlink_delay_ms + 1000);
 	ck_assert_uint_eq(w.udp.n, 0);
 	ck_assert_uint_eq(w.tx.stats.no_route, 1);
 	ck_assert_uint_eq(w.tx.stats.failed, 1);
@@ -948,6 +955,7 @@ START_TEST(test_join_accept_waits_for_sync)
 	txsched_tick(&w.tx, loop_now_ms() + w.cfg.downlink_delay_ms + 1);
 	ck_assert_uint_eq(w.udp.n, 2);
 	ck_assert_uint_eq(w.store.stats.commits, commits);
+	ck_assert(!w.durable.soon);
 }
 END_TEST
 
@@ -1070,8 +1078,11 @@ START_TEST(test_rejoin_while_held)
 END_TEST
 
 /* A session's first downlink needs its counter's ceiling on the disk: the
- * decision commits it without waiting and is taken again once the sync has
- * completed (TXSCHED_DISK_POLL_MS), instead of syncing on the loop. */
+ * decision stages it and asks for a commit, which the group commit makes
+ * after the ticks of the loop pass without waiting for the disk; the
+ * decision is taken again (TXSCHED_DISK_POLL_MS) until that commit's sync
+ * has completed, instead of syncing on the loop. Without io_uring the
+ * commit syncs at once and the next look sends. */
 START_TEST(test_first_downlink_waits_for_sync)
 {
 	uint8_t phy[LW_MAX_PHY];
@@ -1082,26 +1093,29 @@ START_TEST(test_first_downlink_waits_for_sync)
 	(void)route_of(GW_1, 1712);
 	bool ring = store_sync_start(&w.store) >= 0;
 	hear_one(phy, build_up(phy, LW_MTYPE_CONFIRMED_UP, DEV_ADDR, 7, 2, "ping"));
-	uint64_t on_loop = w.store.stats.syncs_waited;
+	uint64_t on_loop = w.store.stats.syncs_waited, commits = w.store.stats.commits;
 	int64_t now = loop_now_ms() + w.cfg.downlink_delay_ms + 1;
 	int64_t next = txsched_tick(&w.tx, now);
+	ck_assert_uint_eq(w.udp.n, 0);                 /* not before the disk */
+	ck_assert_int_eq(next, now + TXSCHED_DISK_POLL_MS);
+	ck_assert(txsched_busy(&w.tx, DEV_EUI));
+	ck_assert_uint_eq(w.store.stats.commits, commits);   /* asked for, not made */
+	ck_assert(w.durable.soon);
+	(void)durable_tick(&w.durable, now);
+	ck_assert_uint_eq(w.store.stats.commits, commits + 1);
 	if (ring) {
-		ck_assert_uint_eq(w.udp.n, 0);             /* not before the disk */
 		ck_assert(store_sync_pending(&w.store));
-		ck_assert_int_eq(next, now + TXSCHED_DISK_POLL_MS);
-		ck_assert(txsched_busy(&w.tx, DEV_EUI));
 		/* Taken again while the sync is still in flight: still waits,
-		 * and commits nothing (the group commit keeps its pace). */
-		uint64_t commits = w.store.stats.commits;
+		 * and asks for no commit (the group commit keeps its pace). */
 		ck_assert_int_eq(store_meta_put(&w.store, "poll", 1), LB_OK);
 		next = txsched_tick(&w.tx, next);
 		ck_assert_uint_eq(w.udp.n, 0);
-		ck_assert_uint_eq(w.store.stats.commits, commits);
+		ck_assert(!w.durable.soon);
 		reap_sync();
-		txsched_tick(&w.tx, next);
-		/* (Without io_uring the commit itself syncs at once.) */
 		ck_assert_uint_eq(w.store.stats.syncs_waited, on_loop);
 	}
+	txsched_tick(&w.tx, next);
+	ck_assert_uint_eq(w.store.stats.commits, commits + 1);
 	ck_assert_uint_eq(w.udp.n, 1);
 	last_txpk(&txpk);
 	ck_assert_uint_eq(txpk.tmst, TMST + 1000000u);  /* still RX1 */
@@ -1129,6 +1143,7 @@ static int64_t ack_waits_for_sync(uint16_t port)
 	hear_one(phy, build_up(phy, LW_MTYPE_CONFIRMED_UP, DEV_ADDR, 7, 2, "ping"));
 	int64_t now = loop_now_ms() + w.cfg.downlink_delay_ms + 1;
 	ck_assert_int_eq(txsched_tick(&w.tx, now), now + TXSCHED_DISK_POLL_MS);
+	(void)durable_tick(&w.durable, now);             /* the pass's end: committed */
 	ck_assert_uint_eq(w.udp.n, 0);
 	return now;
 }
@@ -1184,7 +1199,8 @@ static size_t first_index(const char *topic)
 }
 
 /* A confirmed queue item the gateway took is marked sent in a batch
- * committed without waiting for the disk; its txack waits in the outbox
+ * committed at the loop pass's end (the group commit, after the ticks)
+ * without waiting for the disk; its txack waits in the outbox
  * until that batch's sync has completed, and keeps its place before the
  * `ack` of the device's next uplink, however soon that comes. */
 START_TEST(test_txack_waits_for_sync)
@@ -1202,8 +1218,13 @@ START_TEST(test_txack_waits_for_sync)
 		return;   /* without io_uring every commit syncs at once */
 	memset(&ok, 0, sizeof(ok));
 	uint64_t on_loop = w.store.stats.syncs_waited;
+	uint64_t commits = w.store.stats.commits;
 	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &ok), LB_OK);
 	ck_assert_uint_eq(w.tx.stats.sent, 1);
+	ck_assert_uint_eq(w.store.stats.commits, commits);
+	ck_assert(w.durable.soon);
+	(void)durable_tick(&w.durable, loop_now_ms());
+	ck_assert_uint_eq(w.store.stats.commits, commits + 1);
 	ck_assert(store_sync_pending(&w.store));
 	ck_assert_uint_eq(w.store.stats.syncs_waited, on_loop);
 	device_topic(txack, sizeof(txack), DEV_EUI, "txack");
@@ -1238,8 +1259,10 @@ START_TEST(test_fcnt_reserved_only_when_synced)
 
 	if (store_sync_start(&w.store) < 0)
 		return;
-	/* The first since the start: the ceiling is committed, not yet synced. */
+	/* The first since the start: the ceiling is staged and a commit asked
+	 * for; committed, not yet synced. */
 	ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, dev, &fcnt), LB_ERR_AGAIN);
+	(void)durable_tick(&w.durable, loop_now_ms());
 	ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, dev, &fcnt), LB_ERR_AGAIN);
 	reap_sync();
 	/* Use counters until the ceiling is raised again (staged, not committed). */

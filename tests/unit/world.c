@@ -145,6 +145,35 @@ void world_reap_sync(struct world *w)
 	ck_assert_int_eq(store_sync_reap(&w->store), LB_OK);
 }
 
+static int64_t timers_pass(struct world *w, unsigned ticks, int64_t t, bool *asked)
+{
+	int64_t next = -1;
+
+	ck_assert_uint_eq(ticks & ~w->open, 0);
+	if (ticks & WORLD_TXSCHED)
+		next = loop_earliest(next, txsched_tick(&w->tx, t));
+	if (ticks & WORLD_CLASSC)
+		next = loop_earliest(next, classc_tick(&w->cc, t));
+	*asked = w->durable.soon;
+	if (*asked)
+		(void)durable_tick(&w->durable, t);
+	return next;
+}
+
+int64_t world_timers(struct world *w, unsigned ticks, int64_t t)
+{
+	bool asked = false;
+	int64_t next = timers_pass(w, ticks, t, &asked);
+
+	for (int i = 0; asked && i < 3; i++) {
+		if (store_sync_pending(&w->store))
+			world_reap_sync(w);
+		t += TXSCHED_DISK_POLL_MS;
+		next = timers_pass(w, ticks, t, &asked);
+	}
+	return next;
+}
+
 struct sockaddr_in world_route(struct world *w, uint64_t gw_eui, uint16_t port, bool *came_online)
 {
 	struct gateway *gw = NULL;

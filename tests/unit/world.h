@@ -141,6 +141,16 @@ void world_close(struct world *w);
  * durable. Asserted: a sync was in flight and it completed. */
 void world_reap_sync(struct world *w);
 
+/* The bridge's timers at instant t, in run_timers()' order (bridge.c): the
+ * ticks of the modules in `ticks` (WORLD_TXSCHED, WORLD_CLASSC), then the group
+ * commit's when one was asked for in the pass (durable_commit_soon(): a
+ * downlink counter's reservation, a sent queue item). Passes follow
+ * TXSCHED_DISK_POLL_MS apart, the commit's sync reaped between, while a
+ * pass asked for a commit (at most 4): what a test that is not about the
+ * wait for the disk sees as one decision. Returns the last pass's next
+ * deadline (-1: none). */
+int64_t world_timers(struct world *w, unsigned ticks, int64_t t);
+
 /* Gateway gw_eui admitted from 127.0.0.1:port with a downlink route (GWMP
  * version 2), as dispatch leaves it after a PULL_DATA; returns that
  * address, and in *came_online (if not NULL) whether it came online. */
