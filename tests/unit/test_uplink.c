@@ -1040,6 +1040,35 @@ START_TEST(test_join_accept_too_late)
 }
 END_TEST
 
+/* At shutdown the bridge's last commit releases the joins still held:
+ * durable_flush() waits for the sync in flight and syncs its own batch at
+ * once, so the otaa_tick() that follows it in shutdown_flush() (bridge.c)
+ * sends their join-accepts and `join` events. */
+START_TEST(test_held_join_released_by_flush)
+{
+	struct lw_key app_key;
+	struct gwmp_txpk txpk;
+
+	(void)otaa_device(&app_key);
+	(void)route_of(GW_1, 1717);
+	if (store_sync_start(&w.store) < 0) {
+		lwcrypto_key_free(&app_key);
+		return;   /* without io_uring nothing is held */
+	}
+	join_with_nonce(&app_key, 1);
+	lwcrypto_key_free(&app_key);
+	ck_assert_uint_eq(otaa_held(&w.otaa), 1);
+	ck_assert(store_sync_pending(&w.store));
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert(!store_sync_pending(&w.store));
+	ck_assert_int_eq(otaa_tick(&w.otaa, loop_now_ms()), -1);
+	ck_assert_uint_eq(otaa_held(&w.otaa), 0);
+	ck_assert_uint_eq(w.udp.n, 1);
+	sent_join_accept(&txpk);
+	ck_assert_uint_eq(w.stats.joins, 1);
+}
+END_TEST
+
 /* A device joining again while its first join waits for the disk: only
  * the latest gets a join-accept and a `join` event, for its session. */
 START_TEST(test_rejoin_while_held)
@@ -1559,6 +1588,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_join_accept_waits_for_sync);
 	tcase_add_test(tc, test_join_accept_too_late);
 	tcase_add_test(tc, test_rejoin_while_held);
+	tcase_add_test(tc, test_held_join_released_by_flush);
 	tcase_add_test(tc, test_first_downlink_waits_for_sync);
 	tcase_add_test(tc, test_downlink_after_wait_in_rx2);
 	tcase_add_test(tc, test_downlink_wait_gives_up);
