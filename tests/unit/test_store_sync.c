@@ -105,6 +105,16 @@ static bool open_with_ring(struct store *s, char *dir, size_t cap)
 	return false;
 }
 
+/* A batch committed without waiting, its sync in flight: its number. */
+static uint64_t commit_in_flight(struct store *s)
+{
+	stage(s, EUI_A, 1);
+	uint64_t b = store_batch(s);
+	ck_assert_int_eq(store_commit_nowait(s), LB_OK);
+	ck_assert(store_sync_pending(s));
+	return b;
+}
+
 START_TEST(test_commit_is_durable_at_return)
 {
 	char dir[512];
@@ -339,9 +349,7 @@ START_TEST(test_wait_takes_flight_first)
 
 	if (!open_with_ring(&s, dir, sizeof(dir)))
 		return;
-	stage(&s, EUI_A, 1);
-	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
-	ck_assert(store_sync_pending(&s));
+	(void)commit_in_flight(&s);
 	uint64_t syncs = s.stats.syncs, waited = s.stats.syncs_waited;
 	stage(&s, EUI_A, 2);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
@@ -368,10 +376,8 @@ START_TEST(test_completion_by_tag)
 
 	if (!open_with_ring(&s, dir, sizeof(dir)))
 		return;
-	stage(&s, EUI_A, 1);
-	uint64_t b = store_batch(&s);
 	ck_assert_int_eq(store_sync_stalled_ms(&s), 0);
-	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	uint64_t b = commit_in_flight(&s);
 	s.sync.flight_since_us -= 30 * 1000000;   /* as if the disk hung 30 s */
 	ck_assert_int_ge(store_sync_stalled_ms(&s), 30000);
 	s.sync.flight_seq++;                      /* as if a later one were in flight */
@@ -414,9 +420,7 @@ START_TEST(test_ring_error_gives_ring_up)
 
 	if (!open_with_ring(&s, dir, sizeof(dir)))
 		return;
-	stage(&s, EUI_A, 1);
-	uint64_t b = store_batch(&s);
-	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	uint64_t b = commit_in_flight(&s);
 	swallow_completion(&s);
 	struct __kernel_timespec ts = {.tv_sec = 60};
 	struct io_uring_sqe *sqe = io_uring_get_sqe(s.sync.ring);
