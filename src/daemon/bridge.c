@@ -1274,7 +1274,10 @@ static void shutdown_flush(struct bridge *b)
 		log_warn("bridge", "bridge state offline not published (the Last Will says it)");
 	while (flushing(b) && loop_now_ms() < until) {
 		int64_t now = loop_now_ms();
-		int64_t next = loop_earliest(outbox_tick(&b->outbox, now), until);
+		/* A TX_ACK that comes meanwhile asks for the commit of its queue
+		 * item's sent mark; its txack waits in the outbox for it. */
+		int64_t next = loop_earliest(durable_tick(&b->durable, now), until);
+		next = loop_earliest(next, outbox_tick(&b->outbox, now));
 		next = loop_earliest(next, mqtt_tick(&b->mqtt, now));
 		if (b->http_ready) {
 			next = loop_earliest(next, integrations_tick(&b->integs, now));

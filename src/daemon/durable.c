@@ -83,14 +83,17 @@ static int commit_at(struct durable *d, int64_t now_ms, bool wait)
 	int rc = durable_stage(d);
 	if (rc != LB_OK) {
 		d->failures++;
+		d->failing = true;
 		return rc;
 	}
 	int64_t t1 = loop_now_us();
 	rc = wait ? store_commit(d->store) : store_commit_nowait(d->store);
 	if (rc != LB_OK) {
 		d->failures++;
+		d->failing = true;
 		return rc;
 	}
+	d->failing = false;
 	d->soon = false;   /* what was asked for is in this commit */
 	if (store_batch(d->store) != batch)
 		log_commit(d, batch, d->store->stats.rows_written - rows, t0, t1);
@@ -128,6 +131,11 @@ int64_t durable_commit_ms(const struct durable *d)
 void durable_commit_soon(struct durable *d)
 {
 	d->soon = true;
+}
+
+bool durable_failing(const struct durable *d)
+{
+	return d->failing;
 }
 
 /* The earliest deadline of the store and of every part, -1 if none (0 when

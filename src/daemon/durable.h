@@ -59,6 +59,7 @@ struct durable {
 	uint64_t split;                  /* commits ahead of a batch's end */
 	bool flushing;                   /* inside durable_flush() */
 	bool soon;                       /* durable_commit_soon() asked for a commit */
+	bool failing;                    /* the last commit failed */
 	int64_t at_ms;                   /* monotonic ms of the commit under way */
 	int64_t retry_at_ms;             /* after a failure: not before; 0 = none */
 	int64_t upkeep_since_ms;         /* the store's upkeep waits since; -1 */
@@ -78,15 +79,14 @@ int durable_add(struct durable *d, durable_stage_fn stage, durable_due_fn due, v
 int durable_stage(struct durable *d);
 
 /* Stage every part, then commit the batch and wait until it is on the
- * disk (store_commit(): what comes next depends on it; a join, a downlink
- * counter or a sent queue item falls back to it when its table of what
- * waits for the disk is full). LB_OK or the first error (logged by whoever
- * failed); retried by durable_tick(). */
+ * disk (store_commit(): what comes next depends on it; a join falls back
+ * to it when its table of what waits for the disk is full, otaa.h). LB_OK
+ * or the first error (logged by whoever failed); retried by durable_tick(). */
 int durable_commit(struct durable *d);
 /* The same without waiting for the disk (store_commit_nowait()): for a
  * caller whose message waits for the batch itself (durable_committed():
- * a join-accept, a downlink counter, a txack), or that only needs its
- * changes in the store. */
+ * a join-accept), or that only needs its changes in the store (a
+ * gateway's state, gwconn.h). */
 int durable_commit_nowait(struct durable *d);
 
 /* Commit without waiting for the disk at the next durable_tick(): a
@@ -96,6 +96,10 @@ int durable_commit_nowait(struct durable *d);
  * schedulers' ticks, and each pass, so all such requests of one pass make
  * one commit, not one each (a restart's first downlinks). */
 void durable_commit_soon(struct durable *d);
+/* Whether the last commit, by whichever call, failed (and none has
+ * succeeded since): a caller waiting for a batch tells a disk that
+ * refuses commits from one that is slow. */
+bool durable_failing(const struct durable *d);
 /* durable_commit(), with the parts that defer changes on purpose (the
  * devices' fair-access ledgers, budget.h) staging those too: before a
  * reload of the device table and at shutdown. */
@@ -106,10 +110,12 @@ int durable_flush(struct durable *d);
 bool durable_flushing(const struct durable *d);
 int64_t durable_commit_ms(const struct durable *d);
 
-/* Commit when a part's or the store's deadline has passed, without waiting
- * for the disk (store_commit_nowait(): the batch's events are released when
- * its sync completes, durable_committed()); returns the next deadline
- * (monotonic ms) or -1. After a failure it retries every STORE_RETRY_MS. */
+/* Commit when a part's or the store's deadline has passed, or a commit was
+ * asked for (durable_commit_soon()), without waiting for the disk
+ * (store_commit_nowait(): the batch's events are released when its sync
+ * completes, durable_committed()); returns the next deadline (monotonic
+ * ms) or -1. After a failure it retries every STORE_RETRY_MS, a commit
+ * asked for included. */
 int64_t durable_tick(struct durable *d, int64_t now_ms);
 
 /* The store's upkeep after its commits (store_gen.h, UPKEEP: a WAL

@@ -417,9 +417,10 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 				  "awaited (%s): it stays in the store as sent", dev->name, e->id,
 				  lb_strerror(rc));
 		/* Durable before MQTT is told: after a crash the item is not
-		 * sent again unseen. The batch is committed at the end of this
-		 * loop pass, with the other TX_ACKs of the pass, without waiting
-		 * for the disk (durable_commit_soon()); the txack, held in the
+		 * sent again unseen. The batch is committed by the loop's next
+		 * run of the timers, with the other TX_ACKs read before it,
+		 * without waiting for the disk (durable_commit_soon()); the
+		 * txack, held in the
 		 * outbox, waits for its sync (integrations see it at once, as
 		 * they see every `up` and `ack`), and keeps its place before a
 		 * later `ack`. */
@@ -511,14 +512,15 @@ int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcn
 	 * (durable_commit_soon(); not asked again once its batch is committed,
 	 * its sync under way: that would only cut the group commit short): the
 	 * caller asks again until the sync has completed; nothing is used
-	 * meanwhile. A commit that fails is logged and retried by
-	 * durable_tick(). */
+	 * meanwhile. While commits fail (logged, retried by durable_tick())
+	 * it is LB_ERR_IO, so that the caller backs off instead of asking
+	 * every TXSCHED_DISK_POLL_MS. */
 	if (f & FCNTDOWN_COMMIT) {
 		uint64_t b = dev->rt.fcnt_down.batch;
 		if (b == durable_batch(t->c.durable))
 			durable_commit_soon(t->c.durable);
 		if (!durable_committed(t->c.durable, b))
-			return LB_ERR_AGAIN;
+			return durable_failing(t->c.durable) ? LB_ERR_IO : LB_ERR_AGAIN;
 	}
 	*fcnt = dev->rt.fcnt_down.next;
 	return LB_OK;

@@ -261,7 +261,8 @@ void txsched_drop_item(struct txsched *t, struct lb_device *dev, const char *id,
  * sync (durable_commit_soon()): LB_ERR_AGAIN until the sync has completed
  * (nothing used; ask again, every TXSCHED_DISK_POLL_MS). LB_OK,
  * LB_ERR_AGAIN, LB_ERR_RANGE (exhausted: a `log` event F_CNT_DOWN),
- * LB_ERR_IO (staging failed, logged by the store). */
+ * LB_ERR_IO (staging failed, or the last commit did: durable_failing();
+ * logged where it failed). */
 int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt);
 
 /* Send e (a queue item's frame, plan and attempt filled in, e->id its

@@ -1319,6 +1319,54 @@ START_TEST(test_fcnt_reserved_only_when_synced)
 }
 END_TEST
 
+static bool refuse_stage;
+
+/* A part of the state that fails to stage while refuse_stage is set. */
+static int refusing_stage(void *arg)
+{
+	(void)arg;
+	return refuse_stage ? LB_ERR_IO : LB_OK;
+}
+
+static int64_t never_due(void *arg)
+{
+	(void)arg;
+	return -1;
+}
+
+/* A commit asked for that fails is retried every STORE_RETRY_MS, not at
+ * every loop pass, and the request is kept; meanwhile the reservation
+ * that waits for it says LB_ERR_IO (its caller backs off instead of asking
+ * every TXSCHED_DISK_POLL_MS), and once a commit succeeds the counter is
+ * there. */
+START_TEST(test_reservation_while_commits_fail)
+{
+	struct lb_device *dev = devices_find_eui(&w.devices, DEV_EUI);
+	uint32_t fcnt;
+
+	refuse_stage = true;
+	ck_assert_int_eq(durable_add(&w.durable, refusing_stage, never_due, NULL), LB_OK);
+	ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, dev, &fcnt), LB_ERR_AGAIN);
+	int64_t now = loop_now_ms();
+	uint64_t failures = w.durable.failures;
+	ck_assert_int_eq(durable_tick(&w.durable, now), now + STORE_RETRY_MS);
+	ck_assert_uint_eq(w.durable.failures, failures + 1);
+	ck_assert(durable_failing(&w.durable));
+	ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, dev, &fcnt), LB_ERR_IO);
+	ck_assert_int_eq(durable_tick(&w.durable, now + 1), now + STORE_RETRY_MS);
+	ck_assert_uint_eq(w.durable.failures, failures + 1);   /* not tried again */
+	ck_assert(w.durable.soon);
+	refuse_stage = false;
+	(void)durable_tick(&w.durable, now + STORE_RETRY_MS);
+	ck_assert(!durable_failing(&w.durable));
+	ck_assert(!w.durable.soon);
+	if (store_sync_pending(&w.store))
+		reap_sync();
+	ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, dev, &fcnt), LB_OK);
+	ck_assert_uint_eq(fcnt, 0);
+}
+END_TEST
+
 /* The client refuses an `up` for good: it is counted, never lost silently. */
 START_TEST(test_refused_up_is_counted)
 {
@@ -1594,6 +1642,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_downlink_wait_gives_up);
 	tcase_add_test(tc, test_txack_waits_for_sync);
 	tcase_add_test(tc, test_fcnt_reserved_only_when_synced);
+	tcase_add_test(tc, test_reservation_while_commits_fail);
 	tcase_add_test(tc, test_held_events_keep_order);
 	tcase_add_test(tc, test_home_assistant_entities);
 	tcase_add_test(tc, test_codec_object);
