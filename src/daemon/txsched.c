@@ -406,6 +406,8 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 		return;
 	}
 	if (e->ref == QUEUE_REF) {
+		log_debug("txsched", "device %s: queue item %s sent in %s, FCntDown %u", dev->name,
+			  e->id, window_name(e->plan.attempt[e->attempt].window), e->fcnt_down);
 		int rc = e->confirmed ? store_downlink_update(t->c.store, e->id, STORE_DL_SENT, true,
 							      e->fcnt_down)
 				      : store_downlink_delete(t->c.store, e->id);

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""A UDP relay between a simulated gateway and the bridge that can hold the
+gateway's TX_ACKs, for test_shutdown_flush.sh:
+    gwmp_relay.py LISTEN_PORT BRIDGE_PORT DIR
+Every datagram is relayed both ways (the gateway's PUSH_DATA socket gets
+the PUSH_ACKs, its PULL_DATA socket the rest, as a packet forwarder's two
+sockets expect; Semtech PROTOCOL.TXT §3-5). While DIR/hold exists, a
+TX_ACK (identifier 5) from the gateway is kept and DIR/held is written;
+once DIR/release exists the kept ones are relayed and DIR/released is
+written. DIR/ready is written once both sockets are bound. Runs until
+killed."""
+import os
+import socket
+import sys
+import threading
+import time
+
+LISTEN, BRIDGE, DIR = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+PUSH_DATA, PUSH_ACK, TX_ACK = 0, 1, 5
+
+gw_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+gw_side.bind(("127.0.0.1", LISTEN))
+bridge_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+bridge_side.bind(("127.0.0.1", 0))
+peers = {}
+held = []
+lock = threading.Lock()
+
+
+def note(name):
+    with open(os.path.join(DIR, name), "a") as f:
+        f.write("%f\n" % time.time())
+
+
+def from_gateway():
+    while True:
+        data, addr = gw_side.recvfrom(65535)
+        ident = data[3] if len(data) > 3 else -1
+        peers["push" if ident == PUSH_DATA else "pull"] = addr
+        with lock:
+            if ident == TX_ACK and os.path.exists(os.path.join(DIR, "hold")):
+                held.append(data)
+                note("held")
+                continue
+        bridge_side.sendto(data, ("127.0.0.1", BRIDGE))
+
+
+def release():
+    while True:
+        time.sleep(0.02)
+        if not os.path.exists(os.path.join(DIR, "release")):
+            continue
+        with lock:
+            for data in held:
+                bridge_side.sendto(data, ("127.0.0.1", BRIDGE))
+            if held:
+                note("released")
+            held.clear()
+
+
+note("ready")
+threading.Thread(target=from_gateway, daemon=True).start()
+threading.Thread(target=release, daemon=True).start()
+while True:
+    data, _ = bridge_side.recvfrom(65535)
+    ident = data[3] if len(data) > 3 else -1
+    peer = peers.get("push" if ident == PUSH_ACK else "pull")
+    if peer:
+        gw_side.sendto(data, peer)
