@@ -52,7 +52,9 @@ static void log_commit(const struct durable *d, uint64_t batch, uint64_t rows, i
  * or an overload's worth of events) is committed ahead, then the parts
  * stage the rest. Without that it could never commit: each retry would
  * find more to stage. */
-int durable_stage(struct durable *d)
+/* Staging that fails is a commit that fails (durable_failing()), whoever
+ * stages: the group commit, or a join before it writes its own rows. */
+static int stage_all(struct durable *d)
 {
 	int rc;
 
@@ -73,6 +75,15 @@ int durable_stage(struct durable *d)
 	return rc;
 }
 
+int durable_stage(struct durable *d)
+{
+	int rc = stage_all(d);
+
+	if (rc != LB_OK)
+		d->failing = true;
+	return rc;
+}
+
 /* wait: return once the batch is on the disk (store_commit()), else once
  * written, its sync completing off the loop (store_commit_nowait()). */
 static int commit_at(struct durable *d, int64_t now_ms, bool wait)
@@ -83,7 +94,6 @@ static int commit_at(struct durable *d, int64_t now_ms, bool wait)
 	int rc = durable_stage(d);
 	if (rc != LB_OK) {
 		d->failures++;
-		d->failing = true;
 		return rc;
 	}
 	int64_t t1 = loop_now_us();

@@ -94,11 +94,14 @@ int durable_commit_nowait(struct durable *d);
  * a reserved downlink counter, a sent queue item) asks for it instead of
  * committing itself. The loop's timers run durable_tick() after the
  * schedulers' ticks, and each pass, so all such requests of one pass make
- * one commit, not one each (a restart's first downlinks). */
+ * one commit, not one each (a restart's first downlinks); so does the
+ * shutdown's flush, for the TX_ACKs that come during it (bridge.c). */
 void durable_commit_soon(struct durable *d);
-/* Whether the last commit, by whichever call, failed (and none has
- * succeeded since): a caller waiting for a batch tells a disk that
- * refuses commits from one that is slow. */
+/* Whether the last commit or staging, by whichever call, failed (and no
+ * commit has succeeded since): a caller waiting for a batch tells a disk
+ * that refuses commits from one that is slow. A sync that fails after its
+ * commit does not set it: that failure is final and the daemon stops
+ * (store_sync.h). */
 bool durable_failing(const struct durable *d);
 /* durable_commit(), with the parts that defer changes on purpose (the
  * devices' fair-access ledgers, budget.h) staging those too: before a

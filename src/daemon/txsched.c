@@ -422,10 +422,9 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 		 * sent again unseen. The batch is committed by the loop's next
 		 * run of the timers, with the other TX_ACKs read before it,
 		 * without waiting for the disk (durable_commit_soon()); the
-		 * txack, held in the
-		 * outbox, waits for its sync (integrations see it at once, as
-		 * they see every `up` and `ack`), and keeps its place before a
-		 * later `ack`. */
+		 * txack, held in the outbox, waits for its sync (integrations
+		 * see it at once, as they see every `up` and `ack`), and keeps
+		 * its place before a later `ack`. */
 		uint64_t batch = durable_batch(t->c.durable);
 		durable_commit_soon(t->c.durable);
 		publish_txack(t, dev, e, true, batch);
@@ -514,15 +513,17 @@ int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcn
 	 * (durable_commit_soon(); not asked again once its batch is committed,
 	 * its sync under way: that would only cut the group commit short): the
 	 * caller asks again until the sync has completed; nothing is used
-	 * meanwhile. While commits fail (logged, retried by durable_tick())
-	 * it is LB_ERR_IO, so that the caller backs off instead of asking
-	 * every TXSCHED_DISK_POLL_MS. */
+	 * meanwhile. While commits fail and its batch is still the open one
+	 * (logged, retried by durable_tick()) it is LB_ERR_IO, so that the
+	 * caller backs off instead of asking every TXSCHED_DISK_POLL_MS; a
+	 * batch committed already only waits for its sync. */
 	if (f & FCNTDOWN_COMMIT) {
 		uint64_t b = dev->rt.fcnt_down.batch;
-		if (b == durable_batch(t->c.durable))
+		bool open = b == durable_batch(t->c.durable);
+		if (open)
 			durable_commit_soon(t->c.durable);
 		if (!durable_committed(t->c.durable, b))
-			return durable_failing(t->c.durable) ? LB_ERR_IO : LB_ERR_AGAIN;
+			return open && durable_failing(t->c.durable) ? LB_ERR_IO : LB_ERR_AGAIN;
 	}
 	*fcnt = dev->rt.fcnt_down.next;
 	return LB_OK;
@@ -832,7 +833,9 @@ void txsched_launch_item(struct txsched *t, struct downlink_pending_entry *e)
 
 /* Take the slot's decision. LB_ERR_AGAIN: its downlink counter waits for
  * the disk, take it again later (nothing was sent or used); LB_ERR_TIMEOUT:
- * taken again too late for its windows. */
+ * taken again too late for its windows; LB_ERR_IO: its counter cannot be
+ * committed (txsched_reserve_fcnt(), the only source of LB_ERR_IO in
+ * transmit()). */
 static int decide(struct txsched *t, struct txsched_slot *s, int64_t now_ms)
 {
 	struct lb_device *dev = devices_find_eui(t->c.devices, s->dev_eui);
@@ -861,7 +864,7 @@ static int decide(struct txsched *t, struct txsched_slot *s, int64_t now_ms)
 	if (!d.has_item && !dev->rt.ack_due && d.mac_len == 0 && !s->mac_wanted)
 		return LB_OK;
 	int rc = transmit(t, dev, s, &d);
-	if (rc == LB_ERR_AGAIN || rc == LB_ERR_TIMEOUT)
+	if (rc == LB_ERR_AGAIN || rc == LB_ERR_TIMEOUT || rc == LB_ERR_IO)
 		return rc;
 	/* Budget and duty-cycle refusals were reported as `log` events. */
 	if (rc != LB_OK && rc != LB_ERR_FULL && rc != LB_ERR_RATE_LIMIT)
@@ -963,26 +966,31 @@ int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[
 
 /* After decide() returned rc: true when the decision waits for the disk
  * (taken again, it plans only the windows still TXSCHED_LEAD_MS ahead, so
- * it ends by RX2). One whose windows passed meanwhile (LB_ERR_TIMEOUT) is
- * given up: logged, counted as failed and a `log` event F_CNT_DOWN (level
- * WARNING); a queue item stays queued for the next uplink. */
+ * it ends by RX2). One whose windows passed meanwhile (LB_ERR_TIMEOUT), or
+ * whose counter cannot be committed (LB_ERR_IO: the state directory
+ * refuses commits), is given up: logged, counted as failed and a `log`
+ * event F_CNT_DOWN (level WARNING); a queue item stays queued for the next
+ * uplink. */
 static bool wait_disk(struct txsched *t, struct txsched_slot *s, int rc)
 {
 	if (rc == LB_ERR_AGAIN) {
 		s->waited = true;
 		return true;
 	}
-	if (rc != LB_ERR_TIMEOUT)
+	if (rc != LB_ERR_TIMEOUT && rc != LB_ERR_IO)
 		return false;
+	const char *why = rc == LB_ERR_IO
+		? "downlink not sent: its frame counter could not be committed (the state "
+		  "directory refuses commits)"
+		: "downlink not sent: its frame counter was not on the disk before its receive "
+		  "windows passed";
 	struct lb_device *dev = devices_find_eui(t->c.devices, s->dev_eui);
 	t->stats.failed++;
-	LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %016llx: downlink not sent: its counter was not "
-		  "on the disk before its receive windows passed", (unsigned long long)s->dev_eui);
+	LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %016llx: %s", (unsigned long long)s->dev_eui, why);
 	if (!dev)
 		return false;
 	dev->rt.ack_due = false;
-	devevent_log(t->c.ev, dev, "WARNING", "F_CNT_DOWN", "downlink not sent: its frame counter "
-		     "was not on the disk before its receive windows passed", s->rx[0].gateway_eui);
+	devevent_log(t->c.ev, dev, "WARNING", "F_CNT_DOWN", why, s->rx[0].gateway_eui);
 	return false;
 }
 

@@ -1040,7 +1040,7 @@ START_TEST(test_join_accept_too_late)
 }
 END_TEST
 
-/* At shutdown the bridge's last commit releases the joins still held:
+/* At shutdown the bridge's first commit releases the joins still held:
  * durable_flush() waits for the sync in flight and syncs its own batch at
  * once, so the otaa_tick() that follows it in shutdown_flush() (bridge.c)
  * sends their join-accepts and `join` events. */
@@ -1319,33 +1319,18 @@ START_TEST(test_fcnt_reserved_only_when_synced)
 }
 END_TEST
 
-static bool refuse_stage;
-
-/* A part of the state that fails to stage while refuse_stage is set. */
-static int refusing_stage(void *arg)
-{
-	(void)arg;
-	return refuse_stage ? LB_ERR_IO : LB_OK;
-}
-
-static int64_t never_due(void *arg)
-{
-	(void)arg;
-	return -1;
-}
-
 /* A commit asked for that fails is retried every STORE_RETRY_MS, not at
  * every loop pass, and the request is kept; meanwhile the reservation
- * that waits for it says LB_ERR_IO (its caller backs off instead of asking
- * every TXSCHED_DISK_POLL_MS), and once a commit succeeds the counter is
- * there. */
+ * whose batch cannot commit says LB_ERR_IO (its caller backs off instead
+ * of asking every TXSCHED_DISK_POLL_MS), and once a commit succeeds the
+ * counter is there. */
 START_TEST(test_reservation_while_commits_fail)
 {
 	struct lb_device *dev = devices_find_eui(&w.devices, DEV_EUI);
+	struct fake_part part = {.rc = LB_ERR_IO};
 	uint32_t fcnt;
 
-	refuse_stage = true;
-	ck_assert_int_eq(durable_add(&w.durable, refusing_stage, never_due, NULL), LB_OK);
+	ck_assert_int_eq(durable_add(&w.durable, fake_stage, fake_due, &part), LB_OK);
 	ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, dev, &fcnt), LB_ERR_AGAIN);
 	int64_t now = loop_now_ms();
 	uint64_t failures = w.durable.failures;
@@ -1356,7 +1341,7 @@ START_TEST(test_reservation_while_commits_fail)
 	ck_assert_int_eq(durable_tick(&w.durable, now + 1), now + STORE_RETRY_MS);
 	ck_assert_uint_eq(w.durable.failures, failures + 1);   /* not tried again */
 	ck_assert(w.durable.soon);
-	refuse_stage = false;
+	part.rc = LB_OK;
 	(void)durable_tick(&w.durable, now + STORE_RETRY_MS);
 	ck_assert(!durable_failing(&w.durable));
 	ck_assert(!w.durable.soon);
@@ -1364,6 +1349,53 @@ START_TEST(test_reservation_while_commits_fail)
 		reap_sync();
 	ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, dev, &fcnt), LB_OK);
 	ck_assert_uint_eq(fcnt, 0);
+}
+END_TEST
+
+/* A reservation whose batch is committed, its sync in flight, only waits
+ * for that sync, whatever a later commit does: one that fails meanwhile
+ * is no reason to give it up. */
+START_TEST(test_committed_reservation_outlives_a_later_failure)
+{
+	struct lb_device *dev = devices_find_eui(&w.devices, DEV_EUI);
+	struct fake_part part = {.rc = LB_OK};
+	uint32_t fcnt;
+
+	if (store_sync_start(&w.store) < 0)
+		return;   /* without io_uring a committed batch is on the disk */
+	ck_assert_int_eq(durable_add(&w.durable, fake_stage, fake_due, &part), LB_OK);
+	ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, dev, &fcnt), LB_ERR_AGAIN);
+	(void)durable_tick(&w.durable, loop_now_ms());
+	ck_assert(store_sync_pending(&w.store));
+	part.rc = LB_ERR_IO;
+	ck_assert_int_eq(durable_commit_nowait(&w.durable), LB_ERR_IO);
+	ck_assert(durable_failing(&w.durable));
+	ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, dev, &fcnt), LB_ERR_AGAIN);
+	reap_sync();
+	ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, dev, &fcnt), LB_OK);
+}
+END_TEST
+
+/* A class-A decision whose counter cannot be committed is given up as one
+ * whose windows passed: nothing sent, counted as failed, a `log` event
+ * F_CNT_DOWN, no ACK left due. */
+START_TEST(test_downlink_given_up_while_commits_fail)
+{
+	uint8_t phy[LW_MAX_PHY];
+	struct fake_part part = {.rc = LB_ERR_IO};
+
+	(void)route_of(GW_1, 1718);
+	hear_one(phy, build_up(phy, LW_MTYPE_CONFIRMED_UP, DEV_ADDR, 7, 2, "ping"));
+	ck_assert_int_eq(durable_add(&w.durable, fake_stage, fake_due, &part), LB_OK);
+	int64_t now = loop_now_ms() + w.cfg.downlink_delay_ms + 1;
+	ck_assert_int_eq(txsched_tick(&w.tx, now), now + TXSCHED_DISK_POLL_MS);
+	(void)durable_tick(&w.durable, now);             /* fails */
+	ck_assert_int_eq(txsched_tick(&w.tx, now + TXSCHED_DISK_POLL_MS), -1);
+	ck_assert_uint_eq(w.udp.n, 0);
+	ck_assert_uint_eq(w.tx.stats.failed, 1);
+	ck_assert(!txsched_busy(&w.tx, DEV_EUI));
+	ck_assert(!w.devices.dev[0].rt.ack_due);
+	assert_last_log("F_CNT_DOWN");
 }
 END_TEST
 
@@ -1643,6 +1675,8 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_txack_waits_for_sync);
 	tcase_add_test(tc, test_fcnt_reserved_only_when_synced);
 	tcase_add_test(tc, test_reservation_while_commits_fail);
+	tcase_add_test(tc, test_committed_reservation_outlives_a_later_failure);
+	tcase_add_test(tc, test_downlink_given_up_while_commits_fail);
 	tcase_add_test(tc, test_held_events_keep_order);
 	tcase_add_test(tc, test_home_assistant_entities);
 	tcase_add_test(tc, test_codec_object);
