@@ -1238,15 +1238,20 @@ static bool undelivered(struct bridge *b)
 
 /* SIGTERM/SIGINT: commit what is staged (the outbox rows with it), say
  * offline (a clean DISCONNECT suppresses the Will), give queued events and
- * the outbox up to 5 s to reach the broker, then commit the deletions of
- * what the broker acknowledged: what is left is published at the next
- * start, nothing twice. */
+ * the outbox up to 5 s to reach the broker, and the gateways as long for
+ * the TX_ACKs of what was just sent, then commit the deletions of what the
+ * broker acknowledged: what is left is published at the next start,
+ * nothing twice. */
 /* Still something to hand over at shutdown: MQTT messages while the broker
  * is there, integration events (webhooks, InfluxDB) while their servers
- * answer; both within the same deadline. */
+ * answer, and the TX_ACKs of PULL_RESPs just sent (a queue item whose
+ * TX_ACK is not taken stays queued: the device would get it again after
+ * the restart); all within the same deadline. */
 static bool flushing(struct bridge *b)
 {
 	if (mqtt_connected(&b->mqtt) && undelivered(b))
+		return true;
+	if (txsched_awaiting(&b->tx) > 0)
 		return true;
 	return b->http_ready && integrations_pending(&b->integs) > 0;
 }
@@ -1265,8 +1270,8 @@ static void shutdown_flush(struct bridge *b)
 	 * below delivers them). */
 	(void)otaa_tick(&b->otaa, loop_now_ms());
 	log_notice("bridge", "shutting down: flushing %zu queued message(s) and %llu outbox "
-		   "event(s)", mqtt_pending(&b->mqtt),
-		   (unsigned long long)outbox_pending(&b->outbox));
+		   "event(s), awaiting %zu TX_ACK(s)", mqtt_pending(&b->mqtt),
+		   (unsigned long long)outbox_pending(&b->outbox), txsched_awaiting(&b->tx));
 	size_t gws = gwconn_stop(&b->gwconn);
 	if (gws)
 		log_notice("bridge", "%zu gateway(s) reported OFFLINE", gws);
@@ -1277,6 +1282,7 @@ static void shutdown_flush(struct bridge *b)
 		/* A TX_ACK that comes meanwhile asks for the commit of its queue
 		 * item's sent mark; its txack waits in the outbox for it. */
 		int64_t next = loop_earliest(durable_tick(&b->durable, now), until);
+		next = loop_earliest(next, txsched_expire(&b->tx, now));
 		next = loop_earliest(next, outbox_tick(&b->outbox, now));
 		next = loop_earliest(next, mqtt_tick(&b->mqtt, now));
 		if (b->http_ready) {

@@ -1002,6 +1002,19 @@ static void on_expired(const uint8_t token[GWMP_LEN_TOKEN], struct downlink_pend
 	finish_failed(arg, e, "no TX_ACK from the gateway");
 }
 
+size_t txsched_awaiting(const struct txsched *t)
+{
+	return t->pending.n;
+}
+
+int64_t txsched_expire(struct txsched *t, int64_t now_ms)
+{
+	int64_t pd;
+
+	downlink_pending_expire(&t->pending, now_ms, on_expired, t);
+	return downlink_pending_next_deadline(&t->pending, &pd) == LB_OK ? pd : -1;
+}
+
 int64_t txsched_tick(struct txsched *t, int64_t now_ms)
 {
 	int64_t next = -1, pd;
@@ -1020,8 +1033,8 @@ int64_t txsched_tick(struct txsched *t, int64_t now_ms)
 	}
 	if (t->n_due > 0)
 		next = t->due[0].due_ms;
-	downlink_pending_expire(&t->pending, now_ms, on_expired, t);
-	if (downlink_pending_next_deadline(&t->pending, &pd) == LB_OK && (next < 0 || pd < next))
+	pd = txsched_expire(t, now_ms);
+	if (pd >= 0 && (next < 0 || pd < next))
 		next = pd;
 	return next;
 }

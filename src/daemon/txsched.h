@@ -280,4 +280,11 @@ void txsched_settle_confirmed(struct txsched *t, struct lb_device *dev, bool ack
  * next deadline (monotonic ms) or -1. */
 int64_t txsched_tick(struct txsched *t, int64_t now_ms);
 
+/* At shutdown: the PULL_RESPs still awaiting their TX_ACK (a queue item
+ * whose TX_ACK never comes stays queued and is sent again at the next
+ * start), and the expiry of unanswered ones alone, no decision taken;
+ * txsched_expire() returns the next expiry (monotonic ms) or -1. */
+size_t txsched_awaiting(const struct txsched *t);
+int64_t txsched_expire(struct txsched *t, int64_t now_ms);
+
 #endif
