@@ -108,6 +108,18 @@ static void on_mqtt_connect(void *arg)
 	struct bridge *b = arg;
 	char filter[PUBLISH_TOPIC_MAX];
 
+	/* Connected again during the shutdown's flush: the OFFLINE states it
+	 * queued go out now; saying online, or a gateway's state from the
+	 * table, after them would leave both wrong on the broker once we are
+	 * gone. */
+	if (b->stopping) {
+		if (publish_bridge(&b->pub, "state", STATE_OFFLINE, strlen(STATE_OFFLINE), true) !=
+		    LB_OK)
+			log_warn("bridge", "bridge state offline not published on the reconnection "
+				 "(the Last Will says it)");
+		return;
+	}
+
 	/* mqtt re-subscribes on every CONNACK what was subscribed once. */
 	if (!b->subscribed) {
 		int rc = publish_command_filter(&b->pub, filter, sizeof(filter));
@@ -1260,6 +1272,7 @@ static void shutdown_flush(struct bridge *b)
 {
 	int64_t until = loop_now_ms() + BRIDGE_SHUTDOWN_FLUSH_MS;
 
+	b->stopping = true;
 	dedup_tick(&b->dedup, INT64_MAX / 2, uplink_process, &b->uplink);
 	if (durable_flush(&b->durable) != LB_OK)
 		log_error("bridge", "state not committed at shutdown: retried once more at close; "

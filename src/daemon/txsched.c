@@ -980,8 +980,8 @@ static bool wait_disk(struct txsched *t, struct txsched_slot *s, int rc)
 	if (rc != LB_ERR_TIMEOUT && rc != LB_ERR_IO)
 		return false;
 	const char *why = rc == LB_ERR_IO
-		? "downlink not sent: its frame counter could not be committed (the state "
-		  "directory refuses commits)"
+		? "downlink not sent: its frame counter could not be reserved on the disk (a "
+		  "commit, or the staging for it, failed)"
 		: "downlink not sent: its frame counter was not on the disk before its receive "
 		  "windows passed";
 	struct lb_device *dev = devices_find_eui(t->c.devices, s->dev_eui);

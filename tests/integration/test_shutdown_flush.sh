@@ -10,7 +10,13 @@
 #      it for the next start;
 #   2. with nothing else to hand over, the flush waits for a TX_ACK still
 #      due (its `txack` reaches MQTT), instead of exiting and leaving the
-#      item queued, to be sent to the device again after the restart.
+#      item queued, to be sent to the device again after the restart;
+#   3. one that never comes is waited for until its timeout only (here
+#      4 s, within the flush's 5 s): the `log` event DOWNLINK_GATEWAY
+#      saying so reaches MQTT before the exit;
+#   4. a broker that comes back during the flush gets `offline` and the
+#      gateway's OFFLINE as the last, retained, states: the reconnection
+#      says neither online nor the gateway's state from the table.
 # A relay between the simulated gateway and the bridge (gwmp_relay.py)
 # holds the TX_ACK until the bridge is flushing.
 . "$(dirname "$0")/lib.sh"
@@ -22,7 +28,7 @@ start_broker "$MQTT_PORT"
 	|| fail "sim --emit-devices"
 # debug: the bridge says when it has taken a queue item's TX_ACK
 write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;" \
-	'log_level = "debug";' 'downlink = { join_cflist = "none"; };' \
+	'log_level = "debug";' 'downlink = { join_cflist = "none"; tx_ack_timeout_ms = 4000; };' \
 	"fair_access = { downlinks = 100000; };" "$NO_MAC_APPS"
 subscribe all 'application/#' 'lorabridge/#'
 mkdir "$T/relay"
@@ -56,16 +62,25 @@ downlink_held() {
 }
 held_at_least() { [ -f "$T/relay/held" ] && [ "$(wc -l < "$T/relay/held")" -ge "$1" ]; }
 
-# exited_with_txack ID: the bridge exited 0, having kept nothing for the
-# next start, and the txack of ID is on MQTT.
-exited_with_txack() {
+# exited_with EVENT ID: the bridge exited 0, having kept nothing for the
+# next start, and the EVENT (txack, log) of ID is on MQTT.
+exited_with() {
 	rc=0
 	wait "$BRIDGE_PID" || rc=$?
 	[ "$rc" -eq 0 ] || fail "bridge exit status $rc"
 	! grep -q "kept in the outbox" "$T/bridge.log" ||
-		fail "the txack was kept for the next start: $(grep -E 'shutting|kept' "$T/bridge.log")"
-	wait_count "$T/all.out" "device/$EUI/event/txack .*\"queueItemId\":\"$1\"" 1 ||
-		fail "no txack for $1 on MQTT"
+		fail "an event was kept for the next start: $(grep -E 'shutting|kept' "$T/bridge.log")"
+	wait_count "$T/all.out" "device/$EUI/event/$1 .*\"queueItemId\":\"$2\"" 1 ||
+		fail "no $1 event for $2 on MQTT"
+}
+
+# next_bridge N FCNT: stop the simulator, then bridge_with_uplink N FCNT
+# with the relay holding TX_ACKs again.
+next_bridge() {
+	kill "$SIM_PID"
+	wait "$SIM_PID" || true
+	rm -f "$T/relay/release"
+	bridge_with_uplink "$1" "$2"
 }
 
 note "1. the TX_ACK comes while the flush waits for a stopped broker"
@@ -79,19 +94,46 @@ touch "$T/relay/release"
 wait_for "$T/bridge.log" "queue item $ID1 sent" "$WAIT_S" ||
 	{ kill -CONT "$BROKER_PID"; fail "the bridge did not take the TX_ACK: $(tail -5 "$T/bridge.log")"; }
 kill -CONT "$BROKER_PID"
-exited_with_txack "$ID1"
+exited_with txack "$ID1"
 
 note "2. nothing else to hand over: the flush waits for the TX_ACK"
-kill "$SIM_PID"
-wait "$SIM_PID" || true
-rm -f "$T/relay/release"
-bridge_with_uplink 2 10
+next_bridge 2 10
 ID2=$(qid shutdown-flush-2)
 downlink_held "$ID2" 2
 kill -TERM "$BRIDGE_PID"
 wait_for "$T/bridge.log" "shutting down: flushing .* awaiting 1 TX_ACK" "$WAIT_S" ||
 	fail "no flush awaiting the TX_ACK: $(grep shutting "$T/bridge.log")"
 touch "$T/relay/release"
-exited_with_txack "$ID2"
+exited_with txack "$ID2"
 grep -q "queue item $ID2 sent" "$T/bridge.log" || fail "the bridge did not take the TX_ACK"
-echo "PASS: TX_ACKs taken during the shutdown's flush: their txacks reached MQTT before the exit"
+
+note "3. a TX_ACK that never comes: waited for until its timeout"
+next_bridge 3 20
+ID3=$(qid shutdown-flush-3)
+downlink_held "$ID3" 3
+kill -TERM "$BRIDGE_PID"
+exited_with log "$ID3"
+grep "device/$EUI/event/log " "$T/all.out" | grep "$ID3" | grep -q '"code":"DOWNLINK_GATEWAY"' ||
+	fail "the lost TX_ACK's log event: $(grep "$ID3" "$T/all.out")"
+
+note "4. the broker comes back during the flush"
+next_bridge 4 30
+ID4=$(qid shutdown-flush-4)
+downlink_held "$ID4" 4
+kill -KILL "$BROKER_PID"
+wait_for "$T/bridge.log" "connection to .* lost" "$WAIT_S" || fail "the bridge did not see the broker go"
+kill -TERM "$BRIDGE_PID"
+wait_for "$T/bridge.log" "shutting down: flushing .* awaiting 1 TX_ACK" "$WAIT_S" ||
+	fail "no flush awaiting the TX_ACK: $(grep shutting "$T/bridge.log")"
+start_broker "$MQTT_PORT"
+wait_for "$T/bridge.log" "connected to .* \(reconnect\)" "$WAIT_S" || fail "no reconnection"
+touch "$T/relay/release"
+rc=0
+wait "$BRIDGE_PID" || rc=$?
+[ "$rc" -eq 0 ] || fail "bridge exit status $rc"
+mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -v -t 'lorabridge/+/state' -t 'gateway/+/state/conn' \
+	-C 2 -W "$WAIT_S" > "$T/retained.txt" || fail "retained states: $(cat "$T/retained.txt")"
+grep -q '^lorabridge/[^ ]*/state offline$' "$T/retained.txt" &&
+	grep -q '^gateway/aa555a0000000001/state/conn .*OFFLINE' "$T/retained.txt" ||
+	fail "retained states after the exit: $(cat "$T/retained.txt")"
+echo "PASS: TX_ACKs at shutdown: taken and reported, or timed out and reported; states offline"
