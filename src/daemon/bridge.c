@@ -1292,8 +1292,13 @@ static void shutdown_flush(struct bridge *b)
 		log_warn("bridge", "bridge state offline not published (the Last Will says it)");
 	while (flushing(b) && loop_now_ms() < until) {
 		int64_t now = loop_now_ms();
-		/* A TX_ACK that comes meanwhile asks for the commit of its queue
+		/* The gateways are still read: an uplink that comes meanwhile was
+		 * acknowledged to its gateway, so it is processed at once (its
+		 * group closed, no window waited for) and published or kept in
+		 * the outbox, never dropped with the open groups at the exit. A
+		 * TX_ACK that comes meanwhile asks for the commit of its queue
 		 * item's sent mark; its txack waits in the outbox for it. */
+		dedup_tick(&b->dedup, INT64_MAX / 2, uplink_process, &b->uplink);
 		int64_t next = loop_earliest(durable_tick(&b->durable, now), until);
 		next = loop_earliest(next, txsched_expire(&b->tx, now));
 		next = loop_earliest(next, outbox_tick(&b->outbox, now));
