@@ -52,8 +52,6 @@ static void log_commit(const struct durable *d, uint64_t batch, uint64_t rows, i
  * or an overload's worth of events) is committed ahead, then the parts
  * stage the rest. Without that it could never commit: each retry would
  * find more to stage. */
-/* Staging that fails is a commit that fails (durable_failing()), whoever
- * stages: the group commit, or a join before it writes its own rows. */
 static int stage_all(struct durable *d)
 {
 	int rc;
@@ -75,6 +73,8 @@ static int stage_all(struct durable *d)
 	return rc;
 }
 
+/* Staging that fails is a commit that fails (durable_failing()), whoever
+ * stages: the group commit, or a join before it writes its own rows. */
 int durable_stage(struct durable *d)
 {
 	int rc = stage_all(d);

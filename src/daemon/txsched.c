@@ -967,8 +967,8 @@ int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[
 /* After decide() returned rc: true when the decision waits for the disk
  * (taken again, it plans only the windows still TXSCHED_LEAD_MS ahead, so
  * it ends by RX2). One whose windows passed meanwhile (LB_ERR_TIMEOUT), or
- * whose counter cannot be committed (LB_ERR_IO: the state directory
- * refuses commits), is given up: logged, counted as failed and a `log`
+ * whose counter cannot be committed (LB_ERR_IO: a commit, or the staging
+ * for it, failed), is given up: logged, counted as failed and a `log`
  * event F_CNT_DOWN (level WARNING); a queue item stays queued for the next
  * uplink. */
 static bool wait_disk(struct txsched *t, struct txsched_slot *s, int rc)

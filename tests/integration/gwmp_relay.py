@@ -7,9 +7,8 @@ Every datagram is relayed both ways (the gateway's PUSH_DATA socket gets
 the PUSH_ACKs, its PULL_DATA socket the rest, as a packet forwarder's two
 sockets expect; Semtech PROTOCOL.TXT §3-5). While DIR/hold exists, a
 TX_ACK (identifier 5) from the gateway is kept and DIR/held is written;
-while DIR/hold-up exists, so is a PUSH_DATA (identifier 0), and
-DIR/held-up is written; once DIR/release exists the kept ones are relayed
-and DIR/released is written. DIR/ready is written once both sockets are bound. Runs until
+once DIR/release exists the kept ones are relayed and DIR/released is
+written. DIR/ready is written once both sockets are bound. Runs until
 killed."""
 import os
 import socket
@@ -43,10 +42,6 @@ def from_gateway():
             if ident == TX_ACK and os.path.exists(os.path.join(DIR, "hold")):
                 held.append(data)
                 note("held")
-                continue
-            if ident == PUSH_DATA and os.path.exists(os.path.join(DIR, "hold-up")):
-                held.append(data)
-                note("held-up")
                 continue
         bridge_side.sendto(data, ("127.0.0.1", BRIDGE))
 
