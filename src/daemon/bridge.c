@@ -265,9 +265,13 @@ static void on_udp(void *arg, int fd, uint32_t events)
 	b->udp_busy = n >= BRIDGE_UDP_BUDGET;
 	/* With a zero window, frames are published within this wake-up. The
 	 * timers of the same pass take this tick's result instead of looking
-	 * at the socket again (run_timers()). */
-	b->dedup_next = dedup_tick_bridge(b);
-	b->dedup_ticked = true;
+	 * at the socket again (run_timers()). Not in the shutdown's flush:
+	 * what it would process needs schedulers that no longer run
+	 * (shutdown_flush()). */
+	if (!b->stopping) {
+		b->dedup_next = dedup_tick_bridge(b);
+		b->dedup_ticked = true;
+	}
 	mqtt_batch_end(&b->mqtt);
 }
 

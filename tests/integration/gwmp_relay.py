@@ -8,7 +8,9 @@ the PUSH_ACKs, its PULL_DATA socket the rest, as a packet forwarder's two
 sockets expect; Semtech PROTOCOL.TXT §3-5). While DIR/hold exists, a
 TX_ACK (identifier 5) from the gateway is kept and DIR/held is written;
 once DIR/release exists the kept ones are relayed and DIR/released is
-written. DIR/ready is written once both sockets are bound. Runs until
+written. Likewise a PUSH_DATA (identifier 0) while DIR/hold-up exists
+(DIR/held-up), relayed once DIR/release-up exists; the PUSH_ACKs that
+come back after that are noted in DIR/up-acked. DIR/ready is written once both sockets are bound. Runs until
 killed."""
 import os
 import socket
@@ -24,7 +26,7 @@ gw_side.bind(("127.0.0.1", LISTEN))
 bridge_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 bridge_side.bind(("127.0.0.1", 0))
 peers = {}
-held = []
+held = {"release": [], "release-up": []}
 lock = threading.Lock()
 
 
@@ -40,8 +42,12 @@ def from_gateway():
         peers["push" if ident == PUSH_DATA else "pull"] = addr
         with lock:
             if ident == TX_ACK and os.path.exists(os.path.join(DIR, "hold")):
-                held.append(data)
+                held["release"].append(data)
                 note("held")
+                continue
+            if ident == PUSH_DATA and os.path.exists(os.path.join(DIR, "hold-up")):
+                held["release-up"].append(data)
+                note("held-up")
                 continue
         bridge_side.sendto(data, ("127.0.0.1", BRIDGE))
 
@@ -49,14 +55,14 @@ def from_gateway():
 def release():
     while True:
         time.sleep(0.02)
-        if not os.path.exists(os.path.join(DIR, "release")):
-            continue
         with lock:
-            for data in held:
-                bridge_side.sendto(data, ("127.0.0.1", BRIDGE))
-            if held:
-                note("released")
-            held.clear()
+            for flag, kept in held.items():
+                if not kept or not os.path.exists(os.path.join(DIR, flag)):
+                    continue
+                for data in kept:
+                    bridge_side.sendto(data, ("127.0.0.1", BRIDGE))
+                note(flag.replace("release", "released"))
+                kept.clear()
 
 
 note("ready")
@@ -65,6 +71,8 @@ threading.Thread(target=release, daemon=True).start()
 while True:
     data, _ = bridge_side.recvfrom(65535)
     ident = data[3] if len(data) > 3 else -1
+    if ident == PUSH_ACK and os.path.exists(os.path.join(DIR, "release-up")):
+        note("up-acked")
     peer = peers.get("push" if ident == PUSH_ACK else "pull")
     if peer:
         gw_side.sendto(data, peer)

@@ -13,8 +13,12 @@
 #      item queued, to be sent to the device again after the restart;
 #   3. one that never comes is waited for until its timeout only (here
 #      4 s, within the flush's 5 s): the `log` event DOWNLINK_GATEWAY
-#      saying so reaches MQTT before the exit;
-#   4. a broker that comes back during the flush gets `offline` and the
+#      saying so reaches MQTT before the exit, and the item stays queued
+#      (sent again in 4);
+#   4. an uplink heard during the flush is acknowledged to its gateway but
+#      not processed (its ACK or join-accept could not be sent): the exit's
+#      warning counts it;
+#   5. a broker that comes back during the flush gets `offline` and the
 #      gateway's OFFLINE as the last, retained, states: the reconnection
 #      says neither online nor the gateway's state from the table.
 # A relay between the simulated gateway and the bridge (gwmp_relay.py)
@@ -27,7 +31,7 @@ start_broker "$MQTT_PORT"
 "$SIM" --devices 1 --seed 51 --class-c --emit-devices "$T/devices.conf" --quiet \
 	|| fail "sim --emit-devices"
 # debug: the bridge says when it has taken a queue item's TX_ACK
-write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
+write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;" \
 	'log_level = "debug";' 'downlink = { join_cflist = "none"; tx_ack_timeout_ms = 4000; };' \
 	"fair_access = { downlinks = 100000; };" "$NO_MAC_APPS"
 subscribe all 'application/#' 'lorabridge/#'
@@ -58,8 +62,9 @@ downlink_held() {
 		-t "application/sim/device/$EUI/command/down" \
 		-m "{\"devEui\":\"$EUI\",\"fPort\":7,\"data\":\"aGk=\",\"id\":\"$1\"}" ||
 		fail "mosquitto_pub"
-	wait_until "$WAIT_S" held_at_least "$2" || fail "no TX_ACK from the gateway"
+	txack_held "$2"
 }
+txack_held() { wait_until "$WAIT_S" held_at_least "$1" || fail "no TX_ACK from the gateway"; }
 held_at_least() { [ -f "$T/relay/held" ] && [ "$(wc -l < "$T/relay/held")" -ge "$1" ]; }
 
 # exited_with EVENT ID: the bridge exited 0, having kept nothing for the
@@ -116,10 +121,33 @@ exited_with log "$ID3"
 grep "device/$EUI/event/log " "$T/all.out" | grep "$ID3" | grep -q '"code":"DOWNLINK_GATEWAY"' ||
 	fail "the lost TX_ACK's log event: $(grep "$ID3" "$T/all.out")"
 
-note "4. the broker comes back during the flush"
-next_bridge 4 30
-ID4=$(qid shutdown-flush-4)
-downlink_held "$ID4" 4
+note "4. an uplink heard during the flush: not processed, counted at the exit"
+# 3's item stayed queued: it goes again, with the device's next uplink
+next_bridge 4 40
+txack_held 4
+# the device's next uplink, from a second simulator of the gateway (no
+# PULL_DATA of its own: the downlink route stays the first one's)
+touch "$T/relay/hold-up"
+"$SIM" --server "127.0.0.1:$RELAY_PORT" --devices 1 --seed 51 --class-c --keepalive 0 --quiet \
+	--rate 1 --count 1 --fcnt-start 41 > /dev/null 2> "$T/sim-4b.err" &
+PIDS="$PIDS $!"
+wait_until "$WAIT_S" test -s "$T/relay/held-up" || fail "the next uplink did not come"
+kill -TERM "$BRIDGE_PID"
+wait_for "$T/bridge.log" "shutting down: flushing .* awaiting 1 TX_ACK" "$WAIT_S" ||
+	fail "no flush awaiting the TX_ACK: $(grep shutting "$T/bridge.log")"
+touch "$T/relay/release-up"
+wait_until "$WAIT_S" test -s "$T/relay/up-acked" || fail "the uplink was not acknowledged"
+touch "$T/relay/release"
+exited_with txack "$ID3"
+grep -q "1 uplink(s) heard during the shutdown's flush not processed" "$T/bridge.log" ||
+	fail "the uplink of the flush was not counted: $(grep -E 'shutting|uplink' "$T/bridge.log")"
+! grep -q "device/$EUI/event/up .*\"fCnt\":41" "$T/all.out" || fail "the uplink of the flush was processed"
+rm -f "$T/relay/hold-up" "$T/relay/release-up"
+
+note "5. the broker comes back during the flush"
+next_bridge 5 50
+ID5=$(qid shutdown-flush-5)
+downlink_held "$ID5" 5
 kill -KILL "$BROKER_PID"
 wait_for "$T/bridge.log" "connection to .* lost" "$WAIT_S" || fail "the bridge did not see the broker go"
 kill -TERM "$BRIDGE_PID"
