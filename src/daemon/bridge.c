@@ -1277,7 +1277,11 @@ static void shutdown_flush(struct bridge *b)
 	int64_t until = loop_now_ms() + BRIDGE_SHUTDOWN_FLUSH_MS;
 
 	b->stopping = true;
-	dedup_tick(&b->dedup, INT64_MAX / 2, uplink_process, &b->uplink);
+	/* Every open group closed (each opened by the read horizon at the
+	 * latest), the memory of frames seen kept: a late copy that comes
+	 * during the flush is known as one, not taken for a new uplink. */
+	dedup_tick(&b->dedup, b->dedup_clock_ms + b->cfg.dedup_window_ms, uplink_process,
+		   &b->uplink);
 	if (durable_flush(&b->durable) != LB_OK)
 		log_error("bridge", "state not committed at shutdown: retried once more at close; "
 			  "if that fails too, the uplinks accepted since the last commit are lost "
@@ -1314,14 +1318,15 @@ static void shutdown_flush(struct bridge *b)
 	if (left)
 		log_warn("bridge", "%zu message(s) not delivered at shutdown", left);
 	/* The gateways are still read during the flush (the TX_ACKs come that
-	 * way), and dispatch acknowledges every PUSH_DATA. The uplinks heard
+	 * way), and dispatch acknowledges every PUSH_DATA. The frames heard
 	 * then are not processed: that would commit frame counters, DevNonces
 	 * and sessions whose ACKs and join-accepts no scheduler is left to
-	 * send. Said, not dropped silently. */
+	 * send. Said, not dropped silently (frames of other networks
+	 * included: they are not looked at). */
 	size_t unheard = dedup_open_count(&b->dedup);
 	if (unheard)
-		log_warn("bridge", "%zu uplink(s) heard during the shutdown's flush not processed "
-			 "(acknowledged to their gateways: lost)", unheard);
+		log_warn("bridge", "%zu frame(s) heard during the shutdown's flush not processed "
+			 "(acknowledged to their gateways)", unheard);
 	/* The gateways' OFFLINE reached the broker: nothing to correct at the
 	 * next start. Otherwise the next start says it. */
 	if (gws && !left && mqtt_connected(&b->mqtt)) {

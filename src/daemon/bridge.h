@@ -124,7 +124,8 @@ struct bridge {
 	int mqtt_fd;                 /* fd registered with the loop, -1 none */
 	bool mqtt_fd_wants_write;
 	bool stop;
-	bool stopping;               /* in the shutdown's flush: a reconnection says offline */
+	bool stopping;               /* in the shutdown's flush: a reconnection says offline,
+				      * a read processes no uplink */
 	bool reload;
 	bool store_open;
 	bool udp_busy;               /* the last UDP read filled its budget */

@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """A UDP relay between a simulated gateway and the bridge that can hold the
-gateway's TX_ACKs, for test_shutdown_flush.sh:
+gateway's TX_ACKs and uplinks, for test_shutdown_flush.sh:
     gwmp_relay.py LISTEN_PORT BRIDGE_PORT DIR
 Every datagram is relayed both ways (the gateway's PUSH_DATA socket gets
 the PUSH_ACKs, its PULL_DATA socket the rest, as a packet forwarder's two
-sockets expect; Semtech PROTOCOL.TXT §3-5). While DIR/hold exists, a
-TX_ACK (identifier 5) from the gateway is kept and DIR/held is written;
-once DIR/release exists the kept ones are relayed and DIR/released is
-written. Likewise a PUSH_DATA (identifier 0) while DIR/hold-up exists
-(DIR/held-up), relayed once DIR/release-up exists; the PUSH_ACKs that
-come back after that are noted in DIR/up-acked. DIR/ready is written once both sockets are bound. Runs until
-killed."""
+sockets expect; Semtech PROTOCOL.TXT §3-5). While
+DIR/hold exists, a TX_ACK (identifier 5) from the gateway is kept and
+DIR/held is written; once DIR/release exists the kept ones are relayed
+and DIR/released is written. Likewise a PUSH_DATA (identifier 0) while
+DIR/hold-up exists (DIR/held-up), relayed once DIR/release-up exists;
+the PUSH_ACKs that come back after that are noted in DIR/up-acked.
+DIR/ready is written once both sockets are bound. Runs until killed."""
 import os
 import socket
 import sys
