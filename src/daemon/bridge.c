@@ -1282,6 +1282,16 @@ static void shutdown_flush(struct bridge *b)
 	 * during the flush is known as one, not taken for a new uplink. */
 	dedup_tick(&b->dedup, b->dedup_clock_ms + b->cfg.dedup_window_ms, uplink_process,
 		   &b->uplink);
+	/* From here no frame is processed, as no scheduler runs to answer it:
+	 * not even the oldest group the de-duplication forces out when all
+	 * its slots are open (dropped, and counted below). */
+	b->dispatch.emit = NULL;
+	uint64_t groups_at = b->dedup.groups;
+	/* The TX_ACKs awaited below come through the gateways' socket, which
+	 * back-pressure may have taken out of the loop (intake.h). */
+	if (intake_paused(&b->intake) && loop_modify(&b->loop, b->udp.fd, EPOLLIN) != LB_OK)
+		log_warn("bridge", "the gateways' socket not read during the shutdown: the TX_ACKs "
+			 "awaited time out, their queue items are sent again after the restart");
 	if (durable_flush(&b->durable) != LB_OK)
 		log_error("bridge", "state not committed at shutdown: retried once more at close; "
 			  "if that fails too, the uplinks accepted since the last commit are lost "
@@ -1323,10 +1333,10 @@ static void shutdown_flush(struct bridge *b)
 	 * and sessions whose ACKs and join-accepts no scheduler is left to
 	 * send. Said, not dropped silently (frames of other networks
 	 * included: they are not looked at). */
-	size_t unheard = dedup_open_count(&b->dedup);
+	uint64_t unheard = b->dedup.groups - groups_at;
 	if (unheard)
-		log_warn("bridge", "%zu frame(s) heard during the shutdown's flush not processed "
-			 "(acknowledged to their gateways)", unheard);
+		log_warn("bridge", "%llu frame(s) heard during the shutdown's flush not processed "
+			 "(acknowledged to their gateways)", (unsigned long long)unheard);
 	/* The gateways' OFFLINE reached the broker: nothing to correct at the
 	 * next start. Otherwise the next start says it. */
 	if (gws && !left && mqtt_connected(&b->mqtt)) {

@@ -46,7 +46,8 @@
 struct dispatch {
 	struct gateways *gateways;
 	struct dedup *dedup;
-	dedup_emit_fn emit;              /* a group whose window closed */
+	dedup_emit_fn emit;              /* a group forced out of a full table;
+					  * NULL: dropped (the shutdown's flush) */
 	void *emit_arg;
 	struct stats *stats;
 	struct publisher *pub;
