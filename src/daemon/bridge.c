@@ -1272,28 +1272,36 @@ static bool flushing(struct bridge *b)
 	return b->http_ready && integrations_pending(&b->integs) > 0;
 }
 
-static void shutdown_flush(struct bridge *b)
+/* The shutdown's first step: the uplinks heard so far processed, none
+ * after (no scheduler runs to answer it), the gateways read for their
+ * TX_ACKs. Returns the de-duplication's group count from which the frames
+ * left unprocessed are counted (shutdown_flush()). */
+static uint64_t frames_stop(struct bridge *b)
 {
-	int64_t until = loop_now_ms() + BRIDGE_SHUTDOWN_FLUSH_MS;
-
 	b->stopping = true;
 	/* Every open group closed (each opened by the read horizon at the
 	 * latest), the memory of frames seen kept: a late copy that comes
 	 * during the flush is known as one, not taken for a new uplink. */
 	dedup_tick(&b->dedup, b->dedup_clock_ms + b->cfg.dedup_window_ms, uplink_process,
 		   &b->uplink);
-	/* From here no frame is processed, as no scheduler runs to answer it:
-	 * not even the oldest group the de-duplication forces out when all
-	 * its slots are open (dropped, and counted below). */
+	/* Not even the oldest group the de-duplication forces out when all
+	 * its slots are open is processed from here (dropped, and counted). */
 	b->dispatch.emit = NULL;
-	/* (a group the close left open, one without a kernel timestamp later
-	 * than the read horizon, counts as not processed too) */
-	uint64_t groups_at = b->dedup.groups - dedup_open_count(&b->dedup);
-	/* The TX_ACKs awaited below come through the gateways' socket, which
-	 * back-pressure may have taken out of the loop (intake.h). */
-	if (intake_paused(&b->intake) && loop_modify(&b->loop, b->udp.fd, EPOLLIN) != LB_OK)
+	/* Back-pressure may have taken the gateways' socket out of the loop
+	 * (intake.h); intake_apply() logs a refusal. */
+	if (intake_resume(&b->intake, &b->loop, b->udp.fd, loop_now_ms()) != LB_OK)
 		log_warn("bridge", "the gateways' socket not read during the shutdown: the TX_ACKs "
 			 "awaited time out, their queue items are sent again after the restart");
+	/* (a group the close left open, one without a kernel timestamp later
+	 * than the read horizon, counts as not processed too) */
+	return b->dedup.groups - dedup_open_count(&b->dedup);
+}
+
+static void shutdown_flush(struct bridge *b)
+{
+	int64_t until = loop_now_ms() + BRIDGE_SHUTDOWN_FLUSH_MS;
+	uint64_t groups_at = frames_stop(b);
+
 	if (durable_flush(&b->durable) != LB_OK)
 		log_error("bridge", "state not committed at shutdown: retried once more at close; "
 			  "if that fails too, the uplinks accepted since the last commit are lost "

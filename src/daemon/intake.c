@@ -175,6 +175,14 @@ void intake_undo(struct intake *in, int64_t now_ms)
 	in->stats.paused_ms -= (uint64_t)(now_ms - in->paused_at_ms);
 }
 
+int intake_resume(struct intake *in, struct loop *l, int fd, int64_t now_ms)
+{
+	if (!in->paused)
+		return LB_OK;
+	pause_end(in, now_ms, "shutting down");
+	return intake_apply(in, l, fd, now_ms);
+}
+
 int intake_apply(struct intake *in, struct loop *l, int fd, int64_t now_ms)
 {
 	bool paused = in->paused;

@@ -124,6 +124,11 @@ void intake_undo(struct intake *in, int64_t now_ms);
  * logged), the change is undone and the code returned. */
 int intake_apply(struct intake *in, struct loop *l, int fd, int64_t now_ms);
 
+/* End a pause under way for good (the shutdown, which must read the
+ * gateways' TX_ACKs) and apply it: LB_OK, or intake_apply()'s error (the
+ * pause then stands). */
+int intake_resume(struct intake *in, struct loop *l, int fd, int64_t now_ms);
+
 /* Time paused so far, the pause under way included. */
 static inline uint64_t intake_paused_ms(const struct intake *in, int64_t now_ms)
 {
