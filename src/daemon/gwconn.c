@@ -104,6 +104,14 @@ static void note(struct gwconn *c, uint64_t eui, bool online)
 
 void gwconn_online(struct gwconn *c, uint64_t eui)
 {
+	/* Its OFFLINE would not follow: gwconn_stop() has been and the
+	 * bridge exits once its flush is done. What the broker holds for it
+	 * (OFFLINE, or nothing) stays true. */
+	if (c->stopping) {
+		LB_LOG_RL(LOG_LVL_NOTICE, "gwconn", "gateway %016llx heard during the shutdown: "
+			  "not reported ONLINE", (unsigned long long)eui);
+		return;
+	}
 	/* Remembered even if not published: a restart then says OFFLINE at
 	 * worst, which is what the broker may already hold. */
 	if (publish_gateway_conn(c->pub, eui, true) != LB_OK)
@@ -226,6 +234,7 @@ size_t gwconn_stop(struct gwconn *c)
 	struct stop_walk w = {.c = c};
 	size_t n = gateways_count(c->gateways);
 
+	c->stopping = true;
 	free(c->stopped);
 	c->n_stopped = 0;
 	c->stopped_cap = n;

@@ -8,7 +8,9 @@
  *    when the gateway table forgets it (eviction);
  *  - every known state again on each (re)connection to the broker: a broker
  *    restarted without persistence has lost them all;
- *  - OFFLINE for every gateway published ONLINE, on a clean stop;
+ *  - OFFLINE for every gateway published ONLINE, on a clean stop; a gateway
+ *    heard for the first time after that (during the shutdown's flush) is
+ *    not said ONLINE: the bridge that would serve it is going;
  *  - across restarts and crashes: the set of gateways published ONLINE is
  *    kept in the store (gateway_online). At start they are put back into
  *    the gateway table as restored (gateways_restore()): one heard again is
@@ -67,6 +69,7 @@ struct gwconn {
 	uint64_t not_remembered;         /* changes lost to a full list */
 	uint64_t *stopped;               /* EUIs whose OFFLINE gwconn_stop() queued */
 	size_t n_stopped, stopped_cap;
+	bool stopping;                   /* gwconn_stop() was called */
 };
 
 /* Allocate the list and register with the group commit. Errors:
@@ -79,7 +82,8 @@ void gwconn_free(struct gwconn *c);
  * store's error (logged; those gateways are then not corrected). */
 int gwconn_restore(struct gwconn *c, int64_t now_ms);
 
-/* A gateway was heard for the first time, or again: ONLINE. */
+/* A gateway was heard for the first time, or again: ONLINE; after
+ * gwconn_stop() nothing (logged). */
 void gwconn_online(struct gwconn *c, uint64_t eui);
 
 /* A gateway timed out (the gateways_tick callback's gateway): OFFLINE.
@@ -98,7 +102,7 @@ void gwconn_republish(struct gwconn *c);
 
 /* Clean stop: OFFLINE for every gateway online (restored ones included).
  * Returns how many were queued (those that were not are logged and stay in
- * the set). Call it once, at the end. */
+ * the set). Call it once, at the end: no gateway is said ONLINE after it. */
 size_t gwconn_stop(struct gwconn *c);
 
 /* The OFFLINE messages queued by gwconn_stop() reached the broker: those

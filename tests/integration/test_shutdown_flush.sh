@@ -18,7 +18,15 @@
 #   4. an uplink heard during the flush is acknowledged to its gateway but
 #      not processed (its ACK or join-accept could not be sent): the exit's
 #      warning counts it;
-#   5. a broker that comes back during the flush gets `offline` and the
+#   5. a late copy of an uplink processed before SIGTERM, from a gateway
+#      first heard during the flush, is known as a copy (the shutdown's
+#      de-duplication close keeps the memory of frames seen), so not
+#      counted as a frame not processed; and that gateway is not said
+#      ONLINE (no OFFLINE would follow);
+#   6. more uplinks during the flush than the de-duplication holds open:
+#      the oldest forced out of the full table is dropped and counted like
+#      the rest, not processed;
+#   7. a broker that comes back during the flush gets `offline` and the
 #      gateway's OFFLINE as the last, retained, states: the reconnection
 #      says neither online nor the gateway's state from the table.
 # A relay between the simulated gateway and the bridge (gwmp_relay.py)
@@ -28,13 +36,17 @@ require "$MOSQUITTO" mosquitto_sub mosquitto_pub python3
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port); RELAY_PORT=$(free_port)
 start_broker "$MQTT_PORT"
-"$SIM" --devices 1 --seed 51 --class-c --emit-devices "$T/devices.conf" --quiet \
+# device 0 is the one the scenarios use; 6 needs more than the 1,024 groups
+# the de-duplication holds open (bridge.c BRIDGE_DEDUP_OPEN)
+FORCED=1100
+"$SIM" --devices "$FORCED" --seed 51 --class-c --emit-devices "$T/devices.conf" --quiet \
 	|| fail "sim --emit-devices"
 # debug: the bridge says when it has taken a queue item's TX_ACK
 write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;" \
 	'log_level = "debug";' 'downlink = { join_cflist = "none"; tx_ack_timeout_ms = 4000; };' \
 	"fair_access = { downlinks = 100000; };" "$NO_MAC_APPS"
 subscribe all 'application/#' 'lorabridge/#'
+subscribe conn 'gateway/+/state/conn'
 mkdir "$T/relay"
 python3 "$top_srcdir/tests/integration/gwmp_relay.py" "$RELAY_PORT" "$UDP_PORT" "$T/relay" &
 PIDS="$PIDS $!"
@@ -144,12 +156,64 @@ exited_with txack "$ID3"
 grep -q "1 frame(s) heard during the shutdown's flush not processed" "$T/bridge.log" ||
 	fail "the uplink of the flush was not counted: $(grep -E 'shutting|uplink' "$T/bridge.log")"
 ! grep -q "device/$EUI/event/up .*\"fCnt\":41" "$T/all.out" || fail "the uplink of the flush was processed"
-rm -f "$T/relay/hold-up" "$T/relay/release-up"
+rm -f "$T/relay/hold-up" "$T/relay/release-up" "$T/relay/held-up" "$T/relay/up-acked"
 
-note "5. the broker comes back during the flush"
+note "5. a late copy from a gateway first heard during the flush"
 next_bridge 5 50
 ID5=$(qid shutdown-flush-5)
 downlink_held "$ID5" 5
+GW_B=aa555a00000000bb
+touch "$T/relay/hold-up"
+"$SIM" --server "127.0.0.1:$RELAY_PORT" --devices 1 --seed 51 --class-c --keepalive 0 --quiet \
+	--stat-interval 0 --rate 1 --count 1 --fcnt-start 50 --gateway-eui "$GW_B" > /dev/null \
+	2> "$T/sim-5b.err" &
+PIDS="$PIDS $!"
+wait_until "$WAIT_S" test -s "$T/relay/held-up" || fail "the late copy did not come"
+kill -TERM "$BRIDGE_PID"
+wait_for "$T/bridge.log" "shutting down: flushing .* awaiting 1 TX_ACK" "$WAIT_S" ||
+	fail "no flush awaiting the TX_ACK: $(grep shutting "$T/bridge.log")"
+touch "$T/relay/release-up"
+wait_until "$WAIT_S" test -s "$T/relay/up-acked" || fail "the late copy was not acknowledged"
+touch "$T/relay/release"
+exited_with txack "$ID5"
+grep -q "late copy from gateway $GW_B dropped" "$T/bridge.log" ||
+	fail "the copy was not known as one: $(grep -E "shutting|$GW_B|frame" "$T/bridge.log")"
+! grep -q "frame(s) heard during the shutdown's flush" "$T/bridge.log" ||
+	fail "the late copy was counted: $(grep "frame(s) heard" "$T/bridge.log")"
+grep -q "gateway $GW_B heard during the shutdown: not reported ONLINE" "$T/bridge.log" ||
+	fail "gateway $GW_B: $(grep "$GW_B" "$T/bridge.log")"
+# everything the bridge published is on the broker (QoS 1, acknowledged
+# before its exit): a marker published now comes after it
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t it-ready/conn -m after-5 || fail "mosquitto_pub"
+wait_for "$T/conn.out" "^it-ready/conn after-5\$" "$WAIT_S" || fail "no marker"
+grep -q "^gateway/aa555a0000000001/state/conn .*OFFLINE" "$T/conn.out" ||
+	fail "gateway states: $(cat "$T/conn.out")"
+! grep -q "^gateway/$GW_B/" "$T/conn.out" || fail "gateway $GW_B: $(grep "$GW_B" "$T/conn.out")"
+rm -f "$T/relay/hold-up" "$T/relay/release-up"
+
+note "6. more uplinks during the flush than the de-duplication holds open"
+next_bridge 6 60
+ID6=$(qid shutdown-flush-6)
+downlink_held "$ID6" 6
+kill -TERM "$BRIDGE_PID"
+wait_for "$T/bridge.log" "shutting down: flushing .* awaiting 1 TX_ACK" "$WAIT_S" ||
+	fail "no flush awaiting the TX_ACK: $(grep shutting "$T/bridge.log")"
+# one uplink of each device, each acknowledged (so read) before the TX_ACK
+# that ends the flush is released
+"$SIM" --server "127.0.0.1:$UDP_PORT" --devices "$FORCED" --seed 51 --class-c --keepalive 0 \
+	--quiet --stat-interval 0 --rate 5000 --count "$FORCED" --fcnt-start 70 --strict-acks \
+	--gateway-eui aa555a00000000cc > /dev/null 2> "$T/sim-6b.err" ||
+	fail "the uplinks of the flush: $(cat "$T/sim-6b.err")"
+touch "$T/relay/release"
+exited_with txack "$ID6"
+grep -q "$FORCED frame(s) heard during the shutdown's flush not processed" "$T/bridge.log" ||
+	fail "the uplinks of the flush: $(grep -E 'shutting|frame' "$T/bridge.log")"
+! grep -q '/event/up .*"fCnt":70' "$T/all.out" || fail "an uplink of the flush was processed"
+
+note "7. the broker comes back during the flush"
+next_bridge 7 80
+ID7=$(qid shutdown-flush-7)
+downlink_held "$ID7" 7
 kill -KILL "$BROKER_PID"
 wait_for "$T/bridge.log" "connection to .* lost" "$WAIT_S" || fail "the bridge did not see the broker go"
 kill -TERM "$BRIDGE_PID"

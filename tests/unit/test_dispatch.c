@@ -44,6 +44,7 @@
 #define GW_1 UINT64_C(0xaa555a0000000101)
 #define GW_2 UINT64_C(0xaa555a0000000202)
 #define GW_1_HEX "aa555a0000000101"
+#define GW_2_HEX "aa555a0000000202"
 #define MAX_DGRAM 8192
 
 /* The join-request of test_gwmp.c's PUSH_DATA example and its base64. */
@@ -567,7 +568,14 @@ START_TEST(test_stop_forgets_only_queued)
 	ck_assert_uint_eq(gwconn_stop(&w.conn), 2);
 	gwconn_stopped(&w.conn);
 	ck_assert_uint_eq(remembered(), 0);
+}
+END_TEST
 
+/* An ONLINE not queued is still remembered (a restart says OFFLINE at
+ * worst); an OFFLINE or a clearing not queued keeps it remembered, so the
+ * next start corrects the retained ONLINE. */
+START_TEST(test_unqueued_changes_remembered)
+{
 	w.sink.refuse = LB_ERR_FULL;
 	gwconn_online(&w.conn, GW_1);
 	gwconn_offline(&w.conn, GW_1);
@@ -575,6 +583,24 @@ START_TEST(test_stop_forgets_only_queued)
 	ck_assert_uint_eq(remembered(), 1);
 	w.sink.refuse = LB_OK;
 	gwconn_offline(&w.conn, GW_1);
+	ck_assert_uint_eq(remembered(), 0);
+}
+END_TEST
+
+/* A gateway first heard after the clean stop (the shutdown's flush still
+ * reads the gateways) is not said ONLINE nor remembered: no OFFLINE would
+ * follow. The stop's own OFFLINEs are what the broker keeps. */
+START_TEST(test_no_online_after_stop)
+{
+	deliver(GWMP_PULL_DATA, GW_1, 1, 2, NULL, &t.from);
+	ck_assert_uint_eq(remembered(), 1);
+	ck_assert_uint_eq(gwconn_stop(&w.conn), 1);
+	size_t before = w.sink.n;
+	deliver(GWMP_PULL_DATA, GW_2, 1, 2, NULL, &t.from);
+	ck_assert_ptr_nonnull(gateways_find(&w.gateways, GW_2));   /* still served its TX_ACKs */
+	ck_assert_uint_eq(w.sink.n, before);
+	ck_assert_uint_eq(count_topic("gateway/" GW_2_HEX "/state/conn"), 0);
+	gwconn_stopped(&w.conn);
 	ck_assert_uint_eq(remembered(), 0);
 }
 END_TEST
@@ -603,6 +629,8 @@ static Suite *dispatch_suite(void)
 	tcase_add_test(tc, test_offline_then_back);
 	tcase_add_test(tc, test_on_offline_direct);
 	tcase_add_test(tc, test_stop_forgets_only_queued);
+	tcase_add_test(tc, test_unqueued_changes_remembered);
+	tcase_add_test(tc, test_no_online_after_stop);
 	suite_add_tcase(s, tc);
 	return s;
 }
