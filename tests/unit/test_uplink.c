@@ -1319,6 +1319,46 @@ START_TEST(test_fcnt_reserved_only_when_synced)
 }
 END_TEST
 
+/* A join whose staging fails (another part of the batch cannot stage its
+ * rows) is a failing commit like any other (durable_failing()): no session
+ * switch, no join-accept and no `join`, and a downlink counter reserved in
+ * the open batch meanwhile says LB_ERR_IO (its caller backs off) until a
+ * commit succeeds; then the device joins. */
+START_TEST(test_join_staging_fails)
+{
+	struct lw_key app_key;
+	struct gwmp_txpk txpk;
+	struct fake_part part = {.rc = LB_ERR_IO};
+	struct lb_device *dev = otaa_device(&app_key);
+	struct lb_device *abp = devices_find_eui(&w.devices, DEV_EUI);
+	uint32_t fcnt;
+
+	(void)route_of(GW_1, 1719);
+	ck_assert_int_eq(durable_add(&w.durable, fake_stage, fake_due, &part), LB_OK);
+	ck_assert(!durable_failing(&w.durable));
+	join_with_nonce(&app_key, 1);
+	ck_assert_uint_eq(part.calls, 1);
+	ck_assert(durable_failing(&w.durable));
+	ck_assert(!dev->has_session);
+	ck_assert_uint_eq(otaa_held(&w.otaa), 0);
+	ck_assert_uint_eq(w.udp.n, 0);
+	ck_assert_uint_eq(w.stats.joins, 0);
+	ck_assert_int_eq(txsched_reserve_fcnt(&w.tx, abp, &fcnt), LB_ERR_IO);
+
+	part.rc = LB_OK;
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert(!durable_failing(&w.durable));
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	ck_assert(dev->has_session);
+	/* with io_uring the join-accept waits for its sync */
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	(void)otaa_tick(&w.otaa, loop_now_ms());
+	sent_join_accept(&txpk);
+	ck_assert_uint_eq(w.stats.joins, 1);
+}
+END_TEST
+
 /* A commit asked for that fails is retried every STORE_RETRY_MS, not at
  * every loop pass, and the request is kept; meanwhile the reservation
  * whose batch cannot commit says LB_ERR_IO (its caller backs off instead
@@ -1674,6 +1714,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_downlink_wait_gives_up);
 	tcase_add_test(tc, test_txack_waits_for_sync);
 	tcase_add_test(tc, test_fcnt_reserved_only_when_synced);
+	tcase_add_test(tc, test_join_staging_fails);
 	tcase_add_test(tc, test_reservation_while_commits_fail);
 	tcase_add_test(tc, test_committed_reservation_outlives_a_later_failure);
 	tcase_add_test(tc, test_downlink_given_up_while_commits_fail);
