@@ -413,6 +413,51 @@ START_TEST(applied_to_the_loop)
 }
 END_TEST
 
+/* The shutdown ends a pause under way for good (intake_resume()): the
+ * socket is read again, the pause's time counted; the rule is not asked.
+ * Refused by the loop, the pause stands and the error is returned. */
+START_TEST(resumed_for_the_shutdown)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	struct loop l;
+	struct fx f;
+	int rx = socket(AF_INET, SOCK_DGRAM, 0), tx = socket(AF_INET, SOCK_DGRAM, 0);
+
+	ck_assert_int_ge(rx, 0);
+	ck_assert_int_ge(tx, 0);
+	ck_assert_int_eq(bind(rx, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(rx, (struct sockaddr *)&a, &len), 0);
+	ck_assert_int_eq(loop_init(&l), LB_OK);
+	ck_assert_int_eq(loop_add(&l, rx, EPOLLIN, on_read, NULL), LB_OK);
+	reads = 0;
+
+	/* not paused: nothing to do */
+	setup(&f, MAXP);
+	ck_assert_int_eq(intake_resume(&f.in, &l, tx, f.now), LB_OK);
+
+	paused(&f, MAXP);
+	ck_assert_int_eq(intake_apply(&f.in, &l, rx, f.now), LB_OK);
+	ck_assert_int_eq(sendto(tx, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)), 1);
+	ck_assert_int_eq(loop_run_once(&l, loop_now_ms() + 20), 0);
+	ck_assert_int_eq(reads, 0);
+	/* the loop refuses: the pause stands */
+	ck_assert_int_eq(intake_resume(&f.in, &l, tx, f.now + 5), LB_ERR_NOT_FOUND);
+	ck_assert(intake_paused(&f.in));
+	ck_assert_uint_eq(f.in.stats.paused_ms, 0);
+	/* with the backlog still high, the rule would go on pausing */
+	ck_assert_int_eq(intake_resume(&f.in, &l, rx, f.now + 7), LB_OK);
+	ck_assert(!intake_paused(&f.in));
+	ck_assert_uint_eq(f.in.stats.paused_ms, 7);
+	ck_assert_uint_eq(f.in.stats.pauses, 1);
+	ck_assert_int_eq(loop_run_once(&l, loop_now_ms() + 1000), 1);
+	ck_assert_int_eq(reads, 1);
+	loop_close(&l);
+	close(rx);
+	close(tx);
+}
+END_TEST
+
 static Suite *intake_suite(void)
 {
 	Suite *s = suite_create("intake");
@@ -429,6 +474,7 @@ static Suite *intake_suite(void)
 	tcase_add_test(tc, long_bucket_weighs_as_a_window);
 	tcase_add_test(tc, undo_restores);
 	tcase_add_test(tc, applied_to_the_loop);
+	tcase_add_test(tc, resumed_for_the_shutdown);
 	suite_add_tcase(s, tc);
 	return s;
 }
