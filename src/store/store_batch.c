@@ -339,6 +339,8 @@ static int commit(struct store *s, enum commit_kind kind)
 	t0 = store__mono_us();
 	bool carried = false;
 	store__gen_before_commit(s);
+	if (s->sync.failed)   /* the advance's sync, waited for there */
+		return LB_ERR_IO;
 	rc = ensure_batch(s);
 	if (rc == LB_OK)
 		rc = store__gen_carry(s, &carried);
@@ -349,9 +351,11 @@ static int commit(struct store *s, enum commit_kind kind)
 		store__sync_wrote(s);
 		batch_done(s, t0, end_batch);
 		/* A commit ahead is synced with its batch's end, but an advance it
-		 * carried is on the disk before its marker names it. */
+		 * carried is on the disk before its marker names it: at once, or
+		 * the marker, off the loop, waits for this sync. */
+		bool mark_now = carried && !store__gen_marker_off_loop(s);
 		rc = !end_batch && !carried ? LB_OK
-					    : store__sync_batch(s, kind == COMMIT_WAIT || carried);
+					    : store__sync_batch(s, kind == COMMIT_WAIT || mark_now);
 		if (carried)
 			store__gen_carried(s);
 		store__gen_committed(s);

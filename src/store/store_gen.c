@@ -112,36 +112,183 @@ static void own_like_db(struct store *s, int fd)
 			 strerror(errno));
 }
 
-/* Replace the marker atomically: a crash leaves the old one or the new one,
- * and once this returns LB_OK the new one survives a power cut. */
-static int marker_write(struct store *s, int64_t gen)
+/* The new marker's content in STORE_GEN_TMP_NAME (in the page cache):
+ * its descriptor, or -1 (logged). */
+static int marker_create(struct store *s, int64_t gen)
 {
 	char buf[MARKER_MAX];
 	int len = snprintf(buf, sizeof(buf), MARKER_MAGIC "%" PRId64 "\n", gen);
 	int fd = openat(s->dir_fd, STORE_GEN_TMP_NAME,
 			O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 
-	if (fd < 0)
-		return marker_fail("create " STORE_GEN_TMP_NAME, -1, s->dir_fd);
+	if (fd < 0) {
+		marker_fail("create " STORE_GEN_TMP_NAME, -1, s->dir_fd);
+		return -1;
+	}
 	own_like_db(s, fd);
 	for (int off = 0; off < len;) {
 		ssize_t n = write(fd, buf + off, (size_t)(len - off));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return marker_fail("write", fd, s->dir_fd);
+		if (n <= 0) {
+			marker_fail("write", fd, s->dir_fd);
+			return -1;
+		}
 		off += (int)n;
 	}
-	if (fsync(fd) != 0)
-		return marker_fail("fsync", fd, s->dir_fd);
+	return fd;
+}
+
+/* The file synced: close it and put it in the marker's place. */
+static int marker_rename(struct store *s, int fd)
+{
 	if (close(fd) != 0)
 		return marker_fail("close", -1, s->dir_fd);
 	if (renameat(s->dir_fd, STORE_GEN_TMP_NAME, s->dir_fd, STORE_GEN_NAME) != 0)
 		return marker_fail("rename", -1, s->dir_fd);
+	return LB_OK;
+}
+
+/* Replace the marker atomically: a crash leaves the old one or the new one,
+ * and once this returns LB_OK the new one survives a power cut. */
+static int marker_write(struct store *s, int64_t gen)
+{
+	int fd = marker_create(s, gen);
+
+	if (fd < 0)
+		return LB_ERR_IO;
+	if (fsync(fd) != 0)
+		return marker_fail("fsync", fd, s->dir_fd);
+	int rc = marker_rename(s, fd);
+	if (rc != LB_OK)
+		return rc;
 	if (fsync(s->dir_fd) != 0)
 		return marker_fail("fsync of the directory", -1, -1);
 	s->gen.marked = gen;
 	return LB_OK;
+}
+
+/* ---- the marker off the loop (store_gen.h, UPKEEP) ------------------- */
+
+/* Deferred upkeep with io_uring: the advance's sync and the marker's two
+ * fsyncs complete in the ring while the caller's loop goes on. */
+static bool marker_off_loop(const struct store *s)
+{
+	return s->gen.deferred && store__sync_ring_ok(s);
+}
+
+static void advance_failed(struct store *s);
+static void fsync_done(struct store *s, int err);
+
+/* The marker of generation `committed` is due once a sync of the WAL
+ * covered every COMMIT so far (the advance's among them). */
+static void mark_due(struct store *s)
+{
+	s->gen.mark_step = STORE_MARK_DUE;
+	s->gen.mark_writes = s->sync.writes;
+	s->gen.mark_gen = s->gen.committed;
+}
+
+static bool mark_ready(const struct store *s)
+{
+	return s->gen.mark_step == STORE_MARK_DUE && s->sync.synced_writes >= s->gen.mark_writes;
+}
+
+static bool mark_in_ring(const struct store *s)
+{
+	return s->gen.mark_step == STORE_MARK_FILE || s->gen.mark_step == STORE_MARK_DIR;
+}
+
+static void mark_done(struct store *s, int rc)
+{
+	s->gen.mark_step = STORE_MARK_IDLE;
+	s->gen.mark_fd = -1;
+	if (rc == LB_OK)
+		s->gen.marked = s->gen.mark_gen;
+	else
+		advance_failed(s);
+}
+
+/* The marker now, whole, on the caller's thread. */
+static void mark_at_once(struct store *s)
+{
+	mark_done(s, marker_write(s, s->gen.mark_gen));
+}
+
+/* The file written, its fsync in the ring (at once if the ring refuses). */
+static void mark_start(struct store *s)
+{
+	if (!marker_off_loop(s)) {
+		mark_at_once(s);
+		return;
+	}
+	int fd = marker_create(s, s->gen.mark_gen);
+	if (fd < 0) {
+		mark_done(s, LB_ERR_IO);
+		return;
+	}
+	s->gen.mark_fd = fd;
+	s->gen.mark_step = STORE_MARK_FILE;
+	if (store__sync_aux_submit(s, fd, fsync_done) != LB_OK)
+		fsync_done(s, fsync(fd) == 0 ? 0 : errno);
+}
+
+/* The rename, then the directory's fsync in the ring (or at once). */
+static void mark_rename(struct store *s)
+{
+	int rc = marker_rename(s, s->gen.mark_fd);
+
+	s->gen.mark_fd = -1;
+	if (rc != LB_OK) {
+		mark_done(s, rc);
+		return;
+	}
+	s->gen.mark_step = STORE_MARK_DIR;
+	if (store__sync_aux_submit(s, s->dir_fd, fsync_done) != LB_OK)
+		fsync_done(s, fsync(s->dir_fd) == 0 ? 0 : errno);
+}
+
+/* The fsync of the marker's file, or of the directory, completed. */
+static void fsync_done(struct store *s, int err)
+{
+	if (s->gen.mark_step == STORE_MARK_FILE) {
+		if (err) {
+			errno = err;
+			mark_done(s, marker_fail("fsync", s->gen.mark_fd, s->dir_fd));
+			return;
+		}
+		mark_rename(s);
+		return;
+	}
+	if (s->gen.mark_step != STORE_MARK_DIR)
+		return;
+	if (err) {
+		errno = err;
+		mark_done(s, marker_fail("fsync of the directory", -1, -1));
+		return;
+	}
+	mark_done(s, LB_OK);
+}
+
+/* The marker of the last advance, finished now: the next commit must not
+ * be outside it (ADVANCING). */
+static void mark_finish(struct store *s)
+{
+	if (s->gen.mark_step == STORE_MARK_DUE) {
+		/* its advance on the disk first; a failed sync is final and
+		 * writes nothing more */
+		if (store__sync_wal_now(s) != LB_OK) {
+			s->gen.mark_step = STORE_MARK_IDLE;
+			return;
+		}
+		mark_at_once(s);
+		return;
+	}
+	while (mark_in_ring(s)) {
+		store__sync_aux_wait(s);
+		if (mark_in_ring(s) && !s->sync.aux_in_flight)   /* cannot happen */
+			mark_done(s, LB_ERR_STATE);
+	}
 }
 
 /* ---- the database's copy ---------------------------------------------- */
@@ -175,8 +322,10 @@ static int db_generation(struct store *s, int64_t *gen)
 }
 
 /* A transaction of its own, outside the batches (no batch number, no
- * statistics): the batch machinery never sees it. */
-static int db_commit_generation(struct store *s, int64_t gen)
+ * statistics): the batch machinery never sees it. wait: synced before
+ * this returns, else its sync completes off the loop (the marker waits
+ * for it). */
+static int db_commit_generation(struct store *s, int64_t gen, bool wait)
 {
 	struct store__meta m;
 	int rc;
@@ -201,7 +350,7 @@ static int db_commit_generation(struct store *s, int64_t gen)
 	if (rc == LB_OK) {
 		store__sync_wrote(s);
 		/* on the disk before a marker may name it (ADVANCING) */
-		rc = store__sync_wal_now(s);
+		rc = store__sync_batch(s, wait);
 	}
 	if (rc == LB_OK) {
 		s->gen.committed = gen;
@@ -214,12 +363,12 @@ static int db_commit_generation(struct store *s, int64_t gen)
  * ADVANCING). */
 static int advance(struct store *s, int64_t from)
 {
-	int rc = db_commit_generation(s, from + 1);
+	int rc = db_commit_generation(s, from + 1, true);
 
 	if (rc == LB_OK)
 		rc = marker_write(s, from + 1);
 	s->gen.advanced_ms = mono_ms();
-	s->gen.adv_due = s->gen.mark_due = false;
+	s->gen.adv_due = false;
 	return rc;
 }
 
@@ -227,7 +376,7 @@ static int advance(struct store *s, int64_t from)
  * after any checkpoint. */
 static void advance_failed(struct store *s)
 {
-	s->gen.adv_due = s->gen.mark_due = false;
+	s->gen.adv_due = false;
 	s->gen.advanced_ms = mono_ms() - (STORE_GEN_PERIOD_MS - STORE_RETRY_MS);
 	s->gen.advance_frame = 0;
 	LB_LOG_RL(LOG_LVL_ERROR, TAG, "state generation %" PRId64 " not advanced (see above): a "
@@ -289,9 +438,13 @@ bool store_upkeep_due(const struct store *s)
 
 	if (!s->db || !g->active || s->sync.failed)
 		return false;
-	/* A checkpoint cannot run while this connection has a transaction
-	 * open (SQLite: "database table is locked"). */
-	return g->mark_due || ((g->ckpt_due || g->adv_due) && !s->in_txn && s->n_ops == 0);
+	/* The marker of the last advance first, and nothing else while it
+	 * waits for its sync or is in the ring. A checkpoint cannot run while
+	 * this connection has a transaction open (SQLite: "database table is
+	 * locked"). */
+	if (g->mark_step != STORE_MARK_IDLE)
+		return mark_ready(s);
+	return (g->ckpt_due || g->adv_due) && !s->in_txn && s->n_ops == 0;
 }
 
 bool store_checkpoint_due(const struct store *s)
@@ -305,19 +458,16 @@ bool store_upkeep(struct store *s)
 
 	if (!store_upkeep_due(s))
 		return false;
-	bool closed = !s->in_txn && s->n_ops == 0;
-	if (g->ckpt_due && closed) {    /* first: writers wait for it */
+	if (g->mark_step != STORE_MARK_IDLE) {
+		mark_start(s);
+	} else if (g->ckpt_due) {       /* first: writers wait for it */
 		g->ckpt_due = false;
 		if (checkpoint(s))
 			g->adv_due = true;
-	} else if (g->mark_due) {
-		g->mark_due = false;
-		if (marker_write(s, g->committed) != LB_OK)
-			advance_failed(s);
-	} else if (db_commit_generation(s, g->committed + 1) == LB_OK) {
+	} else if (db_commit_generation(s, g->committed + 1, !marker_off_loop(s)) == LB_OK) {
 		g->advanced_ms = mono_ms();
 		g->adv_due = false;
-		g->mark_due = true;
+		mark_due(s);
 	} else {
 		advance_failed(s);
 	}
@@ -369,25 +519,30 @@ void store__gen_carried(struct store *s)
 	s->gen.advance_frame = s->wal_frames;   /* set by the hook at COMMIT */
 	s->gen.advanced_ms = mono_ms();
 	s->gen.adv_due = false;
-	/* The marker at once, in the pass of the commit that carried the
-	 * advance: until it names the new generation, the batch (a commit
-	 * interval of counters, after the checkpoint) would be lost unnoticed
-	 * with a deleted -wal. The window stays that of one marker write. */
-	if (marker_write(s, s->gen.committed) != LB_OK)
-		advance_failed(s);
+	/* The marker right after the commit that carried the advance: until
+	 * it names the new generation, the batch (a commit interval of
+	 * counters, after the checkpoint) would be lost unnoticed with a
+	 * deleted -wal. The window stays that of one marker write: at once,
+	 * or off the loop once the batch's sync completed (the next commit
+	 * waits for it). */
+	mark_due(s);
+	if (!marker_off_loop(s))
+		mark_finish(s);
 }
 
 void store__gen_before_commit(struct store *s)
 {
-	if (!s->gen.mark_due)
-		return;
-	s->gen.mark_due = false;
-	if (marker_write(s, s->gen.committed) != LB_OK)
-		advance_failed(s);
+	mark_finish(s);
+}
+
+bool store__gen_marker_off_loop(const struct store *s)
+{
+	return marker_off_loop(s);
 }
 
 void store__gen_close(struct store *s)
 {
+	mark_finish(s);
 	if (!s->gen.active || s->in_txn || s->n_ops > 0)
 		return;
 	if (advance(s, s->gen.committed) != LB_OK)
@@ -435,7 +590,7 @@ int store__gen_open(struct store *s, const char *path, unsigned flags)
 		return rc;
 	s->gen = (struct store_gen){.had_marker = present, .marker_bad = bad,
 				    .marker_at_open = marker, .db_at_open = db,
-				    .committed = db, .marked = marker};
+				    .committed = db, .marked = marker, .mark_fd = -1};
 	if (!present) {
 		s->gen.outcome = STORE_GEN_STARTED;
 		log_adopted(s, path);

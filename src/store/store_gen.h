@@ -53,6 +53,15 @@
  *    before the next commit at the latest, so only the advance's own
  *    transaction is ever outside the marker (the window of one marker
  *    write, as above).
+ * With the ring too (store_sync_start()), none of it waits for the disk
+ * but the checkpoint: the advance's transaction, or the batch carrying it,
+ * is synced like any batch (store_sync.h), the marker's step comes once
+ * that sync has completed (store_upkeep_due()), and writes the file into
+ * the page cache; its fsync, the rename and the directory's fsync then
+ * follow from the ring's completions (store_sync_reap()). A commit that
+ * comes before the marker is done finishes it first, waiting (the
+ * advance's sync and the marker at once, or the fsync under way), so the
+ * rule above holds; so does the close.
  *
  * CHECKING, in store_open(), before anything else reads the state:
  *  - no marker: first start (no database either), an upgrade from a version
@@ -120,8 +129,12 @@ void store__gen_committed(struct store *s);
  * succeeded with it, store__gen_carried(). */
 int store__gen_carry(struct store *s, bool *carried);
 void store__gen_carried(struct store *s);
-/* Before a commit: the marker of the last advance, if not yet written. */
+/* Before a commit: the marker of the last advance, if not yet written
+ * (waiting for what is under way in the ring). */
 void store__gen_before_commit(struct store *s);
+/* Whether the marker is written off the loop (deferred upkeep, a ring):
+ * the sync of a commit that carried an advance need not wait then. */
+bool store__gen_marker_off_loop(const struct store *s);
 /* Before the connection closes, after the final commit succeeded. */
 void store__gen_close(struct store *s);
 

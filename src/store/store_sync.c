@@ -19,8 +19,11 @@
 #include "base/log.h"
 
 #define TAG STORE_LOG_TAG
-/* One sync in flight at a time: two entries leave room to spare. */
-#define RING_ENTRIES 2
+/* One sync of the WAL and one fsync for the marker in flight at a time:
+ * four entries leave room to spare. */
+#define RING_ENTRIES 4
+/* The marker's fsyncs' user_data: their own numbers, with this bit. */
+#define AUX_TAG (UINT64_C(1) << 63)
 
 int store__sync_failed(struct store *s, const char *what, int err)
 {
@@ -88,10 +91,25 @@ static bool all_synced(struct store *s)
 	return true;
 }
 
+/* The marker's fsync completed: its result goes to its caller (the
+ * generation), which may submit the next one from there. Not the WAL's: a failure is the
+ * marker's (store_gen.h), and an error of io_uring itself too. */
+static void aux_completed(struct store *s, uint64_t tag, int res)
+{
+	if (!s->sync.aux_in_flight || tag != (AUX_TAG | s->sync.aux_seq))
+		return;
+	s->sync.aux_in_flight = false;
+	s->sync.aux_done(s, res < 0 ? -res : 0);
+}
+
 /* A completion: the sync in flight's if its tag matches. Any failed
- * sync is a write-back error of the WAL, whichever it was. */
+ * sync of the WAL is a write-back error of the WAL, whichever it was. */
 static void completed(struct store *s, uint64_t tag, int res)
 {
+	if (tag & AUX_TAG) {
+		aux_completed(s, tag, res);
+		return;
+	}
 	bool ours = s->sync.in_flight && tag == s->sync.flight_seq;
 
 	if (res < 0 && ring_error(res)) {
@@ -113,17 +131,22 @@ static void completed(struct store *s, uint64_t tag, int res)
 		s->stats.max_sync_us = us;
 }
 
-/* Wait for the sync in flight, if any, and take its result. */
-static void wait_flight(struct store *s)
+/* Wait until *pending (the WAL's sync in flight, or the marker's fsync)
+ * is over, taking every completion meanwhile. */
+static void wait_ring(struct store *s, const bool *pending)
 {
 	struct io_uring_cqe *cqe;
 
-	while (s->sync.in_flight) {
+	while (*pending) {
 		int rc = io_uring_wait_cqe(s->sync.ring, &cqe);
 		if (rc == -EINTR)
 			continue;
-		if (rc < 0) {   /* the ring itself failed: the caller syncs at once */
+		if (rc < 0) {   /* the ring itself failed: the callers sync at once */
+			bool aux = s->sync.aux_in_flight;
 			give_up_ring(s, "waiting for a sync failed", rc);
+			s->sync.aux_in_flight = false;
+			if (aux)
+				s->sync.aux_done(s, -rc);
 			return;
 		}
 		uint64_t tag = cqe->user_data;
@@ -131,6 +154,12 @@ static void wait_flight(struct store *s)
 		io_uring_cqe_seen(s->sync.ring, cqe);
 		completed(s, tag, res);
 	}
+}
+
+/* Wait for the sync in flight, if any, and take its result. */
+static void wait_flight(struct store *s)
+{
+	wait_ring(s, &s->sync.in_flight);
 }
 
 int store__sync_wal_now(struct store *s)
@@ -201,6 +230,36 @@ int store__sync_batch(struct store *s, bool wait)
 	if (all_synced(s))       /* an empty commit, or one a sync covered */
 		return LB_OK;
 	return submit(s);
+}
+
+bool store__sync_ring_ok(const struct store *s)
+{
+	return s->sync.ring && !s->sync.ring_broken && !s->sync.failed;
+}
+
+int store__sync_aux_submit(struct store *s, int fd, store_sync_aux_fn done)
+{
+	if (!store__sync_ring_ok(s) || s->sync.aux_in_flight)
+		return LB_ERR_STATE;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(s->sync.ring);
+	if (!sqe)
+		return LB_ERR_STATE;
+	io_uring_prep_fsync(sqe, fd, 0);
+	sqe->user_data = AUX_TAG | ++s->sync.aux_seq;
+	int rc = io_uring_submit(s->sync.ring);
+	if (rc != 1) {   /* as for the WAL's (submit()): the ring is not used again */
+		give_up_ring(s, "submitting a sync failed", rc < 0 ? rc : -EAGAIN);
+		return LB_ERR_STATE;
+	}
+	s->sync.aux_in_flight = true;
+	s->sync.aux_done = done;
+	return LB_OK;
+}
+
+void store__sync_aux_wait(struct store *s)
+{
+	if (s->sync.ring)
+		wait_ring(s, &s->sync.aux_in_flight);
 }
 
 int store_sync_reap(struct store *s)
@@ -299,8 +358,10 @@ int store__sync_open(struct store *s, const char *db_path)
 
 void store__sync_drain(struct store *s)
 {
-	if (s->sync.ring)
-		wait_flight(s);
+	if (!s->sync.ring)
+		return;
+	wait_flight(s);
+	store__sync_aux_wait(s);
 }
 
 void store__sync_close(struct store *s)

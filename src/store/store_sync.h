@@ -19,9 +19,13 @@
  *  - after a batch's COMMIT: off the loop with io_uring when the caller
  *    asked for it (store_sync_start()) and the commit does not wait
  *    (store_commit_nowait()), else at once;
- *  - after a generation's own transaction, before its marker names it
- *    (store_gen.h, ADVANCING), and after a commit that carried an advance,
- *    a commit ahead too: at once (rare).
+ *  - after a generation's own transaction, and after a commit that
+ *    carried an advance (a commit ahead too): like a batch's, and the
+ *    marker waits for it (store_gen.h, ADVANCING and UPKEEP); at once
+ *    when the upkeep is not deferred or there is no ring.
+ * The ring also takes the marker's two fsyncs (its file, then the
+ * directory after the rename), one at a time beside the WAL's; those are
+ * the marker's, and a failure of theirs is not final (store_gen.h).
  *
  * DURABILITY OF BATCHES. store_committed(s, b) (store_batch.h) is true
  * only once batch b's frames are synced: an event derived from b is
@@ -104,5 +108,17 @@ int store__sync_batch(struct store *s, bool wait);
  * began (after waiting for the one in flight): every batch committed so
  * far becomes durable. */
 int store__sync_wal_now(struct store *s);
+/* Whether the ring is in use (io_uring started, not given up, no failed
+ * sync). */
+bool store__sync_ring_ok(const struct store *s);
+/* An fsync of fd (the marker's file or the state directory, store_gen.h)
+ * in the ring, beside the WAL's: LB_OK, and its result (0 or an errno)
+ * goes to done() from a reap or a wait; or LB_ERR_STATE when the ring is
+ * not in use or one is in flight already (the caller syncs at once). Its
+ * failure is the marker's, never the store's. */
+int store__sync_aux_submit(struct store *s, int fd, store_sync_aux_fn done);
+/* Wait until no such fsync is in flight (one that a completion submits
+ * in turn included). */
+void store__sync_aux_wait(struct store *s);
 
 #endif

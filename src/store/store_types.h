@@ -157,8 +157,21 @@ struct store_gen {
 	bool deferred;                  /* done by store_upkeep(), not by the commit */
 	bool ckpt_due;                  /* the WAL is long: checkpoint it */
 	bool adv_due;                   /* advance (with the next transaction) */
-	bool mark_due;                  /* committed advanced: write the marker */
+	/* The marker of the last advance (store_gen.h, UPKEEP): its steps. */
+	enum store_mark_step {
+		STORE_MARK_IDLE,
+		STORE_MARK_DUE,         /* once a WAL sync covered mark_writes */
+		STORE_MARK_FILE,        /* the written file's fsync in the ring */
+		STORE_MARK_DIR          /* renamed: the directory's fsync in the ring */
+	} mark_step;
+	uint64_t mark_writes;           /* COMMITs up to the advance (store_sync's writes) */
+	int64_t mark_gen;               /* the generation that marker names */
+	int mark_fd;                    /* STORE_MARK_FILE: the file, else -1 */
 };
+
+struct store;
+/* The result of an fsync for the marker (store_sync.h): 0 or an errno. */
+typedef void (*store_sync_aux_fn)(struct store *s, int err);
 
 /* What the store's own syncs cover (store_sync.h). Batch numbers are
  * those of struct store's batch. */
@@ -176,6 +189,9 @@ struct store_sync {
 	uint64_t flight_batch;          /* ...and batches below this */
 	int64_t flight_since_us;        /* ...submitted then (monotonic) */
 	bool failed;                    /* a sync failed: nothing more is durable */
+	bool aux_in_flight;             /* an fsync for the marker (store_gen.h) */
+	uint64_t aux_seq;               /* ...its number (in its user_data) */
+	store_sync_aux_fn aux_done;     /* ...its caller's */
 };
 
 struct sqlite3;

@@ -297,14 +297,15 @@ static long long marker(const char *dir)
 
 /* An advance of the state generation (store_gen.h) is on the disk before
  * its marker names it: in its own transaction (the upkeep), and carried by
- * a batch's commit, a commit ahead or one that does not wait included. */
+ * a batch's commit, a commit ahead or one that does not wait included.
+ * Without the ring (this store never starts it) each waits for its sync
+ * and the marker is written at once. */
 START_TEST(test_advance_synced_before_marker)
 {
 	char dir[512];
 	struct store s;
 
 	open_store(&s, dir, sizeof(dir));
-	(void)start_or_fallback(&s);
 	store_defer_upkeep(&s, true);
 	long long g = marker(dir);
 	ck_assert_int_eq(store_generation(&s)->committed, g);
@@ -326,7 +327,6 @@ START_TEST(test_advance_synced_before_marker)
 	ck_assert_int_eq(marker(dir), g + 2);
 	/* Carried by a commit that does not wait: it waits. */
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);   /* the batch's end */
-	ck_assert_int_eq(store_sync_reap(&s), LB_OK);
 	s.gen.adv_due = true;
 	stage(&s, EUI_A, 2);
 	uint64_t b = store_batch(&s);
@@ -335,6 +335,135 @@ START_TEST(test_advance_synced_before_marker)
 	ck_assert(store_committed(&s, b));
 	ck_assert_uint_ge(s.stats.syncs_waited, waited + 1);
 	ck_assert_int_eq(marker(dir), g + 3);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+END_TEST
+
+/* Take completions, each within a deadline, until nothing is in the ring:
+ * the WAL's sync, and the marker's steps that each completion starts. */
+static void reap_all(struct store *s)
+{
+	for (int i = 0; i < 16 && (store_sync_pending(s) || s->sync.aux_in_flight); i++) {
+		struct pollfd p = {.fd = store_sync_fd(s), .events = POLLIN};
+		ck_assert_int_eq(poll(&p, 1, SYNC_WAIT_MS), 1);
+		ck_assert_int_eq(store_sync_reap(s), LB_OK);
+	}
+	ck_assert(!store_sync_pending(s) && !s->sync.aux_in_flight);
+}
+
+/* An advance made in the upkeep, up to its marker's start: the sync
+ * of its transaction in the ring, and the marker's file being synced. */
+static void advance_to_marker_file(struct store *s, long long gen)
+{
+	s->gen.adv_due = true;
+	ck_assert(!store_upkeep(s));            /* nothing due until the sync completes */
+	ck_assert_int_eq(store_generation(s)->committed, gen);
+	ck_assert_int_eq(s->gen.mark_step, STORE_MARK_DUE);
+	reap_all(s);
+	ck_assert(store_upkeep_due(s));
+	ck_assert(!store_upkeep(s));            /* started: the ring has the rest */
+	ck_assert_int_eq(s->gen.mark_step, STORE_MARK_FILE);
+	ck_assert(s->sync.aux_in_flight);
+}
+
+/* The deferred upkeep with the ring (the daemon's): an advance's sync and
+ * its marker's two fsyncs complete in the ring, none on the caller's
+ * thread, and the marker still names only an advance already on the disk;
+ * a commit that comes before the marker is done finishes it first; a
+ * marker that cannot be written is the marker's failure, not the store's;
+ * the close finishes the marker in the ring. */
+START_TEST(test_marker_off_the_loop)
+{
+	char dir[512], path[600], inside[700];
+	struct store s;
+
+	if (!open_with_ring(&s, dir, sizeof(dir)))
+		return;
+	store_defer_upkeep(&s, true);
+	long long g = marker(dir);
+	uint64_t waited = s.stats.syncs_waited;
+
+	/* Its own transaction, then the marker. */
+	advance_to_marker_file(&s, g + 1);
+	ck_assert_int_eq(marker(dir), g);
+	reap_all(&s);
+	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
+	ck_assert_int_eq(marker(dir), g + 1);
+	ck_assert_int_eq(store_generation(&s)->marked, g + 1);
+
+	/* Carried by a commit that does not wait: the marker after its
+	 * batch's sync. */
+	s.gen.adv_due = true;
+	stage(&s, EUI_A, 1);
+	uint64_t b = store_batch(&s);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	ck_assert_int_eq(store_generation(&s)->committed, g + 2);
+	ck_assert(!store_committed(&s, b));
+	ck_assert(!store_upkeep_due(&s));
+	reap_all(&s);
+	ck_assert(store_committed(&s, b));
+	ck_assert(!store_upkeep(&s));
+	reap_all(&s);
+	ck_assert_int_eq(marker(dir), g + 2);
+	/* Carried by a commit ahead, the same way. */
+	s.gen.adv_due = true;
+	stage(&s, EUI_A, 2);
+	ck_assert_int_eq(store_commit_ahead(&s), LB_OK);
+	ck_assert_int_eq(store_generation(&s)->committed, g + 3);
+	ck_assert(!store_upkeep_due(&s));
+	reap_all(&s);
+	ck_assert(!store_upkeep(&s));
+	reap_all(&s);
+	ck_assert_int_eq(marker(dir), g + 3);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);   /* the batch's end */
+	reap_all(&s);
+	ck_assert_uint_eq(s.stats.syncs_waited, waited);   /* none of it waited */
+
+	/* A commit while the marker waits for its advance's sync: the marker
+	 * is written, at once, before that commit. */
+	s.gen.adv_due = true;
+	stage(&s, EUI_A, 3);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_DUE);
+	stage(&s, EUI_A, 4);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
+	ck_assert_int_eq(marker(dir), g + 4);
+	reap_all(&s);
+	/* A commit while the marker is in the ring: it waits for it. */
+	advance_to_marker_file(&s, g + 5);
+	stage(&s, EUI_A, 5);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
+	ck_assert(!s.sync.aux_in_flight);
+	ck_assert_int_eq(marker(dir), g + 5);
+	reap_all(&s);
+
+	/* The rename refused (a directory where the marker goes): logged,
+	 * the marker and the store as they were, the file written removed. */
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_GEN_NAME);
+	snprintf(inside, sizeof(inside), "%s/x", path);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(mkdir(inside, 0700), 0);
+	advance_to_marker_file(&s, g + 6);
+	reap_all(&s);
+	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
+	ck_assert_int_eq(store_generation(&s)->marked, g + 5);
+	ck_assert(!store_sync_failed(&s));
+	snprintf(inside, sizeof(inside), "%s/%s", dir, STORE_GEN_TMP_NAME);
+	ck_assert_int_ne(access(inside, F_OK), 0);
+	snprintf(inside, sizeof(inside), "%s/x", path);
+	ck_assert_int_eq(rmdir(inside), 0);
+	ck_assert_int_eq(rmdir(path), 0);
+
+	/* Closed with the marker in the ring: finished, then the close's own
+	 * advance; the next open finds them consistent. */
+	advance_to_marker_file(&s, g + 7);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(marker(dir), g + 8);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_generation(&s)->outcome, STORE_GEN_CONTINUED);
 	ck_assert_int_eq(store_close(&s), LB_OK);
 }
 END_TEST
@@ -484,6 +613,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_no_checkpoint_after_failure);
 	tcase_add_test(tc, test_close_releases);
 	tcase_add_test(tc, test_advance_synced_before_marker);
+	tcase_add_test(tc, test_marker_off_the_loop);
 	tcase_add_test(tc, test_wait_takes_flight_first);
 	tcase_add_test(tc, test_completion_by_tag);
 	tcase_add_test(tc, test_ring_error_gives_ring_up);
