@@ -100,6 +100,41 @@ next_bridge() {
 	bridge_with_uplink "$@"
 }
 
+# stop_awaiting: SIGTERM, and the flush under way awaiting one TX_ACK.
+stop_awaiting() {
+	kill -TERM "$BRIDGE_PID"
+	wait_for "$T/bridge.log" "shutting down: flushing .* awaiting 1 TX_ACK" "$WAIT_S" ||
+		fail "no flush awaiting the TX_ACK: $(grep shutting "$T/bridge.log")"
+}
+
+# uplink_in_flush NAME SIM_ARGS...: an uplink of the device from a second
+# simulator of a gateway (no PULL_DATA of its own: the downlink route stays
+# the first one's), held by the relay until the bridge, stopped, is
+# flushing, then released and acknowledged.
+uplink_in_flush() {
+	name=$1; shift
+	touch "$T/relay/hold-up"
+	"$SIM" --server "127.0.0.1:$RELAY_PORT" --devices 1 --seed 51 --class-c --keepalive 0 \
+		--quiet --stat-interval 0 --rate 1 --count 1 "$@" > /dev/null 2> "$T/sim-$name.err" &
+	PIDS="$PIDS $!"
+	wait_until "$WAIT_S" test -s "$T/relay/held-up" || fail "$name: the uplink did not come"
+	stop_awaiting
+	touch "$T/relay/release-up"
+	wait_until "$WAIT_S" test -s "$T/relay/up-acked" || fail "$name: the uplink was not acknowledged"
+	rm -f "$T/relay/hold-up" "$T/relay/release-up" "$T/relay/held-up" "$T/relay/up-acked"
+}
+
+# unprocessed ID N FCNT: the held TX_ACK of ID released, the bridge exits
+# with ID's txack on MQTT; its warning counts N frames heard during the
+# flush and not processed, and no uplink FCNT (the flush's) was.
+unprocessed() {
+	touch "$T/relay/release"
+	exited_with txack "$1"
+	grep -q "$2 frame(s) heard during the shutdown's flush not processed" "$T/bridge.log" ||
+		fail "the uplinks of the flush: $(grep -E 'shutting|frame' "$T/bridge.log")"
+	! grep -q "/event/up .*\"fCnt\":$3," "$T/all.out" || fail "an uplink of the flush was processed"
+}
+
 note "1. the TX_ACK comes while the flush waits for a stopped broker"
 bridge_with_uplink 1 0
 ID1=$(qid shutdown-flush-1)
@@ -117,9 +152,7 @@ note "2. nothing else to hand over: the flush waits for the TX_ACK"
 next_bridge 2 10
 ID2=$(qid shutdown-flush-2)
 downlink_held "$ID2" 2
-kill -TERM "$BRIDGE_PID"
-wait_for "$T/bridge.log" "shutting down: flushing .* awaiting 1 TX_ACK" "$WAIT_S" ||
-	fail "no flush awaiting the TX_ACK: $(grep shutting "$T/bridge.log")"
+stop_awaiting
 touch "$T/relay/release"
 exited_with txack "$ID2"
 grep -q "queue item $ID2 sent" "$T/bridge.log" || fail "the bridge did not take the TX_ACK"
@@ -139,41 +172,15 @@ note "4. an uplink heard during the flush: not processed, counted at the exit"
 # no downlink of this bridge)
 next_bridge 4 40
 txack_held 4
-# the device's next uplink, from a second simulator of the gateway (no
-# PULL_DATA of its own: the downlink route stays the first one's)
-touch "$T/relay/hold-up"
-"$SIM" --server "127.0.0.1:$RELAY_PORT" --devices 1 --seed 51 --class-c --keepalive 0 --quiet \
-	--stat-interval 0 --rate 1 --count 1 --fcnt-start 41 > /dev/null 2> "$T/sim-4b.err" &
-PIDS="$PIDS $!"
-wait_until "$WAIT_S" test -s "$T/relay/held-up" || fail "the next uplink did not come"
-kill -TERM "$BRIDGE_PID"
-wait_for "$T/bridge.log" "shutting down: flushing .* awaiting 1 TX_ACK" "$WAIT_S" ||
-	fail "no flush awaiting the TX_ACK: $(grep shutting "$T/bridge.log")"
-touch "$T/relay/release-up"
-wait_until "$WAIT_S" test -s "$T/relay/up-acked" || fail "the uplink was not acknowledged"
-touch "$T/relay/release"
-exited_with txack "$ID3"
-grep -q "1 frame(s) heard during the shutdown's flush not processed" "$T/bridge.log" ||
-	fail "the uplink of the flush was not counted: $(grep -E 'shutting|uplink' "$T/bridge.log")"
-! grep -q "device/$EUI/event/up .*\"fCnt\":41" "$T/all.out" || fail "the uplink of the flush was processed"
-rm -f "$T/relay/hold-up" "$T/relay/release-up" "$T/relay/held-up" "$T/relay/up-acked"
+uplink_in_flush 4b --fcnt-start 41
+unprocessed "$ID3" 1 41
 
 note "5. a late copy from a gateway first heard during the flush"
 next_bridge 5 50
 ID5=$(qid shutdown-flush-5)
 downlink_held "$ID5" 5
 GW_B=aa555a00000000bb
-touch "$T/relay/hold-up"
-"$SIM" --server "127.0.0.1:$RELAY_PORT" --devices 1 --seed 51 --class-c --keepalive 0 --quiet \
-	--stat-interval 0 --rate 1 --count 1 --fcnt-start 50 --gateway-eui "$GW_B" > /dev/null \
-	2> "$T/sim-5b.err" &
-PIDS="$PIDS $!"
-wait_until "$WAIT_S" test -s "$T/relay/held-up" || fail "the late copy did not come"
-kill -TERM "$BRIDGE_PID"
-wait_for "$T/bridge.log" "shutting down: flushing .* awaiting 1 TX_ACK" "$WAIT_S" ||
-	fail "no flush awaiting the TX_ACK: $(grep shutting "$T/bridge.log")"
-touch "$T/relay/release-up"
-wait_until "$WAIT_S" test -s "$T/relay/up-acked" || fail "the late copy was not acknowledged"
+uplink_in_flush 5b --fcnt-start 50 --gateway-eui "$GW_B"
 touch "$T/relay/release"
 exited_with txack "$ID5"
 grep -q "late copy from gateway $GW_B dropped" "$T/bridge.log" ||
@@ -189,26 +196,19 @@ wait_for "$T/conn.out" "^it-ready/conn after-5\$" "$WAIT_S" || fail "no marker"
 grep -q "^gateway/aa555a0000000001/state/conn .*OFFLINE" "$T/conn.out" ||
 	fail "gateway states: $(cat "$T/conn.out")"
 ! grep -q "^gateway/$GW_B/" "$T/conn.out" || fail "gateway $GW_B: $(grep "$GW_B" "$T/conn.out")"
-rm -f "$T/relay/hold-up" "$T/relay/release-up"
 
 note "6. more uplinks during the flush than the de-duplication holds open"
 next_bridge 6 60
 ID6=$(qid shutdown-flush-6)
 downlink_held "$ID6" 6
-kill -TERM "$BRIDGE_PID"
-wait_for "$T/bridge.log" "shutting down: flushing .* awaiting 1 TX_ACK" "$WAIT_S" ||
-	fail "no flush awaiting the TX_ACK: $(grep shutting "$T/bridge.log")"
+stop_awaiting
 # one uplink of each device, each acknowledged (so read) before the TX_ACK
 # that ends the flush is released
 "$SIM" --server "127.0.0.1:$UDP_PORT" --devices "$FORCED" --seed 51 --class-c --keepalive 0 \
 	--quiet --stat-interval 0 --rate 5000 --count "$FORCED" --fcnt-start 70 --strict-acks \
 	--gateway-eui aa555a00000000cc > /dev/null 2> "$T/sim-6b.err" ||
 	fail "the uplinks of the flush: $(cat "$T/sim-6b.err")"
-touch "$T/relay/release"
-exited_with txack "$ID6"
-grep -q "$FORCED frame(s) heard during the shutdown's flush not processed" "$T/bridge.log" ||
-	fail "the uplinks of the flush: $(grep -E 'shutting|frame' "$T/bridge.log")"
-! grep -q '/event/up .*"fCnt":70' "$T/all.out" || fail "an uplink of the flush was processed"
+unprocessed "$ID6" "$FORCED" 70
 
 note "7. the broker comes back during the flush"
 next_bridge 7 80
@@ -216,9 +216,7 @@ ID7=$(qid shutdown-flush-7)
 downlink_held "$ID7" 7
 kill -KILL "$BROKER_PID"
 wait_for "$T/bridge.log" "connection to .* lost" "$WAIT_S" || fail "the bridge did not see the broker go"
-kill -TERM "$BRIDGE_PID"
-wait_for "$T/bridge.log" "shutting down: flushing .* awaiting 1 TX_ACK" "$WAIT_S" ||
-	fail "no flush awaiting the TX_ACK: $(grep shutting "$T/bridge.log")"
+stop_awaiting
 start_broker "$MQTT_PORT"
 wait_for "$T/bridge.log" "connected to .* \(reconnect\)" "$WAIT_S" || fail "no reconnection"
 touch "$T/relay/release"

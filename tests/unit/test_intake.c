@@ -369,47 +369,76 @@ static void on_read(void *arg, int fd, uint32_t events)
 		reads++;
 }
 
+/* A loop reading a bound UDP socket (rx, at *a) that tx can send to. */
+struct sockets {
+	struct sockaddr_in a;
+	struct loop l;
+	int rx, tx;
+};
+
+static void sockets_open(struct sockets *k)
+{
+	socklen_t len = sizeof(k->a);
+
+	k->a = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	k->rx = socket(AF_INET, SOCK_DGRAM, 0);
+	k->tx = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(k->rx, 0);
+	ck_assert_int_ge(k->tx, 0);
+	ck_assert_int_eq(bind(k->rx, (struct sockaddr *)&k->a, sizeof(k->a)), 0);
+	ck_assert_int_eq(getsockname(k->rx, (struct sockaddr *)&k->a, &len), 0);
+	ck_assert_int_eq(loop_init(&k->l), LB_OK);
+	ck_assert_int_eq(loop_add(&k->l, k->rx, EPOLLIN, on_read, NULL), LB_OK);
+	reads = 0;
+}
+
+static void sockets_send(struct sockets *k)
+{
+	ck_assert_int_eq(sendto(k->tx, "x", 1, 0, (struct sockaddr *)&k->a, sizeof(k->a)), 1);
+}
+
+static void sockets_close(struct sockets *k)
+{
+	loop_close(&k->l);
+	close(k->rx);
+	close(k->tx);
+}
+
+/* Paused and applied, a datagram sent: it waits in the socket, the loop
+ * does not read it (a pass of wait_ms). */
+static void paused_with_datagram(struct fx *f, struct sockets *k, int64_t wait_ms)
+{
+	paused(f, MAXP);
+	ck_assert_int_eq(intake_apply(&f->in, &k->l, k->rx, f->now), LB_OK);
+	sockets_send(k);
+	ck_assert_int_eq(loop_run_once(&k->l, loop_now_ms() + wait_ms), 0);
+	ck_assert_int_eq(reads, 0);
+}
+
 START_TEST(applied_to_the_loop)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	struct loop l;
+	struct sockets k;
 	struct fx f;
-	int rx = socket(AF_INET, SOCK_DGRAM, 0), tx = socket(AF_INET, SOCK_DGRAM, 0);
 
-	ck_assert_int_ge(rx, 0);
-	ck_assert_int_ge(tx, 0);
-	ck_assert_int_eq(bind(rx, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(rx, (struct sockaddr *)&a, &len), 0);
-	ck_assert_int_eq(loop_init(&l), LB_OK);
-	ck_assert_int_eq(loop_add(&l, rx, EPOLLIN, on_read, NULL), LB_OK);
-	reads = 0;
-
-	paused(&f, MAXP);
-	ck_assert_int_eq(intake_apply(&f.in, &l, rx, f.now), LB_OK);
-	ck_assert_int_eq(sendto(tx, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)), 1);
-	/* paused: the datagram waits in the socket, the loop does not read */
-	ck_assert_int_eq(loop_run_once(&l, loop_now_ms() + 50), 0);
-	ck_assert_int_eq(reads, 0);
+	sockets_open(&k);
+	paused_with_datagram(&f, &k, 50);
 	/* idle time was measured meanwhile */
-	ck_assert_int_ge(l.idle_us, 40 * 1000);
+	ck_assert_int_ge(k.l.idle_us, 40 * 1000);
 
 	bool ch;
 	tick(&f, 10, 0, LOW, HIGH, &ch);
 	ck_assert(ch && !intake_paused(&f.in));
-	ck_assert_int_eq(intake_apply(&f.in, &l, rx, f.now), LB_OK);
-	ck_assert_int_eq(loop_run_once(&l, loop_now_ms() + 1000), 1);
+	ck_assert_int_eq(intake_apply(&f.in, &k.l, k.rx, f.now), LB_OK);
+	ck_assert_int_eq(loop_run_once(&k.l, loop_now_ms() + 1000), 1);
 	ck_assert_int_eq(reads, 1);
 
 	/* a socket the loop does not know: refused, the change undone */
 	tick(&f, 1, 0, HIGH, HIGH, &ch);
 	ck_assert(ch && intake_paused(&f.in));
-	ck_assert_int_eq(intake_apply(&f.in, &l, tx, f.now), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(intake_apply(&f.in, &k.l, k.tx, f.now), LB_ERR_NOT_FOUND);
 	ck_assert(!intake_paused(&f.in));
 	ck_assert_uint_eq(f.in.stats.pauses, 1);
-	loop_close(&l);
-	close(rx);
-	close(tx);
+	sockets_close(&k);
 }
 END_TEST
 
@@ -418,43 +447,27 @@ END_TEST
  * Refused by the loop, the pause stands and the error is returned. */
 START_TEST(resumed_for_the_shutdown)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	struct loop l;
+	struct sockets k;
 	struct fx f;
-	int rx = socket(AF_INET, SOCK_DGRAM, 0), tx = socket(AF_INET, SOCK_DGRAM, 0);
 
-	ck_assert_int_ge(rx, 0);
-	ck_assert_int_ge(tx, 0);
-	ck_assert_int_eq(bind(rx, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(rx, (struct sockaddr *)&a, &len), 0);
-	ck_assert_int_eq(loop_init(&l), LB_OK);
-	ck_assert_int_eq(loop_add(&l, rx, EPOLLIN, on_read, NULL), LB_OK);
-	reads = 0;
-
+	sockets_open(&k);
 	/* not paused: nothing to do */
 	setup(&f, MAXP);
-	ck_assert_int_eq(intake_resume(&f.in, &l, tx, f.now), LB_OK);
+	ck_assert_int_eq(intake_resume(&f.in, &k.l, k.tx, f.now), LB_OK);
 
-	paused(&f, MAXP);
-	ck_assert_int_eq(intake_apply(&f.in, &l, rx, f.now), LB_OK);
-	ck_assert_int_eq(sendto(tx, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)), 1);
-	ck_assert_int_eq(loop_run_once(&l, loop_now_ms() + 20), 0);
-	ck_assert_int_eq(reads, 0);
+	paused_with_datagram(&f, &k, 20);
 	/* the loop refuses: the pause stands */
-	ck_assert_int_eq(intake_resume(&f.in, &l, tx, f.now + 5), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(intake_resume(&f.in, &k.l, k.tx, f.now + 5), LB_ERR_NOT_FOUND);
 	ck_assert(intake_paused(&f.in));
 	ck_assert_uint_eq(f.in.stats.paused_ms, 0);
 	/* with the backlog still high, the rule would go on pausing */
-	ck_assert_int_eq(intake_resume(&f.in, &l, rx, f.now + 7), LB_OK);
+	ck_assert_int_eq(intake_resume(&f.in, &k.l, k.rx, f.now + 7), LB_OK);
 	ck_assert(!intake_paused(&f.in));
 	ck_assert_uint_eq(f.in.stats.paused_ms, 7);
 	ck_assert_uint_eq(f.in.stats.pauses, 1);
-	ck_assert_int_eq(loop_run_once(&l, loop_now_ms() + 1000), 1);
+	ck_assert_int_eq(loop_run_once(&k.l, loop_now_ms() + 1000), 1);
 	ck_assert_int_eq(reads, 1);
-	loop_close(&l);
-	close(rx);
-	close(tx);
+	sockets_close(&k);
 }
 END_TEST
 
