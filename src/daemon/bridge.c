@@ -960,9 +960,9 @@ static bool disk_hangs(struct bridge *b)
 
 	if (ms < BRIDGE_SYNC_STUCK_MS)
 		return false;
-	LB_LOG_RL(LOG_LVL_ERROR, "bridge", "a sync of the state directory's WAL has not completed "
-		  "for %lld s: the disk hangs; events wait, and the watchdog is no longer notified",
-		  (long long)(ms / 1000));
+	LB_LOG_RL(LOG_LVL_ERROR, "bridge", "a sync in the state directory (the WAL's or the state "
+		  "marker's) has not completed for %lld s: the disk hangs; events wait, and the "
+		  "watchdog is no longer notified", (long long)(ms / 1000));
 	return true;
 }
 

@@ -499,7 +499,7 @@ int store_open_flags(struct store *s, const char *dir, int commit_ms, unsigned f
 	}
 	s->commit_ms = commit_ms;
 	s->batch = 1;
-	s->sync.durable = 1;   /* nothing before batch 1 waits for a sync */
+	s->sync.durable = s->sync.synced = 1;   /* nothing before batch 1 waits for a sync */
 	log_info(TAG, "opened %s (commit every %d ms)", path, commit_ms);
 	return LB_OK;
 }

@@ -337,6 +337,7 @@ static int commit(struct store *s, enum commit_kind kind)
 		return end_batch ? store__sync_batch(s, kind == COMMIT_WAIT) : LB_OK;
 	}
 	t0 = store__mono_us();
+	uint64_t batch = s->batch;
 	bool carried = false;
 	store__gen_before_commit(s);
 	if (s->sync.failed)   /* the advance's sync, waited for there */
@@ -352,12 +353,15 @@ static int commit(struct store *s, enum commit_kind kind)
 		batch_done(s, t0, end_batch);
 		/* A commit ahead is synced with its batch's end, but an advance it
 		 * carried is on the disk before its marker names it: at once, or
-		 * the marker, off the loop, waits for this sync. */
-		bool mark_now = carried && !store__gen_marker_off_loop(s);
+		 * the marker, off the loop, waits for this sync, and the batch
+		 * (not durable before the marker) for the marker. */
+		bool later = carried && kind != COMMIT_WAIT && store__gen_marker_off_loop(s);
+		if (later)
+			store__sync_hold(s, batch);
 		rc = !end_batch && !carried ? LB_OK
-					    : store__sync_batch(s, kind == COMMIT_WAIT || mark_now);
+					    : store__sync_batch(s, kind == COMMIT_WAIT || (carried && !later));
 		if (carried)
-			store__gen_carried(s);
+			store__gen_carried(s, later);
 		store__gen_committed(s);
 		return rc;
 	}

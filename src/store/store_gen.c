@@ -199,10 +199,14 @@ static bool mark_in_ring(const struct store *s)
 	return s->gen.mark_step == STORE_MARK_FILE || s->gen.mark_step == STORE_MARK_DIR;
 }
 
+/* The marker written, or not (logged): the batch that carried its advance
+ * is durable either way now, as it was when a marker written at once
+ * failed. */
 static void mark_done(struct store *s, int rc)
 {
 	s->gen.mark_step = STORE_MARK_IDLE;
 	s->gen.mark_fd = -1;
+	store__sync_release(s);
 	if (rc == LB_OK)
 		s->gen.marked = s->gen.mark_gen;
 	else
@@ -286,9 +290,21 @@ static void mark_finish(struct store *s)
 	}
 	while (mark_in_ring(s)) {
 		store__sync_aux_wait(s);
-		if (mark_in_ring(s) && !s->sync.aux_in_flight)   /* cannot happen */
-			mark_done(s, LB_ERR_STATE);
+		if (mark_in_ring(s) && !s->sync.aux_in_flight) {   /* cannot happen */
+			errno = EIO;
+			mark_done(s, marker_fail("fsync", s->gen.mark_fd, s->dir_fd));
+		}
 	}
+}
+
+/* A WAL sync completed (off the loop, or at once by a reap that gave the
+ * ring up): the marker waiting for it starts now, not at the next upkeep
+ * step (the batch that carried its advance is held until it is
+ * written). */
+static void reaped(struct store *s)
+{
+	if (mark_ready(s))
+		mark_start(s);
 }
 
 /* ---- the database's copy ---------------------------------------------- */
@@ -511,7 +527,7 @@ int store__gen_carry(struct store *s, bool *carried)
 	return rc;
 }
 
-void store__gen_carried(struct store *s)
+void store__gen_carried(struct store *s, bool later)
 {
 	if (s->sync.failed)   /* the batch is not known to be on the disk */
 		return;
@@ -522,11 +538,13 @@ void store__gen_carried(struct store *s)
 	/* The marker right after the commit that carried the advance: until
 	 * it names the new generation, the batch (a commit interval of
 	 * counters, after the checkpoint) would be lost unnoticed with a
-	 * deleted -wal. The window stays that of one marker write: at once,
-	 * or off the loop once the batch's sync completed (the next commit
-	 * waits for it). */
+	 * deleted -wal. The window stays that of one marker write, in which
+	 * nothing of the batch is published: at once, or (later) off the loop
+	 * once the batch's sync completed, the batch held (the commit's
+	 * caller set the hold, store__sync_hold()) and the next commit
+	 * waiting for the marker. */
 	mark_due(s);
-	if (!marker_off_loop(s))
+	if (!later)
 		mark_finish(s);
 }
 
@@ -591,6 +609,7 @@ int store__gen_open(struct store *s, const char *path, unsigned flags)
 	s->gen = (struct store_gen){.had_marker = present, .marker_bad = bad,
 				    .marker_at_open = marker, .db_at_open = db,
 				    .committed = db, .marked = marker, .mark_fd = -1};
+	s->sync.reaped = reaped;
 	if (!present) {
 		s->gen.outcome = STORE_GEN_STARTED;
 		log_adopted(s, path);

@@ -56,12 +56,15 @@
  * With the ring too (store_sync_start()), none of it waits for the disk
  * but the checkpoint: the advance's transaction, or the batch carrying it,
  * is synced like any batch (store_sync.h), the marker's step comes once
- * that sync has completed (store_upkeep_due()), and writes the file into
- * the page cache; its fsync, the rename and the directory's fsync then
- * follow from the ring's completions (store_sync_reap()). A commit that
- * comes before the marker is done finishes it first, waiting (the
- * advance's sync and the marker at once, or the fsync under way), so the
- * rule above holds; so does the close.
+ * that sync has completed (from store_sync_reap(), or store_upkeep()),
+ * and writes the file into the page cache; its fsync, the rename and the
+ * directory's fsync then follow from the ring's completions. A batch that
+ * carried the advance is not durable (store_committed()) before its
+ * marker is written, so nothing of it is published before, as when the
+ * marker was written at once. A commit that comes before the marker is
+ * done finishes it first, waiting (the advance's sync and the marker at
+ * once, or the fsync under way), so the rule above holds; so does the
+ * close. A store_commit() that carries an advance waits for it all.
  *
  * CHECKING, in store_open(), before anything else reads the state:
  *  - no marker: first start (no database either), an upgrade from a version
@@ -128,7 +131,11 @@ void store__gen_committed(struct store *s);
  * is due into it (*carried); an error fails the commit. After the COMMIT
  * succeeded with it, store__gen_carried(). */
 int store__gen_carry(struct store *s, bool *carried);
-void store__gen_carried(struct store *s);
+/* later: the marker off the loop once the batch's sync completed, the
+ * batch held back from durable meanwhile (store__sync_hold(), set by the
+ * caller before that sync could complete); else at once (the batch synced
+ * already). */
+void store__gen_carried(struct store *s, bool later);
 /* Before a commit: the marker of the last advance, if not yet written
  * (waiting for what is under way in the ring). */
 void store__gen_before_commit(struct store *s);

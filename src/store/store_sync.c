@@ -50,13 +50,20 @@ static bool ring_error(int res)
 	return res == -ECANCELED || res == -EAGAIN || res == -ENOMEM || res == -EINTR;
 }
 
-static void give_up_ring(struct store *s, const char *what, int res)
+/* The ring is not used again; what is in flight in it still completes. */
+static void ring_broken(struct store *s, const char *what, int res)
 {
-	s->sync.in_flight = false;
 	if (!s->sync.ring_broken)
 		log_error(TAG, "io_uring: %s (%s): each commit's sync waits on the loop from now on",
 			  what, strerror(-res));
 	s->sync.ring_broken = true;
+}
+
+/* ... and the WAL's sync in flight did not run. */
+static void give_up_ring(struct store *s, const char *what, int res)
+{
+	s->sync.in_flight = false;
+	ring_broken(s, what, res);
 }
 
 static int fdatasync_retry(int fd)
@@ -69,14 +76,24 @@ static int fdatasync_retry(int fd)
 	return rc == 0 ? 0 : errno;
 }
 
+/* Batches below `batch` are on the disk: durable, those below the hold
+ * (store__sync_hold()). */
+static void synced_below(struct store *s, uint64_t batch)
+{
+	if (batch > s->sync.synced)
+		s->sync.synced = batch;
+	uint64_t d = s->sync.synced < s->sync.hold ? s->sync.synced : s->sync.hold;
+	if (d > s->sync.durable)
+		s->sync.durable = d;
+}
+
 /* A sync that began after `writes` COMMITs, while batches below `batch`
  * were committed, completed: those are on the disk. */
 static void covered(struct store *s, uint64_t writes, uint64_t batch)
 {
 	if (writes > s->sync.synced_writes)
 		s->sync.synced_writes = writes;
-	if (batch > s->sync.durable)
-		s->sync.durable = batch;
+	synced_below(s, batch);
 	s->stats.syncs++;
 }
 
@@ -86,19 +103,33 @@ static bool all_synced(struct store *s)
 {
 	if (s->sync.synced_writes != s->sync.writes)
 		return false;
-	if (s->batch > s->sync.durable)
-		s->sync.durable = s->batch;
+	synced_below(s, s->batch);
 	return true;
 }
 
+void store__sync_hold(struct store *s, uint64_t batch)
+{
+	if (batch < s->sync.hold)
+		s->sync.hold = batch;
+}
+
+void store__sync_release(struct store *s)
+{
+	s->sync.hold = UINT64_MAX;
+	synced_below(s, 0);
+}
+
 /* The marker's fsync completed: its result goes to its caller (the
- * generation), which may submit the next one from there. Not the WAL's: a failure is the
- * marker's (store_gen.h), and an error of io_uring itself too. */
+ * generation), which may submit the next one from there. Not the WAL's:
+ * a failure is the marker's (store_gen.h). */
 static void aux_completed(struct store *s, uint64_t tag, int res)
 {
 	if (!s->sync.aux_in_flight || tag != (AUX_TAG | s->sync.aux_seq))
 		return;
 	s->sync.aux_in_flight = false;
+	/* io_uring's own error: the fsync did not run; it runs now */
+	if (res < 0 && ring_error(res))
+		res = fsync(s->sync.aux_fd) == 0 ? 0 : -errno;
 	s->sync.aux_done(s, res < 0 ? -res : 0);
 }
 
@@ -247,11 +278,13 @@ int store__sync_aux_submit(struct store *s, int fd, store_sync_aux_fn done)
 	io_uring_prep_fsync(sqe, fd, 0);
 	sqe->user_data = AUX_TAG | ++s->sync.aux_seq;
 	int rc = io_uring_submit(s->sync.ring);
-	if (rc != 1) {   /* as for the WAL's (submit()): the ring is not used again */
-		give_up_ring(s, "submitting a sync failed", rc < 0 ? rc : -EAGAIN);
+	if (rc != 1) {   /* as for the WAL's (submit()), whose sync may be in flight */
+		ring_broken(s, "submitting a sync failed", rc < 0 ? rc : -EAGAIN);
 		return LB_ERR_STATE;
 	}
 	s->sync.aux_in_flight = true;
+	s->sync.aux_fd = fd;
+	s->sync.aux_since_us = store__mono_us();
 	s->sync.aux_done = done;
 	return LB_OK;
 }
@@ -278,9 +311,12 @@ int store_sync_reap(struct store *s)
 		return LB_ERR_IO;
 	/* Batches committed while it was in flight: the next sync (or none
 	 * needed, when they wrote nothing a sync has not covered). */
+	int rc = LB_OK;
 	if (!s->sync.in_flight && !all_synced(s))
-		return s->sync.ring_broken ? store__sync_wal_now(s) : submit(s);
-	return LB_OK;
+		rc = s->sync.ring_broken ? store__sync_wal_now(s) : submit(s);
+	if (rc == LB_OK && s->sync.reaped)
+		s->sync.reaped(s);
+	return rc;
 }
 
 int store_sync_start(struct store *s)
@@ -327,9 +363,14 @@ bool store_sync_pending(const struct store *s)
 
 int64_t store_sync_stalled_ms(const struct store *s)
 {
-	if (!s || !s->sync.in_flight)
+	if (!s)
 		return 0;
-	return (store__mono_us() - s->sync.flight_since_us) / 1000;
+	int64_t now = store__mono_us(), us = 0;
+	if (s->sync.in_flight)
+		us = now - s->sync.flight_since_us;
+	if (s->sync.aux_in_flight && now - s->sync.aux_since_us > us)
+		us = now - s->sync.aux_since_us;
+	return us / 1000;
 }
 
 int store__sync_open(struct store *s, const char *db_path)
@@ -337,6 +378,7 @@ int store__sync_open(struct store *s, const char *db_path)
 	char wal[PATH_MAX];
 
 	s->sync.wal_fd = -1;
+	s->sync.hold = UINT64_MAX;
 	if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", db_path) >= sizeof(wal)) {
 		log_error(TAG, "%s-wal: path too long", db_path);
 		return LB_ERR_INVAL;

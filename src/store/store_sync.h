@@ -82,9 +82,10 @@ int store_sync_reap(struct store *s);
 bool store_sync_failed(const struct store *s);
 /* Whether a sync is in flight (batches wait for store_sync_reap()). */
 bool store_sync_pending(const struct store *s);
-/* For how long (ms) the sync in flight has been; 0 when none is. A disk
- * that hangs no longer holds the loop but every event: the caller must
- * tell (the daemon stops feeding systemd's watchdog). */
+/* For how long (ms) the sync in flight has been (the WAL's, or the
+ * marker's); 0 when none is. A disk that hangs no longer holds the loop
+ * but every event: the caller must tell (the daemon stops feeding
+ * systemd's watchdog). */
 int64_t store_sync_stalled_ms(const struct store *s);
 
 /* Internal to store/. */
@@ -120,5 +121,10 @@ int store__sync_aux_submit(struct store *s, int fd, store_sync_aux_fn done);
 /* Wait until no such fsync is in flight (one that a completion submits
  * in turn included). */
 void store__sync_aux_wait(struct store *s);
+/* Batch `batch` and later are not durable, synced or not, until
+ * store__sync_release(): the marker of the advance that batch carries
+ * comes first (store_gen.h, ADVANCING). */
+void store__sync_hold(struct store *s, uint64_t batch);
+void store__sync_release(struct store *s);
 
 #endif

@@ -181,7 +181,11 @@ struct store_sync {
 	struct io_uring *ring;          /* NULL: syncs are done at once */
 	uint64_t writes;                /* COMMITs that wrote to the WAL */
 	uint64_t synced_writes;         /* of them, covered by a completed sync */
-	uint64_t durable;               /* batches below it are on the disk */
+	uint64_t durable;               /* batches below it are on the disk (and
+					 * below hold) */
+	uint64_t synced;                /* batches below it are on the disk */
+	uint64_t hold;                  /* batches from it on wait for a marker
+					 * (store_gen.h); UINT64_MAX: none */
 	bool in_flight;                 /* a sync submitted to the ring */
 	bool ring_broken;               /* a submission failed: syncs at once */
 	uint64_t flight_seq;            /* ...its user_data (one per submission) */
@@ -191,7 +195,10 @@ struct store_sync {
 	bool failed;                    /* a sync failed: nothing more is durable */
 	bool aux_in_flight;             /* an fsync for the marker (store_gen.h) */
 	uint64_t aux_seq;               /* ...its number (in its user_data) */
+	int aux_fd;                     /* ...its descriptor */
+	int64_t aux_since_us;           /* ...submitted then (monotonic) */
 	store_sync_aux_fn aux_done;     /* ...its caller's */
+	void (*reaped)(struct store *s); /* after store_sync_reap()'s completions */
 };
 
 struct sqlite3;

@@ -351,27 +351,40 @@ static void reap_all(struct store *s)
 	ck_assert(!store_sync_pending(s) && !s->sync.aux_in_flight);
 }
 
-/* An advance made in the upkeep, up to its marker's start: the sync
- * of its transaction in the ring, and the marker's file being synced. */
+/* The sync in flight completes (taken within a deadline) and the marker
+ * waiting for it starts from that reap: its file's fsync in the ring. */
+static void reap_to_marker_file(struct store *s)
+{
+	ck_assert_int_eq(s->gen.mark_step, STORE_MARK_DUE);
+	ck_assert_int_eq(reap_one(s), LB_OK);
+	ck_assert_int_eq(s->gen.mark_step, STORE_MARK_FILE);
+	ck_assert(s->sync.aux_in_flight);
+	/* a marker's fsync that hangs is a sync that hangs (the daemon's
+	 * watchdog, store_sync.h) */
+	int64_t since = s->sync.aux_since_us;
+	s->sync.aux_since_us -= 30 * 1000 * 1000;
+	ck_assert_int_ge(store_sync_stalled_ms(s), 30000);
+	s->sync.aux_since_us = since;
+}
+
+/* An advance made in the upkeep, up to its marker's start. */
 static void advance_to_marker_file(struct store *s, long long gen)
 {
 	s->gen.adv_due = true;
 	ck_assert(!store_upkeep(s));            /* nothing due until the sync completes */
 	ck_assert_int_eq(store_generation(s)->committed, gen);
-	ck_assert_int_eq(s->gen.mark_step, STORE_MARK_DUE);
-	reap_all(s);
-	ck_assert(store_upkeep_due(s));
-	ck_assert(!store_upkeep(s));            /* started: the ring has the rest */
-	ck_assert_int_eq(s->gen.mark_step, STORE_MARK_FILE);
-	ck_assert(s->sync.aux_in_flight);
+	ck_assert(store_sync_pending(s));
+	reap_to_marker_file(s);
 }
 
 /* The deferred upkeep with the ring (the daemon's): an advance's sync and
  * its marker's two fsyncs complete in the ring, none on the caller's
  * thread, and the marker still names only an advance already on the disk;
- * a commit that comes before the marker is done finishes it first; a
- * marker that cannot be written is the marker's failure, not the store's;
- * the close finishes the marker in the ring. */
+ * a batch that carried the advance is durable only once the marker is
+ * written (nothing of it published before, as when the marker was written
+ * at once); a commit that comes before the marker is done finishes it
+ * first; a marker that cannot be written is the marker's failure, not the
+ * store's; the close finishes the marker in the ring. */
 START_TEST(test_marker_off_the_loop)
 {
 	char dir[512], path[600], inside[700];
@@ -392,43 +405,44 @@ START_TEST(test_marker_off_the_loop)
 	ck_assert_int_eq(store_generation(&s)->marked, g + 1);
 
 	/* Carried by a commit that does not wait: the marker after its
-	 * batch's sync. */
+	 * batch's sync, the batch durable after the marker. */
 	s.gen.adv_due = true;
 	stage(&s, EUI_A, 1);
 	uint64_t b = store_batch(&s);
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
 	ck_assert_int_eq(store_generation(&s)->committed, g + 2);
+	reap_to_marker_file(&s);
 	ck_assert(!store_committed(&s, b));
-	ck_assert(!store_upkeep_due(&s));
-	reap_all(&s);
-	ck_assert(store_committed(&s, b));
-	ck_assert(!store_upkeep(&s));
+	ck_assert(store_committed(&s, b - 1));
 	reap_all(&s);
 	ck_assert_int_eq(marker(dir), g + 2);
+	ck_assert(store_committed(&s, b));
 	/* Carried by a commit ahead, the same way. */
 	s.gen.adv_due = true;
 	stage(&s, EUI_A, 2);
+	b = store_batch(&s);
 	ck_assert_int_eq(store_commit_ahead(&s), LB_OK);
 	ck_assert_int_eq(store_generation(&s)->committed, g + 3);
-	ck_assert(!store_upkeep_due(&s));
-	reap_all(&s);
-	ck_assert(!store_upkeep(&s));
+	reap_to_marker_file(&s);
 	reap_all(&s);
 	ck_assert_int_eq(marker(dir), g + 3);
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);   /* the batch's end */
 	reap_all(&s);
+	ck_assert(store_committed(&s, b));
 	ck_assert_uint_eq(s.stats.syncs_waited, waited);   /* none of it waited */
 
 	/* A commit while the marker waits for its advance's sync: the marker
 	 * is written, at once, before that commit. */
 	s.gen.adv_due = true;
 	stage(&s, EUI_A, 3);
+	b = store_batch(&s);
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
 	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_DUE);
 	stage(&s, EUI_A, 4);
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
 	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
 	ck_assert_int_eq(marker(dir), g + 4);
+	ck_assert(store_committed(&s, b));
 	reap_all(&s);
 	/* A commit while the marker is in the ring: it waits for it. */
 	advance_to_marker_file(&s, g + 5);
@@ -438,18 +452,32 @@ START_TEST(test_marker_off_the_loop)
 	ck_assert(!s.sync.aux_in_flight);
 	ck_assert_int_eq(marker(dir), g + 5);
 	reap_all(&s);
+	/* A store_commit() that carries an advance waits for it all. */
+	s.gen.adv_due = true;
+	stage(&s, EUI_A, 6);
+	b = store_batch(&s);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert(store_committed(&s, b));
+	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
+	ck_assert_int_eq(marker(dir), g + 6);
 
 	/* The rename refused (a directory where the marker goes): logged,
-	 * the marker and the store as they were, the file written removed. */
+	 * the marker and the store as they were, the file written removed,
+	 * the batch that carried the advance durable all the same. */
 	snprintf(path, sizeof(path), "%s/%s", dir, STORE_GEN_NAME);
 	snprintf(inside, sizeof(inside), "%s/x", path);
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	ck_assert_int_eq(mkdir(inside, 0700), 0);
-	advance_to_marker_file(&s, g + 6);
+	s.gen.adv_due = true;
+	stage(&s, EUI_A, 7);
+	b = store_batch(&s);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
 	reap_all(&s);
 	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
-	ck_assert_int_eq(store_generation(&s)->marked, g + 5);
+	ck_assert(store_committed(&s, b));
+	ck_assert_int_eq(store_generation(&s)->committed, g + 7);
+	ck_assert_int_eq(store_generation(&s)->marked, g + 6);
 	ck_assert(!store_sync_failed(&s));
 	snprintf(inside, sizeof(inside), "%s/%s", dir, STORE_GEN_TMP_NAME);
 	ck_assert_int_ne(access(inside, F_OK), 0);
@@ -459,11 +487,33 @@ START_TEST(test_marker_off_the_loop)
 
 	/* Closed with the marker in the ring: finished, then the close's own
 	 * advance; the next open finds them consistent. */
-	advance_to_marker_file(&s, g + 7);
+	advance_to_marker_file(&s, g + 8);
 	ck_assert_int_eq(store_close(&s), LB_OK);
-	ck_assert_int_eq(marker(dir), g + 8);
+	ck_assert_int_eq(marker(dir), g + 9);
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	ck_assert_int_eq(store_generation(&s)->outcome, STORE_GEN_CONTINUED);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+END_TEST
+
+/* With the ring but the upkeep not deferred (a tool's store): the
+ * advance's sync and its marker at once, in the commit, as before. */
+START_TEST(test_marker_at_once_not_deferred)
+{
+	char dir[512];
+	struct store s;
+
+	if (!open_with_ring(&s, dir, sizeof(dir)))
+		return;
+	long long g = marker(dir);
+	s.gen.adv_due = true;
+	stage(&s, EUI_A, 1);
+	uint64_t b = store_batch(&s), waited = s.stats.syncs_waited;
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	ck_assert(store_committed(&s, b));
+	ck_assert_uint_eq(s.stats.syncs_waited, waited + 1);
+	ck_assert_int_eq(marker(dir), g + 1);
+	ck_assert(!s.sync.aux_in_flight);
 	ck_assert_int_eq(store_close(&s), LB_OK);
 }
 END_TEST
@@ -527,14 +577,29 @@ END_TEST
 
 /* Take the sync in flight's completion off the ring without the store
  * seeing it (with a deadline), as if it had not come. */
-static void swallow_completion(struct store *s)
+static void swallow_completion(struct store *s, uint64_t tag)
 {
 	struct io_uring_cqe *cqe;
 	struct __kernel_timespec ts = {.tv_sec = SYNC_WAIT_MS / 1000};
 
 	ck_assert_int_eq(io_uring_wait_cqe_timeout(s->sync.ring, &cqe, &ts), 0);
-	ck_assert_uint_eq(cqe->user_data, s->sync.flight_seq);
+	ck_assert_uint_eq(cqe->user_data, tag);
 	io_uring_cqe_seen(s->sync.ring, cqe);
+}
+
+/* A completion of io_uring's own error (-ECANCELED) under `tag`: a
+ * timeout that carries it, cancelled. */
+static void cancelled_under(struct store *s, uint64_t tag)
+{
+	struct __kernel_timespec ts = {.tv_sec = 60};
+	struct io_uring_sqe *sqe = io_uring_get_sqe(s->sync.ring);
+
+	io_uring_prep_timeout(sqe, &ts, 0, 0);
+	sqe->user_data = tag;
+	sqe = io_uring_get_sqe(s->sync.ring);
+	io_uring_prep_timeout_remove(sqe, tag, 0);
+	sqe->user_data = 0;                       /* no sync's tag: its 0 is ignored */
+	ck_assert_int_eq(io_uring_submit(s->sync.ring), 2);
 }
 
 /* An error of io_uring itself under the sync's tag (-ECANCELED, as a ring
@@ -550,15 +615,8 @@ START_TEST(test_ring_error_gives_ring_up)
 	if (!open_with_ring(&s, dir, sizeof(dir)))
 		return;
 	uint64_t b = commit_in_flight(&s);
-	swallow_completion(&s);
-	struct __kernel_timespec ts = {.tv_sec = 60};
-	struct io_uring_sqe *sqe = io_uring_get_sqe(s.sync.ring);
-	io_uring_prep_timeout(sqe, &ts, 0, 0);
-	sqe->user_data = s.sync.flight_seq;
-	sqe = io_uring_get_sqe(s.sync.ring);
-	io_uring_prep_timeout_remove(sqe, s.sync.flight_seq, 0);
-	sqe->user_data = 0;                       /* no sync's tag: its 0 is ignored */
-	ck_assert_int_eq(io_uring_submit(s.sync.ring), 2);
+	swallow_completion(&s, s.sync.flight_seq);
+	cancelled_under(&s, s.sync.flight_seq);
 	uint64_t waited = s.stats.syncs_waited;
 	for (int i = 0; i < 2 && !s.sync.ring_broken; i++)   /* two completions */
 		ck_assert_int_eq(reap_one(&s), LB_OK);
@@ -599,6 +657,35 @@ START_TEST(test_close_releases)
 }
 END_TEST
 
+/* io_uring's own error under the marker's fsync (store_gen.h): the fsync
+ * is made at once instead and the marker written; no failed marker, no
+ * ring given up, no failed store. */
+START_TEST(test_marker_ring_error_fsyncs_at_once)
+{
+	char dir[512];
+	struct store s;
+
+	if (!open_with_ring(&s, dir, sizeof(dir)))
+		return;
+	store_defer_upkeep(&s, true);
+	long long g = marker(dir);
+	s.gen.adv_due = true;
+	ck_assert(!store_upkeep(&s));
+	ck_assert_int_eq(reap_one(&s), LB_OK);
+	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_FILE);
+	uint64_t tag = (UINT64_C(1) << 63) | s.sync.aux_seq;
+	swallow_completion(&s, tag);
+	cancelled_under(&s, tag);
+	reap_all(&s);
+	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
+	ck_assert_int_eq(store_generation(&s)->marked, g + 1);
+	ck_assert_int_eq(marker(dir), g + 1);
+	ck_assert(!s.sync.ring_broken);
+	ck_assert(!store_sync_failed(&s));
+	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("store_sync");
@@ -614,9 +701,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_close_releases);
 	tcase_add_test(tc, test_advance_synced_before_marker);
 	tcase_add_test(tc, test_marker_off_the_loop);
+	tcase_add_test(tc, test_marker_at_once_not_deferred);
 	tcase_add_test(tc, test_wait_takes_flight_first);
 	tcase_add_test(tc, test_completion_by_tag);
 	tcase_add_test(tc, test_ring_error_gives_ring_up);
+	tcase_add_test(tc, test_marker_ring_error_fsyncs_at_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
