@@ -454,9 +454,10 @@ static void state_lost(const struct bridge *b, bool accepted)
 		 "must join again, and its DevNonces used before are not known");
 }
 
-/* A sync of the store's WAL completed (store_sync.h): the events of its
- * batches are released by outbox_tick() in this loop pass. A failed sync
- * stops the daemon (bridge_run()). */
+/* A sync of the store completed (store_sync.h: the WAL's, or the state
+ * marker's): the events of the batches now durable are released by
+ * outbox_tick() in this loop pass. A failed WAL sync stops the daemon
+ * (bridge_run()). */
 static void on_store_sync(void *arg, int fd, uint32_t events)
 {
 	struct bridge *b = arg;

@@ -74,8 +74,9 @@
 #define BRIDGE_DEDUP_OPEN 1024
 #define BRIDGE_SHUTDOWN_FLUSH_MS 5000
 #define BRIDGE_STATUS_MS 5000
-/* A WAL sync in flight this long: the disk hangs (store_sync.h); the
- * watchdog (WatchdogSec=30s) is no longer notified. */
+/* A sync in flight this long (the WAL's or the state marker's): the disk
+ * hangs (store_sync.h); the watchdog (WatchdogSec=30s) is no longer
+ * notified. */
 #define BRIDGE_SYNC_STUCK_MS 20000
 #define BRIDGE_TRIM_MS 60000       /* free heap pages returned (bridge.c heap_tick) */
 #define BRIDGE_TRIM_BACKLOG 1000   /* ... and at once when this many messages waited */

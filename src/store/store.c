@@ -484,6 +484,7 @@ int store_open_flags(struct store *s, const char *dir, int commit_ms, unsigned f
 	s->lock_fd = -1;
 	s->dir_fd = -1;
 	s->sync.wal_fd = -1;
+	s->sync.hold = UINT64_MAX;   /* no batch held (store_sync.h) */
 	s->due_ms = -1;
 	if (!dir || !dir[0] || commit_ms < 0 || commit_ms > STORE_MAX_COMMIT_MS ||
 	    (flags & ~STORE_ACCEPT_STATE_LOSS))

@@ -334,6 +334,13 @@ static int commit(struct store *s, enum commit_kind kind)
 			s->batch++;
 			s->ahead = false;
 		}
+		/* What it returns for is durable: a batch held for the marker of
+		 * the advance it carried too (store_gen.h, UPKEEP). */
+		if (kind == COMMIT_WAIT) {
+			store__gen_before_commit(s);
+			if (s->sync.failed)
+				return LB_ERR_IO;
+		}
 		return end_batch ? store__sync_batch(s, kind == COMMIT_WAIT) : LB_OK;
 	}
 	t0 = store__mono_us();
@@ -360,8 +367,8 @@ static int commit(struct store *s, enum commit_kind kind)
 			store__sync_hold(s, batch);
 		rc = !end_batch && !carried ? LB_OK
 					    : store__sync_batch(s, kind == COMMIT_WAIT || (carried && !later));
-		if (carried)
-			store__gen_carried(s, later);
+		if (carried)   /* (a ring that broke in this sync: at once after all) */
+			store__gen_carried(s, later && store__gen_marker_off_loop(s));
 		store__gen_committed(s);
 		return rc;
 	}

@@ -23,8 +23,9 @@
 
 /* Batches. store_commit() returns once the batch is on the disk;
  * store_commit_nowait() once it is written, and it becomes durable
- * (store_committed()) when its sync completes (store_sync.h). A failed
- * sync fails every later commit with LB_ERR_IO. */
+ * (store_committed()) when its sync completes, or for a batch that carried
+ * the state generation's advance when its marker is written after that
+ * (store_sync.h). A failed sync fails every later commit with LB_ERR_IO. */
 int store_commit(struct store *s);
 int store_commit_nowait(struct store *s);
 /* Commit what is staged without ending the batch: its number stays, so the

@@ -119,6 +119,15 @@ void store__sync_release(struct store *s)
 	synced_below(s, 0);
 }
 
+/* io_uring's own error for the marker's fsync (`what`): it did not run,
+ * so it runs now, on the caller's thread. Returns 0 or an errno. */
+static int aux_at_once(struct store *s, const char *what, int res)
+{
+	LB_LOG_RL(LOG_LVL_WARN, TAG, "io_uring: the state marker's fsync %s (%s): made at once",
+		  what, strerror(-res));
+	return fsync(s->sync.aux_fd) == 0 ? 0 : errno;
+}
+
 /* The marker's fsync completed: its result goes to its caller (the
  * generation), which may submit the next one from there. Not the WAL's:
  * a failure is the marker's (store_gen.h). */
@@ -127,9 +136,8 @@ static void aux_completed(struct store *s, uint64_t tag, int res)
 	if (!s->sync.aux_in_flight || tag != (AUX_TAG | s->sync.aux_seq))
 		return;
 	s->sync.aux_in_flight = false;
-	/* io_uring's own error: the fsync did not run; it runs now */
 	if (res < 0 && ring_error(res))
-		res = fsync(s->sync.aux_fd) == 0 ? 0 : -errno;
+		res = -aux_at_once(s, "did not run", res);
 	s->sync.aux_done(s, res < 0 ? -res : 0);
 }
 
@@ -177,7 +185,7 @@ static void wait_ring(struct store *s, const bool *pending)
 			give_up_ring(s, "waiting for a sync failed", rc);
 			s->sync.aux_in_flight = false;
 			if (aux)
-				s->sync.aux_done(s, -rc);
+				s->sync.aux_done(s, aux_at_once(s, "was not waited for", rc));
 			return;
 		}
 		uint64_t tag = cqe->user_data;
@@ -378,7 +386,6 @@ int store__sync_open(struct store *s, const char *db_path)
 	char wal[PATH_MAX];
 
 	s->sync.wal_fd = -1;
-	s->sync.hold = UINT64_MAX;
 	if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", db_path) >= sizeof(wal)) {
 		log_error(TAG, "%s-wal: path too long", db_path);
 		return LB_ERR_INVAL;

@@ -33,7 +33,9 @@
  * durable (a reload and the shutdown wait for it; a join-accept, a reserved
  * NFCntDown and a txack wait for store_committed() instead);
  * store_commit_nowait() returns after the COMMIT and the batch becomes
- * durable when its sync completes (store_sync_reap()). One sync is in
+ * durable when its sync completes (store_sync_reap()), and a batch that
+ * carried a generation's advance once its marker is written too
+ * (store__sync_hold(), store_gen.h UPKEEP). One sync is in
  * flight at a time; batches committed meanwhile go with the next one. A
  * sync made at once first waits for the one in flight: Linux reports a
  * write-back error once per open file, so two syncs at once on one

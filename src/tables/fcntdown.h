@@ -12,7 +12,8 @@
  * rides along with a regular batch of the store (store/store.h, COUNTER
  * RULES); a frame is sent only with a counter below a *durable* ceiling:
  * committed and synced (store_committed(), which a commit that does not
- * wait for its sync makes true only when the sync completes).
+ * wait for its sync makes true only when the sync completes, and the
+ * state marker after it when the batch carried the generation's advance).
  *
  * Per session in the daemon:
  *   fcntdown_load(&r, row.nfcnt_down)       at start-up / join (0)

@@ -10,6 +10,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <sqlite3.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -360,7 +361,8 @@ static void reap_to_marker_file(struct store *s)
 	ck_assert_int_eq(s->gen.mark_step, STORE_MARK_FILE);
 	ck_assert(s->sync.aux_in_flight);
 	/* a marker's fsync that hangs is a sync that hangs (the daemon's
-	 * watchdog, store_sync.h) */
+	 * watchdog, store_sync.h); this one has just begun */
+	ck_assert_int_lt(store_sync_stalled_ms(s), SYNC_WAIT_MS);
 	int64_t since = s->sync.aux_since_us;
 	s->sync.aux_since_us -= 30 * 1000 * 1000;
 	ck_assert_int_ge(store_sync_stalled_ms(s), 30000);
@@ -682,7 +684,134 @@ START_TEST(test_marker_ring_error_fsyncs_at_once)
 	ck_assert_int_eq(marker(dir), g + 1);
 	ck_assert(!s.sync.ring_broken);
 	ck_assert(!store_sync_failed(&s));
+	/* Made at once, really: with a descriptor that cannot be synced the
+	 * marker fails (not written, retried), not the store. */
+	s.gen.adv_due = true;
+	ck_assert(!store_upkeep(&s));
+	ck_assert_int_eq(reap_one(&s), LB_OK);
+	tag = (UINT64_C(1) << 63) | s.sync.aux_seq;
+	swallow_completion(&s, tag);
+	s.sync.aux_fd = -1;   /* the file's descriptor stays the marker's, closed by it */
+	cancelled_under(&s, tag);
+	reap_all(&s);
+	ck_assert_int_eq(s.gen.mark_fd, -1);
+	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
+	ck_assert_int_eq(store_generation(&s)->committed, g + 2);
+	ck_assert_int_eq(store_generation(&s)->marked, g + 1);
+	ck_assert_int_eq(marker(dir), g + 1);
+	ck_assert(!store_sync_failed(&s));
 	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+END_TEST
+
+/* A batch that carried the advance stays held until its marker is
+ * written whatever ends the batch: a commit ahead carrying it, then an
+ * end with nothing new; and an empty store_commit() returns only once the
+ * batch before it is durable, its marker written (the shutdown's commit). */
+START_TEST(test_held_batch_ends)
+{
+	char dir[512];
+	struct store s;
+
+	if (!open_with_ring(&s, dir, sizeof(dir)))
+		return;
+	store_defer_upkeep(&s, true);
+	long long g = marker(dir);
+	s.gen.adv_due = true;
+	stage(&s, EUI_A, 1);
+	uint64_t b = store_batch(&s);
+	ck_assert_int_eq(store_commit_ahead(&s), LB_OK);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);   /* the end: nothing new */
+	ck_assert_uint_eq(store_batch(&s), b + 1);
+	reap_to_marker_file(&s);
+	ck_assert(!store_committed(&s, b));
+	reap_all(&s);
+	ck_assert_int_eq(marker(dir), g + 1);
+	ck_assert(store_committed(&s, b));
+
+	s.gen.adv_due = true;
+	stage(&s, EUI_A, 2);
+	b = store_batch(&s);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);         /* nothing staged */
+	ck_assert(store_committed(&s, b));
+	ck_assert_int_eq(marker(dir), g + 2);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+END_TEST
+
+/* The ring breaks on the sync of the commit that carries the advance: that
+ * sync is made at once, and so is the marker, in the commit; the batch is
+ * not left held for a later upkeep. */
+START_TEST(test_ring_breaks_on_carrying_commit)
+{
+	char dir[512];
+	struct store s;
+
+	if (!open_with_ring(&s, dir, sizeof(dir)))
+		return;
+	store_defer_upkeep(&s, true);
+	long long g = marker(dir);
+	s.gen.adv_due = true;
+	stage(&s, EUI_A, 1);
+	uint64_t b = store_batch(&s);
+	int fd = s.sync.ring->ring_fd, efd = s.sync.ring->enter_ring_fd;
+	s.sync.ring->ring_fd = s.sync.ring->enter_ring_fd = -1;   /* io_uring_enter: EBADF */
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	s.sync.ring->ring_fd = fd;
+	s.sync.ring->enter_ring_fd = efd;
+	ck_assert(s.sync.ring_broken);
+	ck_assert(store_committed(&s, b));
+	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
+	ck_assert_int_eq(marker(dir), g + 1);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+END_TEST
+
+/* Not in WAL mode (a file system without shared memory: SQLite keeps its
+ * rollback journal and syncs each commit itself, FULL): a commit's batch is
+ * durable when it returns, none held. The VFS is the default one whose
+ * files say they have no shared memory (version 1 methods). */
+static sqlite3_io_methods nowal_io;
+
+static int nowal_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, int *out)
+{
+	sqlite3_vfs *unix_vfs = v->pAppData;
+	int rc = unix_vfs->xOpen(unix_vfs, name, f, flags, out);
+
+	if (rc == SQLITE_OK && f->pMethods) {
+		nowal_io = *f->pMethods;
+		nowal_io.iVersion = 1;
+		f->pMethods = &nowal_io;
+	}
+	return rc;
+}
+
+START_TEST(test_not_wal_mode_durable)
+{
+	char dir[512];
+	struct store s;
+	sqlite3_vfs *unix_vfs = sqlite3_vfs_find("unix");
+	sqlite3_vfs nowal = *unix_vfs;
+
+	nowal.zName = "lorabridge-test-nowal";
+	nowal.pAppData = unix_vfs;
+	nowal.xOpen = nowal_open;
+	ck_assert_int_eq(sqlite3_vfs_register(&nowal, 1), SQLITE_OK);
+	open_store(&s, dir, sizeof(dir));
+	ck_assert_int_eq(s.sync.wal_fd, -1);
+	stage(&s, EUI_A, 1);
+	uint64_t b = store_batch(&s);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	ck_assert(store_committed(&s, b));
+	stage(&s, EUI_A, 2);
+	b = store_batch(&s);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert(store_committed(&s, b));
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(sqlite3_vfs_unregister(&nowal), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_vfs_register(unix_vfs, 1), SQLITE_OK);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT fcnt_up_last FROM session"), 2);
 }
 END_TEST
 
@@ -702,6 +831,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_advance_synced_before_marker);
 	tcase_add_test(tc, test_marker_off_the_loop);
 	tcase_add_test(tc, test_marker_at_once_not_deferred);
+	tcase_add_test(tc, test_held_batch_ends);
+	tcase_add_test(tc, test_ring_breaks_on_carrying_commit);
+	tcase_add_test(tc, test_not_wal_mode_durable);
 	tcase_add_test(tc, test_wait_takes_flight_first);
 	tcase_add_test(tc, test_completion_by_tag);
 	tcase_add_test(tc, test_ring_error_gives_ring_up);
