@@ -296,6 +296,26 @@ static long long marker(const char *dir)
 	return v;
 }
 
+/* A store with the ring and the deferred upkeep (the daemon's), and the
+ * generation its marker names (*g); false where there is no io_uring. */
+static bool open_deferred(struct store *s, char *dir, size_t cap, long long *g)
+{
+	if (!open_with_ring(s, dir, cap))
+		return false;
+	store_defer_upkeep(s, true);
+	*g = marker(dir);
+	return true;
+}
+
+/* A write staged with an advance due, which the next commit carries: the
+ * batch's number. */
+static uint64_t stage_carrying(struct store *s, uint32_t fcnt)
+{
+	s->gen.adv_due = true;
+	stage(s, EUI_A, fcnt);
+	return store_batch(s);
+}
+
 /* An advance of the state generation (store_gen.h) is on the disk before
  * its marker names it: in its own transaction (the upkeep), and carried by
  * a batch's commit, a commit ahead or one that does not wait included.
@@ -328,9 +348,7 @@ START_TEST(test_advance_synced_before_marker)
 	ck_assert_int_eq(marker(dir), g + 2);
 	/* Carried by a commit that does not wait: it waits. */
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);   /* the batch's end */
-	s.gen.adv_due = true;
-	stage(&s, EUI_A, 2);
-	uint64_t b = store_batch(&s);
+	uint64_t b = stage_carrying(&s, 2);
 	waited = s.stats.syncs_waited;
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
 	ck_assert(store_committed(&s, b));
@@ -391,11 +409,10 @@ START_TEST(test_marker_off_the_loop)
 {
 	char dir[512], path[600], inside[700];
 	struct store s;
+	long long g;
 
-	if (!open_with_ring(&s, dir, sizeof(dir)))
+	if (!open_deferred(&s, dir, sizeof(dir), &g))
 		return;
-	store_defer_upkeep(&s, true);
-	long long g = marker(dir);
 	uint64_t waited = s.stats.syncs_waited;
 
 	/* Its own transaction, then the marker. */
@@ -408,9 +425,7 @@ START_TEST(test_marker_off_the_loop)
 
 	/* Carried by a commit that does not wait: the marker after its
 	 * batch's sync, the batch durable after the marker. */
-	s.gen.adv_due = true;
-	stage(&s, EUI_A, 1);
-	uint64_t b = store_batch(&s);
+	uint64_t b = stage_carrying(&s, 1);
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
 	ck_assert_int_eq(store_generation(&s)->committed, g + 2);
 	reap_to_marker_file(&s);
@@ -420,9 +435,7 @@ START_TEST(test_marker_off_the_loop)
 	ck_assert_int_eq(marker(dir), g + 2);
 	ck_assert(store_committed(&s, b));
 	/* Carried by a commit ahead, the same way. */
-	s.gen.adv_due = true;
-	stage(&s, EUI_A, 2);
-	b = store_batch(&s);
+	b = stage_carrying(&s, 2);
 	ck_assert_int_eq(store_commit_ahead(&s), LB_OK);
 	ck_assert_int_eq(store_generation(&s)->committed, g + 3);
 	reap_to_marker_file(&s);
@@ -435,9 +448,7 @@ START_TEST(test_marker_off_the_loop)
 
 	/* A commit while the marker waits for its advance's sync: the marker
 	 * is written, at once, before that commit. */
-	s.gen.adv_due = true;
-	stage(&s, EUI_A, 3);
-	b = store_batch(&s);
+	b = stage_carrying(&s, 3);
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
 	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_DUE);
 	stage(&s, EUI_A, 4);
@@ -455,9 +466,7 @@ START_TEST(test_marker_off_the_loop)
 	ck_assert_int_eq(marker(dir), g + 5);
 	reap_all(&s);
 	/* A store_commit() that carries an advance waits for it all. */
-	s.gen.adv_due = true;
-	stage(&s, EUI_A, 6);
-	b = store_batch(&s);
+	b = stage_carrying(&s, 6);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	ck_assert(store_committed(&s, b));
 	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
@@ -471,9 +480,7 @@ START_TEST(test_marker_off_the_loop)
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	ck_assert_int_eq(mkdir(inside, 0700), 0);
-	s.gen.adv_due = true;
-	stage(&s, EUI_A, 7);
-	b = store_batch(&s);
+	b = stage_carrying(&s, 7);
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
 	reap_all(&s);
 	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
@@ -508,9 +515,7 @@ START_TEST(test_marker_at_once_not_deferred)
 	if (!open_with_ring(&s, dir, sizeof(dir)))
 		return;
 	long long g = marker(dir);
-	s.gen.adv_due = true;
-	stage(&s, EUI_A, 1);
-	uint64_t b = store_batch(&s), waited = s.stats.syncs_waited;
+	uint64_t b = stage_carrying(&s, 1), waited = s.stats.syncs_waited;
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
 	ck_assert(store_committed(&s, b));
 	ck_assert_uint_eq(s.stats.syncs_waited, waited + 1);
@@ -666,11 +671,10 @@ START_TEST(test_marker_ring_error_fsyncs_at_once)
 {
 	char dir[512];
 	struct store s;
+	long long g;
 
-	if (!open_with_ring(&s, dir, sizeof(dir)))
+	if (!open_deferred(&s, dir, sizeof(dir), &g))
 		return;
-	store_defer_upkeep(&s, true);
-	long long g = marker(dir);
 	s.gen.adv_due = true;
 	ck_assert(!store_upkeep(&s));
 	ck_assert_int_eq(reap_one(&s), LB_OK);
@@ -712,14 +716,11 @@ START_TEST(test_held_batch_ends)
 {
 	char dir[512];
 	struct store s;
+	long long g;
 
-	if (!open_with_ring(&s, dir, sizeof(dir)))
+	if (!open_deferred(&s, dir, sizeof(dir), &g))
 		return;
-	store_defer_upkeep(&s, true);
-	long long g = marker(dir);
-	s.gen.adv_due = true;
-	stage(&s, EUI_A, 1);
-	uint64_t b = store_batch(&s);
+	uint64_t b = stage_carrying(&s, 1);
 	ck_assert_int_eq(store_commit_ahead(&s), LB_OK);
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);   /* the end: nothing new */
 	ck_assert_uint_eq(store_batch(&s), b + 1);
@@ -729,9 +730,7 @@ START_TEST(test_held_batch_ends)
 	ck_assert_int_eq(marker(dir), g + 1);
 	ck_assert(store_committed(&s, b));
 
-	s.gen.adv_due = true;
-	stage(&s, EUI_A, 2);
-	b = store_batch(&s);
+	b = stage_carrying(&s, 2);
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);         /* nothing staged */
 	ck_assert(store_committed(&s, b));
@@ -747,14 +746,11 @@ START_TEST(test_ring_breaks_on_carrying_commit)
 {
 	char dir[512];
 	struct store s;
+	long long g;
 
-	if (!open_with_ring(&s, dir, sizeof(dir)))
+	if (!open_deferred(&s, dir, sizeof(dir), &g))
 		return;
-	store_defer_upkeep(&s, true);
-	long long g = marker(dir);
-	s.gen.adv_due = true;
-	stage(&s, EUI_A, 1);
-	uint64_t b = store_batch(&s);
+	uint64_t b = stage_carrying(&s, 1);
 	int fd = s.sync.ring->ring_fd, efd = s.sync.ring->enter_ring_fd;
 	s.sync.ring->ring_fd = s.sync.ring->enter_ring_fd = -1;   /* io_uring_enter: EBADF */
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
