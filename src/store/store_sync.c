@@ -119,12 +119,13 @@ void store__sync_release(struct store *s)
 	synced_below(s, 0);
 }
 
-/* io_uring's own error for the marker's fsync (`what`): it did not run,
- * so it runs now, on the caller's thread. Returns 0 or an errno. */
-static int aux_at_once(struct store *s, const char *what, int res)
+/* io_uring's own error in the completion of the marker's fsync (res): it
+ * did not run, so it runs now, on the caller's thread. Returns 0 or an
+ * errno. */
+static int aux_at_once(struct store *s, int res)
 {
-	LB_LOG_RL(LOG_LVL_WARN, TAG, "io_uring: the state marker's fsync %s (%s): made at once",
-		  what, strerror(-res));
+	LB_LOG_RL(LOG_LVL_WARN, TAG, "io_uring: the state marker's fsync did not run (%s): made "
+		  "at once", strerror(-res));
 	return fsync(s->sync.aux_fd) == 0 ? 0 : errno;
 }
 
@@ -137,7 +138,7 @@ static void aux_completed(struct store *s, uint64_t tag, int res)
 		return;
 	s->sync.aux_in_flight = false;
 	if (res < 0 && ring_error(res))
-		res = -aux_at_once(s, "did not run", res);
+		res = -aux_at_once(s, res);
 	s->sync.aux_done(s, res < 0 ? -res : 0);
 }
 
@@ -184,8 +185,11 @@ static void wait_ring(struct store *s, const bool *pending)
 			bool aux = s->sync.aux_in_flight;
 			give_up_ring(s, "waiting for a sync failed", rc);
 			s->sync.aux_in_flight = false;
+			/* The marker's fsync was submitted: it ran or runs, its
+			 * result unknown. Another one now could report success
+			 * over its error (store_sync.h): the marker fails. */
 			if (aux)
-				s->sync.aux_done(s, aux_at_once(s, "was not waited for", rc));
+				s->sync.aux_done(s, -rc);
 			return;
 		}
 		uint64_t tag = cqe->user_data;

@@ -27,10 +27,12 @@
 #define EUI_B UINT64_C(0x70b3d57ed0000002)
 #define SYNC_WAIT_MS 5000   /* a deadline for a sync to complete, not a timing */
 
-static char base_dir[] = "/tmp/test_store_sync.XXXXXX";
+#define BASE_TEMPLATE "/tmp/test_store_sync.XXXXXX"
+static char base_dir[] = BASE_TEMPLATE;
 
-static void base_setup(void)
+static void base_setup(void)   /* once per test case */
 {
+	memcpy(base_dir, BASE_TEMPLATE, sizeof(base_dir));
 	testutil_tmp_make(base_dir);
 }
 
@@ -767,13 +769,16 @@ END_TEST
 /* Not in WAL mode (a file system without shared memory: SQLite keeps its
  * rollback journal and syncs each commit itself, FULL): a commit's batch is
  * durable when it returns, none held. The VFS is the default one whose
- * files say they have no shared memory (version 1 methods). */
+ * files say they have no shared memory (version 1 methods); a checked
+ * fixture puts SQLite's default back, whatever the test does. */
 static sqlite3_io_methods nowal_io;
+static sqlite3_vfs nowal_vfs;
+static sqlite3_vfs *default_vfs;
 
 static int nowal_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, int *out)
 {
-	sqlite3_vfs *unix_vfs = v->pAppData;
-	int rc = unix_vfs->xOpen(unix_vfs, name, f, flags, out);
+	sqlite3_vfs *under = v->pAppData;
+	int rc = under->xOpen(under, name, f, flags, out);
 
 	if (rc == SQLITE_OK && f->pMethods) {
 		nowal_io = *f->pMethods;
@@ -783,17 +788,28 @@ static int nowal_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int fla
 	return rc;
 }
 
+static void nowal_setup(void)
+{
+	default_vfs = sqlite3_vfs_find(NULL);
+	ck_assert_ptr_nonnull(default_vfs);
+	nowal_vfs = *default_vfs;
+	nowal_vfs.zName = "lorabridge-test-nowal";
+	nowal_vfs.pAppData = default_vfs;
+	nowal_vfs.xOpen = nowal_open;
+	ck_assert_int_eq(sqlite3_vfs_register(&nowal_vfs, 1), SQLITE_OK);
+}
+
+static void nowal_teardown(void)
+{
+	sqlite3_vfs_unregister(&nowal_vfs);
+	sqlite3_vfs_register(default_vfs, 1);
+}
+
 START_TEST(test_not_wal_mode_durable)
 {
 	char dir[512];
 	struct store s;
-	sqlite3_vfs *unix_vfs = sqlite3_vfs_find("unix");
-	sqlite3_vfs nowal = *unix_vfs;
 
-	nowal.zName = "lorabridge-test-nowal";
-	nowal.pAppData = unix_vfs;
-	nowal.xOpen = nowal_open;
-	ck_assert_int_eq(sqlite3_vfs_register(&nowal, 1), SQLITE_OK);
 	open_store(&s, dir, sizeof(dir));
 	ck_assert_int_eq(s.sync.wal_fd, -1);
 	stage(&s, EUI_A, 1);
@@ -805,9 +821,44 @@ START_TEST(test_not_wal_mode_durable)
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	ck_assert(store_committed(&s, b));
 	ck_assert_int_eq(store_close(&s), LB_OK);
-	ck_assert_int_eq(sqlite3_vfs_unregister(&nowal), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_vfs_register(unix_vfs, 1), SQLITE_OK);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT fcnt_up_last FROM session"), 2);
+}
+END_TEST
+
+/* Waiting for the marker's fsync fails (io_uring itself: the ring's
+ * descriptor refused): that fsync ran or runs, its result unknown, and
+ * another one could report success over its error, so the marker fails
+ * (not written, retried), the batch held for it is released, the ring is
+ * given up, the store goes on. */
+START_TEST(test_marker_wait_fails)
+{
+	char dir[512];
+	struct store s;
+	long long g;
+
+	if (!open_deferred(&s, dir, sizeof(dir), &g))
+		return;
+	uint64_t b = stage_carrying(&s, 1);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
+	reap_to_marker_file(&s);
+	swallow_completion(&s, (UINT64_C(1) << 63) | s.sync.aux_seq);
+	int fd = s.sync.ring->ring_fd, efd = s.sync.ring->enter_ring_fd;
+	s.sync.ring->ring_fd = s.sync.ring->enter_ring_fd = -1;   /* io_uring_enter: EBADF */
+	stage(&s, EUI_A, 2);
+	uint64_t b2 = store_batch(&s);
+	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);   /* waits for the marker first */
+	s.sync.ring->ring_fd = fd;
+	s.sync.ring->enter_ring_fd = efd;
+	ck_assert(s.sync.ring_broken);
+	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
+	ck_assert_int_eq(s.gen.mark_fd, -1);
+	ck_assert_int_eq(store_generation(&s)->marked, g);
+	ck_assert_int_eq(marker(dir), g);
+	ck_assert(!store_sync_failed(&s));
+	ck_assert(store_committed(&s, b));
+	ck_assert(store_committed(&s, b2));   /* at once, the ring given up */
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(marker(dir), g + 2);   /* the close's own advance */
 }
 END_TEST
 
@@ -829,12 +880,17 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_marker_at_once_not_deferred);
 	tcase_add_test(tc, test_held_batch_ends);
 	tcase_add_test(tc, test_ring_breaks_on_carrying_commit);
-	tcase_add_test(tc, test_not_wal_mode_durable);
+	tcase_add_test(tc, test_marker_wait_fails);
 	tcase_add_test(tc, test_wait_takes_flight_first);
 	tcase_add_test(tc, test_completion_by_tag);
 	tcase_add_test(tc, test_ring_error_gives_ring_up);
 	tcase_add_test(tc, test_marker_ring_error_fsyncs_at_once);
 	suite_add_tcase(s, tc);
+	TCase *nowal = tcase_create("not-wal");
+	tcase_add_unchecked_fixture(nowal, base_setup, base_teardown);
+	tcase_add_checked_fixture(nowal, nowal_setup, nowal_teardown);
+	tcase_add_test(nowal, test_not_wal_mode_durable);
+	suite_add_tcase(s, nowal);
 	return s;
 }
 
