@@ -171,6 +171,23 @@ static void completed(struct store *s, uint64_t tag, int res)
 		s->stats.max_sync_us = us;
 }
 
+/* Waiting on the ring failed (io_uring itself, not a sync): what is in
+ * flight was submitted, so it ran or runs, its result unknown, and a
+ * sync made again now could report success over its error (FAILURE IS
+ * FINAL): the WAL's sync in flight counts as failed, the marker's fsync
+ * fails the marker; the ring is not used again. */
+static void wait_failed(struct store *s, int rc)
+{
+	bool wal = s->sync.in_flight, aux = s->sync.aux_in_flight;
+
+	give_up_ring(s, "waiting for a sync failed", rc);
+	s->sync.aux_in_flight = false;
+	if (wal)
+		store__sync_failed(s, "waiting for the fdatasync of " STORE_DB_NAME "-wal", -rc);
+	if (aux)
+		s->sync.aux_done(s, -rc);
+}
+
 /* Wait until *pending (the WAL's sync in flight, or the marker's fsync)
  * is over, taking every completion meanwhile. */
 static void wait_ring(struct store *s, const bool *pending)
@@ -182,14 +199,7 @@ static void wait_ring(struct store *s, const bool *pending)
 		if (rc == -EINTR)
 			continue;
 		if (rc < 0) {   /* the ring itself failed: the callers sync at once */
-			bool aux = s->sync.aux_in_flight;
-			give_up_ring(s, "waiting for a sync failed", rc);
-			s->sync.aux_in_flight = false;
-			/* The marker's fsync was submitted: it ran or runs, its
-			 * result unknown. Another one now could report success
-			 * over its error (store_sync.h): the marker fails. */
-			if (aux)
-				s->sync.aux_done(s, -rc);
+			wait_failed(s, rc);
 			return;
 		}
 		uint64_t tag = cqe->user_data;

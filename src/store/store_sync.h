@@ -51,7 +51,8 @@
  * (exit status 3, restarted by systemd); the events of those batches stay
  * in the outbox rows of the database and are published at the next start
  * if the disk kept them. Logged at error level with the file and the
- * reason.
+ * reason. A wait on the ring that fails while the WAL's sync is in flight
+ * counts as that sync failing: it was submitted, its result is unknown.
  *
  * Errors: LB_ERR_IO (a sync failed, now or before; or no io_uring for
  * store_sync_start(): seccomp, an old kernel, qemu-user, and the store then

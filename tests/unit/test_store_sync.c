@@ -868,6 +868,31 @@ START_TEST(test_marker_wait_fails)
 }
 END_TEST
 
+/* Waiting on the ring for the WAL's sync fails (io_uring itself): that
+ * sync was submitted, so it ran or runs, its result unknown, and one made
+ * again could report success over its error: the store fails, as for a
+ * failed sync (FAILURE IS FINAL), and the batch is never durable. */
+START_TEST(test_wal_wait_fails_is_final)
+{
+	char dir[512];
+	struct store s;
+
+	if (!open_with_ring(&s, dir, sizeof(dir)))
+		return;
+	uint64_t b = commit_in_flight(&s);
+	swallow_completion(&s, s.sync.flight_seq);
+	int fd = s.sync.ring->ring_fd, efd = s.sync.ring->enter_ring_fd;
+	s.sync.ring->ring_fd = s.sync.ring->enter_ring_fd = -1;   /* io_uring_enter: EBADF */
+	stage(&s, EUI_A, 2);
+	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);           /* waits for the one in flight */
+	s.sync.ring->ring_fd = fd;
+	s.sync.ring->enter_ring_fd = efd;
+	ck_assert(store_sync_failed(&s));
+	ck_assert(!store_committed(&s, b));
+	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("store_sync");
@@ -887,6 +912,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_held_batch_ends);
 	tcase_add_test(tc, test_ring_breaks_on_carrying_commit);
 	tcase_add_test(tc, test_marker_wait_fails);
+	tcase_add_test(tc, test_wal_wait_fails_is_final);
 	tcase_add_test(tc, test_wait_takes_flight_first);
 	tcase_add_test(tc, test_completion_by_tag);
 	tcase_add_test(tc, test_ring_error_gives_ring_up);
