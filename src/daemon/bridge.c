@@ -1428,8 +1428,10 @@ int bridge_run(struct bridge *b)
 	return status;
 }
 
-void bridge_free(struct bridge *b)
+int bridge_free(struct bridge *b)
 {
+	int status = LB_OK;
+
 	if (b->mqtt_fd >= 0 && loop_remove(&b->loop, b->mqtt_fd) != LB_OK)
 		log_warn("bridge", "MQTT socket not removed from the loop (closing anyway)");
 	/* The web server first: its streams read the tables freed below. */
@@ -1460,9 +1462,12 @@ void bridge_free(struct bridge *b)
 	gwconn_free(&b->gwconn);
 	gateways_free(&b->gateways);
 	hass_free(&b->hass);
-	if (b->store_open && store_close(&b->store) != LB_OK)
+	if (b->store_open && store_close(&b->store) != LB_OK) {
 		log_error("bridge", "state not committed at close (see above)");
+		status = LB_ERR_IO;
+	}
 	b->store_open = false;
 	publish_free(&b->pub);
 	config_free(&b->cfg);
+	return status;
 }

@@ -161,7 +161,9 @@ struct bridge_opts {
 int bridge_init(struct bridge *b, struct lb_config *cfg, const struct bridge_opts *o);
 /* Run until SIGTERM/SIGINT; then publish offline and flush (<= 5 s). */
 int bridge_run(struct bridge *b);
-void bridge_free(struct bridge *b);
+/* Release everything. LB_ERR_IO when closing the store found a failed sync
+ * (logged; the exit status says it), else LB_OK. */
+int bridge_free(struct bridge *b);
 
 /* Re-read the device list from the config file (SIGHUP). Gateways, MQTT and
  * sessions of unchanged devices are kept. */

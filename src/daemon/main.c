@@ -181,7 +181,9 @@ static int purge_device(const struct lb_config *cfg, const char *eui_text, bool 
 		return EXIT_STARTUP;
 	}
 	rc = store_purge(&st, eui);
-	store_close(&st);
+	int closed = store_close(&st);   /* a failed sync there fails the purge */
+	if (rc == LB_OK)
+		rc = closed;
 	if (rc == LB_ERR_NOT_FOUND) {
 		fprintf(stderr, "lorabridge: nothing stored for %016llx\n", (unsigned long long)eui);
 		return EXIT_NOTHING;
@@ -288,7 +290,10 @@ static int run_daemon(const struct cli *c, struct lb_config *cfg)
 		log_error("main", "start-up failed: %s", lb_strerror(rc));
 		report_started(&started_fd, (uint8_t)exit_code(rc));
 	}
-	bridge_free(&b);
+	/* a failed sync found by the store's close is one too (exit 3) */
+	int closed = bridge_free(&b);
+	if (rc == LB_OK)
+		rc = closed;
 	log_close();
 	return exit_code(rc);
 }

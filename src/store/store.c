@@ -519,6 +519,9 @@ int store_close(struct store *s)
 	}
 	if (rc == LB_OK)
 		store__gen_close(s);
+	store__sync_drain(s);
+	if (rc == LB_OK && s->sync.failed)
+		rc = LB_ERR_IO;
 	release(s);
 	return rc;
 }

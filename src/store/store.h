@@ -145,7 +145,9 @@ int store_open_flags(struct store *s, const char *dir, int commit_ms, unsigned f
 void store_set_wall_clock(struct store *s, int64_t (*now_s)(void));
 
 /* Commit what is staged, close. Returns that commit's result (the batch is
- * lost on error, and logged). */
+ * lost on error, and logged), or LB_ERR_IO when a sync had failed, before
+ * or during the close (the close's own advance; FAILURE IS FINAL,
+ * store_sync.h). */
 int store_close(struct store *s);
 
 #endif

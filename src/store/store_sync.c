@@ -59,7 +59,8 @@ static void ring_broken(struct store *s, const char *what, int res)
 	s->sync.ring_broken = true;
 }
 
-/* ... and the WAL's sync in flight did not run. */
+/* ... and the WAL's sync in flight did not run (an error of io_uring in
+ * its completion, or its submission refused). */
 static void give_up_ring(struct store *s, const char *what, int res)
 {
 	s->sync.in_flight = false;
@@ -180,10 +181,12 @@ static void wait_failed(struct store *s, int rc)
 {
 	bool wal = s->sync.in_flight, aux = s->sync.aux_in_flight;
 
-	give_up_ring(s, "waiting for a sync failed", rc);
-	s->sync.aux_in_flight = false;
+	s->sync.in_flight = s->sync.aux_in_flight = false;
 	if (wal)
 		store__sync_failed(s, "waiting for the fdatasync of " STORE_DB_NAME "-wal", -rc);
+	else
+		ring_broken(s, "waiting for a sync failed", rc);
+	s->sync.ring_broken = true;
 	if (aux)
 		s->sync.aux_done(s, -rc);
 }
@@ -198,7 +201,7 @@ static void wait_ring(struct store *s, const bool *pending)
 		int rc = io_uring_wait_cqe(s->sync.ring, &cqe);
 		if (rc == -EINTR)
 			continue;
-		if (rc < 0) {   /* the ring itself failed: the callers sync at once */
+		if (rc < 0) {   /* the ring itself failed (wait_failed()) */
 			wait_failed(s, rc);
 			return;
 		}

@@ -122,7 +122,8 @@ bool store__sync_ring_ok(const struct store *s);
  * failure is the marker's, never the store's. */
 int store__sync_aux_submit(struct store *s, int fd, store_sync_aux_fn done);
 /* Wait until no such fsync is in flight (one that a completion submits
- * in turn included). */
+ * in turn included). A wait that fails fails the marker, and the store too
+ * if the WAL's sync is in flight (FAILURE IS FINAL). */
 void store__sync_aux_wait(struct store *s);
 /* Batch `batch` and later are not durable, synced or not, until
  * store__sync_release(): the marker of the advance that batch carries

@@ -2369,7 +2369,7 @@ START_TEST(test_checkpoint_sync_failure_is_final)
 	ck_assert(!store_upkeep_due(&s));
 	ck_assert_int_eq(store_put_session(&s, &a), LB_ERR_IO);
 	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
-	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_ERR_IO);
 	fault_remove();
 }
 END_TEST

@@ -225,7 +225,7 @@ static void check_failed_for_good(struct store *s, const char *dir, uint64_t b)
 	ck_assert_int_eq(store_commit(s), LB_ERR_IO);
 	ck_assert_int_eq(store_commit_nowait(s), LB_ERR_IO);
 	ck_assert(!store_committed(s, b));
-	ck_assert_int_eq(store_close(s), LB_OK);   /* nothing was staged */
+	ck_assert_int_eq(store_close(s), LB_ERR_IO);   /* the failure, said again */
 	/* The WAL stays for the next start (SQLite would checkpoint it into
 	 * the database unsynced and delete it), and that start reads the
 	 * batch that was written from it. */
@@ -272,7 +272,7 @@ START_TEST(test_no_checkpoint_after_failure)
 	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
 	ck_assert(store_sync_failed(&s));
 	ck_assert(s.gen.ckpt_due);   /* not done */
-	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_ERR_IO);
 }
 END_TEST
 
@@ -889,7 +889,27 @@ START_TEST(test_wal_wait_fails_is_final)
 	s.sync.ring->enter_ring_fd = efd;
 	ck_assert(store_sync_failed(&s));
 	ck_assert(!store_committed(&s, b));
-	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_ERR_IO);
+}
+END_TEST
+
+/* A failed sync found by the close itself (its own advance waits for the
+ * sync in flight, and that wait fails) is reported by store_close(), so
+ * the daemon's exit status says it (3), as for one found before. */
+START_TEST(test_failure_found_at_close)
+{
+	char dir[512];
+	struct store s;
+
+	if (!open_with_ring(&s, dir, sizeof(dir)))
+		return;
+	(void)commit_in_flight(&s);
+	swallow_completion(&s, s.sync.flight_seq);
+	int fd = s.sync.ring->ring_fd;
+	s.sync.ring->ring_fd = s.sync.ring->enter_ring_fd = -1;   /* io_uring_enter: EBADF */
+	ck_assert(!store_sync_failed(&s));
+	ck_assert_int_eq(store_close(&s), LB_ERR_IO);
+	ck_assert_int_eq(close(fd), 0);   /* the ring's, which the close could not know */
 }
 END_TEST
 
@@ -913,6 +933,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_ring_breaks_on_carrying_commit);
 	tcase_add_test(tc, test_marker_wait_fails);
 	tcase_add_test(tc, test_wal_wait_fails_is_final);
+	tcase_add_test(tc, test_failure_found_at_close);
 	tcase_add_test(tc, test_wait_takes_flight_first);
 	tcase_add_test(tc, test_completion_by_tag);
 	tcase_add_test(tc, test_ring_error_gives_ring_up);
