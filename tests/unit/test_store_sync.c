@@ -717,6 +717,26 @@ START_TEST(test_marker_ring_error_fsyncs_at_once)
 }
 END_TEST
 
+/* The ring's descriptors, put aside so that io_uring_enter() fails
+ * (EBADF): a submission or a wait refused by io_uring itself. */
+struct ring_fds {
+	int fd, enter_fd;
+};
+
+static struct ring_fds ring_refuse(struct store *s)
+{
+	struct ring_fds k = {s->sync.ring->ring_fd, s->sync.ring->enter_ring_fd};
+
+	s->sync.ring->ring_fd = s->sync.ring->enter_ring_fd = -1;
+	return k;
+}
+
+static void ring_restore(struct store *s, struct ring_fds k)
+{
+	s->sync.ring->ring_fd = k.fd;
+	s->sync.ring->enter_ring_fd = k.enter_fd;
+}
+
 /* A batch that carried the advance stays held until its marker is
  * written whatever ends the batch: a commit ahead carrying it, then an
  * end with nothing new; and an empty store_commit() returns only once the
@@ -760,11 +780,9 @@ START_TEST(test_ring_breaks_on_carrying_commit)
 	if (!open_deferred(&s, dir, sizeof(dir), &g))
 		return;
 	uint64_t b = stage_carrying(&s, 1);
-	int fd = s.sync.ring->ring_fd, efd = s.sync.ring->enter_ring_fd;
-	s.sync.ring->ring_fd = s.sync.ring->enter_ring_fd = -1;   /* io_uring_enter: EBADF */
+	struct ring_fds k = ring_refuse(&s);
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
-	s.sync.ring->ring_fd = fd;
-	s.sync.ring->enter_ring_fd = efd;
+	ring_restore(&s, k);
 	ck_assert(s.sync.ring_broken);
 	ck_assert(store_committed(&s, b));
 	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
@@ -848,13 +866,11 @@ START_TEST(test_marker_wait_fails)
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);
 	reap_to_marker_file(&s);
 	swallow_completion(&s, (UINT64_C(1) << 63) | s.sync.aux_seq);
-	int fd = s.sync.ring->ring_fd, efd = s.sync.ring->enter_ring_fd;
-	s.sync.ring->ring_fd = s.sync.ring->enter_ring_fd = -1;   /* io_uring_enter: EBADF */
+	struct ring_fds k = ring_refuse(&s);
 	stage(&s, EUI_A, 2);
 	uint64_t b2 = store_batch(&s);
 	ck_assert_int_eq(store_commit_nowait(&s), LB_OK);   /* waits for the marker first */
-	s.sync.ring->ring_fd = fd;
-	s.sync.ring->enter_ring_fd = efd;
+	ring_restore(&s, k);
 	ck_assert(s.sync.ring_broken);
 	ck_assert_int_eq(s.gen.mark_step, STORE_MARK_IDLE);
 	ck_assert_int_eq(s.gen.mark_fd, -1);
@@ -881,12 +897,10 @@ START_TEST(test_wal_wait_fails_is_final)
 		return;
 	uint64_t b = commit_in_flight(&s);
 	swallow_completion(&s, s.sync.flight_seq);
-	int fd = s.sync.ring->ring_fd, efd = s.sync.ring->enter_ring_fd;
-	s.sync.ring->ring_fd = s.sync.ring->enter_ring_fd = -1;   /* io_uring_enter: EBADF */
+	struct ring_fds k = ring_refuse(&s);
 	stage(&s, EUI_A, 2);
 	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);           /* waits for the one in flight */
-	s.sync.ring->ring_fd = fd;
-	s.sync.ring->enter_ring_fd = efd;
+	ring_restore(&s, k);
 	ck_assert(store_sync_failed(&s));
 	ck_assert(!store_committed(&s, b));
 	ck_assert_int_eq(store_close(&s), LB_ERR_IO);
@@ -905,11 +919,10 @@ START_TEST(test_failure_found_at_close)
 		return;
 	(void)commit_in_flight(&s);
 	swallow_completion(&s, s.sync.flight_seq);
-	int fd = s.sync.ring->ring_fd;
-	s.sync.ring->ring_fd = s.sync.ring->enter_ring_fd = -1;   /* io_uring_enter: EBADF */
+	struct ring_fds k = ring_refuse(&s);
 	ck_assert(!store_sync_failed(&s));
 	ck_assert_int_eq(store_close(&s), LB_ERR_IO);
-	ck_assert_int_eq(close(fd), 0);   /* the ring's, which the close could not know */
+	ck_assert_int_eq(close(k.fd), 0);   /* the ring's, which the close could not know */
 }
 END_TEST
 
