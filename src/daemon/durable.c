@@ -171,6 +171,10 @@ int64_t durable_tick(struct durable *d, int64_t now_ms)
 		due = d->retry_at_ms;
 	if (now_ms < due)
 		return due;
+	/* A closing checkpoint pass: no batch opens until it ends (its result
+	 * wakes the loop; store_ckpt.h). The loop goes on meanwhile. */
+	if (store_checkpoint_closing(d->store))
+		return now_ms + d->store->commit_ms;
 	/* Staging opens or extends the store's batch: commit it now, not one
 	 * more commit interval later. */
 	if (commit_at(d, now_ms, false) != LB_OK) {

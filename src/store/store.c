@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/store_ckpt.h"
 #include "store/store_db.h"
 #include "store/store_sync.h"
 #include "base/lb_err.h"
@@ -397,6 +398,7 @@ static void release(struct store *s)
 	}
 	if (s->db && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	store__ckpt_close(s);
 	store__sync_drain(s);
 	keep_wal_after_failure(s);
 	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
@@ -413,6 +415,7 @@ static void release(struct store *s)
 	s->dir_fd = -1;
 	s->sync.wal_fd = -1;
 	s->due_ms = -1;
+	store__ckpt_init(s);
 }
 
 /* The directory itself, for the marker's renames and their fsync. */
@@ -485,6 +488,7 @@ int store_open_flags(struct store *s, const char *dir, int commit_ms, unsigned f
 	s->dir_fd = -1;
 	s->sync.wal_fd = -1;
 	s->sync.hold = UINT64_MAX;   /* no batch held (store_sync.h) */
+	store__ckpt_init(s);
 	s->due_ms = -1;
 	if (!dir || !dir[0] || commit_ms < 0 || commit_ms > STORE_MAX_COMMIT_MS ||
 	    (flags & ~STORE_ACCEPT_STATE_LOSS))
@@ -511,6 +515,7 @@ int store_close(struct store *s)
 
 	if (!s || !s->db)   /* zeroed, failed to open or closed */
 		return LB_OK;
+	store__ckpt_close(s);   /* its result first: a failed sync counts */
 	if (s->n_ops > 0) {
 		rc = store_commit(s);
 		if (rc != LB_OK)

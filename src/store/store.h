@@ -125,6 +125,7 @@
 #include "store/store_mac.h"
 #include "store/store_gen.h"
 #include "store/store_sync.h"
+#include "store/store_ckpt.h"
 #include "store/store_outbox.h"
 
 /* Open (creating dir with mode 0750 and the database with 0600 if

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/store_ckpt.h"
 #include "store/store_db.h"
 #include "store/store_gen.h"
 #include "store/store_sync.h"
@@ -89,6 +90,10 @@ static int ensure_batch(struct store *s)
 
 	if (s->in_txn)
 		return LB_OK;
+	/* A closing checkpoint pass: the WAL starts over with this batch. */
+	store__ckpt_before_begin(s);
+	if (s->sync.failed)   /* found by that pass */
+		return LB_ERR_IO;
 	if (s->broken)
 		return replay(s);
 	rc = step_txn(s, STMT_BEGIN, "begin");
@@ -408,7 +413,14 @@ bool store_dirty(const struct store *s)
 
 int64_t store_due_ms(const struct store *s)
 {
-	return s && s->n_ops > 0 ? s->due_ms : -1;
+	if (!s || s->n_ops == 0)
+		return -1;
+	/* A checkpoint waits for the batch to be closed (store_gen.h, UPKEEP;
+	 * a writer that can wait stages nothing meanwhile): due now, not at
+	 * the end of its interval with all it gathered staged in one go. */
+	if (s->gen.ckpt_due && !s->retrying)
+		return 0;
+	return s->due_ms;
 }
 
 int64_t store_tick(struct store *s, int64_t now_ms)

@@ -37,6 +37,9 @@ int store_commit_nowait(struct store *s);
  * Errors as store_commit(). */
 int store_commit_ahead(struct store *s);
 bool store_dirty(const struct store *s);
+/* When the batch is due (monotonic ms): its first staged write plus
+ * commit_ms, or 0 (now) while a checkpoint waits for it to be closed; -1
+ * when nothing is staged. */
 int64_t store_due_ms(const struct store *s);
 /* Commit when due; returns the next deadline (store_due_ms()). */
 int64_t store_tick(struct store *s, int64_t now_ms);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/store_ckpt.h"
 #include "store/store_db.h"
 #include "store/store_sync.h"
 #include "store/store_write.h"
@@ -350,6 +351,7 @@ static int db_commit_generation(struct store *s, int64_t gen, bool wait)
 		log_error(TAG, "state generation %" PRId64 " not committed: a batch is open", gen);
 		return LB_ERR_STATE;
 	}
+	store__ckpt_before_begin(s);   /* a closing pass: the WAL starts over after it */
 	if (s->sync.failed)   /* nothing more is written (store_sync.h) */
 		return LB_ERR_IO;
 	memset(&m, 0, sizeof(m));
@@ -441,6 +443,76 @@ static bool checkpoint(struct store *s)
 	return n_done >= s->gen.advance_frame;
 }
 
+/* A checkpoint (no batch open, none running): a pass in the helper when
+ * it can be used (store_ckpt.h), else at once. */
+static void ckpt_run(struct store *s, bool closing)
+{
+	if (store__ckpt_usable(s) && store__ckpt_start(s, closing) == LB_OK)
+		return;
+	s->ckpt.at_once = false;
+	s->ckpt.passes = 0;
+	s->ckpt.close_next = false;
+	if (checkpoint(s))
+		s->gen.adv_due = true;
+}
+
+/* A pass neither failed nor copied every frame it saw: tried again a
+ * while later, as a checkpoint at once would be after the next commit. */
+static void ckpt_later(struct store *s)
+{
+	s->ckpt.passes = 0;
+	s->ckpt.close_next = false;
+	s->ckpt.retry_ms = mono_ms() + STORE_RETRY_MS;
+}
+
+/* A helper's result (store_ckpt.h): rc is SQLite's, -1 when the helper
+ * failed. Taken as checkpoint() takes its own, then the next pass. */
+static void ckpt_done(struct store *s, int rc, int n_log, int n_done)
+{
+	if (rc == SQLITE_IOERR_FSYNC || rc == SQLITE_IOERR_DIR_FSYNC) {   /* FAILURE IS FINAL */
+		store__sync_failed(s, "the WAL checkpoint's sync (in the helper)", EIO);
+		return;
+	}
+	if (rc < 0) {   /* logged: at once instead, at the next upkeep or commit */
+		s->ckpt.at_once = true;
+		s->gen.ckpt_due = true;
+		return;
+	}
+	if (rc != SQLITE_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, TAG, "WAL checkpoint failed in the helper: %s (retried)",
+			  sqlite3_errstr(rc));
+		ckpt_later(s);
+		return;
+	}
+	/* (A commit since the pass began may have started the WAL over, its
+	 * advance counted in the new WAL's frames: an advance more, never
+	 * one fewer.) */
+	if (n_done >= s->gen.advance_frame)
+		s->gen.adv_due = true;
+	if (n_done < n_log) {
+		log_debug(TAG, "WAL checkpoint: %d of %d frames (a reader holds the rest)", n_done,
+			  n_log);
+		ckpt_later(s);
+		return;
+	}
+	/* Nothing committed since it began, no batch open since: the next
+	 * transaction starts the WAL over. */
+	if (!s->in_txn && s->wal_frames == n_log) {
+		s->ckpt.passes = 0;
+		s->ckpt.close_next = false;
+		return;
+	}
+	s->ckpt.passes++;
+	if (s->ckpt.passes < STORE_CKPT_OPEN_PASSES &&
+	    s->wal_frames - n_log > STORE_CKPT_CLOSE_FRAMES && store__ckpt_usable(s) &&
+	    store__ckpt_start(s, false) == LB_OK)
+		return;
+	/* The closing pass, as soon as no batch is open (store_gen.h, UPKEEP:
+	 * a writer that can wait keeps it closed meanwhile). */
+	s->ckpt.close_next = true;
+	s->gen.ckpt_due = true;
+}
+
 /* ---- the upkeep (store_gen.h, UPKEEP) ---------------------------------- */
 
 void store_defer_upkeep(struct store *s, bool on)
@@ -460,12 +532,16 @@ bool store_upkeep_due(const struct store *s)
 	 * locked"). */
 	if (g->mark_step != STORE_MARK_IDLE)
 		return mark_ready(s);
-	return (g->ckpt_due || g->adv_due) && !s->in_txn && s->n_ops == 0;
+	/* Nothing begins a transaction during a closing pass (store_ckpt.h),
+	 * and no checkpoint runs beside a pass. */
+	if (store_checkpoint_closing(s))
+		return false;
+	return ((g->ckpt_due && !s->ckpt.running) || g->adv_due) && !s->in_txn && s->n_ops == 0;
 }
 
 bool store_checkpoint_due(const struct store *s)
 {
-	return s->db && s->gen.active && s->gen.ckpt_due;
+	return s->db && s->gen.active && (s->gen.ckpt_due || store_checkpoint_closing(s));
 }
 
 bool store_upkeep(struct store *s)
@@ -476,10 +552,9 @@ bool store_upkeep(struct store *s)
 		return false;
 	if (g->mark_step != STORE_MARK_IDLE) {
 		mark_start(s);
-	} else if (g->ckpt_due) {       /* first: writers wait for it */
+	} else if (g->ckpt_due && !s->ckpt.running) {   /* first: writers wait for it */
 		g->ckpt_due = false;
-		if (checkpoint(s))
-			g->adv_due = true;
+		ckpt_run(s, s->ckpt.close_next);
 	} else if (db_commit_generation(s, g->committed + 1, !marker_off_loop(s)) == LB_OK) {
 		g->advanced_ms = mono_ms();
 		g->adv_due = false;
@@ -495,17 +570,22 @@ void store__gen_committed(struct store *s)
 	if (!s->gen.active || s->sync.failed)   /* nothing more is written */
 		return;
 	/* Deferred, but a batch was open from one commit to the next: done
-	 * now, while none is, so the WAL stays short. */
-	bool done = s->gen.deferred && s->gen.ckpt_due;
+	 * now, while none is, so the WAL stays short (a closing pass too). */
+	bool done = s->gen.deferred && s->gen.ckpt_due && !s->ckpt.running;
 	if (done) {
 		s->gen.ckpt_due = false;
-		if (checkpoint(s))
-			s->gen.adv_due = true;
+		ckpt_run(s, s->ckpt.close_next);
 	}
 	/* (After a checkpoint the frame count is the old WAL's until the next
-	 * transaction starts it again.) */
-	if (!done && s->wal_frames >= STORE_CHECKPOINT_FRAMES)
-		s->gen.ckpt_due = true;
+	 * transaction starts it again.) A pass in the helper starts at once:
+	 * it needs no batch closed. */
+	if (!done && !s->ckpt.running && s->wal_frames >= STORE_CHECKPOINT_FRAMES &&
+	    mono_ms() >= s->ckpt.retry_ms) {
+		if (s->gen.deferred && store__ckpt_usable(s))
+			ckpt_run(s, false);
+		else
+			s->gen.ckpt_due = true;
+	}
 	if (mono_ms() - s->gen.advanced_ms >= STORE_GEN_PERIOD_MS)
 		s->gen.adv_due = true;
 	while (!s->gen.deferred && store_upkeep(s))
@@ -610,6 +690,7 @@ int store__gen_open(struct store *s, const char *path, unsigned flags)
 				    .marker_at_open = marker, .db_at_open = db,
 				    .committed = db, .marked = marker, .mark_fd = -1};
 	s->sync.reaped = reaped;
+	s->ckpt.done = ckpt_done;
 	if (!present) {
 		s->gen.outcome = STORE_GEN_STARTED;
 		log_adopted(s, path);

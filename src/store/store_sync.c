@@ -19,11 +19,14 @@
 #include "base/log.h"
 
 #define TAG STORE_LOG_TAG
-/* One sync of the WAL and one fsync for the marker in flight at a time:
- * four entries leave room to spare. */
+/* One sync of the WAL, one fsync for the marker and one read of the
+ * checkpoint helper's result in flight at a time: four entries leave room
+ * to spare. */
 #define RING_ENTRIES 4
-/* The marker's fsyncs' user_data: their own numbers, with this bit. */
+/* The marker's fsyncs' user_data: their own numbers, with this bit; the
+ * reads', with the next one. */
 #define AUX_TAG (UINT64_C(1) << 63)
+#define READ_TAG (UINT64_C(1) << 62)
 
 int store__sync_failed(struct store *s, const char *what, int err)
 {
@@ -143,12 +146,26 @@ static void aux_completed(struct store *s, uint64_t tag, int res)
 	s->sync.aux_done(s, res < 0 ? -res : 0);
 }
 
+/* The read in flight completed: bytes, or -errno (an error of io_uring's
+ * own too: its caller reads at once). */
+static void read_completed(struct store *s, uint64_t tag, int res)
+{
+	if (!s->sync.rd_in_flight || tag != (READ_TAG | s->sync.rd_seq))
+		return;
+	s->sync.rd_in_flight = false;
+	s->sync.rd_done(s, res);
+}
+
 /* A completion: the sync in flight's if its tag matches. Any failed
  * sync of the WAL is a write-back error of the WAL, whichever it was. */
 static void completed(struct store *s, uint64_t tag, int res)
 {
 	if (tag & AUX_TAG) {
 		aux_completed(s, tag, res);
+		return;
+	}
+	if (tag & READ_TAG) {
+		read_completed(s, tag, res);
 		return;
 	}
 	bool ours = s->sync.in_flight && tag == s->sync.flight_seq;
@@ -179,9 +196,9 @@ static void completed(struct store *s, uint64_t tag, int res)
  * fails the marker; the ring is not used again. */
 static void wait_failed(struct store *s, int rc)
 {
-	bool wal = s->sync.in_flight, aux = s->sync.aux_in_flight;
+	bool wal = s->sync.in_flight, aux = s->sync.aux_in_flight, rd = s->sync.rd_in_flight;
 
-	s->sync.in_flight = s->sync.aux_in_flight = false;
+	s->sync.in_flight = s->sync.aux_in_flight = s->sync.rd_in_flight = false;
 	if (wal)
 		store__sync_failed(s, "waiting for the fdatasync of " STORE_DB_NAME "-wal", -rc);
 	else
@@ -189,6 +206,8 @@ static void wait_failed(struct store *s, int rc)
 	s->sync.ring_broken = true;
 	if (aux)
 		s->sync.aux_done(s, -rc);
+	if (rd)
+		s->sync.rd_done(s, rc);
 }
 
 /* Wait until *pending (the WAL's sync in flight, or the marker's fsync)
@@ -320,6 +339,32 @@ void store__sync_aux_wait(struct store *s)
 		wait_ring(s, &s->sync.aux_in_flight);
 }
 
+int store__sync_read_submit(struct store *s, int fd, void *buf, unsigned len,
+			    store_sync_read_fn done)
+{
+	if (!store__sync_ring_ok(s) || s->sync.rd_in_flight)
+		return LB_ERR_STATE;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(s->sync.ring);
+	if (!sqe)
+		return LB_ERR_STATE;
+	io_uring_prep_read(sqe, fd, buf, len, 0);
+	sqe->user_data = READ_TAG | ++s->sync.rd_seq;
+	int rc = io_uring_submit(s->sync.ring);
+	if (rc != 1) {   /* as for the WAL's (submit()), whose sync may be in flight */
+		ring_broken(s, "submitting a read failed", rc < 0 ? rc : -EAGAIN);
+		return LB_ERR_STATE;
+	}
+	s->sync.rd_in_flight = true;
+	s->sync.rd_done = done;
+	return LB_OK;
+}
+
+void store__sync_read_wait(struct store *s)
+{
+	if (s->sync.ring)
+		wait_ring(s, &s->sync.rd_in_flight);
+}
+
 int store_sync_reap(struct store *s)
 {
 	struct io_uring_cqe *cqe;
@@ -395,6 +440,9 @@ int64_t store_sync_stalled_ms(const struct store *s)
 		us = now - s->sync.flight_since_us;
 	if (s->sync.aux_in_flight && now - s->sync.aux_since_us > us)
 		us = now - s->sync.aux_since_us;
+	/* A closing checkpoint pass holds every commit (store_ckpt.h). */
+	if (s->ckpt.running && s->ckpt.closing && now - s->ckpt.since_us > us)
+		us = now - s->ckpt.since_us;
 	return us / 1000;
 }
 
@@ -428,6 +476,7 @@ void store__sync_drain(struct store *s)
 		return;
 	wait_flight(s);
 	store__sync_aux_wait(s);
+	store__sync_read_wait(s);
 }
 
 void store__sync_close(struct store *s)

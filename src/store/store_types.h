@@ -172,6 +172,28 @@ struct store_gen {
 struct store;
 /* The result of an fsync for the marker (store_sync.h): 0 or an errno. */
 typedef void (*store_sync_aux_fn)(struct store *s, int err);
+/* The result of a read in the ring (store_sync.h): bytes read, or -errno. */
+typedef void (*store_sync_read_fn)(struct store *s, int res);
+
+/* The WAL checkpoint in a helper process (store_ckpt.h). */
+struct store_ckpt {
+	const char *exe;                /* the helper's program; NULL: at once */
+	int pid;                        /* a helper not yet waited for; 0: none */
+	int fd;                         /* the pipe of its result; -1: none */
+	bool running;                   /* its result not yet in */
+	bool closing;                   /* a closing pass: no batch opens */
+	int64_t since_us;               /* started then (monotonic) */
+	int64_t retry_ms;               /* no helper before (monotonic ms) */
+	int passes;                     /* passes since the WAL last started over */
+	int failures;                   /* helpers failed in a row */
+	bool close_next;                /* the next pass is a closing one */
+	bool at_once;                   /* the next checkpoint at once (one failed) */
+	uint64_t spawned, closings;     /* statistics: helpers, closing passes */
+	char buf[64];                   /* its line "RC N_LOG N_DONE" */
+	/* The result, to the generation (store_gen.c): SQLite's result code
+	 * (-1: no result, the helper failed), the WAL's frames, those copied. */
+	void (*done)(struct store *s, int rc, int n_log, int n_done);
+};
 
 /* What the store's own syncs cover (store_sync.h). Batch numbers are
  * those of struct store's batch. */
@@ -198,6 +220,9 @@ struct store_sync {
 	int aux_fd;                     /* ...its descriptor */
 	int64_t aux_since_us;           /* ...submitted then (monotonic) */
 	store_sync_aux_fn aux_done;     /* ...its caller's */
+	bool rd_in_flight;              /* a read in the ring (store_ckpt.h) */
+	uint64_t rd_seq;                /* ...its number (in its user_data) */
+	store_sync_read_fn rd_done;     /* ...its caller's */
 	void (*reaped)(struct store *s); /* after store_sync_reap()'s completions */
 };
 
@@ -213,6 +238,7 @@ struct store {
 	int64_t wal_frames;             /* frames in the WAL after the last commit */
 	struct store_gen gen;
 	struct store_sync sync;
+	struct store_ckpt ckpt;
 	int commit_ms;
 	bool in_txn;                    /* BEGIN IMMEDIATE issued */
 	bool broken;                    /* batch rolled back: replay the log */

@@ -13,7 +13,8 @@
 # loop was held, the syncs and their total time, and the longest holds
 # with the syncs inside each. Needs perf (and the right to trace: root, or
 # kernel.perf_event_paranoid <= 1); prints figures, never fails on one.
-# Usage: bench_holds.sh [RATE] [SECONDS] [TOP]   (40000, 3, 10)
+# Usage: bench_holds.sh [RATE] [SECONDS] [TOP]   (40000, 3, 10); BENCH_LOG=debug
+# sets the bridge's log level (the commits' and checkpoints' timings; KEEP_TMP=1 keeps it).
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir/build}
@@ -33,7 +34,7 @@ mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t 'lorabridge/+/stats' > "$T/stats.o
 PIDS="$PIDS $!"
 sleep 0.3
 UDP_EXTRA="rcvbuf = 4194304; rate_limit_count = 0;" \
-	write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "log_level = \"notice\";"
+	write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "log_level = \"${BENCH_LOG:-notice}\";"
 start_bridge "$T/lb.conf"
 
 lines() { wc -l < "$1" | tr -d ' '; }

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_ckpt.c - the WAL checkpoint in a helper process: its spawn, its
+ * result read through the ring, its wait; and the helper's own work. See
+ * store_ckpt.h.
+ */
+#include "store/store_ckpt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/store_db.h"
+#include "store/store_sync.h"
+#include "base/lb_err.h"
+#include "base/log.h"
+
+#define TAG STORE_LOG_TAG
+/* The helper waits for a lock that long: it holds nobody up meanwhile. */
+#define HELPER_BUSY_MS 5000
+
+extern char **environ;
+
+void store__ckpt_init(struct store *s)
+{
+	s->ckpt.fd = -1;
+}
+
+int store_checkpoint_helper(struct store *s, const char *exe)
+{
+	if (!s || !s->db)
+		return LB_ERR_STATE;
+	s->ckpt.exe = exe;
+	return LB_OK;
+}
+
+bool store_checkpoint_closing(const struct store *s)
+{
+	return s && s->ckpt.running && s->ckpt.closing;
+}
+
+/* A helper that ended: waited for (never blocking unless `block`, at the
+ * close). Returns whether none is left; *status is its wait status, or
+ * -1 when it was not waited for now. */
+static bool reap_child(struct store *s, bool block, int *status)
+{
+	int st = -1;
+
+	*status = -1;
+	if (s->ckpt.pid <= 0)
+		return true;
+	pid_t r;
+	do
+		r = waitpid(s->ckpt.pid, &st, block ? 0 : WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return false;
+	if (r < 0)   /* not our child any more (cannot happen): do not wait again */
+		log_warn(TAG, "waiting for the checkpoint helper %d: %s", s->ckpt.pid,
+			 strerror(errno));
+	else
+		*status = st;
+	s->ckpt.pid = 0;
+	return true;
+}
+
+bool store__ckpt_usable(const struct store *s)
+{
+	return s->ckpt.exe && s->gen.deferred && store__sync_ring_ok(s) && !s->ckpt.running &&
+	       !s->ckpt.at_once && s->ckpt.failures < STORE_CKPT_MAX_FAILURES;
+}
+
+/* A helper failed (logged by the caller): one more in a row. */
+static void helper_failed(struct store *s)
+{
+	if (++s->ckpt.failures == STORE_CKPT_MAX_FAILURES)
+		log_error(TAG, "%d checkpoint helpers failed in a row: checkpoints are made on the "
+			  "loop from now on", STORE_CKPT_MAX_FAILURES);
+}
+
+/* Why a helper gave no result, from its wait status. */
+static void log_no_result(struct store *s, int res)
+{
+	int st;
+
+	(void)reap_child(s, true, &st);   /* its output closed: it has ended */
+	if (res < 0)
+		log_error(TAG, "reading the checkpoint helper's result failed: %s",
+			  strerror(-res));
+	else if (st != -1 && WIFSIGNALED(st))
+		log_error(TAG, "the checkpoint helper was killed by signal %d", WTERMSIG(st));
+	else if (st != -1 && WIFEXITED(st))
+		log_error(TAG, "the checkpoint helper exited with status %d without a result "
+			  "(its error is above in the log)", WEXITSTATUS(st));
+	else
+		log_error(TAG, "the checkpoint helper wrote no result");
+}
+
+/* The result is in (res: bytes read, or -errno): parse it, end the pass,
+ * hand it to the generation. */
+static void finish(struct store *s, int res)
+{
+	int rc = -1, n_log = 0, n_done = 0, st;
+
+	if (res > 0) {
+		s->ckpt.buf[res < (int)sizeof(s->ckpt.buf) ? res : (int)sizeof(s->ckpt.buf) - 1] = 0;
+		if (sscanf(s->ckpt.buf, "%d %d %d", &rc, &n_log, &n_done) != 3)
+			rc = -1;
+	}
+	close(s->ckpt.fd);
+	s->ckpt.fd = -1;
+	s->ckpt.running = false;
+	if (rc < 0) {
+		log_no_result(s, res);
+		helper_failed(s);
+	} else {
+		s->ckpt.failures = 0;
+		(void)reap_child(s, false, &st);   /* else at the next pass */
+	}
+	int64_t us = store__mono_us() - s->ckpt.since_us;
+	log_debug(TAG, "checkpoint helper (%s pass): result %d, %d of %d frames, %lld us",
+		  s->ckpt.closing ? "closing" : "open", rc, n_done, n_log, (long long)us);
+	s->ckpt.done(s, rc, n_log, n_done);
+}
+
+/* The ring could not read it (an error of io_uring's own): read it here,
+ * waiting for the helper. Returns bytes read or -errno. */
+static int read_at_once(struct store *s)
+{
+	ssize_t n;
+
+	do
+		n = read(s->ckpt.fd, s->ckpt.buf, sizeof(s->ckpt.buf) - 1);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : (int)n;
+}
+
+/* The ring's read of the result: on a failure of the ring's own (or a
+ * kernel without IORING_OP_READ) the helper still runs, and its result
+ * is read here, waiting: a result lost would be a pass lost. */
+static void read_done(struct store *s, int res)
+{
+	if (res < 0) {
+		LB_LOG_RL(LOG_LVL_WARN, TAG, "io_uring: reading the checkpoint helper's result "
+			  "failed (%s): read on the loop", strerror(-res));
+		res = read_at_once(s);
+	}
+	finish(s, res);
+}
+
+/* posix_spawn() of the helper, its output to the pipe's end w, in the
+ * state directory. Returns 0 or an errno. */
+static int spawn(struct store *s, int w, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t mask, dflt;
+	char *argv[] = {"lorabridge", STORE_CKPT_HELPER_ARG, STORE_DB_NAME, NULL};
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigfillset(&dflt);
+	int err = posix_spawn_file_actions_init(&fa);
+	if (err)
+		return err;
+	if ((err = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return err;
+	}
+	/* In this order: the directory's descriptor is closed with the rest. */
+	if (!(err = posix_spawn_file_actions_addfchdir_np(&fa, s->dir_fd)) &&
+	    !(err = posix_spawn_file_actions_adddup2(&fa, w, STDOUT_FILENO)) &&
+	    !(err = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1)) &&
+	    !(err = posix_spawnattr_setsigmask(&at, &mask)) &&
+	    !(err = posix_spawnattr_setsigdefault(&at, &dflt)) &&
+	    !(err = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)))
+		err = posix_spawn(pid, s->ckpt.exe, &fa, &at, argv, environ);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	return err;
+}
+
+int store__ckpt_start(struct store *s, bool closing)
+{
+	int p[2], st;
+	pid_t pid = 0;
+
+	/* The last helper gave its result and closed its connection: it is
+	 * exiting, if not gone already. */
+	(void)reap_child(s, true, &st);
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		log_error(TAG, "a pipe for the checkpoint helper: %s: checkpoint made at once",
+			  strerror(errno));
+		return LB_ERR_IO;
+	}
+	int64_t t0 = store__mono_us();
+	int err = spawn(s, p[1], &pid);
+	close(p[1]);
+	if (err) {
+		close(p[0]);
+		log_error(TAG, "cannot start the checkpoint helper %s: %s: checkpoint made at once",
+			  s->ckpt.exe, strerror(err));
+		helper_failed(s);
+		return LB_ERR_IO;
+	}
+	s->ckpt.pid = pid;
+	s->ckpt.fd = p[0];
+	s->ckpt.running = true;
+	s->ckpt.closing = closing;
+	s->ckpt.since_us = store__mono_us();
+	s->ckpt.spawned++;
+	s->ckpt.closings += closing;
+	log_debug(TAG, "checkpoint helper %d started (%s pass) in %lld us", (int)pid,
+		  closing ? "closing" : "open", (long long)(s->ckpt.since_us - t0));
+	if (store__sync_read_submit(s, p[0], s->ckpt.buf, sizeof(s->ckpt.buf) - 1, read_done) !=
+	    LB_OK)
+		read_done(s, -ECANCELED);   /* the ring broke meanwhile: wait for it here */
+	return LB_OK;
+}
+
+void store__ckpt_wait(struct store *s)
+{
+	if (!s->ckpt.running)
+		return;
+	store__sync_read_wait(s);
+	if (s->ckpt.running)   /* the ring is gone (its wait failed): read here */
+		read_done(s, -ECANCELED);
+}
+
+void store__ckpt_before_begin(struct store *s)
+{
+	if (store_checkpoint_closing(s))
+		store__ckpt_wait(s);
+}
+
+void store__ckpt_close(struct store *s)
+{
+	int st;
+
+	store__ckpt_wait(s);
+	(void)reap_child(s, true, &st);
+	if (s->ckpt.fd >= 0)
+		close(s->ckpt.fd);
+	s->ckpt.fd = -1;
+}
+
+/* ---- the helper's side ------------------------------------------------- */
+
+int store_checkpoint_main(const char *db_path, int out_fd)
+{
+	sqlite3 *db = NULL;
+	int n_log = -1, n_done = -1;
+
+	if (!db_path) {
+		fprintf(stderr, "usage: lorabridge %s DATABASE (run by the daemon itself)\n",
+			STORE_CKPT_HELPER_ARG);
+		return 2;
+	}
+	/* Its own connection: never created, never put into another mode;
+	 * synchronous = NORMAL syncs the WAL before and the database file
+	 * after, as the daemon's checkpoints did on its loop. */
+	int rc = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_extended_result_codes(db, 1);
+		sqlite3_busy_timeout(db, HELPER_BUSY_MS);
+		rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log, &n_done);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "lorabridge %s: %s: %s\n", STORE_CKPT_HELPER_ARG, db_path,
+			db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	/* Closed first: once the line is out, the process only exits. */
+	sqlite3_close(db);
+	if (dprintf(out_fd, "%d %d %d\n", rc, n_log, n_done) < 0)
+		return 1;
+	return rc == SQLITE_OK ? 0 : 1;
+}

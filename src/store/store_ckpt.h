@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_ckpt.h - the WAL checkpoint in a helper process, off the caller's
+ * loop.
+ *
+ * WHY. A checkpoint copies the WAL's pages into the database file between
+ * two syncs of SQLite's own, the WAL's and then the database file's
+ * (SQLite's "Write-Ahead Logging", "Checkpointing"): every 4000 frames
+ * (STORE_CHECKPOINT_FRAMES), 16 MiB copied and synced, tens of
+ * milliseconds on an SSD and up to seconds on an SD card, on the daemon's
+ * one loop while no datagram is read. SQLite has no asynchronous
+ * interface, but its WAL is made for a writer, readers and a checkpointer
+ * in several processes at once (ibid., "Concurrency", and "the checkpoint
+ * ... can be run in a separate thread or process"): a PASSIVE checkpoint
+ * in another process copies what was committed when it began while this
+ * connection goes on committing, and never takes the write lock.
+ *
+ * HOW. store_checkpoint_helper() names the program; the daemon passes
+ * /proc/self/exe, the very file it runs (the same SQLite, even after an
+ * upgrade replaced the file). A pass spawns `PROGRAM checkpoint-helper
+ * lorabridge.db` in the state directory (posix_spawn: no copy of the
+ * caller's memory), its standard output a pipe, every other descriptor
+ * closed, SIGINT, SIGTERM and SIGHUP blocked (a stop lets it finish). The
+ * helper (store_checkpoint_main()) opens a connection of its own, runs
+ * the checkpoint and writes one line, "RC N_LOG N_DONE" (SQLite's result
+ * code, frames in the WAL, frames copied). The line is read through the
+ * store's ring (store_sync.h): its arrival wakes the caller's loop as a
+ * sync's completion does, and store_sync_reap() takes it. The helper is
+ * waited for without blocking (at the next pass or the close at the
+ * latest).
+ *
+ * PASSES. The WAL starts over, and stops growing, only at the first write
+ * transaction that begins once every frame of it is copied. An *open* pass
+ * lets commits go on, so frames committed meanwhile stay; another pass
+ * copies them: open again while more than STORE_CKPT_CLOSE_FRAMES came
+ * (at most STORE_CKPT_OPEN_PASSES passes), then a *closing* pass, started
+ * when no batch is open: until it ends no batch opens.
+ * store_checkpoint_due() tells a writer that can wait to keep its batch
+ * closed (the daemon's group commit waits, its loop does not); a batch
+ * that must open meanwhile (a commit that waits, a join beyond those
+ * held) waits for the pass on the caller's thread. The generation
+ * (store_gen.h) takes each result as it took the checkpoint's at once.
+ *
+ * FAILURES. A sync of the helper's that failed is the store's (store_sync.h
+ * FAILURE IS FINAL). A helper that could not start, died or wrote no result
+ * is logged, and that checkpoint is made at once (the WAL never grows
+ * unchecked); after STORE_CKPT_MAX_FAILURES in a row, every checkpoint is.
+ * SQLITE_BUSY (another process's checkpoint) and frames a reader's snapshot
+ * holds are retried after STORE_RETRY_MS, as at once.
+ *
+ * Without a program, with the upkeep not deferred (tools) or without the
+ * ring, checkpoints are made at once, as before. Errors: LB_ERR_STATE
+ * (store not open), LB_ERR_IO (a pipe or the spawn failed: logged).
+ * Ownership: exe is the caller's and must outlive the store; the helper's
+ * process and pipe belong to the store, whose close waits for them.
+ */
+#ifndef LB_STORE_CKPT_H
+#define LB_STORE_CKPT_H
+
+#include <stdbool.h>
+
+#include "store/store_types.h"
+
+#define STORE_CKPT_CLOSE_FRAMES 1000   /* left after an open pass: closing next */
+#define STORE_CKPT_OPEN_PASSES 3       /* open passes before a closing one, at most */
+#define STORE_CKPT_MAX_FAILURES 3      /* helpers failed in a row: at once from then on */
+#define STORE_CKPT_HELPER_ARG "checkpoint-helper"
+
+/* Run checkpoints in helper processes of program exe (HOW). LB_OK, or
+ * LB_ERR_STATE when the store is not open. */
+int store_checkpoint_helper(struct store *s, const char *exe);
+/* Whether a closing pass runs: no batch opens until it ends. */
+bool store_checkpoint_closing(const struct store *s);
+/* The helper's work, in its own process: checkpoint db_path (PASSIVE) and
+ * write the line of HOW to out_fd. Returns its exit status: 0 when the
+ * checkpoint succeeded, 1 when it did not (said on stderr), 2 for a usage
+ * error. */
+int store_checkpoint_main(const char *db_path, int out_fd);
+
+/* Internal to store/. */
+void store__ckpt_init(struct store *s);
+/* Whether a pass can be started in a helper now (a program, deferred
+ * upkeep, the ring, not too many failures, none running). */
+bool store__ckpt_usable(const struct store *s);
+/* Start a pass (closing: no batch may be open). LB_OK; else logged, and
+ * the caller checkpoints at once. Its result goes to s->ckpt.done. */
+int store__ckpt_start(struct store *s, bool closing);
+/* Before a transaction begins: wait for a closing pass (PASSES). */
+void store__ckpt_before_begin(struct store *s);
+/* Wait for the pass that runs, if any, and its result. */
+void store__ckpt_wait(struct store *s);
+/* At close: wait for the pass and the process, release the pipe. */
+void store__ckpt_close(struct store *s);
+
+#endif
