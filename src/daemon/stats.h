@@ -97,6 +97,8 @@ struct stats_extra {
 	uint64_t store_syncs_on_loop;        /* of them, made at once on the loop */
 	int64_t store_sync_max_us;           /* the longest off the loop */
 	int64_t store_sync_on_loop_max_us;   /* the longest on it */
+	uint64_t store_ckpt_passes;          /* WAL checkpoint passes in a helper (store_ckpt.h) */
+	uint64_t store_ckpt_on_loop;         /* WAL checkpoints made at once on the loop */
 	const struct stats_integ *integs;    /* integrations (may be NULL) */
 	size_t n_integs;
 };

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@ extern char **environ;
 void store__ckpt_init(struct store *s)
 {
 	s->ckpt.fd = -1;
+	s->ckpt.pidfd = -1;
 }
 
 int store_checkpoint_helper(struct store *s, const char *exe)
@@ -43,31 +45,6 @@ int store_checkpoint_helper(struct store *s, const char *exe)
 bool store_checkpoint_closing(const struct store *s)
 {
 	return s && s->ckpt.running && s->ckpt.closing;
-}
-
-/* A helper that ended: waited for (never blocking unless `block`, at the
- * close). Returns whether none is left; *status is its wait status, or
- * -1 when it was not waited for now. */
-static bool reap_child(struct store *s, bool block, int *status)
-{
-	int st = -1;
-
-	*status = -1;
-	if (s->ckpt.pid <= 0)
-		return true;
-	pid_t r;
-	do
-		r = waitpid(s->ckpt.pid, &st, block ? 0 : WNOHANG);
-	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return false;
-	if (r < 0)   /* not our child any more (cannot happen): do not wait again */
-		log_warn(TAG, "waiting for the checkpoint helper %d: %s", s->ckpt.pid,
-			 strerror(errno));
-	else
-		*status = st;
-	s->ckpt.pid = 0;
-	return true;
 }
 
 bool store__ckpt_usable(const struct store *s)
@@ -84,74 +61,88 @@ static void helper_failed(struct store *s)
 			  "loop from now on", STORE_CKPT_MAX_FAILURES);
 }
 
-/* Why a helper gave no result, from its wait status. */
-static void log_no_result(struct store *s, int res)
+/* The helper has ended (or is waited for here): its wait status, -1 if
+ * it cannot be had. */
+static int wait_child(struct store *s)
 {
-	int st;
+	int st = -1;
+	pid_t r;
 
-	(void)reap_child(s, true, &st);   /* its output closed: it has ended */
-	if (res < 0)
-		log_error(TAG, "reading the checkpoint helper's result failed: %s",
-			  strerror(-res));
-	else if (st != -1 && WIFSIGNALED(st))
-		log_error(TAG, "the checkpoint helper was killed by signal %d", WTERMSIG(st));
-	else if (st != -1 && WIFEXITED(st))
-		log_error(TAG, "the checkpoint helper exited with status %d without a result "
-			  "(its error is above in the log)", WEXITSTATUS(st));
-	else
-		log_error(TAG, "the checkpoint helper wrote no result");
+	do
+		r = waitpid(s->ckpt.pid, &st, 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {   /* cannot happen: it is our child, waited for once */
+		log_error(TAG, "waiting for the checkpoint helper %d: %s", s->ckpt.pid,
+			  strerror(errno));
+		st = -1;
+	}
+	s->ckpt.pid = 0;
+	return st;
 }
 
-/* The result is in (res: bytes read, or -errno): parse it, end the pass,
- * hand it to the generation. */
-static void finish(struct store *s, int res)
-{
-	int rc = -1, n_log = 0, n_done = 0, st;
-
-	if (res > 0) {
-		s->ckpt.buf[res < (int)sizeof(s->ckpt.buf) ? res : (int)sizeof(s->ckpt.buf) - 1] = 0;
-		if (sscanf(s->ckpt.buf, "%d %d %d", &rc, &n_log, &n_done) != 3)
-			rc = -1;
-	}
-	close(s->ckpt.fd);
-	s->ckpt.fd = -1;
-	s->ckpt.running = false;
-	if (rc < 0) {
-		log_no_result(s, res);
-		helper_failed(s);
-	} else {
-		s->ckpt.failures = 0;
-		(void)reap_child(s, false, &st);   /* else at the next pass */
-	}
-	int64_t us = store__mono_us() - s->ckpt.since_us;
-	log_debug(TAG, "checkpoint helper (%s pass): result %d, %d of %d frames, %lld us",
-		  s->ckpt.closing ? "closing" : "open", rc, n_done, n_log, (long long)us);
-	s->ckpt.done(s, rc, n_log, n_done);
-}
-
-/* The ring could not read it (an error of io_uring's own): read it here,
- * waiting for the helper. Returns bytes read or -errno. */
-static int read_at_once(struct store *s)
+/* Its line "RC N_LOG N_DONE" from the pipe (the helper has ended: all it
+ * wrote is there). Returns rc, -1 without a line. */
+static int read_result(struct store *s, int *n_log, int *n_done)
 {
 	ssize_t n;
+	int rc = -1;
 
 	do
 		n = read(s->ckpt.fd, s->ckpt.buf, sizeof(s->ckpt.buf) - 1);
 	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : (int)n;
+	if (n <= 0)
+		return -1;
+	s->ckpt.buf[n] = 0;
+	if (sscanf(s->ckpt.buf, "%d %d %d", &rc, n_log, n_done) != 3 || rc < 0)
+		return -1;
+	return rc;
 }
 
-/* The ring's read of the result: on a failure of the ring's own (or a
- * kernel without IORING_OP_READ) the helper still runs, and its result
- * is read here, waiting: a result lost would be a pass lost. */
-static void read_done(struct store *s, int res)
+static void log_no_result(int st)
 {
-	if (res < 0) {
-		LB_LOG_RL(LOG_LVL_WARN, TAG, "io_uring: reading the checkpoint helper's result "
-			  "failed (%s): read on the loop", strerror(-res));
-		res = read_at_once(s);
+	if (st != -1 && WIFSIGNALED(st))
+		log_error(TAG, "the checkpoint helper was killed by signal %d", WTERMSIG(st));
+	else if (st != -1 && WIFEXITED(st))
+		log_error(TAG, "the checkpoint helper exited with status %d without a result (its "
+			  "error is above in the log)", WEXITSTATUS(st));
+	else
+		log_error(TAG, "the checkpoint helper wrote no result");
+}
+
+/* The helper has ended (its pidfd readable), or is waited for now: take
+ * its result, end the pass, hand the result to the generation. */
+static void finish(struct store *s)
+{
+	int n_log = 0, n_done = 0;
+	int st = wait_child(s);
+	int rc = read_result(s, &n_log, &n_done);
+
+	close(s->ckpt.fd);
+	if (s->ckpt.pidfd >= 0)
+		close(s->ckpt.pidfd);
+	s->ckpt.fd = s->ckpt.pidfd = -1;
+	s->ckpt.running = false;
+	if (rc < 0) {
+		log_no_result(st);
+		helper_failed(s);
+	} else {
+		s->ckpt.failures = 0;
 	}
-	finish(s, res);
+	log_debug(TAG, "checkpoint helper (%s pass): result %d, %d of %d frames, %lld us",
+		  s->ckpt.closing ? "closing" : "open", rc, n_done, n_log,
+		  (long long)(store__mono_us() - s->ckpt.since_us));
+	s->ckpt.done(s, rc, n_log, n_done);
+}
+
+/* The ring's poll of the pidfd: on a failure of the ring's own the
+ * helper may still run, and is waited for here (a pass lost would leave
+ * the WAL growing). */
+static void poll_done(struct store *s, int res)
+{
+	if (res < 0)
+		LB_LOG_RL(LOG_LVL_WARN, TAG, "io_uring: waiting for the checkpoint helper failed "
+			  "(%s): waited for on the loop", strerror(-res));
+	finish(s);
 }
 
 /* posix_spawn() of the helper, its output to the pipe's end w, in the
@@ -190,12 +181,9 @@ static int spawn(struct store *s, int w, pid_t *pid)
 
 int store__ckpt_start(struct store *s, bool closing)
 {
-	int p[2], st;
+	int p[2];
 	pid_t pid = 0;
 
-	/* The last helper gave its result and closed its connection: it is
-	 * exiting, if not gone already. */
-	(void)reap_child(s, true, &st);
 	if (pipe2(p, O_CLOEXEC) != 0) {
 		log_error(TAG, "a pipe for the checkpoint helper: %s: checkpoint made at once",
 			  strerror(errno));
@@ -220,9 +208,16 @@ int store__ckpt_start(struct store *s, bool closing)
 	s->ckpt.closings += closing;
 	log_debug(TAG, "checkpoint helper %d started (%s pass) in %lld us", (int)pid,
 		  closing ? "closing" : "open", (long long)(s->ckpt.since_us - t0));
-	if (store__sync_read_submit(s, p[0], s->ckpt.buf, sizeof(s->ckpt.buf) - 1, read_done) !=
-	    LB_OK)
-		read_done(s, -ECANCELED);   /* the ring broke meanwhile: wait for it here */
+	/* Its end, polled in the ring: a pidfd is readable once the process
+	 * can be waited for, so nothing is left behind. */
+	s->ckpt.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (s->ckpt.pidfd < 0) {
+		LB_LOG_RL(LOG_LVL_WARN, TAG, "pidfd_open: %s: the checkpoint helper is waited for "
+			  "on the loop", strerror(errno));
+		finish(s);
+	} else if (store__sync_poll_submit(s, s->ckpt.pidfd, poll_done) != LB_OK) {
+		finish(s);   /* the ring broke meanwhile: waited for here */
+	}
 	return LB_OK;
 }
 
@@ -230,9 +225,9 @@ void store__ckpt_wait(struct store *s)
 {
 	if (!s->ckpt.running)
 		return;
-	store__sync_read_wait(s);
-	if (s->ckpt.running)   /* the ring is gone (its wait failed): read here */
-		read_done(s, -ECANCELED);
+	store__sync_poll_wait(s);
+	if (s->ckpt.running)   /* the ring is gone (its wait failed): waited for here */
+		finish(s);
 }
 
 void store__ckpt_before_begin(struct store *s)
@@ -243,13 +238,7 @@ void store__ckpt_before_begin(struct store *s)
 
 void store__ckpt_close(struct store *s)
 {
-	int st;
-
 	store__ckpt_wait(s);
-	(void)reap_child(s, true, &st);
-	if (s->ckpt.fd >= 0)
-		close(s->ckpt.fd);
-	s->ckpt.fd = -1;
 }
 
 /* ---- the helper's side ------------------------------------------------- */

@@ -23,11 +23,11 @@
  * closed, SIGINT, SIGTERM and SIGHUP blocked (a stop lets it finish). The
  * helper (store_checkpoint_main()) opens a connection of its own, runs
  * the checkpoint and writes one line, "RC N_LOG N_DONE" (SQLite's result
- * code, frames in the WAL, frames copied). The line is read through the
- * store's ring (store_sync.h): its arrival wakes the caller's loop as a
- * sync's completion does, and store_sync_reap() takes it. The helper is
- * waited for without blocking (at the next pass or the close at the
- * latest).
+ * code, frames in the WAL, frames copied), then exits. Its end is polled
+ * through the store's ring (store_sync.h) on a pidfd, readable once the
+ * process can be waited for: it wakes the caller's loop as a sync's
+ * completion does, and store_sync_reap() waits for the process (at once:
+ * no zombie is left) and reads the line.
  *
  * PASSES. The WAL starts over, and stops growing, only at the first write
  * transaction that begins once every frame of it is copied. An *open* pass

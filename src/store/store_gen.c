@@ -425,6 +425,7 @@ static bool checkpoint(struct store *s)
 	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log,
 					   &n_done);
 
+	s->stats.checkpoints_on_loop++;
 	/* A sync of SQLite's own that failed cannot be retried either
 	 * (store_sync.h, FAILURE IS FINAL): a retried checkpoint would copy
 	 * pages the disk lost and start the WAL over. */

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,12 @@
 #include "base/log.h"
 
 #define TAG STORE_LOG_TAG
-/* One sync of the WAL, one fsync for the marker and one read of the
- * checkpoint helper's result in flight at a time: four entries leave room
+/* One sync of the WAL, one fsync for the marker and one poll of the
+ * checkpoint helper's end in flight at a time: four entries leave room
  * to spare. */
 #define RING_ENTRIES 4
 /* The marker's fsyncs' user_data: their own numbers, with this bit; the
- * reads', with the next one. */
+ * polls', with the next one. */
 #define AUX_TAG (UINT64_C(1) << 63)
 #define READ_TAG (UINT64_C(1) << 62)
 
@@ -146,8 +147,8 @@ static void aux_completed(struct store *s, uint64_t tag, int res)
 	s->sync.aux_done(s, res < 0 ? -res : 0);
 }
 
-/* The read in flight completed: bytes, or -errno (an error of io_uring's
- * own too: its caller reads at once). */
+/* The poll in flight completed: its events, or -errno (an error of
+ * io_uring's own too: its caller waits at once). */
 static void read_completed(struct store *s, uint64_t tag, int res)
 {
 	if (!s->sync.rd_in_flight || tag != (READ_TAG | s->sync.rd_seq))
@@ -339,19 +340,18 @@ void store__sync_aux_wait(struct store *s)
 		wait_ring(s, &s->sync.aux_in_flight);
 }
 
-int store__sync_read_submit(struct store *s, int fd, void *buf, unsigned len,
-			    store_sync_read_fn done)
+int store__sync_poll_submit(struct store *s, int fd, store_sync_read_fn done)
 {
 	if (!store__sync_ring_ok(s) || s->sync.rd_in_flight)
 		return LB_ERR_STATE;
 	struct io_uring_sqe *sqe = io_uring_get_sqe(s->sync.ring);
 	if (!sqe)
 		return LB_ERR_STATE;
-	io_uring_prep_read(sqe, fd, buf, len, 0);
+	io_uring_prep_poll_add(sqe, fd, POLLIN);
 	sqe->user_data = READ_TAG | ++s->sync.rd_seq;
 	int rc = io_uring_submit(s->sync.ring);
 	if (rc != 1) {   /* as for the WAL's (submit()), whose sync may be in flight */
-		ring_broken(s, "submitting a read failed", rc < 0 ? rc : -EAGAIN);
+		ring_broken(s, "submitting a poll failed", rc < 0 ? rc : -EAGAIN);
 		return LB_ERR_STATE;
 	}
 	s->sync.rd_in_flight = true;
@@ -359,7 +359,7 @@ int store__sync_read_submit(struct store *s, int fd, void *buf, unsigned len,
 	return LB_OK;
 }
 
-void store__sync_read_wait(struct store *s)
+void store__sync_poll_wait(struct store *s)
 {
 	if (s->sync.ring)
 		wait_ring(s, &s->sync.rd_in_flight);
@@ -476,7 +476,7 @@ void store__sync_drain(struct store *s)
 		return;
 	wait_flight(s);
 	store__sync_aux_wait(s);
-	store__sync_read_wait(s);
+	store__sync_poll_wait(s);
 }
 
 void store__sync_close(struct store *s)

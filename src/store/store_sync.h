@@ -26,8 +26,8 @@
  * The ring also takes the marker's two fsyncs (its file, then the
  * directory after the rename), one at a time beside the WAL's; those are
  * the marker's, and a failure of theirs is not final (store_gen.h). And
- * the read of the checkpoint helper's result (store_ckpt.h), whose
- * arrival wakes the caller's loop like a sync.
+ * the poll of the checkpoint helper's end (store_ckpt.h), which wakes the
+ * caller's loop like a sync's completion.
  *
  * DURABILITY OF BATCHES. store_committed(s, b) (store_batch.h) is true
  * only once batch b's frames are synced: an event derived from b is
@@ -127,15 +127,14 @@ int store__sync_aux_submit(struct store *s, int fd, store_sync_aux_fn done);
  * in turn included). A wait that fails fails the marker, and the store too
  * if the WAL's sync is in flight (FAILURE IS FINAL). */
 void store__sync_aux_wait(struct store *s);
-/* A read of fd into buf (len bytes; the checkpoint helper's result,
- * store_ckpt.h) in the ring: LB_OK, and its result (bytes read, or
+/* A poll of fd for POLLIN (the checkpoint helper's pidfd: its end,
+ * store_ckpt.h) in the ring: LB_OK, and its result (the events, or
  * -errno, io_uring's own errors included) goes to done() from a reap or a
- * wait; or LB_ERR_STATE when the ring is not in use or a read is in
- * flight (the caller reads at once). buf must stay until done(). */
-int store__sync_read_submit(struct store *s, int fd, void *buf, unsigned len,
-			    store_sync_read_fn done);
-/* Wait until no such read is in flight. */
-void store__sync_read_wait(struct store *s);
+ * wait; or LB_ERR_STATE when the ring is not in use or a poll is in
+ * flight (the caller waits at once). */
+int store__sync_poll_submit(struct store *s, int fd, store_sync_read_fn done);
+/* Wait until no such poll is in flight. */
+void store__sync_poll_wait(struct store *s);
 /* Batch `batch` and later are not durable, synced or not, until
  * store__sync_release(): the marker of the advance that batch carries
  * comes first (store_gen.h, ADVANCING). */

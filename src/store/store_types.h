@@ -132,6 +132,7 @@ struct store_stats {
 	uint64_t syncs_waited;          /* of them, done on the caller's thread */
 	int64_t max_sync_wait_us;       /* the longest of those */
 	int64_t max_sync_us;            /* the longest off it, from start to reap */
+	uint64_t checkpoints_on_loop;   /* WAL checkpoints made at once (store_ckpt.h) */
 };
 
 /* How store_open() found the database against the generation marker. */
@@ -172,14 +173,15 @@ struct store_gen {
 struct store;
 /* The result of an fsync for the marker (store_sync.h): 0 or an errno. */
 typedef void (*store_sync_aux_fn)(struct store *s, int err);
-/* The result of a read in the ring (store_sync.h): bytes read, or -errno. */
+/* The result of a poll in the ring (store_sync.h): its events, or -errno. */
 typedef void (*store_sync_read_fn)(struct store *s, int res);
 
 /* The WAL checkpoint in a helper process (store_ckpt.h). */
 struct store_ckpt {
 	const char *exe;                /* the helper's program; NULL: at once */
-	int pid;                        /* a helper not yet waited for; 0: none */
+	int pid;                        /* the helper running; 0: none */
 	int fd;                         /* the pipe of its result; -1: none */
+	int pidfd;                      /* its pidfd, polled in the ring; -1: none */
 	bool running;                   /* its result not yet in */
 	bool closing;                   /* a closing pass: no batch opens */
 	int64_t since_us;               /* started then (monotonic) */
@@ -220,7 +222,7 @@ struct store_sync {
 	int aux_fd;                     /* ...its descriptor */
 	int64_t aux_since_us;           /* ...submitted then (monotonic) */
 	store_sync_aux_fn aux_done;     /* ...its caller's */
-	bool rd_in_flight;              /* a read in the ring (store_ckpt.h) */
+	bool rd_in_flight;              /* a poll in the ring (store_ckpt.h) */
 	uint64_t rd_seq;                /* ...its number (in its user_data) */
 	store_sync_read_fn rd_done;     /* ...its caller's */
 	void (*reaped)(struct store *s); /* after store_sync_reap()'s completions */
