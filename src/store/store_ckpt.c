@@ -238,6 +238,8 @@ void store__ckpt_before_begin(struct store *s)
 
 void store__ckpt_close(struct store *s)
 {
+	/* No pass after this one: its result would start the next. */
+	s->ckpt.exe = NULL;
 	store__ckpt_wait(s);
 }
 

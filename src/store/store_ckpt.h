@@ -89,7 +89,7 @@ int store__ckpt_start(struct store *s, bool closing);
 void store__ckpt_before_begin(struct store *s);
 /* Wait for the pass that runs, if any, and its result. */
 void store__ckpt_wait(struct store *s);
-/* At close: wait for the pass and the process, release the pipe. */
+/* At close: no more passes; wait for the one that runs, if any. */
 void store__ckpt_close(struct store *s);
 
 #endif
