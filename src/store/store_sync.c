@@ -27,7 +27,7 @@
 /* The marker's fsyncs' user_data: their own numbers, with this bit; the
  * polls', with the next one. */
 #define AUX_TAG (UINT64_C(1) << 63)
-#define READ_TAG (UINT64_C(1) << 62)
+#define POLL_TAG (UINT64_C(1) << 62)
 
 int store__sync_failed(struct store *s, const char *what, int err)
 {
@@ -149,12 +149,12 @@ static void aux_completed(struct store *s, uint64_t tag, int res)
 
 /* The poll in flight completed: its events, or -errno (an error of
  * io_uring's own too: its caller waits at once). */
-static void read_completed(struct store *s, uint64_t tag, int res)
+static void poll_completed(struct store *s, uint64_t tag, int res)
 {
-	if (!s->sync.rd_in_flight || tag != (READ_TAG | s->sync.rd_seq))
+	if (!s->sync.poll_in_flight || tag != (POLL_TAG | s->sync.poll_seq))
 		return;
-	s->sync.rd_in_flight = false;
-	s->sync.rd_done(s, res);
+	s->sync.poll_in_flight = false;
+	s->sync.poll_done_fn(s, res);
 }
 
 /* A completion: the sync in flight's if its tag matches. Any failed
@@ -165,8 +165,8 @@ static void completed(struct store *s, uint64_t tag, int res)
 		aux_completed(s, tag, res);
 		return;
 	}
-	if (tag & READ_TAG) {
-		read_completed(s, tag, res);
+	if (tag & POLL_TAG) {
+		poll_completed(s, tag, res);
 		return;
 	}
 	bool ours = s->sync.in_flight && tag == s->sync.flight_seq;
@@ -197,9 +197,9 @@ static void completed(struct store *s, uint64_t tag, int res)
  * fails the marker; the ring is not used again. */
 static void wait_failed(struct store *s, int rc)
 {
-	bool wal = s->sync.in_flight, aux = s->sync.aux_in_flight, rd = s->sync.rd_in_flight;
+	bool wal = s->sync.in_flight, aux = s->sync.aux_in_flight, rd = s->sync.poll_in_flight;
 
-	s->sync.in_flight = s->sync.aux_in_flight = s->sync.rd_in_flight = false;
+	s->sync.in_flight = s->sync.aux_in_flight = s->sync.poll_in_flight = false;
 	if (wal)
 		store__sync_failed(s, "waiting for the fdatasync of " STORE_DB_NAME "-wal", -rc);
 	else
@@ -208,7 +208,7 @@ static void wait_failed(struct store *s, int rc)
 	if (aux)
 		s->sync.aux_done(s, -rc);
 	if (rd)
-		s->sync.rd_done(s, rc);
+		s->sync.poll_done_fn(s, rc);
 }
 
 /* Wait until *pending (the WAL's sync in flight, or the marker's fsync)
@@ -313,20 +313,38 @@ bool store__sync_ring_ok(const struct store *s)
 	return s->sync.ring && !s->sync.ring_broken && !s->sync.failed;
 }
 
+/* An entry for an operation beside the WAL's sync (the marker's fsync,
+ * the helper's poll), or NULL when the ring is not in use or one of its
+ * kind is in flight (busy). */
+static struct io_uring_sqe *side_sqe(struct store *s, bool busy)
+{
+	if (!store__sync_ring_ok(s) || busy)
+		return NULL;
+	return io_uring_get_sqe(s->sync.ring);
+}
+
+/* Submit it; refused, the ring is given up, as for the WAL's (submit()),
+ * whose sync may be in flight. */
+static bool side_submit(struct store *s, const char *what)
+{
+	int rc = io_uring_submit(s->sync.ring);
+
+	if (rc == 1)
+		return true;
+	ring_broken(s, what, rc < 0 ? rc : -EAGAIN);
+	return false;
+}
+
 int store__sync_aux_submit(struct store *s, int fd, store_sync_aux_fn done)
 {
-	if (!store__sync_ring_ok(s) || s->sync.aux_in_flight)
-		return LB_ERR_STATE;
-	struct io_uring_sqe *sqe = io_uring_get_sqe(s->sync.ring);
+	struct io_uring_sqe *sqe = side_sqe(s, s->sync.aux_in_flight);
+
 	if (!sqe)
 		return LB_ERR_STATE;
 	io_uring_prep_fsync(sqe, fd, 0);
 	sqe->user_data = AUX_TAG | ++s->sync.aux_seq;
-	int rc = io_uring_submit(s->sync.ring);
-	if (rc != 1) {   /* as for the WAL's (submit()), whose sync may be in flight */
-		ring_broken(s, "submitting a sync failed", rc < 0 ? rc : -EAGAIN);
+	if (!side_submit(s, "submitting a sync failed"))
 		return LB_ERR_STATE;
-	}
 	s->sync.aux_in_flight = true;
 	s->sync.aux_fd = fd;
 	s->sync.aux_since_us = store__mono_us();
@@ -340,29 +358,25 @@ void store__sync_aux_wait(struct store *s)
 		wait_ring(s, &s->sync.aux_in_flight);
 }
 
-int store__sync_poll_submit(struct store *s, int fd, store_sync_read_fn done)
+int store__sync_poll_submit(struct store *s, int fd, store_sync_poll_fn done)
 {
-	if (!store__sync_ring_ok(s) || s->sync.rd_in_flight)
-		return LB_ERR_STATE;
-	struct io_uring_sqe *sqe = io_uring_get_sqe(s->sync.ring);
+	struct io_uring_sqe *sqe = side_sqe(s, s->sync.poll_in_flight);
+
 	if (!sqe)
 		return LB_ERR_STATE;
 	io_uring_prep_poll_add(sqe, fd, POLLIN);
-	sqe->user_data = READ_TAG | ++s->sync.rd_seq;
-	int rc = io_uring_submit(s->sync.ring);
-	if (rc != 1) {   /* as for the WAL's (submit()), whose sync may be in flight */
-		ring_broken(s, "submitting a poll failed", rc < 0 ? rc : -EAGAIN);
+	sqe->user_data = POLL_TAG | ++s->sync.poll_seq;
+	if (!side_submit(s, "submitting a poll failed"))
 		return LB_ERR_STATE;
-	}
-	s->sync.rd_in_flight = true;
-	s->sync.rd_done = done;
+	s->sync.poll_in_flight = true;
+	s->sync.poll_done_fn = done;
 	return LB_OK;
 }
 
 void store__sync_poll_wait(struct store *s)
 {
 	if (s->sync.ring)
-		wait_ring(s, &s->sync.rd_in_flight);
+		wait_ring(s, &s->sync.poll_in_flight);
 }
 
 int store_sync_reap(struct store *s)

@@ -132,7 +132,7 @@ void store__sync_aux_wait(struct store *s);
  * -errno, io_uring's own errors included) goes to done() from a reap or a
  * wait; or LB_ERR_STATE when the ring is not in use or a poll is in
  * flight (the caller waits at once). */
-int store__sync_poll_submit(struct store *s, int fd, store_sync_read_fn done);
+int store__sync_poll_submit(struct store *s, int fd, store_sync_poll_fn done);
 /* Wait until no such poll is in flight. */
 void store__sync_poll_wait(struct store *s);
 /* Batch `batch` and later are not durable, synced or not, until

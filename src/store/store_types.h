@@ -174,7 +174,7 @@ struct store;
 /* The result of an fsync for the marker (store_sync.h): 0 or an errno. */
 typedef void (*store_sync_aux_fn)(struct store *s, int err);
 /* The result of a poll in the ring (store_sync.h): its events, or -errno. */
-typedef void (*store_sync_read_fn)(struct store *s, int res);
+typedef void (*store_sync_poll_fn)(struct store *s, int res);
 
 /* The WAL checkpoint in a helper process (store_ckpt.h). */
 struct store_ckpt {
@@ -222,9 +222,9 @@ struct store_sync {
 	int aux_fd;                     /* ...its descriptor */
 	int64_t aux_since_us;           /* ...submitted then (monotonic) */
 	store_sync_aux_fn aux_done;     /* ...its caller's */
-	bool rd_in_flight;              /* a poll in the ring (store_ckpt.h) */
-	uint64_t rd_seq;                /* ...its number (in its user_data) */
-	store_sync_read_fn rd_done;     /* ...its caller's */
+	bool poll_in_flight;            /* a poll in the ring (store_ckpt.h) */
+	uint64_t poll_seq;              /* ...its number (in its user_data) */
+	store_sync_poll_fn poll_done_fn;  /* ...its caller's */
 	void (*reaped)(struct store *s); /* after store_sync_reap()'s completions */
 };
 

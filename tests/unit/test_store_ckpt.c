@@ -85,6 +85,16 @@ static bool open_helper(struct store *s, char *dir, size_t cap, const char *exe)
 	return ring;
 }
 
+/* open_helper() with this program as the helper; false (the store
+ * closed) without io_uring. */
+static bool open_ring(struct store *s, char *dir, size_t cap)
+{
+	if (open_helper(s, dir, cap, SELF))
+		return true;
+	ck_assert_int_eq(store_close(s), LB_OK);
+	return false;
+}
+
 /* A batch of one large ledger, committed (its sync at once). */
 static void commit_big(struct store *s, int i)
 {
@@ -190,10 +200,8 @@ START_TEST(test_closing_pass)
 	struct store_session a = {.dev_eui = EUI_A, .activation = LB_ACT_ABP, .dev_addr = 1,
 				  .has_fcnt_up_last = true, .fcnt_up_last = 7};
 
-	if (!open_helper(&s, dir, sizeof(dir), SELF)) {
-		ck_assert_int_eq(store_close(&s), LB_OK);
+	if (!open_ring(&s, dir, sizeof(dir)))
 		return;
-	}
 	int i = until_checkpoint(&s, 0);
 	helper_finished(&s);
 	commit_big(&s, i++);   /* fewer than STORE_CKPT_CLOSE_FRAMES frames */
@@ -225,10 +233,8 @@ START_TEST(test_open_pass_again)
 	char dir[512];
 	struct store s;
 
-	if (!open_helper(&s, dir, sizeof(dir), SELF)) {
-		ck_assert_int_eq(store_close(&s), LB_OK);
+	if (!open_ring(&s, dir, sizeof(dir)))
 		return;
-	}
 	int i = until_checkpoint(&s, 0);
 	helper_finished(&s);
 	int64_t seen = s.wal_frames;
@@ -257,10 +263,8 @@ START_TEST(test_closing_pass_stalls)
 	char dir[512];
 	struct store s;
 
-	if (!open_helper(&s, dir, sizeof(dir), SELF)) {
-		ck_assert_int_eq(store_close(&s), LB_OK);
+	if (!open_ring(&s, dir, sizeof(dir)))
 		return;
-	}
 	int i = until_checkpoint(&s, 0);
 	helper_finished(&s);
 	commit_big(&s, i++);
@@ -313,10 +317,8 @@ START_TEST(test_helper_killed)
 	char dir[512];
 	struct store s;
 
-	if (!open_helper(&s, dir, sizeof(dir), SELF)) {
-		ck_assert_int_eq(store_close(&s), LB_OK);
+	if (!open_ring(&s, dir, sizeof(dir)))
 		return;
-	}
 	setenv("TEST_CKPT_MODE", "kill", 1);
 	int i = until_checkpoint(&s, 0);
 	pass_result(&s);
@@ -345,10 +347,8 @@ START_TEST(test_helper_sync_failure_is_final)
 	char dir[512];
 	struct store s;
 
-	if (!open_helper(&s, dir, sizeof(dir), SELF)) {
-		ck_assert_int_eq(store_close(&s), LB_OK);
+	if (!open_ring(&s, dir, sizeof(dir)))
 		return;
-	}
 	setenv("TEST_CKPT_MODE", "fsync", 1);
 	int i = until_checkpoint(&s, 0);
 	pass_result(&s);
@@ -367,10 +367,8 @@ START_TEST(test_close_waits_for_pass)
 	char dir[512];
 	struct store s;
 
-	if (!open_helper(&s, dir, sizeof(dir), SELF)) {
-		ck_assert_int_eq(store_close(&s), LB_OK);
+	if (!open_ring(&s, dir, sizeof(dir)))
 		return;
-	}
 	setenv("TEST_CKPT_MODE", "fsync", 1);
 	(void)until_checkpoint(&s, 0);
 	pid_t pid = s.ckpt.pid;
