@@ -930,6 +930,7 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 	x.store_sync_on_loop_max_us = b->store.stats.max_sync_wait_us;
 	x.store_ckpt_passes = b->store.ckpt.spawned;
 	x.store_ckpt_on_loop = b->store.stats.checkpoints_on_loop;
+	x.store_ckpt_waits = b->store.ckpt.waits;
 	struct stats_integ integs[STATS_MAX_INTEGS];
 	x.integs = integs;
 	x.n_integs = integrations_stats(&b->integs, integs, STATS_MAX_INTEGS);

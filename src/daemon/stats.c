@@ -115,6 +115,7 @@ int stats_json(const struct stats *s, const struct stats_extra *x, char *out, si
 	add_u64(st, "syncOnLoopMaxMs", (uint64_t)(x->store_sync_on_loop_max_us / 1000));
 	add_u64(st, "checkpointPasses", x->store_ckpt_passes);
 	add_u64(st, "checkpointsOnLoop", x->store_ckpt_on_loop);
+	add_u64(st, "checkpointWaits", x->store_ckpt_waits);
 	json_object_object_add(o, "store", st);
 	json_object_object_add(o, "drops", drops_json(s, x));
 	add_u64(m, "queueDepth", x->mqtt_queue_depth);

@@ -99,6 +99,7 @@ struct stats_extra {
 	int64_t store_sync_on_loop_max_us;   /* the longest on it */
 	uint64_t store_ckpt_passes;          /* WAL checkpoint passes in a helper (store_ckpt.h) */
 	uint64_t store_ckpt_on_loop;         /* WAL checkpoints made at once on the loop */
+	uint64_t store_ckpt_waits;           /* transactions that waited for a closing pass */
 	const struct stats_integ *integs;    /* integrations (may be NULL) */
 	size_t n_integs;
 };

@@ -232,8 +232,10 @@ void store__ckpt_wait(struct store *s)
 
 void store__ckpt_before_begin(struct store *s)
 {
-	if (store_checkpoint_closing(s))
-		store__ckpt_wait(s);
+	if (!store_checkpoint_closing(s))
+		return;
+	s->ckpt.waits++;
+	store__ckpt_wait(s);
 }
 
 void store__ckpt_close(struct store *s)

@@ -190,7 +190,8 @@ struct store_ckpt {
 	int failures;                   /* helpers failed in a row */
 	bool close_next;                /* the next pass is a closing one */
 	bool at_once;                   /* the next checkpoint at once (one failed) */
-	uint64_t spawned, closings;     /* statistics: helpers, closing passes */
+	uint64_t spawned, closings;     /* statistics: helpers, closing passes, */
+	uint64_t waits;                 /* ...transactions that waited for one */
 	char buf[64];                   /* its line "RC N_LOG N_DONE" */
 	/* The result, to the generation (store_gen.c): SQLite's result code
 	 * (-1: no result, the helper failed), the WAL's frames, those copied. */

@@ -10,6 +10,9 @@
 # may run: the restart continues the state (no loss detected, no replay
 # accepted), and no helper outlives its pass. Without io_uring (a kernel
 # that refuses it) the checkpoints are made on the loop, as before.
+# state.commit_ms = 10: commits come while closing passes run, and wait
+# for them in the group commit, never on the loop (store.checkpointWaits;
+# no MAC downlinks, whose counters are staged at once, would wait there).
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub jq ps pgrep
 
@@ -19,7 +22,8 @@ MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT" "max_queued_messages 0"
 "$SIM" --devices $DEVS --seed 73 --emit-devices "$T/devices.conf" --quiet || fail "sim --emit-devices"
 UDP_EXTRA="rcvbuf = 4194304;" write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
-	"dedup_window_ms = 0;" 'log_level = "debug";'
+	"dedup_window_ms = 0;" 'log_level = "debug";' "state = { commit_ms = 10; };" \
+	"$NO_MAC_DOWNLINK" "$NO_MAC_APPS"
 subscribe all 'application/+/device/+/event/up' 'lorabridge/#'
 start_bridge "$T/lb.conf"
 RING=1
@@ -58,6 +62,9 @@ ONLOOP=$(echo "$S" | jq '.store.checkpointsOnLoop')
 if [ "$RING" -eq 1 ]; then
 	[ "$PASSES" -ge 2 ] || fail "$PASSES checkpoint passes in a helper: $S"
 	[ "$ONLOOP" -eq 0 ] || fail "$ONLOOP checkpoints on the loop: $S"
+	# the group commit waits for a closing pass; nothing else stages here
+	[ "$(echo "$S" | jq '.store.checkpointWaits')" -eq 0 ] ||
+		fail "transactions waited on the loop for a closing pass: $S"
 	STARTED=$(count_lines "$T/bridge.log" 'checkpoint helper [0-9]+ started \((open|closing) pass\)')
 	DONE=$(count_lines "$T/bridge.log" 'checkpoint helper \((open|closing) pass\): result 0, ')
 	[ "$STARTED" -eq "$PASSES" ] || fail "$STARTED helpers started in the log, $PASSES counted"

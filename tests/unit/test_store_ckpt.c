@@ -216,7 +216,9 @@ START_TEST(test_closing_pass)
 	ck_assert(store_checkpoint_due(&s));
 	ck_assert(!store_upkeep_due(&s));   /* not even the advance */
 	/* A staging that cannot wait waits for the pass. */
+	ck_assert_int_eq(s.ckpt.waits, 0);
 	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	ck_assert_int_eq(s.ckpt.waits, 1);
 	ck_assert(!s.ckpt.running);
 	ck_assert(!store_checkpoint_due(&s));
 	ck_assert_int_eq(store_commit(&s), LB_OK);
@@ -224,6 +226,35 @@ START_TEST(test_closing_pass)
 	ck_assert_int_eq(s.ckpt.spawned, 2);
 	ck_assert_int_eq(store_close(&s), LB_OK);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT fcnt_up_last FROM session"), 7);
+}
+END_TEST
+
+/* No commit during the pass, but a batch opened before its end: that
+ * batch cannot start the WAL over (its snapshot is older), so a closing
+ * pass follows, and the batch is due at once to let it start. */
+START_TEST(test_open_batch_not_done)
+{
+	char dir[512];
+	struct store s;
+	struct store_session a = {.dev_eui = EUI_A, .activation = LB_ACT_ABP, .dev_addr = 1,
+				  .has_fcnt_up_last = true, .fcnt_up_last = 9};
+
+	if (!open_ring(&s, dir, sizeof(dir)))
+		return;
+	int i = until_checkpoint(&s, 0);
+	helper_finished(&s);
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	ck_assert_int_gt(store_due_ms(&s), 0);
+	pass_result(&s);
+	ck_assert(store_checkpoint_due(&s));
+	ck_assert_int_eq(store_due_ms(&s), 0);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert(store_checkpoint_closing(&s));   /* started by that commit */
+	pass_result(&s);
+	ck_assert(!store_checkpoint_due(&s));
+	ck_assert_int_eq(s.ckpt.waits, 0);
+	wal_started_over(&s, i);
+	ck_assert_int_eq(store_close(&s), LB_OK);
 }
 END_TEST
 
@@ -426,6 +457,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_pass_in_helper);
 	tcase_add_test(tc, test_closing_pass);
 	tcase_add_test(tc, test_open_pass_again);
+	tcase_add_test(tc, test_open_batch_not_done);
 	tcase_add_test(tc, test_closing_pass_stalls);
 	tcase_add_test(tc, test_no_helper_checkpoint_at_once);
 	tcase_add_test(tc, test_helper_killed);
