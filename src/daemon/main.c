@@ -313,7 +313,8 @@ int main(int argc, char **argv)
 		return top_cli_main(argc - 1, argv + 1);
 	/* The daemon's own WAL checkpoints, in a process of their own. */
 	if (argc > 1 && strcmp(argv[1], STORE_CKPT_HELPER_ARG) == 0)
-		return store_checkpoint_main(argc == 3 ? argv[2] : NULL, STDOUT_FILENO);
+		return store_checkpoint_main(argc >= 3 ? argv[2] : NULL, STDOUT_FILENO,
+					     argc == 4 ? atoi(argv[3]) : -1);
 	if (parse_args(argc, argv, &c) != LB_OK)
 		return EXIT_USAGE;
 	/* glibc maps a block apart from the heap from 128 KiB, but raises that

@@ -425,7 +425,9 @@ int64_t store_due_ms(const struct store *s)
 
 int64_t store_tick(struct store *s, int64_t now_ms)
 {
-	if (store_dirty(s) && now_ms >= s->due_ms)
+	int64_t due = store_due_ms(s);
+
+	if (store_dirty(s) && due >= 0 && now_ms >= due)
 		store_commit(s);
 	return store_due_ms(s);
 }

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sqlite3.h>
@@ -32,12 +33,29 @@ void store__ckpt_init(struct store *s)
 {
 	s->ckpt.fd = -1;
 	s->ckpt.pidfd = -1;
+	s->ckpt.wal_fd = -1;
 }
 
 int store_checkpoint_helper(struct store *s, const char *exe)
 {
+	char wal[PATH_MAX];
+
 	if (!s || !s->db)
 		return LB_ERR_STATE;
+	/* FAILURE IS FINAL (store_ckpt.h): a descriptor of the -wal opened
+	 * now, which only the helpers sync, hears of every write-back error
+	 * from now on, whoever else heard of it first. */
+	if (s->ckpt.wal_fd < 0) {
+		const char *db = sqlite3_db_filename(s->db, "main");
+		if (!db || (size_t)snprintf(wal, sizeof(wal), "%s-wal", db) >= sizeof(wal))
+			return LB_ERR_INVAL;
+		s->ckpt.wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+		if (s->ckpt.wal_fd < 0) {
+			log_error(TAG, "cannot open %s for the checkpoint helper: %s: checkpoints are "
+				  "made on the loop", wal, strerror(errno));
+			return LB_ERR_IO;
+		}
+	}
 	s->ckpt.exe = exe;
 	return LB_OK;
 }
@@ -125,6 +143,13 @@ static void finish(struct store *s)
 	if (rc < 0) {
 		log_no_result(st);
 		helper_failed(s);
+	} else if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && rc != SQLITE_IOERR_FSYNC &&
+		   rc != SQLITE_IOERR_DIR_FSYNC) {
+		/* (a failed sync is final, store_gen.c; another checkpoint's lock
+		 * is retried) */
+		log_error(TAG, "the WAL checkpoint failed in the helper: %s (see above): made at "
+			  "once", sqlite3_errstr(rc));
+		helper_failed(s);
 	} else {
 		s->ckpt.failures = 0;
 	}
@@ -152,7 +177,7 @@ static int spawn(struct store *s, int w, pid_t *pid)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t mask, dflt;
-	char *argv[] = {"lorabridge", STORE_CKPT_HELPER_ARG, STORE_DB_NAME, NULL};
+	char *argv[] = {"lorabridge", STORE_CKPT_HELPER_ARG, STORE_DB_NAME, "3", NULL};
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -166,10 +191,12 @@ static int spawn(struct store *s, int w, pid_t *pid)
 		posix_spawn_file_actions_destroy(&fa);
 		return err;
 	}
-	/* In this order: the directory's descriptor is closed with the rest. */
+	/* In this order: the directory's descriptor is closed with the rest;
+	 * the WAL's unsynced one is its descriptor 3 (argv). */
 	if (!(err = posix_spawn_file_actions_addfchdir_np(&fa, s->dir_fd)) &&
 	    !(err = posix_spawn_file_actions_adddup2(&fa, w, STDOUT_FILENO)) &&
-	    !(err = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1)) &&
+	    !(err = posix_spawn_file_actions_adddup2(&fa, s->ckpt.wal_fd, 3)) &&
+	    !(err = posix_spawn_file_actions_addclosefrom_np(&fa, 4)) &&
 	    !(err = posix_spawnattr_setsigmask(&at, &mask)) &&
 	    !(err = posix_spawnattr_setsigdefault(&at, &dflt)) &&
 	    !(err = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)))
@@ -204,6 +231,7 @@ int store__ckpt_start(struct store *s, bool closing)
 	s->ckpt.running = true;
 	s->ckpt.closing = closing;
 	s->ckpt.since_us = store__mono_us();
+	s->ckpt.restarts = s->wal_restarts;
 	s->ckpt.spawned++;
 	s->ckpt.closings += closing;
 	log_debug(TAG, "checkpoint helper %d started (%s pass) in %lld us", (int)pid,
@@ -243,34 +271,64 @@ void store__ckpt_close(struct store *s)
 	/* No pass after this one: its result would start the next. */
 	s->ckpt.exe = NULL;
 	store__ckpt_wait(s);
+	if (s->ckpt.wal_fd >= 0)
+		close(s->ckpt.wal_fd);
+	s->ckpt.wal_fd = -1;
 }
 
 /* ---- the helper's side ------------------------------------------------- */
 
-int store_checkpoint_main(const char *db_path, int out_fd)
+/* The daemon's unsynced descriptor of the -wal (store_ckpt.h, FAILURES):
+ * a write-back error it reports is the WAL's, which this process's own
+ * descriptor, opened later, may never hear of. SQLITE_IOERR_FSYNC then. */
+static int wal_heard_no_error(int wal_fd)
+{
+	if (wal_fd < 0)
+		return SQLITE_OK;
+	int rc;
+	do
+		rc = fdatasync(wal_fd);
+	while (rc != 0 && errno == EINTR);
+	if (rc == 0)
+		return SQLITE_OK;
+	fprintf(stderr, "lorabridge %s: fdatasync of the daemon's -wal descriptor: %s\n",
+		STORE_CKPT_HELPER_ARG, strerror(errno));
+	return SQLITE_IOERR_FSYNC;
+}
+
+int store_checkpoint_main(const char *db_path, int out_fd, int wal_fd)
 {
 	sqlite3 *db = NULL;
 	int n_log = -1, n_done = -1;
 
 	if (!db_path) {
-		fprintf(stderr, "usage: lorabridge %s DATABASE (run by the daemon itself)\n",
-			STORE_CKPT_HELPER_ARG);
+		fprintf(stderr, "usage: lorabridge %s DATABASE [WAL_FD] (run by the daemon "
+			"itself)\n", STORE_CKPT_HELPER_ARG);
 		return 2;
 	}
-	/* Its own connection: never created, never put into another mode;
-	 * synchronous = NORMAL syncs the WAL before and the database file
-	 * after, as the daemon's checkpoints did on its loop. */
+	/* Its own connection: never created, never put into another mode,
+	 * never checkpointing at its close (were the daemon gone, that would
+	 * checkpoint again after a failed sync, and delete the WAL: FAILURE IS
+	 * FINAL); synchronous = NORMAL syncs the WAL before and the database
+	 * file after, as the daemon's checkpoints did on its loop. The read
+	 * opens its descriptor of the WAL before the check of the daemon's,
+	 * so that no write-back error falls between the two. */
 	int rc = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_extended_result_codes(db, 1);
 		sqlite3_busy_timeout(db, HELPER_BUSY_MS);
-		rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+		rc = sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL; SELECT count(*) FROM sqlite_master",
+				  NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = wal_heard_no_error(wal_fd);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log, &n_done);
 	if (rc != SQLITE_OK)
 		fprintf(stderr, "lorabridge %s: %s: %s\n", STORE_CKPT_HELPER_ARG, db_path,
-			db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+			db && sqlite3_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 	/* Closed first: once the line is out, the process only exits. */
 	sqlite3_close(db);
 	if (dprintf(out_fd, "%d %d %d\n", rc, n_log, n_done) < 0)

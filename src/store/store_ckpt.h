@@ -42,11 +42,23 @@
  * (store_gen.h) takes each result as it took the checkpoint's at once.
  *
  * FAILURES. A sync of the helper's that failed is the store's (store_sync.h
- * FAILURE IS FINAL). A helper that could not start, died or wrote no result
- * is logged, and that checkpoint is made at once (the WAL never grows
- * unchecked); after STORE_CKPT_MAX_FAILURES in a row, every checkpoint is.
- * SQLITE_BUSY (another process's checkpoint) and frames a reader's snapshot
- * holds are retried after STORE_RETRY_MS, as at once.
+ * FAILURE IS FINAL). Linux reports a write-back error once to each open
+ * file, and not to one opened after someone heard of it: a helper's own
+ * descriptor of the WAL could miss an error the store's sync has taken
+ * but the caller not yet reaped, and copy frames the disk lost into the
+ * database file. So store_checkpoint_helper() opens a descriptor of the
+ * -wal that the caller never syncs, and each helper gets it as its
+ * descriptor 3 and syncs it before the checkpoint (after its own
+ * connection opened the WAL): whatever error came since the store
+ * opened, it hears of. The helper's connection never checkpoints at its
+ * close (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE): with the caller gone (kill
+ * -9), it would be the last and delete the WAL even after a failed sync.
+ * A helper that could not start, died, wrote no result or reported
+ * another error is logged, that checkpoint is made at once (the WAL never
+ * grows unchecked) and the generation advances (what it copied is
+ * unknown); after STORE_CKPT_MAX_FAILURES in a row, every checkpoint is
+ * made at once. SQLITE_BUSY (another process's checkpoint) and frames a
+ * reader's snapshot holds are retried after STORE_RETRY_MS.
  *
  * Without a program, with the upkeep not deferred (tools) or without the
  * ring, checkpoints are made at once, as before. Errors: LB_ERR_STATE
@@ -72,10 +84,11 @@ int store_checkpoint_helper(struct store *s, const char *exe);
 /* Whether a closing pass runs: no batch opens until it ends. */
 bool store_checkpoint_closing(const struct store *s);
 /* The helper's work, in its own process: checkpoint db_path (PASSIVE) and
- * write the line of HOW to out_fd. Returns its exit status: 0 when the
- * checkpoint succeeded, 1 when it did not (said on stderr), 2 for a usage
- * error. */
-int store_checkpoint_main(const char *db_path, int out_fd);
+ * write the line of HOW to out_fd; wal_fd (-1: none) is the daemon's
+ * unsynced descriptor of the -wal, synced first (FAILURES). Returns its
+ * exit status: 0 when the checkpoint succeeded, 1 when it did not (said
+ * on stderr), 2 for a usage error. */
+int store_checkpoint_main(const char *db_path, int out_fd, int wal_fd);
 
 /* Internal to store/. */
 void store__ckpt_init(struct store *s);

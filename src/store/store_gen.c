@@ -410,6 +410,16 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 
 	(void)db;
 	(void)name;
+	/* Fewer frames: this commit started the WAL over, which SQLite does
+	 * only once every frame of the old one is in the database file, the
+	 * last advance's too, however that checkpoint's result went (a
+	 * helper's may be lost): an advance is due. A commit that carries
+	 * one, or the advance's own, takes it back (store__gen_carried(),
+	 * store_upkeep()). */
+	if (frames < s->wal_frames) {
+		s->wal_restarts++;
+		s->gen.adv_due = true;
+	}
 	s->wal_frames = frames;
 	return SQLITE_OK;
 }
@@ -474,15 +484,20 @@ static void ckpt_done(struct store *s, int rc, int n_log, int n_done)
 		store__sync_failed(s, "the WAL checkpoint's sync (in the helper)", EIO);
 		return;
 	}
-	if (rc < 0) {   /* logged: at once instead, at the next upkeep or commit */
-		s->ckpt.at_once = true;
-		s->gen.ckpt_due = true;
-		return;
-	}
-	if (rc != SQLITE_OK) {
-		LB_LOG_RL(LOG_LVL_WARN, TAG, "WAL checkpoint failed in the helper: %s (retried)",
+	if ((rc & 0xff) == SQLITE_BUSY) {   /* another process's checkpoint */
+		LB_LOG_RL(LOG_LVL_WARN, TAG, "WAL checkpoint in the helper: %s (retried)",
 			  sqlite3_errstr(rc));
 		ckpt_later(s);
+		return;
+	}
+	/* No result, or a failure of the helper's (logged by store_ckpt.c):
+	 * at once instead, at the next upkeep or commit, so the WAL never
+	 * grows unchecked; and an advance, since what the helper copied
+	 * before is unknown (one more is harmless, one fewer is not). */
+	if (rc != SQLITE_OK) {
+		s->ckpt.at_once = true;
+		s->gen.ckpt_due = true;
+		s->gen.adv_due = true;
 		return;
 	}
 	/* (A commit since the pass began may have started the WAL over, its
@@ -496,9 +511,12 @@ static void ckpt_done(struct store *s, int rc, int n_log, int n_done)
 		ckpt_later(s);
 		return;
 	}
-	/* Nothing committed since it began, no batch open since: the next
-	 * transaction starts the WAL over. */
-	if (!s->in_txn && s->wal_frames == n_log) {
+	/* The WAL started over since the pass began (a commit after it
+	 * ended), or nothing was committed since it began and no batch is open
+	 * (one may have begun before its end: its older snapshot cannot start
+	 * the WAL over): done. */
+	if (s->wal_restarts != s->ckpt.restarts ||
+	    (!s->in_txn && s->wal_frames == n_log)) {
 		s->ckpt.passes = 0;
 		s->ckpt.close_next = false;
 		return;

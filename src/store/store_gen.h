@@ -21,7 +21,10 @@
  *  - after every WAL checkpoint that copied the last advance into the
  *    database file. The store runs the checkpoints itself (SQLite's
  *    automatic one is replaced by a WAL hook), after a commit that leaves
- *    STORE_CHECKPOINT_FRAMES or more frames in the WAL. Hence every
+ *    STORE_CHECKPOINT_FRAMES or more frames in the WAL; and after any
+ *    commit that started the WAL over (SQLite does that only once every
+ *    frame is in the database file), however the checkpoint's result
+ *    went (a helper's may be lost, store_ckpt.h). Hence every
  *    committed transaction is either in the database file or after an
  *    advance whose marker is written: deleting the -wal always loses that
  *    advance too;
@@ -37,12 +40,14 @@
  * UDP socket overflows while it is held) calls store_defer_upkeep(): the
  * commit then only notes what is due, and store_upkeep() does one step a
  * call, when the caller has time (store_upkeep_due()): the checkpoint;
- * then the advance's transaction; then its marker. A checkpoint runs only
- * while no batch is open (SQLite cannot checkpoint inside a transaction of
- * the same connection): a writer that can wait does not open one while
- * store_checkpoint_due(); a checkpoint still not done at the next commit
- * (a batch was open all along) is done by that commit. The rules above
- * stay:
+ * then the advance's transaction; then its marker. A checkpoint at once
+ * runs only while no batch is open (SQLite cannot checkpoint inside a
+ * transaction of the same connection), and so does a closing pass of a
+ * helper's (store_ckpt.h; an open pass starts right after the commit that
+ * made it due): a writer that can wait does not open one while
+ * store_checkpoint_due(), and the batch open then is due at once
+ * (store_due_ms()); a checkpoint still not done at the next commit is
+ * started or done by that commit. The rules above stay:
  *  - an advance due while a batch is open is not a transaction of its own:
  *    it is written into that batch before its COMMIT (the batch is then
  *    the first transaction after the checkpoint, as the advance would have
@@ -54,7 +59,8 @@
  *    transaction is ever outside the marker (the window of one marker
  *    write, as above).
  * With the ring too (store_sync_start()), none of it waits for the disk
- * but the checkpoint: the advance's transaction, or the batch carrying it,
+ * (the checkpoint is a helper's, store_ckpt.h, when the caller named one;
+ * else it runs at once): the advance's transaction, or the batch carrying it,
  * is synced like any batch (store_sync.h), the marker's step comes once
  * that sync has completed (from store_sync_reap(), or store_upkeep()),
  * and writes the file into the page cache; its fsync, the rename and the

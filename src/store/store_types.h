@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config/config.h"     /* enum lb_activation */
 #include "tables/euiset.h"
@@ -179,7 +180,9 @@ typedef void (*store_sync_poll_fn)(struct store *s, int res);
 /* The WAL checkpoint in a helper process (store_ckpt.h). */
 struct store_ckpt {
 	const char *exe;                /* the helper's program; NULL: at once */
-	int pid;                        /* the helper running; 0: none */
+	pid_t pid;                      /* the helper running; 0: none */
+	int wal_fd;                     /* the -wal, never synced here (store_ckpt.h) */
+	uint64_t restarts;              /* the store's wal_restarts when the pass began */
 	int fd;                         /* the pipe of its result; -1: none */
 	int pidfd;                      /* its pidfd, polled in the ring; -1: none */
 	bool running;                   /* its result not yet in */
@@ -239,6 +242,7 @@ struct store {
 	int lock_fd;
 	int dir_fd;                     /* the state directory (the marker's renames) */
 	int64_t wal_frames;             /* frames in the WAL after the last commit */
+	uint64_t wal_restarts;          /* commits that started the WAL over */
 	struct store_gen gen;
 	struct store_sync sync;
 	struct store_ckpt ckpt;

@@ -14,6 +14,7 @@
  * (test_store.c) and these tests check only that no helper is used. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
 #include <signal.h>
@@ -190,27 +191,54 @@ START_TEST(test_pass_in_helper)
 }
 END_TEST
 
-/* A commit after the pass took its snapshot: a closing pass, started when
- * no batch is open; no batch opens until it ends (a staging waits for
- * it), then the WAL starts over. */
-START_TEST(test_closing_pass)
+/* The helper in "pause" mode (below) stopped before its first write to
+ * the database file: it took its snapshot of the WAL, and what is
+ * committed now comes after it. */
+static void wait_reached(const char *g)
 {
-	char dir[512];
+	char reached[620];
+	struct stat st;
+	struct timespec t = {0, 2 * 1000 * 1000};
+
+	ck_assert_int_lt(snprintf(reached, sizeof(reached), "%s.reached", g), (int)sizeof(reached));
+	for (int n = 0; n < WAIT_MS / 2 && stat(reached, &st) != 0; n++)
+		nanosleep(&t, NULL);
+	ck_assert_int_eq(stat(reached, &st), 0);
+}
+
+/* The gate of pass n, in dir; the helpers started from now on wait for it. */
+static void set_gate(const char *dir, const char *mode, int n)
+{
+	ck_assert_int_lt(snprintf(gate, sizeof(gate), "%s/gate%d", dir, n), (int)sizeof(gate));
+	setenv("TEST_CKPT_MODE", mode, 1);
+	setenv("TEST_CKPT_GATE", gate, 1);
+}
+
+/* A commit after the pass took its snapshot: a closing pass, started when
+ * no batch is open; no batch opens until it ends (a staging that cannot
+ * wait waits for it), then the WAL starts over. */
+START_TEST(test_commit_during_pass)
+{
+	char dir[512], g1[600];
 	struct store s;
 	struct store_session a = {.dev_eui = EUI_A, .activation = LB_ACT_ABP, .dev_addr = 1,
 				  .has_fcnt_up_last = true, .fcnt_up_last = 7};
 
 	if (!open_ring(&s, dir, sizeof(dir)))
 		return;
+	set_gate(dir, "pause", 1);
+	snprintf(g1, sizeof(g1), "%s", gate);
 	int i = until_checkpoint(&s, 0);
-	helper_finished(&s);
+	unsetenv("TEST_CKPT_MODE");
+	wait_reached(g1);
 	commit_big(&s, i++);   /* fewer than STORE_CKPT_CLOSE_FRAMES frames */
-	ck_assert(s.ckpt.running);
+	testutil_write_file(g1, "go\n");
 	pass_result(&s);
 	ck_assert_int_eq(s.ckpt.spawned, 1);
+	ck_assert(!s.ckpt.running);
 	ck_assert(store_checkpoint_due(&s));   /* a writer keeps its batch closed */
 	ck_assert(store_upkeep_due(&s));
-	ck_assert(store_upkeep(&s) == false || s.ckpt.running);
+	(void)store_upkeep(&s);
 	ck_assert(store_checkpoint_closing(&s));
 	ck_assert_int_eq(s.ckpt.closings, 1);
 	ck_assert(store_checkpoint_due(&s));
@@ -221,7 +249,9 @@ START_TEST(test_closing_pass)
 	ck_assert_int_eq(s.ckpt.waits, 1);
 	ck_assert(!s.ckpt.running);
 	ck_assert(!store_checkpoint_due(&s));
+	uint64_t restarts = s.wal_restarts;
 	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(s.wal_restarts, restarts + 1);
 	ck_assert_int_lt(s.wal_frames, STORE_CKPT_CLOSE_FRAMES);
 	ck_assert_int_eq(s.ckpt.spawned, 2);
 	ck_assert_int_eq(store_close(&s), LB_OK);
@@ -229,22 +259,68 @@ START_TEST(test_closing_pass)
 }
 END_TEST
 
-/* No commit during the pass, but a batch opened before its end: that
- * batch cannot start the WAL over (its snapshot is older), so a closing
- * pass follows, and the batch is due at once to let it start. */
-START_TEST(test_open_batch_not_done)
+/* Many frames committed during each pass: open passes again, at most
+ * STORE_CKPT_OPEN_PASSES, then a closing one; the WAL starts over. */
+START_TEST(test_open_passes_then_closing)
 {
-	char dir[512];
+	char dir[512], g[600];
+	struct store s;
+
+	if (!open_ring(&s, dir, sizeof(dir)))
+		return;
+	set_gate(dir, "pause", 1);
+	int i = until_checkpoint(&s, 0);
+	for (int pass = 1; pass <= STORE_CKPT_OPEN_PASSES; pass++) {
+		snprintf(g, sizeof(g), "%s", gate);
+		wait_reached(g);
+		int64_t seen = s.wal_frames;
+		while (s.wal_frames - seen <= STORE_CKPT_CLOSE_FRAMES)
+			commit_big(&s, i++);
+		set_gate(dir, "pause", pass + 1);   /* the next pass's */
+		testutil_write_file(g, "go\n");
+		pass_result(&s);
+		ck_assert_int_eq(s.ckpt.passes, pass);
+		if (pass < STORE_CKPT_OPEN_PASSES) {   /* the reap that took it started the next */
+			ck_assert_int_eq(s.ckpt.spawned, pass + 1);
+			ck_assert(s.ckpt.running);
+			ck_assert(!store_checkpoint_closing(&s));
+			ck_assert(!store_checkpoint_due(&s));
+		}
+	}
+	unsetenv("TEST_CKPT_MODE");
+	ck_assert(!s.ckpt.running);
+	ck_assert_int_eq(s.ckpt.spawned, STORE_CKPT_OPEN_PASSES);
+	ck_assert(store_checkpoint_due(&s));
+	(void)store_upkeep(&s);
+	ck_assert(store_checkpoint_closing(&s));
+	pass_result(&s);
+	ck_assert_int_eq(s.ckpt.closings, 1);
+	ck_assert(!store_checkpoint_due(&s));
+	wal_started_over(&s, i);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+END_TEST
+
+/* No commit during the pass, but a batch opened before it copied (its
+ * snapshot is older: its commit cannot start the WAL over): a closing
+ * pass follows, and the batch is due at once to let it start. */
+START_TEST(test_batch_open_during_pass)
+{
+	char dir[512], g1[600];
 	struct store s;
 	struct store_session a = {.dev_eui = EUI_A, .activation = LB_ACT_ABP, .dev_addr = 1,
 				  .has_fcnt_up_last = true, .fcnt_up_last = 9};
 
 	if (!open_ring(&s, dir, sizeof(dir)))
 		return;
+	set_gate(dir, "gate", 1);
+	snprintf(g1, sizeof(g1), "%s", gate);
 	int i = until_checkpoint(&s, 0);
-	helper_finished(&s);
-	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);
+	unsetenv("TEST_CKPT_MODE");
+	ck_assert(s.ckpt.running);
+	ck_assert_int_eq(store_put_session(&s, &a), LB_OK);   /* BEGIN during the pass */
 	ck_assert_int_gt(store_due_ms(&s), 0);
+	testutil_write_file(g1, "go\n");
 	pass_result(&s);
 	ck_assert(store_checkpoint_due(&s));
 	ck_assert_int_eq(store_due_ms(&s), 0);
@@ -258,8 +334,9 @@ START_TEST(test_open_batch_not_done)
 }
 END_TEST
 
-/* Many frames committed during a pass: another open pass at once. */
-START_TEST(test_open_pass_again)
+/* The pass ended before the next commit, which started the WAL over: no
+ * closing pass, although the WAL's frames now differ from the pass's. */
+START_TEST(test_restart_ends_passes)
 {
 	char dir[512];
 	struct store s;
@@ -268,21 +345,34 @@ START_TEST(test_open_pass_again)
 		return;
 	int i = until_checkpoint(&s, 0);
 	helper_finished(&s);
-	int64_t seen = s.wal_frames;
-	while (s.wal_frames - seen <= STORE_CKPT_CLOSE_FRAMES)
-		commit_big(&s, i++);
+	uint64_t restarts = s.wal_restarts;
+	commit_big(&s, i++);
+	ck_assert_int_eq(s.wal_restarts, restarts + 1);
 	pass_result(&s);
-	/* the reap that took the result started the next pass */
-	ck_assert_int_eq(s.ckpt.spawned, 2);
-	ck_assert(s.ckpt.running);
-	ck_assert_int_eq(s.ckpt.passes, 1);
-	ck_assert(!store_checkpoint_closing(&s));
 	ck_assert(!store_checkpoint_due(&s));
-	pass_result(&s);
-	ck_assert(!s.ckpt.running);
 	ck_assert_int_eq(s.ckpt.closings, 0);
-	ck_assert(!store_checkpoint_due(&s));
-	wal_started_over(&s, i);
+	ck_assert_int_eq(s.ckpt.passes, 0);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+END_TEST
+
+/* A commit that starts the WAL over makes an advance due, whatever the
+ * checkpoint's result said (a helper's may be lost): the old WAL's last
+ * advance is in the database file. */
+START_TEST(test_restart_advances)
+{
+	char dir[512];
+	struct store s;
+
+	if (!open_ring(&s, dir, sizeof(dir)))
+		return;
+	int i = until_checkpoint(&s, 0);
+	pass_result(&s);
+	ck_assert(s.gen.adv_due);
+	s.gen.adv_due = false;   /* as if the result had not said so */
+	commit_big(&s, i);
+	ck_assert_int_lt(s.wal_frames, STORE_CKPT_CLOSE_FRAMES);
+	ck_assert(s.gen.adv_due);
 	ck_assert_int_eq(store_close(&s), LB_OK);
 }
 END_TEST
@@ -291,18 +381,19 @@ END_TEST
  * daemon's watchdog, store_sync_stalled_ms()). */
 START_TEST(test_closing_pass_stalls)
 {
-	char dir[512];
+	char dir[512], g1[600];
 	struct store s;
 
 	if (!open_ring(&s, dir, sizeof(dir)))
 		return;
+	set_gate(dir, "pause", 1);
+	snprintf(g1, sizeof(g1), "%s", gate);
 	int i = until_checkpoint(&s, 0);
-	helper_finished(&s);
+	wait_reached(g1);
 	commit_big(&s, i++);
+	set_gate(dir, "gate", 2);
+	testutil_write_file(g1, "go\n");
 	pass_result(&s);
-	ck_assert_int_lt(snprintf(gate, sizeof(gate), "%s/gate", dir), (int)sizeof(gate));
-	setenv("TEST_CKPT_MODE", "gate", 1);
-	setenv("TEST_CKPT_GATE", gate, 1);
 	(void)store_upkeep(&s);
 	ck_assert(store_checkpoint_closing(&s));
 	struct timespec t = {0, 5 * 1000 * 1000};
@@ -355,6 +446,7 @@ START_TEST(test_helper_killed)
 	pass_result(&s);
 	ck_assert_int_eq(s.ckpt.failures, 1);
 	ck_assert_int_eq(s.ckpt.pid, 0);   /* waited for */
+	ck_assert(s.gen.adv_due);           /* what it copied is unknown */
 	/* At once, in the next upkeep (no batch is open). */
 	ck_assert(store_checkpoint_due(&s));
 	ck_assert(store_upkeep_due(&s));
@@ -411,6 +503,80 @@ START_TEST(test_close_waits_for_pass)
 }
 END_TEST
 
+/* A helper that reports an error of SQLite's other than a failed sync or
+ * a lock: a failure as a helper's (the checkpoint at once, an advance),
+ * not retried in helpers for ever while the WAL grows. */
+START_TEST(test_helper_error_at_once)
+{
+	char dir[512];
+	struct store s;
+
+	if (!open_ring(&s, dir, sizeof(dir)))
+		return;
+	setenv("TEST_CKPT_MODE", "err", 1);
+	int i = until_checkpoint(&s, 0);
+	pass_result(&s);
+	ck_assert_int_eq(s.ckpt.failures, 1);
+	ck_assert(s.gen.adv_due);
+	ck_assert(store_checkpoint_due(&s));
+	(void)store_upkeep(&s);
+	ck_assert(!store_checkpoint_due(&s));
+	ck_assert_int_eq(s.stats.checkpoints_on_loop, 1);
+	wal_started_over(&s, i);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+END_TEST
+
+/* A helper that copied the whole WAL and was killed before its line:
+ * the advance is due all the same (its copy may hold the last one). */
+START_TEST(test_lost_result_advances)
+{
+	char dir[512];
+	struct store s;
+
+	if (!open_ring(&s, dir, sizeof(dir)))
+		return;
+	setenv("TEST_CKPT_MODE", "lost", 1);
+	(void)until_checkpoint(&s, 0);
+	s.gen.adv_due = false;   /* not due before the pass (the open's advance is done) */
+	pass_result(&s);
+	ck_assert_int_eq(s.ckpt.failures, 1);
+	ck_assert(s.gen.adv_due);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+END_TEST
+
+/* The close waits for the pass that runs and starts no other, even when
+ * that pass's result would. */
+START_TEST(test_close_starts_no_pass)
+{
+	char dir[512], g1[600], count[600];
+	struct store s;
+
+	if (!open_ring(&s, dir, sizeof(dir)))
+		return;
+	ck_assert_int_lt(snprintf(count, sizeof(count), "%s/helpers", dir), (int)sizeof(count));
+	setenv("TEST_CKPT_COUNT", count, 1);
+	set_gate(dir, "pause", 1);
+	snprintf(g1, sizeof(g1), "%s", gate);
+	int i = until_checkpoint(&s, 0);
+	unsetenv("TEST_CKPT_MODE");
+	wait_reached(g1);
+	int64_t seen = s.wal_frames;
+	while (s.wal_frames - seen <= STORE_CKPT_CLOSE_FRAMES)
+		commit_big(&s, i++);
+	testutil_write_file(g1, "go\n");
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	FILE *f = fopen(count, "r");
+	int n = 0, c;
+	ck_assert_ptr_nonnull(f);
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	ck_assert_int_eq(n, 1);
+}
+END_TEST
+
 /* The helper's own work, in this process: one line for the daemon. */
 START_TEST(test_helper_main)
 {
@@ -423,25 +589,70 @@ START_TEST(test_helper_main)
 	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME),
 			 (int)sizeof(path));
 	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(store_checkpoint_main(path, p[1]), 0);
+	ck_assert_int_eq(store_checkpoint_main(path, p[1], s.ckpt.wal_fd), 0);
 	ck_assert_int_gt(read(p[0], line, sizeof(line) - 1), 0);
 	ck_assert_int_eq(sscanf(line, "%d %d %d", &rc, &n_log, &n_done), 3);
 	ck_assert_int_eq(rc, SQLITE_OK);
 	ck_assert_int_eq(n_log, s.wal_frames);
 	ck_assert_int_eq(n_done, n_log);
+	/* The daemon's descriptor of the -wal reports an error (here: a
+	 * pipe, which cannot be synced): a failed sync, no checkpoint. */
+	commit_big(&s, 2);
+	memset(line, 0, sizeof(line));
+	ck_assert_int_eq(store_checkpoint_main(path, p[1], p[0]), 1);
+	ck_assert_int_gt(read(p[0], line, sizeof(line) - 1), 0);
+	ck_assert_int_eq(sscanf(line, "%d %d %d", &rc, &n_log, &n_done), 3);
+	ck_assert_int_eq(rc, SQLITE_IOERR_FSYNC);
+	ck_assert_int_eq(n_done, -1);
 	/* A database that is not there: not created, an error line. */
 	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/none.db", dir), (int)sizeof(path));
-	ck_assert_int_eq(store_checkpoint_main(path, p[1]), 1);
+	ck_assert_int_eq(store_checkpoint_main(path, p[1], -1), 1);
 	memset(line, 0, sizeof(line));
 	ck_assert_int_gt(read(p[0], line, sizeof(line) - 1), 0);
 	ck_assert_int_eq(sscanf(line, "%d", &rc), 1);
 	ck_assert_int_eq(rc, SQLITE_CANTOPEN);
 	struct stat st;
 	ck_assert_int_ne(stat(path, &st), 0);
-	ck_assert_int_eq(store_checkpoint_main(NULL, p[1]), 2);
+	ck_assert_int_eq(store_checkpoint_main(NULL, p[1], -1), 2);
 	close(p[0]);
 	close(p[1]);
 	ck_assert_int_eq(store_close(&s), LB_OK);
+}
+END_TEST
+
+/* With the daemon gone (killed: its connection never closed), the helper
+ * is the last connection, and its close checkpoints nothing and deletes
+ * no WAL: after a failed sync that WAL is all the next start has. */
+START_TEST(test_helper_keeps_wal_when_last)
+{
+	char dir[512], path[600], wal[620];
+	struct store s;
+	struct stat st;
+	int p[2];
+
+	ck_assert_int_lt(snprintf(dir, sizeof(dir), "%s/k.XXXXXX", base_dir), (int)sizeof(dir));
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {   /* a store that commits, then dies without closing */
+		if (store_open(&s, dir, 200) != LB_OK)
+			_exit(1);
+		store_defer_upkeep(&s, true);
+		commit_big(&s, 1);
+		_exit(0);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ck_assert_int_eq(stat(wal, &st), 0);
+	ck_assert_int_gt(st.st_size, 0);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(store_checkpoint_main(path, p[1], -1), 0);
+	ck_assert_int_eq(stat(wal, &st), 0);
+	close(p[0]);
+	close(p[1]);
 }
 END_TEST
 
@@ -454,43 +665,125 @@ static Suite *suite(void)
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, case_setup, NULL);
 	tcase_add_test(tc, test_helper_main);
+	tcase_add_test(tc, test_helper_keeps_wal_when_last);
 	tcase_add_test(tc, test_pass_in_helper);
-	tcase_add_test(tc, test_closing_pass);
-	tcase_add_test(tc, test_open_pass_again);
-	tcase_add_test(tc, test_open_batch_not_done);
+	tcase_add_test(tc, test_commit_during_pass);
+	tcase_add_test(tc, test_open_passes_then_closing);
+	tcase_add_test(tc, test_batch_open_during_pass);
+	tcase_add_test(tc, test_restart_ends_passes);
+	tcase_add_test(tc, test_restart_advances);
 	tcase_add_test(tc, test_closing_pass_stalls);
 	tcase_add_test(tc, test_no_helper_checkpoint_at_once);
 	tcase_add_test(tc, test_helper_killed);
+	tcase_add_test(tc, test_helper_error_at_once);
+	tcase_add_test(tc, test_lost_result_advances);
 	tcase_add_test(tc, test_helper_sync_failure_is_final);
 	tcase_add_test(tc, test_close_waits_for_pass);
+	tcase_add_test(tc, test_close_starts_no_pass);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
 /* This program as the helper (see the top). */
-static int helper(const char *db)
+static void wait_gate(void)
 {
-	const char *mode = getenv("TEST_CKPT_MODE");
+	struct timespec t = {0, 2 * 1000 * 1000};
+	struct stat st;
 
+	for (int n = 0; n < 30000 && stat(getenv("TEST_CKPT_GATE"), &st) != 0; n++)
+		nanosleep(&t, NULL);
+}
+
+/* "pause": the first write to the database file (the checkpoint's copy,
+ * after its snapshot of the WAL and the WAL's sync) says GATE.reached and
+ * waits for GATE. SQLite's unix VFS takes its system calls from a table
+ * that xSetSystemCall() replaces. */
+static void pause_once(int fd)
+{
+	static bool paused;
+	char link[64], path[600], reached[620];
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, path, sizeof(path) - 1);
+	size_t l = strlen(STORE_DB_NAME);
+	if (paused || n < (ssize_t)l)
+		return;
+	path[n] = 0;
+	if (strcmp(path + n - (ssize_t)l, STORE_DB_NAME) != 0)
+		return;
+	paused = true;
+	/* (no ck_assert here: this process is no test of Check's) */
+	snprintf(reached, sizeof(reached), "%s.reached", getenv("TEST_CKPT_GATE"));
+	int r = open(reached, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (r >= 0)
+		close(r);
+	wait_gate();
+}
+
+static ssize_t pause_pwrite64(int fd, const void *b, size_t n, off_t off)
+{
+	pause_once(fd);
+	return pwrite64(fd, b, n, off);
+}
+
+static ssize_t pause_pwrite(int fd, const void *b, size_t n, off_t off)
+{
+	pause_once(fd);
+	return pwrite(fd, b, n, off);
+}
+
+static ssize_t pause_write(int fd, const void *b, size_t n)
+{
+	pause_once(fd);
+	return write(fd, b, n);
+}
+
+static void pause_install(void)
+{
+	sqlite3_vfs *v = sqlite3_vfs_find(NULL);
+
+	(void)v->xSetSystemCall(v, "pwrite64", (sqlite3_syscall_ptr)pause_pwrite64);
+	(void)v->xSetSystemCall(v, "pwrite", (sqlite3_syscall_ptr)pause_pwrite);
+	(void)v->xSetSystemCall(v, "write", (sqlite3_syscall_ptr)pause_write);
+}
+
+static int helper(const char *db, int wal_fd)
+{
+	const char *mode = getenv("TEST_CKPT_MODE"), *count = getenv("TEST_CKPT_COUNT");
+
+	if (count) {
+		FILE *f = fopen(count, "a");
+		if (f) {
+			fputs("helper\n", f);
+			fclose(f);
+		}
+	}
 	if (mode && strcmp(mode, "kill") == 0)
 		raise(SIGKILL);
 	if (mode && strcmp(mode, "fsync") == 0) {
 		printf("%d 1 1\n", SQLITE_IOERR_FSYNC);
 		return 1;
 	}
-	if (mode && strcmp(mode, "gate") == 0) {
-		struct timespec t = {0, 2 * 1000 * 1000};
-		struct stat st;
-		for (int n = 0; n < 30000 && stat(getenv("TEST_CKPT_GATE"), &st) != 0; n++)
-			nanosleep(&t, NULL);
+	if (mode && strcmp(mode, "err") == 0) {
+		printf("%d -1 -1\n", SQLITE_CANTOPEN);
+		return 1;
 	}
-	return store_checkpoint_main(db, STDOUT_FILENO);
+	if (mode && strcmp(mode, "lost") == 0) {   /* the whole pass, then killed */
+		int null = open("/dev/null", O_WRONLY);
+		(void)store_checkpoint_main(db, null, wal_fd);
+		raise(SIGKILL);
+	}
+	if (mode && strcmp(mode, "gate") == 0)
+		wait_gate();
+	if (mode && strcmp(mode, "pause") == 0)
+		pause_install();
+	return store_checkpoint_main(db, STDOUT_FILENO, wal_fd);
 }
 
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], STORE_CKPT_HELPER_ARG) == 0)
-		return helper(argc == 3 ? argv[2] : NULL);
+		return helper(argc >= 3 ? argv[2] : NULL, argc == 4 ? atoi(argv[3]) : -1);
 	log_threshold = LOG_LVL_WARN;   /* errors under test still show */
 	return testutil_run(suite());
 }
