@@ -968,10 +968,22 @@ static bool disk_hangs(struct bridge *b)
 
 	if (ms < BRIDGE_SYNC_STUCK_MS)
 		return false;
-	LB_LOG_RL(LOG_LVL_ERROR, "bridge", "a sync in the state directory (the WAL's or the state "
-		  "marker's) has not completed for %lld s: the disk hangs; events wait, and the "
-		  "watchdog is no longer notified", (long long)(ms / 1000));
+	LB_LOG_RL(LOG_LVL_ERROR, "bridge", "a sync in the state directory (the WAL's, the state "
+		  "marker's or a closing checkpoint's) has not completed for %lld s: the disk hangs; "
+		  "events wait, and the watchdog is no longer notified", (long long)(ms / 1000));
 	return true;
+}
+
+/* An open checkpoint pass holds nothing back, but the WAL grows while it
+ * runs: one that takes minutes is said (a disk far slower than the
+ * commits, or a helper stopped by someone). */
+static void checkpoint_slow(struct bridge *b)
+{
+	int64_t ms = store_checkpoint_running_ms(&b->store);
+
+	if (ms >= BRIDGE_CKPT_SLOW_MS)
+		LB_LOG_RL(LOG_LVL_WARN, "bridge", "the WAL checkpoint's helper process has run for "
+			  "%lld s: the WAL grows meanwhile", (long long)(ms / 1000));
 }
 
 static int64_t service_tick(struct bridge *b, int64_t now)
@@ -982,6 +994,7 @@ static int64_t service_tick(struct bridge *b, int64_t now)
 		b->next_watchdog_ms = now + b->watchdog_ms / 2;
 	}
 	if (now >= b->next_status_ms) {
+		checkpoint_slow(b);
 		size_t online = gateways_count_online(&b->gateways);
 		const char *mq = mqtt_connected(&b->mqtt) ? "connected" : "not connected";
 		int rc;

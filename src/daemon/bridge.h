@@ -78,6 +78,8 @@
  * hangs (store_sync.h); the watchdog (WatchdogSec=30s) is no longer
  * notified. */
 #define BRIDGE_SYNC_STUCK_MS 20000
+/* A checkpoint's helper (store_ckpt.h) still at work after this: said. */
+#define BRIDGE_CKPT_SLOW_MS 60000
 #define BRIDGE_TRIM_MS 60000       /* free heap pages returned (bridge.c heap_tick) */
 #define BRIDGE_TRIM_BACKLOG 1000   /* ... and at once when this many messages waited */
 #define BRIDGE_TRIM_DRAIN_MS 5000  /* ... at most once per this (a loaded bridge drains often) */

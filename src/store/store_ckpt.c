@@ -65,6 +65,13 @@ bool store_checkpoint_closing(const struct store *s)
 	return s && s->ckpt.running && s->ckpt.closing;
 }
 
+int64_t store_checkpoint_running_ms(const struct store *s)
+{
+	if (!s || !s->ckpt.running)
+		return 0;
+	return (store__mono_us() - s->ckpt.since_us) / 1000;
+}
+
 bool store__ckpt_usable(const struct store *s)
 {
 	return s->ckpt.exe && s->gen.deferred && store__sync_ring_ok(s) && !s->ckpt.running &&

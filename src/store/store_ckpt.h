@@ -83,6 +83,8 @@
 int store_checkpoint_helper(struct store *s, const char *exe);
 /* Whether a closing pass runs: no batch opens until it ends. */
 bool store_checkpoint_closing(const struct store *s);
+/* For how long (ms) the pass that runs has run; 0 when none does. */
+int64_t store_checkpoint_running_ms(const struct store *s);
 /* The helper's work, in its own process: checkpoint db_path (PASSIVE) and
  * write the line of HOW to out_fd; wal_fd (-1: none) is the daemon's
  * unsynced descriptor of the -wal, synced first (FAILURES). Returns its

@@ -396,13 +396,16 @@ START_TEST(test_closing_pass_stalls)
 	pass_result(&s);
 	(void)store_upkeep(&s);
 	ck_assert(store_checkpoint_closing(&s));
+	ck_assert_int_ge(store_checkpoint_running_ms(&s), 0);
 	struct timespec t = {0, 5 * 1000 * 1000};
 	for (int n = 0; n < WAIT_MS / 5 && store_sync_stalled_ms(&s) < 10; n++)
 		nanosleep(&t, NULL);
 	ck_assert_int_ge(store_sync_stalled_ms(&s), 10);
+	ck_assert_int_ge(store_checkpoint_running_ms(&s), 10);
 	testutil_write_file(gate, "go\n");
 	pass_result(&s);
 	ck_assert_int_eq(store_sync_stalled_ms(&s), 0);
+	ck_assert_int_eq(store_checkpoint_running_ms(&s), 0);
 	ck_assert_int_eq(store_close(&s), LB_OK);
 }
 END_TEST
