@@ -16,6 +16,7 @@
  * (store_gen.h) and --accept-state-loss was not given.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -298,6 +299,24 @@ static int run_daemon(const struct cli *c, struct lb_config *cfg)
 	return exit_code(rc);
 }
 
+/* `lorabridge checkpoint-helper DATABASE [WAL_FD]`, started by the daemon
+ * itself (store/store_ckpt.h). */
+static int checkpoint_helper(int argc, char **argv)
+{
+	char *end = NULL;
+	long fd = -1;
+
+	if (argc == 4) {
+		errno = 0;
+		fd = strtol(argv[3], &end, 10);
+		if (errno || end == argv[3] || *end || fd < 0 || fd > INT_MAX)
+			argc = 0;   /* a usage error */
+	}
+	if (argc != 3 && argc != 4)
+		return store_checkpoint_main(NULL, STDOUT_FILENO, -1);
+	return store_checkpoint_main(argv[2], STDOUT_FILENO, (int)fd);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = {0};
@@ -313,8 +332,7 @@ int main(int argc, char **argv)
 		return top_cli_main(argc - 1, argv + 1);
 	/* The daemon's own WAL checkpoints, in a process of their own. */
 	if (argc > 1 && strcmp(argv[1], STORE_CKPT_HELPER_ARG) == 0)
-		return store_checkpoint_main(argc >= 3 ? argv[2] : NULL, STDOUT_FILENO,
-					     argc == 4 ? atoi(argv[3]) : -1);
+		return checkpoint_helper(argc, argv);
 	if (parse_args(argc, argv, &c) != LB_OK)
 		return EXIT_USAGE;
 	/* glibc maps a block apart from the heap from 128 KiB, but raises that

@@ -362,6 +362,8 @@ static int commit(struct store *s, enum commit_kind kind)
 	if (rc == LB_OK) {
 		s->in_txn = false;
 		store__sync_wrote(s);
+		if (carried)
+			store__gen_carry_committed(s);
 		batch_done(s, t0, end_batch);
 		/* A commit ahead is synced with its batch's end, but an advance it
 		 * carried is on the disk before its marker names it: at once, or

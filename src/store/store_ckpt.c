@@ -44,12 +44,18 @@ int store_checkpoint_helper(struct store *s, const char *exe)
 		return LB_ERR_STATE;
 	/* FAILURE IS FINAL (store_ckpt.h): a descriptor of the -wal opened
 	 * now, which only the helpers sync, hears of every write-back error
-	 * from now on, whoever else heard of it first. */
+	 * from now on, whoever else heard of it first; once, since all the
+	 * helpers share it (FAILURES says why that is enough). */
 	if (s->ckpt.wal_fd < 0) {
 		const char *db = sqlite3_db_filename(s->db, "main");
 		if (!db || (size_t)snprintf(wal, sizeof(wal), "%s-wal", db) >= sizeof(wal))
 			return LB_ERR_INVAL;
-		s->ckpt.wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+		int fd = open(wal, O_RDONLY | O_CLOEXEC);
+		/* Above the helper's standard descriptors, which spawn() sets
+		 * before it makes this one the helper's 3. */
+		s->ckpt.wal_fd = fd >= 0 && fd <= 3 ? fcntl(fd, F_DUPFD_CLOEXEC, 4) : fd;
+		if (fd >= 0 && fd <= 3)
+			close(fd);
 		if (s->ckpt.wal_fd < 0) {
 			log_error(TAG, "cannot open %s for the checkpoint helper: %s: checkpoints are "
 				  "made on the loop", wal, strerror(errno));
@@ -246,9 +252,10 @@ int store__ckpt_start(struct store *s, bool closing)
 	/* Its end, polled in the ring: a pidfd is readable once the process
 	 * can be waited for, so nothing is left behind. */
 	s->ckpt.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (s->ckpt.pidfd < 0) {
-		LB_LOG_RL(LOG_LVL_WARN, TAG, "pidfd_open: %s: the checkpoint helper is waited for "
-			  "on the loop", strerror(errno));
+	if (s->ckpt.pidfd < 0) {   /* (no kernel support, or a filter: for good) */
+		log_error(TAG, "pidfd_open: %s: the checkpoint helper is waited for on the loop, and "
+			  "checkpoints are made on the loop from now on", strerror(errno));
+		s->ckpt.failures = STORE_CKPT_MAX_FAILURES;
 		finish(s);
 	} else if (store__sync_poll_submit(s, s->ckpt.pidfd, poll_done) != LB_OK) {
 		finish(s);   /* the ring broke meanwhile: waited for here */

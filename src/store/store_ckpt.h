@@ -50,7 +50,13 @@
  * -wal that the caller never syncs, and each helper gets it as its
  * descriptor 3 and syncs it before the checkpoint (after its own
  * connection opened the WAL): whatever error came since the store
- * opened, it hears of. The helper's connection never checkpoints at its
+ * opened, one helper hears of (the helpers share that one open file,
+ * whose error is reported once). That is enough only because such a
+ * helper checkpoints nothing and reports a failed sync, which is final;
+ * a helper whose result is lost is followed by a checkpoint at once on
+ * the caller's own connection, whose descriptors were opened before, and
+ * never by another helper's pass that could miss it: keep it so. The
+ * helper's connection never checkpoints at its
  * close (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE): with the caller gone (kill
  * -9), it would be the last and delete the WAL even after a failed sync.
  * A helper that could not start, died, wrote no result or reported

@@ -338,6 +338,16 @@ static int db_generation(struct store *s, int64_t *gen)
 	return store__fail(s, rc, "read the state generation");
 }
 
+/* Right after the COMMIT, before any wait for its sync, in which a
+ * checkpoint helper's result may come (store_ckpt.h): that result is then
+ * measured against this advance's frame, and an advance it makes due
+ * stays due. */
+static void advance_committed(struct store *s)
+{
+	s->gen.advance_frame = s->wal_frames;   /* set by the hook at COMMIT */
+	s->gen.adv_due = false;
+}
+
 /* A transaction of its own, outside the batches (no batch number, no
  * statistics): the batch machinery never sees it. wait: synced before
  * this returns, else its sync completes off the loop (the marker waits
@@ -367,13 +377,12 @@ static int db_commit_generation(struct store *s, int64_t gen, bool wait)
 		step(s, STMT_ROLLBACK, "rollback (state generation)");
 	if (rc == LB_OK) {
 		store__sync_wrote(s);
+		advance_committed(s);
 		/* on the disk before a marker may name it (ADVANCING) */
 		rc = store__sync_batch(s, wait);
 	}
-	if (rc == LB_OK) {
+	if (rc == LB_OK)
 		s->gen.committed = gen;
-		s->gen.advance_frame = s->wal_frames;   /* set by the hook at COMMIT */
-	}
 	return rc;
 }
 
@@ -414,8 +423,8 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	 * only once every frame of the old one is in the database file, the
 	 * last advance's too, however that checkpoint's result went (a
 	 * helper's may be lost): an advance is due. A commit that carries
-	 * one, or the advance's own, takes it back (store__gen_carried(),
-	 * store_upkeep()). */
+	 * one, or the advance's own, takes it back right after its COMMIT
+	 * (store__gen_carry_committed(), db_commit_generation()). */
 	if (frames < s->wal_frames) {
 		s->wal_restarts++;
 		s->gen.adv_due = true;
@@ -575,8 +584,7 @@ bool store_upkeep(struct store *s)
 		g->ckpt_due = false;
 		ckpt_run(s, s->ckpt.close_next);
 	} else if (db_commit_generation(s, g->committed + 1, !marker_off_loop(s)) == LB_OK) {
-		g->advanced_ms = mono_ms();
-		g->adv_due = false;
+		g->advanced_ms = mono_ms();   /* (adv_due cleared at its COMMIT) */
 		mark_due(s);
 	} else {
 		advance_failed(s);
@@ -626,14 +634,17 @@ int store__gen_carry(struct store *s, bool *carried)
 	return rc;
 }
 
+void store__gen_carry_committed(struct store *s)
+{
+	advance_committed(s);
+}
+
 void store__gen_carried(struct store *s, bool later)
 {
 	if (s->sync.failed)   /* the batch is not known to be on the disk */
 		return;
 	s->gen.committed++;
-	s->gen.advance_frame = s->wal_frames;   /* set by the hook at COMMIT */
 	s->gen.advanced_ms = mono_ms();
-	s->gen.adv_due = false;
 	/* The marker right after the commit that carried the advance: until
 	 * it names the new generation, the batch (a commit interval of
 	 * counters, after the checkpoint) would be lost unnoticed with a

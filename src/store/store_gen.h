@@ -137,6 +137,9 @@ void store__gen_committed(struct store *s);
  * is due into it (*carried); an error fails the commit. After the COMMIT
  * succeeded with it, store__gen_carried(). */
 int store__gen_carry(struct store *s, bool *carried);
+/* Right after that COMMIT, before its sync: the advance's frame, and
+ * nothing due (a checkpoint's result during the sync may make it due). */
+void store__gen_carry_committed(struct store *s);
 /* later: the marker off the loop once the batch's sync completed, the
  * batch held back from durable meanwhile (store__sync_hold(), set by the
  * caller before that sync could complete); else at once (the batch synced

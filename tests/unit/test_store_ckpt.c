@@ -659,6 +659,27 @@ START_TEST(test_helper_keeps_wal_when_last)
 }
 END_TEST
 
+/* The helper gets the bridge's -wal descriptor as its descriptor 3 and
+ * syncs it: here a pipe in its place, which cannot be synced: final. */
+START_TEST(test_spawned_helper_syncs_fd3)
+{
+	char dir[512];
+	struct store s;
+	int p[2];
+
+	if (!open_ring(&s, dir, sizeof(dir)))
+		return;
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	close(s.ckpt.wal_fd);
+	s.ckpt.wal_fd = p[0];
+	(void)until_checkpoint(&s, 0);
+	pass_result(&s);
+	ck_assert(store_sync_failed(&s));
+	ck_assert_int_eq(store_close(&s), LB_ERR_IO);
+	close(p[1]);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("store_ckpt");
@@ -668,6 +689,7 @@ static Suite *suite(void)
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, case_setup, NULL);
 	tcase_add_test(tc, test_helper_main);
+	tcase_add_test(tc, test_spawned_helper_syncs_fd3);
 	tcase_add_test(tc, test_helper_keeps_wal_when_last);
 	tcase_add_test(tc, test_pass_in_helper);
 	tcase_add_test(tc, test_commit_during_pass);
