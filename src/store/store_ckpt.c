@@ -255,7 +255,7 @@ int store__ckpt_start(struct store *s, bool closing)
 	if (s->ckpt.pidfd < 0) {   /* (no kernel support, or a filter: for good) */
 		log_error(TAG, "pidfd_open: %s: the checkpoint helper is waited for on the loop, and "
 			  "checkpoints are made on the loop from now on", strerror(errno));
-		s->ckpt.failures = STORE_CKPT_MAX_FAILURES;
+		s->ckpt.exe = NULL;   /* (finish() counts a good result: not failures) */
 		finish(s);
 	} else if (store__sync_poll_submit(s, s->ckpt.pidfd, poll_done) != LB_OK) {
 		finish(s);   /* the ring broke meanwhile: waited for here */

@@ -91,10 +91,11 @@ WAL=$(stat -c %s "$T/state/lorabridge.db-wal")
 [ "$WAL" -le $((24 * 1024 * 1024)) ] || fail "the -wal is $WAL bytes"
 
 note "kill -9 during the traffic: the restart continues the state"
+BEFORE=$(started)
 offer "$T/sim2.err" 12000 20000 &
 SIMPID=$!
 if [ "$RING" -eq 1 ]; then
-	wait_count "$T/bridge.log" 'checkpoint helper [0-9]+ started' $(($(started) + 1)) ||
+	wait_count "$T/bridge.log" 'checkpoint helper [0-9]+ started' $((BEFORE + 1)) ||
 		fail "no pass during the second offer"
 fi
 kill -9 "$BRIDGE_PID"
