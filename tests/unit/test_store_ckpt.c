@@ -36,6 +36,7 @@
 #include "base/log.h"
 #include "store/store.h"
 #include "rawdb.h"
+#include "ringutil.h"
 #include "testutil.h"
 
 #define GW_1 UINT64_C(0xaa555a0000000001)
@@ -63,16 +64,6 @@ static void case_setup(void)
 {
 	unsetenv("TEST_CKPT_MODE");
 	unsetenv("TEST_CKPT_GATE");
-}
-
-static bool kernel_has_io_uring(void)
-{
-	struct io_uring ring;
-
-	if (io_uring_queue_init(2, &ring, 0) < 0)
-		return false;
-	io_uring_queue_exit(&ring);
-	return true;
 }
 
 /* A store as the daemon runs it: deferred upkeep, the ring, checkpoints

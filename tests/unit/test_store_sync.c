@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "store/store.h"
 #include "rawdb.h"
+#include "ringutil.h"
 #include "testutil.h"
 
 #define EUI_A UINT64_C(0x70b3d57ed0000001)
@@ -46,18 +47,6 @@ static void open_store(struct store *s, char *dir, size_t cap)
 	ck_assert_int_lt(snprintf(dir, cap, "%s/t.XXXXXX", base_dir), (int)cap);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	ck_assert_int_eq(store_open(s, dir, 200), LB_OK);
-}
-
-/* Whether this kernel (or emulator) gives io_uring at all: the store must
- * then use it, else fall back. */
-static bool kernel_has_io_uring(void)
-{
-	struct io_uring ring;
-
-	if (io_uring_queue_init(2, &ring, 0) < 0)
-		return false;
-	io_uring_queue_exit(&ring);
-	return true;
 }
 
 static void stage(struct store *s, uint64_t eui, uint32_t fcnt)
