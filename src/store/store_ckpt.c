@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store_ckpt.c - the WAL checkpoint in a helper process: its spawn, its
- * result read through the ring, its wait; and the helper's own work. See
- * store_ckpt.h.
+ * end polled through the ring, its wait and result; and the helper's own
+ * work. See store_ckpt.h.
  */
 #include "store/store_ckpt.h"
 
