@@ -498,7 +498,7 @@ static int state_setup(struct bridge *b, const struct bridge_opts *o)
 		return rc;
 	}
 	/* The WAL's checkpoints in a helper process, this very program (with
-	 * the ring: its result comes through it). */
+	 * the ring: its end is polled through it). */
 	if (fd >= 0)
 		(void)store_checkpoint_helper(&b->store, "/proc/self/exe");
 	return LB_OK;

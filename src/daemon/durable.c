@@ -171,8 +171,9 @@ int64_t durable_tick(struct durable *d, int64_t now_ms)
 		due = d->retry_at_ms;
 	if (now_ms < due)
 		return due;
-	/* A closing checkpoint pass: no batch opens until it ends (its result
-	 * wakes the loop; store_ckpt.h). The loop goes on meanwhile. */
+	/* A closing checkpoint pass: no batch opens until it ends (its end
+	 * wakes the loop through the store's ring; store_ckpt.h). The loop
+	 * goes on meanwhile. */
 	if (store_checkpoint_closing(d->store))
 		return now_ms + d->store->commit_ms;
 	/* Staging opens or extends the store's batch: commit it now, not one
