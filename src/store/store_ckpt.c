@@ -297,16 +297,12 @@ void store__ckpt_close(struct store *s)
  * descriptor, opened later, may never hear of. SQLITE_IOERR_FSYNC then. */
 static int wal_heard_no_error(int wal_fd)
 {
-	if (wal_fd < 0)
-		return SQLITE_OK;
-	int rc;
-	do
-		rc = fdatasync(wal_fd);
-	while (rc != 0 && errno == EINTR);
-	if (rc == 0)
+	int err = wal_fd < 0 ? 0 : store__fdatasync(wal_fd);
+
+	if (err == 0)
 		return SQLITE_OK;
 	fprintf(stderr, "lorabridge %s: fdatasync of the daemon's -wal descriptor: %s\n",
-		STORE_CKPT_HELPER_ARG, strerror(errno));
+		STORE_CKPT_HELPER_ARG, strerror(err));
 	return SQLITE_IOERR_FSYNC;
 }
 

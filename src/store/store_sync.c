@@ -71,7 +71,7 @@ static void give_up_ring(struct store *s, const char *what, int res)
 	ring_broken(s, what, res);
 }
 
-static int fdatasync_retry(int fd)
+int store__fdatasync(int fd)
 {
 	int rc;
 
@@ -254,7 +254,7 @@ int store__sync_wal_now(struct store *s)
 		return LB_OK;
 	uint64_t writes = s->sync.writes, batch = s->batch;
 	int64_t t0 = store__mono_us();
-	int err = fdatasync_retry(s->sync.wal_fd);
+	int err = store__fdatasync(s->sync.wal_fd);
 	if (err)
 		return sync_failed(s, err);
 	int64_t us = store__mono_us() - t0;

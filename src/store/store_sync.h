@@ -114,6 +114,8 @@ int store__sync_batch(struct store *s, bool wait);
  * began (after waiting for the one in flight): every batch committed so
  * far becomes durable. */
 int store__sync_wal_now(struct store *s);
+/* fdatasync(fd), again when interrupted: 0 or an errno. */
+int store__fdatasync(int fd);
 /* Whether the ring is in use (io_uring started, not given up, no failed
  * sync). */
 bool store__sync_ring_ok(const struct store *s);
