@@ -273,16 +273,12 @@ void txsched_settle_confirmed(struct txsched *t, struct lb_device *dev, bool ack
 	devices_clear_confirmed(dev);
 }
 
-void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct lw_frame *f,
-			  const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx,
-			  int64_t heard_ms, const uint8_t dedup_id[16])
+/* A decision for dev at now + delay_ms, answering mac (the device's own
+ * requests) heard in rx. */
+static void plan_decision(struct txsched *t, struct lb_device *dev, const uint8_t *mac,
+			  size_t mac_len, const struct lb_rx *rx, size_t n_rx, int64_t heard_ms,
+			  bool wanted)
 {
-	if (!t->hooks.uplink || !t->hooks.uplink(t->hooks.arg, dev, f, rx, n_rx))
-		txsched_settle_confirmed(t, dev, f->u.data.ack, dedup_id);
-	/* Only the uplink just received may be acknowledged (TS001-1.0.4 §4.3.1.2). */
-	dev->rt.ack_due = f->mtype == LW_MTYPE_CONFIRMED_UP;
-	bool wanted = t->c.netmac &&
-		      netmac_uplink(t->c.netmac, dev, f, mac, mac_len, rx, n_rx, dedup_id);
 	struct txsched_slot *s = slot_plan(t, dev->dev_eui, loop_now_ms() + t->opts.delay_ms);
 	if (!s) {
 		t->stats.dropped_slots++;
@@ -297,6 +293,37 @@ void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct
 	s->n_rx = txsched_best_rx(rx, n_rx, s->rx);
 	s->mac_len = mac_answers(dev->name, mac, mac_len, rx, n_rx, s->mac);
 	s->mac_wanted = wanted;
+}
+
+void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct lw_frame *f,
+			  const uint8_t *mac, size_t mac_len, const struct lb_rx *rx, size_t n_rx,
+			  int64_t heard_ms, const uint8_t dedup_id[16])
+{
+	if (!t->hooks.uplink || !t->hooks.uplink(t->hooks.arg, dev, f, rx, n_rx))
+		txsched_settle_confirmed(t, dev, f->u.data.ack, dedup_id);
+	/* Only the uplink just received may be acknowledged (TS001-1.0.4 §4.3.1.2). */
+	dev->rt.ack_due = f->mtype == LW_MTYPE_CONFIRMED_UP;
+	dev->rt.retx_acks = 0;
+	bool wanted = t->c.netmac &&
+		      netmac_uplink(t->c.netmac, dev, f, mac, mac_len, rx, n_rx, dedup_id);
+	plan_decision(t, dev, mac, mac_len, rx, n_rx, heard_ms, wanted);
+}
+
+void txsched_after_retransmission(struct txsched *t, struct lb_device *dev,
+				  const struct lw_frame *f, const uint8_t *mac, size_t mac_len,
+				  const struct lb_rx *rx, size_t n_rx, int64_t heard_ms)
+{
+	if (f->mtype != LW_MTYPE_CONFIRMED_UP)
+		return;
+	if (dev->rt.retx_acks >= TXSCHED_RETX_ACKS) {
+		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: FCnt %u heard again after %d "
+			  "acknowledgements: not acknowledged again", dev->name, dev->last_fcnt_up,
+			  TXSCHED_RETX_ACKS + 1);
+		return;
+	}
+	dev->rt.retx_acks++;
+	dev->rt.ack_due = true;
+	plan_decision(t, dev, mac, mac_len, rx, n_rx, heard_ms, false);
 }
 
 /* ---------------------------------------------------------- sending */
@@ -551,6 +578,7 @@ struct decision {
 	uint8_t mac[PORT0_MAC_MAX];      /* the slot's answers, then netmac's requests */
 	size_t mac_len;
 	unsigned req_kinds;              /* netmac requests among them */
+	bool deferred;                   /* the item waits for a later frame (fit_frame) */
 };
 
 void txsched_drop_item(struct txsched *t, struct lb_device *dev, const char *id, const char *code,
@@ -658,12 +686,104 @@ static size_t drop_past_windows(struct downlink_plan *p, int64_t heard_ms, int64
 	return p->n_attempts;
 }
 
+/* The frame of decision d: the item with the MAC commands in FOpts, else
+ * the MAC commands alone, in FPort 0 (TS001-1.0.4 §4.3.2, encrypted under
+ * NwkSKey) beyond what FOpts holds. */
+static void frame_of(const struct lb_device *dev, const struct decision *d,
+		     struct downlink_frame *fr)
+{
+	*fr = (struct downlink_frame){.dev_addr = dev->dev_addr, .ack = dev->rt.ack_due,
+				      .fpending = d->deferred, .fopts = d->mac,
+				      .fopts_len = (uint8_t)d->mac_len};
+	if (!d->has_item && d->mac_len > TXSCHED_MAC_MAX) {
+		fr->fopts = NULL;
+		fr->fopts_len = 0;
+		fr->has_fport = true;
+		fr->fport = 0;
+		fr->payload = d->mac;
+		fr->payload_len = d->mac_len;
+	}
+	if (d->has_item) {
+		fr->confirmed = d->item.confirmed;
+		fr->has_fport = true;
+		fr->fport = d->item.fport;
+		fr->payload = d->item.data;
+		fr->payload_len = d->item.len;
+		fr->fpending = d->queued > 1;
+	}
+}
+
+/* Plan fr at its length, zero bytes standing in for it until it is built
+ * (the windows, the airtime and the duty cycle need its size, not its
+ * bytes): a frame refused here (most MAC-only frames while a gateway's
+ * sub-bands are full) costs no counter and no encryption. LB_ERR_TOO_LARGE:
+ * no window carries it. */
+static int plan_frame(const struct txsched *t, const struct lb_device *dev,
+		      const struct txsched_slot *s, const struct downlink_frame *fr,
+		      struct downlink_plan *plan)
+{
+	static const uint8_t zeros[LW_MAX_PHY];
+	struct downlink_plan_in in;
+	size_t want = downlink_frame_len(fr);
+
+	if (want > sizeof(zeros))
+		return LB_ERR_TOO_LARGE;
+	plan_input(t, dev, s, zeros, want, &in);
+	int rc = downlink_plan(&in, plan);
+	return rc == LB_OK && plan->n_attempts == 0 ? LB_ERR_TOO_LARGE : rc;
+}
+
+/* The frame did not fit any window. RP002-1.0.4's maximum payload M counts
+ * FHDR's FOpts too, so a queued item must not be lost to the MAC commands
+ * beside it: first the network's own requests shrink, whole commands, until
+ * the frame fits (those left out wait for a later frame: netmac_sent() is
+ * not told of them); then the item waits in the queue (FPending set) and the
+ * device's answers and ACK go alone, as ChirpStack puts MAC commands first.
+ * An item too large even alone is dropped, and the answers and ACK still
+ * go. */
+static int fit_frame(struct txsched *t, struct lb_device *dev, const struct txsched_slot *s,
+		     struct decision *d, struct downlink_frame *fr, struct downlink_plan *plan)
+{
+	int rc = LB_ERR_TOO_LARGE;
+
+	while (d->mac_len > s->mac_len) {
+		size_t cap = d->mac_len - s->mac_len - 1;
+		d->req_kinds = 0;
+		d->mac_len = s->mac_len + netmac_requests(t->c.netmac, dev, d->mac + s->mac_len, cap,
+							  &d->req_kinds);
+		frame_of(dev, d, fr);
+		rc = plan_frame(t, dev, s, fr, plan);
+		if (rc != LB_ERR_TOO_LARGE)
+			return rc;
+	}
+	if (!d->has_item)
+		return rc;
+	size_t answers = d->mac_len;
+	d->mac_len = 0;
+	frame_of(dev, d, fr);
+	rc = answers > 0 ? plan_frame(t, dev, s, fr, plan) : LB_ERR_TOO_LARGE;
+	d->mac_len = answers;
+	d->has_item = false;
+	if (rc == LB_OK) {
+		d->deferred = true;
+		LB_LOG_RL(LOG_LVL_INFO, "txsched", "device %s: queue item %s waits for the next "
+			  "window: it does not fit beside the MAC answers", dev->name, d->item.id);
+	} else {
+		refuse_item(t, dev, &d->item, "DOWNLINK_PAYLOAD_SIZE",
+			    "no receive window can carry it at the device's data rate");
+	}
+	if (!dev->rt.ack_due && d->mac_len == 0 && !s->mac_wanted)
+		return LB_ERR_TOO_LARGE;
+	frame_of(dev, d, fr);
+	return plan_frame(t, dev, s, fr, plan);
+}
+
 /* Build, plan and launch the frame for dev from slot s. */
 static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slot *s,
 		    struct decision *d)
 {
 	struct downlink_pending_entry e;
-	struct downlink_frame fr = {0};
+	struct downlink_frame fr;
 	uint8_t phy[LW_MAX_PHY];
 	size_t len;
 
@@ -681,47 +801,17 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 		dev->rt.ack_due = false;
 		return rc;
 	}
-	fr.dev_addr = dev->dev_addr;
-	fr.ack = dev->rt.ack_due;
-	fr.fopts = d->mac;
-	fr.fopts_len = (uint8_t)d->mac_len;
-	if (!d->has_item && d->mac_len > TXSCHED_MAC_MAX) {
-		/* More than FOpts holds, nothing else to send: FPort 0
-		 * (TS001-1.0.4 §4.3.2), encrypted under NwkSKey. */
-		fr.fopts = NULL;
-		fr.fopts_len = 0;
-		fr.has_fport = true;
-		fr.fport = 0;
-		fr.payload = d->mac;
-		fr.payload_len = d->mac_len;
-	}
-	if (d->has_item) {
-		fr.confirmed = d->item.confirmed;
-		fr.has_fport = true;
-		fr.fport = d->item.fport;
-		fr.payload = d->item.data;
-		fr.payload_len = d->item.len;
-		fr.fpending = d->queued > 1;
-	}
-	/* Planned at the frame's length first, zero bytes standing in for it
-	 * until it is built (the windows, the airtime and the duty cycle need
-	 * its size, not its bytes): a frame refused here (most MAC-only frames
-	 * while a gateway's sub-bands are full) costs no counter and no
-	 * encryption. */
-	static const uint8_t zeros[LW_MAX_PHY];
-	size_t want = downlink_frame_len(&fr);
-	if (want > sizeof(zeros))
-		return LB_ERR_TOO_LARGE;
-	struct downlink_plan_in in;
 	if (t->c.netmac)
 		netmac_load(t->c.netmac, dev);   /* the receive windows it confirmed */
-	plan_input(t, dev, s, zeros, want, &in);
-	rc = downlink_plan(&in, &e.plan);
-	if (rc != LB_OK || e.plan.n_attempts == 0) {
+	frame_of(dev, d, &fr);
+	rc = plan_frame(t, dev, s, &fr, &e.plan);
+	if (rc == LB_ERR_TOO_LARGE)
+		rc = fit_frame(t, dev, s, d, &fr, &e.plan);
+	if (rc != LB_OK) {
 		if (d->has_item)
 			refuse_item(t, dev, &d->item, "DOWNLINK_PAYLOAD_SIZE",
 				    "no receive window can carry it at the device's data rate");
-		return rc != LB_OK ? rc : LB_ERR_TOO_LARGE;
+		return rc;
 	}
 	/* Taken again after waiting for the disk: only windows still ahead. */
 	if (s->waited && drop_past_windows(&e.plan, s->heard_ms, d->now_ms) == 0)

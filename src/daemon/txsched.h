@@ -199,6 +199,22 @@ bool txsched_release(struct txsched *t, bool *table_freed);
  * error (logged). */
 int txsched_restore_device(struct txsched *t, struct lb_device *dev);
 
+/* A confirmed uplink of dev heard again with its last accepted FCnt (the
+ * frame's MIC checked: devices_verify_uplink()'s LB_ERR_DUPLICATE): the
+ * device did not receive our ACK and retransmits it with the same FCnt
+ * (TS001-1.0.4 §4.3.1.2: a confirmed frame is answered with ACK set; The
+ * Things Stack also answers each copy). Its ACK, and the answers to the device's
+ * own requests in mac (LinkCheckReq, DeviceTimeReq), are planned again as
+ * after txsched_after_uplink(); the network's answers to our requests were
+ * taken with the first copy and are not read again. At most
+ * TXSCHED_RETX_ACKS times per FCnt, so that a replayed frame costs a bounded
+ * number of downlinks (each also within the duty cycle and the fair access);
+ * beyond, logged. An unconfirmed frame: nothing. */
+#define TXSCHED_RETX_ACKS 7
+void txsched_after_retransmission(struct txsched *t, struct lb_device *dev,
+				  const struct lw_frame *f, const uint8_t *mac, size_t mac_len,
+				  const struct lb_rx *rx, size_t n_rx, int64_t heard_ms);
+
 /* After an accepted data uplink of dev: settle a confirmed downlink that
  * waited for this uplink's ACK bit (its `ack` event carries the uplink's
  * deduplicationId, dedup_id), note what must be answered, and plan a

@@ -185,6 +185,27 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 		  m->fcnt, d->fport, d->frm_len, g->n_rx);
 }
 
+/* A retransmission is not published again, but a confirmed one is
+ * acknowledged again (txsched_after_retransmission()), with the answers to
+ * the device's own requests it carries. */
+static void ack_retransmission(struct uplink *u, const struct lw_frame *f,
+			       const struct lb_uplink_match *m, const struct dedup_group *g)
+{
+	uint8_t plain[LW_MAX_PHY];
+	const uint8_t *mac = NULL;
+	size_t mac_len = 0;
+
+	if (f->mtype != LW_MTYPE_CONFIRMED_UP)
+		return;
+	int rc = devices_decrypt(u->devices, m->dev, f, m->fcnt, plain);
+	if (rc == LB_OK)
+		mac_source(f, plain, &mac, &mac_len);
+	else
+		LB_LOG_RL(LOG_LVL_ERROR, "uplink", "device %s: retransmission not decrypted (%s): "
+			  "its ACK goes without MAC answers", m->dev->name, lb_strerror(rc));
+	txsched_after_retransmission(u->tx, m->dev, f, mac, mac_len, g->rx, g->n_rx, g->first_ms);
+}
+
 static void process_data_up(struct uplink *u, const struct lw_frame *f, const struct dedup_group *g)
 {
 	struct lb_uplink_match m;
@@ -203,6 +224,9 @@ static void process_data_up(struct uplink *u, const struct lw_frame *f, const st
 		publish_unclaimed(u, g);
 		return;
 	case LB_ERR_DUPLICATE:
+		report_counter_problem(u, rc, &m, f, g);
+		ack_retransmission(u, f, &m, g);
+		return;
 	case LB_ERR_REPLAY:
 		report_counter_problem(u, rc, &m, f, g);
 		return;

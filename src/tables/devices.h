@@ -106,7 +106,9 @@ struct lb_device {
 		uint16_t dev_nonce;          /* last DevNonce accepted */
 		int8_t last_dr;              /* data rate of the last uplink, -1 unknown */
 		uint8_t rx1_dr_offset;
-		uint8_t rx_delay_s;          /* RX1 delay; 0 = 1 s */
+		uint8_t rx_delay_s : 4;      /* RX1 delay; 0 = 1 s (RXTimingSetup: 0..15) */
+		uint8_t retx_acks : 4;       /* ACKs sent again for the last FCnt's
+					      * retransmissions (txsched.h) */
 		uint8_t rx2_dr;              /* OTAA: RX2 as the join-accept set it */
 		bool ack_due;                /* a confirmed uplink awaits our ACK */
 		bool has_join_nonce;

@@ -126,6 +126,7 @@ static void teardown(void)
 
 /* ------------------------------------------------------------ helpers */
 
+
 /* An uplink of the test device's session (or of another DevAddr). */
 static size_t build_up(uint8_t *phy, enum lw_mtype mtype, uint32_t addr, uint32_t fcnt,
 		       uint8_t fport, const char *payload)
@@ -1682,6 +1683,216 @@ START_TEST(test_mac_only_downlink_backs_off_on_duty_cycle)
 }
 END_TEST
 
+/* ------------------------------------------------------------ the frame's size */
+
+/* A queued item of the largest size the window allows (EU868 DR0: N = 51,
+ * RP002-1.0.4 §2.4.6) heard at SF12 through the given FOpts of the uplink. */
+static size_t item_uplink(uint8_t *phy, size_t item_len, const uint8_t *fopts, uint8_t fopts_len)
+{
+	struct store_downlink dl;
+	struct lw_keys k;
+	size_t len;
+
+	memset(&dl, 0, sizeof(dl));
+	snprintf(dl.id, sizeof(dl.id), "%s", ITEM_A);
+	dl.dev_eui = DEV_EUI;
+	dl.fport = 3;
+	dl.len = item_len;
+	memset(dl.data, 0x5a, dl.len);
+	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
+	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = DEV_ADDR,
+				   .fcnt = 1, .fopts = fopts, .fopts_len = fopts_len,
+				   .has_fport = true, .fport = 10,
+				   .payload = (const uint8_t *)"x", .payload_len = 1};
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
+	lwcrypto_keys_free(&k);
+	struct lb_rx rx = make_rx(GW_1, phy, len, -120, -15.0f);
+	rx.rxpk.sf = 12;
+	ck_assert_int_eq(dedup_add(&w.dedup, &rx, t.clk, uplink_process, &t.up), DEDUP_NEW);
+	t.clk += 10000;
+	dedup_tick(&w.dedup, t.clk, uplink_process, &t.up);
+	return len;
+}
+
+static size_t max_item_uplink(uint8_t *phy, const uint8_t *fopts, uint8_t fopts_len)
+{
+	return item_uplink(phy, 51, fopts, fopts_len);
+}
+
+/* The last PULL_RESP's frame, parsed. */
+static void last_frame(struct gwmp_txpk *txpk, struct lw_frame *f)
+{
+	last_txpk(txpk);
+	ck_assert_int_eq(lorawan_parse(txpk->data, txpk->size, f), LB_OK);
+}
+
+/* RP002-1.0.4's M counts FOpts: the network's own request (DevStatusReq,
+ * one byte) beside a 51-byte item at DR0 makes 60 > 59. The request waits
+ * for a later frame; the item goes whole (a 64-byte PHYPayload), and is
+ * not lost. */
+START_TEST(test_max_item_not_lost_to_requests)
+{
+	uint8_t phy[LW_MAX_PHY];
+	struct store_downlink dl;
+	struct gwmp_txpk txpk;
+	struct lw_frame f;
+
+	wire_netmac();
+	w.devices.dev[0].prof->status_interval_h = 24;   /* status unknown: asked at once */
+	(void)route_of(GW_1, 1801);
+	struct gwmp_txack ok;
+
+	max_item_uplink(phy, NULL, 0);
+	const struct rec_dgram *d = decide_now();
+	ck_assert_ptr_nonnull(d);
+	last_frame(&txpk, &f);
+	ck_assert_uint_eq(txpk.size, 64);
+	ck_assert_uint_eq(f.u.data.fopts_len, 0);
+	ck_assert_uint_eq(f.u.data.fport, 3);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 0);   /* not tried yet */
+	memset(&ok, 0, sizeof(ok));
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &ok), LB_OK);
+	ck_assert_int_eq(store_downlink_get(&w.store, ITEM_A, &dl), LB_ERR_NOT_FOUND);  /* sent */
+	ck_assert_uint_eq(count_logs("DOWNLINK_PAYLOAD_SIZE"), 0);
+}
+END_TEST
+
+/* Two of the network's requests (DevStatusReq, 1 byte, then
+ * RXTimingSetupReq, 2) beside a 49-byte item make 52 > 51: the requests
+ * shrink, whole commands, to what fits: DevStatusReq goes, RXTimingSetupReq
+ * waits. */
+START_TEST(test_requests_shrink_to_fit)
+{
+	uint8_t phy[LW_MAX_PHY];
+	struct gwmp_txpk txpk;
+	struct lw_frame f;
+
+	wire_netmac();
+	w.devices.dev[0].prof->status_interval_h = 24;
+	w.mac.o.rx_delay_s = 2;                          /* RXTimingSetupReq due */
+	(void)route_of(GW_1, 1804);
+	item_uplink(phy, 49, NULL, 0);
+	ck_assert_ptr_nonnull(decide_now());
+	last_frame(&txpk, &f);
+	ck_assert_uint_eq(f.u.data.fopts_len, 1);
+	ck_assert_uint_eq(f.u.data.fopts[0], 0x06);                     /* DevStatusReq */
+	ck_assert_uint_eq(f.u.data.fport, 3);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 1);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_RX_TIMING], 0);
+}
+END_TEST
+
+/* The device's own request (LinkCheckReq) needs its answer in this window
+ * (three bytes of FOpts): the 51-byte item does not fit beside it, so the
+ * answer goes alone with FPending set and the item stays queued for the
+ * next window; nothing is dropped. */
+START_TEST(test_max_item_waits_for_answers)
+{
+	static const uint8_t link_check_req[] = {0x02};
+	uint8_t phy[LW_MAX_PHY];
+	struct store_downlink dl;
+	struct gwmp_txpk txpk;
+	struct lw_frame f;
+
+	(void)route_of(GW_1, 1802);
+	max_item_uplink(phy, link_check_req, sizeof(link_check_req));
+	ck_assert_ptr_nonnull(decide_now());
+	last_frame(&txpk, &f);
+	ck_assert_uint_eq(f.u.data.fopts_len, 3);
+	ck_assert_uint_eq(f.u.data.fopts[0], 0x02);                     /* LinkCheckAns */
+	ck_assert(!f.u.data.has_fport);
+	ck_assert_uint_ne(f.u.data.fctrl & 0x10, 0);                    /* FPending */
+	ck_assert_int_eq(store_downlink_get(&w.store, ITEM_A, &dl), LB_OK);
+	ck_assert_int_eq(dl.state, STORE_DL_QUEUED);
+}
+END_TEST
+
+/* A confirmed uplink whose ACK the device missed comes again with the same
+ * FCnt: not published again, but acknowledged again (TS001-1.0.4 §4.3.1.2),
+ * each copy with the next FCntDown, with the answer to a LinkCheckReq it
+ * carries; at most TXSCHED_RETX_ACKS times per FCnt; a new FCnt starts the
+ * count again. An unconfirmed retransmission gets nothing. */
+START_TEST(test_confirmed_retransmission_acked_again)
+{
+	static const uint8_t link_check_req[] = {0x02};
+	uint8_t phy[LW_MAX_PHY];
+	struct gwmp_txpk txpk;
+	struct lw_frame f;
+	struct lw_keys k;
+	size_t len;
+
+	(void)route_of(GW_1, 1805);
+	struct lw_data_params p = {.mtype = LW_MTYPE_CONFIRMED_UP, .dev_addr = DEV_ADDR,
+				   .fcnt = 7, .fopts = link_check_req, .fopts_len = 1,
+				   .has_fport = true, .fport = 2,
+				   .payload = (const uint8_t *)"ping", .payload_len = 4};
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
+	hear_one(phy, len);
+	ck_assert_ptr_nonnull(decide_now());
+	last_frame(&txpk, &f);
+	ck_assert_uint_ne(f.u.data.fctrl & 0x20, 0);                    /* ACK */
+	uint16_t first_down = f.u.data.fcnt16;
+	for (int i = 1; i <= TXSCHED_RETX_ACKS; i++) {
+		hear_one(phy, len);                    /* the same frame: a retransmission */
+		ck_assert_uint_eq(w.stats.frame_drops[DROP_RETRANSMISSION], (uint64_t)i);
+		ck_assert_ptr_nonnull(decide_now());
+		last_frame(&txpk, &f);
+		ck_assert_uint_ne(f.u.data.fctrl & 0x20, 0);
+		ck_assert_uint_eq(f.u.data.fcnt16, (uint16_t)(first_down + i));
+		ck_assert_uint_eq(f.u.data.fopts_len, 3);
+		ck_assert_uint_eq(f.u.data.fopts[0], 0x02);             /* LinkCheckAns */
+	}
+	hear_one(phy, len);                            /* one copy too many */
+	ck_assert_ptr_null(decide_now());
+	ck_assert(!w.devices.dev[0].rt.ack_due);
+	/* A new FCnt: acknowledged, and its retransmission too. */
+	p.fcnt = 8;
+	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
+	hear_one(phy, len);
+	ck_assert_ptr_nonnull(decide_now());
+	hear_one(phy, len);
+	ck_assert_ptr_nonnull(decide_now());
+	/* Unconfirmed, heard twice: only the LinkCheckAns of the first copy. */
+	p.mtype = LW_MTYPE_UNCONFIRMED_UP;
+	p.fcnt = 9;
+	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
+	hear_one(phy, len);
+	ck_assert_ptr_nonnull(decide_now());
+	hear_one(phy, len);
+	ck_assert_ptr_null(decide_now());
+	lwcrypto_keys_free(&k);
+}
+END_TEST
+
+/* An item too large even alone is dropped (DOWNLINK_PAYLOAD_SIZE) and the
+ * device's answer still goes. */
+START_TEST(test_too_large_item_dropped_answer_sent)
+{
+	static const uint8_t link_check_req[] = {0x02};
+	uint8_t phy[LW_MAX_PHY];
+	struct store_downlink dl;
+	struct gwmp_txpk txpk;
+	struct lw_frame f;
+
+	(void)route_of(GW_1, 1803);
+	max_item_uplink(phy, link_check_req, sizeof(link_check_req));
+	ck_assert_int_eq(store_downlink_get(&w.store, ITEM_A, &dl), LB_OK);
+	ck_assert_int_eq(store_downlink_delete(&w.store, ITEM_A), LB_OK);
+	dl.len = 52;                                   /* N + 1 at DR0 */
+	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
+	ck_assert_ptr_nonnull(decide_now());
+	last_frame(&txpk, &f);
+	ck_assert_uint_eq(f.u.data.fopts_len, 3);
+	ck_assert_uint_eq(f.u.data.fctrl & 0x10, 0);
+	ck_assert_int_eq(store_downlink_get(&w.store, ITEM_A, &dl), LB_ERR_NOT_FOUND);
+	assert_last_log("DOWNLINK_PAYLOAD_SIZE");
+}
+END_TEST
+
 static Suite *uplink_suite(void)
 {
 	Suite *s = suite_create("uplink");
@@ -1691,6 +1902,7 @@ static Suite *uplink_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_up_held_until_durable);
 	tcase_add_test(tc, test_retransmission_not_published_again);
+	tcase_add_test(tc, test_confirmed_retransmission_acked_again);
 	tcase_add_test(tc, test_replay_refused);
 	tcase_add_test(tc, test_bad_mic);
 	tcase_add_test(tc, test_bad_mic_gateway_frame);
@@ -1723,6 +1935,10 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_codec_object);
 	tcase_add_test(tc, test_mac_only_downlink_refused_by_fair_access);
 	tcase_add_test(tc, test_mac_only_downlink_backs_off_on_duty_cycle);
+	tcase_add_test(tc, test_max_item_not_lost_to_requests);
+	tcase_add_test(tc, test_requests_shrink_to_fit);
+	tcase_add_test(tc, test_max_item_waits_for_answers);
+	tcase_add_test(tc, test_too_large_item_dropped_answer_sent);
 	suite_add_tcase(s, tc);
 	return s;
 }
