@@ -115,13 +115,17 @@ static bool check_template(const char *v, const char *const *allowed, char *why,
 	return true;
 }
 
-static const char *const ph_device[] = {"{application}", "{dev_eui}", "{event}", NULL};
-static const char *const ph_dev_state[] = {"{application}", "{dev_eui}", "{state}", NULL};
-static const char *const ph_command[] = {"{application}", "{dev_eui}", "{command}", NULL};
+static const char *const ph_device[] = {"{application}", "{application_id}", "{dev_eui}",
+					"{event}", NULL};
+static const char *const ph_dev_state[] = {"{application}", "{application_id}", "{dev_eui}",
+					   "{state}", NULL};
+static const char *const ph_command[] = {"{application}", "{application_id}", "{dev_eui}",
+					 "{command}", NULL};
 static const char *const ph_gw_event[] = {"{gateway_id}", "{event}", NULL};
 static const char *const ph_gw_state[] = {"{gateway_id}", "{state}", NULL};
 static const char *const ph_bridge[] = {"{client_id}", "{event}", NULL};
-static const char *const ph_field[] = {"{application}", "{dev_eui}", "{field}", NULL};
+static const char *const ph_field[] = {"{application}", "{application_id}", "{dev_eui}",
+				       "{field}", NULL};
 
 static bool check_topic_device(const char *v, char *why, size_t cap)
 {
@@ -338,13 +342,20 @@ const struct cs_entry config__schema[] = {
 	      "anything changed; 0 republishes it on every change."),
 	S_STR("mqtt.topics.device_event", mqtt_topic_device_event,
 	      "application/{application}/device/{dev_eui}/event/{event}", check_topic_device, 0,
-	      "Topic of device events (up, join, ack, txack, log)."),
+	      "Topic of device events (up, join, ack, txack, log). {application} is the "
+	      "application's name, {application_id} its applicationId (the UUID of the events' "
+	      "deviceInfo, which ChirpStack's topics carry): "
+	      "\"application/{application_id}/device/{dev_eui}/event/{event}\" is ChirpStack's "
+	      "topic."),
 	S_STR("mqtt.topics.device_state", mqtt_topic_device_state,
 	      "application/{application}/device/{dev_eui}/state/{state}", check_topic_dev_state, 0,
-	      "Topic of retained device state; {state} is \"airtime\" (fair-access budget)."),
+	      "Topic of retained device state; {state} is \"airtime\" (fair-access budget); "
+	      "{application_id} as in mqtt.topics.device_event."),
 	S_STR("mqtt.topics.device_command", mqtt_topic_device_command,
 	      "application/{application}/device/{dev_eui}/command/{command}", check_topic_command, 0,
-	      "Topic the bridge subscribes to for commands, with {command} = \"down\" (downlinks)."),
+	      "Topic the bridge subscribes to for commands, with {command} = \"down\" (downlinks). "
+	      "Its {application} level takes the application's name or its applicationId "
+	      "(ChirpStack's command topic carries the UUID), {application_id} only the UUID."),
 	S_STR("mqtt.topics.gateway_event", mqtt_topic_gateway_event,
 	      "gateway/{gateway_id}/event/{event}", check_topic_gw_event, 0,
 	      "Topic of gateway events (stats, raw frames)."),
@@ -356,7 +367,8 @@ const struct cs_entry config__schema[] = {
 	S_STR("mqtt.topics.device_field", mqtt_topic_device_field,
 	      "application/{application}/device/{dev_eui}/object/{field}", check_topic_field, 0,
 	      "Topic of one decoded field of a device when mqtt.publish_fields is on; {field} is "
-	      "the flattened field name, e.g. \"temperatureSensor_1\"."),
+	      "the flattened field name, e.g. \"temperatureSensor_1\"; {application_id} as in "
+	      "mqtt.topics.device_event."),
 	S_INT("mqtt.queue_limit", mqtt_queue_limit, 10000, 1, 10000000,
 	      "Messages kept in memory while the broker is unreachable; the oldest are dropped "
 	      "beyond. Uplink events are not: they wait in the outbox, of which this many are "

@@ -366,7 +366,7 @@ static void integ_report(void *arg, const char *application, uint64_t dev_eui,
 	if (dev)
 		devevent_log(&b->ev, dev, "ERROR", "INTEGRATION", description, 0);
 	else
-		devevent_log_unknown(&b->ev, application, dev_eui, "ERROR", "INTEGRATION",
+		devevent_log_unknown(&b->ev, application, NULL, dev_eui, "ERROR", "INTEGRATION",
 				     description);
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "io/loop.h"
 #include "daemon/devevent.h"
@@ -13,11 +14,9 @@
 #include "base/lb_err.h"
 #include "base/log.h"
 
-/* A refusal is visible to the application on the device's log topic, even
- * for a device the bridge does not know (no deviceInfo then). */
+/* A refusal is visible to the application on the device's log topic. */
 static void refuse(struct commands *c, struct command_result *r, const struct lb_device *dev,
-		   const char *application, uint64_t dev_eui, const char *code, const char *why,
-		   int rc)
+		   const char *code, const char *why, int rc)
 {
 	char desc[512];
 
@@ -26,13 +25,9 @@ static void refuse(struct commands *c, struct command_result *r, const struct lb
 	r->why = why;
 	c->stats->commands_refused++;
 	snprintf(desc, sizeof(desc), "downlink command refused: %s", why);
-	LB_LOG_RL(LOG_LVL_WARN, "command", "%016llx: %s (%s)", (unsigned long long)dev_eui, desc,
-		  code);
-	if (dev) {
-		devevent_log(c->ev, dev, "ERROR", code, desc, 0);
-		return;
-	}
-	devevent_log_unknown(c->ev, application, dev_eui, "ERROR", code, desc);
+	LB_LOG_RL(LOG_LVL_WARN, "command", "%016llx: %s (%s)", (unsigned long long)dev->dev_eui,
+		  desc, code);
+	devevent_log(c->ev, dev, "ERROR", code, desc, 0);
 }
 
 static int check_limits(struct commands *c, const struct lb_device *dev, const struct dlcmd *cmd,
@@ -76,7 +71,7 @@ static int encode_object(struct commands *c, struct command_result *r, const str
 	if (!cmd->object || cmd->len > 0) {
 		if (cmd->fport != 0)
 			return LB_OK;
-		refuse(c, r, dev, dev->prof->application, dev->dev_eui, "INVALID_FPORT",
+		refuse(c, r, dev, "INVALID_FPORT",
 		       "fPort must be 1..223 (it may be left out only for an object to encode)",
 		       LB_ERR_RANGE);
 		return LB_ERR_RANGE;
@@ -85,12 +80,12 @@ static int encode_object(struct commands *c, struct command_result *r, const str
 				&len, why, sizeof(why));
 	if (rc != LB_OK) {
 		/* the script's reason goes in the log event; the caller gets the code's */
-		refuse(c, r, dev, dev->prof->application, dev->dev_eui, "DOWNLINK_CODEC", why, rc);
+		refuse(c, r, dev, "DOWNLINK_CODEC", why, rc);
 		r->why = "the device's codec could not encode the object (see its log event)";
 		return rc;
 	}
 	if (fport == 0) {
-		refuse(c, r, dev, dev->prof->application, dev->dev_eui, "DOWNLINK_CODEC",
+		refuse(c, r, dev, "DOWNLINK_CODEC",
 		       "the command has no fPort and the codec returned none", LB_ERR_RANGE);
 		return LB_ERR_RANGE;
 	}
@@ -115,7 +110,7 @@ static void enqueue(struct commands *c, struct command_result *r, struct lb_devi
 		return;
 	int lim = check_limits(c, dev, cmd, &code, &why);
 	if (lim != LB_OK) {
-		refuse(c, r, dev, dev->prof->application, dev->dev_eui, code, why, lim);
+		refuse(c, r, dev, code, why, lim);
 		return;
 	}
 	memset(&dl, 0, sizeof(dl));
@@ -131,12 +126,12 @@ static void enqueue(struct commands *c, struct command_result *r, struct lb_devi
 	memcpy(dl.data, cmd->data, cmd->len);
 	int rc = store_downlink_push(c->store, &dl, &seq);
 	if (rc == LB_ERR_DUPLICATE) {
-		refuse(c, r, dev, dev->prof->application, dev->dev_eui, "DUPLICATE_ID",
+		refuse(c, r, dev, "DUPLICATE_ID",
 		       "a queued downlink already has this id", rc);
 		return;
 	}
 	if (rc != LB_OK) {
-		refuse(c, r, dev, dev->prof->application, dev->dev_eui, "STORE_ERROR",
+		refuse(c, r, dev, "STORE_ERROR",
 		       "the downlink could not be queued", rc);
 		return;
 	}
@@ -186,12 +181,50 @@ static void submit(struct commands *c, struct lb_device *dev, const void *payloa
 
 	if (dlcmd_parse(payload, len, dev->dev_eui, &cmd, &reason) != LB_OK) {
 		reason = reason ? reason : "INVALID_JSON";
-		refuse(c, r, dev, dev->prof->application, dev->dev_eui, reason, reason_text(reason),
+		refuse(c, r, dev, reason, reason_text(reason),
 		       reason_rc(reason));
 		return;
 	}
 	enqueue(c, r, dev, &cmd);
 	dlcmd_release(&cmd);
+}
+
+/*
+ * Is dev in the application the command topic names? {application} holds
+ * its name or, as in ChirpStack's topic (application/{application_id}/...),
+ * its applicationId, the UUID of the events' deviceInfo; {application_id}
+ * holds the UUID only (either case: ChirpStack parses it). A template with
+ * neither names no application: the DevEUI alone says which device.
+ */
+static bool app_matches(struct commands *c, const struct lb_device *dev,
+			const struct topic_match *m)
+{
+	unsigned used = c->pub->device_command.used_vars;
+
+	if ((used & TOPIC_VAR_APPLICATION) && strcmp(m->application, dev->prof->application) != 0 &&
+	    strcasecmp(m->application, devevent_app_id(c->ev, dev)) != 0)
+		return false;
+	if ((used & TOPIC_VAR_APPLICATION_ID) &&
+	    strcasecmp(m->application_id, devevent_app_id(c->ev, dev)) != 0)
+		return false;
+	return true;
+}
+
+/* A command for a device the topic's application does not have: told on
+ * that application's topic, without deviceInfo. */
+static void refuse_unknown(struct commands *c, struct command_result *r, const char *app,
+			   const char *app_id, uint64_t dev_eui, const char *why)
+{
+	char desc[512];
+
+	r->rc = LB_ERR_NOT_FOUND;
+	r->code = "UNKNOWN_DEVICE";
+	r->why = "no such device in this application";
+	c->stats->commands_refused++;
+	snprintf(desc, sizeof(desc), "downlink command refused: %s", why);
+	LB_LOG_RL(LOG_LVL_WARN, "command", "%016llx: %s (UNKNOWN_DEVICE)",
+		  (unsigned long long)dev_eui, desc);
+	devevent_log_unknown(c->ev, app, app_id, dev_eui, "ERROR", "UNKNOWN_DEVICE", desc);
 }
 
 void command_on_message(void *arg, const char *topic, const void *payload, size_t len)
@@ -201,7 +234,9 @@ void command_on_message(void *arg, const char *topic, const void *payload, size_
 	struct topic_match m;
 	uint64_t dev_eui;
 
-	if (publish_match_command(c->pub, topic, &m) != LB_OK || strcmp(m.command, "down") != 0)
+	/* a template without {command} has only downlinks */
+	if (publish_match_command(c->pub, topic, &m) != LB_OK ||
+	    ((c->pub->device_command.used_vars & TOPIC_VAR_COMMAND) && strcmp(m.command, "down")))
 		return;
 	if (hex_parse_u64_eui(m.dev_eui, &dev_eui) != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "command", "command topic %s: '%s' is not a DevEUI", topic,
@@ -209,9 +244,18 @@ void command_on_message(void *arg, const char *topic, const void *payload, size_
 		return;
 	}
 	struct lb_device *dev = devices_find_eui(c->devices, dev_eui);
-	if (!dev || strcmp(dev->prof->application, m.application) != 0) {
-		refuse(c, &r, NULL, m.application, dev_eui, "UNKNOWN_DEVICE",
-		       "no such device in this application", LB_ERR_NOT_FOUND);
+	/* the topic's one value names the application for the log event */
+	const char *app = m.application[0] ? m.application : m.application_id;
+	const char *app_id = m.application_id[0] ? m.application_id : m.application;
+	if (!dev) {
+		refuse_unknown(c, &r, app, app_id, dev_eui, "no such device");
+		return;
+	}
+	if (!app_matches(c, dev, &m)) {
+		char why[TOPIC_MATCH_VALUE_MAX + 128];
+		snprintf(why, sizeof(why), "the device is not in application '%s' (the topic names "
+			 "an application by its name or its applicationId)", app);
+		refuse_unknown(c, &r, app, app_id, dev_eui, why);
 		return;
 	}
 	submit(c, dev, payload, len, &r);

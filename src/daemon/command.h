@@ -3,6 +3,8 @@
  * command.h - downlink commands from MQTT (ChirpStack's command topic):
  *
  *   application/{application}/device/{dev_eui}/command/down
+ *   ({application}: the application's name or, as ChirpStack's topic has
+ *   it, its applicationId; mqtt.topics.device_command may change it all)
  *   {"devEui": "...", "confirmed": false, "fPort": 10, "data": "<base64>", "id": "..."}
  *   or, for a device whose JavaScript codec encodes downlinks, "object": {...}
  *   instead of "data" (payload.h; a failure is DOWNLINK_CODEC)

@@ -74,7 +74,7 @@ int devevent_ids(struct devevents *e)
 
 /* dev's applicationId: configured, else the default, computed for the
  * whole registry the first time one is needed. */
-static const char *app_id(struct devevents *e, const struct lb_device *dev)
+const char *devevent_app_id(struct devevents *e, const struct lb_device *dev)
 {
 	if (!dev->prof->app_uuid && e->devices) {
 		int rc = devices_app_ids(e->devices);
@@ -153,7 +153,7 @@ void devevent_fill(struct ev_device *out, struct devevents *e, const struct lb_d
 	memset(out, 0, sizeof(*out));
 	out->tenant_id = e->names.tenant_id;
 	out->tenant_name = DEVINFO_TENANT_NAME;
-	out->application_id = app_id(e, dev);
+	out->application_id = devevent_app_id(e, dev);
 	out->application = dev->prof->application;
 	out->profile_id = e->names.profile_id[k][v];
 	out->profile_name = e->names.profile_name[k][v];
@@ -181,8 +181,8 @@ int devevent_publish_facts(struct devevents *e, const struct lb_device *dev,
 			  event, lb_strerror(built));
 		return built;
 	}
-	int rc = publish_device_event(e->pub, dev->prof->application, dev->dev_eui, event, json,
-				      len, facts);
+	int rc = publish_device_event(e->pub, dev->prof->application, devevent_app_id(e, dev),
+				      dev->dev_eui, event, json, len, facts);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not published: %s", dev->name,
 			  event, lb_strerror(rc));
@@ -198,23 +198,25 @@ int devevent_publish_held(struct devevents *e, const struct lb_device *dev,
 			  event, lb_strerror(built));
 		return built;
 	}
-	int rc = publish_device_event_held(e->pub, batch, dev->prof->application, dev->dev_eui,
-					   event, json, len, NULL);
+	int rc = publish_device_event_held(e->pub, batch, dev->prof->application,
+					   devevent_app_id(e, dev), dev->dev_eui, event, json, len,
+					   NULL);
 	if (rc != LB_OK)
 		LB_LOG_RL(LOG_LVL_WARN, "event", "device %s: %s event not held: %s", dev->name,
 			  event, lb_strerror(rc));
 	return rc;
 }
 
-static void publish_log(struct devevents *e, const char *application, uint64_t dev_eui,
-			const struct ev_log *ev)
+static void publish_log(struct devevents *e, const char *application, const char *application_id,
+			uint64_t dev_eui, const struct ev_log *ev)
 {
 	char json[DEVEVENT_LOG_MAX];
 	size_t len;
 
 	int rc = event_json_log(ev, json, sizeof(json), &len);
 	if (rc == LB_OK)
-		rc = publish_device_event(e->pub, application, dev_eui, "log", json, len, NULL);
+		rc = publish_device_event(e->pub, application, application_id, dev_eui, "log", json,
+					  len, NULL);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "event", "%016llx: %s log event not published: %s",
 			  (unsigned long long)dev_eui, ev->code, lb_strerror(rc));
@@ -233,7 +235,7 @@ void devevent_log_ctx(struct devevents *e, const struct lb_device *dev, const ch
 	struct ev_log ev = {.dev = &d, .time_us = loop_wall_us(), .level = level, .code = code,
 			    .description = description, .context_keys = keys,
 			    .context_values = values, .n_context = n};
-	publish_log(e, dev->prof->application, dev->dev_eui, &ev);
+	publish_log(e, dev->prof->application, d.application_id, dev->dev_eui, &ev);
 }
 
 void devevent_log_at(struct devevents *e, const struct lb_device *dev, int64_t time_us,
@@ -250,7 +252,7 @@ void devevent_log_at(struct devevents *e, const struct lb_device *dev, int64_t t
 			    .context_keys = (const char *[]){"gatewayId"},
 			    .context_values = (const char *[]){gw},
 			    .n_context = gateway_eui ? 1 : 0};
-	publish_log(e, dev->prof->application, dev->dev_eui, &ev);
+	publish_log(e, dev->prof->application, d.application_id, dev->dev_eui, &ev);
 }
 
 void devevent_log(struct devevents *e, const struct lb_device *dev, const char *level,
@@ -259,10 +261,11 @@ void devevent_log(struct devevents *e, const struct lb_device *dev, const char *
 	devevent_log_at(e, dev, loop_wall_us(), level, code, description, gateway_eui);
 }
 
-void devevent_log_unknown(struct devevents *e, const char *application, uint64_t dev_eui,
-			  const char *level, const char *code, const char *description)
+void devevent_log_unknown(struct devevents *e, const char *application,
+			  const char *application_id, uint64_t dev_eui, const char *level,
+			  const char *code, const char *description)
 {
 	struct ev_log ev = {.time_us = loop_wall_us(), .level = level, .code = code,
 			    .description = description};
-	publish_log(e, application, dev_eui, &ev);
+	publish_log(e, application, application_id, dev_eui, &ev);
 }

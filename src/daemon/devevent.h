@@ -100,6 +100,11 @@ void devevent_use_devices(struct devevents *e, struct devices *d);
  * part is not tried again for the names, again for the registry. */
 int devevent_ids(struct devevents *e);
 
+/* dev's applicationId (deviceInfo.applicationId, {application_id} in the
+ * topics): the configured one, else the default, computed for the whole
+ * registry the first time one is needed; "" if that failed (logged). */
+const char *devevent_app_id(struct devevents *e, const struct lb_device *dev);
+
 /* deviceInfo of dev; out points into e and dev (no copy, nothing to free),
  * its head into e's heads when they have it: valid until the next
  * devevent_fill() (another application's may take the slot), so an event
@@ -127,9 +132,10 @@ int devevent_publish_held(struct devevents *e, const struct lb_device *dev,
 /*
  * Publish a `log` event (level "INFO"/"WARNING"/"ERROR", a ChirpStack
  * LogCode such as "UPLINK_MIC") on the device's topic, timed now or at
- * time_us; gateway_eui 0 = no gatewayId in its context. dev NULL: a device
- * the bridge does not know, on the topic of application/dev_eui, without
- * deviceInfo. Failures are logged and not returned: a log event is the
+ * time_us; gateway_eui 0 = no gatewayId in its context. _unknown: a device
+ * the bridge does not know, on the topic of application (its name, and its
+ * applicationId if known, else NULL: a template using {application_id}
+ * then has no topic for it) and dev_eui, without deviceInfo. Failures are logged and not returned: a log event is the
  * report of a problem, there is no one further to report to.
  */
 void devevent_log(struct devevents *e, const struct lb_device *dev, const char *level,
@@ -137,8 +143,9 @@ void devevent_log(struct devevents *e, const struct lb_device *dev, const char *
 void devevent_log_at(struct devevents *e, const struct lb_device *dev, int64_t time_us,
 		     const char *level, const char *code, const char *description,
 		     uint64_t gateway_eui);
-void devevent_log_unknown(struct devevents *e, const char *application, uint64_t dev_eui,
-			  const char *level, const char *code, const char *description);
+void devevent_log_unknown(struct devevents *e, const char *application,
+			  const char *application_id, uint64_t dev_eui, const char *level,
+			  const char *code, const char *description);
 
 /* As devevent_log_at, timed now, with a context of n pairs keys[i] ->
  * values[i] (the `log` event's context map). */

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/hex.h"
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "events/devinfo.h"
 
 #define TAG "hass"
 #define EXPIRE_FACTOR 3
@@ -108,25 +110,42 @@ static void dev_free(struct hass_dev *d)
 	}
 	free(d->fields);
 	free(d->application);
+	free(d->application_id);
 	free(d->name);
 	free(d->manufacturer);
 	free(d->model);
 	free(d);
 }
 
+/* dev's applicationId: its profile's, or (not yet computed: the registry
+ * computes the defaults at the first device event, devevent.h) the default
+ * one of its application. "" if that cannot be computed. */
+static void app_id_of(const struct lb_device *dev, char out[DEVINFO_ID_SIZE])
+{
+	if (dev->prof->app_uuid) {
+		snprintf(out, DEVINFO_ID_SIZE, "%s", dev->prof->app_uuid);
+		return;
+	}
+	if (devinfo_application_id(dev->prof->application, out) != LB_OK)
+		out[0] = '\0';
+}
+
 static struct hass_dev *dev_new(const struct lb_device *dev)
 {
 	struct hass_dev *d = calloc(1, sizeof(*d));
 	bool ok = d != NULL;
+	char app_id[DEVINFO_ID_SIZE];
 
 	if (!d)
 		return NULL;
+	app_id_of(dev, app_id);
 	d->dev_eui = dev->dev_eui;
 	d->application = dup_opt(dev->prof->application, &ok);
+	d->application_id = dup_opt(app_id, &ok);
 	d->name = dup_opt(dev->name, &ok);
 	d->manufacturer = dup_opt(tag_value(dev, "manufacturer"), &ok);
 	d->model = dup_opt(tag_value(dev, "model"), &ok);
-	if (!ok || !d->application || !d->name) {
+	if (!ok || !d->application || !d->application_id || !d->name) {
 		dev_free(d);
 		return NULL;
 	}
@@ -178,8 +197,8 @@ static int announce(struct hass *h, const struct hass_dev *d, const char *event,
 	size_t len = 0;
 
 	bool field = !diag && strcmp(event, "up") == 0;
-	int rc = publish_device_event_topic(h->pub, d->application, d->dev_eui, event, state_topic,
-					    sizeof(state_topic));
+	int rc = publish_device_event_topic(h->pub, d->application, d->application_id, d->dev_eui,
+					    event, state_topic, sizeof(state_topic));
 	if (rc == LB_OK)
 		rc = hass_json_topic(h->o.prefix, cls->component, d->dev_eui, object_id, topic,
 				     sizeof(topic));
@@ -282,7 +301,8 @@ static int clear_config(struct hass *h, const struct hass_dev *d, const char *co
 
 static int clear_value(struct hass *h, const struct hass_dev *d, const char *field)
 {
-	int rc = publish_device_field(h->pub, d->application, d->dev_eui, field, "", 0);
+	int rc = publish_device_field(h->pub, d->application, d->application_id, d->dev_eui, field,
+				      "", 0);
 	if (rc != LB_OK) {
 		h->stats.errors++;
 		LB_LOG_RL(LOG_LVL_WARN, TAG, "device %s: field topic %s not cleared: %s", d->name,
@@ -322,7 +342,8 @@ static int publish_value(struct hass *h, const struct hass_dev *d, const struct 
 
 	int rc = hass_value_text(leaf, text, sizeof(text), &len);
 	if (rc == LB_OK)
-		rc = publish_device_field(h->pub, d->application, d->dev_eui, leaf->name, text, len);
+		rc = publish_device_field(h->pub, d->application, d->application_id, d->dev_eui,
+					  leaf->name, text, len);
 	if (rc != LB_OK) {
 		h->stats.errors++;
 		LB_LOG_RL(LOG_LVL_WARN, TAG, "device %s: field %s not published: %s", d->name,
@@ -645,10 +666,16 @@ static bool sweep_field(struct hass *h, struct devices *devices, const char *top
 	if (len == 0 || !eui_of(m.dev_eui, &eui))
 		return true;
 	const struct lb_device *dev = devices_find_eui(devices, eui);
-	bool by_app = (h->pub->device_field.used_vars & TOPIC_VAR_APPLICATION) != 0;
-	if (!dev)
+	unsigned used = h->pub->device_field.used_vars;
+	char app_id[DEVINFO_ID_SIZE] = "";
+	if (!dev) {
 		sweep_clear(h, eui, topic, "is not configured");
-	else if (by_app && strcmp(dev->prof->application, m.application) != 0)
+		return true;
+	}
+	if (used & TOPIC_VAR_APPLICATION_ID)
+		app_id_of(dev, app_id);
+	if (((used & TOPIC_VAR_APPLICATION) && strcmp(dev->prof->application, m.application)) ||
+	    ((used & TOPIC_VAR_APPLICATION_ID) && strcasecmp(app_id, m.application_id)))
 		sweep_clear(h, eui, topic, "is in another application");
 	return true;
 }
@@ -706,7 +733,11 @@ int hass_sync(struct hass *h, struct devices *devices)
 	for (size_t i = 0; i < h->n; i++) {
 		struct hass_dev *d = h->dev[i];
 		const struct lb_device *cur = devices_find_eui(devices, d->dev_eui);
-		if (!cur || strcmp(cur->prof->application, d->application) != 0) {
+		char app_id[DEVINFO_ID_SIZE] = "";
+		if (cur)
+			app_id_of(cur, app_id);
+		if (!cur || strcmp(cur->prof->application, d->application) != 0 ||
+		    strcmp(app_id, d->application_id) != 0) {
 			keep(&first, clear_dev(h, d));
 			dev_free(d);
 			gone++;

@@ -117,6 +117,7 @@ struct hass_field {
 struct hass_dev {
 	uint64_t dev_eui;
 	char *application;               /* copies: its topics and device block */
+	char *application_id;            /* its applicationId ({application_id}) */
 	char *name;
 	char *manufacturer;              /* tag "manufacturer", NULL = none */
 	char *model;                     /* tag "model", NULL = none */

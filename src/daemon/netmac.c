@@ -509,8 +509,9 @@ static void publish_state(struct netmac *m, struct lb_device *dev)
 		return;
 	int rc = event_json_mac_state(&st, json, sizeof(json), &len);
 	if (rc == LB_OK)
-		rc = publish_device_state(m->c.ev->pub, dev->prof->application, dev->dev_eui, "mac",
-					  json, len);
+		rc = publish_device_state(m->c.ev->pub, dev->prof->application,
+					  devevent_app_id(m->c.ev, dev), dev->dev_eui, "mac", json,
+					  len);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, TAG, "device %s: state/mac not published: %s", dev->name,
 			  lb_strerror(rc));

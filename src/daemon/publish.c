@@ -28,14 +28,13 @@ int publish_init(struct publisher *p, const struct lb_config *cfg, const struct 
 	p->qos = cfg->mqtt_qos;
 	p->client_id = cfg->mqtt_client_id;
 	if (compile_one(&p->device_event, pre, cfg->mqtt_topic_device_event,
-			TOPIC_VAR_APPLICATION | TOPIC_VAR_DEV_EUI | TOPIC_VAR_EVENT,
-			"mqtt.topics.device_event") != LB_OK ||
+			TOPIC_ALLOW_DEVICE_EVENT, "mqtt.topics.device_event") != LB_OK ||
 	    compile_one(&p->gateway_event, pre, cfg->mqtt_topic_gateway_event,
-			TOPIC_VAR_GATEWAY_ID | TOPIC_VAR_EVENT, "mqtt.topics.gateway_event") != LB_OK ||
+			TOPIC_ALLOW_GATEWAY_EVENT, "mqtt.topics.gateway_event") != LB_OK ||
 	    compile_one(&p->gateway_state, pre, cfg->mqtt_topic_gateway_state,
-			TOPIC_VAR_GATEWAY_ID | TOPIC_VAR_STATE, "mqtt.topics.gateway_state") != LB_OK ||
-	    compile_one(&p->bridge, pre, cfg->mqtt_topic_bridge,
-			TOPIC_VAR_CLIENT_ID | TOPIC_VAR_EVENT, "mqtt.topics.bridge") != LB_OK ||
+			TOPIC_ALLOW_GATEWAY_STATE, "mqtt.topics.gateway_state") != LB_OK ||
+	    compile_one(&p->bridge, pre, cfg->mqtt_topic_bridge, TOPIC_ALLOW_BRIDGE,
+			"mqtt.topics.bridge") != LB_OK ||
 	    compile_one(&p->device_command, pre, cfg->mqtt_topic_device_command,
 			TOPIC_ALLOW_DEVICE_COMMAND, "mqtt.topics.device_command") != LB_OK ||
 	    compile_one(&p->device_state, pre, cfg->mqtt_topic_device_state,
@@ -84,13 +83,14 @@ static int send_expanded(struct publisher *p, const struct topic_tpl *t, const s
 	return p->sink.publish(p->sink.arg, p->topic, json, len, p->qos, retain);
 }
 
-int publish_device_event(struct publisher *p, const char *application, uint64_t dev_eui,
-			 const char *event, const char *json, size_t len,
-			 const struct publish_facts *facts)
+int publish_device_event(struct publisher *p, const char *application,
+			 const char *application_id, uint64_t dev_eui, const char *event,
+			 const char *json, size_t len, const struct publish_facts *facts)
 {
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
-	struct topic_vars v = {.application = application, .dev_eui = eui, .event = event};
+	struct topic_vars v = {.application = application, .application_id = application_id,
+				.dev_eui = eui, .event = event};
 	tap_device(p, application, dev_eui, event, json, len, facts);
 	return send_expanded(p, &p->device_event, &v, json, len, false);
 }
@@ -145,12 +145,13 @@ int publish_bridge(struct publisher *p, const char *event, const char *payload, 
 }
 
 int publish_device_event_held(struct publisher *p, uint64_t batch, const char *application,
-			      uint64_t dev_eui, const char *event, const char *json, size_t len,
-			      const struct publish_facts *facts)
+			      const char *application_id, uint64_t dev_eui, const char *event,
+			      const char *json, size_t len, const struct publish_facts *facts)
 {
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
-	struct topic_vars v = {.application = application, .dev_eui = eui, .event = event};
+	struct topic_vars v = {.application = application, .application_id = application_id,
+				.dev_eui = eui, .event = event};
 	tap_device(p, application, dev_eui, event, json, len, facts);
 	int rc = topic_expand(&p->device_event, &v, p->topic, sizeof(p->topic));
 	if (rc != LB_OK)
@@ -164,12 +165,14 @@ int publish_command_filter(struct publisher *p, char *out, size_t cap)
 	return topic_filter(&p->device_command, &v, out, cap);
 }
 
-int publish_device_state(struct publisher *p, const char *application, uint64_t dev_eui,
-			 const char *state, const char *json, size_t len)
+int publish_device_state(struct publisher *p, const char *application,
+			 const char *application_id, uint64_t dev_eui, const char *state,
+			 const char *json, size_t len)
 {
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
-	struct topic_vars v = {.application = application, .dev_eui = eui, .state = state};
+	struct topic_vars v = {.application = application, .application_id = application_id,
+				.dev_eui = eui, .state = state};
 	return send_expanded(p, &p->device_state, &v, json, len, true);
 }
 
@@ -213,21 +216,25 @@ int publish_match_command(const struct publisher *p, const char *topic, struct t
 	return topic_match(&p->device_command, topic, m) == LB_OK ? LB_OK : LB_ERR_NOT_FOUND;
 }
 
-int publish_device_field(struct publisher *p, const char *application, uint64_t dev_eui,
-			 const char *field, const char *payload, size_t len)
+int publish_device_field(struct publisher *p, const char *application,
+			 const char *application_id, uint64_t dev_eui, const char *field,
+			 const char *payload, size_t len)
 {
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
-	struct topic_vars v = {.application = application, .dev_eui = eui, .field = field};
+	struct topic_vars v = {.application = application, .application_id = application_id,
+				.dev_eui = eui, .field = field};
 	return send_expanded(p, &p->device_field, &v, payload, len, true);
 }
 
 int publish_device_event_topic(const struct publisher *p, const char *application,
-			       uint64_t dev_eui, const char *event, char *out, size_t cap)
+			       const char *application_id, uint64_t dev_eui, const char *event,
+			       char *out, size_t cap)
 {
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
-	struct topic_vars v = {.application = application, .dev_eui = eui, .event = event};
+	struct topic_vars v = {.application = application, .application_id = application_id,
+				.dev_eui = eui, .event = event};
 	return topic_expand(&p->device_event, &v, out, cap);
 }
 

@@ -99,10 +99,15 @@ void publish_free(struct publisher *p);
 /* Show every device event to tap as well (after publish_init()). */
 void publish_set_tap(struct publisher *p, const struct publish_tap *tap);
 
+/* The device functions take the application's name ({application}) and its
+ * applicationId ({application_id}, the UUID of the events' deviceInfo): a
+ * template reads only the ones it holds, and one it holds must not be NULL
+ * or empty (topic_expand(): LB_ERR_INVAL). */
+
 /* facts (NULL: none) go to the tap with the text. */
-int publish_device_event(struct publisher *p, const char *application, uint64_t dev_eui,
-			 const char *event, const char *json, size_t len,
-			 const struct publish_facts *facts);
+int publish_device_event(struct publisher *p, const char *application,
+			 const char *application_id, uint64_t dev_eui, const char *event,
+			 const char *json, size_t len, const struct publish_facts *facts);
 int publish_gateway_event(struct publisher *p, uint64_t gateway_eui, const char *event,
 			  const char *json, size_t len);
 /* A received frame as the gateway `up` event (event_json_gateway_up()).
@@ -122,23 +127,26 @@ int publish_bridge(struct publisher *p, const char *event, const char *payload, 
  * facts (NULL: none) go to the tap with the text. Errors: the topic's (not
  * built), the hold's (LB_ERR_FULL: outbox full). */
 int publish_device_event_held(struct publisher *p, uint64_t batch, const char *application,
-			      uint64_t dev_eui, const char *event, const char *json, size_t len,
-			      const struct publish_facts *facts);
+			      const char *application_id, uint64_t dev_eui, const char *event,
+			      const char *json, size_t len, const struct publish_facts *facts);
 
 /* Retained device state, e.g. state/airtime. */
-int publish_device_state(struct publisher *p, const char *application, uint64_t dev_eui,
-			 const char *state, const char *json, size_t len);
+int publish_device_state(struct publisher *p, const char *application,
+			 const char *application_id, uint64_t dev_eui, const char *state,
+			 const char *json, size_t len);
 
 /* A decoded field's value on its own, retained (mqtt.topics.device_field);
  * an empty payload clears it (MQTT 3.1.1 §3.3.1.3). Errors: the topic's
  * (not built: logged, rate-limited), the sink's. */
-int publish_device_field(struct publisher *p, const char *application, uint64_t dev_eui,
-			 const char *field, const char *payload, size_t len);
+int publish_device_field(struct publisher *p, const char *application,
+			 const char *application_id, uint64_t dev_eui, const char *field,
+			 const char *payload, size_t len);
 
 /* The expanded topic of a device event into out (for a consumer told where
  * to listen, e.g. a Home Assistant state_topic). Errors: topic_expand()'s. */
 int publish_device_event_topic(const struct publisher *p, const char *application,
-			       uint64_t dev_eui, const char *event, char *out, size_t cap);
+			       const char *application_id, uint64_t dev_eui, const char *event,
+			       char *out, size_t cap);
 
 /* Publish on a topic the caller built in full (no template, no prefix).
  * Errors: the sink's. */
@@ -151,7 +159,7 @@ int publish_raw(struct publisher *p, const char *topic, const char *payload, siz
 int publish_field_filter(const struct publisher *p, char *out, size_t cap);
 
 /* Match a received topic against the field template: LB_OK and its
- * application and dev_eui in *m, or LB_ERR_NOT_FOUND. */
+ * application (and/or application_id) and dev_eui in *m, or LB_ERR_NOT_FOUND. */
 int publish_match_field(const struct publisher *p, const char *topic, struct topic_match *m);
 
 /* The subscription filter of the command topic ({command} = "down"). */

@@ -171,8 +171,9 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 	/* Published once the batch holding this frame's counter is durable
 	 * (after a crash no accepted FCnt is accepted again: store.h), from the
 	 * outbox committed in that same batch (never lost after it: outbox.h). */
-	rc = publish_device_event_held(u->pub, batch, m->dev->prof->application, m->dev->dev_eui,
-				       "up", json, len, &facts);
+	rc = publish_device_event_held(u->pub, batch, m->dev->prof->application,
+				       ev.dev->application_id, m->dev->dev_eui, "up", json, len,
+				       &facts);
 	if (rc == LB_ERR_FULL)
 		return;   /* the outbox is full: counted (outboxOverflow) and logged there */
 	if (rc != LB_OK) {

@@ -26,7 +26,7 @@
 /* Indexed by bit position of enum topic_var. */
 static const char *const var_names[] = {
 	"application", "dev_eui", "gateway_id", "event", "state", "client_id", "command",
-	"field",
+	"field", "application_id",
 };
 #define N_VARS (sizeof(var_names) / sizeof(var_names[0]))
 
@@ -157,7 +157,7 @@ static int add_var(struct compiler *c, size_t col, enum topic_var v)
 
 	if (t->n_seg == TOPIC_MAX_SEGS)
 		return fail(c, col, "too many placeholders in topic");
-	t->seg[t->n_seg++] = (struct topic_seg){.var = (uint8_t)v};
+	t->seg[t->n_seg++] = (struct topic_seg){.var = (uint16_t)v};
 	t->used_vars |= (unsigned)v;
 	return LB_OK;
 }
@@ -186,8 +186,9 @@ static int parse_placeholder(struct compiler *c, const char *s, size_t i, size_t
 	v = var_lookup(name, len);
 	snprintf(shown, sizeof(shown), "{%.*s}", (int)(len > PH_MAX_NAME ? PH_MAX_NAME : len), name);
 	if (v == TOPIC_VAR_NONE)
-		return failf_var(c, i, "unknown placeholder %s (known: {application}, {dev_eui}, "
-				 "{gateway_id}, {event}, {state}, {client_id})", shown);
+		return failf_var(c, i, "unknown placeholder %s (known: {application}, "
+				 "{application_id}, {dev_eui}, {gateway_id}, {event}, {state}, "
+				 "{client_id})", shown);
 	if (!(c->allowed & (unsigned)v))
 		return failf_var(c, i, "placeholder %s is not available in this topic", shown);
 	*end = i + 1 + len + 1;
@@ -276,6 +277,7 @@ static const char *var_value(const struct topic_vars *v, enum topic_var which)
 {
 	switch (which) {
 	case TOPIC_VAR_APPLICATION: return v->application;
+	case TOPIC_VAR_APPLICATION_ID: return v->application_id;
 	case TOPIC_VAR_DEV_EUI: return v->dev_eui;
 	case TOPIC_VAR_GATEWAY_ID: return v->gateway_id;
 	case TOPIC_VAR_EVENT: return v->event;
@@ -433,6 +435,7 @@ static char *match_slot(struct topic_match *m, enum topic_var var)
 {
 	switch (var) {
 	case TOPIC_VAR_APPLICATION: return m->application;
+	case TOPIC_VAR_APPLICATION_ID: return m->application_id;
 	case TOPIC_VAR_DEV_EUI: return m->dev_eui;
 	case TOPIC_VAR_COMMAND: return m->command;
 	default: return NULL;

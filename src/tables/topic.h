@@ -8,9 +8,11 @@
  *   prefix "eu868/" + "application/{application}/device/{dev_eui}/event/{event}"
  *     -> "eu868/application/default/device/0102030405060708/event/up"
  *
- * Placeholders: {application} {dev_eui} {gateway_id} {event} {state}
- * {client_id} {command} {field}. Each template states which ones it may use (an OR of
- * TOPIC_VAR_* bits); the defaults follow ChirpStack v4's topic layout.
+ * Placeholders: {application} {application_id} {dev_eui} {gateway_id} {event}
+ * {state} {client_id} {command} {field}. Each template states which ones it may
+ * use (an OR of TOPIC_VAR_* bits); the defaults follow ChirpStack v4's topic
+ * layout, with the application's name where ChirpStack has its UUID
+ * ({application_id}: the applicationId of the events' deviceInfo).
  *
  * Rules checked by topic_compile() (MQTT 3.1.1 §4.7, MQTT 5 §4.7):
  *  - the result must not be empty and must be valid UTF-8 without control
@@ -55,17 +57,19 @@ enum topic_var {
 	TOPIC_VAR_CLIENT_ID = 1u << 5,
 	TOPIC_VAR_COMMAND = 1u << 6,
 	TOPIC_VAR_FIELD = 1u << 7,
-	TOPIC_VAR__ALL = (1u << 8) - 1
+	TOPIC_VAR_APPLICATION_ID = 1u << 8,
+	TOPIC_VAR__ALL = (1u << 9) - 1
 };
 
 /* Allowed sets of the configurable templates (config.h mqtt_topic_*). */
-#define TOPIC_ALLOW_DEVICE_EVENT (TOPIC_VAR_APPLICATION | TOPIC_VAR_DEV_EUI | TOPIC_VAR_EVENT)
+#define TOPIC_VAR_APP (TOPIC_VAR_APPLICATION | TOPIC_VAR_APPLICATION_ID)
+#define TOPIC_ALLOW_DEVICE_EVENT (TOPIC_VAR_APP | TOPIC_VAR_DEV_EUI | TOPIC_VAR_EVENT)
 #define TOPIC_ALLOW_GATEWAY_EVENT (TOPIC_VAR_GATEWAY_ID | TOPIC_VAR_EVENT)
 #define TOPIC_ALLOW_GATEWAY_STATE (TOPIC_VAR_GATEWAY_ID | TOPIC_VAR_STATE)
 #define TOPIC_ALLOW_BRIDGE (TOPIC_VAR_CLIENT_ID | TOPIC_VAR_EVENT)
-#define TOPIC_ALLOW_DEVICE_STATE (TOPIC_VAR_APPLICATION | TOPIC_VAR_DEV_EUI | TOPIC_VAR_STATE)
-#define TOPIC_ALLOW_DEVICE_COMMAND (TOPIC_VAR_APPLICATION | TOPIC_VAR_DEV_EUI | TOPIC_VAR_COMMAND)
-#define TOPIC_ALLOW_DEVICE_FIELD (TOPIC_VAR_APPLICATION | TOPIC_VAR_DEV_EUI | TOPIC_VAR_FIELD)
+#define TOPIC_ALLOW_DEVICE_STATE (TOPIC_VAR_APP | TOPIC_VAR_DEV_EUI | TOPIC_VAR_STATE)
+#define TOPIC_ALLOW_DEVICE_COMMAND (TOPIC_VAR_APP | TOPIC_VAR_DEV_EUI | TOPIC_VAR_COMMAND)
+#define TOPIC_ALLOW_DEVICE_FIELD (TOPIC_VAR_APP | TOPIC_VAR_DEV_EUI | TOPIC_VAR_FIELD)
 
 /* Defaults (ChirpStack v4 conventions, {state} = "conn"; the bridge topic
  * is ours). Keep in line with config_schema.c. */
@@ -77,7 +81,7 @@ enum topic_var {
 #define TOPIC_DEFAULT_DEVICE_FIELD "application/{application}/device/{dev_eui}/object/{field}"
 
 struct topic_seg {
-	uint8_t var;                 /* one enum topic_var bit; TOPIC_VAR_NONE = literal */
+	uint16_t var;                /* one enum topic_var bit; TOPIC_VAR_NONE = literal */
 	uint16_t off;                /* literal: offset into text */
 	uint16_t len;                /* literal: length */
 };
@@ -95,6 +99,7 @@ struct topic_tpl {
  * characters by convention (the caller formats them). */
 struct topic_vars {
 	const char *application;
+	const char *application_id;  /* the application's UUID, as deviceInfo's applicationId */
 	const char *dev_eui;
 	const char *gateway_id;
 	const char *event;
@@ -108,6 +113,7 @@ struct topic_vars {
 #define TOPIC_MATCH_VALUE_MAX 128
 struct topic_match {
 	char application[TOPIC_MATCH_VALUE_MAX];
+	char application_id[TOPIC_MATCH_VALUE_MAX];
 	char dev_eui[TOPIC_MATCH_VALUE_MAX];
 	char command[TOPIC_MATCH_VALUE_MAX];
 };
@@ -140,8 +146,8 @@ int topic_filter(const struct topic_tpl *t, const struct topic_vars *v, char *ou
 
 /*
  * Match a received topic against the template and copy the placeholder
- * values into m (application, dev_eui, command; others are checked to be
- * present and ignored). A placeholder takes one whole level. Errors:
+ * values into m (application, application_id, dev_eui, command; others are
+ * checked to be present and ignored; a placeholder the template lacks is ""). A placeholder takes one whole level. Errors:
  * LB_ERR_NOT_FOUND (the topic does not have the template's shape),
  * LB_ERR_TOO_LARGE (a value longer than TOPIC_MATCH_VALUE_MAX - 1).
  */

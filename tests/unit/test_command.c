@@ -8,6 +8,7 @@
  * context is wired as bridge.c's handlers_setup() wires it.
  */
 #include <check.h>
+#include <ctype.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,6 +319,7 @@ START_TEST(test_unknown_device)
 				  "UNKNOWN_DEVICE");
 	json_object *info = NULL;
 	ck_assert(!json_object_object_get_ex(o, "deviceInfo", &info));
+	ck_assert_str_eq(str_of(o, "description"), "downlink command refused: no such device");
 	json_object_put(o);
 	ck_assert_uint_eq(queued(UINT64_C(0x70b3d57ed00000ff)), 0);
 	ck_assert_uint_eq(w.stats.commands, 0);
@@ -338,6 +340,76 @@ START_TEST(test_device_of_another_application)
 		"{\"fPort\":10,\"data\":\"AQID\"}");
 	ck_assert_uint_eq(queued(FARM_EUI), 1);
 	ck_assert_uint_eq(w.sink.n, 1);
+}
+END_TEST
+
+/* ChirpStack's command topic names the application by its UUID
+ * (application/{application_id}/...): {application} takes the
+ * applicationId as well as the name, in either case. */
+START_TEST(test_application_by_id)
+{
+	char id[DEVINFO_ID_SIZE], topic[256];
+
+	ck_assert_int_eq(devinfo_application_id("default", id), LB_OK);
+	snprintf(topic, sizeof(topic), "application/%s/device/" DEV_HEX "/command/down", id);
+	command(topic, "{\"fPort\":10,\"data\":\"AQID\"}");
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert_uint_eq(queued(DEV_EUI), 1);
+	for (char *p = id; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	snprintf(topic, sizeof(topic), "application/%s/device/" DEV_HEX "/command/down", id);
+	command(topic, "{\"fPort\":10,\"data\":\"AQID\"}");
+	ck_assert_uint_eq(queued(DEV_EUI), 2);
+	ck_assert_uint_eq(w.sink.n, 0);
+
+	/* Another application's UUID: refused, saying why. */
+	ck_assert_int_eq(devinfo_application_id("farm", id), LB_OK);
+	snprintf(topic, sizeof(topic), "application/%s/device/" DEV_HEX "/command/down", id);
+	command(topic, "{\"fPort\":10,\"data\":\"AQID\"}");
+	char log[256];
+	snprintf(log, sizeof(log), "application/%s/device/" DEV_HEX "/event/log", id);
+	json_object *o = only_log(log, "UNKNOWN_DEVICE");
+	ck_assert_ptr_nonnull(strstr(str_of(o, "description"), "not in application"));
+	json_object_put(o);
+	ck_assert_uint_eq(queued(DEV_EUI), 2);
+}
+END_TEST
+
+/* mqtt.topics.device_command with {application_id} takes the UUID only; a
+ * template naming no application leaves it to the DevEUI. */
+START_TEST(test_command_topic_templates)
+{
+	char id[DEVINFO_ID_SIZE], topic[256], err[160];
+
+	ck_assert_int_eq(topic_compile(&w.pub.device_command, NULL,
+				       "application/{application_id}/device/{dev_eui}/command/{command}",
+				       TOPIC_ALLOW_DEVICE_COMMAND, err, sizeof(err)), LB_OK);
+	ck_assert_int_eq(topic_compile(&w.pub.device_event, NULL,
+				       "application/{application_id}/device/{dev_eui}/event/{event}",
+				       TOPIC_ALLOW_DEVICE_EVENT, err, sizeof(err)), LB_OK);
+	ck_assert_int_eq(devinfo_application_id("default", id), LB_OK);
+	snprintf(topic, sizeof(topic), "application/%s/device/" DEV_HEX "/command/down", id);
+	command(topic, "{\"fPort\":10,\"data\":\"AQID\"}");
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert_uint_eq(queued(DEV_EUI), 1);
+	/* the name is not a UUID: refused on the topic it gave */
+	command(CMD_TOPIC, "{\"fPort\":10,\"data\":\"AQID\"}");
+	json_object *o = only_log(LOG_TOPIC, "UNKNOWN_DEVICE");
+	json_object_put(o);
+	forget_events();
+	/* a refusal of a known device goes to its UUID topic */
+	command(topic, "{\"fPort\":0,\"data\":\"AQID\"}");
+	char log[256];
+	snprintf(log, sizeof(log), "application/%s/device/" DEV_HEX "/event/log", id);
+	o = only_log(log, "INVALID_FPORT");
+	json_object_put(o);
+	forget_events();
+
+	ck_assert_int_eq(topic_compile(&w.pub.device_command, NULL, "down/{dev_eui}",
+				       TOPIC_ALLOW_DEVICE_COMMAND, err, sizeof(err)), LB_OK);
+	command("down/" FARM_HEX, "{\"fPort\":10,\"data\":\"AQID\"}");
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert_uint_eq(queued(FARM_EUI), 1);
 }
 END_TEST
 
@@ -481,6 +553,8 @@ static Suite *command_suite(void)
 	tcase_add_test(tc, test_dev_eui_mismatch);
 	tcase_add_test(tc, test_unknown_device);
 	tcase_add_test(tc, test_device_of_another_application);
+	tcase_add_test(tc, test_application_by_id);
+	tcase_add_test(tc, test_command_topic_templates);
 	tcase_add_test(tc, test_queue_full);
 	tcase_add_test(tc, test_payload_too_large_at_device_dr);
 	tcase_add_test(tc, test_other_topics_ignored);

@@ -786,8 +786,8 @@ START_TEST(test_topic_templates)
 		"5: error: mqtt.topics.gateway_event: unknown placeholder '{dev_eui}' (allowed: {gateway_id}, {event})",
 		"6: error: mqtt.topics.gateway_state: must not be empty",
 		"7: error: mqtt.topics.bridge: '{' without a matching '}'",
-		"8: error: mqtt.topics.device_command: unknown placeholder '{event}' (allowed: {application}, {dev_eui}, {command})",
-		"9: error: mqtt.topics.device_state: unknown placeholder '{event}' (allowed: {application}, {dev_eui}, {state})",
+		"8: error: mqtt.topics.device_command: unknown placeholder '{event}' (allowed: {application}, {application_id}, {dev_eui}, {command})",
+		"9: error: mqtt.topics.device_state: unknown placeholder '{event}' (allowed: {application}, {application_id}, {dev_eui}, {state})",
 		NULL};
 	expect_problems("topics_bad.conf", LB_ERR_CONFIG, want);
 
@@ -807,7 +807,7 @@ START_TEST(test_topic_templates)
 		    LB_ERR_CONFIG, want3);
 	static const char *const want4[] = {
 		"1: error: mqtt.topics.device_field: unknown placeholder '{event}' (allowed: "
-		"{application}, {dev_eui}, {field})",
+		"{application}, {application_id}, {dev_eui}, {field})",
 		NULL};
 	expect_text("mqtt = { topics = { device_field = \"{event}/{dev_eui}/{field}\"; }; };\n",
 		    LB_ERR_CONFIG, want4);

@@ -87,7 +87,7 @@ START_TEST(test_segments)
 	ck_assert_int_eq(t.seg[1].var, TOPIC_VAR_APPLICATION);
 	ck_assert_int_eq(t.seg[3].var, TOPIC_VAR_DEV_EUI);
 	ck_assert_int_eq(t.seg[5].var, TOPIC_VAR_EVENT);
-	ck_assert_uint_eq(t.used_vars, TOPIC_ALLOW_DEVICE_EVENT);
+	ck_assert_uint_eq(t.used_vars, TOPIC_VAR_APPLICATION | TOPIC_VAR_DEV_EUI | TOPIC_VAR_EVENT);
 	ck_assert_uint_eq(t.literal_len, strlen("eu868/application//device//event/"));
 }
 END_TEST
@@ -288,6 +288,46 @@ START_TEST(test_filter_and_match)
 }
 END_TEST
 
+/* ChirpStack's own shape: the application's UUID ({application_id}) in
+ * every device topic, published and matched back. */
+START_TEST(test_application_id)
+{
+	static const char *const id = "0ac3e0a6-3b8b-5f3c-9a5e-6b8d5a1f0c2e";
+	struct topic_tpl t;
+	char err[128], out[256];
+	struct topic_match m;
+	struct topic_vars v = {.application = "farm", .application_id = id,
+			       .dev_eui = "0102030405060708", .event = "up", .command = "down"};
+
+	ck_assert_str_eq(topic_var_name(TOPIC_VAR_APPLICATION_ID), "application_id");
+	ck_assert_int_eq(topic_compile(&t, NULL, "application/{application_id}/device/{dev_eui}/"
+				       "event/{event}", TOPIC_ALLOW_DEVICE_EVENT, err, sizeof(err)),
+			 LB_OK);
+	ck_assert_uint_eq(t.used_vars, TOPIC_VAR_APPLICATION_ID | TOPIC_VAR_DEV_EUI |
+			  TOPIC_VAR_EVENT);
+	ck_assert_int_eq(topic_expand(&t, &v, out, sizeof(out)), LB_OK);
+	ck_assert_str_eq(out, "application/0ac3e0a6-3b8b-5f3c-9a5e-6b8d5a1f0c2e/device/"
+			 "0102030405060708/event/up");
+	v.application_id = NULL;   /* a template that uses it needs it */
+	ck_assert_int_eq(topic_expand(&t, &v, out, sizeof(out)), LB_ERR_INVAL);
+	/* not where a gateway's topic could hold it */
+	ck_assert_int_eq(topic_compile(&t, NULL, "gw/{application_id}/{gateway_id}/{event}",
+				       TOPIC_ALLOW_GATEWAY_EVENT, err, sizeof(err)), LB_ERR_CONFIG);
+
+	ck_assert_int_eq(topic_compile(&t, NULL, "application/{application_id}/device/{dev_eui}/"
+				       "command/{command}", TOPIC_ALLOW_DEVICE_COMMAND, err,
+				       sizeof(err)), LB_OK);
+	v = (struct topic_vars){.command = "down"};
+	ck_assert_int_eq(topic_filter(&t, &v, out, sizeof(out)), LB_OK);
+	ck_assert_str_eq(out, "application/+/device/+/command/down");
+	ck_assert_int_eq(topic_match(&t, "application/0ac3e0a6-3b8b-5f3c-9a5e-6b8d5a1f0c2e/device/"
+				     "0102030405060708/command/down", &m), LB_OK);
+	ck_assert_str_eq(m.application_id, id);
+	ck_assert_str_eq(m.application, "");
+	ck_assert_str_eq(m.dev_eui, "0102030405060708");
+}
+END_TEST
+
 START_TEST(test_filter_needs_whole_levels)
 {
 	struct topic_tpl t;
@@ -321,6 +361,7 @@ static Suite *topic_suite(void)
 	tcase_add_test(tc, test_expand_capacity);
 	tcase_add_test(tc, test_var_names);
 	tcase_add_test(tc, test_filter_and_match);
+	tcase_add_test(tc, test_application_id);
 	tcase_add_test(tc, test_filter_needs_whole_levels);
 	suite_add_tcase(s, tc);
 	return s;
