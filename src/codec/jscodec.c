@@ -1007,6 +1007,12 @@ static duk_ret_t encode_safe(duk_context *ctx, void *udata)
 		duk_put_prop_string(ctx, -2, "data");
 		push_vars(ctx, k->vars);
 		duk_put_prop_string(ctx, -2, "variables");
+		/* the command's fPort, as ChirpStack's encode() gave it to
+		 * encodeDownlink (codec/js); undefined when the command has none */
+		if (k->fport != 0) {
+			duk_push_uint(ctx, k->fport);
+			duk_put_prop_string(ctx, -2, "fPort");
+		}
 		nargs = 1;
 		break;
 	case SIG_V3:

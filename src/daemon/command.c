@@ -55,11 +55,15 @@ static int check_limits(struct commands *c, const struct lb_device *dev, const s
 }
 
 /*
- * A command with `object` and no `data` (ChirpStack's DownlinkCommand: the
- * object is for the device's codec) is encoded by the device's script;
- * its fPort, when it returns one, replaces the command's. Given data wins
- * over an object. A failure refuses the command (DOWNLINK_CODEC, with the
- * script's reason): an empty frame never goes out in its place.
+ * A command with `object` (ChirpStack's DownlinkCommand: the object is for
+ * the device's codec) is encoded by the device's script, and what it
+ * encodes is sent even when the command has `data` too, as ChirpStack does
+ * (integration/mod.rs handle_down_command: the codec's bytes replace
+ * `data`). The script's fPort, when it returns one, replaces the
+ * command's, as ChirpStack's codec/js encode() does since its encoder may
+ * return one; the command's is the fallback. A failure refuses the command
+ * (DOWNLINK_CODEC, with the script's reason): an empty frame never goes out
+ * in its place, nor the `data` the application meant to be replaced.
  */
 static int encode_object(struct commands *c, struct command_result *r, const struct lb_device *dev,
 			 struct dlcmd *cmd)
@@ -68,7 +72,7 @@ static int encode_object(struct commands *c, struct command_result *r, const str
 	size_t len = 0;
 	uint8_t fport = cmd->fport;
 
-	if (!cmd->object || cmd->len > 0) {
+	if (!cmd->object) {
 		if (cmd->fport != 0)
 			return LB_OK;
 		refuse(c, r, dev, "INVALID_FPORT",

@@ -225,7 +225,8 @@ END_TEST
 #define FARM_LOG "application/farm/device/" FARM_HEX "/event/log"
 
 /* `object` encoded by the device's encodeDownlink: its bytes and fPort are
- * queued; given data wins over an object. */
+ * queued, even beside `data` (ChirpStack encodes the object and sends that);
+ * the codec's fPort wins over the command's, as in ChirpStack's encode(). */
 START_TEST(test_object_encoded)
 {
 	struct store_downlink dl;
@@ -237,11 +238,21 @@ START_TEST(test_object_encoded)
 	ck_assert_uint_eq(dl.len, 1);
 	ck_assert_uint_eq(dl.data[0], 42);
 	ck_assert_uint_eq(w.stats.codec_encoded, 1);
-	command(FARM_CMD, "{\"fPort\":9,\"data\":\"AQI=\",\"object\":{\"speed\":1}}");
-	ck_assert_uint_eq(queued(FARM_EUI), 2);
-	ck_assert_uint_eq(w.stats.codec_encoded, 1);
+#define JOB_2 "6ba7b812-9dad-11d1-80b4-00c04fd430c8"
+#define JOB_3 "6ba7b813-9dad-11d1-80b4-00c04fd430c8"
+	command(FARM_CMD, "{\"fPort\":9,\"data\":\"AQI=\",\"object\":{\"speed\":1},"
+		"\"id\":\"" JOB_2 "\"}");
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert_int_eq(store_downlink_get(&w.store, JOB_2, &dl), LB_OK);
+	ck_assert_uint_eq(dl.fport, 5);
+	ck_assert_uint_eq(dl.len, 1);
+	ck_assert_uint_eq(dl.data[0], 1);
+	ck_assert_uint_eq(w.stats.codec_encoded, 2);
 	/* the command's fPort when the codec gives none */
-	command(FARM_CMD, "{\"fPort\":8,\"object\":{\"raw\":7}}");
+	command(FARM_CMD, "{\"fPort\":8,\"object\":{\"raw\":7},\"id\":\"" JOB_3 "\"}");
+	ck_assert_int_eq(store_downlink_get(&w.store, JOB_3, &dl), LB_OK);
+	ck_assert_uint_eq(dl.fport, 8);
+	ck_assert_uint_eq(dl.data[0], 7);
 	ck_assert_uint_eq(queued(FARM_EUI), 3);
 }
 END_TEST
@@ -266,9 +277,9 @@ START_TEST(test_object_encode_failures)
 	ck_assert_ptr_nonnull(strstr(str_of(o, "description"), "no fPort"));
 	json_object_put(o);
 	forget_events();
-	/* data without fPort: an object was there, but data wins and needs one */
-	command(FARM_CMD, "{\"data\":\"AQI=\",\"object\":{\"raw\":7}}");
-	o = only_log(FARM_LOG, "INVALID_FPORT");
+	/* data beside the object does not stand in for a failed encoding */
+	command(FARM_CMD, "{\"fPort\":3,\"data\":\"AQI=\",\"object\":{\"speed\":300}}");
+	o = only_log(FARM_LOG, "DOWNLINK_CODEC");
 	json_object_put(o);
 	ck_assert_uint_eq(queued(FARM_EUI), 0);
 }

@@ -187,6 +187,32 @@ START_TEST(ts013_encode)
 }
 END_TEST
 
+/* encodeDownlink's input has the command's fPort beside data and variables,
+ * as ChirpStack's encode() gives it; none when the command has none. */
+START_TEST(ts013_encode_input_fport)
+{
+	struct jscodec *c = load("function encodeDownlink(input) {\n"
+				 "  return { bytes: [input.fPort === undefined ? 0 : input.fPort,\n"
+				 "                   input.data.x, input.variables.k === 'v' ? 1 : 2] };\n"
+				 "}\n");
+	json_object *data = json_tokener_parse("{\"x\":7}");
+	struct lb_tag tag = {.key = "k", .value = "v"};
+	struct jscodec_vars vars = {.pairs = &tag, .n = 1};
+	uint8_t out[16], fport = 42;
+	size_t len = 0;
+	ck_assert_int_eq(jscodec_encode(c, data, &vars, &fport, out, sizeof(out), &len, NULL, why,
+					sizeof(why)), LB_OK);
+	ck_assert_hex(out, len, "2a 07 01");
+	ck_assert_uint_eq(fport, 42);
+	fport = 0;
+	ck_assert_int_eq(jscodec_encode(c, data, &vars, &fport, out, sizeof(out), &len, NULL, why,
+					sizeof(why)), LB_OK);
+	ck_assert_hex(out, len, "00 07 01");
+	json_object_put(data);
+	jscodec_free(c);
+}
+END_TEST
+
 /* ChirpStack v3: sign extension by shifts, variables, a ternary chain. */
 static const char v3_src[] =
 	"// Decode decodes an array of bytes into an object.\n"
@@ -749,6 +775,7 @@ static Suite *jscodec_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, ts013_decode);
 	tcase_add_test(tc, ts013_encode);
+	tcase_add_test(tc, ts013_encode_input_fport);
 	tcase_add_test(tc, v3_decode);
 	tcase_add_test(tc, v3_encode);
 	tcase_add_test(tc, v2_decoder);
