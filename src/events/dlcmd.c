@@ -52,11 +52,33 @@ static json_object *member(json_object *o, const char *key)
 	return v;
 }
 
+/*
+ * A field by either of its names, as pbjson reads a message: the JSON name
+ * (lowerCamelCase, "devEui") or the proto field's own ("dev_eui"). Both
+ * present (even as null) is one field given twice, which pbjson refuses
+ * ("duplicate field"): INVALID_FIELD. *v: the value, NULL if absent or null.
+ */
+static int field(json_object *root, const char *json_name, const char *proto_name,
+		 json_object **v, const char **reason)
+{
+	json_object *a = NULL, *b = NULL;
+	bool has_a = json_object_object_get_ex(root, json_name, &a);
+	bool has_b = proto_name && json_object_object_get_ex(root, proto_name, &b);
+
+	*v = NULL;
+	if (has_a && has_b)
+		return fail(LB_ERR_MALFORMED, "INVALID_FIELD", reason);
+	*v = has_a ? a : b;
+	return LB_OK;
+}
+
 static int read_dev_eui(json_object *root, uint64_t topic_dev_eui, const char **reason)
 {
-	json_object *v = member(root, "devEui");
+	json_object *v;
 	uint64_t eui;
 
+	if (field(root, "devEui", "dev_eui", &v, reason) != LB_OK)
+		return LB_ERR_MALFORMED;
 	if (v == NULL)
 		return LB_OK;
 	if (!json_object_is_type(v, json_type_string) ||
@@ -97,9 +119,11 @@ static int fport_text(const char *s, size_t n, int64_t *port)
 
 static int read_fport(json_object *root, struct dlcmd *out, const char **reason)
 {
-	json_object *v = member(root, "fPort");
+	json_object *v;
 	int64_t port;
 
+	if (field(root, "fPort", "f_port", &v, reason) != LB_OK)
+		return LB_ERR_MALFORMED;
 	if (v == NULL) {
 		/* With an object the codec's encodeDownlink may give the fPort
 		 * (LoRaWAN TS013-1.0.0): 0 until then. */
@@ -194,8 +218,10 @@ static int read_id(json_object *root, struct dlcmd *out, const char **reason)
 
 static int read_expires(json_object *root, struct dlcmd *out, const char **reason)
 {
-	json_object *v = member(root, "expiresAt");
+	json_object *v;
 
+	if (field(root, "expiresAt", "expires_at", &v, reason) != LB_OK)
+		return LB_ERR_MALFORMED;
 	if (v == NULL)
 		return LB_OK;
 	if (!json_object_is_type(v, json_type_string) ||

@@ -25,7 +25,11 @@
  *    "expiresAt": "2024-05-14T09:12:47Z"}  optional RFC 3339 time: not sent
  *                                    after it
  *
- * JSON null counts as absent; unknown keys are ignored.
+ * JSON null counts as absent; unknown keys are ignored. As pbjson does, a
+ * field may also be named as in the .proto: "dev_eui", "f_port",
+ * "expires_at" (id, confirmed, data and object are spelt alike); a field
+ * under both names is one given twice (pbjson: "duplicate field"), refused
+ * as INVALID_FIELD.
  *
  * Errors come with a stable reason code for the `log` event:
  *
@@ -35,7 +39,8 @@
  *   INVALID_FIELD       LB_ERR_MALFORMED     a field of the wrong type, a bad
  *                                            devEui string, an expiresAt not
  *                                            an RFC 3339 time, an object
- *                                            not a JSON object
+ *                                            not a JSON object, a field
+ *                                            under both its names
  *   DEV_EUI_MISMATCH    LB_ERR_DENIED        body devEui differs from the topic
  *   INVALID_FPORT       LB_ERR_RANGE         fPort absent or outside 1..223
  *   INVALID_DATA        LB_ERR_BASE64        data is not strict base64

@@ -86,6 +86,40 @@ END_TEST
 
 /* `object` (google.protobuf.Struct) is kept for the device's codec: one
  * reference, released by dlcmd_release(); nothing held after an error. */
+/* pbjson also takes the proto field names (dev_eui, f_port, expires_at;
+ * id, confirmed, data and object are the same in both); one field under
+ * both names is given twice: INVALID_FIELD. */
+START_TEST(test_proto_names)
+{
+	struct dlcmd c;
+	const char *why;
+
+	ck_assert_int_eq(parse("{\"dev_eui\":\"0102030405060708\",\"f_port\":12,"
+			       "\"confirmed\":true,\"data\":\"AQID\","
+			       "\"expires_at\":\"2024-05-14T09:12:47Z\"}", &c, &why), LB_OK);
+	ck_assert_uint_eq(c.fport, 12);
+	ck_assert(c.confirmed);
+	ck_assert_uint_eq(c.len, 3);
+	ck_assert(c.has_expires_at);
+	ck_assert_int_eq(c.expires_at_us, INT64_C(1715677967000000));
+	dlcmd_release(&c);
+	ck_assert_int_eq(parse("{\"f_port\":\"7\",\"object\":{\"a\":1}}", &c, &why), LB_OK);
+	ck_assert_uint_eq(c.fport, 7);
+	ck_assert_ptr_nonnull(c.object);
+	dlcmd_release(&c);
+	expect_refused("{\"dev_eui\":\"0807060504030201\",\"fPort\":1}", LB_ERR_DENIED,
+		       "DEV_EUI_MISMATCH");
+	expect_refused("{\"f_port\":0}", LB_ERR_RANGE, "INVALID_FPORT");
+	expect_refused("{\"fPort\":1,\"f_port\":1}", LB_ERR_MALFORMED, "INVALID_FIELD");
+	expect_refused("{\"fPort\":1,\"f_port\":null}", LB_ERR_MALFORMED, "INVALID_FIELD");
+	expect_refused("{\"devEui\":\"0102030405060708\",\"dev_eui\":\"0102030405060708\","
+		       "\"fPort\":1}", LB_ERR_MALFORMED, "INVALID_FIELD");
+	expect_refused("{\"fPort\":1,\"expiresAt\":\"2024-05-14T09:12:47Z\","
+		       "\"expires_at\":\"2024-05-14T09:12:47Z\"}", LB_ERR_MALFORMED,
+		       "INVALID_FIELD");
+}
+END_TEST
+
 START_TEST(test_object_kept)
 {
 	struct dlcmd c;
@@ -392,6 +426,7 @@ static Suite *dlcmd_suite(void)
 	tcase_add_test(tc, test_wrong_types);
 	tcase_add_test(tc, test_id_uuid);
 	tcase_add_test(tc, test_pbjson_leniency);
+	tcase_add_test(tc, test_proto_names);
 	tcase_add_test(tc, test_object_kept);
 	tcase_add_test(tc, test_expires_at);
 	tcase_add_test(tc, test_invalid_data);
