@@ -415,18 +415,48 @@ static void put_path(struct sbuf *s, const struct hass_leaf *l)
 	}
 }
 
+/*
+ * Does Home Assistant take '' as "no value" for this entity? Its MQTT
+ * sensor drops an empty state only where it expects a number (a unit or a
+ * state_class); a binary_sensor ignores a payload that is neither
+ * payload_on nor payload_off. A text sensor would show '', and a timestamp
+ * sensor '' is no date: those keep their state instead (HASS_KEEP below).
+ */
+static bool empty_ignored(const struct hass_class *cls)
+{
+	if (strcmp(cls->component, "sensor") != 0)
+		return true;
+	if (cls->device_class && strcmp(cls->device_class, "timestamp") == 0)
+		return false;
+	return cls->unit != NULL || cls->state_class != NULL;
+}
+
+/*
+ * The entity's present state, for a template to render when the field is
+ * absent: "In addition, the template variables entity_id, name and this are
+ * available for MQTT entity value templates. The this attribute refers to
+ * the entity state of the MQTT item." (Home Assistant, "Templating", Using
+ * value templates with MQTT:
+ * https://www.home-assistant.io/docs/configuration/templating/#using-value-templates-with-mqtt;
+ * core: homeassistant/components/mqtt/models.py, ATTR_THIS = "this").
+ */
+#define HASS_KEEP "this.state"
+
 int hass_value_template(const struct hass_leaf *leaf, const struct hass_class *cls, char *out,
 			size_t cap)
 {
 	struct sbuf s = {.p = out, .cap = cap};
 
-	if (!leaf || !cls || !out || cap == 0 || leaf->depth == 0)
+	if (!leaf || !cls || !cls->component || !out || cap == 0 || leaf->depth == 0)
 		return LB_ERR_INVAL;
 	out[0] = '\0';
+	const char *none = empty_ignored(cls) ? "''" : HASS_KEEP;
 	if (cls->render != HASS_RENDER_VALUE) {
-		/* Undefined (the field absent) is no number: '' */
+		/* Undefined (the field absent) is no number */
 		bool nonzero = cls->render == HASS_RENDER_NONZERO;
-		sb_puts(&s, "{{ '' if ");
+		sb_puts(&s, "{{ ");
+		sb_puts(&s, none);
+		sb_puts(&s, " if ");
 		put_path(&s, leaf);
 		sb_puts(&s, nonzero ? " is not number else (" : " is not number else ");
 		put_path(&s, leaf);
@@ -435,7 +465,9 @@ int hass_value_template(const struct hass_leaf *leaf, const struct hass_class *c
 	}
 	sb_puts(&s, "{{ ");
 	put_path(&s, leaf);
-	sb_puts(&s, leaf->kind == HASS_BOOL ? " | default('') | lower }}" : " | default('') }}");
+	sb_puts(&s, " | default(");
+	sb_puts(&s, none);
+	sb_puts(&s, leaf->kind == HASS_BOOL ? ") | lower }}" : ") }}");
 	return sb_done(&s);
 }
 

@@ -33,16 +33,19 @@
  *   E0     = value_json.object
  *   Ei     = (E(i-1) | default({}))[Si]       Si = "key" (a Jinja string
  *                                             literal) or an array index
- *   number, string: {{ En | default('') }}
- *   boolean:        {{ En | default('') | lower }}   ("true" / "false")
+ *   number, string: {{ En | default(N) }}
+ *   boolean:        {{ En | default(N) | lower }}   ("true" / "false")
  *   a number shown as a binary_sensor (CayenneLPP presence, switch):
- *                   {{ '' if En is not number else (En != 0) | lower }}
+ *                   {{ N if En is not number else (En != 0) | lower }}
  *   seconds since 1970 shown as a timestamp (CayenneLPP unixTime):
- *                   {{ '' if En is not number else En | timestamp_utc }}
+ *                   {{ N if En is not number else En | timestamp_utc }}
  *                   (timestamp_utc: Home Assistant's filter, ISO 8601 UTC)
- * An up event without the field (another FPort, no `object`) renders ''
- * which Home Assistant ignores for numeric sensors and binary sensors,
- * instead of failing on an undefined value. In the key strings '"', '\',
+ * N is what an up event without the field (another FPort, no `object`)
+ * renders, instead of failing on an undefined value: '' for a
+ * binary_sensor and for a numeric sensor (one with a unit or a
+ * state_class), which Home Assistant ignores; this.state, the entity's
+ * present state, for any other sensor (text, timestamp), which would show
+ * '' ("this": Home Assistant's MQTT value templates, hass_json.c). In the key strings '"', '\',
  * '{', '}', '%', '#' and control characters are written \xNN.
  *
  * Errors: LB_ERR_INVAL (NULL or a non-object input), LB_ERR_TOO_LARGE (an

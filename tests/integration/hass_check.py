@@ -11,7 +11,10 @@ Each config's value_template is applied to the last up event of its device
 by a reader of the restricted form lorabridge writes (src/events/hass_json.h),
 and, when Python's jinja2 is installed, by Jinja itself too; the result must
 be the field's value as Home Assistant would show it (Python's str() of the
-JSON value). Prints what it checked; exits 1 on the first problem.
+JSON value). Applied to the same up event without the object, it must render
+'' for a numeric or binary sensor (which Home Assistant ignores) and the
+entity's present state (`this.state`, given as THIS) for any other sensor.
+Prints what it checked; exits 1 on the first problem.
 """
 import codecs
 import datetime
@@ -20,6 +23,8 @@ import re
 import sys
 
 DIAG = {"link-rssi", "link-snr", "last-seen"}
+# The entity's present state, as `this.state` renders in the templates.
+THIS = "<this.state>"
 # CayenneLPP fields of lorabridge-sim --payload cayennelpp and what they must be.
 LPP = {
     "temperatureSensor_1": ("sensor", "temperature", "°C"),
@@ -106,8 +111,13 @@ def evaluate(tpl, up):
         return str(up["time"])
     if not tpl.startswith("{{ "):
         fail("template does not start with '{{ ': " + tpl)
-    if tpl.startswith("{{ '' if "):
-        v, pos = path_expr(tpl, len("{{ '' if "), up)
+    for none, head in (("", "{{ '' if "), (THIS, "{{ this.state if ")):
+        if tpl.startswith(head):
+            break
+    else:
+        head = None
+    if head:
+        v, pos = path_expr(tpl, len(head), up)
         rest = " is not number else "
         if not tpl.startswith(rest, pos):
             fail("template not of the documented form: " + tpl)
@@ -117,20 +127,22 @@ def evaluate(tpl, up):
             if tpl[end:] != " | timestamp_utc }}":
                 fail("template not of the documented form: " + tpl)
             if not is_number(v):
-                return ""
+                return none
             return datetime.datetime.fromtimestamp(v, datetime.timezone.utc).isoformat()
         if not tpl.startswith("(", pos):
             fail("template not of the documented form: " + tpl)
         _, end = path_expr(tpl, pos + 1, up)
         if tpl[end:] != " != 0) | lower }}":
             fail("template not of the documented form: " + tpl)
-        return "" if not is_number(v) else str(v != 0).lower()
+        return none if not is_number(v) else str(v != 0).lower()
     v, pos = path_expr(tpl, 3, up)
     tail = tpl[pos:]
-    if tail not in (" | default('') }}", " | default('') | lower }}"):
+    tails = {" | default('') }}": "", " | default('') | lower }}": "",
+             " | default(this.state) }}": THIS, " | default(this.state) | lower }}": THIS}
+    if tail not in tails:
         fail("template not of the documented form: " + tpl)
     if v is UNDEFINED:
-        return ""
+        return tails[tail]
     s = str(v)
     return s.lower() if tail.endswith("| lower }}") else s
 
@@ -145,7 +157,7 @@ def jinja_renderer():
         v, datetime.timezone.utc).isoformat()
 
     def render(tpl, up):
-        return env.from_string(tpl).render(value_json=up)
+        return env.from_string(tpl).render(value_json=up, this={"state": THIS})
     return render
 
 
@@ -222,6 +234,23 @@ def main():
                                                           cfg.get("unit_of_measurement"), comp, dc, unit))
         if got != want:
             fail("%s: value_template gives '%s' on the last up event, want '%s'" % (topic, got, want))
+        if oid not in DIAG:
+            # Without the field: Home Assistant drops '' where it expects a
+            # number (unit or state_class) and on a binary_sensor; any other
+            # sensor (text, timestamp) keeps its state.
+            keep = component == "sensor" and (
+                cfg.get("device_class") == "timestamp" or
+                ("unit_of_measurement" not in cfg and "state_class" not in cfg))
+            want = THIS if keep else ""
+            bare = dict(up)
+            bare.pop("object", None)
+            for what, ev in (("without object", bare), ("with an empty object", {**up, "object": {}})):
+                got = evaluate(cfg["value_template"], ev)
+                if jinja and jinja(cfg["value_template"], ev) != got:
+                    fail("%s: Jinja and the reader differ %s" % (topic, what))
+                if got != want:
+                    fail("%s: value_template gives '%s' on an up event %s, want '%s'"
+                         % (topic, got, what, want))
         seen.setdefault(eui, set()).add(oid)
 
     for eui, (_, up) in last_up.items():

@@ -166,14 +166,30 @@ static void iso_utc(time_t t, char *out, size_t cap)
 	strftime(out, cap, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
 }
 
-/* The text Home Assistant gets from tpl applied to the up event `up`. */
+/* What eval_template() renders for `this.state`, the entity's present state. */
+#define THIS_STATE "<this.state>"
+
+/* Does an entity of class c keep its state when the field is absent (a
+ * sensor Home Assistant does not expect a number of: text, timestamp)? */
+static bool keeps_state(const struct hass_class *c)
+{
+	if (strcmp(c->component, "sensor") != 0)
+		return false;
+	if (c->device_class && strcmp(c->device_class, "timestamp") == 0)
+		return true;
+	return !c->unit && !c->state_class;
+}
+
+/* The text Home Assistant gets from tpl applied to the up event `up`
+ * (THIS_STATE where it renders the entity's present state). */
 static void eval_template(const char *tpl, struct json_object *up, char *out, size_t cap)
 {
 	const char *p = tpl;
 	bool ok = eat(&p, "{{ "), found;
+	bool keep = false;
 
 	out[0] = '\0';
-	if (eat(&p, "'' if ")) {
+	if (eat(&p, "'' if ") || (keep = eat(&p, "this.state if "))) {
 		struct json_object *v = path_expr(&p, up, &found, &ok);
 		ok = ok && eat(&p, " is not number else ");
 		const char *ts = " | timestamp_utc }}";
@@ -186,7 +202,9 @@ static void eval_template(const char *tpl, struct json_object *up, char *out, si
 		ck_assert_msg(ok, "not of the documented form: %s", tpl);
 		bool number = found && (json_object_is_type(v, json_type_double) ||
 					json_object_is_type(v, json_type_int));
-		if (number && nonzero)
+		if (!number && keep)
+			snprintf(out, cap, "%s", THIS_STATE);
+		else if (number && nonzero)
 			snprintf(out, cap, "%s", json_object_get_double(v) != 0 ? "true" : "false");
 		else if (number)
 			iso_utc((time_t)json_object_get_double(v), out, cap);
@@ -196,11 +214,17 @@ static void eval_template(const char *tpl, struct json_object *up, char *out, si
 	bool lower = false;
 	if (eat(&p, " | default('') | lower }}"))
 		lower = true;
+	else if (eat(&p, " | default(this.state) | lower }}"))
+		lower = keep = true;
+	else if (eat(&p, " | default(this.state) }}"))
+		keep = true;
 	else
 		ok = ok && eat(&p, " | default('') }}");
 	ck_assert_msg(ok && *p == '\0', "not of the documented form: %s", tpl);
 	if (found)
 		render(v, lower, out, cap);
+	else if (keep)
+		snprintf(out, cap, "%s", THIS_STATE);
 }
 
 /* ---- flattening --------------------------------------------------------- */
@@ -393,7 +417,7 @@ START_TEST(test_classify_cayennelpp_extended)
 	ck_assert_int_eq(s.cls[find(&s, "switch_15")].render, HASS_RENDER_NONZERO);
 	want_class(&s, "genericSensor_16", "sensor", NULL, NULL, "measurement");
 	ck_assert_str_eq(s.tpl[find(&s, "unixTime_13")],
-			 "{{ '' if ((value_json.object | default({}))[\"unixTime\"]"
+			 "{{ this.state if ((value_json.object | default({}))[\"unixTime\"]"
 			 " | default({}))[\"13\"] is not number else ((value_json.object"
 			 " | default({}))[\"unixTime\"] | default({}))[\"13\"] | timestamp_utc }}");
 }
@@ -451,6 +475,7 @@ START_TEST(test_template_text)
 	struct seen s;
 
 	flatten_ok("{\"temperatureSensor\": {\"1\": 21.5}, \"v\": [0, 5], \"ok\": true,"
+		   " \"label\": \"x\","
 		   " \"presenceSensor\": {\"2\": 1.0}, \"a\\\"b{%#}\\\\\": 1}", &s, NULL);
 	ck_assert_str_eq(s.tpl[find(&s, "temperatureSensor_1")],
 			 "{{ ((value_json.object | default({}))[\"temperatureSensor\"]"
@@ -460,6 +485,9 @@ START_TEST(test_template_text)
 			 " | default('') }}");
 	ck_assert_str_eq(s.tpl[find(&s, "ok")],
 			 "{{ (value_json.object | default({}))[\"ok\"] | default('') | lower }}");
+	/* a text sensor keeps its state when the field is absent */
+	ck_assert_str_eq(s.tpl[find(&s, "label")],
+			 "{{ (value_json.object | default({}))[\"label\"] | default(this.state) }}");
 	ck_assert_str_eq(s.tpl[find(&s, "presenceSensor_2")],
 			 "{{ '' if ((value_json.object | default({}))[\"presenceSensor\"]"
 			 " | default({}))[\"2\"] is not number else (((value_json.object"
@@ -472,7 +500,9 @@ START_TEST(test_template_text)
 END_TEST
 
 /* Every template, read as documented, gives the field's value out of an up
- * event carrying the object, and '' out of one without it. */
+ * event carrying the object; out of one without it, '' for a numeric or
+ * binary sensor (Home Assistant ignores it) and the entity's present state
+ * (this.state) for a text or timestamp sensor, which would show ''. */
 START_TEST(test_template_reads_up_event)
 {
 	static const char *objects[] = {
@@ -507,10 +537,14 @@ START_TEST(test_template_reads_up_event)
 			} else
 				ck_assert_msg(strcmp(got, s.text[i]) == 0, "%s: %s gives '%s', want '%s'",
 					      s.name[i], s.tpl[i], got, s.text[i]);
+			/* without the field: '' where Home Assistant ignores it,
+			 * else the entity's state, kept */
+			const char *none = keeps_state(&s.cls[i]) ? THIS_STATE : "";
 			eval_template(s.tpl[i], bare, got, sizeof(got));
-			ck_assert_str_eq(got, "");
+			ck_assert_msg(strcmp(got, none) == 0, "%s: %s gives '%s' without the field",
+				      s.name[i], s.tpl[i], got);
 			eval_template(s.tpl[i], reshaped, got, sizeof(got));
-			ck_assert_str_eq(got, "");
+			ck_assert_str_eq(got, none);
 		}
 		json_object_put(up);
 		json_object_put(bare);
