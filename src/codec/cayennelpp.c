@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cayennelpp.c - Cayenne LPP decoder (see cayennelpp.h for the contract).
+ * cayennelpp.c - Cayenne LPP decoder and encoder (see cayennelpp.h for the
+ * contracts).
  *
  * A payload is a sequence of records, nothing before, between or after them
  * (myDevices "Cayenne Low Power Payload" documentation; the same framing in
@@ -53,8 +54,11 @@
  *   135  colour              3    r, g, b: u8                  / 1
  *   142  switch              1    u8 (0 or 1)                  / 1
  */
+#include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/lb_err.h"
 #include "codec/cayennelpp.h"
@@ -273,5 +277,177 @@ int cayennelpp_decode(const uint8_t *buf, size_t len, json_object **out)
 		return rc;
 	}
 	*out = root;
+	return LB_OK;
+}
+
+/* --- encoder --------------------------------------------------------------
+ *
+ * The decoder's table read the other way: each number times its field's
+ * divisor, rounded to the nearest integer, written big endian in the field's
+ * bytes. ChirpStack's encoder (cayenne_lpp.rs to_vec()) truncates instead
+ * (Rust `as`) and saturates what does not fit; rounding gives the same bytes
+ * for every value it has a test vector of, and what does not fit is refused.
+ */
+
+#define LPP_CHANNELS 256
+
+static int enc_fail(char *why, size_t cap, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && cap > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, cap, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static const struct lpp_type *type_by_key(const char *key)
+{
+	for (size_t i = 0; i < sizeof(lpp_types) / sizeof(lpp_types[0]); i++)
+		if (strcmp(lpp_types[i].key, key) == 0)
+			return &lpp_types[i];
+	return NULL;
+}
+
+/* A channel key: the decimal number 0..255 the decoder writes ("3"). */
+static bool channel_of(const char *key, unsigned *ch)
+{
+	size_t n = strlen(key);
+	unsigned v = 0;
+
+	if (n == 0 || n > 3)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (key[i] < '0' || key[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(key[i] - '0');
+	}
+	*ch = v;
+	return v < LPP_CHANNELS;
+}
+
+/* One field of v into p (f->bytes bytes). */
+static int put_field(const struct lpp_field *f, json_object *v, uint8_t *p, const char *key,
+		     unsigned ch, char *why, size_t cap)
+{
+	const char *m = f->name ? f->name : "";
+	const char *dot = f->name ? "." : "";
+
+	if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+		return enc_fail(why, cap, LB_ERR_MALFORMED, "%s.%u%s%s is not a number", key, ch,
+				dot, m);
+	double x = json_object_get_double(v) * f->divisor;
+	int64_t lo = f->is_signed ? -(INT64_C(1) << (8 * f->bytes - 1)) : 0;
+	int64_t hi = f->is_signed ? (INT64_C(1) << (8 * f->bytes - 1)) - 1
+				  : (INT64_C(1) << (8 * f->bytes)) - 1;
+	if (!isfinite(x) || x < (double)lo - 0.5 || x >= (double)hi + 0.5)
+		return enc_fail(why, cap, LB_ERR_RANGE, "%s.%u%s%s = %s does not fit the type",
+				key, ch, dot, m, json_object_to_json_string(v));
+	int64_t raw = (int64_t)llround(x);
+	if (raw < lo || raw > hi)
+		return enc_fail(why, cap, LB_ERR_RANGE, "%s.%u%s%s = %s does not fit the type",
+				key, ch, dot, m, json_object_to_json_string(v));
+	uint64_t u = (uint64_t)raw;
+	for (unsigned i = 0; i < f->bytes; i++)
+		p[i] = (uint8_t)(u >> (8 * (f->bytes - 1 - i)));
+	return LB_OK;
+}
+
+/* The value of one channel (a number, or an object of the type's members). */
+static int put_value(const struct lpp_type *t, json_object *v, uint8_t *p, unsigned ch,
+		     char *why, size_t cap)
+{
+	if (t->nfields == 1)
+		return put_field(&t->f[0], v, p, t->key, ch, why, cap);
+	if (!json_object_is_type(v, json_type_object))
+		return enc_fail(why, cap, LB_ERR_MALFORMED, "%s.%u is not an object", t->key, ch);
+	json_object_object_foreach(v, name, mv) {
+		(void)mv;
+		unsigned i = 0;
+		while (i < t->nfields && strcmp(t->f[i].name, name) != 0)
+			i++;
+		if (i == t->nfields)
+			return enc_fail(why, cap, LB_ERR_MALFORMED, "%s.%u has no member '%s'",
+					t->key, ch, name);
+	}
+	for (unsigned i = 0; i < t->nfields; i++) {
+		json_object *fv = NULL;
+		if (!json_object_object_get_ex(v, t->f[i].name, &fv))
+			return enc_fail(why, cap, LB_ERR_MALFORMED, "%s.%u lacks '%s'", t->key, ch,
+					t->f[i].name);
+		int rc = put_field(&t->f[i], fv, p, t->key, ch, why, cap);
+		if (rc != LB_OK)
+			return rc;
+		p += t->f[i].bytes;
+	}
+	return LB_OK;
+}
+
+/* Every record of type t in obj, channels ascending, at out + *pos. */
+static int put_type(const struct lpp_type *t, json_object *group, uint8_t *out, size_t cap,
+		    size_t *pos, char *why, size_t why_cap)
+{
+	json_object *by_ch[LPP_CHANNELS] = {0};
+	size_t size = type_size(t);
+
+	if (!json_object_is_type(group, json_type_object))
+		return enc_fail(why, why_cap, LB_ERR_MALFORMED, "%s is not an object of channels",
+				t->key);
+	json_object_object_foreach(group, key, v) {
+		unsigned ch;
+		if (!channel_of(key, &ch))
+			return enc_fail(why, why_cap, LB_ERR_MALFORMED,
+					"%s: '%s' is not a channel 0..255", t->key, key);
+		if (by_ch[ch])
+			return enc_fail(why, why_cap, LB_ERR_MALFORMED,
+					"%s: channel %u given twice", t->key, ch);
+		if (!v)
+			return enc_fail(why, why_cap, LB_ERR_MALFORMED, "%s.%u is null", t->key, ch);
+		by_ch[ch] = v;
+	}
+	for (unsigned ch = 0; ch < LPP_CHANNELS; ch++) {
+		if (!by_ch[ch])
+			continue;
+		if (cap - *pos < 2 + size)
+			return enc_fail(why, why_cap, LB_ERR_TOO_LARGE,
+					"the records need more than %zu bytes", cap);
+		out[*pos] = (uint8_t)ch;
+		out[*pos + 1] = t->id;
+		int rc = put_value(t, by_ch[ch], out + *pos + 2, ch, why, why_cap);
+		if (rc != LB_OK)
+			return rc;
+		*pos += 2 + size;
+	}
+	return LB_OK;
+}
+
+int cayennelpp_encode(json_object *obj, uint8_t *out, size_t cap, size_t *len, char *why,
+		      size_t why_cap)
+{
+	size_t pos = 0;
+
+	if (why && why_cap > 0)
+		why[0] = '\0';
+	if (!obj || !len || (!out && cap > 0))
+		return enc_fail(why, why_cap, LB_ERR_INVAL, "cayennelpp_encode: NULL argument");
+	if (!json_object_is_type(obj, json_type_object))
+		return enc_fail(why, why_cap, LB_ERR_INVAL, "the object is not a JSON object");
+	json_object_object_foreach(obj, key, v) {
+		(void)v;
+		if (!type_by_key(key))
+			return enc_fail(why, why_cap, LB_ERR_MALFORMED,
+					"'%s' is not a Cayenne LPP type", key);
+	}
+	for (size_t i = 0; i < sizeof(lpp_types) / sizeof(lpp_types[0]); i++) {
+		json_object *group;
+		if (!json_object_object_get_ex(obj, lpp_types[i].key, &group))
+			continue;
+		int rc = put_type(&lpp_types[i], group, out, cap, &pos, why, why_cap);
+		if (rc != LB_OK)
+			return rc;
+	}
+	*len = pos;
 	return LB_OK;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cayennelpp.h - Cayenne Low Power Payload decoder, pure codec.
+ * cayennelpp.h - Cayenne Low Power Payload decoder and encoder, pure codec.
  *
  * Decodes an application payload into the JSON object ChirpStack v4 builds
  * for the "Cayenne LPP" payload codec (chirpstack/chirpstack
@@ -38,5 +38,29 @@
 #include <json-c/json.h>
 
 int cayennelpp_decode(const uint8_t *buf, size_t len, json_object **out);
+
+/*
+ * Encoder: obj, of the decoder's shape ({"temperatureSensor": {"3": 27.2}};
+ * any of the types above; a multi-field value an object with every member
+ * of its type), into out[0..cap), as ChirpStack's encoder writes it
+ * (cayenne_lpp.rs encode() / to_vec(): the types in the order of the table
+ * in cayennelpp.c, which is ChirpStack's, channels ascending): 03 67 01 10
+ * for that example. Each number times its divisor is rounded to the nearest
+ * integer (ChirpStack truncates, the same bytes for its test vectors).
+ *
+ * Contract:
+ *   - LB_OK, *len bytes in out ({} gives 0 bytes);
+ *   - LB_ERR_MALFORMED: a key that is not a type, a type that is not an
+ *     object of channels, a channel key not a decimal 0..255 or given twice
+ *     ("3" and "03"), a value not a number or null, a member missing or
+ *     unknown; LB_ERR_RANGE: a value that does not fit its field (ChirpStack
+ *     would saturate it); LB_ERR_TOO_LARGE: the records exceed cap;
+ *     LB_ERR_INVAL: NULL obj or len, NULL out with cap > 0, obj not an
+ *     object. The reason, naming the member, goes to why (why_cap bytes,
+ *     may be NULL/0); out is unspecified and *len untouched on error;
+ *   - obj is only read; no I/O, no clock, no logging, no globals.
+ */
+int cayennelpp_encode(json_object *obj, uint8_t *out, size_t cap, size_t *len, char *why,
+		      size_t why_cap);
 
 #endif

@@ -6,9 +6,9 @@
  *   ({application}: the application's name or, as ChirpStack's topic has
  *   it, its applicationId; mqtt.topics.device_command may change it all)
  *   {"devEui": "...", "confirmed": false, "fPort": 10, "data": "<base64>", "id": "..."}
- *   or, for a device whose JavaScript codec encodes downlinks, "object": {...},
- *   which replaces "data" when both are given (payload.h; a failure is
- *   DOWNLINK_CODEC)
+ *   or, for a device whose codec encodes downlinks (JavaScript, CayenneLPP),
+ *   "object": {...}, which replaces "data" when both are given (payload.h; a
+ *   failure is DOWNLINK_CODEC)
  *
  * A valid command is queued durably (store.h) for the device's next receive
  * window. An invalid one is refused with a `log` event on the device's

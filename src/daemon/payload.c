@@ -268,6 +268,23 @@ int payload_decode(struct payloads *p, const struct lb_device *dev, uint8_t fpor
 	return LB_OK;
 }
 
+/* A CayenneLPP device's object, as ChirpStack's codec encodes it
+ * (codec/cayennelpp.h); the command keeps its fPort. */
+static int encode_lpp(struct payloads *p, struct json_object *data, uint8_t *out, size_t cap,
+		      size_t *len, char *why, size_t why_cap)
+{
+	char reason[PAYLOAD_WHY_MAX];
+	int rc = cayennelpp_encode(data, out, cap, len, reason, sizeof(reason));
+
+	if (rc == LB_OK) {
+		p->stats->codec_encoded++;
+		return LB_OK;
+	}
+	p->stats->codec_failed++;
+	snprintf(why, why_cap, "CayenneLPP: %s", reason);
+	return rc;
+}
+
 int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_object *data,
 		   uint8_t *fport, uint8_t *out, size_t cap, size_t *len, char *why,
 		   size_t why_cap)
@@ -275,9 +292,11 @@ int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_
 	struct payload_script *s = script_of(p, dev);
 	struct json_object *warnings = NULL;
 
+	if (dev->prof->codec == LB_CODEC_CAYENNELPP)
+		return encode_lpp(p, data, out, cap, len, why, why_cap);
 	if (!s) {
-		snprintf(why, why_cap, "device %s has no JavaScript codec (codec = \"js\") to "
-				       "encode an object", dev->name);
+		snprintf(why, why_cap, "device %s has no codec (codec = \"js\" or \"cayennelpp\") "
+				       "to encode an object", dev->name);
 		return LB_ERR_NOT_FOUND;
 	}
 	struct jscodec *js = usable(s, loop_now_ms(), why, why_cap);

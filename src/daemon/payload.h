@@ -70,8 +70,9 @@ int payload_decode(struct payloads *p, const struct lb_device *dev, uint8_t fpor
 		   const uint8_t *bytes, size_t len, int64_t time_us, struct json_object **object);
 
 /* Encode `data` for a downlink to dev into out (cap bytes): *len bytes,
- * *fport the script's (else left as given). LB_ERR_NOT_FOUND when the device
- * has no encoder; otherwise the codec's error with its reason in why. */
+ * *fport the script's (else left as given; CayenneLPP leaves it).
+ * LB_ERR_NOT_FOUND when the device has no encoder; otherwise the codec's
+ * error with its reason in why. */
 int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_object *data,
 		   uint8_t *fport, uint8_t *out, size_t cap, size_t *len, char *why,
 		   size_t why_cap);

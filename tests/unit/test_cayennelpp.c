@@ -335,6 +335,140 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+/* --- encoder ------------------------------------------------------------ */
+
+/* json encodes to exactly the bytes of hex. */
+static void check_encodes(const char *json, const char *hex)
+{
+	uint8_t want[256], got[256];
+	size_t n = unhex(hex, want, sizeof(want)), len = 999;
+	char why[160];
+	json_object *o = json_tokener_parse(json);
+
+	ck_assert_ptr_nonnull(o);
+	ck_assert_msg(cayennelpp_encode(o, got, sizeof(got), &len, why, sizeof(why)) == LB_OK,
+		      "%s: %s", json, why);
+	ck_assert_uint_eq(len, n);
+	ck_assert_mem_eq(got, want, n);
+	json_object_put(o);
+}
+
+/* hex decodes to an object that encodes back to hex. */
+static void check_round_trip(const char *hex)
+{
+	uint8_t want[256], got[256];
+	size_t n = unhex(hex, want, sizeof(want)), len = 999;
+	json_object *o = NULL;
+
+	ck_assert_int_eq(decode_hex(hex, &o), LB_OK);
+	ck_assert_int_eq(cayennelpp_encode(o, got, sizeof(got), &len, NULL, 0), LB_OK);
+	ck_assert_uint_eq(len, n);
+	ck_assert_mem_eq(got, want, n);
+	json_object_put(o);
+}
+
+static void check_encode_refused(const char *json, int rc, const char *why_has)
+{
+	uint8_t out[64];
+	size_t len = 999;
+	char why[160] = "";
+	json_object *o = json_tokener_parse(json);
+
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(cayennelpp_encode(o, out, sizeof(out), &len, why, sizeof(why)), rc);
+	ck_assert_uint_eq(len, 999);
+	ck_assert_msg(strstr(why, why_has) != NULL, "%s: why '%s', want '%s'", json, why, why_has);
+	json_object_put(o);
+}
+
+/* chirpstack cayenne_lpp.rs test_lpp encodes its Struct to its vector
+ * (from_struct + to_vec): ours gives the same bytes from the same object. */
+START_TEST(encode_chirpstack_test_lpp)
+{
+	check_encodes(cs_expected, CS_VECTOR);
+	check_encodes("{\"temperatureSensor\":{\"3\":27.2}}", "03 67 01 10");
+	/* ChirpStack's order whatever the object's: types as in its to_vec(),
+	 * channels ascending */
+	check_encodes("{\"humiditySensor\":{\"5\":75,\"3\":20.5},"
+		      "\"temperatureSensor\":{\"5\":25.5,\"3\":27.2}}",
+		      "03 67 01 10 05 67 00 ff 03 68 29 05 68 96");
+	check_encodes("{}", "");
+	/* integers and doubles alike; the nearest integer */
+	check_encodes("{\"analogOutput\":{\"0\":-1,\"255\":0.014}}", "00 03 ff 9c ff 03 00 01");
+}
+END_TEST
+
+/* Every vector the decoder is tested with goes back to its bytes. */
+START_TEST(encode_round_trip)
+{
+	static const char *const vectors[] = {
+		CS_VECTOR,
+		"03 67 01 10 05 67 00 FF",
+		"01 67 FF D7 06 71 04 D2 FB 2E 00 00",
+		"01 88 06 76 5F F2 96 0A 00 03 E8",
+		"00 00 ff", "ff 01 01", "01 02 80 00", "01 03 ff ff", "02 65 ff ff", "02 66 00",
+		"02 67 ff fb", "02 67 7f ff", "02 68 ff", "02 68 01", "04 71 80 00 7f ff ff ff",
+		"04 73 ff ff", "04 86 ff 9c 00 64 80 00", "07 88 80 00 00 7f ff ff ff ff ff",
+		"02 64 00 00 00 01", "02 64 ff ff ff ff", "03 74 01 02", "03 75 03 e8",
+		"03 76 00 00 03 e8", "03 78 64", "03 79 ff 9c", "03 7d 01 90", "03 80 00 64",
+		"03 82 00 00 04 d2", "03 83 00 01 e2 40", "03 84 01 68", "03 85 65 5f 1f 00",
+		"03 87 ff 80 00", "03 8e 01", "01 67 00 e1 02 74 01 4a",
+	};
+	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++)
+		check_round_trip(vectors[i]);
+}
+END_TEST
+
+START_TEST(encode_refused)
+{
+	check_encode_refused("{\"thermometer\":{\"1\":20}}", LB_ERR_MALFORMED,
+			     "'thermometer' is not a Cayenne LPP type");
+	check_encode_refused("{\"temperatureSensor\":20}", LB_ERR_MALFORMED,
+			     "not an object of channels");
+	check_encode_refused("{\"temperatureSensor\":{\"256\":20}}", LB_ERR_MALFORMED,
+			     "'256' is not a channel");
+	check_encode_refused("{\"temperatureSensor\":{\"x\":20}}", LB_ERR_MALFORMED,
+			     "'x' is not a channel");
+	check_encode_refused("{\"temperatureSensor\":{\"3\":20,\"03\":21}}", LB_ERR_MALFORMED,
+			     "channel 3 given twice");
+	check_encode_refused("{\"temperatureSensor\":{\"3\":\"20\"}}", LB_ERR_MALFORMED,
+			     "temperatureSensor.3 is not a number");
+	check_encode_refused("{\"temperatureSensor\":{\"3\":null}}", LB_ERR_MALFORMED,
+			     "temperatureSensor.3 is null");
+	check_encode_refused("{\"accelerometer\":{\"1\":{\"x\":1,\"y\":2}}}", LB_ERR_MALFORMED,
+			     "accelerometer.1 lacks 'z'");
+	check_encode_refused("{\"accelerometer\":{\"1\":{\"x\":1,\"y\":2,\"z\":3,\"w\":4}}}",
+			     LB_ERR_MALFORMED, "accelerometer.1 has no member 'w'");
+	check_encode_refused("{\"accelerometer\":{\"1\":5}}", LB_ERR_MALFORMED,
+			     "accelerometer.1 is not an object");
+	check_encode_refused("{\"gpsLocation\":{\"1\":{\"latitude\":1,\"longitude\":2,"
+			     "\"altitude\":true}}}", LB_ERR_MALFORMED,
+			     "gpsLocation.1.altitude is not a number");
+	/* what ChirpStack would saturate is refused */
+	check_encode_refused("{\"temperatureSensor\":{\"3\":3276.8}}", LB_ERR_RANGE,
+			     "temperatureSensor.3 = 3276.8 does not fit");
+	check_encode_refused("{\"humiditySensor\":{\"3\":-1}}", LB_ERR_RANGE,
+			     "humiditySensor.3 = -1 does not fit");
+	check_encode_refused("{\"digitalInput\":{\"3\":256}}", LB_ERR_RANGE, "does not fit");
+	check_encodes("{\"temperatureSensor\":{\"3\":-3276.8}}", "03 67 80 00");
+	/* 8 records of 4 bytes: 32 bytes; cap 31 is too small */
+	json_object *o = json_tokener_parse("{\"temperatureSensor\":{\"0\":1,\"1\":1,\"2\":1,"
+					    "\"3\":1,\"4\":1,\"5\":1,\"6\":1,\"7\":1}}");
+	uint8_t out[32];
+	size_t len = 999;
+	ck_assert_int_eq(cayennelpp_encode(o, out, 31, &len, NULL, 0), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(cayennelpp_encode(o, out, 32, &len, NULL, 0), LB_OK);
+	ck_assert_uint_eq(len, 32);
+	ck_assert_int_eq(cayennelpp_encode(NULL, out, 32, &len, NULL, 0), LB_ERR_INVAL);
+	ck_assert_int_eq(cayennelpp_encode(o, NULL, 32, &len, NULL, 0), LB_ERR_INVAL);
+	ck_assert_int_eq(cayennelpp_encode(o, out, 32, NULL, NULL, 0), LB_ERR_INVAL);
+	json_object_put(o);
+	o = json_object_new_array();
+	ck_assert_int_eq(cayennelpp_encode(o, out, 32, &len, NULL, 0), LB_ERR_INVAL);
+	json_object_put(o);
+}
+END_TEST
+
 static Suite *cayennelpp_suite(void)
 {
 	Suite *s = suite_create("cayennelpp");
@@ -358,6 +492,12 @@ static Suite *cayennelpp_suite(void)
 	tcase_add_test(err, extended_types);
 	tcase_add_test(err, bad_arguments);
 	suite_add_tcase(s, err);
+
+	TCase *enc = tcase_create("encoder");
+	tcase_add_test(enc, encode_chirpstack_test_lpp);
+	tcase_add_test(enc, encode_round_trip);
+	tcase_add_test(enc, encode_refused);
+	suite_add_tcase(s, enc);
 	return s;
 }
 

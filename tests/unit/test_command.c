@@ -34,6 +34,8 @@
 #define FARM_EUI UINT64_C(0x70b3d57ed0000002)
 #define FARM_HEX "70b3d57ed0000002"
 #define UNKNOWN_HEX "70b3d57ed00000ff"
+#define LPP_EUI UINT64_C(0x70b3d57ed0000003)
+#define LPP_HEX "70b3d57ed0000003"
 
 #define CMD_TOPIC "application/default/device/" DEV_HEX "/command/down"
 #define LOG_TOPIC "application/default/device/" DEV_HEX "/event/log"
@@ -57,10 +59,12 @@ static struct {
 static void setup(void)
 {
 	world_base(&w, WORLD_HOLD_NONE);
-	struct lb_device_conf conf[2] = {
+	struct lb_device_conf conf[3] = {
 		world_abp(&w, "sensor", "default", DEV_EUI, 0x26011234, KEY_X, KEY_Y),
 		world_abp(&w, "tractor", "farm", FARM_EUI, 0x26015678, KEY_X, KEY_Y),
+		world_abp(&w, "display", "default", LPP_EUI, 0x2601abcd, KEY_X, KEY_Y),
 	};
+	conf[2].codec = LB_CODEC_CAYENNELPP;
 	/* The tractor's codec encodes {"speed": n} as one byte on FPort 5,
 	 * {"raw": n} as one byte without an fPort. */
 	memset(&t, 0, sizeof(t));
@@ -73,7 +77,7 @@ static void setup(void)
 			    "}\n");
 	conf[1].codec = LB_CODEC_JS;
 	conf[1].codec_script = t.script;
-	world_open(&w, conf, 2, &(struct world_opts){.modules = WORLD_STORE | WORLD_PAYLOADS});
+	world_open(&w, conf, 3, &(struct world_opts){.modules = WORLD_STORE | WORLD_PAYLOADS});
 	/* As handlers_setup(). */
 	t.c = (struct commands){
 		.devices = &w.devices, .region = w.region, .store = &w.store, .pub = &w.pub,
@@ -254,6 +258,38 @@ START_TEST(test_object_encoded)
 	ck_assert_uint_eq(dl.fport, 8);
 	ck_assert_uint_eq(dl.data[0], 7);
 	ck_assert_uint_eq(queued(FARM_EUI), 3);
+}
+END_TEST
+
+/* A CayenneLPP device's object is encoded as ChirpStack's codec does
+ * (cayenne_lpp.rs encode()), on the command's fPort. */
+START_TEST(test_object_cayennelpp)
+{
+	struct store_downlink dl;
+	static const uint8_t want[] = {0x03, 0x67, 0x01, 0x10};
+
+	command("application/default/device/" LPP_HEX "/command/down",
+		"{\"fPort\":2,\"object\":{\"temperatureSensor\":{\"3\":27.2}},"
+		"\"id\":\"" JOB_1 "\"}");
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert_int_eq(store_downlink_get(&w.store, JOB_1, &dl), LB_OK);
+	ck_assert_uint_eq(dl.fport, 2);
+	ck_assert_uint_eq(dl.len, sizeof(want));
+	ck_assert_mem_eq(dl.data, want, sizeof(want));
+	ck_assert_uint_eq(w.stats.codec_encoded, 1);
+	/* not an LPP object: refused with the reason */
+	command("application/default/device/" LPP_HEX "/command/down",
+		"{\"fPort\":2,\"object\":{\"thermometer\":{\"3\":27.2}}}");
+	ck_assert_uint_eq(w.sink.n, 1);
+	json_object *o = json_tokener_parse(w.sink.m[0].payload);
+	ck_assert_str_eq(str_of(o, "code"), "DOWNLINK_CODEC");
+	ck_assert_ptr_nonnull(strstr(str_of(o, "description"), "'thermometer' is not a Cayenne"));
+	json_object_put(o);
+	/* no fPort: the codec gives none */
+	command("application/default/device/" LPP_HEX "/command/down",
+		"{\"object\":{\"temperatureSensor\":{\"3\":27.2}}}");
+	ck_assert_uint_eq(w.sink.n, 2);
+	ck_assert_uint_eq(queued(LPP_EUI), 1);
 }
 END_TEST
 
@@ -557,6 +593,7 @@ static Suite *command_suite(void)
 	tcase_add_test(tc, test_object_without_codec_refused);
 	tcase_add_test(tc, test_object_encoded);
 	tcase_add_test(tc, test_object_encode_failures);
+	tcase_add_test(tc, test_object_cayennelpp);
 	tcase_add_test(tc, test_invalid_json);
 	tcase_add_test(tc, test_not_an_object);
 	tcase_add_test(tc, test_invalid_fport);
