@@ -10,7 +10,10 @@
 #  3. fPort given as a string ("10") is accepted and the downlink delivered;
 #  4. a queue item whose expiresAt passed is dropped with a `log` EXPIRED at
 #     the device's next uplink, never sent;
-#  5. a clean stop (SIGINT) leaves every gateway the bridge reported ONLINE
+#  5. a command on ChirpStack's own topic (the application's UUID in place
+#     of its name) written with the proto's field names (dev_eui, f_port)
+#     is queued; one giving a field under both names is refused;
+#  6. a clean stop (SIGINT) leaves every gateway the bridge reported ONLINE
 #     OFFLINE, retained, as read back after the bridge exited.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss python3
@@ -103,7 +106,20 @@ events txack "$m" | jq -e --arg id "$ID_OK" 'select(.queueItemId == $id)
 	|| fail "txack of the fPort-string item: $(events txack "$m")"
 note "fPort \"10\" delivered with URL-safe data; the expired item dropped with EXPIRED"
 
-note "5. a clean stop (SIGINT) leaves every gateway OFFLINE"
+note "5. ChirpStack's command topic (application UUID), proto field names"
+m=$(lines)
+pub -t "application/$want_app/device/$(eui 3)/command/down" \
+	-m "{\"dev_eui\":\"$(eui 3)\",\"f_port\":4,\"data\":\"AQI=\"}"
+wait_stats '.downlinks.commands == 3' || fail "command on the UUID topic not queued: $(last_stats all)"
+pub -t "application/$want_app/device/$(eui 3)/command/down" \
+	-m "{\"fPort\":4,\"f_port\":4,\"data\":\"AQI=\"}"
+wait_until "$WAIT_S" _has_log INVALID_FIELD "$m" || fail "no INVALID_FIELD log: $(events log "$m")"
+log_with INVALID_FIELD "$m" | jq -e '.deviceInfo.devEui == "'"$(eui 3)"'"' > /dev/null \
+	|| fail "log: $(log_with INVALID_FIELD "$m")"
+wait_stats '.downlinks.commands == 3' || fail "a refused command was queued: $(last_stats all)"
+note "queued from application/$want_app/...; fPort with f_port refused (INVALID_FIELD)"
+
+note "6. a clean stop (SIGINT) leaves every gateway OFFLINE"
 grep -E '^gateway/[0-9a-f]{16}/state/conn .*"ONLINE"' "$T/all.out" | cut -d/ -f2 | sort -u \
 	> "$T/online.txt"
 [ "$(wc -l < "$T/online.txt")" -eq 2 ] || fail "gateways reported ONLINE: $(cat "$T/online.txt")"
