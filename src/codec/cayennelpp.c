@@ -404,7 +404,8 @@ static int put_type(const struct lpp_type *t, json_object *group, uint8_t *out, 
 			return enc_fail(why, why_cap, LB_ERR_MALFORMED,
 					"%s: channel %u given twice", t->key, ch);
 		if (!v)
-			return enc_fail(why, why_cap, LB_ERR_MALFORMED, "%s.%u is null", t->key, ch);
+			return enc_fail(why, why_cap, LB_ERR_MALFORMED, "%s.%u is null", t->key,
+					ch);
 		by_ch[ch] = v;
 	}
 	for (unsigned ch = 0; ch < LPP_CHANNELS; ch++) {

@@ -70,8 +70,8 @@ static void publish_state(struct budget *bg, struct lb_device *dev, const struct
 	int rc = event_json_fair_access(&fa, json, sizeof(json), &len);
 	if (rc == LB_OK)
 		rc = publish_device_state(bg->c.pub, dev->prof->application,
-					  devevent_app_id(bg->c.ev, dev), dev->dev_eui, STATE_AIRTIME,
-					  json, len);
+					  devevent_app_id(bg->c.ev, dev), dev->dev_eui,
+					  STATE_AIRTIME, json, len);
 	if (rc != LB_OK) {
 		LB_LOG_RL(LOG_LVL_WARN, "budget", "device %s: state/airtime not published: %s",
 			  dev->name, lb_strerror(rc));

@@ -135,8 +135,9 @@ int devevent_publish_held(struct devevents *e, const struct lb_device *dev,
  * time_us; gateway_eui 0 = no gatewayId in its context. _unknown: a device
  * the bridge does not know, on the topic of application (its name, and its
  * applicationId if known, else NULL: a template using {application_id}
- * then has no topic for it) and dev_eui, without deviceInfo. Failures are logged and not returned: a log event is the
- * report of a problem, there is no one further to report to.
+ * then has no topic for it) and dev_eui, without deviceInfo. Failures are
+ * logged and not returned: a log event is the report of a problem, there is
+ * no one further to report to.
  */
 void devevent_log(struct devevents *e, const struct lb_device *dev, const char *level,
 		  const char *code, const char *description, uint64_t gateway_eui);

@@ -147,9 +147,10 @@ int topic_filter(const struct topic_tpl *t, const struct topic_vars *v, char *ou
 /*
  * Match a received topic against the template and copy the placeholder
  * values into m (application, application_id, dev_eui, command; others are
- * checked to be present and ignored; a placeholder the template lacks is ""). A placeholder takes one whole level. Errors:
- * LB_ERR_NOT_FOUND (the topic does not have the template's shape),
- * LB_ERR_TOO_LARGE (a value longer than TOPIC_MATCH_VALUE_MAX - 1).
+ * checked to be present and ignored; a placeholder the template lacks is
+ * ""). A placeholder takes one whole level. Errors: LB_ERR_NOT_FOUND (the
+ * topic does not have the template's shape), LB_ERR_TOO_LARGE (a value
+ * longer than TOPIC_MATCH_VALUE_MAX - 1).
  */
 int topic_match(const struct topic_tpl *t, const char *topic, struct topic_match *m);
 

@@ -428,11 +428,11 @@ START_TEST(test_command_topic_templates)
 {
 	char id[DEVINFO_ID_SIZE], topic[256], err[160];
 
-	ck_assert_int_eq(topic_compile(&w.pub.device_command, NULL,
-				       "application/{application_id}/device/{dev_eui}/command/{command}",
+	ck_assert_int_eq(topic_compile(&w.pub.device_command, NULL, "application/{application_id}"
+				       "/device/{dev_eui}/command/{command}",
 				       TOPIC_ALLOW_DEVICE_COMMAND, err, sizeof(err)), LB_OK);
-	ck_assert_int_eq(topic_compile(&w.pub.device_event, NULL,
-				       "application/{application_id}/device/{dev_eui}/event/{event}",
+	ck_assert_int_eq(topic_compile(&w.pub.device_event, NULL, "application/{application_id}"
+				       "/device/{dev_eui}/event/{event}",
 				       TOPIC_ALLOW_DEVICE_EVENT, err, sizeof(err)), LB_OK);
 	ck_assert_int_eq(devinfo_application_id("default", id), LB_OK);
 	snprintf(topic, sizeof(topic), "application/%s/device/" DEV_HEX "/command/down", id);

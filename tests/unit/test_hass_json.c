@@ -487,7 +487,8 @@ START_TEST(test_template_text)
 			 "{{ (value_json.object | default({}))[\"ok\"] | default('') | lower }}");
 	/* a text sensor keeps its state when the field is absent */
 	ck_assert_str_eq(s.tpl[find(&s, "label")],
-			 "{{ (value_json.object | default({}))[\"label\"] | default(this.state) }}");
+			 "{{ (value_json.object | default({}))[\"label\"]"
+			 " | default(this.state) }}");
 	ck_assert_str_eq(s.tpl[find(&s, "presenceSensor_2")],
 			 "{{ '' if ((value_json.object | default({}))[\"presenceSensor\"]"
 			 " | default({}))[\"2\"] is not number else (((value_json.object"

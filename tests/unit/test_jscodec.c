@@ -193,7 +193,7 @@ START_TEST(ts013_encode_input_fport)
 {
 	struct jscodec *c = load("function encodeDownlink(input) {\n"
 				 "  return { bytes: [input.fPort === undefined ? 0 : input.fPort,\n"
-				 "                   input.data.x, input.variables.k === 'v' ? 1 : 2] };\n"
+				 "    input.data.x, input.variables.k === 'v' ? 1 : 2] };\n"
 				 "}\n");
 	json_object *data = json_tokener_parse("{\"x\":7}");
 	struct lb_tag tag = {.key = "k", .value = "v"};

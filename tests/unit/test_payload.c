@@ -220,15 +220,15 @@ START_TEST(encode_object)
 	ck_assert_uint_eq(fport, 7);
 	ck_assert_uint_eq(w.stats.codec_encoded, 1);
 	/* the CayenneLPP device encodes with the LPP encoder: not an LPP object */
-	ck_assert_int_eq(payload_encode(&w.payloads, dev(&w, 1), data, &fport, out, sizeof(out), &len,
-					why, sizeof(why)), LB_ERR_MALFORMED);
+	ck_assert_int_eq(payload_encode(&w.payloads, dev(&w, 1), data, &fport, out, sizeof(out),
+					&len, why, sizeof(why)), LB_ERR_MALFORMED);
 	ck_assert_str_eq(why, "CayenneLPP: 'level' is not a Cayenne LPP type");
 	ck_assert_uint_eq(w.stats.codec_failed, 1);
 	json_object_put(data);
 	data = json_tokener_parse("{\"temperatureSensor\": {\"3\": 27.2}}");
 	fport = 9;
-	ck_assert_int_eq(payload_encode(&w.payloads, dev(&w, 1), data, &fport, out, sizeof(out), &len,
-					why, sizeof(why)), LB_OK);
+	ck_assert_int_eq(payload_encode(&w.payloads, dev(&w, 1), data, &fport, out, sizeof(out),
+					&len, why, sizeof(why)), LB_OK);
 	ck_assert_uint_eq(len, 4);
 	ck_assert_uint_eq(out[0], 0x03);
 	ck_assert_uint_eq(out[1], 0x67);
