@@ -596,14 +596,17 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 
 /* ------------------------------------------------------- requests */
 
-/* Extra channels (3..7) the device has: from its join-accept's CFList
- * (OTAA), or confirmed by NewChannelAns (ABP). Bit i = channel i. */
+/* Extra channels the device has: from its join-accept's CFList (OTAA),
+ * or confirmed by NewChannelAns (ABP). Bit i = channel i. They follow the
+ * region's default channels (RP002-1.0.4 §2.3.1): 3..7 in EU868, KR920 and
+ * IN865, 2..6 in AS923 (two default channels, §2.10.2, §2.10.4). */
 static uint8_t extra_channels(const struct netmac *m, const struct lb_device *dev)
 {
 	uint8_t bits = 0;
+	unsigned first = macstate_first_extra_channel(m->c.region);
 
 	for (size_t i = 0; i < m->o.n_channels; i++) {
-		unsigned ch = MACSTATE_FIRST_EXTRA_CHANNEL + (unsigned)i;
+		unsigned ch = first + (unsigned)i;
 		if (dev->activation == LB_ACT_OTAA ||
 		    (mac_view(dev)->rx_done & MACSTATE_CHANNEL_DONE(ch)))
 			bits |= (uint8_t)(1u << ch);
@@ -701,8 +704,9 @@ static size_t new_channels(struct netmac *m, struct lb_device *dev, uint8_t *out
 	s->ask_channels = 0;
 	if (dev->activation != LB_ACT_ABP)
 		return 0;
+	/* Numbered as the join-accept's CFList numbers them (extra_channels()). */
 	for (size_t i = 0; i < m->o.n_channels; i++) {
-		uint8_t ch = (uint8_t)(MACSTATE_FIRST_EXTRA_CHANNEL + i);
+		uint8_t ch = (uint8_t)(macstate_first_extra_channel(m->c.region) + i);
 		if (s->rx_done & MACSTATE_CHANNEL_DONE(ch))
 			continue;
 		struct maccmd c = {.cid = MACCMD_NEW_CHANNEL, .dir = LW_DIR_DOWN};

@@ -23,9 +23,11 @@
  * - ABP devices start with the region's receive settings (RP002-1.0.4 §2.x
  *   "Default Settings"): where downlink.rx1_dr_offset, rx2_frequency,
  *   rx2_dr differ, RXParamSetupReq (§5.4); where downlink.rx_delay_s is not
- *   1, RXTimingSetupReq (§5.7); EU868 extra channels (downlink.join_cflist)
- *   by NewChannelReq (§5.6). Until the device confirms them its downlinks
- *   are planned with the region's defaults (netmac_windows). Their answers
+ *   1, RXTimingSetupReq (§5.7); extra channels (downlink.join_cflist) by
+ *   NewChannelReq (§5.6), numbered after the region's default channels
+ *   (3..7; AS923 2..6, RP002-1.0.4 §2.10.2). Until the device confirms
+ *   them its downlinks are planned with the region's defaults
+ *   (netmac_windows). Their answers
  *   are repeated by the device in every uplink until it receives a
  *   downlink (§5.4, §5.7): such an uplink gets one.
  * - Each kind of request is tried at most adr.max_unanswered times without
@@ -78,7 +80,8 @@ struct netmac_opts {
 	bool has_rx2_dr;
 	uint8_t rx2_dr;
 	uint8_t rx_delay_s;              /* 1..15 */
-	uint32_t channels[MACSTATE_MAX_NEW_CHANNELS]; /* extra channels 3.. (EU868) */
+	uint32_t channels[MACSTATE_MAX_NEW_CHANNELS]; /* extra channels, numbered from
+						       * macstate_first_extra_channel() */
 	size_t n_channels;
 };
 

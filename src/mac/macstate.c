@@ -12,13 +12,13 @@
 #define CHMASK_CNTL_ALL125_OFF 7       /* US902-928: 125 kHz off, ChMask = 64..71 */
 #define GRID_BLOCKS 4                  /* 16-channel blocks of the 64 125 kHz channels */
 #define SUB_BAND_MAX 8
-#define DEFAULT_CHANNELS_MASK 0x0007u  /* EU868 channels 0..2 (RP002-1.0.4 §2.3) */
+#define CHANNELS_MAX 8                 /* channels 0..7 outside the grid regions */
 
 static_assert(sizeof(struct macstate) == MACSTATE_SIZE, "macstate.h states the size");
 static_assert(MACSTATE_CHANNEL_DONE(7) <= UINT8_MAX, "rx_done holds every channel's bit");
 
 #define RX_DONE_SETTINGS (MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE)
-#define RX_DONE_CHANNELS 0xf8u         /* channels 3..7 */
+#define RX_DONE_CHANNELS 0xfcu         /* channels 2..7 (AS923 from 2, others from 3) */
 #define RX_DONE_ROW_SHIFT 8
 
 uint32_t macstate_rx_done_to_row(uint8_t rx_done)
@@ -56,6 +56,11 @@ bool macstate_grid_region(const struct region *r)
 	return r != NULL && r->rx1_freq == REGION_RX1_CHANNEL_MOD8;
 }
 
+uint8_t macstate_first_extra_channel(const struct region *r)
+{
+	return r != NULL ? r->n_default_channels : REGION_MAX_DEFAULT_CHANNELS;
+}
+
 int macstate_plan_mask(const struct region *r, int sub_band, uint8_t extra_channels,
 		       uint16_t mask[MACSTATE_CHMASK_WORDS])
 {
@@ -63,8 +68,10 @@ int macstate_plan_mask(const struct region *r, int sub_band, uint8_t extra_chann
 		return LB_ERR_INVAL;
 	memset(mask, 0, sizeof(uint16_t) * MACSTATE_CHMASK_WORDS);
 	if (!macstate_grid_region(r)) {
-		mask[0] = (uint16_t)(DEFAULT_CHANNELS_MASK |
-				     (extra_channels & ~DEFAULT_CHANNELS_MASK & 0xffu));
+		/* The default channels: bits 0 .. n_default_channels - 1. */
+		unsigned defaults = (1u << macstate_first_extra_channel(r)) - 1u;
+		mask[0] = (uint16_t)(defaults | (extra_channels & ~defaults &
+						 ((1u << CHANNELS_MAX) - 1u)));
 		return LB_OK;
 	}
 	if (sub_band < 1 || sub_band > SUB_BAND_MAX)

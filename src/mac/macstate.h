@@ -32,11 +32,10 @@ enum macstate_req {
 /* rx_done: receive settings and channels the device confirmed. */
 #define MACSTATE_RX_PARAM_DONE 0x1u
 #define MACSTATE_RX_TIMING_DONE 0x2u
-#define MACSTATE_CHANNEL_DONE(i) (1u << (i))   /* NewChannelReq of channel i (3..7) */
+#define MACSTATE_CHANNEL_DONE(i) (1u << (i))   /* NewChannelReq of channel i (2..7) */
 
 #define MACSTATE_CHMASK_WORDS REGION_CHMASK_WORDS  /* 16-bit words, 80 channels */
-#define MACSTATE_MAX_NEW_CHANNELS 5                /* EU868 channels 3..7 */
-#define MACSTATE_FIRST_EXTRA_CHANNEL 3             /* after the 3 default channels */
+#define MACSTATE_MAX_NEW_CHANNELS 5                /* EU868 channels 3..7, AS923 2..6 */
 
 /* Times are Unix seconds in 32 bits, unsigned (they run to 2106): a
  * state is kept for every device heard, so its fields are narrowed to
@@ -65,7 +64,7 @@ struct macstate {
 	uint8_t ask_dr : 4, ask_tx_power : 4;
 	uint8_t ask_channels;        /* bit i: channel i asked by the NewChannelReq
 				      * block in flight, in increasing order
-				      * (MACSTATE_FIRST_EXTRA_CHANNEL..7) */
+				      * (macstate_first_extra_channel()..7) */
 	/* Last DevStatusAns (TS001-1.0.4 §5.5): Battery 0..255, Margin -32..31. */
 	uint8_t battery;
 	int8_t margin;
@@ -103,12 +102,23 @@ uint32_t macstate_rx_done_to_row(uint8_t rx_done);
 uint8_t macstate_rx_done_from_row(uint32_t row);
 
 /*
+ * The first channel after the region's default channels: the channel the
+ * first CFList type-0 frequency and the first NewChannelReq define
+ * (RP002-1.0.4 §2.3.1): 3 in EU868, KR920 and IN865 (three default
+ * channels, §2.4.2, §2.11.2, §2.12.2), 2 in AS923 (two, §2.10.2).
+ */
+uint8_t macstate_first_extra_channel(const struct region *r);
+
+/*
  * The uplink channel mask of the region's plan. Regions with a grid of 64 +
  * 8 uplink channels (US915, AU915): the 8 channels of sub_band (1..8) and
- * its 500 kHz channel 64 + sub_band - 1 (sub-band 2: 8..15 and 65). Others
- * (EU868): the 3 default channels plus bit i for each i in extra (channels
- * 3..7 the device knows). Errors: LB_ERR_INVAL (NULL), LB_ERR_RANGE
- * (sub_band outside 1..8 in a grid region).
+ * its 500 kHz channel 64 + sub_band - 1 (sub-band 2: 8..15 and 65). Others:
+ * the region's default channels (EU868 0..2, AS923 0..1) plus bit i for each
+ * i in extra above them (the extra channels the device knows, from
+ * macstate_first_extra_channel() to 7). A channel the device does not have
+ * is never enabled: the device would refuse the whole LinkADRReq
+ * (TS001-1.0.4 §5.3.1, Channel mask ACK). Errors: LB_ERR_INVAL (NULL),
+ * LB_ERR_RANGE (sub_band outside 1..8 in a grid region).
  */
 int macstate_plan_mask(const struct region *r, int sub_band, uint8_t extra_channels,
 		       uint16_t mask[MACSTATE_CHMASK_WORDS]);

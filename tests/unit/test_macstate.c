@@ -33,6 +33,39 @@ START_TEST(test_eu868)
 }
 END_TEST
 
+/* AS923 has two default channels (RP002-1.0.4 §2.10.2) and its CFList
+ * defines channels 2..6 (§2.10.4): the mask never enables channel 2 the
+ * device does not have, which would make it refuse the whole LinkADRReq
+ * (TS001-1.0.4 §5.3.1). EU868, KR920 and IN865 have three. */
+START_TEST(test_default_channels_per_region)
+{
+	static const struct {
+		const char *name;
+		uint8_t first;
+		uint16_t bare, all;
+	} want[] = {
+		{"AS923-1", 2, 0x0003, 0x007f}, {"AS923-2", 2, 0x0003, 0x007f},
+		{"AS923-3", 2, 0x0003, 0x007f}, {"AS923-4", 2, 0x0003, 0x007f},
+		{"EU868", 3, 0x0007, 0x00ff},   {"KR920", 3, 0x0007, 0x00ff},
+		{"IN865", 3, 0x0007, 0x00ff},
+	};
+	uint16_t m[MACSTATE_CHMASK_WORDS];
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct region *r = region_find(want[i].name);
+		ck_assert_ptr_nonnull(r);
+		uint8_t first = macstate_first_extra_channel(r);
+		ck_assert_uint_eq(first, want[i].first);
+		ck_assert_int_eq(macstate_plan_mask(r, 2, 0, m), LB_OK);
+		ck_assert_uint_eq(m[0], want[i].bare);
+		/* Five extra channels, numbered from the first one. */
+		ck_assert_int_eq(macstate_plan_mask(r, 2, (uint8_t)(0x1fu << first), m), LB_OK);
+		ck_assert_uint_eq(m[0], want[i].all);
+		ck_assert_uint_eq(m[4], 0);
+	}
+}
+END_TEST
+
 /* US915 sub-band 2: channels 8..15 and 65. ChMaskCntl 7 (125 kHz off,
  * 64..71 = 0x0002), then ChMaskCntl 0 with 0xff00. */
 START_TEST(test_us915)
@@ -78,14 +111,17 @@ START_TEST(test_compact)
 	ck_assert_int_eq(macstate_join_stamp(INT64_C(1780000000)), INT64_C(1780000000));
 	/* rx_done keeps the stored rows' layout there: channel i at bit 8 + i. */
 	uint8_t all = (uint8_t)(MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE);
-	for (int ch = MACSTATE_FIRST_EXTRA_CHANNEL; ch < 8; ch++)
+	for (int ch = 3; ch < 8; ch++)
 		all |= (uint8_t)MACSTATE_CHANNEL_DONE(ch);
 	ck_assert_uint_eq(macstate_rx_done_to_row(all), 0xf803u);
 	ck_assert_uint_eq(macstate_rx_done_from_row(0xf803u), all);
+	/* AS923's first extra channel is 2 (RP002-1.0.4 §2.10.2). */
+	ck_assert_uint_eq(macstate_rx_done_to_row((uint8_t)MACSTATE_CHANNEL_DONE(2)), 0x0400u);
+	ck_assert_uint_eq(macstate_rx_done_from_row(0x0400u), MACSTATE_CHANNEL_DONE(2));
 	ck_assert_uint_eq(macstate_rx_done_to_row((uint8_t)MACSTATE_CHANNEL_DONE(5)), 0x2000u);
 	ck_assert_uint_eq(macstate_rx_done_from_row(0x2001u),
 			  MACSTATE_CHANNEL_DONE(5) | MACSTATE_RX_PARAM_DONE);
-	ck_assert_uint_eq(macstate_rx_done_from_row(0xffff0704u), 0);   /* no such bits */
+	ck_assert_uint_eq(macstate_rx_done_from_row(0xffff0304u), 0);   /* no such bits */
 	struct macstate s;
 	memset(&s, 0, sizeof(s));
 	s.dr = 15;
@@ -103,6 +139,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_eu868);
+	tcase_add_test(tc, test_default_channels_per_region);
 	tcase_add_test(tc, test_us915);
 	tcase_add_test(tc, test_compact);
 	suite_add_tcase(s, tc);

@@ -921,6 +921,113 @@ START_TEST(deferred_restore_read_error_keeps_stored)
 }
 END_TEST
 
+/* ------------------------------------------------------------ regions */
+
+/* One ABP device with ADR on and no status requests, in region, with the
+ * settings o (NULL: default_opts()). */
+static void open_region(const char *region, const struct netmac_opts *o)
+{
+	static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	struct netmac_opts d = default_opts();
+
+	world_close(&w);
+	memset(&t, 0, sizeof(t));
+	t.saved_stderr = -1;
+	world_base(&w, WORLD_HOLD_NONE);
+	w.region = region_find(region);
+	ck_assert_ptr_nonnull(w.region);
+	struct lb_device_conf conf = world_abp(&w, "meter", "default", DEV_EUI, DEV_ADDR, key, key);
+	conf.adr = true;
+	conf.status_interval_h = 0;
+	world_open(&w, &conf, 1, &(struct world_opts){
+		.modules = WORLD_STORE | WORLD_SESSIONS | WORLD_NETMAC, .netmac = o ? o : &d,
+	});
+	w.devices.dev[0].rt.last_dr = 0;
+}
+
+/* An uplink heard at SF sf / 125 kHz on freq, with the ADR bit and
+ * ADRACKReq as given and the MAC answers mac. */
+static bool uplink_at(bool adr, bool adr_ack_req, uint8_t sf, uint32_t freq, float snr,
+		      const uint8_t *mac, size_t mac_len)
+{
+	struct lw_frame f;
+	struct lb_rx rx;
+
+	memset(&f, 0, sizeof(f));
+	f.mtype = LW_MTYPE_UNCONFIRMED_UP;
+	f.u.data.dev_addr = DEV_ADDR;
+	f.u.data.adr = adr;
+	f.u.data.adr_ack_req = adr_ack_req;
+	memset(&rx, 0, sizeof(rx));
+	rx.gateway_eui = UINT64_C(0xaa555a0000000001);
+	rx.received_us = loop_wall_us();
+	rx.rxpk.modu = GWMP_MOD_LORA;
+	rx.rxpk.sf = sf;
+	rx.rxpk.bw_khz = 125;
+	rx.rxpk.freq_hz = freq;
+	rx.rxpk.has_lsnr = true;
+	rx.rxpk.lsnr = snr;
+	return netmac_uplink(&w.mac, dev(), &f, mac, mac_len, &rx, 1, t.dedup_id);
+}
+
+/* AS923 has two default channels (RP002-1.0.4 §2.10.2): ADR's ChMask
+ * enables channels 0 and 1 only. Enabling channel 2, which the device does
+ * not have, makes it refuse the whole LinkADRReq (TS001-1.0.4 §5.3.1). */
+START_TEST(as923_chmask_default_channels_only)
+{
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+
+	open_region("AS923-1", NULL);
+	uplink_at(true, false, 12, 923200000, 5.0f, NULL, 0);
+	size_t len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds, BIT(MACSTATE_LINK_ADR));
+	ck_assert_uint_eq(len, 5);
+	ck_assert_uint_eq(out[0], CID_LINK_ADR);
+	ck_assert_uint_eq((uint16_t)(out[2] | out[3] << 8), 0x0003);   /* ChMask */
+	ck_assert_uint_eq(out[4] >> 4 & 7, 0);                         /* ChMaskCntl */
+}
+END_TEST
+
+/* AS923 extra channels (downlink.join_cflist) are channels 2..6, as its
+ * CFList numbers them (RP002-1.0.4 §2.10.4): NewChannelReq defines them
+ * there, and once confirmed ADR's mask enables 0..6. */
+START_TEST(as923_new_channels_from_2)
+{
+	struct netmac_opts o = default_opts();
+	struct maccmd cmds[8];
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+	size_t n = 0;
+
+	netmac_cflist_channels(region_find("AS923-1"), "923.6,923.8,924.0,924.2,924.4", &o);
+	ck_assert_uint_eq(o.n_channels, 5);
+	open_region("AS923-1", &o);
+	dev()->adr = false;                          /* NewChannelReq alone first */
+	uplink_at(true, false, 12, 923200000, 5.0f, NULL, 0);
+	size_t len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds, BIT(MACSTATE_NEW_CHANNEL));
+	ck_assert_int_eq(maccmd_parse(out, len, LW_DIR_DOWN, cmds, 8, &n), LB_OK);
+	ck_assert_uint_eq(n, 5);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(cmds[i].u.new_channel_req.ch_index, 2 + i);
+		ck_assert_uint_eq(cmds[i].u.new_channel_req.frequency, 923600000 + 200000 * i);
+	}
+	netmac_sent(&w.mac, dev(), kinds);
+	uint8_t ok[5 * 2];
+	for (int i = 0; i < 5; i++) {
+		ok[2 * i] = CID_NEW_CHANNEL;
+		ok[2 * i + 1] = NEW_CHANNEL_OK;
+	}
+	uplink_at(true, false, 12, 923200000, 5.0f, ok, sizeof(ok));
+	for (unsigned ch = 2; ch <= 6; ch++)
+		ck_assert_uint_ne(dev()->rt.mac->rx_done & MACSTATE_CHANNEL_DONE(ch), 0);
+	dev()->adr = true;
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_LINK_ADR));
+	ck_assert_uint_eq(dev()->rt.mac->ask_mask[0], 0x007f);
+}
+END_TEST
+
 static Suite *netmac_suite(void)
 {
 	Suite *s = suite_create("netmac");
@@ -953,6 +1060,8 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, deferred_restore_read_at_first_use);
 	tcase_add_test(tc, deferred_restore_read_before_windows);
 	tcase_add_test(tc, deferred_restore_read_error_keeps_stored);
+	tcase_add_test(tc, as923_chmask_default_channels_only);
+	tcase_add_test(tc, as923_new_channels_from_2);
 	suite_add_tcase(s, tc);
 	return s;
 }
