@@ -79,18 +79,37 @@ int adr_required_snr_db(const struct region *r, uint8_t dr, double *db)
 	return downlink_demod_floor_db(d->sf, db) == LB_OK ? LB_OK : LB_ERR_NOT_FOUND;
 }
 
-int adr_max_dr(const struct region *r)
+/* A 125 kHz LoRa uplink DR that ADR may ask for. With UplinkDwellTime = 1
+ * (AS923, region_configure()) a DR whose dwell-column M is "N/A" carries
+ * no frame (RP002-1.0.4 §2.10.3, §2.10.6: DR0 and DR1): a device refuses
+ * it (DataRateACK = 0, TS001-1.0.4 §5.3.1). */
+static bool adr_dr(const struct region *r, uint8_t dr)
 {
-	int best = LB_ERR_NOT_FOUND;
+	const struct region_dr *d = lora_up_dr(r, dr);
 
+	return d != NULL && d->bw_khz == LORA_125_KHZ && (!r->uplink_dwell || d->max_m_dwell > 0);
+}
+
+int adr_min_dr(const struct region *r)
+{
 	if (r == NULL)
 		return LB_ERR_INVAL;
 	for (int i = 0; i < REGION_MAX_DR; i++) {
-		const struct region_dr *d = lora_up_dr(r, (uint8_t)i);
-		if (d != NULL && d->bw_khz == LORA_125_KHZ)
-			best = i;
+		if (adr_dr(r, (uint8_t)i))
+			return i;
 	}
-	return best;
+	return LB_ERR_NOT_FOUND;
+}
+
+int adr_max_dr(const struct region *r)
+{
+	if (r == NULL)
+		return LB_ERR_INVAL;
+	for (int i = REGION_MAX_DR - 1; i >= 0; i--) {
+		if (adr_dr(r, (uint8_t)i))
+			return i;
+	}
+	return LB_ERR_NOT_FOUND;
 }
 
 /* Last TXPower index of each region's TX power table (RP002-1.0.4:
@@ -152,12 +171,12 @@ static void step_up(struct adr_out *o, int steps, uint8_t max_dr, uint8_t max_po
 	}
 }
 
-static void step_down(struct adr_out *o, int steps)
+static void step_down(struct adr_out *o, int steps, uint8_t min_dr)
 {
 	for (; steps < 0; steps++) {
 		if (o->tx_power > 0)
 			o->tx_power--;
-		else if (o->dr > 0)
+		else if (o->dr > min_dr)
 			o->dr--;
 		else
 			return;
@@ -180,6 +199,7 @@ int adr_decide(const struct adr_in *in, struct adr_out *out)
 	int max_dr = adr_max_dr(in->region);
 	if (max_dr < 0)
 		return max_dr;
+	int min_dr = adr_min_dr(in->region);   /* found, as max_dr was */
 	if (in->hist->n == 0)
 		return LB_OK;
 	out->snr_max_db = snr_max(in->hist, in->tx_power);
@@ -188,7 +208,7 @@ int adr_decide(const struct adr_in *in, struct adr_out *out)
 	if (out->steps > 0 && in->dr <= max_dr) {
 		step_up(out, out->steps, (uint8_t)max_dr, adr_max_tx_power(in->region));
 	} else if (out->steps < 0 && in->hist->n >= ADR_HISTORY) {
-		step_down(out, out->steps);
+		step_down(out, out->steps, (uint8_t)min_dr);
 	}
 	/* An index the region does not have (a device told otherwise before)
 	 * is brought back into its table. */

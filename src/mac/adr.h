@@ -17,8 +17,10 @@
  *              index per step (an index is 2 dB, RP002-1.0.4 "TX power
  *              table" of each region) down to the region's last index;
  *   steps < 0: raise the TX power (index towards 0 = max EIRP) one index per
- *              step, then lower the DR; only once ADR_HISTORY frames are
- *              known, so that one weak frame does not undo the work.
+ *              step, then lower the DR down to the slowest DR the region
+ *              allows (adr_min_dr(): DR2 in AS923 with UplinkDwellTime =
+ *              1); only once ADR_HISTORY frames are known, so that one
+ *              weak frame does not undo the work.
  *
  * ChirpStack's default algorithm raises the power on negative steps but
  * never lowers the DR (it leaves that to the device's ADR back-off,
@@ -94,9 +96,13 @@ void adr_history_clear(struct adr_history *h);
  * (NULL), LB_ERR_NOT_FOUND (not a LoRa uplink DR of the region). */
 int adr_required_snr_db(const struct region *r, uint8_t dr, double *db);
 
-/* The fastest 125 kHz LoRa uplink DR (EU868 DR5, US915 DR3, AU915 DR5),
- * or LB_ERR_NOT_FOUND / LB_ERR_INVAL. */
+/* The fastest and the slowest 125 kHz LoRa uplink DR that ADR asks for
+ * (max: EU868 DR5, US915 DR3, AU915 DR5, AS923 DR5; min: DR0, but AS923
+ * with UplinkDwellTime = 1 DR2: DR0 and DR1 carry no frame within its
+ * 400 ms, RP002-1.0.4 §2.10.3, §2.10.6), or LB_ERR_NOT_FOUND /
+ * LB_ERR_INVAL. */
 int adr_max_dr(const struct region *r);
+int adr_min_dr(const struct region *r);
 
 /* The region's last TXPower index (RP002-1.0.4 TX power tables: EU868 7,
  * US915 and AU915 14, AS923 7, KR920 7, IN865 10); 7 for a region not

@@ -243,12 +243,49 @@ START_TEST(test_history_compact)
 }
 END_TEST
 
+/* AS923 with UplinkDwellTime = 1 (region_dwell_time.uplink, the default)
+ * has no uplink DR0/DR1 (RP002-1.0.4 §2.10.3, §2.10.6: M "N/A"): a weak
+ * link at DR2 and full power stays at DR2, where the device would refuse
+ * DR1 (DataRateACK = 0). Without dwell it goes down to DR1; the fastest DR
+ * is DR5 either way. */
+START_TEST(test_as923_dwell_floor)
+{
+	struct region as923, plain;
+
+	ck_assert_int_eq(region_configure(region_find("AS923-1"), true, false, &as923), LB_OK);
+	ck_assert_int_eq(region_configure(region_find("AS923-1"), false, false, &plain), LB_OK);
+	ck_assert_int_eq(adr_min_dr(&as923), 2);
+	ck_assert_int_eq(adr_max_dr(&as923), 5);
+	ck_assert_int_eq(adr_min_dr(&plain), 0);
+	ck_assert_int_eq(adr_max_dr(&plain), 5);
+	ck_assert_int_eq(adr_min_dr(region_find("EU868")), 0);
+	ck_assert_int_eq(adr_min_dr(NULL), LB_ERR_INVAL);
+
+	fill(-20.0f, 0, ADR_HISTORY);           /* weak link */
+	struct adr_in in = {.region = &as923, .hist = &hist, .dr = 2, .tx_power = 0,
+			    .nb_trans = 1, .margin_db = 10};
+	struct adr_out out;
+	ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+	ck_assert_int_lt(out.steps, 0);
+	ck_assert_uint_eq(out.dr, 2);
+	ck_assert_uint_eq(out.tx_power, 0);
+	in.dr = 4;                               /* down to DR2, not below */
+	ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+	ck_assert_uint_eq(out.dr, 2);
+	in.region = &plain;
+	in.dr = 2;
+	ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+	ck_assert_uint_lt(out.dr, 2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("adr");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_as923_dwell_floor);
 	tcase_add_test(tc, test_dr_first);
 	tcase_add_test(tc, test_then_power);
 	tcase_add_test(tc, test_margin_kept);
