@@ -233,7 +233,8 @@ static int build_attempt(struct classc *cc, struct lb_device *dev, const struct 
 			 uint32_t fcnt, struct downlink_attempt *a)
 {
 	struct downlink_frame fr = {
-		.dev_addr = dev->dev_addr, .fcnt_down = fcnt, .confirmed = h->item.confirmed,
+		.dev_addr = dev->dev_addr, .adr = dev->adr,   /* TS001-1.0.4 §4.3.1.1 */
+		.fcnt_down = fcnt, .confirmed = h->item.confirmed,
 		.has_fport = true, .fport = h->item.fport, .payload = h->item.data,
 		.payload_len = h->item.len, .fpending = h->queued > 1};
 	uint8_t phy[LW_MAX_PHY];

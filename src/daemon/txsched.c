@@ -692,9 +692,11 @@ static size_t drop_past_windows(struct downlink_plan *p, int64_t heard_ms, int64
 static void frame_of(const struct lb_device *dev, const struct decision *d,
 		     struct downlink_frame *fr)
 {
-	*fr = (struct downlink_frame){.dev_addr = dev->dev_addr, .ack = dev->rt.ack_due,
-				      .fpending = d->deferred, .fopts = d->mac,
-				      .fopts_len = (uint8_t)d->mac_len};
+	/* FCtrl.ADR: the network controls the device's data rate
+	 * (TS001-1.0.4 §4.3.1.1), as ChirpStack sets it unless ADR is off. */
+	*fr = (struct downlink_frame){.dev_addr = dev->dev_addr, .adr = dev->adr,
+				      .ack = dev->rt.ack_due, .fpending = d->deferred,
+				      .fopts = d->mac, .fopts_len = (uint8_t)d->mac_len};
 	if (!d->has_item && d->mac_len > TXSCHED_MAC_MAX) {
 		fr->fopts = NULL;
 		fr->fopts_len = 0;

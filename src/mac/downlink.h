@@ -51,7 +51,8 @@ struct downlink_frame {
 	bool confirmed;              /* ConfirmedDataDown (MHDR 0xA0), else 0x60 */
 	uint32_t dev_addr;
 	uint32_t fcnt_down;          /* 32-bit NFCntDown: 16 LSB on air, all in B0/Ai */
-	bool adr;
+	bool adr;                    /* the network controls the device's DR and TX
+				      * power (TS001-1.0.4 §4.3.1.1): devices[].adr */
 	bool ack;                    /* acknowledges a confirmed uplink */
 	bool fpending;               /* more is queued for this device */
 	const uint8_t *fopts;        /* MAC answers in clear, fopts_len 0..15 */

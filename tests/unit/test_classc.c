@@ -297,6 +297,7 @@ START_TEST(test_sent_at_once)
 
 	route_of(GW_1, 1701);
 	route_of(GW_2, 1702);
+	devices_find_eui(&w.devices, DEV_C)->adr = true;
 	uplink(DEV_C, false, gws, 2);
 	ck_assert_uint_eq(w.udp.n, 0);         /* nothing to say in RX1/RX2 */
 	queue(DEV_C, "item-1", false, "open");
@@ -316,6 +317,9 @@ START_TEST(test_sent_at_once)
 	ck_assert_int_eq(f.mtype, LW_MTYPE_UNCONFIRMED_DOWN);
 	ck_assert_uint_eq(f.u.data.dev_addr, ADDR_C);
 	ck_assert(!f.u.data.ack);
+	/* FCtrl.ADR: devices[].adr, the network controls its data rate
+	 * (TS001-1.0.4 §4.3.1.1). */
+	ck_assert(f.u.data.adr);
 	ck_assert_uint_eq(f.u.data.fport, 5);
 	tx_ack_ok(0);
 	ck_assert_uint_eq(count_event(DEV_C, "txack", "\"window\":\"RXC\""), 1);

@@ -1893,6 +1893,84 @@ START_TEST(test_too_large_item_dropped_answer_sent)
 }
 END_TEST
 
+/* ------------------------------------------------------------ FCtrl.ADR */
+
+/* phy heard by GW_1 at a given SF (BW125, 868.1 MHz). */
+static void hear_sf(const uint8_t *phy, size_t len, uint8_t sf, float snr)
+{
+	struct lb_rx rx = make_rx(GW_1, phy, len, -60, snr);
+	rx.rxpk.sf = sf;
+	enum dedup_result r = dedup_add(&w.dedup, &rx, t.clk, uplink_process, &t.up);
+	ck_assert_int_eq(r, DEDUP_NEW);
+	t.clk += 10000;
+	dedup_tick(&w.dedup, t.clk, uplink_process, &t.up);
+}
+
+/* The FCtrl of the last PULL_RESP's frame (f points into *txpk). */
+static uint8_t last_fctrl(struct gwmp_txpk *txpk, struct lw_frame *f)
+{
+	last_txpk(txpk);
+	ck_assert_int_eq(lorawan_parse(txpk->data, txpk->size, f), LB_OK);
+	return f->u.data.fctrl;
+}
+
+/* Downlink FCtrl.ADR (TS001-1.0.4 §4.3.1.1) says the network controls the
+ * device's data rate: set for a device with devices[].adr, in the frame
+ * that carries LinkADRReq as in any other. */
+START_TEST(test_downlink_adr_bit_set)
+{
+	uint8_t phy[LW_MAX_PHY];
+	struct gwmp_txpk txpk;
+	struct lw_frame f;
+	struct lw_keys *ks;
+	size_t len;
+
+	wire_netmac();
+	w.devices.dev[0].adr = true;
+	(void)route_of(GW_1, 1791);
+	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = DEV_ADDR,
+				   .fctrl_flags = 0x80, .fcnt = 1, .has_fport = true, .fport = 10,
+				   .payload = (const uint8_t *)"x", .payload_len = 1};
+	ck_assert_int_eq(devices_keys(&w.devices, &w.devices.dev[0], &ks), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&p, ks, phy, LW_MAX_PHY, &len), LB_OK);
+	hear_sf(phy, len, 12, 5.0f);                 /* SF12, SNR +5: ADR raises the DR */
+	(void)decide_now();
+	ck_assert_uint_eq(w.udp.n, 1);
+	uint8_t fctrl = last_fctrl(&txpk, &f);
+	ck_assert_uint_gt(f.u.data.fopts_len, 0);
+	ck_assert_uint_eq(f.u.data.fopts[0], 0x03);   /* LinkADRReq */
+	ck_assert_uint_eq(fctrl & 0x80, 0x80);
+}
+END_TEST
+
+/* The ACK of a confirmed uplink: ADR bit as devices[].adr says. */
+START_TEST(test_downlink_adr_bit_follows_config)
+{
+	uint8_t phy[LW_MAX_PHY];
+	struct gwmp_txpk txpk;
+	struct lw_frame f;
+	struct gwmp_txack ok;
+
+	memset(&ok, 0, sizeof(ok));
+	(void)route_of(GW_1, 1795);
+	w.devices.dev[0].adr = false;
+	size_t len = build_up(phy, LW_MTYPE_CONFIRMED_UP, DEV_ADDR, 7, 2, "ping");
+	hear_one(phy, len);
+	(void)decide_now();
+	ck_assert_uint_eq(w.udp.n, 1);
+	ck_assert_uint_eq(last_fctrl(&txpk, &f) & 0xa0, 0x20);   /* ACK, no ADR */
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, w.udp.d[0].buf + GWMP_OFF_TOKEN,
+					 &w.udp.d[0].to, &ok), LB_OK);
+	w.devices.dev[0].adr = true;
+	len = build_up(phy, LW_MTYPE_CONFIRMED_UP, DEV_ADDR, 8, 2, "ping");
+	hear_one(phy, len);
+	(void)decide_now();
+	ck_assert_uint_eq(w.udp.n, 2);
+	ck_assert_uint_eq(last_fctrl(&txpk, &f) & 0xa0, 0xa0);   /* ACK and ADR */
+}
+END_TEST
+
+
 static Suite *uplink_suite(void)
 {
 	Suite *s = suite_create("uplink");
@@ -1939,6 +2017,8 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_requests_shrink_to_fit);
 	tcase_add_test(tc, test_max_item_waits_for_answers);
 	tcase_add_test(tc, test_too_large_item_dropped_answer_sent);
+	tcase_add_test(tc, test_downlink_adr_bit_set);
+	tcase_add_test(tc, test_downlink_adr_bit_follows_config);
 	suite_add_tcase(s, tc);
 	return s;
 }
