@@ -539,6 +539,16 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 	if (!ensure_session(m, dev))
 		return want;
 	dev->rt.mac->adr_bit = f->u.data.adr;
+	/* ADRACKReq: without a downlink the device backs off and at the end
+	 * re-enables its default channels (TS001-1.0.4 §4.3.1.1), in US915 and
+	 * AU915 all 72, so the sub-band mask it confirmed may be gone: it is
+	 * sent again (adr_request()), with the downlink ADRACKReq asks for.
+	 * Elsewhere the plan's mask enables the default channels anyway. */
+	if (f->u.data.adr_ack_req && dev->rt.mac->ch_mask_set &&
+	    macstate_grid_region(m->c.region)) {
+		dev->rt.mac->ch_mask_set = false;
+		touch(m, dev);
+	}
 	if (mac && mac_len)
 		(void)maccmd_parse(mac, mac_len, LW_DIR_UP, cmds, MAC_PARSE_MAX, &n); /* partial ok */
 	for (size_t i = 0; i < n; i++) {

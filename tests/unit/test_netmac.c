@@ -1028,6 +1028,45 @@ START_TEST(as923_new_channels_from_2)
 }
 END_TEST
 
+/* US915: after its ADR back-off (TS001-1.0.4 §4.3.1.1: ADRACKReq, lower
+ * DR, then "re-enable all default uplink channels") the device uses all
+ * 72 channels again: the ADRACKReq gets the sub-band mask again, even
+ * though the device confirmed it before. */
+START_TEST(us915_mask_resent_on_adr_ack_req)
+{
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+	static const uint8_t ok2[] = {CID_LINK_ADR, LINK_ADR_ALL_OK, CID_LINK_ADR, LINK_ADR_ALL_OK};
+
+	open_region("US915", NULL);
+	uplink_at(true, false, 10, 903900000, -5.0f, NULL, 0);   /* DR0, margin 0: mask only */
+	size_t len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(len, 10);
+	netmac_sent(&w.mac, dev(), kinds);
+	uplink_at(true, false, 10, 903900000, -5.0f, ok2, sizeof(ok2));
+	ck_assert(dev()->rt.mac->ch_mask_set);
+	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 0);
+	/* Later: the device backs off and sends ADRACKReq on channel 34,
+	 * outside sub-band 2. */
+	ck_assert(uplink_at(true, true, 10, 909100000, -5.0f, NULL, 0));
+	len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds, BIT(MACSTATE_LINK_ADR));
+	ck_assert_uint_eq(len, 10);
+	ck_assert_mem_eq(out, "\x03\x00\x02\x00\x71" "\x03\x00\x00\xff\x01", 10);
+	/* EU868: the plan's mask already has the default channels: not sent again
+	 * (SNR -15 dB at SF12: margin -5 dB, no DR or power step either). */
+	open_region("EU868", NULL);
+	uplink_at(true, false, 12, 868100000, -15.0f, NULL, 0);
+	len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(len, 5);
+	netmac_sent(&w.mac, dev(), kinds);
+	uplink_at(true, false, 12, 868100000, -15.0f, ok2, 2);
+	ck_assert(dev()->rt.mac->ch_mask_set);
+	uplink_at(true, true, 12, 868100000, -15.0f, NULL, 0);
+	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 0);
+}
+END_TEST
+
 static Suite *netmac_suite(void)
 {
 	Suite *s = suite_create("netmac");
@@ -1062,6 +1101,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, deferred_restore_read_error_keeps_stored);
 	tcase_add_test(tc, as923_chmask_default_channels_only);
 	tcase_add_test(tc, as923_new_channels_from_2);
+	tcase_add_test(tc, us915_mask_resent_on_adr_ack_req);
 	suite_add_tcase(s, tc);
 	return s;
 }
