@@ -624,6 +624,15 @@ static uint8_t extra_channels(const struct netmac *m, const struct lb_device *de
 	return bits;
 }
 
+/* The LinkADRReq block due, if any: ADR's DR, TX power and NbTrans with
+ * the plan's channel mask when the network controls the device's data
+ * rate (devices[].adr and the uplink's ADR bit); else, in US915/AU915, the
+ * sub-band mask alone. A device accepts channel-mask control with ADR off
+ * (TS001-1.0.4 §4.3.1.1) but no other DR or TX power then, so the block
+ * carries those the device uses now (its last uplink's DR, the TX power
+ * and NbTrans it confirmed), as ChirpStack does; its answer is handled as
+ * ADR's (on_link_adr(): a refusal counts as unanswered, then back-off).
+ * Elsewhere the plan's mask is what the device enables by itself. */
 static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, uint8_t *out,
 			  size_t cap)
 {
@@ -631,18 +640,27 @@ static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, 
 	uint16_t mask[MACSTATE_CHMASK_WORDS];
 	struct adr_out a;
 	size_t len = 0;
+	bool grid = macstate_grid_region(m->c.region);
 
-	if (!dev->adr || !s->adr_bit || dev->rt.last_dr < 0 ||
-	    !may_ask(m, s, MACSTATE_LINK_ADR, now))
+	if (dev->rt.last_dr < 0 || !may_ask(m, s, MACSTATE_LINK_ADR, now))
 		return 0;
 	struct adr_in in = {.region = m->c.region, .hist = &s->hist,
 			    .dr = (uint8_t)dev->rt.last_dr, .tx_power = s->tx_power,
 			    .nb_trans = s->nb_trans, .margin_db = m->o.margin_db};
-	if (adr_decide(&in, &a) != LB_OK ||
-	    macstate_plan_mask(m->c.region, m->o.sub_band, extra_channels(m, dev), mask) != LB_OK)
+	bool adr = dev->adr && s->adr_bit && adr_decide(&in, &a) == LB_OK;
+	if (!adr && !grid)
+		return 0;
+	if (!adr) {
+		memset(&a, 0, sizeof(a));
+		a.dr = in.dr;
+		a.tx_power = in.tx_power;
+		a.nb_trans = in.nb_trans ? in.nb_trans : 1;
+	}
+	if (macstate_plan_mask(m->c.region, m->o.sub_band, extra_channels(m, dev), mask) != LB_OK)
 		return 0;
 	bool same_mask = s->ch_mask_set && memcmp(mask, s->ch_mask, sizeof(mask)) == 0;
-	if (a.dr == in.dr && a.tx_power == s->tx_power && a.nb_trans == s->nb_trans && same_mask)
+	if (same_mask && (!adr || (a.dr == in.dr && a.tx_power == s->tx_power &&
+				   a.nb_trans == s->nb_trans)))
 		return 0;
 	if (macstate_link_adr_req(m->c.region, a.dr, a.tx_power, a.nb_trans, mask, out, cap,
 				  &len) != LB_OK)

@@ -12,7 +12,11 @@
  * - ADR (§4.3.1.1, §5.3; the rule in mac/adr.h): when the device sets the
  *   ADR bit and devices[].adr is true, from the best SNR of its last
  *   ADR_HISTORY uplinks. A LinkADRReq block carries the region plan's
- *   channel mask (mac/macstate.h). LinkADRAns with the three bits set
+ *   channel mask (mac/macstate.h); in US915/AU915 a device with ADR off
+ *   gets the mask alone, with the DR and TX power it uses now (channel
+ *   mask control is accepted with ADR off, §4.3.1.1). An ADRACKReq makes
+ *   US915/AU915 send the mask again (the back-off re-enables the device's
+ *   default channels). LinkADRAns with the three bits set
  *   (power, DR, channel mask) applies what was asked to the state; a bit
  *   clear means the device kept everything (§5.3.1): counted like no
  *   answer. ADRACKReq (§4.3.1.1) is answered with a downlink, with

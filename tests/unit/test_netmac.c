@@ -1067,6 +1067,68 @@ START_TEST(us915_mask_resent_on_adr_ack_req)
 }
 END_TEST
 
+/* US915 with ADR off (the uplink's ADR bit clear, or devices[].adr
+ * false): the sub-band mask still goes (TS001-1.0.4 §4.3.1.1: channel-mask
+ * control is accepted with ADR off), in a LinkADRReq block with the DR and
+ * TX power the device uses now, so nothing else changes. */
+START_TEST(us915_chmask_without_adr)
+{
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+	static const uint8_t ok2[] = {CID_LINK_ADR, LINK_ADR_ALL_OK, CID_LINK_ADR, LINK_ADR_ALL_OK};
+
+	open_region("US915", NULL);
+	dev()->rt.last_dr = 1;
+	uplink_at(false, false, 9, 903900000, 10.0f, NULL, 0);   /* ch 8, DR1, ADR bit clear */
+	size_t len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds, BIT(MACSTATE_LINK_ADR));
+	ck_assert_uint_eq(len, 10);
+	/* DR1 TXPower 0 = 0x10; ChMaskCntl 7 (65 on), then block 0 (8..15). */
+	ck_assert_mem_eq(out, "\x03\x10\x02\x00\x71" "\x03\x10\x00\xff\x01", 10);
+	netmac_sent(&w.mac, dev(), kinds);
+	uplink_at(false, false, 9, 903900000, 10.0f, ok2, sizeof(ok2));
+	ck_assert(dev()->rt.mac->ch_mask_set);
+	ck_assert_uint_eq(dev()->rt.mac->dr, 1);
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_LINK_ADR], 1);
+	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 0);
+
+	/* devices[].adr = false, the ADR bit set and a strong link: the mask
+	 * only, at the DR the device is on (no ADR step). */
+	open_region("US915", NULL);
+	dev()->adr = false;
+	uplink_at(true, false, 10, 903900000, 10.0f, NULL, 0);
+	len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(len, 10);
+	ck_assert_mem_eq(out, "\x03\x00\x02\x00\x71" "\x03\x00\x00\xff\x01", 10);
+
+	/* EU868 with ADR off: the device enables the plan's channels by
+	 * itself, nothing is sent. */
+	open_region("EU868", NULL);
+	dev()->adr = false;
+	uplink_at(true, false, 12, 868100000, 10.0f, NULL, 0);
+	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 0);
+}
+END_TEST
+
+/* The mask-only LinkADRReq refused (ChannelMaskACK clear): counted and
+ * tried again like ADR's, then backed off after max_unanswered. */
+START_TEST(us915_chmask_without_adr_refused)
+{
+	static const uint8_t no[] = {CID_LINK_ADR, 0x06, CID_LINK_ADR, 0x06};
+
+	open_region("US915", NULL);
+	uplink_at(false, false, 10, 903900000, 10.0f, NULL, 0);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_LINK_ADR));
+		uplink_at(false, false, 10, 903900000, 10.0f, no, sizeof(no));
+	}
+	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_LINK_ADR], 3);
+	ck_assert_uint_eq(w.mac.stats.backoffs, 1);
+	ck_assert(!dev()->rt.mac->ch_mask_set);
+	ck_assert_uint_eq(request_and_send(), 0);     /* backed off */
+}
+END_TEST
+
 static Suite *netmac_suite(void)
 {
 	Suite *s = suite_create("netmac");
@@ -1102,6 +1164,8 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, as923_chmask_default_channels_only);
 	tcase_add_test(tc, as923_new_channels_from_2);
 	tcase_add_test(tc, us915_mask_resent_on_adr_ack_req);
+	tcase_add_test(tc, us915_chmask_without_adr);
+	tcase_add_test(tc, us915_chmask_without_adr_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
