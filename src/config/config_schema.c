@@ -461,9 +461,8 @@ const struct cs_entry config__schema[] = {
 	S_OPT_INT("downlink.rx2_frequency", downlink_rx2_frequency, has_downlink_rx2_frequency,
 		  137000000, 1020000000,
 		  "RX2 frequency in Hz, inside the region's band; absent = the region's default. "
-		  "Pushed to ABP devices with RXParamSetupReq (netmac; the region's until they "
-		  "confirm); the join-accept does not carry it: OTAA devices must be set up to "
-		  "match."),
+		  "Pushed to ABP and OTAA devices with RXParamSetupReq (netmac; the region's until "
+		  "they confirm: the join-accept does not carry it)."),
 	S_OPT_INT("downlink.rx2_dr", downlink_rx2_dr, has_downlink_rx2_dr, 0, 15,
 		  "RX2 data rate (a downlink DR of the region), sent to OTAA devices in the "
 		  "join-accept and pushed to ABP devices with RXParamSetupReq (netmac; the region's "

@@ -146,9 +146,10 @@ static const struct gateway *best_gateway(const struct classc *cc, const struct 
 	return best_gw;
 }
 
-/* The device's RX2 as class A uses it (txsched.c): the join-accept's for
- * a joined OTAA device, the one an ABP device confirmed (netmac.h), else
- * the configuration's, else the region's. */
+/* The device's RX2 as class A uses it (txsched.c): the one the device
+ * confirmed by RXParamSetupAns (netmac.h), else for a joined OTAA device
+ * the join-accept's DR on the region's frequency, else the
+ * configuration's, else the region's. */
 static int rx2_of(const struct classc *cc, const struct lb_device *dev, uint32_t *freq,
 		  uint8_t *dr)
 {

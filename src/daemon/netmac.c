@@ -683,26 +683,58 @@ static bool status_due(const struct netmac *m, const struct lb_device *dev, int6
 	       now - s->status_at >= (int64_t)dev->prof->status_interval_h * S_PER_H;
 }
 
-/* The RX2 and RX1DROffset the configuration wants and those the device
- * uses (confirmed, else the region's defaults). */
+/* The device confirmed an RXParamSetupReq of its current session (a
+ * state of an earlier session, which ensure_session() has not reset yet,
+ * does not count: the join reset the device's settings, §6.2.6). */
+static bool rx_param_done(const struct lb_device *dev)
+{
+	const struct macstate *s = mac_view(dev);
+
+	return s->known && s->session_at == macstate_unix_s(dev->rt.joined_at) &&
+	       (s->rx_done & MACSTATE_RX_PARAM_DONE);
+}
+
+/* The receive settings the device uses now: what it confirmed by
+ * RXParamSetupAns; before that an ABP device the region's defaults
+ * (RP002-1.0.4 "Default Settings"), a joined OTAA device its join-accept's
+ * RX1DROffset and RX2 DR (DLSettings, TS001-1.0.4 §6.2.6) and the region's
+ * default RX2 frequency, which DLSettings does not carry. false: an OTAA
+ * device without a session (nothing to plan). */
+static bool rx_current(const struct netmac *m, const struct lb_device *dev, uint8_t *offset,
+		       uint32_t *freq, uint8_t *dr)
+{
+	if (region_rx2(m->c.region, freq, dr) != LB_OK)
+		return false;
+	*offset = 0;
+	if (dev->activation == LB_ACT_OTAA) {
+		if (!dev->has_session || !dev->rt.joined_at)
+			return false;
+		*offset = dev->rt.rx1_dr_offset;
+		*dr = dev->rt.rx2_dr;
+	}
+	if (rx_param_done(dev)) {
+		*offset = dev->rt.rx1_dr_offset;
+		*freq = dev->rt.rx2_freq;
+		*dr = dev->rt.rx2_dr;
+	}
+	return true;
+}
+
+/* The RX2 and RX1DROffset the configuration wants differ from those the
+ * device uses (rx_current()): ABP and OTAA devices alike, so an OTAA
+ * device learns downlink.rx2_frequency too. */
 static bool rx_param_needed(const struct netmac *m, const struct lb_device *dev,
 			    struct maccmd_rx_param_setup_req *want)
 {
 	uint32_t freq, cur_freq;
-	uint8_t dr, cur_dr, cur_off = 0;
+	uint8_t dr, cur_dr, cur_off;
 
-	if (dev->activation != LB_ACT_ABP || region_rx2(m->c.region, &freq, &dr) != LB_OK)
+	if (region_rx2(m->c.region, &freq, &dr) != LB_OK ||
+	    !rx_current(m, dev, &cur_off, &cur_freq, &cur_dr))
 		return false;
 	want->rx1_dr_offset = m->o.rx1_dr_offset;
 	want->frequency = m->o.rx2_freq ? m->o.rx2_freq : freq;
 	want->rx2_data_rate = m->o.has_rx2_dr ? m->o.rx2_dr : dr;
-	cur_freq = freq;
-	cur_dr = dr;
-	if (mac_view(dev)->rx_done & MACSTATE_RX_PARAM_DONE) {
-		cur_off = dev->rt.rx1_dr_offset;
-		cur_freq = dev->rt.rx2_freq;
-		cur_dr = dev->rt.rx2_dr;
-	}
 	return want->rx1_dr_offset != cur_off || want->frequency != cur_freq ||
 	       want->rx2_data_rate != cur_dr;
 }
@@ -823,25 +855,26 @@ void netmac_windows(const struct netmac *m, const struct lb_device *dev,
 		    struct downlink_plan_in *in)
 {
 	struct maccmd_rx_param_setup_req want;
+	uint32_t freq;
+	uint8_t offset, dr;
 
-	if (dev->activation != LB_ACT_ABP)
+	/* ABP with nothing to push: the configuration is what the device was
+	 * set up with. */
+	if (dev->activation == LB_ACT_ABP && !rx_param_needed(m, dev, &want) && !rx_param_done(dev))
 		return;
-	/* Nothing to push: the configuration is what the device was set up with. */
-	unsigned rx_done = mac_view(dev)->rx_done;
-	if (!rx_param_needed(m, dev, &want) && !(rx_done & MACSTATE_RX_PARAM_DONE))
+	if (!rx_current(m, dev, &offset, &freq, &dr))
 		return;
-	if (rx_done & MACSTATE_RX_PARAM_DONE) {
-		in->rx1_dr_offset = dev->rt.rx1_dr_offset;
-		in->rx2_override = true;
-		in->rx2_freq_hz = dev->rt.rx2_freq;
-		in->rx2_dr = dev->rt.rx2_dr;
-		return;
-	}
-	in->rx1_dr_offset = 0;
-	in->rx2_override = false;
+	in->rx1_dr_offset = offset;
+	/* An ABP device before its answer: the region's RX2 (downlink_plan()'s own). */
+	in->rx2_override = dev->activation != LB_ACT_ABP || rx_param_done(dev);
+	in->rx2_freq_hz = freq;
+	in->rx2_dr = dr;
 }
 
 bool netmac_rx2_changing(const struct lb_device *dev)
 {
-	return dev->activation == LB_ACT_ABP && mac_view(dev)->track[MACSTATE_RX_PARAM].outstanding;
+	const struct macstate *s = mac_view(dev);
+
+	return s->track[MACSTATE_RX_PARAM].outstanding &&
+	       s->session_at == macstate_unix_s(dev->rt.joined_at);
 }

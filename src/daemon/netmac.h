@@ -25,8 +25,10 @@
  *   is unknown (new device, none stored); DevStatusAns is a `status` event
  *   (events/event_json.h) and the device's last status.
  * - ABP devices start with the region's receive settings (RP002-1.0.4 §2.x
- *   "Default Settings"): where downlink.rx1_dr_offset, rx2_frequency,
- *   rx2_dr differ, RXParamSetupReq (§5.4); where downlink.rx_delay_s is not
+ *   "Default Settings"), OTAA devices with their join-accept's RX1DROffset
+ *   and RX2 DR and the region's RX2 frequency (§6.2.6): where
+ *   downlink.rx1_dr_offset, rx2_frequency, rx2_dr differ, RXParamSetupReq
+ *   (§5.4); ABP devices also: where downlink.rx_delay_s is not
  *   1, RXTimingSetupReq (§5.7); extra channels (downlink.join_cflist) by
  *   NewChannelReq (§5.6), numbered after the region's default channels
  *   (3..7; AS923 2..6, RP002-1.0.4 §2.10.2). Until the device confirms
@@ -160,13 +162,15 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 /* The downlink with those requests was handed to a gateway. */
 void netmac_sent(struct netmac *m, struct lb_device *dev, unsigned kinds);
 
-/* ABP: the receive windows the device uses, what it confirmed, else the
- * region's defaults (RX1 delay 1 s, RX1DROffset 0, the region's RX2). OTAA
- * devices are left as the join-accept set them. */
+/* The receive windows the device uses: what it confirmed by
+ * RXParamSetupAns, else for ABP the region's defaults (RX1 delay 1 s,
+ * RX1DROffset 0, the region's RX2), for a joined OTAA device its
+ * join-accept's RX1DROffset and RX2 DR with the region's RX2 frequency
+ * (DLSettings carries none, TS001-1.0.4 §6.2.6). */
 void netmac_windows(const struct netmac *m, const struct lb_device *dev,
 		    struct downlink_plan_in *in);
 
-/* ABP: an RXParamSetupReq went out and its answer has not come yet: the
+/* An RXParamSetupReq went out and its answer has not come yet: the
  * device may already listen on the new RX2 (it applies the request when it
  * receives it, TS001-1.0.4 §5.4) while netmac_windows() still plans the
  * old one. Class C (classc.h) sends nothing on RX2 until the answer. */

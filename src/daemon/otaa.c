@@ -175,9 +175,13 @@ static void joined_row(struct otaa *o, const struct lb_device *dev, const struct
 	row->nfcnt_down = FCNTDOWN_BLOCK;
 	row->rx1_dr_offset = pol->accept.rx1_dr_offset;
 	row->rx2_dr = pol->accept.rx2_dr;
+	/* The join-accept's DLSettings carry RX2's DR, not its frequency
+	 * (TS001-1.0.4 §6.2.6): the device listens on the region's default
+	 * until it acknowledges an RXParamSetupReq with downlink.rx2_frequency
+	 * (daemon/netmac.h), which then sets rx2_freq. */
 	if (region_rx2(o->c.region, &rx2_freq, &rx2_dr) != LB_OK)
 		rx2_freq = 0;
-	row->rx2_freq = o->opts.has_rx2_freq ? o->opts.rx2_freq : rx2_freq;
+	row->rx2_freq = rx2_freq;
 	row->rx_delay = pol->accept.rx_delay;
 	row->has_join_nonce_last = true;
 	row->join_nonce_last = out->join_nonce;

@@ -1129,6 +1129,53 @@ START_TEST(us915_chmask_without_adr_refused)
 }
 END_TEST
 
+/* A joined OTAA device and downlink.rx2_frequency: the join-accept does
+ * not carry RX2's frequency (TS001-1.0.4 §6.2.6), so its RX2 is the
+ * region's until it acknowledges RXParamSetupReq; rt.rx2_freq holding the
+ * configured value (a session stored by an earlier version) changes
+ * nothing. Class C waits while the request is out; a confirmation of an
+ * earlier session does not count. */
+START_TEST(otaa_rx2_frequency_pushed)
+{
+	struct netmac_opts o = default_opts();
+	struct downlink_plan_in in;
+
+	o.rx2_freq = 869100000;
+	open_region("EU868", &o);
+	dev()->adr = false;
+	dev()->activation = LB_ACT_OTAA;             /* joined, as otaa.c leaves it */
+	dev()->rt.joined_at = 1780000000;
+	dev()->rt.rx1_dr_offset = 0;
+	dev()->rt.rx2_dr = 0;
+	dev()->rt.rx2_freq = 869100000;
+	memset(&in, 0, sizeof(in));
+	netmac_windows(&w.mac, dev(), &in);
+	ck_assert(in.rx2_override);
+	ck_assert_uint_eq(in.rx2_freq_hz, 869525000);
+	ck_assert_uint_eq(in.rx2_dr, 0);
+
+	uplink_at(false, false, 12, 868100000, 5.0f, NULL, 0);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM));
+	ck_assert(netmac_rx2_changing(dev()));
+	static const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK};
+	ck_assert(uplink_at(false, false, 12, 868100000, 5.0f, ans, sizeof(ans)));
+	ck_assert(!netmac_rx2_changing(dev()));
+	memset(&in, 0, sizeof(in));
+	netmac_windows(&w.mac, dev(), &in);
+	ck_assert_uint_eq(in.rx2_freq_hz, 869100000);
+	ck_assert_uint_eq(request_and_send(), 0);
+
+	/* Joined again: the new session starts on the default RX2. */
+	dev()->rt.joined_at = 1780000100;
+	memset(&in, 0, sizeof(in));
+	netmac_windows(&w.mac, dev(), &in);
+	ck_assert_uint_eq(in.rx2_freq_hz, 869525000);
+	uplink_at(false, false, 12, 868100000, 5.0f, NULL, 0);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM));
+	dev()->activation = LB_ACT_ABP;              /* as world_close() expects it */
+}
+END_TEST
+
 static Suite *netmac_suite(void)
 {
 	Suite *s = suite_create("netmac");
@@ -1166,6 +1213,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, us915_mask_resent_on_adr_ack_req);
 	tcase_add_test(tc, us915_chmask_without_adr);
 	tcase_add_test(tc, us915_chmask_without_adr_refused);
+	tcase_add_test(tc, otaa_rx2_frequency_pushed);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -42,6 +42,7 @@
 #include "io/loop.h"
 #include "lorawan/lorawan.h"
 #include "lorawan/lwcrypto.h"
+#include "lorawan/maccmd.h"
 #include "store/store.h"
 #include "tables/dedup.h"
 #include "tables/devices.h"
@@ -1970,6 +1971,91 @@ START_TEST(test_downlink_adr_bit_follows_config)
 }
 END_TEST
 
+/* ------------------------------------------------------------ OTAA RX2 */
+
+/* A confirmed uplink of dev with FOpts fopts; the decision sends its ACK,
+ * whose RX1 attempt the gateway refuses (TOO_LATE): the RX2 txpk and the
+ * frame's MAC commands come back. */
+static void otaa_rx2_downlink(struct lb_device *dev, uint32_t fcnt, const uint8_t *fopts,
+			      uint8_t fopts_len, struct gwmp_txpk *rx1, struct gwmp_txpk *rx2)
+{
+	uint8_t phy[LW_MAX_PHY];
+	size_t len;
+	struct lw_keys *ks;
+	struct gwmp_txack err;
+	struct lw_data_params p = {.mtype = LW_MTYPE_CONFIRMED_UP, .dev_addr = dev->dev_addr,
+				   .fcnt = fcnt, .fopts = fopts, .fopts_len = fopts_len,
+				   .has_fport = true, .fport = 2,
+				   .payload = (const uint8_t *)"x", .payload_len = 1};
+
+	ck_assert_int_eq(devices_keys(&w.devices, dev, &ks), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&p, ks, phy, LW_MAX_PHY, &len), LB_OK);
+	size_t before = w.udp.n;
+	hear_one(phy, len);
+	(void)decide_now();
+	ck_assert_uint_eq(w.udp.n, before + 1);
+	last_txpk(rx1);
+	memset(&err, 0, sizeof(err));
+	snprintf(err.error, sizeof(err.error), "TOO_LATE");
+	const struct rec_dgram *d = &w.udp.d[w.udp.n - 1];
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &err), LB_OK);
+	ck_assert_uint_eq(w.udp.n, before + 2);
+	last_txpk(rx2);
+}
+
+/* downlink.rx2_frequency set: an OTAA device learns only RX2's DR from its
+ * join-accept (DLSettings, TS001-1.0.4 §6.2.6) and listens on the region's
+ * default RX2 frequency (RP002-1.0.4 §2.4.7: 869.525 MHz) until it
+ * acknowledges RXParamSetupReq (§5.4), which the bridge sends it: RX2 goes
+ * on the default until then, on the configured frequency after. */
+START_TEST(test_otaa_rx2_frequency_told)
+{
+	struct lw_key app_key;
+	struct gwmp_txpk txpk, rx2;
+	struct lw_frame f;
+	struct maccmd cmds[8];
+	size_t n = 0;
+	struct lb_device *dev = otaa_device(&app_key);
+
+	wire_netmac();
+	w.mac.o.rx2_freq = 869100000;
+	w.otaa.opts.has_rx2_freq = true;
+	w.otaa.opts.rx2_freq = 869100000;
+	w.tx.opts.has_rx2_freq = true;
+	w.tx.opts.rx2_freq = 869100000;
+	(void)route_of(GW_1, 1794);
+	bool ring = store_sync_start(&w.store) >= 0;
+	join_with_nonce(&app_key, 1);
+	if (ring) {
+		reap_sync();
+		(void)otaa_tick(&w.otaa, loop_now_ms());
+	}
+	sent_join_accept(&txpk);
+	ck_assert_uint_eq(dev->rt.rx2_freq, 869525000);   /* what the device uses */
+
+	otaa_rx2_downlink(dev, 1, NULL, 0, &txpk, &rx2);
+	ck_assert_int_eq(lorawan_parse(txpk.data, txpk.size, &f), LB_OK);
+	ck_assert_int_eq(maccmd_parse(f.u.data.fopts, f.u.data.fopts_len, LW_DIR_DOWN, cmds, 8, &n),
+			 LB_OK);
+	bool asked = false;
+	for (size_t i = 0; i < n; i++) {
+		if (cmds[i].cid != MACCMD_RX_PARAM_SETUP)
+			continue;
+		asked = true;
+		ck_assert_uint_eq(cmds[i].u.rx_param_setup_req.frequency, 869100000);
+		ck_assert_uint_eq(cmds[i].u.rx_param_setup_req.rx2_data_rate, 0);
+	}
+	ck_assert(asked);
+	ck_assert_uint_eq(rx2.freq_hz, 869525000);         /* not yet acknowledged */
+
+	/* RXParamSetupAns, all three bits: RX2 on the configured frequency. */
+	static const uint8_t ans[] = {MACCMD_RX_PARAM_SETUP, 0x07};
+	otaa_rx2_downlink(dev, 2, ans, sizeof(ans), &txpk, &rx2);
+	ck_assert_uint_eq(dev->rt.rx2_freq, 869100000);
+	ck_assert_uint_eq(rx2.freq_hz, 869100000);
+	lwcrypto_key_free(&app_key);
+}
+END_TEST
 
 static Suite *uplink_suite(void)
 {
@@ -2019,6 +2105,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_too_large_item_dropped_answer_sent);
 	tcase_add_test(tc, test_downlink_adr_bit_set);
 	tcase_add_test(tc, test_downlink_adr_bit_follows_config);
+	tcase_add_test(tc, test_otaa_rx2_frequency_told);
 	suite_add_tcase(s, tc);
 	return s;
 }
