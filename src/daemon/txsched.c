@@ -654,9 +654,9 @@ static void plan_input(const struct txsched *t, const struct lb_device *dev,
 		.rx1_dr_offset = t->opts.rx1_dr_offset,
 		.rx_delay_s = dev->rt.rx_delay_s, .phy = phy, .phy_len = len};
 	rx2_settings(t, in);
-	/* An OTAA device keeps what its join-accept told it, whatever the
-	 * configuration says today (its RX2 frequency: the region's, until it
-	 * confirms another, netmac_windows()). */
+	/* An OTAA device keeps what its join-accept told it (its RX2
+	 * frequency: the region's) until it confirms the RXParamSetupReq
+	 * netmac sends where the configuration differs (netmac_windows()). */
 	if (dev->activation == LB_ACT_OTAA && dev->rt.joined_at) {
 		in->rx1_dr_offset = dev->rt.rx1_dr_offset;
 		if (dev->rt.rx2_freq) {
