@@ -32,6 +32,7 @@
 #include "base/hex.h"
 #include "base/lb_err.h"
 #include "base/netaddr.h"
+#include "events/topic.h"
 #include "lorawan/region.h"
 
 /* --- defaults and release, driven by the schema ------------------------ */
@@ -371,6 +372,51 @@ static void check_http(struct config__load *c)
 		 cfg->http_bind);
 }
 
+/*
+ * The daemon compiles mqtt.topic_prefix and each template together
+ * (events/topic.h): "eu868/" and "/{dev_eui}" make an empty level though
+ * each is fine alone. Reported at the template, or at the prefix when the
+ * template is the default; skipped when either was refused already.
+ */
+static void check_topics(struct config__load *c)
+{
+	const struct lb_config *cfg = c->cfg;
+	const struct {
+		const char *path;
+		const char *tpl;
+		unsigned allowed;
+	} t[] = {
+		{"mqtt.topics.device_event", cfg->mqtt_topic_device_event, TOPIC_ALLOW_DEVICE_EVENT},
+		{"mqtt.topics.device_state", cfg->mqtt_topic_device_state, TOPIC_ALLOW_DEVICE_STATE},
+		{"mqtt.topics.device_command", cfg->mqtt_topic_device_command,
+		 TOPIC_ALLOW_DEVICE_COMMAND},
+		{"mqtt.topics.gateway_event", cfg->mqtt_topic_gateway_event,
+		 TOPIC_ALLOW_GATEWAY_EVENT},
+		{"mqtt.topics.gateway_state", cfg->mqtt_topic_gateway_state,
+		 TOPIC_ALLOW_GATEWAY_STATE},
+		{"mqtt.topics.bridge", cfg->mqtt_topic_bridge, TOPIC_ALLOW_BRIDGE},
+		{"mqtt.topics.device_field", cfg->mqtt_topic_device_field, TOPIC_ALLOW_DEVICE_FIELD},
+	};
+	const config_setting_t *pre = where(c, "mqtt.topic_prefix");
+	const char *prefix = cfg->mqtt_topic_prefix;
+
+	if (!pre || !prefix || !*prefix || !config_setting_get_string(pre) ||
+	    strcmp(config_setting_get_string(pre), prefix))
+		return;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const config_setting_t *s = where(c, t[i].path);
+		struct topic_tpl tpl;
+		char why[160];
+
+		if (!t[i].tpl || (s && (!config_setting_get_string(s) ||
+					strcmp(config_setting_get_string(s), t[i].tpl))))
+			continue;
+		if (topic_compile(&tpl, prefix, t[i].tpl, t[i].allowed, why, sizeof(why)) != LB_OK)
+			error_at(c, s ? s : pre, "%s: with mqtt.topic_prefix \"%s\": %s", t[i].path,
+				 prefix, why);
+	}
+}
+
 /* Rules spanning several settings; reported at the setting that is there. */
 static void check_cross(struct config__load *c)
 {
@@ -391,6 +437,7 @@ static void check_cross(struct config__load *c)
 		error_at(c, pass, "mqtt.password: needs mqtt.username as well");
 	check_http(c);
 	check_region(c);
+	check_topics(c);
 }
 
 /* --- the walk over the file -------------------------------------------- */

@@ -18,6 +18,7 @@
 #include "config/config_cflist.h"
 #include "base/hex.h"
 #include "base/pwhash.h"
+#include "events/topic.h"
 #include "mac/join.h"
 #include "base/lb_err.h"
 
@@ -54,11 +55,15 @@ static bool check_topic_level(const char *v, char *why, size_t cap)
 	return true;
 }
 
+/* Alone, as the start of a topic (events/topic.h); with each template in
+ * config.c check_topics(). */
 static bool check_topic_prefix(const char *v, char *why, size_t cap)
 {
+	struct topic_tpl t;
+
 	if (strpbrk(v, "+#"))
 		return why_set(why, cap, "must not contain the MQTT wildcards '+' or '#'");
-	return true;
+	return topic_compile(&t, v, "x", TOPIC_VAR__ALL, why, cap) == LB_OK;
 }
 
 /* Host names separated by commas or spaces: letters, digits, '-', '.'
@@ -80,67 +85,39 @@ static bool check_absolute(const char *v, char *why, size_t cap)
 }
 
 /*
- * A topic template: non-empty, no MQTT wildcards (a PUBLISH topic must not
- * contain them, MQTT 3.1.1 section 3.3.2.1), every {placeholder} from the
- * allowed list. Expansion itself is done by the topic module.
+ * A topic template, checked by the code that compiles it at start-up
+ * (events/topic.h topic_compile(): no wildcards, no empty level, known
+ * placeholders allowed in this topic, ...), so that --check-config refuses
+ * exactly what the daemon refuses. With mqtt.topic_prefix in front it is
+ * checked again in config.c (check_topics()).
  */
-static bool check_template(const char *v, const char *const *allowed, char *why, size_t cap)
+static bool check_template(const char *v, unsigned allowed, char *why, size_t cap)
 {
-	if (!*v)
-		return why_set(why, cap, "must not be empty");
-	if (strpbrk(v, "+#"))
-		return why_set(why, cap, "must not contain the MQTT wildcards '+' or '#'");
-	for (const char *p = v; *p; p++) {
-		if (*p == '}')
-			return why_set(why, cap, "'}' without a matching '{'");
-		if (*p != '{')
-			continue;
-		const char *end = p + 1 + strcspn(p + 1, "{}");
-		if (*end != '}')
-			return why_set(why, cap, "'{' without a matching '}'");
-		size_t len = (size_t)(end - p + 1);
-		size_t i = 0;
-		while (allowed[i] && !(strlen(allowed[i]) == len && !strncmp(allowed[i], p, len)))
-			i++;
-		if (!allowed[i]) {
-			int n = snprintf(why, cap, "unknown placeholder '%.*s' (allowed:", (int)len, p);
-			for (i = 0; allowed[i] && n > 0 && (size_t)n < cap; i++)
-				n += snprintf(why + n, cap - (size_t)n, "%s %s", i ? "," : "", allowed[i]);
-			if (n > 0 && (size_t)n < cap)
-				snprintf(why + n, cap - (size_t)n, ")");
-			return false;
-		}
-		p = end;
-	}
-	return true;
+	struct topic_tpl t;
+
+	return topic_compile(&t, NULL, v, allowed, why, cap) == LB_OK;
 }
 
-static const char *const ph_device[] = {"{application}", "{application_id}", "{dev_eui}",
-					"{event}", NULL};
-static const char *const ph_dev_state[] = {"{application}", "{application_id}", "{dev_eui}",
-					   "{state}", NULL};
-static const char *const ph_command[] = {"{application}", "{application_id}", "{dev_eui}",
-					 "{command}", NULL};
-static const char *const ph_gw_event[] = {"{gateway_id}", "{event}", NULL};
-static const char *const ph_gw_state[] = {"{gateway_id}", "{state}", NULL};
-static const char *const ph_bridge[] = {"{client_id}", "{event}", NULL};
-static const char *const ph_field[] = {"{application}", "{application_id}", "{dev_eui}",
-				       "{field}", NULL};
-
+/* Subscribers tell devices and events apart by the topic alone. */
 static bool check_topic_device(const char *v, char *why, size_t cap)
 {
-	return check_template(v, ph_device, why, cap);
+	if (!check_template(v, TOPIC_ALLOW_DEVICE_EVENT, why, cap))
+		return false;
+	if (!strstr(v, "{dev_eui}") || !strstr(v, "{event}"))
+		return why_set(why, cap, "must contain {dev_eui} and {event} (they tell which "
+			       "device an event is of, and which event it is)");
+	return true;
 }
 
 static bool check_topic_dev_state(const char *v, char *why, size_t cap)
 {
-	return check_template(v, ph_dev_state, why, cap);
+	return check_template(v, TOPIC_ALLOW_DEVICE_STATE, why, cap);
 }
 
 /* The body's devEui is optional (ChirpStack), so the topic names the device. */
 static bool check_topic_command(const char *v, char *why, size_t cap)
 {
-	if (!check_template(v, ph_command, why, cap))
+	if (!check_template(v, TOPIC_ALLOW_DEVICE_COMMAND, why, cap))
 		return false;
 	if (!strstr(v, "{dev_eui}"))
 		return why_set(why, cap,
@@ -151,7 +128,7 @@ static bool check_topic_command(const char *v, char *why, size_t cap)
 /* Each field of each device needs a topic of its own. */
 static bool check_topic_field(const char *v, char *why, size_t cap)
 {
-	if (!check_template(v, ph_field, why, cap))
+	if (!check_template(v, TOPIC_ALLOW_DEVICE_FIELD, why, cap))
 		return false;
 	if (!strstr(v, "{dev_eui}") || !strstr(v, "{field}"))
 		return why_set(why, cap, "must contain {dev_eui} and {field} (each field of each "
@@ -205,17 +182,17 @@ static bool check_net_id(long long v, char *why, size_t cap)
 
 static bool check_topic_gw_event(const char *v, char *why, size_t cap)
 {
-	return check_template(v, ph_gw_event, why, cap);
+	return check_template(v, TOPIC_ALLOW_GATEWAY_EVENT, why, cap);
 }
 
 static bool check_topic_gw_state(const char *v, char *why, size_t cap)
 {
-	return check_template(v, ph_gw_state, why, cap);
+	return check_template(v, TOPIC_ALLOW_GATEWAY_STATE, why, cap);
 }
 
 static bool check_topic_bridge(const char *v, char *why, size_t cap)
 {
-	return check_template(v, ph_bridge, why, cap);
+	return check_template(v, TOPIC_ALLOW_BRIDGE, why, cap);
 }
 
 static bool check_pwhash(const char *v, char *why, size_t cap)
@@ -342,9 +319,10 @@ const struct cs_entry config__schema[] = {
 	      "anything changed; 0 republishes it on every change."),
 	S_STR("mqtt.topics.device_event", mqtt_topic_device_event,
 	      "application/{application}/device/{dev_eui}/event/{event}", check_topic_device, 0,
-	      "Topic of device events (up, join, ack, txack, log). {application} is the "
-	      "application's name, {application_id} its applicationId (the UUID of the events' "
-	      "deviceInfo, which ChirpStack's topics carry): "
+	      "Topic of device events (up, join, ack, txack, log, status); it must contain "
+	      "{dev_eui} and {event}. {application} is the application's name, "
+	      "{application_id} its applicationId (the UUID of the events' deviceInfo, which "
+	      "ChirpStack's topics carry): "
 	      "\"application/{application_id}/device/{dev_eui}/event/{event}\" is ChirpStack's "
 	      "topic."),
 	S_STR("mqtt.topics.device_state", mqtt_topic_device_state,

@@ -28,7 +28,7 @@
 #include "config/config.h"
 #include "events/event_json.h"
 #include "gwmp/rx.h"
-#include "tables/topic.h"
+#include "events/topic.h"
 
 #define PUBLISH_TOPIC_MAX 512
 /* A gateway `up` event's JSON. */

@@ -782,12 +782,12 @@ START_TEST(test_topic_templates)
 {
 	static const char *const want[] = {
 		"2: error: mqtt.topic_prefix: must not contain the MQTT wildcards '+' or '#'",
-		"4: error: mqtt.topics.device_event: must not contain the MQTT wildcards '+' or '#'",
-		"5: error: mqtt.topics.gateway_event: unknown placeholder '{dev_eui}' (allowed: {gateway_id}, {event})",
-		"6: error: mqtt.topics.gateway_state: must not be empty",
-		"7: error: mqtt.topics.bridge: '{' without a matching '}'",
-		"8: error: mqtt.topics.device_command: unknown placeholder '{event}' (allowed: {application}, {application_id}, {dev_eui}, {command})",
-		"9: error: mqtt.topics.device_state: unknown placeholder '{event}' (allowed: {application}, {application_id}, {dev_eui}, {state})",
+		"4: error: mqtt.topics.device_event: '+' is an MQTT wildcard, not allowed in a topic name (template column 34)",
+		"5: error: mqtt.topics.gateway_event: placeholder {dev_eui} is not available in this topic (template column 9)",
+		"6: error: mqtt.topics.gateway_state: topic template is empty (template column 1)",
+		"7: error: mqtt.topics.bridge: unclosed placeholder: '{' without a matching '}' before the next '/', '{' or the end (template column 12)",
+		"8: error: mqtt.topics.device_command: placeholder {event} is not available in this topic (template column 34)",
+		"9: error: mqtt.topics.device_state: placeholder {event} is not available in this topic (template column 50)",
 		NULL};
 	expect_problems("topics_bad.conf", LB_ERR_CONFIG, want);
 
@@ -806,13 +806,57 @@ START_TEST(test_topic_templates)
 	expect_text("mqtt = { topics = { device_field = \"a/{dev_eui}/value\"; }; };\n",
 		    LB_ERR_CONFIG, want3);
 	static const char *const want4[] = {
-		"1: error: mqtt.topics.device_field: unknown placeholder '{event}' (allowed: "
-		"{application}, {application_id}, {dev_eui}, {field})",
+		"1: error: mqtt.topics.device_field: placeholder {event} is not available in this "
+		"topic (template column 1)",
 		NULL};
 	expect_text("mqtt = { topics = { device_field = \"{event}/{dev_eui}/{field}\"; }; };\n",
 		    LB_ERR_CONFIG, want4);
 	expect_text("mqtt = { publish_fields = true; topics = { device_field = "
 		    "\"v/{dev_eui}/{field}\"; }; };\n", LB_OK, none);
+
+	/* What the daemon refuses at start-up (events/topic.h), refused here
+	 * too: empty levels, a trailing '/', and the prefix and a template
+	 * that are fine alone but make an empty level together. */
+	static const char *const want5[] = {
+		"1: error: mqtt.topics.gateway_event: empty topic level ('//'); check that prefix "
+		"and template do not both supply the '/' (template column 3)",
+		NULL};
+	expect_text("mqtt = { topics = { gateway_event = \"a//{gateway_id}/{event}\"; }; };\n",
+		    LB_ERR_CONFIG, want5);
+	static const char *const want6[] = {
+		"1: error: mqtt.topics.bridge: topic ends with '/', which makes an empty last "
+		"level (template column 22)",
+		NULL};
+	expect_text("mqtt = { topics = { bridge = \"b/{client_id}/{event}/\"; }; };\n",
+		    LB_ERR_CONFIG, want6);
+	static const char *const want7[] = {
+		"2: error: mqtt.topics.device_state: with mqtt.topic_prefix \"eu868/\": empty topic "
+		"level ('//'); check that prefix and template do not both supply the '/' "
+		"(template column 1)",
+		NULL};
+	expect_text("mqtt = { topic_prefix = \"eu868/\";\n"
+		    "topics = { device_state = \"/{dev_eui}/{state}\"; }; };\n", LB_ERR_CONFIG, want7);
+	/* a single leading '/' is legal MQTT, and allowed without a prefix */
+	expect_text("mqtt = { topics = { device_state = \"/{dev_eui}/{state}\"; }; };\n", LB_OK,
+		    none);
+	static const char *const want8[] = {
+		"1: error: mqtt.topic_prefix: empty topic level ('//'); check that prefix and "
+		"template do not both supply the '/' (prefix column 3)",
+		NULL};
+	expect_text("mqtt = { topic_prefix = \"x//\"; };\n", LB_ERR_CONFIG, want8);
+
+	/* device events need {dev_eui} and {event}, as commands and fields
+	 * need theirs */
+	static const char *const want9[] = {
+		"1: error: mqtt.topics.device_event: must contain {dev_eui} and {event} (they tell "
+		"which device an event is of, and which event it is)",
+		NULL};
+	expect_text("mqtt = { topics = { device_event = \"app/{application}/{dev_eui}\"; }; };\n",
+		    LB_ERR_CONFIG, want9);
+	expect_text("mqtt = { topics = { device_event = \"ev/{event}\"; }; };\n", LB_ERR_CONFIG,
+		    want9);
+	expect_text("mqtt = { topics = { device_event = \"d/{dev_eui}/{event}\"; }; };\n", LB_OK,
+		    none);
 }
 END_TEST
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "base/lb_err.h"
-#include "tables/topic.h"
+#include "events/topic.h"
 
 static const struct topic_vars VARS = {
 	.application = "default",

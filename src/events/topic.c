@@ -7,7 +7,7 @@
  * §1.5.3 (UTF-8 strings: well-formed, no surrogates, control characters
  * "should not" appear). See topic.h for the rules chosen on top of those.
  */
-#include "tables/topic.h"
+#include "events/topic.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -261,6 +261,7 @@ int topic_compile(struct topic_tpl *out, const char *prefix, const char *tpl,
 	memset(out, 0, sizeof(*out));
 	if (prefix && (rc = compile_part(&c, prefix, "prefix")) != LB_OK)
 		return rc;
+	c.what = "template";
 	if (tpl[0] == '\0')
 		return fail(&c, 0, "topic template is empty");
 	if ((rc = compile_part(&c, tpl, "template")) != LB_OK)
