@@ -722,34 +722,52 @@ static const char *const device_type_names[] = {
 };
 
 /* " One of: a, b." or " Keys: a, b." completing the help of field f. */
-static void append_values(const struct csd_field *f, char *buf, size_t cap)
+static void write_values(FILE *out, const struct csd_field *f)
 {
-	size_t n = strlen(buf);
 	bool first = true;
 
 	if (f->type == CSD_CHOICE) {
-		n += (size_t)snprintf(buf + n, cap - n, " One of:");
-		for (size_t i = 0; f->choices[i] && n < cap; i++)
-			n += (size_t)snprintf(buf + n, cap - n, "%s %s", i ? "," : "", f->choices[i]);
+		fputs(" One of:", out);
+		for (size_t i = 0; f->choices[i]; i++)
+			fprintf(out, "%s %s", i ? "," : "", f->choices[i]);
 	} else if (f->type == CSD_OVERRIDE) {
-		n += (size_t)snprintf(buf + n, cap - n, " Keys:");
-		for (size_t i = 0; i < config__n_schema && n < cap; i++) {
+		fputs(" Keys:", out);
+		for (size_t i = 0; i < config__n_schema; i++) {
 			if (!in_group(&config__schema[i], f))
 				continue;
-			n += (size_t)snprintf(buf + n, cap - n, "%s %s", first ? "" : ",",
-					      config__schema[i].path + strlen(f->name) + 1);
+			fprintf(out, "%s %s", first ? "" : ",",
+				config__schema[i].path + strlen(f->name) + 1);
 			first = false;
 		}
 	} else {
 		return;
 	}
-	if (n < cap)
-		snprintf(buf + n, cap - n, ".");
+	fputc('.', out);
+}
+
+/* The field's description, whole however long it is; NULL without memory. */
+static char *device_description(const struct csd_field *f)
+{
+	char *desc = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&desc, &len);
+
+	if (!m)
+		return NULL;
+	fprintf(m, "%s%s", f->flags & CSD_F_REQUIRED ? "Required. " : "", f->help);
+	write_values(m, f);
+	if (f->type == CSD_INT)
+		fprintf(m, " Range %lld..%lld.", f->min, f->max);
+	if (fclose(m) != 0) {
+		free(desc);
+		return NULL;
+	}
+	return desc;
 }
 
 void config__device_reference(FILE *out, enum config_ref_format format)
 {
-	char def[64], desc[512];
+	char def[64];
 
 	for (size_t i = 0; i < config__n_device_fields; i++) {
 		const struct csd_field *f = &config__device_fields[i];
@@ -763,13 +781,10 @@ void config__device_reference(FILE *out, enum config_ref_format format)
 			snprintf(def, sizeof(def), "\"%s\"", f->def_str);
 		else
 			def[0] = '\0';
-		snprintf(desc, sizeof(desc), "%s%s", f->flags & CSD_F_REQUIRED ? "Required. " : "",
-			 f->help);
-		append_values(f, desc, sizeof(desc));
-		if (f->type == CSD_INT)
-			snprintf(desc + strlen(desc), sizeof(desc) - strlen(desc),
-				 " Range %lld..%lld.", f->min, f->max);
-		config__ref_row(out, format, setting, device_type_names[f->type], def, desc);
+		char *desc = device_description(f);
+		config__ref_row(out, format, setting, device_type_names[f->type], def,
+				desc ? desc : f->help);
+		free(desc);
 	}
 	fputs(format == CONFIG_REF_MARKDOWN ? "\n" : ".PP\n", out);
 	fputs("A device is ABP when dev_addr, nwk_s_key and app_s_key are all given, "

@@ -210,19 +210,18 @@ static void format_default(const struct cs_entry *e, char *buf, size_t cap)
 	}
 }
 
-/* Help text completed with the validation rules of the table. */
-static void format_description(const struct cs_entry *e, char *buf, size_t cap)
+/* Help text completed with the validation rules of the table, written whole
+ * however long the help is. */
+static void write_description(FILE *out, const struct cs_entry *e)
 {
-	int n = snprintf(buf, cap, "%s", e->help);
-
-	if ((e->type == CS_INT || e->type == CS_U16) && n > 0 && (size_t)n < cap)
-		n += snprintf(buf + n, cap - (size_t)n, " Range %lld..%lld.", e->min, e->max);
-	if (e->choices && n > 0 && (size_t)n < cap) {
-		n += snprintf(buf + n, cap - (size_t)n, " One of:");
-		for (size_t i = 0; e->choices[i] && n > 0 && (size_t)n < cap; i++)
-			n += snprintf(buf + n, cap - (size_t)n, "%s %s", i ? "," : "", e->choices[i]);
-		if (n > 0 && (size_t)n < cap)
-			snprintf(buf + n, cap - (size_t)n, ".");
+	fputs(e->help, out);
+	if (e->type == CS_INT || e->type == CS_U16)
+		fprintf(out, " Range %lld..%lld.", e->min, e->max);
+	if (e->choices) {
+		fputs(" One of:", out);
+		for (size_t i = 0; e->choices[i]; i++)
+			fprintf(out, "%s %s", i ? "," : "", e->choices[i]);
+		fputc('.', out);
 	}
 }
 
@@ -237,14 +236,26 @@ static void ref_header(FILE *out, enum config_ref_format format, const char *tit
 
 void config_schema_print_reference(FILE *out, enum config_ref_format format)
 {
-	char def[128], desc[512];
+	char def[128];
 
 	ref_header(out, format, "Settings");
 	for (size_t i = 0; i < config__n_schema; i++) {
 		const struct cs_entry *e = &config__schema[i];
+		char *desc = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&desc, &len);
+
+		if (m) {
+			write_description(m, e);
+			if (fclose(m) != 0) {
+				free(desc);
+				desc = NULL;
+			}
+		}
 		format_default(e, def, sizeof(def));
-		format_description(e, desc, sizeof(desc));
-		config__ref_row(out, format, e->path, type_name(e), def, desc);
+		/* out of memory: the help alone rather than a cut text */
+		config__ref_row(out, format, e->path, type_name(e), def, desc ? desc : e->help);
+		free(desc);
 	}
 	ref_header(out, format, "Integration entries (integrations = { http = ( { ... } ); "
 		   "influxdb = ( { ... } ); })");

@@ -1010,6 +1010,39 @@ START_TEST(test_reference)
 }
 END_TEST
 
+/* Every description is printed whole: the longest help text (longer than
+ * the 511 characters a fixed buffer once kept) ends its row with the range
+ * or choices the table adds. */
+START_TEST(test_reference_whole)
+{
+	char *buf = NULL;
+	size_t len = 0, longest = 0, at = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	config_schema_print_reference(f, CONFIG_REF_MARKDOWN);
+	fclose(f);
+	for (size_t i = 0; i < config__n_schema; i++) {
+		const struct cs_entry *e = &config__schema[i];
+		char head[160];
+		snprintf(head, sizeof(head), "| `%s` |", e->path);
+		const char *row = strstr(buf, head);
+		ck_assert_ptr_nonnull(row);
+		const char *eol = strchr(row, '\n');
+		ck_assert_ptr_nonnull(eol);
+		const char *help = strstr(row, e->help);
+		ck_assert_msg(help && help < eol, "%s: help not printed whole", e->path);
+		ck_assert_msg(eol - row >= 2 && !strncmp(eol - 2, " |", 2), "%s: row cut", e->path);
+		if (strlen(e->help) > longest) {
+			longest = strlen(e->help);
+			at = i;
+		}
+	}
+	ck_assert_uint_gt(longest, 511);
+	ck_assert_msg(strstr(buf, config__schema[at].help), "longest help cut");
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_schema_paths_unique_and_grouped)
 {
 	/* config_print() opens each group once: a group's entries are contiguous */
@@ -1691,6 +1724,7 @@ static Suite *config_suite(void)
 	tcase_add_test(ok, test_shared_devaddr_is_legal);
 	tcase_add_test(ok, test_etc_default_file);
 	tcase_add_test(ok, test_reference);
+	tcase_add_test(ok, test_reference_whole);
 	tcase_add_test(ok, test_schema_paths_unique_and_grouped);
 	tcase_add_test(ok, test_range_bounds_accepted);
 	tcase_add_test(ok, test_net_id);
