@@ -297,7 +297,7 @@ int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_
 	if (!s) {
 		snprintf(why, why_cap, "device %s has no codec (codec = \"js\" or \"cayennelpp\") "
 				       "to encode an object", dev->name);
-		return LB_ERR_NOT_FOUND;
+		return LB_ERR_STATE;
 	}
 	struct jscodec *js = usable(s, loop_now_ms(), why, why_cap);
 	if (!js)
@@ -305,7 +305,7 @@ int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_
 	if (!jscodec_can_encode(js)) {
 		snprintf(why, why_cap, "%s defines no encoder (encodeDownlink, Encode or Encoder)",
 			 s->path);
-		return LB_ERR_NOT_FOUND;
+		return LB_ERR_SCRIPT;
 	}
 	struct jscodec_vars vars = {.pairs = dev->tags, .n = dev->n_tags};
 	int rc = jscodec_encode(js, data, &vars, fport, out, cap, len, &warnings, why, why_cap);

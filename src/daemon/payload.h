@@ -71,8 +71,10 @@ int payload_decode(struct payloads *p, const struct lb_device *dev, uint8_t fpor
 
 /* Encode `data` for a downlink to dev into out (cap bytes): *len bytes,
  * *fport the script's (else left as given; CayenneLPP leaves it).
- * LB_ERR_NOT_FOUND when the device has no encoder; otherwise the codec's
- * error with its reason in why. */
+ * LB_ERR_STATE when the device has no codec that encodes, LB_ERR_SCRIPT
+ * when its script has no encoder (never LB_ERR_NOT_FOUND: callers answer
+ * that as "unknown device"); otherwise the codec's error. The reason is in
+ * why. */
 int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_object *data,
 		   uint8_t *fport, uint8_t *out, size_t cap, size_t *len, char *why,
 		   size_t why_cap);

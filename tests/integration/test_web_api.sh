@@ -178,6 +178,13 @@ expect 400 POST "$Q" -d 'not json' -H "$AUTH"
 head -c 9000 /dev/zero | tr '\0' 'x' > "$T/big.txt"
 expect 413 POST "$Q" --data-binary "@$T/big.txt" -H "$AUTH"
 expect 404 POST /api/devices/0123456789abcdef/queue -d "$BODY" -H "$AUTH"
+# a known device whose codec (cayennelpp) cannot encode an object: 400 with
+# the log event's code, not 404 "unknown device"
+expect 400 POST "$Q" -d '{"object":{"level":1}}' -H "$AUTH"
+jq -e '.error | startswith("DOWNLINK_CODEC: ")' "$T/body" > /dev/null ||
+	fail "object for a codec without encoder: $(cat "$T/body")"
+wait_count "$T/all.out" "^application/sim/device/$EUI/event/log .*DOWNLINK_CODEC" 1 \
+	|| fail "no DOWNLINK_CODEC log event for the refused object"
 expect 405 GET "$Q"
 expect 202 POST "$Q" -d "$BODY" -H "$AUTH"
 ID=$(jq -r .id "$T/body")
