@@ -233,21 +233,34 @@ static int daemonize(void)
 	close(p[0]);
 	if (setsid() < 0 || chdir("/") != 0)
 		return -1;
+	/* stderr stays the caller's until the start-up is reported (below),
+	 * so that a failed start says why where it was started. The log then
+	 * goes there and to syslog; never only there, even if stderr is the
+	 * journal's stream now: it is /dev/null once started. */
+	unsetenv("JOURNAL_STREAM");
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);
 		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
 		if (null > STDERR_FILENO)
 			close(null);
 	}
 	return p[1];
 }
 
+/* Detached: the start-up is over, stderr leaves the caller's terminal or
+ * pipe (from now on the log goes to syslog), then the waiting parent is
+ * told, and exits with `code`. */
 static void report_started(int *fd, uint8_t code)
 {
 	if (*fd < 0)
 		return;
+	fflush(stderr);
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
 	if (write(*fd, &code, 1) != 1)
 		log_warn("main", "could not report the start-up status: %s", strerror(errno));
 	close(*fd);

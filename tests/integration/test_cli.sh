@@ -1,0 +1,23 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The daemon's own command line (`lorabridge decode` has test_decode_cli.sh):
+#  - without -f, a failed start (the state directory in use) prints its
+#     error on the caller's stderr and exits with the daemon's status, 3.
+. "$(dirname "$0")/lib.sh"
+
+MQTT_PORT=$(free_port); UDP_PORT=$(free_port); UDP_PORT2=$(free_port)
+echo 'devices = ( );' > "$T/devices.conf"
+write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf"
+"$LORABRIDGE" --check-config -c "$T/lb.conf" || fail "generated config does not validate"
+
+start_broker "$MQTT_PORT"
+start_bridge "$T/lb.conf"
+write_config "$T/second.conf" "$UDP_PORT2" "$MQTT_PORT" "$T/devices.conf"
+rc=0
+"$LORABRIDGE" -c "$T/second.conf" > "$T/second.out" 2> "$T/second.err" < /dev/null || rc=$?
+[ "$rc" -eq 3 ] || fail "without -f, state directory in use: exit $rc, want 3"
+grep -q 'state directory in use' "$T/second.err" ||
+	fail "without -f, the error is not on stderr: '$(cat "$T/second.err")'"
+kill -0 "$BRIDGE_PID" || fail "the first bridge is gone"
+note "without -f: a failed start says why on stderr and exits 3"
+echo "PASS"
