@@ -565,7 +565,8 @@ static int parse_file(struct config__load *c)
 	return rc;
 }
 
-int config_load(const char *path, struct lb_config *cfg, struct config_report *report)
+static int load(const char *path, struct lb_config *cfg, struct config_report *report,
+		bool keep_on_error)
 {
 	struct config_report local = {0};
 	struct config__load c = {.path = path, .report = report ? report : &local, .cfg = cfg};
@@ -588,7 +589,7 @@ int config_load(const char *path, struct lb_config *cfg, struct config_report *r
 		rc = LB_ERR_NOMEM;
 	else if (rc == LB_OK && c.n_errors)
 		rc = LB_ERR_CONFIG;
-	if (rc != LB_OK)
+	if (rc != LB_OK && !(keep_on_error && rc == LB_ERR_CONFIG))
 		config_free(cfg);
 	free(c.where);
 	free(c.text);
@@ -596,4 +597,14 @@ int config_load(const char *path, struct lb_config *cfg, struct config_report *r
 	free(c.dir);
 	config_report_free(&local);
 	return rc;
+}
+
+int config_load(const char *path, struct lb_config *cfg, struct config_report *report)
+{
+	return load(path, cfg, report, false);
+}
+
+int config_check(const char *path, struct lb_config *cfg, struct config_report *report)
+{
+	return load(path, cfg, report, true);
 }

@@ -49,6 +49,14 @@ int config_defaults(struct lb_config *cfg);
  */
 int config_load(const char *path, struct lb_config *cfg, struct config_report *report);
 
+/*
+ * As config_load(), for --check-config: on LB_ERR_CONFIG cfg keeps what
+ * was valid (the defaults for the rest), so that what it names (codec
+ * scripts) can be checked too and every problem reported. The caller frees
+ * it with config_free() then as well.
+ */
+int config_check(const char *path, struct lb_config *cfg, struct config_report *report);
+
 void config_free(struct lb_config *cfg);
 
 /* Free only the device list (devices, n_devices = 0): a daemon that copied

@@ -200,7 +200,9 @@ static int purge_device(const struct lb_config *cfg, const char *eui_text, bool 
 static int load_config(const struct cli *c, struct lb_config *cfg)
 {
 	struct config_report rep = {0};
-	int rc = config_load(c->config_path, cfg, &rep);
+	/* --check-config keeps what was valid, to check its scripts as well */
+	int rc = c->check_config ? config_check(c->config_path, cfg, &rep) :
+				   config_load(c->config_path, cfg, &rep);
 
 	config_report_print(&rep, stderr);
 	config_report_free(&rep);
@@ -360,13 +362,14 @@ int main(int argc, char **argv)
 	(void)mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	int rc = load_config(&c, &cfg);
 	if (c.check_config) {
-		if (rc != LB_OK)
+		if (rc != LB_OK && rc != LB_ERR_CONFIG)
 			return EXIT_CONFIG;
 		/* A script that does not compile would leave its devices without
-		 * `object`: a configuration error worth finding before a start. */
+		 * `object`: a configuration error worth finding before a start,
+		 * reported with the file's other problems. */
 		size_t bad = payload_check_scripts(&cfg, stderr);
 		config_free(&cfg);
-		return bad ? EXIT_CONFIG : 0;
+		return bad || rc != LB_OK ? EXIT_CONFIG : 0;
 	}
 	if (rc != LB_OK) {
 		fprintf(stderr, "lorabridge: cannot use %s: %s\n", c.config_path, lb_strerror(rc));

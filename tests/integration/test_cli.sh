@@ -1,7 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The daemon's own command line (`lorabridge decode` has test_decode_cli.sh):
-#  - without -f, a failed start (the state directory in use) prints its
+#  2. --check-config reports a codec script that does not load together with
+#     the file's other problems;
+#  3. without -f, a failed start (the state directory in use) prints its
 #     error on the caller's stderr and exits with the daemon's status, 3.
 . "$(dirname "$0")/lib.sh"
 
@@ -9,6 +11,19 @@ MQTT_PORT=$(free_port); UDP_PORT=$(free_port); UDP_PORT2=$(free_port)
 echo 'devices = ( );' > "$T/devices.conf"
 write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf"
 "$LORABRIDGE" --check-config -c "$T/lb.conf" || fail "generated config does not validate"
+
+mkdir -p "$T/codecs"
+echo 'function decodeUplink(input) { return {data: {}} ' > "$T/codecs/broken.js"
+write_config "$T/bad.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
+	'dedup_window_ms = -1;' \
+	'applications = ( { name = "b"; codec = "js"; codec_script = "codecs/broken.js"; } );'
+rc=0; "$LORABRIDGE" --check-config -c "$T/bad.conf" 2> "$T/bad.err" || rc=$?
+[ "$rc" -eq 1 ] || fail "--check-config: exit $rc, want 1: $(cat "$T/bad.err")"
+grep -q 'bad.conf:[0-9]*: error: dedup_window_ms' "$T/bad.err" ||
+	fail "--check-config lost the setting's error: $(cat "$T/bad.err")"
+grep -q 'broken.js.*does not load' "$T/bad.err" ||
+	fail "--check-config hid the script's error: $(cat "$T/bad.err")"
+note "--check-config: a script's error reported with the file's others"
 
 start_broker "$MQTT_PORT"
 start_bridge "$T/lb.conf"
