@@ -2,7 +2,8 @@
 /*
  * main.c - command line of the lorabridge daemon.
  *
- *   lorabridge [-c FILE] [-f] [-v] [--accept-state-loss] [--check-config] [--print-config]
+ *   lorabridge [-c FILE] [-f] [-v] [--accept-state-loss]
+ *   lorabridge [-c FILE] [-v] --check-config | --print-config [--show-secrets]
  *   lorabridge airtime --sf 7 --bw 125 --size 13 [...]
  *   lorabridge decode --codec cayennelpp|js [--script FILE] [--encode] --fport N HEX|JSON
  *   lorabridge passwd [--iterations N]
@@ -46,6 +47,9 @@
 
 struct cli {
 	const char *config_path;
+	bool config_given;              /* -c was on the command line */
+	bool version;
+	const char *reference;          /* --print-config-reference FORMAT */
 	bool foreground;
 	bool verbose;
 	bool check_config;
@@ -58,8 +62,9 @@ struct cli {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: lorabridge [-c FILE] [-f] [-v] [--accept-state-loss] [--check-config]\n"
-		"                  [--print-config [--show-secrets]]\n"
+		"usage: lorabridge [-c FILE] [-f] [-v] [--accept-state-loss]\n"
+		"       lorabridge [-c FILE] [-v] --check-config\n"
+		"       lorabridge [-c FILE] [-v] --print-config [--show-secrets]\n"
 		"       lorabridge airtime --sf SF --bw KHZ --size BYTES [--cr 4/5] [--preamble 8]\n"
 		"                          [--no-crc] [--implicit-header] [--fsk]\n"
 		"       lorabridge decode --codec cayennelpp|js [--script FILE] [--encode]\n"
@@ -110,6 +115,33 @@ static int print_reference(const char *format)
 	return 0;
 }
 
+/*
+ * Options that do not go together, or that do nothing where they are given:
+ * refused rather than ignored (--show-secrets alone would start the
+ * daemon). One action at most: --version, --print-config-reference,
+ * --check-config, --print-config, --purge, or else running the daemon.
+ */
+static const char *options_conflict(const struct cli *c)
+{
+	int actions = c->version + (c->reference != NULL) + c->check_config + c->print_config +
+		      (c->purge != NULL);
+
+	if (actions > 1)
+		return "--version, --print-config-reference, --check-config, --print-config and "
+		       "--purge each exclude the others";
+	if ((c->version || c->reference) && (c->config_given || c->foreground || c->verbose ||
+					     c->show_secrets || c->accept_state_loss))
+		return c->version ? "--version takes no other option" :
+				    "--print-config-reference takes no other option";
+	if (c->show_secrets && !c->print_config)
+		return "--show-secrets goes with --print-config";
+	if (c->foreground && actions)
+		return "-f (--foreground) is for running the daemon";
+	if (c->accept_state_loss && (c->check_config || c->print_config))
+		return "--accept-state-loss is for running the daemon or --purge";
+	return NULL;
+}
+
 static int parse_args(int argc, char **argv, struct cli *c)
 {
 	enum { OPT_CHECK = 256, OPT_PRINT, OPT_VERSION, OPT_SECRETS, OPT_REFERENCE, OPT_PURGE,
@@ -133,15 +165,15 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	c->config_path = CONFIG_DEFAULT_PATH;
 	while ((ch = getopt_long(argc, argv, "c:fvh", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': c->config_path = optarg; break;
+		case 'c': c->config_path = optarg; c->config_given = true; break;
 		case 'f': c->foreground = true; break;
 		case 'v': c->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		case OPT_CHECK: c->check_config = true; break;
 		case OPT_PRINT: c->print_config = true; break;
 		case OPT_SECRETS: c->show_secrets = true; break;
-		case OPT_VERSION: printf("lorabridge %s\n", PACKAGE_VERSION); exit(0);
-		case OPT_REFERENCE: exit(print_reference(optarg));
+		case OPT_VERSION: c->version = true; break;
+		case OPT_REFERENCE: c->reference = optarg; break;
 		case OPT_PURGE: c->purge = optarg; break;
 		case OPT_ACCEPT_LOSS: c->accept_state_loss = true; break;
 		default: usage(stderr); return LB_ERR_INVAL;
@@ -149,6 +181,12 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "lorabridge: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return LB_ERR_INVAL;
+	}
+	const char *conflict = options_conflict(c);
+	if (conflict) {
+		fprintf(stderr, "lorabridge: %s\n", conflict);
 		usage(stderr);
 		return LB_ERR_INVAL;
 	}
@@ -350,6 +388,12 @@ int main(int argc, char **argv)
 		return checkpoint_helper(argc, argv);
 	if (parse_args(argc, argv, &c) != LB_OK)
 		return EXIT_USAGE;
+	if (c.version) {
+		printf("lorabridge %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (c.reference)
+		return print_reference(c.reference);
 	/* glibc maps a block apart from the heap from 128 KiB, but raises that
 	 * threshold to the size of any such block freed: after the
 	 * configuration's parse, tables the bridge allocates at start-up for

@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The daemon's own command line (`lorabridge decode` has test_decode_cli.sh):
+#  1. options that conflict, or do nothing where they are given, and extra
+#     arguments are usage errors: exit 2 and a message, nothing run;
 #  2. --check-config reports a codec script that does not load together with
 #     the file's other problems;
 #  3. without -f, a failed start (the state directory in use) prints its
@@ -11,6 +13,33 @@ MQTT_PORT=$(free_port); UDP_PORT=$(free_port); UDP_PORT2=$(free_port)
 echo 'devices = ( );' > "$T/devices.conf"
 write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf"
 "$LORABRIDGE" --check-config -c "$T/lb.conf" || fail "generated config does not validate"
+
+# usage NAME ARGS...: want exit 2, a "lorabridge: " message and the usage
+usage() {
+	_n=$1; shift
+	_rc=0
+	"$LORABRIDGE" "$@" > "$T/$_n.out" 2> "$T/$_n.err" < /dev/null || _rc=$?
+	[ "$_rc" -eq 2 ] || fail "$*: exit status $_rc, want 2: $(cat "$T/$_n.err")"
+	grep -q '^lorabridge: ' "$T/$_n.err" && grep -q '^usage: lorabridge' "$T/$_n.err" ||
+		fail "$*: no message and usage on stderr: $(cat "$T/$_n.err")"
+	[ ! -s "$T/$_n.out" ] || fail "$*: printed $(cat "$T/$_n.out")"
+}
+usage purge_check --purge 0102030405060708 --check-config -c "$T/lb.conf"
+usage check_print --check-config --print-config -c "$T/lb.conf"
+usage secrets --show-secrets -c "$T/lb.conf"
+usage secrets_check --check-config --show-secrets -c "$T/lb.conf"
+usage version_extra --version extra
+usage version_c --version -c "$T/lb.conf"
+usage reference_check --print-config-reference man --check-config
+usage fg_check -f --check-config -c "$T/lb.conf"
+usage loss_print --accept-state-loss --print-config -c "$T/lb.conf"
+usage extra -c "$T/lb.conf" extra
+grep -q 'show-secrets' "$T/secrets.err" || fail "--show-secrets alone: $(cat "$T/secrets.err")"
+[ ! -e "$T/state" ] || fail "a refused command line opened the state directory"
+"$LORABRIDGE" --version | grep -q '^lorabridge ' || fail "--version alone"
+"$LORABRIDGE" --print-config --show-secrets -c "$T/lb.conf" > /dev/null ||
+	fail "--print-config --show-secrets"
+note "conflicting options and extra arguments: exit 2 with a message"
 
 mkdir -p "$T/codecs"
 echo 'function decodeUplink(input) { return {data: {}} ' > "$T/codecs/broken.js"
