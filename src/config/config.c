@@ -330,6 +330,36 @@ static const config_setting_t *where(const struct config__load *c, const char *p
 	return c->where[config__schema_find(path)];
 }
 
+/* An explicit downlink.join_cflist must be one the join-accept can carry
+ * in this region (region_cflist_freq(), the builder's own rule): else the
+ * join-accept would go without it, silently. */
+static void check_cflist_region(struct config__load *c, const struct region *r)
+{
+	const char *v = c->cfg->downlink_join_cflist;
+	const config_setting_t *s = where(c, "downlink.join_cflist");
+	uint32_t f[CONFIG_CFLIST_MAX];
+	uint8_t out[REGION_CFLIST_LEN];
+	int n = v ? config_cflist_parse(v, f, CONFIG_CFLIST_MAX) : 0;
+
+	if (n <= 0 || region_cflist_freq(r, f, (size_t)n, out) == LB_OK)
+		return;
+	if (r->cflist_capable != REGION_CFLIST_FREQ) {
+		error_at(c, s, "downlink.join_cflist: %s has no CFList of frequencies (its "
+			 "channels are fixed): use \"auto\" or \"none\"", r->name);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if (f[i] < r->min_hz || f[i] > r->max_hz) {
+			error_at(c, s, "downlink.join_cflist: %.7g MHz is outside the %s band "
+				 "(%.7g..%.7g MHz)", f[i] / 1e6, r->name, r->min_hz / 1e6,
+				 r->max_hz / 1e6);
+			return;
+		}
+	}
+	error_at(c, s, "downlink.join_cflist: \"%s\" cannot be sent in a %s CFList "
+		 "(frequencies in steps of 100 Hz)", v, r->name);
+}
+
 /* The downlink parameters must exist in the region (RP002-1.0.4 "Receive
  * Windows" of each region chapter). Skipped when the region setting itself
  * is wrong. */
@@ -356,6 +386,7 @@ static void check_region(struct config__load *c)
 		error_at(c, where(c, "downlink.rx2_frequency"),
 			 "downlink.rx2_frequency: %" PRIu32 " Hz is outside the %s band "
 			 "(%" PRIu32 "..%" PRIu32 ")", hz, r->name, r->min_hz, r->max_hz);
+	check_cflist_region(c, r);
 }
 
 /* Writes over the network need a password: without one the API is

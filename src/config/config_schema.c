@@ -420,8 +420,9 @@ const struct cs_entry config__schema[] = {
 	      "(EU868: 867.1, 867.3, 867.5, 867.7, 867.9 MHz, the channel plan of Semtech's "
 	      "reference configuration; other regions: none, devices keep the region's default "
 	      "channels), \"none\", or up to 5 frequencies in MHz separated by commas (EU868, "
-	      "KR920 and IN865: channels 3-7; AS923: channels 2-6). ABP devices get the same "
-	      "channels with NewChannelReq (netmac)."),
+	      "KR920 and IN865: channels 3-7; AS923: channels 2-6), each within the region's "
+	      "band (US915 and AU915 take none). ABP devices get the same channels with "
+	      "NewChannelReq (netmac)."),
 	S_INT("downlink.delay_ms", downlink_delay_ms, 100, 0, 900,
 	      "Wait after an uplink before choosing what to send, so an application can answer "
 	      "in RX1."),

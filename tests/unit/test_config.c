@@ -1332,6 +1332,35 @@ START_TEST(test_cflist_parse)
 }
 END_TEST
 
+/* An explicit list the region's join-accept cannot carry is refused at
+ * the setting, not dropped from every join-accept. */
+START_TEST(test_cflist_region)
+{
+	static const char *const none[] = {NULL};
+	static const char *const eu[] = {
+		"2: error: downlink.join_cflist: 915.1 MHz is outside the EU868 band (863..870 MHz)",
+		NULL};
+	expect_text("region = \"EU868\";\ndownlink = { join_cflist = \"867.1, 915.1\"; };\n",
+		    LB_ERR_CONFIG, eu);
+	static const char *const as[] = {
+		"2: error: downlink.join_cflist: 867.1 MHz is outside the AS923-1 band "
+		"(915..928 MHz)",
+		NULL};
+	expect_text("region = \"AS923\";\ndownlink = { join_cflist = \"867.1\"; };\n",
+		    LB_ERR_CONFIG, as);
+	static const char *const us[] = {
+		"2: error: downlink.join_cflist: US915 has no CFList of frequencies (its channels "
+		"are fixed): use \"auto\" or \"none\"",
+		NULL};
+	expect_text("region = \"US915\";\ndownlink = { join_cflist = \"903.1\"; };\n",
+		    LB_ERR_CONFIG, us);
+	expect_text("region = \"EU868\";\ndownlink = { join_cflist = \"867.1, 868.8\"; };\n",
+		    LB_OK, none);
+	expect_text("region = \"AS923\";\ndownlink = { join_cflist = \"923.6\"; };\n", LB_OK,
+		    none);
+}
+END_TEST
+
 /* An ABP device entry line for the application tests; extra = more fields. */
 #define APP_DEV(n, app, extra) \
 	"{ name = \"" n "\"; application = \"" app "\"; dev_eui = \"000000000000000" n "\"; " \
@@ -1714,6 +1743,7 @@ static Suite *config_suite(void)
 	TCase *ok = tcase_create("valid");
 	tcase_add_test(ok, test_defaults);
 	tcase_add_test(ok, test_cflist_parse);
+	tcase_add_test(ok, test_cflist_region);
 	tcase_add_test(ok, test_minimal_is_defaults);
 	tcase_add_test(ok, test_full);
 	tcase_add_test(ok, test_integration_url_placeholders);
