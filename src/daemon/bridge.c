@@ -504,11 +504,18 @@ static int state_setup(struct bridge *b, const struct bridge_opts *o)
 	return LB_OK;
 }
 
+static bool outbox_is_uplink(void *arg, const char *topic)
+{
+	struct bridge *b = arg;
+	return publish_is_device_up(&b->pub, topic);
+}
+
 static int outbox_setup(struct bridge *b)
 {
 	struct outbox_ctx ctx = {
 		.store = &b->store, .durable = &b->durable, .stats = &b->stats,
 		.sink = {.room = outbox_room, .send = outbox_send, .arg = b},
+		.is_uplink = outbox_is_uplink, .is_uplink_arg = b,
 	};
 	struct outbox_opts o = {
 		.cache_limit = (size_t)b->cfg.mqtt_queue_limit,

@@ -502,9 +502,11 @@ void outbox_acked(struct outbox *o, uint64_t token)
 		log_debug(TAG, "acknowledgement of unknown event %" PRIu64, token);
 		return;
 	}
-	settle(o, at(o, (size_t)i));
+	struct outbox_msg *m = at(o, (size_t)i);
+	if (!o->ctx.is_uplink || o->ctx.is_uplink(o->ctx.is_uplink_arg, m->topic))
+		o->ctx.stats->uplinks_published++;
+	settle(o, m);
 	o->stats.acked++;
-	o->ctx.stats->uplinks_published++;
 	reap(o);
 }
 

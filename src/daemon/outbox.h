@@ -96,6 +96,10 @@ struct outbox_ctx {
 	struct durable *durable;
 	struct stats *stats;
 	struct outbox_sink sink;
+	/* Is the event on this topic an `up` (counted in uplinks_published when
+	 * acknowledged; `ack` and `txack` are held here too)? NULL: all are. */
+	bool (*is_uplink)(void *arg, const char *topic);
+	void *is_uplink_arg;
 };
 
 struct outbox_opts {

@@ -58,6 +58,31 @@ void publish_free(struct publisher *p)
 	topic_free(&p->bridge);
 }
 
+/* Does s match the template from segment i on, {event} being "up"? A
+ * value is non-empty and never holds '/' (topic_expand() refuses that), so
+ * it ends within its level: each end there is tried. */
+static bool matches_up(const struct topic_tpl *t, size_t i, const char *s)
+{
+	if (i == t->n_seg)
+		return *s == '\0';
+	const struct topic_seg *g = &t->seg[i];
+	if (g->var == TOPIC_VAR_NONE)
+		return !strncmp(s, t->text + g->off, g->len) && matches_up(t, i + 1, s + g->len);
+	if (g->var == TOPIC_VAR_EVENT)
+		return !strncmp(s, "up", 2) && matches_up(t, i + 1, s + 2);
+	size_t level = strcspn(s, "/");
+	for (size_t k = 1; k <= level; k++) {
+		if (matches_up(t, i + 1, s + k))
+			return true;
+	}
+	return false;
+}
+
+bool publish_is_device_up(const struct publisher *p, const char *topic)
+{
+	return matches_up(&p->device_event, 0, topic);
+}
+
 void publish_set_tap(struct publisher *p, const struct publish_tap *tap)
 {
 	p->tap = *tap;

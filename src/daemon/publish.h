@@ -96,6 +96,11 @@ struct publisher {
 int publish_init(struct publisher *p, const struct lb_config *cfg, const struct publish_sink *sink);
 void publish_free(struct publisher *p);
 
+/* Is topic a device's `up` event topic: the device_event template with
+ * {event} = "up" (any value of its other placeholders)? Tells the outbox's
+ * acknowledged events apart, which holds `ack` and `txack` events too. */
+bool publish_is_device_up(const struct publisher *p, const char *topic);
+
 /* Show every device event to tap as well (after publish_init()). */
 void publish_set_tap(struct publisher *p, const struct publish_tap *tap);
 

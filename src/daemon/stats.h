@@ -43,7 +43,7 @@ struct stats {
 	uint64_t dgram_drops[LB_ERR__COUNT]; /* by -lb_err */
 	uint64_t frames_received;            /* rxpk accepted from gateways (before dedup) */
 	uint64_t uplinks_unique;             /* de-duplicated frames processed */
-	uint64_t uplinks_published;          /* `up` events handed to MQTT */
+	uint64_t uplinks_published;          /* `up` events the broker acknowledged */
 	uint64_t dedup_hits;                 /* copies merged into an open group */
 	uint64_t frame_drops[DROP__COUNT];
 	uint64_t stat_fields_dropped;        /* gateway stat values out of range, left out */

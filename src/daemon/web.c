@@ -914,7 +914,7 @@ static void metrics_frames(struct prom_buf *b, const struct stats *s)
 		"Radio frames (rxpk) accepted from gateways, before de-duplication.",
 		s->frames_received);
 	counter(b, "lorabridge_uplinks_published_total",
-		"Uplink events the MQTT broker acknowledged.", s->uplinks_published);
+		"Device up events the MQTT broker acknowledged.", s->uplinks_published);
 	prom_family(b, "lorabridge_frame_drops_total", "counter",
 		    "Frames that did not become an up event, by reason.");
 	for (int i = 0; i < DROP__COUNT; i++)

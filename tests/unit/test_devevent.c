@@ -12,10 +12,13 @@
 #include <check.h>
 #include <openssl/provider.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/lb_err.h"
+#include "config/config.h"
 #include "daemon/devevent.h"
+#include "daemon/publish.h"
 #include "events/event_json.h"
 #include "testutil.h"
 
@@ -249,6 +252,34 @@ START_TEST(test_app_ids_retried_after_failure)
 }
 END_TEST
 
+/* The outbox counts an acknowledged event in uplinksPublished when its
+ * topic is a device's `up` topic, whatever the template. */
+START_TEST(test_publish_is_device_up)
+{
+	struct lb_config cfg;
+	struct publisher p;
+	struct publish_sink sink = {0};
+
+	ck_assert_int_eq(config_defaults(&cfg), LB_OK);
+	ck_assert_int_eq(publish_init(&p, &cfg, &sink), LB_OK);
+	ck_assert(publish_is_device_up(&p, "application/app/device/0102030405060708/event/up"));
+	ck_assert(!publish_is_device_up(&p, "application/app/device/0102030405060708/event/ack"));
+	ck_assert(!publish_is_device_up(&p, "application/app/device/0102030405060708/event/txack"));
+	ck_assert(!publish_is_device_up(&p, "application/app/device/0102030405060708/event/upx"));
+	ck_assert(!publish_is_device_up(&p, "application/app/device/event/up"));
+	publish_free(&p);
+	free(cfg.mqtt_topic_device_event);
+	cfg.mqtt_topic_device_event = strdup("ev-{event}/{dev_eui}-{application}");
+	ck_assert_ptr_nonnull(cfg.mqtt_topic_device_event);
+	ck_assert_int_eq(publish_init(&p, &cfg, &sink), LB_OK);
+	ck_assert(publish_is_device_up(&p, "ev-up/0102030405060708-a-b"));
+	ck_assert(!publish_is_device_up(&p, "ev-txack/0102030405060708-a"));
+	ck_assert(!publish_is_device_up(&p, "ev-up/0102030405060708"));
+	publish_free(&p);
+	config_free(&cfg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("devevent");
@@ -259,6 +290,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_head_too_long_and_none);
 	tcase_add_test(tc, test_head_many_applications);
 	tcase_add_test(tc, test_ids_at_first_fill);
+	tcase_add_test(tc, test_publish_is_device_up);
 	tcase_add_test(tc, test_app_ids_retried_after_failure);
 	suite_add_tcase(s, tc);
 	return s;

@@ -65,7 +65,7 @@ static int rec_send(void *arg, const char *topic, const void *payload, size_t le
 {
 	struct rec *r = arg;
 
-	ck_assert_ptr_nonnull(strstr(topic, "/event/up"));
+	ck_assert_ptr_nonnull(strstr(topic, "/event/"));
 	ck_assert_int_eq(qos, 1);
 	if (r->refuse)
 		return r->refuse;
@@ -87,12 +87,14 @@ struct fix {
 	struct stats stats;
 	struct outbox o;
 	struct rec rec;
+	bool (*is_uplink)(void *arg, const char *topic);   /* NULL: every event */
 };
 
 static void open_outbox(struct fix *f, size_t cache, uint64_t limit)
 {
 	struct outbox_ctx ctx = {.store = &f->store, .durable = &f->durable, .stats = &f->stats,
-				 .sink = {.room = rec_room, .send = rec_send, .arg = &f->rec}};
+				 .sink = {.room = rec_room, .send = rec_send, .arg = &f->rec},
+				 .is_uplink = f->is_uplink};
 	struct outbox_opts opts = {.cache_limit = cache, .limit_bytes = limit, .commit_ms = 50};
 
 	durable_init(&f->durable, &f->store);
@@ -624,6 +626,45 @@ START_TEST(test_acked_inside_send)
 }
 END_TEST
 
+static bool topic_is_up(void *arg, const char *topic)
+{
+	size_t n = strlen(topic);
+	(void)arg;
+	return n >= 9 && !strcmp(topic + n - 9, "/event/up");
+}
+
+/* uplinks_published counts acknowledged `up` events only: `ack` and
+ * `txack` events go through the outbox too. */
+START_TEST(test_only_up_counted)
+{
+	static const char *const events[] = {"up", "ack", "txack", "up"};
+	struct fix f;
+
+	memset(&f, 0, sizeof(f));
+	snprintf(f.dir, sizeof(f.dir), "%s/t.XXXXXX", base_dir);
+	ck_assert_ptr_nonnull(mkdtemp(f.dir));
+	ck_assert_int_eq(store_open(&f.store, f.dir, 50), LB_OK);
+	f.is_uplink = topic_is_up;
+	open_outbox(&f, 8, 1 << 20);
+	f.rec.room = 100;
+	for (size_t i = 0; i < 4; i++) {
+		char topic[96];
+		snprintf(topic, sizeof(topic), "application/a/device/%016llx/event/%s",
+			 (unsigned long long)EUI_A, events[i]);
+		ck_assert_int_eq(outbox_add(&f.o, durable_batch(&f.durable), EUI_A, topic, "{}", 2, 1),
+				 LB_OK);
+	}
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	outbox_tick(&f.o, 0);
+	ck_assert_uint_eq(f.rec.n, 4);
+	for (size_t i = 0; i < 4; i++)
+		outbox_acked(&f.o, f.rec.sent[i]);
+	ck_assert_uint_eq(f.o.stats.acked, 4);
+	ck_assert_uint_eq(f.stats.uplinks_published, 2);
+	teardown(&f);
+}
+END_TEST
+
 START_TEST(test_refused_for_good)
 {
 	struct fix f;
@@ -859,6 +900,7 @@ static Suite *outbox_suite(void)
 	tcase_add_test(tc, test_next_run_sends_old_rows_first);
 	tcase_add_test(tc, test_acked_inside_send);
 	tcase_add_test(tc, test_refused_for_good);
+	tcase_add_test(tc, test_only_up_counted);
 	tcase_add_test(tc, test_batch_larger_than_redo_log);
 	tcase_add_test(tc, test_outbox_first_part);
 	tcase_add_test(tc, test_ahead_then_empty_end);
