@@ -234,6 +234,13 @@ static int send_pull(struct sim_gateway *gw, int64_t now_us)
 	return LB_OK;
 }
 
+double sim_gateway_ackr(uint32_t sent, uint32_t acked)
+{
+	if (sent == 0)
+		return 0.0;
+	return acked >= sent ? 100.0 : 100.0 * acked / sent;
+}
+
 /* stat (PROTOCOL.TXT §4): counters of the interval just ended, then reset. */
 static void fill_stat(struct sim_gateway *gw, struct gwmp_stat *s)
 {
@@ -250,7 +257,7 @@ static void fill_stat(struct sim_gateway *gw, struct gwmp_stat *s)
 	s->rxnb = s->rxok = s->rxfw = gw->win.rxnb;
 	s->dwnb = gw->win.dwnb;
 	s->txnb = gw->win.txnb;
-	s->ackr = gw->win.up_sent ? 100.0 * gw->win.up_acked / gw->win.up_sent : 0.0;
+	s->ackr = sim_gateway_ackr(gw->win.up_sent, gw->win.up_acked);
 	memset(&gw->win, 0, sizeof(gw->win));
 }
 

@@ -106,6 +106,12 @@ int sim_gateway_open(struct sim_gateway *gw, const struct sim_gateway_conf *c,
 		     int64_t now_us);
 void sim_gateway_close(struct sim_gateway *gw);
 
+/* The stat's ackr (PROTOCOL.TXT §4: % of upstream datagrams acknowledged)
+ * from a window's counts: an acknowledgement can arrive in the window after
+ * its datagram's, so more can be acknowledged than were sent in a window;
+ * the percentage stays within 0..100 all the same, as the bridge requires. */
+double sim_gateway_ackr(uint32_t sent, uint32_t acked);
+
 /* The gateway's 32-bit concentrator counter at monotonic time now_us. */
 uint32_t sim_gateway_tmst(const struct sim_gateway *gw, int64_t now_us);
 

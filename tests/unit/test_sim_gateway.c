@@ -119,6 +119,19 @@ START_TEST(test_refused_by_send)
 }
 END_TEST
 
+/* ackr within 0..100 even when acknowledgements of the window before
+ * arrive in this one (the bridge leaves a stat's ackr above 100 out). */
+START_TEST(test_ackr_in_range)
+{
+	ck_assert(sim_gateway_ackr(0, 0) == 0.0);
+	ck_assert(sim_gateway_ackr(0, 3) == 0.0);
+	ck_assert(sim_gateway_ackr(4, 2) == 50.0);
+	ck_assert(sim_gateway_ackr(4, 4) == 100.0);
+	ck_assert(sim_gateway_ackr(4, 5) == 100.0);
+	ck_assert(sim_gateway_ackr(1, 2) == 100.0);
+}
+END_TEST
+
 static Suite *sim_gateway_suite(void)
 {
 	Suite *s = suite_create("sim_gateway");
@@ -127,6 +140,7 @@ static Suite *sim_gateway_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_refused_by_recv);
 	tcase_add_test(tc, test_refused_by_send);
+	tcase_add_test(tc, test_ackr_in_range);
 	suite_add_tcase(s, tc);
 	return s;
 }
