@@ -551,6 +551,17 @@ static int check_prebuild(const struct sim_opts *o)
 	return LB_OK;
 }
 
+/* The name of option id, looked up in long_opts[] (whose order need not
+ * be the enum's). */
+static const char *opt_name(int id)
+{
+	for (const struct option *p = long_opts; p->name; p++) {
+		if (p->val == id)
+			return p->name;
+	}
+	return "?";
+}
+
 int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
 {
 	int id;
@@ -565,9 +576,8 @@ int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
 		if (id == '?')
 			return LB_ERR_INVAL;  /* getopt printed why */
 		if (apply(o, id, optarg) != LB_OK) {
-			/* long_opts[] lists the options in enum order. */
 			fprintf(stderr, "lorabridge-sim: invalid value for --%s: '%s'\n",
-				long_opts[id - OPT_SERVER].name, optarg ? optarg : "");
+				opt_name(id), optarg ? optarg : "");
 			return LB_ERR_INVAL;
 		}
 	}

@@ -6,7 +6,8 @@
 #  2. --check-config reports a codec script that does not load together with
 #     the file's other problems;
 #  3. without -f, a failed start (the state directory in use) prints its
-#     error on the caller's stderr and exits with the daemon's status, 3.
+#     error on the caller's stderr and exits with the daemon's status, 3;
+#  4. lorabridge-sim names the option whose value is invalid.
 . "$(dirname "$0")/lib.sh"
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port); UDP_PORT2=$(free_port)
@@ -40,6 +41,16 @@ grep -q 'show-secrets' "$T/secrets.err" || fail "--show-secrets alone: $(cat "$T
 "$LORABRIDGE" --print-config --show-secrets -c "$T/lb.conf" > /dev/null ||
 	fail "--print-config --show-secrets"
 note "conflicting options and extra arguments: exit 2 with a message"
+
+# lorabridge-sim: each invalid value is said with its own option's name
+for _opt in fport:0 sf:13 battery:300 rx2-dr:x keepalive:x linger:x snr-spread:x; do
+	_o=${_opt%%:*} _v=${_opt#*:}
+	_rc=0; "$SIM" "--$_o" "$_v" > /dev/null 2> "$T/sim.err" || _rc=$?
+	[ "$_rc" -ne 0 ] || fail "lorabridge-sim --$_o $_v accepted"
+	grep -qxF "lorabridge-sim: invalid value for --$_o: '$_v'" "$T/sim.err" ||
+		fail "lorabridge-sim --$_o $_v: $(cat "$T/sim.err")"
+done
+note "lorabridge-sim: an invalid value names its own option"
 
 mkdir -p "$T/codecs"
 echo 'function decodeUplink(input) { return {data: {}} ' > "$T/codecs/broken.js"
