@@ -243,8 +243,9 @@ last_stats_ts | jq -e '.integrations.web.retried == '"$retried_400" > /dev/null 
 note "400: 5 log events, nothing retried"
 
 # --- 6: the Grafana dashboard's queries -------------------------------------
-# No event source makes `status` events yet: the points ChirpStack writes for
-# one (its influxdb.rs test, our test_influx_line) go in as they would.
+# This test's devices get no DevStatusReq (status_interval_h = 0), so no
+# `status` events: the points ChirpStack writes for one (its influxdb.rs
+# test, our test_influx_line) go in as the bridge would write them.
 python3 - "$INFLUX_PORT" <<'EOF' || fail "status points not written"
 import sys, urllib.request
 lines = (b"device_status_battery_level,application_name=sim,dev_eui=0102030405060708,"
