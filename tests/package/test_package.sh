@@ -133,6 +133,10 @@ echo "  $CONF: $(mode_of "$CONF")"
 step "$CONF is 0640 root:lorabridge" [ "$(mode_of "$CONF")" = "640 root lorabridge" ]
 step "$CONF is a conffile" \
 	sh -c "dpkg-query -W -f='\${Conffiles}' lorabridge | grep -q ' $CONF '"
+echo "  /etc/lorabridge: $(mode_of /etc/lorabridge)"
+step "/etc/lorabridge is 0750 root:lorabridge, the unit's ConfigurationDirectoryMode" sh -c "
+	[ \"\$(stat -c '%a %U %G' /etc/lorabridge)\" = '750 root lorabridge' ] &&
+	grep -qx 'ConfigurationDirectoryMode=0750' $UNIT"
 echo "  /var/lib/lorabridge: $(mode_of /var/lib/lorabridge)"
 step "/var/lib/lorabridge belongs to lorabridge" \
 	sh -c '[ "$(stat -c %U:%G /var/lib/lorabridge)" = lorabridge:lorabridge ]'
@@ -254,7 +258,8 @@ gone() {
 		/usr/share/doc/lorabridge /usr/share/man/man8/lorabridge.8.gz; do
 		[ ! -e "$f" ] && [ ! -L "$f" ] || { echo "  left behind: $f"; return 1; }
 	done
-	! dpkg-statoverride --list "$CONF" >/dev/null 2>&1 || { echo "  statoverride left"; return 1; }
+	! dpkg-statoverride --list "$CONF" >/dev/null 2>&1 && ! dpkg-statoverride --list /etc/lorabridge \
+		>/dev/null 2>&1 || { echo "  statoverride left"; return 1; }
 	! dpkg -s lorabridge >/dev/null 2>&1 && ! dpkg -s lorabridge-tools >/dev/null 2>&1
 }
 step "everything is gone after purge (files, config, state, unit link, statoverride)" gone
