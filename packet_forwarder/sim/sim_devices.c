@@ -284,6 +284,9 @@ int sim_devices_write_conf_version(const struct sim_devices *ds, const char *app
 		n_otaa += ds->dev[i].otaa;
 	fprintf(f, "# lorabridge devices written by lorabridge-sim (%zu ABP, %zu OTAA devices).\n"
 		   "# Use it from lorabridge.conf with:  @include \"<this file>\"\n"
+		   "# For the packaged service, keep it in /etc/lorabridge (e.g.\n"
+		   "# /etc/lorabridge/devices.conf, 0640 root:lorabridge: it holds keys);\n"
+		   "# the unit's PrivateTmp=yes hides the system's /tmp from it.\n"
 		   "devices = (\n",
 		ds->n - n_otaa, n_otaa);
 	for (size_t i = 0; i < ds->n; i++) {
