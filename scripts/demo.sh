@@ -12,7 +12,7 @@
 # runs from build/ (the page's files from www/).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/scripts/deps.sh"
+"$top/scripts/deps.sh" --demo
 "$top/scripts/build.sh"
 . "$top/scripts/common.sh"
 

@@ -20,4 +20,20 @@ for key in $(grep -oE '^\| `[a-z_.]+`' "$T/ref.md" | tr -d '|` ' | grep -v '^dev
 	grep -qE "(^|[^a-z_])$leaf( *=| is not set)" "$T/eff.conf" || fail "--print-config lacks $key"
 done
 note "--print-config shows every setting"
+# scripts/deps.sh: the demo's mode installs only what the demo uses, the
+# full one (scripts/test.sh) the test tools too; README names every package.
+demo=$(LB_DEPS_PRINT=1 sh "$top_srcdir/scripts/deps.sh" --demo) || fail "deps.sh --demo"
+all=$(LB_DEPS_PRINT=1 sh "$top_srcdir/scripts/deps.sh") || fail "deps.sh"
+for p in chromium influxdb nodejs npm check python3 curl; do
+	case " $demo " in *" $p "*) fail "deps.sh --demo installs $p, which the demo does not use" ;; esac
+done
+for p in mosquitto mosquitto-clients jq iproute2 duktape-dev; do
+	case " $demo " in *" $p "*) ;; *) fail "deps.sh --demo lacks $p" ;; esac
+done
+for p in $all; do
+	grep -qE "(^|[ ,(])$p([ ,)]|\$)" "$top_srcdir/README.md" || fail "README does not name $p"
+done
+grep -qx '"$top/scripts/deps.sh" --demo' "$top_srcdir/scripts/demo.sh" || fail "demo.sh: deps.sh --demo"
+grep -qx '"$top/scripts/deps.sh"' "$top_srcdir/scripts/test.sh" || fail "test.sh: deps.sh"
+note "deps.sh --demo installs what the demo needs and no test tool"
 echo "PASS"
