@@ -444,8 +444,9 @@ const struct cs_entry config__schema[] = {
 		  "they confirm: the join-accept does not carry it)."),
 	S_OPT_INT("downlink.rx2_dr", downlink_rx2_dr, has_downlink_rx2_dr, 0, 15,
 		  "RX2 data rate (a downlink DR of the region), sent to OTAA devices in the "
-		  "join-accept and pushed to ABP devices with RXParamSetupReq (netmac; the region's "
-		  "until they confirm); absent = the region's default."),
+		  "join-accept and pushed to ABP devices (and to joined OTAA devices when it changed "
+		  "since their join) with RXParamSetupReq (netmac; the region's until they "
+		  "confirm); absent = the region's default."),
 	S_INT("downlink.tx_ack_timeout_ms", downlink_tx_ack_timeout_ms, 3000, 100, 60000,
 	      "Time to wait for a gateway's TX_ACK before counting the downlink as lost."),
 	S_INT("downlink.class_c_ack_timeout_s", downlink_class_c_ack_timeout_s, 30, 1, 86400,
@@ -583,7 +584,8 @@ const struct csd_field config__device_fields[] = {
 	{.name = "adr", .type = CSD_BOOL, .offset = DEV_OFF(adr, bool), .def_str = "true",
 	 .help = "Network-side ADR: when the device sets the ADR bit, LinkADRReq moves it to the "
 		 "fastest data rate and lowest TX power its link allows (see adr.*); false = "
-		 "leave its data rate alone."},
+		 "leave its data rate alone (in US915/AU915 it still gets the sub-band's channel "
+		 "mask)."},
 	{.name = "status_interval_h", .type = CSD_INT, .offset = DEV_OFF(status_interval_h, int),
 	 .def_int = 24, .min = 0, .max = 8760,
 	 .help = "Hours between DevStatusReq (battery and margin, `status` events); a device "

@@ -438,13 +438,24 @@ static void on_new_channel(struct lb_device *dev, size_t k, const struct maccmd_
 
 /* LinkADRAns, one per LinkADRReq of the block (1.0.4) or one for the
  * block (earlier devices): accepted only when every bit of every answer is
- * set (TS001-1.0.4 §5.3.1). */
-static void on_link_adr(struct netmac *m, struct lb_device *dev, bool ok)
+ * set (TS001-1.0.4 §5.3.1). A device with ADR off (its uplink's ADR bit
+ * clear, or devices[].adr false: adr_request() then sent the sub-band mask
+ * alone) "MAY not comply" with the DR and TX power (§4.3.1.1) and answers
+ * ChannelMaskACK alone when it applied the mask, as Semtech's stack does
+ * and ChirpStack accepts: the mask is taken, the DR, TX power and NbTrans
+ * kept. */
+static void on_link_adr(struct netmac *m, struct lb_device *dev, bool ok, bool mask_ok)
 {
 	struct macstate *s = dev->rt.mac;
 
 	if (s->track[MACSTATE_LINK_ADR].tries == 0)
 		return;
+	if (!ok && mask_ok && s->ask_known && !(dev->adr && s->adr_bit)) {
+		memcpy(s->ch_mask, s->ask_mask, sizeof(s->ch_mask));
+		s->ch_mask_set = true;
+		answered(m, dev, MACSTATE_LINK_ADR);
+		return;
+	}
 	if (!ok) {
 		m->stats.refused[MACSTATE_LINK_ADR]++;
 		LB_LOG_RL(LOG_LVL_INFO, TAG, "device %s: LinkADRReq DR%u power %u refused",
@@ -533,7 +544,8 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 {
 	struct maccmd cmds[MAC_PARSE_MAX];
 	size_t n = 0, n_channel = 0;
-	bool want = f->u.data.adr_ack_req, adr_seen = false, adr_ok = true, ch_ok = true;
+	bool want = f->u.data.adr_ack_req, adr_seen = false, adr_ok = true, mask_ok = true;
+	bool ch_ok = true;
 	unsigned seen = 0;
 
 	if (!ensure_session(m, dev))
@@ -558,6 +570,7 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 			adr_ok = adr_ok && cmds[i].u.link_adr_ans.power_ack &&
 				 cmds[i].u.link_adr_ans.data_rate_ack &&
 				 cmds[i].u.link_adr_ans.channel_mask_ack;
+			mask_ok = mask_ok && cmds[i].u.link_adr_ans.channel_mask_ack;
 			break;
 		case MACCMD_DEV_STATUS:
 			seen |= 1u << MACSTATE_DEV_STATUS;
@@ -583,7 +596,7 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 	}
 	if (adr_seen) {
 		seen |= 1u << MACSTATE_LINK_ADR;
-		on_link_adr(m, dev, adr_ok);
+		on_link_adr(m, dev, adr_ok, mask_ok);
 	}
 	if (n_channel && dev->rt.mac->track[MACSTATE_NEW_CHANNEL].tries) {
 		if (ch_ok) {

@@ -309,18 +309,28 @@ void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct
 	plan_decision(t, dev, mac, mac_len, rx, n_rx, heard_ms, wanted);
 }
 
+bool txsched_retransmission_wanted(const struct lb_device *dev, const struct lw_frame *f)
+{
+	if (f->mtype != LW_MTYPE_CONFIRMED_UP)
+		return false;
+	if (dev->rt.retx_acks < TXSCHED_RETX_ACKS)
+		return true;
+	LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: FCnt %u heard again after %d "
+		  "acknowledgements: not acknowledged again", dev->name, dev->last_fcnt_up,
+		  TXSCHED_RETX_ACKS + 1);
+	return false;
+}
+
 void txsched_after_retransmission(struct txsched *t, struct lb_device *dev,
 				  const struct lw_frame *f, const uint8_t *mac, size_t mac_len,
 				  const struct lb_rx *rx, size_t n_rx, int64_t heard_ms)
 {
-	if (f->mtype != LW_MTYPE_CONFIRMED_UP)
+	if (!txsched_retransmission_wanted(dev, f))
 		return;
-	if (dev->rt.retx_acks >= TXSCHED_RETX_ACKS) {
-		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: FCnt %u heard again after %d "
-			  "acknowledgements: not acknowledged again", dev->name, dev->last_fcnt_up,
-			  TXSCHED_RETX_ACKS + 1);
-		return;
-	}
+	/* Class C holds off from this copy's receive windows as from any
+	 * uplink's; the ACK bit it carries was taken with the first copy. */
+	if (t->hooks.uplink)
+		(void)t->hooks.uplink(t->hooks.arg, dev, f, rx, n_rx);
 	dev->rt.retx_acks++;
 	dev->rt.ack_due = true;
 	plan_decision(t, dev, mac, mac_len, rx, n_rx, heard_ms, false);
@@ -578,7 +588,7 @@ struct decision {
 	uint8_t mac[PORT0_MAC_MAX];      /* the slot's answers, then netmac's requests */
 	size_t mac_len;
 	unsigned req_kinds;              /* netmac requests among them */
-	bool deferred;                   /* the item waits for a later frame (fit_frame) */
+	bool more;                       /* without the item, more is queued (fit_frame) */
 };
 
 void txsched_drop_item(struct txsched *t, struct lb_device *dev, const char *id, const char *code,
@@ -696,7 +706,7 @@ static void frame_of(const struct lb_device *dev, const struct decision *d,
 	/* FCtrl.ADR: the network controls the device's data rate
 	 * (TS001-1.0.4 §4.3.1.1), as ChirpStack sets it unless ADR is off. */
 	*fr = (struct downlink_frame){.dev_addr = dev->dev_addr, .adr = dev->adr,
-				      .ack = dev->rt.ack_due, .fpending = d->deferred,
+				      .ack = dev->rt.ack_due, .fpending = d->more,
 				      .fopts = d->mac, .fopts_len = (uint8_t)d->mac_len};
 	if (!d->has_item && d->mac_len > TXSCHED_MAC_MAX) {
 		fr->fopts = NULL;
@@ -736,22 +746,20 @@ static int plan_frame(const struct txsched *t, const struct lb_device *dev,
 	return rc == LB_OK && plan->n_attempts == 0 ? LB_ERR_TOO_LARGE : rc;
 }
 
-/* The frame did not fit any window. RP002-1.0.4's maximum payload M counts
- * FHDR's FOpts too, so a queued item must not be lost to the MAC commands
- * beside it: first the network's own requests shrink, whole commands, until
- * the frame fits (those left out wait for a later frame: netmac_sent() is
- * not told of them); then the item waits in the queue (FPending set) and the
- * device's answers and ACK go alone, as ChirpStack puts MAC commands first.
- * An item too large even alone is dropped, and the answers and ACK still
- * go. */
-static int fit_frame(struct txsched *t, struct lb_device *dev, const struct txsched_slot *s,
-		     struct decision *d, struct downlink_frame *fr, struct downlink_plan *plan)
+static void add_requests(struct txsched *t, struct lb_device *dev, const struct txsched_slot *s,
+			 struct decision *d);
+
+/* Shrink the network's own requests, whole commands, until fr fits; those
+ * left out wait for a later frame (netmac_sent() is told only of those that
+ * go). LB_ERR_TOO_LARGE: it does not fit even without them. */
+static int shrink_requests(struct txsched *t, struct lb_device *dev,
+			   const struct txsched_slot *s, struct decision *d,
+			   struct downlink_frame *fr, struct downlink_plan *plan)
 {
 	int rc = LB_ERR_TOO_LARGE;
 
 	while (d->mac_len > s->mac_len) {
 		size_t cap = d->mac_len - s->mac_len - 1;
-		d->req_kinds = 0;
 		d->mac_len = s->mac_len + netmac_requests(t->c.netmac, dev, d->mac + s->mac_len, cap,
 							  &d->req_kinds);
 		frame_of(dev, d, fr);
@@ -759,7 +767,22 @@ static int fit_frame(struct txsched *t, struct lb_device *dev, const struct txsc
 		if (rc != LB_ERR_TOO_LARGE)
 			return rc;
 	}
-	if (!d->has_item)
+	return rc;
+}
+
+/* The frame did not fit any window. RP002-1.0.4's maximum payload M counts
+ * FHDR's FOpts too, so a queued item must not be lost to the MAC commands
+ * beside it: first the network's own requests shrink; then the item waits
+ * in the queue (FPending set) and the device's answers and ACK go, as
+ * ChirpStack puts MAC commands first. An item too large even alone is
+ * dropped, and the answers and ACK still go. Without the item, the
+ * network's requests have the room of a frame of their own again. */
+static int fit_frame(struct txsched *t, struct lb_device *dev, const struct txsched_slot *s,
+		     struct decision *d, struct downlink_frame *fr, struct downlink_plan *plan)
+{
+	int rc = shrink_requests(t, dev, s, d, fr, plan);
+
+	if (rc != LB_ERR_TOO_LARGE || !d->has_item)
 		return rc;
 	size_t answers = d->mac_len;
 	d->mac_len = 0;
@@ -768,17 +791,20 @@ static int fit_frame(struct txsched *t, struct lb_device *dev, const struct txsc
 	d->mac_len = answers;
 	d->has_item = false;
 	if (rc == LB_OK) {
-		d->deferred = true;
+		d->more = true;
 		LB_LOG_RL(LOG_LVL_INFO, "txsched", "device %s: queue item %s waits for the next "
 			  "window: it does not fit beside the MAC answers", dev->name, d->item.id);
 	} else {
 		refuse_item(t, dev, &d->item, "DOWNLINK_PAYLOAD_SIZE",
 			    "no receive window can carry it at the device's data rate");
+		d->more = d->queued > 1;
 	}
+	add_requests(t, dev, s, d);
 	if (!dev->rt.ack_due && d->mac_len == 0 && !s->mac_wanted)
 		return LB_ERR_TOO_LARGE;
 	frame_of(dev, d, fr);
-	return plan_frame(t, dev, s, fr, plan);
+	rc = plan_frame(t, dev, s, fr, plan);
+	return rc == LB_ERR_TOO_LARGE ? shrink_requests(t, dev, s, d, fr, plan) : rc;
 }
 
 /* Build, plan and launch the frame for dev from slot s. */

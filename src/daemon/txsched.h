@@ -209,8 +209,13 @@ int txsched_restore_device(struct txsched *t, struct lb_device *dev);
  * taken with the first copy and are not read again. At most
  * TXSCHED_RETX_ACKS times per FCnt, so that a replayed frame costs a bounded
  * number of downlinks (each also within the duty cycle and the fair access);
- * beyond, logged. An unconfirmed frame: nothing. */
+ * beyond, logged. An unconfirmed frame: nothing. The class C hook sees the
+ * copy as an uplink (its receive windows are held); the confirmed downlink
+ * is not settled again. */
 #define TXSCHED_RETX_ACKS 7
+/* Whether txsched_after_retransmission() would acknowledge f again (false
+ * beyond the limit, logged): asked first, so a copy beyond costs nothing. */
+bool txsched_retransmission_wanted(const struct lb_device *dev, const struct lw_frame *f);
 void txsched_after_retransmission(struct txsched *t, struct lb_device *dev,
 				  const struct lw_frame *f, const uint8_t *mac, size_t mac_len,
 				  const struct lb_rx *rx, size_t n_rx, int64_t heard_ms);

@@ -196,7 +196,7 @@ static void ack_retransmission(struct uplink *u, const struct lw_frame *f,
 	const uint8_t *mac = NULL;
 	size_t mac_len = 0;
 
-	if (f->mtype != LW_MTYPE_CONFIRMED_UP)
+	if (!txsched_retransmission_wanted(m->dev, f))
 		return;
 	int rc = devices_decrypt(u->devices, m->dev, f, m->fcnt, plain);
 	if (rc == LB_OK)

@@ -59,6 +59,15 @@ static int read_session(sqlite3_stmt *st, struct store_session *r)
 	r->dev_nonce_last = (uint16_t)sqlite3_column_int(st, SC_DEV_NONCE_LAST);
 	r->joined_at = sqlite3_column_int64(st, SC_JOINED_AT);
 	r->updated_at = sqlite3_column_int64(st, SC_UPDATED_AT);
+	/* store_put_session() writes 0..15 (RXTimingSetupReq's range); a row
+	 * edited by hand or by another version must not reach the device
+	 * table's 4-bit field cut to fit. */
+	int delay = sqlite3_column_int(st, SC_RX_DELAY);
+	if (delay < 0 || delay > 15) {
+		log_warn(TAG, "session %016" PRIX64 ": stored RX1 delay %d out of range 0..15: "
+			 "the default (1 s) is used", r->dev_eui, delay);
+		r->rx_delay = 0;
+	}
 	return LB_OK;
 }
 

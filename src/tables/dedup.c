@@ -85,7 +85,7 @@ int dedup_init(struct dedup *d, int window_ms, size_t max_open)
 	    max_open > DEDUP_HARD_MAX_OPEN)
 		return LB_ERR_RANGE;
 	d->window_ms = window_ms;
-	d->retention_ms = (int64_t)window_ms * DEDUP_RETENTION_FACTOR;
+	d->retention_ms = (int64_t)window_ms + DEDUP_RETENTION_AFTER_WINDOW_MS;
 	if (d->retention_ms < DEDUP_MIN_RETENTION_MS)
 		d->retention_ms = DEDUP_MIN_RETENTION_MS;
 	d->max_open = max_open;

@@ -18,8 +18,13 @@
  * horizon (io/udp.h udp_read_horizon_us(), daemon/bridge.c).
  *
  * Copies that arrive after their group was emitted are recognised for a
- * retention time of max(2000 ms, 10 x window), counted as `late` and not
- * published again. Retention is measured from the group's first copy. The
+ * retention time of max(2000 ms, window + 500 ms), counted as `late` and not
+ * published again. Retention is measured from the group's first copy. It
+ * stays below the earliest retransmission of a confirmed uplink (RX2 ends
+ * 2 s after the frame, RETRANSMIT_TIMEOUT adds 1 to 3 s: TS001-1.0.4
+ * §4.3.1.2, RP002-1.0.4 default settings) while the window is at most 2.5 s,
+ * so that a retransmission reaches the device layer, which acknowledges it
+ * again; a late copy is a backhaul's delay, not seconds. The
  * memory of emitted frames is a bounded FIFO (4 x max_open entries, each a
  * 64-bit hash and a length); when it overflows, the oldest entry is
  * forgotten early (counted in seen_evicted) - a late copy of that frame then
@@ -57,7 +62,7 @@
 
 #define DEDUP_MAX_RX 16
 #define DEDUP_MIN_RETENTION_MS 2000
-#define DEDUP_RETENTION_FACTOR 10
+#define DEDUP_RETENTION_AFTER_WINDOW_MS 500
 #define DEDUP_SEEN_PER_OPEN 4        /* emitted-frame memory = 4 x max_open */
 #define DEDUP_MAX_WINDOW_MS 60000
 

@@ -1129,6 +1129,28 @@ START_TEST(us915_chmask_without_adr_refused)
 }
 END_TEST
 
+/* A device with ADR off that applies the sub-band mask answers
+ * ChannelMaskACK alone (it keeps its own DR and TX power: TS001-1.0.4
+ * §4.3.1.1): the mask counts as confirmed, nothing is asked again, no
+ * refusal, no back-off; DR and TX power are not taken. A device with ADR
+ * on answering so refuses the block. */
+START_TEST(us915_chmask_without_adr_mask_ack_only)
+{
+	static const uint8_t mask_only[] = {CID_LINK_ADR, 0x01, CID_LINK_ADR, 0x01};
+
+	open_region("US915", NULL);
+	uplink_at(false, false, 10, 903900000, 10.0f, NULL, 0);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_LINK_ADR));
+	uint8_t power = dev()->rt.mac->tx_power;
+	uplink_at(false, false, 10, 903900000, 10.0f, mask_only, sizeof(mask_only));
+	ck_assert(dev()->rt.mac->ch_mask_set);
+	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_LINK_ADR], 0);
+	ck_assert_uint_eq(w.mac.stats.backoffs, 0);
+	ck_assert_uint_eq(dev()->rt.mac->tx_power, power);
+	ck_assert_uint_eq(request_and_send(), 0);     /* nothing left to ask */
+}
+END_TEST
+
 /* A joined OTAA device and downlink.rx2_frequency: the join-accept does
  * not carry RX2's frequency (TS001-1.0.4 §6.2.6), so its RX2 is the
  * region's until it acknowledges RXParamSetupReq; rt.rx2_freq holding the
@@ -1213,6 +1235,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, us915_mask_resent_on_adr_ack_req);
 	tcase_add_test(tc, us915_chmask_without_adr);
 	tcase_add_test(tc, us915_chmask_without_adr_refused);
+	tcase_add_test(tc, us915_chmask_without_adr_mask_ack_only);
 	tcase_add_test(tc, otaa_rx2_frequency_pushed);
 	suite_add_tcase(s, tc);
 	return s;

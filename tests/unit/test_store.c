@@ -256,6 +256,13 @@ START_TEST(test_reopen_keeps_data)
 	ck_assert_int_eq(store_get_session(&s, EUI_MAX, &got), LB_OK);
 	expect_session(&got, &b);
 	store_close(&s);
+	/* A stored RX1 delay beyond RXTimingSetupReq's 0..15 (a row edited by
+	 * hand) comes back as the default, not cut to 4 bits. */
+	rawdb_exec(dir, "UPDATE session SET rx_delay = 17 WHERE fcnt_up_last = 41");
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &got), LB_OK);
+	ck_assert_uint_eq(got.rx_delay, 0);
+	store_close(&s);
 	/* Readable with the sqlite3 CLI as documented in store.h. */
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session WHERE fcnt_up_last IS NULL"), 1);
 	raw_text(dir, "SELECT printf('%016X', dev_eui) FROM session WHERE fcnt_up_last = 41",

@@ -1690,6 +1690,7 @@ END_TEST
  * RP002-1.0.4 §2.4.6) heard at SF12 through the given FOpts of the uplink. */
 static size_t item_uplink(uint8_t *phy, size_t item_len, const uint8_t *fopts, uint8_t fopts_len)
 {
+	const struct lb_device *dev0 = &w.devices.dev[0];
 	struct store_downlink dl;
 	struct lw_keys k;
 	size_t len;
@@ -1702,8 +1703,8 @@ static size_t item_uplink(uint8_t *phy, size_t item_len, const uint8_t *fopts, u
 	memset(dl.data, 0x5a, dl.len);
 	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
 	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = DEV_ADDR,
-				   .fcnt = 1, .fopts = fopts, .fopts_len = fopts_len,
-				   .has_fport = true, .fport = 10,
+				   .fcnt = dev0->has_last_fcnt ? dev0->last_fcnt_up + 1 : 1,
+				   .fopts = fopts, .fopts_len = fopts_len, .has_fport = true, .fport = 10,
 				   .payload = (const uint8_t *)"x", .payload_len = 1};
 	memset(&k, 0, sizeof(k));
 	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
@@ -1891,6 +1892,118 @@ START_TEST(test_too_large_item_dropped_answer_sent)
 	ck_assert_uint_eq(f.u.data.fctrl & 0x10, 0);
 	ck_assert_int_eq(store_downlink_get(&w.store, ITEM_A, &dl), LB_ERR_NOT_FOUND);
 	assert_last_log("DOWNLINK_PAYLOAD_SIZE");
+}
+END_TEST
+
+/* A confirmed uplink of the test device with FOpts fopts. */
+static size_t confirmed_up(uint8_t *phy, uint32_t fcnt, const uint8_t *fopts, uint8_t fopts_len)
+{
+	struct lw_keys k;
+	size_t len;
+	struct lw_data_params p = {.mtype = LW_MTYPE_CONFIRMED_UP, .dev_addr = DEV_ADDR,
+				   .fcnt = fcnt, .fopts = fopts, .fopts_len = fopts_len,
+				   .has_fport = true, .fport = 2,
+				   .payload = (const uint8_t *)"ping", .payload_len = 4};
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
+	lwcrypto_keys_free(&k);
+	return len;
+}
+
+/* A longer de-duplication window (500 ms) does not make a retransmission
+ * 3.5 s after the first copy a late copy: it is acknowledged again. */
+START_TEST(test_retransmission_after_longer_window)
+{
+	uint8_t phy[LW_MAX_PHY];
+
+	dedup_free(&w.dedup);
+	ck_assert_int_eq(dedup_init(&w.dedup, 500, 64), LB_OK);
+	(void)route_of(GW_1, 1806);
+	size_t len = confirmed_up(phy, 7, NULL, 0);
+	struct lb_rx rx = make_rx(GW_1, phy, len, -60, 9.0f);
+	ck_assert_int_eq(dedup_add(&w.dedup, &rx, t.clk, uplink_process, &t.up), DEDUP_NEW);
+	t.clk += 600;
+	dedup_tick(&w.dedup, t.clk, uplink_process, &t.up);
+	ck_assert_ptr_nonnull(decide_now());
+	t.clk += 2900;
+	rx = make_rx(GW_1, phy, len, -60, 9.0f);
+	ck_assert_int_eq(dedup_add(&w.dedup, &rx, t.clk, uplink_process, &t.up), DEDUP_NEW);
+	t.clk += 600;
+	dedup_tick(&w.dedup, t.clk, uplink_process, &t.up);
+	ck_assert_uint_eq(w.stats.frame_drops[DROP_RETRANSMISSION], 1);
+	ck_assert_ptr_nonnull(decide_now());
+}
+END_TEST
+
+/* An item too large alone is dropped while a small one waits behind it:
+ * the answer goes with FPending set, so the device asks again soon. With
+ * nothing else to send, no empty frame goes. */
+START_TEST(test_dropped_item_announces_the_next)
+{
+	static const uint8_t link_check_req[] = {0x02};
+	uint8_t phy[LW_MAX_PHY];
+	struct store_downlink dl;
+	struct gwmp_txpk txpk;
+	struct lw_frame f;
+
+	(void)route_of(GW_1, 1807);
+	/* A first downlink reserves the counters: the decision below is taken
+	 * once, not again after a wait (which would read the queue again). */
+	size_t len0 = confirmed_up(phy, 0, NULL, 0);
+	hear_one(phy, len0);
+	const struct rec_dgram *d0 = decide_now();
+	ck_assert_ptr_nonnull(d0);
+	struct gwmp_txack ok;
+	memset(&ok, 0, sizeof(ok));
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d0->buf + GWMP_OFF_TOKEN, &d0->to, &ok), LB_OK);
+	memset(&dl, 0, sizeof(dl));
+	snprintf(dl.id, sizeof(dl.id), "%s", ITEM_B);
+	dl.dev_eui = DEV_EUI;
+	dl.fport = 3;
+	dl.len = 2;
+	item_uplink(phy, 52, link_check_req, sizeof(link_check_req));   /* queues ITEM_A first */
+	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
+	d0 = decide_now();
+	ck_assert_ptr_nonnull(d0);
+	last_frame(&txpk, &f);
+	ck_assert_uint_eq(f.u.data.fopts_len, 3);
+	ck_assert_uint_ne(f.u.data.fctrl & 0x10, 0);                    /* FPending */
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d0->buf + GWMP_OFF_TOKEN, &d0->to, &ok), LB_OK);
+	ck_assert_int_eq(store_downlink_get(&w.store, ITEM_A, &dl), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_downlink_get(&w.store, ITEM_B, &dl), LB_OK);
+	ck_assert_int_eq(store_downlink_delete(&w.store, ITEM_B), LB_OK);
+	/* Too large alone, nothing else due: dropped, and no frame at all. */
+	size_t sent = w.udp.n;
+	item_uplink(phy, 52, NULL, 0);
+	ck_assert_ptr_null(decide_now());
+	ck_assert_uint_eq(w.udp.n, sent);
+	ck_assert_int_eq(store_downlink_get(&w.store, ITEM_A, &dl), LB_ERR_NOT_FOUND);
+}
+END_TEST
+
+/* Once the item waits, the network's requests have the room of a frame
+ * without it again: LinkCheckAns and DevStatusReq go together. */
+START_TEST(test_requests_return_when_item_waits)
+{
+	static const uint8_t link_check_req[] = {0x02};
+	uint8_t phy[LW_MAX_PHY];
+	struct store_downlink dl;
+	struct gwmp_txpk txpk;
+	struct lw_frame f;
+
+	wire_netmac();
+	w.devices.dev[0].prof->status_interval_h = 24;
+	(void)route_of(GW_1, 1808);
+	max_item_uplink(phy, link_check_req, sizeof(link_check_req));
+	ck_assert_ptr_nonnull(decide_now());
+	last_frame(&txpk, &f);
+	ck_assert_uint_eq(f.u.data.fopts_len, 4);
+	ck_assert_uint_eq(f.u.data.fopts[0], 0x02);                     /* LinkCheckAns */
+	ck_assert_uint_eq(f.u.data.fopts[3], 0x06);                     /* DevStatusReq */
+	ck_assert_uint_ne(f.u.data.fctrl & 0x10, 0);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 1);
+	ck_assert_int_eq(store_downlink_get(&w.store, ITEM_A, &dl), LB_OK);
 }
 END_TEST
 
@@ -2103,6 +2216,9 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_requests_shrink_to_fit);
 	tcase_add_test(tc, test_max_item_waits_for_answers);
 	tcase_add_test(tc, test_too_large_item_dropped_answer_sent);
+	tcase_add_test(tc, test_retransmission_after_longer_window);
+	tcase_add_test(tc, test_dropped_item_announces_the_next);
+	tcase_add_test(tc, test_requests_return_when_item_waits);
 	tcase_add_test(tc, test_downlink_adr_bit_set);
 	tcase_add_test(tc, test_downlink_adr_bit_follows_config);
 	tcase_add_test(tc, test_otaa_rx2_frequency_told);
