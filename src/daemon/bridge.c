@@ -613,8 +613,6 @@ static int otaa_setup(struct bridge *b)
 		.rx1_dr_offset = (uint8_t)c->downlink_rx1_dr_offset,
 		.rx_delay_s = (uint8_t)c->downlink_rx_delay_s,
 		.has_rx2_dr = c->has_downlink_rx2_dr, .rx2_dr = (uint8_t)c->downlink_rx2_dr,
-		.has_rx2_freq = c->has_downlink_rx2_frequency,
-		.rx2_freq = (uint32_t)c->downlink_rx2_frequency,
 	};
 	return otaa_init(&b->otaa, &ctx, &o);
 }

@@ -123,6 +123,27 @@ static int apply_row(struct devices *d, struct lb_device *dev, const struct stor
 	return LB_OK;
 }
 
+/* Builds before 2026-12-07 numbered the extra channels from 3 in every
+ * non-grid region; AS923 has two default channels (RP002-1.0.4 §2.10.2), so
+ * they are numbered from 2 now. A stored state in the old numbering
+ * (channels confirmed, channel 2 not among them: the old numbering had
+ * none) would be read shifted by one: its channels are forgotten, so
+ * NewChannelReq defines them again. */
+static void forget_old_channel_numbering(const struct netmac *m, struct lb_device *dev)
+{
+	struct macstate *s = dev->rt.mac;
+	unsigned first = macstate_first_extra_channel(m->c.region);
+	uint8_t chans = (uint8_t)(s->rx_done & ~(MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE));
+
+	if (first != 2 || chans == 0)
+		return;
+	if (chans & MACSTATE_CHANNEL_DONE(2))
+		return;
+	s->rx_done &= (uint8_t)(MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE);
+	log_warn(TAG, "device %s: stored channels of the old AS923 numbering (from 3) forgotten: "
+		 "they are defined again from channel 2", dev->name);
+}
+
 static void touch(struct netmac *m, struct lb_device *dev)
 {
 	struct store_mac r;
@@ -214,9 +235,12 @@ static int restore(const struct netmac *m, struct lb_device *dev)
 			  "use, not written over meanwhile): %s", dev->name, lb_strerror(rc));
 		return rc;
 	}
-	if ((rc = apply_row(m->c.devices, dev, &row)) != LB_OK)
+	if ((rc = apply_row(m->c.devices, dev, &row)) != LB_OK) {
 		log_error(TAG, "device %s: MAC state not kept: %s", dev->name, lb_strerror(rc));
-	return rc;
+		return rc;
+	}
+	forget_old_channel_numbering(m, dev);
+	return LB_OK;
 }
 
 void netmac_cflist_channels(const struct region *r, const char *join_cflist,

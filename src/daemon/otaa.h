@@ -63,9 +63,10 @@ struct otaa_opts {
 	const char *join_cflist;         /* "auto", "none" or MHz list; borrowed */
 	uint8_t rx1_dr_offset;
 	uint8_t rx_delay_s;
-	bool has_rx2_dr, has_rx2_freq;   /* else the region's defaults */
+	bool has_rx2_dr;                 /* else the region's default */
 	uint8_t rx2_dr;
-	uint32_t rx2_freq;
+	/* No RX2 frequency: the join-accept cannot carry it (TS001-1.0.4
+	 * §6.2.6); netmac pushes a configured one after the join. */
 };
 
 struct otaa_ctx {

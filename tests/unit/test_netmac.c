@@ -29,6 +29,7 @@
 #include "daemon/publish.h"
 #include "daemon/session.h"
 #include "daemon/stats.h"
+#include "store/store_mac.h"
 #include "events/event_json.h"
 #include "io/loop.h"
 #include "lorawan/maccmd.h"
@@ -1025,6 +1026,21 @@ START_TEST(as923_new_channels_from_2)
 	dev()->adr = true;
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_LINK_ADR));
 	ck_assert_uint_eq(dev()->rt.mac->ask_mask[0], 0x007f);
+	/* Stored in this numbering: read back as it is. */
+	restart();
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & 0xfc, 0x7c);
+	/* Stored by an older build, which numbered them from 3 (bits 3..7):
+	 * forgotten at the read, so NewChannelReq defines them again. */
+	struct store_mac row;
+	ck_assert_int_eq(store_mac_get(&w.store, DEV_EUI, &row), LB_OK);
+	row.rx_done = macstate_rx_done_to_row(0xf8);
+	ck_assert_int_eq(store_mac_put(&w.store, &row), LB_OK);
+	restart();
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & 0xfc, 0);
+	dev()->adr = false;
+	uplink_at(true, false, 12, 923200000, 5.0f, NULL, 0);
+	len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds, BIT(MACSTATE_NEW_CHANNEL));
 }
 END_TEST
 

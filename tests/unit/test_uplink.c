@@ -2132,8 +2132,6 @@ START_TEST(test_otaa_rx2_frequency_told)
 
 	wire_netmac();
 	w.mac.o.rx2_freq = 869100000;
-	w.otaa.opts.has_rx2_freq = true;
-	w.otaa.opts.rx2_freq = 869100000;
 	w.tx.opts.has_rx2_freq = true;
 	w.tx.opts.rx2_freq = 869100000;
 	(void)route_of(GW_1, 1794);
