@@ -396,6 +396,9 @@ static void on_dev_status(struct netmac *m, struct lb_device *dev,
 	status_event(m, dev, a, rx, dedup_id);
 }
 
+static bool rx_param_needed(const struct netmac *m, const struct lb_device *dev,
+			    struct maccmd_rx_param_setup_req *want);
+
 /* RXParamSetupAns, all three bits: the device now uses what was asked. */
 static void on_rx_param(struct netmac *m, struct lb_device *dev,
 			const struct maccmd_rx_param_setup_ans *a)
@@ -404,9 +407,19 @@ static void on_rx_param(struct netmac *m, struct lb_device *dev,
 	uint32_t freq;
 	uint8_t dr;
 
-	if (s->track[MACSTATE_RX_PARAM].tries == 0)
-		return;   /* repeated (sticky) or not asked: already handled */
-	if (!a->rx1_dr_offset_ack || !a->rx2_data_rate_ack || !a->channel_ack) {
+	bool ok = a->rx1_dr_offset_ack && a->rx2_data_rate_ack && a->channel_ack;
+	struct maccmd_rx_param_setup_req want;
+
+	/* Repeated (sticky) or not asked: already handled. But a positive
+	 * answer that comes after the tries ran out, during the back-off, is
+	 * the device applying the request (it repeats the answer in every
+	 * uplink until a downlink, §5.4): its windows moved, so the bridge's
+	 * must too, if the request is still what would be asked. */
+	if (s->track[MACSTATE_RX_PARAM].tries == 0 &&
+	    !(ok && backed_off(s, MACSTATE_RX_PARAM, wall_s()) &&
+	      !(s->rx_done & MACSTATE_RX_PARAM_DONE) && rx_param_needed(m, dev, &want)))
+		return;
+	if (!ok) {
 		m->stats.refused[MACSTATE_RX_PARAM]++;
 		unanswered(m, dev, MACSTATE_RX_PARAM);
 		return;

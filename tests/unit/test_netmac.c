@@ -632,6 +632,39 @@ START_TEST(rx_param_setup_refused_is_retried)
 }
 END_TEST
 
+/* The device applies RXParamSetupReq, but its answers are lost until the
+ * tries ran out: the bridge backs off. The answer that finally comes (the
+ * device repeats it in every uplink) still moves the bridge's windows;
+ * a refusal then, or the answer once repeated, changes nothing. */
+START_TEST(rx_param_late_answer_in_backoff)
+{
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx2_freq = 869000000;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	for (int i = 0; i < 3; i++) {
+		uplink(NULL, 0, 5.0f);
+		ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM));
+	}
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(w.mac.stats.backoffs, 1);
+	const uint8_t no[] = {CID_RX_PARAM, 0x06};
+	uplink(no, sizeof(no), 5.0f);
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & MACSTATE_RX_PARAM_DONE, 0);
+	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK};
+	uplink(ans, sizeof(ans), 5.0f);
+	ck_assert_uint_ne(dev()->rt.mac->rx_done & MACSTATE_RX_PARAM_DONE, 0);
+	struct downlink_plan_in in;
+	memset(&in, 0, sizeof(in));
+	netmac_windows(&w.mac, dev(), &in);
+	ck_assert(in.rx2_override);
+	ck_assert_uint_eq(in.rx2_freq_hz, 869000000);
+	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_RX_PARAM], 0);
+}
+END_TEST
+
 START_TEST(rx_timing_setup_pushed_and_confirmed)
 {
 	teardown();
@@ -1236,6 +1269,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, link_adr_answer_after_restart_applies_nothing);
 	tcase_add_test(tc, rx_param_setup_sticky_answers);
 	tcase_add_test(tc, rx_param_setup_refused_is_retried);
+	tcase_add_test(tc, rx_param_late_answer_in_backoff);
 	tcase_add_test(tc, otaa_device_gets_no_rx_param);
 	tcase_add_test(tc, rx_timing_setup_pushed_and_confirmed);
 	tcase_add_test(tc, rx_timing_setup_unanswered_backs_off);
