@@ -330,6 +330,13 @@ START_TEST(test_sent_at_once)
 	/* Nothing more to send. */
 	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 1);
+	/* devices[].adr false: the bit clear. */
+	devices_find_eui(&w.devices, DEV_C)->adr = false;
+	queue(DEV_C, "item-2", false, "open");
+	cc_tick(later());
+	ck_assert_uint_eq(w.udp.n, 2);
+	datagram(1, &tx, &f);
+	ck_assert(!f.u.data.adr);
 }
 END_TEST
 
