@@ -43,6 +43,13 @@ void log_open(enum log_level threshold, bool use_syslog)
 		openlog("lorabridge", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+static enum log_level stderr_max = LOG_LVL_DEBUG;
+
+void log_stderr_max(enum log_level max)
+{
+	stderr_max = max;
+}
+
 void log_close(void)
 {
 	if (log_to_syslog)
@@ -86,8 +93,9 @@ void log_write(enum log_level level, const char *module, const char *fmt, ...)
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ldZ %-6s [%s] %s\n", stamp, (long)(tv.tv_usec / 1000),
-		log_level_name(level), module, msg);
+	if (level <= stderr_max)
+		fprintf(stderr, "%s.%03ldZ %-6s [%s] %s\n", stamp, (long)(tv.tv_usec / 1000),
+			log_level_name(level), module, msg);
 	if (log_to_syslog)
 		syslog(level_syslog[level], "[%s] %s", module, msg);
 }

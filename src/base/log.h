@@ -40,6 +40,10 @@ extern enum log_level log_threshold;
 
 /* Choose destinations: stderr always, syslog (ident "lorabridge") if asked. */
 void log_open(enum log_level threshold, bool use_syslog);
+/* Lines less severe than max go to syslog only, not to stderr (default: all
+ * go): a detaching daemon's caller sees its start-up's warnings and errors,
+ * not its progress. */
+void log_stderr_max(enum log_level max);
 void log_close(void);
 
 /* Parse "error", "warn", "notice", "info", "debug"; -1 if unknown. */

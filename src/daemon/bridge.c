@@ -47,10 +47,10 @@ static int mqtt_out(void *arg, const char *topic, const void *payload, size_t le
 
 /* Events held for the group commit go through the outbox. */
 static int hold_out(void *arg, uint64_t batch, uint64_t dev_eui, const char *topic,
-		    const void *payload, size_t len, int qos)
+		    const void *payload, size_t len, int qos, bool up)
 {
 	struct bridge *b = arg;
-	return outbox_add(&b->outbox, batch, dev_eui, topic, payload, len, qos);
+	return outbox_add(&b->outbox, batch, dev_eui, topic, payload, len, qos, up);
 }
 
 static size_t outbox_room(void *arg)
@@ -1158,6 +1158,17 @@ static int64_t dedup_tick_timers(struct bridge *b)
 	return b->dedup_next;
 }
 
+/* Home Assistant's re-announcement, as the MQTT queue has room: half the
+ * queue at most, the rest left to the events. */
+static int64_t hass_tick_bridge(struct bridge *b, int64_t now)
+{
+	size_t half = (size_t)b->cfg.mqtt_queue_limit / 2, pending = mqtt_pending(&b->mqtt);
+
+	if (!hass_announce_more(&b->hass, pending < half ? half - pending : 0))
+		return -1;
+	return now + BRIDGE_HASS_PACE_MS;
+}
+
 /* Every module's timers: run what is due, return the next deadline. */
 static int64_t run_timers(struct bridge *b)
 {
@@ -1188,6 +1199,7 @@ static int64_t run_timers(struct bridge *b)
 		next = loop_earliest(next, b->next_stats_ms);
 	next = loop_earliest(next, heap_tick(b, now));
 	next = loop_earliest(next, intake_tick_bridge(b, now));
+	next = loop_earliest(next, hass_tick_bridge(b, now));
 	return loop_earliest(next, service_tick(b, now));
 }
 
@@ -1386,9 +1398,16 @@ static void shutdown_flush(struct bridge *b)
 	if (durable_flush(&b->durable) != LB_OK)
 		log_error("bridge", "deletions of acknowledged outbox events not committed: those "
 			  "are published again at the next start");
-	if (outbox_pending(&b->outbox) > 0)
+	/* Events still held for a commit that never succeeded (the state
+	 * directory failing, a full disk) were never written: they end here. */
+	uint64_t kept = outbox_backlog(&b->outbox);
+	uint64_t lost = outbox_pending(&b->outbox) - kept;
+	if (kept > 0)
 		log_notice("bridge", "%llu event(s) kept in the outbox for the next start",
-			   (unsigned long long)outbox_pending(&b->outbox));
+			   (unsigned long long)kept);
+	if (lost > 0)
+		log_error("bridge", "%llu event(s) lost: never written to the state directory, "
+			  "whose commits failed (see above)", (unsigned long long)lost);
 }
 
 /* FAILURE IS FINAL (store_sync.h): a restart reads the state back from

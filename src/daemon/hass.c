@@ -537,6 +537,7 @@ int hass_init(struct hass *h, struct publisher *pub, const struct hass_opts *o)
 	memset(h, 0, sizeof(*h));
 	h->pub = pub;
 	h->o = *o;
+	h->announce_next = SIZE_MAX;
 	int rc = publish_bridge_topic(pub, "state", h->availability, sizeof(h->availability));
 	if (rc != LB_OK)
 		log_error(TAG, "bridge state topic (availability) cannot be built: %s",
@@ -591,9 +592,23 @@ static bool on_status(struct hass *h, const char *topic, const void *payload, si
 		return false;
 	if (len == strlen(STATUS_ONLINE) && memcmp(payload, STATUS_ONLINE, len) == 0) {
 		log_info(TAG, "Home Assistant is online: announcing %zu device(s) again", h->n);
-		(void)hass_announce_all(h);   /* failures are logged, retried at the next uplink */
+		h->announce_next = 0;   /* hass_announce_more(), as the MQTT queue has room */
 	}
 	return true;
+}
+
+bool hass_announce_more(struct hass *h, size_t room)
+{
+	if (!h || !h->o.discovery || h->announce_next >= h->n) {
+		if (h)
+			h->announce_next = SIZE_MAX;   /* none due (devices added later wait too) */
+		return false;
+	}
+	uint64_t before = h->stats.configs + h->stats.errors;
+	/* failures are logged, and retried at the device's next uplink */
+	while (h->announce_next < h->n && h->stats.configs + h->stats.errors - before < room)
+		(void)announce_dev(h, h->dev[h->announce_next++]);
+	return h->announce_next < h->n;
 }
 
 int hass_sweep_filter(const struct hass *h, enum hass_sweep which, char *out, size_t cap)

@@ -151,6 +151,7 @@ struct hass {
 	size_t n, cap;
 	uint32_t *slots;                 /* DevEUI -> index + 1, open addressing */
 	size_t mask;
+	size_t announce_next;            /* re-announce: the next device; SIZE_MAX = none */
 	struct hass_stats stats;
 };
 
@@ -197,6 +198,16 @@ bool hass_on_message(struct hass *h, struct devices *devices, const char *topic,
 
 /* Publish every remembered config again. Returns LB_OK or the first error. */
 int hass_announce_all(struct hass *h);
+
+/*
+ * Home Assistant's `online` (on the status topic) asks for every config
+ * again: the devices are announced a few at a time, at most `room` messages'
+ * worth a call (each device's diagnostic, field and status configs, about
+ * six), so that a large fleet's announcement never overflows the MQTT queue
+ * (mqtt.queue_limit drops its oldest). The caller passes the queue's room
+ * and calls again while this returns true (more devices wait).
+ */
+bool hass_announce_more(struct hass *h, size_t room);
 
 /* After devices_reload(): clear and forget the devices that left (or
  * changed application), announce renamed ones again. */

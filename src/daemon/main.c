@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon/airtime_cli.h"
@@ -247,6 +248,23 @@ static int load_config(const struct cli *c, struct lb_config *cfg)
 	return rc;
 }
 
+/* The pipe closed without a report: the child is gone (it holds the write
+ * end until it reports). Say how, where the daemon was started. */
+static int child_died(pid_t pid)
+{
+	int st = 0;
+
+	if (waitpid(pid, &st, 0) == pid && WIFSIGNALED(st))
+		fprintf(stderr, "lorabridge: the daemon was killed by signal %d during start-up\n",
+			WTERMSIG(st));
+	else if (WIFEXITED(st))
+		fprintf(stderr, "lorabridge: the daemon exited with status %d during start-up "
+			"(see the system log)\n", WEXITSTATUS(st));
+	else
+		fprintf(stderr, "lorabridge: the daemon ended during start-up\n");
+	return EXIT_STARTUP;
+}
+
 /*
  * Detach like daemon(3), but the parent stays until the child has started
  * (or failed to): its exit status is the child's start-up outcome, so
@@ -267,7 +285,7 @@ static int daemonize(void)
 		uint8_t code = EXIT_STARTUP;
 		close(p[1]);
 		if (read(p[0], &code, 1) != 1)
-			code = EXIT_STARTUP;
+			_exit(child_died(pid));
 		_exit(code);
 	}
 	close(p[0]);
@@ -335,15 +353,21 @@ static int run_daemon(const struct cli *c, struct lb_config *cfg)
 		return EXIT_STARTUP;
 	}
 	log_open((enum log_level)level, !c->foreground);
+	if (started_fd >= 0)
+		log_stderr_max(LOG_LVL_WARN);
 	struct bridge_opts o = {.accept_state_loss = c->accept_state_loss};
 	int rc = bridge_init(&b, cfg, &o);
-	if (rc == LB_OK) {
-		report_started(&started_fd, 0);
-		rc = bridge_run(&b);
-	} else {
+	if (rc != LB_OK) {
 		log_error("main", "start-up failed: %s", lb_strerror(rc));
+		/* Freed before the caller hears: the state directory's lock is
+		 * let go, so a command run right after (--purge) finds it free. */
+		(void)bridge_free(&b);
 		report_started(&started_fd, (uint8_t)exit_code(rc));
+		log_close();
+		return exit_code(rc);
 	}
+	report_started(&started_fd, 0);
+	rc = bridge_run(&b);
 	/* a failed sync found by the store's close is one too (exit 3) */
 	int closed = bridge_free(&b);
 	if (rc == LB_OK)

@@ -32,6 +32,7 @@ struct outbox_msg {
 	int qos;
 	enum msg_state state;
 	bool pooled;                     /* a block of OUTBOX_POOL_BLOCK bytes */
+	bool up;                         /* an `up` event (counted when acknowledged) */
 };
 
 static struct outbox_msg *msg_new(struct outbox *o, uint64_t seq, uint64_t dev_eui,
@@ -340,7 +341,7 @@ static int refuse_overflow(struct outbox *o, uint64_t dev_eui, uint64_t bytes)
 }
 
 int outbox_add(struct outbox *o, uint64_t batch, uint64_t dev_eui, const char *topic,
-	       const void *payload, size_t len, int qos)
+	       const void *payload, size_t len, int qos, bool up)
 {
 	if (!topic || !topic[0] || (len && !payload) || qos < 0 || qos > 2)
 		return LB_ERR_INVAL;
@@ -355,6 +356,7 @@ int outbox_add(struct outbox *o, uint64_t batch, uint64_t dev_eui, const char *t
 		return LB_ERR_NOMEM;
 	o->next_seq++;
 	m->batch = batch;
+	m->up = up;
 	if (o->held_tail)
 		o->held_tail->next = m;
 	else
@@ -412,6 +414,8 @@ static int page_cb(void *arg, const struct store_outbox_row *row)
 
 	if (!m)
 		return LB_ERR_NOMEM;
+	/* The disk keeps no kind: told from the topic, as it was given. */
+	m->up = !o->ctx.is_uplink || o->ctx.is_uplink(o->ctx.is_uplink_arg, m->topic);
 	cache_push(o, m);
 	o->stats.paged_in++;
 	return LB_OK;
@@ -503,7 +507,7 @@ void outbox_acked(struct outbox *o, uint64_t token)
 		return;
 	}
 	struct outbox_msg *m = at(o, (size_t)i);
-	if (!o->ctx.is_uplink || o->ctx.is_uplink(o->ctx.is_uplink_arg, m->topic))
+	if (m->up)
 		o->ctx.stats->uplinks_published++;
 	settle(o, m);
 	o->stats.acked++;

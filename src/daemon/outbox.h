@@ -97,7 +97,8 @@ struct outbox_ctx {
 	struct stats *stats;
 	struct outbox_sink sink;
 	/* Is the event on this topic an `up` (counted in uplinks_published when
-	 * acknowledged; `ack` and `txack` are held here too)? NULL: all are. */
+	 * acknowledged; `ack` and `txack` are held here too)? Asked of events
+	 * read back from the disk only; outbox_add() is told. NULL: all are. */
 	bool (*is_uplink)(void *arg, const char *topic);
 	void *is_uplink_arg;
 };
@@ -166,9 +167,10 @@ size_t outbox_release_pool(struct outbox *o);
 /* Hold an event (copied) until batch `batch` is committed, then publish it.
  * Errors: LB_ERR_FULL (beyond the limit: counted and logged here),
  * LB_ERR_TOO_LARGE (topic or payload beyond the store's limits),
- * LB_ERR_INVAL, LB_ERR_NOMEM. */
+ * LB_ERR_INVAL, LB_ERR_NOMEM. up: an `up` event, counted in the stats'
+ * uplinksPublished once acknowledged. */
 int outbox_add(struct outbox *o, uint64_t batch, uint64_t dev_eui, const char *topic,
-	       const void *payload, size_t len, int qos);
+	       const void *payload, size_t len, int qos, bool up);
 
 /* Release committed events, read rows back, send what the sink takes.
  * Returns the next deadline (monotonic ms; now when more rows wait to be

@@ -368,7 +368,7 @@ size_t payload_check_scripts(const struct lb_config *cfg, FILE *err)
 		const struct lb_device_conf *d = &cfg->devices[i];
 		if (d->codec != LB_CODEC_JS || !d->codec_script)
 			continue;
-		snprintf(owner, sizeof(owner), "device '%s'", d->name);
+		snprintf(owner, sizeof(owner), "device '%s'", d->name ? d->name : "?");
 		failed += check_script(&done, d->codec_script, owner, &lim, err);
 	}
 	if (done.nomem)

@@ -58,29 +58,50 @@ void publish_free(struct publisher *p)
 	topic_free(&p->bridge);
 }
 
-/* Does s match the template from segment i on, {event} being "up"? A
- * value is non-empty and never holds '/' (topic_expand() refuses that), so
- * it ends within its level: each end there is tried. */
-static bool matches_up(const struct topic_tpl *t, size_t i, const char *s)
-{
-	if (i == t->n_seg)
-		return *s == '\0';
-	const struct topic_seg *g = &t->seg[i];
-	if (g->var == TOPIC_VAR_NONE)
-		return !strncmp(s, t->text + g->off, g->len) && matches_up(t, i + 1, s + g->len);
-	if (g->var == TOPIC_VAR_EVENT)
-		return !strncmp(s, "up", 2) && matches_up(t, i + 1, s + 2);
-	size_t level = strcspn(s, "/");
-	for (size_t k = 1; k <= level; k++) {
-		if (matches_up(t, i + 1, s + k))
-			return true;
-	}
-	return false;
-}
-
+/* Does topic match the template with {event} = "up"? A value is non-empty
+ * and never holds '/' (topic_expand() refuses that), so it ends within its
+ * level. Positions reachable after each segment are kept in a set, so a
+ * level of several placeholders costs its length times theirs, never the
+ * backtracking of every split (a template with six placeholders in a level
+ * took seconds that way). */
 bool publish_is_device_up(const struct publisher *p, const char *topic)
 {
-	return matches_up(&p->device_event, 0, topic);
+	const struct topic_tpl *t = &p->device_event;
+	bool a[PUBLISH_TOPIC_MAX + 1], b[PUBLISH_TOPIC_MAX + 1];
+	bool *cur = a, *next = b;
+	size_t n = strlen(topic);
+
+	if (n > PUBLISH_TOPIC_MAX)
+		return false;
+	memset(cur, 0, n + 1);
+	cur[0] = true;
+	for (size_t i = 0; i < t->n_seg; i++) {
+		const struct topic_seg *g = &t->seg[i];
+		bool any = false;
+		memset(next, 0, n + 1);
+		for (size_t pos = 0; pos <= n; pos++) {
+			if (!cur[pos])
+				continue;
+			const char *s = topic + pos;
+			if (g->var == TOPIC_VAR_NONE) {
+				if (g->len <= n - pos && !memcmp(s, t->text + g->off, g->len))
+					any = next[pos + g->len] = true;
+			} else if (g->var == TOPIC_VAR_EVENT) {
+				if (!strncmp(s, "up", 2))
+					any = next[pos + 2] = true;
+			} else {
+				size_t level = strcspn(s, "/");
+				for (size_t k = 1; k <= level; k++)
+					any = next[pos + k] = true;
+			}
+		}
+		if (!any)
+			return false;
+		bool *tmp = cur;
+		cur = next;
+		next = tmp;
+	}
+	return cur[n];
 }
 
 void publish_set_tap(struct publisher *p, const struct publish_tap *tap)
@@ -181,7 +202,8 @@ int publish_device_event_held(struct publisher *p, uint64_t batch, const char *a
 	int rc = topic_expand(&p->device_event, &v, p->topic, sizeof(p->topic));
 	if (rc != LB_OK)
 		return rc;
-	return p->sink.hold(p->sink.arg, batch, dev_eui, p->topic, json, len, p->qos);
+	return p->sink.hold(p->sink.arg, batch, dev_eui, p->topic, json, len, p->qos,
+			    !strcmp(event, "up"));
 }
 
 int publish_command_filter(struct publisher *p, char *out, size_t cap)

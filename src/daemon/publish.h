@@ -42,7 +42,7 @@ struct publish_sink {
 	int (*publish)(void *arg, const char *topic, const void *payload, size_t len, int qos,
 		       bool retain);
 	int (*hold)(void *arg, uint64_t batch, uint64_t dev_eui, const char *topic,
-		    const void *payload, size_t len, int qos);
+		    const void *payload, size_t len, int qos, bool up);  /* up: an `up` event */
 	void *arg;
 };
 
@@ -97,8 +97,9 @@ int publish_init(struct publisher *p, const struct lb_config *cfg, const struct 
 void publish_free(struct publisher *p);
 
 /* Is topic a device's `up` event topic: the device_event template with
- * {event} = "up" (any value of its other placeholders)? Tells the outbox's
- * acknowledged events apart, which holds `ack` and `txack` events too. */
+ * {event} = "up" (any value of its other placeholders)? Tells apart the
+ * outbox's events read back from the disk, which holds `ack` and `txack`
+ * events too (those it was given say so: the sink's `up`). */
 bool publish_is_device_up(const struct publisher *p, const char *topic);
 
 /* Show every device event to tap as well (after publish_init()). */

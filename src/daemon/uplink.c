@@ -3,10 +3,12 @@
 #include "daemon/uplink.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
+#include "codec/jscodec.h"
 #include "events/event_json.h"
 #include "base/hex.h"
 #include "base/lb_err.h"
@@ -150,15 +152,26 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 	 * once decoded); failures are logged there and do not concern the event. */
 	(void)hass_seen(u->hass, m->dev, ev.object, loop_now_ms());
 
-	char json[UPLINK_EVENT_MAX];
+	char small[UPLINK_EVENT_MAX];
+	char *json = small, *big = NULL;
 	struct ev_span obj;
 	/* Filled here, after the calls above that may publish events of their
 	 * own: its deviceInfo head is valid until the next fill (devevent.h). */
 	devevent_fill(&dev, u->ev, m->dev);
-	int rc = event_json_uplink_at(&ev, json, sizeof(json), &len, &obj);
+	int rc = event_json_uplink_at(&ev, json, sizeof(small), &len, &obj);
+	if (rc == LB_ERR_TOO_LARGE && ev.object) {
+		/* A codec's result may take up to its limit (JSCODEC_DEFAULT_RESULT_MAX,
+		 * 64 KiB) beside the rest: a block of its own, for this event only. */
+		big = malloc(UPLINK_EVENT_MAX + JSCODEC_DEFAULT_RESULT_MAX);
+		rc = big ? event_json_uplink_at(&ev, big, UPLINK_EVENT_MAX + JSCODEC_DEFAULT_RESULT_MAX,
+						&len, &obj)
+			 : LB_ERR_NOMEM;
+		json = big;
+	}
 	json_object_put(ev.object);
 	ev.object = NULL;
 	if (rc != LB_OK) {
+		free(big);
 		u->stats->frame_drops[DROP_ENCODE]++;
 		LB_LOG_RL(LOG_LVL_ERROR, "uplink", "device %s: up event not built: %s", m->dev->name,
 			  lb_strerror(rc));
@@ -174,6 +187,7 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 	rc = publish_device_event_held(u->pub, batch, m->dev->prof->application,
 				       ev.dev->application_id, m->dev->dev_eui, "up", json, len,
 				       &facts);
+	free(big);
 	if (rc == LB_ERR_FULL)
 		return;   /* the outbox is full: counted (outboxOverflow) and logged there */
 	if (rc != LB_OK) {

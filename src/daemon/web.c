@@ -51,8 +51,11 @@ static void reply(struct web *w, struct httpd_conn *c, unsigned code, const char
 		  const char *body, size_t len)
 {
 	count_code(w, code);
-	if (httpd_reply(c, code, type, body, len, WEB_CSP) != LB_OK)
-		LB_LOG_RL(LOG_LVL_WARN, "web", "answer %u not sent (out of memory)", code);
+	int rc = httpd_reply(c, code, type, body, len, WEB_CSP);
+	if (rc != LB_OK)
+		LB_LOG_RL(LOG_LVL_WARN, "web", "answer %u not sent: %s", code,
+			  rc == LB_ERR_IO ? "the connection is closing (the client left or sent a "
+					    "request the server refused)" : lb_strerror(rc));
 }
 
 static void reply_error(struct web *w, struct httpd_conn *c, unsigned code, const char *why)

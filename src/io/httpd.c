@@ -93,11 +93,14 @@ static int queue_answer(struct httpd_conn *c, unsigned status, struct MHD_Respon
 		ok = add_header_line(h->lm, r, line, n);
 		line += n + (line[n] == '\n');
 	}
-	if (ok)
-		ok = h->lm->queue_response(c->mc, status, r) == MHD_YES;
+	/* MHD_queue_response() also fails for a connection MHD is closing
+	 * (the client went away, a malformed request it refused itself): not
+	 * memory. */
+	int rc = !ok ? LB_ERR_NOMEM
+		 : h->lm->queue_response(c->mc, status, r) == MHD_YES ? LB_OK : LB_ERR_IO;
 	h->lm->destroy_response(r);
 	c->answered = true;
-	return ok ? LB_OK : LB_ERR_NOMEM;
+	return rc;
 }
 
 int httpd_reply(struct httpd_conn *c, unsigned status, const char *type, const char *body,

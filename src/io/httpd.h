@@ -141,7 +141,8 @@ int64_t httpd_tick(struct httpd *h, int64_t now_ms);
 /* Answer a request: status, Content-Type, body (copied). extra_header is
  * NULL or one or more "Name: value" lines separated by '\n' (a value of at
  * most 511 bytes). Errors: LB_ERR_NOMEM (also: a malformed extra_header),
- * LB_ERR_STATE (already answered). */
+ * LB_ERR_STATE (already answered), LB_ERR_IO (MHD refused to queue it: the
+ * connection is closing). */
 int httpd_reply(struct httpd_conn *c, unsigned status, const char *type, const char *body,
 		size_t len, const char *extra_header);
 
@@ -157,7 +158,7 @@ typedef void (*httpd_pull_done_fn)(void *arg);
 
 /* Answer with a body of unknown length produced by pull as the client
  * reads it (chunked in HTTP/1.1): no whole body in memory, no long stall
- * of the loop. Headers as httpd_reply(). Errors: LB_ERR_NOMEM,
+ * of the loop. Headers as httpd_reply(). Errors: LB_ERR_NOMEM, LB_ERR_IO,
  * LB_ERR_STATE (already answered); done(arg) has run then. */
 int httpd_reply_pull(struct httpd_conn *c, unsigned status, const char *type,
 		     const char *extra_header, httpd_pull_fn pull, httpd_pull_done_fn done,

@@ -6,7 +6,9 @@
 #  2. --check-config reports a codec script that does not load together with
 #     the file's other problems;
 #  3. without -f, a failed start (the state directory in use) prints its
-#     error on the caller's stderr and exits with the daemon's status, 3;
+#     error on the caller's stderr and exits with the daemon's status, 3,
+#     after letting the state directory go; a start that succeeds exits 0
+#     at once, lets the caller's stderr go and prints no progress;
 #  4. lorabridge-sim names the option whose value is invalid.
 . "$(dirname "$0")/lib.sh"
 
@@ -75,4 +77,31 @@ grep -q 'state directory in use' "$T/second.err" ||
 	fail "without -f, the error is not on stderr: '$(cat "$T/second.err")'"
 kill -0 "$BRIDGE_PID" || fail "the first bridge is gone"
 note "without -f: a failed start says why on stderr and exits 3"
+
+# A start that fails after the state directory was locked (its UDP port is
+# the first bridge's) lets the lock go before the caller hears: a --purge
+# right after finds the directory free (exit 4, nothing stored).
+sed "s|$T/state|$T/state3|; s|port = $UDP_PORT2;|port = $UDP_PORT;|" "$T/second.conf" > "$T/third.conf"
+for _i in 1 2 3; do
+	rc=0; "$LORABRIDGE" -c "$T/third.conf" > /dev/null 2> "$T/third.err" < /dev/null || rc=$?
+	[ "$rc" -eq 3 ] || fail "UDP port in use: exit $rc, want 3: $(cat "$T/third.err")"
+	rc=0; "$LORABRIDGE" --purge 0102030405060708 -c "$T/third.conf" 2> "$T/purge.err" || rc=$?
+	[ "$rc" -eq 4 ] || fail "--purge right after a failed start: exit $rc: $(cat "$T/purge.err")"
+done
+note "a failed start lets the state directory go before it exits"
+
+# A start that succeeds: the caller gets exit 0 at once, its stderr is let
+# go (a pipe reading it ends) and shows no progress, only problems.
+kill "$BRIDGE_PID"
+wait_until 30 sh -c "! kill -0 $BRIDGE_PID 2> /dev/null" || fail "the first bridge did not stop"
+rc=0
+timeout 60 sh -c "'$LORABRIDGE' -c '$T/lb.conf' < /dev/null 2>&1 | cat > '$T/detached.out'" || rc=$?
+[ "$rc" -eq 0 ] || fail "a detached start: exit $rc: $(cat "$T/detached.out")"
+DAEMON=$(pgrep -f -- "-c $T/lb.conf" || true)
+[ -n "$DAEMON" ] || fail "no detached daemon running"
+PIDS="$PIDS $DAEMON"
+! grep -q ' info ' "$T/detached.out" || fail "a detached start printed its progress: $(cat "$T/detached.out")"
+kill $DAEMON
+wait_until 30 sh -c "! kill -0 $DAEMON 2> /dev/null" || fail "the detached daemon did not stop"
+note "a detached start: exit 0, stderr let go, no progress printed"
 echo "PASS"

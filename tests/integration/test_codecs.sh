@@ -79,6 +79,13 @@ function decodeUplink(input) {
   return { data: { t: input.bytes[0] } ;
 }
 EOF
+# A result of 20,000 characters (within the 64 KiB a result may take):
+# more than the up event's usual buffer, published whole.
+cat > "$T/codecs/big.js" <<'EOF'
+function decodeUplink(input) {
+  return { data: { note: new Array(20001).join("x") } };
+}
+EOF
 
 # One device list from several simulated groups (seed = group), each its
 # own application; names made unique per group.
@@ -97,6 +104,7 @@ group v3 23 1
 group ttn 24 1
 group loop 25 1
 group broken 26 1
+group big 27 1
 { echo "devices = ("; sed '$ s/},$/}/' "$T/entries"; echo ");"; } > "$T/devices.conf"
 # No MAC requests of the network's own (status_interval_h = 0, NO_MAC_DOWNLINK): a
 # MAC-only downlink to a simulator that has exited would hold the queue until
@@ -108,6 +116,7 @@ write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_wind
 	  { name = "ttn"; codec = "js"; codec_script = "codecs/ttn.js"; status_interval_h = 0; },
 	  { name = "loop"; codec = "js"; codec_script = "codecs/loop.js"; status_interval_h = 0; },
 	  { name = "broken"; codec = "js"; codec_script = "codecs/broken.js"; status_interval_h = 0; },
+	  { name = "big"; codec = "js"; codec_script = "codecs/big.js"; status_interval_h = 0; },
 	  { name = "gone"; codec = "js"; codec_script = "codecs/gone.js"; status_interval_h = 0; } );' \
 	"$NO_MAC_DOWNLINK"
 # --check-config compiles every script, used or not: the broken one and the
@@ -176,7 +185,10 @@ send th 22 2 6 20 AA555A00000000F3 2> "$T/sim.err" || fail "sim th: $(cat "$T/si
 send v3 23 1 3 20 AA555A00000000F4 2> "$T/sim.err" || fail "sim v3: $(cat "$T/sim.err")"
 send ttn 24 1 3 20 AA555A00000000F5 2> "$T/sim.err" || fail "sim ttn: $(cat "$T/sim.err")"
 send broken 26 1 2 20 AA555A00000000F6 2> "$T/sim.err" || fail "sim broken: $(cat "$T/sim.err")"
+send big 27 1 2 20 AA555A00000000F7 2> "$T/sim.err" || fail "sim big: $(cat "$T/sim.err")"
 wait_drained all || fail "not drained"
+up big | jq -e -s 'length == 2 and all((.object.note | length) == 20000)' > /dev/null ||
+	fail "a 20,000-character result: $(up big | cut -c1-200)"
 
 readings th " th" > "$T/want-th"
 up th | jq -r '"\(.deviceInfo.devEui) \(.fCnt) \(.object.temperature * 10 | round) '`

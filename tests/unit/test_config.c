@@ -813,6 +813,23 @@ START_TEST(test_topic_templates)
 		    LB_ERR_CONFIG, want4);
 	expect_text("mqtt = { publish_fields = true; topics = { device_field = "
 		    "\"v/{dev_eui}/{field}\"; }; };\n", LB_OK, none);
+	/* The bridge subscribes to command and field topics with '+' for the
+	 * placeholders (but {command}, which is "down"): each must take a
+	 * whole level, or the subscription would fail at the connect. */
+	static const char *const want_sub[] = {
+		"1: error: mqtt.topics.device_command: a placeholder shares its level with other "
+		"text, but the bridge subscribes with '+' there (a whole level)",
+		NULL};
+	expect_text("mqtt = { topics = { device_command = \"{application}/{dev_eui}-x/{command}\"; "
+		    "}; };\n", LB_ERR_CONFIG, want_sub);
+	static const char *const want_sub2[] = {
+		"1: error: mqtt.topics.device_field: a placeholder shares its level with other "
+		"text, but the bridge subscribes with '+' there (a whole level)",
+		NULL};
+	expect_text("mqtt = { topics = { device_field = \"v/{dev_eui}/f-{field}\"; }; };\n",
+		    LB_ERR_CONFIG, want_sub2);
+	expect_text("mqtt = { topics = { device_command = \"{application}/{dev_eui}/cmd-{command}\"; "
+		    "}; };\n", LB_OK, none);
 
 	/* What the daemon refuses at start-up (events/topic.h), refused here
 	 * too: empty levels, a trailing '/', and the prefix and a template

@@ -270,6 +270,16 @@ START_TEST(test_status_online_announces_again)
 	ck_assert(!hass_on_message(&w.hass, &w.devices, "application/x/device/y/command/down", "online", 6));
 	ck_assert_uint_eq(w.sink.n, 0);
 	ck_assert(hass_on_message(&w.hass, &w.devices, status, "online", 6));
+	/* Announced as the MQTT queue has room (the bridge's timer): one device
+	 * takes its whole turn even beyond the room; nothing while no room. */
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert(hass_announce_more(&w.hass, 0));
+	ck_assert_uint_eq(w.sink.n, 0);
+	ck_assert(hass_announce_more(&w.hass, 1));
+	ck_assert_uint_eq(w.sink.n, 5);
+	ck_assert(!hass_announce_more(&w.hass, 100));
+	ck_assert_uint_eq(w.sink.n, 9);
+	ck_assert(!hass_announce_more(&w.hass, 100));
 	ck_assert_uint_eq(w.sink.n, 9);
 	ck_assert_uint_eq(count_topic("homeassistant/sensor/1112131415161718/"), 4);
 	struct json_object *c = config_of("homeassistant/sensor/1112131415161718/energy/config");
@@ -322,6 +332,7 @@ START_TEST(test_status_entities)
 	sink_reset();
 	ck_assert_int_eq(hass_status_topic(&w.hass, status, sizeof(status)), LB_OK);
 	ck_assert(hass_on_message(&w.hass, &w.devices, status, "online", 6));
+	ck_assert(!hass_announce_more(&w.hass, 100));
 	ck_assert_uint_eq(w.sink.n, 3 + 2 + 2);
 	c = config_of(CFG_A "status-battery/config");
 	ck_assert_ptr_null(str_at(c, "expire_after"));

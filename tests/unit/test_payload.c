@@ -240,6 +240,34 @@ START_TEST(encode_object)
 }
 END_TEST
 
+/* A known device that cannot encode: never LB_ERR_NOT_FOUND, which the web
+ * API and the command handler answer as "unknown device": LB_ERR_SCRIPT
+ * for a script without an encoder, LB_ERR_STATE for no codec. */
+START_TEST(encode_refusals)
+{
+	struct world w;
+	uint8_t out[16];
+	size_t len = 0;
+	uint8_t fport = 1;
+	char why[PAYLOAD_WHY_MAX];
+	json_object *data = json_tokener_parse("{\"level\": 1}");
+
+	open_codecs(&w, "function decodeUplink(input) { return {data: {}}; }\n", CODEC_MS);
+	ck_assert_int_eq(payload_encode(&w.payloads, dev(&w, 2), data, &fport, out, sizeof(out),
+					&len, why, sizeof(why)), LB_ERR_SCRIPT);
+	ck_assert_ptr_nonnull(strstr(why, "no encoder"));
+	struct lb_device *d = dev(&w, 3);
+	enum lb_codec was = d->prof->codec;
+	d->prof->codec = LB_CODEC_NONE;
+	ck_assert_int_eq(payload_encode(&w.payloads, d, data, &fport, out, sizeof(out), &len, why,
+					sizeof(why)), LB_ERR_STATE);
+	ck_assert_ptr_nonnull(strstr(why, "has no codec"));
+	d->prof->codec = was;
+	json_object_put(data);
+	world_close(&w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("payload");
@@ -252,6 +280,7 @@ int main(void)
 	tcase_add_test(tc, script_that_does_not_load);
 	tcase_add_test(tc, timeout_suspends);
 	tcase_add_test(tc, encode_object);
+	tcase_add_test(tc, encode_refusals);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }

@@ -21,23 +21,24 @@
 
 /* Events held for the commit go out at once: the commit is not looked at. */
 static int hold_now(void *arg, uint64_t batch, uint64_t dev_eui, const char *topic,
-		    const void *payload, size_t len, int qos)
+		    const void *payload, size_t len, int qos, bool up)
 {
 	struct world *w = arg;
 
 	(void)batch;
 	(void)dev_eui;
+	(void)up;
 	return rec_publish(&w->sink, topic, payload, len, qos, false);
 }
 
 /* Events held for the commit go to the outbox, as in bridge.c. */
 static int hold_in_outbox(void *arg, uint64_t batch, uint64_t dev_eui, const char *topic,
-			  const void *payload, size_t len, int qos)
+			  const void *payload, size_t len, int qos, bool up)
 {
 	struct world *w = arg;
 
 	ck_assert_msg(w->open & WORLD_OUTBOX, "an event held without WORLD_OUTBOX");
-	return outbox_add(&w->outbox, batch, dev_eui, topic, payload, len, qos);
+	return outbox_add(&w->outbox, batch, dev_eui, topic, payload, len, qos, up);
 }
 
 static int publish_now(void *arg, const char *topic, const void *payload, size_t len, int qos,
