@@ -1400,8 +1400,8 @@ static void shutdown_flush(struct bridge *b)
 			  "are published again at the next start");
 	/* Events still held for a commit that never succeeded (the state
 	 * directory failing, a full disk) were never written: they end here. */
-	uint64_t kept = outbox_backlog(&b->outbox);
-	uint64_t lost = outbox_pending(&b->outbox) - kept;
+	uint64_t lost = outbox_unwritten(&b->outbox);
+	uint64_t kept = outbox_pending(&b->outbox) - lost;
 	if (kept > 0)
 		log_notice("bridge", "%llu event(s) kept in the outbox for the next start",
 			   (unsigned long long)kept);

@@ -542,6 +542,20 @@ uint64_t outbox_backlog(const struct outbox *o)
 	return o->rows - o->n_held;
 }
 
+uint64_t outbox_unwritten(const struct outbox *o)
+{
+	uint64_t n = 0;
+	bool unstaged = false;
+
+	/* As release() sees them: from o->unstaged on nothing was staged; before
+	 * it, an event is on the disk once its batch is committed. */
+	for (const struct outbox_msg *m = o->held_head; m; m = m->next) {
+		unstaged = unstaged || m == o->unstaged;
+		n += unstaged || !durable_committed(o->ctx.durable, m->batch);
+	}
+	return n;
+}
+
 uint64_t outbox_residue(const struct outbox *o)
 {
 	return o->residue;

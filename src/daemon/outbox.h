@@ -187,6 +187,9 @@ uint64_t outbox_pending(const struct outbox *o);
 uint64_t outbox_bytes(const struct outbox *o);
 /* Of outbox_pending(), those committed: waiting for the broker alone. */
 uint64_t outbox_backlog(const struct outbox *o);
+/* Of outbox_pending(), those not on the disk: never staged, or their batch
+ * not committed (a walk of the held events; for the shutdown's report). */
+uint64_t outbox_unwritten(const struct outbox *o);
 /* outbox_backlog() as it was when the last committed batch was released,
  * before adding it: what the broker had not taken since the batch before. */
 uint64_t outbox_residue(const struct outbox *o);

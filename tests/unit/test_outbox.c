@@ -636,6 +636,28 @@ static bool topic_is_up(void *arg, const char *topic)
 
 /* uplinks_published counts acknowledged `up` events only: `ack` and
  * `txack` events go through the outbox too. */
+/* What a stop would keep and lose: events of a committed batch are on the
+ * disk even before they are released to the cache; events added since are
+ * not. */
+START_TEST(test_unwritten)
+{
+	struct fix f;
+
+	setup(&f, 8, 1 << 20);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(add(&f, EUI_A, i), LB_OK);
+	ck_assert_uint_eq(outbox_unwritten(&f.o), 3);
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	ck_assert_uint_eq(outbox_unwritten(&f.o), 0);         /* committed, not yet released */
+	ck_assert_uint_eq(outbox_pending(&f.o), 3);
+	for (int i = 3; i < 5; i++)
+		ck_assert_int_eq(add(&f, EUI_A, i), LB_OK);
+	ck_assert_uint_eq(outbox_unwritten(&f.o), 2);
+	ck_assert_uint_eq(outbox_pending(&f.o), 5);
+	teardown(&f);
+}
+END_TEST
+
 START_TEST(test_only_up_counted)
 {
 	static const char *const events[] = {"up", "ack", "txack", "up"};
@@ -905,6 +927,7 @@ static Suite *outbox_suite(void)
 	tcase_add_test(tc, test_acked_inside_send);
 	tcase_add_test(tc, test_refused_for_good);
 	tcase_add_test(tc, test_only_up_counted);
+	tcase_add_test(tc, test_unwritten);
 	tcase_add_test(tc, test_batch_larger_than_redo_log);
 	tcase_add_test(tc, test_outbox_first_part);
 	tcase_add_test(tc, test_ahead_then_empty_end);
