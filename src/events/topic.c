@@ -367,26 +367,6 @@ static int expand_seg(const struct topic_tpl *t, const struct topic_seg *sg,
 	return put(out, cap, pos, val, len);
 }
 
-int topic_expand(const struct topic_tpl *t, const struct topic_vars *v, char *out, size_t cap)
-{
-	size_t pos = 0;
-
-	if (!out || cap == 0)
-		return LB_ERR_INVAL;
-	out[0] = '\0';
-	if (!t || !v || t->n_seg == 0)
-		return LB_ERR_INVAL;
-	for (size_t i = 0; i < t->n_seg; i++) {
-		int rc = expand_seg(t, &t->seg[i], v, out, cap, &pos);
-		if (rc) {
-			out[0] = '\0';
-			return rc;
-		}
-	}
-	out[pos] = '\0';
-	return LB_OK;
-}
-
 /* ------------------------------------------------------ filter and match */
 
 /* A placeholder fills a whole level when the text around it is '/' or the
@@ -406,7 +386,10 @@ static bool seg_is_level(const struct topic_tpl *t, size_t i)
 	return true;
 }
 
-int topic_filter(const struct topic_tpl *t, const struct topic_vars *v, char *out, size_t cap)
+/* The topic of t with v's values; filter: a placeholder without a value is
+ * '+', which takes a whole level. */
+static int expand(const struct topic_tpl *t, const struct topic_vars *v, bool filter, char *out,
+		  size_t cap)
 {
 	size_t pos = 0;
 
@@ -418,11 +401,10 @@ int topic_filter(const struct topic_tpl *t, const struct topic_vars *v, char *ou
 	for (size_t i = 0; i < t->n_seg; i++) {
 		const struct topic_seg *sg = &t->seg[i];
 		int rc;
-		if (sg->var != TOPIC_VAR_NONE && !var_value(v, (enum topic_var)sg->var)) {
+		if (filter && sg->var != TOPIC_VAR_NONE && !var_value(v, (enum topic_var)sg->var))
 			rc = seg_is_level(t, i) ? put(out, cap, &pos, "+", 1) : LB_ERR_CONFIG;
-		} else {
+		else
 			rc = expand_seg(t, sg, v, out, cap, &pos);
-		}
 		if (rc) {
 			out[0] = '\0';
 			return rc;
@@ -430,6 +412,16 @@ int topic_filter(const struct topic_tpl *t, const struct topic_vars *v, char *ou
 	}
 	out[pos] = '\0';
 	return LB_OK;
+}
+
+int topic_expand(const struct topic_tpl *t, const struct topic_vars *v, char *out, size_t cap)
+{
+	return expand(t, v, false, out, cap);
+}
+
+int topic_filter(const struct topic_tpl *t, const struct topic_vars *v, char *out, size_t cap)
+{
+	return expand(t, v, true, out, cap);
 }
 
 static char *match_slot(struct topic_match *m, enum topic_var var)
