@@ -448,6 +448,30 @@ static void check_topics(struct config__load *c)
 	}
 }
 
+/* The bridge subscribes to the command topics, and to the field topics
+ * with mqtt.publish_fields (the sweep of stale ones), with '+' for each
+ * placeholder but {command} ("down"): with the prefix in front, each must
+ * take a whole level (MQTT 3.1.1 section 4.7.1.3; events/topic.h
+ * topic_filter()), or the subscription fails at the connect. */
+static void check_subscribed(struct config__load *c, const char *path, const char *tpl,
+			     unsigned allowed, const struct topic_vars *fixed)
+{
+	const config_setting_t *s = where(c, path), *pre = where(c, "mqtt.topic_prefix");
+	const char *prefix = c->cfg->mqtt_topic_prefix;
+	struct topic_tpl t;
+	char why[160], filter[TOPIC_MAX_TEXT * 2];
+
+	if (!tpl || (!s && !pre))
+		return;   /* the defaults */
+	if (topic_compile(&t, prefix && *prefix ? prefix : NULL, tpl, allowed, why,
+			  sizeof(why)) != LB_OK)
+		return;   /* said by the template's own check */
+	if (topic_filter(&t, fixed, filter, sizeof(filter)) != LB_OK)
+		error_at(c, s ? s : pre, "%s: a placeholder shares its level with other text%s, "
+			 "but the bridge subscribes with '+' there (a whole level)", path,
+			 prefix && *prefix ? " (mqtt.topic_prefix in front)" : "");
+}
+
 /* Rules spanning several settings; reported at the setting that is there. */
 static void check_cross(struct config__load *c)
 {
@@ -469,6 +493,11 @@ static void check_cross(struct config__load *c)
 	check_http(c);
 	check_region(c);
 	check_topics(c);
+	check_subscribed(c, "mqtt.topics.device_command", c->cfg->mqtt_topic_device_command,
+			 TOPIC_ALLOW_DEVICE_COMMAND, &(struct topic_vars){.command = "down"});
+	if (c->cfg->mqtt_publish_fields)
+		check_subscribed(c, "mqtt.topics.device_field", c->cfg->mqtt_topic_device_field,
+				 TOPIC_ALLOW_DEVICE_FIELD, &(struct topic_vars){0});
 }
 
 /* --- the walk over the file -------------------------------------------- */

@@ -98,24 +98,6 @@ static bool check_template(const char *v, unsigned allowed, char *why, size_t ca
 	return topic_compile(&t, NULL, v, allowed, why, cap) == LB_OK;
 }
 
-/* The bridge subscribes to this template's topics with a filter that has
- * '+' for each placeholder but those in fixed (events/topic.h
- * topic_filter()): such a placeholder must take a whole level (MQTT 3.1.1
- * section 4.7.1.3). */
-static bool check_subscribable(const char *v, unsigned allowed, const struct topic_vars *fixed,
-			       char *why, size_t cap)
-{
-	struct topic_tpl t;
-	char filter[TOPIC_MAX_TEXT * 2];
-
-	if (topic_compile(&t, NULL, v, allowed, why, cap) != LB_OK)
-		return false;
-	if (topic_filter(&t, fixed, filter, sizeof(filter)) != LB_OK)
-		return why_set(why, cap, "a placeholder shares its level with other text, but the "
-			       "bridge subscribes with '+' there (a whole level)");
-	return true;
-}
-
 /* Subscribers tell devices and events apart by the topic alone. */
 static bool check_topic_device(const char *v, char *why, size_t cap)
 {
@@ -135,8 +117,7 @@ static bool check_topic_dev_state(const char *v, char *why, size_t cap)
 /* The body's devEui is optional (ChirpStack), so the topic names the device. */
 static bool check_topic_command(const char *v, char *why, size_t cap)
 {
-	if (!check_subscribable(v, TOPIC_ALLOW_DEVICE_COMMAND, &(struct topic_vars){.command = "down"},
-				why, cap))
+	if (!check_template(v, TOPIC_ALLOW_DEVICE_COMMAND, why, cap))
 		return false;
 	if (!strstr(v, "{dev_eui}"))
 		return why_set(why, cap,
@@ -147,7 +128,7 @@ static bool check_topic_command(const char *v, char *why, size_t cap)
 /* Each field of each device needs a topic of its own. */
 static bool check_topic_field(const char *v, char *why, size_t cap)
 {
-	if (!check_subscribable(v, TOPIC_ALLOW_DEVICE_FIELD, &(struct topic_vars){0}, why, cap))
+	if (!check_template(v, TOPIC_ALLOW_DEVICE_FIELD, why, cap))
 		return false;
 	if (!strstr(v, "{dev_eui}") || !strstr(v, "{field}"))
 		return why_set(why, cap, "must contain {dev_eui} and {field} (each field of each "

@@ -884,9 +884,10 @@ int bridge_init(struct bridge *b, struct lb_config *cfg, const struct bridge_opt
 	b->signal_fd = -1;
 	b->mqtt_fd = -1;
 	b->udp.fd = -1;
+	b->loop.epfd = -1;   /* bridge_free() after a failure before loop_init() */
 	b->stats.started_ms = loop_now_ms();
-	if ((rc = crypto_setup(&b->cfg)) != LB_OK || (rc = loop_init(&b->loop)) != LB_OK || (rc = signals_setup(b)) != LB_OK ||
-	    (rc = modules_setup(b, o)) != LB_OK)
+	if ((rc = crypto_setup(&b->cfg)) != LB_OK || (rc = loop_init(&b->loop)) != LB_OK ||
+	    (rc = signals_setup(b)) != LB_OK || (rc = modules_setup(b, o)) != LB_OK)
 		return rc;
 	rc = udp_open(&b->udp, b->cfg.udp_bind, b->cfg.udp_port, b->cfg.udp_rcvbuf);
 	if (rc != LB_OK)
@@ -1164,6 +1165,8 @@ static int64_t hass_tick_bridge(struct bridge *b, int64_t now)
 {
 	size_t half = (size_t)b->cfg.mqtt_queue_limit / 2, pending = mqtt_pending(&b->mqtt);
 
+	if (half == 0)
+		half = 1;
 	if (!hass_announce_more(&b->hass, pending < half ? half - pending : 0))
 		return -1;
 	return now + BRIDGE_HASS_PACE_MS;

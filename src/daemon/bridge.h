@@ -81,8 +81,9 @@
 /* A checkpoint's helper (store_ckpt.h) still at work after this: said. */
 #define BRIDGE_CKPT_SLOW_MS 60000
 /* Home Assistant re-announcement waiting for room in the MQTT queue: asked
- * again this often (hass_announce_more()). */
-#define BRIDGE_HASS_PACE_MS 20
+ * again this often (hass_announce_more()); a few dozen loop wakes a second
+ * while it lasts, a broker outage included. */
+#define BRIDGE_HASS_PACE_MS 50
 #define BRIDGE_TRIM_MS 60000       /* free heap pages returned (bridge.c heap_tick) */
 #define BRIDGE_TRIM_BACKLOG 1000   /* ... and at once when this many messages waited */
 #define BRIDGE_TRIM_DRAIN_MS 5000  /* ... at most once per this (a loaded bridge drains often) */

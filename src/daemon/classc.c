@@ -412,16 +412,16 @@ static bool waits_for(const struct classc_dev *cd, const struct lb_device *dev)
 	       !strcmp(dev->rt.confirmed->id, cd->conf_id);
 }
 
-/* txsched hook: an uplink of dev, before a confirmed downlink is settled. */
-static bool on_uplink(void *arg, struct lb_device *dev, const struct lw_frame *f,
-		      const struct lb_rx *rx, size_t n_rx)
+/* dev was heard: its gateways, and its class A windows held free. NULL:
+ * not a class C device. */
+static struct classc_dev *heard(struct classc *cc, const struct lb_device *dev,
+				const struct lb_rx *rx, size_t n_rx)
 {
-	struct classc *cc = arg;
 	struct classc_dev *cd = find(cc, dev->dev_eui);
 	int64_t now = loop_now_ms();
 
 	if (!cd)
-		return false;
+		return NULL;
 	for (size_t i = 0; i < n_rx; i++)
 		note_rx(cd, &rx[i], now);
 	cd->last_up_ms = now;
@@ -432,6 +432,26 @@ static bool on_uplink(void *arg, struct lb_device *dev, const struct lw_frame *f
 	unsigned rx1_s = dev->rt.rx_delay_s ? dev->rt.rx_delay_s : DOWNLINK_RECEIVE_DELAY1_S;
 	cd->hold_until_ms = now + (int64_t)rx1_s * MS_PER_S + CLASSC_RX1_GUARD_MS;
 	due(cc, cd, now + cc->o.delay_ms + 1);
+	return cd;
+}
+
+/* txsched hook: a retransmission, acknowledged again: its windows held,
+ * nothing settled or retried (it carries the first copy's ACK bit). */
+static void on_retransmission(void *arg, struct lb_device *dev, const struct lb_rx *rx,
+			      size_t n_rx)
+{
+	(void)heard(arg, dev, rx, n_rx);
+}
+
+/* txsched hook: an uplink of dev, before a confirmed downlink is settled. */
+static bool on_uplink(void *arg, struct lb_device *dev, const struct lw_frame *f,
+		      const struct lb_rx *rx, size_t n_rx)
+{
+	struct classc *cc = arg;
+	struct classc_dev *cd = heard(cc, dev, rx, n_rx);
+
+	if (!cd)
+		return false;
 	if (!waits_for(cd, dev))
 		return false;
 	if (n_rx && uplink_start_wall_us(rx, n_rx) < cd->sent_end_wall_us)
@@ -444,7 +464,7 @@ static bool on_uplink(void *arg, struct lb_device *dev, const struct lw_frame *f
 		cd->tracking = false;
 		return false;   /* no retry left: txsched settles it unacknowledged */
 	}
-	retry_or_fail(cc, cd, dev, "the next uplink has no ACK", now);
+	retry_or_fail(cc, cd, dev, "the next uplink has no ACK", cd->last_up_ms);
 	return true;
 }
 
@@ -555,7 +575,8 @@ int classc_init(struct classc *cc, const struct classc_ctx *ctx, const struct cl
 	cc->c = *ctx;
 	cc->o = *o;
 	cc->next_ms = -1;
-	struct txsched_hooks h = {.arg = cc, .uplink = on_uplink, .done = on_done};
+	struct txsched_hooks h = {.arg = cc, .uplink = on_uplink, .retransmission = on_retransmission,
+				  .done = on_done};
 	txsched_set_hooks(cc->c.tx, &h);
 	return classc_sync(cc);
 }

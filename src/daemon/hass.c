@@ -756,6 +756,10 @@ int hass_sync(struct hass *h, struct devices *devices)
 			keep(&first, clear_dev(h, d));
 			dev_free(d);
 			gone++;
+			/* A re-announcement under way goes on from the same device:
+			 * those behind it move down one. */
+			if (h->announce_next != SIZE_MAX && i < h->announce_next)
+				h->announce_next--;
 			continue;
 		}
 		h->dev[kept++] = d;

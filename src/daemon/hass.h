@@ -202,8 +202,9 @@ int hass_announce_all(struct hass *h);
 /*
  * Home Assistant's `online` (on the status topic) asks for every config
  * again: the devices are announced a few at a time, at most `room` messages'
- * worth a call (each device's diagnostic, field and status configs, about
- * six), so that a large fleet's announcement never overflows the MQTT queue
+ * worth a call (a device takes its whole turn: its diagnostic, field and
+ * status configs, 5 to 69), so that a large fleet's announcement never
+ * overflows the MQTT queue
  * (mqtt.queue_limit drops its oldest). The caller passes the queue's room
  * and calls again while this returns true (more devices wait).
  */

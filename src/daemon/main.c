@@ -254,7 +254,9 @@ static int child_died(pid_t pid)
 {
 	int st = 0;
 
-	if (waitpid(pid, &st, 0) == pid && WIFSIGNALED(st))
+	if (waitpid(pid, &st, 0) != pid)
+		fprintf(stderr, "lorabridge: the daemon ended during start-up (see the system log)\n");
+	else if (WIFSIGNALED(st))
 		fprintf(stderr, "lorabridge: the daemon was killed by signal %d during start-up\n",
 			WTERMSIG(st));
 	else if (WIFEXITED(st))

@@ -126,18 +126,17 @@ static int apply_row(struct devices *d, struct lb_device *dev, const struct stor
 /* Builds before 2026-12-07 numbered the extra channels from 3 in every
  * non-grid region; AS923 has two default channels (RP002-1.0.4 §2.10.2), so
  * they are numbered from 2 now. A stored state in the old numbering
- * (channels confirmed, channel 2 not among them: the old numbering had
- * none) would be read shifted by one: its channels are forgotten, so
- * NewChannelReq defines them again. */
+ * (its last channel, one beyond what the new numbering has, confirmed)
+ * would be read shifted by one: its channels are forgotten, so
+ * NewChannelReq defines them again. A state whose last channel was refused
+ * cannot be told apart, and is kept. */
 static void forget_old_channel_numbering(const struct netmac *m, struct lb_device *dev)
 {
 	struct macstate *s = dev->rt.mac;
 	unsigned first = macstate_first_extra_channel(m->c.region);
-	uint8_t chans = (uint8_t)(s->rx_done & ~(MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE));
+	unsigned beyond = first + (unsigned)m->o.n_channels;   /* the old numbering's last */
 
-	if (first != 2 || chans == 0)
-		return;
-	if (chans & MACSTATE_CHANNEL_DONE(2))
+	if (first != 2 || beyond > 7 || !(s->rx_done & MACSTATE_CHANNEL_DONE(beyond)))
 		return;
 	s->rx_done &= (uint8_t)(MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE);
 	log_warn(TAG, "device %s: stored channels of the old AS923 numbering (from 3) forgotten: "
@@ -480,19 +479,21 @@ static void on_new_channel(struct lb_device *dev, size_t k, const struct maccmd_
  * alone) "MAY not comply" with the DR and TX power (§4.3.1.1) and answers
  * ChannelMaskACK alone when it applied the mask, as Semtech's stack does
  * and ChirpStack accepts: the mask is taken, the DR, TX power and NbTrans
- * kept. */
+ * kept. What the block asked is recorded when it is sent (ask_mask_only):
+ * the answering uplink's ADR bit may differ. */
 static void on_link_adr(struct netmac *m, struct lb_device *dev, bool ok, bool mask_ok)
 {
 	struct macstate *s = dev->rt.mac;
 
 	if (s->track[MACSTATE_LINK_ADR].tries == 0)
 		return;
-	if (!ok && mask_ok && s->ask_known && !(dev->adr && s->adr_bit)) {
+	if (!ok && mask_ok && s->ask_known && s->ask_mask_only) {
 		memcpy(s->ch_mask, s->ask_mask, sizeof(s->ch_mask));
 		s->ch_mask_set = true;
 		answered(m, dev, MACSTATE_LINK_ADR);
 		return;
 	}
+	ok = ok || (mask_ok && !s->ask_known);   /* what was asked is unknown: below */
 	if (!ok) {
 		m->stats.refused[MACSTATE_LINK_ADR]++;
 		LB_LOG_RL(LOG_LVL_INFO, TAG, "device %s: LinkADRReq DR%u power %u refused",
@@ -719,6 +720,7 @@ static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, 
 	s->ask_tx_power = a.tx_power;
 	s->ask_nb_trans = a.nb_trans;
 	s->ask_known = true;
+	s->ask_mask_only = !adr;
 	memcpy(s->ask_mask, mask, sizeof(mask));
 	return len;
 }

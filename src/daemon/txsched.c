@@ -328,9 +328,9 @@ void txsched_after_retransmission(struct txsched *t, struct lb_device *dev,
 	if (!txsched_retransmission_wanted(dev, f))
 		return;
 	/* Class C holds off from this copy's receive windows as from any
-	 * uplink's; the ACK bit it carries was taken with the first copy. */
-	if (t->hooks.uplink)
-		(void)t->hooks.uplink(t->hooks.arg, dev, f, rx, n_rx);
+	 * uplink's; its ACK bit was taken with the first copy. */
+	if (t->hooks.retransmission)
+		t->hooks.retransmission(t->hooks.arg, dev, rx, n_rx);
 	dev->rt.retx_acks++;
 	dev->rt.ack_due = true;
 	plan_decision(t, dev, mac, mac_len, rx, n_rx, heard_ms, false);
@@ -589,6 +589,7 @@ struct decision {
 	size_t mac_len;
 	unsigned req_kinds;              /* netmac requests among them */
 	bool more;                       /* without the item, more is queued (fit_frame) */
+	bool said;                       /* nothing sent, and why was logged (fit_frame) */
 };
 
 void txsched_drop_item(struct txsched *t, struct lb_device *dev, const char *id, const char *code,
@@ -800,8 +801,10 @@ static int fit_frame(struct txsched *t, struct lb_device *dev, const struct txsc
 		d->more = d->queued > 1;
 	}
 	add_requests(t, dev, s, d);
-	if (!dev->rt.ack_due && d->mac_len == 0 && !s->mac_wanted)
+	if (!dev->rt.ack_due && d->mac_len == 0 && !s->mac_wanted) {
+		d->said = true;   /* the dropped item's `log` event says it */
 		return LB_ERR_TOO_LARGE;
+	}
 	frame_of(dev, d, fr);
 	rc = plan_frame(t, dev, s, fr, plan);
 	return rc == LB_ERR_TOO_LARGE ? shrink_requests(t, dev, s, d, fr, plan) : rc;
@@ -986,7 +989,7 @@ static int decide(struct txsched *t, struct txsched_slot *s, int64_t now_ms)
 	if (rc == LB_ERR_AGAIN || rc == LB_ERR_TIMEOUT || rc == LB_ERR_IO)
 		return rc;
 	/* Budget and duty-cycle refusals were reported as `log` events. */
-	if (rc != LB_OK && rc != LB_ERR_FULL && rc != LB_ERR_RATE_LIMIT)
+	if (rc != LB_OK && rc != LB_ERR_FULL && rc != LB_ERR_RATE_LIMIT && !d.said)
 		LB_LOG_RL(LOG_LVL_WARN, "txsched", "device %s: downlink not sent: %s", dev->name,
 			  lb_strerror(rc));
 	return LB_OK;

@@ -128,6 +128,11 @@ struct txsched_hooks {
 	 * settled by this uplink), false = settle as usual. */
 	bool (*uplink)(void *arg, struct lb_device *dev, const struct lw_frame *f,
 		       const struct lb_rx *rx, size_t n_rx);
+	/* A retransmission of dev's last uplink, acknowledged again: its
+	 * receive windows open as after any uplink (nothing is settled: it
+	 * is the frame already taken). */
+	void (*retransmission)(void *arg, struct lb_device *dev, const struct lb_rx *rx,
+			       size_t n_rx);
 	/* A data downlink of dev left: sent (the gateway programmed it) or
 	 * failed (every window refused, or no TX_ACK). */
 	void (*done)(void *arg, struct lb_device *dev, const struct downlink_pending_entry *e,
@@ -209,9 +214,9 @@ int txsched_restore_device(struct txsched *t, struct lb_device *dev);
  * taken with the first copy and are not read again. At most
  * TXSCHED_RETX_ACKS times per FCnt, so that a replayed frame costs a bounded
  * number of downlinks (each also within the duty cycle and the fair access);
- * beyond, logged. An unconfirmed frame: nothing. The class C hook sees the
- * copy as an uplink (its receive windows are held); the confirmed downlink
- * is not settled again. */
+ * beyond, logged. An unconfirmed frame: nothing. The class C hook holds
+ * its frames off this copy's receive windows (hooks.retransmission); a
+ * confirmed downlink is neither settled nor retried by it. */
 #define TXSCHED_RETX_ACKS 7
 /* Whether txsched_after_retransmission() would acknowledge f again (false
  * beyond the limit, logged): asked first, so a copy beyond costs nothing. */

@@ -47,15 +47,21 @@ static void count_code(struct web *w, unsigned code)
 	}
 }
 
+/* An answer httpd did not take (rc): said, with why. */
+static void not_sent(unsigned code, int rc)
+{
+	LB_LOG_RL(LOG_LVL_WARN, "web", "answer %u not sent: %s", code,
+		  rc == LB_ERR_IO ? "the connection is closing (the client left or sent a "
+				    "request the server refused)" : lb_strerror(rc));
+}
+
 static void reply(struct web *w, struct httpd_conn *c, unsigned code, const char *type,
 		  const char *body, size_t len)
 {
 	count_code(w, code);
 	int rc = httpd_reply(c, code, type, body, len, WEB_CSP);
 	if (rc != LB_OK)
-		LB_LOG_RL(LOG_LVL_WARN, "web", "answer %u not sent: %s", code,
-			  rc == LB_ERR_IO ? "the connection is closing (the client left or sent a "
-					    "request the server refused)" : lb_strerror(rc));
+		not_sent(code, rc);
 }
 
 static void reply_error(struct web *w, struct httpd_conn *c, unsigned code, const char *why)
@@ -83,8 +89,9 @@ static void reply_too_many(struct web *w, struct httpd_conn *c, const char *why,
 		len = (size_t)snprintf(body, sizeof(body), "{\"error\":\"internal error\"}");
 	snprintf(headers, sizeof(headers), "%s\nRetry-After: %lld", WEB_CSP, s);
 	count_code(w, 429);
-	if (httpd_reply(c, 429, JSON_TYPE, body, len, headers) != LB_OK)
-		LB_LOG_RL(LOG_LVL_WARN, "web", "answer %u not sent (out of memory)", 429u);
+	int rc = httpd_reply(c, 429, JSON_TYPE, body, len, headers);
+	if (rc != LB_OK)
+		not_sent(429, rc);
 }
 
 static struct weblist *list_new(struct web *w, enum weblist_kind kind);
@@ -99,8 +106,9 @@ static void reply_list(struct web *w, struct httpd_conn *c, enum weblist_kind ki
 		return;
 	}
 	count_code(w, 200);
-	if (httpd_reply_pull(c, 200, JSON_TYPE, WEB_CSP, weblist_pull, weblist_done, l) != LB_OK)
-		LB_LOG_RL(LOG_LVL_WARN, "web", "answer %u not sent (out of memory)", 200u);
+	int rc = httpd_reply_pull(c, 200, JSON_TYPE, WEB_CSP, weblist_pull, weblist_done, l);
+	if (rc != LB_OK)
+		not_sent(200, rc);
 }
 
 /* Answer with one value of at most cap bytes (the NUL included), written
@@ -1029,9 +1037,9 @@ static void metrics(struct web *w, struct httpd_conn *c)
 		reply_error(w, c, 500, "metrics too large");
 		return;
 	}
-	if (httpd_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", out, len, WEB_CSP) !=
-	    LB_OK)
-		LB_LOG_RL(LOG_LVL_WARN, "web", "/metrics not sent (%s)", "out of memory");
+	int rc = httpd_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", out, len, WEB_CSP);
+	if (rc != LB_OK)
+		not_sent(200, rc);
 	free(out);
 }
 

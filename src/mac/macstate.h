@@ -76,6 +76,9 @@ struct macstate {
 	bool has_status : 1;
 	bool adr_bit : 1;            /* the last uplink's ADR bit */
 	bool has_published : 1;      /* state/mac published since the start */
+	bool ask_mask_only : 1;      /* the LinkADRReq in flight was the channel mask
+				      * alone, for a device with ADR off (DR, TX
+				      * power and NbTrans its current ones) */
 	struct adr_history hist;     /* in memory only */
 };
 

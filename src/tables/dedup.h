@@ -22,9 +22,9 @@
  * published again. Retention is measured from the group's first copy. It
  * stays below the earliest retransmission of a confirmed uplink (RX2 ends
  * 2 s after the frame, RETRANSMIT_TIMEOUT adds 1 to 3 s: TS001-1.0.4
- * §4.3.1.2, RP002-1.0.4 default settings) while the window is at most 2.5 s,
+ * §4.3.1.2, RP002-1.0.4 default settings) while the window is at most 2 s,
  * so that a retransmission reaches the device layer, which acknowledges it
- * again; a late copy is a backhaul's delay, not seconds. The
+ * again; a copy later than that is taken for a retransmission too. The
  * memory of emitted frames is a bounded FIFO (4 x max_open entries, each a
  * 64-bit hash and a length); when it overflows, the oldest entry is
  * forgotten early (counted in seen_evicted) - a late copy of that frame then

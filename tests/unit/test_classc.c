@@ -627,6 +627,51 @@ START_TEST(test_confirmed_nack_retried)
 }
 END_TEST
 
+/* A confirmed uplink heard again (its ACK lost) is acknowledged again in
+ * class A, but it is the frame already taken: a class C confirmed downlink
+ * waiting for its ACK is neither retried nor settled by it, and class C
+ * holds off until the copy's RX1 has passed. */
+START_TEST(test_retransmission_not_a_next_uplink)
+{
+	struct gwmp_txpk tx;
+	struct lw_frame f, up;
+	const uint64_t gw = GW_1;
+	uint8_t dedup[16] = {0};
+	struct lb_device *dev = devices_find_eui(&w.devices, DEV_C);
+
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, &gw, 1);
+	queue(DEV_C, "conf", true, "close");
+	cc_tick(later());
+	ck_assert_uint_eq(w.udp.n, 1);
+	tx_ack_ok(0);
+	memset(&up, 0, sizeof(up));
+	up.mtype = LW_MTYPE_CONFIRMED_UP;
+	up.u.data.dev_addr = dev->dev_addr;
+	devices_accept_uplink(dev, fcnt_up++);
+	struct lb_rx rx = make_rx(GW_1, 9.0f, loop_wall_us() + 3000000);
+	txsched_after_uplink(&w.tx, dev, &up, NULL, 0, &rx, 1, loop_now_ms(), dedup);
+	decide();
+	size_t sent = w.udp.n;
+	ck_assert_uint_eq(w.cc.stats.retries, 1);      /* the uplink had no ACK: sent again */
+	tx_ack_ok(sent - 1);
+	ck_assert(dev->rt.confirmed != NULL);
+	for (int i = 0; i < 3; i++) {
+		rx = make_rx(GW_1, 9.0f, loop_wall_us() + 3000000);
+		txsched_after_retransmission(&w.tx, dev, &up, NULL, 0, &rx, 1, loop_now_ms());
+		decide();
+	}
+	ck_assert_uint_eq(w.cc.stats.retries, 1);
+	ck_assert(dev->rt.confirmed != NULL);
+	ck_assert_uint_eq(count_event(DEV_C, "ack", NULL), 0);
+	for (size_t i = sent; i < w.udp.n; i++) {
+		datagram(i, &tx, &f);
+		ck_assert_int_ne(f.mtype, LW_MTYPE_CONFIRMED_DOWN);   /* ACKs only */
+		ck_assert(!tx.imme);
+	}
+}
+END_TEST
+
 /* The RX2 sub-band of the only gateway is full: the item stays queued, said
  * once, and is tried again (RP002-1.0.4 EU868: 869.4-869.65 MHz, 10 %). */
 START_TEST(test_duty_cycle_waits)
@@ -735,6 +780,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_confirmed_retries);
 	tcase_add_test(tc, test_confirmed_acked);
 	tcase_add_test(tc, test_confirmed_nack_retried);
+	tcase_add_test(tc, test_retransmission_not_a_next_uplink);
 	tcase_add_test(tc, test_duty_cycle_waits);
 	tcase_add_test(tc, test_fair_access_refused);
 	tcase_add_test(tc, test_restored_confirmed_times_out);

@@ -813,9 +813,10 @@ START_TEST(test_topic_templates)
 		    LB_ERR_CONFIG, want4);
 	expect_text("mqtt = { publish_fields = true; topics = { device_field = "
 		    "\"v/{dev_eui}/{field}\"; }; };\n", LB_OK, none);
-	/* The bridge subscribes to command and field topics with '+' for the
-	 * placeholders (but {command}, which is "down"): each must take a
-	 * whole level, or the subscription would fail at the connect. */
+	/* The bridge subscribes to command topics, and to field topics with
+	 * publish_fields, with '+' for the placeholders (but {command}, which
+	 * is "down"): each must take a whole level, the prefix in front, or
+	 * the subscription would fail at the connect. */
 	static const char *const want_sub[] = {
 		"1: error: mqtt.topics.device_command: a placeholder shares its level with other "
 		"text, but the bridge subscribes with '+' there (a whole level)",
@@ -826,8 +827,18 @@ START_TEST(test_topic_templates)
 		"1: error: mqtt.topics.device_field: a placeholder shares its level with other "
 		"text, but the bridge subscribes with '+' there (a whole level)",
 		NULL};
+	expect_text("mqtt = { publish_fields = true; topics = { device_field = "
+		    "\"v/{dev_eui}/f-{field}\"; }; };\n", LB_ERR_CONFIG, want_sub2);
 	expect_text("mqtt = { topics = { device_field = \"v/{dev_eui}/f-{field}\"; }; };\n",
-		    LB_ERR_CONFIG, want_sub2);
+		    LB_OK, none);   /* not subscribed without publish_fields */
+	static const char *const want_sub3[] = {
+		"2: error: mqtt.topics.device_command: a placeholder shares its level with other "
+		"text (mqtt.topic_prefix in front), but the bridge subscribes with '+' there (a "
+		"whole level)",
+		NULL};
+	expect_text("mqtt = { topic_prefix = \"site-\";\n topics = { device_command = "
+		    "\"{application}/device/{dev_eui}/command/{command}\"; }; };\n", LB_ERR_CONFIG,
+		    want_sub3);
 	expect_text("mqtt = { topics = { device_command = \"{application}/{dev_eui}/cmd-{command}\"; "
 		    "}; };\n", LB_OK, none);
 

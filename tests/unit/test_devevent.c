@@ -280,6 +280,43 @@ START_TEST(test_publish_is_device_up)
 }
 END_TEST
 
+/* The hold sink is told which events are `up`s (the outbox counts them
+ * as uplinksPublished once acknowledged): by the event, not the topic. */
+static int held_up[4];
+static size_t n_held_up;
+
+static int hold_rec(void *arg, uint64_t batch, uint64_t dev_eui, const char *topic,
+		    const void *payload, size_t len, int qos, bool up)
+{
+	(void)arg, (void)batch, (void)dev_eui, (void)topic, (void)payload, (void)len, (void)qos;
+	if (n_held_up < sizeof(held_up) / sizeof(held_up[0]))
+		held_up[n_held_up++] = up;
+	return LB_OK;
+}
+
+START_TEST(test_held_events_say_up)
+{
+	struct lb_config cfg;
+	struct publisher p;
+	struct publish_sink sink = {.hold = hold_rec};
+
+	ck_assert_int_eq(config_defaults(&cfg), LB_OK);
+	ck_assert_int_eq(publish_init(&p, &cfg, &sink), LB_OK);
+	n_held_up = 0;
+	static const char *const events[] = {"up", "ack", "txack", "up"};
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_int_eq(publish_device_event_held(&p, 1, "app", "", 0x0102030405060708,
+							   events[i], "{}", 2, NULL), LB_OK);
+	ck_assert_uint_eq(n_held_up, 4);
+	ck_assert_int_eq(held_up[0], 1);
+	ck_assert_int_eq(held_up[1], 0);
+	ck_assert_int_eq(held_up[2], 0);
+	ck_assert_int_eq(held_up[3], 1);
+	publish_free(&p);
+	config_free(&cfg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("devevent");
@@ -291,6 +328,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_head_many_applications);
 	tcase_add_test(tc, test_ids_at_first_fill);
 	tcase_add_test(tc, test_publish_is_device_up);
+	tcase_add_test(tc, test_held_events_say_up);
 	tcase_add_test(tc, test_app_ids_retried_after_failure);
 	suite_add_tcase(s, tc);
 	return s;

@@ -289,6 +289,29 @@ START_TEST(test_status_online_announces_again)
 }
 END_TEST
 
+/* A reload during the paced re-announcement that removes a device already
+ * announced: the one behind it, moved down, is still announced. */
+START_TEST(test_sync_during_announce)
+{
+	char status[PUBLISH_TOPIC_MAX];
+
+	open_world(true, false);
+	ck_assert_int_eq(hass_status_topic(&w.hass, status, sizeof(status)), LB_OK);
+	ck_assert_int_eq(seen(dev_a(), LPP, 1000), LB_OK);
+	ck_assert_int_eq(seen(devices_find_eui(&w.devices, EUI_B), "{\"energy\": 12.5}", 1000),
+			 LB_OK);
+	sink_reset();
+	ck_assert(hass_on_message(&w.hass, &w.devices, status, "online", 6));
+	ck_assert(hass_announce_more(&w.hass, 1));     /* A announced, B waits */
+	reload_only_b();
+	ck_assert_int_eq(hass_sync(&w.hass, &w.devices), LB_OK);
+	sink_reset();
+	ck_assert(!hass_announce_more(&w.hass, 100));
+	ck_assert_uint_eq(count_topic("homeassistant/sensor/1112131415161718/"), 4);
+	teardown();
+}
+END_TEST
+
 #define STATUS_A "application/building/device/0102030405060708/event/status"
 
 /* The battery and margin entities come with the device's first status
@@ -759,6 +782,7 @@ static Suite *hass_suite(void)
 	tcase_add_test(tc, test_announce_once);
 	tcase_add_test(tc, test_expire_after_follows_interval);
 	tcase_add_test(tc, test_status_online_announces_again);
+	tcase_add_test(tc, test_sync_during_announce);
 	tcase_add_test(tc, test_status_entities);
 	tcase_add_test(tc, test_removal_clears);
 	tcase_add_test(tc, test_rename_and_application_change);

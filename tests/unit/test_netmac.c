@@ -1200,6 +1200,49 @@ START_TEST(us915_chmask_without_adr_mask_ack_only)
 }
 END_TEST
 
+/* The mask-only block went while the device's ADR bit was clear; the
+ * device sets its ADR bit in the uplink that answers ChannelMaskACK alone:
+ * what the block asked (the mask alone) decides, not that uplink's bit. */
+START_TEST(us915_mask_only_answered_with_adr_on)
+{
+	static const uint8_t mask_only[] = {CID_LINK_ADR, 0x01, CID_LINK_ADR, 0x01};
+
+	open_region("US915", NULL);
+	uplink_at(false, false, 10, 903900000, 10.0f, NULL, 0);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_LINK_ADR));
+	uplink_at(true, false, 10, 903900000, 10.0f, mask_only, sizeof(mask_only));
+	ck_assert(dev()->rt.mac->ch_mask_set);
+	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_LINK_ADR], 0);
+}
+END_TEST
+
+/* An AS923 device of the new numbering refuses channel 2 and confirms
+ * 3..6: kept across a restart (not taken for the old numbering). */
+START_TEST(as923_partial_channels_kept)
+{
+	struct netmac_opts o = default_opts();
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+
+	netmac_cflist_channels(region_find("AS923-1"), "923.6,923.8,924.0,924.2,924.4", &o);
+	open_region("AS923-1", &o);
+	dev()->adr = false;
+	uplink_at(true, false, 12, 923200000, 5.0f, NULL, 0);
+	(void)netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds, BIT(MACSTATE_NEW_CHANNEL));
+	netmac_sent(&w.mac, dev(), kinds);
+	uint8_t ans[5 * 2];
+	for (int i = 0; i < 5; i++) {
+		ans[2 * i] = CID_NEW_CHANNEL;
+		ans[2 * i + 1] = i == 0 ? 0x00 : NEW_CHANNEL_OK;
+	}
+	uplink_at(true, false, 12, 923200000, 5.0f, ans, sizeof(ans));
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & 0xfc, 0x78);
+	restart();
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & 0xfc, 0x78);
+}
+END_TEST
+
 /* A joined OTAA device and downlink.rx2_frequency: the join-accept does
  * not carry RX2's frequency (TS001-1.0.4 §6.2.6), so its RX2 is the
  * region's until it acknowledges RXParamSetupReq; rt.rx2_freq holding the
@@ -1286,6 +1329,8 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, us915_chmask_without_adr);
 	tcase_add_test(tc, us915_chmask_without_adr_refused);
 	tcase_add_test(tc, us915_chmask_without_adr_mask_ack_only);
+	tcase_add_test(tc, us915_mask_only_answered_with_adr_on);
+	tcase_add_test(tc, as923_partial_channels_kept);
 	tcase_add_test(tc, otaa_rx2_frequency_pushed);
 	suite_add_tcase(s, tc);
 	return s;

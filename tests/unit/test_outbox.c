@@ -687,6 +687,27 @@ START_TEST(test_only_up_counted)
 		outbox_acked(&f.o, f.rec.sent[i]);
 	ck_assert_uint_eq(f.o.stats.acked, 4);
 	ck_assert_uint_eq(f.stats.uplinks_published, 1);
+	/* Read back from the disk after a restart, the kind is not known: told
+	 * by the topic (the two "up" topics). */
+	f.rec.n = 0;
+	for (size_t i = 0; i < 4; i++) {
+		char topic[96];
+		snprintf(topic, sizeof(topic), "application/a/device/%016llx/event/%s",
+			 (unsigned long long)EUI_A, events[i]);
+		ck_assert_int_eq(outbox_add(&f.o, durable_batch(&f.durable), EUI_A, topic, "{}", 2, 1,
+					    false),
+				 LB_OK);
+	}
+	ck_assert_int_eq(durable_commit(&f.durable), LB_OK);
+	outbox_free(&f.o);
+	f.stats.uplinks_published = 0;
+	open_outbox(&f, 8, 1 << 20);
+	f.rec.room = 100;
+	outbox_tick(&f.o, 0);
+	ck_assert_uint_eq(f.rec.n, 4);
+	for (size_t i = 0; i < 4; i++)
+		outbox_acked(&f.o, f.rec.sent[i]);
+	ck_assert_uint_eq(f.stats.uplinks_published, 2);
 	teardown(&f);
 }
 END_TEST
