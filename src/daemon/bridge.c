@@ -1167,6 +1167,10 @@ static int64_t hass_tick_bridge(struct bridge *b, int64_t now)
 
 	if (half == 0)
 		half = 1;
+	/* Not while the broker is away: a device's turn (up to 69 configs)
+	 * would go into the queue at once, pushing out what waits there. */
+	if (!mqtt_connected(&b->mqtt))
+		return b->hass.announce_next != SIZE_MAX ? now + BRIDGE_STATUS_MS : -1;
 	if (!hass_announce_more(&b->hass, pending < half ? half - pending : 0))
 		return -1;
 	return now + BRIDGE_HASS_PACE_MS;

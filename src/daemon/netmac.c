@@ -16,6 +16,9 @@
 #include "mac/adr.h"
 
 #define TAG "netmac"
+/* In a stored row's rx_done (store_mac.h), beside macstate_rx_done_to_row()'s
+ * bits: the channels are numbered from the region's first extra one. */
+#define ROW_CHANNELS_BY_REGION 0x10000u
 #define S_PER_H 3600
 #define US_PER_S 1000000
 #define MAC_PARSE_MAX 64              /* commands read from one uplink */
@@ -91,7 +94,9 @@ static void row_of(const struct lb_device *dev, struct store_mac *r)
 	r->status_at = s->status_at;
 	r->battery = s->battery;
 	r->margin = s->margin;
-	r->rx_done = macstate_rx_done_to_row(s->rx_done);
+	/* The mark says the channels are numbered from the region's first
+	 * extra channel (forget_old_channel_numbering()). */
+	r->rx_done = macstate_rx_done_to_row(s->rx_done) | ROW_CHANNELS_BY_REGION;
 }
 
 static int apply_row(struct devices *d, struct lb_device *dev, const struct store_mac *r)
@@ -125,18 +130,17 @@ static int apply_row(struct devices *d, struct lb_device *dev, const struct stor
 
 /* Builds before 2026-12-07 numbered the extra channels from 3 in every
  * non-grid region; AS923 has two default channels (RP002-1.0.4 §2.10.2), so
- * they are numbered from 2 now. A stored state in the old numbering
- * (its last channel, one beyond what the new numbering has, confirmed)
- * would be read shifted by one: its channels are forgotten, so
- * NewChannelReq defines them again. A state whose last channel was refused
- * cannot be told apart, and is kept. */
-static void forget_old_channel_numbering(const struct netmac *m, struct lb_device *dev)
+ * they are numbered from 2 now, and rows written since carry a mark. A row
+ * without it and with channels confirmed would be read shifted by one: its
+ * channels are forgotten, so NewChannelReq defines them again. */
+static void forget_old_channel_numbering(const struct netmac *m, struct lb_device *dev,
+					 uint32_t row_rx_done)
 {
 	struct macstate *s = dev->rt.mac;
-	unsigned first = macstate_first_extra_channel(m->c.region);
-	unsigned beyond = first + (unsigned)m->o.n_channels;   /* the old numbering's last */
+	uint8_t chans = (uint8_t)(s->rx_done & ~(MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE));
 
-	if (first != 2 || beyond > 7 || !(s->rx_done & MACSTATE_CHANNEL_DONE(beyond)))
+	if (macstate_first_extra_channel(m->c.region) != 2 || chans == 0 ||
+	    (row_rx_done & ROW_CHANNELS_BY_REGION))
 		return;
 	s->rx_done &= (uint8_t)(MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE);
 	log_warn(TAG, "device %s: stored channels of the old AS923 numbering (from 3) forgotten: "
@@ -238,7 +242,7 @@ static int restore(const struct netmac *m, struct lb_device *dev)
 		log_error(TAG, "device %s: MAC state not kept: %s", dev->name, lb_strerror(rc));
 		return rc;
 	}
-	forget_old_channel_numbering(m, dev);
+	forget_old_channel_numbering(m, dev, row.rx_done);
 	return LB_OK;
 }
 
@@ -493,7 +497,9 @@ static void on_link_adr(struct netmac *m, struct lb_device *dev, bool ok, bool m
 		answered(m, dev, MACSTATE_LINK_ADR);
 		return;
 	}
-	ok = ok || (mask_ok && !s->ask_known);   /* what was asked is unknown: below */
+	/* What was asked is unknown (a request from before a restart): a
+	 * device with ADR off may answer the mask alone (below). */
+	ok = ok || (mask_ok && !s->ask_known && !(dev->adr && s->adr_bit));
 	if (!ok) {
 		m->stats.refused[MACSTATE_LINK_ADR]++;
 		LB_LOG_RL(LOG_LVL_INFO, TAG, "device %s: LinkADRReq DR%u power %u refused",

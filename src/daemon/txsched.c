@@ -309,8 +309,14 @@ void txsched_after_uplink(struct txsched *t, struct lb_device *dev, const struct
 	plan_decision(t, dev, mac, mac_len, rx, n_rx, heard_ms, wanted);
 }
 
-bool txsched_retransmission_wanted(const struct lb_device *dev, const struct lw_frame *f)
+bool txsched_retransmission_wanted(struct txsched *t, struct lb_device *dev,
+				   const struct lw_frame *f, const struct lb_rx *rx, size_t n_rx)
 {
+	/* Any copy, confirmed or not, answered or not: class C holds off its
+	 * receive windows as off any uplink's (its ACK bit was taken with the
+	 * first copy: nothing is settled or retried). */
+	if (t->hooks.retransmission)
+		t->hooks.retransmission(t->hooks.arg, dev, rx, n_rx);
 	if (f->mtype != LW_MTYPE_CONFIRMED_UP)
 		return false;
 	if (dev->rt.retx_acks < TXSCHED_RETX_ACKS)
@@ -325,12 +331,8 @@ void txsched_after_retransmission(struct txsched *t, struct lb_device *dev,
 				  const struct lw_frame *f, const uint8_t *mac, size_t mac_len,
 				  const struct lb_rx *rx, size_t n_rx, int64_t heard_ms)
 {
-	if (!txsched_retransmission_wanted(dev, f))
+	if (f->mtype != LW_MTYPE_CONFIRMED_UP || dev->rt.retx_acks >= TXSCHED_RETX_ACKS)
 		return;
-	/* Class C holds off from this copy's receive windows as from any
-	 * uplink's; its ACK bit was taken with the first copy. */
-	if (t->hooks.retransmission)
-		t->hooks.retransmission(t->hooks.arg, dev, rx, n_rx);
 	dev->rt.retx_acks++;
 	dev->rt.ack_due = true;
 	plan_decision(t, dev, mac, mac_len, rx, n_rx, heard_ms, false);

@@ -214,13 +214,17 @@ int txsched_restore_device(struct txsched *t, struct lb_device *dev);
  * taken with the first copy and are not read again. At most
  * TXSCHED_RETX_ACKS times per FCnt, so that a replayed frame costs a bounded
  * number of downlinks (each also within the duty cycle and the fair access);
- * beyond, logged. An unconfirmed frame: nothing. The class C hook holds
- * its frames off this copy's receive windows (hooks.retransmission); a
- * confirmed downlink is neither settled nor retried by it. */
+ * beyond, logged. An unconfirmed frame: nothing. A confirmed downlink is
+ * neither settled nor retried by it. Called after
+ * txsched_retransmission_wanted(), which told class C. */
 #define TXSCHED_RETX_ACKS 7
-/* Whether txsched_after_retransmission() would acknowledge f again (false
- * beyond the limit, logged): asked first, so a copy beyond costs nothing. */
-bool txsched_retransmission_wanted(const struct lb_device *dev, const struct lw_frame *f);
+/* A copy of dev's last uplink heard again (rx): class C's hook holds its
+ * frames off the copy's receive windows (hooks.retransmission). Returns
+ * whether txsched_after_retransmission() would acknowledge it again (false
+ * for an unconfirmed copy, and beyond the limit, logged): asked first, so
+ * a copy beyond costs no decryption. */
+bool txsched_retransmission_wanted(struct txsched *t, struct lb_device *dev,
+				   const struct lw_frame *f, const struct lb_rx *rx, size_t n_rx);
 void txsched_after_retransmission(struct txsched *t, struct lb_device *dev,
 				  const struct lw_frame *f, const uint8_t *mac, size_t mac_len,
 				  const struct lb_rx *rx, size_t n_rx, int64_t heard_ms);

@@ -210,7 +210,7 @@ static void ack_retransmission(struct uplink *u, const struct lw_frame *f,
 	const uint8_t *mac = NULL;
 	size_t mac_len = 0;
 
-	if (!txsched_retransmission_wanted(m->dev, f))
+	if (!txsched_retransmission_wanted(u->tx, m->dev, f, g->rx, g->n_rx))
 		return;
 	int rc = devices_decrypt(u->devices, m->dev, f, m->fcnt, plain);
 	if (rc == LB_OK)

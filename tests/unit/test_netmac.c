@@ -531,6 +531,21 @@ START_TEST(link_adr_answer_after_restart_applies_nothing)
 }
 END_TEST
 
+/* After a restart, an answer that refuses DR and TX power from a device
+ * with ADR on is a refusal, even with ChannelMaskACK set. */
+START_TEST(link_adr_refusal_after_restart_counts)
+{
+	dev()->prof->status_interval_h = 0;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_ne(request_and_send() & BIT(MACSTATE_LINK_ADR), 0);
+	restart();
+	const uint8_t mask_only[] = {CID_LINK_ADR, 0x01};
+	uplink(mask_only, sizeof(mask_only), 5.0f);
+	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_LINK_ADR], 1);
+	ck_assert(!dev()->rt.mac->ch_mask_set);
+}
+END_TEST
+
 START_TEST(adr_ack_req_gets_a_downlink)
 {
 	/* TS001-1.0.4 §4.3.1.1: the network answers ADRACKReq with a downlink
@@ -1240,6 +1255,10 @@ START_TEST(as923_partial_channels_kept)
 	ck_assert_uint_eq(dev()->rt.mac->rx_done & 0xfc, 0x78);
 	restart();
 	ck_assert_uint_eq(dev()->rt.mac->rx_done & 0xfc, 0x78);
+	/* ... and with a shorter channel list in the configuration */
+	w.mac.o.n_channels = 4;
+	restart();
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & 0xfc, 0x78);
 }
 END_TEST
 
@@ -1310,6 +1329,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, no_kind_sent_more_than_max_unanswered_without_uplink);
 	tcase_add_test(tc, link_adr_at_max_tries_across_restart_backs_off);
 	tcase_add_test(tc, link_adr_answer_after_restart_applies_nothing);
+	tcase_add_test(tc, link_adr_refusal_after_restart_counts);
 	tcase_add_test(tc, rx_param_setup_sticky_answers);
 	tcase_add_test(tc, rx_param_setup_refused_is_retried);
 	tcase_add_test(tc, rx_param_late_answer_in_backoff);

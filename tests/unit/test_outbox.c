@@ -634,8 +634,6 @@ static bool topic_is_up(void *arg, const char *topic)
 	return n >= 9 && !strcmp(topic + n - 9, "/event/up");
 }
 
-/* uplinks_published counts acknowledged `up` events only: `ack` and
- * `txack` events go through the outbox too. */
 /* What a stop would keep and lose: events of a committed batch are on the
  * disk even before they are released to the cache; events added since are
  * not. */
@@ -658,6 +656,8 @@ START_TEST(test_unwritten)
 }
 END_TEST
 
+/* uplinks_published counts acknowledged `up` events only: `ack` and
+ * `txack` events go through the outbox too. */
 START_TEST(test_only_up_counted)
 {
 	static const char *const events[] = {"up", "ack", "txack", "up"};
