@@ -58,6 +58,14 @@ void publish_free(struct publisher *p)
 	topic_free(&p->bridge);
 }
 
+/* A device's topic values; the caller adds its event, state or field. */
+static struct topic_vars device_vars(const char *application, const char *application_id,
+				     const char *eui)
+{
+	return (struct topic_vars){.application = application, .application_id = application_id,
+				   .dev_eui = eui};
+}
+
 /* Does topic match the template with {event} = "up"? A value is non-empty
  * and never holds '/' (topic_expand() refuses that), so it ends within its
  * level. Positions reachable after each segment are kept in a set, so a
@@ -135,8 +143,8 @@ int publish_device_event(struct publisher *p, const char *application,
 {
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
-	struct topic_vars v = {.application = application, .application_id = application_id,
-				.dev_eui = eui, .event = event};
+	struct topic_vars v = device_vars(application, application_id, eui);
+	v.event = event;
 	tap_device(p, application, dev_eui, event, json, len, facts);
 	return send_expanded(p, &p->device_event, &v, json, len, false);
 }
@@ -196,8 +204,8 @@ int publish_device_event_held(struct publisher *p, uint64_t batch, const char *a
 {
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
-	struct topic_vars v = {.application = application, .application_id = application_id,
-				.dev_eui = eui, .event = event};
+	struct topic_vars v = device_vars(application, application_id, eui);
+	v.event = event;
 	tap_device(p, application, dev_eui, event, json, len, facts);
 	int rc = topic_expand(&p->device_event, &v, p->topic, sizeof(p->topic));
 	if (rc != LB_OK)
@@ -218,8 +226,8 @@ int publish_device_state(struct publisher *p, const char *application,
 {
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
-	struct topic_vars v = {.application = application, .application_id = application_id,
-				.dev_eui = eui, .state = state};
+	struct topic_vars v = device_vars(application, application_id, eui);
+	v.state = state;
 	return send_expanded(p, &p->device_state, &v, json, len, true);
 }
 
@@ -269,8 +277,8 @@ int publish_device_field(struct publisher *p, const char *application,
 {
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
-	struct topic_vars v = {.application = application, .application_id = application_id,
-				.dev_eui = eui, .field = field};
+	struct topic_vars v = device_vars(application, application_id, eui);
+	v.field = field;
 	return send_expanded(p, &p->device_field, &v, payload, len, true);
 }
 
@@ -280,8 +288,8 @@ int publish_device_event_topic(const struct publisher *p, const char *applicatio
 {
 	char eui[17];
 	hex_format_eui(dev_eui, eui);
-	struct topic_vars v = {.application = application, .application_id = application_id,
-				.dev_eui = eui, .event = event};
+	struct topic_vars v = device_vars(application, application_id, eui);
+	v.event = event;
 	return topic_expand(&p->device_event, &v, out, cap);
 }
 

@@ -212,7 +212,9 @@ static void ack_retransmission(struct uplink *u, const struct lw_frame *f,
 
 	if (!txsched_retransmission_wanted(u->tx, m->dev, f, g->rx, g->n_rx))
 		return;
-	int rc = devices_decrypt(u->devices, m->dev, f, m->fcnt, plain);
+	/* Only MAC commands in FPort 0 need the payload decrypted. */
+	bool port0 = f->u.data.has_fport && f->u.data.fport == 0;
+	int rc = port0 ? devices_decrypt(u->devices, m->dev, f, m->fcnt, plain) : LB_OK;
 	if (rc == LB_OK)
 		mac_source(f, plain, &mac, &mac_len);
 	else
