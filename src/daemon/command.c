@@ -14,20 +14,100 @@
 #include "base/lb_err.h"
 #include "base/log.h"
 
-/* A refusal is visible to the application on the device's log topic. */
+/* Does a bucket of `burst` events refilled one per interval_ms take one
+ * at now_ms (GCRA, virtual scheduling: tat - now <= (burst - 1) * interval)? */
+static bool bucket_conforms(const struct command_bucket *b, int64_t now_ms, int burst,
+			    int interval_ms)
+{
+	int64_t tat = b->tat_ms > now_ms ? b->tat_ms : now_ms;
+
+	return tat - now_ms <= (int64_t)(burst - 1) * interval_ms;
+}
+
+static void bucket_take(struct command_bucket *b, int64_t now_ms, int interval_ms)
+{
+	b->tat_ms = (b->tat_ms > now_ms ? b->tat_ms : now_ms) + interval_ms;
+}
+
+/* The bucket of an application (by its name's FNV-1a hash: command.h), of
+ * the UNKNOWN_DEVICE refusals for app NULL. */
+static struct command_bucket *app_bucket(struct commands *c, const char *app)
+{
+	uint32_t h = 2166136261u;
+
+	if (!app)
+		return &c->limit.unknown;
+	for (const unsigned char *p = (const unsigned char *)app; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return &c->limit.app[h % COMMAND_LOG_APPS];
+}
+
+/*
+ * May a refusal's `log` event be published (command.h)? true: taken from
+ * b and the global bucket, *missed the refusals b did not report before
+ * (now reported), and a log line tells those all buckets did not. false:
+ * counted as not reported.
+ */
+static bool report_pass(struct commands *c, struct command_bucket *b, uint64_t *missed)
+{
+	struct command_limit *l = &c->limit;
+	int64_t now = c->now_ms ? c->now_ms() : loop_now_ms();
+
+	if (!bucket_conforms(b, now, COMMAND_LOG_APP_BURST, COMMAND_LOG_APP_MS) ||
+	    !bucket_conforms(&l->all, now, COMMAND_LOG_ALL_BURST, COMMAND_LOG_ALL_MS)) {
+		b->missed++;
+		l->all.missed++;
+		c->stats->refusal_events_dropped++;
+		return false;
+	}
+	bucket_take(b, now, COMMAND_LOG_APP_MS);
+	bucket_take(&l->all, now, COMMAND_LOG_ALL_MS);
+	*missed = b->missed;
+	b->missed = 0;
+	if (l->all.missed) {
+		log_warn("command", "%llu refused commands not reported by a log event (over the "
+			 "rate limit of refusals' events)", (unsigned long long)l->all.missed);
+		l->all.missed = 0;
+	}
+	return true;
+}
+
+/* desc: "downlink command refused: why", and the refusals not reported
+ * before it if any; *n the context's length (1: `suppressed`). */
+static void describe(char *desc, size_t cap, const char *why, uint64_t missed, char *num,
+		     size_t num_cap, size_t *n)
+{
+	*n = 0;
+	if (!missed) {
+		snprintf(desc, cap, "downlink command refused: %s", why);
+		return;
+	}
+	snprintf(desc, cap, "downlink command refused: %s; %llu earlier refused commands not "
+		 "reported", why, (unsigned long long)missed);
+	snprintf(num, num_cap, "%llu", (unsigned long long)missed);
+	*n = 1;
+}
+
+/* A refusal is visible to the application on the device's log topic
+ * (rate-limited: command.h). */
 static void refuse(struct commands *c, struct command_result *r, const struct lb_device *dev,
 		   const char *code, const char *why, int rc)
 {
-	char desc[512];
+	char desc[512], num[24] = "";
+	uint64_t missed = 0;
+	size_t n;
 
 	r->rc = rc;
 	r->code = code;
 	r->why = why;
 	c->stats->commands_refused++;
-	snprintf(desc, sizeof(desc), "downlink command refused: %s", why);
-	LB_LOG_RL(LOG_LVL_WARN, "command", "%016llx: %s (%s)", (unsigned long long)dev->dev_eui,
-		  desc, code);
-	devevent_log(c->ev, dev, "ERROR", code, desc, 0);
+	LB_LOG_RL(LOG_LVL_WARN, "command", "%016llx: downlink command refused: %s (%s)",
+		  (unsigned long long)dev->dev_eui, why, code);
+	if (!report_pass(c, app_bucket(c, dev->prof->application), &missed))
+		return;
+	describe(desc, sizeof(desc), why, missed, num, sizeof(num), &n);
+	devevent_log_ctx(c->ev, dev, "ERROR", code, desc, (const char *const[]){"suppressed"},
+			 (const char *const[]){num}, n);
 }
 
 static int check_limits(struct commands *c, const struct lb_device *dev, const struct dlcmd *cmd,
@@ -215,19 +295,23 @@ static bool app_matches(struct commands *c, const struct lb_device *dev,
 }
 
 /* A command for a device the topic's application does not have: told on
- * that application's topic, without deviceInfo. */
+ * that application's topic, without deviceInfo (rate-limited: command.h). */
 static void refuse_unknown(struct commands *c, struct command_result *r, const char *app,
 			   const char *app_id, uint64_t dev_eui, const char *why)
 {
-	char desc[512];
+	char desc[512], num[24] = "";
+	uint64_t missed = 0;
+	size_t n;
 
 	r->rc = LB_ERR_NOT_FOUND;
 	r->code = "UNKNOWN_DEVICE";
 	r->why = "no such device in this application";
 	c->stats->commands_refused++;
-	snprintf(desc, sizeof(desc), "downlink command refused: %s", why);
-	LB_LOG_RL(LOG_LVL_WARN, "command", "%016llx: %s (UNKNOWN_DEVICE)",
-		  (unsigned long long)dev_eui, desc);
+	LB_LOG_RL(LOG_LVL_WARN, "command", "%016llx: downlink command refused: %s (UNKNOWN_DEVICE)",
+		  (unsigned long long)dev_eui, why);
+	if (!report_pass(c, app_bucket(c, NULL), &missed))
+		return;
+	describe(desc, sizeof(desc), why, missed, num, sizeof(num), &n);
 	devevent_log_unknown(c->ev, app, app_id, dev_eui, "ERROR", "UNKNOWN_DEVICE", desc);
 }
 

@@ -15,11 +15,31 @@
  * topic naming the reason (INVALID_JSON, DEV_EUI_MISMATCH, INVALID_FPORT,
  * INVALID_DATA, PAYLOAD_TOO_LARGE, UNKNOWN_DEVICE, QUEUE_FULL,
  * DUPLICATE_ID, ...), never crashes.
+ *
+ * Those `log` events are rate-limited: whoever may publish on the command
+ * topics could otherwise send thousands of bad commands a second, and their
+ * events, best-effort like `join` and `status` events and the gateways'
+ * states, would push those out of the MQTT client's bounded queue
+ * (mqtt.queue_limit). Two token buckets, kept as GCRA theoretical arrival
+ * times (as tables/addrlimit.h): one per application, so that a flood of
+ * one application's refusals leaves the others' reported, and one for all,
+ * which bounds what the refusals add to the queue whatever the number of
+ * applications. An application's bucket is found by hashing its name
+ * (COMMAND_LOG_APPS of them: two applications may share one, then their
+ * budget and their count); UNKNOWN_DEVICE refusals, whose
+ * application the publisher names freely, all share one bucket of their
+ * own, so no name chosen by a publisher drains a configured application's.
+ * A refusal beyond either limit is still refused and counted
+ * (commands_refused), its event is not published (stats
+ * refusal_events_dropped); the next event its bucket publishes says how
+ * many it did not (description "...; N earlier refused commands not
+ * reported", context `suppressed`), and a log line says the total.
  */
 #ifndef LB_COMMAND_H
 #define LB_COMMAND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "daemon/devevent.h"
 #include "daemon/ids.h"
@@ -30,6 +50,25 @@
 #include "lorawan/region.h"
 #include "store/store.h"
 #include "tables/devices.h"
+
+#define COMMAND_LOG_APPS 64              /* application buckets */
+#define COMMAND_LOG_APP_BURST 10         /* events an application may have at once, */
+#define COMMAND_LOG_APP_MS 1000          /* then one more each of these */
+#define COMMAND_LOG_ALL_BURST 30         /* for all applications together */
+#define COMMAND_LOG_ALL_MS 200
+
+/* A bucket: its GCRA theoretical arrival time (0: full), the refusals it
+ * did not report since the last it did. */
+struct command_bucket {
+	int64_t tat_ms;
+	uint64_t missed;
+};
+
+struct command_limit {
+	struct command_bucket app[COMMAND_LOG_APPS];
+	struct command_bucket unknown;   /* UNKNOWN_DEVICE */
+	struct command_bucket all;
+};
 
 /* Context (borrowed): what a command reads (registry, region, the command
  * topic template) and changes (the store's queue, counters, events). */
@@ -46,6 +85,10 @@ struct commands {
 	/* Told after each item queued (class C devices send at once), may be NULL. */
 	void (*queued)(void *arg, struct lb_device *dev);
 	void *queued_arg;
+	/* Owned: the rate limit of refusals' `log` events (zeroed: full). */
+	struct command_limit limit;
+	/* Its clock, monotonic ms; NULL: loop_now_ms() (a test sets its own). */
+	int64_t (*now_ms)(void);
 };
 
 /* The MQTT on_message callback; arg is a struct commands. */

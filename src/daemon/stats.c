@@ -69,6 +69,7 @@ static json_object *drops_json(const struct stats *s, const struct stats_extra *
 	add_u64(d, "udpKernel", x->udp_kernel_drops);
 	add_u64(d, "mqttQueueOverflow", x->mqtt_dropped);
 	add_u64(d, "outboxOverflow", x->outbox_dropped);
+	add_u64(d, "refusalEvents", s->refusal_events_dropped);
 	return d;
 }
 

@@ -9,7 +9,8 @@
  * `up` event is counted in frame_drops[] by enum stats_frame_drop, every
  * gateway `stat` value left out of a stats event (drops.statFields), and
  * every `up` event the full outbox refuses in outbox_dropped
- * (drops.outboxOverflow).
+ * (drops.outboxOverflow), every refused command's `log` event over the
+ * rate limit in refusal_events_dropped (drops.refusalEvents).
  */
 #ifndef LB_STATS_H
 #define LB_STATS_H
@@ -55,6 +56,8 @@ struct stats {
 	uint64_t joins;                      /* OTAA joins accepted */
 	uint64_t commands;                   /* downlink commands queued from MQTT */
 	uint64_t commands_refused;
+	uint64_t refusal_events_dropped;     /* refusals' `log` events over their rate limit
+					      * (command.h), drops.refusalEvents */
 	uint64_t quiet_releases;             /* caches given back by a quiet bridge (bridge.c) */
 };
 

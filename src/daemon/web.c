@@ -931,6 +931,9 @@ static void metrics_frames(struct prom_buf *b, const struct stats *s)
 	for (int i = 0; i < DROP__COUNT; i++)
 		prom_u64(b, "lorabridge_frame_drops_total", "reason",
 			 stats_frame_drop_name((enum stats_frame_drop)i), s->frame_drops[i]);
+	counter(b, "lorabridge_refusal_events_dropped_total",
+		"Refused commands' log events not published, over their rate limit "
+		"(drops.refusalEvents).", s->refusal_events_dropped);
 	prom_family(b, "lorabridge_datagram_drops_total", "counter",
 		    "Datagrams not processed, by reason.");
 	for (int i = 1; i < LB_ERR__COUNT; i++)

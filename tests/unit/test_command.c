@@ -579,6 +579,142 @@ START_TEST(test_submit_bad_json_and_unknown)
 }
 END_TEST
 
+/* The refusals' clock (command.h's now_ms), moved by the test. */
+static int64_t fake_ms;
+
+static int64_t fake_now(void)
+{
+	return fake_ms;
+}
+
+/* A context member of a `log` event ("" when absent). */
+static const char *context_of(json_object *o, const char *key)
+{
+	json_object *ctx = NULL, *v = NULL;
+
+	if (!json_object_object_get_ex(o, "context", &ctx) ||
+	    !json_object_object_get_ex(ctx, key, &v))
+		return "";
+	return json_object_get_string(v);
+}
+
+/*
+ * A flood of refused commands publishes at most its application's burst
+ * of `log` events; the rest are refused all the same, counted, and the
+ * next event after the refill says how many were not reported. Another
+ * application's refusals and the UNKNOWN_DEVICE ones have their own
+ * buckets, so they are still reported during the flood.
+ */
+START_TEST(test_refusal_events_rate_limited)
+{
+	const int flood = 200;
+
+	fake_ms = 1000;
+	t.c.now_ms = fake_now;
+	for (int i = 0; i < flood; i++)
+		command(CMD_TOPIC, "{\"fPort\":0,\"data\":\"AQID\"}");
+	ck_assert_uint_eq(w.stats.commands_refused, (uint64_t)flood);
+	ck_assert_uint_eq(w.sink.n, COMMAND_LOG_APP_BURST);
+	ck_assert_uint_eq(w.stats.log_events, COMMAND_LOG_APP_BURST);
+	ck_assert_uint_eq(w.stats.refusal_events_dropped, (uint64_t)(flood - COMMAND_LOG_APP_BURST));
+	for (size_t i = 0; i < w.sink.n; i++)
+		ck_assert_str_eq(w.sink.m[i].topic, LOG_TOPIC);
+
+	/* another application, and a device no application has: reported */
+	command(FARM_CMD, "{\"fPort\":0,\"data\":\"AQID\"}");
+	command("application/default/device/" UNKNOWN_HEX "/command/down", "{\"fPort\":1}");
+	ck_assert_uint_eq(w.sink.n, COMMAND_LOG_APP_BURST + 2);
+	ck_assert_str_eq(w.sink.m[COMMAND_LOG_APP_BURST].topic, FARM_LOG);
+
+	/* not yet refilled: still not reported */
+	fake_ms += COMMAND_LOG_APP_MS - 1;
+	command(CMD_TOPIC, "{\"fPort\":0,\"data\":\"AQID\"}");
+	ck_assert_uint_eq(w.sink.n, COMMAND_LOG_APP_BURST + 2);
+	uint64_t missed = (uint64_t)(flood - COMMAND_LOG_APP_BURST) + 1;
+	ck_assert_uint_eq(w.stats.refusal_events_dropped, missed);
+
+	/* one more after the refill, saying how many were not */
+	fake_ms += 1;
+	command(CMD_TOPIC, "{\"fPort\":0,\"data\":\"AQID\"}");
+	ck_assert_uint_eq(w.sink.n, COMMAND_LOG_APP_BURST + 3);
+	json_object *o = json_tokener_parse(w.sink.m[w.sink.n - 1].payload);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(str_of(o, "code"), "INVALID_FPORT");
+	char want[160];
+	snprintf(want, sizeof(want), "downlink command refused: fPort must be 1..223; %llu earlier "
+		 "refused commands not reported", (unsigned long long)missed);
+	ck_assert_str_eq(str_of(o, "description"), want);
+	snprintf(want, sizeof(want), "%llu", (unsigned long long)missed);
+	ck_assert_str_eq(context_of(o, "suppressed"), want);
+	json_object_put(o);
+	/* reported once: the next one says nothing more */
+	fake_ms += COMMAND_LOG_APP_MS;
+	command(CMD_TOPIC, "{\"fPort\":0,\"data\":\"AQID\"}");
+	ck_assert_uint_eq(w.sink.n, COMMAND_LOG_APP_BURST + 4);
+	o = json_tokener_parse(w.sink.m[w.sink.n - 1].payload);
+	ck_assert_str_eq(str_of(o, "description"), "downlink command refused: fPort must be 1..223");
+	ck_assert_str_eq(context_of(o, "suppressed"), "");
+	json_object_put(o);
+	ck_assert_uint_eq(w.stats.commands_refused, (uint64_t)flood + 5);
+}
+END_TEST
+
+/* The UNKNOWN_DEVICE refusals, whose application the publisher names,
+ * share one bucket: a flood of them under any names leaves a configured
+ * application's refusals reported. */
+START_TEST(test_unknown_device_refusals_limited)
+{
+	char topic[128];
+
+	fake_ms = 1000;
+	t.c.now_ms = fake_now;
+	for (int i = 0; i < 100; i++) {
+		snprintf(topic, sizeof(topic), "application/app%d/device/" UNKNOWN_HEX
+			 "/command/down", i);
+		command(topic, "{\"fPort\":1}");
+	}
+	ck_assert_uint_eq(w.sink.n, COMMAND_LOG_APP_BURST);
+	ck_assert_uint_eq(w.stats.refusal_events_dropped, 100 - COMMAND_LOG_APP_BURST);
+	command(CMD_TOPIC, "{\"fPort\":0,\"data\":\"AQID\"}");
+	ck_assert_uint_eq(w.sink.n, COMMAND_LOG_APP_BURST + 1);
+	ck_assert_str_eq(w.sink.m[COMMAND_LOG_APP_BURST].topic, LOG_TOPIC);
+	fake_ms += COMMAND_LOG_APP_MS;
+	command("application/x/device/" UNKNOWN_HEX "/command/down", "{\"fPort\":1}");
+	ck_assert_uint_eq(w.sink.n, COMMAND_LOG_APP_BURST + 2);
+	json_object *o = json_tokener_parse(w.sink.m[w.sink.n - 1].payload);
+	char want[128];
+	snprintf(want, sizeof(want), "downlink command refused: no such device; %d earlier "
+		 "refused commands not reported", 100 - COMMAND_LOG_APP_BURST);
+	ck_assert_str_eq(str_of(o, "description"), want);
+	json_object_put(o);
+}
+END_TEST
+
+/* However many applications a flood spreads over, all of them together
+ * publish at most the global burst. */
+START_TEST(test_refusal_events_global_limit)
+{
+	struct command_result r;
+	struct lb_devprofile *prof = (struct lb_devprofile *)w.devices.dev[0].prof;
+	const char *json = "{\"fPort\":0,\"data\":\"AQID\"}";
+	char apps[40][16];
+
+	fake_ms = 1000;
+	t.c.now_ms = fake_now;
+	const char *name = prof->application;
+	for (int i = 0; i < 40; i++) {
+		snprintf(apps[i], sizeof(apps[i]), "app%d", i);
+		prof->application = apps[i];
+		for (int k = 0; k < 3; k++)
+			command_submit(&t.c, DEV_EUI, json, strlen(json), &r);
+	}
+	prof->application = name;
+	ck_assert_uint_eq(w.stats.commands_refused, 120);
+	ck_assert_uint_eq(w.sink.n, COMMAND_LOG_ALL_BURST);
+	ck_assert_uint_eq(w.stats.refusal_events_dropped, 120 - COMMAND_LOG_ALL_BURST);
+}
+END_TEST
+
 static Suite *command_suite(void)
 {
 	Suite *s = suite_create("command");
@@ -610,6 +746,9 @@ static Suite *command_suite(void)
 	tcase_add_test(tc, test_submit_queued);
 	tcase_add_test(tc, test_submit_refused);
 	tcase_add_test(tc, test_submit_bad_json_and_unknown);
+	tcase_add_test(tc, test_refusal_events_rate_limited);
+	tcase_add_test(tc, test_unknown_device_refusals_limited);
+	tcase_add_test(tc, test_refusal_events_global_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
