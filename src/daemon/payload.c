@@ -19,6 +19,13 @@
 #define SUSPEND_FIRST_MS 10000
 #define SUSPEND_MAX_MS (10 * 60 * 1000)
 
+/* One direction's back-off: calls that timed out in a row, and until when
+ * that direction's calls are skipped. */
+struct suspension {
+	unsigned timeouts;
+	int64_t until_ms;
+};
+
 struct payload_script {
 	char *path;
 	struct jscodec *js;             /* NULL: the script did not load */
@@ -27,8 +34,7 @@ struct payload_script {
 	ino_t st_ino;
 	struct timespec st_mtim;
 	off_t st_size;
-	unsigned timeouts;              /* consecutive calls that timed out */
-	int64_t suspended_until_ms;
+	struct suspension dec, enc;     /* decoding's back-off, encoding's (payload.h) */
 };
 
 static void script_release(struct payload_script *s)
@@ -165,23 +171,38 @@ static void report(struct payloads *p, const struct lb_device *dev, int64_t time
 	devevent_log_at(p->ev, dev, time_us, "ERROR", "UPLINK_CODEC", why, 0);
 }
 
-/* A timed-out script sits out 10 s, 20 s, ... up to 10 min. */
-static void note_result(struct payload_script *s, int rc, int64_t now_ms)
+/*
+ * A script whose call timed out sits out 10 s, 20 s, ... up to 10 min, in
+ * that call's direction only (sus: s->dec or s->enc). A decoding timeout is
+ * the script's own doing on an uplink, an encoding timeout may be one
+ * command's `object` (whoever may publish a command chooses it): skipping
+ * every device's decoding for it would let one command cost a whole
+ * application its objects. Each direction still costs the loop at most one
+ * deadline per back-off, so the script's CPU stays bounded: twice the
+ * bound of one direction, at worst.
+ */
+static const char *direction(const struct payload_script *s, const struct suspension *sus)
+{
+	return sus == &s->dec ? "decoding" : "encoding";
+}
+
+static void note_result(struct payload_script *s, struct suspension *sus, int rc, int64_t now_ms)
 {
 	if (rc != LB_ERR_TIMEOUT) {
 		if (rc == LB_OK)
-			s->timeouts = 0;
+			sus->timeouts = 0;
 		return;
 	}
 	int64_t pause = SUSPEND_FIRST_MS;
-	for (unsigned i = 1; i < s->timeouts + 1 && pause < SUSPEND_MAX_MS; i++)
+	for (unsigned i = 1; i < sus->timeouts + 1 && pause < SUSPEND_MAX_MS; i++)
 		pause *= 2;
 	if (pause > SUSPEND_MAX_MS)
 		pause = SUSPEND_MAX_MS;
-	s->timeouts++;
-	s->suspended_until_ms = now_ms + pause;
-	log_warn("payload", "codec script %s timed out (%u in a row): suspended for %lld s",
-		 s->path, s->timeouts, (long long)(pause / 1000));
+	sus->timeouts++;
+	sus->until_ms = now_ms + pause;
+	log_warn("payload", "codec script %s timed out %s (%u in a row): its %s suspended for "
+		 "%lld s", s->path, direction(s, sus), sus->timeouts, direction(s, sus),
+		 (long long)(pause / 1000));
 }
 
 static struct payload_script *script_of(struct payloads *p, const struct lb_device *dev)
@@ -192,17 +213,19 @@ static struct payload_script *script_of(struct payloads *p, const struct lb_devi
 	return dev->prof->codec_script && !strcmp(s->path, dev->prof->codec_script) ? s : NULL;
 }
 
-/* The script's heap if a call may run now; else NULL and why. */
-static struct jscodec *usable(struct payload_script *s, int64_t now_ms, char *why, size_t cap)
+/* The script's heap if a call in sus's direction may run now; else NULL
+ * and why. */
+static struct jscodec *usable(struct payload_script *s, const struct suspension *sus,
+			      int64_t now_ms, char *why, size_t cap)
 {
 	if (!s->js) {
 		snprintf(why, cap, "codec script did not load: %s", s->why);
 		return NULL;
 	}
-	if (now_ms < s->suspended_until_ms) {
-		snprintf(why, cap, "%s: suspended for %lld s more after %u timeout(s) of "
-				   "codec_timeout_ms", s->path,
-			 (long long)((s->suspended_until_ms - now_ms + 999) / 1000), s->timeouts);
+	if (now_ms < sus->until_ms) {
+		snprintf(why, cap, "%s: %s suspended for %lld s more after %u timeout(s) of "
+				   "codec_timeout_ms", s->path, direction(s, sus),
+			 (long long)((sus->until_ms - now_ms + 999) / 1000), sus->timeouts);
 		return NULL;
 	}
 	return s->js;
@@ -220,11 +243,11 @@ static int decode_js(struct payloads *p, const struct lb_device *dev,
 		snprintf(why, cap, "no codec script for the device");
 		return LB_ERR_NOT_FOUND;
 	}
-	struct jscodec *js = usable(s, now, why, cap);
+	struct jscodec *js = usable(s, &s->dec, now, why, cap);
 	if (!js)
 		return LB_ERR_STATE;
 	int rc = jscodec_decode(js, up, object, &warnings, why, cap);
-	note_result(s, rc, loop_now_ms());
+	note_result(s, &s->dec, rc, loop_now_ms());
 	if (warnings && rc == LB_OK)
 		LB_LOG_RL(LOG_LVL_INFO, "payload", "device %s: codec warnings: %s", dev->name,
 			  json_object_to_json_string_ext(warnings, JSON_C_TO_STRING_PLAIN));
@@ -299,7 +322,7 @@ int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_
 				       "to encode an object", dev->name);
 		return LB_ERR_STATE;
 	}
-	struct jscodec *js = usable(s, loop_now_ms(), why, why_cap);
+	struct jscodec *js = usable(s, &s->enc, loop_now_ms(), why, why_cap);
 	if (!js)
 		return LB_ERR_STATE;
 	if (!jscodec_can_encode(js)) {
@@ -309,7 +332,7 @@ int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_
 	}
 	struct jscodec_vars vars = {.pairs = dev->tags, .n = dev->n_tags};
 	int rc = jscodec_encode(js, data, &vars, fport, out, cap, len, &warnings, why, why_cap);
-	note_result(s, rc, loop_now_ms());
+	note_result(s, &s->enc, rc, loop_now_ms());
 	json_object_put(warnings);
 	if (rc == LB_OK)
 		p->stats->codec_encoded++;

@@ -14,11 +14,15 @@
  * so each uplink of its devices says why it has no `object`.
  *
  * Bounded work on the loop: one call runs at most codec_timeout_ms; a
- * script whose call timed out is suspended (calls skipped, each skipped
- * uplink reported) for a back-off that doubles with each further timeout,
- * 10 s up to 10 min, and is given another chance after it; a call that
- * succeeds clears the count. So an endless loop costs its deadline a few
- * times, never the loop's throughput.
+ * script whose call timed out is suspended in that call's direction
+ * (decoding or encoding: calls skipped, each skipped uplink or command
+ * reported) for a back-off that doubles with each further timeout, 10 s up
+ * to 10 min, and is given another chance after it; a call in that
+ * direction that succeeds clears the count. An encoding timeout, which one
+ * command's `object` may cause, never stops the uplinks' decoding, nor a
+ * decoding timeout the commands' encoding. So an endless loop costs its
+ * deadline a few times (once per back-off in each direction), never the
+ * loop's throughput.
  *
  * Failures are never silent and never lose the uplink: the `up` is
  * published without `object` and a `log` event (code UPLINK_CODEC, level

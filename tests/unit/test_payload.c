@@ -268,6 +268,72 @@ START_TEST(encode_refusals)
 }
 END_TEST
 
+/* A script that loops on an `object` with `loop`, or an uplink on FPort 9. */
+static const char loop_js[] =
+	"function decodeUplink(input) {\n"
+	"  if (input.fPort === 9) while (true) {}\n"
+	"  return {data: {first: input.bytes[0]}};\n"
+	"}\n"
+	"function encodeDownlink(input) {\n"
+	"  if (input.data.loop) while (true) {}\n"
+	"  return {bytes: [1], fPort: 7};\n"
+	"}\n";
+
+static int encode(struct world *w, uint64_t eui, const char *json, char *why, size_t cap)
+{
+	uint8_t out[16], fport = 1;
+	size_t len = 0;
+	json_object *data = json_tokener_parse(json);
+
+	ck_assert_ptr_nonnull(data);
+	int rc = payload_encode(&w->payloads, dev(w, eui), data, &fport, out, sizeof(out), &len,
+				why, cap);
+	json_object_put(data);
+	return rc;
+}
+
+/* One command's object that makes encodeDownlink time out suspends the
+ * script's encoding, not the decoding of every device's uplinks. */
+START_TEST(encode_timeout_suspends_encoding_only)
+{
+	struct world w;
+	char got[512], why[PAYLOAD_WHY_MAX];
+
+	open_codecs(&w, loop_js, CODEC_MS);
+	ck_assert_int_eq(encode(&w, 2, "{\"loop\": true}", why, sizeof(why)), LB_ERR_TIMEOUT);
+	/* uplinks still decoded, for every device of the script */
+	ck_assert_int_eq(decode(&w, 2, "05", got, sizeof(got)), LB_OK);
+	ck_assert_str_eq(got, "{\"first\":5}");
+	ck_assert_int_eq(decode(&w, 3, "06", got, sizeof(got)), LB_OK);
+	ck_assert_str_eq(got, "{\"first\":6}");
+	/* encoding sits out its back-off, even for a harmless object */
+	ck_assert_int_eq(encode(&w, 3, "{\"level\": 1}", why, sizeof(why)), LB_ERR_STATE);
+	ck_assert_msg(strstr(why, "encoding suspended"), "why: %s", why);
+	ck_assert_uint_eq(w.stats.codec_decoded, 2);
+	world_close(&w);
+}
+END_TEST
+
+/* And the other way round: a decoding timeout leaves the commands'
+ * encoding alone. */
+START_TEST(decode_timeout_suspends_decoding_only)
+{
+	struct world w;
+	char got[512], why[PAYLOAD_WHY_MAX];
+
+	open_codecs(&w, loop_js, CODEC_MS);
+	uint8_t b = 1;
+	json_object *o = NULL;
+	ck_assert_int_eq(payload_decode(&w.payloads, dev(&w, 2), 9, &b, 1, 1700000000000000, &o),
+			 LB_ERR_TIMEOUT);
+	ck_assert_int_eq(decode(&w, 3, "01", got, sizeof(got)), LB_ERR_STATE);
+	assert_last_log(&w, "UPLINK_CODEC", "decoding suspended");
+	ck_assert_int_eq(encode(&w, 2, "{\"level\": 1}", why, sizeof(why)), LB_OK);
+	ck_assert_uint_eq(w.stats.codec_encoded, 1);
+	world_close(&w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("payload");
@@ -281,6 +347,8 @@ int main(void)
 	tcase_add_test(tc, timeout_suspends);
 	tcase_add_test(tc, encode_object);
 	tcase_add_test(tc, encode_refusals);
+	tcase_add_test(tc, encode_timeout_suspends_encoding_only);
+	tcase_add_test(tc, decode_timeout_suspends_decoding_only);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
