@@ -439,8 +439,15 @@ static bool empty_ignored(const struct hass_class *cls)
  * value templates with MQTT:
  * https://www.home-assistant.io/docs/configuration/templating/#using-value-templates-with-mqtt;
  * core: homeassistant/components/mqtt/models.py, ATTR_THIS = "this").
+ * But not a state that is no value: an entity past its expire_after is
+ * "unavailable", one that never had a value "unknown", and kept as they are
+ * those would become the sensor's text. It gets 'None' instead, which the
+ * MQTT sensor takes as no value (PAYLOAD_NONE: the state becomes
+ * "unknown"; homeassistant/components/mqtt/sensor.py, and the MQTT
+ * templating docs since home-assistant.io#38485). Never written from a
+ * device's data: a field that is there renders its own value.
  */
-#define HASS_KEEP "this.state"
+#define HASS_KEEP "this.state if this.state not in ['unavailable', 'unknown'] else 'None'"
 
 int hass_value_template(const struct hass_leaf *leaf, const struct hass_class *cls, char *out,
 			size_t cap)
@@ -450,12 +457,12 @@ int hass_value_template(const struct hass_leaf *leaf, const struct hass_class *c
 	if (!leaf || !cls || !cls->component || !out || cap == 0 || leaf->depth == 0)
 		return LB_ERR_INVAL;
 	out[0] = '\0';
-	const char *none = empty_ignored(cls) ? "''" : HASS_KEEP;
+	bool keep = !empty_ignored(cls);
 	if (cls->render != HASS_RENDER_VALUE) {
 		/* Undefined (the field absent) is no number */
 		bool nonzero = cls->render == HASS_RENDER_NONZERO;
 		sb_puts(&s, "{{ ");
-		sb_puts(&s, none);
+		sb_puts(&s, keep ? "(" HASS_KEEP ")" : "''");
 		sb_puts(&s, " if ");
 		put_path(&s, leaf);
 		sb_puts(&s, nonzero ? " is not number else (" : " is not number else ");
@@ -466,7 +473,7 @@ int hass_value_template(const struct hass_leaf *leaf, const struct hass_class *c
 	sb_puts(&s, "{{ ");
 	put_path(&s, leaf);
 	sb_puts(&s, " | default(");
-	sb_puts(&s, none);
+	sb_puts(&s, keep ? HASS_KEEP : "''");
 	sb_puts(&s, leaf->kind == HASS_BOOL ? ") | lower }}" : ") }}");
 	return sb_done(&s);
 }

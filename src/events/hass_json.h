@@ -43,10 +43,14 @@
  * N is what an up event without the field (another FPort, no `object`)
  * renders, instead of failing on an undefined value: '' for a
  * binary_sensor and for a numeric sensor (one with a unit or a
- * state_class), which Home Assistant ignores; this.state, the entity's
- * present state, for any other sensor (text, timestamp), which would show
- * '' ("this": Home Assistant's MQTT value templates, hass_json.c). In the key strings '"', '\',
- * '{', '}', '%', '#' and control characters are written \xNN.
+ * state_class), which Home Assistant ignores; for any other sensor (text,
+ * timestamp), which would show '', the entity's present state, unless that
+ * is no value (expired: "unavailable"; never set: "unknown"), then 'None',
+ * which Home Assistant takes as no value ("this": Home Assistant's MQTT
+ * value templates, hass_json.c):
+ *   N = this.state if this.state not in ['unavailable', 'unknown'] else 'None'
+ * written (N) in the `N if` forms. In the key strings '"', '\', '{', '}',
+ * '%', '#' and control characters are written \xNN.
  *
  * Errors: LB_ERR_INVAL (NULL or a non-object input), LB_ERR_TOO_LARGE (an
  * output does not fit cap; out[0] = '\0' when cap > 0), LB_ERR_NOMEM

@@ -12,8 +12,10 @@ by a reader of the restricted form lorabridge writes (src/events/hass_json.h),
 and, when Python's jinja2 is installed, by Jinja itself too; the result must
 be the field's value as Home Assistant would show it (Python's str() of the
 JSON value). Applied to the same up event without the object, it must render
-'' for a numeric or binary sensor (which Home Assistant ignores) and the
-entity's present state (`this.state`, given as THIS) for any other sensor.
+'' for a numeric or binary sensor (which Home Assistant ignores) and, for any
+other sensor, the entity's present state (`this.state`, given as THIS), or
+'None' (no value to Home Assistant) when that state is "unavailable" (expired)
+or "unknown" (never set): never those words as a text sensor's value.
 Prints what it checked; exits 1 on the first problem.
 """
 import codecs
@@ -25,6 +27,10 @@ import sys
 DIAG = {"link-rssi", "link-snr", "last-seen"}
 # The entity's present state, as `this.state` renders in the templates.
 THIS = "<this.state>"
+# The states that are no value, and what the templates render for them.
+NO_VALUE = ("unavailable", "unknown")
+# What a text or timestamp sensor's template renders when the field is absent.
+KEEP = "this.state if this.state not in ['unavailable', 'unknown'] else 'None'"
 # CayenneLPP fields of lorabridge-sim --payload cayennelpp and what they must be.
 LPP = {
     "temperatureSensor_1": ("sensor", "temperature", "°C"),
@@ -100,8 +106,13 @@ def is_number(v):
     return isinstance(v, (int, float)) and v is not UNDEFINED
 
 
-def evaluate(tpl, up):
-    """The text Home Assistant renders from tpl for the up event `up`."""
+def kept(this):
+    return "None" if this in NO_VALUE else this
+
+
+def evaluate(tpl, up, this=THIS):
+    """The text Home Assistant renders from tpl for the up event `up`, the
+    entity's state being `this`."""
     best = re.fullmatch(r"\{\{ value_json\.rxInfo \| default\(\[\]\) \| selectattr\('(\w+)', "
                         r"'defined'\) \| map\(attribute='\1'\) \| max \| default\(''\) \}\}", tpl)
     if best:
@@ -111,7 +122,7 @@ def evaluate(tpl, up):
         return str(up["time"])
     if not tpl.startswith("{{ "):
         fail("template does not start with '{{ ': " + tpl)
-    for none, head in (("", "{{ '' if "), (THIS, "{{ this.state if ")):
+    for none, head in (("", "{{ '' if "), (kept(this), "{{ (" + KEEP + ") if ")):
         if tpl.startswith(head):
             break
     else:
@@ -138,7 +149,8 @@ def evaluate(tpl, up):
     v, pos = path_expr(tpl, 3, up)
     tail = tpl[pos:]
     tails = {" | default('') }}": "", " | default('') | lower }}": "",
-             " | default(this.state) }}": THIS, " | default(this.state) | lower }}": THIS}
+             " | default(" + KEEP + ") }}": kept(this),
+             " | default(" + KEEP + ") | lower }}": kept(this)}
     if tail not in tails:
         fail("template not of the documented form: " + tpl)
     if v is UNDEFINED:
@@ -156,8 +168,8 @@ def jinja_renderer():
     env.filters["timestamp_utc"] = lambda v: datetime.datetime.fromtimestamp(
         v, datetime.timezone.utc).isoformat()
 
-    def render(tpl, up):
-        return env.from_string(tpl).render(value_json=up, this={"state": THIS})
+    def render(tpl, up, this=THIS):
+        return env.from_string(tpl).render(value_json=up, this={"state": this})
     return render
 
 
@@ -237,20 +249,23 @@ def main():
         if oid not in DIAG:
             # Without the field: Home Assistant drops '' where it expects a
             # number (unit or state_class) and on a binary_sensor; any other
-            # sensor (text, timestamp) keeps its state.
+            # sensor (text, timestamp) keeps its state, or has none ('None')
+            # when that state is none (expired, never set).
             keep = component == "sensor" and (
                 cfg.get("device_class") == "timestamp" or
                 ("unit_of_measurement" not in cfg and "state_class" not in cfg))
-            want = THIS if keep else ""
             bare = dict(up)
             bare.pop("object", None)
-            for what, ev in (("without object", bare), ("with an empty object", {**up, "object": {}})):
-                got = evaluate(cfg["value_template"], ev)
-                if jinja and jinja(cfg["value_template"], ev) != got:
-                    fail("%s: Jinja and the reader differ %s" % (topic, what))
-                if got != want:
-                    fail("%s: value_template gives '%s' on an up event %s, want '%s'"
-                         % (topic, got, what, want))
+            for this in (THIS,) + NO_VALUE:
+                want = (THIS if this == THIS else "None") if keep else ""
+                for what, ev in (("without object", bare),
+                                 ("with an empty object", {**up, "object": {}})):
+                    got = evaluate(cfg["value_template"], ev, this)
+                    if jinja and jinja(cfg["value_template"], ev, this) != got:
+                        fail("%s: Jinja and the reader differ %s, state %s" % (topic, what, this))
+                    if got != want:
+                        fail("%s: value_template gives '%s' on an up event %s, state %s, want '%s'"
+                             % (topic, got, what, this, want))
         seen.setdefault(eui, set()).add(oid)
 
     for eui, (_, up) in last_up.items():

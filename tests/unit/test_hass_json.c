@@ -166,8 +166,19 @@ static void iso_utc(time_t t, char *out, size_t cap)
 	strftime(out, cap, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
 }
 
-/* What eval_template() renders for `this.state`, the entity's present state. */
+/* What eval_template() takes `this.state`, the entity's present state, to
+ * be (THIS_STATE: a value; "unavailable": expired; "unknown": never set). */
 #define THIS_STATE "<this.state>"
+static const char *this_state = THIS_STATE;
+
+/* The entity's state kept when the field is absent (hass_json.h's N):
+ * itself, or 'None' (no value to Home Assistant) for a state that is none. */
+#define KEEP "this.state if this.state not in ['unavailable', 'unknown'] else 'None'"
+static const char *kept(void)
+{
+	return strcmp(this_state, "unavailable") && strcmp(this_state, "unknown") ? this_state
+										  : "None";
+}
 
 /* Does an entity of class c keep its state when the field is absent (a
  * sensor Home Assistant does not expect a number of: text, timestamp)? */
@@ -181,7 +192,7 @@ static bool keeps_state(const struct hass_class *c)
 }
 
 /* The text Home Assistant gets from tpl applied to the up event `up`
- * (THIS_STATE where it renders the entity's present state). */
+ * (kept() where it renders the entity's present state). */
 static void eval_template(const char *tpl, struct json_object *up, char *out, size_t cap)
 {
 	const char *p = tpl;
@@ -189,7 +200,7 @@ static void eval_template(const char *tpl, struct json_object *up, char *out, si
 	bool keep = false;
 
 	out[0] = '\0';
-	if (eat(&p, "'' if ") || (keep = eat(&p, "this.state if "))) {
+	if (eat(&p, "'' if ") || (keep = eat(&p, "(" KEEP ") if "))) {
 		struct json_object *v = path_expr(&p, up, &found, &ok);
 		ok = ok && eat(&p, " is not number else ");
 		const char *ts = " | timestamp_utc }}";
@@ -203,7 +214,7 @@ static void eval_template(const char *tpl, struct json_object *up, char *out, si
 		bool number = found && (json_object_is_type(v, json_type_double) ||
 					json_object_is_type(v, json_type_int));
 		if (!number && keep)
-			snprintf(out, cap, "%s", THIS_STATE);
+			snprintf(out, cap, "%s", kept());
 		else if (number && nonzero)
 			snprintf(out, cap, "%s", json_object_get_double(v) != 0 ? "true" : "false");
 		else if (number)
@@ -214,9 +225,9 @@ static void eval_template(const char *tpl, struct json_object *up, char *out, si
 	bool lower = false;
 	if (eat(&p, " | default('') | lower }}"))
 		lower = true;
-	else if (eat(&p, " | default(this.state) | lower }}"))
+	else if (eat(&p, " | default(" KEEP ") | lower }}"))
 		lower = keep = true;
-	else if (eat(&p, " | default(this.state) }}"))
+	else if (eat(&p, " | default(" KEEP ") }}"))
 		keep = true;
 	else
 		ok = ok && eat(&p, " | default('') }}");
@@ -224,7 +235,7 @@ static void eval_template(const char *tpl, struct json_object *up, char *out, si
 	if (found)
 		render(v, lower, out, cap);
 	else if (keep)
-		snprintf(out, cap, "%s", THIS_STATE);
+		snprintf(out, cap, "%s", kept());
 }
 
 /* ---- flattening --------------------------------------------------------- */
@@ -417,7 +428,7 @@ START_TEST(test_classify_cayennelpp_extended)
 	ck_assert_int_eq(s.cls[find(&s, "switch_15")].render, HASS_RENDER_NONZERO);
 	want_class(&s, "genericSensor_16", "sensor", NULL, NULL, "measurement");
 	ck_assert_str_eq(s.tpl[find(&s, "unixTime_13")],
-			 "{{ this.state if ((value_json.object | default({}))[\"unixTime\"]"
+			 "{{ (" KEEP ") if ((value_json.object | default({}))[\"unixTime\"]"
 			 " | default({}))[\"13\"] is not number else ((value_json.object"
 			 " | default({}))[\"unixTime\"] | default({}))[\"13\"] | timestamp_utc }}");
 }
@@ -488,7 +499,7 @@ START_TEST(test_template_text)
 	/* a text sensor keeps its state when the field is absent */
 	ck_assert_str_eq(s.tpl[find(&s, "label")],
 			 "{{ (value_json.object | default({}))[\"label\"]"
-			 " | default(this.state) }}");
+			 " | default(" KEEP ") }}");
 	ck_assert_str_eq(s.tpl[find(&s, "presenceSensor_2")],
 			 "{{ '' if ((value_json.object | default({}))[\"presenceSensor\"]"
 			 " | default({}))[\"2\"] is not number else (((value_json.object"
@@ -503,7 +514,8 @@ END_TEST
 /* Every template, read as documented, gives the field's value out of an up
  * event carrying the object; out of one without it, '' for a numeric or
  * binary sensor (Home Assistant ignores it) and the entity's present state
- * (this.state) for a text or timestamp sensor, which would show ''. */
+ * (this.state; 'None' if that is "unavailable" or "unknown") for a text or
+ * timestamp sensor, which would show ''. */
 START_TEST(test_template_reads_up_event)
 {
 	static const char *objects[] = {
@@ -539,13 +551,22 @@ START_TEST(test_template_reads_up_event)
 				ck_assert_msg(strcmp(got, s.text[i]) == 0, "%s: %s gives '%s', want '%s'",
 					      s.name[i], s.tpl[i], got, s.text[i]);
 			/* without the field: '' where Home Assistant ignores it,
-			 * else the entity's state, kept */
-			const char *none = keeps_state(&s.cls[i]) ? THIS_STATE : "";
-			eval_template(s.tpl[i], bare, got, sizeof(got));
-			ck_assert_msg(strcmp(got, none) == 0, "%s: %s gives '%s' without the field",
-				      s.name[i], s.tpl[i], got);
-			eval_template(s.tpl[i], reshaped, got, sizeof(got));
-			ck_assert_str_eq(got, none);
+			 * else the entity's state, kept, unless it is no value
+			 * (expired, never set): then 'None', never the words
+			 * "unavailable" or "unknown" as the sensor's text */
+			static const char *states[] = {THIS_STATE, "unavailable", "unknown"};
+			for (size_t k2 = 0; k2 < 3; k2++) {
+				this_state = states[k2];
+				const char *none = !keeps_state(&s.cls[i]) ? ""
+						   : k2 == 0 ? THIS_STATE : "None";
+				eval_template(s.tpl[i], bare, got, sizeof(got));
+				ck_assert_msg(strcmp(got, none) == 0,
+					      "%s: %s gives '%s' without the field (state %s)",
+					      s.name[i], s.tpl[i], got, this_state);
+				eval_template(s.tpl[i], reshaped, got, sizeof(got));
+				ck_assert_str_eq(got, none);
+			}
+			this_state = THIS_STATE;
 		}
 		json_object_put(up);
 		json_object_put(bare);
