@@ -443,9 +443,11 @@ static bool empty_ignored(const struct hass_class *cls)
  * "unavailable", one that never had a value "unknown", and kept as they are
  * those would become the sensor's text. It gets 'None' instead, which the
  * MQTT sensor takes as no value (PAYLOAD_NONE: the state becomes
- * "unknown"; homeassistant/components/mqtt/sensor.py, and the MQTT
- * templating docs since home-assistant.io#38485). Never written from a
- * device's data: a field that is there renders its own value.
+ * "unknown"; homeassistant/components/mqtt/sensor.py, for every device
+ * class since home-assistant/core#127032, 2024.10; documented by
+ * home-assistant.io#38485). An older Home Assistant shows a text sensor's
+ * 'None' as that text, a timestamp's as "unknown" with a warning: still no
+ * stale word taken for a value. A field that is there renders its own.
  */
 #define HASS_KEEP "this.state if this.state not in ['unavailable', 'unknown'] else 'None'"
 
