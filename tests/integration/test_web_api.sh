@@ -207,6 +207,7 @@ python3 "$(dirname "$0")/prom_check.py" lorabridge_datagrams_total lorabridge_fr
 	lorabridge_mqtt_connected lorabridge_mqtt_queue_depth lorabridge_outbox_depth \
 	lorabridge_udp_kernel_drops_total lorabridge_intake_pauses_total lorabridge_intake_paused_seconds_total \
 	lorabridge_http_requests_total lorabridge_sse_clients lorabridge_uptime_seconds \
+	lorabridge_refusal_events_dropped_total \
 	< "$T/body" > "$T/samples.txt" || fail "/metrics does not parse"
 sample() { awk -v k="$1" '$1 == k { print $2 }' "$T/samples.txt"; }
 [ "$(sample lorabridge_frames_received_total)" = "$(ups)" ] \
