@@ -9,7 +9,8 @@
 # UPLINK_CODEC log event; a script that does not parse is reported with its
 # line; a downlink command with `object` is encoded by the device's
 # encodeDownlink and delivered (a refused one is a DOWNLINK_CODEC log); a
-# script changed on disk is used after SIGHUP.
+# script changed on disk is used after SIGHUP; a command whose object makes
+# encodeDownlink time out suspends the script's encoding, not its decoding.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq
 
@@ -40,6 +41,7 @@ function decodeUplink(input) {
   };
 }
 function encodeDownlink(input) {
+  if (input.data.spin) while (true) {}
   if (typeof input.data.interval_s !== "number")
     return { errors: ["interval_s missing"] };
   var s = input.data.interval_s;
@@ -231,6 +233,23 @@ send th 22 2 2 20 AA555A00000000F3 --fcnt-start 100 2> "$T/sim.err" || fail "sim
 wait_drained all || fail "not drained"
 up th | jq -e -s '[.[] | select(.fCnt >= 100)] | length == 2 and all(.object.room == "v2")' \
 	> /dev/null || fail "changed script not used: $(up th | jq -c '[.fCnt, .object.room]')"
+
+note "an object that makes encodeDownlink loop: encoding suspended, decoding not"
+pub_th0() {
+	mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "application/th/device/$th0/command/down" \
+		-m "$1" || fail "publish command"
+}
+pub_th0 '{"object": {"spin": true}}'
+wait_count "$T/all.out" "^application/th/device/$th0/event/log .*DOWNLINK_CODEC.*deadline" 1 ||
+	fail "no DOWNLINK_CODEC log for the timed-out encoding: $(logs th | jq -c .)"
+send th 22 2 2 20 AA555A00000000F3 --fcnt-start 150 2> "$T/sim.err" || fail "sim: $(cat "$T/sim.err")"
+wait_drained all || fail "not drained"
+up th | jq -e -s '[.[] | select(.fCnt >= 150)] | length == 2 and all(.object.room == "v2")' \
+	> /dev/null || fail "uplinks not decoded after an encode timeout: $(up th | jq -c '[.fCnt, .object]')"
+pub_th0 '{"object": {"interval_s": 60}}'
+wait_count "$T/all.out" "^application/th/device/$th0/event/log .*encoding suspended" 1 ||
+	fail "encoding not suspended after its timeout: $(logs th | jq -c .description)"
+note "a looping encodeDownlink: its command refused, the encoding suspended, uplinks still decoded"
 
 stats=$(last_stats all)
 echo "$stats" | jq -e '.codecs.decoded >= 218 and .codecs.encoded == 1 and .codecs.failed >= 9' > /dev/null ||
