@@ -616,7 +616,8 @@ START_TEST(test_refusal_events_rate_limited)
 	ck_assert_uint_eq(w.stats.commands_refused, (uint64_t)flood);
 	ck_assert_uint_eq(w.sink.n, COMMAND_LOG_APP_BURST);
 	ck_assert_uint_eq(w.stats.log_events, COMMAND_LOG_APP_BURST);
-	ck_assert_uint_eq(w.stats.refusal_events_dropped, (uint64_t)(flood - COMMAND_LOG_APP_BURST));
+	ck_assert_uint_eq(w.stats.refusal_events_dropped,
+			  (uint64_t)(flood - COMMAND_LOG_APP_BURST));
 	for (size_t i = 0; i < w.sink.n; i++)
 		ck_assert_str_eq(w.sink.m[i].topic, LOG_TOPIC);
 
@@ -652,7 +653,8 @@ START_TEST(test_refusal_events_rate_limited)
 	command(CMD_TOPIC, "{\"fPort\":0,\"data\":\"AQID\"}");
 	ck_assert_uint_eq(w.sink.n, COMMAND_LOG_APP_BURST + 4);
 	o = json_tokener_parse(w.sink.m[w.sink.n - 1].payload);
-	ck_assert_str_eq(str_of(o, "description"), "downlink command refused: fPort must be 1..223");
+	ck_assert_str_eq(str_of(o, "description"),
+			 "downlink command refused: fPort must be 1..223");
 	ck_assert_str_eq(context_of(o, "suppressed"), "");
 	json_object_put(o);
 	ck_assert_uint_eq(w.stats.commands_refused, (uint64_t)flood + 5);
