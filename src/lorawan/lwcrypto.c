@@ -413,6 +413,30 @@ int lwcrypto_derive_session_keys(struct lw_key *app_key, uint32_t app_nonce, uin
 	return rc;
 }
 
+/* Domain separation: the digest of these bytes is used for nothing else. */
+static const char ABP_SESSION_LABEL[] = "lorabridge ABP session v1";
+
+int lwcrypto_abp_session_id(uint32_t dev_addr, const uint8_t nwk_s_key[LW_KEY_LEN],
+			    const uint8_t app_s_key[LW_KEY_LEN], uint8_t id[LW_SESSION_ID_LEN])
+{
+	uint8_t addr[4];
+	unsigned int len = 0;
+	int ok;
+
+	if (!nwk_s_key || !app_s_key || !id)
+		return LB_ERR_INVAL;
+	put_le32(addr, dev_addr);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	     EVP_DigestUpdate(md, ABP_SESSION_LABEL, sizeof(ABP_SESSION_LABEL)) == 1 &&
+	     EVP_DigestUpdate(md, addr, sizeof(addr)) == 1 &&
+	     EVP_DigestUpdate(md, nwk_s_key, LW_KEY_LEN) == 1 &&
+	     EVP_DigestUpdate(md, app_s_key, LW_KEY_LEN) == 1 &&
+	     EVP_DigestFinal_ex(md, id, &len) == 1 && len == LW_SESSION_ID_LEN;
+	EVP_MD_CTX_free(md);
+	return ok ? LB_OK : LB_ERR_CRYPTO;
+}
+
 bool lwcrypto_mic_equal(const uint8_t a[4], const uint8_t b[4])
 {
 	return CRYPTO_memcmp(a, b, LEN_MIC) == 0;

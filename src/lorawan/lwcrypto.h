@@ -99,6 +99,16 @@ int lwcrypto_derive_session_keys(struct lw_key *app_key, uint32_t app_nonce, uin
 				 uint16_t dev_nonce, uint8_t nwk_s_key[LW_KEY_LEN],
 				 uint8_t app_s_key[LW_KEY_LEN]);
 
+/* The identity of an ABP session (DevAddr, NwkSKey, AppSKey), for
+ * remembering its frame counters without keeping its keys
+ * (daemon/session.h): SHA-256 (EVP) of the label "lorabridge ABP session
+ * v1" with its NUL, DevAddr as on the air (4 bytes little-endian,
+ * TS001-1.0.4 §4.3.1), NwkSKey, AppSKey. Errors: LB_ERR_INVAL (NULL),
+ * LB_ERR_CRYPTO. */
+#define LW_SESSION_ID_LEN 32
+int lwcrypto_abp_session_id(uint32_t dev_addr, const uint8_t nwk_s_key[LW_KEY_LEN],
+			    const uint8_t app_s_key[LW_KEY_LEN], uint8_t id[LW_SESSION_ID_LEN]);
+
 /* Constant-time 4-byte MIC comparison. */
 bool lwcrypto_mic_equal(const uint8_t a[4], const uint8_t b[4]);
 

@@ -176,6 +176,24 @@ static const char SCHEMA_V7_AFTER[] =
 	"DROP TABLE outbox;"
 	"ALTER TABLE outbox_v7 RENAME TO outbox;";
 
+/*
+ * Schema v8: the ABP sessions each device has had (store_abp.h), so that
+ * a session whose keys come back after a rotation resumes its frame
+ * counters instead of reusing them (TS001-1.0.4 §4.3.1.5). session_id is a
+ * digest of DevAddr and keys (lwcrypto_abp_session_id()), never the keys;
+ * seen orders a device's rows, the highest the most recently left; at
+ * most STORE_ABP_SEEN_MAX rows per device are kept.
+ */
+static const char SCHEMA_V8[] =
+	"CREATE TABLE abp_seen ("
+	" dev_eui INTEGER NOT NULL,"
+	" session_id BLOB NOT NULL CHECK (length(session_id) = 32),"
+	" fcnt_up_last INTEGER,"                /* NULL: none accepted yet */
+	" nfcnt_down INTEGER NOT NULL,"         /* highest reserved ceiling */
+	" seen INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" PRIMARY KEY (dev_eui, session_id)) WITHOUT ROWID;";
+
 /* migrations[i] takes the schema from version i to i + 1: its SQL, then
  * (if any) a step in C and more SQL. */
 static const struct migration {
@@ -186,6 +204,7 @@ static const struct migration {
 	{SCHEMA_V1, NULL, NULL}, {SCHEMA_V2, NULL, NULL}, {SCHEMA_V3, NULL, NULL},
 	{SCHEMA_V4, NULL, NULL}, {SCHEMA_V5, NULL, NULL}, {SCHEMA_V6, NULL, NULL},
 	{SCHEMA_V7, store__outbox_migrate_v7, SCHEMA_V7_AFTER},
+	{SCHEMA_V8, NULL, NULL},
 };
 
 /* One migration inside the caller's transaction. */

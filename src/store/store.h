@@ -5,7 +5,8 @@
  * What lives here (keyed by DevEUI; device definitions stay in the config
  * file): LoRaWAN sessions, the DevNonces each device used, the downlink
  * queue including confirmed downlinks awaiting their ACK, opaque ledgers
- * (per-device fair access, per-gateway duty cycle), a few named
+ * (per-device fair access, per-gateway duty cycle), the counters of the
+ * ABP sessions each device had (store_abp.h), a few named
  * integers (meta, e.g. the DevAddr allocator) and the outbox (events
  * committed with their state, until the MQTT broker acknowledged them). The database is
  * `<dir>/lorabridge.db`, readable with the sqlite3 CLI (EUIs are INTEGER,
@@ -111,7 +112,8 @@
  * Headers: this one declares store_open() and store_close() and includes
  * the rest of the API: store_batch.h (batches), store_ops.h (sessions,
  * DevNonces, ledgers, meta, purge), store_dl.h (the downlink queue),
- * store_mac.h (the network's MAC state of each device), store_gen.h (the
+ * store_mac.h (the network's MAC state of each device), store_abp.h (the
+ * counters of the ABP sessions each device had), store_gen.h (the
  * state generation), store_sync.h (the syncs), store_outbox.h (the outbox) and
  * store_types.h (limits, rows, the handle).
  */
@@ -123,6 +125,7 @@
 #include "store/store_ops.h"
 #include "store/store_dl.h"
 #include "store/store_mac.h"
+#include "store/store_abp.h"
 #include "store/store_gen.h"
 #include "store/store_sync.h"
 #include "store/store_ckpt.h"

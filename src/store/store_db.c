@@ -98,6 +98,25 @@ const char *const store__sql[STMT__COUNT] = {
 	/* A whole session row written: its counters are current again. */
 	[STMT_FCNT_DELETE] = "DELETE FROM session_fcnt WHERE dev_eui = ?",
 	[STMT_PURGE_FCNT] = "DELETE FROM session_fcnt WHERE dev_eui = ?",
+	/* A session left again: its counters are the higher of both (they only
+	 * move forward), and it becomes the device's most recent (seen). */
+	[STMT_ABP_SEEN_PUT] =
+		"INSERT INTO abp_seen (" ABP_SEEN_COLS ", seen) VALUES (?1, ?2, ?3, ?4, ?5,"
+		" (SELECT coalesce(max(seen), 0) + 1 FROM abp_seen WHERE dev_eui = ?1))"
+		" ON CONFLICT (dev_eui, session_id) DO UPDATE SET"
+		" fcnt_up_last = CASE WHEN fcnt_up_last IS NULL THEN excluded.fcnt_up_last"
+		"  WHEN excluded.fcnt_up_last IS NULL THEN fcnt_up_last"
+		"  ELSE max(fcnt_up_last, excluded.fcnt_up_last) END,"
+		" nfcnt_down = max(nfcnt_down, excluded.nfcnt_down),"
+		" seen = excluded.seen, updated_at = excluded.updated_at",
+	/* Every row of the device older than its ?2-th most recent. */
+	[STMT_ABP_SEEN_BOUND] =
+		"DELETE FROM abp_seen WHERE dev_eui = ?1 AND seen < (SELECT seen FROM abp_seen"
+		" WHERE dev_eui = ?1 ORDER BY seen DESC LIMIT 1 OFFSET ?2 - 1)",
+	[STMT_ABP_SEEN_GET] = "SELECT " ABP_SEEN_COLS " FROM abp_seen"
+			      " WHERE dev_eui = ? AND session_id = ?",
+	[STMT_ABP_SEEN_COUNT] = "SELECT count(*) FROM abp_seen WHERE dev_eui = ?",
+	[STMT_PURGE_ABP_SEEN] = "DELETE FROM abp_seen WHERE dev_eui = ?",
 };
 
 _Static_assert(STORE_LEDGER_GATEWAY_BASE == 256, "STMT_PURGE_LEDGER hard-codes the base");

@@ -78,6 +78,11 @@ enum store_stmt {
 	STMT_FCNT_PUT_32,
 	STMT_FCNT_DELETE,
 	STMT_PURGE_FCNT,
+	STMT_ABP_SEEN_PUT,
+	STMT_ABP_SEEN_BOUND,
+	STMT_ABP_SEEN_GET,
+	STMT_ABP_SEEN_COUNT,
+	STMT_PURGE_ABP_SEEN,
 	STMT__COUNT
 };
 
@@ -104,6 +109,10 @@ enum { SC_DEV_EUI, SC_ACTIVATION, SC_DEV_ADDR, SC_NWK_S_KEY, SC_APP_S_KEY, SC_FC
 /* Columns of `session_fcnt` as inserted, (0-based) positions. */
 #define FCNT_COLS "dev_eui, fcnt_up_last, nfcnt_down, updated_at"
 enum { FC_DEV_EUI, FC_FCNT_UP_LAST, FC_NFCNT_DOWN, FC_UPDATED_AT, FC__COUNT };
+
+/* Columns of `abp_seen` as selected and inserted, (0-based) positions. */
+#define ABP_SEEN_COLS "dev_eui, session_id, fcnt_up_last, nfcnt_down, updated_at"
+enum { AC_DEV_EUI, AC_SESSION_ID, AC_FCNT_UP_LAST, AC_NFCNT_DOWN, AC_UPDATED_AT };
 
 /* Columns of `downlink` as selected and inserted, (0-based) positions. */
 #define DL_COLS \

@@ -84,8 +84,8 @@ typedef int (*store_gateway_cb)(void *arg, uint64_t gateway_eui);
 int store_gateway_online_set(struct store *s, uint64_t gateway_eui, bool online);
 int store_gateway_online_list(struct store *s, store_gateway_cb cb, void *arg);
 
-/* Delete the device's session, DevNonces, downlinks and device ledgers,
- * and commit at once (with anything staged before). LB_ERR_NOT_FOUND when
+/* Delete the device's session, DevNonces, downlinks, device ledgers, MAC
+ * state and the ABP sessions it had (store_abp.h), and commit at once (with anything staged before). LB_ERR_NOT_FOUND when
  * nothing was stored for it (the staged batch is still committed). */
 int store_purge(struct store *s, uint64_t dev_eui);
 

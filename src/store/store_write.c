@@ -213,7 +213,8 @@ static int exec_purge(struct store *s, uint64_t dev_eui)
 {
 	static const enum store_stmt del[] = {STMT_PURGE_SESSION, STMT_PURGE_NONCE,
 					      STMT_PURGE_DL, STMT_PURGE_LEDGER,
-					      STMT_PURGE_MAC, STMT_PURGE_FCNT};
+					      STMT_PURGE_MAC, STMT_PURGE_FCNT,
+					      STMT_PURGE_ABP_SEEN};
 	int rc = LB_OK;
 
 	for (size_t i = 0; i < sizeof(del) / sizeof(del[0]) && rc == LB_OK; i++)
@@ -246,6 +247,30 @@ static int exec_mac_put(struct store *s, const struct store_mac *m)
 	store__bind_u64(st, MC_RX_DONE, m->rx_done);
 	sqlite3_bind_int64(st, MC_UPDATED_AT + 1, m->updated_at);
 	return run(s, st, "put MAC state");
+}
+
+/* The session's counters merged into its row, then the device's rows
+ * beyond the STORE_ABP_SEEN_MAX most recent dropped. */
+static int exec_abp_seen_put(struct store *s, const struct store_abp_seen *a)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_ABP_SEEN_PUT);
+
+	if (!st)
+		return LB_ERR_IO;
+	store__bind_u64(st, AC_DEV_EUI, a->dev_eui);
+	bind_blob(st, AC_SESSION_ID, a->id, STORE_SESSION_ID_LEN);
+	bind_opt(st, AC_FCNT_UP_LAST, a->has_fcnt_up_last, a->fcnt_up_last);
+	store__bind_u64(st, AC_NFCNT_DOWN, a->nfcnt_down);
+	sqlite3_bind_int64(st, AC_UPDATED_AT + 1, a->updated_at);
+	int rc = run(s, st, "put ABP session seen");
+	if (rc != LB_OK)
+		return rc;
+	st = store__stmt(s, STMT_ABP_SEEN_BOUND);
+	if (!st)
+		return LB_ERR_IO;
+	store__bind_u64(st, 0, a->dev_eui);
+	store__bind_u64(st, 1, STORE_ABP_SEEN_MAX);
+	return run(s, st, "drop the oldest ABP sessions seen");
 }
 
 static int exec_gw_online(struct store *s, const struct store__gw_online *g)
@@ -413,6 +438,9 @@ int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
 		return apply_fcnt_many(s, p, len);
 	case OP_MAC_PUT:
 		return len == sizeof(struct store_mac) ? exec_mac_put(s, p) : LB_ERR_INVAL;
+	case OP_ABP_SEEN_PUT:
+		return len == sizeof(struct store_abp_seen) ? exec_abp_seen_put(s, p)
+							    : LB_ERR_INVAL;
 	case OP_DL_FLUSH:
 	case OP_PURGE:
 		if (len != sizeof(eui))

@@ -37,7 +37,8 @@ enum store_op {
 	OP_PUT_SESSION_MANY,  /* struct store__many + n struct store_session */
 	OP_LEDGER_PUT_MANY,   /* struct store__many + n (struct store__ledger + blob) */
 	OP_PUT_FCNT,          /* struct store__fcnt */
-	OP_PUT_FCNT_MANY      /* struct store__many + n struct store__fcnt */
+	OP_PUT_FCNT_MANY,     /* struct store__many + n struct store__fcnt */
+	OP_ABP_SEEN_PUT       /* struct store_abp_seen */
 };
 
 struct store__nonce {

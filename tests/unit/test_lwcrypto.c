@@ -491,6 +491,29 @@ START_TEST(contexts_made_at_first_use)
 }
 END_TEST
 
+/* The ABP session id: SHA-256 of the label, DevAddr (LE) and both keys, as
+ * computed independently (Python hashlib); any part changed changes it. */
+START_TEST(abp_session_id)
+{
+	uint8_t k1[16], k2[16], id[LW_SESSION_ID_LEN], other[LW_SESSION_ID_LEN];
+	uint8_t want[LW_SESSION_ID_LEN];
+
+	for (int i = 0; i < 16; i++) {
+		k1[i] = (uint8_t)i;
+		k2[i] = (uint8_t)(16 + i);
+	}
+	ck_assert_uint_eq(unhex("fa3461efe7af0d83d2ed528550577bb60fad3a24e7da05f833fb98110aa47c53",
+			        want, sizeof(want)), sizeof(want));
+	ck_assert_int_eq(lwcrypto_abp_session_id(0x26011f2a, k1, k2, id), LB_OK);
+	ck_assert_mem_eq(id, want, sizeof(id));
+	ck_assert_int_eq(lwcrypto_abp_session_id(0x26011f2b, k1, k2, other), LB_OK);
+	ck_assert(memcmp(id, other, sizeof(id)) != 0);
+	ck_assert_int_eq(lwcrypto_abp_session_id(0x26011f2a, k2, k1, other), LB_OK);
+	ck_assert(memcmp(id, other, sizeof(id)) != 0);
+	ck_assert_int_eq(lwcrypto_abp_session_id(0x26011f2a, NULL, k2, other), LB_ERR_INVAL);
+}
+END_TEST
+
 static Suite *lwcrypto_suite(void)
 {
 	Suite *s = suite_create("lwcrypto");
@@ -521,6 +544,7 @@ static Suite *lwcrypto_suite(void)
 	tcase_add_test(misc, bad_arguments);
 	tcase_add_test(misc, crypt_long_chunks);
 	tcase_add_test(misc, mic_equal);
+	tcase_add_test(misc, abp_session_id);
 	tcase_add_test(misc, contexts_made_at_first_use);
 	suite_add_tcase(s, misc);
 	return s;

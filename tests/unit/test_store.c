@@ -1736,6 +1736,7 @@ START_TEST(test_migrate_from_v1)
 	raw_exec(dir, "DROP TABLE outbox");
 	raw_exec(dir, "DROP TABLE session_fcnt");
 	raw_exec(dir, "DROP TABLE mac_state");
+	raw_exec(dir, "DROP TABLE abp_seen");
 	raw_exec(dir, "ALTER TABLE downlink DROP COLUMN expires_at");
 	raw_exec(dir, "PRAGMA user_version = 1");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
@@ -1751,9 +1752,10 @@ START_TEST(test_migrate_from_v1)
 END_TEST
 
 /* The outbox as schemas 3 to 6 had it (one row per event), and no
- * session_fcnt, for a database set back to one of those versions. */
+ * session_fcnt or abp_seen, for a database set back to one of those
+ * versions. */
 #define OUTBOX_V3 \
-	"DROP TABLE session_fcnt;" \
+	"DROP TABLE session_fcnt; DROP TABLE abp_seen;" \
 	"DROP TABLE outbox; CREATE TABLE outbox (seq INTEGER PRIMARY KEY," \
 	" dev_eui INTEGER NOT NULL, qos INTEGER NOT NULL CHECK (qos IN (0, 1, 2))," \
 	" topic TEXT NOT NULL, payload BLOB NOT NULL, created_at INTEGER NOT NULL)"
@@ -2028,6 +2030,161 @@ START_TEST(test_purge)
 	ck_assert_int_eq(store_purge(&s, EUI_A + 100), LB_OK);
 	store_close(&s);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session"), 1);
+}
+END_TEST
+
+/* ---- ABP sessions seen (store_abp.h, schema v8) ------------------------- */
+
+static struct store_abp_seen mk_seen(uint64_t eui, uint8_t tag, bool has_up, uint32_t up,
+				     uint32_t down)
+{
+	struct store_abp_seen a;
+
+	memset(&a, 0, sizeof(a));
+	a.dev_eui = eui;
+	memset(a.id, tag, sizeof(a.id));
+	a.has_fcnt_up_last = has_up;
+	a.fcnt_up_last = up;
+	a.nfcnt_down = down;
+	return a;
+}
+
+static size_t seen_count(struct store *s, uint64_t eui)
+{
+	size_t n = 999;
+
+	ck_assert_int_eq(store_abp_seen_count(s, eui, &n), LB_OK);
+	return n;
+}
+
+static bool seen_has(struct store *s, uint64_t eui, uint8_t tag)
+{
+	uint8_t id[STORE_SESSION_ID_LEN];
+	struct store_abp_seen got;
+
+	memset(id, tag, sizeof(id));
+	int rc = store_abp_seen_get(s, eui, id, &got);
+	ck_assert(rc == LB_OK || rc == LB_ERR_NOT_FOUND);
+	return rc == LB_OK;
+}
+
+/* A v7 database gets the table (its rows kept); counters put are merged,
+ * only upwards (an FCntUp over none); a device keeps its
+ * STORE_ABP_SEEN_MAX most recently put sessions (a put makes it the most
+ * recent again), another device's are not touched; rows are staged (other
+ * connections see them once committed), survive a reopen and a failed
+ * commit (replayed), and are purged with their device. */
+START_TEST(test_abp_seen)
+{
+	char dir[512];
+	struct store s;
+	struct store_session row = mk_session(EUI_A, 9);
+	struct store_abp_seen a = mk_seen(EUI_A, 0xa1, true, 100, 192), got;
+	uint8_t id[STORE_SESSION_ID_LEN];
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_put_session(&s, &row), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	raw_exec(dir, "DROP TABLE abp_seen");
+	raw_exec(dir, "PRAGMA user_version = 7");
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM abp_seen"), 0);
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &(struct store_session){0}), LB_OK);
+	memset(id, 0xa1, sizeof(id));
+	ck_assert_int_eq(store_abp_seen_get(&s, EUI_A, id, &got), LB_ERR_NOT_FOUND);
+	ck_assert_uint_eq(seen_count(&s, EUI_A), 0);
+
+	/* Put, read back on this handle; others see it once committed. */
+	ck_assert_int_eq(store_abp_seen_put(&s, &a), LB_OK);
+	ck_assert_int_eq(store_abp_seen_get(&s, EUI_A, id, &got), LB_OK);
+	ck_assert_uint_eq(got.dev_eui, EUI_A);
+	ck_assert_mem_eq(got.id, id, sizeof(id));
+	ck_assert(got.has_fcnt_up_last);
+	ck_assert_uint_eq(got.fcnt_up_last, 100);
+	ck_assert_uint_eq(got.nfcnt_down, 192);
+	ck_assert_int_gt(got.updated_at, 0);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM abp_seen"), 0);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM abp_seen"), 1);
+	/* Lower counters, or none, do not lower the stored ones. */
+	struct store_abp_seen lower = mk_seen(EUI_A, 0xa1, true, 7, 64);
+	ck_assert_int_eq(store_abp_seen_put(&s, &lower), LB_OK);
+	lower.has_fcnt_up_last = false;
+	ck_assert_int_eq(store_abp_seen_put(&s, &lower), LB_OK);
+	ck_assert_int_eq(store_abp_seen_get(&s, EUI_A, id, &got), LB_OK);
+	ck_assert(got.has_fcnt_up_last);
+	ck_assert_uint_eq(got.fcnt_up_last, 100);
+	ck_assert_uint_eq(got.nfcnt_down, 192);
+	/* Higher ones are taken; an FCntUp over none too. */
+	struct store_abp_seen higher = mk_seen(EUI_A, 0xa1, true, 0xfffffff0u, 0xffffffffu);
+	ck_assert_int_eq(store_abp_seen_put(&s, &higher), LB_OK);
+	ck_assert_int_eq(store_abp_seen_get(&s, EUI_A, id, &got), LB_OK);
+	ck_assert_uint_eq(got.fcnt_up_last, 0xfffffff0u);
+	ck_assert_uint_eq(got.nfcnt_down, 0xffffffffu);
+	struct store_abp_seen none = mk_seen(EUI_A, 0xa2, false, 0, 64);
+	ck_assert_int_eq(store_abp_seen_put(&s, &none), LB_OK);
+	memset(id, 0xa2, sizeof(id));
+	ck_assert_int_eq(store_abp_seen_get(&s, EUI_A, id, &got), LB_OK);
+	ck_assert(!got.has_fcnt_up_last);
+	none.has_fcnt_up_last = true;
+	none.fcnt_up_last = 3;
+	ck_assert_int_eq(store_abp_seen_put(&s, &none), LB_OK);
+	ck_assert_int_eq(store_abp_seen_get(&s, EUI_A, id, &got), LB_OK);
+	ck_assert(got.has_fcnt_up_last);
+	ck_assert_uint_eq(got.fcnt_up_last, 3);
+	ck_assert_uint_eq(seen_count(&s, EUI_A), 2);
+
+	/* The bound: sessions 1..MAX+2 of B; 0xa1 of A put again in between
+	 * (the most recent of A: A's own bound is A's). */
+	for (unsigned i = 1; i <= STORE_ABP_SEEN_MAX + 2; i++) {
+		struct store_abp_seen b = mk_seen(EUI_B, (uint8_t)i, true, i, 64 * i);
+		ck_assert_int_eq(store_abp_seen_put(&s, &b), LB_OK);
+		if (i == 3) {   /* session 1 of B left again: the most recent */
+			b = mk_seen(EUI_B, 1, true, 1, 64);
+			ck_assert_int_eq(store_abp_seen_put(&s, &b), LB_OK);
+		}
+		ck_assert_uint_le(seen_count(&s, EUI_B), STORE_ABP_SEEN_MAX);
+	}
+	ck_assert_uint_eq(seen_count(&s, EUI_B), STORE_ABP_SEEN_MAX);
+	ck_assert(seen_has(&s, EUI_B, 1));              /* refreshed at 3 */
+	ck_assert(!seen_has(&s, EUI_B, 2));             /* the two oldest dropped */
+	ck_assert(!seen_has(&s, EUI_B, 3));
+	ck_assert(seen_has(&s, EUI_B, 4));
+	ck_assert(seen_has(&s, EUI_B, STORE_ABP_SEEN_MAX + 2));
+	ck_assert_uint_eq(seen_count(&s, EUI_A), 2);     /* A's untouched */
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM abp_seen"), STORE_ABP_SEEN_MAX + 2);
+
+	/* A failed commit: the batch's puts are replayed from the redo log. */
+	fault_install();
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	fault_full = true;
+	struct store_abp_seen c = mk_seen(EUI_A, 0xa3, true, 55, 128);
+	ck_assert_int_eq(store_abp_seen_put(&s, &c), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_ERR_IO);
+	ck_assert(seen_has(&s, EUI_A, 0xa3));
+	fault_full = false;
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	fault_remove();
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM abp_seen WHERE dev_eui ="
+				      " 0x70b3d57ed0000001"), 3);
+
+	/* Purged with the device (and only with it); a device with nothing
+	 * but sessions seen has something to purge. */
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_purge(&s, EUI_A), LB_OK);
+	ck_assert_uint_eq(seen_count(&s, EUI_A), 0);
+	ck_assert_uint_eq(seen_count(&s, EUI_B), STORE_ABP_SEEN_MAX);
+	ck_assert_int_eq(store_purge(&s, EUI_B), LB_OK);
+	ck_assert_uint_eq(seen_count(&s, EUI_B), 0);
+	ck_assert_int_eq(store_purge(&s, EUI_B), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_abp_seen_put(&s, NULL), LB_ERR_INVAL);
+	store_close(&s);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM abp_seen"), 0);
 }
 END_TEST
 
@@ -2613,6 +2770,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_migrate_from_v1);
 	tcase_add_test(tc, test_gateway_online);
 	tcase_add_test(tc, test_purge);
+	tcase_add_test(tc, test_abp_seen);
 	tcase_add_test(tc, test_gen_fresh_and_restart);
 	tcase_add_test(tc, test_gen_truncated_or_deleted_db);
 	tcase_add_test(tc, test_gen_rolled_back_db);
