@@ -2,12 +2,17 @@
 /* session.c - restore and stage device sessions. See session.h. */
 #include "daemon/session.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "io/loop.h"
+#include "lorawan/lwcrypto.h"
+
+_Static_assert(STORE_SESSION_ID_LEN == LW_SESSION_ID_LEN, "a session id is a SHA-256");
+_Static_assert(STORE_KEY_LEN == LW_KEY_LEN, "session keys are AES-128 keys");
 
 struct restore_ctx {
 	struct sessions *s;
@@ -15,6 +20,8 @@ struct restore_ctx {
 	size_t orphans;
 	size_t stale;
 	size_t failed;
+	uint32_t *changed;               /* indexes of the devices counted stale */
+	size_t n_changed, cap_changed;
 };
 
 static bool same_abp_session(const struct lb_device *dev, const struct store_session *row)
@@ -134,6 +141,100 @@ static enum restore_outcome apply_row(struct sessions *s, struct lb_device *dev,
 	return RESTORED;
 }
 
+/* ---- sessions seen before (store_abp.h) --------------------------------- */
+
+/* A stored row holds a session (DevAddr and keys) when it is ABP or a
+ * joined OTAA one: an ABP device configured with a joined session's keys
+ * must not reuse its counters either. */
+static bool row_has_session(const struct store_session *row)
+{
+	return row->activation == LB_ACT_ABP ||
+	       (row->activation == LB_ACT_OTAA && row->joined_at != 0);
+}
+
+/* The stored row's session is being left: its counters are kept among the
+ * device's sessions seen (staged; merged with what was kept of it). */
+static int remember_row(struct sessions *s, const struct lb_device *dev,
+			const struct store_session *row)
+{
+	struct store_abp_seen seen = {.dev_eui = row->dev_eui,
+				      .has_fcnt_up_last = row->has_fcnt_up_last,
+				      .fcnt_up_last = row->fcnt_up_last,
+				      .nfcnt_down = row->nfcnt_down};
+
+	if (!row_has_session(row))
+		return LB_OK;
+	int rc = lwcrypto_abp_session_id(row->dev_addr, row->nwk_s_key, row->app_s_key, seen.id);
+	if (rc != LB_OK) {
+		log_error("session", "device %s: previous session not identified (SHA-256: %s): "
+			  "its counters are not kept", dev->name, lb_strerror(rc));
+		return rc;
+	}
+	rc = store_abp_seen_put(s->store, &seen);
+	if (rc != LB_OK)
+		log_error("session", "device %s: counters of the previous session not staged: %s",
+			  dev->name, lb_strerror(rc));
+	return rc;
+}
+
+/* dev's configured ABP session, if the device had it before: its counters
+ * resume there, never below what it has (they only move forward). The
+ * downlink counter resumes at the ceiling kept, every counter below which
+ * may have been used: fcntdown_load() makes the next downlink reserve and
+ * commit a new block above it before it uses any (fcntdown.h). */
+static int resume_seen(struct sessions *s, struct lb_device *dev)
+{
+	struct store_abp_seen seen;
+	uint8_t id[STORE_SESSION_ID_LEN];
+	int rc = lwcrypto_abp_session_id(dev->dev_addr, dev->nwk_s_key, dev->app_s_key, id);
+
+	if (rc != LB_OK) {
+		log_error("session", "device %s: ABP session not identified (SHA-256: %s)",
+			  dev->name, lb_strerror(rc));
+		return rc;
+	}
+	rc = store_abp_seen_get(s->store, dev->dev_eui, id, &seen);
+	if (rc == LB_ERR_NOT_FOUND)
+		return LB_OK;
+	if (rc != LB_OK) {
+		log_error("session", "device %s: ABP sessions seen before unreadable: %s",
+			  dev->name, lb_strerror(rc));
+		return rc;
+	}
+	if (seen.has_fcnt_up_last && (!dev->has_last_fcnt || seen.fcnt_up_last > dev->last_fcnt_up)) {
+		dev->has_last_fcnt = true;
+		dev->last_fcnt_up = seen.fcnt_up_last;
+	}
+	if (seen.nfcnt_down > dev->rt.fcnt_down.ceiling)
+		fcntdown_load(&dev->rt.fcnt_down, seen.nfcnt_down);
+	log_info("session", "device %s: ABP session seen before: counters resume at FCntUp %"
+		 PRIu64 ", FCntDown %" PRIu32, dev->name,
+		 dev->has_last_fcnt ? (uint64_t)dev->last_fcnt_up + 1 : 0,
+		 dev->rt.fcnt_down.next);
+	return LB_OK;
+}
+
+/* The device's stored row is not its configured session (its keys or
+ * DevAddr changed, or its activation): the stored session's counters are
+ * kept among those seen, a configured ABP session seen before resumes its
+ * own, and its row is staged in the same batch (so the store never holds
+ * the new row without the old session's counters kept). LB_OK or the
+ * error (logged). */
+static int change_session(struct sessions *s, struct lb_device *dev,
+			  const struct store_session *row)
+{
+	int rc = remember_row(s, dev, row);
+
+	if (rc != LB_OK)
+		return rc;
+	if (dev->activation != LB_ACT_ABP || !dev->has_session)
+		return LB_OK;   /* OTAA: the row stays until the device joins */
+	rc = resume_seen(s, dev);
+	if (rc != LB_OK)
+		return rc;
+	return sessions_stage(s, dev);
+}
+
 static int restore_one(void *arg, const struct store_session *row)
 {
 	struct restore_ctx *c = arg;
@@ -145,8 +246,22 @@ static int restore_one(void *arg, const struct store_session *row)
 	}
 	switch (apply_row(c->s, dev, row)) {
 	case RESTORED: c->restored++; note_restored(c->s, dev, row); break;
-	case STALE: c->stale++; break;
 	case FAILED: c->failed++; break;
+	case STALE:
+		/* Handled after the walk (its callback may not write). */
+		c->stale++;
+		if (c->n_changed == c->cap_changed) {
+			size_t cap = c->cap_changed ? 2 * c->cap_changed : 16;
+			uint32_t *p = realloc(c->changed, cap * sizeof(*p));
+			if (!p) {
+				log_error("session", "no memory for the list of changed sessions");
+				return LB_ERR_NOMEM;
+			}
+			c->changed = p;
+			c->cap_changed = cap;
+		}
+		c->changed[c->n_changed++] = dev_index(c->s, dev);
+		break;
 	}
 	return 0;
 }
@@ -244,9 +359,27 @@ int sessions_restore_device(struct sessions *s, struct lb_device *dev)
 			  lb_strerror(rc));
 		return rc;
 	}
-	if (apply_row(s, dev, &row) == RESTORED) {
+	switch (apply_row(s, dev, &row)) {
+	case RESTORED:
 		note_restored(s, dev, &row);
 		log_info("session", "device %s: stored session restored", dev->name);
+		break;
+	case STALE:
+		return change_session(s, dev, &row);
+	case FAILED:
+		break;
+	}
+	return LB_OK;
+}
+
+/* The devices whose stored row is another session than configured, one
+ * by one (each row read again: a rare case). */
+static int change_sessions(struct sessions *s, const struct restore_ctx *c)
+{
+	for (size_t i = 0; i < c->n_changed; i++) {
+		int rc = sessions_restore_device(s, &s->devices->dev[c->changed[i]]);
+		if (rc != LB_OK)
+			return rc;
 	}
 	return LB_OK;
 }
@@ -256,6 +389,9 @@ int sessions_restore(struct sessions *s)
 	struct restore_ctx c = {.s = s};
 	int rc = store_load_sessions(s->store, restore_one, &c);
 
+	if (rc == LB_OK)
+		rc = change_sessions(s, &c);
+	free(c.changed);
 	if (rc != LB_OK) {
 		log_error("session", "cannot load stored sessions: %s", lb_strerror(rc));
 		return rc;
@@ -265,8 +401,9 @@ int sessions_restore(struct sessions *s)
 		log_error("session", "%zu stored session(s) could not be restored: those devices "
 			  "must join again", c.failed);
 	if (c.stale)
-		log_notice("session", "%zu stored session(s) ignored: keys changed in the "
-			   "configuration", c.stale);
+		log_notice("session", "%zu stored session(s) replaced: keys, DevAddr or activation "
+			   "changed in the configuration (their counters are kept in case they "
+			   "come back)", c.stale);
 	if (c.orphans)
 		log_notice("session", "%zu stored session(s) of devices no longer configured are "
 			   "kept; remove them with `lorabridge --purge DEVEUI`", c.orphans);

@@ -10,6 +10,21 @@
  * its joined session back. Rows of devices no longer in the configuration
  * are kept (until `lorabridge --purge DEVEUI`) and counted.
  *
+ * KEYS ROLLED BACK. A device whose stored row is another session than
+ * configured (its ABP keys or DevAddr changed, or its activation; at a
+ * start, or when a reload takes it in: sessions_restore_device) leaves
+ * that session: its counters are kept among the sessions the device had
+ * (store_abp.h, by a digest of DevAddr and keys, the STORE_ABP_SEEN_MAX
+ * most recently left). A configured ABP session found there resumes its
+ * counters: FCntUp above the last accepted under it (or the configured
+ * fcnt_up floor, the higher), NFCntDown at the ceiling it had reserved
+ * (fcntdown_load(): the next downlink reserves and commits a block above
+ * it before using any), so that keys rolled back after a rotation never
+ * reuse a counter (TS001-1.0.4 §4.3.1.5; under the same keys a repeated
+ * NFCntDown repeats the FRMPayload keystream, §4.3.3). The old session's
+ * counters and the new row are staged in the same batch. This is read
+ * only when a device's session changes, never per frame.
+ *
  * The hot path does no SQL: an accepted uplink only marks its device
  * (sessions_touch) and learns which store batch will hold the change. The
  * session rows of marked devices are staged once per batch, just before it
@@ -57,8 +72,10 @@ void sessions_free(struct sessions *s);
 int sessions_restore(struct sessions *s);
 
 /* The same for one device that joins the registry on a reload (it may have
- * been configured before: its counters and nonces must not start afresh).
- * LB_OK (also when nothing is stored) or the store's error (logged). */
+ * been configured before: its counters and nonces must not start afresh;
+ * its keys may have changed: KEYS ROLLED BACK above). LB_OK (also when
+ * nothing is stored) or the store's error (logged): the device then runs
+ * with the counters it was configured with. */
 int sessions_restore_device(struct sessions *s, struct lb_device *dev);
 
 /* dev's session changed: stage it with the next commit. Returns the batch

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_session.c - an ABP device's keys rotated and rolled back
+ * (session.h, store_abp.h): under keys it had before, its frame counters
+ * resume where they were, never below (an NFCntDown used again repeats
+ * the FRMPayload keystream, an FCntUp accepted again replays an uplink:
+ * TS001-1.0.4 §4.3.1.5, §4.3.3), whether the keys change by a restart
+ * (sessions_restore) or by a reload (bridge_reload()'s steps:
+ * devices_reload, sessions_forget, sessions_restore_device); a key set never
+ * seen starts at 0. The store is a real SQLite database in a mkdtemp()
+ * directory; downlink counters are reserved and used as txsched.c does
+ * (fcntdown.h).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "daemon/durable.h"
+#include "daemon/session.h"
+#include "io/loop.h"
+#include "store/store.h"
+#include "tables/devices.h"
+#include "tables/fcntdown.h"
+#include "rawdb.h"
+#include "world.h"
+#include "testutil.h"
+
+#define EUI UINT64_C(0x70b3d57ed0002001)
+#define EUI_OTHER UINT64_C(0x70b3d57ed0002002)
+#define ADDR 0x26012001u
+
+static struct world w;
+static uint32_t floor_next;              /* a configured fcnt_up; 0: none */
+
+/* The device's configuration with key set k (1, 2, 3...: A, B, C...),
+ * and a second device that never changes. */
+static void conf_keys(struct lb_device_conf conf[2], int k)
+{
+	uint8_t nwk[16], app[16], nwk2[16], app2[16];
+
+	memset(nwk, 0x10 + k, sizeof(nwk));
+	memset(app, 0x40 + k, sizeof(app));
+	memset(nwk2, 0x77, sizeof(nwk2));
+	memset(app2, 0x78, sizeof(app2));
+	conf[0] = world_abp(&w, "rot", "default", EUI, ADDR, nwk, app);
+	conf[0].has_fcnt_up = floor_next > 0;
+	conf[0].fcnt_up = floor_next;
+	conf[1] = world_abp(&w, "other", "default", EUI_OTHER, ADDR + 1, nwk2, app2);
+}
+
+static void setup(void)
+{
+	struct lb_device_conf conf[2];
+
+	world_base(&w, WORLD_HOLD_NONE);
+	floor_next = 0;
+	conf_keys(conf, 1);
+	world_open(&w, conf, 2, &(struct world_opts){.modules = WORLD_STORE | WORLD_SESSIONS});
+}
+
+static void teardown(void)
+{
+	world_close(&w);
+}
+
+static struct lb_device *dev(void)
+{
+	struct lb_device *d = devices_find_eui(&w.devices, EUI);
+	ck_assert_ptr_nonnull(d);
+	return d;
+}
+
+/* Uplinks accepted up to FCnt last (as uplink.c commits them). */
+static void uplinks_to(uint32_t last)
+{
+	struct lb_device *d = dev();
+
+	d->has_last_fcnt = true;
+	d->last_fcnt_up = last;
+	sessions_touch_fcnt(&w.sessions, d, loop_now_ms());
+}
+
+/* n downlinks, each counter reserved first and sent only below a
+ * durable ceiling (fcntdown.h); returns the first counter used and sets
+ * *last to the last. */
+static uint32_t downlinks(unsigned n, uint32_t *last)
+{
+	uint32_t first = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct lb_device *d = dev();
+		unsigned f = fcntdown_reserve(&d->rt.fcnt_down, durable_batch(&w.durable),
+					      durable_synced_below(&w.durable));
+		ck_assert(!(f & FCNTDOWN_EXHAUSTED));
+		if (f & FCNTDOWN_STAGE)
+			ck_assert_int_eq(sessions_stage(&w.sessions, d), LB_OK);
+		if (f & FCNTDOWN_COMMIT) {
+			ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+			f = fcntdown_reserve(&d->rt.fcnt_down, durable_batch(&w.durable),
+					     durable_synced_below(&w.durable));
+			ck_assert(!(f & FCNTDOWN_COMMIT));   /* now durable */
+		}
+		if (i == 0)
+			first = d->rt.fcnt_down.next;
+		*last = d->rt.fcnt_down.next;
+		fcntdown_used(&d->rt.fcnt_down);
+	}
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	return first;
+}
+
+/* A restart with key set k: what is staged committed, the store closed
+ * and opened again, the device table built afresh from the configuration
+ * and the stored sessions restored. */
+static void restart(int k)
+{
+	struct lb_device_conf conf[2];
+
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	sessions_free(&w.sessions);
+	ck_assert_int_eq(store_close(&w.store), LB_OK);
+	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
+	durable_init(&w.durable, &w.store);
+	devices_free(&w.devices);
+	conf_keys(conf, k);
+	ck_assert_int_eq(devices_init(&w.devices, conf, 2), LB_OK);
+	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
+				       w.cfg.state_commit_ms), LB_OK);
+	ck_assert_int_eq(sessions_restore(&w.sessions), LB_OK);
+}
+
+/* A SIGHUP with key set k, as bridge_reload() takes it. */
+static void reload(int k)
+{
+	struct lb_device_conf conf[2];
+
+	conf_keys(conf, k);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(devices_reload(&w.devices, conf, 2), LB_OK);
+	sessions_forget(&w.sessions);
+	for (size_t i = 0; i < w.devices.n; i++) {
+		if (!w.devices.dev[i].state_kept)
+			ck_assert_int_eq(sessions_restore_device(&w.sessions, &w.devices.dev[i]),
+					 LB_OK);
+	}
+}
+
+typedef void (*change_fn)(int k);
+
+/* Use keys A, then B, then A again: A's counters go on above where they
+ * were (FCntUp floor at A's last accepted, NFCntDown at or above A's
+ * ceiling, so above every counter A used), B's resume as well, and the
+ * stored rows say so after each commit. */
+static void rollback(change_fn change)
+{
+	uint32_t last_a, last_b, last;
+
+	uplinks_to(50);
+	(void)downlinks(70, &last_a);
+	ck_assert_uint_eq(last_a, 69);
+	uint32_t ceiling_a = dev()->rt.fcnt_down.ceiling;
+	ck_assert_uint_gt(ceiling_a, last_a);
+
+	change(2);                                   /* A -> B: a new session */
+	ck_assert(!dev()->has_last_fcnt);
+	ck_assert_uint_eq(dev()->rt.fcnt_down.next, 0);
+	uplinks_to(9);
+	ck_assert_uint_eq(downlinks(5, &last_b), 0);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+
+	change(1);                                   /* B -> A: A resumes */
+	ck_assert(dev()->has_last_fcnt);
+	ck_assert_uint_eq(dev()->last_fcnt_up, 50);
+	ck_assert_uint_ge(dev()->rt.fcnt_down.next, ceiling_a);
+	uint32_t first = downlinks(3, &last);
+	ck_assert_uint_gt(first, last_a);
+	ck_assert_uint_ge(first, ceiling_a);
+	/* The stored row is A's, with its counters (read as the daemon does). */
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	struct store_session row;
+	ck_assert_int_eq(store_get_session(&w.store, EUI, &row), LB_OK);
+	ck_assert_uint_eq(row.fcnt_up_last, 50);
+	ck_assert_uint_gt(row.nfcnt_down, last);
+
+	change(2);                                   /* A -> B again: B resumes too */
+	ck_assert_uint_eq(dev()->last_fcnt_up, 9);
+	ck_assert_uint_gt(downlinks(1, &last), last_b);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM abp_seen"), 2);   /* A and B */
+	/* The other device was never touched. */
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM abp_seen WHERE dev_eui ="
+					  " 0x70b3d57ed0002002"), 0);
+}
+
+START_TEST(test_rollback_by_restart)
+{
+	rollback(restart);
+}
+END_TEST
+
+START_TEST(test_rollback_by_reload)
+{
+	rollback(reload);
+}
+END_TEST
+
+/* A -> B -> C -> A, by reloads and restarts mixed, with a configured
+ * fcnt_up floor: the higher of the floor and what A had wins. */
+START_TEST(test_rollback_after_two_rotations)
+{
+	uint32_t last_a, last;
+
+	uplinks_to(1000);
+	(void)downlinks(200, &last_a);
+	reload(2);
+	uplinks_to(3);
+	(void)downlinks(2, &last);
+	restart(3);
+	ck_assert(!dev()->has_last_fcnt);
+	ck_assert_uint_eq(dev()->rt.fcnt_down.next, 0);
+	uplinks_to(4);
+	(void)downlinks(1, &last);
+	floor_next = 500;                        /* below what A had: A's wins */
+	reload(1);
+	ck_assert_uint_eq(dev()->last_fcnt_up, 1000);
+	ck_assert_uint_gt(downlinks(1, &last), last_a);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM abp_seen"), 3);
+	/* Restarted on A: the stored row is A's own, restored as it is. */
+	restart(1);
+	ck_assert_uint_eq(dev()->last_fcnt_up, 1000);
+	ck_assert_uint_gt(downlinks(1, &last), last_a);
+	/* To C and back with a floor above what A had: the floor wins. */
+	restart(3);
+	ck_assert_uint_eq(dev()->last_fcnt_up, 499);   /* the floor applies to C too */
+	floor_next = 2001;
+	restart(1);
+	ck_assert_uint_eq(dev()->last_fcnt_up, 2000);
+	ck_assert_uint_gt(downlinks(1, &last), last_a);
+}
+END_TEST
+
+/* A key set never seen starts at 0, as before (and a configured floor
+ * still applies to it). */
+START_TEST(test_new_keys_start_at_zero)
+{
+	uint32_t last;
+
+	uplinks_to(300);
+	(void)downlinks(10, &last);
+	restart(4);
+	ck_assert(!dev()->has_last_fcnt);
+	ck_assert_uint_eq(dev()->rt.fcnt_down.next, 0);
+	ck_assert_uint_eq(downlinks(1, &last), 0);
+	reload(5);
+	ck_assert(!dev()->has_last_fcnt);
+	ck_assert_uint_eq(downlinks(1, &last), 0);
+	/* Purged: nothing is remembered, A starts afresh. */
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(store_purge(&w.store, EUI), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM abp_seen"), 0);
+	restart(1);
+	ck_assert(!dev()->has_last_fcnt);
+	ck_assert_uint_eq(dev()->rt.fcnt_down.next, 0);
+}
+END_TEST
+
+static Suite *session_suite(void)
+{
+	Suite *s = suite_create("session");
+	TCase *tc = tcase_create("abp_rollback");
+
+	world_fixtures(tc, "test_session", setup, teardown);
+	tcase_add_test(tc, test_rollback_by_restart);
+	tcase_add_test(tc, test_rollback_by_reload);
+	tcase_add_test(tc, test_rollback_after_two_rotations);
+	tcase_add_test(tc, test_new_keys_start_at_zero);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	log_threshold = LOG_LVL_ERROR;
+	return testutil_run(session_suite());
+}
