@@ -1,0 +1,113 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# An ABP device's keys rotated and rolled back (A -> B -> A), by SIGHUP and
+# by restart: under keys it had before, its downlinks go on with an
+# FCntDown above every one used under them before (a repeated one would
+# repeat the FRMPayload keystream under the same keys, TS001-1.0.4
+# §4.3.3), and its old uplinks stay replays (§4.3.1.5); keys B, new, start
+# at 0.
+. "$(dirname "$0")/lib.sh"
+require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss
+
+MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
+start_broker "$MQTT_PORT"
+"$SIM" --devices 1 --seed 43 --write-keys "$T/a.keys" --quiet || fail "sim --write-keys"
+# Keys B: the same DevEUI and DevAddr, other session keys.
+awk '/^#/ { print; next } { $3 = "11111111111111111111111111111111";
+	$4 = "22222222222222222222222222222222"; print }' "$T/a.keys" > "$T/b.keys"
+for k in a b; do
+	"$SIM" --keys "$T/$k.keys" --devices 1 --emit-devices "$T/$k.conf" --quiet \
+		|| fail "sim --emit-devices $k"
+done
+EUI=$(awk '!/^#/ { print $1; exit }' "$T/a.keys")
+cp "$T/a.conf" "$T/devices.conf"
+write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;" \
+	"$NO_MAC_DOWNLINK" "$NO_MAC_APPS"
+subscribe all 'application/#' 'lorabridge/#'
+start_bridge "$T/lb.conf"
+
+# sim KEYS FCNT_START COUNT DOWN_FILE: uplinks of the device with those keys,
+# the downlinks it gets verified (MIC, decryption) and appended to the file.
+sim() {
+	"$SIM" --server "127.0.0.1:$UDP_PORT" --keys "$T/$1.keys" --devices 1 --keepalive 1 \
+		--rate 4 --fcnt-start "$2" --count "$3" --linger 1500 --expect-down "$T/$4" \
+		--quiet --strict-downlinks 2>> "$T/sim.err" || fail "sim exit $?: $(tail -2 "$T/sim.err")"
+}
+_last_stats_is() { last_stats all | jq -e "$1" > /dev/null 2>&1; }
+# queue N: N downlink commands for the device, taken (this run's stats).
+QUEUED=0
+queue() {
+	i=0
+	while [ $i -lt "$1" ]; do
+		mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 \
+			-t "application/sim/device/$EUI/command/down" \
+			-m "{\"fPort\":1,\"data\":\"$(printf 'dl-%d' $i | base64)\"}" || fail "mosquitto_pub"
+		i=$((i + 1))
+	done
+	QUEUED=$((QUEUED + $1))
+	wait_until "$WAIT_S" _last_stats_is ".downlinks.commands == $QUEUED" \
+		|| fail "commands not taken: $(last_stats all)"
+}
+# FCntDowns in a file of --expect-down: the highest, the lowest.
+fmax() { awk 'BEGIN { m = -1 } $2 > m { m = $2 } END { print m }' "$T/$1"; }
+fmin() { awk 'NR == 1 || $2 < m { m = $2 } END { print m }' "$T/$1"; }
+ups() { grep -c "^application/sim/device/$EUI/event/up " "$T/all.out" || true; }
+switch() {  # switch KEYS: the device list with those keys, by SIGHUP
+	n=$(grep -c "reloaded: 1 device" "$T/bridge.log" || true)
+	cp "$T/$1.conf" "$T/devices.conf"
+	kill -HUP "$BRIDGE_PID"
+	wait_count "$T/bridge.log" "reloaded: 1 device" $((n + 1)) || fail "no reload to keys $1"
+}
+restart() {  # restart KEYS: stopped, the device list with those keys, started
+	kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status $?"
+	cp "$T/$1.conf" "$T/devices.conf"
+	QUEUED=0
+	start_bridge "$T/lb.conf"
+}
+
+note "keys A: uplinks and downlinks"
+queue 3
+sim a 0 6 down-a1.txt
+[ "$(wc -l < "$T/down-a1.txt")" -eq 3 ] || fail "keys A: $(wc -l < "$T/down-a1.txt") downlinks, want 3"
+max_a=$(fmax down-a1.txt)
+ups_a=$(ups)
+
+note "SIGHUP to keys B (new: from 0), then back to A"
+switch b
+queue 1
+sim b 0 3 down-b1.txt
+[ "$(fmin down-b1.txt)" -eq 0 ] || fail "keys B, never seen, did not start at FCntDown 0"
+max_b=$(fmax down-b1.txt)
+switch a
+wait_for "$T/bridge.log" "device sim-0: ABP session seen before: counters resume at FCntUp 6," \
+	"$WAIT_S" || fail "no resume logged: $(grep sim-0 "$T/bridge.log" | tail -3)"
+queue 2
+sim a 10 4 down-a2.txt
+[ "$(wc -l < "$T/down-a2.txt")" -eq 2 ] || fail "keys A again: $(wc -l < "$T/down-a2.txt") downlinks"
+[ "$(fmin down-a2.txt)" -gt "$max_a" ] \
+	|| fail "keys A again: FCntDown $(fmin down-a2.txt) reused (A used up to $max_a before)"
+
+note "A's old uplinks are replays under A again"
+sleep 2.1  # past de-duplication's memory of identical frames
+before=$(ups)
+"$SIM" --server "127.0.0.1:$UDP_PORT" --keys "$T/a.keys" --devices 1 --keepalive 1 \
+	--fcnt-start 2 --count 2 --quiet 2>> "$T/sim.err" || fail "sim replay"
+wait_drained all || fail "no stats event after the replays"
+[ "$(ups)" -eq "$before" ] || fail "A's old uplinks accepted again: $(ups), want $before"
+[ "$ups_a" -eq 6 ] || fail "keys A published $ups_a uplinks, want 6"
+
+note "restart with keys B, then A: each resumes"
+max_a=$(fmax down-a2.txt)
+restart b
+queue 1
+sim b 50 2 down-b2.txt
+[ "$(fmin down-b2.txt)" -gt "$max_b" ] \
+	|| fail "keys B again: FCntDown $(fmin down-b2.txt) reused (B used up to $max_b)"
+restart a
+grep -q "device sim-0: ABP session seen before" "$T/bridge.log" || fail "no resume logged"
+queue 1
+sim a 100 2 down-a3.txt
+[ "$(fmin down-a3.txt)" -gt "$max_a" ] \
+	|| fail "keys A after restarts: FCntDown $(fmin down-a3.txt) reused (A used up to $max_a)"
+note "downlink FCnts under A: $(awk '{ printf "%s ", $2 }' "$T/down-a1.txt" "$T/down-a2.txt" \
+	"$T/down-a3.txt")"
