@@ -401,9 +401,9 @@ int sessions_restore(struct sessions *s)
 		log_error("session", "%zu stored session(s) could not be restored: those devices "
 			  "must join again", c.failed);
 	if (c.stale)
-		log_notice("session", "%zu stored session(s) replaced: keys, DevAddr or activation "
-			   "changed in the configuration (their counters are kept in case they "
-			   "come back)", c.stale);
+		log_notice("session", "%zu stored session(s) not taken: the configuration has "
+			   "other keys, DevAddr or activation (their counters are kept for when "
+			   "those keys come back)", c.stale);
 	if (c.orphans)
 		log_notice("session", "%zu stored session(s) of devices no longer configured are "
 			   "kept; remove them with `lorabridge --purge DEVEUI`", c.orphans);

@@ -19,7 +19,12 @@ int store_abp_seen_put(struct store *s, const struct store_abp_seen *row)
 
 	if (!s || !row)
 		return LB_ERR_INVAL;
-	r = *row;
+	memset(&r, 0, sizeof(r));   /* no padding of the caller's into the redo log */
+	r.dev_eui = row->dev_eui;
+	memcpy(r.id, row->id, sizeof(r.id));
+	r.has_fcnt_up_last = row->has_fcnt_up_last;
+	r.fcnt_up_last = row->fcnt_up_last;
+	r.nfcnt_down = row->nfcnt_down;
 	r.updated_at = store__wall_s(s);
 	return store__stage(s, OP_ABP_SEEN_PUT, &r, sizeof(r));
 }

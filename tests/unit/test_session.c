@@ -265,6 +265,25 @@ START_TEST(test_new_keys_start_at_zero)
 }
 END_TEST
 
+/* A joined OTAA session whose keys are then configured as the device's
+ * ABP session (a migration from OTAA to ABP): the same DevAddr and keys,
+ * so its counters go on, not from 0. */
+START_TEST(test_otaa_session_kept_as_abp)
+{
+	uint32_t last;
+
+	uplinks_to(77);
+	(void)downlinks(5, &last);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	/* The stored row made an OTAA one, as a join would have left it. */
+	rawdb_exec(w.dir, "UPDATE session SET activation = 1, joined_at = 1700000000");
+	restart(1);
+	ck_assert(dev()->has_last_fcnt);
+	ck_assert_uint_eq(dev()->last_fcnt_up, 77);
+	ck_assert_uint_gt(downlinks(1, &last), 4);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -275,6 +294,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_rollback_by_reload);
 	tcase_add_test(tc, test_rollback_after_two_rotations);
 	tcase_add_test(tc, test_new_keys_start_at_zero);
+	tcase_add_test(tc, test_otaa_session_kept_as_abp);
 	suite_add_tcase(s, tc);
 	return s;
 }
