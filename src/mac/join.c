@@ -247,6 +247,18 @@ static size_t accept_plaintext(const struct join_accept_params *p, uint8_t *buf)
 	return LEN_JA_FIXED + JOIN_LEN_CFLIST;
 }
 
+int join_cflist_chmask(const struct region *r, enum join_version v,
+		       const uint16_t mask[REGION_CHMASK_WORDS], uint8_t out[JOIN_LEN_CFLIST])
+{
+	if (!r || !mask || !out || (unsigned)v >= N_VERSIONS)
+		return LB_ERR_INVAL;
+	if (r->cflist_capable != REGION_CFLIST_CHMASK)
+		return LB_ERR_INVAL;
+	if (v < JOIN_V1_0_3)
+		return LB_ERR_VERSION;
+	return region_cflist_chmask(r, mask, out);
+}
+
 int join_accept_build(const struct join_accept_params *p, struct lw_key *app_key,
 		      uint8_t out[JOIN_LEN_ACCEPT_CFLIST], size_t *len)
 {

@@ -46,6 +46,7 @@
 
 #include "lorawan/lorawan.h"
 #include "lorawan/lwcrypto.h"
+#include "lorawan/region.h"
 
 #define JOIN_LEN_REQUEST 23          /* = LW_LEN_JOIN_REQUEST */
 #define JOIN_LEN_ACCEPT 17           /* MHDR + 12 + MIC, no CFList */
@@ -152,6 +153,18 @@ struct join_accept_params {
 	bool has_cflist;
 	uint8_t cflist[JOIN_LEN_CFLIST];   /* region_cflist_freq/_chmask output */
 };
+
+/*
+ * The CFList of type 1 (channel mask; RP002-1.0.4 §2.3.2, §2.5.4 US902-928,
+ * §2.8.4 AU915-928) for a device of version v in region r, into out
+ * (region_cflist_chmask()'s layout: ChMask0..4 LE, 5 RFU bytes,
+ * CFListType 1). Only from LoRaWAN 1.0.3 on: Regional Parameters 1.0.2revB,
+ * which a 1.0.2 device implements, defines no CFList in these regions.
+ * Errors: LB_ERR_INVAL (NULL, region without type 1), LB_ERR_VERSION (v
+ * before 1.0.3), LB_ERR_RANGE (ChMask4's RFU bits set).
+ */
+int join_cflist_chmask(const struct region *r, enum join_version v,
+		       const uint16_t mask[REGION_CHMASK_WORDS], uint8_t out[JOIN_LEN_CFLIST]);
 
 /* RX1 delay in seconds of a RxDelay value: 0 -> 1, else the value
  * (TS001-1.0.4 §6.2.6 and §5.7). */

@@ -259,6 +259,52 @@ START_TEST(real_accept_cflist_open)
 }
 END_TEST
 
+/* CFList type 1 (RP002-1.0.4 §2.3.2; §2.5.4 US902-928), written out from
+ * the spec's layout, not by the code under test: ChMask0..ChMask4 16-bit LE
+ * (ChMask0 bit 0 = channel 0 ... ChMask4 bits 0..7 = channels 64..71, its
+ * bits 8..15 RFU), 5 RFU bytes, CFListType = 1. Sub-band 2: channels 8..15
+ * (ChMask0 = 0xFF00) and 65 (ChMask4 = 0x0002). The join-accept is the V5
+ * ChirpStack one with it appended; MIC 8ea3bb91 and ciphertext computed here
+ * with an independent AES/AES-CMAC (Python `cryptography`). */
+#define US_SB2_CFLIST "00FF 0000 0000 0000 0200 0000000000 01"
+#define US_SB2_ACCEPT "208DE5CB76BE69003433945A8207D721212EFD5DC45DB2396DFFD2FBC8CF4E198C"
+
+START_TEST(chmask_cflist_accept)
+{
+	static const uint16_t sb2[REGION_CHMASK_WORDS] = { 0xFF00, 0, 0, 0, 0x0002 };
+	const struct region *us = region_find("US915"), *au = region_find("AU915");
+	struct join_accept_params p = cs_accept_params(), got;
+	uint8_t out[JOIN_LEN_ACCEPT_CFLIST], want[JOIN_LEN_CFLIST];
+	size_t len = 0;
+	struct lw_key k;
+
+	ck_assert_uint_eq(unhex(US_SB2_CFLIST, want, sizeof(want)), JOIN_LEN_CFLIST);
+	ck_assert_int_eq(join_cflist_chmask(us, JOIN_V1_0_3, sb2, p.cflist), LB_OK);
+	ck_assert_mem_eq(p.cflist, want, JOIN_LEN_CFLIST);
+	p.has_cflist = true;
+	key_from_hex(&k, CS_KEY);
+	ck_assert_int_eq(join_accept_build(&p, &k, out, &len), LB_OK);
+	ck_assert_uint_eq(len, JOIN_LEN_ACCEPT_CFLIST);
+	ck_assert_hex(out, len, US_SB2_ACCEPT);
+	/* The device's side: it opens to those bytes. */
+	ck_assert_int_eq(join_accept_open(out, len, &k, &got), LB_OK);
+	ck_assert(got.has_cflist);
+	ck_assert_mem_eq(got.cflist, want, JOIN_LEN_CFLIST);
+	lwcrypto_key_free(&k);
+	/* AU915 has the same type 1; 1.0.4 too. */
+	ck_assert_int_eq(join_cflist_chmask(au, JOIN_V1_0_4, sb2, p.cflist), LB_OK);
+	ck_assert_mem_eq(p.cflist, want, JOIN_LEN_CFLIST);
+	/* LoRaWAN 1.0.2 (RP 1.0.2revB: no CFList in US902-928) and earlier:
+	 * none; EU868 has no type 1; ChMask4's RFU bits stay clear. */
+	ck_assert_int_eq(join_cflist_chmask(us, JOIN_V1_0_2, sb2, p.cflist), LB_ERR_VERSION);
+	ck_assert_int_eq(join_cflist_chmask(us, JOIN_V1_0_0, sb2, p.cflist), LB_ERR_VERSION);
+	ck_assert_int_eq(join_cflist_chmask(region_find("EU868"), JOIN_V1_0_3, sb2, p.cflist),
+			 LB_ERR_INVAL);
+	static const uint16_t rfu[REGION_CHMASK_WORDS] = { 0xFF00, 0, 0, 0, 0x0102 };
+	ck_assert_int_eq(join_cflist_chmask(us, JOIN_V1_0_3, rfu, p.cflist), LB_ERR_RANGE);
+}
+END_TEST
+
 /* Every DLSettings/RxDelay/CFList combination survives build -> open. */
 START_TEST(accept_round_trip_fields)
 {
@@ -816,6 +862,7 @@ static Suite *join_suite(void)
 	tcase_add_test(vec, v5_accept_ttn);
 	tcase_add_test(vec, real_accept_cflist_build);
 	tcase_add_test(vec, real_accept_cflist_open);
+	tcase_add_test(vec, chmask_cflist_accept);
 	tcase_add_test(vec, accept_round_trip_fields);
 	tcase_add_test(vec, accept_build_range);
 	tcase_add_test(vec, accept_open_errors);
