@@ -606,10 +606,11 @@ static int otaa_setup(struct bridge *b)
 		.devices = &b->devices, .region = b->region, .store = &b->store,
 		.durable = &b->durable, .sessions = &b->sessions, .tx = &b->tx, .ev = &b->ev,
 		.ids = &b->ids,
-		.stats = &b->stats,
+		.stats = &b->stats, .netmac = &b->netmac,
 	};
 	struct otaa_opts o = {
 		.net_id = c->net_id, .join_cflist = c->downlink_join_cflist,
+		.sub_band = c->downlink_sub_band,
 		.rx1_dr_offset = (uint8_t)c->downlink_rx1_dr_offset,
 		.rx_delay_s = (uint8_t)c->downlink_rx_delay_s,
 		.has_rx2_dr = c->has_downlink_rx2_dr, .rx2_dr = (uint8_t)c->downlink_rx2_dr,

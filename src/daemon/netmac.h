@@ -14,7 +14,9 @@
  *   ADR_HISTORY uplinks. A LinkADRReq block carries the region plan's
  *   channel mask (mac/macstate.h); in US915/AU915 a device with ADR off
  *   gets the mask alone, with the DR and TX power it uses now (channel
- *   mask control is accepted with ADR off, §4.3.1.1). An ADRACKReq makes
+ *   mask control is accepted with ADR off, §4.3.1.1); an OTAA device whose
+ *   join-accept carried the mask (CFList type 1, otaa.c) has it from its
+ *   join (netmac_joined()) and gets none of those. An ADRACKReq makes
  *   US915/AU915 send the mask again (the back-off re-enables the device's
  *   default channels). LinkADRAns with the three bits set
  *   (power, DR, channel mask) applies what was asked to the state; a bit
@@ -121,6 +123,14 @@ struct netmac {
  * 867.9 MHz, as the join-accept gives them; "none"; a list). */
 void netmac_cflist_channels(const struct region *r, const char *join_cflist,
 			    struct netmac_opts *o);
+
+/* An OTAA device joined (otaa.c, once the join is committed and the new
+ * session set, dev->rt.joined_at its start): its MAC state starts afresh
+ * for the new session, with mask as the confirmed channel mask when the
+ * join-accept carried it (CFList type 1, US915/AU915); NULL: none, the
+ * mask goes by LinkADRReq at the first uplink. Staged like any change. */
+void netmac_joined(struct netmac *m, struct lb_device *dev,
+		   const uint16_t mask[MACSTATE_CHMASK_WORDS]);
 
 /* Set up and register with the group commit. LB_OK or durable_add()'s
  * error. */

@@ -101,22 +101,19 @@ static void reject(struct otaa *o, const struct lb_device *dev, int rc,
 	devevent_log(o->c.ev, dev, level, "OTAA", desc, g->rx[0].gateway_eui);
 }
 
-/* The join-accept CFList (RP002-1.0.4 §2.3.1: type 0, up to five extra
- * channels; EU868, KR920, IN865 channels 3..7, AS923 channels 2..6). "auto"
- * gives EU868 devices the 867.1..867.9 MHz channels of Semtech's reference
- * gateway configuration; AS923, KR920 and IN865 devices keep their default
- * channels, as ChirpStack's shipped region configurations do. A region
- * without a type-0 CFList gets none. */
-static void join_cflist(const struct otaa *o, struct join_accept_params *a)
+/* The join-accept CFList of a region of extra channels (RP002-1.0.4
+ * §2.3.1: type 0, up to five extra channels; EU868, KR920, IN865 channels
+ * 3..7, AS923 channels 2..6). "auto" gives EU868 devices the 867.1..867.9
+ * MHz channels of Semtech's reference gateway configuration; AS923, KR920
+ * and IN865 devices keep their default channels, as ChirpStack's shipped
+ * region configurations do. */
+static void cflist_freq(const struct otaa *o, const char *v, struct join_accept_params *a)
 {
 	static const uint32_t eu868_auto[] = {867100000, 867300000, 867500000, 867700000,
 					      867900000};
-	const char *v = o->opts.join_cflist;
 	uint32_t f[CONFIG_CFLIST_MAX];
 	int n;
 
-	if (!v || strcmp(v, "none") == 0)
-		return;
 	if (strcmp(v, "auto") == 0) {
 		if (strcmp(o->c.region->name, "EU868") != 0)
 			return;
@@ -129,8 +126,55 @@ static void join_cflist(const struct otaa *o, struct join_accept_params *a)
 		a->has_cflist = true;
 }
 
+/* The join-accept CFList of a region of fixed channels (US915, AU915):
+ * type 1, the channel mask (RP002-1.0.4 §2.3.2; §2.5.4 US902-928, §2.8.4
+ * AU915-928), with "auto" the sub-band mask netmac's LinkADRReq sets
+ * (macstate_plan_mask(): downlink.sub_band's 8 channels and its 500 kHz
+ * one), so the device transmits only where the gateways listen from its
+ * first uplink on. Only to devices of LoRaWAN 1.0.3 and later
+ * (join_cflist_chmask()): older ones get none and the mask by LinkADRReq
+ * as before. *mask is what was sent, for netmac (netmac_joined()). */
+static bool cflist_chmask(const struct otaa *o, const struct lb_device *dev,
+			  struct join_accept_params *a, uint16_t mask[MACSTATE_CHMASK_WORDS])
+{
+	if (macstate_plan_mask(o->c.region, o->opts.sub_band, 0, mask) != LB_OK ||
+	    join_cflist_chmask(o->c.region, (enum join_version)dev->lorawan_version, mask,
+			       a->cflist) != LB_OK)
+		return false;
+	a->has_cflist = true;
+	return true;
+}
+
+/* The channel mask a join-accept's CFList carries (type 1), if set. */
+struct otaa_mask {
+	uint16_t mask[MACSTATE_CHMASK_WORDS];
+	bool set;
+};
+
+/* The join-accept's CFList (downlink.join_cflist; "none": none). True
+ * when it carries the channel mask, then in *mask. */
+static bool join_cflist(const struct otaa *o, const struct lb_device *dev,
+			struct join_accept_params *a, uint16_t mask[MACSTATE_CHMASK_WORDS])
+{
+	const char *v = o->opts.join_cflist;
+
+	if (!v || strcmp(v, "none") == 0)
+		return false;
+	switch (o->c.region->cflist_capable) {
+	case REGION_CFLIST_FREQ:
+		cflist_freq(o, v, a);
+		return false;
+	case REGION_CFLIST_CHMASK:
+		/* An explicit list is refused there by the configuration
+		 * (config.c check_cflist_region()). */
+		return strcmp(v, "auto") == 0 && cflist_chmask(o, dev, a, mask);
+	default:
+		return false;
+	}
+}
+
 static int build_policy(struct otaa *o, struct lb_device *dev, const struct lw_frame *f,
-			struct join_policy *pol)
+			struct join_policy *pol, struct otaa_mask *m)
 {
 	bool seen = false;
 	int rc = store_dev_nonce_used(o->c.store, dev->dev_eui, f->u.join_req.dev_nonce, &seen);
@@ -153,7 +197,7 @@ static int build_policy(struct otaa *o, struct lb_device *dev, const struct lw_f
 		rx2_dr = 0;
 	pol->accept.rx2_dr = o->opts.has_rx2_dr ? o->opts.rx2_dr : rx2_dr;
 	pol->accept.rx_delay = o->opts.rx_delay_s;
-	join_cflist(o, &pol->accept);
+	m->set = join_cflist(o, dev, &pol->accept, m->mask);
 	return alloc_dev_addr(o, &pol->accept.dev_addr);
 }
 
@@ -328,6 +372,7 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 	struct lb_device *dev = devices_find_eui(o->c.devices, f->u.join_req.dev_eui);
 	struct join_policy pol;
 	struct join_outcome out;
+	struct otaa_mask cfl = {.set = false};
 	struct lw_key app_key;
 	uint64_t batch;
 
@@ -344,7 +389,7 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 	if (rc == LB_OK)
 		rc = join_request_verify(f, &app_key, dev->otaa->join_eui);
 	if (rc == LB_OK)
-		rc = build_policy(o, dev, f, &pol);
+		rc = build_policy(o, dev, f, &pol, &cfl);
 	if (rc == LB_OK)
 		rc = join_process(f, &app_key, &pol, &out);
 	lwcrypto_key_free(&app_key);
@@ -363,8 +408,13 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 		devevent_log(o->c.ev, dev, "ERROR", "OTAA", "join state could not be stored", 0);
 		return;
 	}
-	log_info("otaa", "device %s joined: DevAddr %08x, DevNonce %u", dev->name, out.dev_addr,
-		 out.dev_nonce);
+	/* The new session's MAC state starts here, with the channel mask its
+	 * join-accept carries: a device can use the session only once it got
+	 * that join-accept, so the mask is known for it (netmac.h). */
+	if (o->c.netmac)
+		netmac_joined(o->c.netmac, dev, cfl.set ? cfl.mask : NULL);
+	log_info("otaa", "device %s joined: DevAddr %08x, DevNonce %u%s", dev->name, out.dev_addr,
+		 out.dev_nonce, cfl.set ? ", channel mask in the CFList" : "");
 	struct otaa_held now;
 	held_fill(h ? h : &now, dev, &out, g, batch);
 	if (!h || durable_committed(o->c.durable, batch)) {

@@ -44,6 +44,7 @@
 #include "daemon/devevent.h"
 #include "daemon/durable.h"
 #include "daemon/ids.h"
+#include "daemon/netmac.h"
 #include "daemon/session.h"
 #include "daemon/stats.h"
 #include "daemon/txsched.h"
@@ -61,6 +62,7 @@
 struct otaa_opts {
 	uint32_t net_id;
 	const char *join_cflist;         /* "auto", "none" or MHz list; borrowed */
+	int sub_band;                    /* downlink.sub_band: US915/AU915's CFList mask */
 	uint8_t rx1_dr_offset;
 	uint8_t rx_delay_s;
 	bool has_rx2_dr;                 /* else the region's default */
@@ -79,6 +81,7 @@ struct otaa_ctx {
 	struct devevents *ev;
 	struct idgen *ids;
 	struct stats *stats;
+	struct netmac *netmac;           /* told of each join (netmac_joined()); NULL: none */
 };
 
 /* A join committed, its join-accept and `join` event waiting until the

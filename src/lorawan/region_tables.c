@@ -160,7 +160,7 @@ static const struct region region_us915 = {
 	.down = { .base_hz = 923300000, .step_hz = 600000, .count = 8 },
 	.rx2_freq_hz = 923300000,
 	.rx2_dr = 8,
-	.cflist = REGION_CFLIST_NONE,
+	.cflist = REGION_CFLIST_CHMASK,  /* LoRaWAN 1.0.3+ devices only (daemon/otaa.c) */
 	.cflist_capable = REGION_CFLIST_CHMASK,
 	.dwell_up125_ms = 400,
 	.default_max_eirp_dbm = 30,
@@ -211,7 +211,7 @@ static const struct region region_au915 = {
 	.down = { .base_hz = 923300000, .step_hz = 600000, .count = 8 },
 	.rx2_freq_hz = 923300000,
 	.rx2_dr = 8,
-	.cflist = REGION_CFLIST_NONE,
+	.cflist = REGION_CFLIST_CHMASK,  /* LoRaWAN 1.0.3+ devices only (daemon/otaa.c) */
 	.cflist_capable = REGION_CFLIST_CHMASK,
 	.dwell_up125_ms = 0,
 	.default_max_eirp_dbm = 30,

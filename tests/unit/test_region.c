@@ -443,7 +443,7 @@ START_TEST(test_cflist_freq)
 	ck_assert_int_eq(region_cflist_freq(eu(), six, 6, out), LB_ERR_INVAL);
 	ck_assert_int_eq(region_cflist_freq(us(), ttn, 1, out), LB_ERR_INVAL);
 	ck_assert_int_eq(eu()->cflist, REGION_CFLIST_FREQ);
-	ck_assert_int_eq(us()->cflist, REGION_CFLIST_NONE);
+	ck_assert_int_eq(us()->cflist, REGION_CFLIST_CHMASK);
 }
 END_TEST
 

@@ -313,9 +313,11 @@ static void open_otaa(struct world *w)
 		.devices = &w->devices, .region = w->region, .store = &w->store,
 		.durable = &w->durable, .sessions = &w->sessions, .tx = &w->tx, .ev = &w->ev,
 		.ids = &w->ids, .stats = &w->stats,
+		.netmac = w->open & WORLD_NETMAC ? &w->mac : NULL,
 	};
 	struct otaa_opts o = {
 		.net_id = cfg->net_id, .join_cflist = cfg->downlink_join_cflist,
+		.sub_band = cfg->downlink_sub_band,
 		.rx1_dr_offset = (uint8_t)cfg->downlink_rx1_dr_offset,
 		.rx_delay_s = (uint8_t)cfg->downlink_rx_delay_s,
 	};
