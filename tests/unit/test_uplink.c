@@ -95,18 +95,24 @@ static struct {
 	struct uplink up;
 	int64_t clk;                     /* dedup's virtual now */
 	uint32_t uplink_id;
+	uint32_t freq_hz;                /* of the uplinks heard; 0: 868.1 MHz */
 } t;
 
 /* One ABP device; every module of the uplink path, events held in the
- * outbox until their batch is committed, as bridge.c. */
-static void setup(void)
+ * outbox until their batch is committed, as bridge.c, in region (NULL:
+ * the configuration's) and with the modules of `more`. */
+static void open_world(const char *region, unsigned more)
 {
 	world_base(&w, WORLD_HOLD_OUTBOX);
+	if (region) {
+		w.region = region_find(region);
+		ck_assert_ptr_nonnull(w.region);
+	}
 	struct lb_device_conf conf = world_abp(&w, "sensor", "default", DEV_EUI, DEV_ADDR, NWK, APP);
 	world_open(&w, &conf, 1, &(struct world_opts){
 		.modules = WORLD_GATEWAYS | WORLD_DEDUP | WORLD_STORE | WORLD_OUTBOX |
 			   WORLD_SESSIONS | WORLD_BUDGET | WORLD_TXSCHED | WORLD_OTAA |
-			   WORLD_HASS | WORLD_PAYLOADS,
+			   WORLD_HASS | WORLD_PAYLOADS | more,
 	});
 	/* As handlers_setup(). */
 	memset(&t, 0, sizeof(t));
@@ -118,6 +124,11 @@ static void setup(void)
 	};
 	ck_assert_int_eq(uplink_check(&t.up), LB_OK);
 	t.clk = loop_now_ms();
+}
+
+static void setup(void)
+{
+	open_world(NULL, 0);
 }
 
 static void teardown(void)
@@ -174,7 +185,7 @@ static struct lb_rx make_rx(uint64_t gw, const uint8_t *phy, size_t len, int rss
 	rx.received_us = loop_wall_us();
 	rx.version = 2;
 	rx.rxpk.tmst = TMST;
-	rx.rxpk.freq_hz = 868100000;
+	rx.rxpk.freq_hz = t.freq_hz ? t.freq_hz : 868100000;
 	rx.rxpk.stat = 1;
 	rx.rxpk.modu = GWMP_MOD_LORA;
 	rx.rxpk.sf = 7;
@@ -958,6 +969,61 @@ START_TEST(test_join_accept_waits_for_sync)
 	ck_assert_uint_eq(w.udp.n, 2);
 	ck_assert_uint_eq(w.store.stats.commits, commits);
 	ck_assert(!w.durable.soon);
+}
+END_TEST
+
+/* US915 (RP002-1.0.4 §2.3.2, §2.5.4): a LoRaWAN 1.0.3 device's join-accept
+ * carries the channel mask of downlink.sub_band (2: channels 8..15 and 65)
+ * as CFList type 1, and netmac knows it: no mask-only LinkADRReq for the new
+ * session. A 1.0.2 device (RP 1.0.2revB: no CFList in US902-928), or any
+ * with downlink.join_cflist = "none", gets the 17-byte join-accept and the
+ * LinkADRReq. */
+START_TEST(test_us915_join_cflist_mask)
+{
+	struct lw_key app_key;
+	struct gwmp_txpk txpk;
+	struct join_accept_params a;
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+
+	world_close(&w);
+	open_world("US915", WORLD_NETMAC);
+	t.freq_hz = 903900000;                       /* channel 8, DR3 at SF7 */
+	struct lb_device *dev = otaa_device(&app_key);
+	(void)route_of(GW_1, 1720);
+	join_with_nonce(&app_key, 1);
+	ck_assert_uint_eq(w.udp.n, 1);
+	sent_join_accept(&txpk);
+	ck_assert_uint_eq(txpk.size, JOIN_LEN_ACCEPT_CFLIST);
+	ck_assert_int_eq(join_accept_open(txpk.data, txpk.size, &app_key, &a), LB_OK);
+	ck_assert(a.has_cflist);
+	ck_assert_hex(a.cflist, sizeof(a.cflist), "00FF 0000 0000 0000 0200 0000000000 01");
+	ck_assert_ptr_nonnull(dev->rt.mac);
+	ck_assert(dev->rt.mac->ch_mask_set);
+	dev->rt.last_dr = 3;
+	(void)netmac_requests(&w.mac, dev, out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds & 1u << MACSTATE_LINK_ADR, 0);
+
+	/* A 1.0.2 device: no CFList, the mask by LinkADRReq. */
+	dev->lorawan_version = 2;
+	join_with_nonce(&app_key, 2);
+	ck_assert_uint_eq(w.udp.n, 2);
+	sent_join_accept(&txpk);
+	ck_assert_uint_eq(txpk.size, JOIN_LEN_ACCEPT);
+	ck_assert(!dev->rt.mac->ch_mask_set);
+	dev->rt.last_dr = 3;
+	(void)netmac_requests(&w.mac, dev, out, sizeof(out), &kinds);
+	ck_assert_uint_ne(kinds & 1u << MACSTATE_LINK_ADR, 0);
+
+	/* "none": no CFList for a 1.0.3 device either. */
+	dev->lorawan_version = 3;
+	w.otaa.opts.join_cflist = "none";
+	join_with_nonce(&app_key, 3);
+	ck_assert_uint_eq(w.udp.n, 3);
+	sent_join_accept(&txpk);
+	ck_assert_uint_eq(txpk.size, JOIN_LEN_ACCEPT);
+	ck_assert(!dev->rt.mac->ch_mask_set);
+	lwcrypto_key_free(&app_key);
 }
 END_TEST
 
@@ -2193,6 +2259,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_refused_up_is_counted);
 	tcase_add_test(tc, test_rejoin_keeps_new_session);
 	tcase_add_test(tc, test_join_accept_waits_for_sync);
+	tcase_add_test(tc, test_us915_join_cflist_mask);
 	tcase_add_test(tc, test_join_accept_too_late);
 	tcase_add_test(tc, test_rejoin_while_held);
 	tcase_add_test(tc, test_held_join_released_by_flush);
