@@ -418,10 +418,13 @@ const struct cs_entry config__schema[] = {
 	S_STR("downlink.join_cflist", downlink_join_cflist, "auto", check_cflist, 0,
 	      "Extra uplink channels given to OTAA devices in the join-accept CFList: \"auto\" "
 	      "(EU868: 867.1, 867.3, 867.5, 867.7, 867.9 MHz, the channel plan of Semtech's "
-	      "reference configuration; other regions: none, devices keep the region's default "
-	      "channels), \"none\", or up to 5 frequencies in MHz separated by commas (EU868, "
+	      "reference configuration; US915 and AU915: the channel mask of downlink.sub_band, "
+	      "CFList type 1, to devices of lorawan_version 1.0.3 and later, so they need no "
+	      "LinkADRReq for it; other regions: none, devices keep the region's default "
+	      "channels), \"none\" (no CFList: US915/AU915 devices get the mask by LinkADRReq "
+	      "at their first uplink), or up to 5 frequencies in MHz separated by commas (EU868, "
 	      "KR920 and IN865: channels 3-7; AS923: channels 2-6), each within the region's "
-	      "band (US915 and AU915 take none). ABP devices get the same channels with "
+	      "band (not in US915 and AU915). ABP devices get the same channels with "
 	      "NewChannelReq (netmac)."),
 	S_INT("downlink.delay_ms", downlink_delay_ms, 100, 0, 900,
 	      "Wait after an uplink before choosing what to send, so an application can answer "
