@@ -365,8 +365,11 @@ static void on_join_accept(struct dl_ctx *x)
 		return;
 	}
 	d->last.answered = true;
-	/* A new session: default channels, DR of the join, full power (§6.2.6). */
+	/* A new session: default channels (US915/AU915: the CFList's mask, if
+	 * any), DR of the join, full power (§6.2.6). */
 	(void)sim_mac_reset(&d->mac, c->region, sim_mac_sf(&d->mac, c->region));
+	if (a.has_cflist)   /* checked above: a valid one */
+		(void)sim_mac_apply_cflist(&d->mac, c->region, a.cflist);
 	pending_remove(c, (size_t)found);
 	addr_add(c, d->dev_addr, (size_t)found);
 	c->st->joins_ok++;

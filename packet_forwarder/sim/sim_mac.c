@@ -18,6 +18,9 @@
 #define CNTL_ALL_ON 6                  /* RP002-1.0.4 LinkAdrReq ChMaskCntl */
 #define CNTL_ALL125_OFF 7
 #define CNTL_500 4                     /* grid: ChMask = channels 64..71 */
+#define CFLIST_OFF_TYPE 15             /* CFList: CFListType, its last byte */
+#define CFLIST_TYPE_CHMASK 1           /* RP002-1.0.4 §2.3.2 */
+#define CHMASK4_CHANNELS 0x00ffu       /* ChMask4: channels 64..71, bits 8..15 RFU */
 #define MARGIN_MIN (-32)               /* DevStatusAns margin: 6-bit signed */
 #define MARGIN_MAX 31
 
@@ -45,6 +48,27 @@ int sim_mac_reset(struct sim_mac_dev *m, const struct region *r, uint8_t sf)
 		m->chan_hz[i] = r->default_channels_hz[i];
 		m->ch_mask[0] |= (uint16_t)(1u << i);
 	}
+	return LB_OK;
+}
+
+int sim_mac_apply_cflist(struct sim_mac_dev *m, const struct region *r,
+			 const uint8_t cflist[REGION_CFLIST_LEN])
+{
+	uint16_t mask[SIM_MAC_MASK_WORDS];
+	bool any = false;
+
+	if (!m || !r || !cflist)
+		return LB_ERR_INVAL;
+	if (!macstate_grid_region(r) || cflist[CFLIST_OFF_TYPE] != CFLIST_TYPE_CHMASK)
+		return LB_OK;
+	for (size_t i = 0; i < SIM_MAC_MASK_WORDS; i++) {
+		mask[i] = (uint16_t)(cflist[2 * i] | cflist[2 * i + 1] << 8);
+		any = any || mask[i] != 0;
+	}
+	mask[GRID_BLOCKS] &= CHMASK4_CHANNELS;
+	if (!any)
+		return LB_ERR_RANGE;
+	memcpy(m->ch_mask, mask, sizeof(mask));
 	return LB_OK;
 }
 

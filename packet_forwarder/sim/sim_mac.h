@@ -92,6 +92,18 @@ struct sim_mac_dev {
  * LB_ERR_NOT_FOUND (sf has no uplink DR). snr is kept. */
 int sim_mac_reset(struct sim_mac_dev *m, const struct region *r, uint8_t sf);
 
+/*
+ * The join-accept's CFList as the device applies it after sim_mac_reset():
+ * in grid regions (US915, AU915) CFList type 1 (RP002-1.0.4 §2.3.2) is the
+ * channel mask, ChMask0..ChMask4 as ChMaskCntl 0..4 in turn (ChMask4's RFU
+ * bits 8..15 dropped, as LoRaMac-node RegionUS915ApplyCFList does).
+ * Anything else (type 0 of the other regions, which the simulated devices
+ * do not use: they keep the default channels) changes nothing. Errors:
+ * LB_ERR_INVAL (NULL), LB_ERR_RANGE (a type-1 mask with no channel on).
+ */
+int sim_mac_apply_cflist(struct sim_mac_dev *m, const struct region *r,
+			 const uint8_t cflist[REGION_CFLIST_LEN]);
+
 /* --snr-spread MIN:MAX: device idx of n gets MIN + (MAX - MIN) idx / (n - 1). */
 void sim_mac_set_snr(struct sim_mac_dev *m, float min_db, float max_db, size_t idx, size_t n);
 

@@ -14,6 +14,9 @@
 #define CFLIST_FREQ_LEN 3
 #define CFLIST_OFF_TYPE 15
 #define CFLIST_TYPE_FREQ 0
+#define CFLIST_TYPE_CHMASK 1
+#define CFLIST_OFF_CHMASK4_RFU 9    /* type 1: ChMask4's high byte (channels 72..79) */
+#define CFLIST_OFF_RFU 10           /* type 1: bytes 10..14 RFU */
 #define CFLIST_FREQ_UNIT_HZ 100
 
 /* splitmix64, as in sim_devices.c: reproducible from a seed when wanted. */
@@ -79,16 +82,43 @@ static int why_range(char *why, size_t cap, const char *fmt, ...)
 	return LB_ERR_RANGE;
 }
 
+/* CFList type 1 (RP002-1.0.4 §2.3.2; §2.5.4 US902-928, §2.8.4 AU915-928):
+ * ChMask0..ChMask4, 5 RFU bytes, CFListType 1; only for devices of 1.0.3 and
+ * later (Regional Parameters 1.0.2revB defines no CFList in these regions),
+ * ChMask4's bits 8..15 and the RFU bytes zero, some channel on. */
+static int check_cflist_chmask(const struct region *r, enum join_version v,
+			       const struct join_accept_params *a, char *why, size_t cap)
+{
+	bool any = false;
+
+	if (v < JOIN_V1_0_3)
+		return why_range(why, cap, "a CFList for a LoRaWAN %s device, which %s gives none",
+				 join_version_name(v), r->name);
+	if (a->cflist[CFLIST_OFF_TYPE] != CFLIST_TYPE_CHMASK)
+		return why_range(why, cap, "CFList type %u, %s uses type %u",
+				 a->cflist[CFLIST_OFF_TYPE], r->name, CFLIST_TYPE_CHMASK);
+	for (size_t i = 0; i < CFLIST_OFF_TYPE; i++) {
+		bool rfu = i == CFLIST_OFF_CHMASK4_RFU || i >= CFLIST_OFF_RFU;
+		if (rfu && a->cflist[i] != 0)
+			return why_range(why, cap, "CFList byte %zu is RFU but 0x%02x", i,
+					 a->cflist[i]);
+		any = any || a->cflist[i] != 0;
+	}
+	if (!any)
+		return why_range(why, cap, "CFList channel mask with no channel on");
+	return LB_OK;
+}
+
 /* CFList type 0 (RP002-1.0.4 §2.3.1, region.h region_cflist_freq): channels
  * 3..7 in EU868, KR920, IN865 (§2.4.4, §2.11.4, §2.12.4), 2..6 in AS923
  * (§2.10.4), each inside the region's band. */
-static int check_cflist(const struct region *r, const struct join_accept_params *a, char *why,
-			size_t cap)
+static int check_cflist(const struct region *r, enum join_version v,
+			const struct join_accept_params *a, char *why, size_t cap)
 {
 	if (!a->has_cflist)
 		return LB_OK;
-	if (r->cflist_capable != REGION_CFLIST_FREQ)
-		return LB_OK;  /* channel-mask regions: nothing the sim's 3 channels depend on */
+	if (r->cflist_capable == REGION_CFLIST_CHMASK)
+		return check_cflist_chmask(r, v, a, why, cap);
 	if (a->cflist[CFLIST_OFF_TYPE] != CFLIST_TYPE_FREQ)
 		return why_range(why, cap, "CFList type %u, %s uses type %u",
 				 a->cflist[CFLIST_OFF_TYPE], r->name, CFLIST_TYPE_FREQ);
@@ -137,7 +167,7 @@ int sim_otaa_check_accept(const struct region *r, const struct sim_device *d, en
 	rx2 = region_dr_info(r, a->rx2_dr);
 	if (!rx2 || !rx2->downlink)
 		return why_range(why, cap, "RX2 DR%u is no downlink DR in %s", a->rx2_dr, r->name);
-	return check_cflist(r, a, why, cap);
+	return check_cflist(r, v, a, why, cap);
 }
 
 int sim_otaa_apply_accept(struct sim_device *d, const struct join_accept_params *a,

@@ -43,7 +43,9 @@ int sim_otaa_build_join(struct sim_device *d, size_t idx, uint16_t dev_nonce,
  * not had before (1.0.4: greater than the last, TS001-1.0.4 §6.2.6 and
  * LoRaWAN TR001), an
  * RX1DROffset, RX2 DR and CFList valid in region r (CFList type 0:
- * frequencies 0 or inside the band). Returns LB_OK, or LB_ERR_RANGE with a
+ * frequencies 0 or inside the band; type 1 in US915/AU915: for a device of
+ * version v 1.0.3 or later only, RFU bits clear, a channel on). Returns
+ * LB_OK, or LB_ERR_RANGE with a
  * reason in why (cap bytes).
  */
 int sim_otaa_check_accept(const struct region *r, const struct sim_device *d, enum join_version v,

@@ -196,6 +196,32 @@ START_TEST(test_check_accept_rules)
 	a.cflist[15] = 1;
 	ck_assert_int_eq(sim_otaa_check_accept(eu, &d, JOIN_V1_0_3, &a, why, sizeof(why)),
 			 LB_ERR_RANGE);
+	/* US915, CFList type 1 (RP002-1.0.4 §2.3.2): sub-band 2 is fine for a
+	 * 1.0.3 device; not for a 1.0.2 one (RP 1.0.2revB has none), not as
+	 * type 0, not with RFU bits, not with no channel on. */
+	const struct region *us = region_find("US915");
+	static const uint8_t sb2[JOIN_LEN_CFLIST] = {0x00, 0xff, 0, 0, 0, 0, 0, 0, 0x02, 0x00,
+						     0, 0, 0, 0, 0, 0x01};
+	a.rx2_dr = 8;
+	memcpy(a.cflist, sb2, sizeof(sb2));
+	ck_assert_int_eq(sim_otaa_check_accept(us, &d, JOIN_V1_0_3, &a, why, sizeof(why)), LB_OK);
+	ck_assert_int_eq(sim_otaa_check_accept(us, &d, JOIN_V1_0_2, &a, why, sizeof(why)),
+			 LB_ERR_RANGE);
+	ck_assert_ptr_nonnull(strstr(why, "1.0.2"));
+	a.cflist[15] = 0;
+	ck_assert_int_eq(sim_otaa_check_accept(us, &d, JOIN_V1_0_3, &a, why, sizeof(why)),
+			 LB_ERR_RANGE);
+	a.cflist[15] = 1;
+	a.cflist[9] = 0x01;                          /* channel 72 */
+	ck_assert_int_eq(sim_otaa_check_accept(us, &d, JOIN_V1_0_3, &a, why, sizeof(why)),
+			 LB_ERR_RANGE);
+	a.cflist[9] = 0;
+	a.cflist[12] = 0x01;
+	ck_assert_int_eq(sim_otaa_check_accept(us, &d, JOIN_V1_0_3, &a, why, sizeof(why)),
+			 LB_ERR_RANGE);
+	memset(a.cflist, 0, 15);
+	ck_assert_int_eq(sim_otaa_check_accept(us, &d, JOIN_V1_0_3, &a, why, sizeof(why)),
+			 LB_ERR_RANGE);
 	free_device(&d);
 }
 END_TEST

@@ -300,6 +300,40 @@ START_TEST(snr_spread_per_device)
 }
 END_TEST
 
+/* US915: a join-accept's CFList type 1 (RP002-1.0.4 §2.3.2) replaces the
+ * 72 channels with its mask (ChMask0..4 = ChMaskCntl 0..4; ChMask4's RFU
+ * bits 8..15 dropped); a mask with nothing on is refused; a type-0 CFList
+ * and EU868 change nothing. */
+START_TEST(cflist_chmask_applied)
+{
+	const struct region *us = region_find("US915");
+	struct sim_mac_dev m;
+	uint8_t cfl[REGION_CFLIST_LEN] = {0x00, 0xff, 0, 0, 0, 0, 0, 0, 0x02, 0xff,
+					  0, 0, 0, 0, 0, 0x01};
+
+	memset(&m, 0, sizeof(m));
+	ck_assert_int_eq(sim_mac_reset(&m, us, 7), LB_OK);
+	ck_assert_uint_eq(m.ch_mask[0], 0xffff);
+	ck_assert_uint_eq(m.ch_mask[4], 0x00ff);
+	ck_assert_int_eq(sim_mac_apply_cflist(&m, us, cfl), LB_OK);
+	ck_assert_uint_eq(m.ch_mask[0], 0xff00);
+	ck_assert_uint_eq(m.ch_mask[1], 0);
+	ck_assert_uint_eq(m.ch_mask[3], 0);
+	ck_assert_uint_eq(m.ch_mask[4], 0x0002);
+	uint8_t none[REGION_CFLIST_LEN] = {[15] = 0x01};
+	ck_assert_int_eq(sim_mac_apply_cflist(&m, us, none), LB_ERR_RANGE);
+	ck_assert_uint_eq(m.ch_mask[0], 0xff00);
+	ck_assert_int_eq(sim_mac_reset(&m, us, 7), LB_OK);
+	cfl[15] = 0x00;
+	ck_assert_int_eq(sim_mac_apply_cflist(&m, us, cfl), LB_OK);
+	ck_assert_uint_eq(m.ch_mask[0], 0xffff);
+	cfl[15] = 0x01;
+	ck_assert_int_eq(sim_mac_reset(&m, eu(), 7), LB_OK);
+	ck_assert_int_eq(sim_mac_apply_cflist(&m, eu(), cfl), LB_OK);
+	ck_assert_uint_eq(m.ch_mask[0], 0x0007);
+}
+END_TEST
+
 static Suite *sim_mac_suite(void)
 {
 	Suite *s = suite_create("sim_mac");
@@ -315,6 +349,7 @@ static Suite *sim_mac_suite(void)
 	tcase_add_test(tc, rx_param_out_of_band_refused);
 	tcase_add_test(tc, new_channels_and_fopts_limit);
 	tcase_add_test(tc, snr_spread_per_device);
+	tcase_add_test(tc, cflist_chmask_applied);
 	suite_add_tcase(s, tc);
 	return s;
 }
