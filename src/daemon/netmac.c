@@ -419,39 +419,64 @@ static void on_dev_status(struct netmac *m, struct lb_device *dev,
 	status_event(m, dev, a, rx, dedup_id);
 }
 
-static bool rx_param_needed(const struct netmac *m, const struct lb_device *dev,
-			    struct maccmd_rx_param_setup_req *want);
+/* The values of the request whose track says `asked`, or NULL (not known:
+ * asked before a restart, or the table was full). */
+static const struct maccmd_rx_param_setup_req *rx_asked(const struct netmac *m, uint8_t asked)
+{
+	return asked >= 1 && asked <= m->n_rx_asked ? &m->rx_asked[asked - 1] : NULL;
+}
 
-/* RXParamSetupAns, all three bits: the device now uses what was asked. */
+/* The number to remember for a request of values q (find or add), 0 when
+ * the table is full. */
+static uint8_t rx_asked_note(struct netmac *m, const struct maccmd_rx_param_setup_req *q)
+{
+	for (uint8_t i = 0; i < m->n_rx_asked; i++) {
+		const struct maccmd_rx_param_setup_req *e = &m->rx_asked[i];
+		if (e->rx1_dr_offset == q->rx1_dr_offset && e->rx2_data_rate == q->rx2_data_rate &&
+		    e->frequency == q->frequency)
+			return (uint8_t)(i + 1);
+	}
+	if (m->n_rx_asked == NETMAC_RX_ASKED_MAX)
+		return 0;
+	m->rx_asked[m->n_rx_asked++] = *q;
+	return m->n_rx_asked;
+}
+
+/* RXParamSetupAns, all three bits: the device now uses what its request
+ * asked (TS001-1.0.4 §5.4), which is what is recorded, whatever the
+ * settings say now (rx_param_needed() then asks again if they differ). */
 static void on_rx_param(struct netmac *m, struct lb_device *dev,
 			const struct maccmd_rx_param_setup_ans *a)
 {
 	struct macstate *s = dev->rt.mac;
-	uint32_t freq;
-	uint8_t dr;
+	const struct macstate_track *t = &s->track[MACSTATE_RX_PARAM];
+	const struct maccmd_rx_param_setup_req *asked = rx_asked(m, t->asked);
 
 	bool ok = a->rx1_dr_offset_ack && a->rx2_data_rate_ack && a->channel_ack;
-	struct maccmd_rx_param_setup_req want;
 
 	/* Repeated (sticky) or not asked: already handled. But a positive
 	 * answer that comes after the tries ran out, during the back-off, is
-	 * the device applying the request (it repeats the answer in every
-	 * uplink until a downlink, §5.4): its windows moved, so the bridge's
-	 * must too, if the request is still what would be asked. */
-	if (s->track[MACSTATE_RX_PARAM].tries == 0 &&
+	 * the device applying the last request (it repeats the answer in every
+	 * uplink until a downlink, §5.4): its windows moved to what that
+	 * request asked, so the bridge's must too. */
+	if (t->tries == 0 &&
 	    !(ok && backed_off(s, MACSTATE_RX_PARAM, wall_s()) &&
-	      !(s->rx_done & MACSTATE_RX_PARAM_DONE) && rx_param_needed(m, dev, &want)))
+	      !(s->rx_done & MACSTATE_RX_PARAM_DONE) && asked))
 		return;
 	if (!ok) {
 		m->stats.refused[MACSTATE_RX_PARAM]++;
 		unanswered(m, dev, MACSTATE_RX_PARAM);
 		return;
 	}
-	if (region_rx2(m->c.region, &freq, &dr) != LB_OK)
+	if (!asked) {
+		/* What the request asked is not known: nothing is taken; the
+		 * device answered (no back-off), rx_param_needed() asks again. */
+		answered(m, dev, MACSTATE_RX_PARAM);
 		return;
-	dev->rt.rx1_dr_offset = m->o.rx1_dr_offset;
-	dev->rt.rx2_freq = m->o.rx2_freq ? m->o.rx2_freq : freq;
-	dev->rt.rx2_dr = m->o.has_rx2_dr ? m->o.rx2_dr : dr;
+	}
+	dev->rt.rx1_dr_offset = asked->rx1_dr_offset;
+	dev->rt.rx2_freq = asked->frequency;
+	dev->rt.rx2_dr = asked->rx2_data_rate;
 	s->rx_done |= (uint8_t)MACSTATE_RX_PARAM_DONE;
 	(void)sessions_touch(m->c.sessions, dev);
 	answered(m, dev, MACSTATE_RX_PARAM);
@@ -893,6 +918,8 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 		if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
 			len += n;
 			*kinds |= 1u << MACSTATE_RX_PARAM;
+			/* What it asks, for its answer (on_rx_param()). */
+			dev->rt.mac->track[MACSTATE_RX_PARAM].asked = rx_asked_note(m, &rxp);
 		}
 	}
 	if (may_ask(m, dev->rt.mac, MACSTATE_RX_TIMING, now) && rx_timing_needed(m, dev)) {

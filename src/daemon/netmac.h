@@ -68,6 +68,7 @@
 #include "daemon/session.h"
 #include "gwmp/rx.h"
 #include "lorawan/lorawan.h"
+#include "lorawan/maccmd.h"
 #include "lorawan/region.h"
 #include "mac/downlink.h"
 #include "mac/macstate.h"
@@ -111,9 +112,17 @@ struct netmac_stats {
 	uint64_t status_events;
 };
 
+/* The RXParamSetupReq values asked in this run, so an answer confirms what
+ * its request asked, not the settings of the moment (macstate_track.asked
+ * is an index + 1). The settings only change with a restart, which forgets
+ * the tries: one entry in practice. */
+#define NETMAC_RX_ASKED_MAX 4
+
 struct netmac {
 	struct netmac_ctx c;
 	struct netmac_opts o;
+	struct maccmd_rx_param_setup_req rx_asked[NETMAC_RX_ASKED_MAX];
+	uint8_t n_rx_asked;
 	int commit_ms;
 	struct dirtyset dirty;
 	struct netmac_stats stats;

@@ -44,6 +44,10 @@ struct macstate_track {
 	uint32_t backoff_until;      /* Unix s; 0 = may ask */
 	uint8_t tries;               /* sent without an answer so far (<= adr.max_unanswered) */
 	bool outstanding;            /* sent, the next uplink should answer */
+	uint8_t asked;               /* what the last request of this kind asked, in
+				      * the daemon's numbering (RXParamSetupReq:
+				      * netmac's table of the values it asks);
+				      * 0 = not known (not kept across a restart) */
 };
 
 struct macstate {

@@ -680,6 +680,57 @@ START_TEST(rx_param_late_answer_in_backoff)
 }
 END_TEST
 
+/* The settings change between the RXParamSetupReq and its answer (in the
+ * daemon only a restart changes them; here the test changes them in
+ * place): the answer confirms what its request asked (TS001-1.0.4 §5.4),
+ * late in the back-off or not, and the new settings are asked next. */
+START_TEST(rx_param_answer_confirms_what_was_asked)
+{
+	struct maccmd cmds[4];
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+	size_t n = 0;
+
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx2_freq = 869000000;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	for (int i = 0; i < 3; i++) {
+		uplink(NULL, 0, 5.0f);
+		ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM));
+	}
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(w.mac.stats.backoffs, 1);
+	/* New settings, then the late answer to the request of the old ones. */
+	w.mac.o.rx2_freq = 869200000;
+	w.mac.o.rx1_dr_offset = 2;
+	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK};
+	uplink(ans, sizeof(ans), 5.0f);
+	ck_assert_uint_ne(dev()->rt.mac->rx_done & MACSTATE_RX_PARAM_DONE, 0);
+	ck_assert_uint_eq(dev()->rt.rx2_freq, 869000000);
+	ck_assert_uint_eq(dev()->rt.rx1_dr_offset, 0);
+	struct downlink_plan_in in;
+	memset(&in, 0, sizeof(in));
+	netmac_windows(&w.mac, dev(), &in);
+	ck_assert_uint_eq(in.rx2_freq_hz, 869000000);
+	ck_assert_uint_eq(in.rx1_dr_offset, 0);
+
+	/* The new settings are asked at once (the answer ended the back-off);
+	 * changed again before the answer, which still confirms them. */
+	size_t len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds, BIT(MACSTATE_RX_PARAM));
+	ck_assert_int_eq(maccmd_parse(out, len, LW_DIR_DOWN, cmds, 4, &n), LB_OK);
+	ck_assert_uint_eq(cmds[0].u.rx_param_setup_req.frequency, 869200000);
+	netmac_sent(&w.mac, dev(), kinds);
+	w.mac.o.rx2_freq = 869400000;
+	uplink(ans, sizeof(ans), 5.0f);
+	ck_assert_uint_eq(dev()->rt.rx2_freq, 869200000);
+	ck_assert_uint_eq(dev()->rt.rx1_dr_offset, 2);
+}
+END_TEST
+
 START_TEST(rx_timing_setup_pushed_and_confirmed)
 {
 	teardown();
@@ -1385,6 +1436,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, rx_param_setup_sticky_answers);
 	tcase_add_test(tc, rx_param_setup_refused_is_retried);
 	tcase_add_test(tc, rx_param_late_answer_in_backoff);
+	tcase_add_test(tc, rx_param_answer_confirms_what_was_asked);
 	tcase_add_test(tc, otaa_device_gets_no_rx_param);
 	tcase_add_test(tc, rx_timing_setup_pushed_and_confirmed);
 	tcase_add_test(tc, rx_timing_setup_unanswered_backs_off);
