@@ -587,7 +587,7 @@ static int classc_setup(struct bridge *b)
 	struct classc_ctx ctx = {
 		.devices = &b->devices, .region = b->region, .gateways = &b->gateways,
 		.store = &b->store, .budget = &b->budget, .ev = &b->ev, .tx = &b->tx,
-		.netmac = &b->netmac,
+		.netmac = &b->netmac, .sessions = &b->sessions,
 	};
 	struct classc_opts o = {
 		.ack_timeout_s = c->downlink_class_c_ack_timeout_s,

@@ -189,14 +189,20 @@ static void say_wait(struct classc *cc, struct classc_dev *cd, struct lb_device 
 		snprintf(desc, sizeof(desc), "class C downlink %s waits: no gateway that heard the "
 			 "device in the last %d min is online; it goes with the device's next "
 			 "uplink", id, CLASSC_RX_MAX_AGE_MS / 60000);
+	else if (why == CLASSC_WAIT_SESSION)
+		snprintf(desc, sizeof(desc), "class C downlink %s waits: the device was sent a "
+			 "join-accept and not heard since; it goes with the device's next uplink, "
+			 "under the session that uplink uses", id);
 	else
 		snprintf(desc, sizeof(desc), "class C downlink %s waits: the gateway's duty cycle "
 			 "leaves no room in the RX2 sub-band; tried again every %d s", id,
 			 CLASSC_DC_RETRY_MS / MS_PER_S);
 	log_info("classc", "device %s: %s", dev->name, desc);
 	devevent_log(cc->c.ev, dev, "WARNING",
-		     why == CLASSC_WAIT_GATEWAY ? "CLASS_C_NO_GATEWAY" : "DUTY_CYCLE", desc,
-		     gateway_eui);
+		     why == CLASSC_WAIT_GATEWAY ? "CLASS_C_NO_GATEWAY"
+		     : why == CLASSC_WAIT_SESSION ? "CLASS_C_SESSION_PENDING"
+						  : "DUTY_CYCLE",
+		     desc, gateway_eui);
 }
 
 /* ------------------------------------------------------------ sending */
@@ -367,6 +373,10 @@ static void try_send(struct classc *cc, struct classc_dev *cd, int64_t now_ms)
 		return;
 	if (cd->gw_failures >= CLASSC_GW_FAILURES)
 		return;   /* the gateways refused it: the next uplink's windows */
+	if (cc->c.sessions && !sessions_current_sure(cc->c.sessions, dev)) {
+		say_wait(cc, cd, dev, h.item.id, CLASSC_WAIT_SESSION, 0);
+		return;   /* the next uplink's windows, or class C after it */
+	}
 	const struct gateway *gw = best_gateway(cc, cd, now_ms);
 	if (!gw) {
 		say_wait(cc, cd, dev, h.item.id, CLASSC_WAIT_GATEWAY, 0);

@@ -76,6 +76,7 @@
 #include "daemon/budget.h"
 #include "daemon/devevent.h"
 #include "daemon/netmac.h"
+#include "daemon/session.h"
 #include "daemon/txsched.h"
 #include "lorawan/region.h"
 #include "store/store.h"
@@ -98,7 +99,8 @@ struct classc_rx {
 	int rssi;
 };
 
-enum classc_wait { CLASSC_WAIT_NONE = 0, CLASSC_WAIT_GATEWAY, CLASSC_WAIT_DUTY_CYCLE };
+enum classc_wait { CLASSC_WAIT_NONE = 0, CLASSC_WAIT_GATEWAY, CLASSC_WAIT_DUTY_CYCLE,
+		   CLASSC_WAIT_SESSION };
 
 /* The state of one class C device. */
 struct classc_dev {
@@ -140,6 +142,11 @@ struct classc_ctx {
 	struct devevents *ev;
 	struct txsched *tx;
 	const struct netmac *netmac;     /* ABP receive settings; NULL = none */
+	/* pending sessions (session.h); NULL = none. While a device's join is
+	 * pending and it was not heard under its current session since, it
+	 * may have either session: nothing is sent in class C (the frame
+	 * waits for its next uplink, which tells). */
+	struct sessions *sessions;
 };
 
 struct classc_stats {

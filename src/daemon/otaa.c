@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "daemon/session.h"
 #include "mac/join.h"
 #include "mac/macstate.h"
 #include "base/lb_err.h"
@@ -48,7 +49,8 @@ fail:
 	return rc;
 }
 
-/* Next free DevAddr in the NetID's range: no live session uses it. */
+/* Next free DevAddr in the NetID's range: no live session uses it, current
+ * or pending. */
 static int alloc_dev_addr(struct otaa *o, uint32_t *dev_addr)
 {
 	struct lb_device *cand[1];
@@ -59,7 +61,8 @@ static int alloc_dev_addr(struct otaa *o, uint32_t *dev_addr)
 		uint32_t addr;
 		if (join_devaddr(&o->netid, nwk, &addr) != LB_OK)
 			continue;
-		if (devices_find_addr(o->c.devices, addr, cand, 1) == 0) {
+		if (devices_find_addr(o->c.devices, addr, cand, 1) == 0 &&
+		    !pending_find_addr(&o->c.sessions->pending, addr)) {
 			*dev_addr = addr;
 			o->nwk_addr_next = (uint32_t)((nwk + 1) % span);
 			return LB_OK;
@@ -245,29 +248,52 @@ static void joined_row(struct otaa *o, const struct lb_device *dev, const struct
  * session switched in memory never outlives a batch that did not reach the
  * disk.) A (re)join empties the device's downlink queue, as ChirpStack
  * does: those frames were meant for the previous session.
+ *
+ * A device that has a session keeps it (LoRaWAN 1.0.3 §6.2.4): the new one
+ * is stored as its pending session (session.h), replacing any pending
+ * before, and taken at the device's first uplink under it; only the join's
+ * nonces (device facts, whichever session wins) change in the current row.
+ * A first join has nothing to keep: its session is the device's at once.
  */
 static int commit_session(struct otaa *o, struct lb_device *dev, const struct join_outcome *out,
 			  const struct join_policy *pol, bool wait, uint64_t *batch)
 {
 	struct store_session row;
+	struct lb_device_rt rt_before = dev->rt;
+	bool pend = dev->has_session;
 	int rc;
 
 	joined_row(o, dev, out, pol, &row);
 	*batch = durable_batch(o->c.durable);
 	uint32_t nonce_next = (out->join_nonce + 1) & JOIN_MAX_NONCE;
+	if (pend) {
+		dev->rt.has_join_nonce = true;
+		dev->rt.join_nonce = out->join_nonce;
+		dev->rt.has_dev_nonce = true;
+		dev->rt.dev_nonce = out->dev_nonce;
+	}
 	/* Changes of the old session still waiting for the commit go first, so
 	 * they cannot overwrite the new session row in the same batch. */
 	if ((rc = durable_stage(o->c.durable)) != LB_OK ||
 	    (rc = store_add_dev_nonce(o->c.store, dev->dev_eui, out->dev_nonce)) != LB_OK ||
 	    (rc = store_meta_put(o->c.store, META_JOIN_NONCE, nonce_next)) != LB_OK ||
 	    (rc = store_meta_put(o->c.store, META_NWK_ADDR, o->nwk_addr_next)) != LB_OK ||
-	    (rc = store_put_session(o->c.store, &row)) != LB_OK ||
+	    (rc = pend ? store_put_pending(o->c.store, &row) : store_put_session(o->c.store, &row)) !=
+		    LB_OK ||
+	    (rc = pend ? sessions_stage(o->c.sessions, dev) : LB_OK) != LB_OK ||
 	    (rc = store_downlink_flush(o->c.store, dev->dev_eui)) != LB_OK ||
 	    (rc = wait ? durable_commit(o->c.durable) : durable_commit_nowait(o->c.durable)) !=
 		    LB_OK) {
 		/* The join rows may still be committed by a later retry of this
 		 * batch: the device's current session goes in after them, so the
-		 * store keeps what the device really has. */
+		 * store keeps what the device really has. (A pending row that
+		 * stays is harmless: the device's next join replaces it.) */
+		if (pend) {
+			dev->rt.has_join_nonce = rt_before.has_join_nonce;
+			dev->rt.join_nonce = rt_before.join_nonce;
+			dev->rt.has_dev_nonce = rt_before.has_dev_nonce;
+			dev->rt.dev_nonce = rt_before.dev_nonce;
+		}
 		if (sessions_stage(o->c.sessions, dev) != LB_OK)
 			log_error("otaa", "device %s: current session not staged again after a "
 				  "failed join: a restart may bring back a session the device "
@@ -275,6 +301,12 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 		return rc;
 	}
 	o->join_nonce_next = nonce_next;
+	if (pend) {
+		/* On failure (logged) the device switched at once: a join still. */
+		(void)sessions_pending_add(o->c.sessions, dev, &row, *batch);
+		memset(&row, 0, sizeof(row));
+		return LB_OK;
+	}
 	rc = devices_set_session(o->c.devices, dev, out->dev_addr, out->nwk_s_key, out->app_s_key,
 				 false, 0);
 	if (rc != LB_OK)
@@ -291,14 +323,16 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 	dev->rt.joined_at = macstate_joined_s(row.joined_at);
 	dev->rt.ack_due = false;
 	devices_clear_confirmed(dev);
+	memset(&row, 0, sizeof(row));
 	return LB_OK;
 }
 
-static void publish_join(struct otaa *o, const struct lb_device *dev, int64_t time_us)
+static void publish_join(struct otaa *o, const struct lb_device *dev, int64_t time_us,
+			 uint32_t dev_addr)
 {
 	struct ev_device d;
 	size_t len;
-	struct ev_join ev = {.dev = &d, .time_us = time_us, .dev_addr = dev->dev_addr,
+	struct ev_join ev = {.dev = &d, .time_us = time_us, .dev_addr = dev_addr,
 			     .region_config_id = o->c.ev->names.region_config_id};
 
 	devevent_fill(&d, o->c.ev, dev);
@@ -316,7 +350,7 @@ static void announce(struct otaa *o, struct lb_device *dev, const struct otaa_he
 	int rc = txsched_join_accept(o->c.tx, dev, h->phy, h->phy_len, h->rx, h->n_rx, h->heard_ms);
 	if (rc == LB_OK) {
 		o->c.stats->joins++;
-		publish_join(o, dev, h->time_us);
+		publish_join(o, dev, h->time_us, h->dev_addr);
 		return;
 	}
 	if (rc != LB_ERR_TIMEOUT && rc != LB_ERR_FULL)
@@ -332,6 +366,7 @@ static void held_fill(struct otaa_held *h, const struct lb_device *dev,
 	h->dev_eui = dev->dev_eui;
 	h->batch = batch;
 	h->heard_ms = g->first_ms;
+	h->dev_addr = out->dev_addr;
 	h->time_us = first->rxpk.has_time ? first->rxpk.time_us : first->received_us;
 	memcpy(h->phy, out->phy, out->phy_len);
 	h->phy_len = out->phy_len;
@@ -408,13 +443,19 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 		devevent_log(o->c.ev, dev, "ERROR", "OTAA", "join state could not be stored", 0);
 		return;
 	}
-	/* The new session's MAC state starts here, with the channel mask its
-	 * join-accept carries: a device can use the session only once it got
-	 * that join-accept, so the mask is known for it (netmac.h). */
-	if (o->c.netmac)
-		netmac_joined(o->c.netmac, dev, cfl.set ? cfl.mask : NULL);
-	log_info("otaa", "device %s joined: DevAddr %08x, DevNonce %u%s", dev->name, out.dev_addr,
-		 out.dev_nonce, cfl.set ? ", channel mask in the CFList" : "");
+	if (dev->dev_addr != out.dev_addr) {
+		log_info("otaa", "device %s joined: DevAddr %08x, DevNonce %u%s; pending until "
+			 "its first uplink under it, its current DevAddr %08x stays in use "
+			 "meanwhile", dev->name, out.dev_addr, out.dev_nonce,
+			 cfl.set ? ", channel mask in the CFList" : "", dev->dev_addr);
+	} else {
+		/* The new session's MAC state starts here (a pending one's at its
+		 * promotion, by its join time: netmac.h). */
+		if (o->c.netmac)
+			netmac_joined(o->c.netmac, dev, cfl.set ? cfl.mask : NULL);
+		log_info("otaa", "device %s joined: DevAddr %08x, DevNonce %u%s", dev->name,
+			 out.dev_addr, out.dev_nonce, cfl.set ? ", channel mask in the CFList" : "");
+	}
 	struct otaa_held now;
 	held_fill(h ? h : &now, dev, &out, g, batch);
 	if (!h || durable_committed(o->c.durable, batch)) {

@@ -91,6 +91,8 @@ struct otaa_held {
 	uint64_t batch;                  /* the join's rows (durable_batch()) */
 	int64_t heard_ms;                /* the request's first copy (monotonic) */
 	int64_t time_us;                 /* the `join` event's time */
+	uint32_t dev_addr;               /* the join's (the device's current one
+					  * differs while the session is pending) */
 	uint8_t phy[JOIN_LEN_ACCEPT_CFLIST];
 	size_t phy_len;
 	struct lb_rx rx[TXSCHED_RX];     /* the best receptions */

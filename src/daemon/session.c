@@ -235,6 +235,8 @@ static int change_session(struct sessions *s, struct lb_device *dev,
 	return sessions_stage(s, dev);
 }
 
+static int restore_pending(struct sessions *s, uint64_t only);
+
 static int restore_one(void *arg, const struct store_session *row)
 {
 	struct restore_ctx *c = arg;
@@ -336,18 +338,21 @@ int sessions_init(struct sessions *s, struct devices *devices, struct store *sto
 	s->store = store;
 	s->durable = durable;
 	s->commit_ms = commit_ms;
+	pending_init(&s->pending);
 	return durable_add(durable, stage_all, due_ms, s);
 }
 
 void sessions_free(struct sessions *s)
 {
 	dirtyset_free(&s->dirty);
+	pending_free(&s->pending);
 	free(s->whole);
 	s->whole = NULL;
 	s->whole_bytes = 0;
 }
 
-int sessions_restore_device(struct sessions *s, struct lb_device *dev)
+/* dev's stored session row, if any, applied (or its session changed). */
+static int restore_row(struct sessions *s, struct lb_device *dev)
 {
 	struct store_session row;
 	int rc = store_get_session(s->store, dev->dev_eui, &row);
@@ -372,12 +377,19 @@ int sessions_restore_device(struct sessions *s, struct lb_device *dev)
 	return LB_OK;
 }
 
+int sessions_restore_device(struct sessions *s, struct lb_device *dev)
+{
+	int rc = restore_row(s, dev);
+
+	return rc != LB_OK ? rc : restore_pending(s, dev->dev_eui);
+}
+
 /* The devices whose stored row is another session than configured, one
  * by one (each row read again: a rare case). */
 static int change_sessions(struct sessions *s, const struct restore_ctx *c)
 {
 	for (size_t i = 0; i < c->n_changed; i++) {
-		int rc = sessions_restore_device(s, &s->devices->dev[c->changed[i]]);
+		int rc = restore_row(s, &s->devices->dev[c->changed[i]]);
 		if (rc != LB_OK)
 			return rc;
 	}
@@ -397,6 +409,8 @@ int sessions_restore(struct sessions *s)
 		return rc;
 	}
 	log_notice("session", "%zu stored session(s) restored", c.restored);
+	if ((rc = restore_pending(s, 0)) != LB_OK)
+		return rc;
 	if (c.failed)
 		log_error("session", "%zu stored session(s) could not be restored: those devices "
 			  "must join again", c.failed);
@@ -485,4 +499,202 @@ void sessions_forget(struct sessions *s)
 	dirtyset_clear(&s->dirty);
 	if (s->whole)
 		memset(s->whole, 0, s->whole_bytes);
+}
+
+/* ---- pending sessions ---------------------------------------------------- */
+
+static void wipe(void *p, size_t len)
+{
+	volatile uint8_t *v = p;
+
+	while (len--)
+		*v++ = 0;
+}
+
+static void pending_of_row(const struct store_session *row, struct pending_session *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->dev_eui = row->dev_eui;
+	p->joined_at = row->joined_at;
+	p->dev_addr = row->dev_addr;
+	p->nfcnt_down = row->nfcnt_down;
+	p->rx2_freq = row->rx2_freq;
+	memcpy(p->nwk_s_key, row->nwk_s_key, LW_KEY_LEN);
+	memcpy(p->app_s_key, row->app_s_key, LW_KEY_LEN);
+	p->rx1_dr_offset = row->rx1_dr_offset;
+	p->rx2_dr = row->rx2_dr;
+	p->rx_delay = row->rx_delay;
+}
+
+/* dev's session becomes p (TS001-1.0.4 §6.2.6: counters at 0, the receive
+ * settings of the join-accept), staged with the next commit, the pending
+ * row deleted in the same batch. batch: the one that holds p's first
+ * downlink counters, 0 if it is on the disk. */
+static int switch_to(struct sessions *s, struct lb_device *dev, const struct pending_session *p,
+		     uint64_t batch)
+{
+	int rc = devices_set_session(s->devices, dev, p->dev_addr, p->nwk_s_key, p->app_s_key,
+				     false, 0);
+	if (rc != LB_OK) {
+		log_error("session", "device %s: the session of its last join not taken (%s)",
+			  dev->name, lb_strerror(rc));
+		return rc;
+	}
+	if (batch) {
+		fcntdown_start(&dev->rt.fcnt_down, p->nfcnt_down, batch);
+	} else {
+		fcntdown_load(&dev->rt.fcnt_down, p->nfcnt_down);
+		dev->rt.fcnt_down.next = 0;
+	}
+	dev->rt.rx1_dr_offset = p->rx1_dr_offset;
+	dev->rt.rx_delay_s = p->rx_delay & 0x0f;
+	dev->rt.rx2_dr = p->rx2_dr;
+	dev->rt.rx2_freq = p->rx2_freq;
+	/* a new join time: the MAC state of the old session is not this one's
+	 * (netmac.h) */
+	dev->rt.joined_at = macstate_joined_s(p->joined_at);
+	dev->rt.ack_due = false;
+	dev->rt.retx_acks = 0;
+	devices_clear_confirmed(dev);
+	rc = store_delete_pending(s->store, dev->dev_eui);
+	if (rc != LB_OK)
+		log_error("session", "device %s: its pending session row not deleted (%s): after a "
+			  "restart it is pending again beside the same current session (harmless: "
+			  "the next join replaces it)", dev->name, lb_strerror(rc));
+	(void)sessions_touch(s, dev);
+	return LB_OK;
+}
+
+int sessions_pending_add(struct sessions *s, struct lb_device *dev,
+			 const struct store_session *row, uint64_t batch)
+{
+	struct pending_session p;
+
+	pending_of_row(row, &p);
+	int rc = pending_put(&s->pending, &p);
+	if (rc != LB_OK) {
+		log_error("session", "device %s: the session of its join cannot be held pending "
+			  "(%s): it replaces the current session at once", dev->name,
+			  lb_strerror(rc));
+		(void)pending_drop(&s->pending, dev->dev_eui);
+		(void)switch_to(s, dev, &p, batch);
+	}
+	wipe(&p, sizeof(p));
+	return rc;
+}
+
+int sessions_promote(struct sessions *s, const struct lw_frame *f)
+{
+	struct pending_session *p, copy;
+	uint32_t fcnt;
+
+	if (pending_count(&s->pending) == 0)
+		return LB_ERR_NOT_FOUND;
+	int rc = pending_verify(&s->pending, f, &p, &fcnt);
+	if (rc == LB_ERR_NOT_FOUND || rc == LB_ERR_MIC || rc == LB_ERR_INVAL)
+		return LB_ERR_NOT_FOUND;
+	if (rc != LB_OK) {
+		LB_LOG_RL(LOG_LVL_ERROR, "session", "DevAddr %08x: pending session not checked: %s",
+			  f->u.data.dev_addr, lb_strerror(rc));
+		return rc;
+	}
+	copy = *p;
+	(void)pending_drop(&s->pending, copy.dev_eui);
+	struct lb_device *dev = devices_find_eui(s->devices, copy.dev_eui);
+	if (!dev || dev->activation != LB_ACT_OTAA) {
+		log_warn("session", "device %016llx: pending session dropped: the device is no "
+			 "longer configured for OTAA", (unsigned long long)copy.dev_eui);
+		if (store_delete_pending(s->store, copy.dev_eui) != LB_OK)
+			log_error("session", "device %016llx: pending session row not deleted",
+				  (unsigned long long)copy.dev_eui);
+		wipe(&copy, sizeof(copy));
+		return LB_ERR_NOT_FOUND;
+	}
+	uint32_t old_addr = dev->dev_addr;
+	bool had = dev->has_session;
+	rc = switch_to(s, dev, &copy, 0);
+	if (rc == LB_OK)
+		log_info("session", "device %s: first uplink (FCnt %u) under the session of its last "
+			 "join: DevAddr %08x replaces %s%08x", dev->name, fcnt, copy.dev_addr,
+			 had ? "" : "(none) ", had ? old_addr : 0);
+	wipe(&copy, sizeof(copy));
+	return rc;
+}
+
+void sessions_current_heard(struct sessions *s, const struct lb_device *dev)
+{
+	struct pending_session *p = pending_count(&s->pending)
+					    ? pending_find_eui(&s->pending, dev->dev_eui)
+					    : NULL;
+	if (p)
+		p->current_heard = true;
+}
+
+bool sessions_current_sure(struct sessions *s, const struct lb_device *dev)
+{
+	struct pending_session *p = pending_count(&s->pending)
+					    ? pending_find_eui(&s->pending, dev->dev_eui)
+					    : NULL;
+	return !p || p->current_heard;
+}
+
+struct pending_restore {
+	struct sessions *s;
+	uint64_t only;                   /* one device's (0: all) */
+	size_t held, orphans, failed;
+};
+
+static int restore_pending_one(void *arg, const struct store_session *row)
+{
+	struct pending_restore *c = arg;
+	struct pending_session p;
+
+	if (c->only && row->dev_eui != c->only)
+		return 0;
+	struct lb_device *dev = devices_find_eui(c->s->devices, row->dev_eui);
+	if (!dev || dev->activation != LB_ACT_OTAA) {
+		c->orphans++;
+		return 0;
+	}
+	pending_of_row(row, &p);
+	int rc = pending_put(&c->s->pending, &p);
+	wipe(&p, sizeof(p));
+	if (rc != LB_OK) {
+		log_error("session", "device %s: stored pending session not restored (%s): the "
+			  "device keeps its current session", dev->name, lb_strerror(rc));
+		c->failed++;
+		return 0;
+	}
+	/* The join's nonces are the device's last, whichever session wins. */
+	if (row->has_dev_nonce_last) {
+		dev->rt.has_dev_nonce = true;
+		dev->rt.dev_nonce = row->dev_nonce_last;
+	}
+	if (row->has_join_nonce_last) {
+		dev->rt.has_join_nonce = true;
+		dev->rt.join_nonce = row->join_nonce_last;
+	}
+	c->held++;
+	return 0;
+}
+
+/* The stored pending sessions of the configured OTAA devices (only: one
+ * device's, 0 for all) into the table. */
+static int restore_pending(struct sessions *s, uint64_t only)
+{
+	struct pending_restore c = {.s = s, .only = only};
+	int rc = store_load_pending(s->store, restore_pending_one, &c);
+
+	if (rc != LB_OK) {
+		log_error("session", "cannot load stored pending sessions: %s", lb_strerror(rc));
+		return rc;
+	}
+	if (c.held)
+		log_notice("session", "%zu pending session(s) restored: each is taken at its "
+			   "device's first uplink under it", c.held);
+	if (c.orphans && !only)
+		log_notice("session", "%zu stored pending session(s) of devices no longer "
+			   "configured for OTAA are kept; remove them with `lorabridge --purge "
+			   "DEVEUI`", c.orphans);
+	return LB_OK;
 }

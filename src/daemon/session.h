@@ -32,9 +32,28 @@
  * device whose stored row is whole and only counted frames has only its
  * counters written (store_put_fcnts()).
  *
+ * PENDING SESSIONS (LoRaWAN 1.0.3 §6.2.4, TS001-1.0.4 §6.2): a join of a
+ * device that has a session does not replace it. The join's session is
+ * PENDING (tables/pending.h, a side table: struct lb_device has no room
+ * for it) and stored in `pending_session` before the join-accept is sent;
+ * the current session stays in use, for uplinks and for the class A
+ * downlinks that answer them. The device's first uplink whose MIC verifies
+ * under the pending session promotes it (sessions_promote()): the current
+ * session and its DevAddr are dropped, the device's counters, receive
+ * settings and join time become the pending session's (so its MAC state
+ * restarts, netmac.h, and an awaited ACK is forgotten), and that uplink is
+ * processed under the new session. The promotion is written with the next
+ * group commit (the session row staged, the pending row deleted, one
+ * batch). A further join replaces the pending session; `--purge` deletes
+ * it; it is never dropped for age (one per device at most, PENDING_MAX in
+ * all: a device that never got its join-accept keeps its old session
+ * until it joins again, and a pending DevAddr is not given to another
+ * device meanwhile). A device's first join switches at once: there is no
+ * old session to keep.
+ *
  * Context: the registry, the store and the group commit, all borrowed.
- * sessions_free() releases the list of marked devices and the bits of whole
- * rows.
+ * sessions_free() releases the list of marked devices, the bits of whole
+ * rows and the pending sessions.
  */
 #ifndef LB_SESSION_H
 #define LB_SESSION_H
@@ -46,6 +65,7 @@
 #include "store/store.h"
 #include "tables/devices.h"
 #include "tables/dirtyset.h"
+#include "tables/pending.h"
 
 struct sessions {
 	struct devices *devices;
@@ -58,6 +78,7 @@ struct sessions {
 	 * cleared by every other change and by a reload */
 	uint8_t *whole;
 	size_t whole_bytes;
+	struct pendings pending;         /* pending sessions, by DevEUI and DevAddr */
 };
 
 /* Set up and register with the group commit. LB_OK or durable_add()'s
@@ -98,6 +119,34 @@ uint64_t sessions_touch_fcnt(struct sessions *s, struct lb_device *dev, int64_t 
 /* Stage dev's row now (a counter reservation that must not wait). LB_OK or
  * the store's error (logged). */
 int sessions_stage(struct sessions *s, struct lb_device *dev);
+
+/* A join of dev made a pending session, its row (store_put_pending())
+ * committed: hold it beside the current one. LB_OK; if it cannot be held
+ * (no memory, PENDING_MAX), the device switches to it at once, as a first
+ * join does, and the switch is staged: the error is logged and returned.
+ * batch: the join's (durable_batch()), which holds the session's first
+ * downlink counters. */
+int sessions_pending_add(struct sessions *s, struct lb_device *dev,
+			 const struct store_session *row, uint64_t batch);
+
+/*
+ * A data uplink that no current session claimed (devices_verify_uplink()
+ * said LB_ERR_NOT_FOUND or LB_ERR_MIC): if it verifies under a pending
+ * session, promote that session (see above) and return LB_OK: verify the
+ * frame again, it is the new session's first. LB_ERR_NOT_FOUND when no
+ * pending session claims it (nothing logged: the caller reports the frame);
+ * other errors are logged. O(1) when nothing is pending.
+ */
+int sessions_promote(struct sessions *s, const struct lw_frame *f);
+
+/* An uplink of dev verified under its current session: if a session is
+ * pending for it, the device still has the current one (classc.h). */
+void sessions_current_heard(struct sessions *s, const struct lb_device *dev);
+
+/* Whether downlinks not answering an uplink (class C) may go to dev under
+ * its current session: no session pending, or the device was heard under
+ * the current one since the join. */
+bool sessions_current_sure(struct sessions *s, const struct lb_device *dev);
 
 /* The registry is about to be replaced (reload): forget the indexes. The
  * caller commits first and re-touches every device if that failed. */

@@ -229,6 +229,13 @@ static void process_data_up(struct uplink *u, const struct lw_frame *f, const st
 	uint8_t plain[LW_MAX_PHY];
 
 	int rc = devices_verify_uplink(u->devices, f, &m);
+	/* Only a frame no current session claims may be a pending session's
+	 * first (session.h): the common case pays nothing. */
+	if ((rc == LB_ERR_NOT_FOUND || rc == LB_ERR_MIC) &&
+	    sessions_promote(u->sessions, f) == LB_OK)
+		rc = devices_verify_uplink(u->devices, f, &m);
+	else if (rc == LB_OK && m.dev->dev_class == LB_CLASS_C)
+		sessions_current_heard(u->sessions, m.dev);
 	switch (rc) {
 	case LB_OK:
 		break;

@@ -194,6 +194,31 @@ static const char SCHEMA_V8[] =
 	" updated_at INTEGER NOT NULL,"
 	" PRIMARY KEY (dev_eui, session_id)) WITHOUT ROWID;";
 
+/*
+ * Schema v9: a device's pending session (daemon/session.h): the session of
+ * a join-accept sent to a device that has a session, kept beside the
+ * current one until the device's first uplink under it (TS001-1.0.4 §6.2,
+ * LoRaWAN 1.0.3 §6.2.4). The columns of `session` (the counters are those
+ * of the join: none accepted, the first downlink block reserved).
+ */
+static const char SCHEMA_V9[] =
+	"CREATE TABLE pending_session ("
+	" dev_eui INTEGER PRIMARY KEY,"
+	" activation INTEGER NOT NULL CHECK (activation IN (0, 1)),"
+	" dev_addr INTEGER NOT NULL,"
+	" nwk_s_key BLOB NOT NULL CHECK (length(nwk_s_key) = 16),"
+	" app_s_key BLOB NOT NULL CHECK (length(app_s_key) = 16),"
+	" fcnt_up_last INTEGER,"
+	" nfcnt_down INTEGER NOT NULL,"
+	" rx1_dr_offset INTEGER NOT NULL,"
+	" rx2_dr INTEGER NOT NULL,"
+	" rx2_freq INTEGER NOT NULL,"
+	" rx_delay INTEGER NOT NULL,"
+	" join_nonce_last INTEGER,"
+	" dev_nonce_last INTEGER,"
+	" joined_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL);";
+
 /* migrations[i] takes the schema from version i to i + 1: its SQL, then
  * (if any) a step in C and more SQL. */
 static const struct migration {
@@ -204,7 +229,7 @@ static const struct migration {
 	{SCHEMA_V1, NULL, NULL}, {SCHEMA_V2, NULL, NULL}, {SCHEMA_V3, NULL, NULL},
 	{SCHEMA_V4, NULL, NULL}, {SCHEMA_V5, NULL, NULL}, {SCHEMA_V6, NULL, NULL},
 	{SCHEMA_V7, store__outbox_migrate_v7, SCHEMA_V7_AFTER},
-	{SCHEMA_V8, NULL, NULL},
+	{SCHEMA_V8, NULL, NULL}, {SCHEMA_V9, NULL, NULL},
 };
 
 /* One migration inside the caller's transaction. */

@@ -117,6 +117,10 @@ const char *const store__sql[STMT__COUNT] = {
 			      " WHERE dev_eui = ? AND session_id = ?",
 	[STMT_ABP_SEEN_COUNT] = "SELECT count(*) FROM abp_seen WHERE dev_eui = ?",
 	[STMT_PURGE_ABP_SEEN] = "DELETE FROM abp_seen WHERE dev_eui = ?",
+	[STMT_PENDING_PUT] = "INSERT OR REPLACE INTO pending_session (" SESSION_COLS ") VALUES "
+		SESSION_V1,
+	[STMT_PENDING_ALL] = "SELECT " SESSION_COLS " FROM pending_session ORDER BY dev_eui",
+	[STMT_PENDING_DELETE] = "DELETE FROM pending_session WHERE dev_eui = ?",
 };
 
 _Static_assert(STORE_LEDGER_GATEWAY_BASE == 256, "STMT_PURGE_LEDGER hard-codes the base");

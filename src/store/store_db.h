@@ -83,6 +83,9 @@ enum store_stmt {
 	STMT_ABP_SEEN_GET,
 	STMT_ABP_SEEN_COUNT,
 	STMT_PURGE_ABP_SEEN,
+	STMT_PENDING_PUT,
+	STMT_PENDING_ALL,
+	STMT_PENDING_DELETE,          /* also the purge's */
 	STMT__COUNT
 };
 

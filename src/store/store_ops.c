@@ -178,6 +178,52 @@ int store_put_sessions(struct store *s, const struct store_session *rows, size_t
 	return store__stage_many(s, &kind, rows, n, staged, NULL);
 }
 
+/* ---- pending sessions (schema v8) ------------------------------------- */
+
+int store_put_pending(struct store *s, const struct store_session *row)
+{
+	struct store_session r;
+
+	if (!s || !row)
+		return LB_ERR_INVAL;
+	if (!session_ok(row))
+		return LB_ERR_RANGE;
+	r = *row;
+	r.updated_at = store__wall_s(s);
+	return store__stage(s, OP_PENDING_PUT, &r, sizeof(r));
+}
+
+int store_delete_pending(struct store *s, uint64_t dev_eui)
+{
+	if (!s)
+		return LB_ERR_INVAL;
+	return store__stage(s, OP_PENDING_DELETE, &dev_eui, sizeof(dev_eui));
+}
+
+int store_load_pending(struct store *s, store_session_cb cb, void *arg)
+{
+	struct store_session r;
+	sqlite3_stmt *st;
+	int rc, ret = LB_OK;
+
+	if (!s || !s->db || !cb)
+		return LB_ERR_INVAL;
+	st = store__stmt(s, STMT_PENDING_ALL);
+	if (!st)
+		return LB_ERR_IO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = read_session(st, &r);
+		if (ret == LB_OK)
+			ret = cb(arg, &r);
+		if (ret != LB_OK)
+			break;
+	}
+	if (ret == LB_OK && rc != SQLITE_DONE)
+		ret = store__fail(s, rc, "load pending sessions");
+	sqlite3_reset(st);
+	return ret;
+}
+
 /* ---- counters alone ----------------------------------------------------- */
 
 static struct store__fcnt fcnt_of(const struct store_session *r, int64_t now)

@@ -84,8 +84,17 @@ typedef int (*store_gateway_cb)(void *arg, uint64_t gateway_eui);
 int store_gateway_online_set(struct store *s, uint64_t gateway_eui, bool online);
 int store_gateway_online_list(struct store *s, store_gateway_cb cb, void *arg);
 
-/* Delete the device's session, DevNonces, downlinks, device ledgers, MAC
- * state and the ABP sessions it had (store_abp.h), and commit at once (with anything staged before). LB_ERR_NOT_FOUND when
+/* Pending sessions (schema v9, daemon/session.h): the session a join-accept
+ * gave a device that still has its current one; rows as `session`'s.
+ * put/delete are staged; put: LB_ERR_RANGE as store_put_session(). load
+ * calls cb for every row (a non-zero return stops it and is returned). */
+int store_put_pending(struct store *s, const struct store_session *row);
+int store_delete_pending(struct store *s, uint64_t dev_eui);
+int store_load_pending(struct store *s, store_session_cb cb, void *arg);
+
+/* Delete the device's session, pending session, DevNonces, downlinks,
+ * device ledgers, MAC state and the ABP sessions it had (store_abp.h), and
+ * commit at once (with anything staged before). LB_ERR_NOT_FOUND when
  * nothing was stored for it (the staged batch is still committed). */
 int store_purge(struct store *s, uint64_t dev_eui);
 

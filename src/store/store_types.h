@@ -22,7 +22,7 @@
 #define STORE_GEN_META_KEY "state_generation"    /* its copy in the meta table */
 #define STORE_GEN_PERIOD_MS (10 * 60 * 1000)     /* advanced at least this often */
 #define STORE_CHECKPOINT_FRAMES 4000             /* WAL frames before a checkpoint (16 MiB) */
-#define STORE_SCHEMA_VERSION 8           /* PRAGMA user_version */
+#define STORE_SCHEMA_VERSION 9           /* PRAGMA user_version */
 #define STORE_DEFAULT_COMMIT_MS 200
 #define STORE_MAX_COMMIT_MS 60000
 #define STORE_RETRY_MS 1000              /* store_tick() after a failed commit */

@@ -85,6 +85,16 @@ static int exec_put_session(struct store *s, const struct store_session *r)
 	return rc == LB_OK ? drop_fcnt(s, r->dev_eui) : rc;
 }
 
+static int exec_put_pending(struct store *s, const struct store_session *r)
+{
+	sqlite3_stmt *st = store__stmt(s, STMT_PENDING_PUT);
+
+	if (!st)
+		return LB_ERR_IO;
+	bind_session(st, 0, r);
+	return run(s, st, "put pending session");
+}
+
 /* Bind a device's counters as the row-th of the statement's VALUES. */
 static void bind_fcnt(sqlite3_stmt *st, int row, const struct store__fcnt *f)
 {
@@ -214,7 +224,7 @@ static int exec_purge(struct store *s, uint64_t dev_eui)
 	static const enum store_stmt del[] = {STMT_PURGE_SESSION, STMT_PURGE_NONCE,
 					      STMT_PURGE_DL, STMT_PURGE_LEDGER,
 					      STMT_PURGE_MAC, STMT_PURGE_FCNT,
-					      STMT_PURGE_ABP_SEEN};
+					      STMT_PURGE_ABP_SEEN, STMT_PENDING_DELETE};
 	int rc = LB_OK;
 
 	for (size_t i = 0; i < sizeof(del) / sizeof(del[0]) && rc == LB_OK; i++)
@@ -441,6 +451,13 @@ int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
 	case OP_ABP_SEEN_PUT:
 		return len == sizeof(struct store_abp_seen) ? exec_abp_seen_put(s, p)
 							    : LB_ERR_INVAL;
+	case OP_PENDING_PUT:
+		return len == sizeof(struct store_session) ? exec_put_pending(s, p) : LB_ERR_INVAL;
+	case OP_PENDING_DELETE:
+		if (len != sizeof(eui))
+			return LB_ERR_INVAL;
+		memcpy(&eui, p, sizeof(eui));
+		return exec_by_eui(s, STMT_PENDING_DELETE, eui, "delete pending session");
 	case OP_DL_FLUSH:
 	case OP_PURGE:
 		if (len != sizeof(eui))

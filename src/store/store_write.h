@@ -38,7 +38,9 @@ enum store_op {
 	OP_LEDGER_PUT_MANY,   /* struct store__many + n (struct store__ledger + blob) */
 	OP_PUT_FCNT,          /* struct store__fcnt */
 	OP_PUT_FCNT_MANY,     /* struct store__many + n struct store__fcnt */
-	OP_ABP_SEEN_PUT       /* struct store_abp_seen */
+	OP_ABP_SEEN_PUT,      /* struct store_abp_seen (schema v8) */
+	OP_PENDING_PUT,       /* struct store_session (schema v9) */
+	OP_PENDING_DELETE     /* uint64_t dev_eui */
 };
 
 struct store__nonce {

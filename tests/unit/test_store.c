@@ -1737,6 +1737,7 @@ START_TEST(test_migrate_from_v1)
 	raw_exec(dir, "DROP TABLE session_fcnt");
 	raw_exec(dir, "DROP TABLE mac_state");
 	raw_exec(dir, "DROP TABLE abp_seen");
+	raw_exec(dir, "DROP TABLE pending_session");
 	raw_exec(dir, "ALTER TABLE downlink DROP COLUMN expires_at");
 	raw_exec(dir, "PRAGMA user_version = 1");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
@@ -1771,6 +1772,7 @@ START_TEST(test_migrate_from_v3)
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	store_close(&s);
 	raw_exec(dir, "DROP TABLE mac_state");
+	raw_exec(dir, "DROP TABLE pending_session");
 	raw_exec(dir, OUTBOX_V3);
 	raw_exec(dir, "ALTER TABLE downlink DROP COLUMN expires_at");
 	raw_exec(dir, "INSERT INTO downlink (id, dev_eui, seq, fport, confirmed, data, state,"
@@ -1867,6 +1869,7 @@ START_TEST(test_mac_state)
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	store_close(&s);
 	raw_exec(dir, "DROP TABLE mac_state");
+	raw_exec(dir, "DROP TABLE pending_session");
 	raw_exec(dir, OUTBOX_V3);
 	raw_exec(dir, "PRAGMA user_version = 4");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
@@ -1984,6 +1987,71 @@ static void stage_device(struct store *s, uint64_t eui, const char *dl_id)
 	ck_assert_int_eq(store_ledger_put(s, eui, STORE_LEDGER_FAIR_ACCESS, "L", 1), LB_OK);
 }
 
+/* Pending sessions (schema v8): stored beside the current one, read back
+ * after a reopen, deleted alone, and by a purge (the only row of the
+ * device purged is a pending one: it still counts). */
+static int collect_pending(void *arg, const struct store_session *row)
+{
+	struct store_session *out = arg;
+	size_t i = 0;
+
+	while (out[i].dev_eui)
+		i++;
+	out[i] = *row;
+	return 0;
+}
+
+START_TEST(test_pending_session)
+{
+	char dir[512];
+	struct store s;
+	struct store_session cur = mk_session(EUI_A, 9), pend = mk_session(EUI_A, 0);
+	struct store_session other = mk_session(EUI_B, 0), got[4];
+
+	pend.has_fcnt_up_last = false;
+	pend.dev_addr = 0x26012345u;
+	pend.nwk_s_key[0] ^= 0xff;
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_put_session(&s, &cur), LB_OK);
+	ck_assert_int_eq(store_put_pending(&s, &pend), LB_OK);
+	ck_assert_int_eq(store_put_pending(&s, &other), LB_OK);
+	pend.rx_delay = 16;
+	ck_assert_int_eq(store_put_pending(&s, &pend), LB_ERR_RANGE);
+	pend.rx_delay = 1;
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	store_close(&s);
+
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(store_load_pending(&s, collect_pending, got), LB_OK);
+	ck_assert_uint_eq(got[0].dev_eui, EUI_A);
+	ck_assert_uint_eq(got[1].dev_eui, EUI_B);
+	ck_assert_uint_eq(got[2].dev_eui, 0);
+	ck_assert_uint_eq(got[0].dev_addr, 0x26012345u);
+	ck_assert(!got[0].has_fcnt_up_last);
+	ck_assert_int_eq(memcmp(got[0].nwk_s_key, pend.nwk_s_key, STORE_KEY_LEN), 0);
+	ck_assert_uint_eq(got[0].nfcnt_down, 64);
+	/* the current session is its own row, untouched */
+	struct store_session c;
+	ck_assert_int_eq(store_get_session(&s, EUI_A, &c), LB_OK);
+	ck_assert_uint_eq(c.dev_addr, cur.dev_addr);
+	ck_assert_uint_eq(c.fcnt_up_last, 9);
+
+	ck_assert_int_eq(store_delete_pending(&s, EUI_B), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM pending_session"), 1);
+	ck_assert_int_eq(store_purge(&s, EUI_A), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM pending_session"), 0);
+	/* a device whose only row is a pending one is found by the purge */
+	ck_assert_int_eq(store_put_pending(&s, &other), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(store_purge(&s, EUI_B), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM pending_session"), 0);
+	store_close(&s);
+}
+END_TEST
+
 START_TEST(test_purge)
 {
 	char dir[512];
@@ -2087,6 +2155,7 @@ START_TEST(test_abp_seen)
 	ck_assert_int_eq(store_put_session(&s, &row), LB_OK);
 	ck_assert_int_eq(store_close(&s), LB_OK);
 	raw_exec(dir, "DROP TABLE abp_seen");
+	raw_exec(dir, "DROP TABLE pending_session");
 	raw_exec(dir, "PRAGMA user_version = 7");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
@@ -2767,6 +2836,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_migrate_from_v3);
 	tcase_add_test(tc, test_mac_state);
+	tcase_add_test(tc, test_pending_session);
 	tcase_add_test(tc, test_migrate_from_v1);
 	tcase_add_test(tc, test_gateway_online);
 	tcase_add_test(tc, test_purge);

@@ -47,12 +47,14 @@
 #include "tables/dedup.h"
 #include "tables/devices.h"
 #include "tables/gateway.h"
+#include "rawdb.h"
 #include "world.h"
 #include "daemon/outbox.h"
 #include "daemon/payload.h"
 #include "base/netaddr.h"
 #include "mac/join.h"
 #include "tables/fcntdown.h"
+#include "tables/pending.h"
 
 #define DEV_EUI UINT64_C(0x70b3d57ed0000001)
 #define DEV_ADDR UINT32_C(0x26011234)
@@ -813,8 +815,6 @@ START_TEST(test_failing_part_holds_up)
 }
 END_TEST
 
-/* An OTAA device that just sent an uplink (its old session row waits for
- * the commit) joins again: the new session is what the store keeps. */
 #define OTAA_EUI UINT64_C(0x70b3d57ed0000009)
 #define JOIN_EUI UINT64_C(0x70b3d57ed0000000)
 
@@ -852,36 +852,199 @@ static struct lb_device *otaa_device(struct lw_key *app_key)
 	return dev;
 }
 
-START_TEST(test_rejoin_keeps_new_session)
+/* An uplink of OTAA_EUI under the session (addr, nwk, app), heard. */
+static void uplink_under(uint32_t addr, const uint8_t nwk[16], const uint8_t app[16], uint32_t fcnt)
+{
+	struct lw_keys ks;
+	uint8_t phy[LW_MAX_PHY];
+	size_t len;
+	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = addr,
+				   .fcnt = fcnt, .has_fport = true, .fport = 2,
+				   .payload = (const uint8_t *)"x", .payload_len = 1};
+
+	memset(&ks, 0, sizeof(ks));
+	ck_assert_int_eq(lwcrypto_keys_init(&ks, nwk, app), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&p, &ks, phy, LW_MAX_PHY, &len), LB_OK);
+	lwcrypto_keys_free(&ks);
+	hear_one(phy, len);
+}
+
+/* A session as the test keeps it, to build the device's frames with. */
+struct test_session {
+	uint32_t addr;
+	uint8_t nwk[16];
+	uint8_t app[16];
+};
+
+static struct test_session current_of(const struct lb_device *dev)
+{
+	struct test_session ts = {.addr = dev->dev_addr};
+	memcpy(ts.nwk, dev->nwk_s_key, 16);
+	memcpy(ts.app, dev->app_s_key, 16);
+	return ts;
+}
+
+static struct test_session pending_of(uint64_t eui)
+{
+	struct pending_session *p = pending_find_eui(&w.sessions.pending, eui);
+	ck_assert_ptr_nonnull(p);
+	struct test_session ts = {.addr = p->dev_addr};
+	memcpy(ts.nwk, p->nwk_s_key, 16);
+	memcpy(ts.app, p->app_s_key, 16);
+	return ts;
+}
+
+static void uplink_in(const struct test_session *ts, uint32_t fcnt)
+{
+	uplink_under(ts->addr, ts->nwk, ts->app, fcnt);
+}
+
+/* LoRaWAN 1.0.3 §6.2.4 / TS001-1.0.4 §6.2: an OTAA device joining again
+ * keeps its session until its first uplink under the new one (session.h).
+ * Meanwhile the old one works, a further join replaces the pending one,
+ * and the first uplink under the pending session promotes it: the old
+ * DevAddr is no longer accepted, the store keeps the new session alone. */
+START_TEST(test_rejoin_pending_session)
 {
 	struct lw_key app_key;
 	struct store_session row;
-	uint8_t phy[LW_MAX_PHY];
-	size_t len;
+	char up[PUBLISH_TOPIC_MAX];
+	struct lb_device *dev = otaa_device(&app_key);
+
+	device_topic(up, sizeof(up), OTAA_EUI, "up");
+	join_with_nonce(&app_key, 1);
+	ck_assert(dev->has_session);   /* a first join: at once */
+	ck_assert_ptr_null(pending_find_eui(&w.sessions.pending, OTAA_EUI));
+	struct test_session first = current_of(dev);
+	uplink_in(&first, 1);
+	ck_assert_uint_eq(dev->last_fcnt_up, 1);
+
+	/* The device joins again (its old session row waits for the commit). */
+	join_with_nonce(&app_key, 2);
+	ck_assert_uint_eq(dev->dev_addr, first.addr);
+	ck_assert_uint_eq(pending_count(&w.sessions.pending), 1);
+	struct test_session second = pending_of(OTAA_EUI);
+	ck_assert_uint_ne(second.addr, first.addr);
+	ck_assert_uint_eq(dev->rt.dev_nonce, 2);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(store_get_session(&w.store, OTAA_EUI, &row), LB_OK);
+	ck_assert_uint_eq(row.dev_addr, first.addr);
+	ck_assert_uint_eq(row.dev_nonce_last, 2);   /* the nonces are the device's */
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 1);
+
+	/* It missed the join-accept: its old session goes on. */
+	uplink_in(&first, 2);
+	ck_assert_uint_eq(dev->last_fcnt_up, 2);
+	ck_assert_uint_eq(dev->dev_addr, first.addr);
+
+	/* A third join replaces the pending session; the current one stays. */
+	join_with_nonce(&app_key, 3);
+	ck_assert_uint_eq(pending_count(&w.sessions.pending), 1);
+	struct test_session third = pending_of(OTAA_EUI);
+	ck_assert_uint_ne(third.addr, second.addr);
+	ck_assert_uint_ne(third.addr, first.addr);
+	ck_assert_uint_eq(dev->dev_addr, first.addr);
+	uint64_t unknown = w.stats.frame_drops[DROP_UNKNOWN_DEVADDR];
+	uplink_in(&second, 0);   /* the replaced one is no session */
+	ck_assert_uint_eq(w.stats.frame_drops[DROP_UNKNOWN_DEVADDR], unknown + 1);
+	ck_assert_uint_eq(dev->dev_addr, first.addr);
+
+	/* The first uplink under the pending session promotes it and is
+	 * processed under it. */
+	uplink_in(&third, 0);
+	ck_assert_uint_eq(dev->dev_addr, third.addr);
+	ck_assert_int_eq(memcmp(dev->nwk_s_key, third.nwk, 16), 0);
+	ck_assert(dev->has_last_fcnt);
+	ck_assert_uint_eq(dev->last_fcnt_up, 0);
+	ck_assert_uint_eq(pending_count(&w.sessions.pending), 0);
+
+	/* The old DevAddr is released. */
+	uplink_in(&first, 3);
+	ck_assert_uint_eq(w.stats.frame_drops[DROP_UNKNOWN_DEVADDR], unknown + 2);
+	uplink_in(&third, 1);
+	ck_assert_uint_eq(dev->last_fcnt_up, 1);
+
+	/* The promotion is written with the next commit: one session row. */
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(store_get_session(&w.store, OTAA_EUI, &row), LB_OK);
+	ck_assert_uint_eq(row.dev_addr, third.addr);
+	ck_assert_int_eq(memcmp(row.nwk_s_key, third.nwk, 16), 0);
+	ck_assert_uint_eq(row.fcnt_up_last, 1);
+	ck_assert_uint_eq(row.dev_nonce_last, 3);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 0);
+	/* Four uplinks published: two under the first session, two under the
+	 * third, the last one's DevAddr the new one. */
+	(void)release();
+	ck_assert_uint_eq(count_topic(up), 4);
+	json_object *o = last_on(up);
+	ck_assert_int_eq(json_object_get_int64(member(o, "fCnt")), 1);
+	char addr[9];
+	snprintf(addr, sizeof(addr), "%08x", third.addr);
+	ck_assert_str_eq(str_of(o, "devAddr"), addr);
+	json_object_put(o);
+	lwcrypto_key_free(&app_key);
+}
+END_TEST
+
+/* The registry and the pending sessions as a restart finds them: the
+ * devices rebuilt from the configuration, then restored from the store. */
+static struct lb_device *restart_sessions(void)
+{
+	struct lw_key k;
+
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	sessions_forget(&w.sessions);
+	pending_free(&w.sessions.pending);
+	pending_init(&w.sessions.pending);
+	/* Another AppKey is another device (no session kept), then back. */
+	struct lb_device_conf conf = {.name = (char *)"door", .application = (char *)"default",
+				      .dev_eui = OTAA_EUI, .activation = LB_ACT_OTAA,
+				      .join_eui = JOIN_EUI, .lorawan_version = 3,
+				      .fair_access = w.cfg.fair_access};
+	memcpy(conf.app_key, APP, 16);
+	ck_assert_int_eq(devices_reload(&w.devices, &conf, 1), LB_OK);
+	ck_assert(!devices_find_eui(&w.devices, OTAA_EUI)->has_session);
+	struct lb_device *dev = otaa_device(&k);
+	lwcrypto_key_free(&k);
+	ck_assert(!dev->has_session);
+	ck_assert_int_eq(sessions_restore(&w.sessions), LB_OK);
+	return dev;
+}
+
+/* Crash safety: the pending session is on the disk with its join; after a
+ * restart both sessions are back, and the pending one is still taken by
+ * the device's first uplink under it. */
+START_TEST(test_pending_session_restored)
+{
+	struct lw_key app_key;
 	struct lb_device *dev = otaa_device(&app_key);
 
 	join_with_nonce(&app_key, 1);
-	ck_assert(dev->has_session);
-	uint32_t first_addr = dev->dev_addr;
-	/* An uplink of the first session: the device is listed for the commit. */
-	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = first_addr,
-				   .fcnt = 1, .has_fport = true, .fport = 2,
-				   .payload = (const uint8_t *)"x", .payload_len = 1};
-	struct lw_keys *ks;
-	ck_assert_int_eq(devices_keys(&w.devices, dev, &ks), LB_OK);
-	ck_assert_int_eq(lorawan_build_data(&p, ks, phy, LW_MAX_PHY, &len), LB_OK);
-	hear_one(phy, len);
-	ck_assert_uint_eq(dev->last_fcnt_up, 1);
-
+	struct test_session first = current_of(dev);
+	uplink_in(&first, 5);
 	join_with_nonce(&app_key, 2);
-	ck_assert_uint_ne(dev->dev_addr, first_addr);
-	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
-	ck_assert_int_eq(store_get_session(&w.store, OTAA_EUI, &row), LB_OK);
-	ck_assert_uint_eq(row.dev_addr, dev->dev_addr);
-	ck_assert_int_eq(memcmp(row.nwk_s_key, dev->nwk_s_key, 16), 0);
-	ck_assert(!row.has_fcnt_up_last);
-	ck_assert_uint_eq(row.dev_nonce_last, 2);
 	lwcrypto_key_free(&app_key);
+	struct test_session second = pending_of(OTAA_EUI);
+
+	dev = restart_sessions();
+	ck_assert(dev->has_session);
+	ck_assert_uint_eq(dev->dev_addr, first.addr);
+	ck_assert_uint_eq(dev->last_fcnt_up, 5);
+	ck_assert_uint_eq(dev->rt.dev_nonce, 2);
+	struct test_session back = pending_of(OTAA_EUI);
+	ck_assert_uint_eq(back.addr, second.addr);
+	ck_assert_int_eq(memcmp(back.nwk, second.nwk, 16), 0);
+	ck_assert_int_eq(memcmp(back.app, second.app, 16), 0);
+
+	uplink_in(&first, 6);   /* the old one still works */
+	ck_assert_uint_eq(dev->last_fcnt_up, 6);
+	uplink_in(&second, 0);
+	ck_assert_uint_eq(dev->dev_addr, second.addr);
+	ck_assert_uint_eq(dev->last_fcnt_up, 0);
+	/* promoted before the restart's commit: still the new session after */
+	dev = restart_sessions();
+	ck_assert_uint_eq(dev->dev_addr, second.addr);
+	ck_assert_ptr_null(pending_find_eui(&w.sessions.pending, OTAA_EUI));
 }
 END_TEST
 
@@ -1156,7 +1319,10 @@ START_TEST(test_rejoin_while_held)
 	uint32_t first_addr = dev->dev_addr;
 	join_with_nonce(&app_key, 2);
 	lwcrypto_key_free(&app_key);
-	ck_assert_uint_ne(dev->dev_addr, first_addr);
+	/* The first join made the device's session: the second is pending. */
+	ck_assert_uint_eq(dev->dev_addr, first_addr);
+	uint32_t second_addr = pending_of(OTAA_EUI).addr;
+	ck_assert_uint_ne(second_addr, first_addr);
 	ck_assert_uint_eq(otaa_held(&w.otaa), 1);
 	while (store_sync_pending(&w.store))
 		reap_sync();
@@ -1168,7 +1334,7 @@ START_TEST(test_rejoin_while_held)
 	ck_assert_uint_eq(w.stats.joins, 1);
 	json_object *o = last_on(topic);
 	char addr[9];
-	snprintf(addr, sizeof(addr), "%08x", dev->dev_addr);
+	snprintf(addr, sizeof(addr), "%08x", second_addr);   /* the join's */
 	ck_assert_str_eq(str_of(o, "devAddr"), addr);
 	json_object_put(o);
 }
@@ -2257,7 +2423,8 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_ack_carries_uplink_dedup_id);
 	tcase_add_test(tc, test_failing_part_holds_up);
 	tcase_add_test(tc, test_refused_up_is_counted);
-	tcase_add_test(tc, test_rejoin_keeps_new_session);
+	tcase_add_test(tc, test_rejoin_pending_session);
+	tcase_add_test(tc, test_pending_session_restored);
 	tcase_add_test(tc, test_join_accept_waits_for_sync);
 	tcase_add_test(tc, test_us915_join_cflist_mask);
 	tcase_add_test(tc, test_join_accept_too_late);

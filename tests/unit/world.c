@@ -298,6 +298,7 @@ static void open_classc(struct world *w)
 	struct classc_ctx c = {
 		.devices = &w->devices, .region = w->region, .gateways = &w->gateways,
 		.store = &w->store, .budget = &w->budget, .ev = &w->ev, .tx = &w->tx,
+		.sessions = &w->sessions,
 	};
 	struct classc_opts o = {.ack_timeout_s = w->cfg.downlink_class_c_ack_timeout_s,
 				.retries = w->cfg.downlink_class_c_retries,
