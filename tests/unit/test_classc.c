@@ -27,6 +27,8 @@
 #include "tables/devices.h"
 #include "tables/gateway.h"
 #include "testutil.h"
+#include "tables/fcntdown.h"
+#include "tables/pending.h"
 #include "world.h"
 
 #define DEV_C UINT64_C(0x70b3d57ed00000c1)
@@ -531,6 +533,39 @@ START_TEST(test_waits_for_a_gateway)
 }
 END_TEST
 
+/* A device sent a join-accept may have its old session or the new one
+ * (session.h): no class C downlink goes under the current session until
+ * the device is heard under it (its next uplink tells; uplink.c marks it). */
+START_TEST(test_waits_while_session_pending)
+{
+	const uint64_t gw = GW_1;
+	struct lb_device *dev = devices_find_eui(&w.devices, DEV_C);
+	struct pending_session p = {.dev_eui = DEV_C, .dev_addr = ADDR_C + 1,
+				    .nfcnt_down = FCNTDOWN_BLOCK};
+
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, &gw, 1);
+	ck_assert_int_eq(pending_put(&w.sessions.pending, &p), LB_OK);   /* a join */
+	queue(DEV_C, "after-join", false, "x");
+	cc_tick(later());
+	cc_tick(later());
+	ck_assert_uint_eq(w.udp.n, 0);
+	ck_assert_uint_eq(count_event(DEV_C, "log", "CLASS_C_SESSION_PENDING"), 1);
+	ck_assert_uint_eq(queued_items(DEV_C), 1);
+	/* Heard under its current session: it did not take the new one. */
+	sessions_current_heard(&w.sessions, dev);
+	uplink(DEV_C, false, &gw, 1);
+	cc_tick(later());
+	ck_assert_uint_eq(w.udp.n, 1);
+	struct gwmp_txpk tx;
+	struct lw_frame f;
+	datagram(0, &tx, &f);
+	ck_assert_uint_eq(f.u.data.dev_addr, ADDR_C);   /* under the current session */
+	tx_ack_ok(0);
+	ck_assert_uint_eq(queued_items(DEV_C), 0);
+}
+END_TEST
+
 /* A class A device's queue is left to its uplinks. */
 START_TEST(test_class_a_untouched)
 {
@@ -778,6 +813,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_one_at_a_time);
 	tcase_add_test(tc, test_decisions_when_due);
 	tcase_add_test(tc, test_waits_for_a_gateway);
+	tcase_add_test(tc, test_waits_while_session_pending);
 	tcase_add_test(tc, test_class_a_untouched);
 	tcase_add_test(tc, test_confirmed_retries);
 	tcase_add_test(tc, test_confirmed_acked);
