@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/* test_pending.c - the pending-session side table (tables/pending.h):
+ * sorted by DevAddr, one entry per device, bounded, MIC check with the
+ * counters of a fresh session. */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/lb_err.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
+#include "tables/pending.h"
+
+#define PENDING_GROW_TEST 100u
+
+static struct pending_session mk(uint64_t eui, uint32_t addr, uint8_t key)
+{
+	struct pending_session s;
+
+	memset(&s, 0, sizeof(s));
+	s.dev_eui = eui;
+	s.dev_addr = addr;
+	memset(s.nwk_s_key, key, sizeof(s.nwk_s_key));
+	memset(s.app_s_key, key ^ 0xff, sizeof(s.app_s_key));
+	s.nfcnt_down = 64;
+	return s;
+}
+
+START_TEST(test_put_find_drop)
+{
+	struct pendings p;
+	struct pending_session a = mk(1, 0x30, 1), b = mk(2, 0x10, 2), c = mk(3, 0x20, 3);
+
+	pending_init(&p);
+	ck_assert_ptr_null(pending_find_addr(&p, 0x10));
+	ck_assert_int_eq(pending_put(&p, &a), LB_OK);
+	ck_assert_int_eq(pending_put(&p, &b), LB_OK);
+	ck_assert_int_eq(pending_put(&p, &c), LB_OK);
+	ck_assert_uint_eq(pending_count(&p), 3);
+	/* sorted by DevAddr */
+	ck_assert_uint_eq(p.e[0].dev_addr, 0x10);
+	ck_assert_uint_eq(p.e[1].dev_addr, 0x20);
+	ck_assert_uint_eq(p.e[2].dev_addr, 0x30);
+	ck_assert_uint_eq(pending_find_addr(&p, 0x20)->dev_eui, 3);
+	ck_assert_ptr_null(pending_find_addr(&p, 0x25));
+	ck_assert_uint_eq(pending_find_eui(&p, 1)->dev_addr, 0x30);
+	/* another device's DevAddr: refused, nothing changed */
+	struct pending_session clash = mk(4, 0x20, 4);
+	ck_assert_int_eq(pending_put(&p, &clash), LB_ERR_DUPLICATE);
+	ck_assert_uint_eq(pending_count(&p), 3);
+	/* a device's next join replaces its entry */
+	struct pending_session a2 = mk(1, 0x05, 9);
+	ck_assert_int_eq(pending_put(&p, &a2), LB_OK);
+	ck_assert_uint_eq(pending_count(&p), 3);
+	ck_assert_ptr_null(pending_find_addr(&p, 0x30));
+	ck_assert_uint_eq(p.e[0].dev_addr, 0x05);
+	ck_assert_uint_eq(pending_find_eui(&p, 1)->nwk_s_key[0], 9);
+	ck_assert(pending_drop(&p, 3));
+	ck_assert(!pending_drop(&p, 3));
+	ck_assert_ptr_null(pending_find_addr(&p, 0x20));
+	ck_assert_uint_eq(pending_count(&p), 2);
+	ck_assert(pending_drop(&p, 1));
+	ck_assert(pending_drop(&p, 2));
+	ck_assert_uint_eq(pending_count(&p), 0);
+	ck_assert_ptr_null(p.e);   /* nothing held when nothing is pending */
+	pending_free(&p);
+}
+END_TEST
+
+START_TEST(test_bounded)
+{
+	struct pendings p;
+
+	pending_init(&p);
+	/* filled as PENDING_MAX joins would leave it (put one by one is
+	 * quadratic: too slow under the sanitizers) */
+	for (uint32_t i = 0; i < PENDING_GROW_TEST; i++) {
+		struct pending_session s = mk(i + 1, i, 1);
+		ck_assert_int_eq(pending_put(&p, &s), LB_OK);
+	}
+	struct pending_session *e = realloc(p.e, PENDING_MAX * sizeof(*e));
+	ck_assert_ptr_nonnull(e);
+	for (uint32_t i = PENDING_GROW_TEST; i < PENDING_MAX; i++)
+		e[i] = mk(i + 1, i, 1);
+	p.e = e;
+	p.n = p.cap = PENDING_MAX;
+	struct pending_session one_more = mk(PENDING_MAX + 1, PENDING_MAX, 1);
+	ck_assert_int_eq(pending_put(&p, &one_more), LB_ERR_FULL);
+	/* replacing needs no room */
+	struct pending_session again = mk(1, PENDING_MAX + 7, 2);
+	ck_assert_int_eq(pending_put(&p, &again), LB_OK);
+	ck_assert_uint_eq(pending_count(&p), PENDING_MAX);
+	pending_free(&p);
+	ck_assert_uint_eq(pending_count(&p), 0);
+}
+END_TEST
+
+/* A frame of the pending session (FCnt counted from 0) verifies; one with
+ * another key or another DevAddr does not. */
+START_TEST(test_verify)
+{
+	struct pendings p;
+	struct pending_session s = mk(7, 0x26000007, 0x42), *got = NULL;
+	struct lw_keys ks;
+	struct lw_frame f;
+	uint8_t phy[LW_MAX_PHY];
+	size_t len;
+	uint32_t fcnt = 99;
+	struct lw_data_params d = {.mtype = LW_MTYPE_CONFIRMED_UP, .dev_addr = 0x26000007,
+				   .fcnt = 3, .has_fport = true, .fport = 1,
+				   .payload = (const uint8_t *)"hi", .payload_len = 2};
+
+	pending_init(&p);
+	ck_assert_int_eq(pending_put(&p, &s), LB_OK);
+	memset(&ks, 0, sizeof(ks));
+	ck_assert_int_eq(lwcrypto_keys_init(&ks, s.nwk_s_key, s.app_s_key), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&d, &ks, phy, sizeof(phy), &len), LB_OK);
+	ck_assert_int_eq(lorawan_parse(phy, len, &f), LB_OK);
+	ck_assert_int_eq(pending_verify(&p, &f, &got, &fcnt), LB_OK);
+	ck_assert_ptr_eq(got, pending_find_eui(&p, 7));
+	ck_assert_uint_eq(fcnt, 3);
+	/* a flipped MIC byte */
+	phy[len - 1] ^= 1;
+	ck_assert_int_eq(lorawan_parse(phy, len, &f), LB_OK);
+	ck_assert_int_eq(pending_verify(&p, &f, &got, &fcnt), LB_ERR_MIC);
+	/* another DevAddr */
+	d.dev_addr = 0x26000008;
+	ck_assert_int_eq(lorawan_build_data(&d, &ks, phy, sizeof(phy), &len), LB_OK);
+	ck_assert_int_eq(lorawan_parse(phy, len, &f), LB_OK);
+	ck_assert_int_eq(pending_verify(&p, &f, &got, &fcnt), LB_ERR_NOT_FOUND);
+	lwcrypto_keys_free(&ks);
+	pending_free(&p);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("pending");
+	TCase *tc = tcase_create("table");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_put_find_drop);
+	tcase_add_test(tc, test_bounded);
+	tcase_add_test(tc, test_verify);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
