@@ -104,6 +104,8 @@ struct sim_device {
 	uint16_t dev_nonce_next;    /* 1.0.4: the counter */
 	uint16_t used_nonces[SIM_NONCE_MEMORY];
 	uint32_t n_joins;           /* join-requests sent */
+	bool rejoin_lost_sent;      /* --rejoin-lost: its lost join was sent */
+	bool accept_lost;           /* the join-accept now due is dropped unapplied */
 	bool has_join_nonce;
 	uint32_t join_nonce;        /* of the last accepted join-accept */
 	/* downlinks */

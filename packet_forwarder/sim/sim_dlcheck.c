@@ -348,6 +348,20 @@ static void on_join_accept(struct dl_ctx *x)
 		return;
 	}
 	struct sim_device *d = &c->devs->dev[found];
+	if (d->accept_lost) {
+		/* --rejoin-lost: the device never got it (radio loss): it goes on
+		 * with its session; the bridge must keep that one working. */
+		d->accept_lost = false;
+		pending_remove(c, (size_t)found);
+		c->st->joins_lost++;
+		if (c->print) {
+			char eui[17];
+			hex_format_eui(d->dev_eui, eui);
+			fprintf(c->print, "join lost dev_eui=%s dev_addr=%08" PRIx32 " (kept %08" PRIx32
+				")\n", eui, a.dev_addr, d->dev_addr);
+		}
+		return;
+	}
 	if (check_window(x, d, &win) != LB_OK)
 		return;
 	if (sim_otaa_check_accept(c->region, d, c->version, &a, x->why, sizeof(x->why)) != LB_OK) {

@@ -33,7 +33,7 @@ enum opt_id {
 	OPT_DEV_NONCE_START, OPT_JOIN_TIMEOUT, OPT_RX2_DR, OPT_EXPECT_DOWN, OPT_STRICT_DOWNLINKS,
 	OPT_LINGER, OPT_TXACK_ERROR, OPT_PAYLOAD, OPT_REGION, OPT_UPLINK_DWELL,
 	OPT_DOWNLINK_DWELL, OPT_ADR, OPT_IGNORE_ADR, OPT_BATTERY, OPT_SNR_SPREAD, OPT_CLASS_C,
-	OPT_NO_ACK, OPT_PREBUILD, OPT_HELP
+	OPT_NO_ACK, OPT_PREBUILD, OPT_REJOIN_LOST, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -73,6 +73,7 @@ static const struct option long_opts[] = {
 	{"lorawan-version", required_argument, NULL, OPT_LORAWAN_VERSION},
 	{"dev-nonce-start", required_argument, NULL, OPT_DEV_NONCE_START},
 	{"join-timeout", required_argument, NULL, OPT_JOIN_TIMEOUT},
+	{"rejoin-lost", required_argument, NULL, OPT_REJOIN_LOST},
 	{"rx2-dr", required_argument, NULL, OPT_RX2_DR},
 	{"expect-down", required_argument, NULL, OPT_EXPECT_DOWN},
 	{"strict-downlinks", no_argument, NULL, OPT_STRICT_DOWNLINKS},
@@ -144,6 +145,9 @@ void sim_opts_usage(FILE *out)
 	      "  --lorawan-version V    1.0.0 .. 1.0.4 (1.0.3); 1.0.4 DevNonces count up\n"
 	      "  --dev-nonce-start N    first DevNonce of 1.0.4 devices (0)\n"
 	      "  --join-timeout MS      retry a join without accept after MS ms (2000)\n"
+	      "  --rejoin-lost N        after N uplinks of its session each OTAA device sends\n"
+	      "                         a join-request once more, loses its join-accept\n"
+	      "                         (checked, not taken) and goes on with its session\n"
 	      "  --rx2-dr N             RX2 data rate before a join-accept / for ABP (the\n"
 	      "                         region's: EU868, KR920 DR0; AS923, IN865 DR2)\n"
 	      "\n"
@@ -358,6 +362,9 @@ static int apply_number(struct sim_opts *o, int id, const char *optarg)
 	case OPT_JOIN_TIMEOUT:
 		GET_U(MAX_JOIN_TIMEOUT_MS, &o->join_timeout_ms);
 		return o->join_timeout_ms ? LB_OK : LB_ERR_INVAL;
+	case OPT_REJOIN_LOST:
+		GET_U(UINT32_MAX, &o->rejoin_lost);
+		return LB_OK;
 	case OPT_RX2_DR:
 		GET_U(MAX_RX2_DR, &o->rx2_dr);
 		o->rx2_dr_given = true;

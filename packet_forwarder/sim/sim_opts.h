@@ -79,6 +79,9 @@ struct sim_opts {
 	const char *lorawan_version;    /* "1.0.3"; 1.0.4: DevNonce is a counter */
 	uint16_t dev_nonce_start;       /* first DevNonce of 1.0.4 devices (0) */
 	int join_timeout_ms;            /* wall clock before a join is retried (2000) */
+	unsigned rejoin_lost;           /* --rejoin-lost N: after N uplinks of its session an
+					 * OTAA device joins again, loses the join-accept
+					 * and goes on with its session (0 = never) */
 	uint8_t rx2_dr;                 /* RX2 DR before a join-accept / of ABP devices */
 	bool rx2_dr_given;              /* else the region's default RX2 DR */
 	const char *expect_down_path;

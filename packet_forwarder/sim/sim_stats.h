@@ -56,6 +56,8 @@ struct sim_stats {
 	uint64_t mac_new_channel;
 	/* appended: datagrams lost because nothing listened */
 	uint64_t refused;               /* ICMP port unreachable reported by recv (ECONNREFUSED) */
+	/* appended: --rejoin-lost */
+	uint64_t joins_lost;            /* join-accepts verified and dropped unapplied */
 };
 
 /* "sim: sent_uplinks=... push_data=... ..." and a newline. */

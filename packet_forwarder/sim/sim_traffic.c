@@ -253,7 +253,10 @@ static void print_join(struct sim_traffic *t, const struct sim_device *d, const 
 		d->n_joins, rxpk->tmst, rxpk->freq_hz / 1e6, rxpk->sf, phy);
 }
 
-static int send_join(struct sim_traffic *t, size_t dev_idx, unsigned g0, int64_t now_us)
+/* A join-request; lost: --rejoin-lost's, sent by an active device that
+ * stays active (its join-accept is checked but not taken). */
+static int send_join(struct sim_traffic *t, size_t dev_idx, unsigned g0, int64_t now_us,
+		     bool lost)
 {
 	struct sim_device *d = &t->devs->dev[dev_idx];
 	struct sim_uplink up;
@@ -266,12 +269,14 @@ static int send_join(struct sim_traffic *t, size_t dev_idx, unsigned g0, int64_t
 		rc = transmit(t, &up, g0, now_us, &rxpk0, &sent);
 	if (rc != LB_OK)
 		return rc;
-	d->state = SIM_DEV_JOINING;
+	d->state = lost ? SIM_DEV_ACTIVE : SIM_DEV_JOINING;
 	d->join_timed_out = false;
+	d->accept_lost = lost;
+	d->rejoin_lost_sent |= lost;
 	report_tx(t, dev_idx, g0, true, false, nonce, &rxpk0, now_us);
 	if (sent) {
 		t->st->joins_sent++;
-		t->st->join_retries += d->n_joins > 1;
+		t->st->join_retries += d->n_joins > 1 && !lost;
 		if (t->print)
 			print_join(t, d, &up, g0, &rxpk0);
 	}
@@ -319,11 +324,14 @@ static int send_slot(struct sim_traffic *t, int64_t now_us)
 	const struct sim_device *d = &t->devs->dev[dev_idx];
 
 	t->k++;
+	if (d->state == SIM_DEV_ACTIVE && d->otaa && t->o->rejoin_lost && !d->rejoin_lost_sent &&
+	    d->sent >= t->o->rejoin_lost)
+		return send_join(t, dev_idx, g0, air_time(t, now_us), true);
 	if (d->state == SIM_DEV_ACTIVE)
 		return send_data(t, dev_idx, g0, air_time(t, now_us));
 	if (d->state == SIM_DEV_JOINING && !d->join_timed_out)
 		return LB_OK;
-	return send_join(t, dev_idx, g0, air_time(t, now_us));
+	return send_join(t, dev_idx, g0, air_time(t, now_us), false);
 }
 
 static int inject_malformed(struct sim_traffic *t)
