@@ -5,7 +5,10 @@
 # join-accept verified by the simulated device (window, MIC, keys); the data
 # uplinks that follow decrypt with the new sessions. Then the DevNonce
 # rules: a used DevNonce is refused (`log` code OTAA), a 1.0.3 device may
-# use a lower unused one, a 1.0.4 device only a greater one.
+# use a lower unused one, a 1.0.4 device only a greater one. Then a device
+# that loses the join-accept of its rejoin goes on with its session, which
+# the bridge keeps (LoRaWAN 1.0.3 §6.2.4), and its next join is taken at its
+# first uplink.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss
 
@@ -20,13 +23,16 @@ start_broker "$MQTT_PORT"
 "$SIM" --otaa --devices 2 --seed 33 --write-keys "$T/k33.txt" --quiet || fail "sim --write-keys"
 sed 's/ sim-\([0-9]*\)$/ v103-\1/' "$T/k32.txt" > "$T/kv103.txt"
 sed 's/ sim-\([0-9]*\)$/ v104-\1/' "$T/k33.txt" > "$T/kv104.txt"
-cat "$T/k100.txt" "$T/kv103.txt" "$T/kv104.txt" > "$T/all.keys"
+# 2 that lose a join-accept (seed 34)
+"$SIM" --otaa --devices 2 --seed 34 --write-keys "$T/k34.txt" --quiet || fail "sim --write-keys"
+sed 's/ sim-\([0-9]*\)$/ rl-\1/' "$T/k34.txt" > "$T/krl.txt"
+cat "$T/k100.txt" "$T/kv103.txt" "$T/kv104.txt" "$T/krl.txt" > "$T/all.keys"
 "$SIM" --keys "$T/all.keys" --emit-devices "$T/devices.conf" --quiet || fail "sim --emit-devices"
 # Only the seed-33 devices are marked 1.0.4.
 awk '/dev_eui = / { v104 = /dev_eui = "5a000021/ }
 	v104 && /lorawan_version/ { sub(/"1\.0\.3"/, "\"1.0.4\"") } { print }' \
 	"$T/devices.conf" > "$T/devices.tmp" && mv "$T/devices.tmp" "$T/devices.conf"
-[ "$(grep -c 'lorawan_version = "1.0.3"' "$T/devices.conf")" -eq 102 ] || fail "devices.conf versions"
+[ "$(grep -c 'lorawan_version = "1.0.3"' "$T/devices.conf")" -eq 104 ] || fail "devices.conf versions"
 [ "$(grep -c 'lorawan_version = "1.0.4"' "$T/devices.conf")" -eq 2 ] || fail "devices.conf versions"
 
 # No DevStatusReq of the network's own (NO_MAC_APPS): the DevNonce phases send
@@ -139,6 +145,45 @@ done
 [ "$(field downlinks_bad "$T/sim-104-99.err")" -eq 0 ] || fail "bad downlinks"
 note "used DevNonce refused; 1.0.3 lower unused accepted; 1.0.4 lower refused"
 
-wait_stats_cond all '.joins == 112' || fail "stats joins: $(last_stats all)"
+note "a lost join-accept: the device keeps its session, the bridge too"
+# Each device joins, sends 3 uplinks, joins again and loses that
+# join-accept (--rejoin-lost), then sends 5 more with its first session.
+# The bridge holds the second join's session pending: the 5 are accepted.
+m=$(lines)
+sim --keys "$T/krl.txt" --rate 10 --count 16 --duration 30 --join-timeout 3000 --rejoin-lost 3 \
+	--linger 8000 --expect "$T/rl-expect.txt" 2> "$T/rl1.err" || fail "sim exit $?: $(cat "$T/rl1.err")"
+[ "$(field joins_ok "$T/rl1.err")" -eq 2 ] || fail "rl: joins_ok: $(cat "$T/rl1.err")"
+[ "$(field joins_lost "$T/rl1.err")" -eq 2 ] || fail "rl: join-accepts lost: $(cat "$T/rl1.err")"
+wait_drained all || fail "no stats event after the lost joins"
+events join "$m" > "$T/rl-join.json"
+events up "$m" > "$T/rl-up.json"
+[ "$(wc -l < "$T/rl-join.json")" -eq 4 ] || fail "rl: $(wc -l < "$T/rl-join.json") join events, want 4"
+[ "$(wc -l < "$T/rl-up.json")" -eq 16 ] \
+	|| fail "rl: $(wc -l < "$T/rl-up.json") of 16 uplinks published: the old session was dropped"
+for e in $(jq -r .deviceInfo.devEui "$T/rl-join.json" | sort -u); do
+	first=$(jq -r "select(.deviceInfo.devEui == \"$e\") | .devAddr" "$T/rl-join.json" | head -n 1)
+	second=$(jq -r "select(.deviceInfo.devEui == \"$e\") | .devAddr" "$T/rl-join.json" | tail -n 1)
+	[ "$first" != "$second" ] || fail "rl: $e: the rejoin kept DevAddr $first"
+	n=$(jq -r "select(.deviceInfo.devEui == \"$e\" and .devAddr == \"$first\") | .fCnt" \
+		"$T/rl-up.json" | sort -n | tr '\n' ' ')
+	[ "$n" = "0 1 2 3 4 5 6 7 " ] || fail "rl: $e: uplinks under its first session: $n"
+done
+# The devices start again (their sessions forgotten): a new join replaces
+# the pending one, and its first uplink makes it the devices' session.
+m=$(lines)
+sim --keys "$T/krl.txt" --rate 10 --count 6 --duration 30 --join-timeout 3000 --linger 300 \
+	2> "$T/rl2.err" || fail "sim exit $?: $(cat "$T/rl2.err")"
+wait_drained all || fail "no stats event after the new joins"
+events join "$m" > "$T/rl-join2.json"
+events up "$m" > "$T/rl-up2.json"
+[ "$(wc -l < "$T/rl-up2.json")" -eq 6 ] || fail "rl: $(wc -l < "$T/rl-up2.json") of 6 uplinks after the joins"
+jq -r '"\(.deviceInfo.devEui) \(.devAddr)"' "$T/rl-join2.json" | sort > "$T/rl-a.txt"
+jq -r '"\(.deviceInfo.devEui) \(.devAddr)"' "$T/rl-up2.json" | sort -u > "$T/rl-b.txt"
+diff "$T/rl-a.txt" "$T/rl-b.txt" > /dev/null || fail "rl: uplinks not under the new joins' DevAddrs"
+n=$(grep -cE 'device rl-[0-9]+: first uplink .* under the session of its last join' "$T/bridge.log")
+[ "$n" -eq 2 ] || fail "rl: $n promotions in the log, want 2"
+note "a lost join-accept kept the first session; the next join took over at its first uplink"
+
+wait_stats_cond all '.joins == 118' || fail "stats joins: $(last_stats all)"
 kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status $?"
 echo "PASS"
