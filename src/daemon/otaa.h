@@ -13,7 +13,10 @@
  *  - the DevNonce, JoinNonce, allocator and the new session are committed
  *    to the store, and on the disk, before the join-accept is sent (at
  *    JOIN_ACCEPT_DELAY1, 5 s, in RX1; RX2 at 6 s if the gateway refuses
- *    RX1).
+ *    RX1);
+ *  - a device that has a session keeps it: the new one is its pending
+ *    session (session.h) until its first uplink under it, since the device
+ *    may have missed the join-accept (LoRaWAN 1.0.3 §6.2.4).
  * Rejections are `log` events with code "OTAA"; a `join` event reports a
  * success, published once its join-accept went to the gateway (a join
  * whose join-accept cannot be sent is no join: a `log` event says why).

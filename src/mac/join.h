@@ -23,9 +23,9 @@
  * the next JoinNonce and a DevAddr, fill struct join_policy, call
  * join_process(), and only on LB_OK persist the DevNonce, the JoinNonce and
  * the new session before the join-accept is sent (at JOIN_ACCEPT_DELAY1 =
- * 5 s in RX1, or JOIN_ACCEPT_DELAY2 = 6 s in RX2). For 1.0.3+ devices the old
- * session should stay usable until the first uplink verifying with the new
- * one (LoRaWAN 1.0.3 §6.2.4).
+ * 5 s in RX1, or JOIN_ACCEPT_DELAY2 = 6 s in RX2). The old session stays
+ * usable until the first uplink verifying with the new one (LoRaWAN 1.0.3
+ * §6.2.4): the daemon keeps the new one pending (daemon/session.h).
  *
  * Ownership: every struct is plain data owned by the caller; nothing here
  * allocates but the OpenSSL contexts a struct lw_key makes at its first
