@@ -619,7 +619,7 @@ START_TEST(test_migration_from_v1)
 	ck_assert_int_eq(store_close(&s), LB_OK);
 	/* Back to what version 1 wrote: no tables of later versions. */
 	rawdb_exec(dir, "DROP TABLE outbox; DROP TABLE gateway_online; DROP TABLE mac_state;"
-		      " DROP TABLE session_fcnt; DROP TABLE abp_seen;"
+		      " DROP TABLE session_fcnt; DROP TABLE abp_seen; DROP TABLE pending_session;"
 		      " ALTER TABLE downlink DROP COLUMN expires_at; PRAGMA user_version = 1;");
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"),
 			 0);
@@ -644,6 +644,7 @@ static void old_outbox(const char *dir, int version)
 
 	snprintf(sql, sizeof(sql),
 		 "DROP TABLE outbox; DROP TABLE session_fcnt; DROP TABLE abp_seen;"
+		 " DROP TABLE pending_session;"
 		 "CREATE TABLE outbox (seq INTEGER PRIMARY KEY, dev_eui INTEGER NOT NULL,"
 		 " qos INTEGER NOT NULL CHECK (%s), topic TEXT NOT NULL,"
 		 " payload BLOB NOT NULL, created_at INTEGER NOT NULL);"
