@@ -599,9 +599,9 @@ int sessions_promote(struct sessions *s, const struct lw_frame *f)
 		return rc;
 	}
 	copy = *p;
-	(void)pending_drop(&s->pending, copy.dev_eui);
 	struct lb_device *dev = devices_find_eui(s->devices, copy.dev_eui);
 	if (!dev || dev->activation != LB_ACT_OTAA) {
+		(void)pending_drop(&s->pending, copy.dev_eui);
 		log_warn("session", "device %016llx: pending session dropped: the device is no "
 			 "longer configured for OTAA", (unsigned long long)copy.dev_eui);
 		if (store_delete_pending(s->store, copy.dev_eui) != LB_OK)
@@ -614,9 +614,13 @@ int sessions_promote(struct sessions *s, const struct lw_frame *f)
 	bool had = dev->has_session;
 	rc = switch_to(s, dev, &copy, 0);
 	if (rc == LB_OK)
+		(void)pending_drop(&s->pending, copy.dev_eui);
+	if (rc == LB_OK && had)
 		log_info("session", "device %s: first uplink (FCnt %u) under the session of its last "
-			 "join: DevAddr %08x replaces %s%08x", dev->name, fcnt, copy.dev_addr,
-			 had ? "" : "(none) ", had ? old_addr : 0);
+			 "join: DevAddr %08x replaces %08x", dev->name, fcnt, copy.dev_addr, old_addr);
+	else if (rc == LB_OK)
+		log_info("session", "device %s: first uplink (FCnt %u) under the session of its last "
+			 "join: DevAddr %08x", dev->name, fcnt, copy.dev_addr);
 	wipe(&copy, sizeof(copy));
 	return rc;
 }
