@@ -986,6 +986,29 @@ START_TEST(test_rejoin_pending_session)
 }
 END_TEST
 
+/* A class C device heard under its current session while a join is
+ * pending: the mark that lets class C send under it (classc.h). Class A
+ * devices are not looked up. */
+START_TEST(test_pending_current_heard)
+{
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+
+	join_with_nonce(&app_key, 1);
+	struct test_session first = current_of(dev);
+	join_with_nonce(&app_key, 2);
+	uplink_in(&first, 1);
+	ck_assert(!pending_find_eui(&w.sessions.pending, OTAA_EUI)->current_heard);
+	dev->dev_class = LB_CLASS_C;
+	ck_assert(!sessions_current_sure(&w.sessions, dev));
+	uplink_in(&first, 2);
+	ck_assert_uint_eq(dev->last_fcnt_up, 2);
+	ck_assert(pending_find_eui(&w.sessions.pending, OTAA_EUI)->current_heard);
+	ck_assert(sessions_current_sure(&w.sessions, dev));
+	lwcrypto_key_free(&app_key);
+}
+END_TEST
+
 /* The registry and the pending sessions as a restart finds them: the
  * devices rebuilt from the configuration, then restored from the store. */
 static struct lb_device *restart_sessions(void)
@@ -2425,6 +2448,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_refused_up_is_counted);
 	tcase_add_test(tc, test_rejoin_pending_session);
 	tcase_add_test(tc, test_pending_session_restored);
+	tcase_add_test(tc, test_pending_current_heard);
 	tcase_add_test(tc, test_join_accept_waits_for_sync);
 	tcase_add_test(tc, test_us915_join_cflist_mask);
 	tcase_add_test(tc, test_join_accept_too_late);
