@@ -310,24 +310,12 @@ static bool ensure_session(struct netmac *m, struct lb_device *dev)
 	return true;
 }
 
-void netmac_joined(struct netmac *m, struct lb_device *dev,
-		   const uint16_t mask[MACSTATE_CHMASK_WORDS])
+void netmac_joined(struct netmac *m, struct lb_device *dev)
 {
 	fetch(m, dev);
-	/* Afresh even if the previous session began in the same second. */
 	if (dev->rt.mac)
 		dev->rt.mac->known = false;
-	if (!ensure_session(m, dev))
-		return;
-	if (!mask)
-		return;
-	/* RP002-1.0.4 §2.3.2: the device applies a type-1 CFList as the
-	 * channel mask (ChMaskCntl 0..4 in turn); only this join-accept opens
-	 * the session, so every uplink of it comes from a device that has it.
-	 * ADR and ADRACKReq go on as for a mask confirmed by LinkADRAns. */
-	memcpy(dev->rt.mac->ch_mask, mask, sizeof(dev->rt.mac->ch_mask));
-	dev->rt.mac->ch_mask_set = true;
-	touch(m, dev);
+	(void)ensure_session(m, dev);
 }
 
 static bool backed_off(const struct macstate *s, enum macstate_req k, int64_t now)

@@ -14,9 +14,10 @@
  *   ADR_HISTORY uplinks. A LinkADRReq block carries the region plan's
  *   channel mask (mac/macstate.h); in US915/AU915 a device with ADR off
  *   gets the mask alone, with the DR and TX power it uses now (channel
- *   mask control is accepted with ADR off, §4.3.1.1); an OTAA device whose
- *   join-accept carried the mask (CFList type 1, otaa.c) has it from its
- *   join (netmac_joined()) and gets none of those. An ADRACKReq makes
+ *   mask control is accepted with ADR off, §4.3.1.1), also an OTAA device
+ *   whose join-accept carried the mask (CFList type 1, otaa.c): only its
+ *   LinkADRAns tells that it took the mask (a 1.0.2 device configured as
+ *   1.0.3, the default, ignores that CFList). An ADRACKReq makes
  *   US915/AU915 send the mask again (the back-off re-enables the device's
  *   default channels). LinkADRAns with the three bits set
  *   (power, DR, channel mask) applies what was asked to the state; a bit
@@ -135,11 +136,10 @@ void netmac_cflist_channels(const struct region *r, const char *join_cflist,
 
 /* An OTAA device joined (otaa.c, once the join is committed and the new
  * session set, dev->rt.joined_at its start): its MAC state starts afresh
- * for the new session, with mask as the confirmed channel mask when the
- * join-accept carried it (CFList type 1, US915/AU915); NULL: none, the
- * mask goes by LinkADRReq at the first uplink. Staged like any change. */
-void netmac_joined(struct netmac *m, struct lb_device *dev,
-		   const uint16_t mask[MACSTATE_CHMASK_WORDS]);
+ * for the new session, even when the previous one began in the same
+ * second. (A pending session's starts at its promotion, its joined_at then
+ * differing from the state's: session.h.) */
+void netmac_joined(struct netmac *m, struct lb_device *dev);
 
 /* Set up and register with the group commit. LB_OK or durable_add()'s
  * error. */

@@ -135,11 +135,15 @@ static void cflist_freq(const struct otaa *o, const char *v, struct join_accept_
  * (macstate_plan_mask(): downlink.sub_band's 8 channels and its 500 kHz
  * one), so the device transmits only where the gateways listen from its
  * first uplink on. Only to devices of LoRaWAN 1.0.3 and later
- * (join_cflist_chmask()): older ones get none and the mask by LinkADRReq
- * as before. *mask is what was sent, for netmac (netmac_joined()). */
+ * (join_cflist_chmask()): older ones get none. Either way netmac's
+ * LinkADRReq confirms the mask at the first uplink: a device's LoRaWAN
+ * version is a setting with a default, and a 1.0.2 device taken for 1.0.3
+ * would ignore the CFList and stay on all 72 channels (netmac.h). */
 static bool cflist_chmask(const struct otaa *o, const struct lb_device *dev,
-			  struct join_accept_params *a, uint16_t mask[MACSTATE_CHMASK_WORDS])
+			  struct join_accept_params *a)
 {
+	uint16_t mask[MACSTATE_CHMASK_WORDS];
+
 	if (macstate_plan_mask(o->c.region, o->opts.sub_band, 0, mask) != LB_OK ||
 	    join_cflist_chmask(o->c.region, (enum join_version)dev->lorawan_version, mask,
 			       a->cflist) != LB_OK)
@@ -148,16 +152,10 @@ static bool cflist_chmask(const struct otaa *o, const struct lb_device *dev,
 	return true;
 }
 
-/* The channel mask a join-accept's CFList carries (type 1), if set. */
-struct otaa_mask {
-	uint16_t mask[MACSTATE_CHMASK_WORDS];
-	bool set;
-};
-
 /* The join-accept's CFList (downlink.join_cflist; "none": none). True
- * when it carries the channel mask, then in *mask. */
+ * when it carries the channel mask. */
 static bool join_cflist(const struct otaa *o, const struct lb_device *dev,
-			struct join_accept_params *a, uint16_t mask[MACSTATE_CHMASK_WORDS])
+			struct join_accept_params *a)
 {
 	const char *v = o->opts.join_cflist;
 
@@ -170,14 +168,14 @@ static bool join_cflist(const struct otaa *o, const struct lb_device *dev,
 	case REGION_CFLIST_CHMASK:
 		/* An explicit list is refused there by the configuration
 		 * (config.c check_cflist_region()). */
-		return strcmp(v, "auto") == 0 && cflist_chmask(o, dev, a, mask);
+		return strcmp(v, "auto") == 0 && cflist_chmask(o, dev, a);
 	default:
 		return false;
 	}
 }
 
 static int build_policy(struct otaa *o, struct lb_device *dev, const struct lw_frame *f,
-			struct join_policy *pol, struct otaa_mask *m)
+			struct join_policy *pol, bool *mask_sent)
 {
 	bool seen = false;
 	int rc = store_dev_nonce_used(o->c.store, dev->dev_eui, f->u.join_req.dev_nonce, &seen);
@@ -200,7 +198,7 @@ static int build_policy(struct otaa *o, struct lb_device *dev, const struct lw_f
 		rx2_dr = 0;
 	pol->accept.rx2_dr = o->opts.has_rx2_dr ? o->opts.rx2_dr : rx2_dr;
 	pol->accept.rx_delay = o->opts.rx_delay_s;
-	m->set = join_cflist(o, dev, &pol->accept, m->mask);
+	*mask_sent = join_cflist(o, dev, &pol->accept);
 	return alloc_dev_addr(o, &pol->accept.dev_addr);
 }
 
@@ -407,7 +405,7 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 	struct lb_device *dev = devices_find_eui(o->c.devices, f->u.join_req.dev_eui);
 	struct join_policy pol;
 	struct join_outcome out;
-	struct otaa_mask cfl = {.set = false};
+	bool mask_sent = false;
 	struct lw_key app_key;
 	uint64_t batch;
 
@@ -424,7 +422,7 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 	if (rc == LB_OK)
 		rc = join_request_verify(f, &app_key, dev->otaa->join_eui);
 	if (rc == LB_OK)
-		rc = build_policy(o, dev, f, &pol, &cfl);
+		rc = build_policy(o, dev, f, &pol, &mask_sent);
 	if (rc == LB_OK)
 		rc = join_process(f, &app_key, &pol, &out);
 	lwcrypto_key_free(&app_key);
@@ -447,14 +445,14 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 		log_info("otaa", "device %s joined: DevAddr %08x, DevNonce %u%s; pending until "
 			 "its first uplink under it, its current DevAddr %08x stays in use "
 			 "meanwhile", dev->name, out.dev_addr, out.dev_nonce,
-			 cfl.set ? ", channel mask in the CFList" : "", dev->dev_addr);
+			 mask_sent ? ", channel mask in the CFList" : "", dev->dev_addr);
 	} else {
 		/* The new session's MAC state starts here (a pending one's at its
 		 * promotion, by its join time: netmac.h). */
 		if (o->c.netmac)
-			netmac_joined(o->c.netmac, dev, cfl.set ? cfl.mask : NULL);
+			netmac_joined(o->c.netmac, dev);
 		log_info("otaa", "device %s joined: DevAddr %08x, DevNonce %u%s", dev->name,
-			 out.dev_addr, out.dev_nonce, cfl.set ? ", channel mask in the CFList" : "");
+			 out.dev_addr, out.dev_nonce, mask_sent ? ", channel mask in the CFList" : "");
 	}
 	struct otaa_held now;
 	held_fill(h ? h : &now, dev, &out, g, batch);

@@ -178,7 +178,7 @@ int store_put_sessions(struct store *s, const struct store_session *rows, size_t
 	return store__stage_many(s, &kind, rows, n, staged, NULL);
 }
 
-/* ---- pending sessions (schema v8) ------------------------------------- */
+/* ---- pending sessions (schema v9) ------------------------------------- */
 
 int store_put_pending(struct store *s, const struct store_session *row)
 {
