@@ -25,6 +25,24 @@
 
 #define TAG STORE_LOG_TAG
 
+/* The columns of a session row (`session`, `pending_session`). */
+#define SESSION_ROW \
+	" dev_eui INTEGER PRIMARY KEY," \
+	" activation INTEGER NOT NULL CHECK (activation IN (0, 1))," \
+	" dev_addr INTEGER NOT NULL," \
+	" nwk_s_key BLOB NOT NULL CHECK (length(nwk_s_key) = 16)," \
+	" app_s_key BLOB NOT NULL CHECK (length(app_s_key) = 16)," \
+	" fcnt_up_last INTEGER,"               /* NULL: none accepted yet */ \
+	" nfcnt_down INTEGER NOT NULL,"        /* reserved ceiling */ \
+	" rx1_dr_offset INTEGER NOT NULL," \
+	" rx2_dr INTEGER NOT NULL," \
+	" rx2_freq INTEGER NOT NULL," \
+	" rx_delay INTEGER NOT NULL," \
+	" join_nonce_last INTEGER," \
+	" dev_nonce_last INTEGER," \
+	" joined_at INTEGER NOT NULL," \
+	" updated_at INTEGER NOT NULL)"
+
 /*
  * Schema v1. Typed columns, one row per thing, so the file can be read
  * with the sqlite3 CLI. EUIs are the 64-bit value as a signed INTEGER.
@@ -32,22 +50,7 @@
  * a device has a session; store_purge() deletes by DevEUI everywhere.
  */
 static const char SCHEMA_V1[] =
-	"CREATE TABLE session ("
-	" dev_eui INTEGER PRIMARY KEY,"
-	" activation INTEGER NOT NULL CHECK (activation IN (0, 1)),"
-	" dev_addr INTEGER NOT NULL,"
-	" nwk_s_key BLOB NOT NULL CHECK (length(nwk_s_key) = 16),"
-	" app_s_key BLOB NOT NULL CHECK (length(app_s_key) = 16),"
-	" fcnt_up_last INTEGER,"                /* NULL: none accepted yet */
-	" nfcnt_down INTEGER NOT NULL,"         /* reserved ceiling */
-	" rx1_dr_offset INTEGER NOT NULL,"
-	" rx2_dr INTEGER NOT NULL,"
-	" rx2_freq INTEGER NOT NULL,"
-	" rx_delay INTEGER NOT NULL,"
-	" join_nonce_last INTEGER,"
-	" dev_nonce_last INTEGER,"
-	" joined_at INTEGER NOT NULL,"
-	" updated_at INTEGER NOT NULL);"
+	"CREATE TABLE session (" SESSION_ROW ";"
 	"CREATE TABLE dev_nonce ("
 	" dev_eui INTEGER NOT NULL,"
 	" dev_nonce INTEGER NOT NULL,"
@@ -202,22 +205,7 @@ static const char SCHEMA_V8[] =
  * of the join: none accepted, the first downlink block reserved).
  */
 static const char SCHEMA_V9[] =
-	"CREATE TABLE pending_session ("
-	" dev_eui INTEGER PRIMARY KEY,"
-	" activation INTEGER NOT NULL CHECK (activation IN (0, 1)),"
-	" dev_addr INTEGER NOT NULL,"
-	" nwk_s_key BLOB NOT NULL CHECK (length(nwk_s_key) = 16),"
-	" app_s_key BLOB NOT NULL CHECK (length(app_s_key) = 16),"
-	" fcnt_up_last INTEGER,"
-	" nfcnt_down INTEGER NOT NULL,"
-	" rx1_dr_offset INTEGER NOT NULL,"
-	" rx2_dr INTEGER NOT NULL,"
-	" rx2_freq INTEGER NOT NULL,"
-	" rx_delay INTEGER NOT NULL,"
-	" join_nonce_last INTEGER,"
-	" dev_nonce_last INTEGER,"
-	" joined_at INTEGER NOT NULL,"
-	" updated_at INTEGER NOT NULL);";
+	"CREATE TABLE pending_session (" SESSION_ROW ";";
 
 /* migrations[i] takes the schema from version i to i + 1: its SQL, then
  * (if any) a step in C and more SQL. */

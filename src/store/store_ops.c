@@ -71,7 +71,10 @@ static int read_session(sqlite3_stmt *st, struct store_session *r)
 	return LB_OK;
 }
 
-int store_load_sessions(struct store *s, store_session_cb cb, void *arg)
+/* Every row of a session-shaped table (stmt), to cb; what names it in the
+ * failure's log line. */
+static int load_rows(struct store *s, enum store_stmt stmt, const char *what,
+		     store_session_cb cb, void *arg)
 {
 	struct store_session r;
 	sqlite3_stmt *st;
@@ -79,7 +82,7 @@ int store_load_sessions(struct store *s, store_session_cb cb, void *arg)
 
 	if (!s || !s->db || !cb)
 		return LB_ERR_INVAL;
-	st = store__stmt(s, STMT_SESSION_ALL);
+	st = store__stmt(s, stmt);
 	if (!st)
 		return LB_ERR_IO;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -90,9 +93,14 @@ int store_load_sessions(struct store *s, store_session_cb cb, void *arg)
 			break;
 	}
 	if (ret == LB_OK && rc != SQLITE_DONE)
-		ret = store__fail(s, rc, "load sessions");
+		ret = store__fail(s, rc, what);
 	sqlite3_reset(st);
 	return ret;
+}
+
+int store_load_sessions(struct store *s, store_session_cb cb, void *arg)
+{
+	return load_rows(s, STMT_SESSION_ALL, "load sessions", cb, arg);
 }
 
 int store_get_session(struct store *s, uint64_t dev_eui, struct store_session *out)
@@ -202,26 +210,7 @@ int store_delete_pending(struct store *s, uint64_t dev_eui)
 
 int store_load_pending(struct store *s, store_session_cb cb, void *arg)
 {
-	struct store_session r;
-	sqlite3_stmt *st;
-	int rc, ret = LB_OK;
-
-	if (!s || !s->db || !cb)
-		return LB_ERR_INVAL;
-	st = store__stmt(s, STMT_PENDING_ALL);
-	if (!st)
-		return LB_ERR_IO;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = read_session(st, &r);
-		if (ret == LB_OK)
-			ret = cb(arg, &r);
-		if (ret != LB_OK)
-			break;
-	}
-	if (ret == LB_OK && rc != SQLITE_DONE)
-		ret = store__fail(s, rc, "load pending sessions");
-	sqlite3_reset(st);
-	return ret;
+	return load_rows(s, STMT_PENDING_ALL, "load pending sessions", cb, arg);
 }
 
 /* ---- counters alone ----------------------------------------------------- */
