@@ -33,6 +33,7 @@
 
 static struct world w;
 static uint32_t floor_next;              /* a configured fcnt_up; 0: none */
+static uint64_t eui_rot = EUI;           /* the rotated device's DevEUI */
 
 /* The device's configuration with key set k (1, 2, 3...: A, B, C...),
  * and a second device that never changes. */
@@ -44,7 +45,7 @@ static void conf_keys(struct lb_device_conf conf[2], int k)
 	memset(app, 0x40 + k, sizeof(app));
 	memset(nwk2, 0x77, sizeof(nwk2));
 	memset(app2, 0x78, sizeof(app2));
-	conf[0] = world_abp(&w, "rot", "default", EUI, ADDR, nwk, app);
+	conf[0] = world_abp(&w, "rot", "default", eui_rot, ADDR, nwk, app);
 	conf[0].has_fcnt_up = floor_next > 0;
 	conf[0].fcnt_up = floor_next;
 	conf[1] = world_abp(&w, "other", "default", EUI_OTHER, ADDR + 1, nwk2, app2);
@@ -56,6 +57,7 @@ static void setup(void)
 
 	world_base(&w, WORLD_HOLD_NONE);
 	floor_next = 0;
+	eui_rot = EUI;
 	conf_keys(conf, 1);
 	world_open(&w, conf, 2, &(struct world_opts){.modules = WORLD_STORE | WORLD_SESSIONS});
 }
@@ -67,7 +69,7 @@ static void teardown(void)
 
 static struct lb_device *dev(void)
 {
-	struct lb_device *d = devices_find_eui(&w.devices, EUI);
+	struct lb_device *d = devices_find_eui(&w.devices, eui_rot);
 	ck_assert_ptr_nonnull(d);
 	return d;
 }
@@ -284,6 +286,55 @@ START_TEST(test_otaa_session_kept_as_abp)
 }
 END_TEST
 
+/* REVIEW PROBE: the same ABP session (DevAddr, keys) configured under
+ * another DevEUI (a typo in the DevEUI fixed, the entry moved): its
+ * counters must not start afresh. */
+START_TEST(test_probe_session_moved_to_other_eui)
+{
+	uint32_t last_a, last;
+
+	uplinks_to(50);
+	(void)downlinks(70, &last_a);
+	eui_rot = UINT64_C(0x70b3d57ed0002003);
+	restart(1);
+	ck_assert_msg(dev()->has_last_fcnt && dev()->last_fcnt_up >= 50,
+		      "FCntUp restarts below 50 under the same keys: replays accepted");
+	ck_assert_msg(downlinks(1, &last) > last_a, "NFCntDown %u reused under the same keys",
+		      last);
+}
+END_TEST
+
+/* REVIEW PROBE: a reload A -> B whose abp_seen write fails: the device
+ * runs on, B's row then replaces A's; A's counters must not be lost. */
+START_TEST(test_probe_reload_store_error)
+{
+	struct lb_device_conf conf[2];
+	uint32_t last_a, last;
+
+	uplinks_to(50);
+	(void)downlinks(70, &last_a);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	rawdb_exec(w.dir, "ALTER TABLE abp_seen RENAME TO abp_seen_x");
+	conf_keys(conf, 2);
+	ck_assert_int_eq(devices_reload(&w.devices, conf, 2), LB_OK);
+	sessions_forget(&w.sessions);
+	int rc = LB_OK;
+	for (size_t i = 0; i < w.devices.n; i++)
+		if (!w.devices.dev[i].state_kept)
+			rc = sessions_restore_device(&w.sessions, &w.devices.dev[i]);
+	ck_assert_int_ne(rc, LB_OK);      /* bridge_reload() logs it, goes on */
+	/* the device is served under B meanwhile: an uplink, a downlink */
+	uplinks_to(3);
+	(void)downlinks(1, &last);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	rawdb_exec(w.dir, "ALTER TABLE abp_seen_x RENAME TO abp_seen");
+	restart(1);                       /* back to A, the store healthy */
+	ck_assert_msg(dev()->has_last_fcnt && dev()->last_fcnt_up >= 50,
+		      "A's FCntUp lost: replays accepted");
+	ck_assert_msg(downlinks(1, &last) > last_a, "NFCntDown %u reused under A", last);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -295,6 +346,8 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_rollback_after_two_rotations);
 	tcase_add_test(tc, test_new_keys_start_at_zero);
 	tcase_add_test(tc, test_otaa_session_kept_as_abp);
+	tcase_add_test(tc, test_probe_session_moved_to_other_eui);
+	tcase_add_test(tc, test_probe_reload_store_error);
 	suite_add_tcase(s, tc);
 	return s;
 }
