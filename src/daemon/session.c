@@ -225,14 +225,23 @@ static int change_session(struct sessions *s, struct lb_device *dev,
 {
 	int rc = remember_row(s, dev, row);
 
-	if (rc != LB_OK)
-		return rc;
-	if (dev->activation != LB_ACT_ABP || !dev->has_session)
+	if (rc == LB_OK && (dev->activation != LB_ACT_ABP || !dev->has_session))
 		return LB_OK;   /* OTAA: the row stays until the device joins */
-	rc = resume_seen(s, dev);
-	if (rc != LB_OK)
-		return rc;
-	return sessions_stage(s, dev);
+	if (rc == LB_OK)
+		rc = resume_seen(s, dev);
+	if (rc == LB_OK)
+		rc = sessions_stage(s, dev);
+	if (rc != LB_OK && dev->activation == LB_ACT_ABP && dev->has_session) {
+		/* Served with the configured counters, it could reuse those of
+		 * keys it had, and its row would replace the stored session's
+		 * before that one's counters are kept: not served until a
+		 * reload or a restart reads them. */
+		devices_drop_session(s->devices, dev);
+		log_error("session", "device %s: not served until its counters can be read "
+			  "(reload or restart): its ABP keys changed and the state directory "
+			  "failed (see above)", dev->name);
+	}
+	return rc;
 }
 
 static int restore_pending(struct sessions *s, uint64_t only);
@@ -463,11 +472,16 @@ int sessions_stage(struct sessions *s, struct lb_device *dev)
 	return rc;
 }
 
-/* List dev for the next commit, its change dated since_ms. */
+/* List dev for the next commit, its change dated since_ms. An ABP device
+ * without its session (change_session() failed) writes no row: it would
+ * replace the stored session whose counters were not kept. */
 static uint64_t mark(struct sessions *s, struct lb_device *dev, int64_t since_ms)
 {
 	uint32_t idx = dev_index(s, dev);
 	int64_t now = loop_now_ms();
+
+	if (dev->activation == LB_ACT_ABP && !dev->has_session)
+		return durable_batch(s->durable);
 
 	if (dirtyset_add(&s->dirty, idx, since_ms < now ? since_ms : now) != LB_OK) {
 		/* No room to remember it: stage it now instead. A failure was

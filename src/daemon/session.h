@@ -95,8 +95,11 @@ int sessions_restore(struct sessions *s);
 /* The same for one device that joins the registry on a reload (it may have
  * been configured before: its counters and nonces must not start afresh;
  * its keys may have changed: KEYS ROLLED BACK above). LB_OK (also when
- * nothing is stored) or the store's error (logged): the device then runs
- * with the counters it was configured with. */
+ * nothing is stored) or the store's error (logged). An ABP device whose
+ * keys changed and whose counters could not be read or kept is then not
+ * served (devices_drop_session(): no session, its row never written)
+ * until a reload or a restart takes it in again: served from its
+ * configured counters, it could reuse those of keys it had. */
 int sessions_restore_device(struct sessions *s, struct lb_device *dev);
 
 /* dev's session changed: stage it with the next commit. Returns the batch

@@ -350,7 +350,9 @@ static bool same_identity(const struct lb_device *fresh, const struct lb_device 
 	if (fresh->activation == LB_ACT_OTAA)
 		return fresh->otaa->join_eui == old->otaa->join_eui &&
 		       memcmp(fresh->otaa->app_key, old->otaa->app_key, LW_KEY_LEN) == 0;
-	return fresh->dev_addr == old->dev_addr &&
+	/* an ABP device left without its session (devices_drop_session())
+	 * is taken in afresh: its stored counters are read again */
+	return old->has_session && fresh->dev_addr == old->dev_addr &&
 	       memcmp(fresh->nwk_s_key, old->nwk_s_key, LW_KEY_LEN) == 0 &&
 	       memcmp(fresh->app_s_key, old->app_s_key, LW_KEY_LEN) == 0;
 }
@@ -632,6 +634,14 @@ static void reindex_addr(struct devices *d)
 	for (uint32_t i = 0; i < d->n; i++)
 		if (d->dev[i].has_session)
 			index_addr(d, i);
+}
+
+void devices_drop_session(struct devices *d, struct lb_device *dev)
+{
+	if (!d || !dev || !dev->has_session)
+		return;
+	dev->has_session = false;
+	reindex_addr(d);
 }
 
 int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_addr,

@@ -292,6 +292,12 @@ int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_a
 			const uint8_t nwk_s_key[LW_KEY_LEN], const uint8_t app_s_key[LW_KEY_LEN],
 			bool has_last, uint32_t last_fcnt_up);
 
+/* dev is not served any more: no session (devices_keys() says
+ * LB_ERR_STATE), out of the DevAddr index. For an ABP device whose stored
+ * counters could not be read (daemon/session.h): a reload takes it in
+ * afresh (devices_reload() does not keep a device without its session). */
+void devices_drop_session(struct devices *d, struct lb_device *dev);
+
 /* Record when the device was last heard (any clock the caller chooses). */
 void devices_set_seen(struct lb_device *dev, int64_t now_ms);
 
