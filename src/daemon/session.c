@@ -171,7 +171,7 @@ static int remember_row(struct sessions *s, const struct lb_device *dev,
 		return rc;
 	}
 	rc = store_abp_seen_put(s->store, &seen);
-	if (rc != LB_OK)
+	if (rc != LB_OK && rc != LB_ERR_FULL)   /* FULL: change_session() commits ahead */
 		log_error("session", "device %s: counters of the previous session not staged: %s",
 			  dev->name, lb_strerror(rc));
 	return rc;
@@ -220,8 +220,8 @@ static int resume_seen(struct sessions *s, struct lb_device *dev)
  * own, and its row is staged in the same batch (so the store never holds
  * the new row without the old session's counters kept). LB_OK or the
  * error (logged). */
-static int change_session(struct sessions *s, struct lb_device *dev,
-			  const struct store_session *row)
+static int change_session_once(struct sessions *s, struct lb_device *dev,
+			       const struct store_session *row)
 {
 	int rc = remember_row(s, dev, row);
 
@@ -229,8 +229,23 @@ static int change_session(struct sessions *s, struct lb_device *dev,
 		return LB_OK;   /* OTAA: the row stays until the device joins */
 	if (rc == LB_OK)
 		rc = resume_seen(s, dev);
-	if (rc == LB_OK)
-		rc = sessions_stage(s, dev);
+	return rc == LB_OK ? sessions_stage(s, dev) : rc;
+}
+
+static int change_session(struct sessions *s, struct lb_device *dev,
+			  const struct store_session *row)
+{
+	int rc = change_session_once(s, dev, row);
+
+	/* The batch outgrew the redo log (a start with a whole fleet's keys
+	 * changed): what is staged is committed ahead (store_batch.h; each
+	 * device's old counters before its new row), then this device again
+	 * (its counters merge: staging it twice is harmless). */
+	if (rc == LB_ERR_FULL) {
+		rc = store_commit_ahead(s->store);
+		if (rc == LB_OK)
+			rc = change_session_once(s, dev, row);
+	}
 	if (rc != LB_OK && dev->activation == LB_ACT_ABP && dev->has_session) {
 		/* Served with the configured counters, it could reuse those of
 		 * keys it had, and its row would replace the stored session's
