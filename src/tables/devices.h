@@ -293,7 +293,8 @@ int devices_set_session(struct devices *d, struct lb_device *dev, uint32_t dev_a
 			bool has_last, uint32_t last_fcnt_up);
 
 /* dev is not served any more: no session (devices_keys() says
- * LB_ERR_STATE), out of the DevAddr index. For an ABP device whose stored
+ * LB_ERR_STATE), no uplink verifies for it (it stays in the DevAddr
+ * index: O(1)). For an ABP device whose stored
  * counters could not be read (daemon/session.h): a reload takes it in
  * afresh (devices_reload() does not keep a device without its session). */
 void devices_drop_session(struct devices *d, struct lb_device *dev);

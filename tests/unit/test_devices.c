@@ -552,6 +552,32 @@ START_TEST(test_reload_keeps_state)
 }
 END_TEST
 
+/* A device left without its session (devices_drop_session(): its
+ * changed keys' counters could not be read) verifies no uplink, has no
+ * keys, and a reload with the same keys takes it in afresh (its counters
+ * read again), not as the same device. */
+START_TEST(test_drop_session)
+{
+	struct lb_device_conf c = abp("a", 0xA, 0x26000001, KEY_X, KEY_Y);
+	struct devices d;
+	struct frame fr;
+	struct lb_uplink_match m;
+	struct lw_keys *ks;
+
+	ck_assert_int_eq(devices_init(&d, &c, 1), LB_OK);
+	build(&fr, KEY_X, KEY_Y, 0x26000001, 5, 1, "r");
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+	devices_drop_session(&d, devices_find_eui(&d, 0xA));
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_ERR_MIC);
+	ck_assert_int_eq(devices_keys(&d, devices_find_eui(&d, 0xA), &ks), LB_ERR_STATE);
+	ck_assert_int_eq(devices_reload(&d, &c, 1), LB_OK);
+	ck_assert(!devices_find_eui(&d, 0xA)->state_kept);
+	ck_assert(devices_find_eui(&d, 0xA)->has_session);
+	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
+	devices_free(&d);
+}
+END_TEST
+
 START_TEST(test_reload_otaa)
 {
 	struct lb_device_conf c;
@@ -936,6 +962,7 @@ static Suite *devices_suite(void)
 	tcase_add_test(tc, test_deep_copy_and_otaa);
 	tcase_add_test(tc, test_duplicate_eui_and_args);
 	tcase_add_test(tc, test_reload_keeps_state);
+	tcase_add_test(tc, test_drop_session);
 	tcase_add_test(tc, test_reload_otaa);
 	tcase_add_test(tc, test_reload_fcnt_floor_and_failure);
 	tcase_add_test(tc, test_many_devices);
