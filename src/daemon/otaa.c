@@ -234,6 +234,12 @@ static void joined_row(struct otaa *o, const struct lb_device *dev, const struct
 	row->dev_nonce_last = out->dev_nonce;
 	/* 0 would mean never joined (store_types.h) */
 	row->joined_at = macstate_join_stamp(loop_wall_us() / 1000000);
+	/* netmac tells a new session by its join time (netmac.h), also at a
+	 * pending session's promotion, which has no other hook: a join in the
+	 * second of the device's current one (or a clock stepped back to it)
+	 * takes the next second. */
+	if (dev->has_session && macstate_joined_s(row->joined_at) == dev->rt.joined_at)
+		row->joined_at++;
 }
 
 /*

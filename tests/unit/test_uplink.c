@@ -1207,6 +1207,73 @@ START_TEST(test_us915_join_cflist_mask)
 }
 END_TEST
 
+/* Review: a rejoin whose join-accept the device lost leaves its MAC state
+ * alone (the device goes on with its session and its settings); the first
+ * uplink under the pending session starts the new session's MAC state
+ * afresh (TS001-1.0.4 §6.2.6: the join reset the device's channel mask),
+ * so the mask-only LinkADRReq goes again. The rejoin here comes in the same
+ * wall-clock second as the first join (as a stepped clock can make it). */
+static void promotion_resets_mac(bool same_second)
+{
+	struct lw_key app_key;
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+
+	world_close(&w);
+	open_world("US915", WORLD_NETMAC);
+	t.freq_hz = 903900000;
+	struct lb_device *dev = otaa_device(&app_key);
+	(void)route_of(GW_1, 1730);
+	join_with_nonce(&app_key, 1);
+	ck_assert(dev->has_session);
+	struct test_session first = current_of(dev);
+	uplink_in(&first, 1);
+	dev->rt.last_dr = 3;
+	(void)netmac_requests(&w.mac, dev, out, sizeof(out), &kinds);
+	ck_assert_uint_ne(kinds & 1u << MACSTATE_LINK_ADR, 0);
+	/* As a LinkADRAns would leave it: the sub-band mask confirmed. */
+	struct macstate *s = dev->rt.mac;
+	ck_assert_int_eq(macstate_plan_mask(w.region, w.otaa.opts.sub_band, 0, s->ch_mask), LB_OK);
+	s->ch_mask_set = true;
+	if (!same_second) {
+		dev->rt.joined_at -= 10;
+		s->session_at -= 10;
+	}
+	(void)netmac_requests(&w.mac, dev, out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds & 1u << MACSTATE_LINK_ADR, 0);
+
+	/* Rejoin, join-accept lost: the state of the session in use stays. */
+	join_with_nonce(&app_key, 2);
+	ck_assert_uint_eq(pending_count(&w.sessions.pending), 1);
+	struct test_session second = pending_of(OTAA_EUI);
+	uplink_in(&first, 2);
+	ck_assert_uint_eq(dev->dev_addr, first.addr);
+	(void)netmac_requests(&w.mac, dev, out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds & 1u << MACSTATE_LINK_ADR, 0);
+	ck_assert(dev->rt.mac->ch_mask_set);
+
+	/* Its first uplink under the new session: MAC state afresh. */
+	uplink_in(&second, 0);
+	ck_assert_uint_eq(dev->dev_addr, second.addr);
+	ck_assert(!dev->rt.mac->ch_mask_set);
+	dev->rt.last_dr = 3;
+	(void)netmac_requests(&w.mac, dev, out, sizeof(out), &kinds);
+	ck_assert_uint_ne(kinds & 1u << MACSTATE_LINK_ADR, 0);
+	lwcrypto_key_free(&app_key);
+}
+
+START_TEST(review_promotion_resets_mac)
+{
+	promotion_resets_mac(false);
+}
+END_TEST
+
+START_TEST(review_promotion_resets_mac_same_second)
+{
+	promotion_resets_mac(true);
+}
+END_TEST
+
 /* A join-accept goes only in a window still ahead (TXSCHED_LEAD_MS):
  * a join-request heard 5 s ago gets its accept in RX2, one heard 6 s ago
  * none (a `log` event, counted as failed); a join whose sync has not
@@ -2445,6 +2512,8 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_pending_current_heard);
 	tcase_add_test(tc, test_join_accept_waits_for_sync);
 	tcase_add_test(tc, test_us915_join_cflist_mask);
+	tcase_add_test(tc, review_promotion_resets_mac);
+	tcase_add_test(tc, review_promotion_resets_mac_same_second);
 	tcase_add_test(tc, test_join_accept_too_late);
 	tcase_add_test(tc, test_rejoin_while_held);
 	tcase_add_test(tc, test_held_join_released_by_flush);
