@@ -903,11 +903,18 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 	if (may_ask(m, dev->rt.mac, MACSTATE_RX_PARAM, now) && rx_param_needed(m, dev, &rxp)) {
 		struct maccmd c = {.cid = MACCMD_RX_PARAM_SETUP, .dir = LW_DIR_DOWN};
 		c.u.rx_param_setup_req = rxp;
-		if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
+		/* What it asks, for its answer (on_rx_param()); not asked when
+		 * that cannot be kept: its answer could not be taken, and the
+		 * request would go again at every uplink. */
+		uint8_t asked = rx_asked_note(m, &rxp);
+		if (!asked) {
+			LB_LOG_RL(LOG_LVL_ERROR, TAG, "device %s: RXParamSetupReq not sent: more "
+				  "than %d different requests in this run", dev->name,
+				  NETMAC_RX_ASKED_MAX);
+		} else if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
 			len += n;
 			*kinds |= 1u << MACSTATE_RX_PARAM;
-			/* What it asks, for its answer (on_rx_param()). */
-			dev->rt.mac->track[MACSTATE_RX_PARAM].asked = rx_asked_note(m, &rxp);
+			dev->rt.mac->track[MACSTATE_RX_PARAM].asked = asked;
 		}
 	}
 	if (may_ask(m, dev->rt.mac, MACSTATE_RX_TIMING, now) && rx_timing_needed(m, dev)) {

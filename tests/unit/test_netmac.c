@@ -731,6 +731,92 @@ START_TEST(rx_param_answer_confirms_what_was_asked)
 }
 END_TEST
 
+/* Review: with the table of asked values full (NETMAC_RX_ASKED_MAX), a
+ * request whose values it cannot keep is not sent (its answer could not be
+ * taken, and it went again at every uplink without end or back-off). (Only
+ * reachable if the settings change while running.) */
+START_TEST(review_rx_asked_table_full)
+{
+	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK};
+
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx2_freq = 869000000;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	for (unsigned i = 0; i < NETMAC_RX_ASKED_MAX; i++) {
+		w.mac.o.rx2_freq = 869000000 + 100000 * i;
+		uplink(NULL, 0, 5.0f);
+		ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM));
+		uplink(ans, sizeof(ans), 5.0f);
+		ck_assert_uint_eq(dev()->rt.rx2_freq, 869000000 + 100000 * i);
+	}
+	w.mac.o.rx2_freq = 869500000;               /* a fifth value */
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), 0);
+	ck_assert_uint_eq(dev()->rt.rx2_freq, 869300000);
+}
+END_TEST
+
+/* review3: known failures (a restart with changed settings while a request
+ * is in flight); build with -DREVIEW3_KNOWN_FAILURES to run them. */
+#ifdef REVIEW3_KNOWN_FAILURES
+/* Review: RXTimingSetupAns is repeated in every uplink until the device
+ * gets a downlink (TS001-1.0.4 §5.7). A request of 3 s in flight, then a
+ * restart with rx_delay_s = 5: the first repeated answer is ignored (tries
+ * 0), the new request (5 s) goes in the windows of 1 s the bridge still
+ * believes while the device listens at 3 s, so the device cannot get it and
+ * repeats its answer to the 3 s request, which is taken as confirming 5 s:
+ * every later downlink misses the device's windows, and nothing asks again. */
+START_TEST(review_rx_timing_sticky_answer_after_restart)
+{
+	const uint8_t ans[] = {CID_RX_TIMING};
+
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx_delay_s = 3;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));   /* 3 s asked */
+	restart();
+	w.mac.o.rx_delay_s = 5;                        /* the new configuration */
+	uplink(ans, sizeof(ans), 5.0f);                /* the device now uses 3 s */
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));   /* 5 s, in 1 s windows */
+	uplink(ans, sizeof(ans), 5.0f);                /* the same answer, repeated */
+	ck_assert_uint_ne(dev()->rt.rx_delay_s, 5);
+}
+END_TEST
+
+/* Review: the same across a real restart for RXParamSetupReq: the table of
+ * asked values is empty again, the repeated answer to the request of
+ * 869.0 MHz is ignored, then taken as confirming the request of 869.2 MHz
+ * sent after the restart (in RX2 the device could not hear it). */
+START_TEST(review_rx_param_sticky_answer_after_restart)
+{
+	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK};
+
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx2_freq = 869000000;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM));
+	restart();
+	w.mac.n_rx_asked = 0;                          /* a new process */
+	w.mac.o.rx2_freq = 869200000;
+	uplink(ans, sizeof(ans), 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM));
+	uplink(ans, sizeof(ans), 5.0f);
+	ck_assert_uint_ne(dev()->rt.rx2_freq, 869200000);
+}
+END_TEST
+#endif
+
 START_TEST(rx_timing_setup_pushed_and_confirmed)
 {
 	teardown();
@@ -1422,6 +1508,11 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, rx_param_setup_refused_is_retried);
 	tcase_add_test(tc, rx_param_late_answer_in_backoff);
 	tcase_add_test(tc, rx_param_answer_confirms_what_was_asked);
+	tcase_add_test(tc, review_rx_asked_table_full);
+#ifdef REVIEW3_KNOWN_FAILURES
+	tcase_add_test(tc, review_rx_timing_sticky_answer_after_restart);
+	tcase_add_test(tc, review_rx_param_sticky_answer_after_restart);
+#endif
 	tcase_add_test(tc, otaa_device_gets_no_rx_param);
 	tcase_add_test(tc, rx_timing_setup_pushed_and_confirmed);
 	tcase_add_test(tc, rx_timing_setup_unanswered_backs_off);
