@@ -572,8 +572,13 @@ static int switch_to(struct sessions *s, struct lb_device *dev, const struct pen
 	if (batch) {
 		fcntdown_start(&dev->rt.fcnt_down, p->nfcnt_down, batch);
 	} else {
+		/* A pending session read back at a start may have been promoted
+		 * before a crash lost that promotion, and its downlinks sent:
+		 * it resumes at its ceiling, as a restored session does
+		 * (store.h COUNTER RULES). */
 		fcntdown_load(&dev->rt.fcnt_down, p->nfcnt_down);
-		dev->rt.fcnt_down.next = 0;
+		if (!p->from_store)
+			dev->rt.fcnt_down.next = 0;
 	}
 	dev->rt.rx1_dr_offset = p->rx1_dr_offset;
 	dev->rt.rx_delay_s = p->rx_delay & 0x0f;
@@ -690,6 +695,7 @@ static int restore_pending_one(void *arg, const struct store_session *row)
 		return 0;
 	}
 	pending_of_row(row, &p);
+	p.from_store = true;
 	int rc = pending_put(&c->s->pending, &p);
 	wipe(&p, sizeof(p));
 	if (rc != LB_OK) {

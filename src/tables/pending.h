@@ -47,6 +47,9 @@ struct pending_session {
 	uint8_t rx_delay;                /* 0..15 s, 0 = 1 s */
 	bool current_heard;              /* an uplink verified with the current session
 					  * since this join (class C may answer it) */
+	bool from_store;                 /* read back at a start: a promotion that a
+					  * crash lost may have used the downlink
+					  * counters below nfcnt_down */
 };
 
 struct pendings {

@@ -1071,6 +1071,86 @@ START_TEST(test_pending_session_restored)
 }
 END_TEST
 
+/* REVIEW: a confirmed uplink of OTAA_EUI under ts, heard; the ACK in RX1
+ * sent; its NFCntDown returned. */
+static uint32_t acked_fcnt_down(const struct test_session *ts, uint32_t fcnt)
+{
+	struct lw_keys ks;
+	uint8_t phy[LW_MAX_PHY];
+	size_t len, n0 = w.udp.n;
+	struct lw_frame f;
+	struct gwmp_txpk txpk;
+	struct lw_data_params p = {.mtype = LW_MTYPE_CONFIRMED_UP, .dev_addr = ts->addr,
+				   .fcnt = fcnt, .has_fport = true, .fport = 2,
+				   .payload = (const uint8_t *)"x", .payload_len = 1};
+
+	memset(&ks, 0, sizeof(ks));
+	ck_assert_int_eq(lwcrypto_keys_init(&ks, ts->nwk, ts->app), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&p, &ks, phy, LW_MAX_PHY, &len), LB_OK);
+	lwcrypto_keys_free(&ks);
+	hear_one(phy, len);
+	txsched_tick(&w.tx, loop_now_ms() + w.cfg.downlink_delay_ms + 1);
+	if (w.udp.n == n0) {   /* its counter waits for the disk */
+		(void)durable_commit(&w.durable);
+		if (store_sync_pending(&w.store))
+			world_reap_sync(&w);
+		txsched_tick(&w.tx, loop_now_ms() + w.cfg.downlink_delay_ms +
+				    TXSCHED_DISK_POLL_MS + 1);
+	}
+	ck_assert_uint_eq(w.udp.n, n0 + 1);
+	const struct rec_dgram *d = &w.udp.d[w.udp.n - 1];
+	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
+					      d->len - GWMP_OFF_JSON_DOWN, &txpk), LB_OK);
+	ck_assert_int_eq(lorawan_parse(txpk.data, txpk.size, &f), LB_OK);
+	ck_assert_uint_eq(f.u.data.dev_addr, ts->addr);
+	ck_assert(f.u.data.ack);
+	return f.u.data.fcnt16;
+}
+
+/* REVIEW: kill -9 before the promotion's batch reached the disk (the
+ * staged batch rolled back, the daemon's memory lost). The ACK of the
+ * promoting uplink went out at once under the new session; after the
+ * restart the same session is promoted again and must not reuse that
+ * NFCntDown (store.h COUNTER RULES, TS001-1.0.4 §4.3.1.5, §4.3.3). */
+START_TEST(test_review_promotion_lost_fcntdown)
+{
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+
+	(void)route_of(GW_1, 1710);
+	join_with_nonce(&app_key, 1);
+	struct test_session first = current_of(dev);
+	uplink_in(&first, 5);
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	struct test_session second = pending_of(OTAA_EUI);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+
+	uint64_t commits = w.store.stats.commits;
+	uint32_t fc1 = acked_fcnt_down(&second, 0);
+	ck_assert_uint_eq(dev->dev_addr, second.addr);      /* promoted */
+	ck_assert_uint_eq(w.store.stats.commits, commits);   /* sent before any commit */
+
+	/* kill -9: the open batch never commits, memory is gone. */
+	ck_assert_int_eq(sqlite3_exec(w.store.db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	w.store.in_txn = false;
+	w.store.broken = false;
+	w.store.log_len = 0;
+	w.store.n_ops = 0;
+	w.store.due_ms = -1;
+	sessions_forget(&w.sessions);
+	budget_forget(&w.budget);
+	dev = restart_sessions();
+	ck_assert_uint_eq(dev->dev_addr, first.addr);        /* the old session back */
+	ck_assert_ptr_nonnull(pending_find_eui(&w.sessions.pending, OTAA_EUI));
+
+	uint32_t fc2 = acked_fcnt_down(&second, 1);
+	ck_assert_uint_eq(dev->dev_addr, second.addr);
+	ck_assert_msg(fc2 > fc1, "NFCntDown %u reused under the same session keys (first %u)",
+		      fc2, fc1);
+}
+END_TEST
+
 /* The txpk of the last datagram sent, a PULL_RESP (else the test fails). */
 static void last_txpk(struct gwmp_txpk *txpk)
 {
@@ -2510,6 +2590,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_rejoin_pending_session);
 	tcase_add_test(tc, test_pending_session_restored);
 	tcase_add_test(tc, test_pending_current_heard);
+	tcase_add_test(tc, test_review_promotion_lost_fcntdown);
 	tcase_add_test(tc, test_join_accept_waits_for_sync);
 	tcase_add_test(tc, test_us915_join_cflist_mask);
 	tcase_add_test(tc, review_promotion_resets_mac);
