@@ -1151,6 +1151,62 @@ START_TEST(test_review_promotion_lost_fcntdown)
 }
 END_TEST
 
+/* REVIEW: a confirmed downlink sent under the current session while a join
+ * is pending, then the device takes the new session: the item is neither
+ * settled (no `ack` event) nor removed from the store, and after a restart
+ * it is awaited again, under the new session. */
+START_TEST(test_review_confirmed_across_promotion)
+{
+	struct lw_key app_key;
+	struct store_downlink dl;
+	struct gwmp_txack ok;
+	char topic[PUBLISH_TOPIC_MAX];
+	struct lb_device *dev = otaa_device(&app_key);
+
+	(void)route_of(GW_1, 1711);
+	join_with_nonce(&app_key, 1);
+	struct test_session first = current_of(dev);
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	struct test_session second = pending_of(OTAA_EUI);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+
+	memset(&dl, 0, sizeof(dl));
+	snprintf(dl.id, sizeof(dl.id), "%s", ITEM_A);
+	dl.dev_eui = OTAA_EUI;
+	dl.fport = 3;
+	dl.confirmed = true;
+	dl.len = 1;
+	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
+	memset(&ok, 0, sizeof(ok));
+	for (size_t i = 0; i < w.udp.n; i++)   /* the join-accepts went out */
+		(void)txsched_tx_ack(&w.tx, GW_1, w.udp.d[i].buf + GWMP_OFF_TOKEN, &w.udp.d[i].to,
+				     &ok);
+	size_t n0 = w.udp.n;
+	uplink_in(&first, 1);
+	tx_tick(loop_now_ms() + w.cfg.downlink_delay_ms + 1);
+	ck_assert_uint_eq(w.udp.n, n0 + 1);
+	const struct rec_dgram *d = &w.udp.d[w.udp.n - 1];
+	memset(&ok, 0, sizeof(ok));
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &ok), LB_OK);
+	ck_assert_ptr_nonnull(dev->rt.confirmed);
+
+	uplink_in(&second, 0);   /* promotion */
+	ck_assert_uint_eq(dev->dev_addr, second.addr);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	(void)release();
+	device_topic(topic, sizeof(topic), OTAA_EUI, "ack");
+	int64_t rows = rawdb_int(w.dir, "SELECT count(*) FROM downlink");
+	size_t acks = count_topic(topic);
+	dev = restart_sessions();
+	ck_assert_int_eq(txsched_restore_device(&w.tx, dev), LB_OK);
+	ck_assert_msg(acks == 1 && rows == 0 && !dev->rt.confirmed,
+		      "after the promotion: %zu ack event(s), %lld downlink row(s) left; after a "
+		      "restart the old session's item is %s", acks, (long long)rows,
+		      dev->rt.confirmed ? "awaited under the new session" : "not awaited");
+}
+END_TEST
+
 /* The txpk of the last datagram sent, a PULL_RESP (else the test fails). */
 static void last_txpk(struct gwmp_txpk *txpk)
 {
@@ -2591,6 +2647,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_pending_session_restored);
 	tcase_add_test(tc, test_pending_current_heard);
 	tcase_add_test(tc, test_review_promotion_lost_fcntdown);
+	tcase_add_test(tc, test_review_confirmed_across_promotion);
 	tcase_add_test(tc, test_join_accept_waits_for_sync);
 	tcase_add_test(tc, test_us915_join_cflist_mask);
 	tcase_add_test(tc, review_promotion_resets_mac);
