@@ -285,6 +285,11 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 	    (rc = pend ? store_put_pending(o->c.store, &row) : store_put_session(o->c.store, &row)) !=
 		    LB_OK ||
 	    (rc = pend ? sessions_stage(o->c.sessions, dev) : LB_OK) != LB_OK ||
+	    /* a first join replaces a pending session left from before (its
+	     * stored row another activation's): it is no session any more */
+	    (rc = !pend && pending_find_eui(&o->c.sessions->pending, dev->dev_eui)
+			  ? store_delete_pending(o->c.store, dev->dev_eui)
+			  : LB_OK) != LB_OK ||
 	    (rc = store_downlink_flush(o->c.store, dev->dev_eui)) != LB_OK ||
 	    (rc = wait ? durable_commit(o->c.durable) : durable_commit_nowait(o->c.durable)) !=
 		    LB_OK) {
@@ -311,6 +316,7 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 		memset(&row, 0, sizeof(row));
 		return LB_OK;
 	}
+	(void)pending_drop(&o->c.sessions->pending, dev->dev_eui);
 	rc = devices_set_session(o->c.devices, dev, out->dev_addr, out->nwk_s_key, out->app_s_key,
 				 false, 0);
 	if (rc != LB_OK)

@@ -589,7 +589,11 @@ static int switch_to(struct sessions *s, struct lb_device *dev, const struct pen
 	dev->rt.joined_at = macstate_joined_s(p->joined_at);
 	dev->rt.ack_due = false;
 	dev->rt.retx_acks = 0;
-	devices_clear_confirmed(dev);
+	/* At a promotion the uplink settles an awaited confirmed downlink
+	 * (uplink.c: its `ack` event, its row); at once, the join flushed the
+	 * queue. */
+	if (batch)
+		devices_clear_confirmed(dev);
 	rc = store_delete_pending(s->store, dev->dev_eui);
 	if (rc != LB_OK)
 		log_error("session", "device %s: its pending session row not deleted (%s): after a "

@@ -228,13 +228,15 @@ static void process_data_up(struct uplink *u, const struct lw_frame *f, const st
 	struct lb_uplink_match m;
 	uint8_t plain[LW_MAX_PHY];
 
+	bool promoted = false;
 	int rc = devices_verify_uplink(u->devices, f, &m);
 	/* Only a frame no current session claims may be a pending session's
 	 * first (session.h): the common case pays nothing. */
 	if ((rc == LB_ERR_NOT_FOUND || rc == LB_ERR_MIC) &&
-	    sessions_promote(u->sessions, f) == LB_OK)
+	    sessions_promote(u->sessions, f) == LB_OK) {
 		rc = devices_verify_uplink(u->devices, f, &m);
-	else if (rc == LB_OK && m.dev->dev_class == LB_CLASS_C)
+		promoted = true;
+	} else if (rc == LB_OK && m.dev->dev_class == LB_CLASS_C)
 		sessions_current_heard(u->sessions, m.dev);
 	switch (rc) {
 	case LB_OK:
@@ -277,6 +279,11 @@ static void process_data_up(struct uplink *u, const struct lw_frame *f, const st
 	uint8_t dedup_id[16];   /* the up event's, and the ack event's it settles */
 	idgen_next(u->ids, dedup_id);
 	publish_up(u, f, &m, plain, g, batch, dedup_id);
+	/* A confirmed downlink of the old session awaiting its ACK never gets
+	 * one: settled as not acknowledged (its `ack` event, its row deleted),
+	 * whatever this uplink's ACK bit says (it is the new session's). */
+	if (promoted)
+		txsched_settle_confirmed(u->tx, m.dev, false, dedup_id);
 	const uint8_t *mac;
 	size_t mac_len;
 	mac_source(f, plain, &mac, &mac_len);

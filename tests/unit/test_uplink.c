@@ -1207,6 +1207,36 @@ START_TEST(test_review_confirmed_across_promotion)
 }
 END_TEST
 
+/* REVIEW: a device with a pending session but no current one (its stored
+ * row another activation's, e.g. configured ABP then OTAA again) joins:
+ * the join's session is its own at once, but the older pending session
+ * stays, and a replayed frame of it takes the device back from its
+ * session. */
+START_TEST(test_review_first_join_leaves_pending)
+{
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+	struct pending_session old = {.dev_eui = OTAA_EUI, .dev_addr = 0x26ffff01,
+				      .nfcnt_down = FCNTDOWN_BLOCK};
+
+	memset(old.nwk_s_key, 0x11, 16);
+	memset(old.app_s_key, 0x22, 16);
+	ck_assert(!dev->has_session);
+	ck_assert_int_eq(pending_put(&w.sessions.pending, &old), LB_OK);   /* as restored */
+	struct test_session stale = pending_of(OTAA_EUI);
+	join_with_nonce(&app_key, 1);
+	lwcrypto_key_free(&app_key);
+	ck_assert(dev->has_session);
+	struct test_session now = current_of(dev);
+	uplink_in(&now, 1);
+	ck_assert_uint_eq(dev->dev_addr, now.addr);
+	uplink_in(&stale, 3);   /* a frame recorded earlier, replayed */
+	ck_assert_msg(dev->dev_addr == now.addr,
+		      "the device's session was replaced by the stale pending one (%08x)",
+		      dev->dev_addr);
+}
+END_TEST
+
 /* The txpk of the last datagram sent, a PULL_RESP (else the test fails). */
 static void last_txpk(struct gwmp_txpk *txpk)
 {
@@ -2648,6 +2678,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_pending_current_heard);
 	tcase_add_test(tc, test_review_promotion_lost_fcntdown);
 	tcase_add_test(tc, test_review_confirmed_across_promotion);
+	tcase_add_test(tc, test_review_first_join_leaves_pending);
 	tcase_add_test(tc, test_join_accept_waits_for_sync);
 	tcase_add_test(tc, test_us915_join_cflist_mask);
 	tcase_add_test(tc, review_promotion_resets_mac);
