@@ -594,12 +594,16 @@ static int switch_to(struct sessions *s, struct lb_device *dev, const struct pen
 	 * queue. */
 	if (batch)
 		devices_clear_confirmed(dev);
+	/* The new row first, then the pending row's deletion: a batch
+	 * committed in parts (store.h, LB_ERR_FULL) never holds the deletion
+	 * without the row. A row not staged now is staged with the commit. */
+	if (sessions_stage(s, dev) != LB_OK)
+		(void)sessions_touch(s, dev);
 	rc = store_delete_pending(s->store, dev->dev_eui);
 	if (rc != LB_OK)
 		log_error("session", "device %s: its pending session row not deleted (%s): after a "
 			  "restart it is pending again beside the same current session (harmless: "
 			  "the next join replaces it)", dev->name, lb_strerror(rc));
-	(void)sessions_touch(s, dev);
 	return LB_OK;
 }
 
