@@ -1507,6 +1507,7 @@ int bridge_free(struct bridge *b)
 	txsched_free(&b->tx);
 	budget_free(&b->budget);
 	classc_free(&b->classc);
+	commands_free(&b->commands);
 	if (b->outbox_ready)
 		outbox_free(&b->outbox);
 	payload_free(&b->payloads);

@@ -3,6 +3,7 @@
 #include "daemon/command.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -29,23 +30,93 @@ static void bucket_take(struct command_bucket *b, int64_t now_ms, int interval_m
 	b->tat_ms = (b->tat_ms > now_ms ? b->tat_ms : now_ms) + interval_ms;
 }
 
-/* The bucket of an application (by its name's FNV-1a hash: command.h), of
- * the UNKNOWN_DEVICE refusals for app NULL. */
+static uint32_t name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;   /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}
+
+/* The slot of app in a table of mask + 1 slots: its own, or the free one
+ * where it would go. */
+static struct command_app_bucket *app_slot(struct command_app_bucket *apps, size_t mask,
+					   const char *app)
+{
+	size_t i = name_hash(app) & mask;
+
+	while (apps[i].app && strcmp(apps[i].app, app) != 0)
+		i = (i + 1) & mask;
+	return &apps[i];
+}
+
+/* Twice the slots (16 at first), the buckets moved. false: out of memory,
+ * the table as it was. */
+static bool apps_grow(struct command_limit *l)
+{
+	size_t slots = l->mask ? (l->mask + 1) * 2 : 16;
+	struct command_app_bucket *apps = calloc(slots, sizeof(*apps));
+
+	if (!apps)
+		return false;
+	for (size_t i = 0; l->mask && i <= l->mask; i++)
+		if (l->apps[i].app)
+			*app_slot(apps, slots - 1, l->apps[i].app) = l->apps[i];
+	free(l->apps);
+	l->apps = apps;
+	l->mask = slots - 1;
+	return true;
+}
+
+/* The bucket of an application (made at its first refusal), of the
+ * UNKNOWN_DEVICE refusals for app NULL; NULL when it cannot be made (out
+ * of memory, logged): the global bucket alone then (command.h). */
 static struct command_bucket *app_bucket(struct commands *c, const char *app)
 {
-	uint32_t h = 2166136261u;
+	struct command_limit *l = &c->limit;
 
 	if (!app)
-		return &c->limit.unknown;
-	for (const unsigned char *p = (const unsigned char *)app; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return &c->limit.app[h % COMMAND_LOG_APPS];
+		return &l->unknown;
+	if (l->mask) {
+		struct command_app_bucket *e = app_slot(l->apps, l->mask, app);
+		if (e->app)
+			return &e->b;
+	}
+	/* At most half full, so a probe always ends on a free slot. */
+	if ((l->n + 1) * 2 > (l->mask ? l->mask + 1 : 0) && !apps_grow(l)) {
+		LB_LOG_RL(LOG_LVL_ERROR, "command", "application %s: no memory for its refusals' "
+			  "rate limit: only the global one applies", app);
+		return NULL;
+	}
+	struct command_app_bucket *e = app_slot(l->apps, l->mask, app);
+	if (!(e->app = strdup(app))) {
+		LB_LOG_RL(LOG_LVL_ERROR, "command", "application %s: no memory for its refusals' "
+			  "rate limit: only the global one applies", app);
+		return NULL;
+	}
+	e->b = (struct command_bucket){0};
+	l->n++;
+	return &e->b;
+}
+
+void commands_free(struct commands *c)
+{
+	struct command_limit *l = &c->limit;
+
+	for (size_t i = 0; l->mask && i <= l->mask; i++)
+		free(l->apps[i].app);
+	free(l->apps);
+	l->apps = NULL;
+	l->mask = 0;
+	l->n = 0;
 }
 
 /*
  * May a refusal's `log` event be published (command.h)? true: taken from
  * b and the global bucket, *missed the refusals b did not report before
- * (now reported), and a log line tells those all buckets did not. false:
+ * (now reported), and a log line tells those all buckets did not (b NULL:
+ * the global bucket alone). false:
  * counted as not reported.
  */
 static bool report_pass(struct commands *c, struct command_bucket *b, uint64_t *missed)
@@ -53,17 +124,21 @@ static bool report_pass(struct commands *c, struct command_bucket *b, uint64_t *
 	struct command_limit *l = &c->limit;
 	int64_t now = c->now_ms ? c->now_ms() : loop_now_ms();
 
-	if (!bucket_conforms(b, now, COMMAND_LOG_APP_BURST, COMMAND_LOG_APP_MS) ||
+	if ((b && !bucket_conforms(b, now, COMMAND_LOG_APP_BURST, COMMAND_LOG_APP_MS)) ||
 	    !bucket_conforms(&l->all, now, COMMAND_LOG_ALL_BURST, COMMAND_LOG_ALL_MS)) {
-		b->missed++;
+		if (b)
+			b->missed++;
 		l->all.missed++;
 		c->stats->refusal_events_dropped++;
 		return false;
 	}
-	bucket_take(b, now, COMMAND_LOG_APP_MS);
 	bucket_take(&l->all, now, COMMAND_LOG_ALL_MS);
-	*missed = b->missed;
-	b->missed = 0;
+	*missed = 0;
+	if (b) {
+		bucket_take(b, now, COMMAND_LOG_APP_MS);
+		*missed = b->missed;
+		b->missed = 0;
+	}
 	if (l->all.missed) {
 		log_warn("command", "%llu refused commands not reported by a log event (over the "
 			 "rate limit of refusals' events)", (unsigned long long)l->all.missed);

@@ -24,9 +24,11 @@
  * times (as tables/addrlimit.h): one per application, so that a flood of
  * one application's refusals leaves the others' reported, and one for all,
  * which bounds what the refusals add to the queue whatever the number of
- * applications. An application's bucket is found by hashing its name
- * (COMMAND_LOG_APPS of them: two applications may share one, then their
- * budget and their count); UNKNOWN_DEVICE refusals, whose
+ * applications. Each configured application has a bucket of its own, found
+ * by its name (made at its first refusal, kept until commands_free(): as
+ * many as the names the configuration ever had); should one not be made
+ * (out of memory) the refusal is counted against the global bucket alone,
+ * with a log line. UNKNOWN_DEVICE refusals, whose
  * application the publisher names freely, all share one bucket of their
  * own, so no name chosen by a publisher drains a configured application's.
  * A refusal beyond either limit is still refused and counted
@@ -51,7 +53,6 @@
 #include "store/store.h"
 #include "tables/devices.h"
 
-#define COMMAND_LOG_APPS 64              /* application buckets */
 #define COMMAND_LOG_APP_BURST 10         /* events an application may have at once, */
 #define COMMAND_LOG_APP_MS 1000          /* then one more each of these */
 #define COMMAND_LOG_ALL_BURST 30         /* for all applications together */
@@ -64,8 +65,16 @@ struct command_bucket {
 	uint64_t missed;
 };
 
+/* An application's bucket; app owned (a copy of its name). */
+struct command_app_bucket {
+	char *app;
+	struct command_bucket b;
+};
+
 struct command_limit {
-	struct command_bucket app[COMMAND_LOG_APPS];
+	struct command_app_bucket *apps; /* open addressing by name, app NULL = free */
+	size_t mask;                     /* slots - 1 (a power of two), 0 = none yet */
+	size_t n;                        /* buckets in use */
 	struct command_bucket unknown;   /* UNKNOWN_DEVICE */
 	struct command_bucket all;
 };
@@ -90,6 +99,10 @@ struct commands {
 	/* Its clock, monotonic ms; NULL: loop_now_ms() (a test sets its own). */
 	int64_t (*now_ms)(void);
 };
+
+/* Release the rate limit's buckets (the rest is borrowed). Safe on a
+ * zeroed or freed struct. */
+void commands_free(struct commands *c);
 
 /* The MQTT on_message callback; arg is a struct commands. */
 void command_on_message(void *arg, const char *topic, const void *payload, size_t len);

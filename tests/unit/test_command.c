@@ -9,10 +9,12 @@
  */
 #include <check.h>
 #include <ctype.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/b64.h"
 #include "base/hex.h"
@@ -88,6 +90,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	commands_free(&t.c);
 	world_close(&w);
 }
 
@@ -717,6 +720,83 @@ START_TEST(test_refusal_events_global_limit)
 }
 END_TEST
 
+/* Every application has a bucket of its own: "app51" hashed into the
+ * same one of 64 as "default" once, and then a flood of one silenced the
+ * other and told it the other's count. Over 100 names, with the global
+ * bucket refilled between them, each name's first refusal is reported. */
+START_TEST(test_refusal_buckets_never_shared)
+{
+	struct command_result r;
+	struct lb_devprofile *prof = (struct lb_devprofile *)w.devices.dev[0].prof;
+	const char *json = "{\"fPort\":0,\"data\":\"AQID\"}";
+	const char *name = prof->application;
+	char apps[100][16];
+
+	fake_ms = 1000;
+	t.c.now_ms = fake_now;
+	ck_assert_str_eq(name, "default");
+	for (int i = 0; i < COMMAND_LOG_APP_BURST + 5; i++)
+		command_submit(&t.c, DEV_EUI, json, strlen(json), &r);
+	ck_assert_uint_eq(w.sink.n, COMMAND_LOG_APP_BURST);
+	prof->application = "app51";
+	command_submit(&t.c, DEV_EUI, json, strlen(json), &r);
+	prof->application = name;
+	ck_assert_uint_eq(w.sink.n, COMMAND_LOG_APP_BURST + 1);
+	json_object *o = json_tokener_parse(w.sink.m[w.sink.n - 1].payload);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(str_of(o, "description"),
+			 "downlink command refused: fPort must be 1..223");
+	json_object_put(o);
+	for (int i = 0; i < 100; i++) {
+		fake_ms += COMMAND_LOG_ALL_MS;
+		snprintf(apps[i], sizeof(apps[i]), "app%d", 1000 + i);
+		prof->application = apps[i];
+		command_submit(&t.c, DEV_EUI, json, strlen(json), &r);
+		ck_assert_uint_eq(w.sink.n, (size_t)COMMAND_LOG_APP_BURST + 2 + (size_t)i);
+	}
+	prof->application = name;
+	ck_assert_uint_eq(t.c.limit.n, 102);
+}
+END_TEST
+
+/* What no bucket reported is said on the log once an event passes: a log
+ * line with the total, then nothing more until there is more to say. */
+START_TEST(test_refusals_not_reported_logged)
+{
+	char path[600], text[4096];
+	int saved = dup(STDERR_FILENO);
+
+	fake_ms = 1000;
+	t.c.now_ms = fake_now;
+	snprintf(path, sizeof(path), "%s/stderr.log", w.dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ge(saved, 0);
+	fflush(stderr);
+	ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
+	log_threshold = LOG_LVL_WARN;   /* the suite's is ERROR; a forked test's own */
+	for (int i = 0; i < COMMAND_LOG_APP_BURST + 7; i++)
+		command(CMD_TOPIC, "{\"fPort\":0,\"data\":\"AQID\"}");
+	fake_ms += COMMAND_LOG_APP_MS;
+	command(CMD_TOPIC, "{\"fPort\":0,\"data\":\"AQID\"}");
+	fake_ms += COMMAND_LOG_APP_MS;
+	command(CMD_TOPIC, "{\"fPort\":0,\"data\":\"AQID\"}");
+	fflush(stderr);
+	ck_assert_int_ge(dup2(saved, STDERR_FILENO), 0);
+	close(saved);
+	close(fd);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	const char *line = "7 refused commands not reported by a log event";
+	const char *at = strstr(text, line);
+	ck_assert_msg(at != NULL, "no log line '%s' in:\n%s", line, text);
+	ck_assert_ptr_null(strstr(at + strlen(line), "refused commands not reported by a log event"));
+}
+END_TEST
+
 static Suite *command_suite(void)
 {
 	Suite *s = suite_create("command");
@@ -751,6 +831,8 @@ static Suite *command_suite(void)
 	tcase_add_test(tc, test_refusal_events_rate_limited);
 	tcase_add_test(tc, test_unknown_device_refusals_limited);
 	tcase_add_test(tc, test_refusal_events_global_limit);
+	tcase_add_test(tc, test_refusal_buckets_never_shared);
+	tcase_add_test(tc, test_refusals_not_reported_logged);
 	suite_add_tcase(s, tc);
 	return s;
 }
