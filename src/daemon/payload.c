@@ -308,6 +308,30 @@ static int encode_lpp(struct payloads *p, struct json_object *data, uint8_t *out
 	return rc;
 }
 
+/* Has encoding some of its share of the loop left at now_us (payload.h)?
+ * If not, why says when it comes back. */
+static bool encode_share_left(const struct payloads *p, int64_t now_us, char *why, size_t cap)
+{
+	int64_t ahead_us = p->encode_tat_us - now_us;
+	int64_t burst_us = (int64_t)PAYLOAD_ENCODE_BURST_MS * 1000;
+
+	if (ahead_us <= burst_us)
+		return true;
+	snprintf(why, cap, "encoding busy: the codecs' encoding used its share of the loop (a "
+		 "quarter); objects are taken again in %lld ms",
+		 (long long)((ahead_us - burst_us + 999) / 1000));
+	return false;
+}
+
+/* A call that ran from start_us to end_us spent its time PAYLOAD_ENCODE_SHARE
+ * times over from the share. */
+static void encode_share_take(struct payloads *p, int64_t start_us, int64_t end_us)
+{
+	int64_t from = p->encode_tat_us > start_us ? p->encode_tat_us : start_us;
+
+	p->encode_tat_us = from + (end_us - start_us) * PAYLOAD_ENCODE_SHARE;
+}
+
 int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_object *data,
 		   uint8_t *fport, uint8_t *out, size_t cap, size_t *len, char *why,
 		   size_t why_cap)
@@ -330,8 +354,12 @@ int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_
 			 s->path);
 		return LB_ERR_SCRIPT;
 	}
+	int64_t start_us = loop_now_us();
+	if (!encode_share_left(p, start_us, why, why_cap))
+		return LB_ERR_STATE;
 	struct jscodec_vars vars = {.pairs = dev->tags, .n = dev->n_tags};
 	int rc = jscodec_encode(js, data, &vars, fport, out, cap, len, &warnings, why, why_cap);
+	encode_share_take(p, start_us, loop_now_us());
 	note_result(s, &s->enc, rc, loop_now_ms());
 	json_object_put(warnings);
 	if (rc == LB_OK)

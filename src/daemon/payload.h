@@ -22,7 +22,13 @@
  * command's `object` may cause, never stops the uplinks' decoding, nor a
  * decoding timeout the commands' encoding. So an endless loop costs its
  * deadline a few times (once per back-off in each direction), never the
- * loop's throughput.
+ * loop's throughput. Encoding, whose input whoever may publish a command
+ * chooses, has a share of the loop's time besides: all scripts' encoding
+ * together may take a quarter of it in the long run and
+ * PAYLOAD_ENCODE_BURST_MS at once (a GCRA over the microseconds each call
+ * took); beyond it a command's object is refused ("encoding busy") until
+ * the share has come back. So a flood of objects that each run just under
+ * the deadline takes a quarter of the loop, never all of it.
  *
  * Failures are never silent and never lose the uplink: the `up` is
  * published without `object` and a `log` event (code UPLINK_CODEC, level
@@ -59,7 +65,11 @@ struct payloads {
 	struct jscodec_limits limits;
 	struct payload_script *scripts;  /* owned */
 	size_t n_scripts;
+	int64_t encode_tat_us;           /* encoding's share: its GCRA time (0: all of it) */
 };
+
+#define PAYLOAD_ENCODE_SHARE 4           /* encoding: at most 1/4 of the time, */
+#define PAYLOAD_ENCODE_BURST_MS 2000     /* this much of it at once */
 
 /* Load the scripts the devices name (see above) and set each device's
  * slot. Scripts that fail are logged (and kept with their reason). LB_OK,

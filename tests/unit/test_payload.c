@@ -276,6 +276,8 @@ static const char loop_js[] =
 	"}\n"
 	"function encodeDownlink(input) {\n"
 	"  if (input.data.loop) while (true) {}\n"
+	"  var t = Date.now();\n"
+	"  if (input.data.spin) while (Date.now() - t < input.data.spin) {}\n"
 	"  return {bytes: [1], fPort: 7};\n"
 	"}\n";
 
@@ -334,6 +336,36 @@ START_TEST(decode_timeout_suspends_decoding_only)
 }
 END_TEST
 
+/* Objects that each run just under the deadline (200 ms of 1000) are
+ * refused once encoding has used its share of the loop ("encoding busy",
+ * payload.h), uplinks are decoded meanwhile, and objects are taken again
+ * once the share has come back (waited for with a deadline). */
+START_TEST(encode_share_bounds_slow_objects)
+{
+	struct world w;
+	char got[512], why[PAYLOAD_WHY_MAX] = "";
+	int ok = 0, rc = LB_OK;
+
+	open_codecs(&w, loop_js, CODEC_MS);
+	for (int i = 0; i < 12 && rc == LB_OK; i++) {
+		rc = encode(&w, 2, "{\"spin\": 200}", why, sizeof(why));
+		ok += rc == LB_OK;
+	}
+	ck_assert_int_eq(rc, LB_ERR_STATE);
+	ck_assert_msg(strstr(why, "encoding busy"), "why: %s", why);
+	ck_assert_int_ge(ok, 1);
+	ck_assert_int_le(ok, 1 + PAYLOAD_ENCODE_BURST_MS / 200);
+	ck_assert_int_eq(decode(&w, 3, "07", got, sizeof(got)), LB_OK);
+	ck_assert_str_eq(got, "{\"first\":7}");
+	int64_t deadline = loop_now_ms() + 30000;
+	while (encode(&w, 3, "{\"level\": 1}", why, sizeof(why)) != LB_OK) {
+		ck_assert_msg(loop_now_ms() < deadline, "encoding still refused: %s", why);
+		usleep(50000);
+	}
+	world_close(&w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("payload");
@@ -349,6 +381,7 @@ int main(void)
 	tcase_add_test(tc, encode_refusals);
 	tcase_add_test(tc, encode_timeout_suspends_encoding_only);
 	tcase_add_test(tc, decode_timeout_suspends_decoding_only);
+	tcase_add_test(tc, encode_share_bounds_slow_objects);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
