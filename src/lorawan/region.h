@@ -119,8 +119,8 @@ struct region {
 	uint8_t rx2_dr;
 	uint8_t n_default_channels;           /* 3 (EU868, KR920, IN865), 2 (AS923), 0 grid */
 	uint32_t default_channels_hz[REGION_MAX_DEFAULT_CHANNELS]; /* join channels */
-	enum region_cflist cflist;            /* what the join-accept carries by default */
-	enum region_cflist cflist_capable;    /* which CFList type the region defines */
+	enum region_cflist cflist_capable;    /* which CFList type the region defines (what a
+					       * join-accept carries: daemon/otaa.c) */
 	uint16_t dwell_up125_ms;              /* max dwell on 125 kHz uplinks, 0 = none */
 	uint8_t default_max_eirp_dbm;         /* end-device MaxEIRP default */
 	enum region_lbt lbt;

@@ -109,7 +109,6 @@ static const struct region region_eu868 = {
 	.rx2_dr = 0,
 	.n_default_channels = 3,
 	.default_channels_hz = { 868100000, 868300000, 868500000 },
-	.cflist = REGION_CFLIST_FREQ,
 	.cflist_capable = REGION_CFLIST_FREQ,
 	.dwell_up125_ms = 0,
 	.default_max_eirp_dbm = 16,
@@ -160,8 +159,7 @@ static const struct region region_us915 = {
 	.down = { .base_hz = 923300000, .step_hz = 600000, .count = 8 },
 	.rx2_freq_hz = 923300000,
 	.rx2_dr = 8,
-	.cflist = REGION_CFLIST_CHMASK,  /* LoRaWAN 1.0.3+ devices only (daemon/otaa.c) */
-	.cflist_capable = REGION_CFLIST_CHMASK,
+	.cflist_capable = REGION_CFLIST_CHMASK,  /* LoRaWAN 1.0.3+ devices only (daemon/otaa.c) */
 	.dwell_up125_ms = 400,
 	.default_max_eirp_dbm = 30,
 	.subbands = us915_subbands,
@@ -211,8 +209,7 @@ static const struct region region_au915 = {
 	.down = { .base_hz = 923300000, .step_hz = 600000, .count = 8 },
 	.rx2_freq_hz = 923300000,
 	.rx2_dr = 8,
-	.cflist = REGION_CFLIST_CHMASK,  /* LoRaWAN 1.0.3+ devices only (daemon/otaa.c) */
-	.cflist_capable = REGION_CFLIST_CHMASK,
+	.cflist_capable = REGION_CFLIST_CHMASK,  /* LoRaWAN 1.0.3+ devices only (daemon/otaa.c) */
 	.dwell_up125_ms = 0,
 	.default_max_eirp_dbm = 30,
 	.subbands = au915_subbands,
@@ -318,7 +315,7 @@ static const struct region region_au915 = {
 		.rx2_freq_hz = AS923_CH0_HZ + (off_), .rx2_dr = 2,                     \
 		.n_default_channels = 2,                                               \
 		.default_channels_hz = { AS923_CH0_HZ + (off_), AS923_CH1_HZ + (off_) },     \
-		.cflist = REGION_CFLIST_FREQ, .cflist_capable = REGION_CFLIST_FREQ,    \
+		.cflist_capable = REGION_CFLIST_FREQ,                                  \
 		.dwell_up125_ms = 0, .default_max_eirp_dbm = 16,                       \
 		.lbt = REGION_LBT_BY_COUNTRY, .tx_param_setup = true,                  \
 		.subbands = (sb_), .n_subbands = 1,                                    \
@@ -382,8 +379,7 @@ static const struct region region_kr920 = {
 	.rx2_dr = 0,
 	.n_default_channels = 3,   /* §2.11.2 */
 	.default_channels_hz = { 922100000, 922300000, 922500000 },
-	.cflist = REGION_CFLIST_FREQ,  /* §2.11.4: type 0, channels 3..7 */
-	.cflist_capable = REGION_CFLIST_FREQ,
+	.cflist_capable = REGION_CFLIST_FREQ,  /* §2.11.4: type 0, channels 3..7 */
 	.dwell_up125_ms = 0,
 	.default_max_eirp_dbm = 14,    /* §2.11.3 */
 	.lbt = REGION_LBT_REQUIRED,
@@ -438,8 +434,7 @@ static const struct region region_in865 = {
 	.rx2_dr = 2,
 	.n_default_channels = 3,   /* §2.12.2 */
 	.default_channels_hz = { 865062500, 865402500, 865985000 },
-	.cflist = REGION_CFLIST_FREQ,  /* §2.12.4: type 0, channels 3..7 */
-	.cflist_capable = REGION_CFLIST_FREQ,
+	.cflist_capable = REGION_CFLIST_FREQ,  /* §2.12.4: type 0, channels 3..7 */
 	.dwell_up125_ms = 0,
 	.default_max_eirp_dbm = 30,    /* §2.12.3 */
 	.lbt = REGION_LBT_NONE,

@@ -442,8 +442,8 @@ START_TEST(test_cflist_freq)
 	static const uint32_t six[6] = { 0 };
 	ck_assert_int_eq(region_cflist_freq(eu(), six, 6, out), LB_ERR_INVAL);
 	ck_assert_int_eq(region_cflist_freq(us(), ttn, 1, out), LB_ERR_INVAL);
-	ck_assert_int_eq(eu()->cflist, REGION_CFLIST_FREQ);
-	ck_assert_int_eq(us()->cflist, REGION_CFLIST_CHMASK);
+	ck_assert_int_eq(eu()->cflist_capable, REGION_CFLIST_FREQ);
+	ck_assert_int_eq(us()->cflist_capable, REGION_CFLIST_CHMASK);
 }
 END_TEST
 
