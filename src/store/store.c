@@ -207,6 +207,25 @@ static const char SCHEMA_V8[] =
 static const char SCHEMA_V9[] =
 	"CREATE TABLE pending_session (" SESSION_ROW ";";
 
+/*
+ * Schema v10: the tries and back-off of RXParamSetupReq and RXTimingSetupReq
+ * as of LinkADRReq (unanswered, backoff_until), and what the last one asked
+ * while its answer may still come (NULL: nothing): the device applies it
+ * when it receives it and repeats its answer in every uplink until a
+ * downlink (TS001-1.0.4 §5.4, §5.7), so an answer that comes after a
+ * restart confirms those values, not the settings of the new run.
+ * rx_param_ask_freq in Hz.
+ */
+static const char SCHEMA_V10[] =
+	"ALTER TABLE mac_state ADD COLUMN rx_param_unanswered INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mac_state ADD COLUMN rx_param_backoff_until INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mac_state ADD COLUMN rx_param_ask_offset INTEGER;"
+	"ALTER TABLE mac_state ADD COLUMN rx_param_ask_dr INTEGER;"
+	"ALTER TABLE mac_state ADD COLUMN rx_param_ask_freq INTEGER;"
+	"ALTER TABLE mac_state ADD COLUMN rx_timing_unanswered INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mac_state ADD COLUMN rx_timing_backoff_until INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mac_state ADD COLUMN rx_timing_ask_delay INTEGER;";
+
 /* migrations[i] takes the schema from version i to i + 1: its SQL, then
  * (if any) a step in C and more SQL. */
 static const struct migration {
@@ -217,7 +236,7 @@ static const struct migration {
 	{SCHEMA_V1, NULL, NULL}, {SCHEMA_V2, NULL, NULL}, {SCHEMA_V3, NULL, NULL},
 	{SCHEMA_V4, NULL, NULL}, {SCHEMA_V5, NULL, NULL}, {SCHEMA_V6, NULL, NULL},
 	{SCHEMA_V7, store__outbox_migrate_v7, SCHEMA_V7_AFTER},
-	{SCHEMA_V8, NULL, NULL}, {SCHEMA_V9, NULL, NULL},
+	{SCHEMA_V8, NULL, NULL}, {SCHEMA_V9, NULL, NULL}, {SCHEMA_V10, NULL, NULL},
 };
 
 /* One migration inside the caller's transaction. */

@@ -85,7 +85,7 @@ const char *const store__sql[STMT__COUNT] = {
 			      " COALESCE(min(first_seq), 0), COALESCE(max(seq), 0)"
 			      " FROM outbox WHERE seq > ?",
 	[STMT_MAC_PUT] = "INSERT OR REPLACE INTO mac_state (" MAC_COLS
-			 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[STMT_MAC_GET] = "SELECT " MAC_COLS " FROM mac_state WHERE dev_eui = ?",
 	[STMT_MAC_ALL] = "SELECT " MAC_COLS " FROM mac_state ORDER BY dev_eui",
 	[STMT_PURGE_MAC] = "DELETE FROM mac_state WHERE dev_eui = ?",

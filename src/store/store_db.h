@@ -126,9 +126,14 @@ enum { DC_ID, DC_DEV_EUI, DC_SEQ, DC_FPORT, DC_CONFIRMED, DC_DATA, DC_STATE, DC_
 /* Columns of `mac_state`, (0-based) positions. */
 #define MAC_COLS                                                                        \
 	"dev_eui, session_at, dr, tx_power, nb_trans, ch_mask, unanswered, backoff_until," \
-	" status_at, battery, margin, rx_done, updated_at"
+	" status_at, battery, margin, rx_done, updated_at,"                             \
+	" rx_param_unanswered, rx_param_backoff_until, rx_param_ask_offset,"            \
+	" rx_param_ask_dr, rx_param_ask_freq, rx_timing_unanswered,"                    \
+	" rx_timing_backoff_until, rx_timing_ask_delay"
 enum { MC_DEV_EUI, MC_SESSION_AT, MC_DR, MC_TX_POWER, MC_NB_TRANS, MC_CH_MASK, MC_UNANSWERED,
-       MC_BACKOFF_UNTIL, MC_STATUS_AT, MC_BATTERY, MC_MARGIN, MC_RX_DONE, MC_UPDATED_AT };
+       MC_BACKOFF_UNTIL, MC_STATUS_AT, MC_BATTERY, MC_MARGIN, MC_RX_DONE, MC_UPDATED_AT,
+       MC_RXP_UNANSWERED, MC_RXP_BACKOFF_UNTIL, MC_RXP_ASK_OFFSET, MC_RXP_ASK_DR,
+       MC_RXP_ASK_FREQ, MC_RXT_UNANSWERED, MC_RXT_BACKOFF_UNTIL, MC_RXT_ASK_DELAY };
 
 /* Columns of `outbox` (schema v7: one row per pack of events) as inserted,
  * (0-based) positions. */

@@ -13,6 +13,10 @@
 
 #define TAG STORE_LOG_TAG
 #define MAC_MAX_FIELD 15             /* DR, TXPower, NbTrans: 4-bit fields (TS001-1.0.4 §5.3) */
+/* RXParamSetupReq: RX1DROffset 3 bits, RX2DataRate 4, Frequency 24 bits in
+ * units of 100 Hz (§5.4); RXTimingSetupReq: Del 4 bits (§5.7). */
+#define MAC_MAX_RX1_DR_OFFSET 7
+#define MAC_MAX_RX2_FREQ_HZ (UINT32_C(0xffffff) * 100)
 
 static int read_mac(sqlite3_stmt *st, struct store_mac *r)
 {
@@ -38,6 +42,15 @@ static int read_mac(sqlite3_stmt *st, struct store_mac *r)
 	r->margin = (int8_t)sqlite3_column_int(st, MC_MARGIN);
 	r->rx_done = (uint32_t)sqlite3_column_int64(st, MC_RX_DONE);
 	r->updated_at = sqlite3_column_int64(st, MC_UPDATED_AT);
+	r->rx_param_unanswered = (uint8_t)sqlite3_column_int(st, MC_RXP_UNANSWERED);
+	r->rx_param_backoff_until = sqlite3_column_int64(st, MC_RXP_BACKOFF_UNTIL);
+	r->has_rx_param_ask = sqlite3_column_type(st, MC_RXP_ASK_FREQ) != SQLITE_NULL;
+	r->rx_param_ask_rx1_dr_offset = (uint8_t)sqlite3_column_int(st, MC_RXP_ASK_OFFSET);
+	r->rx_param_ask_rx2_dr = (uint8_t)sqlite3_column_int(st, MC_RXP_ASK_DR);
+	r->rx_param_ask_rx2_freq = (uint32_t)sqlite3_column_int64(st, MC_RXP_ASK_FREQ);
+	r->rx_timing_unanswered = (uint8_t)sqlite3_column_int(st, MC_RXT_UNANSWERED);
+	r->rx_timing_backoff_until = sqlite3_column_int64(st, MC_RXT_BACKOFF_UNTIL);
+	r->rx_timing_ask_delay = (uint8_t)sqlite3_column_int(st, MC_RXT_ASK_DELAY);
 	return LB_OK;
 }
 
@@ -48,7 +61,13 @@ int store_mac_put(struct store *s, const struct store_mac *row)
 	if (!s || !row)
 		return LB_ERR_INVAL;
 	if (row->dr > MAC_MAX_FIELD || row->tx_power > MAC_MAX_FIELD || row->nb_trans == 0 ||
-	    row->nb_trans > MAC_MAX_FIELD || row->margin < -32 || row->margin > 31)
+	    row->nb_trans > MAC_MAX_FIELD || row->margin < -32 || row->margin > 31 ||
+	    row->rx_timing_ask_delay > MAC_MAX_FIELD)
+		return LB_ERR_RANGE;
+	if (row->has_rx_param_ask &&
+	    (row->rx_param_ask_rx1_dr_offset > MAC_MAX_RX1_DR_OFFSET ||
+	     row->rx_param_ask_rx2_dr > MAC_MAX_FIELD ||
+	     row->rx_param_ask_rx2_freq > MAC_MAX_RX2_FREQ_HZ || row->rx_param_ask_rx2_freq % 100))
 		return LB_ERR_RANGE;
 	r = *row;
 	r.updated_at = store__wall_s(s);

@@ -22,7 +22,7 @@
 #define STORE_GEN_META_KEY "state_generation"    /* its copy in the meta table */
 #define STORE_GEN_PERIOD_MS (10 * 60 * 1000)     /* advanced at least this often */
 #define STORE_CHECKPOINT_FRAMES 4000             /* WAL frames before a checkpoint (16 MiB) */
-#define STORE_SCHEMA_VERSION 9           /* PRAGMA user_version */
+#define STORE_SCHEMA_VERSION 10          /* PRAGMA user_version */
 #define STORE_DEFAULT_COMMIT_MS 200
 #define STORE_MAX_COMMIT_MS 60000
 #define STORE_RETRY_MS 1000              /* store_tick() after a failed commit */
@@ -87,8 +87,9 @@ struct store_abp_seen {
 
 #define STORE_MAC_CHMASK_WORDS 5         /* 16-bit ChMask words: 80 channels */
 
-/* One row of `mac_state` (schema v5): what the network asked a device to
- * do by MAC command and what it answered (daemon/netmac.h). */
+/* One row of `mac_state` (schema v5; v10: the receive-settings requests'
+ * columns): what the network asked a device to do by MAC command and what
+ * it answered (daemon/netmac.h). */
 struct store_mac {
 	uint64_t dev_eui;
 	int64_t session_at;             /* joined_at of the session it belongs to (0: ABP) */
@@ -104,6 +105,19 @@ struct store_mac {
 	uint8_t battery;                /* 0 external, 1..254, 255 unknown */
 	int8_t margin;                  /* dB, -32..31 */
 	uint32_t rx_done;               /* receive settings the device confirmed (netmac.h) */
+	/* RXParamSetupReq and RXTimingSetupReq (schema v10): sent without an
+	 * answer, the back-off, and what the last one asked while its answer
+	 * may still come (the device applies it at once and repeats the
+	 * answer until a downlink, TS001-1.0.4 §5.4, §5.7). */
+	uint8_t rx_param_unanswered;
+	int64_t rx_param_backoff_until; /* Unix s; 0 = none */
+	bool has_rx_param_ask;          /* the three below are set */
+	uint8_t rx_param_ask_rx1_dr_offset;  /* 0..7 */
+	uint8_t rx_param_ask_rx2_dr;    /* 0..15 */
+	uint32_t rx_param_ask_rx2_freq; /* Hz, a multiple of 100 below 2^24 * 100 */
+	uint8_t rx_timing_unanswered;
+	int64_t rx_timing_backoff_until;/* Unix s; 0 = none */
+	uint8_t rx_timing_ask_delay;    /* s, 1..15; 0 = none */
 	int64_t updated_at;             /* Unix s; set by store_mac_put */
 };
 

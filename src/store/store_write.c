@@ -256,6 +256,14 @@ static int exec_mac_put(struct store *s, const struct store_mac *m)
 	sqlite3_bind_int64(st, MC_MARGIN + 1, m->margin);
 	store__bind_u64(st, MC_RX_DONE, m->rx_done);
 	sqlite3_bind_int64(st, MC_UPDATED_AT + 1, m->updated_at);
+	store__bind_u64(st, MC_RXP_UNANSWERED, m->rx_param_unanswered);
+	sqlite3_bind_int64(st, MC_RXP_BACKOFF_UNTIL + 1, m->rx_param_backoff_until);
+	bind_opt(st, MC_RXP_ASK_OFFSET, m->has_rx_param_ask, m->rx_param_ask_rx1_dr_offset);
+	bind_opt(st, MC_RXP_ASK_DR, m->has_rx_param_ask, m->rx_param_ask_rx2_dr);
+	bind_opt(st, MC_RXP_ASK_FREQ, m->has_rx_param_ask, m->rx_param_ask_rx2_freq);
+	store__bind_u64(st, MC_RXT_UNANSWERED, m->rx_timing_unanswered);
+	sqlite3_bind_int64(st, MC_RXT_BACKOFF_UNTIL + 1, m->rx_timing_backoff_until);
+	bind_opt(st, MC_RXT_ASK_DELAY, m->rx_timing_ask_delay != 0, m->rx_timing_ask_delay);
 	return run(s, st, "put MAC state");
 }
 

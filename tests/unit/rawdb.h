@@ -41,6 +41,19 @@ static inline int64_t rawdb_int(const char *dir, const char *sql)
 	return v;
 }
 
+/* SQL that takes `mac_state` back to its form before schema v10 (no
+ * columns of the receive-settings requests), for a database set back to
+ * an older version that keeps the table. */
+#define RAWDB_MAC_STATE_V9                                                  \
+	"ALTER TABLE mac_state DROP COLUMN rx_param_unanswered;"            \
+	"ALTER TABLE mac_state DROP COLUMN rx_param_backoff_until;"         \
+	"ALTER TABLE mac_state DROP COLUMN rx_param_ask_offset;"            \
+	"ALTER TABLE mac_state DROP COLUMN rx_param_ask_dr;"                \
+	"ALTER TABLE mac_state DROP COLUMN rx_param_ask_freq;"              \
+	"ALTER TABLE mac_state DROP COLUMN rx_timing_unanswered;"           \
+	"ALTER TABLE mac_state DROP COLUMN rx_timing_backoff_until;"        \
+	"ALTER TABLE mac_state DROP COLUMN rx_timing_ask_delay;"
+
 /* Run sql, which must succeed. */
 static inline void rawdb_exec(const char *dir, const char *sql)
 {

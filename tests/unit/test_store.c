@@ -1905,6 +1905,121 @@ START_TEST(test_mac_state)
 }
 END_TEST
 
+/* Schema v10: the tries, back-off and asked values of RXParamSetupReq and
+ * RXTimingSetupReq read back as written (an ask absent is NULL, read as
+ * none); out-of-range values are refused. */
+START_TEST(test_mac_state_rx_requests)
+{
+	char dir[512];
+	struct store s;
+	struct store_mac m = mk_mac(EUI_A), got;
+
+	m.rx_param_unanswered = 2;
+	m.rx_param_backoff_until = 1700007200;
+	m.has_rx_param_ask = true;
+	m.rx_param_ask_rx1_dr_offset = 2;
+	m.rx_param_ask_rx2_dr = 3;
+	m.rx_param_ask_rx2_freq = 869525000;
+	m.rx_timing_unanswered = 1;
+	m.rx_timing_backoff_until = 1700010800;
+	m.rx_timing_ask_delay = 3;
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_mac_put(&s, &m), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	store_close(&s);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT rx_param_ask_freq FROM mac_state"), 869525000);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT rx_timing_ask_delay FROM mac_state"), 3);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_mac_get(&s, EUI_A, &got), LB_OK);
+	ck_assert_uint_eq(got.rx_param_unanswered, 2);
+	ck_assert_int_eq(got.rx_param_backoff_until, 1700007200);
+	ck_assert(got.has_rx_param_ask);
+	ck_assert_uint_eq(got.rx_param_ask_rx1_dr_offset, 2);
+	ck_assert_uint_eq(got.rx_param_ask_rx2_dr, 3);
+	ck_assert_uint_eq(got.rx_param_ask_rx2_freq, 869525000);
+	ck_assert_uint_eq(got.rx_timing_unanswered, 1);
+	ck_assert_int_eq(got.rx_timing_backoff_until, 1700010800);
+	ck_assert_uint_eq(got.rx_timing_ask_delay, 3);
+	ck_assert_uint_eq(got.unanswered, 3);                   /* LinkADRReq's own */
+
+	/* Nothing asked whose answer may come: NULL, read back as none. */
+	m.has_rx_param_ask = false;
+	m.rx_timing_ask_delay = 0;
+	ck_assert_int_eq(store_mac_put(&s, &m), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM mac_state WHERE rx_param_ask_offset"
+				      " IS NULL AND rx_param_ask_dr IS NULL AND rx_param_ask_freq"
+				      " IS NULL AND rx_timing_ask_delay IS NULL"), 1);
+	ck_assert_int_eq(store_mac_get(&s, EUI_A, &got), LB_OK);
+	ck_assert(!got.has_rx_param_ask);
+	ck_assert_uint_eq(got.rx_timing_ask_delay, 0);
+
+	/* The fields' ranges (TS001-1.0.4 §5.4, §5.7). */
+	struct store_mac bad = m;
+	bad.rx_timing_ask_delay = 16;
+	ck_assert_int_eq(store_mac_put(&s, &bad), LB_ERR_RANGE);
+	bad = m;
+	bad.has_rx_param_ask = true;
+	bad.rx_param_ask_rx2_freq = 869525000;
+	bad.rx_param_ask_rx1_dr_offset = 8;
+	ck_assert_int_eq(store_mac_put(&s, &bad), LB_ERR_RANGE);
+	bad.rx_param_ask_rx1_dr_offset = 7;
+	bad.rx_param_ask_rx2_dr = 16;
+	ck_assert_int_eq(store_mac_put(&s, &bad), LB_ERR_RANGE);
+	bad.rx_param_ask_rx2_dr = 15;
+	bad.rx_param_ask_rx2_freq = 869525050;               /* not a multiple of 100 Hz */
+	ck_assert_int_eq(store_mac_put(&s, &bad), LB_ERR_RANGE);
+	bad.rx_param_ask_rx2_freq = UINT32_C(0xffffff) * 100 + 100;
+	ck_assert_int_eq(store_mac_put(&s, &bad), LB_ERR_RANGE);
+	bad.rx_param_ask_rx2_freq = UINT32_C(0xffffff) * 100;
+	ck_assert_int_eq(store_mac_put(&s, &bad), LB_OK);
+	store_close(&s);
+}
+END_TEST
+
+/* Schema v9 -> v10: a row written before keeps its values and reads with
+ * no tries, no back-off and nothing asked of the two requests. */
+START_TEST(test_migrate_mac_state_from_v9)
+{
+	char dir[512];
+	struct store s;
+	struct store_mac m = mk_mac(EUI_A), got;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	store_close(&s);
+	raw_exec(dir, RAWDB_MAC_STATE_V9);
+	raw_exec(dir, "INSERT INTO mac_state (dev_eui, session_at, dr, tx_power, nb_trans, ch_mask,"
+		      " unanswered, backoff_until, status_at, battery, margin, rx_done, updated_at)"
+		      " VALUES (1, 1700000000, 5, 2, 1, x'FF000000000000000200', 3, 1700003600,"
+		      " 1700000100, 127, -5, 259, 1700000200)");
+	raw_exec(dir, "PRAGMA user_version = 9");
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(STORE_SCHEMA_VERSION, 10);
+	ck_assert_int_eq(store_mac_get(&s, 1, &got), LB_OK);
+	ck_assert_uint_eq(got.dr, 5);
+	ck_assert_uint_eq(got.unanswered, 3);
+	ck_assert_int_eq(got.backoff_until, 1700003600);
+	ck_assert_uint_eq(got.rx_done, 0x103);
+	ck_assert_uint_eq(got.rx_param_unanswered, 0);
+	ck_assert_int_eq(got.rx_param_backoff_until, 0);
+	ck_assert(!got.has_rx_param_ask);
+	ck_assert_uint_eq(got.rx_timing_unanswered, 0);
+	ck_assert_int_eq(got.rx_timing_backoff_until, 0);
+	ck_assert_uint_eq(got.rx_timing_ask_delay, 0);
+	/* and the new columns take writes */
+	m.dev_eui = 1;
+	m.rx_timing_unanswered = 2;
+	m.rx_timing_ask_delay = 5;
+	ck_assert_int_eq(store_mac_put(&s, &m), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT rx_timing_ask_delay FROM mac_state"), 5);
+	store_close(&s);
+}
+END_TEST
+
 static int collect_gw(void *arg, uint64_t eui)
 {
 	uint64_t *got = arg;
@@ -2183,6 +2298,7 @@ START_TEST(test_abp_seen)
 	ck_assert_int_eq(store_close(&s), LB_OK);
 	raw_exec(dir, "DROP TABLE abp_seen");
 	raw_exec(dir, "DROP TABLE pending_session");
+	raw_exec(dir, RAWDB_MAC_STATE_V9);
 	raw_exec(dir, "PRAGMA user_version = 7");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
@@ -2863,6 +2979,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_migrate_from_v3);
 	tcase_add_test(tc, test_mac_state);
+	tcase_add_test(tc, test_mac_state_rx_requests);
+	tcase_add_test(tc, test_migrate_mac_state_from_v9);
 	tcase_add_test(tc, test_pending_session);
 	tcase_add_test(tc, test_review_pending_replayed);
 	tcase_add_test(tc, test_migrate_from_v1);

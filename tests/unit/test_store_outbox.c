@@ -640,11 +640,11 @@ END_TEST
  * given schema's form. */
 static void old_outbox(const char *dir, int version)
 {
-	char sql[1024];
+	char sql[2048];
 
 	snprintf(sql, sizeof(sql),
 		 "DROP TABLE outbox; DROP TABLE session_fcnt; DROP TABLE abp_seen;"
-		 " DROP TABLE pending_session;"
+		 " DROP TABLE pending_session;" RAWDB_MAC_STATE_V9
 		 "CREATE TABLE outbox (seq INTEGER PRIMARY KEY, dev_eui INTEGER NOT NULL,"
 		 " qos INTEGER NOT NULL CHECK (%s), topic TEXT NOT NULL,"
 		 " payload BLOB NOT NULL, created_at INTEGER NOT NULL);"
