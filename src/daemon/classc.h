@@ -141,7 +141,8 @@ struct classc_ctx {
 	struct budget *budget;
 	struct devevents *ev;
 	struct txsched *tx;
-	const struct netmac *netmac;     /* ABP receive settings; NULL = none */
+	struct netmac *netmac;           /* ABP receive settings; NULL = none (reading a
+					  * device's stored state adds to its table) */
 	/* pending sessions (session.h); NULL = none. While a device's join is
 	 * pending and it was not heard under its current session since, it
 	 * may have either session: nothing is sent in class C (the frame

@@ -53,9 +53,9 @@ static const struct macstate *mac_view(const struct lb_device *dev)
 
 /* A stored state not read yet (netmac_defer_restore) is read at the
  * device's first use, before anything reads or writes it. */
-static int restore(const struct netmac *m, struct lb_device *dev);
+static int restore(struct netmac *m, struct lb_device *dev);
 
-static void fetch(const struct netmac *m, struct lb_device *dev)
+static void fetch(struct netmac *m, struct lb_device *dev)
 {
 	if (!dev->rt.mac_unread)
 		return;
@@ -63,7 +63,7 @@ static void fetch(const struct netmac *m, struct lb_device *dev)
 	(void)restore(m, dev);   /* logged; a failure starts afresh */
 }
 
-void netmac_load(const struct netmac *m, struct lb_device *dev)
+void netmac_load(struct netmac *m, struct lb_device *dev)
 {
 	fetch(m, dev);
 }
@@ -76,7 +76,30 @@ void netmac_defer_restore(struct netmac *m, struct lb_device *dev)
 
 /* ------------------------------------------------------- durability */
 
-static void row_of(const struct lb_device *dev, struct store_mac *r)
+/* The values of the request whose track says `asked`, or NULL (not known:
+ * asked before the store kept it, or the table was full). */
+static const struct maccmd_rx_param_setup_req *rx_asked(const struct netmac *m, uint8_t asked)
+{
+	return asked >= 1 && asked <= m->n_rx_asked ? &m->rx_asked[asked - 1] : NULL;
+}
+
+/* The number to remember for a request of values q (find or add), 0 when
+ * the table is full. */
+static uint8_t rx_asked_note(struct netmac *m, const struct maccmd_rx_param_setup_req *q)
+{
+	for (uint8_t i = 0; i < m->n_rx_asked; i++) {
+		const struct maccmd_rx_param_setup_req *e = &m->rx_asked[i];
+		if (e->rx1_dr_offset == q->rx1_dr_offset && e->rx2_data_rate == q->rx2_data_rate &&
+		    e->frequency == q->frequency)
+			return (uint8_t)(i + 1);
+	}
+	if (m->n_rx_asked == NETMAC_RX_ASKED_MAX)
+		return 0;
+	m->rx_asked[m->n_rx_asked++] = *q;
+	return m->n_rx_asked;
+}
+
+static void row_of(const struct netmac *m, const struct lb_device *dev, struct store_mac *r)
 {
 	const struct macstate *s = mac_view(dev);
 
@@ -90,6 +113,23 @@ static void row_of(const struct lb_device *dev, struct store_mac *r)
 		memcpy(r->ch_mask, s->ch_mask, sizeof(r->ch_mask));
 	r->unanswered = s->track[MACSTATE_LINK_ADR].tries;
 	r->backoff_until = s->track[MACSTATE_LINK_ADR].backoff_until;
+	const struct macstate_track *tp = &s->track[MACSTATE_RX_PARAM];
+	const struct macstate_track *tt = &s->track[MACSTATE_RX_TIMING];
+	r->rx_param_unanswered = tp->tries;
+	r->rx_param_backoff_until = tp->backoff_until;
+	r->rx_timing_unanswered = tt->tries;
+	r->rx_timing_backoff_until = tt->backoff_until;
+	/* What the last request asked, while its answer may come: tried and
+	 * not answered yet, or late in the back-off (on_rx_param()). */
+	const struct maccmd_rx_param_setup_req *q = rx_asked(m, tp->asked);
+	if (q && (tp->tries || tp->backoff_until)) {
+		r->has_rx_param_ask = true;
+		r->rx_param_ask_rx1_dr_offset = q->rx1_dr_offset;
+		r->rx_param_ask_rx2_dr = q->rx2_data_rate;
+		r->rx_param_ask_rx2_freq = q->frequency;
+	}
+	if (tt->tries || tt->backoff_until)
+		r->rx_timing_ask_delay = tt->asked;
 	r->has_status = s->has_status;
 	r->status_at = s->status_at;
 	r->battery = s->battery;
@@ -99,9 +139,39 @@ static void row_of(const struct lb_device *dev, struct store_mac *r)
 	r->rx_done = macstate_rx_done_to_row(s->rx_done) | ROW_CHANNELS_BY_REGION;
 }
 
-static int apply_row(struct devices *d, struct lb_device *dev, const struct store_mac *r)
+/* A request of kind k tried before the restart: the next uplink without
+ * its answer counts it, so a device left at max_unanswered tries backs off
+ * instead of never being asked again (may_ask()). */
+static void apply_track(struct macstate_track *t, uint8_t tries, int64_t backoff_until,
+			uint8_t asked)
 {
-	struct macstate *s = devices_mac_new(d, dev);
+	t->tries = tries;
+	t->outstanding = tries > 0;
+	t->backoff_until = macstate_unix_s(backoff_until);
+	t->asked = asked;
+}
+
+/* The number of the stored RXParamSetupReq values, 0 when none is stored
+ * or the table is full (logged: its answer then confirms nothing). */
+static uint8_t stored_rx_ask(struct netmac *m, const struct lb_device *dev,
+			     const struct store_mac *r)
+{
+	if (!r->has_rx_param_ask)
+		return 0;
+	struct maccmd_rx_param_setup_req q = {.rx1_dr_offset = r->rx_param_ask_rx1_dr_offset,
+					      .rx2_data_rate = r->rx_param_ask_rx2_dr,
+					      .frequency = r->rx_param_ask_rx2_freq};
+	uint8_t asked = rx_asked_note(m, &q);
+	if (!asked)
+		LB_LOG_RL(LOG_LVL_ERROR, TAG, "device %s: the values of its RXParamSetupReq in "
+			  "flight not kept: more than %d different ones stored", dev->name,
+			  NETMAC_RX_ASKED_MAX);
+	return asked;
+}
+
+static int apply_row(struct netmac *m, struct lb_device *dev, const struct store_mac *r)
+{
+	struct macstate *s = devices_mac_new(m->c.devices, dev);
 
 	if (!s)
 		return LB_ERR_NOMEM;
@@ -114,12 +184,13 @@ static int apply_row(struct devices *d, struct lb_device *dev, const struct stor
 	memcpy(s->ch_mask, r->ch_mask, sizeof(s->ch_mask));
 	for (size_t i = 0; i < MACSTATE_CHMASK_WORDS; i++)
 		s->ch_mask_set |= r->ch_mask[i] != 0;
-	s->track[MACSTATE_LINK_ADR].tries = r->unanswered;
-	/* Tried before the restart and not answered: the next uplink without
-	 * an answer counts it, so a device left at max_unanswered tries backs
-	 * off instead of never being asked again (may_ask()). */
-	s->track[MACSTATE_LINK_ADR].outstanding = r->unanswered > 0;
-	s->track[MACSTATE_LINK_ADR].backoff_until = macstate_unix_s(r->backoff_until);
+	/* LinkADRReq's values are not stored: its answer applies nothing
+	 * (ask_known false, on_link_adr()). */
+	apply_track(&s->track[MACSTATE_LINK_ADR], r->unanswered, r->backoff_until, 0);
+	apply_track(&s->track[MACSTATE_RX_PARAM], r->rx_param_unanswered,
+		    r->rx_param_backoff_until, stored_rx_ask(m, dev, r));
+	apply_track(&s->track[MACSTATE_RX_TIMING], r->rx_timing_unanswered,
+		    r->rx_timing_backoff_until, r->rx_timing_ask_delay);
 	s->has_status = r->has_status;
 	s->status_at = macstate_unix_s(r->status_at);
 	s->battery = r->battery;
@@ -155,7 +226,7 @@ static void touch(struct netmac *m, struct lb_device *dev)
 		return;
 	if (dev->rt.mac_unread)   /* its stored state could not be read: kept as stored */
 		return;
-	row_of(dev, &r);
+	row_of(m, dev, &r);
 	(void)store_mac_put(m->c.store, &r);   /* no room to list it: staged now */
 }
 
@@ -187,7 +258,7 @@ static int stage_all(void *arg)
 			LB_LOG_RL(LOG_LVL_ERROR, TAG, "device %s: MAC state not written: its stored "
 				  "state could not be read, kept as stored", m->c.devices->dev[i].name);
 		} else if (i < m->c.devices->n) {
-			row_of(&m->c.devices->dev[i], &r);
+			row_of(m, &m->c.devices->dev[i], &r);
 			int rc = store_mac_put(m->c.store, &r);
 			if (rc == LB_ERR_IO || rc == LB_ERR_NOMEM || rc == LB_ERR_FULL)
 				return rc;   /* stays listed: the batch waits for it */
@@ -222,7 +293,7 @@ int netmac_restore_device(struct netmac *m, struct lb_device *dev)
 	return restore(m, dev);
 }
 
-static int restore(const struct netmac *m, struct lb_device *dev)
+static int restore(struct netmac *m, struct lb_device *dev)
 {
 	struct store_mac row;
 
@@ -238,7 +309,7 @@ static int restore(const struct netmac *m, struct lb_device *dev)
 			  "use, not written over meanwhile): %s", dev->name, lb_strerror(rc));
 		return rc;
 	}
-	if ((rc = apply_row(m->c.devices, dev, &row)) != LB_OK) {
+	if ((rc = apply_row(m, dev, &row)) != LB_OK) {
 		log_error(TAG, "device %s: MAC state not kept: %s", dev->name, lb_strerror(rc));
 		return rc;
 	}
@@ -407,29 +478,6 @@ static void on_dev_status(struct netmac *m, struct lb_device *dev,
 	status_event(m, dev, a, rx, dedup_id);
 }
 
-/* The values of the request whose track says `asked`, or NULL (not known:
- * asked before a restart, or the table was full). */
-static const struct maccmd_rx_param_setup_req *rx_asked(const struct netmac *m, uint8_t asked)
-{
-	return asked >= 1 && asked <= m->n_rx_asked ? &m->rx_asked[asked - 1] : NULL;
-}
-
-/* The number to remember for a request of values q (find or add), 0 when
- * the table is full. */
-static uint8_t rx_asked_note(struct netmac *m, const struct maccmd_rx_param_setup_req *q)
-{
-	for (uint8_t i = 0; i < m->n_rx_asked; i++) {
-		const struct maccmd_rx_param_setup_req *e = &m->rx_asked[i];
-		if (e->rx1_dr_offset == q->rx1_dr_offset && e->rx2_data_rate == q->rx2_data_rate &&
-		    e->frequency == q->frequency)
-			return (uint8_t)(i + 1);
-	}
-	if (m->n_rx_asked == NETMAC_RX_ASKED_MAX)
-		return 0;
-	m->rx_asked[m->n_rx_asked++] = *q;
-	return m->n_rx_asked;
-}
-
 /* RXParamSetupAns, all three bits: the device now uses what its request
  * asked (TS001-1.0.4 §5.4), which is what is recorded, whatever the
  * settings say now (rx_param_needed() then asks again if they differ). */
@@ -470,11 +518,23 @@ static void on_rx_param(struct netmac *m, struct lb_device *dev,
 	answered(m, dev, MACSTATE_RX_PARAM);
 }
 
+/* RXTimingSetupAns: the device uses the delay its request asked
+ * (TS001-1.0.4 §5.7), sent in this run or before a restart (the store
+ * keeps it), whatever the settings say now (rx_timing_needed() then asks
+ * again if they differ). Repeated (tries 0): already handled. */
 static void on_rx_timing(struct netmac *m, struct lb_device *dev)
 {
-	if (dev->rt.mac->track[MACSTATE_RX_TIMING].tries == 0)
+	const struct macstate_track *t = &dev->rt.mac->track[MACSTATE_RX_TIMING];
+
+	if (t->tries == 0)
 		return;
-	dev->rt.rx_delay_s = m->o.rx_delay_s;
+	if (t->asked == 0) {
+		/* Asked before the store kept what: nothing is taken; the
+		 * device answered (no back-off), rx_timing_needed() asks again. */
+		answered(m, dev, MACSTATE_RX_TIMING);
+		return;
+	}
+	dev->rt.rx_delay_s = t->asked;
 	dev->rt.mac->rx_done |= (uint8_t)MACSTATE_RX_TIMING_DONE;
 	(void)sessions_touch(m->c.sessions, dev);
 	answered(m, dev, MACSTATE_RX_TIMING);
@@ -687,6 +747,11 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 		if (dev->rt.mac->track[k].outstanding && !(seen & 1u << k))
 			unanswered(m, dev, (enum macstate_req)k);
 	}
+	/* Repeated until the device receives a downlink (§5.4, §5.7): the next
+	 * uplink may carry the same answer (other_answer_may_come()). */
+	dev->rt.mac->track[MACSTATE_RX_PARAM].answer_repeats = (seen & 1u << MACSTATE_RX_PARAM) != 0;
+	dev->rt.mac->track[MACSTATE_RX_TIMING].answer_repeats =
+		(seen & 1u << MACSTATE_RX_TIMING) != 0;
 	/* After the answers: an uplink that carries LinkADRAns was sent with
 	 * what it accepted (the device applies it on reception, §5.3.1). */
 	add_history(dev, rx, n_rx);
@@ -841,6 +906,23 @@ static bool rx_timing_needed(const struct netmac *m, const struct lb_device *dev
 	return m->o.rx_delay_s && m->o.rx_delay_s != cur;
 }
 
+/* A request of kind k that asks `asked` must wait: the device may still
+ * answer the last request of this kind, which asked other values: it went
+ * out since the device's last uplink (or before a restart, and no uplink
+ * came since), or that uplink carried its answer, which the device repeats
+ * in every uplink until it receives a downlink (RXParamSetupAns,
+ * RXTimingSetupAns: TS001-1.0.4 §5.4, §5.7). The answer to the new request
+ * could not be told from that one, and taken for it would confirm values
+ * the device does not use: its downlinks would miss its windows for good.
+ * It goes once an uplink without the answer shows the device got a
+ * downlink (the one that answered the repeated answer, netmac_uplink()). */
+static bool other_answer_may_come(const struct macstate *s, enum macstate_req k, uint8_t asked)
+{
+	const struct macstate_track *t = &s->track[k];
+
+	return (t->outstanding || t->answer_repeats) && t->asked != asked;
+}
+
 static size_t put_cmd(const struct maccmd *c, uint8_t *out, size_t cap)
 {
 	size_t n = 0;
@@ -911,18 +993,24 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 			LB_LOG_RL(LOG_LVL_ERROR, TAG, "device %s: RXParamSetupReq not sent: more "
 				  "than %d different requests in this run", dev->name,
 				  NETMAC_RX_ASKED_MAX);
+		} else if (other_answer_may_come(dev->rt.mac, MACSTATE_RX_PARAM, asked)) {
+			log_debug(TAG, "device %s: RXParamSetupReq waits for an uplink without "
+				  "the answer to the last one", dev->name);
 		} else if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
 			len += n;
 			*kinds |= 1u << MACSTATE_RX_PARAM;
 			dev->rt.mac->track[MACSTATE_RX_PARAM].asked = asked;
 		}
 	}
-	if (may_ask(m, dev->rt.mac, MACSTATE_RX_TIMING, now) && rx_timing_needed(m, dev)) {
+	if (may_ask(m, dev->rt.mac, MACSTATE_RX_TIMING, now) && rx_timing_needed(m, dev) &&
+	    !other_answer_may_come(dev->rt.mac, MACSTATE_RX_TIMING, m->o.rx_delay_s)) {
 		struct maccmd c = {.cid = MACCMD_RX_TIMING_SETUP, .dir = LW_DIR_DOWN};
 		c.u.rx_timing_setup_req.delay = m->o.rx_delay_s;
 		if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
 			len += n;
 			*kinds |= 1u << MACSTATE_RX_TIMING;
+			/* What it asks, for its answer (on_rx_timing()). */
+			dev->rt.mac->track[MACSTATE_RX_TIMING].asked = m->o.rx_delay_s;
 		}
 	}
 	if (may_ask(m, dev->rt.mac, MACSTATE_NEW_CHANNEL, now) &&

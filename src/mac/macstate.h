@@ -46,8 +46,14 @@ struct macstate_track {
 	bool outstanding;            /* sent, the next uplink should answer */
 	uint8_t asked;               /* what the last request of this kind asked, in
 				      * the daemon's numbering (RXParamSetupReq:
-				      * netmac's table of the values it asks);
-				      * 0 = not known (not kept across a restart) */
+				      * netmac's table of the values it asks;
+				      * RXTimingSetupReq: the delay in s); 0 = not
+				      * known (asked before the store kept it) */
+	bool answer_repeats;         /* the last uplink carried an answer of this
+				      * kind: RXParamSetupAns and RXTimingSetupAns
+				      * are repeated until the device receives a
+				      * downlink, so the next uplink may carry the
+				      * same one again (in memory only) */
 };
 
 struct macstate {

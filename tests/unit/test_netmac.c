@@ -210,10 +210,12 @@ static json_object *last_event(const char *event)
 
 #define BIT(k) (1u << (k))
 
-/* A restart of the bridge: what was committed is all the device has. */
+/* A restart of the bridge: what was committed is all the device has (a
+ * new process: the table of RXParamSetupReq values asked is empty). */
 static void restart(void)
 {
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	w.mac.n_rx_asked = 0;
 	devices_mac_drop(&w.devices, dev());
 	ck_assert_ptr_null(dev()->rt.mac);
 	ck_assert_int_eq(netmac_restore_device(&w.mac, dev()), LB_OK);
@@ -717,8 +719,12 @@ START_TEST(rx_param_answer_confirms_what_was_asked)
 	ck_assert_uint_eq(in.rx2_freq_hz, 869000000);
 	ck_assert_uint_eq(in.rx1_dr_offset, 0);
 
-	/* The new settings are asked at once (the answer ended the back-off);
-	 * changed again before the answer, which still confirms them. */
+	/* The new settings are asked once the device got a downlink (an
+	 * uplink without the answer, which it repeats until then: the answer
+	 * ended the back-off); changed again before the answer, which still
+	 * confirms them. */
+	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 0);
+	uplink(NULL, 0, 5.0f);
 	size_t len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
 	ck_assert_uint_eq(kinds, BIT(MACSTATE_RX_PARAM));
 	ck_assert_int_eq(maccmd_parse(out, len, LW_DIR_DOWN, cmds, 4, &n), LB_OK);
@@ -752,24 +758,25 @@ START_TEST(review_rx_asked_table_full)
 		uplink(ans, sizeof(ans), 5.0f);
 		ck_assert_uint_eq(dev()->rt.rx2_freq, 869000000 + 100000 * i);
 	}
-	w.mac.o.rx2_freq = 869500000;               /* a fifth value */
+	w.mac.o.rx2_freq = 869000000 + 100000 * NETMAC_RX_ASKED_MAX;   /* one value more */
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), 0);
-	ck_assert_uint_eq(dev()->rt.rx2_freq, 869300000);
+	ck_assert_uint_eq(dev()->rt.rx2_freq, 869000000 + 100000 * (NETMAC_RX_ASKED_MAX - 1));
 }
 END_TEST
 
-/* review3: known failures (a restart with changed settings while a request
- * is in flight); build with -DREVIEW3_KNOWN_FAILURES to run them. */
-#ifdef REVIEW3_KNOWN_FAILURES
-/* Review: RXTimingSetupAns is repeated in every uplink until the device
- * gets a downlink (TS001-1.0.4 §5.7). A request of 3 s in flight, then a
- * restart with rx_delay_s = 5: the first repeated answer is ignored (tries
- * 0), the new request (5 s) goes in the windows of 1 s the bridge still
- * believes while the device listens at 3 s, so the device cannot get it and
- * repeats its answer to the 3 s request, which is taken as confirming 5 s:
- * every later downlink misses the device's windows, and nothing asks again. */
-START_TEST(review_rx_timing_sticky_answer_after_restart)
+/* RXTimingSetupAns is repeated in every uplink until the device gets a
+ * downlink (TS001-1.0.4 §5.7). A request of 3 s in flight, then a restart
+ * with rx_delay_s = 5: the answer after the restart confirms 3 s, what was
+ * asked (the store kept it), and the downlink that answers it carries no
+ * request of 5 s: the next uplink may repeat the answer to 3 s, which
+ * could not be told from an answer to 5 s. Once an uplink comes without
+ * it (the device got a downlink), 5 s is asked, in the 3 s windows, and its
+ * answer confirms 5 s. (Before, the answer after the restart was ignored,
+ * 5 s went out in the 1 s windows the device no longer used, and its
+ * repeated answer to 3 s was taken for 5 s: every later downlink missed
+ * its windows, and nothing asked again.) */
+START_TEST(rx_timing_answer_after_restart_confirms_what_was_asked)
 {
 	const uint8_t ans[] = {CID_RX_TIMING};
 
@@ -782,19 +789,31 @@ START_TEST(review_rx_timing_sticky_answer_after_restart)
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));   /* 3 s asked */
 	restart();
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].tries, 1);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].asked, 3);
 	w.mac.o.rx_delay_s = 5;                        /* the new configuration */
-	uplink(ans, sizeof(ans), 5.0f);                /* the device now uses 3 s */
-	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));   /* 5 s, in 1 s windows */
-	uplink(ans, sizeof(ans), 5.0f);                /* the same answer, repeated */
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));     /* the device now uses 3 s */
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 3);
+	ck_assert_uint_ne(dev()->rt.mac->rx_done & MACSTATE_RX_TIMING_DONE, 0);
+	ck_assert_uint_eq(request_and_send(), 0);      /* the downlink that stops the repeats */
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));     /* it was lost: the same answer, repeated */
 	ck_assert_uint_ne(dev()->rt.rx_delay_s, 5);
+	ck_assert_uint_eq(request_and_send(), 0);
+	ck_assert(!uplink(NULL, 0, 5.0f));             /* the device got a downlink */
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));   /* 5 s, in 3 s windows */
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 3);
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 5);
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_RX_TIMING], 2);
+	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_RX_TIMING], 0);
 }
 END_TEST
 
-/* Review: the same across a real restart for RXParamSetupReq: the table of
- * asked values is empty again, the repeated answer to the request of
- * 869.0 MHz is ignored, then taken as confirming the request of 869.2 MHz
- * sent after the restart (in RX2 the device could not hear it). */
-START_TEST(review_rx_param_sticky_answer_after_restart)
+/* The same for RXParamSetupReq across a restart (the table of asked values
+ * is empty again): the answer to the request of 869.0 MHz confirms 869.0
+ * MHz; 869.2 MHz is asked only once an uplink comes without the answer,
+ * and the repeated answer before that confirms nothing more. */
+START_TEST(rx_param_answer_after_restart_confirms_what_was_asked)
 {
 	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK};
 
@@ -807,15 +826,96 @@ START_TEST(review_rx_param_sticky_answer_after_restart)
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM));
 	restart();
-	w.mac.n_rx_asked = 0;                          /* a new process */
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_PARAM].tries, 1);
+	ck_assert(netmac_rx2_changing(dev()));         /* class C waits for the answer */
 	w.mac.o.rx2_freq = 869200000;
-	uplink(ans, sizeof(ans), 5.0f);
-	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM));
-	uplink(ans, sizeof(ans), 5.0f);
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(dev()->rt.rx2_freq, 869000000);
+	ck_assert_uint_ne(dev()->rt.mac->rx_done & MACSTATE_RX_PARAM_DONE, 0);
+	ck_assert_uint_eq(request_and_send(), 0);
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));     /* repeated */
 	ck_assert_uint_ne(dev()->rt.rx2_freq, 869200000);
+	ck_assert(!uplink(NULL, 0, 5.0f));
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM));
+	struct downlink_plan_in in;
+	memset(&in, 0, sizeof(in));
+	netmac_windows(&w.mac, dev(), &in);
+	ck_assert_uint_eq(in.rx2_freq_hz, 869000000);  /* where the device listens */
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(dev()->rt.rx2_freq, 869200000);
 }
 END_TEST
-#endif
+
+/* An answer after a restart with the settings unchanged still confirms
+ * them, and nothing is asked again. */
+START_TEST(rx_answers_after_restart_with_settings_unchanged)
+{
+	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK, CID_RX_TIMING};
+
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx2_freq = 869000000;
+	o.rx_delay_s = 2;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM) | BIT(MACSTATE_RX_TIMING));
+	restart();
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(dev()->rt.rx2_freq, 869000000);
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 2);
+	const unsigned both = MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE;
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & both, both);
+	ck_assert_uint_eq(request_and_send(), 0);
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert(!uplink(NULL, 0, 5.0f));
+	ck_assert_uint_eq(request_and_send(), 0);
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_RX_PARAM], 1);
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_RX_TIMING], 1);
+	/* Confirmed: after another restart nothing is asked either. */
+	restart();
+	ck_assert(!uplink(NULL, 0, 5.0f));
+	ck_assert_uint_eq(request_and_send(), 0);
+}
+END_TEST
+
+/* A request that never reached the device: no answer comes, the tries go
+ * on across the restart and end in the back-off as without one (each try
+ * counted once, the first uplink after the restart counts the last), and
+ * the request of the new settings asked after it is what an answer
+ * confirms. */
+START_TEST(rx_timing_unanswered_across_restart)
+{
+	const uint8_t ans[] = {CID_RX_TIMING};
+
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx_delay_s = 3;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	for (int i = 0; i < 3; i++) {
+		uplink(NULL, 0, 5.0f);
+		ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	}
+	restart();
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].tries, 3);
+	w.mac.o.rx_delay_s = 5;
+	ck_assert_uint_eq(request_and_send(), 0);      /* no fourth try */
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(w.mac.stats.backoffs, 1);
+	ck_assert_uint_eq(request_and_send(), 0);
+	restart();                                     /* the back-off is kept */
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), 0);
+	/* After it, 5 s is asked; the answer confirms 5 s. */
+	dev()->rt.mac->track[MACSTATE_RX_TIMING].backoff_until = 1;
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 5);
+}
+END_TEST
 
 START_TEST(rx_timing_setup_pushed_and_confirmed)
 {
@@ -1509,10 +1609,10 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, rx_param_late_answer_in_backoff);
 	tcase_add_test(tc, rx_param_answer_confirms_what_was_asked);
 	tcase_add_test(tc, review_rx_asked_table_full);
-#ifdef REVIEW3_KNOWN_FAILURES
-	tcase_add_test(tc, review_rx_timing_sticky_answer_after_restart);
-	tcase_add_test(tc, review_rx_param_sticky_answer_after_restart);
-#endif
+	tcase_add_test(tc, rx_timing_answer_after_restart_confirms_what_was_asked);
+	tcase_add_test(tc, rx_param_answer_after_restart_confirms_what_was_asked);
+	tcase_add_test(tc, rx_answers_after_restart_with_settings_unchanged);
+	tcase_add_test(tc, rx_timing_unanswered_across_restart);
 	tcase_add_test(tc, otaa_device_gets_no_rx_param);
 	tcase_add_test(tc, rx_timing_setup_pushed_and_confirmed);
 	tcase_add_test(tc, rx_timing_setup_unanswered_backs_off);
