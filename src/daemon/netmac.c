@@ -119,17 +119,18 @@ static void row_of(const struct netmac *m, const struct lb_device *dev, struct s
 	r->rx_param_backoff_until = tp->backoff_until;
 	r->rx_timing_unanswered = tt->tries;
 	r->rx_timing_backoff_until = tt->backoff_until;
-	/* What the last request asked, while its answer may come: tried and
-	 * not answered yet, or late in the back-off (on_rx_param()). */
+	/* What the last request asked: its answer may come after a restart
+	 * (tried and not answered yet, or late in the back-off, on_rx_param()),
+	 * and once answered the device repeats the answer until it receives
+	 * a downlink (other_answer_may_come()). */
 	const struct maccmd_rx_param_setup_req *q = rx_asked(m, tp->asked);
-	if (q && (tp->tries || tp->backoff_until)) {
+	if (q) {
 		r->has_rx_param_ask = true;
 		r->rx_param_ask_rx1_dr_offset = q->rx1_dr_offset;
 		r->rx_param_ask_rx2_dr = q->rx2_data_rate;
 		r->rx_param_ask_rx2_freq = q->frequency;
 	}
-	if (tt->tries || tt->backoff_until)
-		r->rx_timing_ask_delay = tt->asked;
+	r->rx_timing_ask_delay = tt->asked;
 	r->has_status = s->has_status;
 	r->status_at = s->status_at;
 	r->battery = s->battery;
@@ -920,7 +921,10 @@ static bool other_answer_may_come(const struct macstate *s, enum macstate_req k,
 {
 	const struct macstate_track *t = &s->track[k];
 
-	return (t->outstanding || t->answer_repeats) && t->asked != asked;
+	/* The last request's values unknown (a row of before schema v10, or
+	 * the table was full): not held back, as before the store kept them
+	 * (the last request most likely asked today's settings). */
+	return (t->outstanding || t->answer_repeats) && t->asked != 0 && t->asked != asked;
 }
 
 static size_t put_cmd(const struct maccmd *c, uint8_t *out, size_t cap)

@@ -39,13 +39,13 @@
  *   (netmac_windows). Their answers
  *   are repeated by the device in every uplink until it receives a
  *   downlink (§5.4, §5.7): such an uplink gets one.
- *   An answer confirms what its request asked (kept in the store while
- *   the answer may come: it may come after a restart with other
- *   settings), and the settings of the moment are asked next if they
- *   differ; a request of other values than the last one is not sent while
- *   the device may still answer the last one (sent since its last uplink,
- *   or that uplink carried the answer, which the device repeats until it
- *   receives a downlink): its answer could not be told from the old one.
+ *   An answer confirms what its request asked (kept in the store: the
+ *   answer may come after a restart with other settings), and the
+ *   settings of the moment are asked next if they differ; a request of
+ *   other values than the last one is not sent while the device may still
+ *   answer the last one (sent since its last uplink, or that uplink
+ *   carried the answer, which the device repeats until it receives a
+ *   downlink): its answer could not be told from the old one.
  * - Each kind of request is tried at most adr.max_unanswered times without
  *   a (positive) answer, then not before adr.backoff_h hours: one log line
  *   and one `log` event when the back-off starts. A request counts as tried
@@ -55,9 +55,8 @@
  * commit when it changes (like sessions.h); the link history is not kept,
  * nor the tries and back-off of DevStatusReq and NewChannelReq; those of
  * LinkADRReq, RXParamSetupReq and RXTimingSetupReq are, and what the last
- * RXParamSetupReq / RXTimingSetupReq asked while its answer may come
- * (LinkADRReq's values are not: its answer after a restart applies
- * nothing).
+ * RXParamSetupReq / RXTimingSetupReq asked (LinkADRReq's values are not:
+ * its answer after a restart applies nothing).
  * An OTAA device that joins again starts afresh (the join resets its MAC
  * settings, §6.2.6): the state remembers the session it belongs to.
  *
@@ -124,11 +123,11 @@ struct netmac_stats {
 };
 
 /* The RXParamSetupReq values asked in this run or read from the store
- * (a request of a past run whose answer may still come), so an answer
- * confirms what its request asked, not the settings of the moment
- * (macstate_track.asked is an index + 1). The settings only change with a
- * restart: one entry per change of downlink.rx1_dr_offset / rx2_* that
- * devices have not answered yet, and today's. Every index asked holds. */
+ * (each device's last request, of a past run), so an answer confirms what
+ * its request asked, not the settings of the moment (macstate_track.asked
+ * is an index + 1). The settings only change with a restart: one entry per
+ * setting of downlink.rx1_dr_offset / rx2_* some device was last asked.
+ * Every index asked holds. */
 #define NETMAC_RX_ASKED_MAX UINT8_MAX
 
 struct netmac {

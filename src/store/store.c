@@ -210,11 +210,10 @@ static const char SCHEMA_V9[] =
 /*
  * Schema v10: the tries and back-off of RXParamSetupReq and RXTimingSetupReq
  * as of LinkADRReq (unanswered, backoff_until), and what the last one asked
- * while its answer may still come (NULL: nothing): the device applies it
- * when it receives it and repeats its answer in every uplink until a
- * downlink (TS001-1.0.4 §5.4, §5.7), so an answer that comes after a
- * restart confirms those values, not the settings of the new run.
- * rx_param_ask_freq in Hz.
+ * (NULL: none): the device applies it when it receives it and repeats its
+ * answer in every uplink until a downlink (TS001-1.0.4 §5.4, §5.7), so an
+ * answer that comes after a restart confirms those values, not the
+ * settings of the new run. rx_param_ask_freq in Hz.
  */
 static const char SCHEMA_V10[] =
 	"ALTER TABLE mac_state ADD COLUMN rx_param_unanswered INTEGER NOT NULL DEFAULT 0;"

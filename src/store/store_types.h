@@ -106,9 +106,9 @@ struct store_mac {
 	int8_t margin;                  /* dB, -32..31 */
 	uint32_t rx_done;               /* receive settings the device confirmed (netmac.h) */
 	/* RXParamSetupReq and RXTimingSetupReq (schema v10): sent without an
-	 * answer, the back-off, and what the last one asked while its answer
-	 * may still come (the device applies it at once and repeats the
-	 * answer until a downlink, TS001-1.0.4 §5.4, §5.7). */
+	 * answer, the back-off, and what the last one asked (the device
+	 * applies it at once and repeats the answer until a downlink,
+	 * TS001-1.0.4 §5.4, §5.7: it may come after a restart). */
 	uint8_t rx_param_unanswered;
 	int64_t rx_param_backoff_until; /* Unix s; 0 = none */
 	bool has_rx_param_ask;          /* the three below are set */

@@ -880,6 +880,67 @@ START_TEST(rx_answers_after_restart_with_settings_unchanged)
 }
 END_TEST
 
+/* A restart after the answer was taken, before the device got a downlink
+ * (it repeats the answer), with other settings: what the last request
+ * asked is kept, so the request of the new settings waits for an uplink
+ * without the repeated answer, as without the restart. */
+START_TEST(rx_timing_repeated_answer_after_restart_holds_new_request)
+{
+	const uint8_t ans[] = {CID_RX_TIMING};
+
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx_delay_s = 3;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 3);
+	restart();
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].tries, 0);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].asked, 3);
+	w.mac.o.rx_delay_s = 5;
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));     /* repeated: no downlink reached it */
+	ck_assert_uint_eq(request_and_send(), 0);
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 3);
+	ck_assert(!uplink(NULL, 0, 5.0f));
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 5);
+}
+END_TEST
+
+/* A row of before schema v10 (nothing asked known, no tries): a repeated
+ * answer holds nothing back, as before (the request most likely asked
+ * today's settings, which the next answer then confirms). */
+START_TEST(rx_timing_unknown_last_request_not_held)
+{
+	const uint8_t ans[] = {CID_RX_TIMING};
+
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx_delay_s = 3;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	rawdb_exec(w.dir, "UPDATE mac_state SET rx_timing_unanswered = 0,"
+			  " rx_timing_ask_delay = NULL");
+	restart();
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].asked, 0);
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));     /* ignored: no try known */
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & MACSTATE_RX_TIMING_DONE, 0);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 3);
+}
+END_TEST
+
 /* A request that never reached the device: no answer comes, the tries go
  * on across the restart and end in the back-off as without one (each try
  * counted once, the first uplink after the restart counts the last), and
@@ -1613,6 +1674,8 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, rx_param_answer_after_restart_confirms_what_was_asked);
 	tcase_add_test(tc, rx_answers_after_restart_with_settings_unchanged);
 	tcase_add_test(tc, rx_timing_unanswered_across_restart);
+	tcase_add_test(tc, rx_timing_repeated_answer_after_restart_holds_new_request);
+	tcase_add_test(tc, rx_timing_unknown_last_request_not_held);
 	tcase_add_test(tc, otaa_device_gets_no_rx_param);
 	tcase_add_test(tc, rx_timing_setup_pushed_and_confirmed);
 	tcase_add_test(tc, rx_timing_setup_unanswered_backs_off);
