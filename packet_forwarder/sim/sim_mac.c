@@ -18,6 +18,12 @@
 #define CNTL_ALL_ON 6                  /* RP002-1.0.4 LinkAdrReq ChMaskCntl */
 #define CNTL_ALL125_OFF 7
 #define CNTL_500 4                     /* grid: ChMask = channels 64..71 */
+#define CNTL_SUB_BANDS 5               /* grid: bit i = channels 8i..8i+7 and 64+i */
+#define GRID_CHANNELS 72
+#define SUB_BANDS 8
+#define SUB_BAND_WIDTH 8               /* 125 kHz channels per sub-band */
+#define BW_500 500
+#define SF_500 8                       /* US915 DR4, AU915 DR6: SF8BW500 */
 #define CFLIST_OFF_TYPE 15             /* CFList: CFListType, its last byte */
 #define CFLIST_TYPE_CHMASK 1           /* RP002-1.0.4 §2.3.2 */
 #define CHMASK4_CHANNELS 0x00ffu       /* ChMask4: channels 64..71, bits 8..15 RFU */
@@ -103,6 +109,69 @@ uint32_t sim_mac_freq_hz(const struct sim_mac_dev *m, const struct region *r, si
 	return n ? on[(dev_idx + fcnt) % n] : 0;
 }
 
+/* ------------------------------------------------------------ grid channels */
+
+static bool grid_on(const struct sim_mac_dev *m, unsigned ch)
+{
+	return (m->ch_mask[ch / 16] >> (ch % 16)) & 1u;
+}
+
+bool sim_mac_sub_band_has(unsigned sub_band, unsigned ch)
+{
+	if (sub_band < 1 || sub_band > SUB_BANDS)
+		return false;
+	if (ch < SIM_GRID_125)
+		return ch / SUB_BAND_WIDTH == sub_band - 1;
+	return ch == SIM_GRID_125 + sub_band - 1;
+}
+
+/* Channel ch (0..71) at the device's DR, or for 64..71 the 500 kHz DR. */
+static int grid_fill(const struct sim_mac_dev *m, const struct region *r, unsigned ch,
+		     struct sim_mac_tx *out)
+{
+	int dr = ch < SIM_GRID_125 ? m->dr : region_dr_lora(r, SF_500, BW_500, true);
+	const struct region_dr *d = dr >= 0 ? region_dr_info(r, (uint8_t)dr) : NULL;
+
+	if (!d || d->mod != REGION_MOD_LORA || !d->uplink)
+		return LB_ERR_NOT_FOUND;
+	out->ch = (uint8_t)ch;
+	out->freq_hz = ch < SIM_GRID_125 ? r->up125.base_hz + r->up125.step_hz * ch :
+		       r->up500.base_hz + r->up500.step_hz * (ch - SIM_GRID_125);
+	out->dr = (uint8_t)dr;
+	out->sf = d->sf;
+	out->bw_khz = d->bw_khz;
+	return LB_OK;
+}
+
+int sim_mac_grid_tx(const struct sim_mac_dev *m, const struct region *r, size_t dev_idx,
+		    uint32_t fcnt, struct sim_mac_tx *out)
+{
+	uint8_t on[GRID_CHANNELS];
+	size_t n = 0;
+
+	if (!m || !r || !out || !macstate_grid_region(r))
+		return LB_ERR_INVAL;
+	const struct region_dr *d = region_dr_info(r, m->dr);
+	bool wide = d && d->bw_khz == BW_500;   /* a 500 kHz DR: channels 64..71 only */
+	for (unsigned ch = wide ? SIM_GRID_125 : 0; ch < GRID_CHANNELS; ch++)
+		if (grid_on(m, ch))
+			on[n++] = (uint8_t)ch;
+	if (n == 0)
+		return LB_ERR_NOT_FOUND;
+	return grid_fill(m, r, on[(dev_idx + fcnt) % n], out);
+}
+
+int sim_mac_grid_join_tx(const struct sim_mac_dev *m, const struct region *r, size_t dev_idx,
+			 uint32_t attempt, struct sim_mac_tx *out)
+{
+	if (!m || !r || !out || !macstate_grid_region(r))
+		return LB_ERR_INVAL;
+	unsigned sb = attempt % SUB_BANDS;
+	unsigned j = (unsigned)((attempt / SUB_BANDS + dev_idx) % (SUB_BAND_WIDTH + 1));
+	unsigned ch = j < SUB_BAND_WIDTH ? sb * SUB_BAND_WIDTH + j : SIM_GRID_125 + sb;
+	return grid_fill(m, r, ch, out);
+}
+
 /* ------------------------------------------------------------ answers */
 
 static void queue_ans(struct sim_mac_dev *m, const struct maccmd *a)
@@ -175,6 +244,22 @@ static bool apply_mask(const struct sim_mac_dev *m, const struct region *r,
 			for (size_t i = 0; i < GRID_BLOCKS; i++)
 				mask[i] = all;
 		mask[GRID_BLOCKS] = q->ch_mask & 0xff;
+		return true;
+	}
+	if (grid && q->ch_mask_cntl == CNTL_SUB_BANDS) {
+		/* RP002-1.0.4 §2.5.5: bit i = channels 8i..8i+7 and 64+i; bits 8..15 RFU. */
+		for (unsigned i = 0; i < SUB_BANDS; i++) {
+			bool on = (q->ch_mask >> i) & 1u;
+			uint16_t bits = (uint16_t)(0xffu << (SUB_BAND_WIDTH * (i % 2)));
+			if (on)
+				mask[i / 2] |= bits;
+			else
+				mask[i / 2] &= (uint16_t)~bits;
+			if (on)
+				mask[GRID_BLOCKS] |= (uint16_t)(1u << i);
+			else
+				mask[GRID_BLOCKS] &= (uint16_t)~(1u << i);
+		}
 		return true;
 	}
 	if (grid)

@@ -24,6 +24,11 @@
  *                         applied when valid; the answer is repeated in
  *                         every uplink until the device receives a downlink
  *                         ("sticky").
+ *                         Grid regions (US915 RP002-1.0.4 §2.5.5, AU915
+ *                         §2.8.5): ChMaskCntl 0..3 channels 16i..16i+15,
+ *                         4 channels 64..71, 5 sub-bands (bit i: 8i..8i+7
+ *                         and 64+i), 6 all 125 kHz on + ChMask for 64..71,
+ *                         7 all 125 kHz off + ChMask for 64..71.
  *   NewChannelReq (§5.6)  channel 3..15 (not a default one): frequency in
  *                         the band (or 0: channel off), MinDR <= MaxDR, MaxDR
  *                         an uplink DR. Grid regions (US915, AU915) refuse it.
@@ -54,6 +59,8 @@
 #define SIM_MAC_MASK_WORDS REGION_CHMASK_WORDS
 #define SIM_MAC_DEFAULT_BATTERY 200    /* 78.7 % */
 #define SIM_MAC_KEEP 15                /* LinkADRReq DR / TXPower "keep" (1.0.4) */
+#define SIM_GRID_125 64                /* US915/AU915: channels 0..63 are 125 kHz */
+#define SIM_GRID_IF_125 8              /* 125 kHz IF channels of an 8-channel gateway */
 
 struct sim_rx_params;
 
@@ -127,9 +134,46 @@ void sim_mac_uplink_sent(struct sim_mac_dev *m);
 uint8_t sim_mac_sf(const struct sim_mac_dev *m, const struct region *r);
 
 /* The uplink frequency of counter fcnt: the enabled channels in turn
- * (by dev_idx + fcnt); 0 in grid regions (the radio model chooses). */
+ * (by dev_idx + fcnt); 0 in grid regions (sim_mac_grid_tx() chooses). */
 uint32_t sim_mac_freq_hz(const struct sim_mac_dev *m, const struct region *r, size_t dev_idx,
 			 uint32_t fcnt);
+
+/* One transmission of a device in a grid region (US915, AU915). */
+struct sim_mac_tx {
+	uint8_t ch;                    /* uplink channel 0..71 */
+	uint32_t freq_hz;
+	uint8_t dr;
+	uint8_t sf;
+	uint16_t bw_khz;
+};
+
+/*
+ * The channel and DR of a data uplink in a grid region (RP002-1.0.4 §2.5.2
+ * US902-928, §2.8.2 AU915-928): the enabled channels in turn (by dev_idx +
+ * fcnt). A 125 kHz channel (0..63) carries the device's DR; a 500 kHz one
+ * (64..71) the region's 500 kHz uplink DR (US915 DR4, AU915 DR6). A device
+ * at that DR (LinkADRReq) uses only the 500 kHz channels. Errors:
+ * LB_ERR_INVAL (NULL, not a grid region), LB_ERR_NOT_FOUND (no enabled
+ * channel carries the device's DR).
+ */
+int sim_mac_grid_tx(const struct sim_mac_dev *m, const struct region *r, size_t dev_idx,
+		    uint32_t fcnt, struct sim_mac_tx *out);
+
+/*
+ * The channel of join attempt `attempt` (0, 1, ..) in a grid region: a
+ * device that joins has every channel on, so it tries the sub-bands in turn
+ * (RP002-1.0.4 §2.5.2 asks the end-device to cover all sub-bands), each
+ * attempt one channel of the next sub-band: its 125 kHz channels at the
+ * device's DR, rotating by dev_idx and round, and every ninth round the
+ * sub-band's 500 kHz channel at the 500 kHz DR. Errors as sim_mac_grid_tx().
+ */
+int sim_mac_grid_join_tx(const struct sim_mac_dev *m, const struct region *r, size_t dev_idx,
+			 uint32_t attempt, struct sim_mac_tx *out);
+
+/* Whether a gateway listening on sub-band sub_band (1..8: channels
+ * 8(sub_band-1)..+7 and 63+sub_band, the 9 channels of an 8-channel
+ * concentrator) hears uplink channel ch. */
+bool sim_mac_sub_band_has(unsigned sub_band, unsigned ch);
 
 /* How far below full power the device transmits: 2 dB per TXPower index
  * (RP002-1.0.4 TX power tables). */

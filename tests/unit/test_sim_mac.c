@@ -5,7 +5,9 @@
  * nothing with one LinkADRAns per command (TS001-1.0.4 §5.3.1), --ignore-adr,
  * DevStatusAns (§5.5), the sticky RXParamSetupAns / RXTimingSetupAns
  * (§5.4, §5.7), NewChannelReq (§5.6), the 15-byte FOpts limit, the link
- * model (--snr-spread, 2 dB per TX power step). Commands are built with
+ * model (--snr-spread, 2 dB per TX power step); US915/AU915: the channels a
+ * device sends on, joins across the sub-bands, a gateway's sub-band, the
+ * LinkADRReq channel masks (RP002-1.0.4 §2.5.2, §2.5.5, §2.8.2). Commands are built with
  * maccmd_build() as the bridge builds them.
  */
 #include <check.h>
@@ -334,6 +336,146 @@ START_TEST(cflist_chmask_applied)
 }
 END_TEST
 
+/* A US915 device at first (all 72 channels on) sends on every channel in
+ * turn: 0..63 at its DR (SF7: DR3, 902.3 + 0.2 n MHz), 64..71 at DR4
+ * (SF8BW500, 903.0 + 1.6 (n - 64) MHz), RP002-1.0.4 §2.5.2; after the
+ * sub-band 2 mask only 8..15 and 65. AU915's 500 kHz channels are DR6. */
+START_TEST(grid_uplink_channels)
+{
+	const struct region *us = region_find("US915"), *au = region_find("AU915");
+	struct sim_mac_dev m;
+	struct sim_mac_tx tx;
+	uint8_t seen[72] = {0};
+	uint8_t cfl[REGION_CFLIST_LEN] = {0x00, 0xff, 0, 0, 0, 0, 0, 0, 0x02, 0,
+					  0, 0, 0, 0, 0, 0x01};
+
+	memset(&m, 0, sizeof(m));
+	ck_assert_int_eq(sim_mac_reset(&m, us, 7), LB_OK);
+	for (uint32_t f = 0; f < 72; f++) {
+		ck_assert_int_eq(sim_mac_grid_tx(&m, us, 0, f, &tx), LB_OK);
+		ck_assert_uint_eq(tx.ch, f);
+		seen[tx.ch]++;
+	}
+	for (unsigned ch = 0; ch < 72; ch++)
+		ck_assert_uint_eq(seen[ch], 1);
+	ck_assert_int_eq(sim_mac_grid_tx(&m, us, 0, 9, &tx), LB_OK);
+	ck_assert_uint_eq(tx.freq_hz, 904100000);
+	ck_assert_uint_eq(tx.dr, 3);
+	ck_assert_uint_eq(tx.sf, 7);
+	ck_assert_uint_eq(tx.bw_khz, 125);
+	ck_assert_int_eq(sim_mac_grid_tx(&m, us, 0, 65, &tx), LB_OK);
+	ck_assert_uint_eq(tx.freq_hz, 904600000);
+	ck_assert_uint_eq(tx.dr, 4);
+	ck_assert_uint_eq(tx.sf, 8);
+	ck_assert_uint_eq(tx.bw_khz, 500);
+	ck_assert_int_eq(sim_mac_apply_cflist(&m, us, cfl), LB_OK);
+	for (uint32_t f = 0; f < 18; f++) {
+		ck_assert_int_eq(sim_mac_grid_tx(&m, us, 3, f, &tx), LB_OK);
+		ck_assert_msg(tx.ch == 65 || (tx.ch >= 8 && tx.ch <= 15), "channel %u", tx.ch);
+		ck_assert(sim_mac_sub_band_has(2, tx.ch));
+	}
+	ck_assert_int_eq(sim_mac_reset(&m, au, 9), LB_OK);
+	ck_assert_int_eq(sim_mac_grid_tx(&m, au, 0, 64, &tx), LB_OK);
+	ck_assert_uint_eq(tx.freq_hz, 915900000);
+	ck_assert_uint_eq(tx.dr, 6);
+	ck_assert_int_eq(sim_mac_grid_tx(&m, au, 0, 8, &tx), LB_OK);
+	ck_assert_uint_eq(tx.freq_hz, 916800000);
+	ck_assert_uint_eq(tx.dr, 3);
+	ck_assert_int_eq(sim_mac_grid_tx(&m, eu(), 0, 0, &tx), LB_ERR_INVAL);
+}
+END_TEST
+
+/* Sub-band k of an 8-channel gateway: 8(k-1)..8(k-1)+7 and 63+k. */
+START_TEST(gateway_sub_band)
+{
+	ck_assert(sim_mac_sub_band_has(2, 8));
+	ck_assert(sim_mac_sub_band_has(2, 15));
+	ck_assert(sim_mac_sub_band_has(2, 65));
+	ck_assert(!sim_mac_sub_band_has(2, 7));
+	ck_assert(!sim_mac_sub_band_has(2, 16));
+	ck_assert(!sim_mac_sub_band_has(2, 64));
+	ck_assert(sim_mac_sub_band_has(1, 0));
+	ck_assert(sim_mac_sub_band_has(8, 63));
+	ck_assert(sim_mac_sub_band_has(8, 71));
+	ck_assert(!sim_mac_sub_band_has(0, 0));
+	ck_assert(!sim_mac_sub_band_has(9, 71));
+}
+END_TEST
+
+/* Joins try the sub-bands in turn: attempts 0..7 are on sub-bands 1..8,
+ * and within 9 rounds every channel of a sub-band, the 500 kHz one at DR4. */
+START_TEST(grid_join_channels)
+{
+	const struct region *us = region_find("US915");
+	struct sim_mac_dev m;
+	struct sim_mac_tx tx;
+	unsigned heard = 0;
+
+	memset(&m, 0, sizeof(m));
+	ck_assert_int_eq(sim_mac_reset(&m, us, 7), LB_OK);
+	for (uint32_t a = 0; a < 8; a++) {
+		ck_assert_int_eq(sim_mac_grid_join_tx(&m, us, 0, a, &tx), LB_OK);
+		ck_assert_uint_eq(tx.ch, a * 8);
+	}
+	for (uint32_t a = 1; a < 72; a += 8) {
+		ck_assert_int_eq(sim_mac_grid_join_tx(&m, us, 0, a, &tx), LB_OK);
+		ck_assert(sim_mac_sub_band_has(2, tx.ch));
+		heard |= 1u << (tx.ch == 65 ? 8 : tx.ch - 8);
+		if (tx.ch == 65)
+			ck_assert_uint_eq(tx.dr, 4);
+	}
+	ck_assert_uint_eq(heard, 0x1ff);
+}
+END_TEST
+
+/* LinkADRReq channel masks in US915 (RP002-1.0.4 §2.5.5): the bridge's
+ * ChMaskCntl 7 + ChMaskCntl 0 block; ChMaskCntl 6 (all 125 kHz on), 5
+ * (sub-bands), 4 (64..71), and a block leaving nothing on is refused. */
+START_TEST(grid_link_adr_masks)
+{
+	const struct region *us = region_find("US915");
+	struct dev d;
+	struct maccmd a[4];
+	uint8_t cmds[64];
+	size_t len;
+
+	memset(&d, 0, sizeof(d));
+	d.c = (struct sim_mac_conf){.region = us, .battery = 1};
+	d.rx = (struct sim_rx_params){.rx1_delay_s = 1, .rx2_dr = 8};
+	ck_assert_int_eq(sim_mac_reset(&d.m, us, 7), LB_OK);
+	len = link_adr(cmds, 0, SIM_MAC_KEEP, SIM_MAC_KEEP, 0x0002, 7);
+	len = link_adr(cmds, len, SIM_MAC_KEEP, SIM_MAC_KEEP, 0xff00, 0);
+	ck_assert_int_eq(sim_mac_on_downlink(&d.m, &d.c, &d.rx, cmds, len, 7), LB_OK);
+	ck_assert_uint_eq(d.m.ch_mask[0], 0xff00);
+	ck_assert_uint_eq(d.m.ch_mask[1] | d.m.ch_mask[2] | d.m.ch_mask[3], 0);
+	ck_assert_uint_eq(d.m.ch_mask[4], 0x0002);
+	ck_assert_uint_eq(d.m.dr, 3);
+	ck_assert_uint_eq(answers(&d, a, 4), 2);
+	ck_assert(a[0].u.link_adr_ans.channel_mask_ack && a[1].u.link_adr_ans.channel_mask_ack);
+
+	len = link_adr(cmds, 0, SIM_MAC_KEEP, SIM_MAC_KEEP, 0x0000, 6);
+	ck_assert_int_eq(sim_mac_on_downlink(&d.m, &d.c, &d.rx, cmds, len, 7), LB_OK);
+	ck_assert_uint_eq(d.m.ch_mask[0] & d.m.ch_mask[1] & d.m.ch_mask[2] & d.m.ch_mask[3],
+			  0xffff);
+	ck_assert_uint_eq(d.m.ch_mask[4], 0);
+	(void)answers(&d, a, 4);
+
+	len = link_adr(cmds, 0, SIM_MAC_KEEP, SIM_MAC_KEEP, 0x0081, 5);   /* sub-bands 1, 8 */
+	ck_assert_int_eq(sim_mac_on_downlink(&d.m, &d.c, &d.rx, cmds, len, 7), LB_OK);
+	ck_assert_uint_eq(d.m.ch_mask[0], 0x00ff);
+	ck_assert_uint_eq(d.m.ch_mask[1] | d.m.ch_mask[2], 0);
+	ck_assert_uint_eq(d.m.ch_mask[3], 0xff00);
+	ck_assert_uint_eq(d.m.ch_mask[4], 0x0081);
+	(void)answers(&d, a, 4);
+
+	len = link_adr(cmds, 0, SIM_MAC_KEEP, SIM_MAC_KEEP, 0x0000, 7);
+	ck_assert_int_eq(sim_mac_on_downlink(&d.m, &d.c, &d.rx, cmds, len, 7), LB_OK);
+	ck_assert_uint_eq(d.m.ch_mask[4], 0x0081);   /* refused: nothing on */
+	ck_assert_uint_eq(answers(&d, a, 4), 1);
+	ck_assert(!a[0].u.link_adr_ans.channel_mask_ack);
+}
+END_TEST
+
 static Suite *sim_mac_suite(void)
 {
 	Suite *s = suite_create("sim_mac");
@@ -350,6 +492,10 @@ static Suite *sim_mac_suite(void)
 	tcase_add_test(tc, new_channels_and_fopts_limit);
 	tcase_add_test(tc, snr_spread_per_device);
 	tcase_add_test(tc, cflist_chmask_applied);
+	tcase_add_test(tc, grid_uplink_channels);
+	tcase_add_test(tc, gateway_sub_band);
+	tcase_add_test(tc, grid_join_channels);
+	tcase_add_test(tc, grid_link_adr_masks);
 	suite_add_tcase(s, tc);
 	return s;
 }
