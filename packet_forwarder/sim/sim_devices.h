@@ -73,7 +73,10 @@ struct sim_last_tx {
 	unsigned gw0;               /* the (first) gateway that heard it */
 	bool all_gws;               /* every gateway heard it */
 	uint32_t freq_hz;
-	uint8_t sf;                 /* BW 125 kHz */
+	uint8_t sf;
+	uint16_t bw_khz;            /* 125, or 500 (US915/AU915 channels 64..71) */
+	bool grid;                  /* US915/AU915: ch is the uplink channel */
+	uint8_t ch;                 /*   0..71 */
 };
 
 /* Receive windows of the device's session (ABP defaults or join-accept). */

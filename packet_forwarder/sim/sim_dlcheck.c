@@ -95,8 +95,6 @@ int sim_dlcheck_init(struct sim_dlcheck *c, const struct sim_opts *o, struct sim
 	c->region = &o->region;
 	c->mac = (struct sim_mac_conf){.region = &o->region, .adr = o->adr,
 				       .ignore_adr = o->ignore_adr, .battery = o->battery};
-	if (o->region.n_default_channels == 0)
-		return LB_ERR_NOT_FOUND;
 	int rc = join_version_parse(o->lorawan_version, &c->version);
 	if (rc != LB_OK)
 		return rc;
@@ -275,6 +273,9 @@ static int check_window(struct dl_ctx *x, const struct sim_device *d, enum sim_d
 		.tmst = sim_gateway_tmst(x->gw, d->last.mono_us),
 		.freq_hz = d->last.freq_hz,
 		.sf = d->last.sf,
+		.bw_khz = d->last.bw_khz,
+		.grid = d->last.grid,
+		.ch = d->last.ch,
 		.join = d->last.join,
 	};
 	int rc = sim_dl_check_radio(x->c->region, &up, &d->rx, x->tx, win, x->why, sizeof(x->why));
@@ -335,6 +336,21 @@ static bool devaddr_taken(struct sim_dlcheck *c, uint32_t addr, size_t self, siz
 	return false;
 }
 
+/* The device's channel mask as printed: ChMask0 (EU868-like regions), or
+ * ChMask0..ChMask4 comma-separated (US915/AU915: channels 0..71). */
+#define CH_MASK_TEXT (SIM_MAC_MASK_WORDS * 5)
+static void ch_mask_text(const struct region *r, const struct sim_device *d,
+			 char out[CH_MASK_TEXT])
+{
+	size_t words = r->n_default_channels ? 1 : SIM_MAC_MASK_WORDS;
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < words; i++)
+		len += (size_t)snprintf(out + len, CH_MASK_TEXT - len, "%s%04x", i ? "," : "",
+					d->mac.ch_mask[i]);
+}
+
 static void on_join_accept(struct dl_ctx *x)
 {
 	struct sim_dlcheck *c = x->c;
@@ -387,17 +403,21 @@ static void on_join_accept(struct dl_ctx *x)
 	pending_remove(c, (size_t)found);
 	addr_add(c, d->dev_addr, (size_t)found);
 	c->st->joins_ok++;
+	c->st->joins_cflist += a.has_cflist;
 	count_ok(c, win);
 	if (c->print) {
-		char eui[17], gw[17];
+		char eui[17], gw[17], mask[CH_MASK_TEXT];
 		hex_format_eui(d->dev_eui, eui);
 		hex_format_eui(x->gw->c.eui, gw);
+		ch_mask_text(c->region, d, mask);
 		fprintf(c->print,
 			"join ok gw=%s dev_eui=%s dev_addr=%08" PRIx32 " net_id=%06" PRIx32
 			" join_nonce=%" PRIu32 " dev_nonce=%u rx1_delay=%u rx1_dr_offset=%u rx2_dr=%u"
-			" window=%s\n",
+			" window=%s cflist=%s ch_mask=%s\n",
 			gw, eui, d->dev_addr, a.net_id, a.join_nonce, d->last.dev_nonce,
-			d->rx.rx1_delay_s, d->rx.rx1_dr_offset, d->rx.rx2_dr, sim_dl_window_name(win));
+			d->rx.rx1_delay_s, d->rx.rx1_dr_offset, d->rx.rx2_dr, sim_dl_window_name(win),
+			!a.has_cflist ? "none" : a.cflist[REGION_CFLIST_LEN - 1] ? "type1" : "type0",
+			mask);
 	}
 }
 
@@ -520,12 +540,13 @@ static void on_mac(struct dl_ctx *x, struct sim_device *d, const struct sim_dl_f
 	c->st->mac_new_channel += now->new_channel - before.new_channel;
 	if (!c->print || len == 0)
 		return;
-	char eui[17];
+	char eui[17], mask[CH_MASK_TEXT];
 	hex_format_eui(d->dev_eui, eui);
+	ch_mask_text(c->region, d, mask);
 	fprintf(c->print,
-		"mac dev_eui=%s dr=%u tx_power=%u nb_trans=%u ch_mask=%04x rx1_delay=%u"
+		"mac dev_eui=%s dr=%u tx_power=%u nb_trans=%u ch_mask=%s rx1_delay=%u"
 		" rx1_dr_offset=%u rx2_dr=%u rx2_freq=%" PRIu32 " answers=%zu\n",
-		eui, d->mac.dr, d->mac.tx_power, d->mac.nb_trans, d->mac.ch_mask[0],
+		eui, d->mac.dr, d->mac.tx_power, d->mac.nb_trans, mask,
 		d->rx.rx1_delay_s, d->rx.rx1_dr_offset, d->rx.rx2_dr, d->rx.rx2_freq_hz,
 		d->mac.queue_len + d->mac.sticky_len);
 }

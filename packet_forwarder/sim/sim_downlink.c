@@ -61,6 +61,45 @@ static int check_timing(const struct sim_dl_uplink *up, const struct sim_rx_para
 		       tx->tmst, up->tmst, sim_dl_tmst_diff(tx->tmst, up->tmst), d1, d2);
 }
 
+/*
+ * RX1 of a US915/AU915 device, written out from RP002-1.0.4 rather than
+ * taken from lorabridge's region tables, so the check does not share their
+ * mistakes: downlink channel = uplink channel mod 8 at 923.3 + 0.6 n MHz
+ * (§2.5.7 US902-928, §2.8.7 AU915-928), DR from the region's RX1 table
+ * [uplink DR][RX1DROffset] (US915 DR0..DR4 x 0..3, AU915 DR0..DR6 x 0..5;
+ * the LR-FHSS rows are left out: the simulated devices send LoRa only).
+ */
+#define GRID_DOWN_BASE_HZ 923300000u
+#define GRID_DOWN_STEP_HZ 600000u
+#define GRID_DOWN_CHANNELS 8
+#define US915_UP_DRS 5
+#define US915_OFFSETS 4
+#define AU915_UP_DRS 7
+#define AU915_OFFSETS 6
+static const uint8_t us915_rx1[US915_UP_DRS][US915_OFFSETS] = {
+	{10, 9, 8, 8}, {11, 10, 9, 8}, {12, 11, 10, 9}, {13, 12, 11, 10}, {13, 13, 12, 11},
+};
+static const uint8_t au915_rx1[AU915_UP_DRS][AU915_OFFSETS] = {
+	{8, 8, 8, 8, 8, 8},       {9, 8, 8, 8, 8, 8},     {10, 9, 8, 8, 8, 8},
+	{11, 10, 9, 8, 8, 8},     {12, 11, 10, 9, 8, 8},  {13, 12, 11, 10, 9, 8},
+	{13, 13, 12, 11, 10, 9},
+};
+
+static int grid_rx1(const struct region *r, const struct sim_dl_uplink *up, int up_dr,
+		    uint8_t offset, uint32_t *freq_hz, uint8_t *dr, char *why, size_t cap)
+{
+	bool au = strcmp(r->name, "AU915") == 0;
+	unsigned n_dr = au ? AU915_UP_DRS : US915_UP_DRS;
+	unsigned n_off = au ? AU915_OFFSETS : US915_OFFSETS;
+
+	if ((unsigned)up_dr >= n_dr || offset >= n_off)
+		return why_err(LB_ERR_RANGE, why, cap, "no %s RX1 for uplink DR%d offset %u", r->name,
+			       up_dr, offset);
+	*freq_hz = GRID_DOWN_BASE_HZ + GRID_DOWN_STEP_HZ * (up->ch % GRID_DOWN_CHANNELS);
+	*dr = au ? au915_rx1[up_dr][offset] : us915_rx1[up_dr][offset];
+	return LB_OK;
+}
+
 /* Frequency and DR the device listens on in window w. */
 static int window_params(const struct region *r, const struct sim_dl_uplink *up,
 			 const struct sim_rx_params *rx, enum sim_dl_window w, uint32_t *freq_hz,
@@ -74,11 +113,14 @@ static int window_params(const struct region *r, const struct sim_dl_uplink *up,
 			*freq_hz = rx->rx2_freq_hz;   /* RXParamSetupReq (TS001-1.0.4 §5.4) */
 		return rc;
 	}
-	int up_dr = region_dr_lora(r, up->sf, BW_125, true);
+	uint16_t bw = up->bw_khz ? up->bw_khz : BW_125;
+	int up_dr = region_dr_lora(r, up->sf, bw, true);
 	if (up_dr < 0)
-		return why_err(LB_ERR_MALFORMED, why, cap, "uplink SF%u has no DR in %s", up->sf,
-			       r->name);
+		return why_err(LB_ERR_MALFORMED, why, cap, "uplink SF%uBW%u has no DR in %s", up->sf,
+			       bw, r->name);
 	uint8_t offset = up->join ? 0 : rx->rx1_dr_offset;
+	if (up->grid)
+		return grid_rx1(r, up, up_dr, offset, freq_hz, dr, why, cap);
 	int rc = region_rx1(r, up->freq_hz, (uint8_t)up_dr, offset, freq_hz, dr);
 	if (rc != LB_OK)
 		return why_err(rc, why, cap, "no RX1 for DR%d offset %u at %" PRIu32 " Hz", up_dr,

@@ -16,9 +16,11 @@
  *   tmst:   ------[====]---------------|--------------------|----------
  *                      ^ rxpk.tmst     ^ + RECEIVE_DELAY1   ^ + RECEIVE_DELAY1 + 1 s
  *                                        (join: + 5 s)        (join: + 6 s)
- *   RX1: uplink frequency, DR = RX1 table[uplink DR][RX1DROffset] (0 for a join-accept)
+ *   RX1: uplink frequency (US915/AU915: 923.3 + 0.6 (uplink channel mod 8) MHz,
+ *        RP002-1.0.4 §2.5.7, §2.8.7), DR = RX1 table[uplink DR][RX1DROffset]
+ *        (0 for a join-accept)
  *   RX2: the region's frequency (EU868 869.525, AS923-1 923.2, KR920 921.9, IN865
- *        866.55 MHz), DR = the device's RX2 DR (the region's until a join-accept says)
+ *        866.55, US915/AU915 923.3 MHz), DR = the device's RX2 DR (the region's until a join-accept says)
  *   Size: at most M + 5 of the DR in the region as configured (AS923: the
  *        DownlinkDwellTime column, RP002-1.0.4 §2.10.6)
  *
@@ -51,7 +53,10 @@ enum sim_dl_window { SIM_DL_NO_WINDOW = 0, SIM_DL_RX1 = 1, SIM_DL_RX2 = 2, SIM_D
 struct sim_dl_uplink {
 	uint32_t tmst;              /* the rxpk.tmst that gateway sent */
 	uint32_t freq_hz;
-	uint8_t sf;                 /* LoRa, BW 125 kHz */
+	uint8_t sf;                 /* LoRa */
+	uint16_t bw_khz;            /* 0: 125; US915/AU915 channels 64..71: 500 */
+	bool grid;                  /* US915/AU915: RX1 from the uplink channel ch (0..71) */
+	uint8_t ch;
 	bool join;                  /* a join-request: JOIN_ACCEPT_DELAY1/2, RX1 offset 0 */
 };
 

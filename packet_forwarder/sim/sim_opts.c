@@ -18,7 +18,10 @@
 #define MAX_FPORT 223
 #define MAX_JOIN_TIMEOUT_MS 600000
 #define MAX_LINGER_MS 600000
-#define MAX_RX2_DR 5                /* DR0..DR5 (LoRa BW125) in every --region */
+#define MAX_RX2_DR 13               /* resolve_region(): a LoRa downlink DR of the region */
+#define MAX_RX2_DR_125 5            /* DR0..DR5 (LoRa BW125) outside the grid regions */
+#define MAX_SUB_BAND 8              /* US915/AU915 sub-bands 1..8 */
+#define BW_125 125
 #define MIN_SNR_DB (-20.0)          /* what sim_radio.h reports */
 #define MAX_SNR_DB 13.5
 #define SF_MAX_DWELL 10             /* AS923 UplinkDwellTime 1: DR2 (SF10) and up */
@@ -33,7 +36,7 @@ enum opt_id {
 	OPT_DEV_NONCE_START, OPT_JOIN_TIMEOUT, OPT_RX2_DR, OPT_EXPECT_DOWN, OPT_STRICT_DOWNLINKS,
 	OPT_LINGER, OPT_TXACK_ERROR, OPT_PAYLOAD, OPT_REGION, OPT_UPLINK_DWELL,
 	OPT_DOWNLINK_DWELL, OPT_ADR, OPT_IGNORE_ADR, OPT_BATTERY, OPT_SNR_SPREAD, OPT_CLASS_C,
-	OPT_NO_ACK, OPT_PREBUILD, OPT_REJOIN_LOST, OPT_HELP
+	OPT_NO_ACK, OPT_PREBUILD, OPT_REJOIN_LOST, OPT_GATEWAY_SUB_BAND, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +83,7 @@ static const struct option long_opts[] = {
 	{"linger", required_argument, NULL, OPT_LINGER},
 	{"txack-error", required_argument, NULL, OPT_TXACK_ERROR},
 	{"region", required_argument, NULL, OPT_REGION},
+	{"gateway-sub-band", required_argument, NULL, OPT_GATEWAY_SUB_BAND},
 	{"uplink-dwell", required_argument, NULL, OPT_UPLINK_DWELL},
 	{"downlink-dwell", required_argument, NULL, OPT_DOWNLINK_DWELL},
 	{"adr", no_argument, NULL, OPT_ADR},
@@ -131,9 +135,14 @@ void sim_opts_usage(FILE *out)
 	      "                         (ch 1), humidity (ch 2), battery voltage (ch 3) (text)\n"
 	      "  --fport N              FPort 1..223 (1)\n"
 	      "  --sf N                 spreading factor 7..12, 0 = per device (7)\n"
-	      "  --region NAME          EU868, AS923-1..AS923-4 (AS923), KR920 or IN865: the\n"
-	      "                         devices send on the region's default channels and\n"
-	      "                         listen where it prescribes RX1 and RX2 (EU868)\n"
+	      "  --region NAME          EU868, AS923-1..AS923-4 (AS923), KR920, IN865, US915\n"
+	      "                         or AU915: the devices send on the region's default\n"
+	      "                         channels (US915/AU915: the enabled ones of 0..71,\n"
+	      "                         all at first) and listen where it prescribes RX1\n"
+	      "                         and RX2 (EU868)\n"
+	      "  --gateway-sub-band N   US915/AU915: the gateways hear sub-band N (1..8)\n"
+	      "                         only, channels 8(N-1)..8(N-1)+7 and 63+N; an uplink\n"
+	      "                         elsewhere is lost (unheard_uplinks) (2)\n"
 	      "  --uplink-dwell 0|1     AS923 UplinkDwellTime: 1 keeps uplinks at SF7..SF10 (1)\n"
 	      "  --downlink-dwell 0|1   AS923 DownlinkDwellTime: the RX1 table and downlink\n"
 	      "                         size limits the devices assume (0)\n"
@@ -149,7 +158,8 @@ void sim_opts_usage(FILE *out)
 	      "                         a join-request once more, loses its join-accept\n"
 	      "                         (checked, not taken) and goes on with its session\n"
 	      "  --rx2-dr N             RX2 data rate before a join-accept / for ABP (the\n"
-	      "                         region's: EU868, KR920 DR0; AS923, IN865 DR2)\n"
+	      "                         region's: EU868, KR920 DR0; AS923, IN865 DR2;\n"
+	      "                         US915, AU915 DR8)\n"
 	      "\n"
 	      "MAC commands (the devices apply and answer LinkADRReq, DevStatusReq,\n"
 	      "RXParamSetupReq, RXTimingSetupReq and NewChannelReq):\n"
@@ -215,6 +225,7 @@ static void defaults(struct sim_opts *o)
 	o->lorawan_version = "1.0.3";
 	o->join_timeout_ms = SIM_DEFAULT_JOIN_TIMEOUT_MS;
 	o->region_name = "EU868";
+	o->gateway_sub_band = SIM_DEFAULT_SUB_BAND;
 	o->uplink_dwell = -1;
 	o->downlink_dwell = -1;
 	o->battery = SIM_MAC_DEFAULT_BATTERY;
@@ -369,6 +380,10 @@ static int apply_number(struct sim_opts *o, int id, const char *optarg)
 		GET_U(MAX_RX2_DR, &o->rx2_dr);
 		o->rx2_dr_given = true;
 		return LB_OK;
+	case OPT_GATEWAY_SUB_BAND:
+		GET_U(MAX_SUB_BAND, &o->gateway_sub_band);
+		o->gateway_sub_band_given = true;
+		return o->gateway_sub_band ? LB_OK : LB_ERR_INVAL;
 	case OPT_UPLINK_DWELL:
 		GET_U(1, &o->uplink_dwell);
 		return LB_OK;
@@ -484,19 +499,26 @@ static int apply(struct sim_opts *o, int id, const char *optarg)
 }
 
 /*
- * --region with its dwell settings: the simulated devices only know default
- * channels (RP002-1.0.4: EU868 §2.4.2, AS923 §2.10.2, KR920 §2.11.2, IN865
- * §2.12.2), so the grid regions US915/AU915 are refused. AS923 devices start
- * with UplinkDwellTime 1 and DownlinkDwellTime 0 unless told otherwise, as
+ * --region with its dwell settings. The default-channel regions (RP002-1.0.4:
+ * EU868 §2.4.2, AS923 §2.10.2, KR920 §2.11.2, IN865 §2.12.2) and the grid
+ * regions US915 (§2.5.2) and AU915 (§2.8.2), whose devices start with all
+ * 72 channels on and hear of the gateways' sub-band from the join-accept's
+ * CFList or a LinkADRReq (sim_mac.h). AS923 devices start with
+ * UplinkDwellTime 1 and DownlinkDwellTime 0 unless told otherwise, as
  * lorabridge's region_dwell_time does.
  */
 static int resolve_region(struct sim_opts *o)
 {
 	const struct region *r = region_find(o->region_name);
 
-	if (!r || r->n_default_channels == 0) {
+	if (!r || (r->n_default_channels == 0 && r->rx1_freq != REGION_RX1_CHANNEL_MOD8)) {
 		fprintf(stderr, "lorabridge-sim: --region %s: not one of EU868, AS923, AS923-1.."
-			"AS923-4, KR920, IN865\n", o->region_name);
+			"AS923-4, KR920, IN865, US915, AU915\n", o->region_name);
+		return LB_ERR_INVAL;
+	}
+	bool grid = r->rx1_freq == REGION_RX1_CHANNEL_MOD8;
+	if (!grid && o->gateway_sub_band_given) {
+		fprintf(stderr, "lorabridge-sim: --gateway-sub-band is for US915 and AU915\n");
 		return LB_ERR_INVAL;
 	}
 	if (!r->tx_param_setup && (o->uplink_dwell >= 0 || o->downlink_dwell >= 0)) {
@@ -505,16 +527,33 @@ static int resolve_region(struct sim_opts *o)
 	}
 	bool up = r->tx_param_setup && o->uplink_dwell != 0;
 	bool down = r->tx_param_setup && o->downlink_dwell == 1;
-	if (region_configure(r, up, down, &o->region) != LB_OK)
+	if (region_configure(r, up, down, &o->region) != LB_OK) {
+		fprintf(stderr, "lorabridge-sim: --region %s: dwell settings refused\n", r->name);
 		return LB_ERR_INVAL;
+	}
 	if (up && o->sf > SF_MAX_DWELL) {
 		fprintf(stderr, "lorabridge-sim: --sf %u breaks the 400 ms uplink dwell time of %s "
 			"(SF7..SF10, or --uplink-dwell 0)\n", o->sf, r->name);
 		return LB_ERR_INVAL;
 	}
+	if (o->sf && region_dr_lora(&o->region, o->sf, BW_125, true) < 0) {
+		fprintf(stderr, "lorabridge-sim: --sf %u: no 125 kHz uplink DR of %s has it\n",
+			o->sf, r->name);
+		return LB_ERR_INVAL;
+	}
 	if (!o->rx2_dr_given) {
 		uint32_t unused;
 		(void)region_rx2(&o->region, &unused, &o->rx2_dr);
+		return LB_OK;
+	}
+	/* Elsewhere DR0..DR5 as before; US915/AU915: DR8..DR13 (§2.5.3, §2.8.3). */
+	const struct region_dr *d = region_dr_info(&o->region, o->rx2_dr);
+	bool ok = grid ? d && d->mod == REGION_MOD_LORA && d->downlink :
+		  o->rx2_dr <= MAX_RX2_DR_125;
+	if (!ok) {
+		fprintf(stderr, "lorabridge-sim: --rx2-dr %u: not a LoRa downlink DR of %s%s\n",
+			o->rx2_dr, r->name, grid ? "" : " (DR0..DR5)");
+		return LB_ERR_INVAL;
 	}
 	return LB_OK;
 }

@@ -26,6 +26,7 @@
 #define SIM_MAX_TXACK_RULES 4
 #define SIM_TXACK_CODE_LEN 24
 #define SIM_DEFAULT_JOIN_TIMEOUT_MS 2000
+#define SIM_DEFAULT_SUB_BAND 2          /* --gateway-sub-band: TTN's FSB 2 */
 
 /* --txack-error CODE:N: answer every N-th PULL_RESP with TX_ACK error CODE. */
 struct sim_txack_rule {
@@ -60,6 +61,8 @@ struct sim_opts {
 	int uplink_dwell;               /* AS923 --uplink-dwell 0|1, -1 = default (1) */
 	int downlink_dwell;             /* AS923 --downlink-dwell 0|1, -1 = default (0) */
 	struct region region;           /* region_name, dwell settings applied */
+	unsigned gateway_sub_band;      /* US915/AU915: what the gateways hear (2) */
+	bool gateway_sub_band_given;
 	bool confirmed;
 	double keepalive_s;             /* 10; 0 = no PULL_DATA */
 	double stat_interval_s;         /* 30; 0 = no stat */

@@ -65,12 +65,16 @@ static int jitter(uint32_t h, int span)
 
 int sim_radio_rxpk(const struct sim_reception *r, struct gwmp_rxpk *out)
 {
-	if (!r->region || r->region->n_default_channels == 0)
+	if (!r->region || (r->region->n_default_channels == 0 && r->freq_hz == 0))
 		return LB_ERR_INVAL;
 	uint8_t sf = device_sf(r);
 	unsigned dist = r->gw_idx % GW_DISTANCE_STEPS;
 	uint32_t h = mix(r->gw_idx, r->dev_idx, r->fcnt);
-	unsigned ch = (unsigned)((r->dev_idx + r->fcnt) % r->region->n_default_channels);
+	unsigned ch = r->region->n_default_channels ?
+		      (unsigned)((r->dev_idx + r->fcnt) % r->region->n_default_channels) : 0;
+
+	if (r->region->n_default_channels == 0)
+		ch = r->chan;
 
 	if (r->phy_len > GWMP_MAX_PHY || sf < SIM_RADIO_SF_MIN || sf > SIM_RADIO_SF_MAX)
 		return LB_ERR_INVAL;
@@ -84,7 +88,7 @@ int sim_radio_rxpk(const struct sim_reception *r, struct gwmp_rxpk *out)
 	out->stat = CRC_OK;
 	out->modu = GWMP_MOD_LORA;
 	out->sf = sf;
-	out->bw_khz = BW_KHZ;
+	out->bw_khz = r->bw_khz ? r->bw_khz : BW_KHZ;
 	out->cr = CR_4_5;
 
 	int rssi = RSSI_BEST_DBM - RSSI_STEP_DB * (int)dist + jitter(h, RSSI_JITTER_DB) -

@@ -11,7 +11,9 @@
  * (AS923, RP002-1.0.4 §2.10.6) devices use SF7..SF10 only. RSSI and SNR drift with the
  * gateway (farther gateways hear the device weaker) and a small
  * deterministic jitter, so multi-gateway de-duplication has a clear best
- * gateway. Code rate 4/5, bandwidth 125 kHz, CRC OK.
+ * gateway. Code rate 4/5, bandwidth 125 kHz, CRC OK. Grid regions (US915,
+ * AU915, RP002-1.0.4 §2.5.2, §2.8.2) have no default channels: the device's
+ * MAC layer names the channel, frequency and bandwidth (sim_mac_grid_tx()).
  */
 #ifndef LB_SIM_RADIO_H
 #define LB_SIM_RADIO_H
@@ -31,12 +33,14 @@
 
 /* One reception: who sent what, heard by which gateway, when. */
 struct sim_reception {
-	const struct region *region; /* default channels (n_default_channels >= 1) */
+	const struct region *region; /* default channels, or a grid region and freq_hz */
 	unsigned gw_idx;
 	size_t dev_idx;
 	uint32_t fcnt;
 	uint8_t sf;                 /* 7..12, or 0: 7 + dev_idx % 6 (dwell: % 4) */
 	uint32_t freq_hz;           /* the device's channel (sim_mac.h), 0: a default one */
+	uint16_t bw_khz;            /* 0: 125; grid regions: 500 on channels 64..71 */
+	unsigned chan;              /* grid regions: the IF channel (0..8); else unused */
 	bool has_snr;               /* the device's own SNR (--snr-spread): no jitter */
 	float snr_db;               /*   at full power, as the nearest gateway hears it */
 	float power_less_db;        /* the device transmits this much below full power */
@@ -47,7 +51,7 @@ struct sim_reception {
 };
 
 /* Fill *out for r. Returns LB_OK or LB_ERR_INVAL (phy too long, bad sf, no
- * region or one without default channels). */
+ * region, or no freq_hz in a region without default channels). */
 int sim_radio_rxpk(const struct sim_reception *r, struct gwmp_rxpk *out);
 
 /* The SF a device starts with: sf, or for 0 the per-device one above. */

@@ -58,6 +58,10 @@ struct sim_stats {
 	uint64_t refused;               /* ICMP port unreachable reported by recv (ECONNREFUSED) */
 	/* appended: --rejoin-lost */
 	uint64_t joins_lost;            /* join-accepts verified and dropped unapplied */
+	/* appended: US915/AU915 (--gateway-sub-band) */
+	uint64_t unheard_uplinks;       /* data uplinks on a channel no gateway listens to */
+	uint64_t unheard_joins;         /* join-requests likewise */
+	uint64_t joins_cflist;          /* of joins_ok, join-accepts with a CFList */
 };
 
 /* "sim: sent_uplinks=... push_data=... ..." and a newline. */

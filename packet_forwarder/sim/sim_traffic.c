@@ -86,11 +86,37 @@ void sim_traffic_finish(struct sim_traffic *t)
 	t->finished = true;
 }
 
+/*
+ * The channel of one transmission in a grid region (US915, AU915): a data
+ * frame's from the device's channel mask, a join-request's from the join
+ * order (sim_mac.h); *grid false elsewhere (the radio model picks).
+ * Errors: those of sim_mac_grid_tx(), said on stderr.
+ */
+static int grid_channel(struct sim_traffic *t, size_t dev_idx, uint32_t fcnt, bool join,
+			struct sim_mac_tx *tx, bool *grid)
+{
+	const struct sim_device *d = &t->devs->dev[dev_idx];
+	const struct region *r = &t->o->region;
+
+	*grid = r->n_default_channels == 0;
+	if (!*grid)
+		return LB_OK;
+	int rc = join ? sim_mac_grid_join_tx(&d->mac, r, dev_idx, d->n_joins ? d->n_joins - 1 : 0,
+					     tx) :
+		 sim_mac_grid_tx(&d->mac, r, dev_idx, fcnt, tx);
+	if (rc != LB_OK)
+		fprintf(stderr, "lorabridge-sim: %s: no enabled %s channel carries DR%u: %s\n",
+			d->name, r->name, d->mac.dr, lb_strerror(rc));
+	return rc;
+}
+
 /* Push one frame through gateway g; *sent becomes true if it left the host
- * (it is never reset here, so one flag covers several gateways). */
+ * (it is never reset here, so one flag covers several gateways). gtx: the
+ * grid region's channel, or NULL; a gateway not listening on it (its
+ * --gateway-sub-band) gets nothing. */
 static int push_via(struct sim_traffic *t, unsigned g, size_t dev_idx, uint32_t fcnt,
-		    const uint8_t *phy, size_t len, int64_t now_us, int64_t wall,
-		    struct gwmp_rxpk *rxpk, bool *sent)
+		    const struct sim_mac_tx *gtx, const uint8_t *phy, size_t len, int64_t now_us,
+		    int64_t wall, struct gwmp_rxpk *rxpk, bool *sent)
 {
 	struct sim_gateway *gw = &t->gws[g];
 	const struct sim_mac_dev *m = &t->devs->dev[dev_idx].mac;
@@ -104,9 +130,18 @@ static int push_via(struct sim_traffic *t, unsigned g, size_t dev_idx, uint32_t 
 	};
 	bool ok;
 
+	if (gtx) {
+		r.freq_hz = gtx->freq_hz;
+		r.sf = gtx->sf;
+		r.bw_khz = gtx->bw_khz;
+		/* An 8-channel concentrator: IF 0..7 the 125 kHz ones, 8 the 500 kHz one. */
+		r.chan = gtx->ch < SIM_GRID_125 ? gtx->ch % SIM_GRID_IF_125 : SIM_GRID_IF_125;
+	}
 	int rc = sim_radio_rxpk(&r, rxpk);
 	if (rc != LB_OK)
 		return rc;
+	if (gtx && !sim_mac_sub_band_has(t->o->gateway_sub_band, gtx->ch))
+		return LB_OK;   /* on air, but no gateway listens there */
 	rc = sim_gateway_push_rxpk(gw, rxpk, 1, now_us, &ok);
 	*sent = *sent || ok;
 	return rc;
@@ -117,11 +152,16 @@ static int push_extra(struct sim_traffic *t, unsigned g, size_t dev_idx, uint32_
 		      const uint8_t *phy, size_t len, int64_t now_us, bool *sent)
 {
 	struct gwmp_rxpk rxpk;
+	struct sim_mac_tx gtx;
+	bool grid;
 
 	*sent = false;
 	int64_t air = air_time(t, now_us);
-
-	return push_via(t, g, dev_idx, fcnt, phy, len, air, wall_at(t, air), &rxpk, sent);
+	int rc = grid_channel(t, dev_idx, fcnt, false, &gtx, &grid);
+	if (rc != LB_OK)
+		return rc;
+	return push_via(t, g, dev_idx, fcnt, grid ? &gtx : NULL, phy, len, air, wall_at(t, air),
+			&rxpk, sent);
 }
 
 static void record(struct sim_traffic *t, const struct sim_uplink *up, unsigned g,
@@ -142,9 +182,9 @@ static void record(struct sim_traffic *t, const struct sim_uplink *up, unsigned 
 	hex_encode(up->phy, up->phy_len, phy, sizeof(phy));
 	fprintf(t->print,
 		"up gw=%s%s dev_eui=%s dev_addr=%s fcnt=%" PRIu32 " fport=%u freq=%.4f "
-		"datr=SF%uBW125 rssi=%d lsnr=%.1f payload=%s phy=%s\n",
+		"datr=SF%uBW%u rssi=%d lsnr=%.1f payload=%s phy=%s\n",
 		gweui, t->o->all_gateways && t->n_gws > 1 ? "+" : "", eui, addr, up->fcnt,
-		up->fport, rxpk->freq_hz / 1e6, rxpk->sf, rxpk->rssi, rxpk->lsnr, payload, phy);
+		up->fport, rxpk->freq_hz / 1e6, rxpk->sf, rxpk->bw_khz, rxpk->rssi, rxpk->lsnr, payload, phy);
 }
 
 /* Replay two counters back on the device that just sent, if it has. */
@@ -199,28 +239,59 @@ static int inject_faults(struct sim_traffic *t, size_t dev_idx, unsigned g, int6
 	return LB_OK;
 }
 
-/* Put one frame on air: every gateway that hears slot k gets an rxpk. */
-static int transmit(struct sim_traffic *t, const struct sim_uplink *up, unsigned g0, int64_t now_us,
-		    struct gwmp_rxpk *rxpk0, bool *sent)
+/* A frame no gateway listened to (grid regions, --gateway-sub-band). */
+static void print_unheard(struct sim_traffic *t, const struct sim_uplink *up, bool join,
+			  const struct sim_mac_tx *gtx)
+{
+	char eui[17];
+
+	if (!t->print)
+		return;
+	hex_format_eui(t->devs->dev[up->dev_idx].dev_eui, eui);
+	fprintf(t->print,
+		"unheard %s dev_eui=%s %s=%" PRIu32 " ch=%u freq=%.4f datr=SF%uBW%u"
+		" gateway_sub_band=%u\n",
+		join ? "join-request" : "up", eui, join ? "dev_nonce" : "fcnt", up->fcnt, gtx->ch, gtx->freq_hz / 1e6, gtx->sf,
+		gtx->bw_khz, t->o->gateway_sub_band);
+}
+
+/* Put one frame on air: every gateway that hears slot k gets an rxpk; in
+ * the grid regions none does when the channel is off their sub-band (the
+ * frame is counted unheard; rxpk0 still says where it went). */
+static int transmit(struct sim_traffic *t, const struct sim_uplink *up, bool join, unsigned g0,
+		    int64_t now_us, struct gwmp_rxpk *rxpk0, int *grid_ch, bool *sent)
 {
 	struct gwmp_rxpk rxpk;
+	struct sim_mac_tx gtx;
+	bool grid;
 	int64_t wall = wall_at(t, now_us);
 	unsigned n = t->o->all_gateways ? t->n_gws : 1;
 
 	*sent = false;
+	int rc = grid_channel(t, up->dev_idx, up->fcnt, join, &gtx, &grid);
+	if (rc != LB_OK)
+		return rc;
+	*grid_ch = grid ? gtx.ch : -1;
 	for (unsigned i = 0; i < n; i++) {
 		unsigned g = (g0 + i) % t->n_gws;
-		int rc = push_via(t, g, up->dev_idx, up->fcnt, up->phy, up->phy_len, now_us, wall,
-				  i == 0 ? rxpk0 : &rxpk, sent);
+		rc = push_via(t, g, up->dev_idx, up->fcnt, grid ? &gtx : NULL, up->phy, up->phy_len,
+			      now_us, wall, i == 0 ? rxpk0 : &rxpk, sent);
 		if (rc != LB_OK)
 			return rc;
+	}
+	if (grid && !sim_mac_sub_band_has(t->o->gateway_sub_band, gtx.ch)) {
+		if (join)
+			t->st->unheard_joins++;
+		else
+			t->st->unheard_uplinks++;
+		print_unheard(t, up, join, &gtx);
 	}
 	return LB_OK;
 }
 
 /* What the downlink check needs to know about this transmission. */
 static void report_tx(struct sim_traffic *t, size_t dev_idx, unsigned g0, bool join,
-		      bool confirmed, uint16_t dev_nonce, const struct gwmp_rxpk *rxpk0,
+		      bool confirmed, uint16_t dev_nonce, const struct gwmp_rxpk *rxpk0, int grid_ch,
 		      int64_t now_us)
 {
 	struct sim_last_tx tx = {
@@ -233,6 +304,9 @@ static void report_tx(struct sim_traffic *t, size_t dev_idx, unsigned g0, bool j
 		.all_gws = t->o->all_gateways,
 		.freq_hz = rxpk0->freq_hz,
 		.sf = rxpk0->sf,
+		.bw_khz = rxpk0->bw_khz,
+		.grid = grid_ch >= 0,
+		.ch = grid_ch >= 0 ? (uint8_t)grid_ch : 0,
 	};
 	sim_dlcheck_on_tx(t->dl, dev_idx, &tx);
 }
@@ -248,9 +322,9 @@ static void print_join(struct sim_traffic *t, const struct sim_device *d, const 
 	hex_encode(up->phy, up->phy_len, phy, sizeof(phy));
 	fprintf(t->print,
 		"join-request gw=%s%s dev_eui=%s join_eui=%s dev_nonce=%" PRIu32 " attempt=%" PRIu32
-		" tmst=%" PRIu32 " freq=%.4f datr=SF%uBW125 phy=%s\n",
+		" tmst=%" PRIu32 " freq=%.4f datr=SF%uBW%u phy=%s\n",
 		gweui, t->o->all_gateways && t->n_gws > 1 ? "+" : "", eui, join_eui, up->fcnt,
-		d->n_joins, rxpk->tmst, rxpk->freq_hz / 1e6, rxpk->sf, phy);
+		d->n_joins, rxpk->tmst, rxpk->freq_hz / 1e6, rxpk->sf, rxpk->bw_khz, phy);
 }
 
 /* A join-request; lost: --rejoin-lost's, sent by an active device that
@@ -261,19 +335,20 @@ static int send_join(struct sim_traffic *t, size_t dev_idx, unsigned g0, int64_t
 	struct sim_device *d = &t->devs->dev[dev_idx];
 	struct sim_uplink up;
 	struct gwmp_rxpk rxpk0;
+	int grid_ch = -1;
 	bool sent;
 
 	uint16_t nonce = sim_otaa_next_nonce(d, t->dl->version, &t->dl->rng);
 	int rc = sim_otaa_build_join(d, dev_idx, nonce, &up);
 	if (rc == LB_OK)
-		rc = transmit(t, &up, g0, now_us, &rxpk0, &sent);
+		rc = transmit(t, &up, true, g0, now_us, &rxpk0, &grid_ch, &sent);
 	if (rc != LB_OK)
 		return rc;
 	d->state = lost ? SIM_DEV_ACTIVE : SIM_DEV_JOINING;
 	d->join_timed_out = false;
 	d->accept_lost = lost;
 	d->rejoin_lost_sent |= lost;
-	report_tx(t, dev_idx, g0, true, false, nonce, &rxpk0, now_us);
+	report_tx(t, dev_idx, g0, true, false, nonce, &rxpk0, grid_ch, now_us);
 	if (sent) {
 		t->st->joins_sent++;
 		t->st->join_retries += d->n_joins > 1 && !lost;
@@ -289,6 +364,7 @@ static int send_data(struct sim_traffic *t, size_t dev_idx, unsigned g0, int64_t
 	struct sim_uplink_conf conf = t->up_conf;
 	struct sim_uplink up;
 	struct gwmp_rxpk rxpk0;
+	int grid_ch = -1;
 	bool sent;
 
 	uint8_t fopts[SIM_MAC_ANS_MAX];
@@ -298,7 +374,7 @@ static int send_data(struct sim_traffic *t, size_t dev_idx, unsigned g0, int64_t
 	conf.fopts_len = (uint8_t)sim_mac_fopts(&d->mac, fopts);
 	int rc = sim_devices_build_uplink(t->devs, dev_idx, &conf, &up);
 	if (rc == LB_OK)
-		rc = transmit(t, &up, g0, now_us, &rxpk0, &sent);
+		rc = transmit(t, &up, false, g0, now_us, &rxpk0, &grid_ch, &sent);
 	if (rc != LB_OK)
 		return rc;
 	/* The device transmitted either way; the bridge can only get it if sent. */
@@ -306,7 +382,7 @@ static int send_data(struct sim_traffic *t, size_t dev_idx, unsigned g0, int64_t
 	d->sent++;
 	sim_mac_uplink_sent(&d->mac);
 	t->n_data++;
-	report_tx(t, dev_idx, g0, false, conf.confirmed, 0, &rxpk0, now_us);
+	report_tx(t, dev_idx, g0, false, conf.confirmed, 0, &rxpk0, grid_ch, now_us);
 	if (sent) {
 		t->st->sent_uplinks++;
 		t->st->acks_sent += d->ack_due;

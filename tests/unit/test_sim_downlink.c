@@ -275,6 +275,67 @@ START_TEST(test_windows)
 }
 END_TEST
 
+/* US915/AU915 RX1 (RP002-1.0.4 §2.5.7, §2.8.7): downlink channel = uplink
+ * channel mod 8 at 923.3 + 0.6 n MHz, SF?BW500 per the RX1 table; RX2
+ * 923.3 MHz DR8 (SF12BW500). */
+START_TEST(test_grid_windows)
+{
+	const struct region *us = region_find("US915"), *au = region_find("AU915");
+	char why[SIM_DL_WHY_LEN];
+	enum sim_dl_window w;
+	/* channel 9 (904.1 MHz) at DR3 (SF7BW125): RX1 923.9 MHz DR13 (SF7BW500) */
+	struct sim_dl_uplink up = {.tmst = 1000, .freq_hz = 904100000, .sf = 7, .bw_khz = 125,
+				   .grid = true, .ch = 9};
+	struct sim_rx_params rx = {.rx1_delay_s = 1, .rx2_dr = 8};
+	struct gwmp_txpk tx = txpk(up.tmst + S, 923900000, 7, 20);
+
+	tx.bw_khz = 500;
+	ck_assert_int_eq(sim_dl_check_radio(us, &up, &rx, &tx, &w, why, sizeof(why)), LB_OK);
+	ck_assert_int_eq(w, SIM_DL_RX1);
+	tx.freq_hz = 923300000;                             /* channel 0's */
+	ck_assert_int_eq(sim_dl_check_radio(us, &up, &rx, &tx, &w, why, sizeof(why)),
+			 LB_ERR_MALFORMED);
+	tx.freq_hz = 904100000;                             /* the uplink's (EU868 rule) */
+	ck_assert_int_eq(sim_dl_check_radio(us, &up, &rx, &tx, &w, why, sizeof(why)),
+			 LB_ERR_MALFORMED);
+	rx.rx1_dr_offset = 2;                               /* DR3 offset 2: DR11 = SF9 */
+	tx = txpk(up.tmst + S, 923900000, 9, 20);
+	tx.bw_khz = 500;
+	ck_assert_int_eq(sim_dl_check_radio(us, &up, &rx, &tx, &w, why, sizeof(why)), LB_OK);
+	tx = txpk(up.tmst + 2 * S, 923300000, 12, 20);      /* RX2 */
+	tx.bw_khz = 500;
+	ck_assert_int_eq(sim_dl_check_radio(us, &up, &rx, &tx, &w, why, sizeof(why)), LB_OK);
+	ck_assert_int_eq(w, SIM_DL_RX2);
+	/* channel 65 (904.6 MHz) at DR4 (SF8BW500), offset 0: 923.9 MHz DR13 */
+	up = (struct sim_dl_uplink){.tmst = 1000, .freq_hz = 904600000, .sf = 8, .bw_khz = 500,
+				    .grid = true, .ch = 65};
+	rx.rx1_dr_offset = 0;
+	tx = txpk(up.tmst + S, 923900000, 7, 20);
+	tx.bw_khz = 500;
+	ck_assert_int_eq(sim_dl_check_radio(us, &up, &rx, &tx, &w, why, sizeof(why)), LB_OK);
+	tx.sf = 8;                                          /* DR12: the wrong row */
+	ck_assert_int_eq(sim_dl_check_radio(us, &up, &rx, &tx, &w, why, sizeof(why)),
+			 LB_ERR_MALFORMED);
+	/* AU915 channel 71 (915.9 + 1.6 x 7 = 927.1 MHz) at DR6 (SF8BW500),
+	 * offset 1: 927.5 MHz DR13; channel 8 at DR2 (SF10BW125): 923.3 MHz DR10 */
+	up = (struct sim_dl_uplink){.tmst = 1000, .freq_hz = 927100000, .sf = 8, .bw_khz = 500,
+				    .grid = true, .ch = 71};
+	rx.rx1_dr_offset = 1;
+	tx = txpk(up.tmst + S, 927500000, 7, 20);
+	tx.bw_khz = 500;
+	ck_assert_int_eq(sim_dl_check_radio(au, &up, &rx, &tx, &w, why, sizeof(why)), LB_OK);
+	up = (struct sim_dl_uplink){.tmst = 1000, .freq_hz = 916800000, .sf = 10, .bw_khz = 125,
+				    .grid = true, .ch = 8};
+	rx.rx1_dr_offset = 0;
+	tx = txpk(up.tmst + S, 923300000, 10, 20);
+	tx.bw_khz = 500;
+	ck_assert_int_eq(sim_dl_check_radio(au, &up, &rx, &tx, &w, why, sizeof(why)), LB_OK);
+	rx.rx1_dr_offset = 6;                               /* AU915: offsets 0..5 */
+	ck_assert_int_eq(sim_dl_check_radio(au, &up, &rx, &tx, &w, why, sizeof(why)),
+			 LB_ERR_RANGE);
+}
+END_TEST
+
 /* Class C: sent at once (imme) on the RX2 frequency and DR, at any time. */
 START_TEST(test_rxc)
 {
@@ -577,6 +638,7 @@ static Suite *sim_downlink_suite(void)
 	tcase_add_test(tc, test_open_data_v3_vector);
 	tcase_add_test(tc, test_hook_data_downlinks);
 	tcase_add_test(tc, test_hook_too_late);
+	tcase_add_test(tc, test_grid_windows);
 	suite_add_tcase(s, tc);
 	return s;
 }
