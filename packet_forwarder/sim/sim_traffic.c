@@ -182,9 +182,10 @@ static void record(struct sim_traffic *t, const struct sim_uplink *up, unsigned 
 	hex_encode(up->phy, up->phy_len, phy, sizeof(phy));
 	fprintf(t->print,
 		"up gw=%s%s dev_eui=%s dev_addr=%s fcnt=%" PRIu32 " fport=%u freq=%.4f "
-		"datr=SF%uBW%u rssi=%d lsnr=%.1f payload=%s phy=%s\n",
+		"datr=SF%uBW%u rssi=%d lsnr=%.1f payload=%s phy=%s tmst=%" PRIu32 "\n",
 		gweui, t->o->all_gateways && t->n_gws > 1 ? "+" : "", eui, addr, up->fcnt,
-		up->fport, rxpk->freq_hz / 1e6, rxpk->sf, rxpk->bw_khz, rxpk->rssi, rxpk->lsnr, payload, phy);
+		up->fport, rxpk->freq_hz / 1e6, rxpk->sf, rxpk->bw_khz, rxpk->rssi, rxpk->lsnr, payload,
+		phy, rxpk->tmst);
 }
 
 /* Replay two counters back on the device that just sent, if it has. */
