@@ -24,6 +24,7 @@
 #define SUB_BAND_WIDTH 8               /* 125 kHz channels per sub-band */
 #define BW_500 500
 #define SF_500 8                       /* US915 DR4, AU915 DR6: SF8BW500 */
+#define SF_JOIN_125 10                 /* US915 DR0, AU915 DR2: SF10BW125 */
 #define CFLIST_OFF_TYPE 15             /* CFList: CFListType, its last byte */
 #define CFLIST_TYPE_CHMASK 1           /* RP002-1.0.4 §2.3.2 */
 #define CHMASK4_CHANNELS 0x00ffu       /* ChMask4: channels 64..71, bits 8..15 RFU */
@@ -125,11 +126,13 @@ bool sim_mac_sub_band_has(unsigned sub_band, unsigned ch)
 	return ch == SIM_GRID_125 + sub_band - 1;
 }
 
-/* Channel ch (0..71) at the device's DR, or for 64..71 the 500 kHz DR. */
+/* Channel ch (0..71) at the device's DR (a join-request: the join DR), or
+ * for 64..71 the 500 kHz DR. */
 static int grid_fill(const struct sim_mac_dev *m, const struct region *r, unsigned ch,
-		     struct sim_mac_tx *out)
+		     bool join, struct sim_mac_tx *out)
 {
-	int dr = ch < SIM_GRID_125 ? m->dr : region_dr_lora(r, SF_500, BW_500, true);
+	int dr = ch >= SIM_GRID_125 ? region_dr_lora(r, SF_500, BW_500, true) :
+		 join ? region_dr_lora(r, SF_JOIN_125, BW_125, true) : m->dr;
 	const struct region_dr *d = dr >= 0 ? region_dr_info(r, (uint8_t)dr) : NULL;
 
 	if (!d || d->mod != REGION_MOD_LORA || !d->uplink)
@@ -158,7 +161,7 @@ int sim_mac_grid_tx(const struct sim_mac_dev *m, const struct region *r, size_t 
 			on[n++] = (uint8_t)ch;
 	if (n == 0)
 		return LB_ERR_NOT_FOUND;
-	return grid_fill(m, r, on[(dev_idx + fcnt) % n], out);
+	return grid_fill(m, r, on[(dev_idx + fcnt) % n], false, out);
 }
 
 int sim_mac_grid_join_tx(const struct sim_mac_dev *m, const struct region *r, size_t dev_idx,
@@ -169,7 +172,7 @@ int sim_mac_grid_join_tx(const struct sim_mac_dev *m, const struct region *r, si
 	unsigned sb = attempt % SUB_BANDS;
 	unsigned j = (unsigned)((attempt / SUB_BANDS + dev_idx) % (SUB_BAND_WIDTH + 1));
 	unsigned ch = j < SUB_BAND_WIDTH ? sb * SUB_BAND_WIDTH + j : SIM_GRID_125 + sb;
-	return grid_fill(m, r, ch, out);
+	return grid_fill(m, r, ch, true, out);
 }
 
 /* ------------------------------------------------------------ answers */
@@ -288,6 +291,22 @@ static bool any_channel(const uint16_t mask[SIM_MAC_MASK_WORDS])
 	return false;
 }
 
+/* Whether a channel of mask carries DR info (TS001-1.0.4 §5.3.1: DataRateACK
+ * is clear for a DR "not supported by any of the enabled channels"); grid
+ * regions: a 125 kHz DR on 0..63, the 500 kHz one on 64..71. */
+static bool dr_on_some_channel(const struct region *r, const struct region_dr *info,
+			       const uint16_t mask[SIM_MAC_MASK_WORDS])
+{
+	if (!macstate_grid_region(r))
+		return true;
+	if (info->bw_khz == BW_500)
+		return (mask[GRID_BLOCKS] & CHMASK4_CHANNELS) != 0;
+	for (size_t i = 0; i < GRID_BLOCKS; i++)
+		if (mask[i])
+			return true;
+	return false;
+}
+
 /* The block cmds[0..n): TS001-1.0.4 §5.3.1. */
 static void link_adr_block(struct sim_mac_dev *m, const struct sim_mac_conf *c,
 			   const struct maccmd *cmds, size_t n)
@@ -307,7 +326,7 @@ static void link_adr_block(struct sim_mac_dev *m, const struct sim_mac_conf *c,
 	mask_ok = mask_ok && any_channel(mask);
 	uint8_t dr = last->data_rate == SIM_MAC_KEEP ? m->dr : last->data_rate;
 	const struct region_dr *info = region_dr_info(r, dr);
-	bool dr_ok = info && info->uplink;
+	bool dr_ok = info && info->uplink && (!mask_ok || dr_on_some_channel(r, info, mask));
 	uint8_t pw = last->tx_power == SIM_MAC_KEEP ? m->tx_power : last->tx_power;
 	bool pw_ok = pw <= adr_max_tx_power(r);
 

@@ -28,7 +28,10 @@
  *                         §2.8.5): ChMaskCntl 0..3 channels 16i..16i+15,
  *                         4 channels 64..71, 5 sub-bands (bit i: 8i..8i+7
  *                         and 64+i), 6 all 125 kHz on + ChMask for 64..71,
- *                         7 all 125 kHz off + ChMask for 64..71.
+ *                         7 all 125 kHz off + ChMask for 64..71. A DR that
+ *                         no enabled channel carries (125 kHz DRs: 0..63,
+ *                         the 500 kHz one: 64..71) is refused (DataRateACK
+ *                         clear, TS001-1.0.4 §5.3.1).
  *   NewChannelReq (§5.6)  channel 3..15 (not a default one): frequency in
  *                         the band (or 0: channel off), MinDR <= MaxDR, MaxDR
  *                         an uplink DR. Grid regions (US915, AU915) refuse it.
@@ -160,12 +163,13 @@ int sim_mac_grid_tx(const struct sim_mac_dev *m, const struct region *r, size_t 
 		    uint32_t fcnt, struct sim_mac_tx *out);
 
 /*
- * The channel of join attempt `attempt` (0, 1, ..) in a grid region: a
- * device that joins has every channel on, so it tries the sub-bands in turn
- * (RP002-1.0.4 §2.5.2 asks the end-device to cover all sub-bands), each
- * attempt one channel of the next sub-band: its 125 kHz channels at the
- * device's DR, rotating by dev_idx and round, and every ninth round the
- * sub-band's 500 kHz channel at the 500 kHz DR. Errors as sim_mac_grid_tx().
+ * The channel of join attempt `attempt` (0, 1, ..) in a grid region, as
+ * TR007-1.1 §4.2 (Developing LoRaWAN Devices) recommends: each attempt one
+ * channel of the next of the 8 sub-bands, a channel of a sub-band not used
+ * again before the others of it, so 72 attempts cover every channel; the
+ * 125 kHz channels at US915 DR0 / AU915 DR2 (SF10BW125), the 500 kHz ones
+ * at DR4 / DR6. Here the channel within the sub-band rotates by dev_idx and
+ * round, the 500 kHz one every ninth round. Errors as sim_mac_grid_tx().
  */
 int sim_mac_grid_join_tx(const struct sim_mac_dev *m, const struct region *r, size_t dev_idx,
 			 uint32_t attempt, struct sim_mac_tx *out);

@@ -402,8 +402,9 @@ START_TEST(gateway_sub_band)
 }
 END_TEST
 
-/* Joins try the sub-bands in turn: attempts 0..7 are on sub-bands 1..8,
- * and within 9 rounds every channel of a sub-band, the 500 kHz one at DR4. */
+/* Joins try the sub-bands in turn: attempts 0..7 are on sub-bands 1..8 at
+ * DR0, and within 9 rounds every channel of a sub-band, the 500 kHz one at
+ * DR4 (TR007-1.1 §4.2); AU915 at DR2. */
 START_TEST(grid_join_channels)
 {
 	const struct region *us = region_find("US915");
@@ -416,6 +417,7 @@ START_TEST(grid_join_channels)
 	for (uint32_t a = 0; a < 8; a++) {
 		ck_assert_int_eq(sim_mac_grid_join_tx(&m, us, 0, a, &tx), LB_OK);
 		ck_assert_uint_eq(tx.ch, a * 8);
+		ck_assert_uint_eq(tx.dr, 0);                 /* SF10BW125, TR007-1.1 §4.2 */
 	}
 	for (uint32_t a = 1; a < 72; a += 8) {
 		ck_assert_int_eq(sim_mac_grid_join_tx(&m, us, 0, a, &tx), LB_OK);
@@ -425,6 +427,9 @@ START_TEST(grid_join_channels)
 			ck_assert_uint_eq(tx.dr, 4);
 	}
 	ck_assert_uint_eq(heard, 0x1ff);
+	ck_assert_int_eq(sim_mac_grid_join_tx(&m, region_find("AU915"), 0, 1, &tx), LB_OK);
+	ck_assert_uint_eq(tx.dr, 2);
+	ck_assert_uint_eq(tx.freq_hz, 916800000);
 }
 END_TEST
 
@@ -473,6 +478,22 @@ START_TEST(grid_link_adr_masks)
 	ck_assert_uint_eq(d.m.ch_mask[4], 0x0081);   /* refused: nothing on */
 	ck_assert_uint_eq(answers(&d, a, 4), 1);
 	ck_assert(!a[0].u.link_adr_ans.channel_mask_ack);
+
+	/* DR3 (125 kHz) with only channel 65 on: no channel carries it */
+	len = link_adr(cmds, 0, 3, SIM_MAC_KEEP, 0x0002, 7);
+	ck_assert_int_eq(sim_mac_on_downlink(&d.m, &d.c, &d.rx, cmds, len, 7), LB_OK);
+	ck_assert_uint_eq(answers(&d, a, 4), 1);
+	ck_assert(a[0].u.link_adr_ans.channel_mask_ack);
+	ck_assert(!a[0].u.link_adr_ans.data_rate_ack);
+	ck_assert_uint_eq(d.m.ch_mask[4], 0x0081);
+	/* DR4 (500 kHz) with it: applied; the device then sends on 65 only */
+	len = link_adr(cmds, 0, 4, SIM_MAC_KEEP, 0x0002, 7);
+	ck_assert_int_eq(sim_mac_on_downlink(&d.m, &d.c, &d.rx, cmds, len, 7), LB_OK);
+	ck_assert_uint_eq(d.m.dr, 4);
+	struct sim_mac_tx tx;
+	ck_assert_int_eq(sim_mac_grid_tx(&d.m, us, 1, 5, &tx), LB_OK);
+	ck_assert_uint_eq(tx.ch, 65);
+	ck_assert_uint_eq(tx.bw_khz, 500);
 }
 END_TEST
 
