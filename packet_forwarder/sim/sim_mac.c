@@ -154,9 +154,14 @@ int sim_mac_grid_tx(const struct sim_mac_dev *m, const struct region *r, size_t 
 
 	if (!m || !r || !out || !macstate_grid_region(r))
 		return LB_ERR_INVAL;
+	/* A device picks among the enabled channels that carry its DR
+	 * (RP002-1.0.4 §2.5.2: 0..63 the 125 kHz DRs, 64..71 the 500 kHz
+	 * one), as LoRaMac-node does: never a 500 kHz channel at a 125 kHz
+	 * DR, so its DR changes only by LinkADRReq. */
 	const struct region_dr *d = region_dr_info(r, m->dr);
-	bool wide = d && d->bw_khz == BW_500;   /* a 500 kHz DR: channels 64..71 only */
-	for (unsigned ch = wide ? SIM_GRID_125 : 0; ch < GRID_CHANNELS; ch++)
+	bool wide = d && d->bw_khz == BW_500;
+	for (unsigned ch = wide ? SIM_GRID_125 : 0; ch < (wide ? GRID_CHANNELS : SIM_GRID_125);
+	     ch++)
 		if (grid_on(m, ch))
 			on[n++] = (uint8_t)ch;
 	if (n == 0)

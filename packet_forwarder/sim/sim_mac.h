@@ -153,9 +153,9 @@ struct sim_mac_tx {
 /*
  * The channel and DR of a data uplink in a grid region (RP002-1.0.4 §2.5.2
  * US902-928, §2.8.2 AU915-928): the enabled channels in turn (by dev_idx +
- * fcnt). A 125 kHz channel (0..63) carries the device's DR; a 500 kHz one
- * (64..71) the region's 500 kHz uplink DR (US915 DR4, AU915 DR6). A device
- * at that DR (LinkADRReq) uses only the 500 kHz channels. Errors:
+ * fcnt) that carry its DR: a device at a 125 kHz DR uses channels 0..63,
+ * one at the region's 500 kHz uplink DR (US915 DR4, AU915 DR6, set by
+ * LinkADRReq) only 64..71. Errors:
  * LB_ERR_INVAL (NULL, not a grid region), LB_ERR_NOT_FOUND (no enabled
  * channel carries the device's DR).
  */

@@ -336,10 +336,11 @@ START_TEST(cflist_chmask_applied)
 }
 END_TEST
 
-/* A US915 device at first (all 72 channels on) sends on every channel in
- * turn: 0..63 at its DR (SF7: DR3, 902.3 + 0.2 n MHz), 64..71 at DR4
- * (SF8BW500, 903.0 + 1.6 (n - 64) MHz), RP002-1.0.4 §2.5.2; after the
- * sub-band 2 mask only 8..15 and 65. AU915's 500 kHz channels are DR6. */
+/* A US915 device at first (all 72 channels on) sends on the channels that
+ * carry its DR in turn (RP002-1.0.4 §2.5.2), as LoRaMac-node does: at DR3
+ * (SF7) 0..63 (902.3 + 0.2 n MHz), never a 500 kHz one; after the sub-band
+ * 2 mask only 8..15. Set to DR4 (SF8BW500) by LinkADRReq, only 64..71
+ * (903.0 + 1.6 (n - 64) MHz), of the mask 65. AU915's 500 kHz DR is DR6. */
 START_TEST(grid_uplink_channels)
 {
 	const struct region *us = region_find("US915"), *au = region_find("AU915");
@@ -351,36 +352,41 @@ START_TEST(grid_uplink_channels)
 
 	memset(&m, 0, sizeof(m));
 	ck_assert_int_eq(sim_mac_reset(&m, us, 7), LB_OK);
-	for (uint32_t f = 0; f < 72; f++) {
+	for (uint32_t f = 0; f < 128; f++) {
 		ck_assert_int_eq(sim_mac_grid_tx(&m, us, 0, f, &tx), LB_OK);
-		ck_assert_uint_eq(tx.ch, f);
+		ck_assert_uint_eq(tx.ch, f % 64);
 		seen[tx.ch]++;
 	}
 	for (unsigned ch = 0; ch < 72; ch++)
-		ck_assert_uint_eq(seen[ch], 1);
+		ck_assert_uint_eq(seen[ch], ch < 64 ? 2 : 0);
 	ck_assert_int_eq(sim_mac_grid_tx(&m, us, 0, 9, &tx), LB_OK);
 	ck_assert_uint_eq(tx.freq_hz, 904100000);
 	ck_assert_uint_eq(tx.dr, 3);
 	ck_assert_uint_eq(tx.sf, 7);
 	ck_assert_uint_eq(tx.bw_khz, 125);
-	ck_assert_int_eq(sim_mac_grid_tx(&m, us, 0, 65, &tx), LB_OK);
-	ck_assert_uint_eq(tx.freq_hz, 904600000);
-	ck_assert_uint_eq(tx.dr, 4);
-	ck_assert_uint_eq(tx.sf, 8);
-	ck_assert_uint_eq(tx.bw_khz, 500);
 	ck_assert_int_eq(sim_mac_apply_cflist(&m, us, cfl), LB_OK);
-	for (uint32_t f = 0; f < 18; f++) {
+	for (uint32_t f = 0; f < 16; f++) {
 		ck_assert_int_eq(sim_mac_grid_tx(&m, us, 3, f, &tx), LB_OK);
-		ck_assert_msg(tx.ch == 65 || (tx.ch >= 8 && tx.ch <= 15), "channel %u", tx.ch);
+		ck_assert_msg(tx.ch >= 8 && tx.ch <= 15, "channel %u", tx.ch);
 		ck_assert(sim_mac_sub_band_has(2, tx.ch));
 	}
+	m.dr = 4;                                    /* as a LinkADRReq leaves it */
+	for (uint32_t f = 0; f < 4; f++) {
+		ck_assert_int_eq(sim_mac_grid_tx(&m, us, 3, f, &tx), LB_OK);
+		ck_assert_uint_eq(tx.ch, 65);
+		ck_assert_uint_eq(tx.freq_hz, 904600000);
+		ck_assert_uint_eq(tx.dr, 4);
+		ck_assert_uint_eq(tx.sf, 8);
+		ck_assert_uint_eq(tx.bw_khz, 500);
+	}
 	ck_assert_int_eq(sim_mac_reset(&m, au, 9), LB_OK);
-	ck_assert_int_eq(sim_mac_grid_tx(&m, au, 0, 64, &tx), LB_OK);
-	ck_assert_uint_eq(tx.freq_hz, 915900000);
-	ck_assert_uint_eq(tx.dr, 6);
 	ck_assert_int_eq(sim_mac_grid_tx(&m, au, 0, 8, &tx), LB_OK);
 	ck_assert_uint_eq(tx.freq_hz, 916800000);
 	ck_assert_uint_eq(tx.dr, 3);
+	m.dr = 6;
+	ck_assert_int_eq(sim_mac_grid_tx(&m, au, 0, 0, &tx), LB_OK);
+	ck_assert_uint_eq(tx.freq_hz, 915900000);
+	ck_assert_uint_eq(tx.dr, 6);
 	ck_assert_int_eq(sim_mac_grid_tx(&m, eu(), 0, 0, &tx), LB_ERR_INVAL);
 }
 END_TEST
