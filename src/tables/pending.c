@@ -23,6 +23,87 @@ void pending_init(struct pendings *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* ---- the DevEUI hash ---------------------------------------------------- */
+
+#define HASH_MIN 16u                 /* slots at least, a power of two */
+
+static size_t slot_of(const struct pendings *p, uint64_t dev_eui)
+{
+	return (size_t)((dev_eui * UINT64_C(0x9e3779b97f4a7c15)) >> 32) & p->h_mask;
+}
+
+/* The slot holding dev_eui, or SIZE_MAX. */
+static size_t h_find(const struct pendings *p, uint64_t dev_eui)
+{
+	if (!p->h)
+		return SIZE_MAX;
+	for (size_t i = slot_of(p, dev_eui); p->h[i].used; i = (i + 1) & p->h_mask)
+		if (p->h[i].dev_eui == dev_eui)
+			return i;
+	return SIZE_MAX;
+}
+
+/* dev_eui is not in the hash, which has room. */
+static void h_insert(struct pendings *p, uint64_t dev_eui, uint32_t dev_addr)
+{
+	size_t i = slot_of(p, dev_eui);
+
+	while (p->h[i].used)
+		i = (i + 1) & p->h_mask;
+	p->h[i] = (struct pending_slot){.dev_eui = dev_eui, .dev_addr = dev_addr, .used = 1};
+}
+
+/* Empty slot i, moving back the entries of the probe run after it
+ * (backward-shift deletion: no tombstones). */
+static void h_remove(struct pendings *p, size_t i)
+{
+	size_t j = i;
+
+	for (;;) {
+		j = (j + 1) & p->h_mask;
+		if (!p->h[j].used)
+			break;
+		size_t home = slot_of(p, p->h[j].dev_eui);
+		/* j's entry may fill the hole at i if its home is not in (i, j] */
+		bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+		if (movable) {
+			p->h[i] = p->h[j];
+			i = j;
+		}
+	}
+	memset(&p->h[i], 0, sizeof(p->h[i]));
+}
+
+/* A hash of slots (a power of two) holding every entry. */
+static int h_rebuild(struct pendings *p, size_t slots)
+{
+	struct pending_slot *h = calloc(slots, sizeof(*h));
+
+	if (!h)
+		return LB_ERR_NOMEM;
+	free(p->h);
+	p->h = h;
+	p->h_mask = slots - 1;
+	for (size_t i = 0; i < p->n; i++)
+		h_insert(p, p->e[i].dev_eui, p->e[i].dev_addr);
+	return LB_OK;
+}
+
+/* Room in the hash for one more DevEUI (at most half full). */
+static int h_reserve_one(struct pendings *p)
+{
+	size_t slots = p->h ? p->h_mask + 1 : 0;
+
+	if ((p->n + 1) * 2 <= slots)
+		return LB_OK;
+	size_t want = slots ? slots * 2 : HASH_MIN;
+	while ((p->n + 1) * 2 > want)
+		want *= 2;
+	return h_rebuild(p, want);
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
 void pending_free(struct pendings *p)
 {
 	if (!p)
@@ -30,6 +111,7 @@ void pending_free(struct pendings *p)
 	if (p->e)
 		wipe(p->e, p->n * sizeof(p->e[0]));
 	free(p->e);
+	free(p->h);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -38,6 +120,8 @@ static size_t lower_bound(const struct pendings *p, uint32_t dev_addr)
 {
 	size_t lo = 0, hi = p->n;
 
+	if (hi > 0 && p->e[hi - 1].dev_addr < dev_addr)
+		return hi;   /* appended in order (a restart's load) */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (p->e[mid].dev_addr < dev_addr)
@@ -58,20 +142,35 @@ struct pending_session *pending_find_addr(struct pendings *p, uint32_t dev_addr)
 
 struct pending_session *pending_find_eui(struct pendings *p, uint64_t dev_eui)
 {
-	if (!p)
+	if (!p || p->n == 0)
 		return NULL;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->e[i].dev_eui == dev_eui)
-			return &p->e[i];
-	return NULL;
+	size_t slot = h_find(p, dev_eui);
+	if (slot == SIZE_MAX)
+		return NULL;
+	struct pending_session *s = pending_find_addr(p, p->h[slot].dev_addr);
+	return s && s->dev_eui == dev_eui ? s : NULL;
 }
 
+/* Entry i leaves the array (its hash slot is the caller's). */
 static void remove_at(struct pendings *p, size_t i)
 {
 	wipe(&p->e[i], sizeof(p->e[i]));
 	memmove(&p->e[i], &p->e[i + 1], (p->n - i - 1) * sizeof(p->e[0]));
 	p->n--;
 	wipe(&p->e[p->n], sizeof(p->e[0]));
+}
+
+/* Nothing pending: nothing held. */
+static void release_if_empty(struct pendings *p)
+{
+	if (p->n > 0)
+		return;
+	free(p->e);
+	p->e = NULL;
+	p->cap = 0;
+	free(p->h);
+	p->h = NULL;
+	p->h_mask = 0;
 }
 
 bool pending_drop(struct pendings *p, uint64_t dev_eui)
@@ -81,12 +180,36 @@ bool pending_drop(struct pendings *p, uint64_t dev_eui)
 	if (!s)
 		return false;
 	remove_at(p, (size_t)(s - p->e));
-	if (p->n == 0) {
-		free(p->e);
-		p->e = NULL;
-		p->cap = 0;
-	}
+	h_remove(p, h_find(p, dev_eui));
+	release_if_empty(p);
 	return true;
+}
+
+size_t pending_retain(struct pendings *p,
+		      bool (*keep)(void *arg, const struct pending_session *s), void *arg)
+{
+	size_t kept = 0, dropped;
+
+	if (!p || !keep || p->n == 0)
+		return 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (keep(arg, &p->e[i])) {
+			if (kept != i)
+				p->e[kept] = p->e[i];
+			kept++;
+		}
+	}
+	dropped = p->n - kept;
+	if (dropped == 0)
+		return 0;
+	wipe(&p->e[kept], dropped * sizeof(p->e[0]));
+	p->n = kept;
+	/* the same slots, emptied and filled again: no allocation */
+	memset(p->h, 0, (p->h_mask + 1) * sizeof(p->h[0]));
+	for (size_t i = 0; i < p->n; i++)
+		h_insert(p, p->e[i].dev_eui, p->e[i].dev_addr);
+	release_if_empty(p);
+	return dropped;
 }
 
 /* Room for one more entry. */
@@ -122,10 +245,16 @@ int pending_put(struct pendings *p, const struct pending_session *s)
 	struct pending_session *old = pending_find_eui(p, s->dev_eui);
 	if (old) {
 		remove_at(p, (size_t)(old - p->e));
+		p->h[h_find(p, s->dev_eui)].dev_addr = s->dev_addr;
 	} else {
 		int rc = reserve_one(p);
-		if (rc != LB_OK)
+		if (rc == LB_OK)
+			rc = h_reserve_one(p);
+		if (rc != LB_OK) {
+			release_if_empty(p);
 			return rc;
+		}
+		h_insert(p, s->dev_eui, s->dev_addr);
 	}
 	size_t i = lower_bound(p, s->dev_addr);
 	memmove(&p->e[i + 1], &p->e[i], (p->n - i) * sizeof(p->e[0]));

@@ -14,10 +14,17 @@
  * come: its size is the number of joins pending, at most one per device and
  * PENDING_MAX in all. A DevAddr appears at most once (the join handler
  * allocates DevAddrs used neither by a current nor by a pending session).
+ * Beside it, an open-addressing hash (linear probing, at most half full)
+ * maps each DevEUI to its entry's DevAddr, so a device is found in O(1)
+ * plus the binary search: a class C device without a pending session pays
+ * one probe, never a walk of the table (daemon/classc.c asks per attempt).
+ * Entries put in ascending DevAddr order are appended (no memmove): a
+ * restart's load (store_load_pending(), ordered by DevAddr) is O(n).
  *
- * Ownership: the table owns its array; the raw keys are wiped when an entry
- * is dropped or replaced and at pending_free(). Pointers returned by the
- * lookups are valid until the next pending_put/_drop/_free.
+ * Ownership: the table owns its array and its hash; the raw keys are wiped
+ * when an entry is dropped or replaced and at pending_free(). Pointers
+ * returned by the lookups are valid until the next
+ * pending_put/_drop/_retain/_free.
  */
 #ifndef LB_PENDING_H
 #define LB_PENDING_H
@@ -52,10 +59,19 @@ struct pending_session {
 					  * counters below nfcnt_down */
 };
 
+/* A DevEUI's place in the hash (internal). */
+struct pending_slot {
+	uint64_t dev_eui;
+	uint32_t dev_addr;               /* its entry's key in e[] */
+	uint32_t used;
+};
+
 struct pendings {
 	struct pending_session *e;       /* n entries sorted by dev_addr, cap allocated */
 	size_t n;
 	size_t cap;
+	struct pending_slot *h;          /* DevEUI -> DevAddr, h_mask + 1 slots (or NULL) */
+	size_t h_mask;
 };
 
 void pending_init(struct pendings *p);
@@ -73,7 +89,7 @@ static inline size_t pending_count(const struct pendings *p)
  * table is unchanged then. */
 int pending_put(struct pendings *p, const struct pending_session *s);
 
-/* The device's pending session, or NULL. O(n): joins and promotions only. */
+/* The device's pending session, or NULL. O(1) (a hash probe) + O(log n). */
 struct pending_session *pending_find_eui(struct pendings *p, uint64_t dev_eui);
 
 /* The pending session with this DevAddr, or NULL. O(log n). */
@@ -81,6 +97,12 @@ struct pending_session *pending_find_addr(struct pendings *p, uint32_t dev_addr)
 
 /* Drop the device's pending session (wiped); false if it had none. */
 bool pending_drop(struct pendings *p, uint64_t dev_eui);
+
+/* Keep only the entries for which keep(arg, entry) says true, the others
+ * dropped (wiped), in one pass: O(n). Returns the number dropped. For a
+ * reload (daemon/session.h). */
+size_t pending_retain(struct pendings *p,
+		      bool (*keep)(void *arg, const struct pending_session *s), void *arg);
 
 /*
  * A data uplink (lorawan_parse, MType 2 or 4) under a pending session: the

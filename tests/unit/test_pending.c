@@ -12,8 +12,6 @@
 #include "lorawan/lwcrypto.h"
 #include "tables/pending.h"
 
-#define PENDING_GROW_TEST 100u
-
 static struct pending_session mk(uint64_t eui, uint32_t addr, uint8_t key)
 {
 	struct pending_session s;
@@ -68,31 +66,102 @@ START_TEST(test_put_find_drop)
 }
 END_TEST
 
+/* A full table (PENDING_MAX), filled as a restart's load fills it: rows in
+ * DevAddr order (store_load_pending()), DevEUIs in any order. Each put
+ * appends and each lookup by DevEUI is a hash probe: the whole test takes
+ * milliseconds (a put that scanned the table by DevEUI made it quadratic:
+ * 2^31 steps, seconds, past this case's time limit). */
 START_TEST(test_bounded)
 {
 	struct pendings p;
 
 	pending_init(&p);
-	/* filled as PENDING_MAX joins would leave it (put one by one is
-	 * quadratic: too slow under the sanitizers) */
-	for (uint32_t i = 0; i < PENDING_GROW_TEST; i++) {
-		struct pending_session s = mk(i + 1, i, 1);
+	for (uint32_t i = 0; i < PENDING_MAX; i++) {
+		struct pending_session s = mk(PENDING_MAX - i, 0x100 + i, 1);
 		ck_assert_int_eq(pending_put(&p, &s), LB_OK);
 	}
-	struct pending_session *e = realloc(p.e, PENDING_MAX * sizeof(*e));
-	ck_assert_ptr_nonnull(e);
-	for (uint32_t i = PENDING_GROW_TEST; i < PENDING_MAX; i++)
-		e[i] = mk(i + 1, i, 1);
-	p.e = e;
-	p.n = p.cap = PENDING_MAX;
-	struct pending_session one_more = mk(PENDING_MAX + 1, PENDING_MAX, 1);
+	ck_assert_uint_eq(pending_count(&p), PENDING_MAX);
+	/* a class C device without a pending session, asked once per attempt */
+	for (uint32_t i = 0; i < PENDING_MAX; i++)
+		ck_assert_ptr_null(pending_find_eui(&p, UINT64_C(0x70b3d57e00000000) + i));
+	for (uint32_t i = 0; i < PENDING_MAX; i += 97)
+		ck_assert_uint_eq(pending_find_eui(&p, PENDING_MAX - i)->dev_addr, 0x100 + i);
+	struct pending_session one_more = mk(PENDING_MAX + 1, 0x100 + PENDING_MAX, 1);
 	ck_assert_int_eq(pending_put(&p, &one_more), LB_ERR_FULL);
+	ck_assert_ptr_null(pending_find_eui(&p, PENDING_MAX + 1));
 	/* replacing needs no room */
-	struct pending_session again = mk(1, PENDING_MAX + 7, 2);
+	struct pending_session again = mk(1, 0x50, 2);
 	ck_assert_int_eq(pending_put(&p, &again), LB_OK);
 	ck_assert_uint_eq(pending_count(&p), PENDING_MAX);
+	ck_assert_uint_eq(pending_find_eui(&p, 1)->dev_addr, 0x50);
+	ck_assert_uint_eq(p.e[0].dev_addr, 0x50);
+	ck_assert_ptr_null(pending_find_addr(&p, 0x100 + PENDING_MAX - 1));
 	pending_free(&p);
 	ck_assert_uint_eq(pending_count(&p), 0);
+}
+END_TEST
+
+/* The DevEUI index against a plain model through puts, replacements and
+ * drops (deletions from the hash's probe runs) and a retain. */
+static bool keep_odd(void *arg, const struct pending_session *s)
+{
+	(void)arg;
+	return s->dev_eui & 1;
+}
+
+START_TEST(test_index_model)
+{
+	enum { N = 600 };
+	struct pendings p;
+	uint32_t addr[N + 1] = {0};      /* by DevEUI 1..N: 0 = none */
+	uint32_t seed = 12345;
+
+	pending_init(&p);
+	for (int step = 0; step < 20000; step++) {
+		seed = seed * 1103515245u + 12345u;
+		uint64_t eui = 1 + (seed >> 8) % N;
+		if ((seed >> 4) % 3 == 0) {
+			ck_assert(pending_drop(&p, eui) == (addr[eui] != 0));
+			addr[eui] = 0;
+		} else {
+			/* a DevAddr of its own: 1000 * eui + a fresh part */
+			uint32_t a = (uint32_t)eui * 1000u + (uint32_t)step % 1000u;
+			struct pending_session s = mk(eui, a, (uint8_t)eui);
+			ck_assert_int_eq(pending_put(&p, &s), LB_OK);
+			addr[eui] = a;
+		}
+		if (step % 1000 == 999) {
+			size_t n = 0;
+			for (uint64_t e = 1; e <= N; e++) {
+				struct pending_session *f = pending_find_eui(&p, e);
+				if (!addr[e]) {
+					ck_assert_ptr_null(f);
+					continue;
+				}
+				n++;
+				ck_assert_ptr_nonnull(f);
+				ck_assert_uint_eq(f->dev_addr, addr[e]);
+				ck_assert_uint_eq(f->dev_eui, e);
+			}
+			ck_assert_uint_eq(pending_count(&p), n);
+			for (size_t i = 1; i < p.n; i++)
+				ck_assert_uint_lt(p.e[i - 1].dev_addr, p.e[i].dev_addr);
+		}
+	}
+	size_t before = pending_count(&p), even = 0;
+	for (uint64_t e = 2; e <= N; e += 2)
+		even += addr[e] != 0;
+	ck_assert_uint_eq(pending_retain(&p, keep_odd, NULL), even);
+	ck_assert_uint_eq(pending_count(&p), before - even);
+	for (uint64_t e = 1; e <= N; e++) {
+		struct pending_session *f = pending_find_eui(&p, e);
+		if (e % 2 == 0 || !addr[e])
+			ck_assert_ptr_null(f);
+		else
+			ck_assert_uint_eq(f->dev_addr, addr[e]);
+	}
+	ck_assert_uint_eq(pending_retain(&p, keep_odd, NULL), 0);
+	pending_free(&p);
 }
 END_TEST
 
@@ -143,6 +212,7 @@ int main(void)
 
 	tcase_add_test(tc, test_put_find_drop);
 	tcase_add_test(tc, test_bounded);
+	tcase_add_test(tc, test_index_model);
 	tcase_add_test(tc, test_verify);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
