@@ -104,6 +104,14 @@ static int h_reserve_one(struct pendings *p)
 
 /* ---- the table ----------------------------------------------------------- */
 
+/* The prepared key holds raw (a key of an entry going away): free it, the
+ * OpenSSL context cleansed with it. */
+static void forget_key(struct pendings *p, const uint8_t raw[LW_KEY_LEN])
+{
+	if (p->mic_key.ready && memcmp(p->mic_key.raw, raw, LW_KEY_LEN) == 0)
+		lwcrypto_key_free(&p->mic_key);
+}
+
 void pending_free(struct pendings *p)
 {
 	if (!p)
@@ -112,6 +120,7 @@ void pending_free(struct pendings *p)
 		wipe(p->e, p->n * sizeof(p->e[0]));
 	free(p->e);
 	free(p->h);
+	lwcrypto_key_free(&p->mic_key);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -154,6 +163,7 @@ struct pending_session *pending_find_eui(struct pendings *p, uint64_t dev_eui)
 /* Entry i leaves the array (its hash slot is the caller's). */
 static void remove_at(struct pendings *p, size_t i)
 {
+	forget_key(p, p->e[i].nwk_s_key);
 	wipe(&p->e[i], sizeof(p->e[i]));
 	memmove(&p->e[i], &p->e[i + 1], (p->n - i - 1) * sizeof(p->e[0]));
 	p->n--;
@@ -197,6 +207,8 @@ size_t pending_retain(struct pendings *p,
 			if (kept != i)
 				p->e[kept] = p->e[i];
 			kept++;
+		} else {
+			forget_key(p, p->e[i].nwk_s_key);
 		}
 	}
 	dropped = p->n - kept;
@@ -267,7 +279,6 @@ int pending_verify(struct pendings *p, const struct lw_frame *f, struct pending_
 		   uint32_t *fcnt)
 {
 	uint8_t mic[LW_LEN_MIC];
-	struct lw_key k;
 
 	if (!p || !f || !out || !fcnt)
 		return LB_ERR_INVAL;
@@ -277,11 +288,12 @@ int pending_verify(struct pendings *p, const struct lw_frame *f, struct pending_
 	if (!s)
 		return LB_ERR_NOT_FOUND;
 	uint32_t full = lorawan_fcnt_full(0, false, f->u.data.fcnt16);
-	memset(&k, 0, sizeof(k));
-	int rc = lwcrypto_key_init(&k, s->nwk_s_key);
+	int rc = LB_OK;
+	if (!p->mic_key.ready || memcmp(p->mic_key.raw, s->nwk_s_key, LW_KEY_LEN) != 0)
+		rc = lwcrypto_key_rekey(&p->mic_key, s->nwk_s_key);
 	if (rc == LB_OK)
-		rc = lwcrypto_data_mic(&k, LW_DIR_UP, s->dev_addr, full, f->phy, f->msg_len, mic);
-	lwcrypto_key_free(&k);
+		rc = lwcrypto_data_mic(&p->mic_key, LW_DIR_UP, s->dev_addr, full, f->phy,
+				       f->msg_len, mic);
 	if (rc != LB_OK)
 		return rc;
 	if (!lwcrypto_mic_equal(mic, f->mic))

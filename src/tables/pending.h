@@ -21,10 +21,17 @@
  * Entries put in ascending DevAddr order are appended (no memmove): a
  * restart's load (store_load_pending(), ordered by DevAddr) is O(n).
  *
- * Ownership: the table owns its array and its hash; the raw keys are wiped
- * when an entry is dropped or replaced and at pending_free(). Pointers
- * returned by the lookups are valid until the next
- * pending_put/_drop/_retain/_free.
+ * The MIC of a frame with a pending DevAddr is checked with one prepared
+ * NwkSKey the table keeps (the last entry checked): a miss re-keys it
+ * (lwcrypto_key_rekey(): no allocation), so a stream of frames failing
+ * their MIC against pending DevAddrs allocates nothing per frame, and the
+ * OpenSSL state stays one context (0.9 KB) however many entries are tried.
+ *
+ * Ownership: the table owns its array, its hash and its prepared key; the
+ * raw keys are wiped when an entry is dropped or replaced and at
+ * pending_free(), and the prepared key is freed (its OpenSSL context
+ * cleansed) when the entry whose key it holds goes. Pointers returned by
+ * the lookups are valid until the next pending_put/_drop/_retain/_free.
  */
 #ifndef LB_PENDING_H
 #define LB_PENDING_H
@@ -72,6 +79,7 @@ struct pendings {
 	size_t cap;
 	struct pending_slot *h;          /* DevEUI -> DevAddr, h_mask + 1 slots (or NULL) */
 	size_t h_mask;
+	struct lw_key mic_key;           /* NwkSKey of the entry last checked (lazily) */
 };
 
 void pending_init(struct pendings *p);
@@ -110,8 +118,9 @@ size_t pending_retain(struct pendings *p,
  * counter rebuilt for a fresh session (no FCntUp accepted yet; TS001-1.0.4
  * §4.3.1.5, §4.4). *out and *fcnt are set for LB_OK. Errors: LB_ERR_INVAL,
  * LB_ERR_NOT_FOUND (no pending session with that DevAddr), LB_ERR_MIC,
- * LB_ERR_CRYPTO. Prepares the NwkSKey for the check and frees it: this runs
- * only for frames the current sessions did not claim.
+ * LB_ERR_CRYPTO. The table's prepared key is used (re-keyed, without
+ * allocating, when the entry is another than the last checked; allocated
+ * at the first check, and again after the entry it held was dropped).
  */
 int pending_verify(struct pendings *p, const struct lw_frame *f, struct pending_session **out,
 		   uint32_t *fcnt);

@@ -3,6 +3,7 @@
  * sorted by DevAddr, one entry per device, bounded, MIC check with the
  * counters of a fresh session. */
 #include <check.h>
+#include <openssl/crypto.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,91 @@ START_TEST(test_verify)
 }
 END_TEST
 
+/* OpenSSL's allocations, counted (CRYPTO_set_mem_functions in main). */
+static size_t ossl_allocs;
+
+static void *count_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	ossl_allocs++;
+	return malloc(n);
+}
+
+static void *count_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	ossl_allocs++;
+	return realloc(p, n);
+}
+
+static void count_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	free(p);
+}
+
+/* A frame of (addr, key) with FCnt fcnt. */
+static void frame_of(uint32_t addr, uint8_t key, uint32_t fcnt, uint8_t *phy, struct lw_frame *f)
+{
+	struct pending_session s = mk(0, addr, key);
+	struct lw_keys ks;
+	size_t len;
+	struct lw_data_params d = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = addr,
+				   .fcnt = fcnt, .has_fport = true, .fport = 1,
+				   .payload = (const uint8_t *)"x", .payload_len = 1};
+
+	memset(&ks, 0, sizeof(ks));
+	ck_assert_int_eq(lwcrypto_keys_init(&ks, s.nwk_s_key, s.app_s_key), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&d, &ks, phy, LW_MAX_PHY, &len), LB_OK);
+	lwcrypto_keys_free(&ks);
+	ck_assert_int_eq(lorawan_parse(phy, len, f), LB_OK);
+}
+
+/* Frames that target pending DevAddrs and fail their MIC (an attacker's:
+ * DevAddrs are handed out in sequence) allocate nothing in OpenSSL once
+ * the table's key was first used, whichever entries they alternate
+ * between; a valid frame still verifies after them. The prepared key goes
+ * with the entry it holds. */
+START_TEST(test_verify_allocates_nothing)
+{
+	struct pendings p;
+	struct pending_session a = mk(1, 0x26000001, 0x11), b = mk(2, 0x26000002, 0x22), *got;
+	uint8_t phy_a[LW_MAX_PHY], phy_b[LW_MAX_PHY], phy_ok[LW_MAX_PHY];
+	struct lw_frame fa, fb, ok;
+	uint32_t fcnt;
+
+	pending_init(&p);
+	ck_assert_int_eq(pending_put(&p, &a), LB_OK);
+	ck_assert_int_eq(pending_put(&p, &b), LB_OK);
+	frame_of(a.dev_addr, 0x99, 1, phy_a, &fa);   /* wrong keys */
+	frame_of(b.dev_addr, 0x98, 1, phy_b, &fb);
+	frame_of(b.dev_addr, 0x22, 5, phy_ok, &ok);
+	ck_assert_int_eq(pending_verify(&p, &fa, &got, &fcnt), LB_ERR_MIC);   /* first use */
+	size_t before = ossl_allocs;
+	for (int i = 0; i < 100; i++) {
+		ck_assert_int_eq(pending_verify(&p, &fa, &got, &fcnt), LB_ERR_MIC);
+		ck_assert_int_eq(pending_verify(&p, &fb, &got, &fcnt), LB_ERR_MIC);
+	}
+	ck_assert_uint_eq(ossl_allocs - before, 0);
+	ck_assert_int_eq(pending_verify(&p, &ok, &got, &fcnt), LB_OK);
+	ck_assert_uint_eq(got->dev_eui, 2);
+	ck_assert_uint_eq(fcnt, 5);
+	ck_assert_uint_eq(ossl_allocs - before, 0);
+	/* b's key is the one prepared: it goes with b (replaced or dropped) */
+	struct pending_session b2 = mk(2, 0x26000003, 0x33);
+	ck_assert_int_eq(pending_put(&p, &b2), LB_OK);
+	ck_assert(!p.mic_key.ready);
+	ck_assert_int_eq(pending_verify(&p, &fa, &got, &fcnt), LB_ERR_MIC);
+	ck_assert(p.mic_key.ready);
+	ck_assert(pending_drop(&p, 1));
+	ck_assert(!p.mic_key.ready);
+	pending_free(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pending");
@@ -210,10 +296,14 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	/* before OpenSSL allocates anything */
+	if (!CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free))
+		return EXIT_FAILURE;
 	tcase_add_test(tc, test_put_find_drop);
 	tcase_add_test(tc, test_bounded);
 	tcase_add_test(tc, test_index_model);
 	tcase_add_test(tc, test_verify);
+	tcase_add_test(tc, test_verify_allocates_nothing);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
