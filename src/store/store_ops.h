@@ -87,7 +87,9 @@ int store_gateway_online_list(struct store *s, store_gateway_cb cb, void *arg);
 /* Pending sessions (schema v9, daemon/session.h): the session a join-accept
  * gave a device that still has its current one; rows as `session`'s.
  * put/delete are staged; put: LB_ERR_RANGE as store_put_session(). load
- * calls cb for every row (a non-zero return stops it and is returned). */
+ * calls cb for every row in ascending DevAddr order (so that the in-memory
+ * table, sorted by DevAddr, is built by appending: tables/pending.h); a
+ * non-zero return stops it and is returned. */
 int store_put_pending(struct store *s, const struct store_session *row);
 int store_delete_pending(struct store *s, uint64_t dev_eui);
 int store_load_pending(struct store *s, store_session_cb cb, void *arg);

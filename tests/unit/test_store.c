@@ -2102,9 +2102,10 @@ static void stage_device(struct store *s, uint64_t eui, const char *dl_id)
 	ck_assert_int_eq(store_ledger_put(s, eui, STORE_LEDGER_FAIR_ACCESS, "L", 1), LB_OK);
 }
 
-/* Pending sessions (schema v8): stored beside the current one, read back
- * after a reopen, deleted alone, and by a purge (the only row of the
- * device purged is a pending one: it still counts). */
+/* Pending sessions (schema v9): stored beside the current one, read back
+ * after a reopen in DevAddr order (the in-memory table is built by
+ * appending: tables/pending.h), deleted alone, and by a purge (the only
+ * row of the device purged is a pending one: it still counts). */
 static int collect_pending(void *arg, const struct store_session *row)
 {
 	struct store_session *out = arg;
@@ -2140,13 +2141,14 @@ START_TEST(test_pending_session)
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	memset(got, 0, sizeof(got));
 	ck_assert_int_eq(store_load_pending(&s, collect_pending, got), LB_OK);
-	ck_assert_uint_eq(got[0].dev_eui, EUI_A);
-	ck_assert_uint_eq(got[1].dev_eui, EUI_B);
+	/* by DevAddr: B's (0x26011002) before A's, whose DevEUI is lower */
+	ck_assert_uint_eq(got[0].dev_eui, EUI_B);
+	ck_assert_uint_eq(got[1].dev_eui, EUI_A);
 	ck_assert_uint_eq(got[2].dev_eui, 0);
-	ck_assert_uint_eq(got[0].dev_addr, 0x26012345u);
-	ck_assert(!got[0].has_fcnt_up_last);
-	ck_assert_int_eq(memcmp(got[0].nwk_s_key, pend.nwk_s_key, STORE_KEY_LEN), 0);
-	ck_assert_uint_eq(got[0].nfcnt_down, 64);
+	ck_assert_uint_eq(got[1].dev_addr, 0x26012345u);
+	ck_assert(!got[1].has_fcnt_up_last);
+	ck_assert_int_eq(memcmp(got[1].nwk_s_key, pend.nwk_s_key, STORE_KEY_LEN), 0);
+	ck_assert_uint_eq(got[1].nfcnt_down, 64);
 	/* the current session is its own row, untouched */
 	struct store_session c;
 	ck_assert_int_eq(store_get_session(&s, EUI_A, &c), LB_OK);
