@@ -1249,7 +1249,7 @@ int bridge_reload(struct bridge *b)
 	}
 	if (b->web_ready)
 		(void)web_reload_files(&b->web);  /* failures logged; the old files stay */
-	sessions_forget(&b->sessions);
+	sessions_forget(&b->sessions); /* and sets aside pending sessions of devices gone or ABP */
 	budget_forget(&b->budget);
 	netmac_forget(&b->netmac);
 	/* Scripts changed on disk are compiled again (a failure keeps the old

@@ -523,11 +523,31 @@ uint64_t sessions_touch_fcnt(struct sessions *s, struct lb_device *dev, int64_t 
 	return mark(s, dev, since_ms);
 }
 
+/* A pending session is held only for a configured OTAA device. */
+static bool held_for_configured(void *arg, const struct pending_session *p)
+{
+	struct sessions *s = arg;
+	const struct lb_device *dev = devices_find_eui(s->devices, p->dev_eui);
+
+	return dev && dev->activation == LB_ACT_OTAA;
+}
+
+static void set_aside_pending(struct sessions *s)
+{
+	size_t dropped = pending_retain(&s->pending, held_for_configured, s);
+
+	if (dropped)
+		log_notice("session", "%zu pending session(s) of devices no longer configured for "
+			   "OTAA set aside: their stored rows are kept (until `lorabridge --purge "
+			   "DEVEUI`) and taken back if the device is configured again", dropped);
+}
+
 void sessions_forget(struct sessions *s)
 {
 	dirtyset_clear(&s->dirty);
 	if (s->whole)
 		memset(s->whole, 0, s->whole_bytes);
+	set_aside_pending(s);
 }
 
 /* ---- pending sessions ---------------------------------------------------- */
@@ -667,20 +687,19 @@ int sessions_promote(struct sessions *s, const struct lw_frame *f)
 	return rc;
 }
 
+/* Both O(1): a hash probe (tables/pending.h), a binary search if found. */
 void sessions_current_heard(struct sessions *s, const struct lb_device *dev)
 {
-	struct pending_session *p = pending_count(&s->pending)
-					    ? pending_find_eui(&s->pending, dev->dev_eui)
-					    : NULL;
+	struct pending_session *p = pending_find_eui(&s->pending, dev->dev_eui);
+
 	if (p)
 		p->current_heard = true;
 }
 
 bool sessions_current_sure(struct sessions *s, const struct lb_device *dev)
 {
-	struct pending_session *p = pending_count(&s->pending)
-					    ? pending_find_eui(&s->pending, dev->dev_eui)
-					    : NULL;
+	const struct pending_session *p = pending_find_eui(&s->pending, dev->dev_eui);
+
 	return !p || p->current_heard;
 }
 

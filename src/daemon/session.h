@@ -151,8 +151,15 @@ void sessions_current_heard(struct sessions *s, const struct lb_device *dev);
  * the current one since the join. */
 bool sessions_current_sure(struct sessions *s, const struct lb_device *dev);
 
-/* The registry is about to be replaced (reload): forget the indexes. The
- * caller commits first and re-touches every device if that failed. */
+/* The registry was replaced (a reload, devices_reload()): forget the
+ * indexes. The caller committed first and re-touches every device if that
+ * failed. The pending sessions held for devices no longer configured, or no
+ * longer OTAA, leave the table (an ABP class C device would otherwise wait
+ * for an uplink under a session it cannot have; logged, O(pending
+ * sessions)); their stored rows are kept until `lorabridge --purge`, and
+ * read back if the device is configured for OTAA again
+ * (sessions_restore_device()), as is the pending row of a device whose
+ * AppKey changed: the reload takes it in afresh. */
 void sessions_forget(struct sessions *s);
 
 #endif

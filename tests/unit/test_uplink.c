@@ -1071,6 +1071,96 @@ START_TEST(test_pending_session_restored)
 }
 END_TEST
 
+/* A SIGHUP as bridge_reload() takes it: the ABP device and, if `door` is
+ * not NULL, the join test's device as *door configures it; the devices
+ * taken in afresh get their stored state back. Returns OTAA_EUI's device
+ * (NULL if removed). */
+static struct lb_device *reload_door(const struct lb_device_conf *door)
+{
+	struct lb_device_conf conf[2];
+
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	memset(conf, 0, sizeof(conf));
+	conf[0] = (struct lb_device_conf){.name = (char *)"sensor", .application = (char *)"default",
+					  .dev_eui = DEV_EUI, .activation = LB_ACT_ABP,
+					  .dev_addr = DEV_ADDR, .lorawan_version = 3,
+					  .fair_access = w.cfg.fair_access};
+	memcpy(conf[0].nwk_s_key, NWK, 16);
+	memcpy(conf[0].app_s_key, APP, 16);
+	if (door)
+		conf[1] = *door;
+	ck_assert_int_eq(devices_reload(&w.devices, conf, door ? 2 : 1), LB_OK);
+	sessions_forget(&w.sessions);
+	for (size_t i = 0; i < w.devices.n; i++)
+		if (!w.devices.dev[i].state_kept)
+			ck_assert_int_eq(sessions_restore_device(&w.sessions, &w.devices.dev[i]),
+					 LB_OK);
+	return devices_find_eui(&w.devices, OTAA_EUI);
+}
+
+/* The join test's device as otaa_device() configures it, or as an ABP
+ * class C device. */
+static struct lb_device_conf door_conf(bool otaa)
+{
+	struct lb_device_conf c = {.name = (char *)"door", .application = (char *)"default",
+				   .dev_eui = OTAA_EUI, .activation = LB_ACT_OTAA,
+				   .join_eui = JOIN_EUI, .lorawan_version = 3,
+				   .fair_access = w.cfg.fair_access};
+	memcpy(c.app_key, NWK, 16);
+	if (!otaa) {
+		c.activation = LB_ACT_ABP;
+		c.dev_class = LB_CLASS_C;
+		c.dev_addr = DEV_ADDR + 0x100;
+		memset(c.nwk_s_key, 0x61, 16);
+		memset(c.app_s_key, 0x62, 16);
+		memset(c.app_key, 0, 16);
+	}
+	return c;
+}
+
+/* A reload that takes a device with a pending session out of OTAA (now
+ * ABP, or removed) sets that session aside: an ABP class C device is not
+ * held back (CLASS_C_SESSION_PENDING) for a session it cannot have. Its
+ * stored row stays (until --purge) and comes back with the device's OTAA
+ * configuration. */
+START_TEST(test_reload_sets_pending_aside)
+{
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+
+	join_with_nonce(&app_key, 1);
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	struct test_session second = pending_of(OTAA_EUI);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 1);
+
+	struct lb_device_conf abp = door_conf(false), otaa = door_conf(true);
+	dev = reload_door(&abp);
+	ck_assert_ptr_nonnull(dev);
+	ck_assert_ptr_null(pending_find_eui(&w.sessions.pending, OTAA_EUI));
+	ck_assert_uint_eq(pending_count(&w.sessions.pending), 0);
+	ck_assert(sessions_current_sure(&w.sessions, dev));
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 1);
+	/* its DevAddr no longer claims frames for it */
+	uint64_t unknown = w.stats.frame_drops[DROP_UNKNOWN_DEVADDR];
+	uplink_in(&second, 0);
+	ck_assert_uint_eq(w.stats.frame_drops[DROP_UNKNOWN_DEVADDR], unknown + 1);
+
+	/* OTAA again: the stored pending session is taken back */
+	dev = reload_door(&otaa);
+	ck_assert_ptr_nonnull(dev);
+	ck_assert_uint_eq(pending_of(OTAA_EUI).addr, second.addr);
+
+	/* removed from the configuration: set aside, its row kept */
+	ck_assert_ptr_null(reload_door(NULL));
+	ck_assert_uint_eq(pending_count(&w.sessions.pending), 0);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 1);
+}
+END_TEST
+
 /* REVIEW: a confirmed uplink of OTAA_EUI under ts, heard; the ACK in RX1
  * sent; its NFCntDown returned. */
 static uint32_t acked_fcnt_down(const struct test_session *ts, uint32_t fcnt)
@@ -2676,6 +2766,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_rejoin_pending_session);
 	tcase_add_test(tc, test_pending_session_restored);
 	tcase_add_test(tc, test_pending_current_heard);
+	tcase_add_test(tc, test_reload_sets_pending_aside);
 	tcase_add_test(tc, test_review_promotion_lost_fcntdown);
 	tcase_add_test(tc, test_review_confirmed_across_promotion);
 	tcase_add_test(tc, test_review_first_join_leaves_pending);
