@@ -663,12 +663,13 @@ int sessions_promote(struct sessions *s, const struct lw_frame *f)
 	copy = *p;
 	struct lb_device *dev = devices_find_eui(s->devices, copy.dev_eui);
 	if (!dev || dev->activation != LB_ACT_OTAA) {
+		/* Not held for such a device (restore_pending_one(),
+		 * sessions_forget()): never promoted; its stored row is
+		 * kept until `lorabridge --purge`, as its current session's. */
 		(void)pending_drop(&s->pending, copy.dev_eui);
-		log_warn("session", "device %016llx: pending session dropped: the device is no "
-			 "longer configured for OTAA", (unsigned long long)copy.dev_eui);
-		if (store_delete_pending(s->store, copy.dev_eui) != LB_OK)
-			log_error("session", "device %016llx: pending session row not deleted",
-				  (unsigned long long)copy.dev_eui);
+		log_warn("session", "device %016llx: pending session not taken: the device is no "
+			 "longer configured for OTAA (its stored row is kept)",
+			 (unsigned long long)copy.dev_eui);
 		wipe(&copy, sizeof(copy));
 		return LB_ERR_NOT_FOUND;
 	}

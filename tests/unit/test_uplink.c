@@ -1161,6 +1161,33 @@ START_TEST(test_reload_sets_pending_aside)
 }
 END_TEST
 
+/* A pending session found for a device no longer configured for OTAA
+ * (none is held since a reload sets them aside: put here by hand) is not
+ * taken, and its stored row is kept until --purge (session.h), as the
+ * device's current session row is. */
+START_TEST(test_pending_of_abp_device_not_taken)
+{
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+
+	join_with_nonce(&app_key, 1);
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	struct pending_session held = *pending_find_eui(&w.sessions.pending, OTAA_EUI);
+	struct test_session second = pending_of(OTAA_EUI);
+	struct lb_device_conf abp = door_conf(false);
+	dev = reload_door(&abp);
+	ck_assert_int_eq(pending_put(&w.sessions.pending, &held), LB_OK);
+
+	uplink_in(&second, 0);
+	ck_assert_uint_eq(dev->activation, LB_ACT_ABP);
+	ck_assert_uint_eq(dev->dev_addr, DEV_ADDR + 0x100);
+	ck_assert_ptr_null(pending_find_eui(&w.sessions.pending, OTAA_EUI));
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 1);
+}
+END_TEST
+
 /* REVIEW: a confirmed uplink of OTAA_EUI under ts, heard; the ACK in RX1
  * sent; its NFCntDown returned. */
 static uint32_t acked_fcnt_down(const struct test_session *ts, uint32_t fcnt)
@@ -2767,6 +2794,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_pending_session_restored);
 	tcase_add_test(tc, test_pending_current_heard);
 	tcase_add_test(tc, test_reload_sets_pending_aside);
+	tcase_add_test(tc, test_pending_of_abp_device_not_taken);
 	tcase_add_test(tc, test_review_promotion_lost_fcntdown);
 	tcase_add_test(tc, test_review_confirmed_across_promotion);
 	tcase_add_test(tc, test_review_first_join_leaves_pending);
