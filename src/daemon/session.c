@@ -622,8 +622,9 @@ static int switch_to(struct sessions *s, struct lb_device *dev, const struct pen
 	rc = store_delete_pending(s->store, dev->dev_eui);
 	if (rc != LB_OK)
 		log_error("session", "device %s: its pending session row not deleted (%s): after a "
-			  "restart it is pending again beside the same current session (harmless: "
-			  "the next join replaces it)", dev->name, lb_strerror(rc));
+			  "restart that session is read back as pending beside itself, and class C "
+			  "downlinks wait for the device's next uplink; the row stays until its next "
+			  "join or `lorabridge --purge`", dev->name, lb_strerror(rc));
 	return LB_OK;
 }
 
