@@ -307,20 +307,23 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 			log_error("otaa", "device %s: current session not staged again after a "
 				  "failed join: a restart may bring back a session the device "
 				  "never got (it then joins again)", dev->name);
+		explicit_bzero(&row, sizeof(row));   /* its session keys */
 		return rc;
 	}
 	o->join_nonce_next = nonce_next;
 	if (pend) {
 		/* On failure (logged) the device switched at once: a join still. */
 		(void)sessions_pending_add(o->c.sessions, dev, &row, *batch);
-		memset(&row, 0, sizeof(row));
+		explicit_bzero(&row, sizeof(row));
 		return LB_OK;
 	}
 	(void)pending_drop(&o->c.sessions->pending, dev->dev_eui);
 	rc = devices_set_session(o->c.devices, dev, out->dev_addr, out->nwk_s_key, out->app_s_key,
 				 false, 0);
-	if (rc != LB_OK)
+	if (rc != LB_OK) {
+		explicit_bzero(&row, sizeof(row));
 		return rc;
+	}
 	fcntdown_start(&dev->rt.fcnt_down, row.nfcnt_down, *batch);
 	dev->rt.rx1_dr_offset = row.rx1_dr_offset;
 	dev->rt.rx_delay_s = row.rx_delay;
@@ -333,7 +336,7 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 	dev->rt.joined_at = macstate_joined_s(row.joined_at);
 	dev->rt.ack_due = false;
 	devices_clear_confirmed(dev);
-	memset(&row, 0, sizeof(row));
+	explicit_bzero(&row, sizeof(row));
 	return LB_OK;
 }
 
