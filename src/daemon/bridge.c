@@ -743,6 +743,7 @@ static void web_snapshot(void *arg, struct web_snapshot *out)
 	out->mqtt_connected = mqtt_connected(&b->mqtt);
 	out->mqtt_queue_depth = ms.queued;
 	out->outbox_depth = outbox_pending(&b->outbox);
+	out->pending_sessions = pending_count(&b->sessions.pending);
 	out->n_integs = b->http_ready ? integrations_stats(&b->integs, out->integs, STATS_MAX_INTEGS)
 				      : 0;
 	(void)udp_poll_drops(&b->udp);   /* a failure is logged; the count stays */
@@ -945,6 +946,7 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 	x.mqtt_published = ms.published;
 	x.mqtt_dropped = ms.dropped_overflow;
 	x.outbox_depth = outbox_pending(&b->outbox);
+	x.pending_sessions = pending_count(&b->sessions.pending);
 	x.outbox_bytes = outbox_bytes(&b->outbox);
 	x.outbox_dropped = b->outbox.stats.dropped_overflow;
 	x.mqtt_reconnects = ms.reconnects;

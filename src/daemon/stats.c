@@ -83,6 +83,7 @@ int stats_json(const struct stats *s, const struct stats_extra *x, char *out, si
 	add_u64(o, "gatewaysKnown", x->gateways_known);
 	add_u64(o, "gatewaysOnline", x->gateways_online);
 	add_u64(o, "devices", x->devices);
+	add_u64(o, "pendingSessions", x->pending_sessions);
 	json_object_object_add(o, "datagrams", datagrams_json(s));
 	add_u64(o, "framesReceived", s->frames_received);
 	add_u64(o, "uplinksUnique", s->uplinks_unique);

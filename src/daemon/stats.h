@@ -81,6 +81,7 @@ struct stats_extra {
 	size_t gateways_known;
 	size_t gateways_online;
 	size_t devices;
+	size_t pending_sessions;             /* OTAA sessions of rejoins not used yet (session.h) */
 	uint64_t udp_kernel_drops;
 	uint64_t intake_pauses;              /* the UDP socket left unread (intake.h) */
 	uint64_t intake_paused_ms;

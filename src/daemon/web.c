@@ -1008,6 +1008,9 @@ static void metrics(struct web *w, struct httpd_conn *c)
 	gauge(&b, "lorabridge_gateways_known", "Gateways in the table.",
 	      (double)gateways_count(w->c.gateways));
 	gauge(&b, "lorabridge_devices", "Devices configured.", (double)w->c.devices->n);
+	gauge(&b, "lorabridge_pending_sessions",
+	      "OTAA sessions of rejoins their devices have not used yet.",
+	      (double)snap.pending_sessions);
 	gauge(&b, "lorabridge_mqtt_connected", "1 while connected to the broker.",
 	      snap.mqtt_connected ? 1 : 0);
 	gauge(&b, "lorabridge_mqtt_queue_depth", "MQTT messages waiting in memory.",

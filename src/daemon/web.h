@@ -95,6 +95,7 @@ struct web_snapshot {
 	bool mqtt_connected;
 	size_t mqtt_queue_depth;
 	uint64_t outbox_depth;
+	size_t pending_sessions;         /* OTAA sessions of rejoins not used yet (session.h) */
 	struct stats_integ integs[STATS_MAX_INTEGS];
 	size_t n_integs;
 	uint64_t udp_kernel_drops;

@@ -168,6 +168,7 @@ for e in $(jq -r .deviceInfo.devEui "$T/rl-join.json" | sort -u); do
 		"$T/rl-up.json" | sort -n | tr '\n' ' ')
 	[ "$n" = "0 1 2 3 4 5 6 7 " ] || fail "rl: $e: uplinks under its first session: $n"
 done
+[ "$(last_stats all | jq .pendingSessions)" = 2 ] || fail "rl: pendingSessions: $(last_stats all)"
 # The devices start again (their sessions forgotten): a new join replaces
 # the pending one, and its first uplink makes it the devices' session.
 m=$(lines)
@@ -182,6 +183,7 @@ jq -r '"\(.deviceInfo.devEui) \(.devAddr)"' "$T/rl-up2.json" | sort -u > "$T/rl-
 diff "$T/rl-a.txt" "$T/rl-b.txt" > /dev/null || fail "rl: uplinks not under the new joins' DevAddrs"
 n=$(grep -cE 'device rl-[0-9]+: first uplink .* under the session of its last join' "$T/bridge.log")
 [ "$n" -eq 2 ] || fail "rl: $n promotions in the log, want 2"
+[ "$(last_stats all | jq .pendingSessions)" = 0 ] || fail "rl: pendingSessions: $(last_stats all)"
 note "a lost join-accept kept the first session; the next join took over at its first uplink"
 
 wait_stats_cond all '.joins == 118' || fail "stats joins: $(last_stats all)"

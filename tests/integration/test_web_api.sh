@@ -203,7 +203,7 @@ wait_drained all
 expect 200 GET /metrics
 python3 "$(dirname "$0")/prom_check.py" lorabridge_datagrams_total lorabridge_frames_received_total \
 	lorabridge_uplinks_published_total lorabridge_frame_drops_total lorabridge_datagram_drops_total \
-	lorabridge_gateways_online lorabridge_gateways_known lorabridge_devices \
+	lorabridge_gateways_online lorabridge_gateways_known lorabridge_devices lorabridge_pending_sessions \
 	lorabridge_mqtt_connected lorabridge_mqtt_queue_depth lorabridge_outbox_depth \
 	lorabridge_udp_kernel_drops_total lorabridge_intake_pauses_total lorabridge_intake_paused_seconds_total \
 	lorabridge_http_requests_total lorabridge_sse_clients lorabridge_uptime_seconds \
@@ -216,6 +216,7 @@ sample() { awk -v k="$1" '$1 == k { print $2 }' "$T/samples.txt"; }
 [ "$(sample lorabridge_uplinks_published_total)" = "$(last_stats all | jq .uplinksPublished)" ] \
 	|| fail "uplinks_published_total $(sample lorabridge_uplinks_published_total), stats $(last_stats all)"
 [ "$(sample lorabridge_devices)" = "$N_DEV" ] || fail "lorabridge_devices"
+[ "$(sample lorabridge_pending_sessions)" = "0" ] || fail "lorabridge_pending_sessions"
 [ "$(sample lorabridge_gateways_online)" = "1" ] || fail "gateways_online"
 [ "$(sample lorabridge_mqtt_connected)" = "1" ] || fail "mqtt_connected"
 [ "$(sample lorabridge_sse_clients)" = "1" ] || fail "sse_clients $(sample lorabridge_sse_clients)"
