@@ -49,7 +49,9 @@
  * all: a device that never got its join-accept keeps its old session
  * until it joins again, and a pending DevAddr is not given to another
  * device meanwhile). A device's first join switches at once: there is no
- * old session to keep.
+ * old session to keep. Only configured OTAA devices have one in memory: a
+ * start loads no other, a reload sets aside those of devices it removes or
+ * makes ABP (sessions_forget()); their rows are kept until `--purge`.
  *
  * Context: the registry, the store and the group commit, all borrowed.
  * sessions_free() releases the list of marked devices, the bits of whole
@@ -143,7 +145,8 @@ int sessions_pending_add(struct sessions *s, struct lb_device *dev,
 int sessions_promote(struct sessions *s, const struct lw_frame *f);
 
 /* An uplink of dev verified under its current session: if a session is
- * pending for it, the device still has the current one (classc.h). */
+ * pending for it, the device still has the current one (classc.h). O(1):
+ * a hash probe (tables/pending.h), as sessions_current_sure(). */
 void sessions_current_heard(struct sessions *s, const struct lb_device *dev);
 
 /* Whether downlinks not answering an uplink (class C) may go to dev under
