@@ -552,7 +552,10 @@ START_TEST(test_waits_while_session_pending)
 	ck_assert_uint_eq(w.udp.n, 0);
 	ck_assert_uint_eq(count_event(DEV_C, "log", "CLASS_C_SESSION_PENDING"), 1);
 	ck_assert_uint_eq(queued_items(DEV_C), 1);
-	/* Heard under its current session: it did not take the new one. */
+	/* Heard under its current session: it did not take the new one. This
+	 * world has no uplink handler: the mark uplink.c sets is set here
+	 * (test_uplink's test_class_c_waits_for_uplink_while_pending takes
+	 * the whole path). */
 	sessions_current_heard(&w.sessions, dev);
 	uplink(DEV_C, false, &gw, 1);
 	cc_tick(later());

@@ -1009,6 +1009,98 @@ START_TEST(test_pending_current_heard)
 }
 END_TEST
 
+static size_t queued_of(uint64_t dev_eui)
+{
+	size_t n = 0;
+	ck_assert_int_eq(store_downlink_count(&w.store, dev_eui, &n), LB_OK);
+	return n;
+}
+
+/* Every PULL_RESP so far acknowledged by its gateway (TX_ACK, no error). */
+static void txack_all(void)
+{
+	struct gwmp_txack ok;
+
+	memset(&ok, 0, sizeof(ok));
+	for (size_t i = 0; i < w.udp.n; i++)
+		(void)txsched_tx_ack(&w.tx, GW_1, w.udp.d[i].buf + GWMP_OFF_TOKEN, &w.udp.d[i].to,
+				     &ok);
+}
+
+/* The same through class C itself (classc.h), uplinks through the real
+ * uplink path: a class C item queued while a session is pending waits
+ * (CLASS_C_SESSION_PENDING, once) until an uplink verified under the
+ * current session says the device still has it; then it goes under it. */
+START_TEST(test_class_c_waits_for_uplink_while_pending)
+{
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+	struct store_downlink dl;
+	char log_topic[PUBLISH_TOPIC_MAX];
+
+	(void)route_of(GW_1, 1740);
+	join_with_nonce(&app_key, 1);
+	struct test_session first = current_of(dev);
+	uplink_in(&first, 1);
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	ck_assert_ptr_nonnull(pending_find_eui(&w.sessions.pending, OTAA_EUI));
+	/* the join-accepts and class A decisions done with */
+	(void)world_timers(&w, WORLD_TXSCHED, loop_now_ms() + 60000);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	dev->dev_class = LB_CLASS_C;
+	world_add(&w, &(struct world_opts){.modules = WORLD_CLASSC});
+	ck_assert_int_eq(classc_sync(&w.cc), LB_OK);
+
+	memset(&dl, 0, sizeof(dl));
+	snprintf(dl.id, sizeof(dl.id), "after-join");
+	dl.dev_eui = OTAA_EUI;
+	dl.fport = 5;
+	dl.len = 1;
+	dl.data[0] = 'x';
+	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
+	classc_queued(&w.cc, dev);
+	size_t sent = w.udp.n;
+	(void)world_timers(&w, WORLD_CLASSC, loop_now_ms() + 60000);
+	(void)world_timers(&w, WORLD_CLASSC, loop_now_ms() + 60000);
+	ck_assert_uint_eq(w.udp.n, sent);
+	(void)release();
+	device_topic(log_topic, sizeof(log_topic), OTAA_EUI, "log");
+	size_t waits = 0;
+	for (size_t i = 0; i < w.sink.n; i++)
+		waits += !strcmp(w.sink.m[i].topic, log_topic) &&
+			 strstr(w.sink.m[i].payload, "CLASS_C_SESSION_PENDING");
+	ck_assert_uint_eq(waits, 1);
+
+	/* Heard under its current session (uplink.c marks it): the item goes
+	 * under it, and a class C item queued after it too. */
+	uplink_in(&first, 2);
+	ck_assert_uint_eq(dev->last_fcnt_up, 2);
+	for (int i = 0; i < 4 && queued_of(OTAA_EUI) > 0; i++) {
+		(void)world_timers(&w, WORLD_TXSCHED | WORLD_CLASSC, loop_now_ms() + 60000);
+		ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+		txack_all();
+	}
+	ck_assert_uint_eq(queued_of(OTAA_EUI), 0);
+	snprintf(dl.id, sizeof(dl.id), "class-c");
+	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
+	classc_queued(&w.cc, dev);
+	sent = w.udp.n;
+	for (int i = 0; i < 4 && w.udp.n == sent; i++) {
+		(void)world_timers(&w, WORLD_CLASSC, loop_now_ms() + 60000);
+		ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	}
+	ck_assert_uint_gt(w.udp.n, sent);
+	struct gwmp_txpk tx;
+	struct lw_frame f;
+	const struct rec_dgram *d = &w.udp.d[w.udp.n - 1];
+	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
+					      d->len - GWMP_OFF_JSON_DOWN, &tx), LB_OK);
+	ck_assert_int_eq(lorawan_parse(tx.data, tx.size, &f), LB_OK);
+	ck_assert_uint_eq(f.u.data.dev_addr, first.addr);   /* under the current session */
+}
+END_TEST
+
 /* The registry and the pending sessions as a restart finds them: the
  * devices rebuilt from the configuration, then restored from the store. */
 static struct lb_device *restart_sessions(void)
@@ -2793,6 +2885,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_rejoin_pending_session);
 	tcase_add_test(tc, test_pending_session_restored);
 	tcase_add_test(tc, test_pending_current_heard);
+	tcase_add_test(tc, test_class_c_waits_for_uplink_while_pending);
 	tcase_add_test(tc, test_reload_sets_pending_aside);
 	tcase_add_test(tc, test_pending_of_abp_device_not_taken);
 	tcase_add_test(tc, test_review_promotion_lost_fcntdown);
