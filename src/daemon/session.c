@@ -747,12 +747,24 @@ static int restore_pending_one(void *arg, const struct store_session *row)
 }
 
 /* The stored pending sessions of the configured OTAA devices (only: one
- * device's, 0 for all) into the table. */
+ * device's, read alone: a reload asks per device taken in; 0 for all)
+ * into the table. */
 static int restore_pending(struct sessions *s, uint64_t only)
 {
 	struct pending_restore c = {.s = s, .only = only};
-	int rc = store_load_pending(s->store, restore_pending_one, &c);
+	struct store_session row;
+	int rc;
 
+	if (only) {
+		rc = store_get_pending(s->store, only, &row);
+		if (rc == LB_OK)
+			rc = restore_pending_one(&c, &row);
+		else if (rc == LB_ERR_NOT_FOUND)
+			rc = LB_OK;
+		wipe(&row, sizeof(row));
+	} else {
+		rc = store_load_pending(s->store, restore_pending_one, &c);
+	}
 	if (rc != LB_OK) {
 		log_error("session", "cannot load stored pending sessions: %s", lb_strerror(rc));
 		return rc;

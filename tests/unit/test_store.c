@@ -2149,6 +2149,12 @@ START_TEST(test_pending_session)
 	ck_assert(!got[1].has_fcnt_up_last);
 	ck_assert_int_eq(memcmp(got[1].nwk_s_key, pend.nwk_s_key, STORE_KEY_LEN), 0);
 	ck_assert_uint_eq(got[1].nfcnt_down, 64);
+	/* one device's alone (a reload) */
+	struct store_session one;
+	ck_assert_int_eq(store_get_pending(&s, EUI_A, &one), LB_OK);
+	ck_assert_uint_eq(one.dev_addr, 0x26012345u);
+	ck_assert_int_eq(memcmp(one.nwk_s_key, pend.nwk_s_key, STORE_KEY_LEN), 0);
+	ck_assert_int_eq(store_get_pending(&s, EUI_A + 100, &one), LB_ERR_NOT_FOUND);
 	/* the current session is its own row, untouched */
 	struct store_session c;
 	ck_assert_int_eq(store_get_session(&s, EUI_A, &c), LB_OK);
