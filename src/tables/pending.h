@@ -14,7 +14,8 @@
  * come: its size is the number of joins pending, at most one per device and
  * PENDING_MAX in all. A DevAddr appears at most once (the join handler
  * allocates DevAddrs used neither by a current nor by a pending session).
- * Beside it, an open-addressing hash (linear probing, at most half full)
+ * Beside it, an open-addressing hash (linear probing, at most half full,
+ * 16 bytes a slot: 2 MB at PENDING_MAX, none while nothing is pending)
  * maps each DevEUI to its entry's DevAddr, so a device is found in O(1)
  * plus the binary search: a class C device without a pending session pays
  * one probe, never a walk of the table (daemon/classc.c asks per attempt).
