@@ -1262,11 +1262,13 @@ int bridge_reload(struct bridge *b)
 	/* ... and those removed before their first uplink of this run: the
 	 * broker sends the retained topics again. */
 	hass_sweep_subscribe(b);
+	/* The devices new to the table get their stored state back: the
+	 * sessions at once (a session may be another DevEUI's: session.h);
+	 * failures are logged, the ABP devices concerned not served. */
+	int rs = sessions_restore_new(&b->sessions);
 	for (size_t i = 0; i < b->devices.n; i++) {
 		struct lb_device *dev = &b->devices.dev[i];
-		/* A device new to the table gets its stored state back. */
 		if (!dev->state_kept) {
-			int rs = sessions_restore_device(&b->sessions, dev);
 			int rd = restore_device(b, dev);
 			if (rs != LB_OK || rd != LB_OK)
 				log_error("bridge", "device %s: stored state not fully read (see "

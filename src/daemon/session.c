@@ -3,6 +3,7 @@
 #include "daemon/session.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,15 +15,31 @@
 _Static_assert(STORE_SESSION_ID_LEN == LW_SESSION_ID_LEN, "a session id is a SHA-256");
 _Static_assert(STORE_KEY_LEN == LW_KEY_LEN, "session keys are AES-128 keys");
 
+/* A stored row of another DevEUI holding a configured ABP device's
+ * session (DevAddr and keys): that device goes on above its counters. */
+struct foreign {
+	uint32_t idx;                    /* the configured device */
+	uint64_t dev_eui;                /* the row's */
+	bool has_fcnt_up_last;
+	uint32_t fcnt_up_last;
+	uint32_t nfcnt_down;
+};
+
 struct restore_ctx {
 	struct sessions *s;
+	bool only_new;                   /* a reload: only the devices not kept */
 	size_t restored;
 	size_t orphans;
 	size_t stale;
 	size_t failed;
 	uint32_t *changed;               /* indexes of the devices counted stale */
 	size_t n_changed, cap_changed;
+	struct foreign *foreign;
+	size_t n_foreign, cap_foreign;
+	uint8_t *mark;                   /* per device index: MARK_* */
 };
+
+enum { MARK_STALE = 1, MARK_RAISED = 2 };
 
 static bool same_abp_session(const struct lb_device *dev, const struct store_session *row)
 {
@@ -153,9 +170,9 @@ static bool row_has_session(const struct store_session *row)
 }
 
 /* The stored row's session is being left: its counters are kept among the
- * device's sessions seen (staged; merged with what was kept of it). */
-static int remember_row(struct sessions *s, const struct lb_device *dev,
-			const struct store_session *row)
+ * device's sessions seen (staged; merged with what was kept of it). name:
+ * the device's, for the log. */
+static int remember(struct store *store, const char *name, const struct store_session *row)
 {
 	struct store_abp_seen seen = {.dev_eui = row->dev_eui,
 				      .has_fcnt_up_last = row->has_fcnt_up_last,
@@ -167,33 +184,90 @@ static int remember_row(struct sessions *s, const struct lb_device *dev,
 	int rc = lwcrypto_abp_session_id(row->dev_addr, row->nwk_s_key, row->app_s_key, seen.id);
 	if (rc != LB_OK) {
 		log_error("session", "device %s: previous session not identified (SHA-256: %s): "
-			  "its counters are not kept", dev->name, lb_strerror(rc));
+			  "its counters are not kept", name, lb_strerror(rc));
 		return rc;
 	}
-	rc = store_abp_seen_put(s->store, &seen);
+	rc = store_abp_seen_put(store, &seen);
 	if (rc != LB_OK && rc != LB_ERR_FULL)   /* FULL: change_session() commits ahead */
 		log_error("session", "device %s: counters of the previous session not staged: %s",
-			  dev->name, lb_strerror(rc));
+			  name, lb_strerror(rc));
 	return rc;
 }
 
-/* dev's configured ABP session, if the device had it before: its counters
- * resume there, never below what it has (they only move forward). The
- * downlink counter resumes at the ceiling kept, every counter below which
- * may have been used: fcntdown_load() makes the next downlink reserve and
- * commit a new block above it before it uses any (fcntdown.h). */
-static int resume_seen(struct sessions *s, struct lb_device *dev)
+static int remember_row(struct sessions *s, const struct lb_device *dev,
+			const struct store_session *row)
+{
+	return remember(s->store, dev->name, row);
+}
+
+int sessions_keep_purged(struct store *store, uint64_t dev_eui)
+{
+	struct store_session row;
+	char name[17];
+	int rc = store_get_session(store, dev_eui, &row);
+
+	snprintf(name, sizeof(name), "%016" PRIX64, dev_eui);
+	if (rc == LB_ERR_NOT_FOUND)
+		return LB_OK;
+	if (rc != LB_OK) {
+		log_error("session", "device %s: stored session unreadable: %s", name,
+			  lb_strerror(rc));
+		return rc;
+	}
+	rc = remember(store, name, &row);
+	if (rc == LB_ERR_FULL && (rc = store_commit_ahead(store)) == LB_OK)
+		rc = remember(store, name, &row);
+	if (rc == LB_ERR_FULL)
+		log_error("session", "device %s: counters of its session not staged: %s", name,
+			  lb_strerror(rc));
+	return rc;
+}
+
+/* dev's counters raised to a session's kept ones, never lowered (they
+ * only move forward). The downlink counter resumes at the ceiling kept,
+ * every counter below which may have been used: fcntdown_load() makes the
+ * next downlink reserve and commit a new block above it before it uses
+ * any (fcntdown.h). Whether anything rose. */
+static bool raise_counters(struct lb_device *dev, bool has_up, uint32_t up, uint32_t down)
+{
+	bool raised = false;
+
+	if (has_up && (!dev->has_last_fcnt || up > dev->last_fcnt_up)) {
+		dev->has_last_fcnt = true;
+		dev->last_fcnt_up = up;
+		raised = true;
+	}
+	if (down > dev->rt.fcnt_down.ceiling) {
+		fcntdown_load(&dev->rt.fcnt_down, down);
+		raised = true;
+	}
+	return raised;
+}
+
+static void log_resumed(const struct lb_device *dev, const char *why, uint64_t eui)
+{
+	log_info("session", "device %s: ABP session seen before (%s %016" PRIX64 "): counters "
+		 "resume at FCntUp %" PRIu64 ", FCntDown %" PRIu32, dev->name, why, eui,
+		 dev->has_last_fcnt ? (uint64_t)dev->last_fcnt_up + 1 : 0,
+		 dev->rt.fcnt_down.next);
+}
+
+/* dev's configured ABP session, if any device left it before (abp_seen,
+ * whatever DevEUI kept it): its counters resume there. *raised: whether
+ * they rose. */
+static int resume_seen(struct sessions *s, struct lb_device *dev, bool *raised)
 {
 	struct store_abp_seen seen;
 	uint8_t id[STORE_SESSION_ID_LEN];
 	int rc = lwcrypto_abp_session_id(dev->dev_addr, dev->nwk_s_key, dev->app_s_key, id);
 
+	*raised = false;
 	if (rc != LB_OK) {
 		log_error("session", "device %s: ABP session not identified (SHA-256: %s)",
 			  dev->name, lb_strerror(rc));
 		return rc;
 	}
-	rc = store_abp_seen_get(s->store, dev->dev_eui, id, &seen);
+	rc = store_abp_seen_get(s->store, id, &seen);
 	if (rc == LB_ERR_NOT_FOUND)
 		return LB_OK;
 	if (rc != LB_OK) {
@@ -201,16 +275,9 @@ static int resume_seen(struct sessions *s, struct lb_device *dev)
 			  dev->name, lb_strerror(rc));
 		return rc;
 	}
-	if (seen.has_fcnt_up_last && (!dev->has_last_fcnt || seen.fcnt_up_last > dev->last_fcnt_up)) {
-		dev->has_last_fcnt = true;
-		dev->last_fcnt_up = seen.fcnt_up_last;
-	}
-	if (seen.nfcnt_down > dev->rt.fcnt_down.ceiling)
-		fcntdown_load(&dev->rt.fcnt_down, seen.nfcnt_down);
-	log_info("session", "device %s: ABP session seen before: counters resume at FCntUp %"
-		 PRIu64 ", FCntDown %" PRIu32, dev->name,
-		 dev->has_last_fcnt ? (uint64_t)dev->last_fcnt_up + 1 : 0,
-		 dev->rt.fcnt_down.next);
+	*raised = raise_counters(dev, seen.has_fcnt_up_last, seen.fcnt_up_last, seen.nfcnt_down);
+	if (*raised)
+		log_resumed(dev, "left last by", seen.dev_eui);
 	return LB_OK;
 }
 
@@ -225,10 +292,12 @@ static int change_session_once(struct sessions *s, struct lb_device *dev,
 {
 	int rc = remember_row(s, dev, row);
 
+	bool raised;
+
 	if (rc == LB_OK && (dev->activation != LB_ACT_ABP || !dev->has_session))
 		return LB_OK;   /* OTAA: the row stays until the device joins */
 	if (rc == LB_OK)
-		rc = resume_seen(s, dev);
+		rc = resume_seen(s, dev, &raised);
 	return rc == LB_OK ? sessions_stage(s, dev) : rc;
 }
 
@@ -259,35 +328,80 @@ static int change_session(struct sessions *s, struct lb_device *dev,
 	return rc;
 }
 
-static int restore_pending(struct sessions *s, uint64_t only);
+static int restore_pending(struct sessions *s, bool only_new);
+
+static bool taken(const struct restore_ctx *c, const struct lb_device *dev)
+{
+	return !c->only_new || !dev->state_kept;
+}
+
+static int push_changed(struct restore_ctx *c, uint32_t idx)
+{
+	if (c->n_changed == c->cap_changed) {
+		size_t cap = c->cap_changed ? 2 * c->cap_changed : 16;
+		uint32_t *p = realloc(c->changed, cap * sizeof(*p));
+		if (!p) {
+			log_error("session", "no memory for the list of changed sessions");
+			return LB_ERR_NOMEM;
+		}
+		c->changed = p;
+		c->cap_changed = cap;
+	}
+	c->changed[c->n_changed++] = idx;
+	return LB_OK;
+}
+
+/* A row of another DevEUI (no longer configured, or configured with other
+ * keys now) holding the session of a configured ABP device being taken
+ * in: noted, applied after the walk (its callback may not write). */
+static int note_foreign(struct restore_ctx *c, const struct store_session *row)
+{
+	if (!row_has_session(row))
+		return LB_OK;
+	struct lb_device *dev = devices_find_abp(c->s->devices, row->dev_addr, row->nwk_s_key,
+						 row->app_s_key);
+	if (!dev || dev->dev_eui == row->dev_eui || !taken(c, dev))
+		return LB_OK;
+	if (c->n_foreign == c->cap_foreign) {
+		size_t cap = c->cap_foreign ? 2 * c->cap_foreign : 8;
+		struct foreign *p = realloc(c->foreign, cap * sizeof(*p));
+		if (!p) {
+			log_error("session", "no memory for the list of sessions stored under "
+				  "other DevEUIs");
+			return LB_ERR_NOMEM;
+		}
+		c->foreign = p;
+		c->cap_foreign = cap;
+	}
+	c->foreign[c->n_foreign++] = (struct foreign){
+		.idx = dev_index(c->s, dev), .dev_eui = row->dev_eui,
+		.has_fcnt_up_last = row->has_fcnt_up_last, .fcnt_up_last = row->fcnt_up_last,
+		.nfcnt_down = row->nfcnt_down};
+	return LB_OK;
+}
 
 static int restore_one(void *arg, const struct store_session *row)
 {
 	struct restore_ctx *c = arg;
 	struct lb_device *dev = devices_find_eui(c->s->devices, row->dev_eui);
+	int rc = note_foreign(c, row);
 
+	if (rc != LB_OK)
+		return rc;
 	if (!dev) {
 		c->orphans++;
 		return 0;
 	}
+	if (!taken(c, dev))
+		return 0;
 	switch (apply_row(c->s, dev, row)) {
 	case RESTORED: c->restored++; note_restored(c->s, dev, row); break;
 	case FAILED: c->failed++; break;
 	case STALE:
 		/* Handled after the walk (its callback may not write). */
 		c->stale++;
-		if (c->n_changed == c->cap_changed) {
-			size_t cap = c->cap_changed ? 2 * c->cap_changed : 16;
-			uint32_t *p = realloc(c->changed, cap * sizeof(*p));
-			if (!p) {
-				log_error("session", "no memory for the list of changed sessions");
-				return LB_ERR_NOMEM;
-			}
-			c->changed = p;
-			c->cap_changed = cap;
-		}
-		c->changed[c->n_changed++] = dev_index(c->s, dev);
-		break;
+		c->mark[dev_index(c->s, dev)] |= MARK_STALE;
+		return push_changed(c, dev_index(c->s, dev));
 	}
 	return 0;
 }
@@ -401,13 +515,6 @@ static int restore_row(struct sessions *s, struct lb_device *dev)
 	return LB_OK;
 }
 
-int sessions_restore_device(struct sessions *s, struct lb_device *dev)
-{
-	int rc = restore_row(s, dev);
-
-	return rc != LB_OK ? rc : restore_pending(s, dev->dev_eui);
-}
-
 /* The devices whose stored row is another session than configured, one
  * by one (each row read again: a rare case). */
 static int change_sessions(struct sessions *s, const struct restore_ctx *c)
@@ -420,20 +527,98 @@ static int change_sessions(struct sessions *s, const struct restore_ctx *c)
 	return LB_OK;
 }
 
-int sessions_restore(struct sessions *s)
+/* dev's row staged now, the batch committed ahead if it outgrew the redo
+ * log (change_session()). */
+static int stage_ahead(struct sessions *s, struct lb_device *dev)
 {
-	struct restore_ctx c = {.s = s};
-	int rc = store_load_sessions(s->store, restore_one, &c);
+	int rc = sessions_stage(s, dev);
 
+	if (rc == LB_ERR_FULL && (rc = store_commit_ahead(s->store)) == LB_OK)
+		rc = sessions_stage(s, dev);
+	return rc;
+}
+
+/* Not served: see sessions_restore_new() in session.h. */
+static void fail_closed(struct sessions *s, struct lb_device *dev)
+{
+	if (dev->activation != LB_ACT_ABP || !dev->has_session)
+		return;
+	devices_drop_session(s->devices, dev);
+	log_error("session", "device %s: not served until its counters can be read (reload or "
+		  "restart): the state directory failed (see above)", dev->name);
+}
+
+/* Every ABP device taken in goes on above the counters of its session
+ * wherever they were kept: in a row of another DevEUI (c->foreign), or
+ * among the sessions left by any device (abp_seen; those whose row was
+ * stale read them in change_session()). Raised ones are staged. A device
+ * whose counters cannot be read is not served; the first error is
+ * returned. */
+static int resume_all(struct sessions *s, struct restore_ctx *c)
+{
+	int first = LB_OK;
+
+	for (size_t i = 0; i < c->n_foreign; i++) {
+		const struct foreign *f = &c->foreign[i];
+		struct lb_device *dev = &s->devices->dev[f->idx];
+		if (dev->has_session &&
+		    raise_counters(dev, f->has_fcnt_up_last, f->fcnt_up_last, f->nfcnt_down)) {
+			c->mark[f->idx] |= MARK_RAISED;
+			log_resumed(dev, "stored for", f->dev_eui);
+		}
+	}
+	for (uint32_t i = 0; i < s->devices->n; i++) {
+		struct lb_device *dev = &s->devices->dev[i];
+		bool raised = false;
+		int rc = LB_OK;
+		if (!taken(c, dev) || dev->activation != LB_ACT_ABP || !dev->has_session)
+			continue;
+		if (!(c->mark[i] & MARK_STALE))
+			rc = resume_seen(s, dev, &raised);
+		if (rc == LB_OK && (raised || (c->mark[i] & MARK_RAISED)))
+			rc = stage_ahead(s, dev);
+		if (rc != LB_OK) {
+			fail_closed(s, dev);
+			if (first == LB_OK)
+				first = rc;
+		}
+	}
+	return first;
+}
+
+/* The stored sessions of the devices taken in (only_new: those a reload
+ * did not keep; else all), then their pending sessions. */
+static int restore_devices(struct sessions *s, bool only_new)
+{
+	struct restore_ctx c = {.s = s, .only_new = only_new};
+	int rc = LB_OK;
+
+	c.mark = calloc(s->devices->n ? s->devices->n : 1, 1);
+	if (!c.mark) {
+		log_error("session", "no memory to restore the stored sessions");
+		rc = LB_ERR_NOMEM;
+	}
+	if (rc == LB_OK)
+		rc = store_load_sessions(s->store, restore_one, &c);
 	if (rc == LB_OK)
 		rc = change_sessions(s, &c);
-	free(c.changed);
+	if (rc == LB_OK)
+		rc = resume_all(s, &c);
 	if (rc != LB_OK) {
 		log_error("session", "cannot load stored sessions: %s", lb_strerror(rc));
-		return rc;
+		/* Counters unchecked: no ABP device taken in is served. */
+		for (uint32_t i = 0; i < s->devices->n; i++)
+			if (taken(&c, &s->devices->dev[i]))
+				fail_closed(s, &s->devices->dev[i]);
 	}
-	log_notice("session", "%zu stored session(s) restored", c.restored);
-	if ((rc = restore_pending(s, 0)) != LB_OK)
+	free(c.changed);
+	free(c.foreign);
+	free(c.mark);
+	if (rc != LB_OK)
+		return rc;
+	if (!only_new)
+		log_notice("session", "%zu stored session(s) restored", c.restored);
+	if ((rc = restore_pending(s, only_new)) != LB_OK)
 		return rc;
 	if (c.failed)
 		log_error("session", "%zu stored session(s) could not be restored: those devices "
@@ -442,10 +627,21 @@ int sessions_restore(struct sessions *s)
 		log_notice("session", "%zu stored session(s) not taken: the configuration has "
 			   "other keys, DevAddr or activation (their counters are kept for when "
 			   "those keys come back)", c.stale);
-	if (c.orphans)
+	if (c.orphans && !only_new)
 		log_notice("session", "%zu stored session(s) of devices no longer configured are "
-			   "kept; remove them with `lorabridge --purge DEVEUI`", c.orphans);
+			   "kept; remove them with `lorabridge --purge DEVEUI` (their counters "
+			   "are kept still: see README \"Configuration and state\")", c.orphans);
 	return LB_OK;
+}
+
+int sessions_restore(struct sessions *s)
+{
+	return restore_devices(s, false);
+}
+
+int sessions_restore_new(struct sessions *s)
+{
+	return restore_devices(s, true);
 }
 
 /* The device's row as the store keeps it. */
@@ -707,7 +903,7 @@ bool sessions_current_sure(struct sessions *s, const struct lb_device *dev)
 
 struct pending_restore {
 	struct sessions *s;
-	uint64_t only;                   /* one device's (0: all) */
+	bool only_new;                   /* only the devices a reload did not keep */
 	size_t held, orphans, failed;
 };
 
@@ -716,9 +912,10 @@ static int restore_pending_one(void *arg, const struct store_session *row)
 	struct pending_restore *c = arg;
 	struct pending_session p;
 
-	if (c->only && row->dev_eui != c->only)
-		return 0;
 	struct lb_device *dev = devices_find_eui(c->s->devices, row->dev_eui);
+
+	if (c->only_new && dev && dev->state_kept)
+		return 0;
 	if (!dev || dev->activation != LB_ACT_OTAA) {
 		c->orphans++;
 		return 0;
@@ -746,25 +943,13 @@ static int restore_pending_one(void *arg, const struct store_session *row)
 	return 0;
 }
 
-/* The stored pending sessions of the configured OTAA devices (only: one
- * device's, read alone: a reload asks per device taken in; 0 for all)
- * into the table. */
-static int restore_pending(struct sessions *s, uint64_t only)
+/* The stored pending sessions of the configured OTAA devices (only_new:
+ * of those a reload did not keep) into the table. */
+static int restore_pending(struct sessions *s, bool only_new)
 {
-	struct pending_restore c = {.s = s, .only = only};
-	struct store_session row;
-	int rc;
+	struct pending_restore c = {.s = s, .only_new = only_new};
+	int rc = store_load_pending(s->store, restore_pending_one, &c);
 
-	if (only) {
-		rc = store_get_pending(s->store, only, &row);
-		if (rc == LB_OK)
-			rc = restore_pending_one(&c, &row);
-		else if (rc == LB_ERR_NOT_FOUND)
-			rc = LB_OK;
-		wipe(&row, sizeof(row));
-	} else {
-		rc = store_load_pending(s->store, restore_pending_one, &c);
-	}
 	if (rc != LB_OK) {
 		log_error("session", "cannot load stored pending sessions: %s", lb_strerror(rc));
 		return rc;
@@ -772,7 +957,7 @@ static int restore_pending(struct sessions *s, uint64_t only)
 	if (c.held)
 		log_notice("session", "%zu pending session(s) restored: each is taken at its "
 			   "device's first uplink under it", c.held);
-	if (c.orphans && !only)
+	if (c.orphans && !only_new)
 		log_notice("session", "%zu stored pending session(s) of devices no longer "
 			   "configured for OTAA are kept; remove them with `lorabridge --purge "
 			   "DEVEUI`", c.orphans);

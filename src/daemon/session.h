@@ -10,20 +10,33 @@
  * its joined session back. Rows of devices no longer in the configuration
  * are kept (until `lorabridge --purge DEVEUI`) and counted.
  *
- * KEYS ROLLED BACK. A device whose stored row is another session than
- * configured (its ABP keys or DevAddr changed, or its activation; at a
- * start, or when a reload takes it in: sessions_restore_device) leaves
- * that session: its counters are kept among the sessions the device had
+ * KEYS ROLLED BACK, OR MOVED. A session is its DevAddr and keys, whatever
+ * DevEUI has it. A device whose stored row is another session than
+ * configured (its ABP keys or DevAddr changed, or its activation) leaves
+ * that session: its counters are kept among the sessions the device left
  * (store_abp.h, by a digest of DevAddr and keys, the STORE_ABP_SEEN_MAX
- * most recently left). A configured ABP session found there resumes its
- * counters: FCntUp above the last accepted under it (or the configured
- * fcnt_up floor, the higher), NFCntDown at the ceiling it had reserved
- * (fcntdown_load(): the next downlink reserves and commits a block above
- * it before using any), so that keys rolled back after a rotation never
- * reuse a counter (TS001-1.0.4 §4.3.1.5; under the same keys a repeated
- * NFCntDown repeats the FRMPayload keystream, §4.3.3). The old session's
- * counters and the new row are staged in the same batch. This is read
- * only when a device's session changes, never per frame.
+ * most recently left; beyond, the oldest are forgotten and a warning says
+ * so). Every configured ABP device taken in (all at a start,
+ * sessions_restore; those a reload did not keep, sessions_restore_new)
+ * goes on above the counters its session has anywhere: the sessions left
+ * by any device (abp_seen, read by digest) and the stored row of any other
+ * DevEUI holding it (a device no longer configured, as when a DevEUI typo
+ * is corrected, or one configured with other keys now). FCntUp goes on
+ * above the highest accepted (or the configured fcnt_up floor, the
+ * higher), NFCntDown at the highest ceiling reserved (fcntdown_load(): the
+ * next downlink reserves and commits a block above it before using any),
+ * so that keys used again never reuse a counter (TS001-1.0.4 §4.3.1.5;
+ * under the same keys a repeated NFCntDown repeats the FRMPayload
+ * keystream, §4.3.3). A left session's counters and the new row are staged
+ * in the same batch. This is read when devices are taken in (a digest and
+ * an indexed read per ABP device), never per frame. `--purge` keeps the
+ * counters (sessions_keep_purged()).
+ *
+ * A joined OTAA session replaced by a rejoin (sessions_promote()) is not
+ * kept among them: its keys were random, and only the current session can
+ * be configured as ABP later (its row is kept until then: a change of
+ * activation leaves it as above); keeping one row per join would grow
+ * abp_seen by a row per rejoin of every OTAA device.
  *
  * The hot path does no SQL: an accepted uplink only marks its device
  * (sessions_touch) and learns which store batch will hold the change. The
@@ -94,15 +107,22 @@ void sessions_free(struct sessions *s);
  * cannot be applied (key set-up failed) is logged and counted, not fatal. */
 int sessions_restore(struct sessions *s);
 
-/* The same for one device that joins the registry on a reload (it may have
- * been configured before: its counters and nonces must not start afresh;
- * its keys may have changed: KEYS ROLLED BACK above). LB_OK (also when
- * nothing is stored) or the store's error (logged). An ABP device whose
- * keys changed and whose counters could not be read or kept is then not
- * served (devices_drop_session(): no session, its row never written)
- * until a reload or a restart takes it in again: served from its
- * configured counters, it could reuse those of keys it had. */
-int sessions_restore_device(struct sessions *s, struct lb_device *dev);
+/* The same for the devices a reload took in afresh (not state_kept: new,
+ * or changed; they may have been configured before: their counters and
+ * nonces must not start afresh; their keys may have changed or be another
+ * DevEUI's: KEYS ROLLED BACK, OR MOVED above). LB_OK (also when nothing is
+ * stored) or the store's error (logged): then no ABP device taken in is
+ * served (devices_drop_session(): no session, its row never written) until
+ * a reload or a restart takes it in again: served from its configured
+ * counters, it could reuse those of keys it or another DevEUI had. */
+int sessions_restore_new(struct sessions *s);
+
+/* Before `lorabridge --purge DEVEUI`: the counters of the device's stored
+ * session (if it holds one) kept among the sessions seen (staged: the
+ * purge commits them), so that its keys configured again, under any
+ * DevEUI, go on above them. LB_OK (also when nothing is stored) or the
+ * error (logged). */
+int sessions_keep_purged(struct store *store, uint64_t dev_eui);
 
 /* dev's session changed: stage it with the next commit. Returns the batch
  * that will hold it (durable_batch()). If the device cannot be listed (no

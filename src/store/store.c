@@ -185,7 +185,8 @@ static const char SCHEMA_V7_AFTER[] =
  * counters instead of reusing them (TS001-1.0.4 §4.3.1.5). session_id is a
  * digest of DevAddr and keys (lwcrypto_abp_session_id()), never the keys;
  * seen orders a device's rows, the highest the most recently left; at
- * most STORE_ABP_SEEN_MAX rows per device are kept.
+ * most STORE_ABP_SEEN_MAX rows per device are kept (16 up to v9; the bound
+ * is not in the schema).
  */
 static const char SCHEMA_V8[] =
 	"CREATE TABLE abp_seen ("
@@ -225,6 +226,15 @@ static const char SCHEMA_V10[] =
 	"ALTER TABLE mac_state ADD COLUMN rx_timing_backoff_until INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE mac_state ADD COLUMN rx_timing_ask_delay INTEGER;";
 
+/*
+ * Schema v11: a session is the same whichever DevEUI had it (a DevEUI
+ * corrected in the configuration, an entry moved to another DevEUI with
+ * its DevAddr and keys): abp_seen is read by session_id across devices
+ * (store_abp.h), through this index.
+ */
+static const char SCHEMA_V11[] =
+	"CREATE INDEX abp_seen_session ON abp_seen (session_id);";
+
 /* migrations[i] takes the schema from version i to i + 1: its SQL, then
  * (if any) a step in C and more SQL. */
 static const struct migration {
@@ -236,6 +246,7 @@ static const struct migration {
 	{SCHEMA_V4, NULL, NULL}, {SCHEMA_V5, NULL, NULL}, {SCHEMA_V6, NULL, NULL},
 	{SCHEMA_V7, store__outbox_migrate_v7, SCHEMA_V7_AFTER},
 	{SCHEMA_V8, NULL, NULL}, {SCHEMA_V9, NULL, NULL}, {SCHEMA_V10, NULL, NULL},
+	{SCHEMA_V11, NULL, NULL},
 };
 
 /* One migration inside the caller's transaction. */

@@ -46,7 +46,7 @@ static int read_seen(sqlite3_stmt *st, struct store_abp_seen *r)
 	return LB_OK;
 }
 
-int store_abp_seen_get(struct store *s, uint64_t dev_eui, const uint8_t id[STORE_SESSION_ID_LEN],
+int store_abp_seen_get(struct store *s, const uint8_t id[STORE_SESSION_ID_LEN],
 		       struct store_abp_seen *out)
 {
 	sqlite3_stmt *st;
@@ -57,14 +57,13 @@ int store_abp_seen_get(struct store *s, uint64_t dev_eui, const uint8_t id[STORE
 	st = store__stmt(s, STMT_ABP_SEEN_GET);
 	if (!st)
 		return LB_ERR_IO;
-	store__bind_u64(st, 0, dev_eui);
-	sqlite3_bind_blob(st, 2, id, STORE_SESSION_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, id, STORE_SESSION_ID_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = read_seen(st, out);
+	if (rc == SQLITE_ROW)   /* one row always: count(*) says whether any */
+		rc = sqlite3_column_int64(st, AC_UPDATED_AT + 1) == 0 ? LB_ERR_NOT_FOUND
+								      : read_seen(st, out);
 	else
-		rc = rc == SQLITE_DONE ? LB_ERR_NOT_FOUND
-				       : store__fail(s, rc, "get ABP session seen");
+		rc = store__fail(s, rc, "get ABP session seen");
 	sqlite3_reset(st);
 	return rc;
 }

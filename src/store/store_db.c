@@ -113,8 +113,13 @@ const char *const store__sql[STMT__COUNT] = {
 	[STMT_ABP_SEEN_BOUND] =
 		"DELETE FROM abp_seen WHERE dev_eui = ?1 AND seen < (SELECT seen FROM abp_seen"
 		" WHERE dev_eui = ?1 ORDER BY seen DESC LIMIT 1 OFFSET ?2 - 1)",
-	[STMT_ABP_SEEN_GET] = "SELECT " ABP_SEEN_COLS " FROM abp_seen"
-			      " WHERE dev_eui = ? AND session_id = ?",
+	/* A session's rows of every device that left it, merged: a device
+	 * that left it last (by updated_at), the highest counters (max() skips
+	 * NULLs). */
+	[STMT_ABP_SEEN_GET] = "SELECT (SELECT dev_eui FROM abp_seen WHERE session_id = ?1"
+			      " ORDER BY updated_at DESC LIMIT 1),"
+			      " ?1, max(fcnt_up_last), max(nfcnt_down), max(updated_at), count(*)"
+			      " FROM abp_seen WHERE session_id = ?1",
 	[STMT_ABP_SEEN_COUNT] = "SELECT count(*) FROM abp_seen WHERE dev_eui = ?",
 	[STMT_PURGE_ABP_SEEN] = "DELETE FROM abp_seen WHERE dev_eui = ?",
 	[STMT_PENDING_PUT] = "INSERT OR REPLACE INTO pending_session (" SESSION_COLS ") VALUES "

@@ -495,6 +495,11 @@ int store_gateway_online_list(struct store *s, store_gateway_cb cb, void *arg)
 
 int store_purge(struct store *s, uint64_t dev_eui)
 {
+	return store_purge_flags(s, dev_eui, 0);
+}
+
+int store_purge_flags(struct store *s, uint64_t dev_eui, unsigned flags)
+{
 	int before, changed, rc;
 
 	if (!s)
@@ -504,6 +509,8 @@ int store_purge(struct store *s, uint64_t dev_eui)
 		return rc;
 	before = sqlite3_total_changes(s->db);
 	rc = store__stage(s, OP_PURGE, &dev_eui, sizeof(dev_eui));
+	if (rc == LB_OK && (flags & STORE_PURGE_FORGET_SEEN))
+		rc = store__stage(s, OP_PURGE_SEEN, &dev_eui, sizeof(dev_eui));
 	if (rc != LB_OK)
 		return rc;
 	changed = sqlite3_total_changes(s->db) - before;

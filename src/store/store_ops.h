@@ -99,9 +99,15 @@ int store_load_pending(struct store *s, store_session_cb cb, void *arg);
 int store_get_pending(struct store *s, uint64_t dev_eui, struct store_session *out);
 
 /* Delete the device's session, pending session, DevNonces, downlinks,
- * device ledgers, MAC state and the ABP sessions it had (store_abp.h), and
- * commit at once (with anything staged before). LB_ERR_NOT_FOUND when
- * nothing was stored for it (the staged batch is still committed). */
+ * device ledgers and MAC state, and commit at once (with anything staged
+ * before). The counters of the sessions it left (store_abp.h) are kept:
+ * its keys configured again, under any DevEUI, must not reuse them
+ * (daemon/session.h, sessions_keep_purged() keeps its current session's
+ * too); with STORE_PURGE_FORGET_SEEN they are deleted as well.
+ * LB_ERR_NOT_FOUND when nothing was deleted (the staged batch is still
+ * committed). store_purge() is store_purge_flags() with no flags. */
+#define STORE_PURGE_FORGET_SEEN 1u
 int store_purge(struct store *s, uint64_t dev_eui);
+int store_purge_flags(struct store *s, uint64_t dev_eui, unsigned flags);
 
 #endif

@@ -22,7 +22,7 @@
 #define STORE_GEN_META_KEY "state_generation"    /* its copy in the meta table */
 #define STORE_GEN_PERIOD_MS (10 * 60 * 1000)     /* advanced at least this often */
 #define STORE_CHECKPOINT_FRAMES 4000             /* WAL frames before a checkpoint (16 MiB) */
-#define STORE_SCHEMA_VERSION 10          /* PRAGMA user_version */
+#define STORE_SCHEMA_VERSION 11          /* PRAGMA user_version */
 #define STORE_DEFAULT_COMMIT_MS 200
 #define STORE_MAX_COMMIT_MS 60000
 #define STORE_RETRY_MS 1000              /* store_tick() after a failed commit */
@@ -70,12 +70,12 @@ struct store_session {
 };
 
 #define STORE_SESSION_ID_LEN 32          /* SHA-256 of an ABP session's identity */
-#define STORE_ABP_SEEN_MAX 16            /* ABP sessions remembered per device */
+#define STORE_ABP_SEEN_MAX 256           /* sessions left kept per device (~140 bytes each) */
 
 /* One row of `abp_seen` (schema v8): the highest counters an ABP session
  * (DevAddr, NwkSKey, AppSKey, identified by a digest: the keys are not
- * kept) ever had on a device, for when its keys come back
- * (daemon/session.h). has_* false = SQL NULL. */
+ * kept) ever had on a device, for when its keys come back, on that device
+ * or any other (daemon/session.h). has_* false = SQL NULL. */
 struct store_abp_seen {
 	uint64_t dev_eui;
 	uint8_t id[STORE_SESSION_ID_LEN];   /* lwcrypto_abp_session_id() */

@@ -7,10 +7,14 @@
  */
 #include "store/store_write.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "store/store_db.h"
 #include "base/lb_err.h"
+#include "base/log.h"
+
+#define TAG STORE_LOG_TAG
 
 /* Bound like store__bind_u64() (store_db.h): failures surface at step time. */
 static void bind_opt(sqlite3_stmt *st, int col, bool has, int64_t v)
@@ -219,12 +223,14 @@ static int exec_meta_put(struct store *s, const struct store__meta *m)
 	return run(s, st, "put meta");
 }
 
+/* Everything of the device but the counters of the sessions it left
+ * (abp_seen: OP_PURGE_SEEN). */
 static int exec_purge(struct store *s, uint64_t dev_eui)
 {
 	static const enum store_stmt del[] = {STMT_PURGE_SESSION, STMT_PURGE_NONCE,
 					      STMT_PURGE_DL, STMT_PURGE_LEDGER,
 					      STMT_PURGE_MAC, STMT_PURGE_FCNT,
-					      STMT_PURGE_ABP_SEEN, STMT_PENDING_DELETE};
+					      STMT_PENDING_DELETE};
 	int rc = LB_OK;
 
 	for (size_t i = 0; i < sizeof(del) / sizeof(del[0]) && rc == LB_OK; i++)
@@ -268,7 +274,7 @@ static int exec_mac_put(struct store *s, const struct store_mac *m)
 }
 
 /* The session's counters merged into its row, then the device's rows
- * beyond the STORE_ABP_SEEN_MAX most recent dropped. */
+ * beyond the STORE_ABP_SEEN_MAX most recent dropped (said). */
 static int exec_abp_seen_put(struct store *s, const struct store_abp_seen *a)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_ABP_SEEN_PUT);
@@ -288,7 +294,14 @@ static int exec_abp_seen_put(struct store *s, const struct store_abp_seen *a)
 		return LB_ERR_IO;
 	store__bind_u64(st, 0, a->dev_eui);
 	store__bind_u64(st, 1, STORE_ABP_SEEN_MAX);
-	return run(s, st, "drop the oldest ABP sessions seen");
+	rc = run(s, st, "drop the oldest ABP sessions seen");
+	int dropped = rc == LB_OK ? sqlite3_changes(s->db) : 0;
+	if (dropped > 0)
+		log_warn(TAG, "device %016" PRIX64 ": %d ABP session(s) it left forgotten, the "
+			 "oldest (it keeps the counters of its %d most recent): if their keys come "
+			 "back their counters restart at 0 (or fcnt_up): see README \"Configuration "
+			 "and state\"", a->dev_eui, dropped, STORE_ABP_SEEN_MAX);
+	return rc;
 }
 
 static int exec_gw_online(struct store *s, const struct store__gw_online *g)
@@ -466,6 +479,11 @@ int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
 			return LB_ERR_INVAL;
 		memcpy(&eui, p, sizeof(eui));
 		return exec_by_eui(s, STMT_PENDING_DELETE, eui, "delete pending session");
+	case OP_PURGE_SEEN:
+		if (len != sizeof(eui))
+			return LB_ERR_INVAL;
+		memcpy(&eui, p, sizeof(eui));
+		return exec_by_eui(s, STMT_PURGE_ABP_SEEN, eui, "purge ABP sessions seen");
 	case OP_DL_FLUSH:
 	case OP_PURGE:
 		if (len != sizeof(eui))

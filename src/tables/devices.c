@@ -488,6 +488,20 @@ size_t devices_find_addr(struct devices *d, uint32_t dev_addr, struct lb_device 
 	return n;
 }
 
+struct lb_device *devices_find_abp(struct devices *d, uint32_t dev_addr,
+				   const uint8_t nwk_s_key[LW_KEY_LEN],
+				   const uint8_t app_s_key[LW_KEY_LEN])
+{
+	for (uint32_t i = addr_head(d, dev_addr); i != DEV_NIL; i = d->dev[i].addr_next) {
+		struct lb_device *dev = &d->dev[i];
+		if (dev->activation == LB_ACT_ABP && dev->dev_addr == dev_addr &&
+		    memcmp(dev->nwk_s_key, nwk_s_key, LW_KEY_LEN) == 0 &&
+		    memcmp(dev->app_s_key, app_s_key, LW_KEY_LEN) == 0)
+			return dev;
+	}
+	return NULL;
+}
+
 /* ------------------------------------------------------- verification */
 
 size_t devices_release_keys(struct devices *d)

@@ -254,6 +254,13 @@ struct lb_device *devices_find_eui(struct devices *d, uint64_t dev_eui);
  * stored. */
 size_t devices_find_addr(struct devices *d, uint32_t dev_addr, struct lb_device **out, size_t max);
 
+/* The device configured for ABP with this DevAddr and these keys (served
+ * or dropped: devices_drop_session()), NULL if none. The configuration
+ * allows one at most (the same dev_addr and nwk_s_key twice is refused). */
+struct lb_device *devices_find_abp(struct devices *d, uint32_t dev_addr,
+				   const uint8_t nwk_s_key[LW_KEY_LEN],
+				   const uint8_t app_s_key[LW_KEY_LEN]);
+
 /*
  * Identify and check a parsed data uplink (lorawan_parse, MType 2 or 4):
  *   LB_OK             out->dev, out->fcnt: the MIC verifies with a counter

@@ -34,6 +34,7 @@
 static struct world w;
 static uint32_t floor_next;              /* a configured fcnt_up; 0: none */
 static uint64_t eui_rot = EUI;           /* the rotated device's DevEUI */
+static bool swapped;                     /* the two devices' sessions swapped */
 
 /* The device's configuration with key set k (1, 2, 3...: A, B, C...),
  * and a second device that never changes. */
@@ -45,10 +46,15 @@ static void conf_keys(struct lb_device_conf conf[2], int k)
 	memset(app, 0x40 + k, sizeof(app));
 	memset(nwk2, 0x77, sizeof(nwk2));
 	memset(app2, 0x78, sizeof(app2));
-	conf[0] = world_abp(&w, "rot", "default", eui_rot, ADDR, nwk, app);
+	if (swapped) {
+		conf[0] = world_abp(&w, "rot", "default", eui_rot, ADDR + 1, nwk2, app2);
+		conf[1] = world_abp(&w, "other", "default", EUI_OTHER, ADDR, nwk, app);
+	} else {
+		conf[0] = world_abp(&w, "rot", "default", eui_rot, ADDR, nwk, app);
+		conf[1] = world_abp(&w, "other", "default", EUI_OTHER, ADDR + 1, nwk2, app2);
+	}
 	conf[0].has_fcnt_up = floor_next > 0;
 	conf[0].fcnt_up = floor_next;
-	conf[1] = world_abp(&w, "other", "default", EUI_OTHER, ADDR + 1, nwk2, app2);
 }
 
 static void setup(void)
@@ -58,6 +64,7 @@ static void setup(void)
 	world_base(&w, WORLD_HOLD_NONE);
 	floor_next = 0;
 	eui_rot = EUI;
+	swapped = false;
 	conf_keys(conf, 1);
 	world_open(&w, conf, 2, &(struct world_opts){.modules = WORLD_STORE | WORLD_SESSIONS});
 }
@@ -134,7 +141,7 @@ static void restart(int k)
 }
 
 /* A SIGHUP with key set k, as bridge_reload() takes it; want: what
- * sessions_restore_device() returns for the devices taken in afresh. */
+ * sessions_restore_new() returns. */
 static void reload_rc(int k, int want)
 {
 	struct lb_device_conf conf[2];
@@ -143,11 +150,7 @@ static void reload_rc(int k, int want)
 	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
 	ck_assert_int_eq(devices_reload(&w.devices, conf, 2), LB_OK);
 	sessions_forget(&w.sessions);
-	for (size_t i = 0; i < w.devices.n; i++) {
-		if (!w.devices.dev[i].state_kept)
-			ck_assert_int_eq(sessions_restore_device(&w.sessions, &w.devices.dev[i]),
-					 want);
-	}
+	ck_assert_int_eq(sessions_restore_new(&w.sessions), want);
 }
 
 static void reload(int k)
@@ -263,9 +266,10 @@ START_TEST(test_new_keys_start_at_zero)
 	reload(5);
 	ck_assert(!dev()->has_last_fcnt);
 	ck_assert_uint_eq(downlinks(1, &last), 0);
-	/* Purged: nothing is remembered, A starts afresh. */
+	/* Purged with its counters forgotten (--purge --forget-counters): A
+	 * starts afresh. */
 	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
-	ck_assert_int_eq(store_purge(&w.store, EUI), LB_OK);
+	ck_assert_int_eq(store_purge_flags(&w.store, EUI, STORE_PURGE_FORGET_SEEN), LB_OK);
 	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM abp_seen"), 0);
 	restart(1);
 	ck_assert(!dev()->has_last_fcnt);
@@ -292,25 +296,127 @@ START_TEST(test_otaa_session_kept_as_abp)
 }
 END_TEST
 
-#ifdef REVIEW_PROBES
-/* REVIEW PROBE: the same ABP session (DevAddr, keys) configured under
- * another DevEUI (a typo in the DevEUI fixed, the entry moved): its
- * counters must not start afresh. */
-START_TEST(test_probe_session_moved_to_other_eui)
+/* The same ABP session (DevAddr, keys) configured under another DevEUI
+ * (a typo in the DevEUI fixed, the entry moved): the old DevEUI's row is
+ * left behind (no longer configured), and its counters go on under the new
+ * one, not from 0. */
+static void moved(change_fn change)
 {
 	uint32_t last_a, last;
 
 	uplinks_to(50);
 	(void)downlinks(70, &last_a);
 	eui_rot = UINT64_C(0x70b3d57ed0002003);
-	restart(1);
+	change(1);
 	ck_assert_msg(dev()->has_last_fcnt && dev()->last_fcnt_up >= 50,
 		      "FCntUp restarts below 50 under the same keys: replays accepted");
 	ck_assert_msg(downlinks(1, &last) > last_a, "NFCntDown %u reused under the same keys",
 		      last);
+	/* The new DevEUI's row holds them now. */
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT coalesce(c.fcnt_up_last, s.fcnt_up_last) FROM"
+				      " session s LEFT JOIN session_fcnt c USING (dev_eui)"
+				      " WHERE s.dev_eui = 0x70b3d57ed0002003"), 50);
+}
+
+START_TEST(test_session_moved_by_restart)
+{
+	moved(restart);
 }
 END_TEST
-#endif
+
+START_TEST(test_session_moved_by_reload)
+{
+	moved(reload);
+}
+END_TEST
+
+/* Moved to another DevEUI, used there, rotated there; then configured
+ * again under the first DevEUI, whose own row still holds it with the old
+ * counters: it goes on above those the other DevEUI left (abp_seen read by
+ * session, not by device). */
+START_TEST(test_session_moved_back)
+{
+	uint32_t last_x, last;
+
+	uplinks_to(50);
+	(void)downlinks(70, &last);
+	eui_rot = UINT64_C(0x70b3d57ed0002003);
+	restart(1);
+	uplinks_to(80);
+	(void)downlinks(300, &last_x);
+	reload(2);                            /* the second DevEUI leaves A */
+	eui_rot = EUI;
+	restart(1);                           /* A under the first again */
+	ck_assert_uint_eq(dev()->last_fcnt_up, 80);
+	ck_assert_uint_gt(downlinks(1, &last), last_x);
+}
+END_TEST
+
+/* Two devices' sessions swapped (their entries' DevEUIs exchanged): each
+ * goes on above the counters the other DevEUI's row held, whichever row is
+ * read first. */
+static void swap(change_fn change)
+{
+	uint32_t last_a;
+	struct lb_device *o = devices_find_eui(&w.devices, EUI_OTHER);
+
+	uplinks_to(50);
+	(void)downlinks(70, &last_a);
+	o->has_last_fcnt = true;
+	o->last_fcnt_up = 20;
+	sessions_touch(&w.sessions, o);
+	swapped = true;
+	change(1);
+	o = devices_find_eui(&w.devices, EUI_OTHER);
+	ck_assert(o->has_last_fcnt);
+	ck_assert_uint_eq(o->last_fcnt_up, 50);
+	ck_assert_uint_ge(o->rt.fcnt_down.next, last_a + 1);
+	ck_assert(dev()->has_last_fcnt);
+	ck_assert_uint_eq(dev()->last_fcnt_up, 20);
+}
+
+START_TEST(test_sessions_swapped_by_restart)
+{
+	swap(restart);
+}
+END_TEST
+
+START_TEST(test_sessions_swapped_by_reload)
+{
+	swap(reload);
+}
+END_TEST
+
+/* `lorabridge --purge` (main.c: sessions_keep_purged(), store_purge()):
+ * the device's state goes, its keys' counters stay; its keys configured
+ * again, under its DevEUI or another, go on above them. */
+START_TEST(test_purge_keeps_counters)
+{
+	uint32_t last_a, last;
+
+	uplinks_to(50);
+	(void)downlinks(70, &last_a);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(sessions_keep_purged(&w.store, EUI), LB_OK);
+	ck_assert_int_eq(store_purge(&w.store, EUI), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM session WHERE dev_eui ="
+					  " 0x70b3d57ed0002001"), 0);
+	restart(1);
+	ck_assert_uint_eq(dev()->last_fcnt_up, 50);
+	ck_assert_uint_gt(downlinks(1, &last), last_a);
+	/* Purged again, then under another DevEUI. */
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(sessions_keep_purged(&w.store, EUI), LB_OK);
+	ck_assert_int_eq(store_purge(&w.store, EUI), LB_OK);
+	eui_rot = UINT64_C(0x70b3d57ed0002003);
+	reload(1);
+	ck_assert_uint_eq(dev()->last_fcnt_up, 50);
+	ck_assert_uint_gt(downlinks(1, &last), last_a);
+	/* Nothing stored: nothing to keep. */
+	ck_assert_int_eq(sessions_keep_purged(&w.store, UINT64_C(0x70b3d57ed000ffff)), LB_OK);
+}
+END_TEST
 
 /* A reload A -> B whose state directory fails: B's counters cannot be
  * checked, nor A's kept. The device is not served (served from B's
@@ -331,11 +437,7 @@ START_TEST(test_reload_store_error_fails_closed)
 	conf_keys(conf, 2);
 	ck_assert_int_eq(devices_reload(&w.devices, conf, 2), LB_OK);
 	sessions_forget(&w.sessions);
-	int rc = LB_OK;
-	for (size_t i = 0; i < w.devices.n; i++)
-		if (!w.devices.dev[i].state_kept)
-			rc = sessions_restore_device(&w.sessions, &w.devices.dev[i]);
-	ck_assert_int_ne(rc, LB_OK);      /* bridge_reload() logs it, goes on */
+	ck_assert_int_ne(sessions_restore_new(&w.sessions), LB_OK);   /* bridge_reload() logs it */
 	ck_assert(!dev()->has_session);
 	struct lw_keys *ks;
 	ck_assert_int_eq(devices_keys(&w.devices, dev(), &ks), LB_ERR_STATE);
@@ -430,9 +532,12 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_rollback_after_two_rotations);
 	tcase_add_test(tc, test_new_keys_start_at_zero);
 	tcase_add_test(tc, test_otaa_session_kept_as_abp);
-#ifdef REVIEW_PROBES   /* fails: the finding it shows is not fixed */
-	tcase_add_test(tc, test_probe_session_moved_to_other_eui);
-#endif
+	tcase_add_test(tc, test_session_moved_by_restart);
+	tcase_add_test(tc, test_session_moved_by_reload);
+	tcase_add_test(tc, test_session_moved_back);
+	tcase_add_test(tc, test_sessions_swapped_by_restart);
+	tcase_add_test(tc, test_sessions_swapped_by_reload);
+	tcase_add_test(tc, test_purge_keeps_counters);
 	tcase_add_test(tc, test_reload_store_error_fails_closed);
 	tcase_add_test(tc, test_fleet_keys_changed_at_start);
 	tcase_set_timeout(tc, 120);   /* the fleet's: about 8 s with the sanitizers */

@@ -2253,14 +2253,22 @@ END_TEST
 
 /* ---- ABP sessions seen (store_abp.h, schema v8) ------------------------- */
 
-static struct store_abp_seen mk_seen(uint64_t eui, uint8_t tag, bool has_up, uint32_t up,
+/* A session id made of its tag (tags above 255 differ in their first two
+ * bytes). */
+static void mk_id(uint8_t id[STORE_SESSION_ID_LEN], unsigned tag)
+{
+	memset(id, (uint8_t)tag, STORE_SESSION_ID_LEN);
+	id[0] = (uint8_t)(tag >> 8);
+}
+
+static struct store_abp_seen mk_seen(uint64_t eui, unsigned tag, bool has_up, uint32_t up,
 				     uint32_t down)
 {
 	struct store_abp_seen a;
 
 	memset(&a, 0, sizeof(a));
 	a.dev_eui = eui;
-	memset(a.id, tag, sizeof(a.id));
+	mk_id(a.id, tag);
 	a.has_fcnt_up_last = has_up;
 	a.fcnt_up_last = up;
 	a.nfcnt_down = down;
@@ -2275,14 +2283,42 @@ static size_t seen_count(struct store *s, uint64_t eui)
 	return n;
 }
 
-static bool seen_has(struct store *s, uint64_t eui, uint8_t tag)
+/* store_abp_seen_put() with stderr captured into buf. */
+static int put_seen_capturing(struct store *s, const struct store_abp_seen *a, char *buf,
+			      size_t cap)
+{
+	char path[] = "/tmp/test_store_seen.XXXXXX";
+	int saved, fd, rc;
+	ssize_t n;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	rc = store_abp_seen_put(s, a);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, buf, cap - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return rc;
+}
+
+/* Whether the session is kept (by any device; eui: the one expected,
+ * when only one kept it). */
+static bool seen_has(struct store *s, uint64_t eui, unsigned tag)
 {
 	uint8_t id[STORE_SESSION_ID_LEN];
 	struct store_abp_seen got;
 
-	memset(id, tag, sizeof(id));
-	int rc = store_abp_seen_get(s, eui, id, &got);
+	mk_id(id, tag);
+	int rc = store_abp_seen_get(s, id, &got);
 	ck_assert(rc == LB_OK || rc == LB_ERR_NOT_FOUND);
+	if (rc == LB_OK)
+		ck_assert_uint_eq(got.dev_eui, eui);
 	return rc == LB_OK;
 }
 
@@ -2291,7 +2327,10 @@ static bool seen_has(struct store *s, uint64_t eui, uint8_t tag)
  * STORE_ABP_SEEN_MAX most recently put sessions (a put makes it the most
  * recent again), another device's are not touched; rows are staged (other
  * connections see them once committed), survive a reopen and a failed
- * commit (replayed), and are purged with their device. */
+ * commit (replayed). A session is read whatever device kept it: the
+ * highest counters of all. A purge keeps them unless asked
+ * (STORE_PURGE_FORGET_SEEN); a device with nothing but sessions seen has
+ * something to purge then. */
 START_TEST(test_abp_seen)
 {
 	char dir[512];
@@ -2312,13 +2351,13 @@ START_TEST(test_abp_seen)
 	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM abp_seen"), 0);
 	ck_assert_int_eq(store_get_session(&s, EUI_A, &(struct store_session){0}), LB_OK);
-	memset(id, 0xa1, sizeof(id));
-	ck_assert_int_eq(store_abp_seen_get(&s, EUI_A, id, &got), LB_ERR_NOT_FOUND);
+	mk_id(id, 0xa1);
+	ck_assert_int_eq(store_abp_seen_get(&s, id, &got), LB_ERR_NOT_FOUND);
 	ck_assert_uint_eq(seen_count(&s, EUI_A), 0);
 
 	/* Put, read back on this handle; others see it once committed. */
 	ck_assert_int_eq(store_abp_seen_put(&s, &a), LB_OK);
-	ck_assert_int_eq(store_abp_seen_get(&s, EUI_A, id, &got), LB_OK);
+	ck_assert_int_eq(store_abp_seen_get(&s, id, &got), LB_OK);
 	ck_assert_uint_eq(got.dev_eui, EUI_A);
 	ck_assert_mem_eq(got.id, id, sizeof(id));
 	ck_assert(got.has_fcnt_up_last);
@@ -2333,46 +2372,68 @@ START_TEST(test_abp_seen)
 	ck_assert_int_eq(store_abp_seen_put(&s, &lower), LB_OK);
 	lower.has_fcnt_up_last = false;
 	ck_assert_int_eq(store_abp_seen_put(&s, &lower), LB_OK);
-	ck_assert_int_eq(store_abp_seen_get(&s, EUI_A, id, &got), LB_OK);
+	ck_assert_int_eq(store_abp_seen_get(&s, id, &got), LB_OK);
 	ck_assert(got.has_fcnt_up_last);
 	ck_assert_uint_eq(got.fcnt_up_last, 100);
 	ck_assert_uint_eq(got.nfcnt_down, 192);
 	/* Higher ones are taken; an FCntUp over none too. */
 	struct store_abp_seen higher = mk_seen(EUI_A, 0xa1, true, 0xfffffff0u, 0xffffffffu);
 	ck_assert_int_eq(store_abp_seen_put(&s, &higher), LB_OK);
-	ck_assert_int_eq(store_abp_seen_get(&s, EUI_A, id, &got), LB_OK);
+	ck_assert_int_eq(store_abp_seen_get(&s, id, &got), LB_OK);
 	ck_assert_uint_eq(got.fcnt_up_last, 0xfffffff0u);
 	ck_assert_uint_eq(got.nfcnt_down, 0xffffffffu);
 	struct store_abp_seen none = mk_seen(EUI_A, 0xa2, false, 0, 64);
 	ck_assert_int_eq(store_abp_seen_put(&s, &none), LB_OK);
-	memset(id, 0xa2, sizeof(id));
-	ck_assert_int_eq(store_abp_seen_get(&s, EUI_A, id, &got), LB_OK);
+	mk_id(id, 0xa2);
+	ck_assert_int_eq(store_abp_seen_get(&s, id, &got), LB_OK);
 	ck_assert(!got.has_fcnt_up_last);
 	none.has_fcnt_up_last = true;
 	none.fcnt_up_last = 3;
 	ck_assert_int_eq(store_abp_seen_put(&s, &none), LB_OK);
-	ck_assert_int_eq(store_abp_seen_get(&s, EUI_A, id, &got), LB_OK);
+	ck_assert_int_eq(store_abp_seen_get(&s, id, &got), LB_OK);
 	ck_assert(got.has_fcnt_up_last);
 	ck_assert_uint_eq(got.fcnt_up_last, 3);
 	ck_assert_uint_eq(seen_count(&s, EUI_A), 2);
 
+	/* The same session left by another device: read whatever device left
+	 * it, the highest counters of both. */
+	struct store_abp_seen moved = mk_seen(EUI_B, 0xa2, true, 9, 32);
+	ck_assert_int_eq(store_abp_seen_put(&s, &moved), LB_OK);
+	ck_assert_int_eq(store_abp_seen_get(&s, id, &got), LB_OK);
+	ck_assert(got.dev_eui == EUI_A || got.dev_eui == EUI_B);
+	ck_assert_uint_eq(got.fcnt_up_last, 9);
+	ck_assert_uint_eq(got.nfcnt_down, 64);     /* A's */
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+				      " AND name = 'abp_seen_session'"), 1);
+	ck_assert_uint_eq(seen_count(&s, EUI_B), 1);   /* the oldest of B's below */
+
 	/* The bound: sessions 1..MAX+2 of B; 0xa1 of A put again in between
 	 * (the most recent of A: A's own bound is A's). */
 	for (unsigned i = 1; i <= STORE_ABP_SEEN_MAX + 2; i++) {
-		struct store_abp_seen b = mk_seen(EUI_B, (uint8_t)i, true, i, 64 * i);
-		ck_assert_int_eq(store_abp_seen_put(&s, &b), LB_OK);
+		struct store_abp_seen b = mk_seen(EUI_B, 0x1000 + i, true, i, 64 * i);
+		char said[1024];
+		ck_assert_int_eq(put_seen_capturing(&s, &b, said, sizeof(said)), LB_OK);
+		/* a row dropped is said, naming the device; none else */
+		if (i >= STORE_ABP_SEEN_MAX)   /* 0xa2 of B, then 0x1002, 0x1003 */
+			ck_assert_msg(strstr(said, "device 70B3D57ED0000002: 1 ABP session(s) it "
+					     "left forgotten"), "not said: %s", said);
+		else
+			ck_assert_msg(!strstr(said, "forgotten"), "said at %u: %s", i, said);
 		if (i == 3) {   /* session 1 of B left again: the most recent */
-			b = mk_seen(EUI_B, 1, true, 1, 64);
+			b = mk_seen(EUI_B, 0x1001, true, 1, 64);
 			ck_assert_int_eq(store_abp_seen_put(&s, &b), LB_OK);
 		}
 		ck_assert_uint_le(seen_count(&s, EUI_B), STORE_ABP_SEEN_MAX);
 	}
 	ck_assert_uint_eq(seen_count(&s, EUI_B), STORE_ABP_SEEN_MAX);
-	ck_assert(seen_has(&s, EUI_B, 1));              /* refreshed at 3 */
-	ck_assert(!seen_has(&s, EUI_B, 2));             /* the two oldest dropped */
-	ck_assert(!seen_has(&s, EUI_B, 3));
-	ck_assert(seen_has(&s, EUI_B, 4));
-	ck_assert(seen_has(&s, EUI_B, STORE_ABP_SEEN_MAX + 2));
+	ck_assert(seen_has(&s, EUI_B, 0x1001));         /* refreshed at 3 */
+	ck_assert(seen_has(&s, EUI_A, 0xa2));           /* B's row of it dropped, A's kept */
+	ck_assert_int_eq(store_abp_seen_get(&s, id, &got), LB_OK);
+	ck_assert_uint_eq(got.fcnt_up_last, 3);         /* A's */
+	ck_assert(!seen_has(&s, EUI_B, 0x1002));        /* the three oldest dropped */
+	ck_assert(!seen_has(&s, EUI_B, 0x1003));
+	ck_assert(seen_has(&s, EUI_B, 0x1004));
+	ck_assert(seen_has(&s, EUI_B, 0x1000 + STORE_ABP_SEEN_MAX + 2));
 	ck_assert_uint_eq(seen_count(&s, EUI_A), 2);     /* A's untouched */
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	ck_assert_int_eq(store_close(&s), LB_OK);
@@ -2393,15 +2454,18 @@ START_TEST(test_abp_seen)
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM abp_seen WHERE dev_eui ="
 				      " 0x70b3d57ed0000001"), 3);
 
-	/* Purged with the device (and only with it); a device with nothing
-	 * but sessions seen has something to purge. */
+	/* A purge keeps them; asked, it deletes the device's (only). */
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	ck_assert_int_eq(store_purge(&s, EUI_A), LB_OK);
+	ck_assert_uint_eq(seen_count(&s, EUI_A), 3);
+	ck_assert_int_eq(store_purge(&s, EUI_B), LB_ERR_NOT_FOUND);
+	ck_assert_uint_eq(seen_count(&s, EUI_B), STORE_ABP_SEEN_MAX);
+	ck_assert_int_eq(store_purge_flags(&s, EUI_A, STORE_PURGE_FORGET_SEEN), LB_OK);
 	ck_assert_uint_eq(seen_count(&s, EUI_A), 0);
 	ck_assert_uint_eq(seen_count(&s, EUI_B), STORE_ABP_SEEN_MAX);
-	ck_assert_int_eq(store_purge(&s, EUI_B), LB_OK);
+	ck_assert_int_eq(store_purge_flags(&s, EUI_B, STORE_PURGE_FORGET_SEEN), LB_OK);
 	ck_assert_uint_eq(seen_count(&s, EUI_B), 0);
-	ck_assert_int_eq(store_purge(&s, EUI_B), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_purge_flags(&s, EUI_B, STORE_PURGE_FORGET_SEEN), LB_ERR_NOT_FOUND);
 	ck_assert_int_eq(store_abp_seen_put(&s, NULL), LB_ERR_INVAL);
 	store_close(&s);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM abp_seen"), 0);
