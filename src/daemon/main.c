@@ -8,7 +8,7 @@
  *   lorabridge decode --codec cayennelpp|js [--script FILE] [--encode] --fport N HEX|JSON
  *   lorabridge passwd [--iterations N]
  *   lorabridge top [--url URL] [--once]
- *   lorabridge --purge DEVEUI [-c FILE] [--accept-state-loss]
+ *   lorabridge --purge DEVEUI [-c FILE] [--accept-state-loss] [--forget-counters]
  *   lorabridge --version
  *
  * Exit codes: 0 success, 1 configuration invalid, 2 usage error,
@@ -33,6 +33,7 @@
 #include "daemon/top_cli.h"
 #include "daemon/bridge.h"
 #include "daemon/payload.h"
+#include "daemon/session.h"
 #include "config/config.h"
 #include "base/hex.h"
 #include "base/lb_err.h"
@@ -58,6 +59,7 @@ struct cli {
 	bool show_secrets;
 	bool accept_state_loss;         /* open a state directory that lost state */
 	const char *purge;              /* DevEUI whose stored state to delete */
+	bool forget_counters;           /* --purge: the counters of its sessions too */
 };
 
 static void usage(FILE *out)
@@ -72,7 +74,7 @@ static void usage(FILE *out)
 		"                         --fport N [--var KEY=VALUE]... HEX|JSON\n"
 		"       lorabridge passwd [--iterations N]\n"
 		"       lorabridge top [--url URL] [--once]\n"
-		"       lorabridge --purge DEVEUI [-c FILE] [--accept-state-loss]\n"
+		"       lorabridge --purge DEVEUI [-c FILE] [--accept-state-loss] [--forget-counters]\n"
 		"       lorabridge --version\n"
 		"\n"
 		"  -c, --config FILE    configuration file (default %s)\n"
@@ -81,7 +83,12 @@ static void usage(FILE *out)
 		"      --check-config   validate the configuration, print every problem, exit\n"
 		"      --print-config   print the effective configuration with all defaults, exit\n"
 		"      --purge DEVEUI   delete a device's stored state (session, nonces, queue,\n"
-		"                       ledgers) from state_dir; the daemon must be stopped\n"
+		"                       ledgers) from state_dir; the daemon must be stopped; the\n"
+		"                       frame counters of its keys are kept\n"
+		"      --forget-counters\n"
+		"                       with --purge, forget them too: its keys configured again\n"
+		"                       start at 0, reusing counters (see README \"Configuration\n"
+		"                       and state\")\n"
 		"      --accept-state-loss\n"
 		"                       use a state directory whose database lost committed\n"
 		"                       state (exit status 5 without it): old frames may be\n"
@@ -140,13 +147,15 @@ static const char *options_conflict(const struct cli *c)
 		return "-f (--foreground) is for running the daemon";
 	if (c->accept_state_loss && (c->check_config || c->print_config))
 		return "--accept-state-loss is for running the daemon or --purge";
+	if (c->forget_counters && !c->purge)
+		return "--forget-counters goes with --purge";
 	return NULL;
 }
 
 static int parse_args(int argc, char **argv, struct cli *c)
 {
 	enum { OPT_CHECK = 256, OPT_PRINT, OPT_VERSION, OPT_SECRETS, OPT_REFERENCE, OPT_PURGE,
-	       OPT_ACCEPT_LOSS };
+	       OPT_ACCEPT_LOSS, OPT_FORGET };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"foreground", no_argument, NULL, 'f'},
@@ -159,6 +168,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		{"print-config-reference", required_argument, NULL, OPT_REFERENCE},
 		{"purge", required_argument, NULL, OPT_PURGE},
 		{"accept-state-loss", no_argument, NULL, OPT_ACCEPT_LOSS},
+		{"forget-counters", no_argument, NULL, OPT_FORGET},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -177,6 +187,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		case OPT_REFERENCE: c->reference = optarg; break;
 		case OPT_PURGE: c->purge = optarg; break;
 		case OPT_ACCEPT_LOSS: c->accept_state_loss = true; break;
+		case OPT_FORGET: c->forget_counters = true; break;
 		default: usage(stderr); return LB_ERR_INVAL;
 		}
 	}
@@ -195,8 +206,11 @@ static int parse_args(int argc, char **argv, struct cli *c)
 }
 
 /* State of a device removed from the configuration stays until purged
- * (its DevNonces must not become reusable by accident). */
-static int purge_device(const struct lb_config *cfg, const char *eui_text, bool accept_loss)
+ * (its DevNonces must not become reusable by accident). The frame
+ * counters of its sessions stay unless forget: its keys configured again,
+ * under any DevEUI, go on above them (daemon/session.h). */
+static int purge_device(const struct lb_config *cfg, const char *eui_text, bool accept_loss,
+			bool forget)
 {
 	struct store st;
 	uint64_t eui;
@@ -220,7 +234,9 @@ static int purge_device(const struct lb_config *cfg, const char *eui_text, bool 
 		fprintf(stderr, "lorabridge: cannot open %s: %s\n", cfg->state_dir, lb_strerror(rc));
 		return EXIT_STARTUP;
 	}
-	rc = store_purge(&st, eui);
+	rc = forget ? LB_OK : sessions_keep_purged(&st, eui);
+	if (rc == LB_OK)
+		rc = store_purge_flags(&st, eui, forget ? STORE_PURGE_FORGET_SEEN : 0);
 	int closed = store_close(&st);   /* a failed sync there fails the purge */
 	if (rc == LB_OK)
 		rc = closed;
@@ -232,7 +248,9 @@ static int purge_device(const struct lb_config *cfg, const char *eui_text, bool 
 		fprintf(stderr, "lorabridge: purge failed: %s\n", lb_strerror(rc));
 		return EXIT_STARTUP;
 	}
-	printf("purged the stored state of %016llx\n", (unsigned long long)eui);
+	printf("purged the stored state of %016llx%s\n", (unsigned long long)eui,
+	       forget ? ", the frame counters of its keys too" :
+			" (the frame counters of its keys are kept)");
 	return 0;
 }
 
@@ -446,7 +464,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	if (c.purge) {
-		rc = purge_device(&cfg, c.purge, c.accept_state_loss);
+		rc = purge_device(&cfg, c.purge, c.accept_state_loss, c.forget_counters);
 		config_free(&cfg);
 		return rc;
 	}
