@@ -246,10 +246,10 @@ static bool raise_counters(struct lb_device *dev, bool has_up, uint32_t up, uint
 
 static void log_resumed(const struct lb_device *dev, const char *why, uint64_t eui)
 {
-	log_info("session", "device %s: ABP session seen before (%s %016" PRIX64 "): counters "
-		 "resume at FCntUp %" PRIu64 ", FCntDown %" PRIu32, dev->name, why, eui,
+	log_info("session", "device %s: ABP session seen before: counters resume at FCntUp %"
+		 PRIu64 ", FCntDown %" PRIu32 " (%s %016" PRIX64 ")", dev->name,
 		 dev->has_last_fcnt ? (uint64_t)dev->last_fcnt_up + 1 : 0,
-		 dev->rt.fcnt_down.next);
+		 dev->rt.fcnt_down.next, why, eui);
 }
 
 /* dev's configured ABP session, if any device left it before (abp_seen,

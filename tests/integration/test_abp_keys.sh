@@ -5,7 +5,8 @@
 # FCntDown above every one used under them before (a repeated one would
 # repeat the FRMPayload keystream under the same keys, TS001-1.0.4
 # §4.3.3), and its old uplinks stay replays (§4.3.1.5); keys B, new, start
-# at 0.
+# at 0. Then the device purged (`--purge`) and keys A configured under
+# another DevEUI: A's counters go on there too.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss
 
@@ -112,3 +113,28 @@ sim a 100 2 down-a3.txt
 	|| fail "keys A after restarts: FCntDown $(fmin down-a3.txt) reused (A used up to $max_a)"
 note "downlink FCnts under A: $(awk '{ printf "%s ", $2 }' "$T/down-a1.txt" "$T/down-a2.txt" \
 	"$T/down-a3.txt")"
+
+note "--purge, then keys A under another DevEUI: A's counters go on"
+max_a=$(fmax down-a3.txt)
+kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status $?"
+"$LORABRIDGE" --purge "$EUI" -c "$T/lb.conf" > "$T/purge.out" 2>> "$T/purge.err" \
+	|| fail "--purge: $(cat "$T/purge.err")"
+grep -q "frame counters of its keys are kept" "$T/purge.out" || fail "purge: $(cat "$T/purge.out")"
+awk '/^#/ { print; next } { $1 = "70b3d57ed00fffee"; print }' "$T/a.keys" > "$T/c.keys"
+"$SIM" --keys "$T/c.keys" --devices 1 --emit-devices "$T/c.conf" --quiet || fail "sim c.conf"
+EUI=$(awk '!/^#/ { print $1; exit }' "$T/c.keys")
+cp "$T/c.conf" "$T/devices.conf"
+QUEUED=0
+start_bridge "$T/lb.conf"
+grep -q "device sim-0: ABP session seen before: counters resume at FCntUp 102," "$T/bridge.log" \
+	|| fail "no resume under the new DevEUI: $(grep sim-0 "$T/bridge.log" | tail -3)"
+sleep 2.1
+"$SIM" --server "127.0.0.1:$UDP_PORT" --keys "$T/c.keys" --devices 1 --keepalive 1 \
+	--fcnt-start 50 --count 2 --quiet 2>> "$T/sim.err" || fail "sim replay c"
+wait_drained all || fail "no stats event after the replays"
+[ "$(ups)" -eq 0 ] || fail "A's old uplinks accepted under the new DevEUI: $(ups)"
+queue 1
+sim c 200 2 down-c.txt
+[ "$(fmin down-c.txt)" -gt "$max_a" ] \
+	|| fail "keys A under another DevEUI: FCntDown $(fmin down-c.txt) reused (A used up to $max_a)"
+[ "$(ups)" -eq 2 ] || fail "keys A under another DevEUI: $(ups) uplinks published, want 2"

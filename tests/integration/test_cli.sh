@@ -36,6 +36,7 @@ usage version_c --version -c "$T/lb.conf"
 usage reference_check --print-config-reference man --check-config
 usage fg_check -f --check-config -c "$T/lb.conf"
 usage loss_print --accept-state-loss --print-config -c "$T/lb.conf"
+usage forget_alone --forget-counters -c "$T/lb.conf"
 usage extra -c "$T/lb.conf" extra
 grep -q 'show-secrets' "$T/secrets.err" || fail "--show-secrets alone: $(cat "$T/secrets.err")"
 [ ! -e "$T/state" ] || fail "a refused command line opened the state directory"
