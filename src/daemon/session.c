@@ -25,8 +25,16 @@ struct foreign {
 	uint32_t nfcnt_down;
 };
 
+/* The session ids abp_seen holds, sorted: a device whose id is not among
+ * them needs no read. */
+struct idset {
+	uint8_t (*id)[STORE_SESSION_ID_LEN];
+	size_t n, cap;
+};
+
 struct restore_ctx {
 	struct sessions *s;
+	struct idset ids;
 	bool only_new;                   /* a reload: only the devices not kept */
 	size_t restored;
 	size_t orphans;
@@ -252,10 +260,48 @@ static void log_resumed(const struct lb_device *dev, const char *why, uint64_t e
 		 dev->rt.fcnt_down.next, why, eui);
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, STORE_SESSION_ID_LEN);
+}
+
+static int idset_add(void *arg, const uint8_t id[STORE_SESSION_ID_LEN])
+{
+	struct idset *set = arg;
+
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? 2 * set->cap : 64;
+		uint8_t (*p)[STORE_SESSION_ID_LEN] = realloc(set->id, cap * sizeof(*p));
+		if (!p) {
+			log_error("session", "no memory for the ABP sessions seen");
+			return LB_ERR_NOMEM;
+		}
+		set->id = p;
+		set->cap = cap;
+	}
+	memcpy(set->id[set->n++], id, STORE_SESSION_ID_LEN);
+	return LB_OK;
+}
+
+/* The ids abp_seen holds now, sorted. */
+static int idset_load(struct sessions *s, struct idset *set)
+{
+	int rc = store_abp_seen_ids(s->store, idset_add, set);
+
+	if (rc != LB_OK) {
+		log_error("session", "ABP sessions seen before unreadable: %s", lb_strerror(rc));
+		return rc;
+	}
+	if (set->n > 1)
+		qsort(set->id, set->n, sizeof(*set->id), id_cmp);
+	return LB_OK;
+}
+
 /* dev's configured ABP session, if any device left it before (abp_seen,
- * whatever DevEUI kept it): its counters resume there. *raised: whether
- * they rose. */
-static int resume_seen(struct sessions *s, struct lb_device *dev, bool *raised)
+ * whatever DevEUI kept it): its counters resume there. known: the ids
+ * abp_seen holds (NULL: read it anyway). *raised: whether they rose. */
+static int resume_seen(struct sessions *s, struct lb_device *dev, const struct idset *known,
+		       bool *raised)
 {
 	struct store_abp_seen seen;
 	uint8_t id[STORE_SESSION_ID_LEN];
@@ -267,6 +313,8 @@ static int resume_seen(struct sessions *s, struct lb_device *dev, bool *raised)
 			  dev->name, lb_strerror(rc));
 		return rc;
 	}
+	if (known && !(known->n && bsearch(id, known->id, known->n, sizeof(*known->id), id_cmp)))
+		return LB_OK;
 	rc = store_abp_seen_get(s->store, id, &seen);
 	if (rc == LB_ERR_NOT_FOUND)
 		return LB_OK;
@@ -297,7 +345,7 @@ static int change_session_once(struct sessions *s, struct lb_device *dev,
 	if (rc == LB_OK && (dev->activation != LB_ACT_ABP || !dev->has_session))
 		return LB_OK;   /* OTAA: the row stays until the device joins */
 	if (rc == LB_OK)
-		rc = resume_seen(s, dev, &raised);
+		rc = resume_seen(s, dev, NULL, &raised);
 	return rc == LB_OK ? sessions_stage(s, dev) : rc;
 }
 
@@ -574,7 +622,7 @@ static int resume_all(struct sessions *s, struct restore_ctx *c)
 		if (!taken(c, dev) || dev->activation != LB_ACT_ABP || !dev->has_session)
 			continue;
 		if (!(c->mark[i] & MARK_STALE))
-			rc = resume_seen(s, dev, &raised);
+			rc = resume_seen(s, dev, &c->ids, &raised);
 		if (rc == LB_OK && (raised || (c->mark[i] & MARK_RAISED)))
 			rc = stage_ahead(s, dev);
 		if (rc != LB_OK) {
@@ -602,6 +650,8 @@ static int restore_devices(struct sessions *s, bool only_new)
 		rc = store_load_sessions(s->store, restore_one, &c);
 	if (rc == LB_OK)
 		rc = change_sessions(s, &c);
+	if (rc == LB_OK)   /* after: those left just now are among them */
+		rc = idset_load(s, &c.ids);
 	if (rc == LB_OK)
 		rc = resume_all(s, &c);
 	if (rc != LB_OK) {
@@ -614,6 +664,7 @@ static int restore_devices(struct sessions *s, bool only_new)
 	free(c.changed);
 	free(c.foreign);
 	free(c.mark);
+	free(c.ids.id);
 	if (rc != LB_OK)
 		return rc;
 	if (!only_new)

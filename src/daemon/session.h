@@ -28,8 +28,9 @@
  * so that keys used again never reuse a counter (TS001-1.0.4 §4.3.1.5;
  * under the same keys a repeated NFCntDown repeats the FRMPayload
  * keystream, §4.3.3). A left session's counters and the new row are staged
- * in the same batch. This is read when devices are taken in (a digest and
- * an indexed read per ABP device), never per frame. `--purge` keeps the
+ * in the same batch. This is read when devices are taken in (a digest per
+ * ABP device, looked up among the ids abp_seen holds, read once; a read
+ * for those found), never per frame. `--purge` keeps the
  * counters (sessions_keep_purged()).
  *
  * A joined OTAA session replaced by a rejoin (sessions_promote()) is not

@@ -89,3 +89,28 @@ int store_abp_seen_count(struct store *s, uint64_t dev_eui, size_t *n)
 	sqlite3_reset(st);
 	return rc;
 }
+
+int store_abp_seen_ids(struct store *s, store_abp_id_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE, ret = LB_OK;
+
+	if (!s || !s->db || !cb)
+		return LB_ERR_INVAL;
+	st = store__stmt(s, STMT_ABP_SEEN_IDS);
+	if (!st)
+		return LB_ERR_IO;
+	while (ret == LB_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((size_t)sqlite3_column_bytes(st, 0) != STORE_SESSION_ID_LEN) {
+			log_error(TAG, "ABP session seen: session_id is not %d bytes",
+				  STORE_SESSION_ID_LEN);
+			ret = LB_ERR_IO;
+			break;
+		}
+		ret = cb(arg, sqlite3_column_blob(st, 0));
+	}
+	if (ret == LB_OK && rc != SQLITE_DONE)
+		ret = store__fail(s, rc, "list ABP sessions seen");
+	sqlite3_reset(st);
+	return ret;
+}

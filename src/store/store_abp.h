@@ -36,6 +36,11 @@
 int store_abp_seen_put(struct store *s, const struct store_abp_seen *row);
 int store_abp_seen_get(struct store *s, const uint8_t id[STORE_SESSION_ID_LEN],
 		       struct store_abp_seen *out);
+/* cb for every session id kept (once each, by any device; a non-zero
+ * return stops the walk and is returned): a start reads them once instead
+ * of one get per device. */
+typedef int (*store_abp_id_cb)(void *arg, const uint8_t id[STORE_SESSION_ID_LEN]);
+int store_abp_seen_ids(struct store *s, store_abp_id_cb cb, void *arg);
 /* How many sessions are kept for the device. */
 int store_abp_seen_count(struct store *s, uint64_t dev_eui, size_t *n);
 

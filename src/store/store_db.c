@@ -121,6 +121,7 @@ const char *const store__sql[STMT__COUNT] = {
 			      " ?1, max(fcnt_up_last), max(nfcnt_down), max(updated_at), count(*)"
 			      " FROM abp_seen WHERE session_id = ?1",
 	[STMT_ABP_SEEN_COUNT] = "SELECT count(*) FROM abp_seen WHERE dev_eui = ?",
+	[STMT_ABP_SEEN_IDS] = "SELECT DISTINCT session_id FROM abp_seen",
 	[STMT_PURGE_ABP_SEEN] = "DELETE FROM abp_seen WHERE dev_eui = ?",
 	[STMT_PENDING_PUT] = "INSERT OR REPLACE INTO pending_session (" SESSION_COLS ") VALUES "
 		SESSION_V1,

@@ -517,6 +517,19 @@ START_TEST(test_fleet_keys_changed_at_start)
 	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
 	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM abp_seen WHERE fcnt_up_last = 7"),
 			 FLEET);
+	sessions_free(&w.sessions);
+	ck_assert_int_eq(store_close(&w.store), LB_OK);
+	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
+	durable_init(&w.durable, &w.store);
+	devices_free(&w.devices);
+	ck_assert_int_eq(devices_init(&w.devices, fleet, FLEET), LB_OK);
+	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
+				       w.cfg.state_commit_ms), LB_OK);
+	/* Started again: restored as they are (abp_seen's sessions are not
+	 * theirs: a digest each and a look-up in memory, no read per device). */
+	ck_assert_int_eq(sessions_restore(&w.sessions), LB_OK);
+	for (int i = 0; i < FLEET; i++)
+		ck_assert(w.devices.dev[i].has_session && !w.devices.dev[i].has_last_fcnt);
 	free(fleet);
 }
 END_TEST

@@ -2283,6 +2283,13 @@ static size_t seen_count(struct store *s, uint64_t eui)
 	return n;
 }
 
+static int count_id(void *arg, const uint8_t id[STORE_SESSION_ID_LEN])
+{
+	(void)id;
+	(*(int *)arg)++;
+	return 0;
+}
+
 /* store_abp_seen_put() with stderr captured into buf. */
 static int put_seen_capturing(struct store *s, const struct store_abp_seen *a, char *buf,
 			      size_t cap)
@@ -2406,6 +2413,9 @@ START_TEST(test_abp_seen)
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
 				      " AND name = 'abp_seen_session'"), 1);
 	ck_assert_uint_eq(seen_count(&s, EUI_B), 1);   /* the oldest of B's below */
+	int ids = 0;                                   /* 0xa1 and 0xa2, once each */
+	ck_assert_int_eq(store_abp_seen_ids(&s, count_id, &ids), LB_OK);
+	ck_assert_int_eq(ids, 2);
 
 	/* The bound: sessions 1..MAX+2 of B; 0xa1 of A put again in between
 	 * (the most recent of A: A's own bound is A's). */
