@@ -339,7 +339,6 @@ static int change_session_once(struct sessions *s, struct lb_device *dev,
 			       const struct store_session *row)
 {
 	int rc = remember_row(s, dev, row);
-
 	bool raised;
 
 	if (rc == LB_OK && (dev->activation != LB_ACT_ABP || !dev->has_session))

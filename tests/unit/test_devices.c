@@ -204,6 +204,15 @@ START_TEST(test_shared_devaddr)
 	ck_assert_str_eq(cand[0]->name, "first");
 	ck_assert_str_eq(cand[1]->name, "second");
 	ck_assert_uint_eq(devices_find_addr(&d, 0x26000001, cand, 1), 1);
+	/* A session (DevAddr and both keys) names one device, dropped or not. */
+	ck_assert_ptr_eq(devices_find_abp(&d, 0x26000001, KEY_Y, KEY_X), devices_find_eui(&d, 0xA2));
+	ck_assert_str_eq(devices_find_abp(&d, 0x26000001, KEY_X, KEY_Y)->name, "first");
+	ck_assert_ptr_null(devices_find_abp(&d, 0x26000001, KEY_X, KEY_X));
+	ck_assert_ptr_null(devices_find_abp(&d, 0x26000002, KEY_X, KEY_Y));
+	devices_drop_session(&d, cand[0]);
+	ck_assert_str_eq(devices_find_abp(&d, 0x26000001, KEY_X, KEY_Y)->name, "first");
+	ck_assert_int_eq(devices_set_session(&d, cand[0], 0x26000001, KEY_X, KEY_Y, false, 0),
+			 LB_OK);
 
 	build(&fr, KEY_Y, KEY_X, 0x26000001, 5, 1, "b");
 	ck_assert_int_eq(devices_verify_uplink(&d, &fr.f, &m), LB_OK);
