@@ -442,7 +442,12 @@ static int restore_one(void *arg, const struct store_session *row)
 	if (!taken(c, dev))
 		return 0;
 	switch (apply_row(c->s, dev, row)) {
-	case RESTORED: c->restored++; note_restored(c->s, dev, row); break;
+	case RESTORED:
+		c->restored++;
+		note_restored(c->s, dev, row);
+		if (c->only_new)   /* a reload: said per device (a start counts them) */
+			log_info("session", "device %s: stored session restored", dev->name);
+		break;
 	case FAILED: c->failed++; break;
 	case STALE:
 		/* Handled after the walk (its callback may not write). */
