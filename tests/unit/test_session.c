@@ -6,8 +6,10 @@
  * the FRMPayload keystream, an FCntUp accepted again replays an uplink:
  * TS001-1.0.4 §4.3.1.5, §4.3.3), whether the keys change by a restart
  * (sessions_restore) or by a reload (bridge_reload()'s steps:
- * devices_reload, sessions_forget, sessions_restore_device); a key set never
- * seen starts at 0. The store is a real SQLite database in a mkdtemp()
+ * devices_reload, sessions_forget, sessions_restore_new); a key set never
+ * seen starts at 0. A session is its DevAddr and keys whatever DevEUI has
+ * it: moved to another DevEUI (and back), swapped between two devices, or
+ * purged and configured again, its counters go on. The store is a real SQLite database in a mkdtemp()
  * directory; downlink counters are reserved and used as txsched.c does
  * (fcntdown.h).
  */
