@@ -644,7 +644,12 @@ static int restore_devices(struct sessions *s, bool only_new)
 {
 	struct restore_ctx c = {.s = s, .only_new = only_new};
 	int rc = LB_OK;
+	size_t n_taken = 0;
 
+	for (uint32_t i = 0; i < s->devices->n; i++)
+		n_taken += taken(&c, &s->devices->dev[i]);
+	if (only_new && n_taken == 0)
+		return LB_OK;   /* a reload that kept every device: nothing to read */
 	c.mark = calloc(s->devices->n ? s->devices->n : 1, 1);
 	if (!c.mark) {
 		log_error("session", "no memory to restore the stored sessions");
