@@ -810,10 +810,7 @@ void sessions_forget(struct sessions *s)
 
 static void wipe(void *p, size_t len)
 {
-	volatile uint8_t *v = p;
-
-	while (len--)
-		*v++ = 0;
+	explicit_bzero(p, len);
 }
 
 static void pending_of_row(const struct store_session *row, struct pending_session *p)

@@ -126,7 +126,6 @@ const char *const store__sql[STMT__COUNT] = {
 	[STMT_PENDING_PUT] = "INSERT OR REPLACE INTO pending_session (" SESSION_COLS ") VALUES "
 		SESSION_V1,
 	[STMT_PENDING_ALL] = "SELECT " SESSION_COLS " FROM pending_session ORDER BY dev_addr",
-	[STMT_PENDING_GET] = "SELECT " SESSION_COLS " FROM pending_session WHERE dev_eui = ?",
 	[STMT_PENDING_DELETE] = "DELETE FROM pending_session WHERE dev_eui = ?",
 };
 

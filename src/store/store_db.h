@@ -86,7 +86,6 @@ enum store_stmt {
 	STMT_PURGE_ABP_SEEN,
 	STMT_PENDING_PUT,
 	STMT_PENDING_ALL,
-	STMT_PENDING_GET,
 	STMT_PENDING_DELETE,          /* also the purge's */
 	STMT__COUNT
 };

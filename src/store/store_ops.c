@@ -213,26 +213,6 @@ int store_load_pending(struct store *s, store_session_cb cb, void *arg)
 	return load_rows(s, STMT_PENDING_ALL, "load pending sessions", cb, arg);
 }
 
-int store_get_pending(struct store *s, uint64_t dev_eui, struct store_session *out)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!s || !s->db || !out)
-		return LB_ERR_INVAL;
-	st = store__stmt(s, STMT_PENDING_GET);
-	if (!st)
-		return LB_ERR_IO;
-	store__bind_u64(st, 0, dev_eui);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = read_session(st, out);
-	else
-		rc = rc == SQLITE_DONE ? LB_ERR_NOT_FOUND : store__fail(s, rc, "get pending session");
-	sqlite3_reset(st);
-	return rc;
-}
-
 /* ---- counters alone ----------------------------------------------------- */
 
 static struct store__fcnt fcnt_of(const struct store_session *r, int64_t now)

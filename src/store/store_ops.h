@@ -93,10 +93,6 @@ int store_gateway_online_list(struct store *s, store_gateway_cb cb, void *arg);
 int store_put_pending(struct store *s, const struct store_session *row);
 int store_delete_pending(struct store *s, uint64_t dev_eui);
 int store_load_pending(struct store *s, store_session_cb cb, void *arg);
-/* The device's stored pending session (committed rows): LB_OK,
- * LB_ERR_NOT_FOUND, LB_ERR_INVAL, LB_ERR_IO. One indexed read: a reload
- * taking devices in asks per device. */
-int store_get_pending(struct store *s, uint64_t dev_eui, struct store_session *out);
 
 /* Delete the device's session, pending session, DevNonces, downlinks,
  * device ledgers and MAC state, and commit at once (with anything staged

@@ -41,7 +41,7 @@ enum store_op {
 	OP_ABP_SEEN_PUT,      /* struct store_abp_seen (schema v8) */
 	OP_PENDING_PUT,       /* struct store_session (schema v9) */
 	OP_PENDING_DELETE,    /* uint64_t dev_eui */
-	OP_PURGE_SEEN         /* uint64_t dev_eui: its abp_seen rows (schema v10) */
+	OP_PURGE_SEEN         /* uint64_t dev_eui: its abp_seen rows (schema v8) */
 };
 
 struct store__nonce {

@@ -12,10 +12,7 @@
 /* Keys must not stay in freed memory: a store the compiler cannot drop. */
 static void wipe(void *p, size_t len)
 {
-	volatile uint8_t *v = p;
-
-	while (len--)
-		*v++ = 0;
+	explicit_bzero(p, len);
 }
 
 void pending_init(struct pendings *p)

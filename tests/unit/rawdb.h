@@ -41,9 +41,10 @@ static inline int64_t rawdb_int(const char *dir, const char *sql)
 	return v;
 }
 
-/* SQL that takes `mac_state` back to its form before schema v10 (no
- * columns of the receive-settings requests), for a database set back to
- * an older version that keeps the table. */
+/* SQL that takes a database back to schema v9: `mac_state` without the
+ * columns of the receive-settings requests (v10), abp_seen without its
+ * session index (v11); for a database set back to an older version that
+ * keeps the table. */
 #define RAWDB_MAC_STATE_V9                                                  \
 	"ALTER TABLE mac_state DROP COLUMN rx_param_unanswered;"            \
 	"ALTER TABLE mac_state DROP COLUMN rx_param_backoff_until;"         \
@@ -52,7 +53,8 @@ static inline int64_t rawdb_int(const char *dir, const char *sql)
 	"ALTER TABLE mac_state DROP COLUMN rx_param_ask_freq;"              \
 	"ALTER TABLE mac_state DROP COLUMN rx_timing_unanswered;"           \
 	"ALTER TABLE mac_state DROP COLUMN rx_timing_backoff_until;"        \
-	"ALTER TABLE mac_state DROP COLUMN rx_timing_ask_delay;"
+	"ALTER TABLE mac_state DROP COLUMN rx_timing_ask_delay;"            \
+	"DROP INDEX IF EXISTS abp_seen_session;"
 
 /* Run sql, which must succeed. */
 static inline void rawdb_exec(const char *dir, const char *sql)

@@ -1997,7 +1997,8 @@ START_TEST(test_migrate_mac_state_from_v9)
 	raw_exec(dir, "PRAGMA user_version = 9");
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-	ck_assert_int_eq(STORE_SCHEMA_VERSION, 10);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+				      " AND name = 'abp_seen_session'"), 1);
 	ck_assert_int_eq(store_mac_get(&s, 1, &got), LB_OK);
 	ck_assert_uint_eq(got.dr, 5);
 	ck_assert_uint_eq(got.unanswered, 3);
@@ -2149,12 +2150,6 @@ START_TEST(test_pending_session)
 	ck_assert(!got[1].has_fcnt_up_last);
 	ck_assert_int_eq(memcmp(got[1].nwk_s_key, pend.nwk_s_key, STORE_KEY_LEN), 0);
 	ck_assert_uint_eq(got[1].nfcnt_down, 64);
-	/* one device's alone (a reload) */
-	struct store_session one;
-	ck_assert_int_eq(store_get_pending(&s, EUI_A, &one), LB_OK);
-	ck_assert_uint_eq(one.dev_addr, 0x26012345u);
-	ck_assert_int_eq(memcmp(one.nwk_s_key, pend.nwk_s_key, STORE_KEY_LEN), 0);
-	ck_assert_int_eq(store_get_pending(&s, EUI_A + 100, &one), LB_ERR_NOT_FOUND);
 	/* the current session is its own row, untouched */
 	struct store_session c;
 	ck_assert_int_eq(store_get_session(&s, EUI_A, &c), LB_OK);
