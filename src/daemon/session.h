@@ -182,7 +182,7 @@ bool sessions_current_sure(struct sessions *s, const struct lb_device *dev);
  * for an uplink under a session it cannot have; logged, O(pending
  * sessions)); their stored rows are kept until `lorabridge --purge`, and
  * read back if the device is configured for OTAA again
- * (sessions_restore_device()), as is the pending row of a device whose
+ * (sessions_restore_new()), as is the pending row of a device whose
  * AppKey changed: the reload takes it in afresh. */
 void sessions_forget(struct sessions *s);
 

@@ -1183,10 +1183,7 @@ static struct lb_device *reload_door(const struct lb_device_conf *door)
 		conf[1] = *door;
 	ck_assert_int_eq(devices_reload(&w.devices, conf, door ? 2 : 1), LB_OK);
 	sessions_forget(&w.sessions);
-	for (size_t i = 0; i < w.devices.n; i++)
-		if (!w.devices.dev[i].state_kept)
-			ck_assert_int_eq(sessions_restore_device(&w.sessions, &w.devices.dev[i]),
-					 LB_OK);
+	ck_assert_int_eq(sessions_restore_new(&w.sessions), LB_OK);
 	return devices_find_eui(&w.devices, OTAA_EUI);
 }
 
