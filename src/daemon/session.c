@@ -961,8 +961,39 @@ bool sessions_current_sure(struct sessions *s, const struct lb_device *dev)
 struct pending_restore {
 	struct sessions *s;
 	bool only_new;                   /* only the devices a reload did not keep */
-	size_t held, orphans, failed;
+	size_t held, orphans, failed, used;
 };
+
+/* Whether a stored pending row's session (DevAddr and keys) was left as
+ * an ABP one since (abp_seen holds it: the device, or another, was
+ * configured with it, as a reload to ABP with the session a device has
+ * does): its counters moved on, the row's are still those of the join, so
+ * taken at an uplink it would accept replayed uplinks and use downlink
+ * counters again. Such a row is not taken: the device joins again. */
+static int served_as_abp(struct sessions *s, const struct lb_device *dev,
+			 const struct store_session *row, bool *used)
+{
+	struct store_abp_seen seen;
+	uint8_t id[STORE_SESSION_ID_LEN];
+	int rc = lwcrypto_abp_session_id(row->dev_addr, row->nwk_s_key, row->app_s_key, id);
+
+	*used = false;
+	if (rc == LB_OK)
+		rc = store_abp_seen_get(s->store, id, &seen);
+	explicit_bzero(id, sizeof(id));
+	if (rc == LB_ERR_NOT_FOUND)
+		return LB_OK;
+	if (rc != LB_OK) {
+		log_error("session", "device %s: pending session not checked against the ABP "
+			  "sessions seen: %s", dev->name, lb_strerror(rc));
+		return rc;
+	}
+	*used = true;
+	log_warn("session", "device %s: stored pending session not taken: its DevAddr and "
+		 "keys were served as an ABP session since (counters kept for %016" PRIX64
+		 "); the device must join again", dev->name, seen.dev_eui);
+	return LB_OK;
+}
 
 static int restore_pending_one(void *arg, const struct store_session *row)
 {
@@ -977,9 +1008,17 @@ static int restore_pending_one(void *arg, const struct store_session *row)
 		c->orphans++;
 		return 0;
 	}
+	bool used;
+	int rc = served_as_abp(c->s, dev, row, &used);
+	if (rc != LB_OK)
+		return rc;
+	if (used) {
+		c->used++;
+		return 0;
+	}
 	pending_of_row(row, &p);
 	p.from_store = true;
-	int rc = pending_put(&c->s->pending, &p);
+	rc = pending_put(&c->s->pending, &p);
 	wipe(&p, sizeof(p));
 	if (rc != LB_OK) {
 		log_error("session", "device %s: stored pending session not restored (%s): the "

@@ -22,6 +22,8 @@
 #include "daemon/durable.h"
 #include "daemon/session.h"
 #include "io/loop.h"
+#include "lorawan/lorawan.h"
+#include "lorawan/lwcrypto.h"
 #include "store/store.h"
 #include "tables/devices.h"
 #include "tables/fcntdown.h"
@@ -536,6 +538,68 @@ START_TEST(test_fleet_keys_changed_at_start)
 }
 END_TEST
 
+/* A pending session (a rejoin's, kept in `pending_session`) whose DevAddr
+ * and keys the device was then served under as ABP (a reload to ABP with
+ * the session the device has, then back to OTAA, or a restart so): that
+ * session's counters moved on as ABP and were kept among the sessions
+ * left (abp_seen). Its pending row read back must not take the device back
+ * to FCntUp 0 and the row's NFCntDown ceiling: an uplink replayed from the
+ * ABP time would be accepted and the downlink counters used again. */
+START_TEST(test_pending_row_served_as_abp)
+{
+	uint32_t last_a;
+	struct lb_device_conf conf[2];
+	uint8_t nwk[16], app[16];
+
+	uplinks_to(500);
+	(void)downlinks(70, &last_a);
+	uint32_t ceiling_a = dev()->rt.fcnt_down.ceiling;
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	/* The pending row the device's rejoin left before it was made ABP
+	 * with that session's DevAddr and keys (set aside, kept). */
+	rawdb_exec(w.dir, "INSERT INTO pending_session SELECT * FROM session"
+			  " WHERE dev_eui = 0x70b3d57ed0002001;"
+			  " UPDATE pending_session SET activation = 1, joined_at = 1700000000,"
+			  " fcnt_up_last = NULL, nfcnt_down = 16;");
+	/* Restarted with the device configured for OTAA again. */
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	sessions_free(&w.sessions);
+	ck_assert_int_eq(store_close(&w.store), LB_OK);
+	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
+	durable_init(&w.durable, &w.store);
+	devices_free(&w.devices);
+	conf_keys(conf, 1);
+	conf[0].activation = LB_ACT_OTAA;
+	conf[0].join_eui = UINT64_C(0x70b3d57ed0000000);
+	memset(conf[0].app_key, 0x5a, 16);
+	ck_assert_int_eq(devices_init(&w.devices, conf, 2), LB_OK);
+	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
+				       w.cfg.state_commit_ms), LB_OK);
+	ck_assert_int_eq(sessions_restore(&w.sessions), LB_OK);
+	/* An uplink of the ABP time (FCnt 10) replayed under those keys. */
+	memset(nwk, 0x11, sizeof(nwk));
+	memset(app, 0x41, sizeof(app));
+	struct lw_keys ks;
+	struct lw_frame f;
+	uint8_t phy[LW_MAX_PHY];
+	size_t len;
+	struct lw_data_params d = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = ADDR, .fcnt = 10,
+				   .has_fport = true, .fport = 1,
+				   .payload = (const uint8_t *)"hi", .payload_len = 2};
+	memset(&ks, 0, sizeof(ks));
+	ck_assert_int_eq(lwcrypto_keys_init(&ks, nwk, app), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&d, &ks, phy, sizeof(phy), &len), LB_OK);
+	lwcrypto_keys_free(&ks);
+	ck_assert_int_eq(lorawan_parse(phy, len, &f), LB_OK);
+	if (sessions_promote(&w.sessions, &f) == LB_OK) {
+		/* Taken: then above the counters the session had as ABP. */
+		ck_assert(dev()->has_last_fcnt);
+		ck_assert_uint_ge(dev()->last_fcnt_up, 500);
+		ck_assert_uint_ge(dev()->rt.fcnt_down.next, ceiling_a);
+	}
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -554,6 +618,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_sessions_swapped_by_reload);
 	tcase_add_test(tc, test_purge_keeps_counters);
 	tcase_add_test(tc, test_reload_store_error_fails_closed);
+	tcase_add_test(tc, test_pending_row_served_as_abp);
 	tcase_add_test(tc, test_fleet_keys_changed_at_start);
 	tcase_set_timeout(tc, 120);   /* the fleet's: about 8 s with the sanitizers */
 	suite_add_tcase(s, tc);
