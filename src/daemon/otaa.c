@@ -286,10 +286,10 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 		    LB_OK ||
 	    (rc = pend ? sessions_stage(o->c.sessions, dev) : LB_OK) != LB_OK ||
 	    /* a first join replaces a pending session left from before (its
-	     * stored row another activation's): it is no session any more */
-	    (rc = !pend && pending_find_eui(&o->c.sessions->pending, dev->dev_eui)
-			  ? store_delete_pending(o->c.store, dev->dev_eui)
-			  : LB_OK) != LB_OK ||
+	     * stored row another activation's): it is no session any more,
+	     * held in memory or not (a row not taken at a restore, set aside
+	     * by a reload): else a restart reads it back beside the new one */
+	    (rc = !pend ? store_delete_pending(o->c.store, dev->dev_eui) : LB_OK) != LB_OK ||
 	    (rc = store_downlink_flush(o->c.store, dev->dev_eui)) != LB_OK ||
 	    (rc = wait ? durable_commit(o->c.durable) : durable_commit_nowait(o->c.durable)) !=
 		    LB_OK) {

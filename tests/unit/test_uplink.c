@@ -1443,6 +1443,38 @@ START_TEST(test_review_first_join_leaves_pending)
 }
 END_TEST
 
+/* A first join deletes the device's stored pending row also when that
+ * row is not held in memory (not taken at its restore: its DevAddr taken
+ * by another pending session, or its keys served as ABP meanwhile): else
+ * a restart reads that older join's session back beside the new one
+ * (class C held back, its DevAddr reserved, its nonces taken as the
+ * device's last). */
+START_TEST(test_first_join_deletes_pending_row_not_held)
+{
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+
+	join_with_nonce(&app_key, 1);
+	join_with_nonce(&app_key, 2);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 1);
+	struct lb_device_conf abp = door_conf(false), otaa = door_conf(true);
+	(void)reload_door(&abp);
+	dev = reload_door(&otaa);
+	ck_assert(!dev->has_session);
+	/* as if the restore had not taken it */
+	ck_assert(pending_drop(&w.sessions.pending, OTAA_EUI));
+	join_with_nonce(&app_key, 3);
+	lwcrypto_key_free(&app_key);
+	ck_assert(dev->has_session);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 0);
+	dev = restart_sessions();
+	ck_assert_ptr_null(pending_find_eui(&w.sessions.pending, OTAA_EUI));
+	ck_assert_uint_eq(dev->rt.dev_nonce, 3);
+}
+END_TEST
+
 /* The txpk of the last datagram sent, a PULL_RESP (else the test fails). */
 static void last_txpk(struct gwmp_txpk *txpk)
 {
@@ -2888,6 +2920,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_review_promotion_lost_fcntdown);
 	tcase_add_test(tc, test_review_confirmed_across_promotion);
 	tcase_add_test(tc, test_review_first_join_leaves_pending);
+	tcase_add_test(tc, test_first_join_deletes_pending_row_not_held);
 	tcase_add_test(tc, test_join_accept_waits_for_sync);
 	tcase_add_test(tc, test_us915_join_cflist_mask);
 	tcase_add_test(tc, review_promotion_resets_mac);
