@@ -375,7 +375,7 @@ static int change_session(struct sessions *s, struct lb_device *dev,
 	return rc;
 }
 
-static int restore_pending(struct sessions *s, bool only_new);
+static int restore_pending(struct sessions *s, bool only_new, const struct idset *known);
 
 static bool taken(const struct restore_ctx *c, const struct lb_device *dev)
 {
@@ -673,12 +673,15 @@ static int restore_devices(struct sessions *s, bool only_new)
 	free(c.changed);
 	free(c.foreign);
 	free(c.mark);
-	free(c.ids.id);
-	if (rc != LB_OK)
+	if (rc != LB_OK) {
+		free(c.ids.id);
 		return rc;
+	}
 	if (!only_new)
 		log_notice("session", "%zu stored session(s) restored", c.restored);
-	if ((rc = restore_pending(s, only_new)) != LB_OK)
+	rc = restore_pending(s, only_new, &c.ids);
+	free(c.ids.id);
+	if (rc != LB_OK)
 		return rc;
 	if (c.failed)
 		log_error("session", "%zu stored session(s) could not be restored: those devices "
@@ -960,6 +963,7 @@ bool sessions_current_sure(struct sessions *s, const struct lb_device *dev)
 
 struct pending_restore {
 	struct sessions *s;
+	const struct idset *known;       /* the ids abp_seen holds */
 	bool only_new;                   /* only the devices a reload did not keep */
 	size_t held, orphans, failed, used;
 };
@@ -970,14 +974,17 @@ struct pending_restore {
  * does): its counters moved on, the row's are still those of the join, so
  * taken at an uplink it would accept replayed uplinks and use downlink
  * counters again. Such a row is not taken: the device joins again. */
-static int served_as_abp(struct sessions *s, const struct lb_device *dev,
-			 const struct store_session *row, bool *used)
+static int served_as_abp(struct sessions *s, const struct idset *known,
+			 const struct lb_device *dev, const struct store_session *row, bool *used)
 {
 	struct store_abp_seen seen;
 	uint8_t id[STORE_SESSION_ID_LEN];
 	int rc = lwcrypto_abp_session_id(row->dev_addr, row->nwk_s_key, row->app_s_key, id);
 
 	*used = false;
+	if (rc == LB_OK && !(known->n && bsearch(id, known->id, known->n, sizeof(*known->id),
+						 id_cmp)))
+		rc = LB_ERR_NOT_FOUND;   /* the common case: no read */
 	if (rc == LB_OK)
 		rc = store_abp_seen_get(s->store, id, &seen);
 	explicit_bzero(id, sizeof(id));
@@ -1009,7 +1016,7 @@ static int restore_pending_one(void *arg, const struct store_session *row)
 		return 0;
 	}
 	bool used;
-	int rc = served_as_abp(c->s, dev, row, &used);
+	int rc = served_as_abp(c->s, c->known, dev, row, &used);
 	if (rc != LB_OK)
 		return rc;
 	if (used) {
@@ -1041,9 +1048,9 @@ static int restore_pending_one(void *arg, const struct store_session *row)
 
 /* The stored pending sessions of the configured OTAA devices (only_new:
  * of those a reload did not keep) into the table. */
-static int restore_pending(struct sessions *s, bool only_new)
+static int restore_pending(struct sessions *s, bool only_new, const struct idset *known)
 {
-	struct pending_restore c = {.s = s, .only_new = only_new};
+	struct pending_restore c = {.s = s, .known = known, .only_new = only_new};
 	int rc = store_load_pending(s->store, restore_pending_one, &c);
 
 	if (rc != LB_OK) {
