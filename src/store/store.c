@@ -185,8 +185,8 @@ static const char SCHEMA_V7_AFTER[] =
  * counters instead of reusing them (TS001-1.0.4 §4.3.1.5). session_id is a
  * digest of DevAddr and keys (lwcrypto_abp_session_id()), never the keys;
  * seen orders a device's rows, the highest the most recently left; at
- * most STORE_ABP_SEEN_MAX rows per device are kept (16 up to v9; the bound
- * is not in the schema).
+ * most STORE_ABP_SEEN_MAX rows per device are kept (16 by builds of schema
+ * 10 and before; the bound is not in the schema).
  */
 static const char SCHEMA_V8[] =
 	"CREATE TABLE abp_seen ("

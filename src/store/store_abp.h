@@ -17,7 +17,7 @@
  * and the device's rows older than its STORE_ABP_SEEN_MAX most recent are
  * deleted (a warning names the device: those sessions' counters are
  * forgotten). get reads a session by its id whatever device left it (schema
- * v10's index): the highest counters of all its rows, dev_eui of a row
+ * v11's index): the highest counters of all its rows, dev_eui of a row
  * put last (by updated_at, in seconds), updated_at the latest. get and count see staged rows.
  * store_purge() keeps a device's rows; store_purge_flags() with
  * STORE_PURGE_FORGET_SEEN deletes them.
