@@ -442,6 +442,7 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 		rc = join_process(f, &app_key, &pol, &out);
 	lwcrypto_key_free(&app_key);
 	if (rc != LB_OK) {
+		explicit_bzero(&out, sizeof(out));   /* join_process() wipes its keys; the rest */
 		reject(o, dev, rc, f, g);
 		return;
 	}
@@ -454,6 +455,7 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 		log_error("otaa", "device %s: join not made durable (%s): no join-accept sent",
 			  dev->name, lb_strerror(rc));
 		devevent_log(o->c.ev, dev, "ERROR", "OTAA", "join state could not be stored", 0);
+		explicit_bzero(&out, sizeof(out));   /* the session keys */
 		return;
 	}
 	if (dev->dev_addr != out.dev_addr) {
@@ -471,6 +473,7 @@ void otaa_join(struct otaa *o, const struct lw_frame *f, const struct dedup_grou
 	}
 	struct otaa_held now;
 	held_fill(h ? h : &now, dev, &out, g, batch);
+	explicit_bzero(&out, sizeof(out));       /* the session keys */
 	if (!h || durable_committed(o->c.durable, batch)) {
 		announce(o, dev, h ? h : &now);
 		if (h)

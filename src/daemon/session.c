@@ -1060,6 +1060,9 @@ static int restore_pending(struct sessions *s, bool only_new, const struct idset
 	if (c.held)
 		log_notice("session", "%zu pending session(s) restored: each is taken at its "
 			   "device's first uplink under it", c.held);
+	if (c.failed)
+		log_error("session", "%zu stored pending session(s) could not be held (see above): "
+			  "those devices keep their current session", c.failed);
 	if (c.orphans && !only_new)
 		log_notice("session", "%zu stored pending session(s) of devices no longer "
 			   "configured for OTAA are kept; remove them with `lorabridge --purge "

@@ -759,8 +759,9 @@ START_TEST(test_refusal_buckets_never_shared)
 }
 END_TEST
 
-/* What no bucket reported is said on the log once an event passes: a log
- * line with the total, then nothing more until there is more to say. */
+/* The refusals held back are said on the bridge's log too once an event
+ * passes (the application's next event says its own on MQTT): a log line
+ * with the total, then nothing more until there is more to say. */
 START_TEST(test_refusals_not_reported_logged)
 {
 	char path[600], text[4096];
