@@ -130,7 +130,8 @@ static bool session_ok(const struct store_session *row)
 	       (!row->has_join_nonce_last || row->join_nonce_last <= 0xffffff);
 }
 
-int store_put_session(struct store *s, const struct store_session *row)
+/* A session-shaped row staged as op, stamped now. */
+static int put_row(struct store *s, enum store_op op, const struct store_session *row)
 {
 	struct store_session r;
 
@@ -140,7 +141,12 @@ int store_put_session(struct store *s, const struct store_session *row)
 		return LB_ERR_RANGE;
 	r = *row;
 	r.updated_at = store__wall_s(s);
-	return store__stage(s, OP_PUT_SESSION, &r, sizeof(r));
+	return store__stage(s, op, &r, sizeof(r));
+}
+
+int store_put_session(struct store *s, const struct store_session *row)
+{
+	return put_row(s, OP_PUT_SESSION, row);
 }
 
 /* n checked sessions (a power of 2 up to STORE_MANY_ROWS) as one record. */
@@ -190,15 +196,7 @@ int store_put_sessions(struct store *s, const struct store_session *rows, size_t
 
 int store_put_pending(struct store *s, const struct store_session *row)
 {
-	struct store_session r;
-
-	if (!s || !row)
-		return LB_ERR_INVAL;
-	if (!session_ok(row))
-		return LB_ERR_RANGE;
-	r = *row;
-	r.updated_at = store__wall_s(s);
-	return store__stage(s, OP_PENDING_PUT, &r, sizeof(r));
+	return put_row(s, OP_PENDING_PUT, row);
 }
 
 int store_delete_pending(struct store *s, uint64_t dev_eui)
