@@ -14,6 +14,7 @@
 #include "base/uuid.h"
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "base/strhash.h"
 
 /* Does a bucket of `burst` events refilled one per interval_ms take one
  * at now_ms (GCRA, virtual scheduling: tat - now <= (burst - 1) * interval)? */
@@ -30,21 +31,12 @@ static void bucket_take(struct command_bucket *b, int64_t now_ms, int interval_m
 	b->tat_ms = (b->tat_ms > now_ms ? b->tat_ms : now_ms) + interval_ms;
 }
 
-static uint32_t name_hash(const char *name)
-{
-	uint32_t h = 2166136261u;   /* FNV-1a */
-
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
-}
-
 /* The slot of app in a table of mask + 1 slots: its own, or the free one
  * where it would go. */
 static struct command_app_bucket *app_slot(struct command_app_bucket *apps, size_t mask,
 					   const char *app)
 {
-	size_t i = name_hash(app) & mask;
+	size_t i = strhash(app) & mask;
 
 	while (apps[i].app && strcmp(apps[i].app, app) != 0)
 		i = (i + 1) & mask;

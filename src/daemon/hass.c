@@ -11,6 +11,7 @@
 #include "base/hex.h"
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "base/strhash.h"
 #include "events/devinfo.h"
 
 #define TAG "hass"
@@ -22,16 +23,6 @@ static void keep(int *first, int rc)
 {
 	if (*first == LB_OK)
 		*first = rc;
-}
-
-/* FNV-1a: field names are looked up by hash first. */
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
 }
 
 static bool str_eq(const char *a, const char *b)
@@ -428,7 +419,7 @@ static int on_leaf(void *arg, const struct hass_leaf *leaf)
 {
 	struct seen *s = arg;
 	struct hass_dev *d = s->d;
-	uint32_t hash = name_hash(leaf->name);
+	uint32_t hash = strhash(leaf->name);   /* field names are looked up by hash first */
 	struct hass_field *f = field_find(d, leaf->name, hash);
 
 	if (!f && d->n_fields >= HASS_FIELDS_MAX) {
