@@ -190,7 +190,8 @@ send broken 26 1 2 20 AA555A00000000F6 2> "$T/sim.err" || fail "sim broken: $(ca
 send big 27 1 2 20 AA555A00000000F7 2> "$T/sim.err" || fail "sim big: $(cat "$T/sim.err")"
 wait_drained all || fail "not drained"
 up big | jq -e -s 'length == 2 and all((.object.note | length) == 20000)' > /dev/null ||
-	fail "a 20,000-character result: $(up big | cut -c1-200)"
+	fail "a 20,000-character result: $(up big | jq -c '[.fCnt, (.object.note | length)]')" \
+		"$(logs big | jq -c .description)"
 
 readings th " th" > "$T/want-th"
 up th | jq -r '"\(.deviceInfo.devEui) \(.fCnt) \(.object.temperature * 10 | round) '`
