@@ -49,7 +49,8 @@
  * no error.
  *
  * Each codec owns one engine heap, isolated from every other codec. A call
- * never runs longer than limits.timeout_ms, never lets the heap grow past
+ * never runs longer than limits.timeout_ms of CPU time (the calling
+ * thread's: time other processes took does not count), never lets the heap grow past
  * limits.heap_max and never returns JSON longer than limits.result_max;
  * past any of them the call fails, and after a timeout or the heap cap the
  * heap is dropped and rebuilt from the script when the next call starts (so a

@@ -398,8 +398,9 @@ const struct cs_entry config__schema[] = {
 	S_INT("dedup_window_ms", dedup_window_ms, 200, 0, 10000,
 	      "Time to collect copies of an uplink from several gateways before publishing."),
 	S_INT("codec_timeout_ms", codec_timeout_ms, 100, 1, 5000,
-	      "Longest run of one JavaScript codec call; a call that runs longer is stopped and "
-	      "its uplink published without `object` (log event UPLINK_CODEC)."),
+	      "Longest run of one JavaScript codec call, in CPU time (time other processes take "
+	      "does not count); a call that runs longer is stopped and its uplink published "
+	      "without `object` (log event UPLINK_CODEC)."),
 	S_INT("codec_memory_kb", codec_memory_kb, 8192, 256, 262144,
 	      "Heap one JavaScript codec may use; a call that needs more fails like a timeout."),
 

@@ -12,9 +12,13 @@
  */
 #include <check.h>
 #include <math.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -497,6 +501,104 @@ START_TEST(timeout_then_works)
 }
 END_TEST
 
+/* --- the deadline is CPU time -------------------------------------------- */
+
+/* A loop of bytes[0..2] (big-endian) iterations. */
+static const char spin_src[] =
+	"function Decoder(bytes, port) {\n"
+	"  var n = bytes[0] * 65536 + bytes[1] * 256 + bytes[2], x = 0;\n"
+	"  for (var i = 0; i < n; i++) x = (x + i) % 1000003;\n"
+	"  return { x: x };\n"
+	"}\n";
+
+static double thread_cpu_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* One spin of n iterations; its CPU time in ms through *cpu, its wall
+ * time returned. */
+static double spin(struct jscodec *c, unsigned n, int want, double *cpu)
+{
+	char hex[8];
+	json_object *data = NULL;
+	snprintf(hex, sizeof(hex), "%06x", n);
+	double w0 = now_ms(), c0 = thread_cpu_ms();
+	int got = decode(c, 1, hex, &data, NULL);
+	*cpu = thread_cpu_ms() - c0;
+	double wall = now_ms() - w0;
+	ck_assert_msg(got == want, "spin %u: %s, want %s (%s)", n, lb_errname(got),
+		      lb_errname(want), why);
+	json_object_put(data);
+	return wall;
+}
+
+#define HOGS 7
+
+/* HOGS processes spinning on the CPU this process is pinned to, each ending
+ * with this process (PR_SET_PDEATHSIG) or after 30 s at the latest. */
+static void start_hogs(pid_t *pids)
+{
+	for (int i = 0; i < HOGS; i++) {
+		pids[i] = fork();
+		ck_assert_int_ge(pids[i], 0);
+		if (pids[i] > 0)
+			continue;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		time_t end = time(NULL) + 30;
+		while (time(NULL) < end)
+			;
+		_exit(0);
+	}
+}
+
+static void stop_hogs(pid_t *pids)
+{
+	for (int i = 0; i < HOGS; i++) {
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], NULL, 0);
+	}
+}
+
+/* A call within its deadline in CPU time is not timed out when the
+ * machine gives its time to others: pinned to one CPU with 7 processes
+ * spinning there, a call of about a third of the deadline in CPU time
+ * takes several deadlines of wall time, and succeeds. Eight times as much
+ * work still times out. */
+START_TEST(deadline_is_cpu_time)
+{
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
+	ck_assert_msg(sched_setaffinity(0, sizeof(one), &one) == 0, "sched_setaffinity failed");
+
+	/* n iterations costing at least 30 ms of CPU (an ASan build, an
+	 * emulated CPU: whatever this machine needs) */
+	struct jscodec *c = load(spin_src);
+	unsigned n = 20000;
+	double cpu = 0;
+	for (spin(c, n, LB_OK, &cpu); cpu < 30 && n < 0x200000; spin(c, n, LB_OK, &cpu))
+		n *= 2;
+	ck_assert_msg(cpu >= 30, "%u iterations cost only %.1f ms of CPU", n, cpu);
+	jscodec_free(c);
+
+	struct jscodec_limits lim = {.timeout_ms = (unsigned)(3 * cpu)};
+	c = load_lim(spin_src, &lim);
+	pid_t hogs[HOGS];
+	start_hogs(hogs);
+	double used = 0;
+	double wall = spin(c, n, LB_OK, &used);
+	stop_hogs(hogs);
+	ck_assert_msg(wall > lim.timeout_ms, "the call got the CPU anyway: %.0f ms of wall time "
+		      "for %.0f of CPU, deadline %u ms", wall, used, lim.timeout_ms);
+	/* and eight such calls' worth (about 2.7 deadlines of CPU) is past it */
+	spin(c, 8 * n, LB_ERR_TIMEOUT, &used);
+	jscodec_free(c);
+}
+END_TEST
+
 START_TEST(timeout_at_load_and_free)
 {
 	struct jscodec *c = (struct jscodec *)1;
@@ -788,6 +890,7 @@ static Suite *jscodec_suite(void)
 	tcase_add_test(tc, text_is_utf8);
 	tcase_add_test(tc, timeout_then_works);
 	tcase_add_test(tc, timeout_at_load_and_free);
+	tcase_add_test(tc, deadline_is_cpu_time);
 	tcase_add_test(tc, heap_cap_then_works);
 	tcase_add_test(tc, result_too_large);
 	tcase_add_test(tc, throws);
