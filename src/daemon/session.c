@@ -831,6 +831,15 @@ static void pending_of_row(const struct store_session *row, struct pending_sessi
 	p->rx_delay = row->rx_delay;
 }
 
+/* The current session's last accepted FCntUp as p is held: the repeats
+ * of it and of older frames do not say the device kept that session
+ * (sessions_current_repeated()). */
+static void note_fcnt_up(struct pending_session *p, const struct lb_device *dev)
+{
+	p->had_fcnt_up = dev->has_last_fcnt;
+	p->fcnt_up = dev->last_fcnt_up;
+}
+
 /* dev's session becomes p (TS001-1.0.4 §6.2.6: counters at 0, the receive
  * settings of the join-accept), staged with the next commit, the pending
  * row deleted in the same batch. batch: the one that holds p's first
@@ -890,6 +899,7 @@ int sessions_pending_add(struct sessions *s, struct lb_device *dev,
 	struct pending_session p;
 
 	pending_of_row(row, &p);
+	note_fcnt_up(&p, dev);
 	int rc = pending_put(&s->pending, &p);
 	if (rc != LB_OK) {
 		log_error("session", "device %s: the session of its join cannot be held pending "
@@ -951,6 +961,16 @@ void sessions_current_heard(struct sessions *s, const struct lb_device *dev)
 	struct pending_session *p = pending_find_eui(&s->pending, dev->dev_eui);
 
 	if (p)
+		p->current_heard = true;
+}
+
+/* The reasoning is in session.h: only a frame first accepted after the
+ * pending session was held counts, its repeats as itself. */
+void sessions_current_repeated(struct sessions *s, const struct lb_device *dev, uint32_t fcnt)
+{
+	struct pending_session *p = pending_find_eui(&s->pending, dev->dev_eui);
+
+	if (p && (!p->had_fcnt_up || fcnt > p->fcnt_up))
 		p->current_heard = true;
 }
 
@@ -1025,6 +1045,7 @@ static int restore_pending_one(void *arg, const struct store_session *row)
 	}
 	pending_of_row(row, &p);
 	p.from_store = true;
+	note_fcnt_up(&p, dev);   /* the counters restored just before (restore_devices()) */
 	rc = pending_put(&c->s->pending, &p);
 	wipe(&p, sizeof(p));
 	if (rc != LB_OK) {

@@ -250,6 +250,13 @@ static void process_data_up(struct uplink *u, const struct lw_frame *f, const st
 		publish_unclaimed(u, g);
 		return;
 	case LB_ERR_DUPLICATE:
+		/* Its MIC verified under the current session: a repeat of a
+		 * frame first accepted after a pending join says the device
+		 * kept that session, as the frame did; a repeat of an older
+		 * one may be anyone's replay and counts for nothing
+		 * (sessions_current_repeated()). */
+		if (m.dev->dev_class == LB_CLASS_C)
+			sessions_current_repeated(u->sessions, m.dev, m.fcnt);
 		report_counter_problem(u, rc, &m, f, g);
 		ack_retransmission(u, f, &m, g);
 		return;

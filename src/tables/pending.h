@@ -62,6 +62,12 @@ struct pending_session {
 	uint8_t rx_delay;                /* 0..15 s, 0 = 1 s */
 	bool current_heard;              /* an uplink verified with the current session
 					  * since this join (class C may answer it) */
+	bool had_fcnt_up;                /* the current session had accepted an uplink
+					  * when this was held (at the join, or at the
+					  * start that read it back) ... */
+	uint32_t fcnt_up;                /* ... this FCntUp: a repeat of it or of an
+					  * older one proves nothing since the join
+					  * (sessions_current_repeated()) */
 	bool from_store;                 /* read back at a start: a promotion that a
 					  * crash lost may have used the downlink
 					  * counters below nfcnt_down */

@@ -1009,6 +1009,39 @@ START_TEST(test_pending_current_heard)
 }
 END_TEST
 
+/* A retransmission (the last accepted FCntUp again, its MIC verified
+ * under the current session) marks the device heard under that session
+ * while a join is pending only if the frame was first accepted after the
+ * join: a repeat of an older frame may be anyone's replay (session.h
+ * sessions_current_repeated()). The device is class A while the frame is
+ * first heard (not looked up), class C when it repeats (a reload). */
+START_TEST(test_pending_current_repeated)
+{
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+
+	join_with_nonce(&app_key, 1);
+	struct test_session first = current_of(dev);
+	uplink_in(&first, 1);
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	dev->dev_class = LB_CLASS_C;
+	uplink_in(&first, 1);   /* made before the join: a replay proves nothing */
+	ck_assert_uint_eq(w.stats.frame_drops[DROP_RETRANSMISSION], 1);
+	ck_assert(!sessions_current_sure(&w.sessions, dev));
+
+	dev->dev_class = LB_CLASS_A;
+	uplink_in(&first, 2);   /* made after it, heard as class A */
+	ck_assert_uint_eq(dev->last_fcnt_up, 2);
+	ck_assert(!sessions_current_sure(&w.sessions, dev));
+	dev->dev_class = LB_CLASS_C;
+	uplink_in(&first, 2);   /* its repeat */
+	ck_assert_uint_eq(w.stats.frame_drops[DROP_RETRANSMISSION], 2);
+	ck_assert_uint_eq(dev->last_fcnt_up, 2);
+	ck_assert(sessions_current_sure(&w.sessions, dev));
+}
+END_TEST
+
 static size_t queued_of(uint64_t dev_eui)
 {
 	size_t n = 0;
@@ -1160,6 +1193,33 @@ START_TEST(test_pending_session_restored)
 	dev = restart_sessions();
 	ck_assert_uint_eq(dev->dev_addr, second.addr);
 	ck_assert_ptr_null(pending_find_eui(&w.sessions.pending, OTAA_EUI));
+}
+END_TEST
+
+/* After a restart it is not known whether the last accepted frame came
+ * before or after the pending join: its repeats do not count, a new frame
+ * does. */
+START_TEST(test_pending_repeat_after_restart)
+{
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+
+	join_with_nonce(&app_key, 1);
+	struct test_session first = current_of(dev);
+	uplink_in(&first, 1);
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	uplink_in(&first, 2);   /* after the join, class A: not looked up */
+
+	dev = restart_sessions();
+	ck_assert_uint_eq(dev->last_fcnt_up, 2);
+	ck_assert_ptr_nonnull(pending_find_eui(&w.sessions.pending, OTAA_EUI));
+	dev->dev_class = LB_CLASS_C;
+	uplink_in(&first, 2);
+	ck_assert_uint_eq(w.stats.frame_drops[DROP_RETRANSMISSION], 1);
+	ck_assert(!sessions_current_sure(&w.sessions, dev));
+	uplink_in(&first, 3);
+	ck_assert(sessions_current_sure(&w.sessions, dev));
 }
 END_TEST
 
@@ -2914,6 +2974,8 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_rejoin_pending_session);
 	tcase_add_test(tc, test_pending_session_restored);
 	tcase_add_test(tc, test_pending_current_heard);
+	tcase_add_test(tc, test_pending_current_repeated);
+	tcase_add_test(tc, test_pending_repeat_after_restart);
 	tcase_add_test(tc, test_class_c_waits_for_uplink_while_pending);
 	tcase_add_test(tc, test_reload_sets_pending_aside);
 	tcase_add_test(tc, test_pending_of_abp_device_not_taken);
