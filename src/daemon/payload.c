@@ -37,6 +37,12 @@ struct payload_script {
 	struct suspension dec, enc;     /* decoding's back-off, encoding's (payload.h) */
 };
 
+/* An application's encoding share (payload.h ENCODING SHARE). */
+struct payload_app {
+	char *name;
+	int64_t tat_us;                 /* its GCRA time (0: all of it) */
+};
+
 static void script_release(struct payload_script *s)
 {
 	jscodec_free(s->js);
@@ -134,13 +140,106 @@ nomem:
 	return LB_ERR_NOMEM;
 }
 
+static const char *app_name(const struct lb_device *d)
+{
+	return d->prof->application ? d->prof->application : "";
+}
+
+static int cmp_app(const void *a, const void *b)
+{
+	return strcmp(((const struct payload_app *)a)->name, ((const struct payload_app *)b)->name);
+}
+
+static struct payload_app *find_app(struct payload_app *v, size_t n, const char *name)
+{
+	struct payload_app key = {.name = (char *)name};
+
+	return n ? bsearch(&key, v, n, sizeof(*v), cmp_app) : NULL;
+}
+
+static void apps_free(struct payload_app *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+/* Add name to v (n, cap) unless there (a linear search: done at a sync). */
+static int add_app(struct payload_app **v, size_t *n, size_t *cap, const char *name)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*v)[i].name, name))
+			return LB_OK;
+	if (*n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 4;
+		struct payload_app *nv = realloc(*v, ncap * sizeof(**v));
+		if (!nv)
+			return LB_ERR_NOMEM;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[*n] = (struct payload_app){.name = strdup(name)};
+	if (!(*v)[*n].name)
+		return LB_ERR_NOMEM;
+	(*n)++;
+	return LB_OK;
+}
+
+/* The applications of the devices that use a script, sorted, each with
+ * the share it had in p (a reload does not give a flood its burst again).
+ * O(devices x applications), at a sync only. */
+static int collect_apps(const struct payloads *p, struct devices *devs,
+			struct payload_app **out, size_t *n_out)
+{
+	struct payload_app *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < devs->n; i++) {
+		const struct lb_device *d = &devs->dev[i];
+		if (d->prof->codec != LB_CODEC_JS || !d->prof->codec_script)
+			continue;
+		if (add_app(&v, &n, &cap, app_name(d)) != LB_OK) {
+			apps_free(v, n);
+			return LB_ERR_NOMEM;
+		}
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_app);
+	for (size_t i = 0; i < n; i++) {
+		const struct payload_app *old = find_app(p->apps, p->n_apps, v[i].name);
+		if (old)
+			v[i].tat_us = old->tat_us;
+	}
+	*out = v;
+	*n_out = n;
+	return LB_OK;
+}
+
+static void scripts_free(struct payloads *p)
+{
+	for (size_t i = 0; i < p->n_scripts; i++)
+		script_release(&p->scripts[i]);
+	free(p->scripts);
+	p->scripts = NULL;
+	p->n_scripts = 0;
+}
+
 int payload_sync(struct payloads *p, struct devices *devs)
 {
 	struct payload_script *v;
-	size_t n;
+	struct payload_app *apps;
+	size_t n, n_apps;
 
 	if (collect_paths(devs, &v, &n) != LB_OK) {
 		log_error("payload", "codec scripts not reloaded: out of memory");
+		return LB_ERR_NOMEM;
+	}
+	if (collect_apps(p, devs, &apps, &n_apps) != LB_OK) {
+		for (size_t i = 0; i < n; i++)
+			free(v[i].path);
+		free(v);
+		log_error("payload", "codec scripts not reloaded: out of memory for the "
+			  "applications' encoding shares");
 		return LB_ERR_NOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -154,6 +253,8 @@ int payload_sync(struct payloads *p, struct devices *devs)
 	payload_free(p);
 	p->scripts = v;
 	p->n_scripts = n;
+	p->apps = apps;
+	p->n_apps = n_apps;
 	for (size_t i = 0; i < devs->n; i++) {
 		struct lb_device *d = &devs->dev[i];
 		ssize_t slot = d->prof->codec == LB_CODEC_JS && d->prof->codec_script
@@ -308,28 +409,52 @@ static int encode_lpp(struct payloads *p, struct json_object *data, uint8_t *out
 	return rc;
 }
 
-/* Has encoding some of its share of the loop left at now_us (payload.h)?
- * If not, why says when it comes back. */
-static bool encode_share_left(const struct payloads *p, int64_t now_us, char *why, size_t cap)
+/* How long until a GCRA whose time is tat_us lets a call start at now_us
+ * (burst_ms ahead allowed): 0 if it does now. */
+static int64_t share_wait_us(int64_t tat_us, int64_t now_us, int burst_ms)
 {
-	int64_t ahead_us = p->encode_tat_us - now_us;
-	int64_t burst_us = (int64_t)PAYLOAD_ENCODE_BURST_MS * 1000;
+	int64_t over = tat_us - now_us - (int64_t)burst_ms * 1000;
 
-	if (ahead_us <= burst_us)
+	return over > 0 ? over : 0;
+}
+
+/* A call that ran from start_us to end_us spends its time share times
+ * over from a GCRA. */
+static void share_take(int64_t *tat_us, int share, int64_t start_us, int64_t end_us)
+{
+	int64_t from = *tat_us > start_us ? *tat_us : start_us;
+
+	*tat_us = from + (end_us - start_us) * share;
+}
+
+/* Have app's encoding and all encoding some of their shares of the loop
+ * left at now_us (payload.h ENCODING SHARE)? If not, why says which and
+ * when it comes back. */
+static bool encode_share_left(const struct payloads *p, const struct payload_app *app,
+			      int64_t now_us, char *why, size_t cap)
+{
+	int64_t app_us = share_wait_us(app->tat_us, now_us, PAYLOAD_ENCODE_APP_BURST_MS);
+	int64_t all_us = share_wait_us(p->encode_tat_us, now_us, PAYLOAD_ENCODE_BURST_MS);
+
+	if (app_us == 0 && all_us == 0)
 		return true;
-	snprintf(why, cap, "encoding busy: the codecs' encoding used its share of the loop (a "
-		 "quarter); objects are taken again in %lld ms",
-		 (long long)((ahead_us - burst_us + 999) / 1000));
+	if (app_us >= all_us)
+		snprintf(why, cap, "encoding busy: application %s's encoding used its share of the "
+			 "loop (a sixteenth); its objects are taken again in %lld ms", app->name,
+			 (long long)((app_us + 999) / 1000));
+	else
+		snprintf(why, cap, "encoding busy: the codecs' encoding used its share of the loop "
+			 "(a quarter, all applications together); objects are taken again in "
+			 "%lld ms", (long long)((all_us + 999) / 1000));
 	return false;
 }
 
-/* A call that ran from start_us to end_us spent its time PAYLOAD_ENCODE_SHARE
- * times over from the share. */
-static void encode_share_take(struct payloads *p, int64_t start_us, int64_t end_us)
+/* A call that ran from start_us to end_us, charged to both shares. */
+static void encode_share_take(struct payloads *p, struct payload_app *app, int64_t start_us,
+			      int64_t end_us)
 {
-	int64_t from = p->encode_tat_us > start_us ? p->encode_tat_us : start_us;
-
-	p->encode_tat_us = from + (end_us - start_us) * PAYLOAD_ENCODE_SHARE;
+	share_take(&app->tat_us, PAYLOAD_ENCODE_APP_SHARE, start_us, end_us);
+	share_take(&p->encode_tat_us, PAYLOAD_ENCODE_SHARE, start_us, end_us);
 }
 
 int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_object *data,
@@ -354,12 +479,20 @@ int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_
 			 s->path);
 		return LB_ERR_SCRIPT;
 	}
+	struct payload_app *app = find_app(p->apps, p->n_apps, app_name(dev));
+	if (!app) {   /* payload_sync() holds one for every device with a script */
+		snprintf(why, why_cap, "application %s has no encoding share: the codecs were not "
+			 "synced with the devices", app_name(dev));
+		LB_LOG_RL(LOG_LVL_ERROR, "payload", "device %s: object not encoded: %s",
+			  dev->name, why);
+		return LB_ERR_STATE;
+	}
 	int64_t start_us = loop_now_us();
-	if (!encode_share_left(p, start_us, why, why_cap))
+	if (!encode_share_left(p, app, start_us, why, why_cap))
 		return LB_ERR_STATE;
 	struct jscodec_vars vars = {.pairs = dev->tags, .n = dev->n_tags};
 	int rc = jscodec_encode(js, data, &vars, fport, out, cap, len, &warnings, why, why_cap);
-	encode_share_take(p, start_us, loop_now_us());
+	encode_share_take(p, app, start_us, loop_now_us());
 	note_result(s, &s->enc, rc, loop_now_ms());
 	json_object_put(warnings);
 	if (rc == LB_OK)
@@ -430,9 +563,8 @@ size_t payload_check_scripts(const struct lb_config *cfg, FILE *err)
 
 void payload_free(struct payloads *p)
 {
-	for (size_t i = 0; i < p->n_scripts; i++)
-		script_release(&p->scripts[i]);
-	free(p->scripts);
-	p->scripts = NULL;
-	p->n_scripts = 0;
+	scripts_free(p);
+	apps_free(p->apps, p->n_apps);
+	p->apps = NULL;
+	p->n_apps = 0;
 }

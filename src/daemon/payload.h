@@ -22,13 +22,34 @@
  * command's `object` may cause, never stops the uplinks' decoding, nor a
  * decoding timeout the commands' encoding. So an endless loop costs its
  * deadline a few times (once per back-off in each direction), never the
- * loop's throughput. Encoding, whose input whoever may publish a command
- * chooses, has a share of the loop's time besides: all scripts' encoding
- * together may take a quarter of it in the long run and
- * PAYLOAD_ENCODE_BURST_MS at once (a GCRA over the microseconds each call
- * took); beyond it a command's object is refused ("encoding busy") until
- * the share has come back. So a flood of objects that each run just under
- * the deadline takes a quarter of the loop, never all of it.
+ * loop's throughput.
+ *
+ * ENCODING SHARE. Encoding, whose input whoever may publish a command
+ * chooses, has a share of the loop's time besides, in two GCRAs over the
+ * microseconds each call took: each application's encoding may take a
+ * sixteenth of the loop in the long run (PAYLOAD_ENCODE_APP_SHARE) and run
+ * PAYLOAD_ENCODE_APP_BURST_MS ahead of it (125 ms of encoding at once),
+ * all applications' together a quarter (PAYLOAD_ENCODE_SHARE) and
+ * PAYLOAD_ENCODE_BURST_MS ahead (500 ms at once). A call is taken if both
+ * buckets have room and is charged to both; beyond either, a command's
+ * object is refused ("encoding busy", saying which share) until it has
+ * come back. So a flood of objects that each run just under the deadline
+ * takes at most a quarter of the loop however many applications flood (the
+ * global bucket alone bounds that, as it did before the split), never all
+ * of it. The application's bucket keeps one application's flood from
+ * using the global share up for the others: alone it charges the global
+ * bucket at most 4/16 of the time it lasts, less than the refill, so the
+ * global bucket runs ahead by at most the application's burst and one call
+ * charged four times: 4 x (125 ms + the call) <= 2 s for calls up to
+ * 375 ms (codec_timeout_ms is 100 by default). One application's flood
+ * thus never gets another's object refused unless its calls run longer;
+ * several flooding at once may use the global share up between them
+ * (their bursts add up, and four at a sixteenth fill the quarter in the
+ * long run), and then every application waits for it. A sixteenth is some
+ * 60 ms of encoding a second for each application, hundreds of ordinary
+ * objects: far more than LoRaWAN's downlink capacity asks for. A bucket is
+ * held for each application whose devices use a script (payload_sync(),
+ * carried across a reload by name), found by a binary search per object.
  *
  * Failures are never silent and never lose the uplink: the `up` is
  * published without `object` and a `log` event (code UPLINK_CODEC, level
@@ -58,6 +79,7 @@ struct json_object;
 #define PAYLOAD_WHY_MAX 384
 
 struct payload_script;
+struct payload_app;
 
 struct payloads {
 	struct devevents *ev;
@@ -65,15 +87,21 @@ struct payloads {
 	struct jscodec_limits limits;
 	struct payload_script *scripts;  /* owned */
 	size_t n_scripts;
-	int64_t encode_tat_us;           /* encoding's share: its GCRA time (0: all of it) */
+	struct payload_app *apps;        /* owned: the applications' encoding shares,
+					  * n_apps, sorted by name */
+	size_t n_apps;
+	int64_t encode_tat_us;           /* all encoding's share: its GCRA time (0: all of it) */
 };
 
-#define PAYLOAD_ENCODE_SHARE 4           /* encoding: at most 1/4 of the time, */
-#define PAYLOAD_ENCODE_BURST_MS 2000     /* this much of it at once */
+#define PAYLOAD_ENCODE_SHARE 4           /* all encoding: at most 1/4 of the time, */
+#define PAYLOAD_ENCODE_BURST_MS 2000     /* this far ahead at once (ENCODING SHARE) */
+#define PAYLOAD_ENCODE_APP_SHARE 16      /* one application's: at most 1/16, */
+#define PAYLOAD_ENCODE_APP_BURST_MS 2000 /* this far ahead at once */
 
 /* Load the scripts the devices name (see above) and set each device's
- * slot. Scripts that fail are logged (and kept with their reason). LB_OK,
- * or LB_ERR_NOMEM (the table unchanged). */
+ * slot; hold an encoding share for each application of theirs (those
+ * kept carry their state). Scripts that fail are logged (and kept with
+ * their reason). LB_OK, or LB_ERR_NOMEM (the tables unchanged). */
 int payload_sync(struct payloads *p, struct devices *devs);
 
 /* Decode one uplink of dev: *object a new reference (the caller puts it),

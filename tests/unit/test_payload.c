@@ -25,8 +25,9 @@
 /* The JavaScript devices' script (one world at a time). */
 static char script[FAKE_DIR_MAX + 32];
 
-/* Three devices: 0 CayenneLPP, 1 and 2 the JavaScript codec js; the
- * codecs (world.h) with this deadline per call. */
+/* Devices: 1 CayenneLPP, 2 and 3 the JavaScript codec js, all of
+ * application a; 4, 5 and 6 the same script in applications b, c and d
+ * (the encoding shares); the codecs (world.h) with this deadline per call. */
 /* The codecs' deadline in these tests: one a script's load never misses,
  * even under qemu-user on a busy machine (at 50 ms a load once did, in
  * CI's arm64 cross test: the script was then refused as too slow). */
@@ -38,16 +39,23 @@ static void open_codecs(struct world *w, const char *js, unsigned timeout_ms)
 	snprintf(script, sizeof(script), "%s/codec.js", w->dir);
 	testutil_write_file(script, js);
 	struct lb_tag room = {.key = "room", .value = "B12"};
-	struct lb_device_conf conf[3] = {
+	struct lb_device_conf conf[] = {
 		{.name = "lpp", .application = "a", .dev_eui = 1, .codec = LB_CODEC_CAYENNELPP},
 		{.name = "js1", .application = "a", .dev_eui = 2, .codec = LB_CODEC_JS,
 		 .codec_script = script, .tags = &room, .n_tags = 1},
 		{.name = "js2", .application = "a", .dev_eui = 3, .codec = LB_CODEC_JS,
 		 .codec_script = script},
+		{.name = "b1", .application = "b", .dev_eui = 4, .codec = LB_CODEC_JS,
+		 .codec_script = script},
+		{.name = "c1", .application = "c", .dev_eui = 5, .codec = LB_CODEC_JS,
+		 .codec_script = script},
+		{.name = "d1", .application = "d", .dev_eui = 6, .codec = LB_CODEC_JS,
+		 .codec_script = script},
 	};
-	for (size_t i = 0; i < 3; i++)
+	size_t n = sizeof(conf) / sizeof(conf[0]);
+	for (size_t i = 0; i < n; i++)
 		conf[i].activation = LB_ACT_OTAA;
-	world_open(w, conf, 3, &(struct world_opts){
+	world_open(w, conf, n, &(struct world_opts){
 		.modules = WORLD_PAYLOADS,
 		.codec_limits = &(struct jscodec_limits){.timeout_ms = timeout_ms},
 	});
@@ -353,8 +361,9 @@ START_TEST(encode_share_bounds_slow_objects)
 	}
 	ck_assert_int_eq(rc, LB_ERR_STATE);
 	ck_assert_msg(strstr(why, "encoding busy"), "why: %s", why);
+	ck_assert_msg(strstr(why, "application a"), "why: %s", why);
 	ck_assert_int_ge(ok, 1);
-	ck_assert_int_le(ok, 1 + PAYLOAD_ENCODE_BURST_MS / 200);
+	ck_assert_int_le(ok, 1 + PAYLOAD_ENCODE_APP_BURST_MS / (200 * PAYLOAD_ENCODE_APP_SHARE));
 	ck_assert_int_eq(decode(&w, 3, "07", got, sizeof(got)), LB_OK);
 	ck_assert_str_eq(got, "{\"first\":7}");
 	int64_t deadline = loop_now_ms() + 30000;
@@ -362,6 +371,58 @@ START_TEST(encode_share_bounds_slow_objects)
 		ck_assert_msg(loop_now_ms() < deadline, "encoding still refused: %s", why);
 		usleep(50000);
 	}
+	world_close(&w);
+}
+END_TEST
+
+/* Application a floods slow objects: a's are refused by a's share, and
+ * application b's objects are taken meanwhile, also while a keeps
+ * flooding until its share has let another of its objects through. */
+START_TEST(encode_share_per_application)
+{
+	struct world w;
+	char why[PAYLOAD_WHY_MAX] = "", why_b[PAYLOAD_WHY_MAX] = "";
+	int a_ok = 0, rc = LB_OK;
+
+	open_codecs(&w, loop_js, CODEC_MS);
+	while (rc == LB_OK && a_ok < 12) {
+		rc = encode(&w, 2, "{\"spin\": 200}", why, sizeof(why));
+		a_ok += rc == LB_OK;
+	}
+	ck_assert_int_eq(rc, LB_ERR_STATE);
+	ck_assert_msg(encode(&w, 4, "{\"level\": 1}", why_b, sizeof(why_b)) == LB_OK,
+		      "b refused: %s", why_b);
+	ck_assert_msg(strstr(why, "encoding busy: application a"), "why: %s", why);
+	int64_t deadline = loop_now_ms() + 30000;
+	int a_more = 0;
+	while (a_more == 0) {
+		ck_assert_msg(loop_now_ms() < deadline, "a never taken again: %s", why);
+		a_more += encode(&w, 2, "{\"spin\": 200}", why, sizeof(why)) == LB_OK;
+		ck_assert_msg(encode(&w, 4, "{\"level\": 1}", why_b, sizeof(why_b)) == LB_OK,
+			      "b refused while a floods: %s", why_b);
+		usleep(50000);
+	}
+	world_close(&w);
+}
+END_TEST
+
+/* All applications' encoding together still has a quarter of the loop:
+ * one slow object each of a, b, c and d, the global share refuses the
+ * last (each application's own share had room). */
+START_TEST(encode_share_global_bound)
+{
+	struct world w;
+	char why[PAYLOAD_WHY_MAX] = "";
+	const uint64_t devs[] = {2, 4, 5, 6};
+	int rc = LB_OK;
+	size_t i;
+
+	open_codecs(&w, loop_js, CODEC_MS);
+	for (i = 0; i < 4 && rc == LB_OK; i++)
+		rc = encode(&w, devs[i], "{\"spin\": 300}", why, sizeof(why));
+	ck_assert_int_eq(rc, LB_ERR_STATE);
+	ck_assert_uint_ge(i, 1 + (PAYLOAD_ENCODE_BURST_MS / (300 * PAYLOAD_ENCODE_SHARE)));
+	ck_assert_msg(strstr(why, "a quarter, all applications"), "why: %s", why);
 	world_close(&w);
 }
 END_TEST
@@ -382,6 +443,8 @@ int main(void)
 	tcase_add_test(tc, encode_timeout_suspends_encoding_only);
 	tcase_add_test(tc, decode_timeout_suspends_decoding_only);
 	tcase_add_test(tc, encode_share_bounds_slow_objects);
+	tcase_add_test(tc, encode_share_per_application);
+	tcase_add_test(tc, encode_share_global_bound);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
