@@ -174,20 +174,22 @@ void sessions_current_heard(struct sessions *s, const struct lb_device *dev);
  * A retransmission of dev (devices_verify_uplink() LB_ERR_DUPLICATE: its
  * MIC verifies under the current session with the last accepted FCntUp,
  * fcnt): as sessions_current_heard() if that FCntUp was first accepted
- * after the pending session was held, else nothing. A repeated frame is no
- * proof of when it was made: anyone may have recorded it and send it again
- * (TS001-1.0.4 §4.3.1.5 only refuses lower counters). A frame first
+ * after the pending session was held (above the one noted then), else
+ * nothing. A repeated frame is no proof of when it was made: it carries no
+ * fresh counter (repetitions keep their FCntUp, TS001-1.0.4 §4.3.1.5), so
+ * anyone who recorded it may send it again at any time. A frame first
  * accepted after the join was made by the device under the current session
- * after the join-accept's windows, so the device did not take the join's
- * session (it has one session at a time) and never will (that join-accept
- * is not sent again): its copies say so whoever sends them. A copy of a
- * frame made before the join proves nothing of the kind: had the device
- * taken the join's session, a replayed copy would send class C downlinks
- * under keys it dropped, lost. A device that follows the protocol does not
- * repeat a frame made before its join-request (repetitions of a frame end
+ * after its join-request, so the device did not take the join's session
+ * (it has one session at a time) and never will (that join-accept is not
+ * sent again): its copies say so whoever sends them. A copy of a frame made
+ * before the join proves nothing of the kind: had the device taken the
+ * join's session, a replayed copy would have class C downlinks sent under
+ * keys it dropped, and lost. A device that follows the protocol does not
+ * repeat a frame made before its join-request (a frame's repetitions end
  * with the next frame, and a join-request is one), so only replays are
- * refused. Pending sessions read back at a start count from the FCntUp
- * restored then (when a frame before it came is not known). O(1).
+ * refused. A pending session read back at a start counts from the FCntUp
+ * restored then (whether a frame before it came after the join is not
+ * known). O(1): a hash probe.
  */
 void sessions_current_repeated(struct sessions *s, const struct lb_device *dev, uint32_t fcnt);
 

@@ -55,6 +55,10 @@ struct pending_session {
 	uint32_t dev_addr;
 	uint32_t nfcnt_down;             /* reserved downlink ceiling */
 	uint32_t rx2_freq;               /* Hz, 0 = region default */
+	uint32_t fcnt_up;                /* the current session's last accepted FCntUp
+					  * then (had_fcnt_up): a repeat of it or of an
+					  * older one proves nothing since the join
+					  * (sessions_current_repeated()) */
 	uint8_t nwk_s_key[LW_KEY_LEN];
 	uint8_t app_s_key[LW_KEY_LEN];
 	uint8_t rx1_dr_offset;
@@ -64,10 +68,7 @@ struct pending_session {
 					  * since this join (class C may answer it) */
 	bool had_fcnt_up;                /* the current session had accepted an uplink
 					  * when this was held (at the join, or at the
-					  * start that read it back) ... */
-	uint32_t fcnt_up;                /* ... this FCntUp: a repeat of it or of an
-					  * older one proves nothing since the join
-					  * (sessions_current_repeated()) */
+					  * start that read it back): fcnt_up */
 	bool from_store;                 /* read back at a start: a promotion that a
 					  * crash lost may have used the downlink
 					  * counters below nfcnt_down */
