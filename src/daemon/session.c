@@ -771,12 +771,6 @@ uint64_t sessions_touch(struct sessions *s, struct lb_device *dev)
 	return mark(s, dev, loop_now_ms());
 }
 
-uint64_t sessions_touch_at(struct sessions *s, struct lb_device *dev, int64_t since_ms)
-{
-	set_whole(s, dev_index(s, dev), false);
-	return mark(s, dev, since_ms);
-}
-
 uint64_t sessions_touch_fcnt(struct sessions *s, struct lb_device *dev, int64_t since_ms)
 {
 	return mark(s, dev, since_ms);

@@ -129,17 +129,15 @@ int sessions_keep_purged(struct store *store, uint64_t dev_eui);
  * that will hold it (durable_batch()). If the device cannot be listed (no
  * memory), its row is staged at once instead. */
 uint64_t sessions_touch(struct sessions *s, struct lb_device *dev);
-/* The same for a change that belongs to an earlier moment since_ms
- * (monotonic ms, clamped to now): an uplink's, when its frame was due out
- * of de-duplication (struct dedup_group due_ms). The commit is then due
+/* The same for a change of the counters alone (an accepted uplink's
+ * FCntUp): when the device's stored row holds the rest of its session as
+ * it is, only the counters are written (store_put_fcnts(), about half the
+ * cost of a whole row). The change belongs to an earlier moment since_ms
+ * (monotonic ms, clamped to now): when the uplink's frame was due out of
+ * de-duplication (struct dedup_group due_ms). The commit is then due
  * commit_ms after that moment, not after the time it was processed: a frame
  * that waited in the socket while the loop was busy (committing the
  * previous batch) does not wait that long again for its own. */
-uint64_t sessions_touch_at(struct sessions *s, struct lb_device *dev, int64_t since_ms);
-/* sessions_touch_at() for a change of the counters alone (an accepted
- * uplink's FCntUp): when the device's stored row holds the rest of its
- * session as it is, only the counters are written (store_put_fcnts(),
- * about half the cost of a whole row). */
 uint64_t sessions_touch_fcnt(struct sessions *s, struct lb_device *dev, int64_t since_ms);
 
 /* Stage dev's row now (a counter reservation that must not wait). LB_OK or

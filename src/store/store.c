@@ -47,7 +47,7 @@
  * Schema v1. Typed columns, one row per thing, so the file can be read
  * with the sqlite3 CLI. EUIs are the 64-bit value as a signed INTEGER.
  * No foreign keys: a downlink may be queued and DevNonces recorded before
- * a device has a session; store_purge() deletes by DevEUI everywhere.
+ * a device has a session; store_purge_flags() deletes by DevEUI everywhere.
  */
 static const char SCHEMA_V1[] =
 	"CREATE TABLE session (" SESSION_ROW ";"

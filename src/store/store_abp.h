@@ -18,9 +18,9 @@
  * deleted (a warning names the device: those sessions' counters are
  * forgotten). get reads a session by its id whatever device left it (schema
  * v11's index): the highest counters of all its rows, dev_eui of a row
- * put last (by updated_at, in seconds), updated_at the latest. get and count see staged rows.
- * store_purge() keeps a device's rows; store_purge_flags() with
- * STORE_PURGE_FORGET_SEEN deletes them.
+ * put last (by updated_at, in seconds), updated_at the latest. get and
+ * count see staged rows. store_purge_flags() keeps a device's rows, or
+ * with STORE_PURGE_FORGET_SEEN deletes them.
  *
  * Errors: the lb_err codes at the top of store.h: get LB_ERR_NOT_FOUND;
  * LB_ERR_INVAL for NULL arguments. Ownership: rows are copied.

@@ -6,7 +6,7 @@
  * meaning).
  *
  * put is staged into the open batch like every write (store_batch.h);
- * get and load see staged rows. store_purge() deletes a device's row.
+ * get and load see staged rows. store_purge_flags() deletes a device's row.
  * Errors: the lb_err codes at the top of store.h: put LB_ERR_RANGE (nb_trans
  * 0 or > 15, tx_power > 15, dr > 15, margin outside -32..31,
  * rx_timing_ask_delay > 15, an RXParamSetupReq ask outside its fields:

@@ -103,14 +103,17 @@ int store_load_sessions(struct store *s, store_session_cb cb, void *arg)
 	return load_rows(s, STMT_SESSION_ALL, "load sessions", cb, arg);
 }
 
-int store_get_session(struct store *s, uint64_t dev_eui, struct store_session *out)
+/* The device's row of a session-shaped table (stmt, by DevEUI); what
+ * names it in the failure's log line. */
+static int get_row(struct store *s, enum store_stmt stmt, const char *what, uint64_t dev_eui,
+		   struct store_session *out)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!s || !s->db || !out)
 		return LB_ERR_INVAL;
-	st = store__stmt(s, STMT_SESSION_GET);
+	st = store__stmt(s, stmt);
 	if (!st)
 		return LB_ERR_IO;
 	store__bind_u64(st, 0, dev_eui);
@@ -118,9 +121,14 @@ int store_get_session(struct store *s, uint64_t dev_eui, struct store_session *o
 	if (rc == SQLITE_ROW)
 		rc = read_session(st, out);
 	else
-		rc = rc == SQLITE_DONE ? LB_ERR_NOT_FOUND : store__fail(s, rc, "get session");
+		rc = rc == SQLITE_DONE ? LB_ERR_NOT_FOUND : store__fail(s, rc, what);
 	sqlite3_reset(st);
 	return rc;
+}
+
+int store_get_session(struct store *s, uint64_t dev_eui, struct store_session *out)
+{
+	return get_row(s, STMT_SESSION_GET, "get session", dev_eui, out);
 }
 
 static bool session_ok(const struct store_session *row)
@@ -470,11 +478,6 @@ int store_gateway_online_list(struct store *s, store_gateway_cb cb, void *arg)
 }
 
 /* ---- purge ------------------------------------------------------------ */
-
-int store_purge(struct store *s, uint64_t dev_eui)
-{
-	return store_purge_flags(s, dev_eui, 0);
-}
 
 int store_purge_flags(struct store *s, uint64_t dev_eui, unsigned flags)
 {

@@ -98,12 +98,11 @@ int store_load_pending(struct store *s, store_session_cb cb, void *arg);
  * device ledgers and MAC state, and commit at once (with anything staged
  * before). The counters of the sessions it left (store_abp.h) are kept:
  * its keys configured again, under any DevEUI, must not reuse them
- * (daemon/session.h, sessions_keep_purged() keeps its current session's
- * too); with STORE_PURGE_FORGET_SEEN they are deleted as well.
- * LB_ERR_NOT_FOUND when nothing was deleted (the staged batch is still
- * committed). store_purge() is store_purge_flags() with no flags. */
+ * (daemon/session.h: sessions_keep_purged(), called first, keeps its
+ * current session's too); with STORE_PURGE_FORGET_SEEN they
+ * are deleted as well. LB_ERR_NOT_FOUND when nothing was deleted (the
+ * staged batch is still committed). */
 #define STORE_PURGE_FORGET_SEEN 1u
-int store_purge(struct store *s, uint64_t dev_eui);
 int store_purge_flags(struct store *s, uint64_t dev_eui, unsigned flags);
 
 #endif

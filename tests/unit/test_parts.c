@@ -187,19 +187,19 @@ START_TEST(test_due_from_arrival)
 	int64_t now = loop_now_ms(), cm = w.cfg.state_commit_ms;
 
 	ck_assert_int_eq(durable_tick(&w.durable, now), -1);
-	sessions_touch_at(&w.sessions, dev, now - 150);
+	sessions_touch_fcnt(&w.sessions, dev, now - 150);
 	ck_assert_int_eq(durable_tick(&w.durable, now), now - 150 + cm);
-	sessions_touch_at(&w.sessions, &w.devices.dev[1], now - 100);
+	sessions_touch_fcnt(&w.sessions, &w.devices.dev[1], now - 100);
 	sessions_touch(&w.sessions, &w.devices.dev[2]);
 	ck_assert_int_eq(durable_tick(&w.durable, now), now - 150 + cm);
-	sessions_touch_at(&w.sessions, &w.devices.dev[1], now - 170);   /* listed already */
+	sessions_touch_fcnt(&w.sessions, &w.devices.dev[1], now - 170);   /* listed already */
 	ck_assert_int_eq(durable_tick(&w.durable, now), now - 170 + cm);
 	ck_assert_uint_eq(w.store.stats.commits, 0);
 	ck_assert_int_eq(durable_tick(&w.durable, now - 170 + cm), -1);   /* due: committed */
 	ck_assert_uint_eq(w.store.stats.commits, 1);
 	ck_assert_uint_eq(w.store.stats.rows_written, 3);
 	now = loop_now_ms();
-	sessions_touch_at(&w.sessions, dev, now + 5000);
+	sessions_touch_fcnt(&w.sessions, dev, now + 5000);
 	ck_assert_int_le(durable_tick(&w.durable, now), loop_now_ms() + cm);
 	ck_assert_int_ge(durable_tick(&w.durable, now), now + cm);
 }
@@ -275,7 +275,7 @@ START_TEST(test_counters_alone)
 	expect_counter(0, 200);
 	expect_counter(1, 201);
 	/* Purged: no counters row left behind. */
-	ck_assert_int_eq(store_purge(&w.store, w.devices.dev[0].dev_eui), LB_OK);
+	ck_assert_int_eq(store_purge_flags(&w.store, w.devices.dev[0].dev_eui, 0), LB_OK);
 	ck_assert_int_eq(store_commit(&w.store), LB_OK);
 	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM session_fcnt WHERE fcnt_up_last = 200"), 0);
 }

@@ -392,7 +392,7 @@ START_TEST(test_sessions_swapped_by_reload)
 }
 END_TEST
 
-/* `lorabridge --purge` (main.c: sessions_keep_purged(), store_purge()):
+/* `lorabridge --purge` (main.c: sessions_keep_purged(), store_purge_flags()):
  * the device's state goes, its keys' counters stay; its keys configured
  * again, under its DevEUI or another, go on above them. */
 START_TEST(test_purge_keeps_counters)
@@ -403,7 +403,7 @@ START_TEST(test_purge_keeps_counters)
 	(void)downlinks(70, &last_a);
 	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
 	ck_assert_int_eq(sessions_keep_purged(&w.store, EUI), LB_OK);
-	ck_assert_int_eq(store_purge(&w.store, EUI), LB_OK);
+	ck_assert_int_eq(store_purge_flags(&w.store, EUI, 0), LB_OK);
 	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM session WHERE dev_eui ="
 					  " 0x70b3d57ed0002001"), 0);
 	restart(1);
@@ -412,7 +412,7 @@ START_TEST(test_purge_keeps_counters)
 	/* Purged again, then under another DevEUI. */
 	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
 	ck_assert_int_eq(sessions_keep_purged(&w.store, EUI), LB_OK);
-	ck_assert_int_eq(store_purge(&w.store, EUI), LB_OK);
+	ck_assert_int_eq(store_purge_flags(&w.store, EUI, 0), LB_OK);
 	eui_rot = UINT64_C(0x70b3d57ed0002003);
 	reload(1);
 	ck_assert_uint_eq(dev()->last_fcnt_up, 50);

@@ -1899,7 +1899,7 @@ START_TEST(test_mac_state)
 	m.nb_trans = 1;
 	m.margin = 32;
 	ck_assert_int_eq(store_mac_put(&s, &m), LB_ERR_RANGE);
-	ck_assert_int_eq(store_purge(&s, EUI_A), LB_OK);
+	ck_assert_int_eq(store_purge_flags(&s, EUI_A, 0), LB_OK);
 	ck_assert_int_eq(store_mac_get(&s, EUI_A, &got), LB_ERR_NOT_FOUND);
 	store_close(&s);
 }
@@ -2159,12 +2159,12 @@ START_TEST(test_pending_session)
 	ck_assert_int_eq(store_delete_pending(&s, EUI_B), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM pending_session"), 1);
-	ck_assert_int_eq(store_purge(&s, EUI_A), LB_OK);
+	ck_assert_int_eq(store_purge_flags(&s, EUI_A, 0), LB_OK);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM pending_session"), 0);
 	/* a device whose only row is a pending one is found by the purge */
 	ck_assert_int_eq(store_put_pending(&s, &other), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
-	ck_assert_int_eq(store_purge(&s, EUI_B), LB_OK);
+	ck_assert_int_eq(store_purge_flags(&s, EUI_B, 0), LB_OK);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM pending_session"), 0);
 	store_close(&s);
 }
@@ -2214,7 +2214,7 @@ START_TEST(test_purge)
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	ck_assert_int_eq(store_meta_put(&s, "staged_before", 1), LB_OK);
 
-	ck_assert_int_eq(store_purge(&s, EUI_A), LB_OK);
+	ck_assert_int_eq(store_purge_flags(&s, EUI_A, 0), LB_OK);
 	ck_assert(!store_dirty(&s));                   /* committed at once, with the meta */
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session"), 1);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM dev_nonce"), 1);
@@ -2236,11 +2236,11 @@ START_TEST(test_purge)
 	ck_assert_int_eq(store_dev_nonce_used(&s, EUI_B, 42, &used), LB_OK);
 	ck_assert(used);
 	/* Nothing left to purge. */
-	ck_assert_int_eq(store_purge(&s, EUI_A), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_purge_flags(&s, EUI_A, 0), LB_ERR_NOT_FOUND);
 	/* A device with only a staged (uncommitted) session is purged too. */
 	struct store_session c = mk_session(EUI_A + 100, 1);
 	ck_assert_int_eq(store_put_session(&s, &c), LB_OK);
-	ck_assert_int_eq(store_purge(&s, EUI_A + 100), LB_OK);
+	ck_assert_int_eq(store_purge_flags(&s, EUI_A + 100, 0), LB_OK);
 	store_close(&s);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM session"), 1);
 }
@@ -2461,9 +2461,9 @@ START_TEST(test_abp_seen)
 
 	/* A purge keeps them; asked, it deletes the device's (only). */
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
-	ck_assert_int_eq(store_purge(&s, EUI_A), LB_OK);
+	ck_assert_int_eq(store_purge_flags(&s, EUI_A, 0), LB_OK);
 	ck_assert_uint_eq(seen_count(&s, EUI_A), 3);
-	ck_assert_int_eq(store_purge(&s, EUI_B), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_purge_flags(&s, EUI_B, 0), LB_ERR_NOT_FOUND);
 	ck_assert_uint_eq(seen_count(&s, EUI_B), STORE_ABP_SEEN_MAX);
 	ck_assert_int_eq(store_purge_flags(&s, EUI_A, STORE_PURGE_FORGET_SEEN), LB_OK);
 	ck_assert_uint_eq(seen_count(&s, EUI_A), 0);
@@ -2939,7 +2939,7 @@ START_TEST(test_gen_purge)
 	new_dir(dir, sizeof(dir), NULL);
 	commit_session(dir, 10);
 	ck_assert_int_eq(store_open(&s, dir, 0), LB_OK);
-	ck_assert_int_eq(store_purge(&s, EUI_A), LB_OK);
+	ck_assert_int_eq(store_purge_flags(&s, EUI_A, 0), LB_OK);
 	store_close(&s);
 	ck_assert_int_eq(marker_gen(dir), db_gen(dir));
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
