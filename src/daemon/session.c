@@ -15,11 +15,13 @@
 _Static_assert(STORE_SESSION_ID_LEN == LW_SESSION_ID_LEN, "a session id is a SHA-256");
 _Static_assert(STORE_KEY_LEN == LW_KEY_LEN, "session keys are AES-128 keys");
 
-/* A stored row of another DevEUI holding a configured ABP device's
- * session (DevAddr and keys): that device goes on above its counters. */
+/* A stored row of another DevEUI, or a stored pending row of any,
+ * holding a configured ABP device's session (DevAddr and keys): that device
+ * goes on above its counters. */
 struct foreign {
 	uint32_t idx;                    /* the configured device */
 	uint64_t dev_eui;                /* the row's */
+	bool pending;                    /* a `pending_session` row */
 	bool has_fcnt_up_last;
 	uint32_t fcnt_up_last;
 	uint32_t nfcnt_down;
@@ -375,7 +377,7 @@ static int change_session(struct sessions *s, struct lb_device *dev,
 	return rc;
 }
 
-static int restore_pending(struct sessions *s, bool only_new, const struct idset *known);
+static int restore_pending(struct restore_ctx *c);
 
 static bool taken(const struct restore_ctx *c, const struct lb_device *dev)
 {
@@ -400,14 +402,18 @@ static int push_changed(struct restore_ctx *c, uint32_t idx)
 
 /* A row of another DevEUI (no longer configured, or configured with other
  * keys now) holding the session of a configured ABP device being taken
- * in: noted, applied after the walk (its callback may not write). */
-static int note_foreign(struct restore_ctx *c, const struct store_session *row)
+ * in: noted, applied after the walk (its callback may not write). A
+ * pending row (pending) counts whatever DevEUI it is of, the device's own
+ * too: its NFCntDown ceiling is where a promotion that a crash lost may
+ * have used downlink counters up to (switch_to()), as for a pending
+ * session read back. */
+static int note_foreign(struct restore_ctx *c, const struct store_session *row, bool pending)
 {
 	if (!row_has_session(row))
 		return LB_OK;
 	struct lb_device *dev = devices_find_abp(c->s->devices, row->dev_addr, row->nwk_s_key,
 						 row->app_s_key);
-	if (!dev || dev->dev_eui == row->dev_eui || !taken(c, dev))
+	if (!dev || (!pending && dev->dev_eui == row->dev_eui) || !taken(c, dev))
 		return LB_OK;
 	if (c->n_foreign == c->cap_foreign) {
 		size_t cap = c->cap_foreign ? 2 * c->cap_foreign : 8;
@@ -421,7 +427,7 @@ static int note_foreign(struct restore_ctx *c, const struct store_session *row)
 		c->cap_foreign = cap;
 	}
 	c->foreign[c->n_foreign++] = (struct foreign){
-		.idx = dev_index(c->s, dev), .dev_eui = row->dev_eui,
+		.idx = dev_index(c->s, dev), .dev_eui = row->dev_eui, .pending = pending,
 		.has_fcnt_up_last = row->has_fcnt_up_last, .fcnt_up_last = row->fcnt_up_last,
 		.nfcnt_down = row->nfcnt_down};
 	return LB_OK;
@@ -431,7 +437,7 @@ static int restore_one(void *arg, const struct store_session *row)
 {
 	struct restore_ctx *c = arg;
 	struct lb_device *dev = devices_find_eui(c->s->devices, row->dev_eui);
-	int rc = note_foreign(c, row);
+	int rc = note_foreign(c, row, false);
 
 	if (rc != LB_OK)
 		return rc;
@@ -601,9 +607,9 @@ static void fail_closed(struct sessions *s, struct lb_device *dev)
 }
 
 /* Every ABP device taken in goes on above the counters of its session
- * wherever they were kept: in a row of another DevEUI (c->foreign), or
- * among the sessions left by any device (abp_seen; those whose row was
- * stale read them in change_session()). Raised ones are staged. A device
+ * wherever they were kept: in a row of another DevEUI or a pending row
+ * (c->foreign), or among the sessions left by any device (abp_seen; those
+ * whose row was stale read them in change_session()). Raised ones are staged. A device
  * whose counters cannot be read is not served; the first error is
  * returned. */
 static int resume_all(struct sessions *s, struct restore_ctx *c)
@@ -616,7 +622,7 @@ static int resume_all(struct sessions *s, struct restore_ctx *c)
 		if (dev->has_session &&
 		    raise_counters(dev, f->has_fcnt_up_last, f->fcnt_up_last, f->nfcnt_down)) {
 			c->mark[f->idx] |= MARK_RAISED;
-			log_resumed(dev, "stored for", f->dev_eui);
+			log_resumed(dev, f->pending ? "pending for" : "stored for", f->dev_eui);
 		}
 	}
 	for (uint32_t i = 0; i < s->devices->n; i++) {
@@ -639,7 +645,9 @@ static int resume_all(struct sessions *s, struct restore_ctx *c)
 }
 
 /* The stored sessions of the devices taken in (only_new: those a reload
- * did not keep; else all), then their pending sessions. */
+ * did not keep; else all), then their pending sessions (the walk of the
+ * pending rows notes those holding an ABP device's session), then every
+ * ABP device's counters raised to its session's kept ones. */
 static int restore_devices(struct sessions *s, bool only_new)
 {
 	struct restore_ctx c = {.s = s, .only_new = only_new};
@@ -662,6 +670,8 @@ static int restore_devices(struct sessions *s, bool only_new)
 	if (rc == LB_OK)   /* after: those left just now are among them */
 		rc = idset_load(s, &c.ids);
 	if (rc == LB_OK)
+		rc = restore_pending(&c);
+	if (rc == LB_OK)
 		rc = resume_all(s, &c);
 	if (rc != LB_OK) {
 		log_error("session", "cannot load stored sessions: %s", lb_strerror(rc));
@@ -673,16 +683,11 @@ static int restore_devices(struct sessions *s, bool only_new)
 	free(c.changed);
 	free(c.foreign);
 	free(c.mark);
-	if (rc != LB_OK) {
-		free(c.ids.id);
-		return rc;
-	}
-	if (!only_new)
-		log_notice("session", "%zu stored session(s) restored", c.restored);
-	rc = restore_pending(s, only_new, &c.ids);
 	free(c.ids.id);
 	if (rc != LB_OK)
 		return rc;
+	if (!only_new)
+		log_notice("session", "%zu stored session(s) restored", c.restored);
 	if (c.failed)
 		log_error("session", "%zu stored session(s) could not be restored: those devices "
 			  "must join again", c.failed);
@@ -977,7 +982,7 @@ bool sessions_current_sure(struct sessions *s, const struct lb_device *dev)
 
 struct pending_restore {
 	struct sessions *s;
-	const struct idset *known;       /* the ids abp_seen holds */
+	struct restore_ctx *ctx;         /* the ids abp_seen holds, the rows noted */
 	bool only_new;                   /* only the devices a reload did not keep */
 	size_t held, orphans, failed, used;
 };
@@ -1020,9 +1025,11 @@ static int restore_pending_one(void *arg, const struct store_session *row)
 {
 	struct pending_restore *c = arg;
 	struct pending_session p;
-
 	struct lb_device *dev = devices_find_eui(c->s->devices, row->dev_eui);
+	int rc = note_foreign(c->ctx, row, true);
 
+	if (rc != LB_OK)
+		return rc;
 	if (c->only_new && dev && dev->state_kept)
 		return 0;
 	if (!dev || dev->activation != LB_ACT_OTAA) {
@@ -1030,7 +1037,7 @@ static int restore_pending_one(void *arg, const struct store_session *row)
 		return 0;
 	}
 	bool used;
-	int rc = served_as_abp(c->s, c->known, dev, row, &used);
+	rc = served_as_abp(c->s, &c->ctx->ids, dev, row, &used);
 	if (rc != LB_OK)
 		return rc;
 	if (used) {
@@ -1062,10 +1069,13 @@ static int restore_pending_one(void *arg, const struct store_session *row)
 }
 
 /* The stored pending sessions of the configured OTAA devices (only_new:
- * of those a reload did not keep) into the table. */
-static int restore_pending(struct sessions *s, bool only_new, const struct idset *known)
+ * of those a reload did not keep) into the table; every pending row
+ * holding the session of an ABP device taken in noted (note_foreign()). */
+static int restore_pending(struct restore_ctx *ctx)
 {
-	struct pending_restore c = {.s = s, .known = known, .only_new = only_new};
+	struct sessions *s = ctx->s;
+	bool only_new = ctx->only_new;
+	struct pending_restore c = {.s = s, .ctx = ctx, .only_new = only_new};
 	int rc = store_load_pending(s->store, restore_pending_one, &c);
 
 	if (rc != LB_OK) {

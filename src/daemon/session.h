@@ -19,19 +19,23 @@
  * so). Every configured ABP device taken in (all at a start,
  * sessions_restore; those a reload did not keep, sessions_restore_new)
  * goes on above the counters its session has anywhere: the sessions left
- * by any device (abp_seen, read by digest) and the stored row of any other
+ * by any device (abp_seen, read by digest), the stored row of any other
  * DevEUI holding it (a device no longer configured, as when a DevEUI typo
- * is corrected, or one configured with other keys now). FCntUp goes on
- * above the highest accepted (or the configured fcnt_up floor, the
- * higher), NFCntDown at the highest ceiling reserved (fcntdown_load(): the
- * next downlink reserves and commits a block above it before using any),
- * so that keys used again never reuse a counter (TS001-1.0.4 §4.3.1.5;
- * under the same keys a repeated NFCntDown repeats the FRMPayload
- * keystream, §4.3.3). A left session's counters and the new row are staged
- * in the same batch. This is read when devices are taken in (a digest per
- * ABP device, looked up among the ids abp_seen holds, read once; a read
- * for those found), never per frame. `--purge` keeps the
- * counters (sessions_keep_purged()).
+ * is corrected, or one configured with other keys now) and the stored
+ * pending row (PENDING SESSIONS below) of any DevEUI holding it, its own
+ * too (a promotion that a crash lost may have used the downlink counters
+ * below the row's ceiling). FCntUp goes on above the highest accepted (or
+ * the configured fcnt_up floor, the higher), NFCntDown at the highest
+ * ceiling reserved (fcntdown_load(): the next downlink reserves and
+ * commits a block above it before using any; a pending row's ceiling
+ * counts as a pending session read back resumes at it), so that keys used
+ * again never reuse a counter (TS001-1.0.4 §4.3.1.5; under the same keys a
+ * repeated NFCntDown repeats the FRMPayload keystream, §4.3.3). A left
+ * session's counters and the new row are staged in the same batch. This
+ * is read when devices are taken in (a digest per ABP device, looked up
+ * among the ids abp_seen holds, read once; the session and pending rows
+ * walked once; a read for those found), never per frame. `--purge` keeps
+ * the counters of the device's current session (sessions_keep_purged()).
  *
  * A joined OTAA session replaced by a rejoin (sessions_promote()) is not
  * kept among them: its keys were random, and only the current session can

@@ -600,6 +600,85 @@ START_TEST(test_pending_row_served_as_abp)
 }
 END_TEST
 
+/* A pending row (a rejoin's session, `pending_session`) of DevEUI eui
+ * with key set k at ADDR, its NFCntDown ceiling down, an FCntUp up if
+ * has_up, committed as otaa.c stores it. */
+static void put_pending(uint64_t eui, int k, uint32_t down, bool has_up, uint32_t up)
+{
+	struct store_session row;
+
+	memset(&row, 0, sizeof(row));
+	row.dev_eui = eui;
+	row.activation = LB_ACT_OTAA;
+	row.dev_addr = ADDR;
+	memset(row.nwk_s_key, 0x10 + k, sizeof(row.nwk_s_key));
+	memset(row.app_s_key, 0x40 + k, sizeof(row.app_s_key));
+	row.has_fcnt_up_last = has_up;
+	row.fcnt_up_last = up;
+	row.nfcnt_down = down;
+	row.has_join_nonce_last = true;
+	row.join_nonce_last = 7;
+	row.has_dev_nonce_last = true;
+	row.dev_nonce_last = 9;
+	row.joined_at = 1700000000;
+	ck_assert_int_eq(store_put_pending(&w.store, &row), LB_OK);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+}
+
+/* The device configured (change) with the ABP keys of a stored pending
+ * row of DevEUI eui (its own, or another's): a promotion of that session
+ * that a crash lost may have sent downlinks up to the row's ceiling, so
+ * the device's NFCntDown resumes there (as the pending session read back
+ * would: fcntdown_load()), and its FCntUp above the row's, never from 0;
+ * staged, so they hold once the pending row is gone. */
+static void pending_counts(change_fn change, uint64_t eui, bool has_up)
+{
+	uint32_t last;
+
+	uplinks_to(5);
+	(void)downlinks(3, &last);
+	put_pending(eui, 2, 640, has_up, 30);
+	change(2);
+	ck_assert_msg(dev()->rt.fcnt_down.next >= 640,
+		      "NFCntDown resumes at %u, below the pending row's ceiling 640: reused",
+		      dev()->rt.fcnt_down.next);
+	ck_assert_uint_ge(downlinks(1, &last), 640);
+	if (has_up) {
+		ck_assert(dev()->has_last_fcnt);
+		ck_assert_uint_ge(dev()->last_fcnt_up, 30);
+	} else {
+		ck_assert(!dev()->has_last_fcnt);
+	}
+	ck_assert_int_eq(store_delete_pending(&w.store, eui), LB_OK);
+	restart(2);
+	ck_assert_uint_gt(downlinks(1, &last), 640);
+	ck_assert(dev()->has_last_fcnt == has_up);
+}
+
+START_TEST(test_pending_row_counts_own_by_restart)
+{
+	pending_counts(restart, EUI, false);
+}
+END_TEST
+
+START_TEST(test_pending_row_counts_own_by_reload)
+{
+	pending_counts(reload, EUI, true);
+}
+END_TEST
+
+START_TEST(test_pending_row_counts_other_by_restart)
+{
+	pending_counts(restart, UINT64_C(0x70b3d57ed0002009), true);
+}
+END_TEST
+
+START_TEST(test_pending_row_counts_other_by_reload)
+{
+	pending_counts(reload, UINT64_C(0x70b3d57ed0002009), false);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -619,6 +698,10 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_purge_keeps_counters);
 	tcase_add_test(tc, test_reload_store_error_fails_closed);
 	tcase_add_test(tc, test_pending_row_served_as_abp);
+	tcase_add_test(tc, test_pending_row_counts_own_by_restart);
+	tcase_add_test(tc, test_pending_row_counts_own_by_reload);
+	tcase_add_test(tc, test_pending_row_counts_other_by_restart);
+	tcase_add_test(tc, test_pending_row_counts_other_by_reload);
 	tcase_add_test(tc, test_fleet_keys_changed_at_start);
 	tcase_set_timeout(tc, 120);   /* the fleet's: about 8 s with the sanitizers */
 	suite_add_tcase(s, tc);
