@@ -210,17 +210,20 @@ static int remember_row(struct sessions *s, const struct lb_device *dev,
 	return remember(s->store, dev->name, row);
 }
 
-int sessions_keep_purged(struct store *store, uint64_t dev_eui)
+/* One stored row of the purged device (get: store_get_session or
+ * store_get_pending; what: which, for the log) kept among the sessions
+ * seen. */
+static int keep_purged_row(struct store *store, uint64_t dev_eui, const char *name,
+			   int (*get)(struct store *, uint64_t, struct store_session *),
+			   const char *what)
 {
 	struct store_session row;
-	char name[17];
-	int rc = store_get_session(store, dev_eui, &row);
+	int rc = get(store, dev_eui, &row);
 
-	snprintf(name, sizeof(name), "%016" PRIX64, dev_eui);
 	if (rc == LB_ERR_NOT_FOUND)
 		return LB_OK;
 	if (rc != LB_OK) {
-		log_error("session", "device %s: stored session unreadable: %s", name,
+		log_error("session", "device %s: stored %s unreadable: %s", name, what,
 			  lb_strerror(rc));
 		return rc;
 	}
@@ -228,8 +231,22 @@ int sessions_keep_purged(struct store *store, uint64_t dev_eui)
 	if (rc == LB_ERR_FULL && (rc = store_commit_ahead(store)) == LB_OK)
 		rc = remember(store, name, &row);
 	if (rc == LB_ERR_FULL)
-		log_error("session", "device %s: counters of its session not staged: %s", name,
+		log_error("session", "device %s: counters of its %s not staged: %s", name, what,
 			  lb_strerror(rc));
+	explicit_bzero(&row, sizeof(row));
+	return rc;
+}
+
+/* The pending row's counters too: a promotion that a crash lost may have
+ * used the downlink counters below its ceiling (switch_to()). */
+int sessions_keep_purged(struct store *store, uint64_t dev_eui)
+{
+	char name[17];
+
+	snprintf(name, sizeof(name), "%016" PRIX64, dev_eui);
+	int rc = keep_purged_row(store, dev_eui, name, store_get_session, "session");
+	if (rc == LB_OK)
+		rc = keep_purged_row(store, dev_eui, name, store_get_pending, "pending session");
 	return rc;
 }
 

@@ -35,7 +35,8 @@
  * is read when devices are taken in (a digest per ABP device, looked up
  * among the ids abp_seen holds, read once; the session and pending rows
  * walked once; a read for those found), never per frame. `--purge` keeps
- * the counters of the device's current session (sessions_keep_purged()).
+ * the counters of the device's current and pending sessions
+ * (sessions_keep_purged()).
  *
  * A joined OTAA session replaced by a rejoin (sessions_promote()) is not
  * kept among them: its keys were random, and only the current session can
@@ -63,7 +64,7 @@
  * processed under the new session. The promotion is written with the next
  * group commit (the session row staged, the pending row deleted, one
  * batch). A further join replaces the pending session; `--purge` deletes
- * it; it is never dropped for age (one per device at most, PENDING_MAX in
+ * it (its counters kept, as above); it is never dropped for age (one per device at most, PENDING_MAX in
  * all: a device that never got its join-accept keeps its old session
  * until it joins again, and a pending DevAddr is not given to another
  * device meanwhile). A device's first join switches at once: there is no
@@ -123,10 +124,10 @@ int sessions_restore(struct sessions *s);
 int sessions_restore_new(struct sessions *s);
 
 /* Before `lorabridge --purge DEVEUI`: the counters of the device's stored
- * session (if it holds one) kept among the sessions seen (staged: the
- * purge commits them), so that its keys configured again, under any
- * DevEUI, go on above them. LB_OK (also when nothing is stored) or the
- * error (logged). */
+ * session and of its stored pending session (those it holds) kept among
+ * the sessions seen (staged: the purge commits them), so that their keys
+ * configured again as ABP, under any DevEUI, go on above them. LB_OK (also
+ * when nothing is stored) or the error (logged). */
 int sessions_keep_purged(struct store *store, uint64_t dev_eui);
 
 /* dev's session changed: stage it with the next commit. Returns the batch

@@ -127,6 +127,7 @@ const char *const store__sql[STMT__COUNT] = {
 		SESSION_V1,
 	[STMT_PENDING_ALL] = "SELECT " SESSION_COLS " FROM pending_session ORDER BY dev_addr",
 	[STMT_PENDING_DELETE] = "DELETE FROM pending_session WHERE dev_eui = ?",
+	[STMT_PENDING_GET] = "SELECT " SESSION_COLS " FROM pending_session WHERE dev_eui = ?",
 };
 
 _Static_assert(STORE_LEDGER_GATEWAY_BASE == 256, "STMT_PURGE_LEDGER hard-codes the base");

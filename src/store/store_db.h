@@ -87,6 +87,7 @@ enum store_stmt {
 	STMT_PENDING_PUT,
 	STMT_PENDING_ALL,
 	STMT_PENDING_DELETE,          /* also the purge's */
+	STMT_PENDING_GET,
 	STMT__COUNT
 };
 

@@ -219,6 +219,11 @@ int store_load_pending(struct store *s, store_session_cb cb, void *arg)
 	return load_rows(s, STMT_PENDING_ALL, "load pending sessions", cb, arg);
 }
 
+int store_get_pending(struct store *s, uint64_t dev_eui, struct store_session *out)
+{
+	return get_row(s, STMT_PENDING_GET, "get pending session", dev_eui, out);
+}
+
 /* ---- counters alone ----------------------------------------------------- */
 
 static struct store__fcnt fcnt_of(const struct store_session *r, int64_t now)

@@ -89,17 +89,19 @@ int store_gateway_online_list(struct store *s, store_gateway_cb cb, void *arg);
  * put/delete are staged; put: LB_ERR_RANGE as store_put_session(). load
  * calls cb for every row in ascending DevAddr order (so that the in-memory
  * table, sorted by DevAddr, is built by appending: tables/pending.h); a
- * non-zero return stops it and is returned. */
+ * non-zero return stops it and is returned. get: the device's row,
+ * LB_ERR_NOT_FOUND. */
 int store_put_pending(struct store *s, const struct store_session *row);
 int store_delete_pending(struct store *s, uint64_t dev_eui);
 int store_load_pending(struct store *s, store_session_cb cb, void *arg);
+int store_get_pending(struct store *s, uint64_t dev_eui, struct store_session *out);
 
 /* Delete the device's session, pending session, DevNonces, downlinks,
  * device ledgers and MAC state, and commit at once (with anything staged
  * before). The counters of the sessions it left (store_abp.h) are kept:
  * its keys configured again, under any DevEUI, must not reuse them
  * (daemon/session.h: sessions_keep_purged(), called first, keeps its
- * current session's too); with STORE_PURGE_FORGET_SEEN they
+ * current and pending sessions' too); with STORE_PURGE_FORGET_SEEN they
  * are deleted as well. LB_ERR_NOT_FOUND when nothing was deleted (the
  * staged batch is still committed). */
 #define STORE_PURGE_FORGET_SEEN 1u

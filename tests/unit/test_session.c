@@ -679,6 +679,35 @@ START_TEST(test_pending_row_counts_other_by_reload)
 }
 END_TEST
 
+/* `lorabridge --purge` of a device with a pending row: that session's
+ * counters are kept too (sessions_keep_purged()), so its keys configured
+ * again as ABP go on above them; --forget-counters forgets them. */
+START_TEST(test_purge_keeps_pending_counters)
+{
+	uint32_t last;
+
+	put_pending(EUI, 2, 640, true, 30);
+	ck_assert_int_eq(sessions_keep_purged(&w.store, EUI), LB_OK);
+	ck_assert_int_eq(store_purge_flags(&w.store, EUI, 0), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 0);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM abp_seen WHERE nfcnt_down = 640"), 1);
+	restart(2);
+	ck_assert_msg(dev()->rt.fcnt_down.next >= 640,
+		      "NFCntDown resumes at %u after the purge, below the pending row's 640",
+		      dev()->rt.fcnt_down.next);
+	ck_assert_uint_eq(dev()->last_fcnt_up, 30);
+	ck_assert_uint_ge(downlinks(1, &last), 640);
+	/* With --forget-counters: forgotten, the keys start afresh. */
+	restart(1);
+	put_pending(EUI, 3, 640, true, 30);
+	ck_assert_int_eq(store_purge_flags(&w.store, EUI, STORE_PURGE_FORGET_SEEN), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM abp_seen"), 0);
+	restart(3);
+	ck_assert(!dev()->has_last_fcnt);
+	ck_assert_uint_eq(dev()->rt.fcnt_down.next, 0);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -702,6 +731,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_pending_row_counts_own_by_reload);
 	tcase_add_test(tc, test_pending_row_counts_other_by_restart);
 	tcase_add_test(tc, test_pending_row_counts_other_by_reload);
+	tcase_add_test(tc, test_purge_keeps_pending_counters);
 	tcase_add_test(tc, test_fleet_keys_changed_at_start);
 	tcase_set_timeout(tc, 120);   /* the fleet's: about 8 s with the sanitizers */
 	suite_add_tcase(s, tc);

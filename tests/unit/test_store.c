@@ -2155,12 +2155,19 @@ START_TEST(test_pending_session)
 	ck_assert_int_eq(store_get_session(&s, EUI_A, &c), LB_OK);
 	ck_assert_uint_eq(c.dev_addr, cur.dev_addr);
 	ck_assert_uint_eq(c.fcnt_up_last, 9);
+	/* read by DevEUI (a purge keeps its counters: session.h) */
+	ck_assert_int_eq(store_get_pending(&s, EUI_A, &c), LB_OK);
+	ck_assert_uint_eq(c.dev_addr, 0x26012345u);
+	ck_assert_int_eq(memcmp(c.nwk_s_key, pend.nwk_s_key, STORE_KEY_LEN), 0);
+	ck_assert_uint_eq(c.nfcnt_down, 64);
+	ck_assert_int_eq(store_get_pending(&s, EUI_A + 100, &c), LB_ERR_NOT_FOUND);
 
 	ck_assert_int_eq(store_delete_pending(&s, EUI_B), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM pending_session"), 1);
 	ck_assert_int_eq(store_purge_flags(&s, EUI_A, 0), LB_OK);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM pending_session"), 0);
+	ck_assert_int_eq(store_get_pending(&s, EUI_A, &c), LB_ERR_NOT_FOUND);
 	/* a device whose only row is a pending one is found by the purge */
 	ck_assert_int_eq(store_put_pending(&s, &other), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
