@@ -626,9 +626,9 @@ static void fail_closed(struct sessions *s, struct lb_device *dev)
 /* Every ABP device taken in goes on above the counters of its session
  * wherever they were kept: in a row of another DevEUI or a pending row
  * (c->foreign), or among the sessions left by any device (abp_seen; those
- * whose row was stale read them in change_session()). Raised ones are staged. A device
- * whose counters cannot be read is not served; the first error is
- * returned. */
+ * whose row was stale read them in change_session()). Raised ones are
+ * staged. A device whose counters cannot be read is not served; the first
+ * error is returned. */
 static int resume_all(struct sessions *s, struct restore_ctx *c)
 {
 	int first = LB_OK;

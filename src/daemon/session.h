@@ -63,14 +63,15 @@
  * restarts, netmac.h, and an awaited ACK is forgotten), and that uplink is
  * processed under the new session. The promotion is written with the next
  * group commit (the session row staged, the pending row deleted, one
- * batch). A further join replaces the pending session; `--purge` deletes
- * it (its counters kept, as above); it is never dropped for age (one per device at most, PENDING_MAX in
- * all: a device that never got its join-accept keeps its old session
- * until it joins again, and a pending DevAddr is not given to another
- * device meanwhile). A device's first join switches at once: there is no
- * old session to keep. Only configured OTAA devices have one in memory: a
- * start loads no other, a reload sets aside those of devices it removes or
- * makes ABP (sessions_forget()); their rows are kept until `--purge`.
+ * batch). A further join replaces the pending session; `--purge` deletes it
+ * (its counters kept, as above); it is never dropped for age (one per
+ * device at most, PENDING_MAX in all: a device that never got its
+ * join-accept keeps its old session until it joins again, and a pending
+ * DevAddr is not given to another device meanwhile). A device's first join
+ * switches at once: there is no old session to keep. Only configured OTAA
+ * devices have one in memory: a start loads no other, a reload sets aside
+ * those of devices it removes or makes ABP (sessions_forget()); their rows
+ * are kept until `--purge`.
  *
  * Context: the registry, the store and the group commit, all borrowed.
  * sessions_free() releases the list of marked devices, the bits of whole
