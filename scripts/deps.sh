@@ -21,7 +21,7 @@ libmosquitto-dev libconfig-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-
 mosquitto mosquitto-clients jq iproute2"
 
 if [ "$mode" = all ]; then
-	PACKAGES="$PACKAGES check procps python3 influxdb openssl curl"
+	PACKAGES="$PACKAGES check procps python3 influxdb openssl curl sqlite3"
 	# The web page's browser test (tests/browser): Debian's Chromium, driven
 	# by playwright-core from npm (never a browser of its own download), and
 	# a font for the screenshot.

@@ -10,7 +10,7 @@
 # shell), a pending session with keys B purged: B goes on above its
 # counters.
 . "$(dirname "$0")/lib.sh"
-require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss
+require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss sqlite3
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
@@ -162,23 +162,21 @@ wait_drained all || fail "no stats event after the uplinks under the new DevEUI"
 # whose only row it is, with keys B's DevAddr and keys and a high NFCntDown
 # ceiling: `--purge` keeps its counters, and keys B configured again go on
 # above them. Written with the sqlite3 shell, as a join would leave it.
-if command -v sqlite3 > /dev/null; then
-	note "--purge of a pending session with keys B: its counters kept"
-	kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status $?"
-	b_addr=$(awk '!/^#/ { print $2; exit }' "$T/b.keys")
-	sqlite3 "$T/state/lorabridge.db" "INSERT INTO pending_session (dev_eui, activation,
-		dev_addr, nwk_s_key, app_s_key, fcnt_up_last, nfcnt_down, rx1_dr_offset, rx2_dr,
-		rx2_freq, rx_delay, join_nonce_last, dev_nonce_last, joined_at, updated_at) VALUES
-		(0x70b3d57ed00fffdd, 1, 0x$b_addr, x'11111111111111111111111111111111',
-		x'22222222222222222222222222222222', NULL, 5000, 0, 0, 0, 1, 7, 9, 1700000000,
-		1700000000)" || fail "sqlite3: pending row not written"
-	"$LORABRIDGE" --purge 70b3d57ed00fffdd -c "$T/lb.conf" > "$T/purge2.out" \
-		2>> "$T/purge.err" || fail "--purge of the pending row: $(cat "$T/purge.err")"
-	[ "$(sqlite3 -readonly "$T/state/lorabridge.db" "select count(*) from pending_session")" \
-		-eq 0 ] || fail "--purge left the pending row"
-	cp "$T/b.conf" "$T/devices.conf"
-	start_bridge "$T/lb.conf"
-	grep -q "device sim-0: ABP session seen before: counters resume at FCntUp [0-9]*, FCntDown 5000 " \
-		"$T/bridge.log" || fail "keys B below the purged pending row's NFCntDown 5000: \
+note "--purge of a pending session with keys B: its counters kept"
+kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status $?"
+b_addr=$(awk '!/^#/ { print $2; exit }' "$T/b.keys")
+sqlite3 "$T/state/lorabridge.db" "INSERT INTO pending_session (dev_eui, activation,
+	dev_addr, nwk_s_key, app_s_key, fcnt_up_last, nfcnt_down, rx1_dr_offset, rx2_dr,
+	rx2_freq, rx_delay, join_nonce_last, dev_nonce_last, joined_at, updated_at) VALUES
+	(0x70b3d57ed00fffdd, 1, 0x$b_addr, x'11111111111111111111111111111111',
+	x'22222222222222222222222222222222', NULL, 5000, 0, 0, 0, 1, 7, 9, 1700000000,
+	1700000000)" || fail "sqlite3: pending row not written"
+"$LORABRIDGE" --purge 70b3d57ed00fffdd -c "$T/lb.conf" > "$T/purge2.out" \
+	2>> "$T/purge.err" || fail "--purge of the pending row: $(cat "$T/purge.err")"
+[ "$(sqlite3 -readonly "$T/state/lorabridge.db" "select count(*) from pending_session")" \
+	-eq 0 ] || fail "--purge left the pending row"
+cp "$T/b.conf" "$T/devices.conf"
+start_bridge "$T/lb.conf"
+grep -q "device sim-0: ABP session seen before: counters resume at FCntUp [0-9]*, FCntDown 5000 " \
+	"$T/bridge.log" || fail "keys B below the purged pending row's NFCntDown 5000: \
 $(grep sim-0 "$T/bridge.log" | tail -3)"
-fi
