@@ -1210,6 +1210,8 @@ static int64_t run_timers(struct bridge *b)
 	next = loop_earliest(next, heap_tick(b, now));
 	next = loop_earliest(next, intake_tick_bridge(b, now));
 	next = loop_earliest(next, hass_tick_bridge(b, now));
+	/* The counts of rate-limited lines of a flood that stopped (log.h). */
+	next = loop_earliest(next, log_ratelimit_tick(now));
 	return loop_earliest(next, service_tick(b, now));
 }
 
