@@ -1223,6 +1223,47 @@ START_TEST(test_pending_repeat_after_restart)
 }
 END_TEST
 
+/* A promotion's batch committed in parts: the group commit commits ahead
+ * when a later write of the batch finds the redo log full (store_batch.h,
+ * store_commit_ahead()), and a crash may come before the rest. Whatever
+ * part is on the disk holds the new session row or the pending row: the
+ * row is staged by the promotion itself, before the pending row's
+ * deletion (a row only listed for the commit would follow the deletion
+ * into a later part: neither the pending session nor the new one then).
+ * A second connection sees what was committed, as a restart would. */
+START_TEST(test_promotion_row_before_pending_deletion)
+{
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+
+	join_with_nonce(&app_key, 1);
+	struct test_session first = current_of(dev);
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	struct test_session second = pending_of(OTAA_EUI);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_uint_ne(second.addr, first.addr);
+
+	uplink_in(&second, 0);   /* the promotion */
+	ck_assert_uint_eq(dev->dev_addr, second.addr);
+	ck_assert_int_eq(store_commit_ahead(&w.store), LB_OK);   /* the batch's first part */
+
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT dev_addr FROM session WHERE dev_eui = %lld",
+		 (long long)OTAA_EUI);
+	int64_t stored_addr = rawdb_int(w.dir, sql);
+	int64_t pending_rows = rawdb_int(w.dir, "SELECT count(*) FROM pending_session");
+	ck_assert_msg(pending_rows == 1 || stored_addr == (int64_t)second.addr,
+		      "the committed part holds the pending row's deletion without the new "
+		      "session row (session row's DevAddr %08llx, the new one %08x)",
+		      (unsigned long long)stored_addr, second.addr);
+	/* The rest of the batch: the new session alone. */
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, sql), (int64_t)second.addr);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 0);
+}
+END_TEST
+
 /* A SIGHUP as bridge_reload() takes it: the ABP device and, if `door` is
  * not NULL, the join test's device as *door configures it; the devices
  * taken in afresh get their stored state back. Returns OTAA_EUI's device
@@ -2973,6 +3014,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_refused_up_is_counted);
 	tcase_add_test(tc, test_rejoin_pending_session);
 	tcase_add_test(tc, test_pending_session_restored);
+	tcase_add_test(tc, test_promotion_row_before_pending_deletion);
 	tcase_add_test(tc, test_pending_current_heard);
 	tcase_add_test(tc, test_pending_current_repeated);
 	tcase_add_test(tc, test_pending_repeat_after_restart);
