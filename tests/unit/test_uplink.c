@@ -89,6 +89,45 @@ static int64_t fake_due(void *arg)
 	return -1;
 }
 
+/* explicit_bzero() as the code under test calls it (the linker binds its
+ * calls to this program's definition): it wipes as the C library's does
+ * and notes each wipe of a join's outcome (struct join_outcome, mac/join.h)
+ * that still held session keys, with what it held. otaa_join()'s outcome
+ * is on its stack: this is how a test sees it wiped before the return. */
+#define WIPED_MAX 8
+static struct {
+	struct join_outcome o[WIPED_MAX];
+	size_t n;
+} wiped;
+
+void explicit_bzero(void *p, size_t n)
+{
+	static const uint8_t zero[LW_KEY_LEN];
+	const struct join_outcome *o;
+
+	/* <string.h> declares explicit_bzero() write-only (an access
+	 * attribute): GCC would take what is read through p for uninitialized.
+	 * The same address, laundered. */
+	__asm__("" : "=r"(o) : "0"(p));
+
+	if (n == sizeof(*o) && wiped.n < WIPED_MAX &&
+	    (memcmp(o->nwk_s_key, zero, LW_KEY_LEN) != 0 ||
+	     memcmp(o->app_s_key, zero, LW_KEY_LEN) != 0))
+		wiped.o[wiped.n++] = *o;
+	memset(p, 0, n);
+	__asm__ __volatile__("" : : "r"(p) : "memory");   /* not optimized away */
+}
+
+/* Whether an outcome of DevNonce nonce with these keys was wiped. */
+static bool outcome_wiped(uint16_t nonce, const uint8_t nwk[16], const uint8_t app[16])
+{
+	for (size_t i = 0; i < wiped.n; i++)
+		if (wiped.o[i].dev_nonce == nonce && memcmp(wiped.o[i].nwk_s_key, nwk, 16) == 0 &&
+		    memcmp(wiped.o[i].app_s_key, app, 16) == 0)
+			return true;
+	return false;
+}
+
 /* ------------------------------------------------------------ the world */
 
 /* The modules (world.h) and, wired from them here, the uplink handler. */
@@ -1220,6 +1259,51 @@ START_TEST(test_pending_repeat_after_restart)
 	ck_assert(!sessions_current_sure(&w.sessions, dev));
 	uplink_in(&first, 3);
 	ck_assert(sessions_current_sure(&w.sessions, dev));
+}
+END_TEST
+
+/* otaa_join() wipes its outcome (the session keys, on its stack) before it
+ * returns: after a first join, after a rejoin whose session is pending, and
+ * after a join whose commit failed. */
+START_TEST(test_join_outcome_wiped)
+{
+	struct lw_key app_key;
+	struct fake_part part = {.rc = LB_OK};
+	struct lb_device *dev = otaa_device(&app_key);
+
+	ck_assert_int_eq(durable_add(&w.durable, fake_stage, fake_due, &part), LB_OK);
+	wiped.n = 0;
+	join_with_nonce(&app_key, 1);
+	ck_assert(dev->has_session);
+	ck_assert_msg(outcome_wiped(1, dev->nwk_s_key, dev->app_s_key),
+		      "a first join's outcome not wiped (%zu wipe(s) of its size with keys set)",
+		      wiped.n);
+
+	wiped.n = 0;
+	join_with_nonce(&app_key, 2);
+	struct test_session second = pending_of(OTAA_EUI);
+	ck_assert_msg(outcome_wiped(2, second.nwk, second.app),
+		      "a rejoin's outcome not wiped (%zu wipe(s) of its size with keys set)",
+		      wiped.n);
+
+	/* A join whose commit fails: its keys are those of its JoinNonce
+	 * (TS001-1.0.4 §6.2.6), which the wiped outcome says. */
+	part.rc = LB_ERR_IO;
+	wiped.n = 0;
+	join_with_nonce(&app_key, 3);
+	ck_assert_uint_eq(pending_of(OTAA_EUI).addr, second.addr);   /* not taken */
+	bool found = false;
+	for (size_t i = 0; i < wiped.n && !found; i++) {
+		uint8_t nwk[LW_KEY_LEN], app[LW_KEY_LEN];
+		if (wiped.o[i].dev_nonce != 3)
+			continue;
+		ck_assert_int_eq(lwcrypto_derive_session_keys(&app_key, wiped.o[i].join_nonce,
+							      w.cfg.net_id, 3, nwk, app), LB_OK);
+		found = outcome_wiped(3, nwk, app);
+	}
+	lwcrypto_key_free(&app_key);
+	ck_assert_msg(found, "the outcome of a join not made durable not wiped (%zu wipe(s) of "
+		      "its size with keys set)", wiped.n);
 }
 END_TEST
 
@@ -3015,6 +3099,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_rejoin_pending_session);
 	tcase_add_test(tc, test_pending_session_restored);
 	tcase_add_test(tc, test_promotion_row_before_pending_deletion);
+	tcase_add_test(tc, test_join_outcome_wiped);
 	tcase_add_test(tc, test_pending_current_heard);
 	tcase_add_test(tc, test_pending_current_repeated);
 	tcase_add_test(tc, test_pending_repeat_after_restart);
