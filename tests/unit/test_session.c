@@ -14,8 +14,10 @@
  * (fcntdown.h).
  */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/lb_err.h"
 #include "base/log.h"
@@ -27,6 +29,7 @@
 #include "store/store.h"
 #include "tables/devices.h"
 #include "tables/fcntdown.h"
+#include "tables/pending.h"
 #include "rawdb.h"
 #include "world.h"
 #include "testutil.h"
@@ -708,6 +711,79 @@ START_TEST(test_purge_keeps_pending_counters)
 }
 END_TEST
 
+/* Lines logged (stderr) from now on go to a file; returns its fd. */
+static int capture_stderr(int *saved)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/stderr.log", w.dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	*saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(*saved, 0);
+	ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
+	return fd;
+}
+
+/* stderr back; what was captured in fd. */
+static const char *captured(int fd, int saved)
+{
+	static char buf[8192];
+
+	fflush(stderr);
+	ck_assert_int_ge(dup2(saved, STDERR_FILENO), 0);
+	close(saved);
+	ssize_t len = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	ck_assert_int_ge(len, 0);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Stored pending rows that cannot be held at a start (here two devices'
+ * rows with one DevAddr: the table holds a DevAddr once) are said one by
+ * one and counted in a line of their own, beside those restored. */
+START_TEST(test_pending_rows_not_held_logged)
+{
+	struct lb_device_conf conf[2];
+	int saved;
+
+	uplinks_to(5);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	rawdb_exec(w.dir, "INSERT INTO pending_session SELECT * FROM session"
+			  " WHERE dev_eui = 0x70b3d57ed0002001;"
+			  " UPDATE pending_session SET activation = 1, joined_at = 1700000000,"
+			  " dev_addr = 0x26015555, fcnt_up_last = NULL, nfcnt_down = 16;"
+			  " CREATE TEMP TABLE other AS SELECT * FROM pending_session;"
+			  " UPDATE other SET dev_eui = 0x70b3d57ed0002002;"
+			  " INSERT INTO pending_session SELECT * FROM other;");
+	/* Restarted with both devices configured for OTAA. */
+	sessions_free(&w.sessions);
+	ck_assert_int_eq(store_close(&w.store), LB_OK);
+	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
+	durable_init(&w.durable, &w.store);
+	devices_free(&w.devices);
+	conf_keys(conf, 1);
+	for (int i = 0; i < 2; i++) {
+		conf[i].activation = LB_ACT_OTAA;
+		conf[i].join_eui = UINT64_C(0x70b3d57ed0000000);
+		memset(conf[i].app_key, 0x5a + i, 16);
+	}
+	ck_assert_int_eq(devices_init(&w.devices, conf, 2), LB_OK);
+	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
+				       w.cfg.state_commit_ms), LB_OK);
+	int fd = capture_stderr(&saved);
+	ck_assert_int_eq(sessions_restore(&w.sessions), LB_OK);
+	ck_assert_uint_eq(pending_count(&w.sessions.pending), 1);
+	const char *log = captured(fd, saved);
+	ck_assert_ptr_nonnull(strstr(log, "stored pending session not restored (duplicate"));
+	ck_assert_msg(strstr(log, "[session] 1 stored pending session(s) could not be held (see "
+			     "above): those devices keep their current session"),
+		      "the start's log does not count the pending row not held:\n%s", log);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -732,6 +808,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_pending_row_counts_other_by_restart);
 	tcase_add_test(tc, test_pending_row_counts_other_by_reload);
 	tcase_add_test(tc, test_purge_keeps_pending_counters);
+	tcase_add_test(tc, test_pending_rows_not_held_logged);
 	tcase_add_test(tc, test_fleet_keys_changed_at_start);
 	tcase_set_timeout(tc, 120);   /* the fleet's: about 8 s with the sanitizers */
 	suite_add_tcase(s, tc);
