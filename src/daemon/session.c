@@ -603,7 +603,7 @@ static int change_sessions(struct sessions *s, const struct restore_ctx *c)
 }
 
 /* dev's row staged now, the batch committed ahead if it outgrew the redo
- * log (change_session()). */
+ * log (change_session(), switch_to()). */
 static int stage_ahead(struct sessions *s, struct lb_device *dev)
 {
 	int rc = sessions_stage(s, dev);
@@ -897,8 +897,10 @@ static int switch_to(struct sessions *s, struct lb_device *dev, const struct pen
 		devices_clear_confirmed(dev);
 	/* The new row first, then the pending row's deletion: a batch
 	 * committed in parts (store.h, LB_ERR_FULL) never holds the deletion
-	 * without the row. A row not staged now is staged with the commit. */
-	if (sessions_stage(s, dev) != LB_OK)
+	 * without the row. A redo log too full for the row (but maybe not for
+	 * the deletion, a smaller record) is committed ahead first. A row not
+	 * staged now is staged with the commit. */
+	if (stage_ahead(s, dev) != LB_OK)
 		(void)sessions_touch(s, dev);
 	rc = store_delete_pending(s->store, dev->dev_eui);
 	if (rc != LB_OK)

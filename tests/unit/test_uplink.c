@@ -1348,6 +1348,60 @@ START_TEST(test_promotion_row_before_pending_deletion)
 }
 END_TEST
 
+/* The same when the promotion finds the redo log too full for the new
+ * session row (LB_ERR_FULL) but not for the pending row's deletion, a
+ * smaller record: the row cannot wait for the commit behind the deletion.
+ * The batch is filled with gateway ledgers (1 MiB blobs) up to 24 bytes
+ * short of STORE_LOG_MAX: room for the deletion's record (16), not for the
+ * row's. */
+START_TEST(test_promotion_row_before_pending_deletion_log_full)
+{
+	static uint8_t blob[STORE_LEDGER_MAX];
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+
+	join_with_nonce(&app_key, 1);
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	struct test_session second = pending_of(OTAA_EUI);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+
+	/* A ledger record: 8 bytes, its header, the blob (8-aligned). */
+	size_t before = w.store.log_len, room = 24;
+	ck_assert_int_eq(store_ledger_put(&w.store, 0xfeed0000u, STORE_LEDGER_DUTY_CYCLE, blob,
+					  sizeof(blob)), LB_OK);
+	size_t head = w.store.log_len - before - sizeof(blob);
+	for (uint64_t owner = 0xfeed0001u;; owner++) {
+		size_t left = STORE_LOG_MAX - w.store.log_len - room;
+		if (left == 0)
+			break;
+		ck_assert_uint_gt(left, head);
+		size_t len = left - head < sizeof(blob) ? left - head : sizeof(blob);
+		ck_assert_uint_eq(len % 8, 0);
+		ck_assert_int_eq(store_ledger_put(&w.store, owner, STORE_LEDGER_DUTY_CYCLE, blob,
+						  len), LB_OK);
+	}
+	ck_assert_uint_eq(STORE_LOG_MAX - w.store.log_len, room);
+
+	uplink_in(&second, 0);   /* the promotion */
+	ck_assert_uint_eq(dev->dev_addr, second.addr);
+	ck_assert_int_eq(store_commit_ahead(&w.store), LB_OK);
+
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT dev_addr FROM session WHERE dev_eui = %lld",
+		 (long long)OTAA_EUI);
+	int64_t stored_addr = rawdb_int(w.dir, sql);
+	int64_t pending_rows = rawdb_int(w.dir, "SELECT count(*) FROM pending_session");
+	ck_assert_msg(pending_rows == 1 || stored_addr == (int64_t)second.addr,
+		      "the committed part holds the pending row's deletion without the new "
+		      "session row (session row's DevAddr %08llx, the new one %08x)",
+		      (unsigned long long)stored_addr, second.addr);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, sql), (int64_t)second.addr);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 0);
+}
+END_TEST
+
 /* A SIGHUP as bridge_reload() takes it: the ABP device and, if `door` is
  * not NULL, the join test's device as *door configures it; the devices
  * taken in afresh get their stored state back. Returns OTAA_EUI's device
@@ -3099,6 +3153,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_rejoin_pending_session);
 	tcase_add_test(tc, test_pending_session_restored);
 	tcase_add_test(tc, test_promotion_row_before_pending_deletion);
+	tcase_add_test(tc, test_promotion_row_before_pending_deletion_log_full);
 	tcase_add_test(tc, test_join_outcome_wiped);
 	tcase_add_test(tc, test_pending_current_heard);
 	tcase_add_test(tc, test_pending_current_repeated);
