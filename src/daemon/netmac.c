@@ -14,6 +14,7 @@
 #include "io/loop.h"
 #include "lorawan/maccmd.h"
 #include "mac/adr.h"
+#include "mac/join.h"
 
 #define TAG "netmac"
 /* In a stored row's rx_done (store_mac.h), beside macstate_rx_done_to_row()'s
@@ -578,7 +579,9 @@ static void on_new_channel(struct lb_device *dev, size_t k, const struct maccmd_
  * ChannelMaskACK alone when it applied the mask, as Semtech's stack does
  * and ChirpStack accepts: the mask is taken, the DR, TX power and NbTrans
  * kept. What the block asked is recorded when it is sent (ask_mask_only):
- * the answering uplink's ADR bit may differ. */
+ * the answering uplink's ADR bit may differ. A block of DataRate and
+ * TXPower 0xF (ask_keep, a 1.0.4 device) accepted whole changed neither
+ * (§5.3.1): the mask and NbTrans are taken, the DR and TX power stay. */
 static void on_link_adr(struct netmac *m, struct lb_device *dev, bool ok, bool mask_ok)
 {
 	struct macstate *s = dev->rt.mac;
@@ -596,8 +599,12 @@ static void on_link_adr(struct netmac *m, struct lb_device *dev, bool ok, bool m
 	ok = ok || (mask_ok && !s->ask_known && !(dev->adr && s->adr_bit));
 	if (!ok) {
 		m->stats.refused[MACSTATE_LINK_ADR]++;
-		LB_LOG_RL(LOG_LVL_INFO, TAG, "device %s: LinkADRReq DR%u power %u refused",
-			  dev->name, s->ask_dr, s->ask_tx_power);
+		if (s->ask_keep)
+			LB_LOG_RL(LOG_LVL_INFO, TAG, "device %s: LinkADRReq (channel mask; DR "
+				  "and power kept) refused", dev->name);
+		else
+			LB_LOG_RL(LOG_LVL_INFO, TAG, "device %s: LinkADRReq DR%u power %u "
+				  "refused", dev->name, s->ask_dr, s->ask_tx_power);
 		unanswered(m, dev, MACSTATE_LINK_ADR);
 		return;
 	}
@@ -610,8 +617,10 @@ static void on_link_adr(struct netmac *m, struct lb_device *dev, bool ok, bool m
 		answered(m, dev, MACSTATE_LINK_ADR);
 		return;
 	}
-	s->dr = s->ask_dr;
-	s->tx_power = s->ask_tx_power;
+	if (!s->ask_keep) {
+		s->dr = s->ask_dr;
+		s->tx_power = s->ask_tx_power;
+	}
 	s->nb_trans = s->ask_nb_trans;
 	memcpy(s->ch_mask, s->ask_mask, sizeof(s->ch_mask));
 	s->ch_mask_set = true;
@@ -786,9 +795,13 @@ static uint8_t extra_channels(const struct netmac *m, const struct lb_device *de
  * sub-band mask alone. A device accepts channel-mask control with ADR off
  * (TS001-1.0.4 §4.3.1.1) but no other DR or TX power then, so the block
  * carries those the device uses now (its last uplink's DR, the TX power
- * and NbTrans it confirmed), as ChirpStack does; its answer is handled as
- * ADR's (on_link_adr(): a refusal counts as unanswered, then back-off).
- * Elsewhere the plan's mask is what the device enables by itself. */
+ * and NbTrans it confirmed), as ChirpStack does; to a device configured as
+ * LoRaWAN 1.0.4 it carries DataRate and TXPower 0xF instead, "keep the
+ * current value" (TS001-1.0.4 §5.3.1; RFU to earlier devices), so a DR or
+ * TX power the bridge does not know exactly is never asked. Its answer is
+ * handled as ADR's (on_link_adr(): a refusal counts as unanswered, then
+ * back-off). Elsewhere the plan's mask is what the device enables by
+ * itself. */
 static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, uint8_t *out,
 			  size_t cap)
 {
@@ -818,14 +831,17 @@ static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, 
 	if (same_mask && (!adr || (a.dr == in.dr && a.tx_power == s->tx_power &&
 				   a.nb_trans == s->nb_trans)))
 		return 0;
-	if (macstate_link_adr_req(m->c.region, a.dr, a.tx_power, a.nb_trans, mask, out, cap,
-				  &len) != LB_OK)
+	bool keep = !adr && dev->lorawan_version >= JOIN_V1_0_4;
+	if (macstate_link_adr_req(m->c.region, keep ? MACSTATE_LINK_ADR_KEEP : a.dr,
+				  keep ? MACSTATE_LINK_ADR_KEEP : a.tx_power, a.nb_trans, mask, out,
+				  cap, &len) != LB_OK)
 		return 0;
 	s->ask_dr = a.dr;
 	s->ask_tx_power = a.tx_power;
 	s->ask_nb_trans = a.nb_trans;
 	s->ask_known = true;
 	s->ask_mask_only = !adr;
+	s->ask_keep = keep;
 	memcpy(s->ask_mask, mask, sizeof(mask));
 	return len;
 }

@@ -14,7 +14,9 @@
  *   ADR_HISTORY uplinks. A LinkADRReq block carries the region plan's
  *   channel mask (mac/macstate.h); in US915/AU915 a device with ADR off
  *   gets the mask alone, with the DR and TX power it uses now (channel
- *   mask control is accepted with ADR off, §4.3.1.1), also an OTAA device
+ *   mask control is accepted with ADR off, §4.3.1.1; a device of
+ *   lorawan_version 1.0.4: DataRate and TXPower 0xF, "keep the current
+ *   value", §5.3.1, and its answer changes neither), also an OTAA device
  *   whose join-accept carried the mask (CFList type 1, otaa.c): only its
  *   LinkADRAns tells that it took the mask (a 1.0.2 device configured as
  *   1.0.3, the default, ignores that CFList). An ADRACKReq makes

@@ -36,6 +36,9 @@ enum macstate_req {
 
 #define MACSTATE_CHMASK_WORDS REGION_CHMASK_WORDS  /* 16-bit words, 80 channels */
 #define MACSTATE_MAX_NEW_CHANNELS 5                /* EU868 channels 3..7, AS923 2..6 */
+/* LinkADRReq DataRate or TXPower 0xF: the device ignores the field and
+ * keeps its current value (TS001-1.0.4 §5.3.1; RFU before 1.0.4). */
+#define MACSTATE_LINK_ADR_KEEP 15
 
 /* Times are Unix seconds in 32 bits, unsigned (they run to 2106): a
  * state is kept for every device heard, so its fields are narrowed to
@@ -89,6 +92,10 @@ struct macstate {
 	bool ask_mask_only : 1;      /* the LinkADRReq in flight was the channel mask
 				      * alone, for a device with ADR off (DR, TX
 				      * power and NbTrans its current ones) */
+	bool ask_keep : 1;           /* and carried DataRate and TXPower
+				      * MACSTATE_LINK_ADR_KEEP (a 1.0.4 device):
+				      * ask_dr and ask_tx_power are what the bridge
+				      * knew, not what the device confirms */
 	struct adr_history hist;     /* in memory only */
 };
 
@@ -143,8 +150,8 @@ int macstate_plan_mask(const struct region *r, int sub_band, uint8_t extra_chann
  * regions: ChMaskCntl 7 (every 125 kHz channel off, ChMask = channels
  * 64..71) then ChMaskCntl b for each 16-channel block b that has channels
  * on (RP002-1.0.4 "US902-928 LinkAdrReq command"); others: one command,
- * ChMaskCntl 0. Errors: LB_ERR_INVAL (NULL), LB_ERR_TOO_LARGE (cap), the
- * codec's LB_ERR_RANGE.
+ * ChMaskCntl 0. dr and tx_power may be MACSTATE_LINK_ADR_KEEP. Errors:
+ * LB_ERR_INVAL (NULL), LB_ERR_TOO_LARGE (cap), the codec's LB_ERR_RANGE.
  */
 int macstate_link_adr_req(const struct region *r, uint8_t dr, uint8_t tx_power,
 			  uint8_t nb_trans, const uint16_t mask[MACSTATE_CHMASK_WORDS],

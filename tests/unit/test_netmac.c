@@ -33,6 +33,7 @@
 #include "events/event_json.h"
 #include "io/loop.h"
 #include "lorawan/maccmd.h"
+#include "mac/join.h"
 #include "store/store.h"
 #include "tables/devices.h"
 #include "rawdb.h"
@@ -1529,6 +1530,66 @@ START_TEST(us915_mask_only_answered_with_adr_on)
 }
 END_TEST
 
+/* A device configured as LoRaWAN 1.0.4 with ADR off gets the US915
+ * sub-band mask with DataRate and TXPower 0xF, "keep the current value"
+ * (TS001-1.0.4 §5.3.1), not the DR and TX power the bridge last knew; its
+ * answer (all three bits) takes the mask and leaves the DR and TX power as
+ * they were (never 15). A 1.0.3 device gets today's block
+ * (us915_chmask_without_adr); a 1.0.4 device with ADR on gets ADR's values. */
+START_TEST(us915_chmask_keep_1_0_4)
+{
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+	static const uint8_t ok2[] = {CID_LINK_ADR, LINK_ADR_ALL_OK, CID_LINK_ADR, LINK_ADR_ALL_OK};
+
+	open_region("US915", NULL);
+	dev()->lorawan_version = JOIN_V1_0_4;
+	dev()->rt.last_dr = 1;
+	uplink_at(false, false, 9, 903900000, 10.0f, NULL, 0);   /* ch 8, DR1, ADR bit clear */
+	dev()->rt.mac->dr = 2;                                    /* what it confirmed before */
+	dev()->rt.mac->tx_power = 3;
+	size_t len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds, BIT(MACSTATE_LINK_ADR));
+	ck_assert_uint_eq(len, 10);
+	/* DataRate 0xF, TXPower 0xF; ChMaskCntl 7 (65 on), then block 0 (8..15). */
+	ck_assert_mem_eq(out, "\x03\xff\x02\x00\x71" "\x03\xff\x00\xff\x01", 10);
+	netmac_sent(&w.mac, dev(), kinds);
+	uplink_at(false, false, 9, 903900000, 10.0f, ok2, sizeof(ok2));
+	ck_assert(dev()->rt.mac->ch_mask_set);
+	ck_assert_uint_eq(dev()->rt.mac->dr, 2);
+	ck_assert_uint_eq(dev()->rt.mac->tx_power, 3);
+	ck_assert_uint_eq(dev()->rt.mac->nb_trans, 1);
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_LINK_ADR], 1);
+	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 0);
+	/* Stored as it is: the row holds DR2 and power 3. */
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	struct store_mac row;
+	ck_assert_int_eq(store_mac_get(&w.store, DEV_EUI, &row), LB_OK);
+	ck_assert_uint_eq(row.dr, 2);
+	ck_assert_uint_eq(row.tx_power, 3);
+
+	/* Refused (ChannelMaskACK clear): counted, nothing taken. */
+	static const uint8_t no[] = {CID_LINK_ADR, 0x06, CID_LINK_ADR, 0x06};
+	open_region("US915", NULL);
+	dev()->lorawan_version = JOIN_V1_0_4;
+	uplink_at(false, false, 10, 903900000, 10.0f, NULL, 0);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_LINK_ADR));
+	uplink_at(false, false, 10, 903900000, 10.0f, no, sizeof(no));
+	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_LINK_ADR], 1);
+	ck_assert(!dev()->rt.mac->ch_mask_set);
+	ck_assert_uint_eq(dev()->rt.mac->dr, 0);
+	ck_assert_uint_eq(dev()->rt.mac->tx_power, 0);
+
+	/* ADR on (DR0, margin 0): ADR's DR and TX power, not 0xF. */
+	open_region("US915", NULL);
+	dev()->lorawan_version = JOIN_V1_0_4;
+	uplink_at(true, false, 10, 903900000, -5.0f, NULL, 0);
+	len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(len, 10);
+	ck_assert_mem_eq(out, "\x03\x00\x02\x00\x71" "\x03\x00\x00\xff\x01", 10);
+}
+END_TEST
+
 /* An AS923 device of the new numbering refuses channel 2 and confirms
  * 3..6: kept across a restart (not taken for the old numbering). */
 START_TEST(as923_partial_channels_kept)
@@ -1693,6 +1754,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, us915_chmask_without_adr_refused);
 	tcase_add_test(tc, us915_chmask_without_adr_mask_ack_only);
 	tcase_add_test(tc, us915_mask_only_answered_with_adr_on);
+	tcase_add_test(tc, us915_chmask_keep_1_0_4);
 	tcase_add_test(tc, as923_partial_channels_kept);
 	tcase_add_test(tc, otaa_rx2_frequency_pushed);
 	tcase_add_test(tc, us915_join_mask_confirmed_by_link_adr);
