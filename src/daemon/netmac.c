@@ -480,6 +480,22 @@ static void on_dev_status(struct netmac *m, struct lb_device *dev,
 	status_event(m, dev, a, rx, dedup_id);
 }
 
+/* A positive RXParamSetupAns / RXTimingSetupAns of kind k after the tries
+ * ran out, during the back-off: the device applied the last request (it
+ * repeats the answer in every uplink until it receives a downlink, §5.4,
+ * §5.7, and the downlinks since the last answer carried that request: one
+ * of other values waits, other_answer_may_come()); its windows moved to
+ * what that request asked (track.asked), so the bridge's must too, whatever
+ * it confirmed before. Not when what it asked is unknown (asked 0: a
+ * request of before schema v10). A repeat of an answer already taken is
+ * not one: answered() ended the back-off. */
+static bool late_answer(const struct macstate *s, enum macstate_req k, bool ok)
+{
+	const struct macstate_track *t = &s->track[k];
+
+	return t->tries == 0 && ok && t->asked != 0 && backed_off(s, k, wall_s());
+}
+
 /* RXParamSetupAns, all three bits: the device now uses what its request
  * asked (TS001-1.0.4 §5.4), which is what is recorded, whatever the
  * settings say now (rx_param_needed() then asks again if they differ). */
@@ -492,14 +508,9 @@ static void on_rx_param(struct netmac *m, struct lb_device *dev,
 
 	bool ok = a->rx1_dr_offset_ack && a->rx2_data_rate_ack && a->channel_ack;
 
-	/* Repeated (sticky) or not asked: already handled. But a positive
-	 * answer that comes after the tries ran out, during the back-off, is
-	 * the device applying the last request (it repeats the answer in every
-	 * uplink until a downlink, §5.4): its windows moved to what that
-	 * request asked, so the bridge's must too. */
-	if (t->tries == 0 &&
-	    !(ok && backed_off(s, MACSTATE_RX_PARAM, wall_s()) &&
-	      !(s->rx_done & MACSTATE_RX_PARAM_DONE) && asked))
+	/* Repeated (sticky) or not asked: already handled; but a late
+	 * answer is taken (late_answer()). */
+	if (t->tries == 0 && !(late_answer(s, MACSTATE_RX_PARAM, ok) && asked))
 		return;
 	if (!ok) {
 		m->stats.refused[MACSTATE_RX_PARAM]++;
@@ -523,12 +534,13 @@ static void on_rx_param(struct netmac *m, struct lb_device *dev,
 /* RXTimingSetupAns: the device uses the delay its request asked
  * (TS001-1.0.4 §5.7), sent in this run or before a restart (the store
  * keeps it), whatever the settings say now (rx_timing_needed() then asks
- * again if they differ). Repeated (tries 0): already handled. */
+ * again if they differ). Repeated (tries 0): already handled, but a late
+ * answer is taken (late_answer(), as RXParamSetupAns). */
 static void on_rx_timing(struct netmac *m, struct lb_device *dev)
 {
 	const struct macstate_track *t = &dev->rt.mac->track[MACSTATE_RX_TIMING];
 
-	if (t->tries == 0)
+	if (t->tries == 0 && !late_answer(dev->rt.mac, MACSTATE_RX_TIMING, true))
 		return;
 	if (t->asked == 0) {
 		/* Asked before the store kept what: nothing is taken; the

@@ -51,7 +51,10 @@
  * - Each kind of request is tried at most adr.max_unanswered times without
  *   a (positive) answer, then not before adr.backoff_h hours: one log line
  *   and one `log` event when the back-off starts. A request counts as tried
- *   once the downlink that carries it is handed to a gateway.
+ *   once the downlink that carries it is handed to a gateway. A positive
+ *   RXParamSetupAns / RXTimingSetupAns that comes during the back-off is
+ *   taken for the last request (the device applied it; its answers were
+ *   lost) when what that request asked is known.
  *
  * Durable: each device's state (store/store_mac.h) is staged with the group
  * commit when it changes (like sessions.h); the link history is not kept,

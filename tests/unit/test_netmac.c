@@ -683,6 +683,85 @@ START_TEST(rx_param_late_answer_in_backoff)
 }
 END_TEST
 
+/* RXTimingSetupReq as RXParamSetupReq (rx_param_late_answer_in_backoff):
+ * the device applies it, but its answers are lost until the tries ran
+ * out and the bridge backs off. The answer that finally comes (repeated in
+ * every uplink until a downlink, TS001-1.0.4 §5.7) answers what was asked:
+ * the bridge's windows move to 3 s; the answer once repeated changes
+ * nothing more. (Before, it was ignored: the downlinks of the back-off
+ * went in the 1 s windows the device no longer used.) */
+START_TEST(rx_timing_late_answer_in_backoff)
+{
+	const uint8_t ans[] = {CID_RX_TIMING};
+
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx_delay_s = 3;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	for (int i = 0; i < 3; i++) {
+		uplink(NULL, 0, 5.0f);
+		ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	}
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(w.mac.stats.backoffs, 1);
+	ck_assert_uint_eq(request_and_send(), 0);
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 3);
+	ck_assert_uint_ne(dev()->rt.mac->rx_done & MACSTATE_RX_TIMING_DONE, 0);
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_RX_TIMING], 1);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].backoff_until, 0);
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));     /* repeated: already taken */
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_RX_TIMING], 1);
+	ck_assert_uint_eq(request_and_send(), 0);      /* nothing left to ask */
+}
+END_TEST
+
+/* The late answer in the back-off is taken even when the device confirmed
+ * other values before (the settings changed since): the back-off's tries
+ * all carried the last request, so the answer is to it. (Before, an
+ * RXParamSetupAns was then ignored, and RX2 stayed on the old frequency
+ * the device no longer listened on.) Likewise RXTimingSetupAns. */
+START_TEST(rx_late_answer_in_backoff_after_earlier_confirmation)
+{
+	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK, CID_RX_TIMING};
+
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx2_freq = 869000000;
+	o.rx_delay_s = 3;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM) | BIT(MACSTATE_RX_TIMING));
+	uplink(ans, sizeof(ans), 5.0f);
+	ck_assert_uint_eq(dev()->rt.rx2_freq, 869000000);
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 3);
+	ck_assert_uint_eq(request_and_send(), 0);      /* stops the repeats */
+	uplink(NULL, 0, 5.0f);
+	/* New settings (a restart in the daemon), asked three times, the
+	 * answers lost. */
+	w.mac.o.rx2_freq = 869200000;
+	w.mac.o.rx_delay_s = 5;
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(request_and_send(),
+				  BIT(MACSTATE_RX_PARAM) | BIT(MACSTATE_RX_TIMING));
+		uplink(NULL, 0, 5.0f);
+	}
+	ck_assert_uint_eq(w.mac.stats.backoffs, 2);
+	ck_assert_uint_eq(request_and_send(), 0);
+	uplink(ans, sizeof(ans), 5.0f);
+	ck_assert_uint_eq(dev()->rt.rx2_freq, 869200000);
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 5);
+	struct downlink_plan_in in;
+	memset(&in, 0, sizeof(in));
+	netmac_windows(&w.mac, dev(), &in);
+	ck_assert_uint_eq(in.rx2_freq_hz, 869200000);
+}
+END_TEST
+
 /* The settings change between the RXParamSetupReq and its answer (in the
  * daemon only a restart changes them; here the test changes them in
  * place): the answer confirms what its request asked (TS001-1.0.4 §5.4),
@@ -1729,6 +1808,8 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, rx_param_setup_sticky_answers);
 	tcase_add_test(tc, rx_param_setup_refused_is_retried);
 	tcase_add_test(tc, rx_param_late_answer_in_backoff);
+	tcase_add_test(tc, rx_timing_late_answer_in_backoff);
+	tcase_add_test(tc, rx_late_answer_in_backoff_after_earlier_confirmation);
 	tcase_add_test(tc, rx_param_answer_confirms_what_was_asked);
 	tcase_add_test(tc, review_rx_asked_table_full);
 	tcase_add_test(tc, rx_timing_answer_after_restart_confirms_what_was_asked);
