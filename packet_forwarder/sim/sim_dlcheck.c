@@ -98,6 +98,7 @@ int sim_dlcheck_init(struct sim_dlcheck *c, const struct sim_opts *o, struct sim
 	int rc = join_version_parse(o->lorawan_version, &c->version);
 	if (rc != LB_OK)
 		return rc;
+	c->mac.keep_rfu = c->version < JOIN_V1_0_4;
 	c->addr_cap = pow2_above(devs->n);
 	c->wait_cap = devs->n;
 	c->addr_slot = calloc(c->addr_cap, sizeof(*c->addr_slot));
@@ -534,6 +535,7 @@ static void on_mac(struct dl_ctx *x, struct sim_device *d, const struct sim_dl_f
 	c->st->mac_link_adr_applied += now->link_adr_applied - before.link_adr_applied;
 	c->st->mac_link_adr_refused += now->link_adr_refused - before.link_adr_refused;
 	c->st->mac_link_adr_ignored += now->link_adr_ignored - before.link_adr_ignored;
+	c->st->mac_link_adr_keep += now->link_adr_keep - before.link_adr_keep;
 	c->st->mac_dev_status += now->dev_status - before.dev_status;
 	c->st->mac_rx_param += now->rx_param - before.rx_param;
 	c->st->mac_rx_timing += now->rx_timing - before.rx_timing;

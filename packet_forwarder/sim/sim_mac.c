@@ -329,10 +329,12 @@ static void link_adr_block(struct sim_mac_dev *m, const struct sim_mac_conf *c,
 	for (size_t i = 0; i < n; i++)
 		mask_ok = apply_mask(m, r, &cmds[i].u.link_adr_req, mask) && mask_ok;
 	mask_ok = mask_ok && any_channel(mask);
-	uint8_t dr = last->data_rate == SIM_MAC_KEEP ? m->dr : last->data_rate;
+	bool keep_dr = last->data_rate == SIM_MAC_KEEP && !c->keep_rfu;
+	bool keep_pw = last->tx_power == SIM_MAC_KEEP && !c->keep_rfu;
+	uint8_t dr = keep_dr ? m->dr : last->data_rate;
 	const struct region_dr *info = region_dr_info(r, dr);
 	bool dr_ok = info && info->uplink && (!mask_ok || dr_on_some_channel(r, info, mask));
-	uint8_t pw = last->tx_power == SIM_MAC_KEEP ? m->tx_power : last->tx_power;
+	uint8_t pw = keep_pw ? m->tx_power : last->tx_power;
 	bool pw_ok = pw <= adr_max_tx_power(r);
 
 	if (mask_ok && dr_ok && pw_ok) {
@@ -341,6 +343,7 @@ static void link_adr_block(struct sim_mac_dev *m, const struct sim_mac_conf *c,
 		m->tx_power = pw;
 		m->nb_trans = last->nb_trans ? last->nb_trans : 1;
 		m->n.link_adr_applied++;
+		m->n.link_adr_keep += keep_dr && keep_pw;
 	} else {
 		m->n.link_adr_refused++;
 	}

@@ -10,10 +10,13 @@
  *
  *   LinkADRReq (§5.3)     a block of contiguous LinkADRReq commands: the
  *                         channel masks applied in order, DR, TXPower and
- *                         NbTrans from the last (15 = keep, 1.0.4); all or
- *                         nothing: a DR that is no uplink DR of the region,
- *                         a TXPower beyond its table or a mask that enables
- *                         no defined channel refuses the whole block. One
+ *                         NbTrans from the last (15 = keep, §5.3.1; to a
+ *                         device of 1.0.3 or earlier, --lorawan-version, 15
+ *                         is RFU like any DR or TXPower its region does not
+ *                         define: refused); all or nothing: a DR that is
+ *                         no uplink DR of the region, a TXPower beyond its
+ *                         table or a mask that enables no defined channel
+ *                         refuses the whole block. One
  *                         LinkADRAns per LinkADRReq (1.0.4), each with the
  *                         block's three status bits. --ignore-adr: neither
  *                         applied nor answered.
@@ -72,11 +75,14 @@ struct sim_mac_conf {
 	const struct region *region;
 	bool adr;                      /* --adr: the ADR bit in every uplink */
 	bool ignore_adr;               /* --ignore-adr: LinkADRReq is dropped */
+	bool keep_rfu;                 /* --lorawan-version 1.0.3 or earlier: LinkADRReq
+					* DataRate / TXPower 15 mean no "keep" */
 	uint8_t battery;               /* --battery */
 };
 
 struct sim_mac_counters {
 	uint32_t link_adr_applied, link_adr_refused, link_adr_ignored;
+	uint32_t link_adr_keep;        /* of applied, DataRate and TXPower 15 (keep) */
 	uint32_t dev_status, rx_param, rx_timing, new_channel;
 };
 

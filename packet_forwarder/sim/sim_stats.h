@@ -62,6 +62,8 @@ struct sim_stats {
 	uint64_t unheard_uplinks;       /* data uplinks on a channel no gateway listens to */
 	uint64_t unheard_joins;         /* join-requests likewise */
 	uint64_t joins_cflist;          /* of joins_ok, join-accepts with a CFList */
+	/* appended: LoRaWAN 1.0.4 LinkADRReq */
+	uint64_t mac_link_adr_keep;     /* of applied, DataRate and TXPower 15 (keep) */
 };
 
 /* "sim: sent_uplinks=... push_data=... ..." and a newline. */

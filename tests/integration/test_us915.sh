@@ -21,6 +21,11 @@
 #  3. US915, ABP: no join-accept; the mask comes by LinkADRReq, as in 2.
 #  4. AU915, OTAA, 1.0.3: joins and uplinks arrive, CFList type 1, RX1 on
 #     923.3 + 0.6 n MHz (§2.8.7).
+#  5. US915, OTAA, LoRaWAN 1.0.4: the mask-only LinkADRReq carries DataRate
+#     and TXPower 15, "keep the current value" (TS001-1.0.4 §5.3.1); the
+#     devices apply it as such (mac_link_adr_keep), the stored DR and TX
+#     power are not 15. The simulated devices of 1.0.3 and earlier (1-4)
+#     refuse a 15 (RFU to them): none is sent to them.
 # The simulator checks every PULL_RESP by RP002's own tables
 # (--strict-downlinks), the script once more against the numbers here.
 . "$(dirname "$0")/lib.sh"
@@ -228,4 +233,23 @@ bad=$(check_windows "$P" AU915)
 [ -z "$bad" ] || fail "4: downlinks off RX1/RX2: $bad"
 ids=$(events up "$m" | jq -r .regionConfigId | sort -u)
 note "4: regionConfigId $ids"
+
+# ---- 5. US915, OTAA 1.0.4: the mask-only LinkADRReq keeps DR and TX power -------
+UP_SB2="903.9000 904.1000 904.3000 904.5000 904.7000 904.9000 905.1000 905.3000 904.6000"
+run "5: US915, OTAA 1.0.4: mask-only LinkADRReq with DataRate/TXPower 15" 75 US915 \
+	"--otaa --lorawan-version 1.0.4" 30
+finish 5 75
+P=$T/print-75.txt
+[ "$(field joins_ok "$T/sim-75.err")" -eq $N_DEV ] || fail "5: joins_ok != $N_DEV"
+[ "$(field mac_link_adr_applied "$T/sim-75.err")" -eq $N_DEV ] || fail "5: LinkADRReq applied $(field mac_link_adr_applied "$T/sim-75.err") times"
+[ "$(field mac_link_adr_keep "$T/sim-75.err")" -eq $N_DEV ] || fail "5: LinkADRReq with keep applied $(field mac_link_adr_keep "$T/sim-75.err") times"
+[ "$(grep -c "^mac .* tx_power=0 .*ch_mask=$MASK_SB2 " "$P")" -eq $N_DEV ] || fail "5: masks: $(grep '^mac' "$P")"
+bad=$(off_sub_band "$P")
+[ -z "$bad" ] || fail "5: uplinks heard off sub-band 2: $bad"
+if command -v sqlite3 > /dev/null; then
+	st=$(sqlite3 -readonly "$T/state/lorabridge.db" \
+		"select hex(ch_mask) || ' ' || unanswered || ' ' || (dr < 15) || ' ' || tx_power from mac_state" | sort -u)
+	[ "$st" = "00FF0000000000000200 0 1 0" ] || fail "5: stored MAC state: $st"
+fi
+note "5: $(field mac_link_adr_keep "$T/sim-75.err") LinkADRReq blocks with DataRate/TXPower 15 applied"
 note "ok"

@@ -153,6 +153,42 @@ START_TEST(link_adr_block_one_answer_each)
 }
 END_TEST
 
+/* DataRate and TXPower 15 keep the device's own (TS001-1.0.4 §5.3.1),
+ * counted as link_adr_keep; to a device of 1.0.3 or earlier (keep_rfu) 15
+ * is RFU: the block is refused (DataRateACK and PowerACK clear), nothing
+ * changes. */
+START_TEST(link_adr_keep_only_from_1_0_4)
+{
+	struct dev d;
+	uint8_t buf[64];
+	struct maccmd a[8];
+
+	dev_init(&d, 9);                                 /* DR3 */
+	d.m.tx_power = 2;
+	size_t len = link_adr(buf, 0, SIM_MAC_KEEP, SIM_MAC_KEEP, 0x0003, 0);
+	sim_mac_on_downlink(&d.m, &d.c, &d.rx, buf, len, 9);
+	ck_assert_uint_eq(d.m.dr, 3);
+	ck_assert_uint_eq(d.m.tx_power, 2);
+	ck_assert_uint_eq(d.m.ch_mask[0], 0x0003);
+	ck_assert_uint_eq(d.m.n.link_adr_applied, 1);
+	ck_assert_uint_eq(d.m.n.link_adr_keep, 1);
+	ck_assert_uint_eq(answers(&d, a, 8), 1);
+	ck_assert(a[0].u.link_adr_ans.data_rate_ack && a[0].u.link_adr_ans.power_ack);
+
+	dev_init(&d, 9);
+	d.c.keep_rfu = true;
+	len = link_adr(buf, 0, SIM_MAC_KEEP, SIM_MAC_KEEP, 0x0003, 0);
+	sim_mac_on_downlink(&d.m, &d.c, &d.rx, buf, len, 9);
+	ck_assert_uint_eq(d.m.dr, 3);
+	ck_assert_uint_eq(d.m.ch_mask[0], 0x0007);
+	ck_assert_uint_eq(d.m.n.link_adr_refused, 1);
+	ck_assert_uint_eq(d.m.n.link_adr_keep, 0);
+	ck_assert_uint_eq(answers(&d, a, 8), 1);
+	ck_assert(!a[0].u.link_adr_ans.data_rate_ack && !a[0].u.link_adr_ans.power_ack);
+	ck_assert(a[0].u.link_adr_ans.channel_mask_ack);
+}
+END_TEST
+
 START_TEST(ignore_adr_drops_link_adr)
 {
 	struct dev d;
@@ -512,6 +548,7 @@ static Suite *sim_mac_suite(void)
 	tcase_add_test(tc, link_adr_applied_and_answered);
 	tcase_add_test(tc, link_adr_refused_changes_nothing);
 	tcase_add_test(tc, link_adr_block_one_answer_each);
+	tcase_add_test(tc, link_adr_keep_only_from_1_0_4);
 	tcase_add_test(tc, ignore_adr_drops_link_adr);
 	tcase_add_test(tc, dev_status_battery_and_margin);
 	tcase_add_test(tc, rx_param_sticky_until_a_downlink);
