@@ -551,7 +551,8 @@ const struct csd_field config__device_fields[] = {
 	{.name = "lorawan_version", .type = CSD_CHOICE, .offset = DEV_OFF(lorawan_version, int),
 	 .def_str = "1.0.3", .choices = lw_versions,
 	 .help = "LoRaWAN version of the device; a 1.0.4 device's join DevNonce must be greater "
-		 "than its last one, older versions only need an unused one."},
+		 "than its last one, older versions only need an unused one; a 1.0.4 device with "
+		 "ADR off gets the US915/AU915 channel mask with DR and TX power 15 (keep)."},
 	{.name = "dev_addr", .type = CSD_ADDR, .offset = DEV_OFF(dev_addr, uint32_t),
 	 .flags = CSD_F_ABP,
 	 .help = "ABP device address, 8 hex digits (may be shared by several devices)."},
