@@ -936,7 +936,9 @@ static bool rx_timing_needed(const struct netmac *m, const struct lb_device *dev
 }
 
 /* A request of kind k that asks `asked` must wait: the device may still
- * answer the last request of this kind, which asked other values: it went
+ * answer the last request of this kind, which asked other values or values
+ * not known (track.asked 0: a row written before schema v10, whose asked
+ * columns the migration left NULL, or the table was full): it went
  * out since the device's last uplink (or before a restart, and no uplink
  * came since), or that uplink carried its answer, which the device repeats
  * in every uplink until it receives a downlink (RXParamSetupAns,
@@ -949,10 +951,8 @@ static bool other_answer_may_come(const struct macstate *s, enum macstate_req k,
 {
 	const struct macstate_track *t = &s->track[k];
 
-	/* The last request's values unknown (a row of before schema v10, or
-	 * the table was full): not held back, as before the store kept them
-	 * (the last request most likely asked today's settings). */
-	return (t->outstanding || t->answer_repeats) && t->asked != 0 && t->asked != asked;
+	/* asked is never 0: unknown values count as other ones. */
+	return (t->outstanding || t->answer_repeats) && t->asked != asked;
 }
 
 static size_t put_cmd(const struct maccmd *c, uint8_t *out, size_t cap)

@@ -44,8 +44,9 @@
  *   An answer confirms what its request asked (kept in the store: the
  *   answer may come after a restart with other settings), and the
  *   settings of the moment are asked next if they differ; a request of
- *   other values than the last one is not sent while the device may still
- *   answer the last one (sent since its last uplink, or that uplink
+ *   other values than the last one, or when what the last one asked is not
+ *   known (a row of before schema v10), is not sent while the device may
+ *   still answer the last one (sent since its last uplink, or that uplink
  *   carried the answer, which the device repeats until it receives a
  *   downlink): its answer could not be told from the old one.
  * - Each kind of request is tried at most adr.max_unanswered times without

@@ -993,31 +993,53 @@ START_TEST(rx_timing_repeated_answer_after_restart_holds_new_request)
 }
 END_TEST
 
-/* A row of before schema v10 (nothing asked known, no tries): a repeated
- * answer holds nothing back, as before (the request most likely asked
- * today's settings, which the next answer then confirms). */
-START_TEST(rx_timing_unknown_last_request_not_held)
+/* A row written before schema v10 (the migration left what the last
+ * requests asked NULL, and no tries): an answer that comes after the
+ * upgrade answers requests whose values are not known. It is not taken,
+ * and the requests of today's settings wait until an uplink without the
+ * answer shows that the device got a downlink; sent at once, their
+ * downlink lost, the repeated old answer would be taken for them. Here the
+ * settings changed with the upgrade: 3 s and 869.0 MHz asked before, 5 s
+ * and 869.2 MHz now. (Before, the new requests went at once and the
+ * repeated answer confirmed 5 s and 869.2 MHz, which the device did not
+ * use.) */
+START_TEST(rx_unknown_last_request_held)
 {
-	const uint8_t ans[] = {CID_RX_TIMING};
+	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK, CID_RX_TIMING};
+	const unsigned both = BIT(MACSTATE_RX_PARAM) | BIT(MACSTATE_RX_TIMING);
+	const uint8_t done = MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE;
 
 	teardown();
 	struct netmac_opts o = default_opts();
 	o.rx_delay_s = 3;
+	o.rx2_freq = 869000000;
 	world_open_with(&o);
 	dev()->prof->status_interval_h = 0;
 	dev()->adr = false;
 	uplink(NULL, 0, 5.0f);
-	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	ck_assert_uint_eq(request_and_send(), both);
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
 	rawdb_exec(w.dir, "UPDATE mac_state SET rx_timing_unanswered = 0,"
-			  " rx_timing_ask_delay = NULL");
+			  " rx_timing_ask_delay = NULL, rx_param_unanswered = 0,"
+			  " rx_param_ask_offset = NULL, rx_param_ask_dr = NULL,"
+			  " rx_param_ask_freq = NULL");
 	restart();
+	w.mac.o.rx_delay_s = 5;
+	w.mac.o.rx2_freq = 869200000;
 	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].asked, 0);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_PARAM].asked, 0);
 	ck_assert(uplink(ans, sizeof(ans), 5.0f));     /* ignored: no try known */
-	ck_assert_uint_eq(dev()->rt.mac->rx_done & MACSTATE_RX_TIMING_DONE, 0);
-	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & done, 0);
+	ck_assert_uint_eq(request_and_send(), 0);      /* the downlink that stops the repeats */
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));     /* it was lost: repeated */
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & done, 0);
+	ck_assert_uint_eq(request_and_send(), 0);
+	ck_assert(!uplink(NULL, 0, 5.0f));             /* the device got a downlink */
+	ck_assert_uint_eq(request_and_send(), both);
 	ck_assert(uplink(ans, sizeof(ans), 5.0f));
-	ck_assert_uint_eq(dev()->rt.rx_delay_s, 3);
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 5);
+	ck_assert_uint_eq(dev()->rt.rx2_freq, 869200000);
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & done, done);
 }
 END_TEST
 
@@ -1817,7 +1839,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, rx_answers_after_restart_with_settings_unchanged);
 	tcase_add_test(tc, rx_timing_unanswered_across_restart);
 	tcase_add_test(tc, rx_timing_repeated_answer_after_restart_holds_new_request);
-	tcase_add_test(tc, rx_timing_unknown_last_request_not_held);
+	tcase_add_test(tc, rx_unknown_last_request_held);
 	tcase_add_test(tc, otaa_device_gets_no_rx_param);
 	tcase_add_test(tc, rx_timing_setup_pushed_and_confirmed);
 	tcase_add_test(tc, rx_timing_setup_unanswered_backs_off);
