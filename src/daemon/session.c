@@ -900,9 +900,14 @@ static int switch_to(struct sessions *s, struct lb_device *dev, const struct pen
 	 * without the row. A redo log too full for the row (but maybe not for
 	 * the deletion, a smaller record) is committed ahead first. A row not
 	 * staged now is staged with the commit. */
-	if (stage_ahead(s, dev) != LB_OK)
+	bool row_staged = stage_ahead(s, dev) == LB_OK;
+	if (!row_staged)
 		(void)sessions_touch(s, dev);
 	rc = store_delete_pending(s->store, dev->dev_eui);
+	/* A redo log with room for the row and not for the deletion: the part
+	 * committed ahead ends with the row, the deletion follows it. */
+	if (rc == LB_ERR_FULL && row_staged && (rc = store_commit_ahead(s->store)) == LB_OK)
+		rc = store_delete_pending(s->store, dev->dev_eui);
 	if (rc != LB_OK)
 		log_error("session", "device %s: its pending session row not deleted (%s): after a "
 			  "restart that session is read back as pending beside itself, and class C "

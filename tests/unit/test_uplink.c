@@ -1402,6 +1402,57 @@ START_TEST(test_promotion_row_before_pending_deletion_log_full)
 }
 END_TEST
 
+
+/* The promotion finds room in the redo log for the new session row but not
+ * for the pending row's deletion after it: the part committed ahead ends
+ * with the row and the deletion is staged after it, not dropped (else a
+ * restart reads the promoted session back as pending beside itself). The
+ * batch is filled with gateway ledgers up to 8 bytes past the row's record,
+ * measured first: the deletion's record is 16. */
+START_TEST(test_promotion_pending_deletion_log_full)
+{
+	static uint8_t blob[STORE_LEDGER_MAX];
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+
+	join_with_nonce(&app_key, 1);
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	struct test_session second = pending_of(OTAA_EUI);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	size_t before = w.store.log_len;
+	ck_assert_int_eq(sessions_stage(&w.sessions, dev), LB_OK);
+	size_t room = w.store.log_len - before + 8;
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+
+	before = w.store.log_len;
+	ck_assert_int_eq(store_ledger_put(&w.store, 0xfeed0000u, STORE_LEDGER_DUTY_CYCLE, blob,
+					  sizeof(blob)), LB_OK);
+	size_t head = w.store.log_len - before - sizeof(blob);
+	for (uint64_t owner = 0xfeed0001u;; owner++) {
+		size_t left = STORE_LOG_MAX - w.store.log_len - room;
+		if (left == 0)
+			break;
+		ck_assert_uint_gt(left, head);
+		size_t len = left - head < sizeof(blob) ? left - head : sizeof(blob);
+		ck_assert_uint_eq(len % 8, 0);
+		ck_assert_int_eq(store_ledger_put(&w.store, owner, STORE_LEDGER_DUTY_CYCLE, blob,
+						  len), LB_OK);
+	}
+	ck_assert_uint_eq(STORE_LOG_MAX - w.store.log_len, room);
+
+	uplink_in(&second, 0);   /* the promotion */
+	ck_assert_uint_eq(dev->dev_addr, second.addr);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT dev_addr FROM session WHERE dev_eui = %lld",
+		 (long long)OTAA_EUI);
+	ck_assert_int_eq(rawdb_int(w.dir, sql), (int64_t)second.addr);
+	ck_assert_msg(rawdb_int(w.dir, "SELECT count(*) FROM pending_session") == 0,
+		      "the promoted session's pending row was not deleted");
+}
+END_TEST
+
 /* A SIGHUP as bridge_reload() takes it: the ABP device and, if `door` is
  * not NULL, the join test's device as *door configures it; the devices
  * taken in afresh get their stored state back. Returns OTAA_EUI's device
@@ -3155,6 +3206,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_promotion_row_before_pending_deletion);
 	tcase_add_test(tc, test_promotion_row_before_pending_deletion_log_full);
 	tcase_add_test(tc, test_join_outcome_wiped);
+	tcase_add_test(tc, test_promotion_pending_deletion_log_full);
 	tcase_add_test(tc, test_pending_current_heard);
 	tcase_add_test(tc, test_pending_current_repeated);
 	tcase_add_test(tc, test_pending_repeat_after_restart);
