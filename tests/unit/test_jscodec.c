@@ -503,10 +503,10 @@ END_TEST
 
 /* --- the deadline is CPU time -------------------------------------------- */
 
-/* A loop of bytes[0..2] (big-endian) iterations. */
+/* A loop of bytes[0..3] (big-endian) iterations. */
 static const char spin_src[] =
 	"function Decoder(bytes, port) {\n"
-	"  var n = bytes[0] * 65536 + bytes[1] * 256 + bytes[2], x = 0;\n"
+	"  var n = bytes[0] * 16777216 + bytes[1] * 65536 + bytes[2] * 256 + bytes[3], x = 0;\n"
 	"  for (var i = 0; i < n; i++) x = (x + i) % 1000003;\n"
 	"  return { x: x };\n"
 	"}\n";
@@ -522,9 +522,9 @@ static double thread_cpu_ms(void)
  * time returned. */
 static double spin(struct jscodec *c, unsigned n, int want, double *cpu)
 {
-	char hex[8];
+	char hex[12];
 	json_object *data = NULL;
-	snprintf(hex, sizeof(hex), "%06x", n);
+	snprintf(hex, sizeof(hex), "%08x", n);
 	double w0 = now_ms(), c0 = thread_cpu_ms();
 	int got = decode(c, 1, hex, &data, NULL);
 	*cpu = thread_cpu_ms() - c0;
@@ -575,11 +575,11 @@ START_TEST(deadline_is_cpu_time)
 	ck_assert_msg(sched_setaffinity(0, sizeof(one), &one) == 0, "sched_setaffinity failed");
 
 	/* n iterations costing at least 30 ms of CPU (an ASan build, an
-	 * emulated CPU: whatever this machine needs) */
+	 * emulated CPU: whatever this machine needs); 8 n fits the 4 bytes */
 	struct jscodec *c = load(spin_src);
 	unsigned n = 20000;
 	double cpu = 0;
-	for (spin(c, n, LB_OK, &cpu); cpu < 30 && n < 0x200000; spin(c, n, LB_OK, &cpu))
+	for (spin(c, n, LB_OK, &cpu); cpu < 30 && n < 0x10000000; spin(c, n, LB_OK, &cpu))
 		n *= 2;
 	ck_assert_msg(cpu >= 30, "%u iterations cost only %.1f ms of CPU", n, cpu);
 	jscodec_free(c);
