@@ -1210,9 +1210,11 @@ static int64_t run_timers(struct bridge *b)
 	next = loop_earliest(next, heap_tick(b, now));
 	next = loop_earliest(next, intake_tick_bridge(b, now));
 	next = loop_earliest(next, hass_tick_bridge(b, now));
-	/* The counts of rate-limited lines of a flood that stopped (log.h). */
-	next = loop_earliest(next, log_ratelimit_tick(now));
-	return loop_earliest(next, service_tick(b, now));
+	next = loop_earliest(next, service_tick(b, now));
+	/* The counts of rate-limited lines of a flood that stopped (log.h):
+	 * last, so that a line the timers above suppressed for the first time
+	 * has its due time in this pass's wake-up. */
+	return loop_earliest(next, log_ratelimit_tick(now));
 }
 
 static int load_fresh(const char *path, struct lb_config *fresh)

@@ -41,7 +41,9 @@
  * bucket at most 4/16 of the time it lasts, less than the refill, so the
  * global bucket runs ahead by at most the application's burst and one call
  * charged four times: 4 x (125 ms + the call) <= 2 s for calls up to
- * 375 ms (codec_timeout_ms is 100 by default). One application's flood
+ * 375 ms of the loop's time (the shares count wall time; codec_timeout_ms,
+ * 100 by default, bounds a call's CPU time, which only other processes
+ * taking the CPU stretch in wall time). One application's flood
  * thus never gets another's object refused unless its calls run longer;
  * several flooding at once may use the global share up between them
  * (their bursts add up, and four at a sixteenth fill the quarter in the
