@@ -593,14 +593,17 @@ static void on_new_channel(struct lb_device *dev, size_t k, const struct maccmd_
  * kept. What the block asked is recorded when it is sent (ask_mask_only):
  * the answering uplink's ADR bit may differ. A block of DataRate and
  * TXPower 0xF (ask_keep, a 1.0.4 device) accepted whole changed neither
- * (§5.3.1): the mask and NbTrans are taken, the DR and TX power stay. */
+ * (§5.3.1): the mask and NbTrans are taken, the DR and TX power stay. It
+ * leaves the device no DR or TX power to not comply with, so a bit clear
+ * in its answer is a refusal: the device discarded the whole command and
+ * kept its mask (§5.3.1 LinkADRAns status bits). */
 static void on_link_adr(struct netmac *m, struct lb_device *dev, bool ok, bool mask_ok)
 {
 	struct macstate *s = dev->rt.mac;
 
 	if (s->track[MACSTATE_LINK_ADR].tries == 0)
 		return;
-	if (!ok && mask_ok && s->ask_known && s->ask_mask_only) {
+	if (!ok && mask_ok && s->ask_known && s->ask_mask_only && !s->ask_keep) {
 		memcpy(s->ch_mask, s->ask_mask, sizeof(s->ch_mask));
 		s->ch_mask_set = true;
 		answered(m, dev, MACSTATE_LINK_ADR);

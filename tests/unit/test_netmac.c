@@ -1691,6 +1691,29 @@ START_TEST(us915_chmask_keep_1_0_4)
 }
 END_TEST
 
+/* The 1.0.4 block of DataRate and TXPower 0xF answered with ChannelMaskACK
+ * alone (DataRateACK, PowerACK clear: its current DR or TX power does not
+ * go with the mask, or it does not know 0xF): the device discarded the
+ * block and kept its mask (TS001-1.0.4 §5.3.1), so nothing is taken and
+ * it counts as a refusal, unlike the answer to the block with DR and power
+ * (us915_chmask_without_adr_mask_ack_only). */
+START_TEST(us915_chmask_keep_mask_ack_only_refused)
+{
+	static const uint8_t m1[] = {CID_LINK_ADR, 0x01, CID_LINK_ADR, 0x01};
+
+	open_region("US915", NULL);
+	dev()->lorawan_version = JOIN_V1_0_4;
+	uplink_at(false, false, 10, 903900000, 10.0f, NULL, 0);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_LINK_ADR));
+	ck_assert(dev()->rt.mac->ask_keep);
+	uplink_at(false, false, 10, 903900000, 10.0f, m1, sizeof(m1));
+	ck_assert(!dev()->rt.mac->ch_mask_set);
+	ck_assert_uint_eq(w.mac.stats.refused[MACSTATE_LINK_ADR], 1);
+	ck_assert_uint_eq(w.mac.stats.answered[MACSTATE_LINK_ADR], 0);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_LINK_ADR));   /* asked again */
+}
+END_TEST
+
 /* An AS923 device of the new numbering refuses channel 2 and confirms
  * 3..6: kept across a restart (not taken for the old numbering). */
 START_TEST(as923_partial_channels_kept)
@@ -1858,6 +1881,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, us915_chmask_without_adr_mask_ack_only);
 	tcase_add_test(tc, us915_mask_only_answered_with_adr_on);
 	tcase_add_test(tc, us915_chmask_keep_1_0_4);
+	tcase_add_test(tc, us915_chmask_keep_mask_ack_only_refused);
 	tcase_add_test(tc, as923_partial_channels_kept);
 	tcase_add_test(tc, otaa_rx2_frequency_pushed);
 	tcase_add_test(tc, us915_join_mask_confirmed_by_link_adr);
