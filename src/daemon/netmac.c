@@ -193,6 +193,14 @@ static int apply_row(struct netmac *m, struct lb_device *dev, const struct store
 		    r->rx_param_backoff_until, stored_rx_ask(m, dev, r));
 	apply_track(&s->track[MACSTATE_RX_TIMING], r->rx_timing_unanswered,
 		    r->rx_timing_backoff_until, r->rx_timing_ask_delay);
+	/* Whether the device still repeats an RXParamSetupAns or
+	 * RXTimingSetupAns (§5.4, §5.7) is not stored: taken as yes until its
+	 * next uplink shows (netmac_uplink()). A downlink before that (the
+	 * answer to a confirmed uplink heard again, txsched.h) must not carry a
+	 * request of other values, whose answer could not be told from the
+	 * repeated one (other_answer_may_come()). */
+	s->track[MACSTATE_RX_PARAM].answer_repeats = true;
+	s->track[MACSTATE_RX_TIMING].answer_repeats = true;
 	s->has_status = r->has_status;
 	s->status_at = macstate_unix_s(r->status_at);
 	s->battery = r->battery;

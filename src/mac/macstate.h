@@ -56,7 +56,8 @@ struct macstate_track {
 				      * kind: RXParamSetupAns and RXTimingSetupAns
 				      * are repeated until the device receives a
 				      * downlink, so the next uplink may carry the
-				      * same one again (in memory only) */
+				      * same one again (in memory only; true
+				      * after a restart until the next uplink) */
 };
 
 struct macstate {

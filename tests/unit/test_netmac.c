@@ -993,6 +993,40 @@ START_TEST(rx_timing_repeated_answer_after_restart_holds_new_request)
 }
 END_TEST
 
+/* After a restart the bridge does not know whether the device still
+ * repeats the answer it took before (its reply downlink lost): a downlink
+ * before the device's next uplink (the answer to a confirmed uplink heard
+ * again, which netmac_uplink() does not see) carries no request of other
+ * values. Sent, its downlink lost, the repeated 3 s answer would be taken
+ * for 5 s, which the device does not use: its downlinks would miss its
+ * windows for good. */
+START_TEST(rx_timing_restart_holds_request_until_uplink)
+{
+	const uint8_t ans[] = {CID_RX_TIMING};
+
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx_delay_s = 3;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));          /* taken: 3 s */
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 3);
+	restart();
+	w.mac.o.rx_delay_s = 5;
+	ck_assert_uint_eq(request_and_send(), 0);            /* no uplink seen since */
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));          /* the 3 s answer, repeated */
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 3);
+	ck_assert_uint_eq(request_and_send(), 0);
+	ck_assert(!uplink(NULL, 0, 5.0f));                   /* it got a downlink */
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 5);
+}
+END_TEST
+
 /* A row written before schema v10 (the migration left what the last
  * requests asked NULL, and no tries): an answer that comes after the
  * upgrade answers requests whose values are not known. It is not taken,
@@ -1862,6 +1896,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, rx_answers_after_restart_with_settings_unchanged);
 	tcase_add_test(tc, rx_timing_unanswered_across_restart);
 	tcase_add_test(tc, rx_timing_repeated_answer_after_restart_holds_new_request);
+	tcase_add_test(tc, rx_timing_restart_holds_request_until_uplink);
 	tcase_add_test(tc, rx_unknown_last_request_held);
 	tcase_add_test(tc, otaa_device_gets_no_rx_param);
 	tcase_add_test(tc, rx_timing_setup_pushed_and_confirmed);
