@@ -59,9 +59,10 @@ enum sim_dev_state {
 	SIM_DEV_JOINING             /* OTAA, join-request sent, waiting for the accept */
 };
 
-/* The device's latest transmission: what a class-A downlink answers
- * (TS001-1.0.4 §3.3). The tmst each gateway stamped on it is
- * sim_gateway_tmst(gateway, mono_us). */
+/* One transmission of the device: what a class-A downlink answers
+ * (TS001-1.0.4 §3.3); `last` below is the latest, the downlink check keeps
+ * a few earlier ones (sim_dlcheck.h). The tmst each gateway stamped on it
+ * is sim_gateway_tmst(gateway, mono_us). */
 struct sim_last_tx {
 	bool valid;
 	bool join;                  /* a join-request */
@@ -69,6 +70,7 @@ struct sim_last_tx {
 	bool answered;              /* a downlink for it was received (one at most) */
 	bool acked;                 /* confirmed and a downlink with ACK came */
 	uint16_t dev_nonce;         /* join: the DevNonce sent */
+	uint32_t fcnt;              /* data: the FCntUp sent */
 	int64_t mono_us;
 	unsigned gw0;               /* the (first) gateway that heard it */
 	bool all_gws;               /* every gateway heard it */

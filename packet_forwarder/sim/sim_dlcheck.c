@@ -69,6 +69,20 @@ static void addr_add(struct sim_dlcheck *c, uint32_t addr, size_t idx)
 
 /* --- set-up --------------------------------------------------------------- */
 
+/* How many earlier uplinks of each device to keep: those of the last
+ * SIM_DLCHECK_HORIZON_S at --rate (see sim_dlcheck.h), within the caps. */
+static size_t earlier_depth(double rate, size_t n_devs)
+{
+	double per_dev = SIM_DLCHECK_HORIZON_S * rate / (double)n_devs;
+	size_t depth = per_dev >= SIM_DLCHECK_EARLIER_MAX ? SIM_DLCHECK_EARLIER_MAX :
+		       (size_t)per_dev + 1;
+	size_t fits = SIM_DLCHECK_EARLIER_TOTAL / n_devs;
+
+	if (depth > fits)
+		depth = fits;
+	return depth ? depth : 1;
+}
+
 static size_t pow2_above(size_t n)
 {
 	size_t cap = 16;
@@ -106,7 +120,11 @@ int sim_dlcheck_init(struct sim_dlcheck *c, const struct sim_opts *o, struct sim
 	c->pending = calloc(devs->n, sizeof(*c->pending));
 	c->pending_pos = malloc(devs->n * sizeof(*c->pending_pos));
 	c->waits = calloc(c->wait_cap, sizeof(*c->waits));
-	if (!c->addr_slot || !c->addr_key || !c->pending || !c->pending_pos || !c->waits) {
+	c->earlier_depth = earlier_depth(o->rate, devs->n);
+	c->earlier = calloc(devs->n * c->earlier_depth, sizeof(*c->earlier));
+	c->earlier_head = calloc(devs->n, sizeof(*c->earlier_head));
+	if (!c->addr_slot || !c->addr_key || !c->pending || !c->pending_pos || !c->waits ||
+	    !c->earlier || !c->earlier_head) {
 		sim_dlcheck_free(c);
 		return LB_ERR_NOMEM;
 	}
@@ -122,8 +140,12 @@ void sim_dlcheck_free(struct sim_dlcheck *c)
 	free(c->pending);
 	free(c->pending_pos);
 	free(c->waits);
+	free(c->earlier);
+	free(c->earlier_head);
 	c->addr_slot = c->addr_key = c->pending = c->pending_pos = NULL;
 	c->waits = NULL;
+	c->earlier = NULL;
+	c->earlier_head = NULL;
 }
 
 /* --- pending joins and their timeouts ------------------------------------ */
@@ -178,12 +200,24 @@ void sim_dlcheck_tick(struct sim_dlcheck *c, int64_t now_us, int64_t *next_us)
 	}
 }
 
+/* A transmission leaves the history: a confirmed uplink without ACK is missing one. */
+static void settle(struct sim_dlcheck *c, struct sim_last_tx *t)
+{
+	if (t->valid && t->confirmed && !t->acked)
+		c->st->acks_missing++;
+	t->valid = false;
+}
+
 void sim_dlcheck_on_tx(struct sim_dlcheck *c, size_t idx, const struct sim_last_tx *tx)
 {
 	struct sim_device *d = &c->devs->dev[idx];
 
-	if (d->last.valid && d->last.confirmed && !d->last.acked)
-		c->st->acks_missing++;
+	if (d->last.valid) {
+		struct sim_last_tx *slot = &c->earlier[idx * c->earlier_depth + c->earlier_head[idx]];
+		settle(c, slot);
+		*slot = d->last;
+		c->earlier_head[idx] = (uint8_t)((c->earlier_head[idx] + 1) % c->earlier_depth);
+	}
 	d->last = *tx;
 	if (!tx->join)
 		return;
@@ -194,10 +228,9 @@ void sim_dlcheck_on_tx(struct sim_dlcheck *c, size_t idx, const struct sim_last_
 void sim_dlcheck_finish(struct sim_dlcheck *c)
 {
 	for (size_t i = 0; i < c->devs->n; i++) {
-		struct sim_device *d = &c->devs->dev[i];
-		if (d->last.valid && d->last.confirmed && !d->last.acked)
-			c->st->acks_missing++;
-		d->last.valid = false;
+		settle(c, &c->devs->dev[i].last);
+		for (size_t j = 0; j < c->earlier_depth; j++)
+			settle(c, &c->earlier[i * c->earlier_depth + j]);
 	}
 }
 
@@ -257,39 +290,74 @@ static void print_raw(struct dl_ctx *x, const uint8_t token[2])
 
 /* --- common checks -------------------------------------------------------- */
 
-static bool heard_by(const struct sim_device *d, const struct sim_gateway *gw)
+static bool heard_by(const struct sim_last_tx *t, const struct sim_gateway *gw)
 {
-	return d->last.all_gws || d->last.gw0 == gw->c.idx;
+	return t->all_gws || t->gw0 == gw->c.idx;
 }
 
-/* The latest transmission of d as gw heard it, and the radio check. */
-static int check_window(struct dl_ctx *x, const struct sim_device *d, enum sim_dl_window *win)
+/* Does the PULL_RESP fit transmission t of d, as gw heard it (window
+ * timing and radio)? LB_ERR_STATE: gw did not hear t; else as
+ * sim_dl_check_radio(), the reason in x->why. */
+static int fit_window(struct dl_ctx *x, const struct sim_device *d, const struct sim_last_tx *t,
+		      enum sim_dl_window *win)
 {
-	if (!heard_by(d, x->gw)) {
-		bad(x, "%s: gateway %u did not hear its latest %s", d->name, x->gw->c.idx,
-		    d->last.join ? "join-request" : "uplink");
+	if (!heard_by(t, x->gw))
 		return LB_ERR_STATE;
-	}
 	struct sim_dl_uplink up = {
-		.tmst = sim_gateway_tmst(x->gw, d->last.mono_us),
-		.freq_hz = d->last.freq_hz,
-		.sf = d->last.sf,
-		.bw_khz = d->last.bw_khz,
-		.grid = d->last.grid,
-		.ch = d->last.ch,
-		.join = d->last.join,
+		.tmst = sim_gateway_tmst(x->gw, t->mono_us),
+		.freq_hz = t->freq_hz,
+		.sf = t->sf,
+		.bw_khz = t->bw_khz,
+		.grid = t->grid,
+		.ch = t->ch,
+		.join = t->join,
 	};
-	int rc = sim_dl_check_radio(x->c->region, &up, &d->rx, x->tx, win, x->why, sizeof(x->why));
+	return sim_dl_check_radio(x->c->region, &up, &d->rx, x->tx, win, x->why, sizeof(x->why));
+}
+
+/* Transmission t of d (its latest, or an overtaken earlier one) as gw
+ * heard it, the radio check, and one downlink per transmission. */
+static int check_window(struct dl_ctx *x, const struct sim_device *d, const struct sim_last_tx *t,
+			enum sim_dl_window *win)
+{
+	int rc = fit_window(x, d, t, win);
+	if (rc == LB_ERR_STATE) {
+		bad(x, "%s: gateway %u did not hear its latest %s", d->name, x->gw->c.idx,
+		    t->join ? "join-request" : "uplink");
+		return rc;
+	}
 	if (rc != LB_OK) {
 		bad(x, "%s: %s", d->name, x->why);
 		return rc;
 	}
-	if (d->last.answered) {
+	if (t->answered) {
 		bad(x, "%s: second downlink (%s) for one %s", d->name, sim_dl_window_name(*win),
-		    d->last.join ? "join-request" : "uplink");
+		    t->join ? "join-request" : "uplink");
 		return LB_ERR_DUPLICATE;
 	}
 	return LB_OK;
+}
+
+/* The earlier data uplink of device idx's session (newest first) that the
+ * PULL_RESP fits, if the latest does not: one the device's next uplink
+ * overtook (see sim_dlcheck.h). NULL if none. */
+static struct sim_last_tx *overtaken_uplink(struct dl_ctx *x, size_t idx)
+{
+	struct sim_dlcheck *c = x->c;
+	const struct sim_device *d = &c->devs->dev[idx];
+	enum sim_dl_window win;
+
+	if (fit_window(x, d, &d->last, &win) == LB_OK)
+		return NULL;
+	for (size_t i = 1; i <= c->earlier_depth; i++) {
+		size_t slot = (c->earlier_head[idx] + c->earlier_depth - i) % c->earlier_depth;
+		struct sim_last_tx *t = &c->earlier[idx * c->earlier_depth + slot];
+		if (!t->valid || t->join)
+			return NULL;    /* nothing older, or an older session */
+		if (fit_window(x, d, t, &win) == LB_OK)
+			return t;
+	}
+	return NULL;
 }
 
 /* --- join-accept ------------------------------------------------------------ */
@@ -312,7 +380,7 @@ static long find_joiner(struct dl_ctx *x, struct join_accept_params *a)
 	for (int by_timing = 1; by_timing >= 0; by_timing--) {
 		for (size_t i = 0; i < c->n_pending; i++) {
 			struct sim_device *d = &c->devs->dev[c->pending[i]];
-			if (!heard_by(d, x->gw) || accept_timing_fits(x, d) != by_timing)
+			if (!heard_by(&d->last, x->gw) || accept_timing_fits(x, d) != by_timing)
 				continue;
 			if (!by_timing && tries++ >= MAX_KEY_TRIES)
 				return -1;
@@ -379,7 +447,7 @@ static void on_join_accept(struct dl_ctx *x)
 		}
 		return;
 	}
-	if (check_window(x, d, &win) != LB_OK)
+	if (check_window(x, d, &d->last, &win) != LB_OK)
 		return;
 	if (sim_otaa_check_accept(c->region, d, c->version, &a, x->why, sizeof(x->why)) != LB_OK) {
 		bad(x, "%s: join-accept: %s", d->name, x->why);
@@ -457,16 +525,18 @@ static long find_data_device(struct dl_ctx *x, uint32_t addr, struct sim_dl_fram
 	return *res == LB_ERR_MIC ? candidate : -1;
 }
 
-static bool check_ack(struct dl_ctx *x, const struct sim_device *d, const struct sim_dl_frame *f)
+/* The ACK bit against the uplink t it answers. */
+static bool check_ack(struct dl_ctx *x, const struct sim_device *d, const struct sim_last_tx *t,
+		      const struct sim_dl_frame *f)
 {
-	if (f->ack && !d->last.confirmed) {
+	if (f->ack && !t->confirmed) {
 		bad(x, "%s: ACK bit set, but uplink FCnt %" PRIu32 " was unconfirmed", d->name,
-		    d->fcnt - 1);
+		    t->fcnt);
 		return false;
 	}
-	if (!f->ack && d->last.confirmed) {
+	if (!f->ack && t->confirmed) {
 		bad(x, "%s: answers confirmed uplink FCnt %" PRIu32 " without the ACK bit", d->name,
-		    d->fcnt - 1);
+		    t->fcnt);
 		return false;
 	}
 	return true;
@@ -583,21 +653,27 @@ static void on_data(struct dl_ctx *x, const struct lw_frame *lf)
 		bad(x, "%s: data downlink, but the device sent no data uplink yet", d->name);
 		return;
 	}
+	struct sim_last_tx *up = &d->last;
+	struct sim_last_tx *overtaken = NULL;
 	if (d->class_c && x->tx->imme) {
 		if (!check_rxc(x, d, &f))
 			return;
 		win = SIM_DL_RXC;
-	} else if (check_window(x, d, &win) != LB_OK || !check_ack(x, d, &f)) {
-		return;
 	} else {
-		d->last.answered = true;
+		overtaken = overtaken_uplink(x, (size_t)found);
+		if (overtaken)
+			up = overtaken;
+		if (check_window(x, d, up, &win) != LB_OK || !check_ack(x, d, up, &f))
+			return;
+		up->answered = true;
 	}
 	d->has_fcnt_down = true;
 	d->fcnt_down = f.fcnt;
 	if (f.ack) {
-		d->last.acked = true;
+		up->acked = true;
 		c->st->acks_received++;
 	}
+	c->st->downlinks_overtaken += overtaken != NULL;
 	if (f.confirmed && !c->o->no_ack)
 		d->ack_due = true;
 	count_ok(c, win);

@@ -14,14 +14,31 @@
  *      latest transmission is a join-request not yet answered (by timing,
  *      then by which AppKey opens it), a data downlink by DevAddr and MIC.
  *   4. The checks of sim_downlink.h (window, radio, MIC, FCntDown) and of
- *      sim_otaa.h (join-accept content), plus: the gateway heard that
- *      transmission, at most one downlink per uplink, ACK bit exactly when
- *      the uplink was confirmed, DevAddr of a join not used by another
+ *      sim_otaa.h (join-accept content) against the device's latest
+ *      transmission (but see "Overtaken uplinks" below), plus: the gateway
+ *      heard that transmission, at most one downlink per uplink, ACK bit
+ *      exactly when the uplink was confirmed, DevAddr of a join not used by another
  *      device. A good downlink advances the device (session, FCntDown, ACK
  *      for its next uplink) and its MAC commands (FOpts or FPort 0) are
  *      applied and answered (sim_mac.h; a join-accept starts the device's
  *      MAC state afresh); a bad one is counted with its reason (stdout
  *      with --print, else stderr) and changes nothing.
+ *
+ * Overtaken uplinks: a class-A device does not transmit again before its
+ * RX2 window has passed (TS001-1.0.4 §3.3), but the simulated ones follow
+ * --rate and may: 5 devices at 20 uplinks/s send every 250 ms, so a bridge
+ * that answers uplink N a little late (its dedup window, a loaded host)
+ * sends a PULL_RESP timed on N's RX1 or RX2 after the device sent N+1. A
+ * real device would have been listening then, so a data downlink that does
+ * not fit the latest uplink is also tried against the device's earlier data
+ * uplinks of the session (newest first, the last `earlier_depth` of them):
+ * one it fits exactly (same timing, radio and gateway checks; not answered
+ * yet) is the one it answers; its ACK bit must match that uplink's
+ * confirmation, and it counts in downlinks_overtaken as well. A confirmed
+ * uplink's missing ACK is settled when it leaves that history (or at the
+ * end of the run). earlier_depth covers SIM_DLCHECK_HORIZON_S of the
+ * device's uplinks at --rate (at least 1, at most SIM_DLCHECK_EARLIER_MAX,
+ * and at most SIM_DLCHECK_EARLIER_TOTAL entries over all devices).
  *
  * Joins not answered within --join-timeout (wall clock) are retried by the
  * traffic at the device's next slot with a new DevNonce; an accept arriving
@@ -48,6 +65,12 @@
 
 /* Semtech jitqueue.c: a class-A packet needs TX_JIT_DELAY (30 ms) of lead. */
 #define SIM_DLCHECK_TX_MARGIN_US 30000
+
+/* RX2 opens at most RECEIVE_DELAY1 (15 s at most, RXTimingSetupReq,
+ * TS001-1.0.4 §5.7) + 1 s after its uplink. */
+#define SIM_DLCHECK_HORIZON_S 16
+#define SIM_DLCHECK_EARLIER_MAX 16
+#define SIM_DLCHECK_EARLIER_TOTAL (1U << 20)
 
 /* A join-request waiting for its accept, in send order (same timeout for all). */
 struct sim_join_wait {
@@ -79,6 +102,12 @@ struct sim_dlcheck {
 	uint32_t *pending;
 	uint32_t *pending_pos;              /* per device, UINT32_MAX = not pending */
 	size_t n_pending;
+	/* per device, its transmissions before dev->last: a ring of
+	 * earlier_depth slots from earlier[idx * earlier_depth], the next one
+	 * to write earlier_head[idx]; valid false = empty */
+	struct sim_last_tx *earlier;
+	uint8_t *earlier_head;
+	size_t earlier_depth;
 	/* join timeouts, FIFO */
 	struct sim_join_wait *waits;
 	size_t wait_cap, wait_head, n_waits;
@@ -96,15 +125,17 @@ void sim_dlcheck_free(struct sim_dlcheck *c);
 const char *sim_dlcheck_on_downlink(void *arg, struct sim_gateway *gw, const uint8_t token[2],
 				    const struct gwmp_txpk *tx, int64_t now_us);
 
-/* Device idx transmitted tx (traffic): settles the previous transmission
- * (a confirmed uplink that got no ACK counts in acks_missing) and, for a
- * join-request, starts waiting for the accept. */
+/* Device idx transmitted tx (traffic): the previous one joins the earlier
+ * transmissions, the oldest of which is settled (a confirmed uplink that
+ * got no ACK counts in acks_missing) and, for a join-request, starts
+ * waiting for the accept. */
 void sim_dlcheck_on_tx(struct sim_dlcheck *c, size_t idx, const struct sim_last_tx *tx);
 
 /* Expire join timeouts; *next_us gets the next one (unchanged if none). */
 void sim_dlcheck_tick(struct sim_dlcheck *c, int64_t now_us, int64_t *next_us);
 
-/* End of run: confirmed uplinks still without ACK count as missing. */
+/* End of run: confirmed uplinks still without ACK (latest and earlier)
+ * count as missing. */
 void sim_dlcheck_finish(struct sim_dlcheck *c);
 
 #endif

@@ -22,7 +22,8 @@ void sim_stats_print(const struct sim_stats *s, FILE *out)
 		" mac_link_adr_ignored=%" PRIu64 " mac_dev_status=%" PRIu64 " mac_rx_param=%" PRIu64
 		" mac_rx_timing=%" PRIu64 " mac_new_channel=%" PRIu64 " refused=%" PRIu64
 		" joins_lost=%" PRIu64 " unheard_uplinks=%" PRIu64 " unheard_joins=%" PRIu64
-		" joins_cflist=%" PRIu64 " mac_link_adr_keep=%" PRIu64 "\n",
+		" joins_cflist=%" PRIu64 " mac_link_adr_keep=%" PRIu64
+		" downlinks_overtaken=%" PRIu64 "\n",
 		s->sent_uplinks, s->push_data, s->push_ack, s->pull_data, s->pull_ack,
 		s->missing_acks, s->bad_tokens, s->injected_replays, s->injected_bad_mic,
 		s->injected_malformed, s->late_acks, s->bad_acks, s->malformed_acks, s->pull_resp,
@@ -32,5 +33,5 @@ void sim_stats_print(const struct sim_stats *s, FILE *out)
 		s->downlinks_late, s->acks_missing, s->downlinks_rxc, s->mac_link_adr_applied,
 		s->mac_link_adr_refused, s->mac_link_adr_ignored, s->mac_dev_status, s->mac_rx_param,
 		s->mac_rx_timing, s->mac_new_channel, s->refused, s->joins_lost, s->unheard_uplinks,
-		s->unheard_joins, s->joins_cflist, s->mac_link_adr_keep);
+		s->unheard_joins, s->joins_cflist, s->mac_link_adr_keep, s->downlinks_overtaken);
 }

@@ -64,6 +64,9 @@ struct sim_stats {
 	uint64_t joins_cflist;          /* of joins_ok, join-accepts with a CFList */
 	/* appended: LoRaWAN 1.0.4 LinkADRReq */
 	uint64_t mac_link_adr_keep;     /* of applied, DataRate and TXPower 15 (keep) */
+	/* appended: class-A downlinks for an earlier transmission (sim_dlcheck.h) */
+	uint64_t downlinks_overtaken;   /* of downlinks_ok, answering an uplink the device's
+					 * next one (its --rate pacing) had overtaken */
 };
 
 /* "sim: sent_uplinks=... push_data=... ..." and a newline. */

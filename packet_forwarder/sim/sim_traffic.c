@@ -292,14 +292,15 @@ static int transmit(struct sim_traffic *t, const struct sim_uplink *up, bool joi
 
 /* What the downlink check needs to know about this transmission. */
 static void report_tx(struct sim_traffic *t, size_t dev_idx, unsigned g0, bool join,
-		      bool confirmed, uint16_t dev_nonce, const struct gwmp_rxpk *rxpk0, int grid_ch,
-		      int64_t now_us)
+		      bool confirmed, uint32_t fcnt_or_nonce, const struct gwmp_rxpk *rxpk0,
+		      int grid_ch, int64_t now_us)
 {
 	struct sim_last_tx tx = {
 		.valid = true,
 		.join = join,
 		.confirmed = confirmed,
-		.dev_nonce = dev_nonce,
+		.dev_nonce = join ? (uint16_t)fcnt_or_nonce : 0,
+		.fcnt = join ? 0 : fcnt_or_nonce,
 		.mono_us = now_us,
 		.gw0 = g0,
 		.all_gws = t->o->all_gateways,
@@ -383,7 +384,7 @@ static int send_data(struct sim_traffic *t, size_t dev_idx, unsigned g0, int64_t
 	d->sent++;
 	sim_mac_uplink_sent(&d->mac);
 	t->n_data++;
-	report_tx(t, dev_idx, g0, false, conf.confirmed, 0, &rxpk0, grid_ch, now_us);
+	report_tx(t, dev_idx, g0, false, conf.confirmed, up.fcnt, &rxpk0, grid_ch, now_us);
 	if (sent) {
 		t->st->sent_uplinks++;
 		t->st->acks_sent += d->ack_due;

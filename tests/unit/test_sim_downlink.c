@@ -535,20 +535,26 @@ static void assert_bad_reason(struct hook_fixture *h, long *pos, const char *wan
 	ck_assert_msg(strstr(line, want) != NULL, "'%s' not in '%s'", want, line);
 }
 
-/* Device 0 (ABP) sent a data uplink at monotonic 1 s, heard by gateway 0. */
-static void uplink(struct hook_fixture *h, bool confirmed)
+/* Device 0 (ABP) sent a data uplink at monotonic mono_us, heard by gateway 0. */
+static void uplink_at(struct hook_fixture *h, int64_t mono_us, bool confirmed)
 {
 	struct sim_last_tx tx = {
-		.valid = true, .confirmed = confirmed, .mono_us = 1000000, .gw0 = 0,
-		.freq_hz = 868100000, .sf = 7,
+		.valid = true, .confirmed = confirmed, .mono_us = mono_us, .gw0 = 0,
+		.freq_hz = 868100000, .sf = 7, .fcnt = h->ds.dev[0].fcnt,
 	};
 	sim_dlcheck_on_tx(&h->c, 0, &tx);
 	h->ds.dev[0].fcnt++;
 }
 
-/* A downlink for device 0 in RX1 through gateway g. */
-static const char *downlink(struct hook_fixture *h, unsigned g, uint32_t fcnt, uint8_t fctrl,
-			    enum lw_mtype t)
+static void uplink(struct hook_fixture *h, bool confirmed)
+{
+	uplink_at(h, 1000000, confirmed);
+}
+
+/* A downlink for device 0 through gateway g in RX1 (rx2 false: 868.1 MHz
+ * SF7) or RX2 (869.525 MHz SF12) of an uplink at up_us, received at now_us. */
+static const char *downlink_at(struct hook_fixture *h, unsigned g, uint32_t fcnt, uint8_t fctrl,
+			       enum lw_mtype t, int64_t up_us, bool rx2, int64_t now_us)
 {
 	struct sim_device *d = &h->ds.dev[0];
 	const uint8_t tok[2] = {1, 2};
@@ -556,13 +562,20 @@ static const char *downlink(struct hook_fixture *h, unsigned g, uint32_t fcnt, u
 		.mtype = t, .dev_addr = d->dev_addr, .fctrl_flags = fctrl, .fcnt = fcnt,
 		.has_fport = true, .fport = 3, .payload = (const uint8_t *)"hi", .payload_len = 2,
 	};
-	uint32_t tmst = sim_gateway_tmst(&h->gws[g], 1000000) + S;
-	struct gwmp_txpk tx = txpk(tmst, 868100000, 7, 0);
+	uint32_t tmst = sim_gateway_tmst(&h->gws[g], up_us) + (rx2 ? 2 * S : S);
+	struct gwmp_txpk tx = rx2 ? txpk(tmst, 869525000, 12, 0) : txpk(tmst, 868100000, 7, 0);
 	size_t len;
 
 	ck_assert_int_eq(lorawan_build_data(&p, &d->keys, tx.data, sizeof(tx.data), &len), LB_OK);
 	tx.size = (uint16_t)len;
-	return sim_dlcheck_on_downlink(&h->c, &h->gws[g], tok, &tx, 1100000);
+	return sim_dlcheck_on_downlink(&h->c, &h->gws[g], tok, &tx, now_us);
+}
+
+/* A downlink for device 0 in RX1 of the uplink at 1 s, through gateway g. */
+static const char *downlink(struct hook_fixture *h, unsigned g, uint32_t fcnt, uint8_t fctrl,
+			    enum lw_mtype t)
+{
+	return downlink_at(h, g, fcnt, fctrl, t, 1000000, false, 1100000);
 }
 
 START_TEST(test_hook_data_downlinks)
@@ -606,6 +619,78 @@ START_TEST(test_hook_data_downlinks)
 }
 END_TEST
 
+/* The device's --rate pacing overtook its uplinks' windows: uplinks at
+ * 1.0, 1.25 and 1.5 s (FCnt 0, 1 confirmed, 2), the bridge answers the
+ * earlier ones late. A downlink exactly on RX1/RX2 of an earlier,
+ * unanswered uplink of the session is taken (downlinks_overtaken), its ACK
+ * bit judged against that uplink; a second one for it, one on no uplink's
+ * window, or one through a gateway that did not hear it stay bad. */
+START_TEST(test_hook_overtaken)
+{
+	const enum lw_mtype un = LW_MTYPE_UNCONFIRMED_DOWN;
+	struct hook_fixture h;
+	long pos = 0;
+
+	hook_setup(&h);
+	h.o.n_txack_rules = 0;      /* no injected TOO_LATE */
+	ck_assert_uint_ge(h.c.earlier_depth, 2);
+	uplink_at(&h, 1000000, false);
+	uplink_at(&h, 1250000, true);
+	uplink_at(&h, 1500000, false);
+	/* RX1 of FCnt 0, after FCnt 1 and 2 were sent */
+	ck_assert_ptr_null(downlink_at(&h, 0, 1, 0, un, 1000000, false, 1600000));
+	ck_assert_uint_eq(h.st.downlinks_ok, 1);
+	ck_assert_uint_eq(h.st.downlinks_overtaken, 1);
+	ck_assert_uint_eq(h.st.downlinks_rx1, 1);
+	/* RX2 of FCnt 0 too: one downlink per uplink */
+	ck_assert_ptr_null(downlink_at(&h, 0, 2, 0, un, 1000000, true, 1700000));
+	ck_assert_uint_eq(h.st.downlinks_bad, 1);
+	assert_bad_reason(&h, &pos, "second downlink (rx2) for one uplink");
+	/* RX2 of the confirmed FCnt 1 without ACK, then with it */
+	ck_assert_ptr_null(downlink_at(&h, 0, 2, 0, un, 1250000, true, 1800000));
+	ck_assert_uint_eq(h.st.downlinks_bad, 2);
+	assert_bad_reason(&h, &pos, "answers confirmed uplink FCnt 1 without the ACK bit");
+	ck_assert_ptr_null(downlink_at(&h, 1, 2, 0x20, un, 1250000, true, 1800000));
+	ck_assert_uint_eq(h.st.downlinks_bad, 3);
+	assert_bad_reason(&h, &pos, "gateway 1 did not hear its latest uplink");
+	ck_assert_ptr_null(downlink_at(&h, 0, 2, 0x20, un, 1250000, true, 1800000));
+	ck_assert_uint_eq(h.st.downlinks_ok, 2);
+	ck_assert_uint_eq(h.st.downlinks_overtaken, 2);
+	ck_assert_uint_eq(h.st.acks_received, 1);
+	/* a tmst on no uplink's window (10 ms off FCnt 2's RX1) */
+	ck_assert_ptr_null(downlink_at(&h, 0, 3, 0, un, 1510000, false, 1600000));
+	ck_assert_uint_eq(h.st.downlinks_bad, 4);
+	assert_bad_reason(&h, &pos, "is uplink tmst");
+	/* the latest is answered as before, not counted as overtaken */
+	ck_assert_ptr_null(downlink_at(&h, 0, 3, 0, un, 1500000, false, 1600000));
+	ck_assert_uint_eq(h.st.downlinks_ok, 3);
+	ck_assert_uint_eq(h.st.downlinks_overtaken, 2);
+	ck_assert_uint_eq(h.st.acks_missing, 0);
+	hook_teardown(&h);
+}
+END_TEST
+
+/* A confirmed uplink overtaken and never answered counts in acks_missing
+ * once: when it leaves the history, or at the end of the run. */
+START_TEST(test_hook_overtaken_ack_missing)
+{
+	struct hook_fixture h;
+
+	hook_setup(&h);
+	uplink_at(&h, 1000000, true);
+	for (size_t i = 1; i <= h.c.earlier_depth; i++)
+		uplink_at(&h, 1000000 + (int64_t)i * 250000, false);
+	ck_assert_uint_eq(h.st.acks_missing, 0);
+	uplink_at(&h, 1000000 + (int64_t)(h.c.earlier_depth + 1) * 250000, true);
+	ck_assert_uint_eq(h.st.acks_missing, 1);
+	sim_dlcheck_finish(&h.c);
+	ck_assert_uint_eq(h.st.acks_missing, 2);
+	sim_dlcheck_finish(&h.c);
+	ck_assert_uint_eq(h.st.acks_missing, 2);
+	hook_teardown(&h);
+}
+END_TEST
+
 /* tmst already past on the gateway's counter: refused TOO_LATE, not delivered. */
 START_TEST(test_hook_too_late)
 {
@@ -638,6 +723,8 @@ static Suite *sim_downlink_suite(void)
 	tcase_add_test(tc, test_open_data_v3_vector);
 	tcase_add_test(tc, test_hook_data_downlinks);
 	tcase_add_test(tc, test_hook_too_late);
+	tcase_add_test(tc, test_hook_overtaken);
+	tcase_add_test(tc, test_hook_overtaken_ack_missing);
 	tcase_add_test(tc, test_grid_windows);
 	suite_add_tcase(s, tc);
 	return s;
