@@ -10,7 +10,13 @@ DIR/hold exists, a TX_ACK (identifier 5) from the gateway is kept and
 DIR/held is written; once DIR/release exists the kept ones are relayed
 and DIR/released is written. Likewise a PUSH_DATA (identifier 0) while
 DIR/hold-up exists (DIR/held-up), relayed once DIR/release-up exists;
-the PUSH_ACKs that come back after that are noted in DIR/up-acked.
+the PUSH_ACKs that come back after that are noted in DIR/up-acked. When
+DIR/hold-up names a gateway EUI (16 hex digits), only that gateway's
+PUSH_DATA are held: the others go on at once, so one frame heard by two
+gateways can reach the bridge once now and once later.
+A PUSH_ACK goes back to the address its PUSH_DATA came from (several
+simulated gateways may push at once), PULL_RESP and PULL_ACK to the
+latest PULL_DATA's.
 DIR/ready is written once both sockets are bound. Runs until killed."""
 import os
 import socket
@@ -26,6 +32,7 @@ gw_side.bind(("127.0.0.1", LISTEN))
 bridge_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 bridge_side.bind(("127.0.0.1", 0))
 peers = {}
+push_from = {}          # PUSH_DATA token -> the gateway address it came from
 held = {"release": [], "release-up": []}
 lock = threading.Lock()
 
@@ -35,17 +42,29 @@ def note(name):
         f.write("%f\n" % time.time())
 
 
+def hold_up(data):
+    """Is this PUSH_DATA to be held (DIR/hold-up, and its gateway's EUI if named)?"""
+    try:
+        with open(os.path.join(DIR, "hold-up")) as f:
+            eui = f.read().strip()
+    except FileNotFoundError:
+        return False
+    return not eui or data[4:12].hex() == eui.lower()
+
+
 def from_gateway():
     while True:
         data, addr = gw_side.recvfrom(65535)
         ident = data[3] if len(data) > 3 else -1
         peers["push" if ident == PUSH_DATA else "pull"] = addr
+        if ident == PUSH_DATA:
+            push_from[bytes(data[1:3])] = addr
         with lock:
             if ident == TX_ACK and os.path.exists(os.path.join(DIR, "hold")):
                 held["release"].append(data)
                 note("held")
                 continue
-            if ident == PUSH_DATA and os.path.exists(os.path.join(DIR, "hold-up")):
+            if ident == PUSH_DATA and hold_up(data):
                 held["release-up"].append(data)
                 note("held-up")
                 continue
@@ -74,5 +93,7 @@ while True:
     if ident == PUSH_ACK and os.path.exists(os.path.join(DIR, "release-up")):
         note("up-acked")
     peer = peers.get("push" if ident == PUSH_ACK else "pull")
+    if ident == PUSH_ACK:
+        peer = push_from.pop(bytes(data[1:3]), peer)
     if peer:
         gw_side.sendto(data, peer)

@@ -22,7 +22,12 @@
 #      first heard during the flush, is known as a copy (the shutdown's
 #      de-duplication close keeps the memory of frames seen), so not
 #      counted as a frame not processed; and that gateway is not said
-#      ONLINE (no OFFLINE would follow);
+#      ONLINE (no OFFLINE would follow). The bridge remembers a frame for
+#      2 s after its first copy (dedup.h), so the original goes through a
+#      gateway and its copy through a second at the same moment, the
+#      copy held by the relay only from SIGTERM to the flush; should a
+#      loaded host still stretch that beyond 2 s (the bridge's log tells),
+#      the step says so and is tried again;
 #   6. more uplinks during the flush than the de-duplication holds open:
 #      the oldest forced out of the full table is dropped and counted like
 #      the rest, not processed;
@@ -57,8 +62,11 @@ wait_for "$T/relay/ready" . "$WAIT_S" || fail "the relay did not start"
 EUI=5a00003300000000
 touch "$T/relay/hold"
 
-# bridge_with_uplink N FCNT: a bridge, and the device's uplink FCNT heard
-# (the Nth up event); a simulator of the gateway and the device that stays
+# The device's up events on MQTT so far, the TX_ACKs the relay held so far.
+NUP=0; NHELD=0
+
+# bridge_with_uplink NAME FCNT: a bridge, and the device's uplink FCNT heard
+# (one more up event); a simulator of the gateway and the device that stays
 # to take downlinks (SIM_PID).
 bridge_with_uplink() {
 	start_bridge "$T/lb.conf"
@@ -67,19 +75,23 @@ bridge_with_uplink() {
 		2> "$T/sim-$1.err" &
 	SIM_PID=$!
 	PIDS="$PIDS $SIM_PID"
-	wait_count "$T/all.out" "device/$EUI/event/up " "$1" || fail "the device's uplink $2"
+	NUP=$((NUP + 1))
+	wait_count "$T/all.out" "device/$EUI/event/up " "$NUP" || fail "the device's uplink $2"
 }
 
-# downlink_held ID N: queue a class C downlink ID and wait until the relay
-# holds its TX_ACK (the Nth held).
+# downlink_held ID: queue a class C downlink ID and wait until the relay
+# holds its TX_ACK (one more held).
 downlink_held() {
 	mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 \
 		-t "application/sim/device/$EUI/command/down" \
 		-m "{\"devEui\":\"$EUI\",\"fPort\":7,\"data\":\"aGk=\",\"id\":\"$1\"}" ||
 		fail "mosquitto_pub"
-	txack_held "$2"
+	txack_held
 }
-txack_held() { wait_until "$WAIT_S" held_at_least "$1" || fail "no TX_ACK from the gateway"; }
+txack_held() {
+	NHELD=$((NHELD + 1))
+	wait_until "$WAIT_S" held_at_least "$NHELD" || fail "no TX_ACK from the gateway"
+}
 held_at_least() { [ -f "$T/relay/held" ] && [ "$(wc -l < "$T/relay/held")" -ge "$1" ]; }
 
 # exited_with EVENT ID: the bridge exited 0, having kept nothing for the
@@ -94,7 +106,7 @@ exited_with() {
 		fail "no $1 event for $2 on MQTT"
 }
 
-# next_bridge N FCNT: stop the simulator, then bridge_with_uplink N FCNT
+# next_bridge NAME FCNT: stop the simulator, then bridge_with_uplink NAME FCNT
 # with the relay holding TX_ACKs again.
 next_bridge() {
 	kill "$SIM_PID"
@@ -141,7 +153,7 @@ unprocessed() {
 note "1. the TX_ACK comes while the flush waits for a stopped broker"
 bridge_with_uplink 1 0
 ID1=$(qid shutdown-flush-1)
-downlink_held "$ID1" 1
+downlink_held "$ID1"
 kill -STOP "$BROKER_PID"
 kill -TERM "$BRIDGE_PID"
 wait_for "$T/bridge.log" "shutting down: flushing" "$WAIT_S" || { kill -CONT "$BROKER_PID"; fail "no flush"; }
@@ -154,7 +166,7 @@ exited_with txack "$ID1"
 note "2. nothing else to hand over: the flush waits for the TX_ACK"
 next_bridge 2 10
 ID2=$(qid shutdown-flush-2)
-downlink_held "$ID2" 2
+downlink_held "$ID2"
 stop_awaiting
 touch "$T/relay/release"
 exited_with txack "$ID2"
@@ -163,7 +175,7 @@ grep -q "queue item $ID2 sent" "$T/bridge.log" || fail "the bridge did not take 
 note "3. a TX_ACK that never comes: waited for until its timeout"
 next_bridge 3 20
 ID3=$(qid shutdown-flush-3)
-downlink_held "$ID3" 3
+downlink_held "$ID3"
 kill -TERM "$BRIDGE_PID"
 exited_with log "$ID3"
 grep "device/$EUI/event/log " "$T/all.out" | grep "$ID3" | grep -q '"code":"DOWNLINK_GATEWAY"' ||
@@ -174,36 +186,86 @@ note "4. an uplink heard during the flush: not processed, counted at the exit"
 # (the relay also passes on 3's TX_ACK, which it still holds: it matches
 # no downlink of this bridge)
 next_bridge 4 40
-txack_held 4
+txack_held
 uplink_in_flush 4b --fcnt-start 41
 unprocessed "$ID3" 1 41
 
+# ms_at FILE PATTERN: the time (Unix ms) of the first bridge log line in
+# FILE matching PATTERN, empty if none.
+ms_at() {
+	_ts=$(grep -m 1 -e "$2" "$1" | cut -d' ' -f1)
+	[ -z "$_ts" ] || date -u -d "$_ts" +%s%3N
+}
+
+# late_copy K: step 5, try K (1, 2, ...). A bridge with an earlier uplink
+# heard; a class C downlink whose TX_ACK the relay holds; then FCnt F heard
+# at once by gateways GW_A5 and GW_B (one simulator, --all-gateways): GW_A5's
+# copy goes through and is processed, GW_B's is held by the relay until the
+# bridge, stopped, is flushing. Returns 1 when the copy was not known as one
+# but reached the bridge more than RETAIN_MS after the original (by the
+# bridge's own log): a host too loaded for the step, not a wrong bridge.
+RETAIN_MS=2000      # dedup.h: max(2000 ms, dedup_window_ms + 500) after the first copy
+late_copy() {
+	F=$((50 + 2 * $1))
+	next_bridge "5-$1" $((F - 1))
+	ID5=$(qid "shutdown-flush-5-$1")
+	downlink_held "$ID5"
+	GW_A5=aa555a0000000b${1}0; GW_B=aa555a0000000b${1}1
+	echo "$GW_B" > "$T/relay/hold-up"
+	"$SIM" --server "127.0.0.1:$RELAY_PORT" --devices 1 --seed 51 --class-c --keepalive 0 \
+		--quiet --stat-interval 0 --rate 1 --count 1 --fcnt-start "$F" --gateways 2 \
+		--all-gateways --gateway-eui "$GW_A5" > /dev/null 2> "$T/sim-5b-$1.err" &
+	PIDS="$PIDS $!"
+	wait_until "$WAIT_S" test -s "$T/relay/held-up" || fail "5: $GW_B's copy did not come"
+	wait_for "$T/bridge.log" "\[uplink\] device sim-0 FCnt $F " "$WAIT_S" ||
+		fail "5: the original (FCnt $F) through $GW_A5 was not processed"
+	NUP=$((NUP + 1))
+	stop_awaiting
+	touch "$T/relay/release-up"
+	wait_until "$WAIT_S" test -s "$T/relay/up-acked" || fail "5: the copy was not acknowledged"
+	rm -f "$T/relay/hold-up" "$T/relay/release-up" "$T/relay/held-up" "$T/relay/up-acked"
+	touch "$T/relay/release"
+	exited_with txack "$ID5"
+	if ! grep -q "late copy from gateway $GW_B dropped" "$T/bridge.log"; then
+		t0=$(ms_at "$T/bridge.log" "\[uplink\] device sim-0 FCnt $F ")
+		t1=$(ms_at "$T/bridge.log" "gateway $GW_B online from")
+		[ -n "$t0" ] && [ -n "$t1" ] ||
+			fail "5: the copy was not known as one, and the log does not say when it came:" \
+				"$(grep -E "shutting|$GW_B|frame|FCnt $F " "$T/bridge.log")"
+		[ $((t1 - t0)) -gt "$RETAIN_MS" ] ||
+			fail "5: the copy was not known as one, although it came $((t1 - t0)) ms after" \
+				"the original (the bridge remembers a frame $RETAIN_MS ms):" \
+				"$(grep -E "shutting|$GW_B|frame" "$T/bridge.log")"
+		note "5: the copy reached the bridge $((t1 - t0)) ms after the original, beyond the" \
+			"$RETAIN_MS ms it remembers a frame: the host is too loaded for this try"
+		return 1
+	fi
+	! grep -q "frame(s) heard during the shutdown's flush" "$T/bridge.log" ||
+		fail "the late copy was counted: $(grep "frame(s) heard" "$T/bridge.log")"
+	grep -q "gateway $GW_B heard during the shutdown: not reported ONLINE" "$T/bridge.log" ||
+		fail "gateway $GW_B: $(grep "$GW_B" "$T/bridge.log")"
+	# everything the bridge published is on the broker (QoS 1, acknowledged
+	# before its exit): a marker published now comes after it
+	mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t it-ready/conn -m "after-5-$1" ||
+		fail "mosquitto_pub"
+	wait_for "$T/conn.out" "^it-ready/conn after-5-$1\$" "$WAIT_S" || fail "no marker"
+	grep -q "^gateway/aa555a0000000001/state/conn .*OFFLINE" "$T/conn.out" ||
+		fail "gateway states: $(cat "$T/conn.out")"
+	! grep -q "^gateway/$GW_B/" "$T/conn.out" || fail "gateway $GW_B: $(grep "$GW_B" "$T/conn.out")"
+}
+
 note "5. a late copy from a gateway first heard during the flush"
-next_bridge 5 50
-ID5=$(qid shutdown-flush-5)
-downlink_held "$ID5" 5
-GW_B=aa555a00000000bb
-uplink_in_flush 5b --fcnt-start 50 --gateway-eui "$GW_B"
-touch "$T/relay/release"
-exited_with txack "$ID5"
-grep -q "late copy from gateway $GW_B dropped" "$T/bridge.log" ||
-	fail "the copy was not known as one: $(grep -E "shutting|$GW_B|frame" "$T/bridge.log")"
-! grep -q "frame(s) heard during the shutdown's flush" "$T/bridge.log" ||
-	fail "the late copy was counted: $(grep "frame(s) heard" "$T/bridge.log")"
-grep -q "gateway $GW_B heard during the shutdown: not reported ONLINE" "$T/bridge.log" ||
-	fail "gateway $GW_B: $(grep "$GW_B" "$T/bridge.log")"
-# everything the bridge published is on the broker (QoS 1, acknowledged
-# before its exit): a marker published now comes after it
-mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t it-ready/conn -m after-5 || fail "mosquitto_pub"
-wait_for "$T/conn.out" "^it-ready/conn after-5\$" "$WAIT_S" || fail "no marker"
-grep -q "^gateway/aa555a0000000001/state/conn .*OFFLINE" "$T/conn.out" ||
-	fail "gateway states: $(cat "$T/conn.out")"
-! grep -q "^gateway/$GW_B/" "$T/conn.out" || fail "gateway $GW_B: $(grep "$GW_B" "$T/conn.out")"
+try=1
+until late_copy $try; do
+	[ $try -lt 3 ] || fail "5: in $try tries the copy never reached the bridge within" \
+		"$RETAIN_MS ms of the original: a host too loaded to test this"
+	try=$((try + 1))
+done
 
 note "6. more uplinks during the flush than the de-duplication holds open"
 next_bridge 6 60
 ID6=$(qid shutdown-flush-6)
-downlink_held "$ID6" 6
+downlink_held "$ID6"
 stop_awaiting
 # one uplink of each device, each acknowledged (so read) before the TX_ACK
 # that ends the flush is released
@@ -217,7 +279,7 @@ unprocessed "$ID6" "$FORCED" 70
 note "7. the broker comes back during the flush"
 next_bridge 7 80
 ID7=$(qid shutdown-flush-7)
-downlink_held "$ID7" 7
+downlink_held "$ID7"
 kill -KILL "$BROKER_PID"
 wait_for "$T/bridge.log" "connection to .* lost" "$WAIT_S" || fail "the bridge did not see the broker go"
 stop_awaiting
