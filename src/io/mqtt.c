@@ -146,8 +146,13 @@ static void inflight_requeue_qos0(struct mqtt *m)
  */
 static void batch_note_write(struct mqtt *m)
 {
-	if (m->batch_depth == 0 || ++m->batch_writes != 2 || m->corked_fd >= 0 ||
-	    m->state != MQTT_ST_CONNECTED)
+	if (m->batch_depth == 0) {
+		m->stats.batch_segs_bound++;
+		return;
+	}
+	if (++m->batch_writes <= 2)
+		m->stats.batch_segs_bound++;
+	if (m->batch_writes != 2 || m->corked_fd >= 0 || m->state != MQTT_ST_CONNECTED)
 		return;
 	int fd = mosquitto_socket(m->mosq);
 	int on = 1;

@@ -140,6 +140,13 @@ struct mqtt_stats {
 	uint64_t dropped_error;     /* rejected by libmosquitto (logged) */
 	uint64_t reconnects;        /* successful connections after the first */
 	uint64_t batches_corked;    /* batches whose messages left corked */
+	/* The TCP segments the messages written need at most when batches cork
+	 * (and a batch's messages fit in one segment): 1 for each message
+	 * written outside a batch, 1 for a batch's first message (written
+	 * before the batch corks) and 1 for the rest. How many batches write
+	 * depends on timing (a message waiting for the in-flight window leaves
+	 * in the batch that reads PUBACKs), this bound follows them. */
+	uint64_t batch_segs_bound;
 	bool connected;
 };
 

@@ -11,12 +11,18 @@
  *             3 on --timeout. With --burst N, N messages at a time (one
  *             every N/rate s), each burst inside mqtt_batch_begin()/
  *             mqtt_batch_end(); prints "BATCH bursts=B corked=C
- *             left_corked=L max_ack_ms=M data_segs=S" (L: bursts after
- *             whose end the socket was still corked, read with getsockopt;
- *             M: the longest time from a burst's end until its last message
- *             was acknowledged; S: data segments the connection sent,
- *             TCP_INFO, -1 after a reconnect). --no-batch: the same bursts
- *             without batches, for comparison.
+ *             left_corked=L max_ack_ms=M data_segs=S segs_bound=X" (L:
+ *             bursts after whose end the socket was still corked, read with
+ *             getsockopt; M: the longest time from a burst's end until its
+ *             last message was acknowledged; S: data segments the
+ *             connection sent, TCP_INFO, -1 after a reconnect; X: what the
+ *             module's batches allow for the same writes, mqtt_stats
+ *             batch_segs_bound, both counted from the first CONNACK).
+ *             --no-batch: the same bursts without batches, for comparison.
+ *             --nodelay: Nagle's algorithm off (TCP_NODELAY at every
+ *             CONNACK), so that only the batches' cork joins messages into
+ *             segments: without it Nagle joins some too, more or fewer
+ *             with the timing, and hides a cork that does not work.
  *   overflow  publish --count messages at once, before any connection
  *             exists, print "QUEUED queued=Q dropped=D", then as publish.
  *   idle      stay connected until SIGTERM; with --status-topic publish a
@@ -58,9 +64,11 @@ struct app {
 	/* --burst: messages per batch, and what the batches did */
 	int burst, bursts, left_corked;
 	bool no_batch;
+	bool nodelay;                    /* --nodelay: TCP_NODELAY on the socket */
 	long long ack_wait_for;          /* acknowledged count that ends a burst, -1 none */
 	int64_t burst_end_ms, max_ack_ms;
 	long long segs_first;            /* data segments at the first CONNACK, -1 unknown */
+	uint64_t bound_first;            /* batch_segs_bound then */
 	unsigned long connects, wakeups;
 	bool was_connected;
 	/* tracked mode: per message 0 waiting, 1 in flight, 2 acknowledged */
@@ -90,9 +98,19 @@ static void on_connect(void *arg)
 	struct app *a = arg;
 
 	printf("CONNECTED %lu\n", ++a->connects);
+	if (a->nodelay) {
+		int on = 1;
+		if (setsockopt(mqtt_fd(&a->m), IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) != 0) {
+			fprintf(stderr, "TCP_NODELAY: %s\n", strerror(errno));
+			exit(2);
+		}
+	}
 	if (a->connects == 1) {
 		struct tcp_info ti;
 		socklen_t len = sizeof(ti);
+		struct mqtt_stats st;
+		mqtt_get_stats(&a->m, &st);
+		a->bound_first = st.batch_segs_bound;
 		if (getsockopt(mqtt_fd(&a->m), IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
 			a->segs_first = ti.tcpi_data_segs_out;
 	}
@@ -165,9 +183,11 @@ static void print_batch(struct app *a)
 	if (st.reconnects == 0 && a->segs_first >= 0 &&
 	    getsockopt(mqtt_fd(&a->m), IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
 		segs = (long long)ti.tcpi_data_segs_out - a->segs_first;
-	printf("BATCH bursts=%d corked=%llu left_corked=%d max_ack_ms=%lld data_segs=%lld\n",
+	printf("BATCH bursts=%d corked=%llu left_corked=%d max_ack_ms=%lld data_segs=%lld"
+	       " segs_bound=%llu\n",
 	       a->bursts, (unsigned long long)st.batches_corked, a->left_corked,
-	       (long long)a->max_ack_ms, segs);
+	       (long long)a->max_ack_ms, segs,
+	       (unsigned long long)(st.batch_segs_bound - a->bound_first));
 }
 
 static void on_acked(void *arg, uint64_t token)
@@ -387,7 +407,7 @@ int main(int argc, char **argv)
 		{"will-payload", 1, NULL, 'W'}, {"status-topic", 1, NULL, 's'},
 		{"ca", 1, NULL, 'C'},       {"cert", 1, NULL, 'E'},   {"key", 1, NULL, 'K'},
 		{"burst", 1, NULL, 'b'},    {"no-batch", 0, NULL, 'N'},
-		{"debug", 0, NULL, 'd'},    {NULL, 0, NULL, 0}};
+		{"nodelay", 0, NULL, 'D'},  {"debug", 0, NULL, 'd'},  {NULL, 0, NULL, 0}};
 	struct mqtt_opts o = {.host = "127.0.0.1", .port = 1883, .client_id = "lbtest",
 			      .keepalive_s = 10, .qos = 1, .queue_limit = 10000, .will_qos = 1};
 	struct app a = {.topic = "test/seq", .rate = 100, .qos = 1, .timeout_s = 50,
@@ -420,6 +440,7 @@ int main(int argc, char **argv)
 		case 'K': o.key_file = optarg; break;
 		case 'b': a.burst = atoi(optarg); break;
 		case 'N': a.no_batch = true; break;
+		case 'D': a.nodelay = true; break;
 		case 'd': log_open(LOG_LVL_DEBUG, false); break;
 		default: return 2;
 		}

@@ -290,7 +290,7 @@ echo "== batch: bursts of 100 messages, each one batch (TCP_CORK)"
 start_broker plain
 start_sub batch1 test/seq
 "$BIN" publish --port "$PORT" --id lbtest-batch --count 3000 --rate 5000 --burst 100 --timeout 30 \
-	>"$WORK/batch-client.out" 2>"$WORK/batch-client.err"
+	--nodelay >"$WORK/batch-client.out" 2>"$WORK/batch-client.err"
 rc=$?
 check "batch: publisher got every PUBACK (exit $rc)" '[ $rc -eq 0 ]'
 wait_for "$WORK/batch1.txt" '^2999$' "$WAIT_S"
@@ -303,16 +303,29 @@ bfield() { echo "$BATCH" | sed -n "s/.* $1=\(-*[0-9]*\).*/\1/p"; }
 # and leaves in the batch that reads the PUBACKs: more batches can cork.
 check "batch: 30 bursts, every one corked" '[ "$(bfield bursts)" = 30 ] && [ "$(bfield corked)" -ge 30 ]'
 check "batch: never left corked after a batch" '[ "$(bfield left_corked)" = 0 ]'
-# 100 messages of about 12 bytes fit in one segment: the first leaves
-# alone (it is written before the batch knows it is one), the rest at the
-# end, and libmosquitto's PUBACKs add none. Without batches a burst can
-# leave as up to one segment per message.
-SEGS=$(bfield data_segs)
+# 100 messages of about 12 bytes fit in one segment: a batch's first
+# leaves alone (it is written before the batch knows it is one), the rest
+# at the end. How many batches write depends on timing: a burst written
+# while the in-flight window is full waits in the queue and leaves in the
+# batches that read the PUBACKs, one per read, which a loaded machine cuts
+# finer (163 segments were seen for 30 bursts). So the segments are checked
+# against what those very batches allow (segs_bound: 1 per message outside
+# a batch, 2 per batch that wrote, mqtt.h batch_segs_bound), with a quarter
+# more and 4 for what corking does not govern (the kernel sends corked data
+# after 200 ms when a loaded machine holds the process mid-batch; PINGREQ).
+# --nodelay turns Nagle's algorithm off, which would otherwise join some
+# messages too, more or fewer with the timing, and hide a broken cork (74
+# segments were seen without the cork): so only the cork joins them, and
+# the segments equal the bound. With the cork broken: about 1,300 segments
+# for a bound of about 115; with PUBACKs trickling in 5 at a time, 2,842
+# for 1,100 (with the cork: 1,187 for 1,186).
+SEGS=$(bfield data_segs); SEGS_BOUND=$(bfield segs_bound)
 "$BIN" publish --port "$PORT" --id lbtest-nobatch --count 3000 --rate 5000 --burst 100 --no-batch \
-	--timeout 30 >"$WORK/nobatch-client.out" 2>"$WORK/nobatch-client.err"
+	--nodelay --timeout 30 >"$WORK/nobatch-client.out" 2>"$WORK/nobatch-client.err"
 echo "  the same bursts written outside a batch (what waits for the window still leaves in the module's own batches): $(grep '^BATCH' "$WORK/nobatch-client.out")"
-check "batch: $SEGS data segments for 30 bursts (at most 4 per burst)" \
-	'[ "$SEGS" -ge 30 ] && [ "$SEGS" -le 120 ]'
+check "batch: $SEGS data segments for 30 bursts, batches allow $SEGS_BOUND (+ 1/4 + 4)" \
+	'[ "$SEGS" -ge 1 ] && [ "$SEGS_BOUND" -ge 30 ] &&
+	 [ "$SEGS" -le $((SEGS_BOUND + SEGS_BOUND / 4 + 4)) ]'
 # How long the acknowledgements took is a figure, not a check (a loaded
 # machine stretches it); a socket left corked is what left_corked counts.
 echo "  the slowest burst acknowledged $(bfield max_ack_ms) ms after its batch's end"
