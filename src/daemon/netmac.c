@@ -27,6 +27,7 @@
 #define STATE_JSON_MAX 256
 #define NEW_CHANNEL_MIN_DR 0          /* EU868 DR0..DR5 on the extra channels */
 #define NEW_CHANNEL_MAX_DR 5
+#define UNHEARD_MAX 15                /* macstate_track.unheard is 4 bits */
 #define DEFAULT_RX_DELAY_S 1          /* RECEIVE_DELAY1, RP002-1.0.4 §2.3 */
 
 static int64_t wall_s(void)
@@ -702,6 +703,35 @@ static void publish_state(struct netmac *m, struct lb_device *dev)
 	s->published = key;
 }
 
+/* How many uplinks in a row may repeat the answer of a request of unknown
+ * values (track.asked 0) after a class A downlink each, before the bridge
+ * takes it that the device does not receive its downlinks:
+ * adr.max_unanswered, as many as a request is tried (at most UNHEARD_MAX). */
+static unsigned unheard_bound(const struct netmac *m)
+{
+	return m->o.max_unanswered < UNHEARD_MAX ? (unsigned)m->o.max_unanswered : UNHEARD_MAX;
+}
+
+/* An uplink of dev came; `repeats`: it carried an answer of kind k. */
+static void note_repeats(const struct netmac *m, struct lb_device *dev, enum macstate_req k,
+			 bool repeats)
+{
+	struct macstate_track *t = &dev->rt.mac->track[k];
+
+	t->answer_repeats = repeats;
+	if (!repeats || t->asked != 0) {
+		t->unheard = 0;
+	} else if (t->down_since && t->unheard < UNHEARD_MAX) {
+		t->unheard++;
+		if (t->unheard == unheard_bound(m))
+			log_warn(TAG, "device %s: its answer to a %s of values not known (sent before "
+				 "the upgrade to schema v10) repeated after %u downlinks: it does not "
+				 "receive them; the request is sent again", dev->name, req_names[k],
+				 t->unheard);
+	}
+	t->down_since = false;
+}
+
 bool netmac_handles(uint8_t cid)
 {
 	return cid == MACCMD_LINK_ADR || cid == MACCMD_DEV_STATUS || cid == MACCMD_RX_PARAM_SETUP ||
@@ -782,9 +812,8 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 	}
 	/* Repeated until the device receives a downlink (§5.4, §5.7): the next
 	 * uplink may carry the same answer (other_answer_may_come()). */
-	dev->rt.mac->track[MACSTATE_RX_PARAM].answer_repeats = (seen & 1u << MACSTATE_RX_PARAM) != 0;
-	dev->rt.mac->track[MACSTATE_RX_TIMING].answer_repeats =
-		(seen & 1u << MACSTATE_RX_TIMING) != 0;
+	note_repeats(m, dev, MACSTATE_RX_PARAM, (seen & 1u << MACSTATE_RX_PARAM) != 0);
+	note_repeats(m, dev, MACSTATE_RX_TIMING, (seen & 1u << MACSTATE_RX_TIMING) != 0);
 	/* After the answers: an uplink that carries LinkADRAns was sent with
 	 * what it accepted (the device applies it on reception, §5.3.1). */
 	add_history(dev, rx, n_rx);
@@ -958,10 +987,19 @@ static bool rx_timing_needed(const struct netmac *m, const struct lb_device *dev
  * the device does not use: its downlinks would miss its windows for good.
  * It goes once an uplink without the answer shows the device got a
  * downlink (the one that answered the repeated answer, netmac_uplink()). */
-static bool other_answer_may_come(const struct macstate *s, enum macstate_req k, uint8_t asked)
+static bool other_answer_may_come(const struct netmac *m, const struct macstate *s,
+				  enum macstate_req k, uint8_t asked)
 {
 	const struct macstate_track *t = &s->track[k];
 
+	/* Not when the device repeated the answer to a request of unknown
+	 * values after unheard_bound() downlinks in a row: it does not receive
+	 * them (its windows are not the bridge's, as when it applied the
+	 * unknown request and the bridge did not), so no uplink without the
+	 * answer would ever come. The request goes; the repeated answer is
+	 * then taken for it, whose values are known. */
+	if (t->asked == 0 && t->unheard >= unheard_bound(m))
+		return false;
 	/* asked is never 0: unknown values count as other ones. */
 	return (t->outstanding || t->answer_repeats) && t->asked != asked;
 }
@@ -1036,17 +1074,18 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 			LB_LOG_RL(LOG_LVL_ERROR, TAG, "device %s: RXParamSetupReq not sent: more "
 				  "than %d different requests in this run", dev->name,
 				  NETMAC_RX_ASKED_MAX);
-		} else if (other_answer_may_come(dev->rt.mac, MACSTATE_RX_PARAM, asked)) {
+		} else if (other_answer_may_come(m, dev->rt.mac, MACSTATE_RX_PARAM, asked)) {
 			log_debug(TAG, "device %s: RXParamSetupReq waits for an uplink without "
 				  "the answer to the last one", dev->name);
 		} else if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
 			len += n;
 			*kinds |= 1u << MACSTATE_RX_PARAM;
 			dev->rt.mac->track[MACSTATE_RX_PARAM].asked = asked;
+			dev->rt.mac->track[MACSTATE_RX_PARAM].unheard = 0;
 		}
 	}
 	if (may_ask(m, dev->rt.mac, MACSTATE_RX_TIMING, now) && rx_timing_needed(m, dev) &&
-	    !other_answer_may_come(dev->rt.mac, MACSTATE_RX_TIMING, m->o.rx_delay_s)) {
+	    !other_answer_may_come(m, dev->rt.mac, MACSTATE_RX_TIMING, m->o.rx_delay_s)) {
 		struct maccmd c = {.cid = MACCMD_RX_TIMING_SETUP, .dir = LW_DIR_DOWN};
 		c.u.rx_timing_setup_req.delay = m->o.rx_delay_s;
 		if ((n = put_cmd(&c, out + len, cap - len)) > 0) {
@@ -1054,6 +1093,7 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 			*kinds |= 1u << MACSTATE_RX_TIMING;
 			/* What it asks, for its answer (on_rx_timing()). */
 			dev->rt.mac->track[MACSTATE_RX_TIMING].asked = m->o.rx_delay_s;
+			dev->rt.mac->track[MACSTATE_RX_TIMING].unheard = 0;
 		}
 	}
 	if (may_ask(m, dev->rt.mac, MACSTATE_NEW_CHANNEL, now) &&
@@ -1069,6 +1109,9 @@ void netmac_sent(struct netmac *m, struct lb_device *dev, unsigned kinds)
 	/* kinds come from netmac_requests(), which made the state. */
 	if (!dev->rt.mac)
 		return;
+	/* Whether the device receives the bridge's downlinks (note_repeats()). */
+	dev->rt.mac->track[MACSTATE_RX_PARAM].down_since = true;
+	dev->rt.mac->track[MACSTATE_RX_TIMING].down_since = true;
 	for (int k = 0; k < MACSTATE__N; k++) {
 		if (!(kinds & 1u << k))
 			continue;

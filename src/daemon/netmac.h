@@ -195,7 +195,10 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, size_t cap,
 		       unsigned *kinds);
 
-/* The downlink with those requests was handed to a gateway. */
+/* A class A downlink of dev was handed to a gateway, with those requests
+ * (kinds 0: none; called for every one: a device that keeps repeating
+ * RXParamSetupAns or RXTimingSetupAns after downlinks does not receive
+ * them, netmac.c other_answer_may_come()). */
 void netmac_sent(struct netmac *m, struct lb_device *dev, unsigned kinds);
 
 /* The receive windows the device uses: what it confirmed by

@@ -884,8 +884,8 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 	if (d->has_item)
 		snprintf(e.id, sizeof(e.id), "%s", d->item.id);
 	t->stats.scheduled++;
-	if (t->c.netmac && d->req_kinds)
-		netmac_sent(t->c.netmac, dev, d->req_kinds);
+	if (t->c.netmac)
+		netmac_sent(t->c.netmac, dev, d->req_kinds);   /* kinds 0 too: netmac.h */
 	launch(t, &e);
 	return LB_OK;
 }

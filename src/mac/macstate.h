@@ -46,18 +46,26 @@ enum macstate_req {
 struct macstate_track {
 	uint32_t backoff_until;      /* Unix s; 0 = may ask */
 	uint8_t tries;               /* sent without an answer so far (<= adr.max_unanswered) */
-	bool outstanding;            /* sent, the next uplink should answer */
 	uint8_t asked;               /* what the last request of this kind asked, in
 				      * the daemon's numbering (RXParamSetupReq:
 				      * netmac's table of the values it asks;
 				      * RXTimingSetupReq: the delay in s); 0 = not
 				      * known (asked before the store kept it) */
-	bool answer_repeats;         /* the last uplink carried an answer of this
+	bool outstanding : 1;        /* sent, the next uplink should answer */
+	bool answer_repeats : 1;     /* the last uplink carried an answer of this
 				      * kind: RXParamSetupAns and RXTimingSetupAns
 				      * are repeated until the device receives a
 				      * downlink, so the next uplink may carry the
 				      * same one again (in memory only; true
 				      * after a restart until the next uplink) */
+	bool down_since : 1;         /* a class A downlink went to the device since
+				      * its last uplink (in memory only) */
+	uint8_t unheard : 4;         /* uplinks in a row that repeated the answer to
+				      * a request of values not known (asked 0)
+				      * after a downlink: the device does not
+				      * receive the bridge's downlinks (saturates
+				      * at 15; in memory only, daemon/netmac.c
+				      * other_answer_may_come()) */
 };
 
 struct macstate {

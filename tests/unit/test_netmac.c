@@ -1077,6 +1077,117 @@ START_TEST(rx_unknown_last_request_held)
 }
 END_TEST
 
+/* A schema-9 row with requests in flight at the upgrade (tries 1, what
+ * they asked not known), the settings unchanged (3 s; 869.0 MHz).
+ * The device applied them and answers; the answer is not taken (values
+ * unknown), so the bridge keeps the default windows, which the device no
+ * longer listens in: it repeats the answer after every downlink, and no
+ * uplink without it ever comes. After max_unanswered such uplinks in a
+ * row (each after a downlink) the requests go, and the repeated answer is
+ * taken for them. (Before, they were held forever.) Downlinks sent from
+ * start: the first uplink after the restart follows none, so it does not
+ * count. */
+static void unknown_inflight_released(const uint8_t *ans, size_t ans_len, unsigned kinds)
+{
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx_delay_s = 3;
+	if (kinds & BIT(MACSTATE_RX_PARAM))
+		o.rx2_freq = 869000000;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), kinds);
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	rawdb_exec(w.dir, "UPDATE mac_state SET rx_timing_ask_delay = NULL,"
+			  " rx_param_ask_offset = NULL, rx_param_ask_dr = NULL,"
+			  " rx_param_ask_freq = NULL");
+	restart();
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].tries, 1);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].asked, 0);
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_PARAM].asked, 0);
+	int sent_at = -1;
+	for (int i = 0; i < 200 && sent_at < 0; i++) {
+		ck_assert(uplink(ans, ans_len, 5.0f));   /* misses every downlink */
+		ck_assert_uint_eq(dev()->rt.rx_delay_s, 0);
+		unsigned got = request_and_send();
+		if (got) {
+			ck_assert_uint_eq(got, kinds);
+			sent_at = i;
+		}
+	}
+	ck_assert_int_eq(sent_at, o.max_unanswered);
+	ck_assert(uplink(ans, ans_len, 5.0f));          /* taken for them */
+	if (kinds & BIT(MACSTATE_RX_TIMING))
+		ck_assert_uint_eq(dev()->rt.rx_delay_s, 3);
+	if (kinds & BIT(MACSTATE_RX_PARAM))
+		ck_assert_uint_eq(dev()->rt.rx2_freq, 869000000);
+	ck_assert_uint_eq(request_and_send(), 0);
+	ck_assert(!uplink(NULL, 0, 5.0f));              /* now it hears the bridge */
+	ck_assert_uint_eq(request_and_send(), 0);
+}
+
+START_TEST(rx_unknown_inflight_timing_released)
+{
+	const uint8_t ans[] = {CID_RX_TIMING};
+
+	unknown_inflight_released(ans, sizeof(ans), BIT(MACSTATE_RX_TIMING));
+}
+END_TEST
+
+START_TEST(rx_unknown_inflight_both_released)
+{
+	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK, CID_RX_TIMING};
+
+	unknown_inflight_released(ans, sizeof(ans),
+				  BIT(MACSTATE_RX_PARAM) | BIT(MACSTATE_RX_TIMING));
+	ck_assert_uint_eq(dev()->rt.mac->rx_done & MACSTATE_RX_PARAM_DONE,
+			  MACSTATE_RX_PARAM_DONE);
+}
+END_TEST
+
+/* Only an uplink after a downlink counts, and a restart counts again:
+ * repeats with no downlink between (the gateway's duty cycle, say) show
+ * nothing, and the count is not stored, so a restart adds at most
+ * max_unanswered uplinks to the wait. */
+START_TEST(rx_unknown_repeats_counted_after_downlinks)
+{
+	const uint8_t ans[] = {CID_RX_TIMING};
+
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx_delay_s = 3;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	rawdb_exec(w.dir, "UPDATE mac_state SET rx_timing_ask_delay = NULL");
+	restart();
+	for (int i = 0; i < 20; i++)
+		ck_assert(uplink(ans, sizeof(ans), 5.0f));   /* no downlink between */
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].unheard, 0);
+	for (int i = 0; i < o.max_unanswered - 1; i++) {
+		ck_assert_uint_eq(request_and_send(), 0);
+		ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	}
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].unheard,
+			  o.max_unanswered - 1);
+	restart();                                       /* counts again */
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].unheard, 0);
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));       /* after no downlink */
+	for (int i = 0; i < o.max_unanswered; i++) {
+		ck_assert_uint_eq(request_and_send(), 0);
+		ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	}
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	ck_assert_uint_eq(dev()->rt.rx_delay_s, 3);
+}
+END_TEST
+
 /* A request that never reached the device: no answer comes, the tries go
  * on across the restart and end in the back-off as without one (each try
  * counted once, the first uplink after the restart counts the last), and
@@ -1898,6 +2009,9 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, rx_timing_repeated_answer_after_restart_holds_new_request);
 	tcase_add_test(tc, rx_timing_restart_holds_request_until_uplink);
 	tcase_add_test(tc, rx_unknown_last_request_held);
+	tcase_add_test(tc, rx_unknown_inflight_timing_released);
+	tcase_add_test(tc, rx_unknown_inflight_both_released);
+	tcase_add_test(tc, rx_unknown_repeats_counted_after_downlinks);
 	tcase_add_test(tc, otaa_device_gets_no_rx_param);
 	tcase_add_test(tc, rx_timing_setup_pushed_and_confirmed);
 	tcase_add_test(tc, rx_timing_setup_unanswered_backs_off);
