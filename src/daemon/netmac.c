@@ -703,10 +703,10 @@ static void publish_state(struct netmac *m, struct lb_device *dev)
 	s->published = key;
 }
 
-/* How many uplinks in a row may repeat the answer of a request of unknown
- * values (track.asked 0) after a class A downlink each, before the bridge
- * takes it that the device does not receive its downlinks:
- * adr.max_unanswered, as many as a request is tried (at most UNHEARD_MAX). */
+/* The uplinks in a row, each after a class A downlink, that repeat the
+ * answer to a request of unknown values (track.asked 0) before the bridge
+ * takes it that the device does not receive its downlinks: as many as a
+ * request is tried, adr.max_unanswered (at most UNHEARD_MAX). */
 static unsigned unheard_bound(const struct netmac *m)
 {
 	return m->o.max_unanswered < UNHEARD_MAX ? (unsigned)m->o.max_unanswered : UNHEARD_MAX;
@@ -724,10 +724,11 @@ static void note_repeats(const struct netmac *m, struct lb_device *dev, enum mac
 	} else if (t->down_since && t->unheard < UNHEARD_MAX) {
 		t->unheard++;
 		if (t->unheard == unheard_bound(m))
-			log_warn(TAG, "device %s: its answer to a %s of values not known (sent before "
-				 "the upgrade to schema v10) repeated after %u downlinks: it does not "
-				 "receive them; the request is sent again", dev->name, req_names[k],
-				 t->unheard);
+			log_warn(TAG, "device %s: its answer to a %s of values not known (asked "
+				 "before the store kept them) repeated after %u downlinks in a row: it "
+				 "does not receive them; the next %s no longer waits for an uplink "
+				 "without that answer", dev->name, req_names[k], t->unheard,
+				 req_names[k]);
 	}
 	t->down_since = false;
 }
