@@ -1307,6 +1307,78 @@ START_TEST(test_join_outcome_wiped)
 }
 END_TEST
 
+/* The device of the join tests, joined twice: its second session pending
+ * (*second) and committed. */
+static struct lb_device *rejoined(struct test_session *first, struct test_session *second)
+{
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+
+	join_with_nonce(&app_key, 1);
+	*first = current_of(dev);
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	*second = pending_of(OTAA_EUI);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_uint_ne(second->addr, first->addr);
+	return dev;
+}
+
+/* The batch filled with gateway ledgers (1 MiB blobs) until the redo log
+ * has exactly room bytes left. A ledger record: 8 bytes, its header, the
+ * blob (8-aligned). */
+static void fill_log_leaving(size_t room)
+{
+	static uint8_t blob[STORE_LEDGER_MAX];
+	size_t before = w.store.log_len;
+
+	ck_assert_int_eq(store_ledger_put(&w.store, 0xfeed0000u, STORE_LEDGER_DUTY_CYCLE, blob,
+					  sizeof(blob)), LB_OK);
+	size_t head = w.store.log_len - before - sizeof(blob);
+	for (uint64_t owner = 0xfeed0001u;; owner++) {
+		size_t left = STORE_LOG_MAX - w.store.log_len - room;
+		if (left == 0)
+			break;
+		ck_assert_uint_gt(left, head);
+		size_t len = left - head < sizeof(blob) ? left - head : sizeof(blob);
+		ck_assert_uint_eq(len % 8, 0);
+		ck_assert_int_eq(store_ledger_put(&w.store, owner, STORE_LEDGER_DUTY_CYCLE, blob,
+						  len), LB_OK);
+	}
+	ck_assert_uint_eq(STORE_LOG_MAX - w.store.log_len, room);
+}
+
+/* The DevAddr of OTAA_EUI's committed session row. */
+static int64_t stored_session_addr(void)
+{
+	char sql[160];
+
+	snprintf(sql, sizeof(sql), "SELECT dev_addr FROM session WHERE dev_eui = %lld",
+		 (long long)OTAA_EUI);
+	return rawdb_int(w.dir, sql);
+}
+
+/* dev promoted to second by its first uplink, the batch cut right after
+ * (the group commit's commit ahead): the part on the disk holds the new
+ * session row or the pending row; the rest of the batch, the new session
+ * alone. */
+static void promote_in_parts(struct lb_device *dev, struct test_session *second)
+{
+	uplink_in(second, 0);   /* the promotion */
+	ck_assert_uint_eq(dev->dev_addr, second->addr);
+	ck_assert_int_eq(store_commit_ahead(&w.store), LB_OK);   /* the batch's first part */
+
+	int64_t stored_addr = stored_session_addr();
+	int64_t pending_rows = rawdb_int(w.dir, "SELECT count(*) FROM pending_session");
+	ck_assert_msg(pending_rows == 1 || stored_addr == (int64_t)second->addr,
+		      "the committed part holds the pending row's deletion without the new "
+		      "session row (session row's DevAddr %08llx, the new one %08x)",
+		      (unsigned long long)stored_addr, second->addr);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(stored_session_addr(), (int64_t)second->addr);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 0);
+}
+
 /* A promotion's batch committed in parts: the group commit commits ahead
  * when a later write of the batch finds the redo log full (store_batch.h,
  * store_commit_ahead()), and a crash may come before the rest. Whatever
@@ -1317,137 +1389,48 @@ END_TEST
  * A second connection sees what was committed, as a restart would. */
 START_TEST(test_promotion_row_before_pending_deletion)
 {
-	struct lw_key app_key;
-	struct lb_device *dev = otaa_device(&app_key);
+	struct test_session first, second;
+	struct lb_device *dev = rejoined(&first, &second);
 
-	join_with_nonce(&app_key, 1);
-	struct test_session first = current_of(dev);
-	join_with_nonce(&app_key, 2);
-	lwcrypto_key_free(&app_key);
-	struct test_session second = pending_of(OTAA_EUI);
-	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
-	ck_assert_uint_ne(second.addr, first.addr);
-
-	uplink_in(&second, 0);   /* the promotion */
-	ck_assert_uint_eq(dev->dev_addr, second.addr);
-	ck_assert_int_eq(store_commit_ahead(&w.store), LB_OK);   /* the batch's first part */
-
-	char sql[160];
-	snprintf(sql, sizeof(sql), "SELECT dev_addr FROM session WHERE dev_eui = %lld",
-		 (long long)OTAA_EUI);
-	int64_t stored_addr = rawdb_int(w.dir, sql);
-	int64_t pending_rows = rawdb_int(w.dir, "SELECT count(*) FROM pending_session");
-	ck_assert_msg(pending_rows == 1 || stored_addr == (int64_t)second.addr,
-		      "the committed part holds the pending row's deletion without the new "
-		      "session row (session row's DevAddr %08llx, the new one %08x)",
-		      (unsigned long long)stored_addr, second.addr);
-	/* The rest of the batch: the new session alone. */
-	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
-	ck_assert_int_eq(rawdb_int(w.dir, sql), (int64_t)second.addr);
-	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 0);
+	promote_in_parts(dev, &second);
 }
 END_TEST
 
 /* The same when the promotion finds the redo log too full for the new
  * session row (LB_ERR_FULL) but not for the pending row's deletion, a
  * smaller record: the row cannot wait for the commit behind the deletion.
- * The batch is filled with gateway ledgers (1 MiB blobs) up to 24 bytes
- * short of STORE_LOG_MAX: room for the deletion's record (16), not for the
- * row's. */
+ * 24 bytes left: room for the deletion's record (16), not for the row's. */
 START_TEST(test_promotion_row_before_pending_deletion_log_full)
 {
-	static uint8_t blob[STORE_LEDGER_MAX];
-	struct lw_key app_key;
-	struct lb_device *dev = otaa_device(&app_key);
+	struct test_session first, second;
+	struct lb_device *dev = rejoined(&first, &second);
 
-	join_with_nonce(&app_key, 1);
-	join_with_nonce(&app_key, 2);
-	lwcrypto_key_free(&app_key);
-	struct test_session second = pending_of(OTAA_EUI);
-	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
-
-	/* A ledger record: 8 bytes, its header, the blob (8-aligned). */
-	size_t before = w.store.log_len, room = 24;
-	ck_assert_int_eq(store_ledger_put(&w.store, 0xfeed0000u, STORE_LEDGER_DUTY_CYCLE, blob,
-					  sizeof(blob)), LB_OK);
-	size_t head = w.store.log_len - before - sizeof(blob);
-	for (uint64_t owner = 0xfeed0001u;; owner++) {
-		size_t left = STORE_LOG_MAX - w.store.log_len - room;
-		if (left == 0)
-			break;
-		ck_assert_uint_gt(left, head);
-		size_t len = left - head < sizeof(blob) ? left - head : sizeof(blob);
-		ck_assert_uint_eq(len % 8, 0);
-		ck_assert_int_eq(store_ledger_put(&w.store, owner, STORE_LEDGER_DUTY_CYCLE, blob,
-						  len), LB_OK);
-	}
-	ck_assert_uint_eq(STORE_LOG_MAX - w.store.log_len, room);
-
-	uplink_in(&second, 0);   /* the promotion */
-	ck_assert_uint_eq(dev->dev_addr, second.addr);
-	ck_assert_int_eq(store_commit_ahead(&w.store), LB_OK);
-
-	char sql[160];
-	snprintf(sql, sizeof(sql), "SELECT dev_addr FROM session WHERE dev_eui = %lld",
-		 (long long)OTAA_EUI);
-	int64_t stored_addr = rawdb_int(w.dir, sql);
-	int64_t pending_rows = rawdb_int(w.dir, "SELECT count(*) FROM pending_session");
-	ck_assert_msg(pending_rows == 1 || stored_addr == (int64_t)second.addr,
-		      "the committed part holds the pending row's deletion without the new "
-		      "session row (session row's DevAddr %08llx, the new one %08x)",
-		      (unsigned long long)stored_addr, second.addr);
-	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
-	ck_assert_int_eq(rawdb_int(w.dir, sql), (int64_t)second.addr);
-	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 0);
+	fill_log_leaving(24);
+	promote_in_parts(dev, &second);
 }
 END_TEST
-
 
 /* The promotion finds room in the redo log for the new session row but not
  * for the pending row's deletion after it: the part committed ahead ends
  * with the row and the deletion is staged after it, not dropped (else a
  * restart reads the promoted session back as pending beside itself). The
- * batch is filled with gateway ledgers up to 8 bytes past the row's record,
- * measured first: the deletion's record is 16. */
+ * batch is filled up to 8 bytes past the row's record, measured first:
+ * the deletion's record is 16. */
 START_TEST(test_promotion_pending_deletion_log_full)
 {
-	static uint8_t blob[STORE_LEDGER_MAX];
-	struct lw_key app_key;
-	struct lb_device *dev = otaa_device(&app_key);
-
-	join_with_nonce(&app_key, 1);
-	join_with_nonce(&app_key, 2);
-	lwcrypto_key_free(&app_key);
-	struct test_session second = pending_of(OTAA_EUI);
-	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	struct test_session first, second;
+	struct lb_device *dev = rejoined(&first, &second);
 	size_t before = w.store.log_len;
+
 	ck_assert_int_eq(sessions_stage(&w.sessions, dev), LB_OK);
 	size_t room = w.store.log_len - before + 8;
 	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
-
-	before = w.store.log_len;
-	ck_assert_int_eq(store_ledger_put(&w.store, 0xfeed0000u, STORE_LEDGER_DUTY_CYCLE, blob,
-					  sizeof(blob)), LB_OK);
-	size_t head = w.store.log_len - before - sizeof(blob);
-	for (uint64_t owner = 0xfeed0001u;; owner++) {
-		size_t left = STORE_LOG_MAX - w.store.log_len - room;
-		if (left == 0)
-			break;
-		ck_assert_uint_gt(left, head);
-		size_t len = left - head < sizeof(blob) ? left - head : sizeof(blob);
-		ck_assert_uint_eq(len % 8, 0);
-		ck_assert_int_eq(store_ledger_put(&w.store, owner, STORE_LEDGER_DUTY_CYCLE, blob,
-						  len), LB_OK);
-	}
-	ck_assert_uint_eq(STORE_LOG_MAX - w.store.log_len, room);
+	fill_log_leaving(room);
 
 	uplink_in(&second, 0);   /* the promotion */
 	ck_assert_uint_eq(dev->dev_addr, second.addr);
 	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
-	char sql[160];
-	snprintf(sql, sizeof(sql), "SELECT dev_addr FROM session WHERE dev_eui = %lld",
-		 (long long)OTAA_EUI);
-	ck_assert_int_eq(rawdb_int(w.dir, sql), (int64_t)second.addr);
+	ck_assert_int_eq(stored_session_addr(), (int64_t)second.addr);
 	ck_assert_msg(rawdb_int(w.dir, "SELECT count(*) FROM pending_session") == 0,
 		      "the promoted session's pending row was not deleted");
 }
