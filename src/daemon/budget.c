@@ -587,16 +587,25 @@ static void gateway_load(struct budget *bg, struct budget_gateway *g)
 	dc_init(&g->dc);
 }
 
+static bool holding(const struct budget_gateway *g)
+{
+	for (size_t i = 0; i < DC_MAX_SUBBANDS; i++)
+		if (g->held_us[i])
+			return true;
+	return false;
+}
+
 /* The slot to (re)use when the table is full: the least recently used
- * gateway, saved first if it has unsaved changes. */
+ * gateway that holds no airtime (its holds would be forgotten), saved
+ * first if it has unsaved changes. */
 static struct budget_gateway *evict(struct budget *bg)
 {
-	struct budget_gateway *lru = &bg->gw[0];
+	struct budget_gateway *lru = NULL;
 
-	for (size_t i = 1; i < bg->n_gw; i++)
-		if (bg->gw[i].last_used_ms < lru->last_used_ms)
+	for (size_t i = 0; i < bg->n_gw; i++)
+		if (!holding(&bg->gw[i]) && (!lru || bg->gw[i].last_used_ms < lru->last_used_ms))
 			lru = &bg->gw[i];
-	if (lru->dirty && stage_gateway(bg, lru) != LB_OK)
+	if (!lru || (lru->dirty && stage_gateway(bg, lru) != LB_OK))
 		return NULL;
 	return lru;
 }
@@ -659,6 +668,72 @@ static uint64_t tx_airtime_us(const struct gwmp_txpk *t)
 	return us;
 }
 
+/* The airtime held on the sub-band of freq_hz (0 outside every sub-band). */
+static uint64_t held(const struct budget *bg, const struct budget_gateway *g, uint32_t freq_hz)
+{
+	const struct region_subband *sb;
+	int i = region_subband(bg->c.region, freq_hz, &sb);
+
+	return i >= 0 && i < DC_MAX_SUBBANDS ? g->held_us[i] : 0;
+}
+
+/* Add (or take back, saturating) the airtime of attempt a on its sub-band's
+ * hold. A frequency in no sub-band has no limit to hold against. */
+static void adjust_hold(struct budget *bg, struct budget_gateway *g,
+			const struct downlink_attempt *a, bool add)
+{
+	const struct region_subband *sb;
+	int i = region_subband(bg->c.region, a->txpk.freq_hz, &sb);
+
+	if (i < 0 || i >= DC_MAX_SUBBANDS)
+		return;
+	uint64_t us = tx_airtime_us(&a->txpk);
+	if (add)
+		g->held_us[i] += us;
+	else
+		g->held_us[i] -= us < g->held_us[i] ? us : g->held_us[i];
+}
+
+void budget_hold(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a)
+{
+	struct budget_gateway *g = gateway(bg, gateway_eui);
+
+	if (g)   /* no slot: not enforced for it, logged by gateway() */
+		adjust_hold(bg, g, a, true);
+}
+
+void budget_release(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a)
+{
+	struct budget_gateway *g = loaded(bg, gateway_eui);   /* a hold keeps it loaded */
+
+	if (g)
+		adjust_hold(bg, g, a, false);
+}
+
+/* Charge the gateway's ledger with attempt a, its hold given back. */
+static void charge_gateway(struct budget *bg, uint64_t gateway_eui,
+			   const struct downlink_attempt *a, int64_t now)
+{
+	struct budget_gateway *g = gateway(bg, gateway_eui);
+	if (!g)
+		return;
+	adjust_hold(bg, g, a, false);
+	int rc = dc_record(&g->dc, bg->c.region, a->txpk.freq_hz, tx_airtime_us(&a->txpk), now);
+	if (rc != LB_OK) {
+		LB_LOG_RL(LOG_LVL_WARN, "budget", "gateway %016llx: transmission at %u Hz not in its "
+			  "duty-cycle ledger: %s", (unsigned long long)gateway_eui, a->txpk.freq_hz,
+			  lb_strerror(rc));
+		return;
+	}
+	gateway_touch(bg, g);
+}
+
+void budget_charge_gateway(struct budget *bg, uint64_t gateway_eui,
+			   const struct downlink_attempt *a)
+{
+	charge_gateway(bg, gateway_eui, a, wall_ms());
+}
+
 void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gateway_eui,
 			  const struct downlink_attempt *a)
 {
@@ -679,24 +754,18 @@ void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gat
 				publish_state(bg, dev, &st);
 		}
 	}
-	struct budget_gateway *g = gateway(bg, gateway_eui);
-	if (!g)
-		return;
-	int rc = dc_record(&g->dc, bg->c.region, a->txpk.freq_hz, tx_airtime_us(&a->txpk), now);
-	if (rc != LB_OK) {
-		LB_LOG_RL(LOG_LVL_WARN, "budget", "gateway %016llx: transmission at %u Hz not in its "
-			  "duty-cycle ledger: %s", (unsigned long long)gateway_eui, a->txpk.freq_hz,
-			  lb_strerror(rc));
-		return;
-	}
-	gateway_touch(bg, g);
+	charge_gateway(bg, gateway_eui, a, now);
 }
 
-static void to_attempts(const struct downlink_plan *plan, struct dc_attempt *at)
+/* The plan's attempts as the duty cycle checks them: each one's airtime
+ * plus the airtime held on its sub-band. */
+static void to_attempts(const struct budget *bg, const struct budget_gateway *g,
+			const struct downlink_plan *plan, struct dc_attempt *at)
 {
 	for (size_t i = 0; i < plan->n_attempts; i++) {
 		at[i].freq_hz = plan->attempt[i].txpk.freq_hz;
-		at[i].airtime_us = tx_airtime_us(&plan->attempt[i].txpk);
+		at[i].airtime_us = tx_airtime_us(&plan->attempt[i].txpk) +
+				   held(bg, g, at[i].freq_hz);
 	}
 }
 
@@ -708,7 +777,7 @@ int64_t budget_next_room(struct budget *bg, uint64_t gateway_eui,
 
 	if (!g || plan->n_attempts == 0)
 		return -1;
-	to_attempts(plan, at);
+	to_attempts(bg, g, plan, at);
 	int64_t t = dc_next_room(&g->dc, bg->c.region, at, plan->n_attempts, wall_ms());
 	return t < 0 ? -1 : t;
 }
@@ -721,7 +790,7 @@ int budget_choose_window(struct budget *bg, uint64_t gateway_eui,
 
 	if (!g)
 		return 0;
-	to_attempts(plan, at);
+	to_attempts(bg, g, plan, at);
 	int rc = dc_choose(&g->dc, bg->c.region, at, plan->n_attempts, wall_ms());
 	/* A frequency outside every sub-band (no limit known): first window. */
 	return rc == LB_ERR_NOT_FOUND ? 0 : rc;
@@ -733,8 +802,8 @@ bool budget_window_ok(struct budget *bg, uint64_t gateway_eui, const struct down
 
 	if (!g)
 		return true;
-	return dc_check(&g->dc, bg->c.region, a->txpk.freq_hz, tx_airtime_us(&a->txpk), wall_ms()) !=
-	       LB_ERR_FULL;
+	uint64_t us = tx_airtime_us(&a->txpk) + held(bg, g, a->txpk.freq_hz);
+	return dc_check(&g->dc, bg->c.region, a->txpk.freq_hz, us, wall_ms()) != LB_ERR_FULL;
 }
 
 struct report_ctx {

@@ -22,6 +22,16 @@
  *    (code FAIR_ACCESS);
  *  - a downlink goes in the first receive window whose sub-band has room
  *    on that gateway (RX1, else RX2); none: refused with code DUTY_CYCLE;
+ *    "room" counts the airtime charged and the airtime held: a frame
+ *    handed to the gateway (its PULL_RESP sent, budget_hold()) holds its
+ *    airtime on that sub-band until its outcome, so that two downlinks
+ *    decided before either's TX_ACK cannot both take the last room
+ *    (RP002-1.0.4 "EU863-870" duty cycle). The outcome turns the hold into
+ *    a charge (budget_downlink_sent(): TX_ACK OK; budget_downlink_unacked():
+ *    no TX_ACK, the gateway may have transmitted it) or gives it back
+ *    (budget_release(): refused, not sent). Holds live in memory only:
+ *    never stored, never shown in usedPercent (the airtime transmitted);
+ *    a gateway holding airtime is not evicted;
  *  - a gateway's duty-cycle ledger (the regulator's rule) is marked when it
  *    changes and staged with the next group commit (a part of durable.h);
  *    a device's fair-access ledger (the network's own policy, changed at
@@ -70,6 +80,9 @@
 struct budget_gateway {
 	uint64_t eui;
 	struct dc_gateway dc;
+	/* Airtime of the frames awaiting their outcome (budget_hold()), per
+	 * sub-band of the region; not stored. */
+	uint64_t held_us[DC_MAX_SUBBANDS];
 	int64_t last_used_ms;
 	bool dirty;                      /* changed since it was last staged */
 };
@@ -120,12 +133,32 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
  * caller reports it, knowing what was refused). */
 int budget_downlink_allowed(struct budget *bg, struct lb_device *dev);
 
-/* A downlink was transmitted: count it for the device and the gateway. */
+/* Attempt a was handed to the gateway (its PULL_RESP sent): its airtime
+ * is held on the gateway's sub-band, counted by every later room check,
+ * until one of the three calls below gives the outcome. */
+void budget_hold(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a);
+
+/* The held attempt a was not transmitted (not sent, a TX_ACK error): its
+ * hold is given back, nothing charged. */
+void budget_release(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a);
+
+/* A downlink was transmitted (TX_ACK OK, or a gateway that sends none):
+ * count it for the device and the gateway, turning the hold into the
+ * charge. */
 void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gateway_eui,
 			  const struct downlink_attempt *a);
 
+/* The held attempt a is charged to the gateway alone, its hold turned into
+ * the charge: no TX_ACK came (the gateway may have transmitted it, so the
+ * regulator's ledger errs on the safe side; the device's fair access, the
+ * network's own policy, is not charged: its item is tried again), or it
+ * was transmitted for a device no longer in the registry. */
+void budget_charge_gateway(struct budget *bg, uint64_t gateway_eui,
+			   const struct downlink_attempt *a);
+
 /* Index of the first attempt of plan whose sub-band has room on the
- * gateway, or LB_ERR_FULL (all refused by the duty cycle). */
+ * gateway (airtime charged and held counted), or LB_ERR_FULL (all refused
+ * by the duty cycle). */
 int budget_choose_window(struct budget *bg, uint64_t gateway_eui,
 			 const struct downlink_plan *plan);
 
@@ -135,7 +168,8 @@ int budget_choose_window(struct budget *bg, uint64_t gateway_eui,
 int64_t budget_next_room(struct budget *bg, uint64_t gateway_eui,
 			 const struct downlink_plan *plan);
 
-/* Does the gateway's sub-band of attempt a still have room (RX2 retry)? */
+/* Does the gateway's sub-band of attempt a still have room, airtime held
+ * counted (RX2 retry, class C)? */
 bool budget_window_ok(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a);
 
 /* The gateway's sub-band use for its `stats` event: n filled (<= max);

@@ -436,8 +436,11 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 	/* Counted once the gateway took it: a retry it refuses in turn fails. */
 	if (e->plan.attempt[e->attempt].window == DOWNLINK_RX2)
 		t->stats.sent_rx2++;
-	if (!dev)
+	if (!dev) {   /* gone in a reload: its airtime was still on the air */
+		budget_charge_gateway(t->c.budget, e->gateway_eui, &e->plan.attempt[e->attempt]);
 		return;
+	}
+	/* The airtime held since launch() becomes the charge. */
 	budget_downlink_sent(t->c.budget, dev, e->gateway_eui, &e->plan.attempt[e->attempt]);
 	if (e->ref == JOIN_REF) {
 		log_info("txsched", "device %s: join-accept sent in %s", dev->name,
@@ -512,6 +515,8 @@ static void launch(struct txsched *t, struct downlink_pending_entry *e)
 	struct gateway *gw = gateways_find(t->c.gateways, e->gateway_eui);
 
 	int rc = send_attempt(t, e, token);
+	if (rc == LB_OK)   /* held until its outcome (budget.h): later decisions count it */
+		budget_hold(t->c.budget, e->gateway_eui, &e->plan.attempt[e->attempt]);
 	if (rc != LB_OK) {
 		snprintf(e->status[e->attempt], DOWNLINK_STATUS_LEN, "%s",
 			 rc == LB_ERR_NOT_FOUND ? "NO_ROUTE" : "SEND_ERROR");
@@ -1070,6 +1075,8 @@ int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[
 		finish_sent(t, &e);
 		break;
 	case DOWNLINK_TXACK_RETRY:
+		/* The refused window's hold is given back; the retry holds its own. */
+		budget_release(t->c.budget, e.gateway_eui, &e.plan.attempt[e.attempt - 1]);
 		if (!budget_window_ok(t->c.budget, e.gateway_eui, &e.plan.attempt[e.attempt])) {
 			snprintf(e.status[e.attempt], DOWNLINK_STATUS_LEN, "DUTY_CYCLE");
 			finish_failed(t, &e, "RX2's sub-band has no duty cycle left");
@@ -1082,6 +1089,7 @@ int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[
 		launch(t, &e);
 		break;
 	case DOWNLINK_TXACK_FAILED:
+		budget_release(t->c.budget, e.gateway_eui, &e.plan.attempt[e.attempt]);
 		finish_failed(t, &e, ack->error);
 		break;
 	}
@@ -1121,7 +1129,13 @@ static bool wait_disk(struct txsched *t, struct txsched_slot *s, int rc)
 static void on_expired(const uint8_t token[GWMP_LEN_TOKEN], struct downlink_pending_entry *e,
 		       void *arg)
 {
+	struct txsched *t = arg;
+
 	(void)token;
+	/* The gateway may have transmitted it: charged to its duty cycle (the
+	 * regulator's rule errs on the safe side), not to the device's fair
+	 * access (a queue item is tried again, and counted when it goes). */
+	budget_charge_gateway(t->c.budget, e->gateway_eui, &e->plan.attempt[e->attempt]);
 	snprintf(e->status[e->attempt], DOWNLINK_STATUS_LEN, "TIMEOUT");
 	finish_failed(arg, e, "no TX_ACK from the gateway");
 }
