@@ -744,6 +744,138 @@ START_TEST(test_duty_cycle_waits)
 }
 END_TEST
 
+/* The txpk of datagram i, a PULL_RESP (its frame not parsed). */
+static void txpk_of(size_t i, struct gwmp_txpk *tx)
+{
+	const struct rec_dgram *d = &w.udp.d[i];
+
+	ck_assert_uint_gt(w.udp.n, i);
+	ck_assert_uint_eq(d->buf[GWMP_OFF_IDENT], GWMP_PULL_RESP);
+	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
+					      d->len - GWMP_OFF_JSON_DOWN, tx), LB_OK);
+}
+
+/* The gateway refused datagram i with error. */
+static void tx_ack_error(size_t i, const char *error)
+{
+	struct gwmp_txack ack;
+
+	memset(&ack, 0, sizeof(ack));
+	snprintf(ack.error, sizeof(ack.error), "%s", error);
+	uint64_t gw = port_of(i) == 1701 ? GW_1 : GW_2;
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, gw, w.udp.d[i].buf + GWMP_OFF_TOKEN,
+					&w.udp.d[i].to, &ack), LB_OK);
+}
+
+/* Charge gw with a, as the meter's, n times (its budget events dropped). */
+static void charge(uint64_t gw, const struct downlink_attempt *a, size_t n)
+{
+	struct lb_device *meter = devices_find_eui(&w.devices, DEV_A);
+
+	for (size_t i = 0; i < n; i++) {
+		budget_downlink_sent(&w.budget, meter, gw, a);
+		rec_sink_free(&w.sink);
+	}
+}
+
+/* Charge gw with a until its sub-band has no room for it; returns how many. */
+static size_t fill_until_full(uint64_t gw, const struct downlink_attempt *a)
+{
+	size_t n = 0;
+
+	for (; n < 100000 && budget_window_ok(&w.budget, gw, a); n++)
+		charge(gw, a, 1);
+	return n;
+}
+
+/* The used percentage of the sub-band named name on gw (its `stats`). */
+static double used_pct(uint64_t gw, const char *name)
+{
+	struct ev_duty_cycle dc[DC_MAX_SUBBANDS];
+	char names[DC_MAX_SUBBANDS][DC_NAME_LEN];
+	size_t n = budget_gateway_report(&w.budget, gw, true, dc, names, DC_MAX_SUBBANDS);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(dc[i].name, name))
+			return dc[i].used_pct;
+	ck_abort_msg("no sub-band %s", name);
+	return -1;
+}
+
+static bool holds_nothing(uint64_t gw)
+{
+	for (size_t i = 0; i < w.budget.n_gw; i++)
+		for (size_t k = 0; w.budget.gw[i].eui == gw && k < DC_MAX_SUBBANDS; k++)
+			if (w.budget.gw[i].held_us[k])
+				return false;
+	return true;
+}
+
+/* The room a downlink takes is held from its PULL_RESP until its outcome
+ * (budget.h): two join-accepts of two devices through one gateway, decided
+ * before either TX_ACK, with room in RX1's sub-band (868.0-868.6 MHz, 1 %)
+ * for one: the second goes in RX2 (RP002-1.0.4 EU868). A refused RX1 gives
+ * its room back, a TX_ACK OK turns the hold into one charge, a TX_ACK that
+ * never comes is charged. */
+START_TEST(test_duty_cycle_held_until_tx_ack)
+{
+	struct lb_device *valve = devices_find_eui(&w.devices, DEV_C);
+	struct lb_device *meter = devices_find_eui(&w.devices, DEV_A);
+	uint8_t phy[17] = {0x20};
+	struct gwmp_txpk tx;
+	struct downlink_plan plan;
+
+	route_of(GW_1, 1701);
+	route_of(GW_2, 1702);
+	struct lb_rx rx = make_rx(GW_1, 9.0f, loop_wall_us());
+	struct downlink_plan_in in = {.region = w.region, .rx = &rx, .n_rx = 1,
+				      .join_accept = true, .phy = phy, .phy_len = sizeof(phy)};
+	ck_assert_int_eq(downlink_plan(&in, &plan), LB_OK);
+	ck_assert_uint_eq(plan.attempt[0].txpk.freq_hz, 868100000);
+	/* Room for exactly one join-accept in RX1's sub-band of GW_1. */
+	size_t n = fill_until_full(GW_2, &plan.attempt[0]);
+	ck_assert_uint_gt(n, 1);
+	charge(GW_1, &plan.attempt[0], n - 1);
+	ck_assert(budget_window_ok(&w.budget, GW_1, &plan.attempt[0]));
+
+	int64_t heard = loop_now_ms();
+	ck_assert_int_eq(txsched_join_accept(&w.tx, valve, phy, sizeof(phy), &rx, 1, heard), LB_OK);
+	ck_assert_int_eq(txsched_join_accept(&w.tx, meter, phy, sizeof(phy), &rx, 1, heard), LB_OK);
+	ck_assert_uint_eq(w.udp.n, 2);
+	txpk_of(0, &tx);
+	ck_assert_uint_eq(tx.freq_hz, 868100000);    /* RX1: the last room, held */
+	txpk_of(1, &tx);
+	ck_assert_uint_eq(tx.freq_hz, 869525000);    /* RX2: RX1's sub-band is full */
+	ck_assert(!budget_window_ok(&w.budget, GW_1, &plan.attempt[0]));
+
+	/* RX1 refused: its room is given back (the retry goes in RX2). */
+	tx_ack_error(0, "TOO_LATE");
+	ck_assert_uint_eq(w.udp.n, 3);
+	txpk_of(2, &tx);
+	ck_assert_uint_eq(tx.freq_hz, 869525000);
+	ck_assert(budget_window_ok(&w.budget, GW_1, &plan.attempt[0]));
+	ck_assert_int_eq(txsched_join_accept(&w.tx, valve, phy, sizeof(phy), &rx, 1, heard), LB_OK);
+	ck_assert_uint_eq(w.udp.n, 4);
+	txpk_of(3, &tx);
+	ck_assert_uint_eq(tx.freq_hz, 868100000);
+
+	/* Sent: charged once, as many join-accepts as GW_2's full sub-band. */
+	tx_ack_ok(3);
+	ck_assert(!budget_window_ok(&w.budget, GW_1, &plan.attempt[0]));
+	ck_assert_double_eq_tol(used_pct(GW_1, "868.000-868.600"),
+				used_pct(GW_2, "868.000-868.600"), 1e-9);
+
+	/* The two RX2 frames get no TX_ACK: the gateway may have sent them,
+	 * so they are charged when they time out, and nothing stays held. */
+	double rx2_before = used_pct(GW_1, "869.400-869.650");
+	tx_tick(later());
+	ck_assert(holds_nothing(GW_1));
+	ck_assert_double_gt(used_pct(GW_1, "869.400-869.650"), rx2_before);
+	ck_assert_double_eq_tol(used_pct(GW_1, "868.000-868.600"),
+				used_pct(GW_2, "868.000-868.600"), 1e-9);
+}
+END_TEST
+
 /* Beyond the fair-access budget with enforce: refused and dropped as class A. */
 START_TEST(test_fair_access_refused)
 {
@@ -823,6 +955,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_confirmed_nack_retried);
 	tcase_add_test(tc, test_retransmission_not_a_next_uplink);
 	tcase_add_test(tc, test_duty_cycle_waits);
+	tcase_add_test(tc, test_duty_cycle_held_until_tx_ack);
 	tcase_add_test(tc, test_fair_access_refused);
 	tcase_add_test(tc, test_restored_confirmed_times_out);
 	suite_add_tcase(s, tc);
