@@ -437,7 +437,8 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 	if (e->plan.attempt[e->attempt].window == DOWNLINK_RX2)
 		t->stats.sent_rx2++;
 	if (!dev) {   /* gone in a reload: its airtime was still on the air */
-		budget_charge_gateway(t->c.budget, e->gateway_eui, &e->plan.attempt[e->attempt]);
+		budget_charge_gateway(t->c.budget, NULL, e->gateway_eui,
+				      &e->plan.attempt[e->attempt]);
 		return;
 	}
 	/* The airtime held since launch() becomes the charge. */
@@ -516,7 +517,8 @@ static void launch(struct txsched *t, struct downlink_pending_entry *e)
 
 	int rc = send_attempt(t, e, token);
 	if (rc == LB_OK)   /* held until its outcome (budget.h): later decisions count it */
-		budget_hold(t->c.budget, e->gateway_eui, &e->plan.attempt[e->attempt]);
+		budget_hold(t->c.budget, devices_find_eui(t->c.devices, e->dev_eui), e->gateway_eui,
+			    &e->plan.attempt[e->attempt]);
 	if (rc != LB_OK) {
 		snprintf(e->status[e->attempt], DOWNLINK_STATUS_LEN, "%s",
 			 rc == LB_ERR_NOT_FOUND ? "NO_ROUTE" : "SEND_ERROR");
@@ -1076,7 +1078,8 @@ int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[
 		break;
 	case DOWNLINK_TXACK_RETRY:
 		/* The refused window's hold is given back; the retry holds its own. */
-		budget_release(t->c.budget, e.gateway_eui, &e.plan.attempt[e.attempt - 1]);
+		budget_release(t->c.budget, devices_find_eui(t->c.devices, e.dev_eui), e.gateway_eui,
+			       &e.plan.attempt[e.attempt - 1]);
 		if (!budget_window_ok(t->c.budget, e.gateway_eui, &e.plan.attempt[e.attempt])) {
 			snprintf(e.status[e.attempt], DOWNLINK_STATUS_LEN, "DUTY_CYCLE");
 			finish_failed(t, &e, "RX2's sub-band has no duty cycle left");
@@ -1089,7 +1092,8 @@ int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[
 		launch(t, &e);
 		break;
 	case DOWNLINK_TXACK_FAILED:
-		budget_release(t->c.budget, e.gateway_eui, &e.plan.attempt[e.attempt]);
+		budget_release(t->c.budget, devices_find_eui(t->c.devices, e.dev_eui), e.gateway_eui,
+			       &e.plan.attempt[e.attempt]);
 		finish_failed(t, &e, ack->error);
 		break;
 	}
@@ -1135,7 +1139,8 @@ static void on_expired(const uint8_t token[GWMP_LEN_TOKEN], struct downlink_pend
 	/* The gateway may have transmitted it: charged to its duty cycle (the
 	 * regulator's rule errs on the safe side), not to the device's fair
 	 * access (a queue item is tried again, and counted when it goes). */
-	budget_charge_gateway(t->c.budget, e->gateway_eui, &e->plan.attempt[e->attempt]);
+	budget_charge_gateway(t->c.budget, devices_find_eui(t->c.devices, e->dev_eui),
+			      e->gateway_eui, &e->plan.attempt[e->attempt]);
 	snprintf(e->status[e->attempt], DOWNLINK_STATUS_LEN, "TIMEOUT");
 	finish_failed(arg, e, "no TX_ACK from the gateway");
 }

@@ -148,8 +148,8 @@ static void decide(void)
 
 /* An accepted uplink of dev heard by the gateways given (SNR 9, 8, ...),
  * received at received_us, then its class-A decision. */
-static void uplink_at(uint64_t dev_eui, bool ack, const uint64_t *gws, size_t n,
-		      int64_t received_us)
+static void uplink_typed(uint64_t dev_eui, enum lw_mtype mtype, bool ack, const uint64_t *gws,
+			 size_t n, int64_t received_us)
 {
 	struct lb_rx rx[4];
 	struct lw_frame f;
@@ -160,7 +160,7 @@ static void uplink_at(uint64_t dev_eui, bool ack, const uint64_t *gws, size_t n,
 	for (size_t i = 0; i < n; i++)
 		rx[i] = make_rx(gws[i], 9.0f - (float)i, received_us);
 	memset(&f, 0, sizeof(f));
-	f.mtype = LW_MTYPE_UNCONFIRMED_UP;
+	f.mtype = mtype;
 	f.u.data.ack = ack;
 	f.u.data.dev_addr = dev->dev_addr;
 	devices_accept_uplink(dev, fcnt_up++);
@@ -168,6 +168,12 @@ static void uplink_at(uint64_t dev_eui, bool ack, const uint64_t *gws, size_t n,
 	int64_t heard_ms = loop_now_ms() - (loop_wall_us() - received_us) / 1000;
 	txsched_after_uplink(&w.tx, dev, &f, NULL, 0, rx, n, heard_ms, dedup);
 	decide();
+}
+
+static void uplink_at(uint64_t dev_eui, bool ack, const uint64_t *gws, size_t n,
+		      int64_t received_us)
+{
+	uplink_typed(dev_eui, LW_MTYPE_UNCONFIRMED_UP, ack, gws, n, received_us);
 }
 
 static void uplink(uint64_t dev_eui, bool ack, const uint64_t *gws, size_t n)
@@ -901,6 +907,32 @@ START_TEST(test_fair_access_refused)
 }
 END_TEST
 
+/* A downlink awaiting its TX_ACK counts against the device's fair access:
+ * a class C frame in flight takes the last downlink of the budget, and the
+ * class-A ACK decided before its TX_ACK is refused, not sent as an extra. */
+START_TEST(test_fair_access_counts_in_flight)
+{
+	const uint64_t gw = GW_1;
+	struct lb_device *dev = devices_find_eui(&w.devices, DEV_C);
+
+	dev->prof->fa_policy.downlinks = 1;
+	dev->prof->fa_policy.action = FA_ENFORCE;
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, &gw, 1);
+	queue(DEV_C, "one", false, "1");
+	cc_tick(later());
+	ck_assert_uint_eq(w.udp.n, 1);           /* in flight, no TX_ACK yet */
+	ck_assert_uint_eq(dev->rt.fa_held, 1);
+	/* A confirmed uplink to answer. */
+	uplink_typed(DEV_C, LW_MTYPE_CONFIRMED_UP, false, &gw, 1, loop_wall_us());
+	ck_assert_uint_eq(w.udp.n, 1);
+	ck_assert_uint_eq(count_event(DEV_C, "log", "acknowledgement / MAC answer not sent"), 1);
+	tx_ack_ok(0);
+	ck_assert_uint_eq(dev->rt.fa_held, 0);
+	ck_assert_int_eq(budget_downlink_allowed(&w.budget, dev), LB_ERR_RATE_LIMIT);
+}
+END_TEST
+
 /* After a restart a confirmed downlink still waiting (restored from the
  * store) gets a timeout and is sent again. */
 START_TEST(test_restored_confirmed_times_out)
@@ -957,6 +989,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_duty_cycle_waits);
 	tcase_add_test(tc, test_duty_cycle_held_until_tx_ack);
 	tcase_add_test(tc, test_fair_access_refused);
+	tcase_add_test(tc, test_fair_access_counts_in_flight);
 	tcase_add_test(tc, test_restored_confirmed_times_out);
 	suite_add_tcase(s, tc);
 	return s;
