@@ -22,6 +22,11 @@
  * (TOO_LATE, COLLISION_PACKET, TX_FREQ, ...) moves it to RX2 (Semtech
  * PROTOCOL.TXT §5.5, §6). A GWMP v1 gateway sends no TX_ACK: its PULL_RESP
  * counts as sent.
+ * Each attempt handed to a gateway holds its airtime on the gateway's
+ * sub-band and one downlink of the device's fair access (budget.h
+ * budget_hold()) until its outcome: TX_ACK OK charges both, a TX_ACK error
+ * or a send failure gives both back, no TX_ACK charges the duty cycle
+ * alone (the gateway may have transmitted it; RP002-1.0.4 "EU863-870").
  * A downlink the gateway programmed ends in a `txack` event (its txInfo and
  * the attempts); one every window refused ends in a `log` event
  * DOWNLINK_GATEWAY (level ERROR, context gatewayId and the error), as in
