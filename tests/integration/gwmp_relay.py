@@ -27,10 +27,23 @@ import time
 LISTEN, BRIDGE, DIR = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 PUSH_DATA, PUSH_ACK, TX_ACK = 0, 1, 5
 
-gw_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-gw_side.bind(("127.0.0.1", LISTEN))
-bridge_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-bridge_side.bind(("127.0.0.1", 0))
+RCVBUF = 4 << 20        # a burst of 1,100 datagrams and their 1,100 PUSH_ACKs
+
+
+def udp_socket(port):
+    """A bound UDP socket whose receive buffer holds a burst (SO_RCVBUFFORCE
+    as root, else SO_RCVBUF up to the system's rmem_max)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), RCVBUF)
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+    s.bind(("127.0.0.1", port))
+    return s
+
+
+gw_side = udp_socket(LISTEN)
+bridge_side = udp_socket(0)
 peers = {}
 push_from = {}          # PUSH_DATA token -> the gateway address it came from
 held = {"release": [], "release-up": []}
