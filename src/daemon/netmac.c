@@ -1110,9 +1110,6 @@ void netmac_sent(struct netmac *m, struct lb_device *dev, unsigned kinds)
 	/* kinds come from netmac_requests(), which made the state. */
 	if (!dev->rt.mac)
 		return;
-	/* Whether the device receives the bridge's downlinks (note_repeats()). */
-	dev->rt.mac->track[MACSTATE_RX_PARAM].down_since = true;
-	dev->rt.mac->track[MACSTATE_RX_TIMING].down_since = true;
 	for (int k = 0; k < MACSTATE__N; k++) {
 		if (!(kinds & 1u << k))
 			continue;
@@ -1124,6 +1121,16 @@ void netmac_sent(struct netmac *m, struct lb_device *dev, unsigned kinds)
 	}
 	if (kinds)
 		touch(m, dev);
+}
+
+void netmac_delivered(struct netmac *m, struct lb_device *dev)
+{
+	(void)m;
+	if (!dev->rt.mac)
+		return;
+	/* Whether the device receives the bridge's downlinks (note_repeats()). */
+	dev->rt.mac->track[MACSTATE_RX_PARAM].down_since = true;
+	dev->rt.mac->track[MACSTATE_RX_TIMING].down_since = true;
 }
 
 void netmac_windows(const struct netmac *m, const struct lb_device *dev,

@@ -196,10 +196,15 @@ size_t netmac_requests(struct netmac *m, struct lb_device *dev, uint8_t *out, si
 		       unsigned *kinds);
 
 /* A class A downlink of dev was handed to a gateway, with those requests
- * (kinds 0: none; called for every one: a device that keeps repeating
- * RXParamSetupAns or RXTimingSetupAns after downlinks does not receive
- * them, netmac.c other_answer_may_come()). */
+ * (kinds 0: none, nothing to do). */
 void netmac_sent(struct netmac *m, struct lb_device *dev, unsigned kinds);
+
+/* A class A data downlink of dev was taken by its gateway (TX_ACK without
+ * error, or a v1 gateway's PULL_RESP sent): the device could receive it.
+ * One refused, failed or never acknowledged says nothing about the device.
+ * A device that keeps repeating RXParamSetupAns or RXTimingSetupAns after
+ * such downlinks does not receive them (netmac.c other_answer_may_come()). */
+void netmac_delivered(struct netmac *m, struct lb_device *dev);
 
 /* The receive windows the device uses: what it confirmed by
  * RXParamSetupAns, else for ABP the region's defaults (RX1 delay 1 s,

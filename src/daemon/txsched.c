@@ -448,6 +448,8 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 			 window_name(e->plan.attempt[e->attempt].window));
 		return;
 	}
+	if (t->c.netmac && e->plan.attempt[e->attempt].window != DOWNLINK_RXC)
+		netmac_delivered(t->c.netmac, dev);
 	if (e->ref == QUEUE_REF) {
 		log_debug("txsched", "device %s: queue item %s sent in %s, FCntDown %u", dev->name,
 			  e->id, window_name(e->plan.attempt[e->attempt].window), e->fcnt_down);
@@ -892,7 +894,7 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 		snprintf(e.id, sizeof(e.id), "%s", d->item.id);
 	t->stats.scheduled++;
 	if (t->c.netmac)
-		netmac_sent(t->c.netmac, dev, d->req_kinds);   /* kinds 0 too: netmac.h */
+		netmac_sent(t->c.netmac, dev, d->req_kinds);
 	launch(t, &e);
 	return LB_OK;
 }

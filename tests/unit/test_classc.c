@@ -968,6 +968,36 @@ START_TEST(test_restored_confirmed_times_out)
 }
 END_TEST
 
+/* netmac hears of a class A data downlink once its gateway took it
+ * (netmac_delivered(): down_since, what tells a device that does not
+ * receive the bridge's downlinks): one refused in RX1 and RX2 tells it
+ * nothing, one taken does. */
+START_TEST(test_netmac_told_of_downlinks_taken)
+{
+	const uint64_t gw = GW_1;
+
+	world_add(&w, &(struct world_opts){.modules = WORLD_NETMAC});
+	struct lb_device *a = devices_find_eui(&w.devices, DEV_A);
+	route_of(GW_1, 1701);
+	queue(DEV_A, "a-1", false, "x");
+	uplink(DEV_A, false, &gw, 1);
+	ck_assert_uint_eq(w.udp.n, 1);
+	ck_assert_ptr_nonnull(a->rt.mac);
+	tx_ack_error(0, "TOO_LATE");
+	tx_tick(loop_now_ms());
+	ck_assert_uint_eq(w.udp.n, 2);   /* RX2 */
+	tx_ack_error(1, "TOO_LATE");
+	ck_assert(!a->rt.mac->track[MACSTATE_RX_TIMING].down_since);
+	ck_assert(!a->rt.mac->track[MACSTATE_RX_PARAM].down_since);
+
+	uplink(DEV_A, false, &gw, 1);
+	ck_assert_uint_eq(w.udp.n, 3);
+	tx_ack_ok(2);
+	ck_assert(a->rt.mac->track[MACSTATE_RX_TIMING].down_since);
+	ck_assert(a->rt.mac->track[MACSTATE_RX_PARAM].down_since);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("classc");
@@ -991,6 +1021,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_fair_access_refused);
 	tcase_add_test(tc, test_fair_access_counts_in_flight);
 	tcase_add_test(tc, test_restored_confirmed_times_out);
+	tcase_add_test(tc, test_netmac_told_of_downlinks_taken);
 	suite_add_tcase(s, tc);
 	return s;
 }

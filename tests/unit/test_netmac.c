@@ -5,7 +5,8 @@
  * (fakes.h), the store is a real SQLite database in a mkdtemp() directory,
  * the group commit and sessions are the real ones. The test plays the
  * scheduler: netmac_requests() is what a downlink would carry,
- * netmac_sent() says the gateway took it, netmac_uplink() brings the
+ * netmac_sent() says it went to the gateway, netmac_delivered() that the
+ * gateway took it, netmac_uplink() brings the
  * device's answers (TS001-1.0.4 §5.3 LinkADRAns, §5.4 RXParamSetupAns,
  * §5.5 DevStatusAns).
  */
@@ -182,6 +183,7 @@ static unsigned request_and_send(void)
 	size_t len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
 	ck_assert_uint_eq(len > 0, kinds != 0);
 	netmac_sent(&w.mac, dev(), kinds);
+	netmac_delivered(&w.mac, dev());
 	return kinds;
 }
 
@@ -810,6 +812,7 @@ START_TEST(rx_param_answer_confirms_what_was_asked)
 	ck_assert_int_eq(maccmd_parse(out, len, LW_DIR_DOWN, cmds, 4, &n), LB_OK);
 	ck_assert_uint_eq(cmds[0].u.rx_param_setup_req.frequency, 869200000);
 	netmac_sent(&w.mac, dev(), kinds);
+	netmac_delivered(&w.mac, dev());
 	w.mac.o.rx2_freq = 869400000;
 	uplink(ans, sizeof(ans), 5.0f);
 	ck_assert_uint_eq(dev()->rt.rx2_freq, 869200000);
@@ -1188,6 +1191,43 @@ START_TEST(rx_unknown_repeats_counted_after_downlinks)
 }
 END_TEST
 
+/* Downlinks the gateway did not take (a TX_ACK error, none at all) say
+ * nothing about the device: repeats after them are not counted, and the
+ * request stays held however many come; taken ones count. */
+START_TEST(rx_unknown_repeats_after_downlinks_not_taken)
+{
+	const uint8_t ans[] = {CID_RX_TIMING};
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds;
+
+	teardown();
+	struct netmac_opts o = default_opts();
+	o.rx_delay_s = 3;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	uplink(NULL, 0, 5.0f);
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+	rawdb_exec(w.dir, "UPDATE mac_state SET rx_timing_ask_delay = NULL");
+	restart();
+	ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	for (int i = 0; i < 4 * o.max_unanswered; i++) {
+		kinds = 0;
+		netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+		ck_assert_uint_eq(kinds, 0);
+		netmac_sent(&w.mac, dev(), kinds);   /* handed over, never taken */
+		ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	}
+	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_RX_TIMING].unheard, 0);
+	for (int i = 0; i < o.max_unanswered; i++) {
+		ck_assert_uint_eq(request_and_send(), 0);   /* taken */
+		ck_assert(uplink(ans, sizeof(ans), 5.0f));
+	}
+	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
+}
+END_TEST
+
 /* A request that never reached the device: no answer comes, the tries go
  * on across the restart and end in the back-off as without one (each try
  * counted once, the first uplink after the restart counts the last), and
@@ -1243,6 +1283,7 @@ START_TEST(rx_timing_setup_pushed_and_confirmed)
 	ck_assert_uint_eq(out[0], CID_RX_TIMING);
 	ck_assert_uint_eq(out[1] & 0x0f, 3);            /* Del, TS001-1.0.4 §5.7 */
 	netmac_sent(&w.mac, dev(), kinds);
+	netmac_delivered(&w.mac, dev());
 
 	/* No answer: tried again, at most max_unanswered times in all. */
 	uplink(NULL, 0, 5.0f);
@@ -1326,6 +1367,7 @@ START_TEST(new_channel_pushed_confirmed_then_in_link_adr_mask)
 		ck_assert_uint_eq(cmds[i].u.new_channel_req.max_dr, 5);
 	}
 	netmac_sent(&w.mac, dev(), kinds);
+	netmac_delivered(&w.mac, dev());
 
 	/* Channel 5 (the third answer) refused: the others are confirmed, the
 	 * request counts as not answered and is tried again, for channel 5 only. */
@@ -1347,6 +1389,7 @@ START_TEST(new_channel_pushed_confirmed_then_in_link_adr_mask)
 	ck_assert_int_eq(maccmd_parse(out, len, LW_DIR_DOWN, cmds, 8, &n), LB_OK);
 	ck_assert_uint_eq(cmds[0].u.new_channel_req.ch_index, 5);
 	netmac_sent(&w.mac, dev(), kinds);
+	netmac_delivered(&w.mac, dev());
 	ck_assert_uint_eq(dev()->rt.mac->track[MACSTATE_NEW_CHANNEL].tries, 2);
 	const uint8_t ok[] = {CID_NEW_CHANNEL, NEW_CHANNEL_OK};
 	uplink(ok, sizeof(ok), 5.0f);
@@ -1608,6 +1651,7 @@ START_TEST(as923_new_channels_from_2)
 		ck_assert_uint_eq(cmds[i].u.new_channel_req.frequency, 923600000 + 200000 * i);
 	}
 	netmac_sent(&w.mac, dev(), kinds);
+	netmac_delivered(&w.mac, dev());
 	uint8_t ok[5 * 2];
 	for (int i = 0; i < 5; i++) {
 		ok[2 * i] = CID_NEW_CHANNEL;
@@ -1652,6 +1696,7 @@ START_TEST(us915_mask_resent_on_adr_ack_req)
 	size_t len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
 	ck_assert_uint_eq(len, 10);
 	netmac_sent(&w.mac, dev(), kinds);
+	netmac_delivered(&w.mac, dev());
 	uplink_at(true, false, 10, 903900000, -5.0f, ok2, sizeof(ok2));
 	ck_assert(dev()->rt.mac->ch_mask_set);
 	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 0);
@@ -1669,6 +1714,7 @@ START_TEST(us915_mask_resent_on_adr_ack_req)
 	len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
 	ck_assert_uint_eq(len, 5);
 	netmac_sent(&w.mac, dev(), kinds);
+	netmac_delivered(&w.mac, dev());
 	uplink_at(true, false, 12, 868100000, -15.0f, ok2, 2);
 	ck_assert(dev()->rt.mac->ch_mask_set);
 	uplink_at(true, true, 12, 868100000, -15.0f, NULL, 0);
@@ -1695,6 +1741,7 @@ START_TEST(us915_chmask_without_adr)
 	/* DR1 TXPower 0 = 0x10; ChMaskCntl 7 (65 on), then block 0 (8..15). */
 	ck_assert_mem_eq(out, "\x03\x10\x02\x00\x71" "\x03\x10\x00\xff\x01", 10);
 	netmac_sent(&w.mac, dev(), kinds);
+	netmac_delivered(&w.mac, dev());
 	uplink_at(false, false, 9, 903900000, 10.0f, ok2, sizeof(ok2));
 	ck_assert(dev()->rt.mac->ch_mask_set);
 	ck_assert_uint_eq(dev()->rt.mac->dr, 1);
@@ -1800,6 +1847,7 @@ START_TEST(us915_chmask_keep_1_0_4)
 	/* DataRate 0xF, TXPower 0xF; ChMaskCntl 7 (65 on), then block 0 (8..15). */
 	ck_assert_mem_eq(out, "\x03\xff\x02\x00\x71" "\x03\xff\x00\xff\x01", 10);
 	netmac_sent(&w.mac, dev(), kinds);
+	netmac_delivered(&w.mac, dev());
 	uplink_at(false, false, 9, 903900000, 10.0f, ok2, sizeof(ok2));
 	ck_assert(dev()->rt.mac->ch_mask_set);
 	ck_assert_uint_eq(dev()->rt.mac->dr, 2);
@@ -1874,6 +1922,7 @@ START_TEST(as923_partial_channels_kept)
 	(void)netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
 	ck_assert_uint_eq(kinds, BIT(MACSTATE_NEW_CHANNEL));
 	netmac_sent(&w.mac, dev(), kinds);
+	netmac_delivered(&w.mac, dev());
 	uint8_t ans[5 * 2];
 	for (int i = 0; i < 5; i++) {
 		ans[2 * i] = CID_NEW_CHANNEL;
@@ -1959,6 +2008,7 @@ START_TEST(us915_join_mask_confirmed_by_link_adr)
 	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 10);
 	ck_assert_uint_eq(kinds, BIT(MACSTATE_LINK_ADR));
 	netmac_sent(&w.mac, dev(), kinds);
+	netmac_delivered(&w.mac, dev());
 	uplink_at(false, false, 10, 903900000, 10.0f, ans, sizeof(ans));
 	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 0);
 	restart();
@@ -2012,6 +2062,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, rx_unknown_inflight_timing_released);
 	tcase_add_test(tc, rx_unknown_inflight_both_released);
 	tcase_add_test(tc, rx_unknown_repeats_counted_after_downlinks);
+	tcase_add_test(tc, rx_unknown_repeats_after_downlinks_not_taken);
 	tcase_add_test(tc, otaa_device_gets_no_rx_param);
 	tcase_add_test(tc, rx_timing_setup_pushed_and_confirmed);
 	tcase_add_test(tc, rx_timing_setup_unanswered_backs_off);
