@@ -933,6 +933,42 @@ START_TEST(test_fair_access_counts_in_flight)
 }
 END_TEST
 
+/* Every way a class A downlink fails settles both of its holds (budget.h):
+ * RX1 then RX2 refused by TX_ACK errors give back the airtime and the
+ * device's downlink, nothing charged; a TX_ACK that never comes gives back
+ * the device's downlink (its item stays queued) and charges the airtime. */
+START_TEST(test_holds_settled_on_failure)
+{
+	const uint64_t gw = GW_1;
+	struct lb_device *a = devices_find_eui(&w.devices, DEV_A);
+
+	route_of(GW_1, 1701);
+	queue(DEV_A, "a-1", false, "x");
+	uplink(DEV_A, false, &gw, 1);
+	ck_assert_uint_eq(w.udp.n, 1);
+	ck_assert_uint_eq(a->rt.fa_held, 1);
+	ck_assert(!holds_nothing(GW_1));
+	tx_ack_error(0, "TOO_LATE");
+	tx_tick(loop_now_ms());
+	ck_assert_uint_eq(w.udp.n, 2);           /* RX2, holding in turn */
+	ck_assert_uint_eq(a->rt.fa_held, 1);
+	ck_assert(!holds_nothing(GW_1));
+	tx_ack_error(1, "TOO_LATE");
+	ck_assert_uint_eq(a->rt.fa_held, 0);
+	ck_assert(holds_nothing(GW_1));
+	ck_assert_double_eq(used_pct(GW_1, "868.000-868.600"), 0);
+	ck_assert_double_eq(used_pct(GW_1, "869.400-869.650"), 0);
+
+	uplink(DEV_A, false, &gw, 1);
+	ck_assert_uint_eq(w.udp.n, 3);
+	ck_assert_uint_eq(a->rt.fa_held, 1);
+	tx_tick(later());
+	ck_assert_uint_eq(a->rt.fa_held, 0);
+	ck_assert(holds_nothing(GW_1));
+	ck_assert_double_gt(used_pct(GW_1, "868.000-868.600"), 0);
+}
+END_TEST
+
 /* After a restart a confirmed downlink still waiting (restored from the
  * store) gets a timeout and is sent again. */
 START_TEST(test_restored_confirmed_times_out)
@@ -1020,6 +1056,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_duty_cycle_held_until_tx_ack);
 	tcase_add_test(tc, test_fair_access_refused);
 	tcase_add_test(tc, test_fair_access_counts_in_flight);
+	tcase_add_test(tc, test_holds_settled_on_failure);
 	tcase_add_test(tc, test_restored_confirmed_times_out);
 	tcase_add_test(tc, test_netmac_told_of_downlinks_taken);
 	suite_add_tcase(s, tc);
