@@ -27,9 +27,9 @@
  *    airtime on that sub-band until its outcome, so that two downlinks
  *    decided before either's TX_ACK cannot both take the last room
  *    (RP002-1.0.4 "EU863-870" duty cycle). The outcome turns the hold into
- *    a charge (budget_downlink_sent(): TX_ACK OK; budget_downlink_unacked():
+ *    a charge (budget_downlink_sent(): TX_ACK OK; budget_charge_gateway():
  *    no TX_ACK, the gateway may have transmitted it) or gives it back
- *    (budget_release(): refused, not sent). Holds live in memory only:
+ *    (budget_release(): a TX_ACK error). Holds live in memory only:
  *    never stored, never shown in usedPercent (the airtime transmitted);
  *    a gateway holding airtime is not evicted;
  *  - a gateway's duty-cycle ledger (the regulator's rule) is marked when it
@@ -147,8 +147,8 @@ int budget_downlink_allowed(struct budget *bg, struct lb_device *dev);
 void budget_hold(struct budget *bg, struct lb_device *dev, uint64_t gateway_eui,
 		 const struct downlink_attempt *a);
 
-/* The held attempt a was not transmitted (not sent, a TX_ACK error): both
- * holds are given back, nothing charged. */
+/* The held attempt a was not transmitted (a TX_ACK error; a PULL_RESP
+ * not sent holds nothing): both holds are given back, nothing charged. */
 void budget_release(struct budget *bg, struct lb_device *dev, uint64_t gateway_eui,
 		    const struct downlink_attempt *a);
 
