@@ -1411,6 +1411,12 @@ static void shutdown_flush(struct bridge *b)
 	}
 	if (mqtt_disconnect(&b->mqtt) != LB_OK)
 		log_warn("bridge", "MQTT disconnect not clean: the broker publishes the Last Will");
+	/* The TX_ACKs that did not come within the flush: charged to the
+	 * gateways' duty cycle as a timeout is (txsched.h), stored below. */
+	size_t unacked = txsched_stop(&b->tx);
+	if (unacked)
+		log_warn("bridge", "%zu downlink(s) without a TX_ACK at shutdown: their airtime is "
+			 "charged to their gateways' duty cycle", unacked);
 	if (durable_flush(&b->durable) != LB_OK)
 		log_error("bridge", "deletions of acknowledged outbox events not committed: those "
 			  "are published again at the next start");

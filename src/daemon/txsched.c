@@ -1147,6 +1147,25 @@ static void on_expired(const uint8_t token[GWMP_LEN_TOKEN], struct downlink_pend
 	finish_failed(arg, e, "no TX_ACK from the gateway");
 }
 
+/* The bridge stops before attempt e's TX_ACK came: as at its timeout, the
+ * gateway may have transmitted it, so its airtime is charged (the
+ * regulator's limit errs on the safe side, and the stored ledger keeps it
+ * across the restart); no event: the flush has ended. */
+static void on_stop(const uint8_t token[GWMP_LEN_TOKEN], struct downlink_pending_entry *e,
+		    void *arg)
+{
+	struct txsched *t = arg;
+
+	(void)token;
+	budget_charge_gateway(t->c.budget, devices_find_eui(t->c.devices, e->dev_eui),
+			      e->gateway_eui, &e->plan.attempt[e->attempt]);
+}
+
+size_t txsched_stop(struct txsched *t)
+{
+	return downlink_pending_expire(&t->pending, INT64_MAX, on_stop, t);
+}
+
 size_t txsched_awaiting(const struct txsched *t)
 {
 	return t->pending.n;

@@ -322,4 +322,11 @@ int64_t txsched_tick(struct txsched *t, int64_t now_ms);
 size_t txsched_awaiting(const struct txsched *t);
 int64_t txsched_expire(struct txsched *t, int64_t now_ms);
 
+/* The shutdown's flush is over: every PULL_RESP still awaiting its TX_ACK
+ * is settled as a timeout settles it for the duty cycle (its airtime
+ * charged to its gateway, budget_charge_gateway(): it may have been
+ * transmitted), without events; returns how many. Before the last commit,
+ * so that the stored ledgers keep them. */
+size_t txsched_stop(struct txsched *t);
+
 #endif

@@ -969,6 +969,30 @@ START_TEST(test_holds_settled_on_failure)
 }
 END_TEST
 
+/* The bridge stops before a TX_ACK came: the attempt's airtime is charged
+ * to its gateway as at a timeout (it may have been transmitted), its holds
+ * settled; the store keeps the charge across the restart. */
+START_TEST(test_stop_charges_unacked)
+{
+	struct lb_device *valve = devices_find_eui(&w.devices, DEV_C);
+	uint8_t phy[17] = {0x20};
+
+	route_of(GW_1, 1701);
+	struct lb_rx rx = make_rx(GW_1, 9.0f, loop_wall_us());
+	ck_assert_int_eq(txsched_join_accept(&w.tx, valve, phy, sizeof(phy), &rx, 1,
+					     loop_now_ms()), LB_OK);
+	ck_assert_uint_eq(w.udp.n, 1);
+	ck_assert_uint_eq(txsched_awaiting(&w.tx), 1);
+	ck_assert_double_eq(used_pct(GW_1, "868.000-868.600"), 0);
+	ck_assert_uint_eq(txsched_stop(&w.tx), 1);
+	ck_assert_uint_eq(txsched_awaiting(&w.tx), 0);
+	ck_assert(holds_nothing(GW_1));
+	ck_assert_uint_eq(valve->rt.fa_held, 0);
+	ck_assert_double_gt(used_pct(GW_1, "868.000-868.600"), 0);
+	ck_assert_uint_eq(txsched_stop(&w.tx), 0);
+}
+END_TEST
+
 /* After a restart a confirmed downlink still waiting (restored from the
  * store) gets a timeout and is sent again. */
 START_TEST(test_restored_confirmed_times_out)
@@ -1057,6 +1081,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_fair_access_refused);
 	tcase_add_test(tc, test_fair_access_counts_in_flight);
 	tcase_add_test(tc, test_holds_settled_on_failure);
+	tcase_add_test(tc, test_stop_charges_unacked);
 	tcase_add_test(tc, test_restored_confirmed_times_out);
 	tcase_add_test(tc, test_netmac_told_of_downlinks_taken);
 	suite_add_tcase(s, tc);
