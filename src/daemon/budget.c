@@ -548,25 +548,26 @@ bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx 
  * TX_ACK: asked of a copy of its ledgers with those counted, so that two
  * frames in flight (a class C item, then a class-A ACK) cannot both take
  * its last downlink; the copy is not kept (nothing was sent yet). */
-static int allowed_with_held(struct budget *bg, struct lb_device *dev, int64_t now)
+static int allowed_with_held(struct budget *bg, struct lb_device *dev, size_t in_flight,
+			     int64_t now)
 {
 	struct fa_device led;
 
 	fa_load(bg, dev, &led);
-	for (unsigned i = 0; i < dev->rt.fa_held; i++)
+	for (size_t i = 0; i < in_flight; i++)
 		if (fa_downlink(&led, &dev->prof->fa_policy, now, NULL) != LB_OK)
 			break;
 	return fa_downlink_allowed(&led, &dev->prof->fa_policy, now);
 }
 
-int budget_downlink_allowed(struct budget *bg, struct lb_device *dev)
+int budget_downlink_allowed(struct budget *bg, struct lb_device *dev, size_t in_flight)
 {
 	struct fa_device led, before;
 	int64_t now = wall_ms();
 	uint8_t flags;
 
-	if (dev->rt.fa_held > 0)
-		return allowed_with_held(bg, dev, now);
+	if (in_flight > 0)
+		return allowed_with_held(bg, dev, in_flight, now);
 	/* On the packed ledgers as they are: only a re-armed level changes. */
 	fa_fetch(bg, dev);
 	struct fa_packed *pk = dev->rt.fa;
@@ -711,31 +712,18 @@ static void adjust_hold(struct budget *bg, struct budget_gateway *g,
 		g->held_us[i] -= us < g->held_us[i] ? us : g->held_us[i];
 }
 
-/* The device's fair-access hold given back (saturating: a registry
- * replaced meanwhile starts it at 0). */
-static void release_device(struct lb_device *dev)
-{
-	if (dev && dev->rt.fa_held > 0)
-		dev->rt.fa_held--;
-}
-
-void budget_hold(struct budget *bg, struct lb_device *dev, uint64_t gateway_eui,
-		 const struct downlink_attempt *a)
+void budget_hold(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a)
 {
 	struct budget_gateway *g = gateway(bg, gateway_eui);
 
-	if (dev && dev->rt.fa_held < BUDGET_FA_HELD_MAX)
-		dev->rt.fa_held++;
 	if (g)   /* no slot: not enforced for it, logged by gateway() */
 		adjust_hold(bg, g, a, true);
 }
 
-void budget_release(struct budget *bg, struct lb_device *dev, uint64_t gateway_eui,
-		    const struct downlink_attempt *a)
+void budget_release(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a)
 {
 	struct budget_gateway *g = loaded(bg, gateway_eui);   /* a hold keeps it loaded */
 
-	release_device(dev);
 	if (g)
 		adjust_hold(bg, g, a, false);
 }
@@ -758,10 +746,9 @@ static void charge_gateway(struct budget *bg, uint64_t gateway_eui,
 	gateway_touch(bg, g);
 }
 
-void budget_charge_gateway(struct budget *bg, struct lb_device *dev, uint64_t gateway_eui,
+void budget_charge_gateway(struct budget *bg, uint64_t gateway_eui,
 			   const struct downlink_attempt *a)
 {
-	release_device(dev);
 	charge_gateway(bg, gateway_eui, a, wall_ms());
 }
 
@@ -773,7 +760,6 @@ void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gat
 	int64_t now = wall_ms();
 	struct fa_device led;
 
-	release_device(dev);   /* the hold becomes the count */
 	fa_load(bg, dev, &led);
 	if (fa_downlink(&led, &dev->prof->fa_policy, now, &v) == LB_OK) {
 		if (fa_save(bg, dev, &led) != LB_OK) {

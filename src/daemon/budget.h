@@ -73,11 +73,6 @@
  * its first change (durable_flush() writes it at once). */
 #define BUDGET_LEDGER_DELAY_MS 60000
 
-/* A device's downlinks held against its fair access (tables/devices.h
- * rt.fa_held, 4 bits); one awaits its TX_ACK at a time, two when a class-A
- * ACK follows a class C frame: more are not counted. */
-#define BUDGET_FA_HELD_MAX 15
-
 /* How often retained state/airtime is refreshed as budget windows slide. */
 #define BUDGET_SCAN_MS 60000
 
@@ -134,23 +129,21 @@ void budget_defer_restore(struct budget *bg, struct lb_device *dev);
 bool budget_uplink(struct budget *bg, struct lb_device *dev, const struct lb_rx *rx,
 		   double *airtime_ms, struct ev_fair_access *fa);
 
-/* May dev receive one more downlink, its downlinks awaiting their TX_ACK
- * (budget_hold()) counted as sent? LB_OK or LB_ERR_RATE_LIMIT (the caller
- * reports it, knowing what was refused). */
-int budget_downlink_allowed(struct budget *bg, struct lb_device *dev);
+/* May dev receive one more downlink, its in_flight downlinks awaiting
+ * their TX_ACK (txsched_in_flight()) counted as sent? LB_OK or
+ * LB_ERR_RATE_LIMIT (the caller reports it, knowing what was refused). */
+int budget_downlink_allowed(struct budget *bg, struct lb_device *dev, size_t in_flight);
 
-/* Attempt a of dev (NULL: no device to count it for) was handed to the
- * gateway (its PULL_RESP sent): its airtime is held on the gateway's
- * sub-band, and one downlink against dev's fair access
- * (budget_downlink_allowed() counts it), until one of the three calls below
- * gives the outcome. */
-void budget_hold(struct budget *bg, struct lb_device *dev, uint64_t gateway_eui,
-		 const struct downlink_attempt *a);
+/* Attempt a was handed to the gateway (its PULL_RESP sent): its airtime is
+ * held on the gateway's sub-band until one of the three calls below gives
+ * the outcome. (Against its device's fair access it counts while it awaits
+ * its TX_ACK: the caller of budget_downlink_allowed() passes
+ * txsched_in_flight().) */
+void budget_hold(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a);
 
 /* The held attempt a was not transmitted (a TX_ACK error; a PULL_RESP
- * not sent holds nothing): both holds are given back, nothing charged. */
-void budget_release(struct budget *bg, struct lb_device *dev, uint64_t gateway_eui,
-		    const struct downlink_attempt *a);
+ * not sent holds nothing): its hold is given back, nothing charged. */
+void budget_release(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a);
 
 /* A downlink was transmitted (TX_ACK OK, or a gateway that sends none):
  * count it for the device and the gateway, turning the hold into the
@@ -163,7 +156,7 @@ void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gat
  * regulator's ledger errs on the safe side; the device's fair access, the
  * network's own policy, is not charged: its item is tried again), or it
  * was transmitted for a device no longer in the registry. */
-void budget_charge_gateway(struct budget *bg, struct lb_device *dev, uint64_t gateway_eui,
+void budget_charge_gateway(struct budget *bg, uint64_t gateway_eui,
 			   const struct downlink_attempt *a);
 
 /* Index of the first attempt of plan whose sub-band has room on the

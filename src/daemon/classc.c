@@ -269,7 +269,8 @@ static void send_head(struct classc *cc, struct classc_dev *cd, struct lb_device
 	struct downlink_pending_entry e;
 	uint32_t fcnt;
 
-	if (budget_downlink_allowed(cc->c.budget, dev) != LB_OK) {
+	if (budget_downlink_allowed(cc->c.budget, dev, txsched_in_flight(cc->c.tx, dev->dev_eui)) !=
+	    LB_OK) {
 		txsched_drop_item(cc->c.tx, dev, h->item.id, "FAIR_ACCESS",
 				  "the device's downlink budget is used up "
 				  "(fair_access.action = enforce)");

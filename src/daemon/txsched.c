@@ -437,8 +437,7 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 	if (e->plan.attempt[e->attempt].window == DOWNLINK_RX2)
 		t->stats.sent_rx2++;
 	if (!dev) {   /* gone in a reload: its airtime was still on the air */
-		budget_charge_gateway(t->c.budget, NULL, e->gateway_eui,
-				      &e->plan.attempt[e->attempt]);
+		budget_charge_gateway(t->c.budget, e->gateway_eui, &e->plan.attempt[e->attempt]);
 		return;
 	}
 	/* The airtime held since launch() becomes the charge. */
@@ -519,8 +518,7 @@ static void launch(struct txsched *t, struct downlink_pending_entry *e)
 
 	int rc = send_attempt(t, e, token);
 	if (rc == LB_OK)   /* held until its outcome (budget.h): later decisions count it */
-		budget_hold(t->c.budget, devices_find_eui(t->c.devices, e->dev_eui), e->gateway_eui,
-			    &e->plan.attempt[e->attempt]);
+		budget_hold(t->c.budget, e->gateway_eui, &e->plan.attempt[e->attempt]);
 	if (rc != LB_OK) {
 		snprintf(e->status[e->attempt], DOWNLINK_STATUS_LEN, "%s",
 			 rc == LB_ERR_NOT_FOUND ? "NO_ROUTE" : "SEND_ERROR");
@@ -831,7 +829,7 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 	size_t len;
 
 	memset(&e, 0, sizeof(e));
-	int rc = budget_downlink_allowed(t->c.budget, dev);
+	int rc = budget_downlink_allowed(t->c.budget, dev, txsched_in_flight(t, dev->dev_eui));
 	if (rc != LB_OK) {
 		if (d->has_item)
 			refuse_item(t, dev, &d->item, "FAIR_ACCESS",
@@ -945,6 +943,11 @@ static void drop_expired(struct txsched *t, struct lb_device *dev, const struct 
 static bool in_flight(const struct txsched *t, uint64_t dev_eui)
 {
 	return downlink_pending_has_device(&t->pending, dev_eui);
+}
+
+size_t txsched_in_flight(const struct txsched *t, uint64_t dev_eui)
+{
+	return downlink_pending_count_device(&t->pending, dev_eui);
 }
 
 bool txsched_busy(const struct txsched *t, uint64_t dev_eui)
@@ -1080,8 +1083,7 @@ int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[
 		break;
 	case DOWNLINK_TXACK_RETRY:
 		/* The refused window's hold is given back; the retry holds its own. */
-		budget_release(t->c.budget, devices_find_eui(t->c.devices, e.dev_eui), e.gateway_eui,
-			       &e.plan.attempt[e.attempt - 1]);
+		budget_release(t->c.budget, e.gateway_eui, &e.plan.attempt[e.attempt - 1]);
 		if (!budget_window_ok(t->c.budget, e.gateway_eui, &e.plan.attempt[e.attempt])) {
 			snprintf(e.status[e.attempt], DOWNLINK_STATUS_LEN, "DUTY_CYCLE");
 			finish_failed(t, &e, "RX2's sub-band has no duty cycle left");
@@ -1094,8 +1096,7 @@ int txsched_tx_ack(struct txsched *t, uint64_t gateway_eui, const uint8_t token[
 		launch(t, &e);
 		break;
 	case DOWNLINK_TXACK_FAILED:
-		budget_release(t->c.budget, devices_find_eui(t->c.devices, e.dev_eui), e.gateway_eui,
-			       &e.plan.attempt[e.attempt]);
+		budget_release(t->c.budget, e.gateway_eui, &e.plan.attempt[e.attempt]);
 		finish_failed(t, &e, ack->error);
 		break;
 	}
@@ -1141,8 +1142,7 @@ static void on_expired(const uint8_t token[GWMP_LEN_TOKEN], struct downlink_pend
 	/* The gateway may have transmitted it: charged to its duty cycle (the
 	 * regulator's rule errs on the safe side), not to the device's fair
 	 * access (a queue item is tried again, and counted when it goes). */
-	budget_charge_gateway(t->c.budget, devices_find_eui(t->c.devices, e->dev_eui),
-			      e->gateway_eui, &e->plan.attempt[e->attempt]);
+	budget_charge_gateway(t->c.budget, e->gateway_eui, &e->plan.attempt[e->attempt]);
 	snprintf(e->status[e->attempt], DOWNLINK_STATUS_LEN, "TIMEOUT");
 	finish_failed(arg, e, "no TX_ACK from the gateway");
 }
@@ -1157,8 +1157,7 @@ static void on_stop(const uint8_t token[GWMP_LEN_TOKEN], struct downlink_pending
 	struct txsched *t = arg;
 
 	(void)token;
-	budget_charge_gateway(t->c.budget, devices_find_eui(t->c.devices, e->dev_eui),
-			      e->gateway_eui, &e->plan.attempt[e->attempt]);
+	budget_charge_gateway(t->c.budget, e->gateway_eui, &e->plan.attempt[e->attempt]);
 }
 
 size_t txsched_stop(struct txsched *t)

@@ -23,10 +23,11 @@
  * PROTOCOL.TXT §5.5, §6). A GWMP v1 gateway sends no TX_ACK: its PULL_RESP
  * counts as sent.
  * Each attempt handed to a gateway holds its airtime on the gateway's
- * sub-band and one downlink of the device's fair access (budget.h
- * budget_hold()) until its outcome: TX_ACK OK charges both, a TX_ACK error
- * or a send failure gives both back, no TX_ACK charges the duty cycle
- * alone (the gateway may have transmitted it; RP002-1.0.4 "EU863-870").
+ * sub-band (budget.h budget_hold()) until its outcome, and counts as one
+ * of the device's downlinks in its fair access while it awaits its TX_ACK
+ * (txsched_in_flight()): TX_ACK OK charges both, a TX_ACK error or a send
+ * failure neither, no TX_ACK the duty cycle alone (the gateway may have
+ * transmitted it; RP002-1.0.4 "EU863-870").
  * A downlink the gateway programmed ends in a `txack` event (its txInfo and
  * the attempts); one every window refused ends in a `log` event
  * DOWNLINK_GATEWAY (level ERROR, context gatewayId and the error), as in
@@ -281,6 +282,10 @@ void txsched_set_hooks(struct txsched *t, const struct txsched_hooks *h);
 /* A class-A decision is pending for the device, or one of its PULL_RESPs
  * awaits a TX_ACK: no other downlink may start now. */
 bool txsched_busy(const struct txsched *t, uint64_t dev_eui);
+
+/* How many downlinks of the device await their TX_ACK (join-accepts, class
+ * A and C frames): what budget_downlink_allowed() counts as sent. */
+size_t txsched_in_flight(const struct txsched *t, uint64_t dev_eui);
 
 /* Drop queue item id of dev: a `log` event (level ERROR, code, "queue item
  * ID dropped: why", context queueItemId) and out of the store (a failure

@@ -268,6 +268,20 @@ bool downlink_pending_has_device(const struct downlink_pending *t, uint64_t dev_
 	return false;
 }
 
+size_t downlink_pending_count_device(const struct downlink_pending *t, uint64_t dev_eui)
+{
+	size_t seen = 0, n = 0;
+
+	for (size_t i = 0; t != NULL && i < DOWNLINK_PENDING_MAX && seen < t->n; i++) {
+		const struct downlink_pending_slot *s = &t->slot[i];
+		if (!s->used)
+			continue;
+		seen++;
+		n += s->e.dev_eui == dev_eui;
+	}
+	return n;
+}
+
 int downlink_pending_take(struct downlink_pending *t, uint64_t gateway_eui,
 			  const uint8_t token[GWMP_LEN_TOKEN], const struct sockaddr *from,
 			  socklen_t from_len, struct downlink_pending_entry *out)

@@ -291,6 +291,9 @@ bool downlink_pending_has(const struct downlink_pending *t, const uint8_t token[
 /* True if a PULL_RESP for device dev_eui is pending (false for NULL t). */
 bool downlink_pending_has_device(const struct downlink_pending *t, uint64_t dev_eui);
 
+/* How many PULL_RESPs for device dev_eui are pending (0 for NULL t). */
+size_t downlink_pending_count_device(const struct downlink_pending *t, uint64_t dev_eui);
+
 /*
  * Remove and return the entry of a TX_ACK's token. The TX_ACK must come from
  * the gateway the PULL_RESP went to: a token from another gateway is

@@ -106,9 +106,6 @@ struct lb_device {
 		uint16_t dev_nonce;          /* last DevNonce accepted */
 		int8_t last_dr;              /* data rate of the last uplink, -1 unknown */
 		uint8_t rx1_dr_offset : 4;   /* RX1DROffset: 0..7 */
-		uint8_t fa_held : 4;         /* downlinks awaiting their TX_ACK, held
-					      * against the fair access (daemon/budget.h
-					      * BUDGET_FA_HELD_MAX) */
 		uint8_t rx_delay_s : 4;      /* RX1 delay; 0 = 1 s (RXTimingSetup: 0..15) */
 		uint8_t retx_acks : 4;       /* ACKs sent again for the last FCnt's
 					      * retransmissions (txsched.h) */

@@ -922,14 +922,14 @@ START_TEST(test_fair_access_counts_in_flight)
 	queue(DEV_C, "one", false, "1");
 	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 1);           /* in flight, no TX_ACK yet */
-	ck_assert_uint_eq(dev->rt.fa_held, 1);
+	ck_assert_uint_eq(txsched_in_flight(&w.tx, DEV_C), 1);
 	/* A confirmed uplink to answer. */
 	uplink_typed(DEV_C, LW_MTYPE_CONFIRMED_UP, false, &gw, 1, loop_wall_us());
 	ck_assert_uint_eq(w.udp.n, 1);
 	ck_assert_uint_eq(count_event(DEV_C, "log", "acknowledgement / MAC answer not sent"), 1);
 	tx_ack_ok(0);
-	ck_assert_uint_eq(dev->rt.fa_held, 0);
-	ck_assert_int_eq(budget_downlink_allowed(&w.budget, dev), LB_ERR_RATE_LIMIT);
+	ck_assert_uint_eq(txsched_in_flight(&w.tx, DEV_C), 0);
+	ck_assert_int_eq(budget_downlink_allowed(&w.budget, dev, 0), LB_ERR_RATE_LIMIT);
 }
 END_TEST
 
@@ -940,30 +940,29 @@ END_TEST
 START_TEST(test_holds_settled_on_failure)
 {
 	const uint64_t gw = GW_1;
-	struct lb_device *a = devices_find_eui(&w.devices, DEV_A);
 
 	route_of(GW_1, 1701);
 	queue(DEV_A, "a-1", false, "x");
 	uplink(DEV_A, false, &gw, 1);
 	ck_assert_uint_eq(w.udp.n, 1);
-	ck_assert_uint_eq(a->rt.fa_held, 1);
+	ck_assert_uint_eq(txsched_in_flight(&w.tx, DEV_A), 1);
 	ck_assert(!holds_nothing(GW_1));
 	tx_ack_error(0, "TOO_LATE");
 	tx_tick(loop_now_ms());
 	ck_assert_uint_eq(w.udp.n, 2);           /* RX2, holding in turn */
-	ck_assert_uint_eq(a->rt.fa_held, 1);
+	ck_assert_uint_eq(txsched_in_flight(&w.tx, DEV_A), 1);
 	ck_assert(!holds_nothing(GW_1));
 	tx_ack_error(1, "TOO_LATE");
-	ck_assert_uint_eq(a->rt.fa_held, 0);
+	ck_assert_uint_eq(txsched_in_flight(&w.tx, DEV_A), 0);
 	ck_assert(holds_nothing(GW_1));
 	ck_assert_double_eq(used_pct(GW_1, "868.000-868.600"), 0);
 	ck_assert_double_eq(used_pct(GW_1, "869.400-869.650"), 0);
 
 	uplink(DEV_A, false, &gw, 1);
 	ck_assert_uint_eq(w.udp.n, 3);
-	ck_assert_uint_eq(a->rt.fa_held, 1);
+	ck_assert_uint_eq(txsched_in_flight(&w.tx, DEV_A), 1);
 	tx_tick(later());
-	ck_assert_uint_eq(a->rt.fa_held, 0);
+	ck_assert_uint_eq(txsched_in_flight(&w.tx, DEV_A), 0);
 	ck_assert(holds_nothing(GW_1));
 	ck_assert_double_gt(used_pct(GW_1, "868.000-868.600"), 0);
 }
@@ -987,7 +986,7 @@ START_TEST(test_stop_charges_unacked)
 	ck_assert_uint_eq(txsched_stop(&w.tx), 1);
 	ck_assert_uint_eq(txsched_awaiting(&w.tx), 0);
 	ck_assert(holds_nothing(GW_1));
-	ck_assert_uint_eq(valve->rt.fa_held, 0);
+	ck_assert_uint_eq(txsched_in_flight(&w.tx, DEV_C), 0);
 	ck_assert_double_gt(used_pct(GW_1, "868.000-868.600"), 0);
 	ck_assert_uint_eq(txsched_stop(&w.tx), 0);
 }

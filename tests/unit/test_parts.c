@@ -334,14 +334,14 @@ START_TEST(test_ledger_deferred_restore)
 	ck_assert_mem_eq(blob, before, len);
 
 	budget_defer_restore(&w.budget, dev);
-	ck_assert_int_eq(budget_downlink_allowed(&w.budget, dev), LB_OK);   /* first use */
+	ck_assert_int_eq(budget_downlink_allowed(&w.budget, dev, 0), LB_OK);   /* first use */
 	ck_assert(!dev->rt.fa_unread);
 	ck_assert_ptr_nonnull(dev->rt.fa);
 	ck_assert_uint_eq(dev->rt.fa->len, len);
 	ck_assert_mem_eq(dev->rt.fa->blob, before, len);
 	/* Never stored: read at first use, and nothing kept. */
 	budget_defer_restore(&w.budget, &w.devices.dev[11]);
-	ck_assert_int_eq(budget_downlink_allowed(&w.budget, &w.devices.dev[11]), LB_OK);
+	ck_assert_int_eq(budget_downlink_allowed(&w.budget, &w.devices.dev[11], 0), LB_OK);
 	ck_assert_ptr_null(w.devices.dev[11].rt.fa);
 	ck_assert(!w.devices.dev[11].rt.fa_unread);
 }
@@ -421,7 +421,7 @@ START_TEST(test_ledger_read_error_keeps_stored)
 	budget_defer_restore(&w.budget, dev);
 
 	rawdb_exec(w.dir, "ALTER TABLE ledger RENAME TO ledger_away");
-	ck_assert_int_eq(budget_downlink_allowed(&w.budget, dev), LB_OK);   /* the read fails */
+	ck_assert_int_eq(budget_downlink_allowed(&w.budget, dev, 0), LB_OK);   /* the read fails */
 	ck_assert(dev->rt.fa_unread);
 	ck_assert_ptr_null(dev->rt.fa);
 	budget_touch(&w.budget, dev);
@@ -433,7 +433,7 @@ START_TEST(test_ledger_read_error_keeps_stored)
 	ck_assert_uint_eq(got, len);
 	ck_assert_mem_eq(blob, before, len);                                  /* not written over */
 
-	ck_assert_int_eq(budget_downlink_allowed(&w.budget, dev), LB_OK);   /* read now */
+	ck_assert_int_eq(budget_downlink_allowed(&w.budget, dev, 0), LB_OK);   /* read now */
 	ck_assert(!dev->rt.fa_unread);
 	ck_assert_ptr_nonnull(dev->rt.fa);
 	ck_assert_uint_eq(dev->rt.fa->len, len);
