@@ -29,9 +29,18 @@
 static int64_t mono_shift_ms;  /* added to CLOCK_MONOTONIC */
 static time_t wall_shift_s;    /* added to CLOCK_REALTIME and time() */
 
+/* The kernel's call for this struct timespec: on a 32-bit target built
+ * with a 64-bit time_t (configure.ac's _TIME_BITS=64, where this function
+ * is the C library's __clock_gettime64) the 64-bit one. */
+#ifdef SYS_clock_gettime64
+#define SYS_CLOCK_GETTIME (sizeof(time_t) == 8 ? SYS_clock_gettime64 : SYS_clock_gettime)
+#else
+#define SYS_CLOCK_GETTIME SYS_clock_gettime
+#endif
+
 int clock_gettime(clockid_t id, struct timespec *ts)
 {
-	if (syscall(SYS_clock_gettime, id, ts) != 0)
+	if (syscall(SYS_CLOCK_GETTIME, id, ts) != 0)
 		return -1;
 	if (id == CLOCK_MONOTONIC) {
 		int64_t ns = (int64_t)ts->tv_nsec + mono_shift_ms % 1000 * 1000000;
