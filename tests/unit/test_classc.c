@@ -25,6 +25,7 @@
 #include "lorawan/lwcrypto.h"
 #include "store/store.h"
 #include "tables/devices.h"
+#include "tables/dutycycle.h"
 #include "tables/gateway.h"
 #include "testutil.h"
 #include "tables/fcntdown.h"
@@ -989,6 +990,15 @@ START_TEST(test_stop_charges_unacked)
 	ck_assert_uint_eq(txsched_in_flight(&w.tx, DEV_C), 0);
 	ck_assert_double_gt(used_pct(GW_1, "868.000-868.600"), 0);
 	ck_assert_uint_eq(txsched_stop(&w.tx), 0);
+	/* The shutdown's last commit (bridge.c shutdown_flush()) stores it. */
+	uint8_t blob[DC_ENCODED_MAX];
+	size_t len = 0;
+	ck_assert_int_eq(store_ledger_get(&w.store, GW_1, STORE_LEDGER_DUTY_CYCLE, blob,
+					  sizeof(blob), &len), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(store_ledger_get(&w.store, GW_1, STORE_LEDGER_DUTY_CYCLE, blob,
+					  sizeof(blob), &len), LB_OK);
+	ck_assert_uint_gt(len, 0);
 }
 END_TEST
 
