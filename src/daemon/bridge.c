@@ -1419,7 +1419,8 @@ static void shutdown_flush(struct bridge *b)
 			 "charged to their gateways' duty cycle", unacked);
 	if (durable_flush(&b->durable) != LB_OK)
 		log_error("bridge", "deletions of acknowledged outbox events not committed: those "
-			  "are published again at the next start");
+			  "are published again at the next start; the duty-cycle charges of the "
+			  "downlinks without a TX_ACK are lost");
 	/* Events still held for a commit that never succeeded (the state
 	 * directory failing, a full disk) were never written: they end here. */
 	uint64_t lost = outbox_unwritten(&b->outbox);

@@ -152,7 +152,8 @@ void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gat
 			  const struct downlink_attempt *a);
 
 /* The held attempt a is charged to the gateway alone, its hold turned into
- * the charge: no TX_ACK came (the gateway may have transmitted it, so the
+ * the charge: no TX_ACK came before its timeout or the bridge's stop
+ * (txsched_stop()) (the gateway may have transmitted it, so the
  * regulator's ledger errs on the safe side; the device's fair access, the
  * network's own policy, is not charged: its item is tried again), or it
  * was transmitted for a device no longer in the registry. */
