@@ -174,6 +174,22 @@ static bool uplink(const uint8_t *mac, size_t mac_len, float snr)
 	return uplink_ack_req(mac, mac_len, snr, false);
 }
 
+/* The world reopened with receive settings to push (rx_delay_s, rx2_freq:
+ * 0 = the defaults) and no other request: no DevStatusReq, ADR off. */
+static struct netmac_opts reopen_rx(uint8_t rx_delay_s, uint32_t rx2_freq)
+{
+	teardown();
+	struct netmac_opts o = default_opts();
+	if (rx_delay_s)
+		o.rx_delay_s = rx_delay_s;
+	if (rx2_freq)
+		o.rx2_freq = rx2_freq;
+	world_open_with(&o);
+	dev()->prof->status_interval_h = 0;
+	dev()->adr = false;
+	return o;
+}
+
 /* What a downlink would carry now; the gateway takes it. */
 static unsigned request_and_send(void)
 {
@@ -658,12 +674,7 @@ END_TEST
  * a refusal then, or the answer once repeated, changes nothing. */
 START_TEST(rx_param_late_answer_in_backoff)
 {
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx2_freq = 869000000;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	reopen_rx(0, 869000000);
 	for (int i = 0; i < 3; i++) {
 		uplink(NULL, 0, 5.0f);
 		ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM));
@@ -696,12 +707,7 @@ START_TEST(rx_timing_late_answer_in_backoff)
 {
 	const uint8_t ans[] = {CID_RX_TIMING};
 
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx_delay_s = 3;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	reopen_rx(3, 0);
 	for (int i = 0; i < 3; i++) {
 		uplink(NULL, 0, 5.0f);
 		ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
@@ -729,13 +735,7 @@ START_TEST(rx_late_answer_in_backoff_after_earlier_confirmation)
 {
 	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK, CID_RX_TIMING};
 
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx2_freq = 869000000;
-	o.rx_delay_s = 3;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	reopen_rx(3, 869000000);
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM) | BIT(MACSTATE_RX_TIMING));
 	uplink(ans, sizeof(ans), 5.0f);
@@ -775,12 +775,7 @@ START_TEST(rx_param_answer_confirms_what_was_asked)
 	unsigned kinds = 0;
 	size_t n = 0;
 
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx2_freq = 869000000;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	reopen_rx(0, 869000000);
 	for (int i = 0; i < 3; i++) {
 		uplink(NULL, 0, 5.0f);
 		ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM));
@@ -828,12 +823,7 @@ START_TEST(review_rx_asked_table_full)
 {
 	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK};
 
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx2_freq = 869000000;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	reopen_rx(0, 869000000);
 	for (unsigned i = 0; i < NETMAC_RX_ASKED_MAX; i++) {
 		w.mac.o.rx2_freq = 869000000 + 100000 * i;
 		uplink(NULL, 0, 5.0f);
@@ -863,12 +853,7 @@ START_TEST(rx_timing_answer_after_restart_confirms_what_was_asked)
 {
 	const uint8_t ans[] = {CID_RX_TIMING};
 
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx_delay_s = 3;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	reopen_rx(3, 0);
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));   /* 3 s asked */
 	restart();
@@ -900,12 +885,7 @@ START_TEST(rx_param_answer_after_restart_confirms_what_was_asked)
 {
 	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK};
 
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx2_freq = 869000000;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	reopen_rx(0, 869000000);
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM));
 	restart();
@@ -935,13 +915,7 @@ START_TEST(rx_answers_after_restart_with_settings_unchanged)
 {
 	const uint8_t ans[] = {CID_RX_PARAM, RX_PARAM_ALL_OK, CID_RX_TIMING};
 
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx2_freq = 869000000;
-	o.rx_delay_s = 2;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	reopen_rx(2, 869000000);
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_PARAM) | BIT(MACSTATE_RX_TIMING));
 	restart();
@@ -971,12 +945,7 @@ START_TEST(rx_timing_repeated_answer_after_restart_holds_new_request)
 {
 	const uint8_t ans[] = {CID_RX_TIMING};
 
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx_delay_s = 3;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	reopen_rx(3, 0);
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
 	ck_assert(uplink(ans, sizeof(ans), 5.0f));
@@ -1007,12 +976,7 @@ START_TEST(rx_timing_restart_holds_request_until_uplink)
 {
 	const uint8_t ans[] = {CID_RX_TIMING};
 
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx_delay_s = 3;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	reopen_rx(3, 0);
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
 	ck_assert(uplink(ans, sizeof(ans), 5.0f));          /* taken: 3 s */
@@ -1046,13 +1010,7 @@ START_TEST(rx_unknown_last_request_held)
 	const unsigned both = BIT(MACSTATE_RX_PARAM) | BIT(MACSTATE_RX_TIMING);
 	const uint8_t done = MACSTATE_RX_PARAM_DONE | MACSTATE_RX_TIMING_DONE;
 
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx_delay_s = 3;
-	o.rx2_freq = 869000000;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	reopen_rx(3, 869000000);
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), both);
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
@@ -1158,12 +1116,7 @@ START_TEST(rx_unknown_repeats_counted_after_downlinks)
 {
 	const uint8_t ans[] = {CID_RX_TIMING};
 
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx_delay_s = 3;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	struct netmac_opts o = reopen_rx(3, 0);
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
@@ -1200,12 +1153,7 @@ START_TEST(rx_unknown_repeats_after_downlinks_not_taken)
 	uint8_t out[NETMAC_REQ_MAX];
 	unsigned kinds;
 
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx_delay_s = 3;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	struct netmac_opts o = reopen_rx(3, 0);
 	uplink(NULL, 0, 5.0f);
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
@@ -1237,12 +1185,7 @@ START_TEST(rx_timing_unanswered_across_restart)
 {
 	const uint8_t ans[] = {CID_RX_TIMING};
 
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx_delay_s = 3;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	reopen_rx(3, 0);
 	for (int i = 0; i < 3; i++) {
 		uplink(NULL, 0, 5.0f);
 		ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_RX_TIMING));
@@ -1307,12 +1250,7 @@ END_TEST
 
 START_TEST(rx_timing_setup_unanswered_backs_off)
 {
-	teardown();
-	struct netmac_opts o = default_opts();
-	o.rx_delay_s = 2;
-	world_open_with(&o);
-	dev()->prof->status_interval_h = 0;
-	dev()->adr = false;
+	reopen_rx(2, 0);
 	uplink(NULL, 0, 5.0f);
 	for (int i = 0; i < 8; i++) {
 		(void)request_and_send();
