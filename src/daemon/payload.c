@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "base/grow.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "codec/cayennelpp.h"
@@ -117,14 +118,8 @@ static int collect_paths(struct devices *devs, struct payload_script **out, size
 		const char *path = d->prof->codec == LB_CODEC_JS ? d->prof->codec_script : NULL;
 		if (!path || find_path(v, n, path) >= 0)
 			continue;
-		if (n == cap) {
-			size_t ncap = cap ? 2 * cap : 4;
-			struct payload_script *nv = realloc(v, ncap * sizeof(*v));
-			if (!nv)
-				goto nomem;
-			v = nv;
-			cap = ncap;
-		}
+		if (lb_grow(&v, n, &cap, sizeof(*v), 4) != LB_OK)
+			goto nomem;
 		memset(&v[n], 0, sizeof(v[n]));
 		if (!(v[n].path = strdup(path)))
 			goto nomem;
@@ -170,14 +165,8 @@ static int add_app(struct payload_app **v, size_t *n, size_t *cap, const char *n
 	for (size_t i = 0; i < *n; i++)
 		if (!strcmp((*v)[i].name, name))
 			return LB_OK;
-	if (*n == *cap) {
-		size_t ncap = *cap ? 2 * *cap : 4;
-		struct payload_app *nv = realloc(*v, ncap * sizeof(**v));
-		if (!nv)
-			return LB_ERR_NOMEM;
-		*v = nv;
-		*cap = ncap;
-	}
+	if (lb_grow(v, *n, cap, sizeof(**v), 4) != LB_OK)
+		return LB_ERR_NOMEM;
 	(*v)[*n] = (struct payload_app){.name = strdup(name)};
 	if (!(*v)[*n].name)
 		return LB_ERR_NOMEM;

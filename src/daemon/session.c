@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "io/loop.h"
@@ -288,15 +289,9 @@ static int idset_add(void *arg, const uint8_t id[STORE_SESSION_ID_LEN])
 {
 	struct idset *set = arg;
 
-	if (set->n == set->cap) {
-		size_t cap = set->cap ? 2 * set->cap : 64;
-		uint8_t (*p)[STORE_SESSION_ID_LEN] = realloc(set->id, cap * sizeof(*p));
-		if (!p) {
-			log_error("session", "no memory for the ABP sessions seen");
-			return LB_ERR_NOMEM;
-		}
-		set->id = p;
-		set->cap = cap;
+	if (lb_grow(&set->id, set->n, &set->cap, sizeof(*set->id), 64) != LB_OK) {
+		log_error("session", "no memory for the ABP sessions seen");
+		return LB_ERR_NOMEM;
 	}
 	memcpy(set->id[set->n++], id, STORE_SESSION_ID_LEN);
 	return LB_OK;
@@ -403,15 +398,9 @@ static bool taken(const struct restore_ctx *c, const struct lb_device *dev)
 
 static int push_changed(struct restore_ctx *c, uint32_t idx)
 {
-	if (c->n_changed == c->cap_changed) {
-		size_t cap = c->cap_changed ? 2 * c->cap_changed : 16;
-		uint32_t *p = realloc(c->changed, cap * sizeof(*p));
-		if (!p) {
-			log_error("session", "no memory for the list of changed sessions");
-			return LB_ERR_NOMEM;
-		}
-		c->changed = p;
-		c->cap_changed = cap;
+	if (lb_grow(&c->changed, c->n_changed, &c->cap_changed, sizeof(*c->changed), 16) != LB_OK) {
+		log_error("session", "no memory for the list of changed sessions");
+		return LB_ERR_NOMEM;
 	}
 	c->changed[c->n_changed++] = idx;
 	return LB_OK;
@@ -432,16 +421,9 @@ static int note_foreign(struct restore_ctx *c, const struct store_session *row, 
 						 row->app_s_key);
 	if (!dev || (!pending && dev->dev_eui == row->dev_eui) || !taken(c, dev))
 		return LB_OK;
-	if (c->n_foreign == c->cap_foreign) {
-		size_t cap = c->cap_foreign ? 2 * c->cap_foreign : 8;
-		struct foreign *p = realloc(c->foreign, cap * sizeof(*p));
-		if (!p) {
-			log_error("session", "no memory for the list of sessions stored under "
-				  "other DevEUIs");
-			return LB_ERR_NOMEM;
-		}
-		c->foreign = p;
-		c->cap_foreign = cap;
+	if (lb_grow(&c->foreign, c->n_foreign, &c->cap_foreign, sizeof(*c->foreign), 8) != LB_OK) {
+		log_error("session", "no memory for the list of sessions stored under other DevEUIs");
+		return LB_ERR_NOMEM;
 	}
 	c->foreign[c->n_foreign++] = (struct foreign){
 		.idx = dev_index(c->s, dev), .dev_eui = row->dev_eui, .pending = pending,
