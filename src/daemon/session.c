@@ -221,20 +221,20 @@ static int keep_purged_row(struct store *store, uint64_t dev_eui, const char *na
 	struct store_session row;
 	int rc = get(store, dev_eui, &row);
 
-	if (rc == LB_ERR_NOT_FOUND)
-		return LB_OK;
-	if (rc != LB_OK) {
+	if (rc == LB_OK) {
+		rc = remember(store, name, &row);
+		if (rc == LB_ERR_FULL && (rc = store_commit_ahead(store)) == LB_OK)
+			rc = remember(store, name, &row);
+		if (rc == LB_ERR_FULL)
+			log_error("session", "device %s: counters of its %s not staged: %s", name,
+				  what, lb_strerror(rc));
+	} else if (rc == LB_ERR_NOT_FOUND) {
+		rc = LB_OK;
+	} else {
 		log_error("session", "device %s: stored %s unreadable: %s", name, what,
 			  lb_strerror(rc));
-		return rc;
 	}
-	rc = remember(store, name, &row);
-	if (rc == LB_ERR_FULL && (rc = store_commit_ahead(store)) == LB_OK)
-		rc = remember(store, name, &row);
-	if (rc == LB_ERR_FULL)
-		log_error("session", "device %s: counters of its %s not staged: %s", name, what,
-			  lb_strerror(rc));
-	explicit_bzero(&row, sizeof(row));
+	explicit_bzero(&row, sizeof(row));   /* the keys, whatever the read left */
 	return rc;
 }
 
