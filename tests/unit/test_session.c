@@ -39,6 +39,25 @@
 #define ADDR 0x26012001u
 
 static struct world w;
+static unsigned digests;                 /* ABP session ids computed */
+
+/* Linked with -Wl,--wrap=lwcrypto_abp_session_id (Makefile.am): every ABP
+ * session id computed, each a SHA-256 through OpenSSL's default provider,
+ * is counted. */
+int __real_lwcrypto_abp_session_id(uint32_t dev_addr, const uint8_t nwk_s_key[LW_KEY_LEN],
+				   const uint8_t app_s_key[LW_KEY_LEN],
+				   uint8_t id[LW_SESSION_ID_LEN]);
+int __wrap_lwcrypto_abp_session_id(uint32_t dev_addr, const uint8_t nwk_s_key[LW_KEY_LEN],
+				   const uint8_t app_s_key[LW_KEY_LEN],
+				   uint8_t id[LW_SESSION_ID_LEN]);
+
+int __wrap_lwcrypto_abp_session_id(uint32_t dev_addr, const uint8_t nwk_s_key[LW_KEY_LEN],
+				   const uint8_t app_s_key[LW_KEY_LEN],
+				   uint8_t id[LW_SESSION_ID_LEN])
+{
+	digests++;
+	return __real_lwcrypto_abp_session_id(dev_addr, nwk_s_key, app_s_key, id);
+}
 static uint32_t floor_next;              /* a configured fcnt_up; 0: none */
 static uint64_t eui_rot = EUI;           /* the rotated device's DevEUI */
 static bool swapped;                     /* the two devices' sessions swapped */
@@ -281,6 +300,32 @@ START_TEST(test_new_keys_start_at_zero)
 	restart(1);
 	ck_assert(!dev()->has_last_fcnt);
 	ck_assert_uint_eq(dev()->rt.fcnt_down.next, 0);
+}
+END_TEST
+
+/* A start with no session seen before (abp_seen empty, a site whose keys
+ * never changed) computes no ABP session id: the idle bridge does not load
+ * OpenSSL's default provider (README "Memory and start-up"). Once a session
+ * was left, every ABP device's id is looked up at the start, as before. */
+START_TEST(test_restart_unseen_digests_nothing)
+{
+	uplinks_to(20);
+	digests = 0;
+	restart(1);
+	ck_assert_uint_eq(digests, 0);
+	reload(1);
+	ck_assert_uint_eq(digests, 0);
+	ck_assert_uint_eq(dev()->last_fcnt_up, 20);
+
+	restart(2);                                  /* A left: kept in abp_seen */
+	ck_assert_uint_gt(digests, 0);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM abp_seen"), 1);
+	digests = 0;
+	restart(2);
+	ck_assert_uint_eq(digests, 2);               /* both devices looked up */
+	restart(1);                                  /* and A found again */
+	ck_assert_uint_eq(dev()->last_fcnt_up, 20);
 }
 END_TEST
 
@@ -794,6 +839,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_rollback_by_reload);
 	tcase_add_test(tc, test_rollback_after_two_rotations);
 	tcase_add_test(tc, test_new_keys_start_at_zero);
+	tcase_add_test(tc, test_restart_unseen_digests_nothing);
 	tcase_add_test(tc, test_otaa_session_kept_as_abp);
 	tcase_add_test(tc, test_session_moved_by_restart);
 	tcase_add_test(tc, test_session_moved_by_reload);
