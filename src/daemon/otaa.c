@@ -262,12 +262,14 @@ static void joined_row(struct otaa *o, const struct lb_device *dev, const struct
 static int commit_session(struct otaa *o, struct lb_device *dev, const struct join_outcome *out,
 			  const struct join_policy *pol, bool wait, uint64_t *batch)
 {
-	struct store_session row;
+	struct store_pending jr;          /* the join's row, its note if pending */
+	struct store_session *row = &jr.row;
 	struct lb_device_rt rt_before = dev->rt;
 	bool pend = dev->has_session;
 	int rc;
 
-	joined_row(o, dev, out, pol, &row);
+	joined_row(o, dev, out, pol, row);
+	sessions_pending_note(dev, &jr);   /* before the join changes the device */
 	*batch = durable_batch(o->c.durable);
 	uint32_t nonce_next = (out->join_nonce + 1) & JOIN_MAX_NONCE;
 	if (pend) {
@@ -282,7 +284,7 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 	    (rc = store_add_dev_nonce(o->c.store, dev->dev_eui, out->dev_nonce)) != LB_OK ||
 	    (rc = store_meta_put(o->c.store, META_JOIN_NONCE, nonce_next)) != LB_OK ||
 	    (rc = store_meta_put(o->c.store, META_NWK_ADDR, o->nwk_addr_next)) != LB_OK ||
-	    (rc = pend ? store_put_pending(o->c.store, &row) : store_put_session(o->c.store, &row)) !=
+	    (rc = pend ? store_put_pending(o->c.store, &jr) : store_put_session(o->c.store, row)) !=
 		    LB_OK ||
 	    (rc = pend ? sessions_stage(o->c.sessions, dev) : LB_OK) != LB_OK ||
 	    /* a first join replaces a pending session left from before (its
@@ -307,36 +309,36 @@ static int commit_session(struct otaa *o, struct lb_device *dev, const struct jo
 			log_error("otaa", "device %s: current session not staged again after a "
 				  "failed join: a restart may bring back a session the device "
 				  "never got (it then joins again)", dev->name);
-		explicit_bzero(&row, sizeof(row));   /* its session keys */
+		explicit_bzero(&jr, sizeof(jr));   /* its session keys */
 		return rc;
 	}
 	o->join_nonce_next = nonce_next;
 	if (pend) {
 		/* On failure (logged) the device switched at once: a join still. */
-		(void)sessions_pending_add(o->c.sessions, dev, &row, *batch);
-		explicit_bzero(&row, sizeof(row));
+		(void)sessions_pending_add(o->c.sessions, dev, &jr, *batch);
+		explicit_bzero(&jr, sizeof(jr));
 		return LB_OK;
 	}
 	(void)pending_drop(&o->c.sessions->pending, dev->dev_eui);
 	rc = devices_set_session(o->c.devices, dev, out->dev_addr, out->nwk_s_key, out->app_s_key,
 				 false, 0);
 	if (rc != LB_OK) {
-		explicit_bzero(&row, sizeof(row));
+		explicit_bzero(&jr, sizeof(jr));
 		return rc;
 	}
-	fcntdown_start(&dev->rt.fcnt_down, row.nfcnt_down, *batch);
-	dev->rt.rx1_dr_offset = row.rx1_dr_offset;
-	dev->rt.rx_delay_s = row.rx_delay;
-	dev->rt.rx2_dr = row.rx2_dr;
-	dev->rt.rx2_freq = row.rx2_freq;
+	fcntdown_start(&dev->rt.fcnt_down, row->nfcnt_down, *batch);
+	dev->rt.rx1_dr_offset = row->rx1_dr_offset;
+	dev->rt.rx_delay_s = row->rx_delay;
+	dev->rt.rx2_dr = row->rx2_dr;
+	dev->rt.rx2_freq = row->rx2_freq;
 	dev->rt.has_join_nonce = true;
 	dev->rt.join_nonce = out->join_nonce;
 	dev->rt.has_dev_nonce = true;
 	dev->rt.dev_nonce = out->dev_nonce;
-	dev->rt.joined_at = macstate_joined_s(row.joined_at);
+	dev->rt.joined_at = macstate_joined_s(row->joined_at);
 	dev->rt.ack_due = false;
 	devices_clear_confirmed(dev);
-	explicit_bzero(&row, sizeof(row));
+	explicit_bzero(&jr, sizeof(jr));
 	return LB_OK;
 }
 

@@ -212,7 +212,7 @@ static int remember_row(struct sessions *s, const struct lb_device *dev,
 }
 
 /* One stored row of the purged device (get: store_get_session or
- * store_get_pending; what: which, for the log) kept among the sessions
+ * get_pending_row; what: which, for the log) kept among the sessions
  * seen. */
 static int keep_purged_row(struct store *store, uint64_t dev_eui, const char *name,
 			   int (*get)(struct store *, uint64_t, struct store_session *),
@@ -238,6 +238,18 @@ static int keep_purged_row(struct store *store, uint64_t dev_eui, const char *na
 	return rc;
 }
 
+/* store_get_pending() as store_get_session() reads: the session alone. */
+static int get_pending_row(struct store *store, uint64_t dev_eui, struct store_session *out)
+{
+	struct store_pending p;
+	int rc = store_get_pending(store, dev_eui, &p);
+
+	if (rc == LB_OK)
+		*out = p.row;
+	explicit_bzero(&p, sizeof(p));   /* the keys */
+	return rc;
+}
+
 /* The pending row's counters too: a promotion that a crash lost may have
  * used the downlink counters below its ceiling (switch_to()). */
 int sessions_keep_purged(struct store *store, uint64_t dev_eui)
@@ -247,7 +259,7 @@ int sessions_keep_purged(struct store *store, uint64_t dev_eui)
 	snprintf(name, sizeof(name), "%016" PRIX64, dev_eui);
 	int rc = keep_purged_row(store, dev_eui, name, store_get_session, "session");
 	if (rc == LB_OK)
-		rc = keep_purged_row(store, dev_eui, name, store_get_pending, "pending session");
+		rc = keep_purged_row(store, dev_eui, name, get_pending_row, "pending session");
 	return rc;
 }
 
@@ -834,13 +846,35 @@ static void pending_of_row(const struct store_session *row, struct pending_sessi
 	p->rx_delay = row->rx_delay;
 }
 
-/* The current session's last accepted FCntUp as p is held: the repeats
- * of it and of older frames do not say the device kept that session
- * (sessions_current_repeated()). */
-static void note_fcnt_up(struct pending_session *p, const struct lb_device *dev)
+void sessions_pending_note(const struct lb_device *dev, struct store_pending *row)
 {
-	p->had_fcnt_up = dev->has_last_fcnt;
-	p->fcnt_up = dev->last_fcnt_up;
+	/* An OTAA session's join time tells it from the device's next one
+	 * (otaa.c gives a join in the same second the next one). */
+	row->has_current = dev->has_session && dev->rt.joined_at != 0;
+	row->current_joined_at = dev->rt.joined_at;
+	row->has_current_fcnt_up = row->has_current && dev->has_last_fcnt;
+	row->current_fcnt_up = row->has_current_fcnt_up ? dev->last_fcnt_up : 0;
+}
+
+/* The current session's last accepted FCntUp when p's join was made, as
+ * its row noted it: the repeats of it and of older frames do not say the
+ * device kept that session (sessions_current_repeated()), a frame above it
+ * accepted since (the device restored with a higher FCntUp, at a start)
+ * does. A row without the note, or noted under another session than the
+ * device has now (a promotion whose pending row stayed), counts from the
+ * FCntUp the device has now. */
+static void note_fcnt_up(struct pending_session *p, const struct store_pending *row,
+			 const struct lb_device *dev)
+{
+	if (!row->has_current || !dev->has_session ||
+	    row->current_joined_at != dev->rt.joined_at) {
+		p->had_fcnt_up = dev->has_last_fcnt;
+		p->fcnt_up = dev->last_fcnt_up;
+		return;
+	}
+	p->had_fcnt_up = row->has_current_fcnt_up;
+	p->fcnt_up = row->current_fcnt_up;
+	p->current_heard = dev->has_last_fcnt && (!p->had_fcnt_up || dev->last_fcnt_up > p->fcnt_up);
 }
 
 /* dev's session becomes p (TS001-1.0.4 §6.2.6: counters at 0, the receive
@@ -904,12 +938,12 @@ static int switch_to(struct sessions *s, struct lb_device *dev, const struct pen
 }
 
 int sessions_pending_add(struct sessions *s, struct lb_device *dev,
-			 const struct store_session *row, uint64_t batch)
+			 const struct store_pending *row, uint64_t batch)
 {
 	struct pending_session p;
 
-	pending_of_row(row, &p);
-	note_fcnt_up(&p, dev);
+	pending_of_row(&row->row, &p);
+	note_fcnt_up(&p, row, dev);
 	int rc = pending_put(&s->pending, &p);
 	if (rc != LB_OK) {
 		log_error("session", "device %s: the session of its join cannot be held pending "
@@ -1032,10 +1066,11 @@ static int served_as_abp(struct sessions *s, const struct idset *known,
 	return LB_OK;
 }
 
-static int restore_pending_one(void *arg, const struct store_session *row)
+static int restore_pending_one(void *arg, const struct store_pending *prow)
 {
 	struct pending_restore *c = arg;
 	struct pending_session p;
+	const struct store_session *row = &prow->row;
 	struct lb_device *dev = devices_find_eui(c->s->devices, row->dev_eui);
 	int rc = note_foreign(c->ctx, row, true);
 
@@ -1057,7 +1092,7 @@ static int restore_pending_one(void *arg, const struct store_session *row)
 	}
 	pending_of_row(row, &p);
 	p.from_store = true;
-	note_fcnt_up(&p, dev);   /* the counters restored just before (restore_devices()) */
+	note_fcnt_up(&p, prow, dev);   /* the counters restored just before (restore_devices()) */
 	rc = pending_put(&c->s->pending, &p);
 	wipe(&p, sizeof(p));
 	if (rc != LB_OK) {

@@ -150,14 +150,21 @@ uint64_t sessions_touch_fcnt(struct sessions *s, struct lb_device *dev, int64_t 
  * the store's error (logged). */
 int sessions_stage(struct sessions *s, struct lb_device *dev);
 
-/* A join of dev made a pending session, its row (store_put_pending())
- * committed: hold it beside the current one. LB_OK; if it cannot be held
- * (no memory, PENDING_MAX), the device switches to it at once, as a first
- * join does, and the switch is staged: the error is logged and returned.
- * batch: the join's (durable_batch()), which holds the session's first
- * downlink counters. */
+/* What dev's current session is as a join makes a pending session, into
+ * that session's row (row->has_current ...): its join time and its last
+ * accepted FCntUp. Stored with the row, it tells after a restart whether
+ * the device was heard under that session since the join: an FCntUp
+ * accepted above it (sessions_current_repeated()). */
+void sessions_pending_note(const struct lb_device *dev, struct store_pending *row);
+
+/* A join of dev made a pending session, its row (store_put_pending(),
+ * noted by sessions_pending_note()) committed: hold it beside the current
+ * one. LB_OK; if it cannot be held (no memory, PENDING_MAX), the device
+ * switches to it at once, as a first join does, and the switch is staged:
+ * the error is logged and returned. batch: the join's (durable_batch()),
+ * which holds the session's first downlink counters. */
 int sessions_pending_add(struct sessions *s, struct lb_device *dev,
-			 const struct store_session *row, uint64_t batch);
+			 const struct store_pending *row, uint64_t batch);
 
 /*
  * A data uplink that no current session claimed (devices_verify_uplink()
@@ -192,8 +199,12 @@ void sessions_current_heard(struct sessions *s, const struct lb_device *dev);
  * repeat a frame made before its join-request (a frame's repetitions end
  * with the next frame, and a join-request is one), so only replays are
  * refused. A pending session read back at a start counts from the FCntUp
- * restored then (whether a frame before it came after the join is not
- * known). O(1): a hash probe.
+ * noted with its row at the join (sessions_pending_note()), under the same
+ * current session: the device restored with a higher one was heard since
+ * the join, and is marked so at once. A row without that note (written
+ * before schema 12), or one whose device has another current session now,
+ * counts from the FCntUp restored then (whether a frame before it came
+ * after the join is not known). O(1): a hash probe.
  */
 void sessions_current_repeated(struct sessions *s, const struct lb_device *dev, uint32_t fcnt);
 

@@ -235,6 +235,19 @@ static const char SCHEMA_V10[] =
 static const char SCHEMA_V11[] =
 	"CREATE INDEX abp_seen_session ON abp_seen (session_id);";
 
+/*
+ * Schema v12: what the device's current session was when its pending
+ * session's join was made (struct store_pending): its joined_at and its last
+ * accepted FCntUp (NULL: none). A class C device heard under its current
+ * session after the join may be sent class C downlinks under it
+ * (daemon/session.h); after a restart, its FCntUp above the one noted says
+ * so. Rows written before have neither (NULL): those count from the start
+ * that reads them, as before.
+ */
+static const char SCHEMA_V12[] =
+	"ALTER TABLE pending_session ADD COLUMN current_joined_at INTEGER;"
+	"ALTER TABLE pending_session ADD COLUMN current_fcnt_up INTEGER;";
+
 /* migrations[i] takes the schema from version i to i + 1: its SQL, then
  * (if any) a step in C and more SQL. */
 static const struct migration {
@@ -246,7 +259,7 @@ static const struct migration {
 	{SCHEMA_V4, NULL, NULL}, {SCHEMA_V5, NULL, NULL}, {SCHEMA_V6, NULL, NULL},
 	{SCHEMA_V7, store__outbox_migrate_v7, SCHEMA_V7_AFTER},
 	{SCHEMA_V8, NULL, NULL}, {SCHEMA_V9, NULL, NULL}, {SCHEMA_V10, NULL, NULL},
-	{SCHEMA_V11, NULL, NULL},
+	{SCHEMA_V11, NULL, NULL}, {SCHEMA_V12, NULL, NULL},
 };
 
 /* One migration inside the caller's transaction. */

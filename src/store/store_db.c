@@ -21,12 +21,14 @@
 #define V16(v1) V8(v1) "," V8(v1)
 #define V32(v1) V16(v1) "," V16(v1)
 #define SESSION_V1 "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+#define PENDING_V1 "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 #define SESSION_PUT "INSERT OR REPLACE INTO session (" SESSION_COLS ") VALUES "
 #define FCNT_V1 "(?,?,?,?)"
 #define FCNT_PUT "INSERT OR REPLACE INTO session_fcnt (" FCNT_COLS ") VALUES "
 #define LEDGER_V1 "(?,?,?)"
 #define LEDGER_PUT "INSERT OR REPLACE INTO ledger (owner, kind, blob) VALUES "
-_Static_assert(STORE_MANY_ROWS == 32 && OC__COUNT == 5 && SC__COUNT == 15 && FC__COUNT == 4,
+_Static_assert(STORE_MANY_ROWS == 32 && OC__COUNT == 5 && SC__COUNT == 15 && FC__COUNT == 4 &&
+	       PC__COUNT == 17,
 	       "the VALUES hard-code the rows and columns");
 _Static_assert(STMT_SESSION_PUT_32 - STMT_SESSION_PUT == 5 &&
 	       STMT_FCNT_PUT_32 - STMT_FCNT_PUT == 5 &&
@@ -123,11 +125,11 @@ const char *const store__sql[STMT__COUNT] = {
 	[STMT_ABP_SEEN_COUNT] = "SELECT count(*) FROM abp_seen WHERE dev_eui = ?",
 	[STMT_ABP_SEEN_IDS] = "SELECT DISTINCT session_id FROM abp_seen",
 	[STMT_PURGE_ABP_SEEN] = "DELETE FROM abp_seen WHERE dev_eui = ?",
-	[STMT_PENDING_PUT] = "INSERT OR REPLACE INTO pending_session (" SESSION_COLS ") VALUES "
-		SESSION_V1,
-	[STMT_PENDING_ALL] = "SELECT " SESSION_COLS " FROM pending_session ORDER BY dev_addr",
+	[STMT_PENDING_PUT] = "INSERT OR REPLACE INTO pending_session (" PENDING_COLS ") VALUES "
+		PENDING_V1,
+	[STMT_PENDING_ALL] = "SELECT " PENDING_COLS " FROM pending_session ORDER BY dev_addr",
 	[STMT_PENDING_DELETE] = "DELETE FROM pending_session WHERE dev_eui = ?",
-	[STMT_PENDING_GET] = "SELECT " SESSION_COLS " FROM pending_session WHERE dev_eui = ?",
+	[STMT_PENDING_GET] = "SELECT " PENDING_COLS " FROM pending_session WHERE dev_eui = ?",
 };
 
 _Static_assert(STORE_LEDGER_GATEWAY_BASE == 256, "STMT_PURGE_LEDGER hard-codes the base");

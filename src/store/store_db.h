@@ -100,6 +100,11 @@ enum { SC_DEV_EUI, SC_ACTIVATION, SC_DEV_ADDR, SC_NWK_S_KEY, SC_APP_S_KEY, SC_FC
        SC_NFCNT_DOWN, SC_RX1_DR_OFFSET, SC_RX2_DR, SC_RX2_FREQ, SC_RX_DELAY,
        SC_JOIN_NONCE_LAST, SC_DEV_NONCE_LAST, SC_JOINED_AT, SC_UPDATED_AT, SC__COUNT };
 
+/* The columns of `pending_session`: a session's, then what the device's
+ * current session was (schema v12), at these positions. */
+#define PENDING_COLS SESSION_COLS ", current_joined_at, current_fcnt_up"
+enum { PC_CURRENT_JOINED_AT = SC__COUNT, PC_CURRENT_FCNT_UP, PC__COUNT };
+
 /* The same, selected with a device's counters row (session_fcnt, schema
  * v7) in place of the counters of its session row when it has one. */
 #define SESSION_COLS_READ                                                               \

@@ -138,8 +138,7 @@ static bool session_ok(const struct store_session *row)
 	       (!row->has_join_nonce_last || row->join_nonce_last <= 0xffffff);
 }
 
-/* A session-shaped row staged as op, stamped now. */
-static int put_row(struct store *s, enum store_op op, const struct store_session *row)
+int store_put_session(struct store *s, const struct store_session *row)
 {
 	struct store_session r;
 
@@ -149,12 +148,7 @@ static int put_row(struct store *s, enum store_op op, const struct store_session
 		return LB_ERR_RANGE;
 	r = *row;
 	r.updated_at = store__wall_s(s);
-	return store__stage(s, op, &r, sizeof(r));
-}
-
-int store_put_session(struct store *s, const struct store_session *row)
-{
-	return put_row(s, OP_PUT_SESSION, row);
+	return store__stage(s, OP_PUT_SESSION, &r, sizeof(r));
 }
 
 /* n checked sessions (a power of 2 up to STORE_MANY_ROWS) as one record. */
@@ -200,11 +194,21 @@ int store_put_sessions(struct store *s, const struct store_session *rows, size_t
 	return store__stage_many(s, &kind, rows, n, staged, NULL);
 }
 
-/* ---- pending sessions (schema v9) ------------------------------------- */
+/* ---- pending sessions (schema v9, v12) --------------------------------- */
 
-int store_put_pending(struct store *s, const struct store_session *row)
+int store_put_pending(struct store *s, const struct store_pending *row)
 {
-	return put_row(s, OP_PENDING_PUT, row);
+	struct store_pending r;
+
+	if (!s || !row)
+		return LB_ERR_INVAL;
+	if (!session_ok(&row->row))
+		return LB_ERR_RANGE;
+	r = *row;
+	r.row.updated_at = store__wall_s(s);
+	int rc = store__stage(s, OP_PENDING_PUT, &r, sizeof(r));
+	explicit_bzero(&r, sizeof(r));   /* the session keys */
+	return rc;
 }
 
 int store_delete_pending(struct store *s, uint64_t dev_eui)
@@ -214,14 +218,62 @@ int store_delete_pending(struct store *s, uint64_t dev_eui)
 	return store__stage(s, OP_PENDING_DELETE, &dev_eui, sizeof(dev_eui));
 }
 
-int store_load_pending(struct store *s, store_session_cb cb, void *arg)
+/* A `pending_session` row (PENDING_COLS): its session, then the note of
+ * the current session (schema v12; NULL in rows written before). */
+static int read_pending(sqlite3_stmt *st, struct store_pending *p)
 {
-	return load_rows(s, STMT_PENDING_ALL, "load pending sessions", cb, arg);
+	int rc = read_session(st, &p->row);
+
+	p->has_current = col_opt(st, PC_CURRENT_JOINED_AT);
+	p->current_joined_at = (uint32_t)sqlite3_column_int64(st, PC_CURRENT_JOINED_AT);
+	p->has_current_fcnt_up = p->has_current && col_opt(st, PC_CURRENT_FCNT_UP);
+	p->current_fcnt_up = (uint32_t)sqlite3_column_int64(st, PC_CURRENT_FCNT_UP);
+	return rc;
 }
 
-int store_get_pending(struct store *s, uint64_t dev_eui, struct store_session *out)
+int store_load_pending(struct store *s, store_pending_cb cb, void *arg)
 {
-	return get_row(s, STMT_PENDING_GET, "get pending session", dev_eui, out);
+	struct store_pending p;
+	sqlite3_stmt *st;
+	int rc, ret = LB_OK;
+
+	if (!s || !s->db || !cb)
+		return LB_ERR_INVAL;
+	st = store__stmt(s, STMT_PENDING_ALL);
+	if (!st)
+		return LB_ERR_IO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = read_pending(st, &p);
+		if (ret == LB_OK)
+			ret = cb(arg, &p);
+		if (ret != LB_OK)
+			break;
+	}
+	explicit_bzero(&p, sizeof(p));   /* the session keys */
+	if (ret == LB_OK && rc != SQLITE_DONE)
+		ret = store__fail(s, rc, "load pending sessions");
+	sqlite3_reset(st);
+	return ret;
+}
+
+int store_get_pending(struct store *s, uint64_t dev_eui, struct store_pending *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!s || !s->db || !out)
+		return LB_ERR_INVAL;
+	st = store__stmt(s, STMT_PENDING_GET);
+	if (!st)
+		return LB_ERR_IO;
+	store__bind_u64(st, 0, dev_eui);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = read_pending(st, out);
+	else
+		rc = rc == SQLITE_DONE ? LB_ERR_NOT_FOUND : store__fail(s, rc, "get pending session");
+	sqlite3_reset(st);
+	return rc;
 }
 
 /* ---- counters alone ----------------------------------------------------- */

@@ -85,16 +85,19 @@ int store_gateway_online_set(struct store *s, uint64_t gateway_eui, bool online)
 int store_gateway_online_list(struct store *s, store_gateway_cb cb, void *arg);
 
 /* Pending sessions (schema v9, daemon/session.h): the session a join-accept
- * gave a device that still has its current one; rows as `session`'s.
- * put/delete are staged; put: LB_ERR_RANGE as store_put_session(). load
- * calls cb for every row in ascending DevAddr order (so that the in-memory
- * table, sorted by DevAddr, is built by appending: tables/pending.h); a
- * non-zero return stops it and is returned. get: the device's row,
- * LB_ERR_NOT_FOUND. */
-int store_put_pending(struct store *s, const struct store_session *row);
+ * gave a device that still has its current one, a row as `session`'s, with
+ * what that current session was then (schema v12: struct store_pending).
+ * put/delete are staged; put: LB_ERR_RANGE as store_put_session() for the
+ * session. load calls cb for every row in ascending DevAddr order (so that
+ * the in-memory table, sorted by DevAddr, is built by appending:
+ * tables/pending.h); a non-zero return stops it and is returned. get: the
+ * device's row, LB_ERR_NOT_FOUND. Rows written before schema 12 read with
+ * has_current false. */
+typedef int (*store_pending_cb)(void *arg, const struct store_pending *row);
+int store_put_pending(struct store *s, const struct store_pending *row);
 int store_delete_pending(struct store *s, uint64_t dev_eui);
-int store_load_pending(struct store *s, store_session_cb cb, void *arg);
-int store_get_pending(struct store *s, uint64_t dev_eui, struct store_session *out);
+int store_load_pending(struct store *s, store_pending_cb cb, void *arg);
+int store_get_pending(struct store *s, uint64_t dev_eui, struct store_pending *out);
 
 /* Delete the device's session, pending session, DevNonces, downlinks,
  * device ledgers and MAC state, and commit at once (with anything staged

@@ -22,7 +22,7 @@
 #define STORE_GEN_META_KEY "state_generation"    /* its copy in the meta table */
 #define STORE_GEN_PERIOD_MS (10 * 60 * 1000)     /* advanced at least this often */
 #define STORE_CHECKPOINT_FRAMES 4000             /* WAL frames before a checkpoint (16 MiB) */
-#define STORE_SCHEMA_VERSION 11          /* PRAGMA user_version */
+#define STORE_SCHEMA_VERSION 12          /* PRAGMA user_version */
 #define STORE_DEFAULT_COMMIT_MS 200
 #define STORE_MAX_COMMIT_MS 60000
 #define STORE_RETRY_MS 1000              /* store_tick() after a failed commit */
@@ -67,6 +67,22 @@ struct store_session {
 	uint16_t dev_nonce_last;        /* of the join that made this session */
 	int64_t joined_at;              /* Unix s, 0 for ABP */
 	int64_t updated_at;             /* Unix s; set by store_put_session */
+};
+
+/* One row of `pending_session` (schema v9; v12: current_*): the session
+ * of a join (the join's counters: none accepted, the first downlink block
+ * reserved), and what the device's current session was when the join made
+ * it: after a restart, an FCntUp of that session accepted above
+ * current_fcnt_up says the device was heard under it since the join
+ * (daemon/session.h sessions_pending_note()). has_* false = SQL NULL. */
+struct store_pending {
+	struct store_session row;
+	bool has_current;               /* current_joined_at noted (NULL: a row of schema 11
+					 * or before, or no current session then) */
+	uint32_t current_joined_at;     /* the current session's joined_at then, Unix s as a
+					 * device holds it (macstate_joined_s()) */
+	bool has_current_fcnt_up;       /* with has_current: it had accepted an uplink */
+	uint32_t current_fcnt_up;       /* its last accepted FCntUp then */
 };
 
 #define STORE_SESSION_ID_LEN 32          /* SHA-256 of an ABP session's identity */

@@ -89,13 +89,16 @@ static int exec_put_session(struct store *s, const struct store_session *r)
 	return rc == LB_OK ? drop_fcnt(s, r->dev_eui) : rc;
 }
 
-static int exec_put_pending(struct store *s, const struct store_session *r)
+static int exec_put_pending(struct store *s, const struct store_pending *p)
 {
 	sqlite3_stmt *st = store__stmt(s, STMT_PENDING_PUT);
 
 	if (!st)
 		return LB_ERR_IO;
-	bind_session(st, 0, r);
+	bind_session(st, 0, &p->row);
+	bind_opt(st, PC_CURRENT_JOINED_AT, p->has_current, p->current_joined_at);
+	bind_opt(st, PC_CURRENT_FCNT_UP, p->has_current && p->has_current_fcnt_up,
+		 p->current_fcnt_up);
 	return run(s, st, "put pending session");
 }
 
@@ -473,7 +476,7 @@ int store__apply(struct store *s, enum store_op op, const void *p, size_t len)
 		return len == sizeof(struct store_abp_seen) ? exec_abp_seen_put(s, p)
 							    : LB_ERR_INVAL;
 	case OP_PENDING_PUT:
-		return len == sizeof(struct store_session) ? exec_put_pending(s, p) : LB_ERR_INVAL;
+		return len == sizeof(struct store_pending) ? exec_put_pending(s, p) : LB_ERR_INVAL;
 	case OP_PENDING_DELETE:
 		if (len != sizeof(eui))
 			return LB_ERR_INVAL;

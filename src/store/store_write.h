@@ -39,7 +39,7 @@ enum store_op {
 	OP_PUT_FCNT,          /* struct store__fcnt */
 	OP_PUT_FCNT_MANY,     /* struct store__many + n struct store__fcnt */
 	OP_ABP_SEEN_PUT,      /* struct store_abp_seen (schema v8) */
-	OP_PENDING_PUT,       /* struct store_session (schema v9) */
+	OP_PENDING_PUT,       /* struct store_pending (schema v9, v12) */
 	OP_PENDING_DELETE,    /* uint64_t dev_eui */
 	OP_PURGE_SEEN         /* uint64_t dev_eui: its abp_seen rows (schema v8) */
 };

@@ -56,6 +56,12 @@ static inline int64_t rawdb_int(const char *dir, const char *sql)
 	"ALTER TABLE mac_state DROP COLUMN rx_timing_ask_delay;"            \
 	"DROP INDEX IF EXISTS abp_seen_session;"
 
+/* SQL that takes `pending_session` back to schema v11: without the note of
+ * the current session (v12); for a database set back to v9..v11. */
+#define RAWDB_PENDING_V11                                                   \
+	"ALTER TABLE pending_session DROP COLUMN current_joined_at;"        \
+	"ALTER TABLE pending_session DROP COLUMN current_fcnt_up;"
+
 /* Run sql, which must succeed. */
 static inline void rawdb_exec(const char *dir, const char *sql)
 {

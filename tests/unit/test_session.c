@@ -605,7 +605,7 @@ START_TEST(test_pending_row_served_as_abp)
 	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
 	/* The pending row the device's rejoin left before it was made ABP
 	 * with that session's DevAddr and keys (set aside, kept). */
-	rawdb_exec(w.dir, "INSERT INTO pending_session SELECT * FROM session"
+	rawdb_exec(w.dir, "INSERT INTO pending_session SELECT *, NULL, NULL FROM session"
 			  " WHERE dev_eui = 0x70b3d57ed0002001;"
 			  " UPDATE pending_session SET activation = 1, joined_at = 1700000000,"
 			  " fcnt_up_last = NULL, nfcnt_down = 16;");
@@ -653,23 +653,24 @@ END_TEST
  * has_up, committed as otaa.c stores it. */
 static void put_pending(uint64_t eui, int k, uint32_t down, bool has_up, uint32_t up)
 {
-	struct store_session row;
+	struct store_pending p;
+	struct store_session *row = &p.row;
 
-	memset(&row, 0, sizeof(row));
-	row.dev_eui = eui;
-	row.activation = LB_ACT_OTAA;
-	row.dev_addr = ADDR;
-	memset(row.nwk_s_key, 0x10 + k, sizeof(row.nwk_s_key));
-	memset(row.app_s_key, 0x40 + k, sizeof(row.app_s_key));
-	row.has_fcnt_up_last = has_up;
-	row.fcnt_up_last = up;
-	row.nfcnt_down = down;
-	row.has_join_nonce_last = true;
-	row.join_nonce_last = 7;
-	row.has_dev_nonce_last = true;
-	row.dev_nonce_last = 9;
-	row.joined_at = 1700000000;
-	ck_assert_int_eq(store_put_pending(&w.store, &row), LB_OK);
+	memset(&p, 0, sizeof(p));
+	row->dev_eui = eui;
+	row->activation = LB_ACT_OTAA;
+	row->dev_addr = ADDR;
+	memset(row->nwk_s_key, 0x10 + k, sizeof(row->nwk_s_key));
+	memset(row->app_s_key, 0x40 + k, sizeof(row->app_s_key));
+	row->has_fcnt_up_last = has_up;
+	row->fcnt_up_last = up;
+	row->nfcnt_down = down;
+	row->has_join_nonce_last = true;
+	row->join_nonce_last = 7;
+	row->has_dev_nonce_last = true;
+	row->dev_nonce_last = 9;
+	row->joined_at = 1700000000;
+	ck_assert_int_eq(store_put_pending(&w.store, &p), LB_OK);
 	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
 }
 
@@ -796,7 +797,7 @@ START_TEST(test_pending_rows_not_held_logged)
 
 	uplinks_to(5);
 	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
-	rawdb_exec(w.dir, "INSERT INTO pending_session SELECT * FROM session"
+	rawdb_exec(w.dir, "INSERT INTO pending_session SELECT *, NULL, NULL FROM session"
 			  " WHERE dev_eui = 0x70b3d57ed0002001;"
 			  " UPDATE pending_session SET activation = 1, joined_at = 1700000000,"
 			  " dev_addr = 0x26015555, fcnt_up_last = NULL, nfcnt_down = 16;"

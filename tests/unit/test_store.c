@@ -1989,7 +1989,7 @@ START_TEST(test_migrate_mac_state_from_v9)
 	new_dir(dir, sizeof(dir), NULL);
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	store_close(&s);
-	raw_exec(dir, RAWDB_MAC_STATE_V9);
+	raw_exec(dir, RAWDB_MAC_STATE_V9 RAWDB_PENDING_V11);
 	raw_exec(dir, "INSERT INTO mac_state (dev_eui, session_at, dr, tx_power, nb_trans, ch_mask,"
 		      " unanswered, backoff_until, status_at, battery, margin, rx_done, updated_at)"
 		      " VALUES (1, 1700000000, 5, 2, 1, x'FF000000000000000200', 3, 1700003600,"
@@ -2103,16 +2103,34 @@ static void stage_device(struct store *s, uint64_t eui, const char *dl_id)
 	ck_assert_int_eq(store_ledger_put(s, eui, STORE_LEDGER_FAIR_ACCESS, "L", 1), LB_OK);
 }
 
-/* Pending sessions (schema v9): stored beside the current one, read back
- * after a reopen in DevAddr order (the in-memory table is built by
- * appending: tables/pending.h), deleted alone, and by a purge (the only
- * row of the device purged is a pending one: it still counts). */
-static int collect_pending(void *arg, const struct store_session *row)
+/* A pending row of eui (the join's counters: none accepted), noted with
+ * the current session it was made beside (joined at 1700000000, FCntUp
+ * up) when noted. */
+static struct store_pending mk_pending(uint64_t eui, bool noted, uint32_t up)
 {
-	struct store_session *out = arg;
+	struct store_pending p;
+
+	memset(&p, 0, sizeof(p));
+	p.row = mk_session(eui, 0);
+	p.row.has_fcnt_up_last = false;
+	p.has_current = noted;
+	p.current_joined_at = 1700000000;
+	p.has_current_fcnt_up = noted;
+	p.current_fcnt_up = up;
+	return p;
+}
+
+/* Pending sessions (schema v9, v12): stored beside the current one, read
+ * back after a reopen in DevAddr order (the in-memory table is built by
+ * appending: tables/pending.h) with the note of the current session,
+ * deleted alone, and by a purge (the only row of the device purged is a
+ * pending one: it still counts). */
+static int collect_pending(void *arg, const struct store_pending *row)
+{
+	struct store_pending *out = arg;
 	size_t i = 0;
 
-	while (out[i].dev_eui)
+	while (out[i].row.dev_eui)
 		i++;
 	out[i] = *row;
 	return 0;
@@ -2122,20 +2140,20 @@ START_TEST(test_pending_session)
 {
 	char dir[512];
 	struct store s;
-	struct store_session cur = mk_session(EUI_A, 9), pend = mk_session(EUI_A, 0);
-	struct store_session other = mk_session(EUI_B, 0), got[4];
+	struct store_session cur = mk_session(EUI_A, 9);
+	struct store_pending pend = mk_pending(EUI_A, true, 9), got[4];
+	struct store_pending other = mk_pending(EUI_B, false, 0);
 
-	pend.has_fcnt_up_last = false;
-	pend.dev_addr = 0x26012345u;
-	pend.nwk_s_key[0] ^= 0xff;
+	pend.row.dev_addr = 0x26012345u;
+	pend.row.nwk_s_key[0] ^= 0xff;
 	new_dir(dir, sizeof(dir), NULL);
 	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
 	ck_assert_int_eq(store_put_session(&s, &cur), LB_OK);
 	ck_assert_int_eq(store_put_pending(&s, &pend), LB_OK);
 	ck_assert_int_eq(store_put_pending(&s, &other), LB_OK);
-	pend.rx_delay = 16;
+	pend.row.rx_delay = 16;
 	ck_assert_int_eq(store_put_pending(&s, &pend), LB_ERR_RANGE);
-	pend.rx_delay = 1;
+	pend.row.rx_delay = 1;
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	store_close(&s);
 
@@ -2143,31 +2161,49 @@ START_TEST(test_pending_session)
 	memset(got, 0, sizeof(got));
 	ck_assert_int_eq(store_load_pending(&s, collect_pending, got), LB_OK);
 	/* by DevAddr: B's (0x26011002) before A's, whose DevEUI is lower */
-	ck_assert_uint_eq(got[0].dev_eui, EUI_B);
-	ck_assert_uint_eq(got[1].dev_eui, EUI_A);
-	ck_assert_uint_eq(got[2].dev_eui, 0);
-	ck_assert_uint_eq(got[1].dev_addr, 0x26012345u);
-	ck_assert(!got[1].has_fcnt_up_last);
-	ck_assert_int_eq(memcmp(got[1].nwk_s_key, pend.nwk_s_key, STORE_KEY_LEN), 0);
-	ck_assert_uint_eq(got[1].nfcnt_down, 64);
+	ck_assert_uint_eq(got[0].row.dev_eui, EUI_B);
+	ck_assert_uint_eq(got[1].row.dev_eui, EUI_A);
+	ck_assert_uint_eq(got[2].row.dev_eui, 0);
+	ck_assert_uint_eq(got[1].row.dev_addr, 0x26012345u);
+	ck_assert(!got[1].row.has_fcnt_up_last);
+	ck_assert_int_eq(memcmp(got[1].row.nwk_s_key, pend.row.nwk_s_key, STORE_KEY_LEN), 0);
+	ck_assert_uint_eq(got[1].row.nfcnt_down, 64);
+	/* the current session as the join found it (schema v12); none noted
+	 * for B */
+	ck_assert(got[1].has_current);
+	ck_assert_uint_eq(got[1].current_joined_at, 1700000000);
+	ck_assert(got[1].has_current_fcnt_up);
+	ck_assert_uint_eq(got[1].current_fcnt_up, 9);
+	ck_assert(!got[0].has_current);
+	ck_assert(!got[0].has_current_fcnt_up);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM pending_session WHERE"
+				      " current_joined_at IS NULL AND current_fcnt_up IS NULL"), 1);
 	/* the current session is its own row, untouched */
 	struct store_session c;
 	ck_assert_int_eq(store_get_session(&s, EUI_A, &c), LB_OK);
 	ck_assert_uint_eq(c.dev_addr, cur.dev_addr);
 	ck_assert_uint_eq(c.fcnt_up_last, 9);
 	/* read by DevEUI (a purge keeps its counters: session.h) */
-	ck_assert_int_eq(store_get_pending(&s, EUI_A, &c), LB_OK);
-	ck_assert_uint_eq(c.dev_addr, 0x26012345u);
-	ck_assert_int_eq(memcmp(c.nwk_s_key, pend.nwk_s_key, STORE_KEY_LEN), 0);
-	ck_assert_uint_eq(c.nfcnt_down, 64);
-	ck_assert_int_eq(store_get_pending(&s, EUI_A + 100, &c), LB_ERR_NOT_FOUND);
+	struct store_pending p;
+	ck_assert_int_eq(store_get_pending(&s, EUI_A, &p), LB_OK);
+	ck_assert_uint_eq(p.row.dev_addr, 0x26012345u);
+	ck_assert_int_eq(memcmp(p.row.nwk_s_key, pend.row.nwk_s_key, STORE_KEY_LEN), 0);
+	ck_assert_uint_eq(p.row.nfcnt_down, 64);
+	ck_assert(p.has_current && p.has_current_fcnt_up);
+	ck_assert_uint_eq(p.current_fcnt_up, 9);
+	ck_assert_int_eq(store_get_pending(&s, EUI_A + 100, &p), LB_ERR_NOT_FOUND);
+	/* a current session that had accepted no uplink: NULL, read as none */
+	pend.has_current_fcnt_up = false;
+	ck_assert_int_eq(store_put_pending(&s, &pend), LB_OK);
+	ck_assert_int_eq(store_get_pending(&s, EUI_A, &p), LB_OK);
+	ck_assert(p.has_current && !p.has_current_fcnt_up);
 
 	ck_assert_int_eq(store_delete_pending(&s, EUI_B), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM pending_session"), 1);
 	ck_assert_int_eq(store_purge_flags(&s, EUI_A, 0), LB_OK);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM pending_session"), 0);
-	ck_assert_int_eq(store_get_pending(&s, EUI_A, &c), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_get_pending(&s, EUI_A, &p), LB_ERR_NOT_FOUND);
 	/* a device whose only row is a pending one is found by the purge */
 	ck_assert_int_eq(store_put_pending(&s, &other), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
@@ -2177,13 +2213,51 @@ START_TEST(test_pending_session)
 }
 END_TEST
 
+/* Schema v11 -> v12: a pending row written before reads with no note of
+ * the current session (its device counts from the start that reads it,
+ * daemon/session.h), its session intact; the new columns take writes. */
+START_TEST(test_migrate_pending_from_v11)
+{
+	char dir[512];
+	struct store s;
+	struct store_pending got, noted = mk_pending(EUI_B, true, 41);
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	store_close(&s);
+	raw_exec(dir, RAWDB_PENDING_V11
+		      "INSERT INTO pending_session (dev_eui, activation, dev_addr, nwk_s_key,"
+		      " app_s_key, fcnt_up_last, nfcnt_down, rx1_dr_offset, rx2_dr, rx2_freq,"
+		      " rx_delay, join_nonce_last, dev_nonce_last, joined_at, updated_at)"
+		      " VALUES (1, 1, 638652417, x'11111111111111111111111111111111',"
+		      " x'22222222222222222222222222222222', NULL, 64, 1, 0, 869525000, 1, 7, 9,"
+		      " 1700000100, 1700000100)");
+	raw_exec(dir, "PRAGMA user_version = 11");
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(store_get_pending(&s, 1, &got), LB_OK);
+	ck_assert_uint_eq(got.row.dev_addr, 638652417);
+	ck_assert_uint_eq(got.row.nwk_s_key[15], 0x11);
+	ck_assert_uint_eq(got.row.nfcnt_down, 64);
+	ck_assert_uint_eq(got.row.dev_nonce_last, 9);
+	ck_assert(!got.has_current);
+	ck_assert(!got.has_current_fcnt_up);
+	ck_assert_int_eq(store_put_pending(&s, &noted), LB_OK);
+	ck_assert_int_eq(store_commit(&s), LB_OK);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT current_fcnt_up FROM pending_session"
+				      " WHERE current_joined_at = 1700000000"), 41);
+	store_close(&s);
+}
+END_TEST
+
 /* REVIEW: pending rows staged in a batch whose commit fails are replayed
- * from the redo log: put, then delete of another, in order. */
+ * from the redo log: put, then delete of another, in order; the note of
+ * the current session with the row. */
 START_TEST(test_review_pending_replayed)
 {
 	char dir[512];
 	struct store s;
-	struct store_session a = mk_session(EUI_A, 0), b = mk_session(EUI_B, 0);
+	struct store_pending a = mk_pending(EUI_A, true, 17), b = mk_pending(EUI_B, false, 0);
 
 	fault_install();
 	new_dir(dir, sizeof(dir), NULL);
@@ -2199,6 +2273,7 @@ START_TEST(test_review_pending_replayed)
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM pending_session"), 1);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM pending_session WHERE dev_eui = 8121069293711392769"), 1);
+	ck_assert_int_eq(rawdb_int(dir, "SELECT current_fcnt_up FROM pending_session"), 17);
 	store_close(&s);
 	fault_remove();
 }
@@ -3065,6 +3140,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_mac_state);
 	tcase_add_test(tc, test_mac_state_rx_requests);
 	tcase_add_test(tc, test_migrate_mac_state_from_v9);
+	tcase_add_test(tc, test_migrate_pending_from_v11);
 	tcase_add_test(tc, test_pending_session);
 	tcase_add_test(tc, test_review_pending_replayed);
 	tcase_add_test(tc, test_migrate_from_v1);

@@ -1235,9 +1235,10 @@ START_TEST(test_pending_session_restored)
 }
 END_TEST
 
-/* After a restart it is not known whether the last accepted frame came
- * before or after the pending join: its repeats do not count, a new frame
- * does. */
+/* After a restart, the FCntUp the pending row noted at the join (store
+ * schema 12) tells the frames first accepted after it: the last accepted
+ * before the restart came after the join (the device heard, at once), a
+ * repeat of the noted one does not count, a new frame does. */
 START_TEST(test_pending_repeat_after_restart)
 {
 	struct lw_key app_key;
@@ -1248,17 +1249,128 @@ START_TEST(test_pending_repeat_after_restart)
 	uplink_in(&first, 1);
 	join_with_nonce(&app_key, 2);
 	lwcrypto_key_free(&app_key);
+
+	dev = restart_sessions();
+	dev->dev_class = LB_CLASS_C;
+	ck_assert_uint_eq(dev->last_fcnt_up, 1);
+	ck_assert(!sessions_current_sure(&w.sessions, dev));
+	uplink_in(&first, 1);   /* made before the join: a replay proves nothing */
+	ck_assert_uint_eq(w.stats.frame_drops[DROP_RETRANSMISSION], 1);
+	ck_assert(!sessions_current_sure(&w.sessions, dev));
+	dev->dev_class = LB_CLASS_A;
 	uplink_in(&first, 2);   /* after the join, class A: not looked up */
 
 	dev = restart_sessions();
+	dev->dev_class = LB_CLASS_C;
 	ck_assert_uint_eq(dev->last_fcnt_up, 2);
 	ck_assert_ptr_nonnull(pending_find_eui(&w.sessions.pending, OTAA_EUI));
-	dev->dev_class = LB_CLASS_C;
-	uplink_in(&first, 2);
-	ck_assert_uint_eq(w.stats.frame_drops[DROP_RETRANSMISSION], 1);
-	ck_assert(!sessions_current_sure(&w.sessions, dev));
-	uplink_in(&first, 3);
+	ck_assert_msg(sessions_current_sure(&w.sessions, dev),
+		      "FCnt 2, accepted after the join, not known as such after a restart");
+	uplink_in(&first, 2);   /* its repeat: as itself */
 	ck_assert(sessions_current_sure(&w.sessions, dev));
+}
+END_TEST
+
+/* A pending row without the note of the current session (written before
+ * store schema 12), or noted under another current session than the
+ * device has now: whether the last accepted frame came before or after the
+ * join is not known; its repeats do not count, a new frame does. */
+START_TEST(test_pending_repeat_after_restart_unnoted)
+{
+	static const char *const unnote[] = {
+		"UPDATE pending_session SET current_joined_at = NULL, current_fcnt_up = NULL",
+		"UPDATE pending_session SET current_joined_at = current_joined_at - 1",
+	};
+
+	for (size_t i = 0; i < sizeof(unnote) / sizeof(unnote[0]); i++) {
+		struct lw_key app_key;
+		struct lb_device *dev = otaa_device(&app_key);
+		uint32_t up = 10 * (uint32_t)i;
+
+		join_with_nonce(&app_key, (uint16_t)(1 + 2 * i));
+		struct test_session first = current_of(dev);
+		uplink_in(&first, up + 1);
+		join_with_nonce(&app_key, (uint16_t)(2 + 2 * i));
+		lwcrypto_key_free(&app_key);
+		uplink_in(&first, up + 2);   /* after the join, class A: not looked up */
+		ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+		rawdb_exec(w.dir, unnote[i]);
+
+		dev = restart_sessions();
+		ck_assert_uint_eq(dev->last_fcnt_up, up + 2);
+		ck_assert_ptr_nonnull(pending_find_eui(&w.sessions.pending, OTAA_EUI));
+		dev->dev_class = LB_CLASS_C;
+		ck_assert(!sessions_current_sure(&w.sessions, dev));
+		uplink_in(&first, up + 2);
+		ck_assert(!sessions_current_sure(&w.sessions, dev));
+		uplink_in(&first, up + 3);
+		ck_assert(sessions_current_sure(&w.sessions, dev));
+	}
+}
+END_TEST
+
+/* TS001-1.0.4 §6.2 with class C: a device heard under its current session
+ * after its rejoin (so it kept that session) may be sent class C downlinks
+ * under it; a restart between that uplink and the downlink keeps that
+ * (the pending row's note, store schema 12). After the restart class C
+ * knows no gateway until the device is heard: a repeat of its last frame
+ * (NbTrans) gives one, and the item goes under the current session, with
+ * no CLASS_C_SESSION_PENDING wait. */
+START_TEST(test_class_c_heard_survives_restart)
+{
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+	struct store_downlink dl;
+	char log_topic[PUBLISH_TOPIC_MAX];
+
+	(void)route_of(GW_1, 1740);
+	join_with_nonce(&app_key, 1);
+	struct test_session first = current_of(dev);
+	uplink_in(&first, 1);
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	dev->dev_class = LB_CLASS_C;
+	uplink_in(&first, 2);          /* heard under its current session since the join */
+	ck_assert(sessions_current_sure(&w.sessions, dev));
+	(void)world_timers(&w, WORLD_TXSCHED, loop_now_ms() + 60000);
+
+	dev = restart_sessions();
+	dev->dev_class = LB_CLASS_C;
+	ck_assert_uint_eq(dev->last_fcnt_up, 2);
+	ck_assert_ptr_nonnull(pending_find_eui(&w.sessions.pending, OTAA_EUI));
+	world_add(&w, &(struct world_opts){.modules = WORLD_CLASSC});
+	ck_assert_int_eq(classc_sync(&w.cc), LB_OK);
+	memset(&dl, 0, sizeof(dl));
+	snprintf(dl.id, sizeof(dl.id), "after-restart");
+	dl.dev_eui = OTAA_EUI;
+	dl.fport = 5;
+	dl.len = 1;
+	dl.data[0] = 'x';
+	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
+	classc_queued(&w.cc, dev);
+	size_t sent = w.udp.n;
+	uplink_in(&first, 2);          /* a repeat: class C learns a gateway */
+	ck_assert_uint_eq(dev->last_fcnt_up, 2);
+	for (int i = 0; i < 4 && queued_of(OTAA_EUI) > 0; i++) {
+		(void)world_timers(&w, WORLD_TXSCHED | WORLD_CLASSC, loop_now_ms() + 60000);
+		ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
+		txack_all();
+	}
+	(void)release();
+	device_topic(log_topic, sizeof(log_topic), OTAA_EUI, "log");
+	for (size_t i = 0; i < w.sink.n; i++)
+		ck_assert_msg(strcmp(w.sink.m[i].topic, log_topic) ||
+			      !strstr(w.sink.m[i].payload, "CLASS_C_SESSION_PENDING"),
+			      "class C waits after the restart: %s", w.sink.m[i].payload);
+	ck_assert_uint_eq(queued_of(OTAA_EUI), 0);
+	ck_assert_uint_gt(w.udp.n, sent);
+	struct gwmp_txpk tx;
+	struct lw_frame f;
+	const struct rec_dgram *d = &w.udp.d[w.udp.n - 1];
+	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
+					      d->len - GWMP_OFF_JSON_DOWN, &tx), LB_OK);
+	ck_assert_int_eq(lorawan_parse(tx.data, tx.size, &f), LB_OK);
+	ck_assert_uint_eq(f.u.data.dev_addr, first.addr);   /* under the current session */
 }
 END_TEST
 
@@ -3193,6 +3305,8 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_pending_current_heard);
 	tcase_add_test(tc, test_pending_current_repeated);
 	tcase_add_test(tc, test_pending_repeat_after_restart);
+	tcase_add_test(tc, test_pending_repeat_after_restart_unnoted);
+	tcase_add_test(tc, test_class_c_heard_survives_restart);
 	tcase_add_test(tc, test_class_c_waits_for_uplink_while_pending);
 	tcase_add_test(tc, test_reload_sets_pending_aside);
 	tcase_add_test(tc, test_pending_of_abp_device_not_taken);
