@@ -28,6 +28,7 @@ struct foreign {
 	uint32_t nfcnt_down;
 };
 
+
 /* The session ids abp_seen holds, sorted: a device whose id is not among
  * them needs no read. */
 struct idset {
@@ -51,6 +52,10 @@ struct restore_ctx {
 };
 
 enum { MARK_STALE = 1, MARK_RAISED = 2 };
+
+static int restore_pending(struct restore_ctx *c);
+static int void_pending(struct sessions *s, const struct idset *known, const struct foreign *f,
+			const struct lb_device *dev);
 
 static bool same_abp_session(const struct lb_device *dev, const struct store_session *row)
 {
@@ -406,8 +411,6 @@ static int change_session(struct sessions *s, struct lb_device *dev,
 	return rc;
 }
 
-static int restore_pending(struct restore_ctx *c);
-
 static bool taken(const struct restore_ctx *c, const struct lb_device *dev)
 {
 	return !c->only_new || !dev->state_kept;
@@ -639,6 +642,13 @@ static int resume_all(struct sessions *s, struct restore_ctx *c)
 		    raise_counters(dev, f->has_fcnt_up_last, f->fcnt_up_last, f->nfcnt_down)) {
 			c->mark[f->idx] |= MARK_RAISED;
 			log_resumed(dev, f->pending ? "pending for" : "stored for", f->dev_eui);
+		}
+		int rc = f->pending && f->dev_eui != dev->dev_eui ? void_pending(s, &c->ids, f, dev)
+								  : LB_OK;
+		if (rc != LB_OK) {
+			fail_closed(s, dev);
+			if (first == LB_OK)
+				first = rc;
 		}
 	}
 	for (uint32_t i = 0; i < s->devices->n; i++) {
@@ -1025,6 +1035,74 @@ bool sessions_current_sure(struct sessions *s, const struct lb_device *dev)
 	return !p || p->current_heard;
 }
 
+/* The session id of a pending session held in memory. */
+static int held_id(const struct pending_session *p, uint8_t id[STORE_SESSION_ID_LEN])
+{
+	return lwcrypto_abp_session_id(p->dev_addr, p->nwk_s_key, p->app_s_key, id);
+}
+
+/*
+ * f: the stored pending row of another DevEUI holding the session of dev,
+ * an ABP device taken in (note_foreign()). That session's counters move on
+ * under dev from now on; the row's stay those of its join (FCntUp none,
+ * its NFCntDown ceiling): taken at an uplink, it would accept dev's uplinks
+ * again and use its downlink counters again (TS001-1.0.4 §4.3.1.5, §4.3.3),
+ * also once dev is gone (removed from the configuration: its row is kept,
+ * but not read for the pending sessions). So the session is never taken:
+ * held in memory (a reload), it is dropped; and it is kept among the
+ * sessions seen (abp_seen, under the row's DevEUI, with the row's
+ * counters: dev's own are in dev's row) unless it is there already, so
+ * that no later start or reload takes the row either (served_as_abp()).
+ * The device of the row joins again. LB_OK or the store's error (logged).
+ */
+static int void_pending(struct sessions *s, const struct idset *known, const struct foreign *f,
+			const struct lb_device *dev)
+{
+	struct store_abp_seen seen = {.dev_eui = f->dev_eui,
+				      .has_fcnt_up_last = f->has_fcnt_up_last,
+				      .fcnt_up_last = f->fcnt_up_last, .nfcnt_down = f->nfcnt_down};
+	uint8_t held[STORE_SESSION_ID_LEN];
+	struct pending_session *p = pending_find_eui(&s->pending, f->dev_eui);
+	int rc = lwcrypto_abp_session_id(dev->dev_addr, dev->nwk_s_key, dev->app_s_key, seen.id);
+
+	if (rc == LB_OK && p && (rc = held_id(p, held)) == LB_OK &&
+	    memcmp(held, seen.id, sizeof(held)) == 0) {
+		(void)pending_drop(&s->pending, f->dev_eui);
+		log_warn("session", "device %016" PRIX64 ": pending session dropped: its DevAddr "
+			 "and keys are configured as the ABP session of device %s; the device "
+			 "must join again", f->dev_eui, dev->name);
+	}
+	explicit_bzero(held, sizeof(held));
+	if (rc == LB_OK && known->n &&
+	    bsearch(seen.id, known->id, known->n, sizeof(*known->id), id_cmp))
+		return LB_OK;   /* kept already */
+	if (rc == LB_OK && (rc = store_abp_seen_put(s->store, &seen)) == LB_ERR_FULL &&
+	    (rc = store_commit_ahead(s->store)) == LB_OK)
+		rc = store_abp_seen_put(s->store, &seen);
+	if (rc != LB_OK)
+		log_error("session", "device %s: the pending session of %016" PRIX64 " that holds "
+			  "its DevAddr and keys not kept as used (%s)", dev->name, f->dev_eui,
+			  lb_strerror(rc));
+	return rc;
+}
+
+/* Whether a configured ABP device has the stored pending row's session
+ * (DevAddr and keys) as its own, served or not: under it that session's
+ * counters move on, not the row's (void_pending()). Such a row is not
+ * taken: the device joins again. */
+static bool configured_as_abp(struct sessions *s, const struct lb_device *dev,
+			      const struct store_session *row)
+{
+	const struct lb_device *abp = devices_find_abp(s->devices, row->dev_addr,
+						       row->nwk_s_key, row->app_s_key);
+	if (!abp)
+		return false;
+	log_warn("session", "device %s: stored pending session not taken: its DevAddr and keys "
+		 "are configured as the ABP session of device %s; the device must join again",
+		 dev->name, abp->name);
+	return true;
+}
+
 struct pending_restore {
 	struct sessions *s;
 	struct restore_ctx *ctx;         /* the ids abp_seen holds, the rows noted */
@@ -1082,8 +1160,9 @@ static int restore_pending_one(void *arg, const struct store_pending *prow)
 		c->orphans++;
 		return 0;
 	}
-	bool used;
-	rc = served_as_abp(c->s, &c->ctx->ids, dev, row, &used);
+	bool used = configured_as_abp(c->s, dev, row);
+	if (!used)
+		rc = served_as_abp(c->s, &c->ctx->ids, dev, row, &used);
 	if (rc != LB_OK)
 		return rc;
 	if (used) {

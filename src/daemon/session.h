@@ -24,7 +24,13 @@
  * is corrected, or one configured with other keys now) and the stored
  * pending row (PENDING SESSIONS below) of any DevEUI holding it, its own
  * too (a promotion that a crash lost may have used the downlink counters
- * below the row's ceiling). FCntUp goes on above the highest accepted (or
+ * below the row's ceiling). A pending session of another DevEUI whose
+ * DevAddr and keys an ABP device is taken in with is never taken after
+ * (its counters stay the join's while the ABP device's move on): it leaves
+ * the pending table and is kept among the sessions left (abp_seen, under
+ * its DevEUI), so that no start or reload takes it once that device is
+ * removed or given other keys; a stored pending row whose session a
+ * configured ABP device has is not held either. FCntUp goes on above the highest accepted (or
  * the configured fcnt_up floor, the higher), NFCntDown at the highest
  * ceiling reserved (fcntdown_load(): the next downlink reserves and
  * commits a block above it before using any; a pending row's ceiling

@@ -149,34 +149,44 @@ static uint32_t downlinks(unsigned n, uint32_t *last)
 /* A restart with key set k: what is staged committed, the store closed
  * and opened again, the device table built afresh from the configuration
  * and the stored sessions restored. */
-static void restart(int k)
+static void restart_conf(const struct lb_device_conf *conf, size_t n)
 {
-	struct lb_device_conf conf[2];
-
 	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
 	sessions_free(&w.sessions);
 	ck_assert_int_eq(store_close(&w.store), LB_OK);
 	ck_assert_int_eq(store_open(&w.store, w.dir, w.cfg.state_commit_ms), LB_OK);
 	durable_init(&w.durable, &w.store);
 	devices_free(&w.devices);
-	conf_keys(conf, k);
-	ck_assert_int_eq(devices_init(&w.devices, conf, 2), LB_OK);
+	ck_assert_int_eq(devices_init(&w.devices, conf, n), LB_OK);
 	ck_assert_int_eq(sessions_init(&w.sessions, &w.devices, &w.store, &w.durable,
 				       w.cfg.state_commit_ms), LB_OK);
 	ck_assert_int_eq(sessions_restore(&w.sessions), LB_OK);
 }
 
+static void restart(int k)
+{
+	struct lb_device_conf conf[2];
+
+	conf_keys(conf, k);
+	restart_conf(conf, 2);
+}
+
 /* A SIGHUP with key set k, as bridge_reload() takes it; want: what
  * sessions_restore_new() returns. */
+static void reload_conf(const struct lb_device_conf *conf, size_t n, int want)
+{
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(devices_reload(&w.devices, conf, n), LB_OK);
+	sessions_forget(&w.sessions);
+	ck_assert_int_eq(sessions_restore_new(&w.sessions), want);
+}
+
 static void reload_rc(int k, int want)
 {
 	struct lb_device_conf conf[2];
 
 	conf_keys(conf, k);
-	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
-	ck_assert_int_eq(devices_reload(&w.devices, conf, 2), LB_OK);
-	sessions_forget(&w.sessions);
-	ck_assert_int_eq(sessions_restore_new(&w.sessions), want);
+	reload_conf(conf, 2, want);
 }
 
 static void reload(int k)
@@ -757,6 +767,117 @@ START_TEST(test_purge_keeps_pending_counters)
 }
 END_TEST
 
+/* The other DevEUI configured for OTAA (the device of a rejoin), and the
+ * rotated one for ABP with key set k, or not configured (k 0); the count. */
+static size_t conf_beside_otaa(struct lb_device_conf conf[2], int k)
+{
+	conf_keys(conf, k ? k : 1);
+	conf[1].activation = LB_ACT_OTAA;
+	conf[1].join_eui = UINT64_C(0x70b3d57ed0000000);
+	memset(conf[1].app_key, 0x5a, 16);
+	if (k)
+		return 2;
+	conf[0] = conf[1];
+	return 1;
+}
+
+typedef void (*conf_fn)(const struct lb_device_conf *conf, size_t n);
+
+static void reload_ok(const struct lb_device_conf *conf, size_t n)
+{
+	reload_conf(conf, n, LB_OK);
+}
+
+/* Whether a data uplink at ADDR with key set k and this FCnt is taken by
+ * a pending session (sessions_promote()). */
+static bool promotes(int k, uint32_t fcnt)
+{
+	uint8_t nwk[16], app[16], phy[LW_MAX_PHY];
+	struct lw_keys ks;
+	struct lw_frame f;
+	size_t len;
+	struct lw_data_params d = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = ADDR,
+				   .fcnt = fcnt, .has_fport = true, .fport = 1,
+				   .payload = (const uint8_t *)"hi", .payload_len = 2};
+
+	memset(nwk, 0x10 + k, sizeof(nwk));
+	memset(app, 0x40 + k, sizeof(app));
+	memset(&ks, 0, sizeof(ks));
+	ck_assert_int_eq(lwcrypto_keys_init(&ks, nwk, app), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&d, &ks, phy, sizeof(phy), &len), LB_OK);
+	lwcrypto_keys_free(&ks);
+	ck_assert_int_eq(lorawan_parse(phy, len, &f), LB_OK);
+	return sessions_promote(&w.sessions, &f) == LB_OK;
+}
+
+/*
+ * A contrived key reuse: an OTAA device's pending session (a rejoin's,
+ * held for it) whose DevAddr and keys another DevEUI is then configured
+ * with as ABP (take). That device uses the session's counters (up to
+ * FCntUp 500, 70 downlinks), then leaves it (leave: removed from the
+ * configuration, leave_k 0, or given key set leave_k). The pending
+ * session must never be taken after that with the join's counters (FCntUp
+ * from 0, NFCntDown from its ceiling): an uplink of the ABP time would be
+ * accepted again and downlink counters used again under the same keys
+ * (TS001-1.0.4 §4.3.1.5, §4.3.3). The OTAA device joins again instead.
+ */
+static void pending_served_as_abp(conf_fn take, conf_fn leave, int leave_k)
+{
+	struct lb_device_conf conf[2];
+	uint32_t last;
+	size_t n;
+
+	put_pending(EUI_OTHER, 2, 64, false, 0);
+	n = conf_beside_otaa(conf, 1);
+	restart_conf(conf, n);
+	ck_assert_ptr_nonnull(pending_find_eui(&w.sessions.pending, EUI_OTHER));
+	n = conf_beside_otaa(conf, 2);                /* the pending session's keys */
+	take(conf, n);
+	ck_assert_uint_ge(dev()->rt.fcnt_down.next, 64);
+	uplinks_to(500);
+	(void)downlinks(70, &last);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	n = conf_beside_otaa(conf, leave_k);
+	leave(conf, n);
+	ck_assert_msg(!promotes(2, 10),
+		      "the pending session was taken after its keys served as ABP: FCntUp 10 "
+		      "accepted again, NFCntDown restarts below %u", last);
+	/* nor after a restart */
+	restart_conf(conf, n);
+	ck_assert_ptr_null(pending_find_eui(&w.sessions.pending, EUI_OTHER));
+	ck_assert(!promotes(2, 11));
+}
+
+START_TEST(test_pending_served_as_abp_removed_by_reload)
+{
+	pending_served_as_abp(reload_ok, reload_ok, 0);
+}
+END_TEST
+
+START_TEST(test_pending_served_as_abp_removed_by_restart)
+{
+	pending_served_as_abp(restart_conf, restart_conf, 0);
+}
+END_TEST
+
+START_TEST(test_pending_served_as_abp_rekeyed_by_reload)
+{
+	pending_served_as_abp(reload_ok, reload_ok, 3);
+}
+END_TEST
+
+START_TEST(test_pending_served_as_abp_rekeyed_by_restart)
+{
+	pending_served_as_abp(restart_conf, restart_conf, 3);
+}
+END_TEST
+
+START_TEST(test_pending_served_as_abp_mixed)
+{
+	pending_served_as_abp(reload_ok, restart_conf, 0);
+}
+END_TEST
+
 /* Lines logged (stderr) from now on go to a file; returns its fd. */
 static int capture_stderr(int *saved)
 {
@@ -856,6 +977,11 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_pending_row_counts_other_by_reload);
 	tcase_add_test(tc, test_purge_keeps_pending_counters);
 	tcase_add_test(tc, test_pending_rows_not_held_logged);
+	tcase_add_test(tc, test_pending_served_as_abp_removed_by_reload);
+	tcase_add_test(tc, test_pending_served_as_abp_removed_by_restart);
+	tcase_add_test(tc, test_pending_served_as_abp_rekeyed_by_reload);
+	tcase_add_test(tc, test_pending_served_as_abp_rekeyed_by_restart);
+	tcase_add_test(tc, test_pending_served_as_abp_mixed);
 	tcase_add_test(tc, test_fleet_keys_changed_at_start);
 	tcase_set_timeout(tc, 120);   /* the fleet's: about 8 s with the sanitizers */
 	suite_add_tcase(s, tc);
