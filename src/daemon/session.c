@@ -28,7 +28,6 @@ struct foreign {
 	uint32_t nfcnt_down;
 };
 
-
 /* The session ids abp_seen holds, sorted: a device whose id is not among
  * them needs no read. */
 struct idset {
@@ -629,7 +628,9 @@ static void fail_closed(struct sessions *s, struct lb_device *dev)
  * wherever they were kept: in a row of another DevEUI or a pending row
  * (c->foreign), or among the sessions left by any device (abp_seen; those
  * whose row was stale read them in change_session()). Raised ones are
- * staged. A device whose counters cannot be read is not served; the first
+ * staged. Another DevEUI's pending session holding it is never taken after
+ * (void_pending()). A device whose counters cannot be read, or whose
+ * pending session there cannot be kept as used, is not served; the first
  * error is returned. */
 static int resume_all(struct sessions *s, struct restore_ctx *c)
 {
@@ -643,8 +644,9 @@ static int resume_all(struct sessions *s, struct restore_ctx *c)
 			c->mark[f->idx] |= MARK_RAISED;
 			log_resumed(dev, f->pending ? "pending for" : "stored for", f->dev_eui);
 		}
-		int rc = f->pending && f->dev_eui != dev->dev_eui ? void_pending(s, &c->ids, f, dev)
-								  : LB_OK;
+		if (!f->pending || f->dev_eui == dev->dev_eui)
+			continue;
+		int rc = void_pending(s, &c->ids, f, dev);
 		if (rc != LB_OK) {
 			fail_closed(s, dev);
 			if (first == LB_OK)
@@ -1035,12 +1037,6 @@ bool sessions_current_sure(struct sessions *s, const struct lb_device *dev)
 	return !p || p->current_heard;
 }
 
-/* The session id of a pending session held in memory. */
-static int held_id(const struct pending_session *p, uint8_t id[STORE_SESSION_ID_LEN])
-{
-	return lwcrypto_abp_session_id(p->dev_addr, p->nwk_s_key, p->app_s_key, id);
-}
-
 /*
  * f: the stored pending row of another DevEUI holding the session of dev,
  * an ABP device taken in (note_foreign()). That session's counters move on
@@ -1065,7 +1061,9 @@ static int void_pending(struct sessions *s, const struct idset *known, const str
 	struct pending_session *p = pending_find_eui(&s->pending, f->dev_eui);
 	int rc = lwcrypto_abp_session_id(dev->dev_addr, dev->nwk_s_key, dev->app_s_key, seen.id);
 
-	if (rc == LB_OK && p && (rc = held_id(p, held)) == LB_OK &&
+	if (rc == LB_OK && p &&
+	    (rc = lwcrypto_abp_session_id(p->dev_addr, p->nwk_s_key, p->app_s_key, held)) ==
+		    LB_OK &&
 	    memcmp(held, seen.id, sizeof(held)) == 0) {
 		(void)pending_drop(&s->pending, f->dev_eui);
 		log_warn("session", "device %016" PRIX64 ": pending session dropped: its DevAddr "
