@@ -1119,9 +1119,11 @@ static int served_as_abp(struct sessions *s, const struct idset *known,
 {
 	struct store_abp_seen seen;
 	uint8_t id[STORE_SESSION_ID_LEN];
-	int rc = lwcrypto_abp_session_id(row->dev_addr, row->nwk_s_key, row->app_s_key, id);
 
 	*used = false;
+	if (known->n == 0)
+		return LB_OK;   /* none seen: no digest either (resume_seen()) */
+	int rc = lwcrypto_abp_session_id(row->dev_addr, row->nwk_s_key, row->app_s_key, id);
 	if (rc == LB_OK && !(known->n && bsearch(id, known->id, known->n, sizeof(*known->id),
 						 id_cmp)))
 		rc = LB_ERR_NOT_FOUND;   /* the common case: no read */
