@@ -775,15 +775,16 @@ void budget_downlink_sent(struct budget *bg, struct lb_device *dev, uint64_t gat
 	charge_gateway(bg, gateway_eui, a, now);
 }
 
-/* The plan's attempts as the duty cycle checks them: each one's airtime
- * plus the airtime held on its sub-band. */
+/* The plan's attempts as the duty cycle checks them: each one's airtime,
+ * plus the airtime held on its sub-band when with_held. */
 static void to_attempts(const struct budget *bg, const struct budget_gateway *g,
-			const struct downlink_plan *plan, struct dc_attempt *at)
+			const struct downlink_plan *plan, bool with_held, struct dc_attempt *at)
 {
 	for (size_t i = 0; i < plan->n_attempts; i++) {
 		at[i].freq_hz = plan->attempt[i].txpk.freq_hz;
-		at[i].airtime_us = tx_airtime_us(&plan->attempt[i].txpk) +
-				   held(bg, g, at[i].freq_hz);
+		at[i].airtime_us = tx_airtime_us(&plan->attempt[i].txpk);
+		if (with_held)
+			at[i].airtime_us += held(bg, g, at[i].freq_hz);
 	}
 }
 
@@ -795,7 +796,7 @@ int64_t budget_next_room(struct budget *bg, uint64_t gateway_eui,
 
 	if (!g || plan->n_attempts == 0)
 		return -1;
-	to_attempts(bg, g, plan, at);
+	to_attempts(bg, g, plan, true, at);
 	int64_t t = dc_next_room(&g->dc, bg->c.region, at, plan->n_attempts, wall_ms());
 	return t < 0 ? -1 : t;
 }
@@ -808,10 +809,22 @@ int budget_choose_window(struct budget *bg, uint64_t gateway_eui,
 
 	if (!g)
 		return 0;
-	to_attempts(bg, g, plan, at);
+	to_attempts(bg, g, plan, true, at);
 	int rc = dc_choose(&g->dc, bg->c.region, at, plan->n_attempts, wall_ms());
 	/* A frequency outside every sub-band (no limit known): first window. */
 	return rc == LB_ERR_NOT_FOUND ? 0 : rc;
+}
+
+bool budget_refused_by_holds(struct budget *bg, uint64_t gateway_eui,
+			     const struct downlink_plan *plan)
+{
+	struct dc_attempt at[DOWNLINK_MAX_ATTEMPTS];
+	struct budget_gateway *g = loaded(bg, gateway_eui);
+
+	if (!g || plan->n_attempts == 0)
+		return false;
+	to_attempts(bg, g, plan, false, at);
+	return dc_choose(&g->dc, bg->c.region, at, plan->n_attempts, wall_ms()) >= 0;
 }
 
 bool budget_window_ok(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a)

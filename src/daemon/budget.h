@@ -172,6 +172,14 @@ int budget_choose_window(struct budget *bg, uint64_t gateway_eui,
 int64_t budget_next_room(struct budget *bg, uint64_t gateway_eui,
 			 const struct downlink_plan *plan);
 
+/* After budget_choose_window() refused plan: would one of its attempts
+ * have room but for the airtime held (budget_hold(): frames awaiting their
+ * TX_ACK)? Then room may come back at the next TX_ACK (an error gives the
+ * hold back), long before budget_next_room(); a TX_ACK OK turns the hold
+ * into a charge, and the plan is refused by the ledger alone. */
+bool budget_refused_by_holds(struct budget *bg, uint64_t gateway_eui,
+			     const struct downlink_plan *plan);
+
 /* Does the gateway's sub-band of attempt a still have room, airtime held
  * counted (RX2 retry, class C)? */
 bool budget_window_ok(struct budget *bg, uint64_t gateway_eui, const struct downlink_attempt *a);

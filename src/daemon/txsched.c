@@ -647,13 +647,26 @@ static bool requests_only(const struct lb_device *dev, const struct txsched_slot
 /* Such a frame refused by the gateway's duty cycle waits until the
  * sub-band sheds airtime (dutycycle.h dc_next_room): asking at every
  * uplink before that is refused anyway, and logged once instead of per
- * uplink. Its requests are not counted as tried (netmac_sent not called). */
+ * uplink. Refused only for the airtime held by frames awaiting their
+ * TX_ACK (budget_refused_by_holds()), it waits for nothing: a TX_ACK error
+ * gives the hold back within downlink.tx_ack_timeout_ms, so the next
+ * uplink asks again (and, if a TX_ACK OK made the hold a charge, backs off
+ * by the ledger then). Its requests are not counted as tried (netmac_sent
+ * not called). */
 static int mac_backoff(struct txsched *t, struct lb_device *dev, const struct downlink_plan *plan,
 		       int64_t now_ms)
 {
 	char desc[192];
-	int64_t until = budget_next_room(t->c.budget, plan->gateway_eui, plan);
 
+	if (budget_refused_by_holds(t->c.budget, plan->gateway_eui, plan)) {
+		dev->rt.mac_dc_retry_ms = 0;
+		devevent_log(t->c.ev, dev, "WARNING", "DUTY_CYCLE",
+			     "downlink not sent: the gateway's duty cycle leaves no room in RX1 or "
+			     "RX2 beside the downlinks awaiting their TX_ACK; the network's MAC "
+			     "requests are tried again at the next uplink", plan->gateway_eui);
+		return LB_ERR_FULL;
+	}
+	int64_t until = budget_next_room(t->c.budget, plan->gateway_eui, plan);
 	if (until <= now_ms)
 		until = now_ms + DC_BUCKET_MS;
 	dev->rt.mac_dc_retry_ms = until;

@@ -2789,6 +2789,128 @@ START_TEST(test_mac_only_downlink_backs_off_on_duty_cycle)
 }
 END_TEST
 
+/* The duty-cycle ledger of GW_1 (the test's only gateway with a route). */
+static struct dc_gateway *gw1_ledger(void)
+{
+	for (size_t i = 0; i < w.budget.n_gw; i++)
+		if (w.budget.gw[i].eui == GW_1)
+			return &w.budget.gw[i].dc;
+	ck_abort_msg("no ledger for GW_1");
+	return NULL;
+}
+
+/* A MAC-only downlink of the test device refused only because another
+ * frame's airtime is held on the sub-band (its PULL_RESP sent, its TX_ACK
+ * awaited: budget_hold()). The frame holding it: a 150-byte item of a
+ * second device in RX1 (868.1 MHz SF7, about 250 ms); the ledger leaves
+ * 150 ms in RX1's sub-band (1 %, 36 s an hour) and nothing in RX2's.
+ * Returns the index in w.udp of the second device's PULL_RESP. */
+static size_t mac_only_refused_by_hold(void)
+{
+	static const uint8_t door_nwk[16] = {0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61,
+					     0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61};
+	static const uint8_t door_app[16] = {0x62, 0x62, 0x62, 0x62, 0x62, 0x62, 0x62, 0x62,
+					     0x62, 0x62, 0x62, 0x62, 0x62, 0x62, 0x62, 0x62};
+	uint8_t phy[LW_MAX_PHY];
+	struct store_downlink dl;
+	struct gwmp_txpk txpk;
+	struct lw_frame f;
+	struct lb_device_conf abp = door_conf(false);
+	struct lb_device *door = reload_door(&abp);
+
+	door->dev_class = LB_CLASS_A;
+	struct lb_device *dev = devices_find_eui(&w.devices, DEV_EUI);
+	ck_assert_ptr_nonnull(dev);
+	wire_netmac();
+	/* In the shared profile: the status of both devices unknown, asked at once. */
+	dev->prof->status_interval_h = 24;
+	(void)route_of(GW_1, 1703);
+
+	memset(&dl, 0, sizeof(dl));
+	snprintf(dl.id, sizeof(dl.id), "door-item");
+	dl.dev_eui = OTAA_EUI;
+	dl.fport = 4;
+	dl.len = 150;
+	memset(dl.data, 0x33, dl.len);
+	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
+	uplink_under(DEV_ADDR + 0x100, door_nwk, door_app, 1);
+	ck_assert_ptr_nonnull(decide_now());
+	last_txpk(&txpk);
+	ck_assert_int_eq(lorawan_parse(txpk.data, txpk.size, &f), LB_OK);
+	ck_assert_uint_eq(f.u.data.dev_addr, DEV_ADDR + 0x100);
+	ck_assert_uint_eq(txpk.freq_hz, 868100000);     /* RX1: held there */
+
+	int64_t now = loop_wall_us() / 1000;
+	ck_assert_int_eq(dc_record(gw1_ledger(), w.region, 868100000, 36000000 - 150000, now),
+			 LB_OK);
+	ck_assert_int_eq(dc_record(gw1_ledger(), w.region, 869525000, 360000000, now), LB_OK);
+
+	size_t len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 1, 10, "hello");
+	hear_one(phy, len);
+	ck_assert_ptr_null(decide_now());
+	ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 1);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 1);   /* the door's */
+	return w.udp.n - 1;
+}
+
+/* The TX_ACK error that gives the hold back lets the device's next uplink
+ * have its MAC requests, in RX1: the frame does not wait for the ledger to
+ * shed airtime (an hour here). */
+START_TEST(test_mac_only_downlink_retried_after_hold)
+{
+	uint8_t phy[LW_MAX_PHY];
+	struct gwmp_txack err;
+	struct gwmp_txpk txpk;
+	struct lw_frame f;
+	size_t door_frame = mac_only_refused_by_hold();
+	const struct rec_dgram *d = &w.udp.d[door_frame];
+
+	/* The gateway could not send the door's item (TOO_LATE): its hold is
+	 * given back; RX2 has no room for it, so it is not tried there. */
+	memset(&err, 0, sizeof(err));
+	snprintf(err.error, sizeof(err.error), "TOO_LATE");
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &err), LB_OK);
+	ck_assert_uint_eq(w.udp.n, door_frame + 1);
+
+	size_t len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 2, 10, "again");
+	hear_one(phy, len);
+	ck_assert_ptr_nonnull(decide_now());
+	last_txpk(&txpk);
+	ck_assert_int_eq(lorawan_parse(txpk.data, txpk.size, &f), LB_OK);
+	ck_assert_uint_eq(f.u.data.dev_addr, DEV_ADDR);
+	ck_assert_uint_eq(txpk.freq_hz, 868100000);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 2);
+	ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 1);
+}
+END_TEST
+
+/* A TX_ACK OK turns the hold into a charge: the sub-band is as full as the
+ * hold made it, so the next uplink finds no room either, and the frame now
+ * backs off by the ledger (until its airtime of an hour ago is shed). */
+START_TEST(test_mac_only_downlink_backs_off_after_charge)
+{
+	uint8_t phy[LW_MAX_PHY];
+	struct gwmp_txack ok;
+	size_t door_frame = mac_only_refused_by_hold();
+	const struct rec_dgram *d = &w.udp.d[door_frame];
+	const struct lb_device *dev = devices_find_eui(&w.devices, DEV_EUI);
+	int64_t now = loop_wall_us() / 1000;
+
+	memset(&ok, 0, sizeof(ok));
+	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &ok), LB_OK);
+	size_t len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 2, 10, "again");
+	hear_one(phy, len);
+	ck_assert_ptr_null(decide_now());
+	ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 2);
+	ck_assert_int_gt(dev->rt.mac_dc_retry_ms, now + 59 * 60 * 1000);
+	len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 3, 10, "again");
+	hear_one(phy, len);
+	ck_assert_ptr_null(decide_now());
+	ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 2);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 1);
+}
+END_TEST
+
 /* ------------------------------------------------------------ the frame's size */
 
 /* A queued item of the largest size the window allows (EU868 DR0: N = 51,
@@ -3335,6 +3457,8 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_codec_object);
 	tcase_add_test(tc, test_mac_only_downlink_refused_by_fair_access);
 	tcase_add_test(tc, test_mac_only_downlink_backs_off_on_duty_cycle);
+	tcase_add_test(tc, test_mac_only_downlink_retried_after_hold);
+	tcase_add_test(tc, test_mac_only_downlink_backs_off_after_charge);
 	tcase_add_test(tc, test_max_item_not_lost_to_requests);
 	tcase_add_test(tc, test_requests_shrink_to_fit);
 	tcase_add_test(tc, test_max_item_waits_for_answers);
