@@ -303,8 +303,8 @@ int sim_devices_write_conf_version(const struct sim_devices *ds, const char *app
 		key_hex(d->app_s_key, app);
 		fprintf(f,
 			"  { name = \"%s\"; application = \"%s\"; dev_eui = \"%s\"; dev_addr = \"%s\";\n"
-			"    nwk_s_key = \"%s\"; app_s_key = \"%s\";%s }%s\n",
-			d->name, application, eui, addr, nwk, app,
+			"    nwk_s_key = \"%s\"; app_s_key = \"%s\"; lorawan_version = \"%s\";%s }%s\n",
+			d->name, application, eui, addr, nwk, app, version,
 			d->class_c ? " class = \"C\";" : "", i + 1 < ds->n ? "," : "");
 	}
 	fprintf(f, ");\n");

@@ -180,9 +180,10 @@ int sim_devices_share_devaddr(struct sim_devices *ds);
 int sim_devices_write_keys(const struct sim_devices *ds, FILE *f);
 
 /* Write a libconfig `devices = ( ... );` list that lorabridge.conf can
- * `@include`: ABP keys, or join_eui/app_key/lorawan_version for OTAA
- * devices, `class = "C"` for class C ones (`version`, e.g. "1.0.3"; sim_devices_write_conf says "1.0.3").
- * Errors: LB_ERR_IO. */
+ * `@include`: ABP keys, or join_eui/app_key for OTAA devices, the
+ * lorawan_version of both (`version`, e.g. "1.0.3": the one the simulated
+ * devices follow, --lorawan-version; sim_devices_write_conf says "1.0.3"),
+ * `class = "C"` for class C ones. Errors: LB_ERR_IO. */
 int sim_devices_write_conf(const struct sim_devices *ds, const char *application, FILE *f);
 int sim_devices_write_conf_version(const struct sim_devices *ds, const char *application,
 				   const char *version, FILE *f);

@@ -26,6 +26,9 @@
 #     devices apply it as such (mac_link_adr_keep), the stored DR and TX
 #     power are not 15. The simulated devices of 1.0.3 and earlier (1-4)
 #     refuse a 15 (RFU to them): none is sent to them.
+#  6. US915, ABP, LoRaWAN 1.0.4 (lorawan_version as --emit-devices writes it
+#     for ABP devices too): the mask comes by LinkADRReq as in 3, with
+#     DataRate and TXPower 15 as in 5.
 # The simulator checks every PULL_RESP by RP002's own tables
 # (--strict-downlinks), the script once more against the numbers here.
 . "$(dirname "$0")/lib.sh"
@@ -252,4 +255,27 @@ if command -v sqlite3 > /dev/null; then
 	[ "$st" = "00FF0000000000000200 0 1 0" ] || fail "5: stored MAC state: $st"
 fi
 note "5: $(field mac_link_adr_keep "$T/sim-75.err") LinkADRReq blocks with DataRate/TXPower 15 applied"
+
+# ---- 6. US915, ABP 1.0.4: the mask by LinkADRReq, DR and TX power kept -----------
+run "6: US915, ABP 1.0.4: mask-only LinkADRReq with DataRate/TXPower 15" 76 US915 \
+	"--lorawan-version 1.0.4" 60
+[ "$(grep -c 'app_s_key = .*lorawan_version = "1.0.4";' "$T/dev-76.conf")" -eq $N_DEV ] ||
+	fail "6: ABP devices not written as 1.0.4: $(cat "$T/dev-76.conf")"
+finish 6 76
+P=$T/print-76.txt
+lost=$(field unheard_uplinks "$T/sim-76.err")
+[ "$lost" -gt 0 ] || fail "6: no uplink lost"
+[ "$(field mac_link_adr_applied "$T/sim-76.err")" -eq $N_DEV ] || fail "6: LinkADRReq applied $(field mac_link_adr_applied "$T/sim-76.err") times"
+[ "$(field mac_link_adr_keep "$T/sim-76.err")" -eq $N_DEV ] || fail "6: LinkADRReq with keep applied $(field mac_link_adr_keep "$T/sim-76.err") times"
+[ "$(grep -c "^mac .* tx_power=0 .*ch_mask=$MASK_SB2 " "$P")" -eq $N_DEV ] || fail "6: masks: $(grep '^mac' "$P")"
+bad=$(converged "$P")
+[ -z "$bad" ] || fail "6: $bad"
+bad=$(check_windows "$P" US915)
+[ -z "$bad" ] || fail "6: downlinks off RX1/RX2: $bad"
+if command -v sqlite3 > /dev/null; then
+	st=$(sqlite3 -readonly "$T/state/lorabridge.db" \
+		"select hex(ch_mask) || ' ' || unanswered || ' ' || (dr < 15) || ' ' || tx_power from mac_state" | sort -u)
+	[ "$st" = "00FF0000000000000200 0 1 0" ] || fail "6: stored MAC state: $st"
+fi
+note "6: $lost uplinks lost before the LinkADRReq, $(field mac_link_adr_keep "$T/sim-76.err") blocks with DataRate/TXPower 15 applied"
 note "ok"

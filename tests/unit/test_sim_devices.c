@@ -208,6 +208,39 @@ START_TEST(test_write_conf_parses)
 	ck_assert_str_eq(s, "26700002");
 	ck_assert(config_setting_lookup_string(config_setting_get_elem(list, 0), "nwk_s_key", &s));
 	ck_assert_str_eq(s, "0f80e1d0522d002f29e52f80c0871246");
+	ck_assert(config_setting_lookup_string(d2, "lorawan_version", &s));
+	ck_assert_str_eq(s, "1.0.3");
+	config_destroy(&lc);
+	free(text);
+	sim_devices_free(&ds);
+}
+END_TEST
+
+/* ABP devices carry the version the simulated devices follow (a 1.0.4 one
+ * takes LinkADRReq DataRate / TXPower 0xF as "keep"), as OTAA ones do. */
+START_TEST(test_write_conf_abp_version)
+{
+	struct sim_devices ds;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	config_t lc;
+	const char *s;
+
+	ck_assert_int_eq(sim_devices_derive(&ds, 2, 7), LB_OK);
+	ck_assert_int_eq(sim_devices_write_conf_version(&ds, "sim", "1.0.4", f), LB_OK);
+	fclose(f);
+	config_init(&lc);
+	ck_assert_msg(config_read_string(&lc, text) == CONFIG_TRUE, "line %d: %s",
+		      config_error_line(&lc), config_error_text(&lc));
+	config_setting_t *list = config_lookup(&lc, "devices");
+	ck_assert_ptr_nonnull(list);
+	for (unsigned i = 0; i < 2; i++) {
+		config_setting_t *d = config_setting_get_elem(list, i);
+		ck_assert(config_setting_lookup_string(d, "dev_addr", &s));
+		ck_assert(config_setting_lookup_string(d, "lorawan_version", &s));
+		ck_assert_str_eq(s, "1.0.4");
+	}
 	config_destroy(&lc);
 	free(text);
 	sim_devices_free(&ds);
@@ -325,6 +358,7 @@ static Suite *sim_devices_suite(void)
 	tcase_add_test(tc, test_parse_line_errors);
 	tcase_add_test(tc, test_keys_round_trip);
 	tcase_add_test(tc, test_write_conf_parses);
+	tcase_add_test(tc, test_write_conf_abp_version);
 	tcase_add_test(tc, test_payload_text);
 	tcase_add_test(tc, test_payload_lpp);
 	tcase_add_test(tc, test_uplink_matches_v1);
