@@ -13,7 +13,8 @@
  *                         NbTrans from the last (15 = keep, §5.3.1; to a
  *                         device of 1.0.3 or earlier, --lorawan-version, 15
  *                         is RFU like any DR or TXPower its region does not
- *                         define: refused); all or nothing: a DR that is
+ *                         define: refused; NbTrans 0 = the default, 1, in
+ *                         every 1.0.x); all or nothing: a DR that is
  *                         no uplink DR of the region, a TXPower beyond its
  *                         table or a mask that enables no defined channel
  *                         refuses the whole block. One

@@ -850,9 +850,15 @@ static uint8_t extra_channels(const struct netmac *m, const struct lb_device *de
  * carries those the device uses now (its last uplink's DR, the TX power
  * and NbTrans it confirmed), as ChirpStack does; to a device configured as
  * LoRaWAN 1.0.4 it carries DataRate and TXPower 0xF instead, "keep the
- * current value" (TS001-1.0.4 §5.3.1; RFU to earlier devices), so a DR or
- * TX power the bridge does not know exactly is never asked. Its answer is
- * handled as ADR's (on_link_adr(): a refusal counts as unanswered, then
+ * current value" (TS001-1.0.4 §5.2; RFU to earlier devices), so a DR or
+ * TX power the bridge does not know exactly is never asked. NbTrans has
+ * no such value in 1.0.4: "If an NbTrans value of 0 is received, the
+ * end-device SHALL use the default value" (TS001-1.0.4 §5.2; the default
+ * is 1, and 1.0.3 §5.2 says the same with "should"; only LoRaWAN 1.1 §5.3
+ * makes 0 "keep the current NbTrans value unchanged"), so a 0 would reset
+ * a device's NbTrans to 1: the block carries, 1.0.4 or not, the NbTrans
+ * the device confirmed (1 before any LinkADRAns). Its answer is handled
+ * as ADR's (on_link_adr(): a refusal counts as unanswered, then
  * back-off). Elsewhere the plan's mask is what the device enables by
  * itself. */
 static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, uint8_t *out,
@@ -876,7 +882,7 @@ static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, 
 		memset(&a, 0, sizeof(a));
 		a.dr = in.dr;
 		a.tx_power = in.tx_power;
-		a.nb_trans = in.nb_trans ? in.nb_trans : 1;
+		a.nb_trans = in.nb_trans ? in.nb_trans : 1;   /* never 0: see above */
 	}
 	if (macstate_plan_mask(m->c.region, m->o.sub_band, extra_channels(m, dev), mask) != LB_OK)
 		return 0;

@@ -1822,6 +1822,26 @@ START_TEST(us915_chmask_keep_1_0_4)
 }
 END_TEST
 
+/* The 1.0.4 block keeps DataRate and TXPower with 0xF but carries NbTrans
+ * as the device confirmed it: 1.0.4 has no "keep" NbTrans, a 0 means "use
+ * the default value" (1, TS001-1.0.4 §5.2), which would undo an NbTrans
+ * of 3. */
+START_TEST(us915_chmask_keep_1_0_4_nb_trans)
+{
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+
+	open_region("US915", NULL);
+	dev()->lorawan_version = JOIN_V1_0_4;
+	uplink_at(false, false, 9, 903900000, 10.0f, NULL, 0);
+	dev()->rt.mac->nb_trans = 3;
+	size_t len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(len, 10);
+	/* Redundancy: ChMaskCntl 7, NbTrans 3; ChMaskCntl 0, NbTrans 3. */
+	ck_assert_mem_eq(out, "\x03\xff\x02\x00\x73" "\x03\xff\x00\xff\x03", 10);
+}
+END_TEST
+
 /* The 1.0.4 block of DataRate and TXPower 0xF answered with ChannelMaskACK
  * alone (DataRateACK, PowerACK clear: its current DR or TX power does not
  * go with the mask, or it does not know 0xF): the device discarded the
@@ -2019,6 +2039,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, us915_chmask_without_adr_mask_ack_only);
 	tcase_add_test(tc, us915_mask_only_answered_with_adr_on);
 	tcase_add_test(tc, us915_chmask_keep_1_0_4);
+	tcase_add_test(tc, us915_chmask_keep_1_0_4_nb_trans);
 	tcase_add_test(tc, us915_chmask_keep_mask_ack_only_refused);
 	tcase_add_test(tc, as923_partial_channels_kept);
 	tcase_add_test(tc, otaa_rx2_frequency_pushed);
