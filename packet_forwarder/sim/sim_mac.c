@@ -296,7 +296,7 @@ static bool any_channel(const uint16_t mask[SIM_MAC_MASK_WORDS])
 	return false;
 }
 
-/* Whether a channel of mask carries DR info (TS001-1.0.4 §5.3.1: DataRateACK
+/* Whether a channel of mask carries DR info (TS001-1.0.4 §5.2: DataRateACK
  * is clear for a DR "not supported by any of the enabled channels"); grid
  * regions: a 125 kHz DR on 0..63, the 500 kHz one on 64..71. */
 static bool dr_on_some_channel(const struct region *r, const struct region_dr *info,
@@ -312,7 +312,7 @@ static bool dr_on_some_channel(const struct region *r, const struct region_dr *i
 	return false;
 }
 
-/* The block cmds[0..n): TS001-1.0.4 §5.3.1. */
+/* The block cmds[0..n): TS001-1.0.4 §5.2. */
 static void link_adr_block(struct sim_mac_dev *m, const struct sim_mac_conf *c,
 			   const struct maccmd *cmds, size_t n)
 {

@@ -8,9 +8,9 @@
  * commands), §4.3.1.1 (ADR bit); RP002-1.0.4 "LinkAdrReq command" and "TX
  * power table" of each region.
  *
- *   LinkADRReq (§5.3)     a block of contiguous LinkADRReq commands: the
+ *   LinkADRReq (§5.2)     a block of contiguous LinkADRReq commands: the
  *                         channel masks applied in order, DR, TXPower and
- *                         NbTrans from the last (15 = keep, §5.3.1; to a
+ *                         NbTrans from the last (15 = keep, §5.2; to a
  *                         device of 1.0.3 or earlier, --lorawan-version, 15
  *                         is RFU like any DR or TXPower its region does not
  *                         define: refused; NbTrans 0 = the default, 1, in
@@ -35,7 +35,7 @@
  *                         7 all 125 kHz off + ChMask for 64..71. A DR that
  *                         no enabled channel carries (125 kHz DRs: 0..63,
  *                         the 500 kHz one: 64..71) is refused (DataRateACK
- *                         clear, TS001-1.0.4 §5.3.1).
+ *                         clear, TS001-1.0.4 §5.2).
  *   NewChannelReq (§5.6)  channel 3..15 (not a default one): frequency in
  *                         the band (or 0: channel off), MinDR <= MaxDR, MaxDR
  *                         an uplink DR. Grid regions (US915, AU915) refuse it.

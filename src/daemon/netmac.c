@@ -594,7 +594,7 @@ static void on_new_channel(struct lb_device *dev, size_t k, const struct maccmd_
 
 /* LinkADRAns, one per LinkADRReq of the block (1.0.4) or one for the
  * block (earlier devices): accepted only when every bit of every answer is
- * set (TS001-1.0.4 §5.3.1). A device with ADR off (its uplink's ADR bit
+ * set (TS001-1.0.4 §5.2). A device with ADR off (its uplink's ADR bit
  * clear, or devices[].adr false: adr_request() then sent the sub-band mask
  * alone) "MAY not comply" with the DR and TX power (§4.3.1.1) and answers
  * ChannelMaskACK alone when it applied the mask, as Semtech's stack does
@@ -602,10 +602,10 @@ static void on_new_channel(struct lb_device *dev, size_t k, const struct maccmd_
  * kept. What the block asked is recorded when it is sent (ask_mask_only):
  * the answering uplink's ADR bit may differ. A block of DataRate and
  * TXPower 0xF (ask_keep, a 1.0.4 device) accepted whole changed neither
- * (§5.3.1): the mask and NbTrans are taken, the DR and TX power stay. It
+ * (§5.2): the mask and NbTrans are taken, the DR and TX power stay. It
  * leaves the device no DR or TX power to not comply with, so a bit clear
  * in its answer is a refusal: the device discarded the whole command and
- * kept its mask (§5.3.1 LinkADRAns status bits). */
+ * kept its mask (§5.2 LinkADRAns status bits). */
 static void on_link_adr(struct netmac *m, struct lb_device *dev, bool ok, bool mask_ok)
 {
 	struct macstate *s = dev->rt.mac;
@@ -679,7 +679,7 @@ static void publish_state(struct netmac *m, struct lb_device *dev)
 		.adr_backoff = backed_off(s, MACSTATE_LINK_ADR, wall_s()),
 	};
 	/* DR + 1 (-1..15: 5 bits), TXPower and NbTrans (4-bit fields,
-	 * TS001-1.0.4 §5.3.1) and the three flags: 16 bits. */
+	 * TS001-1.0.4 §5.2) and the three flags: 16 bits. */
 	uint16_t key = (uint16_t)((unsigned)(st.dr + 1) & 0x1fu) |
 		       (uint16_t)((unsigned)st.tx_power << 5 | (unsigned)st.nb_trans << 9 |
 				  (unsigned)st.adr << 13 | (unsigned)st.network_adr << 14 |
@@ -816,7 +816,7 @@ bool netmac_uplink(struct netmac *m, struct lb_device *dev, const struct lw_fram
 	note_repeats(m, dev, MACSTATE_RX_PARAM, (seen & 1u << MACSTATE_RX_PARAM) != 0);
 	note_repeats(m, dev, MACSTATE_RX_TIMING, (seen & 1u << MACSTATE_RX_TIMING) != 0);
 	/* After the answers: an uplink that carries LinkADRAns was sent with
-	 * what it accepted (the device applies it on reception, §5.3.1). */
+	 * what it accepted (the device applies it on reception, §5.2). */
 	add_history(dev, rx, n_rx);
 	publish_state(m, dev);
 	return want;

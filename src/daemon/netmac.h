@@ -9,21 +9,21 @@
  * and may refuse like any other).
  *
  * Rules (TS001-1.0.4 and RP002-1.0.4 sections):
- * - ADR (§4.3.1.1, §5.3; the rule in mac/adr.h): when the device sets the
+ * - ADR (§4.3.1.1, §5.2; the rule in mac/adr.h): when the device sets the
  *   ADR bit and devices[].adr is true, from the best SNR of its last
  *   ADR_HISTORY uplinks. A LinkADRReq block carries the region plan's
  *   channel mask (mac/macstate.h); in US915/AU915 a device with ADR off
  *   gets the mask alone, with the DR and TX power it uses now (channel
  *   mask control is accepted with ADR off, §4.3.1.1; a device of
  *   lorawan_version 1.0.4: DataRate and TXPower 0xF, "keep the current
- *   value", §5.3.1, and its answer changes neither), also an OTAA device
+ *   value", §5.2, and its answer changes neither), also an OTAA device
  *   whose join-accept carried the mask (CFList type 1, otaa.c): only its
  *   LinkADRAns tells that it took the mask (a 1.0.2 device configured as
  *   1.0.3, the default, ignores that CFList). An ADRACKReq makes
  *   US915/AU915 send the mask again (the back-off re-enables the device's
  *   default channels). LinkADRAns with the three bits set
  *   (power, DR, channel mask) applies what was asked to the state; a bit
- *   clear means the device kept everything (§5.3.1): counted like no
+ *   clear means the device kept everything (§5.2): counted like no
  *   answer. ADRACKReq (§4.3.1.1) is answered with a downlink, with
  *   LinkADRReq when ADR has something to say, else empty.
  * - DevStatusReq (§5.5) every status_interval_h, at once when the status

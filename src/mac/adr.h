@@ -58,7 +58,7 @@ struct region;
  * +204.7 dB: the precision gateways report, Semtech PROTOCOL.TXT "lsnr:
  * signed float, 0.1 dB precision"; an SNR outside that range is clamped)
  * and the TXPower index the device used for it (bits 0..3, the 4-bit
- * field of LinkADRReq, TS001-1.0.4 §5.3.1). An SNR given to 0.1 dB comes
+ * field of LinkADRReq, TS001-1.0.4 §5.2). An SNR given to 0.1 dB comes
  * back as the same float (adr_history_snr). */
 struct adr_history {
 	uint16_t f[ADR_HISTORY];

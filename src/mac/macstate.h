@@ -3,7 +3,7 @@
  * macstate.h - what the network has asked a device by MAC command and what
  * the device confirmed, as plain data, and the pure pieces of the requests:
  * the channel mask of the region's plan and the LinkADRReq block that sets
- * it (TS001-1.0.4 §5.3, RP002-1.0.4 "LinkAdrReq command" of each region).
+ * it (TS001-1.0.4 §5.2, RP002-1.0.4 "LinkAdrReq command" of each region).
  *
  * The daemon (daemon/netmac.h) owns the policy: when to ask, tries and
  * back-off, events. Nothing here does I/O, logs or keeps globals; every
@@ -21,7 +21,7 @@
 
 /* The requests the network sends. */
 enum macstate_req {
-	MACSTATE_LINK_ADR = 0,       /* LinkADRReq (TS001-1.0.4 §5.3) */
+	MACSTATE_LINK_ADR = 0,       /* LinkADRReq (TS001-1.0.4 §5.2) */
 	MACSTATE_DEV_STATUS,         /* DevStatusReq (§5.5) */
 	MACSTATE_RX_PARAM,           /* RXParamSetupReq (§5.4) */
 	MACSTATE_RX_TIMING,          /* RXTimingSetupReq (§5.7) */
@@ -37,7 +37,7 @@ enum macstate_req {
 #define MACSTATE_CHMASK_WORDS REGION_CHMASK_WORDS  /* 16-bit words, 80 channels */
 #define MACSTATE_MAX_NEW_CHANNELS 5                /* EU868 channels 3..7, AS923 2..6 */
 /* LinkADRReq DataRate or TXPower 0xF: the device ignores the field and
- * keeps its current value (TS001-1.0.4 §5.3.1; RFU before 1.0.4). */
+ * keeps its current value (TS001-1.0.4 §5.2; RFU before 1.0.4). */
 #define MACSTATE_LINK_ADR_KEEP 15
 
 /* Times are Unix seconds in 32 bits, unsigned (they run to 2106): a
@@ -76,7 +76,7 @@ struct macstate {
 	/* ADR as the device last confirmed it (LinkADRAns, all bits set):
 	 * ch_mask, dr, tx_power, nb_trans; what the LinkADRReq in flight
 	 * asked: ask_*. DataRate, TXPower and NbTrans are 4-bit fields
-	 * (TS001-1.0.4 §5.3.1). */
+	 * (TS001-1.0.4 §5.2). */
 	uint16_t ch_mask[MACSTATE_CHMASK_WORDS];
 	uint16_t ask_mask[MACSTATE_CHMASK_WORDS];
 	uint16_t published;          /* what state/mac said (daemon/netmac.c packs it) */
@@ -146,7 +146,7 @@ uint8_t macstate_first_extra_channel(const struct region *r);
  * i in extra above them (the extra channels the device knows, from
  * macstate_first_extra_channel() to 7). A channel the device does not have
  * is never enabled: the device would refuse the whole LinkADRReq
- * (TS001-1.0.4 §5.3.1, Channel mask ACK). Errors: LB_ERR_INVAL (NULL),
+ * (TS001-1.0.4 §5.2, Channel mask ACK). Errors: LB_ERR_INVAL (NULL),
  * LB_ERR_RANGE (sub_band outside 1..8 in a grid region).
  */
 int macstate_plan_mask(const struct region *r, int sub_band, uint8_t extra_channels,
@@ -154,7 +154,7 @@ int macstate_plan_mask(const struct region *r, int sub_band, uint8_t extra_chann
 
 /*
  * The LinkADRReq block that sets dr, tx_power, nb_trans and mask
- * (TS001-1.0.4 §5.3.1: contiguous LinkADRReq commands form one block, the
+ * (TS001-1.0.4 §5.2: contiguous LinkADRReq commands form one block, the
  * masks applied in order, DR/TXPower/NbTrans from the last one). Grid
  * regions: ChMaskCntl 7 (every 125 kHz channel off, ChMask = channels
  * 64..71) then ChMaskCntl b for each 16-channel block b that has channels

@@ -12,7 +12,7 @@
 #include "base/log.h"
 
 #define TAG STORE_LOG_TAG
-#define MAC_MAX_FIELD 15             /* DR, TXPower, NbTrans: 4-bit fields (TS001-1.0.4 §5.3) */
+#define MAC_MAX_FIELD 15             /* DR, TXPower, NbTrans: 4-bit fields (TS001-1.0.4 §5.2) */
 /* RXParamSetupReq: RX1DROffset 3 bits, RX2DataRate 4, Frequency 24 bits in
  * units of 100 Hz (§5.4); RXTimingSetupReq: Del 4 bits (§5.7). */
 #define MAC_MAX_RX1_DR_OFFSET 7

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The network side of ADR end to end (TS001-1.0.4 §4.3.1.1, §5.3; the rule
+# The network side of ADR end to end (TS001-1.0.4 §4.3.1.1, §5.2; the rule
 # in src/mac/adr.h): 100 ABP devices start at SF12 (DR0) with the ADR bit
 # set, each with its own fixed SNR between -8 and +10 dB at full power
 # (lorabridge-sim --snr-spread; each TX power step lowers it by 2 dB). The

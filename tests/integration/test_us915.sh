@@ -22,7 +22,7 @@
 #  4. AU915, OTAA, 1.0.3: joins and uplinks arrive, CFList type 1, RX1 on
 #     923.3 + 0.6 n MHz (§2.8.7).
 #  5. US915, OTAA, LoRaWAN 1.0.4: the mask-only LinkADRReq carries DataRate
-#     and TXPower 15, "keep the current value" (TS001-1.0.4 §5.3.1); the
+#     and TXPower 15, "keep the current value" (TS001-1.0.4 §5.2); the
 #     devices apply it as such (mac_link_adr_keep), the stored DR and TX
 #     power are not 15. The simulated devices of 1.0.3 and earlier (1-4)
 #     refuse a 15 (RFU to them): none is sent to them.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_macstate.c - the region plan's channel mask and the LinkADRReq
- * block (TS001-1.0.4 §5.3; RP002-1.0.4 "EU863-870 LinkAdrReq command",
+ * block (TS001-1.0.4 §5.2; RP002-1.0.4 "EU863-870 LinkAdrReq command",
  * "US902-928 LinkAdrReq command"), byte by byte.
  */
 #include <check.h>
@@ -36,7 +36,7 @@ END_TEST
 /* AS923 has two default channels (RP002-1.0.4 §2.10.2) and its CFList
  * defines channels 2..6 (§2.10.4): the mask never enables channel 2 the
  * device does not have, which would make it refuse the whole LinkADRReq
- * (TS001-1.0.4 §5.3.1). EU868, KR920 and IN865 have three. */
+ * (TS001-1.0.4 §5.2). EU868, KR920 and IN865 have three. */
 START_TEST(test_default_channels_per_region)
 {
 	static const struct {

@@ -7,7 +7,7 @@
  * scheduler: netmac_requests() is what a downlink would carry,
  * netmac_sent() says it went to the gateway, netmac_delivered() that the
  * gateway took it, netmac_uplink() brings the
- * device's answers (TS001-1.0.4 §5.3 LinkADRAns, §5.4 RXParamSetupAns,
+ * device's answers (TS001-1.0.4 §5.2 LinkADRAns, §5.4 RXParamSetupAns,
  * §5.5 DevStatusAns).
  */
 #include <check.h>
@@ -1337,7 +1337,7 @@ START_TEST(new_channel_pushed_confirmed_then_in_link_adr_mask)
 	ck_assert_uint_eq(netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds), 0);
 
 	/* ADR now: the EU868 channel mask has the 3 default channels and the 5
-	 * confirmed ones (TS001-1.0.4 §5.3.1 ChMask, RP002-1.0.4 §2.3.5). */
+	 * confirmed ones (TS001-1.0.4 §5.2 ChMask, RP002-1.0.4 §2.3.5). */
 	dev()->adr = true;
 	ck_assert_uint_eq(request_and_send(), BIT(MACSTATE_LINK_ADR));
 	ck_assert_uint_eq(dev()->rt.mac->ask_mask[0], 0x00ff);
@@ -1350,7 +1350,7 @@ END_TEST
 START_TEST(new_channel_unconfirmed_not_in_link_adr_mask)
 {
 	/* Before any NewChannelAns the mask has the default channels only: a
-	 * channel the device does not have cannot be enabled (§5.3.1). */
+	 * channel the device does not have cannot be enabled (§5.2). */
 	open_channels();
 	uplink(NULL, 0, 5.0f);
 	unsigned kinds = request_and_send();
@@ -1547,7 +1547,7 @@ static bool uplink_at(bool adr, bool adr_ack_req, uint8_t sf, uint32_t freq, flo
 
 /* AS923 has two default channels (RP002-1.0.4 §2.10.2): ADR's ChMask
  * enables channels 0 and 1 only. Enabling channel 2, which the device does
- * not have, makes it refuse the whole LinkADRReq (TS001-1.0.4 §5.3.1). */
+ * not have, makes it refuse the whole LinkADRReq (TS001-1.0.4 §5.2). */
 START_TEST(as923_chmask_default_channels_only)
 {
 	uint8_t out[NETMAC_REQ_MAX];
@@ -1763,7 +1763,7 @@ END_TEST
 
 /* A device configured as LoRaWAN 1.0.4 with ADR off gets the US915
  * sub-band mask with DataRate and TXPower 0xF, "keep the current value"
- * (TS001-1.0.4 §5.3.1), not the DR and TX power the bridge last knew; its
+ * (TS001-1.0.4 §5.2), not the DR and TX power the bridge last knew; its
  * answer (all three bits) takes the mask and leaves the DR and TX power as
  * they were (never 15). A 1.0.3 device gets today's block
  * (us915_chmask_without_adr); a 1.0.4 device with ADR on gets ADR's values. */
@@ -1845,7 +1845,7 @@ END_TEST
 /* The 1.0.4 block of DataRate and TXPower 0xF answered with ChannelMaskACK
  * alone (DataRateACK, PowerACK clear: its current DR or TX power does not
  * go with the mask, or it does not know 0xF): the device discarded the
- * block and kept its mask (TS001-1.0.4 §5.3.1), so nothing is taken and
+ * block and kept its mask (TS001-1.0.4 §5.2), so nothing is taken and
  * it counts as a refusal, unlike the answer to the block with DR and power
  * (us915_chmask_without_adr_mask_ack_only). */
 START_TEST(us915_chmask_keep_mask_ack_only_refused)

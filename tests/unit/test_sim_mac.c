@@ -2,7 +2,7 @@
 /*
  * test_sim_mac.c - the simulated device's MAC layer
  * (packet_forwarder/sim/sim_mac.c): LinkADRReq blocks applied all or
- * nothing with one LinkADRAns per command (TS001-1.0.4 §5.3.1), --ignore-adr,
+ * nothing with one LinkADRAns per command (TS001-1.0.4 §5.2), --ignore-adr,
  * DevStatusAns (§5.5), the sticky RXParamSetupAns / RXTimingSetupAns
  * (§5.4, §5.7), NewChannelReq (§5.6), the 15-byte FOpts limit, the link
  * model (--snr-spread, 2 dB per TX power step); US915/AU915: the channels a
@@ -153,7 +153,7 @@ START_TEST(link_adr_block_one_answer_each)
 }
 END_TEST
 
-/* DataRate and TXPower 15 keep the device's own (TS001-1.0.4 §5.3.1),
+/* DataRate and TXPower 15 keep the device's own (TS001-1.0.4 §5.2),
  * counted as link_adr_keep; to a device of 1.0.3 or earlier (keep_rfu) 15
  * is RFU: the block is refused (DataRateACK and PowerACK clear), nothing
  * changes. */
