@@ -141,6 +141,21 @@ check_windows() {
 	END { if (n1 + n2 == 0) print "no downlink" }' "$1"
 }
 
+# kept CASE SEED: every 1.0.4 device applied the mask-only block with
+# DataRate/TXPower 15 as keep (its TX power still index 0), and the bridge
+# stored the mask, nothing unanswered, the DR and TX power it knew (not 15).
+kept() {
+	e=$T/sim-$2.err
+	[ "$(field mac_link_adr_applied "$e")" -eq $N_DEV ] || fail "$1: LinkADRReq applied $(field mac_link_adr_applied "$e") times"
+	[ "$(field mac_link_adr_keep "$e")" -eq $N_DEV ] || fail "$1: LinkADRReq with keep applied $(field mac_link_adr_keep "$e") times"
+	[ "$(grep -c "^mac .* tx_power=0 .*ch_mask=$MASK_SB2 " "$T/print-$2.txt")" -eq $N_DEV ] ||
+		fail "$1: masks: $(grep '^mac' "$T/print-$2.txt")"
+	command -v sqlite3 > /dev/null || return 0
+	st=$(sqlite3 -readonly "$T/state/lorabridge.db" \
+		"select hex(ch_mask) || ' ' || unanswered || ' ' || (dr < 15) || ' ' || tx_power from mac_state" | sort -u)
+	[ "$st" = "00FF0000000000000200 0 1 0" ] || fail "$1: stored MAC state: $st"
+}
+
 # ---- 1. US915, OTAA 1.0.3: CFList type 1, mask-only LinkADRReq ----------------
 run "1: US915, OTAA 1.0.3: CFList type 1, then sub-band 2 only" 71 US915 "--otaa" 60
 wait_until "$WAIT_S" _events_ge join "$m" $N_DEV || fail "1: devices did not join: $(tail -3 "$T/sim-71.err")"
@@ -244,16 +259,9 @@ run "5: US915, OTAA 1.0.4: mask-only LinkADRReq with DataRate/TXPower 15" 75 US9
 finish 5 75
 P=$T/print-75.txt
 [ "$(field joins_ok "$T/sim-75.err")" -eq $N_DEV ] || fail "5: joins_ok != $N_DEV"
-[ "$(field mac_link_adr_applied "$T/sim-75.err")" -eq $N_DEV ] || fail "5: LinkADRReq applied $(field mac_link_adr_applied "$T/sim-75.err") times"
-[ "$(field mac_link_adr_keep "$T/sim-75.err")" -eq $N_DEV ] || fail "5: LinkADRReq with keep applied $(field mac_link_adr_keep "$T/sim-75.err") times"
-[ "$(grep -c "^mac .* tx_power=0 .*ch_mask=$MASK_SB2 " "$P")" -eq $N_DEV ] || fail "5: masks: $(grep '^mac' "$P")"
+kept 5 75
 bad=$(off_sub_band "$P")
 [ -z "$bad" ] || fail "5: uplinks heard off sub-band 2: $bad"
-if command -v sqlite3 > /dev/null; then
-	st=$(sqlite3 -readonly "$T/state/lorabridge.db" \
-		"select hex(ch_mask) || ' ' || unanswered || ' ' || (dr < 15) || ' ' || tx_power from mac_state" | sort -u)
-	[ "$st" = "00FF0000000000000200 0 1 0" ] || fail "5: stored MAC state: $st"
-fi
 note "5: $(field mac_link_adr_keep "$T/sim-75.err") LinkADRReq blocks with DataRate/TXPower 15 applied"
 
 # ---- 6. US915, ABP 1.0.4: the mask by LinkADRReq, DR and TX power kept -----------
@@ -265,17 +273,10 @@ finish 6 76
 P=$T/print-76.txt
 lost=$(field unheard_uplinks "$T/sim-76.err")
 [ "$lost" -gt 0 ] || fail "6: no uplink lost"
-[ "$(field mac_link_adr_applied "$T/sim-76.err")" -eq $N_DEV ] || fail "6: LinkADRReq applied $(field mac_link_adr_applied "$T/sim-76.err") times"
-[ "$(field mac_link_adr_keep "$T/sim-76.err")" -eq $N_DEV ] || fail "6: LinkADRReq with keep applied $(field mac_link_adr_keep "$T/sim-76.err") times"
-[ "$(grep -c "^mac .* tx_power=0 .*ch_mask=$MASK_SB2 " "$P")" -eq $N_DEV ] || fail "6: masks: $(grep '^mac' "$P")"
+kept 6 76
 bad=$(converged "$P")
 [ -z "$bad" ] || fail "6: $bad"
 bad=$(check_windows "$P" US915)
 [ -z "$bad" ] || fail "6: downlinks off RX1/RX2: $bad"
-if command -v sqlite3 > /dev/null; then
-	st=$(sqlite3 -readonly "$T/state/lorabridge.db" \
-		"select hex(ch_mask) || ' ' || unanswered || ' ' || (dr < 15) || ' ' || tx_power from mac_state" | sort -u)
-	[ "$st" = "00FF0000000000000200 0 1 0" ] || fail "6: stored MAC state: $st"
-fi
 note "6: $lost uplinks lost before the LinkADRReq, $(field mac_link_adr_keep "$T/sim-76.err") blocks with DataRate/TXPower 15 applied"
 note "ok"

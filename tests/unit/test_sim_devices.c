@@ -177,25 +177,38 @@ START_TEST(test_keys_round_trip)
 }
 END_TEST
 
+/* The devices list ds writes (version NULL: sim_devices_write_conf()'s),
+ * parsed into lc (the caller destroys it): its `devices` list. */
+static config_setting_t *written_list(const struct sim_devices *ds, const char *version,
+				      config_t *lc)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(version ? sim_devices_write_conf_version(ds, "sim", version, f)
+				 : sim_devices_write_conf(ds, "sim", f), LB_OK);
+	fclose(f);
+	config_init(lc);
+	ck_assert_msg(config_read_string(lc, text) == CONFIG_TRUE, "line %d: %s",
+		      config_error_line(lc), config_error_text(lc));
+	free(text);
+	config_setting_t *list = config_lookup(lc, "devices");
+	ck_assert_ptr_nonnull(list);
+	ck_assert(config_setting_is_list(list));
+	return list;
+}
+
 /* The export must be a libconfig list that lorabridge.conf can @include. */
 START_TEST(test_write_conf_parses)
 {
 	struct sim_devices ds;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
 	config_t lc;
 	const char *s;
 
 	ck_assert_int_eq(sim_devices_derive(&ds, 3, 7), LB_OK);
-	ck_assert_int_eq(sim_devices_write_conf(&ds, "sim", f), LB_OK);
-	fclose(f);
-	config_init(&lc);
-	ck_assert_msg(config_read_string(&lc, text) == CONFIG_TRUE, "line %d: %s",
-		      config_error_line(&lc), config_error_text(&lc));
-	config_setting_t *list = config_lookup(&lc, "devices");
-	ck_assert_ptr_nonnull(list);
-	ck_assert(config_setting_is_list(list));
+	config_setting_t *list = written_list(&ds, NULL, &lc);
 	ck_assert_int_eq(config_setting_length(list), 3);
 	config_setting_t *d2 = config_setting_get_elem(list, 2);
 	ck_assert(config_setting_lookup_string(d2, "name", &s));
@@ -211,7 +224,6 @@ START_TEST(test_write_conf_parses)
 	ck_assert(config_setting_lookup_string(d2, "lorawan_version", &s));
 	ck_assert_str_eq(s, "1.0.3");
 	config_destroy(&lc);
-	free(text);
 	sim_devices_free(&ds);
 }
 END_TEST
@@ -221,20 +233,12 @@ END_TEST
 START_TEST(test_write_conf_abp_version)
 {
 	struct sim_devices ds;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
 	config_t lc;
 	const char *s;
 
 	ck_assert_int_eq(sim_devices_derive(&ds, 2, 7), LB_OK);
-	ck_assert_int_eq(sim_devices_write_conf_version(&ds, "sim", "1.0.4", f), LB_OK);
-	fclose(f);
-	config_init(&lc);
-	ck_assert_msg(config_read_string(&lc, text) == CONFIG_TRUE, "line %d: %s",
-		      config_error_line(&lc), config_error_text(&lc));
-	config_setting_t *list = config_lookup(&lc, "devices");
-	ck_assert_ptr_nonnull(list);
+	config_setting_t *list = written_list(&ds, "1.0.4", &lc);
+	ck_assert_int_eq(config_setting_length(list), 2);
 	for (unsigned i = 0; i < 2; i++) {
 		config_setting_t *d = config_setting_get_elem(list, i);
 		ck_assert(config_setting_lookup_string(d, "dev_addr", &s));
@@ -242,7 +246,6 @@ START_TEST(test_write_conf_abp_version)
 		ck_assert_str_eq(s, "1.0.4");
 	}
 	config_destroy(&lc);
-	free(text);
 	sim_devices_free(&ds);
 }
 END_TEST
