@@ -975,7 +975,7 @@ static bool disk_hangs(struct bridge *b)
 {
 	int64_t ms = store_sync_stalled_ms(&b->store);
 
-	if (ms < BRIDGE_SYNC_STUCK_MS)
+	if (ms < b->sync_stuck_ms)
 		return false;
 	LB_LOG_RL(LOG_LVL_ERROR, "bridge", "a sync in the state directory (the WAL's, the state "
 		  "marker's or a closing checkpoint's) has not completed for %lld s: the disk hangs; "
@@ -993,6 +993,18 @@ static void checkpoint_slow(struct bridge *b)
 	if (ms >= BRIDGE_CKPT_SLOW_MS)
 		LB_LOG_RL(LOG_LVL_WARN, "bridge", "the WAL checkpoint's helper process has run for "
 			  "%lld s: the WAL grows meanwhile", (long long)(ms / 1000));
+}
+
+/* When a sync in flight means that the disk hangs (BRIDGE_SYNC_STUCK_MS):
+ * two thirds of the watchdog's period, at most 20 s, at least 1 ms (0
+ * would take no sync in flight for a hang). */
+static int64_t sync_stuck_ms(int64_t watchdog_ms)
+{
+	int64_t ms = watchdog_ms * 2 / 3;
+
+	if (ms > BRIDGE_SYNC_STUCK_MS)
+		return BRIDGE_SYNC_STUCK_MS;
+	return ms > 0 ? ms : 1;
 }
 
 static int64_t service_tick(struct bridge *b, int64_t now)
@@ -1453,6 +1465,7 @@ int bridge_run(struct bridge *b)
 	int status = LB_OK;
 
 	b->watchdog_ms = sdnotify_watchdog_interval_ms();
+	b->sync_stuck_ms = sync_stuck_ms(b->watchdog_ms);
 	notified(sdnotify_ready(), "READY");
 	log_notice("bridge", "waiting for packet forwarders on UDP %s:%u", b->cfg.udp_bind,
 		   b->udp.port);

@@ -74,9 +74,12 @@
 #define BRIDGE_DEDUP_OPEN 1024
 #define BRIDGE_SHUTDOWN_FLUSH_MS 5000
 #define BRIDGE_STATUS_MS 5000
-/* A sync in flight this long (the WAL's or the state marker's): the disk
- * hangs (store_sync.h); the watchdog (WatchdogSec=30s) is no longer
- * notified. */
+/* A sync in flight this long (the WAL's, the state marker's or a closing
+ * checkpoint pass): the disk hangs (store_sync.h); the watchdog is no
+ * longer notified. Two thirds of the watchdog's period, at most this: 20 s
+ * under the unit's WatchdogSec=30s, less under a shorter one, so that
+ * systemd restarts a bridge whose disk hangs within about two periods
+ * whatever it was given (bridge.c, sync_stuck_ms()). */
 #define BRIDGE_SYNC_STUCK_MS 20000
 /* A checkpoint's helper (store_ckpt.h) still at work after this: said. */
 #define BRIDGE_CKPT_SLOW_MS 60000
@@ -147,6 +150,7 @@ struct bridge {
 	int64_t next_stats_ms;
 	int64_t next_status_ms;      /* systemd STATUS= line */
 	int64_t watchdog_ms;         /* WatchdogSec in ms, 0 = none */
+	int64_t sync_stuck_ms;       /* BRIDGE_SYNC_STUCK_MS, from watchdog_ms */
 	int64_t next_watchdog_ms;
 	int64_t next_trim_ms;        /* heap_tick() */
 	uint64_t trim_backlog;       /* most messages waiting since the last trim */
