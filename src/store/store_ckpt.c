@@ -111,12 +111,13 @@ static int wait_child(struct store *s)
 	return st;
 }
 
-/* Its line "RC N_LOG N_DONE" from the pipe (the helper has ended: all it
- * wrote is there). Returns rc, -1 without a line. */
-static int read_result(struct store *s, int *n_log, int *n_done)
+/* Its line "RC N_LOG N_DONE [ERROR]" from the pipe (the helper has
+ * ended: all it wrote is there). Returns rc, -1 without a line; *why is
+ * its ERROR, or SQLite's words for rc when it gave none. */
+static int read_result(struct store *s, int *n_log, int *n_done, const char **why)
 {
 	ssize_t n;
-	int rc = -1;
+	int rc = -1, end = 0;
 
 	do
 		n = read(s->ckpt.fd, s->ckpt.buf, sizeof(s->ckpt.buf) - 1);
@@ -124,8 +125,11 @@ static int read_result(struct store *s, int *n_log, int *n_done)
 	if (n <= 0)
 		return -1;
 	s->ckpt.buf[n] = 0;
-	if (sscanf(s->ckpt.buf, "%d %d %d", &rc, n_log, n_done) != 3 || rc < 0)
+	if (sscanf(s->ckpt.buf, "%d %d %d %n", &rc, n_log, n_done, &end) != 3 || rc < 0)
 		return -1;
+	char *text = s->ckpt.buf + end;
+	text[strcspn(text, "\n")] = 0;
+	*why = *text ? text : sqlite3_errstr(rc);
 	return rc;
 }
 
@@ -134,10 +138,31 @@ static void log_no_result(int st)
 	if (st != -1 && WIFSIGNALED(st))
 		log_error(TAG, "the checkpoint helper was killed by signal %d", WTERMSIG(st));
 	else if (st != -1 && WIFEXITED(st))
-		log_error(TAG, "the checkpoint helper exited with status %d without a result (its "
-			  "error is above in the log)", WEXITSTATUS(st));
+		log_error(TAG, "the checkpoint helper exited with status %d without a result",
+			  WEXITSTATUS(st));
 	else
 		log_error(TAG, "the checkpoint helper wrote no result");
+}
+
+/* What the helper reported, in the caller's log (its own stderr may be
+ * /dev/null: HOW); rc < 0, no result: how it ended. A failed sync is
+ * final (store_gen.c says so next); another checkpoint's lock is retried;
+ * any other failure counts. */
+static void log_result(struct store *s, int st, int rc, const char *why)
+{
+	if (rc < 0) {
+		log_no_result(st);
+		helper_failed(s);
+	} else if (rc == SQLITE_IOERR_FSYNC || rc == SQLITE_IOERR_DIR_FSYNC) {
+		log_error(TAG, "the checkpoint helper's sync failed: %s", why);
+	} else if ((rc & 0xff) == SQLITE_BUSY) {
+		log_debug(TAG, "the checkpoint helper: %s", why);
+	} else if (rc != SQLITE_OK) {
+		log_error(TAG, "the WAL checkpoint failed in the helper: %s: made at once", why);
+		helper_failed(s);
+	} else {
+		s->ckpt.failures = 0;
+	}
 }
 
 /* The helper has ended (its pidfd readable), or is waited for now: take
@@ -145,27 +170,16 @@ static void log_no_result(int st)
 static void finish(struct store *s)
 {
 	int n_log = 0, n_done = 0;
+	const char *why = "";
 	int st = wait_child(s);
-	int rc = read_result(s, &n_log, &n_done);
+	int rc = read_result(s, &n_log, &n_done, &why);
 
 	close(s->ckpt.fd);
 	if (s->ckpt.pidfd >= 0)
 		close(s->ckpt.pidfd);
 	s->ckpt.fd = s->ckpt.pidfd = -1;
 	s->ckpt.running = false;
-	if (rc < 0) {
-		log_no_result(st);
-		helper_failed(s);
-	} else if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && rc != SQLITE_IOERR_FSYNC &&
-		   rc != SQLITE_IOERR_DIR_FSYNC) {
-		/* (a failed sync is final, store_gen.c; another checkpoint's lock
-		 * is retried) */
-		log_error(TAG, "the WAL checkpoint failed in the helper: %s (see above): made at "
-			  "once", sqlite3_errstr(rc));
-		helper_failed(s);
-	} else {
-		s->ckpt.failures = 0;
-	}
+	log_result(s, st, rc, why);
 	log_debug(TAG, "checkpoint helper (%s pass): result %d, %d of %d frames, %lld us",
 		  s->ckpt.closing ? "closing" : "open", rc, n_done, n_log,
 		  (long long)(store__mono_us() - s->ckpt.since_us));
@@ -294,22 +308,34 @@ void store__ckpt_close(struct store *s)
 
 /* The daemon's unsynced descriptor of the -wal (store_ckpt.h, FAILURES):
  * a write-back error it reports is the WAL's, which this process's own
- * descriptor, opened later, may never hear of. SQLITE_IOERR_FSYNC then. */
-static int wal_heard_no_error(int wal_fd)
+ * descriptor, opened later, may never hear of. SQLITE_IOERR_FSYNC then,
+ * and why in msg. */
+static int wal_heard_no_error(int wal_fd, char *msg, size_t cap)
 {
 	int err = wal_fd < 0 ? 0 : store__fdatasync(wal_fd);
 
 	if (err == 0)
 		return SQLITE_OK;
-	fprintf(stderr, "lorabridge %s: fdatasync of the daemon's -wal descriptor: %s\n",
-		STORE_CKPT_HELPER_ARG, strerror(err));
+	snprintf(msg, cap, "fdatasync of the daemon's -wal descriptor: %s", strerror(err));
 	return SQLITE_IOERR_FSYNC;
+}
+
+/* The result line of HOW: the error on one line, cut to fit the caller's
+ * buffer with the three numbers before it (48 characters leave room). */
+static int write_result(int out_fd, int rc, int n_log, int n_done, char *msg)
+{
+	for (char *c = msg; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	return dprintf(out_fd, "%d %d %d%s%.*s\n", rc, n_log, n_done, *msg ? " " : "",
+		       STORE_CKPT_LINE_MAX - 48, msg);
 }
 
 int store_checkpoint_main(const char *db_path, int out_fd, int wal_fd)
 {
 	sqlite3 *db = NULL;
 	int n_log = -1, n_done = -1;
+	char msg[STORE_CKPT_LINE_MAX] = "";
 
 	if (!db_path) {
 		fprintf(stderr, "usage: lorabridge %s DATABASE [WAL_FD] (run by the daemon "
@@ -333,15 +359,15 @@ int store_checkpoint_main(const char *db_path, int out_fd, int wal_fd)
 		rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL; SELECT count(*) FROM sqlite_master",
 				  NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = wal_heard_no_error(wal_fd);
+		rc = wal_heard_no_error(wal_fd, msg, sizeof(msg));
 	if (rc == SQLITE_OK)
 		rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log, &n_done);
-	if (rc != SQLITE_OK)
-		fprintf(stderr, "lorabridge %s: %s: %s\n", STORE_CKPT_HELPER_ARG, db_path,
-			db && sqlite3_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	if (rc != SQLITE_OK && !*msg)
+		snprintf(msg, sizeof(msg), "%s: %s", db_path,
+			 db && sqlite3_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 	/* Closed first: once the line is out, the process only exits. */
 	sqlite3_close(db);
-	if (dprintf(out_fd, "%d %d %d\n", rc, n_log, n_done) < 0)
+	if (write_result(out_fd, rc, n_log, n_done, msg) < 0)
 		return 1;
 	return rc == SQLITE_OK ? 0 : 1;
 }

@@ -22,12 +22,15 @@
  * caller's memory), its standard output a pipe, every other descriptor
  * closed, SIGINT, SIGTERM and SIGHUP blocked (a stop lets it finish). The
  * helper (store_checkpoint_main()) opens a connection of its own, runs
- * the checkpoint and writes one line, "RC N_LOG N_DONE" (SQLite's result
- * code, frames in the WAL, frames copied), then exits. Its end is polled
- * through the store's ring (store_sync.h) on a pidfd, readable once the
- * process can be waited for: it wakes the caller's loop as a sync's
- * completion does, and store_sync_reap() waits for the process (at once:
- * no zombie is left) and reads the line.
+ * the checkpoint and writes one line, "RC N_LOG N_DONE [ERROR]" (SQLite's
+ * result code, frames in the WAL, frames copied, and what failed, in
+ * words, if anything did), then exits. Its errors travel in that line and
+ * the caller logs them: the helper's standard error is the daemon's,
+ * /dev/null once it has detached (its log then goes to syslog). Its end
+ * is polled through the store's ring (store_sync.h) on a pidfd, readable
+ * once the process can be waited for: it wakes the caller's loop as a
+ * sync's completion does, and store_sync_reap() waits for the process (at
+ * once: no zombie is left) and reads the line.
  *
  * PASSES. The WAL starts over, and stops growing, only at the first write
  * transaction that begins once every frame of it is copied. An *open* pass
@@ -95,7 +98,7 @@ int64_t store_checkpoint_running_ms(const struct store *s);
  * write the line of HOW to out_fd; wal_fd (-1: none) is the daemon's
  * unsynced descriptor of the -wal, synced first (FAILURES). Returns its
  * exit status: 0 when the checkpoint succeeded, 1 when it did not (said
- * on stderr), 2 for a usage error. */
+ * in the line), 2 for a usage error (said on stderr: no daemon asked). */
 int store_checkpoint_main(const char *db_path, int out_fd, int wal_fd);
 
 /* Internal to store/. */

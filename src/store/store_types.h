@@ -22,6 +22,7 @@
 #define STORE_GEN_META_KEY "state_generation"    /* its copy in the meta table */
 #define STORE_GEN_PERIOD_MS (10 * 60 * 1000)     /* advanced at least this often */
 #define STORE_CHECKPOINT_FRAMES 4000             /* WAL frames before a checkpoint (16 MiB) */
+#define STORE_CKPT_LINE_MAX 512  /* a checkpoint helper's result line, its error included */
 #define STORE_SCHEMA_VERSION 12          /* PRAGMA user_version */
 #define STORE_DEFAULT_COMMIT_MS 200
 #define STORE_MAX_COMMIT_MS 60000
@@ -241,7 +242,7 @@ struct store_ckpt {
 	bool at_once;                   /* the next checkpoint at once (one failed) */
 	uint64_t spawned, closings;     /* statistics: helpers, closing passes, */
 	uint64_t waits;                 /* ...transactions that waited for one */
-	char buf[64];                   /* its line "RC N_LOG N_DONE" */
+	char buf[STORE_CKPT_LINE_MAX];  /* its line "RC N_LOG N_DONE [ERROR]" */
 	/* The result, to the generation (store_gen.c): SQLite's result code
 	 * (-1: no result, the helper failed), the WAL's frames, those copied. */
 	void (*done)(struct store *s, int rc, int n_log, int n_done);

@@ -9,7 +9,9 @@
  * This program is its own helper: run with STORE_CKPT_HELPER_ARG, it
  * does what `lorabridge checkpoint-helper` does, unless TEST_CKPT_MODE
  * asks it to misbehave ("kill": killed by a signal; "fsync": reports a
- * failed sync; "gate": waits for the file TEST_CKPT_GATE first). Where
+ * failed sync; "gate": waits for the file TEST_CKPT_GATE first;
+ * "detached": its stderr /dev/null, "detached-none": and the database
+ * none.db, which is not there). Where
  * the kernel refuses io_uring, checkpoints are made at once
  * (test_store.c) and these tests check only that no helper is used. */
 #include <check.h>
@@ -579,7 +581,7 @@ END_TEST
 /* The helper's own work, in this process: one line for the daemon. */
 START_TEST(test_helper_main)
 {
-	char dir[512], path[600], line[64] = "";
+	char dir[512], path[600], line[STORE_CKPT_LINE_MAX] = "";
 	struct store s;
 	int p[2], rc, n_log, n_done;
 
@@ -603,6 +605,9 @@ START_TEST(test_helper_main)
 	ck_assert_int_eq(sscanf(line, "%d %d %d", &rc, &n_log, &n_done), 3);
 	ck_assert_int_eq(rc, SQLITE_IOERR_FSYNC);
 	ck_assert_int_eq(n_done, -1);
+	/* what failed, in words, in the line (the daemon logs it) */
+	ck_assert_ptr_nonnull(strstr(line, " fdatasync of the daemon's -wal descriptor: "));
+	ck_assert_ptr_nonnull(strstr(line, strerror(EINVAL)));
 	/* A database that is not there: not created, an error line. */
 	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/none.db", dir), (int)sizeof(path));
 	ck_assert_int_eq(store_checkpoint_main(path, p[1], -1), 1);
@@ -610,6 +615,7 @@ START_TEST(test_helper_main)
 	ck_assert_int_gt(read(p[0], line, sizeof(line) - 1), 0);
 	ck_assert_int_eq(sscanf(line, "%d", &rc), 1);
 	ck_assert_int_eq(rc, SQLITE_CANTOPEN);
+	ck_assert_ptr_nonnull(strstr(line, "none.db: unable to open database file\n"));
 	struct stat st;
 	ck_assert_int_ne(stat(path, &st), 0);
 	ck_assert_int_eq(store_checkpoint_main(NULL, p[1], -1), 2);
@@ -673,6 +679,80 @@ START_TEST(test_spawned_helper_syncs_fd3)
 	ck_assert(store_sync_failed(&s));
 	ck_assert_int_eq(store_close(&s), LB_ERR_IO);
 	close(p[1]);
+}
+END_TEST
+
+/* This process's stderr, the store's log, into path from now on; the
+ * descriptor to put back. */
+static int log_capture(const char *path)
+{
+	int saved = dup(STDERR_FILENO);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	return saved;
+}
+
+/* The log captured since log_capture(): whether a line of the store's
+ * holds text. */
+static bool log_has(int saved, const char *path, const char *text)
+{
+	char line[2048];
+	bool found = false;
+
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "[store] ") && strstr(line, text);
+	fclose(f);
+	return found;
+}
+
+/* The helper's errors reach the caller's log, not only the helper's
+ * stderr: that is /dev/null under a daemon that has detached (the
+ * "detached" mode below). Its failed sync (its descriptor 3 a pipe,
+ * which cannot be synced), then its SQLite error (a database that is not
+ * there: "detached-none"). */
+START_TEST(test_helper_error_in_log)
+{
+	char dir[512], log[600];
+	struct store s;
+	int p[2];
+
+	if (!open_ring(&s, dir, sizeof(dir)))
+		return;
+	ck_assert_int_lt(snprintf(log, sizeof(log), "%s/log", dir), (int)sizeof(log));
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	close(s.ckpt.wal_fd);
+	s.ckpt.wal_fd = p[0];
+	setenv("TEST_CKPT_MODE", "detached", 1);
+	int saved = log_capture(log);
+	(void)until_checkpoint(&s, 0);
+	pass_result(&s);
+	ck_assert(log_has(saved, log, "the checkpoint helper's sync failed: fdatasync of the "
+			  "daemon's -wal descriptor: Invalid argument"));
+	ck_assert(store_sync_failed(&s));
+	ck_assert_int_eq(store_close(&s), LB_ERR_IO);
+	close(p[1]);
+
+	ck_assert(open_ring(&s, dir, sizeof(dir)));
+	setenv("TEST_CKPT_MODE", "detached-none", 1);
+	saved = log_capture(log);
+	int i = until_checkpoint(&s, 0);
+	pass_result(&s);
+	ck_assert(log_has(saved, log, "the WAL checkpoint failed in the helper: none.db: unable "
+			  "to open database file: made at once"));
+	ck_assert_int_eq(s.ckpt.failures, 1);
+	(void)store_upkeep(&s);   /* made at once */
+	wal_started_over(&s, i);
+	ck_assert_int_eq(store_close(&s), LB_OK);
 }
 END_TEST
 
@@ -741,6 +821,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_helper_error_at_once);
 	tcase_add_test(tc, test_lost_result_advances);
 	tcase_add_test(tc, test_helper_sync_failure_is_final);
+	tcase_add_test(tc, test_helper_error_in_log);
 	tcase_add_test(tc, test_close_waits_for_pass);
 	tcase_add_test(tc, test_close_starts_no_pass);
 	suite_add_tcase(s, tc);
@@ -835,6 +916,13 @@ static int helper(const char *db, int wal_fd)
 		int null = open("/dev/null", O_WRONLY);
 		(void)store_checkpoint_main(db, null, wal_fd);
 		raise(SIGKILL);
+	}
+	if (mode && strncmp(mode, "detached", 8) == 0) {   /* stderr: /dev/null */
+		int null = open("/dev/null", O_WRONLY);
+		if (null < 0 || dup2(null, STDERR_FILENO) < 0)
+			return 1;
+		if (strcmp(mode, "detached-none") == 0)
+			db = "none.db";
 	}
 	if (mode && strcmp(mode, "gate") == 0)
 		wait_gate();
