@@ -970,7 +970,8 @@ static void notified(int rc, const char *what)
  * from the loop so a stuck loop stops the pings. */
 /* A disk that hangs in a sync off the loop holds every event back but not
  * the loop, which would go on notifying the watchdog: it stops, so that
- * systemd restarts the bridge as it did when the sync held the loop. */
+ * systemd restarts the bridge as it did when the sync held the loop.
+ * Without a watchdog it is said all the same. */
 static bool disk_hangs(struct bridge *b)
 {
 	int64_t ms = store_sync_stalled_ms(&b->store);
@@ -979,7 +980,8 @@ static bool disk_hangs(struct bridge *b)
 		return false;
 	LB_LOG_RL(LOG_LVL_ERROR, "bridge", "a sync in the state directory (the WAL's, the state "
 		  "marker's or a closing checkpoint's) has not completed for %lld s: the disk hangs; "
-		  "events wait, and the watchdog is no longer notified", (long long)(ms / 1000));
+		  "events wait%s", (long long)(ms / 1000),
+		  b->watchdog_ms > 0 ? ", and the watchdog is no longer notified" : "");
 	return true;
 }
 
@@ -996,13 +998,13 @@ static void checkpoint_slow(struct bridge *b)
 }
 
 /* When a sync in flight means that the disk hangs (BRIDGE_SYNC_STUCK_MS):
- * two thirds of the watchdog's period, at most 20 s, at least 1 ms (0
- * would take no sync in flight for a hang). */
+ * two thirds of the watchdog's period, at most 20 s (also without a
+ * watchdog), at least 1 ms (0 would take no sync in flight for a hang). */
 static int64_t sync_stuck_ms(int64_t watchdog_ms)
 {
 	int64_t ms = watchdog_ms * 2 / 3;
 
-	if (ms > BRIDGE_SYNC_STUCK_MS)
+	if (watchdog_ms <= 0 || ms > BRIDGE_SYNC_STUCK_MS)
 		return BRIDGE_SYNC_STUCK_MS;
 	return ms > 0 ? ms : 1;
 }
@@ -1016,6 +1018,8 @@ static int64_t service_tick(struct bridge *b, int64_t now)
 	}
 	if (now >= b->next_status_ms) {
 		checkpoint_slow(b);
+		if (b->watchdog_ms <= 0)   /* (else said by the watchdog's turn) */
+			(void)disk_hangs(b);
 		size_t online = gateways_count_online(&b->gateways);
 		const char *mq = mqtt_connected(&b->mqtt) ? "connected" : "not connected";
 		int rc;

@@ -6,7 +6,8 @@
 # most 20 s: here WATCHDOG_USEC = 1.5 s, so 1 s) the bridge logs it (error)
 # and stops notifying systemd's watchdog (WATCHDOG=1), so that systemd
 # restarts it; once the sync completes, the events go out and the pings
-# resume. The hang is the LD_PRELOAD shim hang_sync.so (built by `make
+# resume. Without a watchdog the hang is logged all the same, after 20 s.
+# The hang is the LD_PRELOAD shim hang_sync.so (built by `make
 # check`): while $T/hang exists, a sync of the -wal submitted to io_uring
 # completes only when a byte is written to $T/hang.fifo. systemd's
 # notification socket is notify_socket.py's; markers sent through it
@@ -32,16 +33,23 @@ python3 "$NS" listen "$T/notify.sock" "$T/notify.out" 2> "$T/notify.err" &
 PIDS="$PIDS $!"
 wait_until "$WAIT_S" test -S "$T/notify.sock" || fail "no notification socket: $(cat "$T/notify.err")"
 mkfifo "$T/hang.fifo"
-# The bridge under the shim, as systemd starts it (exec: $! is the bridge).
-# ASan wants its runtime first among the preloaded libraries; the shim
-# has none of its own.
-cat > "$T/lb-hang" << EOF
+# hang_bridge FILE [VAR=VALUE...]: FILE runs the bridge under the shim,
+# with these variables and none of systemd's else (exec: $! is the
+# bridge). ASan wants its runtime first among the preloaded libraries;
+# the shim has none of its own.
+LB_REAL="$LORABRIDGE"
+hang_bridge() {
+	_hb_f=$1; shift
+	cat > "$_hb_f" << EOF
 #!/bin/sh
-exec env -u WATCHDOG_PID LD_PRELOAD="$SHIM" LB_TEST_HANG_FLAG="$T/hang" \\
-	LB_TEST_HANG_FIFO="$T/hang.fifo" NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=1500000 \\
-	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$LORABRIDGE" "\$@"
+exec env -u WATCHDOG_PID -u WATCHDOG_USEC -u NOTIFY_SOCKET LD_PRELOAD="$SHIM" \\
+	LB_TEST_HANG_FLAG="$T/hang" LB_TEST_HANG_FIFO="$T/hang.fifo" $* \\
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$LB_REAL" "\$@"
 EOF
-chmod +x "$T/lb-hang"
+	chmod +x "$_hb_f"
+}
+# As systemd starts it, with a watchdog of 1.5 s.
+hang_bridge "$T/lb-hang" NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=1500000
 LORABRIDGE="$T/lb-hang"
 start_bridge "$T/lb.conf"
 if ! grep -q 'commits are synced off the loop (io_uring)' "$T/bridge.log"; then
@@ -93,4 +101,24 @@ _all_up() { [ "$(ups)" -ge 5 ]; }
 wait_until "$WAIT_S" _all_up || fail "$(ups) of 5 up events after the sync completed"
 wait_until "$WAIT_S" _pinged_after 3 || fail "no WATCHDOG=1 after the sync completed"
 [ "$(count_lines "$T/hang.held" '^held$')" -eq 1 ] || fail "syncs held after the flag went"
+
+note "without a watchdog (no systemd): the hang is logged all the same, after 20 s"
+kill "$BRIDGE_PID"
+wait "$BRIDGE_PID" 2> /dev/null || true
+hang_bridge "$T/lb-nowd"
+LORABRIDGE="$T/lb-nowd"
+start_bridge "$T/lb.conf"
+touch "$T/hang"
+"$SIM" --server "127.0.0.1:$UDP_PORT" --devices 5 --seed 91 --gateways 1 --count 5 --rate 50 \
+	--keepalive 0 --fcnt-start 100 --quiet 2> "$T/sim2.err" ||
+	fail "sim exit: $(tail -3 "$T/sim2.err")"
+wait_count "$T/hang.held" '^held$' 2 || fail "no sync of the -wal held"
+# 20 s, then the next turn of the STATUS timer (every 5 s)
+wait_count "$T/bridge.log" "$HANG" 1 $((WAIT_S + 25)) || fail "the hang is not logged"
+grep -E "$HANG" "$T/bridge.log" | grep -q 'watchdog' && fail "a watchdog named where none is"
+[ "$(ups)" -eq 5 ] || fail "$(ups) up events published before their sync completed"
+rm "$T/hang"
+printf x > "$T/hang.fifo"
+_all_up2() { [ "$(ups)" -ge 10 ]; }
+wait_until "$WAIT_S" _all_up2 || fail "$(ups) of 10 up events after the sync completed"
 echo "PASS"
