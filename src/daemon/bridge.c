@@ -987,7 +987,10 @@ static bool disk_hangs(struct bridge *b)
 
 /* An open checkpoint pass holds nothing back, but the WAL grows while it
  * runs: one that takes minutes is said (a disk far slower than the
- * commits, or a helper stopped by someone). */
+ * commits, or a helper stopped by someone). It is not killed: a lost
+ * result is followed by a checkpoint on the loop (store_ckpt.h,
+ * FAILURES), which on that disk would hold the loop for as long; a disk
+ * that hangs hangs the WAL's syncs too (disk_hangs()). */
 static void checkpoint_slow(struct bridge *b)
 {
 	int64_t ms = store_checkpoint_running_ms(&b->store);
