@@ -147,7 +147,7 @@ static void inflight_requeue_qos0(struct mqtt *m)
 static void batch_note_write(struct mqtt *m)
 {
 	if (m->batch_depth == 0) {
-		m->stats.batch_segs_bound++;
+		m->stats.unbatched++;
 		return;
 	}
 	if (++m->batch_writes <= 2)

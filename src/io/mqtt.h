@@ -140,13 +140,17 @@ struct mqtt_stats {
 	uint64_t dropped_error;     /* rejected by libmosquitto (logged) */
 	uint64_t reconnects;        /* successful connections after the first */
 	uint64_t batches_corked;    /* batches whose messages left corked */
-	/* The TCP segments the messages written need at most when batches cork
-	 * (and a batch's messages fit in one segment): 1 for each message
-	 * written outside a batch, 1 for a batch's first message (written
-	 * before the batch corks) and 1 for the rest. How many batches write
-	 * depends on timing (a message waiting for the in-flight window leaves
-	 * in the batch that reads PUBACKs), this bound follows them. */
+	/* The TCP segments the messages written in batches need at most when
+	 * batches cork (and a batch's messages fit in one segment): 1 for a
+	 * batch's first message (written before the batch corks) and 1 for the
+	 * rest. How many batches write depends on timing (a message waiting
+	 * for the in-flight window leaves in the batch that reads PUBACKs),
+	 * this bound follows them. A message written outside a batch is not in
+	 * it (it may need a segment of its own): unbatched counts those, none
+	 * when the caller batches its bursts, since the module's own reads,
+	 * ticks and reconnections write what waits in batches of their own. */
 	uint64_t batch_segs_bound;
+	uint64_t unbatched;         /* messages written outside any batch */
 	bool connected;
 };
 

@@ -11,13 +11,14 @@
  *             3 on --timeout. With --burst N, N messages at a time (one
  *             every N/rate s), each burst inside mqtt_batch_begin()/
  *             mqtt_batch_end(); prints "BATCH bursts=B corked=C
- *             left_corked=L max_ack_ms=M data_segs=S segs_bound=X" (L:
- *             bursts after whose end the socket was still corked, read with
- *             getsockopt; M: the longest time from a burst's end until its
+ *             left_corked=L max_ack_ms=M data_segs=S segs_bound=X
+ *             unbatched=U" (L: bursts after whose end the socket was still
+ *             corked, read with getsockopt; M: the longest time from a burst's end until its
  *             last message was acknowledged; S: data segments the
  *             connection sent, TCP_INFO, -1 after a reconnect; X: what the
- *             module's batches allow for the same writes, mqtt_stats
- *             batch_segs_bound, both counted from the first CONNACK).
+ *             module's batches allow for the writes made in them, mqtt_stats
+ *             batch_segs_bound; U: messages written outside any batch,
+ *             mqtt_stats unbatched; all counted from the first CONNACK).
  *             --no-batch: the same bursts without batches, for comparison.
  *             --nodelay: Nagle's algorithm off (TCP_NODELAY at every
  *             CONNACK), so that only the batches' cork joins messages into
@@ -69,6 +70,7 @@ struct app {
 	int64_t burst_end_ms, max_ack_ms;
 	long long segs_first;            /* data segments at the first CONNACK, -1 unknown */
 	uint64_t bound_first;            /* batch_segs_bound then */
+	uint64_t unbatched_first;        /* unbatched then */
 	unsigned long connects, wakeups;
 	bool was_connected;
 	/* tracked mode: per message 0 waiting, 1 in flight, 2 acknowledged */
@@ -111,6 +113,7 @@ static void on_connect(void *arg)
 		struct mqtt_stats st;
 		mqtt_get_stats(&a->m, &st);
 		a->bound_first = st.batch_segs_bound;
+		a->unbatched_first = st.unbatched;
 		if (getsockopt(mqtt_fd(&a->m), IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
 			a->segs_first = ti.tcpi_data_segs_out;
 	}
@@ -184,10 +187,11 @@ static void print_batch(struct app *a)
 	    getsockopt(mqtt_fd(&a->m), IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
 		segs = (long long)ti.tcpi_data_segs_out - a->segs_first;
 	printf("BATCH bursts=%d corked=%llu left_corked=%d max_ack_ms=%lld data_segs=%lld"
-	       " segs_bound=%llu\n",
+	       " segs_bound=%llu unbatched=%llu\n",
 	       a->bursts, (unsigned long long)st.batches_corked, a->left_corked,
 	       (long long)a->max_ack_ms, segs,
-	       (unsigned long long)(st.batch_segs_bound - a->bound_first));
+	       (unsigned long long)(st.batch_segs_bound - a->bound_first),
+	       (unsigned long long)(st.unbatched - a->unbatched_first));
 }
 
 static void on_acked(void *arg, uint64_t token)

@@ -309,10 +309,15 @@ check "batch: never left corked after a batch" '[ "$(bfield left_corked)" = 0 ]'
 # while the in-flight window is full waits in the queue and leaves in the
 # batches that read the PUBACKs, one per read, which a loaded machine cuts
 # finer (163 segments were seen for 30 bursts). So the segments are checked
-# against what those very batches allow (segs_bound: 1 per message outside
-# a batch, 2 per batch that wrote, mqtt.h batch_segs_bound), with a quarter
-# more and 4 for what corking does not govern (the kernel sends corked data
-# after 200 ms when a loaded machine holds the process mid-batch; PINGREQ).
+# against what those very batches allow (segs_bound: 2 per batch that wrote,
+# mqtt.h batch_segs_bound), with a quarter more and 4 for what corking does
+# not govern (the kernel sends corked data after 200 ms when a loaded
+# machine holds the process mid-batch; PINGREQ). Every message of this run
+# is written in a batch: the client's bursts in its own, what waits for the
+# in-flight window in the module's (mqtt_handle_io(), mqtt_tick()), so
+# nothing is written outside one (unbatched 0) and the bound has no share
+# that grows with unbatched writes: without the module's batches, the
+# messages that waited leave one segment each, beyond the bound.
 # --nodelay turns Nagle's algorithm off, which would otherwise join some
 # messages too, more or fewer with the timing, and hide a broken cork (74
 # segments were seen without the cork): so only the cork joins them, and
@@ -323,6 +328,8 @@ SEGS=$(bfield data_segs); SEGS_BOUND=$(bfield segs_bound)
 "$BIN" publish --port "$PORT" --id lbtest-nobatch --count 3000 --rate 5000 --burst 100 --no-batch \
 	--nodelay --timeout 30 >"$WORK/nobatch-client.out" 2>"$WORK/nobatch-client.err"
 echo "  the same bursts written outside a batch (what waits for the window still leaves in the module's own batches): $(grep '^BATCH' "$WORK/nobatch-client.out")"
+check "batch: every message written in a batch (unbatched $(bfield unbatched))" \
+	'[ "$(bfield unbatched)" = 0 ]'
 check "batch: $SEGS data segments for 30 bursts, batches allow $SEGS_BOUND (+ 1/4 + 4)" \
 	'[ "$SEGS" -ge 1 ] && [ "$SEGS_BOUND" -ge 30 ] &&
 	 [ "$SEGS" -le $((SEGS_BOUND + SEGS_BOUND / 4 + 4)) ]'
