@@ -750,6 +750,7 @@ static void web_snapshot(void *arg, struct web_snapshot *out)
 	out->udp_kernel_drops = b->udp.kernel_drops;
 	out->intake_pauses = b->intake.stats.pauses;
 	out->intake_paused_ms = intake_paused_ms(&b->intake, loop_now_ms());
+	out->dedup_forced_early = b->dedup.forced_early;
 }
 
 static int web_setup(struct bridge *b)
@@ -927,6 +928,7 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 	x.udp_kernel_drops = b->udp.kernel_drops;
 	x.intake_pauses = b->intake.stats.pauses;
 	x.intake_paused_ms = intake_paused_ms(&b->intake, now_ms);
+	x.dedup_forced_early = b->dedup.forced_early;
 	x.downlinks_sent = b->tx.stats.sent;
 	x.downlinks_failed = b->tx.stats.failed;
 	x.downlinks_rx2 = b->tx.stats.sent_rx2;
@@ -1374,6 +1376,7 @@ static void shutdown_flush(struct bridge *b)
 {
 	int64_t until = loop_now_ms() + BRIDGE_SHUTDOWN_FLUSH_MS;
 	uint64_t groups_at = frames_stop(b);
+	uint64_t forced_at = b->dedup.forced_early;
 
 	if (durable_flush(&b->durable) != LB_OK)
 		log_error("bridge", "state not committed at shutdown: retried once more at close; "
@@ -1415,11 +1418,15 @@ static void shutdown_flush(struct bridge *b)
 	 * then are not processed: that would commit frame counters, DevNonces
 	 * and sessions whose ACKs and join-accepts no scheduler is left to
 	 * send. Said, not dropped silently (frames of other networks
-	 * included: they are not looked at). */
+	 * included: they are not looked at), with those of them a full
+	 * de-duplication table forced out (dedupForcedEarly): more than it
+	 * holds open came. */
 	uint64_t unheard = b->dedup.groups - groups_at;
 	if (unheard)
 		log_warn("bridge", "%llu frame(s) heard during the shutdown's flush not processed "
-			 "(acknowledged to their gateways)", (unsigned long long)unheard);
+			 "(acknowledged to their gateways), %llu of them forced out of the full "
+			 "de-duplication table", (unsigned long long)unheard,
+			 (unsigned long long)(b->dedup.forced_early - forced_at));
 	/* The gateways' OFFLINE reached the broker: nothing to correct at the
 	 * next start. Otherwise the next start says it. */
 	if (gws && !left && mqtt_connected(&b->mqtt)) {

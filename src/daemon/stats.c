@@ -89,6 +89,7 @@ int stats_json(const struct stats *s, const struct stats_extra *x, char *out, si
 	add_u64(o, "uplinksUnique", s->uplinks_unique);
 	add_u64(o, "uplinksPublished", s->uplinks_published);
 	add_u64(o, "dedupHits", s->dedup_hits);
+	add_u64(o, "dedupForcedEarly", x->dedup_forced_early);
 	add_u64(o, "logEvents", s->log_events);
 	add_u64(o, "joins", s->joins);
 	add_u64(o, "quietReleases", s->quiet_releases);

@@ -85,6 +85,7 @@ struct stats_extra {
 	uint64_t udp_kernel_drops;
 	uint64_t intake_pauses;              /* the UDP socket left unread (intake.h) */
 	uint64_t intake_paused_ms;
+	uint64_t dedup_forced_early;         /* groups forced out of a full table (dedup.h) */
 	size_t mqtt_queue_depth;
 	uint64_t mqtt_published;
 	uint64_t mqtt_dropped;

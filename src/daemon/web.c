@@ -1018,6 +1018,9 @@ static void metrics(struct web *w, struct httpd_conn *c)
 	gauge(&b, "lorabridge_outbox_depth", "Uplink events waiting for the broker's ack.",
 	      (double)snap.outbox_depth);
 	metrics_udp(&b, &snap);
+	counter(&b, "lorabridge_dedup_forced_early_total",
+		"Frames forced out of the full de-duplication table before their window closed "
+		"(dedupForcedEarly).", snap.dedup_forced_early);
 	metrics_integs(&b, &snap);
 	prom_family(&b, "lorabridge_http_requests_total", "counter",
 		    "HTTP requests answered, by status code (limits' refusals included).");

@@ -101,6 +101,7 @@ struct web_snapshot {
 	uint64_t udp_kernel_drops;
 	uint64_t intake_pauses;          /* the UDP socket left unread (intake.h) */
 	uint64_t intake_paused_ms;
+	uint64_t dedup_forced_early;     /* groups forced out of a full table (dedup.h) */
 };
 
 struct web_ctx {

@@ -30,7 +30,8 @@
 #      the step says so and is tried again;
 #   6. more uplinks during the flush than the de-duplication holds open:
 #      the oldest forced out of the full table is dropped and counted like
-#      the rest, not processed;
+#      the rest, not processed; the exit's warning says how many of them
+#      the full table forced out (the stats event's dedupForcedEarly);
 #   7. a broker that comes back during the flush gets `offline` and the
 #      gateway's OFFLINE as the last, retained, states: the reconnection
 #      says neither online nor the gateway's state from the table.
@@ -42,8 +43,8 @@ require "$MOSQUITTO" mosquitto_sub mosquitto_pub python3
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port); RELAY_PORT=$(free_port)
 start_broker "$MQTT_PORT"
 # device 0 is the one the scenarios use; 6 needs more than the 1,024 groups
-# the de-duplication holds open (bridge.c BRIDGE_DEDUP_OPEN)
-FORCED=1100
+# the de-duplication holds open (bridge.h BRIDGE_DEDUP_OPEN)
+FORCED=1100 DEDUP_OPEN=1024
 "$SIM" --devices "$FORCED" --seed 51 --class-c --emit-devices "$T/devices.conf" --quiet \
 	|| fail "sim --emit-devices"
 # debug: the bridge says when it has taken a queue item's TX_ACK; 6's
@@ -296,6 +297,12 @@ wait_until "$WAIT_S" lines_ge "$T/relay/up-acked" "$FORCED" ||
 	fail "6: $(cat "$T/relay/up-acked" 2> /dev/null | wc -l) of $FORCED uplinks acknowledged" \
 		"during the flush; bridge: $(grep -E 'kernel dropped|shutting|frame' "$T/bridge.log")"
 unprocessed "$ID6" "$FORCED" 70
+# No group closes during the flush (nothing is processed) and none was open
+# when it began (the uplinks were held until then): the table filled up,
+# and each uplink beyond forced the oldest out early.
+grep -q "$FORCED frame(s) heard during the shutdown's flush not processed (acknowledged to their \
+gateways), $((FORCED - DEDUP_OPEN)) of them forced out of the full de-duplication table" "$T/bridge.log" ||
+	fail "6: not $((FORCED - DEDUP_OPEN)) forced out of the full table: $(grep -E 'frame' "$T/bridge.log")"
 rm -f "$T/relay/hold-up" "$T/relay/release-up" "$T/relay/held-up" "$T/relay/released-up" \
 	"$T/relay/up-acked"
 

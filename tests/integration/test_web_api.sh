@@ -207,7 +207,7 @@ python3 "$(dirname "$0")/prom_check.py" lorabridge_datagrams_total lorabridge_fr
 	lorabridge_mqtt_connected lorabridge_mqtt_queue_depth lorabridge_outbox_depth \
 	lorabridge_udp_kernel_drops_total lorabridge_intake_pauses_total lorabridge_intake_paused_seconds_total \
 	lorabridge_http_requests_total lorabridge_sse_clients lorabridge_uptime_seconds \
-	lorabridge_refusal_events_dropped_total \
+	lorabridge_refusal_events_dropped_total lorabridge_dedup_forced_early_total \
 	< "$T/body" > "$T/samples.txt" || fail "/metrics does not parse"
 sample() { awk -v k="$1" '$1 == k { print $2 }' "$T/samples.txt"; }
 [ "$(sample lorabridge_frames_received_total)" = "$(ups)" ] \
@@ -215,6 +215,10 @@ sample() { awk -v k="$1" '$1 == k { print $2 }' "$T/samples.txt"; }
 # the same counter as the MQTT stats event's (events the outbox got acked)
 [ "$(sample lorabridge_uplinks_published_total)" = "$(last_stats all | jq .uplinksPublished)" ] \
 	|| fail "uplinks_published_total $(sample lorabridge_uplinks_published_total), stats $(last_stats all)"
+# nothing here fills the de-duplication table: 0 in both
+[ "$(sample lorabridge_dedup_forced_early_total)" = "$(last_stats all | jq .dedupForcedEarly)" ] &&
+	[ "$(sample lorabridge_dedup_forced_early_total)" = 0 ] ||
+	fail "dedup_forced_early_total $(sample lorabridge_dedup_forced_early_total), stats $(last_stats all)"
 [ "$(sample lorabridge_devices)" = "$N_DEV" ] || fail "lorabridge_devices"
 [ "$(sample lorabridge_pending_sessions)" = "0" ] || fail "lorabridge_pending_sessions"
 [ "$(sample lorabridge_gateways_online)" = "1" ] || fail "gateways_online"
