@@ -300,9 +300,10 @@ unprocessed "$ID6" "$FORCED" 70
 # No group closes during the flush (nothing is processed) and none was open
 # when it began (the uplinks were held until then): the table filled up,
 # and each uplink beyond forced the oldest out early.
-grep -q "$FORCED frame(s) heard during the shutdown's flush not processed (acknowledged to their \
-gateways), $((FORCED - DEDUP_OPEN)) of them forced out of the full de-duplication table" "$T/bridge.log" ||
-	fail "6: not $((FORCED - DEDUP_OPEN)) forced out of the full table: $(grep -E 'frame' "$T/bridge.log")"
+said="$FORCED frame(s) heard during the shutdown's flush not processed (acknowledged to their"
+said="$said gateways), $((FORCED - DEDUP_OPEN)) of them forced out of the full de-duplication table"
+grep -qF "$said" "$T/bridge.log" ||
+	fail "6: not $((FORCED - DEDUP_OPEN)) forced out of the full table: $(grep frame "$T/bridge.log")"
 rm -f "$T/relay/hold-up" "$T/relay/release-up" "$T/relay/held-up" "$T/relay/released-up" \
 	"$T/relay/up-acked"
 

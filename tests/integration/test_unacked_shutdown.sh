@@ -79,7 +79,10 @@ mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "application/sim/device/$EUI0
 wait_until "$WAIT_S" test -s "$T/relay/held" || fail "no TX_ACK from the gateway"
 held=$(wc -l < "$T/all.out")
 used=$(rx2_used_after "$held")
-case "$used" in none|0.000) ;; *) fail "1: RX2 sub-band $used % used while the TX_ACK is awaited";; esac
+case "$used" in
+none | 0.000) ;;
+*) fail "1: RX2 sub-band $used % used while the TX_ACK is awaited" ;;
+esac
 kill "$SIM_PID"
 wait "$SIM_PID" || true
 
@@ -103,4 +106,5 @@ used=$(rx2_used_after "$up")
 grep -q "1 downlink(s) without a TX_ACK at shutdown" "$T/bridge-1.log" ||
 	fail "the exit did not say it charged the downlink: $(grep -E 'TX_ACK|shutting' "$T/bridge-1.log")"
 ! grep -q "device/$EUI0/event/txack " "$T/all.out" || fail "a txack for the unacknowledged downlink"
-echo "PASS: a downlink without a TX_ACK at shutdown charged the gateway's duty cycle, kept across a restart"
+echo "PASS: a downlink without a TX_ACK at shutdown charged to the gateway's duty cycle," \
+	"kept across a restart"

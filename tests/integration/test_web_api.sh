@@ -218,7 +218,8 @@ sample() { awk -v k="$1" '$1 == k { print $2 }' "$T/samples.txt"; }
 # nothing here fills the de-duplication table: 0 in both
 [ "$(sample lorabridge_dedup_forced_early_total)" = "$(last_stats all | jq .dedupForcedEarly)" ] &&
 	[ "$(sample lorabridge_dedup_forced_early_total)" = 0 ] ||
-	fail "dedup_forced_early_total $(sample lorabridge_dedup_forced_early_total), stats $(last_stats all)"
+	fail "dedup_forced_early_total $(sample lorabridge_dedup_forced_early_total)," \
+		"stats $(last_stats all)"
 [ "$(sample lorabridge_devices)" = "$N_DEV" ] || fail "lorabridge_devices"
 [ "$(sample lorabridge_pending_sessions)" = "0" ] || fail "lorabridge_pending_sessions"
 [ "$(sample lorabridge_gateways_online)" = "1" ] || fail "gateways_online"
