@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_payload_sync.c - what payload_sync() (daemon/payload.h) costs a
+ * reload of a large fleet: N devices (default 100000, first argument) in A
+ * applications (default 1000, second argument), every one with the same
+ * JavaScript codec, so that the script is compiled once and each sync
+ * after the first is a SIGHUP's (script unchanged, applications' encoding
+ * shares carried over).
+ *
+ * Prints the first sync (with the script's compilation) and the mean of
+ * the reloads in milliseconds (CLOCK_MONOTONIC). No pass/fail threshold.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/lb_err.h"
+#include "base/log.h"
+#include "daemon/payload.h"
+#include "tables/devices.h"
+
+#define DEFAULT_DEVICES 100000L
+#define DEFAULT_APPS 1000L
+#define RELOADS 5
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The script every device names, in a fresh file: its path in path. */
+static int write_script(char *path, size_t cap)
+{
+	snprintf(path, cap, "/tmp/bench_payload_sync.XXXXXX");
+	int fd = mkstemp(path);
+	static const char js[] = "function decodeUplink(input) { return {data: {}}; }\n";
+
+	if (fd < 0)
+		return LB_ERR_IO;
+	ssize_t w = write(fd, js, sizeof(js) - 1);
+	close(fd);
+	return w == (ssize_t)sizeof(js) - 1 ? LB_OK : LB_ERR_IO;
+}
+
+/* n device configurations in n_apps applications (names in names[]). */
+static struct lb_device_conf *fleet(long n, long n_apps, char *script, char (*names)[24])
+{
+	struct lb_device_conf *conf = calloc((size_t)n, sizeof(*conf));
+
+	if (!conf)
+		return NULL;
+	for (long a = 0; a < n_apps; a++)
+		snprintf(names[a], sizeof(names[a]), "app%05ld", a);
+	for (long i = 0; i < n; i++) {
+		conf[i].name = names[i % n_apps];   /* names need not be unique here */
+		conf[i].application = names[i % n_apps];
+		conf[i].dev_eui = UINT64_C(0x70b3d57ed0000000) + (uint64_t)i;
+		conf[i].activation = LB_ACT_OTAA;
+		conf[i].codec = LB_CODEC_JS;
+		conf[i].codec_script = script;
+	}
+	return conf;
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : DEFAULT_DEVICES;
+	long n_apps = argc > 2 ? atol(argv[2]) : DEFAULT_APPS;
+	char script[64];
+	struct stats stats = {0};
+	struct payloads p = {.stats = &stats, .limits = {.timeout_ms = 1000}};
+	struct devices devs;
+
+	if (n <= 0 || n_apps <= 0 || n_apps > n) {
+		fprintf(stderr, "usage: bench_payload_sync [devices [applications <= devices]]\n");
+		return EXIT_FAILURE;
+	}
+	log_open(LOG_LVL_WARN, false);
+	char (*names)[24] = calloc((size_t)n_apps, sizeof(*names));
+	struct lb_device_conf *conf = names && write_script(script, sizeof(script)) == LB_OK
+					      ? fleet(n, n_apps, script, names) : NULL;
+	if (!conf || devices_init(&devs, conf, (size_t)n) != LB_OK) {
+		fprintf(stderr, "bench_payload_sync: fleet not built\n");
+		return EXIT_FAILURE;
+	}
+	double t0 = now_ms();
+	int rc = payload_sync(&p, &devs);
+	double first = now_ms() - t0;
+	t0 = now_ms();
+	for (int i = 0; i < RELOADS && rc == LB_OK; i++)
+		rc = payload_sync(&p, &devs);
+	double reload = (now_ms() - t0) / RELOADS;
+	if (rc != LB_OK || p.n_apps != (size_t)n_apps) {
+		fprintf(stderr, "bench_payload_sync: sync failed (%s), %zu applications\n",
+			lb_strerror(rc), p.n_apps);
+		return EXIT_FAILURE;
+	}
+	printf("%ld devices, %ld applications\n", n, n_apps);
+	printf("%-44s %10.1f ms\n", "first sync (script compiled)", first);
+	printf("%-44s %10.1f ms\n", "reload (script unchanged), mean of 5", reload);
+	payload_free(&p);
+	devices_free(&devs);
+	free(conf);
+	free(names);
+	unlink(script);
+	log_close();
+	return EXIT_SUCCESS;
+}
