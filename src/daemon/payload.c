@@ -14,6 +14,7 @@
 #include "base/grow.h"
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "base/strhash.h"
 #include "codec/cayennelpp.h"
 #include "io/loop.h"
 
@@ -159,48 +160,96 @@ static void apps_free(struct payload_app *v, size_t n)
 	free(v);
 }
 
-/* Add name to v (n, cap) unless there (a linear search: done at a sync). */
-static int add_app(struct payload_app **v, size_t *n, size_t *cap, const char *name)
+#define APPS_NIL UINT32_MAX
+
+/* The applications collect_apps() has found so far: v (n of cap) and an
+ * index of their positions by name, open addressing with linear probing,
+ * kept at most half full (APPS_NIL: an empty slot; mask 0: no index yet),
+ * so that a fleet's reload costs one hash per device, not a search of
+ * every application found. */
+struct app_set {
+	struct payload_app *v;
+	size_t n, cap;
+	uint32_t *slot;
+	size_t mask;
+};
+
+/* The slot holding name, else the empty slot where it would go. */
+static size_t app_probe(const struct app_set *s, const char *name)
 {
-	for (size_t i = 0; i < *n; i++)
-		if (!strcmp((*v)[i].name, name))
-			return LB_OK;
-	if (lb_grow(v, *n, cap, sizeof(**v), 4) != LB_OK)
+	size_t i = strhash(name) & s->mask;
+
+	while (s->slot[i] != APPS_NIL && strcmp(s->v[s->slot[i]].name, name) != 0)
+		i = (i + 1) & s->mask;
+	return i;
+}
+
+/* The index twice as large (16 slots at first), holding v. */
+static int app_index_grow(struct app_set *s)
+{
+	size_t slots = s->mask ? 2 * (s->mask + 1) : 16;
+	uint32_t *slot = slots <= SIZE_MAX / sizeof(*slot) ? malloc(slots * sizeof(*slot)) : NULL;
+
+	if (!slot)
 		return LB_ERR_NOMEM;
-	(*v)[*n] = (struct payload_app){.name = strdup(name)};
-	if (!(*v)[*n].name)
+	free(s->slot);
+	s->slot = slot;
+	s->mask = slots - 1;
+	for (size_t i = 0; i < slots; i++)
+		slot[i] = APPS_NIL;
+	for (size_t i = 0; i < s->n; i++)
+		slot[app_probe(s, s->v[i].name)] = (uint32_t)i;
+	return LB_OK;
+}
+
+/* Add name to s unless there. */
+static int add_app(struct app_set *s, const char *name)
+{
+	if (s->mask && s->slot[app_probe(s, name)] != APPS_NIL)
+		return LB_OK;
+	if (2 * (s->n + 1) > s->mask + 1 && app_index_grow(s) != LB_OK)
 		return LB_ERR_NOMEM;
-	(*n)++;
+	if (s->n >= APPS_NIL || lb_grow(&s->v, s->n, &s->cap, sizeof(*s->v), 4) != LB_OK)
+		return LB_ERR_NOMEM;
+	char *dup = strdup(name);
+	if (!dup)
+		return LB_ERR_NOMEM;
+	s->v[s->n] = (struct payload_app){.name = dup};
+	s->slot[app_probe(s, name)] = (uint32_t)s->n;
+	s->n++;
 	return LB_OK;
 }
 
 /* The applications of the devices that use a script, sorted, each with
- * the share it had in p (a reload does not give a flood its burst again).
- * O(devices x applications), at a sync only. */
+ * the share it had in p (a reload does not give a flood its burst again;
+ * an application new to p starts with all of its share, one p no longer
+ * holds is forgotten). O(devices + applications x log applications), at a
+ * sync only. */
 static int collect_apps(const struct payloads *p, struct devices *devs,
 			struct payload_app **out, size_t *n_out)
 {
-	struct payload_app *v = NULL;
-	size_t n = 0, cap = 0;
+	struct app_set s = {0};
 
 	for (size_t i = 0; i < devs->n; i++) {
 		const struct lb_device *d = &devs->dev[i];
 		if (d->prof->codec != LB_CODEC_JS || !d->prof->codec_script)
 			continue;
-		if (add_app(&v, &n, &cap, app_name(d)) != LB_OK) {
-			apps_free(v, n);
+		if (add_app(&s, app_name(d)) != LB_OK) {
+			free(s.slot);
+			apps_free(s.v, s.n);
 			return LB_ERR_NOMEM;
 		}
 	}
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_app);
-	for (size_t i = 0; i < n; i++) {
-		const struct payload_app *old = find_app(p->apps, p->n_apps, v[i].name);
+	free(s.slot);
+	if (s.n)
+		qsort(s.v, s.n, sizeof(*s.v), cmp_app);
+	for (size_t i = 0; i < s.n; i++) {
+		const struct payload_app *old = find_app(p->apps, p->n_apps, s.v[i].name);
 		if (old)
-			v[i].tat_us = old->tat_us;
+			s.v[i].tat_us = old->tat_us;
 	}
-	*out = v;
-	*n_out = n;
+	*out = s.v;
+	*n_out = s.n;
 	return LB_OK;
 }
 

@@ -437,6 +437,39 @@ START_TEST(encode_share_global_bound)
 }
 END_TEST
 
+/* Many applications (the index of collect_apps() grows past its first
+ * slots several times), each device's listed twice and out of order: each
+ * application holds one share of its own, which its devices find. */
+START_TEST(encode_share_for_every_application)
+{
+	enum { APPS = 100, DEVS = 2 * APPS };
+	struct world w;
+	struct lb_device_conf conf[DEVS];
+	char names[APPS][16], why[PAYLOAD_WHY_MAX];
+
+	world_base(&w, WORLD_HOLD_NONE);
+	snprintf(script, sizeof(script), "%s/codec.js", w.dir);
+	testutil_write_file(script, counter_js);
+	memset(conf, 0, sizeof(conf));
+	for (size_t i = 0; i < DEVS; i++) {
+		size_t app = (i * 37) % APPS;
+		snprintf(names[app], sizeof(names[app]), "app-%zu", app);
+		conf[i] = (struct lb_device_conf){.name = names[app], .application = names[app],
+						  .dev_eui = 100 + i, .codec = LB_CODEC_JS,
+						  .codec_script = script, .activation = LB_ACT_OTAA};
+	}
+	world_open(&w, conf, DEVS, &(struct world_opts){
+		.modules = WORLD_PAYLOADS,
+		.codec_limits = &(struct jscodec_limits){.timeout_ms = CODEC_MS},
+	});
+	ck_assert_uint_eq(w.payloads.n_apps, APPS);
+	for (size_t i = 0; i < DEVS; i++)
+		ck_assert_msg(encode(&w, 100 + i, "{\"level\": 1}", why, sizeof(why)) == LB_OK,
+			      "device %zu: %s", i, why);
+	world_close(&w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("payload");
@@ -455,6 +488,7 @@ int main(void)
 	tcase_add_test(tc, encode_share_bounds_slow_objects);
 	tcase_add_test(tc, encode_share_per_application);
 	tcase_add_test(tc, encode_share_global_bound);
+	tcase_add_test(tc, encode_share_for_every_application);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
