@@ -437,6 +437,96 @@ START_TEST(encode_share_global_bound)
 }
 END_TEST
 
+/* Encode `json` for device eui until it is taken (30 s deadline); no
+ * refusal on the way may come from the share of application `app` (the
+ * global share may refuse: the test's slow objects use it up for a while). */
+static void taken_without_app_refusal(struct world *w, uint64_t eui, const char *app)
+{
+	char why[PAYLOAD_WHY_MAX], app_busy[64];
+	int64_t deadline = loop_now_ms() + 30000;
+
+	snprintf(app_busy, sizeof(app_busy), "encoding busy: application %s's", app);
+	while (encode(w, eui, "{\"level\": 1}", why, sizeof(why)) != LB_OK) {
+		ck_assert_msg(!strstr(why, app_busy), "%s's own share refused: %s", app, why);
+		ck_assert_msg(strstr(why, "a quarter, all applications"), "refused: %s", why);
+		ck_assert_msg(loop_now_ms() < deadline, "still refused: %s", why);
+		usleep(20000);
+	}
+}
+
+/* The devices of open_codecs() less b1 (application b), plus e1 in a new
+ * application e; with b1 again when `with_b`. */
+static void reload_without_b(struct world *w, bool with_b)
+{
+	struct lb_device_conf conf[] = {
+		{.name = "lpp", .application = "a", .dev_eui = 1, .codec = LB_CODEC_CAYENNELPP},
+		{.name = "js1", .application = "a", .dev_eui = 2, .codec = LB_CODEC_JS,
+		 .codec_script = script},
+		{.name = "js2", .application = "a", .dev_eui = 3, .codec = LB_CODEC_JS,
+		 .codec_script = script},
+		{.name = "c1", .application = "c", .dev_eui = 5, .codec = LB_CODEC_JS,
+		 .codec_script = script},
+		{.name = "d1", .application = "d", .dev_eui = 6, .codec = LB_CODEC_JS,
+		 .codec_script = script},
+		{.name = "e1", .application = "e", .dev_eui = 7, .codec = LB_CODEC_JS,
+		 .codec_script = script},
+		{.name = "b1", .application = "b", .dev_eui = 4, .codec = LB_CODEC_JS,
+		 .codec_script = script},
+	};
+	size_t n = sizeof(conf) / sizeof(conf[0]) - (with_b ? 0 : 1);
+	for (size_t i = 0; i < n; i++)
+		conf[i].activation = LB_ACT_OTAA;
+	ck_assert_int_eq(devices_reload(&w->devices, conf, n), LB_OK);
+	ck_assert_int_eq(payload_sync(&w->payloads, &w->devices), LB_OK);
+}
+
+/*
+ * A reload (SIGHUP: devices_reload(), then payload_sync() as bridge.c)
+ * carries each kept application's encoding share over by name: a spent
+ * share stays spent (a reload must not give a flood its burst again). An
+ * application the reload removes loses its share (back later, it starts
+ * afresh), a new one starts with all of its share.
+ *
+ * Timing: a 450 ms object spends its application's share for 16 x 450 -
+ * PAYLOAD_ENCODE_APP_BURST_MS = 5.2 s (the refusals below come well
+ * within it) and 1.8 s of the global share's 2 s burst; two of them fill
+ * it for 1.6 s at most, which the objects of e and b wait out (the global
+ * share may refuse them meanwhile, never their own).
+ */
+START_TEST(reload_carries_app_shares)
+{
+	struct world w;
+	char why[PAYLOAD_WHY_MAX];
+
+	open_codecs(&w, loop_js, CODEC_MS);
+	ck_assert_int_eq(encode(&w, 4, "{\"spin\": 450}", why, sizeof(why)), LB_OK);
+	ck_assert_int_eq(encode(&w, 4, "{\"level\": 1}", why, sizeof(why)), LB_ERR_STATE);
+	ck_assert_msg(strstr(why, "encoding busy: application b's"), "why: %s", why);
+	ck_assert_int_eq(encode(&w, 2, "{\"spin\": 450}", why, sizeof(why)), LB_OK);
+	ck_assert_int_eq(encode(&w, 2, "{\"level\": 1}", why, sizeof(why)), LB_ERR_STATE);
+	ck_assert_msg(strstr(why, "encoding busy: application a's"), "why: %s", why);
+	ck_assert_uint_eq(w.payloads.n_apps, 4);
+
+	reload_without_b(&w, false);
+	ck_assert_uint_eq(w.payloads.n_apps, 4);        /* a c d e */
+	/* a kept: still spent, for every device of a */
+	ck_assert_int_eq(encode(&w, 3, "{\"level\": 1}", why, sizeof(why)), LB_ERR_STATE);
+	ck_assert_msg(strstr(why, "encoding busy: application a's"), "why: %s", why);
+	/* c never spent, e new: their own shares have room */
+	taken_without_app_refusal(&w, 5, "c");
+	taken_without_app_refusal(&w, 7, "e");
+
+	/* b back: a fresh share, not the one spent before it was removed */
+	reload_without_b(&w, true);
+	ck_assert_uint_eq(w.payloads.n_apps, 5);
+	taken_without_app_refusal(&w, 4, "b");
+	/* and a's still spent */
+	ck_assert_int_eq(encode(&w, 2, "{\"level\": 1}", why, sizeof(why)), LB_ERR_STATE);
+	ck_assert_msg(strstr(why, "encoding busy: application a's"), "why: %s", why);
+	world_close(&w);
+}
+END_TEST
+
 /* Many applications (the index of collect_apps() grows past its first
  * slots several times), each device's listed twice and out of order: each
  * application holds one share of its own, which its devices find. */
@@ -489,6 +579,7 @@ int main(void)
 	tcase_add_test(tc, encode_share_per_application);
 	tcase_add_test(tc, encode_share_global_bound);
 	tcase_add_test(tc, encode_share_for_every_application);
+	tcase_add_test(tc, reload_carries_app_shares);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
