@@ -136,11 +136,6 @@ nomem:
 	return LB_ERR_NOMEM;
 }
 
-static const char *app_name(const struct lb_device *d)
-{
-	return d->prof->application ? d->prof->application : "";
-}
-
 static int cmp_app(const void *a, const void *b)
 {
 	return strcmp(((const struct payload_app *)a)->name, ((const struct payload_app *)b)->name);
@@ -234,7 +229,7 @@ static int collect_apps(const struct payloads *p, struct devices *devs,
 		const struct lb_device *d = &devs->dev[i];
 		if (d->prof->codec != LB_CODEC_JS || !d->prof->codec_script)
 			continue;
-		if (add_app(&s, app_name(d)) != LB_OK) {
+		if (add_app(&s, d->prof->application) != LB_OK) {
 			free(s.slot);
 			apps_free(s.v, s.n);
 			return LB_ERR_NOMEM;
@@ -517,10 +512,10 @@ int payload_encode(struct payloads *p, const struct lb_device *dev, struct json_
 			 s->path);
 		return LB_ERR_SCRIPT;
 	}
-	struct payload_app *app = find_app(p->apps, p->n_apps, app_name(dev));
+	struct payload_app *app = find_app(p->apps, p->n_apps, dev->prof->application);
 	if (!app) {   /* payload_sync() holds one for every device with a script */
 		snprintf(why, why_cap, "application %s has no encoding share: the codecs were not "
-			 "synced with the devices", app_name(dev));
+			 "synced with the devices", dev->prof->application);
 		LB_LOG_RL(LOG_LVL_ERROR, "payload", "device %s: object not encoded: %s",
 			  dev->name, why);
 		return LB_ERR_STATE;

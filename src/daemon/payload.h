@@ -51,7 +51,9 @@
  * 60 ms of encoding a second for each application, hundreds of ordinary
  * objects: far more than LoRaWAN's downlink capacity asks for. A bucket is
  * held for each application whose devices use a script (payload_sync(),
- * carried across a reload by name), found by a binary search per object.
+ * carried across a reload by name), found by a binary search per object;
+ * a device whose configuration names no application is in "default"
+ * (devices[].application's default), and shares its bucket.
  *
  * Failures are never silent and never lose the uplink: the `up` is
  * published without `object` and a `log` event (code UPLINK_CODEC, level

@@ -31,7 +31,8 @@
 #include "tables/fairaccess.h"
 
 struct lb_devprofile {
-	const char *application;
+	const char *application;         /* never NULL: "default" when the device's
+					  * configuration names none (devices_init()) */
 	const char *application_id;      /* configured UUID, NULL = none */
 	const char *codec_script;        /* "js": absolute path, else NULL */
 	const char *app_uuid;            /* events' applicationId: application_id, else

@@ -527,6 +527,34 @@ START_TEST(reload_carries_app_shares)
 }
 END_TEST
 
+/* A device configured without an application is in application
+ * "default" (devices[].application's default): its encoding share is that
+ * application's, and the refusal (the DOWNLINK_CODEC log event's
+ * description, command.c) names it. */
+START_TEST(encode_share_of_device_without_application)
+{
+	struct world w;
+	char why[PAYLOAD_WHY_MAX];
+
+	world_base(&w, WORLD_HOLD_NONE);
+	snprintf(script, sizeof(script), "%s/codec.js", w.dir);
+	testutil_write_file(script, loop_js);
+	struct lb_device_conf conf = {.name = "lone", .dev_eui = 9, .codec = LB_CODEC_JS,
+				      .codec_script = script, .activation = LB_ACT_OTAA};
+	world_open(&w, &conf, 1, &(struct world_opts){
+		.modules = WORLD_PAYLOADS,
+		.codec_limits = &(struct jscodec_limits){.timeout_ms = CODEC_MS},
+	});
+	ck_assert_uint_eq(w.payloads.n_apps, 1);
+	ck_assert_int_eq(encode(&w, 9, "{\"spin\": 450}", why, sizeof(why)), LB_OK);
+	ck_assert_int_eq(encode(&w, 9, "{\"level\": 1}", why, sizeof(why)), LB_ERR_STATE);
+	static const char said[] = "encoding busy: application default's encoding used its "
+				   "share of the loop (a sixteenth); its objects are taken again in ";
+	ck_assert_msg(!strncmp(why, said, sizeof(said) - 1), "why: %s", why);
+	world_close(&w);
+}
+END_TEST
+
 /* Many applications (the index of collect_apps() grows past its first
  * slots several times), each device's listed twice and out of order: each
  * application holds one share of its own, which its devices find. */
@@ -580,6 +608,7 @@ int main(void)
 	tcase_add_test(tc, encode_share_global_bound);
 	tcase_add_test(tc, encode_share_for_every_application);
 	tcase_add_test(tc, reload_carries_app_shares);
+	tcase_add_test(tc, encode_share_of_device_without_application);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
