@@ -1279,8 +1279,8 @@ int bridge_reload(struct bridge *b)
 	sessions_forget(&b->sessions); /* and sets aside pending sessions of devices gone or ABP */
 	budget_forget(&b->budget);
 	netmac_forget(&b->netmac);
-	/* Scripts changed on disk are compiled again (a failure keeps the old
-	 * table: the slots still point into it). */
+	/* Scripts changed on disk are compiled again (out of memory, the old
+	 * tables stay and the devices are pointed into them: payload.h). */
 	(void)payload_sync(&b->payloads, &b->devices);
 	/* Entities of devices that left are cleared; failures are logged. */
 	(void)hass_sync(&b->hass, &b->devices);

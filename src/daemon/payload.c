@@ -257,23 +257,43 @@ static void scripts_free(struct payloads *p)
 	p->n_scripts = 0;
 }
 
+/* Each device's slot: its script's place in v (n), else 0 (script_of()
+ * then sees that the path differs: no codec script). Allocates nothing. */
+static void point_slots(const struct payload_script *v, size_t n, struct devices *devs)
+{
+	for (size_t i = 0; i < devs->n; i++) {
+		struct lb_device *d = &devs->dev[i];
+		ssize_t slot = d->prof->codec == LB_CODEC_JS && d->prof->codec_script
+				       ? find_path(v, n, d->prof->codec_script) : -1;
+		d->prof->codec_slot = slot < 0 ? 0 : (uint32_t)slot;
+	}
+}
+
+/* Out of memory before anything changed: p's tables stay, and the devices
+ * (a reload's: fresh profiles, every slot 0) are pointed into them, so
+ * those whose script is loaded keep it. */
+static int sync_failed(struct payloads *p, struct devices *devs, const char *what)
+{
+	point_slots(p->scripts, p->n_scripts, devs);
+	log_error("payload", "codec scripts not reloaded: out of memory for %s; devices keep the "
+		  "scripts and encoding shares held before (a script or application new in the "
+		  "configuration has none until a reload succeeds)", what);
+	return LB_ERR_NOMEM;
+}
+
 int payload_sync(struct payloads *p, struct devices *devs)
 {
 	struct payload_script *v;
 	struct payload_app *apps;
 	size_t n, n_apps;
 
-	if (collect_paths(devs, &v, &n) != LB_OK) {
-		log_error("payload", "codec scripts not reloaded: out of memory");
-		return LB_ERR_NOMEM;
-	}
+	if (collect_paths(devs, &v, &n) != LB_OK)
+		return sync_failed(p, devs, "the list of scripts");
 	if (collect_apps(p, devs, &apps, &n_apps) != LB_OK) {
 		for (size_t i = 0; i < n; i++)
 			free(v[i].path);
 		free(v);
-		log_error("payload", "codec scripts not reloaded: out of memory for the "
-			  "applications' encoding shares");
-		return LB_ERR_NOMEM;
+		return sync_failed(p, devs, "the applications' encoding shares");
 	}
 	for (size_t i = 0; i < n; i++) {
 		char *path = v[i].path;
@@ -288,12 +308,7 @@ int payload_sync(struct payloads *p, struct devices *devs)
 	p->n_scripts = n;
 	p->apps = apps;
 	p->n_apps = n_apps;
-	for (size_t i = 0; i < devs->n; i++) {
-		struct lb_device *d = &devs->dev[i];
-		ssize_t slot = d->prof->codec == LB_CODEC_JS && d->prof->codec_script
-				       ? find_path(v, n, d->prof->codec_script) : -1;
-		d->prof->codec_slot = slot < 0 ? 0 : (uint32_t)slot;
-	}
+	point_slots(v, n, devs);
 	return LB_OK;
 }
 

@@ -105,7 +105,11 @@ struct payloads {
 /* Load the scripts the devices name (see above) and set each device's
  * slot; hold an encoding share for each application of theirs (those
  * kept carry their state). Scripts that fail are logged (and kept with
- * their reason). LB_OK, or LB_ERR_NOMEM (the tables unchanged). */
+ * their reason). LB_OK, or LB_ERR_NOMEM (logged): the tables unchanged,
+ * each device's slot set into them (a reload's devices_reload() gave
+ * every device a fresh profile), so a device whose script they hold keeps
+ * it and its application's share, if held; a script or application new in
+ * the devices has none until a sync succeeds. */
 int payload_sync(struct payloads *p, struct devices *devs);
 
 /* Decode one uplink of dev: *object a new reference (the caller puts it),

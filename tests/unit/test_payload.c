@@ -10,6 +10,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,49 @@
 #include "world.h"
 #include "io/loop.h"
 #include "tables/devices.h"
+
+/*
+ * Allocation failures, injected: the program is linked with -Wl,--wrap for
+ * these four (Makefile.am), so every call from lorabridge's code (its
+ * static libraries, not the shared ones) comes here. With alloc_fail_at
+ * at k > 0, the k-th call from then on fails, once (alloc_fail_at is 0
+ * again when it has).
+ */
+static long alloc_fail_at;
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+
+static bool alloc_fails(void)
+{
+	return alloc_fail_at > 0 && --alloc_fail_at == 0;
+}
+
+void *__wrap_malloc(size_t n)
+{
+	return alloc_fails() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return alloc_fails() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return alloc_fails() ? NULL : __real_realloc(p, n);
+}
+
+char *__wrap_strdup(const char *s)
+{
+	return alloc_fails() ? NULL : __real_strdup(s);
+}
 
 /* The JavaScript devices' script (one world at a time). */
 static char script[FAKE_DIR_MAX + 32];
@@ -555,6 +599,91 @@ START_TEST(encode_share_of_device_without_application)
 }
 END_TEST
 
+/* Decode for device eui with counter_js: the count its script's heap has
+ * reached must be n. */
+static void assert_count(struct world *w, uint64_t eui, int n)
+{
+	char got[512], want[64];
+
+	ck_assert_msg(decode(w, eui, "01", got, sizeof(got)) == LB_OK, "device %llu: not decoded",
+		      (unsigned long long)eui);
+	snprintf(want, sizeof(want), "{\"n\":%d,\"first\":1,\"room\":null}", n);
+	ck_assert_str_eq(got, want);
+}
+
+/*
+ * A reload's payload_sync() that runs out of memory (each of its
+ * allocations failed in turn, until one sync gets through): LB_ERR_NOMEM,
+ * the tables unchanged, and every device whose script the old table holds
+ * (kept devices, and a new one naming a script loaded already) still
+ * decodes with that script's heap, though devices_reload() gave every
+ * device a fresh profile. The scripts' order puts the second device's
+ * script in the old table's second slot: a fresh profile's slot is 0.
+ */
+START_TEST(sync_out_of_memory_at_reload)
+{
+	struct world w;
+	char a_js[FAKE_DIR_MAX + 16], b_js[FAKE_DIR_MAX + 16], why[PAYLOAD_WHY_MAX];
+	int n_a = 0, n_b = 0;
+
+	world_base(&w, WORLD_HOLD_NONE);
+	snprintf(a_js, sizeof(a_js), "%s/a.js", w.dir);
+	snprintf(b_js, sizeof(b_js), "%s/b.js", w.dir);
+	testutil_write_file(a_js, counter_js);
+	testutil_write_file(b_js, counter_js);
+	struct lb_device_conf conf[] = {
+		{.name = "x", .application = "a", .dev_eui = 2, .codec = LB_CODEC_JS,
+		 .codec_script = a_js},
+		{.name = "y", .application = "b", .dev_eui = 3, .codec = LB_CODEC_JS,
+		 .codec_script = b_js},
+		{.name = "z", .application = "c", .dev_eui = 4, .codec = LB_CODEC_JS,
+		 .codec_script = a_js},
+	};
+	for (size_t i = 0; i < 3; i++)
+		conf[i].activation = LB_ACT_OTAA;
+	world_open(&w, conf, 2, &(struct world_opts){
+		.modules = WORLD_PAYLOADS,
+		.codec_limits = &(struct jscodec_limits){.timeout_ms = CODEC_MS},
+	});
+	assert_count(&w, 2, ++n_a);
+	assert_count(&w, 3, ++n_b);
+	const void *scripts = w.payloads.scripts, *apps = w.payloads.apps;
+
+	/* SIGHUP: x and y kept, z new (application c, x's script) */
+	ck_assert_int_eq(devices_reload(&w.devices, conf, 3), LB_OK);
+	long k, failed = 0;
+	for (k = 1; k < 100; k++) {
+		alloc_fail_at = k;
+		int rc = payload_sync(&w.payloads, &w.devices);
+		bool struck = alloc_fail_at == 0;
+		alloc_fail_at = 0;
+		if (rc == LB_OK) {
+			ck_assert_msg(!struck, "allocation %ld failed, sync said LB_OK", k);
+			break;
+		}
+		ck_assert_int_eq(rc, LB_ERR_NOMEM);
+		failed++;
+		ck_assert_ptr_eq(w.payloads.scripts, scripts);
+		ck_assert_uint_eq(w.payloads.n_scripts, 2);
+		ck_assert_ptr_eq(w.payloads.apps, apps);
+		ck_assert_uint_eq(w.payloads.n_apps, 2);
+		assert_count(&w, 2, ++n_a);
+		assert_count(&w, 3, ++n_b);
+		assert_count(&w, 4, ++n_a);
+		/* z's application has no share until a sync gets through */
+		ck_assert_int_eq(encode(&w, 4, "{\"level\": 1}", why, sizeof(why)), LB_ERR_STATE);
+		ck_assert_msg(strstr(why, "application c has no encoding share"), "why: %s", why);
+	}
+	ck_assert_int_lt(k, 100);
+	ck_assert_int_ge(failed, 4);     /* the scripts' list and the shares' */
+	ck_assert_uint_eq(w.payloads.n_apps, 3);
+	assert_count(&w, 3, ++n_b);      /* unchanged scripts kept their heaps */
+	assert_count(&w, 4, ++n_a);
+	ck_assert_int_eq(encode(&w, 4, "{\"level\": 1}", why, sizeof(why)), LB_OK);
+	world_close(&w);
+}
+END_TEST
+
 /* Many applications (the index of collect_apps() grows past its first
  * slots several times), each device's listed twice and out of order: each
  * application holds one share of its own, which its devices find. */
@@ -609,6 +738,7 @@ int main(void)
 	tcase_add_test(tc, encode_share_for_every_application);
 	tcase_add_test(tc, reload_carries_app_shares);
 	tcase_add_test(tc, encode_share_of_device_without_application);
+	tcase_add_test(tc, sync_out_of_memory_at_reload);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
