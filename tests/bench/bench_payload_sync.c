@@ -2,12 +2,13 @@
 /*
  * bench_payload_sync.c - what payload_sync() (daemon/payload.h) costs a
  * reload of a large fleet: N devices (default 100000, first argument) in A
- * applications (default 1000, second argument), every one with the same
- * JavaScript codec, so that the script is compiled once and each sync
- * after the first is a SIGHUP's (script unchanged, applications' encoding
- * shares carried over).
+ * applications (default 1000, second argument) with S JavaScript codecs
+ * (default 1, third argument: application k's devices use script k mod
+ * S), so that each script is compiled once and each sync after the first
+ * is a SIGHUP's (scripts unchanged, applications' encoding shares carried
+ * over).
  *
- * Prints the first sync (with the script's compilation) and the mean of
+ * Prints the first sync (with the scripts' compilation) and the mean of
  * the reloads in milliseconds (CLOCK_MONOTONIC). No pass/fail threshold.
  */
 #include <stdio.h>
@@ -33,7 +34,7 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The script every device names, in a fresh file: its path in path. */
+/* A script, in a fresh file: its path in path. */
 static int write_script(char *path, size_t cap)
 {
 	snprintf(path, cap, "/tmp/bench_payload_sync.XXXXXX");
@@ -47,8 +48,10 @@ static int write_script(char *path, size_t cap)
 	return w == (ssize_t)sizeof(js) - 1 ? LB_OK : LB_ERR_IO;
 }
 
-/* n device configurations in n_apps applications (names in names[]). */
-static struct lb_device_conf *fleet(long n, long n_apps, char *script, char (*names)[24])
+/* n device configurations in n_apps applications (names in names[]),
+ * with the n_scripts scripts. */
+static struct lb_device_conf *fleet(long n, long n_apps, char (*scripts)[64], long n_scripts,
+				    char (*names)[24])
 {
 	struct lb_device_conf *conf = calloc((size_t)n, sizeof(*conf));
 
@@ -62,7 +65,7 @@ static struct lb_device_conf *fleet(long n, long n_apps, char *script, char (*na
 		conf[i].dev_eui = UINT64_C(0x70b3d57ed0000000) + (uint64_t)i;
 		conf[i].activation = LB_ACT_OTAA;
 		conf[i].codec = LB_CODEC_JS;
-		conf[i].codec_script = script;
+		conf[i].codec_script = scripts[(i % n_apps) % n_scripts];
 	}
 	return conf;
 }
@@ -71,19 +74,25 @@ int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : DEFAULT_DEVICES;
 	long n_apps = argc > 2 ? atol(argv[2]) : DEFAULT_APPS;
-	char script[64];
+	long n_scripts = argc > 3 ? atol(argv[3]) : 1;
 	struct stats stats = {0};
 	struct payloads p = {.stats = &stats, .limits = {.timeout_ms = 1000}};
 	struct devices devs;
 
-	if (n <= 0 || n_apps <= 0 || n_apps > n) {
-		fprintf(stderr, "usage: bench_payload_sync [devices [applications <= devices]]\n");
+	if (n <= 0 || n_apps <= 0 || n_apps > n || n_scripts <= 0 || n_scripts > n_apps) {
+		fprintf(stderr, "usage: bench_payload_sync [devices [applications <= devices "
+			"[scripts <= applications]]]\n");
 		return EXIT_FAILURE;
 	}
 	log_open(LOG_LVL_WARN, false);
 	char (*names)[24] = calloc((size_t)n_apps, sizeof(*names));
-	struct lb_device_conf *conf = names && write_script(script, sizeof(script)) == LB_OK
-					      ? fleet(n, n_apps, script, names) : NULL;
+	char (*scripts)[64] = calloc((size_t)n_scripts, sizeof(*scripts));
+	long written = 0;
+	while (scripts && written < n_scripts &&
+	       write_script(scripts[written], sizeof(scripts[written])) == LB_OK)
+		written++;
+	struct lb_device_conf *conf = names && written == n_scripts
+					      ? fleet(n, n_apps, scripts, n_scripts, names) : NULL;
 	if (!conf || devices_init(&devs, conf, (size_t)n) != LB_OK) {
 		fprintf(stderr, "bench_payload_sync: fleet not built\n");
 		return EXIT_FAILURE;
@@ -100,14 +109,16 @@ int main(int argc, char **argv)
 			lb_strerror(rc), p.n_apps);
 		return EXIT_FAILURE;
 	}
-	printf("%ld devices, %ld applications\n", n, n_apps);
-	printf("%-44s %10.1f ms\n", "first sync (script compiled)", first);
-	printf("%-44s %10.1f ms\n", "reload (script unchanged), mean of 5", reload);
+	printf("%ld devices, %ld applications, %ld scripts\n", n, n_apps, n_scripts);
+	printf("%-44s %10.1f ms\n", "first sync (scripts compiled)", first);
+	printf("%-44s %10.1f ms\n", "reload (scripts unchanged), mean of 5", reload);
 	payload_free(&p);
 	devices_free(&devs);
 	free(conf);
 	free(names);
-	unlink(script);
+	for (long i = 0; i < written; i++)
+		unlink(scripts[i]);
+	free(scripts);
 	log_close();
 	return EXIT_SUCCESS;
 }
