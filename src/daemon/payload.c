@@ -82,34 +82,97 @@ static void script_load(struct payload_script *s, const struct jscodec_limits *l
 			     "without object", s->why);
 }
 
-/* The old entry for path, still the same file: taken over (moved out). */
-static bool take_unchanged(struct payloads *p, const char *path, struct payload_script *out)
+/*
+ * Names (scripts' paths, applications' names) to their places in an array,
+ * for a sync's lookup per device: open addressing with linear probing,
+ * kept at most half full (an empty slot's name is NULL; mask 0: no slots
+ * yet). The names are the array's own strings, which stay where they are
+ * when the array is reallocated or sorted.
+ */
+struct payload_name_slot {
+	const char *name;
+	size_t pos;
+};
+
+/* The slot holding name, else the empty one where it would go. */
+static size_t names_probe(const struct payload_names *ix, const char *name)
+{
+	size_t i = strhash(name) & ix->mask;
+
+	while (ix->slot[i].name && strcmp(ix->slot[i].name, name) != 0)
+		i = (i + 1) & ix->mask;
+	return i;
+}
+
+/* name's place, or -1. */
+static ssize_t names_find(const struct payload_names *ix, const char *name)
+{
+	if (!ix->mask)
+		return -1;
+	const struct payload_name_slot *s = &ix->slot[names_probe(ix, name)];
+	return s->name ? (ssize_t)s->pos : -1;
+}
+
+/* Room for one more name: twice the slots (16 at first) when it would
+ * fill more than half. */
+static int names_reserve(struct payload_names *ix)
+{
+	if (2 * (ix->n + 1) <= ix->mask + 1)
+		return LB_OK;
+	size_t old_slots = ix->mask ? ix->mask + 1 : 0;
+	size_t slots = old_slots ? 2 * old_slots : 16;
+	struct payload_name_slot *old = ix->slot;
+	struct payload_name_slot *slot = slots <= SIZE_MAX / sizeof(*slot)
+						 ? calloc(slots, sizeof(*slot)) : NULL;
+
+	if (!slot)
+		return LB_ERR_NOMEM;
+	ix->slot = slot;
+	ix->mask = slots - 1;
+	for (size_t i = 0; i < old_slots; i++)
+		if (old[i].name)
+			slot[names_probe(ix, old[i].name)] = old[i];
+	free(old);
+	return LB_OK;
+}
+
+/* Add name, not there yet, at pos (names_reserve() first). */
+static void names_put(struct payload_names *ix, const char *name, size_t pos)
+{
+	ix->slot[names_probe(ix, name)] = (struct payload_name_slot){.name = name, .pos = pos};
+	ix->n++;
+}
+
+static void names_free(struct payload_names *ix)
+{
+	free(ix->slot);
+	memset(ix, 0, sizeof(*ix));
+}
+
+/* The old entry for out's path, still the same file: its heap and state
+ * taken over. Each keeps its own path (each table's index names it), the
+ * old one freed with its table. */
+static bool take_unchanged(struct payloads *p, struct payload_script *out)
 {
 	struct stat st;
+	ssize_t i = names_find(&p->paths, out->path);
 
-	for (size_t i = 0; i < p->n_scripts; i++) {
-		struct payload_script *o = &p->scripts[i];
-		if (!o->path || strcmp(o->path, path))
-			continue;
-		if (!o->js || stat(path, &st) != 0 || !same_file(o, &st))
-			return false;
-		*out = *o;
-		memset(o, 0, sizeof(*o));
-		return true;
-	}
-	return false;
+	if (i < 0)
+		return false;
+	struct payload_script *o = &p->scripts[i];
+	if (!o->js || stat(out->path, &st) != 0 || !same_file(o, &st))
+		return false;
+	char *path = out->path;
+	*out = *o;
+	out->path = path;
+	o->js = NULL;
+	return true;
 }
 
-static ssize_t find_path(const struct payload_script *v, size_t n, const char *path)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(v[i].path, path))
-			return (ssize_t)i;
-	return -1;
-}
-
-/* The distinct scripts the devices name, in first-use order. */
-static int collect_paths(struct devices *devs, struct payload_script **out, size_t *n_out)
+/* The distinct scripts the devices name, in first-use order, and their
+ * index (*ix, empty on entry). */
+static int collect_paths(struct devices *devs, struct payload_script **out, size_t *n_out,
+			 struct payload_names *ix)
 {
 	struct payload_script *v = NULL;
 	size_t n = 0, cap = 0;
@@ -117,13 +180,14 @@ static int collect_paths(struct devices *devs, struct payload_script **out, size
 	for (size_t i = 0; i < devs->n; i++) {
 		const struct lb_device *d = &devs->dev[i];
 		const char *path = d->prof->codec == LB_CODEC_JS ? d->prof->codec_script : NULL;
-		if (!path || find_path(v, n, path) >= 0)
+		if (!path || names_find(ix, path) >= 0)
 			continue;
-		if (lb_grow(&v, n, &cap, sizeof(*v), 4) != LB_OK)
+		if (names_reserve(ix) != LB_OK || lb_grow(&v, n, &cap, sizeof(*v), 4) != LB_OK)
 			goto nomem;
 		memset(&v[n], 0, sizeof(v[n]));
 		if (!(v[n].path = strdup(path)))
 			goto nomem;
+		names_put(ix, v[n].path, n);
 		n++;
 	}
 	*out = v;
@@ -133,6 +197,7 @@ nomem:
 	for (size_t i = 0; i < n; i++)
 		free(v[i].path);
 	free(v);
+	names_free(ix);
 	return LB_ERR_NOMEM;
 }
 
@@ -155,63 +220,20 @@ static void apps_free(struct payload_app *v, size_t n)
 	free(v);
 }
 
-#define APPS_NIL UINT32_MAX
-
-/* The applications collect_apps() has found so far: v (n of cap) and an
- * index of their positions by name, open addressing with linear probing,
- * kept at most half full (APPS_NIL: an empty slot; mask 0: no index yet),
- * so that a fleet's reload costs one hash per device, not a search of
- * every application found. */
-struct app_set {
-	struct payload_app *v;
-	size_t n, cap;
-	uint32_t *slot;
-	size_t mask;
-};
-
-/* The slot holding name, else the empty slot where it would go. */
-static size_t app_probe(const struct app_set *s, const char *name)
+/* Add name to v (n of cap) unless ix has it. */
+static int add_app(struct payload_app **v, size_t *n, size_t *cap, struct payload_names *ix,
+		   const char *name)
 {
-	size_t i = strhash(name) & s->mask;
-
-	while (s->slot[i] != APPS_NIL && strcmp(s->v[s->slot[i]].name, name) != 0)
-		i = (i + 1) & s->mask;
-	return i;
-}
-
-/* The index twice as large (16 slots at first), holding v. */
-static int app_index_grow(struct app_set *s)
-{
-	size_t slots = s->mask ? 2 * (s->mask + 1) : 16;
-	uint32_t *slot = slots <= SIZE_MAX / sizeof(*slot) ? malloc(slots * sizeof(*slot)) : NULL;
-
-	if (!slot)
-		return LB_ERR_NOMEM;
-	free(s->slot);
-	s->slot = slot;
-	s->mask = slots - 1;
-	for (size_t i = 0; i < slots; i++)
-		slot[i] = APPS_NIL;
-	for (size_t i = 0; i < s->n; i++)
-		slot[app_probe(s, s->v[i].name)] = (uint32_t)i;
-	return LB_OK;
-}
-
-/* Add name to s unless there. */
-static int add_app(struct app_set *s, const char *name)
-{
-	if (s->mask && s->slot[app_probe(s, name)] != APPS_NIL)
+	if (names_find(ix, name) >= 0)
 		return LB_OK;
-	if (2 * (s->n + 1) > s->mask + 1 && app_index_grow(s) != LB_OK)
-		return LB_ERR_NOMEM;
-	if (s->n >= APPS_NIL || lb_grow(&s->v, s->n, &s->cap, sizeof(*s->v), 4) != LB_OK)
+	if (names_reserve(ix) != LB_OK || lb_grow(v, *n, cap, sizeof(**v), 4) != LB_OK)
 		return LB_ERR_NOMEM;
 	char *dup = strdup(name);
 	if (!dup)
 		return LB_ERR_NOMEM;
-	s->v[s->n] = (struct payload_app){.name = dup};
-	s->slot[app_probe(s, name)] = (uint32_t)s->n;
-	s->n++;
+	(*v)[*n] = (struct payload_app){.name = dup};
+	names_put(ix, dup, *n);
+	(*n)++;
 	return LB_OK;
 }
 
@@ -223,28 +245,30 @@ static int add_app(struct app_set *s, const char *name)
 static int collect_apps(const struct payloads *p, struct devices *devs,
 			struct payload_app **out, size_t *n_out)
 {
-	struct app_set s = {0};
+	struct payload_app *v = NULL;
+	struct payload_names ix = {0};
+	size_t n = 0, cap = 0;
 
 	for (size_t i = 0; i < devs->n; i++) {
 		const struct lb_device *d = &devs->dev[i];
 		if (d->prof->codec != LB_CODEC_JS || !d->prof->codec_script)
 			continue;
-		if (add_app(&s, d->prof->application) != LB_OK) {
-			free(s.slot);
-			apps_free(s.v, s.n);
+		if (add_app(&v, &n, &cap, &ix, d->prof->application) != LB_OK) {
+			names_free(&ix);
+			apps_free(v, n);
 			return LB_ERR_NOMEM;
 		}
 	}
-	free(s.slot);
-	if (s.n)
-		qsort(s.v, s.n, sizeof(*s.v), cmp_app);
-	for (size_t i = 0; i < s.n; i++) {
-		const struct payload_app *old = find_app(p->apps, p->n_apps, s.v[i].name);
+	names_free(&ix);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_app);
+	for (size_t i = 0; i < n; i++) {
+		const struct payload_app *old = find_app(p->apps, p->n_apps, v[i].name);
 		if (old)
-			s.v[i].tat_us = old->tat_us;
+			v[i].tat_us = old->tat_us;
 	}
-	*out = s.v;
-	*n_out = s.n;
+	*out = v;
+	*n_out = n;
 	return LB_OK;
 }
 
@@ -257,14 +281,15 @@ static void scripts_free(struct payloads *p)
 	p->n_scripts = 0;
 }
 
-/* Each device's slot: its script's place in v (n), else 0 (script_of()
- * then sees that the path differs: no codec script). Allocates nothing. */
-static void point_slots(const struct payload_script *v, size_t n, struct devices *devs)
+/* Each device's slot: its script's place in the table ix indexes, else 0
+ * (script_of() then sees that the path differs: no codec script).
+ * Allocates nothing. */
+static void point_slots(const struct payload_names *ix, struct devices *devs)
 {
 	for (size_t i = 0; i < devs->n; i++) {
 		struct lb_device *d = &devs->dev[i];
 		ssize_t slot = d->prof->codec == LB_CODEC_JS && d->prof->codec_script
-				       ? find_path(v, n, d->prof->codec_script) : -1;
+				       ? names_find(ix, d->prof->codec_script) : -1;
 		d->prof->codec_slot = slot < 0 ? 0 : (uint32_t)slot;
 	}
 }
@@ -274,7 +299,7 @@ static void point_slots(const struct payload_script *v, size_t n, struct devices
  * those whose script is loaded keep it. */
 static int sync_failed(struct payloads *p, struct devices *devs, const char *what)
 {
-	point_slots(p->scripts, p->n_scripts, devs);
+	point_slots(&p->paths, devs);
 	log_error("payload", "codec scripts not reloaded: out of memory for %s; devices keep the "
 		  "scripts and encoding shares held before (a script or application new in the "
 		  "configuration has none until a reload succeeds)", what);
@@ -285,30 +310,28 @@ int payload_sync(struct payloads *p, struct devices *devs)
 {
 	struct payload_script *v;
 	struct payload_app *apps;
+	struct payload_names paths = {0};
 	size_t n, n_apps;
 
-	if (collect_paths(devs, &v, &n) != LB_OK)
+	if (collect_paths(devs, &v, &n, &paths) != LB_OK)
 		return sync_failed(p, devs, "the list of scripts");
 	if (collect_apps(p, devs, &apps, &n_apps) != LB_OK) {
 		for (size_t i = 0; i < n; i++)
 			free(v[i].path);
 		free(v);
+		names_free(&paths);
 		return sync_failed(p, devs, "the applications' encoding shares");
 	}
-	for (size_t i = 0; i < n; i++) {
-		char *path = v[i].path;
-		if (take_unchanged(p, path, &v[i])) {
-			free(path);
-			continue;
-		}
-		script_load(&v[i], &p->limits);
-	}
+	for (size_t i = 0; i < n; i++)
+		if (!take_unchanged(p, &v[i]))
+			script_load(&v[i], &p->limits);
 	payload_free(p);
 	p->scripts = v;
 	p->n_scripts = n;
+	p->paths = paths;
 	p->apps = apps;
 	p->n_apps = n_apps;
-	point_slots(v, n, devs);
+	point_slots(&p->paths, devs);
 	return LB_OK;
 }
 
@@ -612,6 +635,7 @@ size_t payload_check_scripts(const struct lb_config *cfg, FILE *err)
 void payload_free(struct payloads *p)
 {
 	scripts_free(p);
+	names_free(&p->paths);
 	apps_free(p->apps, p->n_apps);
 	p->apps = NULL;
 	p->n_apps = 0;

@@ -84,6 +84,14 @@ struct json_object;
 
 struct payload_script;
 struct payload_app;
+struct payload_name_slot;
+
+/* Names to their places in a table (payload.c): a sync's lookups. */
+struct payload_names {
+	struct payload_name_slot *slot;  /* owned, mask + 1 of them */
+	size_t mask;                     /* 0: none */
+	size_t n;
+};
 
 struct payloads {
 	struct devevents *ev;
@@ -91,6 +99,7 @@ struct payloads {
 	struct jscodec_limits limits;
 	struct payload_script *scripts;  /* owned */
 	size_t n_scripts;
+	struct payload_names paths;      /* owned: the scripts' paths to their slots */
 	struct payload_app *apps;        /* owned: the applications' encoding shares,
 					  * n_apps, sorted by name */
 	size_t n_apps;

@@ -684,6 +684,55 @@ START_TEST(sync_out_of_memory_at_reload)
 }
 END_TEST
 
+/* Many scripts (the index of their paths grows past its first slots),
+ * two devices each; a reload lists the devices the other way round, so
+ * every script takes another slot: each device still decodes with its own
+ * script's heap, kept across the reload (its count goes on). */
+START_TEST(many_scripts_kept_across_reload)
+{
+	enum { SCRIPTS = 20, DEVS = 2 * SCRIPTS };
+	struct world w;
+	struct lb_device_conf conf[DEVS], back[DEVS];
+	char paths[SCRIPTS][FAKE_DIR_MAX + 16], js[128], got[512], want[64];
+	int count[SCRIPTS];
+
+	world_base(&w, WORLD_HOLD_NONE);
+	for (int k = 0; k < SCRIPTS; k++) {
+		snprintf(paths[k], sizeof(paths[k]), "%s/s%d.js", w.dir, k);
+		snprintf(js, sizeof(js), "var n = %d;\nfunction decodeUplink(input) "
+			 "{ n++; return {data: {n: n}}; }\n", 1000 * k);
+		testutil_write_file(paths[k], js);
+		count[k] = 1000 * k;
+	}
+	memset(conf, 0, sizeof(conf));
+	for (int i = 0; i < DEVS; i++) {
+		conf[i] = (struct lb_device_conf){.name = "d", .application = "a",
+						  .dev_eui = 100 + (uint64_t)i,
+						  .codec = LB_CODEC_JS,
+						  .codec_script = paths[(i * 7) % SCRIPTS],
+						  .activation = LB_ACT_OTAA};
+		back[DEVS - 1 - i] = conf[i];
+	}
+	world_open(&w, conf, DEVS, &(struct world_opts){
+		.modules = WORLD_PAYLOADS,
+		.codec_limits = &(struct jscodec_limits){.timeout_ms = CODEC_MS},
+	});
+	ck_assert_uint_eq(w.payloads.n_scripts, SCRIPTS);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < DEVS; i++) {
+			int k = (i * 7) % SCRIPTS;
+			ck_assert_int_eq(decode(&w, 100 + (uint64_t)i, "01", got, sizeof(got)), LB_OK);
+			snprintf(want, sizeof(want), "{\"n\":%d}", ++count[k]);
+			ck_assert_str_eq(got, want);
+		}
+		ck_assert_int_eq(devices_reload(&w.devices, back, DEVS), LB_OK);
+		ck_assert_int_eq(payload_sync(&w.payloads, &w.devices), LB_OK);
+		ck_assert_uint_eq(w.payloads.n_scripts, SCRIPTS);
+	}
+	world_close(&w);
+}
+END_TEST
+
 /* Many applications (the index of collect_apps() grows past its first
  * slots several times), each device's listed twice and out of order: each
  * application holds one share of its own, which its devices find. */
@@ -739,6 +788,7 @@ int main(void)
 	tcase_add_test(tc, reload_carries_app_shares);
 	tcase_add_test(tc, encode_share_of_device_without_application);
 	tcase_add_test(tc, sync_out_of_memory_at_reload);
+	tcase_add_test(tc, many_scripts_kept_across_reload);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
