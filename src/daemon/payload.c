@@ -169,6 +169,22 @@ static bool take_unchanged(struct payloads *p, struct payload_script *out)
 	return true;
 }
 
+/*
+ * A sync walks the devices' profiles, not the devices: what it reads (the
+ * codec, the script, the application) and writes (the slot) is a
+ * profile's, and a fleet has a profile per application or so, not per
+ * device (tables/devprofile.h). The table's profiles are those of its
+ * devices, in the order of their first device.
+ */
+
+/* Profile i of devs if its devices use a script, else NULL. */
+static struct lb_devprofile *js_profile(const struct devices *devs, size_t i)
+{
+	struct lb_devprofile *pr = devs->profiles.v[i];
+
+	return pr->codec == LB_CODEC_JS && pr->codec_script ? pr : NULL;
+}
+
 /* The distinct scripts the devices name, in first-use order, and their
  * index (*ix, empty on entry). */
 static int collect_paths(struct devices *devs, struct payload_script **out, size_t *n_out,
@@ -177,9 +193,9 @@ static int collect_paths(struct devices *devs, struct payload_script **out, size
 	struct payload_script *v = NULL;
 	size_t n = 0, cap = 0;
 
-	for (size_t i = 0; i < devs->n; i++) {
-		const struct lb_device *d = &devs->dev[i];
-		const char *path = d->prof->codec == LB_CODEC_JS ? d->prof->codec_script : NULL;
+	for (size_t i = 0; i < devs->profiles.n; i++) {
+		const struct lb_devprofile *pr = js_profile(devs, i);
+		const char *path = pr ? pr->codec_script : NULL;
 		if (!path || names_find(ix, path) >= 0)
 			continue;
 		if (names_reserve(ix) != LB_OK || lb_grow(&v, n, &cap, sizeof(*v), 4) != LB_OK)
@@ -240,8 +256,8 @@ static int add_app(struct payload_app **v, size_t *n, size_t *cap, struct payloa
 /* The applications of the devices that use a script, sorted, each with
  * the share it had in p (a reload does not give a flood its burst again;
  * an application new to p starts with all of its share, one p no longer
- * holds is forgotten). O(devices + applications x log applications), at a
- * sync only. */
+ * holds is forgotten). O(profiles + applications x log applications), at
+ * a sync only. */
 static int collect_apps(const struct payloads *p, struct devices *devs,
 			struct payload_app **out, size_t *n_out)
 {
@@ -249,11 +265,9 @@ static int collect_apps(const struct payloads *p, struct devices *devs,
 	struct payload_names ix = {0};
 	size_t n = 0, cap = 0;
 
-	for (size_t i = 0; i < devs->n; i++) {
-		const struct lb_device *d = &devs->dev[i];
-		if (d->prof->codec != LB_CODEC_JS || !d->prof->codec_script)
-			continue;
-		if (add_app(&v, &n, &cap, &ix, d->prof->application) != LB_OK) {
+	for (size_t i = 0; i < devs->profiles.n; i++) {
+		const struct lb_devprofile *pr = js_profile(devs, i);
+		if (pr && add_app(&v, &n, &cap, &ix, pr->application) != LB_OK) {
 			names_free(&ix);
 			apps_free(v, n);
 			return LB_ERR_NOMEM;
@@ -281,16 +295,15 @@ static void scripts_free(struct payloads *p)
 	p->n_scripts = 0;
 }
 
-/* Each device's slot: its script's place in the table ix indexes, else 0
+/* Each profile's slot: its script's place in the table ix indexes, else 0
  * (script_of() then sees that the path differs: no codec script).
  * Allocates nothing. */
 static void point_slots(const struct payload_names *ix, struct devices *devs)
 {
-	for (size_t i = 0; i < devs->n; i++) {
-		struct lb_device *d = &devs->dev[i];
-		ssize_t slot = d->prof->codec == LB_CODEC_JS && d->prof->codec_script
-				       ? names_find(ix, d->prof->codec_script) : -1;
-		d->prof->codec_slot = slot < 0 ? 0 : (uint32_t)slot;
+	for (size_t i = 0; i < devs->profiles.n; i++) {
+		struct lb_devprofile *pr = js_profile(devs, i);
+		ssize_t slot = pr ? names_find(ix, pr->codec_script) : -1;
+		devs->profiles.v[i]->codec_slot = slot < 0 ? 0 : (uint32_t)slot;
 	}
 }
 

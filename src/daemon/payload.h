@@ -61,8 +61,9 @@
  * failures are returned with the reason for the caller's DOWNLINK_CODEC.
  *
  * Context (borrowed): device events (log events) and counters. Ownership:
- * the script table and its heaps; devices carry a slot index into it
- * (lb_device.codec_slot), set by payload_sync().
+ * the script table and its heaps; the devices' profiles carry a slot index
+ * into it (lb_devprofile.codec_slot), set by payload_sync(), which walks
+ * the profiles (a few per application), not the devices.
  */
 #ifndef LB_PAYLOAD_H
 #define LB_PAYLOAD_H
