@@ -84,7 +84,7 @@ static void script_load(struct payload_script *s, const struct jscodec_limits *l
 
 /*
  * Names (scripts' paths, applications' names) to their places in an array,
- * for a sync's lookup per device: open addressing with linear probing,
+ * for a sync's lookup per profile: open addressing with linear probing,
  * kept at most half full (an empty slot's name is NULL; mask 0: no slots
  * yet). The names are the array's own strings, which stay where they are
  * when the array is reallocated or sorted.
