@@ -5,7 +5,9 @@
  * objects decoded, failures published as UPLINK_CODEC log events and
  * counted, a timed-out script suspended and its devices' uplinks reported,
  * scripts kept across a sync while unchanged and compiled again once
- * changed, object downlinks encoded.
+ * changed, object downlinks encoded, the encoding shares (per application
+ * and in all, across a reload), a sync out of memory (allocation failures
+ * injected).
  */
 #include <check.h>
 #include <fcntl.h>
