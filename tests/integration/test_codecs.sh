@@ -97,7 +97,7 @@ group() {
 		2> /dev/null || fail "sim --emit-devices $1"
 	grep -E '^  \{ name' -A1 "$T/g-$1.conf" | grep -v '^--$' |
 		sed "s/name = \"sim-/name = \"$1-/; s/ },\$/ }/" |
-		sed "s/app_s_key = \"\([0-9a-f]*\)\"; }/app_s_key = \"\1\"; tags = { room = \"$1\"; }; },/" \
+		sed "s/app_s_key = \"[0-9a-f]*\";/& tags = { room = \"$1\"; };/; s/ }\$/ },/" \
 		>> "$T/entries"
 }
 group lpp 21 4

@@ -19,7 +19,7 @@ start_broker "$MQTT_PORT"
 # status answer comes within the few uplinks depends on timing (the battery
 # sensor from status events is checked in test_adr.sh and test_hass).
 with_codec() {
-	sed 's/app_s_key = "\([0-9a-f]*\)"; }/app_s_key = "\1"; codec = "cayennelpp"; status_interval_h = 0; }/' "$1"
+	sed 's/app_s_key = "[0-9a-f]*";/& codec = "cayennelpp"; status_interval_h = 0;/' "$1"
 }
 for n in 1 2 3; do
 	"$SIM" --devices $n --seed 31 --emit-devices "$T/devs$n.conf" --quiet
