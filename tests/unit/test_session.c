@@ -878,6 +878,40 @@ START_TEST(test_pending_served_as_abp_mixed)
 }
 END_TEST
 
+/* An installation upgraded from before void_pending(): an ABP device E
+ * (EUI) served the pending session's DevAddr and keys (its row raised
+ * above the pending row's and moved on: FCntUp 500, NFCntDown 200), and
+ * was removed from the configuration before the upgrade, so abp_seen does
+ * not hold the session. The first start of the new code must not take the
+ * pending session either: E's row in `session` says its keys served. */
+START_TEST(test_pending_abp_row_left_before_upgrade)
+{
+	struct lb_device_conf conf[2];
+	struct store_session e;
+	size_t n;
+
+	put_pending(EUI_OTHER, 2, 64, false, 0);
+	memset(&e, 0, sizeof(e));
+	e.dev_eui = EUI;
+	e.activation = LB_ACT_ABP;
+	e.dev_addr = ADDR;
+	memset(e.nwk_s_key, 0x10 + 2, sizeof(e.nwk_s_key));
+	memset(e.app_s_key, 0x40 + 2, sizeof(e.app_s_key));
+	e.has_fcnt_up_last = true;
+	e.fcnt_up_last = 500;
+	e.nfcnt_down = 200;
+	e.rx_delay = 1;
+	ck_assert_int_eq(store_put_session(&w.store, &e), LB_OK);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM abp_seen"), 0);
+	n = conf_beside_otaa(conf, 0);                /* E not configured */
+	restart_conf(conf, n);
+	ck_assert_msg(!promotes(2, 10),
+		      "the pending session was taken although E's stored ABP row served its "
+		      "keys up to FCntUp 500, NFCntDown 200: FCntUp 10 accepted again");
+}
+END_TEST
+
 /* Lines logged (stderr) from now on go to a file; returns its fd. */
 static int capture_stderr(int *saved)
 {
@@ -982,6 +1016,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_pending_served_as_abp_rekeyed_by_reload);
 	tcase_add_test(tc, test_pending_served_as_abp_rekeyed_by_restart);
 	tcase_add_test(tc, test_pending_served_as_abp_mixed);
+	tcase_add_test(tc, test_pending_abp_row_left_before_upgrade);
 	tcase_add_test(tc, test_fleet_keys_changed_at_start);
 	tcase_set_timeout(tc, 120);   /* the fleet's: about 8 s with the sanitizers */
 	suite_add_tcase(s, tc);
