@@ -48,6 +48,8 @@ struct restore_ctx {
 	struct foreign *foreign;
 	size_t n_foreign, cap_foreign;
 	uint8_t *mark;                   /* per device index: MARK_* */
+	struct store_session *orphan_abp; /* ABP rows of DevEUIs not configured */
+	size_t n_orphan_abp, cap_orphan_abp;
 };
 
 enum { MARK_STALE = 1, MARK_RAISED = 2 };
@@ -451,6 +453,35 @@ static int note_foreign(struct restore_ctx *c, const struct store_session *row, 
 	return LB_OK;
 }
 
+/* An ABP row of a DevEUI no longer configured: its session served, its
+ * counters moved on under it; a pending row holding that session must not
+ * be taken (orphan_abp_holds()). */
+static int note_orphan_abp(struct restore_ctx *c, const struct store_session *row)
+{
+	if (row->activation != LB_ACT_ABP)
+		return LB_OK;
+	if (lb_grow(&c->orphan_abp, c->n_orphan_abp, &c->cap_orphan_abp,
+		    sizeof(*c->orphan_abp), 8) != LB_OK) {
+		log_error("session", "no memory for the ABP sessions of devices no longer "
+			  "configured");
+		return LB_ERR_NOMEM;
+	}
+	c->orphan_abp[c->n_orphan_abp++] = *row;
+	return LB_OK;
+}
+
+static bool orphan_abp_holds(const struct restore_ctx *c, const struct store_session *row)
+{
+	for (size_t i = 0; i < c->n_orphan_abp; i++) {
+		const struct store_session *o = &c->orphan_abp[i];
+		if (o->dev_eui != row->dev_eui && o->dev_addr == row->dev_addr &&
+		    memcmp(o->nwk_s_key, row->nwk_s_key, STORE_KEY_LEN) == 0 &&
+		    memcmp(o->app_s_key, row->app_s_key, STORE_KEY_LEN) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int restore_one(void *arg, const struct store_session *row)
 {
 	struct restore_ctx *c = arg;
@@ -461,7 +492,7 @@ static int restore_one(void *arg, const struct store_session *row)
 		return rc;
 	if (!dev) {
 		c->orphans++;
-		return 0;
+		return note_orphan_abp(c, row);
 	}
 	if (!taken(c, dev))
 		return 0;
@@ -710,6 +741,9 @@ static int restore_devices(struct sessions *s, bool only_new)
 	}
 	free(c.changed);
 	free(c.foreign);
+	if (c.orphan_abp)
+		explicit_bzero(c.orphan_abp, c.cap_orphan_abp * sizeof(*c.orphan_abp));
+	free(c.orphan_abp);
 	free(c.mark);
 	free(c.ids.id);
 	if (rc != LB_OK)
@@ -1161,6 +1195,12 @@ static int restore_pending_one(void *arg, const struct store_pending *prow)
 		return 0;
 	}
 	bool used = configured_as_abp(c->s, dev, row);
+	if (!used && orphan_abp_holds(c->ctx, row)) {
+		log_warn("session", "device %s: stored pending session not taken: its DevAddr and "
+			 "keys are the stored ABP session of a device no longer configured; the "
+			 "device must join again", dev->name);
+		used = true;
+	}
 	if (!used)
 		rc = served_as_abp(c->s, &c->ctx->ids, dev, row, &used);
 	if (rc != LB_OK)
