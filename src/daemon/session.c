@@ -48,8 +48,8 @@ struct restore_ctx {
 	struct foreign *foreign;
 	size_t n_foreign, cap_foreign;
 	uint8_t *mark;                   /* per device index: MARK_* */
-	struct store_session *orphan_abp; /* ABP rows of DevEUIs not configured */
-	size_t n_orphan_abp, cap_orphan_abp;
+	struct orphan_abp *orphan_abp;   /* ABP rows of DevEUIs not configured, */
+	size_t n_orphan_abp, cap_orphan_abp;   /* by DevAddr once all are read */
 };
 
 enum { MARK_STALE = 1, MARK_RAISED = 2 };
@@ -350,7 +350,7 @@ static int resume_seen(struct sessions *s, struct lb_device *dev, const struct i
 			  dev->name, lb_strerror(rc));
 		return rc;
 	}
-	if (known && !(known->n && bsearch(id, known->id, known->n, sizeof(*known->id), id_cmp)))
+	if (known && !bsearch(id, known->id, known->n, sizeof(*known->id), id_cmp))
 		return LB_OK;
 	rc = store_abp_seen_get(s->store, id, &seen);
 	if (rc == LB_ERR_NOT_FOUND)
@@ -453,9 +453,19 @@ static int note_foreign(struct restore_ctx *c, const struct store_session *row, 
 	return LB_OK;
 }
 
+/* The session of an ABP row whose DevEUI is no longer configured. */
+struct orphan_abp {
+	uint64_t dev_eui;
+	uint32_t dev_addr;
+	uint8_t nwk_s_key[STORE_KEY_LEN], app_s_key[STORE_KEY_LEN];
+};
+
 /* An ABP row of a DevEUI no longer configured: its session served, its
- * counters moved on under it; a pending row holding that session must not
- * be taken (orphan_abp_holds()). */
+ * counters moved on under it, so a pending row holding that session must
+ * not be taken (orphan_abp_holds()). abp_seen does not hold it when the
+ * device was removed before that table knew of pending rows (an upgrade).
+ * Kept sorted by DevAddr once the rows are read (orphans_sort()): a site
+ * may have left many. */
 static int note_orphan_abp(struct restore_ctx *c, const struct store_session *row)
 {
 	if (row->activation != LB_ACT_ABP)
@@ -466,15 +476,45 @@ static int note_orphan_abp(struct restore_ctx *c, const struct store_session *ro
 			  "configured");
 		return LB_ERR_NOMEM;
 	}
-	c->orphan_abp[c->n_orphan_abp++] = *row;
+	struct orphan_abp *o = &c->orphan_abp[c->n_orphan_abp++];
+	o->dev_eui = row->dev_eui;
+	o->dev_addr = row->dev_addr;
+	memcpy(o->nwk_s_key, row->nwk_s_key, STORE_KEY_LEN);
+	memcpy(o->app_s_key, row->app_s_key, STORE_KEY_LEN);
 	return LB_OK;
 }
 
+static int orphan_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct orphan_abp *)a)->dev_addr;
+	uint32_t y = ((const struct orphan_abp *)b)->dev_addr;
+
+	return (x > y) - (x < y);
+}
+
+static void orphans_sort(struct restore_ctx *c)
+{
+	if (c->n_orphan_abp > 1)
+		qsort(c->orphan_abp, c->n_orphan_abp, sizeof(*c->orphan_abp), orphan_cmp);
+}
+
+/* Whether another DevEUI's ABP row no longer configured has row's
+ * session: the first of its DevAddr found by binary search, then those
+ * of the same DevAddr compared. */
 static bool orphan_abp_holds(const struct restore_ctx *c, const struct store_session *row)
 {
-	for (size_t i = 0; i < c->n_orphan_abp; i++) {
-		const struct store_session *o = &c->orphan_abp[i];
-		if (o->dev_eui != row->dev_eui && o->dev_addr == row->dev_addr &&
+	size_t lo = 0, hi = c->n_orphan_abp;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->orphan_abp[mid].dev_addr < row->dev_addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < c->n_orphan_abp && c->orphan_abp[lo].dev_addr == row->dev_addr; lo++) {
+		const struct orphan_abp *o = &c->orphan_abp[lo];
+		if (o->dev_eui != row->dev_eui &&
 		    memcmp(o->nwk_s_key, row->nwk_s_key, STORE_KEY_LEN) == 0 &&
 		    memcmp(o->app_s_key, row->app_s_key, STORE_KEY_LEN) == 0)
 			return true;
@@ -724,6 +764,7 @@ static int restore_devices(struct sessions *s, bool only_new)
 	}
 	if (rc == LB_OK)
 		rc = store_load_sessions(s->store, restore_one, &c);
+	orphans_sort(&c);
 	if (rc == LB_OK)
 		rc = change_sessions(s, &c);
 	if (rc == LB_OK)   /* after: those left just now are among them */
@@ -920,7 +961,8 @@ static void note_fcnt_up(struct pending_session *p, const struct store_pending *
 	}
 	p->had_fcnt_up = row->has_current_fcnt_up;
 	p->fcnt_up = row->current_fcnt_up;
-	p->current_heard = dev->has_last_fcnt && (!p->had_fcnt_up || dev->last_fcnt_up > p->fcnt_up);
+	p->current_heard = dev->has_last_fcnt &&
+			   (!p->had_fcnt_up || dev->last_fcnt_up > p->fcnt_up);
 }
 
 /* dev's session becomes p (TS001-1.0.4 §6.2.6: counters at 0, the receive
@@ -1158,8 +1200,7 @@ static int served_as_abp(struct sessions *s, const struct idset *known,
 	if (known->n == 0)
 		return LB_OK;   /* none seen: no digest either (resume_seen()) */
 	int rc = lwcrypto_abp_session_id(row->dev_addr, row->nwk_s_key, row->app_s_key, id);
-	if (rc == LB_OK && !(known->n && bsearch(id, known->id, known->n, sizeof(*known->id),
-						 id_cmp)))
+	if (rc == LB_OK && !bsearch(id, known->id, known->n, sizeof(*known->id), id_cmp))
 		rc = LB_ERR_NOT_FOUND;   /* the common case: no read */
 	if (rc == LB_OK)
 		rc = store_abp_seen_get(s->store, id, &seen);

@@ -271,7 +271,8 @@ int store_get_pending(struct store *s, uint64_t dev_eui, struct store_pending *o
 	if (rc == SQLITE_ROW)
 		rc = read_pending(st, out);
 	else
-		rc = rc == SQLITE_DONE ? LB_ERR_NOT_FOUND : store__fail(s, rc, "get pending session");
+		rc = rc == SQLITE_DONE ? LB_ERR_NOT_FOUND
+				       : store__fail(s, rc, "get pending session");
 	sqlite3_reset(st);
 	return rc;
 }
