@@ -174,9 +174,11 @@ int64_t budget_next_room(struct budget *bg, uint64_t gateway_eui,
 
 /* After budget_choose_window() refused plan: would one of its attempts
  * have room but for the airtime held (budget_hold(): frames awaiting their
- * TX_ACK)? Then room may come back at the next TX_ACK (an error gives the
- * hold back), long before budget_next_room(); a TX_ACK OK turns the hold
- * into a charge, and the plan is refused by the ledger alone. */
+ * TX_ACK)? Then room may come back at the next TX_ACK, long before
+ * budget_next_room(): an error in RX1 gives RX1's hold back (the frame is
+ * retried in RX2, which takes a new hold there), one in RX2 gives it back;
+ * a TX_ACK OK (or none) turns the hold into a charge, and the plan is
+ * refused by the ledger alone. */
 bool budget_refused_by_holds(struct budget *bg, uint64_t gateway_eui,
 			     const struct downlink_plan *plan);
 

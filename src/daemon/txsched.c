@@ -648,11 +648,15 @@ static bool requests_only(const struct lb_device *dev, const struct txsched_slot
  * sub-band sheds airtime (dutycycle.h dc_next_room): asking at every
  * uplink before that is refused anyway, and logged once instead of per
  * uplink. Refused only for the airtime held by frames awaiting their
- * TX_ACK (budget_refused_by_holds()), it waits for nothing: a TX_ACK error
- * gives the hold back within downlink.tx_ack_timeout_ms, so the next
- * uplink asks again (and, if a TX_ACK OK made the hold a charge, backs off
- * by the ledger then). Its requests are not counted as tried (netmac_sent
- * not called). */
+ * TX_ACK (budget_refused_by_holds()), it waits for nothing: each hold ends
+ * within downlink.tx_ack_timeout_ms (a TX_ACK error in RX1 gives RX1's
+ * hold back and retries in RX2, which takes a new hold there; one in RX2
+ * gives it back; a TX_ACK OK, or none, makes it a charge), so the next
+ * uplink asks again (and, if a charge leaves no room, backs off by the
+ * ledger then). That episode is logged once too, at its first refusal
+ * (rt.mac_hold_logged, cleared when the device's frame is sent, when the
+ * ledger back-off starts, or when it has nothing to send). Its requests
+ * are not counted as tried (netmac_sent not called). */
 static int mac_backoff(struct txsched *t, struct lb_device *dev, const struct downlink_plan *plan,
 		       int64_t now_ms)
 {
@@ -660,16 +664,20 @@ static int mac_backoff(struct txsched *t, struct lb_device *dev, const struct do
 
 	if (budget_refused_by_holds(t->c.budget, plan->gateway_eui, plan)) {
 		dev->rt.mac_dc_retry_ms = 0;
+		if (dev->rt.mac_hold_logged)
+			return LB_ERR_FULL;
+		dev->rt.mac_hold_logged = true;
 		devevent_log(t->c.ev, dev, "WARNING", "DUTY_CYCLE",
 			     "downlink not sent: the gateway's duty cycle leaves no room in RX1 or "
 			     "RX2 beside the downlinks awaiting their TX_ACK; the network's MAC "
-			     "requests are tried again at the next uplink", plan->gateway_eui);
+			     "requests are tried again at each uplink", plan->gateway_eui);
 		return LB_ERR_FULL;
 	}
 	int64_t until = budget_next_room(t->c.budget, plan->gateway_eui, plan);
 	if (until <= now_ms)
 		until = now_ms + DC_BUCKET_MS;
 	dev->rt.mac_dc_retry_ms = until;
+	dev->rt.mac_hold_logged = false;
 	snprintf(desc, sizeof(desc), "downlink not sent: the gateway's duty cycle leaves no room in "
 		 "RX1 or RX2; the network's MAC requests wait %lld s for room",
 		 (long long)((until - now_ms + 999) / 1000));
@@ -897,6 +905,7 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 	skip_windows(&e, first);
 	fcntdown_used(&dev->rt.fcnt_down);
 	dev->rt.ack_due = false;
+	dev->rt.mac_hold_logged = false;   /* mac_backoff(): its episode ends */
 	e.gateway_eui = e.plan.gateway_eui;
 	e.dev_eui = dev->dev_eui;
 	e.confirmed = fr.confirmed;
@@ -1010,8 +1019,10 @@ static int decide(struct txsched *t, struct txsched_slot *s, int64_t now_ms)
 	if (requests_only(dev, s, &d) && d.now_us / 1000 < dev->rt.mac_dc_retry_ms)
 		return LB_OK;   /* mac_backoff(): no room before then */
 	add_requests(t, dev, s, &d);
-	if (!d.has_item && !dev->rt.ack_due && d.mac_len == 0 && !s->mac_wanted)
+	if (!d.has_item && !dev->rt.ack_due && d.mac_len == 0 && !s->mac_wanted) {
+		dev->rt.mac_hold_logged = false;   /* nothing waits (mac_backoff()) */
 		return LB_OK;
+	}
 	int rc = transmit(t, dev, s, &d);
 	if (rc == LB_ERR_AGAIN || rc == LB_ERR_TIMEOUT || rc == LB_ERR_IO)
 		return rc;

@@ -109,6 +109,11 @@ struct lb_device {
 		uint8_t rx_delay_s : 4;      /* RX1 delay; 0 = 1 s (RXTimingSetup: 0..15) */
 		uint8_t retx_acks : 4;       /* ACKs sent again for the last FCnt's
 					      * retransmissions (txsched.h) */
+		uint8_t mac_hold_logged : 1; /* a frame of the network's MAC requests
+					      * alone, refused for airtime held
+					      * awaiting TX_ACKs, was logged: not
+					      * again until one is sent or backs off
+					      * (txsched.c mac_backoff) */
 		uint8_t rx2_dr;              /* OTAA: RX2 as the join-accept set it */
 		bool ack_due;                /* a confirmed uplink awaits our ACK */
 		bool has_join_nonce;

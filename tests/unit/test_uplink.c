@@ -2853,9 +2853,12 @@ static size_t mac_only_refused_by_hold(void)
 	return w.udp.n - 1;
 }
 
-/* The TX_ACK error that gives the hold back lets the device's next uplink
- * have its MAC requests, in RX1: the frame does not wait for the ledger to
- * shed airtime (an hour here). */
+/* While the hold lasts, each uplink of the device tries again without a
+ * back-off, and the episode is one `log` DUTY_CYCLE, not one per uplink.
+ * The TX_ACK error that ends the hold (in RX1, with no room in RX2 to
+ * retry it: given back) lets the device's next uplink have its MAC
+ * requests, in RX1: the frame does not wait for the ledger to shed
+ * airtime (an hour here). */
 START_TEST(test_mac_only_downlink_retried_after_hold)
 {
 	uint8_t phy[LW_MAX_PHY];
@@ -2864,6 +2867,18 @@ START_TEST(test_mac_only_downlink_retried_after_hold)
 	struct lw_frame f;
 	size_t door_frame = mac_only_refused_by_hold();
 	const struct rec_dgram *d = &w.udp.d[door_frame];
+	const struct lb_device *dev = devices_find_eui(&w.devices, DEV_EUI);
+	size_t len;
+
+	for (uint32_t fcnt = 2; fcnt <= 4; fcnt++) {
+		len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, fcnt, 10, "held");
+		hear_one(phy, len);
+		ck_assert_ptr_null(decide_now());
+		ck_assert_int_eq(dev->rt.mac_dc_retry_ms, 0);   /* no back-off */
+	}
+	ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 1);
+	ck_assert_uint_eq(w.udp.n, door_frame + 1);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 1);   /* the door's */
 
 	/* The gateway could not send the door's item (TOO_LATE): its hold is
 	 * given back; RX2 has no room for it, so it is not tried there. */
@@ -2872,7 +2887,7 @@ START_TEST(test_mac_only_downlink_retried_after_hold)
 	ck_assert_int_eq(txsched_tx_ack(&w.tx, GW_1, d->buf + GWMP_OFF_TOKEN, &d->to, &err), LB_OK);
 	ck_assert_uint_eq(w.udp.n, door_frame + 1);
 
-	size_t len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 2, 10, "again");
+	len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 5, 10, "again");
 	hear_one(phy, len);
 	ck_assert_ptr_nonnull(decide_now());
 	last_txpk(&txpk);
@@ -2881,6 +2896,7 @@ START_TEST(test_mac_only_downlink_retried_after_hold)
 	ck_assert_uint_eq(txpk.freq_hz, 868100000);
 	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 2);
 	ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 1);
+	ck_assert(!dev->rt.mac_hold_logged);   /* sent: a later episode is logged again */
 }
 END_TEST
 
