@@ -1099,23 +1099,60 @@ static void txack_all(void)
 				     &ok);
 }
 
+/* An OTAA device joined, heard once under that session (*first), then
+ * rejoined: its new session pending, the first still current. */
+static struct lb_device *rejoined_after_uplink(struct test_session *first)
+{
+	struct lw_key app_key;
+	struct lb_device *dev = otaa_device(&app_key);
+
+	(void)route_of(GW_1, 1740);
+	join_with_nonce(&app_key, 1);
+	*first = current_of(dev);
+	uplink_in(first, 1);
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	return dev;
+}
+
+/* A one-byte class C queue item for the OTAA device, told to class C. */
+static void class_c_item(struct lb_device *dev, const char *id)
+{
+	struct store_downlink dl;
+
+	memset(&dl, 0, sizeof(dl));
+	snprintf(dl.id, sizeof(dl.id), "%s", id);
+	dl.dev_eui = OTAA_EUI;
+	dl.fport = 5;
+	dl.len = 1;
+	dl.data[0] = 'x';
+	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
+	classc_queued(&w.cc, dev);
+}
+
+/* The DevAddr of the frame in the last PULL_RESP sent. */
+static uint32_t last_downlink_addr(void)
+{
+	struct gwmp_txpk tx;
+	struct lw_frame f;
+	const struct rec_dgram *d = &w.udp.d[w.udp.n - 1];
+
+	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
+					      d->len - GWMP_OFF_JSON_DOWN, &tx), LB_OK);
+	ck_assert_int_eq(lorawan_parse(tx.data, tx.size, &f), LB_OK);
+	return f.u.data.dev_addr;
+}
+
 /* The same through class C itself (classc.h), uplinks through the real
  * uplink path: a class C item queued while a session is pending waits
  * (CLASS_C_SESSION_PENDING, once) until an uplink verified under the
  * current session says the device still has it; then it goes under it. */
 START_TEST(test_class_c_waits_for_uplink_while_pending)
 {
-	struct lw_key app_key;
-	struct lb_device *dev = otaa_device(&app_key);
-	struct store_downlink dl;
+	struct test_session first;
+	struct lb_device *dev = rejoined_after_uplink(&first);
 	char log_topic[PUBLISH_TOPIC_MAX];
 
-	(void)route_of(GW_1, 1740);
-	join_with_nonce(&app_key, 1);
-	struct test_session first = current_of(dev);
-	uplink_in(&first, 1);
-	join_with_nonce(&app_key, 2);
-	lwcrypto_key_free(&app_key);
 	ck_assert_ptr_nonnull(pending_find_eui(&w.sessions.pending, OTAA_EUI));
 	/* the join-accepts and class A decisions done with */
 	(void)world_timers(&w, WORLD_TXSCHED, loop_now_ms() + 60000);
@@ -1124,14 +1161,7 @@ START_TEST(test_class_c_waits_for_uplink_while_pending)
 	world_add(&w, &(struct world_opts){.modules = WORLD_CLASSC});
 	ck_assert_int_eq(classc_sync(&w.cc), LB_OK);
 
-	memset(&dl, 0, sizeof(dl));
-	snprintf(dl.id, sizeof(dl.id), "after-join");
-	dl.dev_eui = OTAA_EUI;
-	dl.fport = 5;
-	dl.len = 1;
-	dl.data[0] = 'x';
-	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
-	classc_queued(&w.cc, dev);
+	class_c_item(dev, "after-join");
 	size_t sent = w.udp.n;
 	(void)world_timers(&w, WORLD_CLASSC, loop_now_ms() + 60000);
 	(void)world_timers(&w, WORLD_CLASSC, loop_now_ms() + 60000);
@@ -1154,22 +1184,14 @@ START_TEST(test_class_c_waits_for_uplink_while_pending)
 		txack_all();
 	}
 	ck_assert_uint_eq(queued_of(OTAA_EUI), 0);
-	snprintf(dl.id, sizeof(dl.id), "class-c");
-	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
-	classc_queued(&w.cc, dev);
+	class_c_item(dev, "class-c");
 	sent = w.udp.n;
 	for (int i = 0; i < 4 && w.udp.n == sent; i++) {
 		(void)world_timers(&w, WORLD_CLASSC, loop_now_ms() + 60000);
 		ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
 	}
 	ck_assert_uint_gt(w.udp.n, sent);
-	struct gwmp_txpk tx;
-	struct lw_frame f;
-	const struct rec_dgram *d = &w.udp.d[w.udp.n - 1];
-	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
-					      d->len - GWMP_OFF_JSON_DOWN, &tx), LB_OK);
-	ck_assert_int_eq(lorawan_parse(tx.data, tx.size, &f), LB_OK);
-	ck_assert_uint_eq(f.u.data.dev_addr, first.addr);   /* under the current session */
+	ck_assert_uint_eq(last_downlink_addr(), first.addr);   /* under the current session */
 }
 END_TEST
 
@@ -1318,17 +1340,10 @@ END_TEST
  * no CLASS_C_SESSION_PENDING wait. */
 START_TEST(test_class_c_heard_survives_restart)
 {
-	struct lw_key app_key;
-	struct lb_device *dev = otaa_device(&app_key);
-	struct store_downlink dl;
+	struct test_session first;
+	struct lb_device *dev = rejoined_after_uplink(&first);
 	char log_topic[PUBLISH_TOPIC_MAX];
 
-	(void)route_of(GW_1, 1740);
-	join_with_nonce(&app_key, 1);
-	struct test_session first = current_of(dev);
-	uplink_in(&first, 1);
-	join_with_nonce(&app_key, 2);
-	lwcrypto_key_free(&app_key);
 	dev->dev_class = LB_CLASS_C;
 	uplink_in(&first, 2);          /* heard under its current session since the join */
 	ck_assert(sessions_current_sure(&w.sessions, dev));
@@ -1340,14 +1355,7 @@ START_TEST(test_class_c_heard_survives_restart)
 	ck_assert_ptr_nonnull(pending_find_eui(&w.sessions.pending, OTAA_EUI));
 	world_add(&w, &(struct world_opts){.modules = WORLD_CLASSC});
 	ck_assert_int_eq(classc_sync(&w.cc), LB_OK);
-	memset(&dl, 0, sizeof(dl));
-	snprintf(dl.id, sizeof(dl.id), "after-restart");
-	dl.dev_eui = OTAA_EUI;
-	dl.fport = 5;
-	dl.len = 1;
-	dl.data[0] = 'x';
-	ck_assert_int_eq(store_downlink_push(&w.store, &dl, NULL), LB_OK);
-	classc_queued(&w.cc, dev);
+	class_c_item(dev, "after-restart");
 	size_t sent = w.udp.n;
 	uplink_in(&first, 2);          /* a repeat: class C learns a gateway */
 	ck_assert_uint_eq(dev->last_fcnt_up, 2);
@@ -1364,13 +1372,7 @@ START_TEST(test_class_c_heard_survives_restart)
 			      "class C waits after the restart: %s", w.sink.m[i].payload);
 	ck_assert_uint_eq(queued_of(OTAA_EUI), 0);
 	ck_assert_uint_gt(w.udp.n, sent);
-	struct gwmp_txpk tx;
-	struct lw_frame f;
-	const struct rec_dgram *d = &w.udp.d[w.udp.n - 1];
-	ck_assert_int_eq(gwmp_parse_pull_resp(d->buf + GWMP_OFF_JSON_DOWN,
-					      d->len - GWMP_OFF_JSON_DOWN, &tx), LB_OK);
-	ck_assert_int_eq(lorawan_parse(tx.data, tx.size, &f), LB_OK);
-	ck_assert_uint_eq(f.u.data.dev_addr, first.addr);   /* under the current session */
+	ck_assert_uint_eq(last_downlink_addr(), first.addr);   /* under the current session */
 }
 END_TEST
 
