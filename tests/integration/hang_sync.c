@@ -16,7 +16,9 @@
  * sync adds a line to FLAG.held. Every other entry, and everything once
  * the flag is gone, passes untouched.
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* RTLD_NEXT */
+#endif
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <liburing.h>
@@ -75,7 +77,9 @@ int io_uring_submit(struct io_uring *ring)
 		*(void **)&real = dlsym(RTLD_NEXT, "io_uring_submit");
 	if (flag && fifo && access(flag, F_OK) == 0) {
 		for (unsigned i = ring->sq.sqe_head; i != ring->sq.sqe_tail; i++) {
-			struct io_uring_sqe *sqe = &ring->sq.sqes[i & ring->sq.ring_mask];
+			/* kring_mask: in every liburing 2.x (ring_mask, its
+			 * copy, came in 2.3) */
+			struct io_uring_sqe *sqe = &ring->sq.sqes[i & *ring->sq.kring_mask];
 			if (sqe->opcode == IORING_OP_FSYNC && is_wal(sqe->fd))
 				(void)hold(sqe, flag, fifo);
 		}
