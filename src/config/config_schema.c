@@ -490,6 +490,13 @@ const struct cs_entry config__schema[] = {
 	S_INT("state.commit_ms", state_commit_ms, 200, 10, 10000,
 	      "Group-commit interval of the state in ms: changes are written in one transaction "
 	      "per interval (sooner when a batch reaches 4 MiB)."),
+	S_INT("state.sync_hang_ms", state_sync_hang_ms, 20000, 1000, 600000,
+	      "A sync in the state directory (the WAL's, the state marker's or a closing "
+	      "checkpoint pass's) still in flight after this many ms means that the disk hangs: "
+	      "the bridge logs it (error, then again after doubling intervals, at most once a "
+	      "minute) and stops notifying systemd's watchdog, so that systemd restarts it. "
+	      "Events wait for their sync meanwhile. Raise it for a disk that is only slow (an "
+	      "SD card under write-back pressure); it does not depend on WatchdogSec."),
 	S_INT("quiet_release_ms", quiet_release_ms, 5000, 0, 3600000,
 	      "After this many ms with no frame and no downlink command, and nothing waiting to "
 	      "be published or written, the bridge gives back what traffic grew: SQLite's page "

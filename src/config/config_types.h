@@ -247,6 +247,7 @@ struct lb_config {
 
 	char *state_dir;                /* "/var/lib/lorabridge" */
 	int state_commit_ms;            /* 200: group-commit interval of the state */
+	int state_sync_hang_ms;         /* 20000: a sync in flight this long: the disk hangs */
 	int quiet_release_ms;           /* 5000: quiet this long, caches released; 0 never */
 	char *log_level;                /* "info" */
 

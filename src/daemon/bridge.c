@@ -454,10 +454,12 @@ static void state_lost(const struct bridge *b, bool accepted)
 		 "must join again, and its DevNonces used before are not known");
 }
 
+static bool disk_hangs(struct bridge *b, int64_t now);
+
 /* A sync of the store completed (store_sync.h: the WAL's, or the state
  * marker's): the events of the batches now durable are released by
  * outbox_tick() in this loop pass. A failed WAL sync stops the daemon
- * (bridge_run()). */
+ * (bridge_run()). The end of a hang said is said now, when it is known. */
 static void on_store_sync(void *arg, int fd, uint32_t events)
 {
 	struct bridge *b = arg;
@@ -465,6 +467,8 @@ static void on_store_sync(void *arg, int fd, uint32_t events)
 	(void)events;
 
 	(void)store_sync_reap(&b->store);   /* a failure is logged and kept */
+	if (b->sync_hang.said)
+		(void)disk_hangs(b, loop_now_ms());
 }
 
 static int state_setup(struct bridge *b, const struct bridge_opts *o)
@@ -968,63 +972,102 @@ static void notified(int rc, const char *what)
 			  lb_strerror(rc));
 }
 
+/* A duration in seconds with one decimal ("0.8", "20.0"): bounds under a
+ * second are not said as 0 s. */
+static const char *secs(char *buf, size_t n, int64_t ms)
+{
+	snprintf(buf, n, "%lld.%lld", (long long)(ms / 1000), (long long)(ms % 1000 / 100));
+	return buf;
+}
+
+/* Whether a stall that has lasted ms (at least its bound) at now is said
+ * at this look: at the bound, then after intervals that double from the
+ * bound up to BRIDGE_STALL_REPEAT_MAX_MS. A stall that began after the
+ * one said (its start later by more than half the bound: the one said
+ * lasted at least the bound) is another, said at once. */
+static bool stall_due(struct bridge_stall *st, int64_t now, int64_t ms, int64_t bound)
+{
+	int64_t since = now - ms;
+
+	if (!st->said || since > st->since_ms + bound / 2) {
+		st->said = true;
+		st->since_ms = since;
+		st->every_ms = bound < BRIDGE_STALL_REPEAT_MAX_MS ? bound : BRIDGE_STALL_REPEAT_MAX_MS;
+		st->next_ms = ms + st->every_ms;
+		return true;
+	}
+	if (ms < st->next_ms)
+		return false;
+	st->every_ms *= 2;
+	if (st->every_ms > BRIDGE_STALL_REPEAT_MAX_MS)
+		st->every_ms = BRIDGE_STALL_REPEAT_MAX_MS;
+	st->next_ms = ms + st->every_ms;
+	return true;
+}
+
 /* systemd: a one-line STATUS every few seconds and the watchdog ping, both
  * from the loop so a stuck loop stops the pings. */
-/* A disk that hangs in a sync off the loop holds every event back but not
- * the loop, which would go on notifying the watchdog: it stops, so that
- * systemd restarts the bridge as it did when the sync held the loop.
- * Without a watchdog it is said all the same. */
-static bool disk_hangs(struct bridge *b)
+/* A disk that hangs in a sync off the loop (in flight for
+ * state.sync_hang_ms) holds every event back but not the loop, which would
+ * go on notifying the watchdog: it stops, so that systemd restarts the
+ * bridge as it did when the sync held the loop. Without a watchdog it is
+ * said all the same. Its end (no sync that old in flight, or one that
+ * began since) is said once: when the completion is reaped
+ * (on_store_sync()), else at the next look. */
+static bool disk_hangs(struct bridge *b, int64_t now)
 {
-	int64_t ms = store_sync_stalled_ms(&b->store);
+	struct bridge_stall *st = &b->sync_hang;
+	int64_t ms = store_sync_stalled_ms(&b->store), bound = b->cfg.state_sync_hang_ms;
+	bool hangs = ms >= bound;
+	char s[32];
 
-	if (ms < b->sync_stuck_ms)
+	if (st->said && (!hangs || now - ms > st->since_ms + bound / 2)) {
+		int64_t end = hangs ? now - ms : now;
+		log_notice("bridge", "the sync in the state directory completed after %s s",
+			   secs(s, sizeof(s), end - st->since_ms));
+		st->said = false;
+	}
+	if (!hangs)
 		return false;
-	LB_LOG_RL(LOG_LVL_ERROR, "bridge", "a sync in the state directory (the WAL's, the state "
-		  "marker's or a closing checkpoint's) has not completed for %lld s: the disk hangs; "
-		  "events wait%s", (long long)(ms / 1000),
-		  b->watchdog_ms > 0 ? ", and the watchdog is no longer notified" : "");
+	if (stall_due(st, now, ms, bound))
+		log_error("bridge", "a sync in the state directory (the WAL's, the state marker's or "
+			  "a closing checkpoint's) has not completed for %s s: the disk hangs; events "
+			  "wait%s", secs(s, sizeof(s), ms),
+			  b->watchdog_ms > 0 ? ", and the watchdog is no longer notified" : "");
 	return true;
 }
 
 /* An open checkpoint pass holds nothing back, but the WAL grows while it
  * runs: one that takes minutes is said (a disk far slower than the
- * commits, or a helper stopped by someone). It is not killed: a lost
- * result is followed by a checkpoint on the loop (store_ckpt.h,
- * FAILURES), which on that disk would hold the loop for as long; a disk
- * that hangs hangs the WAL's syncs too (disk_hangs()). */
-static void checkpoint_slow(struct bridge *b)
+ * commits, or a helper stopped by someone), with stall_due()'s back-off.
+ * It is not killed: a lost result is followed by a checkpoint on the loop
+ * (store_ckpt.h, FAILURES), which on that disk would hold the loop for as
+ * long; a disk that hangs hangs the WAL's syncs too (disk_hangs()). */
+static void checkpoint_slow(struct bridge *b, int64_t now)
 {
 	int64_t ms = store_checkpoint_running_ms(&b->store);
+	char s[32];
 
-	if (ms >= BRIDGE_CKPT_SLOW_MS)
-		LB_LOG_RL(LOG_LVL_WARN, "bridge", "the WAL checkpoint's helper process has run for "
-			  "%lld s: the WAL grows meanwhile", (long long)(ms / 1000));
-}
-
-/* When a sync in flight means that the disk hangs (BRIDGE_SYNC_STUCK_MS):
- * two thirds of the watchdog's period, at most 20 s (also without a
- * watchdog), at least 1 ms (0 would take no sync in flight for a hang). */
-static int64_t sync_stuck_ms(int64_t watchdog_ms)
-{
-	int64_t ms = watchdog_ms * 2 / 3;
-
-	if (watchdog_ms <= 0 || ms > BRIDGE_SYNC_STUCK_MS)
-		return BRIDGE_SYNC_STUCK_MS;
-	return ms > 0 ? ms : 1;
+	if (ms < BRIDGE_CKPT_SLOW_MS) {
+		b->ckpt_slow.said = false;
+		return;
+	}
+	if (stall_due(&b->ckpt_slow, now, ms, BRIDGE_CKPT_SLOW_MS))
+		log_warn("bridge", "the WAL checkpoint's helper process has run for %s s: the WAL "
+			 "grows meanwhile", secs(s, sizeof(s), ms));
 }
 
 static int64_t service_tick(struct bridge *b, int64_t now)
 {
 	if (b->watchdog_ms > 0 && now >= b->next_watchdog_ms) {
-		if (!disk_hangs(b))
+		if (!disk_hangs(b, now))
 			notified(sdnotify_watchdog(), "WATCHDOG");
 		b->next_watchdog_ms = now + b->watchdog_ms / 2;
 	}
 	if (now >= b->next_status_ms) {
-		checkpoint_slow(b);
+		checkpoint_slow(b, now);
 		if (b->watchdog_ms <= 0)   /* (else said by the watchdog's turn) */
-			(void)disk_hangs(b);
+			(void)disk_hangs(b, now);
 		size_t online = gateways_count_online(&b->gateways);
 		const char *mq = mqtt_connected(&b->mqtt) ? "connected" : "not connected";
 		int rc;
@@ -1479,7 +1522,6 @@ int bridge_run(struct bridge *b)
 	int status = LB_OK;
 
 	b->watchdog_ms = sdnotify_watchdog_interval_ms();
-	b->sync_stuck_ms = sync_stuck_ms(b->watchdog_ms);
 	notified(sdnotify_ready(), "READY");
 	log_notice("bridge", "waiting for packet forwarders on UDP %s:%u", b->cfg.udp_bind,
 		   b->udp.port);

@@ -74,15 +74,16 @@
 #define BRIDGE_DEDUP_OPEN 1024
 #define BRIDGE_SHUTDOWN_FLUSH_MS 5000
 #define BRIDGE_STATUS_MS 5000
-/* A sync in flight this long (the WAL's, the state marker's or a closing
- * checkpoint pass): the disk hangs (store_sync.h); the watchdog is no
- * longer notified. Two thirds of the watchdog's period, at most this: 20 s
- * under the unit's WatchdogSec=30s, less under a shorter one, so that
- * systemd restarts a bridge whose disk hangs within about two periods
- * whatever it was given (bridge.c, sync_stuck_ms()). */
-#define BRIDGE_SYNC_STUCK_MS 20000
+/* A sync in flight for state.sync_hang_ms (the WAL's, the state marker's
+ * or a closing checkpoint pass): the disk hangs (store_sync.h); the
+ * watchdog is no longer notified. The bound does not depend on the
+ * watchdog's period: a short WatchdogSec must not restart a bridge whose
+ * disk is only slow. */
 /* A checkpoint's helper (store_ckpt.h) still at work after this: said. */
 #define BRIDGE_CKPT_SLOW_MS 60000
+/* A stall that lasts (those two) is said at its bound, then again after
+ * intervals that double from the bound up to this (struct bridge_stall). */
+#define BRIDGE_STALL_REPEAT_MAX_MS 60000
 /* Home Assistant re-announcement waiting for room in the MQTT queue: asked
  * again this often (hass_announce_more()); a few dozen loop wakes a second
  * while it lasts, a broker outage included. */
@@ -94,6 +95,15 @@
 #define BRIDGE_INTAKE_STALL_MS 1000 /* intake.h: no acknowledgement this long, no pause */
 #define BRIDGE_INTAKE_PAUSE_MS 1000 /* intake.h: the longest pause */
 #define BRIDGE_INTAKE_RETRY_MS 100 /* a resume the loop refused: tried again */
+
+/* A stall said (bridge.c stall_due()): a disk that hangs for an hour is
+ * said about 60 times, not at each turn of the loop's timer. */
+struct bridge_stall {
+	bool said;                   /* said since it began */
+	int64_t since_ms;            /* when it began (loop clock) */
+	int64_t next_ms;             /* its length when it is said again */
+	int64_t every_ms;            /* the interval after that */
+};
 
 struct bridge {
 	struct lb_config cfg;
@@ -150,7 +160,8 @@ struct bridge {
 	int64_t next_stats_ms;
 	int64_t next_status_ms;      /* systemd STATUS= line */
 	int64_t watchdog_ms;         /* WatchdogSec in ms, 0 = none */
-	int64_t sync_stuck_ms;       /* BRIDGE_SYNC_STUCK_MS, from watchdog_ms */
+	struct bridge_stall sync_hang;   /* disk_hangs() */
+	struct bridge_stall ckpt_slow;   /* checkpoint_slow() */
 	int64_t next_watchdog_ms;
 	int64_t next_trim_ms;        /* heap_tick() */
 	uint64_t trim_backlog;       /* most messages waiting since the last trim */

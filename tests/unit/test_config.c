@@ -297,6 +297,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.fair_access.action, LB_FA_WARN);
 	ck_assert_str_eq(c.state_dir, "/var/lib/lorabridge");
 	ck_assert_int_eq(c.state_commit_ms, 200);
+	ck_assert_int_eq(c.state_sync_hang_ms, 20000);
 	ck_assert_str_eq(c.log_level, "info");
 	ck_assert_ptr_null(c.devices);
 	ck_assert_uint_eq(c.n_devices, 0);
@@ -500,7 +501,8 @@ START_TEST(test_print_defaults_text)
 					  "\tdownlinks = 10;\n\twindow_hours = 24;\n"
 					  "\taction = \"warn\";\n};\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "state_dir = \"/var/lib/lorabridge\";\nstate = {\n"
-					  "\tcommit_ms = 200;\n};\nquiet_release_ms = 5000;\nlog_level"));
+					  "\tcommit_ms = 200;\n\tsync_hang_ms = 20000;\n};\n"
+					  "quiet_release_ms = 5000;\nlog_level"));
 	ck_assert_ptr_nonnull(strstr(buf, "\ndevices = ();\n"));
 	free(buf);
 	config_free(&c);
@@ -1104,6 +1106,7 @@ START_TEST(test_downlink_fa_state_ranges)
 		"13: error: fair_access.window_hours: 169 is out of range 1..168",
 		"14: error: fair_access.action: 'block' is not one of warn, enforce",
 		"17: error: state.commit_ms: 9 is out of range 10..10000",
+		"18: error: state.sync_hang_ms: 999 is out of range 1000..600000",
 		NULL};
 	expect_problems("downlink_ranges.conf", LB_ERR_CONFIG, want);
 }
@@ -1128,11 +1131,12 @@ START_TEST(test_range_bounds_accepted)
 	expect_text("downlink = { delay_ms = 900; queue_limit = 256; rx1_dr_offset = 5; rx_delay_s = 15;\n"
 		    "rx2_frequency = 869525000; rx2_dr = 7; tx_ack_timeout_ms = 60000; };\n"
 		    "fair_access = { uplink_airtime_ms = 604800000; downlinks = 1000000;\n"
-		    "window_hours = 168; action = \"enforce\"; };\nstate = { commit_ms = 10000; };\n",
+		    "window_hours = 168; action = \"enforce\"; };\n"
+		    "state = { commit_ms = 10000; sync_hang_ms = 600000; };\n",
 		    LB_OK, none);
 	expect_text("downlink = { delay_ms = 0; queue_limit = 1; rx_delay_s = 1; rx2_dr = 0;\n"
 		    "tx_ack_timeout_ms = 100; };\nfair_access = { uplink_airtime_ms = 1; downlinks = 1;\n"
-		    "window_hours = 1; };\nstate = { commit_ms = 10; };\n",
+		    "window_hours = 1; };\nstate = { commit_ms = 10; sync_hang_ms = 1000; };\n",
 		    LB_OK, none);
 }
 END_TEST
