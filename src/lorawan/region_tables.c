@@ -15,7 +15,9 @@
  *         (+ LR-FHSS rows DR5/6 from chirpstack us915.rs), RX2 923.3 MHz DR8.
  *  AU915  brocaar/lorawan band/band_au915_928.go:
  *         DR0..6 uplink (SF12..SF7 BW125, SF8 BW500), DR8..13 as US915,
- *         RX1 offsets 0..5, RX2 923.3 MHz DR8, no dwell limit by default.
+ *         RX1 offsets 0..5, RX2 923.3 MHz DR8, no dwell limit by default;
+ *         DR7 LR-FHSS and its RX1 row from RP002-1.0.4 §2.8.3, §2.8.7
+ *         (= lorawan-stack au_915_928_rp2_v1_0_4.go, chirpstack au915.rs).
  *  AS923, KR920, IN865: RP002-1.0.4 §2.10, §2.11, §2.12, section by section
  *         at each table below. Table numbers are those of RP002-1.0.5
  *         (same tables, chapter 3 there) where given as "1.0.5 Table n".
@@ -186,6 +188,8 @@ static const struct region region_au915 = {
 		[4] = LORA(8, 125, 3125, UP, NO, 250),
 		[5] = LORA(7, 125, 5470, UP, NO, 250),
 		[6] = LORA(8, 500, 12500, UP, NO, 250),
+		/* RP002-1.0.4 §2.8.3: DR7 LR-FHSS CR1/3, 1.523 MHz OCW; §2.8.6 M 58 */
+		[7] = LRFHSS(1523, 1, 162, 58),
 		[8] = LORA(12, 500, 980, NO, DOWN, 61),
 		[9] = LORA(11, 500, 1760, NO, DOWN, 137),
 		[10] = LORA(10, 500, 3900, NO, DOWN, 250),
@@ -202,6 +206,7 @@ static const struct region region_au915 = {
 		[4] = { 12, 11, 10, 9, 8, 8 },
 		[5] = { 13, 12, 11, 10, 9, 8 },
 		[6] = { 13, 13, 12, 11, 10, 9 },
+		[7] = { 9, 8, 8, 8, 8, 8 },   /* RP002-1.0.4 §2.8.7: LR-FHSS DR7 */
 	},
 	.rx1_freq = REGION_RX1_CHANNEL_MOD8,
 	.up125 = { .base_hz = 915200000, .step_hz = 200000, .count = 64 },

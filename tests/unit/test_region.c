@@ -211,6 +211,36 @@ START_TEST(test_au915_rx1)
 }
 END_TEST
 
+/* RP002-1.0.4 §2.8.3 AU915 DR7 = LR-FHSS CR1/3, 1.523 MHz OCW, 162 bit/s
+ * (uplink only, the 500 kHz channels 64..71); §2.8.6 M 58 / N 50; §2.8.7 RX1
+ * row DR7 -> DR9, DR8, DR8, DR8, DR8, DR8. */
+START_TEST(test_au915_lrfhss_dr7)
+{
+	const struct region *au = region_find("AU915");
+	const struct region_dr *d = region_dr_info(au, 7);
+	static const uint8_t rx1[6] = { 9, 8, 8, 8, 8, 8 };
+	uint32_t f;
+	uint8_t dr, m, n;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->mod, REGION_MOD_LRFHSS);
+	ck_assert_uint_eq(d->bw_khz, 1523);
+	ck_assert_uint_eq(d->lrfhss_cr, 1);
+	ck_assert_uint_eq(d->bitrate, 162);
+	ck_assert(d->uplink);
+	ck_assert(!d->downlink);
+	ck_assert_int_eq(region_max_payload(au, 7, &m, &n), LB_OK);
+	ck_assert_uint_eq(m, 58);
+	ck_assert_uint_eq(n, 50);
+	for (uint8_t off = 0; off < 6; off++) {
+		ck_assert_int_eq(region_rx1(au, 917500000, 7, off, &f, &dr), LB_OK); /* ch 65 */
+		ck_assert_uint_eq(f, 923900000);
+		ck_assert_msg(dr == rx1[off], "DR7 offset %u: DR%u, want DR%u", off, dr, rx1[off]);
+	}
+	ck_assert_ptr_null(region_dr_info(au, 14));
+}
+END_TEST
+
 /* ---- RX2 ------------------------------------------------------------------ */
 
 START_TEST(test_rx2)
@@ -872,6 +902,7 @@ static Suite *region_suite(void)
 			    (int)(sizeof(us915_freqs) / sizeof(us915_freqs[0])));
 	tcase_add_test(tc, test_us915_rx1_bad_freq);
 	tcase_add_test(tc, test_au915_rx1);
+	tcase_add_test(tc, test_au915_lrfhss_dr7);
 	tcase_add_test(tc, test_rx2);
 	tcase_add_test(tc, test_dr_lookup_eu868);
 	tcase_add_test(tc, test_dr_lookup_us915);
