@@ -143,8 +143,9 @@ void sim_opts_usage(FILE *out)
 	      "  --gateway-sub-band N   US915/AU915: the gateways hear sub-band N (1..8)\n"
 	      "                         only, channels 8(N-1)..8(N-1)+7 and 63+N; an uplink\n"
 	      "                         elsewhere is lost (unheard_uplinks) (2)\n"
-	      "  --uplink-dwell 0|1     AS923 UplinkDwellTime: 1 keeps uplinks at SF7..SF10 (1)\n"
-	      "  --downlink-dwell 0|1   AS923 DownlinkDwellTime: the RX1 table and downlink\n"
+	      "  --uplink-dwell 0|1     AS923/AU915 UplinkDwellTime: 1 keeps 125 kHz uplinks\n"
+	      "                         at SF7..SF10 (1)\n"
+	      "  --downlink-dwell 0|1   AS923/AU915 DownlinkDwellTime: the RX1 table and downlink\n"
 	      "                         size limits the devices assume (0)\n"
 	      "  --confirmed            send ConfirmedDataUp\n"
 	      "  --shared-devaddr       devices 0 and 1 share a DevAddr (different keys)\n"
@@ -504,9 +505,9 @@ static int apply(struct sim_opts *o, int id, const char *optarg)
  * EU868 §2.4.2, AS923 §2.10.2, KR920 §2.11.2, IN865 §2.12.2) and the grid
  * regions US915 (§2.5.2) and AU915 (§2.8.2), whose devices start with all
  * 72 channels on and hear of the gateways' sub-band from the join-accept's
- * CFList or a LinkADRReq (sim_mac.h). AS923 devices start with
+ * CFList or a LinkADRReq (sim_mac.h). AS923 and AU915 devices start with
  * UplinkDwellTime 1 and DownlinkDwellTime 0 unless told otherwise, as
- * lorabridge's region_dwell_time does.
+ * lorabridge's region_dwell_time does (RP002-1.0.4 §2.3, §2.8.2).
  */
 static int resolve_region(struct sim_opts *o)
 {
@@ -523,7 +524,8 @@ static int resolve_region(struct sim_opts *o)
 		return LB_ERR_INVAL;
 	}
 	if (!r->tx_param_setup && (o->uplink_dwell >= 0 || o->downlink_dwell >= 0)) {
-		fprintf(stderr, "lorabridge-sim: --uplink-dwell/--downlink-dwell are for AS923\n");
+		fprintf(stderr, "lorabridge-sim: --uplink-dwell/--downlink-dwell are for AS923 "
+			"and AU915\n");
 		return LB_ERR_INVAL;
 	}
 	bool up = r->tx_param_setup && o->uplink_dwell != 0;

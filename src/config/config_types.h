@@ -216,7 +216,7 @@ struct lb_config {
 
 	/* top level */
 	char *region;                   /* "EU868" */
-	/* region_dwell_time (AS923 only): the 400 ms limits devices start with */
+	/* region_dwell_time (AS923, AU915): the 400 ms limits devices start with */
 	bool region_uplink_dwell;       /* true: UplinkDwellTime = 1 */
 	bool region_downlink_dwell;     /* false: DownlinkDwellTime = 0 (RP002-1.0.4 §2.3) */
 	uint32_t net_id;                /* 24-bit NetID, 0x000000; RFU bits clear */

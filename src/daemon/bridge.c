@@ -706,8 +706,9 @@ static int restore_all(struct bridge *b)
 	return LB_OK;
 }
 
-/* The region's tables with the configured AS923 dwell time (RP002-1.0.4
- * §2.10.6, §2.10.7), and what the gateway must do that the bridge cannot:
+/* The region's tables with the configured AS923 / AU915 dwell time
+ * (RP002-1.0.4 §2.10.6, §2.10.7, §2.8.6), and what the gateway must do that
+ * the bridge cannot:
  * listen before talk. */
 static int region_setup(struct bridge *b)
 {

@@ -18,12 +18,15 @@
  * compatible column (the larger values, which is what a device without a
  * repeater may send; a bridge must accept them). See region_tables.c.
  *
- * Dwell time (AS923 only, RP002-1.0.4 §2.10.3 and §2.10.6): UplinkDwellTime
- * and DownlinkDwellTime (TS001-1.0.4 §5.8 TxParamSetupReq) switch the 400 ms
- * limit on or off. With DownlinkDwellTime = 1 the downlink payload limits are
- * the dwell column (M/N below) and the RX1 data rate never goes below DR2
- * (RP002-1.0.4 §2.10.7). The tables hold both; region_configure() makes the
- * copy the bridge works with, so every other lookup stays dwell-agnostic.
+ * Dwell time (AS923, RP002-1.0.4 §2.10.3 and §2.10.6; AU915, §2.8.3 and
+ * §2.8.6): UplinkDwellTime and DownlinkDwellTime (TS001-1.0.4 §5.8
+ * TxParamSetupReq) switch the 400 ms limit on or off. With UplinkDwellTime = 1
+ * the 125 kHz uplinks are limited (no DR0/DR1); with DownlinkDwellTime = 1
+ * (AS923; AU915 downlinks are 500 kHz, unaffected) the downlink payload
+ * limits are the dwell column (M/N below) and the RX1 data rate never goes
+ * below DR2 (RP002-1.0.4 §2.10.7). The tables hold both; region_configure()
+ * makes the copy the bridge works with, so every other lookup stays
+ * dwell-agnostic.
  *
  * Duty cycle: in parts per million (1 % = 10000 ppm). A sub-band without a
  * duty-cycle limit has REGION_DC_UNLIMITED (100 %), so the off-time formula
@@ -124,7 +127,7 @@ struct region {
 	uint16_t dwell_up125_ms;              /* max dwell on 125 kHz uplinks, 0 = none */
 	uint8_t default_max_eirp_dbm;         /* end-device MaxEIRP default */
 	enum region_lbt lbt;
-	/* AS923: TxParamSetupReq exists (RP002-1.0.4 §2.10.3); rx1_dr_dwell is
+	/* AS923, AU915: TxParamSetupReq exists (RP002-1.0.4 §2.10.3, §2.8.3); rx1_dr_dwell is
 	 * the RX1 table for DownlinkDwellTime = 1, max_m_dwell the limits. */
 	bool tx_param_setup;
 	uint8_t rx1_dr_dwell[REGION_MAX_DR][REGION_MAX_RX1_OFFSET];
@@ -140,8 +143,8 @@ struct region {
 const struct region *region_find(const char *name);
 
 /*
- * *out = *base with the AS923 dwell-time settings applied (RP002-1.0.4
- * §2.10.6, §2.10.7; TS001-1.0.4 §5.8): uplink_dwell sets a 400 ms limit on
+ * *out = *base with the AS923 / AU915 dwell-time settings applied (RP002-1.0.4
+ * §2.10.6, §2.10.7, §2.8.6; TS001-1.0.4 §5.8): uplink_dwell sets a 400 ms limit on
  * 125 kHz uplinks (dwell_up125_ms); downlink_dwell makes the dwell column the
  * payload limits (a DR with none is no downlink DR any more: DR0, DR1) and
  * rx1_dr_dwell the RX1 table. Both false: a plain copy.

@@ -15,9 +15,10 @@
  *         (+ LR-FHSS rows DR5/6 from chirpstack us915.rs), RX2 923.3 MHz DR8.
  *  AU915  brocaar/lorawan band/band_au915_928.go:
  *         DR0..6 uplink (SF12..SF7 BW125, SF8 BW500), DR8..13 as US915,
- *         RX1 offsets 0..5, RX2 923.3 MHz DR8, no dwell limit by default;
- *         DR7 LR-FHSS and its RX1 row from RP002-1.0.4 §2.8.3, §2.8.7
- *         (= lorawan-stack au_915_928_rp2_v1_0_4.go, chirpstack au915.rs).
+ *         RX1 offsets 0..5, RX2 923.3 MHz DR8; DR7 LR-FHSS, its RX1 row,
+ *         TxParamSetupReq and the UplinkDwellTime column from RP002-1.0.4
+ *         §2.8.2, §2.8.3, §2.8.6, §2.8.7 (= lorawan-stack
+ *         au_915_928_rp2_v1_0_4.go, chirpstack au915.rs).
  *  AS923, KR920, IN865: RP002-1.0.4 §2.10, §2.11, §2.12, section by section
  *         at each table below. Table numbers are those of RP002-1.0.5
  *         (same tables, chapter 3 there) where given as "1.0.5 Table n".
@@ -175,39 +176,66 @@ static const struct region_subband au915_subbands[] = {
 	  .max_erp_dbm = 30, .dl_power_dbm = 20, .etsi = '\0', .lmn_band = -1 },
 };
 
+/*
+ * RP002-1.0.4 §2.8.3: AU915 end-devices implement TxParamSetupReq; they
+ * start with UplinkDwellTime = 1 (§2.8.2: join-requests at DR2, within
+ * 400 ms until TxParamSetupReq says otherwise). §2.8.6 maximum payload size
+ * (not repeater-compatible), M with UplinkDwellTime = 0 / 1:
+ *
+ *   DR0 59 / N/A, DR1 59 / N/A, DR2 59 / 19, DR3 123 / 61, DR4 250 / 133,
+ *   DR5 250 / 250, DR6 250 / 250, DR7 58 / 58, DR8..13 (500 kHz downlinks)
+ *   61, 137, 250, 250, 250, 250 both ways.
+ *
+ * The downlinks are 500 kHz, outside the 125 kHz dwell limit: the
+ * DownlinkDwellTime column and RX1 table (§2.8.7) are the plain ones.
+ */
+#define AU915_UP(sf_, bw_, bps_, m_, md_)                                              \
+	{ .mod = REGION_MOD_LORA, .sf = (sf_), .bw_khz = (bw_), .bitrate = (bps_),     \
+	  .uplink = true, .downlink = false, .max_m = (m_), .max_n = (m_) - 8,           \
+	  .max_m_dwell = (md_), .max_n_dwell = (md_) ? (md_) - 8 : 0 }
+#define AU915_DOWN(sf_, bps_, m_)                                                      \
+	{ .mod = REGION_MOD_LORA, .sf = (sf_), .bw_khz = 500, .bitrate = (bps_),       \
+	  .uplink = false, .downlink = true, .max_m = (m_), .max_n = (m_) - 8,           \
+	  .max_m_dwell = (m_), .max_n_dwell = (m_) - 8 }
+#define AU915_RX1                                                                      \
+	{                                                                              \
+		[0] = { 8, 8, 8, 8, 8, 8 },                                            \
+		[1] = { 9, 8, 8, 8, 8, 8 },                                            \
+		[2] = { 10, 9, 8, 8, 8, 8 },                                           \
+		[3] = { 11, 10, 9, 8, 8, 8 },                                          \
+		[4] = { 12, 11, 10, 9, 8, 8 },                                         \
+		[5] = { 13, 12, 11, 10, 9, 8 },                                        \
+		[6] = { 13, 13, 12, 11, 10, 9 },                                       \
+		[7] = { 9, 8, 8, 8, 8, 8 },   /* LR-FHSS DR7 */                        \
+	}
+
 static const struct region region_au915 = {
 	.name = "AU915",
 	.rp_name = "AU915-928",
 	.min_hz = 915000000,
 	.max_hz = 928000000,
 	.dr = {
-		[0] = LORA(12, 125, 250, UP, NO, 59),
-		[1] = LORA(11, 125, 440, UP, NO, 59),
-		[2] = LORA(10, 125, 980, UP, NO, 59),
-		[3] = LORA(9, 125, 1760, UP, NO, 123),
-		[4] = LORA(8, 125, 3125, UP, NO, 250),
-		[5] = LORA(7, 125, 5470, UP, NO, 250),
-		[6] = LORA(8, 500, 12500, UP, NO, 250),
+		[0] = AU915_UP(12, 125, 250, 59, 0),
+		[1] = AU915_UP(11, 125, 440, 59, 0),
+		[2] = AU915_UP(10, 125, 980, 59, 19),
+		[3] = AU915_UP(9, 125, 1760, 123, 61),
+		[4] = AU915_UP(8, 125, 3125, 250, 133),
+		[5] = AU915_UP(7, 125, 5470, 250, 250),
+		[6] = AU915_UP(8, 500, 12500, 250, 250),
 		/* RP002-1.0.4 §2.8.3: DR7 LR-FHSS CR1/3, 1.523 MHz OCW; §2.8.6 M 58 */
-		[7] = LRFHSS(1523, 1, 162, 58),
-		[8] = LORA(12, 500, 980, NO, DOWN, 61),
-		[9] = LORA(11, 500, 1760, NO, DOWN, 137),
-		[10] = LORA(10, 500, 3900, NO, DOWN, 250),
-		[11] = LORA(9, 500, 7000, NO, DOWN, 250),
-		[12] = LORA(8, 500, 12500, NO, DOWN, 250),
-		[13] = LORA(7, 500, 21900, NO, DOWN, 250),
+		[7] = { .mod = REGION_MOD_LRFHSS, .bw_khz = 1523, .lrfhss_cr = 1, .bitrate = 162,
+			.uplink = true, .max_m = 58, .max_n = 50, .max_m_dwell = 58,
+			.max_n_dwell = 50 },
+		[8] = AU915_DOWN(12, 980, 61),
+		[9] = AU915_DOWN(11, 1760, 137),
+		[10] = AU915_DOWN(10, 3900, 250),
+		[11] = AU915_DOWN(9, 7000, 250),
+		[12] = AU915_DOWN(8, 12500, 250),
+		[13] = AU915_DOWN(7, 21900, 250),
 	},
 	.n_rx1_offsets = 6,
-	.rx1_dr = {
-		[0] = { 8, 8, 8, 8, 8, 8 },
-		[1] = { 9, 8, 8, 8, 8, 8 },
-		[2] = { 10, 9, 8, 8, 8, 8 },
-		[3] = { 11, 10, 9, 8, 8, 8 },
-		[4] = { 12, 11, 10, 9, 8, 8 },
-		[5] = { 13, 12, 11, 10, 9, 8 },
-		[6] = { 13, 13, 12, 11, 10, 9 },
-		[7] = { 9, 8, 8, 8, 8, 8 },   /* RP002-1.0.4 §2.8.7: LR-FHSS DR7 */
-	},
+	.rx1_dr = AU915_RX1,
+	.rx1_dr_dwell = AU915_RX1,
 	.rx1_freq = REGION_RX1_CHANNEL_MOD8,
 	.up125 = { .base_hz = 915200000, .step_hz = 200000, .count = 64 },
 	.up500 = { .base_hz = 915900000, .step_hz = 1600000, .count = 8 },
@@ -215,8 +243,9 @@ static const struct region region_au915 = {
 	.rx2_freq_hz = 923300000,
 	.rx2_dr = 8,
 	.cflist_capable = REGION_CFLIST_CHMASK,  /* LoRaWAN 1.0.3+ devices only (daemon/otaa.c) */
-	.dwell_up125_ms = 0,
+	.dwell_up125_ms = 0,                     /* region_configure(): 400 with UplinkDwellTime */
 	.default_max_eirp_dbm = 30,
+	.tx_param_setup = true,
 	.subbands = au915_subbands,
 	.n_subbands = sizeof(au915_subbands) / sizeof(au915_subbands[0]),
 };

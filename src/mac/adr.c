@@ -80,9 +80,9 @@ int adr_required_snr_db(const struct region *r, uint8_t dr, double *db)
 }
 
 /* A 125 kHz LoRa uplink DR that ADR may ask for. With UplinkDwellTime = 1
- * (AS923, region_configure()) a DR whose dwell-column M is "N/A" carries
- * no frame (RP002-1.0.4 §2.10.3, §2.10.6: DR0 and DR1): a device refuses
- * it (DataRateACK = 0, TS001-1.0.4 §5.2). */
+ * (AS923, AU915, region_configure()) a DR whose dwell-column M is "N/A"
+ * carries no frame (RP002-1.0.4 §2.10.3, §2.10.6, §2.8.6: DR0 and DR1): a
+ * device refuses it (DataRateACK = 0, TS001-1.0.4 §5.2). */
 static bool adr_dr(const struct region *r, uint8_t dr)
 {
 	const struct region_dr *d = lora_up_dr(r, dr);

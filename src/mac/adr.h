@@ -98,8 +98,8 @@ int adr_required_snr_db(const struct region *r, uint8_t dr, double *db);
 
 /* The fastest and the slowest 125 kHz LoRa uplink DR that ADR asks for
  * (max: EU868 DR5, US915 DR3, AU915 DR5, AS923 DR5; min: DR0, but AS923
- * with UplinkDwellTime = 1 DR2: DR0 and DR1 carry no frame within its
- * 400 ms, RP002-1.0.4 §2.10.3, §2.10.6), or LB_ERR_NOT_FOUND /
+ * and AU915 with UplinkDwellTime = 1 DR2: DR0 and DR1 carry no frame within
+ * its 400 ms, RP002-1.0.4 §2.10.3, §2.10.6, §2.8.6), or LB_ERR_NOT_FOUND /
  * LB_ERR_INVAL. */
 int adr_max_dr(const struct region *r);
 int adr_min_dr(const struct region *r);

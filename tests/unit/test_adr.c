@@ -260,6 +260,11 @@ START_TEST(test_as923_dwell_floor)
 	ck_assert_int_eq(adr_max_dr(&plain), 5);
 	ck_assert_int_eq(adr_min_dr(region_find("EU868")), 0);
 	ck_assert_int_eq(adr_min_dr(NULL), LB_ERR_INVAL);
+	/* AU915 the same (RP002-1.0.4 §2.8.3, §2.8.6): no DR0/DR1 within 400 ms */
+	struct region au915;
+	ck_assert_int_eq(region_configure(region_find("AU915"), true, false, &au915), LB_OK);
+	ck_assert_int_eq(adr_min_dr(&au915), 2);
+	ck_assert_int_eq(adr_max_dr(&au915), 5);
 
 	fill(-20.0f, 0, ADR_HISTORY);           /* weak link */
 	struct adr_in in = {.region = &as923, .hist = &hist, .dr = 2, .tx_power = 0,

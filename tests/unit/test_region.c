@@ -241,6 +241,45 @@ START_TEST(test_au915_lrfhss_dr7)
 }
 END_TEST
 
+/* RP002-1.0.4 §2.8.3: AU915 end-devices implement TxParamSetupReq and start
+ * with UplinkDwellTime = 1 (§2.8.2: join-requests at DR2, within 400 ms,
+ * until TxParamSetupReq says otherwise); §2.8.6 M with UplinkDwellTime = 1:
+ * DR0, DR1 N/A, DR2 19, DR3 61, DR4 133, DR5, DR6 250, DR7 58. The downlink
+ * DRs (500 kHz, DR8..13) and the RX1 table do not depend on the dwell time. */
+START_TEST(test_au915_dwell)
+{
+	static const uint8_t m_dwell[8] = { 0, 0, 19, 61, 133, 250, 250, 58 };
+	static const uint8_t m_down[6] = { 61, 137, 250, 250, 250, 250 };
+	const struct region *au = region_find("AU915");
+	struct region c;
+	uint32_t f;
+	uint8_t dr, m;
+
+	ck_assert(au->tx_param_setup);
+	ck_assert_int_eq(region_configure(au, true, true, &c), LB_OK);
+	ck_assert(c.uplink_dwell);
+	ck_assert_uint_eq(region_max_dwell_ms(&c, 125, true), 400);
+	ck_assert_uint_eq(region_max_dwell_ms(&c, 500, true), 0);
+	ck_assert_uint_eq(region_max_dwell_ms(au, 125, true), 0);
+	for (uint8_t d = 0; d < 8; d++)
+		ck_assert_msg(au->dr[d].max_m_dwell == m_dwell[d], "DR%u: M %u with dwell, want %u",
+			      d, au->dr[d].max_m_dwell, m_dwell[d]);
+	for (uint8_t d = 8; d <= 13; d++) {
+		ck_assert_int_eq(region_max_payload(&c, d, &m, NULL), LB_OK);
+		ck_assert_uint_eq(m, m_down[d - 8]);
+		ck_assert(c.dr[d].downlink);
+	}
+	for (uint8_t up = 0; up <= 7; up++) {
+		for (uint8_t off = 0; off < 6; off++) {
+			uint8_t want;
+			ck_assert_int_eq(region_rx1(au, 915200000, up, off, &f, &want), LB_OK);
+			ck_assert_int_eq(region_rx1(&c, 915200000, up, off, &f, &dr), LB_OK);
+			ck_assert_uint_eq(dr, want);
+		}
+	}
+}
+END_TEST
+
 /* ---- RX2 ------------------------------------------------------------------ */
 
 START_TEST(test_rx2)
@@ -903,6 +942,7 @@ static Suite *region_suite(void)
 	tcase_add_test(tc, test_us915_rx1_bad_freq);
 	tcase_add_test(tc, test_au915_rx1);
 	tcase_add_test(tc, test_au915_lrfhss_dr7);
+	tcase_add_test(tc, test_au915_dwell);
 	tcase_add_test(tc, test_rx2);
 	tcase_add_test(tc, test_dr_lookup_eu868);
 	tcase_add_test(tc, test_dr_lookup_us915);
