@@ -63,9 +63,9 @@ struct region_dr {
 	uint32_t bitrate;     /* FSK: bit/s; others: indicative bit/s */
 	bool uplink;          /* usable for uplinks */
 	bool downlink;        /* usable for downlinks */
-	uint8_t max_m;        /* max MACPayload (not repeater-compatible; AS923: DwellTime 0) */
+	uint8_t max_m;        /* max MACPayload (not repeater-compatible; AS923/AU915: DwellTime 0) */
 	uint8_t max_n;        /* max FRMPayload without FOpts */
-	uint8_t max_m_dwell;  /* AS923, DwellTime 1 (400 ms): max MACPayload, 0 = DR not allowed */
+	uint8_t max_m_dwell;  /* AS923/AU915 DwellTime 1 (400 ms): max MACPayload, 0 = N/A */
 	uint8_t max_n_dwell;
 };
 
