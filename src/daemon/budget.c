@@ -479,12 +479,13 @@ static void report_crossings(struct budget *bg, struct lb_device *dev, unsigned 
 }
 
 /* Regions with a dwell-time limit (US915: 400 ms on 125 kHz uplink
- * channels, RP002-1.0.4 "US902-928"): a longer frame breaks the rules,
- * say so. */
+ * channels, RP002-1.0.4 "US902-928"; AS923 and AU915 with UplinkDwellTime =
+ * 1, AU915 for devices of LoRaWAN 1.0.3 and later only, §2.10.3, §2.8.2): a
+ * longer frame breaks the rules, say so. */
 static void check_dwell(struct budget *bg, struct lb_device *dev, const struct gwmp_rxpk *pk,
 			uint64_t us, uint64_t gateway_eui)
 {
-	uint32_t dwell = region_max_dwell_ms(bg->c.region, pk->bw_khz, true);
+	uint32_t dwell = region_device_up_dwell_ms(bg->c.region, pk->bw_khz, dev->lorawan_version);
 	char desc[160];
 
 	if (pk->modu != GWMP_MOD_LORA || dwell == 0 || us <= (uint64_t)dwell * 1000)

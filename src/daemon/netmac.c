@@ -874,7 +874,8 @@ static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, 
 		return 0;
 	struct adr_in in = {.region = m->c.region, .hist = &s->hist,
 			    .dr = (uint8_t)dev->rt.last_dr, .tx_power = s->tx_power,
-			    .nb_trans = s->nb_trans, .margin_db = m->o.margin_db};
+			    .nb_trans = s->nb_trans, .margin_db = m->o.margin_db,
+			    .lorawan_minor = dev->lorawan_version};
 	bool adr = dev->adr && s->adr_bit && adr_decide(&in, &a) == LB_OK;
 	if (!adr && !grid)
 		return 0;

@@ -247,6 +247,19 @@ uint32_t region_max_dwell_ms(const struct region *r, uint16_t bw_khz, bool uplin
 	return r->dwell_up125_ms;
 }
 
+bool region_device_uplink_dwell(const struct region *r, unsigned lorawan_minor)
+{
+	return r != NULL && r->uplink_dwell && lorawan_minor >= r->tx_param_setup_since;
+}
+
+uint32_t region_device_up_dwell_ms(const struct region *r, uint16_t bw_khz,
+				   unsigned lorawan_minor)
+{
+	if (r != NULL && r->uplink_dwell && !region_device_uplink_dwell(r, lorawan_minor))
+		return 0;
+	return region_max_dwell_ms(r, bw_khz, true);
+}
+
 static void put_le24(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)v;

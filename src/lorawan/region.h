@@ -45,7 +45,7 @@
 #define REGION_CFLIST_LEN 16
 #define REGION_CFLIST_MAX_FREQS 5    /* type 0: channels 3..7 (AS923: 2..6) */
 #define REGION_MAX_DEFAULT_CHANNELS 3
-#define REGION_DWELL_LIMIT_MS 400    /* RP002-1.0.4 §2.10.3: the AS923 dwell-time limit */
+#define REGION_DWELL_LIMIT_MS 400    /* RP002-1.0.4 §2.10.3, §2.8.3: AS923, AU915 dwell limit */
 #define REGION_CHMASK_WORDS 5        /* type 1: ChMask0..4 (72 channels + RFU) */
 
 enum region_mod {
@@ -63,7 +63,7 @@ struct region_dr {
 	uint32_t bitrate;     /* FSK: bit/s; others: indicative bit/s */
 	bool uplink;          /* usable for uplinks */
 	bool downlink;        /* usable for downlinks */
-	uint8_t max_m;        /* max MACPayload (not repeater-compatible; AS923/AU915: DwellTime 0) */
+	uint8_t max_m;        /* max MACPayload (not repeater-compatible; DwellTime 0) */
 	uint8_t max_n;        /* max FRMPayload without FOpts */
 	uint8_t max_m_dwell;  /* AS923/AU915 DwellTime 1 (400 ms): max MACPayload, 0 = N/A */
 	uint8_t max_n_dwell;
@@ -128,8 +128,11 @@ struct region {
 	uint8_t default_max_eirp_dbm;         /* end-device MaxEIRP default */
 	enum region_lbt lbt;
 	/* AS923, AU915: TxParamSetupReq exists (RP002-1.0.4 §2.10.3, §2.8.3); rx1_dr_dwell is
-	 * the RX1 table for DownlinkDwellTime = 1, max_m_dwell the limits. */
+	 * the RX1 table for DownlinkDwellTime = 1, max_m_dwell the limits. Devices of a
+	 * LoRaWAN 1.0.x older than 1.0.<tx_param_setup_since> have neither TxParamSetupReq
+	 * nor a dwell limit (AU915: 3, region_device_uplink_dwell()). */
 	bool tx_param_setup;
+	uint8_t tx_param_setup_since;
 	uint8_t rx1_dr_dwell[REGION_MAX_DR][REGION_MAX_RX1_OFFSET];
 	/* What region_configure() applied to this copy (false in the tables). */
 	bool uplink_dwell, downlink_dwell;
@@ -218,6 +221,24 @@ uint64_t region_dc_off_us(uint32_t dc_ppm, uint64_t toa_us);
 /* Max dwell time in ms of one transmission, 0 = no limit (US915: 400 ms on
  * the 125 kHz uplink channels, none on 500 kHz or downlinks). */
 uint32_t region_max_dwell_ms(const struct region *r, uint16_t bw_khz, bool uplink);
+
+/*
+ * Whether a device of LoRaWAN 1.0.<lorawan_minor> keeps the uplink dwell
+ * time this copy was configured with (region_configure()'s uplink_dwell).
+ * AS923: every device (RP002-1.0.4 §2.10.3). AU915: devices of 1.0.3 and
+ * later (Regional Parameters 1.0.3revA, RP002-1.0.4 §2.8.2, §2.8.3); the
+ * AU915 of LoRaWAN 1.0.0 .. 1.0.2 (Regional Parameters 1.0.2revB) has no
+ * TxParamSetupReq and no dwell limit, the same split as the CFList type 1
+ * (join_cflist_chmask()). false for NULL and without uplink_dwell.
+ */
+bool region_device_uplink_dwell(const struct region *r, unsigned lorawan_minor);
+
+/* region_max_dwell_ms(r, bw_khz, true) for an uplink of a device of LoRaWAN
+ * 1.0.<lorawan_minor>: 0 (no limit) where the limit is the configured
+ * UplinkDwellTime and region_device_uplink_dwell() says the device has none.
+ * US915's fixed 400 ms applies to every device. */
+uint32_t region_device_up_dwell_ms(const struct region *r, uint16_t bw_khz,
+				   unsigned lorawan_minor);
 
 /*
  * Join-accept CFList type 0 (frequency list, TS001-1.0.4 §6.2.6, RP002-1.0.4

@@ -246,6 +246,7 @@ static const struct region region_au915 = {
 	.dwell_up125_ms = 0,                     /* region_configure(): 400 with UplinkDwellTime */
 	.default_max_eirp_dbm = 30,
 	.tx_param_setup = true,
+	.tx_param_setup_since = 3,               /* 1.0.0-1.0.2: RP 1.0.2revB, no dwell limit */
 	.subbands = au915_subbands,
 	.n_subbands = sizeof(au915_subbands) / sizeof(au915_subbands[0]),
 };

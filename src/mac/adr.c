@@ -80,33 +80,36 @@ int adr_required_snr_db(const struct region *r, uint8_t dr, double *db)
 }
 
 /* A 125 kHz LoRa uplink DR that ADR may ask for. With UplinkDwellTime = 1
- * (AS923, AU915, region_configure()) a DR whose dwell-column M is "N/A"
- * carries no frame (RP002-1.0.4 §2.10.3, §2.10.6, §2.8.6: DR0 and DR1): a
- * device refuses it (DataRateACK = 0, TS001-1.0.4 §5.2). */
-static bool adr_dr(const struct region *r, uint8_t dr)
+ * (dwell: AS923, AU915 from LoRaWAN 1.0.3, region_device_uplink_dwell()) a
+ * DR whose dwell-column M is "N/A" carries no frame (RP002-1.0.4 §2.10.3,
+ * §2.10.6, §2.8.6: DR0 and DR1): a device refuses it (DataRateACK = 0,
+ * TS001-1.0.4 §5.2). */
+static bool adr_dr(const struct region *r, bool dwell, uint8_t dr)
 {
 	const struct region_dr *d = lora_up_dr(r, dr);
 
-	return d != NULL && d->bw_khz == LORA_125_KHZ && (!r->uplink_dwell || d->max_m_dwell > 0);
+	return d != NULL && d->bw_khz == LORA_125_KHZ && (!dwell || d->max_m_dwell > 0);
 }
 
-int adr_min_dr(const struct region *r)
+int adr_min_dr(const struct region *r, unsigned lorawan_minor)
 {
 	if (r == NULL)
 		return LB_ERR_INVAL;
+	bool dwell = region_device_uplink_dwell(r, lorawan_minor);
 	for (int i = 0; i < REGION_MAX_DR; i++) {
-		if (adr_dr(r, (uint8_t)i))
+		if (adr_dr(r, dwell, (uint8_t)i))
 			return i;
 	}
 	return LB_ERR_NOT_FOUND;
 }
 
+/* The fastest DR has a dwell-column M in every region (DR5: 250). */
 int adr_max_dr(const struct region *r)
 {
 	if (r == NULL)
 		return LB_ERR_INVAL;
 	for (int i = REGION_MAX_DR - 1; i >= 0; i--) {
-		if (adr_dr(r, (uint8_t)i))
+		if (adr_dr(r, r->uplink_dwell, (uint8_t)i))
 			return i;
 	}
 	return LB_ERR_NOT_FOUND;
@@ -199,7 +202,7 @@ int adr_decide(const struct adr_in *in, struct adr_out *out)
 	int max_dr = adr_max_dr(in->region);
 	if (max_dr < 0)
 		return max_dr;
-	int min_dr = adr_min_dr(in->region);   /* found, as max_dr was */
+	int min_dr = adr_min_dr(in->region, in->lorawan_minor); /* found, as max_dr was */
 	if (in->hist->n == 0)
 		return LB_OK;
 	out->snr_max_db = snr_max(in->hist, in->tx_power);

@@ -73,6 +73,7 @@ struct adr_in {
 	uint8_t tx_power;             /* current TXPower index */
 	uint8_t nb_trans;             /* current NbTrans */
 	double margin_db;             /* installation margin */
+	uint8_t lorawan_minor;        /* the device's LoRaWAN 1.0.x: the dwell floor (adr_min_dr) */
 };
 
 struct adr_out {
@@ -96,13 +97,14 @@ void adr_history_clear(struct adr_history *h);
  * (NULL), LB_ERR_NOT_FOUND (not a LoRa uplink DR of the region). */
 int adr_required_snr_db(const struct region *r, uint8_t dr, double *db);
 
-/* The fastest and the slowest 125 kHz LoRa uplink DR that ADR asks for
- * (max: EU868 DR5, US915 DR3, AU915 DR5, AS923 DR5; min: DR0, but AS923
- * and AU915 with UplinkDwellTime = 1 DR2: DR0 and DR1 carry no frame within
- * its 400 ms, RP002-1.0.4 §2.10.3, §2.10.6, §2.8.6), or LB_ERR_NOT_FOUND /
- * LB_ERR_INVAL. */
+/* The fastest and the slowest 125 kHz LoRa uplink DR that ADR asks for a
+ * device of LoRaWAN 1.0.<lorawan_minor> (max: EU868 DR5, US915 DR3, AU915
+ * DR5, AS923 DR5; min: DR0, but DR2 where the device keeps the configured
+ * UplinkDwellTime = 1 (region_device_uplink_dwell(): AS923, AU915 from
+ * LoRaWAN 1.0.3): DR0 and DR1 carry no frame within its 400 ms, RP002-1.0.4
+ * §2.10.3, §2.10.6, §2.8.6), or LB_ERR_NOT_FOUND / LB_ERR_INVAL. */
 int adr_max_dr(const struct region *r);
-int adr_min_dr(const struct region *r);
+int adr_min_dr(const struct region *r, unsigned lorawan_minor);
 
 /* The region's last TXPower index (RP002-1.0.4 TX power tables: EU868 7,
  * US915 and AU915 14, AS923 7, KR920 7, IN865 10); 7 for a region not

@@ -254,17 +254,14 @@ START_TEST(test_as923_dwell_floor)
 
 	ck_assert_int_eq(region_configure(region_find("AS923-1"), true, false, &as923), LB_OK);
 	ck_assert_int_eq(region_configure(region_find("AS923-1"), false, false, &plain), LB_OK);
-	ck_assert_int_eq(adr_min_dr(&as923), 2);
+	for (unsigned v = 0; v <= 4; v++) {     /* every LoRaWAN 1.0.x in AS923 */
+		ck_assert_int_eq(adr_min_dr(&as923, v), 2);
+		ck_assert_int_eq(adr_min_dr(&plain, v), 0);
+		ck_assert_int_eq(adr_min_dr(region_find("EU868"), v), 0);
+	}
 	ck_assert_int_eq(adr_max_dr(&as923), 5);
-	ck_assert_int_eq(adr_min_dr(&plain), 0);
 	ck_assert_int_eq(adr_max_dr(&plain), 5);
-	ck_assert_int_eq(adr_min_dr(region_find("EU868")), 0);
-	ck_assert_int_eq(adr_min_dr(NULL), LB_ERR_INVAL);
-	/* AU915 the same (RP002-1.0.4 §2.8.3, §2.8.6): no DR0/DR1 within 400 ms */
-	struct region au915;
-	ck_assert_int_eq(region_configure(region_find("AU915"), true, false, &au915), LB_OK);
-	ck_assert_int_eq(adr_min_dr(&au915), 2);
-	ck_assert_int_eq(adr_max_dr(&au915), 5);
+	ck_assert_int_eq(adr_min_dr(NULL, 3), LB_ERR_INVAL);
 
 	fill(-20.0f, 0, ADR_HISTORY);           /* weak link */
 	struct adr_in in = {.region = &as923, .hist = &hist, .dr = 2, .tx_power = 0,
@@ -284,6 +281,44 @@ START_TEST(test_as923_dwell_floor)
 }
 END_TEST
 
+/* AU915 (RP002-1.0.4 §2.8.2, §2.8.3, §2.8.6): devices of LoRaWAN 1.0.3 and
+ * later start with UplinkDwellTime = 1, no DR0/DR1, so ADR holds a weak
+ * link at DR2; those of 1.0.0 .. 1.0.2 (Regional Parameters 1.0.2revB) have
+ * no dwell limit and go down to DR0/DR1. */
+START_TEST(test_au915_dwell_floor)
+{
+	struct region au915;
+
+	ck_assert_int_eq(region_configure(region_find("AU915"), true, false, &au915), LB_OK);
+	for (unsigned v = 0; v <= 4; v++)
+		ck_assert_int_eq(adr_min_dr(&au915, v), v >= 3 ? 2 : 0);
+	ck_assert_int_eq(adr_min_dr(region_find("AU915"), 3), 0);   /* uplink dwell off */
+	ck_assert_int_eq(adr_max_dr(&au915), 5);
+
+	fill(-20.0f, 0, ADR_HISTORY);           /* weak link */
+	struct adr_in in = {.region = &au915, .hist = &hist, .dr = 2, .tx_power = 0,
+			    .nb_trans = 1, .margin_db = 10, .lorawan_minor = 3};
+	struct adr_out out;
+	ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+	ck_assert_int_lt(out.steps, 0);
+	ck_assert_uint_eq(out.dr, 2);
+	ck_assert_uint_eq(out.tx_power, 0);
+	in.dr = 5;                               /* down to DR2, not below */
+	ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+	ck_assert_uint_eq(out.dr, 2);
+	in.lorawan_minor = 4;
+	ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+	ck_assert_uint_eq(out.dr, 2);
+	in.lorawan_minor = 2;                    /* 1.0.2: DR1 or DR0 */
+	in.dr = 2;
+	ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+	ck_assert_uint_lt(out.dr, 2);
+	in.dr = 1;
+	ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+	ck_assert_uint_eq(out.dr, 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("adr");
@@ -291,6 +326,7 @@ static Suite *suite(void)
 
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_as923_dwell_floor);
+	tcase_add_test(tc, test_au915_dwell_floor);
 	tcase_add_test(tc, test_dr_first);
 	tcase_add_test(tc, test_then_power);
 	tcase_add_test(tc, test_margin_kept);

@@ -249,11 +249,14 @@ END_TEST
 START_TEST(test_au915_dwell)
 {
 	static const uint8_t m_dwell[8] = { 0, 0, 19, 61, 133, 250, 250, 58 };
+	static const uint8_t n_dwell[8] = { 0, 0, 11, 53, 125, 242, 242, 50 };
+	static const uint8_t n_plain[8] = { 51, 51, 51, 115, 242, 242, 242, 50 };
 	static const uint8_t m_down[6] = { 61, 137, 250, 250, 250, 250 };
+	static const uint8_t n_down[6] = { 53, 129, 242, 242, 242, 242 };
 	const struct region *au = region_find("AU915");
 	struct region c;
 	uint32_t f;
-	uint8_t dr, m;
+	uint8_t dr, m, n;
 
 	ck_assert(au->tx_param_setup);
 	ck_assert_int_eq(region_configure(au, true, true, &c), LB_OK);
@@ -261,13 +264,22 @@ START_TEST(test_au915_dwell)
 	ck_assert_uint_eq(region_max_dwell_ms(&c, 125, true), 400);
 	ck_assert_uint_eq(region_max_dwell_ms(&c, 500, true), 0);
 	ck_assert_uint_eq(region_max_dwell_ms(au, 125, true), 0);
-	for (uint8_t d = 0; d < 8; d++)
+	for (uint8_t d = 0; d < 8; d++) {
 		ck_assert_msg(au->dr[d].max_m_dwell == m_dwell[d], "DR%u: M %u with dwell, want %u",
 			      d, au->dr[d].max_m_dwell, m_dwell[d]);
+		ck_assert_msg(au->dr[d].max_n_dwell == n_dwell[d], "DR%u: N %u with dwell, want %u",
+			      d, au->dr[d].max_n_dwell, n_dwell[d]);
+		ck_assert_msg(au->dr[d].max_n == n_plain[d], "DR%u: N %u, want %u", d,
+			      au->dr[d].max_n, n_plain[d]);
+	}
 	for (uint8_t d = 8; d <= 13; d++) {
-		ck_assert_int_eq(region_max_payload(&c, d, &m, NULL), LB_OK);
+		ck_assert_int_eq(region_max_payload(&c, d, &m, &n), LB_OK);
 		ck_assert_uint_eq(m, m_down[d - 8]);
+		ck_assert_uint_eq(n, n_down[d - 8]);
 		ck_assert(c.dr[d].downlink);
+		ck_assert_int_eq(region_max_payload(au, d, &m, &n), LB_OK);   /* dwell-agnostic */
+		ck_assert_uint_eq(m, m_down[d - 8]);
+		ck_assert_uint_eq(n, n_down[d - 8]);
 	}
 	for (uint8_t up = 0; up <= 7; up++) {
 		for (uint8_t off = 0; off < 6; off++) {
@@ -817,15 +829,8 @@ END_TEST
 /* RP002-1.0.4 §2.10.6: the dwell column is the largest PHYPayload (M + 5)
  * within 400 ms at each DR (8-symbol preamble, explicit header, CRC on: the
  * uplink); checked with the airtime module. */
-START_TEST(test_as923_dwell_airtime)
+static void check_dwell_column_airtime(const struct region *r)
 {
-	const struct region *r = region_find("AS923-1");
-	struct region up;
-
-	ck_assert_int_eq(region_configure(r, true, false, &up), LB_OK);
-	ck_assert_uint_eq(region_max_dwell_ms(&up, 125, true), REGION_DWELL_LIMIT_MS);
-	ck_assert_uint_eq(region_max_dwell_ms(&up, 125, false), 0);
-	ck_assert(up.uplink_dwell && !up.downlink_dwell);
 	for (uint8_t d = 0; d <= 5; d++) {
 		const struct region_dr *info = region_dr_info(r, d);
 		uint64_t us = 0;
@@ -846,6 +851,18 @@ START_TEST(test_as923_dwell_airtime)
 		ck_assert_msg(us > 400000, "DR%u %u bytes: %llu us", d, phy + 1,
 			      (unsigned long long)us);
 	}
+}
+
+START_TEST(test_as923_dwell_airtime)
+{
+	const struct region *r = region_find("AS923-1");
+	struct region up;
+
+	ck_assert_int_eq(region_configure(r, true, false, &up), LB_OK);
+	ck_assert_uint_eq(region_max_dwell_ms(&up, 125, true), REGION_DWELL_LIMIT_MS);
+	ck_assert_uint_eq(region_max_dwell_ms(&up, 125, false), 0);
+	ck_assert(up.uplink_dwell && !up.downlink_dwell);
+	check_dwell_column_airtime(r);
 	/* DR2: 24 bytes 370.688 ms, 25 bytes 411.648 ms */
 	uint64_t us = 0;
 	ck_assert_int_eq(airtime_frame_us(AIRTIME_MOD_LORA, 10, 125, 1, 0, 24, true, &us), LB_OK);
@@ -855,6 +872,45 @@ START_TEST(test_as923_dwell_airtime)
 	ck_assert_int_eq(region_configure(region_find("EU868"), false, false, &up), LB_OK);
 	ck_assert_str_eq(up.name, "EU868");
 	ck_assert_uint_eq(up.rx2_freq_hz, 869525000);
+}
+END_TEST
+
+/* RP002-1.0.4 §2.8.6: the AU915 UplinkDwellTime = 1 column is the largest
+ * frame (M + 5 bytes of MHDR and MIC, 8 symbols of preamble, explicit
+ * header, CRC) within 400 ms at each 125 kHz DR, as in AS923; DR0 and DR1
+ * carry none. */
+START_TEST(test_au915_dwell_airtime)
+{
+	check_dwell_column_airtime(region_find("AU915"));
+}
+END_TEST
+
+/* The uplink dwell time per device (region_device_uplink_dwell()): AS923
+ * devices of every LoRaWAN 1.0.x keep it (RP002-1.0.4 §2.10.3); AU915
+ * devices from 1.0.3 on (§2.8.2, §2.8.3), not those of 1.0.0 .. 1.0.2
+ * (Regional Parameters 1.0.2revB: no TxParamSetupReq, no dwell limit).
+ * US915's fixed 400 ms applies to every device; 500 kHz uplinks never. */
+START_TEST(test_device_uplink_dwell)
+{
+	struct region au, as, au_off;
+
+	ck_assert_int_eq(region_configure(region_find("AU915"), true, false, &au), LB_OK);
+	ck_assert_int_eq(region_configure(region_find("AU915"), false, true, &au_off), LB_OK);
+	ck_assert_int_eq(region_configure(region_find("AS923-1"), true, false, &as), LB_OK);
+	for (unsigned v = 0; v <= 4; v++) {
+		ck_assert_msg(region_device_uplink_dwell(&au, v) == (v >= 3), "AU915 1.0.%u", v);
+		ck_assert_uint_eq(region_device_up_dwell_ms(&au, 125, v), v >= 3 ? 400 : 0);
+		ck_assert_uint_eq(region_device_up_dwell_ms(&au, 500, v), 0);
+		ck_assert(!region_device_uplink_dwell(&au_off, v));
+		ck_assert_uint_eq(region_device_up_dwell_ms(&au_off, 125, v), 0);
+		ck_assert(region_device_uplink_dwell(&as, v));
+		ck_assert_uint_eq(region_device_up_dwell_ms(&as, 125, v), 400);
+		ck_assert(!region_device_uplink_dwell(region_find("US915"), v));
+		ck_assert_uint_eq(region_device_up_dwell_ms(region_find("US915"), 125, v), 400);
+		ck_assert_uint_eq(region_device_up_dwell_ms(region_find("EU868"), 125, v), 0);
+	}
+	ck_assert(!region_device_uplink_dwell(NULL, 3));
+	ck_assert_uint_eq(region_device_up_dwell_ms(NULL, 125, 3), 0);
 }
 END_TEST
 
@@ -956,6 +1012,8 @@ static Suite *region_suite(void)
 	tcase_add_loop_test(tc, test_new_region_drs, 0, N_NEW_REGIONS);
 	tcase_add_loop_test(tc, test_new_region_rx1, 0, N_NEW_REGIONS);
 	tcase_add_test(tc, test_as923_dwell_airtime);
+	tcase_add_test(tc, test_au915_dwell_airtime);
+	tcase_add_test(tc, test_device_uplink_dwell);
 	tcase_add_test(tc, test_new_region_cases);
 	tcase_add_test(tc, test_new_region_cflist);
 	suite_add_tcase(s, tc);
