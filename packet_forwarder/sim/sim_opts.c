@@ -24,7 +24,7 @@
 #define BW_125 125
 #define MIN_SNR_DB (-20.0)          /* what sim_radio.h reports */
 #define MAX_SNR_DB 13.5
-#define SF_MAX_DWELL 10             /* AS923 UplinkDwellTime 1: DR2 (SF10) and up */
+#define SF_MAX_DWELL 10             /* AS923/AU915 UplinkDwellTime 1: DR2 (SF10) and up */
 
 enum opt_id {
 	OPT_SERVER = 256, OPT_GATEWAYS, OPT_GATEWAY_EUI, OPT_DEVICES, OPT_RATE, OPT_COUNT,
@@ -144,9 +144,11 @@ void sim_opts_usage(FILE *out)
 	      "                         only, channels 8(N-1)..8(N-1)+7 and 63+N; an uplink\n"
 	      "                         elsewhere is lost (unheard_uplinks) (2)\n"
 	      "  --uplink-dwell 0|1     AS923/AU915 UplinkDwellTime: 1 keeps 125 kHz uplinks\n"
-	      "                         at SF7..SF10 (1)\n"
-	      "  --downlink-dwell 0|1   AS923/AU915 DownlinkDwellTime: the RX1 table and downlink\n"
-	      "                         size limits the devices assume (0)\n"
+	      "                         at SF7..SF10 (1; AU915 devices before LoRaWAN 1.0.3:\n"
+	      "                         0, and neither option, they have no TxParamSetupReq)\n"
+	      "  --downlink-dwell 0|1   AS923 DownlinkDwellTime: the RX1 table and downlink\n"
+	      "                         size limits the devices assume (0); no effect in\n"
+	      "                         AU915 (500 kHz downlinks, no dwell limit)\n"
 	      "  --confirmed            send ConfirmedDataUp\n"
 	      "  --shared-devaddr       devices 0 and 1 share a DevAddr (different keys)\n"
 	      "\n"
@@ -507,7 +509,10 @@ static int apply(struct sim_opts *o, int id, const char *optarg)
  * 72 channels on and hear of the gateways' sub-band from the join-accept's
  * CFList or a LinkADRReq (sim_mac.h). AS923 and AU915 devices start with
  * UplinkDwellTime 1 and DownlinkDwellTime 0 unless told otherwise, as
- * lorabridge's region_dwell_time does (RP002-1.0.4 §2.3, §2.8.2).
+ * lorabridge's region_dwell_time does (RP002-1.0.4 §2.3, §2.8.2), except
+ * AU915 devices of LoRaWAN 1.0.0 .. 1.0.2: Regional Parameters 1.0.2revB
+ * gives them no TxParamSetupReq and no dwell limit (region.h
+ * region_device_uplink_dwell()).
  */
 static int resolve_region(struct sim_opts *o)
 {
@@ -528,8 +533,15 @@ static int resolve_region(struct sim_opts *o)
 			"and AU915\n");
 		return LB_ERR_INVAL;
 	}
-	bool up = r->tx_param_setup && o->uplink_dwell != 0;
-	bool down = r->tx_param_setup && o->downlink_dwell == 1;
+	unsigned minor = (unsigned)(o->lorawan_version[4] - '0');   /* "1.0.x", set_version() */
+	bool tx_param = r->tx_param_setup && minor >= r->tx_param_setup_since;
+	if (!tx_param && r->tx_param_setup && (o->uplink_dwell >= 0 || o->downlink_dwell >= 0)) {
+		fprintf(stderr, "lorabridge-sim: --uplink-dwell/--downlink-dwell: %s devices of "
+			"LoRaWAN %s have no TxParamSetupReq\n", r->name, o->lorawan_version);
+		return LB_ERR_INVAL;
+	}
+	bool up = tx_param && o->uplink_dwell != 0;
+	bool down = tx_param && o->downlink_dwell == 1;
 	if (region_configure(r, up, down, &o->region) != LB_OK) {
 		fprintf(stderr, "lorabridge-sim: --region %s: dwell settings refused\n", r->name);
 		return LB_ERR_INVAL;

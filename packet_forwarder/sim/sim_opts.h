@@ -58,8 +58,9 @@ struct sim_opts {
 	uint8_t sf;                     /* 7; 0 = per device */
 	/* --region: the devices' default channels, data rates and RX windows */
 	const char *region_name;        /* "EU868" */
-	int uplink_dwell;               /* AS923 --uplink-dwell 0|1, -1 = default (1) */
-	int downlink_dwell;             /* AS923 --downlink-dwell 0|1, -1 = default (0) */
+	int uplink_dwell;               /* AS923/AU915 --uplink-dwell 0|1, -1 = default (1;
+					 * AU915 before LoRaWAN 1.0.3: 0) */
+	int downlink_dwell;             /* AS923/AU915 --downlink-dwell 0|1, -1 = default (0) */
 	struct region region;           /* region_name, dwell settings applied */
 	unsigned gateway_sub_band;      /* US915/AU915: what the gateways hear (2) */
 	bool gateway_sub_band_given;
