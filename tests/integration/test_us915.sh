@@ -20,7 +20,14 @@
 #     gateway heard reaches them; then none is lost.
 #  3. US915, ABP: no join-accept; the mask comes by LinkADRReq, as in 2.
 #  4. AU915, OTAA, 1.0.3: joins and uplinks arrive, CFList type 1, RX1 on
-#     923.3 + 0.6 n MHz (§2.8.7).
+#     923.3 + 0.6 n MHz (§2.8.7); the devices keep UplinkDwellTime = 1
+#     (§2.8.2): SF7..SF10.
+#     4b. AU915, OTAA 1.0.2, six devices (SF7..SF12): no TxParamSetupReq
+#     and no dwell limit in Regional Parameters 1.0.2revB, so SF11/SF12
+#     (DR1/DR0) uplinks are fine (no DWELL_TIME) and answered in RX1 at
+#     DR9/DR8.
+#     4c. AU915, OTAA 1.0.3 devices that break their 400 ms (lorabridge-sim
+#     --uplink-dwell 0, SF11/SF12): DWELL_TIME for those, the others none.
 #  5. US915, OTAA, LoRaWAN 1.0.4: the mask-only LinkADRReq carries DataRate
 #     and TXPower 15, "keep the current value" (TS001-1.0.4 §5.2); the
 #     devices apply it as such (mac_link_adr_keep), the stored DR and TX
@@ -251,6 +258,60 @@ bad=$(check_windows "$P" AU915)
 [ -z "$bad" ] || fail "4: downlinks off RX1/RX2: $bad"
 ids=$(events up "$m" | jq -r .regionConfigId | sort -u)
 note "4: regionConfigId $ids"
+
+# rx1_sf PRINT SF: the downlinks in RX1 (1 s after a data uplink, 5 s after
+# a join-request) answering an uplink at SF<SF>, as "count datr" lines.
+rx1_sf() {
+	awk -v want="SF$2BW125" '
+	function val(k,   v) { v = $0; sub(".* " k "=", "", v); sub(/ .*/, "", v); return v }
+	/^(up|join-request) / && val("datr") == want {
+		delay = /^join-request/ ? 5000000 : 1000000
+		t[sprintf("%.0f", (val("tmst") + delay) % 4294967296)] = 1
+	}
+	/^down / && (sprintf("%.0f", val("tmst")) in t) { n[val("datr")]++ }
+	END { for (d in n) print n[d], d }' "$1"
+}
+# dwell_devs: the DevEUIs of the DWELL_TIME log events since line $m.
+dwell_devs() {
+	events log "$m" | jq -r 'select(.code == "DWELL_TIME") | .deviceInfo.devEui' | sort -u
+}
+
+# ---- 4b. AU915, OTAA 1.0.2: no dwell limit, SF11/SF12 --------------------------
+N_DEV=6
+run "4b: AU915, OTAA 1.0.2: SF7..SF12, no dwell limit" 76 AU915 \
+	"--otaa --lorawan-version 1.0.2" 60
+finish 4b 76
+P=$T/print-76.txt
+[ "$(field joins_ok "$T/sim-76.err")" -eq $N_DEV ] || fail "4b: joins_ok != $N_DEV"
+[ "$(grep -c '^join ok .* cflist=none ' "$P")" -eq $N_DEV ] || fail "4b: $(grep '^join ok' "$P")"
+for sf in 11 12; do
+	grep -q "^up .* datr=SF${sf}BW125 " "$P" || fail "4b: no SF$sf uplink"
+done
+bad=$(check_windows "$P" AU915)
+[ -z "$bad" ] || fail "4b: downlinks off RX1/RX2: $bad"
+# DR1 -> RX1 DR9 (SF11BW500), DR0 -> RX1 DR8 (SF12BW500), §2.8.7
+for sf in 11 12; do
+	got=$(rx1_sf "$P" $sf)
+	[ -n "$got" ] && [ "$got" = "$(echo "$got" | grep " SF${sf}BW500\$")" ] ||
+		fail "4b: RX1 of SF$sf uplinks: $got"
+done
+[ -z "$(dwell_devs)" ] || fail "4b: DWELL_TIME for 1.0.2 devices: $(events log "$m" | grep DWELL_TIME | head -3)"
+note "4b: RX1 of SF11 uplinks: $(rx1_sf "$P" 11 | tr '\n' ' ')of SF12: $(rx1_sf "$P" 12 | tr '\n' ' ')"
+
+# ---- 4c. AU915, OTAA 1.0.3 over 400 ms: DWELL_TIME -------------------------------
+run "4c: AU915, OTAA 1.0.3, --uplink-dwell 0: DWELL_TIME at SF11/SF12" 77 AU915 \
+	"--otaa --region AU915 --uplink-dwell 0" 30
+finish 4c 77
+P=$T/print-77.txt
+[ "$(field joins_ok "$T/sim-77.err")" -eq $N_DEV ] || fail "4c: joins_ok != $N_DEV"
+# the devices that sent an SF11 or SF12 data uplink
+slow=$(awk '/^up .* datr=SF1[12]BW125 / { d = $0; sub(/.*dev_eui=/, "", d); sub(/ .*/, "", d)
+	print d }' "$P" | sort -u)
+[ -n "$slow" ] || fail "4c: no SF11/SF12 uplink"
+[ "$(dwell_devs)" = "$slow" ] ||
+	fail "4c: DWELL_TIME for $(dwell_devs | tr '\n' ' '), SF11/SF12 from $(echo "$slow" | tr '\n' ' ')"
+note "4c: DWELL_TIME for the $(echo "$slow" | wc -l) devices at SF11/SF12"
+N_DEV=3
 
 # ---- 5. US915, OTAA 1.0.4: the mask-only LinkADRReq keeps DR and TX power -------
 UP_SB2="903.9000 904.1000 904.3000 904.5000 904.7000 904.9000 905.1000 905.3000 904.6000"

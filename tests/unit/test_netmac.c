@@ -1498,9 +1498,9 @@ END_TEST
 
 /* ------------------------------------------------------------ regions */
 
-/* One ABP device with ADR on and no status requests, in region, with the
- * settings o (NULL: default_opts()). */
-static void open_region(const char *region, const struct netmac_opts *o)
+/* One ABP device with ADR on and no status requests, in region r (kept by
+ * the caller), with the settings o (NULL: default_opts()). */
+static void open_region_at(const struct region *r, const struct netmac_opts *o)
 {
 	static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 	struct netmac_opts d = default_opts();
@@ -1509,7 +1509,7 @@ static void open_region(const char *region, const struct netmac_opts *o)
 	memset(&t, 0, sizeof(t));
 	t.saved_stderr = -1;
 	world_base(&w, WORLD_HOLD_NONE);
-	w.region = region_find(region);
+	w.region = r;
 	ck_assert_ptr_nonnull(w.region);
 	struct lb_device_conf conf = world_abp(&w, "meter", "default", DEV_EUI, DEV_ADDR, key, key);
 	conf.adr = true;
@@ -1518,6 +1518,12 @@ static void open_region(const char *region, const struct netmac_opts *o)
 		.modules = WORLD_STORE | WORLD_SESSIONS | WORLD_NETMAC, .netmac = o ? o : &d,
 	});
 	w.devices.dev[0].rt.last_dr = 0;
+}
+
+/* open_region_at() the region's table as it is (no dwell time). */
+static void open_region(const char *region, const struct netmac_opts *o)
+{
+	open_region_at(region_find(region), o);
 }
 
 /* An uplink heard at SF sf / 125 kHz on freq, with the ADR bit and
@@ -1616,6 +1622,40 @@ START_TEST(as923_new_channels_from_2)
 	uplink_at(true, false, 12, 923200000, 5.0f, NULL, 0);
 	len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
 	ck_assert_uint_eq(kinds, BIT(MACSTATE_NEW_CHANNEL));
+}
+END_TEST
+
+/* AU915 with region_dwell_time.uplink (RP002-1.0.4 §2.8.2, §2.8.6): the
+ * LinkADRReq after 20 weak uplinks at DR2 and full power keeps a device of
+ * LoRaWAN 1.0.3 or 1.0.4 at DR2 (DR0/DR1 carry no frame within 400 ms) and
+ * takes a 1.0.2 device, which has no dwell limit (Regional Parameters
+ * 1.0.2revB), below it. */
+static unsigned au915_weak_link_dr(uint8_t version)
+{
+	static struct region au;
+	uint8_t out[NETMAC_REQ_MAX];
+	unsigned kinds = 0;
+
+	ck_assert_int_eq(region_configure(region_find("AU915"), true, false, &au), LB_OK);
+	open_region_at(&au, NULL);
+	dev()->lorawan_version = version;
+	dev()->rt.last_dr = 2;
+	for (int i = 0; i < ADR_HISTORY; i++)
+		uplink_at(true, false, 10, 916800000, -20.0f, NULL, 0);   /* ch 8, DR2 */
+	size_t len = netmac_requests(&w.mac, dev(), out, sizeof(out), &kinds);
+	ck_assert_uint_eq(kinds, BIT(MACSTATE_LINK_ADR));
+	ck_assert_uint_eq(len, 10);
+	ck_assert_uint_eq(out[0], CID_LINK_ADR);
+	ck_assert_uint_eq(out[1] & 0x0f, 0);                        /* TXPower 0: max */
+	return out[1] >> 4;
+}
+
+START_TEST(au915_dwell_floor_per_version)
+{
+	ck_assert_uint_eq(au915_weak_link_dr(JOIN_V1_0_3), 2);
+	ck_assert_uint_eq(au915_weak_link_dr(JOIN_V1_0_4), 2);
+	ck_assert_uint_lt(au915_weak_link_dr(JOIN_V1_0_2), 2);
+	ck_assert_uint_lt(au915_weak_link_dr(JOIN_V1_0_0), 2);
 }
 END_TEST
 
@@ -2034,6 +2074,7 @@ static Suite *netmac_suite(void)
 	tcase_add_test(tc, as923_chmask_default_channels_only);
 	tcase_add_test(tc, as923_new_channels_from_2);
 	tcase_add_test(tc, us915_mask_resent_on_adr_ack_req);
+	tcase_add_test(tc, au915_dwell_floor_per_version);
 	tcase_add_test(tc, us915_chmask_without_adr);
 	tcase_add_test(tc, us915_chmask_without_adr_refused);
 	tcase_add_test(tc, us915_chmask_without_adr_mask_ack_only);
