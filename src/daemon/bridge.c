@@ -707,9 +707,9 @@ static int restore_all(struct bridge *b)
 }
 
 /* The region's tables with the configured AS923 / AU915 dwell time
- * (RP002-1.0.4 §2.10.6, §2.10.7, §2.8.6), and what the gateway must do that
- * the bridge cannot:
- * listen before talk. */
+ * (RP002-1.0.4 §2.10.6, §2.10.7, §2.8.6; in AU915 it applies per device, to
+ * those of LoRaWAN 1.0.3 and later, region_device_uplink_dwell()), and what
+ * the gateway must do that the bridge cannot: listen before talk. */
 static int region_setup(struct bridge *b)
 {
 	const struct region *base = region_find(b->cfg.region);
@@ -727,8 +727,9 @@ static int region_setup(struct bridge *b)
 	}
 	b->region = &b->region_buf;
 	if (base->tx_param_setup)
-		log_notice("bridge", "region %s: uplink dwell time %s, downlink dwell time %s",
-			   base->name, up ? "400 ms" : "none", down ? "400 ms" : "none");
+		log_notice("bridge", "region %s: uplink dwell time %s (devices of LoRaWAN 1.0.%u "
+			   "and later), downlink dwell time %s", base->name, up ? "400 ms" : "none",
+			   base->tx_param_setup_since, down ? "400 ms" : "none");
 	if (base->lbt == REGION_LBT_REQUIRED)
 		log_notice("bridge", "region %s requires listen before talk: the gateways must "
 			   "do it (packet forwarder LBT configuration)", base->name);

@@ -108,7 +108,7 @@ struct bridge_stall {
 struct bridge {
 	struct lb_config cfg;
 	const struct region *region;    /* = &region_buf */
-	struct region region_buf;       /* the configured region (AS923 dwell time applied) */
+	struct region region_buf;       /* the configured region (AS923/AU915 dwell applied) */
 	struct loop loop;
 	struct udp udp;
 	struct mqtt mqtt;

@@ -18,9 +18,10 @@
  *              table" of each region) down to the region's last index;
  *   steps < 0: raise the TX power (index towards 0 = max EIRP) one index per
  *              step, then lower the DR down to the slowest DR the region
- *              allows (adr_min_dr(): DR2 in AS923 with UplinkDwellTime =
- *              1); only once ADR_HISTORY frames are known, so that one
- *              weak frame does not undo the work.
+ *              allows (adr_min_dr(): DR2 with UplinkDwellTime = 1, in
+ *              AS923 and for AU915 devices of LoRaWAN 1.0.3 and later);
+ *              only once ADR_HISTORY frames are known, so that one weak
+ *              frame does not undo the work.
  *
  * ChirpStack's default algorithm raises the power on negative steps but
  * never lowers the DR (it leaves that to the device's ADR back-off,
