@@ -405,17 +405,17 @@ const struct cs_entry config__schema[] = {
 	      "Heap one JavaScript codec may use; a call that needs more fails like a timeout."),
 
 	S_BOOL("region_dwell_time.uplink", region_uplink_dwell, true,
-	       "AS923 and AU915 (ignored elsewhere): the devices keep each 125 kHz uplink within "
+	       "AS923, and AU915 (LoRaWAN 1.0.3 and later); ignored elsewhere and for older AU915 "
+	       "devices, which have no dwell limit. The devices keep each 125 kHz uplink within "
 	       "400 ms (UplinkDwellTime = 1: no DR0/DR1, smaller payloads at DR2-DR4); a longer "
 	       "uplink is reported as DWELL_TIME. RP002-1.0.4 §2.3 leaves it to the country's "
-	       "rules for AS923, AU915 devices start with it (§2.8.2); on by default, the safe "
+	       "rules in AS923; AU915 devices start with it (§2.8.2). On by default, the safe "
 	       "side. The bridge does not send TxParamSetupReq: set it to what the devices use."),
 	S_BOOL("region_dwell_time.downlink", region_downlink_dwell, false,
 	       "AS923 only (ignored elsewhere; AU915 downlinks are 500 kHz): keep each downlink "
-	       "within 400 ms "
-	       "(DownlinkDwellTime = 1): the smaller payload limits, no downlink at DR0/DR1, "
-	       "RX1 never below DR2. Off by default: RP002-1.0.4 §2.3 says devices start with "
-	       "DownlinkDwellTime = 0."),
+	       "within 400 ms (DownlinkDwellTime = 1): the smaller payload limits, no downlink at "
+	       "DR0/DR1, RX1 never below DR2. Off by default: RP002-1.0.4 §2.3 says devices start "
+	       "with DownlinkDwellTime = 0."),
 
 	S_STR("downlink.join_cflist", downlink_join_cflist, "auto", check_cflist, 0,
 	      "Extra uplink channels given to OTAA devices in the join-accept CFList: \"auto\" "
