@@ -292,8 +292,8 @@ bad=$(check_windows "$P" AU915)
 # DR1 -> RX1 DR9 (SF11BW500), DR0 -> RX1 DR8 (SF12BW500), §2.8.7
 for sf in 11 12; do
 	got=$(rx1_sf "$P" $sf)
-	[ -n "$got" ] && [ "$got" = "$(echo "$got" | grep " SF${sf}BW500\$")" ] ||
-		fail "4b: RX1 of SF$sf uplinks: $got"
+	[ -n "$got" ] || fail "4b: no downlink in RX1 of an SF$sf uplink"
+	[ "$got" = "$(echo "$got" | grep " SF${sf}BW500\$")" ] || fail "4b: RX1 of SF$sf uplinks: $got"
 done
 [ -z "$(dwell_devs)" ] || fail "4b: DWELL_TIME for 1.0.2 devices: $(events log "$m" | grep DWELL_TIME | head -3)"
 note "4b: RX1 of SF11 uplinks: $(rx1_sf "$P" 11 | tr '\n' ' ')of SF12: $(rx1_sf "$P" 12 | tr '\n' ' ')"
