@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -726,10 +727,13 @@ static int region_setup(struct bridge *b)
 		return LB_ERR_CONFIG;
 	}
 	b->region = &b->region_buf;
+	char since[48] = "";
+	if (up && base->tx_param_setup_since)
+		snprintf(since, sizeof(since), " (devices of LoRaWAN 1.0.%u and later)",
+			 (unsigned)base->tx_param_setup_since);
 	if (base->tx_param_setup)
-		log_notice("bridge", "region %s: uplink dwell time %s (devices of LoRaWAN 1.0.%u "
-			   "and later), downlink dwell time %s", base->name, up ? "400 ms" : "none",
-			   base->tx_param_setup_since, down ? "400 ms" : "none");
+		log_notice("bridge", "region %s: uplink dwell time %s%s, downlink dwell time %s",
+			   base->name, up ? "400 ms" : "none", since, down ? "400 ms" : "none");
 	if (base->lbt == REGION_LBT_REQUIRED)
 		log_notice("bridge", "region %s requires listen before talk: the gateways must "
 			   "do it (packet forwarder LBT configuration)", base->name);
