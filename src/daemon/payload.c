@@ -58,28 +58,29 @@ static bool same_file(const struct payload_script *s, const struct stat *st)
 	       s->st_mtim.tv_sec == st->st_mtim.tv_sec && s->st_mtim.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-/* Compile path into s (s->path already set). A failure is kept in s->why. */
-static void script_load(struct payload_script *s, const struct jscodec_limits *lim)
+/* Compile path into s (s->path already set), noting the file's identity.
+ * LB_OK, else the error with its reason in s->why (s->js NULL); logging a
+ * failure is the caller's (load_or_keep()). */
+static int script_load(struct payload_script *s, const struct jscodec_limits *lim)
 {
 	struct stat st;
 
 	if (stat(s->path, &st) != 0) {
 		snprintf(s->why, sizeof(s->why), "%s: %s", s->path, strerror(errno));
-	} else {
-		s->st_dev = st.st_dev;
-		s->st_ino = st.st_ino;
-		s->st_mtim = st.st_mtim;
-		s->st_size = st.st_size;
-		int rc = jscodec_load(s->path, lim, &s->js, s->why, sizeof(s->why));
-		if (rc == LB_OK) {
-			s->why[0] = '\0';
-			log_info("payload", "codec script %s loaded", s->path);
-			return;
-		}
-		s->js = NULL;
+		return LB_ERR_IO;
 	}
-	log_error("payload", "codec script not loaded: %s; its devices' uplinks are published "
-			     "without object", s->why);
+	s->st_dev = st.st_dev;
+	s->st_ino = st.st_ino;
+	s->st_mtim = st.st_mtim;
+	s->st_size = st.st_size;
+	int rc = jscodec_load(s->path, lim, &s->js, s->why, sizeof(s->why));
+	if (rc != LB_OK) {
+		s->js = NULL;
+		return rc;
+	}
+	s->why[0] = '\0';
+	log_info("payload", "codec script %s loaded", s->path);
+	return LB_OK;
 }
 
 /*
@@ -149,24 +150,62 @@ static void names_free(struct payload_names *ix)
 	memset(ix, 0, sizeof(*ix));
 }
 
-/* The old entry for out's path, still the same file: its heap and state
- * taken over. Each keeps its own path (each table's index names it), the
- * old one freed with its table. */
-static bool take_unchanged(struct payloads *p, struct payload_script *out)
+/* The old table's loaded copy of path, else NULL. */
+static struct payload_script *old_loaded(struct payloads *p, const char *path)
 {
-	struct stat st;
-	ssize_t i = names_find(&p->paths, out->path);
+	ssize_t i = names_find(&p->paths, path);
 
-	if (i < 0)
-		return false;
-	struct payload_script *o = &p->scripts[i];
-	if (!o->js || stat(out->path, &st) != 0 || !same_file(o, &st))
-		return false;
+	return i >= 0 && p->scripts[i].js ? &p->scripts[i] : NULL;
+}
+
+/* out takes over o's heap, state and file identity. Each keeps its own
+ * path (each table's index names it), the old one freed with its table. */
+static void take_over(struct payload_script *o, struct payload_script *out)
+{
 	char *path = out->path;
+
 	*out = *o;
 	out->path = path;
 	o->js = NULL;
+}
+
+/* The old entry for out's path, still the same file: taken over. */
+static bool take_unchanged(struct payloads *p, struct payload_script *out)
+{
+	struct stat st;
+	struct payload_script *o = old_loaded(p, out->path);
+
+	if (!o || stat(out->path, &st) != 0 || !same_file(o, &st))
+		return false;
+	take_over(o, out);
 	return true;
+}
+
+/*
+ * out's script: the old table's copy while the file is unchanged, else
+ * compiled. Out of memory compiling a changed file, the old copy (if any)
+ * is taken over all the same, with the old file's identity, so the next
+ * sync compiles the file again: a reload that runs out of memory keeps the
+ * scripts held before (README). Any other failure stands: the devices'
+ * uplinks go out without `object` until the script loads.
+ */
+static void load_or_keep(struct payloads *p, struct payload_script *out)
+{
+	if (take_unchanged(p, out))
+		return;
+	int rc = script_load(out, &p->limits);
+	if (rc == LB_OK)
+		return;
+	struct payload_script *o = rc == LB_ERR_NOMEM ? old_loaded(p, out->path) : NULL;
+	if (o) {
+		log_error("payload", "codec script changed but not compiled: %s; the version "
+			  "loaded before stays in use (compiled again at the next reload)",
+			  out->why);
+		take_over(o, out);
+		return;
+	}
+	log_error("payload", "codec script not loaded: %s; its devices' uplinks are published "
+			     "without object", out->why);
 }
 
 /*
@@ -309,13 +348,19 @@ static void point_slots(const struct payload_names *ix, struct devices *devs)
 
 /* Out of memory before anything changed: p's tables stay, and the devices
  * (a reload's: fresh profiles, every slot 0) are pointed into them, so
- * those whose script is loaded keep it. */
+ * those whose script is loaded keep it. Tables holding nothing (start-up,
+ * whose caller gives up) leave no device a script or a share. */
 static int sync_failed(struct payloads *p, struct devices *devs, const char *what)
 {
 	point_slots(&p->paths, devs);
-	log_error("payload", "codec scripts not reloaded: out of memory for %s; devices keep the "
-		  "scripts and encoding shares held before (a script or application new in the "
-		  "configuration has none until a reload succeeds)", what);
+	if (!p->n_scripts && !p->n_apps)
+		log_error("payload", "codec scripts not loaded: out of memory for %s; none were "
+			  "held before, so no device has its codec script or encoding share", what);
+	else
+		log_error("payload", "codec scripts not reloaded: out of memory for %s; devices "
+			  "keep the scripts and encoding shares held before (a script or "
+			  "application new in the configuration has none until a reload "
+			  "succeeds)", what);
 	return LB_ERR_NOMEM;
 }
 
@@ -336,8 +381,7 @@ int payload_sync(struct payloads *p, struct devices *devs)
 		return sync_failed(p, devs, "the applications' encoding shares");
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!take_unchanged(p, &v[i]))
-			script_load(&v[i], &p->limits);
+		load_or_keep(p, &v[i]);
 	payload_free(p);
 	p->scripts = v;
 	p->n_scripts = n;

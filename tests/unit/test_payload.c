@@ -28,12 +28,16 @@
 
 /*
  * Allocation failures, injected: the program is linked with -Wl,--wrap for
- * these four (Makefile.am), so every call from lorabridge's code (its
- * static libraries, not the shared ones) comes here. With alloc_fail_at
- * at k > 0, the k-th call from then on fails, once (alloc_fail_at is 0
- * again when it has).
+ * these four (Makefile.am), so every call from the objects linked in
+ * statically comes here: lorabridge's static libraries and the vendored
+ * duktape, and Check's own (-lcheck_pic: its emalloc(), srunner_run()),
+ * not the shared libraries' (libc's fopen, json-c). With alloc_fail_at at
+ * k > 0, the k-th call from then on fails, once (alloc_fail_at is 0 again
+ * when it has); alloc_calls counts the calls. A test disarms
+ * (alloc_fail_at = 0) before any ck_assert: a failing check allocates.
  */
 static long alloc_fail_at;
+static long alloc_calls;
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
@@ -46,6 +50,7 @@ char *__wrap_strdup(const char *s);
 
 static bool alloc_fails(void)
 {
+	alloc_calls++;
 	return alloc_fail_at > 0 && --alloc_fail_at == 0;
 }
 
@@ -688,6 +693,61 @@ START_TEST(sync_out_of_memory_at_reload)
 }
 END_TEST
 
+/* Sync for a reload (devices_reload() first) with the k-th allocation
+ * failing (0: none): its result, and *struck if the failure happened.
+ * Disarmed before it returns. */
+static int sync_failing_at(struct world *w, long k, bool *struck)
+{
+	alloc_fail_at = k;
+	int rc = payload_sync(&w->payloads, &w->devices);
+	*struck = k > 0 && alloc_fail_at == 0;
+	alloc_fail_at = 0;
+	return rc;
+}
+
+/*
+ * A reload whose compile of a script changed on disk runs out of memory:
+ * the version loaded before stays in use (its heap: the count goes on),
+ * and the next sync compiles the file again (the old version's identity
+ * was kept), which then takes. The allocations failed are the four just
+ * past the sync's own tables (as many as a sync with nothing to compile
+ * makes): jscodec's copies of the script's name and text, then the first
+ * blocks of the engine's heap. A failure deep inside duktape's compiler is
+ * not tried: duktape leaks memory there (its own, not lorabridge's).
+ */
+START_TEST(changed_script_out_of_memory_at_compile)
+{
+	struct world w;
+	char why[PAYLOAD_WHY_MAX], got[512];
+	int n = 0;
+	bool struck;
+
+	open_codecs(&w, counter_js, CODEC_MS);
+	assert_count(&w, 3, ++n);
+	alloc_calls = 0;
+	ck_assert_int_eq(sync_failing_at(&w, 0, &struck), LB_OK);
+	long own = alloc_calls;                 /* the sync's tables */
+	assert_count(&w, 4, ++n);                /* unchanged: kept */
+	testutil_write_file(script, "var n = 1000;\n"
+			     "function decodeUplink(input) { n++; return {data: {n: n}}; }\n");
+	for (long k = own + 1; k <= own + 4; k++) {
+		int rc = sync_failing_at(&w, k, &struck);
+		ck_assert_msg(struck, "allocation %ld not reached", k);
+		ck_assert_int_eq(rc, LB_OK);
+		ck_assert_uint_eq(w.payloads.n_scripts, 1);
+		assert_count(&w, 3, ++n);
+		assert_count(&w, 4, ++n);
+		ck_assert_int_eq(encode(&w, 5, "{\"level\": 1}", why, sizeof(why)), LB_OK);
+	}
+	ck_assert_int_eq(sync_failing_at(&w, 0, &struck), LB_OK);
+	ck_assert_int_eq(decode(&w, 2, "01", got, sizeof(got)), LB_OK);
+	ck_assert_str_eq(got, "{\"n\":1001}");
+	ck_assert_int_eq(decode(&w, 6, "01", got, sizeof(got)), LB_OK);
+	ck_assert_str_eq(got, "{\"n\":1002}");
+	world_close(&w);
+}
+END_TEST
+
 /* Many scripts (the index of their paths grows past its first slots),
  * two devices each; a reload lists the devices the other way round, so
  * every script takes another slot: each device still decodes with its own
@@ -793,6 +853,7 @@ int main(void)
 	tcase_add_test(tc, encode_share_of_device_without_application);
 	tcase_add_test(tc, sync_out_of_memory_at_reload);
 	tcase_add_test(tc, many_scripts_kept_across_reload);
+	tcase_add_test(tc, changed_script_out_of_memory_at_compile);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
