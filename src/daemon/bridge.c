@@ -1329,7 +1329,8 @@ int bridge_reload(struct bridge *b)
 	budget_forget(&b->budget);
 	netmac_forget(&b->netmac);
 	/* Scripts changed on disk are compiled again (out of memory, the old
-	 * tables stay and the devices are pointed into them: payload.h). */
+	 * tables stay and the devices are pointed into them; a compile out of
+	 * memory keeps that script's old version: payload.h). */
 	(void)payload_sync(&b->payloads, &b->devices);
 	/* Entities of devices that left are cleared; failures are logged. */
 	(void)hass_sync(&b->hass, &b->devices);

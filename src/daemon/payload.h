@@ -11,7 +11,8 @@
  * (SIGHUP): a file whose identity or modification time changed is compiled
  * again, an unchanged one keeps its heap, one no device names any more is
  * freed. A script that does not load stays in the table with the reason,
- * so each uplink of its devices says why it has no `object`.
+ * so each uplink of its devices says why it has no `object`; a changed one
+ * that does not compile for want of memory keeps its old version instead.
  *
  * Bounded work on the loop: one call runs at most codec_timeout_ms; a
  * script whose call timed out is suspended in that call's direction
@@ -115,11 +116,13 @@ struct payloads {
 /* Load the scripts the devices name (see above) and set each device's
  * slot; hold an encoding share for each application of theirs (those
  * kept carry their state). Scripts that fail are logged (and kept with
- * their reason). LB_OK, or LB_ERR_NOMEM (logged): the tables unchanged,
- * each device's slot set into them (a reload's devices_reload() gave
- * every device a fresh profile), so a device whose script they hold keeps
- * it and its application's share, if held; a script or application new in
- * the devices has none until a sync succeeds. */
+ * their reason), but a changed script whose compile ran out of memory
+ * (jscodec's LB_ERR_NOMEM) keeps the version the tables held, compiled
+ * again at the next sync. LB_OK, or LB_ERR_NOMEM (logged): the tables
+ * unchanged, each device's slot set into them (a reload's
+ * devices_reload() gave every device a fresh profile), so a device whose
+ * script they hold keeps it and its application's share, if held; a script
+ * or application new in the devices has none until a sync succeeds. */
 int payload_sync(struct payloads *p, struct devices *devs);
 
 /* Decode one uplink of dev: *object a new reference (the caller puts it),
