@@ -45,7 +45,43 @@ static int write_script(char *path, size_t cap)
 		return LB_ERR_IO;
 	ssize_t w = write(fd, js, sizeof(js) - 1);
 	close(fd);
-	return w == (ssize_t)sizeof(js) - 1 ? LB_OK : LB_ERR_IO;
+	if (w == (ssize_t)sizeof(js) - 1)
+		return LB_OK;
+	unlink(path);
+	return LB_ERR_IO;
+}
+
+static void remove_scripts(char (*scripts)[64], long written)
+{
+	for (long i = 0; i < written; i++)
+		unlink(scripts[i]);
+}
+
+/* Sync the payloads first with the scripts' compilation, then RELOADS
+ * times; prints the times. LB_OK, else the failure (said). */
+static int bench(struct devices *devs, long n, long n_apps, long n_scripts)
+{
+	struct stats stats = {0};
+	struct payloads p = {.stats = &stats, .limits = {.timeout_ms = 1000}};
+	double t0 = now_ms();
+	int rc = payload_sync(&p, devs);
+	double first = now_ms() - t0;
+
+	t0 = now_ms();
+	for (int i = 0; i < RELOADS && rc == LB_OK; i++)
+		rc = payload_sync(&p, devs);
+	double reload = (now_ms() - t0) / RELOADS;
+	size_t got_apps = p.n_apps;
+	payload_free(&p);
+	if (rc != LB_OK || got_apps != (size_t)n_apps) {
+		fprintf(stderr, "bench_payload_sync: sync failed (%s), %zu applications\n",
+			lb_strerror(rc), got_apps);
+		return rc != LB_OK ? rc : LB_ERR_STATE;
+	}
+	printf("%ld devices, %ld applications, %ld scripts\n", n, n_apps, n_scripts);
+	printf("%-44s %10.1f ms\n", "first sync (scripts compiled)", first);
+	printf("%-44s %10.1f ms\n", "reload (scripts unchanged), mean of 5", reload);
+	return LB_OK;
 }
 
 /* n device configurations in n_apps applications (names in names[]),
@@ -75,9 +111,8 @@ int main(int argc, char **argv)
 	long n = argc > 1 ? atol(argv[1]) : DEFAULT_DEVICES;
 	long n_apps = argc > 2 ? atol(argv[2]) : DEFAULT_APPS;
 	long n_scripts = argc > 3 ? atol(argv[3]) : 1;
-	struct stats stats = {0};
-	struct payloads p = {.stats = &stats, .limits = {.timeout_ms = 1000}};
 	struct devices devs;
+	int rc = LB_ERR_NOMEM;
 
 	if (n <= 0 || n_apps <= 0 || n_apps > n || n_scripts <= 0 || n_scripts > n_apps) {
 		fprintf(stderr, "usage: bench_payload_sync [devices [applications <= devices "
@@ -95,30 +130,15 @@ int main(int argc, char **argv)
 					      ? fleet(n, n_apps, scripts, n_scripts, names) : NULL;
 	if (!conf || devices_init(&devs, conf, (size_t)n) != LB_OK) {
 		fprintf(stderr, "bench_payload_sync: fleet not built\n");
-		return EXIT_FAILURE;
+	} else {
+		rc = bench(&devs, n, n_apps, n_scripts);
+		devices_free(&devs);
 	}
-	double t0 = now_ms();
-	int rc = payload_sync(&p, &devs);
-	double first = now_ms() - t0;
-	t0 = now_ms();
-	for (int i = 0; i < RELOADS && rc == LB_OK; i++)
-		rc = payload_sync(&p, &devs);
-	double reload = (now_ms() - t0) / RELOADS;
-	if (rc != LB_OK || p.n_apps != (size_t)n_apps) {
-		fprintf(stderr, "bench_payload_sync: sync failed (%s), %zu applications\n",
-			lb_strerror(rc), p.n_apps);
-		return EXIT_FAILURE;
-	}
-	printf("%ld devices, %ld applications, %ld scripts\n", n, n_apps, n_scripts);
-	printf("%-44s %10.1f ms\n", "first sync (scripts compiled)", first);
-	printf("%-44s %10.1f ms\n", "reload (scripts unchanged), mean of 5", reload);
-	payload_free(&p);
-	devices_free(&devs);
 	free(conf);
 	free(names);
-	for (long i = 0; i < written; i++)
-		unlink(scripts[i]);
+	if (scripts)
+		remove_scripts(scripts, written);
 	free(scripts);
 	log_close();
-	return EXIT_SUCCESS;
+	return rc == LB_OK ? EXIT_SUCCESS : EXIT_FAILURE;
 }
