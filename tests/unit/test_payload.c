@@ -6,8 +6,8 @@
  * counted, a timed-out script suspended and its devices' uplinks reported,
  * scripts kept across a sync while unchanged and compiled again once
  * changed, object downlinks encoded, the encoding shares (per application
- * and in all, across a reload), a sync out of memory (allocation failures
- * injected).
+ * and in all, across a reload), a sync out of memory and a changed
+ * script's compile out of memory (allocation failures injected).
  */
 #include <check.h>
 #include <fcntl.h>
