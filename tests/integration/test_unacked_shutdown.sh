@@ -28,10 +28,11 @@ start_broker "$MQTT_PORT"
 sed -n 3p "$T/keys.txt" > "$T/keys-0.txt"; sed -n 4p "$T/keys.txt" > "$T/keys-1.txt"
 EUI0=$(cut -d' ' -f1 "$T/keys-0.txt"); EUI1=$(cut -d' ' -f1 "$T/keys-1.txt")
 GW=aa555a0000000001   # the simulator's gateway
-# A TX_ACK timeout (10 s) beyond the shutdown's flush (5 s, bridge.h
-# BRIDGE_SHUTDOWN_FLUSH_MS): the flush ends with the TX_ACK still awaited.
+# A TX_ACK timeout of 60 s (the most downlink.tx_ack_timeout_ms allows), far
+# beyond the shutdown's flush (5 s, bridge.h BRIDGE_SHUTDOWN_FLUSH_MS): the
+# flush ends with the TX_ACK still awaited, however loaded the machine.
 write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;" \
-	'downlink = { join_cflist = "none"; tx_ack_timeout_ms = 10000; };' \
+	'downlink = { join_cflist = "none"; tx_ack_timeout_ms = 60000; };' \
 	"fair_access = { downlinks = 100000; };" "$NO_MAC_APPS"
 subscribe all 'application/#' 'gateway/+/event/stats'
 mkdir "$T/relay"
