@@ -1469,14 +1469,18 @@ static void shutdown_flush(struct bridge *b)
 	 * and sessions whose ACKs and join-accepts no scheduler is left to
 	 * send. Said, not dropped silently (frames of other networks
 	 * included: they are not looked at), with those of them a full
-	 * de-duplication table forced out (dedupForcedEarly): more than it
-	 * holds open came. */
+	 * de-duplication table forced out (dedupForcedEarly) if any: no group
+	 * closes during the flush (dedup is not ticked), so more frames than
+	 * the table holds open fill it. */
 	uint64_t unheard = b->dedup.groups - groups_at;
+	uint64_t forced = b->dedup.forced_early - forced_at;
+	char forced_s[96] = "";
+	if (forced)
+		snprintf(forced_s, sizeof(forced_s), ", %llu of them forced out of the full "
+			 "de-duplication table", (unsigned long long)forced);
 	if (unheard)
 		log_warn("bridge", "%llu frame(s) heard during the shutdown's flush not processed "
-			 "(acknowledged to their gateways), %llu of them forced out of the full "
-			 "de-duplication table", (unsigned long long)unheard,
-			 (unsigned long long)(b->dedup.forced_early - forced_at));
+			 "(acknowledged to their gateways)%s", (unsigned long long)unheard, forced_s);
 	/* The gateways' OFFLINE reached the broker: nothing to correct at the
 	 * next start. Otherwise the next start says it. */
 	if (gws && !left && mqtt_connected(&b->mqtt)) {
