@@ -14,10 +14,14 @@
 # group closed at the end of the read that opened it, its copy in the next
 # read was dropped as late, and one read more than the retention later
 # opened a group of its own, refused as a retransmission.)
+# Then more frames within one window than the de-duplication table holds
+# open (1,024, bridge.h BRIDGE_DEDUP_OPEN): each one beyond forces the
+# oldest out early, and the stats event's dedupForcedEarly and /metrics'
+# lorabridge_dedup_forced_early_total both say exactly how many.
 . "$(dirname "$0")/lib.sh"
-require "$MOSQUITTO" mosquitto_sub jq ss
+require "$MOSQUITTO" mosquitto_sub jq ss curl
 
-MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
+MQTT_PORT=$(free_port); UDP_PORT=$(free_port); HTTP_PORT=$(free_port)
 DEVS=10 N=70
 start_broker "$MQTT_PORT"
 "$SIM" --devices $DEVS --seed 29 --emit-devices "$T/devices.conf" --quiet || fail "sim --emit-devices"
@@ -98,5 +102,38 @@ backlog aa555a0000000001 aa555a0000000002 1 0.3 0
 # refused it as too early, and it never got bound.
 note "the same from two new gateways 0.8 s apart, the bridge stopped 5.4 s"
 backlog aa555a0000000003 aa555a0000000004 100 0.8 5.4
+
+# A window of 10 s (the most dedup_window_ms allows) and 1,100 distinct
+# frames at 500/s from one gateway: all arrive within it, so no group
+# closes before the last arrives, and every frame beyond the
+# table's 1,024 forces the oldest out (processed then, the rest when their
+# windows close). Should the kernel drop some (a loaded machine), as many
+# fewer are forced out: expected from the frames received.
+note "1,100 frames within one 10 s window: dedupForcedEarly and /metrics say how many forced out"
+DEDUP_OPEN=1024 NF=1100
+kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status"
+UDP_EXTRA="rcvbuf = 212992;" write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
+	"dedup_window_ms = 10000;" "$NO_MAC_APPS" \
+	"http = { port = $HTTP_PORT; www_dir = \"$top_srcdir/www\"; };"
+start_bridge "$T/lb.conf"
+"$SIM" --server "127.0.0.1:$UDP_PORT" --devices $DEVS --seed 29 --gateways 1 \
+	--gateway-eui aa555a0000000005 --count $NF --rate 500 --payload-size 1 --fcnt-start 200 \
+	--keepalive 0 --stat-interval 0 --quiet 2> "$T/sim3.err" || fail "sim: $(tail -3 "$T/sim3.err")"
+# Every frame processed (the last windows closed): by then the other
+# counters of the de-duplication (groups opened, frames emitted) differ
+# from the forced ones.
+wait_stats_cond all ".framesReceived + .drops.udpKernel == $NF and
+	.uplinksPublished == .framesReceived" ||
+	fail "frames missing: $(last_stats all | jq -c '{framesReceived, uplinksPublished, drops}')"
+S=$(last_stats all)
+want=$(($(echo "$S" | jq .framesReceived) - DEDUP_OPEN))
+[ "$want" -gt 0 ] || fail "too few frames received to fill the table: $(echo "$S" | jq -c .drops)"
+[ "$(echo "$S" | jq .dedupForcedEarly)" -eq "$want" ] ||
+	fail "dedupForcedEarly $(echo "$S" | jq .dedupForcedEarly), want $want:" \
+		"$(echo "$S" | jq -c '{framesReceived, uplinksUnique, dedupHits, drops}')"
+curl -sS -o "$T/metrics" "http://127.0.0.1:$HTTP_PORT/metrics" || fail "GET /metrics"
+got=$(awk '$1 == "lorabridge_dedup_forced_early_total" { print $2 }' "$T/metrics")
+[ "$got" = "$want" ] || fail "lorabridge_dedup_forced_early_total '$got', want $want"
+note "$want of $((want + DEDUP_OPEN)) frames forced out early, in the stats event and /metrics"
 
 echo "PASS"
