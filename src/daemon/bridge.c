@@ -707,6 +707,26 @@ static int restore_all(struct bridge *b)
 	return LB_OK;
 }
 
+/* The dwell times in force. AU915's downlinks are 500 kHz, outside the dwell
+ * limit (RP002-1.0.4 §2.8.6): no word on a downlink dwell time there, whatever
+ * region_dwell_time.downlink says (region_configure() ignores it). */
+static void region_dwell_notice(const struct region *base, const struct region *r)
+{
+	char since[48] = "";
+	char down[40] = "";
+
+	if (!base->tx_param_setup)
+		return;
+	if (r->uplink_dwell && base->tx_param_setup_since)
+		snprintf(since, sizeof(since), " (devices of LoRaWAN 1.0.%u and later)",
+			 (unsigned)base->tx_param_setup_since);
+	if (base->downlink_dwell_applies)
+		snprintf(down, sizeof(down), ", downlink dwell time %s",
+			 r->downlink_dwell ? "400 ms" : "none");
+	log_notice("bridge", "region %s: uplink dwell time %s%s%s", base->name,
+		   r->uplink_dwell ? "400 ms" : "none", since, down);
+}
+
 /* The region's tables with the configured AS923 / AU915 dwell time
  * (RP002-1.0.4 §2.10.6, §2.10.7, §2.8.6; in AU915 it applies per device, to
  * those of LoRaWAN 1.0.3 and later, region_device_uplink_dwell()), and what
@@ -720,20 +740,14 @@ static int region_setup(struct bridge *b)
 		return LB_ERR_CONFIG;
 	}
 	bool up = base->tx_param_setup && b->cfg.region_uplink_dwell;
-	bool down = base->tx_param_setup && b->cfg.region_downlink_dwell;
+	bool down = base->downlink_dwell_applies && b->cfg.region_downlink_dwell;
 	int rc = region_configure(base, up, down, &b->region_buf);
 	if (rc != LB_OK) {
 		log_error("bridge", "region %s: %s", base->name, lb_strerror(rc));
 		return LB_ERR_CONFIG;
 	}
 	b->region = &b->region_buf;
-	char since[48] = "";
-	if (up && base->tx_param_setup_since)
-		snprintf(since, sizeof(since), " (devices of LoRaWAN 1.0.%u and later)",
-			 (unsigned)base->tx_param_setup_since);
-	if (base->tx_param_setup)
-		log_notice("bridge", "region %s: uplink dwell time %s%s, downlink dwell time %s",
-			   base->name, up ? "400 ms" : "none", since, down ? "400 ms" : "none");
+	region_dwell_notice(base, &b->region_buf);
 	if (base->lbt == REGION_LBT_REQUIRED)
 		log_notice("bridge", "region %s requires listen before talk: the gateways must "
 			   "do it (packet forwarder LBT configuration)", base->name);

@@ -70,10 +70,12 @@ int region_configure(const struct region *base, bool uplink_dwell, bool downlink
 		return LB_ERR_INVAL;
 	*out = *base;
 	out->uplink_dwell = uplink_dwell;
-	out->downlink_dwell = downlink_dwell;
+	/* AU915: DownlinkDwellTime = 1 leaves the 500 kHz downlinks as they are
+	 * (RP002-1.0.4 §2.8.6), and the uplink DRs' limits stay the plain ones. */
+	out->downlink_dwell = downlink_dwell && base->downlink_dwell_applies;
 	if (uplink_dwell)
 		out->dwell_up125_ms = REGION_DWELL_LIMIT_MS;
-	if (downlink_dwell)
+	if (out->downlink_dwell)
 		apply_downlink_dwell(out);
 	return LB_OK;
 }

@@ -133,6 +133,9 @@ struct region {
 	 * nor a dwell limit (AU915: 3, region_device_uplink_dwell()). */
 	bool tx_param_setup;
 	uint8_t tx_param_setup_since;
+	/* DownlinkDwellTime changes this region's downlinks (AS923, §2.10.6, §2.10.7); false
+	 * in AU915, whose downlinks are 500 kHz, outside the 125 kHz dwell limit (§2.8.6). */
+	bool downlink_dwell_applies;
 	uint8_t rx1_dr_dwell[REGION_MAX_DR][REGION_MAX_RX1_OFFSET];
 	/* What region_configure() applied to this copy (false in the tables). */
 	bool uplink_dwell, downlink_dwell;
@@ -150,7 +153,9 @@ const struct region *region_find(const char *name);
  * §2.10.6, §2.10.7, §2.8.6; TS001-1.0.4 §5.8): uplink_dwell sets a 400 ms limit on
  * 125 kHz uplinks (dwell_up125_ms); downlink_dwell makes the dwell column the
  * payload limits (a DR with none is no downlink DR any more: DR0, DR1) and
- * rx1_dr_dwell the RX1 table. Both false: a plain copy.
+ * rx1_dr_dwell the RX1 table, in a region where it applies
+ * (downlink_dwell_applies: AS923); elsewhere (AU915) it changes nothing and
+ * out->downlink_dwell stays false. Both false: a plain copy.
  * The copy is the caller's (no pointers into it but the const subbands).
  * Errors: LB_ERR_INVAL (NULL, or a dwell setting for a region without
  * TxParamSetupReq).

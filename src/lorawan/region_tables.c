@@ -247,6 +247,7 @@ static const struct region region_au915 = {
 	.default_max_eirp_dbm = 30,
 	.tx_param_setup = true,
 	.tx_param_setup_since = 3,               /* 1.0.0-1.0.2: RP 1.0.2revB, no dwell limit */
+	.downlink_dwell_applies = false,         /* 500 kHz downlinks (§2.8.6) */
 	.subbands = au915_subbands,
 	.n_subbands = sizeof(au915_subbands) / sizeof(au915_subbands[0]),
 };
@@ -353,6 +354,7 @@ static const struct region region_au915 = {
 		.cflist_capable = REGION_CFLIST_FREQ,                                  \
 		.dwell_up125_ms = 0, .default_max_eirp_dbm = 16,                       \
 		.lbt = REGION_LBT_BY_COUNTRY, .tx_param_setup = true,                  \
+		.downlink_dwell_applies = true,                                        \
 		.subbands = (sb_), .n_subbands = 1,                                    \
 	}
 

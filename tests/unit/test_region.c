@@ -261,6 +261,14 @@ START_TEST(test_au915_dwell)
 	ck_assert(au->tx_param_setup);
 	ck_assert_int_eq(region_configure(au, true, true, &c), LB_OK);
 	ck_assert(c.uplink_dwell);
+	/* DownlinkDwellTime = 1 does not apply to AU915: not in force, and the
+	 * uplink DRs keep their plain limits (what the start-up notice reports). */
+	ck_assert(!au->downlink_dwell_applies);
+	ck_assert(!c.downlink_dwell);
+	for (uint8_t d = 0; d < 8; d++)
+		ck_assert_msg(c.dr[d].max_m == au->dr[d].max_m && c.dr[d].max_n == au->dr[d].max_n,
+			      "DR%u: M %u N %u, want the plain %u %u", d, c.dr[d].max_m,
+			      c.dr[d].max_n, au->dr[d].max_m, au->dr[d].max_n);
 	ck_assert_uint_eq(region_max_dwell_ms(&c, 125, true), 400);
 	ck_assert_uint_eq(region_max_dwell_ms(&c, 500, true), 0);
 	ck_assert_uint_eq(region_max_dwell_ms(au, 125, true), 0);
@@ -923,6 +931,7 @@ START_TEST(test_new_region_cases)
 
 	/* AS923-2, RX1DROffset 2, uplink DR5 on 921.6 MHz, DownlinkDwellTime 1 */
 	ck_assert_int_eq(region_configure(region_find("AS923-2"), false, true, &dl), LB_OK);
+	ck_assert(dl.downlink_dwell);
 	ck_assert_int_eq(region_rx1(&dl, 921600000, 5, 2, &f, &dr), LB_OK);
 	ck_assert_uint_eq(f, 921600000);
 	ck_assert_uint_eq(dr, 3);
