@@ -162,8 +162,17 @@ static double snr_max(const struct adr_history *h, uint8_t tx_power)
 	return best;
 }
 
-static void step_up(struct adr_out *o, int steps, uint8_t max_dr, uint8_t max_power)
+/* A DR below min_dr (a dwell-limited device at DR0/DR1, which it cannot
+ * use: RP002-1.0.4 §2.10.6, §2.8.6 "N/A") goes straight to min_dr, spending
+ * the steps it would take to get there: one DR1 asked of such a device makes
+ * it refuse the whole LinkADRReq block (DataRateACK = 0, TS001-1.0.4 §5.2). */
+static void step_up(struct adr_out *o, int steps, uint8_t min_dr, uint8_t max_dr,
+		    uint8_t max_power)
 {
+	if (o->dr < min_dr && min_dr <= max_dr) {
+		steps -= min_dr - o->dr;
+		o->dr = min_dr;
+	}
 	for (; steps > 0; steps--) {
 		if (o->dr < max_dr)
 			o->dr++;
@@ -209,7 +218,8 @@ int adr_decide(const struct adr_in *in, struct adr_out *out)
 	out->margin_db = out->snr_max_db - req - in->margin_db;
 	out->steps = floor_steps(out->margin_db);
 	if (out->steps > 0 && in->dr <= max_dr) {
-		step_up(out, out->steps, (uint8_t)max_dr, adr_max_tx_power(in->region));
+		step_up(out, out->steps, (uint8_t)min_dr, (uint8_t)max_dr,
+			adr_max_tx_power(in->region));
 	} else if (out->steps < 0 && in->hist->n >= ADR_HISTORY) {
 		step_down(out, out->steps, (uint8_t)min_dr);
 	}

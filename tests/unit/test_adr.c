@@ -319,6 +319,35 @@ START_TEST(test_au915_dwell_floor)
 }
 END_TEST
 
+/* A dwell-limited device found at DR0 (AS923; AU915 from LoRaWAN 1.0.3) with
+ * a margin for one step is asked for DR2, not DR1: both are "N/A" in its
+ * dwell column (RP002-1.0.4 §2.10.6, §2.8.6), and a DR it cannot use makes
+ * it refuse the whole LinkADRReq block (TS001-1.0.4 §5.2). A device without
+ * the dwell limit steps one DR. */
+START_TEST(test_dwell_step_up_from_dr0)
+{
+	struct region as923, au915;
+
+	ck_assert_int_eq(region_configure(region_find("AS923-1"), true, false, &as923), LB_OK);
+	ck_assert_int_eq(region_configure(region_find("AU915"), true, false, &au915), LB_OK);
+	fill(-6.0f, 0, ADR_HISTORY);            /* SF12 needs -20 dB: 14 - 10 = 4 dB, 1 step */
+	struct adr_in in = {.region = &as923, .hist = &hist, .dr = 0, .tx_power = 0,
+			    .nb_trans = 1, .margin_db = 10, .lorawan_minor = 3};
+	struct adr_out out;
+	ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+	ck_assert_int_eq(out.steps, 1);
+	ck_assert_uint_ge(out.dr, 2);
+	ck_assert_uint_eq(out.tx_power, 0);
+	in.region = &au915;
+	ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+	ck_assert_uint_ge(out.dr, 2);
+	in.lorawan_minor = 2;                    /* 1.0.2: no dwell limit, DR0 -> DR1 */
+	in.dr = 0;
+	ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+	ck_assert_uint_eq(out.dr, 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("adr");
@@ -327,6 +356,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_as923_dwell_floor);
 	tcase_add_test(tc, test_au915_dwell_floor);
+	tcase_add_test(tc, test_dwell_step_up_from_dr0);
 	tcase_add_test(tc, test_dr_first);
 	tcase_add_test(tc, test_then_power);
 	tcase_add_test(tc, test_margin_kept);
