@@ -333,7 +333,11 @@ static void link_adr_block(struct sim_mac_dev *m, const struct sim_mac_conf *c,
 	bool keep_pw = last->tx_power == SIM_MAC_KEEP && !c->keep_rfu;
 	uint8_t dr = keep_dr ? m->dr : last->data_rate;
 	const struct region_dr *info = region_dr_info(r, dr);
-	bool dr_ok = info && info->uplink && (!mask_ok || dr_on_some_channel(r, info, mask));
+	/* With UplinkDwellTime = 1 (r->uplink_dwell: AS923, AU915 from 1.0.3) a DR
+	 * whose dwell-column M is "N/A" (DR0, DR1: RP002-1.0.4 §2.10.6, §2.8.6)
+	 * is one the device cannot use: DataRateACK = 0 (TS001-1.0.4 §5.2). */
+	bool dr_ok = info && info->uplink && (!r->uplink_dwell || info->max_m_dwell > 0) &&
+		     (!mask_ok || dr_on_some_channel(r, info, mask));
 	uint8_t pw = keep_pw ? m->tx_power : last->tx_power;
 	bool pw_ok = pw <= adr_max_tx_power(r);
 

@@ -539,6 +539,66 @@ START_TEST(grid_link_adr_masks)
 }
 END_TEST
 
+/* One LinkADRReq to dev; its DataRateACK. */
+static bool dr_acked(struct dev *d, uint8_t dr, uint16_t mask, uint8_t cntl)
+{
+	uint8_t cmds[64];
+	struct maccmd a[4];
+	size_t len = link_adr(cmds, 0, dr, SIM_MAC_KEEP, mask, cntl);
+
+	ck_assert_int_eq(sim_mac_on_downlink(&d->m, &d->c, &d->rx, cmds, len, 10), LB_OK);
+	ck_assert_uint_eq(answers(d, a, 4), 1);
+	ck_assert(a[0].u.link_adr_ans.channel_mask_ack);
+	return a[0].u.link_adr_ans.data_rate_ack;
+}
+
+static void dwell_dev(struct dev *d, const struct region *r)
+{
+	memset(d, 0, sizeof(*d));
+	d->c = (struct sim_mac_conf){.region = r, .battery = 1};
+	d->rx = (struct sim_rx_params){.rx1_delay_s = 1, .rx2_dr = 2};
+	ck_assert_int_eq(sim_mac_reset(&d->m, r, 10), LB_OK);
+	ck_assert_uint_eq(d->m.dr, 2);
+}
+
+/* A device with UplinkDwellTime = 1 (AS923; AU915 from LoRaWAN 1.0.3) refuses
+ * DR0/DR1, "N/A" in its dwell column (RP002-1.0.4 §2.10.6, §2.8.6): DataRateACK
+ * = 0 and nothing changes (TS001-1.0.4 §5.2). Without the dwell limit it
+ * takes them. */
+START_TEST(dwell_device_refuses_dr0_dr1)
+{
+	struct region as, as_plain, au, au_plain;
+	struct dev d;
+
+	ck_assert_int_eq(region_configure(region_find("AS923-1"), true, false, &as), LB_OK);
+	ck_assert_int_eq(region_configure(region_find("AS923-1"), false, false, &as_plain),
+			 LB_OK);
+	ck_assert_int_eq(region_configure(region_find("AU915"), true, false, &au), LB_OK);
+	ck_assert_int_eq(region_configure(region_find("AU915"), false, false, &au_plain),
+			 LB_OK);
+	dwell_dev(&d, &as);
+	for (uint8_t dr = 0; dr <= 1; dr++) {
+		ck_assert_msg(!dr_acked(&d, dr, 0x0003, 0), "AS923 dwell DR%u acked", dr);
+		ck_assert_uint_eq(d.m.dr, 2);
+	}
+	ck_assert(dr_acked(&d, 3, 0x0003, 0));
+	ck_assert_uint_eq(d.m.dr, 3);
+	dwell_dev(&d, &as_plain);
+	ck_assert(dr_acked(&d, 0, 0x0003, 0));
+	ck_assert_uint_eq(d.m.dr, 0);
+
+	dwell_dev(&d, &au);
+	for (uint8_t dr = 0; dr <= 1; dr++) {
+		ck_assert_msg(!dr_acked(&d, dr, 0x0000, 6), "AU915 dwell DR%u acked", dr);
+		ck_assert_uint_eq(d.m.dr, 2);
+	}
+	ck_assert(dr_acked(&d, 3, 0x0000, 6));
+	dwell_dev(&d, &au_plain);
+	ck_assert(dr_acked(&d, 1, 0x0000, 6));
+	ck_assert_uint_eq(d.m.dr, 1);
+}
+END_TEST
+
 static Suite *sim_mac_suite(void)
 {
 	Suite *s = suite_create("sim_mac");
@@ -560,6 +620,7 @@ static Suite *sim_mac_suite(void)
 	tcase_add_test(tc, gateway_sub_band);
 	tcase_add_test(tc, grid_join_channels);
 	tcase_add_test(tc, grid_link_adr_masks);
+	tcase_add_test(tc, dwell_device_refuses_dr0_dr1);
 	suite_add_tcase(s, tc);
 	return s;
 }
