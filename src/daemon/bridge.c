@@ -455,7 +455,7 @@ static void state_lost(const struct bridge *b, bool accepted)
 		 "must join again, and its DevNonces used before are not known");
 }
 
-static bool disk_hangs(struct bridge *b, int64_t now);
+static bool disk_hangs(struct bridge *b, int64_t now, bool reaped);
 
 /* A sync of the store completed (store_sync.h: the WAL's, or the state
  * marker's): the events of the batches now durable are released by
@@ -469,7 +469,7 @@ static void on_store_sync(void *arg, int fd, uint32_t events)
 
 	(void)store_sync_reap(&b->store);   /* a failure is logged and kept */
 	if (b->sync_hang.said)
-		(void)disk_hangs(b, loop_now_ms());
+		(void)disk_hangs(b, loop_now_ms(), true);
 }
 
 static int state_setup(struct bridge *b, const struct bridge_opts *o)
@@ -1033,8 +1033,10 @@ static bool stall_due(struct bridge_stall *st, int64_t now, int64_t ms, int64_t 
  * bridge as it did when the sync held the loop. Without a watchdog it is
  * said all the same. Its end (no sync that old in flight, or one that
  * began since) is said once: when the completion is reaped
- * (on_store_sync()), else at the next look. */
-static bool disk_hangs(struct bridge *b, int64_t now)
+ * (on_store_sync(), reaped: it ended now, even if a sync that began since,
+ * a state marker's or the WAL's, is in flight), else at the next look (it
+ * ended by the time the one in flight began, or by now). */
+static bool disk_hangs(struct bridge *b, int64_t now, bool reaped)
 {
 	struct bridge_stall *st = &b->sync_hang;
 	int64_t ms = store_sync_stalled_ms(&b->store), bound = b->cfg.state_sync_hang_ms;
@@ -1042,7 +1044,7 @@ static bool disk_hangs(struct bridge *b, int64_t now)
 	char s[32];
 
 	if (st->said && (!hangs || now - ms > st->since_ms + bound / 2)) {
-		int64_t end = hangs ? now - ms : now;
+		int64_t end = hangs && !reaped ? now - ms : now;
 		log_notice("bridge", "the sync in the state directory completed after %s s",
 			   secs(s, sizeof(s), end - st->since_ms));
 		st->said = false;
@@ -1080,14 +1082,14 @@ static void checkpoint_slow(struct bridge *b, int64_t now)
 static int64_t service_tick(struct bridge *b, int64_t now)
 {
 	if (b->watchdog_ms > 0 && now >= b->next_watchdog_ms) {
-		if (!disk_hangs(b, now))
+		if (!disk_hangs(b, now, false))
 			notified(sdnotify_watchdog(), "WATCHDOG");
 		b->next_watchdog_ms = now + b->watchdog_ms / 2;
 	}
 	if (now >= b->next_status_ms) {
 		checkpoint_slow(b, now);
 		if (b->watchdog_ms <= 0)   /* (else said by the watchdog's turn) */
-			(void)disk_hangs(b, now);
+			(void)disk_hangs(b, now, false);
 		size_t online = gateways_count_online(&b->gateways);
 		const char *mq = mqtt_connected(&b->mqtt) ? "connected" : "not connected";
 		int rc;
