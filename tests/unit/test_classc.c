@@ -883,13 +883,15 @@ START_TEST(test_duty_cycle_held_until_tx_ack)
 }
 END_TEST
 
-/* Beyond the fair-access budget with enforce: refused and dropped as class A. */
-START_TEST(test_fair_access_refused)
+/* DEV_C allowed one downlink by fair access, with enforce (set in its
+ * profile, shared by every device configured alike), heard through GW_1,
+ * and its class C item "one" sent: that downlink is in flight, no TX_ACK
+ * yet. Returns the device. */
+static struct lb_device *fa_one_downlink_sent(void)
 {
 	const uint64_t gw = GW_1;
 	struct lb_device *dev = devices_find_eui(&w.devices, DEV_C);
 
-	/* Set in DEV_C's profile, shared by every device configured alike. */
 	dev->prof->fa_policy.downlinks = 1;
 	dev->prof->fa_policy.action = FA_ENFORCE;
 	route_of(GW_1, 1701);
@@ -897,6 +899,13 @@ START_TEST(test_fair_access_refused)
 	queue(DEV_C, "one", false, "1");
 	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 1);
+	return dev;
+}
+
+/* Beyond the fair-access budget with enforce: refused and dropped as class A. */
+START_TEST(test_fair_access_refused)
+{
+	(void)fa_one_downlink_sent();
 	tx_ack_ok(0);
 	queue(DEV_C, "two", false, "2");
 	cc_tick(later());
@@ -914,15 +923,8 @@ END_TEST
 START_TEST(test_fair_access_counts_in_flight)
 {
 	const uint64_t gw = GW_1;
-	struct lb_device *dev = devices_find_eui(&w.devices, DEV_C);
+	struct lb_device *dev = fa_one_downlink_sent();   /* in flight, no TX_ACK yet */
 
-	dev->prof->fa_policy.downlinks = 1;
-	dev->prof->fa_policy.action = FA_ENFORCE;
-	route_of(GW_1, 1701);
-	uplink(DEV_C, false, &gw, 1);
-	queue(DEV_C, "one", false, "1");
-	cc_tick(later());
-	ck_assert_uint_eq(w.udp.n, 1);           /* in flight, no TX_ACK yet */
 	ck_assert_uint_eq(txsched_in_flight(&w.tx, DEV_C), 1);
 	/* A confirmed uplink to answer. */
 	uplink_typed(DEV_C, LW_MTYPE_CONFIRMED_UP, false, &gw, 1, loop_wall_us());
