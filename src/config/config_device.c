@@ -198,8 +198,11 @@ static bool parse_choice_field(struct config__load *c, const struct csd_field *f
 }
 
 static bool parse_file_field(struct config__load *c, const struct csd_field *f,
-			     const config_setting_t *s, const char *flabel, struct lb_device_conf *d)
+			     const config_setting_t *s, const char *label, struct lb_device_conf *d)
 {
+	char flabel[128];
+
+	snprintf(flabel, sizeof(flabel), "%s: %s", label, f->name);
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
 		error_at(c, s, "%s: expected a string, got %s", flabel, config__type_desc(s));
 		return false;
@@ -264,29 +267,42 @@ void config__devices_inherit(struct config__load *c)
 	}
 }
 
+/* n bytes of hex into out. The "device 'x': field" label of the error is
+ * formatted only on an error: a fleet's file has hundreds of thousands of
+ * keys, and the start-up pays for every snprintf. */
+static bool parse_hex_field(struct config__load *c, const struct csd_field *f,
+			    const config_setting_t *s, const char *label, uint8_t *out, size_t n)
+{
+	char flabel[128];
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    hex_decode(config_setting_get_string(s), out, n) == LB_OK)
+		return true;
+	snprintf(flabel, sizeof(flabel), "%s: %s", label, f->name);
+	return config__parse_hex(c, s, flabel, out, n);
+}
+
 /* Parse one field; true if its value is valid and stored. */
 static bool parse_field(struct config__load *c, const struct csd_field *f, const config_setting_t *s,
 			const char *label, struct lb_device_conf *d)
 {
-	char flabel[128];
 	uint8_t b[8];
 
-	snprintf(flabel, sizeof(flabel), "%s: %s", label, f->name);
 	switch (f->type) {
 	case CSD_STRING:
 		return parse_string_field(c, f, s, label, d);
 	case CSD_EUI:
-		if (!config__parse_hex(c, s, flabel, b, 8))
+		if (!parse_hex_field(c, f, s, label, b, 8))
 			return false;
 		*(uint64_t *)dev_field(d, f->offset) = config__be_value(b, 8);
 		return true;
 	case CSD_ADDR:
-		if (!config__parse_hex(c, s, flabel, b, 4))
+		if (!parse_hex_field(c, f, s, label, b, 4))
 			return false;
 		*(uint32_t *)dev_field(d, f->offset) = (uint32_t)config__be_value(b, 4);
 		return true;
 	case CSD_KEY:
-		return config__parse_hex(c, s, flabel, dev_field(d, f->offset), 16);
+		return parse_hex_field(c, f, s, label, dev_field(d, f->offset), 16);
 	case CSD_U32:
 		return parse_u32_field(c, f, s, label, d);
 	case CSD_TAGS:
@@ -298,7 +314,7 @@ static bool parse_field(struct config__load *c, const struct csd_field *f, const
 		parse_override(c, f, s, label, d);
 		return true;
 	case CSD_FILE:
-		return parse_file_field(c, f, s, flabel, d);
+		return parse_file_field(c, f, s, label, d);
 	case CSD_BOOL:
 		return parse_bool_field(c, f, s, label, d);
 	case CSD_INT:
