@@ -40,6 +40,7 @@
 #include "daemon/uplink.h"
 #include "gwmp/gwmp.h"
 #include "io/loop.h"
+#include "lorawan/airtime.h"
 #include "lorawan/lorawan.h"
 #include "lorawan/lwcrypto.h"
 #include "lorawan/maccmd.h"
@@ -2858,14 +2859,13 @@ static size_t mac_only_refused_by_hold(void)
 /* While the hold lasts, each uplink of the device tries again without a
  * back-off, and the episode is one `log` DUTY_CYCLE, not one per uplink.
  * The TX_ACK error that ends the hold (in RX1, with no room in RX2 to
- * retry it: given back) lets the device's next uplink have its MAC
- * requests, in RX1: the frame does not wait for the ledger to shed
- * airtime (an hour here). */
-START_TEST(test_mac_only_downlink_retried_after_hold)
+ * retry it: given back) lets the device's next uplink (FCnt 5) have its
+ * MAC requests, in RX1: the frame does not wait for the ledger to shed
+ * airtime (an hour here). txpk: that frame, now holding its own airtime. */
+static void mac_only_sent_after_hold(struct gwmp_txpk *txpk)
 {
 	uint8_t phy[LW_MAX_PHY];
 	struct gwmp_txack err;
-	struct gwmp_txpk txpk;
 	struct lw_frame f;
 	size_t door_frame = mac_only_refused_by_hold();
 	const struct rec_dgram *d = &w.udp.d[door_frame];
@@ -2892,13 +2892,95 @@ START_TEST(test_mac_only_downlink_retried_after_hold)
 	len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 5, 10, "again");
 	hear_one(phy, len);
 	ck_assert_ptr_nonnull(decide_now());
-	last_txpk(&txpk);
-	ck_assert_int_eq(lorawan_parse(txpk.data, txpk.size, &f), LB_OK);
+	last_txpk(txpk);
+	ck_assert_int_eq(lorawan_parse(txpk->data, txpk->size, &f), LB_OK);
 	ck_assert_uint_eq(f.u.data.dev_addr, DEV_ADDR);
-	ck_assert_uint_eq(txpk.freq_hz, 868100000);
+	ck_assert_uint_eq(txpk->freq_hz, 868100000);
 	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 2);
 	ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 1);
 	ck_assert(!dev->rt.mac_hold_logged);   /* sent: a later episode is logged again */
+}
+
+START_TEST(test_mac_only_downlink_retried_after_hold)
+{
+	struct gwmp_txpk txpk;
+
+	mac_only_sent_after_hold(&txpk);
+}
+END_TEST
+
+/* An unconfirmed uplink of the test device answering DevStatusReq
+ * (DevStatusAns in FOpts: CID 0x06, Battery, Margin; TS001-1.0.4 §5.5). */
+static size_t status_ans_up(uint8_t *phy, uint32_t fcnt)
+{
+	static const uint8_t ans[3] = {0x06, 200, 10};
+	struct lw_keys k;
+	size_t len;
+	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = DEV_ADDR,
+				   .fcnt = fcnt, .fopts = ans, .fopts_len = sizeof(ans),
+				   .has_fport = true, .fport = 10,
+				   .payload = (const uint8_t *)"x", .payload_len = 1};
+
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
+	lwcrypto_keys_free(&k);
+	return len;
+}
+
+/* Each hold episode is logged at its first refusal, including one after an
+ * earlier episode ended: the device's frame sent at FCnt 5 ends the first
+ * (the flag cleared by transmit()); its own airtime, held while its TX_ACK
+ * is awaited, starts the second, once the ledger keeps 1.5 frames of room
+ * in RX1's sub-band: one frame fits but for the hold, not beside it.
+ * The DevStatusAns that leaves nothing to send ends that one too (decide()
+ * clears the flag), and a third episode, its status due again, is logged. */
+START_TEST(test_mac_only_hold_episodes_each_logged)
+{
+	uint8_t phy[LW_MAX_PHY];
+	struct gwmp_txpk txpk;
+	uint64_t frame_us = 0;
+	size_t len;
+
+	mac_only_sent_after_hold(&txpk);
+	struct lb_device *dev = devices_find_eui(&w.devices, DEV_EUI);
+	size_t sent = w.udp.n;
+	ck_assert_int_eq(airtime_frame_us((enum airtime_modulation)txpk.modu, txpk.sf, txpk.bw_khz,
+					  txpk.cr, txpk.bitrate, txpk.size, false, &frame_us), LB_OK);
+	/* 150 ms of room was left; the frame of FCnt 5 holds frame_us of it. */
+	ck_assert_uint_lt(frame_us * 3 / 2, 150000);
+	int64_t now = loop_wall_us() / 1000;
+	ck_assert_int_eq(dc_record(gw1_ledger(), w.region, 868100000, 150000 - frame_us * 3 / 2,
+				   now), LB_OK);
+
+	/* No DevStatusAns at FCnt 6: DevStatusReq asked again (the same frame),
+	 * refused only for the hold: a second episode, logged. */
+	for (uint32_t fcnt = 6; fcnt <= 7; fcnt++) {
+		len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, fcnt, 10, "held");
+		hear_one(phy, len);
+		ck_assert_ptr_null(decide_now());
+		ck_assert_int_eq(dev->rt.mac_dc_retry_ms, 0);   /* no back-off */
+		ck_assert(dev->rt.mac_hold_logged);
+		ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 2);
+	}
+	ck_assert_uint_eq(w.udp.n, sent);
+	ck_assert_uint_eq(w.mac.stats.sent[MACSTATE_DEV_STATUS], 2);
+
+	/* The status answered, nothing is left to send: the episode ends. */
+	len = status_ans_up(phy, 8);
+	hear_one(phy, len);
+	ck_assert_ptr_null(decide_now());
+	ck_assert(!dev->rt.mac_hold_logged);
+	ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 2);
+
+	/* Its status due again (an interval later) under the same hold: logged. */
+	dev->rt.mac->status_at -= (uint32_t)dev->prof->status_interval_h * 3600u + 1u;
+	len = build_up(phy, LW_MTYPE_UNCONFIRMED_UP, DEV_ADDR, 9, 10, "held");
+	hear_one(phy, len);
+	ck_assert_ptr_null(decide_now());
+	ck_assert(dev->rt.mac_hold_logged);
+	ck_assert_uint_eq(count_logs("DUTY_CYCLE"), 3);
+	ck_assert_uint_eq(w.udp.n, sent);
 }
 END_TEST
 
@@ -3476,6 +3558,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_mac_only_downlink_refused_by_fair_access);
 	tcase_add_test(tc, test_mac_only_downlink_backs_off_on_duty_cycle);
 	tcase_add_test(tc, test_mac_only_downlink_retried_after_hold);
+	tcase_add_test(tc, test_mac_only_hold_episodes_each_logged);
 	tcase_add_test(tc, test_mac_only_downlink_backs_off_after_charge);
 	tcase_add_test(tc, test_max_item_not_lost_to_requests);
 	tcase_add_test(tc, test_requests_shrink_to_fit);
