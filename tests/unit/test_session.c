@@ -977,6 +977,46 @@ START_TEST(test_pending_rows_not_held_logged)
 }
 END_TEST
 
+/* What configured_as_abp() decides at a start: another DevEUI's stored
+ * pending row whose DevAddr and keys (key set 2 at ADDR) an ABP device is
+ * configured with is not held, said as such for the OTAA device, before
+ * void_pending() would drop it (its line does not come). The same keys at
+ * another DevAddr are another session: the row is held, nothing said. */
+static const char *start_beside_pending(uint32_t abp_addr)
+{
+	struct lb_device_conf conf[2];
+	enum log_level threshold = log_threshold;
+	int saved;
+
+	size_t n = conf_beside_otaa(conf, 2);
+	conf[0].dev_addr = abp_addr;
+	log_threshold = LOG_LVL_WARN;
+	int fd = capture_stderr(&saved);
+	restart_conf(conf, n);
+	log_threshold = threshold;
+	return captured(fd, saved);
+}
+
+START_TEST(test_pending_row_configured_as_abp)
+{
+	put_pending(EUI_OTHER, 2, 64, false, 0);
+	const char *log = start_beside_pending(ADDR + 2);
+	ck_assert_ptr_nonnull(pending_find_eui(&w.sessions.pending, EUI_OTHER));
+	ck_assert_msg(!strstr(log, "pending session"), "a pending line at a start:\n%s", log);
+
+	log = start_beside_pending(ADDR);
+	ck_assert_ptr_null(pending_find_eui(&w.sessions.pending, EUI_OTHER));
+	ck_assert_msg(strstr(log, "[session] device other: stored pending session not taken: its "
+			     "DevAddr and keys are configured as the ABP session of device rot; "
+			     "the device must join again"),
+		      "the start does not say why the pending row is not taken:\n%s", log);
+	ck_assert_msg(!strstr(log, "pending session dropped"),
+		      "the pending row was held, then dropped:\n%s", log);
+	ck_assert_int_eq(durable_flush(&w.durable), LB_OK);
+	ck_assert_int_eq(rawdb_int(w.dir, "SELECT count(*) FROM pending_session"), 1);
+}
+END_TEST
+
 /* The same for an OTAA device's stored pending row: with no session seen
  * before, it is held without an id computed (served_as_abp()). */
 START_TEST(test_pending_unseen_digests_nothing)
@@ -1019,6 +1059,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_pending_row_counts_other_by_reload);
 	tcase_add_test(tc, test_purge_keeps_pending_counters);
 	tcase_add_test(tc, test_pending_rows_not_held_logged);
+	tcase_add_test(tc, test_pending_row_configured_as_abp);
 	tcase_add_test(tc, test_pending_served_as_abp_removed_by_reload);
 	tcase_add_test(tc, test_pending_served_as_abp_removed_by_restart);
 	tcase_add_test(tc, test_pending_served_as_abp_rekeyed_by_reload);
