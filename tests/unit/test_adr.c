@@ -348,6 +348,65 @@ START_TEST(test_dwell_step_up_from_dr0)
 }
 END_TEST
 
+/* A device the bridge takes as dwell-limited (AU915 from LoRaWAN 1.0.3,
+ * AS923) but heard at DR0/DR1 with a weak link: ADR's negative steps raise
+ * its power (TXPower index down) and keep its DR: the bridge asks no DR
+ * below its floor DR2 of such a device (so not DR0 from DR1), and DR2
+ * would be a faster DR with less margin still. With one step to spare
+ * it goes straight to DR2 (test_dwell_step_up_from_dr0). Without the dwell
+ * limit (1.0.2) the same link from DR1 goes down to DR0 once the power is
+ * at its maximum. Required SNR: SF11 (DR1) -17.5 dB, SF12 (DR0) -20 dB;
+ * margin 10 dB. */
+START_TEST(test_dwell_step_down_below_dr2_keeps_dr)
+{
+	struct region as923, au915;
+	struct adr_out out;
+
+	ck_assert_int_eq(region_configure(region_find("AS923-1"), true, false, &as923), LB_OK);
+	ck_assert_int_eq(region_configure(region_find("AU915"), true, false, &au915), LB_OK);
+	const struct region *dwell[] = {&au915, &as923};
+	for (size_t i = 0; i < 2; i++) {
+		struct adr_in in = {.region = dwell[i], .hist = &hist, .dr = 1, .tx_power = 3,
+				    .nb_trans = 1, .margin_db = 10, .lorawan_minor = 3};
+		fill(-12.0f, 3, ADR_HISTORY);       /* -12 + 17.5 - 10 = -4.5 dB: 2 steps */
+		ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+		ck_assert_int_eq(out.steps, -2);
+		ck_assert_uint_eq(out.dr, 1);
+		ck_assert_uint_eq(out.tx_power, 1);
+		fill(-25.0f, 3, ADR_HISTORY);       /* -17.5 dB: 6 steps, 3 of power */
+		ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+		ck_assert_int_eq(out.steps, -6);
+		ck_assert_uint_eq(out.dr, 1);
+		ck_assert_uint_eq(out.tx_power, 0);
+		in.dr = 0;                          /* -15 dB: 5 steps */
+		ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+		ck_assert_int_eq(out.steps, -5);
+		ck_assert_uint_eq(out.dr, 0);
+		ck_assert_uint_eq(out.tx_power, 0);
+		/* From there, one step up: DR2, the power kept. */
+		in.dr = 1;
+		in.tx_power = 0;
+		fill(-4.0f, 0, ADR_HISTORY);        /* -4 + 17.5 - 10 = 3.5 dB: 1 step */
+		ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+		ck_assert_int_eq(out.steps, 1);
+		ck_assert_uint_eq(out.dr, 2);
+		ck_assert_uint_eq(out.tx_power, 0);
+		in.dr = 0;
+		fill(-6.0f, 0, ADR_HISTORY);        /* -6 + 20 - 10 = 4 dB: 1 step */
+		ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+		ck_assert_int_eq(out.steps, 1);
+		ck_assert_uint_eq(out.dr, 2);
+		ck_assert_uint_eq(out.tx_power, 0);
+	}
+	struct adr_in in = {.region = &au915, .hist = &hist, .dr = 1, .tx_power = 3,
+			    .nb_trans = 1, .margin_db = 10, .lorawan_minor = 2};
+	fill(-25.0f, 3, ADR_HISTORY);
+	ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+	ck_assert_uint_eq(out.dr, 0);
+	ck_assert_uint_eq(out.tx_power, 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("adr");
@@ -357,6 +416,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_as923_dwell_floor);
 	tcase_add_test(tc, test_au915_dwell_floor);
 	tcase_add_test(tc, test_dwell_step_up_from_dr0);
+	tcase_add_test(tc, test_dwell_step_down_below_dr2_keeps_dr);
 	tcase_add_test(tc, test_dr_first);
 	tcase_add_test(tc, test_then_power);
 	tcase_add_test(tc, test_margin_kept);
