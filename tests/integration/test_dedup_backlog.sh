@@ -109,31 +109,62 @@ backlog aa555a0000000003 aa555a0000000004 100 0.8 5.4
 # table's 1,024 forces the oldest out (processed then, the rest when their
 # windows close). Should the kernel drop some (a loaded machine), as many
 # fewer are forced out: expected from the frames received.
-note "1,100 frames within one 10 s window: dedupForcedEarly and /metrics say how many forced out"
-DEDUP_OPEN=1024 NF=1100
+# That needs the send (2.2 s) to end within the window. Each frame arrives
+# (its kernel time, SO_TIMESTAMPNS; loopback queues it within sendto())
+# while the simulator runs, so its run timed here bounds their spread. A
+# machine loaded enough to stretch that to SEND_MAX_MS (8 s; the 2 s left
+# cover a frame read over 5 s late, which udp.c counts as arriving 5 s
+# before its read) may have let the first windows close on their own, and
+# fewer be forced out than the count says: the phase is then run again
+# with a fresh bridge (new frame counters, its stats from 0), up to three
+# times, rather than its count adapted to the load. The assertion stays
+# exact: dedupForcedEarly = frames received - 1,024.
+DEDUP_OPEN=1024 NF=1100 SEND_MAX_MS=8000
 kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status"
 UDP_EXTRA="rcvbuf = 212992;" write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
 	"dedup_window_ms = 10000;" "$NO_MAC_APPS" \
 	"http = { port = $HTTP_PORT; www_dir = \"$top_srcdir/www\"; };"
-start_bridge "$T/lb.conf"
-"$SIM" --server "127.0.0.1:$UDP_PORT" --devices $DEVS --seed 29 --gateways 1 \
-	--gateway-eui aa555a0000000005 --count $NF --rate 500 --payload-size 1 --fcnt-start 200 \
-	--keepalive 0 --stat-interval 0 --quiet 2> "$T/sim3.err" || fail "sim: $(tail -3 "$T/sim3.err")"
-# Every frame processed (the last windows closed): by then the other
-# counters of the de-duplication (groups opened, frames emitted) differ
-# from the forced ones.
-wait_stats_cond all ".framesReceived + .drops.udpKernel == $NF and
-	.uplinksPublished == .framesReceived" ||
-	fail "frames missing: $(last_stats all | jq -c '{framesReceived, uplinksPublished, drops}')"
-S=$(last_stats all)
-want=$(($(echo "$S" | jq .framesReceived) - DEDUP_OPEN))
-[ "$want" -gt 0 ] || fail "too few frames received to fill the table: $(echo "$S" | jq -c .drops)"
-[ "$(echo "$S" | jq .dedupForcedEarly)" -eq "$want" ] ||
-	fail "dedupForcedEarly $(echo "$S" | jq .dedupForcedEarly), want $want:" \
-		"$(echo "$S" | jq -c '{framesReceived, uplinksUnique, dedupHits, drops}')"
-curl -sS -o "$T/metrics" "http://127.0.0.1:$HTTP_PORT/metrics" || fail "GET /metrics"
-got=$(awk '$1 == "lorabridge_dedup_forced_early_total" { print $2 }' "$T/metrics")
-[ "$got" = "$want" ] || fail "lorabridge_dedup_forced_early_total '$got', want $want"
-note "$want of $((want + DEDUP_OPEN)) frames forced out early, in the stats event and /metrics"
+
+# forced_early TRY: a fresh bridge, the NF frames (counters from 200 +
+# (TRY - 1) x NF); 1 if their send took SEND_MAX_MS or more (SENT_MS: how
+# long), else the counts checked (a failure ends the test).
+forced_early() {
+	start_bridge "$T/lb.conf"
+	_t0=$(date +%s%3N)
+	"$SIM" --server "127.0.0.1:$UDP_PORT" --devices $DEVS --seed 29 --gateways 1 \
+		--gateway-eui aa555a0000000005 --count $NF --rate 500 --payload-size 1 \
+		--fcnt-start $((200 + ($1 - 1) * NF)) --keepalive 0 --stat-interval 0 --quiet \
+		2> "$T/sim3.err" || fail "sim: $(tail -3 "$T/sim3.err")"
+	SENT_MS=$(($(date +%s%3N) - _t0))
+	[ "$SENT_MS" -lt "$SEND_MAX_MS" ] || return 1
+	# Every frame processed (the last windows closed): by then the other
+	# counters of the de-duplication (groups opened, frames emitted) differ
+	# from the forced ones.
+	wait_stats_cond all ".framesReceived + .drops.udpKernel == $NF and
+		.uplinksPublished == .framesReceived" ||
+		fail "frames missing: $(last_stats all | jq -c '{framesReceived, uplinksPublished, drops}')"
+	S=$(last_stats all)
+	want=$(($(echo "$S" | jq .framesReceived) - DEDUP_OPEN))
+	[ "$want" -gt 0 ] || fail "too few frames received to fill the table: $(echo "$S" | jq -c .drops)"
+	[ "$(echo "$S" | jq .dedupForcedEarly)" -eq "$want" ] ||
+		fail "dedupForcedEarly $(echo "$S" | jq .dedupForcedEarly), want $want (sent in" \
+			"$SENT_MS ms): $(echo "$S" | jq -c '{framesReceived, uplinksUnique, dedupHits, drops}')"
+	curl -sS -o "$T/metrics" "http://127.0.0.1:$HTTP_PORT/metrics" || fail "GET /metrics"
+	got=$(awk '$1 == "lorabridge_dedup_forced_early_total" { print $2 }' "$T/metrics")
+	[ "$got" = "$want" ] || fail "lorabridge_dedup_forced_early_total '$got', want $want"
+}
+
+note "1,100 frames within one 10 s window: dedupForcedEarly and /metrics say how many forced out"
+_try=1 _slow=""
+until forced_early $_try; do
+	_slow="$_slow $SENT_MS"
+	[ $_try -lt 3 ] || fail "the $NF frames took${_slow} ms to send, each over $SEND_MAX_MS ms:" \
+		"the machine too loaded for them to arrive within one window"
+	note "sent in $SENT_MS ms, not within the window for sure: again with a fresh bridge"
+	kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status"
+	_try=$((_try + 1))
+done
+note "$want of $((want + DEDUP_OPEN)) frames forced out early (sent in $SENT_MS ms)," \
+	"in the stats event and /metrics"
 
 echo "PASS"
