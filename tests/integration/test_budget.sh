@@ -281,9 +281,23 @@ for i in 9 10 11 12 13; do
 	done
 	eval "NEXT_$i=$f"
 done
+# A downlink without its TX_ACK (a burst's PULL_RESP the simulator, gone,
+# never took: the DOWNLINK_GATEWAY log the loop above allows for) is
+# charged to its sub-band all the same (txsched.c on_expired(): the gateway
+# may have sent it) but reaches no device, and its item, tried again, is
+# then refused: each such downlink makes one fewer received, in RX1 or RX2
+# (the log does not say which), and one more refused. None: exact.
+LOST=0
+for i in 9 10 11 12 13; do
+	LOST=$((LOST + $(events "$(eui $i)" log | jq -r 'select(.code == "DOWNLINK_GATEWAY" and
+		.context.error == "no TX_ACK from the gateway") | .code' | wc -l)))
+done
+[ "$LOST" -eq 0 ] || note "$LOST downlink(s) without a TX_ACK: charged, received by no device"
+# in_range WANT GOT: GOT is WANT, or at most LOST below it
+in_range() { [ "$2" -le "$1" ] && [ "$2" -ge $(($1 - LOST)) ]; }
 rx1=$(grep -c ' rx1$' "$T/down4.txt" || true); rx2=$(grep -c ' rx2$' "$T/down4.txt" || true)
-[ "$rx1" -eq "$N1" ] && [ "$rx2" -eq "$N2" ] ||
-	fail "devices received $rx1 in RX1 and $rx2 in RX2, want $N1 and $N2"
+in_range "$N1" "$rx1" && in_range "$N2" "$rx2" && [ $((rx1 + rx2)) -eq $((N1 + N2 - LOST)) ] ||
+	fail "devices received $rx1 in RX1 and $rx2 in RX2, want $N1 and $N2 (less $LOST in all)"
 : > "$T/txack4"
 for i in 9 10 11 12 13; do events "$(eui $i)" txack >> "$T/txack4"; done
 jq -r '[.attempts[] | "\(.window):\(.status):\(.frequency)"] | join(" ")' \
@@ -292,14 +306,15 @@ a_rx1=$(awk '$2 ~ /^RX1:OK:868[135]00000$/ && NF == 2 { s += $1 } END { print s 
 	"$T/attempts4")
 a_rx2=$(awk '$2 ~ /^RX1:DUTY_CYCLE:868[135]00000$/ && $3 == "RX2:OK:869525000" && NF == 3 \
 	{ s += $1 } END { print s + 0 }' "$T/attempts4")
-[ "$a_rx1" -eq "$N1" ] && [ "$a_rx2" -eq "$N2" ] &&
-	[ "$(jq -s 'length' "$T/txack4")" -eq $((N1 + N2)) ] ||
-	fail "txack attempts: $(cat "$T/attempts4"); want $N1 RX1 OK and $N2 RX1 DUTY_CYCLE + RX2 OK"
+[ "$a_rx1" -eq "$rx1" ] && [ "$a_rx2" -eq "$rx2" ] &&
+	[ "$(jq -s 'length' "$T/txack4")" -eq $((rx1 + rx2)) ] ||
+	fail "txack attempts: $(cat "$T/attempts4"); want $rx1 RX1 OK and $rx2 RX1 DUTY_CYCLE +" \
+		"RX2 OK"
 ndc=0
 for i in 9 10 11 12 13; do
 	ndc=$((ndc + $(nlog "$(eui $i)" DUTY_CYCLE "no room in RX1 or RX2")))
 done
-[ "$ndc" -eq "$REFUSED" ] || fail "$ndc DUTY_CYCLE refusals, want $REFUSED"
+[ "$ndc" -eq $((REFUSED + LOST)) ] || fail "$ndc DUTY_CYCLE refusals, want $((REFUSED + LOST))"
 # the gateway's stats event (sim --stat-interval 1), after the last downlink
 grep "^gateway/$GW4/event/stats " "$T/all.out" | tail -n 1 | cut -d' ' -f2- |
 	jq -r '.dutyCycle[] | "\(.subBand) \(.usedPercent) \(.limitPercent)"' > "$T/dc4"
@@ -309,7 +324,7 @@ awk '{ printf "%s %.3f %s\n", $1, $2, $3 }' "$T/dc4" > "$T/dc4.fmt"
 grep -qx "$DC1" "$T/dc4.fmt" && grep -qx "$DC2" "$T/dc4.fmt" ||
 	fail "gateway stats dutyCycle: $(cat "$T/dc4"); want '$DC1' and '$DC2'"
 [ "$(wc -l < "$T/dc4")" -eq 6 ] || fail "EU868 has 6 sub-bands: $(cat "$T/dc4")"
-note "$N1 in RX1, $N2 in RX2 after RX1 DUTY_CYCLE, $REFUSED refused;" \
+note "$rx1 in RX1, $rx2 in RX2 after RX1 DUTY_CYCLE, $ndc refused;" \
 	"stats: $(pct $N1) % and $(pct $N2) %"
 
 # ---------------------------------------------------------------- 5
@@ -326,14 +341,23 @@ last=$(ups "$E7" | tail -n 1)
 	[ "$(ms "$(echo "$last" | jq .fairAccess.uplinkAirtimeMs)")" = "$(mul $((N + 1)) "$A")" ] &&
 	[ "$(echo "$last" | jq .fairAccess.exceeded)" = true ] ||
 	fail "warned device after the restart: $(echo "$last" | jq -c .fairAccess), want $((N + 1)) frames"
-DC9=$(nlog "$(eui 9)" DUTY_CYCLE "no room in RX1 or RX2")
+# A device with items still queued: one whose item was refused (usually
+# each has some; not so when a downlink without its TX_ACK held one device
+# back, and the others had all theirs sent before the sub-bands filled).
+dcdev=""
+for i in 9 10 11 12 13; do
+	[ "$(nlog "$(eui $i)" DUTY_CYCLE "no room in RX1 or RX2")" -eq 0 ] || { dcdev=$i; break; }
+done
+[ -n "$dcdev" ] || fail "no device with an item refused by the duty cycle"
+DCN=$(nlog "$(eui $dcdev)" DUTY_CYCLE "no room in RX1 or RX2")
+eval "next=\$NEXT_$dcdev"
 before=$(grep -c "^gateway/$GW4/event/stats " "$T/all.out")
-sim --keys "$(keys_of 9)" --gateway-eui "$GW4" --sf 12 --rate 2 --count 1 --fcnt-start "$NEXT_9" \
-	--stat-interval 1 --linger 1500 --expect-down "$T/down5.txt"
+sim --keys "$(keys_of $dcdev)" --gateway-eui "$GW4" --sf 12 --rate 2 --count 1 \
+	--fcnt-start "$next" --stat-interval 1 --linger 1500 --expect-down "$T/down5.txt"
 wait_drained all || fail "no stats event after the uplink"
 [ ! -s "$T/down5.txt" ] || fail "a downlink was sent after the restart: $(cat "$T/down5.txt")"
-[ "$(nlog "$(eui 9)" DUTY_CYCLE "no room in RX1 or RX2")" -eq $((DC9 + 1)) ] ||
-	fail "no DUTY_CYCLE refusal after the restart: $(events "$(eui 9)" log | tail -n 2)"
+[ "$(nlog "$(eui $dcdev)" DUTY_CYCLE "no room in RX1 or RX2")" -eq $((DCN + 1)) ] ||
+	fail "no DUTY_CYCLE refusal after the restart: $(events "$(eui $dcdev)" log | tail -n 2)"
 grep "^gateway/$GW4/event/stats " "$T/all.out" | sed -n "$((before + 1)),\$p" | tail -n 1 |
 	cut -d' ' -f2- | jq -r '.dutyCycle[] | "\(.subBand) \(.usedPercent) \(.limitPercent)"' |
 	awk '{ printf "%s %.3f %s\n", $1, $2, $3 }' > "$T/dc5.fmt"
