@@ -20,10 +20,39 @@
 #define CFLIST_TYPE_FREQ 0
 #define CFLIST_TYPE_CHMASK 1
 #define CHMASK4_RFU_BITS 0xFF00u
+#define M_TO_N 8                  /* N = M - 8: FHDR without FOpts + FPort */
 
 /* Defined in region_tables.c. */
 extern const struct region *const region__table[];
 extern const size_t region__count;
+
+const char *const region_rp_names[] = {
+	[REGION_RP002_1_0_4] = "RP002-1.0.4", [REGION_RP002_1_0_3] = "RP002-1.0.3",
+	[REGION_RP002_1_0_2] = "RP002-1.0.2", [REGION_RP002_1_0_1] = "RP002-1.0.1",
+	[REGION_RP002_1_0_0] = "RP002-1.0.0", [REGION_RP_1_0_3A] = "1.0.3revA",
+	[REGION_RP_1_0_2B] = "1.0.2revB",   [REGION_RP_COUNT] = NULL,
+};
+
+enum region_rp region_rp_default(unsigned lorawan_minor)
+{
+	if (lorawan_minor <= 2)
+		return REGION_RP_1_0_2B;
+	if (lorawan_minor == 3)
+		return REGION_RP_1_0_3A;
+	return REGION_RP002_1_0_4;
+}
+
+/* Regional Parameters 1.0.2revB and 1.0.3revA: before RP002. */
+static bool rp_before_rp002(enum region_rp rp)
+{
+	return rp >= REGION_RP_1_0_3A;
+}
+
+/* Before RP002-1.0.1 (which raised AS923 DR2 to M 123). */
+static bool rp_before_rp002_1_0_1(enum region_rp rp)
+{
+	return rp >= REGION_RP002_1_0_0;
+}
 
 const struct region *const *region_all(size_t *n)
 {
@@ -55,6 +84,7 @@ static void apply_downlink_dwell(struct region *r)
 			continue;
 		d->max_m = d->max_m_dwell;
 		d->max_n = d->max_n_dwell;
+		d->max_m_rp002_1_0_0 = 0;   /* the dwell column is the same in every revision */
 		if (d->max_m_dwell == 0)
 			d->downlink = false;
 	}
@@ -131,6 +161,24 @@ int region_max_payload(const struct region *r, uint8_t dr, uint8_t *m, uint8_t *
 	return LB_OK;
 }
 
+int region_max_payload_rp(const struct region *r, enum region_rp rp, uint8_t dr, uint8_t *m,
+			  uint8_t *n)
+{
+	if ((unsigned)rp >= REGION_RP_COUNT)
+		return LB_ERR_INVAL;
+	int rc = region_max_payload(r, dr, m, n);
+	if (rc != LB_OK || !rp_before_rp002_1_0_1(rp))
+		return rc;
+	uint8_t old = r->dr[dr].max_m_rp002_1_0_0;
+	if (old == 0)
+		return LB_OK;
+	if (m != NULL)
+		*m = old;
+	if (n != NULL)
+		*n = (uint8_t)(old - M_TO_N);
+	return LB_OK;
+}
+
 /* Index of freq_hz on a channel grid, or -1. */
 static int grid_index(const struct region_grid *g, uint32_t freq_hz)
 {
@@ -190,6 +238,21 @@ int region_rx1(const struct region *r, uint32_t uplink_freq_hz, uint8_t uplink_d
 		return err;
 	*freq_hz = f;
 	*dr = r->rx1_dr[uplink_dr][rx1_dr_offset];
+	return LB_OK;
+}
+
+int region_rx1_rp(const struct region *r, enum region_rp rp, uint32_t uplink_freq_hz,
+		  uint8_t uplink_dr, uint8_t rx1_dr_offset, uint32_t *freq_hz, uint8_t *dr)
+{
+	if ((unsigned)rp >= REGION_RP_COUNT)
+		return LB_ERR_INVAL;
+	int rc = region_rx1(r, uplink_freq_hz, uplink_dr, rx1_dr_offset, freq_hz, dr);
+	if (rc != LB_OK || !rp_before_rp002(rp) || r->rx1_max_dr_rp1 == 0)
+		return rc;
+	/* 1.0.2revB, 1.0.3revA: MIN(DR5, MAX(MinDR, DR - Effective_RX1DROffset)); the
+	 * RP002 table is the same formula with DR7, so capping it gives the old one. */
+	if (*dr > r->rx1_max_dr_rp1)
+		*dr = r->rx1_max_dr_rp1;
 	return LB_OK;
 }
 

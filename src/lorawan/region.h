@@ -28,6 +28,21 @@
  * makes the copy the bridge works with, so every other lookup stays
  * dwell-agnostic.
  *
+ * Regional Parameters revision (enum region_rp): the tables hold RP002-1.0.4.
+ * A device built to an older revision differs where the network sees it in
+ * two places, which the tables carry as exceptions and the *_rp() lookups
+ * apply:
+ *  - RX1 data rate (LoRaWAN Regional Parameters v1.0.2revB and v1.0.3revA
+ *    §2.8.7 AS923, §2.10.7 IN865 in 1.0.3revA): the same RX1DROffset 0..7
+ *    (6, 7 raise the DR) but the result is at most DR5, where RP002 allows up
+ *    to DR7 (RP002-1.0.4 §2.10.7, §2.12.7): min(RP002 value, rx1_max_dr_rp1).
+ *  - AS923 DR2 maximum payload with DwellTime = 0: M 59 before RP002-1.0.1,
+ *    123 since (RP002-1.0.4 §2.10.6); the DwellTime = 1 column (M 19) is the
+ *    same in every revision (max_m_rp002_1_0_0).
+ * Everything else the bridge uses is the same in these revisions, or already
+ * follows the device's LoRaWAN version (the AU915 dwell limit and the
+ * US915/AU915 CFList type 1 of 1.0.3 and later).
+ *
  * Duty cycle: in parts per million (1 % = 10000 ppm). A sub-band without a
  * duty-cycle limit has REGION_DC_UNLIMITED (100 %), so the off-time formula
  * region_dc_off_us() gives 0 without special cases.
@@ -67,6 +82,8 @@ struct region_dr {
 	uint8_t max_n;        /* max FRMPayload without FOpts */
 	uint8_t max_m_dwell;  /* AS923/AU915 DwellTime 1 (400 ms): max MACPayload, 0 = N/A */
 	uint8_t max_n_dwell;
+	uint8_t max_m_rp002_1_0_0;  /* M for devices of a revision before RP002-1.0.1 where it
+				     * differs (AS923 DR2: 59), 0 = max_m; N = M - 8 */
 };
 
 /* One contiguous frequency range with one regulatory rule. Bounds are
@@ -137,11 +154,45 @@ struct region {
 	 * in AU915, whose downlinks are 500 kHz, outside the 125 kHz dwell limit (§2.8.6). */
 	bool downlink_dwell_applies;
 	uint8_t rx1_dr_dwell[REGION_MAX_DR][REGION_MAX_RX1_OFFSET];
+	/* Devices of Regional Parameters 1.0.2revB and 1.0.3revA: RX1 DR at most this
+	 * (AS923, IN865: DR5); 0 = as RP002 (region_rx1_rp()). */
+	uint8_t rx1_max_dr_rp1;
 	/* What region_configure() applied to this copy (false in the tables). */
 	bool uplink_dwell, downlink_dwell;
 	const struct region_subband *subbands;
 	size_t n_subbands;
 };
+
+/*
+ * The Regional Parameters revision a device was built to, newest first so
+ * that a zeroed value is the one the tables hold. The names are those of the
+ * LoRa Alliance documents: "RP002-1.0.4" .. "RP002-1.0.0" (RP002, used by
+ * LoRaWAN 1.0.4 devices), "1.0.3revA" and "1.0.2revB" (LoRaWAN Regional
+ * Parameters v1.0.3revA, v1.0.2revB: LoRaWAN 1.0.3, 1.0.2 devices).
+ */
+enum region_rp {
+	REGION_RP002_1_0_4 = 0,
+	REGION_RP002_1_0_3,
+	REGION_RP002_1_0_2,
+	REGION_RP002_1_0_1,
+	REGION_RP002_1_0_0,
+	REGION_RP_1_0_3A,
+	REGION_RP_1_0_2B,
+	REGION_RP_COUNT
+};
+
+/* Names by enum region_rp, NULL-terminated (the configuration's values). */
+extern const char *const region_rp_names[];
+
+/*
+ * The revision a device of LoRaWAN 1.0.<lorawan_minor> is built to when its
+ * configuration names none, as ChirpStack and The Things Stack pair them:
+ * 1.0.4 -> RP002-1.0.4, 1.0.3 -> 1.0.3revA, 1.0.0 .. 1.0.2 -> 1.0.2revB
+ * (the oldest one the tables know; LoRaWAN 1.0.0 and 1.0.1 carried their
+ * regional parameters themselves, the same as 1.0.2revB for what the bridge
+ * uses). Above 4: RP002-1.0.4.
+ */
+enum region_rp region_rp_default(unsigned lorawan_minor);
 
 /* By name, case-insensitive: "EU868"/"EU863-870", "US915"/"US902-928",
  * "AU915"/"AU915-928", "AS923-1"/"AS923", "AS923-2", "AS923-3", "AS923-4",
@@ -178,13 +229,14 @@ int region_dr_lora(const struct region *r, uint8_t sf, uint16_t bw_khz, bool upl
  * every region that defines one. */
 int region_dr_fsk(const struct region *r, uint32_t bitrate);
 
-/* Max MACPayload (M) and FRMPayload (N) of a DR. Either pointer may be NULL.
+/* Max MACPayload (M) and FRMPayload (N) of a DR, RP002-1.0.4
+ * (region_max_payload_rp()). Either pointer may be NULL.
  * Errors: LB_ERR_INVAL (r NULL), LB_ERR_NOT_FOUND (DR not defined). */
 int region_max_payload(const struct region *r, uint8_t dr, uint8_t *m, uint8_t *n);
 
 /*
  * RX1 parameters for an uplink (RP002-1.0.4 "EU863-870 Receive Windows",
- * "US902-928 Receive Windows").
+ * "US902-928 Receive Windows"), for a device of RP002-1.0.4 (region_rx1_rp()).
  * Errors: LB_ERR_INVAL (NULL), LB_ERR_RANGE (offset not allowed in this
  * region, or uplink frequency outside the band), LB_ERR_NOT_FOUND (uplink
  * DR not an uplink DR, or a US915/AU915 frequency that is not an uplink
@@ -192,6 +244,21 @@ int region_max_payload(const struct region *r, uint8_t dr, uint8_t *m, uint8_t *
  */
 int region_rx1(const struct region *r, uint32_t uplink_freq_hz, uint8_t uplink_dr,
 	       uint8_t rx1_dr_offset, uint32_t *freq_hz, uint8_t *dr);
+
+/*
+ * region_rx1() for a device of Regional Parameters revision rp: the RX1 DR
+ * of 1.0.2revB and 1.0.3revA devices is at most rx1_max_dr_rp1 (AS923,
+ * IN865: DR5). One table look-up and a comparison. Errors as region_rx1(),
+ * and LB_ERR_INVAL for an rp out of range.
+ */
+int region_rx1_rp(const struct region *r, enum region_rp rp, uint32_t uplink_freq_hz,
+		  uint8_t uplink_dr, uint8_t rx1_dr_offset, uint32_t *freq_hz, uint8_t *dr);
+
+/* region_max_payload() for a device of revision rp: before RP002-1.0.1 the
+ * DR's max_m_rp002_1_0_0 where set (AS923 DR2, DwellTime 0: M 59, N 51).
+ * Errors as region_max_payload(), and LB_ERR_INVAL for an rp out of range. */
+int region_max_payload_rp(const struct region *r, enum region_rp rp, uint8_t dr, uint8_t *m,
+			  uint8_t *n);
 
 /* RX2 default frequency and DR. Errors: LB_ERR_INVAL (NULL). */
 int region_rx2(const struct region *r, uint32_t *freq_hz, uint8_t *dr);

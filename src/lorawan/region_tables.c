@@ -258,6 +258,11 @@ static const struct region region_au915 = {
 	{ .mod = REGION_MOD_LORA, .sf = (sf_), .bw_khz = (bw_), .bitrate = (bps_),     \
 	  .uplink = true, .downlink = true, .max_m = (m_), .max_n = (m_) - 8,            \
 	  .max_m_dwell = (md_), .max_n_dwell = (md_) ? (md_) - 8 : 0 }
+/* The same with M for devices of a revision before RP002-1.0.1 (old_). */
+#define LORA_DW_OLD(sf_, bw_, bps_, m_, md_, old_)                                     \
+	{ .mod = REGION_MOD_LORA, .sf = (sf_), .bw_khz = (bw_), .bitrate = (bps_),     \
+	  .uplink = true, .downlink = true, .max_m = (m_), .max_n = (m_) - 8,            \
+	  .max_m_dwell = (md_), .max_n_dwell = (md_) - 8, .max_m_rp002_1_0_0 = (old_) }
 #define FSK_DW(bps_, m_, md_)                                                          \
 	{ .mod = REGION_MOD_FSK, .bitrate = (bps_), .uplink = true, .downlink = true,  \
 	  .max_m = (m_), .max_n = (m_) - 8, .max_m_dwell = (md_), .max_n_dwell = (md_) - 8 }
@@ -278,12 +283,16 @@ static const struct region region_au915 = {
  *   5  | 250 / 242         | 250 / 242
  *   6  | 250 / 242         | 250 / 242
  *   7  | 250 / 242         | 250 / 242
+ *
+ * DR2 with DwellTime = 0 was M 59 / N 51 before RP002-1.0.1 (LoRaWAN Regional
+ * Parameters v1.0.2revB and v1.0.3revA §2.8.6, RP002-1.0.0 §2.10.6; ChirpStack,
+ * The Things Stack and LoRaMac-node keep both): region_max_payload_rp().
  */
 #define AS923_DRS                                                                      \
 	{                                                                              \
 		[0] = LORA_DW(12, 125, 250, 59, 0),                                    \
 		[1] = LORA_DW(11, 125, 440, 59, 0),                                    \
-		[2] = LORA_DW(10, 125, 980, 123, 19),                                  \
+		[2] = LORA_DW_OLD(10, 125, 980, 123, 19, 59),                          \
 		[3] = LORA_DW(9, 125, 1760, 123, 61),                                  \
 		[4] = LORA_DW(8, 125, 3125, 250, 133),                                 \
 		[5] = LORA_DW(7, 125, 5470, 250, 250),                                 \
@@ -296,6 +305,8 @@ static const struct region region_au915 = {
  * RX1DROffset 0..7 (6 and 7 raise the DR: effective offsets 0,1,2,3,4,5,-1,-2),
  * result within DR0..DR7 with DownlinkDwellTime = 0 (1.0.5 Table 74) and
  * within DR2..DR7 with DownlinkDwellTime = 1 (1.0.5 Table 75).
+ * LoRaWAN Regional Parameters v1.0.2revB and v1.0.3revA §2.8.7 give the same
+ * offsets with the result at most DR5 (rx1_max_dr_rp1, region_rx1_rp()).
  */
 #define AS923_RX1_DWELL0                                                               \
 	{                                                                              \
@@ -354,6 +365,7 @@ static const struct region region_au915 = {
 		.cflist_capable = REGION_CFLIST_FREQ,                                  \
 		.dwell_up125_ms = 0, .default_max_eirp_dbm = 16,                       \
 		.lbt = REGION_LBT_BY_COUNTRY, .tx_param_setup = true,                  \
+		.rx1_max_dr_rp1 = 5,                                                   \
 		.downlink_dwell_applies = true,                                        \
 		.subbands = (sb_), .n_subbands = 1,                                    \
 	}
@@ -454,7 +466,9 @@ static const struct region region_in865 = {
 	/*
 	 * §2.12.7: RX1 on the uplink channel, RX1DROffset 0..7 (effective
 	 * 0,1,2,3,4,5,-1,-2); DR6 is RFU, so a result of DR6 is DR5 (DR4 +7,
-	 * DR5 +6, DR7 -1) and DR5 +7 reaches DR7.
+	 * DR5 +6, DR7 -1) and DR5 +7 reaches DR7. LoRaWAN Regional Parameters
+	 * v1.0.2revB and v1.0.3revA §2.10.7: the same offsets, the result at most DR5
+	 * (so an FSK DR7 uplink gets its RX1 at DR5).
 	 */
 	.n_rx1_offsets = 8,
 	.rx1_dr = {
@@ -475,6 +489,7 @@ static const struct region region_in865 = {
 	.dwell_up125_ms = 0,
 	.default_max_eirp_dbm = 30,    /* §2.12.3 */
 	.lbt = REGION_LBT_NONE,
+	.rx1_max_dr_rp1 = 5,
 	.subbands = in865_subbands,
 	.n_subbands = sizeof(in865_subbands) / sizeof(in865_subbands[0]),
 };

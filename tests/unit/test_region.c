@@ -964,6 +964,241 @@ START_TEST(test_new_region_cases)
 }
 END_TEST
 
+/* ---- Regional Parameters revisions ---------------------------------------- */
+
+/* AS923 RX1 data rate of a device of LoRaWAN Regional Parameters v1.0.2revB or
+ * v1.0.3revA (§2.8.7): Downstream DR = MIN(5, MAX(MinDR, Upstream DR -
+ * Effective_RX1DROffset)), effective offsets 0,1,2,3,4,5,-1,-2; MinDR 0 with
+ * DownlinkDwellTime 0, 2 with 1. Rows uplink DR0..DR7, columns RX1DROffset 0..7. */
+static const uint8_t as923_rp1_rx1_dwell0[8][8] = {
+	{ 0, 0, 0, 0, 0, 0, 1, 2 }, { 1, 0, 0, 0, 0, 0, 2, 3 }, { 2, 1, 0, 0, 0, 0, 3, 4 },
+	{ 3, 2, 1, 0, 0, 0, 4, 5 }, { 4, 3, 2, 1, 0, 0, 5, 5 }, { 5, 4, 3, 2, 1, 0, 5, 5 },
+	{ 5, 5, 4, 3, 2, 1, 5, 5 }, { 5, 5, 5, 4, 3, 2, 5, 5 },
+};
+static const uint8_t as923_rp1_rx1_dwell1[8][8] = {
+	{ 2, 2, 2, 2, 2, 2, 2, 2 }, { 2, 2, 2, 2, 2, 2, 2, 3 }, { 2, 2, 2, 2, 2, 2, 3, 4 },
+	{ 3, 2, 2, 2, 2, 2, 4, 5 }, { 4, 3, 2, 2, 2, 2, 5, 5 }, { 5, 4, 3, 2, 2, 2, 5, 5 },
+	{ 5, 5, 4, 3, 2, 2, 5, 5 }, { 5, 5, 5, 4, 3, 2, 5, 5 },
+};
+/* The same for RP002-1.0.0 .. 1.0.4 (RP002-1.0.4 §2.10.7; 1.0.5 Tables 74, 75): up to DR7. */
+static const uint8_t as923_rp2_rx1_dwell0[8][8] = {
+	{ 0, 0, 0, 0, 0, 0, 1, 2 }, { 1, 0, 0, 0, 0, 0, 2, 3 }, { 2, 1, 0, 0, 0, 0, 3, 4 },
+	{ 3, 2, 1, 0, 0, 0, 4, 5 }, { 4, 3, 2, 1, 0, 0, 5, 6 }, { 5, 4, 3, 2, 1, 0, 6, 7 },
+	{ 6, 5, 4, 3, 2, 1, 7, 7 }, { 7, 6, 5, 4, 3, 2, 7, 7 },
+};
+static const uint8_t as923_rp2_rx1_dwell1[8][8] = {
+	{ 2, 2, 2, 2, 2, 2, 2, 2 }, { 2, 2, 2, 2, 2, 2, 2, 3 }, { 2, 2, 2, 2, 2, 2, 3, 4 },
+	{ 3, 2, 2, 2, 2, 2, 4, 5 }, { 4, 3, 2, 2, 2, 2, 5, 6 }, { 5, 4, 3, 2, 2, 2, 6, 7 },
+	{ 6, 5, 4, 3, 2, 2, 7, 7 }, { 7, 6, 5, 4, 3, 2, 7, 7 },
+};
+
+static bool rp_is_rp002(enum region_rp rp)
+{
+	return rp <= REGION_RP002_1_0_0;
+}
+
+static void check_rx1_table(const struct region *r, uint32_t up_hz, enum region_rp rp,
+			    const uint8_t want[8][8])
+{
+	uint32_t f;
+	uint8_t dr;
+
+	for (uint8_t up = 0; up < 8; up++) {
+		if (region_dr_info(r, up) == NULL)
+			continue;
+		for (uint8_t off = 0; off < 8; off++) {
+			ck_assert_int_eq(region_rx1_rp(r, rp, up_hz, up, off, &f, &dr), LB_OK);
+			ck_assert_uint_eq(f, up_hz);
+			if (dr != want[up][off])
+				ck_abort_msg("%s %s: DR%u offset %u -> DR%u, want DR%u", r->name,
+					     region_rp_names[rp], up, off, dr, want[up][off]);
+		}
+	}
+}
+
+START_TEST(test_rp_as923_rx1)
+{
+	static const char *const groups[] = { "AS923-1", "AS923-2", "AS923-3", "AS923-4" };
+	static const uint32_t ch0[] = { 923200000, 921400000, 916600000, 917300000 };
+
+	for (size_t g = 0; g < 4; g++) {
+		const struct region *r = region_find(groups[g]);
+		struct region dl;
+		ck_assert_int_eq(region_configure(r, false, true, &dl), LB_OK);
+		for (int rp = 0; rp < REGION_RP_COUNT; rp++) {
+			bool rp2 = rp_is_rp002((enum region_rp)rp);
+			check_rx1_table(r, ch0[g], (enum region_rp)rp,
+					rp2 ? as923_rp2_rx1_dwell0 : as923_rp1_rx1_dwell0);
+			check_rx1_table(&dl, ch0[g], (enum region_rp)rp,
+					rp2 ? as923_rp2_rx1_dwell1 : as923_rp1_rx1_dwell1);
+		}
+	}
+	/* The errors of region_rx1(), and an rp out of range. */
+	uint32_t f;
+	uint8_t dr;
+	const struct region *as = region_find("AS923");
+	ck_assert_int_eq(region_rx1_rp(as, REGION_RP_1_0_3A, 923200000, 8, 0, &f, &dr),
+			 LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(region_rx1_rp(as, REGION_RP_1_0_3A, 902300000, 5, 0, &f, &dr),
+			 LB_ERR_RANGE);
+	ck_assert_int_eq(region_rx1_rp(as, REGION_RP_COUNT, 923200000, 5, 0, &f, &dr),
+			 LB_ERR_INVAL);
+	ck_assert_int_eq(region_rx1_rp(NULL, REGION_RP_1_0_3A, 923200000, 5, 0, &f, &dr),
+			 LB_ERR_INVAL);
+}
+END_TEST
+
+/* IN865 (DR6 RFU): LoRaWAN Regional Parameters v1.0.2revB and v1.0.3revA
+ * §2.10.7: MIN(5, MAX(0, DR - Effective_RX1DROffset)), so even an FSK DR7
+ * uplink gets its RX1 at DR5; RP002-1.0.4 §2.12.7 reaches DR7 (and never DR6). */
+START_TEST(test_rp_in865_rx1)
+{
+	static const uint8_t rp1[8][8] = {
+		{ 0, 0, 0, 0, 0, 0, 1, 2 }, { 1, 0, 0, 0, 0, 0, 2, 3 }, { 2, 1, 0, 0, 0, 0, 3, 4 },
+		{ 3, 2, 1, 0, 0, 0, 4, 5 }, { 4, 3, 2, 1, 0, 0, 5, 5 }, { 5, 4, 3, 2, 1, 0, 5, 5 },
+		{ 0 },                      { 5, 5, 5, 4, 3, 2, 5, 5 },
+	};
+	static const uint8_t rp2[8][8] = {
+		{ 0, 0, 0, 0, 0, 0, 1, 2 }, { 1, 0, 0, 0, 0, 0, 2, 3 }, { 2, 1, 0, 0, 0, 0, 3, 4 },
+		{ 3, 2, 1, 0, 0, 0, 4, 5 }, { 4, 3, 2, 1, 0, 0, 5, 5 }, { 5, 4, 3, 2, 1, 0, 5, 7 },
+		{ 0 },                      { 7, 5, 5, 4, 3, 2, 7, 7 },
+	};
+	const struct region *in = region_find("IN865");
+
+	for (int rp = 0; rp < REGION_RP_COUNT; rp++)
+		check_rx1_table(in, 865062500, (enum region_rp)rp,
+				rp_is_rp002((enum region_rp)rp) ? rp2 : rp1);
+}
+END_TEST
+
+/* Regions whose RX1 rule did not change: every revision gets the RP002 table. */
+START_TEST(test_rp_other_regions_rx1)
+{
+	static const struct {
+		const char *name;
+		uint32_t up_hz;
+	} rs[] = { { "EU868", 868100000 }, { "KR920", 922100000 }, { "US915", 902300000 },
+		   { "AU915", 915200000 } };
+	uint32_t f0, f;
+	uint8_t want, dr;
+
+	for (size_t i = 0; i < sizeof(rs) / sizeof(rs[0]); i++) {
+		const struct region *r = region_find(rs[i].name);
+		for (uint8_t up = 0; up < REGION_MAX_DR; up++) {
+			for (uint8_t off = 0; off < r->n_rx1_offsets; off++) {
+				if (region_rx1(r, rs[i].up_hz, up, off, &f0, &want) != LB_OK)
+					continue;
+				for (int rp = 0; rp < REGION_RP_COUNT; rp++) {
+					ck_assert_int_eq(region_rx1_rp(r, (enum region_rp)rp,
+								       rs[i].up_hz, up, off, &f, &dr),
+							 LB_OK);
+					ck_assert_uint_eq(f, f0);
+					ck_assert_uint_eq(dr, want);
+				}
+			}
+		}
+	}
+}
+END_TEST
+
+/* AS923 maximum payload (not repeater compatible): DR2 with DwellTime 0 is
+ * M 59 / N 51 in LoRaWAN Regional Parameters v1.0.2revB and v1.0.3revA §2.8.6
+ * and RP002-1.0.0 §2.10.6, M 123 / N 115 from RP002-1.0.1 on (RP002-1.0.4
+ * §2.10.6); with DwellTime 1 it is M 19 / N 11 in all of them. The other DRs
+ * are the same in every revision. */
+START_TEST(test_rp_as923_payload)
+{
+	static const uint8_t m0_old[8] = { 59, 59, 59, 123, 250, 250, 250, 250 };
+	static const uint8_t m0_new[8] = { 59, 59, 123, 123, 250, 250, 250, 250 };
+	static const uint8_t m1[8] = { 0, 0, 19, 61, 133, 250, 250, 250 };
+	struct region dl;
+	uint8_t m, n;
+
+	ck_assert_int_eq(region_configure(region_find("AS923-2"), false, true, &dl), LB_OK);
+	for (size_t g = 0; g < 4; g++) {
+		static const char *const groups[] = { "AS923-1", "AS923-2", "AS923-3", "AS923-4" };
+		const struct region *r = region_find(groups[g]);
+		for (int rp = 0; rp < REGION_RP_COUNT; rp++) {
+			const uint8_t *want = rp <= REGION_RP002_1_0_1 ? m0_new : m0_old;
+			for (uint8_t d = 0; d < 8; d++) {
+				ck_assert_int_eq(region_max_payload_rp(r, (enum region_rp)rp, d, &m,
+								       &n), LB_OK);
+				if (m != want[d] || n != want[d] - 8)
+					ck_abort_msg("%s %s DR%u: M %u N %u, want M %u", groups[g],
+						     region_rp_names[rp], d, m, n, want[d]);
+			}
+		}
+	}
+	for (int rp = 0; rp < REGION_RP_COUNT; rp++) {
+		for (uint8_t d = 0; d < 8; d++) {
+			int rc = region_max_payload_rp(&dl, (enum region_rp)rp, d, &m, &n);
+			if (m1[d] == 0) {
+				ck_assert_int_eq(rc, LB_ERR_NOT_FOUND);
+				continue;
+			}
+			ck_assert_int_eq(rc, LB_OK);
+			ck_assert_uint_eq(m, m1[d]);
+			ck_assert_uint_eq(n, m1[d] - 8);
+		}
+	}
+	/* Either pointer may be NULL; errors as region_max_payload(). */
+	const struct region *as = region_find("AS923");
+	ck_assert_int_eq(region_max_payload_rp(as, REGION_RP_1_0_3A, 2, NULL, &n), LB_OK);
+	ck_assert_uint_eq(n, 51);
+	ck_assert_int_eq(region_max_payload_rp(as, REGION_RP_1_0_3A, 2, &m, NULL), LB_OK);
+	ck_assert_uint_eq(m, 59);
+	ck_assert_int_eq(region_max_payload_rp(as, REGION_RP_1_0_3A, 8, &m, &n), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(region_max_payload_rp(as, REGION_RP_COUNT, 2, &m, &n), LB_ERR_INVAL);
+	ck_assert_int_eq(region_max_payload_rp(NULL, REGION_RP_1_0_3A, 2, &m, &n), LB_ERR_INVAL);
+}
+END_TEST
+
+/* Every other region's limits are the same in every revision. */
+START_TEST(test_rp_other_regions_payload)
+{
+	size_t nr;
+	const struct region *const *all = region_all(&nr);
+	uint8_t m0, n0, m, n;
+
+	for (size_t i = 0; i < nr; i++) {
+		if (!strncmp(all[i]->name, "AS923", 5))
+			continue;
+		for (uint8_t d = 0; d < REGION_MAX_DR; d++) {
+			int rc0 = region_max_payload(all[i], d, &m0, &n0);
+			for (int rp = 0; rp < REGION_RP_COUNT; rp++) {
+				ck_assert_int_eq(region_max_payload_rp(all[i], (enum region_rp)rp, d,
+								       &m, &n), rc0);
+				if (rc0 == LB_OK) {
+					ck_assert_uint_eq(m, m0);
+					ck_assert_uint_eq(n, n0);
+				}
+			}
+		}
+	}
+}
+END_TEST
+
+/* The default for a device without regional_parameters, by LoRaWAN 1.0.x
+ * (ChirpStack's and The Things Stack's pairing), and the names. */
+START_TEST(test_rp_default_and_names)
+{
+	ck_assert_int_eq(region_rp_default(0), REGION_RP_1_0_2B);
+	ck_assert_int_eq(region_rp_default(1), REGION_RP_1_0_2B);
+	ck_assert_int_eq(region_rp_default(2), REGION_RP_1_0_2B);
+	ck_assert_int_eq(region_rp_default(3), REGION_RP_1_0_3A);
+	ck_assert_int_eq(region_rp_default(4), REGION_RP002_1_0_4);
+	ck_assert_int_eq(region_rp_default(9), REGION_RP002_1_0_4);
+	ck_assert_int_eq(REGION_RP002_1_0_4, 0);   /* a zeroed input is RP002-1.0.4 */
+	ck_assert_str_eq(region_rp_names[REGION_RP002_1_0_4], "RP002-1.0.4");
+	ck_assert_str_eq(region_rp_names[REGION_RP002_1_0_0], "RP002-1.0.0");
+	ck_assert_str_eq(region_rp_names[REGION_RP_1_0_3A], "1.0.3revA");
+	ck_assert_str_eq(region_rp_names[REGION_RP_1_0_2B], "1.0.2revB");
+	ck_assert_ptr_null(region_rp_names[REGION_RP_COUNT]);
+	for (int i = 0; i < REGION_RP_COUNT; i++)
+		ck_assert_ptr_nonnull(region_rp_names[i]);
+}
+END_TEST
+
 /* CFList type 0 in AS923 (channels 2..6), KR920 and IN865 (channels 3..7):
  * 24-bit little-endian 100 Hz units, CFListType 0 (RP002-1.0.4 §2.10.4,
  * §2.11.4, §2.12.4). */
@@ -1025,6 +1260,12 @@ static Suite *region_suite(void)
 	tcase_add_test(tc, test_device_uplink_dwell);
 	tcase_add_test(tc, test_new_region_cases);
 	tcase_add_test(tc, test_new_region_cflist);
+	tcase_add_test(tc, test_rp_as923_rx1);
+	tcase_add_test(tc, test_rp_in865_rx1);
+	tcase_add_test(tc, test_rp_other_regions_rx1);
+	tcase_add_test(tc, test_rp_as923_payload);
+	tcase_add_test(tc, test_rp_other_regions_payload);
+	tcase_add_test(tc, test_rp_default_and_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
