@@ -29,6 +29,7 @@
 #include "config/config_value.h"
 #include "base/hex.h"
 #include "base/lb_err.h"
+#include "lorawan/region.h"
 
 /* True if schema entry e is a key of the global group of override field f. */
 static bool in_group(const struct cs_entry *e, const struct csd_field *f)
@@ -383,6 +384,17 @@ static int choice_index(const char *const *choices, const char *v)
 	return i;
 }
 
+/* Defaults that follow another field: regional_parameters follows
+ * lorawan_version (region_rp_default(), as ChirpStack and The Things Stack
+ * pair them). */
+static void derive_defaults(struct lb_device_conf *d, unsigned seen)
+{
+	int fi = config__device_field_find("regional_parameters");
+
+	if (fi >= 0 && !(seen & 1u << fi))
+		d->regional_parameters = (int)region_rp_default((unsigned)d->lorawan_version);
+}
+
 static void parse_device(struct config__load *c, const config_setting_t *g, size_t idx,
 			 struct lb_device_conf *d, unsigned *seen, unsigned *valid)
 {
@@ -410,7 +422,7 @@ static void parse_device(struct config__load *c, const config_setting_t *g, size
 		char **field = dev_field(d, f->offset);
 		if (f->type == CSD_STRING && f->def_str && !*field && !(*field = strdup(f->def_str)))
 			c->nomem = true;
-		if (f->type == CSD_CHOICE && !(*seen & 1u << i))
+		if (f->type == CSD_CHOICE && f->def_str && !(*seen & 1u << i))
 			*(int *)dev_field(d, f->offset) = choice_index(f->choices, f->def_str);
 		if (f->type == CSD_BOOL && !(*seen & 1u << i))
 			*(bool *)dev_field(d, f->offset) = !strcmp(f->def_str, "true");
@@ -418,6 +430,7 @@ static void parse_device(struct config__load *c, const config_setting_t *g, size
 			*(int *)dev_field(d, f->offset) = (int)f->def_int;
 	}
 	d->fields_set = *seen;
+	derive_defaults(d, *seen);
 	check_device(c, g, label, *seen, d);
 }
 
@@ -681,6 +694,9 @@ static void print_device_field(FILE *out, const struct csd_field *f, const struc
 			fprintf(out, "\t\t%s = %" PRIu32 "L;\n", f->name, *(const uint32_t *)base);
 		break;
 	case CSD_CHOICE:
+		/* One without a default of its own follows another field when absent. */
+		if (!f->def_str && !(d->fields_set & 1u << (f - config__device_fields)))
+			break;
 		fprintf(out, "\t\t%s = ", f->name);
 		config__print_string(out, f->choices[*(const int *)base]);
 		fputs(";\n", out);

@@ -19,6 +19,7 @@
 #include "base/hex.h"
 #include "base/pwhash.h"
 #include "events/topic.h"
+#include "lorawan/region.h"
 #include "mac/join.h"
 #include "base/lb_err.h"
 
@@ -561,6 +562,12 @@ const struct csd_field config__device_fields[] = {
 	 .help = "LoRaWAN version of the device; a 1.0.4 device's join DevNonce must be greater "
 		 "than its last one, older versions only need an unused one; a 1.0.4 device with "
 		 "ADR off gets the US915/AU915 channel mask with DR and TX power 15 (keep)."},
+	{.name = "regional_parameters", .type = CSD_CHOICE,
+	 .offset = DEV_OFF(regional_parameters, int), .choices = region_rp_names,
+	 .help = "Regional Parameters revision the device is built to: its RX1 data rate (AS923 "
+		 "and IN865 devices of 1.0.2revB and 1.0.3revA listen at DR5 at most) and its "
+		 "downlink size limits (AS923 DR2 before RP002-1.0.1: 51 bytes); absent = from "
+		 "lorawan_version: 1.0.4 RP002-1.0.4, 1.0.3 1.0.3revA, older 1.0.2revB."},
 	{.name = "dev_addr", .type = CSD_ADDR, .offset = DEV_OFF(dev_addr, uint32_t),
 	 .flags = CSD_F_ABP,
 	 .help = "ABP device address, 8 hex digits (may be shared by several devices)."},

@@ -84,6 +84,8 @@ struct lb_device_conf {
 	uint8_t app_key[16];            /* OTAA root key */
 	int lorawan_version;            /* enum join_version (join.h): 0 = "1.0.0" ..
 					 * 4 = "1.0.4"; default 3 ("1.0.3") */
+	int regional_parameters;        /* enum region_rp (lorawan/region.h): own, else
+					 * region_rp_default(lorawan_version) */
 	bool has_fcnt_up;
 	uint32_t fcnt_up;               /* next uplink counter to accept from */
 	struct lb_tag *tags;            /* n_tags entries (owned; up to CONFIG_MAX_TAGS) */

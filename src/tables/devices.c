@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/lb_err.h"
+#include "lorawan/region.h"
 #include "events/devinfo.h"
 
 #define DEV_NIL UINT32_MAX
@@ -26,6 +27,7 @@
 #define DEVICES_MAX (UINT32_MAX / 4)
 
 /* README "Memory and start-up" states the size a device costs (LP64). */
+_Static_assert(REGION_RP_COUNT <= 16, "lb_device.regional_parameters is 4 bits");
 _Static_assert(sizeof(void *) != 8 || sizeof(struct lb_device) == 216,
 	       "README states sizeof(struct lb_device)");
 
@@ -192,7 +194,8 @@ static int device_from_conf(struct devices *d, struct lb_device *dev,
 	memset(dev, 0, sizeof(*dev));
 	dev->dev_eui = c->dev_eui;
 	dev->activation = (uint8_t)c->activation;
-	dev->lorawan_version = (uint8_t)c->lorawan_version;
+	dev->lorawan_version = (uint8_t)c->lorawan_version & 0xFu;
+	dev->regional_parameters = (uint8_t)c->regional_parameters & 0xFu;
 	dev->rt.last_dr = -1;
 	dev->adr = c->adr;
 	dev->addr_next = DEV_NIL;

@@ -133,7 +133,9 @@ struct lb_device {
 	uint8_t app_s_key[LW_KEY_LEN];   /* ones from devices_keys() */
 	uint8_t activation;              /* enum lb_activation */
 	uint8_t dev_class;               /* enum lb_class: A, or C (classc.h) */
-	uint8_t lorawan_version;         /* minor of 1.0.x: 0..4 (join rules, LinkADRReq 0xF) */
+	uint8_t lorawan_version : 4;     /* minor of 1.0.x: 0..4 (join rules, LinkADRReq 0xF) */
+	uint8_t regional_parameters : 4; /* enum region_rp (lorawan/region.h): its RX1 DR
+					  * and downlink size limits */
 	uint8_t n_tags;                  /* <= CONFIG_MAX_TAGS */
 	bool has_session;                /* ABP: dev_addr and keys valid */
 	bool adr;                        /* network-side ADR when the device asks (devices[].adr) */

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "config/config_integ.h"
 #include "config/config_schema.h"
+#include "lorawan/region.h"
 #include "mac/join.h"
 #include "base/lb_err.h"
 #include "base/netaddr.h"
@@ -140,6 +141,7 @@ static void assert_device_equal(const struct lb_device_conf *a, const struct lb_
 	ck_assert_int_eq(a->has_fcnt_up, b->has_fcnt_up);
 	ck_assert_uint_eq(a->fcnt_up, b->fcnt_up);
 	ck_assert_int_eq(a->lorawan_version, b->lorawan_version);
+	ck_assert_int_eq(a->regional_parameters, b->regional_parameters);
 	ck_assert_int_eq(a->fair_access.uplink_airtime_ms, b->fair_access.uplink_airtime_ms);
 	ck_assert_int_eq(a->fair_access.downlinks, b->fair_access.downlinks);
 	ck_assert_int_eq(a->fair_access.window_hours, b->fair_access.window_hours);
@@ -1587,6 +1589,80 @@ static char *printed(const struct lb_config *c, bool secrets)
 	return buf;
 }
 
+/* devices[].regional_parameters: absent, it follows lorawan_version (1.0.0 ..
+ * 1.0.2 -> 1.0.2revB, 1.0.3 -> 1.0.3revA, 1.0.4 -> RP002-1.0.4); given, it wins
+ * and is printed (an absent one is not, so it keeps following lorawan_version). */
+START_TEST(test_regional_parameters)
+{
+	struct lb_config c;
+	static const char *const versions[] = {"1.0.0", "1.0.1", "1.0.2", "1.0.3", "1.0.4"};
+	static const int want[] = {REGION_RP_1_0_2B, REGION_RP_1_0_2B, REGION_RP_1_0_2B,
+				   REGION_RP_1_0_3A, REGION_RP002_1_0_4};
+	char text[4096];
+	size_t n = (size_t)snprintf(text, sizeof(text), "region = \"AS923\";\ndevices = (\n");
+
+	for (size_t i = 0; i < 5; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "{ name = \"v%zu\"; dev_eui = \"00000000000000%02zx\";\n"
+				      "  lorawan_version = \"%s\"; join_eui = \"0000000000000001\";\n"
+				      "  app_key = \"000102030405060708090a0b0c0d0e0f\"; },\n",
+				      i, i + 1, versions[i]);
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+			      "{ name = \"new\"; dev_eui = \"0000000000000010\"; lorawan_version = \"1.0.3\";\n"
+			      "  regional_parameters = \"RP002-1.0.4\"; join_eui = \"0000000000000001\";\n"
+			      "  app_key = \"000102030405060708090a0b0c0d0e0f\"; },\n"
+			      "{ name = \"old\"; dev_eui = \"0000000000000011\"; lorawan_version = \"1.0.4\";\n"
+			      "  regional_parameters = \"RP002-1.0.0\"; join_eui = \"0000000000000001\";\n"
+			      "  app_key = \"000102030405060708090a0b0c0d0e0f\"; }\n);\n");
+	ck_assert_uint_lt(n, sizeof(text));
+	load_text(text, &c);
+	ck_assert_uint_eq(c.n_devices, 7);
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_int_eq(c.devices[i].regional_parameters, want[i]);
+	ck_assert_int_eq(c.devices[5].regional_parameters, REGION_RP002_1_0_4);
+	ck_assert_int_eq(c.devices[6].regional_parameters, REGION_RP002_1_0_0);
+	char *out = printed(&c, false);
+	ck_assert_ptr_nonnull(strstr(out, "\t\tlorawan_version = \"1.0.3\";\n"
+					  "\t\tregional_parameters = \"RP002-1.0.4\";\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\t\tregional_parameters = \"RP002-1.0.0\";\n"));
+	ck_assert_ptr_null(strstr(out, "1.0.3revA"));
+	ck_assert_ptr_null(strstr(out, "1.0.2revB"));
+	free(out);
+	assert_round_trip(&c);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_bad_regional_parameters)
+{
+	static const char *const bad[] = {
+		"3: error: device 'd': regional_parameters: 'RP002-1.0.9' is not one of RP002-1.0.4, "
+		"RP002-1.0.3, RP002-1.0.2, RP002-1.0.1, RP002-1.0.0, 1.0.3revA, 1.0.2revB",
+		NULL};
+	expect_text("region = \"AS923\";\ndevices = ( { name = \"d\"; dev_eui = \"0000000000000001\";\n"
+		    "  regional_parameters = \"RP002-1.0.9\"; join_eui = \"0000000000000001\";\n"
+		    "  app_key = \"000102030405060708090a0b0c0d0e0f\"; } );\n",
+		    LB_ERR_CONFIG, bad);
+	static const char *const type[] = {
+		"2: error: device 'd': regional_parameters: expected a string, got an integer", NULL};
+	expect_text("devices = ( { name = \"d\"; dev_eui = \"0000000000000001\";\n"
+		    "  regional_parameters = 3; join_eui = \"0000000000000001\";\n"
+		    "  app_key = \"000102030405060708090a0b0c0d0e0f\"; } );\n",
+		    LB_ERR_CONFIG, type);
+}
+END_TEST
+
+/* regional_parameters takes region_rp_names, in enum region_rp order. */
+START_TEST(test_regional_parameters_names)
+{
+	int fi = config__device_field_find("regional_parameters");
+	ck_assert_int_ge(fi, 0);
+	const struct csd_field *f = &config__device_fields[fi];
+	ck_assert_ptr_eq(f->choices, region_rp_names);
+	ck_assert_ptr_null(f->def_str);
+}
+END_TEST
+
 /* http: off without the group, defaults with it, the password hash
  * checked, a non-loopback bind refused without a password, and printed
  * (and re-read) only when present. */
@@ -1792,6 +1868,9 @@ static Suite *config_suite(void)
 	tcase_add_test(ok, test_net_id);
 	tcase_add_test(ok, test_fair_access_inheritance);
 	tcase_add_test(ok, test_lorawan_version_matches_join);
+	tcase_add_test(ok, test_regional_parameters);
+	tcase_add_test(ok, test_bad_regional_parameters);
+	tcase_add_test(ok, test_regional_parameters_names);
 	tcase_add_test(ok, test_applications);
 	tcase_add_test(ok, test_application_status_interval);
 	suite_add_tcase(s, ok);

@@ -456,6 +456,8 @@ START_TEST(test_deep_copy_and_otaa)
 	c[1].activation = LB_ACT_OTAA;
 	c[1].join_eui = 0x70b3d57ed0000001;
 	memcpy(c[1].app_key, KEY_Y, 16);
+	c[1].lorawan_version = 3;
+	c[1].regional_parameters = REGION_RP_1_0_2B;   /* the largest value: 4 bits */
 	ck_assert_int_eq(devices_init(&d, c, 2), LB_OK);
 	free(c[0].name);
 	free(c[0].application);
@@ -478,6 +480,9 @@ START_TEST(test_deep_copy_and_otaa)
 	ck_assert(!dev->has_session);
 	ck_assert_uint_eq(dev->otaa->join_eui, 0x70b3d57ed0000001);
 	ck_assert_mem_eq(dev->otaa->app_key, KEY_Y, 16);
+	ck_assert_uint_eq(dev->lorawan_version, 3);
+	ck_assert_uint_eq(dev->regional_parameters, REGION_RP_1_0_2B);
+	ck_assert_uint_eq(devices_find_eui(&d, 0x10)->regional_parameters, REGION_RP002_1_0_4);
 	ck_assert_uint_eq(devices_find_addr(&d, 0, cand, 2), 0);
 	ck_assert_int_eq(devices_decrypt(&d, dev, NULL, 0, NULL), LB_ERR_STATE);
 	ck_assert_uint_eq(devices_count(&d), 2);
