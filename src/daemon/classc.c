@@ -258,7 +258,8 @@ static int build_attempt(struct classc *cc, struct lb_device *dev, const struct 
 	if (rc == LB_OK)
 		rc = rx2_of(cc, dev, &freq, &dr);
 	if (rc == LB_OK)
-		rc = downlink_plan_class_c(cc->c.region, freq, dr, phy, len, a);
+		rc = downlink_plan_class_c(cc->c.region, (enum region_rp)dev->regional_parameters,
+					   freq, dr, phy, len, a);
 	return rc;
 }
 

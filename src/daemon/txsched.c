@@ -692,7 +692,7 @@ static void plan_input(const struct txsched *t, const struct lb_device *dev,
 {
 	*in = (struct downlink_plan_in){
 		.region = t->c.region, .rx = s->rx, .n_rx = s->n_rx,
-		.rx1_dr_offset = t->opts.rx1_dr_offset,
+		.rx1_dr_offset = t->opts.rx1_dr_offset, .rp = dev->regional_parameters,
 		.rx_delay_s = dev->rt.rx_delay_s, .phy = phy, .phy_len = len};
 	rx2_settings(t, in);
 	/* An OTAA device keeps what its join-accept told it (its RX2
@@ -1049,7 +1049,8 @@ int txsched_join_accept(struct txsched *t, struct lb_device *dev, const uint8_t 
 	memset(&e, 0, sizeof(e));
 	size_t n = txsched_best_rx(rx, n_rx, best);
 	struct downlink_plan_in in = {.region = t->c.region, .rx = best, .n_rx = n,
-				      .join_accept = true, .phy = phy, .phy_len = len};
+				      .rp = dev->regional_parameters, .join_accept = true,
+				      .phy = phy, .phy_len = len};
 	int rc = downlink_plan(&in, &e.plan);
 	if (rc != LB_OK || e.plan.n_attempts == 0)
 		return rc != LB_OK ? rc : LB_ERR_TOO_LARGE;

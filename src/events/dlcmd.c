@@ -368,7 +368,8 @@ int dlcmd_parse_time(const char *s, size_t len, int64_t *unix_us)
 	return LB_OK;
 }
 
-int dlcmd_check_size(const struct region *r, int dr, size_t fopts_len, size_t len)
+int dlcmd_check_size(const struct region *r, enum region_rp rp, int dr, size_t fopts_len,
+		     size_t len)
 {
 	const struct region_dr *d;
 	uint8_t m;
@@ -379,7 +380,7 @@ int dlcmd_check_size(const struct region *r, int dr, size_t fopts_len, size_t le
 	d = region_dr_info(r, (uint8_t)dr);
 	if (d == NULL || !d->downlink)
 		return LB_ERR_NOT_FOUND;
-	rc = region_max_payload(r, (uint8_t)dr, &m, NULL);
+	rc = region_max_payload_rp(r, rp, (uint8_t)dr, &m, NULL);
 	if (rc != LB_OK)
 		return rc;
 	if (len + fopts_len + LEN_FHDR_FPORT > m)

@@ -62,6 +62,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lorawan/region.h"
+
 struct region;
 
 #define DLCMD_MAX_ID 64           /* room for "id" (a UUID: 36), without NUL */
@@ -112,10 +114,13 @@ int dlcmd_parse_time(const char *s, size_t len, int64_t *unix_us);
  * Does an FRMPayload of `len` bytes fit a downlink at data rate `dr` next to
  * `fopts_len` bytes of FOpts? The limit is N = M - 8 - FOptsLen
  * (MACPayload M = FHDR(7 + FOptsLen) + FPort(1) + FRMPayload;
- * RP002-1.0.4 "Maximum payload size" per region). Returns LB_OK, LB_ERR_TOO_LARGE (reason
- * "PAYLOAD_TOO_LARGE"), LB_ERR_INVAL (NULL region, dr < 0, fopts_len > 15)
- * or LB_ERR_NOT_FOUND (dr not defined in the region).
+ * RP002-1.0.4 "Maximum payload size" per region; for a device of an older
+ * Regional Parameters revision rp that revision's, region_max_payload_rp()).
+ * Returns LB_OK, LB_ERR_TOO_LARGE (reason "PAYLOAD_TOO_LARGE"), LB_ERR_INVAL
+ * (NULL region, dr < 0, fopts_len > 15, rp out of range) or LB_ERR_NOT_FOUND
+ * (dr not defined in the region).
  */
-int dlcmd_check_size(const struct region *r, int dr, size_t fopts_len, size_t len);
+int dlcmd_check_size(const struct region *r, enum region_rp rp, int dr, size_t fopts_len,
+		     size_t len);
 
 #endif

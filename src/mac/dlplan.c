@@ -13,7 +13,10 @@
  *
  * RX1: frequency and DR follow the uplink (region_rx1: EU868, AS923, KR920,
  * IN865 same frequency, US915/AU915 923.3 + 0.6 * (channel mod 8) MHz; DR from
- * the RX1DROffset table, for AS923 the one of the configured DownlinkDwellTime).
+ * the RX1DROffset table, for AS923 the one of the configured DownlinkDwellTime,
+ * at most DR5 for AS923 and IN865 devices of Regional Parameters 1.0.2revB and
+ * 1.0.3revA: region_rx1_rp()). Payload limits are those of the device's
+ * revision too (region_max_payload_rp(): AS923 DR2 before RP002-1.0.1).
  * RX2: fixed frequency and DR (region default or the device's settings).
  */
 #include <limits.h>
@@ -121,9 +124,9 @@ static void fill_modulation(const struct region_dr *d, struct gwmp_txpk *tx)
 
 /* One window's txpk. LB_ERR_NOT_FOUND: not a LoRa/FSK downlink DR;
  * LB_ERR_TOO_LARGE: the DR cannot carry phy_len bytes. */
-static int fill_attempt(const struct region *r, enum downlink_window w, uint8_t dr,
-			uint32_t freq_hz, uint32_t tmst_up, uint32_t delay_us, size_t phy_len,
-			struct downlink_attempt *a)
+static int fill_attempt(const struct region *r, enum region_rp rp, enum downlink_window w,
+			uint8_t dr, uint32_t freq_hz, uint32_t tmst_up, uint32_t delay_us,
+			size_t phy_len, struct downlink_attempt *a)
 {
 	const struct region_dr *d = region_dr_info(r, dr);
 	uint8_t m;
@@ -132,7 +135,7 @@ static int fill_attempt(const struct region *r, enum downlink_window w, uint8_t 
 
 	if (d == NULL || !d->downlink || (d->mod != REGION_MOD_LORA && d->mod != REGION_MOD_FSK))
 		return LB_ERR_NOT_FOUND;
-	rc = region_max_payload(r, dr, &m, NULL);
+	rc = region_max_payload_rp(r, rp, dr, &m, NULL);
 	if (rc != LB_OK)
 		return rc;
 	if (phy_len > (size_t)m + LW_LEN_MHDR + LW_LEN_MIC)
@@ -166,10 +169,12 @@ static int plan_rx1(const struct downlink_plan_in *in, const struct gwmp_rxpk *p
 	out->uplink_dr = uplink_dr(in->region, pk);
 	if (out->uplink_dr < 0)
 		return out->uplink_dr;
-	rc = region_rx1(in->region, pk->freq_hz, (uint8_t)out->uplink_dr, offset, &freq, &dr);
+	rc = region_rx1_rp(in->region, (enum region_rp)in->rp, pk->freq_hz,
+			   (uint8_t)out->uplink_dr, offset, &freq, &dr);
 	if (rc != LB_OK)
 		return rc;
-	return fill_attempt(in->region, DOWNLINK_RX1, dr, freq, pk->tmst, delay_us, in->phy_len, a);
+	return fill_attempt(in->region, (enum region_rp)in->rp, DOWNLINK_RX1, dr, freq, pk->tmst,
+			    delay_us, in->phy_len, a);
 }
 
 static int plan_rx2(const struct downlink_plan_in *in, const struct gwmp_rxpk *pk,
@@ -185,7 +190,8 @@ static int plan_rx2(const struct downlink_plan_in *in, const struct gwmp_rxpk *p
 		if (rc != LB_OK)
 			return rc;
 	}
-	return fill_attempt(in->region, DOWNLINK_RX2, dr, freq, pk->tmst, delay_us, in->phy_len, a);
+	return fill_attempt(in->region, (enum region_rp)in->rp, DOWNLINK_RX2, dr, freq, pk->tmst,
+			    delay_us, in->phy_len, a);
 }
 
 static int check_in(const struct downlink_plan_in *in, const struct downlink_plan *out)
@@ -251,12 +257,12 @@ int downlink_plan(const struct downlink_plan_in *in, struct downlink_plan *out)
 	return plan_result(out);
 }
 
-int downlink_plan_class_c(const struct region *r, uint32_t freq_hz, uint8_t dr,
-			  const uint8_t *phy, size_t len, struct downlink_attempt *out)
+int downlink_plan_class_c(const struct region *r, enum region_rp rp, uint32_t freq_hz,
+			  uint8_t dr, const uint8_t *phy, size_t len, struct downlink_attempt *out)
 {
 	if (r == NULL || out == NULL || (phy == NULL && len > 0) || len > GWMP_MAX_PHY)
 		return LB_ERR_INVAL;
-	int rc = fill_attempt(r, DOWNLINK_RXC, dr, freq_hz, 0, 0, len, out);
+	int rc = fill_attempt(r, rp, DOWNLINK_RXC, dr, freq_hz, 0, 0, len, out);
 	if (rc != LB_OK)
 		return rc;
 	out->txpk.imme = true;

@@ -39,9 +39,9 @@
 #include "events/dlcmd.h"
 #include "gwmp/gwmp.h"
 #include "gwmp/rx.h"
+#include "lorawan/region.h"
 
 struct lw_keys;
-struct region;
 
 /* ---- frame ---------------------------------------------------------------- */
 
@@ -106,6 +106,8 @@ struct downlink_plan_in {
 	const struct lb_rx *rx;      /* receptions of the uplink (de-duplicated) */
 	size_t n_rx;                 /* >= 1 */
 	uint8_t rx1_dr_offset;       /* device's RX1DROffset (ignored for joins) */
+	uint8_t rp;                  /* device's Regional Parameters, enum region_rp
+				      * (0: RP002-1.0.4): RX1 DR and payload limits */
 	uint8_t rx_delay_s;          /* device's RX1 delay, 0 = 1 s; RX2 = RX1 + 1 s */
 	bool rx2_override;           /* use rx2_freq_hz/rx2_dr, else region_rx2() */
 	uint32_t rx2_freq_hz;
@@ -168,13 +170,14 @@ int downlink_plan(const struct downlink_plan_in *in, struct downlink_plan *out);
  * on the RX2 frequency and data rate whenever it is not transmitting or in
  * RX1): window DOWNLINK_RXC, txpk.imme true and no tmst (Semtech
  * PROTOCOL.TXT §6: "send packet immediately"), freq_hz/dr as the device's
- * RX2, modulation and power as downlink_plan(), phy copied in.
+ * RX2, modulation and power as downlink_plan(), phy copied in; the payload
+ * limit that of the device's Regional Parameters revision rp.
  * Errors: LB_ERR_INVAL (NULL, len > 255), LB_ERR_NOT_FOUND (not a LoRa/FSK
  * downlink DR), LB_ERR_TOO_LARGE (the DR cannot carry len bytes),
  * region_tx_power()'s errors.
  */
-int downlink_plan_class_c(const struct region *r, uint32_t freq_hz, uint8_t dr,
-			  const uint8_t *phy, size_t len, struct downlink_attempt *out);
+int downlink_plan_class_c(const struct region *r, enum region_rp rp, uint32_t freq_hz,
+			  uint8_t dr, const uint8_t *phy, size_t len, struct downlink_attempt *out);
 
 /* Copy a PHYPayload into one attempt's txpk (size, data).
  * Errors: LB_ERR_INVAL (NULL), LB_ERR_TOO_LARGE (len > a->max_phy). */

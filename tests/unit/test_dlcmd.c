@@ -374,24 +374,24 @@ START_TEST(test_check_size_eu868)
 
 	ck_assert_ptr_nonnull(eu);
 	/* DR0: M 59, N 51; FOpts come off N. */
-	ck_assert_int_eq(dlcmd_check_size(eu, 0, 0, 51), LB_OK);
-	ck_assert_int_eq(dlcmd_check_size(eu, 0, 0, 52), LB_ERR_TOO_LARGE);
-	ck_assert_int_eq(dlcmd_check_size(eu, 0, 3, 48), LB_OK);
-	ck_assert_int_eq(dlcmd_check_size(eu, 0, 3, 49), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, 0, 0, 51), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, 0, 0, 52), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, 0, 3, 48), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, 0, 3, 49), LB_ERR_TOO_LARGE);
 	/* DR3: N 115; DR5: N 242. */
-	ck_assert_int_eq(dlcmd_check_size(eu, 3, 0, 115), LB_OK);
-	ck_assert_int_eq(dlcmd_check_size(eu, 3, 0, 116), LB_ERR_TOO_LARGE);
-	ck_assert_int_eq(dlcmd_check_size(eu, 5, 0, 242), LB_OK);
-	ck_assert_int_eq(dlcmd_check_size(eu, 5, 0, 243), LB_ERR_TOO_LARGE);
-	ck_assert_int_eq(dlcmd_check_size(eu, 5, 15, 227), LB_OK);
-	ck_assert_int_eq(dlcmd_check_size(eu, 5, 15, 228), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, 3, 0, 115), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, 3, 0, 116), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, 5, 0, 242), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, 5, 0, 243), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, 5, 15, 227), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, 5, 15, 228), LB_ERR_TOO_LARGE);
 	/* LR-FHSS DR8 is uplink-only; DR15 undefined. */
-	ck_assert_int_eq(dlcmd_check_size(eu, 8, 0, 1), LB_ERR_NOT_FOUND);
-	ck_assert_int_eq(dlcmd_check_size(eu, 15, 0, 1), LB_ERR_NOT_FOUND);
-	ck_assert_int_eq(dlcmd_check_size(eu, -1, 0, 1), LB_ERR_INVAL);
-	ck_assert_int_eq(dlcmd_check_size(eu, 300, 0, 1), LB_ERR_INVAL);
-	ck_assert_int_eq(dlcmd_check_size(eu, 0, 16, 0), LB_ERR_INVAL);
-	ck_assert_int_eq(dlcmd_check_size(NULL, 0, 0, 0), LB_ERR_INVAL);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, 8, 0, 1), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, 15, 0, 1), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, -1, 0, 1), LB_ERR_INVAL);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, 300, 0, 1), LB_ERR_INVAL);
+	ck_assert_int_eq(dlcmd_check_size(eu, REGION_RP002_1_0_4, 0, 16, 0), LB_ERR_INVAL);
+	ck_assert_int_eq(dlcmd_check_size(NULL, REGION_RP002_1_0_4, 0, 0, 0), LB_ERR_INVAL);
 }
 END_TEST
 
@@ -401,15 +401,34 @@ START_TEST(test_check_size_us915)
 
 	ck_assert_ptr_nonnull(us);
 	/* DR8: M 61, N 53; DR9: N 129; DR13: N 242. */
-	ck_assert_int_eq(dlcmd_check_size(us, 8, 0, 53), LB_OK);
-	ck_assert_int_eq(dlcmd_check_size(us, 8, 0, 54), LB_ERR_TOO_LARGE);
-	ck_assert_int_eq(dlcmd_check_size(us, 9, 0, 129), LB_OK);
-	ck_assert_int_eq(dlcmd_check_size(us, 9, 0, 130), LB_ERR_TOO_LARGE);
-	ck_assert_int_eq(dlcmd_check_size(us, 13, 0, 242), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(us, REGION_RP002_1_0_4, 8, 0, 53), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(us, REGION_RP002_1_0_4, 8, 0, 54), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(dlcmd_check_size(us, REGION_RP002_1_0_4, 9, 0, 129), LB_OK);
+	ck_assert_int_eq(dlcmd_check_size(us, REGION_RP002_1_0_4, 9, 0, 130), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(dlcmd_check_size(us, REGION_RP002_1_0_4, 13, 0, 242), LB_OK);
 	/* Uplink-only DRs cannot carry a downlink at all. */
-	ck_assert_int_eq(dlcmd_check_size(us, 0, 0, 1), LB_ERR_NOT_FOUND);
-	ck_assert_int_eq(dlcmd_check_size(us, 4, 0, 1), LB_ERR_NOT_FOUND);
-	ck_assert_int_eq(dlcmd_check_size(us, 7, 0, 1), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(dlcmd_check_size(us, REGION_RP002_1_0_4, 0, 0, 1), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(dlcmd_check_size(us, REGION_RP002_1_0_4, 4, 0, 1), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(dlcmd_check_size(us, REGION_RP002_1_0_4, 7, 0, 1), LB_ERR_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(test_check_size_as923_revision)
+{
+	/* AS923 DR2 before RP002-1.0.1 (LoRaWAN Regional Parameters v1.0.3revA
+	 * §2.8.6, RP002-1.0.0 §2.10.6): N 51; from RP002-1.0.1 on N 115. */
+	const struct region *as = region_find("AS923");
+	for (int rp = 0; rp < REGION_RP_COUNT; rp++) {
+		bool old = rp >= REGION_RP002_1_0_0;
+		ck_assert_int_eq(dlcmd_check_size(as, (enum region_rp)rp, 2, 0, 51), LB_OK);
+		ck_assert_int_eq(dlcmd_check_size(as, (enum region_rp)rp, 2, 0, 115),
+				 old ? LB_ERR_TOO_LARGE : LB_OK);
+		ck_assert_int_eq(dlcmd_check_size(as, (enum region_rp)rp, 2, 0, 116),
+				 LB_ERR_TOO_LARGE);
+		ck_assert_int_eq(dlcmd_check_size(as, (enum region_rp)rp, 3, 0, 115), LB_OK);
+	}
+	ck_assert_int_eq(dlcmd_check_size(as, REGION_RP_1_0_3A, 2, 3, 49), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(dlcmd_check_size(as, REGION_RP_COUNT, 2, 0, 1), LB_ERR_INVAL);
 }
 END_TEST
 
@@ -434,6 +453,7 @@ static Suite *dlcmd_suite(void)
 	tcase_add_test(tc, test_null_args);
 	tcase_add_test(tc, test_check_size_eu868);
 	tcase_add_test(tc, test_check_size_us915);
+	tcase_add_test(tc, test_check_size_as923_revision);
 	suite_add_tcase(s, tc);
 	return s;
 }

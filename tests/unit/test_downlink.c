@@ -324,6 +324,85 @@ START_TEST(test_plan_new_regions)
 }
 END_TEST
 
+/* A device's Regional Parameters revision (in.rp): AS923 and IN865 devices of
+ * LoRaWAN Regional Parameters v1.0.2revB and v1.0.3revA listen in RX1 at DR5 at
+ * most (§2.8.7, §2.10.7) where RP002-1.0.4 goes to DR7 (§2.10.7, §2.12.7), and an
+ * AS923 device before RP002-1.0.1 takes M 59 at DR2 (v1.0.3revA §2.8.6), not
+ * 123 (RP002-1.0.4 §2.10.6); class C downlinks have the same limits. */
+START_TEST(test_plan_regional_parameters)
+{
+	struct lb_rx rx = lora_rx(0xaa555a0000000101ULL, 1000000, 923200000, 7, 250, 9.5f, -57);
+	struct downlink_plan_in in = plan_in("AS923", &rx, 1);
+	struct downlink_plan p;
+
+	/* Uplink DR6 (SF7/250 kHz), RX1DROffset 0: DR6, or DR5 (SF7/125 kHz). */
+	ck_assert_int_eq(downlink_plan(&in, &p), LB_OK);
+	ck_assert_int_eq(p.uplink_dr, 6);
+	check_lora_txpk(&p.attempt[0].txpk, 2000000, 923200000, 7, 250, 16);
+	in.rp = REGION_RP_1_0_3A;
+	ck_assert_int_eq(downlink_plan(&in, &p), LB_OK);
+	ck_assert_uint_eq(p.attempt[0].dr, 5);
+	check_lora_txpk(&p.attempt[0].txpk, 2000000, 923200000, 7, 125, 16);
+	/* Uplink DR5, RX1DROffset 7: DR7 (FSK), or DR5 for 1.0.2revB. */
+	rx = lora_rx(0xaa555a0000000101ULL, 1000000, 923400000, 7, 125, 9.5f, -57);
+	in.rx1_dr_offset = 7;
+	in.rp = REGION_RP002_1_0_4;
+	ck_assert_int_eq(downlink_plan(&in, &p), LB_OK);
+	ck_assert_uint_eq(p.attempt[0].dr, 7);
+	ck_assert_int_eq(p.attempt[0].txpk.modu, GWMP_MOD_FSK);
+	in.rp = REGION_RP_1_0_2B;
+	ck_assert_int_eq(downlink_plan(&in, &p), LB_OK);
+	ck_assert_uint_eq(p.attempt[0].dr, 5);
+	check_lora_txpk(&p.attempt[0].txpk, 2000000, 923400000, 7, 125, 16);
+
+	/* Uplink DR4, RX1DROffset 2: RX1 and RX2 at DR2. 70 bytes (M 65) fit M 123,
+	 * not the M 59 of a device before RP002-1.0.1. */
+	rx = lora_rx(0xaa555a0000000101ULL, 1000000, 923200000, 8, 125, 9.5f, -57);
+	in.rx1_dr_offset = 2;
+	in.phy_len = 70;
+	for (int rp = 0; rp < REGION_RP_COUNT; rp++) {
+		in.rp = (uint8_t)rp;
+		bool old = rp >= REGION_RP002_1_0_0;
+		ck_assert_int_eq(downlink_plan(&in, &p), old ? LB_ERR_TOO_LARGE : LB_OK);
+		if (old)
+			continue;
+		ck_assert_uint_eq(p.n_attempts, 2);
+		ck_assert_uint_eq(p.attempt[0].dr, 2);
+		ck_assert_uint_eq(p.attempt[0].max_phy, 128);
+		ck_assert_uint_eq(p.attempt[1].dr, 2);
+	}
+	in.rp = REGION_RP_1_0_3A;
+	in.phy_len = 64;
+	ck_assert_int_eq(downlink_plan(&in, &p), LB_OK);
+	ck_assert_uint_eq(p.attempt[0].max_phy, 64);
+
+	/* IN865: an FSK uplink (DR7) gets RX1 at DR7, or at DR5 (SF7) for 1.0.3revA. */
+	rx = lora_rx(0xaa555a0000000101ULL, 1000000, 865402500, 0, 0, 0, -57);
+	rx.rxpk.modu = GWMP_MOD_FSK;
+	rx.rxpk.bitrate = 50000;
+	in = plan_in("IN865", &rx, 1);
+	ck_assert_int_eq(downlink_plan(&in, &p), LB_OK);
+	ck_assert_int_eq(p.uplink_dr, 7);
+	ck_assert_uint_eq(p.attempt[0].dr, 7);
+	ck_assert_int_eq(p.attempt[0].txpk.modu, GWMP_MOD_FSK);
+	in.rp = REGION_RP_1_0_3A;
+	ck_assert_int_eq(downlink_plan(&in, &p), LB_OK);
+	ck_assert_uint_eq(p.attempt[0].dr, 5);
+	check_lora_txpk(&p.attempt[0].txpk, 2000000, 865402500, 7, 125, 30);
+
+	/* Class C at AS923 DR2: 70 bytes for RP002-1.0.4, not for 1.0.3revA. */
+	const struct region *as = region_find("AS923");
+	struct downlink_attempt a;
+	uint8_t phy[70] = {0};
+	ck_assert_int_eq(downlink_plan_class_c(as, REGION_RP002_1_0_4, 923200000, 2, phy, 70, &a),
+			 LB_OK);
+	ck_assert_int_eq(downlink_plan_class_c(as, REGION_RP_1_0_3A, 923200000, 2, phy, 70, &a),
+			 LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(downlink_plan_class_c(as, REGION_RP_1_0_3A, 923200000, 2, phy, 64, &a),
+			 LB_OK);
+}
+END_TEST
+
 START_TEST(test_plan_eu868)
 {
 	struct lb_rx rx = lora_rx(0xaa555a0000000101ULL, 1000000, 868100000, 7, 125, 9.5f, -57);
@@ -523,9 +602,10 @@ START_TEST(test_plan_class_c)
 	const struct region *eu = region_find("EU868");
 	struct downlink_attempt a;
 	uint8_t phy[64];
+	const enum region_rp rp = REGION_RP002_1_0_4;
 
 	memset(phy, 0x5a, sizeof(phy));
-	ck_assert_int_eq(downlink_plan_class_c(eu, 869525000, 3, phy, 20, &a), LB_OK);
+	ck_assert_int_eq(downlink_plan_class_c(eu, rp, 869525000, 3, phy, 20, &a), LB_OK);
 	ck_assert_int_eq(a.window, DOWNLINK_RXC);
 	ck_assert(a.txpk.imme);
 	ck_assert(!a.txpk.has_tmst);
@@ -538,11 +618,11 @@ START_TEST(test_plan_class_c)
 	ck_assert_uint_eq(a.txpk.size, 20);
 	ck_assert_mem_eq(a.txpk.data, phy, 20);
 	/* DR0 carries M = 59 (64-byte PHYPayload): 65 bytes are too many. */
-	ck_assert_int_eq(downlink_plan_class_c(eu, 869525000, 0, phy, 64, &a), LB_OK);
+	ck_assert_int_eq(downlink_plan_class_c(eu, rp, 869525000, 0, phy, 64, &a), LB_OK);
 	uint8_t big[65] = {0};
-	ck_assert_int_eq(downlink_plan_class_c(eu, 869525000, 0, big, 65, &a), LB_ERR_TOO_LARGE);
-	ck_assert_int_eq(downlink_plan_class_c(eu, 869525000, 15, phy, 20, &a), LB_ERR_NOT_FOUND);
-	ck_assert_int_eq(downlink_plan_class_c(NULL, 869525000, 0, phy, 20, &a), LB_ERR_INVAL);
+	ck_assert_int_eq(downlink_plan_class_c(eu, rp, 869525000, 0, big, 65, &a), LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(downlink_plan_class_c(eu, rp, 869525000, 15, phy, 20, &a), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(downlink_plan_class_c(NULL, rp, 869525000, 0, phy, 20, &a), LB_ERR_INVAL);
 }
 END_TEST
 
@@ -1182,6 +1262,7 @@ static Suite *downlink_suite(void)
 	tcase_add_test(frame, test_build_errors);
 	tcase_add_test(plan, test_plan_eu868);
 	tcase_add_test(plan, test_plan_new_regions);
+	tcase_add_test(plan, test_plan_regional_parameters);
 	tcase_add_test(plan, test_plan_eu868_join_semtech_example);
 	tcase_add_test(plan, test_plan_tmst_wraps);
 	tcase_add_test(plan, test_plan_us915);
