@@ -311,6 +311,9 @@ static int fit_window(struct dl_ctx *x, const struct sim_device *d, const struct
 		.grid = t->grid,
 		.ch = t->ch,
 		.join = t->join,
+		/* The bridge's default for a device of this lorawan_version (the
+		 * emitted configuration names no regional_parameters). */
+		.rp = (uint8_t)region_rp_default((unsigned)x->c->version),
 	};
 	return sim_dl_check_radio(x->c->region, &up, &d->rx, x->tx, win, x->why, sizeof(x->why));
 }
@@ -547,7 +550,8 @@ static bool check_ack(struct dl_ctx *x, const struct sim_device *d, const struct
  * not acknowledged yet (TS001-1.0.4 §4.3.1.2). */
 static bool check_rxc(struct dl_ctx *x, const struct sim_device *d, const struct sim_dl_frame *f)
 {
-	if (sim_dl_check_rxc(x->c->region, &d->rx, x->tx, x->why, sizeof(x->why)) != LB_OK) {
+	if (sim_dl_check_rxc(x->c->region, region_rp_default((unsigned)x->c->version), &d->rx, x->tx,
+			     x->why, sizeof(x->why)) != LB_OK) {
 		bad(x, "%s: %s", d->name, x->why);
 		return false;
 	}

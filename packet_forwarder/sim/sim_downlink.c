@@ -121,15 +121,17 @@ static int window_params(const struct region *r, const struct sim_dl_uplink *up,
 	uint8_t offset = up->join ? 0 : rx->rx1_dr_offset;
 	if (up->grid)
 		return grid_rx1(r, up, up_dr, offset, freq_hz, dr, why, cap);
-	int rc = region_rx1(r, up->freq_hz, (uint8_t)up_dr, offset, freq_hz, dr);
+	int rc = region_rx1_rp(r, (enum region_rp)up->rp, up->freq_hz, (uint8_t)up_dr, offset,
+			       freq_hz, dr);
 	if (rc != LB_OK)
 		return why_err(rc, why, cap, "no RX1 for DR%d offset %u at %" PRIu32 " Hz", up_dr,
 			       offset, up->freq_hz);
 	return LB_OK;
 }
 
-static int check_modulation(const struct region *r, const struct gwmp_txpk *tx, uint32_t freq_hz,
-			    uint8_t dr, enum sim_dl_window w, char *why, size_t cap)
+static int check_modulation(const struct region *r, enum region_rp rp, const struct gwmp_txpk *tx,
+			    uint32_t freq_hz, uint8_t dr, enum sim_dl_window w, char *why,
+			    size_t cap)
 {
 	const struct region_dr *info = region_dr_info(r, dr);
 	uint8_t m;
@@ -153,7 +155,7 @@ static int check_modulation(const struct region *r, const struct gwmp_txpk *tx, 
 			       "%s sent at SF%uBW%u, the device listens at DR%u = SF%uBW%u",
 			       sim_dl_window_name(w), tx->sf, tx->bw_khz, dr, info->sf,
 			       info->bw_khz);
-	if (region_max_payload(r, dr, &m, NULL) == LB_OK && tx->size > m + PHY_OVERHEAD_M)
+	if (region_max_payload_rp(r, rp, dr, &m, NULL) == LB_OK && tx->size > m + PHY_OVERHEAD_M)
 		return why_err(LB_ERR_MALFORMED, why, cap, "%u bytes exceed DR%u's maximum of %u",
 			       tx->size, dr, m + PHY_OVERHEAD_M);
 	return LB_OK;
@@ -173,10 +175,10 @@ int sim_dl_check_radio(const struct region *r, const struct sim_dl_uplink *up,
 	rc = window_params(r, up, rx, *win, &freq_hz, &dr, why, cap);
 	if (rc != LB_OK)
 		return rc;
-	return check_modulation(r, tx, freq_hz, dr, *win, why, cap);
+	return check_modulation(r, (enum region_rp)up->rp, tx, freq_hz, dr, *win, why, cap);
 }
 
-int sim_dl_check_rxc(const struct region *r, const struct sim_rx_params *rx,
+int sim_dl_check_rxc(const struct region *r, enum region_rp rp, const struct sim_rx_params *rx,
 		     const struct gwmp_txpk *tx, char *why, size_t cap)
 {
 	uint32_t freq_hz;
@@ -186,7 +188,7 @@ int sim_dl_check_rxc(const struct region *r, const struct sim_rx_params *rx,
 		return why_err(LB_ERR_RANGE, why, cap, "class C downlink not sent immediately (imme)");
 	if (region_rx2(r, &freq_hz, &unused) != LB_OK)
 		return why_err(LB_ERR_MALFORMED, why, cap, "no RX2 in %s", r->name);
-	return check_modulation(r, tx, freq_hz, rx->rx2_dr, SIM_DL_RXC, why, cap);
+	return check_modulation(r, rp, tx, freq_hz, rx->rx2_dr, SIM_DL_RXC, why, cap);
 }
 
 static int verify_mic(const struct sim_dl_session *s, const struct lw_frame *f, uint32_t fcnt)

@@ -58,6 +58,8 @@ struct sim_dl_uplink {
 	bool grid;                  /* US915/AU915: RX1 from the uplink channel ch (0..71) */
 	uint8_t ch;
 	bool join;                  /* a join-request: JOIN_ACCEPT_DELAY1/2, RX1 offset 0 */
+	uint8_t rp;                 /* the device's Regional Parameters, enum region_rp
+				     * (0: RP002-1.0.4): its RX1 DR and payload limits */
 };
 
 /*
@@ -65,8 +67,9 @@ struct sim_dl_uplink {
  * for a device with receive settings `rx`, in region r: tmst exactly RX1 or
  * RX2 (immediate or GPS-timed sends are refused: class A), LoRa, ipol true,
  * code rate 4/5, frequency and SF/BW of that window, PHYPayload within the
- * window DR's maximum. Returns LB_OK and *win, or LB_ERR_RANGE (timing) /
- * LB_ERR_MALFORMED (radio) with the reason in why (cap bytes); *win is then
+ * window DR's maximum (RX1 DR and maximum: those of up->rp). Returns LB_OK
+ * and *win, or LB_ERR_RANGE (timing) / LB_ERR_MALFORMED (radio) with the
+ * reason in why (cap bytes); *win is then
  * the window the tmst matched, if any.
  */
 int sim_dl_check_radio(const struct region *r, const struct sim_dl_uplink *up,
@@ -77,10 +80,11 @@ int sim_dl_check_radio(const struct region *r, const struct sim_dl_uplink *up,
  * A class C device listens on its RX2 frequency and data rate whenever it
  * is not transmitting (TS001-1.0.4 §17), so a txpk sent at once (imme,
  * Semtech PROTOCOL.TXT §6) reaches it: check imme, then the radio as for
- * RX2 (LoRa, ipol, 4/5, RX2 frequency, rx->rx2_dr, size). LB_OK or
- * LB_ERR_RANGE (not imme) / LB_ERR_MALFORMED with the reason in why.
+ * RX2 (LoRa, ipol, 4/5, RX2 frequency, rx->rx2_dr, size within the limit of
+ * Regional Parameters revision rp). LB_OK or LB_ERR_RANGE (not imme) /
+ * LB_ERR_MALFORMED with the reason in why.
  */
-int sim_dl_check_rxc(const struct region *r, const struct sim_rx_params *rx,
+int sim_dl_check_rxc(const struct region *r, enum region_rp rp, const struct sim_rx_params *rx,
 		     const struct gwmp_txpk *tx, char *why, size_t cap);
 
 /* The downlink side of a device's session. */

@@ -275,6 +275,43 @@ START_TEST(test_windows)
 }
 END_TEST
 
+/* An AS923 device of Regional Parameters 1.0.3revA listens in RX1 at DR5 at
+ * most (v1.0.3revA §2.8.7): after a DR6 (SF7BW250) uplink it takes SF7BW125,
+ * an RP002-1.0.4 device SF7BW250 (§2.10.7); and at DR2 at most 64 bytes
+ * (M 59, §2.8.6) where RP002-1.0.4 takes 128. */
+START_TEST(test_regional_parameters)
+{
+	const struct region *as = region_find("AS923");
+	char why[SIM_DL_WHY_LEN];
+	enum sim_dl_window w;
+	struct sim_dl_uplink up = {.tmst = 1000, .freq_hz = 923200000, .sf = 7, .bw_khz = 250};
+	struct sim_rx_params rx = {.rx1_delay_s = 1, .rx2_dr = 2};
+	struct gwmp_txpk tx = txpk(up.tmst + S, 923200000, 7, 20);
+
+	tx.bw_khz = 250;
+	ck_assert_int_eq(sim_dl_check_radio(as, &up, &rx, &tx, &w, why, sizeof(why)), LB_OK);
+	up.rp = REGION_RP_1_0_3A;
+	ck_assert_int_eq(sim_dl_check_radio(as, &up, &rx, &tx, &w, why, sizeof(why)),
+			 LB_ERR_MALFORMED);
+	tx.bw_khz = 125;
+	ck_assert_int_eq(sim_dl_check_radio(as, &up, &rx, &tx, &w, why, sizeof(why)), LB_OK);
+	ck_assert_int_eq(w, SIM_DL_RX1);
+	/* RX2 at DR2 (SF10): 70 bytes fit RP002-1.0.4, not 1.0.3revA */
+	tx = txpk(up.tmst + 2 * S, 923200000, 10, 70);
+	ck_assert_int_eq(sim_dl_check_radio(as, &up, &rx, &tx, &w, why, sizeof(why)),
+			 LB_ERR_MALFORMED);
+	up.rp = REGION_RP002_1_0_4;
+	ck_assert_int_eq(sim_dl_check_radio(as, &up, &rx, &tx, &w, why, sizeof(why)), LB_OK);
+	ck_assert_int_eq(w, SIM_DL_RX2);
+	tx.imme = true;
+	tx.has_tmst = false;
+	ck_assert_int_eq(sim_dl_check_rxc(as, REGION_RP002_1_0_4, &rx, &tx, why, sizeof(why)),
+			 LB_OK);
+	ck_assert_int_eq(sim_dl_check_rxc(as, REGION_RP_1_0_3A, &rx, &tx, why, sizeof(why)),
+			 LB_ERR_MALFORMED);
+}
+END_TEST
+
 /* US915/AU915 RX1 (RP002-1.0.4 §2.5.7, §2.8.7): downlink channel = uplink
  * channel mod 8 at 923.3 + 0.6 n MHz, SF?BW500 per the RX1 table; RX2
  * 923.3 MHz DR8 (SF12BW500). */
@@ -346,14 +383,14 @@ START_TEST(test_rxc)
 
 	tx.imme = true;
 	tx.has_tmst = false;
-	ck_assert_int_eq(sim_dl_check_rxc(r, &rx, &tx, why, sizeof(why)), LB_OK);
+	ck_assert_int_eq(sim_dl_check_rxc(r, REGION_RP002_1_0_4, &rx, &tx, why, sizeof(why)), LB_OK);
 	tx.sf = 12;                                         /* DR0, but the device is at DR3 */
-	ck_assert_int_eq(sim_dl_check_rxc(r, &rx, &tx, why, sizeof(why)), LB_ERR_MALFORMED);
+	ck_assert_int_eq(sim_dl_check_rxc(r, REGION_RP002_1_0_4, &rx, &tx, why, sizeof(why)), LB_ERR_MALFORMED);
 	tx = txpk(0, 868100000, 9, 20);                     /* not the RX2 frequency */
 	tx.imme = true;
-	ck_assert_int_eq(sim_dl_check_rxc(r, &rx, &tx, why, sizeof(why)), LB_ERR_MALFORMED);
+	ck_assert_int_eq(sim_dl_check_rxc(r, REGION_RP002_1_0_4, &rx, &tx, why, sizeof(why)), LB_ERR_MALFORMED);
 	tx = txpk(123456, EU868_RX2_HZ, 9, 20);             /* timed: not class C */
-	ck_assert_int_eq(sim_dl_check_rxc(r, &rx, &tx, why, sizeof(why)), LB_ERR_RANGE);
+	ck_assert_int_eq(sim_dl_check_rxc(r, REGION_RP002_1_0_4, &rx, &tx, why, sizeof(why)), LB_ERR_RANGE);
 	ck_assert_str_eq(sim_dl_window_name(SIM_DL_RXC), "rxc");
 }
 END_TEST
@@ -726,6 +763,7 @@ static Suite *sim_downlink_suite(void)
 	tcase_add_test(tc, test_hook_overtaken);
 	tcase_add_test(tc, test_hook_overtaken_ack_missing);
 	tcase_add_test(tc, test_grid_windows);
+	tcase_add_test(tc, test_regional_parameters);
 	suite_add_tcase(s, tc);
 	return s;
 }
