@@ -10,14 +10,16 @@
 #include "config/config_problem.h"
 #include "config/config_schema.h"
 #include "config/config_value.h"
+#include "lorawan/region.h"
 
 /* The fields of an entry, in the order of the reference. */
 enum app_field {
-	AF_NAME, AF_ID, AF_CODEC, AF_CODEC_SCRIPT, AF_CLASS, AF_STATUS_INTERVAL, AF__COUNT
+	AF_NAME, AF_ID, AF_CODEC, AF_CODEC_SCRIPT, AF_CLASS, AF_STATUS_INTERVAL, AF_RP, AF__COUNT
 };
 
 static const char *const app_field_names[AF__COUNT] = {"name", "id", "codec", "codec_script",
-						       "class", "status_interval_h"};
+						       "class", "status_interval_h",
+						       "regional_parameters"};
 
 #define STATUS_INTERVAL_MAX_H 8760          /* as devices[].status_interval_h */
 
@@ -108,6 +110,29 @@ static void parse_class(struct config__load *c, const config_setting_t *s, const
 	error_at(c, s, "%s: class: '%s' is not one of A, C", label, v);
 }
 
+static void parse_rp(struct config__load *c, const config_setting_t *s, const char *label,
+		     struct lb_app_conf *a)
+{
+	const char *v;
+	char list[96];
+	size_t n = 0;
+
+	if (!config__string_value(c, s, label, &v))
+		return;
+	for (int i = 0; region_rp_names[i]; i++) {
+		if (!strcmp(region_rp_names[i], v)) {
+			a->regional_parameters = i;
+			a->rp_set = true;
+			return;
+		}
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
+				      region_rp_names[i]);
+		if (n >= sizeof(list))
+			n = sizeof(list) - 1;
+	}
+	error_at(c, s, "%s: regional_parameters: '%s' is not one of %s", label, v, list);
+}
+
 static void parse_script(struct config__load *c, const config_setting_t *s, const char *label,
 			 struct lb_app_conf *a)
 {
@@ -168,6 +193,8 @@ static void parse_app(struct config__load *c, const config_setting_t *g, size_t 
 			parse_class(c, m, label, a);
 		else if (!strcmp(key, app_field_names[AF_STATUS_INTERVAL]))
 			parse_status_interval(c, m, label, a);
+		else if (!strcmp(key, app_field_names[AF_RP]))
+			parse_rp(c, m, label, a);
 		else
 			warn_at(c, m, "%s: unknown setting '%s' (ignored)", label, key);
 	}
@@ -250,6 +277,9 @@ static void inherit_one(struct config__load *c, struct lb_device_conf *d,
 		d->dev_class = a->dev_class;
 	if (!device_set(d, "status_interval_h") && a->status_interval_set)
 		d->status_interval_h = a->status_interval_h;
+	/* Over the default the device derived from its lorawan_version. */
+	if (!device_set(d, "regional_parameters") && a->rp_set)
+		d->regional_parameters = a->regional_parameters;
 }
 
 /* A "js" codec without a script cannot decode anything: an error, not a
@@ -319,6 +349,9 @@ void config__print_apps(const struct lb_config *cfg, FILE *out)
 		if (a->status_interval_set)
 			fprintf(out, "\t\t%s = %d;\n", app_field_names[AF_STATUS_INTERVAL],
 				a->status_interval_h);
+		if (a->rp_set)
+			print_field(out, app_field_names[AF_RP],
+				    region_rp_names[a->regional_parameters]);
 		fputs("\t}", out);
 	}
 	fputs(cfg->n_apps ? "\n);\n" : ");\n", out);
@@ -342,6 +375,11 @@ void config__app_reference(FILE *out, enum config_ref_format format)
 		[AF_STATUS_INTERVAL] = {"integer", "", "DevStatusReq period in hours of its "
 						       "devices that set none (devices[]."
 						       "status_interval_h). Range 0..8760."},
+		[AF_RP] = {"string", "", "Regional Parameters revision of its devices that set "
+					 "none (devices[].regional_parameters), over the one "
+					 "their lorawan_version gives. One of: RP002-1.0.4, "
+					 "RP002-1.0.3, RP002-1.0.2, RP002-1.0.1, RP002-1.0.0, "
+					 "1.0.3revA, 1.0.2revB."},
 	};
 	char setting[64];
 

@@ -566,8 +566,9 @@ const struct csd_field config__device_fields[] = {
 	 .offset = DEV_OFF(regional_parameters, int), .choices = region_rp_names,
 	 .help = "Regional Parameters revision the device is built to: its RX1 data rate (AS923 "
 		 "and IN865 devices of 1.0.2revB and 1.0.3revA listen at DR5 at most) and its "
-		 "downlink size limits (AS923 DR2 before RP002-1.0.1: 51 bytes); absent = from "
-		 "lorawan_version: 1.0.4 RP002-1.0.4, 1.0.3 1.0.3revA, older 1.0.2revB."},
+		 "downlink size limits (AS923 DR2 before RP002-1.0.1: 51 bytes); absent = its "
+		 "application's, else from lorawan_version: 1.0.4 RP002-1.0.4, 1.0.3 1.0.3revA, "
+		 "older 1.0.2revB."},
 	{.name = "dev_addr", .type = CSD_ADDR, .offset = DEV_OFF(dev_addr, uint32_t),
 	 .flags = CSD_F_ABP,
 	 .help = "ABP device address, 8 hex digits (may be shared by several devices)."},

@@ -66,6 +66,8 @@ struct lb_app_conf {
 	bool class_set;                 /* class given in the entry */
 	bool status_interval_set;
 	int status_interval_h;          /* its devices' DevStatusReq period */
+	bool rp_set;                    /* regional_parameters given in the entry */
+	int regional_parameters;        /* enum region_rp of its devices that set none */
 	int line;
 };
 
@@ -84,8 +86,8 @@ struct lb_device_conf {
 	uint8_t app_key[16];            /* OTAA root key */
 	int lorawan_version;            /* enum join_version (join.h): 0 = "1.0.0" ..
 					 * 4 = "1.0.4"; default 3 ("1.0.3") */
-	int regional_parameters;        /* enum region_rp (lorawan/region.h): own, else
-					 * region_rp_default(lorawan_version) */
+	int regional_parameters;        /* enum region_rp (lorawan/region.h): own, else its
+					 * application's, else region_rp_default(lorawan_version) */
 	bool has_fcnt_up;
 	uint32_t fcnt_up;               /* next uplink counter to accept from */
 	struct lb_tag *tags;            /* n_tags entries (owned; up to CONFIG_MAX_TAGS) */

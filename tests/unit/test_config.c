@@ -209,6 +209,8 @@ static void assert_config_equal(const struct lb_config *a, const struct lb_confi
 		ck_assert(str_eq(a->apps[i].codec_script, b->apps[i].codec_script));
 		ck_assert_int_eq(a->apps[i].class_set, b->apps[i].class_set);
 		ck_assert_int_eq(a->apps[i].dev_class, b->apps[i].dev_class);
+		ck_assert_int_eq(a->apps[i].rp_set, b->apps[i].rp_set);
+		ck_assert_int_eq(a->apps[i].regional_parameters, b->apps[i].regional_parameters);
 	}
 	ck_assert_uint_eq(a->n_devices, b->n_devices);
 	for (size_t i = 0; i < a->n_devices; i++)
@@ -1652,6 +1654,49 @@ START_TEST(test_bad_regional_parameters)
 }
 END_TEST
 
+/* applications[].regional_parameters: over the default its devices derive from
+ * their lorawan_version, under a device's own; printed only when given. */
+START_TEST(test_app_regional_parameters)
+{
+	struct lb_config c;
+
+	load_text("region = \"AS923\";\n"
+		  "applications = ( { name = \"old\"; regional_parameters = \"1.0.2revB\"; },\n"
+		  "                 { name = \"plain\"; } );\n"
+		  "devices = (\n"
+		  "{ name = \"a\"; application = \"old\"; dev_eui = \"0000000000000001\";\n"
+		  "  lorawan_version = \"1.0.4\"; join_eui = \"0000000000000001\";\n"
+		  "  app_key = \"000102030405060708090a0b0c0d0e0f\"; },\n"
+		  "{ name = \"b\"; application = \"old\"; dev_eui = \"0000000000000002\";\n"
+		  "  regional_parameters = \"RP002-1.0.2\"; join_eui = \"0000000000000001\";\n"
+		  "  app_key = \"000102030405060708090a0b0c0d0e0f\"; },\n"
+		  "{ name = \"c\"; application = \"plain\"; dev_eui = \"0000000000000003\";\n"
+		  "  join_eui = \"0000000000000001\";\n"
+		  "  app_key = \"000102030405060708090a0b0c0d0e0f\"; } );\n",
+		  &c);
+	ck_assert(c.apps[0].rp_set);
+	ck_assert_int_eq(c.apps[0].regional_parameters, REGION_RP_1_0_2B);
+	ck_assert(!c.apps[1].rp_set);
+	ck_assert_int_eq(c.devices[0].regional_parameters, REGION_RP_1_0_2B);
+	ck_assert_int_eq(c.devices[1].regional_parameters, REGION_RP002_1_0_2);
+	ck_assert_int_eq(c.devices[2].regional_parameters, REGION_RP_1_0_3A);  /* 1.0.3 default */
+	char *out = printed(&c, false);
+	ck_assert_ptr_nonnull(strstr(out, "\t\tname = \"old\";\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\t\tregional_parameters = \"1.0.2revB\";\n\t}"));
+	ck_assert_ptr_null(strstr(out, "1.0.3revA"));
+	free(out);
+	assert_round_trip(&c);
+	config_free(&c);
+
+	static const char *const bad[] = {
+		"1: error: application 'x': regional_parameters: '1.0.3' is not one of RP002-1.0.4, "
+		"RP002-1.0.3, RP002-1.0.2, RP002-1.0.1, RP002-1.0.0, 1.0.3revA, 1.0.2revB",
+		NULL};
+	expect_text("applications = ( { name = \"x\"; regional_parameters = \"1.0.3\"; } );\n",
+		    LB_ERR_CONFIG, bad);
+}
+END_TEST
+
 /* regional_parameters takes region_rp_names, in enum region_rp order. */
 START_TEST(test_regional_parameters_names)
 {
@@ -1871,6 +1916,7 @@ static Suite *config_suite(void)
 	tcase_add_test(ok, test_regional_parameters);
 	tcase_add_test(ok, test_bad_regional_parameters);
 	tcase_add_test(ok, test_regional_parameters_names);
+	tcase_add_test(ok, test_app_regional_parameters);
 	tcase_add_test(ok, test_applications);
 	tcase_add_test(ok, test_application_status_interval);
 	suite_add_tcase(s, ok);
