@@ -39,14 +39,16 @@ echo 'function decodeUplink(input) { return {data: {}}; }' > "$T/c.js"
 cat > "$T/all.conf" <<'CFG'
 applications = (
 	{ name = "a"; id = "3fa85f64-5717-4562-b3fc-2c963f66afa6"; codec = "js";
-	  codec_script = "c.js"; class = "C"; status_interval_h = 12; }
+	  codec_script = "c.js"; class = "C"; status_interval_h = 12;
+	  regional_parameters = "1.0.3revA"; }
 );
 devices = (
 	{ name = "abp"; application = "a"; dev_eui = "0000000000000001"; dev_addr = "26011bda";
 	  nwk_s_key = "2b7e151628aed2a6abf7158809cf4f3c";
 	  app_s_key = "3c4fcf098815f7aba6d2ae2816157e2b";
 	  fcnt_up = 5; tags = { room = "B12"; }; fair_access = { downlinks = 20; };
-	  codec = "js"; codec_script = "c.js"; adr = false; status_interval_h = 6; },
+	  codec = "js"; codec_script = "c.js"; adr = false; status_interval_h = 6;
+	  regional_parameters = "RP002-1.0.2"; },
 	{ name = "otaa"; dev_eui = "0000000000000002"; join_eui = "0000000000000003";
 	  app_key = "2b7e151628aed2a6abf7158809cf4f3c"; }
 );
