@@ -502,6 +502,31 @@ START_TEST(test_payload_too_large_at_device_dr)
 }
 END_TEST
 
+/* The size check follows the device's Regional Parameters revision: AS923
+ * DR2 carries 115 bytes for RP002-1.0.4 (§2.10.6), 51 before RP002-1.0.1
+ * (LoRaWAN Regional Parameters v1.0.3revA §2.8.6). */
+START_TEST(test_payload_too_large_by_revision)
+{
+	uint8_t data[60];
+	char b64[B64_ENCODED_LEN(sizeof(data)) + 1], json[256];
+
+	memset(data, 0x5a, sizeof(data));
+	ck_assert_uint_gt(b64_encode(data, sizeof(data), b64, sizeof(b64)), 0);
+	snprintf(json, sizeof(json), "{\"fPort\":10,\"data\":\"%s\"}", b64);
+	t.c.region = region_find("AS923");
+	w.devices.dev[0].rt.last_dr = 2;
+	w.devices.dev[0].regional_parameters = REGION_RP002_1_0_4;
+	command(CMD_TOPIC, json);
+	ck_assert_uint_eq(queued(DEV_EUI), 1);
+	ck_assert_uint_eq(w.sink.n, 0);
+	w.devices.dev[0].regional_parameters = REGION_RP_1_0_3A;
+	command(CMD_TOPIC, json);
+	json_object *o = only_log(LOG_TOPIC, "PAYLOAD_TOO_LARGE");
+	json_object_put(o);
+	ck_assert_uint_eq(queued(DEV_EUI), 1);
+}
+END_TEST
+
 START_TEST(test_other_topics_ignored)
 {
 	/* Not the command topic, another command, a DevEUI that is not one:
@@ -824,6 +849,7 @@ static Suite *command_suite(void)
 	tcase_add_test(tc, test_command_topic_templates);
 	tcase_add_test(tc, test_queue_full);
 	tcase_add_test(tc, test_payload_too_large_at_device_dr);
+	tcase_add_test(tc, test_payload_too_large_by_revision);
 	tcase_add_test(tc, test_other_topics_ignored);
 	tcase_add_test(tc, test_queued_command_survives_commit);
 	tcase_add_test(tc, test_submit_queued);

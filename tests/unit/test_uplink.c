@@ -1873,6 +1873,45 @@ static void last_txpk(struct gwmp_txpk *txpk)
 					      d->len - GWMP_OFF_JSON_DOWN, txpk), LB_OK);
 }
 
+/* A confirmed uplink's ACK in RX1 for an AS923 device at DR5 with
+ * RX1DROffset 7: DR7 (FSK) for an RP002-1.0.4 device (§2.10.7), DR5 (SF7) for
+ * one of Regional Parameters 1.0.3revA (v1.0.3revA §2.8.7), which listens
+ * there: the scheduler plans with the device's regional_parameters. */
+START_TEST(test_rx1_follows_regional_parameters)
+{
+	uint8_t phy[LW_MAX_PHY];
+	struct gwmp_txpk txpk;
+
+	world_close(&w);
+	open_world("AS923", 0);
+	t.freq_hz = 923200000;
+	w.tx.opts.rx1_dr_offset = 7;
+	struct lb_device *dev = &w.devices.dev[0];
+	ck_assert_uint_eq(dev->regional_parameters, REGION_RP002_1_0_4);
+	(void)route_of(GW_1, 1700);
+	for (uint32_t fcnt = 2; fcnt <= 3; fcnt++) {
+		size_t n = w.udp.n;
+		size_t len = build_up(phy, LW_MTYPE_CONFIRMED_UP, DEV_ADDR, fcnt, 2, "ping");
+		hear_one(phy, len);
+		ck_assert(dev->rt.ack_due);
+		tx_tick(txsched_tick(&w.tx, loop_now_ms()));
+		ck_assert_uint_eq(w.udp.n, n + 1);
+		last_txpk(&txpk);
+		ck_assert_uint_eq(txpk.tmst, TMST + 1000000u);
+		ck_assert_uint_eq(txpk.freq_hz, 923200000);
+		if (fcnt == 2) {
+			ck_assert_int_eq(txpk.modu, GWMP_MOD_FSK);
+			ck_assert_uint_eq(txpk.bitrate, 50000);
+			dev->regional_parameters = REGION_RP_1_0_3A;
+		} else {
+			ck_assert_int_eq(txpk.modu, GWMP_MOD_LORA);
+			ck_assert_uint_eq(txpk.sf, 7);
+			ck_assert_uint_eq(txpk.bw_khz, 125);
+		}
+	}
+}
+END_TEST
+
 /* The join-accept sent for OTAA_EUI, parsed. */
 static void sent_join_accept(struct gwmp_txpk *txpk)
 {
@@ -3512,6 +3551,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_unknown_devaddr);
 	tcase_add_test(tc, test_undecodable_phy);
 	tcase_add_test(tc, test_confirmed_uplink_acked);
+	tcase_add_test(tc, test_rx1_follows_regional_parameters);
 	tcase_add_test(tc, test_confirmed_uplink_without_route);
 	tcase_add_test(tc, test_refused_downlink_is_a_log);
 	tcase_add_test(tc, test_expired_item_dropped);
