@@ -550,8 +550,9 @@ static bool check_ack(struct dl_ctx *x, const struct sim_device *d, const struct
  * not acknowledged yet (TS001-1.0.4 §4.3.1.2). */
 static bool check_rxc(struct dl_ctx *x, const struct sim_device *d, const struct sim_dl_frame *f)
 {
-	if (sim_dl_check_rxc(x->c->region, region_rp_default((unsigned)x->c->version), &d->rx, x->tx,
-			     x->why, sizeof(x->why)) != LB_OK) {
+	enum region_rp rp = region_rp_default((unsigned)x->c->version);
+
+	if (sim_dl_check_rxc(x->c->region, rp, &d->rx, x->tx, x->why, sizeof(x->why)) != LB_OK) {
 		bad(x, "%s: %s", d->name, x->why);
 		return false;
 	}

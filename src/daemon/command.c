@@ -180,11 +180,11 @@ static void refuse(struct commands *c, struct command_result *r, const struct lb
 static int check_limits(struct commands *c, const struct lb_device *dev, const struct dlcmd *cmd,
 			const char **code, const char **why)
 {
+	enum region_rp rp = (enum region_rp)dev->regional_parameters;
 	size_t queued = 0;
 
 	if (dev->rt.last_dr >= 0 &&
-	    dlcmd_check_size(c->region, (enum region_rp)dev->regional_parameters, dev->rt.last_dr, 0,
-			     cmd->len) == LB_ERR_TOO_LARGE) {
+	    dlcmd_check_size(c->region, rp, dev->rt.last_dr, 0, cmd->len) == LB_ERR_TOO_LARGE) {
 		*code = "PAYLOAD_TOO_LARGE";
 		*why = "payload larger than the region allows at the device's data rate";
 		return LB_ERR_TOO_LARGE;

@@ -733,7 +733,8 @@ START_TEST(test_duty_cycle_waits)
 	struct downlink_attempt small;
 	const enum region_rp rp = REGION_RP002_1_0_4;
 
-	ck_assert_int_eq(downlink_plan_class_c(w.region, rp, 869525000, 0, phy, sizeof(phy), &a), LB_OK);
+	ck_assert_int_eq(downlink_plan_class_c(w.region, rp, 869525000, 0, phy, sizeof(phy), &a),
+			 LB_OK);
 	ck_assert_int_eq(downlink_plan_class_c(w.region, rp, 869525000, 0, phy, 1, &small), LB_OK);
 	for (size_t i = 0; i < 1000 && budget_window_ok(&w.budget, GW_1, &small); i++) {
 		budget_downlink_sent(&w.budget, meter, GW_1,
