@@ -32,10 +32,12 @@
  * A device built to an older revision differs where the network sees it in
  * two places, which the tables carry as exceptions and the *_rp() lookups
  * apply:
- *  - RX1 data rate (LoRaWAN Regional Parameters v1.0.2revB and v1.0.3revA
- *    §2.8.7 AS923, §2.10.7 IN865 in 1.0.3revA): the same RX1DROffset 0..7
- *    (6, 7 raise the DR) but the result is at most DR5, where RP002 allows up
- *    to DR7 (RP002-1.0.4 §2.10.7, §2.12.7): min(RP002 value, rx1_max_dr_rp1).
+ *  - RX1 data rate of AS923 and IN865 devices of 1.0.2revB and 1.0.3revA
+ *    (LoRaWAN Regional Parameters v1.0.3revA §2.8.7 AS923, §2.10.7 IN865; the
+ *    AS923 rule since LoRaWAN Regional Parameters V1.0 §2.7.7): the same
+ *    RX1DROffset 0..7 (6, 7 raise the DR) but the result is at most DR5, where
+ *    RP002 allows up to DR7 (RP002-1.0.4 §2.10.7, §2.12.7): min(RP002 value,
+ *    rx1_max_dr_rp1).
  *  - AS923 DR2 maximum payload with DwellTime = 0: M 59 before RP002-1.0.1,
  *    123 since (RP002-1.0.4 §2.10.6); the DwellTime = 1 column (M 19) is the
  *    same in every revision (max_m_rp002_1_0_0).

@@ -285,8 +285,9 @@ static const struct region region_au915 = {
  *   7  | 250 / 242         | 250 / 242
  *
  * DR2 with DwellTime = 0 was M 59 / N 51 before RP002-1.0.1 (LoRaWAN Regional
- * Parameters v1.0.2revB and v1.0.3revA §2.8.6, RP002-1.0.0 §2.10.6; ChirpStack,
- * The Things Stack and LoRaMac-node keep both): region_max_payload_rp().
+ * Parameters V1.0 §2.7.6, v1.0.2revB, v1.0.3revA §2.8.6, RP002-1.0.0 §2.10.6;
+ * ChirpStack, The Things Stack and LoRaMac-node keep both):
+ * region_max_payload_rp().
  */
 #define AS923_DRS                                                                      \
 	{                                                                              \
@@ -305,8 +306,9 @@ static const struct region region_au915 = {
  * RX1DROffset 0..7 (6 and 7 raise the DR: effective offsets 0,1,2,3,4,5,-1,-2),
  * result within DR0..DR7 with DownlinkDwellTime = 0 (1.0.5 Table 74) and
  * within DR2..DR7 with DownlinkDwellTime = 1 (1.0.5 Table 75).
- * LoRaWAN Regional Parameters v1.0.2revB and v1.0.3revA §2.8.7 give the same
- * offsets with the result at most DR5 (rx1_max_dr_rp1, region_rx1_rp()).
+ * LoRaWAN Regional Parameters V1.0 §2.7.7, v1.0.2revB and v1.0.3revA §2.8.7 give
+ * the same offsets with the result at most DR5: MIN(5, MAX(MinDR, DR -
+ * Effective_RX1DROffset)) (rx1_max_dr_rp1, region_rx1_rp()).
  */
 #define AS923_RX1_DWELL0                                                               \
 	{                                                                              \
@@ -466,9 +468,9 @@ static const struct region region_in865 = {
 	/*
 	 * §2.12.7: RX1 on the uplink channel, RX1DROffset 0..7 (effective
 	 * 0,1,2,3,4,5,-1,-2); DR6 is RFU, so a result of DR6 is DR5 (DR4 +7,
-	 * DR5 +6, DR7 -1) and DR5 +7 reaches DR7. LoRaWAN Regional Parameters
-	 * v1.0.2revB and v1.0.3revA §2.10.7: the same offsets, the result at most DR5
-	 * (so an FSK DR7 uplink gets its RX1 at DR5).
+	 * DR5 +6, DR7 -1) and DR5 +7 reaches DR7. Devices of 1.0.2revB and 1.0.3revA
+	 * (LoRaWAN Regional Parameters v1.0.3revA §2.10.7): the same offsets, the
+	 * result at most DR5 (so an FSK DR7 uplink gets its RX1 at DR5).
 	 */
 	.n_rx1_offsets = 8,
 	.rx1_dr = {

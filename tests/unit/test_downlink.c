@@ -325,8 +325,8 @@ START_TEST(test_plan_new_regions)
 END_TEST
 
 /* A device's Regional Parameters revision (in.rp): AS923 and IN865 devices of
- * LoRaWAN Regional Parameters v1.0.2revB and v1.0.3revA listen in RX1 at DR5 at
- * most (§2.8.7, §2.10.7) where RP002-1.0.4 goes to DR7 (§2.10.7, §2.12.7), and an
+ * 1.0.2revB and 1.0.3revA listen in RX1 at DR5 at most (LoRaWAN Regional
+ * Parameters v1.0.3revA §2.8.7, §2.10.7) where RP002-1.0.4 goes to DR7 (§2.10.7, §2.12.7), and an
  * AS923 device before RP002-1.0.1 takes M 59 at DR2 (v1.0.3revA §2.8.6), not
  * 123 (RP002-1.0.4 §2.10.6); class C downlinks have the same limits. */
 START_TEST(test_plan_regional_parameters)

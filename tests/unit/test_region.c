@@ -966,8 +966,8 @@ END_TEST
 
 /* ---- Regional Parameters revisions ---------------------------------------- */
 
-/* AS923 RX1 data rate of a device of LoRaWAN Regional Parameters v1.0.2revB or
- * v1.0.3revA (§2.8.7): Downstream DR = MIN(5, MAX(MinDR, Upstream DR -
+/* AS923 RX1 data rate of a device of Regional Parameters 1.0.2revB or 1.0.3revA
+ * (LoRaWAN Regional Parameters v1.0.3revA §2.8.7, V1.0 §2.7.7): Downstream DR = MIN(5, MAX(MinDR, Upstream DR -
  * Effective_RX1DROffset)), effective offsets 0,1,2,3,4,5,-1,-2; MinDR 0 with
  * DownlinkDwellTime 0, 2 with 1. Rows uplink DR0..DR7, columns RX1DROffset 0..7. */
 static const uint8_t as923_rp1_rx1_dwell0[8][8] = {
@@ -1048,8 +1048,8 @@ START_TEST(test_rp_as923_rx1)
 }
 END_TEST
 
-/* IN865 (DR6 RFU): LoRaWAN Regional Parameters v1.0.2revB and v1.0.3revA
- * §2.10.7: MIN(5, MAX(0, DR - Effective_RX1DROffset)), so even an FSK DR7
+/* IN865 (DR6 RFU), devices of 1.0.2revB and 1.0.3revA (LoRaWAN Regional
+ * Parameters v1.0.3revA §2.10.7): MIN(5, MAX(0, DR - Effective_RX1DROffset)), so even an FSK DR7
  * uplink gets its RX1 at DR5; RP002-1.0.4 §2.12.7 reaches DR7 (and never DR6). */
 START_TEST(test_rp_in865_rx1)
 {
@@ -1102,8 +1102,8 @@ START_TEST(test_rp_other_regions_rx1)
 END_TEST
 
 /* AS923 maximum payload (not repeater compatible): DR2 with DwellTime 0 is
- * M 59 / N 51 in LoRaWAN Regional Parameters v1.0.2revB and v1.0.3revA §2.8.6
- * and RP002-1.0.0 §2.10.6, M 123 / N 115 from RP002-1.0.1 on (RP002-1.0.4
+ * M 59 / N 51 for 1.0.2revB and 1.0.3revA devices (LoRaWAN Regional Parameters
+ * v1.0.3revA §2.8.6, V1.0 §2.7.6) and RP002-1.0.0 §2.10.6, M 123 / N 115 from RP002-1.0.1 on (RP002-1.0.4
  * §2.10.6); with DwellTime 1 it is M 19 / N 11 in all of them. The other DRs
  * are the same in every revision. */
 START_TEST(test_rp_as923_payload)
