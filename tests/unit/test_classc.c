@@ -349,6 +349,48 @@ START_TEST(test_sent_at_once)
 }
 END_TEST
 
+/* A class C frame goes out at the device's RX2 DR with the payload limit of
+ * its Regional Parameters revision: in AS923 (RX2 DR2) 60 bytes fit M 123
+ * (RP002-1.0.4 §2.10.6), not M 59 (LoRaWAN Regional Parameters v1.0.3revA
+ * §2.8.6): the item is dropped with DOWNLINK_PAYLOAD_SIZE. */
+START_TEST(test_payload_limit_of_revision)
+{
+	char big[61];
+	struct gwmp_txpk tx;
+	struct lw_frame f;
+
+	world_close(&w);
+	world_base(&w, WORLD_HOLD_NOW);
+	w.region = region_find("AS923");
+	struct lb_device_conf conf = device_conf("valve", DEV_C, ADDR_C, LB_CLASS_C);
+	w.cfg.downlink_class_c_ack_timeout_s = 3;
+	world_open(&w, &conf, 1, &(struct world_opts){
+		.modules = WORLD_GATEWAYS | WORLD_STORE | WORLD_SESSIONS | WORLD_BUDGET |
+			   WORLD_TXSCHED | WORLD_CLASSC,
+	});
+	struct lb_device *dev = devices_find_eui(&w.devices, DEV_C);
+	ck_assert_uint_eq(dev->regional_parameters, REGION_RP002_1_0_4);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, (const uint64_t[]){GW_1}, 1);
+	queue(DEV_C, "item-1", false, big);
+	cc_tick(later());
+	ck_assert_uint_eq(w.udp.n, 1);
+	datagram(0, &tx, &f);
+	ck_assert_uint_eq(tx.freq_hz, 923200000);   /* AS923 RX2: 923.2 MHz, DR2 (SF10) */
+	ck_assert_uint_eq(tx.sf, 10);
+	ck_assert_uint_eq(tx.size, 60 + 13);
+	tx_ack_ok(0);
+	dev->regional_parameters = REGION_RP_1_0_3A;
+	queue(DEV_C, "item-2", false, big);
+	cc_tick(later());
+	ck_assert_uint_eq(w.udp.n, 1);
+	ck_assert_uint_eq(count_event(DEV_C, "log", "DOWNLINK_PAYLOAD_SIZE"), 1);
+	ck_assert_uint_eq(queued_items(DEV_C), 0);
+}
+END_TEST
+
 /* One at a time, in order; counters shared with class A, never repeated. */
 START_TEST(test_one_at_a_time)
 {
@@ -1077,6 +1119,7 @@ static Suite *suite(void)
 
 	world_fixtures(tc, "test_classc", setup, teardown);
 	tcase_add_test(tc, test_sent_at_once);
+	tcase_add_test(tc, test_payload_limit_of_revision);
 	tcase_add_test(tc, test_waits_for_counter_sync);
 	tcase_add_test(tc, test_reservations_of_a_pass_commit_once);
 	tcase_add_test(tc, test_one_at_a_time);
