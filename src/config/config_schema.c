@@ -498,7 +498,9 @@ const struct cs_entry config__schema[] = {
 	      "the bridge logs it (error, then again after doubling intervals, at most once a "
 	      "minute) and stops notifying systemd's watchdog, so that systemd restarts it. "
 	      "Events wait for their sync meanwhile. Raise it for a disk that is only slow (an "
-	      "SD card under write-back pressure); it does not depend on WatchdogSec."),
+	      "SD card under write-back pressure); it does not depend on WatchdogSec. An open "
+	      "checkpoint pass still at work after three times this is logged (warning, with the "
+	      "same back-off) and its end once."),
 	S_INT("quiet_release_ms", quiet_release_ms, 5000, 0, 3600000,
 	      "After this many ms with no frame and no downlink command, and nothing waiting to "
 	      "be published or written, the bridge gives back what traffic grew: SQLite's page "

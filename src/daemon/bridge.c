@@ -456,11 +456,13 @@ static void state_lost(const struct bridge *b, bool accepted)
 }
 
 static bool disk_hangs(struct bridge *b, int64_t now, bool reaped);
+static void checkpoint_slow(struct bridge *b, int64_t now, bool reaped);
 
 /* A sync of the store completed (store_sync.h: the WAL's, or the state
- * marker's): the events of the batches now durable are released by
- * outbox_tick() in this loop pass. A failed WAL sync stops the daemon
- * (bridge_run()). The end of a hang said is said now, when it is known. */
+ * marker's), or a checkpoint's helper ended: the events of the batches
+ * now durable are released by outbox_tick() in this loop pass. A failed
+ * WAL sync stops the daemon (bridge_run()). The end of a hang or of a
+ * slow checkpoint said is said now, when it is known. */
 static void on_store_sync(void *arg, int fd, uint32_t events)
 {
 	struct bridge *b = arg;
@@ -470,6 +472,8 @@ static void on_store_sync(void *arg, int fd, uint32_t events)
 	(void)store_sync_reap(&b->store);   /* a failure is logged and kept */
 	if (b->sync_hang.said)
 		(void)disk_hangs(b, loop_now_ms(), true);
+	if (b->ckpt_slow.said)
+		checkpoint_slow(b, loop_now_ms(), true);
 }
 
 static int state_setup(struct bridge *b, const struct bridge_opts *o)
@@ -1025,6 +1029,26 @@ static bool stall_due(struct bridge_stall *st, int64_t now, int64_t ms, int64_t 
 	return true;
 }
 
+/* Whether the stall said in st is over at now, and for how long it lasted
+ * then (-1: it goes on, or none was said); it is then no longer said. ms
+ * is how long the one in flight now has been (0: none), bound its bound.
+ * It is over when none that old is in flight, or when the one in flight
+ * began since (later by more than half the bound, as in stall_due()).
+ * Its end: now when the look comes with its completion (reaped: it ended
+ * now, even if one that began since is in flight), else the start of the
+ * one in flight if that one is past its bound (it ended by then), else
+ * now (it ended by now). */
+static int64_t stall_over(struct bridge_stall *st, int64_t now, int64_t ms, int64_t bound,
+			  bool reaped)
+{
+	bool over = ms < bound || now - ms > st->since_ms + bound / 2;
+
+	if (!st->said || !over)
+		return -1;
+	st->said = false;
+	return (ms >= bound && !reaped ? now - ms : now) - st->since_ms;
+}
+
 /* systemd: a one-line STATUS every few seconds and the watchdog ping, both
  * from the loop so a stuck loop stops the pings. */
 /* A disk that hangs in a sync off the loop (in flight for
@@ -1041,14 +1065,12 @@ static bool disk_hangs(struct bridge *b, int64_t now, bool reaped)
 	struct bridge_stall *st = &b->sync_hang;
 	int64_t ms = store_sync_stalled_ms(&b->store), bound = b->cfg.state_sync_hang_ms;
 	bool hangs = ms >= bound;
+	int64_t took = stall_over(st, now, ms, bound, reaped);
 	char s[32];
 
-	if (st->said && (!hangs || now - ms > st->since_ms + bound / 2)) {
-		int64_t end = hangs && !reaped ? now - ms : now;
+	if (took >= 0)
 		log_notice("bridge", "the sync in the state directory completed after %s s",
-			   secs(s, sizeof(s), end - st->since_ms));
-		st->said = false;
-	}
+			   secs(s, sizeof(s), took));
 	if (!hangs)
 		return false;
 	if (stall_due(st, now, ms, bound))
@@ -1061,20 +1083,25 @@ static bool disk_hangs(struct bridge *b, int64_t now, bool reaped)
 
 /* An open checkpoint pass holds nothing back, but the WAL grows while it
  * runs: one that takes minutes is said (a disk far slower than the
- * commits, or a helper stopped by someone), with stall_due()'s back-off.
+ * commits, or a helper stopped by someone), after BRIDGE_CKPT_SLOW_SYNCS
+ * times state.sync_hang_ms, with stall_due()'s back-off, and its end
+ * once, as disk_hangs() says a hang's (reaped: the look comes with a
+ * completion of the store's ring, the helper's end among them).
  * It is not killed: a lost result is followed by a checkpoint on the loop
  * (store_ckpt.h, FAILURES), which on that disk would hold the loop for as
  * long; a disk that hangs hangs the WAL's syncs too (disk_hangs()). */
-static void checkpoint_slow(struct bridge *b, int64_t now)
+static void checkpoint_slow(struct bridge *b, int64_t now, bool reaped)
 {
+	struct bridge_stall *st = &b->ckpt_slow;
 	int64_t ms = store_checkpoint_running_ms(&b->store);
+	int64_t bound = (int64_t)b->cfg.state_sync_hang_ms * BRIDGE_CKPT_SLOW_SYNCS;
+	int64_t took = stall_over(st, now, ms, bound, reaped);
 	char s[32];
 
-	if (ms < BRIDGE_CKPT_SLOW_MS) {
-		b->ckpt_slow.said = false;
-		return;
-	}
-	if (stall_due(&b->ckpt_slow, now, ms, BRIDGE_CKPT_SLOW_MS))
+	if (took >= 0)
+		log_notice("bridge", "the WAL checkpoint's helper process ended after %s s",
+			   secs(s, sizeof(s), took));
+	if (ms >= bound && stall_due(st, now, ms, bound))
 		log_warn("bridge", "the WAL checkpoint's helper process has run for %s s: the WAL "
 			 "grows meanwhile", secs(s, sizeof(s), ms));
 }
@@ -1087,7 +1114,7 @@ static int64_t service_tick(struct bridge *b, int64_t now)
 		b->next_watchdog_ms = now + b->watchdog_ms / 2;
 	}
 	if (now >= b->next_status_ms) {
-		checkpoint_slow(b, now);
+		checkpoint_slow(b, now, false);
 		if (b->watchdog_ms <= 0)   /* (else said by the watchdog's turn) */
 			(void)disk_hangs(b, now, false);
 		size_t online = gateways_count_online(&b->gateways);

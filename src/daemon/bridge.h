@@ -79,8 +79,13 @@
  * watchdog is no longer notified. The bound does not depend on the
  * watchdog's period: a short WatchdogSec must not restart a bridge whose
  * disk is only slow. */
-/* A checkpoint's helper (store_ckpt.h) still at work after this: said. */
-#define BRIDGE_CKPT_SLOW_MS 60000
+/* A checkpoint's helper (store_ckpt.h) still at work after this many
+ * times state.sync_hang_ms (60 s by default): said. A pass makes three
+ * syncs (the daemon's -wal descriptor, then SQLite's of the WAL and of the
+ * database file) and the copy between them: a disk allowed that long per
+ * sync is slow beyond three of them. (A shorter state.sync_hang_ms also
+ * lets test_disk_hang.sh see it in seconds.) */
+#define BRIDGE_CKPT_SLOW_SYNCS 3
 /* A stall that lasts (those two) is said at its bound, then again after
  * intervals that double from the bound up to this (struct bridge_stall). */
 #define BRIDGE_STALL_REPEAT_MAX_MS 60000

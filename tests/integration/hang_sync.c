@@ -15,6 +15,17 @@
  * a disk. The WAL is not synced then (the test cuts no power). Each held
  * sync adds a line to FLAG.held. Every other entry, and everything once
  * the flag is gone, passes untouched.
+ *
+ * A checkpoint that hangs: the checkpoint's helper process (`lorabridge
+ * checkpoint-helper`, src/store/store_ckpt.h) inherits the bridge's
+ * environment, this shim included, and syncs the WAL with fdatasync()
+ * on its own thread (first the daemon's descriptor of the -wal). So the
+ * shim also wraps fdatasync(): in that helper only, while the file named
+ * by $LB_TEST_HANG_CKPT_FLAG exists, a sync of the -wal first waits for
+ * one byte from the FIFO $LB_TEST_HANG_CKPT_FIFO (the helper, not the
+ * bridge's loop, waits: the pass runs on for as long), then syncs. Each
+ * adds a line to CKPT_FLAG.held. A helper whose test died gives up the
+ * wait after HELPER_WAIT_MS, so that none outlives it for long.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* RTLD_NEXT */
@@ -22,6 +33,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +41,8 @@
 #include <unistd.h>
 
 #define WAL_SUFFIX "lorabridge.db-wal"
+#define HELPER_ARG "checkpoint-helper"   /* its argv[1] (STORE_CKPT_HELPER_ARG) */
+#define HELPER_WAIT_MS 120000
 
 static int fifo_fd = -1;
 static char fifo_byte;
@@ -46,11 +60,23 @@ static bool is_wal(int fd)
 	return strcmp(path + n - (ssize_t)l, WAL_SUFFIX) == 0;
 }
 
+/* A line "held" added to FLAG.held. */
+static void note_held(const char *flag)
+{
+	char held[4096];
+
+	snprintf(held, sizeof(held), "%s.held", flag);
+	FILE *f = fopen(held, "a");
+	if (f) {
+		fputs("held\n", f);
+		fclose(f);
+	}
+}
+
 /* The entry becomes the read of the FIFO; false when it cannot (the sync
  * then goes out as it is). */
 static bool hold(struct io_uring_sqe *sqe, const char *flag, const char *fifo)
 {
-	char held[4096];
 	__u64 tag = sqe->user_data;
 
 	if (fifo_fd < 0)
@@ -59,13 +85,54 @@ static bool hold(struct io_uring_sqe *sqe, const char *flag, const char *fifo)
 		return false;
 	io_uring_prep_read(sqe, fifo_fd, &fifo_byte, 1, (__u64)-1);
 	sqe->user_data = tag;
-	snprintf(held, sizeof(held), "%s.held", flag);
-	FILE *f = fopen(held, "a");
-	if (f) {
-		fputs("held\n", f);
-		fclose(f);
-	}
+	note_held(flag);
 	return true;
+}
+
+/* Whether this process is the checkpoint's helper: its argv[1]. */
+static bool is_helper(void)
+{
+	char args[256];
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, args, sizeof(args) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	args[n] = 0;
+	size_t first = strlen(args) + 1;   /* past argv[0] and its NUL */
+	return first < (size_t)n && strcmp(args + first, HELPER_ARG) == 0;
+}
+
+/* Wait (this thread) for one byte from the FIFO, HELPER_WAIT_MS at most. */
+static void wait_byte(const char *fifo)
+{
+	int fd = open(fifo, O_RDWR | O_CLOEXEC);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char c;
+
+	if (fd < 0)
+		return;
+	if (poll(&p, 1, HELPER_WAIT_MS) == 1)
+		(void)read(fd, &c, 1);
+	close(fd);
+}
+
+int fdatasync(int fd)
+{
+	static int (*real)(int);
+	const char *flag = getenv("LB_TEST_HANG_CKPT_FLAG");
+	const char *fifo = getenv("LB_TEST_HANG_CKPT_FIFO");
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "fdatasync");
+	if (flag && fifo && access(flag, F_OK) == 0 && is_wal(fd) && is_helper()) {
+		note_held(flag);
+		wait_byte(fifo);
+	}
+	return real(fd);
 }
 
 int io_uring_submit(struct io_uring *ring)

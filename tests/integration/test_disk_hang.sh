@@ -16,6 +16,9 @@
 # completes only when a byte is written to $T/hang.fifo. systemd's
 # notification socket is notify_socket.py's; markers sent through it
 # tell which pings came between two moments of the test, without clocks.
+# Last, a checkpoint pass whose helper's sync hangs (the shim again, on
+# fdatasync() in the helper: $T/ckpt, $T/ckpt.fifo): said slow after 3 x
+# state.sync_hang_ms, again with the doubling back-off, its end once.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub jq python3 mkfifo
 if [ -n "${LB_EMULATOR:-}" ]; then
@@ -41,6 +44,10 @@ mkfifo "$T/hang.fifo"
 # reader (a bridge that died would leave `printf x > FIFO` blocked).
 exec 3<> "$T/hang.fifo"
 release() { printf x >&3; }
+# and the checkpoint helper's (its sync waits in the helper's thread)
+mkfifo "$T/ckpt.fifo"
+exec 4<> "$T/ckpt.fifo"
+release_ckpt() { printf x >&4; }
 # shq WORD: WORD quoted for the shell.
 shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 # hang_bridge FILE [VAR=VALUE...]: FILE runs the bridge under the shim,
@@ -58,7 +65,7 @@ hang_bridge() {
 exec env -u WATCHDOG_PID -u WATCHDOG_USEC -u NOTIFY_SOCKET $(shq "LD_PRELOAD=$SHIM") \\
 	$(shq "LB_TEST_HANG_FLAG=$T/hang") $(shq "LB_TEST_HANG_FIFO=$T/hang.fifo")$_hb_vars \\
 	$(shq "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0") \\
-	$(shq "$LB_REAL") "\$@" 3<&-
+	$(shq "$LB_REAL") "\$@" 3<&- 4<&-
 EOF
 	chmod +x "$_hb_f"
 }
@@ -104,11 +111,14 @@ mark() {
 	python3 "$NS" send "$T/notify.sock" "MARK-$1"
 	wait_count "$T/notify.out" "^MARK-$1\$" 1 || fail "marker $1 not received"
 }
-# pings A [B]: the WATCHDOG=1 between markers A and B (or after A)
-pings() {
-	awk -v a="MARK-$1" -v b="MARK-${2:-}" '$0 == a { on = 1; next } $0 == b { on = 0 }
-		on && $0 == "WATCHDOG=1" { n++ } END { print n + 0 }' "$T/notify.out"
+# notified WHAT A [B]: the notifications starting with WHAT between
+# markers A and B (or after A)
+notified() {
+	awk -v w="$1" -v a="MARK-$2" -v b="MARK-${3:-}" '$0 == a { on = 1; next }
+		$0 == b { on = 0 } on && index($0, w) == 1 { n++ } END { print n + 0 }' "$T/notify.out"
 }
+# pings A [B]: the WATCHDOG=1 between markers A and B (or after A)
+pings() { notified WATCHDOG=1 "$@"; }
 # _pinged_after A [N]: at least N (1) WATCHDOG=1 after marker A
 _pinged_after() { [ "$(pings "$1")" -ge "${2:-1}" ]; }
 
@@ -173,5 +183,48 @@ release
 _all_up2() { [ "$(ups)" -ge 10 ]; }
 wait_until "$WAIT_S" _all_up2 || fail "$(ups) of 10 up events after the sync completed"
 wait_count "$T/bridge.log" "$DONE" 1 || fail "the sync's completion is not said"
+
+note "a checkpoint pass that hangs: said after 3 x state.sync_hang_ms, again, its end once"
+# A pass runs once the WAL holds 4000 frames (16 MiB): uplinks, committed
+# every 10 ms, until one starts; its helper's sync of the -wal is held.
+# state.sync_hang_ms = 1 s: said after 3 s, again after 3 then 6 s, at
+# the turns of the STATUS timer (every 5 s), which the notifications show.
+stop_bridge
+write_config "$T/lb-ckpt.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;" \
+	"state = { sync_hang_ms = 1000; commit_ms = 10; };" "$NO_MAC_DOWNLINK" "$NO_MAC_APPS"
+hang_bridge "$T/lb-ckpt" NOTIFY_SOCKET="$T/notify.sock" LB_TEST_HANG_CKPT_FLAG="$T/ckpt" \
+	LB_TEST_HANG_CKPT_FIFO="$T/ckpt.fifo"
+LORABRIDGE="$T/lb-ckpt"
+start_bridge "$T/lb-ckpt.conf"
+touch "$T/ckpt"
+_k=0
+until [ -s "$T/ckpt.held" ]; do
+	[ $_k -lt 12 ] || fail "no checkpoint pass after $((_k * 3000)) uplinks"
+	"$SIM" --server "127.0.0.1:$UDP_PORT" --devices 5 --seed 91 --gateways 1 --count 3000 \
+		--rate 3000 --prebuild --keepalive 0 --fcnt-start $((1000 + _k * 1000)) --quiet \
+		2> "$T/sim3.err" || fail "sim exit: $(tail -3 "$T/sim3.err")"
+	_k=$((_k + 1))
+done
+CK='warn +\[bridge\] the WAL checkpoint.s helper process has run for [0-9]+\.[0-9] s'
+CKDONE='notice +\[bridge\] the WAL checkpoint.s helper process ended after [0-9]+\.[0-9] s'
+# (3 to 8 s, then at the next turns 3 and 6 s on: 23 s at most)
+wait_count "$T/bridge.log" "$CK" 3 60 || fail "the slow checkpoint is not said 3 times"
+C1=$(secs_of "$CK" 1); C2=$(secs_of "$CK" 2); C3=$(secs_of "$CK" 3)
+ge "$C1" 3.0 || fail "said slow after $C1 s, before 3 x state.sync_hang_ms"
+ge "$(minus "$C2" "$C1")" 3.0 || fail "said after $C1 s, then $C2 s: no back-off"
+ge "$(minus "$C3" "$C2")" 6.0 || fail "said after $C2 s, then $C3 s: the interval did not double"
+[ "$(count_lines "$T/bridge.log" "$CKDONE")" -eq 0 ] || fail "its end said while it ran"
+rm "$T/ckpt"
+release_ckpt
+wait_count "$T/bridge.log" "$CKDONE" 1 || fail "the checkpoint's end is not said"
+D=$(secs_of "$CKDONE" 1)
+ge "$D" "$C3" || fail "ended after $D s, but it was said to run for $C3 s"
+# once: not again at the next turn of the STATUS timer
+mark 5
+_status_after_5() { [ "$(notified STATUS= 5)" -ge 1 ]; }
+wait_until "$WAIT_S" _status_after_5 || fail "no STATUS after the checkpoint's end"
+[ "$(count_lines "$T/bridge.log" "$CKDONE")" -eq 1 ] || fail "the checkpoint's end said twice"
+[ "$(count_lines "$T/bridge.log" "$CK")" -eq 3 ] || fail "said slow again after its end"
+[ "$(count_lines "$T/ckpt.held" '^held$')" -eq 1 ] || fail "syncs held after the flag went"
 stop_bridge
 echo "PASS"
