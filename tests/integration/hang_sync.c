@@ -18,14 +18,20 @@
  *
  * A checkpoint that hangs: the checkpoint's helper process (`lorabridge
  * checkpoint-helper`, src/store/store_ckpt.h) inherits the bridge's
- * environment, this shim included, and syncs the WAL with fdatasync()
- * on its own thread (first the daemon's descriptor of the -wal). So the
- * shim also wraps fdatasync(): in that helper only, while the file named
- * by $LB_TEST_HANG_CKPT_FLAG exists, a sync of the -wal first waits for
- * one byte from the FIFO $LB_TEST_HANG_CKPT_FIFO (the helper, not the
- * bridge's loop, waits: the pass runs on for as long), then syncs. Each
- * adds a line to CKPT_FLAG.held. A helper whose test died gives up the
- * wait after HELPER_WAIT_MS, so that none outlives it for long.
+ * environment, this shim included, and syncs on its own thread: first
+ * the daemon's descriptor of the -wal, then, through SQLite, the WAL and,
+ * after the copy, the database file (only when it copied every frame of
+ * the WAL: a closing pass, an open one no commit overtook). So the shim
+ * also wraps fdatasync() and fsync(): in that helper only, while the file
+ * named by $LB_TEST_HANG_CKPT_FLAG exists, the pass's first sync of the
+ * file whose path ends with $LB_TEST_HANG_CKPT_FILE (by default
+ * lorabridge.db-wal: the pass is held at its start; /lorabridge.db: after
+ * its copy) first waits for one byte from the FIFO
+ * $LB_TEST_HANG_CKPT_FIFO (the helper, not the bridge's loop, waits: the
+ * pass runs on for as long), then syncs; once per pass, so that one byte
+ * ends one pass's hold. Each hold adds a line to CKPT_FLAG.held. A
+ * helper whose test died gives up the wait after HELPER_WAIT_MS, so that
+ * none outlives it for long.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* RTLD_NEXT */
@@ -47,17 +53,18 @@
 static int fifo_fd = -1;
 static char fifo_byte;
 
-static bool is_wal(int fd)
+/* Whether descriptor fd is of a file whose path ends with suffix. */
+static bool is_file(int fd, const char *suffix)
 {
 	char link[64], path[4096];
-	size_t l = strlen(WAL_SUFFIX);
+	size_t l = strlen(suffix);
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	ssize_t n = readlink(link, path, sizeof(path) - 1);
 	if (n < (ssize_t)l)
 		return false;
 	path[n] = 0;
-	return strcmp(path + n - (ssize_t)l, WAL_SUFFIX) == 0;
+	return strcmp(path + n - (ssize_t)l, suffix) == 0;
 }
 
 /* A line "held" added to FLAG.held. */
@@ -120,21 +127,6 @@ static void wait_byte(const char *fifo)
 	close(fd);
 }
 
-int fdatasync(int fd)
-{
-	static int (*real)(int);
-	const char *flag = getenv("LB_TEST_HANG_CKPT_FLAG");
-	const char *fifo = getenv("LB_TEST_HANG_CKPT_FIFO");
-
-	if (!real)
-		*(void **)&real = dlsym(RTLD_NEXT, "fdatasync");
-	if (flag && fifo && access(flag, F_OK) == 0 && is_wal(fd) && is_helper()) {
-		note_held(flag);
-		wait_byte(fifo);
-	}
-	return real(fd);
-}
-
 int io_uring_submit(struct io_uring *ring)
 {
 	static int (*real)(struct io_uring *);
@@ -147,9 +139,46 @@ int io_uring_submit(struct io_uring *ring)
 			/* kring_mask: in every liburing 2.x (ring_mask, its
 			 * copy, came in 2.3) */
 			struct io_uring_sqe *sqe = &ring->sq.sqes[i & *ring->sq.kring_mask];
-			if (sqe->opcode == IORING_OP_FSYNC && is_wal(sqe->fd))
+			if (sqe->opcode == IORING_OP_FSYNC && is_file(sqe->fd, WAL_SUFFIX))
 				(void)hold(sqe, flag, fifo);
 		}
 	}
 	return real(ring);
+}
+
+/* In the helper, the pass's first sync of the file named, while the
+ * flag exists: held until a byte comes. */
+static void maybe_hold(int fd)
+{
+	static bool held_once;
+	const char *flag = getenv("LB_TEST_HANG_CKPT_FLAG");
+	const char *fifo = getenv("LB_TEST_HANG_CKPT_FIFO");
+	const char *file = getenv("LB_TEST_HANG_CKPT_FILE");
+
+	if (held_once || !flag || !fifo || access(flag, F_OK) != 0 ||
+	    !is_file(fd, file ? file : WAL_SUFFIX) || !is_helper())
+		return;
+	held_once = true;
+	note_held(flag);
+	wait_byte(fifo);
+}
+
+int fdatasync(int fd)
+{
+	static int (*real)(int);
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "fdatasync");
+	maybe_hold(fd);
+	return real(fd);
+}
+
+int fsync(int fd)
+{
+	static int (*real)(int);
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "fsync");
+	maybe_hold(fd);
+	return real(fd);
 }

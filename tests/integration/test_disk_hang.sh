@@ -17,8 +17,10 @@
 # notification socket is notify_socket.py's; markers sent through it
 # tell which pings came between two moments of the test, without clocks.
 # Last, a checkpoint pass whose helper's sync hangs (the shim again, on
-# fdatasync() in the helper: $T/ckpt, $T/ckpt.fifo): said slow after 3 x
-# state.sync_hang_ms, again with the doubling back-off, its end once.
+# the helper's syncs: $T/ckpt, $T/ckpt.fifo): said
+# slow after 3 x state.sync_hang_ms, again with the doubling back-off, its
+# end once; and a closing pass that begins while a WAL sync said to hang
+# is in flight: that sync's end is said when it is reaped.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub jq python3 mkfifo
 if [ -n "${LB_EMULATOR:-}" ]; then
@@ -186,7 +188,8 @@ wait_count "$T/bridge.log" "$DONE" 1 || fail "the sync's completion is not said"
 
 note "a checkpoint pass that hangs: said after 3 x state.sync_hang_ms, again, its end once"
 # A pass runs once the WAL holds 4000 frames (16 MiB): uplinks, committed
-# every 10 ms, until one starts; its helper's sync of the -wal is held.
+# every 10 ms, until one starts; it is held at its start (its helper's
+# first sync, of the daemon's -wal descriptor).
 # state.sync_hang_ms = 1 s: said after 3 s, again after 3 then 6 s, at
 # the turns of the STATUS timer (every 5 s), which the notifications show.
 stop_bridge
@@ -196,15 +199,26 @@ hang_bridge "$T/lb-ckpt" NOTIFY_SOCKET="$T/notify.sock" LB_TEST_HANG_CKPT_FLAG="
 	LB_TEST_HANG_CKPT_FIFO="$T/ckpt.fifo"
 LORABRIDGE="$T/lb-ckpt"
 start_bridge "$T/lb-ckpt.conf"
+# offer_at RATE COUNT: uplinks of the 5 devices, their counters ahead of
+# every earlier offer's
+FC=1000
+offer_at() {
+	"$SIM" --server "127.0.0.1:$UDP_PORT" --devices 5 --seed 91 --gateways 1 --count "$2" \
+		--rate "$1" --prebuild --keepalive 0 --fcnt-start $FC --quiet 2> "$T/sim-$FC.err" ||
+		fail "sim exit: $(tail -3 "$T/sim-$FC.err")"
+}
+# fill_until_held N: uplinks until N checkpoint passes were held in all
+held_ckpt() { _hc=$(count_lines "$T/ckpt.held" '^held$'); echo "${_hc:-0}"; }
+fill_until_held() {
+	_fu_k=0
+	until [ "$(held_ckpt)" -ge "$1" ]; do
+		[ $_fu_k -lt 12 ] || fail "no checkpoint pass after $((_fu_k * 3000)) uplinks"
+		offer_at 3000 3000
+		FC=$((FC + 1000)); _fu_k=$((_fu_k + 1))
+	done
+}
 touch "$T/ckpt"
-_k=0
-until [ -s "$T/ckpt.held" ]; do
-	[ $_k -lt 12 ] || fail "no checkpoint pass after $((_k * 3000)) uplinks"
-	"$SIM" --server "127.0.0.1:$UDP_PORT" --devices 5 --seed 91 --gateways 1 --count 3000 \
-		--rate 3000 --prebuild --keepalive 0 --fcnt-start $((1000 + _k * 1000)) --quiet \
-		2> "$T/sim3.err" || fail "sim exit: $(tail -3 "$T/sim3.err")"
-	_k=$((_k + 1))
-done
+fill_until_held 1
 CK='warn +\[bridge\] the WAL checkpoint.s helper process has run for [0-9]+\.[0-9] s'
 CKDONE='notice +\[bridge\] the WAL checkpoint.s helper process ended after [0-9]+\.[0-9] s'
 # (3 to 8 s, then at the next turns 3 and 6 s on: 23 s at most)
@@ -225,6 +239,58 @@ _status_after_5() { [ "$(notified STATUS= 5)" -ge 1 ]; }
 wait_until "$WAIT_S" _status_after_5 || fail "no STATUS after the checkpoint's end"
 [ "$(count_lines "$T/bridge.log" "$CKDONE")" -eq 1 ] || fail "the checkpoint's end said twice"
 [ "$(count_lines "$T/bridge.log" "$CK")" -eq 3 ] || fail "said slow again after its end"
-[ "$(count_lines "$T/ckpt.held" '^held$')" -eq 1 ] || fail "syncs held after the flag went"
+[ "$(held_ckpt)" -eq 1 ] || fail "syncs held after the flag went"
+
+note "a closing pass begun while a WAL sync said to hang is in flight: that sync's end, reaped"
+# Both count as syncs that hang (store_sync_stalled_ms()); the one said
+# ends when it is reaped, not when the later one began, which may be in
+# flight, past its bound, at that reap (bridge.c stall_over()). The WAL's
+# sync held, and said; then uplinks until the WAL is full and the passes
+# have left a closing one, held after its copy (its sync of the database
+# file, which an open pass makes only when no commit overtook it: such a
+# pass is let go).
+stop_bridge
+hang_bridge "$T/lb-close" NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=1000000 \
+	LB_TEST_HANG_CKPT_FLAG="$T/ckpt" LB_TEST_HANG_CKPT_FIFO="$T/ckpt.fifo" \
+	LB_TEST_HANG_CKPT_FILE=/lorabridge.db
+LORABRIDGE="$T/lb-close"
+echo 'log_level = "debug";' >> "$T/lb-ckpt.conf"
+start_bridge "$T/lb-ckpt.conf"
+W0=$(count_lines "$T/hang.held" '^held$')
+touch "$T/hang" "$T/ckpt"
+offer_at 3000 300
+FC=$((FC + 1000))
+wait_count "$T/hang.held" '^held$' $((W0 + 1)) || fail "no sync of the -wal held"
+wait_count "$T/bridge.log" "$HANG" 1 || fail "the hang is not logged"
+CLOSING='checkpoint helper [0-9]+ started \(closing pass\)'
+closings() { count_lines "$T/bridge.log" "$CLOSING"; }
+REL=$(held_ckpt)
+_k=0
+until [ "$(closings)" -ge 1 ]; do
+	[ $_k -lt 16 ] || fail "no closing pass"
+	if [ "$(held_ckpt)" -gt "$REL" ]; then
+		release_ckpt
+		REL=$((REL + 1))
+	else
+		offer_at 3000 3000
+		FC=$((FC + 1000))
+	fi
+	_k=$((_k + 1))
+done
+_held_more() { [ "$(held_ckpt)" -gt "$REL" ]; }
+wait_until "$WAIT_S" _held_more || fail "the closing pass's sync is not held"
+# Two more lines of the WAL's hang: the closing pass has run one interval
+# (at least the bound) by the second.
+H=$(count_lines "$T/bridge.log" "$HANG")
+wait_count "$T/bridge.log" "$HANG" $((H + 2)) || fail "the hang is not said again"
+NL=$(secs_of "$HANG" $((H + 2)))
+rm "$T/hang"
+release
+wait_count "$T/bridge.log" "$DONE" 1 || fail "the WAL sync's end is not said"
+D=$(secs_of "$DONE" 1)
+ge "$D" "$NL" || fail "the WAL's sync ended after $D s, but it was said to hang for $NL s"
+rm "$T/ckpt"
+release_ckpt
+wait_count "$T/bridge.log" "$DONE" 2 || fail "the closing pass's end is not said"
 stop_bridge
 echo "PASS"
