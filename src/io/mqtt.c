@@ -142,9 +142,10 @@ static void inflight_requeue_qos0(struct mqtt *m)
  * segment also runs the receiver's TCP input, charged to the sender. So a
  * batch corks the socket (tcp(7), TCP_CORK) at its second message: a
  * message alone costs nothing more, a burst two setsockopt() calls, and the
- * burst leaves in full-sized segments when the batch ends.
+ * burst leaves in full-sized segments when the batch ends. Counted per
+ * hand-over to libmosquitto, about to be made (mqtt.h, batch_segs_bound).
  */
-static void batch_note_write(struct mqtt *m)
+static void batch_note_handover(struct mqtt *m)
 {
 	if (m->batch_depth == 0) {
 		m->stats.unbatched++;
@@ -389,7 +390,7 @@ static enum handover try_publish(struct mqtt *m, struct mqttq_msg *msg, uint64_t
 	m->n_inflight++;
 	m->n_tracked += token != 0;
 	m->stats.published++;
-	batch_note_write(m);
+	batch_note_handover(m);
 	int rc = mosquitto_publish(m->mosq, &m->inflight[idx].mid, msg->topic, (int)msg->len,
 				   msg->payload, msg->qos, msg->retain);
 	int saved_errno = errno;

@@ -148,9 +148,17 @@ struct mqtt_stats {
 	 * this bound follows them. A message written outside a batch is not in
 	 * it (it may need a segment of its own): unbatched counts those, none
 	 * when the caller batches its bursts, since the module's own reads,
-	 * ticks and reconnections write what waits in batches of their own. */
+	 * ticks and reconnections write what waits in batches of their own.
+	 * Both count hand-overs (each mosquitto_publish() call), not bytes
+	 * that reached the socket: the batch corks before its second
+	 * hand-over, whatever the first became, and one that libmosquitto
+	 * gave back (a transient failure, unlike `published`, which then
+	 * counts it no more) only loosens the bound by one segment, on a
+	 * connection that failed. A QoS 0 message handed over again (given
+	 * back at a disconnection) counts again; libmosquitto's own re-sends
+	 * (QoS 1/2) do not. */
 	uint64_t batch_segs_bound;
-	uint64_t unbatched;         /* messages written outside any batch */
+	uint64_t unbatched;         /* hand-overs outside any batch */
 	bool connected;
 };
 

@@ -17,8 +17,9 @@
  *             last message was acknowledged; S: data segments the
  *             connection sent, TCP_INFO, -1 after a reconnect; X: what the
  *             module's batches allow for the writes made in them, mqtt_stats
- *             batch_segs_bound; U: messages written outside any batch,
- *             mqtt_stats unbatched; all counted from the first CONNACK).
+ *             batch_segs_bound; U: messages handed to libmosquitto
+ *             outside any batch, mqtt_stats unbatched; all counted from
+ *             the first CONNACK).
  *             --no-batch: the same bursts without batches, for comparison.
  *             --nodelay: Nagle's algorithm off (TCP_NODELAY at every
  *             CONNACK), so that only the batches' cork joins messages into
