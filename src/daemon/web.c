@@ -94,6 +94,22 @@ static void reply_too_many(struct web *w, struct httpd_conn *c, const char *why,
 		not_sent(429, rc);
 }
 
+/* 401 with the challenge RFC 9110 §15.5.2 requires (§11.6.1), in the
+ * Bearer scheme the page uses (RFC 6750 §3). */
+static void reply_unauthorised(struct web *w, struct httpd_conn *c, const char *why)
+{
+	char body[512];
+	size_t len;
+
+	if (web_json_error(why, body, sizeof(body), &len) != LB_OK)
+		len = (size_t)snprintf(body, sizeof(body), "{\"error\":\"internal error\"}");
+	count_code(w, 401);
+	int rc = httpd_reply(c, 401, JSON_TYPE, body, len,
+			     WEB_CSP "\nWWW-Authenticate: Bearer realm=\"lorabridge\"");
+	if (rc != LB_OK)
+		not_sent(401, rc);
+}
+
 static struct weblist *list_new(struct web *w, enum weblist_kind kind);
 
 /* Answer with a list written as the client reads it (weblist.h). */
@@ -510,6 +526,10 @@ static void post_queue(struct web *w, struct httpd_conn *c, const struct httpd_r
 
 	if (code == 429) {
 		reply_too_many(w, c, why, wait_us);
+		return;
+	}
+	if (code == 401) {
+		reply_unauthorised(w, c, why);
 		return;
 	}
 	if (code) {

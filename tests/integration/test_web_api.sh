@@ -144,6 +144,10 @@ note "POST queue: refusals, then a downlink through the command path to the devi
 Q="/api/devices/$EUI/queue"
 BODY='{"confirmed":false,"fPort":10,"data":"AQIDBA=="}'
 expect 401 POST "$Q" -d "$BODY"
+# the challenge every 401 carries (RFC 9110 §15.5.2)
+curl -sS -i -X POST "$URL$Q" -d "$BODY" > "$T/r401.txt" || fail "curl -i 401"
+tr -d '\r' < "$T/r401.txt" | grep -q '^WWW-Authenticate: Bearer realm="lorabridge"$' ||
+	fail "401 without WWW-Authenticate: $(cat "$T/r401.txt")"
 expect 401 POST "$Q" -d "$BODY" -H "Authorization: Bearer wrong"
 # one check of an unknown password per 2.5 s: the next guess waits, told
 # how long by Retry-After (whole seconds, RFC 9110 §10.2.3)
