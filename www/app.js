@@ -202,9 +202,15 @@ function deviceRow(d) {
     cell("Values", objectCell(d.object)));
 }
 
-// Replace the row of key in tbody (or append it), keeping rows sorted by key.
-function upsertRow(tbody, attr, key, row) {
-  const old = tbody.querySelector(`tr[${attr}="${CSS.escape(key)}"]`);
+// The tables' rows by key (a gateway's id, a device's EUI), so that an
+// update finds its row without a search of the table.
+const rows = { gateways: new Map(), devices: new Map() };
+
+// Replace the row of key in tbody (or insert it), keeping rows sorted by
+// key (attr holds each row's). Only a key not seen yet costs a walk of the table.
+function upsertRow(tbody, byKey, attr, key, row) {
+  const old = byKey.get(key);
+  byKey.set(key, row);
   if (old) { old.replaceWith(row); return; }
   for (const r of tbody.rows) {
     if (r.getAttribute(attr) > key) { tbody.insertBefore(row, r); return; }
@@ -215,7 +221,7 @@ function upsertRow(tbody, attr, key, row) {
 function setGateway(g) {
   if (!g || typeof g.gatewayId !== "string") return;
   state.gateways.set(g.gatewayId, g);
-  upsertRow($("gateways").tBodies[0], "data-gateway", g.gatewayId, gatewayRow(g));
+  upsertRow($("gateways").tBodies[0], rows.gateways, "data-gateway", g.gatewayId, gatewayRow(g));
   $("gw-empty").hidden = true;
 }
 
@@ -223,21 +229,33 @@ function setDevice(d) {
   if (!d || typeof d.devEui !== "string") return;
   const known = state.devices.has(d.devEui);
   state.devices.set(d.devEui, d);
-  upsertRow($("devices").tBodies[0], "data-dev-eui", d.devEui, deviceRow(d));
+  upsertRow($("devices").tBodies[0], rows.devices, "data-dev-eui", d.devEui, deviceRow(d));
   $("dev-empty").hidden = true;
   if (!known) renderDeviceChoices();
 }
 
+// A whole table at once (the hello): items of list by their key into
+// known, rows built from them sorted once, into the table in one go.
+function fillTable(tbody, known, byKey, list, key, make) {
+  known.clear();
+  byKey.clear();
+  for (const x of list || []) if (x && typeof x[key] === "string") known.set(x[key], x);
+  const frag = document.createDocumentFragment();
+  for (const k of [...known.keys()].sort()) {
+    const row = make(known.get(k));
+    byKey.set(k, row);
+    frag.append(row);
+  }
+  tbody.replaceChildren(frag);
+}
+
 function renderAll(hello) {
-  state.gateways.clear();
-  state.devices.clear();
-  $("gateways").tBodies[0].replaceChildren();
-  $("devices").tBodies[0].replaceChildren();
-  $("gw-empty").hidden = false;
-  $("dev-empty").hidden = false;
   setBridge(hello.bridge);
-  for (const g of hello.gateways || []) setGateway(g);
-  for (const d of hello.devices || []) setDevice(d);
+  fillTable($("gateways").tBodies[0], state.gateways, rows.gateways, hello.gateways, "gatewayId",
+    gatewayRow);
+  fillTable($("devices").tBodies[0], state.devices, rows.devices, hello.devices, "devEui", deviceRow);
+  $("gw-empty").hidden = state.gateways.size > 0;
+  $("dev-empty").hidden = state.devices.size > 0;
   renderDeviceChoices();
 }
 
@@ -248,9 +266,11 @@ function renderDeviceChoices() {
   const devs = [...state.devices.values()].sort((a, b) => (a.name || a.devEui).localeCompare(b.name || b.devEui));
   const fill = (sel, first) => {
     const keep = sel.value;
-    sel.replaceChildren(...first);
-    for (const d of devs) sel.append(h("option", { value: d.devEui }, deviceLabel(d)));
-    if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
+    const frag = document.createDocumentFragment();
+    frag.append(...first);
+    for (const d of devs) frag.append(h("option", { value: d.devEui }, deviceLabel(d)));
+    sel.replaceChildren(frag);
+    if (keep !== "" && state.devices.has(keep)) sel.value = keep;
   };
   fill($("dl-dev"), []);
   fill($("log-filter"), [h("option", { value: "" }, "all devices")]);

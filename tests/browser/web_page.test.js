@@ -16,6 +16,7 @@
 //   ODD_NAME       a device name full of markup, which must show as text
 //   SCREENSHOT     where to save the screenshot (PNG)
 //   CHROMIUM       the browser (/usr/bin/chromium)
+//   MANY, MANY_S   a hello of MANY devices (2000) rendered within MANY_S s (30)
 "use strict";
 
 const fs = require("node:fs");
@@ -40,6 +41,9 @@ const ODD_NAME = env("ODD_NAME", "");
 const SCREENSHOT = env("SCREENSHOT");
 // How long one condition may take: generous for a loaded machine (lib.sh's WAIT_S).
 const WAIT_MS = Number(env("WAIT_S", "30")) * 1000;
+// The large hello: MANY devices, all rendered within MANY_S seconds.
+const MANY = Number(env("MANY", "2000"));
+const MANY_S = Number(env("MANY_S", "30"));
 
 const note = (s) => console.log("-- " + s);
 
@@ -281,6 +285,37 @@ async function main() {
     note(`read-only: form disabled with "${(await ro.textContent("#dl-readonly")).trim().split("\n")[0]}…"; ` +
       `stream ended: "${await ro.textContent("#conn")}"`);
     await ro.close();
+
+    // 8. a hello of MANY devices: every row and every choice of the
+    // device <select>s rendered within MANY_S (a table built in one go, not
+    // a row and a sort of all the choices per device).
+    const many = await browser.newPage();
+    const devs = Array.from({ length: MANY }, (_, i) => ({
+      devEui: (0x70b3d57ed0000000n + BigInt(MANY - 1 - i)).toString(16), name: `dev-${i}`,
+      application: "demo", class: "A", devAddr: "26011f2a", lastSeen: new Date().toISOString(),
+      fCntUp: i, fCntDown: 1, dr: 5, rssi: [-80, -81], snr: [7.5, 8], battery: 90, margin: 10,
+      fairAccess: null, object: { t: 21.5 }, queue: 0 }));
+    await many.route("**/events", (route) => route.fulfill({
+      status: 200, contentType: "text/event-stream",
+      body: "retry: 2000\n\nevent: hello\ndata: " + JSON.stringify({
+        bridge: { clientId: "many", version: "t", region: "EU868", uptimeS: 1, mqttConnected: true, writable: true },
+        gateways: [], devices: devs }) + "\n\n",
+    }));
+    const manyStart = Date.now();
+    await many.goto(URL);
+    const rendered = () => many.waitForFunction((n) =>
+      document.querySelectorAll("#devices tbody tr").length === n &&
+      document.getElementById("dl-dev").options.length === n, MANY, { timeout: MANY_S * 1000, polling: 100 });
+    // The page's loop may be busy the whole time: the deadline is kept here too.
+    const late = new Promise((resolve) => setTimeout(() => resolve("late"), MANY_S * 1000 + 1000));
+    const how = await Promise.race([rendered().then(() => "rendered", (e) => "timeout: " + e.message), late]);
+    const manyMs = Date.now() - manyStart;
+    assert.ok(how === "rendered" && manyMs <= MANY_S * 1000,
+      `${MANY} devices not rendered within ${MANY_S} s (${how}, ${manyMs} ms)`);
+    const order = await many.$$eval("#devices tbody tr", (rs) => rs.map((r) => r.dataset.devEui));
+    assert.deepEqual(order, devs.map((d) => d.devEui).sort(), "the rows are not sorted by DevEUI");
+    note(`${MANY} devices rendered in ${manyMs} ms (limit ${MANY_S} s)`);
+    await many.close();
     note(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   } finally {
     await browser.close();
