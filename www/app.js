@@ -444,12 +444,20 @@ const RETRY_MAX_S = 30;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// A header value is a byte string, a character per byte (Fetch): the
+// password's UTF-8 bytes, as `lorabridge passwd` hashed them ("é" is 2 bytes).
+function headerBytes(text) {
+  let out = "";
+  for (const b of new TextEncoder().encode(text)) out += String.fromCharCode(b);
+  return out;
+}
+
 // POST the command; a 429 (too many password checks) says in Retry-After
 // how many seconds to wait: shown, then the command is sent once more.
 async function queueDownlink(devEui, body, password, retried) {
   const res = await fetch(`api/devices/${encodeURIComponent(devEui)}/queue`, {
     method: "POST",
-    headers: { "Content-Type": "application/json", "Authorization": "Bearer " + password },
+    headers: { "Content-Type": "application/json", "Authorization": "Bearer " + headerBytes(password) },
     body: JSON.stringify(body),
   });
   let answer = null;

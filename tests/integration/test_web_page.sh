@@ -36,8 +36,9 @@ grep -qF 'onerror' "$T/devices.conf" || fail "device not renamed"
 DL_DEV=$(awk '$5 == "sim-1" { print $1 }' "$T/k71.txt")
 
 # The password, stored as the hash `lorabridge passwd` prints (few
-# iterations: each check costs the bridge's loop that much).
-PASSWORD=web-page-test
+# iterations: each check costs the bridge's loop that much); not ASCII, as
+# the page must send its UTF-8 bytes, which `passwd` hashed.
+PASSWORD='web-pägé-密码'
 HASH=$(printf '%s\n' "$PASSWORD" | "$LORABRIDGE" passwd --iterations 1000) || fail "lorabridge passwd"
 
 # A gateway is offline 3 s (keepalive_s x offline_after) after its last PULL_DATA.
