@@ -387,6 +387,8 @@ function connect() {
   }
   es.addEventListener("device", (e) => setDevice(parse(e)));
   es.addEventListener("gateway", (e) => setGateway(parse(e)));
+  // the bridge's own state changed (its broker connection)
+  es.addEventListener("bridge", (e) => setBridge(parse(e)));
   es.addEventListener("stats", (e) => {
     const s = parse(e);
     if (s && state.bridge && Number.isFinite(s.uptimeS)) {

@@ -1312,8 +1312,10 @@ static int64_t run_timers(struct bridge *b)
 		next = loop_earliest(next, integrations_tick(&b->integs, now));
 		next = loop_earliest(next, http_tick(&b->http, now));
 	}
-	if (b->web_ready)
+	if (b->web_ready) {
+		web_mqtt_state(&b->web, mqtt_connected(&b->mqtt));
 		next = loop_earliest(next, web_tick(&b->web, now));
+	}
 	if (b->cfg.mqtt_stats_interval_s > 0 && now >= b->next_stats_ms) {
 		publish_stats(b, now);
 		b->next_stats_ms = now + (int64_t)b->cfg.mqtt_stats_interval_s * 1000;

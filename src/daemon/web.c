@@ -923,6 +923,27 @@ void web_bridge_event(struct web *w, const char *event, const char *json, size_t
 		broadcast(w, "stats", json, len);
 }
 
+void web_mqtt_state(struct web *w, bool connected)
+{
+	struct web_bridge_view v;
+	struct jsonw jw;
+	size_t n;
+
+	if (!w->open || connected == w->mqtt_shown)
+		return;
+	w->mqtt_shown = connected;
+	if (clients_open(w) == 0)
+		return;
+	bridge_view(w, &v);
+	char *text = buf_reserve(&w->text, web_json_bridge_cap(&v));
+	if (!text)
+		return;
+	jsonw_init(&jw, text, w->text.cap);
+	web_json_w_bridge(&jw, &v);
+	if (jsonw_finish(&jw, &n) == LB_OK)
+		broadcast(w, "bridge", text, n);
+}
+
 /* ------------------------------------------------------- /metrics */
 
 /* A counter without labels: its family and its one sample. */

@@ -162,6 +162,7 @@ struct web {
 	unsigned codes[WEB_HTTP_CODES];      /* status code of codes_n[i] */
 	uint64_t codes_n[WEB_HTTP_CODES];
 	uint64_t sse_slow;                   /* clients closed: too slow */
+	bool mqtt_shown;                     /* the broker's state the clients last heard */
 };
 
 int web_init(struct web *w, const struct web_ctx *ctx);
@@ -181,5 +182,9 @@ void web_device_event(struct web *w, const char *application, uint64_t dev_eui,
 void web_gateway_event(struct web *w, uint64_t gateway_eui, const char *event, const char *json,
 		       size_t len);
 void web_bridge_event(struct web *w, const char *event, const char *json, size_t len);
+/* The broker's connection, told at every pass of the loop: a change goes
+ * to the /events clients as a `bridge` event (the hello's bridge object),
+ * so that the page's badge follows it. */
+void web_mqtt_state(struct web *w, bool connected);
 
 #endif

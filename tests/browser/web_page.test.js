@@ -267,23 +267,28 @@ async function main() {
 
     assert.deepEqual(problems, [], "the page had errors or fetched from elsewhere");
 
-    // 7. a read-only bridge (no http.password) and a stream that ends: the
-    // page's own behaviour, so the stream is played to it here: a hello
-    // saying writable:false, then the end of the response.
+    // 7. a read-only bridge (no http.password), its broker lost, and a
+    // stream that ends: the page's own behaviour, so the stream is played
+    // to it here: a hello saying writable:false, a bridge event saying
+    // mqttConnected:false, then the end of the response.
     const ro = await browser.newPage();
     await ro.route("**/events", (route) => route.fulfill({
       status: 200, contentType: "text/event-stream",
       body: "retry: 2000\n\nevent: hello\ndata: " + JSON.stringify({
         bridge: { clientId: "ro", version: "t", region: "EU868", uptimeS: 1, mqttConnected: true, writable: false },
-        gateways: [], devices: [] }) + "\n\n",
+        gateways: [], devices: [] }) + "\n\nevent: bridge\ndata: " + JSON.stringify({
+        clientId: "ro", version: "t", region: "EU868", uptimeS: 2, mqttConnected: false, writable: false }) +
+        "\n\n",
     }));
     await ro.goto(URL);
+    // the broker's connection lost after the hello: the badge follows
+    await ro.locator("#bridge .badge.bad", { hasText: "disconnected" }).waitFor({ timeout: WAIT_MS });
     await ro.locator("#dl-readonly").waitFor({ state: "visible", timeout: WAIT_MS });
     for (const c of ["#dl-dev", "#dl-payload", "#dl-password", "#dl-send"])
       assert.equal(await ro.locator(c).isDisabled(), true, `${c} is enabled on a read-only bridge`);
     await ro.locator("#conn[data-state=down]", { hasText: "retrying in" }).waitFor({ timeout: WAIT_MS });
     note(`read-only: form disabled with "${(await ro.textContent("#dl-readonly")).trim().split("\n")[0]}…"; ` +
-      `stream ended: "${await ro.textContent("#conn")}"`);
+      `MQTT badge "${await ro.textContent("#bridge .badge")}"; stream ended: "${await ro.textContent("#conn")}"`);
     await ro.close();
 
     // 8. a hello of MANY devices: every row and every choice of the

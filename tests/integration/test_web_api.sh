@@ -9,8 +9,9 @@
 # with 401/403/404/400/405/413 answers and 429 with Retry-After; /metrics passes a strict parser of
 # the Prometheus text format and counts what MQTT saw; `lorabridge top
 # --once` prints the tables, and on a terminal quits on q or Ctrl-C; 1,000 malformed HTTP requests while uplinks
-# flow cost no uplink and no crash; a non-loopback bind without a password
-# is refused at start-up.
+# flow cost no uplink and no crash; the broker stopped and started again shows
+# on /events as `bridge` events (mqttConnected false, then true); a
+# non-loopback bind without a password is refused at start-up.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq curl python3
 
@@ -313,6 +314,23 @@ expect 403 POST "$Q" -d "$BODY" -H "$AUTH"
 jq -e '.error | test("read-only")' "$T/body" > /dev/null || fail "403 body: $(cat "$T/body")"
 expect 200 GET /api/bridge
 jq -e '.writable == false' "$T/body" > /dev/null || fail "writable: $(cat "$T/body")"
+note "/events: the broker's connection, lost and back, as \`bridge\` events"
+curl -sS -N "$URL/events" > "$T/sse-mq.out" 2> "$T/sse-mq.err" &
+PIDS="$PIDS $!"
+wait_count "$T/sse-mq.out" '^event: hello$' 1 || fail "no hello"
+# bridge_states: the mqttConnected of each `bridge` event, in order
+bridge_states() { grep -A1 '^event: bridge$' "$T/sse-mq.out" | sed -n 's/^data: //p' |
+	jq -r '.mqttConnected' | tr '\n' ' '; }
+kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null || true
+mq_down() { [ "$(bridge_states)" = "false " ]; }
+wait_until "$WAIT_S" mq_down || fail "no bridge event saying MQTT is down: $(bridge_states)"
+expect 503 GET /healthz
+start_broker "$MQTT_PORT"
+mq_back() { [ "$(bridge_states)" = "false true " ]; }
+wait_until "$WAIT_S" mq_back || fail "no bridge event saying MQTT is back: $(bridge_states)"
+grep -A1 '^event: bridge$' "$T/sse-mq.out" | sed -n '$s/^data: //p' | jq -e '.clientId and .region
+	and .writable == false' > /dev/null || fail "bridge event: $(tail -n 3 "$T/sse-mq.out")"
+expect 200 GET /healthz
 write_config "$T/open.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
 	"http = { bind = \"0.0.0.0\"; port = $HTTP_PORT; };"
 if "$LORABRIDGE" --check-config -c "$T/open.conf" > "$T/open.err" 2>&1; then
