@@ -30,10 +30,19 @@ struct httpd_conn {
  * MHD's "completed" notification. */
 struct req {
 	struct httpd_conn conn;
+	struct httpd_peer *peer;         /* its connection's; NULL unknown */
 	char *body;                      /* NUL-terminated */
 	size_t len, cap;
 	bool too_large;
 	bool refused;                    /* answered at the first call */
+};
+
+/* One connection, from its accept to its close (MHD's socket context). */
+struct httpd_peer {
+	struct MHD_Connection *mc;
+	int64_t since_ms;                /* a request awaited since; -1: being answered */
+	bool cut;                        /* shut: its request took too long */
+	struct httpd_peer *next, **pprev;
 };
 
 struct httpd_stream {
@@ -511,6 +520,99 @@ static void dispatch(struct httpd *h, struct req *q, const char *url, const char
 	}
 }
 
+/* ------------------------------------------------------- connections */
+
+/* The deadline of a request: the whole of it (request line, headers, body)
+ * within timeout_s of the connection's accept or of the previous answer's
+ * end. MHD's own timeout counts idle time only, so a client sending a
+ * header line now and then would hold its connection for ever. */
+static struct httpd_peer *peer_of_conn(const struct httpd *h, struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci =
+		h->lm->get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Answered (or refused): out of the request deadline until it is sent. */
+static void request_answered(struct req *q)
+{
+	if (q->peer && q->conn.answered)
+		q->peer->since_ms = -1;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct httpd *h = cls;
+	struct httpd_peer *p = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		/* MHD watches its listening socket again (below its connection
+		 * limit) only at its next run: the clients waiting in the
+		 * listen queue are accepted then, not at some later event. */
+		h->need_run = true;
+		if (!p)
+			return;
+		*p->pprev = p->next;
+		if (p->next)
+			p->next->pprev = p->pprev;
+		free(p);
+		*socket_context = NULL;
+		return;
+	}
+	if (!(p = calloc(1, sizeof(*p)))) {
+		LB_LOG_RL(LOG_LVL_WARN, "httpd", "out of memory: a connection without its "
+			  "request deadline (only idle for %u s closes it)", h->o.timeout_s);
+		return;
+	}
+	p->mc = mc;
+	p->since_ms = loop_now_ms();
+	p->next = h->peers;
+	if (h->peers)
+		h->peers->pprev = &p->next;
+	p->pprev = &h->peers;
+	h->peers = p;
+	*socket_context = p;
+}
+
+/* Shut the connection of a request past its deadline: MHD sees the
+ * hang-up at its next run and closes it. */
+static void cut_slow(struct httpd *h, struct httpd_peer *p)
+{
+	const union MHD_ConnectionInfo *ci =
+		h->lm->get_connection_info(p->mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	p->cut = true;
+	h->stats.slow_requests++;
+	if (!ci || shutdown(ci->connect_fd, SHUT_RDWR) != 0) {
+		LB_LOG_RL(LOG_LVL_WARN, "httpd", "a request past its %u s not cut: %s",
+			  h->o.timeout_s, "its socket cannot be shut");
+		return;
+	}
+	LB_LOG_RL(LOG_LVL_INFO, "httpd", "a connection closed: its request did not arrive "
+		  "whole within %u s", h->o.timeout_s);
+	h->need_run = true;
+}
+
+/* Cut what is past its deadline; the next deadline (-1 none). */
+static int64_t cut_slow_requests(struct httpd *h, int64_t now_ms)
+{
+	int64_t next = -1, limit = (int64_t)h->o.timeout_s * 1000;
+
+	for (struct httpd_peer *p = h->peers; p; p = p->next) {
+		if (p->since_ms < 0 || p->cut)
+			continue;
+		if (now_ms >= p->since_ms + limit)
+			cut_slow(h, p);
+		else
+			next = loop_earliest(next, p->since_ms + limit);
+	}
+	return next;
+}
+
+/* ------------------------------------------------------- MHD's handlers */
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const char *url,
 				 const char *method, const char *version, const char *upload,
 				 size_t *upload_size, void **req_cls)
@@ -524,8 +626,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
 			return MHD_NO;
 		q->conn.h = h;
 		q->conn.mc = mc;
+		q->peer = peer_of_conn(h, mc);
 		*req_cls = q;
 		first_checks(h, q, url);
+		request_answered(q);
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
@@ -535,6 +639,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
 	}
 	if (!q->refused && !q->conn.answered)
 		dispatch(h, q, url, method);
+	request_answered(q);
 	return MHD_YES;
 }
 
@@ -542,10 +647,12 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct req *q = *req_cls;
-	(void)cls;
-	(void)mc;
+	struct httpd_peer *p = peer_of_conn(cls, mc);
 	(void)toe;
 
+	/* The answer is sent: the connection's next request is awaited. */
+	if (p)
+		p->since_ms = loop_now_ms();
 	if (!q)
 		return;
 	free(q->body);
@@ -624,6 +731,7 @@ int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
 				  MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 				  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 				  MHD_OPTION_END);
 	if (!h->mhd) {
@@ -657,17 +765,18 @@ int64_t httpd_tick(struct httpd *h, int64_t now_ms)
 
 	if (!h->mhd)
 		return -1;
-	/* A resumed stream, or MHD's own deadline (idle connections' timeouts,
-	 * work it has pending: 0) has come. */
+	int64_t slow_next = cut_slow_requests(h, now_ms);
+	/* A resumed stream, a connection closed, or MHD's own deadline (idle
+	 * connections' timeouts, work it has pending: 0) has come. */
 	if (h->need_run || (h->deadline_ms >= 0 && now_ms >= h->deadline_ms)) {
 		h->need_run = false;
 		(void)h->lm->run(h->mhd);
 	}
 	h->deadline_ms = -1;
 	if (h->lm->get_timeout(h->mhd, &t) != MHD_YES)
-		return -1;
+		return h->need_run ? now_ms : slow_next;
 	h->deadline_ms = now_ms + (int64_t)(t < RUN_MAX_WAIT_MS ? t : RUN_MAX_WAIT_MS);
-	return h->deadline_ms;
+	return h->need_run ? now_ms : loop_earliest(h->deadline_ms, slow_next);
 }
 
 void httpd_close(struct httpd *h)

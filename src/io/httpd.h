@@ -25,7 +25,11 @@
  *     wait in the kernel's listen queue until one ends), at most
  *     HTTPD_PER_IP_LIMIT(max_clients) of them from one address
  *     (MHD_OPTION_PER_IP_CONNECTION_LIMIT: more are closed at accept),
- *     idle ones closed after timeout_s.
+ *     idle ones closed after timeout_s;
+ *   - a request (line, headers, body) whole within timeout_s of its
+ *     connection's accept or of the previous answer's end: MHD's timeout
+ *     counts idle time only, so a client trickling its headers would hold a
+ *     connection for ever. Past it the connection is shut (counted).
  *
  * Streams: what the handler writes is buffered (at most stream_limit bytes
  * beyond the stream's first write, which may be a large snapshot) and sent
@@ -68,6 +72,7 @@
 
 struct httpd_conn;       /* a request being answered (MHD's connection) */
 struct httpd_stream;     /* an open stream */
+struct httpd_peer;       /* an open connection */
 
 struct httpd_request {
 	const char *method;              /* "GET", "POST", ... */
@@ -98,13 +103,15 @@ struct httpd_opts {
 	unsigned max_clients;            /* connections at once */
 	size_t max_body;                 /* bytes of a request body */
 	size_t stream_limit;             /* bytes buffered per stream */
-	unsigned timeout_s;              /* idle connections closed (not streams) */
+	unsigned timeout_s;              /* idle connections closed (not streams), and
+					  * a request not whole within it */
 };
 
 struct httpd_stats {
 	uint64_t requests;               /* handed to the handler */
 	uint64_t refused;                /* answered here (limits above) */
 	uint64_t streams_slow;           /* closed: buffer over stream_limit */
+	uint64_t slow_requests;          /* closed: a request not whole within timeout_s */
 	size_t streams;                  /* open now */
 };
 
@@ -120,8 +127,10 @@ struct httpd {
 	struct httpd_handlers h;
 	struct httpd_opts o;
 	struct httpd_stream *streams;    /* open streams, a list */
+	struct httpd_peer *peers;        /* open connections, a list */
 	struct httpd_stats stats;
-	bool need_run;                   /* a stream was resumed: run MHD at the next tick */
+	bool need_run;                   /* a stream resumed, a connection closed or cut:
+					  * run MHD at the next tick */
 	int64_t deadline_ms;             /* MHD_get_timeout()'s, -1 none */
 };
 

@@ -7,7 +7,9 @@
  * (LB_ERR_FULL, counted, the `closed` callback not called after the
  * owner's close) but a first write (a snapshot) of any size is taken, one
  * address cannot hold more than HTTPD_PER_IP_LIMIT connections, and a client that closes its end ends the stream
- * (`closed` callback) while it is idle. Pulled answers: every byte, chunked,
+ * (`closed` callback) while it is idle. A request trickled a header line
+ * at a time is cut timeout_s after its connection's accept (or the
+ * previous answer). Pulled answers: every byte, chunked,
  * `done` once, also when the client leaves midway; a stream's pulled
  * snapshot of any size is taken whole and what was written meanwhile
  * follows it.
@@ -454,6 +456,59 @@ START_TEST(t_per_ip_limit)
 }
 END_TEST
 
+/* Read what the server sends on fd until it closes it (true) or ms pass. */
+static bool closed_within(int fd, int ms, const char *trickle)
+{
+	char buf[512];
+	int64_t end = loop_now_ms() + ms, next_send = loop_now_ms();
+
+	while (loop_now_ms() < end) {
+		if (trickle && loop_now_ms() >= next_send) {
+			(void)send(fd, trickle, strlen(trickle), MSG_NOSIGNAL);
+			next_send = loop_now_ms() + 200;
+		}
+		run_for(5);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 0) == 1 && read(fd, buf, sizeof(buf)) <= 0)
+			return true;
+	}
+	return false;
+}
+
+/* A client sending its request a header line at a time, never idle for
+ * long: MHD's timeout (idle time) would never close it; the request's
+ * deadline (timeout_s, 5 s here, from the accept) does. */
+START_TEST(t_request_deadline)
+{
+	char ans[2048];
+	int fd = connect_to(0);
+	int64_t t0 = loop_now_ms();
+
+	ck_assert_int_gt(send(fd, "GET /x HTTP/1.1\r\nHost: h\r\n", 26, MSG_NOSIGNAL), 0);
+	ck_assert_msg(closed_within(fd, 8000, "X-a: b\r\n"),
+		      "a trickling request still open after 8 s");
+	int64_t took = loop_now_ms() - t0;
+	ck_assert_msg(took >= 4500, "closed after %lld ms, before its 5 s", (long long)took);
+	ck_assert_uint_eq(H.stats.slow_requests, 1);
+	ck_assert_uint_eq(seen.calls, 0);
+	close(fd);
+	/* a request sent whole is still answered, and a kept-alive connection
+	 * gets the deadline again for its next request */
+	fd = connect_to(0);
+	ck_assert_int_gt(send(fd, "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", 28, MSG_NOSIGNAL), 0);
+	RUN_WHILE(seen.calls == 0);
+	ck_assert_uint_eq(seen.calls, 1);
+	run_for(100);
+	ck_assert_int_gt(read(fd, ans, sizeof(ans)), 0);
+	t0 = loop_now_ms();
+	ck_assert_int_gt(send(fd, "GET /y HTTP/1.1\r\n", 17, MSG_NOSIGNAL), 0);
+	ck_assert(closed_within(fd, 8000, "X-a: b\r\n"));
+	ck_assert_int_ge(loop_now_ms() - t0, 4000);
+	ck_assert_uint_eq(H.stats.slow_requests, 2);
+	close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("httpd");
@@ -471,6 +526,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, t_pulled_reply_left);
 	tcase_add_test(tc, t_pulled_snapshot);
 	tcase_add_test(tc, t_per_ip_limit);
+	tcase_add_test(tc, t_request_deadline);
 	suite_add_tcase(s, tc);
 	return s;
 }
