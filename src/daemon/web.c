@@ -395,16 +395,67 @@ static const char *mime_of(const char *name)
 	return "application/octet-stream";
 }
 
-/* A page file, from memory. */
-static void serve_file(struct web *w, struct httpd_conn *c, const char *name)
+/* Does If-None-Match (a list of entity tags, or "*") name etag? Weak
+ * comparison, as RFC 9110 §13.1.2 says for this header (a W/ prefix does
+ * not count). */
+static bool etag_listed(const char *if_none_match, const char *etag)
 {
+	size_t k = strlen(etag);
+	const char *p = if_none_match;
+
+	while (p && *p) {
+		p += strspn(p, " \t,");
+		if (*p == '*')
+			return true;
+		if (!strncmp(p, "W/", 2))
+			p += 2;
+		if (!strncmp(p, etag, k) && (p[k] == '\0' || p[k] == ',' || p[k] == ' ' ||
+					      p[k] == '\t'))
+			return true;
+		p += strcspn(p, ",");
+	}
+	return false;
+}
+
+/* A page file, from memory. "no-cache" with its ETag: a browser keeps it
+ * and asks each time (RFC 9111 §5.2.2.4), a file unchanged since costs a
+ * 304 without a body (RFC 9110 §13.1.2, §15.4.5); a file changed at a
+ * SIGHUP has another tag. */
+static void serve_file(struct web *w, struct httpd_conn *c, const struct httpd_request *rq,
+		       const char *name)
+{
+	char headers[sizeof(WEB_CSP) + 64 + WEB_ETAG_LEN];
+
 	for (size_t i = 0; i < w->n_files; i++) {
-		if (!strcmp(w->files[i].name, name)) {
-			reply(w, c, 200, mime_of(name), w->files[i].data, w->files[i].len);
-			return;
-		}
+		const struct web_file *f = &w->files[i];
+		if (strcmp(f->name, name) != 0)
+			continue;
+		snprintf(headers, sizeof(headers), "%s\nCache-Control: no-cache\nETag: %s", WEB_CSP,
+			 f->etag);
+		bool same = rq->if_none_match && etag_listed(rq->if_none_match, f->etag);
+		unsigned code = same ? 304 : 200;
+		count_code(w, code);
+		int rc = httpd_reply(c, code, mime_of(name), f->data, same ? 0 : f->len, headers);
+		if (rc != LB_OK)
+			not_sent(code, rc);
+		return;
 	}
 	reply_error(w, c, 404, "not found");
+}
+
+/* f's tag: the first 8 bytes of its content's SHA-256, quoted. */
+static bool file_etag(struct web_file *f)
+{
+	uint8_t d[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+
+	if (EVP_Digest(f->data, f->len, d, &n, EVP_sha256(), NULL) != 1 || n < 8)
+		return false;
+	f->etag[0] = '"';
+	(void)hex_encode(d, 8, f->etag + 1, 17);
+	f->etag[17] = '"';
+	f->etag[18] = '\0';
+	return true;
 }
 
 static void files_free(struct web_file *f, size_t n)
@@ -439,6 +490,12 @@ static bool file_load(int dirfd, const char *dir, const char *name, struct web_f
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->data = buf;
 	f->len = (size_t)n;
+	if (!file_etag(f)) {
+		log_warn("web", "%s/%s not served: %s", dir, name, "its SHA-256 failed");
+		free(buf);
+		f->data = NULL;
+		return false;
+	}
 	return true;
 }
 
@@ -606,7 +663,7 @@ static void route(struct web *w, struct httpd_conn *c, const struct httpd_reques
 		return;
 	}
 	if (!strcmp(p, "/"))
-		serve_file(w, c, "index.html");
+		serve_file(w, c, rq, "index.html");
 	else if (!strcmp(p, "/healthz"))
 		healthz(w, c);
 	else if (!strcmp(p, "/metrics"))
@@ -622,7 +679,7 @@ static void route(struct web *w, struct httpd_conn *c, const struct httpd_reques
 	else if (!strcmp(p, "/api/devices"))
 		reply_list(w, c, WEBLIST_DEVICES);
 	else if (p[0] == '/' && !strchr(p + 1, '/'))
-		serve_file(w, c, p + 1);
+		serve_file(w, c, rq, p + 1);
 	else
 		reply_error(w, c, 404, "not found");
 }

@@ -118,10 +118,13 @@ struct web_ctx {
 	void *snapshot_arg;
 };
 
+#define WEB_ETAG_LEN 19                 /* "\"" 16 hex digits "\"" and NUL */
+
 struct web_file {
 	char name[WEB_FILE_NAME];
 	char *data;
 	size_t len;
+	char etag[WEB_ETAG_LEN];             /* of its content: the SHA-256's first 8 bytes */
 };
 
 struct web_client {

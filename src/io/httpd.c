@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -87,6 +88,20 @@ static bool add_header_line(const struct dynlib_mhd *lm, struct MHD_Response *r,
 	return lm->add_response_header(r, name, value) == MHD_YES;
 }
 
+/* Does extra_header ("Name: value" lines) have a line of name? */
+static bool has_header(const char *extra_header, const char *name)
+{
+	size_t k = strlen(name);
+
+	for (const char *line = extra_header; line && *line;) {
+		if (!strncasecmp(line, name, k) && line[k] == ':')
+			return true;
+		line += strcspn(line, "\n");
+		line += *line == '\n';
+	}
+	return false;
+}
+
 /* Headers on r, r queued as c's answer, r released (MHD keeps its own
  * reference while it sends it). */
 static int queue_answer(struct httpd_conn *c, unsigned status, struct MHD_Response *r,
@@ -94,7 +109,9 @@ static int queue_answer(struct httpd_conn *c, unsigned status, struct MHD_Respon
 {
 	const struct httpd *h = c->h;
 	bool ok = h->lm->add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
-		  h->lm->add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES &&
+		  (has_header(extra_header, MHD_HTTP_HEADER_CACHE_CONTROL) ||
+		   h->lm->add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") ==
+			   MHD_YES) &&
 		  h->lm->add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES;
 
 	for (const char *line = extra_header; ok && line && *line;) {
@@ -510,6 +527,8 @@ static void dispatch(struct httpd *h, struct req *q, const char *url, const char
 	rq.authorization = h->lm->lookup_connection_value(q->conn.mc, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_AUTHORIZATION);
 	rq.host = h->lm->lookup_connection_value(q->conn.mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	rq.if_none_match = h->lm->lookup_connection_value(q->conn.mc, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_IF_NONE_MATCH);
 	peer_of(h, q->conn.mc, &rq);
 	h->stats.requests++;
 	h->h.request(h->h.arg, &q->conn, &rq);

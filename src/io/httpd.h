@@ -79,6 +79,7 @@ struct httpd_request {
 	const char *path;                /* URL path, without the query */
 	const char *authorization;       /* the Authorization header, NULL = none */
 	const char *host;                /* the Host header, NULL = none */
+	const char *if_none_match;       /* the If-None-Match header, NULL = none */
 	const char *body;                /* body_len bytes, NUL-terminated; "" = none */
 	size_t body_len;
 	struct sockaddr_storage peer;    /* the client's address */
@@ -149,7 +150,8 @@ int64_t httpd_tick(struct httpd *h, int64_t now_ms);
 
 /* Answer a request: status, Content-Type, body (copied). extra_header is
  * NULL or one or more "Name: value" lines separated by '\n' (a value of at
- * most 511 bytes). Errors: LB_ERR_NOMEM (also: a malformed extra_header),
+ * most 511 bytes); without a Cache-Control line of its own the answer has
+ * "Cache-Control: no-store". Errors: LB_ERR_NOMEM (also: a malformed extra_header),
  * LB_ERR_STATE (already answered), LB_ERR_IO (MHD refused to queue it: the
  * connection is closing). */
 int httpd_reply(struct httpd_conn *c, unsigned status, const char *type, const char *body,

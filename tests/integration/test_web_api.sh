@@ -130,6 +130,26 @@ curl -sS -D "$T/headers" -o /dev/null "$URL/" || fail "curl -D /"
 grep -qi "^Content-Security-Policy: default-src 'self'" "$T/headers" || fail "no CSP: $(cat "$T/headers")"
 grep -qi '^X-Content-Type-Options: nosniff' "$T/headers" || fail "no nosniff"
 
+note "the page's files: no-cache with an ETag, 304 for an unchanged one; the API no-store"
+# etag PATH: the ETag of PATH's answer, which must say Cache-Control: no-cache
+etag() {
+	curl -sS -D "$T/h-etag" -o /dev/null "$URL$1" || fail "curl -D $1"
+	tr -d '\r' < "$T/h-etag" | grep -qix 'Cache-Control: no-cache' ||
+		fail "$1 not no-cache: $(cat "$T/h-etag")"
+	tr -d '\r' < "$T/h-etag" | sed -n 's/^ETag: //ip'
+}
+ETAG=$(etag /app.js)
+printf '%s' "$ETAG" | grep -qE '^"[0-9a-f]{16}"$' || fail "ETag of app.js: '$ETAG'"
+rm -f "$T/body"   # curl writes no file for an answer without a body
+expect 304 GET /app.js -H "If-None-Match: $ETAG"
+[ ! -s "$T/body" ] || fail "a 304 with a body: $(head -c 200 "$T/body")"
+expect 304 GET /app.js -H "If-None-Match: \"0000000000000000\", W/$ETAG"
+expect 200 GET /app.js -H 'If-None-Match: "0000000000000000"'
+cmp -s "$T/body" "$top_srcdir/www/app.js" || fail "app.js not whole"
+[ "$(etag /)" != "$ETAG" ] || fail "index.html and app.js have the same ETag"
+curl -sS -D "$T/h-api" -o /dev/null "$URL/api/bridge" || fail "curl -D /api/bridge"
+tr -d '\r' < "$T/h-api" | grep -qix 'Cache-Control: no-store' || fail "API: $(cat "$T/h-api")"
+
 note "Host: localhost, addresses and http.hosts' names only (DNS rebinding)"
 for _h in "localhost:$HTTP_PORT" "127.0.0.1:$HTTP_PORT" "[::1]:$HTTP_PORT" "gw.example.lan" "LOCALHOST"; do
 	expect 200 GET /api/bridge -H "Host: $_h"
@@ -305,11 +325,15 @@ printf 'body { color: blue; }\n' > "$T/www/style.css"
 expect 404 GET /
 expect 200 GET /style.css
 grep -q red "$T/body" || fail "style.css read again without SIGHUP: $(cat "$T/body")"
+RED_ETAG=$(etag /style.css)
 kill -HUP "$BRIDGE_PID"
 page_back() { [ "$(code GET /)" = 200 ]; }
 wait_until "$WAIT_S" page_back || fail "index.html not served after SIGHUP"
 expect 200 GET /style.css
 grep -q blue "$T/body" || fail "style.css after SIGHUP: $(cat "$T/body")"
+# changed: a browser asking with the old tag gets the new file
+expect 200 GET /style.css -H "If-None-Match: $RED_ETAG"
+grep -q blue "$T/body" || fail "style.css for the old ETag: $(cat "$T/body")"
 expect 403 POST "$Q" -d "$BODY" -H "$AUTH"
 jq -e '.error | test("read-only")' "$T/body" > /dev/null || fail "403 body: $(cat "$T/body")"
 expect 200 GET /api/bridge
