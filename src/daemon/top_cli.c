@@ -127,9 +127,10 @@ static bool on_event(void *arg, const char *name, const char *data, size_t len)
 	struct top *t = arg;
 	bool is_hello = !strcmp(name, "hello");
 	bool is_gw = !strcmp(name, "gateway"), is_dev = !strcmp(name, "device");
+	bool is_bridge = !strcmp(name, "bridge");    /* its MQTT connection changed */
 	(void)len;
 
-	if (!is_hello && !is_gw && !is_dev)
+	if (!is_hello && !is_gw && !is_dev && !is_bridge)
 		return true;
 	if (!is_hello && !t->devices)
 		return true;                  /* before hello: nothing to update */
@@ -148,6 +149,10 @@ static bool on_event(void *arg, const char *name, const char *data, size_t len)
 		json_object_object_add(t->gateways, str(o, "gatewayId"), json_object_get(o));
 	if (is_dev)
 		json_object_object_add(t->devices, str(o, "devEui"), json_object_get(o));
+	if (is_bridge) {
+		json_object_put(t->bridge);
+		t->bridge = json_object_get(o);
+	}
 	json_object_put(o);
 	render(t, stdout);
 	return !t->once;

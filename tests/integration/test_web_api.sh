@@ -342,12 +342,17 @@ note "/events: the broker's connection, lost and back, as \`bridge\` events"
 curl -sS -N "$URL/events" > "$T/sse-mq.out" 2> "$T/sse-mq.err" &
 PIDS="$PIDS $!"
 wait_count "$T/sse-mq.out" '^event: hello$' 1 || fail "no hello"
+# and `lorabridge top`'s header (its tables printed at each event)
+"$LORABRIDGE" top --url "$URL" > "$T/top-mq.out" 2> "$T/top-mq.err" < /dev/null &
+PIDS="$PIDS $!"
+wait_for "$T/top-mq.out" "MQTT connected" "$WAIT_S" || fail "top: $(cat "$T/top-mq.err")"
 # bridge_states: the mqttConnected of each `bridge` event, in order
 bridge_states() { grep -A1 '^event: bridge$' "$T/sse-mq.out" | sed -n 's/^data: //p' |
 	jq -r '.mqttConnected' | tr '\n' ' '; }
 kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null || true
 mq_down() { [ "$(bridge_states)" = "false " ]; }
 wait_until "$WAIT_S" mq_down || fail "no bridge event saying MQTT is down: $(bridge_states)"
+wait_for "$T/top-mq.out" "MQTT not connected" "$WAIT_S" || fail "top: $(tail -n 3 "$T/top-mq.out")"
 expect 503 GET /healthz
 start_broker "$MQTT_PORT"
 mq_back() { [ "$(bridge_states)" = "false true " ]; }
