@@ -166,12 +166,20 @@ static void jsc_free(void *udata, void *ptr)
 	free(b);
 }
 
-/* A size of 0 keeps a valid empty block, so NULL always means failure. */
+/* The engine takes NULL for a new size of 0 as C's realloc(ptr, 0) does:
+ * the block is gone (it then forgets the pointer), so such a block is
+ * freed here, never kept: were the realloc() below to fail on it, the
+ * engine would lose the block it believes freed. Any other NULL is a
+ * failure, after which the block stays the engine's. */
 static void *jsc_realloc(void *udata, void *ptr, duk_size_t size)
 {
 	struct jscodec *c = udata;
 	if (ptr == NULL)
 		return jsc_alloc(udata, size);
+	if (size == 0) {
+		jsc_free(udata, ptr);
+		return NULL;
+	}
 	union jsc_block *b = (union jsc_block *)ptr - 1;
 	size_t old = b->size;
 	if (size > SIZE_MAX - sizeof(*b) || (size > old && !heap_room(c, size - old)))
@@ -560,6 +568,18 @@ static void heap_destroy(struct jscodec *c)
 	c->poisoned = false;
 }
 
+/* The script's name and text -> its top level, a function. The name is
+ * pushed inside the protected call too: interning it allocates, and an
+ * allocation refused outside every protected call would be the engine's
+ * fatal error (jscodec_duk.h), the whole process lost for one codec. */
+static duk_ret_t compile_safe(duk_context *ctx, void *udata)
+{
+	const struct jscodec *c = udata;
+	duk_push_string(ctx, c->name);
+	duk_compile_lstring_filename(ctx, DUK_COMPILE_SHEBANG, c->src, c->src_len);
+	return 1;
+}
+
 static int heap_build_armed(struct jscodec *c, char *why, size_t why_cap)
 {
 	c->ctx = duk_create_heap(jsc_alloc, jsc_realloc, jsc_free, c, jscodec__fatal);
@@ -570,8 +590,7 @@ static int heap_build_armed(struct jscodec *c, char *why, size_t why_cap)
 	if (duk_safe_call(ctx, setup_safe, NULL, 0, 1) != DUK_EXEC_SUCCESS)
 		return classify(c, STAGE_ENGINE, -1, why, why_cap);
 	duk_pop(ctx);
-	duk_push_string(ctx, c->name);
-	if (duk_pcompile_lstring_filename(ctx, DUK_COMPILE_SHEBANG, c->src, c->src_len) != 0)
+	if (duk_safe_call(ctx, compile_safe, c, 0, 1) != DUK_EXEC_SUCCESS)
 		return classify(c, STAGE_COMPILE, -1, why, why_cap);
 	if (duk_pcall(ctx, 0) != DUK_EXEC_SUCCESS)
 		return classify(c, STAGE_SCRIPT, -1, why, why_cap);

@@ -7,8 +7,9 @@
  * sloppy mode, console.log, prototype changes kept per codec, and every
  * limit: deadline (a loop, a loop that catches, a backtracking regular
  * expression, a finalizer at free), heap cap, result size, malformed
- * results, scripts that do not compile. Timing is only bounded generously
- * (the suite runs under ASan on a loaded machine).
+ * results, scripts that do not compile, loads whose allocations fail
+ * (injected: no leak, no crash, LB_ERR_NOMEM). Timing is only bounded
+ * generously (the suite runs under ASan on a loaded machine).
  */
 #include <check.h>
 #include <math.h>
@@ -26,7 +27,48 @@
 
 #include "base/lb_err.h"
 #include "codec/jscodec.h"
+#include "codec/jscodec_duk.h"
+#include <duktape.h>
 #include "testutil.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
+/*
+ * Allocation failures, injected: the program is linked with -Wl,--wrap for
+ * malloc and realloc (Makefile.am), the two the codec's allocator calls for
+ * the engine's every block (and jscodec for its copy of the script). While
+ * alloc_armed, alloc_calls counts the calls; the alloc_fail_at-th fails
+ * (none if 0), and with alloc_fail_on every one after it as well. Disarmed
+ * before any ck_assert: a failing check allocates.
+ */
+static bool alloc_armed, alloc_fail_on;
+static long alloc_fail_at, alloc_calls;
+
+void *__real_malloc(size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_realloc(void *p, size_t n);
+
+static bool alloc_fails(void)
+{
+	if (!alloc_armed)
+		return false;
+	alloc_calls++;
+	return alloc_fail_at > 0 &&
+	       (alloc_calls == alloc_fail_at || (alloc_fail_on && alloc_calls > alloc_fail_at));
+}
+
+void *__wrap_malloc(size_t n)
+{
+	return alloc_fails() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return alloc_fails() ? NULL : __real_realloc(p, n);
+}
 
 static char why[512];
 
@@ -870,6 +912,96 @@ START_TEST(null_arguments)
 }
 END_TEST
 
+/* A script with some of everything the compiler handles: literals, a
+ * regular expression, nested functions, labels, loops, try, switch. */
+static const char oom_src[] =
+	"var table = {a: 1, b: [1, 2, 3], c: 'text'};\n"
+	"function helper(x, y) { var z = x * y; return /ab+c/.test('abbc') ? z : -z; }\n"
+	"function decodeUplink(input) {\n"
+	"  var out = {}, i;\n"
+	"  outer: for (i = 0; i < input.bytes.length; i++) {\n"
+	"    out['b' + i] = helper(input.bytes[i], 2);\n"
+	"    if (i > 50) break outer;\n"
+	"  }\n"
+	"  try { JSON.parse('{\"q\": 1}'); } catch (e) { out.e = String(e); }\n"
+	"  switch (input.fPort) { case 1: out.p = 'one'; break; default: out.p = 'other'; }\n"
+	"  return {data: out, warnings: []};\n"
+	"}\n"
+	"function encodeDownlink(input) { return {bytes: [input.data.level & 255], fPort: 2}; }\n";
+
+/* Load oom_src with allocation k failing (and, on, every one after it):
+ * LB_OK or LB_ERR_NOMEM saying so, and no codec on failure. */
+static void load_failing_at(long k, bool on)
+{
+	struct jscodec *c = NULL;
+	alloc_calls = 0;
+	alloc_fail_at = k;
+	alloc_fail_on = on;
+	alloc_armed = true;
+	int err = jscodec_load_source("oom.js", oom_src, strlen(oom_src), &roomy, &c, why,
+				      sizeof(why));
+	alloc_armed = false;
+	ck_assert_msg(err == LB_OK || err == LB_ERR_NOMEM, "allocation %ld%s failing: %s (%s)", k,
+		      on ? " on" : "", lb_errname(err), why);
+	if (err == LB_OK) {
+		jscodec_free(c);
+		return;
+	}
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strstr(why, "oom.js: ") == why && strstr(why, "out of memory"),
+		      "allocation %ld: %s", k, why);
+}
+
+/*
+ * Every allocation of a load failed in turn, once (the engine collects
+ * garbage and retries, so most loads still succeed), then every one from
+ * each allocation after the engine's heap is built on (the setup, the
+ * compile, the top level's run cannot complete): each load succeeds or
+ * says "out of memory", nothing is left behind once its codec is freed
+ * (LeakSanitizer checks after each sweep in the ASan build; without it the
+ * test shows no crash only), and the process lives on. Not tried: every
+ * allocation failing from one inside the creation of the heap on (its
+ * built-in objects): the engine has no way back from that and ends the
+ * process (Duktape issue 2378). The cap (codec_memory_kb, 256 KiB at least)
+ * never refuses there: a new heap with its built-ins takes some 140 KB.
+ */
+START_TEST(load_out_of_memory)
+{
+	alloc_calls = 0;
+	alloc_armed = true;
+	struct jscodec *c = NULL;
+	int err = jscodec_load_source("oom.js", oom_src, strlen(oom_src), &roomy, &c, why,
+				      sizeof(why));
+	alloc_armed = false;
+	long total = alloc_calls;
+	ck_assert_msg(err == LB_OK, "load: %s", why);
+	jscodec_free(c);
+	ck_assert_int_gt(total, 1000);
+	/* The allocations of a new heap with its built-ins (and no script):
+	 * from the first one after them on, all may fail. */
+	alloc_calls = 0;
+	alloc_armed = true;
+	duk_context *bare = duk_create_heap_default();
+	alloc_armed = false;
+	long heap_allocs = alloc_calls;
+	ck_assert_ptr_nonnull(bare);
+	duk_destroy_heap(bare);
+	ck_assert_int_lt(heap_allocs + 100, total);
+
+	for (long k = 1; k <= total; k++)
+		load_failing_at(k, false);
+#if defined(__SANITIZE_ADDRESS__)
+	ck_assert_msg(__lsan_do_recoverable_leak_check() == 0, "memory leaked (see above)");
+#endif
+	/* jscodec's copy of the script is the first, the heap's follow. */
+	for (long k = 1 + heap_allocs + 1; k <= total; k++)
+		load_failing_at(k, true);
+#if defined(__SANITIZE_ADDRESS__)
+	ck_assert_msg(__lsan_do_recoverable_leak_check() == 0, "memory leaked (see above)");
+#endif
+}
+END_TEST
+
 static Suite *jscodec_suite(void)
 {
 	Suite *s = suite_create("jscodec");
@@ -899,6 +1031,7 @@ static Suite *jscodec_suite(void)
 	tcase_add_test(tc, syntax_errors);
 	tcase_add_test(tc, files);
 	tcase_add_test(tc, null_arguments);
+	tcase_add_test(tc, load_out_of_memory);
 	suite_add_tcase(s, tc);
 	return s;
 }
