@@ -403,7 +403,9 @@ const struct cs_entry config__schema[] = {
 	      "does not count); a call that runs longer is stopped and its uplink published "
 	      "without `object` (log event UPLINK_CODEC)."),
 	S_INT("codec_memory_kb", codec_memory_kb, 8192, 256, 262144,
-	      "Heap one JavaScript codec may use; a call that needs more fails like a timeout."),
+	      "Heap one JavaScript codec may use; a call that needs more fails like a timeout. A "
+	      "script whose load needs more is not loaded (logged; a changed one keeps its old "
+	      "version at a reload)."),
 
 	S_BOOL("region_dwell_time.uplink", region_uplink_dwell, true,
 	       "AS923, and AU915 (LoRaWAN 1.0.3 and later); ignored elsewhere and for older AU915 "

@@ -181,31 +181,68 @@ static bool take_unchanged(struct payloads *p, struct payload_script *out)
 	return true;
 }
 
+/* The applications whose devices use path, in w (cap bytes): "a, b",
+ * cut short with "..." past cap. At a failed load only: O(profiles). */
+static void script_apps(const struct devices *devs, const char *path, char *w, size_t cap)
+{
+	size_t n = 0;
+
+	w[0] = '\0';
+	for (size_t i = 0; i < devs->profiles.n && n < cap; i++) {
+		const struct lb_devprofile *pr = devs->profiles.v[i];
+		if (pr->codec != LB_CODEC_JS || !pr->codec_script || strcmp(pr->codec_script, path))
+			continue;
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++) {
+			const struct lb_devprofile *q = devs->profiles.v[k];
+			seen = q->codec == LB_CODEC_JS && q->codec_script &&
+			       !strcmp(q->codec_script, path) && !strcmp(q->application, pr->application);
+		}
+		if (seen)
+			continue;
+		int k = snprintf(w + n, cap - n, "%s%s", n ? ", " : "", pr->application);
+		n = k < 0 ? cap : n + (size_t)k;
+	}
+	if (n >= cap && cap > 4)
+		memcpy(w + cap - 4, "...", 4);
+}
+
 /*
  * out's script: the old table's copy while the file is unchanged, else
- * compiled. Out of memory compiling a changed file, the old copy (if any)
- * is taken over all the same, with the old file's identity, so the next
- * sync compiles the file again: a reload that runs out of memory keeps the
- * scripts held before (README). Any other failure stands: the devices'
- * uplinks go out without `object` until the script loads.
+ * compiled. Out of memory compiling a changed file (the host's, or the
+ * heap limit codec_memory_kb: jscodec's LB_ERR_NOMEM), the old copy (if
+ * any) is taken over all the same, with the old file's identity, so the
+ * next sync compiles the file again: a reload that runs out of memory
+ * keeps the scripts held before (README). Any other failure stands: the
+ * devices' uplinks go out without `object`, each saying why, until a sync
+ * loads the script (one that did not load is compiled again at each).
+ * Both are logged with the applications concerned and counted
+ * (codecs.keptOld, codecs.loadFailed).
  */
-static void load_or_keep(struct payloads *p, struct payload_script *out)
+static void load_or_keep(struct payloads *p, const struct devices *devs,
+			 struct payload_script *out)
 {
+	char apps[160];
+
 	if (take_unchanged(p, out))
 		return;
 	int rc = script_load(out, &p->limits);
 	if (rc == LB_OK)
 		return;
+	script_apps(devs, out->path, apps, sizeof(apps));
 	struct payload_script *o = rc == LB_ERR_NOMEM ? old_loaded(p, out->path) : NULL;
 	if (o) {
+		p->stats->codec_kept_old++;
 		log_error("payload", "codec script changed but not compiled: %s; the version "
-			  "loaded before stays in use (compiled again at the next reload)",
-			  out->why);
+			  "loaded before stays in use for application(s) %s (compiled again at the "
+			  "next reload)", out->why, apps);
 		take_over(o, out);
 		return;
 	}
-	log_error("payload", "codec script not loaded: %s; its devices' uplinks are published "
-			     "without object", out->why);
+	p->stats->codec_load_failed++;
+	log_error("payload", "codec script not loaded: %s; application(s) %s: their devices' "
+		  "uplinks are published without object (compiled again at the next reload)",
+		  out->why, apps);
 }
 
 /*
@@ -381,7 +418,7 @@ int payload_sync(struct payloads *p, struct devices *devs)
 		return sync_failed(p, devs, "the applications' encoding shares");
 	}
 	for (size_t i = 0; i < n; i++)
-		load_or_keep(p, &v[i]);
+		load_or_keep(p, devs, &v[i]);
 	payload_free(p);
 	p->scripts = v;
 	p->n_scripts = n;

@@ -11,8 +11,11 @@
  * (SIGHUP): a file whose identity or modification time changed is compiled
  * again, an unchanged one keeps its heap, one no device names any more is
  * freed. A script that does not load stays in the table with the reason,
- * so each uplink of its devices says why it has no `object`; a changed one
- * that does not compile for want of memory keeps its old version instead.
+ * so each uplink of its devices says why it has no `object`, and is
+ * compiled again at the next sync; a changed one that does not compile for
+ * want of memory (the host's or codec_memory_kb's) keeps its old version
+ * instead. Either is logged (script, reason, applications) and counted
+ * (stats codec_load_failed, codec_kept_old).
  *
  * Bounded work on the loop: one call runs at most codec_timeout_ms; a
  * script whose call timed out is suspended in that call's direction

@@ -101,6 +101,8 @@ int stats_json(const struct stats *s, const struct stats_extra *x, char *out, si
 	add_u64(cd, "decoded", s->codec_decoded);
 	add_u64(cd, "encoded", s->codec_encoded);
 	add_u64(cd, "failed", s->codec_failed);
+	add_u64(cd, "loadFailed", s->codec_load_failed);
+	add_u64(cd, "keptOld", s->codec_kept_old);
 	json_object_object_add(o, "codecs", cd);
 	json_object *dl = json_object_new_object();
 	add_u64(dl, "commands", s->commands);

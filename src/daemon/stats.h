@@ -53,6 +53,9 @@ struct stats {
 	uint64_t codec_decoded;              /* uplinks given an `object` by a codec */
 	uint64_t codec_encoded;              /* downlink objects encoded */
 	uint64_t codec_failed;               /* codec calls that failed or were skipped */
+	uint64_t codec_load_failed;          /* script loads (start, reload) that failed */
+	uint64_t codec_kept_old;             /* changed scripts not compiled for want of
+					      * memory: their old version kept (payload.h) */
 	uint64_t joins;                      /* OTAA joins accepted */
 	uint64_t commands;                   /* downlink commands queued from MQTT */
 	uint64_t commands_refused;

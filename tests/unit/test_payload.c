@@ -7,7 +7,9 @@
  * scripts kept across a sync while unchanged and compiled again once
  * changed, object downlinks encoded, the encoding shares (per application
  * and in all, across a reload), a sync out of memory and a changed
- * script's compile out of memory (allocation failures injected).
+ * script's compile out of memory (allocation failures injected, and the
+ * heap limit), a script that does not load at start for want of memory:
+ * what is logged, reported and counted, and the reload that loads it.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -712,8 +714,8 @@ static int sync_failing_at(struct world *w, long k, bool *struck)
  * was kept), which then takes. The allocations failed are the four just
  * past the sync's own tables (as many as a sync with nothing to compile
  * makes): jscodec's copies of the script's name and text, then the first
- * blocks of the engine's heap. A failure deep inside duktape's compiler is
- * not tried: duktape leaks memory there (its own, not lorabridge's).
+ * blocks of the engine's heap. Failures deeper in the engine's compile are
+ * test_jscodec's (load_out_of_memory): the load's result is the same.
  */
 START_TEST(changed_script_out_of_memory_at_compile)
 {
@@ -744,6 +746,193 @@ START_TEST(changed_script_out_of_memory_at_compile)
 	ck_assert_str_eq(got, "{\"n\":1001}");
 	ck_assert_int_eq(decode(&w, 6, "01", got, sizeof(got)), LB_OK);
 	ck_assert_str_eq(got, "{\"n\":1002}");
+	world_close(&w);
+}
+END_TEST
+
+/* This process's stderr (the log) into path from now on; the descriptor
+ * to put back (log_end()). */
+static int log_capture(const char *path)
+{
+	int saved = dup(STDERR_FILENO);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	return saved;
+}
+
+/* Ends the capture: whether a line of the log captured holds text. */
+static bool log_end_has(int saved, const char *path, const char *text)
+{
+	char line[2048];
+	bool found = false;
+
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "error  [payload] ") && strstr(line, text);
+	fclose(f);
+	return found;
+}
+
+/* The least heap codec_memory_kb allows (256 KiB), and a script whose
+ * compile needs more: one array literal of 30,000 numbers. */
+#define SMALL_HEAP (256u * 1024u)
+
+static void write_big_script(const char *path)
+{
+	size_t cap = 300000, n = 0;
+	char *js = malloc(cap);
+	ck_assert_ptr_nonnull(js);
+	n += (size_t)snprintf(js + n, cap - n, "function decodeUplink(input) {\n  var t = [");
+	for (int i = 0; i < 30000; i++)
+		n += (size_t)snprintf(js + n, cap - n, "%d,", i);
+	snprintf(js + n, cap - n, "0];\n  return {data: {n: t.length}};\n}\n");
+	testutil_write_file(path, js);
+	free(js);
+}
+
+/* Devices js1 (application a) and b1 (b) with the script, lpp without;
+ * the codecs' heap limited to SMALL_HEAP. The world's own sync (which
+ * must return LB_OK) runs with the log captured into log_path. */
+static int open_small_heap(struct world *w, const char *js, const char *log_path,
+			   struct lb_device_conf conf[3])
+{
+	snprintf(script, sizeof(script), "%s/codec.js", w->dir);
+	if (js)
+		testutil_write_file(script, js);
+	else
+		write_big_script(script);
+	conf[0] = (struct lb_device_conf){.name = "lpp", .application = "a", .dev_eui = 1,
+					  .codec = LB_CODEC_CAYENNELPP};
+	conf[1] = (struct lb_device_conf){.name = "js1", .application = "a", .dev_eui = 2,
+					  .codec = LB_CODEC_JS, .codec_script = script};
+	conf[2] = (struct lb_device_conf){.name = "b1", .application = "b", .dev_eui = 4,
+					  .codec = LB_CODEC_JS, .codec_script = script};
+	for (size_t i = 0; i < 3; i++)
+		conf[i].activation = LB_ACT_OTAA;
+	int saved = log_capture(log_path);
+	world_open(w, conf, 3, &(struct world_opts){
+		.modules = WORLD_PAYLOADS,
+		.codec_limits = &(struct jscodec_limits){.timeout_ms = CODEC_MS,
+							 .heap_max = SMALL_HEAP},
+	});
+	return saved;
+}
+
+/*
+ * At start, a script that cannot be compiled for want of memory (past the
+ * heap limit, codec_memory_kb; then the host's malloc failing, the tables
+ * empty again as at a start): the bridge starts all the same (LB_OK), logs
+ * which script, why and which applications, counts codecs.loadFailed, and
+ * publishes each uplink of its devices without object with an
+ * UPLINK_CODEC log event saying why; the next reload compiles the script
+ * again, changed or not, and its devices decode.
+ */
+START_TEST(startup_compile_out_of_memory)
+{
+	struct world w;
+	struct lb_device_conf conf[3];
+	char log_path[FAKE_DIR_MAX + 16], want[PAYLOAD_WHY_MAX + 200], got[512];
+	bool struck;
+
+	world_base(&w, WORLD_HOLD_NONE);
+	snprintf(log_path, sizeof(log_path), "%s/log", w.dir);
+	int saved = open_small_heap(&w, NULL, log_path, conf);
+	snprintf(want, sizeof(want), "codec script not loaded: %s: reached its heap limit of "
+		 "262144 bytes; application(s) a, b: their devices' uplinks are published without "
+		 "object (compiled again at the next reload)", script);
+	ck_assert_msg(log_end_has(saved, log_path, want), "not logged: %s", want);
+	ck_assert_uint_eq(w.stats.codec_load_failed, 1);
+	ck_assert_uint_eq(w.stats.codec_kept_old, 0);
+	ck_assert_int_eq(decode(&w, 2, "01", got, sizeof(got)), LB_ERR_STATE);
+	ck_assert_str_eq(got, "");
+	snprintf(want, sizeof(want), "codec script did not load: %s: reached its heap limit of "
+		 "262144 bytes", script);
+	assert_last_log(&w, "UPLINK_CODEC", want);
+	ck_assert_uint_eq(w.stats.codec_failed, 1);
+
+	/* fixed on disk: the reload loads it */
+	testutil_write_file(script, counter_js);
+	ck_assert_int_eq(devices_reload(&w.devices, conf, 3), LB_OK);
+	ck_assert_int_eq(payload_sync(&w.payloads, &w.devices), LB_OK);
+	assert_count(&w, 2, 1);
+	assert_count(&w, 4, 2);
+
+	/* The host out of memory compiling it, the tables empty as at a start:
+	 * the allocation after the sync's own tables is the file's buffer. */
+	alloc_calls = 0;
+	ck_assert_int_eq(sync_failing_at(&w, 0, &struck), LB_OK);
+	long own = alloc_calls;
+	payload_free(&w.payloads);
+	saved = log_capture(log_path);
+	ck_assert_int_eq(sync_failing_at(&w, own + 1, &struck), LB_OK);
+	snprintf(want, sizeof(want), "codec script not loaded: %s: out of memory; application(s) "
+		 "a, b: their devices' uplinks", script);
+	ck_assert_msg(log_end_has(saved, log_path, want), "not logged: %s", want);
+	ck_assert(struck);
+	ck_assert_uint_eq(w.stats.codec_load_failed, 2);
+	ck_assert_int_eq(decode(&w, 4, "01", got, sizeof(got)), LB_ERR_STATE);
+	snprintf(want, sizeof(want), "codec script did not load: %s: out of memory", script);
+	assert_last_log(&w, "UPLINK_CODEC", want);
+	/* unchanged on disk: the next reload compiles it again all the same */
+	ck_assert_int_eq(payload_sync(&w.payloads, &w.devices), LB_OK);
+	assert_count(&w, 2, 1);
+	world_close(&w);
+}
+END_TEST
+
+/*
+ * A reload whose changed script cannot be compiled within the heap limit
+ * (codec_memory_kb): the version loaded before stays in use (its heap: the
+ * count goes on), logged with the script, the reason, the applications and
+ * that the old version stays, and counted (codecs.keptOld); each further
+ * reload tries the file again; once it is fixed, a reload takes it.
+ */
+START_TEST(reload_changed_script_past_heap_limit)
+{
+	struct world w;
+	struct lb_device_conf conf[3];
+	char log_path[FAKE_DIR_MAX + 16], want[PAYLOAD_WHY_MAX + 200], got[512];
+	int n = 0;
+
+	world_base(&w, WORLD_HOLD_NONE);
+	snprintf(log_path, sizeof(log_path), "%s/log", w.dir);
+	int saved = open_small_heap(&w, counter_js, log_path, conf);
+	(void)log_end_has(saved, log_path, "");         /* loaded */
+	assert_count(&w, 2, ++n);
+
+	write_big_script(script);
+	snprintf(want, sizeof(want), "codec script changed but not compiled: %s: reached its heap "
+		 "limit of 262144 bytes; the version loaded before stays in use for application(s) "
+		 "a, b (compiled again at the next reload)", script);
+	for (int reload = 1; reload <= 2; reload++) {
+		ck_assert_int_eq(devices_reload(&w.devices, conf, 3), LB_OK);
+		saved = log_capture(log_path);
+		int rc = payload_sync(&w.payloads, &w.devices);
+		ck_assert_msg(log_end_has(saved, log_path, want), "reload %d: not logged: %s",
+			      reload, want);
+		ck_assert_int_eq(rc, LB_OK);
+		ck_assert_uint_eq(w.stats.codec_kept_old, (uint64_t)reload);
+		ck_assert_uint_eq(w.stats.codec_load_failed, 0);
+		assert_count(&w, 2, ++n);
+		assert_count(&w, 4, ++n);
+	}
+
+	testutil_write_file(script, "var n = 1000;\n"
+			     "function decodeUplink(input) { n++; return {data: {n: n}}; }\n");
+	ck_assert_int_eq(devices_reload(&w.devices, conf, 3), LB_OK);
+	ck_assert_int_eq(payload_sync(&w.payloads, &w.devices), LB_OK);
+	ck_assert_int_eq(decode(&w, 4, "01", got, sizeof(got)), LB_OK);
+	ck_assert_str_eq(got, "{\"n\":1001}");
+	ck_assert_uint_eq(w.stats.codec_kept_old, 2);
 	world_close(&w);
 }
 END_TEST
@@ -854,6 +1043,8 @@ int main(void)
 	tcase_add_test(tc, sync_out_of_memory_at_reload);
 	tcase_add_test(tc, many_scripts_kept_across_reload);
 	tcase_add_test(tc, changed_script_out_of_memory_at_compile);
+	tcase_add_test(tc, startup_compile_out_of_memory);
+	tcase_add_test(tc, reload_changed_script_past_heap_limit);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
