@@ -132,7 +132,8 @@ fi
 
 subscribe all 'application/#' 'lorabridge/#'
 start_bridge "$T/lb.conf"
-grep -q 'codec script not loaded: .*broken.js:[0-9]' "$T/bridge.log" ||
+grep -q "codec script not loaded: .*broken.js:[0-9].*; application(s) broken: their devices' uplinks" \
+	"$T/bridge.log" ||
 	fail "the broken script's line is not logged: $(grep payload "$T/bridge.log")"
 
 # send APP SEED DEVICES COUNT RATE GATEWAY_EUI [more sim options]
@@ -253,7 +254,9 @@ wait_count "$T/all.out" "^application/th/device/$th0/event/log .*encoding suspen
 note "a looping encodeDownlink: its command refused, the encoding suspended, uplinks still decoded"
 
 stats=$(last_stats all)
-echo "$stats" | jq -e '.codecs.decoded >= 218 and .codecs.encoded == 1 and .codecs.failed >= 9' > /dev/null ||
+# loadFailed: broken.js, at the start and again at the SIGHUP (gone.js: no device uses it).
+echo "$stats" | jq -e '.codecs.decoded >= 218 and .codecs.encoded == 1 and .codecs.failed >= 9 and
+	.codecs.loadFailed == 2 and .codecs.keptOld == 0' > /dev/null ||
 	fail "codec counters: $(echo "$stats" | jq -c .codecs)"
 note "codec counters: $(echo "$stats" | jq -c .codecs)"
 echo "PASS"
