@@ -65,7 +65,8 @@
  *   LB_ERR_SCRIPT    it does not compile, defines none of the functions,
  *                    throws, or returns `errors`;
  *   LB_ERR_TIMEOUT   the call ran past timeout_ms;
- *   LB_ERR_NOMEM     the heap cap was reached (or the host is out of memory);
+ *   LB_ERR_NOMEM     the heap cap was reached (or the host is out of memory:
+ *                    but see jscodec_duk.h, DUK_USE_FATAL_HANDLER);
  *   LB_ERR_TOO_LARGE the result is longer than result_max (or, encoding,
  *                    the bytes do not fit in out_cap; or, loading, the file
  *                    is longer than JSCODEC_MAX_SCRIPT);

@@ -18,9 +18,15 @@
  *       in time as well;
  *   DUK_USE_FATAL_HANDLER: the engine's last resort, reached only by an
  *       error thrown outside every protected call (jscodec.c enters the
- *       engine only through duk_pcall/duk_safe_call) or a failed internal
- *       assertion (compiled out). It aborts: the heap is in an unknown
- *       state and the engine requires the handler not to return.
+ *       engine only through duk_pcall/duk_safe_call, once its heap exists)
+ *       or a failed internal assertion (compiled out). It aborts: the heap
+ *       is in an unknown state and the engine requires the handler not to
+ *       return. One such error is not ours to prevent: the host's malloc
+ *       failing for good while duk_create_heap() makes the built-in
+ *       objects (Duktape issue 2378; a failure the engine's retry after a
+ *       collection gets past is survived). The heap cap never refuses
+ *       there: a new heap takes some 140 KB, codec_memory_kb is 256 KiB
+ *       at least.
  * duk_config.h sets its include guard, so the `#include "duk_config.h"`
  * inside duktape.c and duktape.h finds it already done; the options below
  * are therefore the ones the engine is compiled with (the unit test that
