@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/lb_err.h"
 
@@ -60,7 +61,10 @@ int devinfo_profile_class(const char *region, unsigned minor, char dev_class,
 	return name_id(devinfo_ns_device_profile, name, id);
 }
 
-int devinfo_region_config_id(const char *region, char out[DEVINFO_REGION_ID_SIZE])
+/* region with '-' as '_' and each letter through to_case; AS923-1 cut to
+ * "AS923" (in either case): the ids of ChirpStack's shipped regions. */
+static int region_name_as(const char *region, int (*to_case)(int),
+			  char out[DEVINFO_REGION_ID_SIZE])
 {
 	size_t n;
 
@@ -70,9 +74,20 @@ int devinfo_region_config_id(const char *region, char out[DEVINFO_REGION_ID_SIZE
 	if (n >= DEVINFO_REGION_ID_SIZE)
 		return LB_ERR_TOO_LARGE;
 	for (size_t i = 0; i <= n; i++)
-		out[i] = region[i] == '-' ? '_' : (char)tolower((unsigned char)region[i]);
-	/* ChirpStack's AS923-1 region is "as923" (region_as923.toml). */
-	if (strcmp(out, "as923_1") == 0)
+		out[i] = region[i] == '-' ? '_' : (char)to_case((unsigned char)region[i]);
+	/* ChirpStack's AS923-1 region is "as923" (region_as923.toml), its
+	 * common name "AS923". */
+	if (strcasecmp(out, "as923_1") == 0)
 		out[strlen("as923")] = '\0';
 	return LB_OK;
+}
+
+int devinfo_region_config_id(const char *region, char out[DEVINFO_REGION_ID_SIZE])
+{
+	return region_name_as(region, tolower, out);
+}
+
+int devinfo_region_common_name(const char *region, char out[DEVINFO_REGION_ID_SIZE])
+{
+	return region_name_as(region, toupper, out);
 }

@@ -66,4 +66,10 @@ int devinfo_profile_class(const char *region, unsigned minor, char dev_class,
  * (NULL), LB_ERR_TOO_LARGE. */
 int devinfo_region_config_id(const char *region, char out[DEVINFO_REGION_ID_SIZE]);
 
+/* ChirpStack's region common name of a region name (its CommonName as
+ * printed, the rxInfo metadata `region_common_name`): upper case, '-' as
+ * '_', AS923-1 as "AS923" ("EU868" -> "EU868", "AS923-2" -> "AS923_2").
+ * LB_OK, LB_ERR_INVAL (NULL), LB_ERR_TOO_LARGE. */
+int devinfo_region_common_name(const char *region, char out[DEVINFO_REGION_ID_SIZE]);
+
 #endif

@@ -89,6 +89,18 @@ START_TEST(test_devinfo_defaults)
 	}
 	ck_assert_int_eq(devinfo_region_config_id("A_REGION_NAME_TOO_LONG", region),
 			 LB_ERR_TOO_LARGE);
+	/* ChirpStack's CommonName as printed (lrwn region CommonName). */
+	static const char *const cs_names[][2] = {
+		{"EU868", "EU868"}, {"US915", "US915"}, {"AS923-1", "AS923"},
+		{"AS923-2", "AS923_2"}, {"AS923-4", "AS923_4"}, {"in865", "IN865"},
+	};
+	for (size_t i = 0; i < sizeof(cs_names) / sizeof(cs_names[0]); i++) {
+		ck_assert_int_eq(devinfo_region_common_name(cs_names[i][0], region), LB_OK);
+		ck_assert_str_eq(region, cs_names[i][1]);
+	}
+	ck_assert_int_eq(devinfo_region_common_name("A_REGION_NAME_TOO_LONG", region),
+			 LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(devinfo_region_common_name(NULL, region), LB_ERR_INVAL);
 	ck_assert_int_eq(devinfo_application_id(NULL, id), LB_ERR_INVAL);
 }
 END_TEST
