@@ -43,7 +43,13 @@
  *
  * rxInfo (one per reception): gatewayId, uplinkId, gwTime? (the gateway's
  * `time`), nsTime (bridge arrival time), timeSinceGpsEpoch? (`tmms`),
- * rssi?, snr? (LoRa), channel, rfChain, context, crcStatus.
+ * rssi?, snr? (LoRa), channel, rfChain, location?, context, metadata?,
+ * crcStatus (gw.proto UplinkRxInfo order). In the `up` event only:
+ * location {latitude, longitude, altitude?} where the gateway's position is
+ * known, as ChirpStack fills it in from the gateway's stored position
+ * (no source, no accuracy: ChirpStack leaves them unset); metadata
+ * {region_config_id, region_common_name}, the keys ChirpStack's MQTT
+ * gateway backend adds to every reception ("eu868", "EU868").
  * txInfo: frequency, modulation {lora {bandwidth, spreadingFactor, codeRate}
  * | fsk {datarate} | lrFhss {}}.
  *
@@ -113,6 +119,26 @@ struct ev_fair_access {
 	bool exceeded;                  /* exceeded */
 };
 
+/* A gateway's position (common.proto Location): WGS 84 degrees; altitude
+ * in metres, only if has_altitude. known false: no position, no
+ * `location` written. */
+struct ev_location {
+	bool known;
+	bool has_altitude;
+	double latitude, longitude, altitude;
+};
+
+/* The longest rxInfo metadata text event_json_rx_metadata() writes: two
+ * keys and two region names (events/devinfo.h, DEVINFO_REGION_ID_SIZE). */
+#define EVENT_JSON_RX_METADATA_MAX 96
+
+/* The rxInfo `metadata` object of a region, the same for every reception:
+ * {"region_config_id":config_id,"region_common_name":common_name}, written
+ * once (at start) into out and copied into each event (ev_uplink). LB_OK
+ * and *len, or LB_ERR_TOO_LARGE, LB_ERR_INVAL (NULL). */
+int event_json_rx_metadata(const char *config_id, const char *common_name, char *out,
+			   size_t cap, size_t *len);
+
 /* One accepted (verified, decrypted, de-duplicated) uplink. */
 struct ev_uplink {
 	const struct ev_device *dev;
@@ -131,6 +157,10 @@ struct ev_uplink {
 	size_t mac_len;                 /* uplink direction; macCommands omitted if 0 */
 	const struct lb_rx *rx;         /* receptions, n_rx >= 1; rx[0] also gives txInfo */
 	size_t n_rx;
+	const struct ev_location *rx_location;  /* n_rx: the position of rx[i]'s
+						 * gateway; NULL = none known */
+	const char *rx_metadata;        /* rxInfo metadata (event_json_rx_metadata()), */
+	size_t rx_metadata_len;         /* copied as is; NULL = {} */
 	bool has_airtime;
 	double airtime_ms;              /* airtimeMs, 3 decimals */
 	const struct ev_fair_access *fair_access;  /* NULL = omitted */

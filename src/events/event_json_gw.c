@@ -65,19 +65,11 @@ static bool dropped(const struct gwmp_stat *st, enum gwmp_stat_field f)
 /* common.proto Location; the gateway reported it from its GPS. */
 static void w_location(struct jsonw *w, const struct gwmp_stat *st)
 {
-	jsonw_key(w, "location");
-	jsonw_open(w, '{');
-	jsonw_key(w, "latitude");
-	jsonw_number(w, st->lati, false);
-	jsonw_key(w, "longitude");
-	jsonw_number(w, st->lon, false);
-	if (!dropped(st, GWMP_STAT_ALTI)) {
-		jsonw_key(w, "altitude");
-		jsonw_number(w, st->alti, false);
-	}
-	jsonw_key(w, "source");
-	jsonw_str(w, "GPS");
-	jsonw_close(w, '}');
+	struct ev_location loc = {.known = true, .latitude = st->lati, .longitude = st->lon,
+				  .has_altitude = !dropped(st, GWMP_STAT_ALTI),
+				  .altitude = st->alti};
+
+	ew_location(w, &loc, "GPS");
 }
 
 /* A number as the string "%.1f" prints (metadata values are strings). */

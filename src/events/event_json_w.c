@@ -142,7 +142,59 @@ static const char *crc_status(int stat)
 	return "NO_CRC";
 }
 
-static void w_rx_info(struct ew *e, const struct lb_rx *rx)
+void ew_location(struct jsonw *w, const struct ev_location *loc, const char *source)
+{
+	jsonw_key(w, "location");
+	jsonw_open(w, '{');
+	jsonw_key(w, "latitude");
+	jsonw_number(w, loc->latitude, false);
+	jsonw_key(w, "longitude");
+	jsonw_number(w, loc->longitude, false);
+	if (loc->has_altitude) {
+		jsonw_key(w, "altitude");
+		jsonw_number(w, loc->altitude, false);
+	}
+	if (source) {
+		jsonw_key(w, "source");
+		jsonw_str(w, source);
+	}
+	jsonw_close(w, '}');
+}
+
+int event_json_rx_metadata(const char *config_id, const char *common_name, char *out,
+			   size_t cap, size_t *len)
+{
+	struct jsonw w;
+
+	if (!config_id || !common_name || !out || !len)
+		return LB_ERR_INVAL;
+	jsonw_init(&w, out, cap);
+	jsonw_open(&w, '{');
+	jsonw_key(&w, "region_config_id");
+	jsonw_str(&w, config_id);
+	jsonw_key(&w, "region_common_name");
+	jsonw_str(&w, common_name);
+	jsonw_close(&w, '}');
+	return jsonw_finish(&w, len);
+}
+
+/* What an `up` event adds to a reception (event_json.h); the gateway `up`
+ * event has neither. */
+struct rx_extra {
+	const struct ev_location *loc;  /* NULL or !known: no location */
+	bool metadata;                  /* write metadata: text (NULL = {}) */
+	const char *text;
+	size_t len;
+};
+
+/* A position to write: known, and numbers JSON can carry. */
+static bool location_usable(const struct ev_location *loc)
+{
+	return loc->known && isfinite(loc->latitude) && isfinite(loc->longitude) &&
+	       (!loc->has_altitude || isfinite(loc->altitude));
+}
+
+static void w_rx_info(struct ew *e, const struct lb_rx *rx, const struct rx_extra *x)
 {
 	const struct gwmp_rxpk *pk = &rx->rxpk;
 
@@ -171,7 +223,16 @@ static void w_rx_info(struct ew *e, const struct lb_rx *rx)
 	}
 	jsonw_member_i64(&e->w, "channel", pk->chan);
 	jsonw_member_i64(&e->w, "rfChain", pk->rfch);
+	if (x->loc && location_usable(x->loc))
+		ew_location(&e->w, x->loc, NULL);
 	ew_context(e, "context", pk->tmst);
+	if (x->metadata) {
+		jsonw_key(&e->w, "metadata");
+		if (x->text)
+			jsonw_raw(&e->w, x->text, x->len);
+		else
+			jsonw_raw(&e->w, "{}", 2);
+	}
 	const char *crc = crc_status(pk->stat);
 	jsonw_member_plain(&e->w, "crcStatus", crc, strlen(crc));
 	jsonw_close(&e->w, '}');
@@ -394,8 +455,12 @@ int event_json_uplink_at(const struct ev_uplink *ev, char *out, size_t cap, size
 		w_tree(&e, "object", ev->object, &at);
 	jsonw_key(&e.w, "rxInfo");
 	jsonw_open(&e.w, '[');
-	for (size_t i = 0; i < ev->n_rx; i++)
-		w_rx_info(&e, &ev->rx[i]);
+	struct rx_extra x = {.metadata = true, .text = ev->rx_metadata,
+			     .len = ev->rx_metadata_len};
+	for (size_t i = 0; i < ev->n_rx; i++) {
+		x.loc = ev->rx_location ? &ev->rx_location[i] : NULL;
+		w_rx_info(&e, &ev->rx[i], &x);
+	}
 	jsonw_close(&e.w, ']');
 	jsonw_key(&e.w, "txInfo");
 	w_tx_info(&e, &ev->rx[0].rxpk);
@@ -430,7 +495,7 @@ int event_json_gateway_up(const struct lb_rx *rx, char *out, size_t cap, size_t 
 	jsonw_key(&e.w, "txInfo");
 	w_tx_info(&e, &rx->rxpk);
 	jsonw_key(&e.w, "rxInfo");
-	w_rx_info(&e, rx);
+	w_rx_info(&e, rx, &(struct rx_extra){0});
 	jsonw_close(&e.w, '}');
 	return ew_finish(&e, out, cap, len);
 }

@@ -114,6 +114,11 @@ static inline void ew_uuid_q(struct ew *e, const char *qkey, size_t qn, const ui
 	jsonw_member_plainq(&e->w, qkey, qn, s, EVENT_JSON_UUID_LEN - 1);
 }
 
+/* "location": common.proto Location {latitude, longitude, altitude? (if
+ * loc->has_altitude), source? (a LocationSource name; NULL: not
+ * written)}, the numbers by jsonw_number(). loc->known is not read. */
+void ew_location(struct jsonw *w, const struct ev_location *loc, const char *source);
+
 /* "lora": {bandwidth (Hz), spreadingFactor, codeRate (gw.proto CodeRate
  * name of gwmp's 1..4 = 4/5..4/8), left open for the caller's further
  * fields and its jsonw_close(w, '}'). */

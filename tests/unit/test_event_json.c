@@ -11,6 +11,7 @@
  * chan 0, rfch 1, 868.1 MHz, SF7BW125 4/5, lsnr 9.5, rssi -57).
  */
 #include <check.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,18 +113,40 @@ static struct lb_rx rx_second(void)
 	return rx;
 }
 
-#define RX_8_1_JSON                                                                        \
+/* The example reception up to rfChain: what follows depends on the event. */
+#define RX_8_1_HEAD                                                                        \
 	"{\"gatewayId\":\"aa555a0000000101\",\"uplinkId\":1,"                              \
 	"\"time\":\"2024-05-14T09:12:47.318406+00:00\","                               \
 	"\"gwTime\":\"2024-05-14T09:12:47.318406+00:00\","                             \
 	"\"nsTime\":\"2024-05-14T09:12:47.325+00:00\","                                \
 	"\"timeSinceGpsEpoch\":\"1399713185.318s\",\"rssi\":-57,\"snr\":9.5,\"channel\":0,"  \
-	"\"rfChain\":1,\"context\":\"0Vovww==\",\"crcStatus\":\"CRC_OK\"}"
+	"\"rfChain\":1,"
 
+/* In a gateway `up` event: no location, no metadata. */
+#define RX_8_1_JSON RX_8_1_HEAD "\"context\":\"0Vovww==\",\"crcStatus\":\"CRC_OK\"}"
+
+/* The rxInfo metadata of EU868 (event_json_rx_metadata()). */
+#define RX_METADATA_JSON "{\"region_config_id\":\"eu868\",\"region_common_name\":\"EU868\"}"
+
+/* In an `up` event: its gateway's position (rx_locs[0]) and the metadata. */
+#define RX_8_1_UP_JSON                                                                     \
+	RX_8_1_HEAD "\"location\":{\"latitude\":52.3676,\"longitude\":4.9041,\"altitude\":12}," \
+	"\"context\":\"0Vovww==\",\"metadata\":" RX_METADATA_JSON ",\"crcStatus\":\"CRC_OK\"}"
+
+/* A gateway whose position is not known: no location, the metadata. */
 #define RX_SECOND_JSON                                                                     \
 	"{\"gatewayId\":\"0000000000000002\",\"uplinkId\":2,"                              \
 	"\"nsTime\":\"2024-05-14T09:12:47.330+00:00\",\"rssi\":-110,\"snr\":-7.2,\"channel\":3,"  \
-	"\"rfChain\":0,\"context\":\"AQIDBA==\",\"crcStatus\":\"CRC_OK\"}"
+	"\"rfChain\":0,\"context\":\"AQIDBA==\",\"metadata\":" RX_METADATA_JSON ","         \
+	"\"crcStatus\":\"CRC_OK\"}"
+
+/* The positions of the gateways of rx_8_1() (from its stats) and
+ * rx_second() (none). */
+static const struct ev_location rx_locs[2] = {
+	{.known = true, .has_altitude = true, .latitude = 52.3676, .longitude = 4.9041,
+	 .altitude = 12},
+	{.known = false},
+};
 
 #define TX_8_1_JSON                                                                        \
 	"{\"frequency\":868100000,\"modulation\":{\"lora\":{\"bandwidth\":125000,"          \
@@ -150,6 +173,9 @@ static struct ev_uplink v2_uplink(const struct lb_rx *rx, size_t n_rx)
 	ev.mac_len = V2_LEN_FOPTS;
 	ev.rx = rx;
 	ev.n_rx = n_rx;
+	ev.rx_location = rx_locs;
+	ev.rx_metadata = RX_METADATA_JSON;
+	ev.rx_metadata_len = strlen(RX_METADATA_JSON);
 	ev.region_config_id = "eu868";
 	return ev;
 }
@@ -160,7 +186,7 @@ static const char v2_up_json[] =
 	"\"deviceInfo\":" DEVICE_INFO_JSON ","
 	"\"devAddr\":\"01020304\",\"adr\":false,\"dr\":5,\"fCnt\":0,\"fPort\":10,"
 	"\"confirmed\":true,\"data\":\"AQIDBA==\","
-	"\"rxInfo\":[" RX_8_1_JSON "," RX_SECOND_JSON "],"
+	"\"rxInfo\":[" RX_8_1_UP_JSON "," RX_SECOND_JSON "],"
 	"\"txInfo\":" TX_8_1_JSON ",\"regionConfigId\":\"eu868\","
 	"\"macCommands\":[{\"cid\":\"DevStatusAns\",\"battery\":115,\"margin\":7}]}";
 
@@ -236,6 +262,9 @@ START_TEST(test_up_absent_fields)
 	ev.dev_addr = 0xfe00abcd;
 	ev.time_us = T_8_1_US - 318406;  /* whole second: no fraction */
 	ev.region_config_id = NULL;
+	ev.rx_location = NULL;
+	ev.rx_metadata = NULL;
+	ev.rx_metadata_len = 0;
 	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
 	ck_assert_str_eq(out,
 		"{\"deduplicationId\":\"00112233-4455-6677-8899-aabbccddeeff\","
@@ -247,8 +276,65 @@ START_TEST(test_up_absent_fields)
 		"\"devAddr\":\"fe00abcd\",\"adr\":true,\"dr\":0,\"fCnt\":4294967294,"
 		"\"fPort\":0,\"confirmed\":false,\"data\":\"\","
 		"\"rxInfo\":[{\"gatewayId\":\"aa555a0000000101\",\"uplinkId\":1,\"channel\":0,"
-		"\"rfChain\":1,\"context\":\"0Vovww==\",\"crcStatus\":\"CRC_OK\"}],"
+		"\"rfChain\":1,\"context\":\"0Vovww==\",\"metadata\":{},"
+		"\"crcStatus\":\"CRC_OK\"}],"
 		"\"txInfo\":" TX_8_1_JSON ",\"regionConfigId\":\"\"}");
+}
+END_TEST
+
+START_TEST(test_rx_metadata)
+{
+	char out[EVENT_JSON_RX_METADATA_MAX];
+	size_t len = 0;
+
+	ck_assert_int_eq(event_json_rx_metadata("eu868", "EU868", out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out, RX_METADATA_JSON);
+	ck_assert_uint_eq(len, strlen(RX_METADATA_JSON));
+	ck_assert_int_eq(event_json_rx_metadata("as923_2", "AS923_2", out, sizeof(out), &len),
+			 LB_OK);
+	ck_assert_str_eq(out, "{\"region_config_id\":\"as923_2\","
+			      "\"region_common_name\":\"AS923_2\"}");
+	/* the longest names devinfo makes fit */
+	ck_assert_int_eq(event_json_rx_metadata("aaaaaaaaaaaaaaa", "AAAAAAAAAAAAAAA", out,
+						sizeof(out), &len), LB_OK);
+	ck_assert_int_eq(event_json_rx_metadata("eu868", "EU868", out, 10, &len),
+			 LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(event_json_rx_metadata(NULL, "EU868", out, sizeof(out), &len),
+			 LB_ERR_INVAL);
+}
+END_TEST
+
+/* Where rxInfo[].location comes and where it does not: the numbers by the
+ * event's number rule, altitude only when known, nothing for a position
+ * unknown or not finite. */
+START_TEST(test_up_rx_location)
+{
+	struct lb_rx rx[2] = {rx_8_1(v2_phy, sizeof(v2_phy)), rx_second()};
+	struct ev_location locs[2] = {
+		{.known = true, .latitude = -33.8688, .longitude = 151.2093},
+		{.known = true, .has_altitude = true, .latitude = 0, .longitude = -0.5,
+		 .altitude = -7},
+	};
+	struct ev_uplink ev = v2_uplink(rx, 2);
+	char out[OUT_CAP];
+	size_t len;
+
+	ev.rx_location = locs;
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
+	ck_assert_ptr_nonnull(strstr(out, "\"rfChain\":1,\"location\":{\"latitude\":-33.8688,"
+					  "\"longitude\":151.2093},\"context\":"));
+	ck_assert_ptr_nonnull(strstr(out, "\"rfChain\":0,\"location\":{\"latitude\":0,"
+					  "\"longitude\":-0.5,\"altitude\":-7},\"context\":"));
+	locs[0].latitude = NAN;
+	locs[1].has_altitude = true;
+	locs[1].altitude = INFINITY;
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
+	ck_assert_ptr_null(strstr(out, "\"location\""));
+	ev.rx_location = NULL;
+	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
+	ck_assert_ptr_null(strstr(out, "\"location\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"context\":\"AQIDBA==\",\"metadata\":"
+					  RX_METADATA_JSON ",\"crcStatus\""));
 }
 END_TEST
 
@@ -861,6 +947,8 @@ static Suite *event_json_suite(void)
 	tcase_add_test(tc, test_format_time_memo);
 	tcase_add_test(tc, test_up_v2_parse_back);
 	tcase_add_test(tc, test_up_absent_fields);
+	tcase_add_test(tc, test_rx_metadata);
+	tcase_add_test(tc, test_up_rx_location);
 	tcase_add_test(tc, test_up_empty_payload_and_slash);
 	tcase_add_test(tc, test_up_airtime_fair_access);
 	tcase_add_test(tc, test_up_mac_unknown_cid);
