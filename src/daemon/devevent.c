@@ -21,6 +21,21 @@ static int names_ids(struct devevent_names *n, const char *region)
 	return rc;
 }
 
+/* regionConfigId and the rxInfo metadata of region: the same for every
+ * event, so written once. */
+static int region_names(struct devevent_names *n, const char *region)
+{
+	char common[DEVINFO_REGION_ID_SIZE];
+	int rc = devinfo_region_config_id(region, n->region_config_id);
+
+	if (rc == LB_OK)
+		rc = devinfo_region_common_name(region, common);
+	if (rc == LB_OK)
+		rc = event_json_rx_metadata(n->region_config_id, common, n->rx_metadata,
+					    sizeof(n->rx_metadata), &n->rx_metadata_len);
+	return rc;
+}
+
 int devevent_init(struct devevents *e, struct publisher *pub, struct stats *stats,
 		  const char *region)
 {
@@ -28,11 +43,11 @@ int devevent_init(struct devevents *e, struct publisher *pub, struct stats *stat
 	e->pub = pub;
 	e->stats = stats;
 	e->region = region;
-	int rc = region ? devinfo_region_config_id(region, e->names.region_config_id)
-			: LB_ERR_INVAL;
+	int rc = region ? region_names(&e->names, region) : LB_ERR_INVAL;
 	if (rc != LB_OK) {
 		log_error("event", "deviceInfo defaults not computed (%s): tenantId, "
-			  "deviceProfileId and regionConfigId stay empty", lb_strerror(rc));
+			  "deviceProfileId and regionConfigId stay empty, rxInfo metadata {}",
+			  lb_strerror(rc));
 		memset(&e->names, 0, sizeof(e->names));
 		e->names_done = true;
 		e->names_rc = rc;

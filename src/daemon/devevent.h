@@ -28,15 +28,18 @@
 #define DEVEVENT_CLASSES 2               /* enum lb_class */
 
 /* The deviceInfo and regionConfigId values that are the same for many
- * devices (events/devinfo.h): regionConfigId computed by devevent_init(),
- * the ids (SHA-1 UUIDs) by the first devevent_fill(), so a bridge that has
- * published no device event has not loaded OpenSSL's default provider
- * (README "Memory and start-up"). */
+ * devices (events/devinfo.h): regionConfigId and the rxInfo metadata
+ * computed by devevent_init(), the ids (SHA-1 UUIDs) by the first
+ * devevent_fill(), so a bridge that has published no device event has not
+ * loaded OpenSSL's default provider (README "Memory and start-up"). */
 struct devevent_names {
 	char tenant_id[DEVINFO_ID_SIZE];
 	char profile_name[DEVEVENT_CLASSES][DEVEVENT_VERSIONS][DEVINFO_PROFILE_NAME_SIZE];
 	char profile_id[DEVEVENT_CLASSES][DEVEVENT_VERSIONS][DEVINFO_ID_SIZE];
 	char region_config_id[DEVINFO_REGION_ID_SIZE];
+	/* every rxInfo's metadata (event_json_rx_metadata()), by devevent_init() */
+	char rx_metadata[EVENT_JSON_RX_METADATA_MAX];
+	size_t rx_metadata_len;
 };
 
 /*
@@ -79,9 +82,10 @@ struct devevents {
 };
 
 /* Borrow pub, stats and region (its name, "EU868", valid as long as e);
- * compute regionConfigId. LB_OK, or devinfo's error (logged; the names are
- * then ""). The ids are computed at the first devevent_fill(); an error
- * there is logged and leaves them "". */
+ * compute regionConfigId and the rxInfo metadata text. LB_OK, or devinfo's
+ * error (logged; the names are then "", the metadata none). The ids are
+ * computed at the first devevent_fill(); an error there is logged and
+ * leaves them "". */
 int devevent_init(struct devevents *e, struct publisher *pub, struct stats *stats,
 		  const char *region);
 

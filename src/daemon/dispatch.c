@@ -221,6 +221,7 @@ static void handle_push_data(struct dispatch *d, struct gateway *gw, const struc
 		gw->stats_received++;
 		gw->stat_rxfw += push->stat.rxfw;  /* each report counts its interval */
 		gw->last_stat = push->stat;
+		gateway_take_position(gw, &push->stat);
 		publish_stat(d, gw, &push->stat);
 	}
 }

@@ -110,6 +110,29 @@ static int uplink_dr(const struct uplink *u, const struct gwmp_rxpk *pk)
 	return dr < 0 ? -1 : dr;
 }
 
+/* The position of each reception's gateway, as far as known (its `stat`
+ * reports, gateway_take_position()), into loc; NULL when none is known. */
+static const struct ev_location *rx_locations(const struct uplink *u,
+					      const struct dedup_group *g,
+					      struct ev_location loc[DEDUP_MAX_RX])
+{
+	bool any = false;
+
+	for (size_t i = 0; i < g->n_rx; i++) {
+		const struct gateway *gw = gateways_find(u->gateways, g->rx[i].gateway_eui);
+		if (!gw || !gw->has_position) {
+			loc[i].known = false;
+			continue;
+		}
+		loc[i] = (struct ev_location){.known = true, .latitude = gw->lati,
+					      .longitude = gw->lon,
+					      .has_altitude = gw->has_altitude,
+					      .altitude = gw->alti};
+		any = true;
+	}
+	return any ? loc : NULL;
+}
+
 static void publish_up(struct uplink *u, const struct lw_frame *f, const struct lb_uplink_match *m,
 		       const uint8_t *plain, const struct dedup_group *g, uint64_t batch,
 		       const uint8_t dedup_id[16])
@@ -138,6 +161,12 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 	mac_source(f, plain, &ev.mac, &ev.mac_len);
 	ev.rx = g->rx;
 	ev.n_rx = g->n_rx;
+	struct ev_location loc[DEDUP_MAX_RX];
+	ev.rx_location = rx_locations(u, g, loc);
+	if (u->ev->names.rx_metadata_len > 0) {
+		ev.rx_metadata = u->ev->names.rx_metadata;
+		ev.rx_metadata_len = u->ev->names.rx_metadata_len;
+	}
 	struct ev_fair_access fa;
 	ev.has_airtime = true;
 	if (!budget_uplink(u->budget, m->dev, &g->rx[0], &ev.airtime_ms, &fa))

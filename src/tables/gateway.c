@@ -11,6 +11,7 @@
  */
 #include "tables/gateway.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -549,6 +550,17 @@ void gateway_set_push_addr(struct gateway *g, const struct sockaddr_storage *add
 	memcpy(&g->push_addr, addr, (size_t)len);
 	g->push_addr_len = len;
 	g->last_push_ms = g->last_seen_ms;
+}
+
+void gateway_take_position(struct gateway *g, const struct gwmp_stat *st)
+{
+	if (!g || !st || !st->has_location || !isfinite(st->lati) || !isfinite(st->lon))
+		return;
+	g->has_position = true;
+	g->lati = st->lati;
+	g->lon = st->lon;
+	g->has_altitude = (st->dropped & GWMP_STAT_BIT(GWMP_STAT_ALTI)) == 0;
+	g->alti = st->alti;
 }
 
 void gateway_set_downlink_addr(struct gateway *g, const struct sockaddr_storage *addr,

@@ -134,6 +134,13 @@ struct gateway {
 	bool has_stat;
 	struct gwmp_stat last_stat;
 
+	/* Its position (gateway_take_position()): from the last `stat` that
+	 * carried one; a later `stat` without one (no GPS fix) keeps it. */
+	bool has_position;
+	bool has_altitude;
+	double lati, lon;                /* degrees */
+	int alti;                        /* metres, if has_altitude */
+
 	/* internal */
 	int64_t rl_times_us[GATEWAY_RL_MAX]; /* ring of admitted arrival times */
 	uint32_t rl_next;                /* next ring slot to overwrite */
@@ -245,6 +252,13 @@ int gateways_restore(struct gateways *t, uint64_t eui, int64_t now_ms);
 void gateway_set_push_addr(struct gateway *g, const struct sockaddr_storage *addr, socklen_t len);
 void gateway_set_downlink_addr(struct gateway *g, const struct sockaddr_storage *addr,
 			       socklen_t len, uint8_t version);
+
+/* Keep st's location (PROTOCOL.TXT §4: lati, long, alti, sent with a GPS
+ * fix) as g's position, when st has one (gwmp_stat.has_location, finite);
+ * altitude unless st dropped it (the stats event's rule). Otherwise the
+ * position stays as it was, as ChirpStack keeps a gateway's stored location
+ * until a report gives a new one. */
+void gateway_take_position(struct gateway *g, const struct gwmp_stat *st);
 
 /*
  * Mark gateways offline whose last datagram is offline_timeout old

@@ -4,7 +4,10 @@
 #  1. an `up` event has ChirpStack's deviceInfo (tenant, application and
 #     device-profile ids as UUIDs, deviceClassEnabled), regionConfigId, and
 #     times that Python's datetime.fromisoformat() reads (before 3.11 too:
-#     "+00:00", never "Z");
+#     "+00:00", never "Z"); each rxInfo has ChirpStack's metadata
+#     (region_config_id, region_common_name), and a location only where its
+#     gateway's position is known: from a `stat` of gateway ...01, none for
+#     ...02, which never sent one;
 #  2. a downlink command with an id that is not a UUID is refused with a
 #     `log` event saying why, and nothing is queued;
 #  3. fPort given as a string ("10") is accepted and the downlink delivered;
@@ -27,7 +30,7 @@ N_DEV=4
 write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;" \
 	'downlink = { join_cflist = "none"; };' \
 	'applications = ( { name = "sim"; status_interval_h = 0; } );'
-subscribe all 'application/#' 'lorabridge/#' 'gateway/+/state/conn'
+subscribe all 'application/#' 'lorabridge/#' 'gateway/+/state/conn' 'gateway/+/event/stats'
 start_bridge "$T/lb.conf"
 
 sim() { "$SIM" --server "127.0.0.1:$UDP_PORT" --gateways 2 --devices $N_DEV --seed 71 --keepalive 1 \
@@ -47,8 +50,28 @@ log_with() { events log "$2" | jq -c --arg c "$1" 'select(.code == $c)'; }
 _has_log() { [ -n "$(log_with "$1" "$2")" ]; }
 
 note "1. up events as ChirpStack writes them"
+# Gateway ...01 reports its position (PUSH_DATA with a `stat` only); the
+# simulator's gateways then send none (their first is 30 s away).
+python3 - "$UDP_PORT" <<'EOF' || fail "stat datagram not sent"
+import socket, sys
+stat = b'{"stat":{"time":"2024-05-14 09:12:47 GMT","lati":52.3676,"long":4.9041,"alti":12,' \
+    b'"rxnb":0,"rxok":0,"rxfw":0,"ackr":100.0,"dwnb":0,"txnb":0}}'
+head = bytes([2, 0x12, 0x34, 0]) + bytes.fromhex("aa555a0000000001")
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.sendto(head + stat, ("127.0.0.1", int(sys.argv[1])))
+EOF
+wait_for "$T/all.out" '^gateway/aa555a0000000001/event/stats .*"location"' 10 \
+	|| fail "no stats event with the position"
 sim --rate 20 --count 8 2> "$T/sim1.err" || fail "sim exit $?: $(tail -5 "$T/sim1.err")"
 wait_count "$T/all.out" '/event/up ' 8 || fail "$(grep -c '/event/up ' "$T/all.out") up events, want 8"
+# Round robin: 4 uplinks through each gateway, one reception each.
+events up | jq -s -e '[.[].rxInfo[]] | length == 8
+	and all(.metadata == {region_config_id: "eu868", region_common_name: "EU868"})
+	and ([.[] | select(.gatewayId == "aa555a0000000001")] | length == 4
+		and all(.location == {latitude: 52.3676, longitude: 4.9041, altitude: 12}))
+	and ([.[] | select(.gatewayId == "aa555a0000000002")] | length == 4
+		and all(has("location") | not))' > /dev/null \
+	|| fail "rxInfo location/metadata: $(events up | jq -c '[.rxInfo[]]')"
 events up | head -n 1 > "$T/up.json"
 uuid='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 jq -e --arg u "$uuid" '(.deviceInfo | (.tenantId | test($u)) and .tenantName == "lorabridge"
@@ -73,7 +96,7 @@ for t in open(sys.argv[1]).read().split():
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3}|\.\d{6})?\+00:00", t), t
     assert datetime.fromisoformat(t).utcoffset().total_seconds() == 0, t
 EOF
-note "up: deviceInfo, regionConfigId and times as ChirpStack's"
+note "up: deviceInfo, regionConfigId, times, rxInfo location and metadata as ChirpStack's"
 
 note "2. a downlink id that is not a UUID is refused"
 m=$(lines)

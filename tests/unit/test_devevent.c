@@ -190,6 +190,9 @@ START_TEST(test_ids_at_first_fill)
 	ck_assert_str_eq(ev.names.tenant_id, "");
 	ck_assert_str_eq(ev.names.profile_id[LB_CLASS_A][3], "");
 	ck_assert_str_eq(ev.names.region_config_id, "eu868");
+	ck_assert_str_eq(ev.names.rx_metadata,
+			 "{\"region_config_id\":\"eu868\",\"region_common_name\":\"EU868\"}");
+	ck_assert_uint_eq(ev.names.rx_metadata_len, strlen(ev.names.rx_metadata));
 	ck_assert_ptr_null(d.dev[0].prof->app_uuid);
 	ck_assert_ptr_null(d.dev[3].prof->app_uuid);
 	ck_assert_str_eq(d.dev[2].prof->app_uuid, configured);

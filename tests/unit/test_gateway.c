@@ -3,6 +3,7 @@
  * networks, rate limits (per gateway, per source address), liveness, eviction,
  * restored gateways. Pure: every time is explicit. */
 #include <check.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,37 @@ START_TEST(test_create_and_find)
 	ck_assert_uint_eq(gateways_count(&t), 3);
 	gateways_free(&t);
 	gateways_free(&t);   /* idempotent */
+}
+END_TEST
+
+/* The position: taken from a stat that has one, kept through one without,
+ * altitude only when the stat's was usable. */
+START_TEST(test_position)
+{
+	struct gateways t;
+	struct gateways_opts o = opts();
+	struct gwmp_stat st = {.has_location = true, .lati = 52.3676, .lon = 4.9041, .alti = 12};
+
+	ck_assert_int_eq(gateways_init(&t, &o), LB_OK);
+	struct gateway *g = admit_ok(&t, EUI_A, 5000 * MS, true);
+	ck_assert(!g->has_position);
+	gateway_take_position(g, &(struct gwmp_stat){.rxnb = 3});   /* no GPS fix */
+	ck_assert(!g->has_position);
+	gateway_take_position(g, &st);
+	ck_assert(g->has_position && g->has_altitude);
+	ck_assert(g->lati == 52.3676 && g->lon == 4.9041 && g->alti == 12);
+	gateway_take_position(g, &(struct gwmp_stat){.rxnb = 3});
+	ck_assert(g->has_position && g->lati == 52.3676);
+	st.lati = -1.5;
+	st.dropped = GWMP_STAT_BIT(GWMP_STAT_ALTI);
+	gateway_take_position(g, &st);
+	ck_assert(g->has_position && !g->has_altitude && g->lati == -1.5);
+	st.lon = NAN;
+	gateway_take_position(g, &st);
+	ck_assert(g->lon == 4.9041);
+	gateway_take_position(NULL, &st);
+	gateway_take_position(g, NULL);
+	gateways_free(&t);
 }
 END_TEST
 
@@ -824,6 +856,7 @@ static Suite *gateway_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_create_and_find);
+	tcase_add_test(tc, test_position);
 	tcase_add_test(tc, test_addresses);
 	tcase_add_test(tc, test_rate_limit_boundary);
 	tcase_add_test(tc, test_rate_limit_steady_and_off);
