@@ -328,6 +328,30 @@ size_t jsonw_fmt_fixed(char *out, double v, int decimals)
 	return n + fmt_scaled(out + n, m, decimals);
 }
 
+/* Reads (double)m / 10^d back as a? The division is correctly rounded (m
+ * and 10^d exact), as strtod reads the text of m / 10^d. */
+static bool reads_back(uint64_t m, int d, double a, bool is_float)
+{
+	double back = (double)m / pow10_tab[d];
+
+	return is_float ? (float)back == (float)a : back == a;
+}
+
+/*
+ * x = a * 10^d near a half, where printf's rounding to d decimals is not
+ * known (scaled_round()): if neither neighbour floor(x), floor(x) + 1 reads
+ * back as a, no text with d decimals does, whichever way printf rounds, and
+ * the search goes on with d + 1 (true). Below 2^40 the half is within 2^-11
+ * of x, so floor(x) is the exact value's lower neighbour. Else false.
+ */
+static bool tie_passes(double x, int d, double a, bool is_float)
+{
+	if (!(x < 0x1p40))
+		return false;
+	uint64_t fl = (uint64_t)floor(x);
+	return !reads_back(fl, d, a, is_float) && !reads_back(fl + 1, d, a, is_float);
+}
+
 size_t jsonw_fmt_short(char *out, double v, bool is_float)
 {
 	double a = fabs(v);
@@ -342,10 +366,14 @@ size_t jsonw_fmt_short(char *out, double v, bool is_float)
 		out[n++] = '-';
 	for (int d = 1; d <= SHORT_DECIMALS_MAX; d++) {
 		uint64_t m;
-		if (!scaled_round(a * pow10_tab[d], &m))
+		double x = a * pow10_tab[d];
+		if (!scaled_round(x, &m)) {
+			/* 46.245 at 2 decimals: a half, but neither 46.24 nor 46.25 */
+			if (tie_passes(x, d, a, is_float))
+				continue;
 			return 0;
-		double back = (double)m / pow10_tab[d];   /* correctly rounded: strtod's value */
-		if (is_float ? (float)back != (float)a : back != a)
+		}
+		if (!reads_back(m, d, a, is_float))
 			continue;
 		size_t k = fmt_scaled(out + n, m, d);
 		while (out[n + k - 1] == '0')             /* %g drops trailing zeros */

@@ -90,7 +90,7 @@ static inline void jsonw_fmt_pad(char *out, unsigned v, int width);
 size_t jsonw_fmt_fixed(char *out, double v, int decimals);
 /* As the shortest "%.*g" (precision 1..17) that reads back as v (as a
  * float when is_float), for non-integral v with 1e-4 <= |v| < 1e9 reached
- * with at most 9 decimals; else 0. */
+ * with at most 9 decimals (a GPS coordinate's 5, 46.245 too); else 0. */
 size_t jsonw_fmt_short(char *out, double v, bool is_float);
 
 /* "key": as is (n >= 3), a comma first unless it opens its object. Inline:

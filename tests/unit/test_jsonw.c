@@ -150,6 +150,33 @@ START_TEST(t_numbers_as_printf)
 }
 END_TEST
 
+/* GPS coordinates as gateways send them (lora_pkt_fwd: 5 decimals): as
+ * printf, without its fallback, a 5 after a half (46.245) too. */
+START_TEST(t_coordinates_short)
+{
+	static const char *const texts[] = {"46.24500", "3.25730", "-33.86885", "151.20935",
+					    "0.00015", "-179.99995", "89.99999", "52.3676"};
+	char s[JSONW_NUM_MAX + 1], buf[32];
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		double v = strtod(texts[i], NULL);
+		size_t n = jsonw_fmt_short(s, v, false);
+		LB_ASSERT_MSG(n > 0, "%s: no short text", texts[i]);
+		check_number(v, false);
+	}
+	for (int i = 0; i < 200000; i++) {
+		long q = (long)(next() % 36000001) - 18000000;   /* -180..180 degrees, 1e-5 steps */
+		snprintf(buf, sizeof(buf), "%.5f", (double)q / 100000.0);
+		double v = strtod(buf, NULL);
+		if (v == floor(v) || fabs(v) < 1e-4)   /* outside jsonw_fmt_short()'s range */
+			continue;
+		s[0] = '\0';
+		LB_ASSERT_MSG(jsonw_fmt_short(s, v, false) > 0, "%s: no short text", buf);
+		check_number(v, false);
+	}
+}
+END_TEST
+
 START_TEST(t_fixed_as_printf)
 {
 	for (uint64_t us = 0; us < 200000; us += 7) {
@@ -475,6 +502,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, t_key_forms);
 	tcase_add_test(tc, t_plain_as_escaped);
 	tcase_add_test(tc, t_numbers_as_printf);
+	tcase_add_test(tc, t_coordinates_short);
 	tcase_add_test(tc, t_fixed_as_printf);
 	tcase_add_test(tc, t_same_as_json_c);
 	tcase_add_test(tc, t_escape_every_place);
