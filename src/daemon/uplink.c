@@ -110,6 +110,29 @@ static int uplink_dr(const struct uplink *u, const struct gwmp_rxpk *pk)
 	return dr < 0 ? -1 : dr;
 }
 
+_Static_assert(GATEWAY_POSITION_TEXT_MAX >= EVENT_JSON_LOCATION_MAX,
+	       "a gateway's position text holds event_json_location()'s");
+
+/* gw's position as the event takes it, with its text: written by the first
+ * uplink after the position changed (gateway_take_position() emptied it),
+ * copied by the others. A text not written (cannot happen: its size is
+ * bounded) leaves the numbers to the event. */
+static struct ev_location gateway_location(struct gateway *gw)
+{
+	struct ev_location loc = {.known = true, .latitude = gw->lati, .longitude = gw->lon,
+				  .has_altitude = gw->has_altitude, .altitude = gw->alti};
+
+	if (gw->position_text_len == 0 &&
+	    event_json_location(&loc, gw->position_text, sizeof(gw->position_text),
+				&gw->position_text_len) != LB_OK)
+		gw->position_text_len = 0;
+	if (gw->position_text_len > 0) {
+		loc.text = gw->position_text;
+		loc.text_len = gw->position_text_len;
+	}
+	return loc;
+}
+
 /* The position of each reception's gateway, as far as known (its `stat`
  * reports, gateway_take_position()), into loc; NULL when none is known. */
 static const struct ev_location *rx_locations(const struct uplink *u,
@@ -119,15 +142,12 @@ static const struct ev_location *rx_locations(const struct uplink *u,
 	bool any = false;
 
 	for (size_t i = 0; i < g->n_rx; i++) {
-		const struct gateway *gw = gateways_find(u->gateways, g->rx[i].gateway_eui);
+		struct gateway *gw = gateways_find(u->gateways, g->rx[i].gateway_eui);
 		if (!gw || !gw->has_position) {
 			loc[i].known = false;
 			continue;
 		}
-		loc[i] = (struct ev_location){.known = true, .latitude = gw->lati,
-					      .longitude = gw->lon,
-					      .has_altitude = gw->has_altitude,
-					      .altitude = gw->alti};
+		loc[i] = gateway_location(gw);
 		any = true;
 	}
 	return any ? loc : NULL;

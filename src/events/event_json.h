@@ -126,7 +126,21 @@ struct ev_location {
 	bool known;
 	bool has_altitude;
 	double latitude, longitude, altitude;
+	/* Optional: the text event_json_location() wrote for these same
+	 * values, copied as is (a position changes with a gateway's `stat`
+	 * reports, not per uplink: a cache of it saves formatting the numbers
+	 * per event); NULL: written from the numbers. */
+	const char *text;
+	size_t text_len;
 };
+
+/* The longest text event_json_location() writes, its NUL included. */
+#define EVENT_JSON_LOCATION_MAX (3 * 16 + 3 * 32 + 2)
+
+/* The value of rxInfo `location` for loc, {"latitude":..,"longitude":..,
+ * "altitude":..?}, as the up event writes it, into out. LB_OK and *len,
+ * LB_ERR_TOO_LARGE, or LB_ERR_INVAL (NULL, not known, not finite). */
+int event_json_location(const struct ev_location *loc, char *out, size_t cap, size_t *len);
 
 /* The longest rxInfo metadata text event_json_rx_metadata() writes: two
  * keys and two region names (events/devinfo.h, DEVINFO_REGION_ID_SIZE). */

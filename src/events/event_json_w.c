@@ -142,9 +142,9 @@ static const char *crc_status(int stat)
 	return "NO_CRC";
 }
 
-void ew_location(struct jsonw *w, const struct ev_location *loc, const char *source)
+/* The members of a Location object, without its key. */
+static void w_location_value(struct jsonw *w, const struct ev_location *loc, const char *source)
 {
-	jsonw_key(w, "location");
 	jsonw_open(w, '{');
 	jsonw_key(w, "latitude");
 	jsonw_number(w, loc->latitude, false);
@@ -159,6 +159,12 @@ void ew_location(struct jsonw *w, const struct ev_location *loc, const char *sou
 		jsonw_str(w, source);
 	}
 	jsonw_close(w, '}');
+}
+
+void ew_location(struct jsonw *w, const struct ev_location *loc, const char *source)
+{
+	jsonw_key(w, "location");
+	w_location_value(w, loc, source);
 }
 
 int event_json_rx_metadata(const char *config_id, const char *common_name, char *out,
@@ -194,6 +200,28 @@ static bool location_usable(const struct ev_location *loc)
 	       (!loc->has_altitude || isfinite(loc->altitude));
 }
 
+int event_json_location(const struct ev_location *loc, char *out, size_t cap, size_t *len)
+{
+	struct jsonw w;
+
+	if (!loc || !out || !len || !location_usable(loc))
+		return LB_ERR_INVAL;
+	jsonw_init(&w, out, cap);
+	w_location_value(&w, loc, NULL);
+	return jsonw_finish(&w, len);
+}
+
+/* rxInfo location: the cached text when there is one. */
+static void w_rx_location(struct jsonw *w, const struct ev_location *loc)
+{
+	if (!loc->text) {
+		ew_location(w, loc, NULL);
+		return;
+	}
+	jsonw_key(w, "location");
+	jsonw_raw(w, loc->text, loc->text_len);
+}
+
 static void w_rx_info(struct ew *e, const struct lb_rx *rx, const struct rx_extra *x)
 {
 	const struct gwmp_rxpk *pk = &rx->rxpk;
@@ -224,7 +252,7 @@ static void w_rx_info(struct ew *e, const struct lb_rx *rx, const struct rx_extr
 	jsonw_member_i64(&e->w, "channel", pk->chan);
 	jsonw_member_i64(&e->w, "rfChain", pk->rfch);
 	if (x->loc && location_usable(x->loc))
-		ew_location(&e->w, x->loc, NULL);
+		w_rx_location(&e->w, x->loc);
 	ew_context(e, "context", pk->tmst);
 	if (x->metadata) {
 		jsonw_key(&e->w, "metadata");

@@ -116,7 +116,8 @@ static inline void ew_uuid_q(struct ew *e, const char *qkey, size_t qn, const ui
 
 /* "location": common.proto Location {latitude, longitude, altitude? (if
  * loc->has_altitude), source? (a LocationSource name; NULL: not
- * written)}, the numbers by jsonw_number(). loc->known is not read. */
+ * written)}, the numbers by jsonw_number(). loc->known and loc->text are
+ * not read. */
 void ew_location(struct jsonw *w, const struct ev_location *loc, const char *source);
 
 /* "lora": {bandwidth (Hz), spreadingFactor, codeRate (gw.proto CodeRate

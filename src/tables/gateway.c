@@ -561,6 +561,7 @@ void gateway_take_position(struct gateway *g, const struct gwmp_stat *st)
 	g->lon = st->lon;
 	g->has_altitude = (st->dropped & GWMP_STAT_BIT(GWMP_STAT_ALTI)) == 0;
 	g->alti = st->alti;
+	g->position_text_len = 0;
 }
 
 void gateway_set_downlink_addr(struct gateway *g, const struct sockaddr_storage *addr,

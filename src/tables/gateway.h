@@ -99,6 +99,7 @@
 
 #define GATEWAY_RL_MAX 64            /* largest rate_limit_count */
 #define GATEWAY_DEFAULT_MAX 1024
+#define GATEWAY_POSITION_TEXT_MAX 160 /* struct gateway position_text */
 
 struct gateway {
 	uint64_t eui;
@@ -140,6 +141,11 @@ struct gateway {
 	bool has_altitude;
 	double lati, lon;                /* degrees */
 	int alti;                        /* metres, if has_altitude */
+	/* The caller's cache of the position's JSON text (the daemon's:
+	 * event_json_location()), valid while position_text_len > 0;
+	 * gateway_take_position() empties it when the position changes. */
+	char position_text[GATEWAY_POSITION_TEXT_MAX];
+	size_t position_text_len;
 
 	/* internal */
 	int64_t rl_times_us[GATEWAY_RL_MAX]; /* ring of admitted arrival times */
@@ -255,9 +261,10 @@ void gateway_set_downlink_addr(struct gateway *g, const struct sockaddr_storage 
 
 /* Keep st's location (PROTOCOL.TXT §4: lati, long, alti, sent with a GPS
  * fix) as g's position, when st has one (gwmp_stat.has_location, finite);
- * altitude unless st dropped it (the stats event's rule). Otherwise the
- * position stays as it was, as ChirpStack keeps a gateway's stored location
- * until a report gives a new one. */
+ * altitude unless st dropped it (the stats event's rule); position_text
+ * emptied. Otherwise the position (and its text) stays as it was, as
+ * ChirpStack keeps a gateway's stored location until a report gives a new
+ * one. */
 void gateway_take_position(struct gateway *g, const struct gwmp_stat *st);
 
 /*

@@ -282,6 +282,31 @@ START_TEST(test_up_absent_fields)
 }
 END_TEST
 
+START_TEST(test_location_text)
+{
+	struct ev_location loc = {.known = true, .has_altitude = true, .latitude = 46.245,
+				  .longitude = 3.2523, .altitude = 145};
+	char out[EVENT_JSON_LOCATION_MAX];
+	size_t len = 0;
+
+	ck_assert_int_eq(event_json_location(&loc, out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out, "{\"latitude\":46.245,\"longitude\":3.2523,\"altitude\":145}");
+	ck_assert_uint_eq(len, strlen(out));
+	/* the longest numbers fit */
+	loc = (struct ev_location){.known = true, .has_altitude = true,
+				   .latitude = -89.123456789012345,
+				   .longitude = -179.12345678901234, .altitude = -1.2345678901234567e-300};
+	ck_assert_int_eq(event_json_location(&loc, out, sizeof(out), &len), LB_OK);
+	ck_assert_int_eq(event_json_location(&loc, out, 20, &len), LB_ERR_TOO_LARGE);
+	loc.known = false;
+	ck_assert_int_eq(event_json_location(&loc, out, sizeof(out), &len), LB_ERR_INVAL);
+	loc.known = true;
+	loc.longitude = INFINITY;
+	ck_assert_int_eq(event_json_location(&loc, out, sizeof(out), &len), LB_ERR_INVAL);
+	ck_assert_int_eq(event_json_location(NULL, out, sizeof(out), &len), LB_ERR_INVAL);
+}
+END_TEST
+
 START_TEST(test_rx_metadata)
 {
 	char out[EVENT_JSON_RX_METADATA_MAX];
@@ -325,6 +350,18 @@ START_TEST(test_up_rx_location)
 					  "\"longitude\":151.2093},\"context\":"));
 	ck_assert_ptr_nonnull(strstr(out, "\"rfChain\":0,\"location\":{\"latitude\":0,"
 					  "\"longitude\":-0.5,\"altitude\":-7},\"context\":"));
+	/* the positions' cached texts (event_json_location()) give the same event */
+	char text[2][EVENT_JSON_LOCATION_MAX], again[OUT_CAP];
+	size_t again_len;
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert_int_eq(event_json_location(&locs[i], text[i], sizeof(text[i]),
+						     &locs[i].text_len), LB_OK);
+		locs[i].text = text[i];
+	}
+	ck_assert_str_eq(text[0], "{\"latitude\":-33.8688,\"longitude\":151.2093}");
+	ck_assert_int_eq(event_json_uplink(&ev, again, sizeof(again), &again_len), LB_OK);
+	ck_assert_str_eq(again, out);
+	locs[0].text = locs[1].text = NULL;
 	locs[0].latitude = NAN;
 	locs[1].has_altitude = true;
 	locs[1].altitude = INFINITY;
@@ -948,6 +985,7 @@ static Suite *event_json_suite(void)
 	tcase_add_test(tc, test_up_v2_parse_back);
 	tcase_add_test(tc, test_up_absent_fields);
 	tcase_add_test(tc, test_rx_metadata);
+	tcase_add_test(tc, test_location_text);
 	tcase_add_test(tc, test_up_rx_location);
 	tcase_add_test(tc, test_up_empty_payload_and_slash);
 	tcase_add_test(tc, test_up_airtime_fair_access);

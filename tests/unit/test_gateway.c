@@ -117,11 +117,15 @@ START_TEST(test_position)
 	ck_assert(!g->has_position);
 	gateway_take_position(g, &(struct gwmp_stat){.rxnb = 3});   /* no GPS fix */
 	ck_assert(!g->has_position);
+	g->position_text_len = 5;                          /* a cached text ... */
 	gateway_take_position(g, &st);
+	ck_assert_uint_eq(g->position_text_len, 0);        /* ... of the old position */
 	ck_assert(g->has_position && g->has_altitude);
 	ck_assert(g->lati == 52.3676 && g->lon == 4.9041 && g->alti == 12);
+	g->position_text_len = 5;
 	gateway_take_position(g, &(struct gwmp_stat){.rxnb = 3});
 	ck_assert(g->has_position && g->lati == 52.3676);
+	ck_assert_uint_eq(g->position_text_len, 5);        /* the same position: kept */
 	st.lati = -1.5;
 	st.dropped = GWMP_STAT_BIT(GWMP_STAT_ALTI);
 	gateway_take_position(g, &st);
