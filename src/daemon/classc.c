@@ -88,16 +88,16 @@ static uint64_t txpk_airtime_us(const struct gwmp_txpk *t)
 	return us;
 }
 
-/* Start of the uplink whose receptions are rx: its end (the first
- * datagram's arrival) minus its time on air. */
-static int64_t uplink_start_wall_us(const struct lb_rx *rx, size_t n_rx)
+/* Start of the uplink whose receptions are rx, on the monotonic clock: its
+ * end (the first datagram's arrival) minus its time on air. */
+static int64_t uplink_start_us(const struct lb_rx *rx, size_t n_rx)
 {
-	int64_t end = rx[0].received_us;
+	int64_t end = rx[0].received_mono_us;
 	uint64_t us = 0;
 
 	for (size_t i = 1; i < n_rx; i++)
-		if (rx[i].received_us < end)
-			end = rx[i].received_us;
+		if (rx[i].received_mono_us < end)
+			end = rx[i].received_mono_us;
 	const struct gwmp_rxpk *pk = &rx[0].rxpk;
 	(void)airtime_frame_us((enum airtime_modulation)pk->modu, pk->sf, pk->bw_khz, pk->cr,
 			       pk->bitrate, pk->size, true, &us);
@@ -437,7 +437,7 @@ static struct classc_dev *heard(struct classc *cc, const struct lb_device *dev,
 	for (size_t i = 0; i < n_rx; i++)
 		note_rx(cd, &rx[i], now);
 	cd->last_up_ms = now;
-	cd->last_up_wall_us = loop_wall_us();
+	cd->last_up_us = loop_now_us();
 	cd->gw_failures = 0;
 	/* RX1 opens rx_delay after the uplink; nothing before it closes
 	 * (done() pushes this further when class A sends). */
@@ -466,7 +466,7 @@ static bool on_uplink(void *arg, struct lb_device *dev, const struct lw_frame *f
 		return false;
 	if (!waits_for(cd, dev))
 		return false;
-	if (n_rx && uplink_start_wall_us(rx, n_rx) < cd->sent_end_wall_us)
+	if (n_rx && uplink_start_us(rx, n_rx) < cd->sent_end_us)
 		return true;    /* started before the downlink ended: cannot answer it */
 	if (f->u.data.ack) {
 		cd->tracking = false;
@@ -502,8 +502,7 @@ static void on_done(void *arg, struct lb_device *dev, const struct downlink_pend
 	}
 	cd->gw_failures = 0;
 	int64_t air_us = (int64_t)txpk_airtime_us(&a->txpk);
-	int64_t end_wall_us = class_c ? loop_wall_us() + air_us
-				      : cd->last_up_wall_us + a->delay_us + air_us;
+	int64_t end_us = class_c ? loop_now_us() + air_us : cd->last_up_us + a->delay_us + air_us;
 	if (!class_c)   /* the class-A frame's window, then the device listens again */
 		cd->hold_until_ms = cd->last_up_ms + (a->delay_us + air_us) / US_PER_MS + 1;
 	else
@@ -515,8 +514,8 @@ static void on_done(void *arg, struct lb_device *dev, const struct downlink_pend
 		}
 		cd->tracking = true;
 		cd->sends++;
-		cd->sent_end_wall_us = end_wall_us;
-		cd->deadline_ms = now + (end_wall_us - loop_wall_us()) / US_PER_MS +
+		cd->sent_end_us = end_us;
+		cd->deadline_ms = end_us / US_PER_MS +
 				  (int64_t)cc->o.ack_timeout_s * MS_PER_S;
 		cc->next_ms = loop_earliest(cc->next_ms, cd->deadline_ms);
 		return;
@@ -537,7 +536,7 @@ static void check_confirmed(struct classc *cc, struct classc_dev *cd, int64_t no
 		cd->tracking = true;
 		snprintf(cd->conf_id, sizeof(cd->conf_id), "%s", dev->rt.confirmed->id);
 		cd->sends = 1;
-		cd->sent_end_wall_us = loop_wall_us();
+		cd->sent_end_us = loop_now_us();
 		cd->deadline_ms = now_ms + (int64_t)cc->o.ack_timeout_s * MS_PER_S;
 	}
 	if (!waits_for(cd, dev))

@@ -107,7 +107,7 @@ struct classc_dev {
 	uint64_t dev_eui;
 	struct classc_rx rx[CLASSC_RX];
 	int64_t last_up_ms;              /* monotonic, when its last uplink was taken */
-	int64_t last_up_wall_us;
+	int64_t last_up_us;              /* the same, monotonic µs */
 	int64_t hold_until_ms;           /* class-A windows of the last uplink */
 	bool wanted;                     /* the queue may hold something to send */
 	int64_t retry_at_ms;             /* when to look again (wanted) */
@@ -117,7 +117,8 @@ struct classc_dev {
 	bool tracking;
 	char conf_id[DLCMD_MAX_ID + 1];
 	unsigned sends;                  /* times it was sent (first + retries) */
-	int64_t sent_end_wall_us;        /* end of its last transmission */
+	int64_t sent_end_us;             /* end of its last transmission, monotonic µs (a wall
+					  * clock step must not move it against an uplink's) */
 	int64_t deadline_ms;             /* monotonic */
 	/* a reason to wait, said once per item */
 	enum classc_wait waited;

@@ -163,7 +163,8 @@ static void handle_rxpk(struct dispatch *d, struct gateway *gw, const struct gwm
 			const struct gwmp_rxpk *pk, const struct udp_peer *from, int64_t now_ms)
 {
 	struct lb_rx rx = {.gateway_eui = h->gateway_eui, .uplink_id = d->next_uplink_id++,
-			   .received_us = arrival_wall(from), .version = h->version};
+			   .received_us = arrival_wall(from), .received_mono_us = arrival_mono(from),
+			   .version = h->version};
 
 	rx.rxpk = *pk;
 	gw->rxpk_total++;

@@ -47,6 +47,10 @@ static const uint8_t APP[16] = {0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
 
 /* The modules (world.h) and the uplink counter of the test's devices. */
 static struct world w;
+/* How far the wall clock was stepped back since the test began (NTP): the
+ * receptions' wall stamps move, their monotonic ones do not. */
+static int64_t wall_step_us;
+
 static uint32_t fcnt_up;
 
 static struct lb_device_conf device_conf(const char *name, uint64_t eui, uint32_t addr,
@@ -62,6 +66,7 @@ static struct lb_device_conf device_conf(const char *name, uint64_t eui, uint32_
  * published at once (the commit is not tested). */
 static void setup(void)
 {
+	wall_step_us = 0;
 	world_base(&w, WORLD_HOLD_NOW);
 	struct lb_device_conf conf[2] = {
 		device_conf("valve", DEV_C, ADDR_C, LB_CLASS_C),
@@ -88,13 +93,15 @@ static void route_of(uint64_t gw_eui, uint16_t port)
 	(void)world_route(&w, gw_eui, port, NULL);
 }
 
+/* A reception at received_us, as the wall clock read before any step. */
 static struct lb_rx make_rx(uint64_t gw, float snr, int64_t received_us)
 {
 	struct lb_rx rx;
 
 	memset(&rx, 0, sizeof(rx));
 	rx.gateway_eui = gw;
-	rx.received_us = received_us;
+	rx.received_us = received_us - wall_step_us;
+	rx.received_mono_us = loop_now_us() - (loop_wall_us() - received_us);
 	rx.version = 2;
 	rx.rxpk.tmst = 1000000;
 	rx.rxpk.freq_hz = 868100000;
@@ -691,6 +698,30 @@ START_TEST(test_confirmed_acked)
 }
 END_TEST
 
+/* The wall clock stepped back a minute between the send and the ACK (NTP):
+ * the uplink, after the downlink's end on the monotonic clock, settles it;
+ * by the wall clock it would seem to start before the send and be ignored,
+ * a copy sent again. */
+START_TEST(test_confirmed_acked_after_wall_step)
+{
+	const uint64_t gw = GW_1;
+
+	route_of(GW_1, 1701);
+	uplink(DEV_C, false, &gw, 1);
+	queue(DEV_C, "conf", true, "close");
+	cc_tick(later());
+	ck_assert_uint_eq(w.udp.n, 1);
+	tx_ack_ok(0);
+	wall_step_us = INT64_C(60000000);
+	uplink_at(DEV_C, true, &gw, 1, loop_wall_us() + 3000000);
+	ck_assert_uint_eq(count_event(DEV_C, "ack", "\"acknowledged\":true"), 1);
+	ck_assert(devices_find_eui(&w.devices, DEV_C)->rt.confirmed == NULL);
+	cc_tick(later());
+	ck_assert_uint_eq(w.udp.n, 1);
+	ck_assert_uint_eq(w.cc.stats.retries, 0);
+}
+END_TEST
+
 /* An uplink without the ACK bit: sent again at once (here in RX1 of that
  * uplink, the class-A decision taking the item back). */
 START_TEST(test_confirmed_nack_retried)
@@ -1129,6 +1160,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_class_a_untouched);
 	tcase_add_test(tc, test_confirmed_retries);
 	tcase_add_test(tc, test_confirmed_acked);
+	tcase_add_test(tc, test_confirmed_acked_after_wall_step);
 	tcase_add_test(tc, test_confirmed_nack_retried);
 	tcase_add_test(tc, test_retransmission_not_a_next_uplink);
 	tcase_add_test(tc, test_duty_cycle_waits);
