@@ -798,7 +798,35 @@ static int web_setup(struct bridge *b)
 		return rc;
 	}
 	b->web_ready = true;
+	b->web_retry_ms = -1;
+	if (web_listen(&b->web, false) == LB_OK)
+		return LB_OK;
+	/* A status page is no reason to stop the LoRaWAN service (systemd
+	 * would restart the bridge for ever): it runs without the page and
+	 * tries again, backing off, said once. */
+	log_error("bridge", "web page: cannot listen on %s port %u (see above): the bridge runs "
+		  "without it and tries again every %d s at most", b->cfg.http_bind,
+		  b->cfg.http_port, BRIDGE_WEB_RETRY_MAX_MS / 1000);
+	b->web_backoff_ms = BRIDGE_WEB_RETRY_MIN_MS;
+	b->web_retry_ms = loop_now_ms() + b->web_backoff_ms;
 	return LB_OK;
+}
+
+/* The web page's listener, tried again while it cannot listen; the next
+ * try (-1 none). */
+static int64_t web_retry(struct bridge *b, int64_t now)
+{
+	if (b->web_retry_ms < 0 || now < b->web_retry_ms)
+		return b->web_retry_ms;
+	if (web_listen(&b->web, true) == LB_OK) {
+		b->web_retry_ms = -1;
+		return -1;
+	}
+	b->web_backoff_ms *= 2;
+	if (b->web_backoff_ms > BRIDGE_WEB_RETRY_MAX_MS)
+		b->web_backoff_ms = BRIDGE_WEB_RETRY_MAX_MS;
+	b->web_retry_ms = now + b->web_backoff_ms;
+	return b->web_retry_ms;
 }
 
 /* TLS may be used: mqtt.ca_file or an integration (crypto_setup()). */
@@ -1313,6 +1341,7 @@ static int64_t run_timers(struct bridge *b)
 		next = loop_earliest(next, http_tick(&b->http, now));
 	}
 	if (b->web_ready) {
+		next = loop_earliest(next, web_retry(b, now));
 		web_mqtt_state(&b->web, mqtt_connected(&b->mqtt));
 		next = loop_earliest(next, web_tick(&b->web, now));
 	}

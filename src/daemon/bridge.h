@@ -96,6 +96,9 @@
 #define BRIDGE_TRIM_MS 60000       /* free heap pages returned (bridge.c heap_tick) */
 #define BRIDGE_TRIM_BACKLOG 1000   /* ... and at once when this many messages waited */
 #define BRIDGE_TRIM_DRAIN_MS 5000  /* ... at most once per this (a loaded bridge drains often) */
+/* The web page's listener tried again (its port taken): 1 s, doubling to 30 s. */
+#define BRIDGE_WEB_RETRY_MIN_MS 1000
+#define BRIDGE_WEB_RETRY_MAX_MS 30000
 #define BRIDGE_QUIET_RETRY_MS 1000 /* a part of a quiet release kept in use: tried again */
 #define BRIDGE_INTAKE_STALL_MS 1000 /* intake.h: no acknowledgement this long, no pause */
 #define BRIDGE_INTAKE_PAUSE_MS 1000 /* intake.h: the longest pause */
@@ -144,7 +147,9 @@ struct bridge {
 	struct integrations integs;
 	bool http_ready;
 	struct web web;              /* the web page and API (http group) */
-	bool web_ready;
+	bool web_ready;              /* web_init() done; listening or not */
+	int64_t web_retry_ms;        /* when to try listening again, -1 not needed */
+	int64_t web_backoff_ms;
 	int signal_fd;
 	int mqtt_fd;                 /* fd registered with the loop, -1 none */
 	bool mqtt_fd_wants_write;

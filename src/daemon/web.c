@@ -1200,16 +1200,26 @@ int web_init(struct web *w, const struct web_ctx *ctx)
 		return rc;
 	if (w->has_password)
 		time_password_check(w);
+	if ((rc = web_reload_files(w)) == LB_ERR_NOMEM)
+		return rc;       /* LB_ERR_IO: logged, the API still runs */
+	return LB_OK;
+}
+
+int web_listen(struct web *w, bool quiet)
+{
+	const struct lb_config *cfg = w->c.cfg;
 	struct httpd_opts o = {
 		.bind = cfg->http_bind, .port = cfg->http_port,
 		.max_clients = (unsigned)cfg->http_max_clients, .max_body = WEB_MAX_BODY,
-		.stream_limit = WEB_SSE_BUFFER, .timeout_s = WEB_TIMEOUT_S,
+		.stream_limit = WEB_SSE_BUFFER, .timeout_s = WEB_TIMEOUT_S, .quiet_start = quiet,
 	};
 	struct httpd_handlers h = {.request = on_request, .closed = on_closed,
 				   .refused = on_refused, .arg = w};
-	if ((rc = web_reload_files(w)) == LB_ERR_NOMEM)
-		return rc;       /* LB_ERR_IO: logged, the API still runs */
-	if ((rc = httpd_open(&w->httpd, ctx->loop, &o, &h)) != LB_OK)
+	int rc;
+
+	if (w->open)
+		return LB_OK;
+	if ((rc = httpd_open(&w->httpd, w->c.loop, &o, &h)) != LB_OK)
 		return rc;
 	w->open = true;
 	w->next_ping_ms = loop_now_ms() + WEB_PING_MS;

@@ -168,7 +168,14 @@ struct web {
 	bool mqtt_shown;                     /* the broker's state the clients last heard */
 };
 
+/* Everything but the server: web_listen() opens it. The events are kept
+ * (history) from here on, the page open or not. */
 int web_init(struct web *w, const struct web_ctx *ctx);
+/* Listen on http.bind:http.port (a no-op if open). quiet: a failure to
+ * listen is logged at debug (a retry, the failure already said). Errors:
+ * LB_ERR_IO (port in use, address not ours, libmicrohttpd missing), as
+ * httpd_open(). */
+int web_listen(struct web *w, bool quiet);
 void web_free(struct web *w);
 /* Pings, MHD's timers; the next deadline. */
 /* Read http.www_dir's files again (SIGHUP). On failure the files served

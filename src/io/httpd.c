@@ -681,12 +681,15 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	const struct httpd *h = cls;
 	char msg[256];
-	(void)cls;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	LB_LOG_RL(LOG_LVL_INFO, "httpd", "libmicrohttpd: %s", msg);
+	if (h->starting && h->o.quiet_start)
+		log_debug("httpd", "libmicrohttpd: %s", msg);
+	else
+		LB_LOG_RL(LOG_LVL_INFO, "httpd", "libmicrohttpd: %s", msg);
 }
 
 /* ------------------------------------------------------- the server */
@@ -742,6 +745,7 @@ int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
 	h->h = *handlers;
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 			 (v6 ? MHD_USE_IPv6 : 0);
+	h->starting = true;
 	h->mhd = h->lm->start_daemon(flags, o->port, NULL, NULL, on_access, h,
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -753,9 +757,13 @@ int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
 				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 				  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 				  MHD_OPTION_END);
+	h->starting = false;
 	if (!h->mhd) {
-		log_error("httpd", "cannot listen on %s port %u (address in use, or not ours?)",
-			  o->bind, o->port);
+		if (o->quiet_start)
+			log_debug("httpd", "cannot listen on %s port %u yet", o->bind, o->port);
+		else
+			log_error("httpd", "cannot listen on %s port %u (address in use, or not "
+				  "ours?)", o->bind, o->port);
 		return LB_ERR_IO;
 	}
 	const union MHD_DaemonInfo *di = h->lm->get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);

@@ -106,6 +106,7 @@ struct httpd_opts {
 	size_t stream_limit;             /* bytes buffered per stream */
 	unsigned timeout_s;              /* idle connections closed (not streams), and
 					  * a request not whole within it */
+	bool quiet_start;                /* a failure to listen logged at debug (a retry) */
 };
 
 struct httpd_stats {
@@ -132,6 +133,7 @@ struct httpd {
 	struct httpd_stats stats;
 	bool need_run;                   /* a stream resumed, a connection closed or cut:
 					  * run MHD at the next tick */
+	bool starting;                   /* in httpd_open(): MHD's messages as o.quiet_start */
 	int64_t deadline_ms;             /* MHD_get_timeout()'s, -1 none */
 };
 

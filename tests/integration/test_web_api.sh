@@ -11,7 +11,9 @@
 # --once` prints the tables, and on a terminal quits on q or Ctrl-C; 1,000 malformed HTTP requests while uplinks
 # flow cost no uplink and no crash; the broker stopped and started again shows
 # on /events as `bridge` events (mqttConnected false, then true); a
-# non-loopback bind without a password is refused at start-up.
+# non-loopback bind without a password is refused at start-up; with the page's
+# port taken the bridge runs (uplinks flow), says so once, and opens the page
+# once the port is free.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq curl python3
 
@@ -367,4 +369,28 @@ if "$LORABRIDGE" --check-config -c "$T/open.conf" > "$T/open.err" 2>&1; then
 fi
 grep -q 'http.bind: "0.0.0.0" is not a loopback address: set http.password' "$T/open.err" \
 	|| fail "message: $(cat "$T/open.err")"
+
+note "the page's port taken: the bridge runs without it, and the page comes up once it is free"
+kill "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status $?"
+HTTP_PORT=$(free_port); URL="http://127.0.0.1:$HTTP_PORT"
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
+open(sys.argv[2], "w").write("listening\n"); time.sleep(600)' "$HTTP_PORT" "$T/holder.out" &
+HOLDER_PID=$!; PIDS="$PIDS $HOLDER_PID"
+wait_count "$T/holder.out" '^listening$' 1 || fail "the port holder did not listen"
+write_config "$T/taken.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" \
+	"http = { port = $HTTP_PORT; www_dir = \"$top_srcdir/www\"; };"
+start_bridge "$T/taken.conf"
+TAKEN="web page: cannot listen on 127.0.0.1 port $HTTP_PORT"
+wait_count "$T/bridge.log" "$TAKEN" 1 || fail "no error for the taken port: $(cat "$T/bridge.log")"
+n0=$(ups)
+sim --rate 20 --count $N_DEV --fcnt-start 400 > "$T/sim4.out" 2>&1 || fail "sim: $(tail -3 "$T/sim4.out")"
+wait_count "$T/all.out" '^application/sim/device/[0-9a-f]{16}/event/up ' $((n0 + N_DEV)) \
+	|| fail "no uplinks without the page"
+kill "$HOLDER_PID"; wait "$HOLDER_PID" 2>/dev/null || true
+api_up() { [ "$(code GET /api/bridge 2> /dev/null)" = 200 ]; }
+wait_until 40 api_up || fail "the page did not come up once its port was free: $(tail "$T/bridge.log")"
+grep -q "web page and API on $URL/" "$T/bridge.log" || fail "no log line for the page's start"
+[ "$(count_lines "$T/bridge.log" "$TAKEN")" -eq 1 ] || fail "the taken port said more than once"
+grep -qiE "AddressSanitizer|runtime error" "$T/bridge.log" && fail "sanitizer report"
 note "ok"
