@@ -1147,13 +1147,15 @@ static int64_t service_tick(struct bridge *b, int64_t now)
 			(void)disk_hangs(b, now, false);
 		size_t online = gateways_count_online(&b->gateways);
 		const char *mq = mqtt_connected(&b->mqtt) ? "connected" : "not connected";
+		const char *disk = store_commits_failing(&b->store) ? "; STATE DISK FAILING" : "";
 		int rc;
 		if (online == 0)
-			rc = sdnotify_status("waiting for gateways on UDP %s:%u; MQTT %s",
-					     b->cfg.udp_bind, b->udp.port, mq);
+			rc = sdnotify_status("waiting for gateways on UDP %s:%u; MQTT %s%s",
+					     b->cfg.udp_bind, b->udp.port, mq, disk);
 		else
-			rc = sdnotify_status("%zu gateway(s) online, %llu uplink(s) published; MQTT %s",
-					     online, (unsigned long long)b->stats.uplinks_published, mq);
+			rc = sdnotify_status("%zu gateway(s) online, %llu uplink(s) published; MQTT "
+					     "%s%s", online,
+					     (unsigned long long)b->stats.uplinks_published, mq, disk);
 		notified(rc, "STATUS");
 		b->next_status_ms = now + BRIDGE_STATUS_MS;
 	}

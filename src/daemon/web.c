@@ -538,12 +538,19 @@ static void healthz(struct web *w, struct httpd_conn *c)
 	struct web_snapshot snap = {0};
 
 	w->c.snapshot(w->c.snapshot_arg, &snap);
-	if (snap.mqtt_connected) {
-		reply(w, c, 200, JSON_TYPE, "{\"ok\":true}", 11);
+	if (!snap.mqtt_connected) {
+		static const char body[] = "{\"ok\":false,\"reason\":\"mqtt disconnected\"}";
+		reply(w, c, 503, JSON_TYPE, body, sizeof(body) - 1);
 		return;
 	}
-	static const char body[] = "{\"ok\":false,\"reason\":\"mqtt disconnected\"}";
-	reply(w, c, 503, JSON_TYPE, body, sizeof(body) - 1);
+	/* A full or read-only state disk: what is staged lives in memory only
+	 * and the bridge cannot keep its frame counters (store.h). */
+	if (store_commits_failing(w->c.store)) {
+		static const char body[] = "{\"ok\":false,\"reason\":\"state commits failing\"}";
+		reply(w, c, 503, JSON_TYPE, body, sizeof(body) - 1);
+		return;
+	}
+	reply(w, c, 200, JSON_TYPE, "{\"ok\":true}", 11);
 }
 
 /* "/api/devices/{devEui}[/queue]": the DevEUI and what follows it. */
@@ -1115,6 +1122,11 @@ static void metrics(struct web *w, struct httpd_conn *c)
 	      (double)snap.mqtt_queue_depth);
 	gauge(&b, "lorabridge_outbox_depth", "Uplink events waiting for the broker's ack.",
 	      (double)snap.outbox_depth);
+	counter(&b, "lorabridge_store_commit_failures_total",
+		"Failed state commits and staged writes (disk full, read-only, I/O errors).",
+		w->c.store->stats.failures);
+	gauge(&b, "lorabridge_store_failing", "1 while state commits fail (the last one failed).",
+	      store_commits_failing(w->c.store) ? 1 : 0);
 	metrics_udp(&b, &snap);
 	counter(&b, "lorabridge_dedup_forced_early_total",
 		"Frames forced out of the full de-duplication table before their window closed "

@@ -293,6 +293,25 @@ int store__stage(struct store *s, enum store_op op, const void *payload, size_t 
 
 /* end_batch: the batch's number moves on (store_committed() becomes true
  * for it); a commit ahead keeps it, so its events still wait. */
+/* The end of a spell of failed commits, said: the errors were the last
+ * lines about the disk, rate-limited ("N similar lines suppressed"). */
+static void recovered(struct store *s)
+{
+	if (!s->failing_since_us)
+		return;
+	int64_t ms = (store__mono_us() - s->failing_since_us) / 1000;
+	log_notice(TAG, "state commits succeed again, after %lld.%03lld s of %llu failed "
+		   "commit(s)", (long long)(ms / 1000), (long long)(ms % 1000),
+		   (unsigned long long)s->failing_commits);
+	s->failing_since_us = 0;
+	s->failing_commits = 0;
+}
+
+bool store_commits_failing(const struct store *s)
+{
+	return s && s->failing_since_us != 0;
+}
+
 static void batch_done(struct store *s, int64_t t0, bool end_batch)
 {
 	int64_t us = store__mono_us() - t0;
@@ -311,6 +330,7 @@ static void batch_done(struct store *s, int64_t t0, bool end_batch)
 	s->broken = false;
 	s->retrying = false;
 	log_shrink(s, STORE_LOG_KEEP);
+	recovered(s);
 }
 
 /* How a commit reaches the disk (store_sync.h): a commit ahead is synced
@@ -381,14 +401,19 @@ static int commit(struct store *s, enum commit_kind kind)
 	}
 	/* Disk full, I/O error: roll back, keep the redo log, re-stage it so
 	 * reads stay coherent, retry later. */
+	/* EROFS, EIO...: before the rollback */
+	int sys = store__sys_errno(s, sqlite3_extended_errcode(s->db));
 	s->stats.failures++;
+	if (!s->failing_since_us)
+		s->failing_since_us = store__mono_us();
+	s->failing_commits++;
 	rollback(s);
 	s->broken = true;
 	s->retrying = true;
 	s->due_ms = store__mono_us() / 1000 + STORE_RETRY_MS;
-	LB_LOG_RL(LOG_LVL_ERROR, TAG, "commit of batch %llu (%zu writes) failed: %s; "
+	LB_LOG_RL(LOG_LVL_ERROR, TAG, "commit of batch %llu (%zu writes) failed: %s%s%s; "
 		  "kept in memory, retrying", (unsigned long long)s->batch, s->n_ops,
-		  lb_strerror(rc));
+		  lb_strerror(rc), sys ? ": " : "", sys ? strerror(sys) : "");
 	replay(s);
 	return rc == LB_ERR_NOMEM ? rc : LB_ERR_IO;
 }

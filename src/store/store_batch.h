@@ -37,6 +37,11 @@ int store_commit_nowait(struct store *s);
  * Errors as store_commit(). */
 int store_commit_ahead(struct store *s);
 bool store_dirty(const struct store *s);
+/* Commits are failing (disk full, read-only, I/O errors): from the first
+ * failed commit until one succeeds, which is logged (notice) with how long
+ * and how many failed. For the health signals (/healthz, /metrics, the
+ * STATUS line). */
+bool store_commits_failing(const struct store *s);
 /* When the batch is due (monotonic ms): its first staged write plus
  * commit_ms, or 0 (now) while a checkpoint waits for it to be closed; -1
  * when nothing is staged. */

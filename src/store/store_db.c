@@ -5,6 +5,7 @@
  * binding, binding an unsigned value, translating SQLite result codes (and
  * logging what failed). See store_db.h.
  */
+#include <string.h>
 #include <time.h>
 
 #include "store/store_db.h"
@@ -170,15 +171,40 @@ int64_t store__mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+int store__sys_errno(struct store *s, int rc)
+{
+	sqlite3_file *wal = NULL;
+	int err;
+
+	if (!s->db || (rc & 0xff) != SQLITE_IOERR)
+		return 0;
+	if ((err = sqlite3_system_errno(s->db)) != 0)
+		return err;
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK &&
+	    wal && wal->pMethods &&
+	    wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &err) == SQLITE_OK && err)
+		return err;
+	err = 0;
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_LAST_ERRNO, &err) != SQLITE_OK)
+		return 0;
+	return err;
+}
+
 int store__fail(struct store *s, int rc, const char *what)
 {
 	int err = store__translate(rc);
 	const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+	/* The system's own error behind it (EROFS, EIO): SQLite's message
+	 * alone says "disk I/O error" for a read-only disk. */
+	int sys = store__sys_errno(s, rc);
 
 	if (err == LB_OK)   /* an unexpected ROW/DONE: the statement misbehaved */
 		err = LB_ERR_IO;
 	if (err == LB_ERR_DUPLICATE || err == LB_ERR_INVAL)
 		log_debug(TAG, "%s: %s", what, msg);
+	else if (sys)
+		LB_LOG_RL(LOG_LVL_ERROR, TAG, "%s: %s (sqlite %d; %s)", what, msg, rc,
+			  strerror(sys));
 	else
 		LB_LOG_RL(LOG_LVL_ERROR, TAG, "%s: %s (sqlite %d)", what, msg, rc);
 	return err;

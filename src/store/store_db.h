@@ -174,6 +174,11 @@ sqlite3_stmt *store__stmt(struct store *s, enum store_stmt id);
  * even for an unexpected SQLITE_ROW/DONE); log what failed (I/O class
  * errors at error level, rate-limited; constraint errors at debug). */
 int store__fail(struct store *s, int rc, const char *what);
+/* The system's errno behind an I/O error rc (an SQLite result code): as
+ * SQLite kept it, else the database's or the WAL's last one (a commit's
+ * write fails in the WAL, and SQLite's own record of it is only made on
+ * some paths); 0 for another error or none known. */
+int store__sys_errno(struct store *s, int rc);
 /* CLOCK_MONOTONIC in microseconds (the store's clock: store.h, "Clock"). */
 int64_t store__mono_us(void);
 int store__translate(int rc);

@@ -298,6 +298,8 @@ struct store {
 	bool broken;                    /* batch rolled back: replay the log */
 	bool retrying;                  /* a commit failed: due_ms is its retry, kept
 					 * until a commit succeeds */
+	int64_t failing_since_us;       /* monotonic: the first failed commit of a spell, 0 none */
+	uint64_t failing_commits;       /* failed commits in that spell */
 	uint64_t batch;                 /* number of the batch being staged */
 	bool ahead;                     /* part of this batch committed ahead */
 	int64_t due_ms;                 /* -1 when nothing is staged */

@@ -32,11 +32,18 @@
  * ends one pass's hold. Each hold adds a line to CKPT_FLAG.held. A
  * helper whose test died gives up the wait after HELPER_WAIT_MS, so that
  * none outlives it for long.
+ *
+ * A disk that refuses writes too: while the file named by
+ * $LB_TEST_WRITE_FLAG exists, every pwrite() to lorabridge.db-wal fails,
+ * with EROFS if the file says "EROFS" (a read-only disk: SQLite reports
+ * SQLITE_IOERR_WRITE and keeps the errno), else ENOSPC (a full disk:
+ * SQLITE_FULL); once it is gone they pass.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* RTLD_NEXT */
 #endif
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
@@ -44,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define WAL_SUFFIX "lorabridge.db-wal"
@@ -181,4 +189,49 @@ int fsync(int fd)
 		*(void **)&real = dlsym(RTLD_NEXT, "fsync");
 	maybe_hold(fd);
 	return real(fd);
+}
+
+/* The errno a write to fd fails with, 0 none. */
+static int write_fails(int fd)
+{
+	const char *flag = getenv("LB_TEST_WRITE_FLAG");
+	char how[8] = "";
+
+	if (!flag || !is_file(fd, WAL_SUFFIX))
+		return 0;
+	FILE *f = fopen(flag, "re");
+	if (!f)
+		return 0;
+	if (!fgets(how, sizeof(how), f))
+		how[0] = '\0';
+	fclose(f);
+	return strncmp(how, "EROFS", 5) ? ENOSPC : EROFS;
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	static ssize_t (*real)(int, const void *, size_t, off_t);
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "pwrite");
+	int err = write_fails(fd);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return real(fd, buf, n, off);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
+{
+	static ssize_t (*real)(int, const void *, size_t, off64_t);
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "pwrite64");
+	int err = write_fails(fd);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return real(fd, buf, n, off);
 }

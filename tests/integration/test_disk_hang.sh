@@ -16,13 +16,18 @@
 # completes only when a byte is written to $T/hang.fifo. systemd's
 # notification socket is notify_socket.py's; markers sent through it
 # tell which pings came between two moments of the test, without clocks.
-# Last, a checkpoint pass whose helper's sync hangs (the shim again, on
+# Then a checkpoint pass whose helper's sync hangs (the shim again, on
 # the helper's syncs: $T/ckpt, $T/ckpt.fifo): said
 # slow after 3 x state.sync_hang_ms, again with the doubling back-off, its
 # end once; and a closing pass that begins while a WAL sync said to hang
 # is in flight: that sync's end is said when it is reaped.
+# Last, a read-only disk (the same shim: writes to the WAL fail with
+# EROFS): the commit error names the errno, /healthz answers 503 "state
+# commits failing", /metrics has lorabridge_store_failing 1 and the STATUS
+# line "; STATE DISK FAILING"; once the disk takes writes the recovery is
+# said.
 . "$(dirname "$0")/lib.sh"
-require "$MOSQUITTO" mosquitto_sub jq python3 mkfifo
+require "$MOSQUITTO" mosquitto_sub jq python3 mkfifo curl
 if [ -n "${LB_EMULATOR:-}" ]; then
 	echo "SKIP: the shim is built for this machine, not for the emulated bridge"
 	exit 77
@@ -293,4 +298,40 @@ rm "$T/ckpt"
 release_ckpt
 wait_count "$T/bridge.log" "$DONE" 2 || fail "the closing pass's end is not said"
 stop_bridge
+
+note "a read-only disk: the errno said; /healthz, /metrics and STATUS say so; the recovery said"
+HTTP_PORT=$(free_port); URL="http://127.0.0.1:$HTTP_PORT"
+write_config "$T/ro.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 0;" \
+	"$NO_MAC_DOWNLINK" "$NO_MAC_APPS" "http = { port = $HTTP_PORT; };"
+hang_bridge "$T/lb-ro" NOTIFY_SOCKET="$T/notify.sock" LB_TEST_WRITE_FLAG="$T/wfail"
+LORABRIDGE="$T/lb-ro"
+start_bridge "$T/ro.conf"
+echo EROFS > "$T/wfail"
+UPS0=$(ups)
+# counters ahead of the checkpoint parts' (FC, the next unused)
+"$SIM" --server "127.0.0.1:$UDP_PORT" --devices 5 --seed 91 --gateways 1 --count 5 --rate 50 \
+	--keepalive 0 --fcnt-start "$FC" --quiet 2> "$T/sim3.err" ||
+	fail "sim exit: $(tail -3 "$T/sim3.err")"
+FAILED='\[store\] commit of batch [0-9]+ .* failed: .*; kept in memory'
+wait_count "$T/bridge.log" "$FAILED" 1 || fail "no commit error"
+grep -E "$FAILED" "$T/bridge.log" | head -n 1 | grep -q 'Read-only file system' ||
+	fail "the commit error lacks the errno: $(grep -E "$FAILED" "$T/bridge.log" | head -n 1)"
+health() { curl -sS -o "$T/health" -w '%{http_code}' "$URL/healthz"; }
+_health_is() { [ "$(health)" = "$1" ]; }
+_metric_is() { curl -sS "$URL/metrics" | grep -qx "$1"; }
+wait_until "$WAIT_S" _health_is 503 || fail "/healthz $(health) while commits fail"
+grep -q '"reason":"state commits failing"' "$T/health" || fail "/healthz: $(cat "$T/health")"
+wait_until "$WAIT_S" _metric_is 'lorabridge_store_failing 1' || fail "no lorabridge_store_failing 1"
+curl -sS "$URL/metrics" | grep -qE '^lorabridge_store_commit_failures_total [1-9]' ||
+	fail "no lorabridge_store_commit_failures_total"
+wait_count "$T/notify.out" 'STATUS=[^|]*; STATE DISK FAILING' 1 || fail "STATUS does not say it"
+rm "$T/wfail"
+RECOVERED='notice +\[store\] state commits succeed again, after [0-9]+\.[0-9]{3} s of [1-9][0-9]* '\
+'failed commit'
+wait_count "$T/bridge.log" "$RECOVERED" 1 || fail "the recovery is not said"
+wait_until "$WAIT_S" _health_is 200 || fail "/healthz $(health) after the recovery"
+_metric_is 'lorabridge_store_failing 0' || fail "lorabridge_store_failing after the recovery"
+_all_up3() { [ "$(ups)" -ge $((UPS0 + 5)) ]; }
+wait_until "$WAIT_S" _all_up3 || fail "$(($(ups) - UPS0)) of 5 up events after the recovery"
+
 echo "PASS"
