@@ -25,7 +25,7 @@
 # EROFS): the commit error names the errno, /healthz answers 503 "state
 # commits failing", /metrics has lorabridge_store_failing 1 and the STATUS
 # line "; STATE DISK FAILING"; once the disk takes writes the recovery is
-# said.
+# said. A stop while commits fail (ENOSPC: a full disk) exits with 3.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub jq python3 mkfifo curl
 if [ -n "${LB_EMULATOR:-}" ]; then
@@ -334,4 +334,16 @@ _metric_is 'lorabridge_store_failing 0' || fail "lorabridge_store_failing after 
 _all_up3() { [ "$(ups)" -ge $((UPS0 + 5)) ]; }
 wait_until "$WAIT_S" _all_up3 || fail "$(($(ups) - UPS0)) of 5 up events after the recovery"
 
+note "a stop while commits fail (a full disk) loses the staged writes: exit status 3"
+n_failed=$(count_lines "$T/bridge.log" "$FAILED")
+: > "$T/wfail"
+"$SIM" --server "127.0.0.1:$UDP_PORT" --devices 5 --seed 91 --gateways 1 --count 5 --rate 50 \
+	--keepalive 0 --fcnt-start 300 --quiet 2> "$T/sim4.err" ||
+	fail "sim exit: $(tail -3 "$T/sim4.err")"
+wait_count "$T/bridge.log" "$FAILED" $((n_failed + 1)) || fail "no commit error on the full disk"
+kill "$BRIDGE_PID"
+wait_until "$WAIT_S" _gone "$BRIDGE_PID" || fail "the bridge did not stop"
+st=0; wait "$BRIDGE_PID" 2> /dev/null || st=$?
+[ "$st" -eq 3 ] || fail "exit status $st at a stop that lost staged writes, want 3"
+grep -q 'event(s) lost: never written' "$T/bridge.log" || fail "the lost events are not said"
 echo "PASS"
