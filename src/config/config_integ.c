@@ -601,3 +601,85 @@ void config__integ_reference(FILE *out, enum config_ref_format format)
 	}
 	fputs(format == CONFIG_REF_MARKDOWN ? "\n" : ".PP\n", out);
 }
+
+/* --- what changed (config_diff.h) --------------------------------------- */
+
+static bool istr_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool headers_same(const struct lb_integ_conf *a, const struct lb_integ_conf *b)
+{
+	if (a->n_headers != b->n_headers)
+		return false;
+	for (size_t i = 0; i < a->n_headers; i++)
+		if (!istr_same(a->headers[i].key, b->headers[i].key) ||
+		    !istr_same(a->headers[i].value, b->headers[i].value))
+			return false;
+	return true;
+}
+
+static bool field_same(const struct integ_field *f, const struct lb_integ_conf *a,
+		       const struct lb_integ_conf *b)
+{
+	switch (f->type) {
+	case FI_STRING:
+	case FI_SECRET:
+	case FI_URL:
+	case FI_FILE:
+		return istr_same(*(char *const *)cat(a, f), *(char *const *)cat(b, f));
+	case FI_INT:
+	case FI_BODY:
+		return *(const int *)cat(a, f) == *(const int *)cat(b, f);
+	case FI_BOOL:
+		return *(const bool *)cat(a, f) == *(const bool *)cat(b, f);
+	case FI_EVENTS:
+		return *(const unsigned *)cat(a, f) == *(const unsigned *)cat(b, f);
+	case FI_HEADERS:
+		return headers_same(a, b);
+	}
+	return false;
+}
+
+static size_t count_kind(const struct lb_config *cfg, int kind)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->n_integs; i++)
+		n += cfg->integs[i].kind == kind;
+	return n;
+}
+
+static const struct lb_integ_conf *nth_kind(const struct lb_config *cfg, int kind, size_t k)
+{
+	for (size_t i = 0; i < cfg->n_integs; i++)
+		if (cfg->integs[i].kind == kind && k-- == 0)
+			return &cfg->integs[i];
+	return NULL;
+}
+
+void config__integs_changed(const struct lb_config *a, const struct lb_config *b,
+			    void (*note)(void *arg, const char *path), void *arg)
+{
+	char path[96];
+
+	for (int kind = 0; kind < (int)(sizeof(kind_names) / sizeof(kind_names[0])); kind++) {
+		size_t n = count_kind(a, kind);
+		if (n != count_kind(b, kind)) {
+			snprintf(path, sizeof(path), "integrations.%s", kind_names[kind]);
+			note(arg, path);
+			continue;
+		}
+		for (size_t k = 0; k < n; k++) {
+			const struct lb_integ_conf *x = nth_kind(a, kind, k), *y = nth_kind(b, kind, k);
+			for (size_t i = 0; i < N_FIELDS; i++) {
+				if (!(fields[i].kinds & (1u << kind)) || field_same(&fields[i], x, y))
+					continue;
+				snprintf(path, sizeof(path), "integrations.%s[%zu].%s",
+					 kind_names[kind], k, fields[i].name);
+				note(arg, path);
+			}
+		}
+	}
+}

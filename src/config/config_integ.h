@@ -40,6 +40,12 @@ void config__integs_free(struct lb_config *cfg);
 /* The `integrations = { ... };` part of config_print(). */
 void config__print_integs(const struct lb_config *cfg, FILE *out, bool show_secrets);
 
+/* The integrations' settings that differ between a and b, each path
+ * ("integrations.http[0].url"; "integrations.http" when the number of
+ * entries differs) given to note (config_diff.h). */
+void config__integs_changed(const struct lb_config *a, const struct lb_config *b,
+			    void (*note)(void *arg, const char *path), void *arg);
+
 /* The integration entry rows of the reference. */
 void config__integ_reference(FILE *out, enum config_ref_format format);
 

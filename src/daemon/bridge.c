@@ -16,6 +16,7 @@
 
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "config/config_diff.h"
 #include "io/loop.h"
 #include "io/sdnotify.h"
 #include "lbconfig.h"
@@ -1378,6 +1379,18 @@ static int load_fresh(const char *path, struct lb_config *fresh)
 	return rc;
 }
 
+/* A SIGHUP takes over the devices and applications only: the other
+ * settings changed in the file are named (never their values: secrets). */
+static void restart_changes(const struct bridge *b, const struct lb_config *fresh)
+{
+	char paths[512];
+	size_t n = config_restart_changes(&b->cfg, fresh, paths, sizeof(paths));
+
+	if (n)
+		log_warn("bridge", "SIGHUP: %zu changed setting(s) need a restart to take effect: %s",
+			 n, paths);
+}
+
 int bridge_reload(struct bridge *b)
 {
 	struct lb_config fresh;
@@ -1432,6 +1445,7 @@ int bridge_reload(struct bridge *b)
 		}
 	}
 	(void)classc_sync(&b->classc); /* a failure keeps the old list and is logged */
+	restart_changes(b, &fresh);
 	/* Only the device list is taken over (into the table, as at the start:
 	 * the configuration's copy is freed with fresh); other settings need a
 	 * restart. */

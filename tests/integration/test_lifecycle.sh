@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Device-list reload (SIGHUP) keeps sessions, a bad reload keeps the old
-# list, gateways go OFFLINE after missed keepalives, frame counters roll
+# list, other settings changed are named (not their values) as needing a
+# restart, gateways go OFFLINE after missed keepalives, frame counters roll
 # over past 65535, and two devices sharing a DevAddr are told apart by MIC.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq ss python3
@@ -92,6 +93,19 @@ want_app_id=$(python3 -c 'import uuid; print(uuid.uuid5(uuid.uuid5(uuid.NAMESPAC
 	fail "applicationId unchanged after the rename: $names (was $old_app_id)"
 [ "${names##* }" = "$want_app_id" ] ||
 	fail "applicationId after the rename: $names, want $want_app_id"
+RESTART='SIGHUP: [0-9]+ changed setting\(s\) need a restart to take effect'
+[ "$(count_lines "$T/bridge.log" "$RESTART")" -eq 0 ] ||
+	fail "settings said changed when only devices and applications were: $(grep -E "$RESTART" "$T/bridge.log")"
+
+note "a reload with other settings changed: each is named (not its value) as needing a restart"
+sed 's/client_id = "it-[0-9]*";/client_id = "secret-new-id"; username = "u"; password = "pw-s3cret";/' \
+	"$T/lb.conf" > "$T/lb2.conf"
+cp "$T/lb2.conf" "$T/lb.conf"
+kill -HUP "$BRIDGE_PID"
+wait_count "$T/bridge.log" "$RESTART" 1 || fail "changed settings not said"
+grep -E "$RESTART" "$T/bridge.log" | grep -qE ': mqtt.client_id, mqtt.username, mqtt.password$' ||
+	fail "the changed settings: $(grep -E "$RESTART" "$T/bridge.log")"
+grep -qE 'secret-new-id|pw-s3cret' "$T/bridge.log" && fail "a changed value was logged"
 
 note "gateway OFFLINE after 2 missed keepalives of 1 s"
 # (the simulator is gone: its keepalives stopped)

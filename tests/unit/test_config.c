@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "config/config_diff.h"
 #include "config/config_integ.h"
 #include "config/config_schema.h"
 #include "lorawan/region.h"
@@ -1816,6 +1817,47 @@ START_TEST(test_integrations)
 }
 END_TEST
 
+/* What a SIGHUP does not take over, named by path; values never (secrets);
+ * the same file twice: nothing. */
+START_TEST(test_restart_changes)
+{
+	struct lb_config a, b;
+	char out[512];
+	char text[2048];
+
+	load_text(integ_conf, &a);
+	load_text(integ_conf, &b);
+	ck_assert_uint_eq(config_restart_changes(&a, &b, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "");
+	config_free(&b);
+	snprintf(text, sizeof(text), "mqtt = { client_id = \"other\"; username = \"u\"; password = \"pw2\"; };\n"
+		 "udp = { allow = [ \"aa555a0000000001\" ]; };\nlog_level = \"debug\";\n%s",
+		 integ_conf);
+	char *tk = strstr(text, "tk-s3cret");
+	ck_assert_ptr_nonnull(tk);
+	memcpy(tk, "tk-chang", 8);
+	load_text(text, &b);
+	ck_assert_uint_eq(config_restart_changes(&a, &b, out, sizeof(out)), 6);
+	ck_assert_msg(strstr(out, "udp.allow") && strstr(out, "mqtt.client_id") &&
+		      strstr(out, "mqtt.username") &&
+		      strstr(out, "mqtt.password") && strstr(out, "log_level") &&
+		      strstr(out, "integrations.influxdb[1].token"), "%s", out);
+	ck_assert_ptr_null(strstr(out, "other"));
+	ck_assert_ptr_null(strstr(out, "tk-"));
+	/* a short buffer: cut, said */
+	ck_assert_uint_eq(config_restart_changes(&a, &b, out, 24), 6);
+	ck_assert_ptr_nonnull(strstr(out, "..."));
+	ck_assert_uint_lt(strlen(out), 24);
+	config_free(&b);
+	load_text("integrations = { http = ( { url = \"http://x\"; } ); };\n", &b);
+	ck_assert_uint_gt(config_restart_changes(&a, &b, out, sizeof(out)), 2);
+	ck_assert_msg(strstr(out, "integrations.http[0].url, ") &&
+		      strstr(out, ", integrations.influxdb") && !strstr(out, "influxdb["), "%s", out);
+	config_free(&b);
+	config_free(&a);
+}
+END_TEST
+
 START_TEST(test_integration_problems)
 {
 	static const char *const want[] = {
@@ -1949,6 +1991,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_application_problems);
 	tcase_add_test(bad, test_integration_problems);
 	tcase_add_test(ok, test_integrations);
+	tcase_add_test(ok, test_restart_changes);
 	suite_add_tcase(s, bad);
 	return s;
 }

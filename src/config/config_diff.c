@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* config_diff.c - settings that differ between two configurations. See
+ * config_diff.h. */
+#include "config/config_diff.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/netaddr.h"
+#include "config/config_integ.h"
+#include "config/config_schema.h"
+
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool allow_same(const struct lb_gw_allow *a, size_t na, const struct lb_gw_allow *b,
+		       size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (a[i].eui != b[i].eui || a[i].pinned != b[i].pinned ||
+		    (a[i].pinned && (a[i].net.bits != b[i].net.bits ||
+				     !netaddr_equal(&a[i].net.addr, &b[i].net.addr))))
+			return false;
+	return true;
+}
+
+#define FIELD(cfg, e, type) (*(const type *)((const char *)(cfg) + (e)->offset))
+
+static bool entry_same(const struct cs_entry *e, const struct lb_config *a,
+		       const struct lb_config *b)
+{
+	switch (e->type) {
+	case CS_STRING:
+		return str_same(FIELD(a, e, char *), FIELD(b, e, char *));
+	case CS_INT:
+		if ((e->flags & CS_F_OPTIONAL) &&
+		    *(const bool *)((const char *)a + e->has_offset) !=
+		    *(const bool *)((const char *)b + e->has_offset))
+			return false;
+		return FIELD(a, e, int) == FIELD(b, e, int);
+	case CS_CHOICE:
+		return FIELD(a, e, int) == FIELD(b, e, int);
+	case CS_U16:
+		return FIELD(a, e, uint16_t) == FIELD(b, e, uint16_t);
+	case CS_BOOL:
+		return FIELD(a, e, bool) == FIELD(b, e, bool);
+	case CS_HEX:
+		return FIELD(a, e, uint32_t) == FIELD(b, e, uint32_t);
+	case CS_GW_ALLOW:
+		return allow_same(FIELD(a, e, struct lb_gw_allow *),
+				  *(const size_t *)((const char *)a + e->count_offset),
+				  FIELD(b, e, struct lb_gw_allow *),
+				  *(const size_t *)((const char *)b + e->count_offset));
+	}
+	return false;
+}
+
+struct changes {
+	char *out;
+	size_t cap, len, n;
+};
+
+static void note(void *arg, const char *path)
+{
+	struct changes *c = arg;
+	static const char more[] = "...";
+	const char *sep = c->n++ ? ", " : "";
+	size_t need = strlen(sep) + strlen(path);
+
+	if (c->len + need + sizeof(more) > c->cap) {
+		if (c->len + sizeof(more) <= c->cap && !strstr(c->out, more))
+			c->len += (size_t)snprintf(c->out + c->len, c->cap - c->len, "%s", more);
+		return;
+	}
+	c->len += (size_t)snprintf(c->out + c->len, c->cap - c->len, "%s%s", sep, path);
+}
+
+size_t config_restart_changes(const struct lb_config *a, const struct lb_config *b, char *out,
+			      size_t cap)
+{
+	struct changes c = {.out = out, .cap = cap};
+
+	out[0] = '\0';
+	for (size_t i = 0; i < config__n_schema; i++)
+		if (!entry_same(&config__schema[i], a, b))
+			note(&c, config__schema[i].path);
+	config__integs_changed(a, b, note, &c);
+	return c.n;
+}
