@@ -403,6 +403,21 @@ static void check_http(struct config__load *c)
 		 cfg->http_bind);
 }
 
+/* GWMP has no authentication: a socket reachable from other hosts with no
+ * udp.allow takes frames, and answers downlinks, for any gateway EUI that
+ * anyone sends (the HTTP side refuses the same exposure without a
+ * password; a gateway's address may change, so this only warns). */
+static void check_udp_exposed(struct config__load *c)
+{
+	const struct lb_config *cfg = c->cfg;
+
+	if (cfg->n_udp_allow > 0 || netaddr_text_is_loopback(cfg->udp_bind))
+		return;
+	warn_at(c, where(c, "udp.bind"), "udp.bind: \"%s\" is not a loopback address and "
+		"udp.allow is empty: any host that reaches the port is taken as a gateway (list "
+		"the gateways' EUIs in udp.allow)", cfg->udp_bind);
+}
+
 /*
  * The daemon compiles mqtt.topic_prefix and each template together
  * (events/topic.h): "eu868/" and "/{dev_eui}" make an empty level though
@@ -491,6 +506,7 @@ static void check_cross(struct config__load *c)
 	if (pass && !user)
 		error_at(c, pass, "mqtt.password: needs mqtt.username as well");
 	check_http(c);
+	check_udp_exposed(c);
 	check_region(c);
 	check_topics(c);
 	check_subscribed(c, "mqtt.topics.device_command", c->cfg->mqtt_topic_device_command,

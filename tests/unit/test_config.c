@@ -1755,6 +1755,13 @@ START_TEST(test_http)
 	static const char *const none[] = {NULL};
 	expect_text("http = { bind = \"::1\"; };\n", LB_OK, none);
 	expect_text("http = { bind = \"127.0.0.2\"; };\n", LB_OK, none);
+	static const char *const open_udp[] = {
+		"1: warning: udp.bind: \"0.0.0.0\" is not a loopback address and udp.allow is "
+		"empty: any host that reaches the port is taken as a gateway (list the gateways' "
+		"EUIs in udp.allow)", NULL};
+	expect_text("udp = { bind = \"0.0.0.0\"; };\n", LB_OK, open_udp);
+	expect_text("udp = { bind = \"::\"; allow = [ \"aa555a0000000001\" ]; };\n", LB_OK, none);
+	expect_text("udp = { bind = \"::1\"; };\n", LB_OK, none);
 	static const char *const bad_hash[] = {
 		"1: error: http.password: not a password hash (make one with `lorabridge passwd`: "
 		"pbkdf2-sha256$ITERATIONS$SALT$HASH)", NULL};
