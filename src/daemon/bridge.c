@@ -1201,8 +1201,9 @@ static bool release_quiet(struct bridge *b, int64_t quiet_ms)
 		return false;
 	}
 	b->stats.quiet_releases++;
-	/* at most one line per quiet spell: not rate-limited */
-	log_info("bridge", "quiet for %lld ms: released %zu prepared key pair(s), "
+	/* At most one line per quiet spell, but a sparse site has a spell
+	 * between most frames: debug, not to write a line per uplink. */
+	log_debug("bridge", "quiet for %lld ms: released %zu prepared key pair(s), "
 		  "%s, %zu pooled message block(s), the receive buffers', de-duplication and "
 		  "downlink slots' pages, the store's cache and redo log, the heap's free pages",
 		  (long long)quiet_ms, keys, table ? "the TX_ACK table" : "no TX_ACK table",
