@@ -619,6 +619,53 @@ static int read_in_dir(config_t *lc, const struct config__load *c)
 	return ok;
 }
 
+/* The path of the `@include "PATH"` on line `line` of file, into out;
+ * false if that line holds none. */
+static bool include_on_line(const char *file, int line, char *out, size_t cap)
+{
+	FILE *f = fopen(file, "re");
+	char buf[4096];
+	bool found = false;
+
+	if (!f)
+		return false;
+	for (int n = 1; !found && fgets(buf, sizeof(buf), f); n++) {
+		if (n != line)
+			continue;
+		char *at = strstr(buf, "@include");
+		char *q = at ? strchr(at, '"') : NULL;
+		char *end = q ? strchr(q + 1, '"') : NULL;
+		if (!end || (size_t)(end - q - 1) >= cap)
+			break;
+		memcpy(out, q + 1, (size_t)(end - q - 1));
+		out[end - q - 1] = '\0';
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+/* libconfig 1.5 says "cannot open include file" with neither the file nor
+ * why: both found again from the line it names, the file opened as
+ * read_in_dir() had it read (relative to the configuration's directory). */
+static void report_include(struct config__load *c, const char *file, int line)
+{
+	char inc[1024], *full = NULL;
+
+	if (!include_on_line(file, line, inc, sizeof(inc)) ||
+	    (inc[0] != '/' && asprintf(&full, "%s/%s", c->dir, inc) < 0)) {
+		config__report_at(c, file, line, true, "cannot open include file");
+		return;
+	}
+	int fd = open(full ? full : inc, O_RDONLY | O_CLOEXEC);
+	int err = fd < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	config__report_at(c, file, line, true, "cannot open include file \"%s\": %s",
+			  full ? full : inc, err ? strerror(err) : "it could not be read");
+	free(full);
+}
+
 static int parse_file(struct config__load *c)
 {
 	config_t lc;
@@ -628,7 +675,11 @@ static int parse_file(struct config__load *c)
 	if (read_in_dir(&lc, c) != CONFIG_TRUE) {
 		char *full;
 		const char *file = config__source_name(c, config_error_file(&lc), &full);
-		config__report_at(c, file, config_error_line(&lc), true, "%s", config_error_text(&lc));
+		const char *text = config_error_text(&lc);
+		if (text && !strcmp(text, "cannot open include file"))
+			report_include(c, file, config_error_line(&lc));
+		else
+			config__report_at(c, file, config_error_line(&lc), true, "%s", text);
 		free(full);
 		rc = config_error_type(&lc) == CONFIG_ERR_FILE_IO ? LB_ERR_IO : LB_ERR_CONFIG;
 	} else {

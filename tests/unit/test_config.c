@@ -568,6 +568,18 @@ START_TEST(test_unknown_keys_warn)
 }
 END_TEST
 
+/* An @include that cannot be opened: the file named, and why (libconfig
+ * 1.5 says neither). */
+START_TEST(test_include_missing)
+{
+	static const char *const want[] = {
+		"2: error: cannot open include file \"/nonexistent-lb-test/devices.conf\": No such "
+		"file or directory", NULL};
+	expect_text("udp = { port = 1700; };\n@include \"/nonexistent-lb-test/devices.conf\"\n",
+		    LB_ERR_CONFIG, want);
+}
+END_TEST
+
 START_TEST(test_bad_hex)
 {
 	static const char *const want[] = {
@@ -1997,6 +2009,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, test_bad_device_fair_access);
 	tcase_add_test(bad, test_application_problems);
 	tcase_add_test(bad, test_integration_problems);
+	tcase_add_test(bad, test_include_missing);
 	tcase_add_test(ok, test_integrations);
 	tcase_add_test(ok, test_restart_changes);
 	suite_add_tcase(s, bad);
