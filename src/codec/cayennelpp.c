@@ -15,44 +15,47 @@
  *
  * Each field of a value is an integer of 1, 2 or 3 bytes (signed ones two's
  * complement); the JSON number is that integer divided by the field's
- * divisor. The types, with ChirpStack's JSON keys (cayenne_lpp.rs, commit
- * 0a294e41; ids and scales as in myDevices' table and IPSO Smart Objects):
+ * divisor. The types, ids, sizes, scales and JSON keys are ChirpStack's
+ * (cayenne_lpp.rs after chirpstack/chirpstack PR #909, "added missing
+ * cayenne-lpp parser", which took the extended types of the Electronic Cats
+ * CayenneLPP library; ids and scales as in myDevices' table and IPSO Smart
+ * Objects), in ChirpStack's order, which its encoder writes the types in:
  *
  *   id   key                size  field(s)                     raw / divisor
  *   0    digitalInput        1    u8                           / 1
  *   1    digitalOutput       1    u8                           / 1
  *   2    analogInput         2    i16                          / 100
  *   3    analogOutput        2    i16                          / 100
+ *   100  genericSensor       4    u32                          / 1
  *   101  illuminanceSensor   2    u16 (lux)                    / 1
  *   102  presenceSensor      1    u8                           / 1
  *   103  temperatureSensor   2    i16 (0.1 degC)               / 10
  *   104  humiditySensor      1    u8 (0.5 %RH)                 / 2
  *   113  accelerometer       6    x, y, z: i16 (0.001 G)       / 1000
  *   115  barometer           2    u16 (0.1 hPa)                / 10
+ *   116  voltage             2    u16 (0.01 V)                 / 100
+ *   117  current             2    u16 (0.001 A)                / 1000
+ *   118  frequency           4    u32 (Hz)                     / 1
+ *   120  percentage          1    u8 (%)                       / 1
+ *   121  altitude            2    i16 (m)                      / 1
+ *   125  concentration       2    u16 (ppm)                    / 1
+ *   128  power               2    u16 (W)                      / 1
+ *   130  distance            4    u32 (0.001 m)                / 1000
+ *   131  energy              4    u32 (0.001 kWh)              / 1000
+ *   132  direction           2    u16 (deg)                    / 1
+ *   133  unixtime            4    u32 (s since 1970)           / 1
  *   134  gyrometer           6    x, y, z: i16 (0.01 deg/s)    / 100
+ *   135  colour              3    r, g, b: u8                  / 1
  *   136  gpsLocation         9    latitude, longitude: i24     / 10000
  *                                 (0.0001 deg), altitude: i24  / 100
  *                                 (0.01 m)
- *
- * The extended types of the LPP libraries in common use on devices (the
- * Electronic Cats / The Things Network Arduino CayenneLPP library: ids,
- * sizes and scales), which ChirpStack's decoder refuses; their keys follow
- * ChirpStack's naming ("<quantity>Sensor"):
- *
- *   100  genericSensor       4    u32                          / 1
- *   116  voltageSensor       2    u16 (0.01 V)                 / 100
- *   117  currentSensor       2    u16 (0.001 A)                / 1000
- *   118  frequencySensor     4    u32 (Hz)                     / 1
- *   120  percentageSensor    1    u8 (%)                       / 1
- *   121  altitudeSensor      2    i16 (m)                      / 1
- *   125  concentrationSensor 2    u16 (ppm)                    / 1
- *   128  powerSensor         2    u16 (W)                      / 1
- *   130  distanceSensor      4    u32 (0.001 m)                / 1000
- *   131  energySensor        4    u32 (0.001 kWh)              / 1000
- *   132  directionSensor     2    u16 (deg)                    / 1
- *   133  unixTime            4    u32 (s since 1970)           / 1
- *   135  colour              3    r, g, b: u8                  / 1
  *   142  switch              1    u8 (0 or 1)                  / 1
+ *
+ * Before ChirpStack decoded the extended types, lorabridge named eleven of
+ * them "<quantity>Sensor" ("voltageSensor" ... "directionSensor") and 133
+ * "unixTime". The encoder still accepts those old keys (old_key below), so
+ * downlink objects written for earlier lorabridge versions keep encoding;
+ * the decoder writes only ChirpStack's keys.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -78,7 +81,8 @@ struct lpp_field {
 
 struct lpp_type {
 	uint8_t id;
-	const char *key;
+	const char *key;        /* ChirpStack's key, the one the decoder writes */
+	const char *old_key;    /* lorabridge's earlier key, encoder only; or NULL */
 	uint8_t nfields;
 	struct lpp_field f[LPP_MAX_FIELDS];
 };
@@ -90,36 +94,35 @@ struct lpp_type {
 		     {"z", 2, true, (d), 1, (dec)}}
 
 static const struct lpp_type lpp_types[] = {
-	{0, "digitalInput", 1, {F_U8}},
-	{1, "digitalOutput", 1, {F_U8}},
-	{2, "analogInput", 1, {F_I16(100, 2)}},
-	{3, "analogOutput", 1, {F_I16(100, 2)}},
-	{101, "illuminanceSensor", 1, {{NULL, 2, false, 1, 1, 0}}},
-	{102, "presenceSensor", 1, {F_U8}},
-	{103, "temperatureSensor", 1, {F_I16(10, 1)}},
-	{104, "humiditySensor", 1, {{NULL, 1, false, 2, 5, 1}}},
-	{113, "accelerometer", 3, XYZ(1000, 3)},
-	{115, "barometer", 1, {{NULL, 2, false, 10, 1, 1}}},
-	{134, "gyrometer", 3, XYZ(100, 2)},
-	{136, "gpsLocation", 3, {{"latitude", 3, true, 10000, 1, 4},
-				  {"longitude", 3, true, 10000, 1, 4},
-				  {"altitude", 3, true, 100, 1, 2}}},
-	/* The extended types (none of them in ChirpStack's decoder). */
-	{100, "genericSensor", 1, {F_U(4, 1, 0)}},
-	{116, "voltageSensor", 1, {F_U(2, 100, 2)}},
-	{117, "currentSensor", 1, {F_U(2, 1000, 3)}},
-	{118, "frequencySensor", 1, {F_U(4, 1, 0)}},
-	{120, "percentageSensor", 1, {F_U8}},
-	{121, "altitudeSensor", 1, {F_I16(1, 0)}},
-	{125, "concentrationSensor", 1, {F_U(2, 1, 0)}},
-	{128, "powerSensor", 1, {F_U(2, 1, 0)}},
-	{130, "distanceSensor", 1, {F_U(4, 1000, 3)}},
-	{131, "energySensor", 1, {F_U(4, 1000, 3)}},
-	{132, "directionSensor", 1, {F_U(2, 1, 0)}},
-	{133, "unixTime", 1, {F_U(4, 1, 0)}},
-	{135, "colour", 3, {{"r", 1, false, 1, 1, 0}, {"g", 1, false, 1, 1, 0},
-			    {"b", 1, false, 1, 1, 0}}},
-	{142, "switch", 1, {F_U8}},
+	{0, "digitalInput", NULL, 1, {F_U8}},
+	{1, "digitalOutput", NULL, 1, {F_U8}},
+	{2, "analogInput", NULL, 1, {F_I16(100, 2)}},
+	{3, "analogOutput", NULL, 1, {F_I16(100, 2)}},
+	{100, "genericSensor", NULL, 1, {F_U(4, 1, 0)}},
+	{101, "illuminanceSensor", NULL, 1, {{NULL, 2, false, 1, 1, 0}}},
+	{102, "presenceSensor", NULL, 1, {F_U8}},
+	{103, "temperatureSensor", NULL, 1, {F_I16(10, 1)}},
+	{104, "humiditySensor", NULL, 1, {{NULL, 1, false, 2, 5, 1}}},
+	{113, "accelerometer", NULL, 3, XYZ(1000, 3)},
+	{115, "barometer", NULL, 1, {{NULL, 2, false, 10, 1, 1}}},
+	{116, "voltage", "voltageSensor", 1, {F_U(2, 100, 2)}},
+	{117, "current", "currentSensor", 1, {F_U(2, 1000, 3)}},
+	{118, "frequency", "frequencySensor", 1, {F_U(4, 1, 0)}},
+	{120, "percentage", "percentageSensor", 1, {F_U8}},
+	{121, "altitude", "altitudeSensor", 1, {F_I16(1, 0)}},
+	{125, "concentration", "concentrationSensor", 1, {F_U(2, 1, 0)}},
+	{128, "power", "powerSensor", 1, {F_U(2, 1, 0)}},
+	{130, "distance", "distanceSensor", 1, {F_U(4, 1000, 3)}},
+	{131, "energy", "energySensor", 1, {F_U(4, 1000, 3)}},
+	{132, "direction", "directionSensor", 1, {F_U(2, 1, 0)}},
+	{133, "unixtime", "unixTime", 1, {F_U(4, 1, 0)}},
+	{134, "gyrometer", NULL, 3, XYZ(100, 2)},
+	{135, "colour", NULL, 3, {{"r", 1, false, 1, 1, 0}, {"g", 1, false, 1, 1, 0},
+				  {"b", 1, false, 1, 1, 0}}},
+	{136, "gpsLocation", NULL, 3, {{"latitude", 3, true, 10000, 1, 4},
+					{"longitude", 3, true, 10000, 1, 4},
+					{"altitude", 3, true, 100, 1, 2}}},
+	{142, "switch", NULL, 1, {F_U8}},
 };
 
 static const struct lpp_type *type_find(uint8_t id)
@@ -306,7 +309,8 @@ static int enc_fail(char *why, size_t cap, int rc, const char *fmt, ...)
 static const struct lpp_type *type_by_key(const char *key)
 {
 	for (size_t i = 0; i < sizeof(lpp_types) / sizeof(lpp_types[0]); i++)
-		if (strcmp(lpp_types[i].key, key) == 0)
+		if (strcmp(lpp_types[i].key, key) == 0 ||
+		    (lpp_types[i].old_key && strcmp(lpp_types[i].old_key, key) == 0))
 			return &lpp_types[i];
 	return NULL;
 }
@@ -424,6 +428,24 @@ static int put_type(const struct lpp_type *t, json_object *group, uint8_t *out, 
 	return LB_OK;
 }
 
+/* Whether obj has type t, under its key or its old key, and its channels
+ * object in *group; both keys at once is refused, as one type given twice. */
+static int type_group_in(json_object *obj, const struct lpp_type *t, bool *has,
+			 json_object **group, char *why, size_t why_cap)
+{
+	json_object *old = NULL;
+	bool has_new = json_object_object_get_ex(obj, t->key, group);
+	bool has_old = t->old_key && json_object_object_get_ex(obj, t->old_key, &old);
+
+	if (has_new && has_old)
+		return enc_fail(why, why_cap, LB_ERR_MALFORMED,
+				"'%s' and '%s' are the same type; give one", t->key, t->old_key);
+	if (has_old)
+		*group = old;
+	*has = has_new || has_old;
+	return LB_OK;
+}
+
 int cayennelpp_encode(json_object *obj, uint8_t *out, size_t cap, size_t *len, char *why,
 		      size_t why_cap)
 {
@@ -442,10 +464,14 @@ int cayennelpp_encode(json_object *obj, uint8_t *out, size_t cap, size_t *len, c
 					"'%s' is not a Cayenne LPP type", key);
 	}
 	for (size_t i = 0; i < sizeof(lpp_types) / sizeof(lpp_types[0]); i++) {
-		json_object *group;
-		if (!json_object_object_get_ex(obj, lpp_types[i].key, &group))
+		json_object *group = NULL;
+		bool has = false;
+		int rc = type_group_in(obj, &lpp_types[i], &has, &group, why, why_cap);
+		if (rc != LB_OK)
+			return rc;
+		if (!has)
 			continue;
-		int rc = put_type(&lpp_types[i], group, out, cap, &pos, why, why_cap);
+		rc = put_type(&lpp_types[i], group, out, cap, &pos, why, why_cap);
 		if (rc != LB_OK)
 			return rc;
 	}

@@ -196,9 +196,10 @@ int hass_flatten(struct json_object *object, hass_leaf_fn fn, void *arg, size_t 
 		  .render = HASS_RENDER_UNIXTIME}
 
 /*
- * CayenneLPP, every type codec/cayennelpp.c decodes (ChirpStack's twelve,
- * then the extended ones): the value sits at {type}/{channel} (member
- * NULL) or {type}/{channel}/{member}, in the unit of the type's scale.
+ * CayenneLPP, every type codec/cayennelpp.c decodes (ChirpStack's keys;
+ * the twelve original types, then the extended ones): the value sits at
+ * {type}/{channel} (member NULL) or {type}/{channel}/{member}, in the unit
+ * of the type's scale.
  */
 struct lpp_row {
 	const char *type;
@@ -226,17 +227,17 @@ static const struct lpp_row lpp_rows[] = {
 	{"gpsLocation", "longitude", SENSOR(NULL, "°", NULL)},
 	{"gpsLocation", "altitude", SENSOR("distance", "m", MEAS)},
 	{"genericSensor", NULL, SENSOR(NULL, NULL, MEAS)},
-	{"voltageSensor", NULL, SENSOR("voltage", "V", MEAS)},
-	{"currentSensor", NULL, SENSOR("current", "A", MEAS)},
-	{"frequencySensor", NULL, SENSOR("frequency", "Hz", MEAS)},
-	{"percentageSensor", NULL, SENSOR(NULL, "%", MEAS)},
-	{"altitudeSensor", NULL, SENSOR("distance", "m", MEAS)},
-	{"concentrationSensor", NULL, SENSOR(NULL, "ppm", MEAS)},
-	{"powerSensor", NULL, SENSOR("power", "W", MEAS)},
-	{"distanceSensor", NULL, SENSOR("distance", "m", MEAS)},
-	{"energySensor", NULL, SENSOR("energy", "kWh", "total_increasing")},
-	{"directionSensor", NULL, SENSOR(NULL, "°", NULL)},
-	{"unixTime", NULL, UNIXTIME},
+	{"voltage", NULL, SENSOR("voltage", "V", MEAS)},
+	{"current", NULL, SENSOR("current", "A", MEAS)},
+	{"frequency", NULL, SENSOR("frequency", "Hz", MEAS)},
+	{"percentage", NULL, SENSOR(NULL, "%", MEAS)},
+	{"altitude", NULL, SENSOR("distance", "m", MEAS)},
+	{"concentration", NULL, SENSOR(NULL, "ppm", MEAS)},
+	{"power", NULL, SENSOR("power", "W", MEAS)},
+	{"distance", NULL, SENSOR("distance", "m", MEAS)},
+	{"energy", NULL, SENSOR("energy", "kWh", "total_increasing")},
+	{"direction", NULL, SENSOR(NULL, "°", NULL)},
+	{"unixtime", NULL, UNIXTIME},
 	{"colour", "r", SENSOR(NULL, NULL, NULL)},
 	{"colour", "g", SENSOR(NULL, NULL, NULL)},
 	{"colour", "b", SENSOR(NULL, NULL, NULL)},

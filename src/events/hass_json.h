@@ -37,7 +37,7 @@
  *   boolean:        {{ En | default(N) | lower }}   ("true" / "false")
  *   a number shown as a binary_sensor (CayenneLPP presence, switch):
  *                   {{ N if En is not number else (En != 0) | lower }}
- *   seconds since 1970 shown as a timestamp (CayenneLPP unixTime):
+ *   seconds since 1970 shown as a timestamp (CayenneLPP unixtime):
  *                   {{ N if En is not number else En | timestamp_utc }}
  *                   (timestamp_utc: Home Assistant's filter, ISO 8601 UTC)
  * N is what an up event without the field (another FPort, no `object`)

@@ -35,7 +35,7 @@ KEEP = "this.state if this.state not in ['unavailable', 'unknown'] else 'None'"
 LPP = {
     "temperatureSensor_1": ("sensor", "temperature", "°C"),
     "humiditySensor_2": ("sensor", "humidity", "%"),
-    "voltageSensor_3": ("sensor", "voltage", "V"),
+    "voltage_3": ("sensor", "voltage", "V"),
 }
 
 

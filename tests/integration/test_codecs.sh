@@ -168,7 +168,7 @@ wait_drained all || fail "not drained"
 readings lpp "" > "$T/want-lpp"
 [ "$(wc -l < "$T/want-lpp")" -eq 200 ] || fail "sim sent $(wc -l < "$T/want-lpp") LPP uplinks"
 up lpp | jq -r '"\(.deviceInfo.devEui) \(.fCnt) \(.object.temperatureSensor["1"] * 10 | round)'`
-	`' \(.object.humiditySensor["2"] * 2 | round) \(.object.voltageSensor["3"] * 100 | round)"' |
+	`' \(.object.humiditySensor["2"] * 2 | round) \(.object.voltage["3"] * 100 | round)"' |
 	sort > "$T/got-lpp"
 diff "$T/want-lpp" "$T/got-lpp" > "$T/diff" || fail "LPP objects differ: $(head "$T/diff")"
 note "200 CayenneLPP uplinks published with the decoded object"

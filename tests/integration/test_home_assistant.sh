@@ -65,7 +65,7 @@ sim --devices 3 --count 9 --payload cayennelpp || fail "sim"
 wait_drained all || fail "no stats event after the uplinks"
 grep '/event/up ' "$T/all.out" > "$T/ups.txt" || fail "no up events"
 [ "$(wc -l < "$T/ups.txt")" -eq 9 ] || fail "$(wc -l < "$T/ups.txt") up events, want 9"
-# Fields per device: temperatureSensor_1, humiditySensor_2, voltageSensor_3,
+# Fields per device: temperatureSensor_1, humiditySensor_2, voltage_3,
 # decoded into every up event's `object` by the device's codec.
 NF=3
 cut -d' ' -f2- "$T/ups.txt" | jq -e -s 'map(.object.temperatureSensor["1"] != null) | all' > /dev/null ||

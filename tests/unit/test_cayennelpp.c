@@ -2,7 +2,8 @@
 /*
  * test_cayennelpp.c - Cayenne LPP decoder against published vectors:
  * chirpstack/chirpstack chirpstack/src/codec/cayenne_lpp.rs test_lpp
- * (commit 0a294e41) decoded to exactly its expected object, the worked
+ * (commit 0a294e41, and its extended vector after PR #909) decoded to
+ * exactly its expected object and encoded back to its bytes, the worked
  * examples of myDevices' "Cayenne Low Power Payload" documentation, a
  * hand-checked value for every type, number formatting against the shortest
  * round-trip form ChirpStack's JSON writer prints, truncation at every
@@ -48,6 +49,56 @@ static const char cs_expected[] =
 	"\"gpsLocation\":{\"1\":{\"latitude\":42.3519,\"longitude\":-87.9094,"
 	"\"altitude\":10.0}}}";
 
+/* test_lpp after chirpstack PR #909 ("added missing cayenne-lpp parser"):
+ * every type, the extended ones (100, 116-133, 135, 142) among them, in the
+ * order ChirpStack's to_vec() writes them. */
+#define CS909_VECTOR \
+	"03 00 64 05 00 d2" "03 01 64 05 01 d2" "03 02 00 0a 05 02 03 e8" \
+	"03 03 00 0a 05 03 03 e8" "03 64 00 00 00 01 05 64 ff fe fd fc" \
+	"03 65 00 0a 05 65 03 e8" "03 66 05 05 66 03" "03 67 01 10 05 67 00 ff" \
+	"03 68 29 05 68 96" "03 71 00 01 00 02 00 03 05 71 03 ea 07 d3 0b bb" \
+	"03 73 04 1f 05 73 09 c4" "03 74 00 01 05 74 ff fe" "03 75 00 02 05 75 ff fd" \
+	"03 76 00 00 00 01 05 76 ff fe fd fb" "03 78 00 05 78 64" \
+	"03 79 00 01 05 79 ff fb" "03 7d 00 07 05 7d ff fe" "03 80 00 08 05 80 fe fd" \
+	"03 82 00 00 01 10 05 82 01 02 03 04" "03 83 00 00 00 0c 05 83 ff fe fd fe" \
+	"03 84 00 09 05 84 ff fc" "03 85 00 00 00 0d 05 85 ff fe fd fd" \
+	"03 86 00 01 00 02 00 03 05 86 03 e9 07 d2 0b bb" \
+	"03 87 64 96 c8 05 87 fa be 00" "01 88 06 76 5f f2 96 0a 00 03 e8" \
+	"03 8e 00 05 8e 01"
+
+/* Its expected Struct, as serde_json prints it. */
+static const char cs909_expected[] =
+	"{\"digitalInput\":{\"3\":100.0,\"5\":210.0},"
+	"\"digitalOutput\":{\"3\":100.0,\"5\":210.0},"
+	"\"analogInput\":{\"3\":0.1,\"5\":10.0},"
+	"\"analogOutput\":{\"3\":0.1,\"5\":10.0},"
+	"\"genericSensor\":{\"3\":1.0,\"5\":4294901244.0},"
+	"\"illuminanceSensor\":{\"3\":10.0,\"5\":1000.0},"
+	"\"presenceSensor\":{\"3\":5.0,\"5\":3.0},"
+	"\"temperatureSensor\":{\"3\":27.2,\"5\":25.5},"
+	"\"humiditySensor\":{\"3\":20.5,\"5\":75.0},"
+	"\"accelerometer\":{\"3\":{\"x\":0.001,\"y\":0.002,\"z\":0.003},"
+	"\"5\":{\"x\":1.002,\"y\":2.003,\"z\":3.003}},"
+	"\"barometer\":{\"3\":105.5,\"5\":250.0},"
+	"\"voltage\":{\"3\":0.01,\"5\":655.34},"
+	"\"current\":{\"3\":0.002,\"5\":65.533},"
+	"\"frequency\":{\"3\":1.0,\"5\":4294901243.0},"
+	"\"percentage\":{\"3\":0.0,\"5\":100.0},"
+	"\"altitude\":{\"3\":1.0,\"5\":-5.0},"
+	"\"concentration\":{\"3\":7.0,\"5\":65534.0},"
+	"\"power\":{\"3\":8.0,\"5\":65277.0},"
+	"\"distance\":{\"3\":0.272,\"5\":16909.06},"
+	"\"energy\":{\"3\":0.012,\"5\":4294901.246},"
+	"\"direction\":{\"3\":9.0,\"5\":65532.0},"
+	"\"unixtime\":{\"3\":13.0,\"5\":4294901245.0},"
+	"\"gyrometer\":{\"3\":{\"x\":0.01,\"y\":0.02,\"z\":0.03},"
+	"\"5\":{\"x\":10.01,\"y\":20.02,\"z\":30.03}},"
+	"\"colour\":{\"3\":{\"r\":100.0,\"g\":150.0,\"b\":200.0},"
+	"\"5\":{\"r\":250.0,\"g\":190.0,\"b\":0.0}},"
+	"\"gpsLocation\":{\"1\":{\"latitude\":42.3519,\"longitude\":-87.9094,"
+	"\"altitude\":10.0}},"
+	"\"switch\":{\"3\":0.0,\"5\":1.0}}";
+
 /* Decodes hex from an exactly sized heap copy, so ASan sees any over-read. */
 static int decode_hex(const char *hex, json_object **out)
 {
@@ -90,6 +141,17 @@ static void check_refused(const char *hex)
 START_TEST(chirpstack_test_lpp)
 {
 	check_decodes(CS_VECTOR, cs_expected);
+}
+END_TEST
+
+/* The vector with every type ChirpStack decodes since PR #909: the same
+ * keys and the same numbers. */
+START_TEST(chirpstack_test_lpp_pr909)
+{
+	uint8_t buf[256];
+
+	ck_assert_uint_eq(unhex(CS909_VECTOR, buf, sizeof(buf)), 237);
+	check_decodes(CS909_VECTOR, cs909_expected);
 }
 END_TEST
 
@@ -302,22 +364,22 @@ START_TEST(extended_types)
 {
 	check_decodes("02 64 00 00 00 01", "{\"genericSensor\":{\"2\":1.0}}");
 	check_decodes("02 64 ff ff ff ff", "{\"genericSensor\":{\"2\":4294967295.0}}");
-	check_decodes("03 74 01 02", "{\"voltageSensor\":{\"3\":2.58}}");
-	check_decodes("03 75 03 e8", "{\"currentSensor\":{\"3\":1.0}}");
-	check_decodes("03 76 00 00 03 e8", "{\"frequencySensor\":{\"3\":1000.0}}");
-	check_decodes("03 78 64", "{\"percentageSensor\":{\"3\":100.0}}");
-	check_decodes("03 79 ff 9c", "{\"altitudeSensor\":{\"3\":-100.0}}");
-	check_decodes("03 7d 01 90", "{\"concentrationSensor\":{\"3\":400.0}}");
-	check_decodes("03 80 00 64", "{\"powerSensor\":{\"3\":100.0}}");
-	check_decodes("03 82 00 00 04 d2", "{\"distanceSensor\":{\"3\":1.234}}");
-	check_decodes("03 83 00 01 e2 40", "{\"energySensor\":{\"3\":123.456}}");
-	check_decodes("03 84 01 68", "{\"directionSensor\":{\"3\":360.0}}");
-	check_decodes("03 85 65 5f 1f 00", "{\"unixTime\":{\"3\":1700732672.0}}");
+	check_decodes("03 74 01 02", "{\"voltage\":{\"3\":2.58}}");
+	check_decodes("03 75 03 e8", "{\"current\":{\"3\":1.0}}");
+	check_decodes("03 76 00 00 03 e8", "{\"frequency\":{\"3\":1000.0}}");
+	check_decodes("03 78 64", "{\"percentage\":{\"3\":100.0}}");
+	check_decodes("03 79 ff 9c", "{\"altitude\":{\"3\":-100.0}}");
+	check_decodes("03 7d 01 90", "{\"concentration\":{\"3\":400.0}}");
+	check_decodes("03 80 00 64", "{\"power\":{\"3\":100.0}}");
+	check_decodes("03 82 00 00 04 d2", "{\"distance\":{\"3\":1.234}}");
+	check_decodes("03 83 00 01 e2 40", "{\"energy\":{\"3\":123.456}}");
+	check_decodes("03 84 01 68", "{\"direction\":{\"3\":360.0}}");
+	check_decodes("03 85 65 5f 1f 00", "{\"unixtime\":{\"3\":1700732672.0}}");
 	check_decodes("03 87 ff 80 00", "{\"colour\":{\"3\":{\"r\":255.0,\"g\":128.0,\"b\":0.0}}}");
 	check_decodes("03 8e 01", "{\"switch\":{\"3\":1.0}}");
 	/* A device mixing both families in one payload. */
 	check_decodes("01 67 00 e1 02 74 01 4a",
-		      "{\"temperatureSensor\":{\"1\":22.5},\"voltageSensor\":{\"2\":3.3}}");
+		      "{\"temperatureSensor\":{\"1\":22.5},\"voltage\":{\"2\":3.3}}");
 }
 END_TEST
 
@@ -386,6 +448,7 @@ static void check_encode_refused(const char *json, int rc, const char *why_has)
 START_TEST(encode_chirpstack_test_lpp)
 {
 	check_encodes(cs_expected, CS_VECTOR);
+	check_encodes(cs909_expected, CS909_VECTOR);
 	check_encodes("{\"temperatureSensor\":{\"3\":27.2}}", "03 67 01 10");
 	/* ChirpStack's order whatever the object's: types as in its to_vec(),
 	 * channels ascending */
@@ -398,11 +461,49 @@ START_TEST(encode_chirpstack_test_lpp)
 }
 END_TEST
 
+/* Downlink objects written for earlier lorabridge versions, with its old
+ * keys for the extended types, encode as with ChirpStack's keys. */
+START_TEST(encode_old_keys)
+{
+	static const char *const pairs[][2] = {
+		{"voltageSensor", "voltage"}, {"currentSensor", "current"},
+		{"frequencySensor", "frequency"}, {"percentageSensor", "percentage"},
+		{"altitudeSensor", "altitude"}, {"concentrationSensor", "concentration"},
+		{"powerSensor", "power"}, {"distanceSensor", "distance"},
+		{"energySensor", "energy"}, {"directionSensor", "direction"},
+		{"unixTime", "unixtime"},
+	};
+	char old_json[96], new_json[96];
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		uint8_t a[16], b[16];
+		size_t na = 0, nb = 0;
+		snprintf(old_json, sizeof(old_json), "{\"%s\":{\"3\":2}}", pairs[i][0]);
+		snprintf(new_json, sizeof(new_json), "{\"%s\":{\"3\":2}}", pairs[i][1]);
+		json_object *o = json_tokener_parse(old_json), *n = json_tokener_parse(new_json);
+		ck_assert_int_eq(cayennelpp_encode(o, a, sizeof(a), &na, NULL, 0), LB_OK);
+		ck_assert_int_eq(cayennelpp_encode(n, b, sizeof(b), &nb, NULL, 0), LB_OK);
+		ck_assert_uint_eq(na, nb);
+		ck_assert_uint_gt(na, 2);
+		ck_assert_int_eq(memcmp(a, b, na), 0);
+		json_object_put(o);
+		json_object_put(n);
+	}
+	check_encodes("{\"voltageSensor\":{\"3\":3.3},\"temperatureSensor\":{\"1\":22.5}}",
+		      "01 67 00 e1 03 74 01 4a");
+	check_encode_refused("{\"voltage\":{\"3\":3.3},\"voltageSensor\":{\"4\":3.3}}",
+			     LB_ERR_MALFORMED, "'voltage' and 'voltageSensor' are the same type");
+	/* the decoder writes only ChirpStack's keys */
+	check_decodes("03 85 00 00 00 0d", "{\"unixtime\":{\"3\":13.0}}");
+}
+END_TEST
+
 /* Every vector the decoder is tested with goes back to its bytes. */
 START_TEST(encode_round_trip)
 {
 	static const char *const vectors[] = {
 		CS_VECTOR,
+		CS909_VECTOR,
 		"03 67 01 10 05 67 00 FF",
 		"01 67 FF D7 06 71 04 D2 FB 2E 00 00",
 		"01 88 06 76 5F F2 96 0A 00 03 E8",
@@ -477,6 +578,7 @@ static Suite *cayennelpp_suite(void)
 	TCase *err = tcase_create("errors");
 
 	tcase_add_test(vec, chirpstack_test_lpp);
+	tcase_add_test(vec, chirpstack_test_lpp_pr909);
 	tcase_add_test(vec, mydevices_examples);
 	tcase_add_test(vec, every_type);
 	tcase_add_test(vec, empty_and_repeated_channels);
@@ -496,6 +598,7 @@ static Suite *cayennelpp_suite(void)
 	TCase *enc = tcase_create("encoder");
 	tcase_add_test(enc, encode_chirpstack_test_lpp);
 	tcase_add_test(enc, encode_round_trip);
+	tcase_add_test(enc, encode_old_keys);
 	tcase_add_test(enc, encode_refused);
 	suite_add_tcase(s, enc);
 	return s;

@@ -409,28 +409,28 @@ START_TEST(test_classify_cayennelpp_extended)
 	ck_assert_int_eq(hass_flatten(o, collect, &s, NULL), LB_OK);
 	json_object_put(o);
 	ck_assert_uint_eq(s.n, 16);
-	want_class(&s, "voltageSensor_3", "sensor", "voltage", "V", "measurement");
-	ck_assert_str_eq(s.text[find(&s, "voltageSensor_3")], "3.3");
-	want_class(&s, "currentSensor_4", "sensor", "current", "A", "measurement");
-	want_class(&s, "frequencySensor_5", "sensor", "frequency", "Hz", "measurement");
-	want_class(&s, "percentageSensor_6", "sensor", NULL, "%", "measurement");
-	want_class(&s, "altitudeSensor_7", "sensor", "distance", "m", "measurement");
-	want_class(&s, "concentrationSensor_8", "sensor", NULL, "ppm", "measurement");
-	want_class(&s, "powerSensor_9", "sensor", "power", "W", "measurement");
-	want_class(&s, "distanceSensor_10", "sensor", "distance", "m", "measurement");
-	want_class(&s, "energySensor_11", "sensor", "energy", "kWh", "total_increasing");
-	want_class(&s, "directionSensor_12", "sensor", NULL, "°", NULL);
-	want_class(&s, "unixTime_13", "sensor", "timestamp", NULL, NULL);
-	ck_assert_int_eq(s.cls[find(&s, "unixTime_13")].render, HASS_RENDER_UNIXTIME);
+	want_class(&s, "voltage_3", "sensor", "voltage", "V", "measurement");
+	ck_assert_str_eq(s.text[find(&s, "voltage_3")], "3.3");
+	want_class(&s, "current_4", "sensor", "current", "A", "measurement");
+	want_class(&s, "frequency_5", "sensor", "frequency", "Hz", "measurement");
+	want_class(&s, "percentage_6", "sensor", NULL, "%", "measurement");
+	want_class(&s, "altitude_7", "sensor", "distance", "m", "measurement");
+	want_class(&s, "concentration_8", "sensor", NULL, "ppm", "measurement");
+	want_class(&s, "power_9", "sensor", "power", "W", "measurement");
+	want_class(&s, "distance_10", "sensor", "distance", "m", "measurement");
+	want_class(&s, "energy_11", "sensor", "energy", "kWh", "total_increasing");
+	want_class(&s, "direction_12", "sensor", NULL, "°", NULL);
+	want_class(&s, "unixtime_13", "sensor", "timestamp", NULL, NULL);
+	ck_assert_int_eq(s.cls[find(&s, "unixtime_13")].render, HASS_RENDER_UNIXTIME);
 	want_class(&s, "colour_14_r", "sensor", NULL, NULL, NULL);
 	want_class(&s, "colour_14_b", "sensor", NULL, NULL, NULL);
 	want_class(&s, "switch_15", "binary_sensor", NULL, NULL, NULL);
 	ck_assert_int_eq(s.cls[find(&s, "switch_15")].render, HASS_RENDER_NONZERO);
 	want_class(&s, "genericSensor_16", "sensor", NULL, NULL, "measurement");
-	ck_assert_str_eq(s.tpl[find(&s, "unixTime_13")],
-			 "{{ (" KEEP ") if ((value_json.object | default({}))[\"unixTime\"]"
+	ck_assert_str_eq(s.tpl[find(&s, "unixtime_13")],
+			 "{{ (" KEEP ") if ((value_json.object | default({}))[\"unixtime\"]"
 			 " | default({}))[\"13\"] is not number else ((value_json.object"
-			 " | default({}))[\"unixTime\"] | default({}))[\"13\"] | timestamp_utc }}");
+			 " | default({}))[\"unixtime\"] | default({}))[\"13\"] | timestamp_utc }}");
 }
 END_TEST
 
@@ -522,7 +522,7 @@ START_TEST(test_template_reads_up_event)
 		"{\"temperatureSensor\": {\"1\": 21.5, \"2\": -4.0},"
 		" \"accelerometer\": {\"3\": {\"x\": 0.1, \"y\": -0.25, \"z\": 1.0}},"
 		" \"presenceSensor\": {\"4\": 1.0, \"5\": 0.0},"
-		" \"unixTime\": {\"6\": 1700000000.0}, \"switch\": {\"7\": 1.0}}",
+		" \"unixtime\": {\"6\": 1700000000.0}, \"switch\": {\"7\": 1.0}}",
 		"{\"temperature\": 21.5, \"battery\": 3.1, \"door_open\": true, \"closed\": false,"
 		" \"label\": \"kitchen\", \"nested\": {\"deep\": {\"list\": [1, [2, 3], {\"q\": 4}]}},"
 		" \"odd key\\\"}}\": 5, \"é\": 6, \"items\": 7, \"keys\": {\"values\": 8}}",

@@ -278,7 +278,7 @@ START_TEST(test_payload_lpp)
 	/* 20.0 + (35 + 120) % 100 / 10 = 25.5; 40 + 45 % 40 / 2 = 42.5; 3.30 - 0.10 */
 	ck_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
 			 "{\"temperatureSensor\":{\"1\":25.5},\"humiditySensor\":{\"2\":42.5},"
-			 "\"voltageSensor\":{\"3\":3.2}}");
+			 "\"voltage\":{\"3\":3.2}}");
 	json_object_put(o);
 }
 END_TEST
