@@ -72,7 +72,7 @@ mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t 'application/+/device/+/event
 	elif (.topic | endswith("/event/up")) then
 		.event as $e | "\($e.time)  \($e.deviceInfo.deviceName)  devEui=\($e.deviceInfo.devEui)  fCnt=\($e.fCnt)  fPort=\($e.fPort)  object=\($e.object // {} | tojson)  gateways=\($e.rxInfo | length)  rssi=\([$e.rxInfo[].rssi] | max)"
 	elif (.topic | endswith("/event/txack")) then
-		.event as $e | "\($e.time)  \($e.deviceInfo.deviceName)  txack: fCntDown=\($e.fCntDown) via \($e.gatewayId) \(if $e.queueItemId == "" then "(the bridge'"'"'s own: an ACK or MAC answers)" else "queue item \($e.queueItemId)" end)"
+		.event as $e | "\($e.time)  \($e.deviceInfo.deviceName)  txack: fCntDown=\($e.fCntDown) via \($e.gatewayId) queue item \($e.queueItemId)"
 	elif (.topic | endswith("/event/status")) then
 		.event as $e | "\($e.time)  \($e.deviceInfo.deviceName)  status: margin=\($e.margin) dB  battery=\(if $e.externalPowerSource then "external" elif $e.batteryLevelUnavailable then "unknown" else "\($e.batteryLevel * 10 | round / 10)%" end)"
 	elif (.topic | endswith("/event/log")) then

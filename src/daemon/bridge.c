@@ -989,6 +989,7 @@ static void publish_stats(struct bridge *b, int64_t now_ms)
 	x.downlinks_sent = b->tx.stats.sent;
 	x.downlinks_failed = b->tx.stats.failed;
 	x.downlinks_rx2 = b->tx.stats.sent_rx2;
+	x.downlinks_own = b->tx.stats.sent_own;
 	x.store_commits = b->store.stats.commits;
 	x.store_failures = b->store.stats.failures;
 	x.store_syncs = b->store.stats.syncs;

@@ -109,6 +109,7 @@ int stats_json(const struct stats *s, const struct stats_extra *x, char *out, si
 	add_u64(dl, "commandsRefused", s->commands_refused);
 	add_u64(dl, "sent", x->downlinks_sent);
 	add_u64(dl, "sentRx2", x->downlinks_rx2);
+	add_u64(dl, "sentOwn", x->downlinks_own);
 	add_u64(dl, "failed", x->downlinks_failed);
 	json_object_object_add(o, "downlinks", dl);
 	json_object *st = json_object_new_object();

@@ -99,6 +99,7 @@ struct stats_extra {
 	uint64_t downlinks_sent;
 	uint64_t downlinks_failed;
 	uint64_t downlinks_rx2;
+	uint64_t downlinks_own;               /* of downlinks_sent: no queue item, no txack */
 	uint64_t store_commits;
 	uint64_t store_failures;
 	uint64_t store_syncs;                /* the WAL's, completed (store_sync.h) */

@@ -395,10 +395,10 @@ static struct ev_tx_info tx_info_of(const struct downlink_attempt *a)
 	return tx;
 }
 
-/* The gateway accepted the frame: `txack`. held: the event waits for store
- * batch `batch` (a sent queue item's new state); otherwise it goes at once. */
+/* The gateway accepted the frame of queue item e: `txack`, held until store
+ * batch `batch` (the item's new state) is on the disk. */
 static void publish_txack(struct txsched *t, const struct lb_device *dev,
-			  const struct downlink_pending_entry *e, bool held, uint64_t batch)
+			  const struct downlink_pending_entry *e, uint64_t batch)
 {
 	struct ev_txack_attempt at[DOWNLINK_MAX_ATTEMPTS];
 	struct ev_device d;
@@ -414,16 +414,13 @@ static void publish_txack(struct txsched *t, const struct lb_device *dev,
 	devevent_fill(&d, t->c.ev, dev);
 	struct ev_txack ev = {.dev = &d, .time_us = loop_wall_us(),
 			      .downlink_id = idgen_next_u32(t->c.ids),
-			      .queue_item_id = e->ref == QUEUE_REF ? e->id : NULL,
+			      .queue_item_id = e->id,
 			      .fcnt_down = e->fcnt_down, .gateway_eui = e->gateway_eui,
 			      .tx = tx_info_of(&e->plan.attempt[e->attempt]),
 			      .attempts = at, .n_attempts = n};
 	char json[TXSCHED_EVENT_MAX];
 	int rc = event_json_txack(&ev, json, sizeof(json), &len);
-	if (held)
-		(void)devevent_publish_held(t->c.ev, dev, "txack", rc, json, len, batch);
-	else
-		(void)devevent_publish(t->c.ev, dev, "txack", rc, json, len); /* logged */
+	(void)devevent_publish_held(t->c.ev, dev, "txack", rc, json, len, batch); /* logged */
 }
 
 /* The gateway programmed the frame: the queue item is done (unconfirmed)
@@ -471,9 +468,13 @@ static void finish_sent(struct txsched *t, struct downlink_pending_entry *e)
 		 * its place before a later `ack`. */
 		uint64_t batch = durable_batch(t->c.durable);
 		durable_commit_soon(t->c.durable);
-		publish_txack(t, dev, e, true, batch);
+		publish_txack(t, dev, e, batch);
 	} else {
-		publish_txack(t, dev, e, false, 0);
+		/* The bridge's own frame (the ACK of a confirmed uplink, MAC
+		 * answers; no FRMPayload of the application): counted, no
+		 * txack, as ChirpStack publishes its txack integration event
+		 * only for a frame that carried a queue item. */
+		t->stats.sent_own++;
 	}
 	if (t->hooks.done)
 		t->hooks.done(t->hooks.arg, dev, e, true);

@@ -28,8 +28,11 @@
  * (txsched_in_flight()): TX_ACK OK charges both, a TX_ACK error or a send
  * failure neither, no TX_ACK the duty cycle alone (the gateway may have
  * transmitted it; RP002-1.0.4 "EU863-870").
- * A downlink the gateway programmed ends in a `txack` event (its txInfo and
- * the attempts); one every window refused ends in a `log` event
+ * A queue item's downlink the gateway programmed ends in a `txack` event
+ * (its txInfo and the attempts); the bridge's own frames (the ACK of a
+ * confirmed uplink, MAC answers) only count in stats.sent_own, as
+ * ChirpStack sends txack only for a frame that carried a queue item. A
+ * downlink every window refused ends in a `log` event
  * DOWNLINK_GATEWAY (level ERROR, context gatewayId and the error), as in
  * ChirpStack. A confirmed downlink then waits for the device's next
  * uplink: ACK bit set = `ack` event acknowledged true, not set = false, and
@@ -110,6 +113,7 @@ struct txsched_stats {
 	uint64_t scheduled;              /* decisions taken */
 	uint64_t sent;                   /* downlinks the gateway programmed */
 	uint64_t sent_rx2;               /* of `sent`: in class A's RX2 */
+	uint64_t sent_own;               /* of `sent`: no queue item (ACK, MAC): no txack */
 	uint64_t failed;                 /* every window refused, or timed out */
 	uint64_t no_route;               /* no gateway with a downlink address */
 	uint64_t dropped_slots;          /* decisions dropped: table full */

@@ -50,7 +50,11 @@ sim --rate 1 --count 6 --linger 120000 --expect-down "$T/down1.txt" > /dev/null 
 SIM1=$!
 PIDS="$PIDS $SIM1"
 wait_count "$T/all.out" '/event/up ' 6 || fail "uplinks not published"
-wait_count "$T/all.out" '/event/txack ' 6 || fail "RXParamSetupReq and the answers' downlinks"
+# The bridge's own frames (MAC only): counted in the stats, no txack (as
+# ChirpStack: txack only for a frame that carried a queue item).
+wait_stats_cond all '.downlinks.sentOwn == 6 and .downlinks.sent == 6' \
+	|| fail "RXParamSetupReq and the answers' downlinks"
+[ "$(grep -c '/event/txack ' "$T/all.out")" -eq 0 ] || fail "txack events for MAC-only frames"
 [ "$(grep -c ' 0 rx1$' "$T/down1.txt")" -eq 6 ] || fail "MAC downlinks: $(cat "$T/down1.txt")"
 m0=$(lines)
 events up > "$T/up1.json"
@@ -79,7 +83,7 @@ note "latency ms: $(tr '\n' ' ' < "$T/lat.txt")(median $median)"
 	|| fail "not all class C: $(cat "$T/down1.txt")"
 bad_fcnt=$(awk '($1 in last) && $2 <= last[$1] { n++ } { last[$1] = $2 } END { print n + 0 }' "$T/down1.txt")
 [ "$bad_fcnt" -eq 0 ] || fail "FCntDown not strictly increasing: $(cat "$T/down1.txt")"
-wait_count "$T/all.out" '/event/txack ' $((6 + N)) || fail "txack events missing"
+wait_count "$T/all.out" '/event/txack ' $N || fail "txack events missing"
 events txack "$m0" > "$T/txack1.json"
 [ "$(jq -c 'select(.attempts == [{"window": "RXC", "status": "OK", "frequency": 869525000, "dr": 3}]
 	and .txInfo.timing.immediately != null and .deviceInfo.deviceClassEnabled == "CLASS_C")' \

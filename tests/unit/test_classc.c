@@ -445,6 +445,39 @@ START_TEST(test_one_at_a_time)
 }
 END_TEST
 
+/* txack only for a frame that carried a queue item, as ChirpStack's
+ * (downlink/tx_ack.rs): the ACK of a confirmed uplink, the bridge's own
+ * frame, is counted in sent_own and has no txack event. */
+START_TEST(test_txack_only_for_queue_items)
+{
+	struct gwmp_txpk tx;
+	struct lw_frame f;
+	const uint64_t gw = GW_1;
+
+	route_of(GW_1, 1701);
+	uplink_typed(DEV_A, LW_MTYPE_CONFIRMED_UP, false, &gw, 1, loop_wall_us());
+	ck_assert_uint_eq(w.udp.n, 1);
+	datagram(0, &tx, &f);
+	ck_assert(f.u.data.ack);
+	ck_assert(!f.u.data.has_fport);          /* ACK only */
+	tx_ack_ok(0);
+	ck_assert_uint_eq(w.tx.stats.sent, 1);
+	ck_assert_uint_eq(w.tx.stats.sent_own, 1);
+	ck_assert_uint_eq(count_event(DEV_A, "txack", NULL), 0);
+	/* A queue item's frame: its txack, with its id. */
+	queue(DEV_A, "item-a", false, "hello");
+	uplink(DEV_A, false, &gw, 1);
+	ck_assert_uint_eq(w.udp.n, 2);
+	datagram(1, &tx, &f);
+	ck_assert(f.u.data.has_fport);
+	tx_ack_ok(1);
+	ck_assert_uint_eq(w.tx.stats.sent, 2);
+	ck_assert_uint_eq(w.tx.stats.sent_own, 1);
+	ck_assert_uint_eq(count_event(DEV_A, "txack", NULL), 1);
+	ck_assert_uint_eq(count_event(DEV_A, "txack", "\"queueItemId\":\"item-a\""), 1);
+}
+END_TEST
+
 /* The monotonic clock's next millisecond, waited for (each uplink below
  * must be planned in a later one than the one before). */
 static int64_t next_ms(void)
@@ -1171,6 +1204,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_stop_charges_unacked);
 	tcase_add_test(tc, test_restored_confirmed_times_out);
 	tcase_add_test(tc, test_netmac_told_of_downlinks_taken);
+	tcase_add_test(tc, test_txack_only_for_queue_items);
 	suite_add_tcase(s, tc);
 	return s;
 }
