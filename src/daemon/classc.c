@@ -263,6 +263,19 @@ static int build_attempt(struct classc *cc, struct lb_device *dev, const struct 
 	return rc;
 }
 
+/* The FRMPayload bytes (N, RP002-1.0.4 "Maximum payload size") of the
+ * device's RX2 data rate, or -1 if unknown. */
+static int rx2_max_payload(const struct classc *cc, const struct lb_device *dev)
+{
+	uint32_t freq;
+	uint8_t dr, n;
+
+	if (rx2_of(cc, dev, &freq, &dr) != LB_OK || region_max_payload(cc->c.region, dr, NULL, &n)
+	    != LB_OK)
+		return -1;
+	return n;
+}
+
 /* Budgets, counter, frame, launch. A refusal that ends the item was told. */
 static void send_head(struct classc *cc, struct classc_dev *cd, struct lb_device *dev,
 		      const struct head *h, const struct gateway *gw, int64_t now_ms)
@@ -274,7 +287,7 @@ static void send_head(struct classc *cc, struct classc_dev *cd, struct lb_device
 	    LB_OK) {
 		txsched_drop_item(cc->c.tx, dev, h->item.id, "FAIR_ACCESS",
 				  "the device's downlink budget is used up "
-				  "(fair_access.action = enforce)");
+				  "(fair_access.action = enforce)", NULL);
 		due(cc, cd, now_ms);
 		return;
 	}
@@ -292,8 +305,10 @@ static void send_head(struct classc *cc, struct classc_dev *cd, struct lb_device
 	}
 	rc = build_attempt(cc, dev, h, fcnt, &e.plan.attempt[0]);
 	if (rc == LB_ERR_TOO_LARGE) {
+		struct txsched_sizes sz = {.item_size = h->item.len,
+					   .max_payload_size = rx2_max_payload(cc, dev)};
 		txsched_drop_item(cc->c.tx, dev, h->item.id, "DOWNLINK_PAYLOAD_SIZE",
-				  "the device's RX2 data rate cannot carry it");
+				  "the device's RX2 data rate cannot carry it", &sz);
 		due(cc, cd, now_ms);
 		return;
 	}
@@ -367,7 +382,7 @@ static void try_send(struct classc *cc, struct classc_dev *cd, int64_t now_ms)
 	}
 	if (h.has_expired) {
 		txsched_drop_item(cc->c.tx, dev, h.expired, "EXPIRED",
-				  "its expiresAt passed before it could be sent");
+				  "its expiresAt passed before it could be sent", NULL);
 		due(cc, cd, now_ms);
 		return;
 	}

@@ -244,10 +244,17 @@ void devevent_log_ctx(struct devevents *e, const struct lb_device *dev, const ch
 		      const char *code, const char *description, const char *const *keys,
 		      const char *const *values, size_t n)
 {
+	devevent_log_ctx_at(e, dev, loop_wall_us(), level, code, description, keys, values, n);
+}
+
+void devevent_log_ctx_at(struct devevents *e, const struct lb_device *dev, int64_t time_us,
+			 const char *level, const char *code, const char *description,
+			 const char *const *keys, const char *const *values, size_t n)
+{
 	struct ev_device d;
 
 	devevent_fill(&d, e, dev);
-	struct ev_log ev = {.dev = &d, .time_us = loop_wall_us(), .level = level, .code = code,
+	struct ev_log ev = {.dev = &d, .time_us = time_us, .level = level, .code = code,
 			    .description = description, .context_keys = keys,
 			    .context_values = values, .n_context = n};
 	publish_log(e, dev->prof->application, d.application_id, dev->dev_eui, &ev);

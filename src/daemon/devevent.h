@@ -152,10 +152,13 @@ void devevent_log_unknown(struct devevents *e, const char *application,
 			  const char *application_id, uint64_t dev_eui, const char *level,
 			  const char *code, const char *description);
 
-/* As devevent_log_at, timed now, with a context of n pairs keys[i] ->
- * values[i] (the `log` event's context map). */
+/* As devevent_log_at, timed now (_ctx) or at time_us (_ctx_at), with a
+ * context of n pairs keys[i] -> values[i] (the `log` event's context map). */
 void devevent_log_ctx(struct devevents *e, const struct lb_device *dev, const char *level,
 		      const char *code, const char *description, const char *const *keys,
 		      const char *const *values, size_t n);
+void devevent_log_ctx_at(struct devevents *e, const struct lb_device *dev, int64_t time_us,
+			 const char *level, const char *code, const char *description,
+			 const char *const *keys, const char *const *values, size_t n);
 
 #endif

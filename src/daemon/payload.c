@@ -15,6 +15,7 @@
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "base/strhash.h"
+#include "base/uuid.h"
 #include "codec/cayennelpp.h"
 #include "io/loop.h"
 
@@ -430,11 +431,16 @@ int payload_sync(struct payloads *p, struct devices *devs)
 }
 
 static void report(struct payloads *p, const struct lb_device *dev, int64_t time_us,
-		   const char *why)
+		   const uint8_t dedup_id[UUID_LEN], const char *why)
 {
+	static const char *const keys[] = {"deduplication_id"};
+	char id[UUID_STR_LEN + 1];
+	const char *values[] = {id};
+
 	p->stats->codec_failed++;
 	LB_LOG_RL(LOG_LVL_WARN, "payload", "device %s: uplink not decoded: %s", dev->name, why);
-	devevent_log_at(p->ev, dev, time_us, "ERROR", "UPLINK_CODEC", why, 0);
+	uuid_format(dedup_id, id);
+	devevent_log_ctx_at(p->ev, dev, time_us, "ERROR", "UPLINK_CODEC", why, keys, values, 1);
 }
 
 /*
@@ -522,7 +528,8 @@ static int decode_js(struct payloads *p, const struct lb_device *dev,
 }
 
 int payload_decode(struct payloads *p, const struct lb_device *dev, uint8_t fport,
-		   const uint8_t *bytes, size_t len, int64_t time_us, struct json_object **object)
+		   const uint8_t *bytes, size_t len, int64_t time_us, const uint8_t dedup_id[16],
+		   struct json_object **object)
 {
 	char why[PAYLOAD_WHY_MAX];
 	int rc;
@@ -550,7 +557,7 @@ int payload_decode(struct payloads *p, const struct lb_device *dev, uint8_t fpor
 	if (rc != LB_OK) {
 		json_object_put(*object);
 		*object = NULL;
-		report(p, dev, time_us, why);
+		report(p, dev, time_us, dedup_id, why);
 		return rc;
 	}
 	p->stats->codec_decoded++;

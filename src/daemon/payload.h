@@ -130,10 +130,12 @@ int payload_sync(struct payloads *p, struct devices *devs);
 
 /* Decode one uplink of dev: *object a new reference (the caller puts it),
  * or NULL when the device has no codec or decoding failed (then reported
- * as above, at time_us of the uplink). LB_OK, LB_ERR_NOT_FOUND (no codec),
- * or the codec's error. */
+ * as above, at time_us of the uplink, a `log` event UPLINK_CODEC whose
+ * context has deduplication_id, the up event's dedup_id, as ChirpStack's).
+ * LB_OK, LB_ERR_NOT_FOUND (no codec), or the codec's error. */
 int payload_decode(struct payloads *p, const struct lb_device *dev, uint8_t fport,
-		   const uint8_t *bytes, size_t len, int64_t time_us, struct json_object **object);
+		   const uint8_t *bytes, size_t len, int64_t time_us, const uint8_t dedup_id[16],
+		   struct json_object **object);
 
 /* Encode `data` for a downlink to dev into out (cap bytes): *len bytes,
  * *fport the script's (else left as given; CayenneLPP leaves it).

@@ -540,6 +540,22 @@ static void launch(struct txsched *t, struct downlink_pending_entry *e)
 	}
 }
 
+/* A `log` event F_CNT_DOWN: context gatewayId (lorabridge's; when
+ * gateway_eui is not 0) and device_f_cnt_down, ChirpStack's key for the
+ * device's next FCntDown. */
+static void log_fcnt_down(struct txsched *t, const struct lb_device *dev, const char *level,
+			  const char *why, uint64_t gateway_eui)
+{
+	char gw[HEX_EUI_LEN + 1], fcnt[12];
+	const char *keys[] = {"device_f_cnt_down", "gatewayId"};
+	const char *values[] = {fcnt, gw};
+
+	snprintf(fcnt, sizeof(fcnt), "%u", (unsigned)dev->rt.fcnt_down.next);
+	hex_format_eui(gateway_eui, gw);
+	devevent_log_ctx(t->c.ev, dev, level, "F_CNT_DOWN", why, keys, values,
+			 gateway_eui ? 2 : 1);
+}
+
 /* Reserve the next FCntDown durably (store.h COUNTER RULES). */
 int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcnt)
 {
@@ -547,8 +563,7 @@ int txsched_reserve_fcnt(struct txsched *t, struct lb_device *dev, uint32_t *fcn
 				      durable_synced_below(t->c.durable));
 
 	if (f & FCNTDOWN_EXHAUSTED) {
-		devevent_log(t->c.ev, dev, "ERROR", "F_CNT_DOWN", "downlink counter exhausted: rejoin needed",
-			     0);
+		log_fcnt_down(t, dev, "ERROR", "downlink counter exhausted: rejoin needed", 0);
 		return LB_ERR_RANGE;
 	}
 	if ((f & FCNTDOWN_STAGE) && sessions_stage(t->c.sessions, dev) != LB_OK) {
@@ -603,12 +618,22 @@ struct decision {
 };
 
 void txsched_drop_item(struct txsched *t, struct lb_device *dev, const char *id, const char *code,
-		       const char *why)
+		       const char *why, const struct txsched_sizes *sizes)
 {
-	char desc[192];
+	char desc[192], item[24], max[24];
 	snprintf(desc, sizeof(desc), "queue item %s dropped: %s", id, why);
-	const char *keys[] = {"queueItemId"};
-	devevent_log_ctx(t->c.ev, dev, "ERROR", code, desc, keys, &id, 1);
+	const char *keys[] = {"queueItemId", "queue_item_id", "item_size", "max_payload_size"};
+	const char *values[] = {id, id, item, max};
+	size_t n = 2;
+	if (sizes) {
+		snprintf(item, sizeof(item), "%zu", sizes->item_size);
+		n++;
+		if (sizes->max_payload_size >= 0) {
+			snprintf(max, sizeof(max), "%d", sizes->max_payload_size);
+			n++;
+		}
+	}
+	devevent_log_ctx(t->c.ev, dev, "ERROR", code, desc, keys, values, n);
 	int rc = store_downlink_delete(t->c.store, id);
 	if (rc != LB_OK)
 		log_error("txsched", "device %s: dropped item %s not removed from the store: %s",
@@ -618,7 +643,43 @@ void txsched_drop_item(struct txsched *t, struct lb_device *dev, const char *id,
 static void refuse_item(struct txsched *t, struct lb_device *dev, const struct store_downlink *it,
 			const char *code, const char *why)
 {
-	txsched_drop_item(t, dev, it->id, code, why);
+	txsched_drop_item(t, dev, it->id, code, why, NULL);
+}
+
+static void plan_input(const struct txsched *t, const struct lb_device *dev,
+		       const struct txsched_slot *s, const uint8_t *phy, size_t len,
+		       struct downlink_plan_in *in);
+
+/* The largest FRMPayload any receive window of slot s carries for dev
+ * (a frame without FOpts: M - FHDR - FPort, RP002-1.0.4 "Maximum payload
+ * size"), or -1 when none is open. */
+static int max_frm_payload(const struct txsched *t, const struct lb_device *dev,
+			   const struct txsched_slot *s)
+{
+	static const uint8_t zeros[LW_MAX_PHY];
+	const size_t over = LW_LEN_MHDR + LW_LEN_FHDR_MIN + 1 + LW_LEN_MIC;
+	struct downlink_plan_in in;
+	struct downlink_plan plan;
+	int best = -1;
+
+	plan_input(t, dev, s, zeros, over, &in);
+	if (downlink_plan(&in, &plan) != LB_OK)
+		return -1;
+	for (size_t i = 0; i < plan.n_attempts; i++)
+		if ((int)plan.attempt[i].max_phy - (int)over > best)
+			best = (int)plan.attempt[i].max_phy - (int)over;
+	return best;
+}
+
+/* The item no window can carry: DOWNLINK_PAYLOAD_SIZE, with the sizes. */
+static void refuse_too_large(struct txsched *t, struct lb_device *dev,
+			     const struct txsched_slot *s, const struct store_downlink *it)
+{
+	struct txsched_sizes sz = {.item_size = it->len,
+				   .max_payload_size = max_frm_payload(t, dev, s)};
+
+	txsched_drop_item(t, dev, it->id, "DOWNLINK_PAYLOAD_SIZE",
+			  "no receive window can carry it at the device's data rate", &sz);
 }
 
 /* RX2 from the configuration, each of frequency and DR falling back to the
@@ -827,8 +888,7 @@ static int fit_frame(struct txsched *t, struct lb_device *dev, const struct txsc
 		LB_LOG_RL(LOG_LVL_INFO, "txsched", "device %s: queue item %s waits for the next "
 			  "window: it does not fit beside the MAC answers", dev->name, d->item.id);
 	} else {
-		refuse_item(t, dev, &d->item, "DOWNLINK_PAYLOAD_SIZE",
-			    "no receive window can carry it at the device's data rate");
+		refuse_too_large(t, dev, s, &d->item);
 		d->more = d->queued > 1;
 	}
 	add_requests(t, dev, s, d);
@@ -872,8 +932,7 @@ static int transmit(struct txsched *t, struct lb_device *dev, struct txsched_slo
 		rc = fit_frame(t, dev, s, d, &fr, &e.plan);
 	if (rc != LB_OK) {
 		if (d->has_item)
-			refuse_item(t, dev, &d->item, "DOWNLINK_PAYLOAD_SIZE",
-				    "no receive window can carry it at the device's data rate");
+			refuse_too_large(t, dev, s, &d->item);
 		return rc;
 	}
 	/* Taken again after waiting for the disk: only windows still ahead. */
@@ -959,7 +1018,7 @@ static void drop_expired(struct txsched *t, struct lb_device *dev, const struct 
 {
 	for (size_t i = 0; i < d->n_expired && i < EXPIRED_MAX; i++)
 		txsched_drop_item(t, dev, d->expired[i], "EXPIRED",
-			  "its expiresAt passed before a receive window could carry it");
+			  "its expiresAt passed before a receive window could carry it", NULL);
 	/* more than EXPIRED_MAX: the rest go at the next decision (skipped until then) */
 }
 
@@ -1155,7 +1214,7 @@ static bool wait_disk(struct txsched *t, struct txsched_slot *s, int rc)
 	if (!dev)
 		return false;
 	dev->rt.ack_due = false;
-	devevent_log(t->c.ev, dev, "WARNING", "F_CNT_DOWN", why, s->rx[0].gateway_eui);
+	log_fcnt_down(t, dev, "WARNING", why, s->rx[0].gateway_eui);
 	return false;
 }
 

@@ -291,11 +291,21 @@ bool txsched_busy(const struct txsched *t, uint64_t dev_eui);
  * A and C frames): what budget_downlink_allowed() counts as sent. */
 size_t txsched_in_flight(const struct txsched *t, uint64_t dev_eui);
 
+/* The sizes a DOWNLINK_PAYLOAD_SIZE refusal reports, as ChirpStack's
+ * context: item_size (the item's FRMPayload bytes) and max_payload_size
+ * (the largest FRMPayload any of the device's windows carries; < 0:
+ * unknown, left out). */
+struct txsched_sizes {
+	size_t item_size;
+	int max_payload_size;
+};
+
 /* Drop queue item id of dev: a `log` event (level ERROR, code, "queue item
- * ID dropped: why", context queueItemId) and out of the store (a failure
- * to delete is logged). */
+ * ID dropped: why", context queueItemId and ChirpStack's queue_item_id, and
+ * the sizes when given) and out of the store (a failure to delete is
+ * logged). sizes may be NULL. */
 void txsched_drop_item(struct txsched *t, struct lb_device *dev, const char *id, const char *code,
-		       const char *why);
+		       const char *why, const struct txsched_sizes *sizes);
 
 /* Reserve the device's next FCntDown (durably, store.h COUNTER RULES);
  * fcntdown_used() consumes it once the frame goes. A reservation that must

@@ -13,6 +13,7 @@
 #include "base/hex.h"
 #include "base/lb_err.h"
 #include "base/log.h"
+#include "base/uuid.h"
 #include "lorawan/lorawan.h"
 #include "io/loop.h"
 
@@ -24,6 +25,25 @@ static void publish_log(struct uplink *u, const struct lb_device *dev, const cha
 {
 	devevent_log_at(u->ev, dev, g->rx[0].received_us, level, code, description,
 			g->rx[0].gateway_eui);
+}
+
+/* A counter problem's `log` event: context gatewayId (lorabridge's) and
+ * deduplication_id, as ChirpStack's UPLINK_F_CNT_RETRANSMISSION and
+ * UPLINK_F_CNT_RESET carry (the id of this reception, which publishes no
+ * `up`; ChirpStack's uplink set id is as new). */
+static void publish_fcnt_log(struct uplink *u, const struct lb_device *dev, const char *code,
+			     const char *description, const struct dedup_group *g)
+{
+	static const char *const keys[] = {"gatewayId", "deduplication_id"};
+	char gw[HEX_EUI_LEN + 1], id[UUID_STR_LEN + 1];
+	const char *values[] = {gw, id};
+	uint8_t dedup_id[UUID_LEN];
+
+	hex_format_eui(g->rx[0].gateway_eui, gw);
+	idgen_next(u->ids, dedup_id);
+	uuid_format(dedup_id, id);
+	devevent_log_ctx_at(u->ev, dev, g->rx[0].received_us, "WARNING", code, description, keys,
+			    values, 2);
 }
 
 /* Each reception of a frame no device accepted, as a gateway `up` event
@@ -63,7 +83,7 @@ static void report_counter_problem(struct uplink *u, int rc, const struct lb_upl
 		snprintf(desc, sizeof(desc), "uplink FCnt %u repeated: retransmission not published",
 			 m->fcnt);
 		LB_LOG_RL(LOG_LVL_INFO, "uplink", "device %s: %s", dev->name, desc);
-		publish_log(u, dev, "WARNING", "UPLINK_F_CNT_RETRANSMISSION", desc, g);
+		publish_fcnt_log(u, dev, "UPLINK_F_CNT_RETRANSMISSION", desc, g);
 		return;
 	}
 	u->stats->frame_drops[DROP_REPLAY]++;
@@ -72,7 +92,7 @@ static void report_counter_problem(struct uplink *u, int rc, const struct lb_upl
 			 "uplink FCnt %u is below the last accepted %u: frame counter reset "
 			 "(device rebooted?) or replay; frame dropped",
 			 f->u.data.fcnt16, dev->last_fcnt_up);
-		publish_log(u, dev, "WARNING", "UPLINK_F_CNT_RESET", desc, g);
+		publish_fcnt_log(u, dev, "UPLINK_F_CNT_RESET", desc, g);
 	} else {
 		snprintf(desc, sizeof(desc),
 			 "uplink FCnt %u is not above the last accepted %u: replay dropped",
@@ -196,7 +216,7 @@ static void publish_up(struct uplink *u, const struct lw_frame *f, const struct 
 	 * without `object` (nothing lost). */
 	if (m->dev->prof->codec != LB_CODEC_NONE && d->has_fport && d->fport != 0)
 		(void)payload_decode(u->payloads, m->dev, d->fport, plain, d->frm_len, ev.time_us,
-				     &ev.object);
+				     dedup_id, &ev.object);
 	/* Home Assistant entities and field topics for this event (its object
 	 * once decoded); failures are logged there and do not concern the event. */
 	(void)hass_seen(u->hass, m->dev, ev.object, loop_now_ms());

@@ -122,13 +122,18 @@ static struct lb_device *dev(struct world *w, uint64_t eui)
 	return d;
 }
 
+/* The up event's deduplicationId every decode() passes. */
+static const uint8_t up_id[16] = {0x0f, 0xe2, 0xc3, 0x40, 0x70, 0xbd, 0x41, 0x21,
+				  0x88, 0xd1, 0x82, 0xef, 0x32, 0x2c, 0x13, 0xd3};
+#define UP_ID_TEXT "0fe2c340-70bd-4121-88d1-82ef322c13d3"
+
 /* Decode hex for device eui: the object as plain JSON text ("" = none). */
 static int decode(struct world *w, uint64_t eui, const char *hex, char *out, size_t cap)
 {
 	uint8_t b[64];
 	size_t n = unhex(hex, b, sizeof(b));
 	json_object *o = (json_object *)&o;
-	int rc = payload_decode(&w->payloads, dev(w, eui), 1, b, n, 1700000000000000, &o);
+	int rc = payload_decode(&w->payloads, dev(w, eui), 1, b, n, 1700000000000000, up_id, &o);
 	snprintf(out, cap, "%s", o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : "");
 	json_object_put(o);
 	return rc;
@@ -175,6 +180,10 @@ START_TEST(cayennelpp_and_failures)
 	ck_assert_str_eq(got, "");
 	ck_assert_uint_eq(w.stats.codec_failed, 1);
 	assert_last_log(&w, "UPLINK_CODEC", "CayenneLPP");
+	/* ChirpStack's context key: the up event's deduplicationId */
+	ck_assert_msg(strstr(w.sink.m[w.sink.n - 1].payload,
+			     "\"context\":{\"deduplication_id\":\"" UP_ID_TEXT "\"}"),
+		      "%s", w.sink.m[w.sink.n - 1].payload);
 	world_close(&w);
 }
 END_TEST
@@ -397,7 +406,8 @@ START_TEST(decode_timeout_suspends_decoding_only)
 	open_codecs(&w, loop_js, CODEC_MS);
 	uint8_t b = 1;
 	json_object *o = NULL;
-	ck_assert_int_eq(payload_decode(&w.payloads, dev(&w, 2), 9, &b, 1, 1700000000000000, &o),
+	ck_assert_int_eq(payload_decode(&w.payloads, dev(&w, 2), 9, &b, 1, 1700000000000000, up_id,
+					&o),
 			 LB_ERR_TIMEOUT);
 	ck_assert_int_eq(decode(&w, 3, "01", got, sizeof(got)), LB_ERR_STATE);
 	assert_last_log(&w, "UPLINK_CODEC", "decoding suspended");

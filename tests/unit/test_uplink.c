@@ -304,6 +304,33 @@ static void assert_last_log(const char *code)
 	json_object_put(o);
 }
 
+/* The last log event's context member key ("" when it has none). */
+static void last_log_ctx(const char *key, char *out, size_t cap)
+{
+	char topic[PUBLISH_TOPIC_MAX];
+	json_object *ctx, *v;
+
+	device_topic(topic, sizeof(topic), DEV_EUI, "log");
+	json_object *o = last_on(topic);
+	out[0] = '\0';
+	if (json_object_object_get_ex(o, "context", &ctx) && json_object_object_get_ex(ctx, key, &v))
+		snprintf(out, cap, "%s", json_object_get_string(v));
+	json_object_put(o);
+}
+
+/* The last log event's context has ChirpStack's deduplication_id (a UUID)
+ * and lorabridge's gatewayId. */
+static void assert_fcnt_log_ctx(void)
+{
+	char v[64];
+
+	last_log_ctx("deduplication_id", v, sizeof(v));
+	ck_assert_uint_eq(strlen(v), 36);
+	ck_assert(v[8] == '-' && v[13] == '-' && v[18] == '-' && v[23] == '-');
+	last_log_ctx("gatewayId", v, sizeof(v));
+	ck_assert_uint_eq(strlen(v), 16);
+}
+
 /* fcnt_up_last as another connection sees it: committed rows only
  * (-1: no row, -2: NULL). */
 static int64_t committed_fcnt_up(void)
@@ -437,6 +464,7 @@ START_TEST(test_retransmission_not_published_again)
 	ck_assert_uint_eq(w.stats.frame_drops[DROP_RETRANSMISSION], 1);
 	ck_assert_uint_eq(w.stats.log_events, logs + 1);
 	assert_last_log("UPLINK_F_CNT_RETRANSMISSION");
+	assert_fcnt_log_ctx();
 	ck_assert_uint_eq(held(), 0);
 	ck_assert_int_eq(durable_commit(&w.durable), LB_OK);
 	ck_assert_uint_eq(release(), 0);
@@ -465,6 +493,7 @@ START_TEST(test_replay_refused)
 	/* Below 65536 a replayed old frame verifies with the plain 16-bit
 	 * counter, so it is reported as a counter reset (devices.h). */
 	assert_last_log("UPLINK_F_CNT_RESET");
+	assert_fcnt_log_ctx();
 	ck_assert_int_eq(committed_fcnt_up(), 5);
 }
 END_TEST
@@ -2365,6 +2394,9 @@ START_TEST(test_downlink_wait_gives_up)
 	ck_assert(!txsched_busy(&w.tx, DEV_EUI));
 	ck_assert(!w.devices.dev[0].rt.ack_due);
 	assert_last_log("F_CNT_DOWN");
+	char v[32];   /* ChirpStack's key: the device's next FCntDown */
+	last_log_ctx("device_f_cnt_down", v, sizeof(v));
+	ck_assert_str_eq(v, "0");
 	reap_sync();
 	ck_assert_int_eq(txsched_tick(&w.tx, now + 1801), -1);
 	ck_assert_uint_eq(w.udp.n, 0);
@@ -3262,6 +3294,16 @@ START_TEST(test_too_large_item_dropped_answer_sent)
 	ck_assert_uint_eq(f.u.data.fctrl & 0x10, 0);
 	ck_assert_int_eq(store_downlink_get(&w.store, ITEM_A, &dl), LB_ERR_NOT_FOUND);
 	assert_last_log("DOWNLINK_PAYLOAD_SIZE");
+	/* ChirpStack's context keys, beside lorabridge's queueItemId */
+	char v[64];
+	last_log_ctx("queueItemId", v, sizeof(v));
+	ck_assert_str_eq(v, ITEM_A);
+	last_log_ctx("queue_item_id", v, sizeof(v));
+	ck_assert_str_eq(v, ITEM_A);
+	last_log_ctx("item_size", v, sizeof(v));
+	ck_assert_str_eq(v, "52");
+	last_log_ctx("max_payload_size", v, sizeof(v));
+	ck_assert_str_eq(v, "51");
 }
 END_TEST
 
