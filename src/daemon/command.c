@@ -296,6 +296,9 @@ static void enqueue(struct commands *c, struct command_result *r, struct lb_devi
 		c->queued(c->queued_arg, dev);
 }
 
+#define LB_STR_(x) #x
+#define LB_STR(x) LB_STR_(x)
+
 static const char *reason_text(const char *code)
 {
 	static const struct { const char *code, *text; } texts[] = {
@@ -331,6 +334,14 @@ static void submit(struct commands *c, struct lb_device *dev, const void *payloa
 	struct dlcmd cmd;
 	const char *reason = NULL;
 
+	/* Refused by dlcmd_parse() too, but there as any PAYLOAD_TOO_LARGE:
+	 * the text says that the JSON is too large, whatever its data. */
+	if (len > DLCMD_MAX_JSON) {
+		refuse(c, r, dev, "PAYLOAD_TOO_LARGE", "the command's JSON exceeds "
+		       LB_STR(DLCMD_MAX_JSON) " bytes (whatever the size of its data)",
+		       LB_ERR_TOO_LARGE);
+		return;
+	}
 	if (dlcmd_parse(payload, len, dev->dev_eui, &cmd, &reason) != LB_OK) {
 		reason = reason ? reason : "INVALID_JSON";
 		refuse(c, r, dev, reason, reason_text(reason),

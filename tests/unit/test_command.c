@@ -527,6 +527,30 @@ START_TEST(test_payload_too_large_by_revision)
 }
 END_TEST
 
+/* A command whose JSON is over DLCMD_MAX_JSON bytes is refused as
+ * PAYLOAD_TOO_LARGE, saying that its JSON is too large, not its data (2
+ * bytes here, padded out with a long id-like field). */
+START_TEST(test_command_json_too_large)
+{
+	static char json[DLCMD_MAX_JSON + 64];
+	struct command_result r;
+	int n = snprintf(json, sizeof(json), "{\"fPort\":10,\"data\":\"AQI=\",\"pad\":\"");
+
+	memset(json + n, 'x', DLCMD_MAX_JSON - (size_t)n);
+	snprintf(json + DLCMD_MAX_JSON, sizeof(json) - DLCMD_MAX_JSON, "\"}");
+	command_submit(&t.c, DEV_EUI, json, strlen(json), &r);
+	ck_assert_int_eq(r.rc, LB_ERR_TOO_LARGE);
+	ck_assert_str_eq(r.code, "PAYLOAD_TOO_LARGE");
+	ck_assert_str_eq(r.why,
+			 "the command's JSON exceeds 4096 bytes (whatever the size of its data)");
+	json_object *o = only_log(LOG_TOPIC, "PAYLOAD_TOO_LARGE");
+	ck_assert_msg(strstr(str_of(o, "description"), "the command's JSON exceeds 4096 bytes"),
+		      "%s", str_of(o, "description"));
+	json_object_put(o);
+	ck_assert_uint_eq(queued(DEV_EUI), 0);
+}
+END_TEST
+
 START_TEST(test_other_topics_ignored)
 {
 	/* Not the command topic, another command, a DevEUI that is not one:
@@ -850,6 +874,7 @@ static Suite *command_suite(void)
 	tcase_add_test(tc, test_queue_full);
 	tcase_add_test(tc, test_payload_too_large_at_device_dr);
 	tcase_add_test(tc, test_payload_too_large_by_revision);
+	tcase_add_test(tc, test_command_json_too_large);
 	tcase_add_test(tc, test_other_topics_ignored);
 	tcase_add_test(tc, test_queued_command_survives_commit);
 	tcase_add_test(tc, test_submit_queued);
