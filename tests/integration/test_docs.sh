@@ -36,4 +36,19 @@ done
 grep -qx '"$top/scripts/deps.sh" --demo' "$top_srcdir/scripts/demo.sh" || fail "demo.sh: deps.sh --demo"
 grep -qx '"$top/scripts/deps.sh"' "$top_srcdir/scripts/test.sh" || fail "test.sh: deps.sh"
 note "deps.sh --demo installs what the demo needs and no test tool"
+# Every `log` event code the sources emit (the code argument of the calls
+# that publish one, the refusal codes of downlink commands) has a row,
+# "| `CODE` |", in one of the README's tables (the log-code table, the
+# downlinks refusal table).
+src="$top_srcdir/src"
+{
+	grep -hE '(devevent_log[a-z_]*|refuse|refuse_item|refuse_unknown|txsched_drop_item|publish_log|publish_fcnt_log|log_fcnt_down)\(|\*code = "|\? "[A-Z][A-Z0-9_]+"$|^[[:space:]]*: "[A-Z][A-Z0-9_]+",$' \
+		"$src"/daemon/*.c
+	grep -hE 'fail\([^,]+, "[A-Z][A-Z0-9_]+"' "$src/events/dlcmd.c"
+} | grep -oE '"[A-Z][A-Z0-9_]+"' | tr -d '"' | grep -vxE 'ERROR|WARNING|INFO' | sort -u > "$T/codes"
+[ "$(wc -l < "$T/codes")" -gt 20 ] || fail "only $(wc -l < "$T/codes") log codes found in the sources"
+while IFS= read -r code; do
+	grep -qE "^\| \`$code\` \|" "$top_srcdir/README.md" || fail "README.md has no table row for log code $code"
+done < "$T/codes"
+note "$(wc -l < "$T/codes") log codes, each with its README row"
 echo "PASS"
