@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include <json-c/json.h>
+#include <json-c/printbuf.h>
 
 #include "codec/jscodec_duk.h"
 #include <duktape.h>
@@ -934,6 +935,61 @@ static int run_for_result(struct call *k, duk_safe_call_function fn, struct json
 	return err;
 }
 
+/* An integer as ChirpStack prints every number of a decoder's result: it
+ * takes each JS number as a float (codec/convert.rs: an Int becomes a
+ * NumberValue, an f64) and serde_json prints a whole f64 below 1e16 with
+ * ".0" ("21.0"). From 1e16 up it prints an exponent ("1e16"): those keep
+ * json-c's form. Digits written by hand: no printf on the uplink path. */
+static int int_as_float(struct json_object *o, struct printbuf *pb, int level, int flags)
+{
+	(void)level;
+	(void)flags;
+	int64_t v = json_object_get_int64(o);
+	uint64_t u = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
+	char s[24];
+	size_t i = sizeof(s);
+
+	s[--i] = '0';
+	s[--i] = '.';
+	do {
+		s[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		s[--i] = '-';
+	return printbuf_memappend(pb, s + i, (int)(sizeof(s) - i));
+}
+
+#define FLOAT_DIGITS_MAX INT64_C(10000000000000000)   /* 1e16: serde's exponent form */
+
+/* Every integer of o, at most depth levels down, prints as a float. */
+static void ints_as_floats(struct json_object *o, int depth)
+{
+	if (o == NULL || depth < 0)
+		return;
+	switch (json_object_get_type(o)) {
+	case json_type_int: {
+		int64_t v = json_object_get_int64(o);
+		if (v > -FLOAT_DIGITS_MAX && v < FLOAT_DIGITS_MAX)
+			json_object_set_serializer(o, int_as_float, NULL, NULL);
+		break;
+	}
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			ints_as_floats(json_object_array_get_idx(o, i), depth - 1);
+		break;
+	case json_type_object: {
+		json_object_object_foreach(o, key, v) {
+			(void)key;
+			ints_as_floats(v, depth - 1);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+}
+
 int jscodec_decode(struct jscodec *c, const struct jscodec_uplink *up, struct json_object **data,
 		   struct json_object **warnings, char *why, size_t why_cap)
 {
@@ -964,6 +1020,7 @@ int jscodec_decode(struct jscodec *c, const struct jscodec_uplink *up, struct js
 	take_member(result, "data", data);
 	take_member(result, "warnings", warnings);
 	json_object_put(result);
+	ints_as_floats(*data, RESULT_DEPTH);
 	return LB_OK;
 }
 

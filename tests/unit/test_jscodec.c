@@ -188,13 +188,13 @@ START_TEST(ts013_decode)
 	json_object *data = NULL, *warn = NULL;
 	ck_assert_int_eq(decode(c, 2, "09 c4 8b 0e 10", &data, &warn), LB_OK);
 	ck_assert_str_eq(json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN),
-			 "{\"temperature\":25,\"humidity\":69.5,\"batteryMv\":3600}");
+			 "{\"temperature\":25.0,\"humidity\":69.5,\"batteryMv\":3600.0}");
 	ck_assert_ptr_null(warn);
 	json_object_put(data);
 
 	ck_assert_int_eq(decode(c, 2, "ff 38 64 0b b7", &data, &warn), LB_OK);
 	ck_assert_str_eq(json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN),
-			 "{\"temperature\":-2,\"humidity\":50,\"batteryMv\":2999}");
+			 "{\"temperature\":-2.0,\"humidity\":50.0,\"batteryMv\":2999.0}");
 	ck_assert_uint_eq(json_object_array_length(warn), 1);
 	ck_assert_str_eq(warning(warn, 0), "battery low");
 	json_object_put(data);
@@ -288,12 +288,12 @@ START_TEST(v3_decode)
 	json_object *data = NULL;
 	ck_assert_int_eq(decode_vars(c, 5, "ff 9c 41 84", &vars, &data, NULL), LB_OK);
 	ck_assert_str_eq(json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN),
-			 "{\"temperature\":-10,\"humidity\":65,\"battery\":100,\"charging\":true,"
-			 "\"site\":\"north\",\"port\":5}");
+			 "{\"temperature\":-10.0,\"humidity\":65.0,\"battery\":100.0,\"charging\":true,"
+			 "\"site\":\"north\",\"port\":5.0}");
 	json_object_put(data);
 	decode_ok(c, 6, "01 0f 32 04",
-		  "{\"temperature\":27.1,\"humidity\":50,\"battery\":100,\"charging\":false,"
-		  "\"site\":\"none\",\"port\":6}");
+		  "{\"temperature\":27.1,\"humidity\":50.0,\"battery\":100.0,\"charging\":false,"
+		  "\"site\":\"none\",\"port\":6.0}");
 	jscodec_free(c);
 }
 END_TEST
@@ -339,7 +339,7 @@ static const char v2_src[] =
 START_TEST(v2_decoder)
 {
 	struct jscodec *c = load(v2_src);
-	decode_ok(c, 1, "17 70", "{\"temperature\":20}");
+	decode_ok(c, 1, "17 70", "{\"temperature\":20.0}");
 	decode_ok(c, 2, "5a 0b", "{\"battery\":\"90%\",\"raw\":\"5a0b\"}");
 	decode_ok(c, 9, "", "{\"error\":\"unknown port 9\"}");
 	jscodec_free(c);
@@ -371,7 +371,7 @@ START_TEST(signature_order)
 	struct jscodec *c = load("function Decoder(b, p) { return { v: 2 }; }\n"
 				 "function Decode(p, b, v) { return { v: 3 }; }\n"
 				 "function decodeUplink(i) { return { data: { v: 13 } }; }\n");
-	decode_ok(c, 1, "00", "{\"v\":13}");
+	decode_ok(c, 1, "00", "{\"v\":13.0}");
 	ck_assert(!jscodec_can_encode(c));
 	uint8_t out[4], fport = 1;
 	size_t len;
@@ -380,7 +380,7 @@ START_TEST(signature_order)
 	jscodec_free(c);
 	c = load("function Decoder(b, p) { return { v: 2 }; }\n"
 		 "function Decode(p, b, v) { return { v: 3 }; }\n");
-	decode_ok(c, 1, "00", "{\"v\":3}");
+	decode_ok(c, 1, "00", "{\"v\":3.0}");
 	jscodec_free(c);
 	load_fails("function decode(b) { return {}; }\n", LB_ERR_SCRIPT);
 	ck_assert_msg(strstr(why, "defines none of") != NULL, "why: %s", why);
@@ -400,8 +400,8 @@ START_TEST(sloppy_globals)
 		"  return out;\n"
 		"}\n"
 		"calls = 0;\n");
-	decode_ok(c, 1, "01 02 03", "{\"sum\":6,\"calls\":1}");
-	decode_ok(c, 1, "01", "{\"sum\":7,\"calls\":2}"); /* globals stay between calls */
+	decode_ok(c, 1, "01 02 03", "{\"sum\":6.0,\"calls\":1.0}");
+	decode_ok(c, 1, "01", "{\"sum\":7.0,\"calls\":2.0}"); /* globals stay between calls */
 	jscodec_free(c);
 }
 END_TEST
@@ -464,9 +464,9 @@ START_TEST(prototypes_isolated)
 		"function Decoder(bytes) {\n"
 		"  return { extra: typeof ({}).extra, sum: typeof [].sum, t: ' x '.trim() };\n"
 		"}\n");
-	decode_ok(a, 1, "01 02 03", "{\"sum\":6,\"t\":\"patched\"}");
+	decode_ok(a, 1, "01 02 03", "{\"sum\":6.0,\"t\":\"patched\"}");
 	decode_ok(b, 1, "01", "{\"extra\":\"undefined\",\"sum\":\"undefined\",\"t\":\"x\"}");
-	decode_ok(a, 1, "05", "{\"sum\":5,\"t\":\"patched\"}");
+	decode_ok(a, 1, "05", "{\"sum\":5.0,\"t\":\"patched\"}");
 	jscodec_free(a);
 	jscodec_free(b);
 }
@@ -486,7 +486,7 @@ START_TEST(input_shape)
 	json_object *data = NULL;
 	ck_assert_int_eq(decode_vars(c, 1, "00", &vars, &data, NULL), LB_OK);
 	ck_assert_str_eq(json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN),
-			 "{\"isArray\":true,\"date\":true,\"ms\":1700000000123,"
+			 "{\"isArray\":true,\"date\":true,\"ms\":1700000000123.0,"
 			 "\"iso\":\"2023-11-14T22:13:20.123Z\",\"vars\":{\"a\":\"1\",\"b\":\"two\"},"
 			 "\"nan\":null,\"inf\":null}");
 	json_object_put(data);
@@ -537,7 +537,7 @@ START_TEST(timeout_then_works)
 		ck_assert_msg(took < 20 * quick.timeout_ms, "port %u: %.0f ms", port, took);
 		ck_assert_str_eq(why, "test.js: ran past its deadline of 200 ms");
 		ck_assert_ptr_null(data);
-		decode_ok(c, 9, "01 02", "{\"ok\":2}");
+		decode_ok(c, 9, "01 02", "{\"ok\":2.0}");
 	}
 	jscodec_free(c);
 }
@@ -678,7 +678,7 @@ START_TEST(heap_cap_then_works)
 		ck_assert_int_eq(decode(c, port, "", &data, NULL), LB_ERR_NOMEM);
 		ck_assert_str_eq(why, "test.js: reached its heap limit of 1048576 bytes");
 		ck_assert_uint_le(jscodec_heap_bytes(c), base + base / 2); /* rebuilt */
-		decode_ok(c, 9, "", "{\"ok\":1}");
+		decode_ok(c, 9, "", "{\"ok\":1.0}");
 	}
 	jscodec_free(c);
 
@@ -869,6 +869,30 @@ START_TEST(syntax_errors)
 }
 END_TEST
 
+/* Every number of a decoder's result prints as ChirpStack prints it: it
+ * takes each JS number as a float (codec/convert.rs) and serde_json writes
+ * a whole one with ".0" below 1e16. The values stay integers for json-c's
+ * readers (Home Assistant, InfluxDB). */
+START_TEST(numbers_as_chirpstack_prints_them)
+{
+	struct jscodec *c = load(
+		"function decodeUplink(input) {\n"
+		"  return { data: { a: 21, b: -3, c: 0, d: 21.5, e: 1e16, f: [1, [2]],\n"
+		"    g: { h: 7 }, i: 9007199254740991, j: true, k: '5' } };\n"
+		"}\n");
+	json_object *data = NULL;
+
+	decode_ok(c, 1, "00", "{\"a\":21.0,\"b\":-3.0,\"c\":0.0,\"d\":21.5,"
+		  "\"e\":10000000000000000,\"f\":[1.0,[2.0]],\"g\":{\"h\":7.0},"
+		  "\"i\":9007199254740991.0,\"j\":true,\"k\":\"5\"}");
+	ck_assert_int_eq(decode(c, 1, "00", &data, NULL), LB_OK);
+	ck_assert(json_object_is_type(json_object_object_get(data, "a"), json_type_int));
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(data, "a")), 21);
+	json_object_put(data);
+	jscodec_free(c);
+}
+END_TEST
+
 START_TEST(files)
 {
 	char dir[] = "/tmp/test_jscodec.XXXXXX";
@@ -879,7 +903,7 @@ START_TEST(files)
 
 	struct jscodec *c = NULL;
 	ck_assert_int_eq(jscodec_load(path, &roomy, &c, why, sizeof(why)), LB_OK);
-	decode_ok(c, 1, "0f a0", "{\"temperature\":0}");
+	decode_ok(c, 1, "0f a0", "{\"temperature\":0.0}");
 	jscodec_free(c);
 
 	char missing[300];
@@ -1036,6 +1060,7 @@ static Suite *jscodec_suite(void)
 	tcase_add_test(tc, bad_bytes);
 	tcase_add_test(tc, syntax_errors);
 	tcase_add_test(tc, files);
+	tcase_add_test(tc, numbers_as_chirpstack_prints_them);
 	tcase_add_test(tc, null_arguments);
 	tcase_add_test(tc, load_out_of_memory);
 	suite_add_tcase(s, tc);

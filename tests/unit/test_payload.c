@@ -195,14 +195,14 @@ START_TEST(js_kept_until_changed)
 
 	open_codecs(&w, counter_js, CODEC_MS);
 	ck_assert_int_eq(decode(&w, 2, "2a", got, sizeof(got)), LB_OK);
-	ck_assert_str_eq(got, "{\"n\":1,\"first\":42,\"room\":\"B12\"}");
+	ck_assert_str_eq(got, "{\"n\":1.0,\"first\":42.0,\"room\":\"B12\"}");
 	/* js2 names the same file: the same heap, its counter goes on */
 	ck_assert_int_eq(decode(&w, 3, "01", got, sizeof(got)), LB_OK);
-	ck_assert_str_eq(got, "{\"n\":2,\"first\":1,\"room\":null}");
+	ck_assert_str_eq(got, "{\"n\":2.0,\"first\":1.0,\"room\":null}");
 	/* a reload with the file unchanged keeps the heap */
 	ck_assert_int_eq(payload_sync(&w.payloads, &w.devices), LB_OK);
 	ck_assert_int_eq(decode(&w, 2, "00", got, sizeof(got)), LB_OK);
-	ck_assert_str_eq(got, "{\"n\":3,\"first\":0,\"room\":\"B12\"}");
+	ck_assert_str_eq(got, "{\"n\":3.0,\"first\":0.0,\"room\":\"B12\"}");
 	/* changed on disk (another size and time): compiled again */
 	testutil_write_file(script, "var n = 100;\n"
 			     "function decodeUplink(input) { n++; return {data: {n: n}}; }\n");
@@ -210,7 +210,7 @@ START_TEST(js_kept_until_changed)
 	ck_assert_int_eq(utimensat(AT_FDCWD, script, t, 0), 0);
 	ck_assert_int_eq(payload_sync(&w.payloads, &w.devices), LB_OK);
 	ck_assert_int_eq(decode(&w, 2, "00", got, sizeof(got)), LB_OK);
-	ck_assert_str_eq(got, "{\"n\":101}");
+	ck_assert_str_eq(got, "{\"n\":101.0}");
 	ck_assert_uint_eq(w.sink.n, 0);
 	world_close(&w);
 }
@@ -385,9 +385,9 @@ START_TEST(encode_timeout_suspends_encoding_only)
 	ck_assert_int_eq(encode(&w, 2, "{\"loop\": true}", why, sizeof(why)), LB_ERR_TIMEOUT);
 	/* uplinks still decoded, for every device of the script */
 	ck_assert_int_eq(decode(&w, 2, "05", got, sizeof(got)), LB_OK);
-	ck_assert_str_eq(got, "{\"first\":5}");
+	ck_assert_str_eq(got, "{\"first\":5.0}");
 	ck_assert_int_eq(decode(&w, 3, "06", got, sizeof(got)), LB_OK);
-	ck_assert_str_eq(got, "{\"first\":6}");
+	ck_assert_str_eq(got, "{\"first\":6.0}");
 	/* encoding sits out its back-off, even for a harmless object */
 	ck_assert_int_eq(encode(&w, 3, "{\"level\": 1}", why, sizeof(why)), LB_ERR_STATE);
 	ck_assert_msg(strstr(why, "encoding suspended"), "why: %s", why);
@@ -438,7 +438,7 @@ START_TEST(encode_share_bounds_slow_objects)
 	ck_assert_int_ge(ok, 1);
 	ck_assert_int_le(ok, 1 + PAYLOAD_ENCODE_APP_BURST_MS / (200 * PAYLOAD_ENCODE_APP_SHARE));
 	ck_assert_int_eq(decode(&w, 3, "07", got, sizeof(got)), LB_OK);
-	ck_assert_str_eq(got, "{\"first\":7}");
+	ck_assert_str_eq(got, "{\"first\":7.0}");
 	int64_t deadline = loop_now_ms() + 30000;
 	while (encode(&w, 3, "{\"level\": 1}", why, sizeof(why)) != LB_OK) {
 		ck_assert_msg(loop_now_ms() < deadline, "encoding still refused: %s", why);
@@ -628,7 +628,7 @@ static void assert_count(struct world *w, uint64_t eui, int n)
 
 	ck_assert_msg(decode(w, eui, "01", got, sizeof(got)) == LB_OK, "device %llu: not decoded",
 		      (unsigned long long)eui);
-	snprintf(want, sizeof(want), "{\"n\":%d,\"first\":1,\"room\":null}", n);
+	snprintf(want, sizeof(want), "{\"n\":%d.0,\"first\":1.0,\"room\":null}", n);
 	ck_assert_str_eq(got, want);
 }
 
@@ -753,9 +753,9 @@ START_TEST(changed_script_out_of_memory_at_compile)
 	}
 	ck_assert_int_eq(sync_failing_at(&w, 0, &struck), LB_OK);
 	ck_assert_int_eq(decode(&w, 2, "01", got, sizeof(got)), LB_OK);
-	ck_assert_str_eq(got, "{\"n\":1001}");
+	ck_assert_str_eq(got, "{\"n\":1001.0}");
 	ck_assert_int_eq(decode(&w, 6, "01", got, sizeof(got)), LB_OK);
-	ck_assert_str_eq(got, "{\"n\":1002}");
+	ck_assert_str_eq(got, "{\"n\":1002.0}");
 	world_close(&w);
 }
 END_TEST
@@ -985,7 +985,7 @@ START_TEST(many_scripts_kept_across_reload)
 		for (int i = 0; i < DEVS; i++) {
 			int k = (i * 7) % SCRIPTS;
 			ck_assert_int_eq(decode(&w, 100 + (uint64_t)i, "01", got, sizeof(got)), LB_OK);
-			snprintf(want, sizeof(want), "{\"n\":%d}", ++count[k]);
+			snprintf(want, sizeof(want), "{\"n\":%d.0}", ++count[k]);
 			ck_assert_str_eq(got, want);
 		}
 		ck_assert_int_eq(devices_reload(&w.devices, back, DEVS), LB_OK);
