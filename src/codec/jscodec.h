@@ -42,8 +42,11 @@
  * becomes null (JSON has neither; a sensor value that is not a number is
  * "no value"), a Date becomes its ISO 8601 string; a function or a cycle
  * anywhere in it, a data that is not an object, or JSON nested deeper than
- * 64 levels fail with LB_ERR_JSON. Warnings are strings (non-strings are
- * converted), at most 32, each at most 256 characters. Text comes out as
+ * 64 levels fail with LB_ERR_JSON. A decoder's whole numbers below 1e16
+ * print with ".0" ("21.0", as ChirpStack prints every number a codec
+ * returns: it takes them as floats); they stay json-c ints. Warnings are
+ * strings (non-strings are converted), at most 32, each at most 256
+ * characters. Text comes out as
  * UTF-8: a character beyond U+FFFF as its 4-byte sequence, a lone
  * surrogate as U+FFFD. A TS013 `errors` that is empty, null or absent is
  * no error.
