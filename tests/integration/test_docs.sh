@@ -42,13 +42,17 @@ note "deps.sh --demo installs what the demo needs and no test tool"
 # downlinks refusal table).
 src="$top_srcdir/src"
 {
-	grep -hE '(devevent_log[a-z_]*|refuse|refuse_item|refuse_unknown|txsched_drop_item|publish_log|publish_fcnt_log|log_fcnt_down)\(|\*code = "|\? "[A-Z][A-Z0-9_]+"$|^[[:space:]]*: "[A-Z][A-Z0-9_]+",$' \
+	calls='devevent_log[a-z_]*|refuse|refuse_item|refuse_unknown|txsched_drop_item'
+	calls="$calls|publish_log|publish_fcnt_log|log_fcnt_down"
+	grep -hE "($calls)\\(|\\*code = \"|\\? \"[A-Z][A-Z0-9_]+\"\$|^[[:space:]]*: \"[A-Z][A-Z0-9_]+\",\$" \
 		"$src"/daemon/*.c
 	grep -hE 'fail\([^,]+, "[A-Z][A-Z0-9_]+"' "$src/events/dlcmd.c"
 } | grep -oE '"[A-Z][A-Z0-9_]+"' | tr -d '"' | grep -vxE 'ERROR|WARNING|INFO' | sort -u > "$T/codes"
-[ "$(wc -l < "$T/codes")" -gt 20 ] || fail "only $(wc -l < "$T/codes") log codes found in the sources"
+[ "$(wc -l < "$T/codes")" -gt 20 ] ||
+	fail "only $(wc -l < "$T/codes") log codes found in the sources"
 while IFS= read -r code; do
-	grep -qE "^\| \`$code\` \|" "$top_srcdir/README.md" || fail "README.md has no table row for log code $code"
+	grep -qE "^\| \`$code\` \|" "$top_srcdir/README.md" ||
+		fail "README.md has no table row for log code $code"
 done < "$T/codes"
 note "$(wc -l < "$T/codes") log codes, each with its README row"
 echo "PASS"

@@ -288,7 +288,8 @@ START_TEST(v3_decode)
 	json_object *data = NULL;
 	ck_assert_int_eq(decode_vars(c, 5, "ff 9c 41 84", &vars, &data, NULL), LB_OK);
 	ck_assert_str_eq(json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN),
-			 "{\"temperature\":-10.0,\"humidity\":65.0,\"battery\":100.0,\"charging\":true,"
+			 "{\"temperature\":-10.0,\"humidity\":65.0,\"battery\":100.0,"
+			 "\"charging\":true,"
 			 "\"site\":\"north\",\"port\":5.0}");
 	json_object_put(data);
 	decode_ok(c, 6, "01 0f 32 04",
