@@ -221,7 +221,9 @@ slow=$(latencies "$from")
 last_stats_ts | jq -e '.integrations.web.queueLength > 0' > /dev/null \
 	|| fail "the receiver was not slow: $(last_stats_ts | jq -c .integrations.web)"
 note "MQTT latency: at most $base ms normally, $slow ms with a 5 s webhook"
-[ "$slow" -lt $((base + 1000)) ] || fail "MQTT delayed by the slow webhook: $slow ms (normal $base ms)"
+# A loop held by one answer would add its 5 s; a loaded machine (a normal
+# run of seconds) adds noise of a second or more, so 4 s is the bound.
+[ "$slow" -lt $((base + 4000)) ] || fail "MQTT delayed by the slow webhook: $slow ms (normal $base ms)"
 echo '{"status": 200, "delay": 0}' > "$T/web.ctl"
 stats_cond '.integrations.web.sent == 1060 and .integrations.web.queueLength == 0' 60 \
 	|| fail "slow webhook did not catch up: $(last_stats_ts | jq -c .integrations.web)"
