@@ -941,7 +941,7 @@ START_TEST(reload_changed_script_past_heap_limit)
 	ck_assert_int_eq(devices_reload(&w.devices, conf, 3), LB_OK);
 	ck_assert_int_eq(payload_sync(&w.payloads, &w.devices), LB_OK);
 	ck_assert_int_eq(decode(&w, 4, "01", got, sizeof(got)), LB_OK);
-	ck_assert_str_eq(got, "{\"n\":1001}");
+	ck_assert_str_eq(got, "{\"n\":1001.0}");
 	ck_assert_uint_eq(w.stats.codec_kept_old, 2);
 	world_close(&w);
 }
