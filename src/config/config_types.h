@@ -124,6 +124,8 @@ enum lb_integ_body { LB_INTEG_BODY_EVENT = 0, LB_INTEG_BODY_OBJECT = 1 };
 /* Integration entries at most (http and influxdb together): the stats
  * event reports each. */
 #define LB_INTEGS_MAX 32
+/* A webhook's `parallel` at most: requests in flight at once. */
+#define LB_INTEG_PARALLEL_MAX 16
 
 /* One integration: where events go over HTTP, and how hard to try. The
  * strings are NULL when unset; headers are HTTP only, database ..

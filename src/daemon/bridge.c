@@ -376,7 +376,8 @@ static int integrations_setup(struct bridge *b)
 {
 	if (b->cfg.n_integs == 0)
 		return LB_OK;
-	int rc = http_init(&b->http, &b->loop);
+	int rc = http_init(&b->http, &b->loop,
+			   integrations_connections(b->cfg.integs, b->cfg.n_integs));
 	if (rc != LB_OK)
 		return rc;
 	b->http_ready = true;

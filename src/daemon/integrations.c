@@ -18,6 +18,9 @@
 
 #define BACKOFF_FIRST_MS 1000
 
+_Static_assert(LB_INTEGS_MAX * LB_INTEG_PARALLEL_MAX <= HTTP_MAX_CONNECTIONS,
+	       "every configuration's connections fit the transport");
+
 /* One event waiting for its integration. */
 struct item {
 	char *url;                     /* HTTP: where it goes (expanded, ?event= added) */
@@ -686,20 +689,32 @@ static int influx_url(const struct lb_integ_conf *c, char **url)
 	return *url ? LB_OK : LB_ERR_NOMEM;
 }
 
+static size_t max_reqs(const struct lb_integ_conf *c)
+{
+	return c->kind == LB_INTEG_HTTP ? (size_t)c->parallel : 1;
+}
+
+size_t integrations_connections(const struct lb_integ_conf *confs, size_t n)
+{
+	size_t sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += max_reqs(&confs[i]);
+	return sum;
+}
+
 static int integ_init(struct integrations *it, struct integ *ig, const struct lb_integ_conf *c)
 {
 	bool ok = true;
 
 	ig->owner = it;
 	ig->conf = c;
+	ig->max_reqs = max_reqs(c);
 	if (c->kind == LB_INTEG_HTTP) {
-		ig->max_reqs = (size_t)c->parallel;
 		ig->url_vars = strchr(c->url, '{') != NULL;
 		ok = add_header(ig, "Content-Type", "application/json");
 		for (size_t i = 0; ok && i < c->n_headers; i++)
 			ok = add_header(ig, c->headers[i].key, c->headers[i].value);
 	} else {
-		ig->max_reqs = 1;
 		ok = add_header(ig, "Content-Type", "text/plain; charset=utf-8") &&
 		     (!c->token || add_token(ig, c->token));
 		int rc = ok ? influx_url(c, &ig->write_url) : LB_ERR_NOMEM;

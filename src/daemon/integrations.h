@@ -85,6 +85,12 @@ int integrations_init(struct integrations *it, const struct integrations_ctx *ct
 		      const struct lb_integ_conf *confs, size_t n);
 void integrations_free(struct integrations *it);
 
+/* The requests confs keep in flight at most, together: each webhook's
+ * `parallel`, one per InfluxDB. The transport's connection limit
+ * (http_init()), so that no integration's request waits for a connection
+ * another one holds (a dead endpoint would make it time out). */
+size_t integrations_connections(const struct lb_integ_conf *confs, size_t n);
+
 /* A device event as published on MQTT (json: len bytes): queued for each
  * integration that takes it. wall_us: the event's time (InfluxDB points).
  * Never fails: what cannot be queued is counted and logged. */

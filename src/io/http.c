@@ -281,9 +281,14 @@ bool http_async_dns(void)
 	return v && (v->features & CURL_VERSION_ASYNCHDNS);
 }
 
-int http_init(struct http *h, struct loop *loop)
+int http_init(struct http *h, struct loop *loop, size_t max_connections)
 {
 	memset(h, 0, sizeof(*h));
+	if (max_connections < 1 || max_connections > HTTP_MAX_CONNECTIONS) {
+		log_error("http", "%zu connections asked for, 1..%d possible", max_connections,
+			  HTTP_MAX_CONNECTIONS);
+		return LB_ERR_INVAL;
+	}
 	h->loop = loop;
 	h->timer_ms = -1;
 	/* Loaded here, the first time a bridge needs it (io/dynlib.h). */
@@ -307,7 +312,7 @@ int http_init(struct http *h, struct loop *loop)
 		mc = h->lc->multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	if (mc == CURLM_OK)
 		mc = h->lc->multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-				       (long)HTTP_MAX_CONNECTIONS);
+				       (long)max_connections);
 	if (mc != CURLM_OK) {
 		log_error("http", "libcurl multi set-up: %s", h->lc->multi_strerror(mc));
 		http_free(h);

@@ -33,8 +33,9 @@
 
 #include "io/loop.h"
 
-/* Connections open at once over every request (each a loop slot). */
-#define HTTP_MAX_CONNECTIONS 32
+/* The most connections http_init() may be asked for (each a loop slot,
+ * io/loop.h): 32 integrations with 16 requests in flight each. */
+#define HTTP_MAX_CONNECTIONS 512
 /* Bytes of an answer's body kept for the callback (for messages). */
 #define HTTP_ANSWER_MAX 512
 
@@ -75,9 +76,15 @@ struct http {
 	struct http_xfer *xfers;       /* those requests, a doubly linked list */
 };
 
-/* Loads libcurl the first time (io/dynlib.h). Errors: LB_ERR_NOMEM,
- * LB_ERR_IO (libcurl could not be loaded or initialised; logged). */
-int http_init(struct http *h, struct loop *loop);
+/* Loads libcurl the first time (io/dynlib.h). max_connections (1 ..
+ * HTTP_MAX_CONNECTIONS): connections open at once over every request. A
+ * request beyond it would wait in libcurl's queue with its timeout running,
+ * so callers size it to the requests they keep in flight at most (the
+ * integrations: the sum of their `parallel`), and no request of theirs ever
+ * waits for another's connection. Errors: LB_ERR_NOMEM, LB_ERR_INVAL
+ * (max_connections out of range), LB_ERR_IO (libcurl could not be loaded or
+ * initialised; logged). */
+int http_init(struct http *h, struct loop *loop, size_t max_connections);
 void http_free(struct http *h);
 
 /* Start a POST. done runs exactly once, from a later http_tick() or loop

@@ -13,7 +13,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define LOOP_MAX_FDS 64
+/* The daemon's own descriptors (64) and the most HTTP connections
+ * (io/http.h HTTP_MAX_CONNECTIONS: 512). */
+#define LOOP_MAX_FDS 576
 
 typedef void (*loop_io_cb)(void *arg, int fd, uint32_t events);
 

@@ -131,7 +131,7 @@ static struct server S;
 static void setup(void)
 {
 	ck_assert_int_eq(loop_init(&L), LB_OK);
-	ck_assert_int_eq(http_init(&H, &L), LB_OK);
+	ck_assert_int_eq(http_init(&H, &L, 4), LB_OK);
 	server_start(&S, &L);
 }
 
@@ -256,7 +256,7 @@ START_TEST(test_free_cancels_without_callback)
 		loop_run_once(&L, loop_earliest(http_tick(&H, loop_now_ms()), loop_now_ms() + 20));
 	http_free(&H);
 	ck_assert_int_eq(o.calls, 0);
-	ck_assert_int_eq(http_init(&H, &L), LB_OK); /* for teardown */
+	ck_assert_int_eq(http_init(&H, &L, 4), LB_OK); /* for teardown */
 }
 END_TEST
 
