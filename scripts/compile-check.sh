@@ -20,6 +20,12 @@
 # (-idirafter) so glibc's own headers always come from the armhf libc.
 # OpenSSL's configuration.h there describes the 64-bit build: lorabridge
 # uses only OpenSSL's opaque EVP types, none of the word sizes it sets.
+# 3. compiles the files that use libcurl again against its headers made to
+#    look like 7.68.0's, the oldest configure accepts (LIBCURL_VERSION_NUM
+#    0x074400, the CURLOPT_ options numbered above 7.68's last, 289,
+#    removed; deprecation attributes off, as 7.68 had none): an option that
+#    newer versions only have, used without a LIBCURL_VERSION_NUM guard,
+#    fails here.
 # Last line: "compile ARCH: N files, M failed"; exit 0 when none failed, 77
 # when the cross compiler is not installed.
 set -u
@@ -71,6 +77,26 @@ for f in $(cd "$top" && ls src/*/*.c tests/unit/*.c tests/integration/*.c packet
 	if ! "$CC" -fsyntax-only $flags -isystem "$duk" $extra "$top/$f" >"$W/cc.log" 2>&1; then
 		nfail=$((nfail + 1))
 		echo "FAIL: $f"
+		head -n 20 "$W/cc.log"
+	fi
+done
+# 3. libcurl 7.68.0: its version and options (curl.h's CURLOPT(name, type, number)).
+old="$W/oldcurl/curl"
+mkdir -p "$old" && cp /usr/include/"$NATIVE_TRIPLET"/curl/*.h "$old"/ &&
+	sed -i 's/^#define LIBCURL_VERSION_NUM .*/#define LIBCURL_VERSION_NUM 0x074400/' \
+		"$old/curlver.h" &&
+	awk '!(match($0, /^ *CURLOPT\(CURLOPT_[A-Z0-9_]+, *[A-Z_]+, *[0-9]+\)/) &&
+	       substr($0, RSTART, RLENGTH) ~ /, *(29[0-9]|[3-9][0-9][0-9])\)$/)' \
+		"$old/curl.h" > "$old/curl.h.new" && mv "$old/curl.h.new" "$old/curl.h" ||
+	{ echo "FAIL: libcurl 7.68 headers"; exit 1; }
+grep -q "CURLOPT(CURLOPT_PROTOCOLS_STR" "$old/curl.h" && { echo "FAIL: libcurl 7.68 headers"; exit 1; }
+for f in $(cd "$top" && grep -l -E '#include "io/(dynlib|http|sseclient)\.h"|<curl/' src/*/*.c); do
+	n=$((n + 1))
+	# shellcheck disable=SC2086
+	if ! "$CC" -fsyntax-only $flags -I "$W/oldcurl" -DCURL_DISABLE_DEPRECATION \
+		"$top/$f" >"$W/cc.log" 2>&1; then
+		nfail=$((nfail + 1))
+		echo "FAIL: $f (libcurl 7.68.0)"
 		head -n 20 "$W/cc.log"
 	fi
 done

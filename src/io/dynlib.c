@@ -59,6 +59,15 @@ static bool fill_mhd(struct dynlib_mhd *t, void *lib, const char *soname)
 
 #undef DYNLIB_FILL
 
+CURLcode dynlib_curl_http_only(const struct dynlib_curl *lc, CURL *e)
+{
+#if LIBCURL_VERSION_NUM >= 0x075500
+	return lc->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	return lc->easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+}
+
 const struct dynlib_curl *dynlib_curl(void)
 {
 	static struct dynlib_curl table;

@@ -92,6 +92,11 @@ struct dynlib_mhd {
 
 /* libcurl's table, loading it at the first call; NULL if it cannot be. */
 const struct dynlib_curl *dynlib_curl(void);
+
+/* Let easy handle e use http:// and https:// only (no file://, ...): the
+ * headers' way, CURLOPT_PROTOCOLS_STR from 7.85.0 (which deprecated the bit
+ * mask), CURLOPT_PROTOCOLS before (configure accepts 7.68). */
+CURLcode dynlib_curl_http_only(const struct dynlib_curl *lc, CURL *e);
 /* libmicrohttpd's table, the same way. */
 const struct dynlib_mhd *dynlib_mhd(void);
 

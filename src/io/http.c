@@ -207,13 +207,8 @@ static bool set_options(struct http_xfer *x, const struct http_request *rq)
 			cc = h->lc->easy_setopt(e, opt, val); \
 	} while (0)
 	SET(CURLOPT_URL, rq->url);
-	/* Only http and https (no file://, ...). CURLOPT_PROTOCOLS_STR came with
-	 * 7.85.0, which deprecated the bit mask; configure accepts 7.68. */
-#if LIBCURL_VERSION_NUM >= 0x075500
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+	if (cc == CURLE_OK)
+		cc = dynlib_curl_http_only(h->lc, e);
 	SET(CURLOPT_POST, 1L);
 	SET(CURLOPT_POSTFIELDS, rq->body);
 	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);

@@ -164,7 +164,11 @@ int sseclient_run(const struct sseclient_opts *o, char *err, size_t err_cap)
 	lc->easy_setopt(e, CURLOPT_URL, o->url);
 	lc->easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	lc->easy_setopt(e, CURLOPT_WRITEDATA, &p);
-	lc->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (dynlib_curl_http_only(lc, e) != CURLE_OK) {
+		snprintf(err, err_cap, "libcurl refuses to limit the protocols to http and https");
+		rc = LB_ERR_INVAL;
+		goto out;
+	}
 	lc->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
 	lc->easy_setopt(e, CURLOPT_FAILONERROR, 1L);
 	lc->multi_add_handle(m, e);
