@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,25 @@ static void sb_str(struct sb *s, const char *d)
 static void sb_escaped(struct sb *s, const char *d, const char *special)
 {
 	for (; *d; d++) {
+		if (strchr(special, *d))
+			sb_add(s, "\\", 1);
+		sb_add(s, d, 1);
+	}
+}
+
+/* A measurement name, tag key or tag value: the special characters
+ * backslash-escaped. A newline or carriage return would end the line, and a
+ * backslash before a special character or at the end would escape what
+ * follows (InfluxDB 1.x reads neither a doubled backslash as one): each
+ * becomes `_`, as in Home Assistant's field names. */
+static void sb_ident(struct sb *s, const char *d, const char *special)
+{
+	for (; *d; d++) {
+		bool escapes = *d == '\\' && (!d[1] || strchr(special, d[1]));
+		if (*d == '\n' || *d == '\r' || escapes) {
+			sb_add(s, "_", 1);
+			continue;
+		}
 		if (strchr(special, *d))
 			sb_add(s, "\\", 1);
 		sb_add(s, d, 1);
@@ -118,7 +138,7 @@ static void strs_free(struct strs *l)
 static void tag_push(struct strs *tags, const char *k, const char *v)
 {
 	struct sb s = {0};
-	sb_escaped(&s, k, ", =");
+	sb_ident(&s, k, ", =");
 	sb_add(&s, "=", 1);
 	if (s.nomem) {
 		tags->nomem = true;
@@ -137,16 +157,29 @@ static void tag_push(struct strs *tags, const char *k, const char *v)
 		free(s.p);
 		return;
 	}
-	sb_escaped(&s, v, ", =");
+	sb_ident(&s, v, ", =");
 	if (s.nomem)
 		tags->nomem = true;
 	strs_push(tags, sb_take(&s));
 }
 
+/* ChirpStack's 6 decimals, for the values that fit them; larger ones
+ * (1e15 and up: %.6f would print every digit of 1e300) in exponent notation
+ * with the 17 significant digits that give the double back (the line
+ * protocol takes 1.5e+300). A non-finite value (a codec's NaN) has no line
+ * protocol form: left out. */
 static void field_float(struct strs *f, const char *k, double v)
 {
-	char buf[128];
-	snprintf(buf, sizeof(buf), "%s=%.6f", k, v);
+	char buf[96];
+
+	if (!isfinite(v))
+		return;
+	int n = fabs(v) < 1e15 ? snprintf(buf, sizeof(buf), "%s=%.6f", k, v)
+			       : snprintf(buf, sizeof(buf), "%s=%.17g", k, v);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		f->nomem = true; /* field names are ours and short: cannot happen */
+		return;
+	}
 	strs_push(f, strdup(buf));
 }
 
@@ -182,9 +215,11 @@ static void line_push(struct strs *lines, const char *name, struct strs *tags,
 {
 	struct sb s = {0};
 
+	if (fields->n == 0 && !fields->nomem)
+		return; /* no point without a field (a non-finite value) */
 	strs_sort(tags);
 	strs_sort(fields);
-	sb_escaped(&s, name, ", ");
+	sb_ident(&s, name, ", ");
 	for (size_t i = 0; i < tags->n; i++) {
 		sb_add(&s, ",", 1);
 		sb_str(&s, tags->v[i]);

@@ -181,6 +181,48 @@ START_TEST(test_tag_keys_unique)
 }
 END_TEST
 
+/* A newline or carriage return (an object key a codec made, a device tag)
+ * would end the line; a backslash before a separator or at the end would
+ * escape it (InfluxDB 1.6 refuses `site=C:\ value=1`, and reads no doubled
+ * backslash as one): each becomes `_`. Other backslashes stay. */
+START_TEST(test_newline_backslash)
+{
+	expect("up",
+	       "{" DEVINFO("d", "{\"site\":\"C:\\\\\",\"pa\\\\th\":\"a\\\\b\\\\,c\",\"l\":\"x\\ny\\r\"}")
+	       ",\"dr\":0,\"fCnt\":0,\"fPort\":1,\"txInfo\":{\"frequency\":868100000},"
+	       "\"rxInfo\":[{\"rssi\":-1,\"snr\":0}],\"object\":{\"a\\nb\\\\\":1}}", 3,
+	       "device_frmpayload_data_a_b_,application_name=test-app,dev_eui=0102030405060708,"
+	       "device_name=d,f_port=1,l=x_y_,pa\\th=a\\b_\\,c,site=C:_ value=1.000000 3\n"
+	       "device_uplink,application_name=test-app,dev_eui=0102030405060708,device_name=d,"
+	       "dr=0,frequency=868100000,l=x_y_,pa\\th=a\\b_\\,c,site=C:_ f_cnt=0i,rssi=-1i,"
+	       "snr=0.000000,value=1i 3\n");
+}
+END_TEST
+
+/* Ordinary values keep ChirpStack's 6 decimals; from 1e15 up every digit
+ * of %.6f would not fit (1e300 came out cut): 17 significant digits in
+ * exponent notation, which the line protocol takes. NaN has no form: its
+ * point is left out. */
+START_TEST(test_large_floats)
+{
+	expect("up",
+	       "{" DEVINFO("d", "{}") ",\"dr\":0,\"fCnt\":0,\"fPort\":1,"
+	       "\"txInfo\":{\"frequency\":868100000},\"rxInfo\":[{\"rssi\":-1,\"snr\":0}],"
+	       "\"object\":{\"a\":1e300,\"b\":-2.5e15,\"c\":999999999999999.5,\"d\":1.7976931348623157e308,"
+	       "\"e\":NaN}}", 3,
+	       "device_frmpayload_data_a,application_name=test-app,dev_eui=0102030405060708,"
+	       "device_name=d,f_port=1 value=1.0000000000000001e+300 3\n"
+	       "device_frmpayload_data_b,application_name=test-app,dev_eui=0102030405060708,"
+	       "device_name=d,f_port=1 value=-2500000000000000 3\n"
+	       "device_frmpayload_data_c,application_name=test-app,dev_eui=0102030405060708,"
+	       "device_name=d,f_port=1 value=999999999999999.500000 3\n"
+	       "device_frmpayload_data_d,application_name=test-app,dev_eui=0102030405060708,"
+	       "device_name=d,f_port=1 value=1.7976931348623157e+308 3\n"
+	       "device_uplink,application_name=test-app,dev_eui=0102030405060708,device_name=d,"
+	       "dr=0,frequency=868100000 f_cnt=0i,rssi=-1i,snr=0.000000,value=1i 3\n");
+}
+END_TEST
+
 static Suite *influx_suite(void)
 {
 	Suite *s = suite_create("influx_line");
@@ -193,6 +235,8 @@ static Suite *influx_suite(void)
 	tcase_add_test(tc, test_other_events_and_errors);
 	tcase_add_test(tc, test_geohash);
 	tcase_add_test(tc, test_tag_keys_unique);
+	tcase_add_test(tc, test_newline_backslash);
+	tcase_add_test(tc, test_large_floats);
 	suite_add_tcase(s, tc);
 	return s;
 }
