@@ -95,7 +95,8 @@ static const struct integ_field fields[] = {
 	{"retry_max_ms", FI_INT, K_BOTH, IOFF(retry_max_ms), 60000, 100, 3600000, "integer",
 	 "60000", "Longest wait between retries (from 1 s, doubling). Range 100..3600000."},
 	{"parallel", FI_INT, K_HTTP, IOFF(parallel), 4, 1, LB_INTEG_PARALLEL_MAX, "integer", "4",
-	 "Requests in flight at once. Range 1..16."},
+	 "Requests in flight at once; only with 1 do events reach the server in order. "
+	 "Range 1..16."},
 	{"batch_size", FI_INT, K_INFLUX, IOFF(batch_size), 1000, 1, 100000, "integer", "1000",
 	 "Most events written by one request. Range 1..100000."},
 };

@@ -313,6 +313,17 @@ static void mqtt_sync_fd(struct bridge *b)
 	}
 }
 
+/* The time of an event that has one in its facts (an `up`: the gateway's
+ * reception time when it gave one; a `status`: its uplink's), else now. */
+static int64_t event_time_us(const struct publish_facts *facts)
+{
+	if (facts && facts->up)
+		return facts->up->time_us;
+	if (facts && facts->status)
+		return facts->status->time_us;
+	return loop_wall_us();
+}
+
 /* The integrations and the web page see every device event; they only
  * queue it (or keep a little history) here. */
 static void device_tap(void *arg, const char *application, uint64_t dev_eui, const char *event,
@@ -321,7 +332,7 @@ static void device_tap(void *arg, const char *application, uint64_t dev_eui, con
 	struct bridge *b = arg;
 	if (b->http_ready)
 		integrations_event(&b->integs, application, dev_eui, event, json, len,
-				   loop_wall_us());
+				   event_time_us(facts));
 	if (b->web_ready)
 		web_device_event(&b->web, application, dev_eui, event, json, len, facts);
 }

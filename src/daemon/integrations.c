@@ -312,14 +312,11 @@ void integrations_event(struct integrations *it, const char *application, uint64
 	if (it->n == 0)
 		return;
 	/* Two points of one series at the same time would overwrite each
-	 * other in InfluxDB: the times of events with points strictly
-	 * increase. */
-	if (!strcmp(event, "up") || !strcmp(event, "status")) {
-		e.ts_ns = wall_us * 1000;
-		if (e.ts_ns <= it->last_ts_ns)
-			e.ts_ns = it->last_ts_ns + 1;
-		it->last_ts_ns = e.ts_ns;
-	}
+	 * other in InfluxDB: below the event's microsecond, the nanoseconds
+	 * count the events with points (mod 1000), so events of one µs differ
+	 * and each keeps its own time, even when times go back (gateways). */
+	if (!strcmp(event, "up") || !strcmp(event, "status"))
+		e.ts_ns = wall_us * 1000 + (int64_t)(it->ts_seq++ % 1000);
 	for (size_t i = 0; i < it->n; i++) {
 		struct integ *ig = &it->v[i];
 		struct item *x = ig->conf->kind == LB_INTEG_HTTP ? http_item(ig, &e)

@@ -12,7 +12,10 @@
  *   - a bounded queue: at most queue_limit events waiting or in flight;
  *     beyond, the oldest waiting one is dropped and counted (`dropped`);
  *     events in flight are not taken back, so with every queued event in
- *     flight the new one is the one dropped;
+ *     flight the new one is the one dropped; `dropped` also counts the
+ *     events that could not be built: InfluxDB points beyond
+ *     INTEGRATIONS_POINTS_MAX, JSON that does not parse, a webhook URL
+ *     beyond URL_MAX once expanded, out of memory;
  *   - 2xx: delivered (`sent`);
  *   - no answer (connection refused, reset, TLS failure), a timeout, 5xx
  *     or 429: the events go back to the head of the queue (`retried`) and
@@ -27,8 +30,9 @@
  *     logged and reported by a device `log` event (code INTEGRATION) for
  *     each device concerned, except for `log` events themselves (a failing
  *     endpoint must not feed itself).
- * Events of one integration are delivered in order unless `parallel` > 1
- * lets retried ones overtake.
+ * Events of one webhook are sent in order only with `parallel` = 1: with
+ * more, requests in flight together complete in any order, and retried
+ * ones are overtaken. InfluxDB writes one batch at a time, in order.
  *
  * Context: the transport (bridge.c: io/http.h on the loop; tests: a fake)
  * and the report callback for `log` events. Ownership: the integrations own
@@ -75,7 +79,7 @@ struct integrations {
 	struct integ *v;
 	size_t n;
 	char *scratch;                 /* INTEGRATIONS_POINTS_MAX: one event's points */
-	int64_t last_ts_ns;            /* InfluxDB timestamps, strictly increasing */
+	uint64_t ts_seq;               /* events with InfluxDB points so far */
 };
 
 /* One per entry of confs (borrowed); warns of tls_verify = false and of
@@ -92,7 +96,8 @@ void integrations_free(struct integrations *it);
 size_t integrations_connections(const struct lb_integ_conf *confs, size_t n);
 
 /* A device event as published on MQTT (json: len bytes): queued for each
- * integration that takes it. wall_us: the event's time (InfluxDB points).
+ * integration that takes it. wall_us: the event's time (Unix µs; its
+ * InfluxDB points' time, plus < 1000 ns that tell events of one µs apart).
  * Never fails: what cannot be queued is counted and logged. */
 void integrations_event(struct integrations *it, const char *application, uint64_t dev_eui,
 			const char *event, const char *json, size_t len, int64_t wall_us);

@@ -70,8 +70,11 @@ struct stats_integ {
 	const char *type;                    /* "http" or "influxdb" */
 	uint64_t sent;                       /* delivered (2xx) */
 	uint64_t retried;                    /* put back after a failed attempt */
-	uint64_t failed;                     /* refused by the server (4xx), given up */
-	uint64_t dropped;                    /* beyond queue_limit */
+	uint64_t failed;                     /* given up: refused (4xx, 3xx), or a
+					      * request that cannot be made */
+	uint64_t dropped;                    /* never sent: beyond queue_limit, or not
+					      * built (points > 64 KiB, unparseable
+					      * JSON, a URL > 2048 bytes, no memory) */
 	uint64_t queued;                     /* waiting or in flight */
 };
 
