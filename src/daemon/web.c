@@ -1074,6 +1074,9 @@ static void metrics_integs(struct prom_buf *b, const struct web_snapshot *s)
 	static const struct { const char *name, *type, *help; size_t off; } f[] = {
 		{"lorabridge_integration_sent_total", "counter", "Events an integration delivered.",
 		 offsetof(struct stats_integ, sent)},
+		{"lorabridge_integration_retried_total", "counter",
+		 "Events an integration put back after a failed attempt, once per attempt.",
+		 offsetof(struct stats_integ, retried)},
 		{"lorabridge_integration_failed_total", "counter",
 		 "Events an integration gave up: refused (4xx, 3xx) or not sendable.",
 		 offsetof(struct stats_integ, failed)},

@@ -5,13 +5,14 @@
 # the nanoseconds below it tell events of one µs apart), not the moment the
 # bridge handed it on: dedup_window_ms = 300 sets the two 300 ms apart. The
 # InfluxDB is http_receiver.py, which records the bodies written to /write
-# (answering 200: its 204 would carry a body).
+# (answering 200: its 204 would carry a body). /metrics has the integration's
+# counters as the stats event does, lorabridge_integration_retried_total included.
 . "$(dirname "$0")/lib.sh"
-require "$MOSQUITTO" mosquitto_sub jq python3
+require "$MOSQUITTO" mosquitto_sub jq python3 curl
 RECV="$top_srcdir/tests/integration/http_receiver.py"
 COUNT=20
 
-MQTT_PORT=$(free_port); UDP_PORT=$(free_port); INFLUX_PORT=$(free_port)
+MQTT_PORT=$(free_port); UDP_PORT=$(free_port); INFLUX_PORT=$(free_port); HTTP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
 echo '{"status": 200, "delay": 0}' > "$T/influx.ctl"
 python3 "$RECV" "$INFLUX_PORT" "$T/influx.req" --control "$T/influx.ctl" 2> "$T/influx.err" &
@@ -21,6 +22,7 @@ wait_until "$WAIT_S" test -s "$T/influx.req.port" || fail "receiver: $(cat "$T/i
 "$SIM" --devices 5 --seed 7 --emit-devices "$T/devices.conf" || fail "sim --emit-devices"
 write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_window_ms = 300;" \
 	"$NO_MAC_APPS" "$NO_MAC_DOWNLINK" \
+	"http = { port = $HTTP_PORT; www_dir = \"$top_srcdir/www\"; };" \
 	"integrations = { influxdb = ( { name = \"influx\"; url = \"http://127.0.0.1:$INFLUX_PORT\";
 	   database = \"lorawan\"; batch_size = 5; } ); };"
 "$LORABRIDGE" --check-config -c "$T/lb.conf" || fail "configuration refused"
@@ -54,4 +56,18 @@ for rec in open(sys.argv[1]):
 diff "$T/mqtt.times" "$T/influx.times" > "$T/times.diff" ||
 	fail "point times differ from the events' (mqtt <, influx >): $(head -6 "$T/times.diff")"
 note "$COUNT device_uplink points carry their up event's time"
+
+curl -sS "http://127.0.0.1:$HTTP_PORT/metrics" > "$T/metrics.txt" || fail "GET /metrics"
+python3 "$(dirname "$0")/prom_check.py" lorabridge_integration_sent_total \
+	lorabridge_integration_retried_total lorabridge_integration_failed_total \
+	lorabridge_integration_dropped_total lorabridge_integration_queue \
+	< "$T/metrics.txt" > "$T/samples.txt" || fail "/metrics: $(tail -3 "$T/metrics.txt")"
+S=$(last_stats bridge)
+for k in sent retried failed dropped; do
+	m=$(awk -v k="lorabridge_integration_${k}_total{integration=\"influx\"}" \
+		'$1 == k { print $2 }' "$T/samples.txt")
+	[ "$m" = "$(echo "$S" | jq ".integrations.influx.$k")" ] ||
+		fail "/metrics $k '$m', the stats event $(echo "$S" | jq -c .integrations.influx)"
+done
+note "/metrics: sent, retried, failed and dropped as in the stats event"
 echo PASS
