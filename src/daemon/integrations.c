@@ -435,6 +435,19 @@ static void delivered(struct integ *ig, struct req *r)
 	ig->retry_at_ms = 0;
 }
 
+/* A 429 or 503 answer's Retry-After (RFC 9110 §10.2.3, RFC 6585 §4) says
+ * when to come back: it replaces the back-off's wait, at most retry_max_ms.
+ * The back-off's doubling goes on as before for the rounds after. */
+static void retry_after(struct integ *ig, const struct http_result *res)
+{
+	if (res->rc != LB_OK || (res->status != 429 && res->status != 503) ||
+	    res->retry_after_s <= 0)
+		return;
+	int64_t max = ig->conf->retry_max_ms;
+	int64_t wait = res->retry_after_s > max / 1000 ? max : res->retry_after_s * 1000;
+	ig->retry_at_ms = loop_now_ms() + wait;
+}
+
 /* The events go back to the head of the queue, after a back-off. */
 static void retry_later(struct integ *ig, struct req *r, const char *why)
 {
@@ -486,10 +499,13 @@ static void on_done(void *arg, const struct http_result *res)
 		LB_LOG_RL(LOG_LVL_WARN, "integrations", "%s: a batch of %zu event(s) was written in "
 			  "part, some points refused: %s", ig->conf->name, r->n, why);
 		delivered(ig, r);
-	} else if (res->rc == LB_OK ? res->status == 429 || res->status >= 500 : transient(res->rc))
+	} else if (res->rc == LB_OK ? res->status == 429 || res->status >= 500
+				    : transient(res->rc)) {
 		retry_later(ig, r, why);
-	else
+		retry_after(ig, res);
+	} else {
 		give_up(ig, r, why);
+	}
 	for (size_t i = 0; i < r->n; i++)
 		item_free(r->items[i]);
 	req_free(r);

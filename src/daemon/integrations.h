@@ -21,7 +21,8 @@
  *     or 429: the events go back to the head of the queue (`retried`) and
  *     nothing is sent for a back-off that starts at 1 s and doubles up to
  *     retry_max_ms, once per round (requests in flight together that fail
- *     double it once); the first success ends it;
+ *     double it once); the first success ends it; a 429 or 503 answer's
+ *     Retry-After sets that wait instead, at most retry_max_ms;
  *   - InfluxDB's "partial write" (400, or 422 from 2.x: some points
  *     refused, the others written): sent, logged once;
  *   - any other status (4xx, 3xx), or a local error that would recur

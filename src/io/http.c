@@ -118,8 +118,13 @@ static void finish(struct http *h, CURL *easy, CURLcode cc)
 	struct http_result r = {.rc = translate(cc), .answer = x->answer,
 				.answer_len = x->answer_len,
 				.elapsed_us = loop_now_us() - x->started_us};
-	if (cc == CURLE_OK)
+	if (cc == CURLE_OK) {
+		curl_off_t after = 0;
 		h->lc->easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r.status);
+		/* libcurl parses both forms (7.66.0+; configure wants 7.68) */
+		if (h->lc->easy_getinfo(easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
+			r.retry_after_s = (int64_t)after;
+	}
 	r.error = cc == CURLE_OK ? "" : (x->error[0] ? x->error : h->lc->easy_strerror(cc));
 	x->done(x->arg, &r);
 	xfer_free(x);

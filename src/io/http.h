@@ -59,6 +59,9 @@ struct http_result {
 	const char *answer;            /* the answer's body, at most HTTP_ANSWER_MAX bytes */
 	size_t answer_len;
 	int64_t elapsed_us;            /* from the start to the end */
+	int64_t retry_after_s;         /* the answer's Retry-After (RFC 9110 §10.2.3:
+					* seconds, or an HTTP-date: its distance from
+					* now), 0 without one or with one in the past */
 };
 
 /* The result and its strings are valid during the call only. */

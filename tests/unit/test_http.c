@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/lb_err.h"
@@ -25,6 +26,7 @@ struct server {
 	int lfd, cfd;
 	int port;
 	int status;
+	const char *extra;             /* header lines added to the answer, or NULL */
 	bool silent;
 	char req[8192];
 	size_t req_len;
@@ -78,9 +80,9 @@ static void on_client(void *arg, int fd, uint32_t events)
 	if (!request_complete(s) || s->silent)
 		return;
 	s->requests++;
-	char ans[256];
-	int len = snprintf(ans, sizeof(ans), "HTTP/1.1 %d X\r\nContent-Length: 5\r\n\r\nhello",
-			   s->status);
+	char ans[512];
+	int len = snprintf(ans, sizeof(ans), "HTTP/1.1 %d X\r\n%sContent-Length: 5\r\n\r\nhello",
+			   s->status, s->extra ? s->extra : "");
 	ck_assert_int_eq(write(fd, ans, (size_t)len), len);
 }
 
@@ -190,6 +192,36 @@ START_TEST(test_post_arrives_and_answer_comes_back)
 }
 END_TEST
 
+/* Retry-After in seconds or as an HTTP-date (RFC 9110 §10.2.3) comes back
+ * in seconds from now; none: 0. */
+START_TEST(test_retry_after)
+{
+	char url[128], date[64], extra[128];
+	struct outcome o[3] = {{0}};
+	time_t later = time(NULL) + 120;
+	struct tm tm;
+
+	url_of(url, sizeof(url), "/");
+	struct http_request rq = {.url = url, .body = "x", .body_len = 1, .verify = true,
+				  .timeout_ms = 5000};
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&later, &tm));
+	snprintf(extra, sizeof(extra), "Retry-After: %s\r\n", date);
+	const char *extras[3] = {"Retry-After: 7\r\n", extra, NULL};
+	for (int i = 0; i < 3; i++) {
+		S.req_len = 0;
+		S.status = 503;
+		S.extra = extras[i];
+		ck_assert_int_eq(http_post(&H, &rq, on_done, &o[i]), LB_OK);
+		run_until_done(&L, &H, &o[i]);
+		ck_assert_int_eq(o[i].r.status, 503);
+	}
+	ck_assert_int_eq(o[0].r.retry_after_s, 7);
+	ck_assert_int_ge(o[1].r.retry_after_s, 115);
+	ck_assert_int_le(o[1].r.retry_after_s, 121);
+	ck_assert_int_eq(o[2].r.retry_after_s, 0);
+}
+END_TEST
+
 START_TEST(test_refused_is_io_error)
 {
 	char url[128];
@@ -268,6 +300,7 @@ static Suite *http_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_post_arrives_and_answer_comes_back);
 	tcase_add_test(tc, test_refused_is_io_error);
+	tcase_add_test(tc, test_retry_after);
 	tcase_add_test(tc, test_silent_server_times_out);
 	tcase_add_test(tc, test_other_schemes_refused);
 	tcase_add_test(tc, test_free_cancels_without_callback);

@@ -88,6 +88,16 @@ static void answer_with(int i, int rc, long status, const char *body)
 	F.done[i](F.arg[i], &r);
 }
 
+/* Answer request i with status and a Retry-After of after_s seconds. */
+static void answer_after(int i, long status, int64_t after_s)
+{
+	struct http_result r = {.rc = LB_OK, .status = status, .error = "", .answer = "busy",
+				.answer_len = 4, .retry_after_s = after_s};
+	ck_assert(!F.answered[i]);
+	F.answered[i] = true;
+	F.done[i](F.arg[i], &r);
+}
+
 static void answer(int i, int rc, long status)
 {
 	answer_with(i, rc, status, "nope");
@@ -244,6 +254,37 @@ START_TEST(test_retry_backoff_then_success)
 	ck_assert_uint_eq(s.sent, 2);
 	ck_assert_uint_eq(s.retried, 4);
 	ck_assert_uint_eq(s.failed, 0);
+	integrations_free(&it);
+}
+END_TEST
+
+/* A 429 or 503 answer's Retry-After replaces the back-off's wait, at most
+ * retry_max_ms (4 s); another status's is not looked at (the back-off's
+ * doubled wait, 4 s, not 1 s). */
+START_TEST(test_retry_after)
+{
+	struct integrations it;
+	struct lb_integ_conf c = http_conf("http://h/", 10, 1);
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
+	event(&it, 1, "up", UP("0000000000000001", 1));
+	integrations_tick(&it, loop_now_ms());
+	static const struct {
+		long status;
+		int64_t after_s, wait_ms;
+	} answers[] = {{503, 3, 3000}, {429, 3600, 4000}, {500, 1, 4000}};
+	for (int i = 0; i < 3; i++) {
+		int64_t before = loop_now_ms();
+		answer_after(i, answers[i].status, answers[i].after_s);
+		int64_t after = loop_now_ms();
+		int64_t next = integrations_tick(&it, after);
+		ck_assert_int_ge(next, before + answers[i].wait_ms);
+		ck_assert_int_le(next, after + answers[i].wait_ms);
+		ck_assert_int_eq(F.n, i + 1);
+		integrations_tick(&it, next);
+		ck_assert_int_eq(F.n, i + 2);
+	}
+	answer(3, LB_OK, 200);
+	ck_assert_uint_eq(stats_of(&it, 0).retried, 3);
 	integrations_free(&it);
 }
 END_TEST
@@ -642,6 +683,7 @@ static Suite *integrations_suite(void)
 	tcase_add_test(tc, test_webhook_post_and_url);
 	tcase_add_test(tc, test_body_object);
 	tcase_add_test(tc, test_retry_backoff_then_success);
+	tcase_add_test(tc, test_retry_after);
 	tcase_add_test(tc, test_refused_reported_once_not_retried);
 	tcase_add_test(tc, test_queue_limit_drops_oldest);
 	tcase_add_test(tc, test_queue_limit_all_in_flight);
