@@ -610,7 +610,8 @@ int hass_sweep_filter(const struct hass *h, enum hass_sweep which, char *out, si
 		return h->o.publish_fields ? publish_field_filter(h->pub, out, cap) : LB_ERR_STATE;
 	if ((unsigned)which >= HASS_N_SWEEP)
 		return LB_ERR_INVAL;
-	if (!h->o.discovery)
+	/* With discovery off too: the configs of a run that had it on go. */
+	if (!h->o.prefix || !*h->o.prefix)
 		return LB_ERR_STATE;
 	const char *comp = which == HASS_SWEEP_SENSOR ? "sensor" : "binary_sensor";
 	int n = snprintf(out, cap, "%s/%s/+/+/config", h->o.prefix, comp);
@@ -642,20 +643,24 @@ static void sweep_clear(struct hass *h, uint64_t eui, const char *topic, const c
 	LB_LOG_RL(LOG_LVL_INFO, TAG, "%s cleared: device %016" PRIx64 " %s", topic, eui, why);
 }
 
-/* A retained config: ours, of a device no longer configured, is cleared. */
+/* A retained config that is ours is cleared when its device is no longer
+ * configured, or when discovery is off (an earlier run had it on: its
+ * entities would stay in Home Assistant, unavailable, for ever). */
 static bool sweep_config(struct hass *h, struct devices *devices, const char *topic,
 			 const void *payload, size_t len)
 {
 	char object_id[HASS_NAME_MAX];
 	uint64_t eui = 0;
 
-	if (!h->o.discovery || hass_json_parse_topic(h->o.prefix, topic, &eui, object_id) != LB_OK)
+	if (!h->o.prefix || !*h->o.prefix ||
+	    hass_json_parse_topic(h->o.prefix, topic, &eui, object_id) != LB_OK)
 		return false;
 	/* Empty: already cleared (our own clear coming back). */
-	if (len == 0 || devices_find_eui(devices, eui))
+	if (len == 0 || (h->o.discovery && devices_find_eui(devices, eui)))
 		return true;
 	if (hass_json_is_ours(payload, len, eui, object_id, h->availability))
-		sweep_clear(h, eui, topic, "is not configured");
+		sweep_clear(h, eui, topic, h->o.discovery ? "is not configured"
+							   : "is announced no more: discovery is off");
 	return true;
 }
 

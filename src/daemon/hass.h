@@ -53,9 +53,11 @@
  * publish_fields - and the broker sends the retained messages on them at
  * every subscription (MQTT 3.1.1 §3.3.1.3, §3.8.4: at each (re)connection,
  * and again when bridge.c subscribes anew after a SIGHUP reload).
+ * The config filters are subscribed with discovery off too.
  * hass_on_message() clears (an empty retained message on the same topic):
- *   - a config whose node_id is the DevEUI of a device not configured and
- *     which is ours: origin name "lorabridge", unique_id
+ *   - a config whose node_id is the DevEUI of a device not configured (with
+ *     discovery off: of any device, so that turning discovery off removes
+ *     the entities an earlier run announced) and which is ours: origin name "lorabridge", unique_id
  *     "lorabridge_<dev_eui>_<object_id>" and availability_topic this
  *     bridge's state topic (hass_json_is_ours()). Other programs' configs,
  *     and other bridges' (another MQTT client id), are left alone;

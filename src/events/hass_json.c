@@ -274,6 +274,8 @@ static const struct name_row name_rows[] = {
 	{"current", HASS_NUMBER, INFINITY, SENSOR("current", "A", MEAS)},
 	{"power", HASS_NUMBER, INFINITY, SENSOR("power", "W", MEAS)},
 	{"energy", HASS_NUMBER, INFINITY, SENSOR("energy", "kWh", "total_increasing")},
+	/* U+00B5 MICRO SIGN: Home Assistant up to 2025.8 takes only it, and its
+	 * MQTT sensors translate it to its U+03BC constant from 2025.9 on. */
 	{"pm1", HASS_NUMBER, INFINITY, SENSOR("pm1", "µg/m³", MEAS)},
 	{"pm25", HASS_NUMBER, INFINITY, SENSOR("pm25", "µg/m³", MEAS)},
 	{"pm10", HASS_NUMBER, INFINITY, SENSOR("pm10", "µg/m³", MEAS)},

@@ -7,7 +7,8 @@
 # the per-field retained topics carry the last values; "online" on
 # homeassistant/status brings every config again; a device removed by a
 # SIGHUP reload has its configs and field topics cleared, and so has one
-# removed while the bridge was stopped, at its next start; the others' stay.
+# removed while the bridge was stopped, at its next start; the others' stay;
+# with discovery turned off, the next start clears every config of ours.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq python3 ss
 
@@ -135,6 +136,21 @@ retained fields3.txt 'application/+/device/+/object/#'
 [ "$(wc -l < "$T/fields3.txt")" -eq "$NF" ] ||
 	fail "$(wc -l < "$T/fields3.txt") field topics left, want $NF: $(cat "$T/fields3.txt")"
 [ "$(grep -c "/device/$EUI0/object/" "$T/fields3.txt")" -eq "$NF" ] || fail "sim-0's field topics are gone"
+
+note "discovery turned off: the earlier runs' configs are cleared, the field topics stay"
+kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status"
+sed 's/discovery = true;/discovery = false;/' "$T/lb.conf" > "$T/lb-off.conf"
+grep -q 'discovery = false;' "$T/lb-off.conf" || fail "discovery not turned off in the config"
+start_bridge "$T/lb-off.conf"
+wait_count "$T/all.out" "$(cleared_re $EUI0)" $((3 + NF)) ||
+	fail "sim-0's configs were not cleared with discovery off: $(tail -5 "$T/bridge.log")"
+grep -q "cleared: device $EUI0 is announced no more: discovery is off" "$T/bridge.log" ||
+	fail "the clearing was not logged"
+retained configs4.txt 'homeassistant/+/+/+/config'
+[ ! -s "$T/configs4.txt" ] || fail "configs left with discovery off: $(cut -d' ' -f1 "$T/configs4.txt")"
+retained fields4.txt 'application/+/device/+/object/#'
+[ "$(wc -l < "$T/fields4.txt")" -eq "$NF" ] ||
+	fail "$(wc -l < "$T/fields4.txt") field topics left, want $NF: $(cat "$T/fields4.txt")"
 
 kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status"
 echo "PASS"

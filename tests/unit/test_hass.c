@@ -641,9 +641,11 @@ START_TEST(test_sweep_filters)
 	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_SENSOR, f, 20), LB_ERR_TOO_LARGE);
 	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_N_SWEEP, f, sizeof(f)), LB_ERR_INVAL);
 	teardown();
-	/* each only when its feature is on */
+	/* the fields' only when publish_fields is on; the configs' with
+	 * discovery off too (an earlier run's configs are cleared) */
 	open_world(false, true);
-	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_SENSOR, f, sizeof(f)), LB_ERR_STATE);
+	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_SENSOR, f, sizeof(f)), LB_OK);
+	ck_assert_str_eq(f, "homeassistant/sensor/+/+/config");
 	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_FIELDS, f, sizeof(f)), LB_OK);
 	teardown();
 	open_world(true, false);
@@ -678,6 +680,36 @@ START_TEST(test_sweep_clears_earlier_run)
 		ck_assert(hass_on_message(&w.hass, &w.devices, cleared.m[i].topic, "", 0));
 	ck_assert_uint_eq(w.sink.n, 0);
 	rec_sink_free(&cleared);
+	rec_sink_free(&earlier);
+	teardown();
+}
+END_TEST
+
+/* Discovery turned off: every config of ours from the earlier run is
+ * cleared, the configured device's (B: 3 diagnostics, 1 field) too; B's
+ * field topic stays (publish_fields still on), A's goes (not configured). */
+START_TEST(test_sweep_discovery_off)
+{
+	open_world(true, true);
+	seen_a_and_b(1000);
+	ck_assert_uint_eq(w.sink.n, 9 + 5);
+	earlier = w.sink;
+	memset(&w.sink, 0, sizeof(w.sink));
+
+	restart_with_b_only(false, true);
+	ck_assert_uint_eq(replay(), earlier.n);
+	ck_assert_uint_eq(w.hass.stats.swept, 9 + 4);
+	ck_assert_uint_eq(w.sink.n, 9 + 4);
+	size_t of_b = 0;
+	for (size_t i = 0; i < w.sink.n; i++) {
+		const char *t = w.sink.m[i].topic;
+		ck_assert_uint_eq(w.sink.m[i].len, 0);
+		if (strstr(t, "1112131415161718")) {
+			ck_assert_ptr_null(strstr(t, "/object/"));
+			of_b++;
+		}
+	}
+	ck_assert_uint_eq(of_b, 4);
 	rec_sink_free(&earlier);
 	teardown();
 }
@@ -763,11 +795,13 @@ START_TEST(test_sweep_follows_features)
 				   "application/x/device/0102030405060708/object/x", "1", 1));
 	ck_assert(hass_on_message(&w.hass, &w.devices, CFG_A "t/config", cfg, strlen(cfg)));
 	ck_assert_uint_eq(w.sink.n, 1);
+	/* discovery off: an earlier run's config of ours is cleared all the same */
 	restart_with_b_only(false, true);
-	ck_assert(!hass_on_message(&w.hass, &w.devices, CFG_A "t/config", cfg, strlen(cfg)));
+	ck_assert(hass_on_message(&w.hass, &w.devices, CFG_A "t/config", cfg, strlen(cfg)));
+	ck_assert_uint_eq(w.sink.n, 1);
 	ck_assert(hass_on_message(&w.hass, &w.devices,
 				  "application/x/device/0102030405060708/object/x", "1", 1));
-	ck_assert_uint_eq(w.sink.n, 1);
+	ck_assert_uint_eq(w.sink.n, 2);
 	ck_assert(!hass_on_message(&w.hass, NULL, CFG_A "t/config", cfg, strlen(cfg)));
 	teardown();
 }
@@ -795,6 +829,7 @@ static Suite *hass_suite(void)
 	tcase_add_test(tc, test_diagnostics_without_object);
 	tcase_add_test(tc, test_sweep_filters);
 	tcase_add_test(tc, test_sweep_clears_earlier_run);
+	tcase_add_test(tc, test_sweep_discovery_off);
 	tcase_add_test(tc, test_sweep_leaves_others);
 	tcase_add_test(tc, test_sweep_follows_features);
 	suite_add_tcase(s, tc);
