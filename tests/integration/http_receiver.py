@@ -7,7 +7,7 @@ Listens on 127.0.0.1:PORT (0: a free port, written to OUT.port) and appends
 one line per POST to OUT: "<path>\t<body>" (the body as received, one line
 of JSON). Each request reads FILE (if given) for how to answer:
 {"status": 200, "delay": 0}; the delay (seconds) is waited before the
-answer. With --cert/--key it speaks TLS.
+answer; "headers": {"Name": "value"} are added to it. With --cert/--key it speaks TLS.
 
 A request is recorded exactly when it is answered: both happen under one
 lock, and SIGTERM takes the lock before exiting, so a request cut by a
@@ -50,6 +50,8 @@ class Handler(BaseHTTPRequestHandler):
             with open(ARGS["out"], "ab") as f:
                 f.write(self.path.encode() + b"\t" + body.replace(b"\n", b"\\n") + b"\n")
             self.send_response(status)
+            for name, value in c.get("headers", {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
             self.wfile.write(answer)
