@@ -239,6 +239,8 @@ else
 	(cd "$top" && tar --exclude='./build*' --exclude=./.git --exclude=./autom4te.cache -cf - .) |
 		tar -xf - -C "$src"
 fi
+# The version of this commit (debian/changelog entry, .version): README's step.
+"$top/scripts/deb-version.sh" "$src" >/dev/null || fatal "scripts/deb-version.sh"
 if (cd "$src" && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -a "$ARCH" -us -uc -b) \
 	>"$W/deb.log" 2>&1; then
 	pass "dpkg-buildpackage -a $ARCH -us -uc -b"

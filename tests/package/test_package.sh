@@ -83,6 +83,14 @@ else
 		--exclude=./autom4te.cache -cf - .) | tar -xf - -C "$src"
 fi
 [ -f "$src/debian/control" ] || fatal "copy the source tree (no debian/control)"
+# The version of this commit (scripts/deb-version.sh), as README's build step
+# does: a debian/changelog entry and .version for configure.
+commit=""
+if [ -d "$top_srcdir/.git" ] && command -v git >/dev/null 2>&1; then
+	commit=$(git -C "$top_srcdir" rev-parse --short=10 HEAD)
+	step "scripts/deb-version.sh (the version of commit $commit)" \
+		sh -c "'$top_srcdir/scripts/deb-version.sh' '$src' >/dev/null"
+fi
 if (cd "$src" && dpkg-buildpackage -us -uc -b) >"$W/build.log" 2>&1; then
 	pass "dpkg-buildpackage -us -uc -b (DEB_BUILD_OPTIONS=$DEB_BUILD_OPTIONS)"
 else
@@ -125,6 +133,34 @@ files_present() {
 step "files installed (programs, unit, config, man pages, web page)" files_present
 step "lorabridge --version is $version" \
 	sh -c "lorabridge --version | grep -qx 'lorabridge $version'"
+if [ -n "$commit" ]; then
+	step "the version names the commit and is newer than the changelog's base" sh -c "
+		case '$version' in *+git[0-9]*.$commit) ;; *) exit 1 ;; esac &&
+		dpkg --compare-versions '$version' gt \
+			\"\$(dpkg-parsechangelog -l '$top_srcdir/debian/changelog' -S Version)\""
+	# A later commit (here an empty one, a second later, in a throwaway
+	# clone) gets a higher version, and installing a package of it over
+	# this one upgrades (the same .deb relabelled with that version).
+	later_version() {
+		git clone -q --no-hardlinks "$top_srcdir" "$W/later" &&
+		d=$(git -C "$W/later" log -1 --format=%ct HEAD) &&
+		GIT_COMMITTER_DATE="@$((d + 1)) +0000" git -C "$W/later" -c user.name=t \
+			-c user.email=t@t commit -q --allow-empty -m later &&
+		"$top_srcdir/scripts/version.sh" "$W/later"
+	}
+	if next=$(later_version) && dpkg --compare-versions "$next" gt "$version"; then
+		pass "a later commit's version $next > $version"
+		mkdir "$W/re" && dpkg-deb -R "$deb" "$W/re" &&
+			sed -i "s/^Version: .*/Version: $next/" "$W/re/DEBIAN/control" &&
+			dpkg-deb -b "$W/re" "$W/later.deb" >/dev/null &&
+			apt-get install -y -qq --no-install-recommends "$W/later.deb" >"$W/up.log" 2>&1
+		step "apt install of the later version upgrades ($version -> $next)" \
+			sh -c "[ \"\$(dpkg-query -W -f='\${Version}' lorabridge)\" = '$next' ]"
+		grep -E 'upgraded' "$W/up.log" | sed 's/^/  apt: /'
+	else
+		fail "a later commit's version ${next:-?} > $version"
+	fi
+fi
 step "system user and group lorabridge (nologin, uid < 1000)" sh -c '
 	u=$(getent passwd lorabridge) && getent group lorabridge >/dev/null &&
 	[ "$(echo "$u" | cut -d: -f3)" -lt 1000 ] &&
