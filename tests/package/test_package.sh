@@ -243,6 +243,13 @@ else
 fi
 
 # --- the unit ----------------------------------------------------------------
+# systemctl reload checks the file, as the service user, before the signal
+# (sent by sh's kill builtin: procps, which has /bin/kill, is not a dependency).
+step "unit: ExecReload runs --check-config, then sh's kill -HUP" sh -c "
+	grep '^ExecReload=' $UNIT | sed -n 1p |
+		grep -qx 'ExecReload=/usr/bin/lorabridge --check-config -c $CONF' &&
+	grep '^ExecReload=' $UNIT | sed -n 2p | grep -q \"^ExecReload=/bin/sh -c 'kill -HUP \" &&
+	[ \$(grep -c '^ExecReload=' $UNIT) -eq 2 ] && ! grep -q '/bin/kill' $UNIT"
 systemd-analyze verify "$UNIT" >"$W/verify.log" 2>&1
 rc=$?
 sed 's/^/  verify: /' "$W/verify.log"
@@ -275,6 +282,11 @@ if [ -d /run/systemd/system ]; then
 	fi
 	step "systemctl reload lorabridge (SIGHUP)" systemctl reload lorabridge
 	step "service still active after reload" systemctl is-active --quiet lorabridge
+	cp -p "$CONF" "$W/conf.saved"
+	echo 'this is not a setting' >>"$CONF"
+	step "systemctl reload of an invalid file fails" sh -c '! systemctl reload lorabridge'
+	cp -p "$W/conf.saved" "$CONF"
+	step "service still active after the failed reload" systemctl is-active --quiet lorabridge
 else
 	skip "service start, READY/WATCHDOG and reload: systemd is not PID 1 here" \
 		"(postinst enabled the unit; deb-systemd-invoke could not start it)"
