@@ -38,6 +38,7 @@ static const struct err_text err_texts[LB_ERR__COUNT] = {
 	{"TIMEOUT", "deadline passed"},
 	{"SCRIPT", "script failed"},
 	{"AGAIN", "not yet: waits for the disk"},
+	{"UNUSABLE", "unusable until an operator acts"},
 };
 
 static const struct err_text *err_lookup(int err)

@@ -46,6 +46,7 @@
 #define EXIT_STARTUP 3
 #define EXIT_NOTHING 4   /* --purge: nothing stored for that device */
 #define EXIT_STATE_LOST 5 /* the database is older than its generation marker */
+#define EXIT_UNUSABLE 6   /* state not writable, corrupt, or of a newer schema */
 
 struct cli {
 	const char *config_path;
@@ -233,7 +234,7 @@ static int purge_device(const struct lb_config *cfg, const char *eui_text, bool 
 	}
 	if (rc != LB_OK) {
 		fprintf(stderr, "lorabridge: cannot open %s: %s\n", cfg->state_dir, lb_strerror(rc));
-		return EXIT_STARTUP;
+		return rc == LB_ERR_UNUSABLE ? EXIT_UNUSABLE : EXIT_STARTUP;
 	}
 	rc = forget ? LB_OK : sessions_keep_purged(&st, eui);
 	if (rc == LB_OK)
@@ -352,6 +353,8 @@ static int exit_code(int rc)
 		return EXIT_CONFIG;
 	if (rc == LB_ERR_STATE_LOST)
 		return EXIT_STATE_LOST;
+	if (rc == LB_ERR_UNUSABLE)
+		return EXIT_UNUSABLE;
 	return rc == LB_OK ? 0 : EXIT_STARTUP;
 }
 

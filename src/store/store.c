@@ -276,6 +276,33 @@ static int migrate_one(struct store *s, const struct migration *m, char **msg)
 
 /* ---- opening --------------------------------------------------------- */
 
+/* A failed system call on the state directory: permissions and a
+ * read-only file system stay until an operator acts (LB_ERR_UNUSABLE: the
+ * unit does not restart on that), anything else may pass (LB_ERR_IO). */
+static int fs_error(int e)
+{
+	return e == EACCES || e == EPERM || e == EROFS ? LB_ERR_UNUSABLE : LB_ERR_IO;
+}
+
+/* The same for SQLite's last error on s->db, after rc (an lb_err) from an
+ * open step: a file SQLite cannot write, a corrupt or foreign file. */
+static int sqlite_error(struct store *s, const char *path, int rc)
+{
+	int primary = s->db ? (sqlite3_extended_errcode(s->db) & 0xff) : SQLITE_OK;
+
+	if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
+		log_error(TAG, "%s is corrupt or not a lorabridge database: move it away to start "
+			  "with empty state, or restore a backup", path);
+		return LB_ERR_UNUSABLE;
+	}
+	if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_PERM) {
+		log_error(TAG, "%s: the database or its directory cannot be written: check the "
+			  "owner and mode of the state directory and its files", path);
+		return LB_ERR_UNUSABLE;
+	}
+	return rc;
+}
+
 /* mkdir -p with mode for the components created. */
 static int mkdir_p(const char *dir, mode_t mode)
 {
@@ -291,8 +318,9 @@ static int mkdir_p(const char *dir, mode_t mode)
 		char c = *p;
 		*p = '\0';
 		if (mkdir(path, mode) != 0 && errno != EEXIST) {
-			log_error(TAG, "cannot create state directory %s: %s", path, strerror(errno));
-			return LB_ERR_IO;
+			int e = errno;
+			log_error(TAG, "cannot create state directory %s: %s", path, strerror(e));
+			return fs_error(e);
 		}
 		*p = c;
 		if (c == '\0')
@@ -311,8 +339,9 @@ static int lock_dir(struct store *s, const char *dir)
 		return LB_ERR_INVAL;
 	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->lock_fd < 0) {
-		log_error(TAG, "cannot open %s: %s", path, strerror(errno));
-		return LB_ERR_IO;
+		int e = errno;
+		log_error(TAG, "cannot open %s: %s", path, strerror(e));
+		return fs_error(e);
 	}
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
@@ -331,8 +360,9 @@ static int create_private(const char *path)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
 	if (fd < 0) {
-		log_error(TAG, "cannot open %s: %s", path, strerror(errno));
-		return LB_ERR_IO;
+		int e = errno;
+		log_error(TAG, "cannot open %s: %s", path, strerror(e));
+		return fs_error(e);
 	}
 	close(fd);
 	return LB_OK;
@@ -398,9 +428,9 @@ static int configure(struct store *s, const char *path)
 		return rc;
 	rc = pragma(s, "PRAGMA quick_check", check, sizeof(check), NULL);
 	if (rc == LB_OK && strcmp(check, "ok") != 0) {
-		log_error(TAG, "%s is corrupt (%s); move it away to start with empty state",
-			  path, check);
-		rc = LB_ERR_IO;
+		log_error(TAG, "%s is corrupt (%s); move it away to start with empty state, "
+			  "or restore a backup", path, check);
+		rc = LB_ERR_UNUSABLE;
 	}
 	return rc;
 }
@@ -415,10 +445,11 @@ static int migrate(struct store *s, const char *path)
 	if (rc != LB_OK)
 		return rc;
 	if (version > STORE_SCHEMA_VERSION || version < 0) {
-		log_error(TAG, "%s has schema version %lld, newer than this lorabridge "
-			  "understands (%d): refusing to open it; use a newer lorabridge",
-			  path, (long long)version, STORE_SCHEMA_VERSION);
-		return LB_ERR_VERSION;
+		log_error(TAG, "%s: state schema version %lld is newer than this lorabridge (%d): "
+			  "refusing to open it; install the newer lorabridge again (a downgrade "
+			  "cannot read its state), or move the state directory away to start "
+			  "with empty state", path, (long long)version, STORE_SCHEMA_VERSION);
+		return LB_ERR_UNUSABLE;
 	}
 	for (int64_t v = version; v < STORE_SCHEMA_VERSION; v++) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld", (long long)(v + 1));
@@ -497,8 +528,9 @@ static int open_dir(struct store *s, const char *dir)
 {
 	s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dir_fd < 0) {
-		log_error(TAG, "cannot open state directory %s: %s", dir, strerror(errno));
-		return LB_ERR_IO;
+		int e = errno;
+		log_error(TAG, "cannot open state directory %s: %s", dir, strerror(e));
+		return fs_error(e);
 	}
 	return LB_OK;
 }
@@ -527,9 +559,12 @@ static int open_steps(struct store *s, const char *dir, const char *path)
 	if (rc != SQLITE_OK) {
 		log_error(TAG, "cannot open %s: %s", path,
 			  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-		return store__translate(rc) == LB_OK ? LB_ERR_IO : store__translate(rc);
+		return sqlite_error(s, path, store__translate(rc) == LB_OK ? LB_ERR_IO :
+					     store__translate(rc));
 	}
-	if ((rc = configure(s, path)) != LB_OK || (rc = migrate(s, path)) != LB_OK ||
+	if ((rc = configure(s, path)) != LB_OK)
+		return rc == LB_ERR_UNUSABLE ? rc : sqlite_error(s, path, rc);
+	if ((rc = migrate(s, path)) != LB_OK ||
 	    (rc = stmt_table(s)) != LB_OK || (rc = store__dl_load_devices(s)) != LB_OK ||
 	    (rc = store__outbox_open(s)) != LB_OK || (rc = sync_by_store(s, path)) != LB_OK)
 		return rc;

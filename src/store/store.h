@@ -17,7 +17,8 @@
  *   LB_ERR_IO         disk full, I/O error, corrupt or foreign file, busy
  *   LB_ERR_DUPLICATE  primary key exists (DevNonce used, downlink id)
  *   LB_ERR_NOT_FOUND  no such row
- *   LB_ERR_VERSION    the database schema is newer than this program
+ *   LB_ERR_UNUSABLE   (store_open) not writable, corrupt, or a schema newer
+ *                     than this program: an operator must act
  *   LB_ERR_STATE      the directory is locked by another lorabridge process
  *   LB_ERR_FULL       the staged batch exceeds STORE_LOG_MAX bytes
  *   LB_ERR_NOMEM, LB_ERR_INVAL, LB_ERR_RANGE, LB_ERR_TOO_LARGE (arguments)
@@ -135,9 +136,11 @@
  * missing), check integrity, migrate the schema, prepare statements,
  * check the database against the generation marker and advance it
  * (store_gen.h). commit_ms: 0..STORE_MAX_COMMIT_MS (0 = due at once). On
- * error *s is left closed: LB_ERR_IO (with the reason logged: corrupt, not
- * a database, permission, marker not written...), LB_ERR_VERSION (schema
- * newer than STORE_SCHEMA_VERSION), LB_ERR_STATE (locked),
+ * error *s is left closed: LB_ERR_UNUSABLE when waiting cannot help, an
+ * operator must act (the reason logged: directory or database not writable
+ * (EACCES, EPERM, EROFS, SQLITE_READONLY, SQLITE_CANTOPEN), corrupt or not
+ * a database, schema newer than STORE_SCHEMA_VERSION), LB_ERR_IO (other
+ * system errors, marker not written...), LB_ERR_STATE (locked),
  * LB_ERR_STATE_LOST (the database is older than its marker), LB_ERR_INVAL. */
 int store_open(struct store *s, const char *dir, int commit_ms);
 /* The same with flags: STORE_ACCEPT_STATE_LOSS opens a database older than

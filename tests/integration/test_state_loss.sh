@@ -14,10 +14,14 @@
 #  (4) kill -9 during traffic is no false alarm; kill -9, then the -wal
 #      deleted, is refused (exit 5); after --accept-state-loss a frame the
 #      database file still knows is refused, one only the -wal knew is
-#      accepted once more.
+#      accepted once more;
+#  (5) state an operator must repair exits 6 (the unit's
+#      RestartPreventExitStatus): a schema newer than the program (after a
+#      downgrade), saying so, and a file that is not a database; with the
+#      file back the bridge starts.
 # bash: /dev/udp for the raw stat datagram.
 . "$(dirname "$0")/lib.sh"
-require "$MOSQUITTO" mosquitto_sub jq ss timeout
+require "$MOSQUITTO" mosquitto_sub jq ss timeout sqlite3
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port)
 start_broker "$MQTT_PORT"
@@ -220,4 +224,25 @@ accepted_frame 34                                    # only in the lost -wal
 refused_frame 34
 stop
 note "(4) kill -9 alone is fine; -wal deleted: exit 5; accepted: 5 refused, 34 once more"
+
+note "(5) unusable state: a newer schema, not a database"
+# unusable WHAT PATTERN: a start exits 6 at once, its log matches PATTERN.
+unusable() {
+	rc=0
+	timeout 20 "$LORABRIDGE" -f -c "$T/lb.conf" > "$T/unusable.log" 2>&1 || rc=$?
+	[ "$rc" -eq 6 ] || fail "start with $1: exit $rc, want 6: $(cat "$T/unusable.log")"
+	grep -qE "$2" "$T/unusable.log" || fail "start with $1: no '$2': $(cat "$T/unusable.log")"
+}
+schema=$(sqlite3 "$DB" "PRAGMA user_version")
+sqlite3 "$DB" "PRAGMA user_version = 99"
+unusable "schema 99" "state schema version 99 is newer than this lorabridge \($schema\)"
+grep -q "unsupported protocol version" "$T/unusable.log" && fail "generic message: $(cat "$T/unusable.log")"
+sqlite3 "$DB" "PRAGMA user_version = $schema"
+cp "$DB" "$T/db.saved"
+head -c 8192 /dev/zero | tr '\0' J > "$DB"
+unusable "a file that is not a database" "not a lorabridge database"
+cp "$T/db.saved" "$DB"
+bridge
+stop
+note "(5) newer schema and junk file: exit 6 with the reason; the file back: starts"
 echo "PASS"
