@@ -18,6 +18,7 @@
  * deadline. Single-threaded, nothing blocks.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <signal.h>
@@ -123,12 +124,18 @@ static int write_conf(const struct sim *s, FILE *f)
 	return sim_devices_write_conf_version(&s->devs, s->o.application, s->o.lorawan_version, f);
 }
 
+/* The files hold keys: created 0600 whatever the umask (the owner then
+ * gives the service's group read access, as the header says); an existing
+ * file keeps its mode. */
 static int write_file(const struct sim *s, const char *path, writer_fn fn)
 {
-	FILE *f = fopen(path, "w");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 
 	if (!f) {
 		log_error(MOD, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return LB_ERR_IO;
 	}
 	int rc = fn(s, f);

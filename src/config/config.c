@@ -666,6 +666,65 @@ static void report_include(struct config__load *c, const char *file, int line)
 	free(full);
 }
 
+/* ---- files that hold keys, open to other users ------------------------ */
+
+/* Settings whose value is a secret: device keys, integration credentials. */
+static bool is_secret_name(const char *name)
+{
+	static const char *const names[] = {"nwk_s_key", "app_s_key", "app_key", "nwk_key",
+					    "password", "token"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
+/* The files already looked at: each is reported once, at its first secret. */
+#define SECRET_FILES_MAX 32
+struct secret_files {
+	const char *file[SECRET_FILES_MAX];   /* libconfig's strings (live with lc) */
+	size_t n;
+};
+
+/* A file with keys that others can read, or change (others or the group:
+ * they could then put their own keys in), gets a warning naming its mode. */
+static void warn_if_open(struct config__load *c, const config_setting_t *s, const char *file)
+{
+	char *full;
+	const char *path = config__source_name(c, file, &full);
+	struct stat st;
+	int ok = stat(path, &st);
+
+	free(full);
+	if (ok != 0 || !(st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)))
+		return;
+	warn_at(c, s, "this file holds keys and is %s (mode %04o): chmod 640 it, and "
+		"chgrp lorabridge it (the service's group)",
+		(st.st_mode & S_IROTH) ? "readable by every user" :
+		(st.st_mode & S_IWOTH) ? "writable by every user" : "writable by its group",
+		(unsigned)(st.st_mode & 07777));
+}
+
+static void find_secrets(struct config__load *c, const config_setting_t *s,
+			 struct secret_files *seen)
+{
+	if (config_setting_is_aggregate(s)) {
+		for (int i = 0; i < config_setting_length(s); i++)
+			find_secrets(c, config_setting_get_elem(s, (unsigned)i), seen);
+		return;
+	}
+	const char *name = config_setting_name(s);
+	const char *file = config_setting_source_file(s);
+	if (!name || !file || !is_secret_name(name) || seen->n == SECRET_FILES_MAX)
+		return;
+	for (size_t i = 0; i < seen->n; i++)
+		if (!strcmp(seen->file[i], file))
+			return;
+	seen->file[seen->n++] = file;
+	warn_if_open(c, s, file);
+}
+
 static int parse_file(struct config__load *c)
 {
 	config_t lc;
@@ -734,4 +793,22 @@ int config_load(const char *path, struct lb_config *cfg, struct config_report *r
 int config_check(const char *path, struct lb_config *cfg, struct config_report *report)
 {
 	return load(path, cfg, report, true);
+}
+
+int config_warn_open_files(const char *path, struct config_report *report)
+{
+	struct config__load c = {.path = path, .report = report};
+	struct secret_files seen = {.n = 0};
+	config_t lc;
+
+	if (!path || !report)
+		return LB_ERR_INVAL;
+	c.first_problem = report->n;
+	int rc = set_dir(&c);
+	config_init(&lc);
+	if (rc == LB_OK && read_in_dir(&lc, &c) == CONFIG_TRUE)
+		find_secrets(&c, config_root_setting(&lc), &seen);
+	config_destroy(&lc);
+	free(c.dir);
+	return rc == LB_OK && c.nomem ? LB_ERR_NOMEM : rc;
 }

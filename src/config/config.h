@@ -57,6 +57,19 @@ int config_load(const char *path, struct lb_config *cfg, struct config_report *r
  */
 int config_check(const char *path, struct lb_config *cfg, struct config_report *report);
 
+/*
+ * Adds a warning to report for each file of the configuration (path and
+ * what it @includes) that holds keys or credentials (nwk_s_key, app_s_key,
+ * app_key, nwk_key, password, token) and is readable by every user, or
+ * writable by its group or every user: the file and line of its first
+ * secret, its mode, and what to do (chmod 640, chgrp lorabridge). Reads
+ * the file again; says nothing about a file that does not parse (the load
+ * reported it). Separate from config_load() so that loading stays a
+ * function of the text alone (fixtures of any mode). Returns LB_OK,
+ * LB_ERR_INVAL (NULL) or LB_ERR_NOMEM.
+ */
+int config_warn_open_files(const char *path, struct config_report *report);
+
 void config_free(struct lb_config *cfg);
 
 /* Free only the device list (devices, n_devices = 0): a daemon that copied

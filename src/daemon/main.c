@@ -263,6 +263,11 @@ static int load_config(const struct cli *c, struct lb_config *cfg)
 	int rc = c->check_config ? config_check(c->config_path, cfg, &rep) :
 				   config_load(c->config_path, cfg, &rep);
 
+	/* Files with keys that other users can read or change: a warning each
+	 * (only warnings: out of memory there just leaves some out). */
+	if (rc != LB_ERR_IO)
+		(void)config_warn_open_files(c->config_path, &rep);
+
 	config_report_print(&rep, stderr);
 	config_report_free(&rep);
 	return rc;

@@ -9,7 +9,11 @@
 #     error on the caller's stderr and exits with the daemon's status, 3,
 #     after letting the state directory go; a start that succeeds exits 0
 #     at once, lets the caller's stderr go and prints no progress;
-#  4. lorabridge-sim names the option whose value is invalid.
+#  4. lorabridge-sim names the option whose value is invalid;
+#  5. files with keys: lorabridge-sim --emit-devices creates its file 0600
+#     under umask 022; --check-config and the daemon warn about an
+#     @include'd file with keys that every user can read (0644) or its group
+#     can change (0660), naming file and mode, and say nothing at 0640.
 . "$(dirname "$0")/lib.sh"
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port); UDP_PORT2=$(free_port)
@@ -105,4 +109,39 @@ PIDS="$PIDS $DAEMON"
 kill $DAEMON
 wait_until 30 sh -c "! kill -0 $DAEMON 2> /dev/null" || fail "the detached daemon did not stop"
 note "a detached start: exit 0, stderr let go, no progress printed"
+
+(umask 022 && "$SIM" --devices 2 --seed 7 --emit-devices "$T/keys.conf" --quiet) ||
+	fail "sim --emit-devices"
+[ "$(stat -c %a "$T/keys.conf")" = 600 ] ||
+	fail "--emit-devices under umask 022 made mode $(stat -c %a "$T/keys.conf"), want 600"
+write_config "$T/keys-lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/keys.conf"
+chmod 640 "$T/keys-lb.conf"
+# open_warning MODE PATTERN: --check-config with keys.conf at MODE still
+# validates; its stderr matches PATTERN (or has no such warning: "").
+open_warning() {
+	chmod "$1" "$T/keys.conf"
+	"$LORABRIDGE" --check-config -c "$T/keys-lb.conf" 2> "$T/keys.err" ||
+		fail "--check-config with keys.conf $1: $(cat "$T/keys.err")"
+	if [ -z "$2" ]; then
+		! grep -q "holds keys" "$T/keys.err" || fail "a warning at mode $1: $(cat "$T/keys.err")"
+	else
+		grep -q -- "$2" "$T/keys.err" || fail "mode $1: no '$2': $(cat "$T/keys.err")"
+	fi
+}
+open_warning 640 ""
+open_warning 600 ""
+advice="chmod 640 it, and chgrp lorabridge it"
+open_warning 644 "^$T/keys.conf:[0-9]*: warning: this file holds keys and is readable by every user (mode 0644): $advice"
+open_warning 660 "^$T/keys.conf:[0-9]*: warning: this file holds keys and is writable by its group (mode 0660)"
+[ "$(grep -c "holds keys" "$T/keys.err")" -eq 1 ] || fail "not one warning per file: $(cat "$T/keys.err")"
+chmod 644 "$T/keys.conf"
+"$LORABRIDGE" -f -c "$T/keys-lb.conf" > "$T/keys-daemon.log" 2>&1 &
+KEYS_PID=$!
+PIDS="$PIDS $KEYS_PID"
+wait_for "$T/keys-daemon.log" "running:" 10 || fail "bridge did not start: $(cat "$T/keys-daemon.log")"
+kill $KEYS_PID
+wait $KEYS_PID || fail "bridge exit status $?"
+grep -q "keys.conf:[0-9]*: warning: this file holds keys and is readable by every user (mode 0644)" \
+	"$T/keys-daemon.log" || fail "no warning in the daemon's log: $(cat "$T/keys-daemon.log")"
+note "files with keys: emitted 0600; 0644 and 0660 warned (check-config, daemon), 0640 not"
 echo "PASS"
