@@ -468,8 +468,13 @@ static int migrate(struct store *s, const char *path)
 				sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 			return store__translate(rc) == LB_OK ? LB_ERR_IO : store__translate(rc);
 		}
-		log_info(TAG, "%s: schema version %lld", path, (long long)(v + 1));
 	}
+	/* One line for all the steps (a first start runs every one of them). */
+	if (version == 0)
+		log_info(TAG, "%s: created state schema %d", path, STORE_SCHEMA_VERSION);
+	else if (version < STORE_SCHEMA_VERSION)
+		log_info(TAG, "%s: upgraded state schema %lld to %d", path, (long long)version,
+			 STORE_SCHEMA_VERSION);
 	return LB_OK;
 }
 

@@ -1727,8 +1727,18 @@ START_TEST(test_migrate_from_v1)
 	struct store s;
 	struct store_session row;
 
+	char log[4096], want[128];
+
+	enum log_level saved = log_threshold;
+
+	log_threshold = LOG_LVL_INFO;   /* the schema lines are info */
 	new_dir(dir, sizeof(dir), NULL);
-	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	/* A new database: one line for all the migrations. */
+	ck_assert_int_eq(open_capturing(&s, dir, log, sizeof(log)), LB_OK);
+	snprintf(want, sizeof(want), "lorabridge.db: created state schema %d\n",
+		 STORE_SCHEMA_VERSION);
+	ck_assert_msg(strstr(log, want) && !strstr(log, "upgraded") &&
+		      !strstr(log, "schema version"), "log: %s", log);
 	ck_assert_int_eq(store_meta_put(&s, "dev_addr_next", 7), LB_OK);
 	ck_assert_int_eq(store_commit(&s), LB_OK);
 	store_close(&s);
@@ -1741,7 +1751,11 @@ START_TEST(test_migrate_from_v1)
 	raw_exec(dir, "DROP TABLE pending_session");
 	raw_exec(dir, "ALTER TABLE downlink DROP COLUMN expires_at");
 	raw_exec(dir, "PRAGMA user_version = 1");
-	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(open_capturing(&s, dir, log, sizeof(log)), LB_OK);
+	snprintf(want, sizeof(want), "lorabridge.db: upgraded state schema 1 to %d\n",
+		 STORE_SCHEMA_VERSION);
+	ck_assert_msg(strstr(log, want) && !strstr(log, "created"), "log: %s", log);
+	log_threshold = saved;
 	ck_assert_int_eq(rawdb_int(dir, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(rawdb_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 				      " AND name = 'gateway_online'"), 1);
