@@ -102,6 +102,11 @@ tools_deb=$(ls "$W"/lorabridge-tools_*.deb 2>/dev/null | head -n 1)
 changes=$(ls "$W"/lorabridge_*.changes 2>/dev/null | head -n 1)
 [ -n "$deb" ] && [ -n "$tools_deb" ] && [ -n "$changes" ] || fatal "both .debs and the .changes built"
 version=$(dpkg-deb -f "$deb" Version)
+# duktape is compiled in: a security update of it must point at lorabridge.
+sbu=$(dpkg-query -W -f='${source:Package} (= ${source:Version})' duktape-dev 2>/dev/null)
+step "Static-Built-Using: $sbu in both packages" sh -c "
+	[ \"\$(dpkg-deb -f '$deb' Static-Built-Using)\" = '$sbu' ] &&
+	[ \"\$(dpkg-deb -f '$tools_deb' Static-Built-Using)\" = '$sbu' ]"
 
 # --- lintian -----------------------------------------------------------------
 lintian --fail-on error,warning --info "$changes" >"$W/lintian.log" 2>&1
