@@ -202,6 +202,18 @@ else
 fi
 step "another user cannot read the keys (--check-config as nobody exits 1)" \
 	sh -c "runuser -u nobody -- lorabridge --check-config -c $CONF >/dev/null 2>&1; [ \$? -eq 1 ]"
+# The postinst checks the configuration before its restart and prints the
+# problems of one the version rejects, without failing the install.
+cp -p "$CONF" "$W/conf.orig"
+echo 'this is not a setting' >>"$CONF"
+rc=0
+/var/lib/dpkg/info/lorabridge.postinst configure "$version" >"$W/postinst.log" 2>&1 || rc=$?
+cp -p "$W/conf.orig" "$CONF"
+sed 's/^/  postinst: /' "$W/postinst.log" | head -n 8
+step "postinst configure with an invalid config: exit 0, the problem printed" sh -c "
+	[ $rc -eq 0 ] && grep -q 'is not valid for this version' '$W/postinst.log' &&
+	grep -q 'lorabridge.conf:[0-9]*: error' '$W/postinst.log'"
+step "NEWS.Debian installed" [ -f /usr/share/doc/lorabridge/NEWS.Debian.gz ]
 step "lorabridge-sim --help as lorabridge" \
 	sh -c "runuser -u lorabridge -- lorabridge-sim --help >/dev/null"
 
