@@ -7,7 +7,10 @@
 #  2. lorabridge(8) and lorabridge-sim(1) describe every long option that
 #     the programs' --help lists (the subcommands' too).
 #  3. man/lorabridge.conf.5.ref, the settings part of lorabridge.conf(5),
-#     is what `lorabridge --print-config-reference man` prints.
+#     is what `lorabridge --print-config-reference man` prints;
+#  4. each form of `lorabridge --help`'s usage (its words, in order: the
+#     options it shows, bracketed or not) is one of README's "Running it"
+#     synopsis and of lorabridge(8)'s SYNOPSIS.
 # Needs the built lorabridge, lorabridge-sim and man/lorabridge.conf.5.
 set -eu
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -146,5 +149,53 @@ options_missing() { # options_missing HELP_TEXT PAGE
 result "$(options_missing "$T/help8" "$MAN8")" "lorabridge(8) describes every option of --help"
 "$SIM" --help > "$T/help1"
 result "$(options_missing "$T/help1" "$MAN1")" "lorabridge-sim(1) describes every option of --help"
+
+# Usage forms as word lists ("lorabridge [-c FILE] [-v] --check-config" ->
+# "lorabridge --check-config [-c] [-v]"): the subcommand, then the options
+# with their brackets, sorted; placeholders left out (their case and order
+# differ between --help and the man page). A line that starts with spaces
+# continues the form above it.
+forms() { # forms FILE: one form per line
+	sed -e 's/^usage: /       /' "$1" | awk '
+		function out() {
+			if (f == "") return
+			n = split(f, w, " "); s = ""; sub_ = ""
+			for (i = 2; i <= n; i++) {
+				t = w[i]
+				if (i == 2 && t ~ /^[a-z]+$/) { sub_ = " " t; continue }
+				if (t !~ /^\[?-/) continue
+				b = (t ~ /^\[/); gsub(/[][]/, "", t)
+				s = s "\n" (b ? "[" t "]" : t)
+			}
+			m = split(s, o, "\n")
+			for (i = 2; i <= m; i++)   # insertion sort (mawk has no asort)
+				for (j = i; j > 1 && o[j - 1] > o[j]; j--) {
+					x = o[j]; o[j] = o[j - 1]; o[j - 1] = x
+				}
+			r = ""
+			for (i = 1; i <= m; i++) if (o[i] != "") r = r " " o[i]
+			print "lorabridge" sub_ r; f = ""
+		}
+		/^       lorabridge/ { out(); f = $0; next }
+		/^         *[[-]/ { f = f " " $0; next }
+		{ out() }
+		END { out() }'
+}
+"$LORABRIDGE" --help 2>&1 | sed -n '/^usage:/,/^$/p' > "$T/usage"
+sed -n '/^## Running it/,/^| Option/p' "$top_srcdir/README.md" | sed -n '/^lorabridge/,/^```/p' |
+	sed -e 's/^lorabridge/       lorabridge/' -e '/^```/d' > "$T/readme-usage"
+MANWIDTH=200 man -l "$MAN8" 2>/dev/null | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' |
+	sed -e 's/^ *lorabridge/       lorabridge/' -e '/^SYNOPSIS/d' -e '/^DESCRIPTION/d' \
+	-e 's/ | /|/g' > "$T/man-usage"
+forms "$T/usage" > "$T/usage.forms"
+forms "$T/readme-usage" > "$T/readme.forms"
+forms "$T/man-usage" > "$T/man.forms"
+missing=""
+while IFS= read -r f; do
+	grep -qxF -- "$f" "$T/readme.forms" || missing="$missing README:'$f'"
+	grep -qxF -- "$f" "$T/man.forms" || missing="$missing lorabridge.8:'$f'"
+done < "$T/usage.forms"
+[ -s "$T/usage.forms" ] || missing=" no usage forms read from --help"
+result "$missing" "every usage form of --help is in README's synopsis and lorabridge(8)'s"
 
 exit $failed
