@@ -338,7 +338,7 @@ note "a stop while commits fail (a full disk) loses the staged writes: exit stat
 n_failed=$(count_lines "$T/bridge.log" "$FAILED")
 : > "$T/wfail"
 "$SIM" --server "127.0.0.1:$UDP_PORT" --devices 5 --seed 91 --gateways 1 --count 5 --rate 50 \
-	--keepalive 0 --fcnt-start 300 --quiet 2> "$T/sim4.err" ||
+	--keepalive 0 --fcnt-start $((FC + 100)) --quiet 2> "$T/sim4.err" ||
 	fail "sim exit: $(tail -3 "$T/sim4.err")"
 wait_count "$T/bridge.log" "$FAILED" $((n_failed + 1)) || fail "no commit error on the full disk"
 kill "$BRIDGE_PID"
