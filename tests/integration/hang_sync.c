@@ -208,17 +208,24 @@ static int write_fails(int fd)
 	return strncmp(how, "EROFS", 5) ? ENOSPC : EROFS;
 }
 
+/* A write to fd that fails now: errno set, as the call's would be. */
+static bool refused(int fd)
+{
+	int err = write_fails(fd);
+
+	if (err)
+		errno = err;
+	return err != 0;
+}
+
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
 	static ssize_t (*real)(int, const void *, size_t, off_t);
 
 	if (!real)
 		*(void **)&real = dlsym(RTLD_NEXT, "pwrite");
-	int err = write_fails(fd);
-	if (err) {
-		errno = err;
+	if (refused(fd))
 		return -1;
-	}
 	return real(fd, buf, n, off);
 }
 
@@ -228,10 +235,7 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 
 	if (!real)
 		*(void **)&real = dlsym(RTLD_NEXT, "pwrite64");
-	int err = write_fails(fd);
-	if (err) {
-		errno = err;
+	if (refused(fd))
 		return -1;
-	}
 	return real(fd, buf, n, off);
 }

@@ -166,6 +166,12 @@ static const char counter_js[] =
 	"  return {bytes: [input.data.level & 0xff], fPort: 7};\n"
 	"}\n";
 
+/* Ends a log capture: whether a line of the payload module's errors holds text. */
+static bool payload_logged(int saved, const char *path, const char *text)
+{
+	return testutil_log_end_has(saved, path, "error  [payload] ", text);
+}
+
 START_TEST(cayennelpp_and_failures)
 {
 	struct world w;
@@ -760,38 +766,6 @@ START_TEST(changed_script_out_of_memory_at_compile)
 }
 END_TEST
 
-/* This process's stderr (the log) into path from now on; the descriptor
- * to put back (log_end()). */
-static int log_capture(const char *path)
-{
-	int saved = dup(STDERR_FILENO);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	ck_assert_int_ge(saved, 0);
-	ck_assert_int_ge(fd, 0);
-	fflush(stderr);
-	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
-	close(fd);
-	return saved;
-}
-
-/* Ends the capture: whether a line of the log captured holds text. */
-static bool log_end_has(int saved, const char *path, const char *text)
-{
-	char line[2048];
-	bool found = false;
-
-	fflush(stderr);
-	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
-	close(saved);
-	FILE *f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, "error  [payload] ") && strstr(line, text);
-	fclose(f);
-	return found;
-}
-
 /* The least heap codec_memory_kb allows (256 KiB), and a script whose
  * compile needs more: one array literal of 30,000 numbers. */
 #define SMALL_HEAP (256u * 1024u)
@@ -828,7 +802,7 @@ static int open_small_heap(struct world *w, const char *js, const char *log_path
 					  .codec = LB_CODEC_JS, .codec_script = script};
 	for (size_t i = 0; i < 3; i++)
 		conf[i].activation = LB_ACT_OTAA;
-	int saved = log_capture(log_path);
+	int saved = testutil_log_capture(log_path);
 	world_open(w, conf, 3, &(struct world_opts){
 		.modules = WORLD_PAYLOADS,
 		.codec_limits = &(struct jscodec_limits){.timeout_ms = CODEC_MS,
@@ -859,7 +833,7 @@ START_TEST(startup_compile_out_of_memory)
 	snprintf(want, sizeof(want), "codec script not loaded: %s: reached its heap limit of "
 		 "262144 bytes; application(s) a, b: their devices' uplinks are published without "
 		 "object (compiled again at the next reload)", script);
-	ck_assert_msg(log_end_has(saved, log_path, want), "not logged: %s", want);
+	ck_assert_msg(payload_logged(saved, log_path, want), "not logged: %s", want);
 	ck_assert_uint_eq(w.stats.codec_load_failed, 1);
 	ck_assert_uint_eq(w.stats.codec_kept_old, 0);
 	ck_assert_int_eq(decode(&w, 2, "01", got, sizeof(got)), LB_ERR_STATE);
@@ -882,11 +856,11 @@ START_TEST(startup_compile_out_of_memory)
 	ck_assert_int_eq(sync_failing_at(&w, 0, &struck), LB_OK);
 	long own = alloc_calls;
 	payload_free(&w.payloads);
-	saved = log_capture(log_path);
+	saved = testutil_log_capture(log_path);
 	ck_assert_int_eq(sync_failing_at(&w, own + 1, &struck), LB_OK);
 	snprintf(want, sizeof(want), "codec script not loaded: %s: out of memory; application(s) "
 		 "a, b: their devices' uplinks", script);
-	ck_assert_msg(log_end_has(saved, log_path, want), "not logged: %s", want);
+	ck_assert_msg(payload_logged(saved, log_path, want), "not logged: %s", want);
 	ck_assert(struck);
 	ck_assert_uint_eq(w.stats.codec_load_failed, 2);
 	ck_assert_int_eq(decode(&w, 4, "01", got, sizeof(got)), LB_ERR_STATE);
@@ -916,7 +890,7 @@ START_TEST(reload_changed_script_past_heap_limit)
 	world_base(&w, WORLD_HOLD_NONE);
 	snprintf(log_path, sizeof(log_path), "%s/log", w.dir);
 	int saved = open_small_heap(&w, counter_js, log_path, conf);
-	(void)log_end_has(saved, log_path, "");         /* loaded */
+	(void)payload_logged(saved, log_path, "");         /* loaded */
 	assert_count(&w, 2, ++n);
 
 	write_big_script(script);
@@ -925,9 +899,9 @@ START_TEST(reload_changed_script_past_heap_limit)
 		 "a, b (compiled again at the next reload)", script);
 	for (int reload = 1; reload <= 2; reload++) {
 		ck_assert_int_eq(devices_reload(&w.devices, conf, 3), LB_OK);
-		saved = log_capture(log_path);
+		saved = testutil_log_capture(log_path);
 		int rc = payload_sync(&w.payloads, &w.devices);
-		ck_assert_msg(log_end_has(saved, log_path, want), "reload %d: not logged: %s",
+		ck_assert_msg(payload_logged(saved, log_path, want), "reload %d: not logged: %s",
 			      reload, want);
 		ck_assert_int_eq(rc, LB_OK);
 		ck_assert_uint_eq(w.stats.codec_kept_old, (uint64_t)reload);

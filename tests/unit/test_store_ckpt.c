@@ -154,6 +154,12 @@ static void wal_started_over(struct store *s, int i)
 	ck_assert_int_lt(s->wal_frames, STORE_CKPT_CLOSE_FRAMES);
 }
 
+/* Ends a log capture: whether a line of the store's holds text. */
+static bool store_logged(int saved, const char *path, const char *text)
+{
+	return testutil_log_end_has(saved, path, "[store] ", text);
+}
+
 /* A pass beside the commits; its result makes the advance due; the WAL
  * starts over at the next commit. */
 START_TEST(test_pass_in_helper)
@@ -682,39 +688,6 @@ START_TEST(test_spawned_helper_syncs_fd3)
 }
 END_TEST
 
-/* This process's stderr, the store's log, into path from now on; the
- * descriptor to put back. */
-static int log_capture(const char *path)
-{
-	int saved = dup(STDERR_FILENO);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	ck_assert_int_ge(saved, 0);
-	ck_assert_int_ge(fd, 0);
-	fflush(stderr);
-	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
-	close(fd);
-	return saved;
-}
-
-/* The log captured since log_capture(): whether a line of the store's
- * holds text. */
-static bool log_has(int saved, const char *path, const char *text)
-{
-	char line[2048];
-	bool found = false;
-
-	fflush(stderr);
-	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
-	close(saved);
-	FILE *f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, "[store] ") && strstr(line, text);
-	fclose(f);
-	return found;
-}
-
 /* The helper's errors reach the caller's log, not only the helper's
  * stderr: that is /dev/null under a daemon that has detached (the
  * "detached" mode below). Its failed sync (its descriptor 3 a pipe,
@@ -733,10 +706,10 @@ START_TEST(test_helper_error_in_log)
 	close(s.ckpt.wal_fd);
 	s.ckpt.wal_fd = p[0];
 	setenv("TEST_CKPT_MODE", "detached", 1);
-	int saved = log_capture(log);
+	int saved = testutil_log_capture(log);
 	(void)until_checkpoint(&s, 0);
 	pass_result(&s);
-	ck_assert(log_has(saved, log, "the checkpoint helper's sync failed: fdatasync of the "
+	ck_assert(store_logged(saved, log, "the checkpoint helper's sync failed: fdatasync of the "
 			  "daemon's -wal descriptor: Invalid argument"));
 	ck_assert(store_sync_failed(&s));
 	ck_assert_int_eq(store_close(&s), LB_ERR_IO);
@@ -744,10 +717,10 @@ START_TEST(test_helper_error_in_log)
 
 	ck_assert(open_ring(&s, dir, sizeof(dir)));
 	setenv("TEST_CKPT_MODE", "detached-none", 1);
-	saved = log_capture(log);
+	saved = testutil_log_capture(log);
 	int i = until_checkpoint(&s, 0);
 	pass_result(&s);
-	ck_assert(log_has(saved, log, "the WAL checkpoint failed in the helper: none.db: unable "
+	ck_assert(store_logged(saved, log, "the WAL checkpoint failed in the helper: none.db: unable "
 			  "to open database file: made at once"));
 	ck_assert_int_eq(s.ckpt.failures, 1);
 	(void)store_upkeep(&s);   /* made at once */

@@ -8,13 +8,16 @@
 #define LB_TESTUTIL_H
 
 #include <check.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Assertions for loops of many thousand checks. Check records every
  * passing ck_assert (a message to the runner each, a system call), which
@@ -129,6 +132,40 @@ static inline void testutil_write_file(const char *path, const char *text)
 	ck_assert_msg(f != NULL, "cannot open %s for writing", path);
 	ck_assert_int_ge(fputs(text, f), 0);
 	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* This process's stderr (the log) into path from now on; the descriptor
+ * to put back (testutil_log_end_has()). */
+static inline int testutil_log_capture(const char *path)
+{
+	int saved = dup(STDERR_FILENO);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	return saved;
+}
+
+/* Ends the capture: whether a line of the log captured holds both prefix
+ * (e.g. "[store] ") and text. */
+static inline bool testutil_log_end_has(int saved, const char *path, const char *prefix,
+					const char *text)
+{
+	char line[2048];
+	bool found = false;
+
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, prefix) && strstr(line, text);
+	fclose(f);
+	return found;
 }
 
 #endif
