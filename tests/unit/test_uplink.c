@@ -182,20 +182,29 @@ static void teardown(void)
 
 
 /* An uplink of the test device's session (or of another DevAddr). */
+/* p's frame, sealed with the test device's keys, into phy: its length. */
+static size_t seal_up(const struct lw_data_params *p, uint8_t *phy)
+{
+	struct lw_keys k;
+	size_t len;
+
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
+	ck_assert_int_eq(lorawan_build_data(p, &k, phy, LW_MAX_PHY, &len), LB_OK);
+	lwcrypto_keys_free(&k);
+	return len;
+}
+
 static size_t build_up(uint8_t *phy, enum lw_mtype mtype, uint32_t addr, uint32_t fcnt,
 		       uint8_t fport, const char *payload)
 {
-	struct lw_keys k;
 	size_t len;
 	struct lw_data_params p = {
 		.mtype = mtype, .dev_addr = addr, .fcnt = fcnt, .has_fport = true, .fport = fport,
 		.payload = (const uint8_t *)payload, .payload_len = strlen(payload),
 	};
 
-	memset(&k, 0, sizeof(k));
-	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
-	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
-	lwcrypto_keys_free(&k);
+	len = seal_up(&p, phy);
 	return len;
 }
 
@@ -203,16 +212,12 @@ static size_t build_up(uint8_t *phy, enum lw_mtype mtype, uint32_t addr, uint32_
  * TS001-1.0.4 §4.3.1): it acknowledges a confirmed downlink. */
 static size_t build_ack_up(uint8_t *phy, uint32_t fcnt)
 {
-	struct lw_keys k;
 	size_t len;
 	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = DEV_ADDR,
 				   .fctrl_flags = 0x20, .fcnt = fcnt, .has_fport = true, .fport = 10,
 				   .payload = (const uint8_t *)"x", .payload_len = 1};
 
-	memset(&k, 0, sizeof(k));
-	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
-	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
-	lwcrypto_keys_free(&k);
+	len = seal_up(&p, phy);
 	return len;
 }
 
@@ -2989,17 +2994,13 @@ END_TEST
 static size_t status_ans_up(uint8_t *phy, uint32_t fcnt)
 {
 	static const uint8_t ans[3] = {0x06, 200, 10};
-	struct lw_keys k;
 	size_t len;
 	struct lw_data_params p = {.mtype = LW_MTYPE_UNCONFIRMED_UP, .dev_addr = DEV_ADDR,
 				   .fcnt = fcnt, .fopts = ans, .fopts_len = sizeof(ans),
 				   .has_fport = true, .fport = 10,
 				   .payload = (const uint8_t *)"x", .payload_len = 1};
 
-	memset(&k, 0, sizeof(k));
-	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
-	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
-	lwcrypto_keys_free(&k);
+	len = seal_up(&p, phy);
 	return len;
 }
 
@@ -3094,7 +3095,6 @@ static size_t item_uplink(uint8_t *phy, size_t item_len, const uint8_t *fopts, u
 {
 	const struct lb_device *dev0 = &w.devices.dev[0];
 	struct store_downlink dl;
-	struct lw_keys k;
 	size_t len;
 
 	memset(&dl, 0, sizeof(dl));
@@ -3108,10 +3108,7 @@ static size_t item_uplink(uint8_t *phy, size_t item_len, const uint8_t *fopts, u
 				   .fcnt = dev0->has_last_fcnt ? dev0->last_fcnt_up + 1 : 1,
 				   .fopts = fopts, .fopts_len = fopts_len, .has_fport = true, .fport = 10,
 				   .payload = (const uint8_t *)"x", .payload_len = 1};
-	memset(&k, 0, sizeof(k));
-	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
-	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
-	lwcrypto_keys_free(&k);
+	len = seal_up(&p, phy);
 	struct lb_rx rx = make_rx(GW_1, phy, len, -120, -15.0f);
 	rx.rxpk.sf = 12;
 	ck_assert_int_eq(dedup_add(&w.dedup, &rx, t.clk, uplink_process, &t.up), DEDUP_NEW);
@@ -3310,16 +3307,12 @@ END_TEST
 /* A confirmed uplink of the test device with FOpts fopts. */
 static size_t confirmed_up(uint8_t *phy, uint32_t fcnt, const uint8_t *fopts, uint8_t fopts_len)
 {
-	struct lw_keys k;
 	size_t len;
 	struct lw_data_params p = {.mtype = LW_MTYPE_CONFIRMED_UP, .dev_addr = DEV_ADDR,
 				   .fcnt = fcnt, .fopts = fopts, .fopts_len = fopts_len,
 				   .has_fport = true, .fport = 2,
 				   .payload = (const uint8_t *)"ping", .payload_len = 4};
-	memset(&k, 0, sizeof(k));
-	ck_assert_int_eq(lwcrypto_keys_init(&k, NWK, APP), LB_OK);
-	ck_assert_int_eq(lorawan_build_data(&p, &k, phy, LW_MAX_PHY, &len), LB_OK);
-	lwcrypto_keys_free(&k);
+	len = seal_up(&p, phy);
 	return len;
 }
 
