@@ -264,14 +264,16 @@ static int build_attempt(struct classc *cc, struct lb_device *dev, const struct 
 }
 
 /* The FRMPayload bytes (N, RP002-1.0.4 "Maximum payload size") of the
- * device's RX2 data rate, or -1 if unknown. */
+ * device's RX2 data rate in its Regional Parameters revision (the limit
+ * downlink_plan_class_c() refused at), or -1 if unknown. */
 static int rx2_max_payload(const struct classc *cc, const struct lb_device *dev)
 {
+	enum region_rp rp = (enum region_rp)dev->regional_parameters;
 	uint32_t freq;
 	uint8_t dr, n;
 
-	if (rx2_of(cc, dev, &freq, &dr) != LB_OK || region_max_payload(cc->c.region, dr, NULL, &n)
-	    != LB_OK)
+	if (rx2_of(cc, dev, &freq, &dr) != LB_OK ||
+	    region_max_payload_rp(cc->c.region, rp, dr, NULL, &n) != LB_OK)
 		return -1;
 	return n;
 }

@@ -394,6 +394,9 @@ START_TEST(test_payload_limit_of_revision)
 	cc_tick(later());
 	ck_assert_uint_eq(w.udp.n, 1);
 	ck_assert_uint_eq(count_event(DEV_C, "log", "DOWNLINK_PAYLOAD_SIZE"), 1);
+	/* the limit it was refused at (1.0.3revA AS923 DR2: N 51), not RP002's 115 */
+	ck_assert_uint_eq(count_event(DEV_C, "log", "\"max_payload_size\":\"51\""), 1);
+	ck_assert_uint_eq(count_event(DEV_C, "log", "\"item_size\":\"60\""), 1);
 	ck_assert_uint_eq(queued_items(DEV_C), 0);
 }
 END_TEST
