@@ -138,6 +138,7 @@ static struct {
 	int64_t clk;                     /* dedup's virtual now */
 	uint32_t uplink_id;
 	uint32_t freq_hz;                /* of the uplinks heard; 0: 868.1 MHz */
+	uint16_t bw_khz;                 /* their bandwidth (SF7); 0: 125 kHz */
 } t;
 
 /* One ABP device; every module of the uplink path, events held in the
@@ -236,7 +237,7 @@ static struct lb_rx make_rx(uint64_t gw, const uint8_t *phy, size_t len, int rss
 	rx.rxpk.stat = 1;
 	rx.rxpk.modu = GWMP_MOD_LORA;
 	rx.rxpk.sf = 7;
-	rx.rxpk.bw_khz = 125;
+	rx.rxpk.bw_khz = t.bw_khz ? t.bw_khz : 125;
 	rx.rxpk.cr = 1;
 	rx.rxpk.has_rssi = true;
 	rx.rxpk.rssi = rssi;
@@ -2027,6 +2028,43 @@ START_TEST(test_join_accept_waits_for_sync)
 }
 END_TEST
 
+/* A join-request at AS923 DR6 (SF7BW250): the join-accept's RX1 (offset
+ * 0, TS001-1.0.4 §6.2.6) is at DR6 for an RP002-1.0.4 device (§2.10.7), at
+ * DR5 (SF7BW125) for one of Regional Parameters 1.0.3revA, whose RX1 DR is
+ * at most DR5 (v1.0.3revA §2.8.7): txsched_join_accept() plans with the
+ * device's regional_parameters. */
+START_TEST(test_join_accept_rx1_follows_regional_parameters)
+{
+	struct lw_key app_key;
+	struct gwmp_txpk txpk;
+
+	world_close(&w);
+	open_world("AS923", 0);
+	t.freq_hz = 923200000;
+	t.bw_khz = 250;
+	struct lb_device *dev = otaa_device(&app_key);
+	ck_assert_uint_eq(dev->regional_parameters, REGION_RP002_1_0_4);
+	(void)route_of(GW_1, 1721);
+	join_with_nonce(&app_key, 1);
+	ck_assert_uint_eq(w.udp.n, 1);
+	sent_join_accept(&txpk);
+	ck_assert_uint_eq(txpk.tmst, TMST + JOIN_ACCEPT_DELAY1_S * 1000000u);
+	ck_assert_uint_eq(txpk.freq_hz, 923200000);
+	ck_assert_uint_eq(txpk.sf, 7);
+	ck_assert_uint_eq(txpk.bw_khz, 250);
+
+	dev->regional_parameters = REGION_RP_1_0_3A;
+	join_with_nonce(&app_key, 2);
+	lwcrypto_key_free(&app_key);
+	ck_assert_uint_eq(w.udp.n, 2);
+	sent_join_accept(&txpk);
+	ck_assert_uint_eq(txpk.tmst, TMST + JOIN_ACCEPT_DELAY1_S * 1000000u);
+	ck_assert_uint_eq(txpk.freq_hz, 923200000);
+	ck_assert_uint_eq(txpk.sf, 7);
+	ck_assert_uint_eq(txpk.bw_khz, 125);
+}
+END_TEST
+
 /* US915 (RP002-1.0.4 §2.3.2, §2.5.4): a LoRaWAN 1.0.3 device's join-accept
  * carries the channel mask of downlink.sub_band (2: channels 8..15 and 65)
  * as CFList type 1; netmac still sends the mask-only LinkADRReq, whose
@@ -3616,6 +3654,7 @@ static Suite *uplink_suite(void)
 	tcase_add_test(tc, test_review_first_join_leaves_pending);
 	tcase_add_test(tc, test_first_join_deletes_pending_row_not_held);
 	tcase_add_test(tc, test_join_accept_waits_for_sync);
+	tcase_add_test(tc, test_join_accept_rx1_follows_regional_parameters);
 	tcase_add_test(tc, test_us915_join_cflist_mask);
 	tcase_add_test(tc, review_promotion_resets_mac);
 	tcase_add_test(tc, review_promotion_resets_mac_same_second);
