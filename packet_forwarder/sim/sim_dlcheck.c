@@ -113,6 +113,7 @@ int sim_dlcheck_init(struct sim_dlcheck *c, const struct sim_opts *o, struct sim
 	if (rc != LB_OK)
 		return rc;
 	c->mac.keep_rfu = c->version < JOIN_V1_0_4;
+	c->mac.rp = (uint8_t)region_rp_default((unsigned)c->version);
 	c->addr_cap = pow2_above(devs->n);
 	c->wait_cap = devs->n;
 	c->addr_slot = calloc(c->addr_cap, sizeof(*c->addr_slot));

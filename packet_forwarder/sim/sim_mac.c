@@ -339,7 +339,7 @@ static void link_adr_block(struct sim_mac_dev *m, const struct sim_mac_conf *c,
 	bool dr_ok = info && info->uplink && (!r->uplink_dwell || info->max_m_dwell > 0) &&
 		     (!mask_ok || dr_on_some_channel(r, info, mask));
 	uint8_t pw = keep_pw ? m->tx_power : last->tx_power;
-	bool pw_ok = pw <= adr_max_tx_power(r);
+	bool pw_ok = pw <= adr_max_tx_power(r, (enum region_rp)c->rp);
 
 	if (mask_ok && dr_ok && pw_ok) {
 		memcpy(m->ch_mask, mask, sizeof(mask));

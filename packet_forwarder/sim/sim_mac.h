@@ -78,6 +78,8 @@ struct sim_mac_conf {
 	bool ignore_adr;               /* --ignore-adr: LinkADRReq is dropped */
 	bool keep_rfu;                 /* --lorawan-version 1.0.3 or earlier: LinkADRReq
 					* DataRate / TXPower 15 mean no "keep" */
+	uint8_t rp;                    /* Regional Parameters, enum region_rp: the
+					* last TXPower it takes (adr_max_tx_power) */
 	uint8_t battery;               /* --battery */
 };
 

@@ -569,8 +569,9 @@ const struct csd_field config__device_fields[] = {
 	{.name = "regional_parameters", .type = CSD_CHOICE,
 	 .offset = DEV_OFF(regional_parameters, int), .choices = region_rp_names,
 	 .help = "Regional Parameters revision the device is built to: its RX1 data rate (AS923 "
-		 "and IN865 devices of 1.0.2revB and 1.0.3revA listen at DR5 at most) and its "
-		 "downlink size limits (AS923 DR2 before RP002-1.0.1: 51 bytes); absent = its "
+		 "and IN865 devices of 1.0.2revB and 1.0.3revA listen at DR5 at most), its "
+		 "downlink size limits (AS923 DR2 before RP002-1.0.1: 51 bytes) and the lowest TX "
+		 "power ADR asks for (US915/AU915 1.0.2revB: TXPower 10); absent = its "
 		 "application's, else from lorawan_version: 1.0.4 RP002-1.0.4, 1.0.3 1.0.3revA, "
 		 "older 1.0.2revB."},
 	{.name = "dev_addr", .type = CSD_ADDR, .offset = DEV_OFF(dev_addr, uint32_t),

@@ -875,7 +875,8 @@ static size_t adr_request(struct netmac *m, struct lb_device *dev, int64_t now, 
 	struct adr_in in = {.region = m->c.region, .hist = &s->hist,
 			    .dr = (uint8_t)dev->rt.last_dr, .tx_power = s->tx_power,
 			    .nb_trans = s->nb_trans, .margin_db = m->o.margin_db,
-			    .lorawan_minor = dev->lorawan_version};
+			    .lorawan_minor = dev->lorawan_version,
+			    .rp = dev->regional_parameters};
 	bool adr = dev->adr && s->adr_bit && adr_decide(&in, &a) == LB_OK;
 	if (!adr && !grid)
 		return 0;

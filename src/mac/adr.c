@@ -117,22 +117,29 @@ int adr_max_dr(const struct region *r)
 
 /* Last TXPower index of each region's TX power table (RP002-1.0.4:
  * EU863-870 0..7, US902-928 0..14, AU915-928 0..14, AS923 0..7, KR920-923
- * 0..7, IN865-867 0..10). */
+ * 0..7, IN865-867 0..10), and for devices of Regional Parameters 1.0.2revB,
+ * whose US902-928 and AU915-928 tables end at 10 (Max EIRP - 20 dB,
+ * LoRaWAN Regional Parameters v1.0.2revB §2.2.3, §2.5.3; 1.0.3revA has
+ * 0..14 as RP002). A TXPower the device's table lacks makes it refuse the
+ * whole LinkADRReq (PowerACK = 0, TS001-1.0.4 §5.3). */
 static const struct {
 	const char *name;
 	uint8_t max;
+	uint8_t max_rp_1_0_2b;
 } tx_power_max[] = {
-	{"EU868", 7}, {"US915", 14}, {"AU915", 14}, {"AS923", 7}, {"AS923-1", 7},
-	{"AS923-2", 7}, {"AS923-3", 7}, {"AS923-4", 7}, {"KR920", 7}, {"IN865", 10},
+	{"EU868", 7, 7},   {"US915", 14, 10}, {"AU915", 14, 10}, {"AS923", 7, 7},
+	{"AS923-1", 7, 7}, {"AS923-2", 7, 7}, {"AS923-3", 7, 7}, {"AS923-4", 7, 7},
+	{"KR920", 7, 7},   {"IN865", 10, 10},
 };
 
-uint8_t adr_max_tx_power(const struct region *r)
+uint8_t adr_max_tx_power(const struct region *r, enum region_rp rp)
 {
 	if (r == NULL || r->name == NULL)
 		return 7;
 	for (size_t i = 0; i < sizeof(tx_power_max) / sizeof(tx_power_max[0]); i++) {
 		if (strcmp(r->name, tx_power_max[i].name) == 0)
-			return tx_power_max[i].max;
+			return rp == REGION_RP_1_0_2B ? tx_power_max[i].max_rp_1_0_2b
+						      : tx_power_max[i].max;
 	}
 	return 7;
 }
@@ -217,15 +224,15 @@ int adr_decide(const struct adr_in *in, struct adr_out *out)
 	out->snr_max_db = snr_max(in->hist, in->tx_power);
 	out->margin_db = out->snr_max_db - req - in->margin_db;
 	out->steps = floor_steps(out->margin_db);
+	uint8_t max_power = adr_max_tx_power(in->region, (enum region_rp)in->rp);
 	if (out->steps > 0 && in->dr <= max_dr) {
-		step_up(out, out->steps, (uint8_t)min_dr, (uint8_t)max_dr,
-			adr_max_tx_power(in->region));
+		step_up(out, out->steps, (uint8_t)min_dr, (uint8_t)max_dr, max_power);
 	} else if (out->steps < 0 && in->hist->n >= ADR_HISTORY) {
 		step_down(out, out->steps, (uint8_t)min_dr);
 	}
-	/* An index the region does not have (a device told otherwise before)
-	 * is brought back into its table. */
-	if (out->tx_power > adr_max_tx_power(in->region))
-		out->tx_power = adr_max_tx_power(in->region);
+	/* An index the device's table does not have (a device told otherwise
+	 * before) is brought back into its table. */
+	if (out->tx_power > max_power)
+		out->tx_power = max_power;
 	return LB_OK;
 }

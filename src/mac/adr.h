@@ -47,7 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct region;
+#include "lorawan/region.h"
 
 #define ADR_HISTORY 20                /* frames whose best SNR is kept */
 #define ADR_STEP_DB 3.0               /* margin per step */
@@ -75,6 +75,8 @@ struct adr_in {
 	uint8_t nb_trans;             /* current NbTrans */
 	double margin_db;             /* installation margin */
 	uint8_t lorawan_minor;        /* the device's LoRaWAN 1.0.x: the dwell floor (adr_min_dr) */
+	uint8_t rp;                   /* its Regional Parameters, enum region_rp: the last
+				       * TXPower (adr_max_tx_power) */
 };
 
 struct adr_out {
@@ -107,10 +109,11 @@ int adr_required_snr_db(const struct region *r, uint8_t dr, double *db);
 int adr_max_dr(const struct region *r);
 int adr_min_dr(const struct region *r, unsigned lorawan_minor);
 
-/* The region's last TXPower index (RP002-1.0.4 TX power tables: EU868 7,
- * US915 and AU915 14, AS923 7, KR920 7, IN865 10); 7 for a region not
- * listed. */
-uint8_t adr_max_tx_power(const struct region *r);
+/* The last TXPower index of the region's table for a device of Regional
+ * Parameters revision rp (RP002-1.0.4 and 1.0.3revA: EU868 7, US915 and
+ * AU915 14, AS923 7, KR920 7, IN865 10; 1.0.2revB: US915 and AU915 10,
+ * the others the same); 7 for a region not listed. */
+uint8_t adr_max_tx_power(const struct region *r, enum region_rp rp);
 
 /*
  * Apply the rule above. With an empty history the current values are

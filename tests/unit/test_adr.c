@@ -45,8 +45,8 @@ START_TEST(test_limits)
 	ck_assert_int_eq(adr_max_dr(eu), 5);
 	ck_assert_int_eq(adr_max_dr(us), 3);   /* DR4 is SF8 BW500 */
 	ck_assert_int_eq(adr_max_dr(au), 5);
-	ck_assert_uint_eq(adr_max_tx_power(eu), 7);
-	ck_assert_uint_eq(adr_max_tx_power(us), 14);
+	ck_assert_uint_eq(adr_max_tx_power(eu, REGION_RP002_1_0_4), 7);
+	ck_assert_uint_eq(adr_max_tx_power(us, REGION_RP002_1_0_4), 14);
 	ck_assert_int_eq(adr_required_snr_db(eu, 0, &db), LB_OK);
 	ck_assert(db == -20.0);
 	ck_assert_int_eq(adr_required_snr_db(eu, 5, &db), LB_OK);
@@ -407,12 +407,56 @@ START_TEST(test_dwell_step_down_below_dr2_keeps_dr)
 }
 END_TEST
 
+/* The last TXPower index is the device's revision's: US902-928 and
+ * AU915-928 end at 10 in Regional Parameters 1.0.2revB (v1.0.2revB §2.2.3,
+ * §2.5.3), at 14 in 1.0.3revA and RP002-1.0.4 (§2.5.3, §2.8.3); a strong
+ * link at the fastest DR steps the power down to that index, and an index
+ * past it is brought back. Other regions' tables are the same in every
+ * revision. */
+START_TEST(test_tx_power_of_revision)
+{
+	static const char *const grid[] = {"US915", "AU915"};
+	static const uint8_t fastest[] = {3, 5};
+
+	for (size_t i = 0; i < 2; i++) {
+		const struct region *r = region_find(grid[i]);
+		ck_assert_uint_eq(adr_max_tx_power(r, REGION_RP002_1_0_4), 14);
+		ck_assert_uint_eq(adr_max_tx_power(r, REGION_RP002_1_0_0), 14);
+		ck_assert_uint_eq(adr_max_tx_power(r, REGION_RP_1_0_3A), 14);
+		ck_assert_uint_eq(adr_max_tx_power(r, REGION_RP_1_0_2B), 10);
+		fill(30.0f, 8, ADR_HISTORY);        /* SF7: 30 + 7.5 - 10 = 27.5 dB, 9 steps */
+		struct adr_in in = {.region = r, .hist = &hist, .dr = fastest[i], .tx_power = 8,
+				    .nb_trans = 1, .margin_db = 10, .lorawan_minor = 3,
+				    .rp = REGION_RP_1_0_3A};
+		struct adr_out out;
+		ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+		ck_assert_int_eq(out.steps, 9);
+		ck_assert_uint_eq(out.dr, fastest[i]);
+		ck_assert_uint_eq(out.tx_power, 14);
+		in.lorawan_minor = 2;
+		in.rp = REGION_RP_1_0_2B;
+		ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+		ck_assert_uint_eq(out.tx_power, 10);
+		in.tx_power = 12;                   /* told 12 before: back into the table */
+		fill(3.0f, 12, ADR_HISTORY);        /* 3 + 7.5 - 10 = 0.5 dB: 0 steps */
+		ck_assert_int_eq(adr_decide(&in, &out), LB_OK);
+		ck_assert_int_eq(out.steps, 0);
+		ck_assert_uint_eq(out.tx_power, 10);
+	}
+	const char *same[] = {"EU868", "AS923", "KR920", "IN865"};
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_uint_eq(adr_max_tx_power(region_find(same[i]), REGION_RP_1_0_2B),
+				  adr_max_tx_power(region_find(same[i]), REGION_RP002_1_0_4));
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("adr");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_tx_power_of_revision);
 	tcase_add_test(tc, test_as923_dwell_floor);
 	tcase_add_test(tc, test_au915_dwell_floor);
 	tcase_add_test(tc, test_dwell_step_up_from_dr0);
