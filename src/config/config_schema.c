@@ -417,8 +417,10 @@ const struct cs_entry config__schema[] = {
 	S_BOOL("region_dwell_time.downlink", region_downlink_dwell, false,
 	       "AS923 only (ignored elsewhere; AU915 downlinks are 500 kHz): keep each downlink "
 	       "within 400 ms (DownlinkDwellTime = 1): the smaller payload limits, no downlink at "
-	       "DR0/DR1, RX1 never below DR2. Off by default: RP002-1.0.4 §2.3 says devices start "
-	       "with DownlinkDwellTime = 0."),
+	       "DR0/DR1, RX1 never below DR2. Off by default: RP002 devices start with "
+	       "DownlinkDwellTime = 0 (RP002-1.0.4 §2.3). AS923 devices of Regional Parameters "
+	       "1.0.2revB, and LoRaMac-node builds for 1.0.3revA, start with 1 and keep it (the "
+	       "bridge sends no TxParamSetupReq): set it true for such devices."),
 
 	S_STR("downlink.join_cflist", downlink_join_cflist, "auto", check_cflist, 0,
 	      "Extra uplink channels given to OTAA devices in the join-accept CFList: \"auto\" "

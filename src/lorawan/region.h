@@ -41,6 +41,12 @@
  *  - AS923 DR2 maximum payload with DwellTime = 0: M 59 before RP002-1.0.1,
  *    123 since (RP002-1.0.4 §2.10.6); the DwellTime = 1 column (M 19) is the
  *    same in every revision (max_m_rp002_1_0_0).
+ * The last TXPower index (US915, AU915: 10 in 1.0.2revB) is ADR's (mac/adr.h).
+ * One more difference is not followed per device: the DownlinkDwellTime an
+ * AS923 device starts with, 0 in RP002 (RP002-1.0.4 §2.3) but 1 in devices
+ * of 1.0.2revB and in LoRaMac-node's 1.0.3revA builds; the bridge sends no
+ * TxParamSetupReq, so such devices keep 1, and the one global
+ * region_dwell_time.downlink (region_configure()) must be set true for them.
  * Everything else the bridge uses is the same in these revisions, or already
  * follows the device's LoRaWAN version (the AU915 dwell limit and the
  * US915/AU915 CFList type 1 of 1.0.3 and later).
