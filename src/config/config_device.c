@@ -385,8 +385,8 @@ static int choice_index(const char *const *choices, const char *v)
 }
 
 /* Defaults that follow another field: regional_parameters follows
- * lorawan_version (region_rp_default(), as ChirpStack and The Things Stack
- * pair them). */
+ * lorawan_version (region_rp_default(): the latest revision written for that
+ * LoRaWAN version). */
 static void derive_defaults(struct lb_device_conf *d, unsigned seen)
 {
 	int fi = config__device_field_find("regional_parameters");

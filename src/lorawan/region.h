@@ -194,7 +194,9 @@ extern const char *const region_rp_names[];
 
 /*
  * The revision a device of LoRaWAN 1.0.<lorawan_minor> is built to when its
- * configuration names none, as ChirpStack and The Things Stack pair them:
+ * configuration names none: the latest revision written for that LoRaWAN version
+ * (ChirpStack's device profiles offer 1.0.2revB with LoRaWAN 1.0.2 and
+ * 1.0.3revA with 1.0.3; The Things Stack asks for it with every device):
  * 1.0.4 -> RP002-1.0.4, 1.0.3 -> 1.0.3revA, 1.0.0 .. 1.0.2 -> 1.0.2revB
  * (the oldest one the tables know; LoRaWAN 1.0.0 and 1.0.1 carried their
  * regional parameters themselves, the same as 1.0.2revB for what the bridge
