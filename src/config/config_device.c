@@ -658,7 +658,7 @@ static void print_override(FILE *out, const struct csd_field *f, const struct lb
 }
 
 static void print_device_field(FILE *out, const struct csd_field *f, const struct lb_device_conf *d,
-			       bool show_secrets)
+			       bool show_secrets, const char *derived)
 {
 	const char *base = (const char *)d + f->offset;
 	bool redact = (f->flags & CSD_F_SECRET) && !show_secrets;
@@ -694,9 +694,15 @@ static void print_device_field(FILE *out, const struct csd_field *f, const struc
 			fprintf(out, "\t\t%s = %" PRIu32 "L;\n", f->name, *(const uint32_t *)base);
 		break;
 	case CSD_CHOICE:
-		/* One without a default of its own follows another field when absent. */
-		if (!f->def_str && !(d->fields_set & 1u << (f - config__device_fields)))
+		/* One without a default of its own follows another field when
+		 * absent: its value is shown as a comment, so that the printed
+		 * file, loaded again, keeps following it. */
+		if (!f->def_str && !(d->fields_set & 1u << (f - config__device_fields))) {
+			fprintf(out, "\t\t# %s = ", f->name);
+			config__print_string(out, f->choices[*(const int *)base]);
+			fprintf(out, "; (%s)\n", derived);
 			break;
+		}
 		fprintf(out, "\t\t%s = ", f->name);
 		config__print_string(out, f->choices[*(const int *)base]);
 		fputs(";\n", out);
@@ -729,15 +735,29 @@ static void print_device_field(FILE *out, const struct csd_field *f, const struc
 	}
 }
 
+/* Where a device's absent regional_parameters came from: its
+ * application's entry (config_app.c), else its lorawan_version
+ * (derive_defaults()). The only choice without a default of its own. */
+static const char *derived_from(const struct lb_config *cfg, const struct lb_device_conf *d)
+{
+	for (size_t i = 0; i < cfg->n_apps; i++) {
+		const struct lb_app_conf *a = &cfg->apps[i];
+		if (a->rp_set && d->application && a->name && !strcmp(a->name, d->application))
+			return "from its application";
+	}
+	return "from lorawan_version";
+}
+
 void config__print_devices(const struct lb_config *cfg, FILE *out, bool show_secrets)
 {
 	fputs("devices = (", out);
 	for (size_t i = 0; i < cfg->n_devices; i++) {
+		const char *derived = derived_from(cfg, &cfg->devices[i]);
 		fputs(i ? ",\n\t{\n" : "\n\t{\n", out);
 		for (size_t j = 0; j < config__n_device_fields; j++) {
 			const struct csd_field *f = &config__device_fields[j];
 			if (device_field_shown(f, &cfg->devices[i]))
-				print_device_field(out, f, &cfg->devices[i], show_secrets);
+				print_device_field(out, f, &cfg->devices[i], show_secrets, derived);
 		}
 		fputs("\t}", out);
 	}

@@ -1606,7 +1606,8 @@ static char *printed(const struct lb_config *c, bool secrets)
 
 /* devices[].regional_parameters: absent, it follows lorawan_version (1.0.0 ..
  * 1.0.2 -> 1.0.2revB, 1.0.3 -> 1.0.3revA, 1.0.4 -> RP002-1.0.4); given, it wins
- * and is printed (an absent one is not, so it keeps following lorawan_version). */
+ * and is printed (an absent one is printed as a comment, so it keeps following
+ * lorawan_version). */
 START_TEST(test_regional_parameters)
 {
 	struct lb_config c;
@@ -1640,8 +1641,14 @@ START_TEST(test_regional_parameters)
 	ck_assert_ptr_nonnull(strstr(out, "\t\tlorawan_version = \"1.0.3\";\n"
 					  "\t\tregional_parameters = \"RP002-1.0.4\";\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\t\tregional_parameters = \"RP002-1.0.0\";\n"));
-	ck_assert_ptr_null(strstr(out, "1.0.3revA"));
-	ck_assert_ptr_null(strstr(out, "1.0.2revB"));
+	ck_assert_ptr_nonnull(strstr(out, "\t\tlorawan_version = \"1.0.3\";\n"
+					  "\t\t# regional_parameters = \"1.0.3revA\"; "
+					  "(from lorawan_version)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\t\tlorawan_version = \"1.0.2\";\n"
+					  "\t\t# regional_parameters = \"1.0.2revB\"; "
+					  "(from lorawan_version)\n"));
+	ck_assert_ptr_null(strstr(out, "\tregional_parameters = \"1.0.3revA\""));
+	ck_assert_ptr_null(strstr(out, "\tregional_parameters = \"1.0.2revB\""));
 	free(out);
 	assert_round_trip(&c);
 	config_free(&c);
@@ -1668,7 +1675,8 @@ START_TEST(test_bad_regional_parameters)
 END_TEST
 
 /* applications[].regional_parameters: over the default its devices derive from
- * their lorawan_version, under a device's own; printed only when given. */
+ * their lorawan_version, under a device's own; printed only when given (a
+ * device's derived one as a comment saying where it came from). */
 START_TEST(test_app_regional_parameters)
 {
 	struct lb_config c;
@@ -1696,7 +1704,11 @@ START_TEST(test_app_regional_parameters)
 	char *out = printed(&c, false);
 	ck_assert_ptr_nonnull(strstr(out, "\t\tname = \"old\";\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\t\tregional_parameters = \"1.0.2revB\";\n\t}"));
-	ck_assert_ptr_null(strstr(out, "1.0.3revA"));
+	ck_assert_ptr_nonnull(strstr(out, "\t\t# regional_parameters = \"1.0.2revB\"; "
+					  "(from its application)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\t\t# regional_parameters = \"1.0.3revA\"; "
+					  "(from lorawan_version)\n"));
+	ck_assert_ptr_null(strstr(out, "\tregional_parameters = \"1.0.3revA\""));
 	free(out);
 	assert_round_trip(&c);
 	config_free(&c);
