@@ -22,6 +22,7 @@ static const char *const app_field_names[AF__COUNT] = {"name", "id", "codec", "c
 						       "regional_parameters"};
 
 #define STATUS_INTERVAL_MAX_H 8760          /* as devices[].status_interval_h */
+#define RP_LIST_MAX 160                     /* the revision names, ", "-separated */
 
 /* applicationId is a UUID in ChirpStack's integration.proto (DeviceInfo):
  * 8-4-4-4-12 hex digits (RFC 4122 §3), any case. */
@@ -110,12 +111,22 @@ static void parse_class(struct config__load *c, const config_setting_t *s, const
 	error_at(c, s, "%s: class: '%s' is not one of A, C", label, v);
 }
 
+/* "RP002-1.0.4, ..., 1.0.2revB": the names of region_rp_names, truncated
+ * to cap (which the callers' buffers exceed). */
+static void rp_list(char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; region_rp_names[i] && n < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", region_rp_names[i]);
+}
+
 static void parse_rp(struct config__load *c, const config_setting_t *s, const char *label,
 		     struct lb_app_conf *a)
 {
 	const char *v;
-	char list[96];
-	size_t n = 0;
+	char list[RP_LIST_MAX];
 
 	if (!config__string_value(c, s, label, &v))
 		return;
@@ -125,11 +136,8 @@ static void parse_rp(struct config__load *c, const config_setting_t *s, const ch
 			a->rp_set = true;
 			return;
 		}
-		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
-				      region_rp_names[i]);
-		if (n >= sizeof(list))
-			n = sizeof(list) - 1;
 	}
+	rp_list(list, sizeof(list));
 	error_at(c, s, "%s: regional_parameters: '%s' is not one of %s", label, v, list);
 }
 
@@ -377,15 +385,19 @@ void config__app_reference(FILE *out, enum config_ref_format format)
 						       "status_interval_h). Range 0..8760."},
 		[AF_RP] = {"string", "", "Regional Parameters revision of its devices that set "
 					 "none (devices[].regional_parameters), over the one "
-					 "their lorawan_version gives. One of: RP002-1.0.4, "
-					 "RP002-1.0.3, RP002-1.0.2, RP002-1.0.1, RP002-1.0.0, "
-					 "1.0.3revA, 1.0.2revB."},
+					 "their lorawan_version gives. One of: "},   /* + names */
 	};
-	char setting[64];
+	char setting[64], list[RP_LIST_MAX], help[256 + RP_LIST_MAX];
 
+	rp_list(list, sizeof(list));
 	for (size_t i = 0; i < AF__COUNT; i++) {
+		const char *h = rows[i].help;
+		if (i == AF_RP) {
+			snprintf(help, sizeof(help), "%s%s.", rows[i].help, list);
+			h = help;
+		}
 		snprintf(setting, sizeof(setting), "applications[].%s", app_field_names[i]);
-		config__ref_row(out, format, setting, rows[i].type, rows[i].def, rows[i].help);
+		config__ref_row(out, format, setting, rows[i].type, rows[i].def, h);
 	}
 	fputs(format == CONFIG_REF_MARKDOWN ? "\n" : ".PP\n", out);
 }

@@ -64,8 +64,6 @@
 
 #include "lorawan/region.h"
 
-struct region;
-
 #define DLCMD_MAX_ID 64           /* room for "id" (a UUID: 36), without NUL */
 #define DLCMD_MAX_DATA 242        /* bytes of FRMPayload, any region, any DR */
 #define DLCMD_MAX_JSON 4096       /* bytes of the whole command */

@@ -1620,15 +1620,20 @@ START_TEST(test_regional_parameters)
 	for (size_t i = 0; i < 5; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n,
 				      "{ name = \"v%zu\"; dev_eui = \"00000000000000%02zx\";\n"
-				      "  lorawan_version = \"%s\"; join_eui = \"0000000000000001\";\n"
+				      "  lorawan_version = \"%s\"; "
+				      "join_eui = \"0000000000000001\";\n"
 				      "  app_key = \"000102030405060708090a0b0c0d0e0f\"; },\n",
 				      i, i + 1, versions[i]);
 	n += (size_t)snprintf(text + n, sizeof(text) - n,
-			      "{ name = \"new\"; dev_eui = \"0000000000000010\"; lorawan_version = \"1.0.3\";\n"
-			      "  regional_parameters = \"RP002-1.0.4\"; join_eui = \"0000000000000001\";\n"
+			      "{ name = \"new\"; dev_eui = \"0000000000000010\"; "
+			      "lorawan_version = \"1.0.3\";\n"
+			      "  regional_parameters = \"RP002-1.0.4\"; "
+			      "join_eui = \"0000000000000001\";\n"
 			      "  app_key = \"000102030405060708090a0b0c0d0e0f\"; },\n"
-			      "{ name = \"old\"; dev_eui = \"0000000000000011\"; lorawan_version = \"1.0.4\";\n"
-			      "  regional_parameters = \"RP002-1.0.0\"; join_eui = \"0000000000000001\";\n"
+			      "{ name = \"old\"; dev_eui = \"0000000000000011\"; "
+			      "lorawan_version = \"1.0.4\";\n"
+			      "  regional_parameters = \"RP002-1.0.0\"; "
+			      "join_eui = \"0000000000000001\";\n"
 			      "  app_key = \"000102030405060708090a0b0c0d0e0f\"; }\n);\n");
 	ck_assert_uint_lt(n, sizeof(text));
 	load_text(text, &c);
@@ -1658,15 +1663,18 @@ END_TEST
 START_TEST(test_bad_regional_parameters)
 {
 	static const char *const bad[] = {
-		"3: error: device 'd': regional_parameters: 'RP002-1.0.9' is not one of RP002-1.0.4, "
+		"3: error: device 'd': regional_parameters: "
+		"'RP002-1.0.9' is not one of RP002-1.0.4, "
 		"RP002-1.0.3, RP002-1.0.2, RP002-1.0.1, RP002-1.0.0, 1.0.3revA, 1.0.2revB",
 		NULL};
-	expect_text("region = \"AS923\";\ndevices = ( { name = \"d\"; dev_eui = \"0000000000000001\";\n"
+	expect_text("region = \"AS923\";\ndevices = ( { name = \"d\"; "
+		    "dev_eui = \"0000000000000001\";\n"
 		    "  regional_parameters = \"RP002-1.0.9\"; join_eui = \"0000000000000001\";\n"
 		    "  app_key = \"000102030405060708090a0b0c0d0e0f\"; } );\n",
 		    LB_ERR_CONFIG, bad);
 	static const char *const type[] = {
-		"2: error: device 'd': regional_parameters: expected a string, got an integer", NULL};
+		"2: error: device 'd': regional_parameters: expected a string, "
+		"got an integer", NULL};
 	expect_text("devices = ( { name = \"d\"; dev_eui = \"0000000000000001\";\n"
 		    "  regional_parameters = 3; join_eui = \"0000000000000001\";\n"
 		    "  app_key = \"000102030405060708090a0b0c0d0e0f\"; } );\n",
@@ -1714,7 +1722,8 @@ START_TEST(test_app_regional_parameters)
 	config_free(&c);
 
 	static const char *const bad[] = {
-		"1: error: application 'x': regional_parameters: '1.0.3' is not one of RP002-1.0.4, "
+		"1: error: application 'x': regional_parameters: "
+		"'1.0.3' is not one of RP002-1.0.4, "
 		"RP002-1.0.3, RP002-1.0.2, RP002-1.0.1, RP002-1.0.0, 1.0.3revA, 1.0.2revB",
 		NULL};
 	expect_text("applications = ( { name = \"x\"; regional_parameters = \"1.0.3\"; } );\n",

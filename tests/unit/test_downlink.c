@@ -326,9 +326,10 @@ END_TEST
 
 /* A device's Regional Parameters revision (in.rp): AS923 and IN865 devices of
  * 1.0.2revB and 1.0.3revA listen in RX1 at DR5 at most (LoRaWAN Regional
- * Parameters v1.0.3revA §2.8.7, §2.10.7) where RP002-1.0.4 goes to DR7 (§2.10.7, §2.12.7), and an
- * AS923 device before RP002-1.0.1 takes M 59 at DR2 (v1.0.3revA §2.8.6), not
- * 123 (RP002-1.0.4 §2.10.6); class C downlinks have the same limits. */
+ * Parameters v1.0.3revA §2.8.7, §2.10.7) where RP002-1.0.4 goes to DR7
+ * (§2.10.7, §2.12.7), and an AS923 device before RP002-1.0.1 takes M 59 at
+ * DR2 (v1.0.3revA §2.8.6), not 123 (RP002-1.0.4 §2.10.6); class C downlinks
+ * have the same limits. */
 START_TEST(test_plan_regional_parameters)
 {
 	struct lb_rx rx = lora_rx(0xaa555a0000000101ULL, 1000000, 923200000, 7, 250, 9.5f, -57);
@@ -620,8 +621,10 @@ START_TEST(test_plan_class_c)
 	/* DR0 carries M = 59 (64-byte PHYPayload): 65 bytes are too many. */
 	ck_assert_int_eq(downlink_plan_class_c(eu, rp, 869525000, 0, phy, 64, &a), LB_OK);
 	uint8_t big[65] = {0};
-	ck_assert_int_eq(downlink_plan_class_c(eu, rp, 869525000, 0, big, 65, &a), LB_ERR_TOO_LARGE);
-	ck_assert_int_eq(downlink_plan_class_c(eu, rp, 869525000, 15, phy, 20, &a), LB_ERR_NOT_FOUND);
+	ck_assert_int_eq(downlink_plan_class_c(eu, rp, 869525000, 0, big, 65, &a),
+			 LB_ERR_TOO_LARGE);
+	ck_assert_int_eq(downlink_plan_class_c(eu, rp, 869525000, 15, phy, 20, &a),
+			 LB_ERR_NOT_FOUND);
 	ck_assert_int_eq(downlink_plan_class_c(NULL, rp, 869525000, 0, phy, 20, &a), LB_ERR_INVAL);
 }
 END_TEST

@@ -967,8 +967,9 @@ END_TEST
 /* ---- Regional Parameters revisions ---------------------------------------- */
 
 /* AS923 RX1 data rate of a device of Regional Parameters 1.0.2revB or 1.0.3revA
- * (LoRaWAN Regional Parameters v1.0.3revA §2.8.7, V1.0 §2.7.7): Downstream DR = MIN(5, MAX(MinDR, Upstream DR -
- * Effective_RX1DROffset)), effective offsets 0,1,2,3,4,5,-1,-2; MinDR 0 with
+ * (LoRaWAN Regional Parameters v1.0.3revA §2.8.7, V1.0 §2.7.7):
+ * Downstream DR = MIN(5, MAX(MinDR, Upstream DR - Effective_RX1DROffset)),
+ * effective offsets 0,1,2,3,4,5,-1,-2; MinDR 0 with
  * DownlinkDwellTime 0, 2 with 1. Rows uplink DR0..DR7, columns RX1DROffset 0..7. */
 static const uint8_t as923_rp1_rx1_dwell0[8][8] = {
 	{ 0, 0, 0, 0, 0, 0, 1, 2 }, { 1, 0, 0, 0, 0, 0, 2, 3 }, { 2, 1, 0, 0, 0, 0, 3, 4 },
@@ -1089,9 +1090,9 @@ START_TEST(test_rp_other_regions_rx1)
 				if (region_rx1(r, rs[i].up_hz, up, off, &f0, &want) != LB_OK)
 					continue;
 				for (int rp = 0; rp < REGION_RP_COUNT; rp++) {
-					ck_assert_int_eq(region_rx1_rp(r, (enum region_rp)rp,
-								       rs[i].up_hz, up, off, &f, &dr),
-							 LB_OK);
+					enum region_rp v = (enum region_rp)rp;
+					ck_assert_int_eq(region_rx1_rp(r, v, rs[i].up_hz, up,
+								       off, &f, &dr), LB_OK);
 					ck_assert_uint_eq(f, f0);
 					ck_assert_uint_eq(dr, want);
 				}
@@ -1103,8 +1104,9 @@ END_TEST
 
 /* AS923 maximum payload (not repeater compatible): DR2 with DwellTime 0 is
  * M 59 / N 51 for 1.0.2revB and 1.0.3revA devices (LoRaWAN Regional Parameters
- * v1.0.3revA §2.8.6, V1.0 §2.7.6) and RP002-1.0.0 §2.10.6, M 123 / N 115 from RP002-1.0.1 on (RP002-1.0.4
- * §2.10.6); with DwellTime 1 it is M 19 / N 11 in all of them. The other DRs
+ * v1.0.3revA §2.8.6, V1.0 §2.7.6) and RP002-1.0.0 §2.10.6, M 123 / N 115 from
+ * RP002-1.0.1 on (RP002-1.0.4 §2.10.6); with DwellTime 1 it is M 19 / N 11 in
+ * all of them. The other DRs
  * are the same in every revision. */
 START_TEST(test_rp_as923_payload)
 {
@@ -1166,8 +1168,8 @@ START_TEST(test_rp_other_regions_payload)
 		for (uint8_t d = 0; d < REGION_MAX_DR; d++) {
 			int rc0 = region_max_payload(all[i], d, &m0, &n0);
 			for (int rp = 0; rp < REGION_RP_COUNT; rp++) {
-				ck_assert_int_eq(region_max_payload_rp(all[i], (enum region_rp)rp, d,
-								       &m, &n), rc0);
+				enum region_rp v = (enum region_rp)rp;
+				ck_assert_int_eq(region_max_payload_rp(all[i], v, d, &m, &n), rc0);
 				if (rc0 == LB_OK) {
 					ck_assert_uint_eq(m, m0);
 					ck_assert_uint_eq(n, n0);

@@ -377,20 +377,21 @@ END_TEST
 START_TEST(test_rxc)
 {
 	const struct region *r = region_find("EU868");
+	const enum region_rp rp = REGION_RP002_1_0_4;
 	struct sim_rx_params rx = {.rx1_delay_s = 1, .rx2_dr = 3};
 	char why[SIM_DL_WHY_LEN];
 	struct gwmp_txpk tx = txpk(0, EU868_RX2_HZ, 9, 20);
 
 	tx.imme = true;
 	tx.has_tmst = false;
-	ck_assert_int_eq(sim_dl_check_rxc(r, REGION_RP002_1_0_4, &rx, &tx, why, sizeof(why)), LB_OK);
+	ck_assert_int_eq(sim_dl_check_rxc(r, rp, &rx, &tx, why, sizeof(why)), LB_OK);
 	tx.sf = 12;                                         /* DR0, but the device is at DR3 */
-	ck_assert_int_eq(sim_dl_check_rxc(r, REGION_RP002_1_0_4, &rx, &tx, why, sizeof(why)), LB_ERR_MALFORMED);
+	ck_assert_int_eq(sim_dl_check_rxc(r, rp, &rx, &tx, why, sizeof(why)), LB_ERR_MALFORMED);
 	tx = txpk(0, 868100000, 9, 20);                     /* not the RX2 frequency */
 	tx.imme = true;
-	ck_assert_int_eq(sim_dl_check_rxc(r, REGION_RP002_1_0_4, &rx, &tx, why, sizeof(why)), LB_ERR_MALFORMED);
+	ck_assert_int_eq(sim_dl_check_rxc(r, rp, &rx, &tx, why, sizeof(why)), LB_ERR_MALFORMED);
 	tx = txpk(123456, EU868_RX2_HZ, 9, 20);             /* timed: not class C */
-	ck_assert_int_eq(sim_dl_check_rxc(r, REGION_RP002_1_0_4, &rx, &tx, why, sizeof(why)), LB_ERR_RANGE);
+	ck_assert_int_eq(sim_dl_check_rxc(r, rp, &rx, &tx, why, sizeof(why)), LB_ERR_RANGE);
 	ck_assert_str_eq(sim_dl_window_name(SIM_DL_RXC), "rxc");
 }
 END_TEST
