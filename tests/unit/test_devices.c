@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "tables/devices.h"
 #include "base/lb_err.h"
 #include "lorawan/lorawan.h"
+#include "lorawan/region.h"
 #include "lorawan/lwcrypto.h"
 
 /* V1 session (lora-packet tests): DevAddr 49BE7DF1. */
@@ -566,6 +568,79 @@ START_TEST(test_reload_keeps_state)
 }
 END_TEST
 
+/* The configuration text in a temporary file, loaded (no problem allowed). */
+static void load_conf(const char *text, struct lb_config *c)
+{
+	char path[] = "/tmp/test_devices_XXXXXX";
+	struct config_report r = {0};
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	FILE *f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	int rc = config_load(path, c, &r);
+	ck_assert_int_eq(rc, LB_OK);
+	ck_assert_uint_eq(r.n, 0);
+	config_report_free(&r);
+	unlink(path);
+}
+
+#define RP_KEYS "join_eui = \"0000000000000001\"; " \
+		"app_key = \"000102030405060708090a0b0c0d0e0f\";"
+
+/* A reload (SIGHUP, bridge.c: config_load() then devices_reload()) applies
+ * a changed regional_parameters, the device's own and its application's,
+ * to the devices it keeps (their state stays): the next downlink plans
+ * with it. */
+START_TEST(test_reload_regional_parameters)
+{
+	struct lb_config c1, c2;
+	struct devices d;
+
+	load_conf("region = \"AS923\";\n"
+		  "applications = ( { name = \"fleet\";\n"
+		  "  regional_parameters = \"1.0.2revB\"; } );\n"
+		  "devices = (\n"
+		  "{ name = \"a\"; application = \"fleet\"; dev_eui = \"00000000000000a1\"; "
+		  RP_KEYS " },\n"
+		  "{ name = \"b\"; dev_eui = \"00000000000000b1\";\n"
+		  "  regional_parameters = \"RP002-1.0.1\"; " RP_KEYS " } );\n", &c1);
+	ck_assert_int_eq(devices_init(&d, c1.devices, c1.n_devices), LB_OK);
+	struct lb_device *a = devices_find_eui(&d, 0xa1), *b = devices_find_eui(&d, 0xb1);
+	ck_assert_uint_eq(a->regional_parameters, REGION_RP_1_0_2B);
+	ck_assert_uint_eq(b->regional_parameters, REGION_RP002_1_0_1);
+	devices_set_seen(a, 41);
+	devices_set_seen(b, 42);
+
+	/* The application's changed, b's own removed (from lorawan_version 1.0.3). */
+	load_conf("region = \"AS923\";\n"
+		  "applications = ( { name = \"fleet\";\n"
+		  "  regional_parameters = \"RP002-1.0.4\"; } );\n"
+		  "devices = (\n"
+		  "{ name = \"a\"; application = \"fleet\"; dev_eui = \"00000000000000a1\"; "
+		  RP_KEYS " },\n"
+		  "{ name = \"b\"; dev_eui = \"00000000000000b1\";\n"
+		  "  " RP_KEYS " } );\n", &c2);
+	ck_assert_int_eq(devices_reload(&d, c2.devices, c2.n_devices), LB_OK);
+	a = devices_find_eui(&d, 0xa1);
+	b = devices_find_eui(&d, 0xb1);
+	ck_assert_uint_eq(a->regional_parameters, REGION_RP002_1_0_4);
+	ck_assert_uint_eq(b->regional_parameters, REGION_RP_1_0_3A);
+	ck_assert_int_eq(a->last_seen_ms, 41);          /* the same devices, kept */
+	ck_assert_int_eq(b->last_seen_ms, 42);
+
+	/* And back, by the device's own setting. */
+	ck_assert_int_eq(devices_reload(&d, c1.devices, c1.n_devices), LB_OK);
+	ck_assert_uint_eq(devices_find_eui(&d, 0xa1)->regional_parameters, REGION_RP_1_0_2B);
+	ck_assert_uint_eq(devices_find_eui(&d, 0xb1)->regional_parameters, REGION_RP002_1_0_1);
+	devices_free(&d);
+	config_free(&c1);
+	config_free(&c2);
+}
+END_TEST
+
 /* A device left without its session (devices_drop_session(): its
  * changed keys' counters could not be read) verifies no uplink, has no
  * keys, and a reload with the same keys takes it in afresh (its counters
@@ -978,6 +1053,7 @@ static Suite *devices_suite(void)
 	tcase_add_test(tc, test_reload_keeps_state);
 	tcase_add_test(tc, test_drop_session);
 	tcase_add_test(tc, test_reload_otaa);
+	tcase_add_test(tc, test_reload_regional_parameters);
 	tcase_add_test(tc, test_reload_fcnt_floor_and_failure);
 	tcase_add_test(tc, test_many_devices);
 	tcase_add_test(tc, test_join_session_and_reload);
