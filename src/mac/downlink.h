@@ -150,13 +150,14 @@ int downlink_best_rx(const struct lb_rx *rx, size_t n, size_t *index);
 
 /*
  * Plan the class-A windows for an uplink: choose the gateway, then RX1
- * (tmst + delay, frequency and DR by region_rx1()) and RX2 (tmst + delay +
- * 1 s, RX2 frequency/DR), each a txpk with rfch 0, powe from
+ * (tmst + delay, frequency and DR by region_rx1_rp() for the device's
+ * revision in->rp) and RX2 (tmst + delay + 1 s, RX2 frequency/DR), each a
+ * txpk with rfch 0, powe from
  * region_tx_power(), LoRa: datr from the DR, codr 4/5, ipol true, ncrc true;
  * FSK: bitrate, fdev = bitrate / 2, ipol false, ncrc false. tmst wraps
  * around 2^32. A window is left out (window_err says why) when its DR
  * cannot carry phy_len bytes (LB_ERR_TOO_LARGE), the RX1 rule does not apply
- * (region_rx1() errors: unknown uplink DR, offset not allowed, channel not
+ * (region_rx1_rp() errors: unknown uplink DR, offset not allowed, channel not
  * in the grid), the DR is not a LoRa/FSK downlink DR (LB_ERR_NOT_FOUND) or
  * the frequency has no TX power (region_tx_power() errors).
  * Returns LB_OK with at least one attempt; LB_ERR_TOO_LARGE if no window
