@@ -3,8 +3,10 @@
 #include "io/httpd.h"
 
 #include <arpa/inet.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +43,10 @@ struct req {
 /* One connection, from its accept to its close (MHD's socket context). */
 struct httpd_peer {
 	struct MHD_Connection *mc;
+	int fd;                          /* its socket (MHD's), -1 unknown */
 	int64_t since_ms;                /* a request awaited since; -1: being answered */
-	bool cut;                        /* shut: its request took too long */
+	uint64_t rx_since;               /* bytes its socket had received then */
+	bool cut;                        /* shut: past its deadline */
 	struct httpd_peer *next, **pprev;
 };
 
@@ -544,13 +548,48 @@ static void dispatch(struct httpd *h, struct req *q, const char *url, const char
 /* The deadline of a request: the whole of it (request line, headers, body)
  * within timeout_s of the connection's accept or of the previous answer's
  * end. MHD's own timeout counts idle time only, so a client sending a
- * header line now and then would hold its connection for ever. */
+ * header line now and then would hold its connection for ever. A
+ * connection that sent nothing since is idle, not slow (a browser keeps
+ * one open, or opens one ahead): MHD closes it once idle for more than
+ * timeout_s, before our HTTPD_IDLE_MARGIN_MS later cut. */
 static struct httpd_peer *peer_of_conn(const struct httpd *h, struct MHD_Connection *mc)
 {
 	const union MHD_ConnectionInfo *ci =
 		h->lm->get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
 	return ci ? ci->socket_context : NULL;
+}
+
+/* Bytes the kernel has received on the TCP socket fd since its connection
+ * began (TCP_INFO's tcpi_bytes_received, Linux 4.1). false: unknown. */
+static bool socket_rx(int fd, uint64_t *bytes)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		return false;
+	*bytes = ti.tcpi_bytes_received;
+	return true;
+}
+
+/* Has p's client sent anything since since_ms (a request begun)? Unknown
+ * counts as yes: its deadline then holds as for a request. */
+static bool peer_started(const struct httpd_peer *p)
+{
+	uint64_t rx;
+
+	return !socket_rx(p->fd, &rx) || rx > p->rx_since;
+}
+
+/* A request is awaited on p from now. */
+static void peer_await(struct httpd_peer *p, int64_t now_ms)
+{
+	p->since_ms = now_ms;
+	if (!socket_rx(p->fd, &p->rx_since))
+		p->rx_since = 0;
 }
 
 /* Answered (or refused): out of the request deadline until it is sent. */
@@ -585,8 +624,13 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 			  "request deadline (only idle for %u s closes it)", h->o.timeout_s);
 		return;
 	}
+	const union MHD_ConnectionInfo *ci =
+		h->lm->get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
 	p->mc = mc;
+	p->fd = ci ? ci->connect_fd : -1;
+	/* from its first byte, even one the kernel took before the accept */
 	p->since_ms = loop_now_ms();
+	p->rx_since = 0;
 	p->next = h->peers;
 	if (h->peers)
 		h->peers->pprev = &p->next;
@@ -595,23 +639,34 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 	*socket_context = p;
 }
 
-/* Shut the connection of a request past its deadline: MHD sees the
- * hang-up at its next run and closes it. */
+/* Shut p's connection, past its deadline: MHD sees the hang-up at its
+ * next run and closes it. false: it cannot be (logged). */
+static bool peer_shut(struct httpd *h, struct httpd_peer *p)
+{
+	p->cut = true;
+	if (p->fd < 0 || shutdown(p->fd, SHUT_RDWR) != 0) {
+		LB_LOG_RL(LOG_LVL_WARN, "httpd", "a connection past its %u s not cut: %s",
+			  h->o.timeout_s, "its socket cannot be shut");
+		return false;
+	}
+	h->need_run = true;
+	return true;
+}
+
 static void cut_slow(struct httpd *h, struct httpd_peer *p)
 {
-	const union MHD_ConnectionInfo *ci =
-		h->lm->get_connection_info(p->mc, MHD_CONNECTION_INFO_CONNECTION_FD);
-
-	p->cut = true;
 	h->stats.slow_requests++;
-	if (!ci || shutdown(ci->connect_fd, SHUT_RDWR) != 0) {
-		LB_LOG_RL(LOG_LVL_WARN, "httpd", "a request past its %u s not cut: %s",
-			  h->o.timeout_s, "its socket cannot be shut");
-		return;
-	}
-	LB_LOG_RL(LOG_LVL_INFO, "httpd", "a connection closed: its request did not arrive "
-		  "whole within %u s", h->o.timeout_s);
-	h->need_run = true;
+	if (peer_shut(h, p))
+		LB_LOG_RL(LOG_LVL_INFO, "httpd", "a connection closed: its request did not "
+			  "arrive whole within %u s", h->o.timeout_s);
+}
+
+/* Idle, yet not closed by MHD's timeout: not a slow request. */
+static void cut_idle(struct httpd *h, struct httpd_peer *p)
+{
+	if (peer_shut(h, p))
+		LB_LOG_RL(LOG_LVL_DEBUG, "httpd", "an idle connection closed after %u s",
+			  h->o.timeout_s);
 }
 
 /* Cut what is past its deadline; the next deadline (-1 none). */
@@ -622,10 +677,13 @@ static int64_t cut_slow_requests(struct httpd *h, int64_t now_ms)
 	for (struct httpd_peer *p = h->peers; p; p = p->next) {
 		if (p->since_ms < 0 || p->cut)
 			continue;
-		if (now_ms >= p->since_ms + limit)
+		int64_t due = p->since_ms + limit, idle_due = due + HTTPD_IDLE_MARGIN_MS;
+		if (now_ms >= due && peer_started(p))
 			cut_slow(h, p);
+		else if (now_ms >= idle_due)
+			cut_idle(h, p);
 		else
-			next = loop_earliest(next, p->since_ms + limit);
+			next = loop_earliest(next, now_ms < due ? due : idle_due);
 	}
 	return next;
 }
@@ -671,7 +729,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
 
 	/* The answer is sent: the connection's next request is awaited. */
 	if (p)
-		p->since_ms = loop_now_ms();
+		peer_await(p, loop_now_ms());
 	if (!q)
 		return;
 	free(q->body);

@@ -29,7 +29,10 @@
  *   - a request (line, headers, body) whole within timeout_s of its
  *     connection's accept or of the previous answer's end: MHD's timeout
  *     counts idle time only, so a client trickling its headers would hold a
- *     connection for ever. Past it the connection is shut (counted).
+ *     connection for ever. Past it a connection that has sent bytes since
+ *     then is shut (counted: slow_requests); one that sent nothing is
+ *     idle, left to MHD's idle timeout (not counted), and shut uncounted
+ *     HTTPD_IDLE_MARGIN_MS later should it still be open.
  *
  * Streams: what the handler writes is buffered (at most stream_limit bytes
  * beyond the stream's first write, which may be a large snapshot) and sent
@@ -64,6 +67,9 @@
 #define HTTPD_CONN_MEMORY 16384      /* request line + headers per connection */
 #define HTTPD_MAX_HEADERS 64
 #define HTTPD_MAX_URL 2048
+/* An idle connection is MHD's to close (just past timeout_s); ours, uncounted,
+ * only this long after that. */
+#define HTTPD_IDLE_MARGIN_MS 1000
 /* Connections one client address may hold, so one host cannot take them
  * all: a quarter of max_clients, but at least 8 (a browser opens up to 6
  * to one server) while that leaves 2 for other addresses. */
@@ -113,7 +119,8 @@ struct httpd_stats {
 	uint64_t requests;               /* handed to the handler */
 	uint64_t refused;                /* answered here (limits above) */
 	uint64_t streams_slow;           /* closed: buffer over stream_limit */
-	uint64_t slow_requests;          /* closed: a request not whole within timeout_s */
+	uint64_t slow_requests;          /* closed: a request begun, not whole within
+					  * timeout_s (an idle connection is not one) */
 	size_t streams;                  /* open now */
 };
 

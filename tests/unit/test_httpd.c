@@ -9,10 +9,10 @@
  * address cannot hold more than HTTPD_PER_IP_LIMIT connections, and a client that closes its end ends the stream
  * (`closed` callback) while it is idle. A request trickled a header line
  * at a time is cut timeout_s after its connection's accept (or the
- * previous answer). Pulled answers: every byte, chunked,
- * `done` once, also when the client leaves midway; a stream's pulled
- * snapshot of any size is taken whole and what was written meanwhile
- * follows it.
+ * previous answer's end) and counted; an idle connection (kept alive, or
+ * never sent anything) is closed after timeout_s, not counted. Pulled answers: every byte, chunked, `done` once,
+ * also when the client leaves midway; a stream's pulled snapshot of any
+ * size is taken whole and what was written meanwhile follows it.
  */
 #include <check.h>
 #include <netinet/in.h>
@@ -475,6 +475,28 @@ static bool closed_within(int fd, int ms, const char *trickle)
 	return false;
 }
 
+/* Read an answer's head on fd (blocking no one: the loop runs meanwhile)
+ * until its blank line, for ms at most. */
+static bool read_answer(int fd, char *out, size_t cap, int ms)
+{
+	size_t got = 0;
+	int64_t end = loop_now_ms() + ms;
+
+	out[0] = '\0';
+	while (loop_now_ms() < end && !strstr(out, "\r\n\r\n") && got + 1 < cap) {
+		run_for(5);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 0) != 1)
+			continue;
+		ssize_t n = read(fd, out + got, cap - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		out[got] = '\0';
+	}
+	return strstr(out, "\r\n\r\n") != NULL;
+}
+
 /* A client sending its request a header line at a time, never idle for
  * long: MHD's timeout (idle time) would never close it; the request's
  * deadline (timeout_s, 5 s here, from the accept) does. */
@@ -509,6 +531,48 @@ START_TEST(t_request_deadline)
 }
 END_TEST
 
+/* Idle connections are not slow requests: one that never sends anything
+ * (a browser's pre-connect) and one kept alive after its answer are
+ * closed once idle for timeout_s (MHD's timeout), not counted; a
+ * trickling one open meanwhile still is. */
+START_TEST(t_idle_not_slow)
+{
+	char ans[2048];
+	int fd[3];
+	int64_t since[3], took[3] = {-1, -1, -1};
+
+	fd[0] = connect_to(0);                  /* trickles */
+	since[0] = loop_now_ms();
+	ck_assert_int_gt(send(fd[0], "GET /t HTTP/1.1\r\n", 17, MSG_NOSIGNAL), 0);
+	fd[1] = connect_to(0);                  /* sends nothing */
+	since[1] = loop_now_ms();
+	fd[2] = connect_to(0);                  /* kept alive after its answer */
+	ck_assert_int_gt(send(fd[2], "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", 28, MSG_NOSIGNAL), 0);
+	ck_assert_msg(read_answer(fd[2], ans, sizeof(ans), 2000), "no answer: %s", ans);
+	since[2] = loop_now_ms();
+	int64_t end = loop_now_ms() + 9000, next_send = loop_now_ms();
+	while (loop_now_ms() < end && (took[0] < 0 || took[1] < 0 || took[2] < 0)) {
+		if (took[0] < 0 && loop_now_ms() >= next_send) {
+			(void)send(fd[0], "X-a: b\r\n", 8, MSG_NOSIGNAL);
+			next_send = loop_now_ms() + 200;
+		}
+		run_for(5);
+		for (int i = 0; i < 3; i++) {
+			struct pollfd p = {.fd = fd[i], .events = POLLIN};
+			if (took[i] < 0 && poll(&p, 1, 0) == 1 && read(fd[i], ans, sizeof(ans)) <= 0)
+				took[i] = loop_now_ms() - since[i];
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		ck_assert_msg(took[i] >= 4500 && took[i] < 7000, "connection %d closed after %lld ms",
+			      i, (long long)took[i]);
+		close(fd[i]);
+	}
+	ck_assert_uint_eq(H.stats.slow_requests, 1);
+	ck_assert_uint_eq(seen.calls, 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("httpd");
@@ -527,6 +591,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, t_pulled_snapshot);
 	tcase_add_test(tc, t_per_ip_limit);
 	tcase_add_test(tc, t_request_deadline);
+	tcase_add_test(tc, t_idle_not_slow);
 	suite_add_tcase(s, tc);
 	return s;
 }
