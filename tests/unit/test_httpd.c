@@ -10,7 +10,8 @@
  * (`closed` callback) while it is idle. A request trickled a header line
  * at a time is cut timeout_s after its connection's accept (or the
  * previous answer's end) and counted; an idle connection (kept alive, or
- * never sent anything) is closed after timeout_s, not counted. Pulled answers: every byte, chunked, `done` once,
+ * never sent anything) is closed after timeout_s, not counted; a stream
+ * outlives timeout_s. Pulled answers: every byte, chunked, `done` once,
  * also when the client leaves midway; a stream's pulled snapshot of any
  * size is taken whole and what was written meanwhile follows it.
  */
@@ -514,18 +515,20 @@ START_TEST(t_request_deadline)
 	ck_assert_uint_eq(H.stats.slow_requests, 1);
 	ck_assert_uint_eq(seen.calls, 0);
 	close(fd);
-	/* a request sent whole is still answered, and a kept-alive connection
-	 * gets the deadline again for its next request */
+	/* A request sent whole 3 s after the connect is still answered, and the
+	 * kept-alive connection's next request gets its 5 s from the answer's
+	 * end: counted from the accept, it would be cut 2 s into it. */
 	fd = connect_to(0);
+	run_for(3000);
 	ck_assert_int_gt(send(fd, "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", 28, MSG_NOSIGNAL), 0);
-	RUN_WHILE(seen.calls == 0);
+	ck_assert_msg(read_answer(fd, ans, sizeof(ans), 2000), "no answer: %s", ans);
 	ck_assert_uint_eq(seen.calls, 1);
-	run_for(100);
-	ck_assert_int_gt(read(fd, ans, sizeof(ans)), 0);
 	t0 = loop_now_ms();
 	ck_assert_int_gt(send(fd, "GET /y HTTP/1.1\r\n", 17, MSG_NOSIGNAL), 0);
 	ck_assert(closed_within(fd, 8000, "X-a: b\r\n"));
-	ck_assert_int_ge(loop_now_ms() - t0, 4000);
+	took = loop_now_ms() - t0;
+	ck_assert_msg(took >= 4500, "cut %lld ms after the answer, before its 5 s",
+		      (long long)took);
 	ck_assert_uint_eq(H.stats.slow_requests, 2);
 	close(fd);
 }
@@ -573,6 +576,40 @@ START_TEST(t_idle_not_slow)
 }
 END_TEST
 
+/* A stream (an /events client) is answered: its age is no request's. */
+START_TEST(t_stream_outlives_deadline)
+{
+	char ans[4096];
+	int fd = connect_to(0);
+	const char *req = "GET /events HTTP/1.1\r\nHost: h\r\n\r\n";
+
+	seen.stream = true;
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	ck_assert(read_answer(fd, ans, sizeof(ans), 2000));
+	ck_assert_ptr_nonnull(seen.s);
+	run_for(6500);                          /* past timeout_s and the idle margin */
+	ck_assert_ptr_nonnull(seen.s);
+	ck_assert_int_eq(httpd_stream_write(&H, seen.s, "data: late\n\n", 12), LB_OK);
+	size_t got = 0;
+	int64_t end = loop_now_ms() + 2000;
+	ans[0] = '\0';
+	while (loop_now_ms() < end && !strstr(ans, "data: late")) {
+		run_for(5);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 0) != 1)
+			continue;
+		ssize_t n = read(fd, ans + got, sizeof(ans) - 1 - got);
+		ck_assert_int_gt(n, 0);
+		got += (size_t)n;
+		ans[got] = '\0';
+	}
+	ck_assert_ptr_nonnull(strstr(ans, "data: late"));
+	ck_assert_uint_eq(H.stats.slow_requests, 0);
+	ck_assert_uint_eq(H.stats.streams, 1);
+	close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("httpd");
@@ -592,6 +629,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, t_per_ip_limit);
 	tcase_add_test(tc, t_request_deadline);
 	tcase_add_test(tc, t_idle_not_slow);
+	tcase_add_test(tc, t_stream_outlives_deadline);
 	suite_add_tcase(s, tc);
 	return s;
 }
