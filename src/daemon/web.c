@@ -853,20 +853,22 @@ static void buf_free(struct web_buf *b)
 /* One Server-Sent Event to every client, framed in w->frame. An event's
  * JSON has no line break (web_sse_frame() splits any at "data:" lines),
  * so its frame is its length plus a few bytes; more room is taken only
- * for text that has them. */
-static void broadcast(struct web *w, const char *kind, const char *data, size_t len)
+ * for text that has them. false: not framed, so sent to none (a client
+ * too slow for it is dropped, its hello brings it up to date). */
+static bool broadcast(struct web *w, const char *kind, const char *data, size_t len)
 {
 	size_t n, need = len + strlen(kind) + 32;
 	char *frame;
 
 	if (clients_open(w) == 0)
-		return;
+		return true;
 	if (memchr(data, '\n', len))
 		need += 6 * len;  /* each \n may become "\ndata: " */
-	if (!(frame = buf_reserve(&w->frame, need)))
-		return;
-	if (web_sse_frame(kind, data, len, frame, w->frame.cap, &n) == LB_OK)
-		broadcast_text(w, frame, n);
+	if (!(frame = buf_reserve(&w->frame, need)) ||
+	    web_sse_frame(kind, data, len, frame, w->frame.cap, &n) != LB_OK)
+		return false;
+	broadcast_text(w, frame, n);
+	return true;
 }
 
 /* A client: `retry` and the hello snapshot, pulled as it reads
@@ -995,17 +997,27 @@ void web_mqtt_state(struct web *w, bool connected)
 
 	if (!w->open || connected == w->mqtt_shown)
 		return;
-	w->mqtt_shown = connected;
-	if (clients_open(w) == 0)
+	/* No client: the next one's hello shows the state. */
+	if (clients_open(w) == 0) {
+		w->mqtt_shown = connected;
 		return;
+	}
 	bridge_view(w, &v);
 	char *text = buf_reserve(&w->text, web_json_bridge_cap(&v));
-	if (!text)
+	bool sent = false;
+	if (text) {
+		jsonw_init(&jw, text, w->text.cap);
+		web_json_w_bridge(&jw, &v);
+		sent = jsonw_finish(&jw, &n) == LB_OK && broadcast(w, "bridge", text, n);
+	}
+	/* Not sent: mqtt_shown unchanged, so the next tick (bridge.c) tries
+	 * again until the page hears it. */
+	if (!sent) {
+		LB_LOG_RL(LOG_LVL_WARN, "web", "the MQTT connection's state (%s) not sent to the "
+			  "page yet: retried", connected ? "up" : "down");
 		return;
-	jsonw_init(&jw, text, w->text.cap);
-	web_json_w_bridge(&jw, &v);
-	if (jsonw_finish(&jw, &n) == LB_OK)
-		broadcast(w, "bridge", text, n);
+	}
+	w->mqtt_shown = connected;
 }
 
 /* ------------------------------------------------------- /metrics */
