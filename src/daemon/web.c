@@ -420,7 +420,10 @@ static bool etag_listed(const char *if_none_match, const char *etag)
 /* A page file, from memory. "no-cache" with its ETag: a browser keeps it
  * and asks each time (RFC 9111 §5.2.2.4), a file unchanged since costs a
  * 304 without a body (RFC 9110 §13.1.2, §15.4.5); a file changed at a
- * SIGHUP has another tag. */
+ * SIGHUP has another tag. The 304 is made with the file's bytes all the
+ * same: libmicrohttpd sends no body on a 304 but the Content-Length of
+ * the response it has, and RFC 9110 §8.6 allows a 304 none other than
+ * the 200's. */
 static void serve_file(struct web *w, struct httpd_conn *c, const struct httpd_request *rq,
 		       const char *name)
 {
@@ -435,7 +438,7 @@ static void serve_file(struct web *w, struct httpd_conn *c, const struct httpd_r
 		bool same = rq->if_none_match && etag_listed(rq->if_none_match, f->etag);
 		unsigned code = same ? 304 : 200;
 		count_code(w, code);
-		int rc = httpd_reply(c, code, mime_of(name), f->data, same ? 0 : f->len, headers);
+		int rc = httpd_reply(c, code, mime_of(name), f->data, f->len, headers);
 		if (rc != LB_OK)
 			not_sent(code, rc);
 		return;

@@ -145,6 +145,11 @@ printf '%s' "$ETAG" | grep -qE '^"[0-9a-f]{16}"$' || fail "ETag of app.js: '$ETA
 rm -f "$T/body"   # curl writes no file for an answer without a body
 expect 304 GET /app.js -H "If-None-Match: $ETAG"
 [ ! -s "$T/body" ] || fail "a 304 with a body: $(head -c 200 "$T/body")"
+# RFC 9110 §8.6: a 304's Content-Length, if any, is the 200's
+curl -sS -D "$T/h-304" -o /dev/null -H "If-None-Match: $ETAG" "$URL/app.js" || fail "curl -D 304"
+CL_304=$(tr -d '\r' < "$T/h-304" | sed -n 's/^Content-Length: //ip')
+[ "$CL_304" = "$(wc -c < "$top_srcdir/www/app.js" | tr -d ' ')" ] ||
+	fail "a 304's Content-Length is not app.js's: $(cat "$T/h-304")"
 expect 304 GET /app.js -H "If-None-Match: \"0000000000000000\", W/$ETAG"
 expect 200 GET /app.js -H 'If-None-Match: "0000000000000000"'
 cmp -s "$T/body" "$top_srcdir/www/app.js" || fail "app.js not whole"

@@ -41,6 +41,7 @@ static struct {
 	bool stream;                     /* answer with a stream */
 	bool pull;                       /* answer (or the stream's snapshot) pulled */
 	const char *extra;               /* httpd_reply()'s extra header lines */
+	unsigned status;                 /* httpd_reply()'s; 0: 200 */
 	struct httpd_stream *s;
 	unsigned closed;
 } seen;
@@ -92,7 +93,7 @@ static void on_request(void *arg, struct httpd_conn *c, const struct httpd_reque
 						  pull_done, &pulled), LB_OK);
 		return;
 	}
-	httpd_reply(c, 200, "text/plain", "hello", 5, seen.extra);
+	httpd_reply(c, seen.status ? seen.status : 200, "text/plain", "hello", 5, seen.extra);
 }
 
 static void on_closed(void *arg, struct httpd_stream *s, void *owner)
@@ -184,6 +185,8 @@ static void exchange(const char *req, char *out, size_t cap, int ms)
 	close(fd);
 }
 
+static bool read_answer(int fd, char *out, size_t cap, int ms);
+
 START_TEST(t_request)
 {
 	char ans[2048];
@@ -212,6 +215,28 @@ START_TEST(t_extra_headers)
 	ck_assert_ptr_nonnull(strstr(ans, "\r\nContent-Security-Policy: default-src 'self'\r\n"));
 	ck_assert_ptr_nonnull(strstr(ans, "\r\nRetry-After: 7\r\n"));
 	seen.extra = NULL;
+}
+END_TEST
+
+/* A 304 with the body its 200 would have: the same Content-Length (RFC
+ * 9110 §8.6 allows none other on a 304), and no body (§15.4.5). */
+START_TEST(t_not_modified)
+{
+	char ans[2048];
+	int fd = connect_to(0);
+	const char *req = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+
+	seen.status = 304;
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	ck_assert_msg(read_answer(fd, ans, sizeof(ans), 2000), "no answer: %s", ans);
+	ck_assert_msg(strstr(ans, "HTTP/1.1 304") == ans, "%s", ans);
+	ck_assert_msg(strstr(ans, "\r\nContent-Length: 5\r\n"), "%s", ans);
+	/* and nothing after the head: the next answer follows at once */
+	seen.status = 0;
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	ck_assert_msg(read_answer(fd, ans, sizeof(ans), 2000), "no answer: %s", ans);
+	ck_assert_msg(strstr(ans, "HTTP/1.1 200") == ans, "%s", ans);
+	close(fd);
 }
 END_TEST
 
@@ -619,6 +644,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, t_request);
 	tcase_add_test(tc, t_extra_headers);
+	tcase_add_test(tc, t_not_modified);
 	tcase_add_test(tc, t_limits);
 	tcase_add_test(tc, t_stream_delivers);
 	tcase_add_test(tc, t_slow_client_cut_off);
