@@ -8,6 +8,7 @@
 #include "store/store_ops.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "store/store_batch.h"
@@ -137,6 +138,51 @@ static bool session_ok(const struct store_session *row)
 	       row->rx1_dr_offset <= 7 && row->rx2_dr <= 15 && row->rx_delay <= 15 &&
 	       (!row->has_join_nonce_last || row->join_nonce_last <= 0xffffff);
 }
+
+/* Layout guards for session_copy() and store_put_pending(), which copy
+ * field by field: each listed field starts where the one before it ends
+ * (aligned up for its type) and the struct ends with the last one, on
+ * every ABI. A field added to struct store_session or store_pending, or
+ * one moved, shifts that layout and breaks the build here until it is
+ * copied below and listed. (One slipped into a padding hole shifts
+ * nothing: add fields at the end.) */
+#define FIELD_END(T, f) (offsetof(T, f) + sizeof(((T *)0)->f))
+#define ALIGN_UP(n, a) (((n) + (a) - 1) / (a) * (a))
+#define FOLLOWS(T, a, b, tb)                                                         \
+	_Static_assert(offsetof(T, b) == ALIGN_UP(FIELD_END(T, a), _Alignof(tb)),     \
+		       #T ": " #b " right after " #a " (copied field by field)")
+#define ENDS_WITH(T, f)                                                              \
+	_Static_assert(sizeof(T) == ALIGN_UP(FIELD_END(T, f), _Alignof(T)),          \
+		       #T ": " #f " is its last field (copied field by field)")
+
+_Static_assert(offsetof(struct store_session, dev_eui) == 0, "store_session starts with dev_eui");
+FOLLOWS(struct store_session, dev_eui, activation, enum lb_activation);
+FOLLOWS(struct store_session, activation, dev_addr, uint32_t);
+FOLLOWS(struct store_session, dev_addr, nwk_s_key, uint8_t);
+FOLLOWS(struct store_session, nwk_s_key, app_s_key, uint8_t);
+FOLLOWS(struct store_session, app_s_key, has_fcnt_up_last, bool);
+FOLLOWS(struct store_session, has_fcnt_up_last, fcnt_up_last, uint32_t);
+FOLLOWS(struct store_session, fcnt_up_last, nfcnt_down, uint32_t);
+FOLLOWS(struct store_session, nfcnt_down, rx1_dr_offset, uint8_t);
+FOLLOWS(struct store_session, rx1_dr_offset, rx2_dr, uint8_t);
+FOLLOWS(struct store_session, rx2_dr, rx2_freq, uint32_t);
+FOLLOWS(struct store_session, rx2_freq, rx_delay, uint8_t);
+FOLLOWS(struct store_session, rx_delay, has_join_nonce_last, bool);
+FOLLOWS(struct store_session, has_join_nonce_last, join_nonce_last, uint32_t);
+FOLLOWS(struct store_session, join_nonce_last, has_dev_nonce_last, bool);
+FOLLOWS(struct store_session, has_dev_nonce_last, dev_nonce_last, uint16_t);
+FOLLOWS(struct store_session, dev_nonce_last, joined_at, int64_t);
+FOLLOWS(struct store_session, joined_at, updated_at, int64_t);
+ENDS_WITH(struct store_session, updated_at);
+_Static_assert(offsetof(struct store_pending, row) == 0, "store_pending starts with row");
+FOLLOWS(struct store_pending, row, has_current, bool);
+FOLLOWS(struct store_pending, has_current, current_joined_at, uint32_t);
+FOLLOWS(struct store_pending, current_joined_at, has_current_fcnt_up, bool);
+FOLLOWS(struct store_pending, has_current_fcnt_up, current_fcnt_up, uint32_t);
+ENDS_WITH(struct store_pending, current_fcnt_up);
+/* and the size measured on x86_64 (LP64) */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct store_session) == 96,
+	       "struct store_session grew: copy its new field in session_copy()");
 
 /* row's fields into *r, stamped now, its padding zero: no byte of the
  * caller's padding (uninitialised stack memory, as a whole-struct copy
