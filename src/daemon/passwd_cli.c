@@ -19,7 +19,8 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: lorabridge passwd [--iterations N]\n"
 		     "  reads a password (twice, without echo, from a terminal; else the first\n"
-		     "  line of stdin) and prints its hash for http.password in lorabridge.conf\n"
+		     "  line of stdin) and prints its hash for http.password in lorabridge.conf;\n"
+		     "  a space or tab at either end of it is refused\n"
 		     "  --iterations N   PBKDF2 iterations (%d..%d, default %d)\n",
 		PWHASH_MIN_ITER, PWHASH_MAX_ITER, PWHASH_DEFAULT_ITER);
 }
@@ -86,6 +87,16 @@ static int parse_iter(int argc, char **argv, unsigned long *iter)
 	return LB_OK;
 }
 
+/* A space or tab at either end: fetch() strips them from a header value
+ * (the Fetch standard normalizes it, as RFC 9110 §5.5 allows), so the
+ * page would send another password than the one hashed. */
+static bool edge_blank(const char *pw)
+{
+	size_t n = strlen(pw);
+
+	return n > 0 && (pw[0] == ' ' || pw[0] == '\t' || pw[n - 1] == ' ' || pw[n - 1] == '\t');
+}
+
 int passwd_cli_main(int argc, char **argv)
 {
 	char pw[PWHASH_PASSWORD_MAX + 2], again[PWHASH_PASSWORD_MAX + 2];
@@ -99,6 +110,11 @@ int passwd_cli_main(int argc, char **argv)
 	if (!read_line("Password: ", tty, pw, sizeof(pw)) || !pw[0]) {
 		fprintf(stderr, "lorabridge passwd: no password read (empty or over %d bytes)\n",
 			PWHASH_PASSWORD_MAX);
+		goto out;
+	}
+	if (edge_blank(pw)) {
+		fprintf(stderr, "lorabridge passwd: a password cannot begin or end with a space or "
+			"tab (the page's requests would lose them)\n");
 		goto out;
 	}
 	if (tty && (!read_line("Again: ", tty, again, sizeof(again)) || strcmp(pw, again) != 0)) {

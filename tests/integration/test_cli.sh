@@ -14,6 +14,7 @@
 #     under umask 022; --check-config and the daemon warn about an
 #     @include'd file with keys that every user can read (0644) or its group
 #     can change (0660), naming file and mode, and say nothing at 0640.
+#  6. lorabridge passwd refuses a password with a blank at either end.
 . "$(dirname "$0")/lib.sh"
 
 MQTT_PORT=$(free_port); UDP_PORT=$(free_port); UDP_PORT2=$(free_port)
@@ -144,4 +145,20 @@ wait $KEYS_PID || fail "bridge exit status $?"
 grep -q "keys.conf:[0-9]*: warning: this file holds keys and is readable by every user (mode 0644)" \
 	"$T/keys-daemon.log" || fail "no warning in the daemon's log: $(cat "$T/keys-daemon.log")"
 note "files with keys: emitted 0600; 0644 and 0660 warned (check-config, daemon), 0640 not"
+
+# 6. lorabridge passwd refuses a password with a space or tab at either
+# end (the page's fetch() would strip it: the hash would never match).
+for pw in ' lead' 'trail ' "$(printf 'tab\t')" "$(printf '\tx')"; do
+	rc=0
+	printf '%s\n' "$pw" | "$LORABRIDGE" passwd --iterations 1000 > "$T/pw.out" 2> "$T/pw.err" ||
+		rc=$?
+	[ "$rc" -eq 1 ] || fail "passwd '$pw': exit $rc, want 1: $(cat "$T/pw.out" "$T/pw.err")"
+	grep -q 'cannot begin or end with a space or tab' "$T/pw.err" ||
+		fail "passwd '$pw': $(cat "$T/pw.err")"
+	[ ! -s "$T/pw.out" ] || fail "passwd '$pw' printed a hash: $(cat "$T/pw.out")"
+done
+printf 'in side\n' | "$LORABRIDGE" passwd --iterations 1000 > "$T/pw.out" ||
+	fail "passwd 'in side' refused"
+grep -q '^pbkdf2-sha256\$1000\$' "$T/pw.out" || fail "passwd 'in side': $(cat "$T/pw.out")"
+note "passwd: a blank at either end refused, one inside taken"
 echo "PASS"
