@@ -1160,7 +1160,8 @@ static void metrics(struct web *w, struct httpd_conn *c)
 		    "HTTP requests refused before routing (limits: URL, headers, body size).");
 	prom_u64(&b, "lorabridge_http_refused_total", NULL, NULL, w->httpd.stats.refused);
 	counter(&b, "lorabridge_http_slow_requests_total",
-		"HTTP connections closed: their request not whole within the timeout.",
+		"HTTP connections closed: their request begun, not whole within the timeout "
+		"(idle connections not counted).",
 		w->httpd.stats.slow_requests);
 	prom_family(&b, "lorabridge_web_devices_untracked_total", "counter",
 		    "Device events the page's history did not follow (over its device limit).");

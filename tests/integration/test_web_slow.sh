@@ -6,6 +6,8 @@
 # Each request must arrive whole within 5 s of its connection's accept:
 # the server closes every one of them, counts them, and /healthz (from a
 # third address) is answered meanwhile, while the trickling goes on.
+# Then idle connections (one silent, one kept alive after its answer) are
+# closed after 5 s too, neither counted nor logged as slow.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" curl python3
 
@@ -79,6 +81,52 @@ curl -sS "$URL/metrics" > "$T/metrics" || fail "curl /metrics"
 grep -qE '^lorabridge_http_slow_requests_total 1[2-9]$' "$T/metrics" ||
 	fail "slow requests not counted: $(grep slow_requests "$T/metrics")"
 grep -q 'did not arrive whole within 5 s' "$T/bridge.log" || fail "not logged"
+
+# Idle connections are not slow requests: one that never sends anything
+# (a browser's pre-connect) and one kept alive after its answer are closed
+# once idle for 5 s, neither counted nor logged as slow.
+SLOW=$(sed -n 's/^lorabridge_http_slow_requests_total //p' "$T/metrics")
+# (lines of their own: a rate limiter's summary of them may come later)
+logged() { grep 'did not arrive whole' "$T/bridge.log" | grep -vc suppressed; }
+LOGGED=$(logged)
+python3 - "$HTTP_PORT" > "$T/idle.out" 2> "$T/idle.err" <<'PY' || fail "idle: $(cat "$T/idle.err")"
+import select, socket, sys, time
+port = int(sys.argv[1])
+silent = socket.create_connection(("127.0.0.1", port))
+t_silent = time.monotonic()
+kept = socket.create_connection(("127.0.0.1", port))
+kept.send(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+head = b""
+while b"\r\n\r\n" not in head:
+    r, _, _ = select.select([kept], [], [], 5)
+    if not r:
+        sys.exit("no answer on the kept-alive connection")
+    head += kept.recv(4096)
+t_kept = time.monotonic()
+left = {silent: ("silent", t_silent), kept: ("kept-alive", t_kept)}
+end = time.monotonic() + 15
+while left and time.monotonic() < end:
+    r, _, _ = select.select(list(left), [], [], 0.1)
+    for s in r:
+        try:
+            data = s.recv(4096)
+        except OSError:
+            data = b""
+        if data == b"":
+            name, t = left.pop(s)
+            print("closed %s %.1f" % (name, time.monotonic() - t), flush=True)
+for name, _ in left.values():
+    print("still open", name, flush=True)
+PY
+grep -q '^still open' "$T/idle.out" && fail "idle connections left open: $(cat "$T/idle.out")"
+awk '/^closed/ && ($3 < 4.5 || $3 > 7.5) { exit 1 }' "$T/idle.out" ||
+	fail "idle connections not closed about 5 s in: $(cat "$T/idle.out")"
+curl -sS "$URL/metrics" > "$T/metrics2" || fail "curl /metrics"
+grep -qx "lorabridge_http_slow_requests_total $SLOW" "$T/metrics2" ||
+	fail "idle connections counted as slow: $(grep slow_requests "$T/metrics2"), was $SLOW"
+[ "$(logged)" -eq "$LOGGED" ] || fail "an idle connection logged as a slow request: $(grep \
+	'did not arrive whole' "$T/bridge.log" | tail -3)"
+note "idle connections closed, not counted: $(tr '\n' ' ' < "$T/idle.out")"
 kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status $?"
 grep -qiE "AddressSanitizer|runtime error|LeakSanitizer" "$T/bridge.log" && fail "sanitizer report"
 echo "PASS"
