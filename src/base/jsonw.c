@@ -385,6 +385,87 @@ size_t jsonw_fmt_short(char *out, double v, bool is_float)
 	return 0;
 }
 
+/* serde's fixed notation reaches 10^16 (exclusive) and down to 10^-5. */
+#define SERDE_FIXED_KK_MAX 16
+#define SERDE_FIXED_KK_MIN (-4)
+
+size_t jsonw_fmt_serde_digits(char *out, const char *digits, size_t n, int kk)
+{
+	int k = kk - (int)n;                /* value = digits * 10^k */
+	size_t len = 0;
+
+	if (k >= 0 && kk <= SERDE_FIXED_KK_MAX) {            /* 1234e7 -> 12340000000.0 */
+		memcpy(out, digits, n);
+		memset(out + n, '0', (size_t)k);
+		len = (size_t)kk;
+		memcpy(out + len, ".0", 2);
+		return len + 2;
+	}
+	if (kk > 0 && kk <= SERDE_FIXED_KK_MAX) {            /* 1234e-2 -> 12.34 */
+		memcpy(out, digits, (size_t)kk);
+		out[kk] = '.';
+		memcpy(out + kk + 1, digits + kk, n - (size_t)kk);
+		return n + 1;
+	}
+	if (kk >= SERDE_FIXED_KK_MIN && kk <= 0) {           /* 1234e-6 -> 0.001234 */
+		memcpy(out, "0.", 2);
+		memset(out + 2, '0', (size_t)-kk);
+		len = 2 + (size_t)-kk;
+		memcpy(out + len, digits, n);
+		return len + n;
+	}
+	out[len++] = digits[0];                              /* 1234e30 -> 1.234e33 */
+	if (n > 1) {
+		out[len++] = '.';
+		memcpy(out + len, digits + 1, n - 1);
+		len += n - 1;
+	}
+	out[len++] = 'e';
+	return len + jsonw_fmt_i64(out + len, kk - 1);
+}
+
+size_t jsonw_fmt_serde(char *out, double v)
+{
+	char e[40], digits[20];
+	size_t n = 0, nd = 0;
+	double a = fabs(v);
+
+	if (!isfinite(v))
+		return 0;
+	if (signbit(v))
+		out[n++] = '-';
+	if (a == 0) {
+		memcpy(out + n, "0.0", 3);
+		return n + 3;
+	}
+	for (int prec = 0; prec <= 16; prec++) {   /* "%.16e": 17 digits always read back */
+		snprintf(e, sizeof(e), "%.*e", prec, a);
+		if (strtod(e, NULL) == a)
+			break;
+	}
+	const char *p = e;
+	for (; *p != 'e'; p++)                     /* d[.ddd]e[+-]xx */
+		if (*p != '.')
+			digits[nd++] = *p;
+	int x = (int)strtol(p + 1, NULL, 10);
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	return n + jsonw_fmt_serde_digits(out + n, digits, nd, x + 1);
+}
+
+void jsonw_serde(struct jsonw *w, double v)
+{
+	char s[JSONW_NUM_MAX];
+	size_t n = jsonw_fmt_serde(s, v);
+
+	if (n == 0) {
+		w->full = true;  /* no text for it: the event is not written */
+		return;
+	}
+	sep(w);
+	put(w, s, n);
+}
+
 void jsonw_i64(struct jsonw *w, int64_t v)
 {
 	char s[JSONW_NUM_MAX];

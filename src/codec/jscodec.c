@@ -42,6 +42,7 @@
 #include <duktape.h>
 
 #include "base/jsonobj.h"
+#include "base/jsonw.h"
 #include "base/lb_err.h"
 
 #define LOG_MAX_LINES 16        /* console lines kept per call */
@@ -872,6 +873,126 @@ static size_t cesu_to_utf8(unsigned char *b, size_t n)
 	return w;
 }
 
+/*
+ * Numbers. ChirpStack takes every number of a result as an f64 and
+ * serde_json writes it (jsonw_fmt_serde()); the engine's JSON.stringify
+ * writes the same shortest digits (ECMA-262 Number::toString) in another
+ * form: plain digits up to 1e21 ("100000000000000000000"), which json-c
+ * would cap at INT64_MIN or UINT64_MAX; "1e+21"; "0.000001". Such a token is
+ * rewritten as serde writes it ("1e20", "1e21", "1e-6") before json-c reads
+ * the text: json-c then holds a double that prints with that very text. A
+ * whole number below 1e16 stays as it is: json-c holds it as an integer
+ * and ints_as_floats() adds serde's ".0".
+ */
+static bool is_number_char(char ch)
+{
+	return (ch >= '0' && ch <= '9') || ch == '-' || ch == '+' || ch == '.' || ch == 'e' ||
+	       ch == 'E';
+}
+
+/* Does serde write the value of the token t[0..n) otherwise than it is? */
+static bool token_needs_serde(const char *t, size_t n)
+{
+	size_t i = t[0] == '-';
+	bool point = false;
+
+	for (size_t j = i; j < n; j++) {
+		if (t[j] == 'e' || t[j] == 'E')
+			return true;
+		point |= t[j] == '.';
+	}
+	if (!point)
+		return n - i > 16;                          /* 1e16 and up */
+	return n - i > 7 && memcmp(t + i, "0.00000", 7) == 0;  /* below 1e-5 */
+}
+
+/* The token t[0..n) as serde writes its value, into out (JSONW_NUM_MAX
+ * bytes); 0 when it is not a number of at most 17 significant digits and
+ * a 3-digit exponent, as the engine writes them (the token is then kept). */
+static size_t token_as_serde(const char *t, size_t n, char *out)
+{
+	char d[17];
+	size_t nd = 0, zeros = 0, i = 0, len = 0;
+	int kk = 0;                                  /* value = 0.d * 10^kk */
+	bool point = false;
+
+	if (t[0] == '-')
+		out[len++] = t[i++];
+	for (; i < n && t[i] != 'e' && t[i] != 'E'; i++) {
+		if (t[i] == '.') {
+			point = true;
+			continue;
+		}
+		if (t[i] < '0' || t[i] > '9')
+			return 0;
+		kk += !point && (nd > 0 || t[i] != '0');
+		if (t[i] == '0') {
+			kk -= point && nd == 0;             /* 0.00012: leading zeros */
+			zeros += nd > 0;                    /* kept only before a digit */
+			continue;
+		}
+		if (nd + zeros + 1 > sizeof(d))
+			return 0;
+		memset(d + nd, '0', zeros);
+		nd += zeros;
+		zeros = 0;
+		d[nd++] = t[i];
+	}
+	if (i < n) {
+		char *end;
+		long x = strtol(t + i + 1, &end, 10);
+		if (end != t + n || x < -999 || x > 999)
+			return 0;
+		kk += (int)x;
+	}
+	if (nd == 0) {
+		memcpy(out + len, "0.0", 3);
+		return len + 3;
+	}
+	return len + jsonw_fmt_serde_digits(out + len, d, nd, kk);
+}
+
+/* text[0..n) with its numbers outside strings as serde writes them (see
+ * above), into out when not NULL. Returns the length of the result;
+ * *changed: how many tokens differ. */
+static size_t numbers_as_serde(const char *text, size_t n, char *out, size_t *changed)
+{
+	size_t r = 0, w = 0;
+	bool in_string = false;
+
+	*changed = 0;
+	while (r < n) {
+		char ch = text[r], s[JSONW_NUM_MAX];
+		size_t tok = 1, k;
+
+		if (in_string) {
+			if (ch == '\\' && r + 1 < n)
+				tok = 2;                            /* \" is no end */
+			else if (ch == '"')
+				in_string = false;
+		} else if (ch == '"') {
+			in_string = true;
+		} else if (ch == '-' || (ch >= '0' && ch <= '9')) {
+			while (r + tok < n && is_number_char(text[r + tok]))
+				tok++;
+			if (token_needs_serde(text + r, tok) &&
+			    (k = token_as_serde(text + r, tok, s)) > 0) {
+				if (out != NULL)
+					memcpy(out + w, s, k);
+				w += k;
+				r += tok;
+				(*changed)++;
+				continue;
+			}
+		}
+		if (out != NULL)
+			memcpy(out + w, text + r, tok);
+		w += tok;
+		r += tok;
+	}
+	return w;
+}
+
 static int parse_result(const struct jscodec *c, const char *text, size_t n,
 			struct json_object **result, char *why, size_t why_cap)
 {
@@ -897,14 +1018,18 @@ static int take_result(struct jscodec *c, struct json_object **result, char *why
 		return fail(LB_ERR_TOO_LARGE, why, why_cap,
 			    "%s: result of %zu bytes of JSON, more than the %zu allowed", c->name,
 			    (size_t)n, c->lim.result_max);
-	if (memchr(text, 0xED, n) == NULL) /* no surrogate: already UTF-8 */
+	size_t changed;
+	size_t len = numbers_as_serde(text, n, NULL, &changed);
+	bool cesu = memchr(text, 0xED, n) != NULL;
+	if (changed == 0 && !cesu) /* no surrogate: already UTF-8 */
 		return parse_result(c, text, n, result, why, why_cap);
-	unsigned char *copy = malloc(n > 0 ? n : 1);
+	unsigned char *copy = malloc(len > 0 ? len : 1);
 	if (copy == NULL)
 		return fail(LB_ERR_NOMEM, why, why_cap, "%s: out of memory", c->name);
-	memcpy(copy, text, n);
-	int err = parse_result(c, (const char *)copy, cesu_to_utf8(copy, n), result, why,
-			       why_cap);
+	numbers_as_serde(text, n, (char *)copy, &changed);
+	if (cesu)
+		len = cesu_to_utf8(copy, len);
+	int err = parse_result(c, (const char *)copy, len, result, why, why_cap);
 	free(copy);
 	return err;
 }
@@ -938,8 +1063,9 @@ static int run_for_result(struct call *k, duk_safe_call_function fn, struct json
 /* An integer as ChirpStack prints every number of a decoder's result: it
  * takes each JS number as a float (codec/convert.rs: an Int becomes a
  * NumberValue, an f64) and serde_json prints a whole f64 below 1e16 with
- * ".0" ("21.0"). From 1e16 up it prints an exponent ("1e16"): those keep
- * json-c's form. Digits written by hand: no printf on the uplink path. */
+ * ".0" ("21.0"). From 1e16 up it prints an exponent ("1e16"): take_result()
+ * wrote those so, and json-c holds them as doubles with that text. Digits
+ * written by hand: no printf on the uplink path. */
 static int int_as_float(struct json_object *o, struct printbuf *pb, int level, int flags)
 {
 	(void)level;

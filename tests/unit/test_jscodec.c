@@ -884,11 +884,42 @@ START_TEST(numbers_as_chirpstack_prints_them)
 	json_object *data = NULL;
 
 	decode_ok(c, 1, "00", "{\"a\":21.0,\"b\":-3.0,\"c\":0.0,\"d\":21.5,"
-		  "\"e\":10000000000000000,\"f\":[1.0,[2.0]],\"g\":{\"h\":7.0},"
+		  "\"e\":1e16,\"f\":[1.0,[2.0]],\"g\":{\"h\":7.0},"
 		  "\"i\":9007199254740991.0,\"j\":true,\"k\":\"5\"}");
 	ck_assert_int_eq(decode(c, 1, "00", &data, NULL), LB_OK);
 	ck_assert(json_object_is_type(json_object_object_get(data, "a"), json_type_int));
 	ck_assert_int_eq(json_object_get_int64(json_object_object_get(data, "a")), 21);
+	json_object_put(data);
+	jscodec_free(c);
+}
+END_TEST
+
+/* Numbers the engine writes otherwise than serde_json: whole ones from
+ * 1e16 to 1e21 as plain digits (json-c would cap them at INT64_MIN or
+ * UINT64_MAX), "1e+21", "0.000001". Each keeps its value and prints as
+ * ChirpStack prints it; number-like text in strings and keys stays. */
+START_TEST(large_and_small_numbers_as_serde)
+{
+	struct jscodec *c = load(
+		"function decodeUplink(input) {\n"
+		"  return { data: { a: 1e20, b: -1e20, c: 2e19, d: 123456789012345680000,\n"
+		"    e: 1e21, f: 1.5e300, g: 0.000001, h: 1.5e-6, i: 1e16, j: 99999999999999980,\n"
+		"    k: 0.1 + 0.2, l: 5e-324, m: 1e15, n: 0.00001, o: -1.5e-7,\n"
+		"    p: [1e20, [-0.0000015, { q: 1e17 }]], r: { s: [2e16] },\n"
+		"    t: '1e+21 \\\" 100000000000000000000', '100000000000000000000': 1 } };\n"
+		"}\n");
+	json_object *data = NULL;
+
+	decode_ok(c, 1, "00", "{\"a\":1e20,\"b\":-1e20,\"c\":2e19,"
+		  "\"d\":1.2345678901234568e20,\"e\":1e21,\"f\":1.5e300,\"g\":1e-6,"
+		  "\"h\":1.5e-6,\"i\":1e16,\"j\":9.999999999999998e16,"
+		  "\"k\":0.30000000000000004,\"l\":5e-324,\"m\":1000000000000000.0,"
+		  "\"n\":0.00001,\"o\":-1.5e-7,\"p\":[1e20,[-1.5e-6,{\"q\":1e17}]],"
+		  "\"r\":{\"s\":[2e16]},\"t\":\"1e+21 \\\" 100000000000000000000\","
+		  "\"100000000000000000000\":1.0}");
+	ck_assert_int_eq(decode(c, 1, "00", &data, NULL), LB_OK);
+	ck_assert(json_object_get_double(json_object_object_get(data, "b")) == -1e20);
+	ck_assert(json_object_get_double(json_object_object_get(data, "a")) == 1e20);
 	json_object_put(data);
 	jscodec_free(c);
 }
@@ -1062,6 +1093,7 @@ static Suite *jscodec_suite(void)
 	tcase_add_test(tc, syntax_errors);
 	tcase_add_test(tc, files);
 	tcase_add_test(tc, numbers_as_chirpstack_prints_them);
+	tcase_add_test(tc, large_and_small_numbers_as_serde);
 	tcase_add_test(tc, null_arguments);
 	tcase_add_test(tc, load_out_of_memory);
 	suite_add_tcase(s, tc);

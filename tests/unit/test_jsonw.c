@@ -177,6 +177,39 @@ START_TEST(t_coordinates_short)
 }
 END_TEST
 
+/* serde_json's text of an f64 (ChirpStack's JSON), each pinned, and every
+ * one reads back as its value. */
+START_TEST(t_serde)
+{
+	static const struct {
+		double v;
+		const char *text;
+	} cases[] = {
+		{0.0, "0.0"}, {-0.0, "-0.0"}, {21, "21.0"}, {-3, "-3.0"}, {46, "46.0"},
+		{145, "145.0"}, {21.5, "21.5"}, {0.1 + 0.2, "0.30000000000000004"},
+		{0.00005, "0.00005"}, {0.00001, "0.00001"}, {0.000001, "1e-6"}, {1.5e-6, "1.5e-6"},
+		{-1.5e-7, "-1.5e-7"}, {5e-324, "5e-324"}, {1e15, "1000000000000000.0"},
+		{9999999999999998.0, "9999999999999998.0"}, {1e16, "1e16"},
+		{99999999999999980.0, "9.999999999999998e16"}, {2e19, "2e19"}, {-1e20, "-1e20"},
+		{123456789012345680000.0, "1.2345678901234568e20"}, {1e21, "1e21"},
+		{1.5e300, "1.5e300"}, {-1.7976931348623157e308, "-1.7976931348623157e308"},
+		{46.245, "46.245"}, {-33.86885, "-33.86885"}, {2.2250738585072014e-308,
+		"2.2250738585072014e-308"},
+	};
+	char s[JSONW_NUM_MAX + 1];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = jsonw_fmt_serde(s, cases[i].v);
+		ck_assert_uint_le(n, JSONW_NUM_MAX);
+		s[n] = '\0';
+		ck_assert_str_eq(s, cases[i].text);
+		ck_assert(strtod(s, NULL) == cases[i].v);
+	}
+	ck_assert_uint_eq(jsonw_fmt_serde(s, NAN), 0);
+	ck_assert_uint_eq(jsonw_fmt_serde(s, -INFINITY), 0);
+}
+END_TEST
+
 START_TEST(t_fixed_as_printf)
 {
 	for (uint64_t us = 0; us < 200000; us += 7) {
@@ -504,6 +537,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, t_numbers_as_printf);
 	tcase_add_test(tc, t_coordinates_short);
 	tcase_add_test(tc, t_fixed_as_printf);
+	tcase_add_test(tc, t_serde);
 	tcase_add_test(tc, t_same_as_json_c);
 	tcase_add_test(tc, t_escape_every_place);
 	tcase_add_test(tc, t_too_large);
