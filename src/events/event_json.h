@@ -138,8 +138,11 @@ struct ev_location {
 #define EVENT_JSON_LOCATION_MAX (3 * 16 + 3 * 32 + 2)
 
 /* The value of rxInfo `location` for loc, {"latitude":..,"longitude":..,
- * "altitude":..?}, as the up event writes it, into out. LB_OK and *len,
- * LB_ERR_TOO_LARGE, or LB_ERR_INVAL (NULL, not known, not finite). */
+ * "altitude":..?}, as the up event writes it, into out: as ChirpStack
+ * writes it, each number as serde_json writes an f64 ("46.0", "0.00005")
+ * and one that is 0 left out (protobuf JSON leaves out proto3 defaults).
+ * It is formatted with printf (jsonw_fmt_serde()): cache it. LB_OK and
+ * *len, LB_ERR_TOO_LARGE, or LB_ERR_INVAL (NULL, not known, not finite). */
 int event_json_location(const struct ev_location *loc, char *out, size_t cap, size_t *len);
 
 /* The longest rxInfo metadata text event_json_rx_metadata() writes: two

@@ -142,7 +142,8 @@ static const char *crc_status(int stat)
 	return "NO_CRC";
 }
 
-/* The members of a Location object, without its key. */
+/* The members of a Location object as the gateway `stats` event writes
+ * it, without its key. */
 static void w_location_value(struct jsonw *w, const struct ev_location *loc, const char *source)
 {
 	jsonw_open(w, '{');
@@ -165,6 +166,30 @@ void ew_location(struct jsonw *w, const struct ev_location *loc, const char *sou
 {
 	jsonw_key(w, "location");
 	w_location_value(w, loc, source);
+}
+
+/* One number of rxInfo `location` as ChirpStack writes it: its protobuf
+ * JSON (pbjson) leaves out a field holding the proto3 default, 0, and
+ * serde_json writes the f64 ("46.0", "0.00005"). */
+static void w_rx_coordinate(struct jsonw *w, const char *quoted, size_t qn, double v)
+{
+	if (v == 0)
+		return;
+	jsonw_keyq(w, quoted, qn);
+	jsonw_serde(w, v);
+}
+
+#define w_rx_coordinate_key(w, key, v) w_rx_coordinate((w), "\"" key "\":", sizeof(key) + 2, (v))
+
+/* The value of rxInfo `location` (common.proto Location, source not set). */
+static void w_rx_location_value(struct jsonw *w, const struct ev_location *loc)
+{
+	jsonw_open(w, '{');
+	w_rx_coordinate_key(w, "latitude", loc->latitude);
+	w_rx_coordinate_key(w, "longitude", loc->longitude);
+	if (loc->has_altitude)
+		w_rx_coordinate_key(w, "altitude", loc->altitude);
+	jsonw_close(w, '}');
 }
 
 int event_json_rx_metadata(const char *config_id, const char *common_name, char *out,
@@ -207,19 +232,18 @@ int event_json_location(const struct ev_location *loc, char *out, size_t cap, si
 	if (!loc || !out || !len || !location_usable(loc))
 		return LB_ERR_INVAL;
 	jsonw_init(&w, out, cap);
-	w_location_value(&w, loc, NULL);
+	w_rx_location_value(&w, loc);
 	return jsonw_finish(&w, len);
 }
 
 /* rxInfo location: the cached text when there is one. */
 static void w_rx_location(struct jsonw *w, const struct ev_location *loc)
 {
-	if (!loc->text) {
-		ew_location(w, loc, NULL);
-		return;
-	}
 	jsonw_key(w, "location");
-	jsonw_raw(w, loc->text, loc->text_len);
+	if (!loc->text)
+		w_rx_location_value(w, loc);
+	else
+		jsonw_raw(w, loc->text, loc->text_len);
 }
 
 static void w_rx_info(struct ew *e, const struct lb_rx *rx, const struct rx_extra *x)

@@ -114,10 +114,11 @@ static inline void ew_uuid_q(struct ew *e, const char *qkey, size_t qn, const ui
 	jsonw_member_plainq(&e->w, qkey, qn, s, EVENT_JSON_UUID_LEN - 1);
 }
 
-/* "location": common.proto Location {latitude, longitude, altitude? (if
- * loc->has_altitude), source? (a LocationSource name; NULL: not
- * written)}, the numbers by jsonw_number(). loc->known and loc->text are
- * not read. */
+/* "location" of the gateway `stats` event: common.proto Location
+ * {latitude, longitude, altitude? (if loc->has_altitude), source? (a
+ * LocationSource name; NULL: not written)}, the numbers by jsonw_number().
+ * loc->known and loc->text are not read. (rxInfo's is ChirpStack's form:
+ * event_json_location().) */
 void ew_location(struct jsonw *w, const struct ev_location *loc, const char *source);
 
 /* "lora": {bandwidth (Hz), spreadingFactor, codeRate (gw.proto CodeRate

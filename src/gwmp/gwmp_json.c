@@ -527,6 +527,7 @@ static void stat_parse(const struct obj *o, struct gwmp_stat *st)
 		st->lati = v[GWMP_STAT_LATI];
 		st->lon = v[GWMP_STAT_LONG];
 	}
+	st->has_alti = ok[GWMP_STAT_ALTI];
 	st->alti = (int)v[GWMP_STAT_ALTI];
 	st->rxnb = (uint32_t)v[GWMP_STAT_RXNB];
 	st->rxok = (uint32_t)v[GWMP_STAT_RXOK];

@@ -68,6 +68,7 @@ struct gwmp_stat {
 	char time[40];               /* as sent: "2014-01-12 08:59:28 GMT" */
 	bool has_location;
 	double lati, lon;
+	bool has_alti;               /* alti sent and usable */
 	int alti;
 	uint32_t rxnb, rxok, rxfw, dwnb, txnb;
 	double ackr;

@@ -559,7 +559,7 @@ void gateway_take_position(struct gateway *g, const struct gwmp_stat *st)
 	g->has_position = true;
 	g->lati = st->lati;
 	g->lon = st->lon;
-	g->has_altitude = (st->dropped & GWMP_STAT_BIT(GWMP_STAT_ALTI)) == 0;
+	g->has_altitude = st->has_alti;  /* none sent: none known, not 0 */
 	g->alti = st->alti;
 	g->position_text_len = 0;
 }

@@ -72,6 +72,9 @@ events up | jq -s -e '[.[].rxInfo[]] | length == 8
 	and ([.[] | select(.gatewayId == "aa555a0000000002")] | length == 4
 		and all(has("location") | not))' > /dev/null \
 	|| fail "rxInfo location/metadata: $(events up | jq -c '[.rxInfo[]]')"
+# The position's text as ChirpStack writes it (serde_json: an f64 altitude "12.0").
+n=$(events up | grep -c '"location":{"latitude":52.3676,"longitude":4.9041,"altitude":12.0}')
+[ "$n" -eq 4 ] || fail "rxInfo location text in $n up events, want 4: $(events up | head -n 1)"
 events up | head -n 1 > "$T/up.json"
 uuid='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 jq -e --arg u "$uuid" '(.deviceInfo | (.tenantId | test($u)) and .tenantName == "lorabridge"

@@ -130,7 +130,7 @@ static struct lb_rx rx_second(void)
 
 /* In an `up` event: its gateway's position (rx_locs[0]) and the metadata. */
 #define RX_8_1_UP_JSON                                                                     \
-	RX_8_1_HEAD "\"location\":{\"latitude\":52.3676,\"longitude\":4.9041,\"altitude\":12}," \
+	RX_8_1_HEAD "\"location\":{\"latitude\":52.3676,\"longitude\":4.9041,\"altitude\":12.0}," \
 	"\"context\":\"0Vovww==\",\"metadata\":" RX_METADATA_JSON ",\"crcStatus\":\"CRC_OK\"}"
 
 /* A gateway whose position is not known: no location, the metadata. */
@@ -289,9 +289,23 @@ START_TEST(test_location_text)
 	char out[EVENT_JSON_LOCATION_MAX];
 	size_t len = 0;
 
+	/* as ChirpStack writes it: serde_json's f64 text, a 0 left out */
 	ck_assert_int_eq(event_json_location(&loc, out, sizeof(out), &len), LB_OK);
-	ck_assert_str_eq(out, "{\"latitude\":46.245,\"longitude\":3.2523,\"altitude\":145}");
+	ck_assert_str_eq(out, "{\"latitude\":46.245,\"longitude\":3.2523,\"altitude\":145.0}");
 	ck_assert_uint_eq(len, strlen(out));
+	loc.latitude = 46;
+	ck_assert_int_eq(event_json_location(&loc, out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out, "{\"latitude\":46.0,\"longitude\":3.2523,\"altitude\":145.0}");
+	loc = (struct ev_location){.known = true, .has_altitude = true, .latitude = 0.00005,
+				   .longitude = -0.00001, .altitude = 0};
+	ck_assert_int_eq(event_json_location(&loc, out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out, "{\"latitude\":0.00005,\"longitude\":-0.00001}");
+	loc = (struct ev_location){.known = true, .latitude = 46.245, .longitude = 151.20935};
+	ck_assert_int_eq(event_json_location(&loc, out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out, "{\"latitude\":46.245,\"longitude\":151.20935}");
+	loc = (struct ev_location){.known = true, .has_altitude = true, .latitude = -0.000001};
+	ck_assert_int_eq(event_json_location(&loc, out, sizeof(out), &len), LB_OK);
+	ck_assert_str_eq(out, "{\"latitude\":-1e-6}");
 	/* the longest numbers fit */
 	loc = (struct ev_location){.known = true, .has_altitude = true,
 				   .latitude = -89.123456789012345,
@@ -329,9 +343,9 @@ START_TEST(test_rx_metadata)
 }
 END_TEST
 
-/* Where rxInfo[].location comes and where it does not: the numbers by the
- * event's number rule, altitude only when known, nothing for a position
- * unknown or not finite. */
+/* Where rxInfo[].location comes and where it does not: the numbers as
+ * ChirpStack writes them, altitude only when known, a 0 left out, nothing
+ * for a position unknown or not finite. */
 START_TEST(test_up_rx_location)
 {
 	struct lb_rx rx[2] = {rx_8_1(v2_phy, sizeof(v2_phy)), rx_second()};
@@ -348,8 +362,8 @@ START_TEST(test_up_rx_location)
 	ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
 	ck_assert_ptr_nonnull(strstr(out, "\"rfChain\":1,\"location\":{\"latitude\":-33.8688,"
 					  "\"longitude\":151.2093},\"context\":"));
-	ck_assert_ptr_nonnull(strstr(out, "\"rfChain\":0,\"location\":{\"latitude\":0,"
-					  "\"longitude\":-0.5,\"altitude\":-7},\"context\":"));
+	ck_assert_ptr_nonnull(strstr(out, "\"rfChain\":0,\"location\":{"
+					  "\"longitude\":-0.5,\"altitude\":-7.0},\"context\":"));
 	/* the positions' cached texts (event_json_location()) give the same event */
 	char text[2][EVENT_JSON_LOCATION_MAX], again[OUT_CAP];
 	size_t again_len;

@@ -105,12 +105,13 @@ START_TEST(test_create_and_find)
 END_TEST
 
 /* The position: taken from a stat that has one, kept through one without,
- * altitude only when the stat's was usable. */
+ * altitude only when the stat sent a usable one. */
 START_TEST(test_position)
 {
 	struct gateways t;
 	struct gateways_opts o = opts();
-	struct gwmp_stat st = {.has_location = true, .lati = 52.3676, .lon = 4.9041, .alti = 12};
+	struct gwmp_stat st = {.has_location = true, .lati = 52.3676, .lon = 4.9041,
+			       .has_alti = true, .alti = 12};
 
 	ck_assert_int_eq(gateways_init(&t, &o), LB_OK);
 	struct gateway *g = admit_ok(&t, EUI_A, 5000 * MS, true);
@@ -127,9 +128,18 @@ START_TEST(test_position)
 	ck_assert(g->has_position && g->lati == 52.3676);
 	ck_assert_uint_eq(g->position_text_len, 5);        /* the same position: kept */
 	st.lati = -1.5;
+	st.has_alti = false;
 	st.dropped = GWMP_STAT_BIT(GWMP_STAT_ALTI);
 	gateway_take_position(g, &st);
 	ck_assert(g->has_position && !g->has_altitude && g->lati == -1.5);
+	st.dropped = 0;                                    /* lati and long, no alti */
+	st.alti = 0;
+	gateway_take_position(g, &st);
+	ck_assert(g->has_position && !g->has_altitude);
+	st.has_alti = true;                                /* an alti of 0 is one */
+	gateway_take_position(g, &st);
+	ck_assert(g->has_position && g->has_altitude && g->alti == 0);
+	st.has_alti = false;
 	st.lon = NAN;
 	gateway_take_position(g, &st);
 	ck_assert(g->lon == 4.9041);

@@ -147,6 +147,7 @@ START_TEST(t_push_data_fields)
 	ck_assert_double_eq_tol(p.stat.lati, 46.24, 1e-9);
 	ck_assert_double_eq_tol(p.stat.lon, 3.2523, 1e-9);
 	ck_assert_int_eq(p.stat.alti, 145);
+	ck_assert(p.stat.has_alti);
 	ck_assert_uint_eq(p.stat.rxnb, 2);
 	ck_assert_uint_eq(p.stat.rxok, 2);
 	ck_assert_uint_eq(p.stat.rxfw, 2);
@@ -1018,11 +1019,13 @@ START_TEST(t_push_stat_ranges)
 					"\"long\":-1e400}}", &p), LB_OK);
 	ck_assert_uint_eq(p.stat.dropped, SB(ALTI) | SB(TEMP) | SB(LONG));
 	ck_assert_int_eq(p.stat.alti, 0);
+	ck_assert(!p.stat.has_alti);
 	/* null is absent, not dropped. */
 	ck_assert_int_eq(parse_push_str("{\"stat\":{\"lati\":null,\"temp\":null,\"rxnb\":null}}",
 					&p), LB_OK);
 	ck_assert_uint_eq(p.stat.dropped, 0);
 	ck_assert(!p.stat.has_temp);
+	ck_assert(!p.stat.has_alti);
 }
 END_TEST
 
