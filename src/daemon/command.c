@@ -296,8 +296,17 @@ static void enqueue(struct commands *c, struct command_result *r, struct lb_devi
 		c->queued(c->queued_arg, dev);
 }
 
-#define LB_STR_(x) #x
-#define LB_STR(x) LB_STR_(x)
+/* The reason of a command larger than DLCMD_MAX_JSON, formatted once
+ * (r->why keeps the pointer: the text lives as long as the program). */
+static const char *too_large_text(void)
+{
+	static char text[96];
+
+	if (text[0] == '\0')
+		snprintf(text, sizeof(text), "the command's JSON exceeds %d bytes (whatever the "
+			 "size of its data)", DLCMD_MAX_JSON);
+	return text;
+}
 
 static const char *reason_text(const char *code)
 {
@@ -337,9 +346,7 @@ static void submit(struct commands *c, struct lb_device *dev, const void *payloa
 	/* Refused by dlcmd_parse() too, but there as any PAYLOAD_TOO_LARGE:
 	 * the text says that the JSON is too large, whatever its data. */
 	if (len > DLCMD_MAX_JSON) {
-		refuse(c, r, dev, "PAYLOAD_TOO_LARGE", "the command's JSON exceeds "
-		       LB_STR(DLCMD_MAX_JSON) " bytes (whatever the size of its data)",
-		       LB_ERR_TOO_LARGE);
+		refuse(c, r, dev, "PAYLOAD_TOO_LARGE", too_large_text(), LB_ERR_TOO_LARGE);
 		return;
 	}
 	if (dlcmd_parse(payload, len, dev->dev_eui, &cmd, &reason) != LB_OK) {

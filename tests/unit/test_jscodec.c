@@ -1095,6 +1095,10 @@ static Suite *jscodec_suite(void)
 	tcase_add_test(tc, numbers_as_chirpstack_prints_them);
 	tcase_add_test(tc, large_and_small_numbers_as_serde);
 	tcase_add_test(tc, null_arguments);
+	suite_add_tcase(s, tc);
+	/* Loads a script under every failing allocation: ~20 s under load. */
+	tc = tcase_create("out_of_memory");
+	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, load_out_of_memory);
 	suite_add_tcase(s, tc);
 	return s;
