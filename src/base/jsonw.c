@@ -385,29 +385,33 @@ size_t jsonw_fmt_short(char *out, double v, bool is_float)
 	return 0;
 }
 
-/* serde's fixed notation reaches 10^16 (exclusive) and down to 10^-5. */
+/* serde's fixed notation (ryu's format64) reaches 10^16 (exclusive) and
+ * down to 10^-5; for an f32 (format32), 10^13 and 10^-6. */
 #define SERDE_FIXED_KK_MAX 16
 #define SERDE_FIXED_KK_MIN (-4)
+#define SERDE_F32_KK_MAX 13
+#define SERDE_F32_KK_MIN (-5)
 
-size_t jsonw_fmt_serde_digits(char *out, const char *digits, size_t n, int kk)
+static size_t serde_digits(char *out, const char *digits, size_t n, int kk, int kk_max,
+			   int kk_min)
 {
 	int k = kk - (int)n;                /* value = digits * 10^k */
 	size_t len = 0;
 
-	if (k >= 0 && kk <= SERDE_FIXED_KK_MAX) {            /* 1234e7 -> 12340000000.0 */
+	if (k >= 0 && kk <= kk_max) {                        /* 1234e7 -> 12340000000.0 */
 		memcpy(out, digits, n);
 		memset(out + n, '0', (size_t)k);
 		len = (size_t)kk;
 		memcpy(out + len, ".0", 2);
 		return len + 2;
 	}
-	if (kk > 0 && kk <= SERDE_FIXED_KK_MAX) {            /* 1234e-2 -> 12.34 */
+	if (kk > 0 && kk <= kk_max) {                        /* 1234e-2 -> 12.34 */
 		memcpy(out, digits, (size_t)kk);
 		out[kk] = '.';
 		memcpy(out + kk + 1, digits + kk, n - (size_t)kk);
 		return n + 1;
 	}
-	if (kk >= SERDE_FIXED_KK_MIN && kk <= 0) {           /* 1234e-6 -> 0.001234 */
+	if (kk >= kk_min && kk <= 0) {                       /* 1234e-6 -> 0.001234 */
 		memcpy(out, "0.", 2);
 		memset(out + 2, '0', (size_t)-kk);
 		len = 2 + (size_t)-kk;
@@ -424,14 +428,21 @@ size_t jsonw_fmt_serde_digits(char *out, const char *digits, size_t n, int kk)
 	return len + jsonw_fmt_i64(out + len, kk - 1);
 }
 
-size_t jsonw_fmt_serde(char *out, double v)
+size_t jsonw_fmt_serde_digits(char *out, const char *digits, size_t n, int kk)
+{
+	return serde_digits(out, digits, n, kk, SERDE_FIXED_KK_MAX, SERDE_FIXED_KK_MIN);
+}
+
+size_t jsonw_fmt_serde(char *out, double v, bool is_float)
 {
 	char e[40], digits[20];
 	size_t n = 0, nd = 0;
 	double a = fabs(v);
 
-	if (!isfinite(v))
+	if (!isfinite(v) || (is_float && !isfinite((float)v)))
 		return 0;
+	if (is_float)
+		a = (float)a;
 	if (signbit(v))
 		out[n++] = '-';
 	if (a == 0) {
@@ -440,7 +451,8 @@ size_t jsonw_fmt_serde(char *out, double v)
 	}
 	for (int prec = 0; prec <= 16; prec++) {   /* "%.16e": 17 digits always read back */
 		snprintf(e, sizeof(e), "%.*e", prec, a);
-		if (strtod(e, NULL) == a)
+		double back = strtod(e, NULL);
+		if (is_float ? (float)back == (float)a : back == a)
 			break;
 	}
 	const char *p = e;
@@ -450,16 +462,39 @@ size_t jsonw_fmt_serde(char *out, double v)
 	int x = (int)strtol(p + 1, NULL, 10);
 	while (nd > 1 && digits[nd - 1] == '0')
 		nd--;
+	if (is_float)
+		return n + serde_digits(out + n, digits, nd, x + 1, SERDE_F32_KK_MAX,
+					SERDE_F32_KK_MIN);
 	return n + jsonw_fmt_serde_digits(out + n, digits, nd, x + 1);
 }
 
 void jsonw_serde(struct jsonw *w, double v)
 {
 	char s[JSONW_NUM_MAX];
-	size_t n = jsonw_fmt_serde(s, v);
+	size_t n = jsonw_fmt_serde(s, v, false);
 
 	if (n == 0) {
 		w->full = true;  /* no text for it: the event is not written */
+		return;
+	}
+	sep(w);
+	put(w, s, n);
+}
+
+void jsonw_serde_f32(struct jsonw *w, float v)
+{
+	char s[JSONW_NUM_MAX];
+	double d = v;
+	size_t n;
+
+	/* below 2^24 an f32's whole value is its own shortest text */
+	if (d > -0x1p24 && d < 0x1p24 && d != 0 && d == (double)(long long)d) {
+		n = jsonw_fmt_i64(s, (int64_t)d);
+		memcpy(s + n, ".0", 2);
+		n += 2;
+	} else if ((n = jsonw_fmt_short(s, d, true)) == 0 &&
+		   (n = jsonw_fmt_serde(s, d, true)) == 0) {
+		w->full = true;  /* not finite: no JSON for it */
 		return;
 	}
 	sep(w);

@@ -85,15 +85,20 @@ void jsonw_number(struct jsonw *w, double v, bool is_float);
  * format_finite): the shortest digits that read back as v, in fixed notation
  * for 1e-5 <= |v| < 1e16 with a whole number ending ".0" ("21.0", "0.00005"),
  * else as d[.ddd]e[-]x ("1e16", "1.5e-6", "5e-324"; no '+', no leading zero
- * in the exponent); zero "0.0" ("-0.0"). At most JSONW_NUM_MAX bytes; 0 when
- * v is not finite. It tries printf precisions in turn: not for a hot path.
+ * in the exponent); zero "0.0" ("-0.0"). is_float: v is an f32 (read back as
+ * a float; fixed for 1e-6 <= |v| < 1e13, as ryu's format32). At most
+ * JSONW_NUM_MAX bytes; 0 when v is not finite. It tries printf precisions in
+ * turn: not for a hot path (jsonw_serde_f32() is quick for the usual f32).
  */
-size_t jsonw_fmt_serde(char *out, double v);
-/* The same text from n decimal digits (the first not '0') and the decimal
+size_t jsonw_fmt_serde(char *out, double v, bool is_float);
+/* The f64 text from n decimal digits (the first not '0') and the decimal
  * exponent kk: the value is 0.d1d2..dn * 10^kk (sign not included). */
 size_t jsonw_fmt_serde_digits(char *out, const char *digits, size_t n, int kk);
 /* jsonw_fmt_serde() as a value; a non-finite v sets `full` (no JSON for it). */
 void jsonw_serde(struct jsonw *w, double v);
+/* The same for an f32, without printf for a whole number below 2^24 (its
+ * digits and ".0") or one jsonw_fmt_short() takes (a gateway's SNR). */
+void jsonw_serde_f32(struct jsonw *w, float v);
 
 /* Decimal digits of v (as "%" PRIu64 / PRId64). */
 size_t jsonw_fmt_u64(char *out, uint64_t v);

@@ -86,9 +86,9 @@ int event_json_status(const struct ev_status *ev, char *out, size_t cap, size_t 
 	jsonw_bool(&e.w, ev->battery == BATTERY_EXTERNAL);
 	jsonw_key(&e.w, "batteryLevelUnavailable");
 	jsonw_bool(&e.w, ev->battery == BATTERY_UNKNOWN);
-	/* a float32 in ChirpStack: the shortest text that reads back as it */
+	/* a float32 in ChirpStack, as its serde_json writes it ("50.0") */
 	jsonw_key(&e.w, "batteryLevel");
-	jsonw_number(&e.w, event_json_battery_percent(ev->battery), true);
+	jsonw_serde_f32(&e.w, event_json_battery_percent(ev->battery));
 	jsonw_close(&e.w, '}');
 	return ew_finish(&e, out, cap, len);
 }

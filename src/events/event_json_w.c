@@ -213,6 +213,7 @@ int event_json_rx_metadata(const char *config_id, const char *common_name, char 
  * event has neither. */
 struct rx_extra {
 	const struct ev_location *loc;  /* NULL or !known: no location */
+	bool serde;                     /* floats as ChirpStack's serde_json writes them */
 	bool metadata;                  /* write metadata: text (NULL = {}) */
 	const char *text;
 	size_t len;
@@ -271,7 +272,10 @@ static void w_rx_info(struct ew *e, const struct lb_rx *rx, const struct rx_extr
 		jsonw_member_i64(&e->w, "rssi", pk->rssi);
 	if (pk->has_lsnr && isfinite(pk->lsnr)) {
 		jsonw_key(&e->w, "snr");
-		jsonw_number(&e->w, pk->lsnr, true);
+		if (x->serde)
+			jsonw_serde_f32(&e->w, pk->lsnr);  /* gw.proto float: "8.0" */
+		else
+			jsonw_number(&e->w, pk->lsnr, true);
 	}
 	jsonw_member_i64(&e->w, "channel", pk->chan);
 	jsonw_member_i64(&e->w, "rfChain", pk->rfch);
@@ -507,7 +511,7 @@ int event_json_uplink_at(const struct ev_uplink *ev, char *out, size_t cap, size
 		w_tree(&e, "object", ev->object, &at);
 	jsonw_key(&e.w, "rxInfo");
 	jsonw_open(&e.w, '[');
-	struct rx_extra x = {.metadata = true, .text = ev->rx_metadata,
+	struct rx_extra x = {.serde = true, .metadata = true, .text = ev->rx_metadata,
 			     .len = ev->rx_metadata_len};
 	for (size_t i = 0; i < ev->n_rx; i++) {
 		x.loc = ev->rx_location ? &ev->rx_location[i] : NULL;

@@ -635,14 +635,19 @@ START_TEST(test_tx_rx_variants)
 }
 END_TEST
 
-/* SNR is a float32 in ChirpStack: shortest text that reads back equal. */
+/* SNR is a float32 in ChirpStack: shortest text that reads back equal; in
+ * the `up` event as its serde_json writes an f32 ("8.0"). */
 START_TEST(test_snr_text)
 {
-	static const struct { float snr; const char *txt; } v[] = {
-		{9.5f, "\"snr\":9.5,"}, {-7.2f, "\"snr\":-7.2,"}, {0.0f, "\"snr\":0,"},
-		{-20.0f, "\"snr\":-20,"}, {13.8f, "\"snr\":13.8,"}, {-0.1f, "\"snr\":-0.1,"},
+	static const struct { float snr; const char *txt, *up; } v[] = {
+		{9.5f, "\"snr\":9.5,", "\"snr\":9.5,"}, {-7.2f, "\"snr\":-7.2,", "\"snr\":-7.2,"},
+		{0.0f, "\"snr\":0,", "\"snr\":0.0,"}, {-20.0f, "\"snr\":-20,", "\"snr\":-20.0,"},
+		{8.0f, "\"snr\":8,", "\"snr\":8.0,"}, {13.8f, "\"snr\":13.8,", "\"snr\":13.8,"},
+		{-0.1f, "\"snr\":-0.1,", "\"snr\":-0.1,"},
 	};
 	struct lb_rx rx = rx_8_1(join_phy, sizeof(join_phy));
+	struct lb_rx up_rx[1] = {rx_8_1(v2_phy, sizeof(v2_phy))};
+	struct ev_uplink ev = v2_uplink(up_rx, 1);
 	char out[OUT_CAP];
 	size_t len;
 
@@ -650,6 +655,9 @@ START_TEST(test_snr_text)
 		rx.rxpk.lsnr = v[i].snr;
 		ck_assert_int_eq(event_json_gateway_up(&rx, out, sizeof(out), &len), LB_OK);
 		ck_assert_msg(strstr(out, v[i].txt), "%s not in %s", v[i].txt, out);
+		up_rx[0].rxpk.lsnr = v[i].snr;
+		ck_assert_int_eq(event_json_uplink(&ev, out, sizeof(out), &len), LB_OK);
+		ck_assert_msg(strstr(out, v[i].up), "%s not in %s", v[i].up, out);
 	}
 }
 END_TEST

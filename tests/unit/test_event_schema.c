@@ -440,7 +440,8 @@ START_TEST(test_ack_schema)
 END_TEST
 
 /* DevStatusAns battery 0..255 as ChirpStack's dev_status.rs maps it:
- * 0 external power, 255 unavailable, else battery / 254 * 100 in f32. */
+ * 0 external power, 255 unavailable, else battery / 254 * 100 in f32,
+ * written as serde_json writes an f32. */
 START_TEST(test_status_schema)
 {
 	static const struct {
@@ -448,8 +449,9 @@ START_TEST(test_status_schema)
 		const char *level;
 		bool external, unavailable;
 	} t[] = {
-		{0, "0", true, false}, {1, "0.39370078", false, false}, {127, "50", false, false},
-		{200, "78.74016", false, false}, {254, "100", false, false}, {255, "0", false, true},
+		{0, "0.0", true, false}, {1, "0.39370078", false, false}, {127, "50.0", false, false},
+		{200, "78.74016", false, false}, {254, "100.0", false, false},
+		{255, "0.0", false, true},
 	};
 	char out[OUT_CAP];
 	size_t len;

@@ -199,14 +199,52 @@ START_TEST(t_serde)
 	char s[JSONW_NUM_MAX + 1];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		size_t n = jsonw_fmt_serde(s, cases[i].v);
+		size_t n = jsonw_fmt_serde(s, cases[i].v, false);
 		ck_assert_uint_le(n, JSONW_NUM_MAX);
 		s[n] = '\0';
 		ck_assert_str_eq(s, cases[i].text);
 		ck_assert(strtod(s, NULL) == cases[i].v);
 	}
-	ck_assert_uint_eq(jsonw_fmt_serde(s, NAN), 0);
-	ck_assert_uint_eq(jsonw_fmt_serde(s, -INFINITY), 0);
+	ck_assert_uint_eq(jsonw_fmt_serde(s, NAN, false), 0);
+	ck_assert_uint_eq(jsonw_fmt_serde(s, -INFINITY, false), 0);
+}
+END_TEST
+
+/* An f32 (a gateway's SNR), as serde_json writes it (ryu's format32): the
+ * quick path and printf's agree. */
+START_TEST(t_serde_f32)
+{
+	static const struct {
+		float v;
+		const char *text;
+	} cases[] = {
+		{8.0f, "8.0"}, {-12.0f, "-12.0"}, {5.6f, "5.6"}, {-7.25f, "-7.25"}, {9.8f, "9.8"},
+		{0.5f, "0.5"}, {0.00001f, "0.00001"}, {0.000001f, "0.000001"}, {1e-7f, "1e-7"},
+		{1e12f, "1000000000000.0"}, {1e13f, "1e13"}, {3.4028235e38f, "3.4028235e38"},
+		{0.0f, "0.0"}, {-0.0f, "-0.0"},
+	};
+	char buf[64], s[JSONW_NUM_MAX + 1];
+	struct jsonw w;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		jsonw_init(&w, buf, sizeof(buf));
+		jsonw_serde_f32(&w, cases[i].v);
+		ck_assert_int_eq(jsonw_finish(&w, &len), LB_OK);
+		ck_assert_str_eq(buf, cases[i].text);
+		size_t n = jsonw_fmt_serde(s, cases[i].v, true);
+		s[n] = '\0';
+		ck_assert_str_eq(s, cases[i].text);
+	}
+	for (int i = -3000; i <= 3000; i++) {            /* SNRs, 0.1 dB steps */
+		float v = (float)i / 10.0f;
+		jsonw_init(&w, buf, sizeof(buf));
+		jsonw_serde_f32(&w, v);
+		ck_assert_int_eq(jsonw_finish(&w, &len), LB_OK);
+		size_t n = jsonw_fmt_serde(s, v, true);
+		s[n] = '\0';
+		ck_assert_str_eq(buf, s);
+	}
 }
 END_TEST
 
@@ -538,6 +576,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, t_coordinates_short);
 	tcase_add_test(tc, t_fixed_as_printf);
 	tcase_add_test(tc, t_serde);
+	tcase_add_test(tc, t_serde_f32);
 	tcase_add_test(tc, t_same_as_json_c);
 	tcase_add_test(tc, t_escape_every_place);
 	tcase_add_test(tc, t_too_large);
