@@ -449,9 +449,9 @@ START_TEST(test_status_schema)
 		const char *level;
 		bool external, unavailable;
 	} t[] = {
-		{0, "0.0", true, false}, {1, "0.39370078", false, false}, {127, "50.0", false, false},
-		{200, "78.74016", false, false}, {254, "100.0", false, false},
-		{255, "0.0", false, true},
+		{0, "0.0", true, false}, {1, "0.39370078", false, false},
+		{127, "50.0", false, false}, {200, "78.74016", false, false},
+		{254, "100.0", false, false}, {255, "0.0", false, true},
 	};
 	char out[OUT_CAP];
 	size_t len;
