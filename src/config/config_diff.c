@@ -61,6 +61,20 @@ static bool entry_same(const struct cs_entry *e, const struct lb_config *a,
 	return false;
 }
 
+/* A row of a group that devices inherit (a CSD_OVERRIDE device field, e.g.
+ * fair_access.*): each device takes the global values when the devices are
+ * loaded again, which a SIGHUP does, so no restart is needed. */
+static bool devices_inherit(const struct cs_entry *e)
+{
+	for (size_t i = 0; i < config__n_device_fields; i++) {
+		const struct csd_field *f = &config__device_fields[i];
+		size_t n = strlen(f->name);
+		if (f->type == CSD_OVERRIDE && !strncmp(e->path, f->name, n) && e->path[n] == '.')
+			return true;
+	}
+	return false;
+}
+
 struct changes {
 	char *out;
 	size_t cap, len, n;
@@ -87,9 +101,11 @@ size_t config_restart_changes(const struct lb_config *a, const struct lb_config 
 	struct changes c = {.out = out, .cap = cap};
 
 	out[0] = '\0';
-	for (size_t i = 0; i < config__n_schema; i++)
-		if (!entry_same(&config__schema[i], a, b))
-			note(&c, config__schema[i].path);
+	for (size_t i = 0; i < config__n_schema; i++) {
+		const struct cs_entry *e = &config__schema[i];
+		if (!devices_inherit(e) && !entry_same(e, a, b))
+			note(&c, e->path);
+	}
 	config__integs_changed(a, b, note, &c);
 	return c.n;
 }

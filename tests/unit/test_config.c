@@ -1871,7 +1871,8 @@ START_TEST(test_restart_changes)
 	ck_assert_str_eq(out, "");
 	config_free(&b);
 	snprintf(text, sizeof(text), "mqtt = { client_id = \"other\"; username = \"u\"; password = \"pw2\"; };\n"
-		 "udp = { allow = [ \"aa555a0000000001\" ]; };\nlog_level = \"debug\";\n%s",
+		 "udp = { allow = [ \"aa555a0000000001\" ]; };\nlog_level = \"debug\";\n"
+		 "fair_access = { downlinks = 20; action = \"enforce\"; };\n%s",
 		 integ_conf);
 	char *tk = strstr(text, "tk-s3cret");
 	ck_assert_ptr_nonnull(tk);
@@ -1882,6 +1883,8 @@ START_TEST(test_restart_changes)
 		      strstr(out, "mqtt.username") &&
 		      strstr(out, "mqtt.password") && strstr(out, "log_level") &&
 		      strstr(out, "integrations.influxdb[1].token"), "%s", out);
+	/* the devices inherit fair_access: a SIGHUP applies it */
+	ck_assert_msg(!strstr(out, "fair_access"), "%s", out);
 	ck_assert_ptr_null(strstr(out, "other"));
 	ck_assert_ptr_null(strstr(out, "tk-"));
 	/* a short buffer: cut, said */
