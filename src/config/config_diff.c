@@ -101,9 +101,16 @@ size_t config_restart_changes(const struct lb_config *a, const struct lb_config 
 	struct changes c = {.out = out, .cap = cap};
 
 	out[0] = '\0';
+	/* The http group added or removed (has_http is not a row of its own):
+	 * "http" says it; its rows are not compared then. */
+	bool http_changed = a->has_http != b->has_http;
+	if (http_changed)
+		note(&c, "http");
 	for (size_t i = 0; i < config__n_schema; i++) {
 		const struct cs_entry *e = &config__schema[i];
-		if (!devices_inherit(e) && !entry_same(e, a, b))
+		if (devices_inherit(e) || (http_changed && !strncmp(e->path, "http.", 5)))
+			continue;
+		if (!entry_same(e, a, b))
 			note(&c, e->path);
 	}
 	config__integs_changed(a, b, note, &c);

@@ -1897,6 +1897,14 @@ START_TEST(test_restart_changes)
 	ck_assert_msg(strstr(out, "integrations.http[0].url, ") &&
 		      strstr(out, ", integrations.influxdb") && !strstr(out, "influxdb["), "%s", out);
 	config_free(&b);
+	/* the http group added (its values the defaults) or removed */
+	snprintf(text, sizeof(text), "http = { };\n%s", integ_conf);
+	load_text(text, &b);
+	ck_assert_uint_eq(config_restart_changes(&a, &b, out, sizeof(out)), 1);
+	ck_assert_str_eq(out, "http");
+	ck_assert_uint_eq(config_restart_changes(&b, &a, out, sizeof(out)), 1);
+	ck_assert_str_eq(out, "http");
+	config_free(&b);
 	config_free(&a);
 }
 END_TEST
