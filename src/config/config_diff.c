@@ -11,22 +11,29 @@
 #include "base/netaddr.h"
 #include "config/config_integ.h"
 #include "config/config_schema.h"
+#include "config/config_value.h"
 
-static bool str_same(const char *a, const char *b)
+static bool allow_entry_same(const struct lb_gw_allow *a, const struct lb_gw_allow *b)
 {
-	return a == b || (a && b && !strcmp(a, b));
+	return a->eui == b->eui && a->pinned == b->pinned &&
+	       (!a->pinned || (a->net.bits == b->net.bits &&
+			       netaddr_equal(&a->net.addr, &b->net.addr)));
 }
 
+/* The lists as sets: the order of udp.allow means nothing. The load drops
+ * duplicates, so equal lengths and every entry of a in b is equality. */
 static bool allow_same(const struct lb_gw_allow *a, size_t na, const struct lb_gw_allow *b,
 		       size_t nb)
 {
 	if (na != nb)
 		return false;
-	for (size_t i = 0; i < na; i++)
-		if (a[i].eui != b[i].eui || a[i].pinned != b[i].pinned ||
-		    (a[i].pinned && (a[i].net.bits != b[i].net.bits ||
-				     !netaddr_equal(&a[i].net.addr, &b[i].net.addr))))
+	for (size_t i = 0; i < na; i++) {
+		size_t j = 0;
+		while (j < nb && !allow_entry_same(&a[i], &b[j]))
+			j++;
+		if (j == nb)
 			return false;
+	}
 	return true;
 }
 
@@ -37,7 +44,7 @@ static bool entry_same(const struct cs_entry *e, const struct lb_config *a,
 {
 	switch (e->type) {
 	case CS_STRING:
-		return str_same(FIELD(a, e, char *), FIELD(b, e, char *));
+		return config__str_same(FIELD(a, e, char *), FIELD(b, e, char *));
 	case CS_INT:
 		if ((e->flags & CS_F_OPTIONAL) &&
 		    *(const bool *)((const char *)a + e->has_offset) !=
@@ -78,18 +85,25 @@ static bool devices_inherit(const struct cs_entry *e)
 struct changes {
 	char *out;
 	size_t cap, len, n;
+	bool cut;                       /* a path did not fit: the list ends in "..." */
 };
 
+/* Adds path to the list; once one does not fit, the list ends with ", ..."
+ * (room for it is kept), and later (shorter) paths are only counted. */
 static void note(void *arg, const char *path)
 {
 	struct changes *c = arg;
-	static const char more[] = "...";
+	static const char more[] = ", ...";
 	const char *sep = c->n++ ? ", " : "";
 	size_t need = strlen(sep) + strlen(path);
 
+	if (c->cut)
+		return;
 	if (c->len + need + sizeof(more) > c->cap) {
-		if (c->len + sizeof(more) <= c->cap && !strstr(c->out, more))
-			c->len += (size_t)snprintf(c->out + c->len, c->cap - c->len, "%s", more);
+		const char *tail = c->len ? more : more + 2;
+		c->cut = true;
+		if (c->len + strlen(tail) < c->cap)
+			c->len += (size_t)snprintf(c->out + c->len, c->cap - c->len, "%s", tail);
 		return;
 	}
 	c->len += (size_t)snprintf(c->out + c->len, c->cap - c->len, "%s%s", sep, path);

@@ -605,18 +605,13 @@ void config__integ_reference(FILE *out, enum config_ref_format format)
 
 /* --- what changed (config_diff.h) --------------------------------------- */
 
-static bool istr_same(const char *a, const char *b)
-{
-	return a == b || (a && b && !strcmp(a, b));
-}
-
 static bool headers_same(const struct lb_integ_conf *a, const struct lb_integ_conf *b)
 {
 	if (a->n_headers != b->n_headers)
 		return false;
 	for (size_t i = 0; i < a->n_headers; i++)
-		if (!istr_same(a->headers[i].key, b->headers[i].key) ||
-		    !istr_same(a->headers[i].value, b->headers[i].value))
+		if (!config__str_same(a->headers[i].key, b->headers[i].key) ||
+		    !config__str_same(a->headers[i].value, b->headers[i].value))
 			return false;
 	return true;
 }
@@ -629,7 +624,7 @@ static bool field_same(const struct integ_field *f, const struct lb_integ_conf *
 	case FI_SECRET:
 	case FI_URL:
 	case FI_FILE:
-		return istr_same(*(char *const *)cat(a, f), *(char *const *)cat(b, f));
+		return config__str_same(*(char *const *)cat(a, f), *(char *const *)cat(b, f));
 	case FI_INT:
 	case FI_BODY:
 		return *(const int *)cat(a, f) == *(const int *)cat(b, f);

@@ -3,7 +3,8 @@
  * config_value.h - typed values of the parsed file, shared by the settings
  * (config.c) and the device entries (config_device.c): type names for
  * messages, integers as written in the file, hex strings, and numbers and
- * choices checked against a row of the schema.
+ * choices checked against a row of the schema; and whether two string
+ * values are equal (what changed: config_diff.c, config_integ.c).
  *
  * Errors: a value that does not fit is reported as a problem of the load
  * (config_problem.h) and the call returns false. Ownership: values go into
@@ -16,11 +17,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <libconfig.h>
 
 #include "config/config_load_state.h"
 #include "config/config_schema.h"
+
+/* Two optional strings (NULL = absent) are equal: both absent, or the same
+ * text. Inline so that config_integ.o and config_diff.o share it without a
+ * link dependency. */
+static inline bool config__str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
 
 /* "an integer", "a string", ... for messages. */
 const char *config__type_desc(const config_setting_t *s);

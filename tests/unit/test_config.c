@@ -1891,12 +1891,49 @@ START_TEST(test_restart_changes)
 	ck_assert_uint_eq(config_restart_changes(&a, &b, out, 24), 6);
 	ck_assert_ptr_nonnull(strstr(out, "..."));
 	ck_assert_uint_lt(strlen(out), 24);
+	/* at every size: whole paths of the full list, then "..." at the end
+	 * only, after ", " unless nothing fit (a later, shorter path that would
+	 * fit is not written after the cut) */
+	char full[512];
+	ck_assert_uint_eq(config_restart_changes(&a, &b, full, sizeof(full)), 6);
+	for (size_t cap = 1; cap <= strlen(full); cap++) {
+		ck_assert_uint_eq(config_restart_changes(&a, &b, out, cap), 6);
+		size_t len = strlen(out);
+		ck_assert_uint_lt(len, cap);
+		const char *dots = strstr(out, "...");
+		if (len < 3) {
+			ck_assert_str_eq(out, "");
+			continue;
+		}
+		ck_assert_msg(dots == out + len - 3, "cap %zu: '%s'", cap, out);
+		if (dots == out)
+			continue;
+		ck_assert_msg(len >= 5 && !strncmp(out + len - 5, ", ...", 5) &&
+			      !strncmp(full, out, len - 5) &&
+			      !strncmp(full + len - 5, ", ", 2), "cap %zu: '%s' of '%s'", cap, out,
+			      full);
+	}
 	config_free(&b);
 	load_text("integrations = { http = ( { url = \"http://x\"; } ); };\n", &b);
 	ck_assert_uint_gt(config_restart_changes(&a, &b, out, sizeof(out)), 2);
 	ck_assert_msg(strstr(out, "integrations.http[0].url, ") &&
 		      strstr(out, ", integrations.influxdb") && !strstr(out, "influxdb["), "%s", out);
 	config_free(&b);
+	/* udp.allow is a set: its order means nothing */
+	config_free(&a);
+	load_text("udp = { allow = [ \"aa555a0000000001\", \"aa555a0000000002@10.0.0.1\", "
+		  "\"aa555a0000000003\" ]; };\n", &a);
+	load_text("udp = { allow = [ \"aa555a0000000003\", \"aa555a0000000001\", "
+		  "\"aa555a0000000002@10.0.0.1\" ]; };\n", &b);
+	ck_assert_uint_eq(config_restart_changes(&a, &b, out, sizeof(out)), 0);
+	config_free(&b);
+	load_text("udp = { allow = [ \"aa555a0000000003\", \"aa555a0000000001\", "
+		  "\"aa555a0000000002@10.0.0.2\" ]; };\n", &b);
+	ck_assert_uint_eq(config_restart_changes(&a, &b, out, sizeof(out)), 1);
+	ck_assert_str_eq(out, "udp.allow");
+	config_free(&b);
+	config_free(&a);
+	load_text(integ_conf, &a);
 	/* the http group added (its values the defaults) or removed */
 	snprintf(text, sizeof(text), "http = { };\n%s", integ_conf);
 	load_text(text, &b);
