@@ -39,6 +39,7 @@ static const struct err_text err_texts[LB_ERR__COUNT] = {
 	{"SCRIPT", "script failed"},
 	{"AGAIN", "not yet: waits for the disk"},
 	{"UNUSABLE", "unusable until an operator acts"},
+	{"NO_LIBRARY", "a library it needs cannot be loaded"},
 };
 
 static const struct err_text *err_lookup(int err)

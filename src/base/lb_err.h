@@ -43,7 +43,9 @@ enum lb_err {
 	LB_ERR_SCRIPT = -27,        /* a script failed: does not load, throws, reports errors */
 	LB_ERR_AGAIN = -28,         /* not yet: what it needs is not on the disk (try later) */
 	LB_ERR_UNUSABLE = -29,      /* stored state unusable until an operator acts (no retry) */
-	LB_ERR__COUNT = 30          /* number of codes including LB_OK */
+	LB_ERR_NO_LIBRARY = -30,    /* a shared library it needs cannot be loaded (no retry:
+				     * install it, restart) */
+	LB_ERR__COUNT = 31          /* number of codes including LB_OK */
 };
 
 /* Short human description, never NULL ("unknown error" for foreign values). */

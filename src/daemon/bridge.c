@@ -17,6 +17,7 @@
 #include "base/lb_err.h"
 #include "base/log.h"
 #include "config/config_diff.h"
+#include "io/dynlib.h"
 #include "io/loop.h"
 #include "io/sdnotify.h"
 #include "lbconfig.h"
@@ -812,11 +813,19 @@ static int web_setup(struct bridge *b)
 	}
 	b->web_ready = true;
 	b->web_retry_ms = -1;
-	if (web_listen(&b->web, false) == LB_OK)
+	rc = web_listen(&b->web, false);
+	if (rc == LB_OK)
 		return LB_OK;
 	/* A status page is no reason to stop the LoRaWAN service (systemd
-	 * would restart the bridge for ever): it runs without the page and
-	 * tries again, backing off, said once. */
+	 * would restart the bridge for ever): it runs without the page. The
+	 * library missing stays missing (dynlib.h): no retry. */
+	if (rc == LB_ERR_NO_LIBRARY) {
+		log_error("bridge", "web page: libmicrohttpd is missing (see above): the bridge "
+			  "runs without the web page; install %s and restart it",
+			  DYNLIB_MHD_PACKAGE);
+		return LB_OK;
+	}
+	/* Otherwise (port in use ...) it tries again, backing off, said once. */
 	log_error("bridge", "web page: cannot listen on %s port %u (see above): the bridge runs "
 		  "without it and tries again every %d s at most", b->cfg.http_bind,
 		  b->cfg.http_port, BRIDGE_WEB_RETRY_MAX_MS / 1000);

@@ -173,8 +173,8 @@ struct web {
 int web_init(struct web *w, const struct web_ctx *ctx);
 /* Listen on http.bind:http.port (a no-op if open). quiet: a failure to
  * listen is logged at debug (a retry, the failure already said). Errors:
- * LB_ERR_IO (port in use, address not ours, libmicrohttpd missing), as
- * httpd_open(). */
+ * LB_ERR_IO (port in use, address not ours), LB_ERR_NO_LIBRARY
+ * (libmicrohttpd missing: no use trying again), as httpd_open(). */
 int web_listen(struct web *w, bool quiet);
 void web_free(struct web *w);
 /* Pings, MHD's timers; the next deadline. */

@@ -74,7 +74,7 @@ const struct dynlib_curl *dynlib_curl(void)
 	static enum dynlib_state state = DYNLIB_UNTRIED;
 
 	if (state == DYNLIB_UNTRIED) {
-		void *lib = open_lib(DYNLIB_CURL_SONAME, "libcurl 7.68 or later (Debian: libcurl4)");
+		void *lib = open_lib(DYNLIB_CURL_SONAME, DYNLIB_CURL_PACKAGE);
 		state = lib && fill_curl(&table, lib, DYNLIB_CURL_SONAME) ? DYNLIB_LOADED
 									  : DYNLIB_FAILED;
 	}
@@ -87,8 +87,7 @@ const struct dynlib_mhd *dynlib_mhd(void)
 	static enum dynlib_state state = DYNLIB_UNTRIED;
 
 	if (state == DYNLIB_UNTRIED) {
-		void *lib = open_lib(DYNLIB_MHD_SONAME,
-				     "libmicrohttpd 0.9.71 or later (Debian: libmicrohttpd12)");
+		void *lib = open_lib(DYNLIB_MHD_SONAME, DYNLIB_MHD_PACKAGE);
 		state = lib && fill_mhd(&table, lib, DYNLIB_MHD_SONAME) ? DYNLIB_LOADED
 									: DYNLIB_FAILED;
 	}

@@ -35,6 +35,9 @@
  * 7.16.0, libmicrohttpd's 12 since 0.9.0). */
 #define DYNLIB_CURL_SONAME "libcurl.so.4"
 #define DYNLIB_MHD_SONAME "libmicrohttpd.so.12"
+/* What to install when they cannot be loaded. */
+#define DYNLIB_CURL_PACKAGE "libcurl 7.68 or later (Debian: libcurl4)"
+#define DYNLIB_MHD_PACKAGE "libmicrohttpd 0.9.71 or later (Debian: libmicrohttpd12)"
 
 /* X(member, symbol): the functions of libcurl that io/ calls. */
 #define DYNLIB_CURL_FUNCS(X) \

@@ -797,7 +797,7 @@ int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
 		return LB_ERR_INVAL;
 	/* Loaded here, the first time a server is opened (io/dynlib.h). */
 	if (!(h->lm = dynlib_mhd()))
-		return LB_ERR_IO;
+		return LB_ERR_NO_LIBRARY;
 	h->loop = loop;
 	h->o = *o;
 	h->h = *handlers;

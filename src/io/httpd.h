@@ -145,9 +145,10 @@ struct httpd {
 };
 
 /* Listen on o->bind:o->port; loads libmicrohttpd the first time
- * (io/dynlib.h). Errors: LB_ERR_INVAL (bad address or NULL), LB_ERR_IO
- * (libmicrohttpd cannot be loaded, or MHD could not start: port in use...;
- * logged), LB_ERR_FULL (loop). */
+ * (io/dynlib.h). Errors: LB_ERR_INVAL (bad address or NULL),
+ * LB_ERR_NO_LIBRARY (libmicrohttpd cannot be loaded: logged once, and every
+ * later call fails the same way), LB_ERR_IO (MHD could not start: port in
+ * use...; logged), LB_ERR_FULL (loop). */
 int httpd_open(struct httpd *h, struct loop *loop, const struct httpd_opts *o,
 	       const struct httpd_handlers *handlers);
 /* Close every stream (their `closed` callbacks run) and the server. Safe on

@@ -11,7 +11,11 @@
 #  4. OpenSSL's configuration file is read only when TLS may be used (an
 #     integration, mqtt.ca_file): one asking for FIPS implementations, which
 #     this system lacks, changes nothing without them, and stops the start
-#     with an integration (no digest can be fetched once it is read).
+#     with an integration (no digest can be fetched once it is read);
+#  5. an `http` group but libmicrohttpd cannot be loaded (an empty file of
+#     its name first in LD_LIBRARY_PATH): the bridge runs without the page,
+#     says the library is missing and what to install, and does not say it
+#     tries again (it would never load).
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub python3 curl
 RECV="$top_srcdir/tests/integration/http_receiver.py"
@@ -93,4 +97,20 @@ OPENSSL_CONF="$T/fips.cnf" timeout "$WAIT_S" "$LORABRIDGE" -f -c "$T/hook.conf" 
 [ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "the bridge with an integration ignored openssl.cnf (exit $rc)"
 grep -q "start-up failed: crypto library failure" "$T/fips.log" ||
 	fail "no crypto failure with openssl.cnf read: $(tail -3 "$T/fips.log")"
-echo "PASS: libcurl and libmicrohttpd loaded only when configured, openssl.cnf only for TLS"
+
+note "5. libmicrohttpd missing: the bridge runs without the page, no retries"
+mkdir -p "$T/nolib"
+: > "$T/nolib/libmicrohttpd.so.12"
+LD_LIBRARY_PATH="$T/nolib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export LD_LIBRARY_PATH
+start_bridge "$T/http.conf"
+unset LD_LIBRARY_PATH
+uplinks
+grep -q "libmicrohttpd is missing .*install libmicrohttpd" "$T/bridge.log" ||
+	fail "no 'libmicrohttpd is missing ... install': $(grep -i web "$T/bridge.log")"
+! grep -q "tries again" "$T/bridge.log" || fail "a retry announced: $(grep "tries again" "$T/bridge.log")"
+! mapped libmicrohttpd || fail "libmicrohttpd mapped though its file is empty"
+! curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz" || fail "/healthz answered"
+stop
+echo "PASS: libcurl and libmicrohttpd loaded only when configured, openssl.cnf only for TLS," \
+	"a missing libmicrohttpd said without retries"
