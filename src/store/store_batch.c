@@ -371,6 +371,7 @@ static int commit(struct store *s, enum commit_kind kind)
 	t0 = store__mono_us();
 	uint64_t batch = s->batch;
 	bool carried = false;
+	s->fail_errno = 0;
 	store__gen_before_commit(s);
 	if (s->sync.failed)   /* the advance's sync, waited for there */
 		return LB_ERR_IO;
@@ -400,9 +401,10 @@ static int commit(struct store *s, enum commit_kind kind)
 		return rc;
 	}
 	/* Disk full, I/O error: roll back, keep the redo log, re-stage it so
-	 * reads stay coherent, retry later. */
-	/* EROFS, EIO...: before the rollback */
-	int sys = store__sys_errno(s, sqlite3_extended_errcode(s->db));
+	 * reads stay coherent, retry later. The OS error (EROFS, EIO...) only
+	 * if SQLite's I/O failed in this commit (not re-staging out of memory):
+	 * taken before the rollback's own. */
+	int sys = s->fail_errno;
 	s->stats.failures++;
 	if (!s->failing_since_us)
 		s->failing_since_us = store__mono_us();
@@ -411,9 +413,10 @@ static int commit(struct store *s, enum commit_kind kind)
 	s->broken = true;
 	s->retrying = true;
 	s->due_ms = store__mono_us() / 1000 + STORE_RETRY_MS;
-	LB_LOG_RL(LOG_LVL_ERROR, TAG, "commit of batch %llu (%zu writes) failed: %s%s%s; "
+	LB_LOG_RL(LOG_LVL_ERROR, TAG, "commit of batch %llu (%zu writes) failed: %s%s%s%s; "
 		  "kept in memory, retrying", (unsigned long long)s->batch, s->n_ops,
-		  lb_strerror(rc), sys ? ": " : "", sys ? strerror(sys) : "");
+		  lb_strerror(rc), sys ? " (last OS error: " : "", sys ? strerror(sys) : "",
+		  sys ? ")" : "");
 	replay(s);
 	return rc == LB_ERR_NOMEM ? rc : LB_ERR_IO;
 }

@@ -176,7 +176,7 @@ int store__sys_errno(struct store *s, int rc)
 	sqlite3_file *wal = NULL;
 	int err;
 
-	if (!s->db || (rc & 0xff) != SQLITE_IOERR)
+	if (!s->db || ((rc & 0xff) != SQLITE_IOERR && (rc & 0xff) != SQLITE_FULL))
 		return 0;
 	if ((err = sqlite3_system_errno(s->db)) != 0)
 		return err;
@@ -198,13 +198,15 @@ int store__fail(struct store *s, int rc, const char *what)
 	 * alone says "disk I/O error" for a read-only disk. */
 	int sys = store__sys_errno(s, rc);
 
+	if (sys)
+		s->fail_errno = sys;
 	if (err == LB_OK)   /* an unexpected ROW/DONE: the statement misbehaved */
 		err = LB_ERR_IO;
 	if (err == LB_ERR_DUPLICATE || err == LB_ERR_INVAL)
 		log_debug(TAG, "%s: %s", what, msg);
 	else if (sys)
-		LB_LOG_RL(LOG_LVL_ERROR, TAG, "%s: %s (sqlite %d; %s)", what, msg, rc,
-			  strerror(sys));
+		LB_LOG_RL(LOG_LVL_ERROR, TAG, "%s: %s (sqlite %d; last OS error: %s)", what, msg,
+			  rc, strerror(sys));
 	else
 		LB_LOG_RL(LOG_LVL_ERROR, TAG, "%s: %s (sqlite %d)", what, msg, rc);
 	return err;

@@ -174,10 +174,12 @@ sqlite3_stmt *store__stmt(struct store *s, enum store_stmt id);
  * even for an unexpected SQLITE_ROW/DONE); log what failed (I/O class
  * errors at error level, rate-limited; constraint errors at debug). */
 int store__fail(struct store *s, int rc, const char *what);
-/* The system's errno behind an I/O error rc (an SQLite result code): as
- * SQLite kept it, else the database's or the WAL's last one (a commit's
- * write fails in the WAL, and SQLite's own record of it is only made on
- * some paths); 0 for another error or none known. */
+/* The system's errno behind an I/O-class error rc (an SQLite result code:
+ * SQLITE_IOERR_*, SQLITE_FULL): as SQLite kept it, else the WAL's or the
+ * database's last one (a commit's write fails in the WAL, and SQLite's own
+ * record of it is only made on some paths); 0 for another error or none
+ * known. SQLite never clears these: the value is the last OS error, which
+ * may be an earlier failure's, and is worded so ("last OS error: ..."). */
 int store__sys_errno(struct store *s, int rc);
 /* CLOCK_MONOTONIC in microseconds (the store's clock: store.h, "Clock"). */
 int64_t store__mono_us(void);

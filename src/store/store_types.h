@@ -300,6 +300,8 @@ struct store {
 					 * until a commit succeeds */
 	int64_t failing_since_us;       /* monotonic: the first failed commit of a spell, 0 none */
 	uint64_t failing_commits;       /* failed commits in that spell */
+	int fail_errno;                 /* the last OS error of an SQLite I/O-class failure
+					 * (store__fail) since the commit began, 0 none */
 	uint64_t batch;                 /* number of the batch being staged */
 	bool ahead;                     /* part of this batch committed ahead */
 	int64_t due_ms;                 /* -1 when nothing is staged */

@@ -314,7 +314,7 @@ UPS0=$(ups)
 	fail "sim exit: $(tail -3 "$T/sim3.err")"
 FAILED='\[store\] commit of batch [0-9]+ .* failed: .*; kept in memory'
 wait_count "$T/bridge.log" "$FAILED" 1 || fail "no commit error"
-grep -E "$FAILED" "$T/bridge.log" | head -n 1 | grep -q 'Read-only file system' ||
+grep -E "$FAILED" "$T/bridge.log" | head -n 1 | grep -q 'last OS error: Read-only file system' ||
 	fail "the commit error lacks the errno: $(grep -E "$FAILED" "$T/bridge.log" | head -n 1)"
 health() { curl -sS -o "$T/health" -w '%{http_code}' "$URL/healthz"; }
 _health_is() { [ "$(health)" = "$1" ]; }
