@@ -541,19 +541,20 @@ static void healthz(struct web *w, struct httpd_conn *c)
 	struct web_snapshot snap = {0};
 
 	w->c.snapshot(w->c.snapshot_arg, &snap);
-	if (!snap.mqtt_connected) {
-		static const char body[] = "{\"ok\":false,\"reason\":\"mqtt disconnected\"}";
-		reply(w, c, 503, JSON_TYPE, body, sizeof(body) - 1);
-		return;
-	}
 	/* A full or read-only state disk: what is staged lives in memory only
-	 * and the bridge cannot keep its frame counters (store.h). */
-	if (store_commits_failing(w->c.store)) {
-		static const char body[] = "{\"ok\":false,\"reason\":\"state commits failing\"}";
-		reply(w, c, 503, JSON_TYPE, body, sizeof(body) - 1);
-		return;
-	}
-	reply(w, c, 200, JSON_TYPE, "{\"ok\":true}", 11);
+	 * and the bridge cannot keep its frame counters (store.h). Both
+	 * reasons when both hold: a watchdog must not restart the bridge for
+	 * the broker while the disk fails (the staged events would be lost). */
+	bool mqtt_down = !snap.mqtt_connected;
+	bool disk = store_commits_failing(w->c.store);
+	const char *body = "{\"ok\":true}";
+	if (mqtt_down && disk)
+		body = "{\"ok\":false,\"reason\":\"mqtt disconnected; state commits failing\"}";
+	else if (mqtt_down)
+		body = "{\"ok\":false,\"reason\":\"mqtt disconnected\"}";
+	else if (disk)
+		body = "{\"ok\":false,\"reason\":\"state commits failing\"}";
+	reply(w, c, mqtt_down || disk ? 503 : 200, JSON_TYPE, body, strlen(body));
 }
 
 /* "/api/devices/{devEui}[/queue]": the DevEUI and what follows it. */
