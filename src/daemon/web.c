@@ -1141,8 +1141,9 @@ static void metrics(struct web *w, struct httpd_conn *c)
 	      (double)snap.mqtt_queue_depth);
 	gauge(&b, "lorabridge_outbox_depth", "Uplink events waiting for the broker's ack.",
 	      (double)snap.outbox_depth);
-	counter(&b, "lorabridge_store_commit_failures_total",
-		"Failed state commits and staged writes (disk full, read-only, I/O errors).",
+	counter(&b, "lorabridge_store_failures_total",
+		"Failed state store operations: commits, staged writes and the BEGINs of "
+		"batches (disk full, read-only, I/O errors; stats store.failures).",
 		w->c.store->stats.failures);
 	gauge(&b, "lorabridge_store_failing", "1 while state commits fail (the last one failed).",
 	      store_commits_failing(w->c.store) ? 1 : 0);

@@ -322,8 +322,8 @@ _metric_is() { curl -sS "$URL/metrics" | grep -qx "$1"; }
 wait_until "$WAIT_S" _health_is 503 || fail "/healthz $(health) while commits fail"
 grep -q '"reason":"state commits failing"' "$T/health" || fail "/healthz: $(cat "$T/health")"
 wait_until "$WAIT_S" _metric_is 'lorabridge_store_failing 1' || fail "no lorabridge_store_failing 1"
-curl -sS "$URL/metrics" | grep -qE '^lorabridge_store_commit_failures_total [1-9]' ||
-	fail "no lorabridge_store_commit_failures_total"
+curl -sS "$URL/metrics" | grep -qE '^lorabridge_store_failures_total [1-9]' ||
+	fail "no lorabridge_store_failures_total"
 wait_count "$T/notify.out" 'STATUS=[^|]*; STATE DISK FAILING' 1 || fail "STATUS does not say it"
 rm "$T/wfail"
 RECOVERED='notice +\[store\] state commits succeed again, after [0-9]+\.[0-9]{3} s of [1-9][0-9]* '\
