@@ -169,7 +169,8 @@ struct web {
 };
 
 /* Everything but the server: web_listen() opens it. The events are kept
- * (history) from here on, the page open or not. */
+ * (history) only once it is open: web_device_event() ignores them before
+ * (and while it cannot listen). */
 int web_init(struct web *w, const struct web_ctx *ctx);
 /* Listen on http.bind:http.port (a no-op if open). quiet: a failure to
  * listen is logged at debug (a retry, the failure already said). Errors:

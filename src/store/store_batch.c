@@ -291,8 +291,6 @@ int store__stage(struct store *s, enum store_op op, const void *payload, size_t 
 	return store__stage2(s, op, payload, len, NULL, 0);
 }
 
-/* end_batch: the batch's number moves on (store_committed() becomes true
- * for it); a commit ahead keeps it, so its events still wait. */
 /* The end of a spell of failed commits, said: the errors were the last
  * lines about the disk, rate-limited ("N similar lines suppressed"). */
 static void recovered(struct store *s)
@@ -312,6 +310,8 @@ bool store_commits_failing(const struct store *s)
 	return s && s->failing_since_us != 0;
 }
 
+/* end_batch: the batch's number moves on (store_committed() becomes true
+ * for it); a commit ahead keeps it, so its events still wait. */
 static void batch_done(struct store *s, int64_t t0, bool end_batch)
 {
 	int64_t us = store__mono_us() - t0;
