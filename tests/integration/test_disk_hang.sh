@@ -25,7 +25,8 @@
 # EROFS): the commit error names the errno, /healthz answers 503 "state
 # commits failing", /metrics has lorabridge_store_failing 1 and the STATUS
 # line "; STATE DISK FAILING"; once the disk takes writes the recovery is
-# said. A stop while commits fail (ENOSPC: a full disk) exits with 3.
+# said. With commits failing (ENOSPC: a full disk) and the broker gone,
+# /healthz gives both reasons; a stop then exits with 3.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub jq python3 mkfifo curl
 if [ -n "${LB_EMULATOR:-}" ]; then
@@ -343,6 +344,11 @@ n_failed=$(count_lines "$T/bridge.log" "$FAILED")
 	--keepalive 0 --fcnt-start $((FC + 100)) --quiet 2> "$T/sim4.err" ||
 	fail "sim exit: $(tail -3 "$T/sim4.err")"
 wait_count "$T/bridge.log" "$FAILED" $((n_failed + 1)) || fail "no commit error on the full disk"
+# the broker gone too: /healthz gives both reasons (not only the broker's)
+kill -TERM "$BROKER_PID"; wait "$BROKER_PID" 2> /dev/null || true
+BOTH='"reason":"mqtt disconnected; state commits failing"'
+_health_both() { health > /dev/null; grep -q "$BOTH" "$T/health"; }
+wait_until "$WAIT_S" _health_both || fail "/healthz with the broker down: $(cat "$T/health")"
 kill "$BRIDGE_PID"
 wait_until "$WAIT_S" _gone "$BRIDGE_PID" || fail "the bridge did not stop"
 st=0; wait "$BRIDGE_PID" 2> /dev/null || st=$?
