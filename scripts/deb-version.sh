@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Gives a tree to be packaged the version of this checkout
-# (scripts/version.sh: BASE+gitYYYYMMDDHHMMSS.SHA): writes it to DIR/.version
+# (scripts/version.sh: BASE+gitYYYYMMDDHHMMSS.N.SHA): writes it to DIR/.version
 # (read by configure when DIR has no .git) and puts a debian/changelog entry
 # for it on top of DIR/debian/changelog, dated with the commit's date. Run
 # before dpkg-buildpackage, so that the package's version is the program's

@@ -2,9 +2,15 @@
 # SPDX-License-Identifier: MIT
 # Prints lorabridge's version, the one of configure (AC_INIT), --version and
 # the Debian package, without a newline:
-# - in a git checkout: BASE+gitYYYYMMDDHHMMSS.SHA, the commit's date (UTC)
-#   and abbreviated hash, so that each build of a newer commit has a higher
-#   Debian version and `apt install` upgrades to it;
+# - in a git checkout: BASE+gitYYYYMMDDHHMMSS.N.SHA, the commit's date (UTC),
+#   N and the abbreviated hash, so that each build of a newer commit has a
+#   higher Debian version and `apt install` upgrades to it. N is the number
+#   of first-parent commits up to HEAD with HEAD's committer time (1 unless
+#   several were committed in the same second, as a rebase does): without
+#   it a child committed in its parent's second would sort by hash, maybe
+#   lower. In a shallow clone N counts only the commits fetched (a clone
+#   with --depth=1 always gets 1), so a build of the same commit may get a
+#   lower version than from a full clone: package from a full clone;
 # - else the contents of .version (written by `make dist` into the tarball
 #   and by scripts/deb-version.sh into a copy without .git);
 # - else BASE.
@@ -18,8 +24,11 @@ base=$(sed -n '1s/^[^(]*(\([^)+~-]*\).*/\1/p' "$top/debian/changelog" 2>/dev/nul
 if { [ -d "$top/.git" ] || [ -f "$top/.git" ]; } && command -v git >/dev/null 2>&1 &&
 	sha=$(git -C "$top" rev-parse --short=10 HEAD 2>/dev/null) &&
 	date=$(TZ=UTC0 git -C "$top" log -1 --date=format-local:%Y%m%d%H%M%S --format=%cd HEAD \
-		2>/dev/null) && [ -n "$sha" ] && [ -n "$date" ]; then
-	printf '%s+git%s.%s' "$base" "$date" "$sha"
+		2>/dev/null) && ct=$(git -C "$top" log -1 --format=%ct HEAD 2>/dev/null) &&
+	n=$(git -C "$top" log --first-parent --format=%ct HEAD 2>/dev/null |
+		awk -v t="$ct" '$1 == t { n++ } $1 < t { exit } END { print n + 0 }') &&
+	[ -n "$sha" ] && [ -n "$date" ] && [ "$n" -ge 1 ]; then
+	printf '%s+git%s.%s.%s' "$base" "$date" "$n" "$sha"
 elif [ -s "$top/.version" ]; then
 	tr -d '\n' <"$top/.version"
 else

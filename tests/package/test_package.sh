@@ -143,13 +143,14 @@ if [ -n "$commit" ]; then
 		case '$version' in *+git[0-9]*.$commit) ;; *) exit 1 ;; esac &&
 		dpkg --compare-versions '$version' gt \
 			\"\$(dpkg-parsechangelog -l '$top_srcdir/debian/changelog' -S Version)\""
-	# A later commit (here an empty one, a second later, in a throwaway
-	# clone) gets a higher version, and installing a package of it over
-	# this one upgrades (the same .deb relabelled with that version).
+	# A later commit (here an empty one, in the SAME second as HEAD, in a
+	# throwaway clone: the version must not then order by hash) gets a
+	# higher version, and installing a package of it over this one upgrades
+	# (the same .deb relabelled with that version).
 	later_version() {
 		git clone -q --no-hardlinks "$top_srcdir" "$W/later" &&
 		d=$(git -C "$W/later" log -1 --format=%ct HEAD) &&
-		GIT_COMMITTER_DATE="@$((d + 1)) +0000" git -C "$W/later" -c user.name=t \
+		GIT_COMMITTER_DATE="@$d +0000" git -C "$W/later" -c user.name=t \
 			-c user.email=t@t commit -q --allow-empty -m later &&
 		"$top_srcdir/scripts/version.sh" "$W/later"
 	}
