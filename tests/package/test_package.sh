@@ -265,7 +265,9 @@ fi
 # (sent by sh's kill builtin: procps, which has /bin/kill, is not a dependency).
 step "unit: ExecReload runs --check-config, then sh's kill -HUP" sh -c "
 	grep '^ExecReload=' $UNIT | sed -n 1p |
-		grep -qx 'ExecReload=/usr/bin/lorabridge --check-config -c $CONF' &&
+		grep -qx 'ExecReload=/usr/bin/lorabridge --check-config -c \${LORABRIDGE_CONF}' &&
+	grep -qx 'ExecStart=/usr/bin/lorabridge -f -c \${LORABRIDGE_CONF}' $UNIT &&
+	grep -qx 'Environment=LORABRIDGE_CONF=$CONF' $UNIT &&
 	grep '^ExecReload=' $UNIT | sed -n 2p | grep -q \"^ExecReload=/bin/sh -c 'kill -HUP \" &&
 	[ \$(grep -c '^ExecReload=' $UNIT) -eq 2 ] && ! grep -q '^Exec.*/bin/kill' $UNIT"
 systemd-analyze verify "$UNIT" >"$W/verify.log" 2>&1
