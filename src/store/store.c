@@ -285,7 +285,10 @@ static int fs_error(int e)
 }
 
 /* The same for SQLite's last error on s->db, after rc (an lb_err) from an
- * open step: a file SQLite cannot write, a corrupt or foreign file. */
+ * open step: a file SQLite cannot write, a corrupt or foreign file. A file
+ * SQLite cannot open (SQLITE_CANTOPEN) is unusable only for the errno of
+ * fs_error (EACCES, EPERM, EROFS); out of descriptors or memory, an I/O
+ * error or a missing directory may pass and are LB_ERR_IO. */
 static int sqlite_error(struct store *s, const char *path, int rc)
 {
 	int primary = s->db ? (sqlite3_extended_errcode(s->db) & 0xff) : SQLITE_OK;
@@ -294,6 +297,15 @@ static int sqlite_error(struct store *s, const char *path, int rc)
 		log_error(TAG, "%s is corrupt or not a lorabridge database: move it away to start "
 			  "with empty state, or restore a backup", path);
 		return LB_ERR_UNUSABLE;
+	}
+	if (primary == SQLITE_CANTOPEN) {
+		int e = sqlite3_system_errno(s->db);
+
+		if (fs_error(e) != LB_ERR_UNUSABLE) {
+			log_error(TAG, "%s: cannot open the database (%s): retried on restart",
+				  path, e ? strerror(e) : "no system error");
+			return LB_ERR_IO;
+		}
 	}
 	if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_PERM) {
 		log_error(TAG, "%s: the database or its directory cannot be written: check the "

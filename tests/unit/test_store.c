@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1693,6 +1694,40 @@ START_TEST(test_not_a_database)
 }
 END_TEST
 
+/* Out of file descriptors (EMFILE), store_open fails at whichever step
+ * runs out first (SQLite's open of the file or its WAL: SQLITE_CANTOPEN
+ * among them) with LB_ERR_IO, never LB_ERR_UNUSABLE: it may pass, and
+ * the unit restarts. With more descriptors free it opens. */
+START_TEST(test_out_of_fds_is_transient)
+{
+	char dir[512];
+	struct store s;
+	struct rlimit old, low;
+	int fds[256], n = 0, rc = LB_ERR_IO;
+
+	new_dir(dir, sizeof(dir), NULL);
+	ck_assert_int_eq(store_open(&s, dir, 200), LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 128;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (n < (int)(sizeof(fds) / sizeof(fds[0])) && (fds[n] = dup(0)) >= 0)
+		n++;
+	ck_assert_int_eq(errno, EMFILE);
+	/* Free one descriptor more at each try until the open succeeds. */
+	while (n > 0 && (rc = store_open(&s, dir, 200)) != LB_OK) {
+		ck_assert_msg(rc == LB_ERR_IO, "%d fds held: rc %d, not LB_ERR_IO", n, rc);
+		close(fds[--n]);
+	}
+	ck_assert_int_eq(rc, LB_OK);
+	ck_assert_int_eq(store_close(&s), LB_OK);
+	while (n > 0)
+		close(fds[--n]);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+}
+END_TEST
+
 START_TEST(test_corrupt_pages)
 {
 	char dir[512], path[600], log[4096];
@@ -3239,6 +3274,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_staging_failure_keeps_batch);
 	tcase_add_test(tc, test_replay_after_half_failed_commit);
 	tcase_add_test(tc, test_not_a_database);
+	tcase_add_test(tc, test_out_of_fds_is_transient);
 	tcase_add_test(tc, test_corrupt_pages);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_migrate_from_v3);
