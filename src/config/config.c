@@ -668,16 +668,41 @@ static void report_include(struct config__load *c, const char *file, int line)
 
 /* ---- files that hold keys, open to other users ------------------------ */
 
-/* Settings whose value is a secret: device keys, integration credentials. */
-static bool is_secret_name(const char *name)
+/* The dotted path of a setting of the top level's groups ("mqtt.password"),
+ * false for one in a list (a device, an application, an integration) or a
+ * path too long to be in the schema. */
+static bool group_path(const config_setting_t *s, char *out, size_t cap)
 {
-	static const char *const names[] = {"nwk_s_key", "app_s_key", "app_key", "nwk_key",
-					    "password", "token"};
+	const config_setting_t *up = config_setting_parent(s);
+	const char *name = config_setting_name(s);
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(name, names[i]))
+	if (!name)
+		return false;
+	if (!up || config_setting_is_root(up))
+		return (size_t)snprintf(out, cap, "%s", name) < cap;
+	if (!group_path(up, out, cap))
+		return false;
+	size_t n = strlen(out);
+	return (size_t)snprintf(out + n, cap - n, ".%s", name) < cap - n;
+}
+
+/* Settings whose value is a secret, from the schema's flags (what
+ * --print-config redacts): CS_F_SECRET settings, the device and application
+ * keys (CSD_F_SECRET), the integrations' credentials. */
+static bool is_secret(const config_setting_t *s)
+{
+	const char *name = config_setting_name(s);
+	char path[256];
+	int i;
+
+	if (group_path(s, path, sizeof(path)) && (i = config__schema_find(path)) >= 0 &&
+	    (config__schema[i].flags & CS_F_SECRET))
+		return true;
+	for (size_t k = 0; name && k < config__n_device_fields; k++)
+		if ((config__device_fields[k].flags & CSD_F_SECRET) &&
+		    !strcmp(name, config__device_fields[k].name))
 			return true;
-	return false;
+	return config__integ_is_secret(s);
 }
 
 /* The files already looked at: each is reported once, at its first secret. */
@@ -714,9 +739,8 @@ static void find_secrets(struct config__load *c, const config_setting_t *s,
 			find_secrets(c, config_setting_get_elem(s, (unsigned)i), seen);
 		return;
 	}
-	const char *name = config_setting_name(s);
 	const char *file = config_setting_source_file(s);
-	if (!name || !file || !is_secret_name(name) || seen->n == SECRET_FILES_MAX)
+	if (!file || seen->n == SECRET_FILES_MAX || !is_secret(s))
 		return;
 	for (size_t i = 0; i < seen->n; i++)
 		if (!strcmp(seen->file[i], file))

@@ -156,6 +156,29 @@ static bool placeholders_known(struct config__load *c, const config_setting_t *s
 	return true;
 }
 
+bool config__integ_is_secret(const config_setting_t *s)
+{
+	const char *name = config_setting_name(s);
+	const config_setting_t *up = config_setting_parent(s);
+	const char *upname = up ? config_setting_name(up) : NULL;
+
+	for (size_t i = 0; name && i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (strcmp(name, fields[i].name))
+			continue;
+		if (fields[i].type == FI_SECRET)
+			return true;
+		if (fields[i].type == FI_URL && config_setting_type(s) == CONFIG_TYPE_STRING) {
+			static char shown[URL_SHOWN_MAX];
+			const char *v = config_setting_get_string(s);
+			return v && strcmp(url_redact(v, shown, sizeof(shown)), v) != 0;
+		}
+	}
+	for (size_t i = 0; upname && i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i].type == FI_HEADERS && !strcmp(upname, fields[i].name))
+			return true;
+	return false;
+}
+
 static void parse_url(struct config__load *c, const config_setting_t *s, const char *label,
 		      struct lb_integ_conf *e)
 {

@@ -37,6 +37,11 @@ void config__parse_integs(struct config__load *c, const config_setting_t *group)
 
 void config__integs_free(struct lb_config *cfg);
 
+/* Whether setting s of the file, read in an integration entry, holds a
+ * credential: what config_print() redacts (a secret field, a header value,
+ * a URL with a user:password@ or a query). */
+bool config__integ_is_secret(const config_setting_t *s);
+
 /* The `integrations = { ... };` part of config_print(). */
 void config__print_integs(const struct lb_config *cfg, FILE *out, bool show_secrets);
 

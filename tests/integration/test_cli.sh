@@ -146,6 +146,29 @@ grep -q "keys.conf:[0-9]*: warning: this file holds keys and is readable by ever
 	"$T/keys-daemon.log" || fail "no warning in the daemon's log: $(cat "$T/keys-daemon.log")"
 note "files with keys: emitted 0600; 0644 and 0660 warned (check-config, daemon), 0640 not"
 
+# The integrations' credentials count as keys too (what --print-config
+# redacts): header values, a URL's user:password@ or query; a plain URL not.
+chmod 640 "$T/keys.conf"
+integ_warning() {
+	echo "integrations = { http = ( { $1 } ); };" > "$T/integ.conf"
+	chmod 644 "$T/integ.conf"
+	write_config "$T/integ-lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/keys.conf" \
+		"@include \"$T/integ.conf\""
+	"$LORABRIDGE" --check-config -c "$T/integ-lb.conf" 2> "$T/integ.err" ||
+		fail "--check-config with $1: $(cat "$T/integ.err")"
+	if [ "$2" = yes ]; then
+		grep -q "^$T/integ.conf:[0-9]*: warning: this file holds keys" "$T/integ.err" ||
+			fail "no warning for $1: $(cat "$T/integ.err")"
+	else
+		! grep -q "holds keys" "$T/integ.err" || fail "a warning for $1: $(cat "$T/integ.err")"
+	fi
+}
+integ_warning 'url = "https://example.net/x"; headers = { Authorization = "Bearer s"; };' yes
+integ_warning 'url = "https://u:pw@example.net/x";' yes
+integ_warning 'url = "https://example.net/x?key=s";' yes
+integ_warning 'url = "https://example.net/x";' no
+note "integration headers, URL user:password@ or query: warned at 0644; a plain URL not"
+
 # 6. lorabridge passwd refuses a password with a space or tab at either
 # end (the page's fetch() would strip it: the hash would never match).
 for pw in ' lead' 'trail ' "$(printf 'tab\t')" "$(printf '\tx')"; do
