@@ -549,6 +549,20 @@ static void walk_group(struct config__load *c, const config_setting_t *g, const 
 	}
 }
 
+/* The main file cannot be opened or read (errno e): missing or not
+ * readable by this user, which only an operator can change (LB_ERR_IO), or
+ * a failure that may pass (LB_ERR_AGAIN: a restart is worth it). */
+static int read_error(int e)
+{
+	switch (e) {
+	case ENOENT: case ENOTDIR: case EACCES: case EPERM: case ELOOP: case EISDIR:
+	case ENAMETOOLONG: case ENXIO: case ENODEV:
+		return LB_ERR_IO;
+	default:
+		return e == ENOMEM ? LB_ERR_NOMEM : LB_ERR_AGAIN;
+	}
+}
+
 /* Read the main file into c->text and index its lines. */
 static int read_text(struct config__load *c)
 {
@@ -556,15 +570,17 @@ static int read_text(struct config__load *c)
 	size_t cap = 0;
 
 	if (!f) {
-		error_at(c, NULL, "cannot open: %s", strerror(errno));
-		return LB_ERR_IO;
+		int e = errno;
+		error_at(c, NULL, "cannot open: %s", strerror(e));
+		return read_error(e);
 	}
 	ssize_t len = getdelim(&c->text, &cap, '\0', f);
 	bool failed = ferror(f);
 	fclose(f);
 	if (failed) {
-		error_at(c, NULL, "cannot read: %s", strerror(errno));
-		return LB_ERR_IO;
+		int e = errno;
+		error_at(c, NULL, "cannot read: %s", strerror(e));
+		return read_error(e);
 	}
 	if (len < 0 && !c->text && !(c->text = strdup("")))
 		return LB_ERR_NOMEM;
@@ -601,7 +617,7 @@ static int set_dir(struct config__load *c)
  * @include paths resolve against the config file, absolute ones stay as
  * written. The working directory is restored before returning.
  */
-static int read_in_dir(config_t *lc, const struct config__load *c)
+static int read_in_dir(config_t *lc, const struct config__load *c, int *err)
 {
 	char *abs = realpath(c->path, NULL);
 	int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -611,6 +627,7 @@ static int read_in_dir(config_t *lc, const struct config__load *c)
 	const char *path = (c->path[0] == '/' || !abs) ? c->path : abs;
 	int ok = config_read_file(lc, path);
 
+	*err = ok == CONFIG_TRUE ? 0 : errno;   /* its fopen()'s, for CONFIG_ERR_FILE_IO */
 	if (moved && fchdir(here) != 0)
 		ok = CONFIG_FALSE;
 	if (here >= 0)
@@ -752,19 +769,23 @@ static void find_secrets(struct config__load *c, const config_setting_t *s,
 static int parse_file(struct config__load *c)
 {
 	config_t lc;
+	int err = 0;
 	int rc = LB_OK;
 
 	config_init(&lc);
-	if (read_in_dir(&lc, c) != CONFIG_TRUE) {
+	if (read_in_dir(&lc, c, &err) != CONFIG_TRUE) {
 		char *full;
 		const char *file = config__source_name(c, config_error_file(&lc), &full);
 		const char *text = config_error_text(&lc);
 		if (text && !strcmp(text, "cannot open include file"))
 			report_include(c, file, config_error_line(&lc));
+		else if (config_error_type(&lc) == CONFIG_ERR_FILE_IO && err)
+			config__report_at(c, file, config_error_line(&lc), true, "%s: %s", text,
+					  strerror(err));
 		else
 			config__report_at(c, file, config_error_line(&lc), true, "%s", text);
 		free(full);
-		rc = config_error_type(&lc) == CONFIG_ERR_FILE_IO ? LB_ERR_IO : LB_ERR_CONFIG;
+		rc = config_error_type(&lc) == CONFIG_ERR_FILE_IO ? read_error(err) : LB_ERR_CONFIG;
 	} else {
 		walk_group(c, config_root_setting(&lc), "");
 		config__devices_inherit(c);
@@ -824,13 +845,14 @@ int config_warn_open_files(const char *path, struct config_report *report)
 	struct config__load c = {.path = path, .report = report};
 	struct secret_files seen = {.n = 0};
 	config_t lc;
+	int err;
 
 	if (!path || !report)
 		return LB_ERR_INVAL;
 	c.first_problem = report->n;
 	int rc = set_dir(&c);
 	config_init(&lc);
-	if (rc == LB_OK && read_in_dir(&lc, &c) == CONFIG_TRUE)
+	if (rc == LB_OK && read_in_dir(&lc, &c, &err) == CONFIG_TRUE)
 		find_secrets(&c, config_root_setting(&lc), &seen);
 	config_destroy(&lc);
 	free(c.dir);

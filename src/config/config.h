@@ -43,7 +43,9 @@ int config_defaults(struct lb_config *cfg);
 /*
  * Load and validate FILE into cfg (any previous content is overwritten, not
  * freed). Every problem is appended to `report` (may be NULL); warnings do
- * not fail the load. Returns LB_OK, LB_ERR_IO (unreadable), LB_ERR_CONFIG
+ * not fail the load. Returns LB_OK, LB_ERR_IO (a file missing or that this
+ * user cannot read: an operator must act), LB_ERR_AGAIN (a read that may
+ * work later: out of descriptors, an I/O error, ...), LB_ERR_CONFIG
  * (syntax or validation errors; cfg is then freed and zeroed) or
  * LB_ERR_NOMEM.
  */

@@ -257,6 +257,14 @@ static int purge_device(const struct lb_config *cfg, const char *eui_text, bool 
 	return 0;
 }
 
+/* The exit status of a failed load: 1 (the unit does not restart) for an
+ * invalid, missing or unreadable file, 3 for a failure that may pass
+ * (out of memory or descriptors, an I/O error). */
+static int config_exit(int rc)
+{
+	return rc == LB_ERR_CONFIG || rc == LB_ERR_IO ? EXIT_CONFIG : EXIT_STARTUP;
+}
+
 static int load_config(const struct cli *c, struct lb_config *cfg)
 {
 	struct config_report rep = {0};
@@ -266,7 +274,7 @@ static int load_config(const struct cli *c, struct lb_config *cfg)
 
 	/* Files with keys that other users can read or change: a warning each
 	 * (only warnings: out of memory there just leaves some out). */
-	if (rc != LB_ERR_IO)
+	if (rc != LB_ERR_IO && rc != LB_ERR_AGAIN)
 		(void)config_warn_open_files(c->config_path, &rep);
 
 	config_report_print(&rep, stderr);
@@ -461,7 +469,7 @@ int main(int argc, char **argv)
 	int rc = load_config(&c, &cfg);
 	if (c.check_config) {
 		if (rc != LB_OK && rc != LB_ERR_CONFIG)
-			return EXIT_CONFIG;
+			return config_exit(rc);
 		/* A script that does not compile would leave its devices without
 		 * `object`: a configuration error worth finding before a start,
 		 * reported with the file's other problems. */
@@ -470,8 +478,9 @@ int main(int argc, char **argv)
 		return bad || rc != LB_OK ? EXIT_CONFIG : 0;
 	}
 	if (rc != LB_OK) {
-		fprintf(stderr, "lorabridge: cannot use %s: %s\n", c.config_path, lb_strerror(rc));
-		return EXIT_CONFIG;
+		fprintf(stderr, "lorabridge: cannot use %s: %s\n", c.config_path,
+			rc == LB_ERR_AGAIN ? "a read failure that may pass (exit 3)" : lb_strerror(rc));
+		return config_exit(rc);
 	}
 	if (c.purge) {
 		rc = purge_device(&cfg, c.purge, c.accept_state_loss, c.forget_counters);

@@ -169,6 +169,24 @@ integ_warning 'url = "https://example.net/x?key=s";' yes
 integ_warning 'url = "https://example.net/x";' no
 note "integration headers, URL user:password@ or query: warned at 0644; a plain URL not"
 
+# Out of file descriptors, the configuration cannot be read for now: exit 3
+# (the unit restarts), not 1 (invalid or missing: it does not). Each
+# descriptor limit from too few to enough: never 1, at least one 3, then 0.
+echo "state_dir = \"$T/state-fd\";" > "$T/fd.conf"
+seen3=no ok=no
+for lim in 4 5 6 7 8 9 10 11 12 13 14 15 16; do
+	rc=0
+	sh -c "ulimit -n $lim && exec '$LORABRIDGE' --check-config -c '$T/fd.conf'" \
+		3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- 2> "$T/fd.err" || rc=$?
+	case $rc in
+	0) ok=yes; break ;;
+	3) seen3=yes ;;
+	1) fail "limit $lim: exit 1 for a failure that may pass: $(cat "$T/fd.err")" ;;
+	esac
+done
+[ "$seen3" = yes ] && [ "$ok" = yes ] || fail "fd limits: exit 3 seen: $seen3, then 0: $ok"
+note "configuration unreadable for lack of descriptors: exit 3, not 1"
+
 # 6. lorabridge passwd refuses a password with a space or tab at either
 # end (the page's fetch() would strip it: the hash would never match).
 for pw in ' lead' 'trail ' "$(printf 'tab\t')" "$(printf '\tx')"; do
