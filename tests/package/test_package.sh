@@ -142,7 +142,8 @@ if [ -n "$commit" ]; then
 	step "the version names the commit and is newer than the changelog's base" sh -c "
 		case '$version' in *+git[0-9]*.$commit) ;; *) exit 1 ;; esac &&
 		dpkg --compare-versions '$version' gt \
-			\"\$(dpkg-parsechangelog -l '$top_srcdir/debian/changelog' -S Version)\""
+			\"\$(git -C '$top_srcdir' show HEAD:debian/changelog |
+				dpkg-parsechangelog -l - -S Version)\""
 	# A later commit (here an empty one, in the SAME second as HEAD, in a
 	# throwaway clone: the version must not then order by hash) gets a
 	# higher version, and installing a package of it over this one upgrades
