@@ -333,7 +333,7 @@ static void device_tap(void *arg, const char *application, uint64_t dev_eui, con
 	struct bridge *b = arg;
 	if (b->http_ready)
 		integrations_event(&b->integs, application, dev_eui, event, json, len,
-				   event_time_us(facts));
+				   event_time_us(facts), loop_wall_us());
 	if (b->web_ready)
 		web_device_event(&b->web, application, dev_eui, event, json, len, facts);
 }

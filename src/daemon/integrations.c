@@ -303,8 +303,35 @@ static struct item *influx_item(struct integ *ig, struct event_in *e)
 	return x;
 }
 
+/* A gateway's clock can be wrong (no GPS or NTP: stuck at 1970, or any
+ * year up to 9999 in rxpk.time): a point further than
+ * INTEGRATIONS_TIME_SLACK_US from the bridge's reception time would fall
+ * outside the retention, or overflow the time in ns; it takes the
+ * reception time instead. */
+static int64_t point_time_us(int64_t event_us, int64_t received_us)
+{
+	if (received_us < INTEGRATIONS_TIME_SLACK_US ||
+	    received_us > INT64_MAX / 1000 - INTEGRATIONS_TIME_SLACK_US)
+		return received_us; /* the bridge's own clock: taken as is */
+	if (event_us < received_us - INTEGRATIONS_TIME_SLACK_US ||
+	    event_us > received_us + INTEGRATIONS_TIME_SLACK_US)
+		return received_us;
+	return event_us;
+}
+
+/* The point's time in ns: the µs, then below it the events with points
+ * counted (mod 1000). -1 (no time: the server's) when the ns would not fit
+ * (a clock before 1970 or after 2262). */
+static int64_t point_time_ns(struct integrations *it, int64_t us)
+{
+	if (us < 0 || us > (INT64_MAX - 999) / 1000)
+		return -1;
+	return us * 1000 + (int64_t)(it->ts_seq++ % 1000);
+}
+
 void integrations_event(struct integrations *it, const char *application, uint64_t dev_eui,
-			const char *event, const char *json, size_t len, int64_t wall_us)
+			const char *event, const char *json, size_t len, int64_t event_us,
+			int64_t received_us)
 {
 	struct event_in e = {.application = application, .dev_eui = dev_eui, .event = event,
 			     .json = json, .len = len};
@@ -316,7 +343,7 @@ void integrations_event(struct integrations *it, const char *application, uint64
 	 * count the events with points (mod 1000), so events of one µs differ
 	 * and each keeps its own time, even when times go back (gateways). */
 	if (!strcmp(event, "up") || !strcmp(event, "status"))
-		e.ts_ns = wall_us * 1000 + (int64_t)(it->ts_seq++ % 1000);
+		e.ts_ns = point_time_ns(it, point_time_us(event_us, received_us));
 	for (size_t i = 0; i < it->n; i++) {
 		struct integ *ig = &it->v[i];
 		struct item *x = ig->conf->kind == LB_INTEG_HTTP ? http_item(ig, &e)

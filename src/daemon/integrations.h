@@ -97,11 +97,16 @@ void integrations_free(struct integrations *it);
 size_t integrations_connections(const struct lb_integ_conf *confs, size_t n);
 
 /* A device event as published on MQTT (json: len bytes): queued for each
- * integration that takes it. wall_us: the event's time (Unix µs; its
- * InfluxDB points' time, plus < 1000 ns that tell events of one µs apart).
+ * integration that takes it. event_us: the event's time (Unix µs, the
+ * gateway's when it gave one; its InfluxDB points' time, plus < 1000 ns
+ * that tell events of one µs apart); received_us: the bridge's clock when
+ * it received the event, the points' time instead when event_us is more
+ * than INTEGRATIONS_TIME_SLACK_US away from it (a gateway's wrong clock).
  * Never fails: what cannot be queued is counted and logged. */
+#define INTEGRATIONS_TIME_SLACK_US (24LL * 3600 * 1000000) /* one day */
 void integrations_event(struct integrations *it, const char *application, uint64_t dev_eui,
-			const char *event, const char *json, size_t len, int64_t wall_us);
+			const char *event, const char *json, size_t len, int64_t event_us,
+			int64_t received_us);
 
 /* Start the requests that may start now; the next deadline (a back-off's
  * end) or -1. */

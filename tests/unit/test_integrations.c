@@ -143,7 +143,8 @@ static const struct integrations_ctx *cx(void)
 
 static void event(struct integrations *it, uint64_t eui, const char *ev, const char *json)
 {
-	integrations_event(it, "app", eui, ev, json, strlen(json), 1700000000000000LL);
+	integrations_event(it, "app", eui, ev, json, strlen(json), 1700000000000000LL,
+			   1700000000000000LL);
 }
 
 static struct stats_integ stats_of(const struct integrations *it, size_t i)
@@ -178,7 +179,7 @@ START_TEST(test_webhook_post_and_url)
 
 	const char *up = UP("0102030405060708", 1);
 	integrations_event(&it, "my app/1", 0x0102030405060708ULL, "up", up, strlen(up),
-			   1700000000000000LL);
+			   1700000000000000LL, 1700000000000000LL);
 	event(&it, 0x0102030405060708ULL, "join", "{}"); /* not taken */
 	ck_assert_int_eq(F.n, 0);                        /* only the tick sends */
 	ck_assert_uint_eq(integrations_pending(&it), 1);
@@ -377,7 +378,8 @@ START_TEST(test_out_of_memory_counted)
 	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
 	strdup_fails_for = "oom-app";
 	const char *json = UP("0000000000000001", 1);
-	integrations_event(&it, "oom-app", 1, "up", json, strlen(json), 1700000000000000LL);
+	integrations_event(&it, "oom-app", 1, "up", json, strlen(json), 1700000000000000LL,
+			   1700000000000000LL);
 	strdup_fails_for = NULL;
 	struct stats_integ s = stats_of(&it, 0);
 	ck_assert_uint_eq(s.dropped, 1);
@@ -600,6 +602,36 @@ START_TEST(test_influx_batches)
 }
 END_TEST
 
+/* A gateway's clock a day or more off the bridge's (a year 2300
+ * rxpk.time, one stuck at 1970): the points take the reception time (no
+ * int64 overflow of the ns); a bridge clock past 2262: no time at all. */
+START_TEST(test_influx_gateway_time_implausible)
+{
+	struct integrations it;
+	struct lb_integ_conf c = influx_conf(100, 10);
+	const char *up = UP("0000000000000001", 1);
+	const int64_t now = 1700000000000000LL, y2300 = 10413792000000000LL;
+	ck_assert_int_eq(integrations_init(&it, cx(), &c, 1), LB_OK);
+	integrations_event(&it, "app", 1, "up", up, strlen(up), y2300, now);
+	integrations_event(&it, "app", 1, "up", up, strlen(up), 1000000, now + 5);
+	/* within a day: the gateway's time is kept */
+	integrations_event(&it, "app", 1, "up", up, strlen(up), now - 3600000000LL, now + 7);
+	integrations_event(&it, "app", 1, "up", up, strlen(up), y2300, y2300);
+	integrations_tick(&it, loop_now_ms());
+	ck_assert_int_eq(F.n, 1);
+	const char *b = F.body[0];
+	ck_assert_ptr_nonnull(strstr(b, "value=1i 1700000000000000000\n"));
+	ck_assert_ptr_nonnull(strstr(b, "value=1i 1700000000000005001\n"));
+	ck_assert_ptr_nonnull(strstr(b, "value=1i 1699996400000000002\n"));
+	ck_assert_ptr_null(strstr(b, "1041379200"));
+	ck_assert_ptr_null(strstr(b, "value=1i 1000"));
+	/* the last event's lines carry no time (the server's) */
+	ck_assert_ptr_nonnull(strstr(b, "value=1i\n"));
+	answer(0, LB_OK, 204);
+	integrations_free(&it);
+}
+END_TEST
+
 /* What the code under test logs (stderr) between the two calls. */
 static int saved_stderr = -1;
 static char captured_path[64];
@@ -696,6 +728,7 @@ static Suite *integrations_suite(void)
 	tcase_add_test(tc, test_influx_url_too_long);
 	tcase_add_test(tc, test_influx_outage_and_refusal);
 	tcase_add_test(tc, test_influx_batches);
+	tcase_add_test(tc, test_influx_gateway_time_implausible);
 	suite_add_tcase(s, tc);
 	return s;
 }
