@@ -40,7 +40,7 @@ write_config "$T/lb.conf" "$UDP_PORT" "$MQTT_PORT" "$T/devices.conf" "dedup_wind
 	"$NO_MAC_APPS" "$NO_MAC_DOWNLINK" \
 	"integrations = { http = ( $(hole hole1) $(hole hole2)
 	 { name = \"good\"; url = \"http://127.0.0.1:$GOOD_PORT/g\"; events = [\"up\"];
-	   parallel = 1; timeout_ms = 1000; } ); };"
+	   parallel = 1; timeout_ms = 5000; } ); };"
 "$LORABRIDGE" --check-config -c "$T/lb.conf" || fail "configuration refused"
 subscribe bridge 'lorabridge/#'
 start_bridge "$T/lb.conf"
