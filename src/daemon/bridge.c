@@ -85,6 +85,51 @@ static void on_mqtt_returned(void *arg, uint64_t token)
  * and field topics at each subscription, the renewed ones of a reconnection
  * included, and again when a filter is subscribed anew (MQTT 3.1.1 §3.8.4),
  * as after a SIGHUP reload. QoS 0: a lost one comes again next time. */
+/* Turning discovery off clears the configs a run with it on announced,
+ * once: the store remembers that discovery was on (meta
+ * HASS_DISCOVERY_META_KEY), the first start with it off sweeps the configs,
+ * and the mark goes once that sweep is subscribed. An install that never
+ * had discovery does not subscribe to every other program's configs. */
+#define HASS_DISCOVERY_META_KEY "hass_discovery_on"
+
+static void hass_mark_setup(struct bridge *b)
+{
+	int64_t was_on = 0;
+	int rc = store_meta_get(&b->store, HASS_DISCOVERY_META_KEY, &was_on);
+
+	if (rc != LB_OK && rc != LB_ERR_NOT_FOUND) {
+		log_error("bridge", "cannot read whether Home Assistant discovery was on (%s): "
+			  "configs of an earlier run are not cleared", lb_strerror(rc));
+		return;
+	}
+	if (b->cfg.hass_discovery) {
+		if (was_on != 1 && (rc = store_meta_put(&b->store, HASS_DISCOVERY_META_KEY, 1)) !=
+					   LB_OK)
+			log_error("bridge", "cannot remember that Home Assistant discovery is on "
+				  "(%s): turning it off will not clear its configs", lb_strerror(rc));
+		return;
+	}
+	if (was_on == 1) {
+		log_info("bridge", "Home Assistant discovery was on: clearing its configs");
+		hass_sweep_when_off(&b->hass, true);
+		b->hass_mark_clear = true;
+	}
+}
+
+/* The sweep of a start with discovery off is subscribed: forget the mark. */
+static void hass_mark_done(struct bridge *b)
+{
+	if (!b->hass_mark_clear)
+		return;
+	int rc = store_meta_put(&b->store, HASS_DISCOVERY_META_KEY, 0);
+	if (rc != LB_OK) {
+		log_error("bridge", "cannot forget that Home Assistant discovery was on (%s): "
+			  "the next start sweeps its configs again", lb_strerror(rc));
+		return;
+	}
+	b->hass_mark_clear = false;
+}
+
 static void hass_sweep_subscribe(struct bridge *b)
 {
 	char filter[PUBLISH_TOPIC_MAX];
@@ -104,6 +149,8 @@ static void hass_sweep_subscribe(struct bridge *b)
 		}
 	}
 	b->hass_swept = all;
+	if (all)
+		hass_mark_done(b);
 }
 
 static void on_mqtt_connect(void *arg)
@@ -901,6 +948,7 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 	if ((rc = tables_setup(b)) != LB_OK || (rc = event_ids_setup(b)) != LB_OK ||
 	    (rc = state_setup(b, o)) != LB_OK)
 		return rc;
+	hass_mark_setup(b);
 	/* The outbox is the first part of the group commit: a batch committed
 	 * in pieces never has a counter durable before the event it reports
 	 * (durable.h). */

@@ -167,6 +167,7 @@ struct bridge {
 	bool subscribed;             /* the command topic */
 	bool hass_subscribed;        /* Home Assistant's status topic */
 	bool hass_swept;             /* the sweep's filters subscribed (hass.h) */
+	bool hass_mark_clear;        /* discovery-was-on mark to forget once swept */
 	int64_t next_stats_ms;
 	int64_t next_status_ms;      /* systemd STATUS= line */
 	int64_t watchdog_ms;         /* WatchdogSec in ms, 0 = none */

@@ -602,6 +602,12 @@ bool hass_announce_more(struct hass *h, size_t room)
 	return h->announce_next < h->n;
 }
 
+void hass_sweep_when_off(struct hass *h, bool on)
+{
+	if (h)
+		h->sweep_when_off = on;
+}
+
 int hass_sweep_filter(const struct hass *h, enum hass_sweep which, char *out, size_t cap)
 {
 	if (!h || !out || cap == 0)
@@ -610,8 +616,9 @@ int hass_sweep_filter(const struct hass *h, enum hass_sweep which, char *out, si
 		return h->o.publish_fields ? publish_field_filter(h->pub, out, cap) : LB_ERR_STATE;
 	if ((unsigned)which >= HASS_N_SWEEP)
 		return LB_ERR_INVAL;
-	/* With discovery off too: the configs of a run that had it on go. */
-	if (!h->o.prefix || !*h->o.prefix)
+	/* With discovery off only when asked: the configs of a run that had it
+	 * on go (other programs' retained configs are many, and not ours). */
+	if (!h->o.prefix || !*h->o.prefix || (!h->o.discovery && !h->sweep_when_off))
 		return LB_ERR_STATE;
 	const char *comp = which == HASS_SWEEP_SENSOR ? "sensor" : "binary_sensor";
 	int n = snprintf(out, cap, "%s/%s/+/+/config", h->o.prefix, comp);
@@ -652,7 +659,7 @@ static bool sweep_config(struct hass *h, struct devices *devices, const char *to
 	char object_id[HASS_NAME_MAX];
 	uint64_t eui = 0;
 
-	if (!h->o.prefix || !*h->o.prefix ||
+	if (!h->o.prefix || !*h->o.prefix || (!h->o.discovery && !h->sweep_when_off) ||
 	    hass_json_parse_topic(h->o.prefix, topic, &eui, object_id) != LB_OK)
 		return false;
 	/* Empty: already cleared (our own clear coming back). */

@@ -53,7 +53,10 @@
  * publish_fields - and the broker sends the retained messages on them at
  * every subscription (MQTT 3.1.1 §3.3.1.3, §3.8.4: at each (re)connection,
  * and again when bridge.c subscribes anew after a SIGHUP reload).
- * The config filters are subscribed with discovery off too.
+ * With discovery off, the config filters are subscribed only after
+ * hass_sweep_when_off(h, true) (bridge.c: at the first start with discovery
+ * off after one with it on), so that an install that never had discovery
+ * does not receive every other program's retained configs.
  * hass_on_message() clears (an empty retained message on the same topic):
  *   - a config whose node_id is the DevEUI of a device not configured (with
  *     discovery off: of any device, so that turning discovery off removes
@@ -154,6 +157,7 @@ struct hass {
 	uint32_t *slots;                 /* DevEUI -> index + 1, open addressing */
 	size_t mask;
 	size_t announce_next;            /* re-announce: the next device; SIZE_MAX = none */
+	bool sweep_when_off;             /* discovery off: still sweep the configs */
 	struct hass_stats stats;
 };
 
@@ -183,8 +187,13 @@ int hass_status_seen(struct hass *h, const struct lb_device *dev);
  * "{prefix}/status". Errors: LB_ERR_STATE (discovery off), LB_ERR_TOO_LARGE. */
 int hass_status_topic(const struct hass *h, char *out, size_t cap);
 
+/* With discovery off: sweep the configs too (on), clearing every config
+ * of ours, or not (off, the default). No effect with discovery on. */
+void hass_sweep_when_off(struct hass *h, bool on);
+
 /* The subscription filter of a sweep into out. Errors: LB_ERR_STATE (not
- * in use: discovery, or publish_fields, off), LB_ERR_TOO_LARGE,
+ * in use: discovery off without hass_sweep_when_off(), or publish_fields
+ * off), LB_ERR_TOO_LARGE,
  * publish_field_filter()'s. */
 int hass_sweep_filter(const struct hass *h, enum hass_sweep which, char *out, size_t cap);
 

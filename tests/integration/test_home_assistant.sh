@@ -8,7 +8,8 @@
 # homeassistant/status brings every config again; a device removed by a
 # SIGHUP reload has its configs and field topics cleared, and so has one
 # removed while the bridge was stopped, at its next start; the others' stay;
-# with discovery turned off, the next start clears every config of ours.
+# with discovery turned off, the next start clears every config of ours,
+# and the starts after it subscribe to no config at all.
 . "$(dirname "$0")/lib.sh"
 require "$MOSQUITTO" mosquitto_sub mosquitto_pub jq python3 ss
 
@@ -151,6 +152,23 @@ retained configs4.txt 'homeassistant/+/+/+/config'
 retained fields4.txt 'application/+/device/+/object/#'
 [ "$(wc -l < "$T/fields4.txt")" -eq "$NF" ] ||
 	fail "$(wc -l < "$T/fields4.txt") field topics left, want $NF: $(cat "$T/fields4.txt")"
+kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status"
+
+note "discovery still off: the sweep was once, the configs are not subscribed to any more"
+EUI9=5a00001f00000009
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -r -t "homeassistant/sensor/$EUI9/t/config" \
+	-m "{\"unique_id\":\"lorabridge_${EUI9}_t\",\"availability_topic\":\"$STATE_TOPIC\",\
+\"origin\":{\"name\":\"lorabridge\"}}" || fail "cannot publish a config"
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -r -t "application/x/device/$EUI9/object/t" -m 1 ||
+	fail "cannot publish a field topic"
+start_bridge "$T/lb-off.conf"
+# the field sweep is subscribed after the configs' would be: once its clear
+# is out, a config sweep would have cleared the config before it
+wait_count "$T/all.out" "^application/x/device/$EUI9/object/t( \(null\)| ?)\$" 1 ||
+	fail "the field topic of an unknown device was not cleared: $(tail -5 "$T/bridge.log")"
+retained configs5.txt 'homeassistant/+/+/+/config'
+grep -q "^homeassistant/sensor/$EUI9/t/config " "$T/configs5.txt" ||
+	fail "a config was swept again with discovery off: $(cat "$T/configs5.txt")"
 
 kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" || fail "bridge exit status"
 echo "PASS"

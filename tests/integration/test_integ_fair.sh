@@ -3,7 +3,7 @@
 # One integration's connections never hold up another's: two webhooks to a
 # black hole (it accepts connections and never answers) with parallel = 16
 # each keep 32 requests in flight for their whole timeout_ms (60 s); a third,
-# healthy webhook (parallel = 1, timeout_ms = 1000) must still get every
+# healthy webhook (parallel = 1, timeout_ms = 5000) must still get every
 # uplink at once, none of them timed out and retried. (With a connection
 # limit below the sum of `parallel`, its requests waited in libcurl's queue
 # behind the black hole's, timed out there and backed off.)

@@ -642,11 +642,17 @@ START_TEST(test_sweep_filters)
 	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_N_SWEEP, f, sizeof(f)), LB_ERR_INVAL);
 	teardown();
 	/* the fields' only when publish_fields is on; the configs' with
-	 * discovery off too (an earlier run's configs are cleared) */
+	 * discovery off only when asked (an earlier run had it on): an install
+	 * without discovery receives no other program's configs */
 	open_world(false, true);
+	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_SENSOR, f, sizeof(f)),
+			 LB_ERR_STATE);
+	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_BINARY, f, sizeof(f)),
+			 LB_ERR_STATE);
+	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_FIELDS, f, sizeof(f)), LB_OK);
+	hass_sweep_when_off(&w.hass, true);
 	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_SENSOR, f, sizeof(f)), LB_OK);
 	ck_assert_str_eq(f, "homeassistant/sensor/+/+/config");
-	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_FIELDS, f, sizeof(f)), LB_OK);
 	teardown();
 	open_world(true, false);
 	ck_assert_int_eq(hass_sweep_filter(&w.hass, HASS_SWEEP_BINARY, f, sizeof(f)), LB_OK);
@@ -697,6 +703,7 @@ START_TEST(test_sweep_discovery_off)
 	memset(&w.sink, 0, sizeof(w.sink));
 
 	restart_with_b_only(false, true);
+	hass_sweep_when_off(&w.hass, true); /* bridge.c: discovery was on */
 	ck_assert_uint_eq(replay(), earlier.n);
 	ck_assert_uint_eq(w.hass.stats.swept, 9 + 4);
 	ck_assert_uint_eq(w.sink.n, 9 + 4);
@@ -782,7 +789,7 @@ START_TEST(test_sweep_leaves_others)
 END_TEST
 
 /* The sweeps follow the features: field topics are left alone without
- * publish_fields, configs without discovery. */
+ * publish_fields, configs without discovery unless hass_sweep_when_off(). */
 START_TEST(test_sweep_follows_features)
 {
 	static const char cfg[] =
@@ -795,8 +802,12 @@ START_TEST(test_sweep_follows_features)
 				   "application/x/device/0102030405060708/object/x", "1", 1));
 	ck_assert(hass_on_message(&w.hass, &w.devices, CFG_A "t/config", cfg, strlen(cfg)));
 	ck_assert_uint_eq(w.sink.n, 1);
-	/* discovery off: an earlier run's config of ours is cleared all the same */
+	/* discovery off: configs are not ours to read (never discovery)... */
 	restart_with_b_only(false, true);
+	ck_assert(!hass_on_message(&w.hass, &w.devices, CFG_A "t/config", cfg, strlen(cfg)));
+	ck_assert_uint_eq(w.sink.n, 0);
+	/* ... unless an earlier run had it on: a config of ours is cleared */
+	hass_sweep_when_off(&w.hass, true);
 	ck_assert(hass_on_message(&w.hass, &w.devices, CFG_A "t/config", cfg, strlen(cfg)));
 	ck_assert_uint_eq(w.sink.n, 1);
 	ck_assert(hass_on_message(&w.hass, &w.devices,
