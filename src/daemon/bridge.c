@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -429,6 +430,41 @@ static void integ_report(void *arg, const char *application, uint64_t dev_eui,
 	else
 		devevent_log_unknown(&b->ev, application, NULL, dev_eui, "ERROR", "INTEGRATION",
 				     description);
+}
+
+/* The descriptors the configuration may need at once: the web page's
+ * clients, two sockets per integration connection while it connects
+ * (Happy Eyeballs), and the daemon's own (UDP, MQTT, signalfd, SQLite, the
+ * resolver's, ...: 64). The soft RLIMIT_NOFILE (1024 under systemd unless
+ * LimitNOFILE= is set) is raised to the hard limit: the daemon uses epoll
+ * only, never select(), so descriptors above 1023 are fine. */
+static void fd_budget(const struct bridge *b)
+{
+	struct rlimit rl;
+	uint64_t need = 64 + (b->cfg.has_http ? (uint64_t)b->cfg.http_max_clients : 0) +
+			2 * (uint64_t)integrations_connections(b->cfg.integs, b->cfg.n_integs);
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		log_warn("bridge", "cannot read the descriptor limit: %s", strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			log_warn("bridge", "cannot raise the descriptor limit to %llu: %s",
+				 (unsigned long long)rl.rlim_max, strerror(errno));
+			rl.rlim_cur = was;
+		} else {
+			log_debug("bridge", "descriptor limit raised from %llu to %llu",
+				  (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+		}
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && need > (uint64_t)rl.rlim_cur)
+		log_warn("bridge", "up to %llu descriptors may be needed (http.max_clients + "
+			 "2 x the integrations' connections + 64), above the limit %llu: raise "
+			 "LimitNOFILE or lower them", (unsigned long long)need,
+			 (unsigned long long)rl.rlim_cur);
 }
 
 static int integrations_setup(struct bridge *b)
@@ -927,6 +963,7 @@ static int modules_setup(struct bridge *b, const struct bridge_opts *o)
 {
 	int rc;
 
+	fd_budget(b);
 	if ((rc = region_setup(b)) != LB_OK)
 		return rc;
 	(void)idgen_init(&b->ids); /* a failure is logged; ids stay unique in this run */

@@ -33,9 +33,11 @@
 
 #include "io/loop.h"
 
-/* The most connections http_init() may be asked for (each a loop slot,
+/* The most connections http_init() may be asked for (each up to two loop slots,
  * io/loop.h): 32 integrations with 16 requests in flight each. */
 #define HTTP_MAX_CONNECTIONS 512
+_Static_assert(LOOP_MAX_FDS >= 64 + 2 * HTTP_MAX_CONNECTIONS,
+	       "the loop watches two sockets per connection while it connects");
 /* Bytes of an answer's body kept for the callback (for messages). */
 #define HTTP_ANSWER_MAX 512
 
