@@ -5,7 +5,9 @@
 
 Listens on 127.0.0.1:PORT (0: a free port, written to OUT.port) and appends
 one line per POST to OUT: "<path>\t<body>" (the body as received, one line
-of JSON). Each request reads FILE (if given) for how to answer:
+of JSON), and to OUT.times the time it arrived (Unix ms, before its body
+is read; the same order as OUT), so that tests measure waits between
+requests without their own polling's delay. Each request reads FILE (if given) for how to answer:
 {"status": 200, "delay": 0}; the delay (seconds) is waited before the
 answer; "headers": {"Name": "value"} are added to it. With --cert/--key it speaks TLS.
 
@@ -39,6 +41,7 @@ class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go in two writes
 
     def do_POST(self):
+        arrived_ms = int(time.time() * 1000)
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         c = control()
         delay = float(c.get("delay", 0))
@@ -47,6 +50,9 @@ class Handler(BaseHTTPRequestHandler):
         status = int(c.get("status", 200))
         answer = b"ok" if status < 300 else b'{"error":"refused by the test"}'
         with LOCK:
+            # the time first: a test that sees the request sees its time
+            with open(ARGS["out"] + ".times", "a", encoding="ascii") as f:
+                f.write("%d\n" % arrived_ms)
             with open(ARGS["out"], "ab") as f:
                 f.write(self.path.encode() + b"\t" + body.replace(b"\n", b"\\n") + b"\n")
             self.send_response(status)
