@@ -43,16 +43,6 @@ static void sb_str(struct sb *s, const char *d)
 	sb_add(s, d, strlen(d));
 }
 
-/* d with a backslash before each character of `special`. */
-static void sb_escaped(struct sb *s, const char *d, const char *special)
-{
-	for (; *d; d++) {
-		if (strchr(special, *d))
-			sb_add(s, "\\", 1);
-		sb_add(s, d, 1);
-	}
-}
-
 /* A measurement name, tag key or tag value: the special characters
  * backslash-escaped. A newline or carriage return would end the line, and a
  * backslash before a special character or at the end would escape what
@@ -164,9 +154,10 @@ static void tag_push(struct strs *tags, const char *k, const char *v)
 }
 
 /* ChirpStack's 6 decimals, for the values that fit them; larger ones
- * (1e15 and up: %.6f would print every digit of 1e300) in exponent notation
- * with the 17 significant digits that give the double back (the line
- * protocol takes 1.5e+300). A non-finite value (a codec's NaN) has no line
+ * (1e15 and up: %.6f would print every digit of 1e300) with %.17g, the 17
+ * significant digits that give the double back: plain digits below 1e17
+ * (-2500000000000000), exponent notation from there (1.5e+300; the line
+ * protocol takes both). A non-finite value (a codec's NaN) has no line
  * protocol form: left out. */
 static void field_float(struct strs *f, const char *k, double v)
 {
@@ -197,12 +188,29 @@ static void field_raw(struct strs *f, const char *k, const char *v)
 	strs_push(f, strdup(buf));
 }
 
+/* A string field value: '"' and '\' backslash-escaped. The line protocol
+ * does not support a newline in a field value (InfluxDB's line protocol
+ * reference, "Special characters"): a newline or carriage return becomes a
+ * space. */
+static void sb_string_value(struct sb *s, const char *d)
+{
+	for (; *d; d++) {
+		if (*d == '\n' || *d == '\r') {
+			sb_add(s, " ", 1);
+			continue;
+		}
+		if (*d == '"' || *d == '\\')
+			sb_add(s, "\\", 1);
+		sb_add(s, d, 1);
+	}
+}
+
 static void field_string(struct strs *f, const char *k, const char *v)
 {
 	struct sb s = {0};
 	sb_str(&s, k);
 	sb_add(&s, "=\"", 2);
-	sb_escaped(&s, v, "\"\\");
+	sb_string_value(&s, v);
 	sb_add(&s, "\"", 1);
 	if (s.nomem)
 		f->nomem = true;

@@ -21,13 +21,15 @@
  *           device_status_margin value (i)
  *   other events: no points.
  * Like ChirpStack, the lines of one event are sorted, tags by key and
- * fields by name; floats have 6 decimals (from 1e15 up: %.17g, exponent
- * notation; a non-finite one leaves its point out). Unlike it, each line ends with
+ * fields by name; floats have 6 decimals (from 1e15 up: %.17g, plain
+ * digits below 1e17, exponent notation from there; a non-finite one leaves
+ * its point out). Unlike it, each line ends with
  * the timestamp given (ns), so points written late (after an outage, in a
- * batch) keep their time and never overwrite each other; and empty tag
+ * batch) keep their time (the caller tells points of one µs apart); and empty tag
  * values are left out (the line protocol has no empty tag value).
  * Escaping (line protocol): measurement names ',' and ' '; tag keys and
- * values ',', '=' and ' '; string fields '"' and '\'. In names, tag keys
+ * values ',', '=' and ' '; string fields '"' and '\', where a newline or
+ * carriage return (not supported there) becomes a space. In names, tag keys
  * and values, a newline, a carriage return and a backslash that would
  * escape a separator or the end become '_'.
  */

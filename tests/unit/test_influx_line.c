@@ -196,12 +196,22 @@ START_TEST(test_newline_backslash)
 	       "device_uplink,application_name=test-app,dev_eui=0102030405060708,device_name=d,"
 	       "dr=0,frequency=868100000,l=x_y_,pa\\th=a\\b_\\,c,site=C:_ f_cnt=0i,rssi=-1i,"
 	       "snr=0.000000,value=1i 3\n");
+	/* a string field: a newline or carriage return (not supported in a
+	 * field value) becomes a space, the line stays one line */
+	expect("up",
+	       "{" DEVINFO("d", "{}") ",\"dr\":0,\"fCnt\":0,\"fPort\":1,"
+	       "\"txInfo\":{\"frequency\":868100000},\"rxInfo\":[{\"rssi\":-1,\"snr\":0}],"
+	       "\"object\":{\"s\":\"x\\ny\\r\\\"\"}}", 3,
+	       "device_frmpayload_data_s,application_name=test-app,dev_eui=0102030405060708,"
+	       "device_name=d,f_port=1 value=\"x y \\\"\" 3\n"
+	       "device_uplink,application_name=test-app,dev_eui=0102030405060708,device_name=d,"
+	       "dr=0,frequency=868100000 f_cnt=0i,rssi=-1i,snr=0.000000,value=1i 3\n");
 }
 END_TEST
 
 /* Ordinary values keep ChirpStack's 6 decimals; from 1e15 up every digit
- * of %.6f would not fit (1e300 came out cut): 17 significant digits in
- * exponent notation, which the line protocol takes. NaN has no form: its
+ * of %.6f would not fit (1e300 came out cut): 17 significant digits (%.17g:
+ * plain below 1e17, exponent notation above), which the line protocol takes. NaN has no form: its
  * point is left out. */
 START_TEST(test_large_floats)
 {
