@@ -82,10 +82,6 @@ static void on_mqtt_returned(void *arg, uint64_t token)
 	outbox_returned(&b->outbox, token);
 }
 
-/* The Home Assistant sweep (hass.h): the broker sends the retained configs
- * and field topics at each subscription, the renewed ones of a reconnection
- * included, and again when a filter is subscribed anew (MQTT 3.1.1 §3.8.4),
- * as after a SIGHUP reload. QoS 0: a lost one comes again next time. */
 /* Turning discovery off clears the configs a run with it on announced,
  * once: the store remembers that discovery was on (meta
  * HASS_DISCOVERY_META_KEY), the first start with it off sweeps the configs,
@@ -131,6 +127,10 @@ static void hass_mark_done(struct bridge *b)
 	b->hass_mark_clear = false;
 }
 
+/* The Home Assistant sweep (hass.h): the broker sends the retained configs
+ * and field topics at each subscription, the renewed ones of a reconnection
+ * included, and again when a filter is subscribed anew (MQTT 3.1.1 §3.8.4),
+ * as after a SIGHUP reload. QoS 0: a lost one comes again next time. */
 static void hass_sweep_subscribe(struct bridge *b)
 {
 	char filter[PUBLISH_TOPIC_MAX];
