@@ -42,6 +42,11 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* RTLD_NEXT */
 #endif
+/* The shim defines both pwrite() and pwrite64(): with 64-bit file offsets
+ * on a 32-bit target (armhf's build flags) the headers would rename the
+ * first into the second. */
+#undef _TIME_BITS
+#undef _FILE_OFFSET_BITS
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>

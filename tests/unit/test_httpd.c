@@ -17,12 +17,15 @@
  */
 #include <check.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/tcp.h>   /* struct tcp_info with tcpi_bytes_received */
 
 #include "base/lb_err.h"
 #include "io/httpd.h"
@@ -559,6 +562,18 @@ START_TEST(t_request_deadline)
 }
 END_TEST
 
+/* Whether the kernel tells the bytes a TCP socket received (TCP_INFO's
+ * tcpi_bytes_received), which httpd.c needs to tell an idle connection
+ * from a slow request; an emulator (qemu-user) may not pass it through. */
+static bool tcp_rx_known(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	       len >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received);
+}
+
 /* Idle connections are not slow requests: one that never sends anything
  * (a browser's pre-connect) and one kept alive after its answer are
  * closed once idle for timeout_s (MHD's timeout), not counted; a
@@ -571,6 +586,7 @@ START_TEST(t_idle_not_slow)
 
 	fd[0] = connect_to(0);                  /* trickles */
 	since[0] = loop_now_ms();
+	bool rx_known = tcp_rx_known(fd[0]);
 	ck_assert_int_gt(send(fd[0], "GET /t HTTP/1.1\r\n", 17, MSG_NOSIGNAL), 0);
 	fd[1] = connect_to(0);                  /* sends nothing */
 	since[1] = loop_now_ms();
@@ -596,7 +612,12 @@ START_TEST(t_idle_not_slow)
 			      i, (long long)took[i]);
 		close(fd[i]);
 	}
-	ck_assert_uint_eq(H.stats.slow_requests, 1);
+	/* Without TCP_INFO every connection counts as begun (httpd.c:
+	 * peer_started()), the old rule: the trickling one at least. */
+	if (rx_known)
+		ck_assert_uint_eq(H.stats.slow_requests, 1);
+	else
+		ck_assert_uint_ge(H.stats.slow_requests, 1);
 	ck_assert_uint_eq(seen.calls, 1);
 }
 END_TEST
